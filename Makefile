@@ -1,0 +1,126 @@
+# evlog - Unix tools for event streams.  One non-recursive Makefile.
+#
+#   make                 build lib/libevlog.a and the tools
+#   make check           install missing packages, build, run every test
+#   make demo            install missing packages, build, run the quickstart
+#   make bench           benchmarks against peer tools (figures, not tests)
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make SANITIZE=address,undefined check
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+CC ?= cc
+AR ?= ar
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wformat=2 -Wvla -Wwrite-strings
+
+ifneq ($(SANITIZE),)
+SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+endif
+
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags msgpack libzstd 2>/dev/null)
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs msgpack libzstd 2>/dev/null)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -pthread $(WARNINGS) $(CFLAGS) \
+	     $(SAN_FLAGS) -Ilib $(DEP_CFLAGS)
+ALL_LDFLAGS = -pthread $(SAN_FLAGS) $(LDFLAGS)
+LIBS = $(DEP_LIBS) -lm
+
+LIB_SRCS = $(sort $(wildcard lib/*.c))
+LIB_OBJS = $(LIB_SRCS:.c=.o)
+TOOLS = cmd/evpub cmd/evtail cmd/evctl
+FE_OBJS = cmd/fe.o
+UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS = $(UNIT_SRCS:.c=)
+EXTRA_BINS = examples/evgen tests/faultinject.so
+
+all: lib/libevlog.a $(TOOLS) examples/evgen
+
+# Rebuild everything when the flags change (git's GIT-CFLAGS trick), so a
+# SANITIZE build never links objects from a plain one.
+BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
+.build-flags: FORCE
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
+
+%.o: %.c .build-flags lib/evlog.h lib/evlog_private.h cmd/fe.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+lib/libevlog.a: $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
+
+examples/evgen: examples/evgen.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $< -lm
+
+tests/unit/%: tests/unit/%.c tests/unit/unit.h lib/libevlog.a .build-flags
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< lib/libevlog.a \
+		$(ALL_LDFLAGS) $(CMOCKA_LIBS) $(LIBS)
+
+tests/faultinject.so: tests/faultinject.c .build-flags
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
+
+deps:
+	@sh .ci/deps
+
+check: deps
+	$(MAKE) all $(UNIT_BINS) tests/faultinject.so
+	@sh tests/run
+
+demo: deps
+	$(MAKE) all
+	@sh examples/quickstart.sh
+
+bench: all
+	@sh bench/run
+
+fuzz:
+	$(MAKE) -f tests/fuzz/Makefile
+
+lint-man:
+	mandoc -Tlint -W warning man/*.1 man/*.5
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions \
+		$(DESTDIR)$(DATADIR)/zsh/site-functions \
+		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	install -m 644 lib/libevlog.a $(DESTDIR)$(LIBDIR)
+	install -m 644 lib/evlog.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5
+	for t in evpub evtail evctl; do \
+		install -m 644 completions/bash/$$t \
+			$(DESTDIR)$(DATADIR)/bash-completion/completions/$$t; \
+		install -m 644 completions/zsh/_$$t \
+			$(DESTDIR)$(DATADIR)/zsh/site-functions/_$$t; \
+		install -m 644 completions/fish/$$t.fish \
+			$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$t.fish; \
+	done
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(shell sed -n 's/^#define EVLOG_VERSION "\(.*\)"/\1/p' lib/evlog.h)|' \
+		lib/evlog.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/evlog.pc
+
+clean:
+	rm -f lib/*.o cmd/*.o examples/*.o lib/libevlog.a $(TOOLS) \
+		$(UNIT_BINS) $(EXTRA_BINS) .build-flags
+	$(MAKE) -f tests/fuzz/Makefile clean 2>/dev/null || true
+
+.PHONY: all check demo bench fuzz install clean deps lint-man FORCE

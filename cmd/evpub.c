@@ -1,0 +1,703 @@
+/*
+ * evpub - append events to an evlog log, from NDJSON input or from its
+ * arguments.  See evpub(1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evlog.h"
+#include "fe.h"
+
+static const char usage_short[] =
+	"Usage: evpub [options] LOG\n"
+	"       evpub [options] LOG TYPE [name=string | name:=json ...]\n";
+
+static const char usage_long[] =
+	"Append events to an evlog log.\n"
+	"\n"
+	"With only LOG, reads NDJSON events (one JSON object per line) from\n"
+	"standard input or the -i files.  With TYPE, appends one event built\n"
+	"from the arguments: name=value sets a string in data, name:=json a\n"
+	"JSON value.\n"
+	"\n"
+	"Options:\n"
+	"  -a, --ack               print 'OFFSET ID' for each event once durable\n"
+	"      --batch-bytes SIZE  flush a batch at SIZE bytes of records (1M)\n"
+	"      --batch-events N    flush a batch at N events (100000)\n"
+	"  -c, --create            create LOG if it does not exist\n"
+	"      --dry-run           check the input, append nothing\n"
+	"      --format FORMAT     input format: envelope (default) or cloudevents\n"
+	"  -h, --help              show this help and exit\n"
+	"  -i, --input FILE        read FILE ('-' is stdin); may be repeated\n"
+	"      --id ID             event id (argument form)\n"
+	"      --id-from PATH      with --wrap: take the id from PATH\n"
+	"      --key KEY           partition key (argument form)\n"
+	"      --key-from PATH     with --wrap: take the key from PATH\n"
+	"      --linger DURATION   flush a partial batch when input pauses this\n"
+	"                          long (100ms; 0 waits for a full batch)\n"
+	"      --meta NAME=VALUE   set meta.NAME (argument form); may be repeated\n"
+	"      --schema N          schema version of data (argument form)\n"
+	"      --skip-invalid      report bad lines and go on (exit 65 at the end)\n"
+	"      --stream STREAM     stream name (argument form)\n"
+	"      --stream-from PATH  with --wrap: take the stream from PATH\n"
+	"      --sync MODE         batch (fsync each batch, default) or none\n"
+	"      --time TIME         event time, RFC 3339 (argument form)\n"
+	"      --time-from PATH    with --wrap: take the time from PATH\n"
+	"      --type TYPE         with --wrap: the type of every event\n"
+	"      --type-from PATH    with --wrap: take the type from PATH\n"
+	"  -v, --verbose           report counts on stderr when done\n"
+	"  -V, --version           show versions and exit\n"
+	"      --wrap              each input line becomes the data of a new event\n"
+	"\n"
+	"PATH is a dotted path into the input line, such as repo.name.\n"
+	"Durations take ms, s, m or h.  Exit status: 0 ok, 64 usage, 65 bad\n"
+	"input, 66 missing log or input, 74 I/O error.  See evpub(1).\n";
+
+enum {
+	OPT_BATCH_BYTES = 256,
+	OPT_BATCH_EVENTS,
+	OPT_DRY_RUN,
+	OPT_FORMAT,
+	OPT_ID,
+	OPT_ID_FROM,
+	OPT_KEY,
+	OPT_KEY_FROM,
+	OPT_LINGER,
+	OPT_META,
+	OPT_SCHEMA,
+	OPT_SKIP_INVALID,
+	OPT_STREAM,
+	OPT_STREAM_FROM,
+	OPT_SYNC,
+	OPT_TIME,
+	OPT_TIME_FROM,
+	OPT_TYPE,
+	OPT_TYPE_FROM,
+	OPT_WRAP,
+};
+
+static const struct option longopts[] = {
+	{"ack", no_argument, NULL, 'a'},
+	{"batch-bytes", required_argument, NULL, OPT_BATCH_BYTES},
+	{"batch-events", required_argument, NULL, OPT_BATCH_EVENTS},
+	{"create", no_argument, NULL, 'c'},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"help", no_argument, NULL, 'h'},
+	{"id", required_argument, NULL, OPT_ID},
+	{"id-from", required_argument, NULL, OPT_ID_FROM},
+	{"input", required_argument, NULL, 'i'},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"key-from", required_argument, NULL, OPT_KEY_FROM},
+	{"linger", required_argument, NULL, OPT_LINGER},
+	{"meta", required_argument, NULL, OPT_META},
+	{"schema", required_argument, NULL, OPT_SCHEMA},
+	{"skip-invalid", no_argument, NULL, OPT_SKIP_INVALID},
+	{"stream", required_argument, NULL, OPT_STREAM},
+	{"stream-from", required_argument, NULL, OPT_STREAM_FROM},
+	{"sync", required_argument, NULL, OPT_SYNC},
+	{"time", required_argument, NULL, OPT_TIME},
+	{"time-from", required_argument, NULL, OPT_TIME_FROM},
+	{"type", required_argument, NULL, OPT_TYPE},
+	{"type-from", required_argument, NULL, OPT_TYPE_FROM},
+	{"verbose", no_argument, NULL, 'v'},
+	{"version", no_argument, NULL, 'V'},
+	{"wrap", no_argument, NULL, OPT_WRAP},
+	{NULL, 0, NULL, 0},
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* state shared with the writer thread's callback */
+struct pub {
+	int ack;
+	uint64_t appended; /* durable events */
+	struct ev_buf ackbuf;
+};
+
+static void on_durable(void *ctx, uint64_t base, const uint8_t *payload,
+		       size_t len, uint32_t count)
+{
+	struct pub *pb = ctx;
+	const uint8_t *p = payload, *end = payload + len, *rec;
+	struct ev_event ev;
+	struct ev_error e;
+	size_t n;
+	uint32_t i;
+	char num[24];
+
+	pb->appended += count;
+	if (!pb->ack)
+		return;
+	pb->ackbuf.len = 0;
+	for (i = 0; i < count; i++) {
+		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
+		    ev_event_decode(rec, n, &ev, &e) != 0)
+			break;
+		snprintf(num, sizeof(num), "%llu ", (unsigned long long)(base + i));
+		ev_buf_puts(&pb->ackbuf, num);
+		ev_buf_append(&pb->ackbuf, ev.id.p, ev.id.n);
+		ev_buf_putc(&pb->ackbuf, '\n');
+	}
+	/* acks leave only after the batch is synced, and promptly */
+	fwrite(pb->ackbuf.p, 1, pb->ackbuf.len, stdout);
+	fflush(stdout);
+}
+
+static void on_notice(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fe_warn("%s", msg);
+}
+
+/* line reader over a file descriptor with a bounded buffer */
+struct input {
+	int fd;
+	const char *name;
+	char *buf;
+	size_t cap, start, end;
+	int eof;
+	uint64_t line;
+};
+
+#define READ_CHUNK (1u << 20)
+
+/* Get the next line: 1 with line and len set, 0 at EOF, -1 on error (errno),
+ * -2 when a line is longer than EV_MAX_LINE.  Waits at most linger_ms
+ * for data when pending is set; returns 2 on that timeout. */
+static int next_line(struct input *in, char **line, size_t *len, int pending,
+		     int linger_ms)
+{
+	char *nl;
+	ssize_t r;
+	struct pollfd pfd;
+
+	for (;;) {
+		nl = memchr(in->buf + in->start, '\n', in->end - in->start);
+		if (nl != NULL) {
+			*line = in->buf + in->start;
+			*len = (size_t)(nl - *line);
+			in->start = (size_t)(nl - in->buf) + 1;
+			in->line++;
+			return 1;
+		}
+		if (in->eof) {
+			if (in->end > in->start) {
+				*line = in->buf + in->start;
+				*len = in->end - in->start;
+				in->start = in->end;
+				in->line++;
+				return 1;
+			}
+			return 0;
+		}
+		if (in->end - in->start > EV_MAX_LINE)
+			return -2;
+		if (in->start > 0 && in->cap - in->end < READ_CHUNK) {
+			memmove(in->buf, in->buf + in->start, in->end - in->start);
+			in->end -= in->start;
+			in->start = 0;
+		}
+		if (in->cap - in->end < READ_CHUNK) {
+			size_t ncap = in->cap ? in->cap * 2 : 4 * READ_CHUNK;
+			char *nb = realloc(in->buf, ncap);
+			if (nb == NULL)
+				return -1;
+			in->buf = nb;
+			in->cap = ncap;
+		}
+		if (pending && linger_ms > 0) {
+			pfd.fd = in->fd;
+			pfd.events = POLLIN;
+			r = poll(&pfd, 1, linger_ms);
+			if (r == 0)
+				return 2;
+			if (r < 0 && errno == EINTR && stop_requested)
+				return 0;
+		}
+		r = read(in->fd, in->buf + in->end, in->cap - in->end);
+		if (r < 0) {
+			if (errno == EINTR) {
+				if (stop_requested)
+					return 0;
+				continue;
+			}
+			return -1;
+		}
+		if (r == 0)
+			in->eof = 1;
+		in->end += (size_t)r;
+	}
+}
+
+static int blank(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct ev_parse_opts popts;
+	struct ev_writer_opts wopts;
+	struct ev_log_config cfg;
+	struct ev_log *log = NULL;
+	struct ev_writer *w = NULL;
+	struct ev_parser *ps = NULL;
+	struct ev_builder *bld = NULL;
+	struct ev_error err;
+	struct pub pb;
+	struct input in;
+	const char **inputs = NULL, **metas = NULL;
+	const char *logpath, *format = NULL, *opt_type = NULL;
+	const char *arg_id = NULL, *arg_key = NULL, *arg_stream = NULL,
+		   *arg_time = NULL, *arg_schema = NULL;
+	int ninputs = 0, nmetas = 0, create = 0, dry_run = 0, skip_invalid = 0,
+	    verbose = 0, wrap = 0, c, rc = 0, k;
+	int64_t linger_ms = 100;
+	uint64_t v, invalid = 0, valid = 0;
+	char cbuf[32], cbuf2[32];
+	int have_from = 0;
+
+	fe_init(argv[0]);
+	memset(&popts, 0, sizeof(popts));
+	memset(&wopts, 0, sizeof(wopts));
+	memset(&pb, 0, sizeof(pb));
+	memset(&in, 0, sizeof(in));
+	in.fd = -1;
+	ev_error_clear(&err);
+	inputs = calloc((size_t)argc, sizeof(*inputs));
+	metas = calloc((size_t)argc, sizeof(*metas));
+	if (inputs == NULL || metas == NULL) {
+		fe_warn("out of memory");
+		return 1;
+	}
+	while ((c = getopt_long(argc, argv, "achi:vV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			pb.ack = 1;
+			break;
+		case OPT_BATCH_BYTES:
+			if (fe_parse_size(optarg, &v) != 0 || v < 1 ||
+			    v > EV_MAX_BATCH - EV_MAX_RECORD - 16)
+				return fe_usage_error(usage_short,
+						      "--batch-bytes: '%s' is not a "
+						      "size between 1 and 15M",
+						      optarg);
+			wopts.batch_bytes = (size_t)v;
+			break;
+		case OPT_BATCH_EVENTS:
+			if (fe_parse_u64(optarg, &v) != 0 || v < 1 || v > 1000000)
+				return fe_usage_error(usage_short,
+						      "--batch-events: '%s' is not a "
+						      "number between 1 and 1000000",
+						      optarg);
+			wopts.batch_events = (uint32_t)v;
+			break;
+		case 'c':
+			create = 1;
+			break;
+		case OPT_DRY_RUN:
+			dry_run = 1;
+			break;
+		case OPT_FORMAT:
+			format = optarg;
+			if (strcmp(optarg, "envelope") != 0 &&
+			    strcmp(optarg, "cloudevents") != 0)
+				return fe_usage_error(usage_short,
+						      "--format: '%s' is not "
+						      "envelope or cloudevents",
+						      optarg);
+			break;
+		case 'h':
+			fputs(usage_short, stdout);
+			putchar('\n');
+			fputs(usage_long, stdout);
+			return 0;
+		case 'i':
+			inputs[ninputs++] = optarg;
+			break;
+		case OPT_ID:
+			arg_id = optarg;
+			break;
+		case OPT_ID_FROM:
+			popts.id_from = optarg;
+			have_from = 1;
+			break;
+		case OPT_KEY:
+			arg_key = optarg;
+			break;
+		case OPT_KEY_FROM:
+			popts.key_from = optarg;
+			have_from = 1;
+			break;
+		case OPT_LINGER:
+			if (ev_duration_parse(optarg, &linger_ms) != 0 ||
+			    linger_ms > 3600000)
+				return fe_usage_error(usage_short,
+						      "--linger: '%s' is not a "
+						      "duration such as 100ms or 2s",
+						      optarg);
+			break;
+		case OPT_META:
+			if (strchr(optarg, '=') == NULL)
+				return fe_usage_error(usage_short,
+						      "--meta: expected NAME=VALUE, "
+						      "got '%s'",
+						      optarg);
+			metas[nmetas++] = optarg;
+			break;
+		case OPT_SCHEMA:
+			arg_schema = optarg;
+			break;
+		case OPT_SKIP_INVALID:
+			skip_invalid = 1;
+			break;
+		case OPT_STREAM:
+			arg_stream = optarg;
+			break;
+		case OPT_STREAM_FROM:
+			popts.stream_from = optarg;
+			have_from = 1;
+			break;
+		case OPT_SYNC:
+			if (strcmp(optarg, "batch") == 0)
+				wopts.sync = EV_SYNC_BATCH;
+			else if (strcmp(optarg, "none") == 0)
+				wopts.sync = EV_SYNC_NONE;
+			else
+				return fe_usage_error(usage_short,
+						      "--sync: '%s' is not batch or "
+						      "none",
+						      optarg);
+			wopts.sync_set = 1;
+			break;
+		case OPT_TIME:
+			arg_time = optarg;
+			break;
+		case OPT_TIME_FROM:
+			popts.time_from = optarg;
+			have_from = 1;
+			break;
+		case OPT_TYPE:
+			opt_type = optarg;
+			break;
+		case OPT_TYPE_FROM:
+			popts.type_from = optarg;
+			have_from = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			fe_version();
+			return 0;
+		case OPT_WRAP:
+			wrap = 1;
+			break;
+		default:
+			return fe_usage_error(usage_short, NULL);
+		}
+	}
+	if (optind >= argc)
+		return fe_usage_error(usage_short, "missing LOG operand");
+	logpath = argv[optind++];
+
+	/* argument form: TYPE [name=value | name:=json ...] */
+	if (optind < argc) {
+		if (ninputs > 0 || wrap || format != NULL || have_from ||
+		    opt_type != NULL || skip_invalid)
+			return fe_usage_error(usage_short,
+					      "TYPE arguments cannot be combined "
+					      "with -i, --wrap, --format, --type, "
+					      "--*-from or --skip-invalid");
+		bld = ev_builder_new();
+		if (bld == NULL) {
+			fe_warn("out of memory");
+			return 1;
+		}
+		if (ev_builder_set(bld, "type", argv[optind++], &err) != 0 ||
+		    (arg_id && ev_builder_set(bld, "id", arg_id, &err) != 0) ||
+		    (arg_key && ev_builder_set(bld, "key", arg_key, &err) != 0) ||
+		    (arg_stream &&
+		     ev_builder_set(bld, "stream", arg_stream, &err) != 0) ||
+		    (arg_time && ev_builder_set(bld, "time", arg_time, &err) != 0) ||
+		    (arg_schema &&
+		     ev_builder_set(bld, "schema", arg_schema, &err) != 0)) {
+			ev_builder_free(bld);
+			return fe_usage_error(usage_short, "%s", err.msg);
+		}
+		for (k = 0; k < nmetas; k++) {
+			char *eq = strchr(metas[k], '=');
+			char *name = strndup(metas[k], (size_t)(eq - metas[k]));
+			int r = ev_builder_meta(bld, name, eq + 1, &err);
+			free(name);
+			if (r != 0) {
+				ev_builder_free(bld);
+				return fe_usage_error(usage_short, "%s", err.msg);
+			}
+		}
+		for (; optind < argc; optind++) {
+			const char *a = argv[optind], *eq = strchr(a, '=');
+			int is_json;
+			char *name;
+			int r;
+			if (eq == NULL || eq == a) {
+				ev_builder_free(bld);
+				return fe_usage_error(usage_short,
+						      "'%s' is not name=value or "
+						      "name:=json",
+						      a);
+			}
+			is_json = eq[-1] == ':';
+			name = strndup(a, (size_t)(eq - a - is_json));
+			if (name == NULL || name[0] == '\0') {
+				free(name);
+				ev_builder_free(bld);
+				return fe_usage_error(usage_short,
+						      "'%s' has an empty name", a);
+			}
+			r = ev_builder_data(bld, name, eq + 1, strlen(eq + 1),
+					    is_json, &err);
+			free(name);
+			if (r != 0) {
+				ev_builder_free(bld);
+				return fe_usage_error(usage_short, "%s", err.msg);
+			}
+		}
+	} else if (arg_id || arg_key || arg_stream || arg_time || arg_schema ||
+		   nmetas) {
+		return fe_usage_error(usage_short,
+				      "--id, --key, --stream, --time, --schema and "
+				      "--meta need the TYPE argument form");
+	}
+	if ((have_from || opt_type) && !wrap)
+		return fe_usage_error(usage_short,
+				      "--type and --*-from need --wrap");
+	if (wrap && format != NULL)
+		return fe_usage_error(usage_short,
+				      "--wrap and --format cannot be combined");
+	if (wrap && opt_type == NULL && popts.type_from == NULL)
+		return fe_usage_error(usage_short,
+				      "--wrap needs --type TYPE or --type-from PATH");
+	if (opt_type && popts.type_from)
+		return fe_usage_error(usage_short,
+				      "--type and --type-from cannot be combined");
+	if (opt_type && opt_type[0] == '\0')
+		return fe_usage_error(usage_short, "--type must not be empty");
+	if (dry_run && pb.ack)
+		return fe_usage_error(usage_short,
+				      "--dry-run and --ack cannot be combined");
+
+	popts.format = wrap ? EV_FMT_WRAP
+		       : (format && strcmp(format, "cloudevents") == 0)
+			       ? EV_FMT_CLOUDEVENTS
+			       : EV_FMT_ENVELOPE;
+	popts.type = opt_type;
+
+	/* open (or create) the log */
+	if (!dry_run) {
+		rc = ev_log_open(&log, logpath, &err);
+		if (rc == EV_ENOENT && create) {
+			ev_log_config_init(&cfg);
+			rc = ev_log_create(logpath, &cfg, &err);
+			if (rc != 0 && access(logpath, F_OK) == 0)
+				rc = 0; /* created by a concurrent evpub */
+			if (rc == 0)
+				rc = ev_log_open(&log, logpath, &err);
+		}
+		if (rc != 0) {
+			rc = fe_report(&err);
+			if (err.code == EV_ENOENT)
+				fe_warn("use -c/--create to create it, or 'evctl init %s'",
+					logpath);
+			goto out;
+		}
+		wopts.threaded = 1;
+		wopts.on_durable = on_durable;
+		wopts.notice = on_notice;
+		wopts.ctx = &pb;
+		rc = ev_writer_open(&w, log, &wopts, &err);
+		if (rc != 0) {
+			rc = fe_report(&err);
+			goto out;
+		}
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	{
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+
+	if (bld != NULL) {
+		struct ev_buf rec = {0};
+		ev_time_t t;
+		if (ev_builder_finish(bld, ev_now(), &rec, &t, &err) != 0) {
+			ev_buf_free(&rec);
+			rc = fe_report(&err);
+			goto out;
+		}
+		if (!dry_run && (ev_writer_add(w, rec.p, rec.len, t, &err) != 0 ||
+				 ev_writer_flush(w, &err) != 0)) {
+			ev_buf_free(&rec);
+			rc = fe_report(&err);
+			goto out;
+		}
+		ev_buf_free(&rec);
+		goto done;
+	}
+
+	ps = ev_parser_new(&popts);
+	if (ps == NULL) {
+		fe_warn("out of memory");
+		rc = 1;
+		goto out;
+	}
+	if (ninputs == 0)
+		inputs[ninputs++] = "-";
+	for (k = 0; k < ninputs && !stop_requested; k++) {
+		const char *name = inputs[k];
+		char *line;
+		size_t len;
+		int r, n, i;
+
+		in.start = in.end = 0;
+		in.eof = 0;
+		in.line = 0;
+		if (strcmp(name, "-") == 0) {
+			in.fd = 0;
+			in.name = "stdin";
+		} else {
+			in.fd = open(name, O_RDONLY | O_CLOEXEC);
+			in.name = name;
+			if (in.fd < 0) {
+				fe_warn("cannot open '%s': %s", name, strerror(errno));
+				rc = errno == ENOENT ? 66 : 74;
+				goto stopped;
+			}
+		}
+		for (;;) {
+			r = next_line(&in, &line, &len,
+				      w != NULL && ev_writer_pending(w) > 0,
+				      (int)linger_ms);
+			if (r == 2) {
+				if (ev_writer_flush(w, &err) != 0) {
+					rc = fe_report(&err);
+					goto stopped;
+				}
+				continue;
+			}
+			if (r == 0)
+				break;
+			if (r == -2) {
+				fe_warn("%s:%llu: line longer than %u bytes", in.name,
+					(unsigned long long)(in.line + 1),
+					EV_MAX_LINE);
+				rc = 65;
+				goto stopped;
+			}
+			if (r < 0) {
+				fe_warn("cannot read '%s': %s", in.name,
+					strerror(errno));
+				rc = 74;
+				goto stopped;
+			}
+			if (blank(line, len))
+				continue;
+			n = ev_parser_line(ps, line, len, ev_now(), &err);
+			if (n < 0) {
+				fe_warn("%s:%llu:%zu: %s", in.name,
+					(unsigned long long)in.line, err.column,
+					err.msg);
+				invalid++;
+				if (skip_invalid || dry_run)
+					continue;
+				rc = 65;
+				goto stopped;
+			}
+			valid += (uint64_t)n;
+			if (dry_run)
+				continue;
+			for (i = 0; i < n; i++) {
+				const uint8_t *rec;
+				size_t rn;
+				ev_time_t t;
+				ev_parser_record(ps, i, &rec, &rn, &t);
+				if (ev_writer_add(w, rec, rn, t, &err) != 0) {
+					rc = fe_report(&err);
+					goto stopped;
+				}
+			}
+			if (stop_requested)
+				break;
+		}
+		if (in.fd > 0)
+			close(in.fd);
+		in.fd = -1;
+	}
+stopped:
+	if (in.fd > 0)
+		close(in.fd);
+	if (w != NULL) {
+		/* everything before a bad line is made durable */
+		struct ev_error e2;
+		if (ev_writer_flush(w, &e2) != 0 && (rc == 0 || rc == 65))
+			rc = fe_report(&e2);
+	}
+	if (rc == 65 && !skip_invalid && !dry_run && invalid > 0)
+		fe_warn("%s events appended; stopped at line %s",
+			fe_commas(pb.appended, cbuf), fe_commas(in.line, cbuf2));
+	else if (dry_run) {
+		if (invalid > 0 || verbose)
+			fe_warn("%s events valid; %s invalid lines",
+				fe_commas(valid, cbuf), fe_commas(invalid, cbuf2));
+		if (invalid > 0 && rc == 0)
+			rc = 65;
+	} else if (skip_invalid && invalid > 0) {
+		fe_warn("%s events appended; %s invalid lines skipped",
+			fe_commas(pb.appended, cbuf), fe_commas(invalid, cbuf2));
+		if (rc == 0)
+			rc = 65;
+	}
+done:
+	if (verbose && w != NULL && !dry_run) {
+		fe_warn("%s events appended, %s fsyncs",
+			fe_commas(pb.appended, cbuf),
+			fe_commas(ev_writer_syncs(w), cbuf2));
+	}
+out:
+	if (w != NULL) {
+		struct ev_error e3;
+		if (ev_writer_close(w, &e3) != 0 && rc == 0)
+			rc = fe_report(&e3);
+	}
+	ev_parser_free(ps);
+	ev_builder_free(bld);
+	ev_log_close(log);
+	ev_buf_free(&pb.ackbuf);
+	free(in.buf);
+	free(inputs);
+	free(metas);
+	return rc;
+}

@@ -1,0 +1,516 @@
+/*
+ * evtail - read, filter and follow an evlog log.  See evtail(1).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "evlog.h"
+#include "fe.h"
+
+static const char usage_short[] = "Usage: evtail [options] LOG\n";
+
+static const char usage_long[] =
+	"Read events from an evlog log (a directory) or one segment file.\n"
+	"\n"
+	"Options:\n"
+	"      --color WHEN        colour pretty output: auto, always, never\n"
+	"      --count N           stop after printing N events\n"
+	"      --cursor-file FILE  resume after the position in FILE and store\n"
+	"                          the last printed position there on exit\n"
+	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM)\n"
+	"      --from POS          start at OFFSET, start, end or @TIME\n"
+	"  -h, --help              show this help and exit\n"
+	"  -n, --lines N           print the last N (matching) events\n"
+	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack\n"
+	"      --since TIME        only events at or after TIME\n"
+	"      --stream GLOB       only streams matching GLOB; may be repeated\n"
+	"      --template TPL      print TPL per event, e.g. '{offset} {type}'\n"
+	"      --to POS            stop after OFFSET, or at the first event\n"
+	"                          later than @TIME\n"
+	"      --type GLOB         only types matching GLOB; may be repeated\n"
+	"      --until TIME        only events at or before TIME\n"
+	"  -V, --version           show versions and exit\n"
+	"      --where EXPR        only events where 'PATH OP VALUE' holds;\n"
+	"                          OP is ==, !=, <, <=, >, >= or exists\n"
+	"\n"
+	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
+	"Exit status: 0 at the end of the log, 64 usage, 65 damaged data or\n"
+	"a bad cursor, 66 missing log, 74 I/O error.  See evtail(1).\n";
+
+enum {
+	OPT_COLOR = 256,
+	OPT_COUNT,
+	OPT_CURSOR_FILE,
+	OPT_FROM,
+	OPT_SINCE,
+	OPT_STREAM,
+	OPT_TEMPLATE,
+	OPT_TO,
+	OPT_TYPE,
+	OPT_UNTIL,
+	OPT_WHERE,
+};
+
+static const struct option longopts[] = {
+	{"color", required_argument, NULL, OPT_COLOR},
+	{"count", required_argument, NULL, OPT_COUNT},
+	{"cursor-file", required_argument, NULL, OPT_CURSOR_FILE},
+	{"follow", no_argument, NULL, 'f'},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"help", no_argument, NULL, 'h'},
+	{"lines", required_argument, NULL, 'n'},
+	{"output", required_argument, NULL, 'o'},
+	{"since", required_argument, NULL, OPT_SINCE},
+	{"stream", required_argument, NULL, OPT_STREAM},
+	{"template", required_argument, NULL, OPT_TEMPLATE},
+	{"to", required_argument, NULL, OPT_TO},
+	{"type", required_argument, NULL, OPT_TYPE},
+	{"until", required_argument, NULL, OPT_UNTIL},
+	{"version", no_argument, NULL, 'V'},
+	{"where", required_argument, NULL, OPT_WHERE},
+	{NULL, 0, NULL, 0},
+};
+
+enum out_fmt { OUT_JSON, OUT_PRETTY, OUT_CE, OUT_MSGPACK, OUT_TEMPLATE };
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* A position: an offset, start, end or a time. */
+struct pos {
+	enum { POS_NONE, POS_OFFSET, POS_START, POS_END, POS_TIME } kind;
+	uint64_t offset;
+	ev_time_t time;
+};
+
+static int parse_pos(const char *s, struct pos *p, int allow_ends)
+{
+	if (allow_ends && strcmp(s, "start") == 0) {
+		p->kind = POS_START;
+		return 0;
+	}
+	if (allow_ends && strcmp(s, "end") == 0) {
+		p->kind = POS_END;
+		return 0;
+	}
+	if (s[0] == '@') {
+		p->kind = POS_TIME;
+		return ev_time_parse_user(s + 1, ev_now(), &p->time) == 0 ? 0 : -1;
+	}
+	p->kind = POS_OFFSET;
+	return fe_parse_u64(s, &p->offset);
+}
+
+struct out {
+	struct ev_buf buf;
+	int failed;
+};
+
+static void out_flush(struct out *o)
+{
+	if (o->buf.len > 0 && !o->failed) {
+		if (fwrite(o->buf.p, 1, o->buf.len, stdout) != o->buf.len ||
+		    fflush(stdout) != 0)
+			o->failed = 1;
+	}
+	o->buf.len = 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ev_log *log = NULL;
+	struct ev_reader *rd = NULL;
+	struct ev_filter *flt = NULL;
+	struct ev_template *tpl = NULL;
+	struct ev_error err;
+	struct ev_rec rec;
+	struct ev_event ev;
+	struct ev_cursor cur;
+	struct out out;
+	struct pos from = {POS_NONE, 0, 0}, to = {POS_NONE, 0, 0};
+	struct stat st;
+	const char *logpath, *color = NULL, *cursor_file = NULL;
+	enum out_fmt fmt = OUT_JSON;
+	int follow = 0, c, rc = 0, r, use_color = 0, ino = -1, have_cursor = 0;
+	uint64_t count = 0, lines = 0, printed = 0, last_printed = 0, start = 0;
+	int has_count = 0, has_lines = 0, out_set = 0;
+	ev_time_t since = EV_TIME_NONE, until = EV_TIME_NONE;
+
+	fe_init(argv[0]);
+	ev_error_clear(&err);
+	memset(&out, 0, sizeof(out));
+	flt = ev_filter_new();
+	if (flt == NULL) {
+		fe_warn("out of memory");
+		return 1;
+	}
+	while ((c = getopt_long(argc, argv, "fhn:o:V", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_COLOR:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "always") &&
+			    strcmp(optarg, "never"))
+				return fe_usage_error(usage_short,
+						      "--color: '%s' is not auto, "
+						      "always or never",
+						      optarg);
+			color = optarg;
+			break;
+		case OPT_COUNT:
+			if (fe_parse_u64(optarg, &count) != 0)
+				return fe_usage_error(usage_short,
+						      "--count: '%s' is not a number",
+						      optarg);
+			has_count = 1;
+			break;
+		case OPT_CURSOR_FILE:
+			cursor_file = optarg;
+			break;
+		case 'f':
+			follow = 1;
+			break;
+		case OPT_FROM:
+			if (parse_pos(optarg, &from, 1) != 0)
+				return fe_usage_error(usage_short,
+						      "--from: '%s' is not an offset, "
+						      "start, end or @TIME",
+						      optarg);
+			break;
+		case 'h':
+			fputs(usage_short, stdout);
+			putchar('\n');
+			fputs(usage_long, stdout);
+			return 0;
+		case 'n':
+			if (fe_parse_u64(optarg, &lines) != 0)
+				return fe_usage_error(usage_short,
+						      "-n: '%s' is not a number",
+						      optarg);
+			has_lines = 1;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") == 0)
+				fmt = OUT_JSON;
+			else if (strcmp(optarg, "pretty") == 0)
+				fmt = OUT_PRETTY;
+			else if (strcmp(optarg, "cloudevents") == 0)
+				fmt = OUT_CE;
+			else if (strcmp(optarg, "msgpack") == 0)
+				fmt = OUT_MSGPACK;
+			else
+				return fe_usage_error(usage_short,
+						      "--output: '%s' is not json, "
+						      "pretty, cloudevents or msgpack",
+						      optarg);
+			out_set = 1;
+			break;
+		case OPT_SINCE:
+		case OPT_UNTIL:
+			if (ev_time_parse_user(optarg, ev_now(),
+					       c == OPT_SINCE ? &since : &until) != 0)
+				return fe_usage_error(usage_short,
+						      "--%s: '%s' is not a time "
+						      "(RFC 3339, a date, or -1h)",
+						      c == OPT_SINCE ? "since" : "until",
+						      optarg);
+			break;
+		case OPT_STREAM:
+			if (ev_filter_add_stream(flt, optarg) != 0)
+				return 1;
+			break;
+		case OPT_TEMPLATE:
+			if (ev_template_new(&tpl, optarg, &err) != 0)
+				return fe_usage_error(usage_short, "%s", err.msg);
+			break;
+		case OPT_TO:
+			if (parse_pos(optarg, &to, 0) != 0)
+				return fe_usage_error(usage_short,
+						      "--to: '%s' is not an offset "
+						      "or @TIME",
+						      optarg);
+			break;
+		case OPT_TYPE:
+			if (ev_filter_add_type(flt, optarg) != 0)
+				return 1;
+			break;
+		case 'V':
+			fe_version();
+			return 0;
+		case OPT_WHERE:
+			if (ev_filter_add_where(flt, optarg, &err) != 0)
+				return fe_usage_error(usage_short, "%s", err.msg);
+			break;
+		default:
+			return fe_usage_error(usage_short, NULL);
+		}
+	}
+	if (optind >= argc)
+		return fe_usage_error(usage_short, "missing LOG operand");
+	if (optind + 1 < argc)
+		return fe_usage_error(usage_short, "unexpected operand '%s'",
+				      argv[optind + 1]);
+	logpath = argv[optind];
+	if (tpl != NULL && out_set)
+		return fe_usage_error(usage_short,
+				      "--template and --output cannot be combined");
+	if (tpl != NULL)
+		fmt = OUT_TEMPLATE;
+	if (has_lines && from.kind != POS_NONE)
+		return fe_usage_error(usage_short,
+				      "-n and --from cannot be combined");
+	if (has_lines && cursor_file != NULL)
+		return fe_usage_error(usage_short,
+				      "-n and --cursor-file cannot be combined");
+	use_color = fmt == OUT_PRETTY && fe_color(color, stdout);
+	ev_filter_set_time(flt, since, until);
+
+	/* open the log, or a single segment file */
+	if (stat(logpath, &st) == 0 && S_ISREG(st.st_mode)) {
+		rc = ev_reader_open_segment(&rd, logpath, &err);
+	} else {
+		rc = ev_log_open(&log, logpath, &err);
+		if (rc == 0)
+			rc = ev_reader_open(&rd, log, &err);
+	}
+	if (rc != 0) {
+		rc = fe_report(&err);
+		goto out;
+	}
+
+	/* starting position */
+	if (cursor_file != NULL) {
+		r = ev_cursor_load(cursor_file, &cur, &err);
+		if (r == 0) {
+			if (strcmp(cur.log_id, ev_reader_log_id(rd)) != 0) {
+				fe_warn("cursor file '%s' belongs to log %s, but "
+					"'%s' is log %s",
+					cursor_file, cur.log_id, logpath,
+					ev_reader_log_id(rd));
+				rc = 65;
+				goto out;
+			}
+			if (cur.next > ev_reader_end_offset(rd)) {
+				fe_warn("cursor file '%s' points to offset %llu, past "
+					"the end of '%s' (offset %llu)",
+					cursor_file, (unsigned long long)cur.next,
+					logpath,
+					(unsigned long long)ev_reader_end_offset(rd));
+				rc = 65;
+				goto out;
+			}
+			have_cursor = 1;
+			start = cur.next;
+			from.kind = POS_NONE;
+		} else if (r != EV_ENOENT) {
+			rc = fe_report(&err);
+			goto out;
+		}
+	}
+	if (!have_cursor) {
+		switch (from.kind) {
+		case POS_OFFSET:
+			start = from.offset;
+			break;
+		case POS_END:
+			start = ev_reader_end_offset(rd);
+			break;
+		case POS_TIME:
+			break;
+		default:
+			start = ev_reader_first_offset(rd);
+			break;
+		}
+		if (has_lines && ev_filter_is_empty(flt)) {
+			uint64_t end = ev_reader_end_offset(rd);
+			start = end - (lines < end ? lines : end);
+			if (start < ev_reader_first_offset(rd))
+				start = ev_reader_first_offset(rd);
+		}
+	}
+	if (start < ev_reader_first_offset(rd))
+		start = ev_reader_first_offset(rd);
+	last_printed = start;
+	if (!have_cursor && from.kind == POS_TIME)
+		r = ev_reader_seek_time(rd, from.time, &err);
+	else if (!have_cursor && from.kind == POS_NONE && since != EV_TIME_NONE &&
+		 !has_lines)
+		r = ev_reader_seek_time(rd, since, &err);
+	else
+		r = ev_reader_seek(rd, start, &err);
+	if (r != 0) {
+		rc = fe_report(&err);
+		goto out;
+	}
+
+	/* -n N with filters: find where the last N matches begin */
+	if (has_lines && !ev_filter_is_empty(flt)) {
+		uint64_t *ring = calloc(lines ? lines : 1, sizeof(uint64_t));
+		uint64_t seen = 0;
+		if (ring == NULL) {
+			fe_warn("out of memory");
+			rc = 1;
+			goto out;
+		}
+		while ((r = ev_reader_next(rd, &rec, &err)) == 1) {
+			if (!ev_filter_precheck(flt, rec.p, rec.n))
+				continue;
+			if (ev_event_decode(rec.p, rec.n, &ev, &err) != 0) {
+				r = EV_EDATA;
+				break;
+			}
+			ev.offset = rec.offset;
+			if (!ev_filter_match(flt, &ev))
+				continue;
+			if (lines)
+				ring[seen % lines] = rec.offset;
+			seen++;
+		}
+		if (r < 0) {
+			free(ring);
+			rc = fe_report(&err);
+			goto out;
+		}
+		start = lines == 0 ? ev_reader_end_offset(rd)
+		      : seen <= lines ? ev_reader_first_offset(rd)
+				      : ring[seen % lines];
+		free(ring);
+		if (ev_reader_seek(rd, start, &err) != 0) {
+			rc = fe_report(&err);
+			goto out;
+		}
+	}
+
+	{
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	if (follow && ev_reader_watch_path(rd) != NULL) {
+		ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (ino >= 0 &&
+		    inotify_add_watch(ino, ev_reader_watch_path(rd),
+				      IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO |
+					      IN_CREATE) < 0) {
+			close(ino);
+			ino = -1;
+		}
+	}
+
+	for (;;) {
+		if (stop_requested)
+			break;
+		if (has_count && printed >= count)
+			break;
+		r = ev_reader_next(rd, &rec, &err);
+		if (r < 0) {
+			out_flush(&out);
+			rc = fe_report(&err);
+			break;
+		}
+		if (r == 0) {
+			out_flush(&out);
+			if (out.failed)
+				break;
+			if (!follow)
+				break;
+			/* wait for the writer to publish more */
+			if (ev_reader_refresh(rd, &err) > 0)
+				continue;
+			if (ino >= 0) {
+				struct pollfd pfd = {ino, POLLIN, 0};
+				char evbuf[4096];
+				if (poll(&pfd, 1, 1000) > 0)
+					while (read(ino, evbuf, sizeof(evbuf)) > 0)
+						;
+			} else {
+				usleep(200000);
+			}
+			continue;
+		}
+		if (to.kind == POS_OFFSET && rec.offset > to.offset)
+			break;
+		if (!ev_filter_precheck(flt, rec.p, rec.n) && to.kind != POS_TIME)
+			continue;
+		if (ev_event_decode(rec.p, rec.n, &ev, &err) != 0) {
+			out_flush(&out);
+			fe_warn("damaged data in '%s': offset %llu: %s", logpath,
+				(unsigned long long)rec.offset, err.msg);
+			rc = 65;
+			break;
+		}
+		ev.offset = rec.offset;
+		ev.append_time = rec.append_time;
+		if (to.kind == POS_TIME && ev.time > to.time)
+			break;
+		if (!ev_filter_match(flt, &ev))
+			continue;
+		switch (fmt) {
+		case OUT_JSON:
+			r = ev_event_to_json(&ev, &out.buf, 0, &err);
+			break;
+		case OUT_PRETTY:
+			r = ev_event_to_pretty(&ev, &out.buf, use_color, &err);
+			break;
+		case OUT_CE:
+			r = ev_event_to_cloudevent(&ev, &out.buf, &err);
+			break;
+		case OUT_MSGPACK:
+			r = ev_event_to_msgpack(&ev, &out.buf, &err);
+			break;
+		case OUT_TEMPLATE:
+			r = ev_template_render(tpl, &ev, &out.buf, &err);
+			break;
+		}
+		if (r != 0) {
+			out_flush(&out);
+			fe_warn("damaged data in '%s': offset %llu: %s", logpath,
+				(unsigned long long)rec.offset, err.msg);
+			rc = 65;
+			break;
+		}
+		if (fmt != OUT_MSGPACK)
+			ev_buf_putc(&out.buf, '\n');
+		printed++;
+		last_printed = rec.offset + 1;
+		if (out.buf.len >= (1u << 20)) {
+			out_flush(&out);
+			if (out.failed)
+				break;
+		}
+	}
+	out_flush(&out);
+	if (out.failed && rc == 0) {
+		if (errno != EPIPE)
+			fe_warn("cannot write output: %s", strerror(errno));
+		rc = errno == EPIPE ? 0 : 74;
+	}
+	if (cursor_file != NULL) {
+		memcpy(cur.log_id, ev_reader_log_id(rd), 33);
+		cur.next = last_printed;
+		if (ev_cursor_store(cursor_file, &cur, &err) != 0 && rc == 0)
+			rc = fe_report(&err);
+	}
+out:
+	if (ino >= 0)
+		close(ino);
+	ev_reader_free(rd);
+	ev_log_close(log);
+	ev_filter_free(flt);
+	ev_template_free(tpl);
+	ev_buf_free(&out.buf);
+	return rc;
+}

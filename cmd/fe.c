@@ -1,0 +1,130 @@
+/*
+ * fe.c - front-end helpers shared by the evlog tools; see fe.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fe.h"
+
+const char *fe_progname = "evlog";
+
+void fe_init(const char *argv0)
+{
+	const char *s = argv0 ? strrchr(argv0, '/') : NULL;
+
+	fe_progname = s ? s + 1 : (argv0 ? argv0 : "evlog");
+}
+
+void fe_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", fe_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int fe_report(const struct ev_error *err)
+{
+	fprintf(stderr, "%s: %s\n", fe_progname, err->msg);
+	if (err->hint[0])
+		fprintf(stderr, "%s: %s\n", fe_progname, err->hint);
+	return ev_exit_code(err->code);
+}
+
+int fe_usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt != NULL) {
+		fprintf(stderr, "%s: ", fe_progname);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fputs(usage, stderr);
+	fprintf(stderr, "Try '%s --help' for more information.\n", fe_progname);
+	return EX_USAGE_;
+}
+
+const char *fe_commas(uint64_t v, char buf[32])
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+	int i, j = 0, lead = n % 3;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0 && (i - lead) % 3 == 0)
+			buf[j++] = ',';
+		buf[j++] = tmp[i];
+	}
+	buf[j] = '\0';
+	return buf;
+}
+
+int fe_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int fe_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		mul = 1024, end++;
+	else if (*end == 'm' || *end == 'M')
+		mul = 1024 * 1024, end++;
+	else if (*end == 'g' || *end == 'G')
+		mul = 1024ull * 1024 * 1024, end++;
+	if (*end == 'i' && mul > 1)
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+void fe_version(void)
+{
+	printf("%s %s\n%s\n", fe_progname, EVLOG_VERSION, ev_version_string());
+}
+
+int fe_color(const char *mode, FILE *f)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	if (mode != NULL && strcmp(mode, "always") == 0)
+		return 1;
+	if (mode != NULL && strcmp(mode, "never") == 0)
+		return 0;
+	if (nc != NULL && nc[0] != '\0')
+		return 0;
+	return isatty(fileno(f));
+}

@@ -1,0 +1,36 @@
+/*
+ * fe.h - front-end helpers shared by the evlog tools (not installed):
+ * program name, diagnostics, and option-value parsing.  Logic that is
+ * about logs or events belongs in lib/, not here.
+ */
+#ifndef EVLOG_FE_H
+#define EVLOG_FE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "evlog.h"
+
+#define EX_USAGE_ 64
+
+extern const char *fe_progname;
+
+void fe_init(const char *argv0);
+/* "prog: message" on stderr */
+void fe_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print an ev_error (and its hint) and return its exit code. */
+int fe_report(const struct ev_error *err);
+/* Usage error: message, then "Try 'prog --help'", returns 64. */
+int fe_usage_error(const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* 1,234,567 */
+const char *fe_commas(uint64_t v, char buf[32]);
+/* unsigned integer with optional k/K, m/M, g/G (binary) suffix */
+int fe_parse_size(const char *s, uint64_t *out);
+int fe_parse_u64(const char *s, uint64_t *out);
+/* -V output: program, evlog and library versions */
+void fe_version(void);
+/* Should colour be used on this stream for --color=auto|always|never? */
+int fe_color(const char *mode, FILE *f);
+
+#endif

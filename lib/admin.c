@@ -1,0 +1,737 @@
+/*
+ * admin.c - whole-log operations behind evctl: info, verify and repair.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "evlog_private.h"
+
+static void say(ev_notice_fn fn, void *ctx, const char *fmt, ...)
+	EV_PRINTF(3, 4);
+
+static void say(ev_notice_fn fn, void *ctx, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	if (fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fn(ctx, msg);
+}
+
+static int file_size(int dirfd, uint64_t base, const char *ext, uint64_t *size)
+{
+	char name[40];
+	struct stat st;
+
+	ev_segment_name(name, sizeof(name), base, ext);
+	if (fstatat(dirfd, name, &st, 0) != 0)
+		return -1;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Open segment base and check its header. */
+static int seg_open(struct ev_log *log, uint64_t base, int flags,
+		    struct ev_seghdr *sh, uint64_t *size, struct ev_error *err)
+{
+	char name[40];
+	uint8_t hb[EV_SEGHDR_SIZE];
+	struct stat st;
+	int fd, r;
+
+	ev_segment_name(name, sizeof(name), base, "seg");
+	fd = ev_openat(log->dirfd, name, flags, 0);
+	if (fd < 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s/%s'",
+				       log->path, name), -1;
+	if (fstat(fd, &st) != 0 || (r = ev_read_full(fd, hb, sizeof(hb), 0)) < 0) {
+		ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/%s'",
+				log->path, name);
+		close(fd);
+		return -1;
+	}
+	if (ev_seghdr_decode(hb, r == 1 ? sizeof(hb) : 0, sh, name, err) != 0) {
+		close(fd);
+		return -1;
+	}
+	if (sh->base != base || memcmp(sh->id, log->id, 16) != 0) {
+		ev_seterr(err, EV_EDATA,
+			  "segment '%s': header names another %s", name,
+			  sh->base != base ? "offset" : "log");
+		close(fd);
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+/* Visible segments (up to the head's) and the head, if readable. */
+static int visible(struct ev_log *log, uint64_t **segs, size_t *n,
+		   struct ev_head *head, int *have_head, struct ev_error *err)
+{
+	int h;
+
+	if (ev_log_segments(log->dirfd, segs, n, err) != 0)
+		return err->code;
+	h = ev_head_read(log->dirfd, head);
+	*have_head = h == 0;
+	if (*have_head)
+		while (*n > 0 && (*segs)[*n - 1] > head->seg_base)
+			(*n)--;
+	return 0;
+}
+
+int ev_log_info(struct ev_log *log, struct ev_log_info *info,
+		struct ev_error *err)
+{
+	uint64_t *segs = NULL, size, limit, pos, next;
+	size_t n, i;
+	struct ev_head head;
+	struct ev_seghdr sh;
+	struct ev_batchhdr h;
+	const char *why;
+	int have_head, fd, r = 0;
+
+	memset(info, 0, sizeof(*info));
+	info->min_time = info->max_time = EV_TIME_NONE;
+	info->first_append = info->last_append = EV_TIME_NONE;
+	if (visible(log, &segs, &n, &head, &have_head, err) != 0)
+		return err->code;
+	info->seg = calloc(n ? n : 1, sizeof(*info->seg));
+	if (info->seg == NULL) {
+		free(segs);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	info->first_offset = n ? segs[0] : 0;
+	for (i = 0; i < n; i++) {
+		struct ev_segment_info *si = &info->seg[i];
+		uint64_t isz;
+		fd = seg_open(log, segs[i], O_RDONLY, &sh, &size, err);
+		if (fd < 0) {
+			r = err->code;
+			break;
+		}
+		si->base = segs[i];
+		si->bytes = size;
+		si->first_time = si->last_time = EV_TIME_NONE;
+		si->first_append = si->last_append = EV_TIME_NONE;
+		if (file_size(log->dirfd, segs[i], "idx", &isz) == 0)
+			si->index_bytes += isz;
+		if (file_size(log->dirfd, segs[i], "tix", &isz) == 0)
+			si->index_bytes += isz;
+		limit = have_head && segs[i] == head.seg_base ? head.end : size;
+		pos = EV_SEGHDR_SIZE;
+		next = segs[i];
+		while (pos < limit) {
+			if (ev_segment_read_batch(fd, pos, limit, sh.salt, &h, NULL,
+						  &why) != 0 ||
+			    h.base != next)
+				break;
+			si->batches++;
+			si->raw_bytes += h.raw_len;
+			if (si->first_time == EV_TIME_NONE || h.min_time < si->first_time)
+				si->first_time = h.min_time;
+			if (si->last_time == EV_TIME_NONE || h.max_time > si->last_time)
+				si->last_time = h.max_time;
+			if (si->first_append == EV_TIME_NONE)
+				si->first_append = h.append_time;
+			si->last_append = h.append_time;
+			next = h.base + h.count;
+			pos += EV_BATCHHDR_SIZE + h.stored_len;
+		}
+		close(fd);
+		si->next = next;
+		info->events += next - segs[i];
+		info->bytes += si->bytes + si->index_bytes;
+		info->segment_bytes += si->bytes;
+		info->raw_bytes += si->raw_bytes;
+		if (si->first_time != EV_TIME_NONE &&
+		    (info->min_time == EV_TIME_NONE || si->first_time < info->min_time))
+			info->min_time = si->first_time;
+		if (si->last_time != EV_TIME_NONE &&
+		    (info->max_time == EV_TIME_NONE || si->last_time > info->max_time))
+			info->max_time = si->last_time;
+		if (info->first_append == EV_TIME_NONE)
+			info->first_append = si->first_append;
+		if (si->last_append != EV_TIME_NONE)
+			info->last_append = si->last_append;
+		info->next_offset = next;
+		info->segments++;
+	}
+	free(segs);
+	if (r != 0) {
+		free(info->seg);
+		info->seg = NULL;
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------ verify */
+
+static int vfail(struct ev_error *err, uint64_t base, uint64_t off,
+		 uint64_t pos, const char *why)
+{
+	return ev_seterr(err, EV_EDATA,
+			 "segment %020llu, offset %llu, byte %llu: %s",
+			 (unsigned long long)base, (unsigned long long)off,
+			 (unsigned long long)pos, why);
+}
+
+/* Positions and base offsets of a segment's batches, for index checks */
+struct batchpos {
+	uint64_t pos, base;
+	ev_time_t prefix_max; /* max time before this batch */
+};
+
+static int check_indexes(struct ev_log *log, uint64_t base, uint64_t salt,
+			 const struct batchpos *bp, size_t nb, uint64_t limit,
+			 struct ev_error *err)
+{
+	char name[40];
+	uint8_t hdr[EV_IDXHDR_SIZE], want[EV_IDXHDR_SIZE], e[EV_TIX_ENTRY];
+	struct stat st;
+	uint64_t k, count, pos, rel;
+	size_t j = 0;
+	int fd, t;
+
+	for (t = 0; t < 2; t++) {
+		size_t esz = t ? EV_TIX_ENTRY : EV_IDX_ENTRY;
+		ev_segment_name(name, sizeof(name), base, t ? "tix" : "idx");
+		fd = ev_openat(log->dirfd, name, O_RDONLY, 0);
+		if (fd < 0)
+			return ev_seterr(err, EV_EDATA, "index '%s' is missing",
+					 name);
+		ev_index_header(want, t, salt);
+		if (fstat(fd, &st) != 0 ||
+		    ev_read_full(fd, hdr, sizeof(hdr), 0) != 1 ||
+		    memcmp(hdr, want, sizeof(hdr)) != 0) {
+			close(fd);
+			return ev_seterr(err, EV_EDATA,
+					 "index '%s' has a bad header", name);
+		}
+		count = ((uint64_t)st.st_size - EV_IDXHDR_SIZE) / esz;
+		j = 0;
+		for (k = 0; k < count; k++) {
+			if (ev_read_full(fd, e, esz, EV_IDXHDR_SIZE + k * esz) != 1)
+				break;
+			rel = ev_get32(t ? e + 8 : e);
+			if (t && !ev_tix_entry_ok(e, salt)) {
+				close(fd);
+				return ev_seterr(err, EV_EDATA,
+						 "index '%s': entry %llu has a bad "
+						 "checksum",
+						 name, (unsigned long long)k);
+			}
+			/* find the batch it names */
+			while (j < nb && bp[j].base < base + rel)
+				j++;
+			if (j >= nb) {
+				/* past the verified end: only legal beyond the
+				 * durable end, which readers ignore */
+				if (!t && ev_get32(e + 4) < limit) {
+					close(fd);
+					return ev_seterr(err, EV_EDATA,
+							 "index '%s': entry %llu "
+							 "names offset %llu, which "
+							 "starts no batch",
+							 name, (unsigned long long)k,
+							 (unsigned long long)(base + rel));
+				}
+				break;
+			}
+			pos = t ? bp[j].pos : ev_get32(e + 4);
+			if (bp[j].base != base + rel || bp[j].pos != pos ||
+			    (t && (ev_time_t)ev_get64(e) != bp[j].prefix_max)) {
+				close(fd);
+				return ev_seterr(err, EV_EDATA,
+						 "index '%s': entry %llu does not "
+						 "match the segment",
+						 name, (unsigned long long)k);
+			}
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
+		  ev_notice_fn notice, void *ctx, struct ev_error *err)
+{
+	uint64_t *segs = NULL, size, limit, pos, next = 0, roff;
+	size_t n, i, nb, cap;
+	struct ev_head head;
+	struct ev_seghdr sh;
+	struct ev_batchhdr h;
+	struct ev_buf stored = {0}, raw = {0};
+	struct ev_codec *codec = ev_codec_new();
+	struct batchpos *bp = NULL;
+	struct ev_event ev;
+	struct ev_error e2;
+	const uint8_t *p, *end, *rec;
+	size_t rn;
+	const char *why;
+	ev_time_t pmax;
+	int have_head, fd = -1, r = 0, rr;
+	uint32_t k;
+
+	memset(rep, 0, sizeof(*rep));
+	if (codec == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	if (visible(log, &segs, &n, &head, &have_head, err) != 0) {
+		ev_codec_free(codec);
+		return err->code;
+	}
+	if (!have_head)
+		say(notice, ctx, "head file is missing or damaged; checking to "
+				 "the end of the last segment");
+	if (n == 0) {
+		r = ev_seterr(err, EV_EDATA, "log has no segments");
+		goto out;
+	}
+	if (have_head && segs[n - 1] != head.seg_base) {
+		r = ev_seterr(err, EV_EDATA, "head names segment %020llu, which "
+					     "is missing",
+			      (unsigned long long)head.seg_base);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		fd = seg_open(log, segs[i], O_RDONLY, &sh, &size, err);
+		if (fd < 0) {
+			r = err->code;
+			goto out;
+		}
+		if (i > 0 && segs[i] != next) {
+			r = vfail(err, segs[i], next, 0,
+				  "segment does not continue the offsets of the "
+				  "one before");
+			goto out;
+		}
+		limit = have_head && segs[i] == head.seg_base ? head.end : size;
+		if (limit > size) {
+			r = vfail(err, segs[i], segs[i], size,
+				  "segment is shorter than its durable end");
+			goto out;
+		}
+		pos = EV_SEGHDR_SIZE;
+		next = segs[i];
+		nb = 0;
+		cap = 0;
+		pmax = EV_TIME_NONE;
+		while (pos < limit) {
+			rr = ev_segment_read_batch(fd, pos, limit, sh.salt, &h,
+						   &stored, &why);
+			if (rr == EV_EIO) {
+				r = ev_seterr(err, EV_EIO, "cannot read segment: %s",
+					      why);
+				goto out;
+			}
+			if (rr != 0) {
+				/* without a head, a torn tail is not damage */
+				if (!have_head && i + 1 == n &&
+				    !ev_segment_valid_after(fd, pos + 1, limit,
+							    sh.salt)) {
+					say(notice, ctx,
+					    "segment %020llu: torn tail of %llu "
+					    "bytes at byte %llu (writers truncate it)",
+					    (unsigned long long)segs[i],
+					    (unsigned long long)(limit - pos),
+					    (unsigned long long)pos);
+					break;
+				}
+				r = vfail(err, segs[i], next, pos, why);
+				goto out;
+			}
+			if (h.base != next) {
+				r = vfail(err, segs[i], next, pos,
+					  "batch offset does not continue the log");
+				goto out;
+			}
+			rr = ev_codec_decode(codec, &h, stored.p, &raw, &why);
+			if (rr != 0) {
+				r = rr == EV_EDATA ? vfail(err, segs[i], next, pos, why)
+						   : ev_seterr(err, rr, "%s", why);
+				goto out;
+			}
+			p = raw.p;
+			end = raw.p + raw.len;
+			roff = h.base;
+			for (k = 0; k < h.count; k++, roff++) {
+				if (ev_payload_next(&p, end, &rec, &rn) != 0) {
+					r = vfail(err, segs[i], roff, pos,
+						  "record framing is damaged");
+					goto out;
+				}
+				if (ev_event_decode(rec, rn, &ev, &e2) != 0 ||
+				    ev_event_check_deep(&ev, &e2) != 0) {
+					r = vfail(err, segs[i], roff, pos, e2.msg);
+					goto out;
+				}
+				if (ev.time < h.min_time || ev.time > h.max_time) {
+					r = vfail(err, segs[i], roff, pos,
+						  "event time outside its batch's "
+						  "time range");
+					goto out;
+				}
+				rep->records++;
+			}
+			if (p != end) {
+				r = vfail(err, segs[i], roff, pos,
+					  "batch payload has bytes after its last "
+					  "record");
+				goto out;
+			}
+			if (nb == cap) {
+				cap = cap ? cap * 2 : 256;
+				struct batchpos *nbp = realloc(bp, cap * sizeof(*bp));
+				if (nbp == NULL) {
+					r = ev_seterr(err, EV_ERR, "out of memory");
+					goto out;
+				}
+				bp = nbp;
+			}
+			bp[nb].pos = pos;
+			bp[nb].base = h.base;
+			bp[nb].prefix_max = pmax;
+			nb++;
+			if (pmax == EV_TIME_NONE || h.max_time > pmax)
+				pmax = h.max_time;
+			rep->batches++;
+			next = h.base + h.count;
+			pos += EV_BATCHHDR_SIZE + h.stored_len;
+		}
+		if (have_head && segs[i] == head.seg_base) {
+			if (next != head.next) {
+				r = vfail(err, segs[i], next, pos,
+					  "head's next offset does not match the "
+					  "segment");
+				goto out;
+			}
+			if (size > head.end)
+				say(notice, ctx,
+				    "segment %020llu: %llu bytes past the durable "
+				    "end (left by an interrupted writer; the next "
+				    "writer checks them)",
+				    (unsigned long long)segs[i],
+				    (unsigned long long)(size - head.end));
+		}
+		if (check_indexes(log, segs[i], sh.salt, bp, nb, limit, &e2) != 0) {
+			r = ev_seterr(err, EV_EDATA, "%s", e2.msg);
+			ev_sethint(err, "run 'evctl repair %s' to rebuild the "
+					"indexes",
+				   log->path);
+			rep->index_problems++;
+			goto out;
+		}
+		close(fd);
+		fd = -1;
+		rep->segments++;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(segs);
+	free(bp);
+	ev_buf_free(&stored);
+	ev_buf_free(&raw);
+	ev_codec_free(codec);
+	return r;
+}
+
+/* ------------------------------------------------------------ repair */
+
+/* Move bytes [from, size) of a segment to lost+found, then cut it. */
+static int cut_segment(struct ev_log *log, int fd, uint64_t base,
+		       uint64_t from, uint64_t size, ev_notice_fn notice,
+		       void *ctx, struct ev_error *err)
+{
+	char name[96];
+	uint8_t buf[65536];
+	uint64_t pos;
+	int lfd, lost;
+	size_t k;
+
+	if (mkdirat(log->dirfd, "lost+found", 0755) != 0 && errno != EEXIST)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot create '%s/lost+found'", log->path);
+	lost = openat(log->dirfd, "lost+found", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lost < 0)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot open '%s/lost+found'", log->path);
+	snprintf(name, sizeof(name), "%020llu.seg.from-byte-%llu",
+		 (unsigned long long)base, (unsigned long long)from);
+	lfd = ev_openat(lost, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (lfd < 0) {
+		close(lost);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot create '%s/lost+found/%s'",
+				       log->path, name);
+	}
+	for (pos = from; pos < size; pos += k) {
+		k = size - pos < sizeof(buf) ? (size_t)(size - pos) : sizeof(buf);
+		if (ev_read_full(fd, buf, k, pos) != 1 ||
+		    ev_write_full(lfd, buf, k, pos - from) != 0) {
+			close(lfd);
+			close(lost);
+			return ev_seterr_errno(err, EV_EIO, errno,
+					       "cannot copy to '%s/lost+found/%s'",
+					       log->path, name);
+		}
+	}
+	if (fsync(lfd) != 0 || fsync(lost) != 0) {
+		close(lfd);
+		close(lost);
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot sync lost+found");
+	}
+	close(lfd);
+	close(lost);
+	if (ftruncate(fd, (off_t)from) != 0 || fdatasync(fd) != 0)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot truncate segment %020llu",
+				       (unsigned long long)base);
+	say(notice, ctx, "moved %llu bytes of segment %020llu from byte %llu to "
+			 "lost+found/%s",
+	    (unsigned long long)(size - from), (unsigned long long)base,
+	    (unsigned long long)from, name);
+	return 0;
+}
+
+static int move_to_lost(struct ev_log *log, uint64_t base, ev_notice_fn notice,
+			void *ctx, struct ev_error *err)
+{
+	const char *ext[3] = {"seg", "idx", "tix"};
+	char name[40], dst[64];
+	int i;
+
+	if (mkdirat(log->dirfd, "lost+found", 0755) != 0 && errno != EEXIST)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot create '%s/lost+found'", log->path);
+	for (i = 0; i < 3; i++) {
+		ev_segment_name(name, sizeof(name), base, ext[i]);
+		snprintf(dst, sizeof(dst), "lost+found/%s", name);
+		if (renameat(log->dirfd, name, log->dirfd, dst) != 0 &&
+		    errno != ENOENT)
+			return ev_seterr_errno(err, EV_EIO, errno,
+					       "cannot move '%s' to lost+found",
+					       name);
+	}
+	say(notice, ctx, "moved segment %020llu to lost+found/",
+	    (unsigned long long)base);
+	return 0;
+}
+
+int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
+		  struct ev_error *err)
+{
+	uint64_t *segs = NULL, size, pos, next = 0, last_index;
+	size_t n, i, j;
+	struct ev_seghdr sh;
+	struct ev_batchhdr h;
+	struct ev_buf stored = {0}, raw = {0};
+	struct ev_codec *codec = ev_codec_new();
+	struct ev_head head, oldhead;
+	uint8_t hb[EV_HEAD_SIZE];
+	ev_time_t max_time = EV_TIME_NONE;
+	const char *why;
+	int fd = -1, lockfd, r = 0, rr, have_old, cut = 0;
+	int dry = flags & EV_REPAIR_DRY_RUN;
+
+	if (codec == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	lockfd = ev_openat(log->dirfd, "lock", O_RDWR | O_CREAT, 0644);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot lock '%s'",
+				    log->path);
+		goto out;
+	}
+	have_old = ev_head_read(log->dirfd, &oldhead) == 0;
+	if (ev_log_segments(log->dirfd, &segs, &n, err) != 0) {
+		r = err->code;
+		goto out;
+	}
+	memset(&head, 0, sizeof(head));
+	for (i = 0; i < n && !cut; i++) {
+		fd = seg_open(log, segs[i], dry ? O_RDONLY : O_RDWR, &sh, &size, err);
+		if (fd < 0) {
+			if (i == n - 1 && i > 0 && !(flags & EV_REPAIR_TRUNCATE_DAMAGED)
+			    ) {
+				char m[sizeof(err->msg)];
+				snprintf(m, sizeof(m), "%s", err->msg);
+				r = ev_seterr(err, EV_EDATA, "%s", m);
+				ev_sethint(err, "rerun with --truncate-damaged to move "
+						"it to lost+found/");
+				goto out;
+			}
+			if (!(flags & EV_REPAIR_TRUNCATE_DAMAGED)) {
+				r = err->code;
+				ev_sethint(err, "rerun with --truncate-damaged to move "
+						"the damaged part to lost+found/");
+				goto out;
+			}
+			cut = 1;
+			for (j = i; j < n; j++)
+				if (!dry && (r = move_to_lost(log, segs[j], notice,
+							      ctx, err)) != 0)
+					goto out;
+			n = i;
+			break;
+		}
+		if (i > 0 && segs[i] != next) {
+			r = vfail(err, segs[i], next, 0,
+				  "segment does not continue the offsets");
+			if (!(flags & EV_REPAIR_TRUNCATE_DAMAGED)) {
+				ev_sethint(err, "rerun with --truncate-damaged to move "
+						"the damaged part to lost+found/");
+				goto out;
+			}
+			r = 0;
+			close(fd);
+			fd = -1;
+			for (j = i; j < n; j++)
+				if (!dry && (r = move_to_lost(log, segs[j], notice,
+							      ctx, err)) != 0)
+					goto out;
+			n = i;
+			break;
+		}
+		pos = EV_SEGHDR_SIZE;
+		next = segs[i];
+		max_time = EV_TIME_NONE;
+		while (pos < size) {
+			rr = ev_segment_read_batch(fd, pos, size, sh.salt, &h,
+						   &stored, &why);
+			if (rr == EV_EIO) {
+				r = ev_seterr(err, EV_EIO, "cannot read: %s", why);
+				goto out;
+			}
+			if (rr == 0 && h.base != next) {
+				rr = EV_EDATA;
+				why = "batch offset does not continue the log";
+			}
+			if (rr == 0 &&
+			    (ev_codec_decode(codec, &h, stored.p, &raw, &why) != 0 ||
+			     ev_payload_check(raw.p, raw.len, h.count, &why) != 0))
+				rr = EV_EDATA;
+			if (rr != 0)
+				break;
+			if (max_time == EV_TIME_NONE || h.max_time > max_time)
+				max_time = h.max_time;
+			next = h.base + h.count;
+			pos += EV_BATCHHDR_SIZE + h.stored_len;
+		}
+		if (pos < size) {
+			int later = i + 1 < n ||
+				    ev_segment_valid_after(fd, pos + 1, size, sh.salt);
+			if (!later) {
+				say(notice, ctx,
+				    "%s a torn tail of %llu bytes at byte %llu of "
+				    "segment %020llu",
+				    dry ? "would truncate" : "truncated",
+				    (unsigned long long)(size - pos),
+				    (unsigned long long)pos,
+				    (unsigned long long)segs[i]);
+				if (!dry && (ftruncate(fd, (off_t)pos) != 0 ||
+					     fdatasync(fd) != 0)) {
+					r = ev_seterr_errno(err, EV_EIO, errno,
+							    "cannot truncate");
+					goto out;
+				}
+			} else if (!(flags & EV_REPAIR_TRUNCATE_DAMAGED)) {
+				r = vfail(err, segs[i], next, pos, why);
+				ev_sethint(err, "data after this point is intact; rerun "
+						"with --truncate-damaged to cut the "
+						"log here, moving the cut bytes to "
+						"lost+found/");
+				goto out;
+			} else {
+				cut = 1;
+				if (!dry) {
+					r = cut_segment(log, fd, segs[i], pos, size,
+							notice, ctx, err);
+					if (r != 0)
+						goto out;
+					for (j = i + 1; j < n; j++)
+						if ((r = move_to_lost(log, segs[j],
+								      notice, ctx,
+								      err)) != 0)
+							goto out;
+				} else {
+					say(notice, ctx,
+					    "would move %llu bytes of segment %020llu "
+					    "from byte %llu, and %zu later segments, "
+					    "to lost+found/",
+					    (unsigned long long)(size - pos),
+					    (unsigned long long)segs[i],
+					    (unsigned long long)pos, n - i - 1);
+				}
+				n = i + 1;
+			}
+		}
+		if (!dry) {
+			if (fdatasync(fd) != 0) {
+				r = ev_seterr_errno(err, EV_EIO, errno,
+						    "cannot sync segment %020llu",
+						    (unsigned long long)segs[i]);
+				goto out;
+			}
+			if (ev_index_rebuild(log, segs[i], sh.salt, pos, &last_index,
+					     NULL, err) != 0) {
+				r = err->code;
+				goto out;
+			}
+		}
+		head.seg_base = segs[i];
+		head.end = pos;
+		head.next = next;
+		head.salt = sh.salt;
+		head.max_time = max_time;
+		head.last_index = dry ? EV_SEGHDR_SIZE : last_index;
+		close(fd);
+		fd = -1;
+	}
+	if (n == 0) {
+		r = ev_seterr(err, EV_EDATA, "log has no usable segment");
+		goto out;
+	}
+	if (!dry) {
+		int hfd;
+		ev_head_encode(hb, &head);
+		hfd = ev_openat(log->dirfd, "head.tmp", O_WRONLY | O_CREAT | O_TRUNC,
+				0644);
+		if (hfd < 0 || ev_write_full(hfd, hb, sizeof(hb), 0) != 0 ||
+		    fsync(hfd) != 0 || renameat(log->dirfd, "head.tmp", log->dirfd,
+						"head") != 0 ||
+		    ev_fsync_dir(log->dirfd) != 0) {
+			r = ev_seterr_errno(err, EV_EIO, errno,
+					    "cannot write '%s/head'", log->path);
+			if (hfd >= 0)
+				close(hfd);
+			goto out;
+		}
+		close(hfd);
+	}
+	if (!have_old || memcmp(&oldhead, &head, sizeof(head)) != 0)
+		say(notice, ctx, "%s the head: %llu events, next offset %llu",
+		    dry ? "would rewrite" : "rewrote",
+		    (unsigned long long)(head.next - segs[0]),
+		    (unsigned long long)head.next);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (lockfd >= 0)
+		close(lockfd);
+	free(segs);
+	ev_buf_free(&stored);
+	ev_buf_free(&raw);
+	ev_codec_free(codec);
+	return r;
+}

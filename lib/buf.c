@@ -1,0 +1,60 @@
+/*
+ * buf.c - struct ev_buf, the growable byte buffer every module writes into.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "evlog_private.h"
+
+int ev_buf_reserve(struct ev_buf *b, size_t extra)
+{
+	size_t need, cap;
+	uint8_t *p;
+
+	if (EV_LIKELY(b->cap - b->len >= extra))
+		return 0;
+	need = b->len + extra;
+	if (need < b->len)
+		return EV_ERR;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (p == NULL)
+		return EV_ERR;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int ev_buf_append(struct ev_buf *b, const void *p, size_t n)
+{
+	if (ev_buf_reserve(b, n) != 0)
+		return EV_ERR;
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int ev_buf_putc(struct ev_buf *b, int c)
+{
+	if (ev_buf_reserve(b, 1) != 0)
+		return EV_ERR;
+	b->p[b->len++] = (uint8_t)c;
+	return 0;
+}
+
+int ev_buf_puts(struct ev_buf *b, const char *s)
+{
+	return ev_buf_append(b, s, strlen(s));
+}
+
+void ev_buf_free(struct ev_buf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}

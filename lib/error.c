@@ -1,0 +1,99 @@
+/*
+ * error.c - struct ev_error helpers, exit-code mapping and version text.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <msgpack.h>
+#include <zstd.h>
+
+#include "evlog_private.h"
+
+int ev_exit_code(int status)
+{
+	switch (status) {
+	case EV_OK:
+		return 0;
+	case EV_EUSAGE:
+		return 64;
+	case EV_EDATA:
+		return 65;
+	case EV_ENOENT:
+		return 66;
+	case EV_EIO:
+		return 74;
+	case EV_EAGAIN:
+		return 75;
+	default:
+		return 1;
+	}
+}
+
+void ev_error_clear(struct ev_error *err)
+{
+	if (err == NULL)
+		return;
+	err->code = 0;
+	err->column = 0;
+	err->msg[0] = '\0';
+	err->hint[0] = '\0';
+}
+
+int ev_seterr(struct ev_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL) {
+		err->code = code;
+		err->column = 0;
+		err->hint[0] = '\0';
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int ev_seterr_errno(struct ev_error *err, int code, int errnum,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (err != NULL) {
+		err->code = code;
+		err->column = 0;
+		err->hint[0] = '\0';
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+		n = strlen(err->msg);
+		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s",
+			 strerror(errnum));
+	}
+	return code;
+}
+
+void ev_sethint(struct ev_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
+	va_end(ap);
+}
+
+const char *ev_version_string(void)
+{
+	static char buf[160];
+
+	if (buf[0] == '\0')
+		snprintf(buf, sizeof(buf),
+			 "evlog %s (format %d), msgpack-c %s, zstd %s",
+			 EVLOG_VERSION, EV_FORMAT_VERSION, msgpack_version(),
+			 ZSTD_versionString());
+	return buf;
+}

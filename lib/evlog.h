@@ -1,0 +1,410 @@
+/*
+ * evlog.h - public API of libevlog.
+ *
+ * libevlog reads and writes evlog logs: directories of checksummed,
+ * zstd-compressed batches of MessagePack event records.  The on-disk format
+ * is specified in evlog(5); this header does not repeat it.
+ *
+ * Conventions: every function that can fail returns an int status (EV_OK or
+ * a negative enum ev_status) and fills a caller-provided struct ev_error.
+ * The library never prints and never exits.  Every free and close
+ * accepts NULL.
+ */
+#ifndef EVLOG_H
+#define EVLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EVLOG_VERSION "0.1.0"
+#define EV_FORMAT_VERSION 1
+
+/* Limits, documented in evlog(5). */
+#define EV_MAX_RECORD (1u << 20)	/* encoded record bytes */
+#define EV_MAX_BATCH (16u << 20)	/* uncompressed batch payload */
+#define EV_MAX_DEPTH 64			/* JSON/msgpack nesting */
+#define EV_MAX_LINE (4u << 20)		/* one input line */
+#define EV_DEFAULT_BATCH_BYTES (1u << 20)
+#define EV_DEFAULT_BATCH_EVENTS 100000
+#define EV_DEFAULT_SEGMENT_BYTES (128u << 20)
+#define EV_MAX_SEGMENT_BYTES 0xffffffffu
+#define EV_MIN_SEGMENT_BYTES (64u << 10)
+#define EV_DEFAULT_LEVEL 1
+
+enum ev_status {
+	EV_OK = 0,
+	EV_ERR = -1,	 /* runtime failure */
+	EV_EUSAGE = -2,	 /* bad argument from the caller */
+	EV_EDATA = -3,	 /* bad input or damaged data */
+	EV_ENOENT = -4,	 /* missing log or file */
+	EV_EIO = -5,	 /* I/O error */
+	EV_EAGAIN = -6,	 /* temporary failure or conflict */
+};
+
+/*
+ * Error report.  msg is a complete lowercase sentence fragment without the
+ * program name; hint, when not empty, is a second line for the user.
+ * column is 1-based for input errors, 0 otherwise.
+ */
+struct ev_error {
+	int code;
+	size_t column;
+	char msg[1024];
+	char hint[256];
+};
+
+/* sysexits(3) code for a status: 0, 1, 64, 65, 66, 74, 75. */
+int ev_exit_code(int status);
+void ev_error_clear(struct ev_error *err);
+
+/* Versions of evlog and of the libraries it links, one line. */
+const char *ev_version_string(void);
+
+/* ---------------------------------------------------------------- buffers */
+
+/* Growable byte buffer.  Zero-initialise; release with ev_buf_free(). */
+struct ev_buf {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
+};
+int ev_buf_reserve(struct ev_buf *b, size_t extra);
+int ev_buf_append(struct ev_buf *b, const void *p, size_t n);
+int ev_buf_putc(struct ev_buf *b, int c);
+int ev_buf_puts(struct ev_buf *b, const char *s);
+void ev_buf_free(struct ev_buf *b);
+
+/* ---------------------------------------------------------------- time */
+
+/* Nanoseconds since the Unix epoch, UTC. */
+typedef int64_t ev_time_t;
+#define EV_TIME_NONE INT64_MIN
+
+/* Current time; SOURCE_DATE_EPOCH when EVLOG_TEST_SEED is also set. */
+ev_time_t ev_now(void);
+/* Parse RFC 3339 (up to nanoseconds). Returns 0 or EV_EDATA. */
+int ev_time_parse(const char *s, size_t n, ev_time_t *out);
+/*
+ * Parse a user time: RFC 3339, a date (YYYY-MM-DD, UTC midnight), "now",
+ * or a relative time such as -1h, -30m, -2d relative to now.
+ */
+int ev_time_parse_user(const char *s, ev_time_t now, ev_time_t *out);
+/* Format as RFC 3339 UTC with 0, 3, 6 or 9 fraction digits; returns length. */
+size_t ev_time_format(ev_time_t t, char out[40]);
+/* Parse a duration: 250ms, 5s, 2m, 1h (a bare number is milliseconds). */
+int ev_duration_parse(const char *s, int64_t *ms);
+
+/* ---------------------------------------------------------------- events */
+
+struct ev_str {
+	const char *p;
+	size_t n;
+};
+
+/* A decoded record: pointers into the record bytes, valid while they are. */
+struct ev_event {
+	uint64_t offset;
+	struct ev_str type, id, stream, key;
+	ev_time_t time;
+	uint64_t version; /* 0 = none */
+	uint64_t schema;
+	const uint8_t *data; /* msgpack value, NULL when absent */
+	size_t data_len;
+	int data_is_binary;  /* data is a msgpack bin (data_base64) */
+	const uint8_t *meta; /* msgpack map, NULL when absent */
+	size_t meta_len;
+	ev_time_t append_time;
+};
+
+/* Fully decode and validate one record.  EV_EDATA on any malformation. */
+int ev_event_decode(const uint8_t *rec, size_t n, struct ev_event *ev,
+		    struct ev_error *err);
+/* Read only the type of a record (no validation of the rest). */
+int ev_event_peek_type(const uint8_t *rec, size_t n, struct ev_str *type);
+
+enum ev_format {
+	EV_FMT_ENVELOPE = 0,
+	EV_FMT_CLOUDEVENTS,
+	EV_FMT_WRAP,
+};
+
+/* Output flags for ev_event_to_json(). */
+#define EV_JSON_NO_OFFSET 1
+
+/* Append the envelope JSON of ev (no newline) to out. */
+int ev_event_to_json(const struct ev_event *ev, struct ev_buf *out, int flags,
+		     struct ev_error *err);
+/* Append the CloudEvents 1.0 structured JSON of ev (no newline). */
+int ev_event_to_cloudevent(const struct ev_event *ev, struct ev_buf *out,
+			   struct ev_error *err);
+/* Append a msgpack map with the envelope names as string keys. */
+int ev_event_to_msgpack(const struct ev_event *ev, struct ev_buf *out,
+			struct ev_error *err);
+/* Append a human line: offset, time, type, stream@version, compact data.
+ * color adds ANSI colours. */
+int ev_event_to_pretty(const struct ev_event *ev, struct ev_buf *out, int color,
+		       struct ev_error *err);
+/* Append s as a JSON string literal (quoted, escaped).  EV_EDATA when s
+ * is not valid UTF-8. */
+int ev_json_string(struct ev_buf *out, const char *s, size_t n);
+/* Append one JSON value from msgpack bytes p (a data or meta value). */
+int ev_msgpack_to_json(const uint8_t *p, size_t n, struct ev_buf *out,
+		       struct ev_error *err);
+
+/*
+ * Look up a dotted path ("data.amount", "meta.userId", "type", "data.items.0")
+ * in an event.  On success *kind is one of the EV_VAL_* and the value is
+ * returned as msgpack bytes (for envelope fields, synthesised into scratch).
+ * Returns 1 found, 0 absent, <0 error.
+ */
+int ev_event_path(const struct ev_event *ev, const char *path,
+		  struct ev_buf *scratch, const uint8_t **val, size_t *val_len);
+
+/* ---------------------------------------------------------------- parsing */
+
+struct ev_parser;
+
+struct ev_parse_opts {
+	enum ev_format format;
+	/* --wrap: dotted paths into the line, NULL when unused */
+	const char *type;	/* fixed type */
+	const char *type_from;
+	const char *stream_from;
+	const char *id_from;
+	const char *time_from;
+	const char *key_from;
+};
+
+/* Returns NULL on allocation failure.  Free with ev_parser_free(). */
+struct ev_parser *ev_parser_new(const struct ev_parse_opts *opts);
+void ev_parser_free(struct ev_parser *ps);
+
+/*
+ * Parse one input line (without its newline).  Returns the number of
+ * events it holds (1, or 0..n for a CloudEvents batch array), or
+ * EV_EDATA with err->column and err->msg saying what is wrong.  now is
+ * the time given to events without one.  Fetch the encoded records with
+ * ev_parser_record(); they stay valid until the next call.
+ */
+int ev_parser_line(struct ev_parser *ps, const char *line, size_t len,
+		   ev_time_t now, struct ev_error *err);
+void ev_parser_record(const struct ev_parser *ps, int i, const uint8_t **rec,
+		      size_t *n, ev_time_t *time);
+
+/* Builder for one event from parts (evpub's argument form). */
+struct ev_builder;
+struct ev_builder *ev_builder_new(void);
+void ev_builder_free(struct ev_builder *b);
+int ev_builder_set(struct ev_builder *b, const char *field, const char *value,
+		   struct ev_error *err); /* id, type, stream, key, time, schema, version */
+int ev_builder_data(struct ev_builder *b, const char *name, const char *value,
+		    size_t vlen, int is_json, struct ev_error *err);
+int ev_builder_meta(struct ev_builder *b, const char *name, const char *value,
+		    struct ev_error *err);
+/* Encode into out; *time gets the event time. */
+int ev_builder_finish(struct ev_builder *b, ev_time_t now, struct ev_buf *out,
+		      ev_time_t *time, struct ev_error *err);
+
+/* Generate a UUIDv7 (36 chars + NUL). */
+void ev_uuid7(ev_time_t now, char out[37]);
+
+/* ---------------------------------------------------------------- logs */
+
+enum ev_sync {
+	EV_SYNC_BATCH = 0,
+	EV_SYNC_NONE = 1,
+};
+
+struct ev_log_config {
+	uint64_t segment_bytes;
+	int level;	/* zstd level, 0 = store uncompressed */
+	enum ev_sync sync;
+};
+void ev_log_config_init(struct ev_log_config *cfg);
+
+struct ev_log;
+
+/* Create a new log directory.  EV_EAGAIN-free; EV_ERR if it exists. */
+int ev_log_create(const char *path, const struct ev_log_config *cfg,
+		  struct ev_error *err);
+/* Open an existing log.  EV_ENOENT when missing. */
+int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err);
+void ev_log_close(struct ev_log *log);
+const char *ev_log_path(const struct ev_log *log);
+const char *ev_log_id(const struct ev_log *log); /* 32 hex digits */
+const struct ev_log_config *ev_log_get_config(const struct ev_log *log);
+ev_time_t ev_log_created(const struct ev_log *log);
+
+/* ---------------------------------------------------------------- writer */
+
+struct ev_writer;
+
+/* Called from the writer's thread once a batch is durable. */
+typedef void (*ev_durable_fn)(void *ctx, uint64_t base_offset,
+			      const uint8_t *payload, size_t len,
+			      uint32_t count);
+typedef void (*ev_notice_fn)(void *ctx, const char *msg);
+
+struct ev_writer_opts {
+	enum ev_sync sync;
+	int sync_set;		/* 0 = use the log's setting */
+	size_t batch_bytes;	/* 0 = default */
+	uint32_t batch_events;	/* 0 = default */
+	int threaded;		/* compress and write on a second thread */
+	ev_durable_fn on_durable;
+	ev_notice_fn notice;
+	void *ctx;
+};
+
+int ev_writer_open(struct ev_writer **out, struct ev_log *log,
+		   const struct ev_writer_opts *opts, struct ev_error *err);
+/*
+ * Add one encoded record.  When the batch is full it is handed to the
+ * writer (compressed, appended, synced).  An error from an earlier batch
+ * is returned here.
+ */
+int ev_writer_add(struct ev_writer *w, const uint8_t *rec, size_t n,
+		  ev_time_t time, struct ev_error *err);
+/* Number of records in the batch being filled. */
+uint32_t ev_writer_pending(const struct ev_writer *w);
+/* Hand over the partial batch and wait until everything is durable. */
+int ev_writer_flush(struct ev_writer *w, struct ev_error *err);
+/* Flush and release.  Returns the first error seen. */
+int ev_writer_close(struct ev_writer *w, struct ev_error *err);
+/* Number of fsync/fdatasync calls made (for benchmarks). */
+uint64_t ev_writer_syncs(const struct ev_writer *w);
+
+/* Iterate the records of a batch payload (as given to ev_durable_fn). */
+int ev_payload_next(const uint8_t **p, const uint8_t *end, const uint8_t **rec,
+		    size_t *n);
+
+/* ---------------------------------------------------------------- reader */
+
+struct ev_reader;
+
+struct ev_rec {
+	uint64_t offset;
+	const uint8_t *p;
+	size_t n;
+	ev_time_t append_time;
+};
+
+/* Read a log.  Takes no lock. */
+int ev_reader_open(struct ev_reader **out, struct ev_log *log,
+		   struct ev_error *err);
+/* Read a single segment file, up to its last valid batch. */
+int ev_reader_open_segment(struct ev_reader **out, const char *path,
+			   struct ev_error *err);
+void ev_reader_free(struct ev_reader *r);
+
+/* Position before the record at offset (clamped to the log's range). */
+int ev_reader_seek(struct ev_reader *r, uint64_t offset, struct ev_error *err);
+/* Position conservatively before the first record with time >= t. */
+int ev_reader_seek_time(struct ev_reader *r, ev_time_t t, struct ev_error *err);
+/*
+ * Next record: 1 with *rec filled, 0 at the durable end, <0 on error
+ * (EV_EDATA for damage, with segment, offset and byte position in err).
+ */
+int ev_reader_next(struct ev_reader *r, struct ev_rec *rec, struct ev_error *err);
+/* Re-read the durable end; returns 1 when more records are available. */
+int ev_reader_refresh(struct ev_reader *r, struct ev_error *err);
+/* First offset and the offset after the last durable record. */
+uint64_t ev_reader_first_offset(const struct ev_reader *r);
+uint64_t ev_reader_end_offset(const struct ev_reader *r);
+/* Log id of the log (or segment) being read, 32 hex digits. */
+const char *ev_reader_log_id(const struct ev_reader *r);
+/* Directory to watch for new data (NULL for a single segment). */
+const char *ev_reader_watch_path(const struct ev_reader *r);
+/* Skip the rest of the current batch (used by filters that know). */
+
+/* ---------------------------------------------------------------- filters */
+
+struct ev_filter;
+
+struct ev_filter *ev_filter_new(void);
+void ev_filter_free(struct ev_filter *f);
+int ev_filter_add_type(struct ev_filter *f, const char *glob);
+int ev_filter_add_stream(struct ev_filter *f, const char *glob);
+/* 'PATH OP VALUE' or 'PATH exists'. EV_EUSAGE with a message when bad. */
+int ev_filter_add_where(struct ev_filter *f, const char *expr,
+			struct ev_error *err);
+void ev_filter_set_time(struct ev_filter *f, ev_time_t since, ev_time_t until);
+/* Does the filter need more than the type to decide? */
+int ev_filter_is_empty(const struct ev_filter *f);
+/* Fast pre-check on the raw record: 0 = reject, 1 = maybe. */
+int ev_filter_precheck(const struct ev_filter *f, const uint8_t *rec, size_t n);
+/* Full check on a decoded event: 1 match, 0 no match. */
+int ev_filter_match(struct ev_filter *f, const struct ev_event *ev);
+
+/* ---------------------------------------------------------------- templates */
+
+struct ev_template;
+
+/* '{offset} {type} {data.amount}'; "{{" and "}}" are literal braces. */
+int ev_template_new(struct ev_template **out, const char *spec,
+		    struct ev_error *err);
+void ev_template_free(struct ev_template *t);
+int ev_template_render(struct ev_template *t, const struct ev_event *ev,
+		       struct ev_buf *out, struct ev_error *err);
+
+/* ---------------------------------------------------------------- cursors */
+
+/* A cursor: the log id and the next offset to read. */
+struct ev_cursor {
+	char log_id[33];
+	uint64_t next;
+};
+/* 0 loaded, EV_ENOENT no file, EV_EDATA malformed. */
+int ev_cursor_load(const char *path, struct ev_cursor *c, struct ev_error *err);
+/* Atomic: temporary file, fsync, rename, fsync directory. */
+int ev_cursor_store(const char *path, const struct ev_cursor *c,
+		    struct ev_error *err);
+
+/* ---------------------------------------------------------------- admin */
+
+struct ev_segment_info {
+	uint64_t base;
+	uint64_t next;		/* offset after the last record */
+	uint64_t bytes;		/* segment file size */
+	uint64_t index_bytes;	/* sparse index files */
+	uint64_t raw_bytes;	/* uncompressed payload bytes */
+	uint64_t batches;
+	ev_time_t first_time, last_time;	/* min/max event time */
+	ev_time_t first_append, last_append;
+};
+
+struct ev_log_info {
+	uint64_t first_offset, next_offset;
+	uint64_t events;
+	uint64_t segments;
+	uint64_t bytes;		/* segments + indexes */
+	uint64_t segment_bytes;	/* segment files only */
+	uint64_t raw_bytes;
+	ev_time_t min_time, max_time;
+	ev_time_t first_append, last_append;
+	struct ev_segment_info *seg;	/* segments entries; free() it */
+};
+int ev_log_info(struct ev_log *log, struct ev_log_info *info,
+		struct ev_error *err);
+
+/* Verification: decode every record and check the indexes. */
+struct ev_verify_report {
+	uint64_t batches, records, segments;
+	uint64_t index_problems;	/* fixable by repair */
+};
+int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
+		  ev_notice_fn notice, void *ctx, struct ev_error *err);
+
+#define EV_REPAIR_TRUNCATE_DAMAGED 1
+#define EV_REPAIR_DRY_RUN 2
+int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
+		  struct ev_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

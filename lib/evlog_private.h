@@ -1,0 +1,409 @@
+/*
+ * evlog_private.h - internals shared by the modules of libevlog.
+ * cmd/ never includes this file.
+ */
+#ifndef EVLOG_PRIVATE_H
+#define EVLOG_PRIVATE_H
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "evlog.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define EV_LIKELY(x) __builtin_expect(!!(x), 1)
+#define EV_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#if defined(__GNUC__)
+#define EV_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define EV_PRINTF(a, b)
+#endif
+
+/* error.c */
+int ev_seterr(struct ev_error *err, int code, const char *fmt, ...)
+	EV_PRINTF(3, 4);
+int ev_seterr_errno(struct ev_error *err, int code, int errnum,
+		    const char *fmt, ...) EV_PRINTF(4, 5);
+void ev_sethint(struct ev_error *err, const char *fmt, ...) EV_PRINTF(2, 3);
+
+/* crc32c.c: CRC-32C (Castagnoli), RFC 3720. */
+uint32_t ev_crc32c(uint32_t crc, const void *p, size_t n);
+
+/* little-endian field access: the format never writes native structs */
+static inline void ev_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static inline void ev_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+static inline void ev_put64(uint8_t *p, uint64_t v)
+{
+	ev_put32(p, (uint32_t)v);
+	ev_put32(p + 4, (uint32_t)(v >> 32));
+}
+static inline uint16_t ev_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t ev_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
+}
+static inline uint64_t ev_get64(const uint8_t *p)
+{
+	return (uint64_t)ev_get32(p) | ((uint64_t)ev_get32(p + 4) << 32);
+}
+/* msgpack is big-endian */
+static inline void ev_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void ev_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static inline void ev_be64(uint8_t *p, uint64_t v)
+{
+	ev_be32(p, (uint32_t)(v >> 32));
+	ev_be32(p + 4, (uint32_t)v);
+}
+static inline uint16_t ev_rbe16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+static inline uint32_t ev_rbe32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+	       ((uint32_t)p[2] << 8) | p[3];
+}
+static inline uint64_t ev_rbe64(const uint8_t *p)
+{
+	return ((uint64_t)ev_rbe32(p) << 32) | ev_rbe32(p + 4);
+}
+
+/* rand.c: deterministic when EVLOG_TEST_SEED and SOURCE_DATE_EPOCH are set */
+void ev_random(void *p, size_t n);
+int ev_test_mode(void);
+
+/* mpwrite.c: msgpack encoders (smallest form) into a buffer with room */
+uint8_t *ev_mp_uint(uint8_t *o, uint64_t v);
+uint8_t *ev_mp_int(uint8_t *o, int64_t v);
+uint8_t *ev_mp_str_hdr(uint8_t *o, size_t n);
+uint8_t *ev_mp_bin_hdr(uint8_t *o, size_t n);
+uint8_t *ev_mp_map_hdr(uint8_t *o, size_t n);
+uint8_t *ev_mp_array_hdr(uint8_t *o, size_t n);
+uint8_t *ev_mp_double(uint8_t *o, double d);
+uint8_t *ev_mp_time(uint8_t *o, ev_time_t t); /* at most 15 bytes */
+int ev_buf_mp_str(struct ev_buf *b, const char *s, size_t n);
+
+/* mpread.c: bounds-checked msgpack reading.  Every length is checked
+ * against the bytes that remain before it is used. */
+enum ev_mp_type {
+	EV_MP_NIL,
+	EV_MP_BOOL,
+	EV_MP_UINT,
+	EV_MP_INT,
+	EV_MP_FLOAT,
+	EV_MP_STR,
+	EV_MP_BIN,
+	EV_MP_ARRAY,
+	EV_MP_MAP,
+	EV_MP_EXT,
+};
+struct ev_mp_item {
+	enum ev_mp_type type;
+	union {
+		int b;
+		uint64_t u;
+		int64_t i;
+		double f;
+	} v;
+	const uint8_t *p; /* str/bin/ext payload */
+	uint32_t n;	  /* str/bin/ext length, array/map count */
+	int8_t ext_type;
+};
+/* Read one item header at *p; advances *p past the header (and past the
+ * payload for str/bin/ext).  Returns 0 or -1 when truncated or invalid. */
+int ev_mp_read(const uint8_t **p, const uint8_t *end, struct ev_mp_item *it);
+/* Skip one complete value (bounded depth).  0 or -1. */
+int ev_mp_skip(const uint8_t **p, const uint8_t *end, int depth);
+/* Validate a JSON-image value: nil, bool, ints, floats, valid UTF-8 str,
+ * arrays, maps with str keys; bin only when allow_bin at top. */
+int ev_mp_check_json(const uint8_t **p, const uint8_t *end, int depth,
+		     const char **why);
+int ev_mp_time_decode(const struct ev_mp_item *it, ev_time_t *t);
+
+/* utf8.c */
+/* Length of the valid UTF-8 prefix; == n when all valid. */
+size_t ev_utf8_valid(const uint8_t *p, size_t n);
+
+/* jsonout.c: JSON writers */
+int ev_json_put_str(struct ev_buf *b, const char *s, size_t n);
+int ev_json_put_mp(struct ev_buf *b, const uint8_t **p, const uint8_t *end,
+		   int depth, struct ev_error *err);
+char *ev_fmt_double(char *o, double d); /* shortest round-trip, JSON */
+char *ev_fmt_u64(char *o, uint64_t v);
+char *ev_fmt_i64(char *o, int64_t v);
+int ev_base64_encode(struct ev_buf *b, const uint8_t *p, size_t n);
+int ev_base64_decode(const char *s, size_t n, struct ev_buf *out);
+
+/* json.c: JSON text to msgpack */
+struct ev_json {
+	const char *p, *end, *start;
+	const char *errp;
+	const char *errmsg;
+	char errbuf[128];
+	int depth;
+};
+void ev_json_init(struct ev_json *js, const char *p, size_t n);
+/* Skip whitespace; returns the next byte or -1 at the end. */
+int ev_json_ws(struct ev_json *js);
+/* Transcode one value into b (capacity is reserved inside). */
+int ev_json_value(struct ev_json *js, struct ev_buf *b);
+/* Parse a JSON string into b as raw UTF-8 (no msgpack header). */
+int ev_json_string_raw(struct ev_json *js, struct ev_buf *b);
+int ev_json_fail(struct ev_json *js, const char *p, const char *msg);
+double ev_json_strtod(const char *s, size_t n, int *ok);
+
+/* record keys: see evlog(5) "RECORDS" */
+enum {
+	EV_K_TYPE = 1,
+	EV_K_ID = 2,
+	EV_K_TIME = 3,
+	EV_K_STREAM = 4,
+	EV_K_VERSION = 5,
+	EV_K_SCHEMA = 6,
+	EV_K_KEY = 7,
+	EV_K_DATA = 8,
+	EV_K_META = 9,
+	EV_K_MAX = 9,
+};
+
+/* uleb128 for record framing inside a batch payload */
+static inline uint8_t *ev_uleb_put(uint8_t *o, uint64_t v)
+{
+	while (v >= 0x80) {
+		*o++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*o++ = (uint8_t)v;
+	return o;
+}
+/* segment.c: byte layouts of evlog(5) SEGMENTS and BATCHES */
+#define EV_SEGHDR_SIZE 64
+#define EV_BATCHHDR_SIZE 64
+#define EV_INCOMPAT_KNOWN 0u
+#define EV_CODEC_NONE 0
+#define EV_CODEC_ZSTD 1
+#define EV_WINDOWLOG_MAX 24
+#define EV_MAX_STORED (EV_MAX_BATCH + (EV_MAX_BATCH >> 7) + 4096)
+#define EV_INDEX_INTERVAL 4096
+extern const uint8_t ev_seg_magic[8];
+
+struct ev_seghdr {
+	unsigned version;
+	uint32_t compat, incompat;
+	uint64_t base, salt;
+	uint8_t id[16];
+};
+struct ev_batchhdr {
+	uint32_t stored_len, count, raw_len, payload_crc;
+	uint64_t base, salt;
+	ev_time_t min_time, max_time, append_time;
+	uint8_t codec;
+};
+void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base,
+		      uint64_t salt, const uint8_t id[16]);
+int ev_seghdr_decode(const uint8_t *in, size_t n, struct ev_seghdr *h,
+		     const char *name, struct ev_error *err);
+void ev_batchhdr_encode(uint8_t out[EV_BATCHHDR_SIZE],
+			const struct ev_batchhdr *b);
+int ev_batchhdr_decode(const uint8_t *in, uint64_t salt, struct ev_batchhdr *b,
+		       const char **why);
+struct ev_codec;
+struct ev_codec *ev_codec_new(void);
+void ev_codec_free(struct ev_codec *c);
+int ev_codec_compress(struct ev_codec *c, int level, const uint8_t *raw,
+		      size_t n, struct ev_buf *out, struct ev_error *err);
+int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
+		    const uint8_t *stored, struct ev_buf *raw, const char **why);
+int ev_payload_check(const uint8_t *p, size_t n, uint32_t count,
+		     const char **why);
+int ev_read_full(int fd, void *buf, size_t n, uint64_t off);
+int ev_write_full(int fd, const void *buf, size_t n, uint64_t off);
+void ev_segment_name(char *out, size_t n, uint64_t base, const char *ext);
+int ev_segment_read_batch(int fd, uint64_t pos, uint64_t limit, uint64_t salt,
+			  struct ev_batchhdr *h, struct ev_buf *stored,
+			  const char **why);
+int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit,
+			   uint64_t salt);
+
+/* log.c: the log directory, its meta, head and lock files */
+#define EV_HEAD_SIZE 64
+struct ev_head {
+	uint64_t seg_base;	/* segment holding the durable end */
+	uint64_t end;		/* durable end: byte position in it */
+	uint64_t next;		/* offset after the last durable record */
+	uint64_t salt;		/* that segment's salt */
+	ev_time_t max_time;	/* largest event time in that segment */
+	uint64_t last_index;	/* position of the last indexed batch */
+};
+struct ev_log {
+	char *path;
+	int dirfd;
+	char id_hex[33];
+	uint8_t id[16];
+	ev_time_t created;
+	struct ev_log_config cfg;
+};
+void ev_head_encode(uint8_t out[EV_HEAD_SIZE], const struct ev_head *h);
+int ev_head_decode(const uint8_t *in, struct ev_head *h);
+/* 0 ok, 1 missing, EV_EDATA unreadable after retries, EV_EIO */
+int ev_head_read(int dirfd, struct ev_head *h);
+/* Sorted segment bases of a log directory; *out is malloc'ed. */
+int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err);
+int ev_fsync_dir(int dirfd);
+int ev_openat(int dirfd, const char *name, int flags, int mode);
+/* Create an empty segment (header, indexes) and fsync it and the dir. */
+int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
+		      struct ev_error *err);
+
+/* index.c: sparse offset and time indexes (evlog(5) INDEXES) */
+#define EV_IDXHDR_SIZE 16
+#define EV_IDX_ENTRY 8
+#define EV_TIX_ENTRY 16
+void ev_index_header(uint8_t out[EV_IDXHDR_SIZE], int time, uint64_t salt);
+void ev_tix_entry(uint8_t out[EV_TIX_ENTRY], ev_time_t t, uint32_t rel,
+		  uint64_t salt);
+int ev_tix_entry_ok(const uint8_t *e, uint64_t salt);
+/* Largest indexed batch with offset <= target and pos < limit:
+ * 1 found (*pos, *off), 0 none usable. */
+int ev_index_find(int dirfd, uint64_t base, uint64_t salt, uint64_t target,
+		  uint64_t limit, uint64_t *pos, uint64_t *off);
+/* Last time entry with T < t: 1 found (*off), 0 none usable. */
+int ev_tindex_find(int dirfd, uint64_t base, uint64_t salt, ev_time_t t,
+		   uint64_t *off, ev_time_t *tmax);
+/* Rebuild both index files of a segment from a scan up to limit. */
+int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
+		     uint64_t limit, uint64_t *last_index, ev_time_t *max_time,
+		     struct ev_error *err);
+
+/* event.c: the fields of a record before encoding */
+struct ev_fields {
+	const char *type, *id, *stream, *key; /* NULL when absent */
+	size_t type_n, id_n, stream_n, key_n;
+	ev_time_t time;	  /* EV_TIME_NONE when absent */
+	uint64_t version; /* 0 when absent */
+	uint64_t schema;  /* 0 or 1 = default */
+	const uint8_t *data; /* msgpack value, or raw bytes when data_bin */
+	size_t data_n;
+	int data_bin;
+	const uint8_t *meta; /* msgpack map */
+	size_t meta_n;
+};
+void ev_fields_init(struct ev_fields *f);
+/* Encode a record (evlog(5) RECORDS); generates the id when absent. */
+int ev_record_encode(const struct ev_fields *f, ev_time_t now,
+		     struct ev_buf *out, ev_time_t *time, struct ev_error *err);
+int ev_parse_fail(struct ev_json *js, struct ev_error *err);
+const char *ev_suggest(const char *k, size_t n, const char *const *names,
+		       size_t count);
+int ev_event_check_deep(const struct ev_event *ev, struct ev_error *err);
+int ev_value_to_text(const uint8_t *v, size_t n, struct ev_buf *out,
+		     struct ev_error *err);
+/* mpread.c: value at a dotted path inside a msgpack value: 1, 0 absent */
+int ev_mp_path(const uint8_t *p, size_t n, const char *path,
+	       const uint8_t **val, size_t *val_len);
+
+/* event.c: parser internals shared with cloudevents.c */
+int ev_parser_push(struct ev_parser *ps, ev_time_t t, struct ev_error *err);
+/* 0 strs, 1 data, 2 meta, 3 tmp, 4 out */
+struct ev_buf *ev_parser_buf(struct ev_parser *ps, int which);
+size_t ev_json_column(const char *start, const char *p);
+
+/* cloudevents.c: one line of CloudEvents 1.0 structured JSON (an event or
+ * a batch array) into records pushed onto the parser */
+int ev_ce_parse_line(struct ev_parser *ps, struct ev_json *js, ev_time_t now,
+		     struct ev_error *err);
+
+/* UTF-8 and JSON string scanning, shared by json.c and jsonout.c */
+/* Length of the UTF-8 sequence at p (lead byte >= 0x80), 0 if invalid. */
+static inline int ev_utf8_seq(const uint8_t *p, const uint8_t *end)
+{
+	uint8_t c = p[0];
+	size_t avail = (size_t)(end - p);
+
+	if (c >= 0xC2 && c <= 0xDF) {
+		if (avail < 2 || (p[1] & 0xC0) != 0x80)
+			return 0;
+		return 2;
+	}
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (avail < 3 || (p[1] & 0xC0) != 0x80 ||
+		    (p[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && p[1] < 0xA0)
+			return 0; /* overlong */
+		if (c == 0xED && p[1] > 0x9F)
+			return 0; /* surrogate */
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (avail < 4 || (p[1] & 0xC0) != 0x80 ||
+		    (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && p[1] < 0x90)
+			return 0;
+		if (c == 0xF4 && p[1] > 0x8F)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* Find the next '"', '\\', control or non-ASCII byte in [p, end). */
+static inline const char *ev_scan_special(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+	const __m128i q = _mm_set1_epi8('"');
+	const __m128i bs = _mm_set1_epi8('\\');
+	const __m128i sp = _mm_set1_epi8(0x20);
+
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* signed compare: < 0x20 also catches bytes >= 0x80 */
+		__m128i m = _mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, bs)),
+			_mm_cmplt_epi8(x, sp));
+		int mask = _mm_movemask_epi8(m);
+		if (mask)
+			return p + __builtin_ctz((unsigned)mask);
+		p += 16;
+	}
+#endif
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+			return p;
+		p++;
+	}
+	return end;
+}
+
+
+#endif

@@ -1,0 +1,509 @@
+/*
+ * log.c - struct ev_log: a log directory, its meta file, head file, lock
+ * file and the list of segments (evlog(5) LOG DIRECTORY, META, HEAD).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "evlog_private.h"
+
+void ev_log_config_init(struct ev_log_config *cfg)
+{
+	cfg->segment_bytes = EV_DEFAULT_SEGMENT_BYTES;
+	cfg->level = EV_DEFAULT_LEVEL;
+	cfg->sync = EV_SYNC_BATCH;
+}
+
+int ev_openat(int dirfd, const char *name, int flags, int mode)
+{
+	int fd;
+
+	do
+		fd = openat(dirfd, name, flags | O_CLOEXEC, mode);
+	while (fd < 0 && errno == EINTR);
+	return fd;
+}
+
+int ev_fsync_dir(int dirfd)
+{
+	return fsync(dirfd);
+}
+
+/* ------------------------------------------------------------ head */
+
+static const uint8_t head_magic[4] = {'E', 'V', 'H', 'D'};
+
+void ev_head_encode(uint8_t out[EV_HEAD_SIZE], const struct ev_head *h)
+{
+	memset(out, 0, EV_HEAD_SIZE);
+	memcpy(out, head_magic, 4);
+	ev_put16(out + 4, 1);
+	ev_put64(out + 8, h->seg_base);
+	ev_put64(out + 16, h->end);
+	ev_put64(out + 24, h->next);
+	ev_put64(out + 32, h->salt);
+	ev_put64(out + 40, (uint64_t)h->max_time);
+	ev_put64(out + 48, h->last_index);
+	ev_put32(out + 60, ev_crc32c(0, out, 60));
+}
+
+int ev_head_decode(const uint8_t *in, struct ev_head *h)
+{
+	if (memcmp(in, head_magic, 4) != 0 || ev_get16(in + 4) != 1 ||
+	    ev_get32(in + 60) != ev_crc32c(0, in, 60))
+		return EV_EDATA;
+	h->seg_base = ev_get64(in + 8);
+	h->end = ev_get64(in + 16);
+	h->next = ev_get64(in + 24);
+	h->salt = ev_get64(in + 32);
+	h->max_time = (ev_time_t)ev_get64(in + 40);
+	h->last_index = ev_get64(in + 48);
+	if (h->end < EV_SEGHDR_SIZE || h->next < h->seg_base ||
+	    h->last_index > h->end)
+		return EV_EDATA;
+	return 0;
+}
+
+int ev_head_read(int dirfd, struct ev_head *h)
+{
+	uint8_t buf[EV_HEAD_SIZE];
+	int fd, r, tries;
+
+	fd = ev_openat(dirfd, "head", O_RDONLY, 0);
+	if (fd < 0)
+		return errno == ENOENT ? 1 : EV_EIO;
+	/* the writer updates the head in place; a read that races with
+	 * it fails the CRC and is simply repeated */
+	for (tries = 0; tries < 100; tries++) {
+		r = ev_read_full(fd, buf, sizeof(buf), 0);
+		if (r < 0) {
+			close(fd);
+			return EV_EIO;
+		}
+		if (r == 1 && ev_head_decode(buf, h) == 0) {
+			close(fd);
+			return 0;
+		}
+		usleep(1000);
+	}
+	close(fd);
+	return EV_EDATA;
+}
+
+/* ------------------------------------------------------------ meta */
+
+static int meta_parse(struct ev_log *log, const char *text, struct ev_error *err)
+{
+	const char *p = text;
+	char key[32], val[128];
+	int line = 0, have_id = 0, n;
+	long long v;
+
+	ev_log_config_init(&log->cfg);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char tmp[192];
+		line++;
+		if (len >= sizeof(tmp))
+			return ev_seterr(err, EV_EDATA,
+					 "log '%s': meta line %d is too long",
+					 log->path, line);
+		memcpy(tmp, p, len);
+		tmp[len] = '\0';
+		p += len + (nl != NULL);
+		if (len == 0 || tmp[0] == '#')
+			continue;
+		n = sscanf(tmp, "%31s %127s", key, val);
+		if (n != 2)
+			return ev_seterr(err, EV_EDATA,
+					 "log '%s': meta line %d is malformed",
+					 log->path, line);
+		if (line == 1) {
+			if (strcmp(key, "evlog") != 0)
+				return ev_seterr(err, EV_EDATA,
+						 "'%s' is not an evlog log "
+						 "(bad meta file)",
+						 log->path);
+			if (strcmp(val, "1") != 0)
+				return ev_seterr(err, EV_EDATA,
+						 "log '%s': format version %s is "
+						 "not supported (this is version %d)",
+						 log->path, val, EV_FORMAT_VERSION);
+			continue;
+		}
+		if (strcmp(key, "id") == 0) {
+			int i;
+			if (strlen(val) != 32)
+				goto bad;
+			for (i = 0; i < 16; i++) {
+				unsigned b;
+				if (sscanf(val + 2 * i, "%2x", &b) != 1)
+					goto bad;
+				log->id[i] = (uint8_t)b;
+			}
+			memcpy(log->id_hex, val, 33);
+			have_id = 1;
+		} else if (strcmp(key, "created") == 0) {
+			if (ev_time_parse(val, strlen(val), &log->created) != 0)
+				goto bad;
+		} else if (strcmp(key, "segment-bytes") == 0) {
+			v = strtoll(val, NULL, 10);
+			if (v < (long long)EV_MIN_SEGMENT_BYTES ||
+			    v > (long long)EV_MAX_SEGMENT_BYTES)
+				goto bad;
+			log->cfg.segment_bytes = (uint64_t)v;
+		} else if (strcmp(key, "level") == 0) {
+			v = strtoll(val, NULL, 10);
+			if (v < 0 || v > 19)
+				goto bad;
+			log->cfg.level = (int)v;
+		} else if (strcmp(key, "sync") == 0) {
+			if (strcmp(val, "batch") == 0)
+				log->cfg.sync = EV_SYNC_BATCH;
+			else if (strcmp(val, "none") == 0)
+				log->cfg.sync = EV_SYNC_NONE;
+			else
+				goto bad;
+		}
+		/* unknown keys are settings of a later version: ignored */
+		continue;
+	bad:
+		return ev_seterr(err, EV_EDATA,
+				 "log '%s': meta line %d has a bad value for '%s'",
+				 log->path, line, key);
+	}
+	if (line == 0 || !have_id)
+		return ev_seterr(err, EV_EDATA,
+				 "log '%s': meta file is incomplete", log->path);
+	return 0;
+}
+
+static int meta_format(char *out, size_t n, const char *id_hex,
+		       ev_time_t created, const struct ev_log_config *cfg)
+{
+	char tbuf[40];
+
+	ev_time_format(created / 1000000000 * 1000000000, tbuf);
+	return snprintf(out, n,
+			"evlog 1\n"
+			"id %s\n"
+			"created %s\n"
+			"segment-bytes %llu\n"
+			"level %d\n"
+			"sync %s\n",
+			id_hex, tbuf, (unsigned long long)cfg->segment_bytes,
+			cfg->level, cfg->sync == EV_SYNC_NONE ? "none" : "batch");
+}
+
+/* ------------------------------------------------------------ segments */
+
+static int seg_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err)
+{
+	DIR *d;
+	struct dirent *de;
+	uint64_t *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	int fd, i;
+
+	fd = dup(dirfd);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot list log directory");
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		const char *s = de->d_name;
+		uint64_t base = 0;
+		if (strlen(s) != 24 || strcmp(s + 20, ".seg") != 0)
+			continue;
+		for (i = 0; i < 20; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				break;
+			base = base * 10 + (uint64_t)(s[i] - '0');
+		}
+		if (i != 20)
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL) {
+				free(v);
+				closedir(d);
+				return ev_seterr(err, EV_ERR, "out of memory");
+			}
+			v = nv;
+		}
+		v[cnt++] = base;
+	}
+	closedir(d);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), seg_cmp);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
+		      struct ev_error *err)
+{
+	uint8_t hdr[EV_SEGHDR_SIZE], ih[EV_IDXHDR_SIZE];
+	char name[40];
+	const char *ext[3] = {"seg", "idx", "tix"};
+	int fd, i;
+
+	ev_random(salt, sizeof(*salt));
+	for (i = 0; i < 3; i++) {
+		ev_segment_name(name, sizeof(name), base, ext[i]);
+		fd = ev_openat(log->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0644);
+		if (fd < 0)
+			return ev_seterr_errno(err, EV_EIO, errno,
+					       "cannot create '%s/%s'", log->path,
+					       name);
+		if (i == 0)
+			ev_seghdr_encode(hdr, base, *salt, log->id);
+		else
+			ev_index_header(ih, i == 2, *salt);
+		if (ev_write_full(fd, i == 0 ? hdr : ih,
+				  i == 0 ? sizeof(hdr) : sizeof(ih), 0) != 0 ||
+		    (i == 0 && fdatasync(fd) != 0)) {
+			int e = errno;
+			close(fd);
+			unlinkat(log->dirfd, name, 0);
+			return ev_seterr_errno(err, EV_EIO, e,
+					       "cannot write '%s/%s'", log->path,
+					       name);
+		}
+		close(fd);
+	}
+	if (ev_fsync_dir(log->dirfd) != 0)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot sync directory '%s'", log->path);
+	return 0;
+}
+
+/* ------------------------------------------------------------ create/open */
+
+static int write_file_at(int dirfd, const char *name, const void *p, size_t n)
+{
+	int fd = ev_openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return -1;
+	if (ev_write_full(fd, p, n, 0) != 0 || fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return close(fd);
+}
+
+int ev_log_create(const char *path, const struct ev_log_config *cfg,
+		  struct ev_error *err)
+{
+	struct ev_log log;
+	struct ev_head head;
+	char tmpdir[4096], meta[512], *slash, parent[4096];
+	uint8_t hb[EV_HEAD_SIZE];
+	struct ev_log_config c;
+	struct stat st;
+	int i, n, rc = EV_EIO, pfd;
+	static const char hx[] = "0123456789abcdef";
+
+	if (cfg != NULL)
+		c = *cfg;
+	else
+		ev_log_config_init(&c);
+	if (c.segment_bytes < EV_MIN_SEGMENT_BYTES ||
+	    c.segment_bytes > EV_MAX_SEGMENT_BYTES)
+		return ev_seterr(err, EV_EUSAGE,
+				 "segment size must be between %u and %u bytes",
+				 EV_MIN_SEGMENT_BYTES, EV_MAX_SEGMENT_BYTES);
+	if (c.level < 0 || c.level > 19)
+		return ev_seterr(err, EV_EUSAGE,
+				 "compression level must be between 0 and 19");
+	if (stat(path, &st) == 0)
+		return ev_seterr(err, EV_ERR, "'%s' already exists", path);
+	/* build the log beside its final name and rename it into place,
+	 * so a concurrent creator or reader never sees half a log */
+	n = snprintf(tmpdir, sizeof(tmpdir), "%s.creating.XXXXXX", path);
+	if (n <= 0 || (size_t)n >= sizeof(tmpdir))
+		return ev_seterr(err, EV_EUSAGE, "log path is too long");
+	if (mkdtemp(tmpdir) == NULL)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'",
+				       path);
+	chmod(tmpdir, 0755);
+	memset(&log, 0, sizeof(log));
+	log.dirfd = -1;
+	log.path = tmpdir;
+	log.cfg = c;
+	log.dirfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (log.dirfd < 0) {
+		ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s'", tmpdir);
+		goto fail;
+	}
+	ev_random(log.id, sizeof(log.id));
+	for (i = 0; i < 16; i++) {
+		log.id_hex[2 * i] = hx[log.id[i] >> 4];
+		log.id_hex[2 * i + 1] = hx[log.id[i] & 15];
+	}
+	log.id_hex[32] = '\0';
+	log.created = ev_now();
+	n = meta_format(meta, sizeof(meta), log.id_hex, log.created, &c);
+	if (write_file_at(log.dirfd, "meta", meta, (size_t)n) != 0 ||
+	    write_file_at(log.dirfd, "lock", "", 0) != 0) {
+		ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'", tmpdir);
+		goto fail;
+	}
+	memset(&head, 0, sizeof(head));
+	if ((rc = ev_segment_create(&log, 0, &head.salt, err)) != 0)
+		goto fail;
+	head.end = EV_SEGHDR_SIZE;
+	head.max_time = EV_TIME_NONE;
+	head.last_index = EV_SEGHDR_SIZE;
+	ev_head_encode(hb, &head);
+	if (write_file_at(log.dirfd, "head", hb, sizeof(hb)) != 0 ||
+	    ev_fsync_dir(log.dirfd) != 0) {
+		ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'", tmpdir);
+		goto fail;
+	}
+	if (rename(tmpdir, path) != 0) {
+		int e = errno;
+		if (e == EEXIST || e == ENOTEMPTY)
+			rc = ev_seterr(err, EV_ERR, "'%s' already exists", path);
+		else
+			ev_seterr_errno(err, EV_EIO, e, "cannot create '%s'", path);
+		goto fail;
+	}
+	/* make the new name durable */
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (slash == NULL)
+		strcpy(parent, ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd >= 0) {
+		fsync(pfd);
+		close(pfd);
+	}
+	close(log.dirfd);
+	return 0;
+fail:
+	if (log.dirfd >= 0) {
+		const char *names[] = {"meta", "lock", "head",
+				       "00000000000000000000.seg",
+				       "00000000000000000000.idx",
+				       "00000000000000000000.tix"};
+		for (i = 0; i < 6; i++)
+			unlinkat(log.dirfd, names[i], 0);
+		close(log.dirfd);
+	}
+	rmdir(tmpdir);
+	return rc;
+}
+
+int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err)
+{
+	struct ev_log *log;
+	struct stat st;
+	char buf[4096];
+	int fd;
+	ssize_t n;
+
+	*out = NULL;
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return ev_seterr(err, EV_ENOENT, "log '%s' does not exist",
+					 path);
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot open log '%s'",
+				       path);
+	}
+	if (!S_ISDIR(st.st_mode))
+		return ev_seterr(err, EV_EDATA,
+				 "'%s' is not a log directory", path);
+	log = calloc(1, sizeof(*log));
+	if (log == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	log->dirfd = -1;
+	if ((log->path = strdup(path)) == NULL) {
+		free(log);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	log->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (log->dirfd < 0) {
+		ev_seterr_errno(err, EV_EIO, errno, "cannot open log '%s'", path);
+		goto fail;
+	}
+	fd = ev_openat(log->dirfd, "meta", O_RDONLY, 0);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			ev_seterr(err, EV_EDATA,
+				  "'%s' is not an evlog log (no meta file)", path);
+		else
+			ev_seterr_errno(err, EV_EIO, errno,
+					"cannot read '%s/meta'", path);
+		goto fail;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/meta'", path);
+		goto fail;
+	}
+	buf[n] = '\0';
+	if (meta_parse(log, buf, err) != 0)
+		goto fail;
+	*out = log;
+	return 0;
+fail:
+	ev_log_close(log);
+	return err ? err->code : EV_EDATA;
+}
+
+void ev_log_close(struct ev_log *log)
+{
+	if (log == NULL)
+		return;
+	if (log->dirfd >= 0)
+		close(log->dirfd);
+	free(log->path);
+	free(log);
+}
+
+const char *ev_log_path(const struct ev_log *log)
+{
+	return log->path;
+}
+
+const char *ev_log_id(const struct ev_log *log)
+{
+	return log->id_hex;
+}
+
+const struct ev_log_config *ev_log_get_config(const struct ev_log *log)
+{
+	return &log->cfg;
+}
+
+ev_time_t ev_log_created(const struct ev_log *log)
+{
+	return log->created;
+}

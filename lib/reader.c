@@ -1,0 +1,609 @@
+/*
+ * reader.c - struct ev_reader: reads records from a log or one segment.
+ *
+ * Readers take no lock.  They stop at the durable end published in the
+ * head file, read one batch at a time into bounded buffers, and check
+ * every batch (evlog(5) READERS).  Bad bytes inside the durable range, or
+ * followed by a valid batch, are damage; bad bytes at the very end of a
+ * log without a head, or of a lone segment file, are a torn tail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "evlog_private.h"
+
+struct ev_reader {
+	struct ev_log *log; /* NULL when reading one segment file */
+	char *path;	    /* log directory or segment file */
+	int dirfd;
+	uint64_t *segs;
+	size_t nseg;
+	struct ev_head head;
+	int have_head;
+	char id_hex[33];
+
+	/* current segment */
+	size_t si;
+	int fd;
+	uint64_t seg_base, salt;
+	uint64_t limit;	 /* readable end in bytes */
+	int tail_is_torn_ok; /* bad bytes at the end may be a torn tail */
+	uint64_t pos;	 /* next batch */
+	uint64_t next;	 /* its expected offset */
+
+	/* current batch */
+	struct ev_batchhdr bh;
+	uint64_t bh_pos;
+	struct ev_buf stored, raw;
+	const uint8_t *rp, *rend;
+	uint64_t roff;
+	uint32_t rleft;
+	int in_batch;
+
+	uint64_t skip_to;
+	uint64_t first, end;
+	int at_end_torn; /* stopped at a torn tail */
+	struct ev_codec *codec;
+};
+
+static int seg_damage(struct ev_reader *r, uint64_t off, uint64_t pos,
+		      const char *why, struct ev_error *err)
+{
+	ev_seterr(err, EV_EDATA,
+		  "damaged data in '%s': segment %020llu, offset %llu, "
+		  "byte %llu: %s",
+		  r->path, (unsigned long long)r->seg_base,
+		  (unsigned long long)off, (unsigned long long)pos, why);
+	if (r->log != NULL)
+		ev_sethint(err, "run 'evctl verify %s' for details", r->path);
+	return EV_EDATA;
+}
+
+static void close_seg(struct ev_reader *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	r->in_batch = 0;
+	r->rp = r->rend = NULL;
+}
+
+/* Is segment index i the last one readers may see? */
+static int is_last(const struct ev_reader *r, size_t i)
+{
+	if (r->log == NULL)
+		return 1;
+	if (r->have_head)
+		return r->segs[i] >= r->head.seg_base;
+	return i + 1 >= r->nseg;
+}
+
+static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
+{
+	char name[40];
+	uint8_t hb[EV_SEGHDR_SIZE];
+	struct ev_seghdr sh;
+	struct stat st;
+	int rr;
+
+	close_seg(r);
+	if (r->log != NULL) {
+		ev_segment_name(name, sizeof(name), r->segs[i], "seg");
+		r->fd = ev_openat(r->dirfd, name, O_RDONLY, 0);
+	} else {
+		snprintf(name, sizeof(name), "%s", "segment");
+		r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
+	}
+	if (r->fd < 0)
+		return ev_seterr_errno(err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+				       errno, "cannot open segment %020llu of '%s'",
+				       (unsigned long long)(r->log ? r->segs[i] : 0),
+				       r->path);
+	if (fstat(r->fd, &st) != 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot stat '%s'",
+				       r->path);
+	rr = ev_read_full(r->fd, hb, sizeof(hb), 0);
+	if (rr < 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
+				       r->path);
+	if (r->log != NULL)
+		ev_segment_name(name, sizeof(name), r->segs[i], "seg");
+	if (ev_seghdr_decode(hb, rr == 1 ? sizeof(hb) : 0, &sh,
+			     r->log ? name : r->path, err) != 0) {
+		char tmp[sizeof(err->msg)];
+		snprintf(tmp, sizeof(tmp), "%s", err->msg);
+		ev_seterr(err, EV_EDATA, "damaged data in '%s': %s", r->path, tmp);
+		return EV_EDATA;
+	}
+	if (r->log != NULL) {
+		if (sh.base != r->segs[i])
+			return seg_damage(r, r->segs[i], 0,
+					  "segment header names another offset",
+					  err);
+		if (memcmp(sh.id, r->log->id, 16) != 0)
+			return seg_damage(r, r->segs[i], 0,
+					  "segment belongs to another log", err);
+	} else {
+		static const char hx[] = "0123456789abcdef";
+		int k;
+		for (k = 0; k < 16; k++) {
+			r->id_hex[2 * k] = hx[sh.id[k] >> 4];
+			r->id_hex[2 * k + 1] = hx[sh.id[k] & 15];
+		}
+		r->id_hex[32] = '\0';
+	}
+	r->si = i;
+	r->seg_base = sh.base;
+	r->salt = sh.salt;
+	r->pos = EV_SEGHDR_SIZE;
+	r->next = sh.base;
+	r->tail_is_torn_ok = 0;
+	if (r->have_head && is_last(r, i)) {
+		if (r->head.salt != sh.salt)
+			return seg_damage(r, sh.base, sh.base, "head file does not "
+							      "match the segment",
+					  err);
+		r->limit = r->head.end;
+	} else {
+		r->limit = (uint64_t)st.st_size;
+		/* without a head, the end of the last segment may be torn */
+		r->tail_is_torn_ok = is_last(r, i);
+	}
+	return 0;
+}
+
+static int load_segments(struct ev_reader *r, struct ev_error *err)
+{
+	int h;
+
+	free(r->segs);
+	r->segs = NULL;
+	r->nseg = 0;
+	if (ev_log_segments(r->dirfd, &r->segs, &r->nseg, err) != 0)
+		return err->code;
+	h = ev_head_read(r->dirfd, &r->head);
+	if (h == EV_EIO)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot read '%s/head'", r->path);
+	r->have_head = (h == 0);
+	if (r->nseg == 0)
+		return ev_seterr(err, EV_EDATA, "log '%s' has no segments",
+				 r->path);
+	if (r->have_head) {
+		/* segments past the head's are not published yet */
+		while (r->nseg > 0 && r->segs[r->nseg - 1] > r->head.seg_base)
+			r->nseg--;
+		if (r->nseg == 0 || r->segs[r->nseg - 1] != r->head.seg_base)
+			return ev_seterr(err, EV_EDATA,
+					 "damaged data in '%s': head names "
+					 "segment %020llu, which is missing",
+					 r->path,
+					 (unsigned long long)r->head.seg_base);
+		r->end = r->head.next;
+	}
+	r->first = r->segs[0];
+	return 0;
+}
+
+/* Without a head: find the end by scanning the last segment. */
+static int scan_end(struct ev_reader *r, struct ev_error *err)
+{
+	struct ev_batchhdr h;
+	const char *why;
+	int rr;
+
+	rr = open_seg(r, r->nseg - 1, err);
+	if (rr != 0)
+		return rr;
+	while (r->pos < r->limit) {
+		rr = ev_segment_read_batch(r->fd, r->pos, r->limit, r->salt, &h,
+					   &r->stored, &why);
+		if (rr == EV_EIO)
+			return ev_seterr(err, EV_EIO, "cannot read '%s': %s",
+					 r->path, why);
+		if (rr != 0 || h.base != r->next)
+			break;
+		r->pos += EV_BATCHHDR_SIZE + h.stored_len;
+		r->next = h.base + h.count;
+	}
+	r->end = r->next;
+	return 0;
+}
+
+static int reader_new(struct ev_reader **out, struct ev_error *err)
+{
+	struct ev_reader *r = calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (r == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	r->fd = -1;
+	r->dirfd = -1;
+	r->codec = ev_codec_new();
+	if (r->codec == NULL) {
+		free(r);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	*out = r;
+	return 0;
+}
+
+int ev_reader_open(struct ev_reader **out, struct ev_log *log,
+		   struct ev_error *err)
+{
+	struct ev_reader *r;
+	int rr;
+
+	if ((rr = reader_new(&r, err)) != 0)
+		return rr;
+	r->log = log;
+	r->dirfd = log->dirfd;
+	r->path = strdup(log->path);
+	memcpy(r->id_hex, log->id_hex, 33);
+	if (r->path == NULL) {
+		rr = ev_seterr(err, EV_ERR, "out of memory");
+		goto fail;
+	}
+	rr = load_segments(r, err);
+	if (rr == 0 && !r->have_head)
+		rr = scan_end(r, err);
+	if (rr == 0)
+		rr = open_seg(r, 0, err);
+	if (rr != 0)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	ev_reader_free(r);
+	return rr;
+}
+
+int ev_reader_open_segment(struct ev_reader **out, const char *path,
+			   struct ev_error *err)
+{
+	struct ev_reader *r;
+	struct stat st;
+	int rr;
+
+	if (stat(path, &st) != 0)
+		return ev_seterr_errno(err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+				       errno, "cannot open '%s'", path);
+	if ((rr = reader_new(&r, err)) != 0)
+		return rr;
+	r->path = strdup(path);
+	r->nseg = 1;
+	r->segs = calloc(1, sizeof(uint64_t));
+	if (r->path == NULL || r->segs == NULL) {
+		rr = ev_seterr(err, EV_ERR, "out of memory");
+		goto fail;
+	}
+	rr = open_seg(r, 0, err);
+	if (rr != 0)
+		goto fail;
+	r->segs[0] = r->seg_base;
+	r->first = r->seg_base;
+	/* find the end */
+	{
+		struct ev_batchhdr h;
+		const char *why;
+		uint64_t pos = r->pos, next = r->next;
+		while (pos < r->limit) {
+			if (ev_segment_read_batch(r->fd, pos, r->limit, r->salt, &h,
+						  NULL, &why) != 0 ||
+			    h.base != next)
+				break;
+			pos += EV_BATCHHDR_SIZE + h.stored_len;
+			next = h.base + h.count;
+		}
+		r->end = next;
+	}
+	*out = r;
+	return 0;
+fail:
+	ev_reader_free(r);
+	return rr;
+}
+
+void ev_reader_free(struct ev_reader *r)
+{
+	if (r == NULL)
+		return;
+	close_seg(r);
+	free(r->segs);
+	free(r->path);
+	ev_buf_free(&r->stored);
+	ev_buf_free(&r->raw);
+	ev_codec_free(r->codec);
+	free(r);
+}
+
+/* Bad bytes at r->pos: damage, or a torn tail (returns 0: the end). */
+static int bad_batch(struct ev_reader *r, const char *why, int incomplete,
+		     struct ev_error *err)
+{
+	(void)incomplete;
+	if (r->tail_is_torn_ok &&
+	    !ev_segment_valid_after(r->fd, r->pos + 1, r->limit, r->salt)) {
+		r->at_end_torn = 1;
+		r->limit = r->pos; /* stop here */
+		return 0;
+	}
+	return seg_damage(r, r->next, r->pos, why, err);
+}
+
+/* Load the next batch.  1 loaded, 0 at the end, <0 error. */
+static int next_batch(struct ev_reader *r, struct ev_error *err)
+{
+	const char *why;
+	int rr, header_only;
+
+	for (;;) {
+		if (r->pos >= r->limit) {
+			if (is_last(r, r->si) || r->si + 1 >= r->nseg)
+				return 0;
+			if (r->segs[r->si + 1] != r->next)
+				return seg_damage(r, r->next, r->pos,
+						  "next segment does not continue "
+						  "the offsets",
+						  err);
+			rr = open_seg(r, r->si + 1, err);
+			if (rr != 0)
+				return rr;
+			continue;
+		}
+		/* batches wholly before the seek target: header only */
+		rr = ev_segment_read_batch(r->fd, r->pos, r->limit, r->salt,
+					   &r->bh, NULL, &why);
+		if (rr == EV_EIO || rr == EV_ERR)
+			return ev_seterr(err, rr, "cannot read '%s': %s", r->path,
+					 why);
+		if (rr != 0)
+			return bad_batch(r, why, rr == 1, err);
+		if (r->bh.base != r->next)
+			return seg_damage(r, r->next, r->pos,
+					  "batch offset does not continue the log",
+					  err);
+		header_only = r->skip_to >= r->bh.base + r->bh.count;
+		if (!header_only) {
+			rr = ev_segment_read_batch(r->fd, r->pos, r->limit, r->salt,
+						   &r->bh, &r->stored, &why);
+			if (rr == EV_EIO || rr == EV_ERR)
+				return ev_seterr(err, rr, "cannot read '%s': %s",
+						 r->path, why);
+			if (rr != 0)
+				return bad_batch(r, why, rr == 1, err);
+			rr = ev_codec_decode(r->codec, &r->bh, r->stored.p,
+					     &r->raw, &why);
+			if (rr != 0)
+				return rr == EV_EDATA
+					       ? seg_damage(r, r->next, r->pos,
+							    why, err)
+					       : ev_seterr(err, rr, "%s", why);
+		}
+		r->bh_pos = r->pos;
+		r->pos += EV_BATCHHDR_SIZE + r->bh.stored_len;
+		r->next = r->bh.base + r->bh.count;
+		if (header_only)
+			continue;
+		r->rp = r->raw.p;
+		r->rend = r->raw.p + r->raw.len;
+		r->roff = r->bh.base;
+		r->rleft = r->bh.count;
+		r->in_batch = 1;
+		return 1;
+	}
+}
+
+int ev_reader_next(struct ev_reader *r, struct ev_rec *rec, struct ev_error *err)
+{
+	const uint8_t *p;
+	size_t n;
+	int rr;
+
+	for (;;) {
+		if (r->in_batch) {
+			if (r->rleft == 0) {
+				r->in_batch = 0;
+				if (r->rp != r->rend)
+					return seg_damage(r, r->roff, r->bh_pos,
+							  "batch payload has bytes "
+							  "after its last record",
+							  err);
+				continue;
+			}
+			if (ev_payload_next(&r->rp, r->rend, &p, &n) != 0)
+				return seg_damage(r, r->roff, r->bh_pos,
+						  "record framing is damaged", err);
+			r->rleft--;
+			if (r->roff++ < r->skip_to)
+				continue;
+			rec->offset = r->roff - 1;
+			rec->p = p;
+			rec->n = n;
+			rec->append_time = r->bh.append_time;
+			return 1;
+		}
+		rr = next_batch(r, err);
+		if (rr <= 0)
+			return rr;
+	}
+}
+
+/* ------------------------------------------------------------ seeking */
+
+static size_t seg_for(const struct ev_reader *r, uint64_t offset)
+{
+	size_t lo = 0, hi = r->nseg;
+
+	/* last segment with base <= offset */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->segs[mid] <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == 0 ? 0 : lo - 1;
+}
+
+static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
+		       struct ev_error *err)
+{
+	uint64_t pos, off;
+	struct ev_batchhdr h;
+	const char *why;
+	int rr;
+
+	if (r->log != NULL || r->fd < 0) {
+		rr = open_seg(r, i, err);
+		if (rr != 0)
+			return rr;
+	} else {
+		close_seg(r);
+		rr = open_seg(r, 0, err);
+		if (rr != 0)
+			return rr;
+	}
+	r->skip_to = offset;
+	if (r->log != NULL &&
+	    ev_index_find(r->dirfd, r->seg_base, r->salt, offset, r->limit, &pos,
+			  &off)) {
+		/* trust the entry only if a real batch starts there */
+		if (ev_segment_read_batch(r->fd, pos, r->limit, r->salt, &h, NULL,
+					  &why) == 0 &&
+		    h.base == off && off >= r->seg_base) {
+			r->pos = pos;
+			r->next = off;
+		}
+	}
+	return 0;
+}
+
+int ev_reader_seek(struct ev_reader *r, uint64_t offset, struct ev_error *err)
+{
+	if (offset < r->first)
+		offset = r->first;
+	return seek_in_seg(r, r->log ? seg_for(r, offset) : 0, offset, err);
+}
+
+/* Largest event time in segment i (walks batch headers). */
+static int seg_max_time(struct ev_reader *r, size_t i, ev_time_t *mt,
+			struct ev_error *err)
+{
+	struct ev_batchhdr h;
+	const char *why;
+	int rr;
+
+	*mt = EV_TIME_NONE;
+	if (r->have_head && r->log && r->segs[i] == r->head.seg_base) {
+		*mt = r->head.max_time;
+		return 0;
+	}
+	rr = open_seg(r, i, err);
+	if (rr != 0)
+		return rr;
+	while (r->pos < r->limit) {
+		if (ev_segment_read_batch(r->fd, r->pos, r->limit, r->salt, &h,
+					  NULL, &why) != 0)
+			break;
+		if (*mt == EV_TIME_NONE || h.max_time > *mt)
+			*mt = h.max_time;
+		r->pos += EV_BATCHHDR_SIZE + h.stored_len;
+	}
+	return 0;
+}
+
+int ev_reader_seek_time(struct ev_reader *r, ev_time_t t, struct ev_error *err)
+{
+	size_t i = 0;
+	ev_time_t mt, tmax;
+	uint64_t off;
+	int rr;
+
+	if (r->log != NULL) {
+		/* the first segment holding an event at or after t */
+		for (i = 0; i + 1 < r->nseg; i++) {
+			rr = seg_max_time(r, i, &mt, err);
+			if (rr != 0)
+				return rr;
+			if (mt != EV_TIME_NONE && mt >= t)
+				break;
+		}
+		rr = seek_in_seg(r, i, r->segs[i], err);
+		if (rr != 0)
+			return rr;
+		if (ev_tindex_find(r->dirfd, r->seg_base, r->salt, t, &off,
+				   &tmax) &&
+		    off > r->seg_base)
+			return seek_in_seg(r, i, off, err);
+		return 0;
+	}
+	return seek_in_seg(r, 0, r->first, err);
+}
+
+int ev_reader_refresh(struct ev_reader *r, struct ev_error *err)
+{
+	struct ev_head h;
+	int rr;
+
+	if (r->log == NULL || !r->have_head)
+		return 0;
+	rr = ev_head_read(r->dirfd, &h);
+	if (rr != 0)
+		return 0; /* keep the old view; the writer will fix it */
+	if (memcmp(&h, &r->head, sizeof(h)) == 0)
+		return 0;
+	if (h.next < r->head.next)
+		return 0; /* a stale head; never go backwards */
+	if (h.seg_base != r->head.seg_base) {
+		uint64_t cur = r->seg_base;
+		r->head = h;
+		free(r->segs);
+		r->segs = NULL;
+		if (ev_log_segments(r->dirfd, &r->segs, &r->nseg, err) != 0)
+			return err->code;
+		while (r->nseg > 0 && r->segs[r->nseg - 1] > h.seg_base)
+			r->nseg--;
+		/* the segment we are in is now sealed: read to its end */
+		{
+			struct stat st;
+			size_t k;
+			for (k = 0; k < r->nseg; k++)
+				if (r->segs[k] == cur)
+					r->si = k;
+			if (r->fd >= 0 && fstat(r->fd, &st) == 0 && cur != h.seg_base)
+				r->limit = (uint64_t)st.st_size;
+		}
+	} else {
+		r->head = h;
+		if (r->seg_base == h.seg_base)
+			r->limit = h.end;
+	}
+	r->end = h.next;
+	return 1;
+}
+
+uint64_t ev_reader_first_offset(const struct ev_reader *r)
+{
+	return r->first;
+}
+
+uint64_t ev_reader_end_offset(const struct ev_reader *r)
+{
+	return r->end;
+}
+
+const char *ev_reader_log_id(const struct ev_reader *r)
+{
+	return r->id_hex;
+}
+
+const char *ev_reader_watch_path(const struct ev_reader *r)
+{
+	return r->log ? r->path : NULL;
+}

@@ -1,0 +1,450 @@
+/*
+ * segment.c - struct ev_segment: one segment file, its header and batches.
+ *
+ * Byte layouts are specified in evlog(5) SEGMENTS and BATCHES; this file
+ * implements them.  Everything read from a segment is checked before use:
+ * lengths against limits and against the file size, both CRCs, the salt,
+ * and the offsets' continuity.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "evlog_private.h"
+
+const uint8_t ev_seg_magic[8] = {0x89, 'E', 'V', 'L', 'O', 'G', '\r', '\n'};
+
+void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base,
+		      uint64_t salt, const uint8_t id[16])
+{
+	memset(out, 0, EV_SEGHDR_SIZE);
+	memcpy(out, ev_seg_magic, 8);
+	ev_put16(out + 8, EV_FORMAT_VERSION);
+	ev_put16(out + 10, EV_SEGHDR_SIZE);
+	ev_put32(out + 12, 0); /* compatible features */
+	ev_put32(out + 16, 0); /* incompatible features */
+	ev_put64(out + 24, base);
+	ev_put64(out + 32, salt);
+	memcpy(out + 40, id, 16);
+	ev_put32(out + 60, ev_crc32c(0, out, 60));
+}
+
+int ev_seghdr_decode(const uint8_t *in, size_t n, struct ev_seghdr *h,
+		     const char *name, struct ev_error *err)
+{
+	uint32_t incompat;
+
+	if (n < EV_SEGHDR_SIZE)
+		return ev_seterr(err, EV_EDATA,
+				 "segment '%s': file is shorter than its header",
+				 name);
+	if (memcmp(in, ev_seg_magic, 8) != 0)
+		return ev_seterr(err, EV_EDATA,
+				 "segment '%s': not an evlog segment (bad magic)",
+				 name);
+	if (ev_get32(in + 60) != ev_crc32c(0, in, 60))
+		return ev_seterr(err, EV_EDATA,
+				 "segment '%s': header checksum mismatch at byte 0",
+				 name);
+	h->version = ev_get16(in + 8);
+	if (h->version != EV_FORMAT_VERSION)
+		return ev_seterr(err, EV_EDATA,
+				 "segment '%s': format version %u is not "
+				 "supported (this is version %d)",
+				 name, h->version, EV_FORMAT_VERSION);
+	if (ev_get16(in + 10) != EV_SEGHDR_SIZE)
+		return ev_seterr(err, EV_EDATA,
+				 "segment '%s': unexpected header size %u", name,
+				 ev_get16(in + 10));
+	h->compat = ev_get32(in + 12);
+	incompat = ev_get32(in + 16);
+	if (incompat & ~EV_INCOMPAT_KNOWN)
+		return ev_seterr(err, EV_EDATA,
+				 "segment '%s': uses incompatible features 0x%08x "
+				 "unknown to this version of evlog",
+				 name, incompat & ~EV_INCOMPAT_KNOWN);
+	h->incompat = incompat;
+	h->base = ev_get64(in + 24);
+	h->salt = ev_get64(in + 32);
+	memcpy(h->id, in + 40, 16);
+	return 0;
+}
+
+void ev_batchhdr_encode(uint8_t out[EV_BATCHHDR_SIZE], const struct ev_batchhdr *b)
+{
+	memset(out, 0, EV_BATCHHDR_SIZE);
+	ev_put32(out + 0, b->stored_len);
+	ev_put32(out + 4, b->count);
+	ev_put64(out + 8, b->base);
+	ev_put64(out + 16, (uint64_t)b->min_time);
+	ev_put64(out + 24, (uint64_t)b->max_time);
+	ev_put64(out + 32, (uint64_t)b->append_time);
+	ev_put32(out + 40, b->raw_len);
+	out[44] = b->codec;
+	ev_put64(out + 48, b->salt);
+	ev_put32(out + 56, b->payload_crc);
+	ev_put32(out + 60, ev_crc32c(0, out, 60));
+}
+
+/*
+ * Check a batch header.  Returns 0, or EV_EDATA with why set to a short
+ * reason.  It does not look at the payload.
+ */
+int ev_batchhdr_decode(const uint8_t *in, uint64_t salt, struct ev_batchhdr *b,
+		       const char **why)
+{
+	if (ev_get32(in + 60) != ev_crc32c(0, in, 60)) {
+		*why = "batch header checksum mismatch";
+		return EV_EDATA;
+	}
+	b->stored_len = ev_get32(in + 0);
+	b->count = ev_get32(in + 4);
+	b->base = ev_get64(in + 8);
+	b->min_time = (ev_time_t)ev_get64(in + 16);
+	b->max_time = (ev_time_t)ev_get64(in + 24);
+	b->append_time = (ev_time_t)ev_get64(in + 32);
+	b->raw_len = ev_get32(in + 40);
+	b->codec = in[44];
+	b->salt = ev_get64(in + 48);
+	b->payload_crc = ev_get32(in + 56);
+	if (b->salt != salt) {
+		*why = "batch salt does not match its segment";
+		return EV_EDATA;
+	}
+	if (in[45] != 0 || ev_get16(in + 46) != 0) {
+		*why = "reserved batch header bytes are not zero";
+		return EV_EDATA;
+	}
+	if (b->codec != EV_CODEC_NONE && b->codec != EV_CODEC_ZSTD) {
+		*why = "unknown batch codec";
+		return EV_EDATA;
+	}
+	if (b->count == 0 || b->raw_len == 0 || b->raw_len > EV_MAX_BATCH ||
+	    b->count > b->raw_len / 2) {
+		*why = "batch record count or length out of range";
+		return EV_EDATA;
+	}
+	if (b->stored_len == 0 || b->stored_len > EV_MAX_STORED ||
+	    (b->codec == EV_CODEC_NONE && b->stored_len != b->raw_len)) {
+		*why = "batch stored length out of range";
+		return EV_EDATA;
+	}
+	if (b->min_time > b->max_time) {
+		*why = "batch time range is inverted";
+		return EV_EDATA;
+	}
+	if (b->base > UINT64_MAX - b->count) {
+		*why = "batch offset out of range";
+		return EV_EDATA;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ payloads */
+
+struct ev_codec {
+	ZSTD_CCtx *cctx;
+	ZSTD_DCtx *dctx;
+};
+
+struct ev_codec *ev_codec_new(void)
+{
+	return calloc(1, sizeof(struct ev_codec));
+}
+
+void ev_codec_free(struct ev_codec *c)
+{
+	if (c == NULL)
+		return;
+	ZSTD_freeCCtx(c->cctx);
+	ZSTD_freeDCtx(c->dctx);
+	free(c);
+}
+
+/* Compress raw into out (replacing its contents). */
+int ev_codec_compress(struct ev_codec *c, int level, const uint8_t *raw,
+		      size_t n, struct ev_buf *out, struct ev_error *err)
+{
+	size_t bound = ZSTD_compressBound(n), r;
+
+	if (c->cctx == NULL) {
+		c->cctx = ZSTD_createCCtx();
+		if (c->cctx == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	ZSTD_CCtx_reset(c->cctx, ZSTD_reset_session_and_parameters);
+	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level);
+	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 0);
+	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_contentSizeFlag, 1);
+	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_windowLog, 0);
+	out->len = 0;
+	if (ev_buf_reserve(out, bound) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	r = ZSTD_compress2(c->cctx, out->p, bound, raw, n);
+	if (ZSTD_isError(r))
+		return ev_seterr(err, EV_ERR, "zstd compression failed: %s",
+				 ZSTD_getErrorName(r));
+	out->len = r;
+	return 0;
+}
+
+/*
+ * Decode a stored payload into raw (replacing its contents) and check the
+ * record framing.  why gets a short reason on EV_EDATA.
+ */
+int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
+		    const uint8_t *stored, struct ev_buf *raw, const char **why)
+{
+	unsigned long long fcs;
+	size_t r;
+	ZSTD_inBuffer in;
+	ZSTD_outBuffer ob;
+
+	raw->len = 0;
+	if (h->codec == EV_CODEC_NONE) {
+		if (ev_buf_append(raw, stored, h->stored_len) != 0) {
+			*why = "out of memory";
+			return EV_ERR;
+		}
+		return 0;
+	}
+	if (c->dctx == NULL) {
+		c->dctx = ZSTD_createDCtx();
+		if (c->dctx == NULL) {
+			*why = "out of memory";
+			return EV_ERR;
+		}
+		ZSTD_DCtx_setParameter(c->dctx, ZSTD_d_windowLogMax,
+				       EV_WINDOWLOG_MAX);
+	}
+	/* one frame of exactly the declared sizes; the streaming API
+	 * enforces windowLogMax, and decodes in one pass when the whole
+	 * frame and its output fit, as they do here */
+	fcs = ZSTD_getFrameContentSize(stored, h->stored_len);
+	if (fcs != h->raw_len) {
+		*why = "zstd frame size does not match the batch header";
+		return EV_EDATA;
+	}
+	if (ZSTD_findFrameCompressedSize(stored, h->stored_len) != h->stored_len) {
+		*why = "zstd frame length does not match the batch header";
+		return EV_EDATA;
+	}
+	if (ev_buf_reserve(raw, h->raw_len) != 0) {
+		*why = "out of memory";
+		return EV_ERR;
+	}
+	ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
+	in.src = stored;
+	in.size = h->stored_len;
+	in.pos = 0;
+	ob.dst = raw->p;
+	ob.size = h->raw_len;
+	ob.pos = 0;
+	r = ZSTD_decompressStream(c->dctx, &ob, &in);
+	if (ZSTD_isError(r) || r != 0 || ob.pos != h->raw_len ||
+	    in.pos != in.size) {
+		*why = "zstd payload does not decompress";
+		return EV_EDATA;
+	}
+	r = ob.pos;
+	raw->len = r;
+	return 0;
+}
+
+/* Check that a raw payload holds exactly count framed records. */
+int ev_payload_check(const uint8_t *p, size_t n, uint32_t count,
+		     const char **why)
+{
+	const uint8_t *end = p + n, *rec;
+	size_t len;
+	uint32_t i;
+
+	for (i = 0; i < count; i++) {
+		if (ev_payload_next(&p, end, &rec, &len) != 0) {
+			*why = "record framing is damaged";
+			return EV_EDATA;
+		}
+	}
+	if (p != end) {
+		*why = "batch payload has bytes after its last record";
+		return EV_EDATA;
+	}
+	return 0;
+}
+
+int ev_payload_next(const uint8_t **pp, const uint8_t *end, const uint8_t **rec,
+		    size_t *n)
+{
+	const uint8_t *p = *pp;
+	uint64_t len = 0;
+	int shift = 0;
+
+	for (;;) {
+		if (p >= end || shift > 21)
+			return -1;
+		len |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p++ & 0x80))
+			break;
+		shift += 7;
+	}
+	if (len == 0 || len > EV_MAX_RECORD || len > (uint64_t)(end - p))
+		return -1;
+	*rec = p;
+	*n = (size_t)len;
+	*pp = p + len;
+	return 0;
+}
+
+/* ------------------------------------------------------------ files */
+
+int ev_read_full(int fd, void *buf, size_t n, uint64_t off)
+{
+	uint8_t *p = buf;
+	ssize_t r;
+	size_t got = 0;
+
+	while (got < n) {
+		r = pread(fd, p + got, n - got, (off_t)(off + got));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (int)(got == n ? 1 : 0); /* 0 = short */
+}
+
+int ev_write_full(int fd, const void *buf, size_t n, uint64_t off)
+{
+	const uint8_t *p = buf;
+	ssize_t r;
+	size_t done = 0;
+
+	while (done < n) {
+		r = pwrite(fd, p + done, n - done, (off_t)(off + done));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+void ev_segment_name(char *out, size_t n, uint64_t base, const char *ext)
+{
+	snprintf(out, n, "%020llu.%s", (unsigned long long)base, ext);
+}
+
+/*
+ * Read and check the batch at pos of an open segment.  Fills h and, when
+ * stored is not NULL, the stored payload.  Returns 0, EV_EDATA (why set)
+ * when the bytes there are not a valid batch, 1 when the file ends first
+ * (why set), or EV_EIO.
+ */
+int ev_segment_read_batch(int fd, uint64_t pos, uint64_t limit, uint64_t salt,
+			  struct ev_batchhdr *h, struct ev_buf *stored,
+			  const char **why)
+{
+	uint8_t hdr[EV_BATCHHDR_SIZE];
+	int r;
+
+	if (limit - pos < EV_BATCHHDR_SIZE) {
+		*why = "incomplete batch header";
+		return 1;
+	}
+	r = ev_read_full(fd, hdr, sizeof(hdr), pos);
+	if (r < 0) {
+		*why = strerror(errno);
+		return EV_EIO;
+	}
+	if (r == 0) {
+		*why = "incomplete batch header";
+		return 1;
+	}
+	if (ev_batchhdr_decode(hdr, salt, h, why) != 0)
+		return EV_EDATA;
+	if (limit - pos - EV_BATCHHDR_SIZE < h->stored_len) {
+		*why = "incomplete batch payload";
+		return 1;
+	}
+	if (stored == NULL)
+		return 0;
+	stored->len = 0;
+	if (ev_buf_reserve(stored, h->stored_len) != 0) {
+		*why = "out of memory";
+		return EV_ERR;
+	}
+	r = ev_read_full(fd, stored->p, h->stored_len, pos + EV_BATCHHDR_SIZE);
+	if (r < 0) {
+		*why = strerror(errno);
+		return EV_EIO;
+	}
+	if (r == 0) {
+		*why = "incomplete batch payload";
+		return 1;
+	}
+	stored->len = h->stored_len;
+	if (ev_crc32c(0, stored->p, h->stored_len) != h->payload_crc) {
+		*why = "batch payload checksum mismatch";
+		return EV_EDATA;
+	}
+	return 0;
+}
+
+/*
+ * Is there a valid batch anywhere in [from, limit)?  Used to tell a torn
+ * tail (nothing valid after the bad bytes) from damage (something is).
+ * Reads in bounded chunks and checks every candidate fully.
+ */
+int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit, uint64_t salt)
+{
+	uint8_t chunk[65536 + EV_BATCHHDR_SIZE];
+	uint8_t saltb[8];
+	struct ev_batchhdr h;
+	struct ev_buf stored = {0};
+	uint64_t pos = from, cand;
+	size_t got, i;
+	const char *why;
+	int r, found = 0;
+
+	ev_put64(saltb, salt);
+	while (pos + EV_BATCHHDR_SIZE <= limit && !found) {
+		got = (size_t)(limit - pos < sizeof(chunk) ? limit - pos
+							    : sizeof(chunk));
+		r = ev_read_full(fd, chunk, got, pos);
+		if (r <= 0)
+			break;
+		for (i = 48; i + 8 <= got && i + 16 <= got; i++) {
+			if (memcmp(chunk + i, saltb, 8) != 0)
+				continue;
+			cand = pos + i - 48;
+			if (cand < from)
+				continue;
+			if (ev_segment_read_batch(fd, cand, limit, salt, &h,
+						  &stored, &why) == 0) {
+				found = 1;
+				break;
+			}
+		}
+		if (got < sizeof(chunk))
+			break;
+		pos += got - EV_BATCHHDR_SIZE;
+	}
+	ev_buf_free(&stored);
+	return found;
+}
