@@ -146,7 +146,7 @@ int main(int argc, char **argv)
 	enum out_fmt fmt = OUT_JSON;
 	int follow = 0, c, rc = 0, r, use_color = 0, ino = -1, have_cursor = 0;
 	uint64_t count = 0, lines = 0, printed = 0, last_printed = 0, start = 0;
-	int has_count = 0, has_lines = 0, out_set = 0;
+	int has_count = 0, has_lines = 0, out_set = 0, fast_json;
 	ev_time_t since = EV_TIME_NONE, until = EV_TIME_NONE;
 
 	fe_init(argv[0]);
@@ -410,6 +410,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	fast_json = fmt == OUT_JSON && !ev_filter_needs_event(flt) &&
+		    to.kind != POS_TIME;
 	for (;;) {
 		if (stop_requested)
 			break;
@@ -443,6 +445,21 @@ int main(int argc, char **argv)
 		}
 		if (to.kind == POS_OFFSET && rec.offset > to.offset)
 			break;
+		if (fast_json) {
+			/* one pass from record to JSON, no decoded event */
+			if (!ev_filter_precheck(flt, rec.p, rec.n))
+				continue;
+			if (ev_record_to_json(rec.p, rec.n, rec.offset, &out.buf,
+					      &err) != 0) {
+				out_flush(&out);
+				fe_warn("damaged data in '%s': offset %llu: %s",
+					logpath, (unsigned long long)rec.offset,
+					err.msg);
+				rc = 65;
+				break;
+			}
+			goto printed;
+		}
 		if (!ev_filter_precheck(flt, rec.p, rec.n) && to.kind != POS_TIME)
 			continue;
 		if (ev_event_decode(rec.p, rec.n, &ev, &err) != 0) {
@@ -482,6 +499,7 @@ int main(int argc, char **argv)
 			rc = 65;
 			break;
 		}
+	printed:
 		if (fmt != OUT_MSGPACK)
 			ev_buf_putc(&out.buf, '\n');
 		printed++;

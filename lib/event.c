@@ -83,16 +83,14 @@ int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	o = out->p + out->len;
 	*o++ = (uint8_t)(0x80 | count);
-	*o++ = EV_K_TYPE;
-	o = ev_mp_str_hdr(o, f->type_n);
-	memcpy(o, f->type, f->type_n);
-	o += f->type_n;
 	*o++ = EV_K_ID;
 	o = ev_mp_str_hdr(o, id_n);
 	memcpy(o, id, id_n);
 	o += id_n;
-	*o++ = EV_K_TIME;
-	o = ev_mp_time(o, t);
+	*o++ = EV_K_TYPE;
+	o = ev_mp_str_hdr(o, f->type_n);
+	memcpy(o, f->type, f->type_n);
+	o += f->type_n;
 	if (f->stream != NULL) {
 		*o++ = EV_K_STREAM;
 		o = ev_mp_str_hdr(o, f->stream_n);
@@ -103,6 +101,8 @@ int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 		*o++ = EV_K_VERSION;
 		o = ev_mp_uint(o, f->version);
 	}
+	*o++ = EV_K_TIME;
+	o = ev_mp_time(o, t);
 	if (f->schema > 1) {
 		*o++ = EV_K_SCHEMA;
 		o = ev_mp_uint(o, f->schema);
@@ -852,7 +852,12 @@ int ev_event_peek_type(const uint8_t *rec, size_t n, struct ev_str *type)
 	const uint8_t *p = rec, *end = rec + n;
 	struct ev_mp_item it;
 
-	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP || it.n < 1)
+	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP || it.n < 2)
+		return EV_EDATA;
+	if (p >= end || *p != EV_K_ID)
+		return EV_EDATA;
+	p++;
+	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_STR)
 		return EV_EDATA;
 	if (p >= end || *p != EV_K_TYPE)
 		return EV_EDATA;

@@ -138,6 +138,10 @@ enum ev_format {
 /* Append the envelope JSON of ev (no newline) to out. */
 int ev_event_to_json(const struct ev_event *ev, struct ev_buf *out, int flags,
 		     struct ev_error *err);
+/* Append the envelope JSON of an encoded record in one pass (the fast
+ * path of evtail); validates as it goes. */
+int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
+		      struct ev_buf *out, struct ev_error *err);
 /* Append the CloudEvents 1.0 structured JSON of ev (no newline). */
 int ev_event_to_cloudevent(const struct ev_event *ev, struct ev_buf *out,
 			   struct ev_error *err);
@@ -335,6 +339,8 @@ int ev_filter_add_where(struct ev_filter *f, const char *expr,
 void ev_filter_set_time(struct ev_filter *f, ev_time_t since, ev_time_t until);
 /* Does the filter need more than the type to decide? */
 int ev_filter_is_empty(const struct ev_filter *f);
+/* Does the filter look at more than the type? */
+int ev_filter_needs_event(const struct ev_filter *f);
 /* Fast pre-check on the raw record: 0 = reject, 1 = maybe. */
 int ev_filter_precheck(const struct ev_filter *f, const uint8_t *rec, size_t n);
 /* Full check on a decoded event: 1 match, 0 no match. */

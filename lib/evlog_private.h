@@ -181,12 +181,14 @@ int ev_json_fail(struct ev_json *js, const char *p, const char *msg);
 double ev_json_strtod(const char *s, size_t n, int *ok);
 
 /* record keys: see evlog(5) "RECORDS" */
+/* keys ascend in the order of the JSON envelope, so one pass over a record
+ * writes its JSON */
 enum {
-	EV_K_TYPE = 1,
-	EV_K_ID = 2,
-	EV_K_TIME = 3,
-	EV_K_STREAM = 4,
-	EV_K_VERSION = 5,
+	EV_K_ID = 1,
+	EV_K_TYPE = 2,
+	EV_K_STREAM = 3,
+	EV_K_VERSION = 4,
+	EV_K_TIME = 5,
 	EV_K_SCHEMA = 6,
 	EV_K_KEY = 7,
 	EV_K_DATA = 8,

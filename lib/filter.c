@@ -109,6 +109,12 @@ int ev_filter_is_empty(const struct ev_filter *f)
 	       f->since == EV_TIME_NONE && f->until == EV_TIME_NONE;
 }
 
+int ev_filter_needs_event(const struct ev_filter *f)
+{
+	return f->nstreams != 0 || f->nw != 0 || f->since != EV_TIME_NONE ||
+	       f->until != EV_TIME_NONE;
+}
+
 static int glob_match(struct ev_filter *f, const struct glob *g, size_t n,
 		      const char *s, size_t sn)
 {

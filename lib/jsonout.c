@@ -212,116 +212,15 @@ int ev_json_string(struct ev_buf *out, const char *s, size_t n)
 	return ev_json_put_str(out, s, n);
 }
 
-/* ------------------------------------------------------------- values */
-
-int ev_json_put_mp(struct ev_buf *b, const uint8_t **pp, const uint8_t *end,
-		   int depth, struct ev_error *err)
-{
-	struct ev_mp_item it;
-	uint32_t k;
-	char *o;
-	int r;
-
-	if (ev_mp_read(pp, end, &it) != 0)
-		return ev_seterr(err, EV_EDATA, "truncated or invalid msgpack value");
-	if (ev_buf_reserve(b, 32) != 0)
-		return ev_seterr(err, EV_ERR, "out of memory");
-	o = (char *)b->p + b->len;
-	switch (it.type) {
-	case EV_MP_NIL:
-		memcpy(o, "null", 4);
-		b->len += 4;
-		return 0;
-	case EV_MP_BOOL:
-		if (it.v.b) {
-			memcpy(o, "true", 4);
-			b->len += 4;
-		} else {
-			memcpy(o, "false", 5);
-			b->len += 5;
-		}
-		return 0;
-	case EV_MP_UINT:
-		b->len = (size_t)((uint8_t *)ev_fmt_u64(o, it.v.u) - b->p);
-		return 0;
-	case EV_MP_INT:
-		b->len = (size_t)((uint8_t *)ev_fmt_i64(o, it.v.i) - b->p);
-		return 0;
-	case EV_MP_FLOAT:
-		if (!isfinite(it.v.f))
-			return ev_seterr(err, EV_EDATA, "non-finite float in record");
-		b->len = (size_t)((uint8_t *)ev_fmt_double(o, it.v.f) - b->p);
-		return 0;
-	case EV_MP_STR:
-		r = ev_json_put_str(b, (const char *)it.p, it.n);
-		if (r == EV_EDATA)
-			return ev_seterr(err, EV_EDATA,
-					 "string is not valid UTF-8 in record");
-		if (r != 0)
-			return ev_seterr(err, EV_ERR, "out of memory");
-		return 0;
-	case EV_MP_BIN:
-		return ev_seterr(err, EV_EDATA, "binary value inside data or meta");
-	case EV_MP_EXT:
-		return ev_seterr(err, EV_EDATA,
-				 "msgpack extension value inside data or meta");
-	case EV_MP_ARRAY:
-	case EV_MP_MAP:
-		break;
-	}
-	if (depth >= EV_MAX_DEPTH)
-		return ev_seterr(err, EV_EDATA, "nesting deeper than 64 levels");
-	if ((uint64_t)it.n > (uint64_t)(end - *pp))
-		return ev_seterr(err, EV_EDATA, "container larger than the record");
-	b->p[b->len++] = it.type == EV_MP_MAP ? '{' : '[';
-	for (k = 0; k < it.n; k++) {
-		if (k > 0 && ev_buf_putc(b, ',') != 0)
-			return ev_seterr(err, EV_ERR, "out of memory");
-		if (it.type == EV_MP_MAP) {
-			struct ev_mp_item key;
-			if (ev_mp_read(pp, end, &key) != 0 || key.type != EV_MP_STR)
-				return ev_seterr(err, EV_EDATA,
-						 "map key is not a string in record");
-			r = ev_json_put_str(b, (const char *)key.p, key.n);
-			if (r != 0)
-				return ev_seterr(err, r == EV_EDATA ? EV_EDATA : EV_ERR,
-						 "string is not valid UTF-8 in record");
-			if (ev_buf_putc(b, ':') != 0)
-				return ev_seterr(err, EV_ERR, "out of memory");
-		}
-		r = ev_json_put_mp(b, pp, end, depth + 1, err);
-		if (r != 0)
-			return r;
-	}
-	return ev_buf_putc(b, it.type == EV_MP_MAP ? '}' : ']') == 0
-		       ? 0
-		       : ev_seterr(err, EV_ERR, "out of memory");
-}
-
-int ev_msgpack_to_json(const uint8_t *p, size_t n, struct ev_buf *out,
-		       struct ev_error *err)
-{
-	const uint8_t *end = p + n;
-	int r = ev_json_put_mp(out, &p, end, 1, err);
-
-	if (r == 0 && p != end)
-		return ev_seterr(err, EV_EDATA, "trailing bytes after msgpack value");
-	return r;
-}
-
 /* ------------------------------------------------------------- base64 */
 
 static const char b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int ev_base64_encode(struct ev_buf *b, const uint8_t *p, size_t n)
+static char *b64_put(char *o, const uint8_t *p, size_t n)
 {
-	char *o;
 	size_t i;
 
-	if (ev_buf_reserve(b, (n + 2) / 3 * 4) != 0)
-		return EV_ERR;
-	o = (char *)b->p + b->len;
 	for (i = 0; i + 2 < n; i += 3) {
 		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
 		*o++ = b64[v >> 18];
@@ -338,6 +237,16 @@ int ev_base64_encode(struct ev_buf *b, const uint8_t *p, size_t n)
 		*o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
 		*o++ = '=';
 	}
+	return o;
+}
+
+int ev_base64_encode(struct ev_buf *b, const uint8_t *p, size_t n)
+{
+	char *o;
+
+	if (ev_buf_reserve(b, (n + 2) / 3 * 4) != 0)
+		return EV_ERR;
+	o = b64_put((char *)b->p + b->len, p, n);
 	b->len = (size_t)((uint8_t *)o - b->p);
 	return 0;
 }
@@ -393,3 +302,508 @@ int ev_base64_decode(const char *s, size_t n, struct ev_buf *out)
 	out->len = (size_t)(o - out->p);
 	return 0;
 }
+
+/* ------------------------------------------------------------- values */
+
+/*
+ * The fast writer below works on a pre-reserved output region.  No JSON
+ * text is longer than 7 bytes per msgpack byte plus a constant: the worst
+ * is a control character in a string, 1 byte becoming 6 ("\u0001").
+ */
+#define JSON_BOUND(n) (7 * (size_t)(n) + 256)
+
+static inline int swar_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	const uint64_t high = 0x8080808080808080ull;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+	return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+		 ((b - ones) & ~b) | w) &
+		high) != 0;
+}
+
+/*
+ * s as a JSON string at o; NULL when s is not valid UTF-8.  lim is how far
+ * past s it is safe to read: a short tail is then checked with one 8-byte
+ * load, the bytes past the string masked off.
+ */
+static inline char *put_str(char *o, const uint8_t *s, size_t n,
+			    const uint8_t *lim)
+{
+	size_t i = 0, r;
+	uint64_t w, keep;
+	int k;
+
+	*o++ = '"';
+	while (i + 8 <= n) {
+		memcpy(&w, s + i, 8);
+		if (swar_special(w))
+			goto slow;
+		memcpy(o, &w, 8);
+		o += 8;
+		i += 8;
+	}
+	r = n - i;
+	if (r > 0 && s + i + 8 <= lim) {
+		memcpy(&w, s + i, 8);
+		keep = (1ull << (8 * r)) - 1;
+		w = (w & keep) | (0x6161616161616161ull & ~keep);
+		if (!swar_special(w)) {
+			memcpy(o, &w, 8); /* the output has room to spare */
+			o += r;
+			*o++ = '"';
+			return o;
+		}
+	}
+slow:
+	while (i < n) {
+		uint8_t c = s[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			*o++ = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			k = ev_utf8_seq(s + i, s + n);
+			if (k == 0)
+				return NULL;
+			memcpy(o, s + i, (size_t)k);
+			o += k;
+			i += (size_t)k;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"':
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			break;
+		case '\n':
+			*o++ = 'n';
+			break;
+		case '\t':
+			*o++ = 't';
+			break;
+		case '\r':
+			*o++ = 'r';
+			break;
+		case '\b':
+			*o++ = 'b';
+			break;
+		case '\f':
+			*o++ = 'f';
+			break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hexdig[c >> 4];
+			*o++ = hexdig[c & 15];
+		}
+		i++;
+	}
+	*o++ = '"';
+	return o;
+}
+
+static char *put_lit(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+
+#define NEED(k)                                                              \
+	do {                                                                 \
+		if ((size_t)(end - p) < (size_t)(k)) {                       \
+			*why = "truncated msgpack value";                    \
+			return NULL;                                         \
+		}                                                            \
+	} while (0)
+
+/* One msgpack value (the JSON image only) as JSON at o. */
+static char *mpj(const uint8_t **pp, const uint8_t *end, char *o, int depth,
+		 const char **why)
+{
+	const uint8_t *p = *pp;
+	uint32_t n, i;
+	int is_map;
+	uint8_t c;
+	double d;
+	uint64_t u;
+
+	NEED(1);
+	c = *p++;
+	if (c <= 0x7f) {
+		o = ev_fmt_u64(o, c);
+		goto done;
+	}
+	if (c >= 0xe0) {
+		o = ev_fmt_i64(o, (int8_t)c);
+		goto done;
+	}
+	if (c >= 0xa0 && c <= 0xbf) {
+		n = c & 0x1f;
+		goto str;
+	}
+	if (c <= 0x8f) {
+		n = c & 0x0f;
+		is_map = 1;
+		goto container;
+	}
+	if (c <= 0x9f) {
+		n = c & 0x0f;
+		is_map = 0;
+		goto container;
+	}
+	switch (c) {
+	case 0xc0:
+		o = put_lit(o, "null", 4);
+		goto done;
+	case 0xc2:
+		o = put_lit(o, "false", 5);
+		goto done;
+	case 0xc3:
+		o = put_lit(o, "true", 4);
+		goto done;
+	case 0xca: {
+		float f;
+		uint32_t w;
+		NEED(4);
+		w = ev_rbe32(p);
+		memcpy(&f, &w, 4);
+		d = f;
+		p += 4;
+		goto flt;
+	}
+	case 0xcb:
+		NEED(8);
+		u = ev_rbe64(p);
+		memcpy(&d, &u, 8);
+		p += 8;
+		goto flt;
+	case 0xcc:
+		NEED(1);
+		o = ev_fmt_u64(o, *p);
+		p += 1;
+		goto done;
+	case 0xcd:
+		NEED(2);
+		o = ev_fmt_u64(o, ev_rbe16(p));
+		p += 2;
+		goto done;
+	case 0xce:
+		NEED(4);
+		o = ev_fmt_u64(o, ev_rbe32(p));
+		p += 4;
+		goto done;
+	case 0xcf:
+		NEED(8);
+		o = ev_fmt_u64(o, ev_rbe64(p));
+		p += 8;
+		goto done;
+	case 0xd0:
+		NEED(1);
+		o = ev_fmt_i64(o, (int8_t)*p);
+		p += 1;
+		goto done;
+	case 0xd1:
+		NEED(2);
+		o = ev_fmt_i64(o, (int16_t)ev_rbe16(p));
+		p += 2;
+		goto done;
+	case 0xd2:
+		NEED(4);
+		o = ev_fmt_i64(o, (int32_t)ev_rbe32(p));
+		p += 4;
+		goto done;
+	case 0xd3:
+		NEED(8);
+		o = ev_fmt_i64(o, (int64_t)ev_rbe64(p));
+		p += 8;
+		goto done;
+	case 0xd9:
+		NEED(1);
+		n = *p++;
+		goto str;
+	case 0xda:
+		NEED(2);
+		n = ev_rbe16(p);
+		p += 2;
+		goto str;
+	case 0xdb:
+		NEED(4);
+		n = ev_rbe32(p);
+		p += 4;
+		goto str;
+	case 0xdc:
+		NEED(2);
+		n = ev_rbe16(p);
+		p += 2;
+		is_map = 0;
+		goto container;
+	case 0xdd:
+		NEED(4);
+		n = ev_rbe32(p);
+		p += 4;
+		is_map = 0;
+		goto container;
+	case 0xde:
+		NEED(2);
+		n = ev_rbe16(p);
+		p += 2;
+		is_map = 1;
+		goto container;
+	case 0xdf:
+		NEED(4);
+		n = ev_rbe32(p);
+		p += 4;
+		is_map = 1;
+		goto container;
+	case 0xc4:
+	case 0xc5:
+	case 0xc6:
+		*why = "binary value inside data or meta";
+		return NULL;
+	case 0xc1:
+		*why = "invalid msgpack byte 0xc1";
+		return NULL;
+	default:
+		*why = "msgpack extension value inside data or meta";
+		return NULL;
+	}
+str:
+	NEED(n);
+	o = put_str(o, p, n, end);
+	if (o == NULL) {
+		*why = "string is not valid UTF-8";
+		return NULL;
+	}
+	p += n;
+	goto done;
+flt:
+	if (!isfinite(d)) {
+		*why = "non-finite float";
+		return NULL;
+	}
+	o = ev_fmt_double(o, d);
+	goto done;
+container:
+	if (depth >= EV_MAX_DEPTH) {
+		*why = "nesting deeper than 64 levels";
+		return NULL;
+	}
+	if ((uint64_t)n * (is_map ? 2 : 1) > (uint64_t)(end - p)) {
+		*why = "container larger than the record";
+		return NULL;
+	}
+	*o++ = is_map ? '{' : '[';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		if (is_map) {
+			NEED(1);
+			{
+				/* key: must be a string */
+				const uint8_t *kp = p;
+				uint32_t kn;
+				c = *kp++;
+				if (c >= 0xa0 && c <= 0xbf) {
+					kn = c & 0x1f;
+				} else if (c == 0xd9 && end - kp >= 1) {
+					kn = *kp++;
+				} else if (c == 0xda && end - kp >= 2) {
+					kn = ev_rbe16(kp);
+					kp += 2;
+				} else if (c == 0xdb && end - kp >= 4) {
+					kn = ev_rbe32(kp);
+					kp += 4;
+				} else {
+					*why = "map key is not a string";
+					return NULL;
+				}
+				if ((size_t)(end - kp) < kn) {
+					*why = "truncated msgpack value";
+					return NULL;
+				}
+				o = put_str(o, kp, kn, end);
+				if (o == NULL) {
+					*why = "string is not valid UTF-8";
+					return NULL;
+				}
+				p = kp + kn;
+			}
+			*o++ = ':';
+		}
+		o = mpj(&p, end, o, depth + 1, why);
+		if (o == NULL)
+			return NULL;
+	}
+	*o++ = is_map ? '}' : ']';
+done:
+	*pp = p;
+	return o;
+}
+
+int ev_json_put_mp(struct ev_buf *b, const uint8_t **pp, const uint8_t *end,
+		   int depth, struct ev_error *err)
+{
+	const char *why = NULL;
+	char *o;
+
+	if (ev_buf_reserve(b, JSON_BOUND(end - *pp)) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	o = mpj(pp, end, (char *)b->p + b->len, depth, &why);
+	if (o == NULL)
+		return ev_seterr(err, EV_EDATA, "invalid record: %s", why);
+	b->len = (size_t)((uint8_t *)o - b->p);
+	return 0;
+}
+
+int ev_msgpack_to_json(const uint8_t *p, size_t n, struct ev_buf *out,
+		       struct ev_error *err)
+{
+	const uint8_t *end = p + n;
+	int r = ev_json_put_mp(out, &p, end, 1, err);
+
+	if (r == 0 && p != end)
+		return ev_seterr(err, EV_EDATA, "trailing bytes after msgpack value");
+	return r;
+}
+
+static char *put_key(char *o, const char *lit, size_t n)
+{
+	memcpy(o, lit, n);
+	return o + n;
+}
+#define KEY(o, s) put_key((o), (s), sizeof(s) - 1)
+
+/* A string field of the envelope: returns NULL on error. */
+static char *env_str(const uint8_t **pp, const uint8_t *end, char *o,
+		     int nonempty, const char **why)
+{
+	struct ev_mp_item it;
+
+	if (ev_mp_read(pp, end, &it) != 0 || it.type != EV_MP_STR ||
+	    (nonempty && it.n == 0)) {
+		*why = "envelope field has the wrong type";
+		return NULL;
+	}
+	o = put_str(o, it.p, it.n, end);
+	if (o == NULL)
+		*why = "string is not valid UTF-8";
+	return o;
+}
+
+int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
+		      struct ev_buf *out, struct ev_error *err)
+{
+	const uint8_t *p = rec, *end = rec + n;
+	const char *why = "malformed record";
+	struct ev_mp_item it;
+	unsigned count, i, k, last = 0, seen = 0;
+	ev_time_t t;
+	char *o;
+	size_t tl;
+
+	if (ev_buf_reserve(out, JSON_BOUND(n)) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	o = (char *)out->p + out->len;
+	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x89) {
+		why = "not a record map";
+		goto bad;
+	}
+	count = rec[0] & 0x0f;
+	p++;
+	o = KEY(o, "{\"offset\":");
+	o = ev_fmt_u64(o, offset);
+	for (i = 0; i < count; i++) {
+		if (p >= end || (k = *p++) <= last || k > EV_K_MAX) {
+			why = "unknown or out-of-order field key";
+			goto bad;
+		}
+		if (last < EV_K_SCHEMA && k > EV_K_SCHEMA)
+			o = KEY(o, ",\"schema\":1");
+		last = k;
+		seen |= 1u << k;
+		switch (k) {
+		case EV_K_ID:
+			o = env_str(&p, end, KEY(o, ",\"id\":"), 1, &why);
+			break;
+		case EV_K_TYPE:
+			o = env_str(&p, end, KEY(o, ",\"type\":"), 1, &why);
+			break;
+		case EV_K_STREAM:
+			o = env_str(&p, end, KEY(o, ",\"stream\":"), 0, &why);
+			break;
+		case EV_K_KEY:
+			o = env_str(&p, end, KEY(o, ",\"key\":"), 0, &why);
+			break;
+		case EV_K_VERSION:
+		case EV_K_SCHEMA:
+			if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_UINT ||
+			    it.v.u == 0) {
+				why = "version or schema is not a positive integer";
+				goto bad;
+			}
+			o = k == EV_K_VERSION ? KEY(o, ",\"version\":")
+					      : KEY(o, ",\"schema\":");
+			o = ev_fmt_u64(o, it.v.u);
+			break;
+		case EV_K_TIME:
+			if (ev_mp_read(&p, end, &it) != 0 ||
+			    ev_mp_time_decode(&it, &t) != 0) {
+				why = "time is not a valid timestamp";
+				goto bad;
+			}
+			o = KEY(o, ",\"time\":\"");
+			tl = ev_time_format(t, o);
+			o += tl;
+			*o++ = '"';
+			break;
+		case EV_K_DATA:
+			if (p < end && (*p == 0xc4 || *p == 0xc5 || *p == 0xc6)) {
+				if (ev_mp_read(&p, end, &it) != 0) {
+					why = "truncated data";
+					goto bad;
+				}
+				/* base64 is 4/3 of the bytes: within the bound */
+				o = b64_put(KEY(o, ",\"data_base64\":\""), it.p,
+					    it.n);
+				*o++ = '"';
+				break;
+			}
+			o = mpj(&p, end, KEY(o, ",\"data\":"), 2, &why);
+			break;
+		case EV_K_META:
+			if (p >= end || !((*p >= 0x80 && *p <= 0x8f) || *p == 0xde ||
+					  *p == 0xdf)) {
+				why = "meta is not a map";
+				goto bad;
+			}
+			o = mpj(&p, end, KEY(o, ",\"meta\":"), 2, &why);
+			break;
+		}
+		if (o == NULL)
+			goto bad;
+	}
+	if ((seen & ((1u << EV_K_ID) | (1u << EV_K_TYPE) | (1u << EV_K_TIME))) !=
+	    ((1u << EV_K_ID) | (1u << EV_K_TYPE) | (1u << EV_K_TIME))) {
+		why = "missing id, type or time";
+		goto bad;
+	}
+	if (p != end) {
+		why = "trailing bytes after the record map";
+		goto bad;
+	}
+	if (last < EV_K_SCHEMA)
+		o = KEY(o, ",\"schema\":1");
+	*o++ = '}';
+	out->len = (size_t)((uint8_t *)o - out->p);
+	return 0;
+bad:
+	return ev_seterr(err, EV_EDATA, "invalid record: %s", why);
+}
+

@@ -163,7 +163,8 @@ size_t ev_time_format(ev_time_t t, char out[40])
 	i = (int)strlen(cached);
 	memcpy(o, cached, (size_t)i);
 	o += i;
-	if (ns != 0) {
+	{
+		/* at least milliseconds, as JavaScript's toISOString() */
 		if (ns % 1000000 == 0)
 			frac = 3, div = 1000000;
 		else if (ns % 1000 == 0)
