@@ -509,7 +509,7 @@ int main(int argc, char **argv)
 	size_t i;
 	int c;
 
-	fe_init(argv[0]);
+	fe_init(argv);
 	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':

@@ -276,7 +276,7 @@ int main(int argc, char **argv)
 	char cbuf[32], cbuf2[32];
 	int have_from = 0;
 
-	fe_init(argv[0]);
+	fe_init(argv);
 	memset(&popts, 0, sizeof(popts));
 	memset(&wopts, 0, sizeof(wopts));
 	memset(&pb, 0, sizeof(pb));
@@ -666,25 +666,35 @@ stopped:
 			rc = fe_report(&e2);
 	}
 	if (rc == 65 && !skip_invalid && !dry_run && invalid > 0)
-		fe_warn("%s events appended; stopped at line %s",
-			fe_commas(pb.appended, cbuf), fe_commas(in.line, cbuf2));
+		fe_warn("%s %s appended; stopped at line %s",
+			fe_commas(pb.appended, cbuf),
+			fe_plural(pb.appended, "event", "events"),
+			fe_commas(in.line, cbuf2));
 	else if (dry_run) {
 		if (invalid > 0 || verbose)
-			fe_warn("%s events valid; %s invalid lines",
-				fe_commas(valid, cbuf), fe_commas(invalid, cbuf2));
+			fe_warn("%s %s valid; %s invalid %s",
+				fe_commas(valid, cbuf),
+				fe_plural(valid, "event", "events"),
+				fe_commas(invalid, cbuf2),
+				fe_plural(invalid, "line", "lines"));
 		if (invalid > 0 && rc == 0)
 			rc = 65;
 	} else if (skip_invalid && invalid > 0) {
-		fe_warn("%s events appended; %s invalid lines skipped",
-			fe_commas(pb.appended, cbuf), fe_commas(invalid, cbuf2));
+		fe_warn("%s %s appended; %s invalid %s skipped",
+			fe_commas(pb.appended, cbuf),
+			fe_plural(pb.appended, "event", "events"),
+			fe_commas(invalid, cbuf2),
+			fe_plural(invalid, "line", "lines"));
 		if (rc == 0)
 			rc = 65;
 	}
 done:
 	if (verbose && w != NULL && !dry_run) {
-		fe_warn("%s events appended, %s fsyncs",
+		fe_warn("%s %s appended, %s %s",
 			fe_commas(pb.appended, cbuf),
-			fe_commas(ev_writer_syncs(w), cbuf2));
+			fe_plural(pb.appended, "event", "events"),
+			fe_commas(ev_writer_syncs(w), cbuf2),
+			fe_plural(ev_writer_syncs(w), "fsync", "fsyncs"));
 	}
 out:
 	if (w != NULL) {

@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 	int has_count = 0, has_lines = 0, out_set = 0, fast_json;
 	ev_time_t since = EV_TIME_NONE, until = EV_TIME_NONE;
 
-	fe_init(argv[0]);
+	fe_init(argv);
 	ev_error_clear(&err);
 	memset(&out, 0, sizeof(out));
 	flt = ev_filter_new();

@@ -11,11 +11,19 @@
 
 const char *fe_progname = "evlog";
 
-void fe_init(const char *argv0)
+void fe_init(char **argv)
 {
-	const char *s = argv0 ? strrchr(argv0, '/') : NULL;
+	const char *s = argv[0] ? strrchr(argv[0], '/') : NULL;
 
-	fe_progname = s ? s + 1 : (argv0 ? argv0 : "evlog");
+	fe_progname = s ? s + 1 : (argv[0] ? argv[0] : "evlog");
+	/* getopt_long names argv[0] in its messages */
+	if (argv[0] != NULL)
+		argv[0] = (char *)fe_progname;
+}
+
+const char *fe_plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
 }
 
 void fe_warn(const char *fmt, ...)
