@@ -73,18 +73,19 @@ tests/unit/%: tests/unit/%.c tests/unit/unit.h lib/libevlog.a .build-flags
 tests/faultinject.so: tests/faultinject.c .build-flags
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
 
-deps:
-	@sh .ci/deps
-
-check: deps
+check:
+	@sh .ci/deps test
 	$(MAKE) all $(UNIT_BINS) tests/faultinject.so
 	@sh tests/run
 
-demo: deps
+demo:
+	@sh .ci/deps build
 	$(MAKE) all
 	@sh examples/quickstart.sh
 
-bench: all
+bench:
+	@sh .ci/deps bench
+	$(MAKE) all
 	@sh bench/run
 
 fuzz:
@@ -123,4 +124,4 @@ clean:
 		$(UNIT_BINS) $(EXTRA_BINS) .build-flags
 	$(MAKE) -f tests/fuzz/Makefile clean 2>/dev/null || true
 
-.PHONY: all check demo bench fuzz install clean deps lint-man FORCE
+.PHONY: all check demo bench fuzz install clean lint-man FORCE
