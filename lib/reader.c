@@ -6,9 +6,16 @@
  * every batch (evlog(5) READERS).  Bad bytes inside the durable range, or
  * followed by a valid batch, are damage; bad bytes at the very end of a
  * log without a head, or of a lone segment file, are a torn tail.
+ *
+ * While the caller works through one batch, a worker thread reads, checks
+ * and decompresses the next one (read-ahead).  Its result is used only if
+ * it is for exactly the batch the reader wants next; anything unusual
+ * (an error, a seek, a refresh) is redone on the caller's thread, so the
+ * worker never changes what a reader returns, only when.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +56,128 @@ struct ev_reader {
 	uint64_t first, end;
 	int at_end_torn; /* stopped at a torn tail */
 	struct ev_codec *codec;
+
+	/* read-ahead */
+	struct prefetch {
+		pthread_t thr;
+		pthread_mutex_t mu;
+		pthread_cond_t cv;
+		int started, stop;
+		enum { PF_IDLE, PF_PENDING, PF_DONE } state;
+		int fd;
+		uint64_t pos, limit, salt, gen;
+		int rc;
+		const char *why;
+		struct ev_batchhdr bh;
+		struct ev_buf stored, raw;
+		struct ev_codec *codec;
+	} pf;
+	uint64_t gen; /* bumped whenever the reader's position jumps */
 };
+
+static void *prefetch_main(void *arg)
+{
+	struct ev_reader *r = arg;
+	struct prefetch *pf = &r->pf;
+	int rc;
+
+	pthread_mutex_lock(&pf->mu);
+	for (;;) {
+		while (pf->state != PF_PENDING && !pf->stop)
+			pthread_cond_wait(&pf->cv, &pf->mu);
+		if (pf->stop)
+			break;
+		pthread_mutex_unlock(&pf->mu);
+		pf->why = NULL;
+		rc = ev_segment_read_batch(pf->fd, pf->pos, pf->limit, pf->salt,
+					   &pf->bh, &pf->stored, &pf->why);
+		if (rc == 0)
+			rc = ev_codec_decode(pf->codec, &pf->bh, pf->stored.p,
+					     &pf->raw, &pf->why);
+		pthread_mutex_lock(&pf->mu);
+		pf->rc = rc;
+		pf->state = PF_DONE;
+		pthread_cond_broadcast(&pf->cv);
+	}
+	pthread_mutex_unlock(&pf->mu);
+	return NULL;
+}
+
+/* Wait for the worker to be idle or done; drop its result. */
+static void prefetch_cancel(struct ev_reader *r)
+{
+	struct prefetch *pf = &r->pf;
+
+	if (!pf->started)
+		return;
+	pthread_mutex_lock(&pf->mu);
+	while (pf->state == PF_PENDING)
+		pthread_cond_wait(&pf->cv, &pf->mu);
+	pf->state = PF_IDLE;
+	pthread_mutex_unlock(&pf->mu);
+}
+
+/* Ask the worker for the batch at pos of the current segment. */
+static void prefetch_start(struct ev_reader *r, uint64_t pos)
+{
+	struct prefetch *pf = &r->pf;
+
+	if (pos + EV_BATCHHDR_SIZE > r->limit || r->fd < 0)
+		return;
+	if (!pf->started) {
+		pf->codec = ev_codec_new();
+		if (pf->codec == NULL)
+			return;
+		pthread_mutex_init(&pf->mu, NULL);
+		pthread_cond_init(&pf->cv, NULL);
+		if (pthread_create(&pf->thr, NULL, prefetch_main, r) != 0) {
+			ev_codec_free(pf->codec);
+			pf->codec = NULL;
+			return;
+		}
+		pf->started = 1;
+	}
+	pthread_mutex_lock(&pf->mu);
+	if (pf->state == PF_IDLE) {
+		pf->fd = r->fd;
+		pf->pos = pos;
+		pf->limit = r->limit;
+		pf->salt = r->salt;
+		pf->gen = r->gen;
+		pf->state = PF_PENDING;
+		pthread_cond_broadcast(&pf->cv);
+	}
+	pthread_mutex_unlock(&pf->mu);
+}
+
+/*
+ * Take the worker's result if it is the batch at r->pos, valid, and not
+ * made stale by a jump.  Returns 1 when r->bh and r->raw now hold it.
+ */
+static int prefetch_take(struct ev_reader *r)
+{
+	struct prefetch *pf = &r->pf;
+	struct ev_buf tmp;
+	int ok = 0;
+
+	if (!pf->started)
+		return 0;
+	pthread_mutex_lock(&pf->mu);
+	while (pf->state == PF_PENDING)
+		pthread_cond_wait(&pf->cv, &pf->mu);
+	if (pf->state == PF_DONE && pf->rc == 0 && pf->pos == r->pos &&
+	    pf->fd == r->fd && pf->gen == r->gen && pf->limit == r->limit &&
+	    pf->bh.base == r->next && r->skip_to < pf->bh.base + pf->bh.count) {
+		r->bh = pf->bh;
+		tmp = r->raw;
+		r->raw = pf->raw;
+		pf->raw = tmp;
+		ok = 1;
+	}
+	pf->state = PF_IDLE;
+	pthread_mutex_unlock(&pf->mu);
+	return ok;
+}
 
 static int seg_damage(struct ev_reader *r, uint64_t off, uint64_t pos,
 		      const char *why, struct ev_error *err)
@@ -66,6 +194,8 @@ static int seg_damage(struct ev_reader *r, uint64_t off, uint64_t pos,
 
 static void close_seg(struct ev_reader *r)
 {
+	prefetch_cancel(r);
+	r->gen++;
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
@@ -314,6 +444,18 @@ void ev_reader_free(struct ev_reader *r)
 	if (r == NULL)
 		return;
 	close_seg(r);
+	if (r->pf.started) {
+		pthread_mutex_lock(&r->pf.mu);
+		r->pf.stop = 1;
+		pthread_cond_broadcast(&r->pf.cv);
+		pthread_mutex_unlock(&r->pf.mu);
+		pthread_join(r->pf.thr, NULL);
+		pthread_mutex_destroy(&r->pf.mu);
+		pthread_cond_destroy(&r->pf.cv);
+		ev_buf_free(&r->pf.stored);
+		ev_buf_free(&r->pf.raw);
+		ev_codec_free(r->pf.codec);
+	}
 	free(r->segs);
 	free(r->path);
 	ev_buf_free(&r->stored);
@@ -356,6 +498,10 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 				return rr;
 			continue;
 		}
+		if (prefetch_take(r)) {
+			header_only = 0;
+			goto loaded;
+		}
 		/* batches wholly before the seek target: header only */
 		rr = ev_segment_read_batch(r->fd, r->pos, r->limit, r->salt,
 					   &r->bh, NULL, &why);
@@ -385,11 +531,13 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 							    why, err)
 					       : ev_seterr(err, rr, "%s", why);
 		}
+	loaded:
 		r->bh_pos = r->pos;
 		r->pos += EV_BATCHHDR_SIZE + r->bh.stored_len;
 		r->next = r->bh.base + r->bh.count;
 		if (header_only)
 			continue;
+		prefetch_start(r, r->pos);
 		r->rp = r->raw.p;
 		r->rend = r->raw.p + r->raw.len;
 		r->roff = r->bh.base;
