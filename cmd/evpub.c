@@ -29,7 +29,7 @@ static const char usage_long[] =
 	"\n"
 	"Options:\n"
 	"  -a, --ack               print 'OFFSET ID' for each event once durable\n"
-	"      --batch-bytes SIZE  flush a batch at SIZE bytes of records (1M)\n"
+	"      --batch-bytes SIZE  flush a batch at SIZE bytes of records (256K)\n"
 	"      --batch-events N    flush a batch at N events (100000)\n"
 	"  -c, --create            create LOG if it does not exist\n"
 	"      --dry-run           check the input, append nothing\n"

@@ -236,12 +236,37 @@ enum {
 
 static int lookup_field(const char *k, size_t n)
 {
-	int i;
-
-	for (i = 0; i < F_COUNT; i++)
-		if (strlen(env_names[i]) == n && memcmp(env_names[i], k, n) == 0)
-			return i;
-	return -1;
+	/* by length first: this runs for every key of every input line */
+	switch (n) {
+	case 2:
+		return memcmp(k, "id", 2) == 0 ? F_ID : -1;
+	case 3:
+		return memcmp(k, "key", 3) == 0 ? F_KEY : -1;
+	case 4:
+		if (memcmp(k, "type", 4) == 0)
+			return F_TYPE;
+		if (memcmp(k, "time", 4) == 0)
+			return F_TIME;
+		if (memcmp(k, "data", 4) == 0)
+			return F_DATA;
+		if (memcmp(k, "meta", 4) == 0)
+			return F_META;
+		return -1;
+	case 6:
+		if (memcmp(k, "stream", 6) == 0)
+			return F_STREAM;
+		if (memcmp(k, "schema", 6) == 0)
+			return F_SCHEMA;
+		if (memcmp(k, "offset", 6) == 0)
+			return F_OFFSET;
+		return -1;
+	case 7:
+		return memcmp(k, "version", 7) == 0 ? F_VERSION : -1;
+	case 11:
+		return memcmp(k, "data_base64", 11) == 0 ? F_DATA64 : -1;
+	default:
+		return -1;
+	}
 }
 
 /* edit distance for "did you mean" (names are short) */

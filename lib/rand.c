@@ -65,12 +65,11 @@ static void rnd_init(void)
 	}
 }
 
+static pthread_once_t rnd_once = PTHREAD_ONCE_INIT;
+
 int ev_test_mode(void)
 {
-	pthread_mutex_lock(&rnd_lock);
-	if (rnd_mode < 0)
-		rnd_init();
-	pthread_mutex_unlock(&rnd_lock);
+	pthread_once(&rnd_once, rnd_init);
 	return rnd_mode;
 }
 
@@ -81,9 +80,8 @@ void ev_random(void *out, size_t n)
 	size_t k;
 	ssize_t got;
 
+	pthread_once(&rnd_once, rnd_init);
 	pthread_mutex_lock(&rnd_lock);
-	if (rnd_mode < 0)
-		rnd_init();
 	while (n > 0) {
 		if (rnd_mode == 1) {
 			v = xoshiro();

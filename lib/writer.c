@@ -26,7 +26,7 @@
 
 #include "evlog_private.h"
 
-#define QUEUE_MAX 2
+#define QUEUE_MAX 3
 
 struct wbatch {
 	struct ev_buf raw;    /* framed records */
@@ -34,6 +34,7 @@ struct wbatch {
 	uint32_t count;
 	ev_time_t min_time, max_time;
 	uint8_t codec;
+	uint64_t base; /* assigned when appended */
 	struct wbatch *next;
 };
 
@@ -489,74 +490,8 @@ static void index_batch(struct ev_writer *w, uint64_t pos, uint64_t base)
 	w->head.last_index = pos;
 }
 
-/* Append one prepared batch under the lock.  Runs on the writer thread. */
-static int append_batch(struct ev_writer *w, struct wbatch *b,
-			struct ev_error *err)
-{
-	uint8_t hdr[EV_BATCHHDR_SIZE];
-	struct ev_batchhdr h;
-	struct iovec iov[2];
-	uint64_t size = EV_BATCHHDR_SIZE + b->stored.len, pos, base;
-	ssize_t n;
-	int r;
-
-	if (lock_log(w, err) != 0)
-		return err->code;
-	r = tail_sync(w, err);
-	if (r != 0)
-		goto out;
-	if (w->head.end > EV_SEGHDR_SIZE &&
-	    (w->head.end + size > w->log->cfg.segment_bytes ||
-	     w->head.next - w->head.seg_base + b->count > UINT32_MAX)) {
-		r = roll(w, err);
-		if (r != 0)
-			goto out;
-	}
-	memset(&h, 0, sizeof(h));
-	h.stored_len = (uint32_t)b->stored.len;
-	h.count = b->count;
-	h.base = base = w->head.next;
-	h.min_time = b->min_time;
-	h.max_time = b->max_time;
-	h.append_time = ev_now();
-	h.raw_len = (uint32_t)b->raw.len;
-	h.codec = b->codec;
-	h.salt = w->head.salt;
-	h.payload_crc = ev_crc32c(0, b->stored.p, b->stored.len);
-	ev_batchhdr_encode(hdr, &h);
-	pos = w->head.end;
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = b->stored.p;
-	iov[1].iov_len = b->stored.len;
-	do
-		n = pwritev(w->seg_fd, iov, 2, (off_t)pos);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)size) {
-		r = fail_io(w, "write to", n < 0 ? errno : ENOSPC, err);
-		goto out;
-	}
-	if (w->sync == EV_SYNC_BATCH) {
-		if (fdatasync(w->seg_fd) != 0) {
-			r = fail_io(w, "fsync of", errno, err);
-			goto out;
-		}
-		w->syncs++;
-	}
-	index_batch(w, pos, base);
-	w->head.end = pos + size;
-	w->head.next = base + b->count;
-	if (w->head.max_time == EV_TIME_NONE || b->max_time > w->head.max_time)
-		w->head.max_time = b->max_time;
-	r = publish(w, err);
-out:
-	unlock_log(w);
-	if (r == 0 && w->o.on_durable != NULL)
-		w->o.on_durable(w->o.ctx, base, b->raw.p, b->raw.len, b->count);
-	return r;
-}
-
-static int process(struct ev_writer *w, struct wbatch *b, struct ev_error *err)
+/* Compress a batch (or store it as it is when that is not smaller). */
+static int prepare(struct ev_writer *w, struct wbatch *b, struct ev_error *err)
 {
 	if (w->level > 0) {
 		if (ev_codec_compress(w->codec, w->level, b->raw.p, b->raw.len,
@@ -570,7 +505,126 @@ static int process(struct ev_writer *w, struct wbatch *b, struct ev_error *err)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		b->codec = EV_CODEC_NONE;
 	}
-	return append_batch(w, b, err);
+	return 0;
+}
+
+static int needs_roll(const struct ev_writer *w, const struct wbatch *b,
+		      uint64_t end, uint64_t next)
+{
+	return end > EV_SEGHDR_SIZE &&
+	       (end + EV_BATCHHDR_SIZE + b->stored.len > w->log->cfg.segment_bytes ||
+		next - w->head.seg_base + b->count > UINT32_MAX);
+}
+
+/*
+ * Append prepared batches under one lock (group commit): as many as fit
+ * in the head segment are written back to back and synced once; then the
+ * head moves past all of them.  A roll ends a group.  Runs on the writer
+ * thread.  Batches made durable are reported even when a later group
+ * fails.
+ */
+static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
+			  struct ev_error *err)
+{
+	uint8_t hdr[EV_BATCHHDR_SIZE];
+	struct ev_batchhdr h;
+	struct iovec iov[2];
+	uint64_t pos[16], base[16], end, next;
+	int i = 0, j, k, done = 0, r;
+	ssize_t wr;
+
+	if (lock_log(w, err) != 0)
+		return err->code;
+	r = tail_sync(w, err);
+	while (r == 0 && i < n) {
+		if (needs_roll(w, bs[i], w->head.end, w->head.next)) {
+			r = roll(w, err);
+			if (r != 0)
+				break;
+		}
+		end = w->head.end;
+		next = w->head.next;
+		for (j = i; j < n; j++) {
+			struct wbatch *b = bs[j];
+			if (j > i && needs_roll(w, b, end, next))
+				break;
+			memset(&h, 0, sizeof(h));
+			h.stored_len = (uint32_t)b->stored.len;
+			h.count = b->count;
+			h.base = next;
+			h.min_time = b->min_time;
+			h.max_time = b->max_time;
+			h.append_time = ev_now();
+			h.raw_len = (uint32_t)b->raw.len;
+			h.codec = b->codec;
+			h.salt = w->head.salt;
+			h.payload_crc = ev_crc32c(0, b->stored.p, b->stored.len);
+			ev_batchhdr_encode(hdr, &h);
+			iov[0].iov_base = hdr;
+			iov[0].iov_len = sizeof(hdr);
+			iov[1].iov_base = b->stored.p;
+			iov[1].iov_len = b->stored.len;
+			do
+				wr = pwritev(w->seg_fd, iov, 2, (off_t)end);
+			while (wr < 0 && errno == EINTR);
+			if (wr != (ssize_t)(sizeof(hdr) + b->stored.len)) {
+				r = fail_io(w, "write to", wr < 0 ? errno : ENOSPC,
+					    err);
+				break;
+			}
+			pos[j - i] = end;
+			base[j - i] = next;
+			end += sizeof(hdr) + b->stored.len;
+			next += b->count;
+		}
+		if (r != 0)
+			break;
+		if (w->sync == EV_SYNC_BATCH) {
+			if (fdatasync(w->seg_fd) != 0) {
+				r = fail_io(w, "fsync of", errno, err);
+				break;
+			}
+			w->syncs++;
+		}
+		for (k = i; k < j; k++) {
+			index_batch(w, pos[k - i], base[k - i]);
+			if (w->head.max_time == EV_TIME_NONE ||
+			    bs[k]->max_time > w->head.max_time)
+				w->head.max_time = bs[k]->max_time;
+			bs[k]->base = base[k - i];
+		}
+		w->head.end = end;
+		w->head.next = next;
+		r = publish(w, err);
+		if (r != 0)
+			break;
+		done = j;
+		i = j;
+	}
+	unlock_log(w);
+	if (w->o.on_durable != NULL)
+		for (k = 0; k < done; k++)
+			w->o.on_durable(w->o.ctx, bs[k]->base, bs[k]->raw.p,
+					bs[k]->raw.len, bs[k]->count);
+	return r;
+}
+
+static int process(struct ev_writer *w, struct wbatch **bs, int n,
+		   struct ev_error *err)
+{
+	int i, r;
+
+	for (i = 0; i < n; i++) {
+		r = prepare(w, bs[i], err);
+		if (r != 0) {
+			/* append what was prepared, then fail */
+			struct ev_error e2;
+			if (i > 0 && append_batches(w, bs, i, &e2) != 0)
+				*err = e2;
+			return r;
+		}
+	}
+	return append_batches(w, bs, n, err);
 }
 
 static void recycle(struct ev_writer *w, struct wbatch *b)
@@ -585,9 +639,9 @@ static void recycle(struct ev_writer *w, struct wbatch *b)
 static void *writer_thread(void *arg)
 {
 	struct ev_writer *w = arg;
-	struct wbatch *b;
+	struct wbatch *bs[QUEUE_MAX + 1];
 	struct ev_error e;
-	int r;
+	int n, i, r, skip;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
@@ -595,21 +649,27 @@ static void *writer_thread(void *arg)
 			pthread_cond_wait(&w->cv_work, &w->mu);
 		if (w->q_head == NULL && w->stop)
 			break;
-		b = w->q_head;
-		w->q_head = b->next;
+		/* take everything queued: one group commit */
+		for (n = 0; w->q_head != NULL && n < QUEUE_MAX + 1; n++) {
+			bs[n] = w->q_head;
+			w->q_head = bs[n]->next;
+			w->q_len--;
+		}
 		if (w->q_head == NULL)
 			w->q_tail = NULL;
-		w->q_len--;
 		w->busy = 1;
-		int skip = w->failed;
+		skip = w->failed;
+		/* the queue has room again */
+		pthread_cond_broadcast(&w->cv_done);
 		pthread_mutex_unlock(&w->mu);
-		r = skip ? 0 : process(w, b, &e);
+		r = skip ? 0 : process(w, bs, n, &e);
 		pthread_mutex_lock(&w->mu);
 		if (r != 0 && !w->failed) {
 			w->failed = 1;
 			w->ferr = e;
 		}
-		recycle(w, b);
+		for (i = 0; i < n; i++)
+			recycle(w, bs[i]);
 		w->busy = 0;
 		pthread_cond_broadcast(&w->cv_done);
 	}
@@ -632,7 +692,7 @@ static int submit(struct ev_writer *w, struct ev_error *err)
 		return 0;
 	}
 	if (!w->threaded) {
-		r = process(w, b, err);
+		r = process(w, &b, 1, err);
 		recycle(w, b);
 		if (r != 0) {
 			w->failed = 1;
