@@ -665,7 +665,8 @@ stopped:
 		if (ev_writer_flush(w, &e2) != 0 && (rc == 0 || rc == 65))
 			rc = fe_report(&e2);
 	}
-	if (rc == 65 && !skip_invalid && !dry_run && invalid > 0)
+	if (rc != 0 && !dry_run && !(skip_invalid && invalid > 0) &&
+	    (in.line > 0 || pb.appended > 0))
 		fe_warn("%s %s appended; stopped at line %s",
 			fe_commas(pb.appended, cbuf),
 			fe_plural(pb.appended, "event", "events"),

@@ -703,13 +703,12 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		goto out;
 	}
 	if (!dry) {
+		/* in place, as writers do: a running writer keeps the file open */
 		int hfd;
 		ev_head_encode(hb, &head);
-		hfd = ev_openat(log->dirfd, "head.tmp", O_WRONLY | O_CREAT | O_TRUNC,
-				0644);
+		hfd = ev_openat(log->dirfd, "head", O_RDWR | O_CREAT, 0644);
 		if (hfd < 0 || ev_write_full(hfd, hb, sizeof(hb), 0) != 0 ||
-		    fsync(hfd) != 0 || renameat(log->dirfd, "head.tmp", log->dirfd,
-						"head") != 0 ||
+		    ftruncate(hfd, sizeof(hb)) != 0 || fsync(hfd) != 0 ||
 		    ev_fsync_dir(log->dirfd) != 0) {
 			r = ev_seterr_errno(err, EV_EIO, errno,
 					    "cannot write '%s/head'", log->path);
