@@ -186,7 +186,9 @@ static int next_line(struct input *in, char **line, size_t *len, int pending,
 	struct pollfd pfd;
 
 	for (;;) {
-		nl = memchr(in->buf + in->start, '\n', in->end - in->start);
+		nl = in->end > in->start
+			     ? memchr(in->buf + in->start, '\n', in->end - in->start)
+			     : NULL;
 		if (nl != NULL) {
 			*line = in->buf + in->start;
 			*len = (size_t)(nl - *line);
