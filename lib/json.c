@@ -34,7 +34,7 @@ int ev_json_fail(struct ev_json *js, const char *p, const char *msg)
 	return EV_EDATA;
 }
 
-int ev_json_ws(struct ev_json *js)
+int ev_json_ws_slow(struct ev_json *js)
 {
 	const char *p = js->p, *end = js->end;
 

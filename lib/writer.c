@@ -94,6 +94,30 @@ static void close_segment(struct ev_writer *w)
 	w->seg_fd = w->idx_fd = w->tix_fd = -1;
 }
 
+/* Open an index for appending; indexes are caches, so a missing or
+ * empty one is recreated with its header, and failure is not an error. */
+static int open_index(struct ev_writer *w, uint64_t base, int time)
+{
+	char name[40];
+	uint8_t h[EV_IDXHDR_SIZE];
+	struct stat st;
+	int fd;
+
+	ev_segment_name(name, sizeof(name), base, time ? "tix" : "idx");
+	fd = ev_openat(w->log->dirfd, name, O_RDWR | O_APPEND | O_CREAT, 0644);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && st.st_size < EV_IDXHDR_SIZE) {
+		ev_index_header(h, time, w->head.salt);
+		if (ftruncate(fd, 0) != 0 ||
+		    write(fd, h, sizeof(h)) != (ssize_t)sizeof(h)) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
 static int open_segment(struct ev_writer *w, uint64_t base, struct ev_error *err)
 {
 	char name[40];
@@ -105,11 +129,8 @@ static int open_segment(struct ev_writer *w, uint64_t base, struct ev_error *err
 		return ev_seterr_errno(err, errno == ENOENT ? EV_EDATA : EV_EIO,
 				       errno, "cannot open segment '%s/%s'",
 				       w->log->path, name);
-	/* indexes are caches: a missing one is recreated */
-	ev_segment_name(name, sizeof(name), base, "idx");
-	w->idx_fd = ev_openat(w->log->dirfd, name, O_WRONLY | O_APPEND, 0);
-	ev_segment_name(name, sizeof(name), base, "tix");
-	w->tix_fd = ev_openat(w->log->dirfd, name, O_WRONLY | O_APPEND, 0);
+	w->idx_fd = open_index(w, base, 0);
+	w->tix_fd = open_index(w, base, 1);
 	return 0;
 }
 
@@ -314,7 +335,7 @@ static int adopt_rolled(struct ev_writer *w, struct ev_error *err)
 	uint8_t hb[EV_SEGHDR_SIZE];
 	struct ev_seghdr sh;
 	struct ev_error e2;
-	struct stat st;
+	struct stat st = {0};
 	int fd, ok;
 
 	ev_segment_name(name, sizeof(name), w->head.next, "seg");
