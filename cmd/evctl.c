@@ -80,7 +80,7 @@ static int cmd_init(int argc, char **argv)
 	int c;
 
 	ev_log_config_init(&cfg);
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage_short, stdout);
@@ -251,7 +251,7 @@ static int cmd_info(int argc, char **argv)
 	char b1[32], b2[32], b3[32], t1[40], t2[40];
 	double ratio;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage_short, stdout);
@@ -398,7 +398,7 @@ static int cmd_verify(int argc, char **argv)
 	char b1[32], b2[32];
 	int c, quiet = 0, rc;
 
-	while ((c = getopt_long(argc, argv, "+hq", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage_short, stdout);
@@ -427,10 +427,13 @@ static int cmd_verify(int argc, char **argv)
 				argv[optind]);
 		rc = ev_exit_code(rc);
 	} else if (!quiet) {
-		printf("%s: ok, %s events in %s batches, %llu segments\n",
-		       argv[optind], fe_commas(rep.records, b1),
+		printf("%s: ok, %s %s in %s %s, %llu %s\n", argv[optind],
+		       fe_commas(rep.records, b1),
+		       fe_plural(rep.records, "event", "events"),
 		       fe_commas(rep.batches, b2),
-		       (unsigned long long)rep.segments);
+		       fe_plural(rep.batches, "batch", "batches"),
+		       (unsigned long long)rep.segments,
+		       fe_plural(rep.segments, "segment", "segments"));
 	}
 	ev_log_close(log);
 	return rc;
@@ -450,7 +453,7 @@ static int cmd_repair(int argc, char **argv)
 	struct ev_error err;
 	int c, flags = 0, rc;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			flags |= EV_REPAIR_DRY_RUN;
@@ -530,7 +533,9 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[i].name) == 0) {
 			argc -= optind;
 			argv += optind;
-			optind = 1;
+			/* getopt names argv[0] in its messages */
+			argv[0] = (char *)fe_progname;
+			optind = 0; /* glibc: a full restart of getopt */
 			return commands[i].fn(argc, argv);
 		}
 	}

@@ -170,14 +170,18 @@ struct input {
 	char *buf;
 	size_t cap, start, end;
 	int eof;
+	int skipping; /* inside a line over EV_MAX_LINE */
 	uint64_t line;
 };
 
 #define READ_CHUNK (1u << 20)
 
-/* Get the next line: 1 with line and len set, 0 at EOF, -1 on error (errno),
- * -2 when a line is longer than EV_MAX_LINE.  Waits at most linger_ms
- * for data when pending is set; returns 2 on that timeout. */
+/*
+ * Get the next line: 1 with line and len set, 0 at EOF, -1 on error
+ * (errno), -2 for a line longer than EV_MAX_LINE (consumed, and counted).
+ * Waits at most linger_ms for data when pending is set; returns 2 on that
+ * timeout.  Memory stays bounded: an over-long line is skipped, not kept.
+ */
 static int next_line(struct input *in, char **line, size_t *len, int pending,
 		     int linger_ms)
 {
@@ -194,20 +198,31 @@ static int next_line(struct input *in, char **line, size_t *len, int pending,
 			*len = (size_t)(nl - *line);
 			in->start = (size_t)(nl - in->buf) + 1;
 			in->line++;
+			if (in->skipping || *len > EV_MAX_LINE) {
+				in->skipping = 0;
+				return -2;
+			}
 			return 1;
 		}
 		if (in->eof) {
-			if (in->end > in->start) {
+			if (in->end > in->start || in->skipping) {
 				*line = in->buf + in->start;
 				*len = in->end - in->start;
 				in->start = in->end;
 				in->line++;
+				if (in->skipping || *len > EV_MAX_LINE) {
+					in->skipping = 0;
+					return -2;
+				}
 				return 1;
 			}
 			return 0;
 		}
-		if (in->end - in->start > EV_MAX_LINE)
-			return -2;
+		if (in->end - in->start > EV_MAX_LINE) {
+			/* too long already: drop what we have, find its end */
+			in->skipping = 1;
+			in->start = in->end = 0;
+		}
 		if (in->start > 0 && in->cap - in->end < READ_CHUNK) {
 			memmove(in->buf, in->buf + in->start, in->end - in->start);
 			in->end -= in->start;
@@ -276,7 +291,7 @@ int main(int argc, char **argv)
 	int64_t linger_ms = 100;
 	uint64_t v, invalid = 0, valid = 0;
 	char cbuf[32], cbuf2[32];
-	int have_from = 0;
+	int have_from = 0, at_line = 0; /* stopped at an input line */
 
 	fe_init(argv);
 	memset(&popts, 0, sizeof(popts));
@@ -298,10 +313,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_BATCH_BYTES:
 			if (fe_parse_size(optarg, &v) != 0 || v < 1 ||
-			    v > EV_MAX_BATCH - EV_MAX_RECORD - 16)
+			    v > EV_MAX_BATCH_BYTES)
 				return fe_usage_error(usage_short,
 						      "--batch-bytes: '%s' is not a "
-						      "size between 1 and 15M",
+						      "size from 1 to 15M",
 						      optarg);
 			wopts.batch_bytes = (size_t)v;
 			break;
@@ -351,11 +366,15 @@ int main(int argc, char **argv)
 			have_from = 1;
 			break;
 		case OPT_LINGER:
-			if (ev_duration_parse(optarg, &linger_ms) != 0 ||
-			    linger_ms > 3600000)
+			if (ev_duration_parse(optarg, &linger_ms) != 0)
 				return fe_usage_error(usage_short,
 						      "--linger: '%s' is not a "
 						      "duration such as 100ms or 2s",
+						      optarg);
+			if (linger_ms > 3600000)
+				return fe_usage_error(usage_short,
+						      "--linger: '%s' is over the "
+						      "maximum of 1h",
 						      optarg);
 			break;
 		case OPT_META:
@@ -519,6 +538,8 @@ int main(int argc, char **argv)
 		rc = ev_log_open(&log, logpath, &err);
 		if (rc == EV_ENOENT && create) {
 			ev_log_config_init(&cfg);
+			if (wopts.sync_set)
+				cfg.sync = wopts.sync; /* the new log's default */
 			rc = ev_log_create(logpath, &cfg, &err);
 			if (rc != 0 && access(logpath, F_OK) == 0)
 				rc = 0; /* created by a concurrent evpub */
@@ -586,6 +607,7 @@ int main(int argc, char **argv)
 
 		in.start = in.end = 0;
 		in.eof = 0;
+		in.skipping = 0;
 		in.line = 0;
 		if (strcmp(name, "-") == 0) {
 			in.fd = 0;
@@ -614,9 +636,12 @@ int main(int argc, char **argv)
 				break;
 			if (r == -2) {
 				fe_warn("%s:%llu: line longer than %u bytes", in.name,
-					(unsigned long long)(in.line + 1),
-					EV_MAX_LINE);
+					(unsigned long long)in.line, EV_MAX_LINE);
+				invalid++;
+				if (skip_invalid || dry_run)
+					continue;
 				rc = 65;
+				at_line = 1;
 				goto stopped;
 			}
 			if (r < 0) {
@@ -636,6 +661,7 @@ int main(int argc, char **argv)
 				if (skip_invalid || dry_run)
 					continue;
 				rc = 65;
+				at_line = 1;
 				goto stopped;
 			}
 			valid += (uint64_t)n;
@@ -648,6 +674,7 @@ int main(int argc, char **argv)
 				ev_parser_record(ps, i, &rec, &rn, &t);
 				if (ev_writer_add(w, rec, rn, t, &err) != 0) {
 					rc = fe_report(&err);
+					at_line = 1;
 					goto stopped;
 				}
 			}
@@ -667,8 +694,7 @@ stopped:
 		if (ev_writer_flush(w, &e2) != 0 && (rc == 0 || rc == 65))
 			rc = fe_report(&e2);
 	}
-	if (rc != 0 && !dry_run && !(skip_invalid && invalid > 0) &&
-	    (in.line > 0 || pb.appended > 0))
+	if (rc != 0 && at_line && !dry_run && !(skip_invalid && invalid > 0))
 		fe_warn("%s %s appended; stopped at line %s",
 			fe_commas(pb.appended, cbuf),
 			fe_plural(pb.appended, "event", "events"),

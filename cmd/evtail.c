@@ -148,6 +148,7 @@ int main(int argc, char **argv)
 	uint64_t count = 0, lines = 0, printed = 0, last_printed = 0, start = 0;
 	int has_count = 0, has_lines = 0, out_set = 0, fast_json;
 	ev_time_t since = EV_TIME_NONE, until = EV_TIME_NONE;
+	ev_time_t start_time = EV_TIME_NONE;
 
 	fe_init(argv);
 	ev_error_clear(&err);
@@ -342,8 +343,10 @@ int main(int argc, char **argv)
 	if (start < ev_reader_first_offset(rd))
 		start = ev_reader_first_offset(rd);
 	last_printed = start;
-	if (!have_cursor && from.kind == POS_TIME)
+	if (!have_cursor && from.kind == POS_TIME) {
 		r = ev_reader_seek_time(rd, from.time, &err);
+		start_time = from.time;
+	}
 	else if (!have_cursor && from.kind == POS_NONE && since != EV_TIME_NONE &&
 		 !has_lines)
 		r = ev_reader_seek_time(rd, since, &err);
@@ -398,6 +401,8 @@ int main(int argc, char **argv)
 		sa.sa_handler = on_signal;
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
+		/* a closed pipe ends the read quietly, cursor written */
+		signal(SIGPIPE, SIG_IGN);
 	}
 	if (follow && ev_reader_watch_path(rd) != NULL) {
 		ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -445,6 +450,21 @@ int main(int argc, char **argv)
 		}
 		if (to.kind == POS_OFFSET && rec.offset > to.offset)
 			break;
+		if (start_time != EV_TIME_NONE) {
+			/* --from @TIME: the seek is conservative; start at the
+			 * first event at or after TIME */
+			if (ev_event_decode(rec.p, rec.n, &ev, &err) != 0) {
+				out_flush(&out);
+				fe_warn("damaged data in '%s': offset %llu: %s",
+					logpath, (unsigned long long)rec.offset,
+					err.msg);
+				rc = 65;
+				break;
+			}
+			if (ev.time < start_time)
+				continue;
+			start_time = EV_TIME_NONE;
+		}
 		if (fast_json) {
 			/* one pass from record to JSON, no decoded event */
 			if (!ev_filter_precheck(flt, rec.p, rec.n))

@@ -193,18 +193,26 @@ struct batchpos {
 	ev_time_t prefix_max; /* max time before this batch */
 };
 
+/*
+ * Check a segment's index files against its verified batches: entries
+ * must ascend; an entry inside the verified range must name a batch
+ * exactly (and a time entry must carry the largest time before it);
+ * entries past the verified end are allowed only as a tail, since a
+ * writer may have died before publishing them.
+ */
 static int check_indexes(struct ev_log *log, uint64_t base, uint64_t salt,
 			 const struct batchpos *bp, size_t nb, uint64_t limit,
-			 struct ev_error *err)
+			 uint64_t next, struct ev_error *err)
 {
 	char name[40];
 	uint8_t hdr[EV_IDXHDR_SIZE], want[EV_IDXHDR_SIZE], e[EV_TIX_ENTRY];
 	struct stat st;
-	uint64_t k, count, pos, rel;
-	size_t j = 0;
-	int fd, t;
+	uint64_t k, count, rel, epos, prev_rel = 0, prev_pos = 0;
+	size_t j;
+	int fd, t, past;
+	const char *bad = NULL;
 
-	for (t = 0; t < 2; t++) {
+	for (t = 0; t < 2 && bad == NULL; t++) {
 		size_t esz = t ? EV_TIX_ENTRY : EV_IDX_ENTRY;
 		ev_segment_name(name, sizeof(name), base, t ? "tix" : "idx");
 		fd = ev_openat(log->dirfd, name, O_RDONLY, 0);
@@ -221,45 +229,43 @@ static int check_indexes(struct ev_log *log, uint64_t base, uint64_t salt,
 		}
 		count = ((uint64_t)st.st_size - EV_IDXHDR_SIZE) / esz;
 		j = 0;
-		for (k = 0; k < count; k++) {
+		past = 0;
+		for (k = 0; k < count && bad == NULL; k++) {
 			if (ev_read_full(fd, e, esz, EV_IDXHDR_SIZE + k * esz) != 1)
 				break;
 			rel = ev_get32(t ? e + 8 : e);
+			epos = t ? 0 : ev_get32(e + 4);
 			if (t && !ev_tix_entry_ok(e, salt)) {
-				close(fd);
-				return ev_seterr(err, EV_EDATA,
-						 "index '%s': entry %llu has a bad "
-						 "checksum",
-						 name, (unsigned long long)k);
-			}
-			/* find the batch it names */
-			while (j < nb && bp[j].base < base + rel)
-				j++;
-			if (j >= nb) {
-				/* past the verified end: only legal beyond the
-				 * durable end, which readers ignore */
-				if (!t && ev_get32(e + 4) < limit) {
-					close(fd);
-					return ev_seterr(err, EV_EDATA,
-							 "index '%s': entry %llu "
-							 "names offset %llu, which "
-							 "starts no batch",
-							 name, (unsigned long long)k,
-							 (unsigned long long)(base + rel));
-				}
+				bad = "has a bad checksum";
 				break;
 			}
-			pos = t ? bp[j].pos : ev_get32(e + 4);
-			if (bp[j].base != base + rel || bp[j].pos != pos ||
+			if (k > 0 && (rel <= prev_rel || (!t && epos <= prev_pos))) {
+				bad = "does not ascend";
+				break;
+			}
+			prev_rel = rel;
+			prev_pos = epos;
+			if (base + rel >= next || (!t && epos >= limit)) {
+				past = 1; /* beyond the verified end */
+				continue;
+			}
+			if (past) {
+				bad = "follows entries past the end";
+				break;
+			}
+			while (j < nb && bp[j].base < base + rel)
+				j++;
+			if (j >= nb || bp[j].base != base + rel ||
+			    (!t && bp[j].pos != epos) ||
 			    (t && (ev_time_t)ev_get64(e) != bp[j].prefix_max)) {
-				close(fd);
-				return ev_seterr(err, EV_EDATA,
-						 "index '%s': entry %llu does not "
-						 "match the segment",
-						 name, (unsigned long long)k);
+				bad = "does not match the segment";
+				break;
 			}
 		}
 		close(fd);
+		if (bad != NULL)
+			return ev_seterr(err, EV_EDATA, "index '%s': entry %llu %s",
+					 name, (unsigned long long)k, bad);
 	}
 	return 0;
 }
@@ -281,7 +287,7 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 	size_t rn;
 	const char *why;
 	ev_time_t pmax;
-	int have_head, fd = -1, r = 0, rr;
+	int have_head, fd = -1, r = 0, rr, shorter;
 	uint32_t k;
 
 	memset(rep, 0, sizeof(*rep));
@@ -317,11 +323,9 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 			goto out;
 		}
 		limit = have_head && segs[i] == head.seg_base ? head.end : size;
-		if (limit > size) {
-			r = vfail(err, segs[i], segs[i], size,
-				  "segment is shorter than its durable end");
-			goto out;
-		}
+		shorter = limit > size;
+		if (shorter)
+			limit = size; /* find the batch that was cut */
 		pos = EV_SEGHDR_SIZE;
 		next = segs[i];
 		nb = 0;
@@ -348,7 +352,10 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 					    (unsigned long long)pos);
 					break;
 				}
-				r = vfail(err, segs[i], next, pos, why);
+				r = vfail(err, segs[i], next, pos,
+					  shorter ? "batch cut short: the segment is "
+						    "shorter than its durable end"
+						  : why);
 				goto out;
 			}
 			if (h.base != next) {
@@ -409,6 +416,11 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 			next = h.base + h.count;
 			pos += EV_BATCHHDR_SIZE + h.stored_len;
 		}
+		if (shorter) {
+			r = vfail(err, segs[i], next, pos,
+				  "segment is shorter than its durable end");
+			goto out;
+		}
 		if (have_head && segs[i] == head.seg_base) {
 			if (next != head.next) {
 				r = vfail(err, segs[i], next, pos,
@@ -424,7 +436,8 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 				    (unsigned long long)segs[i],
 				    (unsigned long long)(size - head.end));
 		}
-		if (check_indexes(log, segs[i], sh.salt, bp, nb, limit, &e2) != 0) {
+		if (check_indexes(log, segs[i], sh.salt, bp, nb, limit, next,
+				  &e2) != 0) {
 			r = ev_seterr(err, EV_EDATA, "%s", e2.msg);
 			ev_sethint(err, "run 'evctl repair %s' to rebuild the "
 					"indexes",
@@ -676,7 +689,11 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				n = i + 1;
 			}
 		}
-		if (!dry) {
+		if (dry) {
+			say(notice, ctx, "would rebuild the indexes of segment "
+					 "%020llu",
+			    (unsigned long long)segs[i]);
+		} else {
 			if (fdatasync(fd) != 0) {
 				r = ev_seterr_errno(err, EV_EIO, errno,
 						    "cannot sync segment %020llu",

@@ -164,6 +164,24 @@ struct span {
 	int set;
 };
 
+/* Was extension k already given?  (Walks the entries kept so far.) */
+static int ext_seen(struct ce_ctx *c, const char *k, size_t kn)
+{
+	const uint8_t *p = c->ext.p, *end = c->ext.p + c->ext.len;
+	struct ev_mp_item key;
+	uint32_t i;
+
+	for (i = 0; i < c->ext_count; i++) {
+		if (ev_mp_read(&p, end, &key) != 0)
+			return 0;
+		if (key.n == kn && memcmp(key.p, k, kn) == 0)
+			return 1;
+		if (ev_mp_skip(&p, end, 1) != 0)
+			return 0;
+	}
+	return 0;
+}
+
 static const char *sp_str(struct ce_ctx *c, const struct span *s)
 {
 	return (const char *)c->strs->p + s->off;
@@ -192,6 +210,7 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 		return ce_fail(c, js->p, "expected '{': a CloudEvent is a JSON "
 					 "object%s", "");
 	js->p++;
+	js->depth = 1; /* attribute values sit inside the record map */
 	ch = ev_json_ws(js);
 	if (ch == '}')
 		js->p++;
@@ -246,8 +265,10 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 						       "duplicate attribute '%s'", kbuf);
 				seen |= 1ull << ri;
 			}
-			if (is_null)
-				goto next; /* null means unset */
+			/* null means unset, except for data, where it is the
+			 * JSON value null */
+			if (is_null && !(kn == 4 && !memcmp(k, "data", 4)))
+				goto next;
 			if (kn == 4 && !memcmp(k, "data", 4)) {
 				if (have_b64)
 					return ce_fail(c, keyat,
@@ -382,7 +403,10 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 					return ce_fail(c, at, "out of memory%s", "");
 				goto next;
 			}
-			/* an extension: kept in meta under its own name */
+			/* an extension: kept in meta under its own name, once */
+			if (ext_seen(c, k, kn))
+				return ce_fail(c, keyat, "duplicate attribute '%s'",
+					       kbuf);
 			if (ext_put(c, k, kn, c->tmp->p, c->tmp->len) != 0)
 				return ce_fail(c, at, "out of memory%s", "");
 		}
@@ -447,6 +471,7 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 			const uint8_t *mp;
 			struct ev_mp_item mi;
 			ev_json_init(&mj, sp_str(c, &evmeta), evmeta.n);
+			mj.depth = 1; /* meta sits inside the record map */
 			if (ev_json_ws(&mj) != '{' || ev_json_value(&mj, &mb) != 0 ||
 			    ev_json_ws(&mj) >= 0) {
 				ev_buf_free(&mb);
@@ -479,7 +504,7 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 		if (ev_buf_append(c->meta, c->ext.p, c->ext.len) != 0)
 			return ce_fail(c, at, "out of memory%s", "");
 		count += c->ext_count;
-		if (count > 0) {
+		if (count > 0 || evmeta.set) {
 			uint8_t hdr[5];
 			size_t hn = (size_t)(ev_mp_map_hdr(hdr, count) - hdr);
 			o = c->meta->p + 5 - hn;
@@ -734,7 +759,8 @@ int ev_event_to_cloudevent(const struct ev_event *ev, struct ev_buf *out,
 				goto oom;
 			rest_count++;
 		}
-		if (rest_count > 0) {
+		if (rest_count > 0 || it.n == 0) {
+			/* an empty meta travels as "{}" so it comes back */
 			struct ev_buf js = {0}, mp = {0};
 			uint8_t hdr[5];
 			size_t hn = (size_t)(ev_mp_map_hdr(hdr, rest_count) - hdr);

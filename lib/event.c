@@ -401,6 +401,11 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 		js->p++;
 		c = ev_json_ws(js);
 		at = js->p;
+		if (c < 0) {
+			ev_json_fail(js, js->p,
+				     "unexpected end of input, expected value");
+			return ev_parse_fail(js, err);
+		}
 		switch (fld) {
 		case F_ID:
 		case F_TYPE:
@@ -411,14 +416,12 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 				break;
 			if (c != '"')
 				return field_fail(js, at, err, env_names[fld],
-						  fld == F_TYPE || fld == F_ID
-							  ? "must be a non-empty string"
-						  : fld == F_TIME
+						  fld == F_TIME
 							  ? "must be an RFC 3339 time string"
-							  : "must be a string");
+							  : "must be a non-empty string");
 			if (get_string(ps, js, &sp[fld]) != 0)
 				return ev_parse_fail(js, err);
-			if ((fld == F_TYPE || fld == F_ID) && sp[fld].n == 0)
+			if (fld != F_TIME && sp[fld].n == 0)
 				return field_fail(js, at, err, env_names[fld],
 						  "must be a non-empty string");
 			if (fld == F_TIME &&
@@ -574,6 +577,7 @@ static int parse_wrap(struct ev_parser *ps, struct ev_json *js, ev_time_t now,
 		ev_json_fail(js, js->p, "empty line, expected a JSON value");
 		return ev_parse_fail(js, err);
 	}
+	js->depth = 1; /* the line becomes data, inside the record map */
 	if (ev_json_value(js, &ps->data) != 0)
 		return ev_parse_fail(js, err);
 	if (ev_json_ws(js) >= 0) {
@@ -1283,6 +1287,7 @@ int ev_builder_data(struct ev_builder *b, const char *name, const char *value,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	if (is_json) {
 		ev_json_init(&js, value, vlen);
+		js.depth = 2; /* inside data, inside the record map */
 		ev_json_ws(&js);
 		if (ev_json_value(&js, &b->data) != 0 || ev_json_ws(&js) >= 0) {
 			ev_seterr(err, EV_EUSAGE, "'%s:=%.*s': %s at column %zu",

@@ -29,6 +29,7 @@ extern "C" {
 #define EV_MAX_DEPTH 64			/* JSON/msgpack nesting */
 #define EV_MAX_LINE (4u << 20)		/* one input line */
 #define EV_DEFAULT_BATCH_BYTES (256u << 10)
+#define EV_MAX_BATCH_BYTES (15u << 20)	/* largest writer batch target */
 #define EV_DEFAULT_BATCH_EVENTS 100000
 #define EV_DEFAULT_SEGMENT_BYTES (128u << 20)
 #define EV_MAX_SEGMENT_BYTES 0xffffffffu

@@ -591,7 +591,7 @@ flt:
 	o = ev_fmt_double(o, d);
 	goto done;
 container:
-	if (depth >= EV_MAX_DEPTH) {
+	if (depth > EV_MAX_DEPTH) {
 		*why = "nesting deeper than 64 levels";
 		return NULL;
 	}

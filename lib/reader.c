@@ -699,7 +699,17 @@ int ev_reader_refresh(struct ev_reader *r, struct ev_error *err)
 	struct ev_head h;
 	int rr;
 
-	if (r->log == NULL || !r->have_head)
+	if (r->log == NULL) {
+		/* a lone segment: its end is wherever valid batches stop */
+		struct stat st;
+		if (r->fd < 0 || fstat(r->fd, &st) != 0 ||
+		    (uint64_t)st.st_size <= r->limit)
+			return 0;
+		r->limit = (uint64_t)st.st_size;
+		r->at_end_torn = 0;
+		return 1;
+	}
+	if (!r->have_head)
 		return 0;
 	rr = ev_head_read(r->dirfd, &h);
 	if (rr != 0)

@@ -78,6 +78,14 @@ int ev_template_new(struct ev_template **out, const char *spec,
 					      (int)(p - spec) + 1);
 				break;
 			}
+			if (p[1] == '.' || e[-1] == '.' ||
+			    memmem(p + 1, (size_t)(e - p - 1), "..", 2) != NULL) {
+				r = ev_seterr(err, EV_EUSAGE,
+					      "--template: '%.*s' is not a dotted "
+					      "path such as data.amount",
+					      (int)(e - p + 1), p);
+				break;
+			}
 			if (lit.len) {
 				r = add_part(t, (const char *)lit.p, lit.len, 0);
 				lit.len = 0;

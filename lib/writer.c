@@ -220,11 +220,12 @@ static int recover_tail(struct ev_writer *w, uint64_t size, struct ev_error *err
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot sync '%s'",
 				       w->log->path);
 	w->syncs++;
-	if (pos != w->head.end) {
+	{
 		w->head.end = pos;
 		w->head.next = next;
 		w->head.max_time = mt;
-		/* indexes may be behind: rebuild them from the segment */
+		/* the dead writer may have left index entries for what was
+		 * cut, or none for what was adopted: rebuild them */
 		if (ev_index_rebuild(w->log, w->head.seg_base, w->head.salt, pos,
 				     &w->head.last_index, &w->head.max_time,
 				     err) != 0)
@@ -433,6 +434,46 @@ static int tail_sync(struct ev_writer *w, struct ev_error *err)
 	if (changed)
 		return publish(w, err);
 	return 0;
+}
+
+/*
+ * Check every batch of the head segment up to the durable end (headers,
+ * payload CRCs, offsets).  Run once when a writer opens the log, so that
+ * it refuses to append to a log whose last segment is damaged.  Costs one
+ * sequential read of the head segment.
+ */
+static int check_head_segment(struct ev_writer *w, struct ev_error *err)
+{
+	struct ev_batchhdr h;
+	struct ev_buf stored = {0};
+	uint64_t pos = EV_SEGHDR_SIZE, next = w->head.seg_base;
+	const char *why = NULL;
+	int r, rc = 0;
+
+	while (pos < w->head.end) {
+		r = ev_segment_read_batch(w->seg_fd, pos, w->head.end, w->head.salt,
+					  &h, &stored, &why);
+		if (r == EV_EIO || r == EV_ERR) {
+			rc = ev_seterr(err, r, "cannot read '%s': %s", w->log->path,
+				       why);
+			break;
+		}
+		if (r == 0 && h.base != next) {
+			r = EV_EDATA;
+			why = "batch offset does not continue the log";
+		}
+		if (r != 0) {
+			rc = damaged(w, w->head.seg_base, pos, why, err);
+			break;
+		}
+		next = h.base + h.count;
+		pos += EV_BATCHHDR_SIZE + h.stored_len;
+	}
+	if (rc == 0 && next != w->head.next)
+		rc = damaged(w, w->head.seg_base, pos,
+			     "head's next offset does not match the segment", err);
+	ev_buf_free(&stored);
+	return rc;
 }
 
 static int lock_log(struct ev_writer *w, struct ev_error *err)
@@ -755,8 +796,9 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 	w->sync = w->o.sync_set ? w->o.sync : log->cfg.sync;
 	w->batch_bytes = w->o.batch_bytes ? w->o.batch_bytes
 					  : EV_DEFAULT_BATCH_BYTES;
-	if (w->batch_bytes > EV_MAX_BATCH - EV_MAX_RECORD - 16)
-		w->batch_bytes = EV_MAX_BATCH - EV_MAX_RECORD - 16;
+	/* a full batch plus one more record still fits EV_MAX_BATCH */
+	if (w->batch_bytes > EV_MAX_BATCH_BYTES)
+		w->batch_bytes = EV_MAX_BATCH_BYTES;
 	w->batch_events = w->o.batch_events ? w->o.batch_events
 					    : EV_DEFAULT_BATCH_EVENTS;
 	w->level = log->cfg.level;
@@ -781,6 +823,8 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 	if (r != 0)
 		goto fail;
 	r = tail_sync(w, err);
+	if (r == 0)
+		r = check_head_segment(w, err);
 	unlock_log(w);
 	if (r != 0)
 		goto fail;
