@@ -1,0 +1,24 @@
+# fish completion for evtail(1)
+#
+# Keep the options in step with 'evtail --help' and man/evtail.1;
+# tests/docs.bats fails when they drift apart.
+
+# LOG is a log directory or a segment file
+complete -c evtail -f -a '(__fish_complete_directories (commandline -ct)) (__fish_complete_suffix .seg)'
+
+complete -c evtail -l color -x -a 'auto always never' -d 'Colour pretty output'
+complete -c evtail -l count -x -d 'Stop after printing N events'
+complete -c evtail -l cursor-file -r -F -d 'Resume after the position in FILE'
+complete -c evtail -s f -l follow -d 'Wait for new events'
+complete -c evtail -l from -x -a 'start end' -d 'Start at OFFSET, start, end or @TIME'
+complete -c evtail -s h -l help -d 'Show help and exit'
+complete -c evtail -s n -l lines -x -d 'Print the last N (matching) events'
+complete -c evtail -s o -l output -x -a 'json pretty cloudevents msgpack' -d 'Output format'
+complete -c evtail -l since -x -d 'Only events at or after TIME'
+complete -c evtail -l stream -x -d 'Only streams matching GLOB'
+complete -c evtail -l template -x -d 'Print TPL per event'
+complete -c evtail -l to -x -d 'Stop after OFFSET, or at the first event later than @TIME'
+complete -c evtail -l type -x -d 'Only types matching GLOB'
+complete -c evtail -l until -x -d 'Only events at or before TIME'
+complete -c evtail -s V -l version -d 'Show versions and exit'
+complete -c evtail -l where -x -d "Only events where 'PATH OP VALUE' holds"
