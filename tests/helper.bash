@@ -62,3 +62,67 @@ assert_stdout_contains() {
 	   return 1 ;;
 	esac
 }
+
+# Real data from $EVLOG_DATA (tests/run sets it from ../shared/data).
+# need_data FILE prints the path, or fails the test (never skips): set but
+# missing is an error, and so is unset for a test that needs this file.
+need_data() {
+	if [ -z "${EVLOG_DATA:-}" ]; then
+		echo "EVLOG_DATA is not set; this test needs $1 (tests/run sets EVLOG_DATA from ../shared/data)" >&2
+		return 1
+	fi
+	if [ ! -r "$EVLOG_DATA/$1" ]; then
+		echo "EVLOG_DATA=$EVLOG_DATA but $1 is not there" >&2
+		return 1
+	fi
+	printf '%s\n' "$EVLOG_DATA/$1"
+}
+
+# data_or_gen FILE N: the real file when EVLOG_DATA is set (it must then
+# exist), else N generated events in $T (for tests whose point allows it).
+data_or_gen() {
+	if [ -n "${EVLOG_DATA:-}" ]; then
+		need_data "$1"
+		return
+	fi
+	evgen "$2" --seed 3 >"$T/fallback-$1" || return 1
+	printf '%s\n' "$T/fallback-$1"
+}
+
+# Number of events in a log, from evctl info --json.
+event_count() {
+	evctl info --json "$1" | jq -r .events
+}
+
+# wait_for_lines FILE N SECONDS: poll until FILE has at least N lines.
+wait_for_lines() {
+	local f=$1 n=$2 limit=$3 i=0 steps
+	steps=$(awk "BEGIN { print int($limit * 100) }")
+	while [ "$i" -le "$steps" ]; do
+		if [ -f "$f" ] && [ "$(wc -l <"$f")" -ge "$n" ]; then
+			return 0
+		fi
+		sleep 0.01
+		i=$((i + 1))
+	done
+	echo "timed out after ${limit}s waiting for $n lines in $f; have:" >&2
+	cat "$f" >&2
+	return 1
+}
+
+# Assert stderr/stdout line K (0-based) equals S.
+assert_stderr_line() {
+	local got=${stderr_lines[$1]:-}
+	if [ "$got" != "$2" ]; then
+		printf 'expected stderr line %s:\n%s\ngot:\n%s\nfull stderr:\n%s\n' \
+			"$1" "$2" "$got" "${stderr:-}" >&2
+		return 1
+	fi
+}
+assert_stdout_line() {
+	local got=${lines[$1]:-}
+	if [ "$got" != "$2" ]; then
+		printf 'expected stdout line %s:\n%s\ngot:\n%s\n' "$1" "$2" "$got" >&2
+		return 1
+	fi
+}

@@ -1,0 +1,610 @@
+#!/usr/bin/env bats
+# evctl: init, info, verify, repair; every option and error path.
+load helper
+
+USAGE="Usage: evctl init [--level N] [--segment-bytes SIZE] [--sync MODE] LOG
+       evctl info [--json] [--types] LOG
+       evctl verify [--quiet] LOG
+       evctl repair [--dry-run] [--truncate-damaged] LOG
+Try 'evctl --help' for more information."
+
+usage_err() {
+	printf '%s\n%s' "$1" "$USAGE"
+}
+
+SEG=00000000000000000000
+
+# 300 events in three batches of 100
+three_batches() {
+	evgen 300 --seed 5 >"$T/three.ndjson"
+	evpub -c --batch-events 100 "$1" <"$T/three.ndjson"
+}
+
+# byte position of batch K (0-based) in segment file F
+batch_pos() {
+	local f=$1 k=$2 pos=64 i len
+	for ((i = 0; i < k; i++)); do
+		len=$(od -An -tu4 -j"$pos" -N4 "$f" | tr -d ' ')
+		pos=$((pos + 64 + len))
+	done
+	echo "$pos"
+}
+
+flip_byte() {
+	printf '\377' | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
+# append the first N bytes of the next batch: an interrupted writer
+torn_tail() {
+	local log=$1 n=$2 size
+	cp -r "$log" "$T/next.evlog"
+	evgen 50 --seed 9 | evpub "$T/next.evlog"
+	size=$(stat -c %s "$log/$SEG.seg")
+	tail -c +$((size + 1)) "$T/next.evlog/$SEG.seg" | head -c "$n" >>"$log/$SEG.seg"
+	rm -rf "$T/next.evlog"
+}
+
+# ------------------------------------------------------------ top level
+
+@test "evctl -h/--help prints the usage on stdout, exit 0" {
+	for h in -h --help; do
+		run --separate-stderr evctl "$h"
+		assert_status 0
+		assert_stderr ""
+		assert_stdout_contains "${USAGE%$'\n'Try*}"
+		for o in --level --segment-bytes --sync --json --types --quiet \
+			--dry-run --truncate-damaged --help --version; do
+			assert_stdout_contains "$o"
+		done
+	done
+}
+
+@test "evctl SUBCOMMAND -h prints the usage on stdout, exit 0" {
+	for c in init info verify repair; do
+		run --separate-stderr evctl "$c" -h
+		assert_status 0
+		assert_stderr ""
+		assert_stdout_line 0 "Usage: evctl init [--level N] [--segment-bytes SIZE] [--sync MODE] LOG"
+	done
+}
+
+@test "evctl -V/--version prints the tool and library versions" {
+	for v in -V --version; do
+		run --separate-stderr evctl "$v"
+		assert_status 0
+		assert_stderr ""
+		[[ ${lines[0]} == "evctl "[0-9]* ]]
+		[[ ${lines[1]} == *"msgpack-c "*"zstd "* ]]
+	done
+}
+
+@test "evctl without a command exits 64" {
+	run --separate-stderr evctl
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evctl: missing command")"
+}
+
+@test "evctl with an unknown command exits 64" {
+	run --separate-stderr evctl frob x.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evctl: unknown command 'frob'")"
+}
+
+@test "evctl with an unknown option exits 64" {
+	run --separate-stderr evctl --bogus
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evctl: unrecognized option '--bogus'")"
+}
+
+@test "evctl SUBCOMMAND with an unknown option names evctl and exits 64" {
+	for c in init info verify repair; do
+		run --separate-stderr evctl "$c" --bogus x.evlog
+		assert_status 64
+		assert_stdout ""
+		# the message starts with the program name, as every other one does
+		[[ ${stderr_lines[0]} == "evctl"*": unrecognized option '--bogus'" ]] ||
+			{ echo "got: ${stderr_lines[0]}" >&2; false; }
+		[ "${stderr#*$'\n'}" = "$USAGE" ]
+	done
+}
+
+@test "evctl SUBCOMMAND without LOG, or with two, exits 64" {
+	for c in init info verify repair; do
+		run --separate-stderr evctl "$c"
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evctl: $c: expected one LOG operand")"
+		run --separate-stderr evctl "$c" a.evlog b.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evctl: $c: expected one LOG operand")"
+	done
+	[ ! -e a.evlog ]
+}
+
+@test "evctl info, verify, repair on a missing log exit 66" {
+	for c in info verify repair; do
+		run --separate-stderr evctl "$c" nope.evlog
+		assert_status 66
+		assert_stdout ""
+		assert_stderr "evctl: log 'nope.evlog' does not exist"
+	done
+}
+
+@test "evctl info, verify, repair on a directory that is not a log exit 65" {
+	mkdir plain
+	for c in info verify repair; do
+		run --separate-stderr evctl "$c" plain
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "evctl: 'plain' is not an evlog log (no meta file)"
+	done
+}
+
+# ------------------------------------------------------------ init
+
+@test "evctl init creates an empty log with the default settings" {
+	run --separate-stderr evctl init a.evlog
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	[ -f a.evlog/meta ]
+	[ -f a.evlog/$SEG.seg ]
+	run --separate-stderr evctl info --json a.evlog
+	assert_status 0
+	[ "$(jq -c '[.events, .next_offset, .segments, .config]' <<<"$output")" = \
+		'[0,0,1,{"segment_bytes":134217728,"level":1,"sync":"batch"}]' ]
+	run --separate-stderr evctl verify a.evlog
+	assert_status 0
+	assert_stdout "a.evlog: ok, 0 events in 0 batches, 1 segments"
+}
+
+@test "evctl init --level, --segment-bytes and --sync are stored" {
+	run --separate-stderr evctl init --level 19 --segment-bytes 64K --sync none a.evlog
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run evctl info --json a.evlog
+	[ "$(jq -c .config <<<"$output")" = '{"segment_bytes":65536,"level":19,"sync":"none"}' ]
+	run evctl info a.evlog
+	assert_stdout_contains "settings:     segment-bytes 65536, level 19, sync none"
+	# evpub follows the log's sync policy
+	run --separate-stderr evpub -v a.evlog T
+	assert_stderr "evpub: 1 event appended, 0 fsyncs"
+}
+
+@test "evctl init --segment-bytes rolls segments at that size" {
+	evctl init --segment-bytes 64K a.evlog
+	evgen 3000 --seed 8 | evpub --batch-events 100 a.evlog
+	run evctl info --json a.evlog
+	[ "$(jq .segments <<<"$output")" -ge 3 ]
+	[ "$(jq '[.segment_list[] | .bytes <= 65536 + 65536] | all' <<<"$output")" = true ]
+	[ "$(jq '[.segment_list[].events] | add' <<<"$output")" = 3000 ]
+	run evctl verify a.evlog
+	assert_status 0
+}
+
+@test "evctl init --level 0 stores batches uncompressed; 19 compresses" {
+	evctl init --level 0 l0.evlog
+	evctl init --level 19 l19.evlog
+	evgen 300 --seed 5 >in.ndjson
+	evpub l0.evlog <in.ndjson
+	evpub l19.evlog <in.ndjson
+	local raw s0 s19
+	raw=$(evctl info --json l0.evlog | jq .raw_bytes)
+	s0=$(evctl info --json l0.evlog | jq .segment_bytes)
+	s19=$(evctl info --json l19.evlog | jq .segment_bytes)
+	[ "$s0" -gt "$raw" ]
+	[ "$s19" -lt $((raw / 2)) ]
+	cmp <(evtail l0.evlog) <(evtail l19.evlog)
+}
+
+@test "evctl init: bad --level, --segment-bytes and --sync exit 64" {
+	for v in 20 -1 x ''; do
+		run --separate-stderr evctl init --level "$v" a.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evctl: --level: '$v' is not a level from 0 to 19")"
+	done
+	for v in 1K 65535 4G x ''; do
+		run --separate-stderr evctl init --segment-bytes "$v" a.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evctl: --segment-bytes: '$v' is not a size from 64K to 4G-1")"
+	done
+	run --separate-stderr evctl init --sync always a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evctl: --sync: 'always' is not batch or none")"
+	[ ! -e a.evlog ]
+	run --separate-stderr evctl init --segment-bytes 4294967295 a.evlog
+	assert_status 0
+}
+
+@test "evctl init on an existing path fails and leaves it alone" {
+	make_log a.evlog 5
+	run --separate-stderr evctl init a.evlog
+	assert_status 1
+	assert_stdout ""
+	assert_stderr "evctl: 'a.evlog' already exists"
+	[ "$(event_count a.evlog)" = 5 ]
+	echo data >file
+	run --separate-stderr evctl init file
+	assert_status 1
+	assert_stderr "evctl: 'file' already exists"
+	[ "$(cat file)" = data ]
+}
+
+@test "evctl init in a missing directory is an I/O error, exit 74" {
+	run --separate-stderr evctl init nodir/a.evlog
+	assert_status 74
+	assert_stdout ""
+	assert_stderr "evctl: cannot create 'nodir/a.evlog': No such file or directory"
+}
+
+# ------------------------------------------------------------ info
+
+@test "evctl info prints format, id, events, offsets, bytes, ratio, times, settings" {
+	three_batches a.evlog
+	run --separate-stderr evctl info a.evlog
+	assert_status 0
+	assert_stderr ""
+	local id
+	id=$(evctl info --json a.evlog | jq -r .id)
+	assert_stdout_line 0 "log:          a.evlog"
+	assert_stdout_line 1 "format:       1"
+	assert_stdout_line 2 "id:           $id"
+	[[ ${lines[3]} =~ ^created:\ {6}20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$ ]]
+	assert_stdout_line 4 "events:       300"
+	assert_stdout_line 5 "offsets:      0 to 299"
+	assert_stdout_line 6 "segments:     1"
+	[[ ${lines[7]} =~ ^bytes:\ {8}[0-9,]+\ on\ disk\ \(segments\ [0-9,]+,\ indexes\ [0-9,]+\)$ ]]
+	[[ ${lines[8]} =~ ^records:\ {6}97,532\ bytes\ uncompressed,\ ratio\ [0-9]+\.[0-9]{2}$ ]]
+	assert_stdout_line 9 "event time:   2024-01-01T00:00:00.038Z to 2024-01-01T00:00:06.482Z"
+	[[ ${lines[10]} =~ ^append\ time:\ \ 20.*Z\ to\ 20.*Z$ ]]
+	assert_stdout_line 11 "settings:     segment-bytes 134217728, level 1, sync batch"
+	[ "${#lines[@]}" = 12 ]
+}
+
+@test "evctl info on an empty log" {
+	evctl init e.evlog
+	run --separate-stderr evctl info e.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_line 4 "events:       0"
+	assert_stdout_line 5 "offsets:      none (next 0)"
+	assert_stdout_line 8 "records:      0 bytes uncompressed, ratio 0.00"
+	assert_stdout_line 9 "event time:   - to -"
+	assert_stdout_line 10 "append time:  - to -"
+}
+
+@test "evctl info --json gives every key, consistent with the log" {
+	evctl init --segment-bytes 64K a.evlog
+	evgen 3000 --seed 8 >in.ndjson
+	evpub --batch-events 100 a.evlog <in.ndjson
+	run --separate-stderr evctl info --json a.evlog
+	assert_status 0
+	assert_stderr ""
+	local j=$output
+	# exactly these keys
+	[ "$(jq -c 'keys' <<<"$j")" = '["bytes","config","created","events","first_append","first_offset","format","id","index_bytes","last_append","max_time","min_time","next_offset","path","ratio","raw_bytes","segment_bytes","segment_list","segments"]' ]
+	[ "$(jq -c '[.segment_list[] | keys] | unique' <<<"$j")" = '[["base","batches","bytes","events","index_bytes","max_time","min_time","next"]]' ]
+	[ "$(jq -c '.config | keys' <<<"$j")" = '["level","segment_bytes","sync"]' ]
+	# values
+	jq -e '.path == "a.evlog" and .format == 1' <<<"$j" >/dev/null
+	jq -e '.id | test("^[0-9a-f]{32}$")' <<<"$j" >/dev/null
+	jq -e '.created | test("^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")' <<<"$j" >/dev/null
+	jq -e '.events == 3000 and .first_offset == 0 and .next_offset == 3000' <<<"$j" >/dev/null
+	jq -e '.segments == (.segment_list | length) and .segments >= 3' <<<"$j" >/dev/null
+	jq -e '.bytes == .segment_bytes + .index_bytes' <<<"$j" >/dev/null
+	jq -e '.segment_bytes == ([.segment_list[].bytes] | add)' <<<"$j" >/dev/null
+	jq -e '.index_bytes == ([.segment_list[].index_bytes] | add)' <<<"$j" >/dev/null
+	jq -e '(.raw_bytes / .bytes * 1000 | round) == (.ratio * 1000 | round)' <<<"$j" >/dev/null
+	jq -e '.raw_bytes > .segment_bytes' <<<"$j" >/dev/null
+	[ "$(jq -r .min_time <<<"$j")" = "$(jq -r .time in.ndjson | sort | head -n 1)" ]
+	[ "$(jq -r .max_time <<<"$j")" = "$(jq -r .time in.ndjson | sort | tail -n 1)" ]
+	jq -e '.first_append <= .last_append and (.last_append | test("Z$"))' <<<"$j" >/dev/null
+	jq -e '.config == {"segment_bytes":65536,"level":1,"sync":"batch"}' <<<"$j" >/dev/null
+	# segments are contiguous and add up
+	jq -e '.segment_list[0].base == 0 and .segment_list[-1].next == 3000' <<<"$j" >/dev/null
+	jq -e '[range(1; .segments) as $i | .segment_list[$i].base == .segment_list[$i - 1].next] | all' <<<"$j" >/dev/null
+	jq -e '[.segment_list[] | .events == .next - .base] | all' <<<"$j" >/dev/null
+	jq -e '([.segment_list[].batches] | add) == 30' <<<"$j" >/dev/null
+	jq -e '[.segment_list[] | .min_time <= .max_time] | all' <<<"$j" >/dev/null
+	jq -e 'has("types") | not' <<<"$j" >/dev/null
+	# the file sizes on disk
+	[ "$(jq .segment_list[0].bytes <<<"$j")" = "$(stat -c %s a.evlog/$SEG.seg)" ]
+	[ "$(jq .segment_list[0].index_bytes <<<"$j")" = \
+		"$(($(stat -c %s a.evlog/$SEG.idx) + $(stat -c %s a.evlog/$SEG.tix)))" ]
+}
+
+@test "evctl info --json on an empty log uses null times" {
+	evctl init e.evlog
+	run --separate-stderr evctl info --json e.evlog
+	assert_status 0
+	assert_stderr ""
+	jq -e '.events == 0 and .min_time == null and .max_time == null and .first_append == null and .last_append == null and .ratio == 0' <<<"$output" >/dev/null
+	jq -e '.segment_list[0] | .batches == 0 and .min_time == null' <<<"$output" >/dev/null
+}
+
+@test "evctl info --types counts events per type, most first" {
+	three_batches a.evlog
+	run --separate-stderr evctl info --types a.evlog
+	assert_status 0
+	assert_stderr ""
+	local want
+	want=$(jq -r .type "$T/three.ndjson" | sort | uniq -c | sort -k1,1nr -k2 |
+		awk '{ printf "  %12s  %s\n", $1, $2 }')
+	[ "$(sed -n '/^types:$/,$p' <<<"$output")" = "types:
+$want" ]
+	run --separate-stderr evctl info --json --types a.evlog
+	assert_status 0
+	assert_stderr ""
+	[ "$(jq -c '.types | to_entries | map([.key, .value])' <<<"$output")" = \
+		"$(jq -r .type "$T/three.ndjson" | sort | uniq -c | sort -k1,1nr -k2 |
+			jq -Rsc 'split("\n") | map(select(. != "") | capture(" *(?<n>[0-9]+) (?<t>.*)") | [.t, (.n | tonumber)])')" ]
+}
+
+@test "evctl info --types uses thousands separators; empty log has no types" {
+	evgen 1500 --seed 1 | sed 's/"type":"[A-Za-z]*"/"type":"Same"/' | evpub -c a.evlog
+	run --separate-stderr evctl info --types a.evlog
+	assert_status 0
+	assert_stdout_contains "types:
+         1,500  Same"
+	evctl init e.evlog
+	run --separate-stderr evctl info --types --json e.evlog
+	assert_status 0
+	jq -e '.types == {}' <<<"$output" >/dev/null
+}
+
+# ------------------------------------------------------------ verify
+
+@test "evctl verify on a clean log prints the ok line, exit 0" {
+	evctl init --segment-bytes 64K a.evlog
+	evgen 3000 --seed 8 | evpub --batch-events 100 a.evlog
+	local segs
+	segs=$(evctl info --json a.evlog | jq .segments)
+	run --separate-stderr evctl verify a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "a.evlog: ok, 3,000 events in 30 batches, $segs segments"
+}
+
+@test "evctl verify -q/--quiet prints nothing on a clean log" {
+	three_batches a.evlog
+	for q in -q --quiet; do
+		run --separate-stderr evctl verify "$q" a.evlog
+		assert_status 0
+		assert_stdout ""
+		assert_stderr ""
+	done
+}
+
+@test "evctl verify on damage names segment, offset and byte, exit 65" {
+	three_batches a.evlog
+	local b1
+	b1=$(batch_pos a.evlog/$SEG.seg 1)
+	flip_byte a.evlog/$SEG.seg $((b1 + 64 + 10))
+	run --separate-stderr evctl verify a.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: 'a.evlog' is damaged: segment $SEG, offset 100, byte $b1: batch payload checksum mismatch
+evctl: run 'evctl repair a.evlog' to truncate a torn tail; damage before it needs --truncate-damaged"
+	# -q does not hide damage
+	run --separate-stderr evctl verify -q a.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_contains "is damaged"
+}
+
+@test "evctl verify on a damaged batch header" {
+	three_batches a.evlog
+	local b2
+	b2=$(batch_pos a.evlog/$SEG.seg 2)
+	flip_byte a.evlog/$SEG.seg $((b2 + 20))
+	run --separate-stderr evctl verify a.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_contains "evctl: 'a.evlog' is damaged: segment $SEG, offset 200, byte $b2: "
+}
+
+@test "evctl verify on damage in a later segment names that segment" {
+	evctl init --segment-bytes 64K a.evlog
+	evgen 3000 --seed 8 | evpub --batch-events 100 a.evlog
+	local base name b1
+	base=$(evctl info --json a.evlog | jq '.segment_list[1].base')
+	name=$(printf '%020d' "$base")
+	b1=$(batch_pos "a.evlog/$name.seg" 1)
+	flip_byte "a.evlog/$name.seg" $((b1 + 64 + 100))
+	run --separate-stderr evctl verify a.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_line 0 "evctl: 'a.evlog' is damaged: segment $name, offset $((base + 100)), byte $b1: batch payload checksum mismatch"
+}
+
+@test "evctl verify: a torn tail is reported on stderr but is not damage" {
+	three_batches a.evlog
+	torn_tail a.evlog 1000
+	run --separate-stderr evctl verify a.evlog
+	assert_status 0
+	assert_stdout "a.evlog: ok, 300 events in 3 batches, 1 segments"
+	assert_stderr "evctl: segment $SEG: 1000 bytes past the durable end (left by an interrupted writer; the next writer checks them)"
+}
+
+@test "evctl verify: a segment shorter than its durable end names the right offset" {
+	three_batches a.evlog
+	local b2 size
+	b2=$(batch_pos a.evlog/$SEG.seg 2)
+	size=$(stat -c %s a.evlog/$SEG.seg)
+	truncate -s $((size - 50)) a.evlog/$SEG.seg
+	run --separate-stderr evctl verify a.evlog
+	assert_status 65
+	assert_stdout ""
+	# the damaged batch is the third one: offset 200 at byte b2
+	assert_stderr_contains "evctl: 'a.evlog' is damaged: segment $SEG, offset 200, "
+}
+
+@test "evctl verify checks the indexes" {
+	evctl init --segment-bytes 64K a.evlog
+	evgen 3000 --seed 8 | evpub --batch-events 100 a.evlog
+	cp -r a.evlog b.evlog
+	rm a.evlog/$SEG.idx
+	run --separate-stderr evctl verify a.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: 'a.evlog' is damaged: index '$SEG.idx' is missing
+evctl: run 'evctl repair a.evlog' to rebuild the indexes"
+	# an entry pointing at the wrong byte (entries: u32 offset, u32 byte)
+	flip_byte b.evlog/$SEG.idx $((16 + 8 * 2 + 4))
+	run --separate-stderr evctl verify b.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: 'b.evlog' is damaged: index '$SEG.idx': entry 2 does not match the segment
+evctl: run 'evctl repair b.evlog' to rebuild the indexes"
+	# readers are never misled by a bad index
+	run evtail --from 250 --count 1 --template '{offset}' b.evlog
+	assert_stdout 250
+}
+
+@test "evctl verify: a garbage first index entry is damage" {
+	evctl init --segment-bytes 64K a.evlog
+	evgen 3000 --seed 8 | evpub --batch-events 100 a.evlog
+	printf 'garbagegarbage!!' | dd of=a.evlog/$SEG.idx bs=1 seek=16 conv=notrunc 2>/dev/null
+	run --separate-stderr evctl verify a.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_contains "index '$SEG.idx'"
+	run evtail --from 250 --count 1 --template '{offset}' a.evlog
+	assert_stdout 250
+}
+
+# ------------------------------------------------------------ repair
+
+@test "evctl repair on a clean log changes nothing" {
+	three_batches a.evlog
+	cp a.evlog/$SEG.seg before.seg
+	run --separate-stderr evctl repair a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "a.evlog: repaired"
+	cmp before.seg a.evlog/$SEG.seg
+	[ "$(event_count a.evlog)" = 300 ]
+}
+
+@test "evctl repair truncates a torn tail; --dry-run only says so" {
+	three_batches a.evlog
+	local size
+	size=$(stat -c %s a.evlog/$SEG.seg)
+	torn_tail a.evlog 1000
+	run --separate-stderr evctl repair --dry-run a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "would truncate a torn tail of 1000 bytes at byte $size of segment $SEG
+would rewrite the head: 300 events, next offset 300
+a.evlog: dry run done"
+	[ "$(stat -c %s a.evlog/$SEG.seg)" = $((size + 1000)) ]
+	run --separate-stderr evctl repair a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_line 0 "truncated a torn tail of 1000 bytes at byte $size of segment $SEG"
+	assert_stdout_line -1 "a.evlog: repaired"
+	[ "$(stat -c %s a.evlog/$SEG.seg)" = "$size" ]
+	run --separate-stderr evctl verify a.evlog
+	assert_status 0
+	assert_stderr ""
+	run evtail --template '{id}' a.evlog
+	assert_stdout "$(jq -r .id "$T/three.ndjson")"
+}
+
+@test "evctl repair rebuilds missing and bad indexes" {
+	evctl init --segment-bytes 64K a.evlog
+	evgen 3000 --seed 8 | evpub --batch-events 100 a.evlog
+	cp a.evlog/$SEG.idx good.idx
+	rm a.evlog/$SEG.tix
+	flip_byte a.evlog/$SEG.idx $((16 + 8 * 2 + 4))
+	run --separate-stderr evctl repair a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_line -1 "a.evlog: repaired"
+	cmp good.idx a.evlog/$SEG.idx
+	[ -f a.evlog/$SEG.tix ]
+	run --separate-stderr evctl verify a.evlog
+	assert_status 0
+	assert_stderr ""
+}
+
+@test "evctl repair refuses to cut damage without --truncate-damaged" {
+	three_batches a.evlog
+	local b1
+	b1=$(batch_pos a.evlog/$SEG.seg 1)
+	flip_byte a.evlog/$SEG.seg $((b1 + 64 + 10))
+	cp a.evlog/$SEG.seg before.seg
+	run --separate-stderr evctl repair a.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: cannot repair 'a.evlog': segment $SEG, offset 100, byte $b1: batch payload checksum mismatch
+evctl: data after this point is intact; rerun with --truncate-damaged to cut the log here, moving the cut bytes to lost+found/"
+	cmp before.seg a.evlog/$SEG.seg
+	[ ! -e a.evlog/lost+found ]
+}
+
+@test "evctl repair --truncate-damaged moves the cut bytes to LOG/lost+found/" {
+	three_batches a.evlog
+	local b1 size
+	b1=$(batch_pos a.evlog/$SEG.seg 1)
+	size=$(stat -c %s a.evlog/$SEG.seg)
+	flip_byte a.evlog/$SEG.seg $((b1 + 64 + 10))
+	cp a.evlog/$SEG.seg before.seg
+	run --separate-stderr evctl repair --dry-run --truncate-damaged a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "would move $((size - b1)) bytes of segment $SEG from byte $b1, and 0 later segments, to lost+found/
+would rewrite the head: 100 events, next offset 100
+a.evlog: dry run done"
+	cmp before.seg a.evlog/$SEG.seg
+	[ ! -e a.evlog/lost+found ]
+	run --separate-stderr evctl repair --truncate-damaged a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "moved $((size - b1)) bytes of segment $SEG from byte $b1 to lost+found/$SEG.seg.from-byte-$b1
+rewrote the head: 100 events, next offset 100
+a.evlog: repaired"
+	# the cut bytes are kept, byte for byte
+	cmp <(tail -c +$((b1 + 1)) before.seg) "a.evlog/lost+found/$SEG.seg.from-byte-$b1"
+	[ "$(stat -c %s a.evlog/$SEG.seg)" = "$b1" ]
+	run --separate-stderr evctl verify a.evlog
+	assert_status 0
+	assert_stdout "a.evlog: ok, 100 events in 1 batches, 1 segments"
+	run evtail --template '{id}' a.evlog
+	assert_stdout "$(head -n 100 "$T/three.ndjson" | jq -r .id)"
+	# and the log takes new events after the cut
+	run --separate-stderr evpub --ack a.evlog T --id after
+	assert_status 0
+	assert_stdout "100 after"
+}
+
+@test "evctl repair --truncate-damaged moves later segments too" {
+	evctl init --segment-bytes 64K a.evlog
+	evgen 3000 --seed 8 | evpub --batch-events 100 a.evlog
+	cp -r a.evlog b.evlog
+	flip_byte a.evlog/$SEG.seg $((64 + 64 + 10))
+	run --separate-stderr evctl repair --truncate-damaged a.evlog
+	assert_status 0
+	assert_stderr ""
+	local cut
+	cut=$(stat -c %s a.evlog/lost+found/$SEG.seg.from-byte-64)
+	local want="moved $cut bytes of segment $SEG from byte 64 to lost+found/$SEG.seg.from-byte-64"
+	local b
+	for b in $(evctl info --json b.evlog | jq '.segment_list[1:][].base'); do
+		want+=$'\n'"moved segment $(printf '%020d' "$b") to lost+found/"
+		[ -f "a.evlog/lost+found/$(printf '%020d' "$b").seg" ]
+	done
+	want+=$'\n'"rewrote the head: 0 events, next offset 0"$'\n'"a.evlog: repaired"
+	assert_stdout "$want"
+	run evctl verify a.evlog
+	assert_status 0
+	assert_stdout "a.evlog: ok, 0 events in 0 batches, 1 segments"
+}

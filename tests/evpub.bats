@@ -1,0 +1,1052 @@
+#!/usr/bin/env bats
+# evpub: every option and every error a user can hit, with its message
+# and exit status; the round-trip law; --wrap on GH Archive and wikiticker.
+load helper
+
+USAGE="Usage: evpub [options] LOG
+       evpub [options] LOG TYPE [name=string | name:=json ...]
+Try 'evpub --help' for more information."
+
+# A usage error: the message, then the short usage.
+usage_err() {
+	printf '%s\n%s' "$1" "$USAGE"
+}
+
+# offset, id and type of each event, one line each
+ids() {
+	evtail --template '{offset} {id} {type}' "$1"
+}
+
+# ------------------------------------------------------------ help, version
+
+@test "evpub -h prints the usage and every option on stdout, exit 0" {
+	run --separate-stderr evpub -h
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_line 0 "Usage: evpub [options] LOG"
+	for o in --ack --batch-bytes --batch-events --create --dry-run --format \
+		--help --input --id --id-from --key --key-from --linger --meta \
+		--schema --skip-invalid --stream --stream-from --sync --time \
+		--time-from --type --type-from --verbose --version --wrap; do
+		assert_stdout_contains " $o"
+	done
+}
+
+@test "evpub --help is the same as -h" {
+	run --separate-stderr evpub -h
+	local short=$output
+	run --separate-stderr evpub --help
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$short"
+}
+
+@test "evpub -V and --version print the tool and library versions" {
+	for v in -V --version; do
+		run --separate-stderr evpub "$v"
+		assert_status 0
+		assert_stderr ""
+		[[ ${lines[0]} == "evpub "[0-9]* ]]
+		[[ ${lines[1]} == *"msgpack-c "[0-9]* ]]
+		[[ ${lines[1]} == *"zstd "[0-9]* ]]
+	done
+}
+
+@test "evpub: unknown long option exits 64 with the usage on stderr" {
+	run --separate-stderr evpub --bogus x.log
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: unrecognized option '--bogus'")"
+}
+
+@test "evpub: unknown short option exits 64" {
+	run --separate-stderr evpub -x x.log
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: invalid option -- 'x'")"
+}
+
+@test "evpub: option missing its argument exits 64" {
+	run --separate-stderr evpub x.log --batch-events
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: option '--batch-events' requires an argument")"
+}
+
+@test "evpub: no LOG operand exits 64" {
+	run --separate-stderr evpub
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: missing LOG operand")"
+}
+
+# ------------------------------------------------------------ the log
+
+@test "evpub: missing log exits 66 with the -c/--create hint" {
+	run --separate-stderr evpub orders.evlog <<<'{"type":"A"}'
+	assert_status 66
+	assert_stdout ""
+	assert_stderr "evpub: log 'orders.evlog' does not exist
+evpub: use -c/--create to create it, or 'evctl init orders.evlog'"
+	[ ! -e orders.evlog ]
+}
+
+@test "evpub -c creates the log and appends" {
+	run --separate-stderr evpub -c orders.evlog <<<'{"type":"A","id":"e1"}'
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run --separate-stderr ids orders.evlog
+	assert_stdout "0 e1 A"
+	run --separate-stderr evctl verify orders.evlog
+	assert_status 0
+}
+
+@test "evpub --create creates the log; on an existing log it appends" {
+	run --separate-stderr evpub --create o.evlog <<<'{"type":"A","id":"e1"}'
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr evpub --create o.evlog <<<'{"type":"B","id":"e2"}'
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run --separate-stderr ids o.evlog
+	assert_stdout "0 e1 A
+1 e2 B"
+}
+
+@test "evpub: a directory that is not a log exits 65, even with -c" {
+	mkdir notalog
+	run --separate-stderr evpub -c notalog <<<'{"type":"A"}'
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: 'notalog' is not an evlog log (no meta file)"
+}
+
+# ------------------------------------------------------------ input
+
+@test "evpub reads NDJSON from stdin; fields come back as given" {
+	evpub -c a.evlog <<'EOF'
+{"id":"e1","type":"MoneyDeposited","stream":"account-123","version":2,"time":"2025-01-10T09:30:00.123Z","schema":2,"key":"account-123","data":{"amount":2000},"meta":{"correlationId":"c1","causationId":"c0","userId":"u-1"}}
+{"type":"Ping"}
+EOF
+	run --separate-stderr evtail --count 1 a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"offset":0,"id":"e1","type":"MoneyDeposited","stream":"account-123","version":2,"time":"2025-01-10T09:30:00.123Z","schema":2,"key":"account-123","data":{"amount":2000},"meta":{"correlationId":"c1","causationId":"c0","userId":"u-1"}}'
+	# absent id and time are filled in: a UUIDv7 and the append time
+	run --separate-stderr evtail --from 1 --template '{id} {time} {schema}' a.evlog
+	[[ $output =~ ^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\ 20[0-9][0-9]-.*Z\ 1$ ]]
+}
+
+@test "evpub: offset on input is ignored, time keeps nanoseconds" {
+	evpub -c a.evlog <<<'{"offset":999,"type":"A","id":"x","time":"2025-01-10T09:30:00.123456789Z"}'
+	run --separate-stderr evtail a.evlog
+	assert_status 0
+	assert_stdout '{"offset":0,"id":"x","type":"A","time":"2025-01-10T09:30:00.123456789Z","schema":1}'
+}
+
+@test "evpub: numbers keep their precision; duplicate keys in data and meta are kept" {
+	evpub -c a.evlog <<'EOF'
+{"type":"N","id":"n","time":"2025-01-01T00:00:00Z","data":{"u":18446744073709551615,"i":-9223372036854775808,"f":0.1,"g":1.5e300,"d":1,"d":2},"meta":{"m":"a","m":"b"}}
+EOF
+	run --separate-stderr evtail a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"offset":0,"id":"n","type":"N","time":"2025-01-01T00:00:00.000Z","schema":1,"data":{"u":18446744073709551615,"i":-9223372036854775808,"f":0.1,"g":1.5e+300,"d":1,"d":2},"meta":{"m":"a","m":"b"}}'
+}
+
+@test "evpub: blank lines are skipped, CRLF and a last line without newline are accepted" {
+	printf '\n{"type":"A","id":"1"}\r\n  \n{"type":"B","id":"2"}' >in.ndjson
+	run --separate-stderr evpub -c a.evlog -i in.ndjson
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run ids a.evlog
+	assert_stdout "0 1 A
+1 2 B"
+}
+
+@test "evpub -i FILE reads the file; --input is the long form" {
+	echo '{"type":"A","id":"1"}' >one.ndjson
+	echo '{"type":"B","id":"2"}' >two.ndjson
+	run --separate-stderr evpub -c a.evlog -i one.ndjson
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr evpub a.evlog --input two.ndjson
+	assert_status 0
+	assert_stderr ""
+	run ids a.evlog
+	assert_stdout "0 1 A
+1 2 B"
+}
+
+@test "evpub -i is repeatable and '-' is stdin, in the order given" {
+	echo '{"type":"A","id":"1"}' >one.ndjson
+	echo '{"type":"C","id":"3"}' >three.ndjson
+	run --separate-stderr evpub -c a.evlog -i one.ndjson -i - -i three.ndjson \
+		<<<'{"type":"B","id":"2"}'
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run ids a.evlog
+	assert_stdout "0 1 A
+1 2 B
+2 3 C"
+}
+
+@test "evpub: a missing -i file exits 66; files before it are appended" {
+	echo '{"type":"A","id":"1"}' >one.ndjson
+	run --separate-stderr evpub -c a.evlog -i one.ndjson -i nope.ndjson -i one.ndjson
+	assert_status 66
+	assert_stdout ""
+	assert_stderr "evpub: cannot open 'nope.ndjson': No such file or directory"
+	run ids a.evlog
+	assert_stdout "0 1 A"
+}
+
+@test "evpub: an unreadable -i path (a directory) is an I/O error, exit 74" {
+	mkdir adir
+	evctl init a.evlog
+	run --separate-stderr evpub a.evlog -i adir
+	assert_status 74
+	assert_stdout ""
+	assert_stderr "evpub: cannot read 'adir': Is a directory"
+	[ "$(event_count a.evlog)" = 0 ]
+}
+
+# ------------------------------------------------------------ bad input
+
+@test "evpub stops at the first bad line: exit 65, FILE:LINE:COLUMN, count; earlier events durable" {
+	cat >in.ndjson <<'EOF'
+{"type":"A","id":"1"}
+{"type":"B","id":"2"}
+{"type":"C","id":"3"}
+{"type":"D","dta":1}
+{"type":"E","id":"5"}
+EOF
+	evctl init a.evlog
+	run --separate-stderr evpub a.evlog <in.ndjson
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: stdin:4:13: unknown field 'dta' (did you mean 'data'?)
+evpub: 3 events appended; stopped at line 4"
+	run ids a.evlog
+	assert_stdout "0 1 A
+1 2 B
+2 3 C"
+}
+
+@test "evpub: the stop message names the -i file and uses thousands separators" {
+	evgen 1000 --seed 1 >in.ndjson
+	echo 'nope' >>in.ndjson
+	echo '{"type":"after"}' >>in.ndjson
+	evctl init a.evlog
+	run --separate-stderr evpub a.evlog -i in.ndjson
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_line 0 "evpub: in.ndjson:1001:1: expected '{': an event is a JSON object"
+	assert_stderr_line 1 "evpub: 1,000 events appended; stopped at line 1,001"
+	[ "$(event_count a.evlog)" = 1000 ]
+}
+
+# one bad line: exit 65, exactly these two stderr lines, nothing appended
+bad_line() {
+	local msg=$1
+	evctl init bad.evlog 2>/dev/null || true
+	run --separate-stderr evpub bad.evlog -i line.ndjson
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: line.ndjson:1:$msg
+evpub: 0 events appended; stopped at line 1"
+	[ "$(event_count bad.evlog)" = 0 ]
+}
+
+@test "evpub: unknown top-level field is named, with a suggestion when close" {
+	echo '{"type":"A","strem":"s-1"}' >line.ndjson
+	bad_line "13: unknown field 'strem' (did you mean 'stream'?)"
+	echo '{"type":"A","zzzzzz":1}' >line.ndjson
+	bad_line "13: unknown field 'zzzzzz'"
+}
+
+@test "evpub: duplicate top-level field" {
+	echo '{"type":"A","type":"B"}' >line.ndjson
+	bad_line "13: duplicate field 'type'"
+}
+
+@test "evpub: missing, empty and non-string type" {
+	echo '{"data":1}' >line.ndjson
+	bad_line "1: missing required field 'type'"
+	echo '{"type":""}' >line.ndjson
+	bad_line "9: field 'type' must be a non-empty string"
+	echo '{"type":1}' >line.ndjson
+	bad_line "9: field 'type' must be a non-empty string"
+}
+
+@test "evpub: bad id, stream and key" {
+	echo '{"type":"A","id":""}' >line.ndjson
+	bad_line "18: field 'id' must be a non-empty string"
+	echo '{"type":"A","id":5}' >line.ndjson
+	bad_line "18: field 'id' must be a non-empty string"
+	echo '{"type":"A","stream":5}' >line.ndjson
+	bad_line "22: field 'stream' must be a string"
+	echo '{"type":"A","key":[]}' >line.ndjson
+	bad_line "19: field 'key' must be a string"
+}
+
+@test "evpub: bad time" {
+	echo '{"type":"A","time":"2025-13-01T00:00:00Z"}' >line.ndjson
+	bad_line "20: field 'time' is not an RFC 3339 time within the years 1678 to 2261"
+	echo '{"type":"A","time":"3000-01-01T00:00:00Z"}' >line.ndjson
+	bad_line "20: field 'time' is not an RFC 3339 time within the years 1678 to 2261"
+	echo '{"type":"A","time":12}' >line.ndjson
+	bad_line "20: field 'time' must be an RFC 3339 time string"
+}
+
+@test "evpub: bad version and schema" {
+	for v in 0 -1 1.5 '"1"'; do
+		echo "{\"type\":\"A\",\"version\":$v}" >line.ndjson
+		bad_line "23: field 'version' must be a positive integer"
+	done
+	echo '{"type":"A","schema":0}' >line.ndjson
+	bad_line "22: field 'schema' must be a positive integer"
+}
+
+@test "evpub: meta must be an object" {
+	echo '{"type":"A","meta":[1]}' >line.ndjson
+	bad_line "20: field 'meta' must be an object"
+	echo '{"type":"A","meta":"x"}' >line.ndjson
+	bad_line "20: field 'meta' must be an object"
+}
+
+@test "evpub: invalid UTF-8 in a string" {
+	printf '{"type":"A","data":"ok \xff"}\n' >line.ndjson
+	bad_line "24: invalid UTF-8 in string"
+	printf '{"type":"\xc3\x28"}\n' >line.ndjson
+	bad_line "10: invalid UTF-8 in string"
+}
+
+@test "evpub: nesting deeper than 64 levels is refused; 64 is accepted" {
+	# data at depth 2: 63 more arrays make 64 levels, 64 more make 65
+	local open63 close63
+	open63=$(printf '[%.0s' $(seq 63))
+	close63=$(printf ']%.0s' $(seq 63))
+	echo "{\"type\":\"A\",\"data\":$open63$close63}" >ok.ndjson
+	run --separate-stderr evpub -c a.evlog -i ok.ndjson
+	assert_status 0
+	assert_stderr ""
+	echo "{\"type\":\"A\",\"data\":[$open63]$close63}" >line.ndjson
+	bad_line "83: nesting deeper than 64 levels"
+}
+
+@test "evpub: JSON syntax errors" {
+	echo '{"type":"A"} x' >line.ndjson
+	bad_line "14: unexpected characters after the event"
+	echo '[1]' >line.ndjson
+	bad_line "1: expected '{': an event is a JSON object"
+	echo '{"type":"A","data":tru}' >line.ndjson
+	bad_line "20: invalid literal"
+}
+
+@test "evpub: a truncated line says the input ended" {
+	echo '{"type":' >line.ndjson
+	bad_line "9: unexpected end of input, expected value"
+}
+
+@test "evpub: data and data_base64" {
+	echo '{"type":"A","data":1,"data_base64":"AA=="}' >line.ndjson
+	bad_line "36: fields 'data' and 'data_base64' are mutually exclusive"
+	echo '{"type":"A","data_base64":"!!"}' >line.ndjson
+	bad_line "27: field 'data_base64' is not valid base64"
+	echo '{"type":"B","id":"b","time":"2025-01-01T00:00:00Z","data_base64":"AAEC/w=="}' >ok.ndjson
+	evpub -c b.evlog -i ok.ndjson
+	run --separate-stderr evtail b.evlog
+	assert_stdout '{"offset":0,"id":"b","type":"B","time":"2025-01-01T00:00:00.000Z","schema":1,"data_base64":"AAEC/w=="}'
+}
+
+@test "evpub: an event over 1 MiB encoded is refused" {
+	{
+		printf '{"type":"A","data":"'
+		head -c 1048576 /dev/zero | tr '\0' a
+		printf '"}\n'
+	} >line.ndjson
+	bad_line "1: event is 1048636 bytes encoded, over the limit of 1048576 bytes"
+}
+
+@test "evpub: an event just under 1 MiB is accepted" {
+	{
+		printf '{"type":"A","data":"'
+		head -c 1048000 /dev/zero | tr '\0' a
+		printf '"}\n'
+	} >ok.ndjson
+	run --separate-stderr evpub -c a.evlog -i ok.ndjson
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+}
+
+@test "evpub: a line over 4 MiB is refused as too long, with the count" {
+	echo '{"type":"before"}' >line.ndjson
+	{
+		printf '{"type":"A","data":"'
+		head -c $((5 * 1024 * 1024)) /dev/zero | tr '\0' a
+		printf '"}\n'
+	} >>line.ndjson
+	evctl init a.evlog
+	run --separate-stderr evpub a.evlog -i line.ndjson
+	assert_status 65
+	assert_stdout ""
+	[[ ${stderr_lines[0]} == "evpub: line.ndjson:2:"*"line longer than 4194304 bytes" ]] ||
+		{ echo "stderr: $stderr" >&2; false; }
+	assert_stderr_line 1 "evpub: 1 event appended; stopped at line 2"
+	[ "${#stderr_lines[@]}" = 2 ]
+	[ "$(event_count a.evlog)" = 1 ]
+}
+
+@test "evpub: a line far over 4 MiB is refused as too long, with the count" {
+	{
+		head -c $((20 * 1024 * 1024)) /dev/zero | tr '\0' ' '
+		echo '{"type":"A"}'
+	} >line.ndjson
+	evctl init a.evlog
+	run --separate-stderr evpub a.evlog -i line.ndjson
+	assert_status 65
+	assert_stdout ""
+	[[ ${stderr_lines[0]} == "evpub: line.ndjson:1:"*"line longer than 4194304 bytes" ]] ||
+		{ echo "stderr: $stderr" >&2; false; }
+	assert_stderr_line 1 "evpub: 0 events appended; stopped at line 1"
+	[ "$(event_count a.evlog)" = 0 ]
+}
+
+@test "evpub --skip-invalid reports each bad line, appends the rest, exits 65" {
+	printf '%s\n' '{"type":"A","id":"1"}' '{"type":""}' '{"type":"C","id":"3"}' 'nope' \
+		'{"type":"E","id":"5"}' >in.ndjson
+	evctl init a.evlog
+	run --separate-stderr evpub --skip-invalid a.evlog -i in.ndjson
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: in.ndjson:2:9: field 'type' must be a non-empty string
+evpub: in.ndjson:4:1: expected '{': an event is a JSON object
+evpub: 3 events appended; 2 invalid lines skipped"
+	run ids a.evlog
+	assert_stdout "0 1 A
+1 3 C
+2 5 E"
+}
+
+@test "evpub --skip-invalid with clean input exits 0 and says nothing" {
+	make_log a.evlog 5
+	run --separate-stderr evpub --skip-invalid a.evlog <"$T/gen.ndjson"
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	[ "$(event_count a.evlog)" = 10 ]
+}
+
+@test "evpub --dry-run checks clean input, appends nothing, exit 0" {
+	make_log a.evlog 5
+	run --separate-stderr evpub --dry-run a.evlog <"$T/gen.ndjson"
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	[ "$(event_count a.evlog)" = 5 ]
+}
+
+@test "evpub --dry-run reports every bad line, appends nothing, exit 65" {
+	printf '%s\n' '{"type":"A"}' '{"type":""}' '{"type":"C"}' 'nope' >in.ndjson
+	evctl init a.evlog
+	run --separate-stderr evpub --dry-run a.evlog -i in.ndjson
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: in.ndjson:2:9: field 'type' must be a non-empty string
+evpub: in.ndjson:4:1: expected '{': an event is a JSON object
+evpub: 2 events valid; 2 invalid lines"
+	[ "$(event_count a.evlog)" = 0 ]
+}
+
+@test "evpub --dry-run -v reports the count; the argument form is checked too" {
+	evctl init a.evlog
+	run --separate-stderr evpub --dry-run -v a.evlog <<<'{"type":"A"}'
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evpub: 1 event valid; 0 invalid lines"
+	run --separate-stderr evpub --dry-run a.evlog T x=1
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run --separate-stderr evpub --dry-run a.evlog T --time bad
+	assert_status 64
+	[ "$(event_count a.evlog)" = 0 ]
+}
+
+@test "evpub --dry-run with --ack is a usage error" {
+	run --separate-stderr evpub --dry-run --ack a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: --dry-run and --ack cannot be combined")"
+}
+
+# ------------------------------------------------------------ -v, --ack
+
+@test "evpub -v/--verbose reports events and fsyncs on stderr only" {
+	make_log a.evlog 3
+	run --separate-stderr evpub -v a.evlog <"$T/gen.ndjson"
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evpub: 3 events appended, 1 fsync"
+	run --separate-stderr evpub --verbose a.evlog T
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evpub: 1 event appended, 1 fsync"
+}
+
+@test "evpub --ack prints OFFSET ID per event, offsets contiguous from the log's end" {
+	make_log a.evlog 20
+	evgen 5 --seed 99 >more.ndjson
+	run --separate-stderr evpub --ack a.evlog <more.ndjson
+	assert_status 0
+	assert_stderr ""
+	local want
+	want=$(jq -r '.id' more.ndjson | awk '{ print 20 + NR - 1, $0 }')
+	assert_stdout "$want"
+	# and they are the events in the log at those offsets
+	run evtail --from 20 --template '{offset} {id}' a.evlog
+	assert_stdout "$want"
+}
+
+@test "evpub -a acks in the argument form, and with --sync none" {
+	evctl init a.evlog
+	run --separate-stderr evpub -a a.evlog T --id my-id
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "0 my-id"
+	run --separate-stderr evpub --ack --sync none a.evlog <<<'{"type":"B","id":"b1"}'
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "1 b1"
+}
+
+@test "evpub --ack across several batches acks every event once, in order" {
+	evctl init a.evlog
+	evgen 250 --seed 4 >in.ndjson
+	run --separate-stderr evpub --ack --batch-events 100 a.evlog <in.ndjson
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$(jq -r '.id' in.ndjson | awk '{ print NR - 1, $0 }')"
+}
+
+# ------------------------------------------------------------ batching
+
+batches() {
+	evctl info --json "$1" | jq '[.segment_list[].batches] | add'
+}
+
+@test "evpub --batch-events N flushes a batch every N events" {
+	evctl init a.evlog
+	evgen 250 --seed 4 >in.ndjson
+	run --separate-stderr evpub -v --batch-events 100 a.evlog <in.ndjson
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evpub: 250 events appended, 3 fsyncs"
+	[ "$(batches a.evlog)" = 3 ]
+}
+
+@test "evpub --batch-events rejects bad values with exit 64" {
+	for v in 0 1000001 -1 x 10k ''; do
+		run --separate-stderr evpub --batch-events "$v" a.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evpub: --batch-events: '$v' is not a number between 1 and 1000000")"
+	done
+	run --separate-stderr evpub -c --batch-events 1000000 a.evlog </dev/null
+	assert_status 0
+}
+
+@test "evpub --batch-bytes SIZE flushes a batch at SIZE bytes of records" {
+	evctl init a.evlog
+	evgen 250 --seed 4 >in.ndjson
+	run --separate-stderr evpub --batch-bytes 10K a.evlog <in.ndjson
+	assert_status 0
+	assert_stderr ""
+	local raw n
+	raw=$(evctl info --json a.evlog | jq .raw_bytes)
+	n=$(batches a.evlog)
+	# each batch holds about 10 KiB of records
+	[ "$n" -ge $((raw / 10240)) ] && [ "$n" -le $((raw / 10240 + 2)) ] ||
+		{ echo "raw=$raw batches=$n" >&2; false; }
+	[ "$(event_count a.evlog)" = 250 ]
+}
+
+@test "evpub --batch-bytes accepts sizes with k, KiB, M suffixes and 1 to 15M" {
+	evctl init a.evlog
+	for v in 1 1k 64KiB 1M 15M; do
+		run --separate-stderr evpub --batch-bytes "$v" a.evlog <<<'{"type":"A"}'
+		assert_status 0
+		assert_stderr ""
+	done
+	[ "$(event_count a.evlog)" = 5 ]
+}
+
+@test "evpub --batch-bytes rejects bad values with exit 64" {
+	for v in 0 x 2q 16M -1 ''; do
+		run --separate-stderr evpub --batch-bytes "$v" a.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evpub: --batch-bytes: '$v' is not a size between 1 and 15M")"
+	done
+}
+
+# ------------------------------------------------------------ --linger
+
+@test "evpub --linger: a slow producer's first event is readable before the second is written" {
+	evctl init a.evlog
+	(
+		echo '{"type":"ev1"}'
+		sleep 1.5
+		echo '{"type":"ev2"}'
+	) | evpub --linger 100ms a.evlog 3>&- &
+	local pid=$!
+	sleep 0.7
+	run --separate-stderr evtail --template '{type}' a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "ev1"
+	wait "$pid"
+	run evtail --template '{type}' a.evlog
+	assert_stdout "ev1
+ev2"
+}
+
+@test "evpub --linger 0 waits for a full batch" {
+	evctl init a.evlog
+	(
+		echo '{"type":"ev1"}'
+		sleep 1.5
+		echo '{"type":"ev2"}'
+	) | evpub --linger 0 a.evlog 3>&- &
+	local pid=$!
+	sleep 0.7
+	run --separate-stderr evtail --template '{type}' a.evlog
+	assert_status 0
+	assert_stdout ""
+	wait "$pid"
+	run evtail --template '{type}' a.evlog
+	assert_stdout "ev1
+ev2"
+}
+
+@test "evpub --linger takes durations in ms, s, m and h" {
+	evctl init a.evlog
+	for v in 250ms 2s 1m 1h 10; do
+		run --separate-stderr evpub --linger "$v" a.evlog <<<'{"type":"A"}'
+		assert_status 0
+		assert_stdout ""
+		assert_stderr ""
+	done
+	[ "$(event_count a.evlog)" = 5 ]
+}
+
+@test "evpub --linger rejects bad durations with exit 64" {
+	for v in x 2d -1s 1.5x ''; do
+		run --separate-stderr evpub --linger "$v" a.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evpub: --linger: '$v' is not a duration such as 100ms or 2s")"
+	done
+}
+
+@test "evpub --linger over the limit names the limit" {
+	run --separate-stderr evpub --linger 2h a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr_contains "--linger: '2h'"
+	# "is not a duration" is wrong for 2h: the message should give the maximum
+	assert_stderr_contains "1h"
+}
+
+# ------------------------------------------------------------ --sync
+
+@test "evpub --sync none does no fsync; --sync batch does one per batch" {
+	evctl init a.evlog
+	run --separate-stderr evpub -v --sync none a.evlog <<<'{"type":"A"}'
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evpub: 1 event appended, 0 fsyncs"
+	run --separate-stderr evpub -v --sync batch a.evlog <<<'{"type":"A"}'
+	assert_status 0
+	assert_stderr "evpub: 1 event appended, 1 fsync"
+	run evtail --template '{offset} {type}' a.evlog
+	assert_stdout "0 A
+1 A"
+}
+
+@test "evpub --sync with a bad mode exits 64" {
+	run --separate-stderr evpub --sync always a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: --sync: 'always' is not batch or none")"
+}
+
+# ------------------------------------------------------------ argument form
+
+@test "evpub LOG TYPE name=value name:=json with every envelope option" {
+	run --separate-stderr evpub -c a.evlog OrderPlaced amount:=2000 name=bob \
+		'items:=[1,{"a":null}]' ok:=true url=a=b --stream order-1 --key k1 \
+		--id id-1 --time 2025-01-10T09:30:00.123Z --schema 2 \
+		--meta userId=u-1 --meta source=cli
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run evtail a.evlog
+	assert_stdout '{"offset":0,"id":"id-1","type":"OrderPlaced","stream":"order-1","time":"2025-01-10T09:30:00.123Z","schema":2,"key":"k1","data":{"amount":2000,"name":"bob","items":[1,{"a":null}],"ok":true,"url":"a=b"},"meta":{"userId":"u-1","source":"cli"}}'
+}
+
+@test "evpub LOG TYPE alone appends an event without data" {
+	evctl init a.evlog
+	run --separate-stderr evpub a.evlog Ping --id p1 --time 2025-01-01T00:00:00Z
+	assert_status 0
+	assert_stderr ""
+	run evtail a.evlog
+	assert_stdout '{"offset":0,"id":"p1","type":"Ping","time":"2025-01-01T00:00:00.000Z","schema":1}'
+}
+
+@test "evpub: options before and after operands (GNU order)" {
+	run --separate-stderr evpub a.evlog -c T --stream s1 x=1 -v --key k
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evpub: 1 event appended, 1 fsync"
+	run --separate-stderr evpub a.evlog --ack <<<'{"type":"U","id":"u"}'
+	assert_status 0
+	assert_stdout "1 u"
+	run evtail --template '{type} {stream} {key} {data.x}' a.evlog
+	assert_stdout "T s1 k 1
+U   "
+}
+
+@test "evpub argument form: malformed name=value arguments exit 64" {
+	evctl init a.evlog
+	run --separate-stderr evpub a.evlog T bad
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: 'bad' is not name=value or name:=json")"
+	run --separate-stderr evpub a.evlog T =x
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: '=x' is not name=value or name:=json")"
+	run --separate-stderr evpub a.evlog T :=1
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: ':=1' has an empty name")"
+	run --separate-stderr evpub a.evlog T 'a:=[1'
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: 'a:=[1': unexpected end of input in array at column 3")"
+	[ "$(event_count a.evlog)" = 0 ]
+}
+
+@test "evpub argument form: bad --time, --schema, --meta, TYPE and --id exit 64" {
+	evctl init a.evlog
+	run --separate-stderr evpub a.evlog T --time yesterday
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: --time: 'yesterday' is not an RFC 3339 time")"
+	for s in 0 x; do
+		run --separate-stderr evpub a.evlog T --schema "$s"
+		assert_status 64
+		assert_stderr "$(usage_err "evpub: --schema: '$s' is not a positive integer")"
+	done
+	run --separate-stderr evpub a.evlog T --meta foo
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: --meta: expected NAME=VALUE, got 'foo'")"
+	run --separate-stderr evpub a.evlog ''
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: type must not be empty")"
+	run --separate-stderr evpub a.evlog T --id ''
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: id must not be empty")"
+	[ "$(event_count a.evlog)" = 0 ]
+}
+
+@test "evpub: envelope options without TYPE exit 64" {
+	for o in "--stream s" "--key k" "--id i" "--time 2025-01-01T00:00:00Z" \
+		"--schema 2" "--meta a=b"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr evpub a.evlog $o
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evpub: --id, --key, --stream, --time, --schema and --meta need the TYPE argument form")"
+	done
+}
+
+@test "evpub: TYPE arguments with -i, --wrap, --format, --type-from or --skip-invalid exit 64" {
+	for o in "-i x" "--wrap" "--format envelope" "--type-from t" "--skip-invalid"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr evpub a.evlog T $o
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evpub: TYPE arguments cannot be combined with -i, --wrap, --format, --type, --*-from or --skip-invalid")"
+	done
+}
+
+# ------------------------------------------------------------ --wrap
+
+@test "evpub --wrap --type: each line becomes the data of a new event" {
+	printf '%s\n' '{"a":1}' '[1,2]' '"str"' 'null' '42' >raw.ndjson
+	run --separate-stderr evpub -c --wrap --type Raw a.evlog -i raw.ndjson
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run evtail --template '{offset} {type}' a.evlog
+	assert_stdout '0 Raw
+1 Raw
+2 Raw
+3 Raw
+4 Raw'
+	evtail a.evlog | jq -c .data >data.out
+	diff raw.ndjson data.out
+}
+
+@test "evpub --wrap takes id, stream, time and key from dotted paths" {
+	echo '{"id":7,"kind":"push","repo":{"name":"o/r"},"at":"2025-01-10T09:30:00Z","user":"u1"}' >raw.ndjson
+	run --separate-stderr evpub -c --wrap --type-from kind --id-from id \
+		--stream-from repo.name --time-from at --key-from user a.evlog -i raw.ndjson
+	assert_status 0
+	assert_stderr ""
+	run evtail a.evlog
+	assert_stdout '{"offset":0,"id":"7","type":"push","stream":"o/r","time":"2025-01-10T09:30:00.000Z","schema":1,"key":"u1","data":{"id":7,"kind":"push","repo":{"name":"o/r"},"at":"2025-01-10T09:30:00Z","user":"u1"}}'
+}
+
+@test "evpub --wrap: absent optional paths leave the fields unset" {
+	echo '{"a":1}' >raw.ndjson
+	run --separate-stderr evpub -c --wrap --type T --stream-from s --key-from k --id-from i a.evlog -i raw.ndjson
+	assert_status 0
+	assert_stderr ""
+	run evtail --template '{type}|{stream}|{key}|{data}' a.evlog
+	assert_stdout 'T|||{"a":1}'
+}
+
+@test "evpub --wrap: bad values at --*-from paths stop with exit 65" {
+	evctl init a.evlog
+	wrap_bad() {
+		local opts=$1 line=$2 msg=$3
+		# shellcheck disable=SC2086
+		run --separate-stderr evpub --wrap $opts a.evlog <<<"$line"
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "evpub: stdin:1:$msg
+evpub: 0 events appended; stopped at line 1"
+	}
+	wrap_bad "--type-from kind" '{"x":1}' "1: --type-from 'kind': no value at that path"
+	wrap_bad "--type-from kind" '{"kind":""}' "1: --type-from 'kind': no non-empty value at that path"
+	wrap_bad "--type-from kind" '{"kind":{"a":1}}' "1: --type-from 'kind': value is not a string or integer"
+	wrap_bad "--type T --time-from at" '{"at":"nope"}' "1: --time-from 'at': value is not an RFC 3339 time"
+	wrap_bad "--type T --id-from id" '{"id":[1]}' "1: --id-from 'id': value is not a string or integer"
+	wrap_bad "--type T --stream-from s" '{"s":true}' "1: --stream-from 's': value is not a string or integer"
+	wrap_bad "--type T --key-from k" '{"k":1.5}' "1: --key-from 'k': value is not a string or integer"
+	wrap_bad "--type T" '{"a":' "6: unexpected end of input, expected value"
+	[ "$(event_count a.evlog)" = 0 ]
+}
+
+@test "evpub --wrap usage errors exit 64" {
+	run --separate-stderr evpub --wrap a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: --wrap needs --type TYPE or --type-from PATH")"
+	for o in "--type T" "--type-from t" "--stream-from s" "--id-from i" \
+		"--time-from t" "--key-from k"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr evpub a.evlog $o
+		assert_status 64
+		assert_stderr "$(usage_err "evpub: --type and --*-from need --wrap")"
+	done
+	run --separate-stderr evpub --wrap --type T --type-from t a.evlog
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: --type and --type-from cannot be combined")"
+	run --separate-stderr evpub --wrap --type T --format envelope a.evlog
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: --wrap and --format cannot be combined")"
+	run --separate-stderr evpub --wrap --type '' a.evlog
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: --type must not be empty")"
+}
+
+@test "evpub --wrap on GH Archive: 62,952 events with the right count per type" {
+	local gh
+	gh=$(need_data gharchive-minimized-2019-09-26-0.ndjson)
+	run --separate-stderr evpub -c --wrap --type-from type --stream-from repo \
+		--id-from id --time-from dt gh.evlog <"$gh"
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	[ "$(event_count gh.evlog)" = 62952 ]
+	run --separate-stderr evctl info --json --types gh.evlog
+	assert_status 0
+	assert_stderr ""
+	[ "$(jq -c .types <<<"$output")" = \
+		'{"push":34832,"create":9075,"pr":4757,"watch":3673,"icomment":3546,"del":1870,"issue":1663,"fork":1474,"prcomment":971,"member":331,"golem":271,"release":240,"public":171,"ccomment":78}' ]
+	# the same counts straight from the source
+	[ "$(jq -c .types <<<"$output")" = \
+		"$(jq -r .type "$gh" | sort | uniq -c | sort -k1,1nr -k2 |
+			jq -Rsc 'split("\n") | map(select(. != "") | capture("(?<n>[0-9]+) (?<t>.*)")) | map({(.t): (.n|tonumber)}) | add')" ]
+	run --separate-stderr evtail --type push --template '{offset}' gh.evlog
+	assert_status 0
+	[ "${#lines[@]}" = 34832 ]
+	run --separate-stderr evtail --type ccomment --type public --template '{offset}' gh.evlog
+	[ "${#lines[@]}" = 249 ]
+	# the first event, field by field
+	run --separate-stderr evtail --count 1 gh.evlog
+	assert_stdout "{\"offset\":0,\"id\":\"10497107027\",\"type\":\"push\",\"stream\":\"libbitc/libbitc\",\"time\":\"2019-09-26T00:00:00.000Z\",\"schema\":1,\"data\":$(head -n 1 "$gh")}"
+	run --separate-stderr evctl verify gh.evlog
+	assert_status 0
+	[[ $output == "gh.evlog: ok, 62,952 events in "*" batches, 1 segments" ]]
+}
+
+# ------------------------------------------------------------ --format
+
+@test "evpub --format cloudevents maps attributes onto the envelope" {
+	echo '{"specversion":"1.0","id":"e1","source":"/orders","type":"OrderPlaced","subject":"order-1","time":"2025-01-10T09:30:00Z","datacontenttype":"application/json","data":{"amount":5},"sequence":"3","partitionkey":"k","correlationid":"c1","causationid":"c0","schemaversion":2,"myext":"x"}' >ce.ndjson
+	run --separate-stderr evpub -c --format cloudevents a.evlog -i ce.ndjson
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run evtail a.evlog
+	assert_stdout '{"offset":0,"id":"e1","type":"OrderPlaced","stream":"order-1","version":3,"time":"2025-01-10T09:30:00.000Z","schema":2,"key":"k","data":{"amount":5},"meta":{"correlationId":"c1","causationId":"c0","source":"/orders","datacontenttype":"application/json","myext":"x"}}'
+}
+
+@test "evpub --format cloudevents: binary data and an explicit null data" {
+	printf '%s\n' '{"specversion":"1.0","id":"b","source":"/s","type":"Bin","time":"2025-01-01T00:00:00Z","data_base64":"AAEC/w=="}' \
+		'{"specversion":"1.0","id":"n","source":"/s","type":"Null","time":"2025-01-01T00:00:00Z","data":null}' >ce.ndjson
+	run --separate-stderr evpub -c --format cloudevents a.evlog -i ce.ndjson
+	assert_status 0
+	assert_stderr ""
+	run evtail a.evlog
+	assert_stdout '{"offset":0,"id":"b","type":"Bin","time":"2025-01-01T00:00:00.000Z","schema":1,"data_base64":"AAEC/w==","meta":{"source":"/s"}}
+{"offset":1,"id":"n","type":"Null","time":"2025-01-01T00:00:00.000Z","schema":1,"data":null,"meta":{"source":"/s"}}'
+}
+
+@test "evpub --format cloudevents rejects invalid events with exit 65" {
+	evctl init a.evlog
+	ce_bad() {
+		run --separate-stderr evpub --format cloudevents a.evlog <<<"$1"
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "evpub: stdin:1:$2
+evpub: 0 events appended; stopped at line 1"
+	}
+	ce_bad '{"id":"e1","source":"/s","type":"T"}' "1: missing required attribute 'specversion'"
+	ce_bad '{"specversion":"0.3","id":"e1","source":"/s","type":"T"}' '1: unsupported specversion (only "1.0" is supported)'
+	ce_bad '{"specversion":"1.0","source":"/s","type":"T"}' "1: missing required attribute 'id'"
+	ce_bad '{"specversion":"1.0","id":"e1","type":"T"}' "1: missing required attribute 'source'"
+	ce_bad '{"specversion":"1.0","id":"e1","source":"/s"}' "1: missing required attribute 'type'"
+	ce_bad '{"specversion":"1.0","id":"","source":"/s","type":"T"}' "27: attribute 'id' must not be empty"
+	ce_bad '{"specversion":"1.0","id":"e1","source":"/s","type":"T","time":"yesterday"}' "64: 'time' is not an RFC 3339 time"
+	ce_bad '{"specversion":"1.0","id":"e1","source":"/s","type":"T","Bad-Name":1}' "57: invalid CloudEvents attribute name 'Bad-Name' (names are lowercase letters and digits)"
+	ce_bad '{"specversion":"1.0","id":"e1","source":"/s","type":"T","data":1,"data_base64":"AA=="}' "66: 'data' and 'data_base64' are mutually exclusive"
+	[ "$(event_count a.evlog)" = 0 ]
+}
+
+@test "evpub --format envelope is the default; a bad --format exits 64" {
+	run --separate-stderr evpub -c --format envelope a.evlog <<<'{"type":"A"}'
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr evpub --format xml a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: --format: 'xml' is not envelope or cloudevents")"
+}
+
+# ------------------------------------------------------------ round trips
+
+@test "round trip: evtail --output json A | evpub B gives B the same events" {
+	evgen 2000 --seed 11 >a.ndjson
+	evpub -c A <a.ndjson
+	evpub A T x=1 'n:=[1.5,-0.1,18446744073709551615]' --key kk --stream s \
+		--time 2025-01-01T00:00:00.123456789Z --meta a=b --schema 3
+	printf '%s\n' '{"type":"Bin","data_base64":"AAEC/w=="}' \
+		'{"type":"N","version":7,"data":null,"meta":{}}' \
+		'{"type":"D","data":{"d":1,"d":2},"meta":{"m":1,"m":2}}' | evpub A
+	run --separate-stderr bash -c 'set -o pipefail; evtail --output json A | evpub -c B'
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	evtail A >a.out
+	evtail B >b.out
+	[ "$(wc -l <a.out)" = 2004 ]
+	cmp a.out b.out
+}
+
+@test "round trip: evtail --output cloudevents A | evpub --format cloudevents B" {
+	evgen 500 --seed 12 >a.ndjson
+	evpub -c A <a.ndjson
+	evpub A T x=1 --key kk --stream s --time 2025-01-01T00:00:00.123456789Z \
+		--meta a=b --meta dataschema=https://example.com/s --schema 3
+	# (an explicit null data has its own test above)
+	printf '%s\n' '{"type":"Bin","data_base64":"AAEC/w=="}' '{"type":"V","version":7,"data":[]}' | evpub A
+	run --separate-stderr bash -c 'set -o pipefail; evtail --output cloudevents A | evpub -c --format cloudevents B'
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	# meta key order may differ: compare with sorted keys
+	evtail A | jq -cS . >a.out
+	evtail B | jq -cS . >b.out
+	[ "$(wc -l <a.out)" = 503 ]
+	diff a.out b.out
+}
+
+@test "round trip on real data: wikiticker via --wrap, then json and cloudevents" {
+	local wiki
+	wiki=$(data_or_gen wikiticker-2015-09-12-sampled.ndjson 5000)
+	run --separate-stderr evpub -c --wrap --type edit --time-from time \
+		--stream-from channel --key-from page W <"$wiki"
+	assert_status 0
+	assert_stderr ""
+	[ "$(event_count W)" = "$(grep -c . "$wiki")" ]
+	run --separate-stderr bash -c 'set -o pipefail; evtail -o json W | evpub -c W2'
+	assert_status 0
+	assert_stderr ""
+	evtail W >w.out
+	evtail W2 >w2.out
+	cmp w.out w2.out
+	run --separate-stderr bash -c 'set -o pipefail; evtail -o cloudevents W | evpub -c --format cloudevents W3'
+	assert_status 0
+	assert_stderr ""
+	evtail W3 >w3.out
+	cmp w.out w3.out
+	# data is the input line
+	evtail --template '{data}' W | jq -c . >data.out
+	grep . "$wiki" | jq -c . | cmp - data.out
+}
+
+# ------------------------------------------------------------ damaged logs
+
+@test "evpub truncates a torn tail with a one-line notice and appends" {
+	evgen 300 --seed 5 | evpub -c --batch-events 100 a.evlog
+	cp -r a.evlog b.evlog
+	evgen 50 --seed 9 | evpub b.evlog
+	local seg=00000000000000000000.seg size
+	size=$(stat -c %s a.evlog/$seg)
+	# the first 1000 bytes of the next batch: an interrupted write
+	tail -c +$((size + 1)) b.evlog/$seg | head -c 1000 >>a.evlog/$seg
+	run --separate-stderr evpub a.evlog T --id after
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evpub: truncated a torn tail of 1000 bytes at byte $size of segment 00000000000000000000 (incomplete batch payload)"
+	run evtail --from 299 --template '{offset} {id}' a.evlog
+	assert_stdout "$(evtail --from 299 --template '{offset} {id}' b.evlog | head -n 1)
+300 after"
+	run --separate-stderr evctl verify a.evlog
+	assert_status 0
+}
+
+@test "evpub refuses to append to a log damaged before its tail (exit 65)" {
+	evgen 300 --seed 5 | evpub -c --batch-events 100 a.evlog
+	local seg=a.evlog/00000000000000000000.seg len1
+	len1=$(od -An -tu4 -j64 -N4 "$seg" | tr -d ' ')
+	# a byte inside the second batch's payload; the third batch is intact
+	printf '\377' | dd of="$seg" bs=1 seek=$((64 + 64 + len1 + 64 + 10)) conv=notrunc 2>/dev/null
+	cp "$seg" before.seg
+	run --separate-stderr evpub a.evlog T
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_contains "evpub: log 'a.evlog' is damaged: segment 00000000000000000000"
+	assert_stderr_contains "evctl verify a.evlog"
+	assert_stderr_contains "evctl repair a.evlog"
+	cmp before.seg "$seg"
+}
