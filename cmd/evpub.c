@@ -124,9 +124,15 @@ static void on_signal(int sig)
 /* state shared with the writer thread's callback */
 struct pub {
 	int ack;
+	int ack_errno;	   /* set by the writer thread when acks fail */
 	uint64_t appended; /* durable events */
 	struct ev_buf ackbuf;
 };
+
+static int ack_failed(struct pub *pb)
+{
+	return __atomic_load_n(&pb->ack_errno, __ATOMIC_SEQ_CST);
+}
 
 static void on_durable(void *ctx, uint64_t base, const uint8_t *payload,
 		       size_t len, uint32_t count)
@@ -152,9 +158,15 @@ static void on_durable(void *ctx, uint64_t base, const uint8_t *payload,
 		ev_buf_append(&pb->ackbuf, ev.id.p, ev.id.n);
 		ev_buf_putc(&pb->ackbuf, '\n');
 	}
-	/* acks leave only after the batch is synced, and promptly */
-	fwrite(pb->ackbuf.p, 1, pb->ackbuf.len, stdout);
-	fflush(stdout);
+	/* acks leave only after the batch is synced, and promptly; if they
+	 * cannot leave, the relay cannot learn of its events: stop */
+	if (fwrite(pb->ackbuf.p, 1, pb->ackbuf.len, stdout) != pb->ackbuf.len ||
+	    fflush(stdout) != 0) {
+		int en = errno ? errno : EIO;
+		int zero = 0;
+		__atomic_compare_exchange_n(&pb->ack_errno, &zero, en, 0,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	}
 }
 
 static void on_notice(void *ctx, const char *msg)
@@ -588,6 +600,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		ev_buf_free(&rec);
+		if (ack_failed(&pb)) {
+			fe_warn("cannot write acknowledgements: %s",
+				strerror(ack_failed(&pb)));
+			rc = 74;
+			goto out;
+		}
 		goto done;
 	}
 
@@ -678,6 +696,10 @@ int main(int argc, char **argv)
 					goto stopped;
 				}
 			}
+			if (ack_failed(&pb)) {
+				at_line = 1;
+				goto stopped;
+			}
 			if (stop_requested)
 				break;
 		}
@@ -693,6 +715,12 @@ stopped:
 		struct ev_error e2;
 		if (ev_writer_flush(w, &e2) != 0 && (rc == 0 || rc == 65))
 			rc = fe_report(&e2);
+	}
+	if (ack_failed(&pb)) {
+		fe_warn("cannot write acknowledgements: %s",
+			strerror(ack_failed(&pb)));
+		rc = 74;
+		at_line = 1;
 	}
 	if (rc != 0 && at_line && !dry_run && !(skip_invalid && invalid > 0))
 		fe_warn("%s %s appended; stopped at line %s",

@@ -40,15 +40,18 @@ static int file_size(int dirfd, uint64_t base, const char *ext, uint64_t *size)
 	return 0;
 }
 
-/* Open segment base and check its header. */
+/* Open segment base and check its header.  Sets *unsupported when a
+ * newer evlog wrote it. */
 static int seg_open(struct ev_log *log, uint64_t base, int flags,
-		    struct ev_seghdr *sh, uint64_t *size, struct ev_error *err)
+		    struct ev_seghdr *sh, uint64_t *size, int *unsupported,
+		    struct ev_error *err)
 {
-	char name[40];
+	char name[40], why[160];
 	uint8_t hb[EV_SEGHDR_SIZE];
 	struct stat st;
 	int fd, r;
 
+	*unsupported = 0;
 	ev_segment_name(name, sizeof(name), base, "seg");
 	fd = ev_openat(log->dirfd, name, flags, 0);
 	if (fd < 0)
@@ -60,13 +63,28 @@ static int seg_open(struct ev_log *log, uint64_t base, int flags,
 		close(fd);
 		return -1;
 	}
-	if (ev_seghdr_decode(hb, r == 1 ? sizeof(hb) : 0, sh, name, err) != 0) {
+	if (ev_seghdr_check(hb, r == 1 ? sizeof(hb) : 0, sh, why, sizeof(why)) !=
+	    0) {
+		*unsupported = sh->unsupported;
+		if (sh->unsupported) {
+			ev_seterr(err, EV_EDATA, "segment %020llu %s",
+				  (unsigned long long)base, why);
+			ev_sethint(err, "it was written by a newer version of "
+					"evlog; use that version");
+		} else {
+			ev_seterr(err, EV_EDATA,
+				  "segment %020llu, offset %llu, byte 0: %s",
+				  (unsigned long long)base, (unsigned long long)base,
+				  why);
+		}
 		close(fd);
 		return -1;
 	}
 	if (sh->base != base || memcmp(sh->id, log->id, 16) != 0) {
 		ev_seterr(err, EV_EDATA,
-			  "segment '%s': header names another %s", name,
+			  "segment %020llu, offset %llu, byte 0: header names "
+			  "another %s",
+			  (unsigned long long)base, (unsigned long long)base,
 			  sh->base != base ? "offset" : "log");
 		close(fd);
 		return -1;
@@ -100,7 +118,7 @@ int ev_log_info(struct ev_log *log, struct ev_log_info *info,
 	struct ev_seghdr sh;
 	struct ev_batchhdr h;
 	const char *why;
-	int have_head, fd, r = 0;
+	int have_head, fd, r = 0, unsup;
 
 	memset(info, 0, sizeof(*info));
 	info->min_time = info->max_time = EV_TIME_NONE;
@@ -116,7 +134,7 @@ int ev_log_info(struct ev_log *log, struct ev_log_info *info,
 	for (i = 0; i < n; i++) {
 		struct ev_segment_info *si = &info->seg[i];
 		uint64_t isz;
-		fd = seg_open(log, segs[i], O_RDONLY, &sh, &size, err);
+		fd = seg_open(log, segs[i], O_RDONLY, &sh, &size, &unsup, err);
 		if (fd < 0) {
 			r = err->code;
 			break;
@@ -287,7 +305,7 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 	size_t rn;
 	const char *why;
 	ev_time_t pmax;
-	int have_head, fd = -1, r = 0, rr, shorter;
+	int have_head, fd = -1, r = 0, rr, shorter, unsup;
 	uint32_t k;
 
 	memset(rep, 0, sizeof(*rep));
@@ -311,7 +329,7 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		fd = seg_open(log, segs[i], O_RDONLY, &sh, &size, err);
+		fd = seg_open(log, segs[i], O_RDONLY, &sh, &size, &unsup, err);
 		if (fd < 0) {
 			r = err->code;
 			goto out;
@@ -428,13 +446,33 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 					  "segment");
 				goto out;
 			}
-			if (size > head.end)
+			if (size > head.end) {
+				/* judge them as the next writer will */
+				uint64_t p2 = head.end, n2 = next;
+				const char *why2 = NULL;
+				while (p2 < size &&
+				       ev_segment_read_batch(fd, p2, size, sh.salt,
+							     &h, &stored, &why2) == 0 &&
+				       h.base == n2) {
+					n2 = h.base + h.count;
+					p2 += EV_BATCHHDR_SIZE + h.stored_len;
+				}
+				if (p2 < size &&
+				    ev_segment_valid_after(fd, p2 + 1, size, sh.salt)) {
+					r = vfail(err, segs[i], n2, p2,
+						  "damaged bytes past the durable "
+						  "end, followed by a valid batch");
+					goto out;
+				}
 				say(notice, ctx,
 				    "segment %020llu: %llu bytes past the durable "
-				    "end (left by an interrupted writer; the next "
-				    "writer checks them)",
+				    "end, left by an interrupted writer (the next "
+				    "writer adopts %llu complete events and cuts "
+				    "the rest)",
 				    (unsigned long long)segs[i],
-				    (unsigned long long)(size - head.end));
+				    (unsigned long long)(size - head.end),
+				    (unsigned long long)(n2 - next));
+			}
 		}
 		if (check_indexes(log, segs[i], sh.salt, bp, nb, limit, next,
 				  &e2) != 0) {
@@ -555,7 +593,7 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 	uint8_t hb[EV_HEAD_SIZE];
 	ev_time_t max_time = EV_TIME_NONE;
 	const char *why;
-	int fd = -1, lockfd, r = 0, rr, have_old, cut = 0;
+	int fd = -1, lockfd, r = 0, rr, have_old, cut = 0, unsup;
 	int dry = flags & EV_REPAIR_DRY_RUN;
 
 	if (codec == NULL)
@@ -573,7 +611,13 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 	}
 	memset(&head, 0, sizeof(head));
 	for (i = 0; i < n && !cut; i++) {
-		fd = seg_open(log, segs[i], dry ? O_RDONLY : O_RDWR, &sh, &size, err);
+		fd = seg_open(log, segs[i], dry ? O_RDONLY : O_RDWR, &sh, &size,
+			      &unsup, err);
+		if (fd < 0 && unsup) {
+			/* never cut what a newer evlog wrote */
+			r = err->code;
+			goto out;
+		}
 		if (fd < 0) {
 			if (i == n - 1 && i > 0 && !(flags & EV_REPAIR_TRUNCATE_DAMAGED)
 			    ) {

@@ -225,6 +225,7 @@ static inline uint8_t *ev_uleb_put(uint8_t *o, uint64_t v)
 extern const uint8_t ev_seg_magic[8];
 
 struct ev_seghdr {
+	int unsupported; /* refused for a version or feature we lack */
 	unsigned version;
 	uint32_t compat, incompat;
 	uint64_t base, salt;
@@ -238,6 +239,11 @@ struct ev_batchhdr {
 };
 void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base,
 		      uint64_t salt, const uint8_t id[16]);
+/* Check a segment header: 0, or EV_EDATA with a short reason in why and
+ * h->unsupported set when a newer evlog wrote it. */
+int ev_seghdr_check(const uint8_t *in, size_t n, struct ev_seghdr *h, char *why,
+		    size_t whylen);
+/* The same, with "segment 'NAME': reason" in err. */
 int ev_seghdr_decode(const uint8_t *in, size_t n, struct ev_seghdr *h,
 		     const char *name, struct ev_error *err);
 void ev_batchhdr_encode(uint8_t out[EV_BATCHHDR_SIZE],

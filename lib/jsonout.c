@@ -58,25 +58,33 @@ static const double pow10_tab[23] = {
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-/* Slow path: the shortest of %.15g, %.16g, %.17g that reads back. */
+/* Slow path: the fewest significant digits that read back.  Reading back
+ * is monotonic in the digit count, so a binary search over 1 to 17 finds
+ * it with a handful of conversions. */
 static char *fmt_double_slow(char *o, double d)
 {
-	char buf[40];
-	int prec, ok, n = 0, i, isfloat = 0;
+	char buf[40], best[40];
+	int lo = 1, hi = 17, mid, ok, n = 0, bn = 0, i, isfloat = 0;
 
-	for (prec = 15; prec <= 17; prec++) {
-		n = snprintf(buf, sizeof(buf), "%.*g", prec, d);
+	while (lo <= hi) {
+		mid = (lo + hi) / 2;
+		n = snprintf(buf, sizeof(buf), "%.*g", mid, d);
 		for (i = 0; i < n; i++)
 			if (buf[i] == ',')
 				buf[i] = '.'; /* a caller's LC_NUMERIC */
-		if (ev_json_strtod(buf, (size_t)n, &ok) == d && ok)
-			break;
+		if (ev_json_strtod(buf, (size_t)n, &ok) == d && ok) {
+			memcpy(best, buf, (size_t)n);
+			bn = n;
+			hi = mid - 1;
+		} else {
+			lo = mid + 1;
+		}
 	}
-	for (i = 0; i < n; i++)
-		if (buf[i] == '.' || buf[i] == 'e')
+	for (i = 0; i < bn; i++)
+		if (best[i] == '.' || best[i] == 'e')
 			isfloat = 1;
-	memcpy(o, buf, (size_t)n);
-	o += n;
+	memcpy(o, best, (size_t)bn);
+	o += bn;
 	if (!isfloat) {
 		memcpy(o, ".0", 2);
 		o += 2;

@@ -2,8 +2,11 @@
  * rand.c - random bytes, UUIDv7 and the clock.
  *
  * When EVLOG_TEST_SEED and SOURCE_DATE_EPOCH are both set, random bytes
- * come from a xoshiro256** generator seeded with EVLOG_TEST_SEED and the
+ * come from xoshiro256** generators seeded with EVLOG_TEST_SEED and the
  * clock reads SOURCE_DATE_EPOCH, so tests can reproduce logs byte for byte.
+ * Ids and format bytes (log ids, salts) draw from separate generators:
+ * the parsing thread makes ids while the writer thread makes salts, and
+ * with one shared stream their interleaving would decide the bytes.
  * Otherwise random bytes come from getrandom(2), buffered.
  */
 #include <errno.h>
@@ -17,7 +20,7 @@
 
 static pthread_mutex_t rnd_lock = PTHREAD_MUTEX_INITIALIZER;
 static int rnd_mode = -1; /* 0 system, 1 deterministic */
-static uint64_t xs[4];
+static uint64_t xs[2][4]; /* 0: format bytes, 1: ids */
 static ev_time_t fixed_now;
 static uint8_t pool[256];
 static size_t pool_left;
@@ -35,16 +38,16 @@ static uint64_t rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-static uint64_t xoshiro(void)
+static uint64_t xoshiro(uint64_t *s)
 {
-	uint64_t r = rotl(xs[1] * 5, 7) * 9, t = xs[1] << 17;
+	uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
 
-	xs[2] ^= xs[0];
-	xs[3] ^= xs[1];
-	xs[1] ^= xs[2];
-	xs[0] ^= xs[3];
-	xs[2] ^= t;
-	xs[3] = rotl(xs[3], 45);
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
 	return r;
 }
 
@@ -59,7 +62,10 @@ static void rnd_init(void)
 	if (seed && *seed && sde && *sde) {
 		s = strtoull(seed, NULL, 10);
 		for (i = 0; i < 4; i++)
-			xs[i] = splitmix(&s);
+			xs[0][i] = splitmix(&s);
+		s ^= 0x6964732d73747265ull; /* a different stream for ids */
+		for (i = 0; i < 4; i++)
+			xs[1][i] = splitmix(&s);
 		fixed_now = (ev_time_t)strtoll(sde, NULL, 10) * 1000000000;
 		rnd_mode = 1;
 	}
@@ -73,7 +79,7 @@ int ev_test_mode(void)
 	return rnd_mode;
 }
 
-void ev_random(void *out, size_t n)
+static void random_from(int stream, void *out, size_t n)
 {
 	uint8_t *o = out;
 	uint64_t v;
@@ -84,7 +90,7 @@ void ev_random(void *out, size_t n)
 	pthread_mutex_lock(&rnd_lock);
 	while (n > 0) {
 		if (rnd_mode == 1) {
-			v = xoshiro();
+			v = xoshiro(xs[stream]);
 			k = n < 8 ? n : 8;
 			memcpy(o, &v, k);
 		} else {
@@ -116,6 +122,11 @@ void ev_random(void *out, size_t n)
 	pthread_mutex_unlock(&rnd_lock);
 }
 
+void ev_random(void *out, size_t n)
+{
+	random_from(0, out, n);
+}
+
 ev_time_t ev_now(void)
 {
 	struct timespec ts;
@@ -141,7 +152,7 @@ void ev_uuid7(ev_time_t now, char out[37])
 	uint64_t ms = now > 0 ? (uint64_t)(now / 1000000) : 0;
 	int i, j;
 
-	ev_random(u + 6, 10);
+	random_from(1, u + 6, 10);
 	pthread_mutex_lock(&lock);
 	if (ms <= last_ms) {
 		if (++seq > 0xfff) {

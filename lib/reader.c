@@ -219,11 +219,13 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 	uint8_t hb[EV_SEGHDR_SIZE];
 	struct ev_seghdr sh;
 	struct stat st;
+	char why[160];
 	int rr;
 
 	close_seg(r);
 	if (r->log != NULL) {
 		ev_segment_name(name, sizeof(name), r->segs[i], "seg");
+		r->seg_base = r->segs[i]; /* named in messages from here on */
 		r->fd = ev_openat(r->dirfd, name, O_RDONLY, 0);
 	} else {
 		snprintf(name, sizeof(name), "%s", "segment");
@@ -241,14 +243,19 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 	if (rr < 0)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
 				       r->path);
-	if (r->log != NULL)
-		ev_segment_name(name, sizeof(name), r->segs[i], "seg");
-	if (ev_seghdr_decode(hb, rr == 1 ? sizeof(hb) : 0, &sh,
-			     r->log ? name : r->path, err) != 0) {
-		char tmp[sizeof(err->msg)];
-		snprintf(tmp, sizeof(tmp), "%s", err->msg);
-		ev_seterr(err, EV_EDATA, "damaged data in '%s': %s", r->path, tmp);
-		return EV_EDATA;
+	if (ev_seghdr_check(hb, rr == 1 ? sizeof(hb) : 0, &sh, why,
+			    sizeof(why)) != 0) {
+		if (sh.unsupported) {
+			ev_seterr(err, EV_EDATA, "cannot read '%s': segment %s %s",
+				  r->path, r->log ? name : "file", why);
+			ev_sethint(err, "it was written by a newer version of "
+					"evlog; use that version to read it");
+			return EV_EDATA;
+		}
+		if (r->log != NULL)
+			return seg_damage(r, r->segs[i], 0, why, err);
+		return ev_seterr(err, EV_EDATA, "damaged data in '%s': byte 0: %s",
+				 r->path, why);
 	}
 	if (r->log != NULL) {
 		if (sh.base != r->segs[i])

@@ -35,44 +35,61 @@ void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base,
 	ev_put32(out + 60, ev_crc32c(0, out, 60));
 }
 
-int ev_seghdr_decode(const uint8_t *in, size_t n, struct ev_seghdr *h,
-		     const char *name, struct ev_error *err)
+int ev_seghdr_check(const uint8_t *in, size_t n, struct ev_seghdr *h, char *why,
+		    size_t whylen)
 {
 	uint32_t incompat;
 
-	if (n < EV_SEGHDR_SIZE)
-		return ev_seterr(err, EV_EDATA,
-				 "segment '%s': file is shorter than its header",
-				 name);
-	if (memcmp(in, ev_seg_magic, 8) != 0)
-		return ev_seterr(err, EV_EDATA,
-				 "segment '%s': not an evlog segment (bad magic)",
-				 name);
-	if (ev_get32(in + 60) != ev_crc32c(0, in, 60))
-		return ev_seterr(err, EV_EDATA,
-				 "segment '%s': header checksum mismatch at byte 0",
-				 name);
+	h->unsupported = 0;
+	if (n < EV_SEGHDR_SIZE) {
+		snprintf(why, whylen, "file is shorter than its header");
+		return EV_EDATA;
+	}
+	if (memcmp(in, ev_seg_magic, 8) != 0) {
+		snprintf(why, whylen, "not an evlog segment (bad magic)");
+		return EV_EDATA;
+	}
+	if (ev_get32(in + 60) != ev_crc32c(0, in, 60)) {
+		snprintf(why, whylen, "header checksum mismatch at byte 0");
+		return EV_EDATA;
+	}
 	h->version = ev_get16(in + 8);
-	if (h->version != EV_FORMAT_VERSION)
-		return ev_seterr(err, EV_EDATA,
-				 "segment '%s': format version %u is not "
-				 "supported (this is version %d)",
-				 name, h->version, EV_FORMAT_VERSION);
-	if (ev_get16(in + 10) != EV_SEGHDR_SIZE)
-		return ev_seterr(err, EV_EDATA,
-				 "segment '%s': unexpected header size %u", name,
-				 ev_get16(in + 10));
+	if (h->version != EV_FORMAT_VERSION) {
+		h->unsupported = 1;
+		snprintf(why, whylen,
+			 "format version %u is not supported (this is version %d)",
+			 h->version, EV_FORMAT_VERSION);
+		return EV_EDATA;
+	}
+	if (ev_get16(in + 10) != EV_SEGHDR_SIZE) {
+		snprintf(why, whylen, "unexpected header size %u",
+			 ev_get16(in + 10));
+		return EV_EDATA;
+	}
 	h->compat = ev_get32(in + 12);
 	incompat = ev_get32(in + 16);
-	if (incompat & ~EV_INCOMPAT_KNOWN)
-		return ev_seterr(err, EV_EDATA,
-				 "segment '%s': uses incompatible features 0x%08x "
-				 "unknown to this version of evlog",
-				 name, incompat & ~EV_INCOMPAT_KNOWN);
+	if (incompat & ~EV_INCOMPAT_KNOWN) {
+		h->unsupported = 1;
+		snprintf(why, whylen,
+			 "uses incompatible features 0x%08x unknown to this "
+			 "version of evlog",
+			 incompat & ~EV_INCOMPAT_KNOWN);
+		return EV_EDATA;
+	}
 	h->incompat = incompat;
 	h->base = ev_get64(in + 24);
 	h->salt = ev_get64(in + 32);
 	memcpy(h->id, in + 40, 16);
+	return 0;
+}
+
+int ev_seghdr_decode(const uint8_t *in, size_t n, struct ev_seghdr *h,
+		     const char *name, struct ev_error *err)
+{
+	char why[160];
+
+	if (ev_seghdr_check(in, n, h, why, sizeof(why)) != 0)
+		return ev_seterr(err, EV_EDATA, "segment '%s': %s", name, why);
 	return 0;
 }
 

@@ -202,8 +202,8 @@ static int parse_span(const char *s, int64_t *ns, int bare_unit_ms)
 		mul = 60LL * 1000000000;
 	else if (strcmp(end, "h") == 0)
 		mul = 3600LL * 1000000000;
-	else if (strcmp(end, "d") == 0)
-		mul = 86400LL * 1000000000;
+	else if (strcmp(end, "d") == 0 && !bare_unit_ms)
+		mul = 86400LL * 1000000000; /* days: relative times only */
 	else if (*end == '\0' && bare_unit_ms)
 		mul = 1000000;
 	else

@@ -334,11 +334,13 @@ static int adopt_rolled(struct ev_writer *w, struct ev_error *err)
 {
 	char name[40];
 	uint8_t hb[EV_SEGHDR_SIZE];
-	struct ev_seghdr sh;
+	struct ev_seghdr sh = {0};
 	struct ev_error e2;
 	struct stat st = {0};
 	int fd, ok;
 
+	if (w->head.next == w->head.seg_base)
+		return 0; /* the head segment is still empty: it is that one */
 	ev_segment_name(name, sizeof(name), w->head.next, "seg");
 	fd = ev_openat(w->log->dirfd, name, O_RDONLY, 0);
 	if (fd < 0)
@@ -351,6 +353,11 @@ static int adopt_rolled(struct ev_writer *w, struct ev_error *err)
 	     ev_seghdr_decode(hb, (size_t)st.st_size, &sh, name, &e2) == 0 &&
 	     sh.base == w->head.next && memcmp(sh.id, w->log->id, 16) == 0;
 	close(fd);
+	if (!ok && sh.unsupported)
+		return ev_seterr(err, EV_EDATA,
+				 "log '%s': segment %020llu was written by a newer "
+				 "version of evlog; refusing to append",
+				 w->log->path, (unsigned long long)w->head.next);
 	if (!ok) {
 		const char *ext[3] = {"seg", "idx", "tix"};
 		int i;
@@ -445,11 +452,34 @@ static int tail_sync(struct ev_writer *w, struct ev_error *err)
 static int check_head_segment(struct ev_writer *w, struct ev_error *err)
 {
 	struct ev_batchhdr h;
+	struct ev_seghdr sh;
 	struct ev_buf stored = {0};
+	uint8_t hb[EV_SEGHDR_SIZE];
+	char hwhy[160];
 	uint64_t pos = EV_SEGHDR_SIZE, next = w->head.seg_base;
 	const char *why = NULL;
 	int r, rc = 0;
 
+	r = ev_read_full(w->seg_fd, hb, sizeof(hb), 0);
+	if (r < 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
+				       w->log->path);
+	if (ev_seghdr_check(hb, r == 1 ? sizeof(hb) : 0, &sh, hwhy,
+			    sizeof(hwhy)) != 0) {
+		if (sh.unsupported) {
+			ev_seterr(err, EV_EDATA,
+				  "log '%s': segment %020llu %s; refusing to append",
+				  w->log->path, (unsigned long long)w->head.seg_base,
+				  hwhy);
+			ev_sethint(err, "it was written by a newer version of "
+					"evlog; use that version");
+			return EV_EDATA;
+		}
+		return damaged(w, w->head.seg_base, 0, hwhy, err);
+	}
+	if (sh.base != w->head.seg_base || sh.salt != w->head.salt)
+		return damaged(w, w->head.seg_base, 0,
+			       "segment header does not match the head file", err);
 	while (pos < w->head.end) {
 		r = ev_segment_read_batch(w->seg_fd, pos, w->head.end, w->head.salt,
 					  &h, &stored, &why);
@@ -655,11 +685,33 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 				w->head.max_time = bs[k]->max_time;
 			bs[k]->base = base[k - i];
 		}
-		w->head.end = end;
-		w->head.next = next;
-		r = publish(w, err);
-		if (r != 0)
-			break;
+		{
+			struct ev_head before = w->head;
+			w->head.end = end;
+			w->head.next = next;
+			r = publish(w, err);
+			if (r != 0) {
+				/* unpublished means not written: cut it back,
+				 * so it never reappears after an error */
+				int e = errno;
+				struct ev_error e3;
+				w->head = before;
+				if (ftruncate(w->seg_fd, (off_t)before.end) == 0)
+					fdatasync(w->seg_fd);
+				/* and drop the index entries written for it */
+				if (ev_index_rebuild(w->log, before.seg_base,
+						     before.salt, before.end,
+						     &w->head.last_index, NULL,
+						     &e3) == 0)
+					open_segment(w, before.seg_base, &e3);
+				ev_seterr_errno(err, EV_EIO, e,
+						"cannot update '%s/head'; nothing "
+						"after offset %llu was written",
+						w->log->path,
+						(unsigned long long)before.next);
+				break;
+			}
+		}
 		done = j;
 		i = j;
 	}

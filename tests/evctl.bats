@@ -159,7 +159,7 @@ torn_tail() {
 		'[0,0,1,{"segment_bytes":134217728,"level":1,"sync":"batch"}]' ]
 	run --separate-stderr evctl verify a.evlog
 	assert_status 0
-	assert_stdout "a.evlog: ok, 0 events in 0 batches, 1 segments"
+	assert_stdout "a.evlog: ok, 0 events in 0 batches, 1 segment"
 }
 
 @test "evctl init --level, --segment-bytes and --sync are stored" {
@@ -430,7 +430,7 @@ evctl: run 'evctl repair a.evlog' to truncate a torn tail; damage before it need
 	torn_tail a.evlog 1000
 	run --separate-stderr evctl verify a.evlog
 	assert_status 0
-	assert_stdout "a.evlog: ok, 300 events in 3 batches, 1 segments"
+	assert_stdout "a.evlog: ok, 300 events in 3 batches, 1 segment"
 	assert_stderr "evctl: segment $SEG: 1000 bytes past the durable end (left by an interrupted writer; the next writer checks them)"
 }
 
@@ -562,6 +562,7 @@ evctl: data after this point is intact; rerun with --truncate-damaged to cut the
 	assert_status 0
 	assert_stderr ""
 	assert_stdout "would move $((size - b1)) bytes of segment $SEG from byte $b1, and 0 later segments, to lost+found/
+would rebuild the indexes of segment 00000000000000000000
 would rewrite the head: 100 events, next offset 100
 a.evlog: dry run done"
 	cmp before.seg a.evlog/$SEG.seg
@@ -577,7 +578,7 @@ a.evlog: repaired"
 	[ "$(stat -c %s a.evlog/$SEG.seg)" = "$b1" ]
 	run --separate-stderr evctl verify a.evlog
 	assert_status 0
-	assert_stdout "a.evlog: ok, 100 events in 1 batches, 1 segments"
+	assert_stdout "a.evlog: ok, 100 events in 1 batch, 1 segment"
 	run evtail --template '{id}' a.evlog
 	assert_stdout "$(head -n 100 "$T/three.ndjson" | jq -r .id)"
 	# and the log takes new events after the cut
@@ -606,5 +607,5 @@ a.evlog: repaired"
 	assert_stdout "$want"
 	run evctl verify a.evlog
 	assert_status 0
-	assert_stdout "a.evlog: ok, 0 events in 0 batches, 1 segments"
+	assert_stdout "a.evlog: ok, 0 events in 0 batches, 1 segment"
 }

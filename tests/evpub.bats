@@ -289,9 +289,9 @@ evpub: 0 events appended; stopped at line 1"
 	echo '{"type":"A","id":5}' >line.ndjson
 	bad_line "18: field 'id' must be a non-empty string"
 	echo '{"type":"A","stream":5}' >line.ndjson
-	bad_line "22: field 'stream' must be a string"
+	bad_line "22: field 'stream' must be a non-empty string"
 	echo '{"type":"A","key":[]}' >line.ndjson
-	bad_line "19: field 'key' must be a string"
+	bad_line "19: field 'key' must be a non-empty string"
 }
 
 @test "evpub: bad time" {
@@ -547,7 +547,8 @@ batches() {
 	run --separate-stderr evpub -v --batch-events 100 a.evlog <in.ndjson
 	assert_status 0
 	assert_stdout ""
-	assert_stderr "evpub: 250 events appended, 3 fsyncs"
+	# group commit may sync several batches at once
+	[[ $stderr =~ ^"evpub: 250 events appended, "[123]" fsync"s?$ ]]
 	[ "$(batches a.evlog)" = 3 ]
 }
 
@@ -592,7 +593,7 @@ batches() {
 		run --separate-stderr evpub --batch-bytes "$v" a.evlog
 		assert_status 64
 		assert_stdout ""
-		assert_stderr "$(usage_err "evpub: --batch-bytes: '$v' is not a size between 1 and 15M")"
+		assert_stderr "$(usage_err "evpub: --batch-bytes: '$v' is not a size from 1 to 15M")"
 	done
 }
 
@@ -895,7 +896,7 @@ evpub: 0 events appended; stopped at line 1"
 	assert_stdout "{\"offset\":0,\"id\":\"10497107027\",\"type\":\"push\",\"stream\":\"libbitc/libbitc\",\"time\":\"2019-09-26T00:00:00.000Z\",\"schema\":1,\"data\":$(head -n 1 "$gh")}"
 	run --separate-stderr evctl verify gh.evlog
 	assert_status 0
-	[[ $output == "gh.evlog: ok, 62,952 events in "*" batches, 1 segments" ]]
+	[[ $output == "gh.evlog: ok, 62,952 events in "*" batches, 1 segment" ]]
 }
 
 # ------------------------------------------------------------ --format
