@@ -107,7 +107,7 @@ torn_case() {
 	assert_status 0
 	assert_stderr_contains "evpub: truncated a torn tail of $((size - P)) bytes at byte $P of segment 00000000000000000000"
 	[ "$(grep -c 'torn tail' <<<"$stderr")" -eq 1 ]
-	! grep -v -e 'torn tail' -e 'head file of .* is missing or damaged' \
+	refute grep -v -e 'torn tail' -e 'head file of .* is missing or damaged' \
 		<<<"$stderr"
 	[ "$(stat -c %s "$seg")" -eq "$P" ]
 	run --separate-stderr evctl verify W
@@ -166,8 +166,8 @@ torn_case() {
 	is_prefix ref.json ref.json
 	head -n 16 ref.json >short.json
 	is_prefix short.json ref.json
-	! is_prefix bad.json ref.json
+	refute is_prefix bad.json ref.json
 	# a cut inside a line is not a prefix that ends at a line boundary
 	head -c 100 ref.json >partial.json
-	! is_prefix partial.json ref.json
+	refute is_prefix partial.json ref.json
 }

@@ -53,3 +53,13 @@ is_prefix() {
 # Sanitizer builds: the shim is not instrumented, so ASan must not insist
 # on coming first in the library list.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+
+# refute CMD...: CMD must fail.  (bats' set -e ignores "! CMD", so a
+# negated command on its own can never fail a test.)
+refute() {
+	if "$@"; then
+		echo "expected to fail: $*" >&2
+		return 1
+	fi
+	return 0
+}
