@@ -1,0 +1,314 @@
+#!/usr/bin/env bats
+# tests/corruption.bats - damaged logs (issue 2, sections 2.1, 2.3, 2.8, 6
+# and 7).  Damage inside the durable range is corruption: verify and
+# readers stop with exit 65 naming segment, offset and byte, and print
+# nothing false before that.  Indexes and the head are caches that may be
+# lost without changing what readers return.  Exit codes are checked
+# exactly, so a crash (or a sanitizer report) fails the test.
+#
+#   EVLOG_SOAK_SCALE    multiplies the random trials (default 1)
+#   EVLOG_ROBUST_SEED   replay a run's random positions
+
+load helper
+load robust
+
+setup_file() {
+	robust_setup_file
+	# one pristine log for the whole file: three segments of 64 KiB
+	cd "$BATS_FILE_TMPDIR" || return 1
+	evgen 1500 --seed 41 >in.ndjson
+	evctl init --segment-bytes 64K pristine >/dev/null
+	evpub --batch-events 20 pristine <in.ndjson
+	evtail pristine >orig.json
+	[ "$(ls pristine/*.seg | wc -l)" -eq 3 ]
+}
+
+local_setup() {
+	P=$BATS_FILE_TMPDIR/pristine
+	ORIG=$BATS_FILE_TMPDIR/orig.json
+	mapfile -t SEGS < <(cd "$P" && ls -- *.seg | sed 's/\.seg$//')
+	rm -rf W
+	cp -a "$P" W
+}
+
+# the batch holding byte $2 of segment file $1: "POS BASE COUNT STORED"
+batch_at() {
+	"$EVTEST" batches "$1" |
+		awk -v b="$2" '$1 <= b && b < $1 + 64 + $4 { print; exit }'
+}
+
+@test "corruption: random byte flips in segments: verify and evtail stop at the batch, exit 65" {
+	local trials=$((8 * ${EVLOG_SOAK_SCALE:-1})) t si seg size pos mask \
+		batch bpos bbase off shown=""
+	robust_seed
+	for t in $(seq 1 "$trials"); do
+		rm -rf W
+		cp -a "$P" W
+		rand_below si ${#SEGS[@]}
+		seg=${SEGS[$si]}
+		size=$(stat -c %s "W/$seg.seg")
+		# past the segment header; its damage has a test of its own
+		rand_below pos $((size - 64))
+		pos=$((pos + 64))
+		rand_below mask 255
+		mask=$((mask + 1))
+		echo "trial $t: segment $seg, byte $pos, xor $mask"
+		shown="$shown $seg@$pos^$mask"
+		batch=$(batch_at "W/$seg.seg" "$pos")
+		read -r bpos bbase _ _ <<<"$batch"
+		"$EVTEST" flip "W/$seg.seg" "$pos" "$mask"
+
+		run --separate-stderr evctl verify W
+		assert_status 65
+		assert_stderr_contains "segment $seg, offset $bbase, byte $bpos: "
+
+		run --separate-stderr evtail W
+		assert_status 65
+		assert_stderr_contains "evtail: damaged data in 'W': segment $seg, offset $bbase, byte $bpos: "
+		# everything printed is the log as it was, up to the damage
+		[ "${#lines[@]}" -eq "$bbase" ]
+		if [ "$bbase" -gt 0 ]; then
+			cmp <(printf '%s\n' "$output") <(head -n "$bbase" "$ORIG")
+		fi
+
+		# a reader that starts past the damaged segment never meets it
+		if [ "$si" -lt $((${#SEGS[@]} - 1)) ]; then
+			off=$((10#${SEGS[$((si + 1))]}))
+			run --separate-stderr evtail --from "$off" W
+			assert_status 0
+			cmp <(printf '%s\n' "$output") <(tail -n +$((off + 1)) "$ORIG")
+		fi
+		run --separate-stderr evctl info W
+		[ "$status" -eq 0 ] || [ "$status" -eq 65 ]
+	done
+	echo "# flips (segment@byte^mask):$shown" >&3
+}
+
+@test "corruption: a flipped byte in a lone segment file: evtail exits 65" {
+	local seg=${SEGS[1]} pos
+	robust_seed
+	rand_below pos 2000
+	pos=$((pos + 64))
+	echo "# segment $seg, byte $pos" >&3
+	read -r bpos bbase _ _ <<<"$(batch_at "W/$seg.seg" "$pos")"
+	"$EVTEST" flip "W/$seg.seg" "$pos" 0x40
+	run --separate-stderr evtail "W/$seg.seg"
+	assert_status 65
+	assert_stderr_contains "offset $bbase, byte $bpos: "
+	[ "${#lines[@]}" -eq $((bbase - 10#$seg)) ]
+}
+
+@test "corruption: a damaged segment header: evtail names segment, offset and byte" {
+	local seg=${SEGS[1]}
+	"$EVTEST" flip "W/$seg.seg" 30 0x01
+	run --separate-stderr evctl verify W
+	assert_status 65
+	assert_stderr_contains "$seg"
+	run --separate-stderr evtail W
+	assert_status 65
+	[ "${#lines[@]}" -eq $((10#$seg)) ]
+	cmp <(printf '%s\n' "$output") <(head -n $((10#$seg)) "$ORIG")
+	assert_stderr_contains "segment $seg, offset $((10#$seg)), byte 0: "
+}
+
+@test "corruption: damaged index files change no output; verify reports, repair fixes" {
+	local trials=$((4 * ${EVLOG_SOAK_SCALE:-1})) t si seg ext f size pos \
+		shown="" from since
+	robust_seed
+	for t in $(seq 1 "$trials"); do
+		for ext in idx tix; do
+			rm -rf W
+			cp -a "$P" W
+			rand_below si ${#SEGS[@]}
+			seg=${SEGS[$si]}
+			f=$seg.$ext
+			size=$(stat -c %s "W/$f")
+			rand_below pos "$size"
+			echo "trial $t: $f byte $pos"
+			shown="$shown $f@$pos"
+			"$EVTEST" flip "W/$f" "$pos" 0x10
+
+			run --separate-stderr evtail W
+			assert_status 0
+			cmp <(printf '%s\n' "$output") "$ORIG"
+			# seeks go through the indexes: by offset and by time
+			for from in $((10#$seg + 1)) $((10#$seg + 333)) 1499; do
+				run --separate-stderr evtail --from "$from" W
+				assert_status 0
+				cmp <(printf '%s\n' "$output") <(tail -n +$((from + 1)) "$ORIG")
+			done
+			for since in 2024-01-01T00:00:05Z 2024-01-01T00:00:20Z \
+				2024-01-01T00:00:29Z; do
+				run --separate-stderr evtail --since "$since" W
+				assert_status 0
+				cmp <(printf '%s\n' "$output") <(evtail --since "$since" "$P")
+			done
+
+			run --separate-stderr evctl verify W
+			assert_status 65
+			assert_stderr_contains "index '$f'"
+			run --separate-stderr evctl repair W
+			assert_status 0
+			run --separate-stderr evctl verify W
+			assert_status 0
+			cmp "W/$f" "$P/$f"
+		done
+	done
+	echo "# flips (file@byte):$shown" >&3
+}
+
+@test "corruption: missing index files change no output; verify reports, repair rebuilds" {
+	local seg=${SEGS[1]}
+	rm "W/$seg.idx" "W/$seg.tix"
+	run --separate-stderr evtail --from 900 W
+	assert_status 0
+	cmp <(printf '%s\n' "$output") <(tail -n +901 "$ORIG")
+	run --separate-stderr evctl verify W
+	assert_status 65
+	assert_stderr_contains "index '$seg.idx' is missing"
+	run --separate-stderr evctl repair W
+	assert_status 0
+	cmp "W/$seg.idx" "$P/$seg.idx"
+	cmp "W/$seg.tix" "$P/$seg.tix"
+	run --separate-stderr evctl verify W
+	assert_status 0
+}
+
+@test "corruption: a flipped byte in the head file: readers stay correct" {
+	local t pos shown=""
+	robust_seed
+	for t in 1 2 3 4; do
+		rm -rf W
+		cp -a "$P" W
+		rand_below pos 64
+		shown="$shown $pos"
+		echo "head byte $pos"
+		"$EVTEST" flip W/head "$pos" 0x20
+		run --separate-stderr evtail W
+		assert_status 0
+		cmp <(printf '%s\n' "$output") "$ORIG"
+		run --separate-stderr evtail --from 1200 W
+		assert_status 0
+		cmp <(printf '%s\n' "$output") <(tail -n +1201 "$ORIG")
+		run --separate-stderr evctl verify W
+		assert_status 0
+		# the next writer rebuilds the head exactly
+		run --separate-stderr evpub W </dev/null
+		assert_status 0
+		assert_stderr_contains "head file of 'W' is missing or damaged"
+		cmp W/head "$P/head"
+	done
+	echo "# head bytes flipped:$shown" >&3
+}
+
+@test "corruption: an unknown incompatible feature flag: readers refuse with exit 65" {
+	local seg=${SEGS[2]}
+	"$EVTEST" seghdr-flags "W/$seg.seg" 0 0x100
+	run --separate-stderr evtail W
+	assert_status 65
+	assert_stderr_contains "$seg"
+	assert_stderr_contains "incompatible features 0x00000100"
+	# the segments before it are still read
+	cmp <(printf '%s\n' "$output") <(head -n $((10#$seg)) "$ORIG")
+	run --separate-stderr evtail "W/$seg.seg"
+	assert_status 65
+	assert_stderr_contains "incompatible features 0x00000100"
+	[ -z "$output" ]
+	run --separate-stderr evctl verify W
+	assert_status 65
+	assert_stderr_contains "incompatible features 0x00000100"
+}
+
+@test "corruption: an unknown incompatible feature flag: writers refuse to append" {
+	local seg=${SEGS[2]}
+	"$EVTEST" seghdr-flags "W/$seg.seg" 0 0x100
+	cp "W/$seg.seg" before.seg
+	run --separate-stderr evpub W <<<'{"type":"X"}'
+	assert_status 65
+	assert_stderr_contains "incompatible features 0x00000100"
+	cmp "W/$seg.seg" before.seg
+}
+
+@test "corruption: an unknown incompatible feature flag is no damage: repair leaves it" {
+	local seg=${SEGS[2]}
+	"$EVTEST" seghdr-flags "W/$seg.seg" 0 0x100
+	# neither verify nor repair may point at --truncate-damaged: it would
+	# move a newer version's valid segment out of the log
+	run --separate-stderr evctl verify W
+	assert_status 65
+	echo "verify: $stderr"
+	refute grep -q -- --truncate-damaged <<<"$stderr"
+	run --separate-stderr evctl repair W
+	[ "$status" -ne 0 ]
+	echo "repair: $stderr"
+	refute grep -q -- --truncate-damaged <<<"$stderr"
+	[ -f "W/$seg.seg" ]
+}
+
+@test "corruption: an unknown compatible feature flag: readers and writers go on" {
+	local seg=${SEGS[2]}
+	"$EVTEST" seghdr-flags "W/$seg.seg" 0x4 0
+	run --separate-stderr evtail W
+	assert_status 0
+	cmp <(printf '%s\n' "$output") "$ORIG"
+	run --separate-stderr evctl verify W
+	assert_status 0
+	run --separate-stderr evpub --ack W <<<'{"type":"X"}'
+	assert_status 0
+	[ "${output%% *}" = 1500 ]
+	run --separate-stderr evctl verify W
+	assert_status 0
+}
+
+# A log whose last two batches were written but never published (the head
+# is from before them), and the first of them damaged: corruption, since a
+# valid batch follows.
+unpublished_damage() {
+	evctl init M >/dev/null
+	head -n 100 "$BATS_FILE_TMPDIR/in.ndjson" | evpub --batch-events 20 M
+	cp M/head head.before
+	Pend=$(stat -c %s M/00000000000000000000.seg)
+	sed -n 101,140p "$BATS_FILE_TMPDIR/in.ndjson" | evpub --batch-events 20 M
+	cp head.before M/head
+	"$EVTEST" flip M/00000000000000000000.seg $((Pend + 200)) 0x01
+	cp M/00000000000000000000.seg damaged.seg
+}
+
+@test "corruption: damage past the durable end with a valid batch after it: the writer refuses" {
+	unpublished_damage
+	run --separate-stderr evpub M <<<'{"type":"X"}'
+	assert_status 65
+	assert_stderr_contains "segment 00000000000000000000, byte $Pend"
+	assert_stderr_contains "evctl verify M"
+	assert_stderr_contains "evctl repair M"
+	# nothing truncated silently, nothing appended
+	cmp M/00000000000000000000.seg damaged.seg
+	cmp M/head head.before
+	# readers stop at the head as before
+	run --separate-stderr evtail M
+	assert_status 0
+	[ "${#lines[@]}" -eq 100 ]
+	# repair refuses without --truncate-damaged, and keeps the cut bytes
+	run --separate-stderr evctl repair M
+	assert_status 65
+	cmp M/00000000000000000000.seg damaged.seg
+	run --separate-stderr evctl repair --truncate-damaged M
+	assert_status 0
+	[ "$(stat -c %s M/00000000000000000000.seg)" -eq "$Pend" ]
+	cmp M/lost+found/00000000000000000000.seg.from-byte-$Pend \
+		<(tail -c +$((Pend + 1)) damaged.seg)
+	run --separate-stderr evpub --ack M <<<'{"type":"X"}'
+	assert_status 0
+	[ "${output%% *}" = 100 ]
+	run --separate-stderr evctl verify M
+	assert_status 0
+}
+
+@test "corruption: verify reports damage the writer refuses, past the durable end" {
+	unpublished_damage
+	# the writer's refusal sends the user to 'evctl verify', which must
+	# then say what is wrong rather than 'ok'
+	run --separate-stderr evctl verify M
+	assert_status 65
+	assert_stderr_contains "segment 00000000000000000000, offset 100, byte $Pend"
+}

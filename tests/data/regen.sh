@@ -1,0 +1,31 @@
+#!/bin/sh
+# tests/data/regen.sh OUTDIR - write the golden logs from the golden inputs
+# into OUTDIR, under the deterministic test source (SOURCE_DATE_EPOCH and
+# EVLOG_TEST_SEED make ids, salts, creation and append times fixed).
+# tests/golden.bats runs it into a temporary directory and compares the
+# result with the logs kept here, byte for byte.
+#
+# To rewrite the golden data after an intended format change, from the top
+# of the tree (and review the diff of the expected output):
+#   rm -rf tests/data/*.evlog
+#   PATH=$PWD/cmd:$PATH sh tests/data/regen.sh tests/data
+#   for l in golden golden-multi; do
+#       cmd/evtail tests/data/$l.evlog >tests/data/$l-expected.ndjson
+#   done
+#   pkg-config --modversion libzstd >tests/data/golden-zstd-version
+#
+# golden.evlog: one zstd segment; the input has edge cases and events
+# without id or time.  golden-multi.evlog: uncompressed (level 0) 64 KiB
+# segments, so it rolls; every event has an id (see golden.bats for why).
+# Input comes from files, never pipes, so batches are cut by count alone.
+set -e
+out=$1
+data=$(dirname "$0")
+SOURCE_DATE_EPOCH=1700000000
+EVLOG_TEST_SEED=42
+export SOURCE_DATE_EPOCH EVLOG_TEST_SEED
+evctl init "$out/golden.evlog" >/dev/null
+evpub --batch-events 7 "$out/golden.evlog" <"$data/golden-input.ndjson"
+evctl init --level 0 --segment-bytes 64K "$out/golden-multi.evlog" >/dev/null
+evpub --batch-events 16 "$out/golden-multi.evlog" \
+	<"$data/golden-multi-input.ndjson"

@@ -1,0 +1,278 @@
+/*
+ * evtest.c - a small helper for the robustness tests (crash, corruption,
+ * golden).  It reads the on-disk format straight from evlog(5), with no
+ * code from lib/, so it doubles as an independent oracle of the layout.
+ * The bats files compile it into their temporary directory with $CC.
+ *
+ *   evtest trickle SEED MAXLINES MAXDELAY_US
+ *       copy stdin to stdout in random groups of 1..MAXLINES lines, one
+ *       write(2) per group, sleeping up to MAXDELAY_US between groups
+ *   evtest flip FILE POS MASK
+ *       XOR the byte at POS with MASK (1..255); prints "POS OLD NEW"
+ *   evtest seghdr-flags FILE COMPAT INCOMPAT
+ *       OR the flags into bytes 12..15 and 16..19 of a segment header and
+ *       recompute its CRC-32C (bytes 60..63 over bytes 0..59)
+ *   evtest batches FILE
+ *       walk a segment's batch headers: "POS BASE COUNT STORED_LEN" each
+ *   evtest head FILE
+ *       decode a head file: "SEG_BASE END NEXT"
+ *   evtest crc32c
+ *       CRC-32C of stdin, as 8 hex digits
+ *
+ * Exit status: 0 ok, 1 failure, 64 usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+	uint32_t c;
+	int i, k;
+
+	for (i = 0; i < 256; i++) {
+		c = (uint32_t)i;
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t n)
+{
+	crc = ~crc;
+	while (n--)
+		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static int fail(const char *what, const char *name)
+{
+	fprintf(stderr, "evtest: %s '%s': %s\n", what, name, strerror(errno));
+	return 1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = write(fd, p, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static uint64_t rs = 88172645463325252ull;
+
+static uint64_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return rs;
+}
+
+static int trickle(unsigned long long seed, unsigned maxlines,
+		   unsigned maxdelay)
+{
+	static char buf[1 << 16];
+	char *line = NULL, *l = NULL;
+	size_t cap = 0, len = 0, lc = 0;
+	ssize_t n;
+	unsigned want = 1, have = 0;
+	struct timespec ts;
+
+	rs ^= seed * 0x9e3779b97f4a7c15ull;
+	if (rs == 0)
+		rs = 1;
+	setvbuf(stdin, buf, _IOFBF, sizeof(buf));
+	for (;;) {
+		n = getline(&l, &lc, stdin);
+		if (n > 0) {
+			if (len + (size_t)n > cap) {
+				cap = (len + (size_t)n) * 2;
+				line = realloc(line, cap);
+				if (line == NULL)
+					return 1;
+			}
+			memcpy(line + len, l, (size_t)n);
+			len += (size_t)n;
+			have++;
+		}
+		if (len > 0 && (have >= want || n <= 0)) {
+			if (write_all(1, line, len) != 0)
+				return errno == EPIPE ? 0 : 1;
+			len = 0;
+			have = 0;
+			want = 1 + (unsigned)(rnd() % maxlines);
+			if (maxdelay > 0) {
+				unsigned us = (unsigned)(rnd() % maxdelay);
+				ts.tv_sec = us / 1000000;
+				ts.tv_nsec = (long)(us % 1000000) * 1000;
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (n <= 0)
+			break;
+	}
+	free(line);
+	free(l);
+	return 0;
+}
+
+static int flip(const char *name, long long pos, unsigned mask)
+{
+	uint8_t b, nb;
+	int fd = open(name, O_RDWR);
+
+	if (fd < 0)
+		return fail("cannot open", name);
+	if (pread(fd, &b, 1, pos) != 1) {
+		fprintf(stderr, "evtest: '%s' has no byte %lld\n", name, pos);
+		close(fd);
+		return 1;
+	}
+	nb = (uint8_t)(b ^ mask);
+	if (pwrite(fd, &nb, 1, pos) != 1) {
+		close(fd);
+		return fail("cannot write", name);
+	}
+	close(fd);
+	printf("%lld 0x%02x 0x%02x\n", pos, b, nb);
+	return 0;
+}
+
+static int seghdr_flags(const char *name, uint32_t compat, uint32_t incompat)
+{
+	uint8_t h[64];
+	int fd = open(name, O_RDWR);
+
+	if (fd < 0)
+		return fail("cannot open", name);
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		close(fd);
+		return fail("cannot read the header of", name);
+	}
+	put32(h + 12, get32(h + 12) | compat);
+	put32(h + 16, get32(h + 16) | incompat);
+	put32(h + 60, crc32c(0, h, 60));
+	if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		close(fd);
+		return fail("cannot write", name);
+	}
+	close(fd);
+	return 0;
+}
+
+static int batches(const char *name)
+{
+	uint8_t h[64];
+	uint64_t pos = 64;
+	int fd = open(name, O_RDONLY);
+
+	if (fd < 0)
+		return fail("cannot open", name);
+	while (pread(fd, h, sizeof(h), (off_t)pos) == (ssize_t)sizeof(h)) {
+		if (get32(h + 60) != crc32c(0, h, 60))
+			break;
+		printf("%llu %llu %u %u\n", (unsigned long long)pos,
+		       (unsigned long long)get64(h + 8), get32(h + 4), get32(h));
+		pos += 64 + get32(h);
+	}
+	close(fd);
+	return 0;
+}
+
+static int head(const char *name)
+{
+	uint8_t h[64];
+	int fd = open(name, O_RDONLY);
+
+	if (fd < 0)
+		return fail("cannot open", name);
+	if (read(fd, h, sizeof(h)) != (ssize_t)sizeof(h) ||
+	    memcmp(h, "EVHD", 4) != 0 || get32(h + 60) != crc32c(0, h, 60)) {
+		fprintf(stderr, "evtest: '%s' is not a valid head file\n", name);
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	printf("%llu %llu %llu\n", (unsigned long long)get64(h + 8),
+	       (unsigned long long)get64(h + 16),
+	       (unsigned long long)get64(h + 24));
+	return 0;
+}
+
+static int crc_stdin(void)
+{
+	uint8_t buf[65536];
+	uint32_t c = 0;
+	ssize_t n;
+
+	while ((n = read(0, buf, sizeof(buf))) > 0)
+		c = crc32c(c, buf, (size_t)n);
+	printf("%08x\n", c);
+	return n < 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	crc_init();
+	if (strcmp(cmd, "trickle") == 0 && argc == 5)
+		return trickle(strtoull(argv[2], NULL, 10),
+			       (unsigned)strtoul(argv[3], NULL, 10) ?: 1,
+			       (unsigned)strtoul(argv[4], NULL, 10));
+	if (strcmp(cmd, "flip") == 0 && argc == 5)
+		return flip(argv[2], strtoll(argv[3], NULL, 10),
+			    (unsigned)strtoul(argv[4], NULL, 0) & 0xff);
+	if (strcmp(cmd, "seghdr-flags") == 0 && argc == 5)
+		return seghdr_flags(argv[2],
+				    (uint32_t)strtoul(argv[3], NULL, 0),
+				    (uint32_t)strtoul(argv[4], NULL, 0));
+	if (strcmp(cmd, "batches") == 0 && argc == 3)
+		return batches(argv[2]);
+	if (strcmp(cmd, "head") == 0 && argc == 3)
+		return head(argv[2]);
+	if (strcmp(cmd, "crc32c") == 0 && argc == 2)
+		return crc_stdin();
+	fprintf(stderr, "usage: evtest trickle SEED MAXLINES MAXDELAY_US | "
+			"flip FILE POS MASK |\n"
+			"       seghdr-flags FILE COMPAT INCOMPAT | batches FILE | "
+			"head FILE | crc32c\n");
+	return 64;
+}
