@@ -195,14 +195,14 @@ random)
 points)
 	so=$3
 	# enough events for every run to reach its crash point, rolls included
-	prepare 6000 11
+	prepare 12000 11
 	points=0
 	# CALL PATH WHEN MAX_N: the Nth such call of a run, N = 1..MAX_N
 	while read -r call path when max; do
 		for nth in $(seq 1 "$max"); do
 			i=$((i + 1))
 			what="SIGKILL $when $call #$nth on *$path*"
-			[ "$k" -lt 5500 ] || die "reference exhausted"
+			[ "$k" -lt 11500 ] || die "reference exhausted"
 			tail -n +$((k + 1)) ref.json >feed.json
 			EVFI_CALL=$call EVFI_PATH=$path EVFI_NTH=$nth \
 				EVFI_KILL=$when EVFI_LOG=$work/fi.log \

@@ -39,15 +39,17 @@ check_trace() {
 	# and at least one segment roll with its directory sync
 	local w s c d h a
 	read -r w s c d h a < <(sed -E 's/[^0-9]+/ /g' <<<"$output")
-	[ "$w" -ge 80 ] && [ "$s" -ge 80 ] && [ "$a" -ge 10 ]
-	[ "$c" -ge 1 ] && [ "$d" -ge "$c" ] && [ "$h" -ge "$a" ]
+	# (group commit: one sync and one head update may cover several
+	# batches, so they can be fewer than the writes and the acks)
+	[ "$w" -ge 80 ] && [ "$s" -ge 10 ] && [ "$a" -ge 10 ]
+	[ "$c" -ge 1 ] && [ "$d" -ge "$c" ] && [ "$h" -ge 10 ] && [ "$h" -le "$w" ]
 	# and the acks are the log
 	evtail --template '{offset} {id}' L | cmp - acks
 	[ "$(wc -l <acks)" -eq 400 ]
 }
 
 @test "strace: recovery syncs adopted bytes before publishing them" {
-	evgen 60 --seed 22 >in.ndjson
+	evgen 500 --seed 22 >in.ndjson
 	evctl init L >/dev/null
 	# leave a batch written but neither synced nor published
 	EVFI_CALL=fdatasync EVFI_NTH=3 EVFI_KILL=before LD_PRELOAD=$FAULTINJECT \
@@ -55,15 +57,21 @@ check_trace() {
 	local st=0
 	wait $! 2>/dev/null || st=$?
 	[ "$st" -eq 137 ]
+	local pub adopt
+	pub=$(evtail L | wc -l)
 	run --separate-stderr evctl verify L
 	assert_status 0
 	assert_stderr_contains "bytes past the durable end"
+	# the synced batches are published; the unsynced ones (one or more,
+	# with group commit) wait for the next writer to adopt them
+	adopt=$(sed -n 's/.*adopts \([0-9]*\) complete events.*/\1/p' <<<"$stderr")
+	[ "$pub" -ge 20 ] && [ "$adopt" -ge 10 ]
 	traced evpub --ack --batch-events 10 L < <(evgen 20 --seed 23) >acks
 	check_trace
 	echo "$output"
 	assert_status 0
-	[ "$(evtail L | wc -l)" -eq 50 ]
-	[ "$(head -c 3 acks)" = "30 " ]
+	[ "$(evtail L | wc -l)" -eq $((pub + adopt + 20)) ]
+	[ "$(head -c 3 acks)" = "$((pub + adopt)) " ]
 }
 
 @test "strace: the check catches acks before the sync (--sync=none)" {
