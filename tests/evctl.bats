@@ -431,7 +431,7 @@ evctl: run 'evctl repair a.evlog' to truncate a torn tail; damage before it need
 	run --separate-stderr evctl verify a.evlog
 	assert_status 0
 	assert_stdout "a.evlog: ok, 300 events in 3 batches, 1 segment"
-	assert_stderr "evctl: segment $SEG: 1000 bytes past the durable end (left by an interrupted writer; the next writer checks them)"
+	assert_stderr "evctl: segment $SEG: 1000 bytes past the durable end, left by an interrupted writer (the next writer adopts 0 complete events and cuts the rest)"
 }
 
 @test "evctl verify: a segment shorter than its durable end names the right offset" {
@@ -503,6 +503,7 @@ evctl: run 'evctl repair b.evlog' to rebuild the indexes"
 	assert_status 0
 	assert_stderr ""
 	assert_stdout "would truncate a torn tail of 1000 bytes at byte $size of segment $SEG
+would rebuild the indexes of segment $SEG
 would rewrite the head: 300 events, next offset 300
 a.evlog: dry run done"
 	[ "$(stat -c %s a.evlog/$SEG.seg)" = $((size + 1000)) ]
