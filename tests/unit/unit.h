@@ -60,6 +60,7 @@ static inline char *unit_read_file(const char *path, size_t *len)
 	char *p = NULL;
 	long n;
 
+	*len = 0;
 	if (f == NULL)
 		return NULL;
 	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
