@@ -11,66 +11,7 @@
 #include <msgpack.h>
 
 #include "unit.h"
-
-/* ------------------------------------------------- allocation tracking */
-
-/*
- * The largest single allocation made while tracking is on.  malloc and
- * friends are interposed in this executable; under AddressSanitizer,
- * which owns the allocator, they are not, and ASan's own checks stand in.
- */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNIT_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define UNIT_ASAN 1
-#endif
-
-static size_t biggest_alloc;
-static int tracking;
-
-#ifndef UNIT_ASAN
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t a, size_t b);
-extern void *__libc_realloc(void *p, size_t n);
-
-void *malloc(size_t n)
-{
-	if (tracking && n > biggest_alloc)
-		biggest_alloc = n;
-	return __libc_malloc(n);
-}
-
-void *calloc(size_t a, size_t b)
-{
-	size_t n = b != 0 && a > SIZE_MAX / b ? SIZE_MAX : a * b;
-
-	if (tracking && n > biggest_alloc)
-		biggest_alloc = n;
-	return __libc_calloc(a, b);
-}
-
-void *realloc(void *p, size_t n)
-{
-	if (tracking && n > biggest_alloc)
-		biggest_alloc = n;
-	return __libc_realloc(p, n);
-}
-#endif
-
-static void track_start(void)
-{
-	biggest_alloc = 0;
-	tracking = 1;
-}
-
-static size_t track_stop(void)
-{
-	tracking = 0;
-	return biggest_alloc;
-}
+#include "alloc_track.h"
 
 /* ------------------------------------------------- helpers */
 
