@@ -88,20 +88,6 @@ static inline int unit_write_file(const char *path, const void *p, size_t n)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-/* A fresh temporary directory; the caller removes it with unit_rmtree. */
-static inline char *unit_tmpdir(void)
-{
-	const char *base = getenv("TMPDIR");
-	char tmpl[4096];
-	char *d;
-
-	snprintf(tmpl, sizeof(tmpl), "%s/evlog-unit.XXXXXX",
-		 base && *base ? base : "/tmp");
-	d = mkdtemp(tmpl);
-	assert_non_null(d);
-	return strdup(d);
-}
-
 static inline int unit_rm_one(const char *p, const struct stat *st, int flag,
 			      struct FTW *ftw)
 {
@@ -111,10 +97,58 @@ static inline int unit_rm_one(const char *p, const struct stat *st, int flag,
 	return remove(p);
 }
 
+/* directories still to remove when the process ends: a failed test
+ * leaves through longjmp, past its own clean-up */
+static char *unit_tmpdirs[256];
+
+static inline void unit_tmp_atexit(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(unit_tmpdirs) / sizeof(unit_tmpdirs[0]); i++) {
+		if (unit_tmpdirs[i] != NULL)
+			nftw(unit_tmpdirs[i], unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		free(unit_tmpdirs[i]);
+		unit_tmpdirs[i] = NULL;
+	}
+}
+
+/* A fresh temporary directory; the caller removes it with unit_rmtree. */
+static inline char *unit_tmpdir(void)
+{
+	static int registered;
+	const char *base = getenv("TMPDIR");
+	char tmpl[4096];
+	char *d;
+	size_t i;
+
+	snprintf(tmpl, sizeof(tmpl), "%s/evlog-unit.XXXXXX",
+		 base && *base ? base : "/tmp");
+	d = mkdtemp(tmpl);
+	assert_non_null(d);
+	d = strdup(d);
+	assert_non_null(d);
+	if (!registered) {
+		atexit(unit_tmp_atexit);
+		registered = 1;
+	}
+	for (i = 0; i < sizeof(unit_tmpdirs) / sizeof(unit_tmpdirs[0]); i++)
+		if (unit_tmpdirs[i] == NULL) {
+			unit_tmpdirs[i] = d;
+			break;
+		}
+	return d;
+}
+
 static inline void unit_rmtree(char *dir)
 {
+	size_t i;
+
 	if (dir == NULL)
 		return;
+	for (i = 0; i < sizeof(unit_tmpdirs) / sizeof(unit_tmpdirs[0]); i++)
+		if (unit_tmpdirs[i] == dir)
+			unit_tmpdirs[i] = NULL;
 	nftw(dir, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(dir);
 }
