@@ -1,0 +1,713 @@
+/*
+ * test_log.c - lib/writer.c, lib/reader.c and lib/log.c through the
+ * public API: appending and reading back, segment rolls, seeking by
+ * offset and by time, torn tails (readers stop cleanly, writers cut them
+ * with a notice) and damage (readers stop with EV_EDATA naming segment,
+ * offset and byte; writers refuse and point at evctl verify and repair).
+ */
+#include "logutil.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static struct ev_reader *open_reader(struct tlog *t)
+{
+	struct ev_reader *r;
+	struct ev_error err;
+
+	if (ev_reader_open(&r, t->log, &err) != 0)
+		fail_msg("ev_reader_open: %s", err.msg);
+	return r;
+}
+
+/*
+ * Read from the reader's position to the end, checking that offsets are
+ * contiguous from first and that offset k holds event k + shift.
+ * Returns the number read; *status gets the final ev_reader_next result.
+ */
+static int read_rest(struct ev_reader *r, uint64_t first, int shift,
+		     int *status, struct ev_error *err)
+{
+	struct ev_rec rec;
+	uint64_t want = first;
+	int n = 0, rr;
+
+	while ((rr = ev_reader_next(r, &rec, err)) == 1) {
+		if (rec.offset != want)
+			fail_msg("offset %llu after %llu",
+				 (unsigned long long)rec.offset,
+				 (unsigned long long)want - 1);
+		if (tlog_seq(&rec) != (int)rec.offset + shift)
+			fail_msg("offset %llu holds event %d",
+				 (unsigned long long)rec.offset, tlog_seq(&rec));
+		want++;
+		n++;
+	}
+	*status = rr;
+	return n;
+}
+
+static void read_all_ok(struct tlog *t, int count)
+{
+	struct ev_reader *r = open_reader(t);
+	struct ev_error err;
+	int st, n;
+
+	n = read_rest(r, 0, 0, &st, &err);
+	if (st != 0)
+		fail_msg("reading stopped with %d: %s", st, err.msg);
+	assert_int_equal(n, count);
+	assert_true(ev_reader_first_offset(r) == 0);
+	assert_true(ev_reader_end_offset(r) == (uint64_t)count);
+	ev_reader_free(r);
+}
+
+/* ------------------------------------------------------------ basics */
+
+static void test_append_read_all(void **state)
+{
+	struct tlog t;
+	struct ev_reader *r;
+	struct ev_rec rec;
+	struct ev_error err;
+	uint64_t *segs;
+	int i;
+
+	(void)state;
+	tlog_create(&t, 0, 1);
+	/* an empty log reads as empty */
+	r = open_reader(&t);
+	assert_int_equal(ev_reader_next(r, &rec, &err), 0);
+	assert_true(ev_reader_end_offset(r) == 0);
+	assert_int_equal(strlen(ev_reader_log_id(r)), 32);
+	assert_string_equal(ev_reader_log_id(r), ev_log_id(t.log));
+	ev_reader_free(r);
+	/* many small appends, from several writers in turn */
+	for (i = 0; i < 10; i++)
+		tlog_append(&t, i * 2000, 2000, 1500, tlog_time_inorder);
+	read_all_ok(&t, 20000);
+	assert_int_equal(tlog_segments(&t, &segs), 1);
+	free(segs);
+	/* at the end, next keeps saying 0 */
+	r = open_reader(&t);
+	assert_int_equal(ev_reader_seek(r, 20000, &err), 0);
+	assert_int_equal(ev_reader_next(r, &rec, &err), 0);
+	assert_int_equal(ev_reader_next(r, &rec, &err), 0);
+	ev_reader_free(r);
+	ev_reader_free(NULL);
+	tlog_free(&t);
+}
+
+/* the default writer settings: threaded, synced, large batches */
+static void test_threaded_synced_writer(void **state)
+{
+	struct tlog t;
+	struct ev_writer_opts o;
+	struct ev_writer *w;
+	struct ev_error err;
+	struct ev_buf rec = {0};
+	uint64_t durable = 0;
+	int i;
+
+	(void)state;
+	tlog_create(&t, 0, 1);
+	memset(&o, 0, sizeof(o));
+	o.threaded = 1;
+	o.sync = EV_SYNC_BATCH;
+	o.sync_set = 1;
+	o.batch_events = 700;
+	assert_int_equal(ev_writer_open(&w, t.log, &o, &err), 0);
+	for (i = 0; i < 5000; i++) {
+		tlog_event(i, tlog_time_inorder(i), &rec);
+		assert_int_equal(ev_writer_add(w, rec.p, rec.len,
+					       tlog_time_inorder(i), &err),
+				 0);
+	}
+	assert_int_equal(ev_writer_flush(w, &err), 0);
+	assert_int_equal(ev_writer_pending(w), 0);
+	durable = ev_writer_syncs(w);
+	assert_true(durable >= 5000 / 700);
+	assert_int_equal(ev_writer_close(w, &err), 0);
+	read_all_ok(&t, 5000);
+	ev_buf_free(&rec);
+	tlog_free(&t);
+}
+
+static void test_segment_roll(void **state)
+{
+	struct tlog t;
+	struct ev_reader *r;
+	struct ev_error err;
+	struct ev_log_info info;
+	uint64_t *segs;
+	char path[4300];
+	size_t n, i;
+	int st;
+
+	(void)state;
+	tlog_create(&t, 64 << 10, 0);
+	tlog_append(&t, 0, 3000, 2000, tlog_time_inorder);
+	tlog_append(&t, 3000, 3000, 2000, tlog_time_inorder);
+	n = tlog_segments(&t, &segs);
+	if (n < 4)
+		fail_msg("only %zu segments for 600 KB at 64 KB each", n);
+	for (i = 0; i < n; i++) {
+		if (tlog_size(tlog_file(&t, segs[i], "seg", path, sizeof(path))) >
+		    64 << 10)
+			fail_msg("segment %zu is larger than segment_bytes", i);
+		/* segments are named by their first offset */
+		if (i > 0)
+			assert_true(segs[i] > segs[i - 1]);
+	}
+	assert_true(segs[0] == 0);
+	read_all_ok(&t, 6000);
+	/* seek into each segment and read across the rest */
+	for (i = 0; i < n; i++) {
+		r = open_reader(&t);
+		assert_int_equal(ev_reader_seek(r, segs[i] + 1, &err), 0);
+		assert_int_equal(read_rest(r, segs[i] + 1, 0, &st, &err),
+				 6000 - (int)segs[i] - 1);
+		assert_int_equal(st, 0);
+		ev_reader_free(r);
+	}
+	assert_int_equal(ev_log_info(t.log, &info, &err), 0);
+	assert_true(info.segments == n);
+	assert_true(info.events == 6000);
+	assert_true(info.next_offset == 6000);
+	free(info.seg);
+	free(segs);
+	tlog_free(&t);
+}
+
+static void test_seek_every_offset(void **state)
+{
+	struct tlog t;
+	struct ev_reader *r;
+	struct ev_rec rec;
+	struct ev_error err;
+	int k, n = 3000;
+
+	(void)state;
+	tlog_create(&t, 64 << 10, 1);
+	tlog_append(&t, 0, n, 700, tlog_time_inorder);
+	r = open_reader(&t);
+	for (k = 0; k < n; k++) {
+		assert_int_equal(ev_reader_seek(r, (uint64_t)k, &err), 0);
+		assert_int_equal(ev_reader_next(r, &rec, &err), 1);
+		if (rec.offset != (uint64_t)k || tlog_seq(&rec) != k)
+			fail_msg("seek to %d gave offset %llu", k,
+				 (unsigned long long)rec.offset);
+	}
+	/* backwards, and past the end */
+	for (k = n - 1; k >= 0; k -= 97) {
+		assert_int_equal(ev_reader_seek(r, (uint64_t)k, &err), 0);
+		assert_int_equal(ev_reader_next(r, &rec, &err), 1);
+		assert_true(rec.offset == (uint64_t)k);
+	}
+	assert_int_equal(ev_reader_seek(r, (uint64_t)n, &err), 0);
+	assert_int_equal(ev_reader_next(r, &rec, &err), 0);
+	assert_int_equal(ev_reader_seek(r, UINT64_MAX, &err), 0);
+	assert_int_equal(ev_reader_next(r, &rec, &err), 0);
+	ev_reader_free(r);
+	tlog_free(&t);
+}
+
+/* times out of order: event i at a scrambled millisecond */
+static ev_time_t scrambled(int i)
+{
+	uint64_t x = (uint64_t)i * 2654435761u;
+
+	/* mostly increasing, with some events far in the past or future */
+	return 1700000000000000000LL + (ev_time_t)i * 1000000 +
+	       ((ev_time_t)(x % 2001) - 1000) * 1000000 *
+		       (i % 13 == 0 ? 50 : 1);
+}
+
+/*
+ * Seeking by time is conservative: after ev_reader_seek_time(t), reading
+ * on never misses an event whose time is >= t.
+ */
+static void check_seek_time(struct tlog *t, int n, ev_time_t probe)
+{
+	struct ev_reader *r = open_reader(t);
+	struct ev_rec rec;
+	struct ev_error err;
+	char *seen = calloc((size_t)n, 1);
+	int i, rr;
+
+	assert_non_null(seen);
+	assert_int_equal(ev_reader_seek_time(r, probe, &err), 0);
+	while ((rr = ev_reader_next(r, &rec, &err)) == 1)
+		seen[rec.offset] = 1;
+	if (rr != 0)
+		fail_msg("reading after seek_time failed: %s", err.msg);
+	for (i = 0; i < n; i++)
+		if (!seen[i] && scrambled(i) >= probe)
+			fail_msg("seek_time(%lld) skipped event %d at %lld",
+				 (long long)probe, i, (long long)scrambled(i));
+	free(seen);
+	ev_reader_free(r);
+}
+
+static void test_seek_time_out_of_order(void **state)
+{
+	struct tlog t;
+	ev_time_t lo = INT64_MAX, hi = INT64_MIN, tm;
+	int i, n = 4000, seglog;
+
+	(void)state;
+	for (seglog = 0; seglog < 2; seglog++) {
+		tlog_create(&t, seglog ? 64 << 10 : 0, 1);
+		tlog_append(&t, 0, n, 600, scrambled);
+		for (i = 0; i < n; i++) {
+			tm = scrambled(i);
+			lo = tm < lo ? tm : lo;
+			hi = tm > hi ? tm : hi;
+		}
+		check_seek_time(&t, n, lo - 1);
+		check_seek_time(&t, n, lo);
+		check_seek_time(&t, n, hi);
+		check_seek_time(&t, n, hi + 1);
+		check_seek_time(&t, n, INT64_MIN + 1);
+		check_seek_time(&t, n, INT64_MAX);
+		for (i = 0; i < n; i += 37) {
+			check_seek_time(&t, n, scrambled(i));
+			check_seek_time(&t, n, scrambled(i) + 1);
+		}
+		tlog_free(&t);
+	}
+}
+
+/* ------------------------------------------------------------ torn tails */
+
+static void save_file(const char *path, struct ev_buf *b)
+{
+	size_t n;
+	char *p = unit_read_file(path, &n);
+
+	assert_non_null(p);
+	b->len = 0;
+	assert_int_equal(ev_buf_append(b, p, n), 0);
+	free(p);
+}
+
+static void restore_file(const char *path, const struct ev_buf *b)
+{
+	assert_int_equal(unit_write_file(path, b->p, b->len), 0);
+}
+
+static void append_bytes(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "ab");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void reader_stops_cleanly(struct tlog *t, int want)
+{
+	struct ev_reader *r = open_reader(t);
+	struct ev_error err;
+	int st, n;
+
+	n = read_rest(r, 0, 0, &st, &err);
+	if (st != 0)
+		fail_msg("reader stopped with %d (%s) after %d events", st,
+			 err.msg, n);
+	if (n != want)
+		fail_msg("reader read %d events, want %d", n, want);
+	ev_reader_free(r);
+}
+
+/*
+ * A crash after writing and before publishing: batches past the head's
+ * durable end, the last of them torn.
+ */
+static void make_unpublished_tail(struct tlog *t, struct ev_buf *head,
+				  int *published, int *complete)
+{
+	char seg[4300], hpath[4300];
+	struct tbatch *b;
+	size_t nb, i;
+	off_t size;
+
+	tlog_append(t, 0, 1000, 800, tlog_time_inorder);
+	snprintf(hpath, sizeof(hpath), "%s/head", t->path);
+	save_file(hpath, head);
+	size = tlog_size(tlog_file(t, 0, "seg", seg, sizeof(seg)));
+	tlog_append(t, 1000, 300, 800, tlog_time_inorder);
+	restore_file(hpath, head);
+	/* cut the segment in the middle of the third unpublished batch */
+	nb = tlog_batches(seg, &b, NULL);
+	for (i = 0; i < nb && b[i].pos < (uint64_t)size; i++)
+		;
+	assert_true(i + 3 < nb);
+	assert_int_equal(truncate(seg, (off_t)(b[i + 2].pos + 40)), 0);
+	*published = 1000;
+	*complete = (int)b[i + 2].base;
+	free(b);
+}
+
+static void test_torn_tail_readers(void **state)
+{
+	struct tlog t;
+	struct ev_buf head = {0}, seg0 = {0};
+	struct ev_reader *r;
+	struct ev_error err;
+	char seg[4300], hpath[4300];
+	uint8_t garbage[3000];
+	int published, complete, st, i;
+
+	(void)state;
+	tlog_create(&t, 0, 1);
+	make_unpublished_tail(&t, &head, &published, &complete);
+	tlog_file(&t, 0, "seg", seg, sizeof(seg));
+	snprintf(hpath, sizeof(hpath), "%s/head", t.path);
+	/* with the head, reading stops at the durable end */
+	reader_stops_cleanly(&t, published);
+	/* without it, at the last complete batch */
+	assert_int_equal(unlink(hpath), 0);
+	reader_stops_cleanly(&t, complete);
+	/* a lone segment file reads the same way */
+	assert_int_equal(ev_reader_open_segment(&r, seg, &err), 0);
+	assert_int_equal(read_rest(r, 0, 0, &st, &err), complete);
+	assert_int_equal(st, 0);
+	assert_null(ev_reader_watch_path(r));
+	ev_reader_free(r);
+	restore_file(hpath, &head);
+
+	/* garbage appended after the durable end */
+	for (i = 0; i < (int)sizeof(garbage); i++)
+		garbage[i] = (uint8_t)(i * 151 + 3);
+	save_file(seg, &seg0);
+	assert_int_equal(truncate(seg, (off_t)tlog_size(seg) - 40), 0);
+	append_bytes(seg, garbage, sizeof(garbage));
+	reader_stops_cleanly(&t, published);
+	assert_int_equal(unlink(hpath), 0);
+	reader_stops_cleanly(&t, complete);
+	restore_file(hpath, &head);
+	restore_file(seg, &seg0);
+	/* a torn tail that is only a batch header */
+	{
+		struct tbatch *b;
+		size_t nb = tlog_batches(seg, &b, NULL);
+		assert_int_equal(truncate(seg, (off_t)(b[nb - 1].pos +
+						       EV_BATCHHDR_SIZE)),
+				 0);
+		assert_int_equal(unlink(hpath), 0);
+		reader_stops_cleanly(&t, (int)b[nb - 1].base);
+		assert_int_equal(truncate(seg, (off_t)(b[nb - 1].pos + 10)), 0);
+		reader_stops_cleanly(&t, (int)b[nb - 1].base);
+		free(b);
+	}
+	ev_buf_free(&head);
+	ev_buf_free(&seg0);
+	tlog_free(&t);
+}
+
+static void test_writer_truncates_torn_tail(void **state)
+{
+	struct tlog t;
+	struct ev_buf head = {0};
+	char seg[4300], hpath[4300];
+	uint8_t garbage[500];
+	int published, complete, round;
+
+	(void)state;
+	for (round = 0; round < 3; round++) {
+		tlog_create(&t, 0, 1);
+		make_unpublished_tail(&t, &head, &published, &complete);
+		tlog_file(&t, 0, "seg", seg, sizeof(seg));
+		snprintf(hpath, sizeof(hpath), "%s/head", t.path);
+		if (round == 1) {
+			/* the head is lost too */
+			assert_int_equal(unlink(hpath), 0);
+		} else if (round == 2) {
+			/* a fresh log: only garbage past the durable end */
+			tlog_free(&t);
+			tlog_create(&t, 0, 1);
+			tlog_append(&t, 0, 1000, 800, tlog_time_inorder);
+			tlog_file(&t, 0, "seg", seg, sizeof(seg));
+			memset(garbage, 0xa5, sizeof(garbage));
+			append_bytes(seg, garbage, sizeof(garbage));
+			complete = 1000;
+		}
+		t.notices = 0;
+		/* the next writer adopts complete batches, cuts the rest
+		 * and says so */
+		tlog_append(&t, complete, 500, 800, tlog_time_inorder);
+		if (t.notices == 0)
+			fail_msg("round %d: the torn tail was cut silently",
+				 round);
+		if (strstr(t.last_notice, "torn tail") == NULL)
+			fail_msg("round %d: notice '%s'", round, t.last_notice);
+		read_all_ok(&t, complete + 500);
+		{
+			struct ev_verify_report rep;
+			struct ev_error err;
+			if (ev_log_verify(t.log, &rep, NULL, NULL, &err) != 0)
+				fail_msg("round %d: verify: %s", round, err.msg);
+			assert_true(rep.records == (uint64_t)complete + 500);
+		}
+		tlog_free(&t);
+	}
+	ev_buf_free(&head);
+}
+
+/*
+ * Index entries past the durable end, for batches that were never
+ * published and are then lost (sync=none and a power cut, or a head
+ * update lost with the batch): the writer that cuts the tail must leave
+ * indexes that still verify, and readers must stay correct.
+ */
+static void test_writer_recovery_keeps_indexes_valid(void **state)
+{
+	struct tlog t;
+	struct ev_buf head = {0};
+	struct ev_verify_report rep;
+	struct ev_reader *r;
+	struct ev_rec rec;
+	struct ev_error err;
+	struct tbatch *b;
+	char seg[4300], hpath[4300];
+	size_t nb, i;
+	int k;
+
+	(void)state;
+	tlog_create(&t, 0, 1);
+	tlog_append(&t, 0, 1000, 800, tlog_time_inorder);
+	snprintf(hpath, sizeof(hpath), "%s/head", t.path);
+	save_file(hpath, &head);
+	tlog_append(&t, 1000, 600, 800, tlog_time_inorder);
+	restore_file(hpath, &head);
+	tlog_file(&t, 0, "seg", seg, sizeof(seg));
+	nb = tlog_batches(seg, &b, NULL);
+	for (i = 0; i < nb && b[i].base < 1000; i++)
+		;
+	/* the unpublished batches are gone, their index entries are not */
+	assert_int_equal(truncate(seg, (off_t)b[i].pos + 30), 0);
+	free(b);
+	t.notices = 0;
+	tlog_append(&t, 1000, 900, 500, tlog_time_inorder);
+	assert_true(t.notices > 0);
+	r = open_reader(&t);
+	for (k = 0; k < 1900; k += 7) {
+		assert_int_equal(ev_reader_seek(r, (uint64_t)k, &err), 0);
+		assert_int_equal(ev_reader_next(r, &rec, &err), 1);
+		assert_true(rec.offset == (uint64_t)k && tlog_seq(&rec) == k);
+	}
+	ev_reader_free(r);
+	if (ev_log_verify(t.log, &rep, NULL, NULL, &err) != 0)
+		fail_msg("after the writer's tail repair, verify says: %s",
+			 err.msg);
+	ev_buf_free(&head);
+	tlog_free(&t);
+}
+
+/* ------------------------------------------------------------ damage */
+
+static void expect_damage(struct tlog *t, int readable, uint64_t seg_base,
+			  const struct tbatch *bad)
+{
+	struct ev_reader *r;
+	struct ev_error err;
+	char want[128];
+	int st, n;
+
+	if (ev_reader_open(&r, t->log, &err) != 0) {
+		/* refusing to open at all is fine too, if it says why */
+		assert_int_equal(err.code, EV_EDATA);
+		return;
+	}
+	n = read_rest(r, 0, 0, &st, &err);
+	if (st != EV_EDATA)
+		fail_msg("damage at byte %llu: reader returned %d after %d events",
+			 (unsigned long long)bad->pos, st, n);
+	assert_int_equal(n, readable);
+	snprintf(want, sizeof(want), "segment %020llu, offset %llu, byte %llu",
+		 (unsigned long long)seg_base, (unsigned long long)bad->base,
+		 (unsigned long long)bad->pos);
+	if (strstr(err.msg, want) == NULL)
+		fail_msg("message '%s' lacks '%s'", err.msg, want);
+	ev_reader_free(r);
+}
+
+static void test_damage_then_valid_batch(void **state)
+{
+	struct tlog t;
+	struct tbatch *b;
+	struct ev_buf seg0 = {0};
+	char seg[4300], hpath[4300];
+	size_t nb;
+	int where, k;
+
+	(void)state;
+	tlog_create(&t, 0, 1);
+	tlog_append(&t, 0, 2000, 800, tlog_time_inorder);
+	tlog_file(&t, 0, "seg", seg, sizeof(seg));
+	snprintf(hpath, sizeof(hpath), "%s/head", t.path);
+	nb = tlog_batches(seg, &b, NULL);
+	assert_true(nb > 10);
+	save_file(seg, &seg0);
+	k = (int)nb / 2;
+	/* a payload byte, a header byte, the length field, the salt */
+	for (where = 0; where < 4; where++) {
+		static const int at[] = {EV_BATCHHDR_SIZE + 5, 20, 1, 50};
+		restore_file(seg, &seg0);
+		tlog_flip(seg, (off_t)b[k].pos + at[where], 0x40);
+		expect_damage(&t, (int)b[k].base, 0, &b[k]);
+		/* without the head, a valid batch after the damage still
+		 * makes it damage, not a torn tail */
+		{
+			struct ev_buf h = {0};
+			save_file(hpath, &h);
+			assert_int_equal(unlink(hpath), 0);
+			expect_damage(&t, (int)b[k].base, 0, &b[k]);
+			restore_file(hpath, &h);
+			ev_buf_free(&h);
+		}
+	}
+	restore_file(seg, &seg0);
+	read_all_ok(&t, 2000);
+	free(b);
+	ev_buf_free(&seg0);
+	tlog_free(&t);
+}
+
+/* damage in a sealed segment, with later segments intact */
+static void test_damage_in_earlier_segment(void **state)
+{
+	struct tlog t;
+	struct tbatch *b;
+	uint64_t *segs;
+	char seg[4300];
+	size_t n, nb;
+
+	(void)state;
+	tlog_create(&t, 64 << 10, 0);
+	tlog_append(&t, 0, 3000, 1500, tlog_time_inorder);
+	n = tlog_segments(&t, &segs);
+	assert_true(n >= 3);
+	tlog_file(&t, segs[1], "seg", seg, sizeof(seg));
+	nb = tlog_batches(seg, &b, NULL);
+	assert_true(nb > 3);
+	tlog_flip(seg, (off_t)b[nb - 1].pos + EV_BATCHHDR_SIZE + 2, 0x01);
+	/* the last batch of a sealed segment is damage, not a torn tail */
+	expect_damage(&t, (int)b[nb - 1].base, segs[1], &b[nb - 1]);
+	free(b);
+	free(segs);
+	tlog_free(&t);
+}
+
+static void test_writer_refuses_damage(void **state)
+{
+	struct tlog t;
+	struct tbatch *b;
+	struct ev_buf before = {0}, after = {0}, head = {0};
+	struct ev_writer *w;
+	struct ev_writer_opts o;
+	struct ev_error err;
+	char seg[4300], hpath[4300];
+	size_t nb, i;
+	int round, published, complete;
+
+	(void)state;
+	for (round = 0; round < 2; round++) {
+		tlog_create(&t, 0, 1);
+		tlog_file(&t, 0, "seg", seg, sizeof(seg));
+		snprintf(hpath, sizeof(hpath), "%s/head", t.path);
+		if (round == 0) {
+			/* head lost, damage in the middle of the segment */
+			tlog_append(&t, 0, 2000, 800, tlog_time_inorder);
+			nb = tlog_batches(seg, &b, NULL);
+			tlog_flip(seg, (off_t)b[nb / 2].pos + 70, 0x10);
+			assert_int_equal(unlink(hpath), 0);
+		} else {
+			/* unpublished batches, the first of them damaged */
+			make_unpublished_tail(&t, &head, &published, &complete);
+			nb = tlog_batches(seg, &b, NULL);
+			for (i = 0; i < nb && b[i].base < 1000; i++)
+				;
+			tlog_flip(seg, (off_t)b[i].pos + 70, 0x10);
+		}
+		free(b);
+		save_file(seg, &before);
+		memset(&o, 0, sizeof(o));
+		o.notice = tlog_notice;
+		o.ctx = &t;
+		if (ev_writer_open(&w, t.log, &o, &err) != EV_EDATA)
+			fail_msg("round %d: the writer accepted a damaged log",
+				 round);
+		if (strstr(err.msg, "segment") == NULL ||
+		    strstr(err.msg, "byte") == NULL)
+			fail_msg("round %d: message '%s'", round, err.msg);
+		if (strstr(err.hint, "evctl verify") == NULL ||
+		    strstr(err.hint, "evctl repair") == NULL)
+			fail_msg("round %d: hint '%s'", round, err.hint);
+		/* and nothing was cut */
+		save_file(seg, &after);
+		assert_int_equal(after.len, before.len);
+		assert_memory_equal(after.p, before.p, before.len);
+		tlog_free(&t);
+	}
+	ev_buf_free(&before);
+	ev_buf_free(&after);
+	ev_buf_free(&head);
+}
+
+/* ------------------------------------------------------------ the log */
+
+static void test_log_create_open(void **state)
+{
+	struct ev_log_config cfg;
+	struct ev_error err;
+	struct ev_log *log;
+	struct tlog t;
+	char other[4300];
+
+	(void)state;
+	tlog_create(&t, 0, 3);
+	assert_int_equal(strlen(ev_log_id(t.log)), 32);
+	assert_string_equal(ev_log_path(t.log), t.path);
+	assert_int_equal(ev_log_get_config(t.log)->level, 3);
+	assert_true(ev_log_created(t.log) > 0);
+	/* creating over an existing log fails */
+	ev_log_config_init(&cfg);
+	assert_int_equal(ev_log_create(t.path, &cfg, &err), EV_ERR);
+	assert_non_null(strstr(err.msg, "already exists"));
+	/* bad settings */
+	snprintf(other, sizeof(other), "%s/other", t.dir);
+	cfg.segment_bytes = 1000;
+	assert_int_equal(ev_log_create(other, &cfg, &err), EV_EUSAGE);
+	ev_log_config_init(&cfg);
+	cfg.level = 20;
+	assert_int_equal(ev_log_create(other, &cfg, &err), EV_EUSAGE);
+	/* a missing log */
+	assert_int_equal(ev_log_open(&log, other, &err), EV_ENOENT);
+	assert_null(log);
+	assert_int_equal(ev_exit_code(EV_ENOENT), 66);
+	/* a directory that is not a log */
+	assert_int_equal(ev_log_open(&log, t.dir, &err), EV_EDATA);
+	ev_log_close(NULL);
+	tlog_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log_create_open),
+		cmocka_unit_test(test_append_read_all),
+		cmocka_unit_test(test_threaded_synced_writer),
+		cmocka_unit_test(test_segment_roll),
+		cmocka_unit_test(test_seek_every_offset),
+		cmocka_unit_test(test_seek_time_out_of_order),
+		cmocka_unit_test(test_torn_tail_readers),
+		cmocka_unit_test(test_writer_truncates_torn_tail),
+		cmocka_unit_test(test_writer_recovery_keeps_indexes_valid),
+		cmocka_unit_test(test_damage_then_valid_batch),
+		cmocka_unit_test(test_damage_in_earlier_segment),
+		cmocka_unit_test(test_writer_refuses_damage),
+	};
+
+	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}

@@ -1,0 +1,708 @@
+/*
+ * test_segment.c - lib/segment.c: the byte layouts of evlog(5) SEGMENTS
+ * and BATCHES.  Segment and batch headers encode and decode, every
+ * single-bit flip of a batch header is caught, feature flags behave as
+ * the format requires, the zstd codec refuses frames that disagree with
+ * their header, and record framing rejects what it must.
+ */
+#include <fcntl.h>
+
+#include <zstd.h>
+
+#include "unit.h"
+#include "alloc_track.h"
+
+static const uint8_t seg_id[16] = {0, 1, 2,  3,  4,  5,  6,  7,
+				   8, 9, 10, 11, 12, 13, 14, 15};
+
+static void fix_crc(uint8_t *h)
+{
+	ev_put32(h + 60, ev_crc32c(0, h, 60));
+}
+
+/* ------------------------------------------------------------ segments */
+
+static void test_seghdr_roundtrip(void **state)
+{
+	uint8_t h[EV_SEGHDR_SIZE];
+	struct ev_seghdr sh;
+	struct ev_error err;
+	int i;
+
+	(void)state;
+	ev_seghdr_encode(h, 12345, 0x1122334455667788ull, seg_id);
+	assert_memory_equal(h, ev_seg_magic, 8);
+	assert_int_equal(ev_get16(h + 8), EV_FORMAT_VERSION);
+	assert_int_equal(ev_get16(h + 10), EV_SEGHDR_SIZE);
+	assert_int_equal(ev_get32(h + 12), 0);
+	assert_int_equal(ev_get32(h + 16), 0);
+	/* reserved fields are written as zero */
+	for (i = 20; i < 24; i++)
+		assert_int_equal(h[i], 0);
+	for (i = 56; i < 60; i++)
+		assert_int_equal(h[i], 0);
+	/* little-endian fields, never a native struct */
+	assert_int_equal(h[24], 0x39);
+	assert_int_equal(h[25], 0x30);
+	assert_int_equal(h[32], 0x88);
+	assert_int_equal(h[39], 0x11);
+	assert_int_equal(ev_get32(h + 60), ev_crc32c(0, h, 60));
+	memset(&sh, 0xaa, sizeof(sh));
+	assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "s", &err), 0);
+	assert_int_equal(sh.version, EV_FORMAT_VERSION);
+	assert_int_equal(sh.compat, 0);
+	assert_int_equal(sh.incompat, 0);
+	assert_true(sh.base == 12345);
+	assert_true(sh.salt == 0x1122334455667788ull);
+	assert_memory_equal(sh.id, seg_id, 16);
+}
+
+static void test_seghdr_bad_magic(void **state)
+{
+	uint8_t h[EV_SEGHDR_SIZE];
+	struct ev_seghdr sh;
+	struct ev_error err;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 8; i++) {
+		ev_seghdr_encode(h, 0, 1, seg_id);
+		h[i] ^= 0x20;
+		fix_crc(h); /* the magic alone is wrong */
+		assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "x.seg", &err),
+				 EV_EDATA);
+		assert_non_null(strstr(err.msg, "bad magic"));
+		assert_non_null(strstr(err.msg, "'x.seg'"));
+	}
+}
+
+/* every single-bit flip of a segment header is refused */
+static void test_seghdr_bit_flips(void **state)
+{
+	uint8_t h[EV_SEGHDR_SIZE];
+	struct ev_seghdr sh;
+	struct ev_error err;
+	int bit;
+
+	(void)state;
+	for (bit = 0; bit < EV_SEGHDR_SIZE * 8; bit++) {
+		ev_seghdr_encode(h, 7, 99, seg_id);
+		h[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (ev_seghdr_decode(h, sizeof(h), &sh, "s", &err) != EV_EDATA)
+			fail_msg("flip of bit %d accepted", bit);
+		if (bit >= 64 && strstr(err.msg, "checksum") == NULL)
+			fail_msg("flip of bit %d: '%s'", bit, err.msg);
+	}
+}
+
+static void test_seghdr_incompatible_flag(void **state)
+{
+	static const uint32_t flags[] = {1u, 0x80u, 0x10000u, 0x80000000u};
+	uint8_t h[EV_SEGHDR_SIZE];
+	struct ev_seghdr sh;
+	struct ev_error err;
+	char want[16];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		ev_seghdr_encode(h, 0, 1, seg_id);
+		ev_put32(h + 16, flags[i]);
+		fix_crc(h);
+		assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "00.seg", &err),
+				 EV_EDATA);
+		snprintf(want, sizeof(want), "0x%08x", flags[i]);
+		if (strstr(err.msg, "incompatible") == NULL ||
+		    strstr(err.msg, want) == NULL ||
+		    strstr(err.msg, "'00.seg'") == NULL)
+			fail_msg("unclear refusal: '%s'", err.msg);
+	}
+}
+
+static void test_seghdr_compatible_flag(void **state)
+{
+	uint8_t h[EV_SEGHDR_SIZE];
+	struct ev_seghdr sh;
+	struct ev_error err;
+
+	(void)state;
+	ev_seghdr_encode(h, 64, 5, seg_id);
+	ev_put32(h + 12, 0x80000001u);
+	fix_crc(h);
+	assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "s", &err), 0);
+	assert_int_equal(sh.compat, 0x80000001u);
+	assert_true(sh.base == 64);
+}
+
+static void test_seghdr_other_refusals(void **state)
+{
+	uint8_t h[EV_SEGHDR_SIZE];
+	struct ev_seghdr sh;
+	struct ev_error err;
+
+	(void)state;
+	/* a later format version */
+	ev_seghdr_encode(h, 0, 1, seg_id);
+	ev_put16(h + 8, 2);
+	fix_crc(h);
+	assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "s", &err), EV_EDATA);
+	assert_non_null(strstr(err.msg, "version 2"));
+	/* a different header size */
+	ev_seghdr_encode(h, 0, 1, seg_id);
+	ev_put16(h + 10, 128);
+	fix_crc(h);
+	assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "s", &err), EV_EDATA);
+	/* shorter than a header */
+	ev_seghdr_encode(h, 0, 1, seg_id);
+	assert_int_equal(ev_seghdr_decode(h, EV_SEGHDR_SIZE - 1, &sh, "s", &err),
+			 EV_EDATA);
+	assert_non_null(strstr(err.msg, "shorter"));
+	assert_int_equal(ev_seghdr_decode(h, 0, &sh, "s", &err), EV_EDATA);
+}
+
+/* ------------------------------------------------------------ batches */
+
+static struct ev_batchhdr sample_batch(void)
+{
+	struct ev_batchhdr b;
+
+	memset(&b, 0, sizeof(b));
+	b.stored_len = 1000;
+	b.count = 10;
+	b.raw_len = 4000;
+	b.payload_crc = 0xdeadbeef;
+	b.base = 1000000;
+	b.salt = 0x0102030405060708ull;
+	b.min_time = 1700000000LL * 1000000000;
+	b.max_time = 1700000001LL * 1000000000;
+	b.append_time = 1700000002LL * 1000000000;
+	b.codec = EV_CODEC_ZSTD;
+	return b;
+}
+
+static void test_batchhdr_roundtrip(void **state)
+{
+	struct ev_batchhdr b = sample_batch(), d;
+	uint8_t h[EV_BATCHHDR_SIZE];
+	const char *why = NULL;
+
+	(void)state;
+	ev_batchhdr_encode(h, &b);
+	assert_int_equal(ev_get32(h + 60), ev_crc32c(0, h, 60));
+	assert_int_equal(h[45], 0);
+	assert_int_equal(ev_get16(h + 46), 0);
+	memset(&d, 0x55, sizeof(d));
+	assert_int_equal(ev_batchhdr_decode(h, b.salt, &d, &why), 0);
+	assert_int_equal(d.stored_len, b.stored_len);
+	assert_int_equal(d.count, b.count);
+	assert_int_equal(d.raw_len, b.raw_len);
+	assert_int_equal(d.payload_crc, b.payload_crc);
+	assert_true(d.base == b.base);
+	assert_true(d.salt == b.salt);
+	assert_true(d.min_time == b.min_time);
+	assert_true(d.max_time == b.max_time);
+	assert_true(d.append_time == b.append_time);
+	assert_int_equal(d.codec, b.codec);
+	/* negative times survive */
+	b.min_time = -5;
+	b.max_time = -1;
+	ev_batchhdr_encode(h, &b);
+	assert_int_equal(ev_batchhdr_decode(h, b.salt, &d, &why), 0);
+	assert_true(d.min_time == -5 && d.max_time == -1);
+}
+
+/* every single-bit flip anywhere in the 64 bytes is detected */
+static void test_batchhdr_bit_flips(void **state)
+{
+	struct ev_batchhdr b = sample_batch(), d;
+	uint8_t h[EV_BATCHHDR_SIZE];
+	const char *why;
+	int bit;
+
+	(void)state;
+	for (bit = 0; bit < EV_BATCHHDR_SIZE * 8; bit++) {
+		ev_batchhdr_encode(h, &b);
+		h[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		why = NULL;
+		if (ev_batchhdr_decode(h, b.salt, &d, &why) != EV_EDATA)
+			fail_msg("flip of bit %d (byte %d) not detected", bit,
+				 bit / 8);
+		assert_non_null(why);
+	}
+}
+
+static void test_batchhdr_salt_mismatch(void **state)
+{
+	struct ev_batchhdr b = sample_batch(), d;
+	uint8_t h[EV_BATCHHDR_SIZE];
+	const char *why = NULL;
+
+	(void)state;
+	ev_batchhdr_encode(h, &b);
+	assert_int_equal(ev_batchhdr_decode(h, b.salt ^ 1, &d, &why), EV_EDATA);
+	assert_non_null(strstr(why, "salt"));
+}
+
+/* a header with a consistent CRC whose fields break a rule */
+static int decode_modified(void (*mod)(struct ev_batchhdr *), const char **why)
+{
+	struct ev_batchhdr b = sample_batch(), d;
+	uint8_t h[EV_BATCHHDR_SIZE];
+
+	mod(&b);
+	ev_batchhdr_encode(h, &b);
+	*why = NULL;
+	return ev_batchhdr_decode(h, b.salt, &d, why);
+}
+
+static void m_codec2(struct ev_batchhdr *b) { b->codec = 2; }
+static void m_codecff(struct ev_batchhdr *b) { b->codec = 0xff; }
+static void m_raw_over(struct ev_batchhdr *b) { b->raw_len = EV_MAX_BATCH + 1; }
+static void m_raw_max(struct ev_batchhdr *b) { b->raw_len = EV_MAX_BATCH; }
+static void m_raw_zero(struct ev_batchhdr *b) { b->raw_len = 0; }
+static void m_stored_over(struct ev_batchhdr *b) { b->stored_len = EV_MAX_STORED + 1; }
+static void m_stored_max(struct ev_batchhdr *b) { b->stored_len = EV_MAX_STORED; }
+static void m_stored_zero(struct ev_batchhdr *b) { b->stored_len = 0; }
+static void m_stored_huge(struct ev_batchhdr *b) { b->stored_len = 0xffffffffu; }
+static void m_count_zero(struct ev_batchhdr *b) { b->count = 0; }
+static void m_count_over(struct ev_batchhdr *b) { b->count = b->raw_len / 2 + 1; }
+static void m_none_mismatch(struct ev_batchhdr *b)
+{
+	b->codec = EV_CODEC_NONE;
+	b->stored_len = b->raw_len - 1;
+}
+static void m_none_ok(struct ev_batchhdr *b)
+{
+	b->codec = EV_CODEC_NONE;
+	b->stored_len = b->raw_len;
+}
+static void m_times(struct ev_batchhdr *b) { b->min_time = b->max_time + 1; }
+static void m_base(struct ev_batchhdr *b) { b->base = UINT64_MAX - 5; }
+
+static void test_batchhdr_field_rules(void **state)
+{
+	static const struct {
+		const char *name;
+		void (*mod)(struct ev_batchhdr *);
+		int ok;
+		const char *why;
+	} cases[] = {
+		{"codec 2", m_codec2, 0, "codec"},
+		{"codec 0xff", m_codecff, 0, "codec"},
+		{"raw over the limit", m_raw_over, 0, "length"},
+		{"raw at the limit", m_raw_max, 1, NULL},
+		{"raw zero", m_raw_zero, 0, "length"},
+		{"stored over the limit", m_stored_over, 0, "stored length"},
+		{"stored at the limit", m_stored_max, 1, NULL},
+		{"stored zero", m_stored_zero, 0, "stored length"},
+		{"stored 4 GB", m_stored_huge, 0, "stored length"},
+		{"count zero", m_count_zero, 0, "count"},
+		{"count over half the bytes", m_count_over, 0, "count"},
+		{"uncompressed with a different stored length", m_none_mismatch, 0,
+		 "stored length"},
+		{"uncompressed", m_none_ok, 1, NULL},
+		{"inverted times", m_times, 0, "time"},
+		{"offsets past 2^64", m_base, 0, "offset"},
+	};
+	const char *why;
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = decode_modified(cases[i].mod, &why);
+		if (cases[i].ok && r != 0)
+			fail_msg("%s: refused: %s", cases[i].name, why);
+		if (!cases[i].ok &&
+		    (r != EV_EDATA || why == NULL || strstr(why, cases[i].why) == NULL))
+			fail_msg("%s: got %d '%s'", cases[i].name, r,
+				 why ? why : "");
+	}
+}
+
+static void test_batchhdr_reserved(void **state)
+{
+	struct ev_batchhdr b = sample_batch(), d;
+	uint8_t h[EV_BATCHHDR_SIZE];
+	const char *why;
+	int i;
+
+	(void)state;
+	for (i = 45; i < 48; i++) {
+		ev_batchhdr_encode(h, &b);
+		h[i] = 1;
+		fix_crc(h);
+		why = NULL;
+		assert_int_equal(ev_batchhdr_decode(h, b.salt, &d, &why), EV_EDATA);
+		assert_non_null(strstr(why, "reserved"));
+	}
+}
+
+/* ------------------------------------------------------------ codec */
+
+static void fill(uint8_t *p, size_t n, uint64_t seed)
+{
+	size_t i;
+
+	/* compressible but not trivial */
+	for (i = 0; i < n; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		p[i] = (uint8_t)("abcdefgh{}:,\"0123"[(seed >> 33) % 17]);
+	}
+}
+
+static void test_codec_roundtrip(void **state)
+{
+	static const size_t sizes[] = {1, 100, 4096, 100000, 1u << 20};
+	static const int levels[] = {1, 3, 19};
+	struct ev_codec *c = ev_codec_new();
+	struct ev_buf out = {0}, raw = {0};
+	struct ev_batchhdr h;
+	struct ev_error err;
+	const char *why;
+	uint8_t *src;
+	size_t i, l;
+
+	(void)state;
+	assert_non_null(c);
+	src = malloc(1u << 20);
+	assert_non_null(src);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		fill(src, sizes[i], i);
+		for (l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+			if (levels[l] == 19 && sizes[i] > 100000)
+				continue; /* slow and adds nothing */
+			assert_int_equal(ev_codec_compress(c, levels[l], src,
+							   sizes[i], &out, &err),
+					 0);
+			memset(&h, 0, sizeof(h));
+			h.codec = EV_CODEC_ZSTD;
+			h.raw_len = (uint32_t)sizes[i];
+			h.stored_len = (uint32_t)out.len;
+			why = NULL;
+			if (ev_codec_decode(c, &h, out.p, &raw, &why) != 0)
+				fail_msg("%zu bytes at level %d: %s", sizes[i],
+					 levels[l], why);
+			assert_int_equal(raw.len, sizes[i]);
+			assert_memory_equal(raw.p, src, sizes[i]);
+		}
+	}
+	/* stored uncompressed: a copy */
+	memset(&h, 0, sizeof(h));
+	h.codec = EV_CODEC_NONE;
+	h.raw_len = h.stored_len = 100;
+	assert_int_equal(ev_codec_decode(c, &h, src, &raw, &why), 0);
+	assert_int_equal(raw.len, 100);
+	assert_memory_equal(raw.p, src, 100);
+	free(src);
+	ev_buf_free(&out);
+	ev_buf_free(&raw);
+	ev_codec_free(c);
+	ev_codec_free(NULL);
+}
+
+/* frames that disagree with the header are refused */
+static void test_codec_rejects_mismatch(void **state)
+{
+	struct ev_codec *c = ev_codec_new();
+	struct ev_buf out = {0}, raw = {0}, two = {0};
+	struct ev_batchhdr h;
+	struct ev_error err;
+	const char *why;
+	uint8_t src[5000];
+	ZSTD_CCtx *cc;
+	size_t n;
+
+	(void)state;
+	fill(src, sizeof(src), 42);
+	assert_int_equal(ev_codec_compress(c, 1, src, sizeof(src), &out, &err), 0);
+	memset(&h, 0, sizeof(h));
+	h.codec = EV_CODEC_ZSTD;
+	h.stored_len = (uint32_t)out.len;
+	/* declared uncompressed size differs from the frame's */
+	h.raw_len = sizeof(src) + 1;
+	why = NULL;
+	assert_int_equal(ev_codec_decode(c, &h, out.p, &raw, &why), EV_EDATA);
+	assert_non_null(strstr(why, "size"));
+	h.raw_len = sizeof(src) - 1;
+	assert_int_equal(ev_codec_decode(c, &h, out.p, &raw, &why), EV_EDATA);
+	/* stored length longer than the frame (trailing bytes) */
+	h.raw_len = sizeof(src);
+	assert_int_equal(ev_buf_append(&two, out.p, out.len), 0);
+	assert_int_equal(ev_buf_append(&two, "\0\0\0\0", 4), 0);
+	h.stored_len = (uint32_t)two.len;
+	assert_int_equal(ev_codec_decode(c, &h, two.p, &raw, &why), EV_EDATA);
+	/* two whole frames where the header promises one */
+	two.len = 0;
+	assert_int_equal(ev_codec_compress(c, 1, src, 2500, &out, &err), 0);
+	assert_int_equal(ev_buf_append(&two, out.p, out.len), 0);
+	assert_int_equal(ev_codec_compress(c, 1, src + 2500, 2500, &out, &err), 0);
+	assert_int_equal(ev_buf_append(&two, out.p, out.len), 0);
+	h.stored_len = (uint32_t)two.len;
+	assert_int_equal(ev_codec_decode(c, &h, two.p, &raw, &why), EV_EDATA);
+	/* stored length shorter than the frame */
+	assert_int_equal(ev_codec_compress(c, 1, src, sizeof(src), &out, &err), 0);
+	h.stored_len = (uint32_t)out.len - 1;
+	assert_int_equal(ev_codec_decode(c, &h, out.p, &raw, &why), EV_EDATA);
+	/* a frame that does not declare its content size */
+	cc = ZSTD_createCCtx();
+	assert_non_null(cc);
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 0);
+	ev_buf_reserve(&two, ZSTD_compressBound(sizeof(src)));
+	{
+		ZSTD_inBuffer in = {src, sizeof(src), 0};
+		ZSTD_outBuffer ob = {two.p, two.cap, 0};
+		assert_int_equal(ZSTD_compressStream2(cc, &ob, &in, ZSTD_e_end), 0);
+		n = ob.pos;
+	}
+	ZSTD_freeCCtx(cc);
+	assert_true(ZSTD_getFrameContentSize(two.p, n) ==
+		    ZSTD_CONTENTSIZE_UNKNOWN);
+	h.stored_len = (uint32_t)n;
+	h.raw_len = sizeof(src);
+	assert_int_equal(ev_codec_decode(c, &h, two.p, &raw, &why), EV_EDATA);
+	/* garbage */
+	memset(two.p, 0x5a, 100);
+	h.stored_len = 100;
+	assert_int_equal(ev_codec_decode(c, &h, two.p, &raw, &why), EV_EDATA);
+	ev_buf_free(&out);
+	ev_buf_free(&raw);
+	ev_buf_free(&two);
+	ev_codec_free(c);
+}
+
+/*
+ * A hand-made frame: content size 300 in a raw block, with a window of
+ * 2^wlog declared.  Whatever the frame declares, decoding allocates no
+ * more than the batch's own size: the decoder sets ZSTD_d_windowLogMax
+ * (evlog(5)), and the one-pass decode into the raw_len buffer needs no
+ * window at all.
+ */
+static size_t craft_frame(uint8_t *f, int wlog, const uint8_t *content)
+{
+	size_t n = 0;
+
+	f[n++] = 0x28;
+	f[n++] = 0xb5;
+	f[n++] = 0x2f;
+	f[n++] = 0xfd;
+	f[n++] = 0x40;			  /* FCS 2 bytes, not single segment */
+	f[n++] = (uint8_t)((wlog - 10) << 3); /* window descriptor */
+	f[n++] = (uint8_t)(300 - 256);	  /* FCS - 256, little-endian */
+	f[n++] = 0;
+	f[n++] = (uint8_t)((300 << 3) | 1); /* last raw block of 300 */
+	f[n++] = (uint8_t)((300 << 3) >> 8);
+	f[n++] = 0;
+	memcpy(f + n, content, 300);
+	return n + 300;
+}
+
+static void test_codec_window_limit(void **state)
+{
+	static const int wlogs[] = {20, EV_WINDOWLOG_MAX, EV_WINDOWLOG_MAX + 1,
+				    27, 31};
+	struct ev_codec *c = ev_codec_new();
+	struct ev_buf raw = {0};
+	struct ev_batchhdr h;
+	uint8_t content[300], f[400];
+	const char *why;
+	size_t n, i, big;
+	int r;
+
+	(void)state;
+	fill(content, sizeof(content), 7);
+	memset(&h, 0, sizeof(h));
+	h.codec = EV_CODEC_ZSTD;
+	h.raw_len = 300;
+	for (i = 0; i < sizeof(wlogs) / sizeof(wlogs[0]); i++) {
+		n = craft_frame(f, wlogs[i], content);
+		h.stored_len = (uint32_t)n;
+		why = NULL;
+		track_start();
+		r = ev_codec_decode(c, &h, f, &raw, &why);
+		big = track_stop();
+		if (wlogs[i] <= EV_WINDOWLOG_MAX && r != 0)
+			fail_msg("a 2^%d window was refused: %s", wlogs[i], why);
+		if (r == 0) {
+			assert_int_equal(raw.len, 300);
+			assert_memory_equal(raw.p, content, 300);
+		} else {
+			assert_int_equal(r, EV_EDATA);
+		}
+		if (big > (4u << 20))
+			fail_msg("a frame declaring a 2^%d window made an "
+				 "allocation of %zu bytes",
+				 wlogs[i], big);
+		ev_codec_free(c);
+		c = ev_codec_new(); /* a fresh context allocates again */
+	}
+	ev_buf_free(&raw);
+	ev_codec_free(c);
+}
+
+/* ------------------------------------------------------------ framing */
+
+static void test_payload_framing(void **state)
+{
+	static const uint8_t good[] = {3, 'a', 'b', 'c', 1, 'x'};
+	const uint8_t *p, *rec;
+	const char *why;
+	uint8_t *big, *o;
+	size_t n;
+
+	(void)state;
+	p = good;
+	assert_int_equal(ev_payload_next(&p, good + sizeof(good), &rec, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(rec, "abc", 3);
+	assert_int_equal(ev_payload_next(&p, good + sizeof(good), &rec, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rec[0], 'x');
+	assert_ptr_equal(p, good + sizeof(good));
+	assert_int_equal(ev_payload_next(&p, good + sizeof(good), &rec, &n), -1);
+	assert_int_equal(ev_payload_check(good, sizeof(good), 2, &why), 0);
+	assert_int_equal(ev_payload_check(good, sizeof(good), 3, &why), EV_EDATA);
+	assert_int_equal(ev_payload_check(good, sizeof(good), 1, &why), EV_EDATA);
+	assert_non_null(strstr(why, "after its last record"));
+	/* zero length */
+	{
+		static const uint8_t z[] = {0, 'a'};
+		p = z;
+		assert_int_equal(ev_payload_next(&p, z + 2, &rec, &n), -1);
+	}
+	/* length beyond the bytes that remain */
+	{
+		static const uint8_t s[] = {5, 'a', 'b'};
+		p = s;
+		assert_int_equal(ev_payload_next(&p, s + 3, &rec, &n), -1);
+	}
+	/* truncated varints */
+	{
+		static const uint8_t t1[] = {0x80};
+		static const uint8_t t2[] = {0xff, 0xff};
+		p = t1;
+		assert_int_equal(ev_payload_next(&p, t1 + 1, &rec, &n), -1);
+		p = t2;
+		assert_int_equal(ev_payload_next(&p, t2 + 2, &rec, &n), -1);
+		p = t2;
+		assert_int_equal(ev_payload_next(&p, t2, &rec, &n), -1);
+	}
+	/* a varint longer than any legal record length */
+	{
+		static const uint8_t v[] = {0x80, 0x80, 0x80, 0x80, 0x01, 'a'};
+		p = v;
+		assert_int_equal(ev_payload_next(&p, v + sizeof(v), &rec, &n), -1);
+	}
+	/* the record size limit, with the bytes present */
+	big = malloc(EV_MAX_RECORD + 16);
+	assert_non_null(big);
+	memset(big, 'r', EV_MAX_RECORD + 16);
+	o = ev_uleb_put(big, EV_MAX_RECORD);
+	p = big;
+	assert_int_equal(ev_payload_next(&p, o + EV_MAX_RECORD, &rec, &n), 0);
+	assert_int_equal(n, EV_MAX_RECORD);
+	o = ev_uleb_put(big, EV_MAX_RECORD + 1);
+	p = big;
+	assert_int_equal(ev_payload_next(&p, o + EV_MAX_RECORD + 1, &rec, &n), -1);
+	free(big);
+}
+
+/* ------------------------------------------------------------ files */
+
+/* a segment file: header, then batches of framed records */
+static size_t put_batch(uint8_t *o, uint64_t base, uint64_t salt,
+			const char *recs)
+{
+	struct ev_batchhdr b;
+	uint8_t payload[256], *q = payload;
+	size_t n = strlen(recs);
+
+	q = ev_uleb_put(q, n);
+	memcpy(q, recs, n);
+	q += n;
+	memset(&b, 0, sizeof(b));
+	b.stored_len = b.raw_len = (uint32_t)(q - payload);
+	b.count = 1;
+	b.base = base;
+	b.salt = salt;
+	b.codec = EV_CODEC_NONE;
+	b.payload_crc = ev_crc32c(0, payload, b.stored_len);
+	ev_batchhdr_encode(o, &b);
+	memcpy(o + EV_BATCHHDR_SIZE, payload, b.stored_len);
+	return EV_BATCHHDR_SIZE + b.stored_len;
+}
+
+static void test_read_batch_and_valid_after(void **state)
+{
+	uint8_t file[1024];
+	struct ev_batchhdr h;
+	struct ev_buf stored = {0};
+	const uint64_t salt = 0xfeedfacecafebeefull;
+	const char *why;
+	char *dir, path[4200];
+	size_t n = EV_SEGHDR_SIZE, b1, b2;
+	int fd;
+
+	(void)state;
+	ev_seghdr_encode(file, 0, salt, seg_id);
+	b1 = n;
+	n += put_batch(file + n, 0, salt, "first record");
+	b2 = n;
+	n += put_batch(file + n, 1, salt, "second record");
+	dir = unit_tmpdir();
+	snprintf(path, sizeof(path), "%s/seg", dir);
+	assert_int_equal(unit_write_file(path, file, n), 0);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(ev_segment_read_batch(fd, b1, n, salt, &h, &stored, &why),
+			 0);
+	assert_int_equal(stored.len, 1 + strlen("first record"));
+	assert_int_equal(ev_segment_read_batch(fd, b2, n, salt, &h, &stored, &why),
+			 0);
+	assert_true(h.base == 1);
+	/* the file (or the readable limit) ends inside a batch */
+	assert_int_equal(ev_segment_read_batch(fd, b2, n - 1, salt, &h, &stored,
+					       &why),
+			 1);
+	assert_non_null(strstr(why, "incomplete"));
+	assert_int_equal(ev_segment_read_batch(fd, b2, b2 + 10, salt, &h, &stored,
+					       &why),
+			 1);
+	/* a payload byte flipped */
+	file[b1 + EV_BATCHHDR_SIZE + 3] ^= 1;
+	assert_int_equal(pwrite(fd, file, n, 0), (ssize_t)n);
+	assert_int_equal(ev_segment_read_batch(fd, b1, n, salt, &h, &stored, &why),
+			 EV_EDATA);
+	assert_non_null(strstr(why, "payload checksum"));
+	/* a valid batch follows the damage; none follows the last one */
+	assert_int_equal(ev_segment_valid_after(fd, b1 + 1, n, salt), 1);
+	assert_int_equal(ev_segment_valid_after(fd, b2 + 1, n, salt), 0);
+	assert_int_equal(ev_segment_valid_after(fd, b1 + 1, n, salt ^ 1), 0);
+	close(fd);
+	ev_buf_free(&stored);
+	unit_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seghdr_roundtrip),
+		cmocka_unit_test(test_seghdr_bad_magic),
+		cmocka_unit_test(test_seghdr_bit_flips),
+		cmocka_unit_test(test_seghdr_incompatible_flag),
+		cmocka_unit_test(test_seghdr_compatible_flag),
+		cmocka_unit_test(test_seghdr_other_refusals),
+		cmocka_unit_test(test_batchhdr_roundtrip),
+		cmocka_unit_test(test_batchhdr_bit_flips),
+		cmocka_unit_test(test_batchhdr_salt_mismatch),
+		cmocka_unit_test(test_batchhdr_field_rules),
+		cmocka_unit_test(test_batchhdr_reserved),
+		cmocka_unit_test(test_codec_roundtrip),
+		cmocka_unit_test(test_codec_rejects_mismatch),
+		cmocka_unit_test(test_codec_window_limit),
+		cmocka_unit_test(test_payload_framing),
+		cmocka_unit_test(test_read_batch_and_valid_after),
+	};
+
+	return cmocka_run_group_tests_name("segment", tests, NULL, NULL);
+}
