@@ -66,7 +66,7 @@ cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
 examples/evgen: examples/evgen.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $< -lm
 
-tests/unit/%: tests/unit/%.c tests/unit/unit.h lib/libevlog.a .build-flags
+tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(wildcard tests/fuzz/*.c tests/fuzz/*.h) lib/libevlog.a .build-flags
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< lib/libevlog.a \
 		$(ALL_LDFLAGS) $(CMOCKA_LIBS) $(LIBS)
 

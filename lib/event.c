@@ -50,6 +50,22 @@ void ev_parser_free(struct ev_parser *ps)
 
 /* ------------------------------------------------------------ encoding */
 
+/* U+0000-001F, U+007F-009F: not allowed in identifiers (id, type,
+ * stream, key), which must also be valid CloudEvents attributes. */
+static int has_control(const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i;
+
+	for (i = 0; s != NULL && i < n; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return 1;
+		if (p[i] == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+			return 1;
+	}
+	return 0;
+}
+
 void ev_fields_init(struct ev_fields *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -68,6 +84,14 @@ int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 
 	if (f->type == NULL || f->type_n == 0)
 		return ev_seterr(err, EV_EDATA, "missing required field 'type'");
+	if (has_control(f->type, f->type_n) || has_control(f->id, f->id_n) ||
+	    has_control(f->stream, f->stream_n) || has_control(f->key, f->key_n))
+		return ev_seterr(err, EV_EDATA,
+				 "field '%s' contains a control character",
+				 has_control(f->type, f->type_n)	 ? "type"
+				 : has_control(f->id, f->id_n)	 ? "id"
+				 : has_control(f->stream, f->stream_n) ? "stream"
+									 : "key");
 	if (id == NULL) {
 		ev_uuid7(now, idbuf);
 		id = idbuf;
@@ -517,6 +541,9 @@ done:
 	resolve(ps, &sp[F_STREAM], &f.stream, &f.stream_n);
 	resolve(ps, &sp[F_KEY], &f.key, &f.key_n);
 	if (sp[F_DATA].set) {
+		/* an empty binary payload is data too: never a NULL pointer */
+		if (ev_buf_reserve(&ps->data, 1) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
 		f.data = ps->data.p;
 		f.data_n = ps->data.len;
 	}
@@ -653,9 +680,12 @@ notstring2:
 /* Record one encoded event of the current line. */
 int ev_parser_push(struct ev_parser *ps, ev_time_t t, struct ev_error *err)
 {
-	if (ps->count >= MAX_LINE_EVENTS)
-		return ev_seterr(err, EV_EDATA, "more than %d events on one line",
-				 MAX_LINE_EVENTS);
+	if (ps->count >= MAX_LINE_EVENTS) {
+		ev_seterr(err, EV_EDATA, "more than %d events on one line",
+			  MAX_LINE_EVENTS);
+		err->column = 1;
+		return EV_EDATA;
+	}
 	if (ps->count == ps->rec_cap) {
 		int cap = ps->rec_cap ? ps->rec_cap * 2 : 4;
 		size_t *e = realloc(ps->rec_end, (size_t)cap * sizeof(*e));
@@ -777,10 +807,11 @@ int ev_event_decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 	ev->data = ev->meta = NULL;
 	ev->data_len = ev->meta_len = 0;
 	ev->data_is_binary = 0;
+	/* evlog(5): a fixmap of 3 to 9 entries */
+	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x89)
+		return bad(err, "not a record map of 3 to 9 fields");
 	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
 		return bad(err, "not a msgpack map");
-	if (it.n < 3 || it.n > EV_K_MAX)
-		return bad(err, "wrong number of fields");
 	for (i = 0; i < it.n; i++) {
 		struct ev_mp_item kv;
 		if (ev_mp_read(&p, end, &kv) != 0 || kv.type != EV_MP_UINT)

@@ -310,9 +310,13 @@ int ev_tix_entry_ok(const uint8_t *e, uint64_t salt);
  * 1 found (*pos, *off), 0 none usable. */
 int ev_index_find(int dirfd, uint64_t base, uint64_t salt, uint64_t target,
 		  uint64_t limit, uint64_t *pos, uint64_t *off);
-/* Last time entry with T < t: 1 found (*off), 0 none usable. */
+/* Last time entry with T < t: 1 found (*off, *tmax, its number *entry),
+ * 0 none usable. */
 int ev_tindex_find(int dirfd, uint64_t base, uint64_t salt, ev_time_t t,
-		   uint64_t *off, ev_time_t *tmax);
+		   uint64_t *off, ev_time_t *tmax, uint64_t *entry);
+/* Offset index entry number k: 1 found, 0 not. */
+int ev_index_entry(int dirfd, uint64_t base, uint64_t salt, uint64_t k,
+		   uint64_t *off, uint64_t *pos);
 /* Rebuild both index files of a segment from a scan up to limit. */
 int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 		     uint64_t limit, uint64_t *last_index, ev_time_t *max_time,

@@ -113,8 +113,28 @@ out:
 	return found;
 }
 
+int ev_index_entry(int dirfd, uint64_t base, uint64_t salt, uint64_t k,
+		   uint64_t *off, uint64_t *pos)
+{
+	uint64_t count;
+	uint8_t e[EV_IDX_ENTRY];
+	int fd, r = 0;
+
+	fd = index_open(dirfd, base, salt, 0, &count);
+	if (fd < 0)
+		return 0;
+	if (k < count &&
+	    ev_read_full(fd, e, sizeof(e), EV_IDXHDR_SIZE + k * EV_IDX_ENTRY) == 1) {
+		*off = base + ev_get32(e);
+		*pos = ev_get32(e + 4);
+		r = 1;
+	}
+	close(fd);
+	return r;
+}
+
 int ev_tindex_find(int dirfd, uint64_t base, uint64_t salt, ev_time_t t,
-		   uint64_t *off, ev_time_t *tmax)
+		   uint64_t *off, ev_time_t *tmax, uint64_t *entry)
 {
 	uint64_t count, lo, hi, mid;
 	uint8_t e[EV_TIX_ENTRY];
@@ -144,6 +164,7 @@ int ev_tindex_find(int dirfd, uint64_t base, uint64_t salt, ev_time_t t,
 			goto out;
 		*off = base + ev_get32(e + 8);
 		*tmax = (ev_time_t)ev_get64(e);
+		*entry = lo - 1;
 		found = 1;
 	}
 out:

@@ -283,6 +283,8 @@ int ev_base64_decode(const char *s, size_t n, struct ev_buf *out)
 
 	if (n % 4 != 0)
 		return EV_EDATA;
+	if (n == 0)
+		return 0;
 	if (ev_buf_reserve(out, n / 4 * 3) != 0)
 		return EV_ERR;
 	o = out->p + out->len;

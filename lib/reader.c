@@ -673,11 +673,45 @@ static int seg_max_time(struct ev_reader *r, size_t i, ev_time_t *mt,
 	return 0;
 }
 
+/*
+ * A time entry is trusted only when it agrees with the segment: time
+ * entry k sits at the batch of offset entry k (the writer adds both
+ * together), a valid batch starts there, and every batch since the
+ * previous indexed one has a maximum time within the entry's.  So a
+ * stale or crafted entry means a scan, never a skipped event.
+ */
+static int tix_entry_plausible(struct ev_reader *r, uint64_t k, uint64_t off,
+			       ev_time_t tmax)
+{
+	uint64_t ioff, ipos, pos = EV_SEGHDR_SIZE, poff;
+	struct ev_batchhdr h;
+	const char *why;
+
+	if (!ev_index_entry(r->dirfd, r->seg_base, r->salt, k, &ioff, &ipos) ||
+	    ioff != off || ipos >= r->limit)
+		return 0;
+	if (k > 0 &&
+	    (!ev_index_entry(r->dirfd, r->seg_base, r->salt, k - 1, &poff, &pos) ||
+	     pos >= ipos))
+		return 0;
+	while (pos < ipos) {
+		if (ev_segment_read_batch(r->fd, pos, r->limit, r->salt, &h, NULL,
+					  &why) != 0 ||
+		    h.max_time > tmax)
+			return 0;
+		pos += EV_BATCHHDR_SIZE + h.stored_len;
+	}
+	return pos == ipos &&
+	       ev_segment_read_batch(r->fd, ipos, r->limit, r->salt, &h, NULL,
+				     &why) == 0 &&
+	       h.base == off;
+}
+
 int ev_reader_seek_time(struct ev_reader *r, ev_time_t t, struct ev_error *err)
 {
 	size_t i = 0;
 	ev_time_t mt, tmax;
-	uint64_t off;
+	uint64_t off, entry;
 	int rr;
 
 	if (r->log != NULL) {
@@ -693,8 +727,8 @@ int ev_reader_seek_time(struct ev_reader *r, ev_time_t t, struct ev_error *err)
 		if (rr != 0)
 			return rr;
 		if (ev_tindex_find(r->dirfd, r->seg_base, r->salt, t, &off,
-				   &tmax) &&
-		    off > r->seg_base)
+				   &tmax, &entry) &&
+		    off > r->seg_base && tix_entry_plausible(r, entry, off, tmax))
 			return seek_in_seg(r, i, off, err);
 		return 0;
 	}

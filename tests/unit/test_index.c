@@ -173,7 +173,7 @@ static void test_tindex_find(void **state)
 	size_t entries = (f->tix0.len - EV_IDXHDR_SIZE) / EV_TIX_ENTRY, k;
 	const uint8_t *e = f->tix0.p + EV_IDXHDR_SIZE;
 	ev_time_t t, tmax, T;
-	uint64_t off;
+	uint64_t off, entry;
 	int i, found, want;
 
 	(void)state;
@@ -189,7 +189,8 @@ static void test_tindex_find(void **state)
 			if (T < t)
 				want = (int)k;
 		}
-		found = ev_tindex_find(f->t.log->dirfd, 0, f->salt, t, &off, &tmax);
+		found = ev_tindex_find(f->t.log->dirfd, 0, f->salt, t, &off, &tmax,
+				       &entry);
 		if (want < 0) {
 			assert_int_equal(found, 0);
 			continue;
@@ -264,7 +265,7 @@ static void test_reader_with_indexes(void **state)
 static void test_scan_fallback(void **state)
 {
 	struct fixture *f = *state;
-	uint64_t pos, off;
+	uint64_t pos, off, entry;
 	ev_time_t tmax;
 
 	assert_int_equal(unlink(f->idx), 0);
@@ -273,7 +274,7 @@ static void test_scan_fallback(void **state)
 				       f->head.end, &pos, &off),
 			 0);
 	assert_int_equal(ev_tindex_find(f->t.log->dirfd, 0, f->salt,
-					jittered(N / 2), &off, &tmax),
+					jittered(N / 2), &off, &tmax, &entry),
 			 0);
 	check_reader(f, "no indexes");
 	/* empty index files (header only) */

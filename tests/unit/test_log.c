@@ -124,8 +124,9 @@ static void test_threaded_synced_writer(void **state)
 	}
 	assert_int_equal(ev_writer_flush(w, &err), 0);
 	assert_int_equal(ev_writer_pending(w), 0);
+	/* group commit: one sync can cover several queued batches */
 	durable = ev_writer_syncs(w);
-	assert_true(durable >= 5000 / 700);
+	assert_true(durable >= 1 && durable <= (5000 + 699) / 700);
 	assert_int_equal(ev_writer_close(w, &err), 0);
 	read_all_ok(&t, 5000);
 	ev_buf_free(&rec);

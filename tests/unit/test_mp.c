@@ -307,18 +307,20 @@ static void test_depth_limit(void **state)
 	size_t n;
 
 	(void)state;
+	/* depth is the level of the value read; a top-level value is at
+	 * level 1, and 64 levels are allowed */
 	b = nest_arrays(EV_MAX_DEPTH, &n);
 	p = b;
-	assert_int_equal(ev_mp_skip(&p, b + n, 0), 0);
+	assert_int_equal(ev_mp_skip(&p, b + n, 1), 0);
 	assert_ptr_equal(p, b + n);
 	p = b;
-	assert_int_equal(ev_mp_check_json(&p, b + n, 0, &why), 0);
+	assert_int_equal(ev_mp_check_json(&p, b + n, 1, &why), 0);
 	free(b);
 	b = nest_arrays(EV_MAX_DEPTH + 1, &n);
 	p = b;
-	assert_int_equal(ev_mp_skip(&p, b + n, 0), -1);
+	assert_int_equal(ev_mp_skip(&p, b + n, 1), -1);
 	p = b;
-	assert_int_equal(ev_mp_check_json(&p, b + n, 0, &why), -1);
+	assert_int_equal(ev_mp_check_json(&p, b + n, 1, &why), -1);
 	assert_non_null(strstr(why, "nesting"));
 	free(b);
 	/* very deep input does not recurse without bound */
