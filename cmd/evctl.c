@@ -83,9 +83,7 @@ static int cmd_init(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			fputs(usage_short, stdout);
-			putchar('\n');
-			fputs(usage_long, stdout);
+			fe_help(usage_short, usage_long);
 			return 0;
 		case 'l':
 			if (fe_parse_u64(optarg, &v) != 0 || v > 19)
@@ -105,11 +103,7 @@ static int cmd_init(int argc, char **argv)
 			cfg.segment_bytes = v;
 			break;
 		case 'y':
-			if (strcmp(optarg, "batch") == 0)
-				cfg.sync = EV_SYNC_BATCH;
-			else if (strcmp(optarg, "none") == 0)
-				cfg.sync = EV_SYNC_NONE;
-			else
+			if (fe_parse_sync(optarg, &cfg.sync) != 0)
 				return fe_usage_error(usage_short,
 						      "--sync: '%s' is not batch or "
 						      "none",
@@ -254,9 +248,7 @@ static int cmd_info(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			fputs(usage_short, stdout);
-			putchar('\n');
-			fputs(usage_long, stdout);
+			fe_help(usage_short, usage_long);
 			return 0;
 		case 'j':
 			json = 1;
@@ -401,9 +393,7 @@ static int cmd_verify(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			fputs(usage_short, stdout);
-			putchar('\n');
-			fputs(usage_long, stdout);
+			fe_help(usage_short, usage_long);
 			return 0;
 		case 'q':
 			quiet = 1;
@@ -459,9 +449,7 @@ static int cmd_repair(int argc, char **argv)
 			flags |= EV_REPAIR_DRY_RUN;
 			break;
 		case 'h':
-			fputs(usage_short, stdout);
-			putchar('\n');
-			fputs(usage_long, stdout);
+			fe_help(usage_short, usage_long);
 			return 0;
 		case 't':
 			flags |= EV_REPAIR_TRUNCATE_DAMAGED;
@@ -516,9 +504,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			fputs(usage_short, stdout);
-			putchar('\n');
-			fputs(usage_long, stdout);
+			fe_help(usage_short, usage_long);
 			return 0;
 		case 'V':
 			fe_version();

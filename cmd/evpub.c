@@ -282,6 +282,15 @@ static int blank(const char *s, size_t n)
 	return 1;
 }
 
+/* the -i and --meta arguments; freed at exit, whichever return it is */
+static const char **inputs, **metas;
+
+static void free_args(void)
+{
+	free(inputs);
+	free(metas);
+}
+
 int main(int argc, char **argv)
 {
 	struct ev_parse_opts popts;
@@ -294,7 +303,6 @@ int main(int argc, char **argv)
 	struct ev_error err;
 	struct pub pb;
 	struct input in;
-	const char **inputs = NULL, **metas = NULL;
 	const char *logpath, *format = NULL, *opt_type = NULL;
 	const char *arg_id = NULL, *arg_key = NULL, *arg_stream = NULL,
 		   *arg_time = NULL, *arg_schema = NULL;
@@ -314,6 +322,7 @@ int main(int argc, char **argv)
 	ev_error_clear(&err);
 	inputs = calloc((size_t)argc, sizeof(*inputs));
 	metas = calloc((size_t)argc, sizeof(*metas));
+	atexit(free_args);
 	if (inputs == NULL || metas == NULL) {
 		fe_warn("out of memory");
 		return 1;
@@ -356,9 +365,7 @@ int main(int argc, char **argv)
 						      optarg);
 			break;
 		case 'h':
-			fputs(usage_short, stdout);
-			putchar('\n');
-			fputs(usage_long, stdout);
+			fe_help(usage_short, usage_long);
 			return 0;
 		case 'i':
 			inputs[ninputs++] = optarg;
@@ -411,11 +418,7 @@ int main(int argc, char **argv)
 			have_from = 1;
 			break;
 		case OPT_SYNC:
-			if (strcmp(optarg, "batch") == 0)
-				wopts.sync = EV_SYNC_BATCH;
-			else if (strcmp(optarg, "none") == 0)
-				wopts.sync = EV_SYNC_NONE;
-			else
+			if (fe_parse_sync(optarg, &wopts.sync) != 0)
 				return fe_usage_error(usage_short,
 						      "--sync: '%s' is not batch or "
 						      "none",
@@ -576,14 +579,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	signal(SIGPIPE, SIG_IGN);
-	{
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal;
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
+	fe_on_stop(on_signal);
 
 	if (bld != NULL) {
 		struct ev_buf rec = {0};
@@ -764,7 +760,5 @@ out:
 	ev_log_close(log);
 	ev_buf_free(&pb.ackbuf);
 	free(in.buf);
-	free(inputs);
-	free(metas);
 	return rc;
 }

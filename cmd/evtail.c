@@ -129,12 +129,30 @@ static void out_flush(struct out *o)
 	o->buf.len = 0;
 }
 
+/* A record that does not decode: flush what was printed, say where. */
+static int bad_record(struct out *o, const char *logpath, uint64_t offset,
+		      const struct ev_error *err)
+{
+	out_flush(o);
+	fe_warn("damaged data in '%s': offset %llu: %s", logpath,
+		(unsigned long long)offset, err->msg);
+	return 65;
+}
+
+/* built while parsing options; freed at exit, whichever return it is */
+static struct ev_filter *flt;
+static struct ev_template *tpl;
+
+static void free_filters(void)
+{
+	ev_filter_free(flt);
+	ev_template_free(tpl);
+}
+
 int main(int argc, char **argv)
 {
 	struct ev_log *log = NULL;
 	struct ev_reader *rd = NULL;
-	struct ev_filter *flt = NULL;
-	struct ev_template *tpl = NULL;
 	struct ev_error err;
 	struct ev_rec rec;
 	struct ev_event ev;
@@ -154,6 +172,7 @@ int main(int argc, char **argv)
 	ev_error_clear(&err);
 	memset(&out, 0, sizeof(out));
 	flt = ev_filter_new();
+	atexit(free_filters);
 	if (flt == NULL) {
 		fe_warn("out of memory");
 		return 1;
@@ -190,9 +209,7 @@ int main(int argc, char **argv)
 						      optarg);
 			break;
 		case 'h':
-			fputs(usage_short, stdout);
-			putchar('\n');
-			fputs(usage_long, stdout);
+			fe_help(usage_short, usage_long);
 			return 0;
 		case 'n':
 			if (fe_parse_u64(optarg, &lines) != 0)
@@ -395,15 +412,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	{
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal;
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		/* a closed pipe ends the read quietly, cursor written */
-		signal(SIGPIPE, SIG_IGN);
-	}
+	/* a closed pipe ends the read quietly, cursor written */
+	fe_on_stop(on_signal);
 	if (follow && ev_reader_watch_path(rd) != NULL) {
 		ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (ino >= 0 &&
@@ -454,11 +464,7 @@ int main(int argc, char **argv)
 			/* --from @TIME: the seek is conservative; start at the
 			 * first event at or after TIME */
 			if (ev_event_decode(rec.p, rec.n, &ev, &err) != 0) {
-				out_flush(&out);
-				fe_warn("damaged data in '%s': offset %llu: %s",
-					logpath, (unsigned long long)rec.offset,
-					err.msg);
-				rc = 65;
+				rc = bad_record(&out, logpath, rec.offset, &err);
 				break;
 			}
 			if (ev.time < start_time)
@@ -471,11 +477,7 @@ int main(int argc, char **argv)
 				continue;
 			if (ev_record_to_json(rec.p, rec.n, rec.offset, &out.buf,
 					      &err) != 0) {
-				out_flush(&out);
-				fe_warn("damaged data in '%s': offset %llu: %s",
-					logpath, (unsigned long long)rec.offset,
-					err.msg);
-				rc = 65;
+				rc = bad_record(&out, logpath, rec.offset, &err);
 				break;
 			}
 			goto printed;
@@ -483,10 +485,7 @@ int main(int argc, char **argv)
 		if (!ev_filter_precheck(flt, rec.p, rec.n) && to.kind != POS_TIME)
 			continue;
 		if (ev_event_decode(rec.p, rec.n, &ev, &err) != 0) {
-			out_flush(&out);
-			fe_warn("damaged data in '%s': offset %llu: %s", logpath,
-				(unsigned long long)rec.offset, err.msg);
-			rc = 65;
+			rc = bad_record(&out, logpath, rec.offset, &err);
 			break;
 		}
 		ev.offset = rec.offset;
@@ -513,10 +512,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (r != 0) {
-			out_flush(&out);
-			fe_warn("damaged data in '%s': offset %llu: %s", logpath,
-				(unsigned long long)rec.offset, err.msg);
-			rc = 65;
+			rc = bad_record(&out, logpath, rec.offset, &err);
 			break;
 		}
 	printed:
@@ -547,8 +543,6 @@ out:
 		close(ino);
 	ev_reader_free(rd);
 	ev_log_close(log);
-	ev_filter_free(flt);
-	ev_template_free(tpl);
 	ev_buf_free(&out.buf);
 	return rc;
 }

@@ -2,6 +2,7 @@
  * fe.c - front-end helpers shared by the evlog tools; see fe.h.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,4 +136,34 @@ int fe_color(const char *mode, FILE *f)
 	if (nc != NULL && nc[0] != '\0')
 		return 0;
 	return isatty(fileno(f));
+}
+
+void fe_help(const char *usage_short, const char *usage_long)
+{
+	fputs(usage_short, stdout);
+	putchar('\n');
+	fputs(usage_long, stdout);
+}
+
+int fe_parse_sync(const char *s, enum ev_sync *out)
+{
+	if (strcmp(s, "batch") == 0)
+		*out = EV_SYNC_BATCH;
+	else if (strcmp(s, "none") == 0)
+		*out = EV_SYNC_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+void fe_on_stop(void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* a closed pipe shows as a write error, handled where it happens */
+	signal(SIGPIPE, SIG_IGN);
 }

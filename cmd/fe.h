@@ -30,6 +30,12 @@ const char *fe_commas(uint64_t v, char buf[32]);
 /* unsigned integer with optional k/K, m/M, g/G (binary) suffix */
 int fe_parse_size(const char *s, uint64_t *out);
 int fe_parse_u64(const char *s, uint64_t *out);
+/* -h output on stdout */
+void fe_help(const char *usage_short, const char *usage_long);
+/* "batch" or "none": 0, or -1 */
+int fe_parse_sync(const char *s, enum ev_sync *out);
+/* Call handler on SIGINT and SIGTERM; ignore SIGPIPE. */
+void fe_on_stop(void (*handler)(int));
 /* -V output: program, evlog and library versions */
 void fe_version(void);
 /* Should colour be used on this stream for --color=auto|always|never? */

@@ -580,11 +580,25 @@ static int move_to_lost(struct ev_log *log, uint64_t base, ev_notice_fn notice,
 	return 0;
 }
 
+/* Move segments from..n-1 to lost+found. */
+static int move_segments_to_lost(struct ev_log *log, const uint64_t *segs,
+				 size_t from, size_t n, ev_notice_fn notice,
+				 void *ctx, struct ev_error *err)
+{
+	size_t j;
+	int r;
+
+	for (j = from; j < n; j++)
+		if ((r = move_to_lost(log, segs[j], notice, ctx, err)) != 0)
+			return r;
+	return 0;
+}
+
 int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		  struct ev_error *err)
 {
 	uint64_t *segs = NULL, size, pos, next = 0, last_index;
-	size_t n, i, j;
+	size_t n, i;
 	struct ev_seghdr sh;
 	struct ev_batchhdr h;
 	struct ev_buf stored = {0}, raw = {0};
@@ -635,10 +649,9 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				goto out;
 			}
 			cut = 1;
-			for (j = i; j < n; j++)
-				if (!dry && (r = move_to_lost(log, segs[j], notice,
-							      ctx, err)) != 0)
-					goto out;
+			if (!dry && (r = move_segments_to_lost(log, segs, i, n,
+							      notice, ctx, err)) != 0)
+				goto out;
 			n = i;
 			break;
 		}
@@ -653,10 +666,9 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 			r = 0;
 			close(fd);
 			fd = -1;
-			for (j = i; j < n; j++)
-				if (!dry && (r = move_to_lost(log, segs[j], notice,
-							      ctx, err)) != 0)
-					goto out;
+			if (!dry && (r = move_segments_to_lost(log, segs, i, n,
+							      notice, ctx, err)) != 0)
+				goto out;
 			n = i;
 			break;
 		}
@@ -716,11 +728,10 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 							notice, ctx, err);
 					if (r != 0)
 						goto out;
-					for (j = i + 1; j < n; j++)
-						if ((r = move_to_lost(log, segs[j],
-								      notice, ctx,
-								      err)) != 0)
-							goto out;
+					r = move_segments_to_lost(log, segs, i + 1, n,
+								  notice, ctx, err);
+					if (r != 0)
+						goto out;
 				} else {
 					say(notice, ctx,
 					    "would move %llu bytes of segment %020llu "

@@ -780,19 +780,9 @@ int ev_event_to_cloudevent(const struct ev_event *ev, struct ev_buf *out,
 				goto fail;
 		}
 	}
-	if (ev->data != NULL) {
-		if (ev->data_is_binary) {
-			PUTLIT(out, ",\"data_base64\":\"");
-			ev_base64_encode(out, ev->data, ev->data_len);
-			ev_buf_putc(out, '"');
-		} else {
-			PUTLIT(out, ",\"data\":");
-			p = ev->data;
-			r = ev_json_put_mp(out, &p, ev->data + ev->data_len, 2, err);
-			if (r != 0)
-				goto fail;
-		}
-	}
+	r = ev_json_put_data(out, ev, err);
+	if (r != 0)
+		goto fail;
 	if (ev_buf_putc(out, '}') != 0)
 		goto oom;
 	ev_buf_free(&rest);

@@ -40,16 +40,24 @@ void ev_error_clear(struct ev_error *err)
 	err->hint[0] = '\0';
 }
 
+static void vset(struct ev_error *err, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void vset(struct ev_error *err, int code, const char *fmt, va_list ap)
+{
+	err->code = code;
+	err->column = 0;
+	err->hint[0] = '\0';
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+}
+
 int ev_seterr(struct ev_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (err != NULL) {
-		err->code = code;
-		err->column = 0;
-		err->hint[0] = '\0';
 		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		vset(err, code, fmt, ap);
 		va_end(ap);
 	}
 	return code;
@@ -62,11 +70,8 @@ int ev_seterr_errno(struct ev_error *err, int code, int errnum,
 	size_t n;
 
 	if (err != NULL) {
-		err->code = code;
-		err->column = 0;
-		err->hint[0] = '\0';
 		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		vset(err, code, fmt, ap);
 		va_end(ap);
 		n = strlen(err->msg);
 		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s",

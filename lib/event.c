@@ -933,6 +933,26 @@ int ev_event_peek_type(const uint8_t *rec, size_t n, struct ev_str *type)
 
 #define PUTLIT(b, s) ev_buf_append((b), (s), sizeof(s) - 1)
 
+/* ,"data":VALUE or ,"data_base64":"..." (nothing when there is no data);
+ * shared by the envelope and the CloudEvents writers */
+int ev_json_put_data(struct ev_buf *out, const struct ev_event *ev,
+		     struct ev_error *err)
+{
+	const uint8_t *p = ev->data;
+
+	if (ev->data == NULL)
+		return 0;
+	if (ev->data_is_binary) {
+		PUTLIT(out, ",\"data_base64\":\"");
+		if (ev_base64_encode(out, ev->data, ev->data_len) != 0 ||
+		    ev_buf_putc(out, '"') != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		return 0;
+	}
+	PUTLIT(out, ",\"data\":");
+	return ev_json_put_mp(out, &p, ev->data + ev->data_len, 2, err);
+}
+
 int ev_event_to_json(const struct ev_event *ev, struct ev_buf *out, int flags,
 		     struct ev_error *err)
 {
@@ -976,19 +996,9 @@ int ev_event_to_json(const struct ev_event *ev, struct ev_buf *out, int flags,
 		if (ev_json_put_str(out, ev->key.p, ev->key.n) != 0)
 			goto utf8;
 	}
-	if (ev->data != NULL) {
-		if (ev->data_is_binary) {
-			PUTLIT(out, ",\"data_base64\":\"");
-			ev_base64_encode(out, ev->data, ev->data_len);
-			ev_buf_putc(out, '"');
-		} else {
-			PUTLIT(out, ",\"data\":");
-			p = ev->data;
-			r = ev_json_put_mp(out, &p, ev->data + ev->data_len, 2, err);
-			if (r != 0)
-				goto fail;
-		}
-	}
+	r = ev_json_put_data(out, ev, err);
+	if (r != 0)
+		goto fail;
 	if (ev->meta != NULL) {
 		PUTLIT(out, ",\"meta\":");
 		p = ev->meta;

@@ -343,6 +343,8 @@ int ev_parse_fail(struct ev_json *js, struct ev_error *err);
 const char *ev_suggest(const char *k, size_t n, const char *const *names,
 		       size_t count);
 int ev_event_check_deep(const struct ev_event *ev, struct ev_error *err);
+int ev_json_put_data(struct ev_buf *out, const struct ev_event *ev,
+		     struct ev_error *err);
 int ev_value_to_text(const uint8_t *v, size_t n, struct ev_buf *out,
 		     struct ev_error *err);
 /* mpread.c: value at a dotted path inside a msgpack value: 1, 0 absent */

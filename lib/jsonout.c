@@ -151,66 +151,20 @@ char *ev_fmt_double(char *o, double d)
 
 static const char hexdig[] = "0123456789abcdef";
 
+static char *put_str(char *o, const uint8_t *s, size_t n, const uint8_t *lim);
+
 int ev_json_put_str(struct ev_buf *b, const char *s, size_t n)
 {
-	const char *p = s, *end = s + n, *q;
 	char *o;
-	int k;
 
-	if (ev_buf_reserve(b, 6 * n + 2) != 0)
+	/* 6 bytes per input byte at worst, quotes, and the 8-byte tail
+	 * store of put_str */
+	if (ev_buf_reserve(b, 6 * n + 2 + 8) != 0)
 		return EV_ERR;
-	o = (char *)b->p + b->len;
-	*o++ = '"';
-	for (;;) {
-		q = ev_scan_special(p, end);
-		memcpy(o, p, (size_t)(q - p));
-		o += q - p;
-		p = q;
-		if (p >= end)
-			break;
-		unsigned char c = (unsigned char)*p;
-		if (c >= 0x80) {
-			k = ev_utf8_seq((const uint8_t *)p, (const uint8_t *)end);
-			if (k == 0)
-				return EV_EDATA;
-			memcpy(o, p, (size_t)k);
-			o += k;
-			p += k;
-			continue;
-		}
-		*o++ = '\\';
-		switch (c) {
-		case '"':
-			*o++ = '"';
-			break;
-		case '\\':
-			*o++ = '\\';
-			break;
-		case '\n':
-			*o++ = 'n';
-			break;
-		case '\t':
-			*o++ = 't';
-			break;
-		case '\r':
-			*o++ = 'r';
-			break;
-		case '\b':
-			*o++ = 'b';
-			break;
-		case '\f':
-			*o++ = 'f';
-			break;
-		default:
-			*o++ = 'u';
-			*o++ = '0';
-			*o++ = '0';
-			*o++ = hexdig[c >> 4];
-			*o++ = hexdig[c & 15];
-		}
-		p++;
-	}
-	*o++ = '"';
+	o = put_str((char *)b->p + b->len, (const uint8_t *)s, n,
+		    (const uint8_t *)s + n);
+	if (o == NULL)
+		return EV_EDATA;
 	b->len = (size_t)((uint8_t *)o - b->p);
 	return 0;
 }
@@ -338,8 +292,7 @@ static inline int swar_special(uint64_t w)
  * past s it is safe to read: a short tail is then checked with one 8-byte
  * load, the bytes past the string masked off.
  */
-static inline char *put_str(char *o, const uint8_t *s, size_t n,
-			    const uint8_t *lim)
+static char *put_str(char *o, const uint8_t *s, size_t n, const uint8_t *lim)
 {
 	size_t i = 0, r;
 	uint64_t w, keep;
