@@ -190,7 +190,8 @@ static int count_types(struct ev_log *log, struct typecount **out, size_t *n)
 		free(v);
 		return ev_exit_code(r);
 	}
-	qsort(v, cnt, sizeof(*v), type_cmp);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), type_cmp);
 	*out = v;
 	*n = cnt;
 	return 0;
