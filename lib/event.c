@@ -830,12 +830,12 @@ int ev_event_decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 				return bad(err, "id is not a non-empty string");
 			break;
 		case EV_K_STREAM:
-			if (get_str(&p, end, &ev->stream, 0) != 0)
-				return bad(err, "stream is not a string");
+			if (get_str(&p, end, &ev->stream, 1) != 0)
+				return bad(err, "stream is not a non-empty string");
 			break;
 		case EV_K_KEY:
-			if (get_str(&p, end, &ev->key, 0) != 0)
-				return bad(err, "key is not a string");
+			if (get_str(&p, end, &ev->key, 1) != 0)
+				return bad(err, "key is not a non-empty string");
 			break;
 		case EV_K_TIME:
 			if (ev_mp_read(&p, end, &kv) != 0 ||

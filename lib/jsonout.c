@@ -699,10 +699,10 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 			o = env_str(&p, end, KEY(o, ",\"type\":"), 1, &why);
 			break;
 		case EV_K_STREAM:
-			o = env_str(&p, end, KEY(o, ",\"stream\":"), 0, &why);
+			o = env_str(&p, end, KEY(o, ",\"stream\":"), 1, &why);
 			break;
 		case EV_K_KEY:
-			o = env_str(&p, end, KEY(o, ",\"key\":"), 0, &why);
+			o = env_str(&p, end, KEY(o, ",\"key\":"), 1, &why);
 			break;
 		case EV_K_VERSION:
 		case EV_K_SCHEMA:
