@@ -167,10 +167,13 @@ struct span {
 /* Was extension k already given?  (Walks the entries kept so far.) */
 static int ext_seen(struct ce_ctx *c, const char *k, size_t kn)
 {
-	const uint8_t *p = c->ext.p, *end = c->ext.p + c->ext.len;
+	const uint8_t *p = c->ext.p, *end;
 	struct ev_mp_item key;
 	uint32_t i;
 
+	if (c->ext_count == 0)
+		return 0;
+	end = p + c->ext.len;
 	for (i = 0; i < c->ext_count; i++) {
 		if (ev_mp_read(&p, end, &key) != 0)
 			return 0;
@@ -526,6 +529,9 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 		f.key_n = pkey.n;
 	}
 	if (have_data || have_b64) {
+		/* an empty binary payload is data too: never a NULL pointer */
+		if (ev_buf_reserve(c->data, 1) != 0)
+			return ce_fail(c, at, "out of memory%s", "");
 		f.data = c->data->p + data_start;
 		f.data_n = c->data->len - data_start;
 		f.data_bin = have_b64;
