@@ -263,8 +263,12 @@ static int check_indexes(struct ev_log *log, uint64_t base, uint64_t salt,
 			}
 			prev_rel = rel;
 			prev_pos = epos;
-			if (base + rel >= next || (!t && epos >= limit)) {
-				past = 1; /* beyond the verified end */
+			/* beyond the verified end: a writer that died after
+			 * indexing a batch it never published leaves such
+			 * entries, but only for bytes past the durable end */
+			if (t ? base + rel >= next
+			      : (epos >= limit && base + rel >= next)) {
+				past = 1;
 				continue;
 			}
 			if (past) {

@@ -41,7 +41,10 @@ int main(void)
 }
 C
 	# shellcheck disable=SC2046
-	run --separate-stderr sh -c 'cc -o prog prog.c $(PKG_CONFIG_PATH=pc pkg-config --cflags --libs --static evlog) && ./prog'
+	# a sanitizer build installs a sanitized library: link like it
+	san=$(grep -o -- '-fsanitize=[^ ]*' "$TOP/.build-flags" | head -n 1 || true)
+	export san
+	run --separate-stderr sh -c 'cc $san -o prog prog.c $(PKG_CONFIG_PATH=pc pkg-config --cflags --libs --static evlog) && ./prog'
 	assert_status 0
 	assert_stdout "2025-01-10T09:30:00.123Z"
 }
