@@ -4,6 +4,7 @@
  * See evctl(1).
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,13 @@ static const char usage_short[] =
 	"Usage: evctl init [--level N] [--segment-bytes SIZE] [--sync MODE] LOG\n"
 	"       evctl info [--json] [--types] LOG\n"
 	"       evctl verify [--quiet] LOG\n"
-	"       evctl repair [--dry-run] [--truncate-damaged] LOG\n";
+	"       evctl repair [--dry-run] [--truncate-damaged] LOG\n"
+	"       evctl groups [--json] [--state-dir DIR] LOG\n"
+	"       evctl groups --reset NAME --to POS [--execute] [--state-dir DIR] LOG\n"
+	"       evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG\n"
+	"       evctl metrics [--state-dir DIR] LOG...\n"
+	"       evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)\n"
+	"                  [--dry-run] [--force] [--state-dir DIR] LOG\n";
 
 static const char usage_long[] =
 	"Administer an evlog log.\n"
@@ -35,13 +42,36 @@ static const char usage_long[] =
 	"      --dry-run             say what would be done, change nothing\n"
 	"      --truncate-damaged    cut the log at damage, moving the cut bytes\n"
 	"                            to LOG/lost+found/\n"
+	"  groups LOG    list consumer groups: position, lag, last commit\n"
+	"      --execute             with --reset: do it (the default is a dry run)\n"
+	"      --json                one JSON object per group\n"
+	"      --reset NAME          move group NAME (which nobody may hold) ...\n"
+	"      --state-dir DIR       groups kept in DIR rather than in the log\n"
+	"      --to POS              ... to start, end, OFFSET or @TIME\n"
+	"  lag LOG       health check in the Nagios plugin convention: exit 0 OK,\n"
+	"                1 WARNING, 2 CRITICAL, 3 UNKNOWN, with a status line\n"
+	"      --crit N              critical at N events behind (or a duration,\n"
+	"                            such as 5m, for the time behind)\n"
+	"      --group NAME          check one group (default: every group)\n"
+	"      --state-dir DIR       groups kept in DIR rather than in the log\n"
+	"      --warn N              warning at N events (or a duration) behind\n"
+	"  metrics LOG...  Prometheus text exposition for node_exporter\n"
+	"      --state-dir DIR       groups kept in DIR rather than in the log\n"
+	"  trim LOG      remove whole old segments (never the last)\n"
+	"      --before TIME         segments last appended before TIME\n"
+	"      --dry-run             say what would go, remove nothing\n"
+	"      --force               even events a group has not consumed\n"
+	"      --keep-bytes SIZE     keep at least SIZE bytes\n"
+	"      --keep-events N       keep at least N events\n"
+	"      --state-dir DIR       also respect the groups kept in DIR\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help    show this help and exit\n"
 	"  -V, --version show versions and exit\n"
 	"\n"
 	"Exit status: 0 ok, 1 failure, 64 usage, 65 damaged data, 66 missing\n"
-	"log, 74 I/O error.  See evctl(1).\n";
+	"log, 74 I/O error, 75 a group is busy or not caught up; lag uses 0-3.\n"
+	"See evctl(1).\n";
 
 static void on_notice(void *ctx, const char *msg)
 {
@@ -122,81 +152,6 @@ static int cmd_init(int argc, char **argv)
 
 /* ------------------------------------------------------------ info */
 
-struct typecount {
-	char *name;
-	uint64_t n;
-};
-
-static int type_cmp(const void *a, const void *b)
-{
-	const struct typecount *x = a, *y = b;
-
-	if (x->n != y->n)
-		return x->n > y->n ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-/* Count events per type with a full read. */
-static int count_types(struct ev_log *log, struct typecount **out, size_t *n)
-{
-	struct ev_reader *rd = NULL;
-	struct ev_error err;
-	struct ev_rec rec;
-	struct ev_str t;
-	struct typecount *v = NULL, *nv;
-	size_t cnt = 0, cap = 0, i;
-	int r;
-
-	if (ev_reader_open(&rd, log, &err) != 0)
-		return fe_report(&err);
-	while ((r = ev_reader_next(rd, &rec, &err)) == 1) {
-		if (ev_event_peek_type(rec.p, rec.n, &t) != 0) {
-			fe_warn("damaged record at offset %llu",
-				(unsigned long long)rec.offset);
-			r = EV_EDATA;
-			break;
-		}
-		/* few distinct types: a linear scan with a move-to-front */
-		for (i = 0; i < cnt; i++)
-			if (strlen(v[i].name) == t.n && !memcmp(v[i].name, t.p, t.n))
-				break;
-		if (i == cnt) {
-			if (cnt == cap) {
-				cap = cap ? cap * 2 : 32;
-				nv = realloc(v, cap * sizeof(*v));
-				if (nv == NULL) {
-					r = EV_ERR;
-					break;
-				}
-				v = nv;
-			}
-			v[cnt].name = strndup(t.p, t.n);
-			v[cnt].n = 0;
-			cnt++;
-		}
-		v[i].n++;
-		if (i > 0) {
-			struct typecount tmp = v[i];
-			v[i] = v[0];
-			v[0] = tmp;
-		}
-	}
-	ev_reader_free(rd);
-	if (r < 0) {
-		if (r == EV_EDATA && err.msg[0])
-			fe_report(&err);
-		for (i = 0; i < cnt; i++)
-			free(v[i].name);
-		free(v);
-		return ev_exit_code(r);
-	}
-	if (cnt > 1)
-		qsort(v, cnt, sizeof(*v), type_cmp);
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
 static void json_str(const char *s)
 {
 	struct ev_buf b = {0};
@@ -240,7 +195,7 @@ static int cmd_info(int argc, char **argv)
 	struct ev_log_info info;
 	struct ev_error err;
 	const struct ev_log_config *cfg;
-	struct typecount *types = NULL;
+	struct ev_type_count *types = NULL;
 	size_t ntypes = 0, i;
 	int c, json = 0, want_types = 0, rc;
 	char b1[32], b2[32], b3[32], t1[40], t2[40];
@@ -270,8 +225,10 @@ static int cmd_info(int argc, char **argv)
 		ev_log_close(log);
 		return rc;
 	}
-	if (want_types && (rc = count_types(log, &types, &ntypes)) != 0)
+	if (want_types && ev_log_type_counts(log, &types, &ntypes, &err) != 0) {
+		rc = fe_report(&err);
 		goto out;
+	}
 	cfg = ev_log_get_config(log);
 	ratio = info.segment_bytes ? (double)info.raw_bytes / (double)info.bytes
 				   : 0.0;
@@ -368,9 +325,7 @@ static int cmd_info(int argc, char **argv)
 	}
 	rc = 0;
 out:
-	for (i = 0; i < ntypes; i++)
-		free(types[i].name);
-	free(types);
+	ev_type_counts_free(types, ntypes);
 	free(info.seg);
 	ev_log_close(log);
 	return rc;
@@ -477,6 +432,667 @@ static int cmd_repair(int argc, char **argv)
 	return rc;
 }
 
+/* ------------------------------------------------------------ groups */
+
+/* Fill err with a usage error; returns EV_EUSAGE. */
+static int usage_err(struct ev_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int usage_err(struct ev_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	ev_error_clear(err);
+	err->code = EV_EUSAGE;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return EV_EUSAGE;
+}
+
+/* A position for --to: start, end, OFFSET or @TIME. */
+static int resolve_pos(struct ev_log *log, const char *s, uint64_t *out,
+		       struct ev_error *err)
+{
+	struct ev_reader *rd;
+	struct ev_rec rec;
+	ev_time_t t;
+	int r;
+
+	r = ev_reader_open(&rd, log, err);
+	if (r != 0)
+		return r;
+	if (strcmp(s, "start") == 0) {
+		*out = ev_reader_first_offset(rd);
+	} else if (strcmp(s, "end") == 0) {
+		*out = ev_reader_end_offset(rd);
+	} else if (s[0] == '@') {
+		if (ev_time_parse_user(s + 1, ev_now(), &t) != 0) {
+			ev_reader_free(rd);
+			return usage_err(err,
+					 "--to: '%s' is not a time", s + 1);
+		}
+		/* the first event at or after t */
+		*out = ev_reader_end_offset(rd);
+		r = ev_reader_seek_time(rd, t, err);
+		while (r == 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
+			struct ev_event ev;
+			r = ev_event_decode(rec.p, rec.n, &ev, err);
+			if (r == 0 && ev.time >= t) {
+				*out = rec.offset;
+				break;
+			}
+		}
+		if (r == 1)
+			r = 0;
+	} else {
+		if (fe_parse_u64(s, out) != 0) {
+			ev_reader_free(rd);
+			return usage_err(err,
+					 "--to: '%s' is not start, end, an offset "
+					 "or @TIME",
+					 s);
+		}
+		if (*out > ev_reader_end_offset(rd) ||
+		    *out < ev_reader_first_offset(rd))
+			r = usage_err(err,
+				      "--to: offset %s is outside the log (%llu to "
+				      "%llu)",
+				      s,
+				      (unsigned long long)ev_reader_first_offset(rd),
+				      (unsigned long long)ev_reader_end_offset(rd));
+	}
+	ev_reader_free(rd);
+	return r < 0 ? r : 0;
+}
+
+/* Lag of a group in events and seconds of append time. */
+static void group_lag(struct ev_log *log, const struct ev_group_state *g,
+		      const struct ev_log_info *info, uint64_t *events,
+		      double *seconds)
+{
+	ev_time_t t;
+	struct ev_error err;
+
+	*events = info->next_offset > g->next ? info->next_offset - g->next : 0;
+	*seconds = 0;
+	if (*events > 0 && info->last_append != EV_TIME_NONE &&
+	    ev_log_append_time(log, g->next < info->first_offset
+					    ? info->first_offset
+					    : g->next,
+			       &t, &err) == 0 &&
+	    t != EV_TIME_NONE && info->last_append > t)
+		*seconds = (double)(info->last_append - t) / 1e9;
+}
+
+static int cmd_groups(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"execute", no_argument, NULL, 'x'},
+		{"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, 'j'},
+		{"reset", required_argument, NULL, 'r'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"to", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *reset = NULL, *to = NULL, *state_dir = NULL;
+	struct ev_group_state *gs = NULL;
+	struct ev_log_info info;
+	struct ev_log *log = NULL;
+	struct ev_error err;
+	size_t n = 0, i;
+	int c, json = 0, execute = 0, rc;
+	char t1[40], b1[32], b2[32];
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'x':
+			execute = 1;
+			break;
+		case 'h':
+			fe_help(usage_short, usage_long);
+			return 0;
+		case 'j':
+			json = 1;
+			break;
+		case 'r':
+			reset = optarg;
+			break;
+		case 's':
+			state_dir = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		default:
+			return fe_usage_error(usage_short, NULL);
+		}
+	}
+	if (optind + 1 != argc)
+		return fe_usage_error(usage_short, "groups: expected one LOG operand");
+	if ((reset == NULL) != (to == NULL))
+		return fe_usage_error(usage_short,
+				      "groups: --reset and --to go together");
+	if (execute && reset == NULL)
+		return fe_usage_error(usage_short,
+				      "groups: --execute goes with --reset");
+	if (reset != NULL && json)
+		return fe_usage_error(usage_short,
+				      "groups: --json cannot be combined with --reset");
+	if (reset != NULL && !ev_group_name_ok(reset))
+		return fe_usage_error(usage_short,
+				      "groups: '%s' is not a group name", reset);
+	if ((rc = open_log(argv[optind], &log)) != 0)
+		return rc;
+	if (reset != NULL) {
+		uint64_t pos, old = 0;
+		rc = ev_group_list(log, state_dir, &gs, &n, &err);
+		for (i = 0; rc == 0 && i < n; i++)
+			if (strcmp(gs[i].name, reset) == 0)
+				break;
+		if (rc == 0 && i == n)
+		{
+			usage_err(&err, "no group '%s' in '%s'", reset,
+				  argv[optind]);
+			rc = err.code = EV_ENOENT;
+		}
+		if (rc == 0) {
+			old = gs[i].next;
+			rc = resolve_pos(log, to, &pos, &err);
+		}
+		if (rc == 0)
+			rc = ev_group_reset(log, reset, state_dir, pos, !execute,
+					    &err);
+		if (rc != 0) {
+			rc = fe_report(&err);
+		} else {
+			printf("%s group '%s' from offset %s to %s\n",
+			       execute ? "moved" : "would move", reset,
+			       fe_commas(old, b1), fe_commas(pos, b2));
+			if (!execute)
+				printf("(a dry run: add --execute to do it)\n");
+		}
+		goto out;
+	}
+	if (ev_log_info(log, &info, &err) != 0 ||
+	    ev_group_list(log, state_dir, &gs, &n, &err) != 0) {
+		rc = fe_report(&err);
+		goto out;
+	}
+	if (!json && n > 0)
+		printf("%-20s %14s %14s %12s  %-24s %s\n", "GROUP", "OFFSET", "LAG",
+		       "LAG-SECONDS", "LAST-COMMIT", "STATE");
+	for (i = 0; i < n; i++) {
+		uint64_t lag;
+		double secs;
+		group_lag(log, &gs[i], &info, &lag, &secs);
+		if (json) {
+			printf("{\"group\":");
+			json_str(gs[i].name);
+			printf(",\"next\":%llu,\"lag\":%llu,\"lag_seconds\":%.3f,"
+			       "\"committed\":",
+			       (unsigned long long)gs[i].next,
+			       (unsigned long long)lag, secs);
+			json_time(gs[i].committed);
+			printf(",\"busy\":%s,\"handled\":%llu,\"failed\":%llu,"
+			       "\"dead_lettered\":%llu,\"skipped\":%llu}\n",
+			       gs[i].busy ? "true" : "false",
+			       (unsigned long long)gs[i].stats.handled,
+			       (unsigned long long)gs[i].stats.failed,
+			       (unsigned long long)gs[i].stats.dead_lettered,
+			       (unsigned long long)gs[i].stats.skipped);
+		} else {
+			printf("%-20s %14s %14s %12.3f  %-24s %s\n", gs[i].name,
+			       fe_commas(gs[i].next, b1), fe_commas(lag, b2), secs,
+			       tstr(gs[i].committed, t1),
+			       gs[i].busy ? "busy" : "idle");
+		}
+	}
+	free(info.seg);
+	rc = 0;
+out:
+	free(gs);
+	ev_log_close(log);
+	return rc;
+}
+
+/* ------------------------------------------------------------ lag */
+
+/* A Nagios threshold: events, or a duration for the time behind. */
+struct threshold {
+	int set, is_time;
+	uint64_t events;
+	double seconds;
+};
+
+static int parse_threshold(const char *s, struct threshold *t)
+{
+	int64_t ms;
+
+	t->set = 1;
+	if (fe_parse_u64(s, &t->events) == 0) {
+		t->is_time = 0;
+		return 0;
+	}
+	if (s[0] >= '0' && s[0] <= '9' && ev_duration_parse(s, &ms) == 0) {
+		t->is_time = 1;
+		t->seconds = (double)ms / 1000.0;
+		return 0;
+	}
+	return -1;
+}
+
+static int over(const struct threshold *t, uint64_t events, double secs)
+{
+	return t->set && (t->is_time ? secs >= t->seconds : events >= t->events);
+}
+
+static int cmd_lag(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"crit", required_argument, NULL, 'c'},
+		{"group", required_argument, NULL, 'g'},
+		{"help", no_argument, NULL, 'h'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"warn", required_argument, NULL, 'w'},
+		{NULL, 0, NULL, 0},
+	};
+	static const char *const names[] = {"OK", "WARNING", "CRITICAL",
+					    "UNKNOWN"};
+	struct threshold warn = {0, 0, 0, 0}, crit = {0, 0, 0, 0};
+	const char *group = NULL, *state_dir = NULL;
+	struct ev_group_state *gs = NULL;
+	struct ev_log_info info;
+	struct ev_log *log = NULL;
+	struct ev_error err;
+	struct ev_buf perf = {0};
+	size_t n = 0, i, worst_i = 0;
+	int c, status = 0, worst = -1;
+	uint64_t wlag = 0;
+	double wsecs = 0;
+	char line[600];
+
+	/* the Nagios convention: problems with the check itself are
+	 * UNKNOWN (3), usage errors included */
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (parse_threshold(optarg, &crit) != 0) {
+				printf("LAG UNKNOWN - --crit: '%s' is not a number "
+				       "of events or a duration\n",
+				       optarg);
+				return 3;
+			}
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		case 'h':
+			fe_help(usage_short, usage_long);
+			return 0;
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'w':
+			if (parse_threshold(optarg, &warn) != 0) {
+				printf("LAG UNKNOWN - --warn: '%s' is not a number "
+				       "of events or a duration\n",
+				       optarg);
+				return 3;
+			}
+			break;
+		default:
+			printf("LAG UNKNOWN - bad usage, see 'evctl --help'\n");
+			return 3;
+		}
+	}
+	if (optind + 1 != argc || !warn.set || !crit.set) {
+		printf("LAG UNKNOWN - usage: evctl lag [--group NAME] --warn N "
+		       "--crit N LOG\n");
+		return 3;
+	}
+	if (ev_log_open(&log, argv[optind], &err) != 0) {
+		printf("LAG UNKNOWN - %s\n", err.msg);
+		return 3;
+	}
+	if (ev_log_info(log, &info, &err) != 0 ||
+	    ev_group_list(log, state_dir, &gs, &n, &err) != 0) {
+		printf("LAG UNKNOWN - %s\n", err.msg);
+		ev_log_close(log);
+		return 3;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t lag;
+		double secs;
+		int st;
+		if (group != NULL && strcmp(gs[i].name, group) != 0)
+			continue;
+		group_lag(log, &gs[i], &info, &lag, &secs);
+		st = over(&crit, lag, secs) ? 2 : over(&warn, lag, secs) ? 1 : 0;
+		{
+			char w[32] = "", cr[32] = "", ws[32] = "", cs[32] = "";
+			if (warn.is_time)
+				snprintf(ws, sizeof(ws), "%.3f", warn.seconds);
+			else
+				snprintf(w, sizeof(w), "%llu",
+					 (unsigned long long)warn.events);
+			if (crit.is_time)
+				snprintf(cs, sizeof(cs), "%.3f", crit.seconds);
+			else
+				snprintf(cr, sizeof(cr), "%llu",
+					 (unsigned long long)crit.events);
+			snprintf(line, sizeof(line),
+				 "%s'%s_lag'=%llu;%s;%s;0 '%s_lag_seconds'=%.3fs;%s;%s;0",
+				 perf.len ? " " : "", gs[i].name,
+				 (unsigned long long)lag, w, cr, gs[i].name, secs, ws,
+				 cs);
+		}
+		ev_buf_puts(&perf, line);
+		if (st > worst || (st == worst && lag > wlag)) {
+			worst = st;
+			worst_i = i;
+			wlag = lag;
+			wsecs = secs;
+		}
+	}
+	if (worst < 0) {
+		if (group != NULL)
+			printf("LAG UNKNOWN - no group '%s' in '%s'\n", group,
+			       argv[optind]);
+		else
+			printf("LAG UNKNOWN - no consumer groups in '%s'\n",
+			       argv[optind]);
+		status = 3;
+	} else {
+		status = worst;
+		ev_buf_putc(&perf, '\0');
+		printf("LAG %s - group %s is %llu events (%.1fs) behind | %s\n",
+		       names[status], gs[worst_i].name, (unsigned long long)wlag,
+		       wsecs, (char *)perf.p);
+	}
+	ev_buf_free(&perf);
+	free(gs);
+	free(info.seg);
+	ev_log_close(log);
+	return status;
+}
+
+/* ------------------------------------------------------------ metrics */
+
+/* Prometheus label value: \, " and newline escaped. */
+static void prom_label(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			putchar('\\');
+		if (*s == '\n') {
+			fputs("\\n", stdout);
+			continue;
+		}
+		putchar(*s);
+	}
+}
+
+struct logdata {
+	const char *path;
+	struct ev_log *log;
+	struct ev_log_info info;
+	struct ev_type_count *types;
+	size_t ntypes;
+	struct ev_group_state *groups;
+	size_t ngroups;
+};
+
+static void family(const char *name, const char *type, const char *help)
+{
+	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample_start(const char *name, const struct logdata *d)
+{
+	printf("%s{log=\"", name);
+	prom_label(d->path);
+	putchar('"');
+}
+
+static int cmd_metrics(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"state-dir", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *state_dir = NULL;
+	struct logdata *d;
+	struct ev_error err;
+	size_t nl, i, k;
+	int c, b, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fe_help(usage_short, usage_long);
+			return 0;
+		case 's':
+			state_dir = optarg;
+			break;
+		default:
+			return fe_usage_error(usage_short, NULL);
+		}
+	}
+	if (optind >= argc)
+		return fe_usage_error(usage_short,
+				      "metrics: expected one or more LOG operands");
+	nl = (size_t)(argc - optind);
+	d = calloc(nl, sizeof(*d));
+	if (d == NULL) {
+		fe_warn("out of memory");
+		return 1;
+	}
+	/* gather everything first: a failure prints nothing, so the
+	 * textfile collector never reads half a file */
+	for (i = 0; i < nl && rc == 0; i++) {
+		d[i].path = argv[optind + (int)i];
+		if ((rc = open_log(d[i].path, &d[i].log)) != 0)
+			break;
+		if (ev_log_info(d[i].log, &d[i].info, &err) != 0 ||
+		    ev_log_type_counts(d[i].log, &d[i].types, &d[i].ntypes,
+				       &err) != 0 ||
+		    ev_group_list(d[i].log, state_dir, &d[i].groups,
+				  &d[i].ngroups, &err) != 0)
+			rc = fe_report(&err);
+	}
+	if (rc != 0)
+		goto out;
+	family("evlog_events", "gauge", "Events in the log.");
+	for (i = 0; i < nl; i++) {
+		sample_start("evlog_events", &d[i]);
+		printf("} %llu\n", (unsigned long long)d[i].info.events);
+	}
+	family("evlog_type_events", "gauge", "Events in the log, by type.");
+	for (i = 0; i < nl; i++)
+		for (k = 0; k < d[i].ntypes; k++) {
+			sample_start("evlog_type_events", &d[i]);
+			printf(",type=\"");
+			prom_label(d[i].types[k].name);
+			printf("\"} %llu\n", (unsigned long long)d[i].types[k].n);
+		}
+	family("evlog_bytes", "gauge", "Bytes on disk: segments and indexes.");
+	for (i = 0; i < nl; i++) {
+		sample_start("evlog_bytes", &d[i]);
+		printf("} %llu\n", (unsigned long long)d[i].info.bytes);
+	}
+	family("evlog_segments", "gauge", "Segment files.");
+	for (i = 0; i < nl; i++) {
+		sample_start("evlog_segments", &d[i]);
+		printf("} %llu\n", (unsigned long long)d[i].info.segments);
+	}
+	family("evlog_next_offset", "gauge", "The offset the next event gets.");
+	for (i = 0; i < nl; i++) {
+		sample_start("evlog_next_offset", &d[i]);
+		printf("} %llu\n", (unsigned long long)d[i].info.next_offset);
+	}
+	family("evlog_last_append_timestamp_seconds", "gauge",
+	       "When the newest batch was appended.");
+	for (i = 0; i < nl; i++)
+		if (d[i].info.last_append != EV_TIME_NONE) {
+			sample_start("evlog_last_append_timestamp_seconds", &d[i]);
+			printf("} %.3f\n", (double)d[i].info.last_append / 1e9);
+		}
+#define GROUP_SAMPLE(metric, fmt, val)                                       \
+	for (i = 0; i < nl; i++)                                             \
+		for (k = 0; k < d[i].ngroups; k++) {                         \
+			const struct ev_group_state *g = &d[i].groups[k];    \
+			uint64_t lag;                                        \
+			double secs;                                         \
+			group_lag(d[i].log, g, &d[i].info, &lag, &secs);     \
+			(void)lag;                                           \
+			(void)secs;                                          \
+			sample_start(metric, &d[i]);                         \
+			printf(",group=\"");                                 \
+			prom_label(g->name);                                 \
+			printf("\"} " fmt "\n", val);                        \
+		}
+	family("evlog_group_next_offset", "gauge",
+	       "The next offset a consumer group will get.");
+	GROUP_SAMPLE("evlog_group_next_offset", "%llu",
+		     (unsigned long long)g->next)
+	family("evlog_group_lag_events", "gauge",
+	       "Events a consumer group is behind the head.");
+	GROUP_SAMPLE("evlog_group_lag_events", "%llu", (unsigned long long)lag)
+	family("evlog_group_lag_seconds", "gauge",
+	       "Append time a consumer group is behind the head.");
+	GROUP_SAMPLE("evlog_group_lag_seconds", "%.3f", secs)
+	family("evlog_group_handled_total", "counter",
+	       "Events a group's handler has handled.");
+	GROUP_SAMPLE("evlog_group_handled_total", "%llu",
+		     (unsigned long long)g->stats.handled)
+	family("evlog_group_dead_lettered_total", "counter",
+	       "Events a group has dead-lettered.");
+	GROUP_SAMPLE("evlog_group_dead_lettered_total", "%llu",
+		     (unsigned long long)g->stats.dead_lettered)
+#undef GROUP_SAMPLE
+	family("evlog_handler_duration_seconds", "histogram",
+	       "Handler run times recorded by evtail --exec.");
+	for (i = 0; i < nl; i++)
+		for (k = 0; k < d[i].ngroups; k++) {
+			const struct ev_group_state *g = &d[i].groups[k];
+			uint64_t cum = 0;
+			for (b = 0; b < EV_HIST_BUCKETS; b++) {
+				cum += g->stats.buckets[b];
+				sample_start("evlog_handler_duration_seconds_bucket",
+					     &d[i]);
+				printf(",group=\"");
+				prom_label(g->name);
+				if (b < EV_HIST_BUCKETS - 1)
+					printf("\",le=\"%g\"} %llu\n",
+					       ev_hist_bounds[b],
+					       (unsigned long long)cum);
+				else
+					printf("\",le=\"+Inf\"} %llu\n",
+					       (unsigned long long)cum);
+			}
+			sample_start("evlog_handler_duration_seconds_sum", &d[i]);
+			printf(",group=\"");
+			prom_label(g->name);
+			printf("\"} %.6f\n", g->stats.sum);
+			sample_start("evlog_handler_duration_seconds_count", &d[i]);
+			printf(",group=\"");
+			prom_label(g->name);
+			printf("\"} %llu\n", (unsigned long long)cum);
+		}
+out:
+	for (i = 0; i < nl; i++) {
+		ev_type_counts_free(d[i].types, d[i].ntypes);
+		free(d[i].groups);
+		free(d[i].info.seg);
+		ev_log_close(d[i].log);
+	}
+	free(d);
+	return rc;
+}
+
+/* ------------------------------------------------------------ trim */
+
+static int cmd_trim(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"before", required_argument, NULL, 'b'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"force", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{"keep-bytes", required_argument, NULL, 'B'},
+		{"keep-events", required_argument, NULL, 'E'},
+		{"state-dir", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	struct ev_trim_opts o;
+	struct ev_log *log = NULL;
+	struct ev_error err;
+	int c, rc, kinds = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.before = EV_TIME_NONE;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			if (ev_time_parse_user(optarg, ev_now(), &o.before) != 0)
+				return fe_usage_error(usage_short,
+						      "trim: --before: '%s' is not a "
+						      "time",
+						      optarg);
+			kinds++;
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'f':
+			o.force = 1;
+			break;
+		case 'h':
+			fe_help(usage_short, usage_long);
+			return 0;
+		case 'B':
+			if (fe_parse_size(optarg, &o.keep_bytes) != 0 ||
+			    o.keep_bytes == 0)
+				return fe_usage_error(usage_short,
+						      "trim: --keep-bytes: '%s' is "
+						      "not a size",
+						      optarg);
+			kinds++;
+			break;
+		case 'E':
+			if (fe_parse_u64(optarg, &o.keep_events) != 0 ||
+			    o.keep_events == 0)
+				return fe_usage_error(usage_short,
+						      "trim: --keep-events: '%s' is "
+						      "not a positive number",
+						      optarg);
+			kinds++;
+			break;
+		case 's':
+			o.state_dir = optarg;
+			break;
+		default:
+			return fe_usage_error(usage_short, NULL);
+		}
+	}
+	if (optind + 1 != argc)
+		return fe_usage_error(usage_short, "trim: expected one LOG operand");
+	if (kinds != 1)
+		return fe_usage_error(usage_short,
+				      "trim: give one of --before, --keep-events "
+				      "and --keep-bytes");
+	if ((rc = open_log(argv[optind], &log)) != 0)
+		return rc;
+	rc = ev_log_trim(log, &o, on_notice, stdout, &err);
+	if (rc != 0)
+		rc = fe_report(&err);
+	ev_log_close(log);
+	return rc;
+}
+
 /* ------------------------------------------------------------ main */
 
 struct command {
@@ -485,9 +1101,13 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{"groups", cmd_groups},
 	{"info", cmd_info},
 	{"init", cmd_init},
+	{"lag", cmd_lag},
+	{"metrics", cmd_metrics},
 	{"repair", cmd_repair},
+	{"trim", cmd_trim},
 	{"verify", cmd_verify},
 };
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "evlog.h"
@@ -22,15 +23,21 @@ static const char usage_long[] =
 	"\n"
 	"Options:\n"
 	"      --color WHEN        colour pretty output: auto, always, never\n"
+	"      --commit-every N    with --group, commit every N events (1000)\n"
+	"      --commit-interval DURATION\n"
+	"                          with --group, commit at least this often (1s)\n"
 	"      --count N           stop after printing N events\n"
 	"      --cursor-file FILE  resume after the position in FILE and store\n"
 	"                          the last printed position there on exit\n"
 	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM)\n"
 	"      --from POS          start at OFFSET, start, end or @TIME\n"
+	"      --group NAME        read as consumer group NAME: resume after its\n"
+	"                          committed position and commit as it goes\n"
 	"  -h, --help              show this help and exit\n"
 	"  -n, --lines N           print the last N (matching) events\n"
 	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack\n"
 	"      --since TIME        only events at or after TIME\n"
+	"      --state-dir DIR     keep group state in DIR, not in the log\n"
 	"      --stream GLOB       only streams matching GLOB; may be repeated\n"
 	"      --template TPL      print TPL per event, e.g. '{offset} {type}'\n"
 	"      --to POS            stop after OFFSET, or at the first event\n"
@@ -38,43 +45,55 @@ static const char usage_long[] =
 	"      --type GLOB         only types matching GLOB; may be repeated\n"
 	"      --until TIME        only events at or before TIME\n"
 	"  -V, --version           show versions and exit\n"
+	"      --wait              wait for a group another consumer holds\n"
 	"      --where EXPR        only events where 'PATH OP VALUE' holds;\n"
 	"                          OP is ==, !=, <, <=, >, >= or exists\n"
 	"\n"
 	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
 	"Exit status: 0 at the end of the log, 64 usage, 65 damaged data or\n"
-	"a bad cursor, 66 missing log, 74 I/O error.  See evtail(1).\n";
+	"a bad cursor or group position, 66 missing log, 74 I/O error, 75 group\n"
+	"busy.  See evtail(1).\n";
 
 enum {
 	OPT_COLOR = 256,
+	OPT_COMMIT_EVERY,
+	OPT_COMMIT_INTERVAL,
 	OPT_COUNT,
 	OPT_CURSOR_FILE,
 	OPT_FROM,
+	OPT_GROUP,
 	OPT_SINCE,
+	OPT_STATE_DIR,
 	OPT_STREAM,
 	OPT_TEMPLATE,
 	OPT_TO,
 	OPT_TYPE,
 	OPT_UNTIL,
+	OPT_WAIT,
 	OPT_WHERE,
 };
 
 static const struct option longopts[] = {
 	{"color", required_argument, NULL, OPT_COLOR},
+	{"commit-every", required_argument, NULL, OPT_COMMIT_EVERY},
+	{"commit-interval", required_argument, NULL, OPT_COMMIT_INTERVAL},
 	{"count", required_argument, NULL, OPT_COUNT},
 	{"cursor-file", required_argument, NULL, OPT_CURSOR_FILE},
 	{"follow", no_argument, NULL, 'f'},
 	{"from", required_argument, NULL, OPT_FROM},
+	{"group", required_argument, NULL, OPT_GROUP},
 	{"help", no_argument, NULL, 'h'},
 	{"lines", required_argument, NULL, 'n'},
 	{"output", required_argument, NULL, 'o'},
 	{"since", required_argument, NULL, OPT_SINCE},
+	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"stream", required_argument, NULL, OPT_STREAM},
 	{"template", required_argument, NULL, OPT_TEMPLATE},
 	{"to", required_argument, NULL, OPT_TO},
 	{"type", required_argument, NULL, OPT_TYPE},
 	{"until", required_argument, NULL, OPT_UNTIL},
 	{"version", no_argument, NULL, 'V'},
+	{"wait", no_argument, NULL, OPT_WAIT},
 	{"where", required_argument, NULL, OPT_WHERE},
 	{NULL, 0, NULL, 0},
 };
@@ -117,6 +136,8 @@ static int parse_pos(const char *s, struct pos *p, int allow_ends)
 struct out {
 	struct ev_buf buf;
 	int failed;
+	uint64_t printed; /* position after the last event put in buf */
+	uint64_t written; /* ... and after the last one written out */
 };
 
 static void out_flush(struct out *o)
@@ -127,6 +148,41 @@ static void out_flush(struct out *o)
 			o->failed = 1;
 	}
 	o->buf.len = 0;
+	if (!o->failed)
+		o->written = o->printed; /* all of it is out */
+}
+
+/* Is a group commit due after n uncommitted events? */
+static int group_due(uint64_t n, uint64_t every, int64_t ms,
+		     const struct timespec *last)
+{
+	struct timespec now;
+
+	if (n == 0)
+		return 0;
+	if (n >= every)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - last->tv_sec) * 1000 +
+		       (now.tv_nsec - last->tv_nsec) / 1000000 >=
+	       ms;
+}
+
+/* Commit pos once everything before it is written out. 0, or an exit
+ * code. */
+static int group_commit(struct ev_group *g, struct out *o, uint64_t pos,
+			uint64_t *committed, struct timespec *last)
+{
+	struct ev_error err;
+
+	out_flush(o);
+	if (o->failed)
+		return 0; /* not delivered: not committed */
+	if (ev_group_commit(g, pos, &err) != 0)
+		return fe_report(&err);
+	*committed = pos;
+	clock_gettime(CLOCK_MONOTONIC, last);
+	return 0;
 }
 
 /* A record that does not decode: flush what was printed, say where. */
@@ -167,6 +223,13 @@ int main(int argc, char **argv)
 	int has_count = 0, has_lines = 0, out_set = 0, fast_json;
 	ev_time_t since = EV_TIME_NONE, until = EV_TIME_NONE;
 	ev_time_t start_time = EV_TIME_NONE;
+	const char *group = NULL, *state_dir = NULL;
+	struct ev_group *grp = NULL;
+	uint64_t commit_every = 1000, scanned = 0, committed = 0;
+	uint64_t pending_off = UINT64_MAX;
+	int64_t commit_ms = 1000;
+	int wait = 0;
+	struct timespec last_commit;
 
 	fe_init(argv);
 	ev_error_clear(&err);
@@ -188,6 +251,21 @@ int main(int argc, char **argv)
 						      optarg);
 			color = optarg;
 			break;
+		case OPT_COMMIT_EVERY:
+			if (fe_parse_u64(optarg, &commit_every) != 0 ||
+			    commit_every == 0)
+				return fe_usage_error(usage_short,
+						      "--commit-every: '%s' is not a "
+						      "positive number",
+						      optarg);
+			break;
+		case OPT_COMMIT_INTERVAL:
+			if (ev_duration_parse(optarg, &commit_ms) != 0)
+				return fe_usage_error(usage_short,
+						      "--commit-interval: '%s' is not "
+						      "a duration such as 500ms or 2s",
+						      optarg);
+			break;
 		case OPT_COUNT:
 			if (fe_parse_u64(optarg, &count) != 0)
 				return fe_usage_error(usage_short,
@@ -200,6 +278,15 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			follow = 1;
+			break;
+		case OPT_GROUP:
+			group = optarg;
+			if (!ev_group_name_ok(group))
+				return fe_usage_error(usage_short,
+						      "--group: '%s' is not a group "
+						      "name (letters, digits, '.', "
+						      "'_', '-')",
+						      optarg);
 			break;
 		case OPT_FROM:
 			if (parse_pos(optarg, &from, 1) != 0)
@@ -244,6 +331,9 @@ int main(int argc, char **argv)
 						      c == OPT_SINCE ? "since" : "until",
 						      optarg);
 			break;
+		case OPT_STATE_DIR:
+			state_dir = optarg;
+			break;
 		case OPT_STREAM:
 			if (ev_filter_add_stream(flt, optarg) != 0)
 				return 1;
@@ -266,6 +356,9 @@ int main(int argc, char **argv)
 		case 'V':
 			fe_version();
 			return 0;
+		case OPT_WAIT:
+			wait = 1;
+			break;
 		case OPT_WHERE:
 			if (ev_filter_add_where(flt, optarg, &err) != 0)
 				return fe_usage_error(usage_short, "%s", err.msg);
@@ -291,6 +384,13 @@ int main(int argc, char **argv)
 	if (has_lines && cursor_file != NULL)
 		return fe_usage_error(usage_short,
 				      "-n and --cursor-file cannot be combined");
+	if (group != NULL && (cursor_file != NULL || has_lines))
+		return fe_usage_error(usage_short,
+				      "--group cannot be combined with --cursor-file "
+				      "or -n");
+	if (group == NULL && (state_dir != NULL || wait))
+		return fe_usage_error(usage_short,
+				      "--state-dir and --wait need --group");
 	use_color = fmt == OUT_PRETTY && fe_color(color, stdout);
 	ev_filter_set_time(flt, since, until);
 
@@ -305,6 +405,40 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		rc = fe_report(&err);
 		goto out;
+	}
+
+	/* a group: its lock for as long as we run, and its position */
+	if (group != NULL) {
+		if (log == NULL) {
+			fe_warn("--group needs a log directory, not a segment file");
+			rc = 64;
+			goto out;
+		}
+		r = ev_group_open(&grp, log, group, state_dir, wait, &err);
+		if (r != 0) {
+			rc = fe_report(&err);
+			goto out;
+		}
+		if (ev_group_get(grp)->exists) {
+			uint64_t next = ev_group_get(grp)->next;
+			if (next > ev_reader_end_offset(rd)) {
+				fe_warn("group '%s' is at offset %llu, past the end of "
+					"'%s' (offset %llu)",
+					group, (unsigned long long)next, logpath,
+					(unsigned long long)ev_reader_end_offset(rd));
+				rc = 65;
+				goto out;
+			}
+			if (next < ev_reader_first_offset(rd))
+				fe_warn("group '%s': offsets %llu to %llu were trimmed "
+					"before it read them",
+					group, (unsigned long long)next,
+					(unsigned long long)(ev_reader_first_offset(rd) -
+							     1));
+			have_cursor = 1; /* a position, like a cursor */
+			start = next;
+			from.kind = POS_NONE;
+		}
 	}
 
 	/* starting position */
@@ -359,7 +493,8 @@ int main(int argc, char **argv)
 	}
 	if (start < ev_reader_first_offset(rd))
 		start = ev_reader_first_offset(rd);
-	last_printed = start;
+	last_printed = out.printed = out.written = start;
+	scanned = committed = start;
 	if (!have_cursor && from.kind == POS_TIME) {
 		r = ev_reader_seek_time(rd, from.time, &err);
 		start_time = from.time;
@@ -427,7 +562,20 @@ int main(int argc, char **argv)
 
 	fast_json = fmt == OUT_JSON && !ev_filter_needs_event(flt) &&
 		    to.kind != POS_TIME;
+	clock_gettime(CLOCK_MONOTONIC, &last_commit);
 	for (;;) {
+		/* the record before this one is fully handled */
+		if (pending_off != UINT64_MAX) {
+			scanned = pending_off + 1;
+			pending_off = UINT64_MAX;
+			if (grp != NULL && group_due(scanned - committed, commit_every,
+						     commit_ms, &last_commit)) {
+				rc = group_commit(grp, &out, scanned, &committed,
+						  &last_commit);
+				if (rc != 0)
+					break;
+			}
+		}
 		if (stop_requested)
 			break;
 		if (has_count && printed >= count)
@@ -444,6 +592,13 @@ int main(int argc, char **argv)
 				break;
 			if (!follow)
 				break;
+			/* caught up: commit, so the group's lag reads 0 */
+			if (grp != NULL && scanned != committed) {
+				rc = group_commit(grp, &out, scanned, &committed,
+						  &last_commit);
+				if (rc != 0)
+					break;
+			}
 			/* wait for the writer to publish more */
 			if (ev_reader_refresh(rd, &err) > 0)
 				continue;
@@ -460,6 +615,7 @@ int main(int argc, char **argv)
 		}
 		if (to.kind == POS_OFFSET && rec.offset > to.offset)
 			break;
+		pending_off = rec.offset;
 		if (start_time != EV_TIME_NONE) {
 			/* --from @TIME: the seek is conservative; start at the
 			 * first event at or after TIME */
@@ -490,8 +646,10 @@ int main(int argc, char **argv)
 		}
 		ev.offset = rec.offset;
 		ev.append_time = rec.append_time;
-		if (to.kind == POS_TIME && ev.time > to.time)
+		if (to.kind == POS_TIME && ev.time > to.time) {
+			pending_off = UINT64_MAX; /* not consumed */
 			break;
+		}
 		if (!ev_filter_match(flt, &ev))
 			continue;
 		switch (fmt) {
@@ -519,7 +677,7 @@ int main(int argc, char **argv)
 		if (fmt != OUT_MSGPACK)
 			ev_buf_putc(&out.buf, '\n');
 		printed++;
-		last_printed = rec.offset + 1;
+		last_printed = out.printed = rec.offset + 1;
 		if (out.buf.len >= (1u << 20)) {
 			out_flush(&out);
 			if (out.failed)
@@ -532,15 +690,28 @@ int main(int argc, char **argv)
 			fe_warn("cannot write output: %s", strerror(errno));
 		rc = errno == EPIPE ? 0 : 74;
 	}
+	if (grp != NULL && !out.failed) {
+		/* at exit: everything handled so far; not a record that
+		 * failed, which stays for the next run */
+		if (pending_off != UINT64_MAX && rc == 0)
+			scanned = pending_off + 1;
+		if (scanned != committed && group_commit(grp, &out, scanned,
+							 &committed,
+							 &last_commit) != 0 &&
+		    rc == 0)
+			rc = 74;
+	}
 	if (cursor_file != NULL) {
 		memcpy(cur.log_id, ev_reader_log_id(rd), 33);
-		cur.next = last_printed;
+		/* after a broken pipe, only what was written out in full */
+		cur.next = out.failed ? out.written : last_printed;
 		if (ev_cursor_store(cursor_file, &cur, &err) != 0 && rc == 0)
 			rc = fe_report(&err);
 	}
 out:
 	if (ino >= 0)
 		close(ino);
+	ev_group_close(grp);
 	ev_reader_free(rd);
 	ev_log_close(log);
 	ev_buf_free(&out.buf);

@@ -398,6 +398,17 @@ struct ev_log_info {
 int ev_log_info(struct ev_log *log, struct ev_log_info *info,
 		struct ev_error *err);
 
+/* Events per type, most first.  Reads the events once and keeps the
+ * counts in LOG/typecounts (a cache: a later call reads only what was
+ * appended since, and a read-only log is simply read in full). */
+struct ev_type_count {
+	char *name;
+	uint64_t n;
+};
+int ev_log_type_counts(struct ev_log *log, struct ev_type_count **out,
+		       size_t *n, struct ev_error *err);
+void ev_type_counts_free(struct ev_type_count *v, size_t n);
+
 /* Verification: decode every record and check the indexes. */
 struct ev_verify_report {
 	uint64_t batches, records, segments;
@@ -410,6 +421,71 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 #define EV_REPAIR_DRY_RUN 2
 int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		  struct ev_error *err);
+
+/* ---------------------------------------------------------------- groups */
+
+#define EV_GROUP_NAME_MAX 128
+#define EV_HIST_BUCKETS 12 /* handler duration histogram, +Inf last */
+extern const double ev_hist_bounds[EV_HIST_BUCKETS - 1]; /* seconds */
+
+struct ev_group_stats {
+	uint64_t handled, failed, dead_lettered, skipped;
+	uint64_t buckets[EV_HIST_BUCKETS]; /* per bucket, not cumulative */
+	double sum;			   /* seconds */
+};
+
+/* A consumer group's committed state (evlog(5) GROUPS). */
+struct ev_group_state {
+	char name[EV_GROUP_NAME_MAX + 1];
+	char log_id[33];
+	uint64_t next;	     /* the next offset to deliver */
+	ev_time_t committed; /* when, EV_TIME_NONE if never */
+	int exists;	     /* a state file was found */
+	int busy;	     /* (ev_group_list) a consumer holds it now */
+	struct ev_group_stats stats;
+};
+
+struct ev_group;
+
+/* Letters, digits, '.', '_' and '-'; 1 to EV_GROUP_NAME_MAX. */
+int ev_group_name_ok(const char *name);
+/*
+ * Open group name of log, in state_dir or LOG/groups, and hold its lock
+ * until ev_group_close().  EV_EAGAIN when another consumer holds it and
+ * wait is 0; EV_EDATA when its state belongs to another log.
+ */
+int ev_group_open(struct ev_group **out, struct ev_log *log, const char *name,
+		  const char *state_dir, int wait, struct ev_error *err);
+const struct ev_group_state *ev_group_get(const struct ev_group *g);
+/* Counters and the duration histogram, stored with the next commit. */
+struct ev_group_stats *ev_group_stats(struct ev_group *g);
+void ev_hist_add(struct ev_group_stats *s, double seconds);
+/* Store next atomically (temporary file, fsync, rename, fsync dir). */
+int ev_group_commit(struct ev_group *g, uint64_t next, struct ev_error *err);
+void ev_group_close(struct ev_group *g);
+/* All groups of log (sorted by name); *out is malloc'ed. */
+int ev_group_list(struct ev_log *log, const char *state_dir,
+		  struct ev_group_state **out, size_t *n, struct ev_error *err);
+/* Move a group that nobody holds (EV_EAGAIN otherwise). */
+int ev_group_reset(struct ev_log *log, const char *name, const char *state_dir,
+		   uint64_t next, int dry_run, struct ev_error *err);
+
+/* Append time of the batch holding offset; EV_TIME_NONE past the end. */
+int ev_log_append_time(struct ev_log *log, uint64_t offset, ev_time_t *t,
+		       struct ev_error *err);
+
+/* Retention: remove whole old segments (never the last). */
+struct ev_trim_opts {
+	ev_time_t before;	/* segments last appended before, or NONE */
+	uint64_t keep_events;	/* 0 = unused */
+	uint64_t keep_bytes;	/* 0 = unused */
+	int dry_run;
+	int force;		/* even past groups that have not consumed */
+	const char *state_dir;	/* groups kept elsewhere, or NULL */
+};
+/* EV_EAGAIN when a group has not consumed what would go. */
+int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
+		ev_notice_fn notice, void *ctx, struct ev_error *err);
 
 #ifdef __cplusplus
 }

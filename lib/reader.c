@@ -806,3 +806,28 @@ const char *ev_reader_watch_path(const struct ev_reader *r)
 {
 	return r->log ? r->path : NULL;
 }
+
+int ev_log_append_time(struct ev_log *log, uint64_t offset, ev_time_t *t,
+		       struct ev_error *err)
+{
+	struct ev_reader *r;
+	struct ev_rec rec;
+	int rr;
+
+	*t = EV_TIME_NONE;
+	rr = ev_reader_open(&r, log, err);
+	if (rr != 0)
+		return rr;
+	if (offset < r->end) {
+		rr = ev_reader_seek(r, offset, err);
+		if (rr == 0) {
+			rr = ev_reader_next(r, &rec, err);
+			if (rr == 1) {
+				*t = rec.append_time;
+				rr = 0;
+			}
+		}
+	}
+	ev_reader_free(r);
+	return rr < 0 ? rr : 0;
+}

@@ -3,7 +3,7 @@
 # Keep the commands and options in step with 'evctl --help' and
 # man/evctl.1; tests/docs.bats fails when they drift apart.
 
-set -l evctl_commands init info verify repair
+set -l evctl_commands init info verify repair groups lag metrics trim
 
 complete -c evctl -f
 # options before the command
@@ -15,6 +15,10 @@ complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a init -
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a info -d 'Show format, id, segments, events, bytes, times'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a verify -d 'Check every batch, record and index'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a repair -d 'Truncate a torn tail and rebuild indexes and head'
+complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a groups -d 'List consumer groups, or reset one'
+complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a lag -d 'Health check of group lag (Nagios convention)'
+complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a metrics -d 'Prometheus text exposition'
+complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a trim -d 'Remove whole old segments'
 
 # LOG, after any command
 complete -c evctl -n "__fish_seen_subcommand_from $evctl_commands" -a '(__fish_complete_directories (commandline -ct))'
@@ -34,3 +38,25 @@ complete -c evctl -n '__fish_seen_subcommand_from verify' -s q -l quiet -d 'Prin
 # repair
 complete -c evctl -n '__fish_seen_subcommand_from repair' -l dry-run -d 'Say what would be done, change nothing'
 complete -c evctl -n '__fish_seen_subcommand_from repair' -l truncate-damaged -d 'Cut the log at damage, moving the cut bytes to lost+found/'
+
+# groups
+complete -c evctl -n '__fish_seen_subcommand_from groups' -l execute -d 'With --reset: do it'
+complete -c evctl -n '__fish_seen_subcommand_from groups' -l json -d 'One JSON object per group'
+complete -c evctl -n '__fish_seen_subcommand_from groups' -l reset -x -d 'Move group NAME'
+complete -c evctl -n '__fish_seen_subcommand_from groups' -l state-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Groups kept in DIR'
+complete -c evctl -n '__fish_seen_subcommand_from lag' -l state-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Groups kept in DIR'
+complete -c evctl -n '__fish_seen_subcommand_from metrics' -l state-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Groups kept in DIR'
+complete -c evctl -n '__fish_seen_subcommand_from trim' -l state-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Also respect the groups kept in DIR'
+complete -c evctl -n '__fish_seen_subcommand_from groups' -l to -x -a 'start end' -d 'start, end, OFFSET or @TIME'
+
+# lag
+complete -c evctl -n '__fish_seen_subcommand_from lag' -l crit -x -d 'Critical at N events or a duration behind'
+complete -c evctl -n '__fish_seen_subcommand_from lag' -l group -x -d 'Check one group'
+complete -c evctl -n '__fish_seen_subcommand_from lag' -l warn -x -d 'Warning at N events or a duration behind'
+
+# trim
+complete -c evctl -n '__fish_seen_subcommand_from trim' -l before -x -d 'Segments last appended before TIME'
+complete -c evctl -n '__fish_seen_subcommand_from trim' -l dry-run -d 'Say what would go, remove nothing'
+complete -c evctl -n '__fish_seen_subcommand_from trim' -l force -d 'Even events a group has not consumed'
+complete -c evctl -n '__fish_seen_subcommand_from trim' -l keep-bytes -x -d 'Keep at least SIZE bytes'
+complete -c evctl -n '__fish_seen_subcommand_from trim' -l keep-events -x -d 'Keep at least N events'

@@ -7,6 +7,11 @@
 complete -c evtail -f -a '(__fish_complete_directories (commandline -ct)) (__fish_complete_suffix .seg)'
 
 complete -c evtail -l color -x -a 'auto always never' -d 'Colour pretty output'
+complete -c evtail -l commit-every -x -d 'With --group, commit every N events (1000)'
+complete -c evtail -l commit-interval -x -d 'With --group, commit at least this often (1s)'
+complete -c evtail -l group -x -d 'Read as consumer group NAME'
+complete -c evtail -l state-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Keep group state in DIR'
+complete -c evtail -l wait -d 'Wait for a group another consumer holds'
 complete -c evtail -l count -x -d 'Stop after printing N events'
 complete -c evtail -l cursor-file -r -F -d 'Resume after the position in FILE'
 complete -c evtail -s f -l follow -d 'Wait for new events'

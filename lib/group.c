@@ -1,0 +1,422 @@
+/*
+ * group.c - struct ev_group: a consumer group's committed position.
+ *
+ * A group is a name, a state file holding the log id and the next offset
+ * to deliver, and a lock file that one consumer holds for as long as it
+ * runs (evlog(5) GROUPS).  Commits write a new state file and rename it
+ * into place, with fsyncs, so a crash leaves the old or the new position,
+ * never half of one.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "evlog_private.h"
+
+const double ev_hist_bounds[EV_HIST_BUCKETS - 1] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+struct ev_group {
+	struct ev_group_state st;
+	char *dir;	/* where the state and lock files live */
+	int dirfd;
+	int lock_fd;
+	int own_dir;
+};
+
+int ev_group_name_ok(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > EV_GROUP_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+void ev_hist_add(struct ev_group_stats *s, double seconds)
+{
+	int i;
+
+	for (i = 0; i < EV_HIST_BUCKETS - 1; i++)
+		if (seconds <= ev_hist_bounds[i])
+			break;
+	s->buckets[i]++;
+	s->sum += seconds;
+}
+
+/* The directory holding a log's groups: state_dir, or LOG/groups. */
+static int group_dir(struct ev_log *log, const char *state_dir, int create,
+		     char **out, int *dirfd, struct ev_error *err)
+{
+	char *dir;
+	int fd;
+
+	if (state_dir != NULL)
+		dir = strdup(state_dir);
+	else if (asprintf(&dir, "%s/groups", log->path) < 0)
+		dir = NULL;
+	if (dir == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	if (create && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'", dir);
+		free(dir);
+		return EV_EIO;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT && !create) {
+			*out = dir;
+			*dirfd = -1;
+			return 0;
+		}
+		ev_seterr_errno(err, e == ENOENT ? EV_ENOENT : EV_EIO, e,
+				"cannot open '%s'", dir);
+		free(dir);
+		return err->code;
+	}
+	*out = dir;
+	*dirfd = fd;
+	return 0;
+}
+
+/* Parse a state file.  0, EV_ENOENT when absent, EV_EDATA when bad. */
+static int state_load(int dirfd, const char *dir, const char *name,
+		      struct ev_group_state *st, struct ev_error *err)
+{
+	char file[EV_GROUP_NAME_MAX + 16], buf[2048], *line, *save;
+	unsigned long long v;
+	int fd, have_log = 0, have_next = 0, first = 1, i;
+	ssize_t n;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(st->name, sizeof(st->name), "%s", name);
+	st->committed = EV_TIME_NONE;
+	snprintf(file, sizeof(file), "%s.group", name);
+	fd = dirfd >= 0 ? ev_openat(dirfd, file, O_RDONLY, 0) : -1;
+	if (fd < 0) {
+		if (dirfd < 0 || errno == ENOENT)
+			return EV_ENOENT;
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/%s'",
+				       dir, file);
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/%s'",
+				       dir, file);
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char key[32], val[256];
+		if (sscanf(line, "%31s %255[^\n]", key, val) != 2)
+			goto bad;
+		if (first) {
+			if (strcmp(key, "evlog-group") != 0 || strcmp(val, "1") != 0)
+				goto bad;
+			first = 0;
+		} else if (strcmp(key, "log") == 0) {
+			if (strlen(val) != 32)
+				goto bad;
+			memcpy(st->log_id, val, 33);
+			have_log = 1;
+		} else if (strcmp(key, "next") == 0) {
+			if (sscanf(val, "%llu", &v) != 1)
+				goto bad;
+			st->next = v;
+			have_next = 1;
+		} else if (strcmp(key, "committed") == 0) {
+			if (ev_time_parse(val, strlen(val), &st->committed) != 0)
+				goto bad;
+		} else if (strcmp(key, "handled") == 0) {
+			sscanf(val, "%llu", &v);
+			st->stats.handled = v;
+		} else if (strcmp(key, "failed") == 0) {
+			sscanf(val, "%llu", &v);
+			st->stats.failed = v;
+		} else if (strcmp(key, "dead-lettered") == 0) {
+			sscanf(val, "%llu", &v);
+			st->stats.dead_lettered = v;
+		} else if (strcmp(key, "skipped") == 0) {
+			sscanf(val, "%llu", &v);
+			st->stats.skipped = v;
+		} else if (strcmp(key, "duration-sum") == 0) {
+			st->stats.sum = strtod(val, NULL);
+		} else if (strcmp(key, "duration-buckets") == 0) {
+			char *p = val, *e;
+			for (i = 0; i < EV_HIST_BUCKETS; i++) {
+				st->stats.buckets[i] = strtoull(p, &e, 10);
+				if (e == p)
+					goto bad;
+				p = e;
+			}
+		}
+		/* other keys belong to later versions: ignored */
+	}
+	if (first || !have_log || !have_next)
+		goto bad;
+	st->exists = 1;
+	return 0;
+bad:
+	return ev_seterr(err, EV_EDATA, "group state file '%s/%s' is damaged",
+			 dir, file);
+}
+
+static int state_store(struct ev_group *g, struct ev_error *err)
+{
+	char file[EV_GROUP_NAME_MAX + 16], tmp[EV_GROUP_NAME_MAX + 32];
+	char buf[2048], t[40];
+	const struct ev_group_stats *s = &g->st.stats;
+	int fd, n, i;
+
+	ev_time_format(g->st.committed, t);
+	n = snprintf(buf, sizeof(buf),
+		     "evlog-group 1\nlog %s\nnext %llu\ncommitted %s\n"
+		     "handled %llu\nfailed %llu\ndead-lettered %llu\n"
+		     "skipped %llu\nduration-sum %.6f\nduration-buckets",
+		     g->st.log_id, (unsigned long long)g->st.next, t,
+		     (unsigned long long)s->handled, (unsigned long long)s->failed,
+		     (unsigned long long)s->dead_lettered,
+		     (unsigned long long)s->skipped, s->sum);
+	for (i = 0; i < EV_HIST_BUCKETS; i++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %llu",
+			      (unsigned long long)s->buckets[i]);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\n");
+	snprintf(file, sizeof(file), "%s.group", g->st.name);
+	snprintf(tmp, sizeof(tmp), "%s.group.tmp", g->st.name);
+	fd = ev_openat(g->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s/%s'",
+				       g->dir, tmp);
+	if (ev_write_full(fd, buf, (size_t)n, 0) != 0 || fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		unlinkat(g->dirfd, tmp, 0);
+		return ev_seterr_errno(err, EV_EIO, e, "cannot write '%s/%s'",
+				       g->dir, tmp);
+	}
+	close(fd);
+	if (renameat(g->dirfd, tmp, g->dirfd, file) != 0 ||
+	    fsync(g->dirfd) != 0) {
+		int e = errno;
+		unlinkat(g->dirfd, tmp, 0);
+		return ev_seterr_errno(err, EV_EIO, e, "cannot commit group '%s'",
+				       g->st.name);
+	}
+	return 0;
+}
+
+/* Take a group's lock: 0, EV_EAGAIN when busy and not waiting. */
+static int group_lock(int dirfd, const char *dir, const char *name, int wait,
+		      int *out, struct ev_error *err)
+{
+	char file[EV_GROUP_NAME_MAX + 16];
+	int fd, r;
+
+	snprintf(file, sizeof(file), "%s.lock", name);
+	fd = ev_openat(dirfd, file, O_RDWR | O_CREAT, 0644);
+	if (fd < 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s/%s'",
+				       dir, file);
+	do
+		r = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
+	while (r != 0 && errno == EINTR);
+	if (r != 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK) {
+			ev_seterr(err, EV_EAGAIN,
+				  "group '%s' is busy: another consumer holds it",
+				  name);
+			ev_sethint(err, "use --wait to wait for it");
+			return EV_EAGAIN;
+		}
+		return ev_seterr_errno(err, EV_EIO, e, "cannot lock '%s/%s'", dir,
+				       file);
+	}
+	*out = fd;
+	return 0;
+}
+
+int ev_group_open(struct ev_group **out, struct ev_log *log, const char *name,
+		  const char *state_dir, int wait, struct ev_error *err)
+{
+	struct ev_group *g;
+	int r;
+
+	*out = NULL;
+	if (!ev_group_name_ok(name))
+		return ev_seterr(err, EV_EUSAGE,
+				 "'%s' is not a group name (letters, digits, '.', "
+				 "'_' and '-', at most %d)",
+				 name, EV_GROUP_NAME_MAX);
+	g = calloc(1, sizeof(*g));
+	if (g == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	g->lock_fd = -1;
+	r = group_dir(log, state_dir, 1, &g->dir, &g->dirfd, err);
+	if (r != 0)
+		goto fail;
+	r = group_lock(g->dirfd, g->dir, name, wait, &g->lock_fd, err);
+	if (r != 0)
+		goto fail;
+	r = state_load(g->dirfd, g->dir, name, &g->st, err);
+	if (r == EV_ENOENT) {
+		memset(&g->st, 0, sizeof(g->st));
+		snprintf(g->st.name, sizeof(g->st.name), "%s", name);
+		memcpy(g->st.log_id, log->id_hex, 33);
+		g->st.committed = EV_TIME_NONE;
+		r = 0;
+	} else if (r == 0 && strcmp(g->st.log_id, log->id_hex) != 0) {
+		r = ev_seterr(err, EV_EDATA,
+			      "group '%s' in '%s' belongs to log %s, but '%s' is "
+			      "log %s",
+			      name, g->dir, g->st.log_id, log->path, log->id_hex);
+	}
+	if (r != 0)
+		goto fail;
+	*out = g;
+	return 0;
+fail:
+	ev_group_close(g);
+	return r;
+}
+
+const struct ev_group_state *ev_group_get(const struct ev_group *g)
+{
+	return &g->st;
+}
+
+struct ev_group_stats *ev_group_stats(struct ev_group *g)
+{
+	return &g->st.stats;
+}
+
+int ev_group_commit(struct ev_group *g, uint64_t next, struct ev_error *err)
+{
+	g->st.next = next;
+	g->st.committed = ev_now();
+	g->st.exists = 1;
+	return state_store(g, err);
+}
+
+void ev_group_close(struct ev_group *g)
+{
+	if (g == NULL)
+		return;
+	if (g->lock_fd >= 0)
+		close(g->lock_fd); /* releases the flock */
+	if (g->dirfd >= 0)
+		close(g->dirfd);
+	free(g->dir);
+	free(g);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ev_group_state *)a)->name,
+		      ((const struct ev_group_state *)b)->name);
+}
+
+int ev_group_list(struct ev_log *log, const char *state_dir,
+		  struct ev_group_state **out, size_t *count,
+		  struct ev_error *err)
+{
+	struct ev_group_state *v = NULL, *nv;
+	char *dir = NULL;
+	size_t n = 0, cap = 0, len;
+	struct dirent *de;
+	DIR *d;
+	int dirfd, r, lfd;
+
+	*out = NULL;
+	*count = 0;
+	r = group_dir(log, state_dir, 0, &dir, &dirfd, err);
+	if (r != 0)
+		return r;
+	if (dirfd < 0) {
+		free(dir);
+		return 0; /* no groups yet */
+	}
+	d = fdopendir(dup(dirfd));
+	if (d == NULL) {
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot list '%s'", dir);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char name[EV_GROUP_NAME_MAX + 1];
+		len = strlen(de->d_name);
+		if (len <= 6 || strcmp(de->d_name + len - 6, ".group") != 0 ||
+		    len - 6 > EV_GROUP_NAME_MAX)
+			continue;
+		memcpy(name, de->d_name, len - 6);
+		name[len - 6] = '\0';
+		if (!ev_group_name_ok(name))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 8;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL) {
+				r = ev_seterr(err, EV_ERR, "out of memory");
+				break;
+			}
+			v = nv;
+		}
+		r = state_load(dirfd, dir, name, &v[n], err);
+		if (r != 0)
+			break;
+		/* with a state dir, only this log's groups */
+		if (strcmp(v[n].log_id, log->id_hex) != 0)
+			continue;
+		if (group_lock(dirfd, dir, name, 0, &lfd, NULL) == 0)
+			close(lfd);
+		else
+			v[n].busy = 1;
+		n++;
+	}
+	closedir(d);
+	if (r != 0) {
+		free(v);
+		goto out;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), name_cmp);
+	*out = v;
+	*count = n;
+out:
+	close(dirfd);
+	free(dir);
+	return r;
+}
+
+int ev_group_reset(struct ev_log *log, const char *name, const char *state_dir,
+		   uint64_t next, int dry_run, struct ev_error *err)
+{
+	struct ev_group *g;
+	int r;
+
+	r = ev_group_open(&g, log, name, state_dir, 0, err);
+	if (r != 0)
+		return r;
+	if (!g->st.exists) {
+		ev_group_close(g);
+		return ev_seterr(err, EV_ENOENT, "no group '%s' in '%s'", name,
+				 log->path);
+	}
+	r = dry_run ? 0 : ev_group_commit(g, next, err);
+	ev_group_close(g);
+	return r;
+}
