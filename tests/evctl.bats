@@ -6,6 +6,12 @@ USAGE="Usage: evctl init [--level N] [--segment-bytes SIZE] [--sync MODE] LOG
        evctl info [--json] [--types] LOG
        evctl verify [--quiet] LOG
        evctl repair [--dry-run] [--truncate-damaged] LOG
+       evctl groups [--json] [--state-dir DIR] LOG
+       evctl groups --reset NAME --to POS [--execute] [--state-dir DIR] LOG
+       evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG
+       evctl metrics [--state-dir DIR] LOG...
+       evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)
+                  [--dry-run] [--force] [--state-dir DIR] LOG
 Try 'evctl --help' for more information."
 
 usage_err() {
