@@ -39,7 +39,7 @@ LIBS = $(DEP_LIBS) -lm
 
 LIB_SRCS = $(sort $(wildcard lib/*.c))
 LIB_OBJS = $(LIB_SRCS:.c=.o)
-TOOLS = cmd/evpub cmd/evtail cmd/evctl
+TOOLS = cmd/evpub cmd/evtail cmd/evctl cmd/evdlq
 FE_OBJS = cmd/fe.o
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)
@@ -53,7 +53,7 @@ BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
 .build-flags: FORCE
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
-%.o: %.c .build-flags lib/evlog.h lib/evlog_private.h cmd/fe.h
+%.o: %.c .build-flags lib/evlog.h lib/evlog_private.h cmd/fe.h cmd/consume.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 lib/libevlog.a: $(LIB_OBJS)
@@ -62,6 +62,10 @@ lib/libevlog.a: $(LIB_OBJS)
 
 cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
+
+cmd/evtail: cmd/evtail.o cmd/consume.o $(FE_OBJS) lib/libevlog.a
+	$(CC) $(ALL_LDFLAGS) -o $@ cmd/evtail.o cmd/consume.o $(FE_OBJS) \
+		lib/libevlog.a $(LIBS)
 
 examples/evgen: examples/evgen.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $< -lm
@@ -106,7 +110,7 @@ install: all
 	install -m 644 lib/evlog.h $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5
-	for t in evpub evtail evctl; do \
+	for t in evpub evtail evctl evdlq; do \
 		install -m 644 completions/bash/$$t \
 			$(DESTDIR)$(DATADIR)/bash-completion/completions/$$t; \
 		install -m 644 completions/zsh/_$$t \

@@ -842,6 +842,8 @@ struct logdata {
 	size_t ntypes;
 	struct ev_group_state *groups;
 	size_t ngroups;
+	uint64_t dlq_open;	/* dead-letter logs only */
+	ev_time_t dlq_oldest;
 };
 
 static void family(const char *name, const char *type, const char *help)
@@ -900,8 +902,25 @@ static int cmd_metrics(int argc, char **argv)
 		    ev_log_type_counts(d[i].log, &d[i].types, &d[i].ntypes,
 				       &err) != 0 ||
 		    ev_group_list(d[i].log, state_dir, &d[i].groups,
-				  &d[i].ngroups, &err) != 0)
+				  &d[i].ngroups, &err) != 0) {
 			rc = fe_report(&err);
+			break;
+		}
+		d[i].dlq_oldest = EV_TIME_NONE;
+		if (ev_log_get_config(d[i].log)->dead_letters) {
+			struct ev_letter *lv;
+			size_t ln, k2;
+			if (ev_dlq_scan(d[i].log, &lv, &ln, &err) != 0) {
+				rc = fe_report(&err);
+				break;
+			}
+			for (k2 = 0; k2 < ln; k2++)
+				if (lv[k2].state == EV_LETTER_OPEN) {
+					if (d[i].dlq_open++ == 0)
+						d[i].dlq_oldest = lv[k2].time;
+				}
+			ev_letters_free(lv, ln);
+		}
 	}
 	if (rc != 0)
 		goto out;
@@ -973,6 +992,22 @@ static int cmd_metrics(int argc, char **argv)
 	GROUP_SAMPLE("evlog_group_dead_lettered_total", "%llu",
 		     (unsigned long long)g->stats.dead_lettered)
 #undef GROUP_SAMPLE
+	family("evlog_dlq_open_letters", "gauge",
+	       "Open dead letters in a dead-letter log.");
+	for (i = 0; i < nl; i++)
+		if (ev_log_get_config(d[i].log)->dead_letters) {
+			sample_start("evlog_dlq_open_letters", &d[i]);
+			printf("} %llu\n", (unsigned long long)d[i].dlq_open);
+		}
+	family("evlog_dlq_oldest_open_age_seconds", "gauge",
+	       "Age of the oldest open dead letter.");
+	for (i = 0; i < nl; i++)
+		if (ev_log_get_config(d[i].log)->dead_letters &&
+		    d[i].dlq_oldest != EV_TIME_NONE) {
+			sample_start("evlog_dlq_oldest_open_age_seconds", &d[i]);
+			printf("} %.3f\n",
+			       (double)(ev_now() - d[i].dlq_oldest) / 1e9);
+		}
 	family("evlog_handler_duration_seconds", "histogram",
 	       "Handler run times recorded by evtail --exec.");
 	for (i = 0; i < nl; i++)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "consume.h"
 #include "evlog.h"
 #include "fe.h"
 
@@ -22,6 +23,10 @@ static const char usage_long[] =
 	"Read events from an evlog log (a directory) or one segment file.\n"
 	"\n"
 	"Options:\n"
+	"      --backoff DURATION  first retry delay, doubling with jitter (1s)\n"
+	"      --backoff-max DURATION\n"
+	"                          longest retry delay (30s)\n"
+	"      --batch N           with --exec, up to N events per handler run\n"
 	"      --color WHEN        colour pretty output: auto, always, never\n"
 	"      --commit-every N    with --group, commit every N events (1000)\n"
 	"      --commit-interval DURATION\n"
@@ -29,17 +34,32 @@ static const char usage_long[] =
 	"      --count N           stop after printing N events\n"
 	"      --cursor-file FILE  resume after the position in FILE and store\n"
 	"                          the last printed position there on exit\n"
+	"      --dlq DLQLOG        with --exec, dead-letter failed events to\n"
+	"                          DLQLOG (created if missing); implies\n"
+	"                          --on-failure=dlq\n"
+	"      --dlq-policy POLICY event, or stream: a dead letter parks the\n"
+	"                          later events of its stream too\n"
+	"      --exec CMD          with --group, run CMD (sh -c) per event, the\n"
+	"                          event's JSON on stdin: at-least-once delivery\n"
 	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM)\n"
 	"      --from POS          start at OFFSET, start, end or @TIME\n"
+	"      --grace DURATION    on SIGINT/SIGTERM, let handlers finish this\n"
+	"                          long before killing them (10s)\n"
 	"      --group NAME        read as consumer group NAME: resume after its\n"
 	"                          committed position and commit as it goes\n"
 	"  -h, --help              show this help and exit\n"
 	"  -n, --lines N           print the last N (matching) events\n"
+	"      --on-failure ACTION after the last retry: stop (default), dlq or\n"
+	"                          skip\n"
 	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack\n"
+	"      --parallel N        with --exec, up to N handlers at once, never\n"
+	"                          two of one stream (1)\n"
+	"      --retries N         retries of a failed handler run (3)\n"
 	"      --since TIME        only events at or after TIME\n"
 	"      --state-dir DIR     keep group state in DIR, not in the log\n"
 	"      --stream GLOB       only streams matching GLOB; may be repeated\n"
 	"      --template TPL      print TPL per event, e.g. '{offset} {type}'\n"
+	"      --timeout DURATION  a handler run that takes longer fails (none)\n"
 	"      --to POS            stop after OFFSET, or at the first event\n"
 	"                          later than @TIME\n"
 	"      --type GLOB         only types matching GLOB; may be repeated\n"
@@ -52,20 +72,32 @@ static const char usage_long[] =
 	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
 	"Exit status: 0 at the end of the log, 64 usage, 65 damaged data or\n"
 	"a bad cursor or group position, 66 missing log, 74 I/O error, 75 group\n"
-	"busy.  See evtail(1).\n";
+	"busy; with --exec, 1 when a handler failed under --on-failure=stop.\n"
+	"See evtail(1).\n";
 
 enum {
-	OPT_COLOR = 256,
+	OPT_BACKOFF = 256,
+	OPT_BACKOFF_MAX,
+	OPT_BATCH,
+	OPT_COLOR,
 	OPT_COMMIT_EVERY,
 	OPT_COMMIT_INTERVAL,
 	OPT_COUNT,
 	OPT_CURSOR_FILE,
+	OPT_DLQ,
+	OPT_DLQ_POLICY,
+	OPT_EXEC,
 	OPT_FROM,
+	OPT_GRACE,
 	OPT_GROUP,
+	OPT_ON_FAILURE,
+	OPT_PARALLEL,
+	OPT_RETRIES,
 	OPT_SINCE,
 	OPT_STATE_DIR,
 	OPT_STREAM,
 	OPT_TEMPLATE,
+	OPT_TIMEOUT,
 	OPT_TO,
 	OPT_TYPE,
 	OPT_UNTIL,
@@ -74,21 +106,32 @@ enum {
 };
 
 static const struct option longopts[] = {
+	{"backoff", required_argument, NULL, OPT_BACKOFF},
+	{"backoff-max", required_argument, NULL, OPT_BACKOFF_MAX},
+	{"batch", required_argument, NULL, OPT_BATCH},
 	{"color", required_argument, NULL, OPT_COLOR},
 	{"commit-every", required_argument, NULL, OPT_COMMIT_EVERY},
 	{"commit-interval", required_argument, NULL, OPT_COMMIT_INTERVAL},
 	{"count", required_argument, NULL, OPT_COUNT},
 	{"cursor-file", required_argument, NULL, OPT_CURSOR_FILE},
+	{"dlq", required_argument, NULL, OPT_DLQ},
+	{"dlq-policy", required_argument, NULL, OPT_DLQ_POLICY},
+	{"exec", required_argument, NULL, OPT_EXEC},
 	{"follow", no_argument, NULL, 'f'},
 	{"from", required_argument, NULL, OPT_FROM},
+	{"grace", required_argument, NULL, OPT_GRACE},
 	{"group", required_argument, NULL, OPT_GROUP},
 	{"help", no_argument, NULL, 'h'},
 	{"lines", required_argument, NULL, 'n'},
+	{"on-failure", required_argument, NULL, OPT_ON_FAILURE},
 	{"output", required_argument, NULL, 'o'},
+	{"parallel", required_argument, NULL, OPT_PARALLEL},
+	{"retries", required_argument, NULL, OPT_RETRIES},
 	{"since", required_argument, NULL, OPT_SINCE},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"stream", required_argument, NULL, OPT_STREAM},
 	{"template", required_argument, NULL, OPT_TEMPLATE},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"to", required_argument, NULL, OPT_TO},
 	{"type", required_argument, NULL, OPT_TYPE},
 	{"until", required_argument, NULL, OPT_UNTIL},
@@ -230,10 +273,21 @@ int main(int argc, char **argv)
 	int64_t commit_ms = 1000;
 	int wait = 0;
 	struct timespec last_commit;
+	struct consume_opts copts;
+	enum on_failure on_failure = FAIL_STOP;
+	int exec_only = 0, dlq_given = 0, on_failure_given = 0;
+	uint64_t v;
 
 	fe_init(argv);
 	ev_error_clear(&err);
 	memset(&out, 0, sizeof(out));
+	memset(&copts, 0, sizeof(copts));
+	copts.retries = 3;
+	copts.backoff_ms = 1000;
+	copts.backoff_max_ms = 30000;
+	copts.grace_ms = 10000;
+	copts.batch = 1;
+	copts.parallel = 1;
 	flt = ev_filter_new();
 	atexit(free_filters);
 	if (flt == NULL) {
@@ -250,6 +304,90 @@ int main(int argc, char **argv)
 						      "always or never",
 						      optarg);
 			color = optarg;
+			break;
+		case OPT_BACKOFF:
+		case OPT_BACKOFF_MAX:
+		case OPT_GRACE:
+		case OPT_TIMEOUT: {
+			int64_t ms;
+			static const char *const nm[] = {"backoff", "backoff-max",
+							 "grace", "timeout"};
+			int which = c == OPT_BACKOFF ? 0
+				    : c == OPT_BACKOFF_MAX ? 1
+				    : c == OPT_GRACE ? 2
+							   : 3;
+			if (ev_duration_parse(optarg, &ms) != 0)
+				return fe_usage_error(usage_short,
+						      "--%s: '%s' is not a duration "
+						      "such as 500ms, 2s or 1m",
+						      nm[which], optarg);
+			if (which == 0)
+				copts.backoff_ms = ms;
+			else if (which == 1)
+				copts.backoff_max_ms = ms;
+			else if (which == 2)
+				copts.grace_ms = ms;
+			else
+				copts.timeout_ms = ms;
+			exec_only = 1;
+			break;
+		}
+		case OPT_BATCH:
+		case OPT_PARALLEL:
+		case OPT_RETRIES:
+			if (fe_parse_u64(optarg, &v) != 0 ||
+			    (c != OPT_RETRIES && v == 0) ||
+			    (c == OPT_PARALLEL && v > EV_MAX_PARALLEL) ||
+			    (c == OPT_BATCH && v > 1000) || v > 1000)
+				return fe_usage_error(
+					usage_short, "--%s: '%s' is not a number from "
+						     "%d to %d",
+					c == OPT_BATCH	   ? "batch"
+					: c == OPT_PARALLEL ? "parallel"
+							    : "retries",
+					optarg, c == OPT_RETRIES ? 0 : 1,
+					c == OPT_PARALLEL ? EV_MAX_PARALLEL : 1000);
+			if (c == OPT_BATCH)
+				copts.batch = (unsigned)v;
+			else if (c == OPT_PARALLEL)
+				copts.parallel = (unsigned)v;
+			else
+				copts.retries = (unsigned)v;
+			exec_only = 1;
+			break;
+		case OPT_DLQ:
+			copts.dlq_path = optarg;
+			copts.on_failure = FAIL_DLQ;
+			dlq_given = 1;
+			break;
+		case OPT_DLQ_POLICY:
+			if (strcmp(optarg, "event") == 0)
+				copts.park_streams = 0;
+			else if (strcmp(optarg, "stream") == 0)
+				copts.park_streams = 1;
+			else
+				return fe_usage_error(usage_short,
+						      "--dlq-policy: '%s' is not event "
+						      "or stream",
+						      optarg);
+			exec_only = 1;
+			break;
+		case OPT_EXEC:
+			copts.cmd = optarg;
+			break;
+		case OPT_ON_FAILURE:
+			if (strcmp(optarg, "stop") == 0)
+				on_failure = FAIL_STOP;
+			else if (strcmp(optarg, "dlq") == 0)
+				on_failure = FAIL_DLQ;
+			else if (strcmp(optarg, "skip") == 0)
+				on_failure = FAIL_SKIP;
+			else
+				return fe_usage_error(usage_short,
+						      "--on-failure: '%s' is not stop, "
+						      "dlq or skip",
+						      optarg);
+			on_failure_given = 1;
 			break;
 		case OPT_COMMIT_EVERY:
 			if (fe_parse_u64(optarg, &commit_every) != 0 ||
@@ -391,6 +529,39 @@ int main(int argc, char **argv)
 	if (group == NULL && (state_dir != NULL || wait))
 		return fe_usage_error(usage_short,
 				      "--state-dir and --wait need --group");
+	if (copts.cmd == NULL && (exec_only || dlq_given || on_failure_given))
+		return fe_usage_error(usage_short,
+				      "--retries, --backoff, --backoff-max, --timeout, "
+				      "--on-failure, --dlq, --dlq-policy, --batch, "
+				      "--parallel and --grace need --exec");
+	if (copts.cmd != NULL) {
+		if (group == NULL)
+			return fe_usage_error(usage_short,
+					      "--exec needs --group: its position "
+					      "is what makes delivery at least "
+					      "once");
+		if (out_set || tpl != NULL || color != NULL || has_count ||
+		    to.kind != POS_NONE)
+			return fe_usage_error(usage_short,
+					      "--exec cannot be combined with "
+					      "--output, --template, --color, "
+					      "--count or --to");
+		if (on_failure_given) {
+			if (on_failure == FAIL_DLQ && !dlq_given)
+				return fe_usage_error(usage_short,
+						      "--on-failure=dlq needs --dlq "
+						      "DLQLOG");
+			if (on_failure != FAIL_DLQ && dlq_given)
+				return fe_usage_error(usage_short,
+						      "--dlq implies --on-failure=dlq");
+			copts.on_failure = on_failure;
+		}
+		if (copts.park_streams && copts.on_failure != FAIL_DLQ)
+			return fe_usage_error(usage_short,
+					      "--dlq-policy needs --dlq");
+		if (copts.backoff_max_ms < copts.backoff_ms)
+			copts.backoff_max_ms = copts.backoff_ms;
+	}
 	use_color = fmt == OUT_PRETTY && fe_color(color, stdout);
 	ev_filter_set_time(flt, since, until);
 
@@ -506,6 +677,16 @@ int main(int argc, char **argv)
 		r = ev_reader_seek(rd, start, &err);
 	if (r != 0) {
 		rc = fe_report(&err);
+		goto out;
+	}
+
+	if (copts.cmd != NULL) {
+		fe_on_stop(on_signal);
+		copts.log_path = logpath;
+		copts.follow = follow;
+		copts.commit_every = commit_every;
+		copts.commit_ms = commit_ms;
+		rc = consume(log, rd, flt, grp, start, &copts, &stop_requested);
 		goto out;
 	}
 

@@ -228,6 +228,7 @@ struct ev_log_config {
 	uint64_t segment_bytes;
 	int level;	/* zstd level, 0 = store uncompressed */
 	enum ev_sync sync;
+	int dead_letters; /* a dead-letter log ("kind dlq" in meta) */
 };
 void ev_log_config_init(struct ev_log_config *cfg);
 
@@ -486,6 +487,107 @@ struct ev_trim_opts {
 /* EV_EAGAIN when a group has not consumed what would go. */
 int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		ev_notice_fn notice, void *ctx, struct ev_error *err);
+
+/* ---------------------------------------------------------------- handlers */
+
+#define EV_STDERR_KEEP 4096	/* stderr bytes kept for a dead letter */
+#define EV_KILL_GRACE_MS 2000	/* SIGTERM, then SIGKILL after this */
+#define EV_MAX_PARALLEL 64
+
+/* A finished handler run. */
+struct ev_done {
+	void *tag;
+	int ok;		 /* exited 0 in time */
+	int exit_status; /* -1 when killed by a signal */
+	int signal;	 /* 0 unless killed */
+	int timed_out;
+	double seconds;
+	char stderr_tail[EV_STDERR_KEEP];
+	size_t stderr_len;
+};
+
+struct ev_runner;
+
+/* Run up to max_parallel (1 to EV_MAX_PARALLEL) handlers at once. */
+struct ev_runner *ev_runner_new(int max_parallel);
+/*
+ * Start "sh -c cmd" in its own process group with in on its standard
+ * input (in must stay valid until the run ends) and env_add
+ * ("NAME=value" strings, kept by the child) added to its environment.
+ */
+int ev_runner_start(struct ev_runner *r, const char *cmd, const uint8_t *in,
+		    size_t in_len, char *const *env_add, int64_t timeout_ms,
+		    void *tag, struct ev_error *err);
+/* Wait up to timeout_ms (-1: until one ends) for a run to end: 1 with
+ * *d filled, 0 on timeout, on a signal, or when nothing runs. */
+int ev_runner_wait(struct ev_runner *r, int64_t timeout_ms, struct ev_done *d);
+int ev_runner_running(const struct ev_runner *r);
+int ev_runner_free_slots(const struct ev_runner *r);
+/* Signal every running handler's process group. */
+void ev_runner_kill_all(struct ev_runner *r, int sig);
+/* Kill and reap whatever still runs, and free. */
+void ev_runner_free(struct ev_runner *r);
+/* Delay before attempt n+1: base doubling per attempt, up to max, with
+ * jitter. */
+int64_t ev_backoff_ms(int n, int64_t base_ms, int64_t max_ms);
+
+/* ---------------------------------------------------------------- dead letters */
+
+/* What a DeadLetter event is made of. */
+struct ev_letter_ctx {
+	const struct ev_event *source;	/* the event (offset, append_time set) */
+	const char *source_log;		/* the source log's path */
+	const char *source_log_id;
+	const char *group;
+	const char *handler;
+	unsigned attempts;
+	ev_time_t first_failure, last_failure;
+	const struct ev_done *done;	/* the last failed run */
+	uint64_t round;			/* 1 + earlier letters of this event */
+	const char *parked_behind_letter; /* dlq-policy=stream: else NULL */
+	uint64_t parked_behind_offset;
+};
+
+enum { EV_LETTER_OPEN, EV_LETTER_RESOLVED, EV_LETTER_DISCARDED };
+enum {
+	EV_RESOLUTION_RESOLVED,
+	EV_RESOLUTION_RETRY_FAILED,
+	EV_RESOLUTION_DISCARDED
+};
+
+/* A dead letter and its state, as read back from a dead-letter log. */
+struct ev_letter {
+	uint64_t offset;	/* in the dead-letter log */
+	char *id;
+	ev_time_t time;		/* when it was written */
+	char *group, *source_log, *source_log_id;
+	uint64_t source_offset;
+	char *orig_id, *orig_type, *orig_stream; /* stream may be NULL */
+	char *error;		/* the last failure, one line */
+	char *stderr_tail;	/* the last failure's standard error */
+	char *handler;
+	uint64_t attempts, round, retries_failed;
+	ev_time_t first_failure, last_failure;
+	int parked;
+	int state;		/* EV_LETTER_* */
+	ev_time_t state_time;	/* when resolved or discarded */
+	char *reason;		/* why it was discarded */
+	char *original_json;	/* the original event, envelope JSON */
+};
+
+/* Encode a DeadLetter record into out. */
+int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
+			 ev_time_t now, ev_time_t *time, struct ev_error *err);
+/* Encode a resolution record (EV_RESOLUTION_*) about letter l. */
+int ev_dlq_resolution_encode(struct ev_buf *out, int kind,
+			     const struct ev_letter *l, const char *handler,
+			     unsigned attempts, const char *reason,
+			     const struct ev_done *d, ev_time_t now,
+			     ev_time_t *time, struct ev_error *err);
+/* Every dead letter of dlq, in offset order, with its state. */
+int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *n,
+		struct ev_error *err);
+void ev_letters_free(struct ev_letter *v, size_t n);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@ void ev_log_config_init(struct ev_log_config *cfg)
 	cfg->segment_bytes = EV_DEFAULT_SEGMENT_BYTES;
 	cfg->level = EV_DEFAULT_LEVEL;
 	cfg->sync = EV_SYNC_BATCH;
+	cfg->dead_letters = 0;
 }
 
 int ev_openat(int dirfd, const char *name, int flags, int mode)
@@ -164,6 +165,8 @@ static int meta_parse(struct ev_log *log, const char *text, struct ev_error *err
 			if (v < 0 || v > 19)
 				goto bad;
 			log->cfg.level = (int)v;
+		} else if (strcmp(key, "kind") == 0) {
+			log->cfg.dead_letters = strcmp(val, "dlq") == 0;
 		} else if (strcmp(key, "sync") == 0) {
 			if (strcmp(val, "batch") == 0)
 				log->cfg.sync = EV_SYNC_BATCH;
@@ -197,9 +200,11 @@ static int meta_format(char *out, size_t n, const char *id_hex,
 			"created %s\n"
 			"segment-bytes %llu\n"
 			"level %d\n"
-			"sync %s\n",
+			"sync %s\n"
+			"%s",
 			id_hex, tbuf, (unsigned long long)cfg->segment_bytes,
-			cfg->level, cfg->sync == EV_SYNC_NONE ? "none" : "batch");
+			cfg->level, cfg->sync == EV_SYNC_NONE ? "none" : "batch",
+			cfg->dead_letters ? "kind dlq\n" : "");
 }
 
 /* ------------------------------------------------------------ segments */

@@ -1,0 +1,1100 @@
+/*
+ * evdlq - inspect, retry and purge the dead letters of a dead-letter log.
+ * One function per subcommand, as in evctl.  See evdlq(1).
+ */
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evlog.h"
+#include "fe.h"
+
+static const char usage_short[] =
+	"Usage: evdlq ls [--all] [--json] [SELECTORS] DLQ\n"
+	"       evdlq show [--json] DLQ OFFSET...\n"
+	"       evdlq stats [SELECTORS] DLQ\n"
+	"       evdlq retry [--dry-run] [--exec CMD] [--retries N] [--backoff DURATION]\n"
+	"                   [--backoff-max DURATION] [--timeout DURATION] [SELECTORS] DLQ\n"
+	"       evdlq purge --reason TEXT [--dry-run] [SELECTORS] DLQ\n"
+	"SELECTORS: [--offset A..B] [--type GLOB] [--stream GLOB] [--error REGEX]\n"
+	"           [--older-than DURATION] [--group NAME]\n";
+
+static const char usage_long[] =
+	"Inspect, retry and purge the dead letters that 'evtail --exec --dlq'\n"
+	"writes to a dead-letter log (DLQ).\n"
+	"\n"
+	"Commands:\n"
+	"  ls DLQ         one line per open dead letter\n"
+	"      --all                 include resolved and discarded letters\n"
+	"      --json                one JSON object per letter\n"
+	"  show DLQ OFFSET...  whole letters, by their offset in DLQ\n"
+	"      --json                one JSON object per letter\n"
+	"  stats DLQ      counts by type, by error and by age; the oldest\n"
+	"  retry DLQ      run the handler again on each selected open letter;\n"
+	"                 success resolves it, failure leaves it open\n"
+	"      --backoff DURATION    first retry delay, doubling (1s)\n"
+	"      --backoff-max DURATION  longest retry delay (30s)\n"
+	"      --dry-run             say what would be retried, run nothing\n"
+	"      --exec CMD            the handler (default: the letter's own)\n"
+	"      --retries N           retries of a failed run (3)\n"
+	"      --timeout DURATION    a run that takes longer fails (none)\n"
+	"  purge DLQ      record the selected open letters as discarded\n"
+	"      --dry-run             say what would be discarded\n"
+	"      --reason TEXT         why (required)\n"
+	"\n"
+	"Selectors (all commands but show; all must match):\n"
+	"      --error REGEX         the last failure matches REGEX (ERE)\n"
+	"      --group NAME          written by consumer group NAME\n"
+	"      --offset A..B         DLQ offsets A to B (either may be left out)\n"
+	"      --older-than DURATION  written at least DURATION ago\n"
+	"      --stream GLOB         the original event's stream matches GLOB\n"
+	"      --type GLOB           the original event's type matches GLOB\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help    show this help and exit\n"
+	"  -V, --version show versions and exit\n"
+	"\n"
+	"Exit status: 0 ok; for retry, every selected letter was resolved; 1 some\n"
+	"remain open, or a failure; 64 usage, 65 damaged data, 66 missing DLQ,\n"
+	"74 I/O error, 75 another retry runs.  See evdlq(1).\n";
+
+/* ------------------------------------------------------------ selectors */
+
+struct select {
+	int have_offset;
+	uint64_t from, to;
+	const char *type, *stream, *group;
+	regex_t error;
+	int have_error;
+	int64_t older_ms;
+	int all; /* not only open letters */
+};
+
+enum {
+	OPT_ALL = 256,
+	OPT_BACKOFF,
+	OPT_BACKOFF_MAX,
+	OPT_DRY_RUN,
+	OPT_ERROR,
+	OPT_EXEC,
+	OPT_GROUP,
+	OPT_JSON,
+	OPT_OFFSET,
+	OPT_OLDER_THAN,
+	OPT_REASON,
+	OPT_RETRIES,
+	OPT_STREAM,
+	OPT_TIMEOUT,
+	OPT_TYPE,
+};
+
+/* Handle a selector option: 1 handled, 0 not a selector, -1 bad value. */
+static int selector_opt(int c, const char *arg, struct select *s)
+{
+	char *dots, *e;
+
+	switch (c) {
+	case OPT_ERROR:
+		if (s->have_error)
+			regfree(&s->error);
+		if (regcomp(&s->error, arg, REG_EXTENDED | REG_NOSUB) != 0) {
+			fe_warn("--error: '%s' is not a regular expression", arg);
+			return -1;
+		}
+		s->have_error = 1;
+		return 1;
+	case OPT_GROUP:
+		s->group = arg;
+		return 1;
+	case OPT_OFFSET:
+		dots = strstr(arg, "..");
+		s->have_offset = 1;
+		s->from = 0;
+		s->to = UINT64_MAX;
+		if (dots == NULL) {
+			if (fe_parse_u64(arg, &s->from) != 0)
+				goto bad_offset;
+			s->to = s->from;
+			return 1;
+		}
+		if (dots != arg) {
+			s->from = strtoull(arg, &e, 10);
+			if (e != dots)
+				goto bad_offset;
+		}
+		if (dots[2] != '\0' && fe_parse_u64(dots + 2, &s->to) != 0)
+			goto bad_offset;
+		if (s->from > s->to)
+			goto bad_offset;
+		return 1;
+	bad_offset:
+		fe_warn("--offset: '%s' is not OFFSET or A..B", arg);
+		return -1;
+	case OPT_OLDER_THAN:
+		if (ev_duration_parse(arg, &s->older_ms) != 0) {
+			fe_warn("--older-than: '%s' is not a duration such as 30m "
+				"or 2h",
+				arg);
+			return -1;
+		}
+		return 1;
+	case OPT_STREAM:
+		s->stream = arg;
+		return 1;
+	case OPT_TYPE:
+		s->type = arg;
+		return 1;
+	}
+	return 0;
+}
+
+static int selected(const struct select *s, const struct ev_letter *l,
+		    ev_time_t now)
+{
+	if (!s->all && l->state != EV_LETTER_OPEN)
+		return 0;
+	if (s->have_offset && (l->offset < s->from || l->offset > s->to))
+		return 0;
+	if (s->type && fnmatch(s->type, l->orig_type, 0) != 0)
+		return 0;
+	if (s->stream && (l->orig_stream == NULL ||
+			  fnmatch(s->stream, l->orig_stream, 0) != 0))
+		return 0;
+	if (s->group && strcmp(s->group, l->group) != 0)
+		return 0;
+	if (s->have_error) {
+		int hit = (l->error && regexec(&s->error, l->error, 0, NULL, 0) == 0) ||
+			  (l->stderr_tail &&
+			   regexec(&s->error, l->stderr_tail, 0, NULL, 0) == 0);
+		if (!hit)
+			return 0;
+	}
+	if (s->older_ms > 0 && now - l->time < s->older_ms * 1000000)
+		return 0;
+	return 1;
+}
+
+#define SELECTOR_OPTIONS                                                     \
+	{"error", required_argument, NULL, OPT_ERROR},                       \
+		{"group", required_argument, NULL, OPT_GROUP},               \
+		{"offset", required_argument, NULL, OPT_OFFSET},             \
+		{"older-than", required_argument, NULL, OPT_OLDER_THAN},     \
+		{"stream", required_argument, NULL, OPT_STREAM},             \
+		{"type", required_argument, NULL, OPT_TYPE}
+
+/* ------------------------------------------------------------ helpers */
+
+static int load(const char *path, struct ev_log **log, struct ev_letter **v,
+		size_t *n)
+{
+	struct ev_error err;
+
+	if (ev_log_open(log, path, &err) != 0 ||
+	    ev_dlq_scan(*log, v, n, &err) != 0) {
+		int rc = fe_report(&err);
+		ev_log_close(*log);
+		*log = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+static void age(ev_time_t then, ev_time_t now, char *out, size_t n)
+{
+	int64_t s = (now - then) / 1000000000;
+
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(out, n, "%llds", (long long)s);
+	else if (s < 7200)
+		snprintf(out, n, "%lldm", (long long)(s / 60));
+	else if (s < 172800)
+		snprintf(out, n, "%lldh", (long long)(s / 3600));
+	else
+		snprintf(out, n, "%lldd", (long long)(s / 86400));
+}
+
+static const char *state_name(int st)
+{
+	return st == EV_LETTER_OPEN	   ? "open"
+	       : st == EV_LETTER_RESOLVED ? "resolved"
+					  : "discarded";
+}
+
+static void put_json_str(const char *s)
+{
+	struct ev_buf b = {0};
+
+	if (s == NULL)
+		fputs("null", stdout);
+	else if (ev_json_string(&b, s, strlen(s)) == 0)
+		fwrite(b.p, 1, b.len, stdout);
+	else
+		fputs("null", stdout);
+	ev_buf_free(&b);
+}
+
+static void put_json_time(ev_time_t t)
+{
+	char buf[40];
+
+	if (t == EV_TIME_NONE) {
+		fputs("null", stdout);
+		return;
+	}
+	ev_time_format(t, buf);
+	printf("\"%s\"", buf);
+}
+
+/* first line of s, into out */
+static const char *first_line(const char *s, char *out, size_t n)
+{
+	size_t k = s ? strcspn(s, "\n") : 0;
+
+	if (s == NULL)
+		return "";
+	if (k >= n)
+		k = n - 1;
+	memcpy(out, s, k);
+	out[k] = '\0';
+	return out;
+}
+
+/* ------------------------------------------------------------ ls */
+
+static void letter_json(const struct ev_letter *l, ev_time_t now)
+{
+	printf("{\"offset\":%llu,\"id\":", (unsigned long long)l->offset);
+	put_json_str(l->id);
+	printf(",\"state\":\"%s\",\"group\":", state_name(l->state));
+	put_json_str(l->group);
+	printf(",\"source\":{\"log\":");
+	put_json_str(l->source_log);
+	printf(",\"logId\":");
+	put_json_str(l->source_log_id);
+	printf(",\"offset\":%llu},\"type\":", (unsigned long long)l->source_offset);
+	put_json_str(l->orig_type);
+	printf(",\"stream\":");
+	put_json_str(l->orig_stream);
+	printf(",\"attempts\":%llu,\"parked\":%s,\"time\":",
+	       (unsigned long long)l->attempts, l->parked ? "true" : "false");
+	put_json_time(l->time);
+	printf(",\"age_seconds\":%lld,\"error\":",
+	       (long long)((now - l->time) / 1000000000));
+	put_json_str(l->error);
+	printf(",\"resolved\":");
+	put_json_time(l->state_time);
+	printf(",\"reason\":");
+	put_json_str(l->reason);
+	putchar('}');
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"all", no_argument, NULL, OPT_ALL},
+		{"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, OPT_JSON},
+		SELECTOR_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	struct select s;
+	struct ev_log *log = NULL;
+	struct ev_letter *v = NULL;
+	size_t n = 0, i;
+	int c, json = 0, rc, shown = 0;
+	ev_time_t now = ev_now();
+	char ab[16], line[120];
+
+	memset(&s, 0, sizeof(s));
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fe_help(usage_short, usage_long);
+			return 0;
+		}
+		if (c == OPT_ALL) {
+			s.all = 1;
+			continue;
+		}
+		if (c == OPT_JSON) {
+			json = 1;
+			continue;
+		}
+		rc = selector_opt(c, optarg, &s);
+		if (rc == 1)
+			continue;
+		return fe_usage_error(usage_short, NULL);
+	}
+	if (optind + 1 != argc)
+		return fe_usage_error(usage_short, "ls: expected one DLQ operand");
+	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		const struct ev_letter *l = &v[i];
+		if (!selected(&s, l, now))
+			continue;
+		if (json) {
+			letter_json(l, now);
+			putchar('\n');
+			continue;
+		}
+		if (shown++ == 0)
+			printf("%-8s %-10s %-24s %-20s %8s %5s %s%s\n", "OFFSET",
+			       "ORIGINAL", "TYPE", "STREAM", "ATTEMPTS", "AGE",
+			       s.all ? "STATE     " : "", "ERROR");
+		age(l->time, now, ab, sizeof(ab));
+		printf("%-8llu %-10llu %-24s %-20s %8llu %5s ",
+		       (unsigned long long)l->offset,
+		       (unsigned long long)l->source_offset, l->orig_type,
+		       l->orig_stream ? l->orig_stream : "-",
+		       (unsigned long long)l->attempts, ab);
+		if (s.all)
+			printf("%-10s", state_name(l->state));
+		printf("%s\n", first_line(l->error, line, sizeof(line)));
+	}
+	if (s.have_error)
+		regfree(&s.error);
+	ev_letters_free(v, n);
+	ev_log_close(log);
+	return 0;
+}
+
+/* ------------------------------------------------------------ show */
+
+/* Indent compact JSON text for people. */
+static void pretty_json(const char *s, size_t n)
+{
+	int depth = 0, in_str = 0, esc = 0, i;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		char ch = s[k];
+		if (in_str) {
+			putchar(ch);
+			if (esc)
+				esc = 0;
+			else if (ch == '\\')
+				esc = 1;
+			else if (ch == '"')
+				in_str = 0;
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			in_str = 1;
+			putchar(ch);
+			break;
+		case '{':
+		case '[':
+			/* empty containers stay on one line */
+			if (k + 1 < n && (s[k + 1] == '}' || s[k + 1] == ']')) {
+				putchar(ch);
+				putchar(s[++k]);
+				break;
+			}
+			putchar(ch);
+			putchar('\n');
+			depth++;
+			for (i = 0; i < depth; i++)
+				fputs("  ", stdout);
+			break;
+		case '}':
+		case ']':
+			putchar('\n');
+			depth--;
+			for (i = 0; i < depth; i++)
+				fputs("  ", stdout);
+			putchar(ch);
+			break;
+		case ',':
+			putchar(ch);
+			putchar('\n');
+			for (i = 0; i < depth; i++)
+				fputs("  ", stdout);
+			break;
+		case ':':
+			fputs(": ", stdout);
+			break;
+		default:
+			putchar(ch);
+		}
+	}
+	putchar('\n');
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, OPT_JSON},
+		{NULL, 0, NULL, 0},
+	};
+	struct ev_log *log = NULL;
+	struct ev_letter *v = NULL;
+	struct ev_reader *rd = NULL;
+	struct ev_error err;
+	struct ev_rec rec;
+	struct ev_buf js = {0};
+	size_t n = 0, i;
+	int c, json = 0, rc = 0, k;
+	uint64_t off;
+	char t[40];
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fe_help(usage_short, usage_long);
+			return 0;
+		}
+		if (c == OPT_JSON) {
+			json = 1;
+			continue;
+		}
+		return fe_usage_error(usage_short, NULL);
+	}
+	if (optind + 2 > argc)
+		return fe_usage_error(usage_short,
+				      "show: expected DLQ and one or more OFFSETs");
+	for (k = optind + 1; k < argc; k++)
+		if (fe_parse_u64(argv[k], &off) != 0)
+			return fe_usage_error(usage_short,
+					      "show: '%s' is not an offset", argv[k]);
+	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
+		return rc;
+	if (ev_reader_open(&rd, log, &err) != 0) {
+		rc = fe_report(&err);
+		goto out;
+	}
+	for (k = optind + 1; k < argc && rc == 0; k++) {
+		const struct ev_letter *l = NULL;
+		fe_parse_u64(argv[k], &off);
+		for (i = 0; i < n; i++)
+			if (v[i].offset == off)
+				l = &v[i];
+		if (l == NULL) {
+			fe_warn("no dead letter at offset %llu of '%s'",
+				(unsigned long long)off, argv[optind]);
+			rc = 65;
+			break;
+		}
+		js.len = 0;
+		if (ev_reader_seek(rd, off, &err) != 0 ||
+		    ev_reader_next(rd, &rec, &err) != 1 ||
+		    ev_record_to_json(rec.p, rec.n, rec.offset, &js, &err) != 0) {
+			rc = fe_report(&err);
+			break;
+		}
+		if (json) {
+			printf("{\"state\":\"%s\",\"resolved\":",
+			       state_name(l->state));
+			put_json_time(l->state_time);
+			printf(",\"reason\":");
+			put_json_str(l->reason);
+			printf(",\"attempts\":%llu,\"letter\":",
+			       (unsigned long long)l->attempts);
+			fwrite(js.p, 1, js.len, stdout);
+			printf("}\n");
+			continue;
+		}
+		printf("dead letter %llu: %s", (unsigned long long)off,
+		       state_name(l->state));
+		if (l->state != EV_LETTER_OPEN) {
+			ev_time_format(l->state_time, t);
+			printf(" at %s", t);
+		}
+		if (l->reason)
+			printf(" (%s)", l->reason);
+		printf(", %llu attempts\n", (unsigned long long)l->attempts);
+		pretty_json((const char *)js.p, js.len);
+	}
+out:
+	ev_buf_free(&js);
+	ev_reader_free(rd);
+	ev_letters_free(v, n);
+	ev_log_close(log);
+	return rc;
+}
+
+/* ------------------------------------------------------------ stats */
+
+struct tally {
+	char *key;
+	uint64_t n;
+};
+
+static void tally_add(struct tally **v, size_t *n, const char *key)
+{
+	size_t i;
+	struct tally *nv;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*v)[i].key, key) == 0) {
+			(*v)[i].n++;
+			return;
+		}
+	nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (nv == NULL)
+		return;
+	*v = nv;
+	nv[*n].key = strdup(key);
+	nv[*n].n = 1;
+	if (nv[*n].key != NULL)
+		(*n)++;
+}
+
+static int tally_cmp(const void *a, const void *b)
+{
+	const struct tally *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+static void tally_print(const char *title, struct tally *v, size_t n)
+{
+	size_t i;
+	char b[32];
+
+	printf("%s:\n", title);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), tally_cmp);
+	for (i = 0; i < n; i++) {
+		printf("  %10s  %s\n", fe_commas(v[i].n, b), v[i].key);
+		free(v[i].key);
+	}
+	if (n == 0)
+		printf("  (none)\n");
+	free(v);
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		SELECTOR_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	static const struct {
+		const char *name;
+		int64_t max_s;
+	} ages[] = {
+		{"under 1 hour", 3600},
+		{"1 hour to 1 day", 86400},
+		{"1 to 7 days", 7 * 86400},
+		{"over 7 days", INT64_MAX},
+	};
+	struct select s;
+	struct ev_log *log = NULL;
+	struct ev_letter *v = NULL;
+	struct tally *by_type = NULL, *by_error = NULL;
+	size_t n = 0, i, nt = 0, ne = 0, a;
+	uint64_t by_age[4] = {0, 0, 0, 0}, open = 0, resolved = 0, discarded = 0;
+	const struct ev_letter *oldest = NULL;
+	ev_time_t now = ev_now();
+	int c, rc;
+	char line[120], b[32], t[40];
+
+	memset(&s, 0, sizeof(s));
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fe_help(usage_short, usage_long);
+			return 0;
+		}
+		if (selector_opt(c, optarg, &s) == 1)
+			continue;
+		return fe_usage_error(usage_short, NULL);
+	}
+	if (optind + 1 != argc)
+		return fe_usage_error(usage_short, "stats: expected one DLQ operand");
+	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
+		return rc;
+	s.all = 1;
+	for (i = 0; i < n; i++) {
+		const struct ev_letter *l = &v[i];
+		int64_t secs;
+		if (!selected(&s, l, now))
+			continue;
+		if (l->state == EV_LETTER_RESOLVED) {
+			resolved++;
+			continue;
+		}
+		if (l->state == EV_LETTER_DISCARDED) {
+			discarded++;
+			continue;
+		}
+		open++;
+		tally_add(&by_type, &nt, l->orig_type);
+		tally_add(&by_error, &ne, first_line(l->error, line, sizeof(line)));
+		secs = (now - l->time) / 1000000000;
+		for (a = 0; a < 3 && secs >= ages[a].max_s; a++)
+			;
+		by_age[a]++;
+		if (oldest == NULL)
+			oldest = l;
+	}
+	printf("open:       %s\n", fe_commas(open, b));
+	printf("resolved:   %s\n", fe_commas(resolved, b));
+	printf("discarded:  %s\n", fe_commas(discarded, b));
+	if (oldest != NULL) {
+		ev_time_format(oldest->time, t);
+		age(oldest->time, now, line, sizeof(line));
+		printf("oldest:     offset %llu, %s, written %s (%s ago)\n",
+		       (unsigned long long)oldest->offset, oldest->orig_type, t,
+		       line);
+	}
+	tally_print("open by type", by_type, nt);
+	tally_print("open by error", by_error, ne);
+	printf("open by age:\n");
+	for (a = 0; a < 4; a++)
+		printf("  %10s  %s\n", fe_commas(by_age[a], b), ages[a].name);
+	if (s.have_error)
+		regfree(&s.error);
+	ev_letters_free(v, n);
+	ev_log_close(log);
+	return 0;
+}
+
+/* ------------------------------------------------------------ retry, purge */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* Append one resolution record and sync it. */
+static int record(struct ev_writer *w, int kind, const struct ev_letter *l,
+		  const char *handler, unsigned attempts, const char *reason,
+		  const struct ev_done *d)
+{
+	struct ev_buf rec = {0};
+	struct ev_error err;
+	ev_time_t t;
+	int r;
+
+	r = ev_dlq_resolution_encode(&rec, kind, l, handler, attempts, reason, d,
+				     ev_now(), &t, &err);
+	if (r == 0)
+		r = ev_writer_add(w, rec.p, rec.len, t, &err);
+	if (r == 0)
+		r = ev_writer_flush(w, &err);
+	ev_buf_free(&rec);
+	return r ? fe_report(&err) : 0;
+}
+
+/* One retry or purge at a time: a lock file in the DLQ. */
+static int lock_dlq(const char *path, int *fd)
+{
+	char lp[4096];
+
+	snprintf(lp, sizeof(lp), "%s/evdlq.lock", path);
+	*fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (*fd < 0) {
+		fe_warn("cannot open '%s'", lp);
+		return 74;
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		fe_warn("another evdlq retry or purge is running on '%s'", path);
+		close(*fd);
+		*fd = -1;
+		return 75;
+	}
+	return 0;
+}
+
+static int open_writer(struct ev_log *log, struct ev_writer **w)
+{
+	struct ev_writer_opts o;
+	struct ev_error err;
+
+	memset(&o, 0, sizeof(o));
+	o.sync = EV_SYNC_BATCH;
+	o.sync_set = 1;
+	if (ev_writer_open(w, log, &o, &err) != 0)
+		return fe_report(&err);
+	return 0;
+}
+
+/* Run cmd on l's original event until it succeeds or retries run out. */
+static int run_letter(const struct ev_letter *l, const char *cmd,
+		      unsigned retries, int64_t backoff, int64_t backoff_max,
+		      int64_t timeout, unsigned *attempts, struct ev_done *d)
+{
+	struct ev_runner *rn = ev_runner_new(1);
+	struct ev_error err;
+	struct ev_buf in = {0};
+	char env[7][128];
+	char *envp[8];
+	unsigned a;
+	int k = 0;
+
+	if (rn == NULL)
+		return -1;
+	ev_buf_puts(&in, l->original_json);
+	ev_buf_putc(&in, '\n');
+	snprintf(env[1], sizeof(env[1]), "EV_OFFSET=%llu",
+		 (unsigned long long)l->source_offset);
+	snprintf(env[2], sizeof(env[2]), "EV_ID=%.100s", l->orig_id ? l->orig_id : "");
+	snprintf(env[3], sizeof(env[3]), "EV_TYPE=%.100s", l->orig_type);
+	snprintf(env[5], sizeof(env[5]), "EV_DLQ_OFFSET=%llu",
+		 (unsigned long long)l->offset);
+	envp[k++] = env[1];
+	envp[k++] = env[2];
+	envp[k++] = env[3];
+	envp[k++] = env[5];
+	if (l->orig_stream != NULL) {
+		snprintf(env[4], sizeof(env[4]), "EV_STREAM=%.100s", l->orig_stream);
+		envp[k++] = env[4];
+	}
+	envp[k + 1] = NULL;
+	for (a = 0; a <= retries && !stop_requested; a++) {
+		if (a > 0) {
+			int64_t ms = ev_backoff_ms((int)a, backoff, backoff_max);
+			struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+			nanosleep(&ts, NULL);
+			if (stop_requested)
+				break;
+		}
+		/* attempts go on from the letter's */
+		snprintf(env[0], sizeof(env[0]), "EV_ATTEMPT=%llu",
+			 (unsigned long long)(l->attempts + a + 1));
+		envp[k] = env[0];
+		if (ev_runner_start(rn, cmd, in.p, in.len, envp, timeout, NULL,
+				    &err) != 0) {
+			fe_report(&err);
+			break;
+		}
+		while (ev_runner_wait(rn, -1, d) != 1)
+			if (stop_requested)
+				ev_runner_kill_all(rn, SIGTERM);
+		*attempts = a + 1;
+		if (d->ok)
+			break;
+	}
+	ev_buf_free(&in);
+	ev_runner_free(rn);
+	return d->ok ? 1 : 0;
+}
+
+static int cmd_retry(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"backoff", required_argument, NULL, OPT_BACKOFF},
+		{"backoff-max", required_argument, NULL, OPT_BACKOFF_MAX},
+		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"exec", required_argument, NULL, OPT_EXEC},
+		{"help", no_argument, NULL, 'h'},
+		{"retries", required_argument, NULL, OPT_RETRIES},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		SELECTOR_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	struct select s;
+	struct ev_log *log = NULL;
+	struct ev_letter *v = NULL;
+	struct ev_writer *w = NULL;
+	struct ev_error err;
+	struct ev_done d;
+	const char *exec = NULL;
+	char **failed_streams = NULL;
+	size_t n = 0, i, nfs = 0, k;
+	int64_t backoff = 1000, backoff_max = 30000, timeout = 0;
+	uint64_t val, resolved = 0, still_open = 0;
+	unsigned retries = 3, attempts;
+	int c, dry = 0, rc, lockfd = -1, r;
+	ev_time_t now = ev_now();
+	char line[120], b1[32], b2[32];
+
+	memset(&s, 0, sizeof(s));
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int64_t ms;
+		switch (c) {
+		case 'h':
+			fe_help(usage_short, usage_long);
+			return 0;
+		case OPT_BACKOFF:
+		case OPT_BACKOFF_MAX:
+		case OPT_TIMEOUT:
+			if (ev_duration_parse(optarg, &ms) != 0)
+				return fe_usage_error(usage_short,
+						      "retry: '%s' is not a duration "
+						      "such as 500ms, 2s or 1m",
+						      optarg);
+			if (c == OPT_BACKOFF)
+				backoff = ms;
+			else if (c == OPT_BACKOFF_MAX)
+				backoff_max = ms;
+			else
+				timeout = ms;
+			continue;
+		case OPT_DRY_RUN:
+			dry = 1;
+			continue;
+		case OPT_EXEC:
+			exec = optarg;
+			continue;
+		case OPT_RETRIES:
+			if (fe_parse_u64(optarg, &val) != 0 || val > 1000)
+				return fe_usage_error(usage_short,
+						      "retry: --retries: '%s' is not a "
+						      "number from 0 to 1000",
+						      optarg);
+			retries = (unsigned)val;
+			continue;
+		}
+		r = selector_opt(c, optarg, &s);
+		if (r == 1)
+			continue;
+		return fe_usage_error(usage_short, NULL);
+	}
+	if (optind + 1 != argc)
+		return fe_usage_error(usage_short, "retry: expected one DLQ operand");
+	if (backoff_max < backoff)
+		backoff_max = backoff;
+	if (!dry && (rc = lock_dlq(argv[optind], &lockfd)) != 0)
+		return rc;
+	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
+		goto out;
+	if (!dry && (rc = open_writer(log, &w)) != 0)
+		goto out;
+	fe_on_stop(on_signal);
+	for (i = 0; i < n && !stop_requested; i++) {
+		const struct ev_letter *l = &v[i];
+		const char *cmd = exec ? exec : l->handler;
+		if (!selected(&s, l, now))
+			continue;
+		/* a stream keeps its order: after a failure, its later
+		 * letters wait for the next retry */
+		for (k = 0; l->orig_stream != NULL && k < nfs; k++)
+			if (strcmp(failed_streams[k], l->orig_stream) == 0)
+				break;
+		if (l->orig_stream != NULL && k < nfs) {
+			fe_warn("left open: %llu (%s %s), behind a failed letter of "
+				"its stream",
+				(unsigned long long)l->offset, l->orig_type,
+				l->orig_stream);
+			still_open++;
+			continue;
+		}
+		if (cmd == NULL) {
+			fe_warn("letter %llu records no handler: give --exec",
+				(unsigned long long)l->offset);
+			still_open++;
+			continue;
+		}
+		if (dry) {
+			printf("would retry %llu (%s%s%s) with: %s\n",
+			       (unsigned long long)l->offset, l->orig_type,
+			       l->orig_stream ? " " : "",
+			       l->orig_stream ? l->orig_stream : "", cmd);
+			continue;
+		}
+		memset(&d, 0, sizeof(d));
+		attempts = 0;
+		r = run_letter(l, cmd, retries, backoff, backoff_max, timeout,
+			       &attempts, &d);
+		if (r < 0) {
+			fe_warn("out of memory");
+			rc = 1;
+			break;
+		}
+		if (r == 1) {
+			if ((rc = record(w, EV_RESOLUTION_RESOLVED, l, cmd, attempts,
+					 NULL, &d)) != 0)
+				break;
+			printf("resolved %llu (%s)\n", (unsigned long long)l->offset,
+			       l->orig_type);
+			resolved++;
+			continue;
+		}
+		if (attempts == 0)
+			break; /* stopped before running */
+		if ((rc = record(w, EV_RESOLUTION_RETRY_FAILED, l, cmd, attempts,
+				 NULL, &d)) != 0)
+			break;
+		{
+			struct ev_letter tmp = *l;
+			char why[80];
+			if (d.timed_out)
+				snprintf(why, sizeof(why), "timed out");
+			else if (d.signal)
+				snprintf(why, sizeof(why), "signal %d", d.signal);
+			else
+				snprintf(why, sizeof(why), "exit status %d",
+					 d.exit_status);
+			tmp.error = why;
+			fe_warn("still open: %llu (%s) after %u attempts: %s",
+				(unsigned long long)l->offset, l->orig_type, attempts,
+				first_line(tmp.error, line, sizeof(line)));
+		}
+		still_open++;
+		if (l->orig_stream != NULL) {
+			char **nf = realloc(failed_streams,
+					    (nfs + 1) * sizeof(*nf));
+			if (nf != NULL) {
+				failed_streams = nf;
+				failed_streams[nfs] = strdup(l->orig_stream);
+				if (failed_streams[nfs] != NULL)
+					nfs++;
+			}
+		}
+	}
+	if (rc == 0 && !dry) {
+		if (still_open > 0 || resolved > 0)
+			fe_warn("%s resolved, %s still open", fe_commas(resolved, b1),
+				fe_commas(still_open, b2));
+		if (still_open > 0 || stop_requested)
+			rc = 1;
+	}
+out:
+	for (k = 0; k < nfs; k++)
+		free(failed_streams[k]);
+	free(failed_streams);
+	if (w != NULL && ev_writer_close(w, &err) != 0 && rc == 0)
+		rc = fe_report(&err);
+	if (s.have_error)
+		regfree(&s.error);
+	ev_letters_free(v, n);
+	ev_log_close(log);
+	if (lockfd >= 0)
+		close(lockfd);
+	return rc;
+}
+
+static int cmd_purge(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"help", no_argument, NULL, 'h'},
+		{"reason", required_argument, NULL, OPT_REASON},
+		SELECTOR_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	struct select s;
+	struct ev_log *log = NULL;
+	struct ev_letter *v = NULL;
+	struct ev_writer *w = NULL;
+	struct ev_error err;
+	const char *reason = NULL;
+	size_t n = 0, i;
+	uint64_t purged = 0;
+	int c, dry = 0, rc, lockfd = -1;
+	ev_time_t now = ev_now();
+	char b[32];
+
+	memset(&s, 0, sizeof(s));
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fe_help(usage_short, usage_long);
+			return 0;
+		case OPT_DRY_RUN:
+			dry = 1;
+			continue;
+		case OPT_REASON:
+			reason = optarg;
+			continue;
+		}
+		if (selector_opt(c, optarg, &s) == 1)
+			continue;
+		return fe_usage_error(usage_short, NULL);
+	}
+	if (optind + 1 != argc)
+		return fe_usage_error(usage_short, "purge: expected one DLQ operand");
+	if (reason == NULL || reason[0] == '\0')
+		return fe_usage_error(usage_short,
+				      "purge: --reason TEXT is required");
+	if (!dry && (rc = lock_dlq(argv[optind], &lockfd)) != 0)
+		return rc;
+	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
+		goto out;
+	if (!dry && (rc = open_writer(log, &w)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (!selected(&s, &v[i], now))
+			continue;
+		if (dry) {
+			printf("would discard %llu (%s)\n",
+			       (unsigned long long)v[i].offset, v[i].orig_type);
+			continue;
+		}
+		if ((rc = record(w, EV_RESOLUTION_DISCARDED, &v[i], NULL, 0, reason,
+				 NULL)) != 0)
+			break;
+		printf("discarded %llu (%s)\n", (unsigned long long)v[i].offset,
+		       v[i].orig_type);
+		purged++;
+	}
+	if (rc == 0 && !dry)
+		fe_warn("%s discarded", fe_commas(purged, b));
+out:
+	if (w != NULL && ev_writer_close(w, &err) != 0 && rc == 0)
+		rc = fe_report(&err);
+	if (s.have_error)
+		regfree(&s.error);
+	ev_letters_free(v, n);
+	ev_log_close(log);
+	if (lockfd >= 0)
+		close(lockfd);
+	return rc;
+}
+
+/* ------------------------------------------------------------ main */
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{"ls", cmd_ls},	      {"purge", cmd_purge}, {"retry", cmd_retry},
+	{"show", cmd_show}, {"stats", cmd_stats},
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	size_t i;
+	int c;
+
+	fe_init(argv);
+	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fe_help(usage_short, usage_long);
+			return 0;
+		case 'V':
+			fe_version();
+			return 0;
+		default:
+			return fe_usage_error(usage_short, NULL);
+		}
+	}
+	if (optind >= argc)
+		return fe_usage_error(usage_short, "missing command");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			argc -= optind;
+			argv += optind;
+			argv[0] = (char *)fe_progname;
+			optind = 0;
+			return commands[i].fn(argc, argv);
+		}
+	}
+	return fe_usage_error(usage_short, "unknown command '%s'", argv[optind]);
+}

@@ -1,0 +1,431 @@
+/*
+ * dlq.c - dead letters: a dead-letter log is an ordinary evlog log whose
+ * events are DeadLetter events and the append-only records that resolve
+ * or discard them (evdlq(1)).  This module encodes both and reads a
+ * dead-letter log back into the state of each letter.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evlog_private.h"
+
+/* JSON text of a string, appended to b. */
+static int jstr(struct ev_buf *b, const char *s)
+{
+	return ev_json_put_str(b, s, strlen(s));
+}
+
+static int jkey(struct ev_buf *b, const char *k)
+{
+	return ev_buf_putc(b, b->len > 1 ? ',' : ' ') || jstr(b, k) ||
+	       ev_buf_putc(b, ':');
+}
+
+static int jtime(struct ev_buf *b, ev_time_t t)
+{
+	char s[40];
+
+	if (t == EV_TIME_NONE)
+		return ev_buf_puts(b, "null");
+	ev_time_format(t, s);
+	return jstr(b, s);
+}
+
+static int jnum(struct ev_buf *b, uint64_t v)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%llu", (unsigned long long)v);
+	return ev_buf_puts(b, s);
+}
+
+/* Encode a record of type from JSON data text; id as given. */
+static int encode(struct ev_buf *out, const char *type, const char *id,
+		  const struct ev_buf *json, ev_time_t now, ev_time_t *time,
+		  struct ev_error *err)
+{
+	struct ev_fields f;
+	struct ev_json js;
+	struct ev_buf data = {0};
+	int r;
+
+	ev_json_init(&js, (const char *)json->p, json->len);
+	js.depth = 1;
+	if (ev_json_value(&js, &data) != 0) {
+		ev_buf_free(&data);
+		return ev_seterr(err, EV_ERR, "internal error: bad letter JSON: %s",
+				 js.errmsg ? js.errmsg : "?");
+	}
+	ev_fields_init(&f);
+	f.type = type;
+	f.type_n = strlen(type);
+	f.id = id;
+	f.id_n = id ? strlen(id) : 0;
+	f.data = data.p;
+	f.data_n = data.len;
+	r = ev_record_encode(&f, now, out, time, err);
+	ev_buf_free(&data);
+	return r;
+}
+
+int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
+			 ev_time_t now, ev_time_t *time, struct ev_error *err)
+{
+	struct ev_buf j = {0}, orig = {0};
+	char id[EV_GROUP_NAME_MAX + 96], tmp[160];
+	int r;
+
+	snprintf(id, sizeof(id), "deadletter:%s:%s:%llu:%llu", c->group,
+		 c->source_log_id, (unsigned long long)c->source->offset,
+		 (unsigned long long)c->round);
+	r = ev_event_to_json(c->source, &orig, EV_JSON_NO_OFFSET, err);
+	if (r != 0)
+		goto out;
+	ev_buf_putc(&j, '{');
+	jkey(&j, "original");
+	ev_buf_append(&j, orig.p, orig.len);
+	/* the context, named after Spring Kafka's kafka_dlt-* and Kafka
+	 * Connect's __connect.errors.* headers (evdlq(1)) */
+	jkey(&j, "originalTopic");
+	jstr(&j, c->source_log);
+	jkey(&j, "originalLogId");
+	jstr(&j, c->source_log_id);
+	jkey(&j, "originalPartition");
+	ev_buf_puts(&j, "0");
+	jkey(&j, "originalOffset");
+	jnum(&j, c->source->offset);
+	jkey(&j, "originalTimestamp");
+	jtime(&j, c->source->append_time);
+	jkey(&j, "originalTimestampType");
+	jstr(&j, "LogAppendTime");
+	jkey(&j, "originalConsumerGroup");
+	jstr(&j, c->group);
+	jkey(&j, "exceptionFqcn");
+	if (c->parked_behind_letter != NULL) {
+		jstr(&j, "evlog.Parked");
+		snprintf(tmp, sizeof(tmp),
+			 "parked behind the dead letter of offset %llu of its "
+			 "stream",
+			 (unsigned long long)c->parked_behind_offset);
+	} else if (c->done->timed_out) {
+		jstr(&j, "evlog.HandlerTimeout");
+		snprintf(tmp, sizeof(tmp), "timed out after %.3fs",
+			 c->done->seconds);
+	} else if (c->done->signal) {
+		jstr(&j, "evlog.HandlerSignal");
+		snprintf(tmp, sizeof(tmp), "killed by signal %d (%s)",
+			 c->done->signal, strsignal(c->done->signal));
+	} else {
+		jstr(&j, "evlog.HandlerExit");
+		snprintf(tmp, sizeof(tmp), "exit status %d", c->done->exit_status);
+	}
+	jkey(&j, "exceptionMessage");
+	jstr(&j, tmp);
+	jkey(&j, "exceptionStacktrace");
+	r = ev_json_put_str(&j, c->done->stderr_tail, c->done->stderr_len);
+	if (r != 0) {
+		/* not UTF-8: keep it readable rather than lose it */
+		struct ev_buf b64 = {0};
+		ev_base64_encode(&b64, (const uint8_t *)c->done->stderr_tail,
+				 c->done->stderr_len);
+		ev_buf_puts(&j, "\"base64:");
+		ev_buf_append(&j, b64.p, b64.len);
+		ev_buf_putc(&j, '"');
+		ev_buf_free(&b64);
+		r = 0;
+	}
+	jkey(&j, "handler");
+	jstr(&j, c->handler);
+	jkey(&j, "attempts");
+	jnum(&j, (uint64_t)c->attempts);
+	jkey(&j, "firstFailure");
+	jtime(&j, c->first_failure);
+	jkey(&j, "lastFailure");
+	jtime(&j, c->last_failure);
+	jkey(&j, "exitStatus");
+	if (c->parked_behind_letter == NULL && !c->done->timed_out &&
+	    !c->done->signal)
+		jnum(&j, (uint64_t)c->done->exit_status);
+	else
+		ev_buf_puts(&j, "null");
+	jkey(&j, "signal");
+	if (c->parked_behind_letter == NULL && c->done->signal)
+		jnum(&j, (uint64_t)c->done->signal);
+	else
+		ev_buf_puts(&j, "null");
+	jkey(&j, "timedOut");
+	ev_buf_puts(&j, c->parked_behind_letter == NULL && c->done->timed_out
+				? "true"
+				: "false");
+	jkey(&j, "round");
+	jnum(&j, c->round);
+	if (c->parked_behind_letter != NULL) {
+		jkey(&j, "parkedBehind");
+		jstr(&j, c->parked_behind_letter);
+		jkey(&j, "parkedBehindOffset");
+		jnum(&j, c->parked_behind_offset);
+	}
+	ev_buf_putc(&j, '}');
+	r = encode(out, "DeadLetter", id, &j, now, time, err);
+out:
+	ev_buf_free(&j);
+	ev_buf_free(&orig);
+	return r;
+}
+
+int ev_dlq_resolution_encode(struct ev_buf *out, int kind,
+			     const struct ev_letter *l, const char *handler,
+			     unsigned attempts, const char *reason,
+			     const struct ev_done *d, ev_time_t now,
+			     ev_time_t *time, struct ev_error *err)
+{
+	static const char *const types[] = {"DeadLetterResolved",
+					    "DeadLetterRetryFailed",
+					    "DeadLetterDiscarded"};
+	struct ev_buf j = {0};
+	char tmp[160];
+	int r;
+
+	ev_buf_putc(&j, '{');
+	jkey(&j, "letter");
+	jnum(&j, l->offset);
+	jkey(&j, "letterId");
+	jstr(&j, l->id);
+	if (handler != NULL) {
+		jkey(&j, "handler");
+		jstr(&j, handler);
+		jkey(&j, "attempts");
+		jnum(&j, attempts);
+	}
+	if (reason != NULL) {
+		jkey(&j, "reason");
+		jstr(&j, reason);
+	}
+	if (kind == EV_RESOLUTION_RETRY_FAILED && d != NULL) {
+		if (d->timed_out)
+			snprintf(tmp, sizeof(tmp), "timed out after %.3fs",
+				 d->seconds);
+		else if (d->signal)
+			snprintf(tmp, sizeof(tmp), "killed by signal %d (%s)",
+				 d->signal, strsignal(d->signal));
+		else
+			snprintf(tmp, sizeof(tmp), "exit status %d",
+				 d->exit_status);
+		jkey(&j, "exceptionMessage");
+		jstr(&j, tmp);
+		jkey(&j, "exceptionStacktrace");
+		if (ev_json_put_str(&j, d->stderr_tail, d->stderr_len) != 0)
+			jstr(&j, "(not UTF-8)");
+	}
+	ev_buf_putc(&j, '}');
+	r = encode(out, types[kind], NULL, &j, now, time, err);
+	ev_buf_free(&j);
+	return r;
+}
+
+/* ------------------------------------------------------------ reading */
+
+/* The string at path in msgpack data, as a new C string (or NULL). */
+static char *mp_strdup(const uint8_t *data, size_t n, const char *path)
+{
+	const uint8_t *v;
+	size_t vn;
+	struct ev_mp_item it;
+
+	if (data == NULL || ev_mp_path(data, n, path, &v, &vn) != 1 ||
+	    ev_mp_read(&v, v + vn, &it) != 0 || it.type != EV_MP_STR)
+		return NULL;
+	return strndup((const char *)it.p, it.n);
+}
+
+static uint64_t mp_u64(const uint8_t *data, size_t n, const char *path,
+		       uint64_t dflt)
+{
+	const uint8_t *v;
+	size_t vn;
+	struct ev_mp_item it;
+
+	if (data == NULL || ev_mp_path(data, n, path, &v, &vn) != 1 ||
+	    ev_mp_read(&v, v + vn, &it) != 0 || it.type != EV_MP_UINT)
+		return dflt;
+	return it.v.u;
+}
+
+static ev_time_t mp_time(const uint8_t *data, size_t n, const char *path)
+{
+	char *s = mp_strdup(data, n, path);
+	ev_time_t t = EV_TIME_NONE;
+
+	if (s != NULL && ev_time_parse(s, strlen(s), &t) != 0)
+		t = EV_TIME_NONE;
+	free(s);
+	return t;
+}
+
+void ev_letters_free(struct ev_letter *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].id);
+		free(v[i].group);
+		free(v[i].source_log);
+		free(v[i].source_log_id);
+		free(v[i].orig_id);
+		free(v[i].orig_type);
+		free(v[i].orig_stream);
+		free(v[i].error);
+		free(v[i].stderr_tail);
+		free(v[i].handler);
+		free(v[i].reason);
+		free(v[i].original_json);
+	}
+	free(v);
+}
+
+static struct ev_letter *find(struct ev_letter *v, size_t n, uint64_t off)
+{
+	size_t lo = 0, hi = n;
+
+	/* letters are in offset order */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].offset < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo].offset == off ? &v[lo] : NULL;
+}
+
+int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
+		struct ev_error *err)
+{
+	struct ev_reader *rd;
+	struct ev_rec rec;
+	struct ev_event ev;
+	struct ev_letter *v = NULL, *nv, *l;
+	struct ev_buf js = {0};
+	size_t n = 0, cap = 0;
+	int r;
+
+	*out = NULL;
+	*count = 0;
+	r = ev_reader_open(&rd, dlq, err);
+	if (r != 0)
+		return r;
+	while ((r = ev_reader_next(rd, &rec, err)) == 1) {
+		r = ev_event_decode(rec.p, rec.n, &ev, err);
+		if (r != 0)
+			break;
+		ev.offset = rec.offset;
+		if (ev.data_is_binary)
+			continue;
+#define IS(s) (ev.type.n == sizeof(s) - 1 && memcmp(ev.type.p, s, ev.type.n) == 0)
+		if (IS("DeadLetter")) {
+			const uint8_t *o;
+			size_t on;
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				nv = realloc(v, cap * sizeof(*v));
+				if (nv == NULL) {
+					r = ev_seterr(err, EV_ERR, "out of memory");
+					break;
+				}
+				v = nv;
+			}
+			l = &v[n++];
+			memset(l, 0, sizeof(*l));
+			l->offset = rec.offset;
+			l->time = ev.time;
+			l->id = strndup(ev.id.p, ev.id.n);
+			l->group = mp_strdup(ev.data, ev.data_len,
+					     "originalConsumerGroup");
+			l->source_log = mp_strdup(ev.data, ev.data_len,
+						  "originalTopic");
+			l->source_log_id = mp_strdup(ev.data, ev.data_len,
+						     "originalLogId");
+			l->source_offset = mp_u64(ev.data, ev.data_len,
+						  "originalOffset", 0);
+			l->orig_id = mp_strdup(ev.data, ev.data_len, "original.id");
+			l->orig_type = mp_strdup(ev.data, ev.data_len,
+						 "original.type");
+			l->orig_stream = mp_strdup(ev.data, ev.data_len,
+						   "original.stream");
+			l->error = mp_strdup(ev.data, ev.data_len,
+					     "exceptionMessage");
+			l->stderr_tail = mp_strdup(ev.data, ev.data_len,
+						   "exceptionStacktrace");
+			l->handler = mp_strdup(ev.data, ev.data_len, "handler");
+			l->attempts = mp_u64(ev.data, ev.data_len, "attempts", 0);
+			l->round = mp_u64(ev.data, ev.data_len, "round", 1);
+			l->first_failure = mp_time(ev.data, ev.data_len,
+						   "firstFailure");
+			l->last_failure = mp_time(ev.data, ev.data_len,
+						  "lastFailure");
+			{
+				char *pk = mp_strdup(ev.data, ev.data_len,
+						     "parkedBehind");
+				l->parked = pk != NULL;
+				free(pk);
+			}
+			l->state = EV_LETTER_OPEN;
+			l->state_time = EV_TIME_NONE;
+			js.len = 0;
+			if (ev_mp_path(ev.data, ev.data_len, "original", &o, &on) ==
+				    1 &&
+			    ev_msgpack_to_json(o, on, &js, err) == 0 &&
+			    ev_buf_putc(&js, '\0') == 0)
+				l->original_json = strdup((const char *)js.p);
+			if (l->id == NULL || l->original_json == NULL ||
+			    l->orig_type == NULL || l->group == NULL ||
+			    l->source_log_id == NULL) {
+				r = ev_seterr(err, EV_EDATA,
+					      "dead letter at offset %llu lacks its "
+					      "original event or context",
+					      (unsigned long long)rec.offset);
+				break;
+			}
+		} else if (IS("DeadLetterResolved") || IS("DeadLetterDiscarded") ||
+			   IS("DeadLetterRetryFailed")) {
+			uint64_t at = mp_u64(ev.data, ev.data_len, "letter",
+					     UINT64_MAX);
+			l = find(v, n, at);
+			if (l == NULL)
+				continue; /* names nothing we know: ignored */
+			if (IS("DeadLetterRetryFailed")) {
+				l->attempts += mp_u64(ev.data, ev.data_len,
+						      "attempts", 0);
+				l->retries_failed++;
+				free(l->error);
+				l->error = mp_strdup(ev.data, ev.data_len,
+						     "exceptionMessage");
+				free(l->stderr_tail);
+				l->stderr_tail = mp_strdup(ev.data, ev.data_len,
+							   "exceptionStacktrace");
+				l->last_failure = ev.time;
+			} else if (l->state == EV_LETTER_OPEN) {
+				l->state = IS("DeadLetterResolved")
+						   ? EV_LETTER_RESOLVED
+						   : EV_LETTER_DISCARDED;
+				l->state_time = ev.time;
+				l->reason = mp_strdup(ev.data, ev.data_len,
+						      "reason");
+				if (l->state == EV_LETTER_RESOLVED)
+					l->attempts += mp_u64(ev.data, ev.data_len,
+							      "attempts", 0);
+			}
+		}
+#undef IS
+	}
+	ev_reader_free(rd);
+	ev_buf_free(&js);
+	if (r < 0) {
+		ev_letters_free(v, n);
+		return r;
+	}
+	*out = v;
+	*count = n;
+	return 0;
+}
