@@ -5,14 +5,17 @@
 # completions must name the same options (git's t0450 checks -h against
 # the docs in the same spirit); the man pages must be clean under
 # mandoc(1); -h, -V and unknown options must keep the contract of
-# ../shared/STYLE.md; and the documented JSON keys and CloudEvents
-# mapping must match what the code does.
+# ../shared/STYLE.md; and the documented JSON keys, CloudEvents mapping,
+# dead-letter fields and resolution records, handler environment and
+# metric families must match what the code does.  evctl and evdlq are
+# checked command by command; evdlq's selectors count for every command
+# whose usage takes [SELECTORS].
 
 load helper
 
-TOOLS="evpub evtail evctl"
-# evctl's option groups: before the command, then one per command
-EVCTL_GROUPS="global init info verify repair"
+TOOLS="evpub evtail evctl evdlq"
+# the tools with commands: evctl init LOG, evdlq ls DLQ ...
+CMD_TOOLS="evctl evdlq"
 
 local_setup() {
 	export LC_ALL=C # glibc's getopt messages, untranslated
@@ -21,11 +24,13 @@ local_setup() {
 # ------------------------------------------------------------ extraction
 
 # Option names in the option lines of 'TOOL --help' (lines that start with
-# blanks and a dash), one per line, sorted.  GROUP picks evctl's options
-# of one command, or "global" for those under "Options:".
+# blanks and a dash), one per line, sorted.  GROUP picks the options of
+# one command of evctl or evdlq, "selectors" those under evdlq's
+# "Selectors", or "global" those under "Options:".
 help_opts() {
 	"$1" --help | awk -v want="${2:-global}" '
 		/^Options:/ { g = "global"; next }
+		/^Selectors/ { g = "selectors"; next }
 		/^  [a-z]+ / { g = $1; next }
 		/^ +-/ && g == want {
 			spec = $0
@@ -38,6 +43,39 @@ help_opts() {
 		}' | sort -u
 }
 
+# The commands under "Commands:" in 'TOOL --help'.
+help_commands() {
+	"$1" --help | awk '/^Commands:/ { on = 1; next }
+		/^[^ ]/ { on = 0 } on && /^  [a-z]+ / { print $1 }'
+}
+
+# Does COMMAND take [SELECTORS] in the usage of 'TOOL --help'?  A usage
+# line names its command after the tool's name; the lines that continue
+# it do not.
+help_takes_selectors() {
+	"$1" --help | sed '/^$/q' | awk -v tool="$1" -v want="$2" '
+		{
+			for (i = 1; i < NF; i++)
+				if ($i == tool) {
+					cmd = $(i + 1)
+					break
+				}
+		}
+		/\[SELECTORS\]/ && cmd == want { found = 1 }
+		END { exit !found }'
+}
+
+# The options of GROUP as --help gives them: its own, and the selectors
+# when its usage takes them.
+help_group_opts() {
+	{
+		help_opts "$1" "$2"
+		if [ "$2" != global ] && help_takes_selectors "$1" "$2"; then
+			help_opts "$1" selectors
+		fi
+	} | sort -u
+}
+
 # The Fl arguments of mdoc source lines on stdin, as option names.
 fl_names() {
 	grep -oE '(^\.|[ ])Fl +[^ ]+' |
@@ -45,17 +83,30 @@ fl_names() {
 		grep -E '^--?[A-Za-z0-9][A-Za-z0-9-]*$' | sort -u
 }
 
-# Options in the SYNOPSIS of a man page.  Each synopsis line starts with
-# .Nm; with GROUP, only the lines whose first .Cm is GROUP ("global":
-# those without a .Cm).
-man_synopsis_opts() {
+# The SYNOPSIS lines of a man page.  Each synopsis line starts with .Nm;
+# with GROUP, only the lines whose first .Cm is GROUP ("global": those
+# without a .Cm), or, for "selectors", those after ".Ar SELECTORS :".
+man_synopsis_lines() {
 	awk -v want="${2:-}" '
 		/^\.Sh / { on = ($0 == ".Sh SYNOPSIS"); next }
 		!on { next }
 		/^\.Nm/ { g = "global"; first = 1 }
+		/^\.Ar SELECTORS :$/ { g = "selectors"; first = 0; next }
 		/^\.Cm / && first { g = $2 }
 		!/^\.Nm/ { first = 0 }
-		want == "" || g == want' "$1" | fl_names
+		want == "" || g == want' "$1"
+}
+
+# Options in the SYNOPSIS of a man page, for GROUP as above; a command
+# whose synopsis has ".Op Ar SELECTORS" gets the selectors too.
+man_synopsis_opts() {
+	{
+		man_synopsis_lines "$1" "${2:-}" | fl_names
+		if [ -n "${2:-}" ] &&
+			man_synopsis_lines "$1" "$2" | grep -qx '\.Op Ar SELECTORS'; then
+			man_synopsis_lines "$1" selectors | fl_names
+		fi
+	} | sort -u
 }
 
 # Options defined (.It lines) in the OPTIONS section of a man page; with
@@ -67,13 +118,25 @@ man_options_opts() {
 		on && sub_ok && /^\.It /' "$1" | fl_names
 }
 
-# evctl.1 titles its OPTIONS subsections by command
-evctl_subsection() {
+# evctl.1 and evdlq.1 title their OPTIONS subsections by command
+options_subsection() {
 	if [ "$1" = global ]; then
 		echo "Options before the command"
 	else
 		echo "$1"
 	fi
+}
+
+# Options in the OPTIONS of TOOL's man page for GROUP: its subsection,
+# and "Selectors" when --help says the command takes them.
+man_group_options() {
+	local tool=$1 group=$2 page=$TOP/man/$1.1
+	{
+		man_options_opts "$page" "$(options_subsection "$group")"
+		if [ "$group" != global ] && help_takes_selectors "$tool" "$group"; then
+			man_options_opts "$page" Selectors
+		fi
+	} | sort -u
 }
 
 # Run a bash completion: bash_complete FILE WORD... prints COMPREPLY,
@@ -121,20 +184,25 @@ zsh_opts() {
 		sed -E "s/^[{,'*]//" | sort -u
 }
 
-# Options of the complete commands of a fish completion.  For evctl,
-# GROUP picks the lines conditioned on one command, or "global" for the
-# others.
+# Options of the complete commands of a fish completion.  For a tool with
+# commands, GROUP picks the lines conditioned on one command (alone or
+# among others, as evdlq's selectors are), or "global" for the others.
 fish_opts() {
 	local file=$TOP/completions/fish/$1.fish group=${2:-}
 	awk -v want="$group" '
 		!/^complete / { next }
 		{
-			g = "global"
-			if (match($0, /__fish_seen_subcommand_from [a-z]+\x27/) &&
+			gs = ""
+			if (match($0, /__fish_seen_subcommand_from [a-z ]+\x27/) &&
 			    $0 !~ /not __fish_seen_subcommand_from/)
-				g = substr($0, RSTART + 28, RLENGTH - 29)
+				gs = substr($0, RSTART + 28, RLENGTH - 29)
+			hit = (want == "" || (gs == "" && want == "global"))
+			n = split(gs, w, / +/)
+			for (i = 1; i <= n; i++)
+				if (w[i] == want)
+					hit = 1
 		}
-		want == "" || g == want' "$file" |
+		hit' "$file" |
 		sed -E "s/'[^']*'//g; s/\"[^\"]*\"//g" |
 		grep -oE '(^| )-[slo] [^ ]+' |
 		sed -E 's/^ ?-s /-/; s/^ ?-l /--/; s/^ ?-o /-/' | sort -u
@@ -155,17 +223,35 @@ same_opts() {
 	fi
 }
 
+has_commands() {
+	case " $CMD_TOOLS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# the option groups of a tool: "global" (before the command, or all of
+# them), then one per command
 groups_of() {
-	if [ "$1" = evctl ]; then echo "$EVCTL_GROUPS"; else echo global; fi
+	echo global
+	if has_commands "$1"; then help_commands "$1"; fi
 }
 
 # ------------------------------------------------------------ options
 
+# For a tool with commands, the empty group checks that some are found.
+check_groups() {
+	local tool=$1
+	if has_commands "$tool" && [ "$(groups_of "$tool" | wc -l)" -lt 3 ]; then
+		echo "$tool --help lists no commands" >&2
+		return 1
+	fi
+}
+
 check_man_synopsis() {
 	local tool=$1 g
+	check_groups "$tool" || return 1
 	for g in $(groups_of "$tool"); do
-		help_opts "$tool" "$g" >"$T/help"
-		if [ "$tool" = evctl ]; then
+		help_group_opts "$tool" "$g" >"$T/help"
+		if has_commands "$tool"; then
 			man_synopsis_opts "$TOP/man/$tool.1" "$g"
 		else
 			man_synopsis_opts "$TOP/man/$tool.1"
@@ -176,10 +262,11 @@ check_man_synopsis() {
 
 check_man_options() {
 	local tool=$1 g
+	check_groups "$tool" || return 1
 	for g in $(groups_of "$tool"); do
-		help_opts "$tool" "$g" >"$T/help"
-		if [ "$tool" = evctl ]; then
-			man_options_opts "$TOP/man/$tool.1" "$(evctl_subsection "$g")"
+		help_group_opts "$tool" "$g" >"$T/help"
+		if has_commands "$tool"; then
+			man_group_options "$tool" "$g"
 		else
 			man_options_opts "$TOP/man/$tool.1"
 		fi >"$T/doc"
@@ -189,9 +276,10 @@ check_man_options() {
 
 check_completion() {
 	local shell=$1 tool=$2 g
+	check_groups "$tool" || return 1
 	for g in $(groups_of "$tool"); do
-		help_opts "$tool" "$g" >"$T/help"
-		if [ "$tool" = evctl ]; then
+		help_group_opts "$tool" "$g" >"$T/help"
+		if has_commands "$tool"; then
 			"${shell}_opts" "$tool" "$g"
 		else
 			"${shell}_opts" "$tool"
@@ -213,6 +301,10 @@ check_completion() {
 	check_man_synopsis evctl
 }
 
+@test "evdlq: --help and the man page SYNOPSIS name the same options and selectors, command by command" {
+	check_man_synopsis evdlq
+}
+
 @test "evpub: --help and the man page OPTIONS name the same options" {
 	check_man_options evpub
 }
@@ -223,6 +315,10 @@ check_completion() {
 
 @test "evctl: --help and the man page OPTIONS name the same options, command by command" {
 	check_man_options evctl
+}
+
+@test "evdlq: --help and the man page OPTIONS name the same options and selectors, command by command" {
+	check_man_options evdlq
 }
 
 @test "evpub: --help and the bash completion name the same options" {
@@ -237,6 +333,10 @@ check_completion() {
 	check_completion bash evctl
 }
 
+@test "evdlq: --help and the bash completion name the same options and selectors, command by command" {
+	check_completion bash evdlq
+}
+
 @test "evpub: --help and the zsh completion name the same options" {
 	check_completion zsh evpub
 }
@@ -247,6 +347,10 @@ check_completion() {
 
 @test "evctl: --help and the zsh completion name the same options, command by command" {
 	check_completion zsh evctl
+}
+
+@test "evdlq: --help and the zsh completion name the same options and selectors, command by command" {
+	check_completion zsh evdlq
 }
 
 @test "evpub: --help and the fish completion name the same options" {
@@ -261,6 +365,10 @@ check_completion() {
 	check_completion fish evctl
 }
 
+@test "evdlq: --help and the fish completion name the same options and selectors, command by command" {
+	check_completion fish evdlq
+}
+
 # ------------------------------------------------------------ values
 
 # bash_values TOOL [WORD...]: the sorted completions of the last WORD of
@@ -273,7 +381,12 @@ bash_values() {
 # on the option's line, and every completion offers exactly these values
 check_values() {
 	local tool=$1 opt=$2 values=$3 cmd=${4:-} v sorted zsh_list fish_list
-	"$tool" --help | grep -E "^ +(-[A-Za-z], )?$opt " >"$T/line" || {
+	# the option's line and the deeply indented lines that continue it
+	"$tool" --help | awk -v opt="$opt" '
+		on && /^          +[^ -]/ { print; next }
+		{ on = 0 }
+		$0 ~ "^ +(-[A-Za-z], )?" opt " " { print; on = 1 }' >"$T/line"
+	[ -s "$T/line" ] || {
 		echo "$tool --help has no line for $opt" >&2
 		return 1
 	}
@@ -318,30 +431,40 @@ check_values() {
 	check_values evtail --color 'auto always never'
 }
 
+@test "completions offer the values --help names for evtail --on-failure and --dlq-policy" {
+	check_values evtail --on-failure 'stop dlq skip'
+	check_values evtail --dlq-policy 'event stream'
+}
+
 @test "completions offer the values --help names for evctl init --sync" {
 	check_values evctl --sync 'batch none' init
 }
 
-@test "completions offer the commands evctl --help lists" {
-	want=$(evctl --help | awk '/^Commands:/ { on = 1; next }
-		/^[^ ]/ { on = 0 } on && /^  [a-z]+ / { print $1 }' | sort)
-	[ -n "$want" ]
-	run bash_values evctl ''
-	assert_status 0
-	assert_stdout "$want"
-	for c in $want; do
-		grep -q "'$c:" "$TOP/completions/zsh/_evctl" || {
-			echo "zsh completion lacks the command $c" >&2
+@test "completions offer the commands evctl and evdlq --help list" {
+	local tool c want
+	for tool in $CMD_TOOLS; do
+		want=$(help_commands "$tool" | sort)
+		[ "$(echo "$want" | wc -l)" -ge 4 ] || {
+			echo "$tool --help lists too few commands: $want" >&2
 			return 1
 		}
-		grep -q -- "-a $c " "$TOP/completions/fish/evctl.fish" || {
-			echo "fish completion lacks the command $c" >&2
-			return 1
-		}
+		run bash_values "$tool" ''
+		assert_status 0
+		assert_stdout "$want"
+		for c in $want; do
+			grep -q "'$c:" "$TOP/completions/zsh/_$tool" || {
+				echo "zsh completion of $tool lacks the command $c" >&2
+				return 1
+			}
+			grep -q -- "-a $c " "$TOP/completions/fish/$tool.fish" || {
+				echo "fish completion of $tool lacks the command $c" >&2
+				return 1
+			}
+		done
 	done
 }
 
-@test "bash completion offers directories for LOG" {
+@test "bash completion offers directories for LOG, DLQ and evtail --dlq" {
 	mkdir -p logs/a.evlog other
 	touch logs/file
 	run bash_values evctl info logs/
@@ -350,6 +473,19 @@ check_values() {
 	run bash_values evpub -c logs/
 	assert_status 0
 	assert_stdout "logs/a.evlog"
+	run bash_values evtail --group g --exec true --dlq logs/
+	assert_status 0
+	assert_stdout "logs/a.evlog"
+	run bash_values evdlq ls --type 'Order*' logs/
+	assert_status 0
+	assert_stdout "logs/a.evlog"
+	run bash_values evdlq retry --exec ./fix.sh logs/
+	assert_status 0
+	assert_stdout "logs/a.evlog"
+	# show: DLQ, then offsets, which are not files
+	run bash_values evdlq show logs/a.evlog ''
+	assert_status 0
+	assert_stdout ""
 }
 
 # ------------------------------------------------------------ man pages
@@ -435,24 +571,26 @@ ce_table() {
 	grep -q "CE_DEFAULT_SOURCE \"urn:evlog:default\"" "$TOP/lib/cloudevents.c"
 }
 
-# keys of the JSON OUTPUT section of evctl.1: the .It Li lines, or, with
-# ITEM, the .Li words inside that item
+# man_json_keys TOOL LIST [ITEM]: the keys of the LIST-th tag list of the
+# JSON OUTPUT section of TOOL.1, in the order documented: the .It Li
+# lines, or, with ITEM, the .Li words inside that item
 man_json_keys() {
-	sed -n '/^\.Sh JSON OUTPUT/,/^\.Sh /p' "$TOP/man/evctl.1" |
-		awk -v item="${1:-}" '
-			/^\.Bl -tag/ { list = 1; next }
+	sed -n '/^\.Sh JSON OUTPUT/,/^\.Sh /p' "$TOP/man/$1.1" |
+		awk -v which="$2" -v item="${3:-}" '
+			/^\.Bl -tag/ { list = (++n == which); next }
+			/^\.El/ { list = 0; next }
 			!list { next }
 			/^\.It Li / {
 				if (item == "") {
 					line = substr($0, 8)
 					gsub(/ , /, " ", line)
-					n = split(line, w, / /)
-					for (i = 1; i <= n; i++) print w[i]
+					k = split(line, w, / /)
+					for (i = 1; i <= k; i++) print w[i]
 				}
 				in_item = ($3 == item)
 				next
 			}
-			item != "" && in_item && /^\.Li / { print $2 }' | sort -u
+			item != "" && in_item && /^\.Li / { print $2 }'
 }
 
 @test "evctl.1 documents every key of evctl info --json, and no other" {
@@ -462,14 +600,200 @@ man_json_keys() {
 	assert_stderr ""
 	echo "$output" >info.json
 	jq -r 'keys_unsorted[]' info.json | sort >"$T/have"
-	man_json_keys >"$T/doc"
+	man_json_keys evctl 1 | sort -u >"$T/doc"
 	same_opts "evctl info --json keys" "$T/have" "$T/doc"
 	jq -r '.config | keys_unsorted[]' info.json | sort >"$T/have"
-	man_json_keys config >"$T/doc"
+	man_json_keys evctl 1 config | sort -u >"$T/doc"
 	same_opts "evctl info --json config keys" "$T/have" "$T/doc"
 	jq -r '.segment_list[0] | keys_unsorted[]' info.json | sort >"$T/have"
-	man_json_keys segment_list >"$T/doc"
+	man_json_keys evctl 1 segment_list | sort -u >"$T/doc"
 	same_opts "evctl info --json segment_list keys" "$T/have" "$T/doc"
+}
+
+# ------------------------------------------------------------ dead letters
+
+# A dead-letter log, dlq.evlog, from a handler that always fails on
+# orders.evlog: letter 0 is order-1's first event, letter 1 its second,
+# parked behind letter 0 (--dlq-policy stream), and letter 2 an event
+# without a stream.
+make_dlq() {
+	printf '%s\n' \
+		'{"type":"OrderPaid","stream":"order-1","data":{"n":1}}' \
+		'{"type":"OrderShipped","stream":"order-1","data":{"n":2}}' \
+		'{"type":"Ping","data":{"n":3}}' | evpub -c orders.evlog || return 1
+	evtail --group billing --exec 'cat >/dev/null; echo boom >&2; exit 3' \
+		--retries 0 --dlq dlq.evlog --dlq-policy stream orders.evlog \
+		2>"$T/evtail.err" || {
+		cat "$T/evtail.err" >&2
+		return 1
+	}
+	[ "$(evdlq ls --json dlq.evlog | wc -l)" -eq 3 ] || {
+		echo "make_dlq: expected 3 open letters" >&2
+		return 1
+	}
+}
+
+@test "evdlq.1 documents every key of evdlq ls --json and show --json, in order, and no other" {
+	make_dlq
+	run --separate-stderr evdlq ls --json dlq.evlog
+	assert_status 0
+	assert_stderr ""
+	echo "${lines[1]}" >ls.json
+	jq -r 'keys_unsorted[]' ls.json >"$T/have"
+	man_json_keys evdlq 1 >"$T/doc"
+	same_opts "evdlq ls --json keys" "$T/have" "$T/doc"
+	jq -r '.source | keys_unsorted[]' ls.json >"$T/have"
+	man_json_keys evdlq 1 source >"$T/doc"
+	same_opts "evdlq ls --json source keys" "$T/have" "$T/doc"
+	run --separate-stderr evdlq show --json dlq.evlog 0
+	assert_status 0
+	assert_stderr ""
+	echo "$output" >show.json
+	jq -r 'keys_unsorted[]' show.json >"$T/have"
+	man_json_keys evdlq 2 >"$T/doc"
+	same_opts "evdlq show --json keys" "$T/have" "$T/doc"
+	# "letter" is the event, as evtail prints it
+	[ "$(jq -c .letter show.json)" = "$(evtail --to 0 dlq.evlog | jq -c .)" ]
+}
+
+# the fields of a dead letter's data listed in evdlq.1 (the tag list
+# nested in "Dead letters"), in order
+man_letter_fields() {
+	sed -n '/^\.Ss Dead letters/,/^\.S[sh] /p' "$TOP/man/evdlq.1" | awk '
+		/^\.Bl/ { depth++; next }
+		/^\.El/ { depth--; next }
+		depth == 2 && /^\.It Li / {
+			line = substr($0, 8)
+			gsub(/ , /, " ", line)
+			n = split(line, w, / /)
+			for (i = 1; i <= n; i++) print w[i]
+		}'
+}
+
+@test "evdlq.1 lists every field of a dead letter's data, in order, and its Kafka table only those" {
+	make_dlq
+	evtail dlq.evlog >dlq.ndjson
+	# letter 1 is parked, and has every field
+	jq -r 'select(.offset == 1) | .data | keys_unsorted[]' dlq.ndjson >"$T/have"
+	man_letter_fields >"$T/doc"
+	same_opts "dead letter fields" "$T/have" "$T/doc"
+	# letter 0 failed by itself: all but the two parked fields
+	jq -r 'select(.offset == 0) | .data | keys_unsorted[]' dlq.ndjson >"$T/have"
+	grep -v '^parkedBehind' "$T/doc" >"$T/doc0"
+	same_opts "dead letter fields (not parked)" "$T/have" "$T/doc0"
+	head -n 1 dlq.ndjson | jq -e '.offset == 0 and .type == "DeadLetter" and
+		(has("stream") | not) and (has("version") | not) and
+		(.id | test("^deadletter:billing:[0-9a-f]{32}:0:1$"))'
+
+	# the Kafka table: field, Spring Kafka header, Kafka Connect header
+	sed -n '/^\.Ss Dead letters/,/^\.S[sh] /p' "$TOP/man/evdlq.1" |
+		sed -n '/^\.Bl -column/,/^\.El/p' | grep '^\.It Li ' |
+		awk -F ' Ta ' '{
+			for (i = 1; i <= 3; i++) {
+				sub(/^\.It /, "", $i)
+				sub(/^Li /, "", $i)
+			}
+			print $1, $2, $3
+		}' >"$T/table"
+	[ "$(wc -l <"$T/table")" -ge 10 ]
+	while read -r field spring connect; do
+		grep -qx "$field" "$T/have" || {
+			echo "the Kafka table names '$field', which a letter lacks" >&2
+			return 1
+		}
+		[[ $spring =~ ^kafka_dlt-(original|exception)-[a-z-]+$ || $spring == '\(em' ]] &&
+			[[ $connect =~ ^__connect\.errors\.[a-z.]+$ || $connect == '\(em' ]] || {
+			echo "bad Kafka table row for $field: $spring $connect" >&2
+			return 1
+		}
+	done <"$T/table"
+	# every field is the value, in the table, or named as evlog's own
+	sed -n '/^\.Ss Dead letters/,/^\.S[sh] /p' "$TOP/man/evdlq.1" |
+		sed -n '/^The other fields/,/^\.Pc/p' | awk '/^\.Li / { print $2 }' >"$T/own"
+	{
+		echo original
+		awk '{ print $1 }' "$T/table"
+		cat "$T/own"
+	} | sort >"$T/parts"
+	sort "$T/doc" >"$T/all"
+	same_opts "dead letter fields: value, Kafka table and evlog's own" "$T/all" "$T/parts"
+}
+
+# the .Li words in the item of TYPE in "Resolution records" of evdlq.1
+man_resolution_fields() {
+	sed -n '/^\.Ss Resolution records/,/^\.S[sh] /p' "$TOP/man/evdlq.1" |
+		awk -v want="$1" '
+			/^\.It Li / { on = ($3 == want); next }
+			/^\.El/ { on = 0 }
+			on && /^\.Li / { print $2 }' | sort -u
+}
+
+@test "evdlq.1 documents the data of each resolution record retry and purge write" {
+	make_dlq
+	run evdlq retry --retries 0 --exec 'cat >/dev/null; exit 4' --offset 0 dlq.evlog
+	assert_status 1
+	run evdlq retry --exec 'cat >/dev/null' --offset 0 dlq.evlog
+	assert_status 0
+	run evdlq purge --reason 'test data' --offset 2 dlq.evlog
+	assert_status 0
+	evtail dlq.evlog >dlq.ndjson
+	local type
+	for type in DeadLetterRetryFailed DeadLetterResolved DeadLetterDiscarded; do
+		jq -r --arg t "$type" 'select(.type == $t) | .data | keys_unsorted[]' \
+			dlq.ndjson | sort -u >"$T/have"
+		man_resolution_fields "$type" >"$T/doc"
+		same_opts "$type data" "$T/have" "$T/doc" || return 1
+	done
+	# resolved, left open behind nothing, discarded
+	run evdlq ls --all --json dlq.evlog
+	[ "$(echo "$output" | jq -r .state | tr '\n' ' ')" = "resolved open discarded " ]
+}
+
+@test "evtail.1 and evdlq.1 document the variables their handlers get, and no others" {
+	local pair code page
+	for pair in consume.c:evtail evdlq.c:evdlq; do
+		code=${pair%%:*}
+		page=${pair#*:}
+		grep -ohE '"EV_[A-Z_]+=' "$TOP/cmd/$code" | tr -d '"=' | sort -u >"$T/have"
+		grep -oE 'Ev EV_[A-Z_]+' "$TOP/man/$page.1" | awk '{ print $2 }' |
+			sort -u >"$T/doc"
+		same_opts "handler environment of $page (- cmd/$code)" "$T/have" "$T/doc" ||
+			return 1
+	done
+}
+
+@test "evctl.1 names every metric family evctl metrics prints, the DLQ ones included" {
+	make_dlq
+	run --separate-stderr evctl metrics orders.evlog dlq.evlog
+	assert_status 0
+	families=$(echo "$output" | awk '$1 == "#" && $2 == "TYPE" { print $3 }')
+	for f in evlog_dlq_open_letters evlog_dlq_oldest_open_age_seconds \
+		evlog_handler_duration_seconds; do
+		echo "$families" | grep -qx "$f" || {
+			echo "evctl metrics printed no $f" >&2
+			return 1
+		}
+	done
+	for f in $families; do
+		grep -qE "^\.Li $f( |\$)" "$TOP/man/evctl.1" || {
+			echo "evctl.1 does not name the metric $f" >&2
+			return 1
+		}
+	done
+}
+
+@test "the handler limits the man pages state are those of lib/evlog.h" {
+	grep -qE '^#define EV_STDERR_KEEP 4096\b' "$TOP/lib/evlog.h"
+	grep -qE '^#define EV_KILL_GRACE_MS 2000\b' "$TOP/lib/evlog.h"
+	grep -qE '^#define EV_MAX_PARALLEL 64\b' "$TOP/lib/evlog.h"
+	local page
+	for page in evtail evdlq; do
+		grep -q 'last 4 KiB' "$TOP/man/$page.1"
+		grep -q '^2 seconds later' "$TOP/man/$page.1"
+	done
+	grep -q '(1 to 64; 1 by default)' "$TOP/man/evtail.1"
+	run evtail --group g --exec true --parallel 65 x.evlog
+	assert_status 64
 }
 
 # ------------------------------------------------------------ -h, -V, usage
@@ -493,14 +817,16 @@ usage_of() {
 	done
 }
 
-@test "evctl COMMAND -h and --help print the usage on stdout and exit 0" {
-	local c opt
-	for c in init info verify repair; do
-		for opt in -h --help; do
-			run --separate-stderr evctl "$c" "$opt"
-			assert_status 0
-			assert_stderr ""
-			assert_stdout_contains "Usage: evctl "
+@test "evctl and evdlq COMMAND -h and --help print the usage on stdout and exit 0" {
+	local tool c opt
+	for tool in $CMD_TOOLS; do
+		for c in $(help_commands "$tool"); do
+			for opt in -h --help; do
+				run --separate-stderr "$tool" "$c" "$opt"
+				assert_status 0
+				assert_stderr ""
+				assert_stdout_contains "Usage: $tool "
+			done
 		done
 	done
 }
@@ -554,17 +880,25 @@ Try '$tool --help' for more information."
 	done
 }
 
-@test "evctl: an unknown option after a command exits 64, names evctl, and shows the usage" {
-	local c
-	for c in init info verify repair; do
-		run --separate-stderr evctl "$c" --no-such-option x.evlog
-		assert_status 64
-		assert_stdout ""
-		assert_stderr_contains "$(usage_of evctl)
-Try 'evctl --help' for more information."
-		[[ ${stderr%%$'\n'*} =~ ^evctl(\ $c)?:\ unrecognized\ option\ \'--no-such-option\'$ ]] || {
-			echo "evctl $c: first line of stderr: ${stderr%%$'\n'*}" >&2
-			return 1
-		}
+@test "evctl and evdlq: an unknown option after a command exits 64, names the tool, and shows the usage" {
+	local tool c
+	for tool in $CMD_TOOLS; do
+		for c in $(help_commands "$tool"); do
+			run --separate-stderr "$tool" "$c" --no-such-option x.evlog
+			if [ "$tool $c" = "evctl lag" ]; then
+				# the Nagios convention: UNKNOWN, on stdout
+				assert_status 3
+				assert_stdout "LAG UNKNOWN - bad usage, see 'evctl --help'"
+			else
+				assert_status 64
+				assert_stdout ""
+				assert_stderr_contains "$(usage_of "$tool")
+Try '$tool --help' for more information."
+			fi
+			[[ ${stderr%%$'\n'*} =~ ^$tool(\ $c)?:\ unrecognized\ option\ \'--no-such-option\'$ ]] || {
+				echo "$tool $c: first line of stderr: ${stderr%%$'\n'*}" >&2
+				return 1
+			}
+		done
 	done
 }
