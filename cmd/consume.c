@@ -11,6 +11,7 @@
  * collected from the runner (lib/handler.c).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 
 enum { WAITING, RUNNING, DONE };
 
+
+
 struct job;
 
 struct item {
@@ -30,6 +33,7 @@ struct item {
 	ev_time_t append_time;
 	char *stream;			/* NULL when the event has none */
 	int state;
+	int solo;			/* its batch failed: runs alone */
 	struct job *job;		/* while it belongs to one */
 	struct item *prev_same, *next_same; /* unfinished items of its stream */
 };
@@ -42,8 +46,7 @@ struct job {
 	int running;
 	ev_time_t first_failure, last_failure;
 	struct ev_buf input;
-	char *env[8];
-	char envbuf[6][96];
+	char *env[8];			/* malloc'd "NAME=value" strings */
 	struct ev_done last;
 };
 
@@ -137,12 +140,16 @@ struct consumer {
 	struct ev_letter *letters;	/* for round numbers */
 	size_t nletters;
 	int letters_loaded;
+	struct ev_reader *dlq_rd;	/* to see the DLQ change */
+	uint64_t dlq_known;		/* its end as far as we know */
 	uint64_t scanned, committed;
 	int64_t last_commit;
 	uint64_t handled, dead_lettered, skipped;
 	int failed_stop;		/* --on-failure=stop fired */
 	int rc;
 };
+
+static int refresh_parked(struct consumer *c);
 
 static int64_t now_ms(void)
 {
@@ -161,10 +168,21 @@ static void item_free(struct item *it)
 	free(it);
 }
 
+static void env_free(struct job *j)
+{
+	int i;
+
+	for (i = 0; j->env[i] != NULL; i++) {
+		free(j->env[i]);
+		j->env[i] = NULL;
+	}
+}
+
 static void job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
+	env_free(j);
 	ev_buf_free(&j->input);
 	free(j->items);
 	free(j);
@@ -382,6 +400,7 @@ static int dead_letter(struct consumer *c, struct item *it, struct job *j,
 		return fe_report(&err);
 	}
 	note_letter(c, it->offset, lc.round);
+	c->dlq_known++;
 	ev_group_stats(c->grp)->dead_lettered++;
 	c->dead_lettered++;
 	if (c->o->park_streams && it->stream != NULL && parked_letter == NULL) {
@@ -453,6 +472,28 @@ static void drop_job(struct consumer *c, struct job *j)
 	job_free(j);
 }
 
+/* Add "NAME=value" to a job's environment; env stays NULL-terminated. */
+static int env_set(struct job *j, int *k, const char *name, const char *fmt,
+		   ...)
+{
+	char *v, *nv;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -1;
+	r = asprintf(&nv, "%s=%s", name, v);
+	free(v);
+	if (r < 0)
+		return -1;
+	j->env[(*k)++] = nv;
+	j->env[*k] = NULL;
+	return 0;
+}
+
 static int start_job(struct consumer *c, struct job *j)
 {
 	struct ev_error err;
@@ -472,41 +513,37 @@ static int start_job(struct consumer *c, struct job *j)
 		}
 		j->items[i]->state = RUNNING;
 	}
-	snprintf(j->envbuf[0], sizeof(j->envbuf[0]), "EV_OFFSET=%llu",
-		 (unsigned long long)j->items[0]->offset);
-	snprintf(j->envbuf[1], sizeof(j->envbuf[1]), "EV_ATTEMPT=%u",
-		 j->attempts + 1);
-	j->env[k++] = j->envbuf[0];
-	j->env[k++] = j->envbuf[1];
-	if (j->n > 1) {
-		snprintf(j->envbuf[2], sizeof(j->envbuf[2]), "EV_COUNT=%u", j->n);
-		snprintf(j->envbuf[3], sizeof(j->envbuf[3]), "EV_LAST_OFFSET=%llu",
-			 (unsigned long long)j->items[j->n - 1]->offset);
-		j->env[k++] = j->envbuf[2];
-		j->env[k++] = j->envbuf[3];
-	} else if (ev_event_decode(j->items[0]->rec.p, j->items[0]->rec.len, &ev,
-				   &err) == 0) {
-		/* ids and types hold no control characters (evlog(5)) */
-		snprintf(j->envbuf[2], sizeof(j->envbuf[2]), "EV_ID=%.*s",
-			 (int)(ev.id.n > 80 ? 80 : ev.id.n), ev.id.p);
-		snprintf(j->envbuf[3], sizeof(j->envbuf[3]), "EV_TYPE=%.*s",
-			 (int)(ev.type.n > 80 ? 80 : ev.type.n), ev.type.p);
-		j->env[k++] = j->envbuf[2];
-		j->env[k++] = j->envbuf[3];
-		if (ev.stream.p != NULL) {
-			snprintf(j->envbuf[4], sizeof(j->envbuf[4]),
-				 "EV_STREAM=%.*s",
-				 (int)(ev.stream.n > 80 ? 80 : ev.stream.n),
-				 ev.stream.p);
-			j->env[k++] = j->envbuf[4];
-		}
+	env_free(j);
+	if (env_set(j, &k, "EV_OFFSET", "%llu",
+		    (unsigned long long)j->items[0]->offset) != 0 ||
+	    env_set(j, &k, "EV_ATTEMPT", "%u", j->attempts + 1) != 0)
+		goto oom;
+	if (c->o->batch > 1 &&
+	    (env_set(j, &k, "EV_COUNT", "%u", j->n) != 0 ||
+	     env_set(j, &k, "EV_LAST_OFFSET", "%llu",
+		     (unsigned long long)j->items[j->n - 1]->offset) != 0))
+		goto oom;
+	if (j->n == 1 && ev_event_decode(j->items[0]->rec.p,
+					 j->items[0]->rec.len, &ev, &err) == 0) {
+		/* ids, types and streams hold no control characters
+		 * (evlog(5)), so they pass as they are */
+		if (env_set(j, &k, "EV_ID", "%.*s", (int)ev.id.n, ev.id.p) != 0 ||
+		    env_set(j, &k, "EV_TYPE", "%.*s", (int)ev.type.n,
+			    ev.type.p) != 0)
+			goto oom;
+		if (ev.stream.p != NULL &&
+		    env_set(j, &k, "EV_STREAM", "%.*s", (int)ev.stream.n,
+			    ev.stream.p) != 0)
+			goto oom;
 	}
-	j->env[k] = NULL;
 	if (ev_runner_start(c->runner, c->o->cmd, j->input.p, j->input.len,
 			    j->env, c->o->timeout_ms, j, &err) != 0)
 		return fe_report(&err);
 	j->running = 1;
 	return 0;
+oom:
+	fe_warn("out of memory");
+	return 1;
 }
 
 /*
@@ -539,6 +576,10 @@ static int dispatch(struct consumer *c)
 		if (it->stream != NULL && stream_first(c, it->stream) != it)
 			continue; /* an earlier event of its stream is pending */
 		if (c->o->park_streams && it->stream != NULL &&
+		    map_get(&c->parked, it->stream, 0) != NULL &&
+		    (r = refresh_parked(c)) != 0)
+			return r;
+		if (c->o->park_streams && it->stream != NULL &&
 		    (pk = map_get(&c->parked, it->stream, 0)) != NULL) {
 			/* its stream is parked behind a dead letter */
 			r = dead_letter(c, it, NULL, pk->b, pk->n);
@@ -550,12 +591,14 @@ static int dispatch(struct consumer *c)
 		nb = 0;
 		batch[nb++] = it;
 		/* a batch: later waiting items whose streams' earlier
-		 * events are all in it */
-		for (m = k + 1; m < c->n && nb < c->o->batch && nb < 1024; m++) {
+		 * events are all in it (none of a batch that failed) */
+		for (m = k + 1; m < c->n && !it->solo && nb < c->o->batch &&
+				nb < 1024;
+		     m++) {
 			struct item *x = c->win[m];
 			unsigned q;
 			int ok = 1;
-			if (x->state != WAITING || x->job != NULL)
+			if (x->state != WAITING || x->job != NULL || x->solo)
 				continue;
 			if (x->stream != NULL) {
 				first = stream_first(c, x->stream);
@@ -643,8 +686,10 @@ static int finished(struct consumer *c, const struct ev_done *d, int stopping)
 			(unsigned long long)items[0]->offset,
 			(unsigned long long)items[n - 1]->offset, c->o->retries + 1,
 			why);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			items[i]->job = NULL;
+			items[i]->solo = 1;
+		}
 		free(items);
 		return 0;
 	}
@@ -716,6 +761,12 @@ static int load_parked(struct consumer *c)
 	const char *gid = ev_group_get(c->grp)->name;
 	size_t i;
 
+	if (c->dlq_rd == NULL &&
+	    ev_reader_open(&c->dlq_rd, c->dlq, &err) != 0)
+		return fe_report(&err);
+	if (ev_reader_refresh(c->dlq_rd, &err) < 0)
+		return fe_report(&err);
+	c->dlq_known = ev_reader_end_offset(c->dlq_rd);
 	if (ev_dlq_scan(c->dlq, &c->letters, &c->nletters, &err) != 0)
 		return fe_report(&err);
 	c->letters_loaded = 1;
@@ -733,6 +784,27 @@ static int load_parked(struct consumer *c)
 		}
 	}
 	return 0;
+}
+
+/*
+ * dlq-policy=stream, before an event is parked: if anyone but us wrote to
+ * the DLQ since we read it (evdlq resolving letters), read it again, so
+ * that a stream goes on as soon as none of its letters is open.
+ */
+static int refresh_parked(struct consumer *c)
+{
+	struct ev_error err;
+
+	if (ev_reader_refresh(c->dlq_rd, &err) < 0)
+		return fe_report(&err);
+	if (ev_reader_end_offset(c->dlq_rd) == c->dlq_known)
+		return 0;
+	map_free(&c->parked, 1);
+	memset(&c->parked, 0, sizeof(c->parked));
+	ev_letters_free(c->letters, c->nletters);
+	c->letters = NULL;
+	c->nletters = 0;
+	return load_parked(c);
 }
 
 int consume(struct ev_log *log, struct ev_reader *rd, struct ev_filter *flt,
@@ -889,6 +961,7 @@ out:
 	map_free(&c.streams, 0);
 	map_free(&c.parked, 1);
 	ev_letters_free(c.letters, c.nletters);
+	ev_reader_free(c.dlq_rd);
 	if (c.dlq_w != NULL && ev_writer_close(c.dlq_w, &err) != 0 && c.rc == 0)
 		c.rc = fe_report(&err);
 	ev_log_close(c.dlq);

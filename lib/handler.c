@@ -2,13 +2,15 @@
  * handler.c - struct ev_runner: runs handler commands for events.
  *
  * A handler is "sh -c CMD" with the events on its standard input.  Each
- * runs in its own process group, dies with its parent (PR_SET_PDEATHSIG),
- * and inherits no descriptor of ours: everything evlog opens is
- * close-on-exec.  Its standard output is ours; its standard error passes
- * through ours too, and the last EV_STDERR_KEEP bytes of it are kept for
- * the dead letter.  Up to max_parallel handlers run at once; the runner
- * feeds their input, forwards their errors and reaps them in one poll
- * loop, waiting on pidfds rather than on SIGCHLD.
+ * runs in its own process group under a small supervisor process that
+ * kills the whole group if we die, even by SIGKILL (see supervise()), and
+ * inherits no descriptor of ours: everything evlog opens is close-on-exec.
+ * Its standard output is ours; its standard error passes through ours
+ * too, and the last EV_STDERR_KEEP bytes of it are kept for the dead
+ * letter.  When the handler exits, whatever it left running in its group
+ * is killed.  Up to max_parallel handlers run at once; the runner feeds
+ * their input, forwards their errors and reaps them in one poll loop,
+ * waiting on pidfds rather than on SIGCHLD.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,6 +102,87 @@ static void keep_stderr(struct proc *p, const char *buf, size_t n)
 	}
 }
 
+/* The variables a handler gets from us; none leaks in from our own
+ * environment when a run has no value for it. */
+static const char *const handler_vars[] = {
+	"EV_OFFSET", "EV_ID", "EV_TYPE", "EV_STREAM", "EV_ATTEMPT",
+	"EV_COUNT", "EV_LAST_OFFSET", NULL,
+};
+
+/*
+ * The forked child.  It leads a new process group and stays as a small
+ * supervisor of "sh -c CMD", which runs in the same group: when evtail
+ * dies, even by SIGKILL, the kernel signals the supervisor
+ * (PR_SET_PDEATHSIG), and it kills the whole group, so no handler or
+ * child of one outlives us.  Otherwise it waits for the shell and exits
+ * as the shell did.  Group signals (our timeouts) reach the shell; the
+ * supervisor ignores them until the shell is gone.
+ */
+static void supervise(const char *cmd, const int inp[2], const int errp[2],
+		      char *const *env_add, pid_t parent)
+{
+	sigset_t set, none;
+	pid_t sh;
+	int i, sig, status;
+
+	setpgid(0, 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGUSR1);
+	if (getppid() != parent)
+		_exit(127); /* evtail died before the prctl */
+	/* keep nothing of evtail's but stdout: a lock it holds must die
+	 * with it, and the write end of another handler's stdin would keep
+	 * that one from its EOF */
+	if (dup2(inp[0], 0) < 0 || dup2(errp[1], 2) < 0)
+		_exit(127);
+	close_range(3, ~0U, 0);
+	sh = fork();
+	if (sh < 0)
+		_exit(127);
+	if (sh == 0) {
+		sigemptyset(&none);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (i = 0; handler_vars[i] != NULL; i++)
+			unsetenv(handler_vars[i]);
+		for (i = 0; env_add != NULL && env_add[i] != NULL; i++)
+			putenv(env_add[i]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	/* only the shell and its children hold the pipes */
+	close(0);
+	close(2);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1) {
+			/* evtail is gone: so is everything it started */
+			kill(0, SIGKILL);
+			_exit(137);
+		}
+		if (sig == SIGCHLD && waitpid(sh, &status, WNOHANG) == sh)
+			break;
+	}
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	sig = WTERMSIG(status);
+	signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigaddset(&none, sig);
+	sigprocmask(SIG_UNBLOCK, &none, NULL);
+	kill(getpid(), sig);
+	_exit(128 + sig);
+}
+
 int ev_runner_start(struct ev_runner *r, const char *cmd, const uint8_t *in,
 		    size_t in_len, char *const *env_add, int64_t timeout_ms,
 		    void *tag, struct ev_error *err)
@@ -132,26 +215,8 @@ int ev_runner_start(struct ev_runner *r, const char *cmd, const uint8_t *in,
 		close_fd(&errp[1]);
 		return ev_seterr_errno(err, EV_ERR, e, "cannot start handler");
 	}
-	if (pid == 0) {
-		/* the child: its own process group, killed with us, the
-		 * events on stdin, stderr into our pipe */
-		sigset_t none;
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		if (dup2(inp[0], 0) < 0 || dup2(errp[1], 2) < 0)
-			_exit(127);
-		for (i = 0; env_add != NULL && env_add[i] != NULL; i++)
-			putenv(env_add[i]);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
+	if (pid == 0)
+		supervise(cmd, inp, errp, env_add, parent); /* never returns */
 	/* the parent: set the group here too, so a kill never misses it */
 	setpgid(pid, pid);
 	close(inp[0]);
@@ -169,6 +234,7 @@ int ev_runner_start(struct ev_runner *r, const char *cmd, const uint8_t *in,
 	p->start_ms = now_ms();
 	p->deadline_ms = timeout_ms > 0 ? p->start_ms + timeout_ms : 0;
 	fcntl(p->in_fd, F_SETFL, O_NONBLOCK);
+	fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
 	if (in_len == 0)
 		close_fd(&p->in_fd);
 	r->running++;
@@ -201,6 +267,32 @@ static void finish(struct ev_runner *r, struct proc *p, struct ev_done *d)
 	r->running--;
 }
 
+static void pass_stderr(struct proc *p, const char *buf, size_t n)
+{
+	/* pass through, and keep the tail */
+	ssize_t w = write(2, buf, n);
+
+	(void)w;
+	keep_stderr(p, buf, n);
+}
+
+/* Read what is left in a handler's stderr pipe, without waiting. */
+static void drain_stderr(struct proc *p)
+{
+	char buf[4096];
+	ssize_t got;
+
+	while (p->err_fd >= 0) {
+		got = read(p->err_fd, buf, sizeof(buf));
+		if (got > 0)
+			pass_stderr(p, buf, (size_t)got);
+		else if (got < 0 && errno == EINTR)
+			continue;
+		else
+			close_fd(&p->err_fd);
+	}
+}
+
 int ev_runner_wait(struct ev_runner *r, int64_t timeout_ms, struct ev_done *d)
 {
 	struct pollfd pfd[3 * 64];
@@ -219,8 +311,11 @@ int ev_runner_wait(struct ev_runner *r, int64_t timeout_ms, struct ev_done *d)
 			if (!p->exited && waitpid(p->pid, &p->status, WNOHANG) ==
 						  p->pid)
 				p->exited = 1;
-			/* done once it exited and its stderr is drained */
-			if (p->exited && p->err_fd < 0) {
+			if (p->exited) {
+				/* stragglers die with it, and what it wrote
+				 * to stderr before exiting is in the pipe */
+				kill(-p->pid, SIGKILL);
+				drain_stderr(p);
 				finish(r, p, d);
 				return 1;
 			}
@@ -295,14 +390,11 @@ int ev_runner_wait(struct ev_runner *r, int64_t timeout_ms, struct ev_done *d)
 					close_fd(&p->in_fd); /* done, or it left */
 			} else if (pfd[k].fd == p->err_fd) {
 				got = read(p->err_fd, buf, sizeof(buf));
-				if (got > 0) {
-					/* pass through, and keep the tail */
-					ssize_t w = write(2, buf, (size_t)got);
-					(void)w;
-					keep_stderr(p, buf, (size_t)got);
-				} else if (got == 0 || errno != EINTR) {
+				if (got > 0)
+					pass_stderr(p, buf, (size_t)got);
+				else if (got == 0 ||
+					 (errno != EINTR && errno != EAGAIN))
 					close_fd(&p->err_fd);
-				}
 			}
 		}
 	}

@@ -754,7 +754,9 @@ man_resolution_fields() {
 	for pair in consume.c:evtail evdlq.c:evdlq; do
 		code=${pair%%:*}
 		page=${pair#*:}
-		grep -ohE '"EV_[A-Z_]+=' "$TOP/cmd/$code" | tr -d '"=' | sort -u >"$T/have"
+		# "EV_X=..." formats, or "EV_X" names passed to env_set()
+		grep -ohE '"EV_[A-Z_]+(=|")' "$TOP/cmd/$code" | tr -d '"=' |
+			sort -u >"$T/have"
 		grep -oE 'Ev EV_[A-Z_]+' "$TOP/man/$page.1" | awk '{ print $2 }' |
 			sort -u >"$T/doc"
 		same_opts "handler environment of $page (- cmd/$code)" "$T/have" "$T/doc" ||

@@ -74,6 +74,19 @@ wait_file() {
 	done
 }
 
+# wait_for CMD SECONDS: poll until the shell command CMD succeeds.
+wait_for() {
+	local i=0
+	until eval "$1"; do
+		if [ "$i" -ge $(($2 * 20)) ]; then
+			echo "still not true after ${2}s: $1" >&2
+			return 1
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+
 # Run evtail in the background, output to $T/out and $T/err; BG is its
 # pid.  fd 3 (the TAP stream) is closed, so a stray child cannot hold
 # bats up.
@@ -129,6 +142,22 @@ EOF
 	assert_stdout "0|e0|AccountOpened|account-1|1
 1|e1|Ping|<unset>|1
 2|e2|OrderPlaced|order-7|1"
+}
+
+@test "--exec: no EV_* leaks in from evtail's own environment, and long ids pass whole" {
+	long=$(printf 'id-%0120d' 7)
+	printf '{"id":"%s","type":"Ping","data":{}}\n' "$long" | evpub -c l.evlog
+	handler h.sh <<'EOF'
+cat >/dev/null
+printf '%s|%s|%s|%s\n' "$EV_ID" "${EV_STREAM-<unset>}" "${EV_COUNT-<unset>}" \
+	"${EV_LAST_OFFSET-<unset>}" >env
+EOF
+	EV_STREAM=stale EV_COUNT=7 EV_LAST_OFFSET=9 \
+		run --separate-stderr evtail --group g --exec ./h.sh l.evlog
+	assert_status 0
+	assert_stderr ""
+	run cat env
+	assert_stdout "$long|<unset>|<unset>|<unset>"
 }
 
 @test "--exec: exit 0 commits; the next run starts after it and runs nothing" {
@@ -743,6 +772,31 @@ EOF
 	assert_stderr ""
 	run cat handled
 	assert_stdout "15 order-0"
+}
+
+@test "--dlq-policy=stream: a following consumer lets a stream go once evdlq resolves its letters" {
+	mklog l.evlog 12
+	handler h.sh <<'EOF'
+cat >/dev/null
+if [ "$EV_TYPE" = OrderPlaced ] && [ ! -e fixed ]; then exit 2; fi
+echo "$EV_OFFSET $EV_STREAM" >>handled
+EOF
+	: >handled
+	evtail_bg -f --group g --exec ./h.sh --retries 0 --dlq dlq \
+		--dlq-policy=stream l.evlog
+	wait_for 'grep -q "^10 " handled' 10
+	touch fixed
+	run --separate-stderr evdlq retry dlq --backoff 1ms
+	assert_status 0
+	evtail --from 11 --count 1 l.evlog |
+		jq -c 'del(.offset, .version) | .id = "after-retry"' | evpub l.evlog
+	# the running consumer reads the DLQ again, and order-0 goes on
+	wait_for 'grep -q "^12 order-0$" handled' 10
+	kill -TERM "$BG"
+	finish_bg 10
+	assert_status 0
+	run evtail --from 8 dlq
+	assert_stdout ""
 }
 
 @test "--dlq-policy=event: a dead letter parks nothing" {
