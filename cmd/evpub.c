@@ -29,10 +29,13 @@ static const char usage_long[] =
 	"\n"
 	"Options:\n"
 	"  -a, --ack               print 'OFFSET ID' for each event once durable\n"
+	"                          ('OFFSET ID duplicate' for one already there)\n"
 	"      --batch-bytes SIZE  flush a batch at SIZE bytes of records (256K)\n"
 	"      --batch-events N    flush a batch at N events (100000)\n"
 	"  -c, --create            create LOG if it does not exist\n"
 	"      --dry-run           check the input, append nothing\n"
+	"      --expect-version V  append only if each stream is at version V:\n"
+	"                          a number (one stream only), none, exists, any\n"
 	"      --format FORMAT     input format: envelope (default) or cloudevents\n"
 	"  -h, --help              show this help and exit\n"
 	"  -i, --input FILE        read FILE ('-' is stdin); may be repeated\n"
@@ -43,6 +46,8 @@ static const char usage_long[] =
 	"      --linger DURATION   flush a partial batch when input pauses this\n"
 	"                          long (100ms; 0 waits for a full batch)\n"
 	"      --meta NAME=VALUE   set meta.NAME (argument form); may be repeated\n"
+	"      --renumber          number stream events afresh, ignoring their\n"
+	"                          versions\n"
 	"      --schema N          schema version of data (argument form)\n"
 	"      --skip-invalid      report bad lines and go on (exit 65 at the end)\n"
 	"      --stream STREAM     stream name (argument form)\n"
@@ -58,12 +63,14 @@ static const char usage_long[] =
 	"\n"
 	"PATH is a dotted path into the input line, such as repo.name.\n"
 	"Durations take ms, s, m or h.  Exit status: 0 ok, 64 usage, 65 bad\n"
-	"input, 66 missing log or input, 74 I/O error.  See evpub(1).\n";
+	"input, 66 missing log or input, 74 I/O error, 75 version conflict.\n"
+	"See evpub(1).\n";
 
 enum {
 	OPT_BATCH_BYTES = 256,
 	OPT_BATCH_EVENTS,
 	OPT_DRY_RUN,
+	OPT_EXPECT_VERSION,
 	OPT_FORMAT,
 	OPT_ID,
 	OPT_ID_FROM,
@@ -71,6 +78,7 @@ enum {
 	OPT_KEY_FROM,
 	OPT_LINGER,
 	OPT_META,
+	OPT_RENUMBER,
 	OPT_SCHEMA,
 	OPT_SKIP_INVALID,
 	OPT_STREAM,
@@ -89,6 +97,7 @@ static const struct option longopts[] = {
 	{"batch-events", required_argument, NULL, OPT_BATCH_EVENTS},
 	{"create", no_argument, NULL, 'c'},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"expect-version", required_argument, NULL, OPT_EXPECT_VERSION},
 	{"format", required_argument, NULL, OPT_FORMAT},
 	{"help", no_argument, NULL, 'h'},
 	{"id", required_argument, NULL, OPT_ID},
@@ -98,6 +107,7 @@ static const struct option longopts[] = {
 	{"key-from", required_argument, NULL, OPT_KEY_FROM},
 	{"linger", required_argument, NULL, OPT_LINGER},
 	{"meta", required_argument, NULL, OPT_META},
+	{"renumber", no_argument, NULL, OPT_RENUMBER},
 	{"schema", required_argument, NULL, OPT_SCHEMA},
 	{"skip-invalid", no_argument, NULL, OPT_SKIP_INVALID},
 	{"stream", required_argument, NULL, OPT_STREAM},
@@ -126,6 +136,7 @@ struct pub {
 	int ack;
 	int ack_errno;	   /* set by the writer thread when acks fail */
 	uint64_t appended; /* durable events */
+	uint64_t duplicates; /* skipped, already in the log */
 	struct ev_buf ackbuf;
 };
 
@@ -134,28 +145,28 @@ static int ack_failed(struct pub *pb)
 	return __atomic_load_n(&pb->ack_errno, __ATOMIC_SEQ_CST);
 }
 
-static void on_durable(void *ctx, uint64_t base, const uint8_t *payload,
-		       size_t len, uint32_t count)
+static void on_durable(void *ctx, const struct ev_ack *acks, size_t n)
 {
 	struct pub *pb = ctx;
-	const uint8_t *p = payload, *end = payload + len, *rec;
-	struct ev_event ev;
-	struct ev_error e;
-	size_t n;
-	uint32_t i;
+	size_t i;
 	char num[24];
 
-	pb->appended += count;
+	for (i = 0; i < n; i++) {
+		if (acks[i].duplicate)
+			pb->duplicates++;
+		else
+			pb->appended++;
+	}
 	if (!pb->ack)
 		return;
 	pb->ackbuf.len = 0;
-	for (i = 0; i < count; i++) {
-		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
-		    ev_event_decode(rec, n, &ev, &e) != 0)
-			break;
-		snprintf(num, sizeof(num), "%llu ", (unsigned long long)(base + i));
+	for (i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), "%llu ",
+			 (unsigned long long)acks[i].offset);
 		ev_buf_puts(&pb->ackbuf, num);
-		ev_buf_append(&pb->ackbuf, ev.id.p, ev.id.n);
+		ev_buf_append(&pb->ackbuf, acks[i].id, acks[i].id_n);
+		if (acks[i].duplicate)
+			ev_buf_puts(&pb->ackbuf, " duplicate");
 		ev_buf_putc(&pb->ackbuf, '\n');
 	}
 	/* acks leave only after the batch is synced, and promptly; if they
@@ -173,6 +184,76 @@ static void on_notice(void *ctx, const char *msg)
 {
 	(void)ctx;
 	fe_warn("%s", msg);
+}
+
+/* Input lines travel with their records as writer tags: the input's
+ * number (from 1) and the line; 0 is the argument form. */
+#define TAG_LINE_BITS 40
+#define TAG(k, line) (((uint64_t)(k) + 1) << TAG_LINE_BITS | (line))
+
+static const char *input_name(const char *path)
+{
+	return strcmp(path, "-") == 0 ? "stdin" : path;
+}
+
+/*
+ * The writer failed.  A version conflict (EV_EAGAIN) is reported at the
+ * input line of the event it stopped at, which *line gets; anything
+ * else as it is.  Returns the exit status.
+ */
+static int writer_failed(struct ev_writer *w, const struct ev_error *err,
+			 const char **inputs, uint64_t *line)
+{
+	uint64_t tag;
+
+	if (err->code != EV_EAGAIN)
+		return fe_report(err);
+	tag = ev_writer_failed_tag(w);
+	if (tag == 0) {
+		fe_warn("%s", err->msg);
+	} else {
+		*line = tag & ((1ull << TAG_LINE_BITS) - 1);
+		fe_warn("%s:%llu: %s",
+			input_name(inputs[(tag >> TAG_LINE_BITS) - 1]),
+			(unsigned long long)*line, err->msg);
+	}
+	return 75;
+}
+
+/*
+ * An exact --expect-version is for one stream: every event must name
+ * the stream the first one names.  0 ok, -1 reported.
+ */
+static int one_stream_check(char **first, const uint8_t *rec, size_t n,
+			    const char *name, uint64_t line, const char *arg)
+{
+	struct ev_event ev;
+	struct ev_error err;
+
+	if (arg == NULL || arg[0] < '0' || arg[0] > '9')
+		return 0;
+	if (ev_event_decode(rec, n, &ev, &err) != 0)
+		return 0; /* the writer reports it */
+	if (ev.stream.p == NULL) {
+		fe_warn("%s:%llu: --expect-version %s needs every event in one "
+			"stream; this one has none",
+			name, (unsigned long long)line, arg);
+		return -1;
+	}
+	if (*first == NULL) {
+		*first = strndup(ev.stream.p, ev.stream.n);
+		return 0;
+	}
+	if (strlen(*first) != ev.stream.n ||
+	    memcmp(*first, ev.stream.p, ev.stream.n) != 0) {
+		fe_warn("%s:%llu: --expect-version %s needs every event in one "
+			"stream; this one is in '%.*s', not '%s'",
+			name, (unsigned long long)line, arg,
+			(int)(ev.stream.n > 200 ? 200 : ev.stream.n), ev.stream.p,
+			*first);
+		return -1;
+	}
+	return 0;
 }
 
 /* line reader over a file descriptor with a bounded buffer */
@@ -312,6 +393,9 @@ int main(int argc, char **argv)
 	uint64_t v, invalid = 0, valid = 0;
 	char cbuf[32], cbuf2[32];
 	int have_from = 0, at_line = 0; /* stopped at an input line */
+	uint64_t stop_line = 0;		 /* that line, when not the last read */
+	const char *expect_arg = NULL;
+	char *one_stream = NULL;	 /* exact --expect-version: its stream */
 
 	fe_init(argv);
 	memset(&popts, 0, sizeof(popts));
@@ -354,6 +438,25 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DRY_RUN:
 			dry_run = 1;
+			break;
+		case OPT_EXPECT_VERSION:
+			expect_arg = optarg;
+			if (strcmp(optarg, "any") == 0) {
+				wopts.expect = EV_EXPECT_ANY;
+			} else if (strcmp(optarg, "none") == 0) {
+				wopts.expect = EV_EXPECT_NONE;
+			} else if (strcmp(optarg, "exists") == 0) {
+				wopts.expect = EV_EXPECT_EXISTS;
+			} else if (fe_parse_u64(optarg, &v) == 0) {
+				wopts.expect = EV_EXPECT_VERSION;
+				wopts.expect_version = v;
+			} else {
+				return fe_usage_error(usage_short,
+						      "--expect-version: '%s' is not "
+						      "a version number, none, "
+						      "exists or any",
+						      optarg);
+			}
 			break;
 		case OPT_FORMAT:
 			format = optarg;
@@ -403,6 +506,9 @@ int main(int argc, char **argv)
 						      "got '%s'",
 						      optarg);
 			metas[nmetas++] = optarg;
+			break;
+		case OPT_RENUMBER:
+			wopts.renumber = 1;
 			break;
 		case OPT_SCHEMA:
 			arg_schema = optarg;
@@ -541,6 +647,14 @@ int main(int argc, char **argv)
 	if (dry_run && pb.ack)
 		return fe_usage_error(usage_short,
 				      "--dry-run and --ack cannot be combined");
+	if (wopts.expect == EV_EXPECT_VERSION) {
+		/* one stream, appended atomically: all of it in one batch,
+		 * written at the end of the input or not at all */
+		wopts.one_batch = 1;
+		wopts.batch_bytes = EV_MAX_BATCH_BYTES;
+		wopts.batch_events = 1000000;
+		linger_ms = 0;
+	}
 
 	popts.format = wrap ? EV_FMT_WRAP
 		       : (format && strcmp(format, "cloudevents") == 0)
@@ -592,7 +706,7 @@ int main(int argc, char **argv)
 		if (!dry_run && (ev_writer_add(w, rec.p, rec.len, t, &err) != 0 ||
 				 ev_writer_flush(w, &err) != 0)) {
 			ev_buf_free(&rec);
-			rc = fe_report(&err);
+			rc = writer_failed(w, &err, inputs, &stop_line);
 			goto out;
 		}
 		ev_buf_free(&rec);
@@ -641,7 +755,8 @@ int main(int argc, char **argv)
 				      (int)linger_ms);
 			if (r == 2) {
 				if (ev_writer_flush(w, &err) != 0) {
-					rc = fe_report(&err);
+					rc = writer_failed(w, &err, inputs, &stop_line);
+					at_line = 1;
 					goto stopped;
 				}
 				continue;
@@ -686,8 +801,24 @@ int main(int argc, char **argv)
 				size_t rn;
 				ev_time_t t;
 				ev_parser_record(ps, i, &rec, &rn, &t);
-				if (ev_writer_add(w, rec, rn, t, &err) != 0) {
-					rc = fe_report(&err);
+				if (one_stream_check(&one_stream, rec, rn, in.name,
+						     in.line, expect_arg) != 0) {
+					rc = 64;
+					goto stopped;
+				}
+				r = ev_writer_add_tagged(w, rec, rn, t,
+							 TAG(k, in.line), &err);
+				if (r == EV_EUSAGE) {
+					fe_warn("%s:%llu: --expect-version %s: %s; an "
+						"exact version is for one atomic "
+						"append",
+						in.name, (unsigned long long)in.line,
+						expect_arg, err.msg);
+					rc = 64;
+					goto stopped;
+				}
+				if (r != 0) {
+					rc = writer_failed(w, &err, inputs, &stop_line);
 					at_line = 1;
 					goto stopped;
 				}
@@ -706,11 +837,15 @@ int main(int argc, char **argv)
 stopped:
 	if (in.fd > 0)
 		close(in.fd);
+	if (w != NULL && rc != 0 && wopts.one_batch)
+		ev_writer_discard(w); /* all or nothing */
 	if (w != NULL) {
 		/* everything before a bad line is made durable */
 		struct ev_error e2;
-		if (ev_writer_flush(w, &e2) != 0 && (rc == 0 || rc == 65))
-			rc = fe_report(&e2);
+		if (ev_writer_flush(w, &e2) != 0 && (rc == 0 || rc == 65)) {
+			rc = writer_failed(w, &e2, inputs, &stop_line);
+			at_line = 1;
+		}
 	}
 	if (ack_failed(&pb)) {
 		fe_warn("cannot write acknowledgements: %s",
@@ -718,11 +853,14 @@ stopped:
 		rc = 74;
 		at_line = 1;
 	}
+	if (pb.duplicates > 0)
+		fe_warn("%s appended, %s duplicate", fe_commas(pb.appended, cbuf),
+			fe_commas(pb.duplicates, cbuf2));
 	if (rc != 0 && at_line && !dry_run && !(skip_invalid && invalid > 0))
 		fe_warn("%s %s appended; stopped at line %s",
 			fe_commas(pb.appended, cbuf),
 			fe_plural(pb.appended, "event", "events"),
-			fe_commas(in.line, cbuf2));
+			fe_commas(stop_line ? stop_line : in.line, cbuf2));
 	else if (dry_run) {
 		if (invalid > 0 || verbose)
 			fe_warn("%s %s valid; %s invalid %s",
@@ -760,5 +898,6 @@ out:
 	ev_log_close(log);
 	ev_buf_free(&pb.ackbuf);
 	free(in.buf);
+	free(one_stream);
 	return rc;
 }

@@ -64,7 +64,8 @@ static void fmt_time(int64_t ms, char out[48])
 }
 
 struct stream {
-	unsigned version;
+	unsigned version;	/* of the stream, across incarnations */
+	unsigned events;	/* in this incarnation */
 	int closed;
 	char last_id[37];
 	char corr[37];
@@ -129,14 +130,17 @@ int main(int argc, char **argv)
 		now += below(40) + 1;
 		fmt_time(now, t);
 		uuid4(id);
-		if (st->closed) { /* start over with a new incarnation */
+		if (st->closed) { /* start over with a new incarnation; the
+				   * stream's versions go on */
+			unsigned v = st->version;
 			memset(st, 0, sizeof(*st));
+			st->version = v;
 		}
-		if (st->version == 0)
+		if (st->events == 0)
 			uuid4(st->corr);
 		if (is_acct) {
 			unsigned r = below(100);
-			if (st->version == 0) {
+			if (st->events == 0) {
 				type = "AccountOpened";
 				snprintf(data, sizeof(data),
 					 "{\"owner\":\"cust-%u\",\"currency\":\"%s\","
@@ -170,7 +174,7 @@ int main(int argc, char **argv)
 			}
 		} else {
 			unsigned r = below(100);
-			if (st->version == 0) {
+			if (st->events == 0) {
 				unsigned qty = below(4) + 1, price = below(20000) + 99;
 				type = "OrderPlaced";
 				snprintf(data, sizeof(data),
@@ -223,13 +227,14 @@ int main(int argc, char **argv)
 			}
 		}
 		st->version++;
+		st->events++;
 		printf("{\"id\":\"%s\",\"type\":\"%s\",\"stream\":\"%s-%u\","
 		       "\"version\":%u,\"time\":\"%s\",\"schema\":%u,\"data\":%s,"
 		       "\"meta\":{\"correlationId\":\"%s\",\"causationId\":\"%s\","
 		       "\"userId\":\"user-%u\",\"source\":\"%s\"}}\n",
 		       id, type, is_acct ? "account" : "order", s, st->version, t,
 		       schema, data, st->corr,
-		       st->version == 1 ? st->corr : st->last_id, below(20000), src);
+		       st->events == 1 ? st->corr : st->last_id, below(20000), src);
 		memcpy(st->last_id, id, 37);
 	}
 	free(accts);

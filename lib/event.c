@@ -70,6 +70,7 @@ void ev_fields_init(struct ev_fields *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->time = EV_TIME_NONE;
+	f->prev = EV_NO_PREV;
 }
 
 int ev_record_encode(const struct ev_fields *f, ev_time_t now,
@@ -80,6 +81,7 @@ int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 	size_t id_n = f->id_n, need, start = out->len;
 	ev_time_t t = f->time != EV_TIME_NONE ? f->time : now;
 	unsigned count = 3;
+	size_t slack;
 	uint8_t *o;
 
 	if (f->type == NULL || f->type_n == 0)
@@ -99,10 +101,10 @@ int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 	}
 	count += (f->stream != NULL) + (f->version != 0) +
 		 (f->schema > 1) + (f->key != NULL) + (f->data != NULL) +
-		 (f->meta != NULL);
+		 (f->meta != NULL) + (f->prev != EV_NO_PREV);
 	need = 1 + 1 + 5 + f->type_n + 1 + 5 + id_n + 1 + 15 + 1 + 5 +
 	       f->stream_n + 1 + 9 + 1 + 9 + 1 + 5 + f->key_n + 1 + 5 +
-	       f->data_n + 1 + f->meta_n;
+	       f->data_n + 1 + f->meta_n + 1 + 9;
 	if (ev_buf_reserve(out, need) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	o = out->p + out->len;
@@ -149,11 +151,19 @@ int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 		memcpy(o, f->meta, f->meta_n);
 		o += f->meta_n;
 	}
-	if ((size_t)(o - out->p) - start > EV_MAX_RECORD)
+	if (f->prev != EV_NO_PREV) {
+		*o++ = EV_K_PREV;
+		o = ev_mp_uint(o, f->prev);
+	}
+	/* a stream event gets its version and link when appended: count
+	 * them now, so that it fits then */
+	slack = f->stream != NULL && !f->resolved ? EV_RESOLVE_SLACK : 0;
+	if ((size_t)(o - out->p) - start + slack > EV_MAX_RECORD)
 		return ev_seterr(err, EV_EDATA,
 				 "event is %zu bytes encoded, over the limit of "
 				 "%u bytes",
-				 (size_t)(o - out->p) - start, EV_MAX_RECORD);
+				 (size_t)(o - out->p) - start + slack,
+				 EV_MAX_RECORD);
 	out->len = (size_t)(o - out->p);
 	if (time != NULL)
 		*time = t;
@@ -807,9 +817,10 @@ int ev_event_decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 	ev->data = ev->meta = NULL;
 	ev->data_len = ev->meta_len = 0;
 	ev->data_is_binary = 0;
-	/* evlog(5): a fixmap of 3 to 9 entries */
-	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x89)
-		return bad(err, "not a record map of 3 to 9 fields");
+	ev->prev = EV_NO_PREV;
+	/* evlog(5): a fixmap of 3 to 10 entries */
+	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a)
+		return bad(err, "not a record map of 3 to 10 fields");
 	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
 		return bad(err, "not a msgpack map");
 	for (i = 0; i < it.n; i++) {
@@ -867,6 +878,12 @@ int ev_event_decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 				return bad(err, "truncated or malformed data");
 			ev->data = v;
 			ev->data_len = (size_t)(p - v);
+			break;
+		case EV_K_PREV:
+			if (ev_mp_read(&p, end, &kv) != 0 || kv.type != EV_MP_UINT)
+				return bad(err, "previous offset is not an "
+						"unsigned integer");
+			ev->prev = kv.v.u;
 			break;
 		case EV_K_META:
 			v = p;

@@ -118,6 +118,8 @@ struct ev_event {
 	int data_is_binary;  /* data is a msgpack bin (data_base64) */
 	const uint8_t *meta; /* msgpack map, NULL when absent */
 	size_t meta_len;
+	uint64_t prev;	     /* offset of the stream's previous event, or */
+#define EV_NO_PREV UINT64_MAX /* this: none, or not recorded */
 	ev_time_t append_time;
 };
 
@@ -229,6 +231,7 @@ struct ev_log_config {
 	int level;	/* zstd level, 0 = store uncompressed */
 	enum ev_sync sync;
 	int dead_letters; /* a dead-letter log ("kind dlq" in meta) */
+	uint64_t dedupe_window; /* events whose ids are remembered; 0 = off */
 };
 void ev_log_config_init(struct ev_log_config *cfg);
 
@@ -249,11 +252,25 @@ ev_time_t ev_log_created(const struct ev_log *log);
 
 struct ev_writer;
 
+/* What became of each event handed to a writer, in the order given. */
+struct ev_ack {
+	uint64_t offset;	/* its offset; for a duplicate, the original's */
+	const char *id;		/* valid during the callback */
+	size_t id_n;
+	int duplicate;
+	uint64_t tag;		/* as given to ev_writer_add_tagged() */
+};
 /* Called from the writer's thread once a batch is durable. */
-typedef void (*ev_durable_fn)(void *ctx, uint64_t base_offset,
-			      const uint8_t *payload, size_t len,
-			      uint32_t count);
+typedef void (*ev_durable_fn)(void *ctx, const struct ev_ack *acks, size_t n);
 typedef void (*ev_notice_fn)(void *ctx, const char *msg);
+
+/* Optimistic concurrency, as EventStoreDB's expected version. */
+enum ev_expect {
+	EV_EXPECT_ANY = 0,	/* no check */
+	EV_EXPECT_NONE,		/* the stream has no events */
+	EV_EXPECT_EXISTS,	/* the stream has events */
+	EV_EXPECT_VERSION,	/* the stream is at expect_version */
+};
 
 struct ev_writer_opts {
 	enum ev_sync sync;
@@ -264,6 +281,14 @@ struct ev_writer_opts {
 	ev_durable_fn on_durable;
 	ev_notice_fn notice;
 	void *ctx;
+	/* checked for each stream the first time this writer appends to
+	 * it, under the lock */
+	enum ev_expect expect;
+	uint64_t expect_version;
+	int renumber;		/* versions afresh, ignoring the input's */
+	/* everything added goes in one batch, appended atomically at the
+	 * flush; ev_writer_add() fails with EV_EUSAGE when it is full */
+	int one_batch;
 };
 
 int ev_writer_open(struct ev_writer **out, struct ev_log *log,
@@ -275,6 +300,14 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
  */
 int ev_writer_add(struct ev_writer *w, const uint8_t *rec, size_t n,
 		  ev_time_t time, struct ev_error *err);
+/* The same, with a tag (evpub: the input line) reported in acks and by
+ * ev_writer_failed_tag(). */
+int ev_writer_add_tagged(struct ev_writer *w, const uint8_t *rec, size_t n,
+			 ev_time_t time, uint64_t tag, struct ev_error *err);
+/* The tag of the event a conflict stopped the writer at (EV_EAGAIN). */
+uint64_t ev_writer_failed_tag(const struct ev_writer *w);
+/* Drop the batch being filled, unwritten (one_batch: all or nothing). */
+void ev_writer_discard(struct ev_writer *w);
 /* Number of records in the batch being filled. */
 uint32_t ev_writer_pending(const struct ev_writer *w);
 /* Hand over the partial batch and wait until everything is durable. */
@@ -588,6 +621,43 @@ int ev_dlq_resolution_encode(struct ev_buf *out, int kind,
 int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *n,
 		struct ev_error *err);
 void ev_letters_free(struct ev_letter *v, size_t n);
+
+/* ---------------------------------------------------------------- streams */
+
+/* A stream's state (evlog(5) STATE). */
+struct ev_stream_info {
+	const char *name;	/* not NUL-terminated */
+	size_t name_len;
+	uint64_t last_version;
+	uint64_t last_offset;	/* of its newest event */
+	uint64_t first_offset;	/* of its oldest event */
+	uint64_t count;
+};
+
+struct ev_state;
+
+/* The streams (and, with want_ids, the dedupe ids) of log, from its
+ * snapshot and a replay of the events after it. */
+int ev_state_load(struct ev_state **out, struct ev_log *log, int want_ids,
+		  struct ev_error *err);
+void ev_state_free(struct ev_state *st);
+/* 1 with *out filled, 0 when the stream has no events. */
+int ev_state_stream(struct ev_state *st, const char *name, size_t n,
+		    struct ev_stream_info *out);
+/* Call fn for every stream, in no order; stops at fn's first non-zero. */
+int ev_state_foreach_stream(struct ev_state *st,
+			    int (*fn)(void *ctx, const struct ev_stream_info *s),
+			    void *ctx);
+/* Write the snapshots (LOG/state/), atomically. */
+int ev_state_snapshot(struct ev_state *st, struct ev_error *err);
+/*
+ * The offsets of stream name from version from_version on, in order,
+ * following each event's link to the one before (*offs is malloc'ed).
+ * EV_EDATA when a link is missing or wrong; the caller can then scan.
+ */
+int ev_stream_offsets(struct ev_log *log, struct ev_state *st,
+		      const char *name, size_t n, uint64_t from_version,
+		      uint64_t **offs, size_t *count, struct ev_error *err);
 
 #ifdef __cplusplus
 }

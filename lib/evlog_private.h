@@ -200,7 +200,8 @@ enum {
 	EV_K_KEY = 7,
 	EV_K_DATA = 8,
 	EV_K_META = 9,
-	EV_K_MAX = 9,
+	EV_K_PREV = 10, /* offset of the stream's previous event; not in JSON */
+	EV_K_MAX = 10,
 };
 
 /* uleb128 for record framing inside a batch payload */
@@ -334,6 +335,8 @@ struct ev_fields {
 	int data_bin;
 	const uint8_t *meta; /* msgpack map */
 	size_t meta_n;
+	uint64_t prev;	     /* EV_NO_PREV when none */
+	int resolved;	     /* as appended: no room kept for a version */
 };
 void ev_fields_init(struct ev_fields *f);
 /* Encode a record (evlog(5) RECORDS); generates the id when absent. */
@@ -356,6 +359,21 @@ int ev_parser_push(struct ev_parser *ps, ev_time_t t, struct ev_error *err);
 /* 0 strs, 1 data, 2 meta, 3 tmp, 4 out */
 struct ev_buf *ev_parser_buf(struct ev_parser *ps, int which);
 size_t ev_json_column(const char *start, const char *p);
+
+/* state.c */
+uint64_t ev_hash64(const void *p, size_t n);
+int ev_state_catch_up(struct ev_state *st, uint64_t to, struct ev_error *err);
+int ev_state_apply(struct ev_state *st, const struct ev_str *id,
+		   const struct ev_str *stream, uint64_t version,
+		   uint64_t offset);
+size_t ev_state_id_candidates(struct ev_state *st, const char *id, size_t n,
+			      uint64_t *offs, size_t max);
+uint64_t ev_state_covered(const struct ev_state *st);
+uint64_t ev_state_unsaved(const struct ev_state *st);
+#define EV_DEFAULT_DEDUPE_WINDOW 1000000
+#define EV_SNAPSHOT_EVERY 16384
+/* most bytes a writer adds to a record: version and link, with keys */
+#define EV_RESOLVE_SLACK 20
 
 /* cloudevents.c: one line of CloudEvents 1.0 structured JSON (an event or
  * a batch array) into records pushed onto the parser */

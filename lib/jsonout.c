@@ -674,7 +674,7 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 	if (ev_buf_reserve(out, JSON_BOUND(n)) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	o = (char *)out->p + out->len;
-	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x89) {
+	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a) {
 		why = "not a record map";
 		goto bad;
 	}
@@ -739,6 +739,13 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 				break;
 			}
 			o = mpj(&p, end, KEY(o, ",\"data\":"), 2, &why);
+			break;
+		case EV_K_PREV:
+			/* the stream chain is for readers, not for JSON */
+			if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_UINT) {
+				why = "previous offset is not an unsigned integer";
+				goto bad;
+			}
 			break;
 		case EV_K_META:
 			if (p >= end || !((*p >= 0x80 && *p <= 0x8f) || *p == 0xde ||

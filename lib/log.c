@@ -19,6 +19,7 @@ void ev_log_config_init(struct ev_log_config *cfg)
 	cfg->level = EV_DEFAULT_LEVEL;
 	cfg->sync = EV_SYNC_BATCH;
 	cfg->dead_letters = 0;
+	cfg->dedupe_window = EV_DEFAULT_DEDUPE_WINDOW;
 }
 
 int ev_openat(int dirfd, const char *name, int flags, int mode)
@@ -165,6 +166,11 @@ static int meta_parse(struct ev_log *log, const char *text, struct ev_error *err
 			if (v < 0 || v > 19)
 				goto bad;
 			log->cfg.level = (int)v;
+		} else if (strcmp(key, "dedupe-window") == 0) {
+			v = strtoll(val, NULL, 10);
+			if (v < 0)
+				goto bad;
+			log->cfg.dedupe_window = (uint64_t)v;
 		} else if (strcmp(key, "kind") == 0) {
 			log->cfg.dead_letters = strcmp(val, "dlq") == 0;
 		} else if (strcmp(key, "sync") == 0) {
@@ -201,9 +207,11 @@ static int meta_format(char *out, size_t n, const char *id_hex,
 			"segment-bytes %llu\n"
 			"level %d\n"
 			"sync %s\n"
+			"dedupe-window %llu\n"
 			"%s",
 			id_hex, tbuf, (unsigned long long)cfg->segment_bytes,
 			cfg->level, cfg->sync == EV_SYNC_NONE ? "none" : "batch",
+			(unsigned long long)cfg->dedupe_window,
 			cfg->dead_letters ? "kind dlq\n" : "");
 }
 

@@ -28,14 +28,36 @@
 
 #define QUEUE_MAX 3
 
+/* What became of one record handed to the writer. */
+struct wack {
+	uint64_t offset;	/* assigned, or the original's when dup */
+	const uint8_t *id;	/* into raw */
+	size_t id_n;
+	int dup;
+};
+
 struct wbatch {
-	struct ev_buf raw;    /* framed records */
+	struct ev_buf raw;    /* framed records, as added */
+	struct ev_buf res;    /* framed records, as resolved */
 	struct ev_buf stored; /* what goes to disk */
-	uint32_t count;
+	const struct ev_buf *src; /* raw or res: what is compressed */
+	uint64_t *tags;	      /* per record added */
+	size_t tags_cap;
+	struct wack *acks;    /* per record added, once resolved */
+	size_t acks_cap;
+	uint32_t count;	      /* records added */
+	uint32_t kept;	      /* records written (no duplicates) */
+	uint32_t acked;	      /* records resolved (all, or up to a conflict) */
 	ev_time_t min_time, max_time;
 	uint8_t codec;
 	uint64_t base; /* assigned when appended */
 	struct wbatch *next;
+};
+
+/* This writer's own ids in the group being appended, by offset. */
+struct gid {
+	const uint8_t *id;
+	size_t n;
 };
 
 struct ev_writer {
@@ -65,7 +87,18 @@ struct ev_writer {
 
 	int failed;
 	struct ev_error ferr;
+	uint64_t failed_tag;
 	uint64_t syncs;
+
+	/* streams and dedupe (evlog(5) STATE), used under the lock */
+	struct ev_state *st;
+	struct ev_reader *dup_rd;	/* to confirm a duplicate's id */
+	struct gid *gids;		/* ids appended in this group */
+	size_t ngids, gids_cap;
+	uint64_t gids_base;		/* offset of gids[0] */
+	uint64_t *touched;		/* hashes of streams checked (expect) */
+	size_t touched_n, touched_cap;
+	struct ev_buf tmp;
 };
 
 static void notice(struct ev_writer *w, const char *fmt, ...) EV_PRINTF(2, 3);
@@ -585,15 +618,17 @@ static void index_batch(struct ev_writer *w, uint64_t pos, uint64_t base)
 /* Compress a batch (or store it as it is when that is not smaller). */
 static int prepare(struct ev_writer *w, struct wbatch *b, struct ev_error *err)
 {
+	const struct ev_buf *src = b->src;
+
 	if (w->level > 0) {
-		if (ev_codec_compress(w->codec, w->level, b->raw.p, b->raw.len,
+		if (ev_codec_compress(w->codec, w->level, src->p, src->len,
 				      &b->stored, err) != 0)
 			return err->code;
 		b->codec = EV_CODEC_ZSTD;
 	}
-	if (w->level == 0 || b->stored.len >= b->raw.len) {
+	if (w->level == 0 || b->stored.len >= src->len) {
 		b->stored.len = 0;
-		if (ev_buf_append(&b->stored, b->raw.p, b->raw.len) != 0)
+		if (ev_buf_append(&b->stored, src->p, src->len) != 0)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		b->codec = EV_CODEC_NONE;
 	}
@@ -608,46 +643,399 @@ static int needs_roll(const struct ev_writer *w, const struct wbatch *b,
 		next - w->head.seg_base + b->count > UINT32_MAX);
 }
 
+/* ------------------------------------------------------------ resolving */
+
+/* Has this writer met stream h before?  Marks it met. */
+static int first_touch(struct ev_writer *w, uint64_t h)
+{
+	size_t j, cap;
+
+	if ((w->touched_n + 1) * 2 > w->touched_cap) {
+		uint64_t *old = w->touched, *nt;
+		size_t oc = w->touched_cap, i;
+		cap = oc ? oc * 2 : 64;
+		nt = calloc(cap, sizeof(*nt));
+		if (nt == NULL)
+			return -1;
+		for (i = 0; i < oc; i++) {
+			if (old[i] == 0)
+				continue;
+			for (j = old[i] & (cap - 1); nt[j] != 0; j = (j + 1) & (cap - 1))
+				;
+			nt[j] = old[i];
+		}
+		free(old);
+		w->touched = nt;
+		w->touched_cap = cap;
+	}
+	cap = w->touched_cap;
+	for (j = h & (cap - 1); w->touched[j] != 0; j = (j + 1) & (cap - 1))
+		if (w->touched[j] == h)
+			return 0;
+	w->touched[j] = h;
+	w->touched_n++;
+	return 1;
+}
+
+/* Is the event at offset off (before this group) the one with this id?
+ * 1 yes, 0 no, <0 error. */
+static int id_at(struct ev_writer *w, uint64_t off, const struct ev_str *id,
+		 struct ev_error *err)
+{
+	struct ev_rec rec;
+	struct ev_event ev;
+	int r;
+
+	if (w->dup_rd == NULL) {
+		r = ev_reader_open(&w->dup_rd, w->log, err);
+		if (r != 0)
+			return r;
+	}
+	r = ev_reader_refresh(w->dup_rd, err);
+	if (r < 0)
+		return r;
+	if (off < ev_reader_first_offset(w->dup_rd))
+		return 0; /* trimmed meanwhile */
+	r = ev_reader_seek(w->dup_rd, off, err);
+	if (r != 0)
+		return r;
+	r = ev_reader_next(w->dup_rd, &rec, err);
+	if (r <= 0)
+		return r;
+	if (rec.offset != off || ev_event_decode(rec.p, rec.n, &ev, err) != 0)
+		return 0;
+	return ev.id.n == id->n && memcmp(ev.id.p, id->p, id->n) == 0;
+}
+
+/* The offset of an earlier event with this id within the dedupe window:
+ * 1 found, 0 none, <0 error. */
+static int find_dup(struct ev_writer *w, const struct ev_str *id,
+		    uint64_t *orig, struct ev_error *err)
+{
+	uint64_t c[8];
+	size_t n = ev_state_id_candidates(w->st, id->p, id->n, c, 8), i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if (c[i] >= w->gids_base) {
+			const struct gid *g = &w->gids[c[i] - w->gids_base];
+			if (c[i] - w->gids_base < w->ngids && g->n == id->n &&
+			    memcmp(g->id, id->p, id->n) == 0) {
+				*orig = c[i];
+				return 1;
+			}
+			continue;
+		}
+		r = id_at(w, c[i], id, err);
+		if (r < 0)
+			return r;
+		if (r == 1) {
+			*orig = c[i];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int conflict(struct ev_writer *w, struct wbatch *b, uint32_t i,
+		    struct ev_error *err, const char *fmt, ...) EV_PRINTF(5, 6);
+
+/* The first conflict: nothing from record i of b on is appended. */
+static int conflict(struct ev_writer *w, struct wbatch *b, uint32_t i,
+		    struct ev_error *err, const char *fmt, ...)
+{
+	char msg[sizeof(err->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	w->failed_tag = b->tags[i];
+	return ev_seterr(err, EV_EAGAIN, "%s", msg);
+}
+
+/* Quote a stream name for a message, bounded. */
+static const char *qname(const struct ev_str *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%.*s", (int)(s->n > 200 ? 200 : s->n), s->p);
+	return buf;
+}
+
 /*
- * Append prepared batches under one lock (group commit): as many as fit
- * in the head segment are written back to back and synced once; then the
- * head moves past all of them.  A roll ends a group.  Runs on the writer
- * thread.  Batches made durable are reported even when a later group
- * fails.
+ * Resolve a batch against the state, under the lock: drop duplicates,
+ * check expected versions, number stream events and link each to its
+ * stream's previous event, and build the records to write in b->res.
+ * Offsets are assigned from *next on.  Returns 0, or EV_EAGAIN at the
+ * first conflict with b->acked set to the records before it.
+ */
+static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
+		   struct ev_error *err)
+{
+	const uint8_t *p = b->raw.p, *end = p + b->raw.len, *rec;
+	struct ev_event ev;
+	struct ev_stream_info si;
+	struct ev_fields f;
+	uint64_t orig, last_v, last_off, want_v, h;
+	char nb[210];
+	size_t n;
+	uint32_t i;
+	int r, has;
+
+	b->res.len = 0;
+	b->kept = b->acked = 0;
+	b->src = &b->res;
+	if (b->acks_cap < b->count) {
+		struct wack *na = realloc(b->acks, b->count * sizeof(*na));
+		if (na == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		b->acks = na;
+		b->acks_cap = b->count;
+	}
+	if (ev_buf_reserve(&b->res, b->raw.len) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	for (i = 0; i < b->count; i++) {
+		struct wack *a = &b->acks[i];
+		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
+		    ev_event_decode(rec, n, &ev, err) != 0)
+			return ev_seterr(err, EV_EDATA, "record %u of a batch "
+							"does not decode",
+					 i);
+		a->id = (const uint8_t *)ev.id.p;
+		a->id_n = ev.id.n;
+		/* a resent event is a duplicate whatever its version */
+		r = find_dup(w, &ev.id, &orig, err);
+		if (r < 0)
+			return r;
+		if (r == 1) {
+			a->offset = orig;
+			a->dup = 1;
+			b->acked = i + 1;
+			continue;
+		}
+		a->dup = 0;
+		want_v = ev.version;
+		last_off = EV_NO_PREV;
+		if (ev.stream.p != NULL) {
+			has = ev_state_stream(w->st, ev.stream.p, ev.stream.n, &si);
+			last_v = has ? si.last_version : 0;
+			last_off = has ? si.last_offset : EV_NO_PREV;
+			h = ev_hash64(ev.stream.p, ev.stream.n);
+			r = w->o.expect == EV_EXPECT_ANY ? 0 : first_touch(w, h);
+			if (r < 0)
+				return ev_seterr(err, EV_ERR, "out of memory");
+			if (r == 1 && w->o.expect == EV_EXPECT_NONE && has)
+				return conflict(w, b, i, err,
+						"stream '%s' is at version %llu, "
+						"expected no stream",
+						qname(&ev.stream, nb, sizeof(nb)),
+						(unsigned long long)last_v);
+			if (r == 1 && w->o.expect == EV_EXPECT_EXISTS && !has)
+				return conflict(w, b, i, err,
+						"stream '%s' does not exist, "
+						"expected it to",
+						qname(&ev.stream, nb, sizeof(nb)));
+			if (r == 1 && w->o.expect == EV_EXPECT_VERSION &&
+			    last_v != w->o.expect_version)
+				return conflict(w, b, i, err,
+						"stream '%s' is at version %llu, "
+						"expected %llu",
+						qname(&ev.stream, nb, sizeof(nb)),
+						(unsigned long long)last_v,
+						(unsigned long long)w->o.expect_version);
+			if (ev.version != 0 && !w->o.renumber &&
+			    ev.version != last_v + 1)
+				return conflict(w, b, i, err,
+						"stream '%s' is at version %llu, "
+						"event has version %llu",
+						qname(&ev.stream, nb, sizeof(nb)),
+						(unsigned long long)last_v,
+						(unsigned long long)ev.version);
+			want_v = last_v + 1;
+		}
+		if (want_v == ev.version && last_off == ev.prev) {
+			if (ev_buf_reserve(&b->res, n + 10) != 0)
+				return ev_seterr(err, EV_ERR, "out of memory");
+			b->res.len = (size_t)(ev_uleb_put(b->res.p + b->res.len, n) -
+					      b->res.p);
+			memcpy(b->res.p + b->res.len, rec, n);
+			b->res.len += n;
+		} else {
+			/* the same record, numbered and linked */
+			ev_fields_init(&f);
+			f.type = ev.type.p;
+			f.type_n = ev.type.n;
+			f.id = ev.id.p;
+			f.id_n = ev.id.n;
+			f.stream = ev.stream.p;
+			f.stream_n = ev.stream.n;
+			f.key = ev.key.p;
+			f.key_n = ev.key.n;
+			f.time = ev.time;
+			f.version = want_v;
+			f.schema = ev.schema;
+			f.data = ev.data;
+			f.data_n = ev.data_len;
+			f.data_bin = ev.data_is_binary;
+			f.meta = ev.meta;
+			f.meta_n = ev.meta_len;
+			f.prev = last_off;
+			f.resolved = 1;
+			w->tmp.len = 0;
+			if (ev_record_encode(&f, ev.time, &w->tmp, NULL, err) != 0)
+				return err->code;
+			if (ev_buf_reserve(&b->res, w->tmp.len + 10) != 0)
+				return ev_seterr(err, EV_ERR, "out of memory");
+			b->res.len = (size_t)(ev_uleb_put(b->res.p + b->res.len,
+							  w->tmp.len) - b->res.p);
+			ev_buf_append(&b->res, w->tmp.p, w->tmp.len);
+		}
+		if (ev_state_apply(w->st, &ev.id, &ev.stream, want_v, *next) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		if (w->ngids == w->gids_cap) {
+			size_t cap = w->gids_cap ? 2 * w->gids_cap : 1024;
+			struct gid *ng = realloc(w->gids, cap * sizeof(*ng));
+			if (ng == NULL)
+				return ev_seterr(err, EV_ERR, "out of memory");
+			w->gids = ng;
+			w->gids_cap = cap;
+		}
+		w->gids[w->ngids].id = a->id;
+		w->gids[w->ngids++].n = a->id_n;
+		a->offset = (*next)++;
+		if (b->kept == 0 || ev.time < b->min_time)
+			b->min_time = ev.time;
+		if (b->kept == 0 || ev.time > b->max_time)
+			b->max_time = ev.time;
+		b->kept++;
+		b->acked = i + 1;
+	}
+	if (b->res.len > EV_MAX_BATCH)
+		return ev_seterr(err, EV_EDATA, "a batch grew past %u bytes "
+						"when numbered",
+				 EV_MAX_BATCH);
+	return 0;
+}
+
+/* Bring the state up to the head, loading it the first time. */
+static int state_sync(struct ev_writer *w, struct ev_error *err)
+{
+	if (w->st != NULL && ev_state_covered(w->st) > w->head.next) {
+		/* the log got shorter (a repair): start over */
+		ev_state_free(w->st);
+		w->st = NULL;
+	}
+	if (w->st == NULL)
+		return ev_state_load(&w->st, w->log, 1, err);
+	return ev_state_catch_up(w->st, w->head.next, err);
+}
+
+/* After a failure under the lock the state may hold what was not
+ * written: forget it, to be loaded again. */
+static void state_drop(struct ev_writer *w)
+{
+	ev_state_free(w->st);
+	w->st = NULL;
+}
+
+/* Report what became of the records of the first n batches. */
+static void report(struct ev_writer *w, struct wbatch **bs, int n)
+{
+	struct ev_ack a[256];
+	uint32_t i, k;
+	int j;
+
+	if (w->o.on_durable == NULL)
+		return;
+	for (j = 0; j < n; j++) {
+		struct wbatch *b = bs[j];
+		for (i = 0; i < b->acked; i += k) {
+			for (k = 0; k < 256 && i + k < b->acked; k++) {
+				const struct wack *x = &b->acks[i + k];
+				a[k].offset = x->offset;
+				a[k].id = (const char *)x->id;
+				a[k].id_n = x->id_n;
+				a[k].duplicate = x->dup;
+				a[k].tag = b->tags[i + k];
+			}
+			w->o.on_durable(w->o.ctx, a, k);
+		}
+	}
+}
+
+/*
+ * Append batches under one lock (group commit).  Under the lock, each
+ * batch is resolved against the streams and ids of the log (duplicates
+ * dropped, versions checked and assigned) and compressed; then as many
+ * as fit in the head segment are written back to back and synced once,
+ * and the head moves past all of them.  A roll ends a group.  Runs on the
+ * writer thread.  Batches made durable are reported even when a later
+ * group fails; at a conflict, the records before it are written and
+ * reported, and EV_EAGAIN returned.
  */
 static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 			  struct ev_error *err)
 {
 	uint8_t hdr[EV_BATCHHDR_SIZE];
 	struct ev_batchhdr h;
+	struct ev_error cerr;
 	struct iovec iov[2];
-	uint64_t pos[16], base[16], end, next;
-	int i = 0, j, k, done = 0, r;
+	struct wbatch *ws[QUEUE_MAX + 1];
+	uint64_t pos[QUEUE_MAX + 1], base[QUEUE_MAX + 1], end, next;
+	int i = 0, j, k, nw = 0, nres = 0, done = 0, acked, r, cr = 0;
 	ssize_t wr;
 
 	if (lock_log(w, err) != 0)
 		return err->code;
 	r = tail_sync(w, err);
-	while (r == 0 && i < n) {
-		if (needs_roll(w, bs[i], w->head.end, w->head.next)) {
+	if (r == 0)
+		r = state_sync(w, err);
+	if (r == 0) {
+		next = w->head.next;
+		w->gids_base = next;
+		w->ngids = 0;
+		for (nres = 0; nres < n; nres++) {
+			r = resolve(w, bs[nres], &next, err);
+			if (r == EV_EAGAIN) {
+				/* write what came before the conflict */
+				cr = r;
+				cerr = *err;
+				r = 0;
+				nres++;
+				break;
+			}
+			if (r != 0)
+				break;
+		}
+		if (r != 0)
+			nres = 0;
+		for (k = 0; k < nres && r == 0; k++)
+			if (bs[k]->kept > 0) {
+				r = prepare(w, bs[k], err);
+				ws[nw++] = bs[k];
+			}
+		if (r != 0)
+			nw = nres = 0;
+	}
+	while (r == 0 && i < nw) {
+		if (needs_roll(w, ws[i], w->head.end, w->head.next)) {
 			r = roll(w, err);
 			if (r != 0)
 				break;
 		}
 		end = w->head.end;
 		next = w->head.next;
-		for (j = i; j < n; j++) {
-			struct wbatch *b = bs[j];
+		for (j = i; j < nw; j++) {
+			struct wbatch *b = ws[j];
 			if (j > i && needs_roll(w, b, end, next))
 				break;
 			memset(&h, 0, sizeof(h));
 			h.stored_len = (uint32_t)b->stored.len;
-			h.count = b->count;
+			h.count = b->kept;
 			h.base = next;
 			h.min_time = b->min_time;
 			h.max_time = b->max_time;
 			h.append_time = ev_now();
-			h.raw_len = (uint32_t)b->raw.len;
+			h.raw_len = (uint32_t)b->src->len;
 			h.codec = b->codec;
 			h.salt = w->head.salt;
 			h.payload_crc = ev_crc32c(0, b->stored.p, b->stored.len);
@@ -667,7 +1055,7 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 			pos[j - i] = end;
 			base[j - i] = next;
 			end += sizeof(hdr) + b->stored.len;
-			next += b->count;
+			next += b->kept;
 		}
 		if (r != 0)
 			break;
@@ -681,9 +1069,9 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 		for (k = i; k < j; k++) {
 			index_batch(w, pos[k - i], base[k - i]);
 			if (w->head.max_time == EV_TIME_NONE ||
-			    bs[k]->max_time > w->head.max_time)
-				w->head.max_time = bs[k]->max_time;
-			bs[k]->base = base[k - i];
+			    ws[k]->max_time > w->head.max_time)
+				w->head.max_time = ws[k]->max_time;
+			ws[k]->base = base[k - i];
 		}
 		{
 			struct ev_head before = w->head;
@@ -715,29 +1103,28 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 		done = j;
 		i = j;
 	}
+	if (r != 0 && w->st != NULL)
+		state_drop(w); /* it may hold what was not written */
 	unlock_log(w);
-	if (w->o.on_durable != NULL)
-		for (k = 0; k < done; k++)
-			w->o.on_durable(w->o.ctx, bs[k]->base, bs[k]->raw.p,
-					bs[k]->raw.len, bs[k]->count);
+	/* the resolved batches up to the first one not written */
+	for (acked = 0, k = 0; acked < nres; acked++) {
+		if (bs[acked]->kept == 0)
+			continue;
+		if (k == done)
+			break;
+		k++;
+	}
+	report(w, bs, r != 0 ? acked : nres);
+	if (r == 0 && cr != 0) {
+		*err = cerr;
+		r = cr;
+	}
 	return r;
 }
 
 static int process(struct ev_writer *w, struct wbatch **bs, int n,
 		   struct ev_error *err)
 {
-	int i, r;
-
-	for (i = 0; i < n; i++) {
-		r = prepare(w, bs[i], err);
-		if (r != 0) {
-			/* append what was prepared, then fail */
-			struct ev_error e2;
-			if (i > 0 && append_batches(w, bs, i, &e2) != 0)
-				*err = e2;
-			return r;
-		}
-	}
 	return append_batches(w, bs, n, err);
 }
 
@@ -897,6 +1284,17 @@ fail:
 int ev_writer_add(struct ev_writer *w, const uint8_t *rec, size_t n,
 		  ev_time_t time, struct ev_error *err)
 {
+	return ev_writer_add_tagged(w, rec, n, time, 0, err);
+}
+
+uint64_t ev_writer_failed_tag(const struct ev_writer *w)
+{
+	return w->failed_tag;
+}
+
+int ev_writer_add_tagged(struct ev_writer *w, const uint8_t *rec, size_t n,
+			 ev_time_t time, uint64_t tag, struct ev_error *err)
+{
 	struct wbatch *b = w->cur;
 	uint8_t *o;
 	int r;
@@ -909,7 +1307,16 @@ int ev_writer_add(struct ev_writer *w, const uint8_t *rec, size_t n,
 		return ev_seterr(err, EV_EDATA, "record of %zu bytes is out of "
 						"range",
 				 n);
-	if (b != NULL && b->raw.len + n + 8 > EV_MAX_BATCH) {
+	/* room for the versions and links resolve() may add */
+	if (b != NULL && (b->raw.len + n + 8 +
+				  (size_t)(b->count + 1) * EV_RESOLVE_SLACK >
+			  EV_MAX_BATCH ||
+			  (w->o.one_batch && b->count >= w->batch_events))) {
+		if (w->o.one_batch)
+			return ev_seterr(err, EV_EUSAGE,
+					 "more events than fit in one batch "
+					 "(%u events, %u bytes)",
+					 b->count, (unsigned)b->raw.len);
 		r = submit(w, err);
 		if (r != 0)
 			return r;
@@ -932,6 +1339,15 @@ int ev_writer_add(struct ev_writer *w, const uint8_t *rec, size_t n,
 	}
 	if (ev_buf_reserve(&b->raw, n + 10) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
+	if (b->count == b->tags_cap) {
+		size_t cap = b->tags_cap ? 2 * b->tags_cap : 1024;
+		uint64_t *nt = realloc(b->tags, cap * sizeof(*nt));
+		if (nt == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		b->tags = nt;
+		b->tags_cap = cap;
+	}
+	b->tags[b->count] = tag;
 	o = ev_uleb_put(b->raw.p + b->raw.len, n);
 	memcpy(o, rec, n);
 	b->raw.len = (size_t)(o + n - b->raw.p);
@@ -940,9 +1356,20 @@ int ev_writer_add(struct ev_writer *w, const uint8_t *rec, size_t n,
 	if (b->count == 0 || time > b->max_time)
 		b->max_time = time;
 	b->count++;
-	if (b->raw.len >= w->batch_bytes || b->count >= w->batch_events)
+	if (!w->o.one_batch &&
+	    (b->raw.len >= w->batch_bytes || b->count >= w->batch_events))
 		return submit(w, err);
 	return 0;
+}
+
+void ev_writer_discard(struct ev_writer *w)
+{
+	if (w->cur == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	recycle(w, w->cur);
+	pthread_mutex_unlock(&w->mu);
+	w->cur = NULL;
 }
 
 uint32_t ev_writer_pending(const struct ev_writer *w)
@@ -982,7 +1409,10 @@ static void free_list(struct wbatch *b)
 	for (; b != NULL; b = n) {
 		n = b->next;
 		ev_buf_free(&b->raw);
+		ev_buf_free(&b->res);
 		ev_buf_free(&b->stored);
+		free(b->tags);
+		free(b->acks);
 		free(b);
 	}
 }
@@ -1013,6 +1443,19 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 			r = err->code;
 		}
 	}
+	if (r == 0 && w->st != NULL &&
+	    ev_state_unsaved(w->st) >= EV_SNAPSHOT_EVERY) {
+		/* a snapshot shortens the next replay; failing to write one
+		 * costs only that */
+		struct ev_error e4;
+		if (ev_state_snapshot(w->st, &e4) != 0)
+			notice(w, "%s", e4.msg);
+	}
+	ev_state_free(w->st);
+	ev_reader_free(w->dup_rd);
+	free(w->gids);
+	free(w->touched);
+	ev_buf_free(&w->tmp);
 	close_segment(w);
 	if (w->lock_fd >= 0)
 		close(w->lock_fd);

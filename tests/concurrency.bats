@@ -27,8 +27,10 @@ input_ids() {
 	total=$((4 * n))
 	# small segments, so writers also race to roll them
 	evctl init --segment-bytes 256K L >/dev/null
+	# the writers share stream names: their input has no versions, so
+	# each append numbers its events after whatever won the race before
 	for w in 1 2 3 4; do
-		evgen "$n" --seed $((100 + w)) >in.$w
+		evgen "$n" --seed $((100 + w)) | sed 's/"version":[0-9]*,//' >in.$w
 		input_ids in.$w | sed "s/\$/ $w/" >>owners
 	done
 	for w in 1 2 3 4; do
@@ -58,6 +60,10 @@ input_ids() {
 		# ... and acknowledged at the offsets they got
 		cmp acks.$w got.$w
 	done
+	# every stream numbered 1, 2, 3, ... in log order, whoever wrote it
+	evtail --template '{stream} {version}' L |
+		awk '$2 != ++v[$1] { print "stream " $1 ": version " $2 ", expected " v[$1]; bad = 1 }
+		     END { exit bad }' 
 	# the writers' batches did interleave, or this proved little
 	local switches
 	switches=$(awk 'NR == FNR { owner[$1] = $2; next }

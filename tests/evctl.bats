@@ -268,7 +268,7 @@ torn_tail() {
 	assert_stdout_line 5 "offsets:      0 to 299"
 	assert_stdout_line 6 "segments:     1"
 	[[ ${lines[7]} =~ ^bytes:\ {8}[0-9,]+\ on\ disk\ \(segments\ [0-9,]+,\ indexes\ [0-9,]+\)$ ]]
-	[[ ${lines[8]} =~ ^records:\ {6}97,532\ bytes\ uncompressed,\ ratio\ [0-9]+\.[0-9]{2}$ ]]
+	[[ ${lines[8]} =~ ^records:\ {6}97,547\ bytes\ uncompressed,\ ratio\ [0-9]+\.[0-9]{2}$ ]]
 	assert_stdout_line 9 "event time:   2024-01-01T00:00:00.038Z to 2024-01-01T00:00:06.482Z"
 	[[ ${lines[10]} =~ ^append\ time:\ \ 20.*Z\ to\ 20.*Z$ ]]
 	assert_stdout_line 11 "settings:     segment-bytes 134217728, level 1, sync batch"

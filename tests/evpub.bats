@@ -127,13 +127,13 @@ evpub: use -c/--create to create it, or 'evctl init orders.evlog'"
 
 @test "evpub reads NDJSON from stdin; fields come back as given" {
 	evpub -c a.evlog <<'EOF'
-{"id":"e1","type":"MoneyDeposited","stream":"account-123","version":2,"time":"2025-01-10T09:30:00.123Z","schema":2,"key":"account-123","data":{"amount":2000},"meta":{"correlationId":"c1","causationId":"c0","userId":"u-1"}}
+{"id":"e1","type":"MoneyDeposited","stream":"account-123","version":1,"time":"2025-01-10T09:30:00.123Z","schema":2,"key":"account-123","data":{"amount":2000},"meta":{"correlationId":"c1","causationId":"c0","userId":"u-1"}}
 {"type":"Ping"}
 EOF
 	run --separate-stderr evtail --count 1 a.evlog
 	assert_status 0
 	assert_stderr ""
-	assert_stdout '{"offset":0,"id":"e1","type":"MoneyDeposited","stream":"account-123","version":2,"time":"2025-01-10T09:30:00.123Z","schema":2,"key":"account-123","data":{"amount":2000},"meta":{"correlationId":"c1","causationId":"c0","userId":"u-1"}}'
+	assert_stdout '{"offset":0,"id":"e1","type":"MoneyDeposited","stream":"account-123","version":1,"time":"2025-01-10T09:30:00.123Z","schema":2,"key":"account-123","data":{"amount":2000},"meta":{"correlationId":"c1","causationId":"c0","userId":"u-1"}}'
 	# absent id and time are filled in: a UUIDv7 and the append time
 	run --separate-stderr evtail --from 1 --template '{id} {time} {schema}' a.evlog
 	[[ $output =~ ^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\ 20[0-9][0-9]-.*Z\ 1$ ]]
@@ -436,7 +436,8 @@ evpub: 3 events appended; 2 invalid lines skipped"
 
 @test "evpub --skip-invalid with clean input exits 0 and says nothing" {
 	make_log a.evlog 5
-	run --separate-stderr evpub --skip-invalid a.evlog <"$T/gen.ndjson"
+	more_events 5 >more.ndjson
+	run --separate-stderr evpub --skip-invalid a.evlog <more.ndjson
 	assert_status 0
 	assert_stdout ""
 	assert_stderr ""
@@ -490,7 +491,8 @@ evpub: 2 events valid; 2 invalid lines"
 
 @test "evpub -v/--verbose reports events and fsyncs on stderr only" {
 	make_log a.evlog 3
-	run --separate-stderr evpub -v a.evlog <"$T/gen.ndjson"
+	more_events 3 >more.ndjson
+	run --separate-stderr evpub -v a.evlog <more.ndjson
 	assert_status 0
 	assert_stdout ""
 	assert_stderr "evpub: 3 events appended, 1 fsync"
@@ -699,7 +701,7 @@ ev2"
 	assert_stdout ""
 	assert_stderr ""
 	run evtail a.evlog
-	assert_stdout '{"offset":0,"id":"id-1","type":"OrderPlaced","stream":"order-1","time":"2025-01-10T09:30:00.123Z","schema":2,"key":"k1","data":{"amount":2000,"name":"bob","items":[1,{"a":null}],"ok":true,"url":"a=b"},"meta":{"userId":"u-1","source":"cli"}}'
+	assert_stdout '{"offset":0,"id":"id-1","type":"OrderPlaced","stream":"order-1","version":1,"time":"2025-01-10T09:30:00.123Z","schema":2,"key":"k1","data":{"amount":2000,"name":"bob","items":[1,{"a":null}],"ok":true,"url":"a=b"},"meta":{"userId":"u-1","source":"cli"}}'
 }
 
 @test "evpub LOG TYPE alone appends an event without data" {
@@ -811,7 +813,7 @@ U   "
 	assert_status 0
 	assert_stderr ""
 	run evtail a.evlog
-	assert_stdout '{"offset":0,"id":"7","type":"push","stream":"o/r","time":"2025-01-10T09:30:00.000Z","schema":1,"key":"u1","data":{"id":7,"kind":"push","repo":{"name":"o/r"},"at":"2025-01-10T09:30:00Z","user":"u1"}}'
+	assert_stdout '{"offset":0,"id":"7","type":"push","stream":"o/r","version":1,"time":"2025-01-10T09:30:00.000Z","schema":1,"key":"u1","data":{"id":7,"kind":"push","repo":{"name":"o/r"},"at":"2025-01-10T09:30:00Z","user":"u1"}}'
 }
 
 @test "evpub --wrap: absent optional paths leave the fields unset" {
@@ -893,7 +895,7 @@ evpub: 0 events appended; stopped at line 1"
 	[ "${#lines[@]}" = 249 ]
 	# the first event, field by field
 	run --separate-stderr evtail --count 1 gh.evlog
-	assert_stdout "{\"offset\":0,\"id\":\"10497107027\",\"type\":\"push\",\"stream\":\"libbitc/libbitc\",\"time\":\"2019-09-26T00:00:00.000Z\",\"schema\":1,\"data\":$(head -n 1 "$gh")}"
+	assert_stdout "{\"offset\":0,\"id\":\"10497107027\",\"type\":\"push\",\"stream\":\"libbitc/libbitc\",\"version\":1,\"time\":\"2019-09-26T00:00:00.000Z\",\"schema\":1,\"data\":$(head -n 1 "$gh")}"
 	run --separate-stderr evctl verify gh.evlog
 	assert_status 0
 	[[ $output == "gh.evlog: ok, 62,952 events in "*" batches, 1 segment" ]]
@@ -902,13 +904,13 @@ evpub: 0 events appended; stopped at line 1"
 # ------------------------------------------------------------ --format
 
 @test "evpub --format cloudevents maps attributes onto the envelope" {
-	echo '{"specversion":"1.0","id":"e1","source":"/orders","type":"OrderPlaced","subject":"order-1","time":"2025-01-10T09:30:00Z","datacontenttype":"application/json","data":{"amount":5},"sequence":"3","partitionkey":"k","correlationid":"c1","causationid":"c0","schemaversion":2,"myext":"x"}' >ce.ndjson
+	echo '{"specversion":"1.0","id":"e1","source":"/orders","type":"OrderPlaced","subject":"order-1","time":"2025-01-10T09:30:00Z","datacontenttype":"application/json","data":{"amount":5},"sequence":"1","partitionkey":"k","correlationid":"c1","causationid":"c0","schemaversion":2,"myext":"x"}' >ce.ndjson
 	run --separate-stderr evpub -c --format cloudevents a.evlog -i ce.ndjson
 	assert_status 0
 	assert_stdout ""
 	assert_stderr ""
 	run evtail a.evlog
-	assert_stdout '{"offset":0,"id":"e1","type":"OrderPlaced","stream":"order-1","version":3,"time":"2025-01-10T09:30:00.000Z","schema":2,"key":"k","data":{"amount":5},"meta":{"correlationId":"c1","causationId":"c0","source":"/orders","datacontenttype":"application/json","myext":"x"}}'
+	assert_stdout '{"offset":0,"id":"e1","type":"OrderPlaced","stream":"order-1","version":1,"time":"2025-01-10T09:30:00.000Z","schema":2,"key":"k","data":{"amount":5},"meta":{"correlationId":"c1","causationId":"c0","source":"/orders","datacontenttype":"application/json","myext":"x"}}'
 }
 
 @test "evpub --format cloudevents: binary data and an explicit null data" {

@@ -171,7 +171,7 @@ local_teardown() {
 2 2025-01-10T09:20:00.000Z OrderPlaced order-7@1 {"amount":1500,"city":"Paris"}'
 }
 
-@test "evtail -o pretty without stream, version or data" {
+@test "evtail -o pretty without stream or data; a stream event gets its version" {
 	evpub -c b.evlog <<'EOF'
 {"id":"a","type":"Bare","time":"2025-01-01T00:00:00Z"}
 {"id":"b","type":"S","stream":"s1","time":"2025-01-01T00:00:00Z","data":"x"}
@@ -180,7 +180,7 @@ EOF
 	assert_status 0
 	assert_stderr ""
 	assert_stdout '0 2025-01-01T00:00:00.000Z Bare
-1 2025-01-01T00:00:00.000Z S s1 "x"'
+1 2025-01-01T00:00:00.000Z S s1@1 "x"'
 }
 
 @test "evtail --color always colours pretty output; never and a pipe do not" {
@@ -247,7 +247,7 @@ EOF
 @test "evtail -o msgpack writes one MessagePack map per event, no separators" {
 	evpub -c m.evlog <<'EOF'
 {"id":"a","type":"A","time":"2025-01-10T09:30:00.123Z","data":{"n":1}}
-{"id":"b","type":"B","stream":"s","version":2,"time":"2025-01-10T09:30:00Z","data":[true,null,-1,1.5,"x"],"meta":{"k":"v"},"key":"kk","schema":3}
+{"id":"b","type":"B","stream":"s","version":1,"time":"2025-01-10T09:30:00Z","data":[true,null,-1,1.5,"x"],"meta":{"k":"v"},"key":"kk","schema":3}
 EOF
 	run --separate-stderr sh -c 'evtail -o msgpack m.evlog >out.bin'
 	assert_status 0
@@ -256,7 +256,7 @@ EOF
 	# map of 6: offset 0, id "a", type "A", time as timestamp 64, schema 1,
 	# data {"n":1}; then a map of 10 with timestamp 32, float64 and nil
 	run od -An -tx1 -v out.bin
-	[ "$(echo $output)" = "86 a6 6f 66 66 73 65 74 00 a2 69 64 a1 61 a4 74 79 70 65 a1 41 a4 74 69 6d 65 d7 ff 1d 53 53 00 67 80 e8 98 a6 73 63 68 65 6d 61 01 a4 64 61 74 61 81 a1 6e 01 8a a6 6f 66 66 73 65 74 01 a2 69 64 a1 62 a4 74 79 70 65 a1 42 a6 73 74 72 65 61 6d a1 73 a7 76 65 72 73 69 6f 6e 02 a4 74 69 6d 65 d6 ff 67 80 e8 98 a6 73 63 68 65 6d 61 03 a3 6b 65 79 a2 6b 6b a4 64 61 74 61 95 c3 c0 ff cb 3f f8 00 00 00 00 00 00 a1 78 a4 6d 65 74 61 81 a1 6b a1 76" ]
+	[ "$(echo $output)" = "86 a6 6f 66 66 73 65 74 00 a2 69 64 a1 61 a4 74 79 70 65 a1 41 a4 74 69 6d 65 d7 ff 1d 53 53 00 67 80 e8 98 a6 73 63 68 65 6d 61 01 a4 64 61 74 61 81 a1 6e 01 8a a6 6f 66 66 73 65 74 01 a2 69 64 a1 62 a4 74 79 70 65 a1 42 a6 73 74 72 65 61 6d a1 73 a7 76 65 72 73 69 6f 6e 01 a4 74 69 6d 65 d6 ff 67 80 e8 98 a6 73 63 68 65 6d 61 03 a3 6b 65 79 a2 6b 6b a4 64 61 74 61 95 c3 c0 ff cb 3f f8 00 00 00 00 00 00 a1 78 a4 6d 65 74 61 81 a1 6b a1 76" ]
 }
 
 @test "evtail -o msgpack on generated data: one map per event" {

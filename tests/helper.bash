@@ -27,6 +27,12 @@ make_log() {
 		evpub -c "$log" <"$T/gen.ndjson"
 }
 
+# N more events for a make_log log: new ids, no versions (the log
+# numbers them after the streams' last).
+more_events() {
+	evgen "$1" --seed 8 | sed 's/"version":[0-9]*,//'
+}
+
 # Assert helpers that print what they saw when they fail.
 assert_status() {
 	if [ "$status" -ne "$1" ]; then
