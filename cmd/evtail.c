@@ -687,6 +687,13 @@ int main(int argc, char **argv)
 		copts.commit_every = commit_every;
 		copts.commit_ms = commit_ms;
 		rc = consume(log, rd, flt, grp, start, &copts, &stop_requested);
+		/* a new group that handled nothing still keeps its start */
+		if (!ev_group_get(grp)->exists &&
+		    ev_group_commit(grp, start, &err) != 0) {
+			r = fe_report(&err);
+			if (rc == 0)
+				rc = r;
+		}
 		goto out;
 	}
 
@@ -876,9 +883,11 @@ int main(int argc, char **argv)
 		 * failed, which stays for the next run */
 		if (pending_off != UINT64_MAX && rc == 0)
 			scanned = pending_off + 1;
-		if (scanned != committed && group_commit(grp, &out, scanned,
-							 &committed,
-							 &last_commit) != 0 &&
+		/* a new group that read nothing commits its start, so that
+		 * its next run does not start over (as a cursor file) */
+		if ((scanned != committed || !ev_group_get(grp)->exists) &&
+		    group_commit(grp, &out, scanned, &committed,
+				 &last_commit) != 0 &&
 		    rc == 0)
 			rc = 74;
 	}

@@ -215,6 +215,22 @@ g.lock" ]
 	assert_stdout "20 Later"
 }
 
+@test "evtail --group --exec --from end: a new group that handled nothing keeps its position too" {
+	make_log L 20
+	run --separate-stderr evtail --group g --from end --exec 'cat >>handled' L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout ""
+	[ ! -e handled ]
+	[ "$(state_next L/groups/g.group)" = 20 ]
+	evpub L Later --id later
+	run --separate-stderr evtail --group g --exec 'jq -c "[.offset, .type]" >>handled' L
+	assert_status 0
+	assert_stderr ""
+	run cat handled
+	assert_stdout '[20,"Later"]'
+}
+
 @test "evtail --group --state-dir keeps the state in DIR (created), not in the log" {
 	make_log L 20
 	run --separate-stderr evtail --group g --state-dir st --template '{offset}' L
