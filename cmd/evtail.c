@@ -590,6 +590,12 @@ int main(int argc, char **argv)
 			rc = fe_report(&err);
 			goto out;
 		}
+		/* with --wait the holder may have read and committed past
+		 * the end we saw when we opened the reader */
+		if (ev_reader_refresh(rd, &err) < 0) {
+			rc = fe_report(&err);
+			goto out;
+		}
 		if (ev_group_get(grp)->exists) {
 			uint64_t next = ev_group_get(grp)->next;
 			if (next > ev_reader_end_offset(rd)) {
