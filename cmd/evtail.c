@@ -276,6 +276,7 @@ int main(int argc, char **argv)
 	struct consume_opts copts;
 	enum on_failure on_failure = FAIL_STOP;
 	int exec_only = 0, dlq_given = 0, on_failure_given = 0;
+	int dlq_policy_given = 0;
 	uint64_t v;
 
 	fe_init(argv);
@@ -370,6 +371,7 @@ int main(int argc, char **argv)
 						      "--dlq-policy: '%s' is not event "
 						      "or stream",
 						      optarg);
+			dlq_policy_given = 1;
 			exec_only = 1;
 			break;
 		case OPT_EXEC:
@@ -556,7 +558,7 @@ int main(int argc, char **argv)
 						      "--dlq implies --on-failure=dlq");
 			copts.on_failure = on_failure;
 		}
-		if (copts.park_streams && copts.on_failure != FAIL_DLQ)
+		if (dlq_policy_given && !dlq_given)
 			return fe_usage_error(usage_short,
 					      "--dlq-policy needs --dlq");
 		if (copts.backoff_max_ms < copts.backoff_ms)
