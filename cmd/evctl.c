@@ -604,6 +604,9 @@ static int cmd_groups(int argc, char **argv)
 		if (rc == 0)
 			rc = ev_group_reset(log, reset, state_dir, pos, !execute,
 					    &err);
+		if (rc == EV_EAGAIN)
+			snprintf(err.hint, sizeof(err.hint),
+				 "stop the consumer first");
 		if (rc != 0) {
 			rc = fe_report(&err);
 		} else {

@@ -589,6 +589,9 @@ int main(int argc, char **argv)
 		}
 		r = ev_group_open(&grp, log, group, state_dir, wait, &err);
 		if (r != 0) {
+			if (r == EV_EAGAIN)
+				snprintf(err.hint, sizeof(err.hint),
+					 "use --wait to wait for it");
 			rc = fe_report(&err);
 			goto out;
 		}
