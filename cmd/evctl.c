@@ -183,6 +183,15 @@ static const char *tstr(ev_time_t t, char buf[40])
 	return buf;
 }
 
+/* As tstr(), to the millisecond: 24 characters, for a table column. */
+static const char *tstr_ms(ev_time_t t, char buf[40])
+{
+	if (t == EV_TIME_NONE)
+		return "-";
+	ev_time_format(t - ((t % 1000000) + 1000000) % 1000000, buf);
+	return buf;
+}
+
 static int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -542,7 +551,7 @@ static int cmd_groups(int argc, char **argv)
 	struct ev_log *log = NULL;
 	struct ev_error err;
 	size_t n = 0, i;
-	int c, json = 0, execute = 0, rc;
+	int c, json = 0, execute = 0, rc, namew = 20;
 	char t1[40], b1[32], b2[32];
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -623,9 +632,14 @@ static int cmd_groups(int argc, char **argv)
 		rc = fe_report(&err);
 		goto out;
 	}
+	/* the name column widens for long names, so the others stay
+	 * under their headings */
+	for (i = 0; i < n; i++)
+		if (strlen(gs[i].name) > (size_t)namew)
+			namew = (int)strlen(gs[i].name);
 	if (!json && n > 0)
-		printf("%-20s %14s %14s %12s  %-24s %s\n", "GROUP", "OFFSET", "LAG",
-		       "LAG-SECONDS", "LAST-COMMIT", "STATE");
+		printf("%-*s %14s %14s %12s  %-24s %s\n", namew, "GROUP", "OFFSET",
+		       "LAG", "LAG-SECONDS", "LAST-COMMIT", "STATE");
 	for (i = 0; i < n; i++) {
 		uint64_t lag;
 		double secs;
@@ -646,9 +660,10 @@ static int cmd_groups(int argc, char **argv)
 			       (unsigned long long)gs[i].stats.dead_lettered,
 			       (unsigned long long)gs[i].stats.skipped);
 		} else {
-			printf("%-20s %14s %14s %12.3f  %-24s %s\n", gs[i].name,
-			       fe_commas(gs[i].next, b1), fe_commas(lag, b2), secs,
-			       tstr(gs[i].committed, t1),
+			printf("%-*s %14s %14s %12.3f  %-24s %s\n", namew,
+			       gs[i].name, fe_commas(gs[i].next, b1),
+			       fe_commas(lag, b2), secs,
+			       tstr_ms(gs[i].committed, t1),
 			       gs[i].busy ? "busy" : "idle");
 		}
 	}

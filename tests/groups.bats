@@ -789,13 +789,9 @@ zeta 1,200 300 idle"
 	[ "$(awk 'NR == 3 { print $5 }' <<<"$output")" = "-" ]
 }
 
-@test "evctl groups: the columns line up under their headings" {
-	make_log L 20
-	evtail --group g --to 9 L >/dev/null
-	mkdir -p L/groups
-	write_state L/groups/h.group "$(log_id L)" 3
-	run --separate-stderr evctl groups L
-	assert_status 0
+# the columns of the evctl groups table in $lines line up under their
+# headings
+columns_line_up() {
 	local header=${lines[0]} row col h
 	for row in "${lines[@]:1}"; do
 		# left-aligned columns start under their heading ...
@@ -817,6 +813,25 @@ zeta 1,200 300 idle"
 			}
 		done
 	done
+}
+
+@test "evctl groups: the columns line up under their headings" {
+	make_log L 20
+	evtail --group g --to 9 L >/dev/null
+	mkdir -p L/groups
+	write_state L/groups/h.group "$(log_id L)" 3
+	run --separate-stderr evctl groups L
+	assert_status 0
+	columns_line_up
+	# commit times to the millisecond, as in evctl(1)
+	[[ $(awk 'NR == 2 { print $5 }' <<<"$output") =~ ^[0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z$ ]]
+	# a name longer than its column widens it
+	write_state L/groups/a-name-longer-than-twenty.group "$(log_id L)" 5
+	run --separate-stderr evctl groups L
+	assert_status 0
+	[ "${#lines[@]}" -eq 4 ]
+	[ "${lines[0]%% *}" = GROUP ]
+	columns_line_up
 }
 
 @test "evctl groups --json: one object per group with exactly the documented keys" {
