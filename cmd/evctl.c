@@ -460,56 +460,80 @@ static int usage_err(struct ev_error *err, const char *fmt, ...)
 }
 
 /* A position for --to: start, end, OFFSET or @TIME. */
-static int resolve_pos(struct ev_log *log, const char *s, uint64_t *out,
-		       struct ev_error *err)
+struct to_pos {
+	enum { TO_START, TO_END, TO_OFFSET, TO_TIME } kind;
+	uint64_t offset;
+	ev_time_t time;
+};
+
+/* The form of --to, checked while parsing options: 0, or a usage error
+ * (64) already reported. */
+static int parse_to(const char *s, struct to_pos *p)
+{
+	if (strcmp(s, "start") == 0) {
+		p->kind = TO_START;
+	} else if (strcmp(s, "end") == 0) {
+		p->kind = TO_END;
+	} else if (s[0] == '@') {
+		p->kind = TO_TIME;
+		if (ev_time_parse_user(s + 1, ev_now(), &p->time) != 0)
+			return fe_usage_error(usage_short,
+					      "--to: '%s' is not a time", s + 1);
+	} else {
+		p->kind = TO_OFFSET;
+		if (fe_parse_u64(s, &p->offset) != 0)
+			return fe_usage_error(usage_short,
+					      "--to: '%s' is not start, end, an "
+					      "offset or @TIME",
+					      s);
+	}
+	return 0;
+}
+
+/* Where --to is in this log; EV_EUSAGE for an offset outside it. */
+static int resolve_pos(struct ev_log *log, const struct to_pos *p,
+		       uint64_t *out, struct ev_error *err)
 {
 	struct ev_reader *rd;
 	struct ev_rec rec;
-	ev_time_t t;
 	int r;
 
 	r = ev_reader_open(&rd, log, err);
 	if (r != 0)
 		return r;
-	if (strcmp(s, "start") == 0) {
+	switch (p->kind) {
+	case TO_START:
 		*out = ev_reader_first_offset(rd);
-	} else if (strcmp(s, "end") == 0) {
+		break;
+	case TO_END:
 		*out = ev_reader_end_offset(rd);
-	} else if (s[0] == '@') {
-		if (ev_time_parse_user(s + 1, ev_now(), &t) != 0) {
-			ev_reader_free(rd);
-			return usage_err(err,
-					 "--to: '%s' is not a time", s + 1);
-		}
-		/* the first event at or after t */
+		break;
+	case TO_TIME:
+		/* the first event at or after the time */
 		*out = ev_reader_end_offset(rd);
-		r = ev_reader_seek_time(rd, t, err);
+		r = ev_reader_seek_time(rd, p->time, err);
 		while (r == 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
 			struct ev_event ev;
 			r = ev_event_decode(rec.p, rec.n, &ev, err);
-			if (r == 0 && ev.time >= t) {
+			if (r == 0 && ev.time >= p->time) {
 				*out = rec.offset;
 				break;
 			}
 		}
 		if (r == 1)
 			r = 0;
-	} else {
-		if (fe_parse_u64(s, out) != 0) {
-			ev_reader_free(rd);
-			return usage_err(err,
-					 "--to: '%s' is not start, end, an offset "
-					 "or @TIME",
-					 s);
-		}
+		break;
+	case TO_OFFSET:
+		*out = p->offset;
 		if (*out > ev_reader_end_offset(rd) ||
 		    *out < ev_reader_first_offset(rd))
 			r = usage_err(err,
-				      "--to: offset %s is outside the log (%llu to "
-				      "%llu)",
-				      s,
+				      "--to: offset %llu is outside the log (%llu "
+				      "to %llu)",
+				      (unsigned long long)p->offset,
 				      (unsigned long long)ev_reader_first_offset(rd),
 				      (unsigned long long)ev_reader_end_offset(rd));
+		break;
 	}
 	ev_reader_free(rd);
 	return r < 0 ? r : 0;
@@ -546,6 +570,7 @@ static int cmd_groups(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *reset = NULL, *to = NULL, *state_dir = NULL;
+	struct to_pos to_pos;
 	struct ev_group_state *gs = NULL;
 	struct ev_log_info info;
 	struct ev_log *log = NULL;
@@ -572,6 +597,8 @@ static int cmd_groups(int argc, char **argv)
 			state_dir = optarg;
 			break;
 		case 't':
+			if ((rc = parse_to(optarg, &to_pos)) != 0)
+				return rc;
 			to = optarg;
 			break;
 		default:
@@ -595,7 +622,7 @@ static int cmd_groups(int argc, char **argv)
 	if ((rc = open_log(argv[optind], &log)) != 0)
 		return rc;
 	if (reset != NULL) {
-		uint64_t pos, old = 0;
+		uint64_t pos = 0, old = 0;
 		rc = ev_group_list(log, state_dir, &gs, &n, &err);
 		for (i = 0; rc == 0 && i < n; i++)
 			if (strcmp(gs[i].name, reset) == 0)
@@ -608,7 +635,7 @@ static int cmd_groups(int argc, char **argv)
 		}
 		if (rc == 0) {
 			old = gs[i].next;
-			rc = resolve_pos(log, to, &pos, &err);
+			rc = resolve_pos(log, &to_pos, &pos, &err);
 		}
 		if (rc == 0)
 			rc = ev_group_reset(log, reset, state_dir, pos, !execute,
