@@ -728,9 +728,11 @@ static int parse_threshold(const char *s, struct threshold *t)
 	return -1;
 }
 
+/* Past a threshold: above it, as in the Nagios plugin guidelines, where
+ * N means the range 0..N, and N itself is inside. */
 static int over(const struct threshold *t, uint64_t events, double secs)
 {
-	return t->set && (t->is_time ? secs >= t->seconds : events >= t->events);
+	return t->set && (t->is_time ? secs > t->seconds : events > t->events);
 }
 
 static int cmd_lag(int argc, char **argv)
