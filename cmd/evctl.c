@@ -795,8 +795,8 @@ static int cmd_lag(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc || !warn.set || !crit.set) {
-		printf("LAG UNKNOWN - usage: evctl lag [--group NAME] --warn N "
-		       "--crit N LOG\n");
+		printf("LAG UNKNOWN - usage: evctl lag [--group NAME] "
+		       "[--state-dir DIR] --warn N --crit N LOG\n");
 		return 3;
 	}
 	if (ev_log_open(&log, argv[optind], &err) != 0) {
