@@ -539,21 +539,21 @@ static int resolve_pos(struct ev_log *log, const struct to_pos *p,
 	return r < 0 ? r : 0;
 }
 
-/* Lag of a group in events and seconds of append time. */
+/* Lag of a group in events and seconds of append time, from where it
+ * will read next: events trimmed before it read them are not counted. */
 static void group_lag(struct ev_log *log, const struct ev_group_state *g,
 		      const struct ev_log_info *info, uint64_t *events,
 		      double *seconds)
 {
 	ev_time_t t;
 	struct ev_error err;
+	uint64_t from = g->next < info->first_offset ? info->first_offset
+						     : g->next;
 
-	*events = info->next_offset > g->next ? info->next_offset - g->next : 0;
+	*events = info->next_offset > from ? info->next_offset - from : 0;
 	*seconds = 0;
 	if (*events > 0 && info->last_append != EV_TIME_NONE &&
-	    ev_log_append_time(log, g->next < info->first_offset
-					    ? info->first_offset
-					    : g->next,
-			       &t, &err) == 0 &&
+	    ev_log_append_time(log, from, &t, &err) == 0 &&
 	    t != EV_TIME_NONE && info->last_append > t)
 		*seconds = (double)(info->last_append - t) / 1e9;
 }

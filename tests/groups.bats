@@ -1030,6 +1030,32 @@ columns_line_up() {
 	cmp saved L/groups/g.group
 }
 
+@test "evctl groups, lag and metrics after trim --force count only the events left" {
+	# a group that trim --force left behind will read from the first
+	# offset: the events before it are no lag, they are gone
+	evctl init --segment-bytes 64K L >/dev/null
+	evgen 1500 --seed 41 | evpub --batch-events 20 L
+	evtail --group g --to 99 L >/dev/null
+	evctl trim --keep-events 1 --force L >/dev/null
+	local first left
+	first=$(evctl info --json L | jq .first_offset)
+	[ "$first" -gt 100 ]
+	left=$((1500 - first))
+	run --separate-stderr evctl groups --json L
+	assert_status 0
+	assert_stderr ""
+	[ "$(jq -c '[.group, .next, .lag]' <<<"$output")" = "[\"g\",100,$left]" ]
+	run --separate-stderr evctl groups L
+	assert_status 0
+	[ "$(awk 'NR == 2 { print $1, $2, $3 }' <<<"$output" | tr -d ,)" = "g 100 $left" ]
+	run --separate-stderr evctl lag --warn "$left" --crit $((left + 1)) L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_contains "LAG OK - group g is $left events"
+	evctl metrics L >m.prom
+	grep -qx "evlog_group_lag_events{log=\"L\",group=\"g\"} $left" m.prom
+}
+
 # ------------------------------------------------------------ evctl lag
 
 # groups a (lag 20), b (lag 10) and c (lag 0) on 30 events in one batch
