@@ -619,6 +619,7 @@ static int cmd_groups(int argc, char **argv)
 	if (reset != NULL && !ev_group_name_ok(reset))
 		return fe_usage_error(usage_short,
 				      "groups: '%s' is not a group name", reset);
+	memset(&info, 0, sizeof(info));
 	if ((rc = open_log(argv[optind], &log)) != 0)
 		return rc;
 	if (reset != NULL) {
@@ -694,9 +695,9 @@ static int cmd_groups(int argc, char **argv)
 			       gs[i].busy ? "busy" : "idle");
 		}
 	}
-	free(info.seg);
 	rc = 0;
 out:
+	free(info.seg);
 	free(gs);
 	ev_log_close(log);
 	return rc;
@@ -806,6 +807,7 @@ static int cmd_lag(int argc, char **argv)
 	if (ev_log_info(log, &info, &err) != 0 ||
 	    ev_group_list(log, state_dir, &gs, &n, &err) != 0) {
 		printf("LAG UNKNOWN - %s\n", err.msg);
+		free(info.seg); /* NULL when ev_log_info() failed */
 		ev_log_close(log);
 		return 3;
 	}
