@@ -183,6 +183,15 @@ static const char *tstr(ev_time_t t, char buf[40])
 	return buf;
 }
 
+/* As tstr(), to the millisecond: 24 characters, for a table column. */
+static const char *tstr_ms(ev_time_t t, char buf[40])
+{
+	if (t == EV_TIME_NONE)
+		return "-";
+	ev_time_format(t - ((t % 1000000) + 1000000) % 1000000, buf);
+	return buf;
+}
+
 static int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -451,76 +460,100 @@ static int usage_err(struct ev_error *err, const char *fmt, ...)
 }
 
 /* A position for --to: start, end, OFFSET or @TIME. */
-static int resolve_pos(struct ev_log *log, const char *s, uint64_t *out,
-		       struct ev_error *err)
+struct to_pos {
+	enum { TO_START, TO_END, TO_OFFSET, TO_TIME } kind;
+	uint64_t offset;
+	ev_time_t time;
+};
+
+/* The form of --to, checked while parsing options: 0, or a usage error
+ * (64) already reported. */
+static int parse_to(const char *s, struct to_pos *p)
+{
+	if (strcmp(s, "start") == 0) {
+		p->kind = TO_START;
+	} else if (strcmp(s, "end") == 0) {
+		p->kind = TO_END;
+	} else if (s[0] == '@') {
+		p->kind = TO_TIME;
+		if (ev_time_parse_user(s + 1, ev_now(), &p->time) != 0)
+			return fe_usage_error(usage_short,
+					      "--to: '%s' is not a time", s + 1);
+	} else {
+		p->kind = TO_OFFSET;
+		if (fe_parse_u64(s, &p->offset) != 0)
+			return fe_usage_error(usage_short,
+					      "--to: '%s' is not start, end, an "
+					      "offset or @TIME",
+					      s);
+	}
+	return 0;
+}
+
+/* Where --to is in this log; EV_EUSAGE for an offset outside it. */
+static int resolve_pos(struct ev_log *log, const struct to_pos *p,
+		       uint64_t *out, struct ev_error *err)
 {
 	struct ev_reader *rd;
 	struct ev_rec rec;
-	ev_time_t t;
 	int r;
 
 	r = ev_reader_open(&rd, log, err);
 	if (r != 0)
 		return r;
-	if (strcmp(s, "start") == 0) {
+	switch (p->kind) {
+	case TO_START:
 		*out = ev_reader_first_offset(rd);
-	} else if (strcmp(s, "end") == 0) {
+		break;
+	case TO_END:
 		*out = ev_reader_end_offset(rd);
-	} else if (s[0] == '@') {
-		if (ev_time_parse_user(s + 1, ev_now(), &t) != 0) {
-			ev_reader_free(rd);
-			return usage_err(err,
-					 "--to: '%s' is not a time", s + 1);
-		}
-		/* the first event at or after t */
+		break;
+	case TO_TIME:
+		/* the first event at or after the time */
 		*out = ev_reader_end_offset(rd);
-		r = ev_reader_seek_time(rd, t, err);
+		r = ev_reader_seek_time(rd, p->time, err);
 		while (r == 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
 			struct ev_event ev;
 			r = ev_event_decode(rec.p, rec.n, &ev, err);
-			if (r == 0 && ev.time >= t) {
+			if (r == 0 && ev.time >= p->time) {
 				*out = rec.offset;
 				break;
 			}
 		}
 		if (r == 1)
 			r = 0;
-	} else {
-		if (fe_parse_u64(s, out) != 0) {
-			ev_reader_free(rd);
-			return usage_err(err,
-					 "--to: '%s' is not start, end, an offset "
-					 "or @TIME",
-					 s);
-		}
+		break;
+	case TO_OFFSET:
+		*out = p->offset;
 		if (*out > ev_reader_end_offset(rd) ||
 		    *out < ev_reader_first_offset(rd))
 			r = usage_err(err,
-				      "--to: offset %s is outside the log (%llu to "
-				      "%llu)",
-				      s,
+				      "--to: offset %llu is outside the log (%llu "
+				      "to %llu)",
+				      (unsigned long long)p->offset,
 				      (unsigned long long)ev_reader_first_offset(rd),
 				      (unsigned long long)ev_reader_end_offset(rd));
+		break;
 	}
 	ev_reader_free(rd);
 	return r < 0 ? r : 0;
 }
 
-/* Lag of a group in events and seconds of append time. */
+/* Lag of a group in events and seconds of append time, from where it
+ * will read next: events trimmed before it read them are not counted. */
 static void group_lag(struct ev_log *log, const struct ev_group_state *g,
 		      const struct ev_log_info *info, uint64_t *events,
 		      double *seconds)
 {
 	ev_time_t t;
 	struct ev_error err;
+	uint64_t from = g->next < info->first_offset ? info->first_offset
+						     : g->next;
 
-	*events = info->next_offset > g->next ? info->next_offset - g->next : 0;
+	*events = info->next_offset > from ? info->next_offset - from : 0;
 	*seconds = 0;
 	if (*events > 0 && info->last_append != EV_TIME_NONE &&
-	    ev_log_append_time(log, g->next < info->first_offset
-					    ? info->first_offset
-					    : g->next,
-			       &t, &err) == 0 &&
+	    ev_log_append_time(log, from, &t, &err) == 0 &&
 	    t != EV_TIME_NONE && info->last_append > t)
 		*seconds = (double)(info->last_append - t) / 1e9;
 }
@@ -537,12 +570,13 @@ static int cmd_groups(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *reset = NULL, *to = NULL, *state_dir = NULL;
+	struct to_pos to_pos;
 	struct ev_group_state *gs = NULL;
 	struct ev_log_info info;
 	struct ev_log *log = NULL;
 	struct ev_error err;
 	size_t n = 0, i;
-	int c, json = 0, execute = 0, rc;
+	int c, json = 0, execute = 0, rc, namew = 20;
 	char t1[40], b1[32], b2[32];
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -563,6 +597,8 @@ static int cmd_groups(int argc, char **argv)
 			state_dir = optarg;
 			break;
 		case 't':
+			if ((rc = parse_to(optarg, &to_pos)) != 0)
+				return rc;
 			to = optarg;
 			break;
 		default:
@@ -583,10 +619,11 @@ static int cmd_groups(int argc, char **argv)
 	if (reset != NULL && !ev_group_name_ok(reset))
 		return fe_usage_error(usage_short,
 				      "groups: '%s' is not a group name", reset);
+	memset(&info, 0, sizeof(info));
 	if ((rc = open_log(argv[optind], &log)) != 0)
 		return rc;
 	if (reset != NULL) {
-		uint64_t pos, old = 0;
+		uint64_t pos = 0, old = 0;
 		rc = ev_group_list(log, state_dir, &gs, &n, &err);
 		for (i = 0; rc == 0 && i < n; i++)
 			if (strcmp(gs[i].name, reset) == 0)
@@ -599,11 +636,14 @@ static int cmd_groups(int argc, char **argv)
 		}
 		if (rc == 0) {
 			old = gs[i].next;
-			rc = resolve_pos(log, to, &pos, &err);
+			rc = resolve_pos(log, &to_pos, &pos, &err);
 		}
 		if (rc == 0)
 			rc = ev_group_reset(log, reset, state_dir, pos, !execute,
 					    &err);
+		if (rc == EV_EAGAIN)
+			snprintf(err.hint, sizeof(err.hint),
+				 "stop the consumer first");
 		if (rc != 0) {
 			rc = fe_report(&err);
 		} else {
@@ -620,9 +660,14 @@ static int cmd_groups(int argc, char **argv)
 		rc = fe_report(&err);
 		goto out;
 	}
+	/* the name column widens for long names, so the others stay
+	 * under their headings */
+	for (i = 0; i < n; i++)
+		if (strlen(gs[i].name) > (size_t)namew)
+			namew = (int)strlen(gs[i].name);
 	if (!json && n > 0)
-		printf("%-20s %14s %14s %12s  %-24s %s\n", "GROUP", "OFFSET", "LAG",
-		       "LAG-SECONDS", "LAST-COMMIT", "STATE");
+		printf("%-*s %14s %14s %12s  %-24s %s\n", namew, "GROUP", "OFFSET",
+		       "LAG", "LAG-SECONDS", "LAST-COMMIT", "STATE");
 	for (i = 0; i < n; i++) {
 		uint64_t lag;
 		double secs;
@@ -643,15 +688,16 @@ static int cmd_groups(int argc, char **argv)
 			       (unsigned long long)gs[i].stats.dead_lettered,
 			       (unsigned long long)gs[i].stats.skipped);
 		} else {
-			printf("%-20s %14s %14s %12.3f  %-24s %s\n", gs[i].name,
-			       fe_commas(gs[i].next, b1), fe_commas(lag, b2), secs,
-			       tstr(gs[i].committed, t1),
+			printf("%-*s %14s %14s %12.3f  %-24s %s\n", namew,
+			       gs[i].name, fe_commas(gs[i].next, b1),
+			       fe_commas(lag, b2), secs,
+			       tstr_ms(gs[i].committed, t1),
 			       gs[i].busy ? "busy" : "idle");
 		}
 	}
-	free(info.seg);
 	rc = 0;
 out:
+	free(info.seg);
 	free(gs);
 	ev_log_close(log);
 	return rc;
@@ -683,9 +729,11 @@ static int parse_threshold(const char *s, struct threshold *t)
 	return -1;
 }
 
+/* Past a threshold: above it, as in the Nagios plugin guidelines, where
+ * N means the range 0..N, and N itself is inside. */
 static int over(const struct threshold *t, uint64_t events, double secs)
 {
-	return t->set && (t->is_time ? secs >= t->seconds : events >= t->events);
+	return t->set && (t->is_time ? secs > t->seconds : events > t->events);
 }
 
 static int cmd_lag(int argc, char **argv)
@@ -748,8 +796,8 @@ static int cmd_lag(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc || !warn.set || !crit.set) {
-		printf("LAG UNKNOWN - usage: evctl lag [--group NAME] --warn N "
-		       "--crit N LOG\n");
+		printf("LAG UNKNOWN - usage: evctl lag [--group NAME] "
+		       "[--state-dir DIR] --warn N --crit N LOG\n");
 		return 3;
 	}
 	if (ev_log_open(&log, argv[optind], &err) != 0) {
@@ -759,6 +807,7 @@ static int cmd_lag(int argc, char **argv)
 	if (ev_log_info(log, &info, &err) != 0 ||
 	    ev_group_list(log, state_dir, &gs, &n, &err) != 0) {
 		printf("LAG UNKNOWN - %s\n", err.msg);
+		free(info.seg); /* NULL when ev_log_info() failed */
 		ev_log_close(log);
 		return 3;
 	}

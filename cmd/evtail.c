@@ -276,6 +276,7 @@ int main(int argc, char **argv)
 	struct consume_opts copts;
 	enum on_failure on_failure = FAIL_STOP;
 	int exec_only = 0, dlq_given = 0, on_failure_given = 0;
+	int dlq_policy_given = 0;
 	uint64_t v;
 
 	fe_init(argv);
@@ -370,6 +371,7 @@ int main(int argc, char **argv)
 						      "--dlq-policy: '%s' is not event "
 						      "or stream",
 						      optarg);
+			dlq_policy_given = 1;
 			exec_only = 1;
 			break;
 		case OPT_EXEC:
@@ -556,7 +558,7 @@ int main(int argc, char **argv)
 						      "--dlq implies --on-failure=dlq");
 			copts.on_failure = on_failure;
 		}
-		if (copts.park_streams && copts.on_failure != FAIL_DLQ)
+		if (dlq_policy_given && !dlq_given)
 			return fe_usage_error(usage_short,
 					      "--dlq-policy needs --dlq");
 		if (copts.backoff_max_ms < copts.backoff_ms)
@@ -587,6 +589,15 @@ int main(int argc, char **argv)
 		}
 		r = ev_group_open(&grp, log, group, state_dir, wait, &err);
 		if (r != 0) {
+			if (r == EV_EAGAIN)
+				snprintf(err.hint, sizeof(err.hint),
+					 "use --wait to wait for it");
+			rc = fe_report(&err);
+			goto out;
+		}
+		/* with --wait the holder may have read and committed past
+		 * the end we saw when we opened the reader */
+		if (ev_reader_refresh(rd, &err) < 0) {
 			rc = fe_report(&err);
 			goto out;
 		}
@@ -687,6 +698,13 @@ int main(int argc, char **argv)
 		copts.commit_every = commit_every;
 		copts.commit_ms = commit_ms;
 		rc = consume(log, rd, flt, grp, start, &copts, &stop_requested);
+		/* a new group that handled nothing still keeps its start */
+		if (!ev_group_get(grp)->exists &&
+		    ev_group_commit(grp, start, &err) != 0) {
+			r = fe_report(&err);
+			if (rc == 0)
+				rc = r;
+		}
 		goto out;
 	}
 
@@ -876,9 +894,11 @@ int main(int argc, char **argv)
 		 * failed, which stays for the next run */
 		if (pending_off != UINT64_MAX && rc == 0)
 			scanned = pending_off + 1;
-		if (scanned != committed && group_commit(grp, &out, scanned,
-							 &committed,
-							 &last_commit) != 0 &&
+		/* a new group that read nothing commits its start, so that
+		 * its next run does not start over (as a cursor file) */
+		if ((scanned != committed || !ev_group_get(grp)->exists) &&
+		    group_commit(grp, &out, scanned, &committed,
+				 &last_commit) != 0 &&
 		    rc == 0)
 			rc = 74;
 	}

@@ -6,6 +6,12 @@
  * runs (evlog(5) GROUPS).  Commits write a new state file and rename it
  * into place, with fsyncs, so a crash leaves the old or the new position,
  * never half of one.
+ *
+ * The holder keeps two locks on one descriptor of the lock file: a flock,
+ * which is what keeps consumers apart, and an OFD write lock, which only
+ * says that it is there: F_OFD_GETLK tests for it without taking
+ * anything, so a monitoring probe never makes a consumer find the group
+ * busy (and needs no write permission).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -219,6 +225,15 @@ static int state_store(struct ev_group *g, struct ev_error *err)
 	return 0;
 }
 
+/* A write lock on the whole file, for F_OFD_SETLK and F_OFD_GETLK. */
+static const struct flock ofd_whole_file = {
+	.l_type = F_WRLCK,
+	.l_whence = SEEK_SET,
+	.l_start = 0,
+	.l_len = 0,
+	.l_pid = 0,
+};
+
 /* Take a group's lock: 0, EV_EAGAIN when busy and not waiting. */
 static int group_lock(int dirfd, const char *dir, const char *name, int wait,
 		      int *out, struct ev_error *err)
@@ -237,18 +252,39 @@ static int group_lock(int dirfd, const char *dir, const char *name, int wait,
 	if (r != 0) {
 		int e = errno;
 		close(fd);
-		if (e == EWOULDBLOCK) {
-			ev_seterr(err, EV_EAGAIN,
-				  "group '%s' is busy: another consumer holds it",
-				  name);
-			ev_sethint(err, "use --wait to wait for it");
-			return EV_EAGAIN;
-		}
+		if (e == EWOULDBLOCK)
+			return ev_seterr(err, EV_EAGAIN,
+					 "group '%s' is busy: another consumer "
+					 "holds it",
+					 name);
 		return ev_seterr_errno(err, EV_EIO, e, "cannot lock '%s/%s'", dir,
 				       file);
 	}
+	/*
+	 * The mark that group_busy() tests for.  Only the flock holder
+	 * takes it, so it cannot conflict; should a file system refuse it
+	 * anyway (NFS emulates flock with byte-range locks), the group
+	 * looks idle to probes, and the flock still keeps consumers apart.
+	 */
+	(void)fcntl(fd, F_OFD_SETLK, &ofd_whole_file);
 	*out = fd;
 	return 0;
+}
+
+/* Does a consumer hold the group?  Takes no lock and creates nothing. */
+static int group_busy(int dirfd, const char *name)
+{
+	char file[EV_GROUP_NAME_MAX + 16];
+	struct flock fl = ofd_whole_file;
+	int fd, r;
+
+	snprintf(file, sizeof(file), "%s.lock", name);
+	fd = ev_openat(dirfd, file, O_RDONLY, 0);
+	if (fd < 0)
+		return 0; /* no lock file: nobody has held it */
+	r = fcntl(fd, F_OFD_GETLK, &fl);
+	close(fd);
+	return r == 0 && fl.l_type != F_UNLCK;
 }
 
 int ev_group_open(struct ev_group **out, struct ev_log *log, const char *name,
@@ -340,7 +376,7 @@ int ev_group_list(struct ev_log *log, const char *state_dir,
 	size_t n = 0, cap = 0, len;
 	struct dirent *de;
 	DIR *d;
-	int dirfd, r, lfd;
+	int dirfd, r;
 
 	*out = NULL;
 	*count = 0;
@@ -381,10 +417,7 @@ int ev_group_list(struct ev_log *log, const char *state_dir,
 		/* with a state dir, only this log's groups */
 		if (strcmp(v[n].log_id, log->id_hex) != 0)
 			continue;
-		if (group_lock(dirfd, dir, name, 0, &lfd, NULL) == 0)
-			close(lfd);
-		else
-			v[n].busy = 1;
+		v[n].busy = group_busy(dirfd, name);
 		n++;
 	}
 	closedir(d);

@@ -215,6 +215,22 @@ g.lock" ]
 	assert_stdout "20 Later"
 }
 
+@test "evtail --group --exec --from end: a new group that handled nothing keeps its position too" {
+	make_log L 20
+	run --separate-stderr evtail --group g --from end --exec 'cat >>handled' L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout ""
+	[ ! -e handled ]
+	[ "$(state_next L/groups/g.group)" = 20 ]
+	evpub L Later --id later
+	run --separate-stderr evtail --group g --exec 'jq -c "[.offset, .type]" >>handled' L
+	assert_status 0
+	assert_stderr ""
+	run cat handled
+	assert_stdout '[20,"Later"]'
+}
+
 @test "evtail --group --state-dir keeps the state in DIR (created), not in the log" {
 	make_log L 20
 	run --separate-stderr evtail --group g --state-dir st --template '{offset}' L
@@ -691,16 +707,20 @@ put_crc() { # FILE FROM LEN AT: CRC-32C of LEN bytes at FROM, stored at AT
 	# check must not look like a consumer to a consumer that starts
 	make_log L 20
 	evtail --group g L >/dev/null
-	strace -f -o /dev/null -e trace=flock -e inject=flock:delay_exit=1500000 \
+	# hold the probe for 1.5s inside the call that checks the lock file,
+	# whichever it is (flock, fcntl): strace prints that call, marked
+	# DELAYED, when the delay starts, and the probe then holds whatever
+	# the call took (LeakSanitizer cannot work under ptrace: off, for
+	# SANITIZE builds)
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		strace -f -o probe.trace -P L/groups/g.lock -e trace=flock,fcntl \
+		-e inject=flock,fcntl:delay_exit=1500000 \
 		evctl groups L >probe.out 2>probe.err 3>&- &
 	BGS+=($!)
-	local i=0 ino
-	ino=$(stat -c %i L/groups/g.lock)
-	# until the probe holds what it checks (seen in /proc/locks, so as
-	# not to take the lock here)
-	until awk -v ino="$ino" '$2 == "FLOCK" && $6 ~ (":" ino "$") { f = 1 } END { exit !f }' /proc/locks; do
+	local i=0
+	until grep -q 'DELAYED' probe.trace 2>/dev/null; do
 		i=$((i + 1))
-		[ "$i" -lt 300 ] || { echo "the probe never took the lock" >&2; false; }
+		[ "$i" -lt 300 ] || { echo "the probe never checked the lock" >&2; false; }
 		sleep 0.01
 	done
 	evpub L T --id n1
@@ -708,8 +728,38 @@ put_crc() { # FILE FROM LEN AT: CRC-32C of LEN bytes at FROM, stored at AT
 	assert_stderr ""
 	assert_status 0
 	assert_stdout "20"
+	# the consumer ran while the probe was inside its check
+	kill -0 "${BGS[0]}"
 	wait "${BGS[0]}"
 	[ "$(tail -n 1 probe.out | awk '{ print $1, $2 }')" = "g 20" ]
+}
+
+@test "evctl groups: a user who may not write the groups sees busy and idle as they are" {
+	# the busy check opens lock files read-only and creates none
+	make_log L 20
+	evtail --group idle L >/dev/null
+	evtail --group g -f --template '{offset}' L >h.out 2>h.err 3>&- &
+	BGS+=($!)
+	wait_for_lines h.out 20 5
+	wait_next L/groups/g.group 20 5
+	write_state L/groups/nolock.group "$(log_id L)" 5
+	# a user who may not write L/groups: another one if we are root
+	reader() {
+		if [ "$(id -u)" -eq 0 ]; then
+			setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+		else
+			"$@"
+		fi
+	}
+	chmod 755 "$T"
+	chmod a-w L/groups L/groups/*
+	run --separate-stderr reader evctl groups --json L
+	chmod u+w L/groups L/groups/*
+	assert_status 0
+	assert_stderr ""
+	[ "$(jq -c '[.group, .busy]' <<<"$output" | paste -sd ' ')" = '["g",true] ["idle",false] ["nolock",false]' ]
+	[ ! -e L/groups/nolock.lock ]
+	[ ! -s h.err ]
 }
 
 # ------------------------------------------------------------ evctl groups
@@ -739,13 +789,9 @@ zeta 1,200 300 idle"
 	[ "$(awk 'NR == 3 { print $5 }' <<<"$output")" = "-" ]
 }
 
-@test "evctl groups: the columns line up under their headings" {
-	make_log L 20
-	evtail --group g --to 9 L >/dev/null
-	mkdir -p L/groups
-	write_state L/groups/h.group "$(log_id L)" 3
-	run --separate-stderr evctl groups L
-	assert_status 0
+# the columns of the evctl groups table in $lines line up under their
+# headings
+columns_line_up() {
 	local header=${lines[0]} row col h
 	for row in "${lines[@]:1}"; do
 		# left-aligned columns start under their heading ...
@@ -767,6 +813,25 @@ zeta 1,200 300 idle"
 			}
 		done
 	done
+}
+
+@test "evctl groups: the columns line up under their headings" {
+	make_log L 20
+	evtail --group g --to 9 L >/dev/null
+	mkdir -p L/groups
+	write_state L/groups/h.group "$(log_id L)" 3
+	run --separate-stderr evctl groups L
+	assert_status 0
+	columns_line_up
+	# commit times to the millisecond, as in evctl(1)
+	[[ $(awk 'NR == 2 { print $5 }' <<<"$output") =~ ^[0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z$ ]]
+	# a name longer than its column widens it
+	write_state L/groups/a-name-longer-than-twenty.group "$(log_id L)" 5
+	run --separate-stderr evctl groups L
+	assert_status 0
+	[ "${#lines[@]}" -eq 4 ]
+	[ "${lines[0]%% *}" = GROUP ]
+	columns_line_up
 }
 
 @test "evctl groups --json: one object per group with exactly the documented keys" {
@@ -882,6 +947,8 @@ zeta 1,200 300 idle"
 		assert_status 75
 		assert_stdout ""
 		assert_stderr_line 0 "evctl: group 'g' is busy: another consumer holds it"
+		assert_stderr_line 1 "evctl: stop the consumer first"
+		[ "${#stderr_lines[@]}" -eq 2 ]
 		# evctl has no --wait: the hint must not suggest it
 		[[ $stderr != *--wait* ]] || {
 			echo "evctl suggests an option it does not have: $stderr" >&2
@@ -961,6 +1028,32 @@ zeta 1,200 300 idle"
 	assert_status 64
 	assert_stderr "$(ctl_usage_err "evctl: groups: expected one LOG operand")"
 	cmp saved L/groups/g.group
+}
+
+@test "evctl groups, lag and metrics after trim --force count only the events left" {
+	# a group that trim --force left behind will read from the first
+	# offset: the events before it are no lag, they are gone
+	evctl init --segment-bytes 64K L >/dev/null
+	evgen 1500 --seed 41 | evpub --batch-events 20 L
+	evtail --group g --to 99 L >/dev/null
+	evctl trim --keep-events 1 --force L >/dev/null
+	local first left
+	first=$(evctl info --json L | jq .first_offset)
+	[ "$first" -gt 100 ]
+	left=$((1500 - first))
+	run --separate-stderr evctl groups --json L
+	assert_status 0
+	assert_stderr ""
+	[ "$(jq -c '[.group, .next, .lag]' <<<"$output")" = "[\"g\",100,$left]" ]
+	run --separate-stderr evctl groups L
+	assert_status 0
+	[ "$(awk 'NR == 2 { print $1, $2, $3 }' <<<"$output" | tr -d ,)" = "g 100 $left" ]
+	run --separate-stderr evctl lag --warn "$left" --crit $((left + 1)) L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_contains "LAG OK - group g is $left events"
+	evctl metrics L >m.prom
+	grep -qx "evlog_group_lag_events{log=\"L\",group=\"g\"} $left" m.prom
 }
 
 # ------------------------------------------------------------ evctl lag
