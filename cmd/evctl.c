@@ -1041,15 +1041,20 @@ static int cmd_metrics(int argc, char **argv)
 	GROUP_SAMPLE("evlog_group_dead_lettered_total", "%llu",
 		     (unsigned long long)g->stats.dead_lettered)
 #undef GROUP_SAMPLE
-	family("evlog_dlq_open_letters", "gauge",
-	       "Open dead letters in a dead-letter log.");
+	/* the DLQ families only when there is a dead-letter log */
+	for (k = 0, i = 0; i < nl; i++)
+		k += ev_log_get_config(d[i].log)->dead_letters;
+	if (k > 0)
+		family("evlog_dlq_open_letters", "gauge",
+		       "Open dead letters in a dead-letter log.");
 	for (i = 0; i < nl; i++)
 		if (ev_log_get_config(d[i].log)->dead_letters) {
 			sample_start("evlog_dlq_open_letters", &d[i]);
 			printf("} %llu\n", (unsigned long long)d[i].dlq_open);
 		}
-	family("evlog_dlq_oldest_open_age_seconds", "gauge",
-	       "Age of the oldest open dead letter.");
+	if (k > 0)
+		family("evlog_dlq_oldest_open_age_seconds", "gauge",
+		       "Age of the oldest open dead letter.");
 	for (i = 0; i < nl; i++)
 		if (ev_log_get_config(d[i].log)->dead_letters &&
 		    d[i].dlq_oldest != EV_TIME_NONE) {

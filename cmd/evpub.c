@@ -683,6 +683,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		wopts.threaded = 1;
+		wopts.unlinked = 1; /* our records come from the parser */
 		wopts.on_durable = on_durable;
 		wopts.notice = on_notice;
 		wopts.ctx = &pb;

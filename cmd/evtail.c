@@ -27,6 +27,7 @@ static const char usage_long[] =
 	"      --backoff-max DURATION\n"
 	"                          longest retry delay (30s)\n"
 	"      --batch N           with --exec, up to N events per handler run\n"
+	"      --category NAME     only streams NAME and NAME-*; may be repeated\n"
 	"      --color WHEN        colour pretty output: auto, always, never\n"
 	"      --commit-every N    with --group, commit every N events (1000)\n"
 	"      --commit-interval DURATION\n"
@@ -43,6 +44,8 @@ static const char usage_long[] =
 	"                          event's JSON on stdin: at-least-once delivery\n"
 	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM)\n"
 	"      --from POS          start at OFFSET, start, end or @TIME\n"
+	"      --from-version N    with one exact --stream, start at its\n"
+	"                          version N\n"
 	"      --grace DURATION    on SIGINT/SIGTERM, let handlers finish this\n"
 	"                          long before killing them (10s)\n"
 	"      --group NAME        read as consumer group NAME: resume after its\n"
@@ -57,7 +60,9 @@ static const char usage_long[] =
 	"      --retries N         retries of a failed handler run (3)\n"
 	"      --since TIME        only events at or after TIME\n"
 	"      --state-dir DIR     keep group state in DIR, not in the log\n"
-	"      --stream GLOB       only streams matching GLOB; may be repeated\n"
+	"      --stream GLOB       only streams matching GLOB; may be repeated;\n"
+	"                          one exact name is read through the stream\n"
+	"                          index, without scanning the log\n"
 	"      --template TPL      print TPL per event, e.g. '{offset} {type}'\n"
 	"      --timeout DURATION  a handler run that takes longer fails (none)\n"
 	"      --to POS            stop after OFFSET, or at the first event\n"
@@ -79,6 +84,7 @@ enum {
 	OPT_BACKOFF = 256,
 	OPT_BACKOFF_MAX,
 	OPT_BATCH,
+	OPT_CATEGORY,
 	OPT_COLOR,
 	OPT_COMMIT_EVERY,
 	OPT_COMMIT_INTERVAL,
@@ -88,6 +94,7 @@ enum {
 	OPT_DLQ_POLICY,
 	OPT_EXEC,
 	OPT_FROM,
+	OPT_FROM_VERSION,
 	OPT_GRACE,
 	OPT_GROUP,
 	OPT_ON_FAILURE,
@@ -109,6 +116,7 @@ static const struct option longopts[] = {
 	{"backoff", required_argument, NULL, OPT_BACKOFF},
 	{"backoff-max", required_argument, NULL, OPT_BACKOFF_MAX},
 	{"batch", required_argument, NULL, OPT_BATCH},
+	{"category", required_argument, NULL, OPT_CATEGORY},
 	{"color", required_argument, NULL, OPT_COLOR},
 	{"commit-every", required_argument, NULL, OPT_COMMIT_EVERY},
 	{"commit-interval", required_argument, NULL, OPT_COMMIT_INTERVAL},
@@ -119,6 +127,7 @@ static const struct option longopts[] = {
 	{"exec", required_argument, NULL, OPT_EXEC},
 	{"follow", no_argument, NULL, 'f'},
 	{"from", required_argument, NULL, OPT_FROM},
+	{"from-version", required_argument, NULL, OPT_FROM_VERSION},
 	{"grace", required_argument, NULL, OPT_GRACE},
 	{"group", required_argument, NULL, OPT_GROUP},
 	{"help", no_argument, NULL, 'h'},
@@ -238,6 +247,49 @@ static int bad_record(struct out *o, const char *logpath, uint64_t offset,
 	return 65;
 }
 
+/* One stream's events, read through its links before the loop. */
+struct preload {
+	struct ev_buf b;	/* offset, append time, length, bytes */
+	size_t pos;
+	uint64_t end;		/* the log's end then: follow on from there */
+	int active;
+	int oom;
+};
+
+struct preload_hdr {
+	uint64_t offset;
+	ev_time_t append_time;
+	size_t n;
+};
+
+static int preload_add(void *ctx, const struct ev_rec *rec)
+{
+	struct preload *pl = ctx;
+	struct preload_hdr h = {rec->offset, rec->append_time, rec->n};
+
+	if (ev_buf_append(&pl->b, &h, sizeof(h)) != 0 ||
+	    ev_buf_append(&pl->b, rec->p, rec->n) != 0) {
+		pl->oom = 1;
+		return EV_ERR;
+	}
+	return 0;
+}
+
+static int preload_next(struct preload *pl, struct ev_rec *rec)
+{
+	struct preload_hdr h;
+
+	if (pl->pos >= pl->b.len)
+		return 0;
+	memcpy(&h, pl->b.p + pl->pos, sizeof(h));
+	rec->offset = h.offset;
+	rec->append_time = h.append_time;
+	rec->n = h.n;
+	rec->p = pl->b.p + pl->pos + sizeof(h);
+	pl->pos += sizeof(h) + h.n;
+	return 1;
+}
+
 /* built while parsing options; freed at exit, whichever return it is */
 static struct ev_filter *flt;
 static struct ev_template *tpl;
@@ -278,10 +330,15 @@ int main(int argc, char **argv)
 	int exec_only = 0, dlq_given = 0, on_failure_given = 0;
 	int dlq_policy_given = 0;
 	uint64_t v;
+	const char *exact = NULL;	/* the one --stream, when literal */
+	int nstreams = 0, ncategories = 0;
+	uint64_t from_version = 0;
+	struct preload pl;
 
 	fe_init(argv);
 	ev_error_clear(&err);
 	memset(&out, 0, sizeof(out));
+	memset(&pl, 0, sizeof(pl));
 	memset(&copts, 0, sizeof(copts));
 	copts.retries = 3;
 	copts.backoff_ms = 1000;
@@ -477,6 +534,34 @@ int main(int argc, char **argv)
 		case OPT_STREAM:
 			if (ev_filter_add_stream(flt, optarg) != 0)
 				return 1;
+			nstreams++;
+			exact = strpbrk(optarg, "*?[") == NULL ? optarg : NULL;
+			break;
+		case OPT_CATEGORY: {
+			/* Message DB: the category of order-7 is order */
+			char *glob;
+			if (optarg[0] == '\0' || strpbrk(optarg, "*?[") != NULL)
+				return fe_usage_error(usage_short,
+						      "--category: '%s' is a name, "
+						      "not a pattern",
+						      optarg);
+			if (asprintf(&glob, "%s-*", optarg) < 0)
+				return 1;
+			r = ev_filter_add_stream(flt, optarg) != 0 ||
+			    ev_filter_add_stream(flt, glob) != 0;
+			free(glob);
+			if (r)
+				return 1;
+			ncategories++;
+			break;
+		}
+		case OPT_FROM_VERSION:
+			if (fe_parse_u64(optarg, &from_version) != 0 ||
+			    from_version == 0)
+				return fe_usage_error(usage_short,
+						      "--from-version: '%s' is not a "
+						      "version (1, 2, ...)",
+						      optarg);
 			break;
 		case OPT_TEMPLATE:
 			if (ev_template_new(&tpl, optarg, &err) != 0)
@@ -563,6 +648,22 @@ int main(int argc, char **argv)
 					      "--dlq-policy needs --dlq");
 		if (copts.backoff_max_ms < copts.backoff_ms)
 			copts.backoff_max_ms = copts.backoff_ms;
+	}
+	if (nstreams != 1)
+		exact = NULL;
+	if (from_version > 0) {
+		if (exact == NULL || ncategories > 0)
+			return fe_usage_error(usage_short,
+					      "--from-version needs one exact "
+					      "--stream NAME");
+		if (from.kind != POS_NONE || has_lines)
+			return fe_usage_error(usage_short,
+					      "--from-version cannot be combined "
+					      "with --from or -n");
+		if (group != NULL || cursor_file != NULL)
+			return fe_usage_error(usage_short,
+					      "--from-version cannot be combined "
+					      "with --group or --cursor-file");
 	}
 	use_color = fmt == OUT_PRETTY && fe_color(color, stdout);
 	ev_filter_set_time(flt, since, until);
@@ -708,6 +809,25 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/* one exact stream, read through its links rather than a scan */
+	if (exact != NULL && ncategories == 0 && log != NULL && grp == NULL &&
+	    !have_cursor && from.kind == POS_NONE &&
+	    !(has_lines && lines == 0)) {
+		r = ev_stream_read(log, exact, strlen(exact), from_version,
+				   has_lines ? lines : 0, preload_add, &pl, &pl.end,
+				   &err);
+		if (r < 0) {
+			if (pl.oom)
+				fe_warn("out of memory");
+			rc = pl.oom ? 1 : fe_report(&err);
+			goto out;
+		}
+		if (r == 0) {
+			pl.active = 1;
+			has_lines = 0;
+		}
+	}
+
 	/* -n N with filters: find where the last N matches begin */
 	if (has_lines && !ev_filter_is_empty(flt)) {
 		uint64_t *ring = calloc(lines ? lines : 1, sizeof(uint64_t));
@@ -760,7 +880,7 @@ int main(int argc, char **argv)
 	}
 
 	fast_json = fmt == OUT_JSON && !ev_filter_needs_event(flt) &&
-		    to.kind != POS_TIME;
+		    to.kind != POS_TIME && from_version == 0;
 	clock_gettime(CLOCK_MONOTONIC, &last_commit);
 	for (;;) {
 		/* the record before this one is fully handled */
@@ -779,7 +899,19 @@ int main(int argc, char **argv)
 			break;
 		if (has_count && printed >= count)
 			break;
-		r = ev_reader_next(rd, &rec, &err);
+		if (pl.active && preload_next(&pl, &rec)) {
+			r = 1;
+		} else {
+			if (pl.active) {
+				/* the stream as it was; now what came after */
+				pl.active = 0;
+				if (ev_reader_seek(rd, pl.end, &err) != 0) {
+					rc = fe_report(&err);
+					break;
+				}
+			}
+			r = ev_reader_next(rd, &rec, &err);
+		}
 		if (r < 0) {
 			out_flush(&out);
 			rc = fe_report(&err);
@@ -851,6 +983,8 @@ int main(int argc, char **argv)
 		}
 		if (!ev_filter_match(flt, &ev))
 			continue;
+		if (from_version > 0 && ev.version < from_version)
+			continue; /* the scan, when links cannot be followed */
 		switch (fmt) {
 		case OUT_JSON:
 			r = ev_event_to_json(&ev, &out.buf, 0, &err);
@@ -916,5 +1050,6 @@ out:
 	ev_reader_free(rd);
 	ev_log_close(log);
 	ev_buf_free(&out.buf);
+	ev_buf_free(&pl.b);
 	return rc;
 }

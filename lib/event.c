@@ -801,8 +801,23 @@ static int get_str(const uint8_t **p, const uint8_t *end, struct ev_str *s,
 	return 0;
 }
 
+static int decode(const uint8_t *rec, size_t n, struct ev_event *ev,
+		  struct ev_error *err, int head_only);
+
 int ev_event_decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 		    struct ev_error *err)
+{
+	return decode(rec, n, ev, err, 0);
+}
+
+int ev_event_decode_head(const uint8_t *rec, size_t n, struct ev_event *ev,
+			 struct ev_error *err)
+{
+	return decode(rec, n, ev, err, 1);
+}
+
+static int decode(const uint8_t *rec, size_t n, struct ev_event *ev,
+		  struct ev_error *err, int head_only)
 {
 	const uint8_t *p = rec, *end = rec + n, *v;
 	struct ev_mp_item it;
@@ -830,6 +845,8 @@ int ev_event_decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 		k = kv.v.u;
 		if (k <= last || k > EV_K_MAX)
 			return bad(err, "unknown or out-of-order field key");
+		if (head_only && k > EV_K_TIME)
+			break;
 		last = k;
 		switch (k) {
 		case EV_K_TYPE:
@@ -899,7 +916,7 @@ int ev_event_decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 	}
 	if (ev->type.p == NULL || ev->id.p == NULL || ev->time == EV_TIME_NONE)
 		return bad(err, "missing type, id or time");
-	if (p != end)
+	if (!head_only && p != end)
 		return bad(err, "trailing bytes after the record map");
 	return 0;
 }

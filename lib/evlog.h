@@ -289,6 +289,9 @@ struct ev_writer_opts {
 	/* everything added goes in one batch, appended atomically at the
 	 * flush; ev_writer_add() fails with EV_EUSAGE when it is full */
 	int one_batch;
+	/* the records carry no stream link (key 10) of their own, as when
+	 * they were just encoded from input: they are resolved faster */
+	int unlinked;
 };
 
 int ev_writer_open(struct ev_writer **out, struct ev_log *log,
@@ -354,6 +357,10 @@ int ev_reader_refresh(struct ev_reader *r, struct ev_error *err);
 /* First offset and the offset after the last durable record. */
 uint64_t ev_reader_first_offset(const struct ev_reader *r);
 uint64_t ev_reader_end_offset(const struct ev_reader *r);
+/* The record at offset, for random access (no read-ahead; a record of
+ * the batch in hand costs no I/O): 1 found, 0 not in the log, <0 error. */
+int ev_reader_get(struct ev_reader *r, uint64_t offset, struct ev_rec *rec,
+		  struct ev_error *err);
 /* Log id of the log (or segment) being read, 32 hex digits. */
 const char *ev_reader_log_id(const struct ev_reader *r);
 /* Directory to watch for new data (NULL for a single segment). */
@@ -650,14 +657,24 @@ int ev_state_foreach_stream(struct ev_state *st,
 			    void *ctx);
 /* Write the snapshots (LOG/state/), atomically. */
 int ev_state_snapshot(struct ev_state *st, struct ev_error *err);
+/* One stream's state, without loading every stream: its entry in the
+ * snapshot and the events since.  1 found, 0 no such stream, <0 error;
+ * *end is the log's end it looked up to. */
+int ev_state_lookup(struct ev_log *log, const char *name, size_t n,
+		    struct ev_stream_info *out, uint64_t *end,
+		    struct ev_error *err);
 /*
- * The offsets of stream name from version from_version on, in order,
- * following each event's link to the one before (*offs is malloc'ed).
- * EV_EDATA when a link is missing or wrong; the caller can then scan.
+ * Read one stream through its links (evlog(5) STATE), without scanning
+ * the log: fn gets its events in order, from version from_version on
+ * (0 or 1: all), or only the last `last` of them (0: no limit).  *end is
+ * where the log ended when it looked, for a reader to follow on from.
+ * Returns 0, 1 when the links cannot be followed (a log written before
+ * links, or damaged ones: scan instead, before fn was called), or <0.
  */
-int ev_stream_offsets(struct ev_log *log, struct ev_state *st,
-		      const char *name, size_t n, uint64_t from_version,
-		      uint64_t **offs, size_t *count, struct ev_error *err);
+int ev_stream_read(struct ev_log *log, const char *name, size_t n,
+		   uint64_t from_version, uint64_t last,
+		   int (*fn)(void *ctx, const struct ev_rec *rec), void *ctx,
+		   uint64_t *end, struct ev_error *err);
 
 #ifdef __cplusplus
 }

@@ -360,6 +360,11 @@ int ev_parser_push(struct ev_parser *ps, ev_time_t t, struct ev_error *err);
 struct ev_buf *ev_parser_buf(struct ev_parser *ps, int which);
 size_t ev_json_column(const char *start, const char *p);
 
+/* event.c: the fields up to time only (id, type, stream, version,
+ * time); the rest keeps its defaults */
+int ev_event_decode_head(const uint8_t *rec, size_t n, struct ev_event *ev,
+			 struct ev_error *err);
+
 /* state.c */
 uint64_t ev_hash64(const void *p, size_t n);
 int ev_state_catch_up(struct ev_state *st, uint64_t to, struct ev_error *err);
@@ -368,6 +373,15 @@ int ev_state_apply(struct ev_state *st, const struct ev_str *id,
 		   uint64_t offset);
 size_t ev_state_id_candidates(struct ev_state *st, const char *id, size_t n,
 			      uint64_t *offs, size_t max);
+/* the writer's fast path: hashes computed once (ev_hash64), one probe */
+void ev_state_prefetch(const struct ev_state *st, uint64_t sh, uint64_t ih);
+size_t ev_state_id_candidates_h(struct ev_state *st, uint64_t h, uint64_t *offs,
+				size_t max);
+void *ev_state_stream_h(struct ev_state *st, const char *name, size_t n,
+			uint64_t h, uint64_t *last_version, uint64_t *last_offset);
+int ev_state_apply_h(struct ev_state *st, void *ref, const char *name,
+		     size_t n, uint64_t sh, uint64_t ih, uint64_t version,
+		     uint64_t offset);
 uint64_t ev_state_covered(const struct ev_state *st);
 uint64_t ev_state_unsaved(const struct ev_state *st);
 #define EV_DEFAULT_DEDUPE_WINDOW 1000000

@@ -51,6 +51,10 @@ struct ev_reader {
 	uint64_t roff;
 	uint32_t rleft;
 	int in_batch;
+	/* the batch whose records are in raw (ev_reader_get) */
+	uint64_t raw_base, raw_count;
+	ev_time_t raw_append;
+	int random;	/* random access: no read-ahead */
 
 	uint64_t skip_to;
 	uint64_t first, end;
@@ -544,7 +548,11 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 		r->next = r->bh.base + r->bh.count;
 		if (header_only)
 			continue;
-		prefetch_start(r, r->pos);
+		r->raw_base = r->bh.base;
+		r->raw_count = r->bh.count;
+		r->raw_append = r->bh.append_time;
+		if (!r->random)
+			prefetch_start(r, r->pos);
 		r->rp = r->raw.p;
 		r->rend = r->raw.p + r->raw.len;
 		r->roff = r->bh.base;
@@ -644,6 +652,41 @@ int ev_reader_seek(struct ev_reader *r, uint64_t offset, struct ev_error *err)
 	if (offset < r->first)
 		offset = r->first;
 	return seek_in_seg(r, r->log ? seg_for(r, offset) : 0, offset, err);
+}
+
+int ev_reader_get(struct ev_reader *r, uint64_t offset, struct ev_rec *rec,
+		  struct ev_error *err)
+{
+	const uint8_t *p, *end, *rp = NULL;
+	size_t n = 0;
+	uint64_t o;
+	int rr;
+
+	r->random = 1;
+	if (offset < r->first || offset >= r->end)
+		return 0;
+	if (r->raw_count > 0 && offset >= r->raw_base &&
+	    offset - r->raw_base < r->raw_count) {
+		/* the batch in hand holds it: walk its records again */
+		p = r->raw.p;
+		end = r->raw.p + r->raw.len;
+		for (o = r->raw_base; o <= offset; o++)
+			if (ev_payload_next(&p, end, &rp, &n) != 0)
+				return seg_damage(r, o, r->bh_pos,
+						  "record framing is damaged", err);
+		rec->offset = offset;
+		rec->p = rp;
+		rec->n = n;
+		rec->append_time = r->raw_append;
+		return 1;
+	}
+	rr = ev_reader_seek(r, offset, err);
+	if (rr != 0)
+		return rr;
+	rr = ev_reader_next(r, rec, err);
+	if (rr == 1 && rec->offset != offset)
+		return 0;
+	return rr;
 }
 
 /* Largest event time in segment i (walks batch headers). */

@@ -584,3 +584,166 @@ int ev_state_foreach_stream(struct ev_state *st,
 	}
 	return 0;
 }
+
+/* ------------------------------------------------------------ one stream */
+
+/* Find one stream in the snapshot without building the map: 1 found,
+ * 0 not in it; *covered is what the snapshot covers (first when none is
+ * usable). */
+static int snapshot_find(struct ev_log *log, const char *name, size_t n,
+			 uint64_t first, uint64_t end, struct ev_stream_info *out,
+			 uint64_t *covered)
+{
+	struct ev_buf b = {0};
+	const uint8_t *p, *e;
+	uint64_t count, k;
+	int dirfd, found = 0;
+
+	*covered = first;
+	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
+	if (dirfd < 0)
+		return 0;
+	if (read_file(dirfd, "streams", &b) != 0 || b.len < 52 ||
+	    memcmp(b.p, s_magic, 8) != 0 || ev_get32(b.p + 8) != 1 ||
+	    memcmp(b.p + 16, log->id, 16) != 0 ||
+	    ev_get32(b.p + b.len - 4) != ev_crc32c(0, b.p, b.len - 4) ||
+	    ev_get64(b.p + 32) > end || ev_get64(b.p + 32) < first)
+		goto out;
+	count = ev_get64(b.p + 40);
+	p = b.p + 48;
+	e = b.p + b.len - 4;
+	for (k = 0; k < count; k++) {
+		uint32_t len;
+		if ((size_t)(e - p) < 36)
+			goto out;
+		len = ev_get32(p + 32);
+		if ((size_t)(e - p) - 36 < len)
+			goto out;
+		if (len == n && memcmp(p + 36, name, n) == 0) {
+			out->last_version = ev_get64(p);
+			out->last_offset = ev_get64(p + 8);
+			out->first_offset = ev_get64(p + 16);
+			out->count = ev_get64(p + 24);
+			found = 1;
+		}
+		p += 36 + len;
+	}
+	*covered = ev_get64(b.p + 32);
+	close(dirfd);
+	ev_buf_free(&b);
+	return found;
+out:
+	/* unusable: from the first event */
+	*covered = first;
+	close(dirfd);
+	ev_buf_free(&b);
+	return 0;
+}
+
+int ev_state_lookup(struct ev_log *log, const char *name, size_t n,
+		    struct ev_stream_info *out, uint64_t *end,
+		    struct ev_error *err)
+{
+	struct ev_reader *rd;
+	struct ev_rec rec;
+	struct ev_event ev;
+	uint64_t first, covered;
+	int r, found;
+
+	memset(out, 0, sizeof(*out));
+	out->name = name;
+	out->name_len = n;
+	out->first_offset = out->last_offset = EV_NO_PREV;
+	r = ev_reader_open(&rd, log, err);
+	if (r != 0)
+		return r;
+	first = ev_reader_first_offset(rd);
+	*end = ev_reader_end_offset(rd);
+	found = snapshot_find(log, name, n, first, *end, out, &covered);
+	/* the events since the snapshot */
+	r = ev_reader_seek(rd, covered, err);
+	while (r == 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
+		if (rec.offset >= *end)
+			break;
+		r = ev_event_decode(rec.p, rec.n, &ev, err);
+		if (r != 0)
+			break;
+		if (ev.stream.p == NULL || ev.stream.n != n ||
+		    memcmp(ev.stream.p, name, n) != 0)
+			continue;
+		out->last_version = ev.version ? ev.version : out->last_version + 1;
+		out->last_offset = rec.offset;
+		if (out->first_offset == EV_NO_PREV)
+			out->first_offset = rec.offset;
+		out->count++;
+		found = 1;
+	}
+	ev_reader_free(rd);
+	if (r < 0)
+		return r;
+	return found;
+}
+
+/* ------------------------------------------------------------ the writer */
+
+/*
+ * The writer resolves each record with one probe per map, hashes
+ * computed once and the slots prefetched a few records ahead: at a
+ * million streams and ids the tables are far bigger than the caches, and
+ * the misses, not the work, are what a lookup costs.
+ */
+void ev_state_prefetch(const struct ev_state *st, uint64_t sh, uint64_t ih)
+{
+	if (sh != 0 && st->s_cap > 0)
+		__builtin_prefetch(&st->s[sh & (st->s_cap - 1)]);
+	if (ih != 0 && st->i_cap > 0)
+		__builtin_prefetch(&st->ids[ih & (st->i_cap - 1)]);
+}
+
+size_t ev_state_id_candidates_h(struct ev_state *st, uint64_t h, uint64_t *offs,
+				size_t max)
+{
+	uint64_t oldest = st->covered > st->window ? st->covered - st->window : 0;
+	size_t j, k = 0;
+
+	if (st->window == 0 || st->i_cap == 0)
+		return 0;
+	for (j = h & (st->i_cap - 1); st->ids[j].h != 0; j = (j + 1) & (st->i_cap - 1))
+		if (st->ids[j].h == h && st->ids[j].off >= oldest && k < max)
+			offs[k++] = st->ids[j].off;
+	return k;
+}
+
+void *ev_state_stream_h(struct ev_state *st, const char *name, size_t n,
+			uint64_t h, uint64_t *last_version, uint64_t *last_offset)
+{
+	struct srec *r = s_find(st, name, n, h);
+
+	*last_version = r ? r->last_version : 0;
+	*last_offset = r ? r->last_offset : EV_NO_PREV;
+	return r;
+}
+
+int ev_state_apply_h(struct ev_state *st, void *ref, const char *name,
+		     size_t n, uint64_t sh, uint64_t ih, uint64_t version,
+		     uint64_t offset)
+{
+	struct srec *r = ref;
+
+	if (st->window > 0 && i_insert(st, ih, offset) != 0)
+		return EV_ERR;
+	if (name != NULL) {
+		/* an insert may move the table: the ref is good only for
+		 * a stream that was there */
+		if (r == NULL && (r = s_insert(st, name, n, sh)) == NULL)
+			return EV_ERR;
+		r->last_version = version;
+		r->last_offset = offset;
+		if (r->first_offset == EV_NO_PREV)
+			r->first_offset = offset;
+		r->count++;
+	}
+	if (offset + 1 > st->covered)
+		st->covered = offset + 1;
+	return 0;
+}

@@ -54,6 +54,14 @@ struct wbatch {
 	struct wbatch *next;
 };
 
+/* A record being resolved: decoded, hashed. */
+struct rinfo {
+	const uint8_t *rec;
+	size_t n;
+	struct ev_event ev;
+	uint64_t ih, sh;
+};
+
 /* This writer's own ids in the group being appended, by offset. */
 struct gid {
 	const uint8_t *id;
@@ -99,6 +107,8 @@ struct ev_writer {
 	uint64_t *touched;		/* hashes of streams checked (expect) */
 	size_t touched_n, touched_cap;
 	struct ev_buf tmp;
+	struct rinfo *ri;		/* per record of the batch resolved */
+	size_t ri_cap;
 };
 
 static void notice(struct ev_writer *w, const char *fmt, ...) EV_PRINTF(2, 3);
@@ -709,11 +719,11 @@ static int id_at(struct ev_writer *w, uint64_t off, const struct ev_str *id,
 
 /* The offset of an earlier event with this id within the dedupe window:
  * 1 found, 0 none, <0 error. */
-static int find_dup(struct ev_writer *w, const struct ev_str *id,
+static int find_dup(struct ev_writer *w, const struct ev_str *id, uint64_t h,
 		    uint64_t *orig, struct ev_error *err)
 {
 	uint64_t c[8];
-	size_t n = ev_state_id_candidates(w->st, id->p, id->n, c, 8), i;
+	size_t n = ev_state_id_candidates_h(w->st, h, c, 8), i;
 	int r;
 
 	for (i = 0; i < n; i++) {
@@ -761,25 +771,140 @@ static const char *qname(const struct ev_str *s, char *buf, size_t n)
 	return buf;
 }
 
+/* Bytes of a msgpack uint from its first byte; 0 when not a uint. */
+static size_t uint_len(uint8_t b)
+{
+	return b < 0x80 ? 1 : b == 0xcc ? 2 : b == 0xcd ? 3 : b == 0xce ? 5
+			    : b == 0xcf	    ? 9
+					    : 0;
+}
+
+/*
+ * Append to out the framed record with version v and link prev (none:
+ * EV_NO_PREV), spliced from rec: the version sits right after the
+ * stream (key 4 after key 3), the link is the last key (10).  Returns
+ * -1 when rec is not laid out as our encoder lays it out; the caller
+ * then encodes afresh.
+ */
+static int splice_record(struct ev_buf *out, const uint8_t *rec, size_t n,
+		  const struct ev_event *ev, uint64_t v, uint64_t prev)
+{
+	uint8_t vb[10], pb[10], old[10];
+	size_t vpos, vend, pend = n, vl, pl = 0, len, k;
+	unsigned cnt = rec[0] & 0x0f;
+	uint8_t *o;
+
+	vpos = (size_t)((const uint8_t *)ev->stream.p + ev->stream.n - rec);
+	vend = vpos;
+	if (ev->version != 0) {
+		if (vpos + 1 >= n || rec[vpos] != EV_K_VERSION ||
+		    (k = uint_len(rec[vpos + 1])) == 0)
+			return -1;
+		vend = vpos + 1 + k;
+	} else {
+		cnt++;
+	}
+	if (ev->prev != EV_NO_PREV) {
+		k = (size_t)(ev_mp_uint(old, ev->prev) - old);
+		if (n < vend + k + 1 || rec[n - k - 1] != EV_K_PREV ||
+		    memcmp(rec + n - k, old, k) != 0)
+			return -1;
+		pend = n - k - 1;
+		cnt--;
+	}
+	vb[0] = EV_K_VERSION;
+	vl = (size_t)(ev_mp_uint(vb + 1, v) - vb);
+	if (prev != EV_NO_PREV) {
+		pb[0] = EV_K_PREV;
+		pl = (size_t)(ev_mp_uint(pb + 1, prev) - pb);
+		cnt++;
+	}
+	if (cnt < 3 || cnt > EV_K_MAX)
+		return -1;
+	len = 1 + (vpos - 1) + vl + (pend - vend) + pl;
+	if (ev_buf_reserve(out, len + 10) != 0)
+		return -2;
+	o = ev_uleb_put(out->p + out->len, len);
+	*o++ = (uint8_t)(0x80 | cnt);
+	memcpy(o, rec + 1, vpos - 1);
+	o += vpos - 1;
+	memcpy(o, vb, vl);
+	o += vl;
+	memcpy(o, rec + vend, pend - vend);
+	o += pend - vend;
+	memcpy(o, pb, pl);
+	o += pl;
+	out->len = (size_t)(o - out->p);
+	return 0;
+}
+
+/* Append a framed record as it is. */
+static int put_framed(struct ev_buf *out, const uint8_t *rec, size_t n)
+{
+	if (ev_buf_reserve(out, n + 10) != 0)
+		return -1;
+	out->len = (size_t)(ev_uleb_put(out->p + out->len, n) - out->p);
+	memcpy(out->p + out->len, rec, n);
+	out->len += n;
+	return 0;
+}
+
+/* Encode the record afresh, with version v and link prev. */
+static int reencode(struct ev_writer *w, struct ev_buf *out,
+		    const struct ev_event *ev, uint64_t v, uint64_t prev,
+		    struct ev_error *err)
+{
+	struct ev_fields f;
+
+	ev_fields_init(&f);
+	f.type = ev->type.p;
+	f.type_n = ev->type.n;
+	f.id = ev->id.p;
+	f.id_n = ev->id.n;
+	f.stream = ev->stream.p;
+	f.stream_n = ev->stream.n;
+	f.key = ev->key.p;
+	f.key_n = ev->key.n;
+	f.time = ev->time;
+	f.version = v;
+	f.schema = ev->schema;
+	f.data = ev->data;
+	f.data_n = ev->data_len;
+	f.data_bin = ev->data_is_binary;
+	f.meta = ev->meta;
+	f.meta_n = ev->meta_len;
+	f.prev = prev;
+	f.resolved = 1;
+	w->tmp.len = 0;
+	if (ev_record_encode(&f, ev->time, &w->tmp, NULL, err) != 0)
+		return err->code;
+	if (put_framed(out, w->tmp.p, w->tmp.len) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	return 0;
+}
+
 /*
  * Resolve a batch against the state, under the lock: drop duplicates,
  * check expected versions, number stream events and link each to its
  * stream's previous event, and build the records to write in b->res.
  * Offsets are assigned from *next on.  Returns 0, or EV_EAGAIN at the
  * first conflict with b->acked set to the records before it.
+ *
+ * Two passes: the first decodes every record, hashes its id and stream
+ * and prefetches their slots; the second does the work, by then mostly
+ * from the cache.
  */
 static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 		   struct ev_error *err)
 {
 	const uint8_t *p = b->raw.p, *end = p + b->raw.len, *rec;
-	struct ev_event ev;
-	struct ev_stream_info si;
-	struct ev_fields f;
-	uint64_t orig, last_v, last_off, want_v, h;
+	struct rinfo *ri;
+	uint64_t orig, last_v, last_off, want_v;
 	char nb[210];
 	size_t n;
 	uint32_t i;
-	int r, has;
+	int r;
+	void *ref;
 
 	b->res.len = 0;
 	b->kept = b->acked = 0;
@@ -791,19 +916,40 @@ static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 		b->acks = na;
 		b->acks_cap = b->count;
 	}
-	if (ev_buf_reserve(&b->res, b->raw.len) != 0)
+	if (w->ri_cap < b->count) {
+		struct rinfo *nr = realloc(w->ri, b->count * sizeof(*nr));
+		if (nr == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		w->ri = nr;
+		w->ri_cap = b->count;
+	}
+	if (ev_buf_reserve(&b->res, b->raw.len + b->raw.len / 8) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	for (i = 0; i < b->count; i++) {
-		struct wack *a = &b->acks[i];
+		ri = &w->ri[i];
 		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
-		    ev_event_decode(rec, n, &ev, err) != 0)
+		    (w->o.unlinked ? ev_event_decode_head(rec, n, &ri->ev, err)
+				   : ev_event_decode(rec, n, &ri->ev, err)) != 0)
 			return ev_seterr(err, EV_EDATA, "record %u of a batch "
 							"does not decode",
 					 i);
-		a->id = (const uint8_t *)ev.id.p;
-		a->id_n = ev.id.n;
+		ri->rec = rec;
+		ri->n = n;
+		ri->ih = ev_hash64(ri->ev.id.p, ri->ev.id.n);
+		ri->sh = ri->ev.stream.p ? ev_hash64(ri->ev.stream.p,
+						     ri->ev.stream.n)
+					 : 0;
+		ev_state_prefetch(w->st, ri->sh, ri->ih);
+	}
+	for (i = 0; i < b->count; i++) {
+		struct wack *a = &b->acks[i];
+		const struct ev_event *ev;
+		ri = &w->ri[i];
+		ev = &ri->ev;
+		a->id = (const uint8_t *)ev->id.p;
+		a->id_n = ev->id.n;
 		/* a resent event is a duplicate whatever its version */
-		r = find_dup(w, &ev.id, &orig, err);
+		r = find_dup(w, &ev->id, ri->ih, &orig, err);
 		if (r < 0)
 			return r;
 		if (r == 1) {
@@ -813,83 +959,62 @@ static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 			continue;
 		}
 		a->dup = 0;
-		want_v = ev.version;
+		want_v = ev->version;
 		last_off = EV_NO_PREV;
-		if (ev.stream.p != NULL) {
-			has = ev_state_stream(w->st, ev.stream.p, ev.stream.n, &si);
-			last_v = has ? si.last_version : 0;
-			last_off = has ? si.last_offset : EV_NO_PREV;
-			h = ev_hash64(ev.stream.p, ev.stream.n);
-			r = w->o.expect == EV_EXPECT_ANY ? 0 : first_touch(w, h);
+		ref = NULL;
+		if (ev->stream.p != NULL) {
+			ref = ev_state_stream_h(w->st, ev->stream.p, ev->stream.n,
+						ri->sh, &last_v, &last_off);
+			r = w->o.expect == EV_EXPECT_ANY ? 0
+							 : first_touch(w, ri->sh);
 			if (r < 0)
 				return ev_seterr(err, EV_ERR, "out of memory");
-			if (r == 1 && w->o.expect == EV_EXPECT_NONE && has)
+			if (r == 1 && w->o.expect == EV_EXPECT_NONE && ref)
 				return conflict(w, b, i, err,
 						"stream '%s' is at version %llu, "
 						"expected no stream",
-						qname(&ev.stream, nb, sizeof(nb)),
+						qname(&ev->stream, nb, sizeof(nb)),
 						(unsigned long long)last_v);
-			if (r == 1 && w->o.expect == EV_EXPECT_EXISTS && !has)
+			if (r == 1 && w->o.expect == EV_EXPECT_EXISTS && !ref)
 				return conflict(w, b, i, err,
 						"stream '%s' does not exist, "
 						"expected it to",
-						qname(&ev.stream, nb, sizeof(nb)));
+						qname(&ev->stream, nb, sizeof(nb)));
 			if (r == 1 && w->o.expect == EV_EXPECT_VERSION &&
 			    last_v != w->o.expect_version)
 				return conflict(w, b, i, err,
 						"stream '%s' is at version %llu, "
 						"expected %llu",
-						qname(&ev.stream, nb, sizeof(nb)),
+						qname(&ev->stream, nb, sizeof(nb)),
 						(unsigned long long)last_v,
 						(unsigned long long)w->o.expect_version);
-			if (ev.version != 0 && !w->o.renumber &&
-			    ev.version != last_v + 1)
+			if (ev->version != 0 && !w->o.renumber &&
+			    ev->version != last_v + 1)
 				return conflict(w, b, i, err,
 						"stream '%s' is at version %llu, "
 						"event has version %llu",
-						qname(&ev.stream, nb, sizeof(nb)),
+						qname(&ev->stream, nb, sizeof(nb)),
 						(unsigned long long)last_v,
-						(unsigned long long)ev.version);
+						(unsigned long long)ev->version);
 			want_v = last_v + 1;
 		}
-		if (want_v == ev.version && last_off == ev.prev) {
-			if (ev_buf_reserve(&b->res, n + 10) != 0)
+		if (want_v == ev->version && last_off == ev->prev) {
+			if (put_framed(&b->res, ri->rec, ri->n) != 0)
 				return ev_seterr(err, EV_ERR, "out of memory");
-			b->res.len = (size_t)(ev_uleb_put(b->res.p + b->res.len, n) -
-					      b->res.p);
-			memcpy(b->res.p + b->res.len, rec, n);
-			b->res.len += n;
 		} else {
 			/* the same record, numbered and linked */
-			ev_fields_init(&f);
-			f.type = ev.type.p;
-			f.type_n = ev.type.n;
-			f.id = ev.id.p;
-			f.id_n = ev.id.n;
-			f.stream = ev.stream.p;
-			f.stream_n = ev.stream.n;
-			f.key = ev.key.p;
-			f.key_n = ev.key.n;
-			f.time = ev.time;
-			f.version = want_v;
-			f.schema = ev.schema;
-			f.data = ev.data;
-			f.data_n = ev.data_len;
-			f.data_bin = ev.data_is_binary;
-			f.meta = ev.meta;
-			f.meta_n = ev.meta_len;
-			f.prev = last_off;
-			f.resolved = 1;
-			w->tmp.len = 0;
-			if (ev_record_encode(&f, ev.time, &w->tmp, NULL, err) != 0)
-				return err->code;
-			if (ev_buf_reserve(&b->res, w->tmp.len + 10) != 0)
+			r = splice_record(&b->res, ri->rec, ri->n, ev, want_v, last_off);
+			if (r == -2)
 				return ev_seterr(err, EV_ERR, "out of memory");
-			b->res.len = (size_t)(ev_uleb_put(b->res.p + b->res.len,
-							  w->tmp.len) - b->res.p);
-			ev_buf_append(&b->res, w->tmp.p, w->tmp.len);
+			if (r != 0 && w->o.unlinked &&
+			    ev_event_decode(ri->rec, ri->n, &ri->ev, err) != 0)
+				return err->code;
+			if (r != 0 &&
+			    reencode(w, &b->res, ev, want_v, last_off, err) != 0)
+				return err->code;
 		}
-		if (ev_state_apply(w->st, &ev.id, &ev.stream, want_v, *next) != 0)
+		if (ev_state_apply_h(w->st, ref, ev->stream.p, ev->stream.n, ri->sh,
+				     ri->ih, want_v, *next) != 0)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		if (w->ngids == w->gids_cap) {
 			size_t cap = w->gids_cap ? 2 * w->gids_cap : 1024;
@@ -902,10 +1027,10 @@ static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 		w->gids[w->ngids].id = a->id;
 		w->gids[w->ngids++].n = a->id_n;
 		a->offset = (*next)++;
-		if (b->kept == 0 || ev.time < b->min_time)
-			b->min_time = ev.time;
-		if (b->kept == 0 || ev.time > b->max_time)
-			b->max_time = ev.time;
+		if (b->kept == 0 || ev->time < b->min_time)
+			b->min_time = ev->time;
+		if (b->kept == 0 || ev->time > b->max_time)
+			b->max_time = ev->time;
 		b->kept++;
 		b->acked = i + 1;
 	}
@@ -1454,6 +1579,7 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 	ev_state_free(w->st);
 	ev_reader_free(w->dup_rd);
 	free(w->gids);
+	free(w->ri);
 	free(w->touched);
 	ev_buf_free(&w->tmp);
 	close_segment(w);
