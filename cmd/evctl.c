@@ -13,7 +13,8 @@
 #include "fe.h"
 
 static const char usage_short[] =
-	"Usage: evctl init [--level N] [--segment-bytes SIZE] [--sync MODE] LOG\n"
+	"Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes SIZE]\n"
+	"                  [--sync MODE] LOG\n"
 	"       evctl info [--json] [--types] LOG\n"
 	"       evctl verify [--quiet] LOG\n"
 	"       evctl repair [--dry-run] [--truncate-damaged] LOG\n"
@@ -21,6 +22,7 @@ static const char usage_short[] =
 	"       evctl groups --reset NAME --to POS [--execute] [--state-dir DIR] LOG\n"
 	"       evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG\n"
 	"       evctl metrics [--state-dir DIR] LOG...\n"
+	"       evctl streams [--category NAME] [--json] LOG\n"
 	"       evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)\n"
 	"                  [--dry-run] [--force] [--state-dir DIR] LOG\n";
 
@@ -29,6 +31,9 @@ static const char usage_long[] =
 	"\n"
 	"Commands:\n"
 	"  init LOG      create a log\n"
+	"      --dedupe-window N     ids of the last N events are remembered,\n"
+	"                            and a resent one is not appended again\n"
+	"                            (1000000; 0 turns it off)\n"
 	"      --level N             zstd level 0-19 (0 stores batches as they\n"
 	"                            are; default 1)\n"
 	"      --segment-bytes SIZE  roll segments at SIZE bytes (128M)\n"
@@ -57,6 +62,9 @@ static const char usage_long[] =
 	"      --warn N              warning at N events (or a duration) behind\n"
 	"  metrics LOG...  Prometheus text exposition for node_exporter\n"
 	"      --state-dir DIR       groups kept in DIR rather than in the log\n"
+	"  streams LOG   list streams: version, events, first and last offset\n"
+	"      --category NAME       only streams NAME and NAME-*\n"
+	"      --json                one JSON object per stream\n"
 	"  trim LOG      remove whole old segments (never the last)\n"
 	"      --before TIME         segments last appended before TIME\n"
 	"      --dry-run             say what would go, remove nothing\n"
@@ -98,6 +106,7 @@ static int open_log(const char *path, struct ev_log **log)
 static int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{"dedupe-window", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{"level", required_argument, NULL, 'l'},
 		{"segment-bytes", required_argument, NULL, 's'},
@@ -115,6 +124,14 @@ static int cmd_init(int argc, char **argv)
 		case 'h':
 			fe_help(usage_short, usage_long);
 			return 0;
+		case 'd':
+			if (fe_parse_u64(optarg, &v) != 0 || v > 1000000000)
+				return fe_usage_error(usage_short,
+						      "--dedupe-window: '%s' is not a "
+						      "number from 0 to 1000000000",
+						      optarg);
+			cfg.dedupe_window = v;
+			break;
 		case 'l':
 			if (fe_parse_u64(optarg, &v) != 0 || v > 19)
 				return fe_usage_error(usage_short,
@@ -267,9 +284,10 @@ static int cmd_info(int argc, char **argv)
 		printf(",\"last_append\":");
 		json_time(info.last_append);
 		printf(",\"config\":{\"segment_bytes\":%llu,\"level\":%d,"
-		       "\"sync\":\"%s\"}",
+		       "\"sync\":\"%s\",\"dedupe_window\":%llu}",
 		       (unsigned long long)cfg->segment_bytes, cfg->level,
-		       cfg->sync == EV_SYNC_NONE ? "none" : "batch");
+		       cfg->sync == EV_SYNC_NONE ? "none" : "batch",
+		       (unsigned long long)cfg->dedupe_window);
 		printf(",\"segment_list\":[");
 		for (i = 0; i < info.segments; i++) {
 			struct ev_segment_info *s = &info.seg[i];
@@ -322,9 +340,11 @@ static int cmd_info(int argc, char **argv)
 		       tstr(info.max_time, t2));
 		printf("append time:  %s to %s\n", tstr(info.first_append, t1),
 		       tstr(info.last_append, t2));
-		printf("settings:     segment-bytes %llu, level %d, sync %s\n",
+		printf("settings:     segment-bytes %llu, level %d, sync %s, "
+		       "dedupe-window %llu\n",
 		       (unsigned long long)cfg->segment_bytes, cfg->level,
-		       cfg->sync == EV_SYNC_NONE ? "none" : "batch");
+		       cfg->sync == EV_SYNC_NONE ? "none" : "batch",
+		       (unsigned long long)cfg->dedupe_window);
 		if (want_types) {
 			printf("types:\n");
 			for (i = 0; i < ntypes; i++)
@@ -1182,6 +1202,138 @@ static int cmd_trim(int argc, char **argv)
 	return rc;
 }
 
+/* ------------------------------------------------------------ streams */
+
+struct stream_list {
+	struct ev_stream_info *v;
+	size_t n, cap;
+	const char *category;
+};
+
+/* Message DB: the category of order-7 (and of order) is order. */
+static int in_category(const struct ev_stream_info *s, const char *c)
+{
+	size_t n = strlen(c);
+
+	return s->name_len >= n && memcmp(s->name, c, n) == 0 &&
+	       (s->name_len == n || s->name[n] == '-');
+}
+
+static int collect_stream(void *ctx, const struct ev_stream_info *s)
+{
+	struct stream_list *l = ctx;
+
+	if (l->category != NULL && !in_category(s, l->category))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		struct ev_stream_info *nv = realloc(l->v, cap * sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *s;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct ev_stream_info *x = a, *y = b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = memcmp(x->name, y->name, n);
+
+	return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+static int cmd_streams(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"category", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct stream_list l = {NULL, 0, 0, NULL};
+	struct ev_log *log = NULL;
+	struct ev_state *st = NULL;
+	struct ev_error err;
+	struct ev_buf b = {0};
+	char b1[32], b2[32], b3[32];
+	size_t i, w = 6;
+	int c, rc, json = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (optarg[0] == '\0' || strpbrk(optarg, "*?[") != NULL)
+				return fe_usage_error(usage_short,
+						      "streams: --category: '%s' is "
+						      "a name, not a pattern",
+						      optarg);
+			l.category = optarg;
+			break;
+		case 'h':
+			fe_help(usage_short, usage_long);
+			return 0;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			return fe_usage_error(usage_short, NULL);
+		}
+	}
+	if (optind + 1 != argc)
+		return fe_usage_error(usage_short,
+				      "streams: expected one LOG operand");
+	if ((rc = open_log(argv[optind], &log)) != 0)
+		return rc;
+	if (ev_state_load(&st, log, 0, &err) != 0) {
+		rc = fe_report(&err);
+		goto out;
+	}
+	if (ev_state_foreach_stream(st, collect_stream, &l) != 0) {
+		fe_warn("out of memory");
+		rc = 1;
+		goto out;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), by_name);
+	for (i = 0; i < l.n; i++)
+		if (l.v[i].name_len > w)
+			w = l.v[i].name_len;
+	if (!json && l.n > 0)
+		printf("%-*s %10s %10s %12s %12s\n", (int)w, "STREAM", "VERSION",
+		       "EVENTS", "FIRST", "LAST");
+	for (i = 0; i < l.n; i++) {
+		const struct ev_stream_info *s = &l.v[i];
+		if (json) {
+			b.len = 0;
+			ev_json_string(&b, s->name, s->name_len);
+			printf("{\"stream\":%.*s,\"version\":%llu,\"events\":%llu,"
+			       "\"first_offset\":%llu,\"last_offset\":%llu}\n",
+			       (int)b.len, (const char *)b.p,
+			       (unsigned long long)s->last_version,
+			       (unsigned long long)s->count,
+			       (unsigned long long)s->first_offset,
+			       (unsigned long long)s->last_offset);
+		} else {
+			printf("%-*.*s %10llu %10s %12s %12s\n", (int)w,
+			       (int)s->name_len, s->name,
+			       (unsigned long long)s->last_version,
+			       fe_commas(s->count, b1),
+			       fe_commas(s->first_offset, b2),
+			       fe_commas(s->last_offset, b3));
+		}
+	}
+	rc = 0;
+out:
+	ev_buf_free(&b);
+	free(l.v);
+	ev_state_free(st);
+	ev_log_close(log);
+	return rc;
+}
+
 /* ------------------------------------------------------------ main */
 
 struct command {
@@ -1196,6 +1348,7 @@ static const struct command commands[] = {
 	{"lag", cmd_lag},
 	{"metrics", cmd_metrics},
 	{"repair", cmd_repair},
+	{"streams", cmd_streams},
 	{"trim", cmd_trim},
 	{"verify", cmd_verify},
 };

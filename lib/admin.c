@@ -799,6 +799,25 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		    dry ? "would rewrite" : "rewrote",
 		    (unsigned long long)(head.next - segs[0]),
 		    (unsigned long long)head.next);
+	/* the stream and dedupe state, from the events as they now are */
+	if (dry) {
+		say(notice, ctx, "would rebuild the stream and dedupe state");
+	} else {
+		struct ev_state *st;
+		unlinkat(log->dirfd, "state/streams", 0);
+		unlinkat(log->dirfd, "state/ids", 0);
+		if (ev_state_load(&st, log, 1, err) != 0 ||
+		    ev_state_snapshot(st, err) != 0) {
+			r = err->code;
+			if (st != NULL)
+				ev_state_free(st);
+			goto out;
+		}
+		say(notice, ctx, "rebuilt the stream and dedupe state: %llu "
+				 "streams",
+		    (unsigned long long)ev_state_stream_count(st));
+		ev_state_free(st);
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -899,6 +918,18 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		r = ev_seterr_errno(err, EV_EIO, errno, "cannot lock '%s'",
 				    log->path);
 		goto out;
+	}
+	/* the streams' versions must outlive their events: a snapshot of
+	 * the state as of the end, which stays good after the cut */
+	if (!o->dry_run) {
+		struct ev_state *st;
+		r = ev_state_load(&st, log, 1, err);
+		if (r != 0)
+			goto out;
+		r = ev_state_snapshot(st, err);
+		ev_state_free(st);
+		if (r != 0)
+			goto out;
 	}
 	/* oldest first, the segment file before its indexes, so the log
 	 * stays contiguous whatever moment a crash picks */

@@ -648,6 +648,7 @@ struct ev_state;
 int ev_state_load(struct ev_state **out, struct ev_log *log, int want_ids,
 		  struct ev_error *err);
 void ev_state_free(struct ev_state *st);
+uint64_t ev_state_stream_count(const struct ev_state *st);
 /* 1 with *out filled, 0 when the stream has no events. */
 int ev_state_stream(struct ev_state *st, const char *name, size_t n,
 		    struct ev_stream_info *out);

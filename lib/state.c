@@ -440,6 +440,11 @@ void ev_state_free(struct ev_state *st)
 	free(st);
 }
 
+uint64_t ev_state_stream_count(const struct ev_state *st)
+{
+	return st->s_n;
+}
+
 uint64_t ev_state_covered(const struct ev_state *st)
 {
 	return st->covered;

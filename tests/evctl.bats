@@ -162,21 +162,22 @@ torn_tail() {
 	run --separate-stderr evctl info --json a.evlog
 	assert_status 0
 	[ "$(jq -c '[.events, .next_offset, .segments, .config]' <<<"$output")" = \
-		'[0,0,1,{"segment_bytes":134217728,"level":1,"sync":"batch"}]' ]
+		'[0,0,1,{"segment_bytes":134217728,"level":1,"sync":"batch","dedupe_window":1000000}]' ]
 	run --separate-stderr evctl verify a.evlog
 	assert_status 0
 	assert_stdout "a.evlog: ok, 0 events in 0 batches, 1 segment"
 }
 
-@test "evctl init --level, --segment-bytes and --sync are stored" {
-	run --separate-stderr evctl init --level 19 --segment-bytes 64K --sync none a.evlog
+@test "evctl init --level, --segment-bytes, --sync and --dedupe-window are stored" {
+	run --separate-stderr evctl init --level 19 --segment-bytes 64K --sync none \
+		--dedupe-window 10 a.evlog
 	assert_status 0
 	assert_stdout ""
 	assert_stderr ""
 	run evctl info --json a.evlog
-	[ "$(jq -c .config <<<"$output")" = '{"segment_bytes":65536,"level":19,"sync":"none"}' ]
+	[ "$(jq -c .config <<<"$output")" = '{"segment_bytes":65536,"level":19,"sync":"none","dedupe_window":10}' ]
 	run evctl info a.evlog
-	assert_stdout_contains "settings:     segment-bytes 65536, level 19, sync none"
+	assert_stdout_contains "settings:     segment-bytes 65536, level 19, sync none, dedupe-window 10"
 	# evpub follows the log's sync policy
 	run --separate-stderr evpub -v a.evlog T
 	assert_stderr "evpub: 1 event appended, 0 fsyncs"
@@ -271,7 +272,7 @@ torn_tail() {
 	[[ ${lines[8]} =~ ^records:\ {6}97,547\ bytes\ uncompressed,\ ratio\ [0-9]+\.[0-9]{2}$ ]]
 	assert_stdout_line 9 "event time:   2024-01-01T00:00:00.038Z to 2024-01-01T00:00:06.482Z"
 	[[ ${lines[10]} =~ ^append\ time:\ \ 20.*Z\ to\ 20.*Z$ ]]
-	assert_stdout_line 11 "settings:     segment-bytes 134217728, level 1, sync batch"
+	assert_stdout_line 11 "settings:     segment-bytes 134217728, level 1, sync batch, dedupe-window 1000000"
 	[ "${#lines[@]}" = 12 ]
 }
 
@@ -298,7 +299,7 @@ torn_tail() {
 	# exactly these keys
 	[ "$(jq -c 'keys' <<<"$j")" = '["bytes","config","created","events","first_append","first_offset","format","id","index_bytes","last_append","max_time","min_time","next_offset","path","ratio","raw_bytes","segment_bytes","segment_list","segments"]' ]
 	[ "$(jq -c '[.segment_list[] | keys] | unique' <<<"$j")" = '[["base","batches","bytes","events","index_bytes","max_time","min_time","next"]]' ]
-	[ "$(jq -c '.config | keys' <<<"$j")" = '["level","segment_bytes","sync"]' ]
+	[ "$(jq -c '.config | keys' <<<"$j")" = '["dedupe_window","level","segment_bytes","sync"]' ]
 	# values
 	jq -e '.path == "a.evlog" and .format == 1' <<<"$j" >/dev/null
 	jq -e '.id | test("^[0-9a-f]{32}$")' <<<"$j" >/dev/null
@@ -313,7 +314,7 @@ torn_tail() {
 	[ "$(jq -r .min_time <<<"$j")" = "$(jq -r .time in.ndjson | sort | head -n 1)" ]
 	[ "$(jq -r .max_time <<<"$j")" = "$(jq -r .time in.ndjson | sort | tail -n 1)" ]
 	jq -e '.first_append <= .last_append and (.last_append | test("Z$"))' <<<"$j" >/dev/null
-	jq -e '.config == {"segment_bytes":65536,"level":1,"sync":"batch"}' <<<"$j" >/dev/null
+	jq -e '.config == {"segment_bytes":65536,"level":1,"sync":"batch","dedupe_window":1000000}' <<<"$j" >/dev/null
 	# segments are contiguous and add up
 	jq -e '.segment_list[0].base == 0 and .segment_list[-1].next == 3000' <<<"$j" >/dev/null
 	jq -e '[range(1; .segments) as $i | .segment_list[$i].base == .segment_list[$i - 1].next] | all' <<<"$j" >/dev/null
