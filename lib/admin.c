@@ -611,7 +611,7 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 	uint8_t hb[EV_HEAD_SIZE];
 	ev_time_t max_time = EV_TIME_NONE;
 	const char *why;
-	int fd = -1, lockfd, r = 0, rr, have_old, cut = 0, unsup;
+	int fd = -1, lockfd, r = 0, rr, have_old, cut = 0, unsup, snap;
 	int dry = flags & EV_REPAIR_DRY_RUN;
 
 	if (codec == NULL)
@@ -799,8 +799,15 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		    dry ? "would rewrite" : "rewrote",
 		    (unsigned long long)(head.next - segs[0]),
 		    (unsigned long long)head.next);
-	/* the stream and dedupe state, from the events as they now are */
-	if (dry) {
+	/* the stream and dedupe state, from the events as they now are,
+	 * when its snapshot no longer fits them (a cut log) or is damaged */
+	{
+		struct ev_error e2;
+		snap = ev_state_snapshot_status(log, &e2);
+	}
+	if (snap != 2) {
+		/* none (writers make one), or good */
+	} else if (dry) {
 		say(notice, ctx, "would rebuild the stream and dedupe state");
 	} else {
 		struct ev_state *st;

@@ -656,6 +656,9 @@ int ev_state_stream(struct ev_state *st, const char *name, size_t n,
 int ev_state_foreach_stream(struct ev_state *st,
 			    int (*fn)(void *ctx, const struct ev_stream_info *s),
 			    void *ctx);
+/* The snapshots of LOG/state/: 0 none, 1 usable, 2 damaged or stale
+ * (from a longer log, or trimmed past), <0 error. */
+int ev_state_snapshot_status(struct ev_log *log, struct ev_error *err);
 /* Write the snapshots (LOG/state/), atomically. */
 int ev_state_snapshot(struct ev_state *st, struct ev_error *err);
 /* One stream's state, without loading every stream: its entry in the

@@ -432,6 +432,40 @@ int ev_state_load(struct ev_state **out, struct ev_log *log, int want_ids,
 	return 0;
 }
 
+int ev_state_snapshot_status(struct ev_log *log, struct ev_error *err)
+{
+	struct ev_state *st = calloc(1, sizeof(*st));
+	struct ev_reader *rd;
+	uint64_t first, end;
+	int dirfd, r, have;
+
+	if (st == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	st->log = log;
+	st->window = log->cfg.dedupe_window;
+	r = ev_reader_open(&rd, log, err);
+	if (r != 0) {
+		free(st);
+		return r;
+	}
+	first = ev_reader_first_offset(rd);
+	end = ev_reader_end_offset(rd);
+	ev_reader_free(rd);
+	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
+	have = dirfd >= 0 && (faccessat(dirfd, "streams", F_OK, 0) == 0 ||
+			      faccessat(dirfd, "ids", F_OK, 0) == 0);
+	r = 0;
+	if (have)
+		r = load_streams(st, dirfd, first, end) &&
+				    (st->window == 0 || load_ids(st, dirfd))
+			    ? 1
+			    : 2;
+	if (dirfd >= 0)
+		close(dirfd);
+	ev_state_free(st);
+	return r;
+}
+
 void ev_state_free(struct ev_state *st)
 {
 	if (st == NULL)

@@ -2,7 +2,8 @@
 # evctl: init, info, verify, repair; every option and error path.
 load helper
 
-USAGE="Usage: evctl init [--level N] [--segment-bytes SIZE] [--sync MODE] LOG
+USAGE="Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes SIZE]
+                  [--sync MODE] LOG
        evctl info [--json] [--types] LOG
        evctl verify [--quiet] LOG
        evctl repair [--dry-run] [--truncate-damaged] LOG
@@ -10,6 +11,7 @@ USAGE="Usage: evctl init [--level N] [--segment-bytes SIZE] [--sync MODE] LOG
        evctl groups --reset NAME --to POS [--execute] [--state-dir DIR] LOG
        evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG
        evctl metrics [--state-dir DIR] LOG...
+       evctl streams [--category NAME] [--json] LOG
        evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)
                   [--dry-run] [--force] [--state-dir DIR] LOG
 Try 'evctl --help' for more information."
@@ -58,8 +60,9 @@ torn_tail() {
 		assert_status 0
 		assert_stderr ""
 		assert_stdout_contains "${USAGE%$'\n'Try*}"
-		for o in --level --segment-bytes --sync --json --types --quiet \
-			--dry-run --truncate-damaged --help --version; do
+		for o in --dedupe-window --level --segment-bytes --sync --json \
+			--types --quiet --dry-run --truncate-damaged --category \
+			--help --version; do
 			assert_stdout_contains "$o"
 		done
 	done
@@ -70,7 +73,7 @@ torn_tail() {
 		run --separate-stderr evctl "$c" -h
 		assert_status 0
 		assert_stderr ""
-		assert_stdout_line 0 "Usage: evctl init [--level N] [--segment-bytes SIZE] [--sync MODE] LOG"
+		assert_stdout_line 0 "Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes SIZE]"
 	done
 }
 
