@@ -377,11 +377,17 @@ size_t ev_state_id_candidates(struct ev_state *st, const char *id, size_t n,
 void ev_state_prefetch(const struct ev_state *st, uint64_t sh, uint64_t ih);
 size_t ev_state_id_candidates_h(struct ev_state *st, uint64_t h, uint64_t *offs,
 				size_t max);
-void *ev_state_stream_h(struct ev_state *st, const char *name, size_t n,
-			uint64_t h, uint64_t *last_version, uint64_t *last_offset);
-int ev_state_apply_h(struct ev_state *st, void *ref, const char *name,
-		     size_t n, uint64_t sh, uint64_t ih, uint64_t version,
-		     uint64_t offset);
+/* a stream as the writer sees it: ov is its overlay entry, if any */
+struct ev_sref {
+	void *ov;
+	int exists;
+	uint64_t last_version, last_offset, first_offset, count;
+};
+int ev_state_stream_h(struct ev_state *st, const char *name, size_t n,
+		      uint64_t h, struct ev_sref *r);
+int ev_state_apply_h(struct ev_state *st, const struct ev_sref *ref,
+		     const char *name, size_t n, uint64_t sh, uint64_t ih,
+		     uint64_t version, uint64_t offset);
 uint64_t ev_state_covered(const struct ev_state *st);
 uint64_t ev_state_unsaved(const struct ev_state *st);
 #define EV_DEFAULT_DEDUPE_WINDOW 1000000

@@ -3,11 +3,14 @@
  * and to drop duplicates (evlog(5) STATE): each stream's last version and
  * offset, and the ids of the last dedupe-window events.
  *
- * The state is derived from the log and kept in memory.  Snapshots in
- * LOG/state/ (written atomically now and then) say what it was up to some
- * offset; loading one and replaying the events after it brings a writer
- * or a reader up to date.  A missing, damaged or stale snapshot only
- * means a longer replay: the log is the truth.
+ * The state is derived from the log.  Snapshots in LOG/state/ (written
+ * atomically now and then) say what it was up to some offset: tables
+ * sorted by a 64-bit hash, read whole, checked by CRC-32C and searched
+ * in place, so that opening a log of any size costs one read of each
+ * file and no table building.  What changed since the snapshot (replayed
+ * from the log, or appended by this writer) sits in memory, in small
+ * open-addressing overlays that are looked at first.  A missing, damaged
+ * or stale snapshot only means a longer replay: the log is the truth.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +22,7 @@
 
 #include "evlog_private.h"
 
+/* overlay entries */
 struct srec {
 	uint64_t h;		/* 0 = empty slot */
 	uint32_t name_off, name_len;
@@ -30,18 +34,39 @@ struct idrec {
 	uint64_t off;
 };
 
+/* a snapshot file, read whole (evlog(5) STATE) */
+#define SNAP_HDR 48
+#define S_ENT 48		/* h, last_version, last_offset, first_offset,
+				 * count, name_off u32, name_len u32 */
+#define I_ENT 16		/* h, offset */
+#define SNAP_VERSION 2
+
+struct snap {
+	struct ev_buf b;
+	const uint8_t *ent;
+	uint64_t count;
+	const uint8_t *names;	/* streams: the names */
+	uint64_t names_len;
+};
+
 struct ev_state {
 	struct ev_log *log;
+	/* the overlay: streams and ids since the snapshot */
 	struct srec *s;
 	size_t s_cap, s_n;
 	char *names;
 	size_t names_len, names_cap;
 	struct idrec *ids;
 	size_t i_cap, i_n;
+	/* the snapshot */
+	struct snap ss, is;
 	uint64_t window;	/* 0: no dedupe */
 	uint64_t covered;	/* reflects the events before this offset */
-	uint64_t snap_covered;	/* ... and the newest snapshot this */
+	uint64_t snap_covered;	/* ... and the snapshot this */
 };
+
+static const uint8_t s_magic[8] = {'E', 'V', 'S', 'T', 'R', 'E', 'A', 'M'};
+static const uint8_t i_magic[8] = {'E', 'V', 'I', 'D', 'S', 'N', 'A', 'P'};
 
 uint64_t ev_hash64(const void *p, size_t n)
 {
@@ -64,7 +89,140 @@ uint64_t ev_hash64(const void *p, size_t n)
 	return h | 1; /* never 0, the empty slot */
 }
 
-/* ------------------------------------------------------------ streams */
+/* ------------------------------------------------------------ snapshots */
+
+/*
+ * The first entry whose hash is >= h, in a table sorted by hash:
+ * interpolation while the hashes look uniform (they are, unless the file
+ * is hostile), then bisection, so a lookup costs a few cache misses in a
+ * table of any size and never more than a binary search.
+ */
+static uint64_t snap_find(const struct snap *sn, size_t ent, uint64_t h)
+{
+	uint64_t lo = 0, hi = sn->count, mid, hl, hh;
+	int tries = 0;
+
+	while (lo < hi) {
+		hl = ev_get64(sn->ent + lo * ent);
+		hh = ev_get64(sn->ent + (hi - 1) * ent);
+		if (h <= hl)
+			return lo;
+		if (h > hh)
+			return hi;
+		if (tries++ < 6 && hh > hl)
+			mid = lo + (uint64_t)((unsigned __int128)(h - hl) * (hi - 1 - lo) /
+					      (hh - hl));
+		else
+			mid = lo + (hi - lo) / 2;
+		if (mid <= lo)
+			mid = lo + 1;
+		if (mid >= hi)
+			mid = hi - 1;
+		if (ev_get64(sn->ent + mid * ent) < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int read_file(int dirfd, const char *name, struct ev_buf *b)
+{
+	struct stat st;
+	int fd = ev_openat(dirfd, name, O_RDONLY, 0), r;
+
+	if (fd < 0)
+		return -1;
+	b->len = 0;
+	if (fstat(fd, &st) != 0 || st.st_size < SNAP_HDR + 4 ||
+	    st.st_size > (off_t)1 << 40 ||
+	    ev_buf_reserve(b, (size_t)st.st_size) != 0) {
+		close(fd);
+		return -1;
+	}
+	r = ev_read_full(fd, b->p, (size_t)st.st_size, 0);
+	close(fd);
+	if (r != 1)
+		return -1;
+	b->len = (size_t)st.st_size;
+	return 0;
+}
+
+/*
+ * Read and check a snapshot: its magic, version, log id, CRC, and that
+ * what it covers lies within [first, end].  Streams: entries in hash
+ * order, names within the blob.  Returns 1 usable, 0 not.
+ */
+static int snap_load(struct ev_log *log, int dirfd, const char *name,
+		     int streams, uint64_t first, uint64_t end, struct snap *sn,
+		     uint64_t *covered)
+{
+	const uint8_t *p;
+	uint64_t count, k, prev = 0, names_len = 0;
+	size_t ent = streams ? S_ENT : I_ENT, body;
+
+	sn->count = 0;
+	if (read_file(dirfd, name, &sn->b) != 0)
+		return 0;
+	p = sn->b.p;
+	if (memcmp(p, streams ? s_magic : i_magic, 8) != 0 ||
+	    ev_get32(p + 8) != SNAP_VERSION || memcmp(p + 16, log->id, 16) != 0 ||
+	    ev_get32(p + sn->b.len - 4) != ev_crc32c(0, p, sn->b.len - 4))
+		return 0;
+	*covered = ev_get64(p + 32);
+	count = ev_get64(p + 40);
+	body = sn->b.len - SNAP_HDR - 4;
+	if (*covered > end || *covered < first || count > body / ent)
+		return 0; /* from a longer log (repaired), or trimmed past */
+	if (streams) {
+		names_len = body - count * ent;
+		sn->names = p + SNAP_HDR + count * ent;
+		sn->names_len = names_len;
+	} else if (body != count * ent) {
+		return 0;
+	}
+	sn->ent = p + SNAP_HDR;
+	for (k = 0; k < count; k++) {
+		const uint8_t *e = sn->ent + k * ent;
+		uint64_t h = ev_get64(e);
+		if (h == 0 || h < prev)
+			return 0;
+		prev = h;
+		if (streams && ((uint64_t)ev_get32(e + 40) + ev_get32(e + 44) >
+					names_len ||
+				ev_get32(e + 44) == 0))
+			return 0;
+	}
+	sn->count = count;
+	return 1;
+}
+
+static void snap_free(struct snap *sn)
+{
+	ev_buf_free(&sn->b);
+	memset(sn, 0, sizeof(*sn));
+}
+
+/* A stream's entry in the snapshot, or NULL. */
+static const uint8_t *snap_stream(const struct ev_state *st, const char *name,
+				 size_t n, uint64_t h)
+{
+	uint64_t k;
+
+	if (st->ss.count == 0)
+		return NULL;
+	for (k = snap_find(&st->ss, S_ENT, h); k < st->ss.count; k++) {
+		const uint8_t *e = st->ss.ent + k * S_ENT;
+		if (ev_get64(e) != h)
+			break;
+		if (ev_get32(e + 44) == n &&
+		    memcmp(st->ss.names + ev_get32(e + 40), name, n) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ overlay */
 
 static int s_grow(struct ev_state *st)
 {
@@ -136,28 +294,15 @@ static struct srec *s_insert(struct ev_state *st, const char *name, size_t n,
 	return r;
 }
 
-int ev_state_stream(struct ev_state *st, const char *name, size_t n,
-		    struct ev_stream_info *out)
+static uint64_t oldest_id(const struct ev_state *st)
 {
-	struct srec *r = s_find(st, name, n, ev_hash64(name, n));
-
-	if (r == NULL)
-		return 0;
-	out->name = st->names + r->name_off;
-	out->name_len = r->name_len;
-	out->last_version = r->last_version;
-	out->last_offset = r->last_offset;
-	out->first_offset = r->first_offset;
-	out->count = r->count;
-	return 1;
+	return st->covered > st->window ? st->covered - st->window : 0;
 }
-
-/* ------------------------------------------------------------ ids */
 
 static int i_rebuild(struct ev_state *st, size_t cap)
 {
 	struct idrec *ni = calloc(cap, sizeof(*ni));
-	uint64_t oldest = st->covered > st->window ? st->covered - st->window : 0;
+	uint64_t oldest = oldest_id(st);
 	size_t i, j, n = 0;
 
 	if (ni == NULL)
@@ -200,40 +345,109 @@ static int i_insert(struct ev_state *st, uint64_t h, uint64_t off)
 	return 0;
 }
 
-/* Offsets within the window whose id hashes like this one; the caller
- * confirms each against the record.  Returns how many were written. */
+/* ------------------------------------------------------------ lookups */
+
+void ev_state_prefetch(const struct ev_state *st, uint64_t sh, uint64_t ih)
+{
+	if (sh != 0 && st->s_cap > 0)
+		__builtin_prefetch(&st->s[sh & (st->s_cap - 1)]);
+	if (ih != 0 && st->i_cap > 0)
+		__builtin_prefetch(&st->ids[ih & (st->i_cap - 1)]);
+}
+
+int ev_state_stream_h(struct ev_state *st, const char *name, size_t n,
+		      uint64_t h, struct ev_sref *r)
+{
+	const uint8_t *e;
+
+	r->ov = s_find(st, name, n, h);
+	if (r->ov != NULL) {
+		const struct srec *s = r->ov;
+		r->exists = 1;
+		r->last_version = s->last_version;
+		r->last_offset = s->last_offset;
+		r->first_offset = s->first_offset;
+		r->count = s->count;
+		return 1;
+	}
+	e = snap_stream(st, name, n, h);
+	r->exists = e != NULL;
+	r->last_version = e ? ev_get64(e + 8) : 0;
+	r->last_offset = e ? ev_get64(e + 16) : EV_NO_PREV;
+	r->first_offset = e ? ev_get64(e + 24) : EV_NO_PREV;
+	r->count = e ? ev_get64(e + 32) : 0;
+	return r->exists;
+}
+
+int ev_state_stream(struct ev_state *st, const char *name, size_t n,
+		    struct ev_stream_info *out)
+{
+	struct ev_sref r;
+
+	if (!ev_state_stream_h(st, name, n, ev_hash64(name, n), &r))
+		return 0;
+	out->name = name;
+	out->name_len = n;
+	out->last_version = r.last_version;
+	out->last_offset = r.last_offset;
+	out->first_offset = r.first_offset;
+	out->count = r.count;
+	return 1;
+}
+
+size_t ev_state_id_candidates_h(struct ev_state *st, uint64_t h, uint64_t *offs,
+				size_t max)
+{
+	uint64_t oldest = oldest_id(st), k;
+	size_t j, n = 0;
+
+	if (st->window == 0)
+		return 0;
+	if (st->i_cap > 0)
+		for (j = h & (st->i_cap - 1); st->ids[j].h != 0;
+		     j = (j + 1) & (st->i_cap - 1))
+			if (st->ids[j].h == h && st->ids[j].off >= oldest && n < max)
+				offs[n++] = st->ids[j].off;
+	if (st->is.count > 0)
+		for (k = snap_find(&st->is, I_ENT, h); k < st->is.count && n < max;
+		     k++) {
+			const uint8_t *e = st->is.ent + k * I_ENT;
+			if (ev_get64(e) != h)
+				break;
+			if (ev_get64(e + 8) >= oldest)
+				offs[n++] = ev_get64(e + 8);
+		}
+	return n;
+}
+
 size_t ev_state_id_candidates(struct ev_state *st, const char *id, size_t n,
 			      uint64_t *offs, size_t max)
 {
-	uint64_t h = ev_hash64(id, n);
-	uint64_t oldest = st->covered > st->window ? st->covered - st->window : 0;
-	size_t j, k = 0;
-
-	if (st->window == 0 || st->i_cap == 0)
-		return 0;
-	for (j = h & (st->i_cap - 1); st->ids[j].h != 0; j = (j + 1) & (st->i_cap - 1))
-		if (st->ids[j].h == h && st->ids[j].off >= oldest && k < max)
-			offs[k++] = st->ids[j].off;
-	return k;
+	return ev_state_id_candidates_h(st, ev_hash64(id, n), offs, max);
 }
 
 /* ------------------------------------------------------------ applying */
 
-int ev_state_apply(struct ev_state *st, const struct ev_str *id,
-		   const struct ev_str *stream, uint64_t version, uint64_t offset)
+int ev_state_apply_h(struct ev_state *st, const struct ev_sref *ref,
+		     const char *name, size_t n, uint64_t sh, uint64_t ih,
+		     uint64_t version, uint64_t offset)
 {
 	struct srec *r;
-	uint64_t h;
 
-	if (st->window > 0 && i_insert(st, ev_hash64(id->p, id->n), offset) != 0)
+	if (st->window > 0 && i_insert(st, ih, offset) != 0)
 		return EV_ERR;
-	if (stream->p != NULL) {
-		h = ev_hash64(stream->p, stream->n);
-		r = s_find(st, stream->p, stream->n, h);
-		if (r == NULL && (r = s_insert(st, stream->p, stream->n, h)) == NULL)
-			return EV_ERR;
-		/* an event without a version (older logs) is the next one */
-		r->last_version = version ? version : r->last_version + 1;
+	if (name != NULL) {
+		r = ref->ov;
+		if (r == NULL) {
+			/* new to the overlay: from the snapshot, or new */
+			if ((r = s_insert(st, name, n, sh)) == NULL)
+				return EV_ERR;
+			if (ref->exists) {
+				r->first_offset = ref->first_offset;
+				r->count = ref->count;
+			}
+		}
+		r->last_version = version;
 		r->last_offset = offset;
 		if (r->first_offset == EV_NO_PREV)
 			r->first_offset = offset;
@@ -242,6 +456,24 @@ int ev_state_apply(struct ev_state *st, const struct ev_str *id,
 	if (offset + 1 > st->covered)
 		st->covered = offset + 1;
 	return 0;
+}
+
+int ev_state_apply(struct ev_state *st, const struct ev_str *id,
+		   const struct ev_str *stream, uint64_t version, uint64_t offset)
+{
+	struct ev_sref r;
+	uint64_t sh = 0;
+
+	memset(&r, 0, sizeof(r));
+	if (stream->p != NULL) {
+		sh = ev_hash64(stream->p, stream->n);
+		ev_state_stream_h(st, stream->p, stream->n, sh, &r);
+		/* an event without a version (older logs) is the next one */
+		if (version == 0)
+			version = r.last_version + 1;
+	}
+	return ev_state_apply_h(st, &r, stream->p, stream->n, sh,
+				ev_hash64(id->p, id->n), version, offset);
 }
 
 /* Replay the events [st->covered, to) of the log. */
@@ -262,7 +494,7 @@ int ev_state_catch_up(struct ev_state *st, uint64_t to, struct ev_error *err)
 	r = ev_reader_seek(rd, st->covered, err);
 	while (r == 0 && st->covered < to &&
 	       (r = ev_reader_next(rd, &rec, err)) == 1) {
-		r = ev_event_decode(rec.p, rec.n, &ev, err);
+		r = ev_event_decode_head(rec.p, rec.n, &ev, err);
 		if (r != 0)
 			break;
 		if (ev_state_apply(st, &ev.id, &ev.stream, ev.version,
@@ -276,123 +508,53 @@ int ev_state_catch_up(struct ev_state *st, uint64_t to, struct ev_error *err)
 	return 0;
 }
 
-/* ------------------------------------------------------------ snapshots */
-
-static const uint8_t s_magic[8] = {'E', 'V', 'S', 'T', 'R', 'E', 'A', 'M'};
-static const uint8_t i_magic[8] = {'E', 'V', 'I', 'D', 'S', 'N', 'A', 'P'};
-
-static int read_file(int dirfd, const char *name, struct ev_buf *b)
-{
-	struct stat st;
-	int fd = ev_openat(dirfd, name, O_RDONLY, 0), r;
-
-	if (fd < 0)
-		return -1;
-	b->len = 0;
-	if (fstat(fd, &st) != 0 || ev_buf_reserve(b, (size_t)st.st_size) != 0) {
-		close(fd);
-		return -1;
-	}
-	r = ev_read_full(fd, b->p, (size_t)st.st_size, 0);
-	close(fd);
-	if (r != 1)
-		return -1;
-	b->len = (size_t)st.st_size;
-	return 0;
-}
-
-/* Load the stream snapshot: 1 loaded, 0 unusable. */
-static int load_streams(struct ev_state *st, int dirfd, uint64_t first,
-			uint64_t end)
-{
-	struct ev_buf b = {0};
-	const uint8_t *p, *e;
-	uint64_t covered, count, k;
-	int ok = 0;
-
-	if (read_file(dirfd, "streams", &b) != 0 || b.len < 56 ||
-	    memcmp(b.p, s_magic, 8) != 0 || ev_get32(b.p + 8) != 1 ||
-	    memcmp(b.p + 16, st->log->id, 16) != 0 ||
-	    ev_get32(b.p + b.len - 4) != ev_crc32c(0, b.p, b.len - 4))
-		goto out;
-	covered = ev_get64(b.p + 32);
-	count = ev_get64(b.p + 40);
-	if (covered > end || covered < first)
-		goto out; /* from a longer log (repaired), or trimmed past */
-	p = b.p + 48;
-	e = b.p + b.len - 4;
-	for (k = 0; k < count; k++) {
-		struct srec *r;
-		uint32_t n;
-		if ((size_t)(e - p) < 36)
-			goto out;
-		n = ev_get32(p + 32);
-		if ((size_t)(e - p) - 36 < n)
-			goto out;
-		r = s_insert(st, (const char *)p + 36, n,
-			     ev_hash64(p + 36, n));
-		if (r == NULL)
-			goto out;
-		r->last_version = ev_get64(p);
-		r->last_offset = ev_get64(p + 8);
-		r->first_offset = ev_get64(p + 16);
-		r->count = ev_get64(p + 24);
-		p += 36 + n;
-	}
-	st->covered = covered;
-	ok = 1;
-out:
-	ev_buf_free(&b);
-	return ok;
-}
-
-/* Load the id snapshot, for the same covered offset: 1 or 0. */
-static int load_ids(struct ev_state *st, int dirfd)
-{
-	struct ev_buf b = {0};
-	uint64_t count, k, covered;
-	const uint8_t *p;
-	int ok = 0;
-
-	if (read_file(dirfd, "ids", &b) != 0 || b.len < 56 ||
-	    memcmp(b.p, i_magic, 8) != 0 || ev_get32(b.p + 8) != 1 ||
-	    memcmp(b.p + 16, st->log->id, 16) != 0 ||
-	    ev_get32(b.p + b.len - 4) != ev_crc32c(0, b.p, b.len - 4))
-		goto out;
-	covered = ev_get64(b.p + 32);
-	count = ev_get64(b.p + 40);
-	if (covered != st->covered || (b.len - 52) / 16 != count)
-		goto out;
-	p = b.p + 48;
-	for (k = 0; k < count; k++, p += 16)
-		if (i_insert(st, ev_get64(p), ev_get64(p + 8)) != 0)
-			goto out;
-	ok = 1;
-out:
-	ev_buf_free(&b);
-	return ok;
-}
+/* ------------------------------------------------------------ loading */
 
 static void reset(struct ev_state *st)
 {
 	free(st->s);
 	free(st->names);
 	free(st->ids);
+	snap_free(&st->ss);
+	snap_free(&st->is);
 	st->s = NULL;
 	st->names = NULL;
 	st->ids = NULL;
 	st->s_cap = st->s_n = st->names_len = st->names_cap = 0;
 	st->i_cap = st->i_n = 0;
-	st->covered = 0;
+	st->covered = st->snap_covered = 0;
 }
 
-int ev_state_load(struct ev_state **out, struct ev_log *log, int want_ids,
-		  struct ev_error *err)
+/* Read the snapshots; both must cover the same point, or neither is
+ * used.  Returns 1 when they are in use. */
+static int load_snaps(struct ev_state *st, uint64_t first, uint64_t end)
+{
+	uint64_t c1 = 0, c2 = 0;
+	int dirfd, ok;
+
+	dirfd = ev_openat(st->log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
+	if (dirfd < 0)
+		return 0;
+	ok = snap_load(st->log, dirfd, "streams", 1, first, end, &st->ss, &c1);
+	if (ok && st->window > 0)
+		ok = snap_load(st->log, dirfd, "ids", 0, first, end, &st->is, &c2) &&
+		     c2 == c1;
+	close(dirfd);
+	if (!ok) {
+		snap_free(&st->ss);
+		snap_free(&st->is);
+		return 0;
+	}
+	st->covered = st->snap_covered = c1;
+	return 1;
+}
+
+static int state_new(struct ev_state **out, struct ev_log *log, int want_ids,
+		     uint64_t *first, uint64_t *end, struct ev_error *err)
 {
 	struct ev_state *st = calloc(1, sizeof(*st));
 	struct ev_reader *rd;
-	uint64_t first, end;
-	int dirfd, r;
+	int r;
 
 	*out = NULL;
 	if (st == NULL)
@@ -404,24 +566,24 @@ int ev_state_load(struct ev_state **out, struct ev_log *log, int want_ids,
 		free(st);
 		return r;
 	}
-	first = ev_reader_first_offset(rd);
-	end = ev_reader_end_offset(rd);
+	*first = ev_reader_first_offset(rd);
+	*end = ev_reader_end_offset(rd);
 	ev_reader_free(rd);
-	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
-	if (dirfd >= 0) {
-		if (load_streams(st, dirfd, first, end)) {
-			st->snap_covered = st->covered;
-			/* ids must match the same point, or none are used */
-			if (st->window > 0 && !load_ids(st, dirfd)) {
-				reset(st);
-				st->snap_covered = 0;
-			}
-		} else {
-			reset(st);
-		}
-		close(dirfd);
-	}
-	if (st->covered == 0)
+	*out = st;
+	return 0;
+}
+
+int ev_state_load(struct ev_state **out, struct ev_log *log, int want_ids,
+		  struct ev_error *err)
+{
+	struct ev_state *st;
+	uint64_t first, end;
+	int r;
+
+	r = state_new(&st, log, want_ids, &first, &end, err);
+	if (r != 0)
+		return r;
+	if (!load_snaps(st, first, end))
 		st->covered = first;
 	r = ev_state_catch_up(st, end, err);
 	if (r != 0) {
@@ -432,40 +594,6 @@ int ev_state_load(struct ev_state **out, struct ev_log *log, int want_ids,
 	return 0;
 }
 
-int ev_state_snapshot_status(struct ev_log *log, struct ev_error *err)
-{
-	struct ev_state *st = calloc(1, sizeof(*st));
-	struct ev_reader *rd;
-	uint64_t first, end;
-	int dirfd, r, have;
-
-	if (st == NULL)
-		return ev_seterr(err, EV_ERR, "out of memory");
-	st->log = log;
-	st->window = log->cfg.dedupe_window;
-	r = ev_reader_open(&rd, log, err);
-	if (r != 0) {
-		free(st);
-		return r;
-	}
-	first = ev_reader_first_offset(rd);
-	end = ev_reader_end_offset(rd);
-	ev_reader_free(rd);
-	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
-	have = dirfd >= 0 && (faccessat(dirfd, "streams", F_OK, 0) == 0 ||
-			      faccessat(dirfd, "ids", F_OK, 0) == 0);
-	r = 0;
-	if (have)
-		r = load_streams(st, dirfd, first, end) &&
-				    (st->window == 0 || load_ids(st, dirfd))
-			    ? 1
-			    : 2;
-	if (dirfd >= 0)
-		close(dirfd);
-	ev_state_free(st);
-	return r;
-}
-
 void ev_state_free(struct ev_state *st)
 {
 	if (st == NULL)
@@ -474,9 +602,23 @@ void ev_state_free(struct ev_state *st)
 	free(st);
 }
 
-uint64_t ev_state_stream_count(const struct ev_state *st)
+int ev_state_snapshot_status(struct ev_log *log, struct ev_error *err)
 {
-	return st->s_n;
+	struct ev_state *st;
+	uint64_t first, end;
+	int dirfd, r, have;
+
+	r = state_new(&st, log, 1, &first, &end, err);
+	if (r != 0)
+		return r;
+	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
+	have = dirfd >= 0 && (faccessat(dirfd, "streams", F_OK, 0) == 0 ||
+			      faccessat(dirfd, "ids", F_OK, 0) == 0);
+	if (dirfd >= 0)
+		close(dirfd);
+	r = !have ? 0 : load_snaps(st, first, end) ? 1 : 2;
+	ev_state_free(st);
+	return r;
 }
 
 uint64_t ev_state_covered(const struct ev_state *st)
@@ -489,12 +631,13 @@ uint64_t ev_state_unsaved(const struct ev_state *st)
 	return st->covered - st->snap_covered;
 }
 
-static int write_snapshot(int dirfd, const char *name, struct ev_buf *b)
+/* ------------------------------------------------------------ writing */
+
+static int write_file(int dirfd, const char *name, struct ev_buf *b)
 {
 	char tmp[64];
 	int fd;
 
-	ev_put32(b->p + 8, 1);
 	if (ev_buf_reserve(b, 4) != 0)
 		return -1;
 	ev_put32(b->p + b->len, ev_crc32c(0, b->p, b->len));
@@ -516,13 +659,158 @@ static int write_snapshot(int dirfd, const char *name, struct ev_buf *b)
 	return 0;
 }
 
+static void snap_header(struct ev_buf *b, const uint8_t magic[8],
+			const struct ev_state *st)
+{
+	memset(b->p, 0, SNAP_HDR);
+	memcpy(b->p, magic, 8);
+	ev_put32(b->p + 8, SNAP_VERSION);
+	memcpy(b->p + 16, st->log->id, 16);
+	ev_put64(b->p + 32, st->covered);
+	b->len = SNAP_HDR;
+}
+
+static int cmp_idrec(const void *a, const void *b)
+{
+	const struct idrec *x = a, *y = b;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return (x->off > y->off) - (x->off < y->off);
+}
+
+/* The ids file: the overlay and the snapshot, merged, in the window. */
+static int write_ids(struct ev_state *st, int dirfd, struct ev_buf *b)
+{
+	uint64_t oldest = oldest_id(st), k = 0, n = 0;
+	struct idrec *v = malloc((st->i_n + 1) * sizeof(*v));
+	size_t i, m = 0, j = 0;
+	int r;
+
+	if (v == NULL)
+		return -1;
+	for (i = 0; i < st->i_cap; i++)
+		if (st->ids[i].h != 0 && st->ids[i].off >= oldest)
+			v[m++] = st->ids[i];
+	qsort(v, m, sizeof(*v), cmp_idrec);
+	if (ev_buf_reserve(b, SNAP_HDR + (m + st->is.count) * I_ENT) != 0) {
+		free(v);
+		return -1;
+	}
+	snap_header(b, i_magic, st);
+	while (j < m || k < st->is.count) {
+		uint64_t h, off;
+		const uint8_t *e = k < st->is.count ? st->is.ent + k * I_ENT : NULL;
+		if (e != NULL && (j == m || ev_get64(e) < v[j].h ||
+				  (ev_get64(e) == v[j].h && ev_get64(e + 8) < v[j].off))) {
+			h = ev_get64(e);
+			off = ev_get64(e + 8);
+			k++;
+		} else {
+			h = v[j].h;
+			off = v[j].off;
+			j++;
+		}
+		if (off < oldest)
+			continue;
+		ev_put64(b->p + b->len, h);
+		ev_put64(b->p + b->len + 8, off);
+		b->len += I_ENT;
+		n++;
+	}
+	free(v);
+	ev_put64(b->p + 40, n);
+	r = write_file(dirfd, "ids", b);
+	return r;
+}
+
+struct sref_sorted {
+	uint64_t h;
+	const struct srec *r;
+};
+
+static int cmp_sref(const void *a, const void *b)
+{
+	const struct sref_sorted *x = a, *y = b;
+
+	return (x->h > y->h) - (x->h < y->h);
+}
+
+static int put_stream(struct ev_buf *b, struct ev_buf *names, uint64_t h,
+		      uint64_t lv, uint64_t lo, uint64_t fo, uint64_t c,
+		      const char *name, size_t n)
+{
+	uint8_t *e;
+
+	if (ev_buf_reserve(b, S_ENT) != 0 || names->len + n > UINT32_MAX ||
+	    ev_buf_append(names, name, n) != 0)
+		return -1;
+	e = b->p + b->len;
+	ev_put64(e, h);
+	ev_put64(e + 8, lv);
+	ev_put64(e + 16, lo);
+	ev_put64(e + 24, fo);
+	ev_put64(e + 32, c);
+	ev_put32(e + 40, (uint32_t)(names->len - n));
+	ev_put32(e + 44, (uint32_t)n);
+	b->len += S_ENT;
+	return 0;
+}
+
+/* The streams file: the snapshot's streams, each superseded by its
+ * overlay entry when it has one, and the overlay's new streams. */
+static int write_streams(struct ev_state *st, int dirfd, struct ev_buf *b)
+{
+	struct sref_sorted *v = malloc((st->s_n + 1) * sizeof(*v));
+	struct ev_buf names = {0};
+	uint64_t k = 0, n = 0;
+	size_t i, m = 0, j = 0;
+	int r = -1;
+
+	if (v == NULL || ev_buf_reserve(b, SNAP_HDR) != 0)
+		goto out;
+	for (i = 0; i < st->s_cap; i++)
+		if (st->s[i].h != 0) {
+			v[m].h = st->s[i].h;
+			v[m++].r = &st->s[i];
+		}
+	qsort(v, m, sizeof(*v), cmp_sref);
+	snap_header(b, s_magic, st);
+	while (j < m || k < st->ss.count) {
+		const uint8_t *e = k < st->ss.count ? st->ss.ent + k * S_ENT : NULL;
+		if (e != NULL && (j == m || ev_get64(e) <= v[j].h)) {
+			const char *nm = (const char *)st->ss.names + ev_get32(e + 40);
+			size_t nl = ev_get32(e + 44);
+			k++;
+			/* superseded by the overlay? */
+			if (s_find(st, nm, nl, ev_get64(e)) != NULL)
+				continue;
+			if (put_stream(b, &names, ev_get64(e), ev_get64(e + 8),
+				       ev_get64(e + 16), ev_get64(e + 24),
+				       ev_get64(e + 32), nm, nl) != 0)
+				goto out;
+		} else {
+			const struct srec *s = v[j++].r;
+			if (put_stream(b, &names, s->h, s->last_version,
+				       s->last_offset, s->first_offset, s->count,
+				       st->names + s->name_off, s->name_len) != 0)
+				goto out;
+		}
+		n++;
+	}
+	ev_put64(b->p + 40, n);
+	if (ev_buf_append(b, names.p, names.len) != 0)
+		goto out;
+	r = write_file(dirfd, "streams", b);
+out:
+	free(v);
+	ev_buf_free(&names);
+	return r;
+}
+
 int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 {
 	struct ev_buf b = {0};
-	uint64_t oldest = st->covered > st->window ? st->covered - st->window : 0;
-	size_t i;
-	uint64_t n = 0;
-	uint8_t e[36];
 	int dirfd, r = 0;
 
 	if (mkdirat(st->log->dirfd, "state", 0755) != 0 && errno != EEXIST)
@@ -532,79 +820,35 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 	if (dirfd < 0)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s/state'",
 				       st->log->path);
-	/* the ids first: a stream snapshot is used only with its ids */
-	if (st->window > 0) {
-		if (ev_buf_reserve(&b, 48 + st->i_n * 16) != 0)
-			goto oom;
-		memset(b.p, 0, 48);
-		memcpy(b.p, i_magic, 8);
-		memcpy(b.p + 16, st->log->id, 16);
-		ev_put64(b.p + 32, st->covered);
-		b.len = 48;
-		for (i = 0; i < st->i_cap; i++) {
-			if (st->ids[i].h == 0 || st->ids[i].off < oldest)
-				continue;
-			if (ev_buf_reserve(&b, 16) != 0)
-				goto oom;
-			ev_put64(b.p + b.len, st->ids[i].h);
-			ev_put64(b.p + b.len + 8, st->ids[i].off);
-			b.len += 16;
-			n++;
-		}
-		ev_put64(b.p + 40, n);
-		if (write_snapshot(dirfd, "ids", &b) != 0) {
-			r = ev_seterr_errno(err, EV_EIO, errno,
-					    "cannot write '%s/state/ids'",
-					    st->log->path);
-			goto out;
-		}
+	/* the ids first: the streams file is used only with ids of the
+	 * same point, so a crash between the two costs a replay */
+	if (st->window > 0 && write_ids(st, dirfd, &b) != 0) {
+		r = ev_seterr_errno(err, EV_EIO, errno,
+				    "cannot write '%s/state/ids'", st->log->path);
+		goto out;
 	}
 	b.len = 0;
-	if (ev_buf_reserve(&b, 48) != 0)
-		goto oom;
-	memset(b.p, 0, 48);
-	memcpy(b.p, s_magic, 8);
-	memcpy(b.p + 16, st->log->id, 16);
-	ev_put64(b.p + 32, st->covered);
-	ev_put64(b.p + 40, st->s_n);
-	b.len = 48;
-	for (i = 0; i < st->s_cap; i++) {
-		const struct srec *s = &st->s[i];
-		if (s->h == 0)
-			continue;
-		if (ev_buf_reserve(&b, 36 + s->name_len) != 0)
-			goto oom;
-		ev_put64(e, s->last_version);
-		ev_put64(e + 8, s->last_offset);
-		ev_put64(e + 16, s->first_offset);
-		ev_put64(e + 24, s->count);
-		ev_put32(e + 32, s->name_len);
-		memcpy(b.p + b.len, e, 36);
-		memcpy(b.p + b.len + 36, st->names + s->name_off, s->name_len);
-		b.len += 36 + s->name_len;
-	}
-	if (write_snapshot(dirfd, "streams", &b) != 0 ||
-	    ev_fsync_dir(dirfd) != 0) {
+	if (write_streams(st, dirfd, &b) != 0 || ev_fsync_dir(dirfd) != 0) {
 		r = ev_seterr_errno(err, EV_EIO, errno,
 				    "cannot write '%s/state/streams'",
 				    st->log->path);
 		goto out;
 	}
 	st->snap_covered = st->covered;
-	goto out;
-oom:
-	r = ev_seterr(err, EV_ERR, "out of memory");
 out:
 	close(dirfd);
 	ev_buf_free(&b);
 	return r;
 }
 
+/* ------------------------------------------------------------ listing */
+
 int ev_state_foreach_stream(struct ev_state *st,
 			    int (*fn)(void *ctx, const struct ev_stream_info *s),
 			    void *ctx)
 {
 	struct ev_stream_info si;
+	uint64_t k;
 	size_t i;
 	int r;
 
@@ -621,90 +865,70 @@ int ev_state_foreach_stream(struct ev_state *st,
 		if ((r = fn(ctx, &si)) != 0)
 			return r;
 	}
+	for (k = 0; k < st->ss.count; k++) {
+		const uint8_t *e = st->ss.ent + k * S_ENT;
+		si.name = (const char *)st->ss.names + ev_get32(e + 40);
+		si.name_len = ev_get32(e + 44);
+		if (s_find(st, si.name, si.name_len, ev_get64(e)) != NULL)
+			continue; /* listed from the overlay */
+		si.last_version = ev_get64(e + 8);
+		si.last_offset = ev_get64(e + 16);
+		si.first_offset = ev_get64(e + 24);
+		si.count = ev_get64(e + 32);
+		if ((r = fn(ctx, &si)) != 0)
+			return r;
+	}
 	return 0;
+}
+
+static int count_one(void *ctx, const struct ev_stream_info *s)
+{
+	(void)s;
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+uint64_t ev_state_stream_count(const struct ev_state *st)
+{
+	uint64_t n = 0;
+
+	ev_state_foreach_stream((struct ev_state *)st, count_one, &n);
+	return n;
 }
 
 /* ------------------------------------------------------------ one stream */
-
-/* Find one stream in the snapshot without building the map: 1 found,
- * 0 not in it; *covered is what the snapshot covers (first when none is
- * usable). */
-static int snapshot_find(struct ev_log *log, const char *name, size_t n,
-			 uint64_t first, uint64_t end, struct ev_stream_info *out,
-			 uint64_t *covered)
-{
-	struct ev_buf b = {0};
-	const uint8_t *p, *e;
-	uint64_t count, k;
-	int dirfd, found = 0;
-
-	*covered = first;
-	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
-	if (dirfd < 0)
-		return 0;
-	if (read_file(dirfd, "streams", &b) != 0 || b.len < 52 ||
-	    memcmp(b.p, s_magic, 8) != 0 || ev_get32(b.p + 8) != 1 ||
-	    memcmp(b.p + 16, log->id, 16) != 0 ||
-	    ev_get32(b.p + b.len - 4) != ev_crc32c(0, b.p, b.len - 4) ||
-	    ev_get64(b.p + 32) > end || ev_get64(b.p + 32) < first)
-		goto out;
-	count = ev_get64(b.p + 40);
-	p = b.p + 48;
-	e = b.p + b.len - 4;
-	for (k = 0; k < count; k++) {
-		uint32_t len;
-		if ((size_t)(e - p) < 36)
-			goto out;
-		len = ev_get32(p + 32);
-		if ((size_t)(e - p) - 36 < len)
-			goto out;
-		if (len == n && memcmp(p + 36, name, n) == 0) {
-			out->last_version = ev_get64(p);
-			out->last_offset = ev_get64(p + 8);
-			out->first_offset = ev_get64(p + 16);
-			out->count = ev_get64(p + 24);
-			found = 1;
-		}
-		p += 36 + len;
-	}
-	*covered = ev_get64(b.p + 32);
-	close(dirfd);
-	ev_buf_free(&b);
-	return found;
-out:
-	/* unusable: from the first event */
-	*covered = first;
-	close(dirfd);
-	ev_buf_free(&b);
-	return 0;
-}
 
 int ev_state_lookup(struct ev_log *log, const char *name, size_t n,
 		    struct ev_stream_info *out, uint64_t *end,
 		    struct ev_error *err)
 {
+	struct ev_state *st;
 	struct ev_reader *rd;
 	struct ev_rec rec;
 	struct ev_event ev;
-	uint64_t first, covered;
-	int r, found;
+	uint64_t first;
+	int r, found = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->name = name;
 	out->name_len = n;
 	out->first_offset = out->last_offset = EV_NO_PREV;
-	r = ev_reader_open(&rd, log, err);
+	r = state_new(&st, log, 0, &first, end, err);
 	if (r != 0)
 		return r;
-	first = ev_reader_first_offset(rd);
-	*end = ev_reader_end_offset(rd);
-	found = snapshot_find(log, name, n, first, *end, out, &covered);
+	if (load_snaps(st, first, *end))
+		found = ev_state_stream(st, name, n, out);
+	else
+		st->covered = first;
+	out->name = name;
 	/* the events since the snapshot */
-	r = ev_reader_seek(rd, covered, err);
+	r = ev_reader_open(&rd, log, err);
+	if (r == 0)
+		r = ev_reader_seek(rd, st->covered, err);
 	while (r == 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
 		if (rec.offset >= *end)
 			break;
-		r = ev_event_decode(rec.p, rec.n, &ev, err);
+		r = ev_event_decode_head(rec.p, rec.n, &ev, err);
 		if (r != 0)
 			break;
 		if (ev.stream.p == NULL || ev.stream.n != n ||
@@ -718,71 +942,8 @@ int ev_state_lookup(struct ev_log *log, const char *name, size_t n,
 		found = 1;
 	}
 	ev_reader_free(rd);
+	ev_state_free(st);
 	if (r < 0)
 		return r;
 	return found;
-}
-
-/* ------------------------------------------------------------ the writer */
-
-/*
- * The writer resolves each record with one probe per map, hashes
- * computed once and the slots prefetched a few records ahead: at a
- * million streams and ids the tables are far bigger than the caches, and
- * the misses, not the work, are what a lookup costs.
- */
-void ev_state_prefetch(const struct ev_state *st, uint64_t sh, uint64_t ih)
-{
-	if (sh != 0 && st->s_cap > 0)
-		__builtin_prefetch(&st->s[sh & (st->s_cap - 1)]);
-	if (ih != 0 && st->i_cap > 0)
-		__builtin_prefetch(&st->ids[ih & (st->i_cap - 1)]);
-}
-
-size_t ev_state_id_candidates_h(struct ev_state *st, uint64_t h, uint64_t *offs,
-				size_t max)
-{
-	uint64_t oldest = st->covered > st->window ? st->covered - st->window : 0;
-	size_t j, k = 0;
-
-	if (st->window == 0 || st->i_cap == 0)
-		return 0;
-	for (j = h & (st->i_cap - 1); st->ids[j].h != 0; j = (j + 1) & (st->i_cap - 1))
-		if (st->ids[j].h == h && st->ids[j].off >= oldest && k < max)
-			offs[k++] = st->ids[j].off;
-	return k;
-}
-
-void *ev_state_stream_h(struct ev_state *st, const char *name, size_t n,
-			uint64_t h, uint64_t *last_version, uint64_t *last_offset)
-{
-	struct srec *r = s_find(st, name, n, h);
-
-	*last_version = r ? r->last_version : 0;
-	*last_offset = r ? r->last_offset : EV_NO_PREV;
-	return r;
-}
-
-int ev_state_apply_h(struct ev_state *st, void *ref, const char *name,
-		     size_t n, uint64_t sh, uint64_t ih, uint64_t version,
-		     uint64_t offset)
-{
-	struct srec *r = ref;
-
-	if (st->window > 0 && i_insert(st, ih, offset) != 0)
-		return EV_ERR;
-	if (name != NULL) {
-		/* an insert may move the table: the ref is good only for
-		 * a stream that was there */
-		if (r == NULL && (r = s_insert(st, name, n, sh)) == NULL)
-			return EV_ERR;
-		r->last_version = version;
-		r->last_offset = offset;
-		if (r->first_offset == EV_NO_PREV)
-			r->first_offset = offset;
-		r->count++;
-	}
-	if (offset + 1 > st->covered)
-		st->covered = offset + 1;
-	return 0;
 }

@@ -904,7 +904,7 @@ static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 	size_t n;
 	uint32_t i;
 	int r;
-	void *ref;
+	struct ev_sref ref;
 
 	b->res.len = 0;
 	b->kept = b->acked = 0;
@@ -961,21 +961,25 @@ static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 		a->dup = 0;
 		want_v = ev->version;
 		last_off = EV_NO_PREV;
-		ref = NULL;
+		memset(&ref, 0, sizeof(ref));
 		if (ev->stream.p != NULL) {
-			ref = ev_state_stream_h(w->st, ev->stream.p, ev->stream.n,
-						ri->sh, &last_v, &last_off);
+			ev_state_stream_h(w->st, ev->stream.p, ev->stream.n,
+					  ri->sh, &ref);
+			last_v = ref.last_version;
+			last_off = ref.last_offset;
 			r = w->o.expect == EV_EXPECT_ANY ? 0
 							 : first_touch(w, ri->sh);
 			if (r < 0)
 				return ev_seterr(err, EV_ERR, "out of memory");
-			if (r == 1 && w->o.expect == EV_EXPECT_NONE && ref)
+			if (r == 1 && w->o.expect == EV_EXPECT_NONE &&
+			    ref.exists)
 				return conflict(w, b, i, err,
 						"stream '%s' is at version %llu, "
 						"expected no stream",
 						qname(&ev->stream, nb, sizeof(nb)),
 						(unsigned long long)last_v);
-			if (r == 1 && w->o.expect == EV_EXPECT_EXISTS && !ref)
+			if (r == 1 && w->o.expect == EV_EXPECT_EXISTS &&
+			    !ref.exists)
 				return conflict(w, b, i, err,
 						"stream '%s' does not exist, "
 						"expected it to",
@@ -1013,7 +1017,7 @@ static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 			    reencode(w, &b->res, ev, want_v, last_off, err) != 0)
 				return err->code;
 		}
-		if (ev_state_apply_h(w->st, ref, ev->stream.p, ev->stream.n, ri->sh,
+		if (ev_state_apply_h(w->st, &ref, ev->stream.p, ev->stream.n, ri->sh,
 				     ri->ih, want_v, *next) != 0)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		if (w->ngids == w->gids_cap) {
