@@ -316,6 +316,11 @@ int ev_index_find(int dirfd, uint64_t base, uint64_t salt, uint64_t target,
 int ev_tindex_find(int dirfd, uint64_t base, uint64_t salt, ev_time_t t,
 		   uint64_t *off, ev_time_t *tmax, uint64_t *entry);
 /* Offset index entry number k: 1 found, 0 not. */
+uint64_t ev_index_load(int dirfd, uint64_t base, uint64_t salt,
+		       struct ev_buf *out);
+int ev_index_find_mem(const uint8_t *ents, uint64_t count, uint64_t base,
+		      uint64_t target, uint64_t limit, uint64_t *pos,
+		      uint64_t *off);
 int ev_index_entry(int dirfd, uint64_t base, uint64_t salt, uint64_t k,
 		   uint64_t *off, uint64_t *pos);
 /* Rebuild both index files of a segment from a scan up to limit. */

@@ -113,6 +113,58 @@ out:
 	return found;
 }
 
+/*
+ * The whole offset index of a segment, for a reader that seeks often
+ * (ev_reader_get): one read, then every lookup is in memory.  Returns
+ * the entry count, 0 when there is no usable index.
+ */
+uint64_t ev_index_load(int dirfd, uint64_t base, uint64_t salt,
+		       struct ev_buf *out)
+{
+	uint64_t count;
+	int fd = index_open(dirfd, base, salt, 0, &count);
+
+	out->len = 0;
+	if (fd < 0)
+		return 0;
+	if (count > ((uint64_t)1 << 32) ||
+	    ev_buf_reserve(out, count * EV_IDX_ENTRY) != 0 ||
+	    ev_read_full(fd, out->p, count * EV_IDX_ENTRY, EV_IDXHDR_SIZE) != 1)
+		count = 0;
+	close(fd);
+	out->len = count * EV_IDX_ENTRY;
+	return count;
+}
+
+/* ev_index_find over entries loaded by ev_index_load */
+int ev_index_find_mem(const uint8_t *ents, uint64_t count, uint64_t base,
+		      uint64_t target, uint64_t limit, uint64_t *pos,
+		      uint64_t *off)
+{
+	uint64_t lo = 0, hi = count, mid, rel;
+	const uint8_t *e;
+
+	if (target < base)
+		return 0;
+	rel = target - base;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ev_get32(ents + mid * EV_IDX_ENTRY) <= rel)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo > 0) {
+		e = ents + --lo * EV_IDX_ENTRY;
+		if (ev_get32(e + 4) < limit && ev_get32(e) <= rel) {
+			*pos = ev_get32(e + 4);
+			*off = base + ev_get32(e);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int ev_index_entry(int dirfd, uint64_t base, uint64_t salt, uint64_t k,
 		   uint64_t *off, uint64_t *pos)
 {

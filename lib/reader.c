@@ -55,6 +55,10 @@ struct ev_reader {
 	uint64_t raw_base, raw_count;
 	ev_time_t raw_append;
 	int random;	/* random access: no read-ahead */
+	/* random access: the current segment's offset index, read whole */
+	struct ev_buf ix;
+	uint64_t ix_count, ix_seg;
+	int ix_have;
 
 	uint64_t skip_to;
 	uint64_t first, end;
@@ -469,6 +473,7 @@ void ev_reader_free(struct ev_reader *r)
 	}
 	free(r->segs);
 	free(r->path);
+	ev_buf_free(&r->ix);
 	ev_buf_free(&r->stored);
 	ev_buf_free(&r->raw);
 	ev_codec_free(r->codec);
@@ -622,7 +627,16 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 	const char *why;
 	int rr;
 
-	if (r->log != NULL || r->fd < 0) {
+	if (r->random && r->log != NULL && r->fd >= 0 && r->si == i &&
+	    r->seg_base == r->segs[i]) {
+		/* a jump within the open segment: no need to reopen it */
+		prefetch_cancel(r);
+		r->gen++;
+		r->in_batch = 0;
+		r->rp = r->rend = NULL;
+		r->pos = EV_SEGHDR_SIZE;
+		r->next = r->seg_base;
+	} else if (r->log != NULL || r->fd < 0) {
 		rr = open_seg(r, i, err);
 		if (rr != 0)
 			return rr;
@@ -633,9 +647,17 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 			return rr;
 	}
 	r->skip_to = offset;
+	if (r->random && r->log != NULL &&
+	    (!r->ix_have || r->ix_seg != r->seg_base)) {
+		r->ix_count = ev_index_load(r->dirfd, r->seg_base, r->salt, &r->ix);
+		r->ix_seg = r->seg_base;
+		r->ix_have = 1;
+	}
 	if (r->log != NULL &&
-	    ev_index_find(r->dirfd, r->seg_base, r->salt, offset, r->limit, &pos,
-			  &off)) {
+	    (r->random ? ev_index_find_mem(r->ix.p, r->ix_count, r->seg_base,
+					   offset, r->limit, &pos, &off)
+		       : ev_index_find(r->dirfd, r->seg_base, r->salt, offset,
+				       r->limit, &pos, &off))) {
 		/* trust the entry only if a real batch starts there */
 		if (ev_segment_read_batch(r->fd, pos, r->limit, r->salt, &h, NULL,
 					  &why) == 0 &&
