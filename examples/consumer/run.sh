@@ -111,7 +111,7 @@ grep -q "^open: *$oslo\$" out ||
 step "5. the carrier is back: retry the dead letters"
 run "touch carrier-fixed"
 run "evdlq retry --dry-run orders-dlq.evlog"
-run "evdlq retry orders-dlq.evlog" ||
+run "evdlq retry --retries 1 --backoff 10ms orders-dlq.evlog" ||
 	fail "step 5: evdlq retry left letters open"
 grep -q "^evdlq: $oslo resolved, 0 still open\$" out ||
 	fail "step 5: evdlq retry did not resolve $oslo letters"
