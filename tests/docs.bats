@@ -610,6 +610,17 @@ man_json_keys() {
 	same_opts "evctl info --json segment_list keys" "$T/have" "$T/doc"
 }
 
+@test "evctl.1 documents every key of evctl streams --json, in order, and no other" {
+	make_log orders.evlog 20
+	run --separate-stderr evctl streams --json orders.evlog
+	assert_status 0
+	assert_stderr ""
+	[ -n "$output" ]
+	echo "$output" | head -n 1 | jq -r 'keys_unsorted[]' >"$T/have"
+	man_json_keys evctl 2 >"$T/doc"
+	diff -u "$T/have" "$T/doc"
+}
+
 # ------------------------------------------------------------ dead letters
 
 # A dead-letter log, dlq.evlog, from a handler that always fails on

@@ -3,7 +3,7 @@
 # Keep the commands and options in step with 'evctl --help' and
 # man/evctl.1; tests/docs.bats fails when they drift apart.
 
-set -l evctl_commands init info verify repair groups lag metrics trim
+set -l evctl_commands init info verify repair groups lag metrics streams trim
 
 complete -c evctl -f
 # options before the command
@@ -18,12 +18,14 @@ complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a repair
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a groups -d 'List consumer groups, or reset one'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a lag -d 'Health check of group lag (Nagios convention)'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a metrics -d 'Prometheus text exposition'
+complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a streams -d 'List streams: version, events, first and last offset'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a trim -d 'Remove whole old segments'
 
 # LOG, after any command
 complete -c evctl -n "__fish_seen_subcommand_from $evctl_commands" -a '(__fish_complete_directories (commandline -ct))'
 
 # init
+complete -c evctl -n '__fish_seen_subcommand_from init' -l dedupe-window -x -d 'Remember the ids of the last N events (1000000; 0 is off)'
 complete -c evctl -n '__fish_seen_subcommand_from init' -l level -x -a '0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19' -d 'zstd level (default 1)'
 complete -c evctl -n '__fish_seen_subcommand_from init' -l segment-bytes -x -d 'Roll segments at SIZE bytes (128M)'
 complete -c evctl -n '__fish_seen_subcommand_from init' -l sync -x -a 'batch none' -d 'Default sync policy'
@@ -53,6 +55,10 @@ complete -c evctl -n '__fish_seen_subcommand_from groups' -l to -x -a 'start end
 complete -c evctl -n '__fish_seen_subcommand_from lag' -l crit -x -d 'Critical at N events or a duration behind'
 complete -c evctl -n '__fish_seen_subcommand_from lag' -l group -x -d 'Check one group'
 complete -c evctl -n '__fish_seen_subcommand_from lag' -l warn -x -d 'Warning at N events or a duration behind'
+
+# streams
+complete -c evctl -n '__fish_seen_subcommand_from streams' -l category -x -d 'Only streams NAME and NAME-*'
+complete -c evctl -n '__fish_seen_subcommand_from streams' -l json -d 'One JSON object per stream'
 
 # trim
 complete -c evctl -n '__fish_seen_subcommand_from trim' -l before -x -d 'Segments last appended before TIME'
