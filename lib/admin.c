@@ -770,7 +770,9 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		head.next = next;
 		head.salt = sh.salt;
 		head.max_time = max_time;
-		head.last_index = dry ? EV_SEGHDR_SIZE : last_index;
+		/* a dry run does not rebuild the index: keep what the head says */
+		head.last_index = !dry ? last_index : have_old ? oldhead.last_index
+							  : EV_SEGHDR_SIZE;
 		close(fd);
 		fd = -1;
 	}

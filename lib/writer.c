@@ -1125,10 +1125,15 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 		for (nres = 0; nres < n; nres++) {
 			r = resolve(w, bs[nres], &next, err);
 			if (r == EV_EAGAIN) {
-				/* write what came before the conflict */
+				/* write what came before the conflict, unless
+				 * the batch is all or nothing */
 				cr = r;
 				cerr = *err;
 				r = 0;
+				if (w->o.one_batch) {
+					bs[nres]->kept = bs[nres]->acked = 0;
+					state_drop(w); /* it holds the prefix */
+				}
 				nres++;
 				break;
 			}

@@ -514,14 +514,13 @@ evctl: run 'evctl repair b.evlog' to rebuild the indexes"
 	assert_stderr ""
 	assert_stdout "would truncate a torn tail of 1000 bytes at byte $size of segment $SEG
 would rebuild the indexes of segment $SEG
-would rewrite the head: 300 events, next offset 300
 a.evlog: dry run done"
 	[ "$(stat -c %s a.evlog/$SEG.seg)" = $((size + 1000)) ]
 	run --separate-stderr evctl repair a.evlog
 	assert_status 0
 	assert_stderr ""
-	assert_stdout_line 0 "truncated a torn tail of 1000 bytes at byte $size of segment $SEG"
-	assert_stdout_line -1 "a.evlog: repaired"
+	assert_stdout "truncated a torn tail of 1000 bytes at byte $size of segment $SEG
+a.evlog: repaired"
 	[ "$(stat -c %s a.evlog/$SEG.seg)" = "$size" ]
 	run --separate-stderr evctl verify a.evlog
 	assert_status 0
