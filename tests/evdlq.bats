@@ -930,10 +930,59 @@ evdlq: 0 resolved, 1 still open"
 	evtail --group g --exec 'cat >/dev/null; exit 3' --retries 0 --dlq dlq l.evlog 2>/dev/null
 	run --separate-stderr evdlq retry --exec 'cat >/dev/null; printf "%s\n%s\n%s\n" "$EV_ID" "$EV_TYPE" "$EV_STREAM" >env' dlq
 	assert_status 0
+	assert_stdout "resolved 0 (T$long)"
+	assert_stderr "evdlq: 1 resolved, 0 still open"
 	run cat env
 	assert_stdout "id-$long
 T$long
 s-$long"
+}
+
+@test "evdlq retry: EV_ID is not set when the original event has no id" {
+	evpub -c l.evlog T x=1
+	evtail --group g --exec 'cat >/dev/null; exit 3' --retries 0 --dlq dlq l.evlog 2>/dev/null
+	# the same letter, its original event without an id
+	evtail dlq | jq -c 'del(.offset) | .id += "-noid" | del(.data.original.id)' |
+		evpub -c e.evlog
+	run --separate-stderr evdlq retry \
+		--exec 'jq -c "has(\"id\")"; echo "[${EV_ID-unset}][$EV_TYPE]"' e.evlog
+	assert_status 0
+	assert_stdout "false
+[unset][T]
+resolved 0 (T)"
+	assert_stderr "evdlq: 1 resolved, 0 still open"
+}
+
+# The fault-injection shim of tests/faultinject.c, built here when the one
+# in tests/ is missing or older than its source (as tests/robust.bash does).
+faultinject_so() {
+	local so=$TOP/tests/faultinject.so
+	if ! [ "$so" -nt "$TOP/tests/faultinject.c" ]; then
+		so=$T/faultinject.so
+		${CC:-cc} -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -o "$so" \
+			"$TOP/tests/faultinject.c" -ldl || return 1
+	fi
+	printf '%s\n' "$so"
+}
+
+@test "evdlq retry: a handler that cannot be started fails the run, exit 1, and is not recorded" {
+	mkdlq
+	: >fails
+	fi=$(faultinject_so)
+	# each run makes two pipes: the third pipe2 is letter 1's first
+	run --separate-stderr env EVFI_CALL=pipe2 EVFI_NTH=3 EVFI_ERRNO=EMFILE \
+		EVFI_LOG="$T/fi.log" LD_PRELOAD="$fi" evdlq retry dlq
+	assert_status 1
+	assert_stdout "resolved 0 (MoneyDeposited)"
+	assert_stderr "evdlq: cannot create a pipe: Too many open files"
+	# the shim really fired, once
+	[ "$(cat fi.log)" = "pipe2 #3 fd -1 (?): EMFILE" ]
+	run cat handled
+	assert_stdout "0 1"
+	# letter 0 is resolved; nothing is written about letter 1 or after
+	[ "$(evtail --from 5 --template '{type} {data.letter}' dlq)" = "DeadLetterResolved 0" ]
+	run evdlq ls --json dlq
+	[ "$(jq -c '[.offset, .attempts]' <<<"$output" | tr '\n' ' ')" = "[1,1] [2,1] [3,1] [4,1] " ]
 }
 
 # Passes once lib/handler.c removes the EV_* names of evtail(1) from a
