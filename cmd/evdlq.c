@@ -63,8 +63,8 @@ static const char usage_long[] =
 	"  -V, --version show versions and exit\n"
 	"\n"
 	"Exit status: 0 ok; for retry, every selected letter was resolved; 1 some\n"
-	"remain open, or a failure; 64 usage, 65 damaged data, 66 missing DLQ,\n"
-	"74 I/O error, 75 another retry runs.  See evdlq(1).\n";
+	"remain open, or a failure; 64 usage, 65 damaged data, 66 missing DLQ or\n"
+	"letter, 74 I/O error, 75 another retry runs.  See evdlq(1).\n";
 
 /* ------------------------------------------------------------ selectors */
 
@@ -192,19 +192,36 @@ static int selected(const struct select *s, const struct ev_letter *l,
 
 /* ------------------------------------------------------------ helpers */
 
-static int load(const char *path, struct ev_log **log, struct ev_letter **v,
-		size_t *n)
+static int open_dlq(const char *path, struct ev_log **log)
 {
 	struct ev_error err;
 
-	if (ev_log_open(log, path, &err) != 0 ||
-	    ev_dlq_scan(*log, v, n, &err) != 0) {
-		int rc = fe_report(&err);
+	*log = NULL;
+	if (ev_log_open(log, path, &err) != 0)
+		return fe_report(&err);
+	return 0;
+}
+
+static int scan(struct ev_log *log, struct ev_letter **v, size_t *n)
+{
+	struct ev_error err;
+
+	if (ev_dlq_scan(log, v, n, &err) != 0)
+		return fe_report(&err);
+	return 0;
+}
+
+/* Open the DLQ at path and read its letters. */
+static int load(const char *path, struct ev_log **log, struct ev_letter **v,
+		size_t *n)
+{
+	int rc = open_dlq(path, log);
+
+	if (rc == 0 && (rc = scan(*log, v, n)) != 0) {
 		ev_log_close(*log);
 		*log = NULL;
-		return rc;
 	}
-	return 0;
+	return rc;
 }
 
 static void age(ev_time_t then, ev_time_t now, char *out, size_t n)
@@ -288,7 +305,7 @@ static void letter_json(const struct ev_letter *l, ev_time_t now)
 	printf(",\"attempts\":%llu,\"parked\":%s,\"time\":",
 	       (unsigned long long)l->attempts, l->parked ? "true" : "false");
 	put_json_time(l->time);
-	printf(",\"age_seconds\":%lld,\"error\":",
+	printf(",\"ageSeconds\":%lld,\"error\":",
 	       (long long)((now - l->time) / 1000000000));
 	put_json_str(l->error);
 	printf(",\"resolved\":");
@@ -431,6 +448,29 @@ static void pretty_json(const char *s, size_t n)
 	putchar('\n');
 }
 
+/* Say why there is no letter at off: 66, as nothing is there to show. */
+static int not_a_letter(struct ev_reader *rd, const char *path, uint64_t off)
+{
+	struct ev_error err;
+	struct ev_rec rec;
+	struct ev_str type;
+	int r;
+
+	r = ev_reader_seek(rd, off, &err);
+	if (r == 0)
+		r = ev_reader_next(rd, &rec, &err);
+	if (r < 0)
+		return fe_report(&err);
+	if (r == 1 && rec.offset == off &&
+	    ev_event_peek_type(rec.p, rec.n, &type) == 0)
+		fe_warn("offset %llu of '%s' is not a dead letter (type %.*s)",
+			(unsigned long long)off, path, (int)type.n, type.p);
+	else
+		fe_warn("no dead letter at offset %llu of '%s'",
+			(unsigned long long)off, path);
+	return 66;
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -480,9 +520,7 @@ static int cmd_show(int argc, char **argv)
 			if (v[i].offset == off)
 				l = &v[i];
 		if (l == NULL) {
-			fe_warn("no dead letter at offset %llu of '%s'",
-				(unsigned long long)off, argv[optind]);
-			rc = 65;
+			rc = not_a_letter(rd, argv[optind], off);
 			break;
 		}
 		js.len = 0;
@@ -638,7 +676,7 @@ static int cmd_stats(int argc, char **argv)
 		for (a = 0; a < 3 && secs >= ages[a].max_s; a++)
 			;
 		by_age[a]++;
-		if (oldest == NULL)
+		if (oldest == NULL || l->time < oldest->time)
 			oldest = l;
 	}
 	printf("open:       %s\n", fe_commas(open, b));
@@ -726,65 +764,218 @@ static int open_writer(struct ev_log *log, struct ev_writer **w)
 	return 0;
 }
 
-/* Run cmd on l's original event until it succeeds or retries run out. */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "NAME=value" for a handler's environment, allocated: values are passed
+ * whole, however long.  NULL when out of memory. */
+static char *env_pair(const char *name_eq, const char *value)
+{
+	char *s;
+
+	if (asprintf(&s, "%s%s", name_eq, value) < 0)
+		return NULL;
+	return s;
+}
+
+struct retry_opts {
+	unsigned retries;
+	int64_t backoff, backoff_max, timeout;
+};
+
+/* How the runs of one letter ended. */
+enum {
+	RUN_ERROR = -1, /* could not run it; reported */
+	RUN_FAILED,	/* every run failed */
+	RUN_OK,		/* the last run succeeded */
+	RUN_STOPPED,	/* stopped by SIGINT or SIGTERM */
+};
+
+/*
+ * Wait for the one run of rn to end, into *d.  When we are asked to stop,
+ * the run gets SIGTERM, and SIGKILL EV_KILL_GRACE_MS later.  Returns 1
+ * when the run ended after that, 0 when it ended by itself, -1 on error.
+ */
+static int wait_run(struct ev_runner *rn, struct ev_done *d)
+{
+	int64_t kill_at = 0;
+	int r;
+
+	for (;;) {
+		/* bounded, so that a signal just before the wait is seen */
+		r = ev_runner_wait(rn, 200, d);
+		if (r == 1)
+			return kill_at != 0;
+		if (r < 0 || ev_runner_running(rn) == 0) {
+			fe_warn("cannot wait for the handler");
+			return -1;
+		}
+		if (!stop_requested)
+			continue;
+		if (kill_at == 0) {
+			ev_runner_kill_all(rn, SIGTERM);
+			kill_at = mono_ms() + EV_KILL_GRACE_MS;
+		} else if (kill_at > 0 && mono_ms() >= kill_at) {
+			ev_runner_kill_all(rn, SIGKILL);
+			kill_at = -1;
+		}
+	}
+}
+
+/*
+ * Run cmd on l's original event until it succeeds or the retries run out.
+ * *attempts counts the runs that ended by themselves, and *d is the last
+ * of them.  A run that fails while we stop is likely our own kill, so it
+ * does not count, as in evtail: with RUN_STOPPED, *attempts are the runs
+ * that failed before.
+ */
 static int run_letter(const struct ev_letter *l, const char *cmd,
-		      unsigned retries, int64_t backoff, int64_t backoff_max,
-		      int64_t timeout, unsigned *attempts, struct ev_done *d)
+		      const struct retry_opts *o, unsigned *attempts,
+		      struct ev_done *d, int *rc)
 {
 	struct ev_runner *rn = ev_runner_new(1);
 	struct ev_error err;
 	struct ev_buf in = {0};
-	char env[7][128];
-	char *envp[8];
+	struct ev_done *run = malloc(sizeof(*run));
+	char attempt[40], offset[40], dlq_offset[40];
+	char *owned[3] = {NULL, NULL, NULL};
+	char *envp[7];
 	unsigned a;
-	int k = 0;
+	int k = 0, stopped, res = RUN_ERROR;
 
-	if (rn == NULL)
-		return -1;
-	ev_buf_puts(&in, l->original_json);
-	ev_buf_putc(&in, '\n');
-	snprintf(env[1], sizeof(env[1]), "EV_OFFSET=%llu",
+	*attempts = 0;
+	*rc = 1;
+	if (rn == NULL || run == NULL || ev_buf_puts(&in, l->original_json) != 0 ||
+	    ev_buf_putc(&in, '\n') != 0)
+		goto oom;
+	snprintf(offset, sizeof(offset), "EV_OFFSET=%llu",
 		 (unsigned long long)l->source_offset);
-	snprintf(env[2], sizeof(env[2]), "EV_ID=%.100s", l->orig_id ? l->orig_id : "");
-	snprintf(env[3], sizeof(env[3]), "EV_TYPE=%.100s", l->orig_type);
-	snprintf(env[5], sizeof(env[5]), "EV_DLQ_OFFSET=%llu",
+	snprintf(dlq_offset, sizeof(dlq_offset), "EV_DLQ_OFFSET=%llu",
 		 (unsigned long long)l->offset);
-	envp[k++] = env[1];
-	envp[k++] = env[2];
-	envp[k++] = env[3];
-	envp[k++] = env[5];
-	if (l->orig_stream != NULL) {
-		snprintf(env[4], sizeof(env[4]), "EV_STREAM=%.100s", l->orig_stream);
-		envp[k++] = env[4];
+	envp[k++] = attempt;
+	envp[k++] = offset;
+	envp[k++] = dlq_offset;
+	if ((owned[0] = env_pair("EV_TYPE=", l->orig_type)) == NULL)
+		goto oom;
+	envp[k++] = owned[0];
+	if (l->orig_id != NULL) {
+		if ((owned[1] = env_pair("EV_ID=", l->orig_id)) == NULL)
+			goto oom;
+		envp[k++] = owned[1];
 	}
-	envp[k + 1] = NULL;
-	for (a = 0; a <= retries && !stop_requested; a++) {
+	if (l->orig_stream != NULL) {
+		if ((owned[2] = env_pair("EV_STREAM=", l->orig_stream)) == NULL)
+			goto oom;
+		envp[k++] = owned[2];
+	}
+	envp[k] = NULL;
+	res = RUN_FAILED;
+	for (a = 0; a <= o->retries; a++) {
 		if (a > 0) {
-			int64_t ms = ev_backoff_ms((int)a, backoff, backoff_max);
-			struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+			int64_t ms = ev_backoff_ms((int)a, o->backoff,
+						   o->backoff_max);
+			struct timespec ts = {ms / 1000,
+					      (long)(ms % 1000) * 1000000};
 			nanosleep(&ts, NULL);
-			if (stop_requested)
-				break;
+		}
+		if (stop_requested) {
+			res = RUN_STOPPED;
+			break;
 		}
 		/* attempts go on from the letter's */
-		snprintf(env[0], sizeof(env[0]), "EV_ATTEMPT=%llu",
+		snprintf(attempt, sizeof(attempt), "EV_ATTEMPT=%llu",
 			 (unsigned long long)(l->attempts + a + 1));
-		envp[k] = env[0];
-		if (ev_runner_start(rn, cmd, in.p, in.len, envp, timeout, NULL,
-				    &err) != 0) {
-			fe_report(&err);
+		if (ev_runner_start(rn, cmd, in.p, in.len, envp, o->timeout,
+				    NULL, &err) != 0) {
+			*rc = fe_report(&err);
+			res = RUN_ERROR;
 			break;
 		}
-		while (ev_runner_wait(rn, -1, d) != 1)
-			if (stop_requested)
-				ev_runner_kill_all(rn, SIGTERM);
-		*attempts = a + 1;
-		if (d->ok)
+		stopped = wait_run(rn, run);
+		if (stopped < 0) {
+			res = RUN_ERROR;
 			break;
+		}
+		if (run->ok) {
+			*d = *run;
+			*attempts = a + 1;
+			res = RUN_OK;
+			break;
+		}
+		if (stopped || stop_requested) {
+			res = RUN_STOPPED;
+			break;
+		}
+		*d = *run;
+		*attempts = a + 1;
 	}
+	goto out;
+oom:
+	fe_warn("out of memory");
+out:
+	for (k = 0; k < 3; k++)
+		free(owned[k]);
+	free(run);
 	ev_buf_free(&in);
 	ev_runner_free(rn);
-	return d->ok ? 1 : 0;
+	return res;
+}
+
+/* What became of a letter in this run of retry, for those behind it. */
+enum {
+	FATE_UNSELECTED, /* not selected: stays as it was */
+	FATE_RESOLVED,	 /* resolved (or would be, in a dry run) */
+	FATE_FAILED,	 /* its retry failed */
+	FATE_LEFT_OPEN,	 /* not tried */
+};
+
+/* Order indexes of letters v by stream, group and source log, then
+ * offset. */
+static int stream_cmp(const void *a, const void *b, void *v)
+{
+	const struct ev_letter *lv = v;
+	const struct ev_letter *x = &lv[*(const size_t *)a];
+	const struct ev_letter *y = &lv[*(const size_t *)b];
+	int c;
+
+	if ((c = strcmp(x->orig_stream, y->orig_stream)) != 0 ||
+	    (c = strcmp(x->group, y->group)) != 0 ||
+	    (c = strcmp(x->source_log_id, y->source_log_id)) != 0)
+		return c;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/*
+ * For each open letter of a stream, the index of the open letter before it
+ * of the same stream, group and source log in prev[], or n for none.
+ * Returns -1 when out of memory.
+ */
+static int stream_prev(const struct ev_letter *v, size_t n, size_t *prev)
+{
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx)), m = 0, i;
+
+	if (idx == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		prev[i] = n;
+		if (v[i].state == EV_LETTER_OPEN && v[i].orig_stream != NULL)
+			idx[m++] = i;
+	}
+	qsort_r(idx, m, sizeof(*idx), stream_cmp, (void *)v);
+	for (i = 1; i < m; i++) {
+		const struct ev_letter *x = &v[idx[i - 1]], *y = &v[idx[i]];
+		if (strcmp(x->orig_stream, y->orig_stream) == 0 &&
+		    strcmp(x->group, y->group) == 0 &&
+		    strcmp(x->source_log_id, y->source_log_id) == 0)
+			prev[idx[i]] = idx[i - 1];
+	}
+	free(idx);
+	return 0;
 }
 
 static int cmd_retry(int argc, char **argv)
@@ -801,20 +992,20 @@ static int cmd_retry(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct select s;
+	struct retry_opts o = {3, 1000, 30000, 0};
 	struct ev_log *log = NULL;
 	struct ev_letter *v = NULL;
 	struct ev_writer *w = NULL;
 	struct ev_error err;
-	struct ev_done d;
+	struct ev_done *d = NULL;
 	const char *exec = NULL;
-	char **failed_streams = NULL;
-	size_t n = 0, i, nfs = 0, k;
-	int64_t backoff = 1000, backoff_max = 30000, timeout = 0;
-	uint64_t val, resolved = 0, still_open = 0;
-	unsigned retries = 3, attempts;
-	int c, dry = 0, rc, lockfd = -1, r;
+	size_t n = 0, i, *prev = NULL, *blocker = NULL;
+	unsigned char *fate = NULL;
+	uint64_t val, selected_n = 0, resolved = 0;
+	unsigned attempts;
+	int c, dry = 0, rc, lockfd = -1, r, run_rc;
 	ev_time_t now = ev_now();
-	char line[120], b1[32], b2[32];
+	char why[80], b1[32], b2[32];
 
 	memset(&s, 0, sizeof(s));
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -832,11 +1023,11 @@ static int cmd_retry(int argc, char **argv)
 						      "such as 500ms, 2s or 1m",
 						      optarg);
 			if (c == OPT_BACKOFF)
-				backoff = ms;
+				o.backoff = ms;
 			else if (c == OPT_BACKOFF_MAX)
-				backoff_max = ms;
+				o.backoff_max = ms;
 			else
-				timeout = ms;
+				o.timeout = ms;
 			continue;
 		case OPT_DRY_RUN:
 			dry = 1;
@@ -850,7 +1041,7 @@ static int cmd_retry(int argc, char **argv)
 						      "retry: --retries: '%s' is not a "
 						      "number from 0 to 1000",
 						      optarg);
-			retries = (unsigned)val;
+			o.retries = (unsigned)val;
 			continue;
 		}
 		r = selector_opt(c, optarg, &s);
@@ -860,37 +1051,58 @@ static int cmd_retry(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return fe_usage_error(usage_short, "retry: expected one DLQ operand");
-	if (backoff_max < backoff)
-		backoff_max = backoff;
+	if (o.backoff_max < o.backoff)
+		o.backoff_max = o.backoff;
+	/* the log first, so that no lock file is made where there is none;
+	 * then the letters, as of when we hold the lock */
+	if ((rc = open_dlq(argv[optind], &log)) != 0)
+		goto out;
 	if (!dry && (rc = lock_dlq(argv[optind], &lockfd)) != 0)
-		return rc;
-	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
+		goto out;
+	if ((rc = scan(log, &v, &n)) != 0)
 		goto out;
 	if (!dry && (rc = open_writer(log, &w)) != 0)
 		goto out;
+	prev = malloc((n ? n : 1) * sizeof(*prev));
+	blocker = malloc((n ? n : 1) * sizeof(*blocker));
+	fate = calloc(n ? n : 1, 1);
+	d = malloc(sizeof(*d));
+	if (prev == NULL || blocker == NULL || fate == NULL || d == NULL ||
+	    stream_prev(v, n, prev) != 0) {
+		fe_warn("out of memory");
+		rc = 1;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		selected_n += selected(&s, &v[i], now);
 	fe_on_stop(on_signal);
 	for (i = 0; i < n && !stop_requested; i++) {
 		const struct ev_letter *l = &v[i];
 		const char *cmd = exec ? exec : l->handler;
+		size_t p = prev[i], b;
+		/* a stream keeps its order: a letter waits while an earlier
+		 * open letter of its stream (same group and source log) is
+		 * not resolved, selected or not */
+		blocker[i] = n;
+		if (p < n && fate[p] != FATE_RESOLVED)
+			blocker[i] = blocker[p] < n ? blocker[p] : p;
 		if (!selected(&s, l, now))
 			continue;
-		/* a stream keeps its order: after a failure, its later
-		 * letters wait for the next retry */
-		for (k = 0; l->orig_stream != NULL && k < nfs; k++)
-			if (strcmp(failed_streams[k], l->orig_stream) == 0)
-				break;
-		if (l->orig_stream != NULL && k < nfs) {
-			fe_warn("left open: %llu (%s %s), behind a failed letter of "
-				"its stream",
+		fate[i] = FATE_LEFT_OPEN;
+		if ((b = blocker[i]) < n) {
+			fe_warn("left open: %llu (%s %s), behind %s letter %llu of "
+				"its stream%s",
 				(unsigned long long)l->offset, l->orig_type,
-				l->orig_stream);
-			still_open++;
+				l->orig_stream,
+				fate[b] == FATE_FAILED ? "failed" : "open",
+				(unsigned long long)v[b].offset,
+				fate[b] == FATE_UNSELECTED ? ", which is not selected"
+							   : "");
 			continue;
 		}
 		if (cmd == NULL) {
 			fe_warn("letter %llu records no handler: give --exec",
 				(unsigned long long)l->offset);
-			still_open++;
 			continue;
 		}
 		if (dry) {
@@ -898,59 +1110,47 @@ static int cmd_retry(int argc, char **argv)
 			       (unsigned long long)l->offset, l->orig_type,
 			       l->orig_stream ? " " : "",
 			       l->orig_stream ? l->orig_stream : "", cmd);
+			fate[i] = FATE_RESOLVED;
 			continue;
 		}
-		memset(&d, 0, sizeof(d));
-		attempts = 0;
-		r = run_letter(l, cmd, retries, backoff, backoff_max, timeout,
-			       &attempts, &d);
-		if (r < 0) {
-			fe_warn("out of memory");
-			rc = 1;
+		memset(d, 0, sizeof(*d));
+		r = run_letter(l, cmd, &o, &attempts, d, &run_rc);
+		if (r == RUN_ERROR) {
+			rc = run_rc;
 			break;
 		}
-		if (r == 1) {
+		if (r == RUN_OK) {
 			if ((rc = record(w, EV_RESOLUTION_RESOLVED, l, cmd, attempts,
-					 NULL, &d)) != 0)
+					 NULL, d)) != 0)
 				break;
 			printf("resolved %llu (%s)\n", (unsigned long long)l->offset,
 			       l->orig_type);
+			fflush(stdout);
+			fate[i] = FATE_RESOLVED;
 			resolved++;
 			continue;
 		}
+		/* stopped: the failed runs before our kill are on record,
+		 * the killed one is not */
 		if (attempts == 0)
-			break; /* stopped before running */
-		if ((rc = record(w, EV_RESOLUTION_RETRY_FAILED, l, cmd, attempts,
-				 NULL, &d)) != 0)
 			break;
-		{
-			struct ev_letter tmp = *l;
-			char why[80];
-			if (d.timed_out)
-				snprintf(why, sizeof(why), "timed out");
-			else if (d.signal)
-				snprintf(why, sizeof(why), "signal %d", d.signal);
-			else
-				snprintf(why, sizeof(why), "exit status %d",
-					 d.exit_status);
-			tmp.error = why;
-			fe_warn("still open: %llu (%s) after %u attempts: %s",
-				(unsigned long long)l->offset, l->orig_type, attempts,
-				first_line(tmp.error, line, sizeof(line)));
-		}
-		still_open++;
-		if (l->orig_stream != NULL) {
-			char **nf = realloc(failed_streams,
-					    (nfs + 1) * sizeof(*nf));
-			if (nf != NULL) {
-				failed_streams = nf;
-				failed_streams[nfs] = strdup(l->orig_stream);
-				if (failed_streams[nfs] != NULL)
-					nfs++;
-			}
-		}
+		if ((rc = record(w, EV_RESOLUTION_RETRY_FAILED, l, cmd, attempts,
+				 NULL, d)) != 0)
+			break;
+		if (d->timed_out)
+			snprintf(why, sizeof(why), "timed out");
+		else if (d->signal)
+			snprintf(why, sizeof(why), "signal %d", d->signal);
+		else
+			snprintf(why, sizeof(why), "exit status %d", d->exit_status);
+		fe_warn("still open: %llu (%s) after %u attempts: %s",
+			(unsigned long long)l->offset, l->orig_type, attempts, why);
+		fate[i] = FATE_FAILED;
 	}
 	if (rc == 0 && !dry) {
+		/* every selected letter not resolved, also those an
+		 * interruption kept us from */
+		uint64_t still_open = selected_n - resolved;
 		if (still_open > 0 || resolved > 0)
 			fe_warn("%s resolved, %s still open", fe_commas(resolved, b1),
 				fe_commas(still_open, b2));
@@ -958,9 +1158,10 @@ static int cmd_retry(int argc, char **argv)
 			rc = 1;
 	}
 out:
-	for (k = 0; k < nfs; k++)
-		free(failed_streams[k]);
-	free(failed_streams);
+	free(prev);
+	free(blocker);
+	free(fate);
+	free(d);
 	if (w != NULL && ev_writer_close(w, &err) != 0 && rc == 0)
 		rc = fe_report(&err);
 	if (s.have_error)
@@ -1015,9 +1216,13 @@ static int cmd_purge(int argc, char **argv)
 	if (reason == NULL || reason[0] == '\0')
 		return fe_usage_error(usage_short,
 				      "purge: --reason TEXT is required");
+	/* the log first, so that no lock file is made where there is none;
+	 * then the letters, as of when we hold the lock */
+	if ((rc = open_dlq(argv[optind], &log)) != 0)
+		goto out;
 	if (!dry && (rc = lock_dlq(argv[optind], &lockfd)) != 0)
-		return rc;
-	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
+		goto out;
+	if ((rc = scan(log, &v, &n)) != 0)
 		goto out;
 	if (!dry && (rc = open_writer(log, &w)) != 0)
 		goto out;

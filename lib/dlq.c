@@ -40,6 +40,27 @@ static int jnum(struct ev_buf *b, uint64_t v)
 	return ev_buf_puts(b, s);
 }
 
+/* A handler's standard error as a JSON string: as text, or, when it is not
+ * UTF-8, "base64:" and its base64 encoding, so that no byte is lost.  The
+ * DeadLetter and its DeadLetterRetryFailed records keep it alike. */
+static int jstderr(struct ev_buf *b, const char *s, size_t n)
+{
+	struct ev_buf b64 = {0};
+	int r;
+
+	if (ev_json_put_str(b, s, n) == 0)
+		return 0;
+	r = ev_base64_encode(&b64, (const uint8_t *)s, n);
+	if (r == 0)
+		r = ev_buf_puts(b, "\"base64:");
+	if (r == 0)
+		r = ev_buf_append(b, b64.p, b64.len);
+	if (r == 0)
+		r = ev_buf_putc(b, '"');
+	ev_buf_free(&b64);
+	return r;
+}
+
 /* Encode a record of type from JSON data text; id as given. */
 static int encode(struct ev_buf *out, const char *type, const char *id,
 		  const struct ev_buf *json, ev_time_t now, ev_time_t *time,
@@ -123,18 +144,7 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 	jkey(&j, "exceptionMessage");
 	jstr(&j, tmp);
 	jkey(&j, "exceptionStacktrace");
-	r = ev_json_put_str(&j, c->done->stderr_tail, c->done->stderr_len);
-	if (r != 0) {
-		/* not UTF-8: keep it readable rather than lose it */
-		struct ev_buf b64 = {0};
-		ev_base64_encode(&b64, (const uint8_t *)c->done->stderr_tail,
-				 c->done->stderr_len);
-		ev_buf_puts(&j, "\"base64:");
-		ev_buf_append(&j, b64.p, b64.len);
-		ev_buf_putc(&j, '"');
-		ev_buf_free(&b64);
-		r = 0;
-	}
+	jstderr(&j, c->done->stderr_tail, c->done->stderr_len);
 	jkey(&j, "handler");
 	jstr(&j, c->handler);
 	jkey(&j, "attempts");
@@ -215,8 +225,7 @@ int ev_dlq_resolution_encode(struct ev_buf *out, int kind,
 		jkey(&j, "exceptionMessage");
 		jstr(&j, tmp);
 		jkey(&j, "exceptionStacktrace");
-		if (ev_json_put_str(&j, d->stderr_tail, d->stderr_len) != 0)
-			jstr(&j, "(not UTF-8)");
+		jstderr(&j, d->stderr_tail, d->stderr_len);
 	}
 	ev_buf_putc(&j, '}');
 	r = encode(out, types[kind], NULL, &j, now, time, err);
@@ -284,6 +293,29 @@ void ev_letters_free(struct ev_letter *v, size_t n)
 	free(v);
 }
 
+/*
+ * The original event of a letter as evtail --exec gives it to a handler:
+ * the envelope JSON with the offset in the source log first.  The letter
+ * keeps the envelope without it, and its offset as originalOffset.
+ * Returns a new string (free() it), or NULL.
+ */
+static char *original_json(const uint8_t *orig, size_t n, uint64_t offset,
+			   struct ev_error *err)
+{
+	struct ev_buf env = {0}, js = {0};
+	char *s = NULL;
+
+	if (ev_msgpack_to_json(orig, n, &env, err) == 0 && env.len > 2 &&
+	    env.p[0] == '{' && ev_buf_puts(&js, "{\"offset\":") == 0 &&
+	    jnum(&js, offset) == 0 && ev_buf_putc(&js, ',') == 0 &&
+	    ev_buf_append(&js, env.p + 1, env.len - 1) == 0 &&
+	    ev_buf_putc(&js, '\0') == 0)
+		s = strdup((const char *)js.p);
+	ev_buf_free(&env);
+	ev_buf_free(&js);
+	return s;
+}
+
 static struct ev_letter *find(struct ev_letter *v, size_t n, uint64_t off)
 {
 	size_t lo = 0, hi = n;
@@ -306,7 +338,6 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 	struct ev_rec rec;
 	struct ev_event ev;
 	struct ev_letter *v = NULL, *nv, *l;
-	struct ev_buf js = {0};
 	size_t n = 0, cap = 0;
 	int r;
 
@@ -372,12 +403,11 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 			}
 			l->state = EV_LETTER_OPEN;
 			l->state_time = EV_TIME_NONE;
-			js.len = 0;
 			if (ev_mp_path(ev.data, ev.data_len, "original", &o, &on) ==
-				    1 &&
-			    ev_msgpack_to_json(o, on, &js, err) == 0 &&
-			    ev_buf_putc(&js, '\0') == 0)
-				l->original_json = strdup((const char *)js.p);
+			    1)
+				l->original_json = original_json(o, on,
+								 l->source_offset,
+								 err);
 			if (l->id == NULL || l->original_json == NULL ||
 			    l->orig_type == NULL || l->group == NULL ||
 			    l->source_log_id == NULL) {
@@ -420,7 +450,6 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 #undef IS
 	}
 	ev_reader_free(rd);
-	ev_buf_free(&js);
 	if (r < 0) {
 		ev_letters_free(v, n);
 		return r;

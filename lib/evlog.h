@@ -612,7 +612,8 @@ struct ev_letter {
 	int state;		/* EV_LETTER_* */
 	ev_time_t state_time;	/* when resolved or discarded */
 	char *reason;		/* why it was discarded */
-	char *original_json;	/* the original event, envelope JSON */
+	char *original_json;	/* the original event as evtail --exec gives it:
+				 * envelope JSON, source_offset as its offset */
 };
 
 /* Encode a DeadLetter record into out. */

@@ -129,10 +129,10 @@ EOF
 	[ "${#lines[@]}" -eq 5 ]
 	logid=$(evctl info --json l.evlog | jq -r .id)
 	for l in "${lines[@]}"; do
-		[ "$(jq -c keys_unsorted <<<"$l")" = '["offset","id","state","group","source","type","stream","attempts","parked","time","age_seconds","error","resolved","reason"]' ]
+		[ "$(jq -c keys_unsorted <<<"$l")" = '["offset","id","state","group","source","type","stream","attempts","parked","time","ageSeconds","error","resolved","reason"]' ]
 		[ "$(jq -c '.source | keys_unsorted' <<<"$l")" = '["log","logId","offset"]' ]
 	done
-	run jq -c '[.offset, .id, .state, .group, .source, .type, .stream, .attempts, .parked, .error, .resolved, .reason, (.age_seconds | type), (.time | test("^20[0-9][0-9]-"))]' <<<"$output"
+	run jq -c '[.offset, .id, .state, .group, .source, .type, .stream, .attempts, .parked, .error, .resolved, .reason, (.ageSeconds | type), (.time | test("^20[0-9][0-9]-"))]' <<<"$output"
 	[ "${lines[2]}" = "[2,\"deadletter:g:$logid:5:1\",\"open\",\"g\",{\"log\":\"l.evlog\",\"logId\":\"$logid\",\"offset\":5},\"OrderPlaced\",\"order-0\",1,false,\"exit status 4\",null,null,\"number\",true]" ]
 
 	# a resolved one says when; a discarded one, why
@@ -147,7 +147,7 @@ EOF
 @test "evdlq(1) documents every key of ls --json and show --json" {
 	[ -f "$TOP/man/evdlq.1" ] || { echo "man/evdlq.1 is missing" >&2; return 1; }
 	for k in offset id state group source log logId type stream attempts parked \
-		time age_seconds error resolved reason letter; do
+		time ageSeconds error resolved reason letter; do
 		grep -q "$k" "$TOP/man/evdlq.1" || { echo "evdlq(1) does not mention $k" >&2; return 1; }
 	done
 }
@@ -202,19 +202,38 @@ EOF
 	diff <(evtail --from 2 --count 1 dlq | jq -S .) <(jq -S .letter <<<"${lines[0]}")
 }
 
-@test "evdlq show: an offset without a dead letter exits 65, a bad offset 64" {
+@test "evdlq show: an offset without a dead letter exits 66, a bad offset 64" {
 	mkdlq
 	run --separate-stderr evdlq show dlq 99
-	assert_status 65
+	assert_status 66
 	assert_stdout ""
 	assert_stderr "evdlq: no dead letter at offset 99 of 'dlq'"
 
-	# a resolution record is not a dead letter
+	# a resolution record is not a dead letter, nor is any other event
 	evdlq purge --offset 0 --reason x dlq >/dev/null 2>&1
 	run --separate-stderr evdlq show --json dlq 5
-	assert_status 65
+	assert_status 66
 	assert_stdout ""
-	assert_stderr "evdlq: no dead letter at offset 5 of 'dlq'"
+	assert_stderr "evdlq: offset 5 of 'dlq' is not a dead letter (type DeadLetterDiscarded)"
+	run --separate-stderr evdlq show dlq 5
+	assert_status 66
+	assert_stdout ""
+	assert_stderr "evdlq: offset 5 of 'dlq' is not a dead letter (type DeadLetterDiscarded)"
+	evpub dlq Nothing x=1
+	run --separate-stderr evdlq show dlq 6
+	assert_status 66
+	assert_stdout ""
+	assert_stderr "evdlq: offset 6 of 'dlq' is not a dead letter (type Nothing)"
+	run --separate-stderr evdlq show dlq 7
+	assert_status 66
+	assert_stderr "evdlq: no dead letter at offset 7 of 'dlq'"
+
+	# the letters before it are printed
+	run --separate-stderr evdlq show dlq 2 5 3
+	assert_status 66
+	assert_stdout_line 0 "dead letter 2: open, 1 attempts"
+	[ "$(grep -c '^dead letter ' <<<"$output")" -eq 1 ]
+	assert_stderr "evdlq: offset 5 of 'dlq' is not a dead letter (type DeadLetterDiscarded)"
 
 	for bad in x 1.5 '' 2x; do
 		run --separate-stderr evdlq show dlq "$bad"
@@ -556,7 +575,7 @@ EOF
 resolved 2 (OrderPlaced)
 resolved 3 (OrderPlaced)"
 	assert_stderr "evdlq: still open: 0 (MoneyDeposited) after 1 attempts: exit status 6
-evdlq: left open: 4 (MoneyDeposited account-0), behind a failed letter of its stream
+evdlq: left open: 4 (MoneyDeposited account-0), behind failed letter 0 of its stream
 evdlq: 3 resolved, 2 still open"
 	run cat ran
 	assert_stdout "1
@@ -685,6 +704,302 @@ evdlq: 0 resolved, 1 still open"
 	[[ $output =~ ^timed\ out\ after\ 0\.[0-9]+s$ ]]
 }
 
+# A handler's pid in ./pids, gone: evdlq has reaped it (kill -0 still
+# finds a zombie).  wait_gone SECONDS
+wait_gone() {
+	local i=0 limit=$(($1 * 20)) p
+	for p in $(cat pids); do
+		while kill -0 "$p" 2>/dev/null; do
+			[ "$i" -lt "$limit" ] || { echo "handler $p still runs" >&2; return 1; }
+			sleep 0.05
+			i=$((i + 1))
+		done
+	done
+}
+
+# wait_bg SECONDS: wait for the background evdlq $BG, its exit status in
+# $st; fail when it still runs after SECONDS (local_teardown kills it).
+wait_bg() {
+	local i=0
+	# running: there, and not a zombie
+	while [[ $(ps -o stat= -p "$BG") == [^Z]* ]]; do
+		[ "$i" -lt $(($1 * 20)) ] || { echo "evdlq still runs after ${1}s" >&2; return 1; }
+		sleep 0.05
+		i=$((i + 1))
+	done
+	st=0
+	wait "$BG" || st=$?
+	BG=
+}
+
+wait_started() {
+	local i=0
+	until [ -e started ]; do
+		[ "$i" -lt 400 ] || { echo "the handler never started" >&2; return 1; }
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+
+@test "evdlq retry: a letter waits behind an open letter of its stream that is not selected" {
+	printf '%s\n' '{"type":"A","stream":"s","data":{"n":1}}' \
+		'{"type":"B","stream":"s","data":{"n":2}}' | evpub -c l.evlog
+	printf '%s\n' '{"type":"B","stream":"s","data":{"n":3}}' | evpub -c m.evlog
+	# letter 0 failed, letter 1 is parked behind it
+	evtail --group g --exec 'cat >/dev/null; exit 3' --retries 0 --dlq d.evlog \
+		--dlq-policy stream l.evlog 2>/dev/null
+	# stream s of another group, and of another log, is another stream
+	evtail --group h --exec 'cat >/dev/null; [ "$EV_TYPE" != B ] || exit 3' \
+		--retries 0 --dlq d.evlog --dlq-policy stream l.evlog 2>/dev/null
+	evtail --group g --exec 'cat >/dev/null; exit 3' --retries 0 --dlq d.evlog \
+		m.evlog 2>/dev/null
+	run evdlq ls --json d.evlog
+	[ "$(jq -c '[.offset, .group, .source.log, .type, .stream, .parked]' <<<"$output")" = '[0,"g","l.evlog","A","s",false]
+[1,"g","l.evlog","B","s",true]
+[2,"h","l.evlog","B","s",false]
+[3,"g","m.evlog","B","s",false]' ]
+
+	run --separate-stderr evdlq retry --type B --exec 'cat >/dev/null; echo "$EV_DLQ_OFFSET" >>ran' d.evlog
+	assert_status 1
+	assert_stdout "resolved 2 (B)
+resolved 3 (B)"
+	assert_stderr "evdlq: left open: 1 (B s), behind open letter 0 of its stream, which is not selected
+evdlq: 2 resolved, 1 still open"
+	run cat ran
+	assert_stdout "2
+3"
+	# nothing is written about letter 1
+	[ "$(evtail --from 4 --template '{type} {data.letter}' d.evlog)" = "DeadLetterResolved 2
+DeadLetterResolved 3" ]
+	[ "$(evdlq ls --json d.evlog | jq -r .offset | tr '\n' ' ')" = "0 1 " ]
+
+	# a dry run says so too
+	run --separate-stderr evdlq retry --dry-run --type B --exec true d.evlog
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evdlq: left open: 1 (B s), behind open letter 0 of its stream, which is not selected"
+	run --separate-stderr evdlq retry --dry-run --exec true d.evlog
+	assert_status 0
+	assert_stdout "would retry 0 (A s) with: true
+would retry 1 (B s) with: true"
+	assert_stderr ""
+
+	# with the letter before it, it goes, after it
+	: >ran
+	run --separate-stderr evdlq retry --exec 'cat >/dev/null; echo "$EV_DLQ_OFFSET" >>ran' d.evlog
+	assert_status 0
+	assert_stdout "resolved 0 (A)
+resolved 1 (B)"
+	assert_stderr "evdlq: 2 resolved, 0 still open"
+	run cat ran
+	assert_stdout "0
+1"
+}
+
+@test "evdlq retry: a letter behind one that failed in the same run, or records no handler, is left open" {
+	printf '%s\n' '{"type":"A","stream":"s","data":{}}' '{"type":"B","stream":"s","data":{}}' \
+		'{"type":"C","stream":"s","data":{}}' | evpub -c l.evlog
+	evtail --group g --exec 'cat >/dev/null; exit 3' --retries 0 --dlq d.evlog l.evlog 2>/dev/null
+	run --separate-stderr evdlq retry --retries 0 --exec 'cat >/dev/null; [ "$EV_TYPE" != A ]' d.evlog
+	assert_status 1
+	assert_stdout ""
+	assert_stderr "evdlq: still open: 0 (A) after 1 attempts: exit status 1
+evdlq: left open: 1 (B s), behind failed letter 0 of its stream
+evdlq: left open: 2 (C s), behind failed letter 0 of its stream
+evdlq: 0 resolved, 3 still open"
+
+	# a letter without a handler holds its stream the same way
+	evtail --to 0 d.evlog | jq -c 'del(.offset) | .id += "-nohandler" | del(.data.handler)' |
+		evpub -c e.evlog
+	evtail --from 1 --to 2 d.evlog | jq -c 'del(.offset) | .id += "-copy"' | evpub e.evlog
+	run --separate-stderr evdlq retry e.evlog
+	assert_status 1
+	assert_stdout ""
+	assert_stderr "evdlq: letter 0 records no handler: give --exec
+evdlq: left open: 1 (B s), behind open letter 0 of its stream
+evdlq: left open: 2 (C s), behind open letter 0 of its stream
+evdlq: 0 resolved, 3 still open"
+}
+
+@test "evdlq retry: on SIGTERM the handler is killed, nothing is recorded for it, and the count is of every selected letter" {
+	mkdlq
+	cat >r.sh <<'EOF'
+#!/bin/sh
+cat >/dev/null
+[ "$EV_DLQ_OFFSET" != 0 ] || exit 0
+echo $$ >>pids
+touch started
+exec sleep 30
+EOF
+	chmod +x r.sh
+	evdlq retry --exec ./r.sh dlq >out 2>err 3>&- &
+	BG=$!
+	wait_started
+	kill -TERM "$BG"
+	wait_bg 10
+	[ "$st" -eq 1 ] || { echo "exit status $st" >&2; return 1; }
+	[ "$(cat out)" = "resolved 0 (MoneyDeposited)" ]
+	[ "$(cat err)" = "evdlq: 1 resolved, 4 still open" ] || { cat err >&2; return 1; }
+	wait_gone 5
+	# letter 1's run was ours to kill: not a failed retry
+	[ "$(evtail --from 5 --template '{type} {data.letter}' dlq)" = "DeadLetterResolved 0" ]
+	run evdlq ls --json dlq
+	[ "$(jq -c '[.offset, .attempts, .error]' <<<"$output")" = '[1,1,"exit status 3"]
+[2,1,"exit status 4"]
+[3,1,"exit status 4"]
+[4,1,"exit status 3"]' ]
+}
+
+@test "evdlq retry: on SIGINT a handler that ignores SIGTERM is killed 2 seconds later, and not recorded" {
+	mkdlq
+	cat >stubborn.sh <<'EOF'
+#!/bin/sh
+trap '' TERM
+cat >/dev/null
+echo $$ >>pids
+touch started
+while :; do sleep 0.05; done
+EOF
+	chmod +x stubborn.sh
+	evdlq retry --offset 1 --exec 'exec ./stubborn.sh' dlq >out 2>err 3>&- &
+	BG=$!
+	wait_started
+	kill -INT "$BG"
+	wait_bg 10
+	[ "$st" -eq 1 ] || { echo "exit status $st" >&2; return 1; }
+	[ "$(cat out)" = "" ]
+	[ "$(cat err)" = "evdlq: 0 resolved, 1 still open" ] || { cat err >&2; return 1; }
+	wait_gone 5
+	[ "$(event_count dlq)" -eq 5 ]
+}
+
+@test "evdlq retry: interrupted between retries, the runs that failed before are recorded" {
+	mkdlq
+	evdlq retry --offset 1 --retries 3 --backoff 30s \
+		--exec 'cat >/dev/null; echo $$ >>pids; echo no >&2; exit 9' dlq >out 2>err 3>&- &
+	BG=$!
+	i=0
+	until [ -s pids ]; do
+		[ "$i" -lt 400 ] || { echo "the handler never ran" >&2; return 1; }
+		sleep 0.05
+		i=$((i + 1))
+	done
+	# reaped, so evdlq is in its backoff
+	wait_gone 5
+	sleep 0.2
+	kill -TERM "$BG"
+	wait_bg 10
+	[ "$st" -eq 1 ]
+	[ "$(cat out)" = "" ]
+	[ "$(cat err)" = "no
+evdlq: still open: 1 (MoneyDeposited) after 1 attempts: exit status 9
+evdlq: 0 resolved, 1 still open" ] || { cat err >&2; return 1; }
+	run bash -c "evtail --from 5 dlq | jq -c '[.type, .data.letter, .data.attempts, .data.exceptionMessage]'"
+	assert_stdout '["DeadLetterRetryFailed",1,1,"exit status 9"]'
+}
+
+@test "evdlq retry: standard error that is not UTF-8 is kept as base64:, as in the letter" {
+	evpub -c l.evlog T x=1
+	cat >bad.sh <<'EOF'
+#!/bin/sh
+cat >/dev/null
+printf 'caf\351 \377\n' >&2
+exit 2
+EOF
+	chmod +x bad.sh
+	evtail --group g --exec ./bad.sh --retries 0 --dlq dlq l.evlog 2>/dev/null
+	run --separate-stderr evdlq retry --retries 0 dlq
+	assert_status 1
+	assert_stdout ""
+	assert_stderr "$(printf 'caf\351 \377')
+evdlq: still open: 0 (T) after 1 attempts: exit status 2
+evdlq: 0 resolved, 1 still open"
+	want="base64:$(printf 'caf\351 \377\n' | base64)"
+	run bash -c "evtail dlq | jq -r '[.type, .data.exceptionStacktrace] | @tsv'"
+	assert_stdout "$(printf 'DeadLetter\t%s\nDeadLetterRetryFailed\t%s' "$want" "$want")"
+	# the letter's last failure is the retry's: --error sees it
+	run --separate-stderr evdlq ls --json --error '^base64:' dlq
+	assert_status 0
+	[ "$(jq -r .offset <<<"$output")" = 0 ]
+}
+
+@test "evdlq retry: EV_ID, EV_TYPE and EV_STREAM are passed whole, however long" {
+	long=$(printf 'x%.0s' $(seq 300))
+	printf '{"id":"id-%s","type":"T%s","stream":"s-%s","data":{}}\n' "$long" "$long" "$long" |
+		evpub -c l.evlog
+	evtail --group g --exec 'cat >/dev/null; exit 3' --retries 0 --dlq dlq l.evlog 2>/dev/null
+	run --separate-stderr evdlq retry --exec 'cat >/dev/null; printf "%s\n%s\n%s\n" "$EV_ID" "$EV_TYPE" "$EV_STREAM" >env' dlq
+	assert_status 0
+	assert_stdout "resolved 0 (T$long)"
+	assert_stderr "evdlq: 1 resolved, 0 still open"
+	run cat env
+	assert_stdout "id-$long
+T$long
+s-$long"
+}
+
+@test "evdlq retry: EV_ID is not set when the original event has no id" {
+	evpub -c l.evlog T x=1
+	evtail --group g --exec 'cat >/dev/null; exit 3' --retries 0 --dlq dlq l.evlog 2>/dev/null
+	# the same letter, its original event without an id
+	evtail dlq | jq -c 'del(.offset) | .id += "-noid" | del(.data.original.id)' |
+		evpub -c e.evlog
+	run --separate-stderr evdlq retry \
+		--exec 'jq -c "has(\"id\")"; echo "[${EV_ID-unset}][$EV_TYPE]"' e.evlog
+	assert_status 0
+	assert_stdout "false
+[unset][T]
+resolved 0 (T)"
+	assert_stderr "evdlq: 1 resolved, 0 still open"
+}
+
+# The fault-injection shim of tests/faultinject.c, built here when the one
+# in tests/ is missing or older than its source (as tests/robust.bash does).
+faultinject_so() {
+	local so=$TOP/tests/faultinject.so
+	if ! [ "$so" -nt "$TOP/tests/faultinject.c" ]; then
+		so=$T/faultinject.so
+		${CC:-cc} -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -o "$so" \
+			"$TOP/tests/faultinject.c" -ldl || return 1
+	fi
+	printf '%s\n' "$so"
+}
+
+@test "evdlq retry: a handler that cannot be started fails the run, exit 1, and is not recorded" {
+	mkdlq
+	: >fails
+	fi=$(faultinject_so)
+	# each run makes two pipes: the third pipe2 is letter 1's first
+	run --separate-stderr env EVFI_CALL=pipe2 EVFI_NTH=3 EVFI_ERRNO=EMFILE \
+		EVFI_LOG="$T/fi.log" LD_PRELOAD="$fi" evdlq retry dlq
+	assert_status 1
+	assert_stdout "resolved 0 (MoneyDeposited)"
+	assert_stderr "evdlq: cannot create a pipe: Too many open files"
+	# the shim really fired, once
+	[ "$(cat fi.log)" = "pipe2 #3 fd -1 (?): EMFILE" ]
+	run cat handled
+	assert_stdout "0 1"
+	# letter 0 is resolved; nothing is written about letter 1 or after
+	[ "$(evtail --from 5 --template '{type} {data.letter}' dlq)" = "DeadLetterResolved 0" ]
+	run evdlq ls --json dlq
+	[ "$(jq -c '[.offset, .attempts]' <<<"$output" | tr '\n' ' ')" = "[1,1] [2,1] [3,1] [4,1] " ]
+}
+
+# Passes once lib/handler.c removes the EV_* names of evtail(1) from a
+# handler's environment before it adds those of the run.
+@test "evdlq retry: the handler gets no stale EV_* from evdlq's environment" {
+	evpub -c l.evlog T x=1
+	evtail --group g --exec 'cat >/dev/null; exit 3' --retries 0 --dlq dlq l.evlog 2>/dev/null
+	id=$(evtail --template '{id}' l.evlog)
+	EV_STREAM=stale EV_COUNT=7 EV_LAST_OFFSET=9 EV_ID=old EV_OFFSET=99 EV_ATTEMPT=42 \
+		run --separate-stderr evdlq retry \
+		--exec 'cat >/dev/null; echo "[$EV_STREAM][$EV_COUNT][$EV_LAST_OFFSET][$EV_OFFSET][$EV_ID][$EV_ATTEMPT]"' dlq
+	assert_status 0
+	assert_stdout "[][][][0][$id][2]
+resolved 0 (T)"
+	assert_stderr "evdlq: 1 resolved, 0 still open"
+}
+
 # ------------------------------------------------------------ purge
 
 @test "evdlq purge: --reason is required" {
@@ -763,6 +1078,27 @@ would discard 4 (MoneyDeposited)"
 		assert_stdout ""
 	done
 	[ ! -e nope ]
+}
+
+@test "evdlq: a directory or file that is not a log exits 65, and nothing is made in it" {
+	mkdir plain
+	: >file
+	for cmd in ls stats "retry" "retry --dry-run" "purge --reason x" "purge --dry-run --reason x"; do
+		run --separate-stderr evdlq $cmd plain
+		if [ "$status" -ne 65 ] || [ "$stderr" != "evdlq: 'plain' is not an evlog log (no meta file)" ]; then
+			echo "evdlq $cmd plain: status $status, stderr: $stderr" >&2
+			return 1
+		fi
+		assert_stdout ""
+		run --separate-stderr evdlq $cmd file
+		if [ "$status" -ne 65 ] || [ "$stderr" != "evdlq: 'file' is not a log directory" ]; then
+			echo "evdlq $cmd file: status $status, stderr: $stderr" >&2
+			return 1
+		fi
+		assert_stdout ""
+	done
+	[ -z "$(ls -A plain)" ]
+	[ ! -s file ]
 }
 
 @test "evdlq -h/--help prints the usage on stdout and exits 0; so does COMMAND -h" {

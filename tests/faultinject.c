@@ -4,15 +4,16 @@
  * The top Makefile builds tests/faultinject.so from it.
  *
  * Environment:
- *   EVFI_CALL    fdatasync, fsync, write, pwrite or pwritev: the call to hit
- *                (pwrite covers pwrite64, pwritev covers pwritev64)
+ *   EVFI_CALL    fdatasync, fsync, write, pwrite, pwritev or pipe2: the
+ *                call to hit (pwrite covers pwrite64, pwritev covers
+ *                pwritev64; pipe2 is how a handler's pipes are made)
  *   EVFI_NTH     hit the Nth matching call, counting from 1 (default 1)
  *   EVFI_COUNT   hit this many matching calls from the Nth on (default 1;
  *                0 means every one)
  *   EVFI_PATH    count only calls on descriptors whose path contains this
  *                string, such as ".seg" or "/head"; a trailing '$' means
  *                the path must end with it (default: all)
- *   EVFI_ERRNO   EIO (default), ENOSPC, EDQUOT or EROFS
+ *   EVFI_ERRNO   EIO (default), ENOSPC, EDQUOT, EROFS or EMFILE
  *   EVFI_SHORT   with write, pwrite or pwritev: really write the first half
  *                of the bytes and return that short count, as a full disk
  *                does, instead of failing with nothing written
@@ -39,7 +40,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum { C_NONE, C_FDATASYNC, C_FSYNC, C_WRITE, C_PWRITE, C_PWRITEV };
+enum { C_NONE, C_FDATASYNC, C_FSYNC, C_WRITE, C_PWRITE, C_PWRITEV, C_PIPE2 };
 
 static int cfg_done, cfg_call, cfg_errno = EIO, cfg_short, cfg_kill;
 static long cfg_nth = 1, cfg_count = 1;
@@ -65,6 +66,8 @@ static void config(void)
 		cfg_call = C_PWRITE;
 	else if (strcmp(s, "pwritev") == 0)
 		cfg_call = C_PWRITEV;
+	else if (strcmp(s, "pipe2") == 0)
+		cfg_call = C_PIPE2;
 	if ((s = getenv("EVFI_NTH")) != NULL)
 		cfg_nth = strtol(s, NULL, 10);
 	if ((s = getenv("EVFI_COUNT")) != NULL)
@@ -76,6 +79,8 @@ static void config(void)
 			cfg_errno = EDQUOT;
 		else if (strcmp(s, "EROFS") == 0)
 			cfg_errno = EROFS;
+		else if (strcmp(s, "EMFILE") == 0)
+			cfg_errno = EMFILE;
 	}
 	s = getenv("EVFI_SHORT");
 	cfg_short = s != NULL && *s && strcmp(s, "0") != 0;
@@ -172,6 +177,8 @@ static const char *errname(void)
 		return "EDQUOT";
 	case EROFS:
 		return "EROFS";
+	case EMFILE:
+		return "EMFILE";
 	default:
 		return "EIO";
 	}
@@ -344,4 +351,26 @@ ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	return do_pwritev("pwritev64", fd, iov, cnt, off);
+}
+
+/* pipe2 has no descriptor to count by path: EVFI_PATH never matches it */
+int pipe2(int fds[2], int flags)
+{
+	static int (*real)(int[2], int);
+	long nth;
+
+	if (real == NULL)
+		real = (int (*)(int[2], int))next_sym("pipe2");
+	if (!hit(C_PIPE2, -1, &nth))
+		return real(fds, flags);
+	if (cfg_kill == 1)
+		die_now("pipe2", -1, nth, "before");
+	if (cfg_kill == 2) {
+		int r = real(fds, flags);
+		die_now("pipe2", -1, nth, "after");
+		return r;
+	}
+	note("pipe2", -1, nth, errname());
+	errno = cfg_errno;
+	return -1;
 }
