@@ -647,6 +647,12 @@ int main(int argc, char **argv)
 	if (dry_run && pb.ack)
 		return fe_usage_error(usage_short,
 				      "--dry-run and --ack cannot be combined");
+	if (wopts.expect == EV_EXPECT_VERSION && bld != NULL &&
+	    arg_stream == NULL)
+		return fe_usage_error(usage_short,
+				      "--expect-version %s needs the event in a "
+				      "stream: give --stream NAME",
+				      expect_arg);
 	if (wopts.expect == EV_EXPECT_VERSION) {
 		/* one stream, appended atomically: all of it in one batch,
 		 * written at the end of the input or not at all */
@@ -717,6 +723,8 @@ int main(int argc, char **argv)
 			rc = 74;
 			goto out;
 		}
+		if (pb.duplicates > 0)
+			fe_warn("0 appended, 1 duplicate");
 		goto done;
 	}
 

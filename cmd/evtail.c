@@ -294,6 +294,54 @@ static int preload_next(struct preload *pl, struct ev_rec *rec)
 static struct ev_filter *flt;
 static struct ev_template *tpl;
 
+/* Keep only the last n events of the preload that match f (-n N with
+ * --stream and other filters).  0, or -1 out of memory. */
+static int preload_keep_last(struct preload *pl, struct ev_filter *f,
+			     uint64_t n)
+{
+	struct ev_buf kept = {0};
+	struct ev_rec rec;
+	struct ev_event ev;
+	struct ev_error err;
+	size_t *at = NULL, na = 0, cap = 0, i;
+
+	pl->pos = 0;
+	while (preload_next(pl, &rec)) {
+		size_t start = pl->pos - rec.n - sizeof(struct preload_hdr);
+		if (!ev_filter_precheck(f, rec.p, rec.n) ||
+		    ev_event_decode(rec.p, rec.n, &ev, &err) != 0)
+			continue;
+		ev.offset = rec.offset;
+		if (!ev_filter_match(f, &ev))
+			continue;
+		if (na == cap) {
+			size_t *nat;
+			cap = cap ? 2 * cap : 64;
+			nat = realloc(at, cap * sizeof(*at));
+			if (nat == NULL) {
+				free(at);
+				return -1;
+			}
+			at = nat;
+		}
+		at[na++] = start;
+	}
+	for (i = na > n ? na - n : 0; i < na; i++) {
+		struct preload_hdr h;
+		memcpy(&h, pl->b.p + at[i], sizeof(h));
+		if (ev_buf_append(&kept, pl->b.p + at[i], sizeof(h) + h.n) != 0) {
+			free(at);
+			ev_buf_free(&kept);
+			return -1;
+		}
+	}
+	free(at);
+	ev_buf_free(&pl->b);
+	pl->b = kept;
+	pl->pos = 0;
+	return 0;
+}
+
 static void free_filters(void)
 {
 	ev_filter_free(flt);
@@ -332,6 +380,7 @@ int main(int argc, char **argv)
 	uint64_t v;
 	const char *exact = NULL;	/* the one --stream, when literal */
 	int nstreams = 0, ncategories = 0;
+	int nother = 0;	/* filters other than --stream */
 	uint64_t from_version = 0;
 	struct preload pl;
 
@@ -577,6 +626,7 @@ int main(int argc, char **argv)
 		case OPT_TYPE:
 			if (ev_filter_add_type(flt, optarg) != 0)
 				return 1;
+			nother++;
 			break;
 		case 'V':
 			fe_version();
@@ -587,6 +637,7 @@ int main(int argc, char **argv)
 		case OPT_WHERE:
 			if (ev_filter_add_where(flt, optarg, &err) != 0)
 				return fe_usage_error(usage_short, "%s", err.msg);
+			nother++;
 			break;
 		default:
 			return fe_usage_error(usage_short, NULL);
@@ -813,13 +864,23 @@ int main(int argc, char **argv)
 	if (exact != NULL && ncategories == 0 && log != NULL && grp == NULL &&
 	    !have_cursor && from.kind == POS_NONE &&
 	    !(has_lines && lines == 0)) {
+		/* the last N of the stream are its last N matches only
+		 * when nothing else filters them */
+		int only = nother == 0 && since == EV_TIME_NONE &&
+			   until == EV_TIME_NONE;
 		r = ev_stream_read(log, exact, strlen(exact), from_version,
-				   has_lines ? lines : 0, preload_add, &pl, &pl.end,
-				   &err);
+				   has_lines && only ? lines : 0, preload_add, &pl,
+				   &pl.end, &err);
 		if (r < 0) {
 			if (pl.oom)
 				fe_warn("out of memory");
 			rc = pl.oom ? 1 : fe_report(&err);
+			goto out;
+		}
+		if (r == 0 && has_lines && !only &&
+		    preload_keep_last(&pl, flt, lines) != 0) {
+			fe_warn("out of memory");
+			rc = 1;
 			goto out;
 		}
 		if (r == 0) {

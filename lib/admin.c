@@ -805,7 +805,8 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 	 * when its snapshot no longer fits them (a cut log) or is damaged */
 	{
 		struct ev_error e2;
-		snap = ev_state_snapshot_status(log, &e2);
+		snap = ev_state_snapshot_status(log, dry ? head.next : UINT64_MAX,
+						&e2);
 	}
 	if (snap != 2) {
 		/* none (writers make one), or good */

@@ -658,8 +658,10 @@ int ev_state_foreach_stream(struct ev_state *st,
 			    int (*fn)(void *ctx, const struct ev_stream_info *s),
 			    void *ctx);
 /* The snapshots of LOG/state/: 0 none, 1 usable, 2 damaged or stale
- * (from a longer log, or trimmed past), <0 error. */
-int ev_state_snapshot_status(struct ev_log *log, struct ev_error *err);
+ * (from a longer log, or trimmed past), <0 error.  end: the log's end
+ * to check them against, UINT64_MAX for the end it has now. */
+int ev_state_snapshot_status(struct ev_log *log, uint64_t end,
+			     struct ev_error *err);
 /* Write the snapshots (LOG/state/), atomically. */
 int ev_state_snapshot(struct ev_state *st, struct ev_error *err);
 /* One stream's state, without loading every stream: its entry in the

@@ -73,15 +73,18 @@ uint64_t ev_hash64(const void *p, size_t n)
 	const uint8_t *s = p;
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull), w;
 
+	/* little-endian loads: snapshots are sorted by this hash, so it
+	 * must not depend on the machine */
 	while (n >= 8) {
-		memcpy(&w, s, 8);
+		w = ev_get64(s);
 		h ^= w * 0xff51afd7ed558ccdull;
 		h = ((h << 27) | (h >> 37)) * 0xc4ceb9fe1a85ec53ull;
 		s += 8;
 		n -= 8;
 	}
 	w = 0;
-	memcpy(&w, s, n);
+	while (n > 0)
+		w = (w << 8) | s[--n];
 	h ^= w * 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
@@ -602,7 +605,8 @@ void ev_state_free(struct ev_state *st)
 	free(st);
 }
 
-int ev_state_snapshot_status(struct ev_log *log, struct ev_error *err)
+int ev_state_snapshot_status(struct ev_log *log, uint64_t end_at,
+			     struct ev_error *err)
 {
 	struct ev_state *st;
 	uint64_t first, end;
@@ -616,6 +620,8 @@ int ev_state_snapshot_status(struct ev_log *log, struct ev_error *err)
 			      faccessat(dirfd, "ids", F_OK, 0) == 0);
 	if (dirfd >= 0)
 		close(dirfd);
+	if (end_at != UINT64_MAX)
+		end = end_at; /* as it would be after a cut */
 	r = !have ? 0 : load_snaps(st, first, end) ? 1 : 2;
 	ev_state_free(st);
 	return r;

@@ -210,6 +210,28 @@ evpub: 0 events appended; stopped at line 2"
 	[ "$(event_count L)" -eq 2 ]
 }
 
+@test "--expect-version N in the argument form needs --stream: exit 64, nothing appended" {
+	ev a1 s | evpub -c L
+	run --separate-stderr evpub --expect-version 1 L T
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(printf '%s\n%s' "evpub: --expect-version 1 needs the event in a stream: give --stream NAME" "$PUB_USAGE")"
+	[ "$(event_count L)" -eq 1 ]
+	run --separate-stderr evpub --expect-version 1 --ack --id a2 --stream s L T
+	assert_status 0
+	assert_stdout "1 a2"
+	assert_stderr ""
+}
+
+@test "a duplicate in the argument form: acked with the original offset, exit 0, counted on stderr" {
+	ev a1 s | evpub -c L
+	run --separate-stderr evpub --ack --id a1 --stream s L T
+	assert_status 0
+	assert_stdout "0 a1 duplicate"
+	assert_stderr "evpub: 0 appended, 1 duplicate"
+	[ "$(event_count L)" -eq 1 ]
+}
+
 @test "--expect-version N with an event without a stream is a usage error: exit 64" {
 	ev a1 s | evpub -c L
 	run --separate-stderr evpub --expect-version 1 L <<<'{"id":"x","type":"T"}'
@@ -426,6 +448,21 @@ category_log() {
 	assert_status 0
 	assert_stderr ""
 	assert_stdout "$(printf '%s\n' '4 2' '7 3')"
+}
+
+@test "evtail --stream NAME -n N with --type prints the last N that match, not the last N of the stream" {
+	printf '%s\n' '{"id":"a","type":"A","stream":"s"}' '{"id":"b","type":"B","stream":"s"}' \
+		'{"id":"c","type":"A","stream":"s"}' '{"id":"d","type":"B","stream":"t"}' | evpub -c L
+	run --separate-stderr evtail --stream s --type B -n 1 --template '{id} {version}' L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "b 2"
+	run --separate-stderr evtail --stream s --type A -n 5 --template '{id} {version}' L
+	assert_status 0
+	assert_stdout "$(printf '%s\n' 'a 1' 'c 3')"
+	run --separate-stderr evtail --stream s --where 'version>=2' -n 1 --template '{id}' L
+	assert_status 0
+	assert_stdout "c"
 }
 
 @test "evtail --from-version without one exact --stream exits 64" {
@@ -661,6 +698,11 @@ L: repaired"
 	segmented_log
 	evctl trim --keep-events 1 L >/dev/null
 	tear_tail L
+	run --separate-stderr evctl repair --dry-run L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_contains "would truncate a torn tail of"
+	assert_stdout_contains "would rebuild the stream and dedupe state"
 	run --separate-stderr evctl repair L
 	assert_status 0
 	assert_stderr ""
