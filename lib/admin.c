@@ -938,6 +938,8 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 			goto out;
 		r = ev_state_snapshot(st, err);
 		ev_state_free(st);
+		if (r == 0)
+			r = ev_state_write_base(log, first_kept, err);
 		if (r != 0)
 			goto out;
 	}

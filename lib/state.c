@@ -530,7 +530,8 @@ static void reset(struct ev_state *st)
 
 /* Read the snapshots; both must cover the same point, or neither is
  * used.  Returns 1 when they are in use. */
-static int load_snaps(struct ev_state *st, uint64_t first, uint64_t end)
+static int load_snaps(struct ev_state *st, uint64_t first, uint64_t end,
+		      int base_ok)
 {
 	uint64_t c1 = 0, c2 = 0;
 	int dirfd, ok;
@@ -542,6 +543,15 @@ static int load_snaps(struct ev_state *st, uint64_t first, uint64_t end)
 	if (ok && st->window > 0)
 		ok = snap_load(st->log, dirfd, "ids", 0, first, end, &st->is, &c2) &&
 		     c2 == c1;
+	if (!ok && base_ok) {
+		snap_free(&st->ss);
+		snap_free(&st->is);
+		/* the base trim left: the streams as of the first offset */
+		ok = snap_load(st->log, dirfd, "base", 1, first, first, &st->ss,
+			       &c1);
+		if (!ok)
+			snap_free(&st->ss);
+	}
 	close(dirfd);
 	if (!ok) {
 		snap_free(&st->ss);
@@ -586,7 +596,7 @@ int ev_state_load(struct ev_state **out, struct ev_log *log, int want_ids,
 	r = state_new(&st, log, want_ids, &first, &end, err);
 	if (r != 0)
 		return r;
-	if (!load_snaps(st, first, end))
+	if (!load_snaps(st, first, end, 1))
 		st->covered = first;
 	r = ev_state_catch_up(st, end, err);
 	if (r != 0) {
@@ -622,7 +632,7 @@ int ev_state_snapshot_status(struct ev_log *log, uint64_t end_at,
 		close(dirfd);
 	if (end_at != UINT64_MAX)
 		end = end_at; /* as it would be after a cut */
-	r = !have ? 0 : load_snaps(st, first, end) ? 1 : 2;
+	r = !have ? 0 : load_snaps(st, first, end, 0) ? 1 : 2;
 	ev_state_free(st);
 	return r;
 }
@@ -765,7 +775,8 @@ static int put_stream(struct ev_buf *b, struct ev_buf *names, uint64_t h,
 
 /* The streams file: the snapshot's streams, each superseded by its
  * overlay entry when it has one, and the overlay's new streams. */
-static int write_streams(struct ev_state *st, int dirfd, struct ev_buf *b)
+static int write_streams(struct ev_state *st, int dirfd, struct ev_buf *b,
+			 const char *name)
 {
 	struct sref_sorted *v = malloc((st->s_n + 1) * sizeof(*v));
 	struct ev_buf names = {0};
@@ -807,7 +818,7 @@ static int write_streams(struct ev_state *st, int dirfd, struct ev_buf *b)
 	ev_put64(b->p + 40, n);
 	if (ev_buf_append(b, names.p, names.len) != 0)
 		goto out;
-	r = write_file(dirfd, "streams", b);
+	r = write_file(dirfd, name, b);
 out:
 	free(v);
 	ev_buf_free(&names);
@@ -834,7 +845,8 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 		goto out;
 	}
 	b.len = 0;
-	if (write_streams(st, dirfd, &b) != 0 || ev_fsync_dir(dirfd) != 0) {
+	if (write_streams(st, dirfd, &b, "streams") != 0 ||
+	    ev_fsync_dir(dirfd) != 0) {
 		r = ev_seterr_errno(err, EV_EIO, errno,
 				    "cannot write '%s/state/streams'",
 				    st->log->path);
@@ -844,6 +856,54 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 out:
 	close(dirfd);
 	ev_buf_free(&b);
+	return r;
+}
+
+/*
+ * The base (evlog(5) STATE): every stream as of offset at, which is to
+ * become the log's first.  Trim writes it before it removes segments,
+ * so that a stream whose events are all gone keeps its version even
+ * when the snapshots are lost or no longer fit the log.  Built from the
+ * base of the log's present first offset, if there is one, and the
+ * events up to at.
+ */
+int ev_state_write_base(struct ev_log *log, uint64_t at, struct ev_error *err)
+{
+	struct ev_state *st;
+	struct ev_buf b = {0};
+	uint64_t first, end, c = 0;
+	int dirfd, r;
+
+	r = state_new(&st, log, 0, &first, &end, err);
+	if (r != 0)
+		return r;
+	if (mkdirat(log->dirfd, "state", 0755) != 0 && errno != EEXIST) {
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s/state'",
+				    log->path);
+		goto out;
+	}
+	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
+	if (dirfd < 0) {
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s/state'",
+				    log->path);
+		goto out;
+	}
+	if (snap_load(log, dirfd, "base", 1, first, first, &st->ss, &c))
+		st->covered = st->snap_covered = c;
+	else
+		st->covered = first;
+	r = ev_state_catch_up(st, at, err);
+	if (r == 0 && st->covered != at)
+		r = ev_seterr(err, EV_EDATA, "cannot read '%s' up to offset %llu",
+			      log->path, (unsigned long long)at);
+	if (r == 0 && (write_streams(st, dirfd, &b, "base") != 0 ||
+		       ev_fsync_dir(dirfd) != 0))
+		r = ev_seterr_errno(err, EV_EIO, errno,
+				    "cannot write '%s/state/base'", log->path);
+	close(dirfd);
+out:
+	ev_buf_free(&b);
+	ev_state_free(st);
 	return r;
 }
 
@@ -922,7 +982,7 @@ int ev_state_lookup(struct ev_log *log, const char *name, size_t n,
 	r = state_new(&st, log, 0, &first, end, err);
 	if (r != 0)
 		return r;
-	if (load_snaps(st, first, *end))
+	if (load_snaps(st, first, *end, 1))
 		found = ev_state_stream(st, name, n, out);
 	else
 		st->covered = first;

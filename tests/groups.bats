@@ -19,7 +19,8 @@ setup_file() {
 EVTAIL_USAGE="Usage: evtail [options] LOG
 Try 'evtail --help' for more information."
 
-EVCTL_USAGE="Usage: evctl init [--level N] [--segment-bytes SIZE] [--sync MODE] LOG
+EVCTL_USAGE="Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes SIZE]
+                  [--sync MODE] LOG
        evctl info [--json] [--types] LOG
        evctl verify [--quiet] LOG
        evctl repair [--dry-run] [--truncate-damaged] LOG
@@ -27,6 +28,7 @@ EVCTL_USAGE="Usage: evctl init [--level N] [--segment-bytes SIZE] [--sync MODE] 
        evctl groups --reset NAME --to POS [--execute] [--state-dir DIR] LOG
        evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG
        evctl metrics [--state-dir DIR] LOG...
+       evctl streams [--category NAME] [--json] LOG
        evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)
                   [--dry-run] [--force] [--state-dir DIR] LOG
 Try 'evctl --help' for more information."
@@ -1178,7 +1180,7 @@ three_groups() {
 	assert_stdout "LAG UNKNOWN - 'notalog' is not an evlog log (no meta file)"
 	run --separate-stderr evctl lag -h
 	assert_status 0
-	assert_stdout_line 0 "Usage: evctl init [--level N] [--segment-bytes SIZE] [--sync MODE] LOG"
+	assert_stdout_line 0 "Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes SIZE]"
 }
 
 @test "evctl lag: usage errors are UNKNOWN (3), with the usage of the SYNOPSIS on stdout" {

@@ -726,7 +726,6 @@ L: repaired"
 }
 
 @test "evctl repair after trim and a torn tail keeps the version of a stream whose events were all trimmed" {
-	skip "BUG: repair rebuilds the state from the events left, so a trimmed-away stream restarts at version 1"
 	{ ev o1 old; ev o2 old; } >gen.ndjson
 	segmented_log
 	evctl trim --keep-events 1 L >/dev/null
@@ -737,6 +736,25 @@ L: repaired"
 	ev o3 old | evpub L
 	run --separate-stderr evtail --stream old --template '{id} {version}' L
 	assert_stdout "o3 3"
+}
+
+@test "after trim, losing both snapshots keeps the version of a stream whose events were all trimmed (the base)" {
+	{ ev o1 old; ev o2 old; } >gen.ndjson
+	segmented_log
+	evctl trim --keep-events 1 L >/dev/null
+	[ -s L/state/base ]
+	rm L/state/streams L/state/ids
+	run --separate-stderr evpub --ack L <<<"$(ev o3 old)"
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr evtail --stream old --template '{id} {version}' L
+	assert_stdout "o3 3"
+	# a damaged base is not trusted: the streams come from the log
+	rm -f L/state/streams L/state/ids
+	printf 'X' | dd of=L/state/base bs=1 seek=60 conv=notrunc 2>/dev/null
+	run --separate-stderr evctl streams --json L
+	assert_status 0
+	assert_stdout_contains '{"stream":"old","version":3,'
 }
 
 @test "evctl repair --dry-run on a healthy log says no more than repair does" {
