@@ -394,11 +394,17 @@ int ev_state_apply_h(struct ev_state *st, const struct ev_sref *ref,
 		     const char *name, size_t n, uint64_t sh, uint64_t ih,
 		     uint64_t version, uint64_t offset);
 uint64_t ev_state_covered(const struct ev_state *st);
+/* a writer's: the snapshots read by page, each checked when first used;
+ * a page that does not check out makes ev_state_damaged() true, and the
+ * state must then be loaded again with lazy 0 */
+int ev_state_load_lazy(struct ev_state **out, struct ev_log *log,
+		       int want_ids, int lazy, struct ev_error *err);
+int ev_state_damaged(const struct ev_state *st);
 /* trim: the streams as of offset at, the log's first after the cut */
 int ev_state_write_base(struct ev_log *log, uint64_t at, struct ev_error *err);
 uint64_t ev_state_unsaved(const struct ev_state *st);
 #define EV_DEFAULT_DEDUPE_WINDOW 1000000
-#define EV_SNAPSHOT_EVERY 16384
+#define EV_SNAPSHOT_EVERY 4096
 /* most bytes a writer adds to a record: version and link, with keys */
 #define EV_RESOLVE_SLACK 20
 

@@ -34,19 +34,43 @@ struct idrec {
 	uint64_t off;
 };
 
-/* a snapshot file, read whole (evlog(5) STATE) */
-#define SNAP_HDR 48
+/*
+ * A snapshot file (evlog(5) STATE): a header with its own CRC, a table
+ * sorted by hash, for streams the names blob, and one CRC-32C per page
+ * of entries (and the names they point to).  A writer reads it whole
+ * and checks every page; a reader after one stream reads and checks
+ * only the pages its search touches.
+ */
+#define SNAP_HDR 64
 #define S_ENT 48		/* h, last_version, last_offset, first_offset,
 				 * count, name_off u32, name_len u32 */
 #define I_ENT 16		/* h, offset */
+#define S_PAGE 64		/* entries per page */
+#define I_PAGE 256
 #define SNAP_VERSION 2
+#define NSLOT 8
+
+struct slot {			/* one page, read and checked */
+	uint64_t page;
+	int used;
+	struct ev_buf b;	/* its entries, then its names */
+	uint64_t names_lo;	/* blob offset of b's names */
+	size_t ent_len;
+};
 
 struct snap {
-	struct ev_buf b;
+	struct ev_buf b;	/* whole: the file */
 	const uint8_t *ent;
-	uint64_t count;
-	const uint8_t *names;	/* streams: the names */
-	uint64_t names_len;
+	const uint8_t *names;
+	uint64_t count, names_len;
+	uint32_t page;
+	size_t esz;
+	int streams;
+	/* by page: the file, and the pages read */
+	int lazy, fd, bad;
+	uint64_t names_at, pcrc_at;
+	struct slot slot[NSLOT];
+	unsigned next_slot;
 };
 
 struct ev_state {
@@ -94,20 +118,142 @@ uint64_t ev_hash64(const void *p, size_t n)
 
 /* ------------------------------------------------------------ snapshots */
 
+/* The names range [lo, hi) of the n entries at pe; -1 when it is not
+ * one well-formed range inside the blob. */
+static int page_names(const struct snap *sn, const uint8_t *pe, size_t n,
+		      uint64_t *lo, uint64_t *hi)
+{
+	const uint8_t *last;
+
+	*lo = *hi = 0;
+	if (!sn->streams || n == 0)
+		return 0;
+	last = pe + (n - 1) * S_ENT;
+	*lo = ev_get32(pe + 40);
+	*hi = (uint64_t)ev_get32(last + 40) + ev_get32(last + 44);
+	return *lo <= *hi && *hi <= sn->names_len ? 0 : -1;
+}
+
+/* Check a page: its CRC over its entries and their names (nm: the
+ * names [lo, hi)), hashes in order and not 0, each name inside. */
+static int page_check(const struct snap *sn, const uint8_t *pe, size_t n,
+		      const uint8_t *nm, uint64_t lo, uint64_t hi, uint32_t want)
+{
+	uint32_t c = ev_crc32c(0, pe, n * sn->esz);
+	uint64_t prev = 0, h, off, len;
+	size_t i;
+
+	if (sn->streams)
+		c = ev_crc32c(c, nm, hi - lo);
+	if (c != want)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const uint8_t *e = pe + i * sn->esz;
+		h = ev_get64(e);
+		if (h == 0 || h < prev)
+			return -1;
+		prev = h;
+		if (!sn->streams)
+			continue;
+		off = ev_get32(e + 40);
+		len = ev_get32(e + 44);
+		if (len == 0 || off < lo || off + len > hi)
+			return -1;
+	}
+	return 0;
+}
+
+static size_t page_count(const struct snap *sn, uint64_t p)
+{
+	uint64_t left = sn->count - p * sn->page;
+
+	return left < sn->page ? (size_t)left : sn->page;
+}
+
+/* Read and check page p into a slot (reading by page). */
+static struct slot *page_get(struct snap *sn, uint64_t p)
+{
+	struct slot *sl;
+	uint64_t lo, hi;
+	uint8_t cb[4];
+	size_t n, k;
+
+	for (k = 0; k < NSLOT; k++)
+		if (sn->slot[k].used && sn->slot[k].page == p)
+			return &sn->slot[k];
+	if (sn->bad)
+		return NULL;
+	sl = &sn->slot[sn->next_slot++ % NSLOT];
+	sl->used = 0;
+	n = page_count(sn, p);
+	sl->ent_len = n * sn->esz;
+	if (ev_buf_reserve(&sl->b, sl->ent_len) != 0 ||
+	    ev_read_full(sn->fd, sl->b.p, sl->ent_len,
+			 SNAP_HDR + p * sn->page * sn->esz) != 1 ||
+	    page_names(sn, sl->b.p, n, &lo, &hi) != 0 ||
+	    hi - lo > ((uint64_t)1 << 30) ||
+	    ev_buf_reserve(&sl->b, sl->ent_len + (hi - lo)) != 0 ||
+	    (hi > lo && ev_read_full(sn->fd, sl->b.p + sl->ent_len, hi - lo,
+				     sn->names_at + lo) != 1) ||
+	    ev_read_full(sn->fd, cb, 4, sn->pcrc_at + 4 * p) != 1 ||
+	    page_check(sn, sl->b.p, n, sl->b.p + sl->ent_len, lo, hi,
+		       ev_get32(cb)) != 0) {
+		sn->bad = 1;
+		return NULL;
+	}
+	sl->page = p;
+	sl->names_lo = lo;
+	sl->used = 1;
+	return sl;
+}
+
+/* Entry k, and for streams its name; NULL (sn->bad set) when the page
+ * it is in does not check out. */
+static const uint8_t *snap_ent(struct snap *sn, uint64_t k,
+			       const uint8_t **name)
+{
+	const uint8_t *e;
+	struct slot *sl;
+
+	if (!sn->lazy) {
+		e = sn->ent + k * sn->esz;
+		if (name != NULL)
+			*name = sn->names + ev_get32(e + 40);
+		return e;
+	}
+	sl = page_get(sn, k / sn->page);
+	if (sl == NULL)
+		return NULL;
+	e = sl->b.p + (k % sn->page) * sn->esz;
+	if (name != NULL)
+		*name = sl->b.p + sl->ent_len + (ev_get32(e + 40) - sl->names_lo);
+	return e;
+}
+
+static uint64_t ent_hash(struct snap *sn, uint64_t k)
+{
+	const uint8_t *e = snap_ent(sn, k, NULL);
+
+	return e != NULL ? ev_get64(e) : 0;
+}
+
 /*
  * The first entry whose hash is >= h, in a table sorted by hash:
  * interpolation while the hashes look uniform (they are, unless the file
- * is hostile), then bisection, so a lookup costs a few cache misses in a
- * table of any size and never more than a binary search.
+ * is hostile), then bisection, so a lookup costs a few cache misses (or
+ * page reads) in a table of any size and never more than a binary
+ * search.  A page that does not check out ends it with sn->bad set.
  */
-static uint64_t snap_find(const struct snap *sn, size_t ent, uint64_t h)
+static uint64_t snap_find(struct snap *sn, uint64_t h)
 {
-	uint64_t lo = 0, hi = sn->count, mid, hl, hh;
+	uint64_t lo = 0, hi = sn->count, mid, hl, hh, hm;
 	int tries = 0;
 
-	while (lo < hi) {
-		hl = ev_get64(sn->ent + lo * ent);
-		hh = ev_get64(sn->ent + (hi - 1) * ent);
+	while (lo < hi && !sn->bad) {
+		hl = ent_hash(sn, lo);
+		hh = ent_hash(sn, hi - 1);
+		if (sn->bad)
+			break;
 		if (h <= hl)
 			return lo;
 		if (h > hh)
@@ -121,7 +267,8 @@ static uint64_t snap_find(const struct snap *sn, size_t ent, uint64_t h)
 			mid = lo + 1;
 		if (mid >= hi)
 			mid = hi - 1;
-		if (ev_get64(sn->ent + mid * ent) < h)
+		hm = ent_hash(sn, mid);
+		if (hm < h)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -137,7 +284,7 @@ static int read_file(int dirfd, const char *name, struct ev_buf *b)
 	if (fd < 0)
 		return -1;
 	b->len = 0;
-	if (fstat(fd, &st) != 0 || st.st_size < SNAP_HDR + 4 ||
+	if (fstat(fd, &st) != 0 || st.st_size < SNAP_HDR ||
 	    st.st_size > (off_t)1 << 40 ||
 	    ev_buf_reserve(b, (size_t)st.st_size) != 0) {
 		close(fd);
@@ -151,75 +298,152 @@ static int read_file(int dirfd, const char *name, struct ev_buf *b)
 	return 0;
 }
 
-/*
- * Read and check a snapshot: its magic, version, log id, CRC, and that
- * what it covers lies within [first, end].  Streams: entries in hash
- * order, names within the blob.  Returns 1 usable, 0 not.
- */
-static int snap_load(struct ev_log *log, int dirfd, const char *name,
-		     int streams, uint64_t first, uint64_t end, struct snap *sn,
-		     uint64_t *covered)
+/* Check a header against the log and the file's size; fills sn's
+ * layout.  1 good, 0 not. */
+static int snap_header_ok(struct snap *sn, struct ev_log *log,
+			  const uint8_t *p, uint64_t size, uint64_t first,
+			  uint64_t end, uint64_t *covered)
 {
-	const uint8_t *p;
-	uint64_t count, k, prev = 0, names_len = 0;
-	size_t ent = streams ? S_ENT : I_ENT, body;
+	uint64_t count, names_len, npages;
+
+	if (memcmp(p, sn->streams ? s_magic : i_magic, 8) != 0 ||
+	    ev_get32(p + 8) != SNAP_VERSION ||
+	    ev_get32(p + 60) != ev_crc32c(0, p, 60) ||
+	    memcmp(p + 16, log->id, 16) != 0)
+		return 0;
+	sn->page = ev_get32(p + 12);
+	count = ev_get64(p + 40);
+	names_len = ev_get64(p + 48);
+	*covered = ev_get64(p + 32);
+	if (sn->page == 0 || sn->page > 65536 || count > size / sn->esz ||
+	    names_len > size || (!sn->streams && names_len != 0))
+		return 0;
+	npages = (count + sn->page - 1) / sn->page;
+	if (SNAP_HDR + count * sn->esz + names_len + 4 * npages != size)
+		return 0;
+	if (*covered > end || *covered < first)
+		return 0; /* from a longer log (repaired), or trimmed past */
+	sn->count = count;
+	sn->names_len = names_len;
+	sn->names_at = SNAP_HDR + count * sn->esz;
+	sn->pcrc_at = sn->names_at + names_len;
+	return 1;
+}
+
+/*
+ * Open a snapshot and check it: magic, version, header CRC, log id,
+ * layout, and that what it covers lies within [first, end].  Read whole
+ * (lazy 0), every page is checked now; by page (lazy 1), each page when
+ * first used.  Returns 1 usable, 0 not.
+ */
+/* Check every page of a snapshot read whole; sets ent and names. */
+static int check_all(struct snap *sn)
+{
+	uint64_t p, np, lo, hi;
+
+	sn->ent = sn->b.p + SNAP_HDR;
+	sn->names = sn->b.p + sn->names_at;
+	np = (sn->count + sn->page - 1) / sn->page;
+	for (p = 0; p < np; p++) {
+		const uint8_t *pe = sn->ent + p * sn->page * sn->esz;
+		size_t n = page_count(sn, p);
+		if (page_names(sn, pe, n, &lo, &hi) != 0 ||
+		    page_check(sn, pe, n, sn->names + lo, lo, hi,
+			       ev_get32(sn->b.p + sn->pcrc_at + 4 * p)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int snap_load(struct ev_log *log, int dirfd, const char *name,
+		     int streams, int lazy, uint64_t first, uint64_t end,
+		     struct snap *sn, uint64_t *covered)
+{
+	uint8_t hb[SNAP_HDR];
+	struct stat st;
 
 	sn->count = 0;
-	if (read_file(dirfd, name, &sn->b) != 0)
-		return 0;
-	p = sn->b.p;
-	if (memcmp(p, streams ? s_magic : i_magic, 8) != 0 ||
-	    ev_get32(p + 8) != SNAP_VERSION || memcmp(p + 16, log->id, 16) != 0 ||
-	    ev_get32(p + sn->b.len - 4) != ev_crc32c(0, p, sn->b.len - 4))
-		return 0;
-	*covered = ev_get64(p + 32);
-	count = ev_get64(p + 40);
-	body = sn->b.len - SNAP_HDR - 4;
-	if (*covered > end || *covered < first || count > body / ent)
-		return 0; /* from a longer log (repaired), or trimmed past */
-	if (streams) {
-		names_len = body - count * ent;
-		sn->names = p + SNAP_HDR + count * ent;
-		sn->names_len = names_len;
-	} else if (body != count * ent) {
+	sn->streams = streams;
+	sn->esz = streams ? S_ENT : I_ENT;
+	if (lazy) {
+		sn->fd = ev_openat(dirfd, name, O_RDONLY, 0);
+		if (sn->fd < 0)
+			return 0;
+		sn->lazy = 1;
+		if (fstat(sn->fd, &st) != 0 || st.st_size < SNAP_HDR ||
+		    ev_read_full(sn->fd, hb, SNAP_HDR, 0) != 1 ||
+		    !snap_header_ok(sn, log, hb, (uint64_t)st.st_size, first, end,
+				    covered)) {
+			sn->count = 0;
+			return 0;
+		}
+		return 1;
+	}
+	if (read_file(dirfd, name, &sn->b) != 0 ||
+	    !snap_header_ok(sn, log, sn->b.p, sn->b.len, first, end, covered)) {
+		sn->count = 0;
 		return 0;
 	}
-	sn->ent = p + SNAP_HDR;
-	for (k = 0; k < count; k++) {
-		const uint8_t *e = sn->ent + k * ent;
-		uint64_t h = ev_get64(e);
-		if (h == 0 || h < prev)
-			return 0;
-		prev = h;
-		if (streams && ((uint64_t)ev_get32(e + 40) + ev_get32(e + 44) >
-					names_len ||
-				ev_get32(e + 44) == 0))
-			return 0;
+	if (check_all(sn) != 0) {
+		sn->count = 0;
+		return 0;
 	}
-	sn->count = count;
 	return 1;
+}
+
+/* A snapshot read by page, read whole now and every page checked (to
+ * merge it into a new one); -1 when a page does not check out. */
+static int snap_whole(struct snap *sn)
+{
+	struct stat st;
+	int k;
+
+	if (!sn->lazy)
+		return 0;
+	if (sn->bad || fstat(sn->fd, &st) != 0 ||
+	    ev_buf_reserve(&sn->b, (size_t)st.st_size) != 0 ||
+	    ev_read_full(sn->fd, sn->b.p, (size_t)st.st_size, 0) != 1 ||
+	    check_all(sn) != 0) {
+		sn->bad = 1;
+		return -1;
+	}
+	sn->b.len = (size_t)st.st_size;
+	close(sn->fd);
+	sn->fd = -1;
+	sn->lazy = 0;
+	for (k = 0; k < NSLOT; k++) {
+		ev_buf_free(&sn->slot[k].b);
+		sn->slot[k].used = 0;
+	}
+	return 0;
 }
 
 static void snap_free(struct snap *sn)
 {
+	int k;
+
+	if (sn->lazy && sn->fd >= 0)
+		close(sn->fd);
+	for (k = 0; k < NSLOT; k++)
+		ev_buf_free(&sn->slot[k].b);
 	ev_buf_free(&sn->b);
 	memset(sn, 0, sizeof(*sn));
 }
 
-/* A stream's entry in the snapshot, or NULL. */
-static const uint8_t *snap_stream(const struct ev_state *st, const char *name,
-				 size_t n, uint64_t h)
+/* A stream's entry in the snapshot, or NULL (then see ss.bad). */
+static const uint8_t *snap_stream(struct ev_state *st, const char *name,
+				  size_t n, uint64_t h)
 {
+	const uint8_t *e, *nm;
 	uint64_t k;
 
 	if (st->ss.count == 0)
 		return NULL;
-	for (k = snap_find(&st->ss, S_ENT, h); k < st->ss.count; k++) {
-		const uint8_t *e = st->ss.ent + k * S_ENT;
-		if (ev_get64(e) != h)
+	for (k = snap_find(&st->ss, h); k < st->ss.count; k++) {
+		e = snap_ent(&st->ss, k, &nm);
+		if (e == NULL || ev_get64(e) != h)
 			break;
-		if (ev_get32(e + 44) == n &&
-		    memcmp(st->ss.names + ev_get32(e + 40), name, n) == 0)
+		if (ev_get32(e + 44) == n && memcmp(nm, name, n) == 0)
 			return e;
 	}
 	return NULL;
@@ -412,10 +636,10 @@ size_t ev_state_id_candidates_h(struct ev_state *st, uint64_t h, uint64_t *offs,
 			if (st->ids[j].h == h && st->ids[j].off >= oldest && n < max)
 				offs[n++] = st->ids[j].off;
 	if (st->is.count > 0)
-		for (k = snap_find(&st->is, I_ENT, h); k < st->is.count && n < max;
+		for (k = snap_find(&st->is, h); k < st->is.count && n < max;
 		     k++) {
-			const uint8_t *e = st->is.ent + k * I_ENT;
-			if (ev_get64(e) != h)
+			const uint8_t *e = snap_ent(&st->is, k, NULL);
+			if (e == NULL || ev_get64(e) != h)
 				break;
 			if (ev_get64(e + 8) >= oldest)
 				offs[n++] = ev_get64(e + 8);
@@ -531,7 +755,7 @@ static void reset(struct ev_state *st)
 /* Read the snapshots; both must cover the same point, or neither is
  * used.  Returns 1 when they are in use. */
 static int load_snaps(struct ev_state *st, uint64_t first, uint64_t end,
-		      int base_ok)
+		      int base_ok, int lazy)
 {
 	uint64_t c1 = 0, c2 = 0;
 	int dirfd, ok;
@@ -539,16 +763,18 @@ static int load_snaps(struct ev_state *st, uint64_t first, uint64_t end,
 	dirfd = ev_openat(st->log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
 	if (dirfd < 0)
 		return 0;
-	ok = snap_load(st->log, dirfd, "streams", 1, first, end, &st->ss, &c1);
+	ok = snap_load(st->log, dirfd, "streams", 1, lazy, first, end, &st->ss,
+		       &c1);
 	if (ok && st->window > 0)
-		ok = snap_load(st->log, dirfd, "ids", 0, first, end, &st->is, &c2) &&
+		ok = snap_load(st->log, dirfd, "ids", 0, lazy, first, end, &st->is,
+			       &c2) &&
 		     c2 == c1;
 	if (!ok && base_ok) {
 		snap_free(&st->ss);
 		snap_free(&st->is);
 		/* the base trim left: the streams as of the first offset */
-		ok = snap_load(st->log, dirfd, "base", 1, first, first, &st->ss,
-			       &c1);
+		ok = snap_load(st->log, dirfd, "base", 1, lazy, first, first,
+			       &st->ss, &c1);
 		if (!ok)
 			snap_free(&st->ss);
 	}
@@ -589,6 +815,12 @@ static int state_new(struct ev_state **out, struct ev_log *log, int want_ids,
 int ev_state_load(struct ev_state **out, struct ev_log *log, int want_ids,
 		  struct ev_error *err)
 {
+	return ev_state_load_lazy(out, log, want_ids, 0, err);
+}
+
+int ev_state_load_lazy(struct ev_state **out, struct ev_log *log,
+		       int want_ids, int lazy, struct ev_error *err)
+{
 	struct ev_state *st;
 	uint64_t first, end;
 	int r;
@@ -596,7 +828,7 @@ int ev_state_load(struct ev_state **out, struct ev_log *log, int want_ids,
 	r = state_new(&st, log, want_ids, &first, &end, err);
 	if (r != 0)
 		return r;
-	if (!load_snaps(st, first, end, 1))
+	if (!load_snaps(st, first, end, 1, lazy))
 		st->covered = first;
 	r = ev_state_catch_up(st, end, err);
 	if (r != 0) {
@@ -632,9 +864,14 @@ int ev_state_snapshot_status(struct ev_log *log, uint64_t end_at,
 		close(dirfd);
 	if (end_at != UINT64_MAX)
 		end = end_at; /* as it would be after a cut */
-	r = !have ? 0 : load_snaps(st, first, end, 0) ? 1 : 2;
+	r = !have ? 0 : load_snaps(st, first, end, 0, 0) ? 1 : 2;
 	ev_state_free(st);
 	return r;
+}
+
+int ev_state_damaged(const struct ev_state *st)
+{
+	return st->ss.bad || st->is.bad;
 }
 
 uint64_t ev_state_covered(const struct ev_state *st)
@@ -654,10 +891,6 @@ static int write_file(int dirfd, const char *name, struct ev_buf *b)
 	char tmp[64];
 	int fd;
 
-	if (ev_buf_reserve(b, 4) != 0)
-		return -1;
-	ev_put32(b->p + b->len, ev_crc32c(0, b->p, b->len));
-	b->len += 4;
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", name, (long)getpid());
 	fd = ev_openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
@@ -684,6 +917,43 @@ static void snap_header(struct ev_buf *b, const uint8_t magic[8],
 	memcpy(b->p + 16, st->log->id, 16);
 	ev_put64(b->p + 32, st->covered);
 	b->len = SNAP_HDR;
+}
+
+/* Complete a snapshot of count entries (and names_len bytes of names)
+ * laid out in b: the header's counts and CRC, then the page CRCs. */
+static int snap_finish(struct ev_buf *b, int streams, uint64_t count,
+		       uint64_t names_len)
+{
+	struct snap sn;
+	uint64_t p, np, lo, hi;
+
+	memset(&sn, 0, sizeof(sn));
+	sn.streams = streams;
+	sn.esz = streams ? S_ENT : I_ENT;
+	sn.page = streams ? S_PAGE : I_PAGE;
+	sn.count = count;
+	sn.names_len = names_len;
+	np = (count + sn.page - 1) / sn.page;
+	if (ev_buf_reserve(b, 4 * np) != 0)
+		return -1;
+	ev_put32(b->p + 12, sn.page);
+	ev_put64(b->p + 40, count);
+	ev_put64(b->p + 48, names_len);
+	ev_put32(b->p + 56, 0);
+	ev_put32(b->p + 60, ev_crc32c(0, b->p, 60));
+	for (p = 0; p < np; p++) {
+		const uint8_t *pe = b->p + SNAP_HDR + p * sn.page * sn.esz;
+		size_t n = page_count(&sn, p);
+		uint32_t c = ev_crc32c(0, pe, n * sn.esz);
+		if (page_names(&sn, pe, n, &lo, &hi) != 0)
+			return -1;
+		if (streams)
+			c = ev_crc32c(c, b->p + SNAP_HDR + count * sn.esz + lo,
+				      hi - lo);
+		ev_put32(b->p + b->len, c);
+		b->len += 4;
+	}
+	return 0;
 }
 
 static int cmp_idrec(const void *a, const void *b)
@@ -735,7 +1005,8 @@ static int write_ids(struct ev_state *st, int dirfd, struct ev_buf *b)
 		n++;
 	}
 	free(v);
-	ev_put64(b->p + 40, n);
+	if (snap_finish(b, 0, n, 0) != 0)
+		return -1;
 	r = write_file(dirfd, "ids", b);
 	return r;
 }
@@ -815,8 +1086,8 @@ static int write_streams(struct ev_state *st, int dirfd, struct ev_buf *b,
 		}
 		n++;
 	}
-	ev_put64(b->p + 40, n);
-	if (ev_buf_append(b, names.p, names.len) != 0)
+	if (ev_buf_append(b, names.p, names.len) != 0 ||
+	    snap_finish(b, 1, n, names.len) != 0)
 		goto out;
 	r = write_file(dirfd, name, b);
 out:
@@ -830,6 +1101,12 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 	struct ev_buf b = {0};
 	int dirfd, r = 0;
 
+	/* merging needs every entry of the snapshot it starts from */
+	if (snap_whole(&st->ss) != 0 || snap_whole(&st->is) != 0)
+		return ev_seterr(err, EV_EDATA, "the stream state in '%s/state' "
+						"is damaged; 'evctl repair' "
+						"rebuilds it",
+				 st->log->path);
 	if (mkdirat(st->log->dirfd, "state", 0755) != 0 && errno != EEXIST)
 		return ev_seterr_errno(err, EV_EIO, errno,
 				       "cannot create '%s/state'", st->log->path);
@@ -888,7 +1165,7 @@ int ev_state_write_base(struct ev_log *log, uint64_t at, struct ev_error *err)
 				    log->path);
 		goto out;
 	}
-	if (snap_load(log, dirfd, "base", 1, first, first, &st->ss, &c))
+	if (snap_load(log, dirfd, "base", 1, 0, first, first, &st->ss, &c))
 		st->covered = st->snap_covered = c;
 	else
 		st->covered = first;
@@ -918,6 +1195,8 @@ int ev_state_foreach_stream(struct ev_state *st,
 	size_t i;
 	int r;
 
+	if (snap_whole(&st->ss) != 0)
+		return -1;
 	for (i = 0; i < st->s_cap; i++) {
 		const struct srec *s = &st->s[i];
 		if (s->h == 0)
@@ -982,11 +1261,21 @@ int ev_state_lookup(struct ev_log *log, const char *name, size_t n,
 	r = state_new(&st, log, 0, &first, end, err);
 	if (r != 0)
 		return r;
-	if (load_snaps(st, first, *end, 1))
+	/* by page: only the pages the search touches are read */
+	if (load_snaps(st, first, *end, 1, 1)) {
 		found = ev_state_stream(st, name, n, out);
-	else
+		if (st->ss.bad) {
+			/* a page did not check out: the log instead */
+			found = 0;
+			memset(out, 0, sizeof(*out));
+			out->first_offset = out->last_offset = EV_NO_PREV;
+			st->covered = first;
+		}
+	} else {
 		st->covered = first;
+	}
 	out->name = name;
+	out->name_len = n;
 	/* the events since the snapshot */
 	r = ev_reader_open(&rd, log, err);
 	if (r == 0)

@@ -104,6 +104,8 @@ struct ev_writer {
 	struct gid *gids;		/* ids appended in this group */
 	size_t ngids, gids_cap;
 	uint64_t gids_base;		/* offset of gids[0] */
+	int state_whole;		/* a snapshot page was damaged: read
+					 * snapshots whole, checked first */
 	uint64_t *touched;		/* hashes of streams checked (expect) */
 	size_t touched_n, touched_cap;
 	struct ev_buf tmp;
@@ -656,6 +658,41 @@ static int needs_roll(const struct ev_writer *w, const struct wbatch *b,
 /* ------------------------------------------------------------ resolving */
 
 /* Has this writer met stream h before?  Marks it met. */
+/* the streams checked so far, to go back to when a resolve starts over */
+static int save_touched(struct ev_writer *w, uint64_t **out, size_t *n)
+{
+	*out = NULL;
+	*n = w->touched_cap;
+	if (w->touched_cap == 0)
+		return 0;
+	*out = malloc(w->touched_cap * sizeof(**out));
+	if (*out == NULL)
+		return -1;
+	memcpy(*out, w->touched, w->touched_cap * sizeof(**out));
+	return 0;
+}
+
+static void restore_touched(struct ev_writer *w, const uint64_t *saved,
+			    size_t n)
+{
+	/* the table may have grown since (n: the saved one's size): clear
+	 * it, put back the saved hashes */
+	size_t i, j, cap = w->touched_cap;
+
+	if (cap > 0)
+		memset(w->touched, 0, cap * sizeof(*w->touched));
+	w->touched_n = 0;
+	for (i = 0; saved != NULL && i < n; i++) {
+		if (saved[i] == 0)
+			continue;
+		for (j = saved[i] & (cap - 1); w->touched[j] != 0;
+		     j = (j + 1) & (cap - 1))
+			;
+		w->touched[j] = saved[i];
+		w->touched_n++;
+	}
+}
+
 static int first_touch(struct ev_writer *w, uint64_t h)
 {
 	size_t j, cap;
@@ -1054,7 +1091,7 @@ static int state_sync(struct ev_writer *w, struct ev_error *err)
 		w->st = NULL;
 	}
 	if (w->st == NULL)
-		return ev_state_load(&w->st, w->log, 1, err);
+		return ev_state_load_lazy(&w->st, w->log, 1, !w->state_whole, err);
 	return ev_state_catch_up(w->st, w->head.next, err);
 }
 
@@ -1111,6 +1148,8 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 	struct wbatch *ws[QUEUE_MAX + 1];
 	uint64_t pos[QUEUE_MAX + 1], base[QUEUE_MAX + 1], end, next;
 	int i = 0, j, k, nw = 0, nres = 0, done = 0, acked, r, cr = 0;
+	uint64_t *touched_saved = NULL;
+	size_t touched_n = 0;
 	ssize_t wr;
 
 	if (lock_log(w, err) != 0)
@@ -1118,12 +1157,32 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 	r = tail_sync(w, err);
 	if (r == 0)
 		r = state_sync(w, err);
+	if (r == 0 && w->o.expect != EV_EXPECT_ANY &&
+	    save_touched(w, &touched_saved, &touched_n) != 0)
+		r = ev_seterr(err, EV_ERR, "out of memory");
 	if (r == 0) {
+again:
 		next = w->head.next;
 		w->gids_base = next;
 		w->ngids = 0;
 		for (nres = 0; nres < n; nres++) {
 			r = resolve(w, bs[nres], &next, err);
+			if (w->st != NULL && ev_state_damaged(w->st) &&
+			    !w->state_whole) {
+				/* a snapshot page did not check out: what was
+				 * looked up there may be wrong; start over
+				 * with the snapshots read whole and checked,
+				 * or the log instead */
+				state_drop(w);
+				w->state_whole = 1;
+				if (w->o.expect != EV_EXPECT_ANY)
+					restore_touched(w, touched_saved,
+							touched_n);
+				r = state_sync(w, err);
+				if (r != 0)
+					break;
+				goto again;
+			}
 			if (r == EV_EAGAIN) {
 				/* write what came before the conflict, unless
 				 * the batch is all or nothing */
@@ -1253,6 +1312,7 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 		*err = cerr;
 		r = cr;
 	}
+	free(touched_saved);
 	return r;
 }
 

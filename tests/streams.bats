@@ -757,6 +757,42 @@ L: repaired"
 	assert_stdout_contains '{"stream":"old","version":3,'
 }
 
+# flip one bit of byte AT of FILE
+flip() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "$(printf '\\%03o' $((b ^ 4)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
+@test "a damaged page of the stream or id snapshot: writers and readers go on as if it were whole" {
+	evgen 5000 --seed 3 --streams 300 | evpub -c L
+	[ -s L/state/streams ] && [ -s L/state/ids ]
+	cp -r L ref
+	local size at f more
+	more=$(evgen 5000 --seed 3 --streams 300 | sed -n '1p;2500p;4999p'; ev x1 account-1; ev x2 order-7)
+	evpub --ack ref <<<"$more" >ack.ref
+	evtail --from 5000 --template '{offset} {id} {stream} {version}' ref >ref.out
+	for f in streams ids; do
+		for at in 70 3000 0.5 0.9; do
+			rm -rf L2
+			cp -r L L2
+			size=$(stat -c %s L2/state/$f)
+			[[ $at == 0.* ]] && at=$(awk -v s="$size" -v f="$at" 'BEGIN { printf "%d", s * f }')
+			flip L2/state/$f "$at"
+			run --separate-stderr evtail --stream account-1 --template '{offset} {version}' L2
+			assert_status 0
+			assert_stderr ""
+			assert_stdout "$(evtail --stream account-1 --template '{offset} {version}' L)"
+			run --separate-stderr evpub --ack L2 <<<"$more"
+			assert_status 0
+			assert_stdout "$(cat ack.ref)"
+			assert_stderr "evpub: 2 appended, 3 duplicate"
+			run evtail --from 5000 --template '{offset} {id} {stream} {version}' L2
+			assert_stdout "$(cat ref.out)"
+		done
+	done
+}
+
 @test "evctl repair --dry-run on a healthy log says no more than repair does" {
 	evgen 100 --seed 41 | evpub -c --batch-events 20 L
 	run --separate-stderr evctl repair L
