@@ -1143,6 +1143,7 @@ static int cmd_retry(int argc, char **argv)
 			snprintf(why, sizeof(why), "signal %d", d->signal);
 		else
 			snprintf(why, sizeof(why), "exit status %d", d->exit_status);
+		fflush(stdout); /* in order, when both go to one file */
 		fe_warn("still open: %llu (%s) after %u attempts: %s",
 			(unsigned long long)l->offset, l->orig_type, attempts, why);
 		fate[i] = FATE_FAILED;
@@ -1151,6 +1152,7 @@ static int cmd_retry(int argc, char **argv)
 		/* every selected letter not resolved, also those an
 		 * interruption kept us from */
 		uint64_t still_open = selected_n - resolved;
+		fflush(stdout);
 		if (still_open > 0 || resolved > 0)
 			fe_warn("%s resolved, %s still open", fe_commas(resolved, b1),
 				fe_commas(still_open, b2));

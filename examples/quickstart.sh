@@ -71,7 +71,11 @@ evtail -n 1 -o cloudevents "$log"
 evtail -o cloudevents "$log" | evpub -c --format cloudevents "$work/copy.evlog"
 a=$(evtail --template '{id} {type} {time} {data}' "$log" | cksum)
 b=$(evtail --template '{id} {type} {time} {data}' "$work/copy.evlog" | cksum)
-[ "$a" = "$b" ] && echo "round trip: identical ids, types, times and data"
+if [ "$a" != "$b" ]; then
+	echo "quickstart: round trip: the copy differs from the original" >&2
+	exit 1
+fi
+echo "round trip: identical ids, types, times and data"
 
 if [ -n "${EVLOG_DATA:-}" ] && [ -f "$EVLOG_DATA/gharchive-minimized-2019-09-26-0.ndjson" ]; then
 	step "real data: one GH Archive hour, wrapped (--wrap)"
