@@ -1297,7 +1297,8 @@ static int cmd_streams(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	qsort(l.v, l.n, sizeof(*l.v), by_name);
+	if (l.n > 0)
+		qsort(l.v, l.n, sizeof(*l.v), by_name);
 	for (i = 0; i < l.n; i++)
 		if (l.v[i].name_len > w)
 			w = l.v[i].name_len;

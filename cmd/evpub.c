@@ -648,11 +648,13 @@ int main(int argc, char **argv)
 		return fe_usage_error(usage_short,
 				      "--dry-run and --ack cannot be combined");
 	if (wopts.expect == EV_EXPECT_VERSION && bld != NULL &&
-	    arg_stream == NULL)
+	    arg_stream == NULL) {
+		ev_builder_free(bld);
 		return fe_usage_error(usage_short,
 				      "--expect-version %s needs the event in a "
 				      "stream: give --stream NAME",
 				      expect_arg);
+	}
 	if (wopts.expect == EV_EXPECT_VERSION) {
 		/* one stream, appended atomically: all of it in one batch,
 		 * written at the end of the input or not at all */
