@@ -780,6 +780,12 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		r = ev_seterr(err, EV_EDATA, "log has no usable segment");
 		goto out;
 	}
+	if (!dry && (!have_old || memcmp(&oldhead, &head, sizeof(head)) != 0) &&
+	    ev_state_bump_epoch(log, err) != 0) {
+		/* writers that hold the state in memory must reload it */
+		r = err->code;
+		goto out;
+	}
 	if (!dry) {
 		/* in place, as writers do: a running writer keeps the file open */
 		int hfd;
@@ -940,6 +946,8 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		ev_state_free(st);
 		if (r == 0)
 			r = ev_state_write_base(log, first_kept, err);
+		if (r == 0)
+			r = ev_state_bump_epoch(log, err);
 		if (r != 0)
 			goto out;
 	}

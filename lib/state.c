@@ -66,6 +66,7 @@ struct snap {
 	uint32_t page;
 	size_t esz;
 	int streams;
+	uint64_t size;		/* the file's, as checked */
 	/* by page: the file, and the pages read */
 	int lazy, fd, bad;
 	uint64_t names_at, pcrc_at;
@@ -324,6 +325,7 @@ static int snap_header_ok(struct snap *sn, struct ev_log *log,
 	if (*covered > end || *covered < first)
 		return 0; /* from a longer log (repaired), or trimmed past */
 	sn->count = count;
+	sn->size = size;
 	sn->names_len = names_len;
 	sn->names_at = SNAP_HDR + count * sn->esz;
 	sn->pcrc_at = sn->names_at + names_len;
@@ -401,6 +403,7 @@ static int snap_whole(struct snap *sn)
 	if (!sn->lazy)
 		return 0;
 	if (sn->bad || fstat(sn->fd, &st) != 0 ||
+	    (uint64_t)st.st_size != sn->size ||
 	    ev_buf_reserve(&sn->b, (size_t)st.st_size) != 0 ||
 	    ev_read_full(sn->fd, sn->b.p, (size_t)st.st_size, 0) != 1 ||
 	    check_all(sn) != 0) {
@@ -1184,6 +1187,54 @@ out:
 	return r;
 }
 
+/* ------------------------------------------------------------ epoch */
+
+/*
+ * state/epoch counts the cuts and trims (evlog(5) STATE): a writer that
+ * keeps the state in memory across batches reloads it when the count
+ * changed, since the events it was built from may be gone, and others
+ * may stand at their offsets.
+ */
+uint64_t ev_state_epoch(struct ev_log *log)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = ev_openat(log->dirfd, "state/epoch", O_RDONLY, 0);
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10);
+}
+
+int ev_state_bump_epoch(struct ev_log *log, struct ev_error *err)
+{
+	char buf[32];
+	struct ev_buf b = {0};
+	int dirfd, r = 0;
+
+	if (mkdirat(log->dirfd, "state", 0755) != 0 && errno != EEXIST)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot create '%s/state'", log->path);
+	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
+	if (dirfd < 0)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot open '%s/state'", log->path);
+	snprintf(buf, sizeof(buf), "%llu\n",
+		 (unsigned long long)(ev_state_epoch(log) + 1));
+	if (ev_buf_append(&b, buf, strlen(buf)) != 0 ||
+	    write_file(dirfd, "epoch", &b) != 0 || ev_fsync_dir(dirfd) != 0)
+		r = ev_seterr_errno(err, EV_EIO, errno,
+				    "cannot write '%s/state/epoch'", log->path);
+	close(dirfd);
+	ev_buf_free(&b);
+	return r;
+}
+
 /* ------------------------------------------------------------ listing */
 
 int ev_state_foreach_stream(struct ev_state *st,
@@ -1265,11 +1316,17 @@ int ev_state_lookup(struct ev_log *log, const char *name, size_t n,
 	if (load_snaps(st, first, *end, 1, 1)) {
 		found = ev_state_stream(st, name, n, out);
 		if (st->ss.bad) {
-			/* a page did not check out: the log instead */
-			found = 0;
+			/* a page did not check out: the snapshot read whole
+			 * and checked, or the base, or the log */
+			snap_free(&st->ss);
 			memset(out, 0, sizeof(*out));
+			out->name = name;
 			out->first_offset = out->last_offset = EV_NO_PREV;
-			st->covered = first;
+			found = 0;
+			if (load_snaps(st, first, *end, 1, 0))
+				found = ev_state_stream(st, name, n, out);
+			else
+				st->covered = first;
 		}
 	} else {
 		st->covered = first;

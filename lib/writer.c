@@ -104,6 +104,8 @@ struct ev_writer {
 	struct gid *gids;		/* ids appended in this group */
 	size_t ngids, gids_cap;
 	uint64_t gids_base;		/* offset of gids[0] */
+	uint64_t epoch;			/* state/epoch when st was loaded */
+	int head_moved;			/* tail_sync saw another head */
 	int state_whole;		/* a snapshot page was damaged: read
 					 * snapshots whole, checked first */
 	uint64_t *touched;		/* hashes of streams checked (expect) */
@@ -455,6 +457,7 @@ static int tail_sync(struct ev_writer *w, struct ev_error *err)
 			if (recover_scan(w, err) != 0)
 				return err->code;
 			w->have_tail = 1;
+			w->head_moved = 1;
 			return 0;
 		}
 		if (!w->have_tail || h.seg_base != w->head.seg_base ||
@@ -466,6 +469,7 @@ static int tail_sync(struct ev_writer *w, struct ev_error *err)
 		w->head = h;
 		memcpy(w->head_raw, raw, sizeof(raw));
 		w->have_tail = 1;
+		w->head_moved = 1;
 	}
 	if (fstat(w->seg_fd, &st) != 0)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot stat segment");
@@ -1085,13 +1089,20 @@ static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 /* Bring the state up to the head, loading it the first time. */
 static int state_sync(struct ev_writer *w, struct ev_error *err)
 {
-	if (w->st != NULL && ev_state_covered(w->st) > w->head.next) {
-		/* the log got shorter (a repair): start over */
+	if (w->st != NULL && w->head_moved &&
+	    (ev_state_covered(w->st) > w->head.next ||
+	     ev_state_epoch(w->log) != w->epoch)) {
+		/* the log was cut (a repair) or trimmed since: the events
+		 * the state was built from may be gone, and others stand
+		 * at their offsets; start over */
 		ev_state_free(w->st);
 		w->st = NULL;
 	}
-	if (w->st == NULL)
+	w->head_moved = 0;
+	if (w->st == NULL) {
+		w->epoch = ev_state_epoch(w->log);
 		return ev_state_load_lazy(&w->st, w->log, 1, !w->state_whole, err);
+	}
 	return ev_state_catch_up(w->st, w->head.next, err);
 }
 
@@ -1642,8 +1653,16 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 		/* a snapshot shortens the next replay; failing to write one
 		 * costs only that */
 		struct ev_error e4;
-		if (ev_state_snapshot(w->st, &e4) != 0)
+		/* under the lock, with the state brought up to the head, so
+		 * that a cut or trim since our last batch is seen */
+		if (lock_log(w, &e4) == 0) {
+			if (tail_sync(w, &e4) != 0 || state_sync(w, &e4) != 0 ||
+			    ev_state_snapshot(w->st, &e4) != 0)
+				notice(w, "%s", e4.msg);
+			unlock_log(w);
+		} else {
 			notice(w, "%s", e4.msg);
+		}
 	}
 	ev_state_free(w->st);
 	ev_reader_free(w->dup_rd);

@@ -793,6 +793,39 @@ flip() {
 	done
 }
 
+@test "a writer left open across a repair that cuts its events sees the cut, even once the log grew back" {
+	evctl init L >/dev/null
+	mkfifo in
+	evpub -a --ack --linger 10ms L <in >acks 2>err &
+	local pid=$! seg size
+	exec 5>in
+	{ ev a1 S1; ev a2 S1; ev a3 S1; } >&5
+	wait_for_lines acks 3 10
+	ev a4 S2 >&5
+	wait_for_lines acks 4 10
+	# damage a4's batch, the last one; repair cuts it
+	seg=$(ls L/*.seg)
+	size=$(stat -c %s "$seg")
+	printf 'X' | dd of="$seg" bs=1 seek=$((size - 3)) conv=notrunc 2>/dev/null
+	run --separate-stderr evctl repair --truncate-damaged L
+	assert_status 0
+	[ "$(event_count L)" -eq 3 ]
+	# another writer takes the offsets back
+	{ ev b1 S3; ev b2 S3; } | evpub L
+	# the open writer: b1 is a duplicate now, and S2 has no event left
+	{ ev b1 S9; ev a5 S2; } >&5
+	exec 5>&-
+	wait "$pid"
+	run evtail --template '{offset} {id} {stream} {version}' L
+	assert_stdout "0 a1 S1 1
+1 a2 S1 2
+2 a3 S1 3
+3 b1 S3 1
+4 b2 S3 2
+5 a5 S2 1"
+	[ "$(sed -n 5p acks)" = "3 b1 duplicate" ]
+}
+
 @test "evctl repair --dry-run on a healthy log says no more than repair does" {
 	evgen 100 --seed 41 | evpub -c --batch-events 20 L
 	run --separate-stderr evctl repair L
