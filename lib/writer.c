@@ -36,6 +36,14 @@ struct wack {
 	int dup;
 };
 
+/* A record being resolved: decoded, hashed. */
+struct rinfo {
+	const uint8_t *rec;
+	size_t n;
+	struct ev_event ev;
+	uint64_t ih, sh;
+};
+
 struct wbatch {
 	struct ev_buf raw;    /* framed records, as added */
 	struct ev_buf res;    /* framed records, as resolved */
@@ -51,16 +59,12 @@ struct wbatch {
 	ev_time_t min_time, max_time;
 	uint8_t codec;
 	uint64_t base; /* assigned when appended */
+	struct rinfo *ri;     /* per record, decoded by the adding thread */
+	size_t ri_cap;
+	int ri_ready;
 	struct wbatch *next;
 };
 
-/* A record being resolved: decoded, hashed. */
-struct rinfo {
-	const uint8_t *rec;
-	size_t n;
-	struct ev_event ev;
-	uint64_t ih, sh;
-};
 
 /* This writer's own ids in the group being appended, by offset. */
 struct gid {
@@ -111,8 +115,6 @@ struct ev_writer {
 	uint64_t *touched;		/* hashes of streams checked (expect) */
 	size_t touched_n, touched_cap;
 	struct ev_buf tmp;
-	struct rinfo *ri;		/* per record of the batch resolved */
-	size_t ri_cap;
 };
 
 static void notice(struct ev_writer *w, const char *fmt, ...) EV_PRINTF(2, 3);
@@ -957,17 +959,22 @@ static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 		b->acks = na;
 		b->acks_cap = b->count;
 	}
-	if (w->ri_cap < b->count) {
-		struct rinfo *nr = realloc(w->ri, b->count * sizeof(*nr));
-		if (nr == NULL)
-			return ev_seterr(err, EV_ERR, "out of memory");
-		w->ri = nr;
-		w->ri_cap = b->count;
-	}
 	if (ev_buf_reserve(&b->res, b->raw.len + b->raw.len / 8) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	for (i = 0; i < b->count; i++) {
-		ri = &w->ri[i];
+	if (b->ri_ready) {
+		/* decoded and hashed when the batch was handed over */
+		for (i = 0; i < b->count; i++)
+			ev_state_prefetch(w->st, b->ri[i].sh, b->ri[i].ih);
+	}
+	for (i = 0; i < b->count && !b->ri_ready; i++) {
+		if (i == 0 && b->ri_cap < b->count) {
+			struct rinfo *nr = realloc(b->ri, b->count * sizeof(*nr));
+			if (nr == NULL)
+				return ev_seterr(err, EV_ERR, "out of memory");
+			b->ri = nr;
+			b->ri_cap = b->count;
+		}
+		ri = &b->ri[i];
 		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
 		    (w->o.unlinked ? ev_event_decode_head(rec, n, &ri->ev, err)
 				   : ev_event_decode(rec, n, &ri->ev, err)) != 0)
@@ -985,7 +992,7 @@ static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 	for (i = 0; i < b->count; i++) {
 		struct wack *a = &b->acks[i];
 		const struct ev_event *ev;
-		ri = &w->ri[i];
+		ri = &b->ri[i];
 		ev = &ri->ev;
 		a->id = (const uint8_t *)ev->id.p;
 		a->id_n = ev->id.n;
@@ -1338,6 +1345,7 @@ static void recycle(struct ev_writer *w, struct wbatch *b)
 	b->raw.len = 0;
 	b->stored.len = 0;
 	b->count = 0;
+	b->ri_ready = 0;
 	b->next = w->free_list;
 	w->free_list = b;
 }
@@ -1383,12 +1391,51 @@ static void *writer_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Decode and hash the records of a batch on the adding thread, so that
+ * the writer thread, which holds the lock, does only the lookups.  A
+ * record that does not decode leaves it to resolve(), which reports it.
+ */
+static void prep_ri(struct ev_writer *w, struct wbatch *b)
+{
+	const uint8_t *p = b->raw.p, *end = p + b->raw.len, *rec;
+	struct ev_error e;
+	struct rinfo *ri;
+	size_t n;
+	uint32_t i;
+
+	b->ri_ready = 0;
+	if (b->ri_cap < b->count) {
+		struct rinfo *nr = realloc(b->ri, b->count * sizeof(*nr));
+		if (nr == NULL)
+			return;
+		b->ri = nr;
+		b->ri_cap = b->count;
+	}
+	for (i = 0; i < b->count; i++) {
+		ri = &b->ri[i];
+		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
+		    (w->o.unlinked ? ev_event_decode_head(rec, n, &ri->ev, &e)
+				   : ev_event_decode(rec, n, &ri->ev, &e)) != 0)
+			return;
+		ri->rec = rec;
+		ri->n = n;
+		ri->ih = ev_hash64(ri->ev.id.p, ri->ev.id.n);
+		ri->sh = ri->ev.stream.p ? ev_hash64(ri->ev.stream.p,
+						     ri->ev.stream.n)
+					 : 0;
+	}
+	b->ri_ready = 1;
+}
+
 static int submit(struct ev_writer *w, struct ev_error *err)
 {
 	struct wbatch *b = w->cur;
 	int r;
 
 	w->cur = NULL;
+	if (b != NULL && b->count > 0)
+		prep_ri(w, b);
 	if (b == NULL || b->count == 0) {
 		if (b != NULL) {
 			pthread_mutex_lock(&w->mu);
@@ -1618,6 +1665,7 @@ static void free_list(struct wbatch *b)
 		ev_buf_free(&b->stored);
 		free(b->tags);
 		free(b->acks);
+		free(b->ri);
 		free(b);
 	}
 }
@@ -1667,7 +1715,7 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 	ev_state_free(w->st);
 	ev_reader_free(w->dup_rd);
 	free(w->gids);
-	free(w->ri);
+
 	free(w->touched);
 	ev_buf_free(&w->tmp);
 	close_segment(w);
