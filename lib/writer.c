@@ -927,6 +927,47 @@ static int reencode(struct ev_writer *w, struct ev_buf *out,
 }
 
 /*
+ * Decode and hash the records of a batch on the adding thread, so that
+ * the writer thread, which holds the lock, does only the lookups.  A
+ * record that does not decode leaves it to resolve(), which reports it.
+ * Returns 0, 1 when record *bad does not decode, -1 out of memory.
+ */
+static int prep_ri(struct ev_writer *w, struct wbatch *b, uint32_t *bad)
+{
+	const uint8_t *p = b->raw.p, *end = p + b->raw.len, *rec;
+	struct ev_error e;
+	struct rinfo *ri;
+	size_t n;
+	uint32_t i;
+
+	b->ri_ready = 0;
+	if (b->ri_cap < b->count) {
+		struct rinfo *nr = realloc(b->ri, b->count * sizeof(*nr));
+		if (nr == NULL)
+			return -1;
+		b->ri = nr;
+		b->ri_cap = b->count;
+	}
+	for (i = 0; i < b->count; i++) {
+		ri = &b->ri[i];
+		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
+		    (w->o.unlinked ? ev_event_decode_head(rec, n, &ri->ev, &e)
+				   : ev_event_decode(rec, n, &ri->ev, &e)) != 0) {
+			*bad = i;
+			return 1;
+		}
+		ri->rec = rec;
+		ri->n = n;
+		ri->ih = ev_hash64(ri->ev.id.p, ri->ev.id.n);
+		ri->sh = ri->ev.stream.p ? ev_hash64(ri->ev.stream.p,
+						     ri->ev.stream.n)
+					 : 0;
+	}
+	b->ri_ready = 1;
+	return 0;
+}
+
+/*
  * Resolve a batch against the state, under the lock: drop duplicates,
  * check expected versions, number stream events and link each to its
  * stream's previous event, and build the records to write in b->res.
@@ -940,11 +981,9 @@ static int reencode(struct ev_writer *w, struct ev_buf *out,
 static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 		   struct ev_error *err)
 {
-	const uint8_t *p = b->raw.p, *end = p + b->raw.len, *rec;
 	struct rinfo *ri;
 	uint64_t orig, last_v, last_off, want_v;
 	char nb[210];
-	size_t n;
 	uint32_t i;
 	int r;
 	struct ev_sref ref;
@@ -961,34 +1000,17 @@ static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 	}
 	if (ev_buf_reserve(&b->res, b->raw.len + b->raw.len / 8) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	if (b->ri_ready) {
-		/* decoded and hashed when the batch was handed over */
-		for (i = 0; i < b->count; i++)
-			ev_state_prefetch(w->st, b->ri[i].sh, b->ri[i].ih);
-	}
-	for (i = 0; i < b->count && !b->ri_ready; i++) {
-		if (i == 0 && b->ri_cap < b->count) {
-			struct rinfo *nr = realloc(b->ri, b->count * sizeof(*nr));
-			if (nr == NULL)
-				return ev_seterr(err, EV_ERR, "out of memory");
-			b->ri = nr;
-			b->ri_cap = b->count;
-		}
-		ri = &b->ri[i];
-		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
-		    (w->o.unlinked ? ev_event_decode_head(rec, n, &ri->ev, err)
-				   : ev_event_decode(rec, n, &ri->ev, err)) != 0)
+	if (!b->ri_ready) {
+		r = prep_ri(w, b, &i);
+		if (r < 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		if (r > 0)
 			return ev_seterr(err, EV_EDATA, "record %u of a batch "
 							"does not decode",
 					 i);
-		ri->rec = rec;
-		ri->n = n;
-		ri->ih = ev_hash64(ri->ev.id.p, ri->ev.id.n);
-		ri->sh = ri->ev.stream.p ? ev_hash64(ri->ev.stream.p,
-						     ri->ev.stream.n)
-					 : 0;
-		ev_state_prefetch(w->st, ri->sh, ri->ih);
 	}
+	for (i = 0; i < b->count; i++)
+		ev_state_prefetch(w->st, b->ri[i].sh, b->ri[i].ih);
 	for (i = 0; i < b->count; i++) {
 		struct wack *a = &b->acks[i];
 		const struct ev_event *ev;
@@ -1391,51 +1413,15 @@ static void *writer_thread(void *arg)
 	return NULL;
 }
 
-/*
- * Decode and hash the records of a batch on the adding thread, so that
- * the writer thread, which holds the lock, does only the lookups.  A
- * record that does not decode leaves it to resolve(), which reports it.
- */
-static void prep_ri(struct ev_writer *w, struct wbatch *b)
-{
-	const uint8_t *p = b->raw.p, *end = p + b->raw.len, *rec;
-	struct ev_error e;
-	struct rinfo *ri;
-	size_t n;
-	uint32_t i;
-
-	b->ri_ready = 0;
-	if (b->ri_cap < b->count) {
-		struct rinfo *nr = realloc(b->ri, b->count * sizeof(*nr));
-		if (nr == NULL)
-			return;
-		b->ri = nr;
-		b->ri_cap = b->count;
-	}
-	for (i = 0; i < b->count; i++) {
-		ri = &b->ri[i];
-		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
-		    (w->o.unlinked ? ev_event_decode_head(rec, n, &ri->ev, &e)
-				   : ev_event_decode(rec, n, &ri->ev, &e)) != 0)
-			return;
-		ri->rec = rec;
-		ri->n = n;
-		ri->ih = ev_hash64(ri->ev.id.p, ri->ev.id.n);
-		ri->sh = ri->ev.stream.p ? ev_hash64(ri->ev.stream.p,
-						     ri->ev.stream.n)
-					 : 0;
-	}
-	b->ri_ready = 1;
-}
-
 static int submit(struct ev_writer *w, struct ev_error *err)
 {
 	struct wbatch *b = w->cur;
+	uint32_t bad;
 	int r;
 
 	w->cur = NULL;
 	if (b != NULL && b->count > 0)
-		prep_ri(w, b);
+		(void)prep_ri(w, b, &bad);
 	if (b == NULL || b->count == 0) {
 		if (b != NULL) {
 			pthread_mutex_lock(&w->mu);
