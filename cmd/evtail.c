@@ -29,7 +29,7 @@ static const char usage_long[] =
 	"      --batch N           with --exec, up to N events per handler run\n"
 	"      --category NAME     only streams NAME and NAME-*; may be repeated\n"
 	"      --color WHEN        colour pretty output: auto, always, never\n"
-	"      --commit-every N    with --group, commit every N events (1000)\n"
+	"      --commit-every N    with --group, commit every N events (100000)\n"
 	"      --commit-interval DURATION\n"
 	"                          with --group, commit at least this often (1s)\n"
 	"      --count N           stop after printing N events\n"
@@ -368,7 +368,7 @@ int main(int argc, char **argv)
 	ev_time_t start_time = EV_TIME_NONE;
 	const char *group = NULL, *state_dir = NULL;
 	struct ev_group *grp = NULL;
-	uint64_t commit_every = 1000, scanned = 0, committed = 0;
+	uint64_t commit_every = 100000, scanned = 0, committed = 0;
 	uint64_t pending_off = UINT64_MAX;
 	int64_t commit_ms = 1000;
 	int wait = 0;

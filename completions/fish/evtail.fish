@@ -10,7 +10,7 @@ complete -c evtail -l backoff -x -d 'First retry delay, doubling with jitter (1s
 complete -c evtail -l backoff-max -x -d 'Longest retry delay (30s)'
 complete -c evtail -l batch -x -d 'With --exec, up to N events per handler run'
 complete -c evtail -l color -x -a 'auto always never' -d 'Colour pretty output'
-complete -c evtail -l commit-every -x -d 'With --group, commit every N events (1000)'
+complete -c evtail -l commit-every -x -d 'With --group, commit every N events (100000)'
 complete -c evtail -l commit-interval -x -d 'With --group, commit at least this often (1s)'
 complete -c evtail -l group -x -d 'Read as consumer group NAME'
 complete -c evtail -l state-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Keep group state in DIR'
