@@ -663,7 +663,6 @@ static int needs_roll(const struct ev_writer *w, const struct wbatch *b,
 
 /* ------------------------------------------------------------ resolving */
 
-/* Has this writer met stream h before?  Marks it met. */
 /* the streams checked so far, to go back to when a resolve starts over */
 static int save_touched(struct ev_writer *w, uint64_t **out, size_t *n)
 {
@@ -699,6 +698,7 @@ static void restore_touched(struct ev_writer *w, const uint64_t *saved,
 	}
 }
 
+/* Has this writer met stream h before?  Marks it met. */
 static int first_touch(struct ev_writer *w, uint64_t h)
 {
 	size_t j, cap;
