@@ -1337,12 +1337,7 @@ out:
 
 /* ------------------------------------------------------------ main */
 
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-};
-
-static const struct command commands[] = {
+static const struct fe_command commands[] = {
 	{"groups", cmd_groups},
 	{"info", cmd_info},
 	{"init", cmd_init},
@@ -1356,38 +1351,8 @@ static const struct command commands[] = {
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	size_t i;
-	int c;
-
 	fe_init(argv);
-	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return 0;
-		case 'V':
-			fe_version();
-			return 0;
-		default:
-			return fe_usage_error(usage_short, NULL);
-		}
-	}
-	if (optind >= argc)
-		return fe_usage_error(usage_short, "missing command");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[optind], commands[i].name) == 0) {
-			argc -= optind;
-			argv += optind;
-			/* getopt names argv[0] in its messages */
-			argv[0] = (char *)fe_progname;
-			optind = 0; /* glibc: a full restart of getopt */
-			return commands[i].fn(argc, argv);
-		}
-	}
-	return fe_usage_error(usage_short, "unknown command '%s'", argv[optind]);
+	return fe_dispatch(argc, argv, commands,
+			   sizeof(commands) / sizeof(commands[0]), usage_short,
+			   usage_long);
 }

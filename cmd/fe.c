@@ -2,6 +2,7 @@
  * fe.c - front-end helpers shared by the evlog tools; see fe.h.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -166,4 +167,42 @@ void fe_on_stop(void (*handler)(int))
 	sigaction(SIGTERM, &sa, NULL);
 	/* a closed pipe shows as a write error, handled where it happens */
 	signal(SIGPIPE, SIG_IGN);
+}
+
+int fe_dispatch(int argc, char **argv, const struct fe_command *cmds,
+		size_t n, const char *usage_short, const char *usage_long)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	size_t i;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fe_help(usage_short, usage_long);
+			return 0;
+		case 'V':
+			fe_version();
+			return 0;
+		default:
+			return fe_usage_error(usage_short, NULL);
+		}
+	}
+	if (optind >= argc)
+		return fe_usage_error(usage_short, "missing command");
+	for (i = 0; i < n; i++) {
+		if (strcmp(argv[optind], cmds[i].name) == 0) {
+			argc -= optind;
+			argv += optind;
+			/* getopt names argv[0] in its messages */
+			argv[0] = (char *)fe_progname;
+			optind = 0; /* glibc: a full restart of getopt */
+			return cmds[i].fn(argc, argv);
+		}
+	}
+	return fe_usage_error(usage_short, "unknown command '%s'", argv[optind]);
 }

@@ -41,4 +41,14 @@ void fe_version(void);
 /* Should colour be used on this stream for --color=auto|always|never? */
 int fe_color(const char *mode, FILE *f);
 
+/* A tool made of subcommands (evctl, evdlq). */
+struct fe_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+/* main() of such a tool: -h, -V, then COMMAND [ARGS] run as
+ * fn(argc, argv) with argv[0] the program name and getopt reset. */
+int fe_dispatch(int argc, char **argv, const struct fe_command *cmds,
+		size_t n, const char *usage_short, const char *usage_long);
+
 #endif

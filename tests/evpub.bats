@@ -3,9 +3,7 @@
 # and exit status; the round-trip law; --wrap on GH Archive and wikiticker.
 load helper
 
-USAGE="Usage: evpub [options] LOG
-       evpub [options] LOG TYPE [name=string | name:=json ...]
-Try 'evpub --help' for more information."
+USAGE=$EVPUB_USAGE
 
 # A usage error: the message, then the short usage.
 usage_err() {

@@ -3,8 +3,7 @@
 # usage error, with exit status, stdout and stderr checked separately.
 load helper
 
-USAGE="Usage: evtail [options] LOG
-Try 'evtail --help' for more information."
+USAGE=$EVTAIL_USAGE
 
 usage_err() {
 	printf '%s\n%s' "$1" "$USAGE"

@@ -8,8 +8,7 @@
 load helper
 load robust
 
-USAGE="Usage: evtail [options] LOG
-Try 'evtail --help' for more information."
+USAGE=$EVTAIL_USAGE
 
 usage_err() {
 	printf '%s\n%s' "$1" "$USAGE"

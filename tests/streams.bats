@@ -6,25 +6,6 @@
 # checked separately.
 load helper
 
-PUB_USAGE="Usage: evpub [options] LOG
-       evpub [options] LOG TYPE [name=string | name:=json ...]
-Try 'evpub --help' for more information."
-TAIL_USAGE="Usage: evtail [options] LOG
-Try 'evtail --help' for more information."
-CTL_USAGE="Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes SIZE]
-                  [--sync MODE] LOG
-       evctl info [--json] [--types] LOG
-       evctl verify [--quiet] LOG
-       evctl repair [--dry-run] [--truncate-damaged] LOG
-       evctl groups [--json] [--state-dir DIR] LOG
-       evctl groups --reset NAME --to POS [--execute] [--state-dir DIR] LOG
-       evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG
-       evctl metrics [--state-dir DIR] LOG...
-       evctl streams [--category NAME] [--json] LOG
-       evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)
-                  [--dry-run] [--force] [--state-dir DIR] LOG
-Try 'evctl --help' for more information."
-
 # ev ID STREAM [VERSION]: one event line
 ev() {
 	printf '{"id":"%s","type":"T","stream":"%s"%s}\n' "$1" "$2" \
@@ -215,7 +196,7 @@ evpub: 0 events appended; stopped at line 2"
 	run --separate-stderr evpub --expect-version 1 L T
 	assert_status 64
 	assert_stdout ""
-	assert_stderr "$(printf '%s\n%s' "evpub: --expect-version 1 needs the event in a stream: give --stream NAME" "$PUB_USAGE")"
+	assert_stderr "$(printf '%s\n%s' "evpub: --expect-version 1 needs the event in a stream: give --stream NAME" "$EVPUB_USAGE")"
 	[ "$(event_count L)" -eq 1 ]
 	run --separate-stderr evpub --expect-version 1 --ack --id a2 --stream s L T
 	assert_status 0
@@ -246,7 +227,7 @@ evpub: 0 events appended; stopped at line 2"
 		run --separate-stderr evpub --expect-version "$v" L
 		assert_status 64
 		assert_stdout ""
-		assert_stderr "$(printf '%s\n%s' "evpub: --expect-version: '$v' is not a version number, none, exists or any" "$PUB_USAGE")"
+		assert_stderr "$(printf '%s\n%s' "evpub: --expect-version: '$v' is not a version number, none, exists or any" "$EVPUB_USAGE")"
 	done
 }
 
@@ -401,7 +382,7 @@ evpub: 0 events appended; stopped at line 1"
 		run --separate-stderr evctl init --dedupe-window "$v" L
 		assert_status 64
 		assert_stdout ""
-		assert_stderr "$(printf '%s\n%s' "evctl: --dedupe-window: '$v' is not a number from 0 to 1000000000" "$CTL_USAGE")"
+		assert_stderr "$(printf '%s\n%s' "evctl: --dedupe-window: '$v' is not a number from 0 to 1000000000" "$EVCTL_USAGE")"
 		[ ! -e L ]
 	done
 }
@@ -473,7 +454,7 @@ category_log() {
 		run --separate-stderr evtail $a L
 		assert_status 64
 		assert_stdout ""
-		assert_stderr "$(printf '%s\n%s' "evtail: --from-version needs one exact --stream NAME" "$TAIL_USAGE")"
+		assert_stderr "$(printf '%s\n%s' "evtail: --from-version needs one exact --stream NAME" "$EVTAIL_USAGE")"
 	done
 }
 
@@ -484,14 +465,14 @@ category_log() {
 		run --separate-stderr evtail --stream order-1 --from-version 1 $a L
 		assert_status 64
 		assert_stdout ""
-		assert_stderr "$(printf '%s\n%s' "evtail: --from-version cannot be combined with --from or -n" "$TAIL_USAGE")"
+		assert_stderr "$(printf '%s\n%s' "evtail: --from-version cannot be combined with --from or -n" "$EVTAIL_USAGE")"
 	done
 	for a in "--group g" "--cursor-file c"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr evtail --stream order-1 --from-version 1 $a L
 		assert_status 64
 		assert_stdout ""
-		assert_stderr "$(printf '%s\n%s' "evtail: --from-version cannot be combined with --group or --cursor-file" "$TAIL_USAGE")"
+		assert_stderr "$(printf '%s\n%s' "evtail: --from-version cannot be combined with --group or --cursor-file" "$EVTAIL_USAGE")"
 	done
 	[ ! -e c ]
 }
@@ -502,7 +483,7 @@ category_log() {
 		run --separate-stderr evtail --stream order-1 --from-version "$v" L
 		assert_status 64
 		assert_stdout ""
-		assert_stderr "$(printf '%s\n%s' "evtail: --from-version: '$v' is not a version (1, 2, ...)" "$TAIL_USAGE")"
+		assert_stderr "$(printf '%s\n%s' "evtail: --from-version: '$v' is not a version (1, 2, ...)" "$EVTAIL_USAGE")"
 	done
 }
 
@@ -525,7 +506,7 @@ category_log() {
 		run --separate-stderr evtail --category "$c" L
 		assert_status 64
 		assert_stdout ""
-		assert_stderr "$(printf '%s\n%s' "evtail: --category: '$c' is a name, not a pattern" "$TAIL_USAGE")"
+		assert_stderr "$(printf '%s\n%s' "evtail: --category: '$c' is a name, not a pattern" "$EVTAIL_USAGE")"
 	done
 }
 
@@ -586,10 +567,10 @@ order-2-a          1          1            6            6"
 	run --separate-stderr evctl streams
 	assert_status 64
 	assert_stdout ""
-	assert_stderr "$(printf '%s\n%s' "evctl: streams: expected one LOG operand" "$CTL_USAGE")"
+	assert_stderr "$(printf '%s\n%s' "evctl: streams: expected one LOG operand" "$EVCTL_USAGE")"
 	run --separate-stderr evctl streams --category 'o*' L
 	assert_status 64
-	assert_stderr "$(printf '%s\n%s' "evctl: streams: --category: 'o*' is a name, not a pattern" "$CTL_USAGE")"
+	assert_stderr "$(printf '%s\n%s' "evctl: streams: --category: 'o*' is a name, not a pattern" "$EVCTL_USAGE")"
 	run --separate-stderr evctl streams nope
 	assert_status 66
 	assert_stdout ""
