@@ -47,32 +47,6 @@ alive() {
 	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]
 }
 
-# wait_gone PID SECONDS: poll until PID is gone; fail after SECONDS.
-wait_gone() {
-	local i=0
-	while alive "$1"; do
-		if [ "$i" -ge $(($2 * 20)) ]; then
-			echo "process $1 still running after ${2}s" >&2
-			return 1
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-
-# wait_file FILE SECONDS
-wait_file() {
-	local i=0
-	until [ -e "$1" ]; do
-		if [ "$i" -ge $(($2 * 20)) ]; then
-			echo "no $1 after ${2}s" >&2
-			return 1
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-
 # wait_for CMD SECONDS: poll until the shell command CMD succeeds.
 wait_for() {
 	local i=0
@@ -84,6 +58,16 @@ wait_for() {
 		sleep 0.05
 		i=$((i + 1))
 	done
+}
+
+# wait_gone PID SECONDS: poll until PID is gone; fail after SECONDS.
+wait_gone() {
+	wait_for "! alive $1" "$2"
+}
+
+# wait_file FILE SECONDS
+wait_file() {
+	wait_for "[ -e '$1' ]" "$2"
 }
 
 # Run evtail in the background, output to $T/out and $T/err; BG is its
