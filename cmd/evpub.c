@@ -206,9 +206,13 @@ static int writer_failed(struct ev_writer *w, const struct ev_error *err,
 {
 	uint64_t tag;
 
-	if (err->code != EV_EAGAIN)
-		return fe_report(err);
 	tag = ev_writer_failed_tag(w);
+	if (err->code != EV_EAGAIN) {
+		/* the first line not written, not the last one read */
+		if (tag != 0)
+			*line = tag & ((1ull << TAG_LINE_BITS) - 1);
+		return fe_report(err);
+	}
 	if (tag == 0) {
 		fe_warn("%s", err->msg);
 	} else {

@@ -58,3 +58,21 @@ void ev_buf_free(struct ev_buf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
+
+/*
+ * A zeroed table of n items of size sz, written now rather than left to
+ * calloc: calloc's fresh pages map the shared zero page, so a table that
+ * is probed before it is filled takes a copy-on-write fault, and a TLB
+ * shootdown on every other thread's core, on each page's first store.
+ */
+void *ev_zalloc(size_t n, size_t sz)
+{
+	void *p;
+
+	if (sz != 0 && n > SIZE_MAX / sz)
+		return NULL;
+	p = malloc(n * sz > 0 ? n * sz : 1);
+	if (p != NULL)
+		memset(p, 0, n * sz);
+	return p;
+}

@@ -307,7 +307,8 @@ int ev_writer_add(struct ev_writer *w, const uint8_t *rec, size_t n,
  * ev_writer_failed_tag(). */
 int ev_writer_add_tagged(struct ev_writer *w, const uint8_t *rec, size_t n,
 			 ev_time_t time, uint64_t tag, struct ev_error *err);
-/* The tag of the event a conflict stopped the writer at (EV_EAGAIN). */
+/* The tag of the event a conflict stopped the writer at (EV_EAGAIN), or
+ * after another failure of the first event not written (0: unknown). */
 uint64_t ev_writer_failed_tag(const struct ev_writer *w);
 /* Drop the batch being filled, unwritten (one_batch: all or nothing). */
 void ev_writer_discard(struct ev_writer *w);

@@ -111,6 +111,9 @@ uint8_t *ev_mp_double(uint8_t *o, double d);
 uint8_t *ev_mp_time(uint8_t *o, ev_time_t t); /* at most 15 bytes */
 int ev_buf_mp_str(struct ev_buf *b, const char *s, size_t n);
 
+/* buf.c: a zeroed table whose pages are written now (see there) */
+void *ev_zalloc(size_t n, size_t sz);
+
 /* mpread.c: bounds-checked msgpack reading.  Every length is checked
  * against the bytes that remain before it is used. */
 enum ev_mp_type {

@@ -200,6 +200,18 @@ int ev_codec_compress(struct ev_codec *c, int level, const uint8_t *raw,
 	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 0);
 	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_contentSizeFlag, 1);
 	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_windowLog, 0);
+	/*
+	 * A writer closes a batch once it passes its target (256 KiB by
+	 * default), so batches fall just past the size up to which zstd
+	 * picks its small-input parameters.  At level 1 the one that
+	 * differs is the shortest match: 5 bytes below that size, 6 above.
+	 * Keep zstd's choice for the size we aim at.  Records repeat keys,
+	 * hashes and offsets in runs of 5 bytes (a msgpack uint32 is 5):
+	 * gen_events.py data takes 1.7 % fewer bytes, wikiticker 3.3 %
+	 * fewer, GH Archive 2.7 % more, at the same speed.
+	 */
+	if (level == 1)
+		ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_minMatch, 5);
 	out->len = 0;
 	if (ev_buf_reserve(out, bound) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");

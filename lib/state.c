@@ -457,7 +457,7 @@ static const uint8_t *snap_stream(struct ev_state *st, const char *name,
 static int s_grow(struct ev_state *st)
 {
 	size_t cap = st->s_cap ? st->s_cap * 2 : 1024, i, j;
-	struct srec *ns = calloc(cap, sizeof(*ns));
+	struct srec *ns = ev_zalloc(cap, sizeof(*ns));
 
 	if (ns == NULL)
 		return EV_ERR;
@@ -531,7 +531,7 @@ static uint64_t oldest_id(const struct ev_state *st)
 
 static int i_rebuild(struct ev_state *st, size_t cap)
 {
-	struct idrec *ni = calloc(cap, sizeof(*ni));
+	struct idrec *ni = ev_zalloc(cap, sizeof(*ni));
 	uint64_t oldest = oldest_id(st);
 	size_t i, j, n = 0;
 

@@ -26,7 +26,7 @@
 
 #include "evlog_private.h"
 
-#define QUEUE_MAX 3
+#define QUEUE_MAX 8
 
 /* What became of one record handed to the writer. */
 struct wack {
@@ -707,7 +707,7 @@ static int first_touch(struct ev_writer *w, uint64_t h)
 		uint64_t *old = w->touched, *nt;
 		size_t oc = w->touched_cap, i;
 		cap = oc ? oc * 2 : 64;
-		nt = calloc(cap, sizeof(*nt));
+		nt = ev_zalloc(cap, sizeof(*nt));
 		if (nt == NULL)
 			return -1;
 		for (i = 0; i < oc; i++) {
@@ -1348,6 +1348,9 @@ again:
 		k++;
 	}
 	report(w, bs, r != 0 ? acked : nres);
+	/* after a failure, the first record that was not written */
+	if (r != 0 && acked < n && bs[acked]->count > 0)
+		w->failed_tag = bs[acked]->tags[0];
 	if (r == 0 && cr != 0) {
 		*err = cerr;
 		r = cr;

@@ -66,12 +66,15 @@ check_trace() {
 	# with group commit) wait for the next writer to adopt them
 	adopt=$(sed -n 's/.*adopts \([0-9]*\) complete events.*/\1/p' <<<"$stderr")
 	[ "$pub" -ge 20 ] && [ "$adopt" -ge 10 ]
-	traced evpub --ack --batch-events 10 L < <(evgen 20 --seed 23) >acks
+	# (--renumber: the adopted events may already hold these streams)
+	traced evpub --ack --renumber --batch-events 10 L < <(evgen 20 --seed 23) >acks
 	check_trace
 	echo "$output"
 	assert_status 0
 	[ "$(evtail L | wc -l)" -eq $((pub + adopt + 20)) ]
-	[ "$(head -c 3 acks)" = "$((pub + adopt)) " ]
+	local first
+	read -r first _ <acks
+	[ "$first" = "$((pub + adopt))" ]
 }
 
 @test "strace: the check catches acks before the sync (--sync=none)" {
