@@ -796,7 +796,7 @@ int main(int argc, char **argv)
 			}
 			if (blank(line, len))
 				continue;
-			n = ev_parser_line(ps, line, len, ev_now(), &err);
+			n = ev_parser_line(ps, line, len, EV_TIME_NONE, &err);
 			if (n < 0) {
 				fe_warn("%s:%llu:%zu: %s", in.name,
 					(unsigned long long)in.line, err.column,

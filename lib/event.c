@@ -79,10 +79,15 @@ int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 	char idbuf[37];
 	const char *id = f->id;
 	size_t id_n = f->id_n, need, start = out->len;
-	ev_time_t t = f->time != EV_TIME_NONE ? f->time : now;
+	ev_time_t t;
 	unsigned count = 3;
 	size_t slack;
 	uint8_t *o;
+
+	/* a clock read per event costs more than it seems in a bulk load */
+	if (now == EV_TIME_NONE && (f->time == EV_TIME_NONE || id == NULL))
+		now = ev_now();
+	t = f->time != EV_TIME_NONE ? f->time : now;
 
 	if (f->type == NULL || f->type_n == 0)
 		return ev_seterr(err, EV_EDATA, "missing required field 'type'");

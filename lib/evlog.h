@@ -194,7 +194,8 @@ void ev_parser_free(struct ev_parser *ps);
  * Parse one input line (without its newline).  Returns the number of
  * events it holds (1, or 0..n for a CloudEvents batch array), or
  * EV_EDATA with err->column and err->msg saying what is wrong.  now is
- * the time given to events without one.  Fetch the encoded records with
+ * the time given to events without one (EV_TIME_NONE: the clock, read
+ * only for those).  Fetch the encoded records with
  * ev_parser_record(); they stay valid until the next call.
  */
 int ev_parser_line(struct ev_parser *ps, const char *line, size_t len,

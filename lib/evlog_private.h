@@ -347,7 +347,9 @@ struct ev_fields {
 	int resolved;	     /* as appended: no room kept for a version */
 };
 void ev_fields_init(struct ev_fields *f);
-/* Encode a record (evlog(5) RECORDS); generates the id when absent. */
+/* Encode a record (evlog(5) RECORDS); generates the id when absent.
+ * now (the time of an event without one, and of a generated id) is
+ * read from the clock when EV_TIME_NONE and needed. */
 int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 		     struct ev_buf *out, ev_time_t *time, struct ev_error *err);
 int ev_parse_fail(struct ev_json *js, struct ev_error *err);

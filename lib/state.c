@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1019,13 +1020,13 @@ static int sort_ids(struct idrec *v, size_t m)
 	return 0;
 }
 
-/* The ids file: the overlay and the snapshot, merged, in the window. */
-static int write_ids(struct ev_state *st, int dirfd, struct ev_buf *b)
+/* The ids file, in b: the overlay and the snapshot, merged, in the
+ * window. */
+static int build_ids(struct ev_state *st, struct ev_buf *b)
 {
 	uint64_t oldest = oldest_id(st), k = 0, n = 0;
 	struct idrec *v = malloc((st->i_n + 1) * sizeof(*v));
 	size_t i, m = 0, j = 0;
-	int r;
 
 	if (v == NULL)
 		return -1;
@@ -1062,10 +1063,7 @@ static int write_ids(struct ev_state *st, int dirfd, struct ev_buf *b)
 		n++;
 	}
 	free(v);
-	if (snap_finish(b, 0, n, 0) != 0)
-		return -1;
-	r = write_file(dirfd, "ids", b);
-	return r;
+	return snap_finish(b, 0, n, 0);
 }
 
 struct sref_sorted {
@@ -1101,10 +1099,9 @@ static int put_stream(struct ev_buf *b, struct ev_buf *names, uint64_t h,
 	return 0;
 }
 
-/* The streams file: the snapshot's streams, each superseded by its
+/* A streams file, in b: the snapshot's streams, each superseded by its
  * overlay entry when it has one, and the overlay's new streams. */
-static int write_streams(struct ev_state *st, int dirfd, struct ev_buf *b,
-			 const char *name)
+static int build_streams(struct ev_state *st, struct ev_buf *b)
 {
 	struct sref_sorted *v = malloc((st->s_n + 1) * sizeof(*v));
 	struct ev_buf names = {0};
@@ -1146,17 +1143,33 @@ static int write_streams(struct ev_state *st, int dirfd, struct ev_buf *b,
 	if (ev_buf_append(b, names.p, names.len) != 0 ||
 	    snap_finish(b, 1, n, names.len) != 0)
 		goto out;
-	r = write_file(dirfd, name, b);
+	r = 0;
 out:
 	free(v);
 	ev_buf_free(&names);
 	return r;
 }
 
+struct ids_job {
+	struct ev_state *st;
+	struct ev_buf b;
+	int r;
+};
+
+static void *ids_thread(void *arg)
+{
+	struct ids_job *j = arg;
+
+	j->r = build_ids(j->st, &j->b);
+	return NULL;
+}
+
 int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 {
 	struct ev_buf b = {0};
-	int dirfd, r = 0;
+	struct ids_job ij = {st, {0}, 0};
+	pthread_t thr;
+	int dirfd, r = 0, threaded = 0, sr;
 
 	/* merging needs every entry of the snapshot it starts from */
 	if (snap_whole(&st->ss) != 0 || snap_whole(&st->is) != 0)
@@ -1171,15 +1184,25 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 	if (dirfd < 0)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s/state'",
 				       st->log->path);
+	/* both files are built at once (the ids on a thread of their own:
+	 * at the end of a bulk load they are most of the time it takes),
+	 * then written in order */
+	if (st->window > 0)
+		threaded = pthread_create(&thr, NULL, ids_thread, &ij) == 0;
+	sr = build_streams(st, &b);
+	if (threaded)
+		pthread_join(thr, NULL);
+	else if (st->window > 0)
+		ij.r = build_ids(st, &ij.b);
 	/* the ids first: the streams file is used only with ids of the
 	 * same point, so a crash between the two costs a replay */
-	if (st->window > 0 && write_ids(st, dirfd, &b) != 0) {
+	if (st->window > 0 &&
+	    (ij.r != 0 || write_file(dirfd, "ids", &ij.b) != 0)) {
 		r = ev_seterr_errno(err, EV_EIO, errno,
 				    "cannot write '%s/state/ids'", st->log->path);
 		goto out;
 	}
-	b.len = 0;
-	if (write_streams(st, dirfd, &b, "streams") != 0 ||
+	if (sr != 0 || write_file(dirfd, "streams", &b) != 0 ||
 	    ev_fsync_dir(dirfd) != 0) {
 		r = ev_seterr_errno(err, EV_EIO, errno,
 				    "cannot write '%s/state/streams'",
@@ -1190,6 +1213,7 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 out:
 	close(dirfd);
 	ev_buf_free(&b);
+	ev_buf_free(&ij.b);
 	return r;
 }
 
@@ -1230,7 +1254,8 @@ int ev_state_write_base(struct ev_log *log, uint64_t at, struct ev_error *err)
 	if (r == 0 && st->covered != at)
 		r = ev_seterr(err, EV_EDATA, "cannot read '%s' up to offset %llu",
 			      log->path, (unsigned long long)at);
-	if (r == 0 && (write_streams(st, dirfd, &b, "base") != 0 ||
+	if (r == 0 && (build_streams(st, &b) != 0 ||
+		       write_file(dirfd, "base", &b) != 0 ||
 		       ev_fsync_dir(dirfd) != 0))
 		r = ev_seterr_errno(err, EV_EIO, errno,
 				    "cannot write '%s/state/base'", log->path);

@@ -9,9 +9,11 @@
  * and the batch reported.  A failed write or sync is not retried: the
  * segment is cut back to the last durable end and the writer fails.
  *
- * With opts.threaded, batches are compressed and written on a second
- * thread while the caller keeps encoding; a bounded queue keeps memory
- * flat.
+ * With opts.threaded, batches are resolved, compressed and written on a
+ * second thread while the caller keeps encoding; a bounded queue keeps
+ * memory flat.  A third thread helps compress: it takes each batch of a
+ * group as soon as the batch is resolved, while the writer thread goes
+ * on resolving the next.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -115,6 +117,17 @@ struct ev_writer {
 	uint64_t *touched;		/* hashes of streams checked (expect) */
 	size_t touched_n, touched_cap;
 	struct ev_buf tmp;
+
+	/* the compression helper (threaded): it and the writer thread take
+	 * the batches of a group in turn, under zmu */
+	int zrun, zstop, zbusy;
+	pthread_t zthr;
+	pthread_mutex_t zmu;
+	pthread_cond_t zcv_work, zcv_done;
+	struct wbatch **zjob;
+	int zjob_n, znext, zfail;
+	struct ev_error zerr;
+	struct ev_codec *zcodec;
 };
 
 static void notice(struct ev_writer *w, const char *fmt, ...) EV_PRINTF(2, 3);
@@ -634,12 +647,13 @@ static void index_batch(struct ev_writer *w, uint64_t pos, uint64_t base)
 }
 
 /* Compress a batch (or store it as it is when that is not smaller). */
-static int prepare(struct ev_writer *w, struct wbatch *b, struct ev_error *err)
+static int prepare(struct ev_writer *w, struct ev_codec *codec,
+		   struct wbatch *b, struct ev_error *err)
 {
 	const struct ev_buf *src = b->src;
 
 	if (w->level > 0) {
-		if (ev_codec_compress(w->codec, w->level, src->p, src->len,
+		if (ev_codec_compress(codec, w->level, src->p, src->len,
 				      &b->stored, err) != 0)
 			return err->code;
 		b->codec = EV_CODEC_ZSTD;
@@ -651,6 +665,111 @@ static int prepare(struct ev_writer *w, struct wbatch *b, struct ev_error *err)
 		b->codec = EV_CODEC_NONE;
 	}
 	return 0;
+}
+
+/*
+ * The compression helper.  The writer thread hands it each batch of a
+ * group as soon as the batch is resolved (zadd), so compressing one
+ * overlaps resolving the next; then both threads take the batches left
+ * (zfinish).  Everything is under zmu; zbusy says the helper holds a
+ * batch.
+ */
+static void zstart(struct ev_writer *w, struct wbatch **ws)
+{
+	pthread_mutex_lock(&w->zmu);
+	w->zjob = ws;
+	w->zjob_n = w->znext = 0;
+	w->zfail = 0;
+	pthread_mutex_unlock(&w->zmu);
+}
+
+/* ws[0..n) of zstart's array are resolved: the helper may take them. */
+static void zadd(struct ev_writer *w, int n)
+{
+	if (!w->zrun)
+		return;
+	pthread_mutex_lock(&w->zmu);
+	w->zjob_n = n;
+	pthread_cond_signal(&w->zcv_work);
+	pthread_mutex_unlock(&w->zmu);
+}
+
+/* Wait until the helper holds no batch, and close the group. */
+static void zdrain(struct ev_writer *w, int fail)
+{
+	pthread_mutex_lock(&w->zmu);
+	if (fail)
+		w->zfail = 1; /* no more taken */
+	while (w->zbusy)
+		pthread_cond_wait(&w->zcv_done, &w->zmu);
+	w->zjob = NULL;
+	pthread_mutex_unlock(&w->zmu);
+}
+
+/* The next batch of the group for the writer thread, or -1. */
+static int zclaim(struct ev_writer *w)
+{
+	int i = -1;
+
+	pthread_mutex_lock(&w->zmu);
+	if (w->zjob != NULL && w->znext < w->zjob_n && !w->zfail)
+		i = w->znext++;
+	pthread_mutex_unlock(&w->zmu);
+	return i;
+}
+
+/* Compress the n batches of the group: those the helper has not. */
+static int zfinish(struct ev_writer *w, struct wbatch **ws, int n,
+		   struct ev_error *err)
+{
+	int i, r = 0;
+
+	if (!w->zrun) {
+		for (i = 0; i < n && r == 0; i++)
+			r = prepare(w, w->codec, ws[i], err);
+		return r;
+	}
+	zadd(w, n);
+	while ((i = zclaim(w)) >= 0) {
+		r = prepare(w, w->codec, ws[i], err);
+		if (r != 0)
+			break;
+	}
+	zdrain(w, r != 0);
+	if (r == 0 && w->zfail) {
+		*err = w->zerr;
+		r = err->code;
+	}
+	return r;
+}
+
+static void *zhelper(void *arg)
+{
+	struct ev_writer *w = arg;
+	struct ev_error e;
+	int i, r;
+
+	pthread_mutex_lock(&w->zmu);
+	for (;;) {
+		while (!w->zstop && (w->zjob == NULL || w->zfail ||
+				     w->znext >= w->zjob_n))
+			pthread_cond_wait(&w->zcv_work, &w->zmu);
+		if (w->zstop)
+			break;
+		i = w->znext++;
+		w->zbusy = 1;
+		pthread_mutex_unlock(&w->zmu);
+		r = prepare(w, w->zcodec, w->zjob[i], &e);
+		pthread_mutex_lock(&w->zmu);
+		if (r != 0 && !w->zfail) {
+			w->zfail = 1;
+			w->zerr = e;
+		}
+		w->zbusy = 0;
+		pthread_cond_broadcast(&w->zcv_done);
+	}
+	pthread_mutex_unlock(&w->zmu);
+	return NULL;
 }
 
 static int needs_roll(const struct ev_writer *w, const struct wbatch *b,
@@ -1205,6 +1324,8 @@ again:
 		next = w->head.next;
 		w->gids_base = next;
 		w->ngids = 0;
+		nw = 0;
+		zstart(w, ws);
 		for (nres = 0; nres < n; nres++) {
 			r = resolve(w, bs[nres], &next, err);
 			if (w->st != NULL && ev_state_damaged(w->st) &&
@@ -1213,6 +1334,7 @@ again:
 				 * looked up there may be wrong; start over
 				 * with the snapshots read whole and checked,
 				 * or the log instead */
+				zdrain(w, 1);
 				state_drop(w);
 				w->state_whole = 1;
 				if (w->o.expect != EV_EXPECT_ANY)
@@ -1233,21 +1355,27 @@ again:
 					bs[nres]->kept = bs[nres]->acked = 0;
 					state_drop(w); /* it holds the prefix */
 				}
+				if (bs[nres]->kept > 0)
+					ws[nw++] = bs[nres];
 				nres++;
 				break;
 			}
 			if (r != 0)
 				break;
-		}
-		if (r != 0)
-			nres = 0;
-		for (k = 0; k < nres && r == 0; k++)
-			if (bs[k]->kept > 0) {
-				r = prepare(w, bs[k], err);
-				ws[nw++] = bs[k];
+			if (bs[nres]->kept > 0) {
+				ws[nw++] = bs[nres];
+				zadd(w, nw);
 			}
-		if (r != 0)
+		}
+		if (r != 0) {
+			if (w->zrun)
+				zdrain(w, 1);
 			nw = nres = 0;
+		} else {
+			r = zfinish(w, ws, nw, err);
+			if (r != 0)
+				nw = nres = 0;
+		}
 	}
 	while (r == 0 && i < nw) {
 		if (needs_roll(w, ws[i], w->head.end, w->head.next)) {
@@ -1486,6 +1614,9 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_done, NULL);
+	pthread_mutex_init(&w->zmu, NULL);
+	pthread_cond_init(&w->zcv_work, NULL);
+	pthread_cond_init(&w->zcv_done, NULL);
 	w->codec = ev_codec_new();
 	if (w->codec == NULL) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
@@ -1514,6 +1645,10 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 			goto fail;
 		}
 		w->threaded = 1;
+		/* without a helper, batches are compressed one at a time */
+		if (w->level > 0 && (w->zcodec = ev_codec_new()) != NULL &&
+		    pthread_create(&w->zthr, NULL, zhelper, w) == 0)
+			w->zrun = 1;
 	}
 	*out = w;
 	return 0;
@@ -1685,6 +1820,13 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 			r = err->code;
 		}
 	}
+	if (w->zrun) {
+		pthread_mutex_lock(&w->zmu);
+		w->zstop = 1;
+		pthread_cond_broadcast(&w->zcv_work);
+		pthread_mutex_unlock(&w->zmu);
+		pthread_join(w->zthr, NULL);
+	}
 	if (r == 0 && w->st != NULL &&
 	    ev_state_unsaved(w->st) >= EV_SNAPSHOT_EVERY) {
 		/* a snapshot shortens the next replay; failing to write one
@@ -1719,6 +1861,10 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 		free_list(w->cur);
 	}
 	ev_codec_free(w->codec);
+	ev_codec_free(w->zcodec);
+	pthread_mutex_destroy(&w->zmu);
+	pthread_cond_destroy(&w->zcv_work);
+	pthread_cond_destroy(&w->zcv_done);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv_work);
 	pthread_cond_destroy(&w->cv_done);
