@@ -1532,8 +1532,9 @@ static void *writer_thread(void *arg)
 		r = skip ? 0 : process(w, bs, n, &e);
 		pthread_mutex_lock(&w->mu);
 		if (r != 0 && !w->failed) {
-			w->failed = 1;
 			w->ferr = e;
+			/* ferr first: ev_writer_add() reads failed unlocked */
+			__atomic_store_n(&w->failed, 1, __ATOMIC_RELEASE);
 		}
 		for (i = 0; i < n; i++)
 			recycle(w, bs[i]);
@@ -1675,7 +1676,9 @@ int ev_writer_add_tagged(struct ev_writer *w, const uint8_t *rec, size_t n,
 	uint8_t *o;
 	int r;
 
-	if (w->failed) {
+	/* without the lock, once per record: a failure is seen with its
+	 * error, or at the next batch */
+	if (__atomic_load_n(&w->failed, __ATOMIC_ACQUIRE)) {
 		*err = w->ferr;
 		return err->code;
 	}
