@@ -890,13 +890,19 @@ uint64_t ev_state_unsaved(const struct ev_state *st)
 
 /* ------------------------------------------------------------ writing */
 
-/* Write b to NAME.tmp.PID and sync it; write_commit() renames it. */
+/* A state file is written as NAME.tmp.PID, synced, then renamed. */
+static void tmp_name(char tmp[64], const char *name)
+{
+	snprintf(tmp, 64, "%s.tmp.%ld", name, (long)getpid());
+}
+
+/* Write b under NAME's temporary name and sync it. */
 static int write_tmp(int dirfd, const char *name, struct ev_buf *b)
 {
 	char tmp[64];
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", name, (long)getpid());
+	tmp_name(tmp, name);
 	fd = ev_openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
 		return -1;
@@ -909,11 +915,12 @@ static int write_tmp(int dirfd, const char *name, struct ev_buf *b)
 	return 0;
 }
 
+/* Give what write_tmp() wrote its name. */
 static int write_commit(int dirfd, const char *name)
 {
 	char tmp[64];
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", name, (long)getpid());
+	tmp_name(tmp, name);
 	if (renameat(dirfd, tmp, dirfd, name) != 0) {
 		unlinkat(dirfd, tmp, 0);
 		return -1;
@@ -926,7 +933,7 @@ static void write_abort(int dirfd, const char *name)
 {
 	char tmp[64];
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", name, (long)getpid());
+	tmp_name(tmp, name);
 	unlinkat(dirfd, tmp, 0);
 }
 

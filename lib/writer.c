@@ -67,7 +67,6 @@ struct wbatch {
 	struct wbatch *next;
 };
 
-
 /* This writer's own ids in the group being appended, by offset. */
 struct gid {
 	const uint8_t *id;
@@ -676,6 +675,8 @@ static int prepare(struct ev_writer *w, struct ev_codec *codec,
  */
 static void zstart(struct ev_writer *w, struct wbatch **ws)
 {
+	if (!w->zrun)
+		return;
 	pthread_mutex_lock(&w->zmu);
 	w->zjob = ws;
 	w->zjob_n = w->znext = 0;
@@ -697,6 +698,8 @@ static void zadd(struct ev_writer *w, int n)
 /* Wait until the helper holds no batch, and close the group. */
 static void zdrain(struct ev_writer *w, int fail)
 {
+	if (!w->zrun)
+		return;
 	pthread_mutex_lock(&w->zmu);
 	if (fail)
 		w->zfail = 1; /* no more taken */
@@ -1368,8 +1371,7 @@ again:
 			}
 		}
 		if (r != 0) {
-			if (w->zrun)
-				zdrain(w, 1);
+			zdrain(w, 1);
 			nw = nres = 0;
 		} else {
 			r = zfinish(w, ws, nw, err);
@@ -1543,6 +1545,17 @@ static void *writer_thread(void *arg)
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
+}
+
+/* Set *stop under mu, wake the thread waiting on cv, and join it. */
+static void stop_thread(pthread_mutex_t *mu, pthread_cond_t *cv, int *stop,
+			pthread_t thr)
+{
+	pthread_mutex_lock(mu);
+	*stop = 1;
+	pthread_cond_broadcast(cv);
+	pthread_mutex_unlock(mu);
+	pthread_join(thr, NULL);
 }
 
 static int submit(struct ev_writer *w, struct ev_error *err)
@@ -1813,23 +1826,14 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 		r = err->code;
 	}
 	if (w->threaded) {
-		pthread_mutex_lock(&w->mu);
-		w->stop = 1;
-		pthread_cond_broadcast(&w->cv_work);
-		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->thr, NULL);
+		stop_thread(&w->mu, &w->cv_work, &w->stop, w->thr);
 		if (r == 0 && w->failed) {
 			*err = w->ferr;
 			r = err->code;
 		}
 	}
-	if (w->zrun) {
-		pthread_mutex_lock(&w->zmu);
-		w->zstop = 1;
-		pthread_cond_broadcast(&w->zcv_work);
-		pthread_mutex_unlock(&w->zmu);
-		pthread_join(w->zthr, NULL);
-	}
+	if (w->zrun)
+		stop_thread(&w->zmu, &w->zcv_work, &w->zstop, w->zthr);
 	if (r == 0 && w->st != NULL &&
 	    ev_state_unsaved(w->st) >= EV_SNAPSHOT_EVERY) {
 		/* a snapshot shortens the next replay; failing to write one
@@ -1849,7 +1853,6 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 	ev_state_free(w->st);
 	ev_reader_free(w->dup_rd);
 	free(w->gids);
-
 	free(w->touched);
 	ev_buf_free(&w->tmp);
 	close_segment(w);
