@@ -47,6 +47,26 @@ int fe_report(const struct ev_error *err)
 	return ev_exit_code(err->code);
 }
 
+int fe_reportf(const struct ev_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", fe_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", err->msg);
+	if (err->hint[0])
+		fprintf(stderr, "%s: %s\n", fe_progname, err->hint);
+	return ev_exit_code(err->code);
+}
+
+int fe_oom(void)
+{
+	fe_warn("out of memory");
+	return EV_EXIT_FAILURE;
+}
+
 int fe_usage_error(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
@@ -60,7 +80,7 @@ int fe_usage_error(const char *usage, const char *fmt, ...)
 	}
 	fputs(usage, stderr);
 	fprintf(stderr, "Try '%s --help' for more information.\n", fe_progname);
-	return EX_USAGE_;
+	return EV_EXIT_USAGE;
 }
 
 const char *fe_commas(uint64_t v, char buf[32])

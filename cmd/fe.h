@@ -11,8 +11,6 @@
 
 #include "evlog.h"
 
-#define EX_USAGE_ 64
-
 extern const char *fe_progname;
 
 void fe_init(char **argv);
@@ -20,8 +18,13 @@ void fe_init(char **argv);
 const char *fe_plural(uint64_t n, const char *one, const char *many);
 /* "prog: message" on stderr */
 void fe_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Print an ev_error (and its hint) and return its exit code. */
+/* Print an ev_error (and its hint) and return its exit status. */
 int fe_report(const struct ev_error *err);
+/* The same with context first: "prog: CONTEXT: message", then the hint. */
+int fe_reportf(const struct ev_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "prog: out of memory"; returns EV_EXIT_FAILURE. */
+int fe_oom(void);
 /* Usage error: message, then "Try 'prog --help'", returns 64. */
 int fe_usage_error(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -14,19 +14,19 @@ int ev_exit_code(int status)
 {
 	switch (status) {
 	case EV_OK:
-		return 0;
+		return EV_EXIT_OK;
 	case EV_EUSAGE:
-		return 64;
+		return EV_EXIT_USAGE;
 	case EV_EDATA:
-		return 65;
+		return EV_EXIT_DATA;
 	case EV_ENOENT:
-		return 66;
+		return EV_EXIT_NOINPUT;
 	case EV_EIO:
-		return 74;
+		return EV_EXIT_IO;
 	case EV_EAGAIN:
-		return 75;
+		return EV_EXIT_TEMPFAIL;
 	default:
-		return 1;
+		return EV_EXIT_FAILURE;
 	}
 }
 

@@ -58,7 +58,22 @@ struct ev_error {
 	char hint[256];
 };
 
-/* sysexits(3) code for a status: 0, 1, 64, 65, 66, 74, 75. */
+/*
+ * Exit statuses shared by every tool, as sysexits(3) names them; each
+ * man page's EXIT STATUS documents them.  Tool-specific codes (evctl
+ * lag's Nagios codes) are named in the tool.
+ */
+enum ev_exit {
+	EV_EXIT_OK = 0,
+	EV_EXIT_FAILURE = 1,	/* runtime failure */
+	EV_EXIT_USAGE = 64,	/* bad usage */
+	EV_EXIT_DATA = 65,	/* bad input data, damaged log */
+	EV_EXIT_NOINPUT = 66,	/* missing input */
+	EV_EXIT_IO = 74,	/* I/O error */
+	EV_EXIT_TEMPFAIL = 75,	/* temporary failure or conflict */
+};
+
+/* The exit status for a status: one of enum ev_exit. */
 int ev_exit_code(int status);
 void ev_error_clear(struct ev_error *err);
 
