@@ -56,6 +56,9 @@ BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
 %.o: %.c .build-flags lib/evlog.h lib/evlog_private.h cmd/fe.h cmd/consume.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# the writer's modules share its internals
+lib/writer.o lib/recovery.o lib/resolve.o: lib/writer_int.h
+
 lib/libevlog.a: $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJS)

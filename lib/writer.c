@@ -1,5 +1,8 @@
 /*
- * writer.c - struct ev_writer: appends batches to a log.
+ * writer.c - struct ev_writer: appends batches to a log.  This file holds
+ * the batch pipeline, its threads and the public ev_writer_* API; the
+ * tail and its recovery are in recovery.c, the resolve step in resolve.c
+ * (writer_int.h).
  *
  * The lock file is held per batch, not per process (evlog(5) WRITERS):
  * each time the writer takes it, it re-reads the head, adopts what other
@@ -26,548 +29,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "evlog_private.h"
-
-#define QUEUE_MAX 8
-
-/* What became of one record handed to the writer. */
-struct wack {
-	uint64_t offset;	/* assigned, or the original's when dup */
-	const uint8_t *id;	/* into raw */
-	size_t id_n;
-	int dup;
-};
-
-/* A record being resolved: decoded, hashed. */
-struct rinfo {
-	const uint8_t *rec;
-	size_t n;
-	struct ev_event ev;
-	uint64_t ih, sh;
-};
-
-struct wbatch {
-	struct ev_buf raw;    /* framed records, as added */
-	struct ev_buf res;    /* framed records, as resolved */
-	struct ev_buf stored; /* what goes to disk */
-	const struct ev_buf *src; /* raw or res: what is compressed */
-	uint64_t *tags;	      /* per record added */
-	size_t tags_cap;
-	struct wack *acks;    /* per record added, once resolved */
-	size_t acks_cap;
-	uint32_t count;	      /* records added */
-	uint32_t kept;	      /* records written (no duplicates) */
-	uint32_t acked;	      /* records resolved (all, or up to a conflict) */
-	ev_time_t min_time, max_time;
-	uint8_t codec;
-	uint64_t base; /* assigned when appended */
-	struct rinfo *ri;     /* per record, decoded by the adding thread */
-	size_t ri_cap;
-	int ri_ready;
-	struct wbatch *next;
-};
-
-/* This writer's own ids in the group being appended, by offset. */
-struct gid {
-	const uint8_t *id;
-	size_t n;
-};
-
-struct ev_writer {
-	struct ev_log *log;
-	struct ev_writer_opts o;
-	enum ev_sync sync;
-	size_t batch_bytes;
-	uint32_t batch_events;
-	int level;
-
-	int lock_fd, head_fd;
-	int seg_fd, idx_fd, tix_fd;
-	struct ev_head head;		/* the tail as we know it */
-	uint8_t head_raw[EV_HEAD_SIZE];	/* head file as last read/written */
-	int have_tail;
-	struct ev_codec *codec;
-
-	struct wbatch *cur;
-
-	int threaded;
-	pthread_t thr;
-	pthread_mutex_t mu;
-	pthread_cond_t cv_work, cv_done;
-	struct wbatch *q_head, *q_tail;
-	int q_len, busy, stop;
-	struct wbatch *free_list;
-
-	int failed;
-	struct ev_error ferr;
-	uint64_t failed_tag;
-	uint64_t syncs;
-
-	/* streams and dedupe (evlog(5) STATE), used under the lock */
-	struct ev_state *st;
-	struct ev_reader *dup_rd;	/* to confirm a duplicate's id */
-	struct gid *gids;		/* ids appended in this group */
-	size_t ngids, gids_cap;
-	uint64_t gids_base;		/* offset of gids[0] */
-	uint64_t epoch;			/* state/epoch when st was loaded */
-	int head_moved;			/* tail_sync saw another head */
-	int state_whole;		/* a snapshot page was damaged: read
-					 * snapshots whole, checked first */
-	uint64_t *touched;		/* hashes of streams checked (expect) */
-	size_t touched_n, touched_cap;
-	struct ev_buf tmp;
-
-	/* the compression helper (threaded): it and the writer thread take
-	 * the batches of a group in turn, under zmu */
-	int zrun, zstop, zbusy;
-	pthread_t zthr;
-	pthread_mutex_t zmu;
-	pthread_cond_t zcv_work, zcv_done;
-	struct wbatch **zjob;
-	int zjob_n, znext, zfail;
-	struct ev_error zerr;
-	struct ev_codec *zcodec;
-};
-
-static void notice(struct ev_writer *w, const char *fmt, ...) EV_PRINTF(2, 3);
-
-static void notice(struct ev_writer *w, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (w->o.notice == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	w->o.notice(w->o.ctx, msg);
-}
-
-static void close_segment(struct ev_writer *w)
-{
-	if (w->seg_fd >= 0)
-		close(w->seg_fd);
-	if (w->idx_fd >= 0)
-		close(w->idx_fd);
-	if (w->tix_fd >= 0)
-		close(w->tix_fd);
-	w->seg_fd = w->idx_fd = w->tix_fd = -1;
-}
-
-/* Open an index for appending; indexes are caches, so a missing or
- * empty one is recreated with its header, and failure is not an error. */
-static int open_index(struct ev_writer *w, uint64_t base, int time)
-{
-	char name[40];
-	uint8_t h[EV_IDXHDR_SIZE];
-	struct stat st;
-	int fd;
-
-	ev_segment_name(name, sizeof(name), base, time ? "tix" : "idx");
-	fd = ev_openat(w->log->dirfd, name, O_RDWR | O_APPEND | O_CREAT, 0644);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) == 0 && st.st_size < EV_IDXHDR_SIZE) {
-		ev_index_header(h, time, w->head.salt);
-		if (ftruncate(fd, 0) != 0 ||
-		    write(fd, h, sizeof(h)) != (ssize_t)sizeof(h)) {
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
-}
-
-static int open_segment(struct ev_writer *w, uint64_t base, struct ev_error *err)
-{
-	char name[40];
-
-	close_segment(w);
-	ev_segment_name(name, sizeof(name), base, "seg");
-	w->seg_fd = ev_openat(w->log->dirfd, name, O_RDWR, 0);
-	if (w->seg_fd < 0)
-		return ev_seterr_errno(err, errno == ENOENT ? EV_EDATA : EV_EIO,
-				       errno, "cannot open segment '%s/%s'",
-				       w->log->path, name);
-	w->idx_fd = open_index(w, base, 0);
-	w->tix_fd = open_index(w, base, 1);
-	return 0;
-}
-
-static int damaged(struct ev_writer *w, uint64_t base, uint64_t pos,
-		   const char *why, struct ev_error *err)
-{
-	ev_seterr(err, EV_EDATA,
-		  "log '%s' is damaged: segment %020llu, byte %llu: %s; "
-		  "refusing to append",
-		  w->log->path, (unsigned long long)base,
-		  (unsigned long long)pos, why);
-	ev_sethint(err, "run 'evctl verify %s' to inspect and "
-			"'evctl repair %s' to fix it",
-		   w->log->path, w->log->path);
-	return EV_EDATA;
-}
-
-/*
- * Walk the valid batches of the open segment from pos, continuing the
- * offsets from next.  Stops at the first byte that is not a valid batch,
- * at size.  Updates *pos, *next and *max_time.
- */
-static int walk_valid(struct ev_writer *w, uint64_t salt, uint64_t size,
-		      uint64_t *pos, uint64_t *next, ev_time_t *max_time,
-		      const char **why)
-{
-	struct ev_batchhdr h;
-	struct ev_buf stored = {0}, raw = {0};
-	int r = 0;
-
-	*why = NULL;
-	while (*pos < size) {
-		r = ev_segment_read_batch(w->seg_fd, *pos, size, salt, &h, &stored,
-					  why);
-		if (r == EV_EIO || r == EV_ERR)
-			break;
-		if (r != 0) {
-			r = 0;
-			break;
-		}
-		if (h.base != *next) {
-			*why = "batch offset does not continue the log";
-			break;
-		}
-		if (ev_codec_decode(w->codec, &h, stored.p, &raw, why) != 0 ||
-		    ev_payload_check(raw.p, raw.len, h.count, why) != 0)
-			break;
-		*pos += EV_BATCHHDR_SIZE + h.stored_len;
-		*next += h.count;
-		if (*max_time == EV_TIME_NONE || h.max_time > *max_time)
-			*max_time = h.max_time;
-	}
-	ev_buf_free(&stored);
-	ev_buf_free(&raw);
-	return r;
-}
-
-/*
- * The head segment has bytes past the durable end: a writer died after
- * writing and before publishing.  Adopt the complete batches (syncing
- * them first), cut a torn remainder, refuse real damage.
- */
-static int recover_tail(struct ev_writer *w, uint64_t size, struct ev_error *err)
-{
-	uint64_t pos = w->head.end, next = w->head.next;
-	ev_time_t mt = w->head.max_time;
-	const char *why;
-
-	if (walk_valid(w, w->head.salt, size, &pos, &next, &mt, &why) != 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
-				       w->log->path);
-	if (pos < size) {
-		if (ev_segment_valid_after(w->seg_fd, pos + 1, size, w->head.salt))
-			return damaged(w, w->head.seg_base, pos,
-				       why ? why : "invalid batch", err);
-		if (ftruncate(w->seg_fd, (off_t)pos) != 0)
-			return ev_seterr_errno(err, EV_EIO, errno,
-					       "cannot truncate torn tail of '%s'",
-					       w->log->path);
-		notice(w, "truncated a torn tail of %llu bytes at byte %llu of "
-			  "segment %020llu (%s)",
-		       (unsigned long long)(size - pos), (unsigned long long)pos,
-		       (unsigned long long)w->head.seg_base,
-		       why ? why : "incomplete batch");
-	}
-	if (fdatasync(w->seg_fd) != 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot sync '%s'",
-				       w->log->path);
-	w->syncs++;
-	{
-		w->head.end = pos;
-		w->head.next = next;
-		w->head.max_time = mt;
-		/* the dead writer may have left index entries for what was
-		 * cut, or none for what was adopted: rebuild them */
-		if (ev_index_rebuild(w->log, w->head.seg_base, w->head.salt, pos,
-				     &w->head.last_index, &w->head.max_time,
-				     err) != 0)
-			return err->code;
-		if (open_segment(w, w->head.seg_base, err) != 0)
-			return err->code;
-	}
-	return 1; /* head changed */
-}
-
-/* Write our head to the head file. */
-static int publish(struct ev_writer *w, struct ev_error *err)
-{
-	ev_head_encode(w->head_raw, &w->head);
-	if (ev_write_full(w->head_fd, w->head_raw, EV_HEAD_SIZE, 0) != 0)
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot write '%s/head'", w->log->path);
-	return 0;
-}
-
-/* Full recovery when the head file is missing or unreadable. */
-static int recover_scan(struct ev_writer *w, struct ev_error *err)
-{
-	uint64_t *segs = NULL, size, pos, next;
-	size_t nseg;
-	uint8_t hb[EV_SEGHDR_SIZE];
-	struct ev_seghdr sh;
-	struct stat st;
-	char name[40];
-	ev_time_t mt = EV_TIME_NONE;
-	const char *why;
-	int r;
-
-	if (ev_log_segments(w->log->dirfd, &segs, &nseg, err) != 0)
-		return err->code;
-	if (nseg == 0) {
-		free(segs);
-		memset(&w->head, 0, sizeof(w->head));
-		if (ev_segment_create(w->log, 0, &w->head.salt, err) != 0)
-			return err->code;
-		w->head.end = EV_SEGHDR_SIZE;
-		w->head.max_time = EV_TIME_NONE;
-		w->head.last_index = EV_SEGHDR_SIZE;
-		notice(w, "head file was missing; started an empty log");
-		if (open_segment(w, 0, err) != 0)
-			return err->code;
-		return publish(w, err);
-	}
-	w->head.seg_base = segs[nseg - 1];
-	free(segs);
-	if (open_segment(w, w->head.seg_base, err) != 0)
-		return err->code;
-	ev_segment_name(name, sizeof(name), w->head.seg_base, "seg");
-	if (fstat(w->seg_fd, &st) != 0 ||
-	    ev_read_full(w->seg_fd, hb, sizeof(hb), 0) < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/%s'",
-				       w->log->path, name);
-	if (ev_seghdr_decode(hb, (size_t)st.st_size, &sh, name, err) != 0) {
-		ev_sethint(err, "run 'evctl repair %s'", w->log->path);
-		return err->code;
-	}
-	if (sh.base != w->head.seg_base)
-		return damaged(w, w->head.seg_base, 0,
-			       "segment header names another offset", err);
-	size = (uint64_t)st.st_size;
-	pos = EV_SEGHDR_SIZE;
-	next = sh.base;
-	r = walk_valid(w, sh.salt, size, &pos, &next, &mt, &why);
-	if (r != 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/%s'",
-				       w->log->path, name);
-	if (pos < size) {
-		if (ev_segment_valid_after(w->seg_fd, pos + 1, size, sh.salt))
-			return damaged(w, sh.base, pos, why ? why : "invalid batch",
-				       err);
-		if (ftruncate(w->seg_fd, (off_t)pos) != 0)
-			return ev_seterr_errno(err, EV_EIO, errno,
-					       "cannot truncate '%s/%s'",
-					       w->log->path, name);
-		notice(w, "truncated a torn tail of %llu bytes at byte %llu of "
-			  "segment %020llu (%s)",
-		       (unsigned long long)(size - pos), (unsigned long long)pos,
-		       (unsigned long long)sh.base, why ? why : "incomplete batch");
-	}
-	if (fdatasync(w->seg_fd) != 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot sync '%s/%s'",
-				       w->log->path, name);
-	w->head.end = pos;
-	w->head.next = next;
-	w->head.salt = sh.salt;
-	w->head.max_time = mt;
-	if (ev_index_rebuild(w->log, sh.base, sh.salt, pos, &w->head.last_index,
-			     &w->head.max_time, err) != 0)
-		return err->code;
-	if (open_segment(w, sh.base, err) != 0)
-		return err->code;
-	return publish(w, err);
-}
-
-/*
- * A segment named by the head's next offset exists: a writer created it
- * while rolling and died before publishing.  Adopt it if its header is
- * sound (its batches are checked like any tail), drop it if not.
- */
-static int adopt_rolled(struct ev_writer *w, struct ev_error *err)
-{
-	char name[40];
-	uint8_t hb[EV_SEGHDR_SIZE];
-	struct ev_seghdr sh = {0};
-	struct ev_error e2;
-	struct stat st = {0};
-	int fd, ok;
-
-	if (w->head.next == w->head.seg_base)
-		return 0; /* the head segment is still empty: it is that one */
-	ev_segment_name(name, sizeof(name), w->head.next, "seg");
-	fd = ev_openat(w->log->dirfd, name, O_RDONLY, 0);
-	if (fd < 0)
-		return errno == ENOENT ? 0
-				       : ev_seterr_errno(err, EV_EIO, errno,
-							 "cannot open '%s/%s'",
-							 w->log->path, name);
-	ok = fstat(fd, &st) == 0 &&
-	     ev_read_full(fd, hb, sizeof(hb), 0) == 1 &&
-	     ev_seghdr_decode(hb, (size_t)st.st_size, &sh, name, &e2) == 0 &&
-	     sh.base == w->head.next && memcmp(sh.id, w->log->id, 16) == 0;
-	close(fd);
-	if (!ok && sh.unsupported)
-		return ev_seterr(err, EV_EDATA,
-				 "log '%s': segment %020llu was written by a newer "
-				 "version of evlog; refusing to append",
-				 w->log->path, (unsigned long long)w->head.next);
-	if (!ok) {
-		const char *ext[3] = {"seg", "idx", "tix"};
-		int i;
-		if (st.st_size > EV_SEGHDR_SIZE)
-			return damaged(w, w->head.next, 0,
-				       "unpublished segment with a bad header", err);
-		for (i = 0; i < 3; i++) {
-			ev_segment_name(name, sizeof(name), w->head.next, ext[i]);
-			unlinkat(w->log->dirfd, name, 0);
-		}
-		ev_fsync_dir(w->log->dirfd);
-		notice(w, "removed an incomplete segment %020llu left by an "
-			  "interrupted writer",
-		       (unsigned long long)w->head.next);
-		return 0;
-	}
-	w->head.seg_base = sh.base;
-	w->head.salt = sh.salt;
-	w->head.end = EV_SEGHDR_SIZE;
-	w->head.max_time = EV_TIME_NONE;
-	w->head.last_index = EV_SEGHDR_SIZE;
-	if (open_segment(w, sh.base, err) != 0)
-		return err->code;
-	if ((uint64_t)st.st_size > EV_SEGHDR_SIZE) {
-		int r = recover_tail(w, (uint64_t)st.st_size, err);
-		if (r < 0)
-			return r;
-	}
-	return 1;
-}
-
-/* Re-read the tail under the lock.  Returns 0 or an error. */
-static int tail_sync(struct ev_writer *w, struct ev_error *err)
-{
-	uint8_t raw[EV_HEAD_SIZE];
-	struct ev_head h;
-	struct stat st;
-	int r, changed = 0;
-
-	r = ev_read_full(w->head_fd, raw, sizeof(raw), 0);
-	if (r < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/head'",
-				       w->log->path);
-	if (!(w->have_tail && r == 1 &&
-	      memcmp(raw, w->head_raw, sizeof(raw)) == 0)) {
-		if (r != 1 || ev_head_decode(raw, &h) != 0) {
-			notice(w, "head file of '%s' is missing or damaged; "
-				  "rebuilding it from the last segment",
-			       w->log->path);
-			if (recover_scan(w, err) != 0)
-				return err->code;
-			w->have_tail = 1;
-			w->head_moved = 1;
-			return 0;
-		}
-		if (!w->have_tail || h.seg_base != w->head.seg_base ||
-		    w->seg_fd < 0) {
-			w->head = h;
-			if (open_segment(w, h.seg_base, err) != 0)
-				return err->code;
-		}
-		w->head = h;
-		memcpy(w->head_raw, raw, sizeof(raw));
-		w->have_tail = 1;
-		w->head_moved = 1;
-	}
-	if (fstat(w->seg_fd, &st) != 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot stat segment");
-	if ((uint64_t)st.st_size < w->head.end)
-		return damaged(w, w->head.seg_base, (uint64_t)st.st_size,
-			       "segment is shorter than its durable end", err);
-	if ((uint64_t)st.st_size > w->head.end) {
-		r = recover_tail(w, (uint64_t)st.st_size, err);
-		if (r < 0)
-			return r;
-		changed = 1;
-	}
-	r = adopt_rolled(w, err);
-	if (r < 0)
-		return r;
-	if (r > 0)
-		changed = 1;
-	if (changed)
-		return publish(w, err);
-	return 0;
-}
-
-/*
- * Check every batch of the head segment up to the durable end (headers,
- * payload CRCs, offsets).  Run once when a writer opens the log, so that
- * it refuses to append to a log whose last segment is damaged.  Costs one
- * sequential read of the head segment.
- */
-static int check_head_segment(struct ev_writer *w, struct ev_error *err)
-{
-	struct ev_batchhdr h;
-	struct ev_seghdr sh;
-	struct ev_buf stored = {0};
-	uint8_t hb[EV_SEGHDR_SIZE];
-	char hwhy[160];
-	uint64_t pos = EV_SEGHDR_SIZE, next = w->head.seg_base;
-	const char *why = NULL;
-	int r, rc = 0;
-
-	r = ev_read_full(w->seg_fd, hb, sizeof(hb), 0);
-	if (r < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
-				       w->log->path);
-	if (ev_seghdr_check(hb, r == 1 ? sizeof(hb) : 0, &sh, hwhy,
-			    sizeof(hwhy)) != 0) {
-		if (sh.unsupported) {
-			ev_seterr(err, EV_EDATA,
-				  "log '%s': segment %020llu %s; refusing to append",
-				  w->log->path, (unsigned long long)w->head.seg_base,
-				  hwhy);
-			ev_sethint(err, "it was written by a newer version of "
-					"evlog; use that version");
-			return EV_EDATA;
-		}
-		return damaged(w, w->head.seg_base, 0, hwhy, err);
-	}
-	if (sh.base != w->head.seg_base || sh.salt != w->head.salt)
-		return damaged(w, w->head.seg_base, 0,
-			       "segment header does not match the head file", err);
-	while (pos < w->head.end) {
-		r = ev_segment_read_batch(w->seg_fd, pos, w->head.end, w->head.salt,
-					  &h, &stored, &why);
-		if (r == EV_EIO || r == EV_ERR) {
-			rc = ev_seterr(err, r, "cannot read '%s': %s", w->log->path,
-				       why);
-			break;
-		}
-		if (r == 0 && h.base != next) {
-			r = EV_EDATA;
-			why = "batch offset does not continue the log";
-		}
-		if (r != 0) {
-			rc = damaged(w, w->head.seg_base, pos, why, err);
-			break;
-		}
-		next = h.base + h.count;
-		pos += EV_BATCHHDR_SIZE + h.stored_len;
-	}
-	if (rc == 0 && next != w->head.next)
-		rc = damaged(w, w->head.seg_base, pos,
-			     "head's next offset does not match the segment", err);
-	ev_buf_free(&stored);
-	return rc;
-}
+#include "writer_int.h"
 
 static int lock_log(struct ev_writer *w, struct ev_error *err)
 {
@@ -599,7 +61,7 @@ static int roll(struct ev_writer *w, struct ev_error *err)
 	w->head.end = EV_SEGHDR_SIZE;
 	w->head.max_time = EV_TIME_NONE;
 	w->head.last_index = EV_SEGHDR_SIZE;
-	return open_segment(w, w->head.seg_base, err);
+	return ev_writer_open_segment(w, w->head.seg_base, err);
 }
 
 /* Cut back to the durable end after a failed write or sync. */
@@ -783,488 +245,6 @@ static int needs_roll(const struct ev_writer *w, const struct wbatch *b,
 		next - w->head.seg_base + b->count > UINT32_MAX);
 }
 
-/* ------------------------------------------------------------ resolving */
-
-/* the streams checked so far, to go back to when a resolve starts over */
-static int save_touched(struct ev_writer *w, uint64_t **out, size_t *n)
-{
-	*out = NULL;
-	*n = w->touched_cap;
-	if (w->touched_cap == 0)
-		return 0;
-	*out = malloc(w->touched_cap * sizeof(**out));
-	if (*out == NULL)
-		return -1;
-	memcpy(*out, w->touched, w->touched_cap * sizeof(**out));
-	return 0;
-}
-
-static void restore_touched(struct ev_writer *w, const uint64_t *saved,
-			    size_t n)
-{
-	/* the table may have grown since (n: the saved one's size): clear
-	 * it, put back the saved hashes */
-	size_t i, j, cap = w->touched_cap;
-
-	if (cap > 0)
-		memset(w->touched, 0, cap * sizeof(*w->touched));
-	w->touched_n = 0;
-	for (i = 0; saved != NULL && i < n; i++) {
-		if (saved[i] == 0)
-			continue;
-		for (j = saved[i] & (cap - 1); w->touched[j] != 0;
-		     j = (j + 1) & (cap - 1))
-			;
-		w->touched[j] = saved[i];
-		w->touched_n++;
-	}
-}
-
-/* Has this writer met stream h before?  Marks it met. */
-static int first_touch(struct ev_writer *w, uint64_t h)
-{
-	size_t j, cap;
-
-	if ((w->touched_n + 1) * 2 > w->touched_cap) {
-		uint64_t *old = w->touched, *nt;
-		size_t oc = w->touched_cap, i;
-		cap = oc ? oc * 2 : 64;
-		nt = ev_zalloc(cap, sizeof(*nt));
-		if (nt == NULL)
-			return -1;
-		for (i = 0; i < oc; i++) {
-			if (old[i] == 0)
-				continue;
-			for (j = old[i] & (cap - 1); nt[j] != 0; j = (j + 1) & (cap - 1))
-				;
-			nt[j] = old[i];
-		}
-		free(old);
-		w->touched = nt;
-		w->touched_cap = cap;
-	}
-	cap = w->touched_cap;
-	for (j = h & (cap - 1); w->touched[j] != 0; j = (j + 1) & (cap - 1))
-		if (w->touched[j] == h)
-			return 0;
-	w->touched[j] = h;
-	w->touched_n++;
-	return 1;
-}
-
-/* Is the event at offset off (before this group) the one with this id?
- * 1 yes, 0 no, <0 error. */
-static int id_at(struct ev_writer *w, uint64_t off, const struct ev_str *id,
-		 struct ev_error *err)
-{
-	struct ev_rec rec;
-	struct ev_event ev;
-	int r;
-
-	if (w->dup_rd == NULL) {
-		r = ev_reader_open(&w->dup_rd, w->log, err);
-		if (r != 0)
-			return r;
-	}
-	r = ev_reader_refresh(w->dup_rd, err);
-	if (r < 0)
-		return r;
-	if (off < ev_reader_first_offset(w->dup_rd))
-		return 0; /* trimmed meanwhile */
-	r = ev_reader_seek(w->dup_rd, off, err);
-	if (r != 0)
-		return r;
-	r = ev_reader_next(w->dup_rd, &rec, err);
-	if (r <= 0)
-		return r;
-	if (rec.offset != off || ev_event_decode(rec.p, rec.n, &ev, err) != 0)
-		return 0;
-	return ev.id.n == id->n && memcmp(ev.id.p, id->p, id->n) == 0;
-}
-
-/* The offset of an earlier event with this id within the dedupe window:
- * 1 found, 0 none, <0 error. */
-static int find_dup(struct ev_writer *w, const struct ev_str *id, uint64_t h,
-		    uint64_t *orig, struct ev_error *err)
-{
-	uint64_t c[8];
-	size_t n = ev_state_id_candidates_h(w->st, h, c, 8), i;
-	int r;
-
-	for (i = 0; i < n; i++) {
-		if (c[i] >= w->gids_base) {
-			const struct gid *g = &w->gids[c[i] - w->gids_base];
-			if (c[i] - w->gids_base < w->ngids && g->n == id->n &&
-			    memcmp(g->id, id->p, id->n) == 0) {
-				*orig = c[i];
-				return 1;
-			}
-			continue;
-		}
-		r = id_at(w, c[i], id, err);
-		if (r < 0)
-			return r;
-		if (r == 1) {
-			*orig = c[i];
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static int conflict(struct ev_writer *w, struct wbatch *b, uint32_t i,
-		    struct ev_error *err, const char *fmt, ...) EV_PRINTF(5, 6);
-
-/* The first conflict: nothing from record i of b on is appended. */
-static int conflict(struct ev_writer *w, struct wbatch *b, uint32_t i,
-		    struct ev_error *err, const char *fmt, ...)
-{
-	char msg[sizeof(err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	w->failed_tag = b->tags[i];
-	return ev_seterr(err, EV_EAGAIN, "%s", msg);
-}
-
-/* Quote a stream name for a message, bounded. */
-static const char *qname(const struct ev_str *s, char *buf, size_t n)
-{
-	snprintf(buf, n, "%.*s", (int)(s->n > 200 ? 200 : s->n), s->p);
-	return buf;
-}
-
-/* Bytes of a msgpack uint from its first byte; 0 when not a uint. */
-static size_t uint_len(uint8_t b)
-{
-	return b < 0x80 ? 1 : b == 0xcc ? 2 : b == 0xcd ? 3 : b == 0xce ? 5
-			    : b == 0xcf	    ? 9
-					    : 0;
-}
-
-/*
- * Append to out the framed record with version v and link prev (none:
- * EV_NO_PREV), spliced from rec: the version sits right after the
- * stream (key 4 after key 3), the link is the last key (10).  Returns
- * -1 when rec is not laid out as our encoder lays it out; the caller
- * then encodes afresh.
- */
-static int splice_record(struct ev_buf *out, const uint8_t *rec, size_t n,
-		  const struct ev_event *ev, uint64_t v, uint64_t prev)
-{
-	uint8_t vb[10], pb[10], old[10];
-	size_t vpos, vend, pend = n, vl, pl = 0, len, k;
-	unsigned cnt = rec[0] & 0x0f;
-	uint8_t *o;
-
-	vpos = (size_t)((const uint8_t *)ev->stream.p + ev->stream.n - rec);
-	vend = vpos;
-	if (ev->version != 0) {
-		if (vpos + 1 >= n || rec[vpos] != EV_K_VERSION ||
-		    (k = uint_len(rec[vpos + 1])) == 0)
-			return -1;
-		vend = vpos + 1 + k;
-	} else {
-		cnt++;
-	}
-	if (ev->prev != EV_NO_PREV) {
-		k = (size_t)(ev_mp_uint(old, ev->prev) - old);
-		if (n < vend + k + 1 || rec[n - k - 1] != EV_K_PREV ||
-		    memcmp(rec + n - k, old, k) != 0)
-			return -1;
-		pend = n - k - 1;
-		cnt--;
-	}
-	vb[0] = EV_K_VERSION;
-	vl = (size_t)(ev_mp_uint(vb + 1, v) - vb);
-	if (prev != EV_NO_PREV) {
-		pb[0] = EV_K_PREV;
-		pl = (size_t)(ev_mp_uint(pb + 1, prev) - pb);
-		cnt++;
-	}
-	if (cnt < 3 || cnt > EV_K_MAX)
-		return -1;
-	len = 1 + (vpos - 1) + vl + (pend - vend) + pl;
-	if (ev_buf_reserve(out, len + 10) != 0)
-		return -2;
-	o = ev_uleb_put(out->p + out->len, len);
-	*o++ = (uint8_t)(0x80 | cnt);
-	memcpy(o, rec + 1, vpos - 1);
-	o += vpos - 1;
-	memcpy(o, vb, vl);
-	o += vl;
-	memcpy(o, rec + vend, pend - vend);
-	o += pend - vend;
-	memcpy(o, pb, pl);
-	o += pl;
-	out->len = (size_t)(o - out->p);
-	return 0;
-}
-
-/* Append a framed record as it is. */
-static int put_framed(struct ev_buf *out, const uint8_t *rec, size_t n)
-{
-	if (ev_buf_reserve(out, n + 10) != 0)
-		return -1;
-	out->len = (size_t)(ev_uleb_put(out->p + out->len, n) - out->p);
-	memcpy(out->p + out->len, rec, n);
-	out->len += n;
-	return 0;
-}
-
-/* Encode the record afresh, with version v and link prev. */
-static int reencode(struct ev_writer *w, struct ev_buf *out,
-		    const struct ev_event *ev, uint64_t v, uint64_t prev,
-		    struct ev_error *err)
-{
-	struct ev_fields f;
-
-	ev_fields_init(&f);
-	f.type = ev->type.p;
-	f.type_n = ev->type.n;
-	f.id = ev->id.p;
-	f.id_n = ev->id.n;
-	f.stream = ev->stream.p;
-	f.stream_n = ev->stream.n;
-	f.key = ev->key.p;
-	f.key_n = ev->key.n;
-	f.time = ev->time;
-	f.version = v;
-	f.schema = ev->schema;
-	f.data = ev->data;
-	f.data_n = ev->data_len;
-	f.data_bin = ev->data_is_binary;
-	f.meta = ev->meta;
-	f.meta_n = ev->meta_len;
-	f.prev = prev;
-	f.resolved = 1;
-	w->tmp.len = 0;
-	if (ev_record_encode(&f, ev->time, &w->tmp, NULL, err) != 0)
-		return err->code;
-	if (put_framed(out, w->tmp.p, w->tmp.len) != 0)
-		return ev_seterr(err, EV_ERR, "out of memory");
-	return 0;
-}
-
-/*
- * Decode and hash the records of a batch on the adding thread, so that
- * the writer thread, which holds the lock, does only the lookups.  A
- * record that does not decode leaves it to resolve(), which reports it.
- * Returns 0, 1 when record *bad does not decode, -1 out of memory.
- */
-static int prep_ri(struct ev_writer *w, struct wbatch *b, uint32_t *bad)
-{
-	const uint8_t *p = b->raw.p, *end = p + b->raw.len, *rec;
-	struct ev_error e;
-	struct rinfo *ri;
-	size_t n;
-	uint32_t i;
-
-	b->ri_ready = 0;
-	if (b->ri_cap < b->count) {
-		struct rinfo *nr = realloc(b->ri, b->count * sizeof(*nr));
-		if (nr == NULL)
-			return -1;
-		b->ri = nr;
-		b->ri_cap = b->count;
-	}
-	for (i = 0; i < b->count; i++) {
-		ri = &b->ri[i];
-		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
-		    (w->o.unlinked ? ev_event_decode_head(rec, n, &ri->ev, &e)
-				   : ev_event_decode(rec, n, &ri->ev, &e)) != 0) {
-			*bad = i;
-			return 1;
-		}
-		ri->rec = rec;
-		ri->n = n;
-		ri->ih = ev_hash64(ri->ev.id.p, ri->ev.id.n);
-		ri->sh = ri->ev.stream.p ? ev_hash64(ri->ev.stream.p,
-						     ri->ev.stream.n)
-					 : 0;
-	}
-	b->ri_ready = 1;
-	return 0;
-}
-
-/*
- * Resolve a batch against the state, under the lock: drop duplicates,
- * check expected versions, number stream events and link each to its
- * stream's previous event, and build the records to write in b->res.
- * Offsets are assigned from *next on.  Returns 0, or EV_EAGAIN at the
- * first conflict with b->acked set to the records before it.
- *
- * Two passes: the first decodes every record, hashes its id and stream
- * and prefetches their slots; the second does the work, by then mostly
- * from the cache.
- */
-static int resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
-		   struct ev_error *err)
-{
-	struct rinfo *ri;
-	uint64_t orig, last_v, last_off, want_v;
-	char nb[210];
-	uint32_t i;
-	int r;
-	struct ev_sref ref;
-
-	b->res.len = 0;
-	b->kept = b->acked = 0;
-	b->src = &b->res;
-	if (b->acks_cap < b->count) {
-		struct wack *na = realloc(b->acks, b->count * sizeof(*na));
-		if (na == NULL)
-			return ev_seterr(err, EV_ERR, "out of memory");
-		b->acks = na;
-		b->acks_cap = b->count;
-	}
-	if (ev_buf_reserve(&b->res, b->raw.len + b->raw.len / 8) != 0)
-		return ev_seterr(err, EV_ERR, "out of memory");
-	if (!b->ri_ready) {
-		r = prep_ri(w, b, &i);
-		if (r < 0)
-			return ev_seterr(err, EV_ERR, "out of memory");
-		if (r > 0)
-			return ev_seterr(err, EV_EDATA, "record %u of a batch "
-							"does not decode",
-					 i);
-	}
-	for (i = 0; i < b->count; i++)
-		ev_state_prefetch(w->st, b->ri[i].sh, b->ri[i].ih);
-	for (i = 0; i < b->count; i++) {
-		struct wack *a = &b->acks[i];
-		const struct ev_event *ev;
-		ri = &b->ri[i];
-		ev = &ri->ev;
-		a->id = (const uint8_t *)ev->id.p;
-		a->id_n = ev->id.n;
-		/* a resent event is a duplicate whatever its version */
-		r = find_dup(w, &ev->id, ri->ih, &orig, err);
-		if (r < 0)
-			return r;
-		if (r == 1) {
-			a->offset = orig;
-			a->dup = 1;
-			b->acked = i + 1;
-			continue;
-		}
-		a->dup = 0;
-		want_v = ev->version;
-		last_off = EV_NO_PREV;
-		memset(&ref, 0, sizeof(ref));
-		if (ev->stream.p != NULL) {
-			ev_state_stream_h(w->st, ev->stream.p, ev->stream.n,
-					  ri->sh, &ref);
-			last_v = ref.last_version;
-			last_off = ref.last_offset;
-			r = w->o.expect == EV_EXPECT_ANY ? 0
-							 : first_touch(w, ri->sh);
-			if (r < 0)
-				return ev_seterr(err, EV_ERR, "out of memory");
-			if (r == 1 && w->o.expect == EV_EXPECT_NONE &&
-			    ref.exists)
-				return conflict(w, b, i, err,
-						"stream '%s' is at version %llu, "
-						"expected no stream",
-						qname(&ev->stream, nb, sizeof(nb)),
-						(unsigned long long)last_v);
-			if (r == 1 && w->o.expect == EV_EXPECT_EXISTS &&
-			    !ref.exists)
-				return conflict(w, b, i, err,
-						"stream '%s' does not exist, "
-						"expected it to",
-						qname(&ev->stream, nb, sizeof(nb)));
-			if (r == 1 && w->o.expect == EV_EXPECT_VERSION &&
-			    last_v != w->o.expect_version)
-				return conflict(w, b, i, err,
-						"stream '%s' is at version %llu, "
-						"expected %llu",
-						qname(&ev->stream, nb, sizeof(nb)),
-						(unsigned long long)last_v,
-						(unsigned long long)w->o.expect_version);
-			if (ev->version != 0 && !w->o.renumber &&
-			    ev->version != last_v + 1)
-				return conflict(w, b, i, err,
-						"stream '%s' is at version %llu, "
-						"event has version %llu",
-						qname(&ev->stream, nb, sizeof(nb)),
-						(unsigned long long)last_v,
-						(unsigned long long)ev->version);
-			want_v = last_v + 1;
-		}
-		if (want_v == ev->version && last_off == ev->prev) {
-			if (put_framed(&b->res, ri->rec, ri->n) != 0)
-				return ev_seterr(err, EV_ERR, "out of memory");
-		} else {
-			/* the same record, numbered and linked */
-			r = splice_record(&b->res, ri->rec, ri->n, ev, want_v, last_off);
-			if (r == -2)
-				return ev_seterr(err, EV_ERR, "out of memory");
-			if (r != 0 && w->o.unlinked &&
-			    ev_event_decode(ri->rec, ri->n, &ri->ev, err) != 0)
-				return err->code;
-			if (r != 0 &&
-			    reencode(w, &b->res, ev, want_v, last_off, err) != 0)
-				return err->code;
-		}
-		if (ev_state_apply_h(w->st, &ref, ev->stream.p, ev->stream.n, ri->sh,
-				     ri->ih, want_v, *next) != 0)
-			return ev_seterr(err, EV_ERR, "out of memory");
-		if (w->ngids == w->gids_cap) {
-			size_t cap = w->gids_cap ? 2 * w->gids_cap : 1024;
-			struct gid *ng = realloc(w->gids, cap * sizeof(*ng));
-			if (ng == NULL)
-				return ev_seterr(err, EV_ERR, "out of memory");
-			w->gids = ng;
-			w->gids_cap = cap;
-		}
-		w->gids[w->ngids].id = a->id;
-		w->gids[w->ngids++].n = a->id_n;
-		a->offset = (*next)++;
-		if (b->kept == 0 || ev->time < b->min_time)
-			b->min_time = ev->time;
-		if (b->kept == 0 || ev->time > b->max_time)
-			b->max_time = ev->time;
-		b->kept++;
-		b->acked = i + 1;
-	}
-	if (b->res.len > EV_MAX_BATCH)
-		return ev_seterr(err, EV_EDATA, "a batch grew past %u bytes "
-						"when numbered",
-				 EV_MAX_BATCH);
-	return 0;
-}
-
-/* Bring the state up to the head, loading it the first time. */
-static int state_sync(struct ev_writer *w, struct ev_error *err)
-{
-	if (w->st != NULL && w->head_moved &&
-	    (ev_state_covered(w->st) > w->head.next ||
-	     ev_state_epoch(w->log) != w->epoch)) {
-		/* the log was cut (a repair) or trimmed since: the events
-		 * the state was built from may be gone, and others stand
-		 * at their offsets; start over */
-		ev_state_free(w->st);
-		w->st = NULL;
-	}
-	w->head_moved = 0;
-	if (w->st == NULL) {
-		w->epoch = ev_state_epoch(w->log);
-		return ev_state_load_lazy(&w->st, w->log, 1, !w->state_whole, err);
-	}
-	return ev_state_catch_up(w->st, w->head.next, err);
-}
-
-/* After a failure under the lock the state may hold what was not
- * written: forget it, to be loaded again. */
-static void state_drop(struct ev_writer *w)
-{
-	ev_state_free(w->st);
-	w->st = NULL;
-}
-
 /* Report what became of the records of the first n batches. */
 static void report(struct ev_writer *w, struct wbatch **bs, int n)
 {
@@ -1316,11 +296,11 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 
 	if (lock_log(w, err) != 0)
 		return err->code;
-	r = tail_sync(w, err);
+	r = ev_writer_tail_sync(w, err);
 	if (r == 0)
-		r = state_sync(w, err);
+		r = ev_writer_state_sync(w, err);
 	if (r == 0 && w->o.expect != EV_EXPECT_ANY &&
-	    save_touched(w, &touched_saved, &touched_n) != 0)
+	    ev_writer_save_touched(w, &touched_saved, &touched_n) != 0)
 		r = ev_seterr(err, EV_ERR, "out of memory");
 	if (r == 0) {
 again:
@@ -1330,7 +310,7 @@ again:
 		nw = 0;
 		zstart(w, ws);
 		for (nres = 0; nres < n; nres++) {
-			r = resolve(w, bs[nres], &next, err);
+			r = ev_writer_resolve(w, bs[nres], &next, err);
 			if (w->st != NULL && ev_state_damaged(w->st) &&
 			    !w->state_whole) {
 				/* a snapshot page did not check out: what was
@@ -1338,12 +318,12 @@ again:
 				 * with the snapshots read whole and checked,
 				 * or the log instead */
 				zdrain(w, 1);
-				state_drop(w);
+				ev_writer_state_drop(w);
 				w->state_whole = 1;
 				if (w->o.expect != EV_EXPECT_ANY)
-					restore_touched(w, touched_saved,
-							touched_n);
-				r = state_sync(w, err);
+					ev_writer_restore_touched(
+						w, touched_saved, touched_n);
+				r = ev_writer_state_sync(w, err);
 				if (r != 0)
 					break;
 				goto again;
@@ -1356,7 +336,8 @@ again:
 				r = 0;
 				if (w->o.one_batch) {
 					bs[nres]->kept = bs[nres]->acked = 0;
-					state_drop(w); /* it holds the prefix */
+					/* it holds the prefix */
+					ev_writer_state_drop(w);
 				}
 				if (bs[nres]->kept > 0)
 					ws[nw++] = bs[nres];
@@ -1440,7 +421,7 @@ again:
 			struct ev_head before = w->head;
 			w->head.end = end;
 			w->head.next = next;
-			r = publish(w, err);
+			r = ev_writer_publish(w, err);
 			if (r != 0) {
 				/* unpublished means not written: cut it back,
 				 * so it never reappears after an error */
@@ -1454,7 +435,8 @@ again:
 						     before.salt, before.end,
 						     &w->head.last_index, NULL,
 						     &e3) == 0)
-					open_segment(w, before.seg_base, &e3);
+					ev_writer_open_segment(
+						w, before.seg_base, &e3);
 				ev_seterr_errno(err, EV_EIO, e,
 						"cannot update '%s/head'; nothing "
 						"after offset %llu was written",
@@ -1467,7 +449,7 @@ again:
 		i = j;
 	}
 	if (r != 0 && w->st != NULL)
-		state_drop(w); /* it may hold what was not written */
+		ev_writer_state_drop(w); /* it may hold what was not written */
 	unlock_log(w);
 	/* the resolved batches up to the first one not written */
 	for (acked = 0, k = 0; acked < nres; acked++) {
@@ -1566,7 +548,7 @@ static int submit(struct ev_writer *w, struct ev_error *err)
 
 	w->cur = NULL;
 	if (b != NULL && b->count > 0)
-		(void)prep_ri(w, b, &bad);
+		(void)ev_writer_prep_ri(w, b, &bad);
 	if (b == NULL || b->count == 0) {
 		if (b != NULL) {
 			pthread_mutex_lock(&w->mu);
@@ -1647,9 +629,9 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 	r = lock_log(w, err);
 	if (r != 0)
 		goto fail;
-	r = tail_sync(w, err);
+	r = ev_writer_tail_sync(w, err);
 	if (r == 0)
-		r = check_head_segment(w, err);
+		r = ev_writer_check_head(w, err);
 	unlock_log(w);
 	if (r != 0)
 		goto fail;
@@ -1699,7 +681,7 @@ int ev_writer_add_tagged(struct ev_writer *w, const uint8_t *rec, size_t n,
 		return ev_seterr(err, EV_EDATA, "record of %zu bytes is out of "
 						"range",
 				 n);
-	/* room for the versions and links resolve() may add */
+	/* room for the versions and links ev_writer_resolve() may add */
 	if (b != NULL && (b->raw.len + n + 8 +
 				  (size_t)(b->count + 1) * EV_RESOLVE_SLACK >
 			  EV_MAX_BATCH ||
@@ -1842,12 +824,13 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 		/* under the lock, with the state brought up to the head, so
 		 * that a cut or trim since our last batch is seen */
 		if (lock_log(w, &e4) == 0) {
-			if (tail_sync(w, &e4) != 0 || state_sync(w, &e4) != 0 ||
+			if (ev_writer_tail_sync(w, &e4) != 0 ||
+			    ev_writer_state_sync(w, &e4) != 0 ||
 			    ev_state_snapshot(w->st, &e4) != 0)
-				notice(w, "%s", e4.msg);
+				ev_writer_notice(w, "%s", e4.msg);
 			unlock_log(w);
 		} else {
-			notice(w, "%s", e4.msg);
+			ev_writer_notice(w, "%s", e4.msg);
 		}
 	}
 	ev_state_free(w->st);
@@ -1855,7 +838,7 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 	free(w->gids);
 	free(w->touched);
 	ev_buf_free(&w->tmp);
-	close_segment(w);
+	ev_writer_close_segment(w);
 	if (w->lock_fd >= 0)
 		close(w->lock_fd);
 	if (w->head_fd >= 0)
