@@ -773,6 +773,9 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		/* a dry run does not rebuild the index: keep what the head says */
 		head.last_index = !dry ? last_index : have_old ? oldhead.last_index
 							  : EV_SEGHDR_SIZE;
+		/* the recovery point: every batch up to pos is checked, and
+		 * synced (a dry run writes no head) */
+		head.checked = pos;
 		close(fd);
 		fd = -1;
 	}
@@ -780,6 +783,9 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		r = ev_seterr(err, EV_EDATA, "log has no usable segment");
 		goto out;
 	}
+	/* a recovery point that moved alone changes no event */
+	if (have_old)
+		oldhead.checked = head.checked;
 	if (!dry && (!have_old || memcmp(&oldhead, &head, sizeof(head)) != 0) &&
 	    ev_state_bump_epoch(log, err) != 0) {
 		/* writers that hold the state in memory must reload it */

@@ -281,6 +281,9 @@ struct ev_head {
 	uint64_t salt;		/* that segment's salt */
 	ev_time_t max_time;	/* largest event time in that segment */
 	uint64_t last_index;	/* position of the last indexed batch */
+	uint64_t checked;	/* recovery point: the batches before this
+				 * position were checked and synced by a
+				 * writer; 0 none (evlog(5) Head) */
 };
 struct ev_log {
 	char *path;

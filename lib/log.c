@@ -52,6 +52,8 @@ void ev_head_encode(uint8_t out[EV_HEAD_SIZE], const struct ev_head *h)
 	ev_put64(out + 32, h->salt);
 	ev_put64(out + 40, (uint64_t)h->max_time);
 	ev_put64(out + 48, h->last_index);
+	/* a position in a segment fits 32 bits; if not, "none" is safe */
+	ev_put32(out + 56, h->checked <= UINT32_MAX ? (uint32_t)h->checked : 0);
 	ev_put32(out + 60, ev_crc32c(0, out, 60));
 }
 
@@ -66,6 +68,8 @@ int ev_head_decode(const uint8_t *in, struct ev_head *h)
 	h->salt = ev_get64(in + 32);
 	h->max_time = (ev_time_t)ev_get64(in + 40);
 	h->last_index = ev_get64(in + 48);
+	/* not checked here: readers ignore it, writers check it before use */
+	h->checked = ev_get32(in + 56);
 	if (h->end < EV_SEGHDR_SIZE || h->next < h->seg_base ||
 	    h->last_index > h->end)
 		return EV_EDATA;

@@ -5,8 +5,9 @@
  * head, adopt what other writers appended, and repair what a crashed
  * writer left behind (bytes past the durable end, a segment created but
  * never published, a missing head).  When it opens a log, the writer also
- * checks the head segment's batches, so that it refuses to append to a
- * damaged one.
+ * checks the head segment's batches from the head's recovery point on, so
+ * that it refuses to append to a damaged one; the recovery point moves as
+ * batches are synced.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -172,6 +173,11 @@ static int recover_tail(struct ev_writer *w, uint64_t size, struct ev_error *err
 				       w->log->path);
 	w->syncs++;
 	{
+		/* checked and synced: the recovery point follows, if it was
+		 * at the durable end or everything before was checked when
+		 * this writer opened the log */
+		if (w->head.checked == w->head.end || w->open_checked)
+			w->head.checked = pos;
 		w->head.end = pos;
 		w->head.next = next;
 		w->head.max_time = mt;
@@ -220,6 +226,7 @@ static int recover_scan(struct ev_writer *w, struct ev_error *err)
 		w->head.end = EV_SEGHDR_SIZE;
 		w->head.max_time = EV_TIME_NONE;
 		w->head.last_index = EV_SEGHDR_SIZE;
+		w->head.checked = EV_SEGHDR_SIZE;
 		ev_writer_notice(w, "head file was missing; started an empty log");
 		if (ev_writer_open_segment(w, 0, err) != 0)
 			return err->code;
@@ -270,6 +277,7 @@ static int recover_scan(struct ev_writer *w, struct ev_error *err)
 	w->head.next = next;
 	w->head.salt = sh.salt;
 	w->head.max_time = mt;
+	w->head.checked = pos; /* all of it, and synced */
 	if (ev_index_rebuild(w->log, sh.base, sh.salt, pos, &w->head.last_index,
 			     &w->head.max_time, err) != 0)
 		return err->code;
@@ -332,6 +340,7 @@ static int adopt_rolled(struct ev_writer *w, struct ev_error *err)
 	w->head.end = EV_SEGHDR_SIZE;
 	w->head.max_time = EV_TIME_NONE;
 	w->head.last_index = EV_SEGHDR_SIZE;
+	w->head.checked = EV_SEGHDR_SIZE;
 	if (ev_writer_open_segment(w, sh.base, err) != 0)
 		return err->code;
 	if ((uint64_t)st.st_size > EV_SEGHDR_SIZE) {
@@ -400,21 +409,63 @@ int ev_writer_tail_sync(struct ev_writer *w, struct ev_error *err)
 }
 
 /*
- * Check every batch of the head segment up to the durable end (headers,
- * payload CRCs, offsets).  Run once when a writer opens the log, so that
- * it refuses to append to a log whose last segment is damaged.  Costs one
- * sequential read of the head segment.
+ * Walk the batches of the head segment from *pos to the durable end:
+ * headers, payload CRCs, and offsets continuing from next (from the first
+ * batch's own when next is UINT64_MAX), up to the head's next offset.
+ * Returns 0, EV_EDATA with *pos at the bad batch and *why, or EV_EIO or
+ * EV_ERR with *why.
+ */
+static int check_batches(struct ev_writer *w, uint64_t *pos, uint64_t next,
+			 const char **why)
+{
+	struct ev_batchhdr h;
+	struct ev_buf stored = {0};
+	int r = 0;
+
+	*why = NULL;
+	while (*pos < w->head.end) {
+		r = ev_segment_read_batch(w->seg_fd, *pos, w->head.end,
+					  w->head.salt, &h, &stored, why);
+		if (r == EV_EIO || r == EV_ERR)
+			break;
+		if (r == 0 && next != UINT64_MAX && h.base != next) {
+			r = EV_EDATA;
+			*why = "batch offset does not continue the log";
+		}
+		if (r != 0) {
+			r = EV_EDATA;
+			break;
+		}
+		next = h.base + h.count;
+		*pos += EV_BATCHHDR_SIZE + h.stored_len;
+	}
+	if (r == 0 && next != UINT64_MAX && next != w->head.next) {
+		r = EV_EDATA;
+		*why = "head's next offset does not match the segment";
+	}
+	ev_buf_free(&stored);
+	return r;
+}
+
+/*
+ * Check the head segment when a writer opens the log, so that it refuses
+ * to append to a damaged one: its header, then its batches from the
+ * recovery point (evlog(5) Head) to the durable end.  What is before the
+ * recovery point was checked and synced by a writer already; damage there
+ * is left to readers and 'evctl verify'.  A recovery point that is not
+ * one (none, past the durable end, not on a batch boundary, or not
+ * leading to the head's next offset) is not trusted: the whole segment
+ * is checked, as it always was.  Costs one read of what was appended
+ * since the recovery point last moved.
  */
 int ev_writer_check_head(struct ev_writer *w, struct ev_error *err)
 {
-	struct ev_batchhdr h;
 	struct ev_seghdr sh;
-	struct ev_buf stored = {0};
 	uint8_t hb[EV_SEGHDR_SIZE];
 	char hwhy[160];
-	uint64_t pos = EV_SEGHDR_SIZE, next = w->head.seg_base;
-	const char *why = NULL;
-	int r, rc = 0;
+	uint64_t pos;
+	const char *why;
+	int r;
 
 	r = ev_read_full(w->seg_fd, hb, sizeof(hb), 0);
 	if (r < 0)
@@ -436,28 +487,22 @@ int ev_writer_check_head(struct ev_writer *w, struct ev_error *err)
 	if (sh.base != w->head.seg_base || sh.salt != w->head.salt)
 		return damaged(w, w->head.seg_base, 0,
 			       "segment header does not match the head file", err);
-	while (pos < w->head.end) {
-		r = ev_segment_read_batch(w->seg_fd, pos, w->head.end, w->head.salt,
-					  &h, &stored, &why);
-		if (r == EV_EIO || r == EV_ERR) {
-			rc = ev_seterr(err, r, "cannot read '%s': %s", w->log->path,
-				       why);
-			break;
-		}
-		if (r == 0 && h.base != next) {
-			r = EV_EDATA;
-			why = "batch offset does not continue the log";
-		}
-		if (r != 0) {
-			rc = damaged(w, w->head.seg_base, pos, why, err);
-			break;
-		}
-		next = h.base + h.count;
-		pos += EV_BATCHHDR_SIZE + h.stored_len;
+	r = EV_EDATA;
+	if (w->head.checked > EV_SEGHDR_SIZE &&
+	    w->head.checked <= w->head.end) {
+		pos = w->head.checked;
+		r = check_batches(w, &pos, UINT64_MAX, &why);
 	}
-	if (rc == 0 && next != w->head.next)
-		rc = damaged(w, w->head.seg_base, pos,
-			     "head's next offset does not match the segment", err);
-	ev_buf_free(&stored);
-	return rc;
+	if (r == EV_EDATA) {
+		/* from the start, which also tells bad data from a bad
+		 * recovery point */
+		pos = EV_SEGHDR_SIZE;
+		r = check_batches(w, &pos, w->head.seg_base, &why);
+		if (r == EV_EDATA)
+			return damaged(w, w->head.seg_base, pos, why, err);
+	}
+	if (r != 0)
+		return ev_seterr(err, r, "cannot read '%s': %s", w->log->path,
+				 why);
+	return 0;
 }

@@ -61,6 +61,7 @@ static int roll(struct ev_writer *w, struct ev_error *err)
 	w->head.end = EV_SEGHDR_SIZE;
 	w->head.max_time = EV_TIME_NONE;
 	w->head.last_index = EV_SEGHDR_SIZE;
+	w->head.checked = EV_SEGHDR_SIZE; /* the header is synced */
 	return ev_writer_open_segment(w, w->head.seg_base, err);
 }
 
@@ -421,6 +422,10 @@ again:
 			struct ev_head before = w->head;
 			w->head.end = end;
 			w->head.next = next;
+			/* synced, and sound: what this writer checked when it
+			 * opened the log, and what writers published since */
+			if (w->sync == EV_SYNC_BATCH && w->open_checked)
+				w->head.checked = end;
 			r = ev_writer_publish(w, err);
 			if (r != 0) {
 				/* unpublished means not written: cut it back,
@@ -635,6 +640,7 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 	unlock_log(w);
 	if (r != 0)
 		goto fail;
+	w->open_checked = 1;
 	if (w->o.threaded) {
 		if (pthread_create(&w->thr, NULL, writer_thread, w) != 0) {
 			r = ev_seterr(err, EV_ERR, "cannot start writer thread");

@@ -72,6 +72,8 @@ struct ev_writer {
 	struct ev_head head;		/* the tail as we know it */
 	uint8_t head_raw[EV_HEAD_SIZE];	/* head file as last read/written */
 	int have_tail;
+	int open_checked;		/* the head segment checked when this
+					 * writer opened the log */
 	struct ev_codec *codec;
 
 	struct wbatch *cur;
@@ -125,8 +127,8 @@ int ev_writer_open_segment(struct ev_writer *w, uint64_t base,
 int ev_writer_publish(struct ev_writer *w, struct ev_error *err);
 /* Re-read the tail under the lock, adopting and repairing.  0 or error. */
 int ev_writer_tail_sync(struct ev_writer *w, struct ev_error *err);
-/* Check the head segment's batches up to the durable end, once, when the
- * writer opens the log. */
+/* Check the head segment's batches from the recovery point to the
+ * durable end, once, when the writer opens the log. */
 int ev_writer_check_head(struct ev_writer *w, struct ev_error *err);
 
 /* resolve.c: batches against the stream and dedupe state, under the lock */

@@ -21,6 +21,11 @@ setup_file() {
 	evpub --batch-events 20 pristine <in.ndjson
 	evtail pristine >orig.json
 	[ "$(ls pristine/*.seg | wc -l)" -eq 3 ]
+	# and one segment of 5000 events, with the stream and dedupe snapshot
+	# its writer leaves at close, so that the next writer reads none of
+	# them: the recovery point tests
+	evgen 5000 --seed 42 | evpub -c --batch-events 100 one
+	[ -f one/state/streams ] && [ "$(ls one/*.seg | wc -l)" -eq 1 ]
 }
 
 local_setup() {
@@ -311,4 +316,87 @@ unpublished_damage() {
 	run --separate-stderr evctl verify M
 	assert_status 65
 	assert_stderr_contains "segment 00000000000000000000, offset 100, byte $Pend"
+}
+
+# R: a copy of the one-segment log with a byte in its second batch's
+# payload flipped, after its writer had checked and synced it all (bit
+# rot).  BPOS is that batch's position, B3 the next one's, END the
+# durable end.
+rotten_one() {
+	rm -rf R
+	cp -a "$BATS_FILE_TMPDIR/one" R
+	read -r BPOS _ _ _ < <("$EVTEST" batches R/$SEG0.seg | sed -n 2p)
+	read -r B3 _ _ _ < <("$EVTEST" batches R/$SEG0.seg | sed -n 3p)
+	read -r _ END _ _ < <("$EVTEST" head R/head)
+	"$EVTEST" flip R/$SEG0.seg $((BPOS + 64 + 10)) 0x40 >/dev/null
+}
+SEG0=00000000000000000000
+
+@test "corruption: damage before the recovery point: the writer appends; readers and verify stop at it" {
+	local rp
+	rotten_one
+	# the writer of the log recorded that it checked all of it
+	read -r _ _ _ rp < <("$EVTEST" head R/head)
+	[ "$rp" -eq "$END" ]
+	run --separate-stderr evpub --ack R T --id after
+	assert_status 0
+	assert_stdout "5000 after"
+	assert_stderr ""
+	# readers stop at the damage with exit 65, naming segment, offset
+	# and byte, after printing what comes before it
+	run --separate-stderr evtail R
+	assert_status 65
+	assert_stderr_contains "evtail: damaged data in 'R': segment $SEG0, offset 100, byte $BPOS: "
+	[ "${#lines[@]}" -eq 100 ]
+	cmp <(printf '%s\n' "$output") <(evtail "$BATS_FILE_TMPDIR/one" | head -n 100)
+	run --separate-stderr evctl verify R
+	assert_status 65
+	assert_stderr_contains "segment $SEG0, offset 100, byte $BPOS: batch payload checksum mismatch"
+	# and the event is there, after the damage
+	run --separate-stderr evtail --from 5000 --template '{offset} {id}' R
+	assert_status 0
+	assert_stdout "5000 after"
+}
+
+@test "corruption: a recovery point of none, off a batch or past the end: the writer checks the whole head segment" {
+	local rp
+	rotten_one
+	cp R/$SEG0.seg rotten.seg
+	# none (a log from before recovery points), below the first batch,
+	# the first batch and the damaged one (both before the damage, so
+	# it is found), inside a batch, past the durable end
+	for rp in 0 10 64 "$BPOS" $((B3 - 7)) $((END + 1)) 4294967295; do
+		echo "recovery point $rp"
+		"$EVTEST" head-rp R/head "$rp"
+		cp R/head head.before
+		run --separate-stderr evpub R T
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "evpub: log 'R' is damaged: segment $SEG0, byte $BPOS: batch payload checksum mismatch; refusing to append
+evpub: run 'evctl verify R' to inspect and 'evctl repair R' to fix it"
+		# nothing appended, nothing cut
+		cmp R/$SEG0.seg rotten.seg
+		cmp R/head head.before
+	done
+	# where a batch after the damage starts, it is trusted
+	"$EVTEST" head-rp R/head "$B3"
+	run --separate-stderr evpub --ack R T --id after
+	assert_status 0
+	assert_stdout "5000 after"
+}
+
+@test "corruption: a recovery point off a batch in a sound log: the writer checks it all, appends, and records the end" {
+	local b end rp
+	rm -rf R
+	cp -a "$BATS_FILE_TMPDIR/one" R
+	read -r b _ _ _ < <("$EVTEST" batches R/$SEG0.seg | sed -n 3p)
+	"$EVTEST" head-rp R/head $((b + 1))
+	run --separate-stderr evpub --ack R T --id after
+	assert_status 0
+	assert_stdout "5000 after"
+	assert_stderr ""
+	read -r _ end _ rp < <("$EVTEST" head R/head)
+	[ "$rp" -eq "$end" ]
+	run --separate-stderr evctl verify R
+	assert_status 0
 }

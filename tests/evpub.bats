@@ -1036,18 +1036,23 @@ evpub: 0 events appended; stopped at line 1"
 	assert_status 0
 }
 
-@test "evpub refuses to append to a log damaged before its tail (exit 65)" {
+@test "evpub that must replay damaged events to number streams stops at them (exit 65)" {
+	# Damage before the head's recovery point is not looked for when
+	# evpub opens the log (tests/corruption.bats has it appending after
+	# such damage); but with no snapshot of the stream state, evpub
+	# replays the events, and meets the damage as a reader does.
 	evgen 300 --seed 5 | evpub -c --batch-events 100 a.evlog
-	local seg=a.evlog/00000000000000000000.seg len1
+	local seg=a.evlog/00000000000000000000.seg len1 b2
 	len1=$(od -An -tu4 -j64 -N4 "$seg" | tr -d ' ')
+	b2=$((64 + 64 + len1))
 	# a byte inside the second batch's payload; the third batch is intact
-	printf '\377' | dd of="$seg" bs=1 seek=$((64 + 64 + len1 + 64 + 10)) conv=notrunc 2>/dev/null
+	printf '\377' | dd of="$seg" bs=1 seek=$((b2 + 64 + 10)) conv=notrunc 2>/dev/null
 	cp "$seg" before.seg
+	[ ! -e a.evlog/state/streams ]
 	run --separate-stderr evpub a.evlog T
 	assert_status 65
 	assert_stdout ""
-	assert_stderr_contains "evpub: log 'a.evlog' is damaged: segment 00000000000000000000"
-	assert_stderr_contains "evctl verify a.evlog"
-	assert_stderr_contains "evctl repair a.evlog"
+	assert_stderr "evpub: damaged data in 'a.evlog': segment 00000000000000000000, offset 100, byte $b2: batch payload checksum mismatch
+evpub: run 'evctl verify a.evlog' for details"
 	cmp before.seg "$seg"
 }

@@ -15,7 +15,10 @@
  *   evtest batches FILE
  *       walk a segment's batch headers: "POS BASE COUNT STORED_LEN" each
  *   evtest head FILE
- *       decode a head file: "SEG_BASE END NEXT"
+ *       decode a head file: "SEG_BASE END NEXT RECOVERY_POINT"
+ *   evtest head-rp FILE POS
+ *       set a head file's recovery point (bytes 56..59) to POS and
+ *       recompute its CRC-32C
  *   evtest crc32c
  *       CRC-32C of stdin, as 8 hex digits
  *
@@ -230,9 +233,30 @@ static int head(const char *name)
 		return 1;
 	}
 	close(fd);
-	printf("%llu %llu %llu\n", (unsigned long long)get64(h + 8),
+	printf("%llu %llu %llu %u\n", (unsigned long long)get64(h + 8),
 	       (unsigned long long)get64(h + 16),
-	       (unsigned long long)get64(h + 24));
+	       (unsigned long long)get64(h + 24), get32(h + 56));
+	return 0;
+}
+
+static int head_rp(const char *name, uint32_t rp)
+{
+	uint8_t h[64];
+	int fd = open(name, O_RDWR);
+
+	if (fd < 0)
+		return fail("cannot open", name);
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		close(fd);
+		return fail("cannot read", name);
+	}
+	put32(h + 56, rp);
+	put32(h + 60, crc32c(0, h, 60));
+	if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		close(fd);
+		return fail("cannot write", name);
+	}
+	close(fd);
 	return 0;
 }
 
@@ -268,11 +292,13 @@ int main(int argc, char **argv)
 		return batches(argv[2]);
 	if (strcmp(cmd, "head") == 0 && argc == 3)
 		return head(argv[2]);
+	if (strcmp(cmd, "head-rp") == 0 && argc == 4)
+		return head_rp(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
 	if (strcmp(cmd, "crc32c") == 0 && argc == 2)
 		return crc_stdin();
 	fprintf(stderr, "usage: evtest trickle SEED MAXLINES MAXDELAY_US | "
 			"flip FILE POS MASK |\n"
 			"       seghdr-flags FILE COMPAT INCOMPAT | batches FILE | "
-			"head FILE | crc32c\n");
+			"head FILE | head-rp FILE POS | crc32c\n");
 	return 64;
 }
