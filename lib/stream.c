@@ -112,3 +112,12 @@ out:
 	free(w.at);
 	return r;
 }
+
+int ev_stream_in_category(const char *name, size_t n, const char *category)
+{
+	size_t cn = strlen(category);
+
+	/* Message DB: the category of order-7, and of order, is order */
+	return n >= cn && memcmp(name, category, cn) == 0 &&
+	       (n == cn || name[cn] == '-');
+}
