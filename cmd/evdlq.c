@@ -2,7 +2,6 @@
  * evdlq - inspect, retry and purge the dead letters of a dead-letter log.
  * One function per subcommand, as in evctl.  See evdlq(1).
  */
-#include <fcntl.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <regex.h>
@@ -10,9 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "evlog.h"
 #include "fe.h"
@@ -711,44 +707,17 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* Append one resolution record and sync it. */
-static int record(struct ev_writer *w, int kind, const struct ev_letter *l,
-		  const char *handler, unsigned attempts, const char *reason,
-		  const struct ev_done *d)
+/* One retry or purge at a time: 0, or an exit status. */
+static int lock_dlq(struct ev_log *log, const char *path, int *fd)
 {
-	struct ev_buf rec = {0};
 	struct ev_error err;
-	ev_time_t t;
-	int r;
+	int r = ev_dlq_lock(log, fd, &err);
 
-	r = ev_dlq_resolution_encode(&rec, kind, l, handler, attempts, reason, d,
-				     ev_now(), &t, &err);
-	if (r == 0)
-		r = ev_writer_add(w, rec.p, rec.len, t, &err);
-	if (r == 0)
-		r = ev_writer_flush(w, &err);
-	ev_buf_free(&rec);
-	return r ? fe_report(&err) : 0;
-}
-
-/* One retry or purge at a time: a lock file in the DLQ. */
-static int lock_dlq(const char *path, int *fd)
-{
-	char lp[4096];
-
-	snprintf(lp, sizeof(lp), "%s/evdlq.lock", path);
-	*fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (*fd < 0) {
-		fe_warn("cannot open '%s'", lp);
-		return 74;
-	}
-	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+	if (r == EV_EAGAIN) {
 		fe_warn("another evdlq retry or purge is running on '%s'", path);
-		close(*fd);
-		*fd = -1;
-		return 75;
+		return EV_EXIT_TEMPFAIL;
 	}
-	return 0;
+	return r != 0 ? fe_report(&err) : 0;
 }
 
 static int open_writer(struct ev_log *log, struct ev_writer **w)
@@ -764,221 +733,59 @@ static int open_writer(struct ev_log *log, struct ev_writer **w)
 	return 0;
 }
 
-static int64_t mono_ms(void)
+/* What retry does, as it goes: stdout for what is resolved, stderr for
+ * what is not. */
+static void retry_report(void *ctx, const struct ev_retry_report *r)
 {
-	struct timespec ts;
+	const struct ev_letter *l = r->letter, *b = r->blocker;
+	const struct ev_done *d = r->last;
+	char why[80];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	(void)ctx;
+	switch (r->what) {
+	case EV_RETRY_WOULD:
+		printf("would retry %llu (%s%s%s) with: %s\n",
+		       (unsigned long long)l->offset, l->orig_type,
+		       l->orig_stream ? " " : "",
+		       l->orig_stream ? l->orig_stream : "", r->cmd);
+		break;
+	case EV_RETRY_RESOLVED:
+		printf("resolved %llu (%s)\n", (unsigned long long)l->offset,
+		       l->orig_type);
+		break;
+	case EV_RETRY_STILL_OPEN:
+		if (d->timed_out)
+			snprintf(why, sizeof(why), "timed out");
+		else if (d->signal)
+			snprintf(why, sizeof(why), "signal %d", d->signal);
+		else
+			snprintf(why, sizeof(why), "exit status %d", d->exit_status);
+		fflush(stdout); /* in order, when both go to one file */
+		fe_warn("still open: %llu (%s) after %u attempts: %s",
+			(unsigned long long)l->offset, l->orig_type, r->attempts,
+			why);
+		break;
+	case EV_RETRY_LEFT_OPEN:
+		fflush(stdout);
+		fe_warn("left open: %llu (%s %s), behind %s letter %llu of its "
+			"stream%s",
+			(unsigned long long)l->offset, l->orig_type, l->orig_stream,
+			r->blocker_failed ? "failed" : "open",
+			(unsigned long long)b->offset,
+			r->blocker_selected ? "" : ", which is not selected");
+		break;
+	case EV_RETRY_NO_HANDLER:
+		fflush(stdout);
+		fe_warn("letter %llu records no handler: give --exec",
+			(unsigned long long)l->offset);
+		break;
+	}
+	fflush(stdout);
 }
 
-/* "NAME=value" for a handler's environment, allocated: values are passed
- * whole, however long.  NULL when out of memory. */
-static char *env_pair(const char *name_eq, const char *value)
-{
-	char *s;
-
-	if (asprintf(&s, "%s%s", name_eq, value) < 0)
-		return NULL;
-	return s;
-}
-
-struct retry_opts {
-	unsigned retries;
-	int64_t backoff, backoff_max, timeout;
-};
-
-/* How the runs of one letter ended. */
-enum {
-	RUN_ERROR = -1, /* could not run it; reported */
-	RUN_FAILED,	/* every run failed */
-	RUN_OK,		/* the last run succeeded */
-	RUN_STOPPED,	/* stopped by SIGINT or SIGTERM */
-};
-
-/*
- * Wait for the one run of rn to end, into *d.  When we are asked to stop,
- * the run gets SIGTERM, and SIGKILL EV_KILL_GRACE_MS later.  Returns 1
- * when the run ended after that, 0 when it ended by itself, -1 on error.
- */
-static int wait_run(struct ev_runner *rn, struct ev_done *d)
-{
-	int64_t kill_at = 0;
-	int r;
-
-	for (;;) {
-		/* bounded, so that a signal just before the wait is seen */
-		r = ev_runner_wait(rn, 200, d);
-		if (r == 1)
-			return kill_at != 0;
-		if (r < 0 || ev_runner_running(rn) == 0) {
-			fe_warn("cannot wait for the handler");
-			return -1;
-		}
-		if (!stop_requested)
-			continue;
-		if (kill_at == 0) {
-			ev_runner_kill_all(rn, SIGTERM);
-			kill_at = mono_ms() + EV_KILL_GRACE_MS;
-		} else if (kill_at > 0 && mono_ms() >= kill_at) {
-			ev_runner_kill_all(rn, SIGKILL);
-			kill_at = -1;
-		}
-	}
-}
-
-/*
- * Run cmd on l's original event until it succeeds or the retries run out.
- * *attempts counts the runs that ended by themselves, and *d is the last
- * of them.  A run that fails while we stop is likely our own kill, so it
- * does not count, as in evtail: with RUN_STOPPED, *attempts are the runs
- * that failed before.
- */
-static int run_letter(const struct ev_letter *l, const char *cmd,
-		      const struct retry_opts *o, unsigned *attempts,
-		      struct ev_done *d, int *rc)
-{
-	struct ev_runner *rn = ev_runner_new(1);
-	struct ev_error err;
-	struct ev_buf in = {0};
-	struct ev_done *run = malloc(sizeof(*run));
-	char attempt[40], offset[40], dlq_offset[40];
-	char *owned[3] = {NULL, NULL, NULL};
-	char *envp[7];
-	unsigned a;
-	int k = 0, stopped, res = RUN_ERROR;
-
-	*attempts = 0;
-	*rc = 1;
-	if (rn == NULL || run == NULL || ev_buf_puts(&in, l->original_json) != 0 ||
-	    ev_buf_putc(&in, '\n') != 0)
-		goto oom;
-	snprintf(offset, sizeof(offset), "EV_OFFSET=%llu",
-		 (unsigned long long)l->source_offset);
-	snprintf(dlq_offset, sizeof(dlq_offset), "EV_DLQ_OFFSET=%llu",
-		 (unsigned long long)l->offset);
-	envp[k++] = attempt;
-	envp[k++] = offset;
-	envp[k++] = dlq_offset;
-	if ((owned[0] = env_pair("EV_TYPE=", l->orig_type)) == NULL)
-		goto oom;
-	envp[k++] = owned[0];
-	if (l->orig_id != NULL) {
-		if ((owned[1] = env_pair("EV_ID=", l->orig_id)) == NULL)
-			goto oom;
-		envp[k++] = owned[1];
-	}
-	if (l->orig_stream != NULL) {
-		if ((owned[2] = env_pair("EV_STREAM=", l->orig_stream)) == NULL)
-			goto oom;
-		envp[k++] = owned[2];
-	}
-	envp[k] = NULL;
-	res = RUN_FAILED;
-	for (a = 0; a <= o->retries; a++) {
-		if (a > 0) {
-			int64_t ms = ev_backoff_ms((int)a, o->backoff,
-						   o->backoff_max);
-			struct timespec ts = {ms / 1000,
-					      (long)(ms % 1000) * 1000000};
-			nanosleep(&ts, NULL);
-		}
-		if (stop_requested) {
-			res = RUN_STOPPED;
-			break;
-		}
-		/* attempts go on from the letter's */
-		snprintf(attempt, sizeof(attempt), "EV_ATTEMPT=%llu",
-			 (unsigned long long)(l->attempts + a + 1));
-		if (ev_runner_start(rn, cmd, in.p, in.len, envp, o->timeout,
-				    NULL, &err) != 0) {
-			*rc = fe_report(&err);
-			res = RUN_ERROR;
-			break;
-		}
-		stopped = wait_run(rn, run);
-		if (stopped < 0) {
-			res = RUN_ERROR;
-			break;
-		}
-		if (run->ok) {
-			*d = *run;
-			*attempts = a + 1;
-			res = RUN_OK;
-			break;
-		}
-		if (stopped || stop_requested) {
-			res = RUN_STOPPED;
-			break;
-		}
-		*d = *run;
-		*attempts = a + 1;
-	}
-	goto out;
-oom:
-	fe_warn("out of memory");
-out:
-	for (k = 0; k < 3; k++)
-		free(owned[k]);
-	free(run);
-	ev_buf_free(&in);
-	ev_runner_free(rn);
-	return res;
-}
-
-/* What became of a letter in this run of retry, for those behind it. */
-enum {
-	FATE_UNSELECTED, /* not selected: stays as it was */
-	FATE_RESOLVED,	 /* resolved (or would be, in a dry run) */
-	FATE_FAILED,	 /* its retry failed */
-	FATE_LEFT_OPEN,	 /* not tried */
-};
-
-/* Order indexes of letters v by stream, group and source log, then
- * offset. */
-static int stream_cmp(const void *a, const void *b, void *v)
-{
-	const struct ev_letter *lv = v;
-	const struct ev_letter *x = &lv[*(const size_t *)a];
-	const struct ev_letter *y = &lv[*(const size_t *)b];
-	int c;
-
-	if ((c = strcmp(x->orig_stream, y->orig_stream)) != 0 ||
-	    (c = strcmp(x->group, y->group)) != 0 ||
-	    (c = strcmp(x->source_log_id, y->source_log_id)) != 0)
-		return c;
-	return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
-/*
- * For each open letter of a stream, the index of the open letter before it
- * of the same stream, group and source log in prev[], or n for none.
- * Returns -1 when out of memory.
- */
-static int stream_prev(const struct ev_letter *v, size_t n, size_t *prev)
-{
-	size_t *idx = malloc((n ? n : 1) * sizeof(*idx)), m = 0, i;
-
-	if (idx == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		prev[i] = n;
-		if (v[i].state == EV_LETTER_OPEN && v[i].orig_stream != NULL)
-			idx[m++] = i;
-	}
-	qsort_r(idx, m, sizeof(*idx), stream_cmp, (void *)v);
-	for (i = 1; i < m; i++) {
-		const struct ev_letter *x = &v[idx[i - 1]], *y = &v[idx[i]];
-		if (strcmp(x->orig_stream, y->orig_stream) == 0 &&
-		    strcmp(x->group, y->group) == 0 &&
-		    strcmp(x->source_log_id, y->source_log_id) == 0)
-			prev[idx[i]] = idx[i - 1];
-	}
-	free(idx);
-	return 0;
-}
-
-static int cmd_retry(int argc, char **argv)
+/* retry's options: -1 to go on, or an exit status. */
+static int retry_options(int argc, char **argv, struct select *s,
+			 struct ev_retry_opts *o)
 {
 	static const struct option opts[] = {
 		{"backoff", required_argument, NULL, OPT_BACKOFF},
@@ -991,29 +798,15 @@ static int cmd_retry(int argc, char **argv)
 		SELECTOR_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct select s;
-	struct retry_opts o = {3, 1000, 30000, 0};
-	struct ev_log *log = NULL;
-	struct ev_letter *v = NULL;
-	struct ev_writer *w = NULL;
-	struct ev_error err;
-	struct ev_done *d = NULL;
-	const char *exec = NULL;
-	size_t n = 0, i, *prev = NULL, *blocker = NULL;
-	unsigned char *fate = NULL;
-	uint64_t val, selected_n = 0, resolved = 0;
-	unsigned attempts;
-	int c, dry = 0, rc, lockfd = -1, r, run_rc;
-	ev_time_t now = ev_now();
-	char why[80], b1[32], b2[32];
+	uint64_t val;
+	int64_t ms;
+	int c;
 
-	memset(&s, 0, sizeof(s));
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int64_t ms;
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case OPT_BACKOFF:
 		case OPT_BACKOFF_MAX:
 		case OPT_TIMEOUT:
@@ -1023,17 +816,17 @@ static int cmd_retry(int argc, char **argv)
 						      "such as 500ms, 2s or 1m",
 						      optarg);
 			if (c == OPT_BACKOFF)
-				o.backoff = ms;
+				o->backoff_ms = ms;
 			else if (c == OPT_BACKOFF_MAX)
-				o.backoff_max = ms;
+				o->backoff_max_ms = ms;
 			else
-				o.timeout = ms;
+				o->timeout_ms = ms;
 			continue;
 		case OPT_DRY_RUN:
-			dry = 1;
+			o->dry_run = 1;
 			continue;
 		case OPT_EXEC:
-			exec = optarg;
+			o->cmd = optarg;
 			continue;
 		case OPT_RETRIES:
 			if (fe_parse_u64(optarg, &val) != 0 || val > 1000)
@@ -1041,114 +834,62 @@ static int cmd_retry(int argc, char **argv)
 						      "retry: --retries: '%s' is not a "
 						      "number from 0 to 1000",
 						      optarg);
-			o.retries = (unsigned)val;
+			o->retries = (unsigned)val;
 			continue;
 		}
-		r = selector_opt(c, optarg, &s);
-		if (r == 1)
-			continue;
-		return fe_usage_error(usage_short, NULL);
+		if (selector_opt(c, optarg, s) != 1)
+			return fe_usage_error(usage_short, NULL);
 	}
 	if (optind + 1 != argc)
 		return fe_usage_error(usage_short, "retry: expected one DLQ operand");
-	if (o.backoff_max < o.backoff)
-		o.backoff_max = o.backoff;
+	if (o->backoff_max_ms < o->backoff_ms)
+		o->backoff_max_ms = o->backoff_ms;
+	return -1;
+}
+
+static int cmd_retry(int argc, char **argv)
+{
+	struct select s;
+	struct ev_retry_opts o;
+	struct ev_log *log = NULL;
+	struct ev_letter *v = NULL;
+	struct ev_error err;
+	unsigned char *sel = NULL;
+	size_t n = 0, i;
+	uint64_t selected_n = 0, resolved = 0;
+	ev_time_t now = ev_now();
+	int rc, lockfd = -1, r;
+	char b1[32], b2[32];
+
+	memset(&s, 0, sizeof(s));
+	memset(&o, 0, sizeof(o));
+	o.retries = 3;
+	o.backoff_ms = 1000;
+	o.backoff_max_ms = 30000;
+	o.report = retry_report;
+	if ((rc = retry_options(argc, argv, &s, &o)) != -1)
+		goto out;
 	/* the log first, so that no lock file is made where there is none;
 	 * then the letters, as of when we hold the lock */
 	if ((rc = open_dlq(argv[optind], &log)) != 0)
 		goto out;
-	if (!dry && (rc = lock_dlq(argv[optind], &lockfd)) != 0)
+	if (!o.dry_run && (rc = lock_dlq(log, argv[optind], &lockfd)) != 0)
 		goto out;
 	if ((rc = scan(log, &v, &n)) != 0)
 		goto out;
-	if (!dry && (rc = open_writer(log, &w)) != 0)
-		goto out;
-	prev = malloc((n ? n : 1) * sizeof(*prev));
-	blocker = malloc((n ? n : 1) * sizeof(*blocker));
-	fate = calloc(n ? n : 1, 1);
-	d = malloc(sizeof(*d));
-	if (prev == NULL || blocker == NULL || fate == NULL || d == NULL ||
-	    stream_prev(v, n, prev) != 0) {
-		fe_warn("out of memory");
-		rc = 1;
+	if ((sel = calloc(n ? n : 1, 1)) == NULL) {
+		rc = fe_oom();
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		selected_n += selected(&s, &v[i], now);
+		selected_n += sel[i] = (unsigned char)selected(&s, &v[i], now);
 	fe_on_stop(on_signal);
-	for (i = 0; i < n && !stop_requested; i++) {
-		const struct ev_letter *l = &v[i];
-		const char *cmd = exec ? exec : l->handler;
-		size_t p = prev[i], b;
-		/* a stream keeps its order: a letter waits while an earlier
-		 * open letter of its stream (same group and source log) is
-		 * not resolved, selected or not */
-		blocker[i] = n;
-		if (p < n && fate[p] != FATE_RESOLVED)
-			blocker[i] = blocker[p] < n ? blocker[p] : p;
-		if (!selected(&s, l, now))
-			continue;
-		fate[i] = FATE_LEFT_OPEN;
-		if ((b = blocker[i]) < n) {
-			fe_warn("left open: %llu (%s %s), behind %s letter %llu of "
-				"its stream%s",
-				(unsigned long long)l->offset, l->orig_type,
-				l->orig_stream,
-				fate[b] == FATE_FAILED ? "failed" : "open",
-				(unsigned long long)v[b].offset,
-				fate[b] == FATE_UNSELECTED ? ", which is not selected"
-							   : "");
-			continue;
-		}
-		if (cmd == NULL) {
-			fe_warn("letter %llu records no handler: give --exec",
-				(unsigned long long)l->offset);
-			continue;
-		}
-		if (dry) {
-			printf("would retry %llu (%s%s%s) with: %s\n",
-			       (unsigned long long)l->offset, l->orig_type,
-			       l->orig_stream ? " " : "",
-			       l->orig_stream ? l->orig_stream : "", cmd);
-			fate[i] = FATE_RESOLVED;
-			continue;
-		}
-		memset(d, 0, sizeof(*d));
-		r = run_letter(l, cmd, &o, &attempts, d, &run_rc);
-		if (r == RUN_ERROR) {
-			rc = run_rc;
-			break;
-		}
-		if (r == RUN_OK) {
-			if ((rc = record(w, EV_RESOLUTION_RESOLVED, l, cmd, attempts,
-					 NULL, d)) != 0)
-				break;
-			printf("resolved %llu (%s)\n", (unsigned long long)l->offset,
-			       l->orig_type);
-			fflush(stdout);
-			fate[i] = FATE_RESOLVED;
-			resolved++;
-			continue;
-		}
-		/* stopped: the failed runs before our kill are on record,
-		 * the killed one is not */
-		if (attempts == 0)
-			break;
-		if ((rc = record(w, EV_RESOLUTION_RETRY_FAILED, l, cmd, attempts,
-				 NULL, d)) != 0)
-			break;
-		if (d->timed_out)
-			snprintf(why, sizeof(why), "timed out");
-		else if (d->signal)
-			snprintf(why, sizeof(why), "signal %d", d->signal);
-		else
-			snprintf(why, sizeof(why), "exit status %d", d->exit_status);
-		fflush(stdout); /* in order, when both go to one file */
-		fe_warn("still open: %llu (%s) after %u attempts: %s",
-			(unsigned long long)l->offset, l->orig_type, attempts, why);
-		fate[i] = FATE_FAILED;
+	r = ev_dlq_retry(log, v, n, sel, &o, &stop_requested, &resolved, &err);
+	if (r != 0) {
+		rc = fe_report(&err);
+		goto out;
 	}
-	if (rc == 0 && !dry) {
+	if (!o.dry_run) {
 		/* every selected letter not resolved, also those an
 		 * interruption kept us from */
 		uint64_t still_open = selected_n - resolved;
@@ -1157,21 +898,15 @@ static int cmd_retry(int argc, char **argv)
 			fe_warn("%s resolved, %s still open", fe_commas(resolved, b1),
 				fe_commas(still_open, b2));
 		if (still_open > 0 || stop_requested)
-			rc = 1;
+			rc = EV_EXIT_FAILURE;
 	}
 out:
-	free(prev);
-	free(blocker);
-	free(fate);
-	free(d);
-	if (w != NULL && ev_writer_close(w, &err) != 0 && rc == 0)
-		rc = fe_report(&err);
+	free(sel);
 	if (s.have_error)
 		regfree(&s.error);
 	ev_letters_free(v, n);
 	ev_log_close(log);
-	if (lockfd >= 0)
-		close(lockfd);
+	ev_dlq_unlock(lockfd);
 	return rc;
 }
 
@@ -1222,7 +957,7 @@ static int cmd_purge(int argc, char **argv)
 	 * then the letters, as of when we hold the lock */
 	if ((rc = open_dlq(argv[optind], &log)) != 0)
 		goto out;
-	if (!dry && (rc = lock_dlq(argv[optind], &lockfd)) != 0)
+	if (!dry && (rc = lock_dlq(log, argv[optind], &lockfd)) != 0)
 		goto out;
 	if ((rc = scan(log, &v, &n)) != 0)
 		goto out;
@@ -1236,9 +971,11 @@ static int cmd_purge(int argc, char **argv)
 			       (unsigned long long)v[i].offset, v[i].orig_type);
 			continue;
 		}
-		if ((rc = record(w, EV_RESOLUTION_DISCARDED, &v[i], NULL, 0, reason,
-				 NULL)) != 0)
+		if (ev_dlq_record(w, EV_RESOLUTION_DISCARDED, &v[i], NULL, 0, reason,
+				  NULL, &err) != 0) {
+			rc = fe_report(&err);
 			break;
+		}
 		printf("discarded %llu (%s)\n", (unsigned long long)v[i].offset,
 		       v[i].orig_type);
 		purged++;
@@ -1252,8 +989,7 @@ out:
 		regfree(&s.error);
 	ev_letters_free(v, n);
 	ev_log_close(log);
-	if (lockfd >= 0)
-		close(lockfd);
+	ev_dlq_unlock(lockfd);
 	return rc;
 }
 

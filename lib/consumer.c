@@ -1024,6 +1024,7 @@ static int fill(struct ev_consumer *c, int *reading)
 	struct ev_item in;
 	int r;
 
+	trim_window(c);
 	while (*reading && c->rc == 0 && !c->st.failed && live(c) < c->limit) {
 		if (c->o.scan == NULL) {
 			memset(&in, 0, sizeof(in));

@@ -464,6 +464,24 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 	return 0;
 }
 
+int ev_dlq_record(struct ev_writer *w, int kind, const struct ev_letter *l,
+		  const char *handler, unsigned attempts, const char *reason,
+		  const struct ev_done *d, struct ev_error *err)
+{
+	struct ev_buf rec = {0};
+	ev_time_t t;
+	int r;
+
+	r = ev_dlq_resolution_encode(&rec, kind, l, handler, attempts, reason, d,
+				     ev_now(), &t, err);
+	if (r == 0)
+		r = ev_writer_add(w, rec.p, rec.len, t, err);
+	if (r == 0)
+		r = ev_writer_flush(w, err); /* on record before we go on */
+	ev_buf_free(&rec);
+	return r;
+}
+
 /* ------------------------------------------------------------ rules */
 
 void ev_dlq_letter_id(char *out, size_t n, const char *group,

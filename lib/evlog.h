@@ -846,6 +846,11 @@ void ev_dlq_unlock(int fd);
  * in v of the open letter before it of the same stream, group and
  * source log, or n for none, into prev[n]. */
 int ev_dlq_stream_prev(const struct ev_letter *v, size_t n, size_t *prev);
+/* Append a resolution record (EV_RESOLUTION_*) about l with w, and
+ * sync it. */
+int ev_dlq_record(struct ev_writer *w, int kind, const struct ev_letter *l,
+		  const char *handler, unsigned attempts, const char *reason,
+		  const struct ev_done *d, struct ev_error *err);
 /* Every dead letter of dlq, in offset order, with its state. */
 int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *n,
 		struct ev_error *err);
@@ -972,6 +977,53 @@ int ev_consumer_run(struct ev_consumer *c, volatile sig_atomic_t *stop,
 		    struct ev_error *err);
 const struct ev_consumer_stats *ev_consumer_stats(const struct ev_consumer *c);
 void ev_consumer_free(struct ev_consumer *c);
+
+/* ---------------------------------------------------------------- retries */
+
+/* What evdlq retry did with a letter, as it goes (evdlq(1) RETRY). */
+enum ev_retry_what {
+	EV_RETRY_WOULD,	     /* dry run: would be retried */
+	EV_RETRY_RESOLVED,   /* a run succeeded; recorded */
+	EV_RETRY_STILL_OPEN, /* every run failed; recorded */
+	EV_RETRY_LEFT_OPEN,  /* behind an unresolved letter of its stream */
+	EV_RETRY_NO_HANDLER, /* neither the letter nor the options name one */
+};
+struct ev_retry_report {
+	enum ev_retry_what what;
+	const struct ev_letter *letter;
+	const char *cmd;
+	unsigned attempts;		 /* STILL_OPEN: runs that failed */
+	const struct ev_done *last;	 /* ... the last of them */
+	const struct ev_letter *blocker; /* LEFT_OPEN: the letter before */
+	int blocker_failed;		 /* ... its retry failed just now */
+	int blocker_selected;
+};
+typedef void (*ev_retry_fn)(void *ctx, const struct ev_retry_report *r);
+
+struct ev_retry_opts {
+	const char *cmd;	/* NULL: each letter's own handler */
+	unsigned retries;
+	int64_t backoff_ms, backoff_max_ms, timeout_ms;
+	int dry_run;
+	ev_retry_fn report;
+	void *ctx;
+	const struct ev_clock *clock;	      /* tests */
+	const struct ev_handler_ops *handler;
+	void *handler_ctx;
+};
+
+/*
+ * Run the selected open letters of dlq (v[i] with sel[i] set, v as
+ * ev_dlq_scan() gave it) through a handler again, one at a time in
+ * offset order, with retries; a letter waits while an earlier open
+ * letter of its stream is unresolved.  Each outcome is recorded in dlq
+ * (not on a dry run) and reported.  *resolved counts the letters
+ * resolved; stops early when *stop is set.
+ */
+int ev_dlq_retry(struct ev_log *dlq, const struct ev_letter *v, size_t n,
+		 const unsigned char *sel, const struct ev_retry_opts *o,
+		 volatile sig_atomic_t *stop, uint64_t *resolved,
+		 struct ev_error *err);
 
 /* ---------------------------------------------------------------- streams */
 
