@@ -463,119 +463,34 @@ static int cmd_repair(int argc, char **argv)
 
 /* ------------------------------------------------------------ groups */
 
-/* Fill err with a usage error; returns EV_EUSAGE. */
-static int usage_err(struct ev_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int usage_err(struct ev_error *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	ev_error_clear(err);
-	err->code = EV_EUSAGE;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return EV_EUSAGE;
-}
-
-/* A position for --to: start, end, OFFSET or @TIME. */
-struct to_pos {
-	enum { TO_START, TO_END, TO_OFFSET, TO_TIME } kind;
-	uint64_t offset;
-	ev_time_t time;
-};
-
 /* The form of --to, checked while parsing options: 0, or a usage error
  * (64) already reported. */
-static int parse_to(const char *s, struct to_pos *p)
+static int parse_to(const char *s, struct ev_pos *p)
 {
-	if (strcmp(s, "start") == 0) {
-		p->kind = TO_START;
-	} else if (strcmp(s, "end") == 0) {
-		p->kind = TO_END;
-	} else if (s[0] == '@') {
-		p->kind = TO_TIME;
-		if (ev_time_parse_user(s + 1, ev_now(), &p->time) != 0)
-			return fe_usage_error(usage_short,
-					      "--to: '%s' is not a time", s + 1);
-	} else {
-		p->kind = TO_OFFSET;
-		if (fe_parse_u64(s, &p->offset) != 0)
-			return fe_usage_error(usage_short,
-					      "--to: '%s' is not start, end, an "
-					      "offset or @TIME",
-					      s);
-	}
-	return 0;
+	if (ev_pos_parse(s, 0, ev_now(), p) == 0)
+		return 0;
+	if (s[0] == '@')
+		return fe_usage_error(usage_short, "--to: '%s' is not a time",
+				      s + 1);
+	return fe_usage_error(usage_short,
+			      "--to: '%s' is not start, end, an offset or @TIME",
+			      s);
 }
 
-/* Where --to is in this log; EV_EUSAGE for an offset outside it. */
-static int resolve_pos(struct ev_log *log, const struct to_pos *p,
-		       uint64_t *out, struct ev_error *err)
+/* Where --to is in this log: 0, or an exit status. */
+static int resolve_to(struct ev_log *log, const struct ev_pos *p,
+		      uint64_t *out)
 {
 	struct ev_reader *rd;
-	struct ev_rec rec;
+	struct ev_error err;
 	int r;
 
-	r = ev_reader_open(&rd, log, err);
-	if (r != 0)
-		return r;
-	switch (p->kind) {
-	case TO_START:
-		*out = ev_reader_first_offset(rd);
-		break;
-	case TO_END:
-		*out = ev_reader_end_offset(rd);
-		break;
-	case TO_TIME:
-		/* the first event at or after the time */
-		*out = ev_reader_end_offset(rd);
-		r = ev_reader_seek_time(rd, p->time, err);
-		while (r == 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
-			struct ev_event ev;
-			r = ev_event_decode(rec.p, rec.n, &ev, err);
-			if (r == 0 && ev.time >= p->time) {
-				*out = rec.offset;
-				break;
-			}
-		}
-		if (r == 1)
-			r = 0;
-		break;
-	case TO_OFFSET:
-		*out = p->offset;
-		if (*out > ev_reader_end_offset(rd) ||
-		    *out < ev_reader_first_offset(rd))
-			r = usage_err(err,
-				      "--to: offset %llu is outside the log (%llu "
-				      "to %llu)",
-				      (unsigned long long)p->offset,
-				      (unsigned long long)ev_reader_first_offset(rd),
-				      (unsigned long long)ev_reader_end_offset(rd));
-		break;
-	}
+	if ((r = ev_reader_open(&rd, log, &err)) == 0)
+		r = ev_pos_resolve(rd, p, out, &err);
 	ev_reader_free(rd);
-	return r < 0 ? r : 0;
-}
-
-/* Lag of a group in events and seconds of append time, from where it
- * will read next: events trimmed before it read them are not counted. */
-static void group_lag(struct ev_log *log, const struct ev_group_state *g,
-		      const struct ev_log_info *info, uint64_t *events,
-		      double *seconds)
-{
-	ev_time_t t;
-	struct ev_error err;
-	uint64_t from = g->next < info->first_offset ? info->first_offset
-						     : g->next;
-
-	*events = info->next_offset > from ? info->next_offset - from : 0;
-	*seconds = 0;
-	if (*events > 0 && info->last_append != EV_TIME_NONE &&
-	    ev_log_append_time(log, from, &t, &err) == 0 &&
-	    t != EV_TIME_NONE && info->last_append > t)
-		*seconds = (double)(info->last_append - t) / 1e9;
+	if (r == EV_EUSAGE)
+		return fe_reportf(&err, "--to");
+	return r != 0 ? fe_report(&err) : 0;
 }
 
 static int cmd_groups(int argc, char **argv)
@@ -590,7 +505,7 @@ static int cmd_groups(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *reset = NULL, *to = NULL, *state_dir = NULL;
-	struct to_pos to_pos;
+	struct ev_pos to_pos;
 	struct ev_group_state *gs = NULL;
 	struct ev_log_info info;
 	struct ev_log *log = NULL;
@@ -648,19 +563,19 @@ static int cmd_groups(int argc, char **argv)
 		for (i = 0; rc == 0 && i < n; i++)
 			if (strcmp(gs[i].name, reset) == 0)
 				break;
-		if (rc == 0 && i == n)
-		{
-			usage_err(&err, "no group '%s' in '%s'", reset,
-				  argv[optind]);
-			rc = err.code = EV_ENOENT;
+		if (rc != 0) {
+			rc = fe_report(&err);
+			goto out;
 		}
-		if (rc == 0) {
-			old = gs[i].next;
-			rc = resolve_pos(log, &to_pos, &pos, &err);
+		if (i == n) {
+			fe_warn("no group '%s' in '%s'", reset, argv[optind]);
+			rc = EV_EXIT_NOINPUT;
+			goto out;
 		}
-		if (rc == 0)
-			rc = ev_group_reset(log, reset, state_dir, pos, !execute,
-					    &err);
+		old = gs[i].next;
+		if ((rc = resolve_to(log, &to_pos, &pos)) != 0)
+			goto out;
+		rc = ev_group_reset(log, reset, state_dir, pos, !execute, &err);
 		if (rc == EV_EAGAIN)
 			snprintf(err.hint, sizeof(err.hint),
 				 "stop the consumer first");
@@ -691,7 +606,7 @@ static int cmd_groups(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		uint64_t lag;
 		double secs;
-		group_lag(log, &gs[i], &info, &lag, &secs);
+		ev_group_lag(log, &gs[i], &info, &lag, &secs);
 		if (json) {
 			printf("{\"group\":");
 			json_str(gs[i].name);
@@ -837,7 +752,7 @@ static int cmd_lag(int argc, char **argv)
 		int st;
 		if (group != NULL && strcmp(gs[i].name, group) != 0)
 			continue;
-		group_lag(log, &gs[i], &info, &lag, &secs);
+		ev_group_lag(log, &gs[i], &info, &lag, &secs);
 		st = over(&crit, lag, secs) ? 2 : over(&warn, lag, secs) ? 1 : 0;
 		{
 			char w[32] = "", cr[32] = "", ws[32] = "", cs[32] = "";
@@ -889,44 +804,6 @@ static int cmd_lag(int argc, char **argv)
 
 /* ------------------------------------------------------------ metrics */
 
-/* Prometheus label value: \, " and newline escaped. */
-static void prom_label(const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			putchar('\\');
-		if (*s == '\n') {
-			fputs("\\n", stdout);
-			continue;
-		}
-		putchar(*s);
-	}
-}
-
-struct logdata {
-	const char *path;
-	struct ev_log *log;
-	struct ev_log_info info;
-	struct ev_type_count *types;
-	size_t ntypes;
-	struct ev_group_state *groups;
-	size_t ngroups;
-	uint64_t dlq_open;	/* dead-letter logs only */
-	ev_time_t dlq_oldest;
-};
-
-static void family(const char *name, const char *type, const char *help)
-{
-	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void sample_start(const char *name, const struct logdata *d)
-{
-	printf("%s{log=\"", name);
-	prom_label(d->path);
-	putchar('"');
-}
-
 static int cmd_metrics(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -935,16 +812,18 @@ static int cmd_metrics(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *state_dir = NULL;
-	struct logdata *d;
+	struct ev_metrics *m = NULL;
+	struct ev_log **logs;
+	struct ev_buf out = {0};
 	struct ev_error err;
-	size_t nl, i, k;
-	int c, b, rc = 0;
+	size_t nl, i;
+	int c, rc = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 's':
 			state_dir = optarg;
 			break;
@@ -956,169 +835,27 @@ static int cmd_metrics(int argc, char **argv)
 		return fe_usage_error(usage_short,
 				      "metrics: expected one or more LOG operands");
 	nl = (size_t)(argc - optind);
-	d = calloc(nl, sizeof(*d));
-	if (d == NULL) {
-		fe_warn("out of memory");
-		return 1;
+	if ((logs = calloc(nl, sizeof(*logs))) == NULL || ev_metrics_new(&m) != 0) {
+		free(logs);
+		return fe_oom();
 	}
-	/* gather everything first: a failure prints nothing, so the
-	 * textfile collector never reads half a file */
+	/* everything first: a failure prints nothing, so that a textfile
+	 * collector never reads half a file */
 	for (i = 0; i < nl && rc == 0; i++) {
-		d[i].path = argv[optind + (int)i];
-		if ((rc = open_log(d[i].path, &d[i].log)) != 0)
-			break;
-		if (ev_log_info(d[i].log, &d[i].info, &err) != 0 ||
-		    ev_log_type_counts(d[i].log, &d[i].types, &d[i].ntypes,
-				       &err) != 0 ||
-		    ev_group_list(d[i].log, state_dir, &d[i].groups,
-				  &d[i].ngroups, &err) != 0) {
+		const char *path = argv[optind + (int)i];
+		if ((rc = open_log(path, &logs[i])) == 0 &&
+		    ev_metrics_add(m, logs[i], path, state_dir, &err) != 0)
 			rc = fe_report(&err);
-			break;
-		}
-		d[i].dlq_oldest = EV_TIME_NONE;
-		if (ev_log_get_config(d[i].log)->dead_letters) {
-			struct ev_letter *lv;
-			size_t ln, k2;
-			if (ev_dlq_scan(d[i].log, &lv, &ln, &err) != 0) {
-				rc = fe_report(&err);
-				break;
-			}
-			for (k2 = 0; k2 < ln; k2++)
-				if (lv[k2].state == EV_LETTER_OPEN) {
-					if (d[i].dlq_open++ == 0)
-						d[i].dlq_oldest = lv[k2].time;
-				}
-			ev_letters_free(lv, ln);
-		}
 	}
-	if (rc != 0)
-		goto out;
-	family("evlog_events", "gauge", "Events in the log.");
-	for (i = 0; i < nl; i++) {
-		sample_start("evlog_events", &d[i]);
-		printf("} %llu\n", (unsigned long long)d[i].info.events);
-	}
-	family("evlog_type_events", "gauge", "Events in the log, by type.");
+	if (rc == 0 && ev_metrics_format(m, &out, &err) != 0)
+		rc = fe_report(&err);
+	if (rc == 0 && fwrite(out.p, 1, out.len, stdout) != out.len)
+		rc = EV_EXIT_IO;
+	ev_metrics_free(m);
 	for (i = 0; i < nl; i++)
-		for (k = 0; k < d[i].ntypes; k++) {
-			sample_start("evlog_type_events", &d[i]);
-			printf(",type=\"");
-			prom_label(d[i].types[k].name);
-			printf("\"} %llu\n", (unsigned long long)d[i].types[k].n);
-		}
-	family("evlog_bytes", "gauge", "Bytes on disk: segments and indexes.");
-	for (i = 0; i < nl; i++) {
-		sample_start("evlog_bytes", &d[i]);
-		printf("} %llu\n", (unsigned long long)d[i].info.bytes);
-	}
-	family("evlog_segments", "gauge", "Segment files.");
-	for (i = 0; i < nl; i++) {
-		sample_start("evlog_segments", &d[i]);
-		printf("} %llu\n", (unsigned long long)d[i].info.segments);
-	}
-	family("evlog_next_offset", "gauge", "The offset the next event gets.");
-	for (i = 0; i < nl; i++) {
-		sample_start("evlog_next_offset", &d[i]);
-		printf("} %llu\n", (unsigned long long)d[i].info.next_offset);
-	}
-	family("evlog_last_append_timestamp_seconds", "gauge",
-	       "When the newest batch was appended.");
-	for (i = 0; i < nl; i++)
-		if (d[i].info.last_append != EV_TIME_NONE) {
-			sample_start("evlog_last_append_timestamp_seconds", &d[i]);
-			printf("} %.3f\n", (double)d[i].info.last_append / 1e9);
-		}
-#define GROUP_SAMPLE(metric, fmt, val)                                       \
-	for (i = 0; i < nl; i++)                                             \
-		for (k = 0; k < d[i].ngroups; k++) {                         \
-			const struct ev_group_state *g = &d[i].groups[k];    \
-			uint64_t lag;                                        \
-			double secs;                                         \
-			group_lag(d[i].log, g, &d[i].info, &lag, &secs);     \
-			(void)lag;                                           \
-			(void)secs;                                          \
-			sample_start(metric, &d[i]);                         \
-			printf(",group=\"");                                 \
-			prom_label(g->name);                                 \
-			printf("\"} " fmt "\n", val);                        \
-		}
-	family("evlog_group_next_offset", "gauge",
-	       "The next offset a consumer group will get.");
-	GROUP_SAMPLE("evlog_group_next_offset", "%llu",
-		     (unsigned long long)g->next)
-	family("evlog_group_lag_events", "gauge",
-	       "Events a consumer group is behind the head.");
-	GROUP_SAMPLE("evlog_group_lag_events", "%llu", (unsigned long long)lag)
-	family("evlog_group_lag_seconds", "gauge",
-	       "Append time a consumer group is behind the head.");
-	GROUP_SAMPLE("evlog_group_lag_seconds", "%.3f", secs)
-	family("evlog_group_handled_total", "counter",
-	       "Events a group's handler has handled.");
-	GROUP_SAMPLE("evlog_group_handled_total", "%llu",
-		     (unsigned long long)g->stats.handled)
-	family("evlog_group_dead_lettered_total", "counter",
-	       "Events a group has dead-lettered.");
-	GROUP_SAMPLE("evlog_group_dead_lettered_total", "%llu",
-		     (unsigned long long)g->stats.dead_lettered)
-#undef GROUP_SAMPLE
-	/* the DLQ families only when there is a dead-letter log */
-	for (k = 0, i = 0; i < nl; i++)
-		k += ev_log_get_config(d[i].log)->dead_letters;
-	if (k > 0)
-		family("evlog_dlq_open_letters", "gauge",
-		       "Open dead letters in a dead-letter log.");
-	for (i = 0; i < nl; i++)
-		if (ev_log_get_config(d[i].log)->dead_letters) {
-			sample_start("evlog_dlq_open_letters", &d[i]);
-			printf("} %llu\n", (unsigned long long)d[i].dlq_open);
-		}
-	if (k > 0)
-		family("evlog_dlq_oldest_open_age_seconds", "gauge",
-		       "Age of the oldest open dead letter.");
-	for (i = 0; i < nl; i++)
-		if (ev_log_get_config(d[i].log)->dead_letters &&
-		    d[i].dlq_oldest != EV_TIME_NONE) {
-			sample_start("evlog_dlq_oldest_open_age_seconds", &d[i]);
-			printf("} %.3f\n",
-			       (double)(ev_now() - d[i].dlq_oldest) / 1e9);
-		}
-	family("evlog_handler_duration_seconds", "histogram",
-	       "Handler run times recorded by evtail --exec.");
-	for (i = 0; i < nl; i++)
-		for (k = 0; k < d[i].ngroups; k++) {
-			const struct ev_group_state *g = &d[i].groups[k];
-			uint64_t cum = 0;
-			for (b = 0; b < EV_HIST_BUCKETS; b++) {
-				cum += g->stats.buckets[b];
-				sample_start("evlog_handler_duration_seconds_bucket",
-					     &d[i]);
-				printf(",group=\"");
-				prom_label(g->name);
-				if (b < EV_HIST_BUCKETS - 1)
-					printf("\",le=\"%g\"} %llu\n",
-					       ev_hist_bounds[b],
-					       (unsigned long long)cum);
-				else
-					printf("\",le=\"+Inf\"} %llu\n",
-					       (unsigned long long)cum);
-			}
-			sample_start("evlog_handler_duration_seconds_sum", &d[i]);
-			printf(",group=\"");
-			prom_label(g->name);
-			printf("\"} %.6f\n", g->stats.sum);
-			sample_start("evlog_handler_duration_seconds_count", &d[i]);
-			printf(",group=\"");
-			prom_label(g->name);
-			printf("\"} %llu\n", (unsigned long long)cum);
-		}
-out:
-	for (i = 0; i < nl; i++) {
-		ev_type_counts_free(d[i].types, d[i].ntypes);
-		free(d[i].groups);
-		free(d[i].info.seg);
-		ev_log_close(d[i].log);
-	}
-	free(d);
+		ev_log_close(logs[i]);
+	free(logs);
+	ev_buf_free(&out);
 	return rc;
 }
 
@@ -1210,20 +947,12 @@ struct stream_list {
 	const char *category;
 };
 
-/* Message DB: the category of order-7 (and of order) is order. */
-static int in_category(const struct ev_stream_info *s, const char *c)
-{
-	size_t n = strlen(c);
-
-	return s->name_len >= n && memcmp(s->name, c, n) == 0 &&
-	       (s->name_len == n || s->name[n] == '-');
-}
-
 static int collect_stream(void *ctx, const struct ev_stream_info *s)
 {
 	struct stream_list *l = ctx;
 
-	if (l->category != NULL && !in_category(s, l->category))
+	if (l->category != NULL &&
+	    !ev_stream_in_category(s->name, s->name_len, l->category))
 		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 256;

@@ -1025,6 +1025,27 @@ int ev_dlq_retry(struct ev_log *dlq, const struct ev_letter *v, size_t n,
 		 volatile sig_atomic_t *stop, uint64_t *resolved,
 		 struct ev_error *err);
 
+/* ---------------------------------------------------------------- metrics */
+
+/* How far a group is behind: events from where it reads next to the
+ * end (not those trimmed before it read them), and the append time
+ * between them, in seconds. */
+void ev_group_lag(struct ev_log *log, const struct ev_group_state *g,
+		  const struct ev_log_info *info, uint64_t *events,
+		  double *seconds);
+
+/* The figures of logs in the Prometheus text format (evctl metrics). */
+struct ev_metrics;
+int ev_metrics_new(struct ev_metrics **out);
+void ev_metrics_free(struct ev_metrics *m);
+/* Gather the figures of log (borrowed until ev_metrics_free()), labelled
+ * name; groups in state_dir, or NULL for the log's own. */
+int ev_metrics_add(struct ev_metrics *m, struct ev_log *log, const char *name,
+		   const char *state_dir, struct ev_error *err);
+/* Append the exposition of every log added. */
+int ev_metrics_format(struct ev_metrics *m, struct ev_buf *out,
+		      struct ev_error *err);
+
 /* ---------------------------------------------------------------- streams */
 
 /* A stream's state (evlog(5) STATE). */
