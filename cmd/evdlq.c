@@ -2,9 +2,7 @@
  * evdlq - inspect, retry and purge the dead letters of a dead-letter log.
  * One function per subcommand, as in evctl.  See evdlq(1).
  */
-#include <fnmatch.h>
 #include <getopt.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,16 +62,6 @@ static const char usage_long[] =
 
 /* ------------------------------------------------------------ selectors */
 
-struct select {
-	int have_offset;
-	uint64_t from, to;
-	const char *type, *stream, *group;
-	regex_t error;
-	int have_error;
-	int64_t older_ms;
-	int all; /* not only open letters */
-};
-
 enum {
 	OPT_ALL = 256,
 	OPT_BACKOFF,
@@ -93,20 +81,22 @@ enum {
 };
 
 /* Handle a selector option: 1 handled, 0 not a selector, -1 bad value. */
-static int selector_opt(int c, const char *arg, struct select *s)
+static int selector_opt(int c, const char *arg, struct ev_letter_select *s)
 {
 	char *dots, *e;
 
 	switch (c) {
 	case OPT_ERROR:
-		if (s->have_error)
-			regfree(&s->error);
-		if (regcomp(&s->error, arg, REG_EXTENDED | REG_NOSUB) != 0) {
+		switch (ev_letter_select_error(s, arg)) {
+		case 0:
+			return 1;
+		case EV_EUSAGE:
 			fe_warn("--error: '%s' is not a regular expression", arg);
 			return -1;
+		default:
+			fe_oom();
+			return -1;
 		}
-		s->have_error = 1;
-		return 1;
 	case OPT_GROUP:
 		s->group = arg;
 		return 1;
@@ -150,32 +140,6 @@ static int selector_opt(int c, const char *arg, struct select *s)
 		return 1;
 	}
 	return 0;
-}
-
-static int selected(const struct select *s, const struct ev_letter *l,
-		    ev_time_t now)
-{
-	if (!s->all && l->state != EV_LETTER_OPEN)
-		return 0;
-	if (s->have_offset && (l->offset < s->from || l->offset > s->to))
-		return 0;
-	if (s->type && fnmatch(s->type, l->orig_type, 0) != 0)
-		return 0;
-	if (s->stream && (l->orig_stream == NULL ||
-			  fnmatch(s->stream, l->orig_stream, 0) != 0))
-		return 0;
-	if (s->group && strcmp(s->group, l->group) != 0)
-		return 0;
-	if (s->have_error) {
-		int hit = (l->error && regexec(&s->error, l->error, 0, NULL, 0) == 0) ||
-			  (l->stderr_tail &&
-			   regexec(&s->error, l->stderr_tail, 0, NULL, 0) == 0);
-		if (!hit)
-			return 0;
-	}
-	if (s->older_ms > 0 && now - l->time < s->older_ms * 1000000)
-		return 0;
-	return 1;
 }
 
 #define SELECTOR_OPTIONS                                                     \
@@ -236,36 +200,15 @@ static void age(ev_time_t then, ev_time_t now, char *out, size_t n)
 		snprintf(out, n, "%lldd", (long long)(s / 86400));
 }
 
-static const char *state_name(int st)
-{
-	return st == EV_LETTER_OPEN	   ? "open"
-	       : st == EV_LETTER_RESOLVED ? "resolved"
-					  : "discarded";
-}
-
 static void put_json_str(const char *s)
 {
 	struct ev_buf b = {0};
 
-	if (s == NULL)
+	if (s == NULL || ev_json_string(&b, s, strlen(s)) != 0)
 		fputs("null", stdout);
-	else if (ev_json_string(&b, s, strlen(s)) == 0)
-		fwrite(b.p, 1, b.len, stdout);
 	else
-		fputs("null", stdout);
+		fwrite(b.p, 1, b.len, stdout);
 	ev_buf_free(&b);
-}
-
-static void put_json_time(ev_time_t t)
-{
-	char buf[40];
-
-	if (t == EV_TIME_NONE) {
-		fputs("null", stdout);
-		return;
-	}
-	ev_time_format(t, buf);
-	printf("\"%s\"", buf);
 }
 
 /* first line of s, into out */
@@ -284,33 +227,6 @@ static const char *first_line(const char *s, char *out, size_t n)
 
 /* ------------------------------------------------------------ ls */
 
-static void letter_json(const struct ev_letter *l, ev_time_t now)
-{
-	printf("{\"offset\":%llu,\"id\":", (unsigned long long)l->offset);
-	put_json_str(l->id);
-	printf(",\"state\":\"%s\",\"group\":", state_name(l->state));
-	put_json_str(l->group);
-	printf(",\"source\":{\"log\":");
-	put_json_str(l->source_log);
-	printf(",\"logId\":");
-	put_json_str(l->source_log_id);
-	printf(",\"offset\":%llu},\"type\":", (unsigned long long)l->source_offset);
-	put_json_str(l->orig_type);
-	printf(",\"stream\":");
-	put_json_str(l->orig_stream);
-	printf(",\"attempts\":%llu,\"parked\":%s,\"time\":",
-	       (unsigned long long)l->attempts, l->parked ? "true" : "false");
-	put_json_time(l->time);
-	printf(",\"ageSeconds\":%lld,\"error\":",
-	       (long long)((now - l->time) / 1000000000));
-	put_json_str(l->error);
-	printf(",\"resolved\":");
-	put_json_time(l->state_time);
-	printf(",\"reason\":");
-	put_json_str(l->reason);
-	putchar('}');
-}
-
 static int cmd_ls(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -320,9 +236,10 @@ static int cmd_ls(int argc, char **argv)
 		SELECTOR_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct select s;
+	struct ev_letter_select s;
 	struct ev_log *log = NULL;
 	struct ev_letter *v = NULL;
+	struct ev_buf js = {0};
 	size_t n = 0, i;
 	int c, json = 0, rc, shown = 0;
 	ev_time_t now = ev_now();
@@ -353,10 +270,15 @@ static int cmd_ls(int argc, char **argv)
 		return rc;
 	for (i = 0; i < n; i++) {
 		const struct ev_letter *l = &v[i];
-		if (!selected(&s, l, now))
+		if (!ev_letter_selected(&s, l, now))
 			continue;
 		if (json) {
-			letter_json(l, now);
+			js.len = 0;
+			if (ev_letter_to_json(&js, l, now) != 0) {
+				rc = fe_oom();
+				break;
+			}
+			fwrite(js.p, 1, js.len, stdout);
 			putchar('\n');
 			continue;
 		}
@@ -371,78 +293,17 @@ static int cmd_ls(int argc, char **argv)
 		       l->orig_stream ? l->orig_stream : "-",
 		       (unsigned long long)l->attempts, ab);
 		if (s.all)
-			printf("%-10s", state_name(l->state));
+			printf("%-10s", ev_letter_state_name(l->state));
 		printf("%s\n", first_line(l->error, line, sizeof(line)));
 	}
-	if (s.have_error)
-		regfree(&s.error);
+	ev_buf_free(&js);
+	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
 	ev_log_close(log);
-	return 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------ show */
-
-/* Indent compact JSON text for people. */
-static void pretty_json(const char *s, size_t n)
-{
-	int depth = 0, in_str = 0, esc = 0, i;
-	size_t k;
-
-	for (k = 0; k < n; k++) {
-		char ch = s[k];
-		if (in_str) {
-			putchar(ch);
-			if (esc)
-				esc = 0;
-			else if (ch == '\\')
-				esc = 1;
-			else if (ch == '"')
-				in_str = 0;
-			continue;
-		}
-		switch (ch) {
-		case '"':
-			in_str = 1;
-			putchar(ch);
-			break;
-		case '{':
-		case '[':
-			/* empty containers stay on one line */
-			if (k + 1 < n && (s[k + 1] == '}' || s[k + 1] == ']')) {
-				putchar(ch);
-				putchar(s[++k]);
-				break;
-			}
-			putchar(ch);
-			putchar('\n');
-			depth++;
-			for (i = 0; i < depth; i++)
-				fputs("  ", stdout);
-			break;
-		case '}':
-		case ']':
-			putchar('\n');
-			depth--;
-			for (i = 0; i < depth; i++)
-				fputs("  ", stdout);
-			putchar(ch);
-			break;
-		case ',':
-			putchar(ch);
-			putchar('\n');
-			for (i = 0; i < depth; i++)
-				fputs("  ", stdout);
-			break;
-		case ':':
-			fputs(": ", stdout);
-			break;
-		default:
-			putchar(ch);
-		}
-	}
-	putchar('\n');
-}
 
 /* Say why there is no letter at off: 66, as nothing is there to show. */
 static int not_a_letter(struct ev_reader *rd, const char *path, uint64_t off)
@@ -479,7 +340,7 @@ static int cmd_show(int argc, char **argv)
 	struct ev_reader *rd = NULL;
 	struct ev_error err;
 	struct ev_rec rec;
-	struct ev_buf js = {0};
+	struct ev_buf js = {0}, pj = {0};
 	size_t n = 0, i;
 	int c, json = 0, rc = 0, k;
 	uint64_t off;
@@ -528,8 +389,11 @@ static int cmd_show(int argc, char **argv)
 		}
 		if (json) {
 			printf("{\"state\":\"%s\",\"resolved\":",
-			       state_name(l->state));
-			put_json_time(l->state_time);
+			       ev_letter_state_name(l->state));
+			if (l->state_time == EV_TIME_NONE)
+				fputs("null", stdout);
+			else
+				printf("\"%s\"", (ev_time_format(l->state_time, t), t));
 			printf(",\"reason\":");
 			put_json_str(l->reason);
 			printf(",\"attempts\":%llu,\"letter\":",
@@ -539,7 +403,7 @@ static int cmd_show(int argc, char **argv)
 			continue;
 		}
 		printf("dead letter %llu: %s", (unsigned long long)off,
-		       state_name(l->state));
+		       ev_letter_state_name(l->state));
 		if (l->state != EV_LETTER_OPEN) {
 			ev_time_format(l->state_time, t);
 			printf(" at %s", t);
@@ -547,10 +411,16 @@ static int cmd_show(int argc, char **argv)
 		if (l->reason)
 			printf(" (%s)", l->reason);
 		printf(", %llu attempts\n", (unsigned long long)l->attempts);
-		pretty_json((const char *)js.p, js.len);
+		pj.len = 0;
+		if (ev_json_indent(&pj, (const char *)js.p, js.len) != 0) {
+			rc = fe_oom();
+			break;
+		}
+		fwrite(pj.p, 1, pj.len, stdout);
 	}
 out:
 	ev_buf_free(&js);
+	ev_buf_free(&pj);
 	ev_reader_free(rd);
 	ev_letters_free(v, n);
 	ev_log_close(log);
@@ -559,55 +429,39 @@ out:
 
 /* ------------------------------------------------------------ stats */
 
-struct tally {
-	char *key;
-	uint64_t n;
-};
-
-static void tally_add(struct tally **v, size_t *n, const char *key)
-{
-	size_t i;
-	struct tally *nv;
-
-	for (i = 0; i < *n; i++)
-		if (strcmp((*v)[i].key, key) == 0) {
-			(*v)[i].n++;
-			return;
-		}
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (nv == NULL)
-		return;
-	*v = nv;
-	nv[*n].key = strdup(key);
-	nv[*n].n = 1;
-	if (nv[*n].key != NULL)
-		(*n)++;
-}
-
-static int tally_cmp(const void *a, const void *b)
-{
-	const struct tally *x = a, *y = b;
-
-	if (x->n != y->n)
-		return x->n > y->n ? -1 : 1;
-	return strcmp(x->key, y->key);
-}
-
-static void tally_print(const char *title, struct tally *v, size_t n)
+static void tally_print(const char *title, const struct ev_tally *v, size_t n)
 {
 	size_t i;
 	char b[32];
 
 	printf("%s:\n", title);
-	if (n > 1)
-		qsort(v, n, sizeof(*v), tally_cmp);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		printf("  %10s  %s\n", fe_commas(v[i].n, b), v[i].key);
-		free(v[i].key);
-	}
 	if (n == 0)
 		printf("  (none)\n");
-	free(v);
+}
+
+static void stats_print(const struct ev_dlq_stats *st, ev_time_t now)
+{
+	const struct ev_letter *o = st->oldest;
+	char line[120], b[32], t[40];
+	int a;
+
+	printf("open:       %s\n", fe_commas(st->open, b));
+	printf("resolved:   %s\n", fe_commas(st->resolved, b));
+	printf("discarded:  %s\n", fe_commas(st->discarded, b));
+	if (o != NULL) {
+		ev_time_format(o->time, t);
+		age(o->time, now, line, sizeof(line));
+		printf("oldest:     offset %llu, %s, written %s (%s ago)\n",
+		       (unsigned long long)o->offset, o->orig_type, t, line);
+	}
+	tally_print("open by type", st->by_type, st->ntypes);
+	tally_print("open by error", st->by_error, st->nerrors);
+	printf("open by age:\n");
+	for (a = 0; a < EV_DLQ_AGES; a++)
+		printf("  %10s  %s\n", fe_commas(st->by_age[a], b),
+		       ev_dlq_ages[a].name);
 }
 
 static int cmd_stats(int argc, char **argv)
@@ -617,84 +471,38 @@ static int cmd_stats(int argc, char **argv)
 		SELECTOR_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	static const struct {
-		const char *name;
-		int64_t max_s;
-	} ages[] = {
-		{"under 1 hour", 3600},
-		{"1 hour to 1 day", 86400},
-		{"1 to 7 days", 7 * 86400},
-		{"over 7 days", INT64_MAX},
-	};
-	struct select s;
+	struct ev_letter_select s;
+	struct ev_dlq_stats st;
 	struct ev_log *log = NULL;
 	struct ev_letter *v = NULL;
-	struct tally *by_type = NULL, *by_error = NULL;
-	size_t n = 0, i, nt = 0, ne = 0, a;
-	uint64_t by_age[4] = {0, 0, 0, 0}, open = 0, resolved = 0, discarded = 0;
-	const struct ev_letter *oldest = NULL;
+	size_t n = 0;
 	ev_time_t now = ev_now();
 	int c, rc;
-	char line[120], b[32], t[40];
 
 	memset(&s, 0, sizeof(s));
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		}
 		if (selector_opt(c, optarg, &s) == 1)
 			continue;
+		ev_letter_select_free(&s);
 		return fe_usage_error(usage_short, NULL);
 	}
 	if (optind + 1 != argc)
-		return fe_usage_error(usage_short, "stats: expected one DLQ operand");
-	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
-		return rc;
-	s.all = 1;
-	for (i = 0; i < n; i++) {
-		const struct ev_letter *l = &v[i];
-		int64_t secs;
-		if (!selected(&s, l, now))
-			continue;
-		if (l->state == EV_LETTER_RESOLVED) {
-			resolved++;
-			continue;
-		}
-		if (l->state == EV_LETTER_DISCARDED) {
-			discarded++;
-			continue;
-		}
-		open++;
-		tally_add(&by_type, &nt, l->orig_type);
-		tally_add(&by_error, &ne, first_line(l->error, line, sizeof(line)));
-		secs = (now - l->time) / 1000000000;
-		for (a = 0; a < 3 && secs >= ages[a].max_s; a++)
-			;
-		by_age[a]++;
-		if (oldest == NULL || l->time < oldest->time)
-			oldest = l;
+		rc = fe_usage_error(usage_short, "stats: expected one DLQ operand");
+	else if ((rc = load(argv[optind], &log, &v, &n)) == 0) {
+		if (ev_dlq_stats(v, n, &s, now, &st) == 0)
+			stats_print(&st, now);
+		else
+			rc = fe_oom();
+		ev_dlq_stats_free(&st);
 	}
-	printf("open:       %s\n", fe_commas(open, b));
-	printf("resolved:   %s\n", fe_commas(resolved, b));
-	printf("discarded:  %s\n", fe_commas(discarded, b));
-	if (oldest != NULL) {
-		ev_time_format(oldest->time, t);
-		age(oldest->time, now, line, sizeof(line));
-		printf("oldest:     offset %llu, %s, written %s (%s ago)\n",
-		       (unsigned long long)oldest->offset, oldest->orig_type, t,
-		       line);
-	}
-	tally_print("open by type", by_type, nt);
-	tally_print("open by error", by_error, ne);
-	printf("open by age:\n");
-	for (a = 0; a < 4; a++)
-		printf("  %10s  %s\n", fe_commas(by_age[a], b), ages[a].name);
-	if (s.have_error)
-		regfree(&s.error);
+	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
 	ev_log_close(log);
-	return 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------ retry, purge */
@@ -784,7 +592,7 @@ static void retry_report(void *ctx, const struct ev_retry_report *r)
 }
 
 /* retry's options: -1 to go on, or an exit status. */
-static int retry_options(int argc, char **argv, struct select *s,
+static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 			 struct ev_retry_opts *o)
 {
 	static const struct option opts[] = {
@@ -849,7 +657,7 @@ static int retry_options(int argc, char **argv, struct select *s,
 
 static int cmd_retry(int argc, char **argv)
 {
-	struct select s;
+	struct ev_letter_select s;
 	struct ev_retry_opts o;
 	struct ev_log *log = NULL;
 	struct ev_letter *v = NULL;
@@ -882,7 +690,7 @@ static int cmd_retry(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		selected_n += sel[i] = (unsigned char)selected(&s, &v[i], now);
+		selected_n += sel[i] = (unsigned char)ev_letter_selected(&s, &v[i], now);
 	fe_on_stop(on_signal);
 	r = ev_dlq_retry(log, v, n, sel, &o, &stop_requested, &resolved, &err);
 	if (r != 0) {
@@ -902,8 +710,7 @@ static int cmd_retry(int argc, char **argv)
 	}
 out:
 	free(sel);
-	if (s.have_error)
-		regfree(&s.error);
+	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
 	ev_log_close(log);
 	ev_dlq_unlock(lockfd);
@@ -919,7 +726,7 @@ static int cmd_purge(int argc, char **argv)
 		SELECTOR_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct select s;
+	struct ev_letter_select s;
 	struct ev_log *log = NULL;
 	struct ev_letter *v = NULL;
 	struct ev_writer *w = NULL;
@@ -964,7 +771,7 @@ static int cmd_purge(int argc, char **argv)
 	if (!dry && (rc = open_writer(log, &w)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (!selected(&s, &v[i], now))
+		if (!ev_letter_selected(&s, &v[i], now))
 			continue;
 		if (dry) {
 			printf("would discard %llu (%s)\n",
@@ -985,8 +792,7 @@ static int cmd_purge(int argc, char **argv)
 out:
 	if (w != NULL && ev_writer_close(w, &err) != 0 && rc == 0)
 		rc = fe_report(&err);
-	if (s.have_error)
-		regfree(&s.error);
+	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
 	ev_log_close(log);
 	ev_dlq_unlock(lockfd);

@@ -573,6 +573,9 @@ uint64_t ev_output_printed(const struct ev_output *o);
 uint64_t ev_output_written(const struct ev_output *o);
 /* Where both positions stand before the first event. */
 void ev_output_set_position(struct ev_output *o, uint64_t pos);
+/* Append compact JSON text indented for people, two spaces a level, and
+ * a newline. */
+int ev_json_indent(struct ev_buf *out, const char *s, size_t n);
 
 /* ---------------------------------------------------------------- admin */
 
@@ -977,6 +980,49 @@ int ev_consumer_run(struct ev_consumer *c, volatile sig_atomic_t *stop,
 		    struct ev_error *err);
 const struct ev_consumer_stats *ev_consumer_stats(const struct ev_consumer *c);
 void ev_consumer_free(struct ev_consumer *c);
+
+/* Which letters evdlq's selectors pick (all must match). */
+struct ev_letter_select {
+	int have_offset;	/* DLQ offsets from to to */
+	uint64_t from, to;
+	const char *type, *stream; /* globs on the original event */
+	const char *group;
+	int64_t older_ms;	/* written at least this long ago */
+	int all;		/* not only open letters */
+	void *error;		/* see ev_letter_select_error() */
+};
+/* The last failure (message or stderr) matches an ERE: 0, EV_EUSAGE
+ * when ere is not one. */
+int ev_letter_select_error(struct ev_letter_select *s, const char *ere);
+void ev_letter_select_free(struct ev_letter_select *s);
+int ev_letter_selected(const struct ev_letter_select *s,
+		       const struct ev_letter *l, ev_time_t now);
+const char *ev_letter_state_name(int state);
+/* Append l as evdlq ls --json's object. */
+int ev_letter_to_json(struct ev_buf *out, const struct ev_letter *l,
+		      ev_time_t now);
+
+/* evdlq stats: the selected letters counted. */
+struct ev_tally {
+	char *key;
+	uint64_t n;
+};
+#define EV_DLQ_AGES 4
+extern const struct ev_dlq_age {
+	const char *name;
+	int64_t max_s;
+} ev_dlq_ages[EV_DLQ_AGES];
+struct ev_dlq_stats {
+	uint64_t open, resolved, discarded;
+	const struct ev_letter *oldest;	/* open, or NULL */
+	struct ev_tally *by_type, *by_error; /* open ones, most first */
+	size_t ntypes, nerrors;
+	uint64_t by_age[EV_DLQ_AGES];
+};
+int ev_dlq_stats(const struct ev_letter *v, size_t n,
+		 const struct ev_letter_select *s, ev_time_t now,
+		 struct ev_dlq_stats *st);
+void ev_dlq_stats_free(struct ev_dlq_stats *st);
 
 /* ---------------------------------------------------------------- retries */
 

@@ -146,3 +146,61 @@ uint64_t ev_output_written(const struct ev_output *o)
 {
 	return o->written;
 }
+
+/* ------------------------------------------------------------ indenting */
+
+static int indent(struct ev_buf *out, int depth)
+{
+	int r = ev_buf_putc(out, '\n');
+
+	while (r == 0 && depth-- > 0)
+		r = ev_buf_puts(out, "  ");
+	return r;
+}
+
+int ev_json_indent(struct ev_buf *out, const char *s, size_t n)
+{
+	int depth = 0, in_str = 0, esc = 0, r = 0;
+	size_t k;
+
+	for (k = 0; k < n && r == 0; k++) {
+		char ch = s[k];
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (ch == '\\')
+				esc = 1;
+			else if (ch == '"')
+				in_str = 0;
+			r = ev_buf_putc(out, ch);
+			continue;
+		}
+		switch (ch) {
+		case '{':
+		case '[':
+			/* empty containers stay on one line */
+			if (k + 1 < n && (s[k + 1] == '}' || s[k + 1] == ']')) {
+				r = ev_buf_putc(out, ch) || ev_buf_putc(out, s[++k]);
+				break;
+			}
+			r = ev_buf_putc(out, ch) || indent(out, ++depth);
+			break;
+		case '}':
+		case ']':
+			r = indent(out, --depth) || ev_buf_putc(out, ch);
+			break;
+		case ',':
+			r = ev_buf_putc(out, ch) || indent(out, depth);
+			break;
+		case ':':
+			r = ev_buf_puts(out, ": ");
+			break;
+		default:
+			in_str = ch == '"';
+			r = ev_buf_putc(out, ch);
+		}
+	}
+	if (r == 0)
+		r = ev_buf_putc(out, '\n');
+	return r ? EV_ERR : 0;
+}
