@@ -169,29 +169,6 @@ static int cmd_init(int argc, char **argv)
 
 /* ------------------------------------------------------------ info */
 
-static void json_str(const char *s)
-{
-	struct ev_buf b = {0};
-
-	if (ev_json_string(&b, s, strlen(s)) == 0)
-		fwrite(b.p, 1, b.len, stdout);
-	else
-		fputs("null", stdout);
-	ev_buf_free(&b);
-}
-
-static void json_time(ev_time_t t)
-{
-	char buf[40];
-
-	if (t == EV_TIME_NONE) {
-		fputs("null", stdout);
-		return;
-	}
-	ev_time_format(t, buf);
-	printf("\"%s\"", buf);
-}
-
 static const char *tstr(ev_time_t t, char buf[40])
 {
 	if (t == EV_TIME_NONE)
@@ -256,67 +233,16 @@ static int cmd_info(int argc, char **argv)
 		goto out;
 	}
 	cfg = ev_log_get_config(log);
-	ratio = info.segment_bytes ? (double)info.raw_bytes / (double)info.bytes
-				   : 0.0;
+	ratio = ev_log_info_ratio(&info);
 	if (json) {
-		printf("{\"path\":");
-		json_str(argv[optind]);
-		printf(",\"format\":%d,\"id\":\"%s\",\"created\":", EV_FORMAT_VERSION,
-		       ev_log_id(log));
-		json_time(ev_log_created(log));
-		printf(",\"events\":%llu,\"first_offset\":%llu,\"next_offset\":%llu,"
-		       "\"segments\":%llu,\"bytes\":%llu,\"segment_bytes\":%llu,"
-		       "\"index_bytes\":%llu,\"raw_bytes\":%llu,\"ratio\":%.3f,"
-		       "\"min_time\":",
-		       (unsigned long long)info.events,
-		       (unsigned long long)info.first_offset,
-		       (unsigned long long)info.next_offset,
-		       (unsigned long long)info.segments,
-		       (unsigned long long)info.bytes,
-		       (unsigned long long)info.segment_bytes,
-		       (unsigned long long)(info.bytes - info.segment_bytes),
-		       (unsigned long long)info.raw_bytes, ratio);
-		json_time(info.min_time);
-		printf(",\"max_time\":");
-		json_time(info.max_time);
-		printf(",\"first_append\":");
-		json_time(info.first_append);
-		printf(",\"last_append\":");
-		json_time(info.last_append);
-		printf(",\"config\":{\"segment_bytes\":%llu,\"level\":%d,"
-		       "\"sync\":\"%s\",\"dedupe_window\":%llu}",
-		       (unsigned long long)cfg->segment_bytes, cfg->level,
-		       cfg->sync == EV_SYNC_NONE ? "none" : "batch",
-		       (unsigned long long)cfg->dedupe_window);
-		printf(",\"segment_list\":[");
-		for (i = 0; i < info.segments; i++) {
-			struct ev_segment_info *s = &info.seg[i];
-			printf("%s{\"base\":%llu,\"next\":%llu,\"events\":%llu,"
-			       "\"bytes\":%llu,\"index_bytes\":%llu,"
-			       "\"batches\":%llu,\"min_time\":",
-			       i ? "," : "", (unsigned long long)s->base,
-			       (unsigned long long)s->next,
-			       (unsigned long long)(s->next - s->base),
-			       (unsigned long long)s->bytes,
-			       (unsigned long long)s->index_bytes,
-			       (unsigned long long)s->batches);
-			json_time(s->first_time);
-			printf(",\"max_time\":");
-			json_time(s->last_time);
-			putchar('}');
-		}
-		putchar(']');
-		if (want_types) {
-			printf(",\"types\":{");
-			for (i = 0; i < ntypes; i++) {
-				if (i)
-					putchar(',');
-				json_str(types[i].name);
-				printf(":%llu", (unsigned long long)types[i].n);
-			}
-			putchar('}');
-		}
-		printf("}\n");
+		struct ev_buf out = {0};
+		if (ev_log_info_json(&out, log, argv[optind], &info, types,
+				     ntypes, want_types) != 0)
+			rc = fe_oom();
+		else
+			fwrite(out.p, 1, out.len, stdout);
+		ev_buf_free(&out);
+		goto out;
 	} else {
 		printf("log:          %s\n", argv[optind]);
 		printf("format:       %d\n", EV_FORMAT_VERSION);
@@ -352,7 +278,6 @@ static int cmd_info(int argc, char **argv)
 				       types[i].name);
 		}
 	}
-	rc = 0;
 out:
 	ev_type_counts_free(types, ntypes);
 	free(info.seg);
@@ -510,6 +435,7 @@ static int cmd_groups(int argc, char **argv)
 	struct ev_log_info info;
 	struct ev_log *log = NULL;
 	struct ev_error err;
+	struct ev_buf out = {0};
 	size_t n = 0, i;
 	int c, json = 0, execute = 0, rc, namew = 20;
 	char t1[40], b1[32], b2[32];
@@ -608,20 +534,12 @@ static int cmd_groups(int argc, char **argv)
 		double secs;
 		ev_group_lag(log, &gs[i], &info, &lag, &secs);
 		if (json) {
-			printf("{\"group\":");
-			json_str(gs[i].name);
-			printf(",\"next\":%llu,\"lag\":%llu,\"lag_seconds\":%.3f,"
-			       "\"committed\":",
-			       (unsigned long long)gs[i].next,
-			       (unsigned long long)lag, secs);
-			json_time(gs[i].committed);
-			printf(",\"busy\":%s,\"handled\":%llu,\"failed\":%llu,"
-			       "\"dead_lettered\":%llu,\"skipped\":%llu}\n",
-			       gs[i].busy ? "true" : "false",
-			       (unsigned long long)gs[i].stats.handled,
-			       (unsigned long long)gs[i].stats.failed,
-			       (unsigned long long)gs[i].stats.dead_lettered,
-			       (unsigned long long)gs[i].stats.skipped);
+			out.len = 0;
+			if (ev_group_to_json(&out, &gs[i], lag, secs) != 0) {
+				rc = fe_oom();
+				goto out;
+			}
+			printf("%.*s\n", (int)out.len, (const char *)out.p);
 		} else {
 			printf("%-*s %14s %14s %12.3f  %-24s %s\n", namew,
 			       gs[i].name, fe_commas(gs[i].next, b1),
@@ -632,6 +550,7 @@ static int cmd_groups(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	ev_buf_free(&out);
 	free(info.seg);
 	free(gs);
 	ev_log_close(log);
@@ -640,22 +559,13 @@ out:
 
 /* ------------------------------------------------------------ lag */
 
-/* A Nagios threshold: events, or a duration for the time behind. */
-struct threshold {
-	int set, is_time;
-	uint64_t events;
-	double seconds;
-};
-
-static int parse_threshold(const char *s, struct threshold *t)
+static int parse_threshold(const char *s, struct ev_threshold *t)
 {
 	int64_t ms;
 
-	t->set = 1;
-	if (fe_parse_u64(s, &t->events) == 0) {
-		t->is_time = 0;
+	t->is_time = 0;
+	if (fe_parse_u64(s, &t->events) == 0)
 		return 0;
-	}
 	if (s[0] >= '0' && s[0] <= '9' && ev_duration_parse(s, &ms) == 0) {
 		t->is_time = 1;
 		t->seconds = (double)ms / 1000.0;
@@ -664,12 +574,8 @@ static int parse_threshold(const char *s, struct threshold *t)
 	return -1;
 }
 
-/* Past a threshold: above it, as in the Nagios plugin guidelines, where
- * N means the range 0..N, and N itself is inside. */
-static int over(const struct threshold *t, uint64_t events, double secs)
-{
-	return t->set && (t->is_time ? secs > t->seconds : events > t->events);
-}
+/* Nagios plugin exit statuses */
+enum { NAGIOS_UNKNOWN = 3 };
 
 static int cmd_lag(int argc, char **argv)
 {
@@ -681,123 +587,57 @@ static int cmd_lag(int argc, char **argv)
 		{"warn", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
-	static const char *const names[] = {"OK", "WARNING", "CRITICAL",
-					    "UNKNOWN"};
-	struct threshold warn = {0, 0, 0, 0}, crit = {0, 0, 0, 0};
+	struct ev_threshold warn, crit;
 	const char *group = NULL, *state_dir = NULL;
-	struct ev_group_state *gs = NULL;
-	struct ev_log_info info;
 	struct ev_log *log = NULL;
 	struct ev_error err;
-	struct ev_buf perf = {0};
-	size_t n = 0, i, worst_i = 0;
-	int c, status = 0, worst = -1;
-	uint64_t wlag = 0;
-	double wsecs = 0;
-	char line[600];
+	struct ev_buf line = {0};
+	int c, status, have_warn = 0, have_crit = 0;
 
 	/* the Nagios convention: problems with the check itself are
-	 * UNKNOWN (3), usage errors included */
+	 * UNKNOWN, usage errors included */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			if (parse_threshold(optarg, &crit) != 0) {
-				printf("LAG UNKNOWN - --crit: '%s' is not a number "
+		case 'w':
+			if (parse_threshold(optarg, c == 'c' ? &crit : &warn) != 0) {
+				printf("LAG UNKNOWN - --%s: '%s' is not a number "
 				       "of events or a duration\n",
-				       optarg);
-				return 3;
+				       c == 'c' ? "crit" : "warn", optarg);
+				return NAGIOS_UNKNOWN;
 			}
+			*(c == 'c' ? &have_crit : &have_warn) = 1;
 			break;
 		case 'g':
 			group = optarg;
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 's':
 			state_dir = optarg;
 			break;
-		case 'w':
-			if (parse_threshold(optarg, &warn) != 0) {
-				printf("LAG UNKNOWN - --warn: '%s' is not a number "
-				       "of events or a duration\n",
-				       optarg);
-				return 3;
-			}
-			break;
 		default:
 			printf("LAG UNKNOWN - bad usage, see 'evctl --help'\n");
-			return 3;
+			return NAGIOS_UNKNOWN;
 		}
 	}
-	if (optind + 1 != argc || !warn.set || !crit.set) {
+	if (optind + 1 != argc || !have_warn || !have_crit) {
 		printf("LAG UNKNOWN - usage: evctl lag [--group NAME] "
 		       "[--state-dir DIR] --warn N --crit N LOG\n");
-		return 3;
+		return NAGIOS_UNKNOWN;
 	}
-	if (ev_log_open(&log, argv[optind], &err) != 0) {
+	status = ev_log_open(&log, argv[optind], &err);
+	if (status == 0)
+		status = ev_lag_check(log, group, state_dir, &warn, &crit, &line,
+				      &err);
+	if (status < 0) {
 		printf("LAG UNKNOWN - %s\n", err.msg);
-		return 3;
-	}
-	if (ev_log_info(log, &info, &err) != 0 ||
-	    ev_group_list(log, state_dir, &gs, &n, &err) != 0) {
-		printf("LAG UNKNOWN - %s\n", err.msg);
-		free(info.seg); /* NULL when ev_log_info() failed */
-		ev_log_close(log);
-		return 3;
-	}
-	for (i = 0; i < n; i++) {
-		uint64_t lag;
-		double secs;
-		int st;
-		if (group != NULL && strcmp(gs[i].name, group) != 0)
-			continue;
-		ev_group_lag(log, &gs[i], &info, &lag, &secs);
-		st = over(&crit, lag, secs) ? 2 : over(&warn, lag, secs) ? 1 : 0;
-		{
-			char w[32] = "", cr[32] = "", ws[32] = "", cs[32] = "";
-			if (warn.is_time)
-				snprintf(ws, sizeof(ws), "%.3f", warn.seconds);
-			else
-				snprintf(w, sizeof(w), "%llu",
-					 (unsigned long long)warn.events);
-			if (crit.is_time)
-				snprintf(cs, sizeof(cs), "%.3f", crit.seconds);
-			else
-				snprintf(cr, sizeof(cr), "%llu",
-					 (unsigned long long)crit.events);
-			snprintf(line, sizeof(line),
-				 "%s'%s_lag'=%llu;%s;%s;0 '%s_lag_seconds'=%.3fs;%s;%s;0",
-				 perf.len ? " " : "", gs[i].name,
-				 (unsigned long long)lag, w, cr, gs[i].name, secs, ws,
-				 cs);
-		}
-		ev_buf_puts(&perf, line);
-		if (st > worst || (st == worst && lag > wlag)) {
-			worst = st;
-			worst_i = i;
-			wlag = lag;
-			wsecs = secs;
-		}
-	}
-	if (worst < 0) {
-		if (group != NULL)
-			printf("LAG UNKNOWN - no group '%s' in '%s'\n", group,
-			       argv[optind]);
-		else
-			printf("LAG UNKNOWN - no consumer groups in '%s'\n",
-			       argv[optind]);
-		status = 3;
+		status = NAGIOS_UNKNOWN;
 	} else {
-		status = worst;
-		ev_buf_putc(&perf, '\0');
-		printf("LAG %s - group %s is %llu events (%.1fs) behind | %s\n",
-		       names[status], gs[worst_i].name, (unsigned long long)wlag,
-		       wsecs, (char *)perf.p);
+		printf("%s\n", (char *)line.p);
 	}
-	ev_buf_free(&perf);
-	free(gs);
-	free(info.seg);
+	ev_buf_free(&line);
 	ev_log_close(log);
 	return status;
 }
@@ -941,40 +781,6 @@ static int cmd_trim(int argc, char **argv)
 
 /* ------------------------------------------------------------ streams */
 
-struct stream_list {
-	struct ev_stream_info *v;
-	size_t n, cap;
-	const char *category;
-};
-
-static int collect_stream(void *ctx, const struct ev_stream_info *s)
-{
-	struct stream_list *l = ctx;
-
-	if (l->category != NULL &&
-	    !ev_stream_in_category(s->name, s->name_len, l->category))
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 256;
-		struct ev_stream_info *nv = realloc(l->v, cap * sizeof(*nv));
-		if (nv == NULL)
-			return -1;
-		l->v = nv;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *s;
-	return 0;
-}
-
-static int by_name(const void *a, const void *b)
-{
-	const struct ev_stream_info *x = a, *y = b;
-	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-	int c = memcmp(x->name, y->name, n);
-
-	return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
-}
-
 static int cmd_streams(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -983,13 +789,14 @@ static int cmd_streams(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	struct stream_list l = {NULL, 0, 0, NULL};
+	struct ev_stream_info *v = NULL;
+	const char *category = NULL;
 	struct ev_log *log = NULL;
 	struct ev_state *st = NULL;
 	struct ev_error err;
 	struct ev_buf b = {0};
 	char b1[32], b2[32], b3[32];
-	size_t i, w = 6;
+	size_t i, n = 0, w = 6;
 	int c, rc, json = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -1000,7 +807,7 @@ static int cmd_streams(int argc, char **argv)
 						      "streams: --category: '%s' is "
 						      "a name, not a pattern",
 						      optarg);
-			l.category = optarg;
+			category = optarg;
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
@@ -1021,21 +828,18 @@ static int cmd_streams(int argc, char **argv)
 		rc = fe_report(&err);
 		goto out;
 	}
-	if (ev_state_foreach_stream(st, collect_stream, &l) != 0) {
-		fe_warn("out of memory");
-		rc = 1;
+	if (ev_stream_list(st, category, &v, &n) != 0) {
+		rc = fe_oom();
 		goto out;
 	}
-	if (l.n > 0)
-		qsort(l.v, l.n, sizeof(*l.v), by_name);
-	for (i = 0; i < l.n; i++)
-		if (l.v[i].name_len > w)
-			w = l.v[i].name_len;
-	if (!json && l.n > 0)
+	for (i = 0; i < n; i++)
+		if (v[i].name_len > w)
+			w = v[i].name_len;
+	if (!json && n > 0)
 		printf("%-*s %10s %10s %12s %12s\n", (int)w, "STREAM", "VERSION",
 		       "EVENTS", "FIRST", "LAST");
-	for (i = 0; i < l.n; i++) {
-		const struct ev_stream_info *s = &l.v[i];
+	for (i = 0; i < n; i++) {
+		const struct ev_stream_info *s = &v[i];
 		if (json) {
 			b.len = 0;
 			ev_json_string(&b, s->name, s->name_len);
@@ -1058,7 +862,7 @@ static int cmd_streams(int argc, char **argv)
 	rc = 0;
 out:
 	ev_buf_free(&b);
-	free(l.v);
+	free(v);
 	ev_state_free(st);
 	ev_log_close(log);
 	return rc;

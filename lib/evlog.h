@@ -1092,6 +1092,31 @@ int ev_metrics_add(struct ev_metrics *m, struct ev_log *log, const char *name,
 int ev_metrics_format(struct ev_metrics *m, struct ev_buf *out,
 		      struct ev_error *err);
 
+/* A Nagios threshold: events, or seconds of append time behind. */
+struct ev_threshold {
+	int is_time;
+	uint64_t events;
+	double seconds;
+};
+/* The Nagios check of the groups of log (or one): 0 OK, 1 WARNING, 2
+ * CRITICAL for the worst of them, with its status line and perfdata in
+ * line (NUL-terminated); <0 with err when it cannot tell (EV_ENOENT: no
+ * such group, or none). */
+int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
+		 const struct ev_threshold *warn, const struct ev_threshold *crit,
+		 struct ev_buf *line, struct ev_error *err);
+
+/* evctl info --json of log (named name), and its types with_types. */
+int ev_log_info_json(struct ev_buf *out, struct ev_log *log, const char *name,
+		     const struct ev_log_info *info,
+		     const struct ev_type_count *types, size_t ntypes,
+		     int with_types);
+/* evctl groups --json of one group. */
+int ev_group_to_json(struct ev_buf *out, const struct ev_group_state *g,
+		     uint64_t lag, double lag_seconds);
+/* Uncompressed record bytes to bytes on disk. */
+double ev_log_info_ratio(const struct ev_log_info *info);
+
 /* ---------------------------------------------------------------- streams */
 
 /* A stream's state (evlog(5) STATE). */
@@ -1147,6 +1172,10 @@ int ev_stream_read(struct ev_log *log, const char *name, size_t n,
 /* Is the stream name (n bytes) in category?  Message DB's rule: the
  * category of order-7, and of order, is order. */
 int ev_stream_in_category(const char *name, size_t n, const char *category);
+/* The streams of st (of category, or all), sorted by name; names point
+ * into st.  *out is malloc'ed. */
+int ev_stream_list(struct ev_state *st, const char *category,
+		   struct ev_stream_info **out, size_t *n);
 
 #ifdef __cplusplus
 }

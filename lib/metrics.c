@@ -1,9 +1,11 @@
 /*
- * metrics.c - struct ev_metrics: the figures of logs as a Prometheus text
- * exposition (evctl metrics): events by type, bytes, segments, group
- * positions and lag, handler run times, and open dead letters.  Every
- * figure is gathered before anything is formatted, so that a failure
- * leaves no half exposition for a textfile collector to read.
+ * metrics.c - the figures of logs for machines.  struct ev_metrics is
+ * the Prometheus text exposition (evctl metrics): events by type, bytes,
+ * segments, group positions and lag, handler run times, and open dead
+ * letters; every figure is gathered before anything is formatted, so
+ * that a failure leaves no half exposition for a textfile collector to
+ * read.  Also here: a group's lag, the Nagios lag check (evctl lag), and
+ * evctl info --json.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,4 +316,205 @@ int ev_metrics_format(struct ev_metrics *m, struct ev_buf *out,
 	histogram(m);
 	m->out = NULL;
 	return m->oom ? ev_seterr(err, EV_ERR, "out of memory") : 0;
+}
+
+/* ------------------------------------------------------------ lag checks */
+
+static int over(const struct ev_threshold *t, uint64_t events, double secs)
+{
+	/* the Nagios plugin guidelines: N is the range 0..N, N inside */
+	return t->is_time ? secs > t->seconds : events > t->events;
+}
+
+static void threshold_str(const struct ev_threshold *t, int want_time,
+			  char out[32])
+{
+	out[0] = '\0';
+	if (t->is_time && want_time)
+		snprintf(out, 32, "%.3f", t->seconds);
+	else if (!t->is_time && !want_time)
+		snprintf(out, 32, "%llu", (unsigned long long)t->events);
+}
+
+int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
+		 const struct ev_threshold *warn, const struct ev_threshold *crit,
+		 struct ev_buf *line, struct ev_error *err)
+{
+	static const char *const names[] = {"OK", "WARNING", "CRITICAL"};
+	struct ev_group_state *gs = NULL;
+	struct ev_log_info info;
+	struct ev_buf perf = {0};
+	size_t n = 0, i, worst_i = 0;
+	int worst = -1, r, st;
+	uint64_t lag, wlag = 0;
+	double secs, wsecs = 0;
+	char tmp[700], w[32], c[32], ws[32], cs[32];
+
+	memset(&info, 0, sizeof(info));
+	if ((r = ev_log_info(log, &info, err)) != 0 ||
+	    (r = ev_group_list(log, state_dir, &gs, &n, err)) != 0)
+		goto out;
+	threshold_str(warn, 0, w);
+	threshold_str(crit, 0, c);
+	threshold_str(warn, 1, ws);
+	threshold_str(crit, 1, cs);
+	for (i = 0; i < n; i++) {
+		if (group != NULL && strcmp(gs[i].name, group) != 0)
+			continue;
+		ev_group_lag(log, &gs[i], &info, &lag, &secs);
+		st = over(crit, lag, secs) ? 2 : over(warn, lag, secs) ? 1 : 0;
+		snprintf(tmp, sizeof(tmp),
+			 "%s'%s_lag'=%llu;%s;%s;0 '%s_lag_seconds'=%.3fs;%s;%s;0",
+			 perf.len ? " " : "", gs[i].name, (unsigned long long)lag,
+			 w, c, gs[i].name, secs, ws, cs);
+		if (ev_buf_puts(&perf, tmp) != 0) {
+			r = ev_seterr(err, EV_ERR, "out of memory");
+			goto out;
+		}
+		if (st > worst || (st == worst && lag > wlag)) {
+			worst = st;
+			worst_i = i;
+			wlag = lag;
+			wsecs = secs;
+		}
+	}
+	if (worst < 0) {
+		r = group != NULL ? ev_seterr(err, EV_ENOENT, "no group '%s' in '%s'",
+					      group, ev_log_path(log))
+				  : ev_seterr(err, EV_ENOENT,
+					      "no consumer groups in '%s'",
+					      ev_log_path(log));
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "LAG %s - group %s is %llu events (%.1fs) behind | ",
+		 names[worst], gs[worst_i].name, (unsigned long long)wlag, wsecs);
+	if (ev_buf_puts(line, tmp) != 0 || ev_buf_append(line, perf.p, perf.len) ||
+	    ev_buf_putc(line, '\0') != 0)
+		r = ev_seterr(err, EV_ERR, "out of memory");
+	else
+		r = worst;
+out:
+	ev_buf_free(&perf);
+	free(gs);
+	free(info.seg);
+	return r;
+}
+
+/* ------------------------------------------------------------ info */
+
+static int jtime(struct ev_buf *b, ev_time_t t)
+{
+	char buf[40];
+
+	if (t == EV_TIME_NONE)
+		return ev_buf_puts(b, "null");
+	ev_time_format(t, buf);
+	return ev_buf_putc(b, '"') || ev_buf_puts(b, buf) || ev_buf_putc(b, '"');
+}
+
+static void info_segments(struct ev_metrics *m, const struct ev_log_info *info)
+{
+	uint64_t i;
+
+	put(m, ",\"segment_list\":[");
+	for (i = 0; i < info->segments; i++) {
+		const struct ev_segment_info *s = &info->seg[i];
+		put(m, "%s{\"base\":%llu,\"next\":%llu,\"events\":%llu,"
+		       "\"bytes\":%llu,\"index_bytes\":%llu,\"batches\":%llu,"
+		       "\"min_time\":",
+		    i ? "," : "", (unsigned long long)s->base,
+		    (unsigned long long)s->next,
+		    (unsigned long long)(s->next - s->base),
+		    (unsigned long long)s->bytes,
+		    (unsigned long long)s->index_bytes,
+		    (unsigned long long)s->batches);
+		m->oom |= jtime(m->out, s->first_time);
+		put(m, ",\"max_time\":");
+		m->oom |= jtime(m->out, s->last_time);
+		put(m, "}");
+	}
+	put(m, "]");
+}
+
+int ev_log_info_json(struct ev_buf *out, struct ev_log *log, const char *name,
+		     const struct ev_log_info *info,
+		     const struct ev_type_count *types, size_t ntypes,
+		     int with_types)
+{
+	const struct ev_log_config *cfg = ev_log_get_config(log);
+	struct ev_metrics m;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.out = out;
+	put(&m, "{\"path\":");
+	m.oom |= ev_json_string(out, name, strlen(name)) != 0;
+	put(&m, ",\"format\":%d,\"id\":\"%s\",\"created\":", EV_FORMAT_VERSION,
+	    ev_log_id(log));
+	m.oom |= jtime(out, ev_log_created(log));
+	put(&m, ",\"events\":%llu,\"first_offset\":%llu,\"next_offset\":%llu,"
+		"\"segments\":%llu,\"bytes\":%llu,\"segment_bytes\":%llu,"
+		"\"index_bytes\":%llu,\"raw_bytes\":%llu,\"ratio\":%.3f,",
+	    (unsigned long long)info->events,
+	    (unsigned long long)info->first_offset,
+	    (unsigned long long)info->next_offset,
+	    (unsigned long long)info->segments, (unsigned long long)info->bytes,
+	    (unsigned long long)info->segment_bytes,
+	    (unsigned long long)(info->bytes - info->segment_bytes),
+	    (unsigned long long)info->raw_bytes, ev_log_info_ratio(info));
+	put(&m, "\"min_time\":");
+	m.oom |= jtime(out, info->min_time);
+	put(&m, ",\"max_time\":");
+	m.oom |= jtime(out, info->max_time);
+	put(&m, ",\"first_append\":");
+	m.oom |= jtime(out, info->first_append);
+	put(&m, ",\"last_append\":");
+	m.oom |= jtime(out, info->last_append);
+	put(&m, ",\"config\":{\"segment_bytes\":%llu,\"level\":%d,\"sync\":\"%s\","
+		"\"dedupe_window\":%llu}",
+	    (unsigned long long)cfg->segment_bytes, cfg->level,
+	    cfg->sync == EV_SYNC_NONE ? "none" : "batch",
+	    (unsigned long long)cfg->dedupe_window);
+	info_segments(&m, info);
+	if (with_types) {
+		put(&m, ",\"types\":{");
+		for (i = 0; i < ntypes; i++) {
+			if (i)
+				put(&m, ",");
+			m.oom |= ev_json_string(out, types[i].name,
+						strlen(types[i].name)) != 0;
+			put(&m, ":%llu", (unsigned long long)types[i].n);
+		}
+		put(&m, "}");
+	}
+	put(&m, "}\n");
+	return m.oom ? EV_ERR : 0;
+}
+
+double ev_log_info_ratio(const struct ev_log_info *info)
+{
+	/* uncompressed record bytes to bytes on disk */
+	return info->segment_bytes ? (double)info->raw_bytes / (double)info->bytes
+				   : 0.0;
+}
+
+int ev_group_to_json(struct ev_buf *out, const struct ev_group_state *g,
+		     uint64_t lag, double lag_seconds)
+{
+	struct ev_metrics m;
+
+	memset(&m, 0, sizeof(m));
+	m.out = out;
+	put(&m, "{\"group\":");
+	m.oom |= ev_json_string(out, g->name, strlen(g->name)) != 0;
+	put(&m, ",\"next\":%llu,\"lag\":%llu,\"lag_seconds\":%.3f,\"committed\":",
+	    (unsigned long long)g->next, (unsigned long long)lag, lag_seconds);
+	m.oom |= jtime(out, g->committed);
+	put(&m, ",\"busy\":%s,\"handled\":%llu,\"failed\":%llu,"
+		"\"dead_lettered\":%llu,\"skipped\":%llu}",
+	    g->busy ? "true" : "false", (unsigned long long)g->stats.handled,
+	    (unsigned long long)g->stats.failed,
+	    (unsigned long long)g->stats.dead_lettered,
+	    (unsigned long long)g->stats.skipped);
+	return m.oom ? EV_ERR : 0;
 }
