@@ -53,7 +53,7 @@ BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
 .build-flags: FORCE
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
-%.o: %.c .build-flags lib/evlog.h lib/evlog_private.h cmd/fe.h
+%.o: %.c .build-flags lib/evlog.h lib/evlog_private.h $(wildcard lib/*_int.h) cmd/fe.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 lib/libevlog.a: $(LIB_OBJS)
