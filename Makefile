@@ -53,7 +53,7 @@ BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
 .build-flags: FORCE
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
-%.o: %.c .build-flags lib/evlog.h lib/evlog_private.h cmd/fe.h cmd/consume.h
+%.o: %.c .build-flags lib/evlog.h lib/evlog_private.h $(wildcard lib/*_int.h) cmd/fe.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # the writer's modules share its internals
@@ -65,10 +65,6 @@ lib/libevlog.a: $(LIB_OBJS)
 
 cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
-
-cmd/evtail: cmd/evtail.o cmd/consume.o $(FE_OBJS) lib/libevlog.a
-	$(CC) $(ALL_LDFLAGS) -o $@ cmd/evtail.o cmd/consume.o $(FE_OBJS) \
-		lib/libevlog.a $(LIBS)
 
 examples/evgen: examples/evgen.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $< -lm

@@ -169,29 +169,6 @@ static int cmd_init(int argc, char **argv)
 
 /* ------------------------------------------------------------ info */
 
-static void json_str(const char *s)
-{
-	struct ev_buf b = {0};
-
-	if (ev_json_string(&b, s, strlen(s)) == 0)
-		fwrite(b.p, 1, b.len, stdout);
-	else
-		fputs("null", stdout);
-	ev_buf_free(&b);
-}
-
-static void json_time(ev_time_t t)
-{
-	char buf[40];
-
-	if (t == EV_TIME_NONE) {
-		fputs("null", stdout);
-		return;
-	}
-	ev_time_format(t, buf);
-	printf("\"%s\"", buf);
-}
-
 static const char *tstr(ev_time_t t, char buf[40])
 {
 	if (t == EV_TIME_NONE)
@@ -256,67 +233,16 @@ static int cmd_info(int argc, char **argv)
 		goto out;
 	}
 	cfg = ev_log_get_config(log);
-	ratio = info.segment_bytes ? (double)info.raw_bytes / (double)info.bytes
-				   : 0.0;
+	ratio = ev_log_info_ratio(&info);
 	if (json) {
-		printf("{\"path\":");
-		json_str(argv[optind]);
-		printf(",\"format\":%d,\"id\":\"%s\",\"created\":", EV_FORMAT_VERSION,
-		       ev_log_id(log));
-		json_time(ev_log_created(log));
-		printf(",\"events\":%llu,\"first_offset\":%llu,\"next_offset\":%llu,"
-		       "\"segments\":%llu,\"bytes\":%llu,\"segment_bytes\":%llu,"
-		       "\"index_bytes\":%llu,\"raw_bytes\":%llu,\"ratio\":%.3f,"
-		       "\"min_time\":",
-		       (unsigned long long)info.events,
-		       (unsigned long long)info.first_offset,
-		       (unsigned long long)info.next_offset,
-		       (unsigned long long)info.segments,
-		       (unsigned long long)info.bytes,
-		       (unsigned long long)info.segment_bytes,
-		       (unsigned long long)(info.bytes - info.segment_bytes),
-		       (unsigned long long)info.raw_bytes, ratio);
-		json_time(info.min_time);
-		printf(",\"max_time\":");
-		json_time(info.max_time);
-		printf(",\"first_append\":");
-		json_time(info.first_append);
-		printf(",\"last_append\":");
-		json_time(info.last_append);
-		printf(",\"config\":{\"segment_bytes\":%llu,\"level\":%d,"
-		       "\"sync\":\"%s\",\"dedupe_window\":%llu}",
-		       (unsigned long long)cfg->segment_bytes, cfg->level,
-		       cfg->sync == EV_SYNC_NONE ? "none" : "batch",
-		       (unsigned long long)cfg->dedupe_window);
-		printf(",\"segment_list\":[");
-		for (i = 0; i < info.segments; i++) {
-			struct ev_segment_info *s = &info.seg[i];
-			printf("%s{\"base\":%llu,\"next\":%llu,\"events\":%llu,"
-			       "\"bytes\":%llu,\"index_bytes\":%llu,"
-			       "\"batches\":%llu,\"min_time\":",
-			       i ? "," : "", (unsigned long long)s->base,
-			       (unsigned long long)s->next,
-			       (unsigned long long)(s->next - s->base),
-			       (unsigned long long)s->bytes,
-			       (unsigned long long)s->index_bytes,
-			       (unsigned long long)s->batches);
-			json_time(s->first_time);
-			printf(",\"max_time\":");
-			json_time(s->last_time);
-			putchar('}');
-		}
-		putchar(']');
-		if (want_types) {
-			printf(",\"types\":{");
-			for (i = 0; i < ntypes; i++) {
-				if (i)
-					putchar(',');
-				json_str(types[i].name);
-				printf(":%llu", (unsigned long long)types[i].n);
-			}
-			putchar('}');
-		}
-		printf("}\n");
+		struct ev_buf out = {0};
+		if (ev_log_info_json(&out, log, argv[optind], &info, types,
+				     ntypes, want_types) != 0)
+			rc = fe_oom();
+		else
+			fwrite(out.p, 1, out.len, stdout);
+		ev_buf_free(&out);
+		goto out;
 	} else {
 		printf("log:          %s\n", argv[optind]);
 		printf("format:       %d\n", EV_FORMAT_VERSION);
@@ -352,7 +278,6 @@ static int cmd_info(int argc, char **argv)
 				       types[i].name);
 		}
 	}
-	rc = 0;
 out:
 	ev_type_counts_free(types, ntypes);
 	free(info.seg);
@@ -463,119 +388,34 @@ static int cmd_repair(int argc, char **argv)
 
 /* ------------------------------------------------------------ groups */
 
-/* Fill err with a usage error; returns EV_EUSAGE. */
-static int usage_err(struct ev_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int usage_err(struct ev_error *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	ev_error_clear(err);
-	err->code = EV_EUSAGE;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return EV_EUSAGE;
-}
-
-/* A position for --to: start, end, OFFSET or @TIME. */
-struct to_pos {
-	enum { TO_START, TO_END, TO_OFFSET, TO_TIME } kind;
-	uint64_t offset;
-	ev_time_t time;
-};
-
 /* The form of --to, checked while parsing options: 0, or a usage error
  * (64) already reported. */
-static int parse_to(const char *s, struct to_pos *p)
+static int parse_to(const char *s, struct ev_pos *p)
 {
-	if (strcmp(s, "start") == 0) {
-		p->kind = TO_START;
-	} else if (strcmp(s, "end") == 0) {
-		p->kind = TO_END;
-	} else if (s[0] == '@') {
-		p->kind = TO_TIME;
-		if (ev_time_parse_user(s + 1, ev_now(), &p->time) != 0)
-			return fe_usage_error(usage_short,
-					      "--to: '%s' is not a time", s + 1);
-	} else {
-		p->kind = TO_OFFSET;
-		if (fe_parse_u64(s, &p->offset) != 0)
-			return fe_usage_error(usage_short,
-					      "--to: '%s' is not start, end, an "
-					      "offset or @TIME",
-					      s);
-	}
-	return 0;
+	if (ev_pos_parse(s, 0, ev_now(), p) == 0)
+		return 0;
+	if (s[0] == '@')
+		return fe_usage_error(usage_short, "--to: '%s' is not a time",
+				      s + 1);
+	return fe_usage_error(usage_short,
+			      "--to: '%s' is not start, end, an offset or @TIME",
+			      s);
 }
 
-/* Where --to is in this log; EV_EUSAGE for an offset outside it. */
-static int resolve_pos(struct ev_log *log, const struct to_pos *p,
-		       uint64_t *out, struct ev_error *err)
+/* Where --to is in this log: 0, or an exit status. */
+static int resolve_to(struct ev_log *log, const struct ev_pos *p,
+		      uint64_t *out)
 {
 	struct ev_reader *rd;
-	struct ev_rec rec;
+	struct ev_error err;
 	int r;
 
-	r = ev_reader_open(&rd, log, err);
-	if (r != 0)
-		return r;
-	switch (p->kind) {
-	case TO_START:
-		*out = ev_reader_first_offset(rd);
-		break;
-	case TO_END:
-		*out = ev_reader_end_offset(rd);
-		break;
-	case TO_TIME:
-		/* the first event at or after the time */
-		*out = ev_reader_end_offset(rd);
-		r = ev_reader_seek_time(rd, p->time, err);
-		while (r == 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
-			struct ev_event ev;
-			r = ev_event_decode(rec.p, rec.n, &ev, err);
-			if (r == 0 && ev.time >= p->time) {
-				*out = rec.offset;
-				break;
-			}
-		}
-		if (r == 1)
-			r = 0;
-		break;
-	case TO_OFFSET:
-		*out = p->offset;
-		if (*out > ev_reader_end_offset(rd) ||
-		    *out < ev_reader_first_offset(rd))
-			r = usage_err(err,
-				      "--to: offset %llu is outside the log (%llu "
-				      "to %llu)",
-				      (unsigned long long)p->offset,
-				      (unsigned long long)ev_reader_first_offset(rd),
-				      (unsigned long long)ev_reader_end_offset(rd));
-		break;
-	}
+	if ((r = ev_reader_open(&rd, log, &err)) == 0)
+		r = ev_pos_resolve(rd, p, out, &err);
 	ev_reader_free(rd);
-	return r < 0 ? r : 0;
-}
-
-/* Lag of a group in events and seconds of append time, from where it
- * will read next: events trimmed before it read them are not counted. */
-static void group_lag(struct ev_log *log, const struct ev_group_state *g,
-		      const struct ev_log_info *info, uint64_t *events,
-		      double *seconds)
-{
-	ev_time_t t;
-	struct ev_error err;
-	uint64_t from = g->next < info->first_offset ? info->first_offset
-						     : g->next;
-
-	*events = info->next_offset > from ? info->next_offset - from : 0;
-	*seconds = 0;
-	if (*events > 0 && info->last_append != EV_TIME_NONE &&
-	    ev_log_append_time(log, from, &t, &err) == 0 &&
-	    t != EV_TIME_NONE && info->last_append > t)
-		*seconds = (double)(info->last_append - t) / 1e9;
+	if (r == EV_EUSAGE)
+		return fe_reportf(&err, "--to");
+	return r != 0 ? fe_report(&err) : 0;
 }
 
 static int cmd_groups(int argc, char **argv)
@@ -590,11 +430,12 @@ static int cmd_groups(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *reset = NULL, *to = NULL, *state_dir = NULL;
-	struct to_pos to_pos;
+	struct ev_pos to_pos;
 	struct ev_group_state *gs = NULL;
 	struct ev_log_info info;
 	struct ev_log *log = NULL;
 	struct ev_error err;
+	struct ev_buf out = {0};
 	size_t n = 0, i;
 	int c, json = 0, execute = 0, rc, namew = 20;
 	char t1[40], b1[32], b2[32];
@@ -648,19 +489,19 @@ static int cmd_groups(int argc, char **argv)
 		for (i = 0; rc == 0 && i < n; i++)
 			if (strcmp(gs[i].name, reset) == 0)
 				break;
-		if (rc == 0 && i == n)
-		{
-			usage_err(&err, "no group '%s' in '%s'", reset,
-				  argv[optind]);
-			rc = err.code = EV_ENOENT;
+		if (rc != 0) {
+			rc = fe_report(&err);
+			goto out;
 		}
-		if (rc == 0) {
-			old = gs[i].next;
-			rc = resolve_pos(log, &to_pos, &pos, &err);
+		if (i == n) {
+			fe_warn("no group '%s' in '%s'", reset, argv[optind]);
+			rc = EV_EXIT_NOINPUT;
+			goto out;
 		}
-		if (rc == 0)
-			rc = ev_group_reset(log, reset, state_dir, pos, !execute,
-					    &err);
+		old = gs[i].next;
+		if ((rc = resolve_to(log, &to_pos, &pos)) != 0)
+			goto out;
+		rc = ev_group_reset(log, reset, state_dir, pos, !execute, &err);
 		if (rc == EV_EAGAIN)
 			snprintf(err.hint, sizeof(err.hint),
 				 "stop the consumer first");
@@ -691,22 +532,14 @@ static int cmd_groups(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		uint64_t lag;
 		double secs;
-		group_lag(log, &gs[i], &info, &lag, &secs);
+		ev_group_lag(log, &gs[i], &info, &lag, &secs);
 		if (json) {
-			printf("{\"group\":");
-			json_str(gs[i].name);
-			printf(",\"next\":%llu,\"lag\":%llu,\"lag_seconds\":%.3f,"
-			       "\"committed\":",
-			       (unsigned long long)gs[i].next,
-			       (unsigned long long)lag, secs);
-			json_time(gs[i].committed);
-			printf(",\"busy\":%s,\"handled\":%llu,\"failed\":%llu,"
-			       "\"dead_lettered\":%llu,\"skipped\":%llu}\n",
-			       gs[i].busy ? "true" : "false",
-			       (unsigned long long)gs[i].stats.handled,
-			       (unsigned long long)gs[i].stats.failed,
-			       (unsigned long long)gs[i].stats.dead_lettered,
-			       (unsigned long long)gs[i].stats.skipped);
+			out.len = 0;
+			if (ev_group_to_json(&out, &gs[i], lag, secs) != 0) {
+				rc = fe_oom();
+				goto out;
+			}
+			printf("%.*s\n", (int)out.len, (const char *)out.p);
 		} else {
 			printf("%-*s %14s %14s %12.3f  %-24s %s\n", namew,
 			       gs[i].name, fe_commas(gs[i].next, b1),
@@ -717,6 +550,7 @@ static int cmd_groups(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	ev_buf_free(&out);
 	free(info.seg);
 	free(gs);
 	ev_log_close(log);
@@ -725,22 +559,13 @@ out:
 
 /* ------------------------------------------------------------ lag */
 
-/* A Nagios threshold: events, or a duration for the time behind. */
-struct threshold {
-	int set, is_time;
-	uint64_t events;
-	double seconds;
-};
-
-static int parse_threshold(const char *s, struct threshold *t)
+static int parse_threshold(const char *s, struct ev_threshold *t)
 {
 	int64_t ms;
 
-	t->set = 1;
-	if (fe_parse_u64(s, &t->events) == 0) {
-		t->is_time = 0;
+	t->is_time = 0;
+	if (fe_parse_u64(s, &t->events) == 0)
 		return 0;
-	}
 	if (s[0] >= '0' && s[0] <= '9' && ev_duration_parse(s, &ms) == 0) {
 		t->is_time = 1;
 		t->seconds = (double)ms / 1000.0;
@@ -749,12 +574,8 @@ static int parse_threshold(const char *s, struct threshold *t)
 	return -1;
 }
 
-/* Past a threshold: above it, as in the Nagios plugin guidelines, where
- * N means the range 0..N, and N itself is inside. */
-static int over(const struct threshold *t, uint64_t events, double secs)
-{
-	return t->set && (t->is_time ? secs > t->seconds : events > t->events);
-}
+/* Nagios plugin exit statuses */
+enum { NAGIOS_UNKNOWN = 3 };
 
 static int cmd_lag(int argc, char **argv)
 {
@@ -766,166 +587,62 @@ static int cmd_lag(int argc, char **argv)
 		{"warn", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
-	static const char *const names[] = {"OK", "WARNING", "CRITICAL",
-					    "UNKNOWN"};
-	struct threshold warn = {0, 0, 0, 0}, crit = {0, 0, 0, 0};
+	struct ev_threshold warn, crit;
 	const char *group = NULL, *state_dir = NULL;
-	struct ev_group_state *gs = NULL;
-	struct ev_log_info info;
 	struct ev_log *log = NULL;
 	struct ev_error err;
-	struct ev_buf perf = {0};
-	size_t n = 0, i, worst_i = 0;
-	int c, status = 0, worst = -1;
-	uint64_t wlag = 0;
-	double wsecs = 0;
-	char line[600];
+	struct ev_buf line = {0};
+	int c, status, have_warn = 0, have_crit = 0;
 
 	/* the Nagios convention: problems with the check itself are
-	 * UNKNOWN (3), usage errors included */
+	 * UNKNOWN, usage errors included */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			if (parse_threshold(optarg, &crit) != 0) {
-				printf("LAG UNKNOWN - --crit: '%s' is not a number "
+		case 'w':
+			if (parse_threshold(optarg, c == 'c' ? &crit : &warn) != 0) {
+				printf("LAG UNKNOWN - --%s: '%s' is not a number "
 				       "of events or a duration\n",
-				       optarg);
-				return 3;
+				       c == 'c' ? "crit" : "warn", optarg);
+				return NAGIOS_UNKNOWN;
 			}
+			*(c == 'c' ? &have_crit : &have_warn) = 1;
 			break;
 		case 'g':
 			group = optarg;
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 's':
 			state_dir = optarg;
 			break;
-		case 'w':
-			if (parse_threshold(optarg, &warn) != 0) {
-				printf("LAG UNKNOWN - --warn: '%s' is not a number "
-				       "of events or a duration\n",
-				       optarg);
-				return 3;
-			}
-			break;
 		default:
 			printf("LAG UNKNOWN - bad usage, see 'evctl --help'\n");
-			return 3;
+			return NAGIOS_UNKNOWN;
 		}
 	}
-	if (optind + 1 != argc || !warn.set || !crit.set) {
+	if (optind + 1 != argc || !have_warn || !have_crit) {
 		printf("LAG UNKNOWN - usage: evctl lag [--group NAME] "
 		       "[--state-dir DIR] --warn N --crit N LOG\n");
-		return 3;
+		return NAGIOS_UNKNOWN;
 	}
-	if (ev_log_open(&log, argv[optind], &err) != 0) {
+	status = ev_log_open(&log, argv[optind], &err);
+	if (status == 0)
+		status = ev_lag_check(log, group, state_dir, &warn, &crit, &line,
+				      &err);
+	if (status < 0) {
 		printf("LAG UNKNOWN - %s\n", err.msg);
-		return 3;
-	}
-	if (ev_log_info(log, &info, &err) != 0 ||
-	    ev_group_list(log, state_dir, &gs, &n, &err) != 0) {
-		printf("LAG UNKNOWN - %s\n", err.msg);
-		free(info.seg); /* NULL when ev_log_info() failed */
-		ev_log_close(log);
-		return 3;
-	}
-	for (i = 0; i < n; i++) {
-		uint64_t lag;
-		double secs;
-		int st;
-		if (group != NULL && strcmp(gs[i].name, group) != 0)
-			continue;
-		group_lag(log, &gs[i], &info, &lag, &secs);
-		st = over(&crit, lag, secs) ? 2 : over(&warn, lag, secs) ? 1 : 0;
-		{
-			char w[32] = "", cr[32] = "", ws[32] = "", cs[32] = "";
-			if (warn.is_time)
-				snprintf(ws, sizeof(ws), "%.3f", warn.seconds);
-			else
-				snprintf(w, sizeof(w), "%llu",
-					 (unsigned long long)warn.events);
-			if (crit.is_time)
-				snprintf(cs, sizeof(cs), "%.3f", crit.seconds);
-			else
-				snprintf(cr, sizeof(cr), "%llu",
-					 (unsigned long long)crit.events);
-			snprintf(line, sizeof(line),
-				 "%s'%s_lag'=%llu;%s;%s;0 '%s_lag_seconds'=%.3fs;%s;%s;0",
-				 perf.len ? " " : "", gs[i].name,
-				 (unsigned long long)lag, w, cr, gs[i].name, secs, ws,
-				 cs);
-		}
-		ev_buf_puts(&perf, line);
-		if (st > worst || (st == worst && lag > wlag)) {
-			worst = st;
-			worst_i = i;
-			wlag = lag;
-			wsecs = secs;
-		}
-	}
-	if (worst < 0) {
-		if (group != NULL)
-			printf("LAG UNKNOWN - no group '%s' in '%s'\n", group,
-			       argv[optind]);
-		else
-			printf("LAG UNKNOWN - no consumer groups in '%s'\n",
-			       argv[optind]);
-		status = 3;
+		status = NAGIOS_UNKNOWN;
 	} else {
-		status = worst;
-		ev_buf_putc(&perf, '\0');
-		printf("LAG %s - group %s is %llu events (%.1fs) behind | %s\n",
-		       names[status], gs[worst_i].name, (unsigned long long)wlag,
-		       wsecs, (char *)perf.p);
+		printf("%s\n", (char *)line.p);
 	}
-	ev_buf_free(&perf);
-	free(gs);
-	free(info.seg);
+	ev_buf_free(&line);
 	ev_log_close(log);
 	return status;
 }
 
 /* ------------------------------------------------------------ metrics */
-
-/* Prometheus label value: \, " and newline escaped. */
-static void prom_label(const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			putchar('\\');
-		if (*s == '\n') {
-			fputs("\\n", stdout);
-			continue;
-		}
-		putchar(*s);
-	}
-}
-
-struct logdata {
-	const char *path;
-	struct ev_log *log;
-	struct ev_log_info info;
-	struct ev_type_count *types;
-	size_t ntypes;
-	struct ev_group_state *groups;
-	size_t ngroups;
-	uint64_t dlq_open;	/* dead-letter logs only */
-	ev_time_t dlq_oldest;
-};
-
-static void family(const char *name, const char *type, const char *help)
-{
-	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void sample_start(const char *name, const struct logdata *d)
-{
-	printf("%s{log=\"", name);
-	prom_label(d->path);
-	putchar('"');
-}
 
 static int cmd_metrics(int argc, char **argv)
 {
@@ -935,16 +652,18 @@ static int cmd_metrics(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *state_dir = NULL;
-	struct logdata *d;
+	struct ev_metrics *m = NULL;
+	struct ev_log **logs;
+	struct ev_buf out = {0};
 	struct ev_error err;
-	size_t nl, i, k;
-	int c, b, rc = 0;
+	size_t nl, i;
+	int c, rc = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 's':
 			state_dir = optarg;
 			break;
@@ -956,169 +675,27 @@ static int cmd_metrics(int argc, char **argv)
 		return fe_usage_error(usage_short,
 				      "metrics: expected one or more LOG operands");
 	nl = (size_t)(argc - optind);
-	d = calloc(nl, sizeof(*d));
-	if (d == NULL) {
-		fe_warn("out of memory");
-		return 1;
+	if ((logs = calloc(nl, sizeof(*logs))) == NULL || ev_metrics_new(&m) != 0) {
+		free(logs);
+		return fe_oom();
 	}
-	/* gather everything first: a failure prints nothing, so the
-	 * textfile collector never reads half a file */
+	/* everything first: a failure prints nothing, so that a textfile
+	 * collector never reads half a file */
 	for (i = 0; i < nl && rc == 0; i++) {
-		d[i].path = argv[optind + (int)i];
-		if ((rc = open_log(d[i].path, &d[i].log)) != 0)
-			break;
-		if (ev_log_info(d[i].log, &d[i].info, &err) != 0 ||
-		    ev_log_type_counts(d[i].log, &d[i].types, &d[i].ntypes,
-				       &err) != 0 ||
-		    ev_group_list(d[i].log, state_dir, &d[i].groups,
-				  &d[i].ngroups, &err) != 0) {
+		const char *path = argv[optind + (int)i];
+		if ((rc = open_log(path, &logs[i])) == 0 &&
+		    ev_metrics_add(m, logs[i], path, state_dir, &err) != 0)
 			rc = fe_report(&err);
-			break;
-		}
-		d[i].dlq_oldest = EV_TIME_NONE;
-		if (ev_log_get_config(d[i].log)->dead_letters) {
-			struct ev_letter *lv;
-			size_t ln, k2;
-			if (ev_dlq_scan(d[i].log, &lv, &ln, &err) != 0) {
-				rc = fe_report(&err);
-				break;
-			}
-			for (k2 = 0; k2 < ln; k2++)
-				if (lv[k2].state == EV_LETTER_OPEN) {
-					if (d[i].dlq_open++ == 0)
-						d[i].dlq_oldest = lv[k2].time;
-				}
-			ev_letters_free(lv, ln);
-		}
 	}
-	if (rc != 0)
-		goto out;
-	family("evlog_events", "gauge", "Events in the log.");
-	for (i = 0; i < nl; i++) {
-		sample_start("evlog_events", &d[i]);
-		printf("} %llu\n", (unsigned long long)d[i].info.events);
-	}
-	family("evlog_type_events", "gauge", "Events in the log, by type.");
+	if (rc == 0 && ev_metrics_format(m, &out, &err) != 0)
+		rc = fe_report(&err);
+	if (rc == 0 && fwrite(out.p, 1, out.len, stdout) != out.len)
+		rc = EV_EXIT_IO;
+	ev_metrics_free(m);
 	for (i = 0; i < nl; i++)
-		for (k = 0; k < d[i].ntypes; k++) {
-			sample_start("evlog_type_events", &d[i]);
-			printf(",type=\"");
-			prom_label(d[i].types[k].name);
-			printf("\"} %llu\n", (unsigned long long)d[i].types[k].n);
-		}
-	family("evlog_bytes", "gauge", "Bytes on disk: segments and indexes.");
-	for (i = 0; i < nl; i++) {
-		sample_start("evlog_bytes", &d[i]);
-		printf("} %llu\n", (unsigned long long)d[i].info.bytes);
-	}
-	family("evlog_segments", "gauge", "Segment files.");
-	for (i = 0; i < nl; i++) {
-		sample_start("evlog_segments", &d[i]);
-		printf("} %llu\n", (unsigned long long)d[i].info.segments);
-	}
-	family("evlog_next_offset", "gauge", "The offset the next event gets.");
-	for (i = 0; i < nl; i++) {
-		sample_start("evlog_next_offset", &d[i]);
-		printf("} %llu\n", (unsigned long long)d[i].info.next_offset);
-	}
-	family("evlog_last_append_timestamp_seconds", "gauge",
-	       "When the newest batch was appended.");
-	for (i = 0; i < nl; i++)
-		if (d[i].info.last_append != EV_TIME_NONE) {
-			sample_start("evlog_last_append_timestamp_seconds", &d[i]);
-			printf("} %.3f\n", (double)d[i].info.last_append / 1e9);
-		}
-#define GROUP_SAMPLE(metric, fmt, val)                                       \
-	for (i = 0; i < nl; i++)                                             \
-		for (k = 0; k < d[i].ngroups; k++) {                         \
-			const struct ev_group_state *g = &d[i].groups[k];    \
-			uint64_t lag;                                        \
-			double secs;                                         \
-			group_lag(d[i].log, g, &d[i].info, &lag, &secs);     \
-			(void)lag;                                           \
-			(void)secs;                                          \
-			sample_start(metric, &d[i]);                         \
-			printf(",group=\"");                                 \
-			prom_label(g->name);                                 \
-			printf("\"} " fmt "\n", val);                        \
-		}
-	family("evlog_group_next_offset", "gauge",
-	       "The next offset a consumer group will get.");
-	GROUP_SAMPLE("evlog_group_next_offset", "%llu",
-		     (unsigned long long)g->next)
-	family("evlog_group_lag_events", "gauge",
-	       "Events a consumer group is behind the head.");
-	GROUP_SAMPLE("evlog_group_lag_events", "%llu", (unsigned long long)lag)
-	family("evlog_group_lag_seconds", "gauge",
-	       "Append time a consumer group is behind the head.");
-	GROUP_SAMPLE("evlog_group_lag_seconds", "%.3f", secs)
-	family("evlog_group_handled_total", "counter",
-	       "Events a group's handler has handled.");
-	GROUP_SAMPLE("evlog_group_handled_total", "%llu",
-		     (unsigned long long)g->stats.handled)
-	family("evlog_group_dead_lettered_total", "counter",
-	       "Events a group has dead-lettered.");
-	GROUP_SAMPLE("evlog_group_dead_lettered_total", "%llu",
-		     (unsigned long long)g->stats.dead_lettered)
-#undef GROUP_SAMPLE
-	/* the DLQ families only when there is a dead-letter log */
-	for (k = 0, i = 0; i < nl; i++)
-		k += ev_log_get_config(d[i].log)->dead_letters;
-	if (k > 0)
-		family("evlog_dlq_open_letters", "gauge",
-		       "Open dead letters in a dead-letter log.");
-	for (i = 0; i < nl; i++)
-		if (ev_log_get_config(d[i].log)->dead_letters) {
-			sample_start("evlog_dlq_open_letters", &d[i]);
-			printf("} %llu\n", (unsigned long long)d[i].dlq_open);
-		}
-	if (k > 0)
-		family("evlog_dlq_oldest_open_age_seconds", "gauge",
-		       "Age of the oldest open dead letter.");
-	for (i = 0; i < nl; i++)
-		if (ev_log_get_config(d[i].log)->dead_letters &&
-		    d[i].dlq_oldest != EV_TIME_NONE) {
-			sample_start("evlog_dlq_oldest_open_age_seconds", &d[i]);
-			printf("} %.3f\n",
-			       (double)(ev_now() - d[i].dlq_oldest) / 1e9);
-		}
-	family("evlog_handler_duration_seconds", "histogram",
-	       "Handler run times recorded by evtail --exec.");
-	for (i = 0; i < nl; i++)
-		for (k = 0; k < d[i].ngroups; k++) {
-			const struct ev_group_state *g = &d[i].groups[k];
-			uint64_t cum = 0;
-			for (b = 0; b < EV_HIST_BUCKETS; b++) {
-				cum += g->stats.buckets[b];
-				sample_start("evlog_handler_duration_seconds_bucket",
-					     &d[i]);
-				printf(",group=\"");
-				prom_label(g->name);
-				if (b < EV_HIST_BUCKETS - 1)
-					printf("\",le=\"%g\"} %llu\n",
-					       ev_hist_bounds[b],
-					       (unsigned long long)cum);
-				else
-					printf("\",le=\"+Inf\"} %llu\n",
-					       (unsigned long long)cum);
-			}
-			sample_start("evlog_handler_duration_seconds_sum", &d[i]);
-			printf(",group=\"");
-			prom_label(g->name);
-			printf("\"} %.6f\n", g->stats.sum);
-			sample_start("evlog_handler_duration_seconds_count", &d[i]);
-			printf(",group=\"");
-			prom_label(g->name);
-			printf("\"} %llu\n", (unsigned long long)cum);
-		}
-out:
-	for (i = 0; i < nl; i++) {
-		ev_type_counts_free(d[i].types, d[i].ntypes);
-		free(d[i].groups);
-		free(d[i].info.seg);
-		ev_log_close(d[i].log);
-	}
-	free(d);
+		ev_log_close(logs[i]);
+	free(logs);
+	ev_buf_free(&out);
 	return rc;
 }
 
@@ -1204,48 +781,6 @@ static int cmd_trim(int argc, char **argv)
 
 /* ------------------------------------------------------------ streams */
 
-struct stream_list {
-	struct ev_stream_info *v;
-	size_t n, cap;
-	const char *category;
-};
-
-/* Message DB: the category of order-7 (and of order) is order. */
-static int in_category(const struct ev_stream_info *s, const char *c)
-{
-	size_t n = strlen(c);
-
-	return s->name_len >= n && memcmp(s->name, c, n) == 0 &&
-	       (s->name_len == n || s->name[n] == '-');
-}
-
-static int collect_stream(void *ctx, const struct ev_stream_info *s)
-{
-	struct stream_list *l = ctx;
-
-	if (l->category != NULL && !in_category(s, l->category))
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 256;
-		struct ev_stream_info *nv = realloc(l->v, cap * sizeof(*nv));
-		if (nv == NULL)
-			return -1;
-		l->v = nv;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *s;
-	return 0;
-}
-
-static int by_name(const void *a, const void *b)
-{
-	const struct ev_stream_info *x = a, *y = b;
-	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-	int c = memcmp(x->name, y->name, n);
-
-	return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
-}
-
 static int cmd_streams(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1254,13 +789,14 @@ static int cmd_streams(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	struct stream_list l = {NULL, 0, 0, NULL};
+	struct ev_stream_info *v = NULL;
+	const char *category = NULL;
 	struct ev_log *log = NULL;
 	struct ev_state *st = NULL;
 	struct ev_error err;
 	struct ev_buf b = {0};
 	char b1[32], b2[32], b3[32];
-	size_t i, w = 6;
+	size_t i, n = 0, w = 6;
 	int c, rc, json = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -1271,7 +807,7 @@ static int cmd_streams(int argc, char **argv)
 						      "streams: --category: '%s' is "
 						      "a name, not a pattern",
 						      optarg);
-			l.category = optarg;
+			category = optarg;
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
@@ -1292,21 +828,18 @@ static int cmd_streams(int argc, char **argv)
 		rc = fe_report(&err);
 		goto out;
 	}
-	if (ev_state_foreach_stream(st, collect_stream, &l) != 0) {
-		fe_warn("out of memory");
-		rc = 1;
+	if (ev_stream_list(st, category, &v, &n) != 0) {
+		rc = fe_oom();
 		goto out;
 	}
-	if (l.n > 0)
-		qsort(l.v, l.n, sizeof(*l.v), by_name);
-	for (i = 0; i < l.n; i++)
-		if (l.v[i].name_len > w)
-			w = l.v[i].name_len;
-	if (!json && l.n > 0)
+	for (i = 0; i < n; i++)
+		if (v[i].name_len > w)
+			w = v[i].name_len;
+	if (!json && n > 0)
 		printf("%-*s %10s %10s %12s %12s\n", (int)w, "STREAM", "VERSION",
 		       "EVENTS", "FIRST", "LAST");
-	for (i = 0; i < l.n; i++) {
-		const struct ev_stream_info *s = &l.v[i];
+	for (i = 0; i < n; i++) {
+		const struct ev_stream_info *s = &v[i];
 		if (json) {
 			b.len = 0;
 			ev_json_string(&b, s->name, s->name_len);
@@ -1329,7 +862,7 @@ static int cmd_streams(int argc, char **argv)
 	rc = 0;
 out:
 	ev_buf_free(&b);
-	free(l.v);
+	free(v);
 	ev_state_free(st);
 	ev_log_close(log);
 	return rc;

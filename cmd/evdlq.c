@@ -2,17 +2,11 @@
  * evdlq - inspect, retry and purge the dead letters of a dead-letter log.
  * One function per subcommand, as in evctl.  See evdlq(1).
  */
-#include <fcntl.h>
-#include <fnmatch.h>
 #include <getopt.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "evlog.h"
 #include "fe.h"
@@ -68,16 +62,6 @@ static const char usage_long[] =
 
 /* ------------------------------------------------------------ selectors */
 
-struct select {
-	int have_offset;
-	uint64_t from, to;
-	const char *type, *stream, *group;
-	regex_t error;
-	int have_error;
-	int64_t older_ms;
-	int all; /* not only open letters */
-};
-
 enum {
 	OPT_ALL = 256,
 	OPT_BACKOFF,
@@ -97,20 +81,22 @@ enum {
 };
 
 /* Handle a selector option: 1 handled, 0 not a selector, -1 bad value. */
-static int selector_opt(int c, const char *arg, struct select *s)
+static int selector_opt(int c, const char *arg, struct ev_letter_select *s)
 {
 	char *dots, *e;
 
 	switch (c) {
 	case OPT_ERROR:
-		if (s->have_error)
-			regfree(&s->error);
-		if (regcomp(&s->error, arg, REG_EXTENDED | REG_NOSUB) != 0) {
+		switch (ev_letter_select_error(s, arg)) {
+		case 0:
+			return 1;
+		case EV_EUSAGE:
 			fe_warn("--error: '%s' is not a regular expression", arg);
 			return -1;
+		default:
+			fe_oom();
+			return -1;
 		}
-		s->have_error = 1;
-		return 1;
 	case OPT_GROUP:
 		s->group = arg;
 		return 1;
@@ -154,32 +140,6 @@ static int selector_opt(int c, const char *arg, struct select *s)
 		return 1;
 	}
 	return 0;
-}
-
-static int selected(const struct select *s, const struct ev_letter *l,
-		    ev_time_t now)
-{
-	if (!s->all && l->state != EV_LETTER_OPEN)
-		return 0;
-	if (s->have_offset && (l->offset < s->from || l->offset > s->to))
-		return 0;
-	if (s->type && fnmatch(s->type, l->orig_type, 0) != 0)
-		return 0;
-	if (s->stream && (l->orig_stream == NULL ||
-			  fnmatch(s->stream, l->orig_stream, 0) != 0))
-		return 0;
-	if (s->group && strcmp(s->group, l->group) != 0)
-		return 0;
-	if (s->have_error) {
-		int hit = (l->error && regexec(&s->error, l->error, 0, NULL, 0) == 0) ||
-			  (l->stderr_tail &&
-			   regexec(&s->error, l->stderr_tail, 0, NULL, 0) == 0);
-		if (!hit)
-			return 0;
-	}
-	if (s->older_ms > 0 && now - l->time < s->older_ms * 1000000)
-		return 0;
-	return 1;
 }
 
 #define SELECTOR_OPTIONS                                                     \
@@ -240,36 +200,15 @@ static void age(ev_time_t then, ev_time_t now, char *out, size_t n)
 		snprintf(out, n, "%lldd", (long long)(s / 86400));
 }
 
-static const char *state_name(int st)
-{
-	return st == EV_LETTER_OPEN	   ? "open"
-	       : st == EV_LETTER_RESOLVED ? "resolved"
-					  : "discarded";
-}
-
 static void put_json_str(const char *s)
 {
 	struct ev_buf b = {0};
 
-	if (s == NULL)
+	if (s == NULL || ev_json_string(&b, s, strlen(s)) != 0)
 		fputs("null", stdout);
-	else if (ev_json_string(&b, s, strlen(s)) == 0)
-		fwrite(b.p, 1, b.len, stdout);
 	else
-		fputs("null", stdout);
+		fwrite(b.p, 1, b.len, stdout);
 	ev_buf_free(&b);
-}
-
-static void put_json_time(ev_time_t t)
-{
-	char buf[40];
-
-	if (t == EV_TIME_NONE) {
-		fputs("null", stdout);
-		return;
-	}
-	ev_time_format(t, buf);
-	printf("\"%s\"", buf);
 }
 
 /* first line of s, into out */
@@ -288,33 +227,6 @@ static const char *first_line(const char *s, char *out, size_t n)
 
 /* ------------------------------------------------------------ ls */
 
-static void letter_json(const struct ev_letter *l, ev_time_t now)
-{
-	printf("{\"offset\":%llu,\"id\":", (unsigned long long)l->offset);
-	put_json_str(l->id);
-	printf(",\"state\":\"%s\",\"group\":", state_name(l->state));
-	put_json_str(l->group);
-	printf(",\"source\":{\"log\":");
-	put_json_str(l->source_log);
-	printf(",\"logId\":");
-	put_json_str(l->source_log_id);
-	printf(",\"offset\":%llu},\"type\":", (unsigned long long)l->source_offset);
-	put_json_str(l->orig_type);
-	printf(",\"stream\":");
-	put_json_str(l->orig_stream);
-	printf(",\"attempts\":%llu,\"parked\":%s,\"time\":",
-	       (unsigned long long)l->attempts, l->parked ? "true" : "false");
-	put_json_time(l->time);
-	printf(",\"ageSeconds\":%lld,\"error\":",
-	       (long long)((now - l->time) / 1000000000));
-	put_json_str(l->error);
-	printf(",\"resolved\":");
-	put_json_time(l->state_time);
-	printf(",\"reason\":");
-	put_json_str(l->reason);
-	putchar('}');
-}
-
 static int cmd_ls(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -324,9 +236,10 @@ static int cmd_ls(int argc, char **argv)
 		SELECTOR_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct select s;
+	struct ev_letter_select s;
 	struct ev_log *log = NULL;
 	struct ev_letter *v = NULL;
+	struct ev_buf js = {0};
 	size_t n = 0, i;
 	int c, json = 0, rc, shown = 0;
 	ev_time_t now = ev_now();
@@ -357,10 +270,15 @@ static int cmd_ls(int argc, char **argv)
 		return rc;
 	for (i = 0; i < n; i++) {
 		const struct ev_letter *l = &v[i];
-		if (!selected(&s, l, now))
+		if (!ev_letter_selected(&s, l, now))
 			continue;
 		if (json) {
-			letter_json(l, now);
+			js.len = 0;
+			if (ev_letter_to_json(&js, l, now) != 0) {
+				rc = fe_oom();
+				break;
+			}
+			fwrite(js.p, 1, js.len, stdout);
 			putchar('\n');
 			continue;
 		}
@@ -375,78 +293,17 @@ static int cmd_ls(int argc, char **argv)
 		       l->orig_stream ? l->orig_stream : "-",
 		       (unsigned long long)l->attempts, ab);
 		if (s.all)
-			printf("%-10s", state_name(l->state));
+			printf("%-10s", ev_letter_state_name(l->state));
 		printf("%s\n", first_line(l->error, line, sizeof(line)));
 	}
-	if (s.have_error)
-		regfree(&s.error);
+	ev_buf_free(&js);
+	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
 	ev_log_close(log);
-	return 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------ show */
-
-/* Indent compact JSON text for people. */
-static void pretty_json(const char *s, size_t n)
-{
-	int depth = 0, in_str = 0, esc = 0, i;
-	size_t k;
-
-	for (k = 0; k < n; k++) {
-		char ch = s[k];
-		if (in_str) {
-			putchar(ch);
-			if (esc)
-				esc = 0;
-			else if (ch == '\\')
-				esc = 1;
-			else if (ch == '"')
-				in_str = 0;
-			continue;
-		}
-		switch (ch) {
-		case '"':
-			in_str = 1;
-			putchar(ch);
-			break;
-		case '{':
-		case '[':
-			/* empty containers stay on one line */
-			if (k + 1 < n && (s[k + 1] == '}' || s[k + 1] == ']')) {
-				putchar(ch);
-				putchar(s[++k]);
-				break;
-			}
-			putchar(ch);
-			putchar('\n');
-			depth++;
-			for (i = 0; i < depth; i++)
-				fputs("  ", stdout);
-			break;
-		case '}':
-		case ']':
-			putchar('\n');
-			depth--;
-			for (i = 0; i < depth; i++)
-				fputs("  ", stdout);
-			putchar(ch);
-			break;
-		case ',':
-			putchar(ch);
-			putchar('\n');
-			for (i = 0; i < depth; i++)
-				fputs("  ", stdout);
-			break;
-		case ':':
-			fputs(": ", stdout);
-			break;
-		default:
-			putchar(ch);
-		}
-	}
-	putchar('\n');
-}
 
 /* Say why there is no letter at off: 66, as nothing is there to show. */
 static int not_a_letter(struct ev_reader *rd, const char *path, uint64_t off)
@@ -483,7 +340,7 @@ static int cmd_show(int argc, char **argv)
 	struct ev_reader *rd = NULL;
 	struct ev_error err;
 	struct ev_rec rec;
-	struct ev_buf js = {0};
+	struct ev_buf js = {0}, pj = {0};
 	size_t n = 0, i;
 	int c, json = 0, rc = 0, k;
 	uint64_t off;
@@ -532,8 +389,11 @@ static int cmd_show(int argc, char **argv)
 		}
 		if (json) {
 			printf("{\"state\":\"%s\",\"resolved\":",
-			       state_name(l->state));
-			put_json_time(l->state_time);
+			       ev_letter_state_name(l->state));
+			if (l->state_time == EV_TIME_NONE)
+				fputs("null", stdout);
+			else
+				printf("\"%s\"", (ev_time_format(l->state_time, t), t));
 			printf(",\"reason\":");
 			put_json_str(l->reason);
 			printf(",\"attempts\":%llu,\"letter\":",
@@ -543,7 +403,7 @@ static int cmd_show(int argc, char **argv)
 			continue;
 		}
 		printf("dead letter %llu: %s", (unsigned long long)off,
-		       state_name(l->state));
+		       ev_letter_state_name(l->state));
 		if (l->state != EV_LETTER_OPEN) {
 			ev_time_format(l->state_time, t);
 			printf(" at %s", t);
@@ -551,10 +411,16 @@ static int cmd_show(int argc, char **argv)
 		if (l->reason)
 			printf(" (%s)", l->reason);
 		printf(", %llu attempts\n", (unsigned long long)l->attempts);
-		pretty_json((const char *)js.p, js.len);
+		pj.len = 0;
+		if (ev_json_indent(&pj, (const char *)js.p, js.len) != 0) {
+			rc = fe_oom();
+			break;
+		}
+		fwrite(pj.p, 1, pj.len, stdout);
 	}
 out:
 	ev_buf_free(&js);
+	ev_buf_free(&pj);
 	ev_reader_free(rd);
 	ev_letters_free(v, n);
 	ev_log_close(log);
@@ -563,55 +429,39 @@ out:
 
 /* ------------------------------------------------------------ stats */
 
-struct tally {
-	char *key;
-	uint64_t n;
-};
-
-static void tally_add(struct tally **v, size_t *n, const char *key)
-{
-	size_t i;
-	struct tally *nv;
-
-	for (i = 0; i < *n; i++)
-		if (strcmp((*v)[i].key, key) == 0) {
-			(*v)[i].n++;
-			return;
-		}
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (nv == NULL)
-		return;
-	*v = nv;
-	nv[*n].key = strdup(key);
-	nv[*n].n = 1;
-	if (nv[*n].key != NULL)
-		(*n)++;
-}
-
-static int tally_cmp(const void *a, const void *b)
-{
-	const struct tally *x = a, *y = b;
-
-	if (x->n != y->n)
-		return x->n > y->n ? -1 : 1;
-	return strcmp(x->key, y->key);
-}
-
-static void tally_print(const char *title, struct tally *v, size_t n)
+static void tally_print(const char *title, const struct ev_tally *v, size_t n)
 {
 	size_t i;
 	char b[32];
 
 	printf("%s:\n", title);
-	if (n > 1)
-		qsort(v, n, sizeof(*v), tally_cmp);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		printf("  %10s  %s\n", fe_commas(v[i].n, b), v[i].key);
-		free(v[i].key);
-	}
 	if (n == 0)
 		printf("  (none)\n");
-	free(v);
+}
+
+static void stats_print(const struct ev_dlq_stats *st, ev_time_t now)
+{
+	const struct ev_letter *o = st->oldest;
+	char line[120], b[32], t[40];
+	int a;
+
+	printf("open:       %s\n", fe_commas(st->open, b));
+	printf("resolved:   %s\n", fe_commas(st->resolved, b));
+	printf("discarded:  %s\n", fe_commas(st->discarded, b));
+	if (o != NULL) {
+		ev_time_format(o->time, t);
+		age(o->time, now, line, sizeof(line));
+		printf("oldest:     offset %llu, %s, written %s (%s ago)\n",
+		       (unsigned long long)o->offset, o->orig_type, t, line);
+	}
+	tally_print("open by type", st->by_type, st->ntypes);
+	tally_print("open by error", st->by_error, st->nerrors);
+	printf("open by age:\n");
+	for (a = 0; a < EV_DLQ_AGES; a++)
+		printf("  %10s  %s\n", fe_commas(st->by_age[a], b),
+		       ev_dlq_ages[a].name);
 }
 
 static int cmd_stats(int argc, char **argv)
@@ -621,84 +471,38 @@ static int cmd_stats(int argc, char **argv)
 		SELECTOR_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	static const struct {
-		const char *name;
-		int64_t max_s;
-	} ages[] = {
-		{"under 1 hour", 3600},
-		{"1 hour to 1 day", 86400},
-		{"1 to 7 days", 7 * 86400},
-		{"over 7 days", INT64_MAX},
-	};
-	struct select s;
+	struct ev_letter_select s;
+	struct ev_dlq_stats st;
 	struct ev_log *log = NULL;
 	struct ev_letter *v = NULL;
-	struct tally *by_type = NULL, *by_error = NULL;
-	size_t n = 0, i, nt = 0, ne = 0, a;
-	uint64_t by_age[4] = {0, 0, 0, 0}, open = 0, resolved = 0, discarded = 0;
-	const struct ev_letter *oldest = NULL;
+	size_t n = 0;
 	ev_time_t now = ev_now();
 	int c, rc;
-	char line[120], b[32], t[40];
 
 	memset(&s, 0, sizeof(s));
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		}
 		if (selector_opt(c, optarg, &s) == 1)
 			continue;
+		ev_letter_select_free(&s);
 		return fe_usage_error(usage_short, NULL);
 	}
 	if (optind + 1 != argc)
-		return fe_usage_error(usage_short, "stats: expected one DLQ operand");
-	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
-		return rc;
-	s.all = 1;
-	for (i = 0; i < n; i++) {
-		const struct ev_letter *l = &v[i];
-		int64_t secs;
-		if (!selected(&s, l, now))
-			continue;
-		if (l->state == EV_LETTER_RESOLVED) {
-			resolved++;
-			continue;
-		}
-		if (l->state == EV_LETTER_DISCARDED) {
-			discarded++;
-			continue;
-		}
-		open++;
-		tally_add(&by_type, &nt, l->orig_type);
-		tally_add(&by_error, &ne, first_line(l->error, line, sizeof(line)));
-		secs = (now - l->time) / 1000000000;
-		for (a = 0; a < 3 && secs >= ages[a].max_s; a++)
-			;
-		by_age[a]++;
-		if (oldest == NULL || l->time < oldest->time)
-			oldest = l;
+		rc = fe_usage_error(usage_short, "stats: expected one DLQ operand");
+	else if ((rc = load(argv[optind], &log, &v, &n)) == 0) {
+		if (ev_dlq_stats(v, n, &s, now, &st) == 0)
+			stats_print(&st, now);
+		else
+			rc = fe_oom();
+		ev_dlq_stats_free(&st);
 	}
-	printf("open:       %s\n", fe_commas(open, b));
-	printf("resolved:   %s\n", fe_commas(resolved, b));
-	printf("discarded:  %s\n", fe_commas(discarded, b));
-	if (oldest != NULL) {
-		ev_time_format(oldest->time, t);
-		age(oldest->time, now, line, sizeof(line));
-		printf("oldest:     offset %llu, %s, written %s (%s ago)\n",
-		       (unsigned long long)oldest->offset, oldest->orig_type, t,
-		       line);
-	}
-	tally_print("open by type", by_type, nt);
-	tally_print("open by error", by_error, ne);
-	printf("open by age:\n");
-	for (a = 0; a < 4; a++)
-		printf("  %10s  %s\n", fe_commas(by_age[a], b), ages[a].name);
-	if (s.have_error)
-		regfree(&s.error);
+	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
 	ev_log_close(log);
-	return 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------ retry, purge */
@@ -711,44 +515,17 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* Append one resolution record and sync it. */
-static int record(struct ev_writer *w, int kind, const struct ev_letter *l,
-		  const char *handler, unsigned attempts, const char *reason,
-		  const struct ev_done *d)
+/* One retry or purge at a time: 0, or an exit status. */
+static int lock_dlq(struct ev_log *log, const char *path, int *fd)
 {
-	struct ev_buf rec = {0};
 	struct ev_error err;
-	ev_time_t t;
-	int r;
+	int r = ev_dlq_lock(log, fd, &err);
 
-	r = ev_dlq_resolution_encode(&rec, kind, l, handler, attempts, reason, d,
-				     ev_now(), &t, &err);
-	if (r == 0)
-		r = ev_writer_add(w, rec.p, rec.len, t, &err);
-	if (r == 0)
-		r = ev_writer_flush(w, &err);
-	ev_buf_free(&rec);
-	return r ? fe_report(&err) : 0;
-}
-
-/* One retry or purge at a time: a lock file in the DLQ. */
-static int lock_dlq(const char *path, int *fd)
-{
-	char lp[4096];
-
-	snprintf(lp, sizeof(lp), "%s/evdlq.lock", path);
-	*fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (*fd < 0) {
-		fe_warn("cannot open '%s'", lp);
-		return 74;
-	}
-	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+	if (r == EV_EAGAIN) {
 		fe_warn("another evdlq retry or purge is running on '%s'", path);
-		close(*fd);
-		*fd = -1;
-		return 75;
+		return EV_EXIT_TEMPFAIL;
 	}
-	return 0;
+	return r != 0 ? fe_report(&err) : 0;
 }
 
 static int open_writer(struct ev_log *log, struct ev_writer **w)
@@ -764,221 +541,59 @@ static int open_writer(struct ev_log *log, struct ev_writer **w)
 	return 0;
 }
 
-static int64_t mono_ms(void)
+/* What retry does, as it goes: stdout for what is resolved, stderr for
+ * what is not. */
+static void retry_report(void *ctx, const struct ev_retry_report *r)
 {
-	struct timespec ts;
+	const struct ev_letter *l = r->letter, *b = r->blocker;
+	const struct ev_done *d = r->last;
+	char why[80];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	(void)ctx;
+	switch (r->what) {
+	case EV_RETRY_WOULD:
+		printf("would retry %llu (%s%s%s) with: %s\n",
+		       (unsigned long long)l->offset, l->orig_type,
+		       l->orig_stream ? " " : "",
+		       l->orig_stream ? l->orig_stream : "", r->cmd);
+		break;
+	case EV_RETRY_RESOLVED:
+		printf("resolved %llu (%s)\n", (unsigned long long)l->offset,
+		       l->orig_type);
+		break;
+	case EV_RETRY_STILL_OPEN:
+		if (d->timed_out)
+			snprintf(why, sizeof(why), "timed out");
+		else if (d->signal)
+			snprintf(why, sizeof(why), "signal %d", d->signal);
+		else
+			snprintf(why, sizeof(why), "exit status %d", d->exit_status);
+		fflush(stdout); /* in order, when both go to one file */
+		fe_warn("still open: %llu (%s) after %u attempts: %s",
+			(unsigned long long)l->offset, l->orig_type, r->attempts,
+			why);
+		break;
+	case EV_RETRY_LEFT_OPEN:
+		fflush(stdout);
+		fe_warn("left open: %llu (%s %s), behind %s letter %llu of its "
+			"stream%s",
+			(unsigned long long)l->offset, l->orig_type, l->orig_stream,
+			r->blocker_failed ? "failed" : "open",
+			(unsigned long long)b->offset,
+			r->blocker_selected ? "" : ", which is not selected");
+		break;
+	case EV_RETRY_NO_HANDLER:
+		fflush(stdout);
+		fe_warn("letter %llu records no handler: give --exec",
+			(unsigned long long)l->offset);
+		break;
+	}
+	fflush(stdout);
 }
 
-/* "NAME=value" for a handler's environment, allocated: values are passed
- * whole, however long.  NULL when out of memory. */
-static char *env_pair(const char *name_eq, const char *value)
-{
-	char *s;
-
-	if (asprintf(&s, "%s%s", name_eq, value) < 0)
-		return NULL;
-	return s;
-}
-
-struct retry_opts {
-	unsigned retries;
-	int64_t backoff, backoff_max, timeout;
-};
-
-/* How the runs of one letter ended. */
-enum {
-	RUN_ERROR = -1, /* could not run it; reported */
-	RUN_FAILED,	/* every run failed */
-	RUN_OK,		/* the last run succeeded */
-	RUN_STOPPED,	/* stopped by SIGINT or SIGTERM */
-};
-
-/*
- * Wait for the one run of rn to end, into *d.  When we are asked to stop,
- * the run gets SIGTERM, and SIGKILL EV_KILL_GRACE_MS later.  Returns 1
- * when the run ended after that, 0 when it ended by itself, -1 on error.
- */
-static int wait_run(struct ev_runner *rn, struct ev_done *d)
-{
-	int64_t kill_at = 0;
-	int r;
-
-	for (;;) {
-		/* bounded, so that a signal just before the wait is seen */
-		r = ev_runner_wait(rn, 200, d);
-		if (r == 1)
-			return kill_at != 0;
-		if (r < 0 || ev_runner_running(rn) == 0) {
-			fe_warn("cannot wait for the handler");
-			return -1;
-		}
-		if (!stop_requested)
-			continue;
-		if (kill_at == 0) {
-			ev_runner_kill_all(rn, SIGTERM);
-			kill_at = mono_ms() + EV_KILL_GRACE_MS;
-		} else if (kill_at > 0 && mono_ms() >= kill_at) {
-			ev_runner_kill_all(rn, SIGKILL);
-			kill_at = -1;
-		}
-	}
-}
-
-/*
- * Run cmd on l's original event until it succeeds or the retries run out.
- * *attempts counts the runs that ended by themselves, and *d is the last
- * of them.  A run that fails while we stop is likely our own kill, so it
- * does not count, as in evtail: with RUN_STOPPED, *attempts are the runs
- * that failed before.
- */
-static int run_letter(const struct ev_letter *l, const char *cmd,
-		      const struct retry_opts *o, unsigned *attempts,
-		      struct ev_done *d, int *rc)
-{
-	struct ev_runner *rn = ev_runner_new(1);
-	struct ev_error err;
-	struct ev_buf in = {0};
-	struct ev_done *run = malloc(sizeof(*run));
-	char attempt[40], offset[40], dlq_offset[40];
-	char *owned[3] = {NULL, NULL, NULL};
-	char *envp[7];
-	unsigned a;
-	int k = 0, stopped, res = RUN_ERROR;
-
-	*attempts = 0;
-	*rc = 1;
-	if (rn == NULL || run == NULL || ev_buf_puts(&in, l->original_json) != 0 ||
-	    ev_buf_putc(&in, '\n') != 0)
-		goto oom;
-	snprintf(offset, sizeof(offset), "EV_OFFSET=%llu",
-		 (unsigned long long)l->source_offset);
-	snprintf(dlq_offset, sizeof(dlq_offset), "EV_DLQ_OFFSET=%llu",
-		 (unsigned long long)l->offset);
-	envp[k++] = attempt;
-	envp[k++] = offset;
-	envp[k++] = dlq_offset;
-	if ((owned[0] = env_pair("EV_TYPE=", l->orig_type)) == NULL)
-		goto oom;
-	envp[k++] = owned[0];
-	if (l->orig_id != NULL) {
-		if ((owned[1] = env_pair("EV_ID=", l->orig_id)) == NULL)
-			goto oom;
-		envp[k++] = owned[1];
-	}
-	if (l->orig_stream != NULL) {
-		if ((owned[2] = env_pair("EV_STREAM=", l->orig_stream)) == NULL)
-			goto oom;
-		envp[k++] = owned[2];
-	}
-	envp[k] = NULL;
-	res = RUN_FAILED;
-	for (a = 0; a <= o->retries; a++) {
-		if (a > 0) {
-			int64_t ms = ev_backoff_ms((int)a, o->backoff,
-						   o->backoff_max);
-			struct timespec ts = {ms / 1000,
-					      (long)(ms % 1000) * 1000000};
-			nanosleep(&ts, NULL);
-		}
-		if (stop_requested) {
-			res = RUN_STOPPED;
-			break;
-		}
-		/* attempts go on from the letter's */
-		snprintf(attempt, sizeof(attempt), "EV_ATTEMPT=%llu",
-			 (unsigned long long)(l->attempts + a + 1));
-		if (ev_runner_start(rn, cmd, in.p, in.len, envp, o->timeout,
-				    NULL, &err) != 0) {
-			*rc = fe_report(&err);
-			res = RUN_ERROR;
-			break;
-		}
-		stopped = wait_run(rn, run);
-		if (stopped < 0) {
-			res = RUN_ERROR;
-			break;
-		}
-		if (run->ok) {
-			*d = *run;
-			*attempts = a + 1;
-			res = RUN_OK;
-			break;
-		}
-		if (stopped || stop_requested) {
-			res = RUN_STOPPED;
-			break;
-		}
-		*d = *run;
-		*attempts = a + 1;
-	}
-	goto out;
-oom:
-	fe_warn("out of memory");
-out:
-	for (k = 0; k < 3; k++)
-		free(owned[k]);
-	free(run);
-	ev_buf_free(&in);
-	ev_runner_free(rn);
-	return res;
-}
-
-/* What became of a letter in this run of retry, for those behind it. */
-enum {
-	FATE_UNSELECTED, /* not selected: stays as it was */
-	FATE_RESOLVED,	 /* resolved (or would be, in a dry run) */
-	FATE_FAILED,	 /* its retry failed */
-	FATE_LEFT_OPEN,	 /* not tried */
-};
-
-/* Order indexes of letters v by stream, group and source log, then
- * offset. */
-static int stream_cmp(const void *a, const void *b, void *v)
-{
-	const struct ev_letter *lv = v;
-	const struct ev_letter *x = &lv[*(const size_t *)a];
-	const struct ev_letter *y = &lv[*(const size_t *)b];
-	int c;
-
-	if ((c = strcmp(x->orig_stream, y->orig_stream)) != 0 ||
-	    (c = strcmp(x->group, y->group)) != 0 ||
-	    (c = strcmp(x->source_log_id, y->source_log_id)) != 0)
-		return c;
-	return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
-/*
- * For each open letter of a stream, the index of the open letter before it
- * of the same stream, group and source log in prev[], or n for none.
- * Returns -1 when out of memory.
- */
-static int stream_prev(const struct ev_letter *v, size_t n, size_t *prev)
-{
-	size_t *idx = malloc((n ? n : 1) * sizeof(*idx)), m = 0, i;
-
-	if (idx == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		prev[i] = n;
-		if (v[i].state == EV_LETTER_OPEN && v[i].orig_stream != NULL)
-			idx[m++] = i;
-	}
-	qsort_r(idx, m, sizeof(*idx), stream_cmp, (void *)v);
-	for (i = 1; i < m; i++) {
-		const struct ev_letter *x = &v[idx[i - 1]], *y = &v[idx[i]];
-		if (strcmp(x->orig_stream, y->orig_stream) == 0 &&
-		    strcmp(x->group, y->group) == 0 &&
-		    strcmp(x->source_log_id, y->source_log_id) == 0)
-			prev[idx[i]] = idx[i - 1];
-	}
-	free(idx);
-	return 0;
-}
-
-static int cmd_retry(int argc, char **argv)
+/* retry's options: -1 to go on, or an exit status. */
+static int retry_options(int argc, char **argv, struct ev_letter_select *s,
+			 struct ev_retry_opts *o)
 {
 	static const struct option opts[] = {
 		{"backoff", required_argument, NULL, OPT_BACKOFF},
@@ -991,29 +606,15 @@ static int cmd_retry(int argc, char **argv)
 		SELECTOR_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct select s;
-	struct retry_opts o = {3, 1000, 30000, 0};
-	struct ev_log *log = NULL;
-	struct ev_letter *v = NULL;
-	struct ev_writer *w = NULL;
-	struct ev_error err;
-	struct ev_done *d = NULL;
-	const char *exec = NULL;
-	size_t n = 0, i, *prev = NULL, *blocker = NULL;
-	unsigned char *fate = NULL;
-	uint64_t val, selected_n = 0, resolved = 0;
-	unsigned attempts;
-	int c, dry = 0, rc, lockfd = -1, r, run_rc;
-	ev_time_t now = ev_now();
-	char why[80], b1[32], b2[32];
+	uint64_t val;
+	int64_t ms;
+	int c;
 
-	memset(&s, 0, sizeof(s));
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int64_t ms;
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case OPT_BACKOFF:
 		case OPT_BACKOFF_MAX:
 		case OPT_TIMEOUT:
@@ -1023,17 +624,17 @@ static int cmd_retry(int argc, char **argv)
 						      "such as 500ms, 2s or 1m",
 						      optarg);
 			if (c == OPT_BACKOFF)
-				o.backoff = ms;
+				o->backoff_ms = ms;
 			else if (c == OPT_BACKOFF_MAX)
-				o.backoff_max = ms;
+				o->backoff_max_ms = ms;
 			else
-				o.timeout = ms;
+				o->timeout_ms = ms;
 			continue;
 		case OPT_DRY_RUN:
-			dry = 1;
+			o->dry_run = 1;
 			continue;
 		case OPT_EXEC:
-			exec = optarg;
+			o->cmd = optarg;
 			continue;
 		case OPT_RETRIES:
 			if (fe_parse_u64(optarg, &val) != 0 || val > 1000)
@@ -1041,114 +642,62 @@ static int cmd_retry(int argc, char **argv)
 						      "retry: --retries: '%s' is not a "
 						      "number from 0 to 1000",
 						      optarg);
-			o.retries = (unsigned)val;
+			o->retries = (unsigned)val;
 			continue;
 		}
-		r = selector_opt(c, optarg, &s);
-		if (r == 1)
-			continue;
-		return fe_usage_error(usage_short, NULL);
+		if (selector_opt(c, optarg, s) != 1)
+			return fe_usage_error(usage_short, NULL);
 	}
 	if (optind + 1 != argc)
 		return fe_usage_error(usage_short, "retry: expected one DLQ operand");
-	if (o.backoff_max < o.backoff)
-		o.backoff_max = o.backoff;
+	if (o->backoff_max_ms < o->backoff_ms)
+		o->backoff_max_ms = o->backoff_ms;
+	return -1;
+}
+
+static int cmd_retry(int argc, char **argv)
+{
+	struct ev_letter_select s;
+	struct ev_retry_opts o;
+	struct ev_log *log = NULL;
+	struct ev_letter *v = NULL;
+	struct ev_error err;
+	unsigned char *sel = NULL;
+	size_t n = 0, i;
+	uint64_t selected_n = 0, resolved = 0;
+	ev_time_t now = ev_now();
+	int rc, lockfd = -1, r;
+	char b1[32], b2[32];
+
+	memset(&s, 0, sizeof(s));
+	memset(&o, 0, sizeof(o));
+	o.retries = 3;
+	o.backoff_ms = 1000;
+	o.backoff_max_ms = 30000;
+	o.report = retry_report;
+	if ((rc = retry_options(argc, argv, &s, &o)) != -1)
+		goto out;
 	/* the log first, so that no lock file is made where there is none;
 	 * then the letters, as of when we hold the lock */
 	if ((rc = open_dlq(argv[optind], &log)) != 0)
 		goto out;
-	if (!dry && (rc = lock_dlq(argv[optind], &lockfd)) != 0)
+	if (!o.dry_run && (rc = lock_dlq(log, argv[optind], &lockfd)) != 0)
 		goto out;
 	if ((rc = scan(log, &v, &n)) != 0)
 		goto out;
-	if (!dry && (rc = open_writer(log, &w)) != 0)
-		goto out;
-	prev = malloc((n ? n : 1) * sizeof(*prev));
-	blocker = malloc((n ? n : 1) * sizeof(*blocker));
-	fate = calloc(n ? n : 1, 1);
-	d = malloc(sizeof(*d));
-	if (prev == NULL || blocker == NULL || fate == NULL || d == NULL ||
-	    stream_prev(v, n, prev) != 0) {
-		fe_warn("out of memory");
-		rc = 1;
+	if ((sel = calloc(n ? n : 1, 1)) == NULL) {
+		rc = fe_oom();
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		selected_n += selected(&s, &v[i], now);
+		selected_n += sel[i] = (unsigned char)ev_letter_selected(&s, &v[i], now);
 	fe_on_stop(on_signal);
-	for (i = 0; i < n && !stop_requested; i++) {
-		const struct ev_letter *l = &v[i];
-		const char *cmd = exec ? exec : l->handler;
-		size_t p = prev[i], b;
-		/* a stream keeps its order: a letter waits while an earlier
-		 * open letter of its stream (same group and source log) is
-		 * not resolved, selected or not */
-		blocker[i] = n;
-		if (p < n && fate[p] != FATE_RESOLVED)
-			blocker[i] = blocker[p] < n ? blocker[p] : p;
-		if (!selected(&s, l, now))
-			continue;
-		fate[i] = FATE_LEFT_OPEN;
-		if ((b = blocker[i]) < n) {
-			fe_warn("left open: %llu (%s %s), behind %s letter %llu of "
-				"its stream%s",
-				(unsigned long long)l->offset, l->orig_type,
-				l->orig_stream,
-				fate[b] == FATE_FAILED ? "failed" : "open",
-				(unsigned long long)v[b].offset,
-				fate[b] == FATE_UNSELECTED ? ", which is not selected"
-							   : "");
-			continue;
-		}
-		if (cmd == NULL) {
-			fe_warn("letter %llu records no handler: give --exec",
-				(unsigned long long)l->offset);
-			continue;
-		}
-		if (dry) {
-			printf("would retry %llu (%s%s%s) with: %s\n",
-			       (unsigned long long)l->offset, l->orig_type,
-			       l->orig_stream ? " " : "",
-			       l->orig_stream ? l->orig_stream : "", cmd);
-			fate[i] = FATE_RESOLVED;
-			continue;
-		}
-		memset(d, 0, sizeof(*d));
-		r = run_letter(l, cmd, &o, &attempts, d, &run_rc);
-		if (r == RUN_ERROR) {
-			rc = run_rc;
-			break;
-		}
-		if (r == RUN_OK) {
-			if ((rc = record(w, EV_RESOLUTION_RESOLVED, l, cmd, attempts,
-					 NULL, d)) != 0)
-				break;
-			printf("resolved %llu (%s)\n", (unsigned long long)l->offset,
-			       l->orig_type);
-			fflush(stdout);
-			fate[i] = FATE_RESOLVED;
-			resolved++;
-			continue;
-		}
-		/* stopped: the failed runs before our kill are on record,
-		 * the killed one is not */
-		if (attempts == 0)
-			break;
-		if ((rc = record(w, EV_RESOLUTION_RETRY_FAILED, l, cmd, attempts,
-				 NULL, d)) != 0)
-			break;
-		if (d->timed_out)
-			snprintf(why, sizeof(why), "timed out");
-		else if (d->signal)
-			snprintf(why, sizeof(why), "signal %d", d->signal);
-		else
-			snprintf(why, sizeof(why), "exit status %d", d->exit_status);
-		fflush(stdout); /* in order, when both go to one file */
-		fe_warn("still open: %llu (%s) after %u attempts: %s",
-			(unsigned long long)l->offset, l->orig_type, attempts, why);
-		fate[i] = FATE_FAILED;
+	r = ev_dlq_retry(log, v, n, sel, &o, &stop_requested, &resolved, &err);
+	if (r != 0) {
+		rc = fe_report(&err);
+		goto out;
 	}
-	if (rc == 0 && !dry) {
+	if (!o.dry_run) {
 		/* every selected letter not resolved, also those an
 		 * interruption kept us from */
 		uint64_t still_open = selected_n - resolved;
@@ -1157,21 +706,14 @@ static int cmd_retry(int argc, char **argv)
 			fe_warn("%s resolved, %s still open", fe_commas(resolved, b1),
 				fe_commas(still_open, b2));
 		if (still_open > 0 || stop_requested)
-			rc = 1;
+			rc = EV_EXIT_FAILURE;
 	}
 out:
-	free(prev);
-	free(blocker);
-	free(fate);
-	free(d);
-	if (w != NULL && ev_writer_close(w, &err) != 0 && rc == 0)
-		rc = fe_report(&err);
-	if (s.have_error)
-		regfree(&s.error);
+	free(sel);
+	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
 	ev_log_close(log);
-	if (lockfd >= 0)
-		close(lockfd);
+	ev_dlq_unlock(lockfd);
 	return rc;
 }
 
@@ -1184,7 +726,7 @@ static int cmd_purge(int argc, char **argv)
 		SELECTOR_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct select s;
+	struct ev_letter_select s;
 	struct ev_log *log = NULL;
 	struct ev_letter *v = NULL;
 	struct ev_writer *w = NULL;
@@ -1222,23 +764,25 @@ static int cmd_purge(int argc, char **argv)
 	 * then the letters, as of when we hold the lock */
 	if ((rc = open_dlq(argv[optind], &log)) != 0)
 		goto out;
-	if (!dry && (rc = lock_dlq(argv[optind], &lockfd)) != 0)
+	if (!dry && (rc = lock_dlq(log, argv[optind], &lockfd)) != 0)
 		goto out;
 	if ((rc = scan(log, &v, &n)) != 0)
 		goto out;
 	if (!dry && (rc = open_writer(log, &w)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (!selected(&s, &v[i], now))
+		if (!ev_letter_selected(&s, &v[i], now))
 			continue;
 		if (dry) {
 			printf("would discard %llu (%s)\n",
 			       (unsigned long long)v[i].offset, v[i].orig_type);
 			continue;
 		}
-		if ((rc = record(w, EV_RESOLUTION_DISCARDED, &v[i], NULL, 0, reason,
-				 NULL)) != 0)
+		if (ev_dlq_record(w, EV_RESOLUTION_DISCARDED, &v[i], NULL, 0, reason,
+				  NULL, &err) != 0) {
+			rc = fe_report(&err);
 			break;
+		}
 		printf("discarded %llu (%s)\n", (unsigned long long)v[i].offset,
 		       v[i].orig_type);
 		purged++;
@@ -1248,12 +792,10 @@ static int cmd_purge(int argc, char **argv)
 out:
 	if (w != NULL && ev_writer_close(w, &err) != 0 && rc == 0)
 		rc = fe_report(&err);
-	if (s.have_error)
-		regfree(&s.error);
+	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
 	ev_log_close(log);
-	if (lockfd >= 0)
-		close(lockfd);
+	ev_dlq_unlock(lockfd);
 	return rc;
 }
 

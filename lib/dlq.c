@@ -1,12 +1,18 @@
 /*
  * dlq.c - dead letters: a dead-letter log is an ordinary evlog log whose
  * events are DeadLetter events and the append-only records that resolve
- * or discard them (evdlq(1)).  This module encodes both and reads a
- * dead-letter log back into the state of each letter.
+ * or discard them (evdlq(1)).  This module holds the rules of dead
+ * letters: how they are encoded and named, their rounds, which streams
+ * they park, the order of their retries, the lock of evdlq's writers,
+ * and reading a dead-letter log back into the state of each letter.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "evlog_private.h"
 
@@ -97,9 +103,8 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 	char id[EV_GROUP_NAME_MAX + 96], tmp[160];
 	int r;
 
-	snprintf(id, sizeof(id), "deadletter:%s:%s:%llu:%llu", c->group,
-		 c->source_log_id, (unsigned long long)c->source->offset,
-		 (unsigned long long)c->round);
+	ev_dlq_letter_id(id, sizeof(id), c->group, c->source_log_id,
+			 c->source->offset, c->round);
 	r = ev_event_to_json(c->source, &orig, EV_JSON_NO_OFFSET, err);
 	if (r != 0)
 		goto out;
@@ -456,5 +461,152 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 	}
 	*out = v;
 	*count = n;
+	return 0;
+}
+
+int ev_dlq_record(struct ev_writer *w, int kind, const struct ev_letter *l,
+		  const char *handler, unsigned attempts, const char *reason,
+		  const struct ev_done *d, struct ev_error *err)
+{
+	struct ev_buf rec = {0};
+	ev_time_t t;
+	int r;
+
+	r = ev_dlq_resolution_encode(&rec, kind, l, handler, attempts, reason, d,
+				     ev_now(), &t, err);
+	if (r == 0)
+		r = ev_writer_add(w, rec.p, rec.len, t, err);
+	if (r == 0)
+		r = ev_writer_flush(w, err); /* on record before we go on */
+	ev_buf_free(&rec);
+	return r;
+}
+
+/* ------------------------------------------------------------ rules */
+
+void ev_dlq_letter_id(char *out, size_t n, const char *group,
+		      const char *source_log_id, uint64_t offset,
+		      uint64_t round)
+{
+	/* the same event dead-lettered again gets the next round, so a
+	 * writer deduplicating ids never drops it */
+	snprintf(out, n, "deadletter:%s:%s:%llu:%llu", group, source_log_id,
+		 (unsigned long long)offset, (unsigned long long)round);
+}
+
+uint64_t ev_dlq_next_round(const struct ev_letter *v, size_t n,
+			   const char *group, const char *source_log_id,
+			   uint64_t offset)
+{
+	uint64_t round = 1;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].source_offset == offset &&
+		    strcmp(v[i].group, group) == 0 &&
+		    strcmp(v[i].source_log_id, source_log_id) == 0 &&
+		    v[i].round >= round)
+			round = v[i].round + 1;
+	return round;
+}
+
+int ev_letter_parks(const struct ev_letter *l, const char *group,
+		    const char *source_log_id)
+{
+	return l->state == EV_LETTER_OPEN && l->orig_stream != NULL &&
+	       strcmp(l->group, group) == 0 &&
+	       strcmp(l->source_log_id, source_log_id) == 0;
+}
+
+int ev_dlq_open(struct ev_log **out, const char *path, struct ev_log *source,
+		struct ev_error *err)
+{
+	struct ev_log_config cfg;
+	int r;
+
+	*out = NULL;
+	r = ev_log_open(out, path, err);
+	if (r == EV_ENOENT) {
+		ev_log_config_init(&cfg);
+		cfg.dead_letters = 1;
+		r = ev_log_create(path, &cfg, err);
+		if (r != 0 && access(path, F_OK) == 0)
+			r = 0; /* made by another consumer meanwhile */
+		if (r == 0)
+			r = ev_log_open(out, path, err);
+	}
+	if (r != 0)
+		return r;
+	if (source != NULL && strcmp(ev_log_id(*out), ev_log_id(source)) == 0) {
+		ev_log_close(*out);
+		*out = NULL;
+		return ev_seterr(err, EV_EUSAGE, "'%s' is the log being read",
+				 path);
+	}
+	return 0;
+}
+
+int ev_dlq_lock(struct ev_log *dlq, int *fd, struct ev_error *err)
+{
+	char lp[4096];
+
+	/* one retry or purge at a time: they decide from the letters' state
+	 * as they read it */
+	snprintf(lp, sizeof(lp), "%s/evdlq.lock", ev_log_path(dlq));
+	*fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (*fd < 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s'", lp);
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		close(*fd);
+		*fd = -1;
+		return ev_seterr(err, EV_EAGAIN,
+				 "another retry or purge is running on '%s'",
+				 ev_log_path(dlq));
+	}
+	return 0;
+}
+
+void ev_dlq_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Order indexes of letters v by stream, group and source log, then
+ * offset. */
+static int stream_cmp(const void *a, const void *b, void *v)
+{
+	const struct ev_letter *lv = v;
+	const struct ev_letter *x = &lv[*(const size_t *)a];
+	const struct ev_letter *y = &lv[*(const size_t *)b];
+	int c;
+
+	if ((c = strcmp(x->orig_stream, y->orig_stream)) != 0 ||
+	    (c = strcmp(x->group, y->group)) != 0 ||
+	    (c = strcmp(x->source_log_id, y->source_log_id)) != 0)
+		return c;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+int ev_dlq_stream_prev(const struct ev_letter *v, size_t n, size_t *prev)
+{
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx)), m = 0, i;
+
+	if (idx == NULL)
+		return EV_ERR;
+	for (i = 0; i < n; i++) {
+		prev[i] = n;
+		if (v[i].state == EV_LETTER_OPEN && v[i].orig_stream != NULL)
+			idx[m++] = i;
+	}
+	qsort_r(idx, m, sizeof(*idx), stream_cmp, (void *)v);
+	for (i = 1; i < m; i++) {
+		const struct ev_letter *x = &v[idx[i - 1]], *y = &v[idx[i]];
+		if (strcmp(x->orig_stream, y->orig_stream) == 0 &&
+		    strcmp(x->group, y->group) == 0 &&
+		    strcmp(x->source_log_id, y->source_log_id) == 0)
+			prev[idx[i]] = idx[i - 1];
+	}
+	free(idx);
 	return 0;
 }

@@ -80,6 +80,30 @@ int ev_seterr_errno(struct ev_error *err, int code, int errnum,
 	return code;
 }
 
+void ev_err_prefix(struct ev_error *err, const char *fmt, ...)
+{
+	char msg[sizeof(err->msg)];
+	va_list ap;
+	int n;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return;
+	snprintf(msg + n, sizeof(msg) - (size_t)n, "%s", err->msg);
+	memcpy(err->msg, msg, sizeof(msg));
+}
+
+void ev_err_damaged(struct ev_error *err, const char *path, uint64_t offset)
+{
+	ev_err_prefix(err, "damaged data in '%s': offset %llu: ", path,
+		      (unsigned long long)offset);
+	err->code = EV_EDATA;
+}
+
 void ev_sethint(struct ev_error *err, const char *fmt, ...)
 {
 	va_list ap;

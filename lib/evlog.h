@@ -13,6 +13,7 @@
 #ifndef EVLOG_H
 #define EVLOG_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -395,7 +396,15 @@ int ev_filter_add_stream(struct ev_filter *f, const char *glob);
 /* 'PATH OP VALUE' or 'PATH exists'. EV_EUSAGE with a message when bad. */
 int ev_filter_add_where(struct ev_filter *f, const char *expr,
 			struct ev_error *err);
+/* The streams of a category (see ev_stream_in_category()); EV_EUSAGE
+ * when it is not a plain name. */
+int ev_filter_add_category(struct ev_filter *f, const char *category,
+			   struct ev_error *err);
 void ev_filter_set_time(struct ev_filter *f, ev_time_t since, ev_time_t until);
+ev_time_t ev_filter_since(const struct ev_filter *f);
+ev_time_t ev_filter_until(const struct ev_filter *f);
+/* Does the filter look at nothing but streams? */
+int ev_filter_only_streams(const struct ev_filter *f);
 /* Does the filter need more than the type to decide? */
 int ev_filter_is_empty(const struct ev_filter *f);
 /* Does the filter look at more than the type? */
@@ -428,6 +437,145 @@ int ev_cursor_load(const char *path, struct ev_cursor *c, struct ev_error *err);
 /* Atomic: temporary file, fsync, rename, fsync directory. */
 int ev_cursor_store(const char *path, const struct ev_cursor *c,
 		    struct ev_error *err);
+
+/* ---------------------------------------------------------------- positions */
+
+/* A place in a log: OFFSET, start, end or @TIME (evtail(1) --from). */
+enum ev_pos_kind {
+	EV_POS_NONE = 0, /* not given */
+	EV_POS_START,
+	EV_POS_END,
+	EV_POS_OFFSET,
+	EV_POS_TIME,
+};
+struct ev_pos {
+	enum ev_pos_kind kind;
+	uint64_t offset;
+	ev_time_t time;
+};
+#define EV_POS_NO_ENDS 1 /* ev_pos_parse(): only OFFSET and @TIME */
+/* Parse a position; times are relative to now.  0 or EV_EUSAGE. */
+int ev_pos_parse(const char *s, int flags, ev_time_t now, struct ev_pos *p);
+/* The offset p names in the log r reads: the first event at or after a
+ * time (the end when none is), or an offset within the log (EV_EUSAGE
+ * outside it).  Moves the reader. */
+int ev_pos_resolve(struct ev_reader *r, const struct ev_pos *p, uint64_t *out,
+		   struct ev_error *err);
+/* The offset of the first event at or after t, or the end. */
+int ev_reader_find_time(struct ev_reader *r, ev_time_t t, uint64_t *out,
+			struct ev_error *err);
+/* Where the last n events that f matches begin (f NULL: any event). */
+int ev_reader_find_last(struct ev_reader *r, struct ev_filter *f, uint64_t n,
+			uint64_t *out, struct ev_error *err);
+/* The path the reader was opened on. */
+const char *ev_reader_path(const struct ev_reader *r);
+
+/* ---------------------------------------------------------------- watching */
+
+/* Waiting for writers to publish more (inotify, or a poll). */
+struct ev_watch;
+int ev_watch_new(struct ev_watch **out, struct ev_reader *r,
+		 struct ev_error *err);
+void ev_watch_free(struct ev_watch *w);
+/* Refresh r; if nothing is new, wait up to timeout_ms (a signal ends the
+ * wait early) and refresh again: 1 when more records can be read, 0 not
+ * yet, <0 error. */
+int ev_watch_wait(struct ev_watch *w, struct ev_reader *r, int64_t timeout_ms,
+		  struct ev_error *err);
+/* The descriptor that becomes readable when the log changes, or -1. */
+int ev_watch_fd(const struct ev_watch *w);
+
+/* ---------------------------------------------------------------- scans */
+
+struct ev_group;
+
+/* Which events of a log to read, and from where (evtail(1) selection). */
+struct ev_scan_opts {
+	const char *name;	   /* the log as named to the user (messages) */
+	struct ev_filter *filter;  /* borrowed; NULL: every event */
+	struct ev_pos from;	   /* EV_POS_NONE: the first event */
+	struct ev_pos to;	   /* NONE, OFFSET (the last one read), or
+				    * TIME (the events up to it) */
+	struct ev_group *group;	   /* resume at its position, when it has one */
+	const struct ev_cursor *cursor; /* or at this one */
+	const char *cursor_name;
+	const char *stream;	   /* one exact stream: read through its links */
+	uint64_t from_version;	   /* only versions from this one on */
+	int last_set;		   /* only the last `last` matches */
+	uint64_t last;
+	int has_max;		   /* stop after `max` matches */
+	uint64_t max;
+	int follow;		   /* at the end, wait for more */
+	int decode;		   /* decode every match, not only when needed */
+	ev_notice_fn notice;	   /* warnings (a group trimmed past) */
+	void *ctx;
+};
+
+struct ev_scan;
+
+/* A scan of the log r reads (log: NULL for a lone segment file). */
+int ev_scan_open(struct ev_scan **out, struct ev_log *log, struct ev_reader *r,
+		 const struct ev_scan_opts *o, struct ev_error *err);
+void ev_scan_free(struct ev_scan *s);
+/*
+ * The next event the selection picks: 1 with *rec (and *ev, when it was
+ * decoded, else NULL) valid until the next call; 0 when there is none
+ * now (following: ev_scan_wait(); see ev_scan_done()); <0 on error
+ * (damaged data: EV_EDATA naming the log and the offset).
+ */
+int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
+		 const struct ev_event **ev, struct ev_error *err);
+/* Nothing more will come: the selection ended, or the log did and the
+ * scan does not follow. */
+int ev_scan_done(const struct ev_scan *s);
+/* Following: wait up to timeout_ms for more (see ev_watch_wait()). */
+int ev_scan_wait(struct ev_scan *s, int64_t timeout_ms, struct ev_error *err);
+/* The offset after the last record read, matched or not: the position to
+ * store for a next run.  ev_scan_start(): where the scan began. */
+uint64_t ev_scan_position(const struct ev_scan *s);
+uint64_t ev_scan_start(const struct ev_scan *s);
+const char *ev_scan_name(const struct ev_scan *s);
+
+/* ---------------------------------------------------------------- output */
+
+enum ev_out_format {
+	EV_OUT_JSON = 0,
+	EV_OUT_PRETTY,
+	EV_OUT_CLOUDEVENTS,
+	EV_OUT_MSGPACK,
+	EV_OUT_TEMPLATE,
+};
+
+/* Events formatted and written to a descriptor, buffered. */
+struct ev_output;
+
+/* tpl (borrowed) for EV_OUT_TEMPLATE; color for EV_OUT_PRETTY. */
+int ev_output_new(struct ev_output **out, int fd, enum ev_out_format fmt,
+		  struct ev_template *tpl, int color, struct ev_error *err);
+void ev_output_free(struct ev_output *o);
+/* Does the format need a decoded event (ev_output_event()'s ev)? */
+int ev_output_needs_event(const struct ev_output *o);
+/*
+ * Format one event (from ev, or straight from the record when ev is
+ * NULL and the format is JSON) and write out what is buffered past a
+ * threshold.  EV_EDATA when it does not format (the message does not
+ * name the log); EV_EIO when writing failed (see ev_output_errno()).
+ */
+int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
+		    const struct ev_event *ev, struct ev_error *err);
+/* Write out everything buffered.  EV_EIO with "cannot write output". */
+int ev_output_flush(struct ev_output *o, struct ev_error *err);
+/* The errno of the failed write (EPIPE: the reader went away), or 0. */
+int ev_output_errno(const struct ev_output *o);
+/* The offset after the last event formatted, and after the last one
+ * written out in full. */
+uint64_t ev_output_printed(const struct ev_output *o);
+uint64_t ev_output_written(const struct ev_output *o);
+/* Where both positions stand before the first event. */
+void ev_output_set_position(struct ev_output *o, uint64_t pos);
+/* Append compact JSON text indented for people, two spaces a level, and
+ * a newline. */
+int ev_json_indent(struct ev_buf *out, const char *s, size_t n);
 
 /* ---------------------------------------------------------------- admin */
 
@@ -588,6 +736,42 @@ void ev_runner_free(struct ev_runner *r);
  * jitter. */
 int64_t ev_backoff_ms(int n, int64_t base_ms, int64_t max_ms);
 
+/* The variables of one handler run (evtail(1) HANDLERS). */
+struct ev_handler_vars {
+	uint64_t offset;	/* EV_OFFSET: of the (first) event */
+	uint64_t attempt;	/* EV_ATTEMPT, from 1 */
+	int batch;		/* set EV_COUNT and EV_LAST_OFFSET */
+	unsigned count;
+	uint64_t last_offset;
+	struct ev_str id, type, stream;	/* EV_ID, EV_TYPE, EV_STREAM; unset
+					 * where p is NULL */
+	int has_dlq_offset;	/* EV_DLQ_OFFSET (evdlq retry) */
+	uint64_t dlq_offset;
+};
+#define EV_HANDLER_ENV_MAX 9 /* strings ev_handler_env() sets, and NULL */
+/* "NAME=value" strings for v into env (EV_HANDLER_ENV_MAX entries),
+ * NULL-terminated; release with ev_handler_env_free(). */
+int ev_handler_env(char **env, const struct ev_handler_vars *v,
+		   struct ev_error *err);
+void ev_handler_env_free(char **env);
+/* Append a record's line of handler input: its envelope JSON with the
+ * offset, and a newline. */
+int ev_handler_input(struct ev_buf *in, const uint8_t *rec, size_t n,
+		     uint64_t offset, struct ev_error *err);
+
+/* How a consumer runs handlers: ev_runner_ops runs them for real (ctx
+ * is a struct ev_runner); tests give a fake. */
+struct ev_handler_ops {
+	int (*start)(void *ctx, const char *cmd, const uint8_t *in,
+		     size_t in_len, char *const *env, int64_t timeout_ms,
+		     void *tag, struct ev_error *err);
+	int (*wait)(void *ctx, int64_t timeout_ms, struct ev_done *d);
+	int (*running)(void *ctx);
+	int (*free_slots)(void *ctx);
+	void (*kill_all)(void *ctx, int sig);
+};
+extern const struct ev_handler_ops ev_runner_ops;
+
 /* ---------------------------------------------------------------- dead letters */
 
 /* What a DeadLetter event is made of. */
@@ -642,10 +826,296 @@ int ev_dlq_resolution_encode(struct ev_buf *out, int kind,
 			     unsigned attempts, const char *reason,
 			     const struct ev_done *d, ev_time_t now,
 			     ev_time_t *time, struct ev_error *err);
+/* A letter's id: "deadletter:GROUP:SOURCELOGID:OFFSET:ROUND". */
+void ev_dlq_letter_id(char *out, size_t n, const char *group,
+		      const char *source_log_id, uint64_t offset,
+		      uint64_t round);
+/* The round of the next letter of an event: 1 + its rounds in v. */
+uint64_t ev_dlq_next_round(const struct ev_letter *v, size_t n,
+			   const char *group, const char *source_log_id,
+			   uint64_t offset);
+/* Does l keep its stream parked for group (dlq-policy stream)? */
+int ev_letter_parks(const struct ev_letter *l, const char *group,
+		    const char *source_log_id);
+/* Open the dead-letter log at path, creating it when missing;
+ * EV_EUSAGE when it is source itself. */
+int ev_dlq_open(struct ev_log **out, const char *path, struct ev_log *source,
+		struct ev_error *err);
+/* Take the lock of the writers of a dead-letter log's resolutions
+ * (EV_EAGAIN when another holds it); *fd until ev_dlq_unlock(). */
+int ev_dlq_lock(struct ev_log *dlq, int *fd, struct ev_error *err);
+void ev_dlq_unlock(int fd);
+/* Retries keep stream order: for each open letter of a stream, the index
+ * in v of the open letter before it of the same stream, group and
+ * source log, or n for none, into prev[n]. */
+int ev_dlq_stream_prev(const struct ev_letter *v, size_t n, size_t *prev);
+/* Append a resolution record (EV_RESOLUTION_*) about l with w, and
+ * sync it. */
+int ev_dlq_record(struct ev_writer *w, int kind, const struct ev_letter *l,
+		  const char *handler, unsigned attempts, const char *reason,
+		  const struct ev_done *d, struct ev_error *err);
 /* Every dead letter of dlq, in offset order, with its state. */
 int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *n,
 		struct ev_error *err);
 void ev_letters_free(struct ev_letter *v, size_t n);
+
+/* ---------------------------------------------------------------- consumers */
+
+/*
+ * A consumer delivers the events of a scan, or the items of a source, to
+ * a sink: an output, a callback, or a handler command run with retries,
+ * dead letters and parallel runs (evtail(1) HANDLERS).  With a group it
+ * commits the position up to which every event is delivered, so that
+ * after any crash a restart delivers each event at least once.
+ */
+struct ev_consumer;
+
+/* After its retries, a handler run that keeps failing: */
+enum ev_on_failure {
+	EV_FAIL_STOP = 0, /* stop, leaving its events uncommitted */
+	EV_FAIL_DLQ,	  /* write a dead letter and go on */
+	EV_FAIL_SKIP,	  /* go on without it */
+	EV_FAIL_REPORT,	  /* tell on_result and go on (evdlq retry) */
+};
+
+/* A monotonic clock in milliseconds, and sleeping on it (tests give a
+ * fake one). */
+struct ev_clock {
+	int64_t (*now_ms)(void *ctx);
+	void (*sleep_ms)(void *ctx, int64_t ms);
+	void *ctx;
+};
+
+/* An item from a source rather than a scan (evdlq retry's letters). */
+struct ev_item {
+	uint64_t offset;	/* EV_OFFSET */
+	const char *json;	/* its line of handler input, without '\n' */
+	const char *id, *type, *stream; /* EV_ID, EV_TYPE, EV_STREAM, or NULL */
+	uint64_t attempts;	/* earlier attempts: EV_ATTEMPT goes on */
+	const char *cmd;	/* its handler, or NULL: the consumer's */
+	int has_dlq_offset;	/* EV_DLQ_OFFSET */
+	uint64_t dlq_offset;
+	void *tag;
+};
+/* The next item: 1 with *it filled (copied at once), 0 none left, <0. */
+typedef int (*ev_source_fn)(void *ctx, struct ev_item *it,
+			    struct ev_error *err);
+
+enum ev_result {
+	EV_RESULT_OK,	   /* a run succeeded */
+	EV_RESULT_FAILED,  /* every run failed */
+	EV_RESULT_STOPPED, /* stopped before it was done */
+};
+/* What became of an item, for EV_FAIL_REPORT: attempts are the runs that
+ * ended by themselves, last the last of them.  0, or a status that
+ * stops the consumer. */
+typedef int (*ev_result_fn)(void *ctx, void *tag, enum ev_result res,
+			    unsigned attempts, const struct ev_done *last,
+			    struct ev_error *err);
+
+/* A callback sink: 0 delivered, or a status (the event is not). */
+typedef int (*ev_sink_fn)(void *ctx, const struct ev_rec *rec,
+			  const struct ev_event *ev, struct ev_error *err);
+/* Everything delivered so far is out (before a commit). */
+typedef int (*ev_flush_fn)(void *ctx, struct ev_error *err);
+
+struct ev_consumer_opts {
+	/* what to deliver: the events of a scan, or a source's items */
+	struct ev_scan *scan;
+	ev_source_fn source;
+	void *source_ctx;
+	/* where to: an output, a callback, or a handler command */
+	struct ev_output *output;
+	ev_sink_fn sink;
+	ev_flush_fn flush;
+	void *sink_ctx;
+	int sink_needs_event;
+	const char *cmd;
+	/* a group: start and commit positions there */
+	struct ev_group *group;
+	uint64_t commit_every;	/* events between commits */
+	int64_t commit_ms;	/* and at least this often */
+	/* handler runs */
+	unsigned retries;
+	int64_t backoff_ms, backoff_max_ms;
+	int64_t timeout_ms;	/* a run that takes longer fails; 0 none */
+	int64_t grace_ms;	/* on stop: let runs finish, then SIGTERM */
+	enum ev_on_failure on_failure;
+	struct ev_log *log;	/* the log read, as dead letters name it */
+	const char *log_name;
+	struct ev_log *dlq;	/* EV_FAIL_DLQ: where letters go */
+	int park_streams;	/* a letter parks the rest of its stream */
+	unsigned batch;		/* events per run */
+	unsigned parallel;	/* runs at once, never two of one stream */
+	size_t window;		/* items held at once; 0: from the above */
+	ev_result_fn on_result;
+	void *result_ctx;
+	ev_notice_fn notice;	/* warnings: a batch split, a skip */
+	void *notice_ctx;
+	const struct ev_clock *clock;	      /* NULL: CLOCK_MONOTONIC */
+	const struct ev_handler_ops *handler; /* NULL: real processes */
+	void *handler_ctx;
+};
+/* Defaults: 3 retries, backoff 1s to 30s, grace 10s, batch 1, parallel
+ * 1, a commit every 100000 events or 1s, EV_FAIL_STOP. */
+void ev_consumer_opts_init(struct ev_consumer_opts *o);
+
+struct ev_consumer_stats {
+	uint64_t handled;	/* delivered: printed, or handled */
+	uint64_t dead_lettered, skipped;
+	int failed;		/* EV_FAIL_STOP stopped it */
+	uint64_t position;	/* everything before it is delivered */
+	uint64_t committed;
+};
+
+int ev_consumer_new(struct ev_consumer **out,
+		    const struct ev_consumer_opts *o, struct ev_error *err);
+/*
+ * Deliver until the scan or source ends, *stop is set (a signal
+ * handler's flag), or EV_FAIL_STOP fires; then commit what is
+ * delivered.  0, or <0 with err (EV_EIO with ev_output_errno() when
+ * the output failed).
+ */
+int ev_consumer_run(struct ev_consumer *c, volatile sig_atomic_t *stop,
+		    struct ev_error *err);
+const struct ev_consumer_stats *ev_consumer_stats(const struct ev_consumer *c);
+void ev_consumer_free(struct ev_consumer *c);
+
+/* Which letters evdlq's selectors pick (all must match). */
+struct ev_letter_select {
+	int have_offset;	/* DLQ offsets from to to */
+	uint64_t from, to;
+	const char *type, *stream; /* globs on the original event */
+	const char *group;
+	int64_t older_ms;	/* written at least this long ago */
+	int all;		/* not only open letters */
+	void *error;		/* see ev_letter_select_error() */
+};
+/* The last failure (message or stderr) matches an ERE: 0, EV_EUSAGE
+ * when ere is not one. */
+int ev_letter_select_error(struct ev_letter_select *s, const char *ere);
+void ev_letter_select_free(struct ev_letter_select *s);
+int ev_letter_selected(const struct ev_letter_select *s,
+		       const struct ev_letter *l, ev_time_t now);
+const char *ev_letter_state_name(int state);
+/* Append l as evdlq ls --json's object. */
+int ev_letter_to_json(struct ev_buf *out, const struct ev_letter *l,
+		      ev_time_t now);
+
+/* evdlq stats: the selected letters counted. */
+struct ev_tally {
+	char *key;
+	uint64_t n;
+};
+#define EV_DLQ_AGES 4
+extern const struct ev_dlq_age {
+	const char *name;
+	int64_t max_s;
+} ev_dlq_ages[EV_DLQ_AGES];
+struct ev_dlq_stats {
+	uint64_t open, resolved, discarded;
+	const struct ev_letter *oldest;	/* open, or NULL */
+	struct ev_tally *by_type, *by_error; /* open ones, most first */
+	size_t ntypes, nerrors;
+	uint64_t by_age[EV_DLQ_AGES];
+};
+int ev_dlq_stats(const struct ev_letter *v, size_t n,
+		 const struct ev_letter_select *s, ev_time_t now,
+		 struct ev_dlq_stats *st);
+void ev_dlq_stats_free(struct ev_dlq_stats *st);
+
+/* ---------------------------------------------------------------- retries */
+
+/* What evdlq retry did with a letter, as it goes (evdlq(1) RETRY). */
+enum ev_retry_what {
+	EV_RETRY_WOULD,	     /* dry run: would be retried */
+	EV_RETRY_RESOLVED,   /* a run succeeded; recorded */
+	EV_RETRY_STILL_OPEN, /* every run failed; recorded */
+	EV_RETRY_LEFT_OPEN,  /* behind an unresolved letter of its stream */
+	EV_RETRY_NO_HANDLER, /* neither the letter nor the options name one */
+};
+struct ev_retry_report {
+	enum ev_retry_what what;
+	const struct ev_letter *letter;
+	const char *cmd;
+	unsigned attempts;		 /* STILL_OPEN: runs that failed */
+	const struct ev_done *last;	 /* ... the last of them */
+	const struct ev_letter *blocker; /* LEFT_OPEN: the letter before */
+	int blocker_failed;		 /* ... its retry failed just now */
+	int blocker_selected;
+};
+typedef void (*ev_retry_fn)(void *ctx, const struct ev_retry_report *r);
+
+struct ev_retry_opts {
+	const char *cmd;	/* NULL: each letter's own handler */
+	unsigned retries;
+	int64_t backoff_ms, backoff_max_ms, timeout_ms;
+	int dry_run;
+	ev_retry_fn report;
+	void *ctx;
+	const struct ev_clock *clock;	      /* tests */
+	const struct ev_handler_ops *handler;
+	void *handler_ctx;
+};
+
+/*
+ * Run the selected open letters of dlq (v[i] with sel[i] set, v as
+ * ev_dlq_scan() gave it) through a handler again, one at a time in
+ * offset order, with retries; a letter waits while an earlier open
+ * letter of its stream is unresolved.  Each outcome is recorded in dlq
+ * (not on a dry run) and reported.  *resolved counts the letters
+ * resolved; stops early when *stop is set.
+ */
+int ev_dlq_retry(struct ev_log *dlq, const struct ev_letter *v, size_t n,
+		 const unsigned char *sel, const struct ev_retry_opts *o,
+		 volatile sig_atomic_t *stop, uint64_t *resolved,
+		 struct ev_error *err);
+
+/* ---------------------------------------------------------------- metrics */
+
+/* How far a group is behind: events from where it reads next to the
+ * end (not those trimmed before it read them), and the append time
+ * between them, in seconds. */
+void ev_group_lag(struct ev_log *log, const struct ev_group_state *g,
+		  const struct ev_log_info *info, uint64_t *events,
+		  double *seconds);
+
+/* The figures of logs in the Prometheus text format (evctl metrics). */
+struct ev_metrics;
+int ev_metrics_new(struct ev_metrics **out);
+void ev_metrics_free(struct ev_metrics *m);
+/* Gather the figures of log (borrowed until ev_metrics_free()), labelled
+ * name; groups in state_dir, or NULL for the log's own. */
+int ev_metrics_add(struct ev_metrics *m, struct ev_log *log, const char *name,
+		   const char *state_dir, struct ev_error *err);
+/* Append the exposition of every log added. */
+int ev_metrics_format(struct ev_metrics *m, struct ev_buf *out,
+		      struct ev_error *err);
+
+/* A Nagios threshold: events, or seconds of append time behind. */
+struct ev_threshold {
+	int is_time;
+	uint64_t events;
+	double seconds;
+};
+/* The Nagios check of the groups of log (or one): 0 OK, 1 WARNING, 2
+ * CRITICAL for the worst of them, with its status line and perfdata in
+ * line (NUL-terminated); <0 with err when it cannot tell (EV_ENOENT: no
+ * such group, or none). */
+int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
+		 const struct ev_threshold *warn, const struct ev_threshold *crit,
+		 struct ev_buf *line, struct ev_error *err);
+
+/* evctl info --json of log (named name), and its types with_types. */
+int ev_log_info_json(struct ev_buf *out, struct ev_log *log, const char *name,
+		     const struct ev_log_info *info,
+		     const struct ev_type_count *types, size_t ntypes,
+		     int with_types);
+/* evctl groups --json of one group. */
+int ev_group_to_json(struct ev_buf *out, const struct ev_group_state *g,
+		     uint64_t lag, double lag_seconds);
+/* Uncompressed record bytes to bytes on disk. */
+double ev_log_info_ratio(const struct ev_log_info *info);
 
 /* ---------------------------------------------------------------- streams */
 
@@ -699,6 +1169,13 @@ int ev_stream_read(struct ev_log *log, const char *name, size_t n,
 		   uint64_t from_version, uint64_t last,
 		   int (*fn)(void *ctx, const struct ev_rec *rec), void *ctx,
 		   uint64_t *end, struct ev_error *err);
+/* Is the stream name (n bytes) in category?  Message DB's rule: the
+ * category of order-7, and of order, is order. */
+int ev_stream_in_category(const char *name, size_t n, const char *category);
+/* The streams of st (of category, or all), sorted by name; names point
+ * into st.  *out is malloc'ed. */
+int ev_stream_list(struct ev_state *st, const char *category,
+		   struct ev_stream_info **out, size_t *n);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,11 @@ int ev_seterr(struct ev_error *err, int code, const char *fmt, ...)
 int ev_seterr_errno(struct ev_error *err, int code, int errnum,
 		    const char *fmt, ...) EV_PRINTF(4, 5);
 void ev_sethint(struct ev_error *err, const char *fmt, ...) EV_PRINTF(2, 3);
+/* Put context before err's message: ev_err_prefix(err, "segment %d: ", n). */
+void ev_err_prefix(struct ev_error *err, const char *fmt, ...) EV_PRINTF(2, 3);
+/* A record of path that does not decode: "damaged data in 'PATH': offset
+ * N: " before err's message, which ev_event_decode() set. */
+void ev_err_damaged(struct ev_error *err, const char *path, uint64_t offset);
 
 /* crc32c.c: CRC-32C (Castagnoli), RFC 3720. */
 uint32_t ev_crc32c(uint32_t crc, const void *p, size_t n);

@@ -1,5 +1,6 @@
 /*
- * filter.c - struct ev_filter: --type, --stream, --where and time ranges.
+ * filter.c - struct ev_filter: which events a reader passes on, by type
+ * and stream globs, 'PATH OP VALUE' conditions and a time range.
  *
  * Kinds of filter are ANDed; repeated --type or --stream globs are ORed.
  * The type is checked on the raw record before anything is decoded, so
@@ -97,6 +98,41 @@ int ev_filter_add_stream(struct ev_filter *f, const char *glob)
 	return add_glob(&f->streams, &f->nstreams, glob);
 }
 
+int ev_filter_add_category(struct ev_filter *f, const char *category,
+			   struct ev_error *err)
+{
+	char *glob;
+	int r;
+
+	/* Message DB: the category of order-7 is order, and a stream
+	 * named just order is in it too */
+	if (category[0] == '\0' || strpbrk(category, "*?[\\") != NULL)
+		return ev_seterr(err, EV_EUSAGE, "'%s' is a name, not a pattern",
+				 category);
+	if (asprintf(&glob, "%s-*", category) < 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	r = add_glob(&f->streams, &f->nstreams, category) != 0 ||
+	    add_glob(&f->streams, &f->nstreams, glob) != 0;
+	free(glob);
+	return r ? ev_seterr(err, EV_ERR, "out of memory") : 0;
+}
+
+ev_time_t ev_filter_since(const struct ev_filter *f)
+{
+	return f->since;
+}
+
+ev_time_t ev_filter_until(const struct ev_filter *f)
+{
+	return f->until;
+}
+
+int ev_filter_only_streams(const struct ev_filter *f)
+{
+	return f->ntypes == 0 && f->nw == 0 && f->since == EV_TIME_NONE &&
+	       f->until == EV_TIME_NONE;
+}
+
 void ev_filter_set_time(struct ev_filter *f, ev_time_t since, ev_time_t until)
 {
 	f->since = since;
@@ -153,7 +189,7 @@ int ev_filter_add_where(struct ev_filter *f, const char *expr,
 	pe = p;
 	if (pe == ps)
 		return ev_seterr(err, EV_EUSAGE,
-				 "--where '%s': expected a path such as data.amount",
+				 "'%s': expected a path such as data.amount",
 				 expr);
 	while (*p == ' ' || *p == '\t')
 		p++;
@@ -173,7 +209,7 @@ int ev_filter_add_where(struct ev_filter *f, const char *expr,
 		w.op = OP_EXISTS, p += 6;
 	else
 		return ev_seterr(err, EV_EUSAGE,
-				 "--where '%s': expected an operator: ==, !=, <, "
+				 "'%s': expected an operator: ==, !=, <, "
 				 "<=, >, >= or exists",
 				 expr);
 	while (*p == ' ' || *p == '\t')
@@ -184,9 +220,9 @@ int ev_filter_add_where(struct ev_filter *f, const char *expr,
 		vn--;
 	if (w.op == OP_EXISTS && vn != 0)
 		return ev_seterr(err, EV_EUSAGE,
-				 "--where '%s': 'exists' takes no value", expr);
+				 "'%s': 'exists' takes no value", expr);
 	if (w.op != OP_EXISTS && vn == 0)
-		return ev_seterr(err, EV_EUSAGE, "--where '%s': expected a value",
+		return ev_seterr(err, EV_EUSAGE, "'%s': expected a value",
 				 expr);
 	w.path = strndup(ps, (size_t)(pe - ps));
 	if (w.path == NULL)
@@ -202,7 +238,7 @@ int ev_filter_add_where(struct ev_filter *f, const char *expr,
 			if (ev_time_parse_user(tmp, ev_now(), &w.t) != 0) {
 				free(w.path);
 				return ev_seterr(err, EV_EUSAGE,
-						 "--where '%s': '%s' is not a time",
+						 "'%s': '%s' is not a time",
 						 expr, tmp);
 			}
 			w.is_time = 1;

@@ -13,6 +13,7 @@
  * waiting on pidfds rather than on SIGCHLD.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -106,7 +107,7 @@ static void keep_stderr(struct proc *p, const char *buf, size_t n)
  * environment when a run has no value for it. */
 static const char *const handler_vars[] = {
 	"EV_OFFSET", "EV_ID", "EV_TYPE", "EV_STREAM", "EV_ATTEMPT",
-	"EV_COUNT", "EV_LAST_OFFSET", NULL,
+	"EV_COUNT", "EV_LAST_OFFSET", "EV_DLQ_OFFSET", NULL,
 };
 
 /*
@@ -450,3 +451,122 @@ int64_t ev_backoff_ms(int n, int64_t base_ms, int64_t max_ms)
 	d = d * 3 / 4 + (int64_t)(rnd % (uint32_t)(d / 2 + 1));
 	return d > max_ms ? max_ms : d;
 }
+
+/* ------------------------------------------------------------ the contract */
+
+/* Add "NAME=value" to env; it stays NULL-terminated. */
+static int env_add(char **env, int *k, const char *name, const char *fmt, ...)
+	EV_PRINTF(4, 5);
+
+static int env_add(char **env, int *k, const char *name, const char *fmt, ...)
+{
+	char *v, *nv;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -1;
+	r = asprintf(&nv, "%s=%s", name, v);
+	free(v);
+	if (r < 0)
+		return -1;
+	env[(*k)++] = nv;
+	env[*k] = NULL;
+	return 0;
+}
+
+static int env_str(char **env, int *k, const char *name,
+		   const struct ev_str *s)
+{
+	/* ids, types and streams hold no control characters (evlog(5)),
+	 * so they pass as they are, however long */
+	if (s->p == NULL)
+		return 0;
+	return env_add(env, k, name, "%.*s", (int)s->n, s->p);
+}
+
+int ev_handler_env(char **env, const struct ev_handler_vars *v,
+		   struct ev_error *err)
+{
+	int k = 0;
+
+	env[0] = NULL;
+	if (env_add(env, &k, "EV_OFFSET", "%llu",
+		    (unsigned long long)v->offset) != 0 ||
+	    env_add(env, &k, "EV_ATTEMPT", "%llu",
+		    (unsigned long long)v->attempt) != 0)
+		goto oom;
+	if (v->batch &&
+	    (env_add(env, &k, "EV_COUNT", "%u", v->count) != 0 ||
+	     env_add(env, &k, "EV_LAST_OFFSET", "%llu",
+		     (unsigned long long)v->last_offset) != 0))
+		goto oom;
+	if (env_str(env, &k, "EV_ID", &v->id) != 0 ||
+	    env_str(env, &k, "EV_TYPE", &v->type) != 0 ||
+	    env_str(env, &k, "EV_STREAM", &v->stream) != 0)
+		goto oom;
+	if (v->has_dlq_offset &&
+	    env_add(env, &k, "EV_DLQ_OFFSET", "%llu",
+		    (unsigned long long)v->dlq_offset) != 0)
+		goto oom;
+	return 0;
+oom:
+	ev_handler_env_free(env);
+	return ev_seterr(err, EV_ERR, "out of memory");
+}
+
+void ev_handler_env_free(char **env)
+{
+	int i;
+
+	for (i = 0; env[i] != NULL; i++) {
+		free(env[i]);
+		env[i] = NULL;
+	}
+}
+
+int ev_handler_input(struct ev_buf *in, const uint8_t *rec, size_t n,
+		     uint64_t offset, struct ev_error *err)
+{
+	int r = ev_record_to_json(rec, n, offset, in, err);
+
+	if (r == 0 && ev_buf_putc(in, '\n') != 0)
+		r = ev_seterr(err, EV_ERR, "out of memory");
+	return r;
+}
+
+/* ------------------------------------------------------------ as ops */
+
+static int op_start(void *ctx, const char *cmd, const uint8_t *in,
+		    size_t in_len, char *const *env, int64_t timeout_ms,
+		    void *tag, struct ev_error *err)
+{
+	return ev_runner_start(ctx, cmd, in, in_len, env, timeout_ms, tag, err);
+}
+
+static int op_wait(void *ctx, int64_t timeout_ms, struct ev_done *d)
+{
+	return ev_runner_wait(ctx, timeout_ms, d);
+}
+
+static int op_running(void *ctx)
+{
+	return ev_runner_running(ctx);
+}
+
+static int op_free_slots(void *ctx)
+{
+	return ev_runner_free_slots(ctx);
+}
+
+static void op_kill_all(void *ctx, int sig)
+{
+	ev_runner_kill_all(ctx, sig);
+}
+
+const struct ev_handler_ops ev_runner_ops = {
+	op_start, op_wait, op_running, op_free_slots, op_kill_all,
+};

@@ -872,6 +872,11 @@ const char *ev_reader_watch_path(const struct ev_reader *r)
 	return r->log ? r->path : NULL;
 }
 
+const char *ev_reader_path(const struct ev_reader *r)
+{
+	return r->path;
+}
+
 int ev_log_append_time(struct ev_log *log, uint64_t offset, ev_time_t *t,
 		       struct ev_error *err)
 {

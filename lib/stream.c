@@ -112,3 +112,64 @@ out:
 	free(w.at);
 	return r;
 }
+
+int ev_stream_in_category(const char *name, size_t n, const char *category)
+{
+	size_t cn = strlen(category);
+
+	/* Message DB: the category of order-7, and of order, is order */
+	return n >= cn && memcmp(name, category, cn) == 0 &&
+	       (n == cn || name[cn] == '-');
+}
+
+struct stream_list {
+	struct ev_stream_info *v;
+	size_t n, cap;
+	const char *category;
+};
+
+static int collect(void *ctx, const struct ev_stream_info *s)
+{
+	struct stream_list *l = ctx;
+
+	if (l->category != NULL &&
+	    !ev_stream_in_category(s->name, s->name_len, l->category))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		struct ev_stream_info *nv = realloc(l->v, cap * sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *s;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct ev_stream_info *x = a, *y = b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = memcmp(x->name, y->name, n);
+
+	return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+int ev_stream_list(struct ev_state *st, const char *category,
+		   struct ev_stream_info **out, size_t *n)
+{
+	struct stream_list l = {NULL, 0, 0, category};
+
+	*out = NULL;
+	*n = 0;
+	if (ev_state_foreach_stream(st, collect, &l) != 0) {
+		free(l.v);
+		return EV_ERR;
+	}
+	if (l.n > 0)
+		qsort(l.v, l.n, sizeof(*l.v), by_name);
+	*out = l.v;
+	*n = l.n;
+	return 0;
+}

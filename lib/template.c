@@ -57,7 +57,7 @@ int ev_template_new(struct ev_template **out, const char *spec,
 			p += 2;
 		} else if (p[0] == '}') {
 			r = ev_seterr(err, EV_EUSAGE,
-				      "--template: unmatched '}' at column %d "
+				      "unmatched '}' at column %d "
 				      "(write '}}' for a brace)",
 				      (int)(p - spec) + 1);
 		} else if (p[0] == '\\' && (p[1] == 'n' || p[1] == 't' || p[1] == '\\')) {
@@ -67,13 +67,13 @@ int ev_template_new(struct ev_template **out, const char *spec,
 			e = strchr(p, '}');
 			if (e == NULL) {
 				r = ev_seterr(err, EV_EUSAGE,
-					      "--template: unterminated '{' at column %d",
+					      "unterminated '{' at column %d",
 					      (int)(p - spec) + 1);
 				break;
 			}
 			if (e == p + 1 || memchr(p + 1, '{', (size_t)(e - p - 1))) {
 				r = ev_seterr(err, EV_EUSAGE,
-					      "--template: empty or nested field at "
+					      "empty or nested field at "
 					      "column %d",
 					      (int)(p - spec) + 1);
 				break;
@@ -81,7 +81,7 @@ int ev_template_new(struct ev_template **out, const char *spec,
 			if (p[1] == '.' || e[-1] == '.' ||
 			    memmem(p + 1, (size_t)(e - p - 1), "..", 2) != NULL) {
 				r = ev_seterr(err, EV_EUSAGE,
-					      "--template: '%.*s' is not a dotted "
+					      "'%.*s' is not a dotted "
 					      "path such as data.amount",
 					      (int)(e - p + 1), p);
 				break;

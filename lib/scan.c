@@ -1,0 +1,411 @@
+/*
+ * scan.c - struct ev_scan: the events of a log that a selection picks, in
+ * order, as evtail(1) reads them.
+ *
+ * A scan puts a reader where the selection starts (a stored position, a
+ * --from position, the last N matches, or a time), passes each record
+ * through the filter, stops where the selection ends (an offset, a time,
+ * a number of matches), and, when following, waits for writers to
+ * publish more.  One exact stream is read through its links (stream.c)
+ * instead of scanning, and the scan then follows on from where the log
+ * ended.  Its position is the offset after the last record it read,
+ * whether that record matched or not: what a consumer commits.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evlog_private.h"
+
+/* One stream's events, read through its links before the scan. */
+struct preload {
+	struct ev_buf b; /* entries: struct preload_hdr, then the bytes */
+	size_t pos;
+	uint64_t end;	 /* the log's end then: follow on from there */
+	int active;
+};
+
+struct preload_hdr {
+	uint64_t offset;
+	ev_time_t append_time;
+	size_t n;
+};
+
+struct ev_scan {
+	struct ev_reader *rd;
+	struct ev_filter *filter;
+	struct ev_filter *none;	/* the filter when the caller gave none */
+	struct ev_watch *watch;
+	char *name;
+	struct ev_pos to;
+	ev_time_t skip_before;	/* --from @TIME: the first event at or after */
+	uint64_t from_version;
+	uint64_t max, matched;
+	int has_max, follow, done, need_event;
+	uint64_t start, pos;
+	struct preload pl;
+	struct ev_event ev;
+};
+
+static int preload_add(void *ctx, const struct ev_rec *rec)
+{
+	struct preload *pl = ctx;
+	struct preload_hdr h = {rec->offset, rec->append_time, rec->n};
+
+	if (ev_buf_append(&pl->b, &h, sizeof(h)) != 0 ||
+	    ev_buf_append(&pl->b, rec->p, rec->n) != 0)
+		return EV_ERR;
+	return 0;
+}
+
+static int preload_next(struct preload *pl, struct ev_rec *rec)
+{
+	struct preload_hdr h;
+
+	if (pl->pos >= pl->b.len)
+		return 0;
+	memcpy(&h, pl->b.p + pl->pos, sizeof(h));
+	rec->offset = h.offset;
+	rec->append_time = h.append_time;
+	rec->n = h.n;
+	rec->p = pl->b.p + pl->pos + sizeof(h);
+	pl->pos += sizeof(h) + h.n;
+	return 1;
+}
+
+/* Keep only the last n events of the preload that match f.  0, or
+ * EV_ERR out of memory. */
+static int preload_keep_last(struct preload *pl, struct ev_filter *f,
+			     uint64_t n)
+{
+	struct ev_buf kept = {0};
+	struct ev_rec rec;
+	struct ev_event ev;
+	struct ev_error err;
+	size_t *at = NULL, na = 0, cap = 0, i;
+	int rc = EV_ERR;
+
+	pl->pos = 0;
+	while (preload_next(pl, &rec)) {
+		size_t start = pl->pos - rec.n - sizeof(struct preload_hdr);
+		if (!ev_filter_precheck(f, rec.p, rec.n) ||
+		    ev_event_decode(rec.p, rec.n, &ev, &err) != 0)
+			continue;
+		ev.offset = rec.offset;
+		ev.append_time = rec.append_time;
+		if (!ev_filter_match(f, &ev))
+			continue;
+		if (na == cap) {
+			size_t *nat;
+			cap = cap ? 2 * cap : 64;
+			nat = realloc(at, cap * sizeof(*at));
+			if (nat == NULL)
+				goto out;
+			at = nat;
+		}
+		at[na++] = start;
+	}
+	for (i = na > n ? na - n : 0; i < na; i++) {
+		struct preload_hdr h;
+		memcpy(&h, pl->b.p + at[i], sizeof(h));
+		if (ev_buf_append(&kept, pl->b.p + at[i], sizeof(h) + h.n) != 0)
+			goto out;
+	}
+	ev_buf_free(&pl->b);
+	pl->b = kept;
+	kept.p = NULL;
+	pl->pos = 0;
+	rc = 0;
+out:
+	free(at);
+	ev_buf_free(&kept);
+	return rc;
+}
+
+/* Where a stored position resumes, checked against the log. */
+static int resume_group(struct ev_scan *s, struct ev_group *g,
+			const struct ev_scan_opts *o, struct ev_error *err)
+{
+	const struct ev_group_state *gs = ev_group_get(g);
+	uint64_t first = ev_reader_first_offset(s->rd);
+	uint64_t end = ev_reader_end_offset(s->rd);
+	char msg[256];
+
+	if (gs->next > end)
+		return ev_seterr(err, EV_EDATA,
+				 "group '%s' is at offset %llu, past the end of "
+				 "'%s' (offset %llu)",
+				 gs->name, (unsigned long long)gs->next, s->name,
+				 (unsigned long long)end);
+	if (gs->next < first && o->notice != NULL) {
+		snprintf(msg, sizeof(msg),
+			 "group '%s': offsets %llu to %llu were trimmed before "
+			 "it read them",
+			 gs->name, (unsigned long long)gs->next,
+			 (unsigned long long)(first - 1));
+		o->notice(o->ctx, msg);
+	}
+	s->start = gs->next;
+	return 0;
+}
+
+static int resume_cursor(struct ev_scan *s, const struct ev_scan_opts *o,
+			 struct ev_error *err)
+{
+	const struct ev_cursor *c = o->cursor;
+
+	if (strcmp(c->log_id, ev_reader_log_id(s->rd)) != 0)
+		return ev_seterr(err, EV_EDATA,
+				 "cursor file '%s' belongs to log %s, but '%s' "
+				 "is log %s",
+				 o->cursor_name, c->log_id, s->name,
+				 ev_reader_log_id(s->rd));
+	if (c->next > ev_reader_end_offset(s->rd))
+		return ev_seterr(err, EV_EDATA,
+				 "cursor file '%s' points to offset %llu, past the "
+				 "end of '%s' (offset %llu)",
+				 o->cursor_name, (unsigned long long)c->next,
+				 s->name,
+				 (unsigned long long)ev_reader_end_offset(s->rd));
+	s->start = c->next;
+	return 0;
+}
+
+/* Read one exact stream through its links, when the selection allows:
+ * 0 (preloaded, or a scan it is), <0 error. */
+static int preload_stream(struct ev_scan *s, struct ev_log *log,
+			  const struct ev_scan_opts *o, int *last_done,
+			  struct ev_error *err)
+{
+	/* the last N of the stream are its last N matches only when
+	 * nothing but the stream filters them */
+	int only = ev_filter_only_streams(s->filter);
+	int r;
+
+	r = ev_stream_read(log, o->stream, strlen(o->stream), o->from_version,
+			   o->last_set && only ? o->last : 0, preload_add,
+			   &s->pl, &s->pl.end, err);
+	if (r < 0)
+		return r;
+	if (r == 1)
+		return 0; /* no links to follow: scan */
+	if (o->last_set && !only &&
+	    preload_keep_last(&s->pl, s->filter, o->last) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	s->pl.active = 1;
+	*last_done = 1;
+	return 0;
+}
+
+/* Put the reader where the selection starts. */
+static int position(struct ev_scan *s, struct ev_log *log,
+		    const struct ev_scan_opts *o, struct ev_error *err)
+{
+	uint64_t first = ev_reader_first_offset(s->rd);
+	uint64_t end = ev_reader_end_offset(s->rd);
+	ev_time_t since = ev_filter_since(s->filter);
+	int resumed = 0, last_done = 0, r;
+
+	if (o->group != NULL && ev_group_get(o->group)->exists) {
+		if ((r = resume_group(s, o->group, o, err)) != 0)
+			return r;
+		resumed = 1;
+	} else if (o->cursor != NULL) {
+		if ((r = resume_cursor(s, o, err)) != 0)
+			return r;
+		resumed = 1;
+	} else if (o->from.kind == EV_POS_OFFSET) {
+		s->start = o->from.offset;
+	} else if (o->from.kind == EV_POS_END) {
+		s->start = end;
+	} else {
+		s->start = first;
+		if (o->last_set && ev_filter_is_empty(s->filter))
+			s->start = end - (o->last < end - first ? o->last
+								: end - first);
+	}
+	if (s->start < first)
+		s->start = first;
+	s->pos = s->start;
+	if (!resumed && o->from.kind == EV_POS_TIME) {
+		/* the index seek is conservative: skip what is earlier */
+		s->skip_before = o->from.time;
+		r = ev_reader_seek_time(s->rd, o->from.time, err);
+	} else if (!resumed && o->from.kind == EV_POS_NONE &&
+		   since != EV_TIME_NONE && !o->last_set) {
+		r = ev_reader_seek_time(s->rd, since, err);
+	} else {
+		r = ev_reader_seek(s->rd, s->start, err);
+	}
+	if (r != 0)
+		return r;
+	if (o->stream != NULL && log != NULL && !resumed && o->group == NULL &&
+	    o->from.kind == EV_POS_NONE && !(o->last_set && o->last == 0) &&
+	    (r = preload_stream(s, log, o, &last_done, err)) != 0)
+		return r;
+	if (o->last_set && !last_done && !ev_filter_is_empty(s->filter)) {
+		/* -n N with filters: where the last N matches begin */
+		if ((r = ev_reader_find_last(s->rd, s->filter, o->last,
+					     &s->start, err)) != 0)
+			return r;
+		s->pos = s->start;
+		r = ev_reader_seek(s->rd, s->start, err);
+	}
+	return r;
+}
+
+int ev_scan_open(struct ev_scan **out, struct ev_log *log, struct ev_reader *rd,
+		 const struct ev_scan_opts *o, struct ev_error *err)
+{
+	struct ev_scan *s = calloc(1, sizeof(*s));
+	int r;
+
+	*out = NULL;
+	if (s == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	s->rd = rd;
+	s->filter = o->filter;
+	if (s->filter == NULL && (s->filter = s->none = ev_filter_new()) == NULL)
+		goto oom;
+	if ((s->name = strdup(o->name ? o->name : ev_reader_path(rd))) == NULL)
+		goto oom;
+	s->to = o->to;
+	s->skip_before = EV_TIME_NONE;
+	s->from_version = o->from_version;
+	s->max = o->max;
+	s->has_max = o->has_max;
+	s->follow = o->follow;
+	/* another consumer may have moved on since the reader opened (a
+	 * group we waited for) */
+	if ((r = ev_reader_refresh(rd, err)) < 0 ||
+	    (r = position(s, log, o, err)) != 0)
+		goto fail;
+	s->need_event = o->decode || ev_filter_needs_event(s->filter) ||
+			s->to.kind == EV_POS_TIME || s->from_version > 0 ||
+			s->skip_before != EV_TIME_NONE;
+	if (s->follow && (r = ev_watch_new(&s->watch, rd, err)) != 0)
+		goto fail;
+	*out = s;
+	return 0;
+oom:
+	r = ev_seterr(err, EV_ERR, "out of memory");
+fail:
+	ev_scan_free(s);
+	return r;
+}
+
+void ev_scan_free(struct ev_scan *s)
+{
+	if (s == NULL)
+		return;
+	ev_watch_free(s->watch);
+	ev_filter_free(s->none);
+	ev_buf_free(&s->pl.b);
+	free(s->name);
+	free(s);
+}
+
+static int next_record(struct ev_scan *s, struct ev_rec *rec,
+		       struct ev_error *err)
+{
+	int r;
+
+	if (s->pl.active) {
+		if (preload_next(&s->pl, rec))
+			return 1;
+		/* the stream as it was; now what came after it */
+		s->pl.active = 0;
+		s->pos = s->pl.end;
+		if ((r = ev_reader_seek(s->rd, s->pl.end, err)) != 0)
+			return r;
+	}
+	return ev_reader_next(s->rd, rec, err);
+}
+
+int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
+		 const struct ev_event **evp, struct ev_error *err)
+{
+	struct ev_event *ev = &s->ev;
+	int r, maybe;
+
+	*evp = NULL;
+	for (;;) {
+		if (s->done || (s->has_max && s->matched >= s->max)) {
+			s->done = 1;
+			return 0;
+		}
+		r = next_record(s, rec, err);
+		if (r <= 0) {
+			if (r == 0 && !s->follow)
+				s->done = 1;
+			return r;
+		}
+		if (s->to.kind == EV_POS_OFFSET && rec->offset > s->to.offset) {
+			s->done = 1; /* not read: the next run starts here */
+			return 0;
+		}
+		maybe = ev_filter_precheck(s->filter, rec->p, rec->n);
+		if (!s->need_event) {
+			s->pos = rec->offset + 1;
+			if (!maybe)
+				continue;
+			s->matched++;
+			return 1;
+		}
+		if (!maybe && s->to.kind != EV_POS_TIME &&
+		    s->skip_before == EV_TIME_NONE) {
+			s->pos = rec->offset + 1;
+			continue;
+		}
+		if ((r = ev_event_decode(rec->p, rec->n, ev, err)) != 0) {
+			ev_err_damaged(err, s->name, rec->offset);
+			return r;
+		}
+		ev->offset = rec->offset;
+		ev->append_time = rec->append_time;
+		if (s->to.kind == EV_POS_TIME && ev->time > s->to.time) {
+			s->done = 1; /* not read, as above */
+			return 0;
+		}
+		s->pos = rec->offset + 1;
+		if (s->skip_before != EV_TIME_NONE) {
+			if (ev->time < s->skip_before)
+				continue;
+			s->skip_before = EV_TIME_NONE;
+		}
+		if (!maybe || !ev_filter_match(s->filter, ev))
+			continue;
+		if (s->from_version > 0 && ev->version < s->from_version)
+			continue; /* a scan, when links cannot be followed */
+		s->matched++;
+		*evp = ev;
+		return 1;
+	}
+}
+
+int ev_scan_done(const struct ev_scan *s)
+{
+	return s->done;
+}
+
+int ev_scan_wait(struct ev_scan *s, int64_t timeout_ms, struct ev_error *err)
+{
+	if (s->done)
+		return 0;
+	return ev_watch_wait(s->watch, s->rd, timeout_ms, err);
+}
+
+uint64_t ev_scan_position(const struct ev_scan *s)
+{
+	return s->pos;
+}
+
+uint64_t ev_scan_start(const struct ev_scan *s)
+{
+	return s->start;
+}
+
+const char *ev_scan_name(const struct ev_scan *s)
+{
+	return s->name;
+}
