@@ -332,48 +332,6 @@ int ev_payload_next(const uint8_t **pp, const uint8_t *end, const uint8_t **rec,
 
 /* ------------------------------------------------------------ files */
 
-int ev_read_full(int fd, void *buf, size_t n, uint64_t off)
-{
-	uint8_t *p = buf;
-	ssize_t r;
-	size_t got = 0;
-
-	while (got < n) {
-		r = pread(fd, p + got, n - got, (off_t)(off + got));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (int)(got == n ? 1 : 0); /* 0 = short */
-}
-
-int ev_write_full(int fd, const void *buf, size_t n, uint64_t off)
-{
-	const uint8_t *p = buf;
-	ssize_t r;
-	size_t done = 0;
-
-	while (done < n) {
-		r = pwrite(fd, p + done, n - done, (off_t)(off + done));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		done += (size_t)r;
-	}
-	return 0;
-}
-
 void ev_segment_name(char *out, size_t n, uint64_t base, const char *ext)
 {
 	snprintf(out, n, "%020llu.%s", (unsigned long long)base, ext);
