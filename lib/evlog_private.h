@@ -299,6 +299,14 @@ int ev_segment_read_batch(int fd, uint64_t pos, uint64_t limit, uint64_t salt,
 			  const char **why);
 int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit,
 			   uint64_t salt);
+/* The header of a segment's offset (time 0) or time (1) index file;
+ * index.c owns what follows it. */
+#define EV_IDXHDR_SIZE 16
+void ev_index_header(uint8_t out[EV_IDXHDR_SIZE], int time, uint64_t salt);
+/* Create an empty segment of log at base (its header, and its index
+ * files' headers), with a new salt, and fsync it and the directory. */
+int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
+		      struct ev_error *err);
 
 /* log.c: the log directory, its meta, head and lock files */
 #define EV_HEAD_SIZE 64
@@ -324,15 +332,10 @@ int ev_head_decode(const uint8_t *in, struct ev_head *h);
 int ev_head_read(int dirfd, struct ev_head *h);
 /* Sorted segment bases of a log directory; *out is malloc'ed. */
 int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err);
-/* Create an empty segment (header, indexes) and fsync it and the dir. */
-int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
-		      struct ev_error *err);
 
 /* index.c: sparse offset and time indexes (evlog(5) INDEXES) */
-#define EV_IDXHDR_SIZE 16
 #define EV_IDX_ENTRY 8
 #define EV_TIX_ENTRY 16
-void ev_index_header(uint8_t out[EV_IDXHDR_SIZE], int time, uint64_t salt);
 void ev_tix_entry(uint8_t out[EV_TIX_ENTRY], ev_time_t t, uint32_t rel,
 		  uint64_t salt);
 int ev_tix_entry_ok(const uint8_t *e, uint64_t salt);

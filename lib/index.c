@@ -2,6 +2,8 @@
  * index.c - the sparse offset and time indexes of a segment
  * (evlog(5) INDEXES).  Indexes are caches: every entry a reader uses is
  * checked against the segment, and a missing or bad index means a scan.
+ * A segment's index files are created, with their header, by segment.c;
+ * writers append their entries, and ev_index_rebuild() replaces both.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,17 +14,6 @@
 #include <unistd.h>
 
 #include "evlog_private.h"
-
-static const uint8_t idx_magic[4] = {'E', 'V', 'I', 'X'};
-static const uint8_t tix_magic[4] = {'E', 'V', 'T', 'X'};
-
-void ev_index_header(uint8_t out[EV_IDXHDR_SIZE], int time, uint64_t salt)
-{
-	memcpy(out, time ? tix_magic : idx_magic, 4);
-	ev_put16(out + 4, 1);
-	ev_put16(out + 6, time ? EV_TIX_ENTRY : EV_IDX_ENTRY);
-	ev_put64(out + 8, salt);
-}
 
 void ev_tix_entry(uint8_t out[EV_TIX_ENTRY], ev_time_t t, uint32_t rel,
 		  uint64_t salt)

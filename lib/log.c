@@ -256,44 +256,6 @@ int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err)
 	return 0;
 }
 
-int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
-		      struct ev_error *err)
-{
-	uint8_t hdr[EV_SEGHDR_SIZE], ih[EV_IDXHDR_SIZE];
-	char name[40];
-	const char *ext[3] = {"seg", "idx", "tix"};
-	int fd, i;
-
-	ev_random(salt, sizeof(*salt));
-	for (i = 0; i < 3; i++) {
-		ev_segment_name(name, sizeof(name), base, ext[i]);
-		fd = ev_openat(log->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0644);
-		if (fd < 0)
-			return ev_seterr_errno(err, EV_EIO, errno,
-					       "cannot create '%s/%s'", log->path,
-					       name);
-		if (i == 0)
-			ev_seghdr_encode(hdr, base, *salt, log->id);
-		else
-			ev_index_header(ih, i == 2, *salt);
-		if (ev_write_full(fd, i == 0 ? hdr : ih,
-				  i == 0 ? sizeof(hdr) : sizeof(ih), 0) != 0 ||
-		    (i == 0 && fdatasync(fd) != 0)) {
-			int e = errno;
-			close(fd);
-			unlinkat(log->dirfd, name, 0);
-			return ev_seterr_errno(err, EV_EIO, e,
-					       "cannot write '%s/%s'", log->path,
-					       name);
-		}
-		close(fd);
-	}
-	if (ev_fsync_dir(log->dirfd) != 0)
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot sync directory '%s'", log->path);
-	return 0;
-}
-
 /* ------------------------------------------------------------ create/open */
 
 int ev_log_create(const char *path, const struct ev_log_config *cfg,
