@@ -29,6 +29,8 @@ int ev_seterr(struct ev_error *err, int code, const char *fmt, ...)
 int ev_seterr_errno(struct ev_error *err, int code, int errnum,
 		    const char *fmt, ...) EV_PRINTF(4, 5);
 void ev_sethint(struct ev_error *err, const char *fmt, ...) EV_PRINTF(2, 3);
+/* What the user can do (enum ev_remedy), about the log at subject. */
+void ev_setremedy(struct ev_error *err, int remedy, const char *subject);
 
 /* crc32c.c: CRC-32C (Castagnoli), RFC 3720. */
 uint32_t ev_crc32c(uint32_t crc, const void *p, size_t n);

@@ -1142,11 +1142,13 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 	int dirfd, r = 0, threaded = 0, sr;
 
 	/* merging needs every entry of the snapshot it starts from */
-	if (snap_whole(&st->ss) != 0 || snap_whole(&st->is) != 0)
-		return ev_seterr(err, EV_EDATA, "the stream state in '%s/state' "
-						"is damaged; 'evctl repair' "
-						"rebuilds it",
-				 st->log->path);
+	if (snap_whole(&st->ss) != 0 || snap_whole(&st->is) != 0) {
+		ev_seterr(err, EV_EDATA, "the stream state in '%s/state' is "
+					 "damaged",
+			  st->log->path);
+		ev_setremedy(err, EV_REMEDY_REPAIR_STATE, st->log->path);
+		return EV_EDATA;
+	}
 	if (mkdirat(st->log->dirfd, "state", 0755) != 0 && errno != EEXIST)
 		return ev_seterr_errno(err, EV_EIO, errno,
 				       "cannot create '%s/state'", st->log->path);
