@@ -102,7 +102,8 @@ lint-man:
 # The C files held to .clang-format: those written since it was added.
 # Any others can be checked with FORMAT_SRCS='lib/*.c ...'.
 CLANG_FORMAT ?= clang-format
-FORMAT_SRCS ?= lib/file.c tests/unit/test_file.c tests/unit/test_state.c
+FORMAT_SRCS ?= lib/file.c tests/unit/test_file.c tests/unit/test_group.c \
+	       tests/unit/test_state.c
 
 format-check:
 	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS)
