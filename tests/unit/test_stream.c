@@ -86,7 +86,8 @@ static void append(struct tlog *t, struct written *w, uint64_t count,
 			 "\"data\":{\"i\":%llu,\"pad\":\"%s\"}}",
 			 (unsigned long long)i, stream, (unsigned long long)i,
 			 padding);
-		if (ev_parser_line(ps, line, strlen(line), EV_TIME_NONE, &err) != 1)
+		if (ev_parser_line(ps, line, strlen(line), EV_TIME_NONE,
+				   &err) != 1)
 			fail_msg("ev_parser_line: %s", err.msg);
 		ev_parser_record(ps, 0, &rec, &n, &tm);
 		if (ev_writer_add(wr, rec, n, tm, &err) != 0)
@@ -505,7 +506,8 @@ static void rewrite_link(struct tlog *t, uint64_t offset, uint64_t prev,
 	assert_true(i < nb);
 	file = (uint8_t *)unit_read_file(path, &len);
 	assert_non_null(file);
-	assert_int_equal(ev_batchhdr_decode(file + b[i].pos, salt, &h, &why), 0);
+	assert_int_equal(ev_batchhdr_decode(file + b[i].pos, salt, &h, &why),
+			 0);
 	assert_int_equal(h.codec, EV_CODEC_NONE);
 	payload = file + b[i].pos + EV_BATCHHDR_SIZE;
 	q = payload;

@@ -61,14 +61,16 @@ static void expect_render(const struct ev_event *ev, const char *spec,
 	assert_non_null(t);
 	if (ev_template_render(t, ev, &out, &err) != 0)
 		fail_msg("'%s': ev_template_render: %s", spec, err.msg);
-	if (out.len != want_n || memcmp(out.p, want, want_n) != 0)
+	if (out.len != want_n ||
+	    (want_n > 0 && memcmp(out.p, want, want_n) != 0))
 		fail_msg("'%s': got '%.*s', expected '%s'", spec, (int)out.len,
 			 out.p ? (const char *)out.p : "", want);
 	ev_buf_free(&out);
 	ev_template_free(t);
 }
 
-#define RENDER(ev, spec, want) expect_render((ev), (spec), (want), sizeof(want) - 1)
+#define RENDER(ev, spec, want) \
+	expect_render((ev), (spec), (want), sizeof(want) - 1)
 
 /* ev_template_new must refuse spec with EV_EUSAGE and a message holding
  * want; *out is then NULL */
