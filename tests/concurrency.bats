@@ -83,15 +83,14 @@ input_ids() {
 	evctl init L >/dev/null
 	mkfifo a.pipe
 	evpub --ack --linger 50ms L <a.pipe >acks.a 2>err.a &
-	local apid=$! i
+	local apid=$!
 	exec 4>a.pipe
 	head -n 10 a.ndjson >&4
 	# the first ten become visible through the linger flush
-	for i in $(seq 1 100); do
-		[ "$(evtail L | wc -l)" -ge 10 ] && break
-		sleep 0.05
-	done
+	wait_for '[ "$(evtail L | wc -l)" -ge 10 ]' 20 "the first ten events"
 	[ "$(evtail L | wc -l)" -eq 10 ]
+	# acknowledged too (acks follow the flush)
+	wait_for_lines acks.a 10 20
 	[ "$(wc -l <acks.a)" -eq 10 ]
 	# writer A is alive and holds the log open; B must get through
 	kill -0 "$apid"

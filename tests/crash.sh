@@ -165,7 +165,7 @@ random)
 		else
 			ms=$((RANDOM % 80))
 		fi
-		sleep "$(printf '0.%03d' "$ms")"
+		sleep "$(printf '0.%03d' "$ms")" # a random moment to kill at
 		kill -KILL "$pub" 2>/dev/null
 		wait "$pub" 2>/dev/null
 		st=$?
@@ -179,7 +179,7 @@ random)
 			evpub log </dev/null 2>rec.err &
 			rec=$!
 			ms=$((RANDOM % 3))
-			sleep "$(printf '0.%03d' "$ms")"
+			sleep "$(printf '0.%03d' "$ms")" # a random moment
 			kill -KILL "$rec" 2>/dev/null
 			wait "$rec" 2>/dev/null
 			only_notices rec.err "a writer killed during recovery"

@@ -592,17 +592,12 @@ evdlq: 3 resolved, 2 still open"
 cat >/dev/null
 echo $$ >>pids
 touch started
-while [ ! -e go ]; do sleep 0.02; done
+while [ ! -e go ]; do sleep 0.02; done # held back by the test
 EOF
 	chmod +x r.sh
 	evdlq retry --offset 0 --exec ./r.sh dlq >out 2>err 3>&- &
 	BG=$!
-	i=0
-	until [ -e started ]; do
-		[ "$i" -lt 400 ] || { echo "the first retry never started" >&2; return 1; }
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_file started 20
 	run --separate-stderr evdlq retry dlq
 	assert_status 75
 	assert_stdout ""
@@ -633,18 +628,13 @@ echo "$EV_DLQ_OFFSET" >>ran
 if [ "$EV_DLQ_OFFSET" = 2 ] && [ ! -e fixed ]; then
 	echo $$ >>pids
 	touch started
-	while :; do sleep 0.05; done
+	while :; do sleep 0.05; done # until evdlq is killed
 fi
 EOF
 	chmod +x r.sh
 	evdlq retry --exec ./r.sh dlq >out 2>err 3>&- &
 	BG=$!
-	i=0
-	until [ -e started ]; do
-		[ "$i" -lt 400 ] || { echo "letter 2 never started" >&2; return 1; }
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_file started 20
 	kill -9 "$BG"
 	wait "$BG" || true
 	BG=
@@ -694,6 +684,7 @@ resolved 4 (MoneyDeposited)"
 
 @test "evdlq retry --timeout: a run that takes too long fails" {
 	mkdlq
+	# a handler that outlives --timeout
 	run --separate-stderr evdlq retry --offset 1 --retries 0 --timeout 200ms \
 		--exec 'exec sleep 30' dlq
 	assert_status 1
@@ -704,41 +695,22 @@ evdlq: 0 resolved, 1 still open"
 	[[ $output =~ ^timed\ out\ after\ 0\.[0-9]+s$ ]]
 }
 
-# A handler's pid in ./pids, gone: evdlq has reaped it (kill -0 still
-# finds a zombie).  wait_gone SECONDS
-wait_gone() {
-	local i=0 limit=$(($1 * 20)) p
+# wait_handlers_reaped SECONDS: every handler in ./pids has exited and
+# was waited for (a zombie is not reaped yet)
+wait_handlers_reaped() {
+	local p
 	for p in $(cat pids); do
-		while kill -0 "$p" 2>/dev/null; do
-			[ "$i" -lt "$limit" ] || { echo "handler $p still runs" >&2; return 1; }
-			sleep 0.05
-			i=$((i + 1))
-		done
+		wait_reaped "$p" "$1" || return 1
 	done
 }
 
 # wait_bg SECONDS: wait for the background evdlq $BG, its exit status in
 # $st; fail when it still runs after SECONDS (local_teardown kills it).
 wait_bg() {
-	local i=0
-	# running: there, and not a zombie
-	while [[ $(ps -o stat= -p "$BG") == [^Z]* ]]; do
-		[ "$i" -lt $(($1 * 20)) ] || { echo "evdlq still runs after ${1}s" >&2; return 1; }
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_gone "$BG" "$1" || return 1
 	st=0
 	wait "$BG" || st=$?
 	BG=
-}
-
-wait_started() {
-	local i=0
-	until [ -e started ]; do
-		[ "$i" -lt 400 ] || { echo "the handler never started" >&2; return 1; }
-		sleep 0.05
-		i=$((i + 1))
-	done
 }
 
 @test "evdlq retry: a letter waits behind an open letter of its stream that is not selected" {
@@ -829,18 +801,18 @@ cat >/dev/null
 [ "$EV_DLQ_OFFSET" != 0 ] || exit 0
 echo $$ >>pids
 touch started
-exec sleep 30
+exec sleep 30 # until evdlq kills it
 EOF
 	chmod +x r.sh
 	evdlq retry --exec ./r.sh dlq >out 2>err 3>&- &
 	BG=$!
-	wait_started
+	wait_file started 20
 	kill -TERM "$BG"
 	wait_bg 10
 	[ "$st" -eq 1 ] || { echo "exit status $st" >&2; return 1; }
 	[ "$(cat out)" = "resolved 0 (MoneyDeposited)" ]
 	[ "$(cat err)" = "evdlq: 1 resolved, 4 still open" ] || { cat err >&2; return 1; }
-	wait_gone 5
+	wait_handlers_reaped 5
 	# letter 1's run was ours to kill: not a failed retry
 	[ "$(evtail --from 5 --template '{type} {data.letter}' dlq)" = "DeadLetterResolved 0" ]
 	run evdlq ls --json dlq
@@ -858,18 +830,18 @@ trap '' TERM
 cat >/dev/null
 echo $$ >>pids
 touch started
-while :; do sleep 0.05; done
+while :; do sleep 0.05; done # only SIGKILL ends it
 EOF
 	chmod +x stubborn.sh
 	evdlq retry --offset 1 --exec 'exec ./stubborn.sh' dlq >out 2>err 3>&- &
 	BG=$!
-	wait_started
+	wait_file started 20
 	kill -INT "$BG"
 	wait_bg 10
 	[ "$st" -eq 1 ] || { echo "exit status $st" >&2; return 1; }
 	[ "$(cat out)" = "" ]
 	[ "$(cat err)" = "evdlq: 0 resolved, 1 still open" ] || { cat err >&2; return 1; }
-	wait_gone 5
+	wait_handlers_reaped 5
 	[ "$(event_count dlq)" -eq 5 ]
 }
 
@@ -878,15 +850,11 @@ EOF
 	evdlq retry --offset 1 --retries 3 --backoff 30s \
 		--exec 'cat >/dev/null; echo $$ >>pids; echo no >&2; exit 9' dlq >out 2>err 3>&- &
 	BG=$!
-	i=0
-	until [ -s pids ]; do
-		[ "$i" -lt 400 ] || { echo "the handler never ran" >&2; return 1; }
-		sleep 0.05
-		i=$((i + 1))
-	done
-	# reaped, so evdlq is in its backoff
-	wait_gone 5
-	sleep 0.2
+	wait_for '[ -s pids ]' 20 "the handler to run"
+	# reaped, and evdlq asleep: in its 30s backoff (a SIGTERM before it
+	# gets there would not cut the backoff short)
+	wait_handlers_reaped 5
+	wait_idle "$BG" 20
 	kill -TERM "$BG"
 	wait_bg 10
 	[ "$st" -eq 1 ]

@@ -601,17 +601,19 @@ batches() {
 
 @test "evpub --linger: a slow producer's first event is readable before the second is written" {
 	evctl init a.evlog
-	(
-		echo '{"type":"ev1"}'
-		sleep 1.5
-		echo '{"type":"ev2"}'
-	) | evpub --linger 100ms a.evlog 3>&- &
+	# the producer is this shell, writing to a FIFO it holds open
+	mkfifo in
+	evpub --linger 100ms a.evlog <in 3>&- &
 	local pid=$!
-	sleep 0.7
+	exec 4>in
+	echo '{"type":"ev1"}' >&4
+	wait_for '[ -n "$(evtail a.evlog)" ]' 20 "ev1 to be readable"
 	run --separate-stderr evtail --template '{type}' a.evlog
 	assert_status 0
 	assert_stderr ""
 	assert_stdout "ev1"
+	echo '{"type":"ev2"}' >&4
+	exec 4>&-
 	wait "$pid"
 	run evtail --template '{type}' a.evlog
 	assert_stdout "ev1
@@ -620,16 +622,20 @@ ev2"
 
 @test "evpub --linger 0 waits for a full batch" {
 	evctl init a.evlog
-	(
-		echo '{"type":"ev1"}'
-		sleep 1.5
-		echo '{"type":"ev2"}'
-	) | evpub --linger 0 a.evlog 3>&- &
+	mkfifo in
+	evpub --linger 0 a.evlog <in 3>&- &
 	local pid=$!
-	sleep 0.7
+	exec 4>in
+	echo '{"type":"ev1"}' >&4
+	# nothing to wait for: ev1 must not show up while the producer idles
+	# (with --linger 100ms it shows up after 0.1s)
+	holds_for '[ -z "$(evtail a.evlog)" ]' 0.7 "nothing readable before the batch is full"
 	run --separate-stderr evtail --template '{type}' a.evlog
 	assert_status 0
 	assert_stdout ""
+	alive "$pid"
+	echo '{"type":"ev2"}' >&4
+	exec 4>&-
 	wait "$pid"
 	run evtail --template '{type}' a.evlog
 	assert_stdout "ev1

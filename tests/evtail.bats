@@ -717,16 +717,18 @@ new"
 	evctl init s.evlog
 	evtail --follow --template '{type}' s.evlog >f.out 2>f.err 3>&- &
 	BG=$!
-	(
-		echo '{"type":"one"}'
-		sleep 1.5
-		echo '{"type":"two"}'
-	) | evpub --linger 50ms s.evlog 3>&- &
+	# the producer is this shell, writing to a FIFO it holds open
+	mkfifo in
+	evpub --linger 50ms s.evlog <in 3>&- &
 	local pub=$!
-	wait_for_lines f.out 1 1
+	exec 4>in
+	echo '{"type":"one"}' >&4
+	wait_for_lines f.out 1 10
 	[ "$(cat f.out)" = one ]
+	echo '{"type":"two"}' >&4
+	exec 4>&-
 	wait "$pub"
-	wait_for_lines f.out 2 1
+	wait_for_lines f.out 2 10
 	[ "$(cat f.out)" = "one
 two" ]
 }
@@ -735,7 +737,8 @@ two" ]
 	evctl init --segment-bytes 64K r.evlog
 	evtail -f --template '{offset}' r.evlog >f.out 2>f.err 3>&- &
 	BG=$!
-	sleep 0.2
+	# following the empty log before the first event comes
+	wait_idle "$BG" 10
 	evgen 3000 --seed 8 | evpub --batch-events 100 r.evlog
 	wait_for_lines f.out 3000 3
 	[ "$(evctl info --json r.evlog | jq .segments)" -ge 3 ]
@@ -768,7 +771,8 @@ two" ]
 	fixture
 	evtail -f --from end --template '{id}' fx.evlog >f.out 2>f.err 3>&- &
 	BG=$!
-	sleep 0.3
+	# at the end, waiting for more, before the new event comes
+	wait_idle "$BG" 10
 	evpub fx.evlog New --id new
 	wait_for_lines f.out 1 1
 	[ "$(cat f.out)" = new ]

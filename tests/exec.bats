@@ -35,41 +35,6 @@ handler() {
 	chmod +x "$T/$1"
 }
 
-# The committed position of group $2 of log $1 ("none" before a commit).
-next_of() {
-	local f=$1/groups/$2.group
-	if [ -f "$f" ]; then sed -n 's/^next //p' "$f"; else echo none; fi
-}
-
-# Is PID running (a zombie counts as gone)?
-alive() {
-	local st
-	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]
-}
-
-# wait_for CMD SECONDS: poll until the shell command CMD succeeds.
-wait_for() {
-	local i=0
-	until eval "$1"; do
-		if [ "$i" -ge $(($2 * 20)) ]; then
-			echo "still not true after ${2}s: $1" >&2
-			return 1
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-
-# wait_gone PID SECONDS: poll until PID is gone; fail after SECONDS.
-wait_gone() {
-	wait_for "! alive $1" "$2"
-}
-
-# wait_file FILE SECONDS
-wait_file() {
-	wait_for "[ -e '$1' ]" "$2"
-}
-
 # Run evtail in the background, output to $T/out and $T/err; BG is its
 # pid.  fd 3 (the TAP stream) is closed, so a stray child cannot hold
 # bats up.
@@ -382,6 +347,7 @@ EOF
 	handler h.sh <<'EOF'
 cat >/dev/null
 [ "$EV_OFFSET" = 1 ] && exit 0
+# a child and the handler itself outlive --timeout, which must kill both
 sleep 100 &
 echo $! >>pids
 echo $! >bg
@@ -408,6 +374,7 @@ EOF
 	handler h.sh <<'EOF'
 cat >/dev/null
 trap '' TERM
+# outlives --timeout and the grace after SIGTERM: only SIGKILL ends it
 sleep 100 &
 echo $! >>pids
 echo $! >bg
@@ -431,6 +398,7 @@ EOF
 	mklog l.evlog 2
 	handler h.sh <<'EOF'
 cat >/dev/null
+# the leftover child this test is about: it outlives its handler
 sleep 30 &
 echo $! >>pids
 echo $! >>bg
@@ -450,6 +418,7 @@ EOF
 cat >/dev/null
 echo $$ >>pids
 echo $$ >sh
+# runs until it is killed: the test is about who kills it
 exec sleep 100
 EOF
 	evtail_bg --group g --exec ./h.sh l.evlog
@@ -466,6 +435,7 @@ EOF
 cat >/dev/null
 echo $$ >>pids
 echo $$ >sh
+# runs until it is killed: the test is about who kills it
 exec sleep 100
 EOF
 	evtail_bg --group g --exec ./h.sh l.evlog
@@ -808,6 +778,7 @@ cat >/dev/null
 mkdir "locks/$EV_STREAM" 2>/dev/null || echo "$EV_STREAM $EV_OFFSET" >>overlap
 echo "$(date +%s%N) 1 $EV_OFFSET" >>spans
 echo "$EV_STREAM $EV_OFFSET" >>order
+# work that takes a while, so that runs overlap and finish out of order
 sleep 0.0$((EV_OFFSET % 7 + 1))
 echo "$(date +%s%N) -1 $EV_OFFSET" >>spans
 rmdir "locks/$EV_STREAM"
@@ -837,7 +808,7 @@ EOF
 cat >/dev/null
 if [ "$EV_OFFSET" = 0 ]; then
 	echo $$ >>pids
-	while [ ! -e go ]; do sleep 0.02; done
+	while [ ! -e go ]; do sleep 0.02; done # held back by the test
 fi
 echo "$EV_OFFSET" >>handled
 EOF
@@ -845,10 +816,17 @@ EOF
 	evtail_bg --group g --exec ./h.sh --parallel 4 --commit-every 1 \
 		--commit-interval 10ms l.evlog
 	wait_for_lines handled $((12 - blocked)) 20
-	sleep 0.3
+	# every quick run reaped, and evtail back to waiting for offset 0's:
+	# it has done all it would do about them, commits included
+	wait_children "$BG" 1 20
+	wait_idle "$BG" 20
+	# and it stays so: a commit due on --commit-interval would come
+	# within evtail's 200 ms wait for a run
+	uncommitted() {
+		case $(next_of l.evlog g) in none | 0) ;; *) return 1 ;; esac
+	}
+	holds_for uncommitted 0.3 "nothing past offset 0 is committed"
 	alive "$BG"
-	next=$(next_of l.evlog g)
-	[ "$next" = none ] || [ "$next" = 0 ]
 	grep -qx 11 handled
 	refute grep -qx 0 handled
 	touch go
@@ -867,16 +845,16 @@ cat >/dev/null
 if [ "$EV_OFFSET" = 1 ]; then
 	touch started
 	echo $$ >>pids
-	while [ ! -e go ]; do sleep 0.02; done
+	while [ ! -e go ]; do sleep 0.02; done # held back by the test
 fi
 echo "$EV_OFFSET" >>handled
 EOF
 	evtail_bg -f --group g --exec ./h.sh --grace 30s l.evlog
 	wait_file started 10
 	kill -TERM "$BG"
-	sleep 0.3
-	# still waiting for its handler
-	alive "$BG"
+	# nothing to wait for: evtail must not exit while its handler runs
+	# (longer than its 200 ms wait for a run, far short of --grace)
+	holds_for 'alive "$BG"' 0.5 "evtail waits for its running handler"
 	touch go
 	finish_bg 20
 	assert_status 0
@@ -894,6 +872,7 @@ cat >/dev/null
 if [ "$EV_OFFSET" = 1 ] && [ ! -e fixed ]; then
 	echo $$ >>pids
 	echo $$ >sh
+	# runs past --grace, so that evtail must kill it
 	sleep 100 &
 	echo $! >>pids
 	echo $! >bg

@@ -54,18 +54,12 @@ state_next() {
 
 # wait_next FILE N SECONDS: poll until state file FILE says next N
 wait_next() {
-	local f=$1 n=$2 limit=$3 i=0 steps
-	steps=$(awk "BEGIN { print int($limit * 100) }")
-	while [ "$i" -le "$steps" ]; do
-		if [ -f "$f" ] && [ "$(state_next "$f")" = "$n" ]; then
-			return 0
-		fi
-		sleep 0.01
-		i=$((i + 1))
-	done
-	echo "timed out after ${limit}s waiting for next $n in $f; have:" >&2
-	cat "$f" >&2 2>/dev/null || echo "(no file)" >&2
-	return 1
+	wait_for "[ -f '$1' ] && [ \"\$(state_next '$1')\" = '$2' ]" "$3" \
+		"next $2 in $1" || {
+		echo "$1 has:" >&2
+		cat "$1" >&2 2>/dev/null || echo "(no file)" >&2
+		return 1
+	}
 }
 
 # a state file written by hand, as evlog(5) describes it
@@ -432,8 +426,8 @@ evtail: use --wait to wait for it"
 	BGS+=("$waiter")
 	printf '%s\n' '{"type":"A"}' '{"type":"B"}' '{"type":"C"}' | evpub L
 	wait_for_lines h.out 23 5
-	sleep 0.3
-	# still waiting, and nothing printed
+	# blocked on the group's lock, and nothing printed
+	wait_lock_waiter "$waiter" 10
 	kill -0 "$waiter"
 	[ ! -s w.out ]
 	kill -TERM "$holder"
@@ -464,17 +458,17 @@ evtail: use --wait to wait for it"
 		>"$T/p" 2>err 3>&- 4<&- &
 	BGS+=($!)
 	# 500 events do not fit in the pipe: nothing is written out in full
-	# yet, so nothing is committed
-	sleep 0.3
+	# yet, so nothing is committed (idle, evtail is blocked on the pipe)
+	wait_idle "${BGS[0]}" 10
 	[ ! -e L/groups/g.group ]
 	take "$(line_bytes all.json 1 500)" got
 	wait_next L/groups/g.group 500 5
 	# the next 500 are not written out: the position stays
-	sleep 0.3
+	wait_idle "${BGS[0]}" 10
 	[ "$(state_next L/groups/g.group)" = 500 ]
 	take "$(line_bytes all.json 501 1000)" got
 	wait_next L/groups/g.group 1000 5
-	sleep 0.2
+	wait_idle "${BGS[0]}" 10
 	[ "$(state_next L/groups/g.group)" = 1000 ]
 	# the rest: 1500, then the end of the log, with lag 0 while it waits
 	take "$(line_bytes all.json 1001 2000)" got
@@ -508,12 +502,15 @@ evtail: use --wait to wait for it"
 	BGS+=($!)
 	# hold the first write past the interval, then let it through: the
 	# next event finds the interval over and commits what was written
-	sleep 0.5
+	wait_idle "${BGS[0]}" 10
+	[ ! -e L/groups/g.group ]
+	sleep 0.5 # the interval must pass: the point of the test
 	[ ! -e L/groups/g.group ]
 	take "$(line_bytes all.json 1 "$k")" got
 	wait_next L/groups/g.group "$k" 5
-	# the next MiB stays in flight: no commit past it
-	sleep 0.3
+	# the next MiB stays in flight (idle, evtail is blocked on the
+	# pipe): no commit past it
+	wait_idle "${BGS[0]}" 10
 	[ "$(state_next L/groups/g.group)" = "$k" ]
 	cat <&4 >>got &
 	BGS+=($!)
@@ -702,12 +699,7 @@ put_crc() { # FILE FROM LEN AT: CRC-32C of LEN bytes at FROM, stored at AT
 		-e inject=flock,fcntl:delay_exit=1500000 \
 		evctl groups L >probe.out 2>probe.err 3>&- &
 	BGS+=($!)
-	local i=0
-	until grep -q 'DELAYED' probe.trace 2>/dev/null; do
-		i=$((i + 1))
-		[ "$i" -lt 300 ] || { echo "the probe never checked the lock" >&2; false; }
-		sleep 0.01
-	done
+	wait_for "grep -q DELAYED probe.trace 2>/dev/null" 10 "the probe to check the lock"
 	evpub L T --id n1
 	run --separate-stderr evtail --group g --template '{offset}' L
 	assert_stderr ""
@@ -1101,7 +1093,7 @@ three_groups() {
 @test "evctl lag: thresholds as durations compare the time behind" {
 	evgen 20 --seed 7 >gen.ndjson
 	head -n 10 gen.ndjson | evpub -c L
-	sleep 1.1
+	sleep 1.1 # append times a second apart: the lag in time is the point
 	tail -n 10 gen.ndjson | evpub L
 	evtail --group g --to 4 L >/dev/null
 	local secs
@@ -1520,7 +1512,7 @@ removed_line() {
 	head -n 1000 gen.ndjson | evpub --batch-events 20 L
 	local t
 	t=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
-	sleep 0.05
+	sleep 0.05 # later appends are after t, whatever the clock's grain
 	# the second segment gets more events after t, the third is new
 	tail -n +1001 gen.ndjson | evpub --batch-events 20 L
 	mapfile -t SEGS < <(evctl info --json L | jq '.segment_list[].base')
@@ -1673,7 +1665,7 @@ group 'far' had not consumed offsets 100 to $((SEGS[2] - 1)) (--force)"
 		evctl trim --keep-events 300 L >>trim.out 2>>trim.err || rc=$?
 		[ "$rc" -eq 0 ] || { echo "trim $i: exit $rc: $(cat trim.err)" >&2; false; }
 		kill -0 "$pub" 2>/dev/null || break
-		sleep 0.05
+		sleep 0.05 # spreads the trims over the writer's run
 	done
 	wait "$pub"
 	[ ! -s pub.err ]

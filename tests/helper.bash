@@ -100,20 +100,136 @@ event_count() {
 	evctl info --json "$1" | jq -r .events
 }
 
-# wait_for_lines FILE N SECONDS: poll until FILE has at least N lines.
-wait_for_lines() {
-	local f=$1 n=$2 limit=$3 i=0 steps
-	steps=$(awk "BEGIN { print int($limit * 100) }")
-	while [ "$i" -le "$steps" ]; do
-		if [ -f "$f" ] && [ "$(wc -l <"$f")" -ge "$n" ]; then
+# ------------------------------------------------------------ waiting
+# Tests wait for a state, never for a time: each helper polls until its
+# condition holds and fails, saying what it waited for, after SECONDS (a
+# generous cap, fractions allowed; passing tests never reach it).
+
+# deadline SECONDS: the time in microseconds SECONDS from now
+deadline() {
+	awk -v now="${EPOCHREALTIME//[!0-9]/}" -v s="$1" \
+		'BEGIN { printf "%.0f", now + s * 1000000 }'
+}
+
+# wait_for CMD SECONDS [WHAT]: poll until the shell command CMD succeeds.
+wait_for() {
+	local end
+	end=$(deadline "$2")
+	until eval "$1"; do
+		if [ "${EPOCHREALTIME//[!0-9]/}" -ge "$end" ]; then
+			echo "timed out after ${2}s waiting for ${3:-$1}" >&2
+			return 1
+		fi
+		sleep 0.02 # the polling interval
+	done
+}
+
+# holds_for CMD SECONDS WHAT: CMD stays true for SECONDS.  Only for what
+# must NOT happen (nothing committed, nothing printed) where no state
+# says "it would have happened by now"; fails as soon as CMD fails.
+holds_for() {
+	local end
+	end=$(deadline "$2")
+	while eval "$1"; do
+		if [ "${EPOCHREALTIME//[!0-9]/}" -ge "$end" ]; then
 			return 0
 		fi
-		sleep 0.01
-		i=$((i + 1))
+		sleep 0.02 # the polling interval
 	done
-	echo "timed out after ${limit}s waiting for $n lines in $f; have:" >&2
-	cat "$f" >&2
+	echo "no longer true within ${2}s: $3" >&2
 	return 1
+}
+
+# Is PID running (a zombie counts as gone)?
+alive() {
+	local st
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]
+}
+
+# wait_gone PID SECONDS: PID has exited (it may still be a zombie).
+wait_gone() {
+	wait_for "! alive $1" "$2" "process $1 to exit"
+}
+
+# wait_reaped PID SECONDS: PID has exited and its parent has waited for it.
+wait_reaped() {
+	wait_for "[ ! -e /proc/$1 ]" "$2" "process $1 to be reaped"
+}
+
+# wait_children PID N SECONDS: PID has N child processes, counting those
+# that exited but that it has not waited for yet.
+wait_children() {
+	wait_for "[ \"\$(wc -w <'/proc/$1/task/$1/children')\" -eq $2 ]" "$3" \
+		"process $1 to have $2 children" ||
+		{ echo "it has: $(cat "/proc/$1/task/$1/children")" >&2; return 1; }
+}
+
+# wait_file FILE SECONDS: FILE exists.
+wait_file() {
+	wait_for "[ -e '$1' ]" "$2" "$1 to exist"
+}
+
+# wait_for_lines FILE N SECONDS: FILE has at least N lines.
+wait_for_lines() {
+	wait_for "[ -f '$1' ] && [ \"\$(wc -l <'$1')\" -ge $2 ]" "$3" \
+		"$2 lines in $1" || {
+		echo "$1 has:" >&2
+		cat "$1" >&2 2>/dev/null || echo "(no file)" >&2
+		return 1
+	}
+}
+
+# wait_for_output FILE PATTERN SECONDS: a line of FILE matches the
+# extended regular expression PATTERN.
+wait_for_output() {
+	wait_for "grep -Eq -e '$2' '$1' 2>/dev/null" "$3" \
+		"a line matching '$2' in $1" || {
+		echo "$1 has:" >&2
+		cat "$1" >&2 2>/dev/null || echo "(no file)" >&2
+		return 1
+	}
+}
+
+# The committed position of group GROUP of LOG ("none" before a commit).
+next_of() {
+	local f=$1/groups/$2.group
+	if [ -f "$f" ]; then sed -n 's/^next //p' "$f"; else echo none; fi
+}
+
+# wait_for_group_at LOG GROUP OFFSET SECONDS: the group has committed
+# OFFSET as its next position.
+wait_for_group_at() {
+	wait_for "[ \"\$(next_of '$1' '$2')\" = '$3' ]" "$4" \
+		"group $2 of $1 at $3" ||
+		{ echo "it is at $(next_of "$1" "$2")" >&2; return 1; }
+}
+
+# idle PID: PID has nothing to do.  Its main thread sleeps in a blocking
+# call (state S) that is not a wait on its own threads (a futex, where
+# the kernel shows the wait channel), and no signal is pending for it.
+# This is how a follower that caught up, a consumer waiting for its
+# handlers, a writer blocked on a full pipe or a retry in its backoff
+# look from outside.
+idle() {
+	local st wchan
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) && [ "$st" = S ] || return 1
+	wchan=$(cat "/proc/$1/wchan" 2>/dev/null) || wchan=
+	case "$wchan" in *futex*) return 1 ;; esac
+	awk '/^(SigPnd|ShdPnd):/ && $2 !~ /^0+$/ { busy = 1 } END { exit busy }' \
+		"/proc/$1/status" 2>/dev/null
+}
+
+# wait_idle PID SECONDS: see idle; fails at once when PID has exited.
+wait_idle() {
+	wait_for "! alive $1 || idle $1" "$2" "process $1 to be idle" &&
+		{ alive "$1" || { echo "process $1 exited instead of waiting" >&2; return 1; }; }
+}
+
+# wait_lock_waiter PID SECONDS: PID is blocked waiting for a file lock
+# (flock or fcntl) that another process holds.
+wait_lock_waiter() {
+	wait_for "grep -Eq '^[0-9]+: -> .* $1 ' /proc/locks" "$2" \
+		"process $1 to wait for a lock" || { cat /proc/locks >&2; return 1; }
 }
 
 # Assert stderr/stdout line K (0-based) equals S.

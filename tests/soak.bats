@@ -44,7 +44,7 @@ first_unhandled() {
 		for c in chunk.*; do
 			[ ! -e kills-done ] || break
 			evpub l.evlog <"$c" || exit 1
-			sleep 0.05
+			sleep 0.05 # a trickle, spread over the kills
 		done
 	) 3>&- &
 	APPENDER=$!
@@ -59,6 +59,7 @@ case "$in" in
 *"\"offset\":$EV_OFFSET,\"id\":\"$EV_ID\""*) ;;
 *) echo "$EV_OFFSET" >>cut-short; exit 1 ;;
 esac
+# some work that takes a while, so that kills land mid-handler
 [ $((EV_OFFSET % 5)) -ne 0 ] || sleep 0.01
 echo "$EV_OFFSET $EV_ID" >>handled
 EOF
@@ -75,7 +76,7 @@ EOF
 		pid=$!
 		BG=$pid
 		rand_below d 120
-		sleep "$(printf '0.%03d' "$d")"
+		sleep "$(printf '0.%03d' "$d")" # a random moment to kill at
 		kill -9 "$pid"
 		wait "$pid" 2>/dev/null || true
 		BG=
