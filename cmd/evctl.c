@@ -123,7 +123,7 @@ static int cmd_init(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'd':
 			if (fe_parse_u64(optarg, &v) != 0 || v > 1000000000)
 				return fe_usage_error(usage_short,
@@ -164,7 +164,7 @@ static int cmd_init(int argc, char **argv)
 		return fe_usage_error(usage_short, "init: expected one LOG operand");
 	if (ev_log_create(argv[optind], &cfg, &err) != 0)
 		return fe_report(&err);
-	return 0;
+	return EV_EXIT_OK;
 }
 
 /* ------------------------------------------------------------ info */
@@ -208,7 +208,7 @@ static int cmd_info(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'j':
 			json = 1;
 			break;
@@ -304,7 +304,7 @@ static int cmd_verify(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'q':
 			quiet = 1;
 			break;
@@ -360,7 +360,7 @@ static int cmd_repair(int argc, char **argv)
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 't':
 			flags |= EV_REPAIR_TRUNCATE_DAMAGED;
 			break;
@@ -447,7 +447,7 @@ static int cmd_groups(int argc, char **argv)
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'j':
 			json = 1;
 			break;
@@ -738,7 +738,7 @@ static int cmd_trim(int argc, char **argv)
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'B':
 			if (fe_parse_size(optarg, &o.keep_bytes) != 0 ||
 			    o.keep_bytes == 0)
@@ -811,7 +811,7 @@ static int cmd_streams(int argc, char **argv)
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'j':
 			json = 1;
 			break;
