@@ -390,7 +390,7 @@ g.lock" ]
 	run --separate-stderr evtail --group g L/00000000000000000000.seg
 	assert_status 64
 	assert_stdout ""
-	assert_stderr_line 0 "evtail: --group needs a log directory, not a segment file"
+	assert_stderr "$(tail_usage_err "evtail: --group needs a log directory, not a segment file")"
 	[ ! -e L/groups ]
 	run --separate-stderr evtail --group g nosuch
 	assert_status 66
