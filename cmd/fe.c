@@ -39,11 +39,66 @@ void fe_warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * A remedy worded with the tools' commands and options, which the
+ * library does not know; NULL when there is none.
+ */
+static const char *remedy_text(const struct ev_error *err, char *buf, size_t n)
+{
+	const char *s = err->subject;
+
+	switch (err->remedy) {
+	case EV_REMEDY_VERIFY:
+		snprintf(buf, n, "run 'evctl verify %s' for details", s);
+		return buf;
+	case EV_REMEDY_REPAIR:
+		snprintf(buf, n, "run 'evctl repair %s'", s);
+		return buf;
+	case EV_REMEDY_VERIFY_REPAIR:
+		snprintf(buf, n,
+			 "run 'evctl verify %s' to inspect and "
+			 "'evctl repair %s' to fix it",
+			 s, s);
+		return buf;
+	case EV_REMEDY_REPAIR_INDEXES:
+		snprintf(buf, n, "run 'evctl repair %s' to rebuild the indexes",
+			 s);
+		return buf;
+	case EV_REMEDY_REPAIR_STATE:
+		snprintf(buf, n, "run 'evctl repair %s' to rebuild it", s);
+		return buf;
+	case EV_REMEDY_TRUNCATE_SEGMENT:
+		return "rerun with --truncate-damaged to move it to lost+found/";
+	case EV_REMEDY_TRUNCATE_DAMAGED:
+		return "rerun with --truncate-damaged to move the damaged part "
+		       "to lost+found/";
+	case EV_REMEDY_TRUNCATE_HERE:
+		return "data after this point is intact; rerun with "
+		       "--truncate-damaged to cut the log here, moving the cut "
+		       "bytes to lost+found/";
+	case EV_REMEDY_FORCE:
+		return "wait for it to catch up, reset it, or use --force";
+	default:
+		return NULL;
+	}
+}
+
+/* The lines after an error's message: its hint, then its remedy. */
+static void report_hints(const struct ev_error *err)
+{
+	char buf[2 * sizeof(err->subject) + 128];
+	const char *r = remedy_text(err, buf, sizeof(buf));
+
+	if (err->hint[0])
+		fprintf(stderr, "%s: %s\n", fe_progname, err->hint);
+	if (r != NULL)
+		fprintf(stderr, "%s: %s\n", fe_progname, r);
+}
+
 int fe_report(const struct ev_error *err)
 {
 	fprintf(stderr, "%s: %s\n", fe_progname, err->msg);
-	if (err->hint[0])
-		fprintf(stderr, "%s: %s\n", fe_progname, err->hint);
+	report_hints(err);
 	return ev_exit_code(err->code);
 }
 
@@ -56,8 +111,7 @@ int fe_reportf(const struct ev_error *err, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, ": %s\n", err->msg);
-	if (err->hint[0])
-		fprintf(stderr, "%s: %s\n", fe_progname, err->hint);
+	report_hints(err);
 	return ev_exit_code(err->code);
 }
 

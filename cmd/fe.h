@@ -18,9 +18,10 @@ void fe_init(char **argv);
 const char *fe_plural(uint64_t n, const char *one, const char *many);
 /* "prog: message" on stderr */
 void fe_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Print an ev_error (and its hint) and return its exit status. */
+/* Print an ev_error, then its hint and its remedy (worded with the
+ * tools' commands and options), and return its exit status. */
 int fe_report(const struct ev_error *err);
-/* The same with context first: "prog: CONTEXT: message", then the hint. */
+/* The same with context first: "prog: CONTEXT: message", then the hints. */
 int fe_reportf(const struct ev_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* "prog: out of memory"; returns EV_EXIT_FAILURE. */

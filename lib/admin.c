@@ -930,8 +930,7 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 				      groups[g].name,
 				      (unsigned long long)groups[g].next,
 				      (unsigned long long)first_kept);
-			ev_sethint(err, "wait for it to catch up, reset it, or use "
-					"--force");
+			ev_setremedy(err, EV_REMEDY_FORCE, log->path);
 			goto out;
 		}
 	}

@@ -38,6 +38,8 @@ void ev_error_clear(struct ev_error *err)
 	err->column = 0;
 	err->msg[0] = '\0';
 	err->hint[0] = '\0';
+	err->remedy = EV_REMEDY_NONE;
+	err->subject[0] = '\0';
 }
 
 static void vset(struct ev_error *err, int code, const char *fmt, va_list ap)
@@ -48,6 +50,8 @@ static void vset(struct ev_error *err, int code, const char *fmt, va_list ap)
 	err->code = code;
 	err->column = 0;
 	err->hint[0] = '\0';
+	err->remedy = EV_REMEDY_NONE;
+	err->subject[0] = '\0';
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 }
 
@@ -113,6 +117,15 @@ void ev_sethint(struct ev_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
 	va_end(ap);
+}
+
+void ev_setremedy(struct ev_error *err, int remedy, const char *subject)
+{
+	if (err == NULL)
+		return;
+	err->remedy = remedy;
+	snprintf(err->subject, sizeof(err->subject), "%s",
+		 subject != NULL ? subject : "");
 }
 
 const char *ev_version_string(void)

@@ -48,15 +48,45 @@ enum ev_status {
 };
 
 /*
+ * What a user can do about an error, when the library knows.  The
+ * library names no tool and no option: the tool words the remedy in its
+ * own commands and options, as a hint line, about the log in
+ * ev_error.subject.
+ */
+enum ev_remedy {
+	EV_REMEDY_NONE = 0,
+	EV_REMEDY_VERIFY,		/* see the damage in detail */
+	EV_REMEDY_REPAIR,		/* repair the log */
+	EV_REMEDY_VERIFY_REPAIR,	/* see the damage, then repair */
+	EV_REMEDY_REPAIR_INDEXES,	/* repair rebuilds its indexes */
+	EV_REMEDY_REPAIR_STATE,		/* repair rebuilds its stream state */
+	EV_REMEDY_TRUNCATE_SEGMENT,	/* repair again, moving the damaged
+					 * segment out of the log */
+	EV_REMEDY_TRUNCATE_DAMAGED,	/* repair again, moving the damaged
+					 * part out of the log */
+	EV_REMEDY_TRUNCATE_HERE,	/* the data after the damage is
+					 * intact: repair again, cutting the
+					 * log at the damage */
+	EV_REMEDY_FORCE,		/* trim: groups have not consumed what
+					 * would go; wait, reset them, or
+					 * force it */
+};
+
+/*
  * Error report.  msg is a complete lowercase sentence fragment without the
  * program name; hint, when not empty, is a second line for the user.
- * column is 1-based for input errors, 0 otherwise.
+ * column is 1-based for input errors, 0 otherwise.  remedy (enum
+ * ev_remedy), when not EV_REMEDY_NONE, is what the user can do, for the
+ * tool to word after the hint; subject is the path of the log it is
+ * about.
  */
 struct ev_error {
 	int code;
 	size_t column;
 	char msg[1024];
 	char hint[256];
+	int remedy;
+	char subject[1024];
 };
 
 /*

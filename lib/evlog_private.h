@@ -34,9 +34,41 @@ void ev_err_prefix(struct ev_error *err, const char *fmt, ...) EV_PRINTF(2, 3);
 /* A record of path that does not decode: "damaged data in 'PATH': offset
  * N: " before err's message, which ev_event_decode() set. */
 void ev_err_damaged(struct ev_error *err, const char *path, uint64_t offset);
+/* What the user can do (enum ev_remedy), about the log at subject. */
+void ev_setremedy(struct ev_error *err, int remedy, const char *subject);
 
 /* crc32c.c: CRC-32C (Castagnoli), RFC 3720. */
 uint32_t ev_crc32c(uint32_t crc, const void *p, size_t n);
+
+/* file.c: files read and written in full, created, and replaced
+ * atomically.  A failure is -1 with errno set, for the caller's message. */
+int ev_openat(int dirfd, const char *name, int flags, int mode);
+int ev_fsync_dir(int dirfd);
+/* 1 read, 0 the file ends first, -1 error */
+int ev_read_full(int fd, void *buf, size_t n, uint64_t off);
+int ev_write_full(int fd, const void *buf, size_t n, uint64_t off);
+/* Create name in dirfd holding p, synced (the directory is not); fails
+ * when name exists, and leaves nothing behind when it fails. */
+int ev_file_create(int dirfd, const char *name, const void *p, size_t n);
+/* Replace (or create) name in dirfd with p, atomically and durably:
+ * temporary, write, fsync, rename, fsync of the directory.  A failure
+ * leaves the old file as it was. */
+int ev_file_replace(int dirfd, const char *name, const void *p, size_t n);
+/* The same for a path: its directory is opened for the call. */
+int ev_file_replace_path(const char *path, const void *p, size_t n);
+/* A replace in two steps, for files that must change in an order: write
+ * each to its temporary, then rename them in that order, then sync the
+ * directory once.  A temporary that fails is removed by the call that
+ * failed; ev_tmpfile_remove() removes one that is not to be renamed (a
+ * no-op when there is none). */
+struct ev_tmpfile {
+	int dirfd;
+	char name[320]; /* the temporary's, "" when there is none */
+};
+int ev_tmpfile_write(struct ev_tmpfile *t, int dirfd, const char *name,
+		     const void *p, size_t n);
+int ev_tmpfile_rename(struct ev_tmpfile *t, const char *name);
+void ev_tmpfile_remove(struct ev_tmpfile *t);
 
 /* little-endian field access: the format never writes native structs */
 static inline void ev_put16(uint8_t *p, uint16_t v)
@@ -268,14 +300,20 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 		    const uint8_t *stored, struct ev_buf *raw, const char **why);
 int ev_payload_check(const uint8_t *p, size_t n, uint32_t count,
 		     const char **why);
-int ev_read_full(int fd, void *buf, size_t n, uint64_t off);
-int ev_write_full(int fd, const void *buf, size_t n, uint64_t off);
 void ev_segment_name(char *out, size_t n, uint64_t base, const char *ext);
 int ev_segment_read_batch(int fd, uint64_t pos, uint64_t limit, uint64_t salt,
 			  struct ev_batchhdr *h, struct ev_buf *stored,
 			  const char **why);
 int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit,
 			   uint64_t salt);
+/* The header of a segment's offset (time 0) or time (1) index file;
+ * index.c owns what follows it. */
+#define EV_IDXHDR_SIZE 16
+void ev_index_header(uint8_t out[EV_IDXHDR_SIZE], int time, uint64_t salt);
+/* Create an empty segment of log at base (its header, and its index
+ * files' headers), with a new salt, and fsync it and the directory. */
+int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
+		      struct ev_error *err);
 
 /* log.c: the log directory, its meta, head and lock files */
 #define EV_HEAD_SIZE 64
@@ -304,17 +342,10 @@ int ev_head_decode(const uint8_t *in, struct ev_head *h);
 int ev_head_read(int dirfd, struct ev_head *h);
 /* Sorted segment bases of a log directory; *out is malloc'ed. */
 int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err);
-int ev_fsync_dir(int dirfd);
-int ev_openat(int dirfd, const char *name, int flags, int mode);
-/* Create an empty segment (header, indexes) and fsync it and the dir. */
-int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
-		      struct ev_error *err);
 
 /* index.c: sparse offset and time indexes (evlog(5) INDEXES) */
-#define EV_IDXHDR_SIZE 16
 #define EV_IDX_ENTRY 8
 #define EV_TIX_ENTRY 16
-void ev_index_header(uint8_t out[EV_IDXHDR_SIZE], int time, uint64_t salt);
 void ev_tix_entry(uint8_t out[EV_TIX_ENTRY], ev_time_t t, uint32_t rel,
 		  uint64_t salt);
 int ev_tix_entry_ok(const uint8_t *e, uint64_t salt);

@@ -3,9 +3,9 @@
  *
  * A group is a name, a state file holding the log id and the next offset
  * to deliver, and a lock file that one consumer holds for as long as it
- * runs (evlog(5) GROUPS).  Commits write a new state file and rename it
- * into place, with fsyncs, so a crash leaves the old or the new position,
- * never half of one.
+ * runs (evlog(5) GROUPS).  Commits replace the state file atomically
+ * (ev_file_replace), so a crash leaves the old or the new position, never
+ * half of one.
  *
  * The holder keeps two locks on one descriptor of the lock file: a flock,
  * which is what keeps consumers apart, and an OFD write lock, which only
@@ -183,10 +183,9 @@ bad:
 
 static int state_store(struct ev_group *g, struct ev_error *err)
 {
-	char file[EV_GROUP_NAME_MAX + 16], tmp[EV_GROUP_NAME_MAX + 32];
-	char buf[2048], t[40];
+	char file[EV_GROUP_NAME_MAX + 16], buf[2048], t[40];
 	const struct ev_group_stats *s = &g->st.stats;
-	int fd, n, i;
+	int n, i;
 
 	ev_time_format(g->st.committed, t);
 	n = snprintf(buf, sizeof(buf),
@@ -202,26 +201,10 @@ static int state_store(struct ev_group *g, struct ev_error *err)
 			      (unsigned long long)s->buckets[i]);
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\n");
 	snprintf(file, sizeof(file), "%s.group", g->st.name);
-	snprintf(tmp, sizeof(tmp), "%s.group.tmp", g->st.name);
-	fd = ev_openat(g->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s/%s'",
-				       g->dir, tmp);
-	if (ev_write_full(fd, buf, (size_t)n, 0) != 0 || fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		unlinkat(g->dirfd, tmp, 0);
-		return ev_seterr_errno(err, EV_EIO, e, "cannot write '%s/%s'",
-				       g->dir, tmp);
-	}
-	close(fd);
-	if (renameat(g->dirfd, tmp, g->dirfd, file) != 0 ||
-	    fsync(g->dirfd) != 0) {
-		int e = errno;
-		unlinkat(g->dirfd, tmp, 0);
-		return ev_seterr_errno(err, EV_EIO, e, "cannot commit group '%s'",
-				       g->st.name);
-	}
+	if (ev_file_replace(g->dirfd, file, buf, (size_t)n) != 0)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot commit group '%s' to '%s/%s'",
+				       g->st.name, g->dir, file);
 	return 0;
 }
 

@@ -2,6 +2,8 @@
  * index.c - the sparse offset and time indexes of a segment
  * (evlog(5) INDEXES).  Indexes are caches: every entry a reader uses is
  * checked against the segment, and a missing or bad index means a scan.
+ * A segment's index files are created, with their header, by segment.c;
+ * writers append their entries, and ev_index_rebuild() replaces both.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,17 +14,6 @@
 #include <unistd.h>
 
 #include "evlog_private.h"
-
-static const uint8_t idx_magic[4] = {'E', 'V', 'I', 'X'};
-static const uint8_t tix_magic[4] = {'E', 'V', 'T', 'X'};
-
-void ev_index_header(uint8_t out[EV_IDXHDR_SIZE], int time, uint64_t salt)
-{
-	memcpy(out, time ? tix_magic : idx_magic, 4);
-	ev_put16(out + 4, 1);
-	ev_put16(out + 6, time ? EV_TIX_ENTRY : EV_IDX_ENTRY);
-	ev_put64(out + 8, salt);
-}
 
 void ev_tix_entry(uint8_t out[EV_TIX_ENTRY], ev_time_t t, uint32_t rel,
 		  uint64_t salt)
@@ -224,32 +215,6 @@ out:
 	return found;
 }
 
-static int write_tmp(int dirfd, const char *name, const struct ev_buf *b)
-{
-	char tmp[48];
-	int fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	fd = ev_openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return -1;
-	if (ev_write_full(fd, b->p, b->len, 0) != 0) {
-		int e = errno;
-		close(fd);
-		unlinkat(dirfd, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	close(fd);
-	if (renameat(dirfd, tmp, dirfd, name) != 0) {
-		int e = errno;
-		unlinkat(dirfd, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
 int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 		     uint64_t limit, uint64_t *last_index, ev_time_t *max_time,
 		     struct ev_error *err)
@@ -295,13 +260,13 @@ int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 		pos += EV_BATCHHDR_SIZE + h.stored_len;
 	}
 	ev_segment_name(name, sizeof(name), base, "idx");
-	if (write_tmp(log->dirfd, name, &idx) != 0) {
+	if (ev_file_replace(log->dirfd, name, idx.p, idx.len) != 0) {
 		rc = ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s/%s'",
 				     log->path, name);
 		goto out;
 	}
 	ev_segment_name(name, sizeof(name), base, "tix");
-	if (write_tmp(log->dirfd, name, &tix) != 0) {
+	if (ev_file_replace(log->dirfd, name, tix.p, tix.len) != 0) {
 		rc = ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s/%s'",
 				     log->path, name);
 		goto out;

@@ -22,21 +22,6 @@ void ev_log_config_init(struct ev_log_config *cfg)
 	cfg->dedupe_window = EV_DEFAULT_DEDUPE_WINDOW;
 }
 
-int ev_openat(int dirfd, const char *name, int flags, int mode)
-{
-	int fd;
-
-	do
-		fd = openat(dirfd, name, flags | O_CLOEXEC, mode);
-	while (fd < 0 && errno == EINTR);
-	return fd;
-}
-
-int ev_fsync_dir(int dirfd)
-{
-	return fsync(dirfd);
-}
-
 /* ------------------------------------------------------------ head */
 
 static const uint8_t head_magic[4] = {'E', 'V', 'H', 'D'};
@@ -275,60 +260,7 @@ int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err)
 	return 0;
 }
 
-int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
-		      struct ev_error *err)
-{
-	uint8_t hdr[EV_SEGHDR_SIZE], ih[EV_IDXHDR_SIZE];
-	char name[40];
-	const char *ext[3] = {"seg", "idx", "tix"};
-	int fd, i;
-
-	ev_random(salt, sizeof(*salt));
-	for (i = 0; i < 3; i++) {
-		ev_segment_name(name, sizeof(name), base, ext[i]);
-		fd = ev_openat(log->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0644);
-		if (fd < 0)
-			return ev_seterr_errno(err, EV_EIO, errno,
-					       "cannot create '%s/%s'", log->path,
-					       name);
-		if (i == 0)
-			ev_seghdr_encode(hdr, base, *salt, log->id);
-		else
-			ev_index_header(ih, i == 2, *salt);
-		if (ev_write_full(fd, i == 0 ? hdr : ih,
-				  i == 0 ? sizeof(hdr) : sizeof(ih), 0) != 0 ||
-		    (i == 0 && fdatasync(fd) != 0)) {
-			int e = errno;
-			close(fd);
-			unlinkat(log->dirfd, name, 0);
-			return ev_seterr_errno(err, EV_EIO, e,
-					       "cannot write '%s/%s'", log->path,
-					       name);
-		}
-		close(fd);
-	}
-	if (ev_fsync_dir(log->dirfd) != 0)
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot sync directory '%s'", log->path);
-	return 0;
-}
-
 /* ------------------------------------------------------------ create/open */
-
-static int write_file_at(int dirfd, const char *name, const void *p, size_t n)
-{
-	int fd = ev_openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	if (fd < 0)
-		return -1;
-	if (ev_write_full(fd, p, n, 0) != 0 || fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return close(fd);
-}
 
 int ev_log_create(const char *path, const struct ev_log_config *cfg,
 		  struct ev_error *err)
@@ -382,8 +314,8 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 	log.id_hex[32] = '\0';
 	log.created = ev_now();
 	n = meta_format(meta, sizeof(meta), log.id_hex, log.created, &c);
-	if (write_file_at(log.dirfd, "meta", meta, (size_t)n) != 0 ||
-	    write_file_at(log.dirfd, "lock", "", 0) != 0) {
+	if (ev_file_create(log.dirfd, "meta", meta, (size_t)n) != 0 ||
+	    ev_file_create(log.dirfd, "lock", "", 0) != 0) {
 		ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'", tmpdir);
 		goto fail;
 	}
@@ -394,7 +326,7 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 	head.max_time = EV_TIME_NONE;
 	head.last_index = EV_SEGHDR_SIZE;
 	ev_head_encode(hb, &head);
-	if (write_file_at(log.dirfd, "head", hb, sizeof(hb)) != 0 ||
+	if (ev_file_create(log.dirfd, "head", hb, sizeof(hb)) != 0 ||
 	    ev_fsync_dir(log.dirfd) != 0) {
 		ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'", tmpdir);
 		goto fail;

@@ -196,7 +196,7 @@ static int seg_damage(struct ev_reader *r, uint64_t off, uint64_t pos,
 		  r->path, (unsigned long long)r->seg_base,
 		  (unsigned long long)off, (unsigned long long)pos, why);
 	if (r->log != NULL)
-		ev_sethint(err, "run 'evctl verify %s' for details", r->path);
+		ev_setremedy(err, EV_REMEDY_VERIFY, r->path);
 	return EV_EDATA;
 }
 

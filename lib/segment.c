@@ -1,10 +1,14 @@
 /*
- * segment.c - struct ev_segment: one segment file, its header and batches.
+ * segment.c - a segment's bytes: its header (struct ev_seghdr), its
+ * batches (struct ev_batchhdr, the payload codec struct ev_codec, record
+ * framing), reading and checking them, and creating a segment with its
+ * two index files.
  *
  * Byte layouts are specified in evlog(5) SEGMENTS and BATCHES; this file
  * implements them.  Everything read from a segment is checked before use:
  * lengths against limits and against the file size, both CRCs, the salt,
- * and the offsets' continuity.
+ * and the offsets' continuity.  The index files' entries are index.c's;
+ * only their header, written when a segment is created, is here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -332,48 +336,6 @@ int ev_payload_next(const uint8_t **pp, const uint8_t *end, const uint8_t **rec,
 
 /* ------------------------------------------------------------ files */
 
-int ev_read_full(int fd, void *buf, size_t n, uint64_t off)
-{
-	uint8_t *p = buf;
-	ssize_t r;
-	size_t got = 0;
-
-	while (got < n) {
-		r = pread(fd, p + got, n - got, (off_t)(off + got));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (int)(got == n ? 1 : 0); /* 0 = short */
-}
-
-int ev_write_full(int fd, const void *buf, size_t n, uint64_t off)
-{
-	const uint8_t *p = buf;
-	ssize_t r;
-	size_t done = 0;
-
-	while (done < n) {
-		r = pwrite(fd, p + done, n - done, (off_t)(off + done));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		done += (size_t)r;
-	}
-	return 0;
-}
-
 void ev_segment_name(char *out, size_t n, uint64_t base, const char *ext)
 {
 	snprintf(out, n, "%020llu.%s", (unsigned long long)base, ext);
@@ -476,4 +438,55 @@ int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit, uint64_t salt)
 	}
 	ev_buf_free(&stored);
 	return found;
+}
+
+/* ------------------------------------------------------------ creating */
+
+static const uint8_t idx_magic[4] = {'E', 'V', 'I', 'X'};
+static const uint8_t tix_magic[4] = {'E', 'V', 'T', 'X'};
+
+void ev_index_header(uint8_t out[EV_IDXHDR_SIZE], int time, uint64_t salt)
+{
+	memcpy(out, time ? tix_magic : idx_magic, 4);
+	ev_put16(out + 4, 1);
+	ev_put16(out + 6, time ? EV_TIX_ENTRY : EV_IDX_ENTRY);
+	ev_put64(out + 8, salt);
+}
+
+int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
+		      struct ev_error *err)
+{
+	uint8_t hdr[EV_SEGHDR_SIZE], ih[EV_IDXHDR_SIZE];
+	char name[40];
+	const char *ext[3] = {"seg", "idx", "tix"};
+	int fd, i;
+
+	ev_random(salt, sizeof(*salt));
+	for (i = 0; i < 3; i++) {
+		ev_segment_name(name, sizeof(name), base, ext[i]);
+		fd = ev_openat(log->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0644);
+		if (fd < 0)
+			return ev_seterr_errno(err, EV_EIO, errno,
+					       "cannot create '%s/%s'", log->path,
+					       name);
+		if (i == 0)
+			ev_seghdr_encode(hdr, base, *salt, log->id);
+		else
+			ev_index_header(ih, i == 2, *salt);
+		if (ev_write_full(fd, i == 0 ? hdr : ih,
+				  i == 0 ? sizeof(hdr) : sizeof(ih), 0) != 0 ||
+		    (i == 0 && fdatasync(fd) != 0)) {
+			int e = errno;
+			close(fd);
+			unlinkat(log->dirfd, name, 0);
+			return ev_seterr_errno(err, EV_EIO, e,
+					       "cannot write '%s/%s'", log->path,
+					       name);
+		}
+		close(fd);
+	}
+	if (ev_fsync_dir(log->dirfd) != 0)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot sync directory '%s'", log->path);
+	return 0;
 }

@@ -890,60 +890,6 @@ uint64_t ev_state_unsaved(const struct ev_state *st)
 
 /* ------------------------------------------------------------ writing */
 
-/* A state file is written as NAME.tmp.PID, synced, then renamed. */
-static void tmp_name(char tmp[64], const char *name)
-{
-	snprintf(tmp, 64, "%s.tmp.%ld", name, (long)getpid());
-}
-
-/* Write b under NAME's temporary name and sync it. */
-static int write_tmp(int dirfd, const char *name, struct ev_buf *b)
-{
-	char tmp[64];
-	int fd;
-
-	tmp_name(tmp, name);
-	fd = ev_openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return -1;
-	if (ev_write_full(fd, b->p, b->len, 0) != 0 || fsync(fd) != 0) {
-		close(fd);
-		unlinkat(dirfd, tmp, 0);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/* Give what write_tmp() wrote its name. */
-static int write_commit(int dirfd, const char *name)
-{
-	char tmp[64];
-
-	tmp_name(tmp, name);
-	if (renameat(dirfd, tmp, dirfd, name) != 0) {
-		unlinkat(dirfd, tmp, 0);
-		return -1;
-	}
-	return 0;
-}
-
-/* Remove what write_tmp() left, if anything. */
-static void write_abort(int dirfd, const char *name)
-{
-	char tmp[64];
-
-	tmp_name(tmp, name);
-	unlinkat(dirfd, tmp, 0);
-}
-
-static int write_file(int dirfd, const char *name, struct ev_buf *b)
-{
-	if (write_tmp(dirfd, name, b) != 0)
-		return -1;
-	return write_commit(dirfd, name);
-}
-
 static void snap_header(struct ev_buf *b, const uint8_t magic[8],
 			const struct ev_state *st)
 {
@@ -1170,6 +1116,7 @@ struct ids_job {
 	struct ev_state *st;
 	int dirfd;
 	struct ev_buf b;
+	struct ev_tmpfile t;
 	int r, e;	/* result, and its errno */
 };
 
@@ -1181,7 +1128,7 @@ static void *ids_job(void *arg)
 	errno = 0;
 	j->r = build_ids(j->st, &j->b);
 	if (j->r == 0)
-		j->r = write_tmp(j->dirfd, "ids", &j->b);
+		j->r = ev_tmpfile_write(&j->t, j->dirfd, "ids", j->b.p, j->b.len);
 	j->e = errno;
 	return NULL;
 }
@@ -1189,16 +1136,19 @@ static void *ids_job(void *arg)
 int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 {
 	struct ev_buf b = {0};
-	struct ids_job ij = {st, -1, {0}, 0, 0};
+	struct ev_tmpfile streams = {-1, ""};
+	struct ids_job ij = {st, -1, {0}, {-1, ""}, 0, 0};
 	pthread_t thr;
 	int dirfd, r = 0, threaded = 0, sr;
 
 	/* merging needs every entry of the snapshot it starts from */
-	if (snap_whole(&st->ss) != 0 || snap_whole(&st->is) != 0)
-		return ev_seterr(err, EV_EDATA, "the stream state in '%s/state' "
-						"is damaged; 'evctl repair' "
-						"rebuilds it",
-				 st->log->path);
+	if (snap_whole(&st->ss) != 0 || snap_whole(&st->is) != 0) {
+		ev_seterr(err, EV_EDATA, "the stream state in '%s/state' is "
+					 "damaged",
+			  st->log->path);
+		ev_setremedy(err, EV_REMEDY_REPAIR_STATE, st->log->path);
+		return EV_EDATA;
+	}
 	if (mkdirat(st->log->dirfd, "state", 0755) != 0 && errno != EEXIST)
 		return ev_seterr_errno(err, EV_EIO, errno,
 				       "cannot create '%s/state'", st->log->path);
@@ -1216,12 +1166,13 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 		threaded = pthread_create(&thr, NULL, ids_job, &ij) == 0;
 	sr = build_streams(st, &b);
 	if (sr == 0)
-		sr = write_tmp(dirfd, "streams", &b);
+		sr = ev_tmpfile_write(&streams, dirfd, "streams", b.p, b.len);
 	if (threaded)
 		pthread_join(thr, NULL);
 	else if (st->window > 0)
 		ids_job(&ij);
-	if (st->window > 0 && ij.r == 0 && write_commit(dirfd, "ids") != 0) {
+	if (st->window > 0 && ij.r == 0 &&
+	    ev_tmpfile_rename(&ij.t, "ids") != 0) {
 		ij.r = -1;
 		ij.e = errno;
 	}
@@ -1230,7 +1181,7 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 				    "cannot write '%s/state/ids'", st->log->path);
 		goto out;
 	}
-	if (sr != 0 || write_commit(dirfd, "streams") != 0 ||
+	if (sr != 0 || ev_tmpfile_rename(&streams, "streams") != 0 ||
 	    ev_fsync_dir(dirfd) != 0) {
 		r = ev_seterr_errno(err, EV_EIO, errno,
 				    "cannot write '%s/state/streams'",
@@ -1239,10 +1190,8 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 	}
 	st->snap_covered = st->covered;
 out:
-	if (r != 0) {
-		write_abort(dirfd, "ids");
-		write_abort(dirfd, "streams");
-	}
+	ev_tmpfile_remove(&ij.t);
+	ev_tmpfile_remove(&streams);
 	close(dirfd);
 	ev_buf_free(&b);
 	ev_buf_free(&ij.b);
@@ -1287,8 +1236,7 @@ int ev_state_write_base(struct ev_log *log, uint64_t at, struct ev_error *err)
 		r = ev_seterr(err, EV_EDATA, "cannot read '%s' up to offset %llu",
 			      log->path, (unsigned long long)at);
 	if (r == 0 && (build_streams(st, &b) != 0 ||
-		       write_file(dirfd, "base", &b) != 0 ||
-		       ev_fsync_dir(dirfd) != 0))
+		       ev_file_replace(dirfd, "base", b.p, b.len) != 0))
 		r = ev_seterr_errno(err, EV_EIO, errno,
 				    "cannot write '%s/state/base'", log->path);
 	close(dirfd);
@@ -1338,7 +1286,7 @@ int ev_state_bump_epoch(struct ev_log *log, struct ev_error *err)
 	snprintf(buf, sizeof(buf), "%llu\n",
 		 (unsigned long long)(ev_state_epoch(log) + 1));
 	if (ev_buf_append(&b, buf, strlen(buf)) != 0 ||
-	    write_file(dirfd, "epoch", &b) != 0 || ev_fsync_dir(dirfd) != 0)
+	    ev_file_replace(dirfd, "epoch", b.p, b.len) != 0)
 		r = ev_seterr_errno(err, EV_EIO, errno,
 				    "cannot write '%s/state/epoch'", log->path);
 	close(dirfd);

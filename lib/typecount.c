@@ -126,28 +126,25 @@ out:
 static void cache_store(struct ev_log *log, uint64_t from, uint64_t to,
 			const struct counts *c)
 {
-	FILE *f;
-	int fd;
+	struct ev_buf b = {0};
+	char line[128];
 	size_t i;
+	int ok;
 
-	fd = ev_openat(log->dirfd, "typecounts.tmp",
-		       O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return;
-	f = fdopen(fd, "w");
-	if (f == NULL) {
-		close(fd);
-		return;
+	snprintf(line, sizeof(line),
+		 "evlog-typecounts 1 log=%s from=%llu to=%llu\n", log->id_hex,
+		 (unsigned long long)from, (unsigned long long)to);
+	ok = ev_buf_puts(&b, line) == 0;
+	for (i = 0; ok && i < c->n; i++) {
+		snprintf(line, sizeof(line), "%llu\t",
+			 (unsigned long long)c->v[i].n);
+		ok = ev_buf_puts(&b, line) == 0 &&
+		     ev_buf_puts(&b, c->v[i].name) == 0 &&
+		     ev_buf_putc(&b, '\n') == 0;
 	}
-	fprintf(f, "evlog-typecounts 1 log=%s from=%llu to=%llu\n", log->id_hex,
-		(unsigned long long)from, (unsigned long long)to);
-	for (i = 0; i < c->n; i++)
-		fprintf(f, "%llu\t%s\n", (unsigned long long)c->v[i].n,
-			c->v[i].name);
-	if (fclose(f) == 0)
-		renameat(log->dirfd, "typecounts.tmp", log->dirfd, "typecounts");
-	else
-		unlinkat(log->dirfd, "typecounts.tmp", 0);
+	if (ok)
+		ev_file_replace(log->dirfd, "typecounts", b.p, b.len);
+	ev_buf_free(&b);
 }
 
 int ev_log_type_counts(struct ev_log *log, struct ev_type_count **out,
