@@ -318,14 +318,11 @@ static int cmd_verify(int argc, char **argv)
 		return rc;
 	rc = ev_log_verify(log, &rep, on_notice, stderr, &err);
 	if (rc != 0) {
-		fe_warn("'%s' is damaged: %s", argv[optind], err.msg);
-		if (err.hint[0])
-			fe_warn("%s", err.hint);
-		else
+		rc = fe_reportf(&err, "'%s' is damaged", argv[optind]);
+		if (!err.hint[0] && err.remedy == EV_REMEDY_NONE)
 			fe_warn("run 'evctl repair %s' to truncate a torn tail; "
 				"damage before it needs --truncate-damaged",
 				argv[optind]);
-		rc = ev_exit_code(rc);
 	} else if (!quiet) {
 		printf("%s: ok, %s %s in %s %s, %llu %s\n", argv[optind],
 		       fe_commas(rep.records, b1),
@@ -374,10 +371,7 @@ static int cmd_repair(int argc, char **argv)
 		return rc;
 	rc = ev_log_repair(log, flags, on_notice, stdout, &err);
 	if (rc != 0) {
-		fe_warn("cannot repair '%s': %s", argv[optind], err.msg);
-		if (err.hint[0])
-			fe_warn("%s", err.hint);
-		rc = ev_exit_code(rc);
+		rc = fe_reportf(&err, "cannot repair '%s'", argv[optind]);
 	} else {
 		printf("%s: %s\n", argv[optind],
 		       flags & EV_REPAIR_DRY_RUN ? "dry run done" : "repaired");

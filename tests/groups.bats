@@ -1553,7 +1553,7 @@ removed_line() {
 	assert_stderr ""
 	assert_stdout "$(removed_line "would remove" 0)
 $(removed_line "would remove" 1)
-group 'g' had not consumed offsets 100 to $((SEGS[2] - 1)) (--force)"
+group 'g' had not consumed offsets 100 to $((SEGS[2] - 1)) (trimmed by force)"
 	ls -l --time-style=full-iso L L/groups | cmp before -
 	cmp saved L/groups/g.group
 	[ "$(event_count L)" = 1500 ]
@@ -1610,7 +1610,7 @@ evctl: wait for it to catch up, reset it, or use --force"
 	assert_stderr ""
 	assert_stdout "$r0
 $r1
-group 'far' had not consumed offsets 100 to $((SEGS[2] - 1)) (--force)"
+group 'far' had not consumed offsets 100 to $((SEGS[2] - 1)) (trimmed by force)"
 	run --separate-stderr evtail --group far --state-dir st --count 1 --template '{offset}' L
 	assert_status 0
 	assert_stdout "${SEGS[2]}"
