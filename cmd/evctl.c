@@ -123,7 +123,7 @@ static int cmd_init(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'd':
 			if (fe_parse_u64(optarg, &v) != 0 || v > 1000000000)
 				return fe_usage_error(usage_short,
@@ -164,7 +164,7 @@ static int cmd_init(int argc, char **argv)
 		return fe_usage_error(usage_short, "init: expected one LOG operand");
 	if (ev_log_create(argv[optind], &cfg, &err) != 0)
 		return fe_report(&err);
-	return 0;
+	return EV_EXIT_OK;
 }
 
 /* ------------------------------------------------------------ info */
@@ -208,7 +208,7 @@ static int cmd_info(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'j':
 			json = 1;
 			break;
@@ -304,7 +304,7 @@ static int cmd_verify(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'q':
 			quiet = 1;
 			break;
@@ -318,14 +318,11 @@ static int cmd_verify(int argc, char **argv)
 		return rc;
 	rc = ev_log_verify(log, &rep, on_notice, stderr, &err);
 	if (rc != 0) {
-		fe_warn("'%s' is damaged: %s", argv[optind], err.msg);
-		if (err.hint[0])
-			fe_warn("%s", err.hint);
-		else
+		rc = fe_reportf(&err, "'%s' is damaged", argv[optind]);
+		if (!err.hint[0] && err.remedy == EV_REMEDY_NONE)
 			fe_warn("run 'evctl repair %s' to truncate a torn tail; "
 				"damage before it needs --truncate-damaged",
 				argv[optind]);
-		rc = ev_exit_code(rc);
 	} else if (!quiet) {
 		printf("%s: ok, %s %s in %s %s, %llu %s\n", argv[optind],
 		       fe_commas(rep.records, b1),
@@ -360,7 +357,7 @@ static int cmd_repair(int argc, char **argv)
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 't':
 			flags |= EV_REPAIR_TRUNCATE_DAMAGED;
 			break;
@@ -374,10 +371,7 @@ static int cmd_repair(int argc, char **argv)
 		return rc;
 	rc = ev_log_repair(log, flags, on_notice, stdout, &err);
 	if (rc != 0) {
-		fe_warn("cannot repair '%s': %s", argv[optind], err.msg);
-		if (err.hint[0])
-			fe_warn("%s", err.hint);
-		rc = ev_exit_code(rc);
+		rc = fe_reportf(&err, "cannot repair '%s'", argv[optind]);
 	} else {
 		printf("%s: %s\n", argv[optind],
 		       flags & EV_REPAIR_DRY_RUN ? "dry run done" : "repaired");
@@ -447,7 +441,7 @@ static int cmd_groups(int argc, char **argv)
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'j':
 			json = 1;
 			break;
@@ -738,7 +732,7 @@ static int cmd_trim(int argc, char **argv)
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'B':
 			if (fe_parse_size(optarg, &o.keep_bytes) != 0 ||
 			    o.keep_bytes == 0)
@@ -811,7 +805,7 @@ static int cmd_streams(int argc, char **argv)
 			break;
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'j':
 			json = 1;
 			break;

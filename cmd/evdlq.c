@@ -249,7 +249,7 @@ static int cmd_ls(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		}
 		if (c == OPT_ALL) {
 			s.all = 1;
@@ -325,7 +325,7 @@ static int not_a_letter(struct ev_reader *rd, const char *path, uint64_t off)
 	else
 		fe_warn("no dead letter at offset %llu of '%s'",
 			(unsigned long long)off, path);
-	return 66;
+	return EV_EXIT_NOINPUT;
 }
 
 static int cmd_show(int argc, char **argv)
@@ -349,7 +349,7 @@ static int cmd_show(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		}
 		if (c == OPT_JSON) {
 			json = 1;
@@ -743,7 +743,7 @@ static int cmd_purge(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case OPT_DRY_RUN:
 			dry = 1;
 			continue;

@@ -582,10 +582,10 @@ static int open_input(struct opts *o, struct ev_log **log,
 		return fe_report(&err);
 	if (o->group == NULL)
 		return 0;
-	if (*log == NULL) {
-		fe_warn("--group needs a log directory, not a segment file");
-		return EV_EXIT_USAGE;
-	}
+	if (*log == NULL)
+		return fe_usage_error(usage_short,
+				      "--group needs a log directory, not a "
+				      "segment file");
 	/* its lock for as long as we run */
 	r = ev_group_open(grp, *log, o->group, o->state_dir, o->wait, &err);
 	if (r == EV_EAGAIN)

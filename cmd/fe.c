@@ -258,10 +258,10 @@ int fe_dispatch(int argc, char **argv, const struct fe_command *cmds,
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
-			return 0;
+			return EV_EXIT_OK;
 		case 'V':
 			fe_version();
-			return 0;
+			return EV_EXIT_OK;
 		default:
 			return fe_usage_error(usage_short, NULL);
 		}

@@ -481,9 +481,7 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 		if (check_indexes(log, segs[i], sh.salt, bp, nb, limit, next,
 				  &e2) != 0) {
 			r = ev_seterr(err, EV_EDATA, "%s", e2.msg);
-			ev_sethint(err, "run 'evctl repair %s' to rebuild the "
-					"indexes",
-				   log->path);
+			ev_setremedy(err, EV_REMEDY_REPAIR_INDEXES, log->path);
 			rep->index_problems++;
 			goto out;
 		}
@@ -642,14 +640,14 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				char m[sizeof(err->msg)];
 				snprintf(m, sizeof(m), "%s", err->msg);
 				r = ev_seterr(err, EV_EDATA, "%s", m);
-				ev_sethint(err, "rerun with --truncate-damaged to move "
-						"it to lost+found/");
+				ev_setremedy(err, EV_REMEDY_TRUNCATE_SEGMENT,
+					     log->path);
 				goto out;
 			}
 			if (!(flags & EV_REPAIR_TRUNCATE_DAMAGED)) {
 				r = err->code;
-				ev_sethint(err, "rerun with --truncate-damaged to move "
-						"the damaged part to lost+found/");
+				ev_setremedy(err, EV_REMEDY_TRUNCATE_DAMAGED,
+					     log->path);
 				goto out;
 			}
 			cut = 1;
@@ -663,8 +661,8 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 			r = vfail(err, segs[i], next, 0,
 				  "segment does not continue the offsets");
 			if (!(flags & EV_REPAIR_TRUNCATE_DAMAGED)) {
-				ev_sethint(err, "rerun with --truncate-damaged to move "
-						"the damaged part to lost+found/");
+				ev_setremedy(err, EV_REMEDY_TRUNCATE_DAMAGED,
+					     log->path);
 				goto out;
 			}
 			r = 0;
@@ -720,10 +718,7 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				}
 			} else if (!(flags & EV_REPAIR_TRUNCATE_DAMAGED)) {
 				r = vfail(err, segs[i], next, pos, why);
-				ev_sethint(err, "data after this point is intact; rerun "
-						"with --truncate-damaged to cut the "
-						"log here, moving the cut bytes to "
-						"lost+found/");
+				ev_setremedy(err, EV_REMEDY_TRUNCATE_HERE, log->path);
 				goto out;
 			} else {
 				cut = 1;
@@ -985,7 +980,7 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 	for (g = 0; g < ngroups && r == 0; g++)
 		if (groups[g].next < first_kept)
 			say(notice, ctx, "group '%s' had not consumed offsets %llu "
-					 "to %llu (--force)",
+					 "to %llu (trimmed by force)",
 			    groups[g].name, (unsigned long long)groups[g].next,
 			    (unsigned long long)(first_kept - 1));
 out:

@@ -11,11 +11,31 @@
 
 #include "evlog_private.h"
 
+/* A plain decimal number that fits 64 bits, nothing else: 0, or -1. */
+static int parse_u64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' ||
+		    v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
 int ev_cursor_load(const char *path, struct ev_cursor *c, struct ev_error *err)
 {
-	char buf[256], id[64];
-	unsigned long long next;
-	int fd, n, k;
+	static const char pre[] = "evlog-cursor 1 log=";
+	char buf[256];
+	const char *id, *num;
+	size_t i, n;
+	int fd;
 	ssize_t r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -31,13 +51,29 @@ int ev_cursor_load(const char *path, struct ev_cursor *c, struct ev_error *err)
 		return ev_seterr_errno(err, EV_EIO, errno,
 				       "cannot read cursor file '%s'", path);
 	buf[r] = '\0';
-	n = sscanf(buf, "evlog-cursor 1 log=%40s next=%llu%n", id, &next, &k);
-	if (n != 2 || strlen(id) != 32 || (buf[k] != '\n' && buf[k] != '\0'))
-		return ev_seterr(err, EV_EDATA,
-				 "cursor file '%s' is not an evlog cursor", path);
-	memcpy(c->log_id, id, 33);
-	c->next = next;
+	/* "evlog-cursor 1 log=LOGID next=OFFSET\n" (evtail(1)): LOGID is 32
+	 * hex digits, OFFSET a plain decimal number */
+	n = (size_t)r;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (strncmp(buf, pre, sizeof(pre) - 1) != 0 || n < sizeof(pre) - 1 + 38)
+		goto bad;
+	id = buf + sizeof(pre) - 1;
+	for (i = 0; i < 32; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		      (id[i] >= 'a' && id[i] <= 'f')))
+			goto bad;
+	if (strncmp(id + 32, " next=", 6) != 0)
+		goto bad;
+	num = id + 38;
+	if (parse_u64(num, n - (size_t)(num - buf), &c->next) != 0)
+		goto bad;
+	memcpy(c->log_id, id, 32);
+	c->log_id[32] = '\0';
 	return 0;
+bad:
+	return ev_seterr(err, EV_EDATA, "cursor file '%s' is not an evlog cursor",
+			 path);
 }
 
 int ev_cursor_store(const char *path, const struct ev_cursor *c,

@@ -93,9 +93,7 @@ static int damaged(struct ev_writer *w, uint64_t base, uint64_t pos,
 		  "refusing to append",
 		  w->log->path, (unsigned long long)base,
 		  (unsigned long long)pos, why);
-	ev_sethint(err, "run 'evctl verify %s' to inspect and "
-			"'evctl repair %s' to fix it",
-		   w->log->path, w->log->path);
+	ev_setremedy(err, EV_REMEDY_VERIFY_REPAIR, w->log->path);
 	return EV_EDATA;
 }
 
@@ -242,7 +240,7 @@ static int recover_scan(struct ev_writer *w, struct ev_error *err)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/%s'",
 				       w->log->path, name);
 	if (ev_seghdr_decode(hb, (size_t)st.st_size, &sh, name, err) != 0) {
-		ev_sethint(err, "run 'evctl repair %s'", w->log->path);
+		ev_setremedy(err, EV_REMEDY_REPAIR, w->log->path);
 		return err->code;
 	}
 	if (sh.base != w->head.seg_base)

@@ -289,6 +289,101 @@ check_completion() {
 	done
 }
 
+# The options a tool's getopt_long tables accept, for GROUP as help_opts
+# takes it: the long names of its struct option tables and the letters of
+# its optstring.  A table belongs to the function it is in (cmd_NAME or
+# NAME_options: command NAME; anything else: the tool's own options), and
+# an *_OPTIONS macro's entries go to every function that names it.  The
+# commands of evctl and evdlq take -h/--help without listing it; their
+# global options are fe_dispatch()'s.
+src_opts() {
+	local tool=$1 want=${2:-global} src=$TOP/cmd/$1.c
+	if has_commands "$tool" && [ "$want" = global ]; then
+		src=$TOP/cmd/fe.c
+	fi
+	awk -v want="$want" -v cmds="$(has_commands "$tool" && echo 1)" '
+		function group(f) {
+			if (!cmds || f == "")
+				return "global"
+			if (f ~ /^cmd_/)
+				return substr(f, 5)
+			if (f ~ /_options$/)
+				return substr(f, 1, length(f) - 8)
+			return "global"
+		}
+		function names(line, into,   s, m) {
+			s = line
+			while (match(s, /\{"[a-z0-9-]+", *(no|required|optional)_argument/)) {
+				m = substr(s, RSTART + 2)
+				sub(/".*/, "", m)
+				into[m] = 1
+				s = substr(s, RSTART + RLENGTH)
+			}
+		}
+		/^#define [A-Z_]+_OPTIONS/ { macro = $2; inmacro = 1 }
+		inmacro {
+			names($0, mac)
+			for (k in mac) { macros[macro, k] = 1; delete mac[k] }
+			if ($0 !~ /\\$/)
+				inmacro = 0
+			next
+		}
+		/^[a-z].*[a-z_]+\(/ && !/;$/ {
+			f = $0
+			sub(/\(.*/, "", f)
+			sub(/.*[ *]/, "", f)
+		}
+		/^}/ { f = "" }
+		group(f) != want { next }
+		{ names($0, got) }
+		/[A-Z_]+_OPTIONS/ && !/^#/ {
+			for (mk in macros) {
+				split(mk, parts, SUBSEP)
+				if (index($0, parts[1]))
+					got[parts[2]] = 1
+			}
+		}
+		/getopt_long\(/ && match($0, /"[+]?[A-Za-z:]*"/) {
+			o = substr($0, RSTART + 1, RLENGTH - 2)
+			gsub(/[+:]/, "", o)
+			for (i = 1; i <= length(o); i++)
+				got["-" substr(o, i, 1)] = 2
+		}
+		END {
+			for (k in got) {
+				if (cmds && want != "global" && (k == "help" || k == "-h"))
+					continue
+				print (got[k] == 2 ? k : "--" k)
+			}
+		}' "$src" | sort -u
+}
+
+check_getopt() {
+	local tool=$1 g
+	for g in $(groups_of "$tool"); do
+		help_group_opts "$tool" "$g" >"$T/help"
+		src_opts "$tool" "$g" >"$T/src"
+		same_opts "getopt tables of $tool ($g) (- --help, + the code)" \
+			"$T/help" "$T/src" || return 1
+	done
+}
+
+@test "evpub: --help names exactly the options its getopt table takes" {
+	check_getopt evpub
+}
+
+@test "evtail: --help names exactly the options its getopt table takes" {
+	check_getopt evtail
+}
+
+@test "evctl: --help names exactly the options its getopt tables take, command by command" {
+	check_getopt evctl
+}
+
+@test "evdlq: --help names exactly the options and selectors its getopt tables take, command by command" {
+	check_getopt evdlq
+}
+
 @test "evpub: --help and the man page SYNOPSIS name the same options" {
 	check_man_synopsis evpub
 }

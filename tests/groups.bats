@@ -384,7 +384,7 @@ g.lock" ]
 	run --separate-stderr evtail --group g L/00000000000000000000.seg
 	assert_status 64
 	assert_stdout ""
-	assert_stderr_line 0 "evtail: --group needs a log directory, not a segment file"
+	assert_stderr "$(tail_usage_err "evtail: --group needs a log directory, not a segment file")"
 	[ ! -e L/groups ]
 	run --separate-stderr evtail --group g nosuch
 	assert_status 66
@@ -1545,7 +1545,7 @@ removed_line() {
 	assert_stderr ""
 	assert_stdout "$(removed_line "would remove" 0)
 $(removed_line "would remove" 1)
-group 'g' had not consumed offsets 100 to $((SEGS[2] - 1)) (--force)"
+group 'g' had not consumed offsets 100 to $((SEGS[2] - 1)) (trimmed by force)"
 	ls -l --time-style=full-iso L L/groups | cmp before -
 	cmp saved L/groups/g.group
 	[ "$(event_count L)" = 1500 ]
@@ -1602,7 +1602,7 @@ evctl: wait for it to catch up, reset it, or use --force"
 	assert_stderr ""
 	assert_stdout "$r0
 $r1
-group 'far' had not consumed offsets 100 to $((SEGS[2] - 1)) (--force)"
+group 'far' had not consumed offsets 100 to $((SEGS[2] - 1)) (trimmed by force)"
 	run --separate-stderr evtail --group far --state-dir st --count 1 --template '{offset}' L
 	assert_status 0
 	assert_stdout "${SEGS[2]}"

@@ -556,8 +556,9 @@ static void verify_index_problem(struct fixture *f, const char *what)
 		fail_msg("%s: verify passed", what);
 	if (strstr(err.msg, "index") == NULL)
 		fail_msg("%s: message '%s'", what, err.msg);
-	if (strstr(err.hint, "evctl repair") == NULL)
-		fail_msg("%s: hint '%s'", what, err.hint);
+	if (err.remedy != EV_REMEDY_REPAIR_INDEXES ||
+	    strcmp(err.subject, f->t.path) != 0)
+		fail_msg("%s: remedy %d for '%s'", what, err.remedy, err.subject);
 	assert_true(rep.index_problems == 1);
 }
 

@@ -642,9 +642,10 @@ static void test_writer_refuses_damage(void **state)
 		if (strstr(err.msg, "segment") == NULL ||
 		    strstr(err.msg, "byte") == NULL)
 			fail_msg("round %d: message '%s'", round, err.msg);
-		if (strstr(err.hint, "evctl verify") == NULL ||
-		    strstr(err.hint, "evctl repair") == NULL)
-			fail_msg("round %d: hint '%s'", round, err.hint);
+		if (err.remedy != EV_REMEDY_VERIFY_REPAIR ||
+		    strcmp(err.subject, t.path) != 0)
+			fail_msg("round %d: remedy %d for '%s'", round, err.remedy,
+				 err.subject);
 		/* and nothing was cut */
 		save_file(seg, &after);
 		assert_int_equal(after.len, before.len);

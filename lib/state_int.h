@@ -1,0 +1,116 @@
+/*
+ * state_int.h - internals of struct ev_state shared by state.c (the
+ * state: its overlay, lookups, loading and replay) and snapshot.c (the
+ * snapshot files in LOG/state/, read and written).  state.c calls
+ * snapshot.c, never the other way round.
+ */
+#ifndef EVLOG_STATE_INT_H
+#define EVLOG_STATE_INT_H
+
+#include "evlog_private.h"
+
+
+/* overlay entries */
+struct srec {
+	uint64_t h;		/* 0 = empty slot */
+	uint32_t name_off, name_len;
+	uint64_t last_version, last_offset, first_offset, count;
+};
+
+struct idrec {
+	uint64_t h;		/* 0 = empty slot */
+	uint64_t off;
+};
+
+/*
+ * A snapshot file (evlog(5) STATE): a header with its own CRC, a table
+ * sorted by hash, for streams the names blob, and one CRC-32C per page
+ * of entries (and the names they point to).  A writer reads it whole
+ * and checks every page; a reader after one stream reads and checks
+ * only the pages its search touches.
+ */
+#define SNAP_HDR 64
+#define S_ENT 48		/* h, last_version, last_offset, first_offset,
+				 * count, name_off u32, name_len u32 */
+#define I_ENT 16		/* h, offset */
+#define S_PAGE 64		/* entries per page */
+#define I_PAGE 256
+#define SNAP_VERSION 2
+#define NSLOT 8
+
+struct slot {			/* one page, read and checked */
+	uint64_t page;
+	int used;
+	struct ev_buf b;	/* its entries, then its names */
+	uint64_t names_lo;	/* blob offset of b's names */
+	size_t ent_len;
+};
+
+struct snap {
+	struct ev_buf b;	/* whole: the file */
+	const uint8_t *ent;
+	const uint8_t *names;
+	uint64_t count, names_len;
+	uint32_t page;
+	size_t esz;
+	int streams;
+	uint64_t size;		/* the file's, as checked */
+	/* by page: the file, and the pages read */
+	int lazy, fd, bad;
+	uint64_t names_at, pcrc_at;
+	struct slot slot[NSLOT];
+	unsigned next_slot;
+};
+
+struct ev_state {
+	struct ev_log *log;
+	/* the overlay: streams and ids since the snapshot */
+	struct srec *s;
+	size_t s_cap, s_n;
+	char *names;
+	size_t names_len, names_cap;
+	struct idrec *ids;
+	size_t i_cap, i_n;
+	/* the snapshot */
+	struct snap ss, is;
+	uint64_t window;	/* 0: no dedupe */
+	uint64_t covered;	/* reflects the events before this offset */
+	uint64_t snap_covered;	/* ... and the snapshot this */
+};
+
+
+static inline struct srec *s_find(struct ev_state *st, const char *name, size_t n,
+			   uint64_t h)
+{
+	size_t j;
+
+	if (st->s_cap == 0)
+		return NULL;
+	for (j = h & (st->s_cap - 1); st->s[j].h != 0; j = (j + 1) & (st->s_cap - 1))
+		if (st->s[j].h == h && st->s[j].name_len == n &&
+		    memcmp(st->names + st->s[j].name_off, name, n) == 0)
+			return &st->s[j];
+	return NULL;
+}
+
+static inline uint64_t oldest_id(const struct ev_state *st)
+{
+	return st->covered > st->window ? st->covered - st->window : 0;
+}
+
+/* snapshot.c: the snapshot files, read by page or whole, and written */
+int ev_snap_load(struct ev_log *log, int dirfd, const char *name, int streams,
+		 int lazy, uint64_t first, uint64_t end, struct snap *sn,
+		 uint64_t *covered);
+void ev_snap_free(struct snap *sn);
+/* every entry read and checked: 0, or -1 when a page is damaged */
+int ev_snap_whole(struct snap *sn);
+/* the index of the entry with hash h, or sn->count */
+uint64_t ev_snap_find(struct snap *sn, uint64_t h);
+const uint8_t *ev_snap_ent(struct snap *sn, uint64_t k, const uint8_t **names);
+const uint8_t *ev_snap_stream(struct ev_state *st, const char *name, size_t n,
+			      uint64_t h);
+/* a streams table of st (snapshot and overlay merged) into b */
+int ev_build_streams(struct ev_state *st, struct ev_buf *b);
+
+#endif
