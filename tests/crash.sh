@@ -156,6 +156,10 @@ random)
 		tail -n +$((k + 1)) ref.json |
 			"$EVTEST" trickle "$tseed" 4 3000 >pipe &
 		feeder=$!
+		# empty them here: a kill that lands before the child has
+		# opened them would leave the last run's acks to be read again
+		: >acks.run
+		: >err.run
 		evpub --ack --batch-events 4 --linger 2ms log <pipe >acks.run \
 			2>err.run &
 		pub=$!
