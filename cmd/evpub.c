@@ -260,6 +260,35 @@ static int one_stream_check(char **first, const uint8_t *rec, size_t n,
 	return 0;
 }
 
+/*
+ * The library names an option by its field: "time: 'x' is not ...",
+ * "type_from 'kind': no value ...".  The user knows it by its flag.
+ */
+static void name_flag(struct ev_error *err)
+{
+	static const char *const map[][2] = {
+		{"id", "--id"},		  {"id_from", "--id-from"},
+		{"key", "--key"},	  {"key_from", "--key-from"},
+		{"meta", "--meta"},	  {"schema", "--schema"},
+		{"stream", "--stream"},	  {"stream_from", "--stream-from"},
+		{"time", "--time"},	  {"time_from", "--time-from"},
+		{"type", "TYPE"},	  {"type_from", "--type-from"},
+	};
+	char rest[sizeof(err->msg)];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		n = strlen(map[i][0]);
+		if (strncmp(err->msg, map[i][0], n) != 0 ||
+		    !(err->msg[n] == ':' ||
+		      (err->msg[n] == ' ' && err->msg[n + 1] == '\'')))
+			continue;
+		snprintf(rest, sizeof(rest), "%s", err->msg + n);
+		snprintf(err->msg, sizeof(err->msg), "%s%s", map[i][1], rest);
+		return;
+	}
+}
+
 /* line reader over a file descriptor with a bounded buffer */
 struct input {
 	int fd;
@@ -588,6 +617,7 @@ int main(int argc, char **argv)
 		    (arg_schema &&
 		     ev_builder_set(bld, "schema", arg_schema, &err) != 0)) {
 			ev_builder_free(bld);
+			name_flag(&err);
 			return fe_usage_error(usage_short, "%s", err.msg);
 		}
 		for (k = 0; k < nmetas; k++) {
@@ -597,6 +627,7 @@ int main(int argc, char **argv)
 			free(name);
 			if (r != 0) {
 				ev_builder_free(bld);
+				name_flag(&err);
 				return fe_usage_error(usage_short, "%s", err.msg);
 			}
 		}
@@ -798,6 +829,7 @@ int main(int argc, char **argv)
 				continue;
 			n = ev_parser_line(ps, line, len, EV_TIME_NONE, &err);
 			if (n < 0) {
+				name_flag(&err);
 				fe_warn("%s:%llu:%zu: %s", in.name,
 					(unsigned long long)in.line, err.column,
 					err.msg);
