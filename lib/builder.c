@@ -130,6 +130,29 @@ int ev_builder_data(struct ev_builder *b, const char *name, const char *value,
 	return 0;
 }
 
+int ev_builder_arg(struct ev_builder *b, const char *arg,
+		   struct ev_error *err)
+{
+	const char *eq = strchr(arg, '=');
+	size_t nn;
+	char *name;
+	int is_json, r;
+
+	if (eq == NULL || eq == arg)
+		return ev_seterr(err, EV_EUSAGE,
+				 "'%s' is not name=value or name:=json", arg);
+	is_json = eq[-1] == ':';
+	nn = (size_t)(eq - arg) - (size_t)is_json;
+	if (nn == 0)
+		return ev_seterr(err, EV_EUSAGE, "'%s' has an empty name", arg);
+	name = strndup(arg, nn);
+	if (name == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	r = ev_builder_data(b, name, eq + 1, strlen(eq + 1), is_json, err);
+	free(name);
+	return r;
+}
+
 int ev_builder_meta(struct ev_builder *b, const char *name, const char *value,
 		    struct ev_error *err)
 {
@@ -143,6 +166,24 @@ int ev_builder_meta(struct ev_builder *b, const char *name, const char *value,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	b->meta_count++;
 	return 0;
+}
+
+int ev_builder_meta_arg(struct ev_builder *b, const char *arg,
+			struct ev_error *err)
+{
+	const char *eq = strchr(arg, '=');
+	char *name;
+	int r;
+
+	if (eq == NULL)
+		return ev_seterr(err, EV_EUSAGE,
+				 "meta: expected NAME=VALUE, got '%s'", arg);
+	name = strndup(arg, (size_t)(eq - arg));
+	if (name == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	r = ev_builder_meta(b, name, eq + 1, err);
+	free(name);
+	return r;
 }
 
 int ev_builder_finish(struct ev_builder *b, ev_time_t now, struct ev_buf *out,

@@ -1051,3 +1051,20 @@ evpub: 0 events appended; stopped at line 1"
 	assert_stderr_contains "evctl repair a.evlog"
 	cmp before.seg "$seg"
 }
+
+# ------------------------------------------------------------ --expect-version
+
+@test "evpub --expect-version N: more input than one batch holds is a usage error, nothing appended" {
+	evctl init a.evlog
+	# 16 events of 1,000,000 bytes: over the 15 MiB of one batch
+	local data i
+	data=$(head -c 1000000 /dev/zero | tr '\0' a)
+	for i in $(seq 17); do
+		printf '{"type":"T","stream":"s","data":"%s"}\n' "$data"
+	done >big.ndjson
+	run --separate-stderr evpub --expect-version 0 a.evlog -i big.ndjson
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: big.ndjson:17: --expect-version 0: more events than fit in one batch (16 events, 16001056 bytes); an exact version is for one atomic append")"
+	[ "$(event_count a.evlog)" = 0 ]
+}

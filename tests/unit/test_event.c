@@ -963,6 +963,33 @@ static void test_builder(void **state)
 			    "\"note\":\"hi \\\"you\\\"\",\"tags\":[1,{\"a\":null}]},"
 			    "\"meta\":{\"userId\":\"u-1\",\"source\":\"cli\"}}");
 	free(s);
+	/* the same event from evpub's arguments */
+	{
+		struct ev_builder *b2 = ev_builder_new();
+		struct ev_buf out2 = {0};
+		static const char *const args[] = {
+			"amount:=2000", "note=hi \"you\"", "tags:= [1, {\"a\":null}] "};
+		size_t i;
+		assert_non_null(b2);
+		assert_int_equal(ev_builder_set(b2, "type", "OrderPlaced", &err), 0);
+		assert_int_equal(ev_builder_set(b2, "id", "id-1", &err), 0);
+		assert_int_equal(ev_builder_set(b2, "stream", "s-1", &err), 0);
+		assert_int_equal(ev_builder_set(b2, "key", "k-1", &err), 0);
+		assert_int_equal(ev_builder_set(b2, "time",
+						"2025-01-10T09:30:00+01:00", &err),
+				 0);
+		assert_int_equal(ev_builder_set(b2, "schema", "2", &err), 0);
+		assert_int_equal(ev_builder_set(b2, "version", "7", &err), 0);
+		for (i = 0; i < 3; i++)
+			assert_int_equal(ev_builder_arg(b2, args[i], &err), 0);
+		assert_int_equal(ev_builder_meta_arg(b2, "userId=u-1", &err), 0);
+		assert_int_equal(ev_builder_meta_arg(b2, "source=cli", &err), 0);
+		assert_int_equal(ev_builder_finish(b2, NOW, &out2, &t, &err), 0);
+		assert_int_equal(out2.len, out.len);
+		assert_memory_equal(out2.p, out.p, out.len);
+		ev_buf_free(&out2);
+		ev_builder_free(b2);
+	}
 	/* a later set replaces */
 	assert_int_equal(ev_builder_set(b, "type", "Other", &err), 0);
 	out.len = 0;
@@ -1003,6 +1030,18 @@ static void test_builder(void **state)
 	assert_string_equal(err.msg, "stream: value is not valid UTF-8");
 	assert_int_equal(ev_builder_meta(b, "a", "\xff", &err), EV_EUSAGE);
 	assert_string_equal(err.msg, "meta: not valid UTF-8");
+	/* the argument form's arguments */
+	assert_int_equal(ev_builder_arg(b, "bad", &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "'bad' is not name=value or name:=json");
+	assert_int_equal(ev_builder_arg(b, "=x", &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "'=x' is not name=value or name:=json");
+	assert_int_equal(ev_builder_arg(b, ":=1", &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "':=1' has an empty name");
+	assert_int_equal(ev_builder_arg(b, "a:=[1", &err), EV_EUSAGE);
+	assert_string_equal(err.msg,
+			    "'a:=[1': unexpected end of input in array at column 3");
+	assert_int_equal(ev_builder_meta_arg(b, "foo", &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "meta: expected NAME=VALUE, got 'foo'");
 	assert_int_equal(ev_builder_data(b, "x", "{\"a\":", 5, 1, &err),
 			 EV_EUSAGE);
 	assert_non_null(strstr(err.msg, "column"));
