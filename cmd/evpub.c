@@ -3,9 +3,7 @@
  * arguments.  See evpub(1).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +34,8 @@ static const char usage_long[] =
 	"      --dry-run           check the input, append nothing\n"
 	"      --expect-version V  append only if each stream is at version V:\n"
 	"                          a number (one stream only), none, exists, any\n"
-	"      --format FORMAT     input format: envelope (default) or cloudevents\n"
+	"      --format FORMAT     input format: envelope (default), cloudevents\n"
+	"                          or msgpack (a stream of maps)\n"
 	"  -h, --help              show this help and exit\n"
 	"  -i, --input FILE        read FILE ('-' is stdin); may be repeated\n"
 	"      --id ID             event id (argument form)\n"
@@ -146,6 +145,7 @@ struct opts {
 	const char **inputs, **metas;
 	int ninputs, nmetas;
 	int ack, create, dry_run, skip_invalid, verbose, wrap, have_from;
+	int stream_in;	/* a MessagePack stream: objects at byte offsets */
 	int64_t linger_ms;
 	struct ev_parse_opts popts;
 	struct ev_writer_opts wopts;
@@ -162,14 +162,42 @@ struct pub {
 	struct ev_buf ackbuf;
 	uint64_t valid, invalid; /* events and lines read */
 	struct ev_buf one_stream; /* exact --expect-version: its stream */
-	int stopped;	     /* at an input line */
-	uint64_t stop_line;  /* that line, when not the last one read */
-	uint64_t last_line;  /* the last line read */
+	int stopped;	     /* at an input line or object */
+	int broken;	     /* at a malformed object: nothing more to read */
+	int stop_known;	     /* stop_at is it, not the last one read */
+	uint64_t stop_at;    /* its line, or its byte offset in a stream */
+	uint64_t last_at;    /* the last line or object read */
 };
+
+/* "stdin:3" or "stdin: byte 1234", for messages */
+static const char *where(const struct opts *o, const char *name, uint64_t at,
+			 char *buf, size_t n)
+{
+	snprintf(buf, n, o->stream_in ? "%s: byte %llu" : "%s:%llu", name,
+		 (unsigned long long)at);
+	return buf;
+}
 
 static int ack_failed(struct pub *pb)
 {
 	return __atomic_load_n(&pb->ack_errno, __ATOMIC_SEQ_CST);
+}
+
+/* Acknowledgements that could not be written: said, and exit 74. */
+static int acks_lost(struct pub *pb)
+{
+	fe_warn("cannot write acknowledgements: %s", strerror(ack_failed(pb)));
+	return EV_EXIT_IO;
+}
+
+/* "1,000 events" */
+static const char *count(char buf[64], uint64_t n, const char *one,
+			 const char *many)
+{
+	char num[32];
+
+	snprintf(buf, 64, "%s %s", fe_commas(n, num), fe_plural(n, one, many));
+	return buf;
 }
 
 static void on_durable(void *ctx, const struct ev_ack *acks, size_t n)
@@ -214,9 +242,11 @@ static void on_notice(void *ctx, const char *msg)
 }
 
 /* Input lines travel with their records as writer tags: the input's
- * number (from 1) and the line; 0 is the argument form. */
-#define TAG_LINE_BITS 40
-#define TAG(k, line) (((uint64_t)(k) + 1) << TAG_LINE_BITS | (line))
+ * number (from 1) and the line (or a stream's byte offset, under 1 TiB);
+ * 0 is the argument form. */
+#define TAG_AT_BITS 40
+#define TAG_AT_MASK ((1ull << TAG_AT_BITS) - 1)
+#define TAG(k, at) (((uint64_t)(k) + 1) << TAG_AT_BITS | ((at) & TAG_AT_MASK))
 
 static const char *input_name(const char *path)
 {
@@ -225,24 +255,25 @@ static const char *input_name(const char *path)
 
 /*
  * The writer failed.  A version conflict (EV_EAGAIN) is reported at the
- * input line of the event it stopped at, which stop_line gets; anything
- * else as it is.  Returns the exit status.
+ * input line (or object) of the event it stopped at, which stop_at
+ * gets; anything else as it is.  Returns the exit status.
  */
 static int writer_failed(struct pub *pb, const struct ev_error *err)
 {
 	uint64_t tag = ev_writer_failed_tag(pb->w);
-	uint64_t line = tag & ((1ull << TAG_LINE_BITS) - 1);
+	char loc[4200];
 
 	pb->stopped = 1;
-	if (tag != 0)
-		pb->stop_line = line; /* not the last one read */
-	if (err->code != EV_EAGAIN)
-		return fe_report(err);
 	if (tag == 0)
 		return fe_report(err);
-	return fe_reportf(err, "%s:%llu",
-			  input_name(pb->o->inputs[(tag >> TAG_LINE_BITS) - 1]),
-			  (unsigned long long)line);
+	pb->stop_known = 1; /* not the last one read */
+	pb->stop_at = tag & TAG_AT_MASK;
+	if (err->code != EV_EAGAIN)
+		return fe_report(err);
+	return fe_reportf(err, "%s",
+			  where(pb->o,
+				input_name(pb->o->inputs[(tag >> TAG_AT_BITS) - 1]),
+				pb->stop_at, loc, sizeof(loc)));
 }
 
 /*
@@ -278,30 +309,10 @@ static void name_flag(struct ev_error *err)
 
 /* ------------------------------------------------------------ options */
 
-static int parse_expect(struct opts *o, const char *arg)
-{
-	struct ev_error err;
-
-	o->expect = arg;
-	if (ev_expect_parse(arg, &o->wopts.expect, &o->wopts.expect_version,
-			    &err) != 0)
-		return usage("--expect-version: %s", err.msg);
-	return -1;
-}
-
-static int parse_linger(struct opts *o, const char *arg)
-{
-	if (ev_duration_parse(arg, &o->linger_ms) != 0)
-		return usage("--linger: '%s' is not a duration such as 100ms "
-			     "or 2s", arg);
-	if (o->linger_ms > 3600000)
-		return usage("--linger: '%s' is over the maximum of 1h", arg);
-	return -1;
-}
-
 /* One option: -1 to go on, or the exit status. */
 static int set_option(struct opts *o, int c, const char *arg)
 {
+	struct ev_error err;
 	uint64_t v;
 
 	switch (c) {
@@ -328,13 +339,17 @@ static int set_option(struct opts *o, int c, const char *arg)
 		o->dry_run = 1;
 		break;
 	case OPT_EXPECT_VERSION:
-		return parse_expect(o, arg);
+		o->expect = arg;
+		if (ev_expect_parse(arg, &o->wopts.expect,
+				    &o->wopts.expect_version, &err) != 0)
+			return usage("--expect-version: %s", err.msg);
+		break;
 	case OPT_FORMAT:
 		o->format = arg;
 		if (strcmp(arg, "envelope") != 0 &&
-		    strcmp(arg, "cloudevents") != 0)
-			return usage("--format: '%s' is not envelope or "
-				     "cloudevents", arg);
+		    strcmp(arg, "cloudevents") != 0 && strcmp(arg, "msgpack") != 0)
+			return usage("--format: '%s' is not envelope, cloudevents "
+				     "or msgpack", arg);
 		break;
 	case 'h':
 		fe_help(usage_short, usage_long);
@@ -347,17 +362,21 @@ static int set_option(struct opts *o, int c, const char *arg)
 		break;
 	case OPT_ID_FROM:
 		o->popts.id_from = arg;
-		o->have_from = 1;
 		break;
 	case OPT_KEY:
 		o->key = arg;
 		break;
 	case OPT_KEY_FROM:
 		o->popts.key_from = arg;
-		o->have_from = 1;
 		break;
 	case OPT_LINGER:
-		return parse_linger(o, arg);
+		if (ev_duration_parse(arg, &o->linger_ms) != 0)
+			return usage("--linger: '%s' is not a duration such as "
+				     "100ms or 2s", arg);
+		if (o->linger_ms > 3600000)
+			return usage("--linger: '%s' is over the maximum of 1h",
+				     arg);
+		break;
 	case OPT_META:
 		if (strchr(arg, '=') == NULL)
 			return usage("--meta: expected NAME=VALUE, got '%s'",
@@ -378,7 +397,6 @@ static int set_option(struct opts *o, int c, const char *arg)
 		break;
 	case OPT_STREAM_FROM:
 		o->popts.stream_from = arg;
-		o->have_from = 1;
 		break;
 	case OPT_SYNC:
 		if (fe_parse_sync(arg, &o->wopts.sync) != 0)
@@ -390,14 +408,12 @@ static int set_option(struct opts *o, int c, const char *arg)
 		break;
 	case OPT_TIME_FROM:
 		o->popts.time_from = arg;
-		o->have_from = 1;
 		break;
 	case OPT_TYPE:
 		o->type = arg;
 		break;
 	case OPT_TYPE_FROM:
 		o->popts.type_from = arg;
-		o->have_from = 1;
 		break;
 	case 'v':
 		o->verbose = 1;
@@ -458,10 +474,14 @@ static int check_options(struct opts *o)
 		o->wopts.batch_events = 1000000;
 		o->linger_ms = 0;
 	}
-	o->popts.format = o->wrap ? EV_FMT_WRAP
-			  : (o->format && strcmp(o->format, "cloudevents") == 0)
-				  ? EV_FMT_CLOUDEVENTS
-				  : EV_FMT_ENVELOPE;
+	o->popts.format = EV_FMT_ENVELOPE;
+	if (o->wrap)
+		o->popts.format = EV_FMT_WRAP;
+	else if (o->format && strcmp(o->format, "cloudevents") == 0)
+		o->popts.format = EV_FMT_CLOUDEVENTS;
+	o->stream_in = o->format && strcmp(o->format, "msgpack") == 0;
+	if (o->stream_in)
+		o->popts.format = EV_FMT_MSGPACK;
 	o->popts.type = o->type;
 	return -1;
 }
@@ -486,6 +506,9 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	o->log = argv[optind++];
 	o->operands = argv + optind;
 	o->noperands = argc - optind;
+	o->have_from = o->popts.type_from || o->popts.id_from ||
+		       o->popts.key_from || o->popts.stream_from ||
+		       o->popts.time_from;
 	return check_form(o);
 }
 
@@ -546,9 +569,7 @@ static int publish_event(struct pub *pb, struct ev_builder *b)
 		goto out;
 	}
 	if (ack_failed(pb)) {
-		fe_warn("cannot write acknowledgements: %s",
-			strerror(ack_failed(pb)));
-		rc = EV_EXIT_IO;
+		rc = acks_lost(pb);
 		goto out;
 	}
 	if (pb->duplicates > 0)
@@ -560,60 +581,58 @@ out:
 
 /* ------------------------------------------------------------ input */
 
-/* A bad line: reported, then skipped (-1) or the exit status. */
+/* A bad line or object: reported, then skipped (-1) or the exit status. */
 static int bad_line(struct pub *pb, const char *name, struct ev_input *in,
 		    struct ev_error *err)
 {
-	struct ev_input_pos pos;
+	char loc[4200];
 
 	if (err->code != EV_EDATA)
 		return fe_report(err);
-	ev_input_where(in, &pos);
 	name_flag(err);
+	where(pb->o, name, pb->last_at, loc, sizeof(loc));
 	if (err->column > 0)
-		fe_warn("%s:%llu:%zu: %s", name, (unsigned long long)pos.line,
-			err->column, err->msg);
+		fe_warn("%s:%zu: %s", loc, err->column, err->msg);
 	else
-		fe_warn("%s:%llu: %s", name, (unsigned long long)pos.line,
-			err->msg);
+		fe_warn("%s: %s", loc, err->msg);
 	pb->invalid++;
-	if ((pb->o->skip_invalid || pb->o->dry_run) && !ev_input_broken(in))
+	pb->broken = ev_input_broken(in);
+	if ((pb->o->skip_invalid || pb->o->dry_run) && !pb->broken)
 		return -1;
 	pb->stopped = 1;
 	return EV_EXIT_DATA;
 }
 
-/* The events of one line to the writer: -1, or the exit status. */
+/* The events of one line (or object) to the writer: -1, or the exit
+ * status. */
 static int add_events(struct pub *pb, int k, const char *name,
 		      struct ev_input *in, int n)
 {
 	const struct opts *o = pb->o;
-	struct ev_input_pos pos;
 	struct ev_error err;
 	const uint8_t *rec;
+	char loc[4200];
 	size_t rn;
 	ev_time_t t;
 	int i, r;
 
-	ev_input_where(in, &pos);
+	where(o, name, pb->last_at, loc, sizeof(loc));
 	for (i = 0; i < n; i++) {
 		ev_input_record(in, i, &rec, &rn, &t);
 		if (o->wopts.expect == EV_EXPECT_VERSION &&
 		    ev_expect_one_stream(&pb->one_stream, rec, rn, &err) != 0) {
 			if (err.code != EV_EUSAGE)
 				return fe_report(&err);
-			return usage("%s:%llu: --expect-version %s needs "
-				     "every event in one stream; %s",
-				     name, (unsigned long long)pos.line,
-				     o->expect, err.msg);
+			return usage("%s: --expect-version %s needs every "
+				     "event in one stream; %s",
+				     loc, o->expect, err.msg);
 		}
-		r = ev_writer_add_tagged(pb->w, rec, rn, t, TAG(k, pos.line),
+		r = ev_writer_add_tagged(pb->w, rec, rn, t, TAG(k, pb->last_at),
 					 &err);
 		if (r == EV_EUSAGE)
-			return usage("%s:%llu: --expect-version %s: %s; an "
-				     "exact version is for one atomic append",
-				     name, (unsigned long long)pos.line,
-				     o->expect, err.msg);
+			return usage("%s: --expect-version %s: %s; an exact "
+				     "version is for one atomic append",
+				     loc, o->expect, err.msg);
 		if (r != 0)
 			return writer_failed(pb, &err);
 	}
@@ -634,7 +653,7 @@ static int publish_input(struct pub *pb, int k, struct ev_input *in)
 							  : -1;
 		n = ev_input_next(in, timeout, EV_TIME_NONE, &err);
 		ev_input_where(in, &pos);
-		pb->last_line = pos.line;
+		pb->last_at = pb->o->stream_in ? pos.byte : pos.line;
 		if (n == EV_EAGAIN) {
 			/* input paused: what was read is made durable */
 			if (pending && ev_writer_flush(pb->w, &err) != 0)
@@ -672,23 +691,15 @@ static int publish_inputs(struct pub *pb)
 	struct ev_input *in;
 	struct ev_error err;
 	const char *path;
-	int k, fd, r = -1;
+	int k, r = -1;
 
 	for (k = 0; k < o->ninputs && !stop_requested && r < 0; k++) {
 		path = o->inputs[k];
-		fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			r = errno == ENOENT ? EV_EXIT_NOINPUT : EV_EXIT_IO;
-			fe_warn("cannot open '%s': %s", path, strerror(errno));
-			return r;
-		}
-		if (ev_input_new(&in, fd, input_name(path), &o->popts, &err) != 0)
-			r = fe_report(&err);
-		else
-			r = publish_input(pb, k, in);
+		if (ev_input_open(&in, strcmp(path, "-") == 0 ? NULL : path,
+				  &o->popts, &err) != 0)
+			return fe_report(&err);
+		r = publish_input(pb, k, in);
 		ev_input_free(in);
-		if (fd > 0)
-			close(fd);
 	}
 	return r;
 }
@@ -735,8 +746,11 @@ static int finish_input(struct pub *pb, int rc)
 {
 	const struct opts *o = pb->o;
 	struct ev_error err;
-	char a[32], b[32];
-	uint64_t skipped = o->skip_invalid ? pb->invalid : 0;
+	char a[64], b[64], c[64] = "";
+	uint64_t skipped = o->skip_invalid ? pb->invalid - (uint64_t)pb->broken
+					   : 0;
+	const char *bad = o->stream_in ? "invalid object" : "invalid line";
+	const char *bads = o->stream_in ? "invalid objects" : "invalid lines";
 
 	if (pb->w != NULL && rc != 0 && o->wopts.one_batch)
 		ev_writer_discard(pb->w); /* all or nothing */
@@ -744,34 +758,30 @@ static int finish_input(struct pub *pb, int rc)
 	    (rc == 0 || rc == EV_EXIT_DATA))
 		rc = writer_failed(pb, &err);
 	if (ack_failed(pb)) {
-		fe_warn("cannot write acknowledgements: %s",
-			strerror(ack_failed(pb)));
-		rc = EV_EXIT_IO;
+		rc = acks_lost(pb);
 		pb->stopped = 1;
 	}
 	if (pb->duplicates > 0)
 		fe_warn("%s appended, %s duplicate", fe_commas(pb->appended, a),
 			fe_commas(pb->duplicates, b));
+	if (pb->broken) /* a stream that cannot be read on */
+		snprintf(c, sizeof(c), "; stopped at byte %s",
+			 fe_commas(pb->last_at, b));
+	count(a, pb->appended, "event", "events");
 	if (rc != 0 && pb->stopped && !o->dry_run && skipped == 0) {
-		fe_warn("%s %s appended; stopped at line %s",
-			fe_commas(pb->appended, a),
-			fe_plural(pb->appended, "event", "events"),
-			fe_commas(pb->stop_line ? pb->stop_line : pb->last_line,
-				  b));
+		fe_warn("%s appended; stopped at %s %s", a,
+			o->stream_in ? "byte" : "line",
+			fe_commas(pb->stop_known ? pb->stop_at : pb->last_at, b));
 	} else if (o->dry_run) {
 		if (pb->invalid > 0 || o->verbose)
-			fe_warn("%s %s valid; %s invalid %s",
-				fe_commas(pb->valid, a),
-				fe_plural(pb->valid, "event", "events"),
-				fe_commas(pb->invalid, b),
-				fe_plural(pb->invalid, "line", "lines"));
+			fe_warn("%s valid; %s%s",
+				count(a, pb->valid, "event", "events"),
+				count(b, pb->invalid, bad, bads), c);
 		if (pb->invalid > 0 && rc == 0)
 			rc = EV_EXIT_DATA;
 	} else if (skipped > 0) {
-		fe_warn("%s %s appended; %s invalid %s skipped",
-			fe_commas(pb->appended, a),
-			fe_plural(pb->appended, "event", "events"),
-			fe_commas(skipped, b), fe_plural(skipped, "line", "lines"));
+		fe_warn("%s appended; %s skipped%s", a,
+			count(b, skipped, bad, bads), c);
 		if (rc == 0)
 			rc = EV_EXIT_DATA;
 	}
@@ -784,7 +794,7 @@ int main(int argc, char **argv)
 	struct pub pb;
 	struct ev_builder *bld = NULL;
 	struct ev_error err;
-	char a[32], b[32];
+	char a[64], b[64];
 	int rc, counts;
 
 	fe_init(argv);
@@ -812,10 +822,8 @@ int main(int argc, char **argv)
 		counts = 1;
 	}
 	if (counts && o.verbose && pb.w != NULL)
-		fe_warn("%s %s appended, %s %s", fe_commas(pb.appended, a),
-			fe_plural(pb.appended, "event", "events"),
-			fe_commas(ev_writer_syncs(pb.w), b),
-			fe_plural(ev_writer_syncs(pb.w), "fsync", "fsyncs"));
+		fe_warn("%s appended, %s", count(a, pb.appended, "event", "events"),
+			count(b, ev_writer_syncs(pb.w), "fsync", "fsyncs"));
 out:
 	if (pb.w != NULL && ev_writer_close(pb.w, &err) != 0 && rc == 0)
 		rc = fe_report(&err);

@@ -148,6 +148,7 @@ enum ev_format {
 	EV_FMT_ENVELOPE = 0,
 	EV_FMT_CLOUDEVENTS,
 	EV_FMT_WRAP,
+	EV_FMT_MSGPACK,	/* a stream of maps (struct ev_input only) */
 };
 
 /* Output flags for ev_event_to_json(). */
@@ -244,29 +245,35 @@ int ev_builder_finish(struct ev_builder *b, ev_time_t now, struct ev_buf *out,
 /*
  * Events read from a file descriptor, in the format of struct
  * ev_parse_opts: NDJSON lines (blank lines skipped, each at most
- * EV_MAX_LINE bytes).
+ * EV_MAX_LINE bytes), or with EV_FMT_MSGPACK a stream of MessagePack
+ * maps with the keys of the envelope (each at most EV_MAX_LINE bytes),
+ * read with msgpack-c's streaming unpacker.
  */
 struct ev_input;
 
 /* Where the last line or object read begins. */
 struct ev_input_pos {
-	uint64_t line;	/* its line, from 1 */
+	uint64_t line;	/* its line, from 1 (0 for a MessagePack stream) */
 	uint64_t byte;	/* its offset in the input, from 0 */
 };
 
 /* fd is read, never closed; name is the input's name in messages. */
 int ev_input_new(struct ev_input **out, int fd, const char *name,
 		 const struct ev_parse_opts *opts, struct ev_error *err);
+/* The file at path, or standard input ("stdin") when path is NULL.
+ * EV_ENOENT when there is no such file. */
+int ev_input_open(struct ev_input **out, const char *path,
+		  const struct ev_parse_opts *opts, struct ev_error *err);
 void ev_input_free(struct ev_input *in);
 /*
- * Read and parse the next line.  Returns the number of events it holds
- * (fetch them with ev_input_record(); they stay valid until the next
- * call), 0 at the end of the input, or:
+ * Read and parse the next line or object.  Returns the number of events
+ * it holds (fetch them with ev_input_record(); they stay valid until the
+ * next call), 0 at the end of the input, or:
  *   EV_EAGAIN  no data within timeout_ms (-1: wait), or a signal
  *              interrupted the wait: call again;
- *   EV_EDATA   the line is not valid (err->msg, err->column; 0 for a
- *              line too long) or too long: the input goes on after it
- *              unless ev_input_broken();
+ *   EV_EDATA   the line or object is not valid (err->msg; err->column
+ *              in a line, or 0): the input goes on after it unless
+ *              ev_input_broken() (a malformed or truncated object);
  *   EV_EIO     a read error; EV_ERR out of memory.
  * now is the time given to events without one, as in ev_parser_line().
  */

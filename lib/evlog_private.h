@@ -445,6 +445,28 @@ uint64_t ev_state_unsaved(const struct ev_state *st);
 int ev_ce_parse_line(struct ev_parse_bufs *b, struct ev_json *js, ev_time_t now,
 		     struct ev_error *err);
 
+/* unpacker.c: a MessagePack stream of event maps into records, through
+ * msgpack-c's streaming unpacker.  Feed it with ev_unpacker_buffer()
+ * (room for at least want bytes; NULL out of memory) and
+ * ev_unpacker_consumed(). */
+struct ev_unpacker;
+struct ev_unpacker *ev_unpacker_new(void);
+void ev_unpacker_free(struct ev_unpacker *u);
+char *ev_unpacker_buffer(struct ev_unpacker *u, size_t want, size_t *room);
+void ev_unpacker_consumed(struct ev_unpacker *u, size_t n);
+/* The next object: 1 its record is ready (ev_unpacker_record()), 0 more
+ * input is needed, EV_EDATA (ev_unpacker_broken() when it was malformed
+ * and nothing more can be read), EV_ERR. */
+int ev_unpacker_next(struct ev_unpacker *u, ev_time_t now,
+		     struct ev_error *err);
+/* At the end of the input: 0, or EV_EDATA for a truncated object. */
+int ev_unpacker_finish(struct ev_unpacker *u, struct ev_error *err);
+void ev_unpacker_record(const struct ev_unpacker *u, const uint8_t **rec,
+			size_t *n, ev_time_t *time);
+/* Input offset of the object last returned or refused. */
+uint64_t ev_unpacker_offset(const struct ev_unpacker *u);
+int ev_unpacker_broken(const struct ev_unpacker *u);
+
 /* UTF-8 and JSON string scanning, shared by json.c and jsonout.c */
 /* Length of the UTF-8 sequence at p (lead byte >= 0x80), 0 if invalid. */
 static inline int ev_utf8_seq(const uint8_t *p, const uint8_t *end)

@@ -1,10 +1,12 @@
 /*
  * input.c - struct ev_input: events read from a file descriptor, as
  * evpub(1) reads its standard input and -i files.  NDJSON lines go
- * through a struct ev_parser; memory stays bounded, since a line over
- * EV_MAX_LINE is skipped, not kept.
+ * through a struct ev_parser, and a MessagePack stream through a struct
+ * ev_unpacker.  Memory stays bounded: a line over EV_MAX_LINE is
+ * skipped, not kept, and an object over it ends the input.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +18,10 @@
 
 struct ev_input {
 	int fd;
+	int own_fd;	 /* opened here: closed by ev_input_free() */
 	char *name;
-	struct ev_parser *ps;
+	struct ev_parser *ps;	 /* lines */
+	struct ev_unpacker *up;	 /* or a MessagePack stream */
 	char *buf;
 	size_t cap, start, end;
 	uint64_t base;	 /* input offset of buf[0] */
@@ -38,8 +42,11 @@ int ev_input_new(struct ev_input **out, int fd, const char *name,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	in->fd = fd;
 	in->name = strdup(name);
-	in->ps = ev_parser_new(opts);
-	if (in->name == NULL || in->ps == NULL) {
+	if (opts != NULL && opts->format == EV_FMT_MSGPACK)
+		in->up = ev_unpacker_new();
+	else
+		in->ps = ev_parser_new(opts);
+	if (in->name == NULL || (in->ps == NULL && in->up == NULL)) {
 		ev_input_free(in);
 		return ev_seterr(err, EV_ERR, "out of memory");
 	}
@@ -47,11 +54,35 @@ int ev_input_new(struct ev_input **out, int fd, const char *name,
 	return 0;
 }
 
+int ev_input_open(struct ev_input **out, const char *path,
+		  const struct ev_parse_opts *opts, struct ev_error *err)
+{
+	int fd, r;
+
+	*out = NULL;
+	if (path == NULL)
+		return ev_input_new(out, 0, "stdin", opts, err);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ev_seterr_errno(err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+				       errno, "cannot open '%s'", path);
+	r = ev_input_new(out, fd, path, opts, err);
+	if (r != 0) {
+		close(fd);
+		return r;
+	}
+	(*out)->own_fd = 1;
+	return 0;
+}
+
 void ev_input_free(struct ev_input *in)
 {
 	if (in == NULL)
 		return;
+	if (in->own_fd)
+		close(in->fd);
 	ev_parser_free(in->ps);
+	ev_unpacker_free(in->up);
 	free(in->buf);
 	free(in->name);
 	free(in);
@@ -81,16 +112,16 @@ static int make_room(struct ev_input *in)
 }
 
 /*
- * Read more: 0, or EV_EAGAIN when no data came within timeout_ms or a
- * signal interrupted the wait, EV_EIO or EV_ERR with err set.
+ * Read into p, which has room bytes: 0 with *got set (0 at the end of
+ * the input), or EV_EAGAIN when no data came within timeout_ms or a
+ * signal interrupted the wait, or EV_EIO with err set.
  */
-static int fill(struct ev_input *in, int timeout_ms, struct ev_error *err)
+static int read_into(struct ev_input *in, char *p, size_t room,
+		     int timeout_ms, size_t *got, struct ev_error *err)
 {
 	struct pollfd pfd;
 	ssize_t r;
 
-	if (make_room(in) != 0)
-		return ev_seterr(err, EV_ERR, "out of memory");
 	if (timeout_ms >= 0) {
 		pfd.fd = in->fd;
 		pfd.events = POLLIN;
@@ -98,7 +129,7 @@ static int fill(struct ev_input *in, int timeout_ms, struct ev_error *err)
 		if (r == 0 || (r < 0 && errno == EINTR))
 			return EV_EAGAIN;
 	}
-	r = read(in->fd, in->buf + in->end, in->cap - in->end);
+	r = read(in->fd, p, room);
 	if (r < 0) {
 		if (errno == EINTR)
 			return EV_EAGAIN;
@@ -107,8 +138,23 @@ static int fill(struct ev_input *in, int timeout_ms, struct ev_error *err)
 	}
 	if (r == 0)
 		in->eof = 1;
-	in->end += (size_t)r;
+	*got = (size_t)r;
 	return 0;
+}
+
+/* Read more lines into the buffer. */
+static int fill(struct ev_input *in, int timeout_ms, struct ev_error *err)
+{
+	size_t got;
+	int r;
+
+	if (make_room(in) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	r = read_into(in, in->buf + in->end, in->cap - in->end, timeout_ms,
+		      &got, err);
+	if (r == 0)
+		in->end += got;
+	return r;
 }
 
 /* The line [start, at) is read: 1, or EV_EDATA when it was too long. */
@@ -175,6 +221,33 @@ static int blank(const char *s, size_t n)
 	return 1;
 }
 
+/* The next object of a MessagePack stream: 1, 0 at the end, or <0. */
+static int next_object(struct ev_input *in, int timeout_ms, ev_time_t now,
+		       struct ev_error *err)
+{
+	size_t room, got;
+	char *p;
+	int r;
+
+	for (;;) {
+		r = ev_unpacker_next(in->up, now, err);
+		if (r == 0 && in->eof)
+			r = ev_unpacker_finish(in->up, err);
+		else if (r == 0) {
+			p = ev_unpacker_buffer(in->up, READ_CHUNK, &room);
+			if (p == NULL)
+				return ev_seterr(err, EV_ERR, "out of memory");
+			r = read_into(in, p, room, timeout_ms, &got, err);
+			if (r != 0)
+				return r;
+			ev_unpacker_consumed(in->up, got);
+			continue;
+		}
+		in->pos.byte = ev_unpacker_offset(in->up);
+		return r;
+	}
+}
+
 int ev_input_next(struct ev_input *in, int timeout_ms, ev_time_t now,
 		  struct ev_error *err)
 {
@@ -182,6 +255,8 @@ int ev_input_next(struct ev_input *in, int timeout_ms, ev_time_t now,
 	size_t len = 0;
 	int r;
 
+	if (in->up != NULL)
+		return next_object(in, timeout_ms, now, err);
 	for (;;) {
 		r = next_line(in, &line, &len, timeout_ms, err);
 		if (r <= 0)
@@ -198,7 +273,10 @@ int ev_input_next(struct ev_input *in, int timeout_ms, ev_time_t now,
 void ev_input_record(const struct ev_input *in, int i, const uint8_t **rec,
 		     size_t *n, ev_time_t *time)
 {
-	ev_parser_record(in->ps, i, rec, n, time);
+	if (in->up != NULL)
+		ev_unpacker_record(in->up, rec, n, time);
+	else
+		ev_parser_record(in->ps, i, rec, n, time);
 }
 
 void ev_input_where(const struct ev_input *in, struct ev_input_pos *pos)
@@ -208,6 +286,5 @@ void ev_input_where(const struct ev_input *in, struct ev_input_pos *pos)
 
 int ev_input_broken(const struct ev_input *in)
 {
-	(void)in;
-	return 0;
+	return in->up != NULL && ev_unpacker_broken(in->up);
 }

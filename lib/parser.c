@@ -508,6 +508,9 @@ int ev_parser_line(struct ev_parser *ps, const char *line, size_t len,
 	ev_reclist_clear(recs);
 	ev_json_init(&js, line, len);
 	switch (ps->opts.format) {
+	case EV_FMT_MSGPACK:
+		return ev_seterr(err, EV_EUSAGE, "a MessagePack stream has no "
+				 "lines: read it with struct ev_input");
 	case EV_FMT_WRAP:
 		r = parse_wrap(ps, &js, now, &recs->out, &t, err);
 		if (r == 0)
