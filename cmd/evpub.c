@@ -346,8 +346,11 @@ static int set_option(struct opts *o, int c, const char *arg)
 		break;
 	case OPT_FORMAT:
 		o->format = arg;
-		if (strcmp(arg, "envelope") != 0 &&
-		    strcmp(arg, "cloudevents") != 0 && strcmp(arg, "msgpack") != 0)
+		if (strcmp(arg, "cloudevents") == 0)
+			o->popts.format = EV_FMT_CLOUDEVENTS;
+		else if (strcmp(arg, "msgpack") == 0)
+			o->popts.format = EV_FMT_MSGPACK;
+		else if (strcmp(arg, "envelope") != 0)
 			return usage("--format: '%s' is not envelope, cloudevents "
 				     "or msgpack", arg);
 		break;
@@ -430,23 +433,6 @@ static int set_option(struct opts *o, int c, const char *arg)
 	return -1;
 }
 
-/* The argument form or the input form: -1 or exit 64. */
-static int check_form(const struct opts *o)
-{
-	if (o->noperands > 0) {
-		if (o->ninputs > 0 || o->wrap || o->format != NULL ||
-		    o->have_from || o->type != NULL || o->skip_invalid)
-			return usage("TYPE arguments cannot be combined with "
-				     "-i, --wrap, --format, --type, --*-from "
-				     "or --skip-invalid");
-	} else if (o->id || o->key || o->stream || o->time || o->schema ||
-		   o->nmetas) {
-		return usage("--id, --key, --stream, --time, --schema and "
-			     "--meta need the TYPE argument form");
-	}
-	return -1;
-}
-
 /* Options that cannot be combined, or need another: -1 or exit 64.
  * Then the settings they imply. */
 static int check_options(struct opts *o)
@@ -474,14 +460,9 @@ static int check_options(struct opts *o)
 		o->wopts.batch_events = 1000000;
 		o->linger_ms = 0;
 	}
-	o->popts.format = EV_FMT_ENVELOPE;
 	if (o->wrap)
 		o->popts.format = EV_FMT_WRAP;
-	else if (o->format && strcmp(o->format, "cloudevents") == 0)
-		o->popts.format = EV_FMT_CLOUDEVENTS;
-	o->stream_in = o->format && strcmp(o->format, "msgpack") == 0;
-	if (o->stream_in)
-		o->popts.format = EV_FMT_MSGPACK;
+	o->stream_in = o->popts.format == EV_FMT_MSGPACK;
 	o->popts.type = o->type;
 	return -1;
 }
@@ -509,7 +490,18 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	o->have_from = o->popts.type_from || o->popts.id_from ||
 		       o->popts.key_from || o->popts.stream_from ||
 		       o->popts.time_from;
-	return check_form(o);
+	/* the argument form, or the input form */
+	if (o->noperands > 0 &&
+	    (o->ninputs > 0 || o->wrap || o->format != NULL || o->have_from ||
+	     o->type != NULL || o->skip_invalid))
+		return usage("TYPE arguments cannot be combined with -i, "
+			     "--wrap, --format, --type, --*-from or "
+			     "--skip-invalid");
+	if (o->noperands == 0 && (o->id || o->key || o->stream || o->time ||
+				  o->schema || o->nmetas))
+		return usage("--id, --key, --stream, --time, --schema and "
+			     "--meta need the TYPE argument form");
+	return -1;
 }
 
 /* ------------------------------------------------------------ the argument form */

@@ -191,6 +191,8 @@ int ev_event_path(const struct ev_event *ev, const char *path,
 
 struct ev_parser;
 
+/* Errors about a --wrap path begin with the name of its field here:
+ * "type_from 'kind': no value at that path". */
 struct ev_parse_opts {
 	enum ev_format format;
 	/* --wrap: dotted paths into the line, NULL when unused */
