@@ -44,7 +44,7 @@ TOOLS = cmd/evpub cmd/evtail cmd/evctl cmd/evdlq
 FE_OBJS = cmd/fe.o
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)
-EXTRA_BINS = examples/evgen tests/faultinject.so
+EXTRA_BINS = examples/evgen tests/faultinject.so bench/mpdecode
 
 all: lib/libevlog.a $(TOOLS) examples/evgen
 
@@ -73,6 +73,10 @@ examples/evgen: examples/evgen.o
 tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(wildcard tests/fuzz/*.c tests/fuzz/*.h) lib/libevlog.a .build-flags
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< lib/libevlog.a \
 		$(ALL_LDFLAGS) $(CMOCKA_LIBS) $(LIBS)
+
+# a benchmark helper (README.md "the codec"): make bench/mpdecode
+bench/mpdecode: bench/mpdecode.c lib/libevlog.a .build-flags
+	$(CC) $(ALL_CFLAGS) -o $@ $< lib/libevlog.a $(ALL_LDFLAGS) $(LIBS)
 
 tests/faultinject.so: tests/faultinject.c .build-flags
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl

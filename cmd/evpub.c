@@ -3,9 +3,7 @@
  * arguments.  See evpub(1).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +34,8 @@ static const char usage_long[] =
 	"      --dry-run           check the input, append nothing\n"
 	"      --expect-version V  append only if each stream is at version V:\n"
 	"                          a number (one stream only), none, exists, any\n"
-	"      --format FORMAT     input format: envelope (default) or cloudevents\n"
+	"      --format FORMAT     input format: envelope (default), cloudevents\n"
+	"                          or msgpack (a stream of maps)\n"
 	"  -h, --help              show this help and exit\n"
 	"  -i, --input FILE        read FILE ('-' is stdin); may be repeated\n"
 	"      --id ID             event id (argument form)\n"
@@ -123,6 +122,8 @@ static const struct option longopts[] = {
 	{NULL, 0, NULL, 0},
 };
 
+#define usage(...) fe_usage_error(usage_short, __VA_ARGS__)
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -131,18 +132,72 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* state shared with the writer thread's callback */
+/* The command line. */
+struct opts {
+	const char *log;
+	const char *format;	/* --format as given, or NULL */
+	const char *type;	/* --type (with --wrap) */
+	const char *expect;	/* --expect-version as given, or NULL */
+	/* the argument form: TYPE [name=value | name:=json ...] */
+	const char *id, *key, *stream, *time, *schema;
+	char **operands;
+	int noperands;
+	const char **inputs, **metas;
+	int ninputs, nmetas;
+	int ack, create, dry_run, skip_invalid, verbose, wrap, have_from;
+	int stream_in;	/* a MessagePack stream: objects at byte offsets */
+	int64_t linger_ms;
+	struct ev_parse_opts popts;
+	struct ev_writer_opts wopts;
+};
+
+/* A run: state shared with the writer thread's callback, and counts. */
 struct pub {
-	int ack;
-	int ack_errno;	   /* set by the writer thread when acks fail */
-	uint64_t appended; /* durable events */
+	const struct opts *o;
+	struct ev_log *log;
+	struct ev_writer *w;
+	int ack_errno;	     /* set by the writer thread when acks fail */
+	uint64_t appended;   /* durable events */
 	uint64_t duplicates; /* skipped, already in the log */
 	struct ev_buf ackbuf;
+	uint64_t valid, invalid; /* events and lines read */
+	struct ev_buf one_stream; /* exact --expect-version: its stream */
+	int stopped;	     /* at an input line or object */
+	int broken;	     /* at a malformed object: nothing more to read */
+	int stop_known;	     /* stop_at is it, not the last one read */
+	uint64_t stop_at;    /* its line, or its byte offset in a stream */
+	uint64_t last_at;    /* the last line or object read */
 };
+
+/* "stdin:3" or "stdin: byte 1234", for messages */
+static const char *where(const struct opts *o, const char *name, uint64_t at,
+			 char *buf, size_t n)
+{
+	snprintf(buf, n, o->stream_in ? "%s: byte %llu" : "%s:%llu", name,
+		 (unsigned long long)at);
+	return buf;
+}
 
 static int ack_failed(struct pub *pb)
 {
 	return __atomic_load_n(&pb->ack_errno, __ATOMIC_SEQ_CST);
+}
+
+/* Acknowledgements that could not be written: said, and exit 74. */
+static int acks_lost(struct pub *pb)
+{
+	fe_warn("cannot write acknowledgements: %s", strerror(ack_failed(pb)));
+	return EV_EXIT_IO;
+}
+
+/* "1,000 events" */
+static const char *count(char buf[64], uint64_t n, const char *one,
+			 const char *many)
+{
+	char num[32];
+
+	snprintf(buf, 64, "%s %s", fe_commas(n, num), fe_plural(n, one, many));
+	return buf;
 }
 
 static void on_durable(void *ctx, const struct ev_ack *acks, size_t n)
@@ -157,7 +212,7 @@ static void on_durable(void *ctx, const struct ev_ack *acks, size_t n)
 		else
 			pb->appended++;
 	}
-	if (!pb->ack)
+	if (!pb->o->ack)
 		return;
 	pb->ackbuf.len = 0;
 	for (i = 0; i < n; i++) {
@@ -187,9 +242,11 @@ static void on_notice(void *ctx, const char *msg)
 }
 
 /* Input lines travel with their records as writer tags: the input's
- * number (from 1) and the line; 0 is the argument form. */
-#define TAG_LINE_BITS 40
-#define TAG(k, line) (((uint64_t)(k) + 1) << TAG_LINE_BITS | (line))
+ * number (from 1) and the line (or a stream's byte offset, under 1 TiB);
+ * 0 is the argument form. */
+#define TAG_AT_BITS 40
+#define TAG_AT_MASK ((1ull << TAG_AT_BITS) - 1)
+#define TAG(k, at) (((uint64_t)(k) + 1) << TAG_AT_BITS | ((at) & TAG_AT_MASK))
 
 static const char *input_name(const char *path)
 {
@@ -198,721 +255,575 @@ static const char *input_name(const char *path)
 
 /*
  * The writer failed.  A version conflict (EV_EAGAIN) is reported at the
- * input line of the event it stopped at, which *line gets; anything
- * else as it is.  Returns the exit status.
+ * input line (or object) of the event it stopped at, which stop_at
+ * gets; anything else as it is.  Returns the exit status.
  */
-static int writer_failed(struct ev_writer *w, const struct ev_error *err,
-			 const char **inputs, uint64_t *line)
+static int writer_failed(struct pub *pb, const struct ev_error *err)
 {
-	uint64_t tag;
+	uint64_t tag = ev_writer_failed_tag(pb->w);
+	char loc[4200];
 
-	tag = ev_writer_failed_tag(w);
-	if (err->code != EV_EAGAIN) {
-		/* the first line not written, not the last one read */
-		if (tag != 0)
-			*line = tag & ((1ull << TAG_LINE_BITS) - 1);
+	pb->stopped = 1;
+	if (tag == 0)
 		return fe_report(err);
-	}
-	if (tag == 0) {
-		fe_warn("%s", err->msg);
-	} else {
-		*line = tag & ((1ull << TAG_LINE_BITS) - 1);
-		fe_warn("%s:%llu: %s",
-			input_name(inputs[(tag >> TAG_LINE_BITS) - 1]),
-			(unsigned long long)*line, err->msg);
-	}
-	return 75;
+	pb->stop_known = 1; /* not the last one read */
+	pb->stop_at = tag & TAG_AT_MASK;
+	if (err->code != EV_EAGAIN)
+		return fe_report(err);
+	return fe_reportf(err, "%s",
+			  where(pb->o,
+				input_name(pb->o->inputs[(tag >> TAG_AT_BITS) - 1]),
+				pb->stop_at, loc, sizeof(loc)));
 }
 
 /*
- * An exact --expect-version is for one stream: every event must name
- * the stream the first one names.  0 ok, -1 reported.
+ * The library names an option by its field: "time: 'x' is not ...",
+ * "type_from 'kind': no value ...".  The user knows it by its flag
+ * (the TYPE operand keeps its name).
  */
-static int one_stream_check(char **first, const uint8_t *rec, size_t n,
-			    const char *name, uint64_t line, const char *arg)
+static void name_flag(struct ev_error *err)
 {
-	struct ev_event ev;
+	static const char *const fields[] = {
+		"id",	  "id_from",	 "key",	 "key_from",  "meta",
+		"schema", "stream", "stream_from", "time", "time_from",
+		"type_from",
+	};
+	char flag[32], rest[sizeof(err->msg)], *p;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		n = strlen(fields[i]);
+		if (strncmp(err->msg, fields[i], n) != 0 ||
+		    !(err->msg[n] == ':' ||
+		      (err->msg[n] == ' ' && err->msg[n + 1] == '\'')))
+			continue;
+		snprintf(flag, sizeof(flag), "--%s", fields[i]);
+		for (p = flag; (p = strchr(p, '_')) != NULL;)
+			*p = '-';
+		snprintf(rest, sizeof(rest), "%s", err->msg + n);
+		snprintf(err->msg, sizeof(err->msg), "%s%.*s", flag,
+			 (int)(sizeof(err->msg) - sizeof(flag)), rest);
+		return;
+	}
+}
+
+/* ------------------------------------------------------------ options */
+
+/* One option: -1 to go on, or the exit status. */
+static int set_option(struct opts *o, int c, const char *arg)
+{
 	struct ev_error err;
+	uint64_t v;
 
-	if (arg == NULL || arg[0] < '0' || arg[0] > '9')
-		return 0;
-	if (ev_event_decode(rec, n, &ev, &err) != 0)
-		return 0; /* the writer reports it */
-	if (ev.stream.p == NULL) {
-		fe_warn("%s:%llu: --expect-version %s needs every event in one "
-			"stream; this one has none",
-			name, (unsigned long long)line, arg);
-		return -1;
+	switch (c) {
+	case 'a':
+		o->ack = 1;
+		break;
+	case OPT_BATCH_BYTES:
+		if (fe_parse_size(arg, &v) != 0 || v < 1 ||
+		    v > EV_MAX_BATCH_BYTES)
+			return usage("--batch-bytes: '%s' is not a size from "
+				     "1 to 15M", arg);
+		o->wopts.batch_bytes = (size_t)v;
+		break;
+	case OPT_BATCH_EVENTS:
+		if (fe_parse_u64(arg, &v) != 0 || v < 1 || v > 1000000)
+			return usage("--batch-events: '%s' is not a number "
+				     "between 1 and 1000000", arg);
+		o->wopts.batch_events = (uint32_t)v;
+		break;
+	case 'c':
+		o->create = 1;
+		break;
+	case OPT_DRY_RUN:
+		o->dry_run = 1;
+		break;
+	case OPT_EXPECT_VERSION:
+		o->expect = arg;
+		if (ev_expect_parse(arg, &o->wopts.expect,
+				    &o->wopts.expect_version, &err) != 0)
+			return usage("--expect-version: %s", err.msg);
+		break;
+	case OPT_FORMAT:
+		o->format = arg;
+		if (strcmp(arg, "cloudevents") == 0)
+			o->popts.format = EV_FMT_CLOUDEVENTS;
+		else if (strcmp(arg, "msgpack") == 0)
+			o->popts.format = EV_FMT_MSGPACK;
+		else if (strcmp(arg, "envelope") != 0)
+			return usage("--format: '%s' is not envelope, cloudevents "
+				     "or msgpack", arg);
+		break;
+	case 'h':
+		fe_help(usage_short, usage_long);
+		return EV_EXIT_OK;
+	case 'i':
+		o->inputs[o->ninputs++] = arg;
+		break;
+	case OPT_ID:
+		o->id = arg;
+		break;
+	case OPT_ID_FROM:
+		o->popts.id_from = arg;
+		break;
+	case OPT_KEY:
+		o->key = arg;
+		break;
+	case OPT_KEY_FROM:
+		o->popts.key_from = arg;
+		break;
+	case OPT_LINGER:
+		if (ev_duration_parse(arg, &o->linger_ms) != 0)
+			return usage("--linger: '%s' is not a duration such as "
+				     "100ms or 2s", arg);
+		if (o->linger_ms > 3600000)
+			return usage("--linger: '%s' is over the maximum of 1h",
+				     arg);
+		break;
+	case OPT_META:
+		if (strchr(arg, '=') == NULL)
+			return usage("--meta: expected NAME=VALUE, got '%s'",
+				     arg);
+		o->metas[o->nmetas++] = arg;
+		break;
+	case OPT_RENUMBER:
+		o->wopts.renumber = 1;
+		break;
+	case OPT_SCHEMA:
+		o->schema = arg;
+		break;
+	case OPT_SKIP_INVALID:
+		o->skip_invalid = 1;
+		break;
+	case OPT_STREAM:
+		o->stream = arg;
+		break;
+	case OPT_STREAM_FROM:
+		o->popts.stream_from = arg;
+		break;
+	case OPT_SYNC:
+		if (fe_parse_sync(arg, &o->wopts.sync) != 0)
+			return usage("--sync: '%s' is not batch or none", arg);
+		o->wopts.sync_set = 1;
+		break;
+	case OPT_TIME:
+		o->time = arg;
+		break;
+	case OPT_TIME_FROM:
+		o->popts.time_from = arg;
+		break;
+	case OPT_TYPE:
+		o->type = arg;
+		break;
+	case OPT_TYPE_FROM:
+		o->popts.type_from = arg;
+		break;
+	case 'v':
+		o->verbose = 1;
+		break;
+	case 'V':
+		fe_version();
+		return EV_EXIT_OK;
+	case OPT_WRAP:
+		o->wrap = 1;
+		break;
+	default:
+		return usage(NULL);
 	}
-	if (*first == NULL) {
-		*first = strndup(ev.stream.p, ev.stream.n);
-		return 0;
-	}
-	if (strlen(*first) != ev.stream.n ||
-	    memcmp(*first, ev.stream.p, ev.stream.n) != 0) {
-		fe_warn("%s:%llu: --expect-version %s needs every event in one "
-			"stream; this one is in '%.*s', not '%s'",
-			name, (unsigned long long)line, arg,
-			(int)(ev.stream.n > 200 ? 200 : ev.stream.n), ev.stream.p,
-			*first);
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
-/* line reader over a file descriptor with a bounded buffer */
-struct input {
-	int fd;
-	const char *name;
-	char *buf;
-	size_t cap, start, end;
-	int eof;
-	int skipping; /* inside a line over EV_MAX_LINE */
-	uint64_t line;
-};
-
-#define READ_CHUNK (1u << 20)
-
-/*
- * Get the next line: 1 with line and len set, 0 at EOF, -1 on error
- * (errno), -2 for a line longer than EV_MAX_LINE (consumed, and counted).
- * Waits at most linger_ms for data when pending is set; returns 2 on that
- * timeout.  Memory stays bounded: an over-long line is skipped, not kept.
- */
-static int next_line(struct input *in, char **line, size_t *len, int pending,
-		     int linger_ms)
+/* Options that cannot be combined, or need another: -1 or exit 64.
+ * Then the settings they imply. */
+static int check_options(struct opts *o)
 {
-	char *nl;
-	ssize_t r;
-	struct pollfd pfd;
-
-	for (;;) {
-		nl = in->end > in->start
-			     ? memchr(in->buf + in->start, '\n', in->end - in->start)
-			     : NULL;
-		if (nl != NULL) {
-			*line = in->buf + in->start;
-			*len = (size_t)(nl - *line);
-			in->start = (size_t)(nl - in->buf) + 1;
-			in->line++;
-			if (in->skipping || *len > EV_MAX_LINE) {
-				in->skipping = 0;
-				return -2;
-			}
-			return 1;
-		}
-		if (in->eof) {
-			if (in->end > in->start || in->skipping) {
-				*line = in->buf + in->start;
-				*len = in->end - in->start;
-				in->start = in->end;
-				in->line++;
-				if (in->skipping || *len > EV_MAX_LINE) {
-					in->skipping = 0;
-					return -2;
-				}
-				return 1;
-			}
-			return 0;
-		}
-		if (in->end - in->start > EV_MAX_LINE) {
-			/* too long already: drop what we have, find its end */
-			in->skipping = 1;
-			in->start = in->end = 0;
-		}
-		if (in->start > 0 && in->cap - in->end < READ_CHUNK) {
-			memmove(in->buf, in->buf + in->start, in->end - in->start);
-			in->end -= in->start;
-			in->start = 0;
-		}
-		if (in->cap - in->end < READ_CHUNK) {
-			size_t ncap = in->cap ? in->cap * 2 : 4 * READ_CHUNK;
-			char *nb = realloc(in->buf, ncap);
-			if (nb == NULL)
-				return -1;
-			in->buf = nb;
-			in->cap = ncap;
-		}
-		if (pending && linger_ms > 0) {
-			pfd.fd = in->fd;
-			pfd.events = POLLIN;
-			r = poll(&pfd, 1, linger_ms);
-			if (r == 0)
-				return 2;
-			if (r < 0 && errno == EINTR && stop_requested)
-				return 0;
-		}
-		r = read(in->fd, in->buf + in->end, in->cap - in->end);
-		if (r < 0) {
-			if (errno == EINTR) {
-				if (stop_requested)
-					return 0;
-				continue;
-			}
-			return -1;
-		}
-		if (r == 0)
-			in->eof = 1;
-		in->end += (size_t)r;
+	if ((o->have_from || o->type) && !o->wrap)
+		return usage("--type and --*-from need --wrap");
+	if (o->wrap && o->format != NULL)
+		return usage("--wrap and --format cannot be combined");
+	if (o->wrap && o->type == NULL && o->popts.type_from == NULL)
+		return usage("--wrap needs --type TYPE or --type-from PATH");
+	if (o->type && o->popts.type_from)
+		return usage("--type and --type-from cannot be combined");
+	if (o->type && o->type[0] == '\0')
+		return usage("--type must not be empty");
+	if (o->dry_run && o->ack)
+		return usage("--dry-run and --ack cannot be combined");
+	if (o->wopts.expect == EV_EXPECT_VERSION) {
+		if (o->noperands > 0 && o->stream == NULL)
+			return usage("--expect-version %s needs the event in "
+				     "a stream: give --stream NAME", o->expect);
+		/* one stream, appended atomically: all of it in one batch,
+		 * written at the end of the input or not at all */
+		o->wopts.one_batch = 1;
+		o->wopts.batch_bytes = EV_MAX_BATCH_BYTES;
+		o->wopts.batch_events = 1000000;
+		o->linger_ms = 0;
 	}
+	if (o->wrap)
+		o->popts.format = EV_FMT_WRAP;
+	o->stream_in = o->popts.format == EV_FMT_MSGPACK;
+	o->popts.type = o->type;
+	return -1;
 }
 
-static int blank(const char *s, size_t n)
+/* The command line into o: -1 to go on, or the exit status. */
+static int parse_args(struct opts *o, int argc, char **argv)
 {
+	int c, r;
+
+	o->linger_ms = 100;
+	o->inputs = calloc((size_t)argc, sizeof(*o->inputs));
+	o->metas = calloc((size_t)argc, sizeof(*o->metas));
+	if (o->inputs == NULL || o->metas == NULL)
+		return fe_oom();
+	while ((c = getopt_long(argc, argv, "achi:vV", longopts, NULL)) != -1) {
+		r = set_option(o, c, optarg);
+		if (r >= 0)
+			return r;
+	}
+	if (optind >= argc)
+		return usage("missing LOG operand");
+	o->log = argv[optind++];
+	o->operands = argv + optind;
+	o->noperands = argc - optind;
+	o->have_from = o->popts.type_from || o->popts.id_from ||
+		       o->popts.key_from || o->popts.stream_from ||
+		       o->popts.time_from;
+	/* the argument form, or the input form */
+	if (o->noperands > 0 &&
+	    (o->ninputs > 0 || o->wrap || o->format != NULL || o->have_from ||
+	     o->type != NULL || o->skip_invalid))
+		return usage("TYPE arguments cannot be combined with -i, "
+			     "--wrap, --format, --type, --*-from or "
+			     "--skip-invalid");
+	if (o->noperands == 0 && (o->id || o->key || o->stream || o->time ||
+				  o->schema || o->nmetas))
+		return usage("--id, --key, --stream, --time, --schema and "
+			     "--meta need the TYPE argument form");
+	return -1;
+}
+
+/* ------------------------------------------------------------ the argument form */
+
+/* A builder error is a usage error, with the option's flag. */
+static int builder_failed(struct ev_error *err)
+{
+	if (err->code == EV_ERR)
+		return fe_report(err);
+	name_flag(err);
+	return usage("%s", err->msg);
+}
+
+/* TYPE [name=value | name:=json ...] and the envelope options: -1 with
+ * *out set, or the exit status. */
+static int build_event(const struct opts *o, struct ev_builder **out)
+{
+	static const char *const fields[] = {"type", "id", "key", "stream",
+					     "time", "schema"};
+	const char *values[] = {o->operands[0], o->id, o->key, o->stream,
+				o->time, o->schema};
+	struct ev_builder *b = ev_builder_new();
+	struct ev_error err;
 	size_t i;
+	int k;
 
-	for (i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-			return 0;
-	return 1;
+	*out = b;
+	if (b == NULL)
+		return fe_oom();
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (values[i] != NULL &&
+		    ev_builder_set(b, fields[i], values[i], &err) != 0)
+			return builder_failed(&err);
+	for (k = 0; k < o->nmetas; k++)
+		if (ev_builder_meta_arg(b, o->metas[k], &err) != 0)
+			return builder_failed(&err);
+	for (k = 1; k < o->noperands; k++)
+		if (ev_builder_arg(b, o->operands[k], &err) != 0)
+			return builder_failed(&err);
+	return -1;
 }
 
-/* the -i and --meta arguments; freed at exit, whichever return it is */
-static const char **inputs, **metas;
-
-static void free_args(void)
+static int publish_event(struct pub *pb, struct ev_builder *b)
 {
-	free(inputs);
-	free(metas);
+	struct ev_buf rec = {0};
+	struct ev_error err;
+	ev_time_t t;
+	int rc = EV_EXIT_OK;
+
+	if (ev_builder_finish(b, ev_now(), &rec, &t, &err) != 0) {
+		rc = fe_report(&err);
+		goto out;
+	}
+	if (pb->w != NULL && (ev_writer_add(pb->w, rec.p, rec.len, t, &err) != 0 ||
+			      ev_writer_flush(pb->w, &err) != 0)) {
+		rc = writer_failed(pb, &err);
+		goto out;
+	}
+	if (ack_failed(pb)) {
+		rc = acks_lost(pb);
+		goto out;
+	}
+	if (pb->duplicates > 0)
+		fe_warn("0 appended, 1 duplicate");
+out:
+	ev_buf_free(&rec);
+	return rc;
+}
+
+/* ------------------------------------------------------------ input */
+
+/* A bad line or object: reported, then skipped (-1) or the exit status. */
+static int bad_line(struct pub *pb, const char *name, struct ev_input *in,
+		    struct ev_error *err)
+{
+	char loc[4200];
+
+	if (err->code != EV_EDATA)
+		return fe_report(err);
+	name_flag(err);
+	where(pb->o, name, pb->last_at, loc, sizeof(loc));
+	if (err->column > 0)
+		fe_warn("%s:%zu: %s", loc, err->column, err->msg);
+	else
+		fe_warn("%s: %s", loc, err->msg);
+	pb->invalid++;
+	pb->broken = ev_input_broken(in);
+	if ((pb->o->skip_invalid || pb->o->dry_run) && !pb->broken)
+		return -1;
+	pb->stopped = 1;
+	return EV_EXIT_DATA;
+}
+
+/* The events of one line (or object) to the writer: -1, or the exit
+ * status. */
+static int add_events(struct pub *pb, int k, const char *name,
+		      struct ev_input *in, int n)
+{
+	const struct opts *o = pb->o;
+	struct ev_error err;
+	const uint8_t *rec;
+	char loc[4200];
+	size_t rn;
+	ev_time_t t;
+	int i, r;
+
+	where(o, name, pb->last_at, loc, sizeof(loc));
+	for (i = 0; i < n; i++) {
+		ev_input_record(in, i, &rec, &rn, &t);
+		if (o->wopts.expect == EV_EXPECT_VERSION &&
+		    ev_expect_one_stream(&pb->one_stream, rec, rn, &err) != 0) {
+			if (err.code != EV_EUSAGE)
+				return fe_report(&err);
+			return usage("%s: --expect-version %s needs every "
+				     "event in one stream; %s",
+				     loc, o->expect, err.msg);
+		}
+		r = ev_writer_add_tagged(pb->w, rec, rn, t, TAG(k, pb->last_at),
+					 &err);
+		if (r == EV_EUSAGE)
+			return usage("%s: --expect-version %s: %s; an exact "
+				     "version is for one atomic append",
+				     loc, o->expect, err.msg);
+		if (r != 0)
+			return writer_failed(pb, &err);
+	}
+	return -1;
+}
+
+/* Everything in input number k: -1, or the exit status. */
+static int publish_input(struct pub *pb, int k, struct ev_input *in)
+{
+	const char *name = input_name(pb->o->inputs[k]);
+	struct ev_input_pos pos;
+	struct ev_error err;
+	int n, r, pending, timeout;
+
+	while (!stop_requested) {
+		pending = pb->w != NULL && ev_writer_pending(pb->w) > 0;
+		timeout = pending && pb->o->linger_ms > 0 ? (int)pb->o->linger_ms
+							  : -1;
+		n = ev_input_next(in, timeout, EV_TIME_NONE, &err);
+		ev_input_where(in, &pos);
+		pb->last_at = pb->o->stream_in ? pos.byte : pos.line;
+		if (n == EV_EAGAIN) {
+			/* input paused: what was read is made durable */
+			if (pending && ev_writer_flush(pb->w, &err) != 0)
+				return writer_failed(pb, &err);
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (n == EV_EIO)
+			return fe_report(&err);
+		if (n < 0) {
+			r = bad_line(pb, name, in, &err);
+			if (r >= 0)
+				return r;
+			continue;
+		}
+		pb->valid += (uint64_t)n;
+		if (pb->o->dry_run)
+			continue;
+		r = add_events(pb, k, name, in, n);
+		if (r >= 0)
+			return r;
+		if (ack_failed(pb)) {
+			pb->stopped = 1;
+			return EV_EXIT_OK; /* reported below */
+		}
+	}
+	return -1;
+}
+
+/* Every input in turn: -1, or the exit status. */
+static int publish_inputs(struct pub *pb)
+{
+	const struct opts *o = pb->o;
+	struct ev_input *in;
+	struct ev_error err;
+	const char *path;
+	int k, r = -1;
+
+	for (k = 0; k < o->ninputs && !stop_requested && r < 0; k++) {
+		path = o->inputs[k];
+		if (ev_input_open(&in, strcmp(path, "-") == 0 ? NULL : path,
+				  &o->popts, &err) != 0)
+			return fe_report(&err);
+		r = publish_input(pb, k, in);
+		ev_input_free(in);
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------ the log */
+
+static int open_log(struct pub *pb, struct opts *o)
+{
+	struct ev_log_config cfg;
+	struct ev_error err;
+	int r;
+
+	r = ev_log_open(&pb->log, o->log, &err);
+	if (r == EV_ENOENT && o->create) {
+		ev_log_config_init(&cfg);
+		if (o->wopts.sync_set)
+			cfg.sync = o->wopts.sync; /* the new log's default */
+		r = ev_log_create(o->log, &cfg, &err);
+		if (r != 0 && access(o->log, F_OK) == 0)
+			r = 0; /* created by a concurrent evpub */
+		if (r == 0)
+			r = ev_log_open(&pb->log, o->log, &err);
+	}
+	if (r != 0) {
+		r = fe_report(&err);
+		if (err.code == EV_ENOENT)
+			fe_warn("use -c/--create to create it, or 'evctl init %s'",
+				o->log);
+		return r;
+	}
+	o->wopts.threaded = 1;
+	o->wopts.unlinked = 1; /* our records come from the parser */
+	o->wopts.on_durable = on_durable;
+	o->wopts.notice = on_notice;
+	o->wopts.ctx = pb;
+	if (ev_writer_open(&pb->w, pb->log, &o->wopts, &err) != 0)
+		return fe_report(&err);
+	return -1;
+}
+
+/* After the input: everything before a bad line made durable, and the
+ * counts said.  Returns the exit status. */
+static int finish_input(struct pub *pb, int rc)
+{
+	const struct opts *o = pb->o;
+	struct ev_error err;
+	char a[64], b[64], c[64] = "";
+	uint64_t skipped = o->skip_invalid ? pb->invalid - (uint64_t)pb->broken
+					   : 0;
+	const char *bad = o->stream_in ? "invalid object" : "invalid line";
+	const char *bads = o->stream_in ? "invalid objects" : "invalid lines";
+
+	if (pb->w != NULL && rc != 0 && o->wopts.one_batch)
+		ev_writer_discard(pb->w); /* all or nothing */
+	if (pb->w != NULL && ev_writer_flush(pb->w, &err) != 0 &&
+	    (rc == 0 || rc == EV_EXIT_DATA))
+		rc = writer_failed(pb, &err);
+	if (ack_failed(pb)) {
+		rc = acks_lost(pb);
+		pb->stopped = 1;
+	}
+	if (pb->duplicates > 0)
+		fe_warn("%s appended, %s duplicate", fe_commas(pb->appended, a),
+			fe_commas(pb->duplicates, b));
+	if (pb->broken) /* a stream that cannot be read on */
+		snprintf(c, sizeof(c), "; stopped at byte %s",
+			 fe_commas(pb->last_at, b));
+	count(a, pb->appended, "event", "events");
+	if (rc != 0 && pb->stopped && !o->dry_run && skipped == 0) {
+		fe_warn("%s appended; stopped at %s %s", a,
+			o->stream_in ? "byte" : "line",
+			fe_commas(pb->stop_known ? pb->stop_at : pb->last_at, b));
+	} else if (o->dry_run) {
+		if (pb->invalid > 0 || o->verbose)
+			fe_warn("%s valid; %s%s",
+				count(a, pb->valid, "event", "events"),
+				count(b, pb->invalid, bad, bads), c);
+		if (pb->invalid > 0 && rc == 0)
+			rc = EV_EXIT_DATA;
+	} else if (skipped > 0) {
+		fe_warn("%s appended; %s skipped%s", a,
+			count(b, skipped, bad, bads), c);
+		if (rc == 0)
+			rc = EV_EXIT_DATA;
+	}
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	struct ev_parse_opts popts;
-	struct ev_writer_opts wopts;
-	struct ev_log_config cfg;
-	struct ev_log *log = NULL;
-	struct ev_writer *w = NULL;
-	struct ev_parser *ps = NULL;
+	struct opts o;
+	struct pub pb;
 	struct ev_builder *bld = NULL;
 	struct ev_error err;
-	struct pub pb;
-	struct input in;
-	const char *logpath, *format = NULL, *opt_type = NULL;
-	const char *arg_id = NULL, *arg_key = NULL, *arg_stream = NULL,
-		   *arg_time = NULL, *arg_schema = NULL;
-	int ninputs = 0, nmetas = 0, create = 0, dry_run = 0, skip_invalid = 0,
-	    verbose = 0, wrap = 0, c, rc = 0, k;
-	int64_t linger_ms = 100;
-	uint64_t v, invalid = 0, valid = 0;
-	char cbuf[32], cbuf2[32];
-	int have_from = 0, at_line = 0; /* stopped at an input line */
-	uint64_t stop_line = 0;		 /* that line, when not the last read */
-	const char *expect_arg = NULL;
-	char *one_stream = NULL;	 /* exact --expect-version: its stream */
+	char a[64], b[64];
+	int rc, counts;
 
 	fe_init(argv);
-	memset(&popts, 0, sizeof(popts));
-	memset(&wopts, 0, sizeof(wopts));
+	memset(&o, 0, sizeof(o));
 	memset(&pb, 0, sizeof(pb));
-	memset(&in, 0, sizeof(in));
-	in.fd = -1;
-	ev_error_clear(&err);
-	inputs = calloc((size_t)argc, sizeof(*inputs));
-	metas = calloc((size_t)argc, sizeof(*metas));
-	atexit(free_args);
-	if (inputs == NULL || metas == NULL) {
-		fe_warn("out of memory");
-		return 1;
-	}
-	while ((c = getopt_long(argc, argv, "achi:vV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			pb.ack = 1;
-			break;
-		case OPT_BATCH_BYTES:
-			if (fe_parse_size(optarg, &v) != 0 || v < 1 ||
-			    v > EV_MAX_BATCH_BYTES)
-				return fe_usage_error(usage_short,
-						      "--batch-bytes: '%s' is not a "
-						      "size from 1 to 15M",
-						      optarg);
-			wopts.batch_bytes = (size_t)v;
-			break;
-		case OPT_BATCH_EVENTS:
-			if (fe_parse_u64(optarg, &v) != 0 || v < 1 || v > 1000000)
-				return fe_usage_error(usage_short,
-						      "--batch-events: '%s' is not a "
-						      "number between 1 and 1000000",
-						      optarg);
-			wopts.batch_events = (uint32_t)v;
-			break;
-		case 'c':
-			create = 1;
-			break;
-		case OPT_DRY_RUN:
-			dry_run = 1;
-			break;
-		case OPT_EXPECT_VERSION:
-			expect_arg = optarg;
-			if (strcmp(optarg, "any") == 0) {
-				wopts.expect = EV_EXPECT_ANY;
-			} else if (strcmp(optarg, "none") == 0) {
-				wopts.expect = EV_EXPECT_NONE;
-			} else if (strcmp(optarg, "exists") == 0) {
-				wopts.expect = EV_EXPECT_EXISTS;
-			} else if (fe_parse_u64(optarg, &v) == 0) {
-				wopts.expect = EV_EXPECT_VERSION;
-				wopts.expect_version = v;
-			} else {
-				return fe_usage_error(usage_short,
-						      "--expect-version: '%s' is not "
-						      "a version number, none, "
-						      "exists or any",
-						      optarg);
-			}
-			break;
-		case OPT_FORMAT:
-			format = optarg;
-			if (strcmp(optarg, "envelope") != 0 &&
-			    strcmp(optarg, "cloudevents") != 0)
-				return fe_usage_error(usage_short,
-						      "--format: '%s' is not "
-						      "envelope or cloudevents",
-						      optarg);
-			break;
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return 0;
-		case 'i':
-			inputs[ninputs++] = optarg;
-			break;
-		case OPT_ID:
-			arg_id = optarg;
-			break;
-		case OPT_ID_FROM:
-			popts.id_from = optarg;
-			have_from = 1;
-			break;
-		case OPT_KEY:
-			arg_key = optarg;
-			break;
-		case OPT_KEY_FROM:
-			popts.key_from = optarg;
-			have_from = 1;
-			break;
-		case OPT_LINGER:
-			if (ev_duration_parse(optarg, &linger_ms) != 0)
-				return fe_usage_error(usage_short,
-						      "--linger: '%s' is not a "
-						      "duration such as 100ms or 2s",
-						      optarg);
-			if (linger_ms > 3600000)
-				return fe_usage_error(usage_short,
-						      "--linger: '%s' is over the "
-						      "maximum of 1h",
-						      optarg);
-			break;
-		case OPT_META:
-			if (strchr(optarg, '=') == NULL)
-				return fe_usage_error(usage_short,
-						      "--meta: expected NAME=VALUE, "
-						      "got '%s'",
-						      optarg);
-			metas[nmetas++] = optarg;
-			break;
-		case OPT_RENUMBER:
-			wopts.renumber = 1;
-			break;
-		case OPT_SCHEMA:
-			arg_schema = optarg;
-			break;
-		case OPT_SKIP_INVALID:
-			skip_invalid = 1;
-			break;
-		case OPT_STREAM:
-			arg_stream = optarg;
-			break;
-		case OPT_STREAM_FROM:
-			popts.stream_from = optarg;
-			have_from = 1;
-			break;
-		case OPT_SYNC:
-			if (fe_parse_sync(optarg, &wopts.sync) != 0)
-				return fe_usage_error(usage_short,
-						      "--sync: '%s' is not batch or "
-						      "none",
-						      optarg);
-			wopts.sync_set = 1;
-			break;
-		case OPT_TIME:
-			arg_time = optarg;
-			break;
-		case OPT_TIME_FROM:
-			popts.time_from = optarg;
-			have_from = 1;
-			break;
-		case OPT_TYPE:
-			opt_type = optarg;
-			break;
-		case OPT_TYPE_FROM:
-			popts.type_from = optarg;
-			have_from = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'V':
-			fe_version();
-			return 0;
-		case OPT_WRAP:
-			wrap = 1;
-			break;
-		default:
-			return fe_usage_error(usage_short, NULL);
-		}
-	}
-	if (optind >= argc)
-		return fe_usage_error(usage_short, "missing LOG operand");
-	logpath = argv[optind++];
-
-	/* argument form: TYPE [name=value | name:=json ...] */
-	if (optind < argc) {
-		if (ninputs > 0 || wrap || format != NULL || have_from ||
-		    opt_type != NULL || skip_invalid)
-			return fe_usage_error(usage_short,
-					      "TYPE arguments cannot be combined "
-					      "with -i, --wrap, --format, --type, "
-					      "--*-from or --skip-invalid");
-		bld = ev_builder_new();
-		if (bld == NULL) {
-			fe_warn("out of memory");
-			return 1;
-		}
-		if (ev_builder_set(bld, "type", argv[optind++], &err) != 0 ||
-		    (arg_id && ev_builder_set(bld, "id", arg_id, &err) != 0) ||
-		    (arg_key && ev_builder_set(bld, "key", arg_key, &err) != 0) ||
-		    (arg_stream &&
-		     ev_builder_set(bld, "stream", arg_stream, &err) != 0) ||
-		    (arg_time && ev_builder_set(bld, "time", arg_time, &err) != 0) ||
-		    (arg_schema &&
-		     ev_builder_set(bld, "schema", arg_schema, &err) != 0)) {
-			ev_builder_free(bld);
-			return fe_usage_error(usage_short, "%s", err.msg);
-		}
-		for (k = 0; k < nmetas; k++) {
-			char *eq = strchr(metas[k], '=');
-			char *name = strndup(metas[k], (size_t)(eq - metas[k]));
-			int r = ev_builder_meta(bld, name, eq + 1, &err);
-			free(name);
-			if (r != 0) {
-				ev_builder_free(bld);
-				return fe_usage_error(usage_short, "%s", err.msg);
-			}
-		}
-		for (; optind < argc; optind++) {
-			const char *a = argv[optind], *eq = strchr(a, '=');
-			int is_json;
-			char *name;
-			int r;
-			if (eq == NULL || eq == a) {
-				ev_builder_free(bld);
-				return fe_usage_error(usage_short,
-						      "'%s' is not name=value or "
-						      "name:=json",
-						      a);
-			}
-			is_json = eq[-1] == ':';
-			name = strndup(a, (size_t)(eq - a - is_json));
-			if (name == NULL || name[0] == '\0') {
-				free(name);
-				ev_builder_free(bld);
-				return fe_usage_error(usage_short,
-						      "'%s' has an empty name", a);
-			}
-			r = ev_builder_data(bld, name, eq + 1, strlen(eq + 1),
-					    is_json, &err);
-			free(name);
-			if (r != 0) {
-				ev_builder_free(bld);
-				return fe_usage_error(usage_short, "%s", err.msg);
-			}
-		}
-	} else if (arg_id || arg_key || arg_stream || arg_time || arg_schema ||
-		   nmetas) {
-		return fe_usage_error(usage_short,
-				      "--id, --key, --stream, --time, --schema and "
-				      "--meta need the TYPE argument form");
-	}
-	if ((have_from || opt_type) && !wrap)
-		return fe_usage_error(usage_short,
-				      "--type and --*-from need --wrap");
-	if (wrap && format != NULL)
-		return fe_usage_error(usage_short,
-				      "--wrap and --format cannot be combined");
-	if (wrap && opt_type == NULL && popts.type_from == NULL)
-		return fe_usage_error(usage_short,
-				      "--wrap needs --type TYPE or --type-from PATH");
-	if (opt_type && popts.type_from)
-		return fe_usage_error(usage_short,
-				      "--type and --type-from cannot be combined");
-	if (opt_type && opt_type[0] == '\0')
-		return fe_usage_error(usage_short, "--type must not be empty");
-	if (dry_run && pb.ack)
-		return fe_usage_error(usage_short,
-				      "--dry-run and --ack cannot be combined");
-	if (wopts.expect == EV_EXPECT_VERSION && bld != NULL &&
-	    arg_stream == NULL) {
-		ev_builder_free(bld);
-		return fe_usage_error(usage_short,
-				      "--expect-version %s needs the event in a "
-				      "stream: give --stream NAME",
-				      expect_arg);
-	}
-	if (wopts.expect == EV_EXPECT_VERSION) {
-		/* one stream, appended atomically: all of it in one batch,
-		 * written at the end of the input or not at all */
-		wopts.one_batch = 1;
-		wopts.batch_bytes = EV_MAX_BATCH_BYTES;
-		wopts.batch_events = 1000000;
-		linger_ms = 0;
-	}
-
-	popts.format = wrap ? EV_FMT_WRAP
-		       : (format && strcmp(format, "cloudevents") == 0)
-			       ? EV_FMT_CLOUDEVENTS
-			       : EV_FMT_ENVELOPE;
-	popts.type = opt_type;
-
-	/* open (or create) the log */
-	if (!dry_run) {
-		rc = ev_log_open(&log, logpath, &err);
-		if (rc == EV_ENOENT && create) {
-			ev_log_config_init(&cfg);
-			if (wopts.sync_set)
-				cfg.sync = wopts.sync; /* the new log's default */
-			rc = ev_log_create(logpath, &cfg, &err);
-			if (rc != 0 && access(logpath, F_OK) == 0)
-				rc = 0; /* created by a concurrent evpub */
-			if (rc == 0)
-				rc = ev_log_open(&log, logpath, &err);
-		}
-		if (rc != 0) {
-			rc = fe_report(&err);
-			if (err.code == EV_ENOENT)
-				fe_warn("use -c/--create to create it, or 'evctl init %s'",
-					logpath);
-			goto out;
-		}
-		wopts.threaded = 1;
-		wopts.unlinked = 1; /* our records come from the parser */
-		wopts.on_durable = on_durable;
-		wopts.notice = on_notice;
-		wopts.ctx = &pb;
-		rc = ev_writer_open(&w, log, &wopts, &err);
-		if (rc != 0) {
-			rc = fe_report(&err);
-			goto out;
-		}
-	}
-
-	fe_on_stop(on_signal);
-
-	if (bld != NULL) {
-		struct ev_buf rec = {0};
-		ev_time_t t;
-		if (ev_builder_finish(bld, ev_now(), &rec, &t, &err) != 0) {
-			ev_buf_free(&rec);
-			rc = fe_report(&err);
-			goto out;
-		}
-		if (!dry_run && (ev_writer_add(w, rec.p, rec.len, t, &err) != 0 ||
-				 ev_writer_flush(w, &err) != 0)) {
-			ev_buf_free(&rec);
-			rc = writer_failed(w, &err, inputs, &stop_line);
-			goto out;
-		}
-		ev_buf_free(&rec);
-		if (ack_failed(&pb)) {
-			fe_warn("cannot write acknowledgements: %s",
-				strerror(ack_failed(&pb)));
-			rc = 74;
-			goto out;
-		}
-		if (pb.duplicates > 0)
-			fe_warn("0 appended, 1 duplicate");
-		goto done;
-	}
-
-	ps = ev_parser_new(&popts);
-	if (ps == NULL) {
-		fe_warn("out of memory");
-		rc = 1;
+	pb.o = &o;
+	rc = parse_args(&o, argc, argv);
+	if (rc < 0 && o.noperands > 0)
+		rc = build_event(&o, &bld);
+	if (rc < 0)
+		rc = check_options(&o);
+	if (rc < 0 && !o.dry_run)
+		rc = open_log(&pb, &o);
+	if (rc >= 0)
 		goto out;
+	fe_on_stop(on_signal);
+	if (bld != NULL) {
+		rc = publish_event(&pb, bld);
+		counts = rc == 0;
+	} else {
+		if (o.ninputs == 0)
+			o.inputs[o.ninputs++] = "-";
+		rc = publish_inputs(&pb);
+		rc = finish_input(&pb, rc < 0 ? EV_EXIT_OK : rc);
+		counts = 1;
 	}
-	if (ninputs == 0)
-		inputs[ninputs++] = "-";
-	for (k = 0; k < ninputs && !stop_requested; k++) {
-		const char *name = inputs[k];
-		char *line;
-		size_t len;
-		int r, n, i;
-
-		in.start = in.end = 0;
-		in.eof = 0;
-		in.skipping = 0;
-		in.line = 0;
-		if (strcmp(name, "-") == 0) {
-			in.fd = 0;
-			in.name = "stdin";
-		} else {
-			in.fd = open(name, O_RDONLY | O_CLOEXEC);
-			in.name = name;
-			if (in.fd < 0) {
-				fe_warn("cannot open '%s': %s", name, strerror(errno));
-				rc = errno == ENOENT ? 66 : 74;
-				goto stopped;
-			}
-		}
-		for (;;) {
-			r = next_line(&in, &line, &len,
-				      w != NULL && ev_writer_pending(w) > 0,
-				      (int)linger_ms);
-			if (r == 2) {
-				if (ev_writer_flush(w, &err) != 0) {
-					rc = writer_failed(w, &err, inputs, &stop_line);
-					at_line = 1;
-					goto stopped;
-				}
-				continue;
-			}
-			if (r == 0)
-				break;
-			if (r == -2) {
-				fe_warn("%s:%llu: line longer than %u bytes", in.name,
-					(unsigned long long)in.line, EV_MAX_LINE);
-				invalid++;
-				if (skip_invalid || dry_run)
-					continue;
-				rc = 65;
-				at_line = 1;
-				goto stopped;
-			}
-			if (r < 0) {
-				fe_warn("cannot read '%s': %s", in.name,
-					strerror(errno));
-				rc = 74;
-				goto stopped;
-			}
-			if (blank(line, len))
-				continue;
-			n = ev_parser_line(ps, line, len, EV_TIME_NONE, &err);
-			if (n < 0) {
-				fe_warn("%s:%llu:%zu: %s", in.name,
-					(unsigned long long)in.line, err.column,
-					err.msg);
-				invalid++;
-				if (skip_invalid || dry_run)
-					continue;
-				rc = 65;
-				at_line = 1;
-				goto stopped;
-			}
-			valid += (uint64_t)n;
-			if (dry_run)
-				continue;
-			for (i = 0; i < n; i++) {
-				const uint8_t *rec;
-				size_t rn;
-				ev_time_t t;
-				ev_parser_record(ps, i, &rec, &rn, &t);
-				if (one_stream_check(&one_stream, rec, rn, in.name,
-						     in.line, expect_arg) != 0) {
-					rc = 64;
-					goto stopped;
-				}
-				r = ev_writer_add_tagged(w, rec, rn, t,
-							 TAG(k, in.line), &err);
-				if (r == EV_EUSAGE) {
-					fe_warn("%s:%llu: --expect-version %s: %s; an "
-						"exact version is for one atomic "
-						"append",
-						in.name, (unsigned long long)in.line,
-						expect_arg, err.msg);
-					rc = 64;
-					goto stopped;
-				}
-				if (r != 0) {
-					rc = writer_failed(w, &err, inputs, &stop_line);
-					at_line = 1;
-					goto stopped;
-				}
-			}
-			if (ack_failed(&pb)) {
-				at_line = 1;
-				goto stopped;
-			}
-			if (stop_requested)
-				break;
-		}
-		if (in.fd > 0)
-			close(in.fd);
-		in.fd = -1;
-	}
-stopped:
-	if (in.fd > 0)
-		close(in.fd);
-	if (w != NULL && rc != 0 && wopts.one_batch)
-		ev_writer_discard(w); /* all or nothing */
-	if (w != NULL) {
-		/* everything before a bad line is made durable */
-		struct ev_error e2;
-		if (ev_writer_flush(w, &e2) != 0 && (rc == 0 || rc == 65)) {
-			rc = writer_failed(w, &e2, inputs, &stop_line);
-			at_line = 1;
-		}
-	}
-	if (ack_failed(&pb)) {
-		fe_warn("cannot write acknowledgements: %s",
-			strerror(ack_failed(&pb)));
-		rc = 74;
-		at_line = 1;
-	}
-	if (pb.duplicates > 0)
-		fe_warn("%s appended, %s duplicate", fe_commas(pb.appended, cbuf),
-			fe_commas(pb.duplicates, cbuf2));
-	if (rc != 0 && at_line && !dry_run && !(skip_invalid && invalid > 0))
-		fe_warn("%s %s appended; stopped at line %s",
-			fe_commas(pb.appended, cbuf),
-			fe_plural(pb.appended, "event", "events"),
-			fe_commas(stop_line ? stop_line : in.line, cbuf2));
-	else if (dry_run) {
-		if (invalid > 0 || verbose)
-			fe_warn("%s %s valid; %s invalid %s",
-				fe_commas(valid, cbuf),
-				fe_plural(valid, "event", "events"),
-				fe_commas(invalid, cbuf2),
-				fe_plural(invalid, "line", "lines"));
-		if (invalid > 0 && rc == 0)
-			rc = 65;
-	} else if (skip_invalid && invalid > 0) {
-		fe_warn("%s %s appended; %s invalid %s skipped",
-			fe_commas(pb.appended, cbuf),
-			fe_plural(pb.appended, "event", "events"),
-			fe_commas(invalid, cbuf2),
-			fe_plural(invalid, "line", "lines"));
-		if (rc == 0)
-			rc = 65;
-	}
-done:
-	if (verbose && w != NULL && !dry_run) {
-		fe_warn("%s %s appended, %s %s",
-			fe_commas(pb.appended, cbuf),
-			fe_plural(pb.appended, "event", "events"),
-			fe_commas(ev_writer_syncs(w), cbuf2),
-			fe_plural(ev_writer_syncs(w), "fsync", "fsyncs"));
-	}
+	if (counts && o.verbose && pb.w != NULL)
+		fe_warn("%s appended, %s", count(a, pb.appended, "event", "events"),
+			count(b, ev_writer_syncs(pb.w), "fsync", "fsyncs"));
 out:
-	if (w != NULL) {
-		struct ev_error e3;
-		if (ev_writer_close(w, &e3) != 0 && rc == 0)
-			rc = fe_report(&e3);
-	}
-	ev_parser_free(ps);
+	if (pb.w != NULL && ev_writer_close(pb.w, &err) != 0 && rc == 0)
+		rc = fe_report(&err);
 	ev_builder_free(bld);
-	ev_log_close(log);
+	ev_log_close(pb.log);
 	ev_buf_free(&pb.ackbuf);
-	free(in.buf);
-	free(one_stream);
+	ev_buf_free(&pb.one_stream);
+	free(o.inputs);
+	free(o.metas);
 	return rc;
 }

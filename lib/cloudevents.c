@@ -123,7 +123,7 @@ static int legal_uri_ref(const char *s, size_t n)
 /* ------------------------------------------------------------ input */
 
 struct ce_ctx {
-	struct ev_parser *ps;
+	struct ev_parse_bufs *b;
 	struct ev_json *js;
 	struct ev_error *err;
 	struct ev_buf *strs, *data, *meta, *tmp;
@@ -536,27 +536,27 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 		f.data_n = c->data->len - data_start;
 		f.data_bin = have_b64;
 	}
-	if (ev_record_encode(&f, now, ev_parser_buf(c->ps, 4), &t, c->err) != 0) {
+	if (ev_record_encode(&f, now, &c->b->recs.out, &t, c->err) != 0) {
 		c->err->column = 1;
 		return c->err->code;
 	}
-	return ev_parser_push(c->ps, t, c->err);
+	return ev_reclist_push(&c->b->recs, t, c->err);
 }
 
-int ev_ce_parse_line(struct ev_parser *ps, struct ev_json *js, ev_time_t now,
+int ev_ce_parse_line(struct ev_parse_bufs *b, struct ev_json *js, ev_time_t now,
 		     struct ev_error *err)
 {
 	struct ce_ctx c;
 	int ch, r = 0;
 
 	memset(&c, 0, sizeof(c));
-	c.ps = ps;
+	c.b = b;
 	c.js = js;
 	c.err = err;
-	c.strs = ev_parser_buf(ps, 0);
-	c.data = ev_parser_buf(ps, 1);
-	c.meta = ev_parser_buf(ps, 2);
-	c.tmp = ev_parser_buf(ps, 3);
+	c.strs = &b->strs;
+	c.data = &b->data;
+	c.meta = &b->meta;
+	c.tmp = &b->tmp;
 	ch = ev_json_ws(js);
 	if (ch == '[') {
 		/* application/cloudevents-batch+json: an array of events */

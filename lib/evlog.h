@@ -179,6 +179,7 @@ enum ev_format {
 	EV_FMT_ENVELOPE = 0,
 	EV_FMT_CLOUDEVENTS,
 	EV_FMT_WRAP,
+	EV_FMT_MSGPACK,	/* a stream of maps (struct ev_input only) */
 };
 
 /* Output flags for ev_event_to_json(). */
@@ -221,6 +222,8 @@ int ev_event_path(const struct ev_event *ev, const char *path,
 
 struct ev_parser;
 
+/* Errors about a --wrap path begin with the name of its field here:
+ * "type_from 'kind': no value at that path". */
 struct ev_parse_opts {
 	enum ev_format format;
 	/* --wrap: dotted paths into the line, NULL when unused */
@@ -249,7 +252,8 @@ int ev_parser_line(struct ev_parser *ps, const char *line, size_t len,
 void ev_parser_record(const struct ev_parser *ps, int i, const uint8_t **rec,
 		      size_t *n, ev_time_t *time);
 
-/* Builder for one event from parts (evpub's argument form). */
+/* Builder for one event from parts (evpub's argument form).  Errors
+ * about a field's value begin with its name: "time: ...". */
 struct ev_builder;
 struct ev_builder *ev_builder_new(void);
 void ev_builder_free(struct ev_builder *b);
@@ -259,9 +263,60 @@ int ev_builder_data(struct ev_builder *b, const char *name, const char *value,
 		    size_t vlen, int is_json, struct ev_error *err);
 int ev_builder_meta(struct ev_builder *b, const char *name, const char *value,
 		    struct ev_error *err);
+/* One argument of evpub's argument form: "name=string" or "name:=json"
+ * into data, "NAME=VALUE" into meta. */
+int ev_builder_arg(struct ev_builder *b, const char *arg,
+		   struct ev_error *err);
+int ev_builder_meta_arg(struct ev_builder *b, const char *arg,
+			struct ev_error *err);
 /* Encode into out; *time gets the event time. */
 int ev_builder_finish(struct ev_builder *b, ev_time_t now, struct ev_buf *out,
 		      ev_time_t *time, struct ev_error *err);
+
+/* ---------------------------------------------------------------- input */
+
+/*
+ * Events read from a file descriptor, in the format of struct
+ * ev_parse_opts: NDJSON lines (blank lines skipped, each at most
+ * EV_MAX_LINE bytes), or with EV_FMT_MSGPACK a stream of MessagePack
+ * maps with the keys of the envelope (each at most EV_MAX_LINE bytes),
+ * read with msgpack-c's streaming unpacker.
+ */
+struct ev_input;
+
+/* Where the last line or object read begins. */
+struct ev_input_pos {
+	uint64_t line;	/* its line, from 1 (0 for a MessagePack stream) */
+	uint64_t byte;	/* its offset in the input, from 0 */
+};
+
+/* fd is read, never closed; name is the input's name in messages. */
+int ev_input_new(struct ev_input **out, int fd, const char *name,
+		 const struct ev_parse_opts *opts, struct ev_error *err);
+/* The file at path, or standard input ("stdin") when path is NULL.
+ * EV_ENOENT when there is no such file. */
+int ev_input_open(struct ev_input **out, const char *path,
+		  const struct ev_parse_opts *opts, struct ev_error *err);
+void ev_input_free(struct ev_input *in);
+/*
+ * Read and parse the next line or object.  Returns the number of events
+ * it holds (fetch them with ev_input_record(); they stay valid until the
+ * next call), 0 at the end of the input, or:
+ *   EV_EAGAIN  no data within timeout_ms (-1: wait), or a signal
+ *              interrupted the wait: call again;
+ *   EV_EDATA   the line or object is not valid (err->msg; err->column
+ *              in a line, or 0): the input goes on after it unless
+ *              ev_input_broken() (a malformed or truncated object);
+ *   EV_EIO     a read error; EV_ERR out of memory.
+ * now is the time given to events without one, as in ev_parser_line().
+ */
+int ev_input_next(struct ev_input *in, int timeout_ms, ev_time_t now,
+		  struct ev_error *err);
+void ev_input_record(const struct ev_input *in, int i, const uint8_t **rec,
+		     size_t *n, ev_time_t *time);
+void ev_input_where(const struct ev_input *in, struct ev_input_pos *pos);
+/* After EV_EDATA: 1 when nothing more can be read from the input. */
+int ev_input_broken(const struct ev_input *in);
 
 /* Generate a UUIDv7 (36 chars + NUL). */
 void ev_uuid7(ev_time_t now, char out[37]);
@@ -371,6 +426,22 @@ uint64_t ev_writer_syncs(const struct ev_writer *w);
 /* Iterate the records of a batch payload (as given to ev_durable_fn). */
 int ev_payload_next(const uint8_t **p, const uint8_t *end, const uint8_t **rec,
 		    size_t *n);
+
+/* ---------------------------------------------------------------- expectations */
+
+/* enum ev_expect (with the writer's options) from "any", "none",
+ * "exists" or a version number.  0, or EV_EUSAGE. */
+int ev_expect_parse(const char *s, enum ev_expect *expect, uint64_t *version,
+		    struct ev_error *err);
+/*
+ * The one-stream rule of an exact expected version (EV_EXPECT_VERSION):
+ * every record is in the stream of the first.  first (zeroed before the
+ * first record; ev_buf_free() it) keeps that stream.  0, or EV_EUSAGE
+ * with the reason in err: "this one has none", "this one is in 'B', not
+ * 'A'".
+ */
+int ev_expect_one_stream(struct ev_buf *first, const uint8_t *rec, size_t n,
+			 struct ev_error *err);
 
 /* ---------------------------------------------------------------- reader */
 

@@ -391,10 +391,13 @@ void ev_fields_init(struct ev_fields *f);
  * read from the clock when EV_TIME_NONE and needed. */
 int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 		     struct ev_buf *out, ev_time_t *time, struct ev_error *err);
+/* json.c: js's error into err, with its column */
 int ev_parse_fail(struct ev_json *js, struct ev_error *err);
+/* suggest.c: the name of names[] closest to k, or NULL */
 const char *ev_suggest(const char *k, size_t n, const char *const *names,
 		       size_t count);
 int ev_event_check_deep(const struct ev_event *ev, struct ev_error *err);
+/* eventout.c */
 int ev_json_put_data(struct ev_buf *out, const struct ev_event *ev,
 		     struct ev_error *err);
 int ev_value_to_text(const uint8_t *v, size_t n, struct ev_buf *out,
@@ -403,11 +406,32 @@ int ev_value_to_text(const uint8_t *v, size_t n, struct ev_buf *out,
 int ev_mp_path(const uint8_t *p, size_t n, const char *path,
 	       const uint8_t **val, size_t *val_len);
 
-/* event.c: parser internals shared with cloudevents.c */
-int ev_parser_push(struct ev_parser *ps, ev_time_t t, struct ev_error *err);
-/* 0 strs, 1 data, 2 meta, 3 tmp, 4 out */
-struct ev_buf *ev_parser_buf(struct ev_parser *ps, int which);
+/* json.c: the column of p in the line, in characters from 1 */
 size_t ev_json_column(const char *start, const char *p);
+
+/* event.c: the records encoded from one input line or object, end to
+ * end in out */
+struct ev_reclist {
+	struct ev_buf out;
+	size_t *end;
+	ev_time_t *time;
+	int count, cap;
+};
+/* Count the record that ends at out.len, with its time.  EV_EDATA past
+ * 4096 records (on one line). */
+int ev_reclist_push(struct ev_reclist *rl, ev_time_t t, struct ev_error *err);
+void ev_reclist_clear(struct ev_reclist *rl);
+void ev_reclist_get(const struct ev_reclist *rl, int i, const uint8_t **rec,
+		    size_t *n, ev_time_t *time);
+void ev_reclist_free(struct ev_reclist *rl);
+
+/* parser.c: the buffers of the line being parsed, shared with
+ * cloudevents.c */
+struct ev_parse_bufs {
+	struct ev_buf strs; /* decoded strings of the current line */
+	struct ev_buf data, meta, tmp;
+	struct ev_reclist recs; /* its encoded records */
+};
 
 /* event.c: the fields up to time only (id, type, stream, version,
  * time); the rest keeps its defaults */
@@ -456,9 +480,31 @@ uint64_t ev_state_unsaved(const struct ev_state *st);
 #define EV_RESOLVE_SLACK 20
 
 /* cloudevents.c: one line of CloudEvents 1.0 structured JSON (an event or
- * a batch array) into records pushed onto the parser */
-int ev_ce_parse_line(struct ev_parser *ps, struct ev_json *js, ev_time_t now,
+ * a batch array) into records pushed onto b->recs */
+int ev_ce_parse_line(struct ev_parse_bufs *b, struct ev_json *js, ev_time_t now,
 		     struct ev_error *err);
+
+/* unpacker.c: a MessagePack stream of event maps into records, through
+ * msgpack-c's streaming unpacker.  Feed it with ev_unpacker_buffer()
+ * (room for at least want bytes; NULL out of memory) and
+ * ev_unpacker_consumed(). */
+struct ev_unpacker;
+struct ev_unpacker *ev_unpacker_new(void);
+void ev_unpacker_free(struct ev_unpacker *u);
+char *ev_unpacker_buffer(struct ev_unpacker *u, size_t want, size_t *room);
+void ev_unpacker_consumed(struct ev_unpacker *u, size_t n);
+/* The next object: 1 its record is ready (ev_unpacker_record()), 0 more
+ * input is needed, EV_EDATA (ev_unpacker_broken() when it was malformed
+ * and nothing more can be read), EV_ERR. */
+int ev_unpacker_next(struct ev_unpacker *u, ev_time_t now,
+		     struct ev_error *err);
+/* At the end of the input: 0, or EV_EDATA for a truncated object. */
+int ev_unpacker_finish(struct ev_unpacker *u, struct ev_error *err);
+void ev_unpacker_record(const struct ev_unpacker *u, const uint8_t **rec,
+			size_t *n, ev_time_t *time);
+/* Input offset of the object last returned or refused. */
+uint64_t ev_unpacker_offset(const struct ev_unpacker *u);
+int ev_unpacker_broken(const struct ev_unpacker *u);
 
 /* UTF-8 and JSON string scanning, shared by json.c and jsonout.c */
 /* Length of the UTF-8 sequence at p (lead byte >= 0x80), 0 if invalid. */

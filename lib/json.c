@@ -606,3 +606,23 @@ int ev_json_value(struct ev_json *js, struct ev_buf *b)
 	b->len = (size_t)(o - b->p);
 	return 0;
 }
+
+/* ------------------------------------------------------------- errors */
+
+/* column of p in the line, counted in characters, 1-based */
+size_t ev_json_column(const char *start, const char *p)
+{
+	size_t col = 1;
+
+	for (; start < p; start++)
+		if (((unsigned char)*start & 0xC0) != 0x80)
+			col++;
+	return col;
+}
+
+int ev_parse_fail(struct ev_json *js, struct ev_error *err)
+{
+	ev_seterr(err, EV_EDATA, "%s", js->errmsg ? js->errmsg : "invalid JSON");
+	err->column = ev_json_column(js->start, js->errp ? js->errp : js->p);
+	return EV_EDATA;
+}

@@ -517,7 +517,7 @@ check_values() {
 }
 
 @test "completions offer the values --help names for evpub --format and --sync" {
-	check_values evpub --format 'envelope cloudevents'
+	check_values evpub --format 'envelope cloudevents msgpack'
 	check_values evpub --sync 'batch none'
 }
 

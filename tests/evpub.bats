@@ -956,8 +956,261 @@ evpub: 0 events appended; stopped at line 1"
 	run --separate-stderr evpub --format xml a.evlog
 	assert_status 64
 	assert_stdout ""
-	assert_stderr "$(usage_err "evpub: --format: 'xml' is not envelope or cloudevents")"
+	assert_stderr "$(usage_err "evpub: --format: 'xml' is not envelope, cloudevents or msgpack")"
+	run --separate-stderr evpub --format msgpack a.evlog T
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: TYPE arguments cannot be combined with -i, --wrap, --format, --type, --*-from or --skip-invalid")"
+	run --separate-stderr evpub --format msgpack --wrap --type T a.evlog
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: --wrap and --format cannot be combined")"
 }
+
+# ------------------------------------------------------------ --format msgpack
+
+# Bytes from hex digits (spaces ignored): mp 81 a4747970 65 ...
+mp() {
+	local hex
+	hex=$(printf '%s' "$*" | tr -d ' ')
+	# shellcheck disable=SC2059
+	printf "$(printf '%s' "$hex" | sed 's/../\\x&/g')"
+}
+
+# a fixstr (under 32 bytes) as hex
+s() {
+	printf '%02x' $((0xa0 + ${#1}))
+	printf '%s' "$1" | od -An -tx1 | tr -d ' \n'
+}
+
+# the event {"type":"A"}: 8 bytes
+A=$(s type; s A)
+A="81$A"
+
+# one good event, then a bad object at byte 8: exit 65, these two stderr
+# lines, the good event appended
+mp_bad() {
+	local hex=$1 msg=$2
+	evctl init bad.evlog 2>/dev/null || true
+	mp "$A" >in.mp
+	mp "$hex" >>in.mp
+	run --separate-stderr evpub --format msgpack bad.evlog -i in.mp
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: in.mp: byte 8: $msg
+evpub: 1 event appended; stopped at byte 8"
+	[ "$(event_count bad.evlog)" = 1 ]
+	rm -rf bad.evlog
+}
+
+@test "evpub --format msgpack reads a stream of maps; fields come back as given" {
+	# ids, a stream with versions, a key, schema, data, meta, and a time
+	# in each of the timestamp's three sizes and as a string
+	{
+		mp 89 "$(s id; s e1; s type; s T; s stream; s s-1; s version)" 01 \
+			"$(s time)" d6ff6780e898 "$(s key; s k)" "$(s schema)" 02 \
+			"$(s data)" 81 "$(s amount)" cd07d0 "$(s meta)" 81 "$(s u; s u-1)"
+		mp 84 "$(s id; s e2; s type; s T; s stream; s s-1; s time)" \
+			d7ff1d6f34546780e898
+		mp 83 "$(s id; s e3; s type; s T; s time)" c70cff1dcd6500ffffffffffffffff
+		mp 83 "$(s id; s e4; s type; s T; s time; s 2025-01-10T09:30:00.5Z)"
+	} >in.mp
+	run --separate-stderr evpub -c --format msgpack a.evlog <in.mp
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run evtail a.evlog
+	assert_stdout '{"offset":0,"id":"e1","type":"T","stream":"s-1","version":1,"time":"2025-01-10T09:30:00.000Z","schema":2,"key":"k","data":{"amount":2000},"meta":{"u":"u-1"}}
+{"offset":1,"id":"e2","type":"T","stream":"s-1","version":2,"time":"2025-01-10T09:30:00.123456789Z","schema":1}
+{"offset":2,"id":"e3","type":"T","time":"1969-12-31T23:59:59.500Z","schema":1}
+{"offset":3,"id":"e4","type":"T","time":"2025-01-10T09:30:00.500Z","schema":1}'
+}
+
+@test "evpub --format msgpack: any encoding of a value is read; nil leaves a field out" {
+	# version 1 as an int64, schema as a uint16, strings as str8, str16 and
+	# str32, a float32, a bin as data, nil for id, stream, key, time, meta
+	{
+		mp 86 "$(s type)" d9014e "$(s version)" d30000000000000001 \
+			"$(s schema)" cd0002 "$(s offset)" c0 \
+			"$(s data)" 84 da000161 01 db0000000162 ca3fc00000 \
+			"$(s c)" dc0002c3c2 "$(s d)" de0001 "$(s e)" d0ff \
+			"$(s stream)" "$(s s)"
+		mp 86 "$(s type; s B; s id)" c0 "$(s key)" c0 "$(s time)" c0 \
+			"$(s meta)" c0 "$(s data)" c40300 01ff
+	} >in.mp
+	run --separate-stderr evpub -c --format msgpack a.evlog -i in.mp
+	assert_status 0
+	assert_stderr ""
+	run evtail --template '{type} {stream}@{version} {schema} {data}' a.evlog
+	assert_stdout 'N s@1 2 {"a":1,"b":1.5,"c":[true,false],"d":{"e":-1}}
+B @ 1 AAH/'
+	run evtail --template '{meta}|{key}' --from 1 a.evlog
+	assert_stdout '|'
+}
+
+@test "evpub --format msgpack: a bad object stops at its byte offset, exit 65" {
+	mp_bad 05 "expected a map: an event is a MessagePack map"
+	mp_bad 9101 "expected a map: an event is a MessagePack map"
+	mp_bad "81 $(s id; s x)" "missing required field 'type'"
+	mp_bad "81 01 $(s A)" "a key of the event map is not a string"
+	mp_bad "82 $(s type; s A; s strem; s s)" "unknown field 'strem' (did you mean 'stream'?)"
+	mp_bad "82 $(s type; s A; s zzzzzz) 01" "unknown field 'zzzzzz'"
+	mp_bad "82 $(s type; s A; s type; s B)" "duplicate field 'type'"
+	mp_bad "81 $(s type) a0" "field 'type' must be a non-empty string"
+	mp_bad "81 $(s type) 01" "field 'type' must be a non-empty string"
+	mp_bad "81 $(s type) c0" "field 'type' must be a non-empty string"
+	mp_bad "82 $(s type; s A; s id) a0" "field 'id' must be a non-empty string"
+	mp_bad "82 $(s type; s A; s stream) 05" "field 'stream' must be a non-empty string"
+	mp_bad "82 $(s type; s A; s key) a1ff" "field 'key' is not valid UTF-8"
+	mp_bad "82 $(s type; s A; s version) 00" "field 'version' must be a positive integer"
+	mp_bad "82 $(s type; s A; s version) ff" "field 'version' must be a positive integer"
+	mp_bad "82 $(s type; s A; s version; s 1)" "field 'version' must be a positive integer"
+	mp_bad "82 $(s type; s A; s schema) cb3ff8000000000000" "field 'schema' must be a positive integer"
+	mp_bad "82 $(s type; s A; s meta) 9101" "field 'meta' must be a map"
+	mp_bad "82 $(s type; s A; s meta) 81 01 02" "field 'meta': map key is not a string"
+	mp_bad "82 $(s type; s A; s data) 91 c40100" "field 'data': binary value inside data or meta"
+	mp_bad "82 $(s type; s A; s data) d60100000000" "field 'data': msgpack extension value inside data or meta"
+	mp_bad "82 $(s type; s A; s data) 81 01 02" "field 'data': map key is not a string"
+	mp_bad "82 $(s type; s A; s data) a2c328" "field 'data': string is not valid UTF-8"
+	mp_bad "82 $(s type; s A; s data) cb7ff8000000000000" "field 'data': non-finite float"
+	mp_bad "83 $(s type; s A; s data) 01 $(s data_base64; s AA==)" "fields 'data' and 'data_base64' are mutually exclusive"
+	mp_bad "82 $(s type; s A; s data_base64; s '!!')" "field 'data_base64' is not valid base64"
+	mp_bad "82 $(s type; s A; s type) 01" "duplicate field 'type'"
+}
+
+@test "evpub --format msgpack: bad times" {
+	mp_bad "82 $(s type; s A; s time; s nope)" "field 'time' is not an RFC 3339 time within the years 1678 to 2261"
+	mp_bad "82 $(s type; s A; s time) 05" "field 'time' must be a timestamp or an RFC 3339 time string"
+	mp_bad "82 $(s type; s A; s time) d60100000000" "field 'time' must be a timestamp or an RFC 3339 time string"
+	# nanoseconds over 999999999, a size that is not 4, 8 or 12, and
+	# seconds past the year 2262
+	mp_bad "82 $(s type; s A; s time) d7ffffffffff00000000" "field 'time' is not a timestamp within the years 1678 to 2261"
+	mp_bad "82 $(s type; s A; s time) d5ff0000" "field 'time' is not a timestamp within the years 1678 to 2261"
+	mp_bad "82 $(s type; s A; s time) c70cff00000000 0000000400000000" "field 'time' is not a timestamp within the years 1678 to 2261"
+}
+
+@test "evpub --format msgpack: an event over 1 MiB encoded is refused, and skipped with --skip-invalid" {
+	{
+		mp "$A"
+		mp 82 "$(s type; s A; s data)" db00100000
+		head -c 1048576 /dev/zero | tr '\0' a
+		mp "$A"
+	} >in.mp
+	evctl init a.evlog
+	run --separate-stderr evpub --format msgpack a.evlog -i in.mp
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: in.mp: byte 8: event is 1048636 bytes encoded, over the limit of 1048576 bytes
+evpub: 1 event appended; stopped at byte 8"
+	run --separate-stderr evpub --format msgpack --skip-invalid a.evlog -i in.mp
+	assert_status 65
+	assert_stderr "evpub: in.mp: byte 8: event is 1048636 bytes encoded, over the limit of 1048576 bytes
+evpub: 2 events appended; 1 invalid object skipped"
+	[ "$(event_count a.evlog)" = 3 ]
+}
+
+@test "evpub --format msgpack: what cannot be read ends the stream, even with --skip-invalid" {
+	local deep
+	deep=$(printf '91%.0s' $(seq 31))
+	stream_end() {
+		local msg=$1
+		rm -rf a.evlog
+		evctl init a.evlog
+		run --separate-stderr evpub --format msgpack --skip-invalid a.evlog -i in.mp
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "evpub: in.mp: byte 8: $msg
+evpub: 1 event appended; stopped at byte 8"
+		[ "$(event_count a.evlog)" = 1 ]
+	}
+	{ mp "$A"; mp c1; mp "$A"; } >in.mp
+	stream_end "not valid MessagePack"
+	{ mp "$A"; mp 82 "$(s type; s A; s data)"; } >in.mp
+	stream_end "truncated object: the input ends inside it"
+	{ mp "$A"; mp 82 "$(s type; s A; s data)" db00500000; head -c $((5 << 20)) /dev/zero; mp "$A"; } >in.mp
+	stream_end "object larger than 4194304 bytes"
+	# 32 levels, counting the event map, are read; 33 are not
+	{ mp "$A"; mp 82 "$(s type; s A; s data)" "$deep" 91 01; mp "$A"; } >in.mp
+	stream_end "msgpack-c cannot unpack this object: nested deeper than 32 levels, or out of memory"
+	{ mp "$A"; mp 82 "$(s type; s A; s data)" "$deep" 01; } >in.mp
+	run --separate-stderr evpub --format msgpack a.evlog -i in.mp
+	assert_status 0
+	assert_stderr ""
+}
+
+@test "evpub --format msgpack --skip-invalid skips invalid maps, not what cannot be read" {
+	{
+		mp "$A" 05 "$A" 81 "$(s id; s x)" "$A"
+	} >in.mp
+	evctl init a.evlog
+	run --separate-stderr evpub --format msgpack --skip-invalid a.evlog -i in.mp
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: in.mp: byte 8: expected a map: an event is a MessagePack map
+evpub: in.mp: byte 17: missing required field 'type'
+evpub: 3 events appended; 2 invalid objects skipped"
+	[ "$(event_count a.evlog)" = 3 ]
+	# a malformed object after a skipped one: the count says where it stopped
+	mp "$A" 05 "$A" c1 "$A" >in.mp
+	run --separate-stderr evpub --format msgpack --skip-invalid a.evlog -i in.mp
+	assert_status 65
+	assert_stderr "evpub: in.mp: byte 8: expected a map: an event is a MessagePack map
+evpub: in.mp: byte 17: not valid MessagePack
+evpub: 2 events appended; 1 invalid object skipped; stopped at byte 17"
+	[ "$(event_count a.evlog)" = 5 ]
+}
+
+@test "evpub --format msgpack --dry-run counts objects; a clean stream says nothing" {
+	mp "$A" 05 "$A" >in.mp
+	run --separate-stderr evpub --format msgpack --dry-run a.evlog -i in.mp
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: in.mp: byte 8: expected a map: an event is a MessagePack map
+evpub: 2 events valid; 1 invalid object"
+	mp "$A" 05 c1 >in.mp
+	run --separate-stderr evpub --format msgpack --dry-run a.evlog -i in.mp
+	assert_status 65
+	assert_stderr "evpub: in.mp: byte 8: expected a map: an event is a MessagePack map
+evpub: in.mp: byte 9: not valid MessagePack
+evpub: 1 event valid; 2 invalid objects; stopped at byte 9"
+	mp "$A" "$A" >in.mp
+	run --separate-stderr evpub --format msgpack --dry-run -v a.evlog -i in.mp
+	assert_status 0
+	assert_stderr "evpub: 2 events valid; 0 invalid objects"
+	[ ! -e a.evlog ]
+}
+
+@test "evpub --format msgpack -i: files and stdin in order, offsets from each one's start" {
+	mp 82 "$(s type; s A; s id; s 1)" >one.mp
+	mp 82 "$(s type; s B; s id; s 2)" >two.mp
+	run --separate-stderr evpub -c --format msgpack a.evlog -i one.mp -i - -i two.mp \
+		< <(mp 82 "$(s type; s C; s id; s 3)")
+	assert_status 0
+	assert_stderr ""
+	run ids a.evlog
+	assert_stdout "0 1 A
+1 3 C
+2 2 B"
+	mp "$A" "$A" 01 >three.mp
+	run --separate-stderr evpub --format msgpack a.evlog -i three.mp -i three.mp
+	assert_status 65
+	assert_stderr "evpub: three.mp: byte 16: expected a map: an event is a MessagePack map
+evpub: 2 events appended; stopped at byte 16"
+}
+
+@test "evpub --format msgpack: a version conflict names the object's byte offset" {
+	mp 83 "$(s type; s A; s stream; s s; s version)" 01 | evpub -c --format msgpack a.evlog
+	run --separate-stderr evpub --format msgpack --expect-version 5 a.evlog \
+		< <(mp 82 "$(s type; s A; s stream; s s)")
+	assert_status 75
+	assert_stdout ""
+	assert_stderr "evpub: stdin: byte 0: stream 's' is at version 1, expected 5
+evpub: 0 events appended; stopped at byte 0"
+	{ mp "$A"; mp 83 "$(s type; s A; s stream; s s; s version)" 07; } >in.mp
+	run --separate-stderr evpub --format msgpack a.evlog -i in.mp
+	assert_status 75
+	assert_stderr "evpub: in.mp: byte 8: stream 's' is at version 1, event has version 7
+evpub: 1 event appended; stopped at byte 8"
+}
+
 
 # ------------------------------------------------------------ round trips
 
@@ -979,6 +1232,28 @@ evpub: 0 events appended; stopped at line 1"
 	cmp a.out b.out
 }
 
+@test "round trip: evtail --output msgpack A | evpub --format msgpack B gives B the same events" {
+	evgen 2000 --seed 11 >a.ndjson
+	evpub -c A <a.ndjson
+	evpub A T x=1 'n:=[1.5,-0.1,18446744073709551615,-9223372036854775808]' \
+		--key kk --stream s --time 2025-01-01T00:00:00.123456789Z --meta a=b --schema 3
+	printf '%s\n' '{"type":"Bin","data_base64":"AAEC/w=="}' \
+		'{"type":"E","data_base64":""}' \
+		'{"type":"N","version":7,"data":null,"meta":{}}' \
+		'{"type":"D","data":{"d":1,"d":2},"meta":{"m":1,"m":2}}' \
+		'{"type":"Old","time":"1700-01-01T00:00:00.000000001Z","data":"é"}' | evpub A
+	run --separate-stderr bash -c 'set -o pipefail; evtail --output msgpack A | evpub -c --format msgpack B'
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	evtail -o json A >a.out
+	evtail -o json B >b.out
+	[ "$(wc -l <a.out)" = 2006 ]
+	cmp a.out b.out
+	# and the copy's msgpack is the original's
+	cmp <(evtail -o msgpack A) <(evtail -o msgpack B)
+}
+
 @test "round trip: evtail --output cloudevents A | evpub --format cloudevents B" {
 	evgen 500 --seed 12 >a.ndjson
 	evpub -c A <a.ndjson
@@ -997,7 +1272,7 @@ evpub: 0 events appended; stopped at line 1"
 	diff a.out b.out
 }
 
-@test "round trip on real data: wikiticker via --wrap, then json and cloudevents" {
+@test "round trip on real data: wikiticker via --wrap, then json, cloudevents and msgpack" {
 	local wiki
 	wiki=$(data_or_gen wikiticker-2015-09-12-sampled.ndjson 5000)
 	run --separate-stderr evpub -c --wrap --type edit --time-from time \
@@ -1016,6 +1291,11 @@ evpub: 0 events appended; stopped at line 1"
 	assert_stderr ""
 	evtail W3 >w3.out
 	cmp w.out w3.out
+	run --separate-stderr bash -c 'set -o pipefail; evtail -o msgpack W | evpub -c --format msgpack W4'
+	assert_status 0
+	assert_stderr ""
+	evtail W4 >w4.out
+	cmp w.out w4.out
 	# data is the input line
 	evtail --template '{data}' W | jq -c . >data.out
 	grep . "$wiki" | jq -c . | cmp - data.out
@@ -1061,4 +1341,21 @@ evpub: 0 events appended; stopped at line 1"
 	assert_stderr "evpub: damaged data in 'a.evlog': segment 00000000000000000000, offset 100, byte $b2: batch payload checksum mismatch
 evpub: run 'evctl verify a.evlog' for details"
 	cmp before.seg "$seg"
+}
+
+# ------------------------------------------------------------ --expect-version
+
+@test "evpub --expect-version N: more input than one batch holds is a usage error, nothing appended" {
+	evctl init a.evlog
+	# 16 events of 1,000,000 bytes: over the 15 MiB of one batch
+	local data i
+	data=$(head -c 1000000 /dev/zero | tr '\0' a)
+	for i in $(seq 17); do
+		printf '{"type":"T","stream":"s","data":"%s"}\n' "$data"
+	done >big.ndjson
+	run --separate-stderr evpub --expect-version 0 a.evlog -i big.ndjson
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: big.ndjson:17: --expect-version 0: more events than fit in one batch (16 events, 16001056 bytes); an exact version is for one atomic append")"
+	[ "$(event_count a.evlog)" = 0 ]
 }

@@ -187,7 +187,7 @@ evpub: 0 events appended; stopped at line 2"
 	run --separate-stderr evpub --expect-version 1 --ack L <<<"$(ev a2 s; ev b2 t)"
 	assert_status 64
 	assert_stdout ""
-	assert_stderr "evpub: stdin:2: --expect-version 1 needs every event in one stream; this one is in 't', not 's'"
+	assert_stderr "$(printf '%s\n%s' "evpub: stdin:2: --expect-version 1 needs every event in one stream; this one is in 't', not 's'" "$EVPUB_USAGE")"
 	[ "$(event_count L)" -eq 2 ]
 }
 
@@ -218,7 +218,7 @@ evpub: 0 events appended; stopped at line 2"
 	run --separate-stderr evpub --expect-version 1 L <<<'{"id":"x","type":"T"}'
 	assert_status 64
 	assert_stdout ""
-	assert_stderr "evpub: stdin:1: --expect-version 1 needs every event in one stream; this one has none"
+	assert_stderr "$(printf '%s\n%s' "evpub: stdin:1: --expect-version 1 needs every event in one stream; this one has none" "$EVPUB_USAGE")"
 	[ "$(event_count L)" -eq 1 ]
 }
 

@@ -7,10 +7,22 @@
  * transcoder accepts prints back and reads back to the same msgpack; an
  * event any parser accepts decodes, prints the same through both JSON
  * writers, and reads back from its envelope JSON to the same record.
+ * And msgpack-c is the oracle of what libevlog writes: the transcoded
+ * value, each record and its ev_event_to_msgpack map unpack there to the
+ * values libevlog reads.
  */
 #include <string.h>
 
 #include "common.h"
+#include "mporacle.h"
+
+static void json_oracle(const char *what, const uint8_t *b, size_t n)
+{
+	const char *why = "";
+
+	if (mpo_check(b, n, &why) == MPO_DIFFERS)
+		FUZZ_FAIL("%s: libevlog and msgpack-c differ: %s", what, why);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,7 +60,9 @@ static void json_check_record(const uint8_t *rec, size_t n, int envelope)
 	c.len = 0;
 	(void)ev_event_to_pretty(&ev, &c, 1, &err);
 	c.len = 0;
-	(void)ev_event_to_msgpack(&ev, &c, &err);
+	json_oracle("a record", rec, n);
+	if (ev_event_to_msgpack(&ev, &c, &err) == 0)
+		json_oracle("ev_event_to_msgpack", c.p, c.len);
 	/* the envelope JSON reads back to the same record */
 	if (envelope) {
 		ps = ev_parser_new(NULL);
@@ -80,6 +94,7 @@ static void json_transcode(const char *p, size_t n)
 	if (ev_json_ws(&js) < 0 || ev_json_value(&js, &mp) != 0 ||
 	    ev_json_ws(&js) >= 0)
 		goto out;
+	json_oracle("a transcoded value", mp.p, mp.len);
 	if (ev_msgpack_to_json(mp.p, mp.len, &text, &err) != 0) {
 		if (!fuzz_lax())
 			FUZZ_FAIL("an accepted value does not print: %s", err.msg);

@@ -6,10 +6,23 @@
  * Invariants: the fused ev_record_to_json accepts exactly what
  * ev_event_decode + ev_event_check_deep accept (or less) and writes the
  * same text as ev_event_to_json; every writer accepts a decoded event.
+ * msgpack-c is the oracle of the reader: whatever value libevlog
+ * accepts (a record, a value ev_mp_skip or ev_mp_check_json takes, the
+ * map ev_event_to_msgpack writes), msgpack-c unpacks to the same value.
  */
 #include <string.h>
 
 #include "common.h"
+#include "mporacle.h"
+
+/* what libevlog accepted, msgpack-c unpacks to the same value */
+static void record_oracle(const char *what, const uint8_t *b, size_t n)
+{
+	const char *why = "";
+
+	if (mpo_check(b, n, &why) == MPO_DIFFERS)
+		FUZZ_FAIL("%s: libevlog and msgpack-c differ: %s", what, why);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,8 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)ev_event_peek_type(rec, size, &type);
 	memset(&ev, 0, sizeof(ev));
 	decoded = ev_event_decode(rec, size, &ev, &err) == 0;
-	if (decoded)
+	if (decoded) {
 		deep = ev_event_check_deep(&ev, &err) == 0;
+		record_oracle("a decoded record", rec, size);
+	}
 	fused_ok = ev_record_to_json(rec, size, 42, &fused, &err) == 0;
 	if (fused_ok && !(decoded && deep))
 		FUZZ_FAIL("ev_record_to_json accepts a record the decoder "
@@ -51,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < sizeof(record_paths) / sizeof(record_paths[0]); i++)
 			(void)ev_event_path(&ev, record_paths[i], &scratch, &val,
 					    &vn);
-		(void)ev_event_to_msgpack(&ev, &out, &err);
+		if (ev_event_to_msgpack(&ev, &out, &err) == 0)
+			record_oracle("ev_event_to_msgpack", out.p, out.len);
 	}
 	if (decoded && deep) {
 		if (ev_event_to_json(&ev, &json, 0, &err) != 0)
@@ -82,9 +98,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		const uint8_t *p = rec;
 		const char *why;
-		(void)ev_mp_skip(&p, rec + size, 0);
+		if (ev_mp_skip(&p, rec + size, 0) == 0)
+			record_oracle("a value ev_mp_skip takes", rec,
+				      (size_t)(p - rec));
 		p = rec;
-		(void)ev_mp_check_json(&p, rec + size, 0, &why);
+		if (ev_mp_check_json(&p, rec + size, 0, &why) == 0)
+			record_oracle("a value ev_mp_check_json takes", rec,
+				      (size_t)(p - rec));
 		(void)ev_mp_path(rec, size, "a.0.b", &val, &vn);
 		out.len = 0;
 		(void)ev_msgpack_to_json(rec, size, &out, &err);

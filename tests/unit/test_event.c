@@ -1,5 +1,6 @@
 /*
- * test_event.c - lib/event.c and lib/cloudevents.c: the event envelope.
+ * test_event.c - the event envelope: lib/event.c (records), parser.c,
+ * builder.c, eventout.c and cloudevents.c.
  *
  * Parsing (envelope, --wrap and CloudEvents input), the envelope rules of
  * evpub(1), record encoding and decoding, the JSON writers (the fused
@@ -887,19 +888,19 @@ static void test_wrap(void **state)
 	parsed_free(&p);
 
 	wrap_fails("nope", NULL, NULL, NULL,
-		   "--type-from 'nope': no value at that path");
+		   "type_from 'nope': no value at that path");
 	wrap_fails("empty", NULL, NULL, NULL,
-		   "--type-from 'empty': no non-empty value at that path");
+		   "type_from 'empty': no non-empty value at that path");
 	wrap_fails("payload", NULL, NULL, NULL,
-		   "--type-from 'payload': value is not a string or integer");
+		   "type_from 'payload': value is not a string or integer");
 	wrap_fails("payload.f", NULL, NULL, NULL,
-		   "--type-from 'payload.f': value is not a string or integer");
+		   "type_from 'payload.f': value is not a string or integer");
 	wrap_fails("type", NULL, NULL, "type",
-		   "--time-from 'type': value is not an RFC 3339 time");
+		   "time_from 'type': value is not an RFC 3339 time");
 	wrap_fails("type", NULL, "payload", NULL,
-		   "--stream-from 'payload': value is not a string or integer");
+		   "stream_from 'payload': value is not a string or integer");
 	wrap_fails("type", "repo", NULL, NULL,
-		   "--id-from 'repo': value is not a string or integer");
+		   "id_from 'repo': value is not a string or integer");
 
 	/* bad lines */
 	assert_int_equal(wrap("{\"type\":\"x\",}", NULL, "type", NULL, NULL,
@@ -962,6 +963,33 @@ static void test_builder(void **state)
 			    "\"note\":\"hi \\\"you\\\"\",\"tags\":[1,{\"a\":null}]},"
 			    "\"meta\":{\"userId\":\"u-1\",\"source\":\"cli\"}}");
 	free(s);
+	/* the same event from evpub's arguments */
+	{
+		struct ev_builder *b2 = ev_builder_new();
+		struct ev_buf out2 = {0};
+		static const char *const args[] = {
+			"amount:=2000", "note=hi \"you\"", "tags:= [1, {\"a\":null}] "};
+		size_t i;
+		assert_non_null(b2);
+		assert_int_equal(ev_builder_set(b2, "type", "OrderPlaced", &err), 0);
+		assert_int_equal(ev_builder_set(b2, "id", "id-1", &err), 0);
+		assert_int_equal(ev_builder_set(b2, "stream", "s-1", &err), 0);
+		assert_int_equal(ev_builder_set(b2, "key", "k-1", &err), 0);
+		assert_int_equal(ev_builder_set(b2, "time",
+						"2025-01-10T09:30:00+01:00", &err),
+				 0);
+		assert_int_equal(ev_builder_set(b2, "schema", "2", &err), 0);
+		assert_int_equal(ev_builder_set(b2, "version", "7", &err), 0);
+		for (i = 0; i < 3; i++)
+			assert_int_equal(ev_builder_arg(b2, args[i], &err), 0);
+		assert_int_equal(ev_builder_meta_arg(b2, "userId=u-1", &err), 0);
+		assert_int_equal(ev_builder_meta_arg(b2, "source=cli", &err), 0);
+		assert_int_equal(ev_builder_finish(b2, NOW, &out2, &t, &err), 0);
+		assert_int_equal(out2.len, out.len);
+		assert_memory_equal(out2.p, out.p, out.len);
+		ev_buf_free(&out2);
+		ev_builder_free(b2);
+	}
 	/* a later set replaces */
 	assert_int_equal(ev_builder_set(b, "type", "Other", &err), 0);
 	out.len = 0;
@@ -991,12 +1019,29 @@ static void test_builder(void **state)
 	assert_int_equal(ev_builder_set(b, "schema", "0", &err), EV_EUSAGE);
 	assert_int_equal(ev_builder_set(b, "schema", "-1", &err), EV_EUSAGE);
 	assert_int_equal(ev_builder_set(b, "version", "abc", &err), EV_EUSAGE);
-	assert_non_null(strstr(err.msg, "not a positive integer"));
+	/* messages name the field, never a front end's flag */
+	assert_string_equal(err.msg, "version: 'abc' is not a positive integer");
 	assert_int_equal(ev_builder_set(b, "version", "99999999999999999999",
 					&err),
 			 EV_EUSAGE);
 	assert_int_equal(ev_builder_set(b, "time", "yesterday", &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "time: 'yesterday' is not an RFC 3339 time");
 	assert_int_equal(ev_builder_set(b, "stream", "\xff", &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "stream: value is not valid UTF-8");
+	assert_int_equal(ev_builder_meta(b, "a", "\xff", &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "meta: not valid UTF-8");
+	/* the argument form's arguments */
+	assert_int_equal(ev_builder_arg(b, "bad", &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "'bad' is not name=value or name:=json");
+	assert_int_equal(ev_builder_arg(b, "=x", &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "'=x' is not name=value or name:=json");
+	assert_int_equal(ev_builder_arg(b, ":=1", &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "':=1' has an empty name");
+	assert_int_equal(ev_builder_arg(b, "a:=[1", &err), EV_EUSAGE);
+	assert_string_equal(err.msg,
+			    "'a:=[1': unexpected end of input in array at column 3");
+	assert_int_equal(ev_builder_meta_arg(b, "foo", &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "meta: expected NAME=VALUE, got 'foo'");
 	assert_int_equal(ev_builder_data(b, "x", "{\"a\":", 5, 1, &err),
 			 EV_EUSAGE);
 	assert_non_null(strstr(err.msg, "column"));

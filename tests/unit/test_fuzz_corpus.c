@@ -2,7 +2,8 @@
  * test_fuzz_corpus.c - the fuzz targets of tests/fuzz/ as regression
  * tests: every checked-in seed of tests/fuzz/corpus/<target>/, plus the
  * JSONTestSuite files and the CloudEvents cases, goes once through each
- * target's LLVMFuzzerTestOneInput with its invariants checked.
+ * target's LLVMFuzzerTestOneInput with its invariants checked, among
+ * them that msgpack-c unpacks what libevlog reads to the same value.
  *
  * The targets are compiled in here (renamed), so this runs with the
  * ordinary compiler and the SANITIZE= build of the library, and needs no
@@ -28,6 +29,9 @@ static int fuzz_failures;
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_segment_one
 #include "../fuzz/fuzz_segment.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_msgpack_one
+#include "../fuzz/fuzz_msgpack.c"
 #undef LLVMFuzzerTestOneInput
 
 typedef int (*target_fn)(const uint8_t *, size_t);
@@ -109,7 +113,15 @@ static void test_fuzz_segment_seeds(void **state)
 	check_no_failures();
 }
 
-/* the JSONTestSuite files through all three targets */
+static void test_fuzz_msgpack_seeds(void **state)
+{
+	(void)state;
+	fuzz_failures = 0;
+	run_seeds("fuzz_msgpack", fuzz_msgpack_one);
+	check_no_failures();
+}
+
+/* the JSONTestSuite files through the targets */
 static void test_fuzz_jsontestsuite(void **state)
 {
 	char dir[4096];
@@ -122,6 +134,7 @@ static void test_fuzz_jsontestsuite(void **state)
 	assert_true(n > 300);
 	run_dir(dir, fuzz_record_one, "fuzz_record");
 	run_dir(dir, fuzz_segment_one, "fuzz_segment");
+	run_dir(dir, fuzz_msgpack_one, "fuzz_msgpack");
 	check_no_failures();
 }
 
@@ -163,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_fuzz_json_seeds),
 		cmocka_unit_test(test_fuzz_record_seeds),
 		cmocka_unit_test(test_fuzz_segment_seeds),
+		cmocka_unit_test(test_fuzz_msgpack_seeds),
 		cmocka_unit_test(test_fuzz_jsontestsuite),
 		cmocka_unit_test(test_fuzz_cloudevents_cases),
 	};

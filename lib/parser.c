@@ -1,0 +1,539 @@
+/*
+ * parser.c - struct ev_parser: input lines into records.  One line of
+ * the JSON envelope (evpub(1)), or any JSON value wrapped as the data of
+ * a new event (--wrap); CloudEvents lines are read by cloudevents.c into
+ * the parser's buffers.
+ *
+ * Errors about a --wrap path begin with the name of its field in struct
+ * ev_parse_opts ("type_from 'kind': ..."), so that a front end can put
+ * its own spelling of the option in its place.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evlog_private.h"
+
+struct ev_parser {
+	struct ev_parse_opts opts;
+	struct ev_parse_bufs b;
+};
+
+struct ev_parser *ev_parser_new(const struct ev_parse_opts *opts)
+{
+	struct ev_parser *ps = calloc(1, sizeof(*ps));
+
+	if (ps != NULL && opts != NULL)
+		ps->opts = *opts;
+	return ps;
+}
+
+void ev_parser_free(struct ev_parser *ps)
+{
+	if (ps == NULL)
+		return;
+	ev_buf_free(&ps->b.strs);
+	ev_buf_free(&ps->b.data);
+	ev_buf_free(&ps->b.meta);
+	ev_buf_free(&ps->b.tmp);
+	ev_reclist_free(&ps->b.recs);
+	free(ps);
+}
+
+/* "field 'NAME' WHAT" at the column of at */
+static int field_fail(struct ev_json *js, const char *at, struct ev_error *err,
+		      const char *name, const char *what)
+{
+	if (name != NULL)
+		ev_seterr(err, EV_EDATA, "field '%s' %s", name, what);
+	else
+		ev_seterr(err, EV_EDATA, "%s", what);
+	err->column = ev_json_column(js->start, at);
+	return EV_EDATA;
+}
+
+/* A string span inside ps->b.strs, stored as offsets while it may move. */
+struct span {
+	size_t off, n;
+	int set;
+};
+
+static int get_string(struct ev_parser *ps, struct ev_json *js, struct span *s)
+{
+	size_t before = ps->b.strs.len;
+
+	if (ev_json_string_raw(js, &ps->b.strs) != 0)
+		return EV_EDATA;
+	s->off = before;
+	s->n = ps->b.strs.len - before;
+	s->set = 1;
+	return 0;
+}
+
+static int is_null(struct ev_json *js)
+{
+	if (js->end - js->p >= 4 && memcmp(js->p, "null", 4) == 0) {
+		js->p += 4;
+		return 1;
+	}
+	return 0;
+}
+
+/* A positive integer value into *v; 0, or EV_EDATA with message. */
+static int get_posint(struct ev_parser *ps, struct ev_json *js, uint64_t *v,
+		      const char *name, struct ev_error *err)
+{
+	const char *at = js->p;
+	const uint8_t *p;
+	struct ev_mp_item it;
+
+	ps->b.tmp.len = 0;
+	if (ev_json_value(js, &ps->b.tmp) != 0)
+		return ev_parse_fail(js, err);
+	p = ps->b.tmp.p;
+	if (ev_mp_read(&p, ps->b.tmp.p + ps->b.tmp.len, &it) != 0 ||
+	    it.type != EV_MP_UINT || it.v.u == 0)
+		return field_fail(js, at, err,
+				  name, "must be a positive integer");
+	*v = it.v.u;
+	return 0;
+}
+
+static const char *const env_names[] = {
+	"offset", "id",	 "type", "stream", "version",	  "time",
+	"schema", "key", "data", "meta",   "data_base64",
+};
+enum {
+	F_OFFSET,
+	F_ID,
+	F_TYPE,
+	F_STREAM,
+	F_VERSION,
+	F_TIME,
+	F_SCHEMA,
+	F_KEY,
+	F_DATA,
+	F_META,
+	F_DATA64,
+	F_COUNT
+};
+
+static int lookup_field(const char *k, size_t n)
+{
+	/* by length first: this runs for every key of every input line */
+	switch (n) {
+	case 2:
+		return memcmp(k, "id", 2) == 0 ? F_ID : -1;
+	case 3:
+		return memcmp(k, "key", 3) == 0 ? F_KEY : -1;
+	case 4:
+		if (memcmp(k, "type", 4) == 0)
+			return F_TYPE;
+		if (memcmp(k, "time", 4) == 0)
+			return F_TIME;
+		if (memcmp(k, "data", 4) == 0)
+			return F_DATA;
+		if (memcmp(k, "meta", 4) == 0)
+			return F_META;
+		return -1;
+	case 6:
+		if (memcmp(k, "stream", 6) == 0)
+			return F_STREAM;
+		if (memcmp(k, "schema", 6) == 0)
+			return F_SCHEMA;
+		if (memcmp(k, "offset", 6) == 0)
+			return F_OFFSET;
+		return -1;
+	case 7:
+		return memcmp(k, "version", 7) == 0 ? F_VERSION : -1;
+	case 11:
+		return memcmp(k, "data_base64", 11) == 0 ? F_DATA64 : -1;
+	default:
+		return -1;
+	}
+}
+
+
+static int unknown_field(struct ev_json *js, const char *at, const char *k,
+			 size_t n, struct ev_error *err)
+{
+	const char *s = ev_suggest(k, n, env_names, F_COUNT);
+	int show = n > 60 ? 60 : (int)n;
+
+	if (s != NULL)
+		ev_seterr(err, EV_EDATA,
+			  "unknown field '%.*s' (did you mean '%s'?)", show, k,
+			  s);
+	else
+		ev_seterr(err, EV_EDATA, "unknown field '%.*s'", show, k);
+	err->column = ev_json_column(js->start, at);
+	return EV_EDATA;
+}
+
+static void resolve(struct ev_parser *ps, const struct span *s,
+		    const char **p, size_t *n)
+{
+	if (!s->set) {
+		*p = NULL;
+		*n = 0;
+		return;
+	}
+	*p = (const char *)ps->b.strs.p + s->off;
+	*n = s->n;
+}
+
+static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
+			  ev_time_t now, struct ev_buf *out, ev_time_t *time,
+			  struct ev_error *err)
+{
+	struct span sp[F_COUNT];
+	int seen[F_COUNT] = {0};
+	struct ev_fields f;
+	struct span keyspan;
+	const char *at, *keyat;
+	int c, fld, r;
+
+	memset(sp, 0, sizeof(sp));
+	ev_fields_init(&f);
+	c = ev_json_ws(js);
+	if (c != '{') {
+		if (c < 0)
+			ev_json_fail(js, js->p, "empty line, expected an event");
+		else
+			ev_json_fail(js, js->p, "expected '{': an event is a "
+						"JSON object");
+		return ev_parse_fail(js, err);
+	}
+	js->p++;
+	js->depth = 1;
+	c = ev_json_ws(js);
+	if (c == '}') {
+		js->p++;
+		goto done;
+	}
+	for (;;) {
+		if (c != '"') {
+			ev_json_fail(js, js->p,
+				     c < 0 ? "unexpected end of input in object"
+					   : "expected string key in object");
+			return ev_parse_fail(js, err);
+		}
+		keyat = js->p;
+		if (get_string(ps, js, &keyspan) != 0)
+			return ev_parse_fail(js, err);
+		fld = lookup_field((const char *)ps->b.strs.p + keyspan.off,
+				   keyspan.n);
+		if (fld < 0)
+			return unknown_field(js, keyat,
+					     (const char *)ps->b.strs.p + keyspan.off,
+					     keyspan.n, err);
+		if (seen[fld])
+		{
+			char msg[64];
+			snprintf(msg, sizeof(msg), "duplicate field '%s'",
+				 env_names[fld]);
+			return field_fail(js, keyat, err, NULL, msg);
+		}
+		seen[fld] = 1;
+		ps->b.strs.len = keyspan.off; /* the key is no longer needed */
+		if (ev_json_ws(js) != ':') {
+			ev_json_fail(js, js->p, "expected ':' after object key");
+			return ev_parse_fail(js, err);
+		}
+		js->p++;
+		c = ev_json_ws(js);
+		at = js->p;
+		if (c < 0) {
+			ev_json_fail(js, js->p,
+				     "unexpected end of input, expected value");
+			return ev_parse_fail(js, err);
+		}
+		switch (fld) {
+		case F_ID:
+		case F_TYPE:
+		case F_STREAM:
+		case F_KEY:
+		case F_TIME:
+			if (fld != F_TYPE && is_null(js))
+				break;
+			if (c != '"')
+				return field_fail(js, at, err, env_names[fld],
+						  fld == F_TIME
+							  ? "must be an RFC 3339 time string"
+							  : "must be a non-empty string");
+			if (get_string(ps, js, &sp[fld]) != 0)
+				return ev_parse_fail(js, err);
+			if (fld != F_TIME && sp[fld].n == 0)
+				return field_fail(js, at, err, env_names[fld],
+						  "must be a non-empty string");
+			if (fld == F_TIME &&
+			    ev_time_parse((const char *)ps->b.strs.p + sp[fld].off,
+					  sp[fld].n, &f.time) != 0)
+				return field_fail(js, at, err, env_names[fld],
+						  "is not an RFC 3339 time within "
+						  "the years 1678 to 2261");
+			break;
+		case F_VERSION:
+			if (is_null(js))
+				break;
+			if (get_posint(ps, js, &f.version, "version", err) != 0)
+				return EV_EDATA;
+			break;
+		case F_SCHEMA:
+			if (is_null(js))
+				break;
+			if (get_posint(ps, js, &f.schema, "schema", err) != 0)
+				return EV_EDATA;
+			break;
+		case F_OFFSET:
+			ps->b.tmp.len = 0;
+			if (ev_json_value(js, &ps->b.tmp) != 0)
+				return ev_parse_fail(js, err);
+			break;
+		case F_DATA:
+			if (seen[F_DATA64])
+				return field_fail(js, at, err, NULL,
+						  "fields 'data' and 'data_base64' "
+						  "are mutually exclusive");
+			if (ev_json_value(js, &ps->b.data) != 0)
+				return ev_parse_fail(js, err);
+			sp[F_DATA].set = 1;
+			break;
+		case F_DATA64:
+			if (seen[F_DATA])
+				return field_fail(js, at, err, NULL,
+						  "fields 'data' and 'data_base64' "
+						  "are mutually exclusive");
+			if (c != '"')
+				return field_fail(js, at, err, "data_base64",
+						  "must be a base64 string");
+			if (get_string(ps, js, &sp[F_DATA64]) != 0)
+				return ev_parse_fail(js, err);
+			r = ev_base64_decode((const char *)ps->b.strs.p +
+						     sp[F_DATA64].off,
+					     sp[F_DATA64].n, &ps->b.data);
+			if (r != 0)
+				return field_fail(js, at, err, "data_base64",
+						  "is not valid base64");
+			sp[F_DATA].set = 1;
+			f.data_bin = 1;
+			break;
+		case F_META:
+			if (is_null(js))
+				break;
+			if (c != '{')
+				return field_fail(js, at, err, "meta",
+						  "must be an object");
+			if (ev_json_value(js, &ps->b.meta) != 0)
+				return ev_parse_fail(js, err);
+			sp[F_META].set = 1;
+			break;
+		}
+		c = ev_json_ws(js);
+		if (c == ',') {
+			js->p++;
+			c = ev_json_ws(js);
+			continue;
+		}
+		if (c == '}') {
+			js->p++;
+			break;
+		}
+		ev_json_fail(js, js->p,
+			     c < 0 ? "unexpected end of input in object"
+				   : "expected ',' or '}' after object member");
+		return ev_parse_fail(js, err);
+	}
+done:
+	if (ev_json_ws(js) >= 0) {
+		ev_json_fail(js, js->p, "unexpected characters after the event");
+		return ev_parse_fail(js, err);
+	}
+	if (!sp[F_TYPE].set) {
+		ev_seterr(err, EV_EDATA, "missing required field 'type'");
+		err->column = 1;
+		return EV_EDATA;
+	}
+	resolve(ps, &sp[F_TYPE], &f.type, &f.type_n);
+	resolve(ps, &sp[F_ID], &f.id, &f.id_n);
+	resolve(ps, &sp[F_STREAM], &f.stream, &f.stream_n);
+	resolve(ps, &sp[F_KEY], &f.key, &f.key_n);
+	if (sp[F_DATA].set) {
+		/* an empty binary payload is data too: never a NULL pointer */
+		if (ev_buf_reserve(&ps->b.data, 1) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		f.data = ps->b.data.p;
+		f.data_n = ps->b.data.len;
+	}
+	if (sp[F_META].set) {
+		f.meta = ps->b.meta.p;
+		f.meta_n = ps->b.meta.len;
+	}
+	if (ev_record_encode(&f, now, out, time, err) != 0) {
+		err->column = 1;
+		return err->code;
+	}
+	return 0;
+}
+
+/* A --wrap path's value as a string (strings as they are, integers in
+ * decimal).  Returns 1 found, 0 absent, EV_EDATA when not a string. */
+static int wrap_string(struct ev_parser *ps, const char *path, struct span *s)
+{
+	const uint8_t *v;
+	size_t vn;
+	struct ev_mp_item it;
+	char num[24], *e;
+	int r;
+
+	r = ev_mp_path(ps->b.data.p, ps->b.data.len, path, &v, &vn);
+	if (r <= 0)
+		return 0;
+	if (ev_mp_read(&v, v + vn, &it) != 0)
+		return EV_EDATA;
+	s->off = ps->b.strs.len;
+	s->set = 1;
+	if (it.type == EV_MP_STR) {
+		if (ev_buf_append(&ps->b.strs, it.p, it.n) != 0)
+			return EV_ERR;
+	} else if (it.type == EV_MP_UINT || it.type == EV_MP_INT) {
+		e = it.type == EV_MP_UINT ? ev_fmt_u64(num, it.v.u)
+					  : ev_fmt_i64(num, it.v.i);
+		if (ev_buf_append(&ps->b.strs, num, (size_t)(e - num)) != 0)
+			return EV_ERR;
+	} else {
+		return EV_EDATA;
+	}
+	s->n = ps->b.strs.len - s->off;
+	return 1;
+}
+
+/* A --wrap path whose value cannot be used: named by its field in
+ * struct ev_parse_opts */
+static int wrap_fail(struct ev_error *err, int r, const char *field,
+		     const char *path)
+{
+	if (r == EV_ERR)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	ev_seterr(err, EV_EDATA, "%s '%s': value is not a string or integer",
+		  field, path);
+	err->column = 1;
+	return EV_EDATA;
+}
+
+static int parse_wrap(struct ev_parser *ps, struct ev_json *js, ev_time_t now,
+		      struct ev_buf *out, ev_time_t *time, struct ev_error *err)
+{
+	static const char *const names[4] = {"id_from", "stream_from",
+					     "key_from", "time_from"};
+	const struct ev_parse_opts *o = &ps->opts;
+	struct span type = {0, 0, 0}, id = {0, 0, 0}, stream = {0, 0, 0},
+		    key = {0, 0, 0}, tm = {0, 0, 0};
+	const char *paths[4] = {o->id_from, o->stream_from, o->key_from,
+				o->time_from};
+	struct span *spans[4] = {&id, &stream, &key, &tm};
+	struct ev_fields f;
+	int r, i;
+
+	ev_fields_init(&f);
+	if (ev_json_ws(js) < 0) {
+		ev_json_fail(js, js->p, "empty line, expected a JSON value");
+		return ev_parse_fail(js, err);
+	}
+	js->depth = 1; /* the line becomes data, inside the record map */
+	if (ev_json_value(js, &ps->b.data) != 0)
+		return ev_parse_fail(js, err);
+	if (ev_json_ws(js) >= 0) {
+		ev_json_fail(js, js->p, "unexpected characters after the JSON value");
+		return ev_parse_fail(js, err);
+	}
+	if (o->type != NULL) {
+		type.off = ps->b.strs.len;
+		type.n = strlen(o->type);
+		type.set = 1;
+		if (ev_buf_append(&ps->b.strs, o->type, type.n) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+	} else if (o->type_from != NULL) {
+		r = wrap_string(ps, o->type_from, &type);
+		if (r < 0)
+			return wrap_fail(err, r, "type_from", o->type_from);
+		if (r == 0 || type.n == 0) {
+			ev_seterr(err, EV_EDATA, "type_from '%s': no %s at that path",
+				  o->type_from, r == 0 ? "value" : "non-empty value");
+			err->column = 1;
+			return EV_EDATA;
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		if (paths[i] == NULL)
+			continue;
+		r = wrap_string(ps, paths[i], spans[i]);
+		if (r < 0)
+			return wrap_fail(err, r, names[i], paths[i]);
+	}
+	if (tm.set && ev_time_parse((const char *)ps->b.strs.p + tm.off, tm.n,
+				    &f.time) != 0) {
+		ev_seterr(err, EV_EDATA,
+			  "time_from '%s': value is not an RFC 3339 time",
+			  o->time_from);
+		err->column = 1;
+		return EV_EDATA;
+	}
+	if (id.set && id.n == 0)
+		id.set = 0;
+	resolve(ps, &type, &f.type, &f.type_n);
+	resolve(ps, &id, &f.id, &f.id_n);
+	resolve(ps, &stream, &f.stream, &f.stream_n);
+	resolve(ps, &key, &f.key, &f.key_n);
+	f.data = ps->b.data.p;
+	f.data_n = ps->b.data.len;
+	if (ev_record_encode(&f, now, out, time, err) != 0) {
+		err->column = 1;
+		return err->code;
+	}
+	return 0;
+}
+
+int ev_parser_line(struct ev_parser *ps, const char *line, size_t len,
+		   ev_time_t now, struct ev_error *err)
+{
+	struct ev_reclist *recs = &ps->b.recs;
+	struct ev_json js;
+	ev_time_t t = now;
+	int r;
+
+	ps->b.strs.len = 0;
+	ps->b.data.len = 0;
+	ps->b.meta.len = 0;
+	ev_reclist_clear(recs);
+	ev_json_init(&js, line, len);
+	switch (ps->opts.format) {
+	case EV_FMT_MSGPACK:
+		return ev_seterr(err, EV_EUSAGE, "a MessagePack stream has no "
+				 "lines: read it with struct ev_input");
+	case EV_FMT_WRAP:
+		r = parse_wrap(ps, &js, now, &recs->out, &t, err);
+		if (r == 0)
+			r = ev_reclist_push(recs, t, err);
+		break;
+	case EV_FMT_CLOUDEVENTS:
+		r = ev_ce_parse_line(&ps->b, &js, now, err);
+		break;
+	default:
+		r = parse_envelope(ps, &js, now, &recs->out, &t, err);
+		if (r == 0)
+			r = ev_reclist_push(recs, t, err);
+		break;
+	}
+	if (r != 0) {
+		ev_reclist_clear(recs);
+		return r;
+	}
+	return recs->count;
+}
+
+void ev_parser_record(const struct ev_parser *ps, int i, const uint8_t **rec,
+		      size_t *n, ev_time_t *time)
+{
+	ev_reclist_get(&ps->b.recs, i, rec, n, time);
+}
