@@ -412,6 +412,31 @@ static int resolve_to(struct ev_log *log, const struct ev_pos *p,
 	return r != 0 ? fe_report(&err) : 0;
 }
 
+/* evctl groups --reset NAME --to POS [--execute]: an exit status. */
+static int groups_reset(struct ev_log *log, const char *name,
+			const char *state_dir, const struct ev_pos *to,
+			int execute)
+{
+	struct ev_error err;
+	uint64_t pos, old;
+	char b1[32], b2[32];
+	int rc;
+
+	if ((rc = resolve_to(log, to, &pos)) != 0)
+		return rc;
+	rc = ev_group_reset(log, name, state_dir, pos, !execute, &old, &err);
+	if (rc == EV_EAGAIN)
+		snprintf(err.hint, sizeof(err.hint), "stop the consumer first");
+	if (rc != 0)
+		return fe_report(&err);
+	printf("%s group '%s' from offset %s to %s\n",
+	       execute ? "moved" : "would move", name, fe_commas(old, b1),
+	       fe_commas(pos, b2));
+	if (!execute)
+		printf("(a dry run: add --execute to do it)\n");
+	return EV_EXIT_OK;
+}
+
 static int cmd_groups(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -478,36 +503,7 @@ static int cmd_groups(int argc, char **argv)
 	if ((rc = open_log(argv[optind], &log)) != 0)
 		return rc;
 	if (reset != NULL) {
-		uint64_t pos = 0, old = 0;
-		rc = ev_group_list(log, state_dir, &gs, &n, &err);
-		for (i = 0; rc == 0 && i < n; i++)
-			if (strcmp(gs[i].name, reset) == 0)
-				break;
-		if (rc != 0) {
-			rc = fe_report(&err);
-			goto out;
-		}
-		if (i == n) {
-			fe_warn("no group '%s' in '%s'", reset, argv[optind]);
-			rc = EV_EXIT_NOINPUT;
-			goto out;
-		}
-		old = gs[i].next;
-		if ((rc = resolve_to(log, &to_pos, &pos)) != 0)
-			goto out;
-		rc = ev_group_reset(log, reset, state_dir, pos, !execute, &err);
-		if (rc == EV_EAGAIN)
-			snprintf(err.hint, sizeof(err.hint),
-				 "stop the consumer first");
-		if (rc != 0) {
-			rc = fe_report(&err);
-		} else {
-			printf("%s group '%s' from offset %s to %s\n",
-			       execute ? "moved" : "would move", reset,
-			       fe_commas(old, b1), fe_commas(pos, b2));
-			if (!execute)
-				printf("(a dry run: add --execute to do it)\n");
-		}
+		rc = groups_reset(log, reset, state_dir, &to_pos, execute);
 		goto out;
 	}
 	if (ev_log_info(log, &info, &err) != 0 ||

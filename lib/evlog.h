@@ -773,9 +773,11 @@ void ev_group_close(struct ev_group *g);
 /* All groups of log (sorted by name); *out is malloc'ed. */
 int ev_group_list(struct ev_log *log, const char *state_dir,
 		  struct ev_group_state **out, size_t *n, struct ev_error *err);
-/* Move a group that nobody holds (EV_EAGAIN otherwise). */
+/* Move a group that nobody holds (EV_EAGAIN otherwise; EV_ENOENT when
+ * there is no such group); *old gets where it was. */
 int ev_group_reset(struct ev_log *log, const char *name, const char *state_dir,
-		   uint64_t next, int dry_run, struct ev_error *err);
+		   uint64_t next, int dry_run, uint64_t *old,
+		   struct ev_error *err);
 
 /* Append time of the batch holding offset; EV_TIME_NONE past the end. */
 int ev_log_append_time(struct ev_log *log, uint64_t offset, ev_time_t *t,

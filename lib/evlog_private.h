@@ -212,13 +212,17 @@ struct ev_json {
 };
 void ev_json_init(struct ev_json *js, const char *p, size_t n);
 /* Skip whitespace; returns the next byte or -1 at the end. */
-int ev_json_ws_slow(struct ev_json *js);
 static inline int ev_json_ws(struct ev_json *js)
 {
+	const char *p = js->p, *end = js->end;
+
 	/* most NDJSON has no whitespace between tokens */
-	if (EV_LIKELY(js->p < js->end && (unsigned char)*js->p > ' '))
-		return (unsigned char)*js->p;
-	return ev_json_ws_slow(js);
+	if (EV_LIKELY(p < end && (unsigned char)*p > ' '))
+		return (unsigned char)*p;
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	js->p = p;
+	return p < end ? (unsigned char)*p : -1;
 }
 /* Transcode one value into b (capacity is reserved inside). */
 int ev_json_value(struct ev_json *js, struct ev_buf *b);

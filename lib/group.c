@@ -419,7 +419,8 @@ out:
 }
 
 int ev_group_reset(struct ev_log *log, const char *name, const char *state_dir,
-		   uint64_t next, int dry_run, struct ev_error *err)
+		   uint64_t next, int dry_run, uint64_t *old,
+		   struct ev_error *err)
 {
 	struct ev_group *g;
 	int r;
@@ -432,6 +433,8 @@ int ev_group_reset(struct ev_log *log, const char *name, const char *state_dir,
 		return ev_seterr(err, EV_ENOENT, "no group '%s' in '%s'", name,
 				 log->path);
 	}
+	if (old != NULL)
+		*old = g->st.next;
 	r = dry_run ? 0 : ev_group_commit(g, next, err);
 	ev_group_close(g);
 	return r;

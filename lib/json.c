@@ -34,16 +34,6 @@ int ev_json_fail(struct ev_json *js, const char *p, const char *msg)
 	return EV_EDATA;
 }
 
-int ev_json_ws_slow(struct ev_json *js)
-{
-	const char *p = js->p, *end = js->end;
-
-	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-		p++;
-	js->p = p;
-	return p < end ? (unsigned char)*p : -1;
-}
-
 /* --------------------------------------------------------------- numbers */
 
 static const double pow10_exact[23] = {

@@ -531,27 +531,27 @@ static void test_reset(void **state)
 	commit(g, 10);
 	ev_group_close(g);
 	/* a dry run changes nothing */
-	assert_int_equal(ev_group_reset(t->log, "g", NULL, 3, 1, &err), 0);
+	assert_int_equal(ev_group_reset(t->log, "g", NULL, 3, 1, NULL, &err), 0);
 	assert_int_equal(next_of(t, "g"), 10);
-	assert_int_equal(ev_group_reset(t->log, "g", NULL, 3, 0, &err), 0);
+	assert_int_equal(ev_group_reset(t->log, "g", NULL, 3, 0, NULL, &err), 0);
 	assert_int_equal(next_of(t, "g"), 3);
 	/* forward too */
-	assert_int_equal(ev_group_reset(t->log, "g", NULL, 50, 0, &err), 0);
+	assert_int_equal(ev_group_reset(t->log, "g", NULL, 50, 0, NULL, &err), 0);
 	assert_int_equal(next_of(t, "g"), 50);
 	/* not while a consumer holds it */
 	g = open_group(t, "g", NULL);
-	assert_int_equal(ev_group_reset(t->log, "g", NULL, 0, 0, &err),
+	assert_int_equal(ev_group_reset(t->log, "g", NULL, 0, 0, NULL, &err),
 			 EV_EAGAIN);
 	assert_string_equal(err.msg,
 			    "group 'g' is busy: another consumer holds it");
 	ev_group_close(g);
 	assert_int_equal(next_of(t, "g"), 50);
 	/* a group that was never committed, and a bad name */
-	assert_int_equal(ev_group_reset(t->log, "zz", NULL, 0, 0, &err),
+	assert_int_equal(ev_group_reset(t->log, "zz", NULL, 0, 0, NULL, &err),
 			 EV_ENOENT);
 	snprintf(want, sizeof(want), "no group 'zz' in '%s'", t->path);
 	assert_string_equal(err.msg, want);
-	assert_int_equal(ev_group_reset(t->log, "a b", NULL, 0, 0, &err),
+	assert_int_equal(ev_group_reset(t->log, "a b", NULL, 0, 0, NULL, &err),
 			 EV_EUSAGE);
 }
 
