@@ -98,10 +98,11 @@ static uint64_t run_evlog(const struct recs *r)
 	size_t i, start = 0;
 
 	for (i = 0; i < r->n; i++) {
-		if (ev_event_decode(r->p + start, r->end[i] - start, &ev, &err) !=
-			    0 ||
+		if (ev_event_decode(r->p + start, r->end[i] - start, &ev,
+				    &err) != 0 ||
 		    ev_event_check_deep(&ev, &err) != 0) {
-			fprintf(stderr, "mpdecode: record %zu: %s\n", i, err.msg);
+			fprintf(stderr, "mpdecode: record %zu: %s\n", i,
+				err.msg);
 			exit(1);
 		}
 		sum += ev.type.n + ev.data_len;
@@ -118,9 +119,10 @@ static uint64_t run_decode(const struct recs *r)
 	size_t i, start = 0;
 
 	for (i = 0; i < r->n; i++) {
-		if (ev_event_decode(r->p + start, r->end[i] - start, &ev, &err) !=
-		    0) {
-			fprintf(stderr, "mpdecode: record %zu: %s\n", i, err.msg);
+		if (ev_event_decode(r->p + start, r->end[i] - start, &ev,
+				    &err) != 0) {
+			fprintf(stderr, "mpdecode: record %zu: %s\n", i,
+				err.msg);
 			exit(1);
 		}
 		sum += ev.type.n + ev.data_len;
@@ -167,8 +169,8 @@ static uint64_t run_unpack_utf8(const struct recs *r)
 					r->end[i] - start,
 					&off) != MSGPACK_UNPACK_SUCCESS ||
 		    !utf8_tree(&res.data)) {
-			fprintf(stderr, "mpdecode: msgpack-c refuses record %zu\n",
-				i);
+			fprintf(stderr,
+				"mpdecode: msgpack-c refuses record %zu\n", i);
 			exit(1);
 		}
 		sum += res.data.via.map.size;
@@ -185,7 +187,8 @@ static uint64_t run_skip(const struct recs *r)
 
 	while (p < end) {
 		if (ev_mp_skip(&p, end, 0) != 0) {
-			fprintf(stderr, "mpdecode: ev_mp_skip refuses a record\n");
+			fprintf(stderr,
+				"mpdecode: ev_mp_skip refuses a record\n");
 			exit(1);
 		}
 		n++;
@@ -205,8 +208,8 @@ static uint64_t run_unpack_next(const struct recs *r)
 		if (msgpack_unpack_next(&res, (const char *)r->p + start,
 					r->end[i] - start,
 					&off) != MSGPACK_UNPACK_SUCCESS) {
-			fprintf(stderr, "mpdecode: msgpack-c refuses record %zu\n",
-				i);
+			fprintf(stderr,
+				"mpdecode: msgpack-c refuses record %zu\n", i);
 			exit(1);
 		}
 		sum += res.data.via.map.size;
@@ -277,12 +280,13 @@ static void loadavg(const char *when)
 
 int main(int argc, char **argv)
 {
-	static const char *const names[NDEC] = {
-		"evlog",       "evlog-decode", "evlog-skip",
-		"unpack_next", "unpack+utf8",  "unpacker"};
-	uint64_t (*const fns[NDEC])(const struct recs *) = {
-		run_evlog,	 run_decode,	  run_skip,
-		run_unpack_next, run_unpack_utf8, run_unpacker};
+	static const char *const names[NDEC] = {"evlog",       "evlog-decode",
+						"evlog-skip",  "unpack_next",
+						"unpack+utf8", "unpacker"};
+	uint64_t (*const fns[NDEC])(
+		const struct recs *) = {run_evlog,	 run_decode,
+					run_skip,	 run_unpack_next,
+					run_unpack_utf8, run_unpacker};
 	double t[NDEC][MAXRUNS], med[NDEC], t0;
 	struct recs r;
 	uint64_t sink = 0;
@@ -314,8 +318,8 @@ int main(int argc, char **argv)
 		qsort(t[k], (size_t)runs, sizeof(double), cmp_d);
 		med[k] = t[k][runs / 2];
 	}
-	printf("%-12s %10s %18s %8s %12s\n", "decoder", "ns/record",
-	       "spread", "ratio", "records/s");
+	printf("%-12s %10s %18s %8s %12s\n", "decoder", "ns/record", "spread",
+	       "ratio", "records/s");
 	for (k = 0; k < NDEC; k++)
 		printf("%-12s %10.1f %8.1f..%-8.1f %7.2fx %12.0f\n", names[k],
 		       med[k], t[k][0], t[k][runs - 1], med[k] / med[0],

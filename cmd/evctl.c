@@ -126,42 +126,48 @@ static int cmd_init(int argc, char **argv)
 			return EV_EXIT_OK;
 		case 'd':
 			if (fe_parse_u64(optarg, &v) != 0 || v > 1000000000)
-				return fe_usage_error(usage_short,
-						      "--dedupe-window: '%s' is not a "
-						      "number from 0 to 1000000000",
-						      optarg);
+				return fe_usage_error(
+					usage_short,
+					"--dedupe-window: '%s' is not a "
+					"number from 0 to 1000000000",
+					optarg);
 			cfg.dedupe_window = v;
 			break;
 		case 'l':
 			if (fe_parse_u64(optarg, &v) != 0 || v > 19)
-				return fe_usage_error(usage_short,
-						      "--level: '%s' is not a level "
-						      "from 0 to 19",
-						      optarg);
+				return fe_usage_error(
+					usage_short,
+					"--level: '%s' is not a level "
+					"from 0 to 19",
+					optarg);
 			cfg.level = (int)v;
 			break;
 		case 's':
 			if (fe_parse_size(optarg, &v) != 0 ||
-			    v < EV_MIN_SEGMENT_BYTES || v > EV_MAX_SEGMENT_BYTES)
-				return fe_usage_error(usage_short,
-						      "--segment-bytes: '%s' is not a "
-						      "size from 64K to 4G-1",
-						      optarg);
+			    v < EV_MIN_SEGMENT_BYTES ||
+			    v > EV_MAX_SEGMENT_BYTES)
+				return fe_usage_error(
+					usage_short,
+					"--segment-bytes: '%s' is not a "
+					"size from 64K to 4G-1",
+					optarg);
 			cfg.segment_bytes = v;
 			break;
 		case 'y':
 			if (fe_parse_sync(optarg, &cfg.sync) != 0)
-				return fe_usage_error(usage_short,
-						      "--sync: '%s' is not batch or "
-						      "none",
-						      optarg);
+				return fe_usage_error(
+					usage_short,
+					"--sync: '%s' is not batch or "
+					"none",
+					optarg);
 			break;
 		default:
 			return fe_usage_error(usage_short, NULL);
 		}
 	}
 	if (optind + 1 != argc)
-		return fe_usage_error(usage_short, "init: expected one LOG operand");
+		return fe_usage_error(usage_short,
+				      "init: expected one LOG operand");
 	if (ev_log_create(argv[optind], &cfg, &err) != 0)
 		return fe_report(&err);
 	return EV_EXIT_OK;
@@ -220,7 +226,8 @@ static int cmd_info(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc)
-		return fe_usage_error(usage_short, "info: expected one LOG operand");
+		return fe_usage_error(usage_short,
+				      "info: expected one LOG operand");
 	if ((rc = open_log(argv[optind], &log)) != 0)
 		return rc;
 	if (ev_log_info(log, &info, &err) != 0) {
@@ -256,9 +263,11 @@ static int cmd_info(int argc, char **argv)
 		else
 			printf("offsets:      none (next %s)\n",
 			       fe_commas(info.next_offset, b1));
-		printf("segments:     %llu\n", (unsigned long long)info.segments);
+		printf("segments:     %llu\n",
+		       (unsigned long long)info.segments);
 		printf("bytes:        %s on disk (segments %s, indexes %s)\n",
-		       fe_commas(info.bytes, b1), fe_commas(info.segment_bytes, b2),
+		       fe_commas(info.bytes, b1),
+		       fe_commas(info.segment_bytes, b2),
 		       fe_commas(info.bytes - info.segment_bytes, b3));
 		printf("records:      %s bytes uncompressed, ratio %.2f\n",
 		       fe_commas(info.raw_bytes, b1), ratio);
@@ -274,7 +283,8 @@ static int cmd_info(int argc, char **argv)
 		if (want_types) {
 			printf("types:\n");
 			for (i = 0; i < ntypes; i++)
-				printf("  %12s  %s\n", fe_commas(types[i].n, b1),
+				printf("  %12s  %s\n",
+				       fe_commas(types[i].n, b1),
 				       types[i].name);
 		}
 	}
@@ -313,7 +323,8 @@ static int cmd_verify(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc)
-		return fe_usage_error(usage_short, "verify: expected one LOG operand");
+		return fe_usage_error(usage_short,
+				      "verify: expected one LOG operand");
 	if ((rc = open_log(argv[optind], &log)) != 0)
 		return rc;
 	rc = ev_log_verify(log, &rep, on_notice, stderr, &err);
@@ -366,7 +377,8 @@ static int cmd_repair(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc)
-		return fe_usage_error(usage_short, "repair: expected one LOG operand");
+		return fe_usage_error(usage_short,
+				      "repair: expected one LOG operand");
 	if ((rc = open_log(argv[optind], &log)) != 0)
 		return rc;
 	rc = ev_log_repair(log, flags, on_notice, stdout, &err);
@@ -391,14 +403,13 @@ static int parse_to(const char *s, struct ev_pos *p)
 	if (s[0] == '@')
 		return fe_usage_error(usage_short, "--to: '%s' is not a time",
 				      s + 1);
-	return fe_usage_error(usage_short,
-			      "--to: '%s' is not start, end, an offset or @TIME",
-			      s);
+	return fe_usage_error(
+		usage_short, "--to: '%s' is not start, end, an offset or @TIME",
+		s);
 }
 
 /* Where --to is in this log: 0, or an exit status. */
-static int resolve_to(struct ev_log *log, const struct ev_pos *p,
-		      uint64_t *out)
+static int resolve_to(struct ev_log *log, const struct ev_pos *p, uint64_t *out)
 {
 	struct ev_reader *rd;
 	struct ev_error err;
@@ -486,7 +497,8 @@ static int cmd_groups(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc)
-		return fe_usage_error(usage_short, "groups: expected one LOG operand");
+		return fe_usage_error(usage_short,
+				      "groups: expected one LOG operand");
 	if ((reset == NULL) != (to == NULL))
 		return fe_usage_error(usage_short,
 				      "groups: --reset and --to go together");
@@ -494,11 +506,13 @@ static int cmd_groups(int argc, char **argv)
 		return fe_usage_error(usage_short,
 				      "groups: --execute goes with --reset");
 	if (reset != NULL && json)
-		return fe_usage_error(usage_short,
-				      "groups: --json cannot be combined with --reset");
+		return fe_usage_error(
+			usage_short,
+			"groups: --json cannot be combined with --reset");
 	if (reset != NULL && !ev_group_name_ok(reset))
 		return fe_usage_error(usage_short,
-				      "groups: '%s' is not a group name", reset);
+				      "groups: '%s' is not a group name",
+				      reset);
 	memset(&info, 0, sizeof(info));
 	if ((rc = open_log(argv[optind], &log)) != 0)
 		return rc;
@@ -517,8 +531,8 @@ static int cmd_groups(int argc, char **argv)
 		if (strlen(gs[i].name) > (size_t)namew)
 			namew = (int)strlen(gs[i].name);
 	if (!json && n > 0)
-		printf("%-*s %14s %14s %12s  %-24s %s\n", namew, "GROUP", "OFFSET",
-		       "LAG", "LAG-SECONDS", "LAST-COMMIT", "STATE");
+		printf("%-*s %14s %14s %12s  %-24s %s\n", namew, "GROUP",
+		       "OFFSET", "LAG", "LAG-SECONDS", "LAST-COMMIT", "STATE");
 	for (i = 0; i < n; i++) {
 		uint64_t lag;
 		double secs;
@@ -590,7 +604,8 @@ static int cmd_lag(int argc, char **argv)
 		switch (c) {
 		case 'c':
 		case 'w':
-			if (parse_threshold(optarg, c == 'c' ? &crit : &warn) != 0) {
+			if (parse_threshold(optarg, c == 'c' ? &crit : &warn) !=
+			    0) {
 				printf("LAG UNKNOWN - --%s: '%s' is not a number "
 				       "of events or a duration\n",
 				       c == 'c' ? "crit" : "warn", optarg);
@@ -619,8 +634,8 @@ static int cmd_lag(int argc, char **argv)
 	}
 	status = ev_log_open(&log, argv[optind], &err);
 	if (status == 0)
-		status = ev_lag_check(log, group, state_dir, &warn, &crit, &line,
-				      &err);
+		status = ev_lag_check(log, group, state_dir, &warn, &crit,
+				      &line, &err);
 	if (status < 0) {
 		printf("LAG UNKNOWN - %s\n", err.msg);
 		status = NAGIOS_UNKNOWN;
@@ -662,10 +677,12 @@ static int cmd_metrics(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return fe_usage_error(usage_short,
-				      "metrics: expected one or more LOG operands");
+		return fe_usage_error(
+			usage_short,
+			"metrics: expected one or more LOG operands");
 	nl = (size_t)(argc - optind);
-	if ((logs = calloc(nl, sizeof(*logs))) == NULL || ev_metrics_new(&m) != 0) {
+	if ((logs = calloc(nl, sizeof(*logs))) == NULL ||
+	    ev_metrics_new(&m) != 0) {
 		free(logs);
 		return fe_oom();
 	}
@@ -713,11 +730,13 @@ static int cmd_trim(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			if (ev_time_parse_user(optarg, ev_now(), &o.before) != 0)
-				return fe_usage_error(usage_short,
-						      "trim: --before: '%s' is not a "
-						      "time",
-						      optarg);
+			if (ev_time_parse_user(optarg, ev_now(), &o.before) !=
+			    0)
+				return fe_usage_error(
+					usage_short,
+					"trim: --before: '%s' is not a "
+					"time",
+					optarg);
 			kinds++;
 			break;
 		case 'n':
@@ -732,19 +751,21 @@ static int cmd_trim(int argc, char **argv)
 		case 'B':
 			if (fe_parse_size(optarg, &o.keep_bytes) != 0 ||
 			    o.keep_bytes == 0)
-				return fe_usage_error(usage_short,
-						      "trim: --keep-bytes: '%s' is "
-						      "not a size",
-						      optarg);
+				return fe_usage_error(
+					usage_short,
+					"trim: --keep-bytes: '%s' is "
+					"not a size",
+					optarg);
 			kinds++;
 			break;
 		case 'E':
 			if (fe_parse_u64(optarg, &o.keep_events) != 0 ||
 			    o.keep_events == 0)
-				return fe_usage_error(usage_short,
-						      "trim: --keep-events: '%s' is "
-						      "not a positive number",
-						      optarg);
+				return fe_usage_error(
+					usage_short,
+					"trim: --keep-events: '%s' is "
+					"not a positive number",
+					optarg);
 			kinds++;
 			break;
 		case 's':
@@ -755,11 +776,13 @@ static int cmd_trim(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc)
-		return fe_usage_error(usage_short, "trim: expected one LOG operand");
-	if (kinds != 1)
 		return fe_usage_error(usage_short,
-				      "trim: give one of --before, --keep-events "
-				      "and --keep-bytes");
+				      "trim: expected one LOG operand");
+	if (kinds != 1)
+		return fe_usage_error(
+			usage_short,
+			"trim: give one of --before, --keep-events "
+			"and --keep-bytes");
 	if ((rc = open_log(argv[optind], &log)) != 0)
 		return rc;
 	rc = ev_log_trim(log, &o, on_notice, stdout, &err);
@@ -793,10 +816,11 @@ static int cmd_streams(int argc, char **argv)
 		switch (c) {
 		case 'c':
 			if (optarg[0] == '\0' || strpbrk(optarg, "*?[") != NULL)
-				return fe_usage_error(usage_short,
-						      "streams: --category: '%s' is "
-						      "a name, not a pattern",
-						      optarg);
+				return fe_usage_error(
+					usage_short,
+					"streams: --category: '%s' is "
+					"a name, not a pattern",
+					optarg);
 			category = optarg;
 			break;
 		case 'h':
@@ -826,8 +850,8 @@ static int cmd_streams(int argc, char **argv)
 		if (v[i].name_len > w)
 			w = v[i].name_len;
 	if (!json && n > 0)
-		printf("%-*s %10s %10s %12s %12s\n", (int)w, "STREAM", "VERSION",
-		       "EVENTS", "FIRST", "LAST");
+		printf("%-*s %10s %10s %12s %12s\n", (int)w, "STREAM",
+		       "VERSION", "EVENTS", "FIRST", "LAST");
 	for (i = 0; i < n; i++) {
 		const struct ev_stream_info *s = &v[i];
 		if (json) {
@@ -861,14 +885,10 @@ out:
 /* ------------------------------------------------------------ main */
 
 static const struct fe_command commands[] = {
-	{"groups", cmd_groups},
-	{"info", cmd_info},
-	{"init", cmd_init},
-	{"lag", cmd_lag},
-	{"metrics", cmd_metrics},
-	{"repair", cmd_repair},
-	{"streams", cmd_streams},
-	{"trim", cmd_trim},
+	{"groups", cmd_groups},	  {"info", cmd_info},
+	{"init", cmd_init},	  {"lag", cmd_lag},
+	{"metrics", cmd_metrics}, {"repair", cmd_repair},
+	{"streams", cmd_streams}, {"trim", cmd_trim},
 	{"verify", cmd_verify},
 };
 

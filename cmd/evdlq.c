@@ -91,7 +91,8 @@ static int selector_opt(int c, const char *arg, struct ev_letter_select *s)
 		case 0:
 			return 1;
 		case EV_EUSAGE:
-			fe_warn("--error: '%s' is not a regular expression", arg);
+			fe_warn("--error: '%s' is not a regular expression",
+				arg);
 			return -1;
 		default:
 			fe_oom();
@@ -121,7 +122,7 @@ static int selector_opt(int c, const char *arg, struct ev_letter_select *s)
 		if (s->from > s->to)
 			goto bad_offset;
 		return 1;
-	bad_offset:
+bad_offset:
 		fe_warn("--offset: '%s' is not OFFSET or A..B", arg);
 		return -1;
 	case OPT_OLDER_THAN:
@@ -142,13 +143,15 @@ static int selector_opt(int c, const char *arg, struct ev_letter_select *s)
 	return 0;
 }
 
-#define SELECTOR_OPTIONS                                                     \
-	{"error", required_argument, NULL, OPT_ERROR},                       \
-		{"group", required_argument, NULL, OPT_GROUP},               \
-		{"offset", required_argument, NULL, OPT_OFFSET},             \
-		{"older-than", required_argument, NULL, OPT_OLDER_THAN},     \
-		{"stream", required_argument, NULL, OPT_STREAM},             \
-		{"type", required_argument, NULL, OPT_TYPE}
+/* clang-format off */
+#define SELECTOR_OPTIONS \
+	{"error", required_argument, NULL, OPT_ERROR}, \
+	{"group", required_argument, NULL, OPT_GROUP}, \
+	{"offset", required_argument, NULL, OPT_OFFSET}, \
+	{"older-than", required_argument, NULL, OPT_OLDER_THAN}, \
+	{"stream", required_argument, NULL, OPT_STREAM}, \
+	{"type", required_argument, NULL, OPT_TYPE}
+/* clang-format on */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -265,7 +268,8 @@ static int cmd_ls(int argc, char **argv)
 		return fe_usage_error(usage_short, NULL);
 	}
 	if (optind + 1 != argc)
-		return fe_usage_error(usage_short, "ls: expected one DLQ operand");
+		return fe_usage_error(usage_short,
+				      "ls: expected one DLQ operand");
 	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
@@ -283,9 +287,10 @@ static int cmd_ls(int argc, char **argv)
 			continue;
 		}
 		if (shown++ == 0)
-			printf("%-8s %-10s %-24s %-20s %8s %5s %s%s\n", "OFFSET",
-			       "ORIGINAL", "TYPE", "STREAM", "ATTEMPTS", "AGE",
-			       s.all ? "STATE     " : "", "ERROR");
+			printf("%-8s %-10s %-24s %-20s %8s %5s %s%s\n",
+			       "OFFSET", "ORIGINAL", "TYPE", "STREAM",
+			       "ATTEMPTS", "AGE", s.all ? "STATE     " : "",
+			       "ERROR");
 		age(l->time, now, ab, sizeof(ab));
 		printf("%-8llu %-10llu %-24s %-20s %8llu %5s ",
 		       (unsigned long long)l->offset,
@@ -358,12 +363,14 @@ static int cmd_show(int argc, char **argv)
 		return fe_usage_error(usage_short, NULL);
 	}
 	if (optind + 2 > argc)
-		return fe_usage_error(usage_short,
-				      "show: expected DLQ and one or more OFFSETs");
+		return fe_usage_error(
+			usage_short,
+			"show: expected DLQ and one or more OFFSETs");
 	for (k = optind + 1; k < argc; k++)
 		if (fe_parse_u64(argv[k], &off) != 0)
 			return fe_usage_error(usage_short,
-					      "show: '%s' is not an offset", argv[k]);
+					      "show: '%s' is not an offset",
+					      argv[k]);
 	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
 		return rc;
 	if (ev_reader_open(&rd, log, &err) != 0) {
@@ -383,7 +390,8 @@ static int cmd_show(int argc, char **argv)
 		js.len = 0;
 		if (ev_reader_seek(rd, off, &err) != 0 ||
 		    ev_reader_next(rd, &rec, &err) != 1 ||
-		    ev_record_to_json(rec.p, rec.n, rec.offset, &js, &err) != 0) {
+		    ev_record_to_json(rec.p, rec.n, rec.offset, &js, &err) !=
+			    0) {
 			rc = fe_report(&err);
 			break;
 		}
@@ -393,7 +401,8 @@ static int cmd_show(int argc, char **argv)
 			if (l->state_time == EV_TIME_NONE)
 				fputs("null", stdout);
 			else
-				printf("\"%s\"", (ev_time_format(l->state_time, t), t));
+				printf("\"%s\"",
+				       (ev_time_format(l->state_time, t), t));
 			printf(",\"reason\":");
 			put_json_str(l->reason);
 			printf(",\"attempts\":%llu,\"letter\":",
@@ -491,7 +500,8 @@ static int cmd_stats(int argc, char **argv)
 		return fe_usage_error(usage_short, NULL);
 	}
 	if (optind + 1 != argc)
-		rc = fe_usage_error(usage_short, "stats: expected one DLQ operand");
+		rc = fe_usage_error(usage_short,
+				    "stats: expected one DLQ operand");
 	else if ((rc = load(argv[optind], &log, &v, &n)) == 0) {
 		if (ev_dlq_stats(v, n, &s, now, &st) == 0)
 			stats_print(&st, now);
@@ -522,7 +532,8 @@ static int lock_dlq(struct ev_log *log, const char *path, int *fd)
 	int r = ev_dlq_lock(log, fd, &err);
 
 	if (r == EV_EAGAIN) {
-		fe_warn("another evdlq retry or purge is running on '%s'", path);
+		fe_warn("another evdlq retry or purge is running on '%s'",
+			path);
 		return EV_EXIT_TEMPFAIL;
 	}
 	return r != 0 ? fe_report(&err) : 0;
@@ -567,18 +578,19 @@ static void retry_report(void *ctx, const struct ev_retry_report *r)
 		else if (d->signal)
 			snprintf(why, sizeof(why), "signal %d", d->signal);
 		else
-			snprintf(why, sizeof(why), "exit status %d", d->exit_status);
+			snprintf(why, sizeof(why), "exit status %d",
+				 d->exit_status);
 		fflush(stdout); /* in order, when both go to one file */
 		fe_warn("still open: %llu (%s) after %u attempts: %s",
-			(unsigned long long)l->offset, l->orig_type, r->attempts,
-			why);
+			(unsigned long long)l->offset, l->orig_type,
+			r->attempts, why);
 		break;
 	case EV_RETRY_LEFT_OPEN:
 		fflush(stdout);
 		fe_warn("left open: %llu (%s %s), behind %s letter %llu of its "
 			"stream%s",
-			(unsigned long long)l->offset, l->orig_type, l->orig_stream,
-			r->blocker_failed ? "failed" : "open",
+			(unsigned long long)l->offset, l->orig_type,
+			l->orig_stream, r->blocker_failed ? "failed" : "open",
 			(unsigned long long)b->offset,
 			r->blocker_selected ? "" : ", which is not selected");
 		break;
@@ -619,10 +631,11 @@ static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 		case OPT_BACKOFF_MAX:
 		case OPT_TIMEOUT:
 			if (ev_duration_parse(optarg, &ms) != 0)
-				return fe_usage_error(usage_short,
-						      "retry: '%s' is not a duration "
-						      "such as 500ms, 2s or 1m",
-						      optarg);
+				return fe_usage_error(
+					usage_short,
+					"retry: '%s' is not a duration "
+					"such as 500ms, 2s or 1m",
+					optarg);
 			if (c == OPT_BACKOFF)
 				o->backoff_ms = ms;
 			else if (c == OPT_BACKOFF_MAX)
@@ -638,10 +651,11 @@ static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 			continue;
 		case OPT_RETRIES:
 			if (fe_parse_u64(optarg, &val) != 0 || val > 1000)
-				return fe_usage_error(usage_short,
-						      "retry: --retries: '%s' is not a "
-						      "number from 0 to 1000",
-						      optarg);
+				return fe_usage_error(
+					usage_short,
+					"retry: --retries: '%s' is not a "
+					"number from 0 to 1000",
+					optarg);
 			o->retries = (unsigned)val;
 			continue;
 		}
@@ -649,7 +663,8 @@ static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 			return fe_usage_error(usage_short, NULL);
 	}
 	if (optind + 1 != argc)
-		return fe_usage_error(usage_short, "retry: expected one DLQ operand");
+		return fe_usage_error(usage_short,
+				      "retry: expected one DLQ operand");
 	if (o->backoff_max_ms < o->backoff_ms)
 		o->backoff_max_ms = o->backoff_ms;
 	return -1;
@@ -690,7 +705,8 @@ static int cmd_retry(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		selected_n += sel[i] = (unsigned char)ev_letter_selected(&s, &v[i], now);
+		selected_n += sel[i] =
+			(unsigned char)ev_letter_selected(&s, &v[i], now);
 	fe_on_stop(on_signal);
 	r = ev_dlq_retry(log, v, n, sel, &o, &stop_requested, &resolved, &err);
 	if (r != 0) {
@@ -703,7 +719,8 @@ static int cmd_retry(int argc, char **argv)
 		uint64_t still_open = selected_n - resolved;
 		fflush(stdout);
 		if (still_open > 0 || resolved > 0)
-			fe_warn("%s resolved, %s still open", fe_commas(resolved, b1),
+			fe_warn("%s resolved, %s still open",
+				fe_commas(resolved, b1),
 				fe_commas(still_open, b2));
 		if (still_open > 0 || stop_requested)
 			rc = EV_EXIT_FAILURE;
@@ -756,7 +773,8 @@ static int cmd_purge(int argc, char **argv)
 		return fe_usage_error(usage_short, NULL);
 	}
 	if (optind + 1 != argc)
-		return fe_usage_error(usage_short, "purge: expected one DLQ operand");
+		return fe_usage_error(usage_short,
+				      "purge: expected one DLQ operand");
 	if (reason == NULL || reason[0] == '\0')
 		return fe_usage_error(usage_short,
 				      "purge: --reason TEXT is required");
@@ -778,8 +796,8 @@ static int cmd_purge(int argc, char **argv)
 			       (unsigned long long)v[i].offset, v[i].orig_type);
 			continue;
 		}
-		if (ev_dlq_record(w, EV_RESOLUTION_DISCARDED, &v[i], NULL, 0, reason,
-				  NULL, &err) != 0) {
+		if (ev_dlq_record(w, EV_RESOLUTION_DISCARDED, &v[i], NULL, 0,
+				  reason, NULL, &err) != 0) {
 			rc = fe_report(&err);
 			break;
 		}
@@ -802,7 +820,7 @@ out:
 /* ------------------------------------------------------------ main */
 
 static const struct fe_command commands[] = {
-	{"ls", cmd_ls},	      {"purge", cmd_purge}, {"retry", cmd_retry},
+	{"ls", cmd_ls},	    {"purge", cmd_purge}, {"retry", cmd_retry},
 	{"show", cmd_show}, {"stats", cmd_stats},
 };
 

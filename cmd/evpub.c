@@ -135,9 +135,9 @@ static void on_signal(int sig)
 /* The command line. */
 struct opts {
 	const char *log;
-	const char *format;	/* --format as given, or NULL */
-	const char *type;	/* --type (with --wrap) */
-	const char *expect;	/* --expect-version as given, or NULL */
+	const char *format; /* --format as given, or NULL */
+	const char *type;   /* --type (with --wrap) */
+	const char *expect; /* --expect-version as given, or NULL */
 	/* the argument form: TYPE [name=value | name:=json ...] */
 	const char *id, *key, *stream, *time, *schema;
 	char **operands;
@@ -145,7 +145,7 @@ struct opts {
 	const char **inputs, **metas;
 	int ninputs, nmetas;
 	int ack, create, dry_run, skip_invalid, verbose, wrap, have_from;
-	int stream_in;	/* a MessagePack stream: objects at byte offsets */
+	int stream_in; /* a MessagePack stream: objects at byte offsets */
 	int64_t linger_ms;
 	struct ev_parse_opts popts;
 	struct ev_writer_opts wopts;
@@ -160,13 +160,13 @@ struct pub {
 	uint64_t appended;   /* durable events */
 	uint64_t duplicates; /* skipped, already in the log */
 	struct ev_buf ackbuf;
-	uint64_t valid, invalid; /* events and lines read */
+	uint64_t valid, invalid;  /* events and lines read */
 	struct ev_buf one_stream; /* exact --expect-version: its stream */
-	int stopped;	     /* at an input line or object */
-	int broken;	     /* at a malformed object: nothing more to read */
-	int stop_known;	     /* stop_at is it, not the last one read */
-	uint64_t stop_at;    /* its line, or its byte offset in a stream */
-	uint64_t last_at;    /* the last line or object read */
+	int stopped;		  /* at an input line or object */
+	int broken;	  /* at a malformed object: nothing more to read */
+	int stop_known;	  /* stop_at is it, not the last one read */
+	uint64_t stop_at; /* its line, or its byte offset in a stream */
+	uint64_t last_at; /* the last line or object read */
 };
 
 /* "stdin:3" or "stdin: byte 1234", for messages */
@@ -246,7 +246,7 @@ static void on_notice(void *ctx, const char *msg)
  * 0 is the argument form. */
 #define TAG_AT_BITS 40
 #define TAG_AT_MASK ((1ull << TAG_AT_BITS) - 1)
-#define TAG(k, at) (((uint64_t)(k) + 1) << TAG_AT_BITS | ((at) & TAG_AT_MASK))
+#define TAG(k, at) (((uint64_t)(k) + 1) << TAG_AT_BITS | ((at)&TAG_AT_MASK))
 
 static const char *input_name(const char *path)
 {
@@ -270,10 +270,11 @@ static int writer_failed(struct pub *pb, const struct ev_error *err)
 	pb->stop_at = tag & TAG_AT_MASK;
 	if (err->code != EV_EAGAIN)
 		return fe_report(err);
-	return fe_reportf(err, "%s",
-			  where(pb->o,
-				input_name(pb->o->inputs[(tag >> TAG_AT_BITS) - 1]),
-				pb->stop_at, loc, sizeof(loc)));
+	return fe_reportf(
+		err, "%s",
+		where(pb->o,
+		      input_name(pb->o->inputs[(tag >> TAG_AT_BITS) - 1]),
+		      pb->stop_at, loc, sizeof(loc)));
 }
 
 /*
@@ -284,9 +285,9 @@ static int writer_failed(struct pub *pb, const struct ev_error *err)
 static void name_flag(struct ev_error *err)
 {
 	static const char *const fields[] = {
-		"id",	  "id_from",	 "key",	 "key_from",  "meta",
-		"schema", "stream", "stream_from", "time", "time_from",
-		"type_from",
+		"id",	"id_from",   "key",	  "key_from",
+		"meta", "schema",    "stream",	  "stream_from",
+		"time", "time_from", "type_from",
 	};
 	char flag[32], rest[sizeof(err->msg)], *p;
 	size_t i, n;
@@ -323,13 +324,15 @@ static int set_option(struct opts *o, int c, const char *arg)
 		if (fe_parse_size(arg, &v) != 0 || v < 1 ||
 		    v > EV_MAX_BATCH_BYTES)
 			return usage("--batch-bytes: '%s' is not a size from "
-				     "1 to 15M", arg);
+				     "1 to 15M",
+				     arg);
 		o->wopts.batch_bytes = (size_t)v;
 		break;
 	case OPT_BATCH_EVENTS:
 		if (fe_parse_u64(arg, &v) != 0 || v < 1 || v > 1000000)
 			return usage("--batch-events: '%s' is not a number "
-				     "between 1 and 1000000", arg);
+				     "between 1 and 1000000",
+				     arg);
 		o->wopts.batch_events = (uint32_t)v;
 		break;
 	case 'c':
@@ -351,8 +354,10 @@ static int set_option(struct opts *o, int c, const char *arg)
 		else if (strcmp(arg, "msgpack") == 0)
 			o->popts.format = EV_FMT_MSGPACK;
 		else if (strcmp(arg, "envelope") != 0)
-			return usage("--format: '%s' is not envelope, cloudevents "
-				     "or msgpack", arg);
+			return usage(
+				"--format: '%s' is not envelope, cloudevents "
+				"or msgpack",
+				arg);
 		break;
 	case 'h':
 		fe_help(usage_short, usage_long);
@@ -375,7 +380,8 @@ static int set_option(struct opts *o, int c, const char *arg)
 	case OPT_LINGER:
 		if (ev_duration_parse(arg, &o->linger_ms) != 0)
 			return usage("--linger: '%s' is not a duration such as "
-				     "100ms or 2s", arg);
+				     "100ms or 2s",
+				     arg);
 		if (o->linger_ms > 3600000)
 			return usage("--linger: '%s' is over the maximum of 1h",
 				     arg);
@@ -452,7 +458,8 @@ static int check_options(struct opts *o)
 	if (o->wopts.expect == EV_EXPECT_VERSION) {
 		if (o->noperands > 0 && o->stream == NULL)
 			return usage("--expect-version %s needs the event in "
-				     "a stream: give --stream NAME", o->expect);
+				     "a stream: give --stream NAME",
+				     o->expect);
 		/* one stream, appended atomically: all of it in one batch,
 		 * written at the end of the input or not at all */
 		o->wopts.one_batch = 1;
@@ -497,14 +504,15 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		return usage("TYPE arguments cannot be combined with -i, "
 			     "--wrap, --format, --type, --*-from or "
 			     "--skip-invalid");
-	if (o->noperands == 0 && (o->id || o->key || o->stream || o->time ||
-				  o->schema || o->nmetas))
+	if (o->noperands == 0 &&
+	    (o->id || o->key || o->stream || o->time || o->schema || o->nmetas))
 		return usage("--id, --key, --stream, --time, --schema and "
 			     "--meta need the TYPE argument form");
 	return -1;
 }
 
-/* ------------------------------------------------------------ the argument form */
+/* ------------------------------------------------------------ the argument
+ * form */
 
 /* A builder error is a usage error, with the option's flag. */
 static int builder_failed(struct ev_error *err)
@@ -519,10 +527,10 @@ static int builder_failed(struct ev_error *err)
  * *out set, or the exit status. */
 static int build_event(const struct opts *o, struct ev_builder **out)
 {
-	static const char *const fields[] = {"type", "id", "key", "stream",
-					     "time", "schema"};
-	const char *values[] = {o->operands[0], o->id, o->key, o->stream,
-				o->time, o->schema};
+	static const char *const fields[] = {"type",   "id",   "key",
+					     "stream", "time", "schema"};
+	const char *values[] = {o->operands[0], o->id,	 o->key,
+				o->stream,	o->time, o->schema};
 	struct ev_builder *b = ev_builder_new();
 	struct ev_error err;
 	size_t i;
@@ -555,8 +563,9 @@ static int publish_event(struct pub *pb, struct ev_builder *b)
 		rc = fe_report(&err);
 		goto out;
 	}
-	if (pb->w != NULL && (ev_writer_add(pb->w, rec.p, rec.len, t, &err) != 0 ||
-			      ev_writer_flush(pb->w, &err) != 0)) {
+	if (pb->w != NULL &&
+	    (ev_writer_add(pb->w, rec.p, rec.len, t, &err) != 0 ||
+	     ev_writer_flush(pb->w, &err) != 0)) {
 		rc = writer_failed(pb, &err);
 		goto out;
 	}
@@ -641,8 +650,9 @@ static int publish_input(struct pub *pb, int k, struct ev_input *in)
 
 	while (!stop_requested) {
 		pending = pb->w != NULL && ev_writer_pending(pb->w) > 0;
-		timeout = pending && pb->o->linger_ms > 0 ? (int)pb->o->linger_ms
-							  : -1;
+		timeout = pending && pb->o->linger_ms > 0
+				  ? (int)pb->o->linger_ms
+				  : -1;
 		n = ev_input_next(in, timeout, EV_TIME_NONE, &err);
 		ev_input_where(in, &pos);
 		pb->last_at = pb->o->stream_in ? pos.byte : pos.line;
@@ -739,8 +749,8 @@ static int finish_input(struct pub *pb, int rc)
 	const struct opts *o = pb->o;
 	struct ev_error err;
 	char a[64], b[64], c[64] = "";
-	uint64_t skipped = o->skip_invalid ? pb->invalid - (uint64_t)pb->broken
-					   : 0;
+	uint64_t skipped =
+		o->skip_invalid ? pb->invalid - (uint64_t)pb->broken : 0;
 	const char *bad = o->stream_in ? "invalid object" : "invalid line";
 	const char *bads = o->stream_in ? "invalid objects" : "invalid lines";
 
@@ -763,7 +773,8 @@ static int finish_input(struct pub *pb, int rc)
 	if (rc != 0 && pb->stopped && !o->dry_run && skipped == 0) {
 		fe_warn("%s appended; stopped at %s %s", a,
 			o->stream_in ? "byte" : "line",
-			fe_commas(pb->stop_known ? pb->stop_at : pb->last_at, b));
+			fe_commas(pb->stop_known ? pb->stop_at : pb->last_at,
+				  b));
 	} else if (o->dry_run) {
 		if (pb->invalid > 0 || o->verbose)
 			fe_warn("%s valid; %s%s",
@@ -814,7 +825,8 @@ int main(int argc, char **argv)
 		counts = 1;
 	}
 	if (counts && o.verbose && pb.w != NULL)
-		fe_warn("%s appended, %s", count(a, pb.appended, "event", "events"),
+		fe_warn("%s appended, %s",
+			count(a, pb.appended, "event", "events"),
 			count(b, ev_writer_syncs(pb.w), "fsync", "fsyncs"));
 out:
 	if (pb.w != NULL && ev_writer_close(pb.w, &err) != 0 && rc == 0)

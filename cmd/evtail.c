@@ -146,7 +146,6 @@ static const struct option longopts[] = {
 	{NULL, 0, NULL, 0},
 };
 
-
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -164,11 +163,11 @@ struct opts {
 	enum ev_out_format fmt;
 	const char *logpath, *color, *cursor_file, *group, *state_dir, *dlq;
 	int follow, wait, out_set;
-	int exec_only;		/* options that need --exec */
+	int exec_only; /* options that need --exec */
 	int on_failure_given, dlq_policy_given;
 	enum ev_on_failure on_failure;
 	int nstreams, ncategories;
-	const char *exact;	/* the one --stream, when literal */
+	const char *exact; /* the one --stream, when literal */
 };
 
 static void on_notice(void *ctx, const char *msg)
@@ -193,28 +192,35 @@ static int exec_option(int c, const char *arg, struct opts *o)
 
 	switch (c) {
 	case OPT_BACKOFF:
-		return ev_duration_parse(arg, &co->backoff_ms) ? bad_duration("backoff", arg) : 0;
+		return ev_duration_parse(arg, &co->backoff_ms)
+			       ? bad_duration("backoff", arg)
+			       : 0;
 	case OPT_BACKOFF_MAX:
 		return ev_duration_parse(arg, &co->backoff_max_ms)
 			       ? bad_duration("backoff-max", arg)
 			       : 0;
 	case OPT_GRACE:
-		return ev_duration_parse(arg, &co->grace_ms) ? bad_duration("grace", arg) : 0;
+		return ev_duration_parse(arg, &co->grace_ms)
+			       ? bad_duration("grace", arg)
+			       : 0;
 	case OPT_TIMEOUT:
-		return ev_duration_parse(arg, &co->timeout_ms) ? bad_duration("timeout", arg) : 0;
+		return ev_duration_parse(arg, &co->timeout_ms)
+			       ? bad_duration("timeout", arg)
+			       : 0;
 	case OPT_BATCH:
 	case OPT_PARALLEL:
 	case OPT_RETRIES: {
-		const char *nm = c == OPT_BATCH ? "batch"
+		const char *nm = c == OPT_BATCH	     ? "batch"
 				 : c == OPT_PARALLEL ? "parallel"
 						     : "retries";
 		unsigned lo = c == OPT_RETRIES ? 0 : 1;
 		unsigned hi = c == OPT_PARALLEL ? EV_MAX_PARALLEL : 1000;
 		if (fe_parse_u64(arg, &v) != 0 || v < lo || v > hi)
-			return fe_usage_error(usage_short,
-					      "--%s: '%s' is not a number from %u "
-					      "to %u",
-					      nm, arg, lo, hi);
+			return fe_usage_error(
+				usage_short,
+				"--%s: '%s' is not a number from %u "
+				"to %u",
+				nm, arg, lo, hi);
 		if (c == OPT_BATCH)
 			co->batch = (unsigned)v;
 		else if (c == OPT_PARALLEL)
@@ -229,10 +235,11 @@ static int exec_option(int c, const char *arg, struct opts *o)
 		return 0;
 	case OPT_DLQ_POLICY:
 		if (strcmp(arg, "event") != 0 && strcmp(arg, "stream") != 0)
-			return fe_usage_error(usage_short,
-					      "--dlq-policy: '%s' is not event or "
-					      "stream",
-					      arg);
+			return fe_usage_error(
+				usage_short,
+				"--dlq-policy: '%s' is not event or "
+				"stream",
+				arg);
 		co->park_streams = strcmp(arg, "stream") == 0;
 		o->dlq_policy_given = 1;
 		return 0;
@@ -251,7 +258,8 @@ static int select_option(int c, const char *arg, struct opts *o)
 	case OPT_CATEGORY:
 		if (ev_filter_add_category(o->flt, arg, &err) != 0)
 			return err.code == EV_EUSAGE
-				       ? fe_usage_error(usage_short, "--category: %s",
+				       ? fe_usage_error(usage_short,
+							"--category: %s",
 							err.msg)
 				       : fe_oom();
 		o->ncategories++;
@@ -259,15 +267,17 @@ static int select_option(int c, const char *arg, struct opts *o)
 	case OPT_COUNT:
 		if (fe_parse_u64(arg, &so->max) != 0)
 			return fe_usage_error(usage_short,
-					      "--count: '%s' is not a number", arg);
+					      "--count: '%s' is not a number",
+					      arg);
 		so->has_max = 1;
 		return 0;
 	case OPT_FROM:
 		if (ev_pos_parse(arg, 0, ev_now(), &so->from) != 0)
-			return fe_usage_error(usage_short,
-					      "--from: '%s' is not an offset, start, "
-					      "end or @TIME",
-					      arg);
+			return fe_usage_error(
+				usage_short,
+				"--from: '%s' is not an offset, start, "
+				"end or @TIME",
+				arg);
 		return 0;
 	case OPT_FROM_VERSION:
 		if (fe_parse_u64(arg, &so->from_version) != 0 ||
@@ -286,11 +296,11 @@ static int select_option(int c, const char *arg, struct opts *o)
 	case OPT_SINCE:
 	case OPT_UNTIL:
 		if (ev_time_parse_user(arg, ev_now(), &t) != 0)
-			return fe_usage_error(usage_short,
-					      "--%s: '%s' is not a time (RFC 3339, "
-					      "a date, or -1h)",
-					      c == OPT_SINCE ? "since" : "until",
-					      arg);
+			return fe_usage_error(
+				usage_short,
+				"--%s: '%s' is not a time (RFC 3339, "
+				"a date, or -1h)",
+				c == OPT_SINCE ? "since" : "until", arg);
 		if (c == OPT_SINCE)
 			ev_filter_set_time(o->flt, t, ev_filter_until(o->flt));
 		else
@@ -304,17 +314,17 @@ static int select_option(int c, const char *arg, struct opts *o)
 		return 0;
 	case OPT_TO:
 		if (ev_pos_parse(arg, EV_POS_NO_ENDS, ev_now(), &so->to) != 0)
-			return fe_usage_error(usage_short,
-					      "--to: '%s' is not an offset or @TIME",
-					      arg);
+			return fe_usage_error(
+				usage_short,
+				"--to: '%s' is not an offset or @TIME", arg);
 		return 0;
 	case OPT_TYPE:
 		return ev_filter_add_type(o->flt, arg) != 0 ? fe_oom() : 0;
 	case OPT_WHERE:
 		if (ev_filter_add_where(o->flt, arg, &err) != 0)
 			return err.code == EV_EUSAGE
-				       ? fe_usage_error(usage_short, "--where %s",
-							err.msg)
+				       ? fe_usage_error(usage_short,
+							"--where %s", err.msg)
 				       : fe_oom();
 		return 0;
 	}
@@ -330,10 +340,11 @@ static int other_option(int c, const char *arg, struct opts *o)
 	case OPT_COLOR:
 		if (strcmp(arg, "auto") && strcmp(arg, "always") &&
 		    strcmp(arg, "never"))
-			return fe_usage_error(usage_short,
-					      "--color: '%s' is not auto, always "
-					      "or never",
-					      arg);
+			return fe_usage_error(
+				usage_short,
+				"--color: '%s' is not auto, always "
+				"or never",
+				arg);
 		o->color = arg;
 		return 0;
 	case OPT_COMMIT_EVERY:
@@ -346,17 +357,19 @@ static int other_option(int c, const char *arg, struct opts *o)
 		return 0;
 	case OPT_COMMIT_INTERVAL:
 		if (ev_duration_parse(arg, &o->con.commit_ms) != 0)
-			return fe_usage_error(usage_short,
-					      "--commit-interval: '%s' is not a "
-					      "duration such as 500ms or 2s",
-					      arg);
+			return fe_usage_error(
+				usage_short,
+				"--commit-interval: '%s' is not a "
+				"duration such as 500ms or 2s",
+				arg);
 		return 0;
 	case OPT_GROUP:
 		if (!ev_group_name_ok(arg))
-			return fe_usage_error(usage_short,
-					      "--group: '%s' is not a group name "
-					      "(letters, digits, '.', '_', '-')",
-					      arg);
+			return fe_usage_error(
+				usage_short,
+				"--group: '%s' is not a group name "
+				"(letters, digits, '.', '_', '-')",
+				arg);
 		o->group = arg;
 		return 0;
 	case OPT_ON_FAILURE:
@@ -367,10 +380,11 @@ static int other_option(int c, const char *arg, struct opts *o)
 		else if (strcmp(arg, "skip") == 0)
 			o->on_failure = EV_FAIL_SKIP;
 		else
-			return fe_usage_error(usage_short,
-					      "--on-failure: '%s' is not stop, dlq "
-					      "or skip",
-					      arg);
+			return fe_usage_error(
+				usage_short,
+				"--on-failure: '%s' is not stop, dlq "
+				"or skip",
+				arg);
 		o->on_failure_given = 1;
 		return 0;
 	case 'o':
@@ -383,10 +397,11 @@ static int other_option(int c, const char *arg, struct opts *o)
 		else if (strcmp(arg, "msgpack") == 0)
 			o->fmt = EV_OUT_MSGPACK;
 		else
-			return fe_usage_error(usage_short,
-					      "--output: '%s' is not json, pretty, "
-					      "cloudevents or msgpack",
-					      arg);
+			return fe_usage_error(
+				usage_short,
+				"--output: '%s' is not json, pretty, "
+				"cloudevents or msgpack",
+				arg);
 		o->out_set = 1;
 		return 0;
 	case OPT_TEMPLATE:
@@ -396,7 +411,8 @@ static int other_option(int c, const char *arg, struct opts *o)
 		if (ev_template_new(&o->tpl, arg, &err) != 0)
 			return err.code == EV_EUSAGE
 				       ? fe_usage_error(usage_short,
-							"--template: %s", err.msg)
+							"--template: %s",
+							err.msg)
 				       : fe_oom();
 		return 0;
 	}
@@ -488,26 +504,29 @@ static int validate_exec(struct opts *o)
 
 	if (o->con.cmd == NULL) {
 		if (o->exec_only || o->on_failure_given)
-			return fe_usage_error(usage_short,
-					      "--retries, --backoff, --backoff-max, "
-					      "--timeout, --on-failure, --dlq, "
-					      "--dlq-policy, --batch, --parallel and "
-					      "--grace need --exec");
+			return fe_usage_error(
+				usage_short,
+				"--retries, --backoff, --backoff-max, "
+				"--timeout, --on-failure, --dlq, "
+				"--dlq-policy, --batch, --parallel and "
+				"--grace need --exec");
 		return -1;
 	}
 	if (o->group == NULL)
-		return fe_usage_error(usage_short,
-				      "--exec needs --group: its position is what "
-				      "makes delivery at least once");
+		return fe_usage_error(
+			usage_short,
+			"--exec needs --group: its position is what "
+			"makes delivery at least once");
 	if (o->out_set || o->tpl != NULL || o->color != NULL || so->has_max ||
 	    so->to.kind != EV_POS_NONE)
-		return fe_usage_error(usage_short,
-				      "--exec cannot be combined with --output, "
-				      "--template, --color, --count or --to");
+		return fe_usage_error(
+			usage_short, "--exec cannot be combined with --output, "
+				     "--template, --color, --count or --to");
 	if (o->on_failure_given) {
 		if (o->on_failure == EV_FAIL_DLQ && dlq == NULL)
-			return fe_usage_error(usage_short,
-					      "--on-failure=dlq needs --dlq DLQLOG");
+			return fe_usage_error(
+				usage_short,
+				"--on-failure=dlq needs --dlq DLQLOG");
 		if (o->on_failure != EV_FAIL_DLQ && dlq != NULL)
 			return fe_usage_error(usage_short,
 					      "--dlq implies --on-failure=dlq");
@@ -525,16 +544,17 @@ static int validate(struct opts *o)
 	int r;
 
 	if (o->tpl != NULL && o->out_set)
-		return fe_usage_error(usage_short,
-				      "--template and --output cannot be combined");
+		return fe_usage_error(
+			usage_short,
+			"--template and --output cannot be combined");
 	if (o->tpl != NULL)
 		o->fmt = EV_OUT_TEMPLATE;
 	if (so->last_set && so->from.kind != EV_POS_NONE)
 		return fe_usage_error(usage_short,
 				      "-n and --from cannot be combined");
 	if (so->last_set && o->cursor_file != NULL)
-		return fe_usage_error(usage_short,
-				      "-n and --cursor-file cannot be combined");
+		return fe_usage_error(
+			usage_short, "-n and --cursor-file cannot be combined");
 	if (o->group != NULL && (o->cursor_file != NULL || so->last_set))
 		return fe_usage_error(usage_short,
 				      "--group cannot be combined with "
@@ -552,13 +572,15 @@ static int validate(struct opts *o)
 					      "--from-version needs one exact "
 					      "--stream NAME");
 		if (so->from.kind != EV_POS_NONE || so->last_set)
-			return fe_usage_error(usage_short,
-					      "--from-version cannot be combined "
-					      "with --from or -n");
+			return fe_usage_error(
+				usage_short,
+				"--from-version cannot be combined "
+				"with --from or -n");
 		if (o->group != NULL || o->cursor_file != NULL)
-			return fe_usage_error(usage_short,
-					      "--from-version cannot be combined "
-					      "with --group or --cursor-file");
+			return fe_usage_error(
+				usage_short,
+				"--from-version cannot be combined "
+				"with --group or --cursor-file");
 	}
 	return -1;
 }
@@ -589,7 +611,8 @@ static int open_input(struct opts *o, struct ev_log **log,
 	/* its lock for as long as we run */
 	r = ev_group_open(grp, *log, o->group, o->state_dir, o->wait, &err);
 	if (r == EV_EAGAIN)
-		snprintf(err.hint, sizeof(err.hint), "use --wait to wait for it");
+		snprintf(err.hint, sizeof(err.hint),
+			 "use --wait to wait for it");
 	return r != 0 ? fe_report(&err) : 0;
 }
 
@@ -613,8 +636,9 @@ static int store_cursor(struct opts *o, struct ev_reader *rd,
 	memcpy(cur.log_id, ev_reader_log_id(rd), 33);
 	cur.next = ev_output_errno(out) ? ev_output_written(out)
 					: ev_output_printed(out);
-	return ev_cursor_store(o->cursor_file, &cur, &err) != 0 ? fe_report(&err)
-								: 0;
+	return ev_cursor_store(o->cursor_file, &cur, &err) != 0
+		       ? fe_report(&err)
+		       : 0;
 }
 
 static void summary(const struct ev_consumer_stats *st)
@@ -623,7 +647,8 @@ static void summary(const struct ev_consumer_stats *st)
 
 	if (st->dead_lettered > 0 || st->skipped > 0)
 		fe_warn("%s handled, %s dead-lettered, %s skipped",
-			fe_commas(st->handled, b1), fe_commas(st->dead_lettered, b2),
+			fe_commas(st->handled, b1),
+			fe_commas(st->dead_lettered, b2),
 			fe_commas(st->skipped, b3));
 }
 

@@ -243,8 +243,8 @@ void fe_on_stop(void (*handler)(int))
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int fe_dispatch(int argc, char **argv, const struct fe_command *cmds,
-		size_t n, const char *usage_short, const char *usage_long)
+int fe_dispatch(int argc, char **argv, const struct fe_command *cmds, size_t n,
+		const char *usage_short, const char *usage_long)
 {
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, 'h'},
@@ -278,5 +278,6 @@ int fe_dispatch(int argc, char **argv, const struct fe_command *cmds,
 			return cmds[i].fn(argc, argv);
 		}
 	}
-	return fe_usage_error(usage_short, "unknown command '%s'", argv[optind]);
+	return fe_usage_error(usage_short, "unknown command '%s'",
+			      argv[optind]);
 }

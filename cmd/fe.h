@@ -52,7 +52,7 @@ struct fe_command {
 };
 /* main() of such a tool: -h, -V, then COMMAND [ARGS] run as
  * fn(argc, argv) with argv[0] the program name and getopt reset. */
-int fe_dispatch(int argc, char **argv, const struct fe_command *cmds,
-		size_t n, const char *usage_short, const char *usage_long);
+int fe_dispatch(int argc, char **argv, const struct fe_command *cmds, size_t n,
+		const char *usage_short, const char *usage_long);
 
 #endif

@@ -58,14 +58,14 @@ static void fmt_time(int64_t ms, char out[48])
 	struct tm tm;
 
 	gmtime_r(&s, &tm);
-	snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(ms % 1000));
+	snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
 struct stream {
-	unsigned version;	/* of the stream, across incarnations */
-	unsigned events;	/* in this incarnation */
+	unsigned version; /* of the stream, across incarnations */
+	unsigned events;  /* in this incarnation */
 	int closed;
 	char last_id[37];
 	char corr[37];
@@ -73,16 +73,22 @@ struct stream {
 };
 
 static const char *const products[] = {
-	"Desk lamp",	    "Noise-cancelling headphones",
-	"27\\\" monitor",   "Water bottle 750ml",
-	"Caf\\u00e9 grinder", "Mechanical keyboard",
-	"Tr\xc3\xa4vel mug",  "USB-C hub",
-	"Notebook \\\"A5\\\"", "\xe6\x97\xa5\xe6\x9c\xac\xe8\x8c\xb6 (green tea)",
+	"Desk lamp",
+	"Noise-cancelling headphones",
+	"27\\\" monitor",
+	"Water bottle 750ml",
+	"Caf\\u00e9 grinder",
+	"Mechanical keyboard",
+	"Tr\xc3\xa4vel mug",
+	"USB-C hub",
+	"Notebook \\\"A5\\\"",
+	"\xe6\x97\xa5\xe6\x9c\xac\xe8\x8c\xb6 (green tea)",
 };
 static const char *const sources[] = {"web", "ios", "android", "api", "batch"};
 static const char *const currencies[] = {"EUR", "USD", "GBP", "JPY"};
-static const char *const cities[] = {"Berlin", "M\xc3\xbcnchen", "Paris",
-				     "S\xc3\xa3o Paulo", "Tokyo", "Line1\\nLine2"};
+static const char *const cities[] = {"Berlin", "M\xc3\xbcnchen",
+				     "Paris",  "S\xc3\xa3o Paulo",
+				     "Tokyo",  "Line1\\nLine2"};
 
 int main(int argc, char **argv)
 {
@@ -142,11 +148,12 @@ int main(int argc, char **argv)
 			unsigned r = below(100);
 			if (st->events == 0) {
 				type = "AccountOpened";
-				snprintf(data, sizeof(data),
-					 "{\"owner\":\"cust-%u\",\"currency\":\"%s\","
-					 "\"city\":\"%s\",\"overdraftLimit\":%u}",
-					 s, currencies[s % 4], cities[s % 6],
-					 below(5) * 10000);
+				snprintf(
+					data, sizeof(data),
+					"{\"owner\":\"cust-%u\",\"currency\":\"%s\","
+					"\"city\":\"%s\",\"overdraftLimit\":%u}",
+					s, currencies[s % 4], cities[s % 6],
+					below(5) * 10000);
 			} else if (r < 55 || st->balance < 1000) {
 				long amt = (long)below(200000) + 100;
 				type = "MoneyDeposited";
@@ -156,73 +163,88 @@ int main(int argc, char **argv)
 					 "\"reference\":\"dep-%llu\"}",
 					 amt, st->balance, i);
 			} else if (r < 97) {
-				long amt = (long)below((unsigned)st->balance) + 1;
+				long amt =
+					(long)below((unsigned)st->balance) + 1;
 				type = "MoneyWithdrawn";
 				st->balance -= amt;
-				snprintf(data, sizeof(data),
-					 "{\"amount\":%ld,\"balance\":%ld,\"fee\":%u.%02u,"
-					 "\"atm\":%s}",
-					 amt, st->balance, below(3), below(100),
-					 below(2) ? "true" : "false");
+				snprintf(
+					data, sizeof(data),
+					"{\"amount\":%ld,\"balance\":%ld,\"fee\":%u.%02u,"
+					"\"atm\":%s}",
+					amt, st->balance, below(3), below(100),
+					below(2) ? "true" : "false");
 			} else {
 				type = "AccountClosed";
-				snprintf(data, sizeof(data),
-					 "{\"reason\":\"%s\",\"finalBalance\":%ld}",
-					 below(2) ? "customer request" : "dormant",
-					 st->balance);
+				snprintf(
+					data, sizeof(data),
+					"{\"reason\":\"%s\",\"finalBalance\":%ld}",
+					below(2) ? "customer request"
+						 : "dormant",
+					st->balance);
 				st->closed = 1;
 			}
 		} else {
 			unsigned r = below(100);
 			if (st->events == 0) {
-				unsigned qty = below(4) + 1, price = below(20000) + 99;
+				unsigned qty = below(4) + 1,
+					 price = below(20000) + 99;
 				type = "OrderPlaced";
-				snprintf(data, sizeof(data),
-					 "{\"customer\":\"cust-%u\",\"items\":[{\"sku\":"
-					 "\"SKU-%05u\",\"name\":\"%s\",\"qty\":%u,"
-					 "\"unitPrice\":%u}],\"amount\":%u,"
-					 "\"taxRate\":%s,\"shipTo\":{\"city\":\"%s\"}}",
-					 below(100000), below(100000),
-					 products[below(10)], qty, price, qty * price,
-					 below(2) ? "0.19" : "0.07", cities[below(6)]);
+				snprintf(
+					data, sizeof(data),
+					"{\"customer\":\"cust-%u\",\"items\":[{\"sku\":"
+					"\"SKU-%05u\",\"name\":\"%s\",\"qty\":%u,"
+					"\"unitPrice\":%u}],\"amount\":%u,"
+					"\"taxRate\":%s,\"shipTo\":{\"city\":\"%s\"}}",
+					below(100000), below(100000),
+					products[below(10)], qty, price,
+					qty * price, below(2) ? "0.19" : "0.07",
+					cities[below(6)]);
 			} else if (r < 40) {
-				unsigned qty = below(3) + 1, price = below(9000) + 99;
+				unsigned qty = below(3) + 1,
+					 price = below(9000) + 99;
 				type = "ItemAdded";
-				snprintf(data, sizeof(data),
-					 "{\"sku\":\"SKU-%05u\",\"name\":\"%s\",\"qty\":%u,"
-					 "\"unitPrice\":%u,\"discount\":%u.%u}",
-					 below(100000), products[below(10)], qty, price,
-					 below(2), below(10));
+				snprintf(
+					data, sizeof(data),
+					"{\"sku\":\"SKU-%05u\",\"name\":\"%s\",\"qty\":%u,"
+					"\"unitPrice\":%u,\"discount\":%u.%u}",
+					below(100000), products[below(10)], qty,
+					price, below(2), below(10));
 			} else if (r < 65) {
 				type = "PaymentAuthorized";
 				snprintf(data, sizeof(data),
 					 "{\"amount\":%u,\"method\":\"%s\","
 					 "\"authCode\":\"A%06u\"}",
-					 below(50000) + 100, below(2) ? "card" : "paypal",
+					 below(50000) + 100,
+					 below(2) ? "card" : "paypal",
 					 below(1000000));
 			} else if (r < 72) {
 				type = "PaymentFailed";
-				snprintf(data, sizeof(data),
-					 "{\"amount\":%u,\"error\":\"%s\",\"retryable\":%s}",
-					 below(50000) + 100,
-					 below(2) ? "insufficient funds"
-						  : "card declined: \\\"do not honor\\\"",
-					 below(2) ? "true" : "false");
+				snprintf(
+					data, sizeof(data),
+					"{\"amount\":%u,\"error\":\"%s\",\"retryable\":%s}",
+					below(50000) + 100,
+					below(2)
+						? "insufficient funds"
+						: "card declined: \\\"do not honor\\\"",
+					below(2) ? "true" : "false");
 			} else if (r < 92) {
 				type = "OrderShipped";
-				snprintf(data, sizeof(data),
-					 "{\"carrier\":\"%s\",\"tracking\":\"TRK%09u\","
-					 "\"weightKg\":%u.%u,\"parcels\":[%u,%u]}",
-					 below(2) ? "DHL" : "UPS", below(1000000000),
-					 below(20), below(10), below(5) + 1, below(5) + 1);
+				snprintf(
+					data, sizeof(data),
+					"{\"carrier\":\"%s\",\"tracking\":\"TRK%09u\","
+					"\"weightKg\":%u.%u,\"parcels\":[%u,%u]}",
+					below(2) ? "DHL" : "UPS",
+					below(1000000000), below(20), below(10),
+					below(5) + 1, below(5) + 1);
 				st->closed = below(2);
 			} else {
 				type = "OrderCancelled";
-				snprintf(data, sizeof(data),
-					 "{\"reason\":\"%s\",\"refundAmount\":%u}",
-					 below(2) ? "customer changed mind"
-						  : "out of stock",
-					 below(30000));
+				snprintf(
+					data, sizeof(data),
+					"{\"reason\":\"%s\",\"refundAmount\":%u}",
+					below(2) ? "customer changed mind"
+						 : "out of stock",
+					below(30000));
 				st->closed = 1;
 			}
 		}
@@ -232,9 +254,10 @@ int main(int argc, char **argv)
 		       "\"version\":%u,\"time\":\"%s\",\"schema\":%u,\"data\":%s,"
 		       "\"meta\":{\"correlationId\":\"%s\",\"causationId\":\"%s\","
 		       "\"userId\":\"user-%u\",\"source\":\"%s\"}}\n",
-		       id, type, is_acct ? "account" : "order", s, st->version, t,
-		       schema, data, st->corr,
-		       st->events == 1 ? st->corr : st->last_id, below(20000), src);
+		       id, type, is_acct ? "account" : "order", s, st->version,
+		       t, schema, data, st->corr,
+		       st->events == 1 ? st->corr : st->last_id, below(20000),
+		       src);
 		memcpy(st->last_id, id, 37);
 	}
 	free(accts);

@@ -55,16 +55,18 @@ static int seg_open(struct ev_log *log, uint64_t base, int flags,
 	ev_segment_name(name, sizeof(name), base, "seg");
 	fd = ev_openat(log->dirfd, name, flags, 0);
 	if (fd < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s/%s'",
-				       log->path, name), -1;
-	if (fstat(fd, &st) != 0 || (r = ev_read_full(fd, hb, sizeof(hb), 0)) < 0) {
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot open '%s/%s'", log->path, name),
+		       -1;
+	if (fstat(fd, &st) != 0 ||
+	    (r = ev_read_full(fd, hb, sizeof(hb), 0)) < 0) {
 		ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/%s'",
 				log->path, name);
 		close(fd);
 		return -1;
 	}
-	if (ev_seghdr_check(hb, r == 1 ? sizeof(hb) : 0, sh, why, sizeof(why)) !=
-	    0) {
+	if (ev_seghdr_check(hb, r == 1 ? sizeof(hb) : 0, sh, why,
+			    sizeof(why)) != 0) {
 		*unsupported = sh->unsupported;
 		if (sh->unsupported) {
 			ev_seterr(err, EV_EDATA, "segment %020llu %s",
@@ -74,8 +76,8 @@ static int seg_open(struct ev_log *log, uint64_t base, int flags,
 		} else {
 			ev_seterr(err, EV_EDATA,
 				  "segment %020llu, offset %llu, byte 0: %s",
-				  (unsigned long long)base, (unsigned long long)base,
-				  why);
+				  (unsigned long long)base,
+				  (unsigned long long)base, why);
 		}
 		close(fd);
 		return -1;
@@ -151,15 +153,17 @@ int ev_log_info(struct ev_log *log, struct ev_log_info *info,
 		pos = EV_SEGHDR_SIZE;
 		next = segs[i];
 		while (pos < limit) {
-			if (ev_segment_read_batch(fd, pos, limit, sh.salt, &h, NULL,
-						  &why) != 0 ||
+			if (ev_segment_read_batch(fd, pos, limit, sh.salt, &h,
+						  NULL, &why) != 0 ||
 			    h.base != next)
 				break;
 			si->batches++;
 			si->raw_bytes += h.raw_len;
-			if (si->first_time == EV_TIME_NONE || h.min_time < si->first_time)
+			if (si->first_time == EV_TIME_NONE ||
+			    h.min_time < si->first_time)
 				si->first_time = h.min_time;
-			if (si->last_time == EV_TIME_NONE || h.max_time > si->last_time)
+			if (si->last_time == EV_TIME_NONE ||
+			    h.max_time > si->last_time)
 				si->last_time = h.max_time;
 			if (si->first_append == EV_TIME_NONE)
 				si->first_append = h.append_time;
@@ -174,10 +178,12 @@ int ev_log_info(struct ev_log *log, struct ev_log_info *info,
 		info->segment_bytes += si->bytes;
 		info->raw_bytes += si->raw_bytes;
 		if (si->first_time != EV_TIME_NONE &&
-		    (info->min_time == EV_TIME_NONE || si->first_time < info->min_time))
+		    (info->min_time == EV_TIME_NONE ||
+		     si->first_time < info->min_time))
 			info->min_time = si->first_time;
 		if (si->last_time != EV_TIME_NONE &&
-		    (info->max_time == EV_TIME_NONE || si->last_time > info->max_time))
+		    (info->max_time == EV_TIME_NONE ||
+		     si->last_time > info->max_time))
 			info->max_time = si->last_time;
 		if (info->first_append == EV_TIME_NONE)
 			info->first_append = si->first_append;
@@ -249,7 +255,8 @@ static int check_indexes(struct ev_log *log, uint64_t base, uint64_t salt,
 		j = 0;
 		past = 0;
 		for (k = 0; k < count && bad == NULL; k++) {
-			if (ev_read_full(fd, e, esz, EV_IDXHDR_SIZE + k * esz) != 1)
+			if (ev_read_full(fd, e, esz,
+					 EV_IDXHDR_SIZE + k * esz) != 1)
 				break;
 			rel = ev_get32(t ? e + 8 : e);
 			epos = t ? 0 : ev_get32(e + 4);
@@ -257,7 +264,8 @@ static int check_indexes(struct ev_log *log, uint64_t base, uint64_t salt,
 				bad = "has a bad checksum";
 				break;
 			}
-			if (k > 0 && (rel <= prev_rel || (!t && epos <= prev_pos))) {
+			if (k > 0 &&
+			    (rel <= prev_rel || (!t && epos <= prev_pos))) {
 				bad = "does not ascend";
 				break;
 			}
@@ -286,8 +294,9 @@ static int check_indexes(struct ev_log *log, uint64_t base, uint64_t salt,
 		}
 		close(fd);
 		if (bad != NULL)
-			return ev_seterr(err, EV_EDATA, "index '%s': entry %llu %s",
-					 name, (unsigned long long)k, bad);
+			return ev_seterr(err, EV_EDATA,
+					 "index '%s': entry %llu %s", name,
+					 (unsigned long long)k, bad);
 	}
 	return 0;
 }
@@ -320,15 +329,17 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 		return err->code;
 	}
 	if (!have_head)
-		say(notice, ctx, "head file is missing or damaged; checking to "
-				 "the end of the last segment");
+		say(notice, ctx,
+		    "head file is missing or damaged; checking to "
+		    "the end of the last segment");
 	if (n == 0) {
 		r = ev_seterr(err, EV_EDATA, "log has no segments");
 		goto out;
 	}
 	if (have_head && segs[n - 1] != head.seg_base) {
-		r = ev_seterr(err, EV_EDATA, "head names segment %020llu, which "
-					     "is missing",
+		r = ev_seterr(err, EV_EDATA,
+			      "head names segment %020llu, which "
+			      "is missing",
 			      (unsigned long long)head.seg_base);
 		goto out;
 	}
@@ -339,9 +350,10 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 			goto out;
 		}
 		if (i > 0 && segs[i] != next) {
-			r = vfail(err, segs[i], next, 0,
-				  "segment does not continue the offsets of the "
-				  "one before");
+			r = vfail(
+				err, segs[i], next, 0,
+				"segment does not continue the offsets of the "
+				"one before");
 			goto out;
 		}
 		limit = have_head && segs[i] == head.seg_base ? head.end : size;
@@ -357,8 +369,8 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 			rr = ev_segment_read_batch(fd, pos, limit, sh.salt, &h,
 						   &stored, &why);
 			if (rr == EV_EIO) {
-				r = ev_seterr(err, EV_EIO, "cannot read segment: %s",
-					      why);
+				r = ev_seterr(err, EV_EIO,
+					      "cannot read segment: %s", why);
 				goto out;
 			}
 			if (rr != 0) {
@@ -374,21 +386,25 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 					    (unsigned long long)pos);
 					break;
 				}
-				r = vfail(err, segs[i], next, pos,
-					  shorter ? "batch cut short: the segment is "
-						    "shorter than its durable end"
-						  : why);
+				r = vfail(
+					err, segs[i], next, pos,
+					shorter ? "batch cut short: the segment is "
+						  "shorter than its durable end"
+						: why);
 				goto out;
 			}
 			if (h.base != next) {
-				r = vfail(err, segs[i], next, pos,
-					  "batch offset does not continue the log");
+				r = vfail(
+					err, segs[i], next, pos,
+					"batch offset does not continue the log");
 				goto out;
 			}
 			rr = ev_codec_decode(codec, &h, stored.p, &raw, &why);
 			if (rr != 0) {
-				r = rr == EV_EDATA ? vfail(err, segs[i], next, pos, why)
-						   : ev_seterr(err, rr, "%s", why);
+				r = rr == EV_EDATA
+					    ? vfail(err, segs[i], next, pos,
+						    why)
+					    : ev_seterr(err, rr, "%s", why);
 				goto out;
 			}
 			p = raw.p;
@@ -402,28 +418,34 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 				}
 				if (ev_event_decode(rec, rn, &ev, &e2) != 0 ||
 				    ev_event_check_deep(&ev, &e2) != 0) {
-					r = vfail(err, segs[i], roff, pos, e2.msg);
+					r = vfail(err, segs[i], roff, pos,
+						  e2.msg);
 					goto out;
 				}
-				if (ev.time < h.min_time || ev.time > h.max_time) {
-					r = vfail(err, segs[i], roff, pos,
-						  "event time outside its batch's "
-						  "time range");
+				if (ev.time < h.min_time ||
+				    ev.time > h.max_time) {
+					r = vfail(
+						err, segs[i], roff, pos,
+						"event time outside its batch's "
+						"time range");
 					goto out;
 				}
 				rep->records++;
 			}
 			if (p != end) {
-				r = vfail(err, segs[i], roff, pos,
-					  "batch payload has bytes after its last "
-					  "record");
+				r = vfail(
+					err, segs[i], roff, pos,
+					"batch payload has bytes after its last "
+					"record");
 				goto out;
 			}
 			if (nb == cap) {
 				cap = cap ? cap * 2 : 256;
-				struct batchpos *nbp = realloc(bp, cap * sizeof(*bp));
+				struct batchpos *nbp =
+					realloc(bp, cap * sizeof(*bp));
 				if (nbp == NULL) {
-					r = ev_seterr(err, EV_ERR, "out of memory");
+					r = ev_seterr(err, EV_ERR,
+						      "out of memory");
 					goto out;
 				}
 				bp = nbp;
@@ -445,9 +467,10 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 		}
 		if (have_head && segs[i] == head.seg_base) {
 			if (next != head.next) {
-				r = vfail(err, segs[i], next, pos,
-					  "head's next offset does not match the "
-					  "segment");
+				r = vfail(
+					err, segs[i], next, pos,
+					"head's next offset does not match the "
+					"segment");
 				goto out;
 			}
 			if (size > head.end) {
@@ -455,17 +478,21 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 				uint64_t p2 = head.end, n2 = next;
 				const char *why2 = NULL;
 				while (p2 < size &&
-				       ev_segment_read_batch(fd, p2, size, sh.salt,
-							     &h, &stored, &why2) == 0 &&
+				       ev_segment_read_batch(fd, p2, size,
+							     sh.salt, &h,
+							     &stored,
+							     &why2) == 0 &&
 				       h.base == n2) {
 					n2 = h.base + h.count;
 					p2 += EV_BATCHHDR_SIZE + h.stored_len;
 				}
 				if (p2 < size &&
-				    ev_segment_valid_after(fd, p2 + 1, size, sh.salt)) {
-					r = vfail(err, segs[i], n2, p2,
-						  "damaged bytes past the durable "
-						  "end, followed by a valid batch");
+				    ev_segment_valid_after(fd, p2 + 1, size,
+							   sh.salt)) {
+					r = vfail(
+						err, segs[i], n2, p2,
+						"damaged bytes past the durable "
+						"end, followed by a valid batch");
 					goto out;
 				}
 				say(notice, ctx,
@@ -503,9 +530,9 @@ out:
 /* ------------------------------------------------------------ repair */
 
 /* Move bytes [from, size) of a segment to lost+found, then cut it. */
-static int cut_segment(struct ev_log *log, int fd, uint64_t base,
-		       uint64_t from, uint64_t size, ev_notice_fn notice,
-		       void *ctx, struct ev_error *err)
+static int cut_segment(struct ev_log *log, int fd, uint64_t base, uint64_t from,
+		       uint64_t size, ev_notice_fn notice, void *ctx,
+		       struct ev_error *err)
 {
 	char name[96];
 	uint8_t buf[65536];
@@ -515,11 +542,14 @@ static int cut_segment(struct ev_log *log, int fd, uint64_t base,
 
 	if (mkdirat(log->dirfd, "lost+found", 0755) != 0 && errno != EEXIST)
 		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s/lost+found'", log->path);
-	lost = openat(log->dirfd, "lost+found", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				       "cannot create '%s/lost+found'",
+				       log->path);
+	lost = openat(log->dirfd, "lost+found",
+		      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (lost < 0)
 		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot open '%s/lost+found'", log->path);
+				       "cannot open '%s/lost+found'",
+				       log->path);
 	snprintf(name, sizeof(name), "%020llu.seg.from-byte-%llu",
 		 (unsigned long long)base, (unsigned long long)from);
 	lfd = ev_openat(lost, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -530,20 +560,23 @@ static int cut_segment(struct ev_log *log, int fd, uint64_t base,
 				       log->path, name);
 	}
 	for (pos = from; pos < size; pos += k) {
-		k = size - pos < sizeof(buf) ? (size_t)(size - pos) : sizeof(buf);
+		k = size - pos < sizeof(buf) ? (size_t)(size - pos)
+					     : sizeof(buf);
 		if (ev_read_full(fd, buf, k, pos) != 1 ||
 		    ev_write_full(lfd, buf, k, pos - from) != 0) {
 			close(lfd);
 			close(lost);
-			return ev_seterr_errno(err, EV_EIO, errno,
-					       "cannot copy to '%s/lost+found/%s'",
-					       log->path, name);
+			return ev_seterr_errno(
+				err, EV_EIO, errno,
+				"cannot copy to '%s/lost+found/%s'", log->path,
+				name);
 		}
 	}
 	if (fsync(lfd) != 0 || fsync(lost) != 0) {
 		close(lfd);
 		close(lost);
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot sync lost+found");
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot sync lost+found");
 	}
 	close(lfd);
 	close(lost);
@@ -551,8 +584,9 @@ static int cut_segment(struct ev_log *log, int fd, uint64_t base,
 		return ev_seterr_errno(err, EV_EIO, errno,
 				       "cannot truncate segment %020llu",
 				       (unsigned long long)base);
-	say(notice, ctx, "moved %llu bytes of segment %020llu from byte %llu to "
-			 "lost+found/%s",
+	say(notice, ctx,
+	    "moved %llu bytes of segment %020llu from byte %llu to "
+	    "lost+found/%s",
 	    (unsigned long long)(size - from), (unsigned long long)base,
 	    (unsigned long long)from, name);
 	return 0;
@@ -567,7 +601,8 @@ static int move_to_lost(struct ev_log *log, uint64_t base, ev_notice_fn notice,
 
 	if (mkdirat(log->dirfd, "lost+found", 0755) != 0 && errno != EEXIST)
 		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s/lost+found'", log->path);
+				       "cannot create '%s/lost+found'",
+				       log->path);
 	for (i = 0; i < 3; i++) {
 		ev_segment_name(name, sizeof(name), base, ext[i]);
 		snprintf(dst, sizeof(dst), "lost+found/%s", name);
@@ -635,8 +670,8 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 			goto out;
 		}
 		if (fd < 0) {
-			if (i == n - 1 && i > 0 && !(flags & EV_REPAIR_TRUNCATE_DAMAGED)
-			    ) {
+			if (i == n - 1 && i > 0 &&
+			    !(flags & EV_REPAIR_TRUNCATE_DAMAGED)) {
 				char m[sizeof(err->msg)];
 				snprintf(m, sizeof(m), "%s", err->msg);
 				r = ev_seterr(err, EV_EDATA, "%s", m);
@@ -651,8 +686,9 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				goto out;
 			}
 			cut = 1;
-			if (!dry && (r = move_segments_to_lost(log, segs, i, n,
-							      notice, ctx, err)) != 0)
+			if (!dry &&
+			    (r = move_segments_to_lost(log, segs, i, n, notice,
+						       ctx, err)) != 0)
 				goto out;
 			n = i;
 			break;
@@ -668,8 +704,9 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 			r = 0;
 			close(fd);
 			fd = -1;
-			if (!dry && (r = move_segments_to_lost(log, segs, i, n,
-							      notice, ctx, err)) != 0)
+			if (!dry &&
+			    (r = move_segments_to_lost(log, segs, i, n, notice,
+						       ctx, err)) != 0)
 				goto out;
 			n = i;
 			break;
@@ -681,16 +718,18 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 			rr = ev_segment_read_batch(fd, pos, size, sh.salt, &h,
 						   &stored, &why);
 			if (rr == EV_EIO) {
-				r = ev_seterr(err, EV_EIO, "cannot read: %s", why);
+				r = ev_seterr(err, EV_EIO, "cannot read: %s",
+					      why);
 				goto out;
 			}
 			if (rr == 0 && h.base != next) {
 				rr = EV_EDATA;
 				why = "batch offset does not continue the log";
 			}
-			if (rr == 0 &&
-			    (ev_codec_decode(codec, &h, stored.p, &raw, &why) != 0 ||
-			     ev_payload_check(raw.p, raw.len, h.count, &why) != 0))
+			if (rr == 0 && (ev_codec_decode(codec, &h, stored.p,
+							&raw, &why) != 0 ||
+					ev_payload_check(raw.p, raw.len,
+							 h.count, &why) != 0))
 				rr = EV_EDATA;
 			if (rr != 0)
 				break;
@@ -701,7 +740,8 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		}
 		if (pos < size) {
 			int later = i + 1 < n ||
-				    ev_segment_valid_after(fd, pos + 1, size, sh.salt);
+				    ev_segment_valid_after(fd, pos + 1, size,
+							   sh.salt);
 			if (!later) {
 				say(notice, ctx,
 				    "%s a torn tail of %llu bytes at byte %llu of "
@@ -718,17 +758,20 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				}
 			} else if (!(flags & EV_REPAIR_TRUNCATE_DAMAGED)) {
 				r = vfail(err, segs[i], next, pos, why);
-				ev_setremedy(err, EV_REMEDY_TRUNCATE_HERE, log->path);
+				ev_setremedy(err, EV_REMEDY_TRUNCATE_HERE,
+					     log->path);
 				goto out;
 			} else {
 				cut = 1;
 				if (!dry) {
-					r = cut_segment(log, fd, segs[i], pos, size,
-							notice, ctx, err);
+					r = cut_segment(log, fd, segs[i], pos,
+							size, notice, ctx, err);
 					if (r != 0)
 						goto out;
-					r = move_segments_to_lost(log, segs, i + 1, n,
-								  notice, ctx, err);
+					r = move_segments_to_lost(log, segs,
+								  i + 1, n,
+								  notice, ctx,
+								  err);
 					if (r != 0)
 						goto out;
 				} else {
@@ -744,18 +787,20 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 			}
 		}
 		if (dry) {
-			say(notice, ctx, "would rebuild the indexes of segment "
-					 "%020llu",
+			say(notice, ctx,
+			    "would rebuild the indexes of segment "
+			    "%020llu",
 			    (unsigned long long)segs[i]);
 		} else {
 			if (fdatasync(fd) != 0) {
-				r = ev_seterr_errno(err, EV_EIO, errno,
-						    "cannot sync segment %020llu",
-						    (unsigned long long)segs[i]);
+				r = ev_seterr_errno(
+					err, EV_EIO, errno,
+					"cannot sync segment %020llu",
+					(unsigned long long)segs[i]);
 				goto out;
 			}
-			if (ev_index_rebuild(log, segs[i], sh.salt, pos, &last_index,
-					     NULL, err) != 0) {
+			if (ev_index_rebuild(log, segs[i], sh.salt, pos,
+					     &last_index, NULL, err) != 0) {
 				r = err->code;
 				goto out;
 			}
@@ -765,9 +810,11 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		head.next = next;
 		head.salt = sh.salt;
 		head.max_time = max_time;
-		/* a dry run does not rebuild the index: keep what the head says */
-		head.last_index = !dry ? last_index : have_old ? oldhead.last_index
-							  : EV_SEGHDR_SIZE;
+		/* a dry run does not rebuild the index: keep what the head says
+		 */
+		head.last_index = !dry	     ? last_index
+				  : have_old ? oldhead.last_index
+					     : EV_SEGHDR_SIZE;
 		/* the recovery point: every batch up to pos is checked, and
 		 * synced (a dry run writes no head) */
 		head.checked = pos;
@@ -788,7 +835,8 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		goto out;
 	}
 	if (!dry) {
-		/* in place, as writers do: a running writer keeps the file open */
+		/* in place, as writers do: a running writer keeps the file open
+		 */
 		int hfd;
 		ev_head_encode(hb, &head);
 		hfd = ev_openat(log->dirfd, "head", O_RDWR | O_CREAT, 0644);
@@ -796,7 +844,8 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		    ftruncate(hfd, sizeof(hb)) != 0 || fsync(hfd) != 0 ||
 		    ev_fsync_dir(log->dirfd) != 0) {
 			r = ev_seterr_errno(err, EV_EIO, errno,
-					    "cannot write '%s/head'", log->path);
+					    "cannot write '%s/head'",
+					    log->path);
 			if (hfd >= 0)
 				close(hfd);
 			goto out;
@@ -812,7 +861,8 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 	 * when its snapshot no longer fits them (a cut log) or is damaged */
 	{
 		struct ev_error e2;
-		snap = ev_state_snapshot_status(log, dry ? head.next : UINT64_MAX,
+		snap = ev_state_snapshot_status(log,
+						dry ? head.next : UINT64_MAX,
 						&e2);
 	}
 	if (snap != 2) {
@@ -830,8 +880,9 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				ev_state_free(st);
 			goto out;
 		}
-		say(notice, ctx, "rebuilt the stream and dedupe state: %llu "
-				 "streams",
+		say(notice, ctx,
+		    "rebuilt the stream and dedupe state: %llu "
+		    "streams",
 		    (unsigned long long)ev_state_stream_count(st));
 		ev_state_free(st);
 	}
@@ -876,12 +927,15 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		uint64_t seg_bytes = s->bytes + s->index_bytes;
 		uint64_t seg_events = s->next - s->base;
 		int go = 0;
-		if (o->before != EV_TIME_NONE && s->last_append != EV_TIME_NONE &&
+		if (o->before != EV_TIME_NONE &&
+		    s->last_append != EV_TIME_NONE &&
 		    s->last_append < o->before)
 			go = 1;
-		if (o->keep_events && total_events - seg_events >= o->keep_events)
+		if (o->keep_events &&
+		    total_events - seg_events >= o->keep_events)
 			go = 1;
-		if (o->keep_bytes && remaining_bytes - seg_bytes >= o->keep_bytes)
+		if (o->keep_bytes &&
+		    remaining_bytes - seg_bytes >= o->keep_bytes)
 			go = 1;
 		if (!go)
 			break;
@@ -903,11 +957,13 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		r = ev_group_list(log, o->state_dir, &more, &nmore, err);
 		if (r == 0 && nmore > 0) {
 			struct ev_group_state *all =
-				realloc(groups, (ngroups + nmore) * sizeof(*all));
+				realloc(groups,
+					(ngroups + nmore) * sizeof(*all));
 			if (all == NULL) {
 				r = ev_seterr(err, EV_ERR, "out of memory");
 			} else {
-				memcpy(all + ngroups, more, nmore * sizeof(*all));
+				memcpy(all + ngroups, more,
+				       nmore * sizeof(*all));
 				groups = all;
 				ngroups += nmore;
 			}
@@ -918,13 +974,14 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		goto out;
 	for (g = 0; g < ngroups && !o->force; g++) {
 		if (groups[g].next < first_kept) {
-			r = ev_seterr(err, EV_EAGAIN,
-				      "trim would remove events group '%s' has not "
-				      "consumed: it is at offset %llu and the log "
-				      "would start at %llu",
-				      groups[g].name,
-				      (unsigned long long)groups[g].next,
-				      (unsigned long long)first_kept);
+			r = ev_seterr(
+				err, EV_EAGAIN,
+				"trim would remove events group '%s' has not "
+				"consumed: it is at offset %llu and the log "
+				"would start at %llu",
+				groups[g].name,
+				(unsigned long long)groups[g].next,
+				(unsigned long long)first_kept);
 			ev_setremedy(err, EV_REMEDY_FORCE, log->path);
 			goto out;
 		}
@@ -956,8 +1013,9 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 	for (i = 0; i < cut; i++) {
 		const struct ev_segment_info *s = &info.seg[i];
 		int k;
-		say(notice, ctx, "%s segment %020llu: offsets %llu to %llu, %llu "
-				 "bytes",
+		say(notice, ctx,
+		    "%s segment %020llu: offsets %llu to %llu, %llu "
+		    "bytes",
 		    o->dry_run ? "would remove" : "removed",
 		    (unsigned long long)s->base, (unsigned long long)s->base,
 		    (unsigned long long)(s->next - 1),
@@ -966,7 +1024,8 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 			continue;
 		for (k = 0; k < 3; k++) {
 			ev_segment_name(name, sizeof(name), s->base, ext[k]);
-			if (unlinkat(log->dirfd, name, 0) != 0 && errno != ENOENT) {
+			if (unlinkat(log->dirfd, name, 0) != 0 &&
+			    errno != ENOENT) {
 				r = ev_seterr_errno(err, EV_EIO, errno,
 						    "cannot remove '%s/%s'",
 						    log->path, name);
@@ -979,8 +1038,9 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 				    log->path);
 	for (g = 0; g < ngroups && r == 0; g++)
 		if (groups[g].next < first_kept)
-			say(notice, ctx, "group '%s' had not consumed offsets %llu "
-					 "to %llu (trimmed by force)",
+			say(notice, ctx,
+			    "group '%s' had not consumed offsets %llu "
+			    "to %llu (trimmed by force)",
 			    groups[g].name, (unsigned long long)groups[g].next,
 			    (unsigned long long)(first_kept - 1));
 out:

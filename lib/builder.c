@@ -104,7 +104,8 @@ int ev_builder_data(struct ev_builder *b, const char *name, const char *value,
 	size_t nn = strlen(name);
 
 	if (ev_utf8_valid((const uint8_t *)name, nn) != nn)
-		return ev_seterr(err, EV_EUSAGE, "field name is not valid UTF-8");
+		return ev_seterr(err, EV_EUSAGE,
+				 "field name is not valid UTF-8");
 	if (ev_buf_mp_str(&b->data, name, nn) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	if (is_json) {
@@ -112,17 +113,21 @@ int ev_builder_data(struct ev_builder *b, const char *name, const char *value,
 		js.depth = 2; /* inside data, inside the record map */
 		ev_json_ws(&js);
 		if (ev_json_value(&js, &b->data) != 0 || ev_json_ws(&js) >= 0) {
-			ev_seterr(err, EV_EUSAGE, "'%s:=%.*s': %s at column %zu",
-				  name, (int)(vlen > 60 ? 60 : vlen), value,
-				  js.errmsg ? js.errmsg
-					    : "unexpected characters after the value",
-				  ev_json_column(js.start, js.errp ? js.errp : js.p));
+			ev_seterr(
+				err, EV_EUSAGE, "'%s:=%.*s': %s at column %zu",
+				name, (int)(vlen > 60 ? 60 : vlen), value,
+				js.errmsg
+					? js.errmsg
+					: "unexpected characters after the value",
+				ev_json_column(js.start,
+					       js.errp ? js.errp : js.p));
 			return EV_EUSAGE;
 		}
 	} else {
 		if (ev_utf8_valid((const uint8_t *)value, vlen) != vlen)
 			return ev_seterr(err, EV_EUSAGE,
-					 "value of '%s' is not valid UTF-8", name);
+					 "value of '%s' is not valid UTF-8",
+					 name);
 		if (ev_buf_mp_str(&b->data, value, vlen) != 0)
 			return ev_seterr(err, EV_ERR, "out of memory");
 	}
@@ -130,8 +135,7 @@ int ev_builder_data(struct ev_builder *b, const char *name, const char *value,
 	return 0;
 }
 
-int ev_builder_arg(struct ev_builder *b, const char *arg,
-		   struct ev_error *err)
+int ev_builder_arg(struct ev_builder *b, const char *arg, struct ev_error *err)
 {
 	const char *eq = strchr(arg, '=');
 	size_t nn;

@@ -19,10 +19,10 @@
 
 /* attributes with their own envelope field, or reserved */
 static const char *const ce_reserved[] = {
-	"specversion",	 "id",		  "source",	 "type",
-	"subject",	 "time",	  "datacontenttype", "dataschema",
-	"data",		 "data_base64",	  "sequence",	 "partitionkey",
-	"correlationid", "causationid",	  "schemaversion", "evlogmeta",
+	"specversion",	 "id",		"source",	   "type",
+	"subject",	 "time",	"datacontenttype", "dataschema",
+	"data",		 "data_base64", "sequence",	   "partitionkey",
+	"correlationid", "causationid", "schemaversion",   "evlogmeta",
 	"evlogoffset",
 };
 #define N_RESERVED (sizeof(ce_reserved) / sizeof(ce_reserved[0]))
@@ -32,7 +32,8 @@ static int is_reserved(const char *k, size_t n)
 	size_t i;
 
 	for (i = 0; i < N_RESERVED; i++)
-		if (strlen(ce_reserved[i]) == n && memcmp(ce_reserved[i], k, n) == 0)
+		if (strlen(ce_reserved[i]) == n &&
+		    memcmp(ce_reserved[i], k, n) == 0)
 			return 1;
 	return 0;
 }
@@ -44,7 +45,8 @@ static int legal_name(const char *k, size_t n)
 	if (n == 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9')))
+		if (!((k[i] >= 'a' && k[i] <= 'z') ||
+		      (k[i] >= '0' && k[i] <= '9')))
 			return 0;
 	return 1;
 }
@@ -58,7 +60,8 @@ static int legal_string(const char *s, size_t n)
 	for (i = 0; i < n; i++) {
 		if (p[i] < 0x20 || p[i] == 0x7f)
 			return 0;
-		if (p[i] == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+		if (p[i] == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f)
 			return 0;
 	}
 	return 1;
@@ -93,12 +96,14 @@ static int legal_abs_uri(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n < 2 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+	if (n < 2 ||
+	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
 		return 0;
 	for (i = 1; i < n && s[i] != ':'; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' ||
-		      s[i] == '.'))
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '+' ||
+		      s[i] == '-' || s[i] == '.'))
 			return 0;
 	if (i >= n)
 		return 0;
@@ -210,8 +215,10 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 	c->ext.len = 0;
 	c->ext_count = 0;
 	if (ev_json_ws(js) != '{')
-		return ce_fail(c, js->p, "expected '{': a CloudEvent is a JSON "
-					 "object%s", "");
+		return ce_fail(c, js->p,
+			       "expected '{': a CloudEvent is a JSON "
+			       "object%s",
+			       "");
 	js->p++;
 	js->depth = 1; /* attribute values sit inside the record map */
 	ch = ev_json_ws(js);
@@ -219,8 +226,10 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 		js->p++;
 	while (ch != '}') {
 		if (ch != '"') {
-			ev_json_fail(js, js->p, ch < 0 ? "unexpected end of input in object"
-						       : "expected string key in object");
+			ev_json_fail(
+				js, js->p,
+				ch < 0 ? "unexpected end of input in object"
+				       : "expected string key in object");
 			return ev_parse_fail(js, c->err);
 		}
 		keyat = js->p;
@@ -229,7 +238,8 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 			return ev_parse_fail(js, c->err);
 		key.n = c->strs->len - key.off;
 		if (ev_json_ws(js) != ':') {
-			ev_json_fail(js, js->p, "expected ':' after object key");
+			ev_json_fail(js, js->p,
+				     "expected ':' after object key");
 			return ev_parse_fail(js, c->err);
 		}
 		js->p++;
@@ -250,22 +260,26 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 			struct span *dst = NULL;
 			int is_null = it.type == EV_MP_NIL;
 
-			snprintf(kbuf, sizeof(kbuf), "%.*s", (int)(kn > 60 ? 60 : kn),
-				 k);
-			if (!legal_name(k, kn) && !(kn == 11 && !memcmp(k, "data_base64", 11)))
-				return ce_fail(c, keyat,
-					       "invalid CloudEvents attribute name "
-					       "'%s' (names are lowercase letters "
-					       "and digits)",
-					       kbuf);
+			snprintf(kbuf, sizeof(kbuf), "%.*s",
+				 (int)(kn > 60 ? 60 : kn), k);
+			if (!legal_name(k, kn) &&
+			    !(kn == 11 && !memcmp(k, "data_base64", 11)))
+				return ce_fail(
+					c, keyat,
+					"invalid CloudEvents attribute name "
+					"'%s' (names are lowercase letters "
+					"and digits)",
+					kbuf);
 			for (ri = 0; ri < N_RESERVED; ri++)
 				if (strlen(ce_reserved[ri]) == kn &&
 				    !memcmp(ce_reserved[ri], k, kn))
 					break;
 			if (ri < N_RESERVED) {
 				if (seen & (1ull << ri))
-					return ce_fail(c, keyat,
-						       "duplicate attribute '%s'", kbuf);
+					return ce_fail(
+						c, keyat,
+						"duplicate attribute '%s'",
+						kbuf);
 				seen |= 1ull << ri;
 			}
 			/* null means unset, except for data, where it is the
@@ -274,28 +288,39 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 				goto next;
 			if (kn == 4 && !memcmp(k, "data", 4)) {
 				if (have_b64)
-					return ce_fail(c, keyat,
-						       "'data' and 'data_base64' are "
-						       "mutually exclusive%s", "");
+					return ce_fail(
+						c, keyat,
+						"'data' and 'data_base64' are "
+						"mutually exclusive%s",
+						"");
 				have_data = 1;
 				c->data->len = data_start;
-				if (ev_buf_append(c->data, c->tmp->p, c->tmp->len) != 0)
-					return ce_fail(c, at, "out of memory%s", "");
+				if (ev_buf_append(c->data, c->tmp->p,
+						  c->tmp->len) != 0)
+					return ce_fail(c, at, "out of memory%s",
+						       "");
 				goto next;
 			}
 			if (kn == 11 && !memcmp(k, "data_base64", 11)) {
 				if (have_data)
-					return ce_fail(c, keyat,
-						       "'data' and 'data_base64' are "
-						       "mutually exclusive%s", "");
+					return ce_fail(
+						c, keyat,
+						"'data' and 'data_base64' are "
+						"mutually exclusive%s",
+						"");
 				if (it.type != EV_MP_STR)
-					return ce_fail(c, at, "'data_base64' must be a "
-							      "base64 string%s", "");
+					return ce_fail(
+						c, at,
+						"'data_base64' must be a "
+						"base64 string%s",
+						"");
 				c->data->len = data_start;
 				if (ev_base64_decode((const char *)it.p, it.n,
 						     c->data) != 0)
-					return ce_fail(c, at, "'data_base64' is not "
-							      "valid base64%s", "");
+					return ce_fail(c, at,
+						       "'data_base64' is not "
+						       "valid base64%s",
+						       "");
 				have_b64 = 1;
 				goto next;
 			}
@@ -308,19 +333,24 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 				if (it.type == EV_MP_UINT) {
 					v = it.v.u;
 					ok = v > 0;
-				} else if (it.type == EV_MP_STR && it.n > 0 && it.n < 20) {
+				} else if (it.type == EV_MP_STR && it.n > 0 &&
+					   it.n < 20) {
 					ok = 1;
 					for (i = 0; i < it.n; i++) {
-						if (it.p[i] < '0' || it.p[i] > '9')
+						if (it.p[i] < '0' ||
+						    it.p[i] > '9')
 							ok = 0;
-						v = v * 10 + (uint64_t)(it.p[i] - '0');
+						v = v * 10 +
+						    (uint64_t)(it.p[i] - '0');
 					}
 					ok = ok && v > 0 && it.p[0] != '0';
 				}
 				if (!ok)
-					return ce_fail(c, at, "'%s' must be a positive "
-							      "integer",
-						       kbuf);
+					return ce_fail(
+						c, at,
+						"'%s' must be a positive "
+						"integer",
+						kbuf);
 				if (k[1] == 'e')
 					f.version = v;
 				else
@@ -329,38 +359,46 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 			}
 			if (kn == 9 && !memcmp(k, "evlogmeta", 9)) {
 				if (it.type != EV_MP_STR)
-					return ce_fail(c, at, "'evlogmeta' must be "
-							      "JSON text of an "
-							      "object%s", "");
+					return ce_fail(c, at,
+						       "'evlogmeta' must be "
+						       "JSON text of an "
+						       "object%s",
+						       "");
 				evmeta.off = c->strs->len;
 				if (ev_buf_append(c->strs, it.p, it.n) != 0)
-					return ce_fail(c, at, "out of memory%s", "");
+					return ce_fail(c, at, "out of memory%s",
+						       "");
 				evmeta.n = it.n;
 				evmeta.set = 1;
 				goto next;
 			}
 			/* every other attribute is a scalar */
 			if (it.type == EV_MP_FLOAT)
-				return ce_fail(c, at, "attribute '%s' is not an "
-						      "integer",
+				return ce_fail(c, at,
+					       "attribute '%s' is not an "
+					       "integer",
 					       kbuf);
 			if (it.type == EV_MP_UINT && it.v.u > INT32_MAX)
-				return ce_fail(c, at, "attribute '%s' is out of "
-						      "the Integer range",
+				return ce_fail(c, at,
+					       "attribute '%s' is out of "
+					       "the Integer range",
 					       kbuf);
 			if (it.type == EV_MP_INT && it.v.i < INT32_MIN)
-				return ce_fail(c, at, "attribute '%s' is out of "
-						      "the Integer range",
+				return ce_fail(c, at,
+					       "attribute '%s' is out of "
+					       "the Integer range",
 					       kbuf);
 			if (it.type != EV_MP_STR && it.type != EV_MP_BOOL &&
 			    it.type != EV_MP_UINT && it.type != EV_MP_INT)
-				return ce_fail(c, at, "attribute '%s' must be a "
-						      "string, boolean or integer",
+				return ce_fail(c, at,
+					       "attribute '%s' must be a "
+					       "string, boolean or integer",
 					       kbuf);
 			if (it.type == EV_MP_STR &&
 			    !legal_string((const char *)it.p, it.n))
-				return ce_fail(c, at, "attribute '%s' contains a "
-						      "control character",
+				return ce_fail(c, at,
+					       "attribute '%s' contains a "
+					       "control character",
 					       kbuf);
 			if (kn == 11 && !memcmp(k, "specversion", 11))
 				dst = &specv;
@@ -384,42 +422,53 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 				dst = &caus;
 			else if (kn == 4 && !memcmp(k, "time", 4)) {
 				if (it.type != EV_MP_STR ||
-				    ev_time_parse((const char *)it.p, it.n, &t) != 0)
-					return ce_fail(c, at, "'time' is not an RFC "
-							      "3339 time%s", "");
+				    ev_time_parse((const char *)it.p, it.n,
+						  &t) != 0)
+					return ce_fail(c, at,
+						       "'time' is not an RFC "
+						       "3339 time%s",
+						       "");
 				f.time = t;
 				goto next;
 			}
 			if (dst != NULL) {
 				if (it.type != EV_MP_STR)
-					return ce_fail(c, at, "attribute '%s' must be a "
-							      "string",
-						       kbuf);
+					return ce_fail(
+						c, at,
+						"attribute '%s' must be a "
+						"string",
+						kbuf);
 				if (it.n == 0)
-					return ce_fail(c, at, "attribute '%s' must not "
-							      "be empty",
-						       kbuf);
+					return ce_fail(
+						c, at,
+						"attribute '%s' must not "
+						"be empty",
+						kbuf);
 				dst->off = c->strs->len;
 				dst->n = it.n;
 				dst->set = 1;
 				if (ev_buf_append(c->strs, it.p, it.n) != 0)
-					return ce_fail(c, at, "out of memory%s", "");
+					return ce_fail(c, at, "out of memory%s",
+						       "");
 				goto next;
 			}
-			/* an extension: kept in meta under its own name, once */
+			/* an extension: kept in meta under its own name, once
+			 */
 			if (ext_seen(c, k, kn))
-				return ce_fail(c, keyat, "duplicate attribute '%s'",
+				return ce_fail(c, keyat,
+					       "duplicate attribute '%s'",
 					       kbuf);
 			if (ext_put(c, k, kn, c->tmp->p, c->tmp->len) != 0)
 				return ce_fail(c, at, "out of memory%s", "");
 		}
-	next:
+next:
 		ch = ev_json_ws(js);
 		if (ch == ',') {
 			js->p++;
 			ch = ev_json_ws(js);
 			if (ch == '}') {
-				ev_json_fail(js, js->p, "expected string key in object");
+				ev_json_fail(js, js->p,
+					     "expected string key in object");
 				return ev_parse_fail(js, c->err);
 			}
 			continue;
@@ -428,29 +477,40 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 			js->p++;
 			break;
 		}
-		ev_json_fail(js, js->p, ch < 0 ? "unexpected end of input in object"
-					       : "expected ',' or '}' after object member");
+		ev_json_fail(
+			js, js->p,
+			ch < 0 ? "unexpected end of input in object"
+			       : "expected ',' or '}' after object member");
 		return ev_parse_fail(js, c->err);
 	}
 	at = js->start;
 	if (!specv.set)
-		return ce_fail(c, at, "missing required attribute 'specversion'%s", "");
+		return ce_fail(c, at,
+			       "missing required attribute 'specversion'%s",
+			       "");
 	if (specv.n != 3 || memcmp(sp_str(c, &specv), "1.0", 3) != 0)
-		return ce_fail(c, at, "unsupported specversion (only \"1.0\" is "
-				      "supported)%s", "");
+		return ce_fail(c, at,
+			       "unsupported specversion (only \"1.0\" is "
+			       "supported)%s",
+			       "");
 	if (!id.set)
 		return ce_fail(c, at, "missing required attribute 'id'%s", "");
 	if (!source.set)
-		return ce_fail(c, at, "missing required attribute 'source'%s", "");
+		return ce_fail(c, at, "missing required attribute 'source'%s",
+			       "");
 	if (!type.set)
-		return ce_fail(c, at, "missing required attribute 'type'%s", "");
+		return ce_fail(c, at, "missing required attribute 'type'%s",
+			       "");
 	if (!legal_uri_ref(sp_str(c, &source), source.n))
 		return ce_fail(c, at, "'source' is not a URI-reference%s", "");
 	if (dct.set && !legal_media_type(sp_str(c, &dct), dct.n))
-		return ce_fail(c, at, "'datacontenttype' is not an RFC 2046 "
-				      "media type%s", "");
+		return ce_fail(c, at,
+			       "'datacontenttype' is not an RFC 2046 "
+			       "media type%s",
+			       "");
 	if (dsch.set && !legal_abs_uri(sp_str(c, &dsch), dsch.n))
-		return ce_fail(c, at, "'dataschema' is not an absolute URI%s", "");
+		return ce_fail(c, at, "'dataschema' is not an absolute URI%s",
+			       "");
 
 	/* meta: evlogmeta's members, then the mapped attributes, then
 	 * extensions */
@@ -464,8 +524,8 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 			const char *name;
 			struct span *s;
 		} mapped[] = {
-			{"correlationId", &corr}, {"causationId", &caus},
-			{"source", &source},	  {"dataschema", &dsch},
+			{"correlationId", &corr},  {"causationId", &caus},
+			{"source", &source},	   {"dataschema", &dsch},
 			{"datacontenttype", &dct},
 		};
 		if (evmeta.set) {
@@ -475,11 +535,14 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 			struct ev_mp_item mi;
 			ev_json_init(&mj, sp_str(c, &evmeta), evmeta.n);
 			mj.depth = 1; /* meta sits inside the record map */
-			if (ev_json_ws(&mj) != '{' || ev_json_value(&mj, &mb) != 0 ||
+			if (ev_json_ws(&mj) != '{' ||
+			    ev_json_value(&mj, &mb) != 0 ||
 			    ev_json_ws(&mj) >= 0) {
 				ev_buf_free(&mb);
-				return ce_fail(c, at, "'evlogmeta' is not JSON text "
-						      "of an object%s", "");
+				return ce_fail(c, at,
+					       "'evlogmeta' is not JSON text "
+					       "of an object%s",
+					       "");
 			}
 			mp = mb.p;
 			ev_mp_read(&mp, mb.p + mb.len, &mi);
@@ -580,9 +643,10 @@ int ev_ce_parse_line(struct ev_parse_bufs *b, struct ev_json *js, ev_time_t now,
 					js->p++;
 					break;
 				}
-				ev_json_fail(js, js->p,
-					     ch < 0 ? "unexpected end of input in array"
-						    : "expected ',' or ']' after array element");
+				ev_json_fail(
+					js, js->p,
+					ch < 0 ? "unexpected end of input in array"
+					       : "expected ',' or ']' after array element");
 				r = ev_parse_fail(js, err);
 				goto out;
 			}
@@ -597,7 +661,8 @@ int ev_ce_parse_line(struct ev_parse_bufs *b, struct ev_json *js, ev_time_t now,
 			goto out;
 	}
 	if (ev_json_ws(js) >= 0) {
-		ev_json_fail(js, js->p, "unexpected characters after the event");
+		ev_json_fail(js, js->p,
+			     "unexpected characters after the event");
 		r = ev_parse_fail(js, err);
 	}
 out:
@@ -612,7 +677,8 @@ out:
 static int put_attr_str(struct ev_buf *out, const char *name, const char *s,
 			size_t n)
 {
-	if (ev_buf_putc(out, ',') != 0 || ev_json_put_str(out, name, strlen(name)) ||
+	if (ev_buf_putc(out, ',') != 0 ||
+	    ev_json_put_str(out, name, strlen(name)) ||
 	    ev_buf_putc(out, ':') != 0)
 		return EV_ERR;
 	return ev_json_put_str(out, s, n);
@@ -662,7 +728,8 @@ int ev_event_to_cloudevent(const struct ev_event *ev, struct ev_buf *out,
 		if (ev_mp_read(&p, end, &it) != 0)
 			goto bad;
 		for (i = 0; i < it.n; i++) {
-			if (ev_mp_read(&p, end, &key) != 0 || key.type != EV_MP_STR)
+			if (ev_mp_read(&p, end, &key) != 0 ||
+			    key.type != EV_MP_STR)
 				goto bad;
 			vstart = p;
 			if (ev_mp_skip(&p, end, 2) != 0)
@@ -729,19 +796,24 @@ int ev_event_to_cloudevent(const struct ev_event *ev, struct ev_buf *out,
 				     legal_string((const char *)val.p, val.n);
 			vstart = kstart;
 			ev_mp_read(&vstart, p, &key); /* back to the value */
-			if (kn == 13 && !memcmp(k, "correlationId", 13) && str_ok)
+			if (kn == 13 && !memcmp(k, "correlationId", 13) &&
+			    str_ok)
 				attr = "correlationid";
-			else if (kn == 11 && !memcmp(k, "causationId", 11) && str_ok)
+			else if (kn == 11 && !memcmp(k, "causationId", 11) &&
+				 str_ok)
 				attr = "causationid";
 			else if (kn == 6 && !memcmp(k, "source", 6) && str_ok &&
-				 !source_done && (const char *)val.p == source) {
+				 !source_done &&
+				 (const char *)val.p == source) {
 				source_done = 1;
 				continue; /* written above */
-			} else if (kn == 10 && !memcmp(k, "dataschema", 10) && str_ok &&
+			} else if (kn == 10 && !memcmp(k, "dataschema", 10) &&
+				   str_ok &&
 				   legal_abs_uri((const char *)val.p, val.n))
 				attr = "dataschema";
-			else if (kn == 15 && !memcmp(k, "datacontenttype", 15) &&
-				 str_ok && legal_media_type((const char *)val.p, val.n))
+			else if (kn == 15 &&
+				 !memcmp(k, "datacontenttype", 15) && str_ok &&
+				 legal_media_type((const char *)val.p, val.n))
 				attr = "datacontenttype";
 			if (attr != NULL) {
 				if (put_attr_str(out, attr, (const char *)val.p,
@@ -754,14 +826,16 @@ int ev_event_to_cloudevent(const struct ev_event *ev, struct ev_buf *out,
 				ev_buf_putc(out, ',');
 				ev_json_put_str(out, k, kn);
 				ev_buf_putc(out, ':');
-				r = ev_msgpack_to_json(vstart, (size_t)(p - vstart),
+				r = ev_msgpack_to_json(vstart,
+						       (size_t)(p - vstart),
 						       out, err);
 				if (r != 0)
 					goto fail;
 				continue;
 			}
 			/* evlogmeta carries it as JSON text */
-			if (ev_buf_append(&rest, kstart, (size_t)(p - kstart)) != 0)
+			if (ev_buf_append(&rest, kstart,
+					  (size_t)(p - kstart)) != 0)
 				goto oom;
 			rest_count++;
 		}
@@ -769,7 +843,8 @@ int ev_event_to_cloudevent(const struct ev_event *ev, struct ev_buf *out,
 			/* an empty meta travels as "{}" so it comes back */
 			struct ev_buf js = {0}, mp = {0};
 			uint8_t hdr[5];
-			size_t hn = (size_t)(ev_mp_map_hdr(hdr, rest_count) - hdr);
+			size_t hn =
+				(size_t)(ev_mp_map_hdr(hdr, rest_count) - hdr);
 			if (ev_buf_append(&mp, hdr, hn) != 0 ||
 			    ev_buf_append(&mp, rest.p, rest.len) != 0) {
 				ev_buf_free(&mp);
@@ -778,7 +853,8 @@ int ev_event_to_cloudevent(const struct ev_event *ev, struct ev_buf *out,
 			r = ev_msgpack_to_json(mp.p, mp.len, &js, err);
 			if (r == 0) {
 				PUTLIT(out, ",\"evlogmeta\":");
-				r = ev_json_put_str(out, (const char *)js.p, js.len);
+				r = ev_json_put_str(out, (const char *)js.p,
+						    js.len);
 			}
 			ev_buf_free(&js);
 			ev_buf_free(&mp);
@@ -800,7 +876,8 @@ bad:
 utf8:
 	ev_buf_free(&rest);
 	out->len = start;
-	return ev_seterr(err, EV_EDATA, "invalid record: string is not valid UTF-8");
+	return ev_seterr(err, EV_EDATA,
+			 "invalid record: string is not valid UTF-8");
 oom:
 	ev_buf_free(&rest);
 	out->len = start;

@@ -69,7 +69,8 @@ static int commit(struct ev_consumer *c, uint64_t pos)
 	if (pos == c->st.committed && !c->new_group)
 		return 0;
 	/* what was delivered must be out before its position is stored */
-	if (c->o.output != NULL && (r = ev_output_flush(c->o.output, &err)) != 0)
+	if (c->o.output != NULL &&
+	    (r = ev_output_flush(c->o.output, &err)) != 0)
 		return 0; /* not delivered: not committed; run() reports */
 	if (c->o.flush != NULL && (r = c->o.flush(c->o.sink_ctx, &err)) != 0)
 		return ev_jobs_fail(c, r, &err);
@@ -232,7 +233,8 @@ int ev_consumer_new(struct ev_consumer **out, const struct ev_consumer_opts *o,
 	    (o->on_failure == EV_FAIL_DLQ && (o->dlq == NULL || !o->group)) ||
 	    (o->dlq != NULL && o->log == NULL) ||
 	    (o->on_failure == EV_FAIL_REPORT && o->on_result == NULL) ||
-	    (o->cmd == NULL && o->source == NULL && o->on_failure != EV_FAIL_STOP))
+	    (o->cmd == NULL && o->source == NULL &&
+	     o->on_failure != EV_FAIL_STOP))
 		return ev_seterr(err, EV_EUSAGE, "consumer options do not fit");
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -248,7 +250,8 @@ int ev_consumer_new(struct ev_consumer **out, const struct ev_consumer_opts *o,
 	if (c->o.log_name == NULL && c->o.log != NULL)
 		c->o.log_name = ev_log_path(c->o.log);
 	c->clock = o->clock ? o->clock : &mono_clock;
-	c->limit = o->window ? o->window : (size_t)c->o.parallel * c->o.batch * 4;
+	c->limit =
+		o->window ? o->window : (size_t)c->o.parallel * c->o.batch * 4;
 	if (!o->window && c->limit < 1024)
 		c->limit = 1024;
 	c->h = o->handler;
@@ -336,4 +339,3 @@ void ev_consumer_free(struct ev_consumer *c)
 		ev_writer_close(c->dlq_w, &err);
 	free(c);
 }
-

@@ -15,19 +15,19 @@ struct job;
 
 struct item {
 	uint64_t offset;
-	struct ev_buf rec;		/* the record (from a scan) */
+	struct ev_buf rec; /* the record (from a scan) */
 	ev_time_t append_time;
-	char *json;			/* or its input line (from a source) */
-	char *id, *type;		/* from a source */
-	char *stream;			/* NULL when the event has none */
-	char *cmd;			/* from a source: its own handler */
+	char *json;	 /* or its input line (from a source) */
+	char *id, *type; /* from a source */
+	char *stream;	 /* NULL when the event has none */
+	char *cmd;	 /* from a source: its own handler */
 	uint64_t attempts_before;
 	int has_dlq_offset;
 	uint64_t dlq_offset;
 	void *tag;
 	int state;
-	int solo;			/* its batch failed: runs alone */
-	struct job *job;		/* while it belongs to one */
+	int solo;			    /* its batch failed: runs alone */
+	struct job *job;		    /* while it belongs to one */
 	struct item *prev_same, *next_same; /* unfinished items of its stream */
 };
 
@@ -35,7 +35,7 @@ struct job {
 	struct item **items;
 	unsigned n;
 	unsigned attempts;
-	int64_t next_try;		/* clock ms; 0 = now */
+	int64_t next_try; /* clock ms; 0 = now */
 	int running;
 	ev_time_t first_failure, last_failure;
 	struct ev_buf input;
@@ -46,9 +46,9 @@ struct job {
 /* A small string-keyed chained hash map. */
 struct entry {
 	char *key;
-	void *a;	/* streams: first unfinished item */
-	void *b;	/* streams: last; parked: letter id */
-	uint64_t n;	/* parked: offset blocked behind */
+	void *a;    /* streams: first unfinished item */
+	void *b;    /* streams: last; parked: letter id */
+	uint64_t n; /* parked: offset blocked behind */
 	struct entry *next;
 };
 
@@ -63,30 +63,29 @@ struct ev_consumer {
 	const struct ev_clock *clock;
 	const struct ev_handler_ops *h;
 	void *hctx;
-	struct ev_runner *runner;	/* ours, when h is the real one */
+	struct ev_runner *runner; /* ours, when h is the real one */
 	struct ev_consumer_stats st;
 	int64_t last_commit;
-	int new_group;			/* commit its start even if idle */
+	int new_group; /* commit its start even if idle */
 	/* handlers */
-	struct item **win;		/* the window, offset order */
-	size_t head, n, cap;		/* live items are win[head..n) */
-	size_t limit;			/* most items held */
+	struct item **win;   /* the window, offset order */
+	size_t head, n, cap; /* live items are win[head..n) */
+	size_t limit;	     /* most items held */
 	struct job **jobs;
 	size_t njobs, jobs_cap;
-	struct map streams;		/* unfinished items per stream */
-	struct map parked;		/* park_streams: blocked streams */
-	struct ev_letter *letters;	/* for rounds and parking */
+	struct map streams;	   /* unfinished items per stream */
+	struct map parked;	   /* park_streams: blocked streams */
+	struct ev_letter *letters; /* for rounds and parking */
 	size_t nletters;
 	int letters_loaded;
-	struct ev_reader *dlq_rd;	/* to see the DLQ change */
-	uint64_t dlq_known;		/* its end as far as we know */
+	struct ev_reader *dlq_rd; /* to see the DLQ change */
+	uint64_t dlq_known;	  /* its end as far as we know */
 	struct ev_writer *dlq_w;
 	int stopping;
 	int64_t stop_at, kill_at;
-	int rc;				/* the first error */
+	int rc; /* the first error */
 	struct ev_error err;
 };
-
 
 static inline int64_t ev_jobs_now(const struct ev_consumer *c)
 {
@@ -96,7 +95,8 @@ static inline int64_t ev_jobs_now(const struct ev_consumer *c)
 /* Keep the first error; later ones are consequences.  Returns r. */
 int ev_jobs_fail(struct ev_consumer *c, int r, const struct ev_error *err);
 int ev_jobs_oom(struct ev_consumer *c);
-void ev_jobs_notice(struct ev_consumer *c, const char *fmt, ...) EV_PRINTF(2, 3);
+void ev_jobs_notice(struct ev_consumer *c, const char *fmt, ...)
+	EV_PRINTF(2, 3);
 void ev_jobs_map_clear(struct map *m, int free_b);
 void ev_jobs_item_free(struct item *it);
 void ev_jobs_job_free(struct job *j);

@@ -66,9 +66,8 @@ uint32_t ev_crc32c_table(uint32_t crc, const void *buf, size_t n)
 }
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t ev_crc32c_hw(uint32_t crc,
-							  const void *buf,
-							  size_t n)
+__attribute__((target("sse4.2"))) uint32_t
+ev_crc32c_hw(uint32_t crc, const void *buf, size_t n)
 {
 	const uint8_t *p = buf;
 	uint64_t c = ~crc;

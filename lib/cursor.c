@@ -72,8 +72,8 @@ int ev_cursor_load(const char *path, struct ev_cursor *c, struct ev_error *err)
 	c->log_id[32] = '\0';
 	return 0;
 bad:
-	return ev_seterr(err, EV_EDATA, "cursor file '%s' is not an evlog cursor",
-			 path);
+	return ev_seterr(err, EV_EDATA,
+			 "cursor file '%s' is not an evlog cursor", path);
 }
 
 int ev_cursor_store(const char *path, const struct ev_cursor *c,

@@ -81,7 +81,8 @@ static int encode(struct ev_buf *out, const char *type, const char *id,
 	js.depth = 1;
 	if (ev_json_value(&js, &data) != 0) {
 		ev_buf_free(&data);
-		return ev_seterr(err, EV_ERR, "internal error: bad letter JSON: %s",
+		return ev_seterr(err, EV_ERR,
+				 "internal error: bad letter JSON: %s",
 				 js.errmsg ? js.errmsg : "?");
 	}
 	ev_fields_init(&f);
@@ -144,7 +145,8 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 			 c->done->signal, strsignal(c->done->signal));
 	} else {
 		jstr(&j, "evlog.HandlerExit");
-		snprintf(tmp, sizeof(tmp), "exit status %d", c->done->exit_status);
+		snprintf(tmp, sizeof(tmp), "exit status %d",
+			 c->done->exit_status);
 	}
 	jkey(&j, "exceptionMessage");
 	jstr(&j, tmp);
@@ -358,7 +360,8 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 		ev.offset = rec.offset;
 		if (ev.data_is_binary)
 			continue;
-#define IS(s) (ev.type.n == sizeof(s) - 1 && memcmp(ev.type.p, s, ev.type.n) == 0)
+#define IS(s) \
+	(ev.type.n == sizeof(s) - 1 && memcmp(ev.type.p, s, ev.type.n) == 0)
 		if (IS("DeadLetter")) {
 			const uint8_t *o;
 			size_t on;
@@ -366,7 +369,8 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 				cap = cap ? 2 * cap : 64;
 				nv = realloc(v, cap * sizeof(*v));
 				if (nv == NULL) {
-					r = ev_seterr(err, EV_ERR, "out of memory");
+					r = ev_seterr(err, EV_ERR,
+						      "out of memory");
 					break;
 				}
 				v = nv;
@@ -384,7 +388,8 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 						     "originalLogId");
 			l->source_offset = mp_u64(ev.data, ev.data_len,
 						  "originalOffset", 0);
-			l->orig_id = mp_strdup(ev.data, ev.data_len, "original.id");
+			l->orig_id =
+				mp_strdup(ev.data, ev.data_len, "original.id");
 			l->orig_type = mp_strdup(ev.data, ev.data_len,
 						 "original.type");
 			l->orig_stream = mp_strdup(ev.data, ev.data_len,
@@ -394,12 +399,13 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 			l->stderr_tail = mp_strdup(ev.data, ev.data_len,
 						   "exceptionStacktrace");
 			l->handler = mp_strdup(ev.data, ev.data_len, "handler");
-			l->attempts = mp_u64(ev.data, ev.data_len, "attempts", 0);
+			l->attempts =
+				mp_u64(ev.data, ev.data_len, "attempts", 0);
 			l->round = mp_u64(ev.data, ev.data_len, "round", 1);
-			l->first_failure = mp_time(ev.data, ev.data_len,
-						   "firstFailure");
-			l->last_failure = mp_time(ev.data, ev.data_len,
-						  "lastFailure");
+			l->first_failure =
+				mp_time(ev.data, ev.data_len, "firstFailure");
+			l->last_failure =
+				mp_time(ev.data, ev.data_len, "lastFailure");
 			{
 				char *pk = mp_strdup(ev.data, ev.data_len,
 						     "parkedBehind");
@@ -408,21 +414,23 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 			}
 			l->state = EV_LETTER_OPEN;
 			l->state_time = EV_TIME_NONE;
-			if (ev_mp_path(ev.data, ev.data_len, "original", &o, &on) ==
-			    1)
-				l->original_json = original_json(o, on,
-								 l->source_offset,
-								 err);
+			if (ev_mp_path(ev.data, ev.data_len, "original", &o,
+				       &on) == 1)
+				l->original_json =
+					original_json(o, on, l->source_offset,
+						      err);
 			if (l->id == NULL || l->original_json == NULL ||
 			    l->orig_type == NULL || l->group == NULL ||
 			    l->source_log_id == NULL) {
-				r = ev_seterr(err, EV_EDATA,
-					      "dead letter at offset %llu lacks its "
-					      "original event or context",
-					      (unsigned long long)rec.offset);
+				r = ev_seterr(
+					err, EV_EDATA,
+					"dead letter at offset %llu lacks its "
+					"original event or context",
+					(unsigned long long)rec.offset);
 				break;
 			}
-		} else if (IS("DeadLetterResolved") || IS("DeadLetterDiscarded") ||
+		} else if (IS("DeadLetterResolved") ||
+			   IS("DeadLetterDiscarded") ||
 			   IS("DeadLetterRetryFailed")) {
 			uint64_t at = mp_u64(ev.data, ev.data_len, "letter",
 					     UINT64_MAX);
@@ -437,8 +445,9 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 				l->error = mp_strdup(ev.data, ev.data_len,
 						     "exceptionMessage");
 				free(l->stderr_tail);
-				l->stderr_tail = mp_strdup(ev.data, ev.data_len,
-							   "exceptionStacktrace");
+				l->stderr_tail =
+					mp_strdup(ev.data, ev.data_len,
+						  "exceptionStacktrace");
 				l->last_failure = ev.time;
 			} else if (l->state == EV_LETTER_OPEN) {
 				l->state = IS("DeadLetterResolved")
@@ -448,8 +457,9 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 				l->reason = mp_strdup(ev.data, ev.data_len,
 						      "reason");
 				if (l->state == EV_LETTER_RESOLVED)
-					l->attempts += mp_u64(ev.data, ev.data_len,
-							      "attempts", 0);
+					l->attempts +=
+						mp_u64(ev.data, ev.data_len,
+						       "attempts", 0);
 			}
 		}
 #undef IS
@@ -472,8 +482,8 @@ int ev_dlq_record(struct ev_writer *w, int kind, const struct ev_letter *l,
 	ev_time_t t;
 	int r;
 
-	r = ev_dlq_resolution_encode(&rec, kind, l, handler, attempts, reason, d,
-				     ev_now(), &t, err);
+	r = ev_dlq_resolution_encode(&rec, kind, l, handler, attempts, reason,
+				     d, ev_now(), &t, err);
 	if (r == 0)
 		r = ev_writer_add(w, rec.p, rec.len, t, err);
 	if (r == 0)
@@ -555,7 +565,8 @@ int ev_dlq_lock(struct ev_log *dlq, int *fd, struct ev_error *err)
 	snprintf(lp, sizeof(lp), "%s/evdlq.lock", ev_log_path(dlq));
 	*fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (*fd < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s'", lp);
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s'",
+				       lp);
 	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
 		close(*fd);
 		*fd = -1;

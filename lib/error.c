@@ -67,8 +67,8 @@ int ev_seterr(struct ev_error *err, int code, const char *fmt, ...)
 	return code;
 }
 
-int ev_seterr_errno(struct ev_error *err, int code, int errnum,
-		    const char *fmt, ...)
+int ev_seterr_errno(struct ev_error *err, int code, int errnum, const char *fmt,
+		    ...)
 {
 	va_list ap;
 	size_t n;

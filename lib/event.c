@@ -23,7 +23,8 @@ static int has_control(const char *s, size_t n)
 	for (i = 0; s != NULL && i < n; i++) {
 		if (p[i] < 0x20 || p[i] == 0x7f)
 			return 1;
-		if (p[i] == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+		if (p[i] == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f)
 			return 1;
 	}
 	return 0;
@@ -53,23 +54,26 @@ int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 	t = f->time != EV_TIME_NONE ? f->time : now;
 
 	if (f->type == NULL || f->type_n == 0)
-		return ev_seterr(err, EV_EDATA, "missing required field 'type'");
+		return ev_seterr(err, EV_EDATA,
+				 "missing required field 'type'");
 	if (has_control(f->type, f->type_n) || has_control(f->id, f->id_n) ||
-	    has_control(f->stream, f->stream_n) || has_control(f->key, f->key_n))
+	    has_control(f->stream, f->stream_n) ||
+	    has_control(f->key, f->key_n))
 		return ev_seterr(err, EV_EDATA,
 				 "field '%s' contains a control character",
-				 has_control(f->type, f->type_n)	 ? "type"
+				 has_control(f->type, f->type_n) ? "type"
 				 : has_control(f->id, f->id_n)	 ? "id"
-				 : has_control(f->stream, f->stream_n) ? "stream"
-									 : "key");
+				 : has_control(f->stream, f->stream_n)
+					 ? "stream"
+					 : "key");
 	if (id == NULL) {
 		ev_uuid7(now, idbuf);
 		id = idbuf;
 		id_n = 36;
 	}
-	count += (f->stream != NULL) + (f->version != 0) +
-		 (f->schema > 1) + (f->key != NULL) + (f->data != NULL) +
-		 (f->meta != NULL) + (f->prev != EV_NO_PREV);
+	count += (f->stream != NULL) + (f->version != 0) + (f->schema > 1) +
+		 (f->key != NULL) + (f->data != NULL) + (f->meta != NULL) +
+		 (f->prev != EV_NO_PREV);
 	need = 1 + 1 + 5 + f->type_n + 1 + 5 + id_n + 1 + 15 + 1 + 5 +
 	       f->stream_n + 1 + 9 + 1 + 9 + 1 + 5 + f->key_n + 1 + 5 +
 	       f->data_n + 1 + f->meta_n + 1 + 9;
@@ -127,11 +131,11 @@ int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 	 * them now, so that it fits then */
 	slack = f->stream != NULL && !f->resolved ? EV_RESOLVE_SLACK : 0;
 	if ((size_t)(o - out->p) - start + slack > EV_MAX_RECORD)
-		return ev_seterr(err, EV_EDATA,
-				 "event is %zu bytes encoded, over the limit of "
-				 "%u bytes",
-				 (size_t)(o - out->p) - start + slack,
-				 EV_MAX_RECORD);
+		return ev_seterr(
+			err, EV_EDATA,
+			"event is %zu bytes encoded, over the limit of "
+			"%u bytes",
+			(size_t)(o - out->p) - start + slack, EV_MAX_RECORD);
 	out->len = (size_t)(o - out->p);
 	if (time != NULL)
 		*time = t;
@@ -267,7 +271,8 @@ static int decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 		switch (k) {
 		case EV_K_TYPE:
 			if (get_str(&p, end, &ev->type, 1) != 0)
-				return bad(err, "type is not a non-empty string");
+				return bad(err,
+					   "type is not a non-empty string");
 			break;
 		case EV_K_ID:
 			if (get_str(&p, end, &ev->id, 1) != 0)
@@ -275,16 +280,19 @@ static int decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 			break;
 		case EV_K_STREAM:
 			if (get_str(&p, end, &ev->stream, 1) != 0)
-				return bad(err, "stream is not a non-empty string");
+				return bad(err,
+					   "stream is not a non-empty string");
 			break;
 		case EV_K_KEY:
 			if (get_str(&p, end, &ev->key, 1) != 0)
-				return bad(err, "key is not a non-empty string");
+				return bad(err,
+					   "key is not a non-empty string");
 			break;
 		case EV_K_TIME:
 			if (ev_mp_read(&p, end, &kv) != 0 ||
 			    ev_mp_time_decode(&kv, &ev->time) != 0)
-				return bad(err, "time is not a valid timestamp");
+				return bad(err,
+					   "time is not a valid timestamp");
 			break;
 		case EV_K_VERSION:
 		case EV_K_SCHEMA:
@@ -299,7 +307,8 @@ static int decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 			break;
 		case EV_K_DATA:
 			v = p;
-			if (p < end && (*p == 0xc4 || *p == 0xc5 || *p == 0xc6)) {
+			if (p < end &&
+			    (*p == 0xc4 || *p == 0xc5 || *p == 0xc6)) {
 				if (ev_mp_read(&p, end, &kv) != 0)
 					return bad(err, "truncated data");
 				ev->data = kv.p;
@@ -313,7 +322,8 @@ static int decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 			ev->data_len = (size_t)(p - v);
 			break;
 		case EV_K_PREV:
-			if (ev_mp_read(&p, end, &kv) != 0 || kv.type != EV_MP_UINT)
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    kv.type != EV_MP_UINT)
 				return bad(err, "previous offset is not an "
 						"unsigned integer");
 			ev->prev = kv.v.u;
@@ -345,14 +355,14 @@ int ev_event_check_deep(const struct ev_event *ev, struct ev_error *err)
 	if (ev->data != NULL && !ev->data_is_binary) {
 		p = ev->data;
 		if (ev_mp_check_json(&p, ev->data + ev->data_len, 2, &why) != 0)
-			return ev_seterr(err, EV_EDATA, "invalid record: data: %s",
-					 why);
+			return ev_seterr(err, EV_EDATA,
+					 "invalid record: data: %s", why);
 	}
 	if (ev->meta != NULL) {
 		p = ev->meta;
 		if (ev_mp_check_json(&p, ev->meta + ev->meta_len, 2, &why) != 0)
-			return ev_seterr(err, EV_EDATA, "invalid record: meta: %s",
-					 why);
+			return ev_seterr(err, EV_EDATA,
+					 "invalid record: meta: %s", why);
 	}
 	return 0;
 }
@@ -436,10 +446,10 @@ int ev_event_path(const struct ev_event *ev, const char *path,
 	} else if (IS("time")) {
 		o = ev_mp_time(o, ev->time);
 	} else {
-		const struct ev_str *s = IS("id")       ? &ev->id
-					 : IS("type")   ? &ev->type
+		const struct ev_str *s = IS("id")	? &ev->id
+					 : IS("type")	? &ev->type
 					 : IS("stream") ? &ev->stream
-					 : IS("key")    ? &ev->key
+					 : IS("key")	? &ev->key
 							: NULL;
 		if (s == NULL || s->p == NULL)
 			return 0;

@@ -88,7 +88,8 @@ int ev_event_to_json(const struct ev_event *ev, struct ev_buf *out, int flags,
 	return 0;
 utf8:
 	out->len = start;
-	return ev_seterr(err, EV_EDATA, "invalid record: string is not valid UTF-8");
+	return ev_seterr(err, EV_EDATA,
+			 "invalid record: string is not valid UTF-8");
 oom:
 	out->len = start;
 	return ev_seterr(err, EV_ERR, "out of memory");
@@ -186,8 +187,11 @@ int ev_event_to_pretty(const struct ev_event *ev, struct ev_buf *out, int color,
 	const uint8_t *p;
 	int r;
 
-#define C(code) \
-	do { if (color) PUTLIT(out, code); } while (0)
+#define C(code)                            \
+	do {                               \
+		if (color)                 \
+			PUTLIT(out, code); \
+	} while (0)
 	C("\033[2m");
 	e = ev_fmt_u64(tmp, ev->offset);
 	ev_buf_append(out, tmp, (size_t)(e - tmp));
@@ -218,7 +222,8 @@ int ev_event_to_pretty(const struct ev_event *ev, struct ev_buf *out, int color,
 			ev_base64_encode(out, ev->data, ev->data_len);
 		} else {
 			p = ev->data;
-			r = ev_json_put_mp(out, &p, ev->data + ev->data_len, 2, err);
+			r = ev_json_put_mp(out, &p, ev->data + ev->data_len, 2,
+					   err);
 			if (r != 0)
 				return r;
 		}

@@ -25,12 +25,12 @@ extern "C" {
 #define EV_FORMAT_VERSION 1
 
 /* Limits, documented in evlog(5). */
-#define EV_MAX_RECORD (1u << 20)	/* encoded record bytes */
-#define EV_MAX_BATCH (16u << 20)	/* uncompressed batch payload */
-#define EV_MAX_DEPTH 64			/* JSON/msgpack nesting */
-#define EV_MAX_LINE (4u << 20)		/* one input line */
+#define EV_MAX_RECORD (1u << 20) /* encoded record bytes */
+#define EV_MAX_BATCH (16u << 20) /* uncompressed batch payload */
+#define EV_MAX_DEPTH 64		 /* JSON/msgpack nesting */
+#define EV_MAX_LINE (4u << 20)	 /* one input line */
 #define EV_DEFAULT_BATCH_BYTES (256u << 10)
-#define EV_MAX_BATCH_BYTES (15u << 20)	/* largest writer batch target */
+#define EV_MAX_BATCH_BYTES (15u << 20) /* largest writer batch target */
 #define EV_DEFAULT_BATCH_EVENTS 100000
 #define EV_DEFAULT_SEGMENT_BYTES (128u << 20)
 #define EV_MAX_SEGMENT_BYTES 0xffffffffu
@@ -39,12 +39,12 @@ extern "C" {
 
 enum ev_status {
 	EV_OK = 0,
-	EV_ERR = -1,	 /* runtime failure */
-	EV_EUSAGE = -2,	 /* bad argument from the caller */
-	EV_EDATA = -3,	 /* bad input or damaged data */
-	EV_ENOENT = -4,	 /* missing log or file */
-	EV_EIO = -5,	 /* I/O error */
-	EV_EAGAIN = -6,	 /* temporary failure or conflict */
+	EV_ERR = -1,	/* runtime failure */
+	EV_EUSAGE = -2, /* bad argument from the caller */
+	EV_EDATA = -3,	/* bad input or damaged data */
+	EV_ENOENT = -4, /* missing log or file */
+	EV_EIO = -5,	/* I/O error */
+	EV_EAGAIN = -6, /* temporary failure or conflict */
 };
 
 /*
@@ -55,21 +55,21 @@ enum ev_status {
  */
 enum ev_remedy {
 	EV_REMEDY_NONE = 0,
-	EV_REMEDY_VERIFY,		/* see the damage in detail */
-	EV_REMEDY_REPAIR,		/* repair the log */
-	EV_REMEDY_VERIFY_REPAIR,	/* see the damage, then repair */
-	EV_REMEDY_REPAIR_INDEXES,	/* repair rebuilds its indexes */
-	EV_REMEDY_REPAIR_STATE,		/* repair rebuilds its stream state */
-	EV_REMEDY_TRUNCATE_SEGMENT,	/* repair again, moving the damaged
-					 * segment out of the log */
-	EV_REMEDY_TRUNCATE_DAMAGED,	/* repair again, moving the damaged
-					 * part out of the log */
-	EV_REMEDY_TRUNCATE_HERE,	/* the data after the damage is
-					 * intact: repair again, cutting the
-					 * log at the damage */
-	EV_REMEDY_FORCE,		/* trim: groups have not consumed what
-					 * would go; wait, reset them, or
-					 * force it */
+	EV_REMEDY_VERIFY,	    /* see the damage in detail */
+	EV_REMEDY_REPAIR,	    /* repair the log */
+	EV_REMEDY_VERIFY_REPAIR,    /* see the damage, then repair */
+	EV_REMEDY_REPAIR_INDEXES,   /* repair rebuilds its indexes */
+	EV_REMEDY_REPAIR_STATE,	    /* repair rebuilds its stream state */
+	EV_REMEDY_TRUNCATE_SEGMENT, /* repair again, moving the damaged
+				     * segment out of the log */
+	EV_REMEDY_TRUNCATE_DAMAGED, /* repair again, moving the damaged
+				     * part out of the log */
+	EV_REMEDY_TRUNCATE_HERE,    /* the data after the damage is
+				     * intact: repair again, cutting the
+				     * log at the damage */
+	EV_REMEDY_FORCE,	    /* trim: groups have not consumed what
+				     * would go; wait, reset them, or
+				     * force it */
 };
 
 /*
@@ -96,12 +96,12 @@ struct ev_error {
  */
 enum ev_exit {
 	EV_EXIT_OK = 0,
-	EV_EXIT_FAILURE = 1,	/* runtime failure */
-	EV_EXIT_USAGE = 64,	/* bad usage */
-	EV_EXIT_DATA = 65,	/* bad input data, damaged log */
-	EV_EXIT_NOINPUT = 66,	/* missing input */
-	EV_EXIT_IO = 74,	/* I/O error */
-	EV_EXIT_TEMPFAIL = 75,	/* temporary failure or conflict */
+	EV_EXIT_FAILURE = 1,   /* runtime failure */
+	EV_EXIT_USAGE = 64,    /* bad usage */
+	EV_EXIT_DATA = 65,     /* bad input data, damaged log */
+	EV_EXIT_NOINPUT = 66,  /* missing input */
+	EV_EXIT_IO = 74,       /* I/O error */
+	EV_EXIT_TEMPFAIL = 75, /* temporary failure or conflict */
 };
 
 /* The exit status for a status: one of enum ev_exit. */
@@ -164,7 +164,7 @@ struct ev_event {
 	int data_is_binary;  /* data is a msgpack bin (data_base64) */
 	const uint8_t *meta; /* msgpack map, NULL when absent */
 	size_t meta_len;
-	uint64_t prev;	     /* offset of the stream's previous event, or */
+	uint64_t prev;	      /* offset of the stream's previous event, or */
 #define EV_NO_PREV UINT64_MAX /* this: none, or not recorded */
 	ev_time_t append_time;
 };
@@ -179,7 +179,7 @@ enum ev_format {
 	EV_FMT_ENVELOPE = 0,
 	EV_FMT_CLOUDEVENTS,
 	EV_FMT_WRAP,
-	EV_FMT_MSGPACK,	/* a stream of maps (struct ev_input only) */
+	EV_FMT_MSGPACK, /* a stream of maps (struct ev_input only) */
 };
 
 /* Output flags for ev_event_to_json(). */
@@ -227,7 +227,7 @@ struct ev_parser;
 struct ev_parse_opts {
 	enum ev_format format;
 	/* --wrap: dotted paths into the line, NULL when unused */
-	const char *type;	/* fixed type */
+	const char *type; /* fixed type */
 	const char *type_from;
 	const char *stream_from;
 	const char *id_from;
@@ -258,15 +258,15 @@ struct ev_builder;
 struct ev_builder *ev_builder_new(void);
 void ev_builder_free(struct ev_builder *b);
 int ev_builder_set(struct ev_builder *b, const char *field, const char *value,
-		   struct ev_error *err); /* id, type, stream, key, time, schema, version */
+		   struct ev_error *err); /* id, type, stream, key, time,
+					     schema, version */
 int ev_builder_data(struct ev_builder *b, const char *name, const char *value,
 		    size_t vlen, int is_json, struct ev_error *err);
 int ev_builder_meta(struct ev_builder *b, const char *name, const char *value,
 		    struct ev_error *err);
 /* One argument of evpub's argument form: "name=string" or "name:=json"
  * into data, "NAME=VALUE" into meta. */
-int ev_builder_arg(struct ev_builder *b, const char *arg,
-		   struct ev_error *err);
+int ev_builder_arg(struct ev_builder *b, const char *arg, struct ev_error *err);
 int ev_builder_meta_arg(struct ev_builder *b, const char *arg,
 			struct ev_error *err);
 /* Encode into out; *time gets the event time. */
@@ -286,8 +286,8 @@ struct ev_input;
 
 /* Where the last line or object read begins. */
 struct ev_input_pos {
-	uint64_t line;	/* its line, from 1 (0 for a MessagePack stream) */
-	uint64_t byte;	/* its offset in the input, from 0 */
+	uint64_t line; /* its line, from 1 (0 for a MessagePack stream) */
+	uint64_t byte; /* its offset in the input, from 0 */
 };
 
 /* fd is read, never closed; name is the input's name in messages. */
@@ -330,9 +330,9 @@ enum ev_sync {
 
 struct ev_log_config {
 	uint64_t segment_bytes;
-	int level;	/* zstd level, 0 = store uncompressed */
+	int level; /* zstd level, 0 = store uncompressed */
 	enum ev_sync sync;
-	int dead_letters; /* a dead-letter log ("kind dlq" in meta) */
+	int dead_letters;	/* a dead-letter log ("kind dlq" in meta) */
 	uint64_t dedupe_window; /* events whose ids are remembered; 0 = off */
 };
 void ev_log_config_init(struct ev_log_config *cfg);
@@ -356,11 +356,11 @@ struct ev_writer;
 
 /* What became of each event handed to a writer, in the order given. */
 struct ev_ack {
-	uint64_t offset;	/* its offset; for a duplicate, the original's */
-	const char *id;		/* valid during the callback */
+	uint64_t offset; /* its offset; for a duplicate, the original's */
+	const char *id;	 /* valid during the callback */
 	size_t id_n;
 	int duplicate;
-	uint64_t tag;		/* as given to ev_writer_add_tagged() */
+	uint64_t tag; /* as given to ev_writer_add_tagged() */
 };
 /* Called from the writer's thread once a batch is durable. */
 typedef void (*ev_durable_fn)(void *ctx, const struct ev_ack *acks, size_t n);
@@ -368,18 +368,18 @@ typedef void (*ev_notice_fn)(void *ctx, const char *msg);
 
 /* Optimistic concurrency, as EventStoreDB's expected version. */
 enum ev_expect {
-	EV_EXPECT_ANY = 0,	/* no check */
-	EV_EXPECT_NONE,		/* the stream has no events */
-	EV_EXPECT_EXISTS,	/* the stream has events */
-	EV_EXPECT_VERSION,	/* the stream is at expect_version */
+	EV_EXPECT_ANY = 0, /* no check */
+	EV_EXPECT_NONE,	   /* the stream has no events */
+	EV_EXPECT_EXISTS,  /* the stream has events */
+	EV_EXPECT_VERSION, /* the stream is at expect_version */
 };
 
 struct ev_writer_opts {
 	enum ev_sync sync;
-	int sync_set;		/* 0 = use the log's setting */
-	size_t batch_bytes;	/* 0 = default */
-	uint32_t batch_events;	/* 0 = default */
-	int threaded;		/* compress and write on a second thread */
+	int sync_set;	       /* 0 = use the log's setting */
+	size_t batch_bytes;    /* 0 = default */
+	uint32_t batch_events; /* 0 = default */
+	int threaded;	       /* compress and write on a second thread */
 	ev_durable_fn on_durable;
 	ev_notice_fn notice;
 	void *ctx;
@@ -387,7 +387,7 @@ struct ev_writer_opts {
 	 * it, under the lock */
 	enum ev_expect expect;
 	uint64_t expect_version;
-	int renumber;		/* versions afresh, ignoring the input's */
+	int renumber; /* versions afresh, ignoring the input's */
 	/* everything added goes in one batch, appended atomically at the
 	 * flush; ev_writer_add() fails with EV_EUSAGE when it is full */
 	int one_batch;
@@ -427,7 +427,8 @@ uint64_t ev_writer_syncs(const struct ev_writer *w);
 int ev_payload_next(const uint8_t **p, const uint8_t *end, const uint8_t **rec,
 		    size_t *n);
 
-/* ---------------------------------------------------------------- expectations */
+/* ---------------------------------------------------------------- expectations
+ */
 
 /* enum ev_expect (with the writer's options) from "any", "none",
  * "exists" or a version number.  0, or EV_EUSAGE. */
@@ -470,7 +471,8 @@ int ev_reader_seek_time(struct ev_reader *r, ev_time_t t, struct ev_error *err);
  * Next record: 1 with *rec filled, 0 at the durable end, <0 on error
  * (EV_EDATA for damage, with segment, offset and byte position in err).
  */
-int ev_reader_next(struct ev_reader *r, struct ev_rec *rec, struct ev_error *err);
+int ev_reader_next(struct ev_reader *r, struct ev_rec *rec,
+		   struct ev_error *err);
 /* Re-read the durable end; returns 1 when more records are available. */
 int ev_reader_refresh(struct ev_reader *r, struct ev_error *err);
 /* First offset and the offset after the last durable record. */
@@ -592,23 +594,23 @@ struct ev_group;
 
 /* Which events of a log to read, and from where (evtail(1) selection). */
 struct ev_scan_opts {
-	const char *name;	   /* the log as named to the user (messages) */
-	struct ev_filter *filter;  /* borrowed; NULL: every event */
-	struct ev_pos from;	   /* EV_POS_NONE: the first event */
-	struct ev_pos to;	   /* NONE, OFFSET (the last one read), or
-				    * TIME (the events up to it) */
-	struct ev_group *group;	   /* resume at its position, when it has one */
+	const char *name;	  /* the log as named to the user (messages) */
+	struct ev_filter *filter; /* borrowed; NULL: every event */
+	struct ev_pos from;	  /* EV_POS_NONE: the first event */
+	struct ev_pos to;	  /* NONE, OFFSET (the last one read), or
+				   * TIME (the events up to it) */
+	struct ev_group *group;	  /* resume at its position, when it has one */
 	const struct ev_cursor *cursor; /* or at this one */
 	const char *cursor_name;
-	const char *stream;	   /* one exact stream: read through its links */
-	uint64_t from_version;	   /* only versions from this one on */
-	int last_set;		   /* only the last `last` matches */
+	const char *stream;    /* one exact stream: read through its links */
+	uint64_t from_version; /* only versions from this one on */
+	int last_set;	       /* only the last `last` matches */
 	uint64_t last;
-	int has_max;		   /* stop after `max` matches */
+	int has_max; /* stop after `max` matches */
 	uint64_t max;
-	int follow;		   /* at the end, wait for more */
-	int decode;		   /* decode every match, not only when needed */
-	ev_notice_fn notice;	   /* warnings (a group trimmed past) */
+	int follow;	     /* at the end, wait for more */
+	int decode;	     /* decode every match, not only when needed */
+	ev_notice_fn notice; /* warnings (a group trimmed past) */
 	void *ctx;
 };
 
@@ -682,12 +684,12 @@ int ev_json_indent(struct ev_buf *out, const char *s, size_t n);
 
 struct ev_segment_info {
 	uint64_t base;
-	uint64_t next;		/* offset after the last record */
-	uint64_t bytes;		/* segment file size */
-	uint64_t index_bytes;	/* sparse index files */
-	uint64_t raw_bytes;	/* uncompressed payload bytes */
+	uint64_t next;	      /* offset after the last record */
+	uint64_t bytes;	      /* segment file size */
+	uint64_t index_bytes; /* sparse index files */
+	uint64_t raw_bytes;   /* uncompressed payload bytes */
 	uint64_t batches;
-	ev_time_t first_time, last_time;	/* min/max event time */
+	ev_time_t first_time, last_time; /* min/max event time */
 	ev_time_t first_append, last_append;
 };
 
@@ -696,11 +698,11 @@ struct ev_log_info {
 	uint64_t events;
 	uint64_t segments;
 	uint64_t bytes;		/* segments + indexes */
-	uint64_t segment_bytes;	/* segment files only */
+	uint64_t segment_bytes; /* segment files only */
 	uint64_t raw_bytes;
 	ev_time_t min_time, max_time;
 	ev_time_t first_append, last_append;
-	struct ev_segment_info *seg;	/* segments entries; free() it */
+	struct ev_segment_info *seg; /* segments entries; free() it */
 };
 int ev_log_info(struct ev_log *log, struct ev_log_info *info,
 		struct ev_error *err);
@@ -719,7 +721,7 @@ void ev_type_counts_free(struct ev_type_count *v, size_t n);
 /* Verification: decode every record and check the indexes. */
 struct ev_verify_report {
 	uint64_t batches, records, segments;
-	uint64_t index_problems;	/* fixable by repair */
+	uint64_t index_problems; /* fixable by repair */
 };
 int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 		  ev_notice_fn notice, void *ctx, struct ev_error *err);
@@ -785,12 +787,12 @@ int ev_log_append_time(struct ev_log *log, uint64_t offset, ev_time_t *t,
 
 /* Retention: remove whole old segments (never the last). */
 struct ev_trim_opts {
-	ev_time_t before;	/* segments last appended before, or NONE */
-	uint64_t keep_events;	/* 0 = unused */
-	uint64_t keep_bytes;	/* 0 = unused */
+	ev_time_t before;     /* segments last appended before, or NONE */
+	uint64_t keep_events; /* 0 = unused */
+	uint64_t keep_bytes;  /* 0 = unused */
 	int dry_run;
-	int force;		/* even past groups that have not consumed */
-	const char *state_dir;	/* groups kept elsewhere, or NULL */
+	int force;	       /* even past groups that have not consumed */
+	const char *state_dir; /* groups kept elsewhere, or NULL */
 };
 /* EV_EAGAIN when a group has not consumed what would go. */
 int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
@@ -798,8 +800,8 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 
 /* ---------------------------------------------------------------- handlers */
 
-#define EV_STDERR_KEEP 4096	/* stderr bytes kept for a dead letter */
-#define EV_KILL_GRACE_MS 2000	/* SIGTERM, then SIGKILL after this */
+#define EV_STDERR_KEEP 4096   /* stderr bytes kept for a dead letter */
+#define EV_KILL_GRACE_MS 2000 /* SIGTERM, then SIGKILL after this */
 #define EV_MAX_PARALLEL 64
 
 /* A finished handler run. */
@@ -841,14 +843,14 @@ int64_t ev_backoff_ms(int n, int64_t base_ms, int64_t max_ms);
 
 /* The variables of one handler run (evtail(1) HANDLERS). */
 struct ev_handler_vars {
-	uint64_t offset;	/* EV_OFFSET: of the (first) event */
-	uint64_t attempt;	/* EV_ATTEMPT, from 1 */
-	int batch;		/* set EV_COUNT and EV_LAST_OFFSET */
+	uint64_t offset;  /* EV_OFFSET: of the (first) event */
+	uint64_t attempt; /* EV_ATTEMPT, from 1 */
+	int batch;	  /* set EV_COUNT and EV_LAST_OFFSET */
 	unsigned count;
 	uint64_t last_offset;
-	struct ev_str id, type, stream;	/* EV_ID, EV_TYPE, EV_STREAM; unset
+	struct ev_str id, type, stream; /* EV_ID, EV_TYPE, EV_STREAM; unset
 					 * where p is NULL */
-	int has_dlq_offset;	/* EV_DLQ_OFFSET (evdlq retry) */
+	int has_dlq_offset;		/* EV_DLQ_OFFSET (evdlq retry) */
 	uint64_t dlq_offset;
 };
 #define EV_HANDLER_ENV_MAX 9 /* strings ev_handler_env() sets, and NULL */
@@ -875,19 +877,20 @@ struct ev_handler_ops {
 };
 extern const struct ev_handler_ops ev_runner_ops;
 
-/* ---------------------------------------------------------------- dead letters */
+/* ---------------------------------------------------------------- dead letters
+ */
 
 /* What a DeadLetter event is made of. */
 struct ev_letter_ctx {
-	const struct ev_event *source;	/* the event (offset, append_time set) */
-	const char *source_log;		/* the source log's path */
+	const struct ev_event *source; /* the event (offset, append_time set) */
+	const char *source_log;	       /* the source log's path */
 	const char *source_log_id;
 	const char *group;
 	const char *handler;
 	unsigned attempts;
 	ev_time_t first_failure, last_failure;
-	const struct ev_done *done;	/* the last failed run */
-	uint64_t round;			/* 1 + earlier letters of this event */
+	const struct ev_done *done; /* the last failed run */
+	uint64_t round;		    /* 1 + earlier letters of this event */
 	const char *parked_behind_letter; /* dlq-policy=stream: else NULL */
 	uint64_t parked_behind_offset;
 };
@@ -901,23 +904,23 @@ enum {
 
 /* A dead letter and its state, as read back from a dead-letter log. */
 struct ev_letter {
-	uint64_t offset;	/* in the dead-letter log */
+	uint64_t offset; /* in the dead-letter log */
 	char *id;
-	ev_time_t time;		/* when it was written */
+	ev_time_t time; /* when it was written */
 	char *group, *source_log, *source_log_id;
 	uint64_t source_offset;
 	char *orig_id, *orig_type, *orig_stream; /* stream may be NULL */
-	char *error;		/* the last failure, one line */
-	char *stderr_tail;	/* the last failure's standard error */
+	char *error;	   /* the last failure, one line */
+	char *stderr_tail; /* the last failure's standard error */
 	char *handler;
 	uint64_t attempts, round, retries_failed;
 	ev_time_t first_failure, last_failure;
 	int parked;
-	int state;		/* EV_LETTER_* */
-	ev_time_t state_time;	/* when resolved or discarded */
-	char *reason;		/* why it was discarded */
-	char *original_json;	/* the original event as evtail --exec gives it:
-				 * envelope JSON, source_offset as its offset */
+	int state;	      /* EV_LETTER_* */
+	ev_time_t state_time; /* when resolved or discarded */
+	char *reason;	      /* why it was discarded */
+	char *original_json;  /* the original event as evtail --exec gives it:
+			       * envelope JSON, source_offset as its offset */
 };
 
 /* Encode a DeadLetter record into out. */
@@ -991,12 +994,12 @@ struct ev_clock {
 
 /* An item from a source rather than a scan (evdlq retry's letters). */
 struct ev_item {
-	uint64_t offset;	/* EV_OFFSET */
-	const char *json;	/* its line of handler input, without '\n' */
+	uint64_t offset;  /* EV_OFFSET */
+	const char *json; /* its line of handler input, without '\n' */
 	const char *id, *type, *stream; /* EV_ID, EV_TYPE, EV_STREAM, or NULL */
-	uint64_t attempts;	/* earlier attempts: EV_ATTEMPT goes on */
-	const char *cmd;	/* its handler, or NULL: the consumer's */
-	int has_dlq_offset;	/* EV_DLQ_OFFSET */
+	uint64_t attempts;  /* earlier attempts: EV_ATTEMPT goes on */
+	const char *cmd;    /* its handler, or NULL: the consumer's */
+	int has_dlq_offset; /* EV_DLQ_OFFSET */
 	uint64_t dlq_offset;
 	void *tag;
 };
@@ -1036,24 +1039,24 @@ struct ev_consumer_opts {
 	const char *cmd;
 	/* a group: start and commit positions there */
 	struct ev_group *group;
-	uint64_t commit_every;	/* events between commits */
-	int64_t commit_ms;	/* and at least this often */
+	uint64_t commit_every; /* events between commits */
+	int64_t commit_ms;     /* and at least this often */
 	/* handler runs */
 	unsigned retries;
 	int64_t backoff_ms, backoff_max_ms;
-	int64_t timeout_ms;	/* a run that takes longer fails; 0 none */
-	int64_t grace_ms;	/* on stop: let runs finish, then SIGTERM */
+	int64_t timeout_ms; /* a run that takes longer fails; 0 none */
+	int64_t grace_ms;   /* on stop: let runs finish, then SIGTERM */
 	enum ev_on_failure on_failure;
-	struct ev_log *log;	/* the log read, as dead letters name it */
+	struct ev_log *log; /* the log read, as dead letters name it */
 	const char *log_name;
-	struct ev_log *dlq;	/* EV_FAIL_DLQ: where letters go */
-	int park_streams;	/* a letter parks the rest of its stream */
-	unsigned batch;		/* events per run */
-	unsigned parallel;	/* runs at once, never two of one stream */
-	size_t window;		/* items held at once; 0: from the above */
+	struct ev_log *dlq; /* EV_FAIL_DLQ: where letters go */
+	int park_streams;   /* a letter parks the rest of its stream */
+	unsigned batch;	    /* events per run */
+	unsigned parallel;  /* runs at once, never two of one stream */
+	size_t window;	    /* items held at once; 0: from the above */
 	ev_result_fn on_result;
 	void *result_ctx;
-	ev_notice_fn notice;	/* warnings: a batch split, a skip */
+	ev_notice_fn notice; /* warnings: a batch split, a skip */
 	void *notice_ctx;
 	const struct ev_clock *clock;	      /* NULL: CLOCK_MONOTONIC */
 	const struct ev_handler_ops *handler; /* NULL: real processes */
@@ -1064,15 +1067,15 @@ struct ev_consumer_opts {
 void ev_consumer_opts_init(struct ev_consumer_opts *o);
 
 struct ev_consumer_stats {
-	uint64_t handled;	/* delivered: printed, or handled */
+	uint64_t handled; /* delivered: printed, or handled */
 	uint64_t dead_lettered, skipped;
-	int failed;		/* EV_FAIL_STOP stopped it */
-	uint64_t position;	/* everything before it is delivered */
+	int failed;	   /* EV_FAIL_STOP stopped it */
+	uint64_t position; /* everything before it is delivered */
 	uint64_t committed;
 };
 
-int ev_consumer_new(struct ev_consumer **out,
-		    const struct ev_consumer_opts *o, struct ev_error *err);
+int ev_consumer_new(struct ev_consumer **out, const struct ev_consumer_opts *o,
+		    struct ev_error *err);
 /*
  * Deliver until the scan or source ends, *stop is set (a signal
  * handler's flag), or EV_FAIL_STOP fires; then commit what is
@@ -1086,13 +1089,13 @@ void ev_consumer_free(struct ev_consumer *c);
 
 /* Which letters evdlq's selectors pick (all must match). */
 struct ev_letter_select {
-	int have_offset;	/* DLQ offsets from to to */
+	int have_offset; /* DLQ offsets from to to */
 	uint64_t from, to;
 	const char *type, *stream; /* globs on the original event */
 	const char *group;
-	int64_t older_ms;	/* written at least this long ago */
-	int all;		/* not only open letters */
-	void *error;		/* see ev_letter_select_error() */
+	int64_t older_ms; /* written at least this long ago */
+	int all;	  /* not only open letters */
+	void *error;	  /* see ev_letter_select_error() */
 };
 /* The last failure (message or stderr) matches an ERE: 0, EV_EUSAGE
  * when ere is not one. */
@@ -1117,7 +1120,7 @@ extern const struct ev_dlq_age {
 } ev_dlq_ages[EV_DLQ_AGES];
 struct ev_dlq_stats {
 	uint64_t open, resolved, discarded;
-	const struct ev_letter *oldest;	/* open, or NULL */
+	const struct ev_letter *oldest;	     /* open, or NULL */
 	struct ev_tally *by_type, *by_error; /* open ones, most first */
 	size_t ntypes, nerrors;
 	uint64_t by_age[EV_DLQ_AGES];
@@ -1150,13 +1153,13 @@ struct ev_retry_report {
 typedef void (*ev_retry_fn)(void *ctx, const struct ev_retry_report *r);
 
 struct ev_retry_opts {
-	const char *cmd;	/* NULL: each letter's own handler */
+	const char *cmd; /* NULL: each letter's own handler */
 	unsigned retries;
 	int64_t backoff_ms, backoff_max_ms, timeout_ms;
 	int dry_run;
 	ev_retry_fn report;
 	void *ctx;
-	const struct ev_clock *clock;	      /* tests */
+	const struct ev_clock *clock; /* tests */
 	const struct ev_handler_ops *handler;
 	void *handler_ctx;
 };
@@ -1206,8 +1209,9 @@ struct ev_threshold {
  * line (NUL-terminated); <0 with err when it cannot tell (EV_ENOENT: no
  * such group, or none). */
 int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
-		 const struct ev_threshold *warn, const struct ev_threshold *crit,
-		 struct ev_buf *line, struct ev_error *err);
+		 const struct ev_threshold *warn,
+		 const struct ev_threshold *crit, struct ev_buf *line,
+		 struct ev_error *err);
 
 /* evctl info --json of log (named name), and its types with_types. */
 int ev_log_info_json(struct ev_buf *out, struct ev_log *log, const char *name,
@@ -1224,11 +1228,11 @@ double ev_log_info_ratio(const struct ev_log_info *info);
 
 /* A stream's state (evlog(5) STATE). */
 struct ev_stream_info {
-	const char *name;	/* not NUL-terminated */
+	const char *name; /* not NUL-terminated */
 	size_t name_len;
 	uint64_t last_version;
-	uint64_t last_offset;	/* of its newest event */
-	uint64_t first_offset;	/* of its oldest event */
+	uint64_t last_offset;  /* of its newest event */
+	uint64_t first_offset; /* of its oldest event */
 	uint64_t count;
 };
 
@@ -1245,7 +1249,8 @@ int ev_state_stream(struct ev_state *st, const char *name, size_t n,
 		    struct ev_stream_info *out);
 /* Call fn for every stream, in no order; stops at fn's first non-zero. */
 int ev_state_foreach_stream(struct ev_state *st,
-			    int (*fn)(void *ctx, const struct ev_stream_info *s),
+			    int (*fn)(void *ctx,
+				      const struct ev_stream_info *s),
 			    void *ctx);
 /* The snapshots of LOG/state/: 0 none, 1 usable, 2 damaged or stale
  * (from a longer log, or trimmed past), <0 error.  end: the log's end

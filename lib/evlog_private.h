@@ -26,8 +26,8 @@
 /* error.c */
 int ev_seterr(struct ev_error *err, int code, const char *fmt, ...)
 	EV_PRINTF(3, 4);
-int ev_seterr_errno(struct ev_error *err, int code, int errnum,
-		    const char *fmt, ...) EV_PRINTF(4, 5);
+int ev_seterr_errno(struct ev_error *err, int code, int errnum, const char *fmt,
+		    ...) EV_PRINTF(4, 5);
 void ev_sethint(struct ev_error *err, const char *fmt, ...) EV_PRINTF(2, 3);
 /* Put context before err's message: ev_err_prefix(err, "segment %d: ", n). */
 void ev_err_prefix(struct ev_error *err, const char *fmt, ...) EV_PRINTF(2, 3);
@@ -282,8 +282,8 @@ struct ev_batchhdr {
 	ev_time_t min_time, max_time, append_time;
 	uint8_t codec;
 };
-void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base,
-		      uint64_t salt, const uint8_t id[16]);
+void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base, uint64_t salt,
+		      const uint8_t id[16]);
 /* Check a segment header: 0, or EV_EDATA with a short reason in why and
  * h->unsupported set when a newer evlog wrote it. */
 int ev_seghdr_check(const uint8_t *in, size_t n, struct ev_seghdr *h, char *why,
@@ -301,7 +301,8 @@ void ev_codec_free(struct ev_codec *c);
 int ev_codec_compress(struct ev_codec *c, int level, const uint8_t *raw,
 		      size_t n, struct ev_buf *out, struct ev_error *err);
 int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
-		    const uint8_t *stored, struct ev_buf *raw, const char **why);
+		    const uint8_t *stored, struct ev_buf *raw,
+		    const char **why);
 int ev_payload_check(const uint8_t *p, size_t n, uint32_t count,
 		     const char **why);
 void ev_segment_name(char *out, size_t n, uint64_t base, const char *ext);
@@ -322,15 +323,15 @@ int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
 /* log.c: the log directory, its meta, head and lock files */
 #define EV_HEAD_SIZE 64
 struct ev_head {
-	uint64_t seg_base;	/* segment holding the durable end */
-	uint64_t end;		/* durable end: byte position in it */
-	uint64_t next;		/* offset after the last durable record */
-	uint64_t salt;		/* that segment's salt */
-	ev_time_t max_time;	/* largest event time in that segment */
-	uint64_t last_index;	/* position of the last indexed batch */
-	uint64_t checked;	/* recovery point: the batches before this
-				 * position were checked and synced by a
-				 * writer; 0 none (evlog(5) Head) */
+	uint64_t seg_base;   /* segment holding the durable end */
+	uint64_t end;	     /* durable end: byte position in it */
+	uint64_t next;	     /* offset after the last durable record */
+	uint64_t salt;	     /* that segment's salt */
+	ev_time_t max_time;  /* largest event time in that segment */
+	uint64_t last_index; /* position of the last indexed batch */
+	uint64_t checked;    /* recovery point: the batches before this
+			      * position were checked and synced by a
+			      * writer; 0 none (evlog(5) Head) */
 };
 struct ev_log {
 	char *path;
@@ -378,16 +379,16 @@ int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 struct ev_fields {
 	const char *type, *id, *stream, *key; /* NULL when absent */
 	size_t type_n, id_n, stream_n, key_n;
-	ev_time_t time;	  /* EV_TIME_NONE when absent */
-	uint64_t version; /* 0 when absent */
-	uint64_t schema;  /* 0 or 1 = default */
+	ev_time_t time;	     /* EV_TIME_NONE when absent */
+	uint64_t version;    /* 0 when absent */
+	uint64_t schema;     /* 0 or 1 = default */
 	const uint8_t *data; /* msgpack value, or raw bytes when data_bin */
 	size_t data_n;
 	int data_bin;
 	const uint8_t *meta; /* msgpack map */
 	size_t meta_n;
-	uint64_t prev;	     /* EV_NO_PREV when none */
-	int resolved;	     /* as appended: no room kept for a version */
+	uint64_t prev; /* EV_NO_PREV when none */
+	int resolved;  /* as appended: no room kept for a version */
 };
 void ev_fields_init(struct ev_fields *f);
 /* Encode a record (evlog(5) RECORDS); generates the id when absent.
@@ -469,8 +470,8 @@ uint64_t ev_state_covered(const struct ev_state *st);
 /* a writer's: the snapshots read by page, each checked when first used;
  * a page that does not check out makes ev_state_damaged() true, and the
  * state must then be loaded again with lazy 0 */
-int ev_state_load_lazy(struct ev_state **out, struct ev_log *log,
-		       int want_ids, int lazy, struct ev_error *err);
+int ev_state_load_lazy(struct ev_state **out, struct ev_log *log, int want_ids,
+		       int lazy, struct ev_error *err);
 int ev_state_damaged(const struct ev_state *st);
 /* state/epoch: bumped by every cut (repair) and trim */
 uint64_t ev_state_epoch(struct ev_log *log);
@@ -523,8 +524,7 @@ static inline int ev_utf8_seq(const uint8_t *p, const uint8_t *end)
 		return 2;
 	}
 	if (c >= 0xE0 && c <= 0xEF) {
-		if (avail < 3 || (p[1] & 0xC0) != 0x80 ||
-		    (p[2] & 0xC0) != 0x80)
+		if (avail < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
 			return 0;
 		if (c == 0xE0 && p[1] < 0xA0)
 			return 0; /* overlong */
@@ -556,9 +556,9 @@ static inline const char *ev_scan_special(const char *p, const char *end)
 	while (end - p >= 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
 		/* signed compare: < 0x20 also catches bytes >= 0x80 */
-		__m128i m = _mm_or_si128(
-			_mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, bs)),
-			_mm_cmplt_epi8(x, sp));
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
+						      _mm_cmpeq_epi8(x, bs)),
+					 _mm_cmplt_epi8(x, sp));
 		int mask = _mm_movemask_epi8(m);
 		if (mask)
 			return p + __builtin_ctz((unsigned)mask);
@@ -573,6 +573,5 @@ static inline const char *ev_scan_special(const char *p, const char *end)
 	}
 	return end;
 }
-
 
 #endif

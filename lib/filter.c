@@ -107,8 +107,8 @@ int ev_filter_add_category(struct ev_filter *f, const char *category,
 	/* Message DB: the category of order-7 is order, and a stream
 	 * named just order is in it too */
 	if (category[0] == '\0' || strpbrk(category, "*?[\\") != NULL)
-		return ev_seterr(err, EV_EUSAGE, "'%s' is a name, not a pattern",
-				 category);
+		return ev_seterr(err, EV_EUSAGE,
+				 "'%s' is a name, not a pattern", category);
 	if (asprintf(&glob, "%s-*", category) < 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	r = add_glob(&f->streams, &f->nstreams, category) != 0 ||
@@ -250,7 +250,8 @@ int ev_filter_add_where(struct ev_filter *f, const char *expr,
 				w.value.len = 0;
 				if (ev_buf_mp_str(&w.value, v, vn) != 0) {
 					free(w.path);
-					return ev_seterr(err, EV_ERR, "out of memory");
+					return ev_seterr(err, EV_ERR,
+							 "out of memory");
 				}
 			}
 		}
@@ -284,10 +285,13 @@ static int compare(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 	struct ev_mp_item x, y;
 	const uint8_t *pa = a, *pb = b;
 
-	if (ev_mp_read(&pa, a + an, &x) != 0 || ev_mp_read(&pb, b + bn, &y) != 0)
+	if (ev_mp_read(&pa, a + an, &x) != 0 ||
+	    ev_mp_read(&pb, b + bn, &y) != 0)
 		return 2;
-	if ((x.type == EV_MP_UINT || x.type == EV_MP_INT || x.type == EV_MP_FLOAT) &&
-	    (y.type == EV_MP_UINT || y.type == EV_MP_INT || y.type == EV_MP_FLOAT)) {
+	if ((x.type == EV_MP_UINT || x.type == EV_MP_INT ||
+	     x.type == EV_MP_FLOAT) &&
+	    (y.type == EV_MP_UINT || y.type == EV_MP_INT ||
+	     y.type == EV_MP_FLOAT)) {
 		if (x.type == EV_MP_UINT && y.type == EV_MP_UINT)
 			return x.v.u < y.v.u ? -1 : x.v.u > y.v.u;
 		if (x.type != EV_MP_FLOAT && y.type != EV_MP_FLOAT) {
@@ -296,10 +300,10 @@ static int compare(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 				return x.v.i < y.v.i ? -1 : x.v.i > y.v.i;
 			return x.type == EV_MP_INT ? -1 : 1;
 		}
-		double dx = x.type == EV_MP_FLOAT ? x.v.f
+		double dx = x.type == EV_MP_FLOAT  ? x.v.f
 			    : x.type == EV_MP_UINT ? (double)x.v.u
 						   : (double)x.v.i;
-		double dy = y.type == EV_MP_FLOAT ? y.v.f
+		double dy = y.type == EV_MP_FLOAT  ? y.v.f
 			    : y.type == EV_MP_UINT ? (double)y.v.u
 						   : (double)y.v.i;
 		if (isnan(dx) || isnan(dy))
@@ -350,11 +354,12 @@ int ev_filter_match(struct ev_filter *f, const struct ev_event *ev)
 	int r, c;
 	static const uint8_t nil = 0xc0;
 
-	if (f->ntypes && !glob_match(f, f->types, f->ntypes, ev->type.p, ev->type.n))
+	if (f->ntypes &&
+	    !glob_match(f, f->types, f->ntypes, ev->type.p, ev->type.n))
 		return 0;
-	if (f->nstreams && (ev->stream.p == NULL ||
-			    !glob_match(f, f->streams, f->nstreams, ev->stream.p,
-					ev->stream.n)))
+	if (f->nstreams &&
+	    (ev->stream.p == NULL || !glob_match(f, f->streams, f->nstreams,
+						 ev->stream.p, ev->stream.n)))
 		return 0;
 	if (f->since != EV_TIME_NONE && ev->time < f->since)
 		return 0;

@@ -31,7 +31,7 @@ const double ev_hist_bounds[EV_HIST_BUCKETS - 1] = {
 
 struct ev_group {
 	struct ev_group_state st;
-	char *dir;	/* where the state and lock files live */
+	char *dir; /* where the state and lock files live */
 	int dirfd;
 	int lock_fd;
 	int own_dir;
@@ -46,7 +46,8 @@ int ev_group_name_ok(const char *name)
 	for (i = 0; i < n; i++) {
 		char c = name[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
 			return 0;
 	}
 	return 1;
@@ -116,14 +117,14 @@ static int state_load(int dirfd, const char *dir, const char *name,
 	if (fd < 0) {
 		if (dirfd < 0 || errno == ENOENT)
 			return EV_ENOENT;
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/%s'",
-				       dir, file);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot read '%s/%s'", dir, file);
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/%s'",
-				       dir, file);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot read '%s/%s'", dir, file);
 	buf[n] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -131,7 +132,8 @@ static int state_load(int dirfd, const char *dir, const char *name,
 		if (sscanf(line, "%31s %255[^\n]", key, val) != 2)
 			goto bad;
 		if (first) {
-			if (strcmp(key, "evlog-group") != 0 || strcmp(val, "1") != 0)
+			if (strcmp(key, "evlog-group") != 0 ||
+			    strcmp(val, "1") != 0)
 				goto bad;
 			first = 0;
 		} else if (strcmp(key, "log") == 0) {
@@ -145,7 +147,8 @@ static int state_load(int dirfd, const char *dir, const char *name,
 			st->next = v;
 			have_next = 1;
 		} else if (strcmp(key, "committed") == 0) {
-			if (ev_time_parse(val, strlen(val), &st->committed) != 0)
+			if (ev_time_parse(val, strlen(val), &st->committed) !=
+			    0)
 				goto bad;
 		} else if (strcmp(key, "handled") == 0) {
 			sscanf(val, "%llu", &v);
@@ -193,7 +196,8 @@ static int state_store(struct ev_group *g, struct ev_error *err)
 		     "handled %llu\nfailed %llu\ndead-lettered %llu\n"
 		     "skipped %llu\nduration-sum %.6f\nduration-buckets",
 		     g->st.log_id, (unsigned long long)g->st.next, t,
-		     (unsigned long long)s->handled, (unsigned long long)s->failed,
+		     (unsigned long long)s->handled,
+		     (unsigned long long)s->failed,
 		     (unsigned long long)s->dead_lettered,
 		     (unsigned long long)s->skipped, s->sum);
 	for (i = 0; i < EV_HIST_BUCKETS; i++)
@@ -227,8 +231,8 @@ static int group_lock(int dirfd, const char *dir, const char *name, int wait,
 	snprintf(file, sizeof(file), "%s.lock", name);
 	fd = ev_openat(dirfd, file, O_RDWR | O_CREAT, 0644);
 	if (fd < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s/%s'",
-				       dir, file);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot open '%s/%s'", dir, file);
 	do
 		r = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
 	while (r != 0 && errno == EINTR);
@@ -240,8 +244,8 @@ static int group_lock(int dirfd, const char *dir, const char *name, int wait,
 					 "group '%s' is busy: another consumer "
 					 "holds it",
 					 name);
-		return ev_seterr_errno(err, EV_EIO, e, "cannot lock '%s/%s'", dir,
-				       file);
+		return ev_seterr_errno(err, EV_EIO, e, "cannot lock '%s/%s'",
+				       dir, file);
 	}
 	/*
 	 * The mark that group_busy() tests for.  Only the flock holder
@@ -278,10 +282,11 @@ int ev_group_open(struct ev_group **out, struct ev_log *log, const char *name,
 
 	*out = NULL;
 	if (!ev_group_name_ok(name))
-		return ev_seterr(err, EV_EUSAGE,
-				 "'%s' is not a group name (letters, digits, '.', "
-				 "'_' and '-', at most %d)",
-				 name, EV_GROUP_NAME_MAX);
+		return ev_seterr(
+			err, EV_EUSAGE,
+			"'%s' is not a group name (letters, digits, '.', "
+			"'_' and '-', at most %d)",
+			name, EV_GROUP_NAME_MAX);
 	g = calloc(1, sizeof(*g));
 	if (g == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -300,10 +305,11 @@ int ev_group_open(struct ev_group **out, struct ev_log *log, const char *name,
 		g->st.committed = EV_TIME_NONE;
 		r = 0;
 	} else if (r == 0 && strcmp(g->st.log_id, log->id_hex) != 0) {
-		r = ev_seterr(err, EV_EDATA,
-			      "group '%s' in '%s' belongs to log %s, but '%s' is "
-			      "log %s",
-			      name, g->dir, g->st.log_id, log->path, log->id_hex);
+		r = ev_seterr(
+			err, EV_EDATA,
+			"group '%s' in '%s' belongs to log %s, but '%s' is "
+			"log %s",
+			name, g->dir, g->st.log_id, log->path, log->id_hex);
 	}
 	if (r != 0)
 		goto fail;
@@ -372,7 +378,8 @@ int ev_group_list(struct ev_log *log, const char *state_dir,
 	}
 	d = fdopendir(dup(dirfd));
 	if (d == NULL) {
-		r = ev_seterr_errno(err, EV_EIO, errno, "cannot list '%s'", dir);
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot list '%s'",
+				    dir);
 		goto out;
 	}
 	while ((de = readdir(d)) != NULL) {

@@ -106,8 +106,9 @@ static void keep_stderr(struct proc *p, const char *buf, size_t n)
 /* The variables a handler gets from us; none leaks in from our own
  * environment when a run has no value for it. */
 static const char *const handler_vars[] = {
-	"EV_OFFSET", "EV_ID", "EV_TYPE", "EV_STREAM", "EV_ATTEMPT",
-	"EV_COUNT", "EV_LAST_OFFSET", "EV_DLQ_OFFSET", NULL,
+	"EV_OFFSET",	  "EV_ID",	   "EV_TYPE",
+	"EV_STREAM",	  "EV_ATTEMPT",	   "EV_COUNT",
+	"EV_LAST_OFFSET", "EV_DLQ_OFFSET", NULL,
 };
 
 /*
@@ -309,8 +310,8 @@ int ev_runner_wait(struct ev_runner *r, int64_t timeout_ms, struct ev_done *d)
 			struct proc *p = &r->p[i];
 			if (!p->used)
 				continue;
-			if (!p->exited && waitpid(p->pid, &p->status, WNOHANG) ==
-						  p->pid)
+			if (!p->exited &&
+			    waitpid(p->pid, &p->status, WNOHANG) == p->pid)
 				p->exited = 1;
 			if (p->exited) {
 				/* stragglers die with it, and what it wrote
@@ -332,7 +333,8 @@ int ev_runner_wait(struct ev_runner *r, int64_t timeout_ms, struct ev_done *d)
 			int64_t now = now_ms();
 			if (!p->used || p->exited)
 				continue;
-			if (p->deadline_ms && !p->timed_out && now >= p->deadline_ms) {
+			if (p->deadline_ms && !p->timed_out &&
+			    now >= p->deadline_ms) {
 				p->timed_out = 1;
 				kill(-p->pid, SIGTERM);
 				p->kill_ms = now + EV_KILL_GRACE_MS;
@@ -341,14 +343,16 @@ int ev_runner_wait(struct ev_runner *r, int64_t timeout_ms, struct ev_done *d)
 				kill(-p->pid, SIGKILL);
 				p->kill_ms = 0;
 			}
-			left = p->timed_out ? (p->kill_ms ? p->kill_ms - now : 1000)
-					    : (p->deadline_ms ? p->deadline_ms - now
-							      : 1000);
+			left = p->timed_out
+				       ? (p->kill_ms ? p->kill_ms - now : 1000)
+				       : (p->deadline_ms ? p->deadline_ms - now
+							 : 1000);
 			if (left < wait_ms)
 				wait_ms = left < 1 ? 1 : left;
 		}
 		n = 0;
-		for (i = 0; i < r->max && n + 3 <= (int)(sizeof(pfd) / sizeof(pfd[0]));
+		for (i = 0;
+		     i < r->max && n + 3 <= (int)(sizeof(pfd) / sizeof(pfd[0]));
 		     i++) {
 			struct proc *p = &r->p[i];
 			if (!p->used)
@@ -370,7 +374,8 @@ int ev_runner_wait(struct ev_runner *r, int64_t timeout_ms, struct ev_done *d)
 			}
 		}
 		if (wait_ms > 1000)
-			wait_ms = 1000; /* without pidfds, reap at least this often */
+			wait_ms = 1000; /* without pidfds, reap at least this
+					   often */
 		rc = poll(pfd, (nfds_t)n, (int)wait_ms);
 		if (rc < 0) {
 			if (errno == EINTR)
@@ -388,7 +393,8 @@ int ev_runner_wait(struct ev_runner *r, int64_t timeout_ms, struct ev_done *d)
 					p->in_off += (size_t)got;
 				if ((got < 0 && errno != EAGAIN) ||
 				    p->in_off == p->in_len)
-					close_fd(&p->in_fd); /* done, or it left */
+					close_fd(&p->in_fd); /* done, or it left
+							      */
 			} else if (pfd[k].fd == p->err_fd) {
 				got = read(p->err_fd, buf, sizeof(buf));
 				if (got > 0)
@@ -478,8 +484,7 @@ static int env_add(char **env, int *k, const char *name, const char *fmt, ...)
 	return 0;
 }
 
-static int env_str(char **env, int *k, const char *name,
-		   const struct ev_str *s)
+static int env_str(char **env, int *k, const char *name, const struct ev_str *s)
 {
 	/* ids, types and streams hold no control characters (evlog(5)),
 	 * so they pass as they are, however long */
@@ -499,10 +504,9 @@ int ev_handler_env(char **env, const struct ev_handler_vars *v,
 	    env_add(env, &k, "EV_ATTEMPT", "%llu",
 		    (unsigned long long)v->attempt) != 0)
 		goto oom;
-	if (v->batch &&
-	    (env_add(env, &k, "EV_COUNT", "%u", v->count) != 0 ||
-	     env_add(env, &k, "EV_LAST_OFFSET", "%llu",
-		     (unsigned long long)v->last_offset) != 0))
+	if (v->batch && (env_add(env, &k, "EV_COUNT", "%u", v->count) != 0 ||
+			 env_add(env, &k, "EV_LAST_OFFSET", "%llu",
+				 (unsigned long long)v->last_offset) != 0))
 		goto oom;
 	if (env_str(env, &k, "EV_ID", &v->id) != 0 ||
 	    env_str(env, &k, "EV_TYPE", &v->type) != 0 ||

@@ -166,8 +166,8 @@ int ev_index_entry(int dirfd, uint64_t base, uint64_t salt, uint64_t k,
 	fd = index_open(dirfd, base, salt, 0, &count);
 	if (fd < 0)
 		return 0;
-	if (k < count &&
-	    ev_read_full(fd, e, sizeof(e), EV_IDXHDR_SIZE + k * EV_IDX_ENTRY) == 1) {
+	if (k < count && ev_read_full(fd, e, sizeof(e),
+				      EV_IDXHDR_SIZE + k * EV_IDX_ENTRY) == 1) {
 		*off = base + ev_get32(e);
 		*pos = ev_get32(e + 4);
 		r = 1;
@@ -202,7 +202,8 @@ int ev_tindex_find(int dirfd, uint64_t base, uint64_t salt, ev_time_t t,
 	}
 	if (lo > 0) {
 		if (ev_read_full(fd, e, sizeof(e),
-				 EV_IDXHDR_SIZE + (lo - 1) * EV_TIX_ENTRY) != 1 ||
+				 EV_IDXHDR_SIZE + (lo - 1) * EV_TIX_ENTRY) !=
+			    1 ||
 		    !ev_tix_entry_ok(e, salt))
 			goto out;
 		*off = base + ev_get32(e + 8);
@@ -231,8 +232,8 @@ int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 	ev_segment_name(name, sizeof(name), base, "seg");
 	fd = ev_openat(log->dirfd, name, O_RDONLY, 0);
 	if (fd < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s/%s'",
-				       log->path, name);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot open '%s/%s'", log->path, name);
 	if (ev_buf_reserve(&idx, EV_IDXHDR_SIZE) != 0 ||
 	    ev_buf_reserve(&tix, EV_IDXHDR_SIZE) != 0) {
 		rc = ev_seterr(err, EV_ERR, "out of memory");
@@ -243,14 +244,16 @@ int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 	ev_index_header(tix.p, 1, salt);
 	tix.len = EV_IDXHDR_SIZE;
 	while (pos < limit) {
-		if (ev_segment_read_batch(fd, pos, limit, salt, &h, NULL, &why) != 0)
+		if (ev_segment_read_batch(fd, pos, limit, salt, &h, NULL,
+					  &why) != 0)
 			break;
 		if (pos - li >= EV_INDEX_INTERVAL) {
 			ev_put32(e, (uint32_t)(h.base - base));
 			ev_put32(e + 4, (uint32_t)pos);
 			ev_buf_append(&idx, e, EV_IDX_ENTRY);
 			if (mt != EV_TIME_NONE) {
-				ev_tix_entry(e, mt, (uint32_t)(h.base - base), salt);
+				ev_tix_entry(e, mt, (uint32_t)(h.base - base),
+					     salt);
 				ev_buf_append(&tix, e, EV_TIX_ENTRY);
 			}
 			li = pos;

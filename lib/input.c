@@ -18,17 +18,17 @@
 
 struct ev_input {
 	int fd;
-	int own_fd;	 /* opened here: closed by ev_input_free() */
+	int own_fd; /* opened here: closed by ev_input_free() */
 	char *name;
-	struct ev_parser *ps;	 /* lines */
-	struct ev_unpacker *up;	 /* or a MessagePack stream */
+	struct ev_parser *ps;	/* lines */
+	struct ev_unpacker *up; /* or a MessagePack stream */
 	char *buf;
 	size_t cap, start, end;
-	uint64_t base;	 /* input offset of buf[0] */
+	uint64_t base; /* input offset of buf[0] */
 	int eof;
-	int skipping;	 /* inside a line over EV_MAX_LINE */
+	int skipping;	    /* inside a line over EV_MAX_LINE */
 	uint64_t skip_from; /* where that line began */
-	uint64_t line;	 /* lines read */
+	uint64_t line;	    /* lines read */
 	struct ev_input_pos pos;
 };
 
@@ -64,7 +64,8 @@ int ev_input_open(struct ev_input **out, const char *path,
 		return ev_input_new(out, 0, "stdin", opts, err);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return ev_seterr_errno(err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+		return ev_seterr_errno(err,
+				       errno == ENOENT ? EV_ENOENT : EV_EIO,
 				       errno, "cannot open '%s'", path);
 	r = ev_input_new(out, fd, path, opts, err);
 	if (r != 0) {
@@ -116,8 +117,8 @@ static int make_room(struct ev_input *in)
  * the input), or EV_EAGAIN when no data came within timeout_ms or a
  * signal interrupted the wait, or EV_EIO with err set.
  */
-static int read_into(struct ev_input *in, char *p, size_t room,
-		     int timeout_ms, size_t *got, struct ev_error *err)
+static int read_into(struct ev_input *in, char *p, size_t room, int timeout_ms,
+		     size_t *got, struct ev_error *err)
 {
 	struct pollfd pfd;
 	ssize_t r;

@@ -295,8 +295,8 @@ static int load_letters(struct ev_consumer *c)
 static void note_letter(struct ev_consumer *c, uint64_t offset, uint64_t round,
 			const char *group)
 {
-	struct ev_letter *nl = realloc(c->letters,
-				       (c->nletters + 1) * sizeof(*nl));
+	struct ev_letter *nl =
+		realloc(c->letters, (c->nletters + 1) * sizeof(*nl));
 
 	if (nl == NULL)
 		return;
@@ -368,8 +368,9 @@ static int dead_letter(struct ev_consumer *c, struct item *it, struct job *j,
 		r = ev_writer_flush(c->dlq_w, &err);
 	ev_buf_free(&rec);
 	if (r != 0) {
-		ev_err_prefix(&err, "cannot write the dead letter of offset %llu "
-				    "to '%s': ",
+		ev_err_prefix(&err,
+			      "cannot write the dead letter of offset %llu "
+			      "to '%s': ",
 			      (unsigned long long)it->offset,
 			      ev_log_path(c->o.dlq));
 		return ev_jobs_fail(c, r, &err);
@@ -502,8 +503,8 @@ static int job_input(struct ev_consumer *c, struct job *j, struct ev_error *err)
 				    ? ev_seterr(err, EV_ERR, "out of memory")
 				    : 0;
 		else if ((r = ev_handler_input(&j->input, it->rec.p,
-					       it->rec.len, it->offset,
-					       err)) != 0 &&
+					       it->rec.len, it->offset, err)) !=
+				 0 &&
 			 r != EV_ERR)
 			ev_err_damaged(err, c->o.log_name, it->offset);
 		if (r != 0)
@@ -572,7 +573,8 @@ static int can_join(struct ev_consumer *c, struct item *x,
 		if (q == nb)
 			return 0;
 	}
-	return !(c->o.park_streams && map_get(&c->parked, x->stream, 0) != NULL);
+	return !(c->o.park_streams &&
+		 map_get(&c->parked, x->stream, 0) != NULL);
 }
 
 /* A waiting item of a parked stream gets its own letter: 1 parked, 0
@@ -619,7 +621,8 @@ int ev_jobs_dispatch(struct ev_consumer *c)
 		if (it->state != WAITING || it->job != NULL)
 			continue;
 		if (it->stream != NULL && stream_first(c, it->stream) != it)
-			continue; /* an earlier event of its stream is pending */
+			continue; /* an earlier event of its stream is pending
+				   */
 		if ((r = park_item(c, it)) != 0) {
 			if (r < 0)
 				return r;
@@ -629,9 +632,8 @@ int ev_jobs_dispatch(struct ev_consumer *c)
 		batch[nb++] = it;
 		/* a batch: later waiting items whose streams' earlier
 		 * events are all in it (none of a batch that failed) */
-		for (m = k + 1; m < c->n && !it->solo && nb < c->o.batch &&
-				nb < 1024;
-		     m++)
+		for (m = k + 1;
+		     m < c->n && !it->solo && nb < c->o.batch && nb < 1024; m++)
 			if (can_join(c, c->win[m], batch, nb))
 				batch[nb++] = c->win[m];
 		if (new_job(c, batch, nb) == NULL)
@@ -650,8 +652,8 @@ static int result(struct ev_consumer *c, struct job *j, enum ev_result res)
 
 	if (c->o.on_result == NULL)
 		return 0;
-	r = c->o.on_result(c->o.result_ctx, j->items[0]->tag, res,
-			   j->attempts, j->attempts ? &j->last : NULL, &err);
+	r = c->o.on_result(c->o.result_ctx, j->items[0]->tag, res, j->attempts,
+			   j->attempts ? &j->last : NULL, &err);
 	return r != 0 ? ev_jobs_fail(c, r, &err) : 0;
 }
 
@@ -665,11 +667,13 @@ static void split_batch(struct ev_consumer *c, struct job *j, const char *why)
 	j->items = NULL;
 	j->n = 0;
 	drop_job(c, j);
-	ev_jobs_notice(c,
-	       "batch at offsets %llu to %llu failed %u times (%s); retrying "
-	       "its events one by one",
-	       (unsigned long long)items[0]->offset,
-	       (unsigned long long)items[n - 1]->offset, c->o.retries + 1, why);
+	ev_jobs_notice(
+		c,
+		"batch at offsets %llu to %llu failed %u times (%s); retrying "
+		"its events one by one",
+		(unsigned long long)items[0]->offset,
+		(unsigned long long)items[n - 1]->offset, c->o.retries + 1,
+		why);
 	for (i = 0; i < n; i++) {
 		items[i]->job = NULL;
 		items[i]->solo = 1;
@@ -686,15 +690,17 @@ static int gave_up(struct ev_consumer *c, struct job *j, const char *why)
 
 	switch (c->o.on_failure) {
 	case EV_FAIL_STOP:
-		ev_jobs_notice(c,
-		       "handler failed on offset %llu after %u attempts (%s); "
-		       "stopping, the offset is not committed",
-		       (unsigned long long)it->offset, j->attempts, why);
+		ev_jobs_notice(
+			c,
+			"handler failed on offset %llu after %u attempts (%s); "
+			"stopping, the offset is not committed",
+			(unsigned long long)it->offset, j->attempts, why);
 		c->st.failed = 1;
 		return 0;
 	case EV_FAIL_SKIP:
 		ev_jobs_notice(c, "skipped offset %llu after %u attempts (%s)",
-		       (unsigned long long)it->offset, j->attempts, why);
+			       (unsigned long long)it->offset, j->attempts,
+			       why);
 		if (c->o.group != NULL) {
 			st = ev_group_stats(c->o.group);
 			st->skipped++;
@@ -721,8 +727,8 @@ static int gave_up(struct ev_consumer *c, struct job *j, const char *why)
 int ev_jobs_finished(struct ev_consumer *c, const struct ev_done *d)
 {
 	struct job *j = d->tag;
-	struct ev_group_stats *st = c->o.group ? ev_group_stats(c->o.group)
-					       : NULL;
+	struct ev_group_stats *st =
+		c->o.group ? ev_group_stats(c->o.group) : NULL;
 	char why[160];
 	unsigned i;
 	int r;
@@ -757,9 +763,9 @@ int ev_jobs_finished(struct ev_consumer *c, const struct ev_done *d)
 	for (i = 0; i < j->n; i++)
 		j->items[i]->state = WAITING;
 	if (j->attempts <= c->o.retries) {
-		j->next_try = ev_jobs_now(c) + ev_backoff_ms((int)j->attempts,
-							c->o.backoff_ms,
-							c->o.backoff_max_ms);
+		j->next_try = ev_jobs_now(c) +
+			      ev_backoff_ms((int)j->attempts, c->o.backoff_ms,
+					    c->o.backoff_max_ms);
 		return 0;
 	}
 	describe(d, why, sizeof(why));
@@ -783,7 +789,8 @@ int ev_jobs_fill(struct ev_consumer *c, int *reading)
 	int r;
 
 	ev_jobs_trim_window(c);
-	while (*reading && c->rc == 0 && !c->st.failed && ev_jobs_live(c) < c->limit) {
+	while (*reading && c->rc == 0 && !c->st.failed &&
+	       ev_jobs_live(c) < c->limit) {
 		if (c->o.scan == NULL) {
 			memset(&in, 0, sizeof(in));
 			r = c->o.source(c->o.source_ctx, &in, &err);
@@ -828,7 +835,7 @@ void ev_jobs_stop_runs(struct ev_consumer *c, int64_t now)
 
 /* How long to wait for a run to end: the next retry, the grace. */
 int64_t ev_jobs_wait_time(struct ev_consumer *c, int idle, int reading,
-			 int64_t now)
+			  int64_t now)
 {
 	int64_t wait = idle || !reading ? 200 : 0;
 	size_t i;
@@ -858,4 +865,3 @@ void ev_jobs_report_unfinished(struct ev_consumer *c)
 	for (i = 0; i < c->njobs && c->rc == 0; i++)
 		result(c, c->jobs[i], EV_RESULT_STOPPED);
 }
-

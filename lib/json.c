@@ -129,13 +129,15 @@ static uint8_t *number(struct ev_json *js, uint8_t *o)
 		is_float = 1;
 		p++;
 		if (p >= end || !is_digit(*p)) {
-			ev_json_fail(js, p, "expected digit after '.' in number");
+			ev_json_fail(js, p,
+				     "expected digit after '.' in number");
 			return NULL;
 		}
 		while (p < end && is_digit(*p)) {
 			if (ndig < 19 && !dropped && !overflow) {
 				if (m == 0 && *p == '0') {
-					frac++; /* leading zeros: no digit used */
+					frac++; /* leading zeros: no digit used
+						 */
 				} else {
 					m = m * 10 + (uint64_t)(*p - '0');
 					ndig++;
@@ -155,7 +157,8 @@ static uint8_t *number(struct ev_json *js, uint8_t *o)
 			p++;
 		}
 		if (p >= end || !is_digit(*p)) {
-			ev_json_fail(js, p, "expected digit in number exponent");
+			ev_json_fail(js, p,
+				     "expected digit in number exponent");
 			return NULL;
 		}
 		while (p < end && is_digit(*p)) {
@@ -207,7 +210,6 @@ static inline int hexval(int c)
 	return -1;
 }
 
-
 size_t ev_utf8_valid(const uint8_t *p, size_t n)
 {
 	const uint8_t *s = p, *end = p + n;
@@ -233,7 +235,6 @@ size_t ev_utf8_valid(const uint8_t *p, size_t n)
 	}
 	return (size_t)(p - s);
 }
-
 
 /*
  * Decode the string body at js->p (just after the opening quote) into dst.
@@ -262,7 +263,8 @@ static uint8_t *string_body(struct ev_json *js, uint8_t *dst)
 			return dst;
 		}
 		if (c >= 0x80) {
-			k = ev_utf8_seq((const uint8_t *)p, (const uint8_t *)end);
+			k = ev_utf8_seq((const uint8_t *)p,
+					(const uint8_t *)end);
 			if (k == 0) {
 				ev_json_fail(js, p, "invalid UTF-8 in string");
 				return NULL;
@@ -308,33 +310,40 @@ static uint8_t *string_body(struct ev_json *js, uint8_t *dst)
 			break;
 		case 'u':
 			if (end - p < 6 || (h1 = hexval(p[2])) < 0 ||
-			    (h2 = hexval(p[3])) < 0 || (h3 = hexval(p[4])) < 0 ||
+			    (h2 = hexval(p[3])) < 0 ||
+			    (h3 = hexval(p[4])) < 0 ||
 			    (h4 = hexval(p[5])) < 0) {
-				ev_json_fail(js, p, "invalid \\u escape in string");
+				ev_json_fail(js, p,
+					     "invalid \\u escape in string");
 				return NULL;
 			}
 			cp = (unsigned)(h1 << 12 | h2 << 8 | h3 << 4 | h4);
 			if (cp >= 0xDC00 && cp <= 0xDFFF) {
-				ev_json_fail(js, p, "lone surrogate in \\u escape");
+				ev_json_fail(js, p,
+					     "lone surrogate in \\u escape");
 				return NULL;
 			}
 			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
-				    (h1 = hexval(p[8])) < 0 ||
+				if (end - p < 12 || p[6] != '\\' ||
+				    p[7] != 'u' || (h1 = hexval(p[8])) < 0 ||
 				    (h2 = hexval(p[9])) < 0 ||
 				    (h3 = hexval(p[10])) < 0 ||
 				    (h4 = hexval(p[11])) < 0) {
-					ev_json_fail(js, p,
-						     "lone surrogate in \\u escape");
+					ev_json_fail(
+						js, p,
+						"lone surrogate in \\u escape");
 					return NULL;
 				}
-				lo = (unsigned)(h1 << 12 | h2 << 8 | h3 << 4 | h4);
+				lo = (unsigned)(h1 << 12 | h2 << 8 | h3 << 4 |
+						h4);
 				if (lo < 0xDC00 || lo > 0xDFFF) {
-					ev_json_fail(js, p,
-						     "lone surrogate in \\u escape");
+					ev_json_fail(
+						js, p,
+						"lone surrogate in \\u escape");
 					return NULL;
 				}
-				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				cp = 0x10000 + ((cp - 0xD800) << 10) +
+				     (lo - 0xDC00);
 				p += 6;
 			}
 			if (cp < 0x80) {
@@ -457,7 +466,8 @@ static uint8_t *object(struct ev_json *js, uint8_t *o)
 			return NULL;
 		c = ev_json_ws(js);
 		if (c != ':') {
-			ev_json_fail(js, js->p, "expected ':' after object key");
+			ev_json_fail(js, js->p,
+				     "expected ':' after object key");
 			return NULL;
 		}
 		js->p++;
@@ -535,7 +545,8 @@ static uint8_t *value(struct ev_json *js, uint8_t *o)
 	uint8_t *r;
 
 	if (js->p >= js->end) {
-		ev_json_fail(js, js->p, "unexpected end of input, expected value");
+		ev_json_fail(js, js->p,
+			     "unexpected end of input, expected value");
 		return NULL;
 	}
 	switch (*js->p) {
@@ -543,7 +554,8 @@ static uint8_t *value(struct ev_json *js, uint8_t *o)
 		return string(js, o);
 	case '{':
 		if (++js->depth > EV_MAX_DEPTH) {
-			ev_json_fail(js, js->p, "nesting deeper than 64 levels");
+			ev_json_fail(js, js->p,
+				     "nesting deeper than 64 levels");
 			return NULL;
 		}
 		r = object(js, o);
@@ -551,7 +563,8 @@ static uint8_t *value(struct ev_json *js, uint8_t *o)
 		return r;
 	case '[':
 		if (++js->depth > EV_MAX_DEPTH) {
-			ev_json_fail(js, js->p, "nesting deeper than 64 levels");
+			ev_json_fail(js, js->p,
+				     "nesting deeper than 64 levels");
 			return NULL;
 		}
 		r = array(js, o);
@@ -612,7 +625,8 @@ size_t ev_json_column(const char *start, const char *p)
 
 int ev_parse_fail(struct ev_json *js, struct ev_error *err)
 {
-	ev_seterr(err, EV_EDATA, "%s", js->errmsg ? js->errmsg : "invalid JSON");
+	ev_seterr(err, EV_EDATA, "%s",
+		  js->errmsg ? js->errmsg : "invalid JSON");
 	err->column = ev_json_column(js->start, js->errp ? js->errp : js->p);
 	return EV_EDATA;
 }

@@ -184,7 +184,8 @@ static char *b64_put(char *o, const uint8_t *p, size_t n)
 	size_t i;
 
 	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
+			     p[i + 2];
 		*o++ = b64[v >> 18];
 		*o++ = b64[(v >> 12) & 63];
 		*o++ = b64[(v >> 6) & 63];
@@ -378,12 +379,12 @@ static char *put_lit(char *o, const char *s, size_t n)
 	return o + n;
 }
 
-#define NEED(k)                                                              \
-	do {                                                                 \
-		if ((size_t)(end - p) < (size_t)(k)) {                       \
-			*why = "truncated msgpack value";                    \
-			return NULL;                                         \
-		}                                                            \
+#define NEED(k)                                           \
+	do {                                              \
+		if ((size_t)(end - p) < (size_t)(k)) {    \
+			*why = "truncated msgpack value"; \
+			return NULL;                      \
+		}                                         \
 	} while (0)
 
 /* One msgpack value (the JSON image only) as JSON at o. */
@@ -632,7 +633,8 @@ int ev_msgpack_to_json(const uint8_t *p, size_t n, struct ev_buf *out,
 	int r = ev_json_put_mp(out, &p, end, 1, err);
 
 	if (r == 0 && p != end)
-		return ev_seterr(err, EV_EDATA, "trailing bytes after msgpack value");
+		return ev_seterr(err, EV_EDATA,
+				 "trailing bytes after msgpack value");
 	return r;
 }
 
@@ -706,8 +708,8 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 			break;
 		case EV_K_VERSION:
 		case EV_K_SCHEMA:
-			if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_UINT ||
-			    it.v.u == 0) {
+			if (ev_mp_read(&p, end, &it) != 0 ||
+			    it.type != EV_MP_UINT || it.v.u == 0) {
 				why = "version or schema is not a positive integer";
 				goto bad;
 			}
@@ -727,12 +729,14 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 			*o++ = '"';
 			break;
 		case EV_K_DATA:
-			if (p < end && (*p == 0xc4 || *p == 0xc5 || *p == 0xc6)) {
+			if (p < end &&
+			    (*p == 0xc4 || *p == 0xc5 || *p == 0xc6)) {
 				if (ev_mp_read(&p, end, &it) != 0) {
 					why = "truncated data";
 					goto bad;
 				}
-				/* base64 is 4/3 of the bytes: within the bound */
+				/* base64 is 4/3 of the bytes: within the bound
+				 */
 				o = b64_put(KEY(o, ",\"data_base64\":\""), it.p,
 					    it.n);
 				*o++ = '"';
@@ -742,14 +746,15 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 			break;
 		case EV_K_PREV:
 			/* the stream chain is for readers, not for JSON */
-			if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_UINT) {
+			if (ev_mp_read(&p, end, &it) != 0 ||
+			    it.type != EV_MP_UINT) {
 				why = "previous offset is not an unsigned integer";
 				goto bad;
 			}
 			break;
 		case EV_K_META:
-			if (p >= end || !((*p >= 0x80 && *p <= 0x8f) || *p == 0xde ||
-					  *p == 0xdf)) {
+			if (p >= end || !((*p >= 0x80 && *p <= 0x8f) ||
+					  *p == 0xde || *p == 0xdf)) {
 				why = "meta is not a map";
 				goto bad;
 			}
@@ -759,7 +764,8 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 		if (o == NULL)
 			goto bad;
 	}
-	if ((seen & ((1u << EV_K_ID) | (1u << EV_K_TYPE) | (1u << EV_K_TIME))) !=
+	if ((seen &
+	     ((1u << EV_K_ID) | (1u << EV_K_TYPE) | (1u << EV_K_TIME))) !=
 	    ((1u << EV_K_ID) | (1u << EV_K_TYPE) | (1u << EV_K_TIME))) {
 		why = "missing id, type or time";
 		goto bad;
@@ -776,4 +782,3 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 bad:
 	return ev_seterr(err, EV_EDATA, "invalid record: %s", why);
 }
-

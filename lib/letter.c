@@ -51,7 +51,8 @@ int ev_letter_selected(const struct ev_letter_select *s,
 		return 0;
 	if (s->error != NULL &&
 	    !(l->error && regexec(s->error, l->error, 0, NULL, 0) == 0) &&
-	    !(l->stderr_tail && regexec(s->error, l->stderr_tail, 0, NULL, 0) == 0))
+	    !(l->stderr_tail &&
+	      regexec(s->error, l->stderr_tail, 0, NULL, 0) == 0))
 		return 0;
 	if (s->older_ms > 0 && now - l->time < s->older_ms * 1000000)
 		return 0;
@@ -60,7 +61,7 @@ int ev_letter_selected(const struct ev_letter_select *s,
 
 const char *ev_letter_state_name(int state)
 {
-	return state == EV_LETTER_OPEN	      ? "open"
+	return state == EV_LETTER_OPEN	     ? "open"
 	       : state == EV_LETTER_RESOLVED ? "resolved"
 					     : "discarded";
 }
@@ -135,7 +136,8 @@ static int tally_add(struct ev_tally **v, size_t *n, const char *key, size_t kn)
 	size_t i;
 
 	for (i = 0; i < *n; i++)
-		if (strlen((*v)[i].key) == kn && memcmp((*v)[i].key, key, kn) == 0) {
+		if (strlen((*v)[i].key) == kn &&
+		    memcmp((*v)[i].key, key, kn) == 0) {
 			(*v)[i].n++;
 			return 0;
 		}
@@ -186,10 +188,12 @@ int ev_dlq_stats(const struct ev_letter *v, size_t n,
 		if (tally_add(&st->by_type, &st->ntypes, l->orig_type,
 			      strlen(l->orig_type)) != 0 ||
 		    tally_add(&st->by_error, &st->nerrors, e,
-			      strcspn(e, "\n") < 119 ? strcspn(e, "\n") : 119) != 0)
+			      strcspn(e, "\n") < 119 ? strcspn(e, "\n")
+						     : 119) != 0)
 			return EV_ERR;
-		for (a = 0; a < EV_DLQ_AGES - 1 &&
-			    (now - l->time) / 1000000000 >= ev_dlq_ages[a].max_s;
+		for (a = 0;
+		     a < EV_DLQ_AGES - 1 &&
+		     (now - l->time) / 1000000000 >= ev_dlq_ages[a].max_s;
 		     a++)
 			;
 		st->by_age[a]++;

@@ -89,7 +89,8 @@ int ev_head_read(int dirfd, struct ev_head *h)
 
 /* ------------------------------------------------------------ meta */
 
-static int meta_parse(struct ev_log *log, const char *text, struct ev_error *err)
+static int meta_parse(struct ev_log *log, const char *text,
+		      struct ev_error *err)
 {
 	const char *p = text;
 	char key[32], val[128];
@@ -123,10 +124,11 @@ static int meta_parse(struct ev_log *log, const char *text, struct ev_error *err
 						 "(bad meta file)",
 						 log->path);
 			if (strcmp(val, "1") != 0)
-				return ev_seterr(err, EV_EDATA,
-						 "log '%s': format version %s is "
-						 "not supported (this is version %d)",
-						 log->path, val, EV_FORMAT_VERSION);
+				return ev_seterr(
+					err, EV_EDATA,
+					"log '%s': format version %s is "
+					"not supported (this is version %d)",
+					log->path, val, EV_FORMAT_VERSION);
 			continue;
 		}
 		if (strcmp(key, "id") == 0) {
@@ -172,14 +174,16 @@ static int meta_parse(struct ev_log *log, const char *text, struct ev_error *err
 		}
 		/* unknown keys are settings of a later version: ignored */
 		continue;
-	bad:
-		return ev_seterr(err, EV_EDATA,
-				 "log '%s': meta line %d has a bad value for '%s'",
-				 log->path, line, key);
+bad:
+		return ev_seterr(
+			err, EV_EDATA,
+			"log '%s': meta line %d has a bad value for '%s'",
+			log->path, line, key);
 	}
 	if (line == 0 || !have_id)
 		return ev_seterr(err, EV_EDATA,
-				 "log '%s': meta file is incomplete", log->path);
+				 "log '%s': meta file is incomplete",
+				 log->path);
 	return 0;
 }
 
@@ -199,7 +203,8 @@ static int meta_format(char *out, size_t n, const char *id_hex,
 			"dedupe-window %llu\n"
 			"%s",
 			id_hex, tbuf, (unsigned long long)cfg->segment_bytes,
-			cfg->level, cfg->sync == EV_SYNC_NONE ? "none" : "batch",
+			cfg->level,
+			cfg->sync == EV_SYNC_NONE ? "none" : "batch",
 			(unsigned long long)cfg->dedupe_window,
 			cfg->dead_letters ? "kind dlq\n" : "");
 }
@@ -316,7 +321,8 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 	n = meta_format(meta, sizeof(meta), log.id_hex, log.created, &c);
 	if (ev_file_create(log.dirfd, "meta", meta, (size_t)n) != 0 ||
 	    ev_file_create(log.dirfd, "lock", "", 0) != 0) {
-		ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'", tmpdir);
+		ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'",
+				tmpdir);
 		goto fail;
 	}
 	memset(&head, 0, sizeof(head));
@@ -328,15 +334,18 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 	ev_head_encode(hb, &head);
 	if (ev_file_create(log.dirfd, "head", hb, sizeof(hb)) != 0 ||
 	    ev_fsync_dir(log.dirfd) != 0) {
-		ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'", tmpdir);
+		ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'",
+				tmpdir);
 		goto fail;
 	}
 	if (rename(tmpdir, path) != 0) {
 		int e = errno;
 		if (e == EEXIST || e == ENOTEMPTY)
-			rc = ev_seterr(err, EV_ERR, "'%s' already exists", path);
+			rc = ev_seterr(err, EV_ERR, "'%s' already exists",
+				       path);
 		else
-			ev_seterr_errno(err, EV_EIO, e, "cannot create '%s'", path);
+			ev_seterr_errno(err, EV_EIO, e, "cannot create '%s'",
+					path);
 		goto fail;
 	}
 	/* make the new name durable */
@@ -357,7 +366,9 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 	return 0;
 fail:
 	if (log.dirfd >= 0) {
-		const char *names[] = {"meta", "lock", "head",
+		const char *names[] = {"meta",
+				       "lock",
+				       "head",
 				       "00000000000000000000.seg",
 				       "00000000000000000000.idx",
 				       "00000000000000000000.tix"};
@@ -380,14 +391,14 @@ int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err)
 	*out = NULL;
 	if (stat(path, &st) != 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			return ev_seterr(err, EV_ENOENT, "log '%s' does not exist",
-					 path);
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot open log '%s'",
-				       path);
+			return ev_seterr(err, EV_ENOENT,
+					 "log '%s' does not exist", path);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot open log '%s'", path);
 	}
 	if (!S_ISDIR(st.st_mode))
-		return ev_seterr(err, EV_EDATA,
-				 "'%s' is not a log directory", path);
+		return ev_seterr(err, EV_EDATA, "'%s' is not a log directory",
+				 path);
 	log = calloc(1, sizeof(*log));
 	if (log == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -398,14 +409,16 @@ int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err)
 	}
 	log->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (log->dirfd < 0) {
-		ev_seterr_errno(err, EV_EIO, errno, "cannot open log '%s'", path);
+		ev_seterr_errno(err, EV_EIO, errno, "cannot open log '%s'",
+				path);
 		goto fail;
 	}
 	fd = ev_openat(log->dirfd, "meta", O_RDONLY, 0);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			ev_seterr(err, EV_EDATA,
-				  "'%s' is not an evlog log (no meta file)", path);
+				  "'%s' is not an evlog log (no meta file)",
+				  path);
 		else
 			ev_seterr_errno(err, EV_EIO, errno,
 					"cannot read '%s/meta'", path);
@@ -414,7 +427,8 @@ int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err)
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0) {
-		ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/meta'", path);
+		ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/meta'",
+				path);
 		goto fail;
 	}
 	buf[n] = '\0';

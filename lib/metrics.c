@@ -15,13 +15,13 @@
 
 struct logdata {
 	char *name;
-	struct ev_log *log;	/* borrowed */
+	struct ev_log *log; /* borrowed */
 	struct ev_log_info info;
 	struct ev_type_count *types;
 	size_t ntypes;
 	struct ev_group_state *groups;
 	size_t ngroups;
-	int dlq;		/* a dead-letter log */
+	int dlq; /* a dead-letter log */
 	uint64_t dlq_open;
 	ev_time_t dlq_oldest;
 };
@@ -39,16 +39,16 @@ void ev_group_lag(struct ev_log *log, const struct ev_group_state *g,
 {
 	struct ev_error err;
 	ev_time_t t;
-	uint64_t from = g->next < info->first_offset ? info->first_offset
-						     : g->next;
+	uint64_t from =
+		g->next < info->first_offset ? info->first_offset : g->next;
 
 	/* from where it reads next: what was trimmed before it read it is
 	 * not counted */
 	*events = info->next_offset > from ? info->next_offset - from : 0;
 	*seconds = 0;
 	if (*events > 0 && info->last_append != EV_TIME_NONE &&
-	    ev_log_append_time(log, from, &t, &err) == 0 &&
-	    t != EV_TIME_NONE && info->last_append > t)
+	    ev_log_append_time(log, from, &t, &err) == 0 && t != EV_TIME_NONE &&
+	    info->last_append > t)
 		*seconds = (double)(info->last_append - t) / 1e9;
 }
 
@@ -181,9 +181,11 @@ static void log_families(struct ev_metrics *m)
 			label(m, m->d[i].name);
 			put(m, "\",type=\"");
 			label(m, m->d[i].types[k].name);
-			put(m, "\"} %llu\n", (unsigned long long)m->d[i].types[k].n);
+			put(m, "\"} %llu\n",
+			    (unsigned long long)m->d[i].types[k].n);
 		}
-	family(m, "evlog_bytes", "gauge", "Bytes on disk: segments and indexes.");
+	family(m, "evlog_bytes", "gauge",
+	       "Bytes on disk: segments and indexes.");
 	for (i = 0; i < m->n; i++) {
 		sample(m, "evlog_bytes", &m->d[i], NULL);
 		put(m, "%llu\n", (unsigned long long)m->d[i].info.bytes);
@@ -193,7 +195,8 @@ static void log_families(struct ev_metrics *m)
 		sample(m, "evlog_segments", &m->d[i], NULL);
 		put(m, "%llu\n", (unsigned long long)m->d[i].info.segments);
 	}
-	family(m, "evlog_next_offset", "gauge", "The offset the next event gets.");
+	family(m, "evlog_next_offset", "gauge",
+	       "The offset the next event gets.");
 	for (i = 0; i < m->n; i++) {
 		sample(m, "evlog_next_offset", &m->d[i], NULL);
 		put(m, "%llu\n", (unsigned long long)m->d[i].info.next_offset);
@@ -202,9 +205,10 @@ static void log_families(struct ev_metrics *m)
 	       "When the newest batch was appended.");
 	for (i = 0; i < m->n; i++)
 		if (m->d[i].info.last_append != EV_TIME_NONE) {
-			sample(m, "evlog_last_append_timestamp_seconds", &m->d[i],
-			       NULL);
-			put(m, "%.3f\n", (double)m->d[i].info.last_append / 1e9);
+			sample(m, "evlog_last_append_timestamp_seconds",
+			       &m->d[i], NULL);
+			put(m, "%.3f\n",
+			    (double)m->d[i].info.last_append / 1e9);
 		}
 }
 
@@ -221,18 +225,19 @@ static void group_family(struct ev_metrics *m, int which, const char *name,
 	for (i = 0; i < m->n; i++)
 		for (k = 0; k < m->d[i].ngroups; k++) {
 			const struct ev_group_state *g = &m->d[i].groups[k];
-			ev_group_lag(m->d[i].log, g, &m->d[i].info, &lag, &secs);
+			ev_group_lag(m->d[i].log, g, &m->d[i].info, &lag,
+				     &secs);
 			sample(m, name, &m->d[i], g->name);
 			if (which == G_LAG_SECONDS)
 				put(m, "%.3f\n", secs);
 			else
 				put(m, "%llu\n",
-				    (unsigned long long)(which == G_NEXT ? g->next
+				    (unsigned long long)(which == G_NEXT
+								 ? g->next
 							 : which == G_LAG ? lag
 							 : which == G_HANDLED
 								 ? g->stats.handled
-								 : g->stats
-									   .dead_lettered));
+								 : g->stats.dead_lettered));
 		}
 }
 
@@ -276,7 +281,8 @@ static void histogram(struct ev_metrics *m)
 			uint64_t cum = 0;
 			for (b = 0; b < EV_HIST_BUCKETS; b++) {
 				cum += g->stats.buckets[b];
-				sample(m, "evlog_handler_duration_seconds_bucket",
+				sample(m,
+				       "evlog_handler_duration_seconds_bucket",
 				       &m->d[i], g->name);
 				m->out->len -= 2; /* the le label goes inside */
 				if (b < EV_HIST_BUCKETS - 1)
@@ -287,8 +293,8 @@ static void histogram(struct ev_metrics *m)
 					put(m, ",le=\"+Inf\"} %llu\n",
 					    (unsigned long long)cum);
 			}
-			sample(m, "evlog_handler_duration_seconds_sum", &m->d[i],
-			       g->name);
+			sample(m, "evlog_handler_duration_seconds_sum",
+			       &m->d[i], g->name);
 			put(m, "%.6f\n", g->stats.sum);
 			sample(m, "evlog_handler_duration_seconds_count",
 			       &m->d[i], g->name);
@@ -337,8 +343,9 @@ static void threshold_str(const struct ev_threshold *t, int want_time,
 }
 
 int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
-		 const struct ev_threshold *warn, const struct ev_threshold *crit,
-		 struct ev_buf *line, struct ev_error *err)
+		 const struct ev_threshold *warn,
+		 const struct ev_threshold *crit, struct ev_buf *line,
+		 struct ev_error *err)
 {
 	static const char *const names[] = {"OK", "WARNING", "CRITICAL"};
 	struct ev_group_state *gs = NULL;
@@ -363,10 +370,12 @@ int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 			continue;
 		ev_group_lag(log, &gs[i], &info, &lag, &secs);
 		st = over(crit, lag, secs) ? 2 : over(warn, lag, secs) ? 1 : 0;
-		snprintf(tmp, sizeof(tmp),
-			 "%s'%s_lag'=%llu;%s;%s;0 '%s_lag_seconds'=%.3fs;%s;%s;0",
-			 perf.len ? " " : "", gs[i].name, (unsigned long long)lag,
-			 w, c, gs[i].name, secs, ws, cs);
+		snprintf(
+			tmp, sizeof(tmp),
+			"%s'%s_lag'=%llu;%s;%s;0 '%s_lag_seconds'=%.3fs;%s;%s;0",
+			perf.len ? " " : "", gs[i].name,
+			(unsigned long long)lag, w, c, gs[i].name, secs, ws,
+			cs);
 		if (ev_buf_puts(&perf, tmp) != 0) {
 			r = ev_seterr(err, EV_ERR, "out of memory");
 			goto out;
@@ -379,16 +388,20 @@ int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 		}
 	}
 	if (worst < 0) {
-		r = group != NULL ? ev_seterr(err, EV_ENOENT, "no group '%s' in '%s'",
-					      group, ev_log_path(log))
-				  : ev_seterr(err, EV_ENOENT,
-					      "no consumer groups in '%s'",
-					      ev_log_path(log));
+		r = group != NULL
+			    ? ev_seterr(err, EV_ENOENT, "no group '%s' in '%s'",
+					group, ev_log_path(log))
+			    : ev_seterr(err, EV_ENOENT,
+					"no consumer groups in '%s'",
+					ev_log_path(log));
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), "LAG %s - group %s is %llu events (%.1fs) behind | ",
-		 names[worst], gs[worst_i].name, (unsigned long long)wlag, wsecs);
-	if (ev_buf_puts(line, tmp) != 0 || ev_buf_append(line, perf.p, perf.len) ||
+	snprintf(tmp, sizeof(tmp),
+		 "LAG %s - group %s is %llu events (%.1fs) behind | ",
+		 names[worst], gs[worst_i].name, (unsigned long long)wlag,
+		 wsecs);
+	if (ev_buf_puts(line, tmp) != 0 ||
+	    ev_buf_append(line, perf.p, perf.len) ||
 	    ev_buf_putc(line, '\0') != 0)
 		r = ev_seterr(err, EV_ERR, "out of memory");
 	else
@@ -409,7 +422,8 @@ static int jtime(struct ev_buf *b, ev_time_t t)
 	if (t == EV_TIME_NONE)
 		return ev_buf_puts(b, "null");
 	ev_time_format(t, buf);
-	return ev_buf_putc(b, '"') || ev_buf_puts(b, buf) || ev_buf_putc(b, '"');
+	return ev_buf_putc(b, '"') || ev_buf_puts(b, buf) ||
+	       ev_buf_putc(b, '"');
 }
 
 static void info_segments(struct ev_metrics *m, const struct ev_log_info *info)
@@ -419,9 +433,10 @@ static void info_segments(struct ev_metrics *m, const struct ev_log_info *info)
 	put(m, ",\"segment_list\":[");
 	for (i = 0; i < info->segments; i++) {
 		const struct ev_segment_info *s = &info->seg[i];
-		put(m, "%s{\"base\":%llu,\"next\":%llu,\"events\":%llu,"
-		       "\"bytes\":%llu,\"index_bytes\":%llu,\"batches\":%llu,"
-		       "\"min_time\":",
+		put(m,
+		    "%s{\"base\":%llu,\"next\":%llu,\"events\":%llu,"
+		    "\"bytes\":%llu,\"index_bytes\":%llu,\"batches\":%llu,"
+		    "\"min_time\":",
 		    i ? "," : "", (unsigned long long)s->base,
 		    (unsigned long long)s->next,
 		    (unsigned long long)(s->next - s->base),
@@ -452,9 +467,10 @@ int ev_log_info_json(struct ev_buf *out, struct ev_log *log, const char *name,
 	put(&m, ",\"format\":%d,\"id\":\"%s\",\"created\":", EV_FORMAT_VERSION,
 	    ev_log_id(log));
 	m.oom |= jtime(out, ev_log_created(log));
-	put(&m, ",\"events\":%llu,\"first_offset\":%llu,\"next_offset\":%llu,"
-		"\"segments\":%llu,\"bytes\":%llu,\"segment_bytes\":%llu,"
-		"\"index_bytes\":%llu,\"raw_bytes\":%llu,\"ratio\":%.3f,",
+	put(&m,
+	    ",\"events\":%llu,\"first_offset\":%llu,\"next_offset\":%llu,"
+	    "\"segments\":%llu,\"bytes\":%llu,\"segment_bytes\":%llu,"
+	    "\"index_bytes\":%llu,\"raw_bytes\":%llu,\"ratio\":%.3f,",
 	    (unsigned long long)info->events,
 	    (unsigned long long)info->first_offset,
 	    (unsigned long long)info->next_offset,
@@ -470,8 +486,9 @@ int ev_log_info_json(struct ev_buf *out, struct ev_log *log, const char *name,
 	m.oom |= jtime(out, info->first_append);
 	put(&m, ",\"last_append\":");
 	m.oom |= jtime(out, info->last_append);
-	put(&m, ",\"config\":{\"segment_bytes\":%llu,\"level\":%d,\"sync\":\"%s\","
-		"\"dedupe_window\":%llu}",
+	put(&m,
+	    ",\"config\":{\"segment_bytes\":%llu,\"level\":%d,\"sync\":\"%s\","
+	    "\"dedupe_window\":%llu}",
 	    (unsigned long long)cfg->segment_bytes, cfg->level,
 	    cfg->sync == EV_SYNC_NONE ? "none" : "batch",
 	    (unsigned long long)cfg->dedupe_window);
@@ -494,8 +511,9 @@ int ev_log_info_json(struct ev_buf *out, struct ev_log *log, const char *name,
 double ev_log_info_ratio(const struct ev_log_info *info)
 {
 	/* uncompressed record bytes to bytes on disk */
-	return info->segment_bytes ? (double)info->raw_bytes / (double)info->bytes
-				   : 0.0;
+	return info->segment_bytes
+		       ? (double)info->raw_bytes / (double)info->bytes
+		       : 0.0;
 }
 
 int ev_group_to_json(struct ev_buf *out, const struct ev_group_state *g,
@@ -507,11 +525,13 @@ int ev_group_to_json(struct ev_buf *out, const struct ev_group_state *g,
 	m.out = out;
 	put(&m, "{\"group\":");
 	m.oom |= ev_json_string(out, g->name, strlen(g->name)) != 0;
-	put(&m, ",\"next\":%llu,\"lag\":%llu,\"lag_seconds\":%.3f,\"committed\":",
+	put(&m,
+	    ",\"next\":%llu,\"lag\":%llu,\"lag_seconds\":%.3f,\"committed\":",
 	    (unsigned long long)g->next, (unsigned long long)lag, lag_seconds);
 	m.oom |= jtime(out, g->committed);
-	put(&m, ",\"busy\":%s,\"handled\":%llu,\"failed\":%llu,"
-		"\"dead_lettered\":%llu,\"skipped\":%llu}",
+	put(&m,
+	    ",\"busy\":%s,\"handled\":%llu,\"failed\":%llu,"
+	    "\"dead_lettered\":%llu,\"skipped\":%llu}",
 	    g->busy ? "true" : "false", (unsigned long long)g->stats.handled,
 	    (unsigned long long)g->stats.failed,
 	    (unsigned long long)g->stats.dead_lettered,

@@ -8,10 +8,10 @@
 
 #include "evlog_private.h"
 
-#define NEED(k)                                                              \
-	do {                                                                 \
-		if ((size_t)(end - p) < (size_t)(k))                         \
-			return -1;                                           \
+#define NEED(k)                                      \
+	do {                                         \
+		if ((size_t)(end - p) < (size_t)(k)) \
+			return -1;                   \
 	} while (0)
 
 int ev_mp_read(const uint8_t **pp, const uint8_t *end, struct ev_mp_item *it)
@@ -58,7 +58,7 @@ int ev_mp_read(const uint8_t **pp, const uint8_t *end, struct ev_mp_item *it)
 		case 0xda:
 		case 0xdb:
 			it->type = EV_MP_STR;
-		len:
+len:
 			if (c == 0xc4 || c == 0xd9) {
 				NEED(1);
 				n = *p++;
@@ -263,7 +263,8 @@ int ev_mp_check_json(const uint8_t **pp, const uint8_t *end, int depth,
 		return -1;
 	}
 	count = it.n;
-	if ((it.type == EV_MP_MAP ? 2 * count : count) > (uint64_t)(end - *pp)) {
+	if ((it.type == EV_MP_MAP ? 2 * count : count) >
+	    (uint64_t)(end - *pp)) {
 		*why = "container larger than the record";
 		return -1;
 	}
@@ -312,7 +313,8 @@ int ev_mp_time_decode(const struct ev_mp_item *it, ev_time_t *t)
 	if (ns > 999999999)
 		return -1;
 	/* representable as int64 nanoseconds (years 1678 to 2262) */
-	if (sec > INT64_MAX / 1000000000 - 1 || sec < INT64_MIN / 1000000000 + 1)
+	if (sec > INT64_MAX / 1000000000 - 1 ||
+	    sec < INT64_MIN / 1000000000 + 1)
 		return -1;
 	*t = sec * 1000000000 + ns;
 	return 0;

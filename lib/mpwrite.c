@@ -85,7 +85,7 @@ uint8_t *ev_mp_bin_hdr(uint8_t *o, size_t n)
 		*o++ = (uint8_t)n;
 		return o;
 	}
-	return hdr(o, n, 0, 0, 0, 0xc5, 0xc6) ;
+	return hdr(o, n, 0, 0, 0, 0xc5, 0xc6);
 }
 
 uint8_t *ev_mp_map_hdr(uint8_t *o, size_t n)

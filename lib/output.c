@@ -35,8 +35,9 @@ int ev_output_new(struct ev_output **out, int fd, enum ev_out_format fmt,
 
 	*out = NULL;
 	if (fmt == EV_OUT_TEMPLATE && tpl == NULL)
-		return ev_seterr(err, EV_EUSAGE, "a template output needs a "
-						 "template");
+		return ev_seterr(err, EV_EUSAGE,
+				 "a template output needs a "
+				 "template");
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	o->fd = fd;
@@ -93,7 +94,8 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 				       "cannot write output");
 	if (ev == NULL && o->fmt == EV_OUT_JSON) {
 		/* one pass from record to JSON, no decoded event */
-		r = ev_record_to_json(rec->p, rec->n, rec->offset, &o->buf, err);
+		r = ev_record_to_json(rec->p, rec->n, rec->offset, &o->buf,
+				      err);
 	} else if (ev == NULL) {
 		r = ev_seterr(err, EV_EUSAGE, "this output needs the event");
 	} else {
@@ -115,7 +117,8 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 			break;
 		}
 	}
-	if (r == 0 && o->fmt != EV_OUT_MSGPACK && ev_buf_putc(&o->buf, '\n') != 0)
+	if (r == 0 && o->fmt != EV_OUT_MSGPACK &&
+	    ev_buf_putc(&o->buf, '\n') != 0)
 		r = ev_seterr(err, EV_ERR, "out of memory");
 	if (r != 0) {
 		o->buf.len = mark; /* no half event */
@@ -180,7 +183,8 @@ int ev_json_indent(struct ev_buf *out, const char *s, size_t n)
 		case '[':
 			/* empty containers stay on one line */
 			if (k + 1 < n && (s[k + 1] == '}' || s[k + 1] == ']')) {
-				r = ev_buf_putc(out, ch) || ev_buf_putc(out, s[++k]);
+				r = ev_buf_putc(out, ch) ||
+				    ev_buf_putc(out, s[++k]);
 				break;
 			}
 			r = ev_buf_putc(out, ch) || indent(out, ++depth);

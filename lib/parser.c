@@ -93,8 +93,8 @@ static int get_posint(struct ev_parser *ps, struct ev_json *js, uint64_t *v,
 	p = ps->b.tmp.p;
 	if (ev_mp_read(&p, ps->b.tmp.p + ps->b.tmp.len, &it) != 0 ||
 	    it.type != EV_MP_UINT || it.v.u == 0)
-		return field_fail(js, at, err,
-				  name, "must be a positive integer");
+		return field_fail(js, at, err, name,
+				  "must be a positive integer");
 	*v = it.v.u;
 	return 0;
 }
@@ -153,7 +153,6 @@ static int lookup_field(const char *k, size_t n)
 	}
 }
 
-
 static int unknown_field(struct ev_json *js, const char *at, const char *k,
 			 size_t n, struct ev_error *err)
 {
@@ -170,8 +169,8 @@ static int unknown_field(struct ev_json *js, const char *at, const char *k,
 	return EV_EDATA;
 }
 
-static void resolve(struct ev_parser *ps, const struct span *s,
-		    const char **p, size_t *n)
+static void resolve(struct ev_parser *ps, const struct span *s, const char **p,
+		    size_t *n)
 {
 	if (!s->set) {
 		*p = NULL;
@@ -198,10 +197,12 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 	c = ev_json_ws(js);
 	if (c != '{') {
 		if (c < 0)
-			ev_json_fail(js, js->p, "empty line, expected an event");
+			ev_json_fail(js, js->p,
+				     "empty line, expected an event");
 		else
-			ev_json_fail(js, js->p, "expected '{': an event is a "
-						"JSON object");
+			ev_json_fail(js, js->p,
+				     "expected '{': an event is a "
+				     "JSON object");
 		return ev_parse_fail(js, err);
 	}
 	js->p++;
@@ -225,10 +226,10 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 				   keyspan.n);
 		if (fld < 0)
 			return unknown_field(js, keyat,
-					     (const char *)ps->b.strs.p + keyspan.off,
+					     (const char *)ps->b.strs.p +
+						     keyspan.off,
 					     keyspan.n, err);
-		if (seen[fld])
-		{
+		if (seen[fld]) {
 			char msg[64];
 			snprintf(msg, sizeof(msg), "duplicate field '%s'",
 				 env_names[fld]);
@@ -237,7 +238,8 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 		seen[fld] = 1;
 		ps->b.strs.len = keyspan.off; /* the key is no longer needed */
 		if (ev_json_ws(js) != ':') {
-			ev_json_fail(js, js->p, "expected ':' after object key");
+			ev_json_fail(js, js->p,
+				     "expected ':' after object key");
 			return ev_parse_fail(js, err);
 		}
 		js->p++;
@@ -257,21 +259,24 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 			if (fld != F_TYPE && is_null(js))
 				break;
 			if (c != '"')
-				return field_fail(js, at, err, env_names[fld],
-						  fld == F_TIME
-							  ? "must be an RFC 3339 time string"
-							  : "must be a non-empty string");
+				return field_fail(
+					js, at, err, env_names[fld],
+					fld == F_TIME
+						? "must be an RFC 3339 time string"
+						: "must be a non-empty string");
 			if (get_string(ps, js, &sp[fld]) != 0)
 				return ev_parse_fail(js, err);
 			if (fld != F_TIME && sp[fld].n == 0)
 				return field_fail(js, at, err, env_names[fld],
 						  "must be a non-empty string");
 			if (fld == F_TIME &&
-			    ev_time_parse((const char *)ps->b.strs.p + sp[fld].off,
+			    ev_time_parse((const char *)ps->b.strs.p +
+						  sp[fld].off,
 					  sp[fld].n, &f.time) != 0)
-				return field_fail(js, at, err, env_names[fld],
-						  "is not an RFC 3339 time within "
-						  "the years 1678 to 2261");
+				return field_fail(
+					js, at, err, env_names[fld],
+					"is not an RFC 3339 time within "
+					"the years 1678 to 2261");
 			break;
 		case F_VERSION:
 			if (is_null(js))
@@ -292,18 +297,20 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 			break;
 		case F_DATA:
 			if (seen[F_DATA64])
-				return field_fail(js, at, err, NULL,
-						  "fields 'data' and 'data_base64' "
-						  "are mutually exclusive");
+				return field_fail(
+					js, at, err, NULL,
+					"fields 'data' and 'data_base64' "
+					"are mutually exclusive");
 			if (ev_json_value(js, &ps->b.data) != 0)
 				return ev_parse_fail(js, err);
 			sp[F_DATA].set = 1;
 			break;
 		case F_DATA64:
 			if (seen[F_DATA])
-				return field_fail(js, at, err, NULL,
-						  "fields 'data' and 'data_base64' "
-						  "are mutually exclusive");
+				return field_fail(
+					js, at, err, NULL,
+					"fields 'data' and 'data_base64' "
+					"are mutually exclusive");
 			if (c != '"')
 				return field_fail(js, at, err, "data_base64",
 						  "must be a base64 string");
@@ -346,7 +353,8 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 	}
 done:
 	if (ev_json_ws(js) >= 0) {
-		ev_json_fail(js, js->p, "unexpected characters after the event");
+		ev_json_fail(js, js->p,
+			     "unexpected characters after the event");
 		return ev_parse_fail(js, err);
 	}
 	if (!sp[F_TYPE].set) {
@@ -444,7 +452,8 @@ static int parse_wrap(struct ev_parser *ps, struct ev_json *js, ev_time_t now,
 	if (ev_json_value(js, &ps->b.data) != 0)
 		return ev_parse_fail(js, err);
 	if (ev_json_ws(js) >= 0) {
-		ev_json_fail(js, js->p, "unexpected characters after the JSON value");
+		ev_json_fail(js, js->p,
+			     "unexpected characters after the JSON value");
 		return ev_parse_fail(js, err);
 	}
 	if (o->type != NULL) {
@@ -458,8 +467,10 @@ static int parse_wrap(struct ev_parser *ps, struct ev_json *js, ev_time_t now,
 		if (r < 0)
 			return wrap_fail(err, r, "type_from", o->type_from);
 		if (r == 0 || type.n == 0) {
-			ev_seterr(err, EV_EDATA, "type_from '%s': no %s at that path",
-				  o->type_from, r == 0 ? "value" : "non-empty value");
+			ev_seterr(err, EV_EDATA,
+				  "type_from '%s': no %s at that path",
+				  o->type_from,
+				  r == 0 ? "value" : "non-empty value");
 			err->column = 1;
 			return EV_EDATA;
 		}
@@ -509,7 +520,8 @@ int ev_parser_line(struct ev_parser *ps, const char *line, size_t len,
 	ev_json_init(&js, line, len);
 	switch (ps->opts.format) {
 	case EV_FMT_MSGPACK:
-		return ev_seterr(err, EV_EUSAGE, "a MessagePack stream has no "
+		return ev_seterr(err, EV_EUSAGE,
+				 "a MessagePack stream has no "
 				 "lines: read it with struct ev_input");
 	case EV_FMT_WRAP:
 		r = parse_wrap(ps, &js, now, &recs->out, &t, err);

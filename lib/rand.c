@@ -103,8 +103,9 @@ static void random_from(int stream, void *out, size_t n)
 					 * abort */
 					struct timespec ts;
 					clock_gettime(CLOCK_REALTIME, &ts);
-					uint64_t s = (uint64_t)ts.tv_nsec ^
-						     ((uint64_t)ts.tv_sec << 20);
+					uint64_t s =
+						(uint64_t)ts.tv_nsec ^
+						((uint64_t)ts.tv_sec << 20);
 					for (k = 0; k < sizeof(pool); k += 8) {
 						v = splitmix(&s);
 						memcpy(pool + k, &v, 8);

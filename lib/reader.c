@@ -38,10 +38,10 @@ struct ev_reader {
 	size_t si;
 	int fd;
 	uint64_t seg_base, salt;
-	uint64_t limit;	 /* readable end in bytes */
+	uint64_t limit;	     /* readable end in bytes */
 	int tail_is_torn_ok; /* bad bytes at the end may be a torn tail */
-	uint64_t pos;	 /* next batch */
-	uint64_t next;	 /* its expected offset */
+	uint64_t pos;	     /* next batch */
+	uint64_t next;	     /* its expected offset */
 
 	/* current batch */
 	struct ev_batchhdr bh;
@@ -54,7 +54,7 @@ struct ev_reader {
 	/* the batch whose records are in raw (ev_reader_get) */
 	uint64_t raw_base, raw_count;
 	ev_time_t raw_append;
-	int random;	/* random access: no read-ahead */
+	int random; /* random access: no read-ahead */
 	/* random access: the current segment's offset index, read whole */
 	struct ev_buf ix;
 	uint64_t ix_count, ix_seg;
@@ -240,9 +240,12 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 		r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
 	}
 	if (r->fd < 0)
-		return ev_seterr_errno(err, errno == ENOENT ? EV_ENOENT : EV_EIO,
-				       errno, "cannot open segment %020llu of '%s'",
-				       (unsigned long long)(r->log ? r->segs[i] : 0),
+		return ev_seterr_errno(err,
+				       errno == ENOENT ? EV_ENOENT : EV_EIO,
+				       errno,
+				       "cannot open segment %020llu of '%s'",
+				       (unsigned long long)(r->log ? r->segs[i]
+								   : 0),
 				       r->path);
 	if (fstat(r->fd, &st) != 0)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot stat '%s'",
@@ -254,16 +257,18 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 	if (ev_seghdr_check(hb, rr == 1 ? sizeof(hb) : 0, &sh, why,
 			    sizeof(why)) != 0) {
 		if (sh.unsupported) {
-			ev_seterr(err, EV_EDATA, "cannot read '%s': segment %s %s",
-				  r->path, r->log ? name : "file", why);
+			ev_seterr(err, EV_EDATA,
+				  "cannot read '%s': segment %s %s", r->path,
+				  r->log ? name : "file", why);
 			ev_sethint(err, "it was written by a newer version of "
 					"evlog; use that version to read it");
 			return EV_EDATA;
 		}
 		if (r->log != NULL)
 			return seg_damage(r, r->segs[i], 0, why, err);
-		return ev_seterr(err, EV_EDATA, "damaged data in '%s': byte 0: %s",
-				 r->path, why);
+		return ev_seterr(err, EV_EDATA,
+				 "damaged data in '%s': byte 0: %s", r->path,
+				 why);
 	}
 	if (r->log != NULL) {
 		if (sh.base != r->segs[i])
@@ -272,7 +277,8 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 					  err);
 		if (memcmp(sh.id, r->log->id, 16) != 0)
 			return seg_damage(r, r->segs[i], 0,
-					  "segment belongs to another log", err);
+					  "segment belongs to another log",
+					  err);
 	} else {
 		static const char hx[] = "0123456789abcdef";
 		int k;
@@ -290,8 +296,9 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 	r->tail_is_torn_ok = 0;
 	if (r->have_head && is_last(r, i)) {
 		if (r->head.salt != sh.salt)
-			return seg_damage(r, sh.base, sh.base, "head file does not "
-							      "match the segment",
+			return seg_damage(r, sh.base, sh.base,
+					  "head file does not "
+					  "match the segment",
 					  err);
 		r->limit = r->head.end;
 	} else {
@@ -416,7 +423,8 @@ int ev_reader_open_segment(struct ev_reader **out, const char *path,
 	int rr;
 
 	if (stat(path, &st) != 0)
-		return ev_seterr_errno(err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+		return ev_seterr_errno(err,
+				       errno == ENOENT ? EV_ENOENT : EV_EIO,
 				       errno, "cannot open '%s'", path);
 	if ((rr = reader_new(&r, err)) != 0)
 		return rr;
@@ -438,8 +446,8 @@ int ev_reader_open_segment(struct ev_reader **out, const char *path,
 		const char *why;
 		uint64_t pos = r->pos, next = r->next;
 		while (pos < r->limit) {
-			if (ev_segment_read_batch(r->fd, pos, r->limit, r->salt, &h,
-						  NULL, &why) != 0 ||
+			if (ev_segment_read_batch(r->fd, pos, r->limit, r->salt,
+						  &h, NULL, &why) != 0 ||
 			    h.base != next)
 				break;
 			pos += EV_BATCHHDR_SIZE + h.stored_len;
@@ -505,10 +513,11 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 			if (is_last(r, r->si) || r->si + 1 >= r->nseg)
 				return 0;
 			if (r->segs[r->si + 1] != r->next)
-				return seg_damage(r, r->next, r->pos,
-						  "next segment does not continue "
-						  "the offsets",
-						  err);
+				return seg_damage(
+					r, r->next, r->pos,
+					"next segment does not continue "
+					"the offsets",
+					err);
 			rr = open_seg(r, r->si + 1, err);
 			if (rr != 0)
 				return rr;
@@ -522,20 +531,22 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 		rr = ev_segment_read_batch(r->fd, r->pos, r->limit, r->salt,
 					   &r->bh, NULL, &why);
 		if (rr == EV_EIO || rr == EV_ERR)
-			return ev_seterr(err, rr, "cannot read '%s': %s", r->path,
-					 why);
+			return ev_seterr(err, rr, "cannot read '%s': %s",
+					 r->path, why);
 		if (rr != 0)
 			return bad_batch(r, why, rr == 1, err);
 		if (r->bh.base != r->next)
-			return seg_damage(r, r->next, r->pos,
-					  "batch offset does not continue the log",
-					  err);
+			return seg_damage(
+				r, r->next, r->pos,
+				"batch offset does not continue the log", err);
 		header_only = r->skip_to >= r->bh.base + r->bh.count;
 		if (!header_only) {
-			rr = ev_segment_read_batch(r->fd, r->pos, r->limit, r->salt,
-						   &r->bh, &r->stored, &why);
+			rr = ev_segment_read_batch(r->fd, r->pos, r->limit,
+						   r->salt, &r->bh, &r->stored,
+						   &why);
 			if (rr == EV_EIO || rr == EV_ERR)
-				return ev_seterr(err, rr, "cannot read '%s': %s",
+				return ev_seterr(err, rr,
+						 "cannot read '%s': %s",
 						 r->path, why);
 			if (rr != 0)
 				return bad_batch(r, why, rr == 1, err);
@@ -547,7 +558,7 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 							    why, err)
 					       : ev_seterr(err, rr, "%s", why);
 		}
-	loaded:
+loaded:
 		r->bh_pos = r->pos;
 		r->pos += EV_BATCHHDR_SIZE + r->bh.stored_len;
 		r->next = r->bh.base + r->bh.count;
@@ -567,7 +578,8 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 	}
 }
 
-int ev_reader_next(struct ev_reader *r, struct ev_rec *rec, struct ev_error *err)
+int ev_reader_next(struct ev_reader *r, struct ev_rec *rec,
+		   struct ev_error *err)
 {
 	const uint8_t *p;
 	size_t n;
@@ -578,15 +590,17 @@ int ev_reader_next(struct ev_reader *r, struct ev_rec *rec, struct ev_error *err
 			if (r->rleft == 0) {
 				r->in_batch = 0;
 				if (r->rp != r->rend)
-					return seg_damage(r, r->roff, r->bh_pos,
-							  "batch payload has bytes "
-							  "after its last record",
-							  err);
+					return seg_damage(
+						r, r->roff, r->bh_pos,
+						"batch payload has bytes "
+						"after its last record",
+						err);
 				continue;
 			}
 			if (ev_payload_next(&r->rp, r->rend, &p, &n) != 0)
 				return seg_damage(r, r->roff, r->bh_pos,
-						  "record framing is damaged", err);
+						  "record framing is damaged",
+						  err);
 			r->rleft--;
 			if (r->roff++ < r->skip_to)
 				continue;
@@ -649,7 +663,8 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 	r->skip_to = offset;
 	if (r->random && r->log != NULL &&
 	    (!r->ix_have || r->ix_seg != r->seg_base)) {
-		r->ix_count = ev_index_load(r->dirfd, r->seg_base, r->salt, &r->ix);
+		r->ix_count =
+			ev_index_load(r->dirfd, r->seg_base, r->salt, &r->ix);
 		r->ix_seg = r->seg_base;
 		r->ix_have = 1;
 	}
@@ -659,8 +674,8 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 		       : ev_index_find(r->dirfd, r->seg_base, r->salt, offset,
 				       r->limit, &pos, &off))) {
 		/* trust the entry only if a real batch starts there */
-		if (ev_segment_read_batch(r->fd, pos, r->limit, r->salt, &h, NULL,
-					  &why) == 0 &&
+		if (ev_segment_read_batch(r->fd, pos, r->limit, r->salt, &h,
+					  NULL, &why) == 0 &&
 		    h.base == off && off >= r->seg_base) {
 			r->pos = pos;
 			r->next = off;
@@ -695,7 +710,8 @@ int ev_reader_get(struct ev_reader *r, uint64_t offset, struct ev_rec *rec,
 		for (o = r->raw_base; o <= offset; o++)
 			if (ev_payload_next(&p, end, &rp, &n) != 0)
 				return seg_damage(r, o, r->bh_pos,
-						  "record framing is damaged", err);
+						  "record framing is damaged",
+						  err);
 		rec->offset = offset;
 		rec->p = rp;
 		rec->n = n;
@@ -755,13 +771,13 @@ static int tix_entry_plausible(struct ev_reader *r, uint64_t k, uint64_t off,
 	if (!ev_index_entry(r->dirfd, r->seg_base, r->salt, k, &ioff, &ipos) ||
 	    ioff != off || ipos >= r->limit)
 		return 0;
-	if (k > 0 &&
-	    (!ev_index_entry(r->dirfd, r->seg_base, r->salt, k - 1, &poff, &pos) ||
-	     pos >= ipos))
+	if (k > 0 && (!ev_index_entry(r->dirfd, r->seg_base, r->salt, k - 1,
+				      &poff, &pos) ||
+		      pos >= ipos))
 		return 0;
 	while (pos < ipos) {
-		if (ev_segment_read_batch(r->fd, pos, r->limit, r->salt, &h, NULL,
-					  &why) != 0 ||
+		if (ev_segment_read_batch(r->fd, pos, r->limit, r->salt, &h,
+					  NULL, &why) != 0 ||
 		    h.max_time > tmax)
 			return 0;
 		pos += EV_BATCHHDR_SIZE + h.stored_len;
@@ -793,7 +809,8 @@ int ev_reader_seek_time(struct ev_reader *r, ev_time_t t, struct ev_error *err)
 			return rr;
 		if (ev_tindex_find(r->dirfd, r->seg_base, r->salt, t, &off,
 				   &tmax, &entry) &&
-		    off > r->seg_base && tix_entry_plausible(r, entry, off, tmax))
+		    off > r->seg_base &&
+		    tix_entry_plausible(r, entry, off, tmax))
 			return seek_in_seg(r, i, off, err);
 		return 0;
 	}
@@ -840,7 +857,8 @@ int ev_reader_refresh(struct ev_reader *r, struct ev_error *err)
 			for (k = 0; k < r->nseg; k++)
 				if (r->segs[k] == cur)
 					r->si = k;
-			if (r->fd >= 0 && fstat(r->fd, &st) == 0 && cur != h.seg_base)
+			if (r->fd >= 0 && fstat(r->fd, &st) == 0 &&
+			    cur != h.seg_base)
 				r->limit = (uint64_t)st.st_size;
 		}
 	} else {

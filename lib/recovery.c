@@ -112,8 +112,8 @@ static int walk_valid(struct ev_writer *w, uint64_t salt, uint64_t size,
 
 	*why = NULL;
 	while (*pos < size) {
-		r = ev_segment_read_batch(w->seg_fd, *pos, size, salt, &h, &stored,
-					  why);
+		r = ev_segment_read_batch(w->seg_fd, *pos, size, salt, &h,
+					  &stored, why);
 		if (r == EV_EIO || r == EV_ERR)
 			break;
 		if (r != 0) {
@@ -142,7 +142,8 @@ static int walk_valid(struct ev_writer *w, uint64_t salt, uint64_t size,
  * writing and before publishing.  Adopt the complete batches (syncing
  * them first), cut a torn remainder, refuse real damage.
  */
-static int recover_tail(struct ev_writer *w, uint64_t size, struct ev_error *err)
+static int recover_tail(struct ev_writer *w, uint64_t size,
+			struct ev_error *err)
 {
 	uint64_t pos = w->head.end, next = w->head.next;
 	ev_time_t mt = w->head.max_time;
@@ -152,15 +153,18 @@ static int recover_tail(struct ev_writer *w, uint64_t size, struct ev_error *err
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
 				       w->log->path);
 	if (pos < size) {
-		if (ev_segment_valid_after(w->seg_fd, pos + 1, size, w->head.salt))
+		if (ev_segment_valid_after(w->seg_fd, pos + 1, size,
+					   w->head.salt))
 			return damaged(w, w->head.seg_base, pos,
 				       why ? why : "invalid batch", err);
 		if (ftruncate(w->seg_fd, (off_t)pos) != 0)
-			return ev_seterr_errno(err, EV_EIO, errno,
-					       "cannot truncate torn tail of '%s'",
-					       w->log->path);
-		ev_writer_notice(w, "truncated a torn tail of %llu bytes at "
-				    "byte %llu of segment %020llu (%s)",
+			return ev_seterr_errno(
+				err, EV_EIO, errno,
+				"cannot truncate torn tail of '%s'",
+				w->log->path);
+		ev_writer_notice(w,
+				 "truncated a torn tail of %llu bytes at "
+				 "byte %llu of segment %020llu (%s)",
 				 (unsigned long long)(size - pos),
 				 (unsigned long long)pos,
 				 (unsigned long long)w->head.seg_base,
@@ -181,9 +185,9 @@ static int recover_tail(struct ev_writer *w, uint64_t size, struct ev_error *err
 		w->head.max_time = mt;
 		/* the dead writer may have left index entries for what was
 		 * cut, or none for what was adopted: rebuild them */
-		if (ev_index_rebuild(w->log, w->head.seg_base, w->head.salt, pos,
-				     &w->head.last_index, &w->head.max_time,
-				     err) != 0)
+		if (ev_index_rebuild(w->log, w->head.seg_base, w->head.salt,
+				     pos, &w->head.last_index,
+				     &w->head.max_time, err) != 0)
 			return err->code;
 		if (ev_writer_open_segment(w, w->head.seg_base, err) != 0)
 			return err->code;
@@ -225,7 +229,8 @@ static int recover_scan(struct ev_writer *w, struct ev_error *err)
 		w->head.max_time = EV_TIME_NONE;
 		w->head.last_index = EV_SEGHDR_SIZE;
 		w->head.checked = EV_SEGHDR_SIZE;
-		ev_writer_notice(w, "head file was missing; started an empty log");
+		ev_writer_notice(w,
+				 "head file was missing; started an empty log");
 		if (ev_writer_open_segment(w, 0, err) != 0)
 			return err->code;
 		return ev_writer_publish(w, err);
@@ -237,8 +242,9 @@ static int recover_scan(struct ev_writer *w, struct ev_error *err)
 	ev_segment_name(name, sizeof(name), w->head.seg_base, "seg");
 	if (fstat(w->seg_fd, &st) != 0 ||
 	    ev_read_full(w->seg_fd, hb, sizeof(hb), 0) < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/%s'",
-				       w->log->path, name);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot read '%s/%s'", w->log->path,
+				       name);
 	if (ev_seghdr_decode(hb, (size_t)st.st_size, &sh, name, err) != 0) {
 		ev_setremedy(err, EV_REMEDY_REPAIR, w->log->path);
 		return err->code;
@@ -251,26 +257,29 @@ static int recover_scan(struct ev_writer *w, struct ev_error *err)
 	next = sh.base;
 	r = walk_valid(w, sh.salt, size, &pos, &next, &mt, &why);
 	if (r != 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/%s'",
-				       w->log->path, name);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot read '%s/%s'", w->log->path,
+				       name);
 	if (pos < size) {
 		if (ev_segment_valid_after(w->seg_fd, pos + 1, size, sh.salt))
-			return damaged(w, sh.base, pos, why ? why : "invalid batch",
-				       err);
+			return damaged(w, sh.base, pos,
+				       why ? why : "invalid batch", err);
 		if (ftruncate(w->seg_fd, (off_t)pos) != 0)
 			return ev_seterr_errno(err, EV_EIO, errno,
 					       "cannot truncate '%s/%s'",
 					       w->log->path, name);
-		ev_writer_notice(w, "truncated a torn tail of %llu bytes at "
-				    "byte %llu of segment %020llu (%s)",
+		ev_writer_notice(w,
+				 "truncated a torn tail of %llu bytes at "
+				 "byte %llu of segment %020llu (%s)",
 				 (unsigned long long)(size - pos),
 				 (unsigned long long)pos,
 				 (unsigned long long)sh.base,
 				 why ? why : "incomplete batch");
 	}
 	if (fdatasync(w->seg_fd) != 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot sync '%s/%s'",
-				       w->log->path, name);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot sync '%s/%s'", w->log->path,
+				       name);
 	w->head.end = pos;
 	w->head.next = next;
 	w->head.salt = sh.salt;
@@ -307,29 +316,32 @@ static int adopt_rolled(struct ev_writer *w, struct ev_error *err)
 				       : ev_seterr_errno(err, EV_EIO, errno,
 							 "cannot open '%s/%s'",
 							 w->log->path, name);
-	ok = fstat(fd, &st) == 0 &&
-	     ev_read_full(fd, hb, sizeof(hb), 0) == 1 &&
+	ok = fstat(fd, &st) == 0 && ev_read_full(fd, hb, sizeof(hb), 0) == 1 &&
 	     ev_seghdr_decode(hb, (size_t)st.st_size, &sh, name, &e2) == 0 &&
 	     sh.base == w->head.next && memcmp(sh.id, w->log->id, 16) == 0;
 	close(fd);
 	if (!ok && sh.unsupported)
-		return ev_seterr(err, EV_EDATA,
-				 "log '%s': segment %020llu was written by a newer "
-				 "version of evlog; refusing to append",
-				 w->log->path, (unsigned long long)w->head.next);
+		return ev_seterr(
+			err, EV_EDATA,
+			"log '%s': segment %020llu was written by a newer "
+			"version of evlog; refusing to append",
+			w->log->path, (unsigned long long)w->head.next);
 	if (!ok) {
 		const char *ext[3] = {"seg", "idx", "tix"};
 		int i;
 		if (st.st_size > EV_SEGHDR_SIZE)
 			return damaged(w, w->head.next, 0,
-				       "unpublished segment with a bad header", err);
+				       "unpublished segment with a bad header",
+				       err);
 		for (i = 0; i < 3; i++) {
-			ev_segment_name(name, sizeof(name), w->head.next, ext[i]);
+			ev_segment_name(name, sizeof(name), w->head.next,
+					ext[i]);
 			unlinkat(w->log->dirfd, name, 0);
 		}
 		ev_fsync_dir(w->log->dirfd);
-		ev_writer_notice(w, "removed an incomplete segment %020llu "
-				    "left by an interrupted writer",
+		ev_writer_notice(w,
+				 "removed an incomplete segment %020llu "
+				 "left by an interrupted writer",
 				 (unsigned long long)w->head.next);
 		return 0;
 	}
@@ -359,14 +371,15 @@ int ev_writer_tail_sync(struct ev_writer *w, struct ev_error *err)
 
 	r = ev_read_full(w->head_fd, raw, sizeof(raw), 0);
 	if (r < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s/head'",
-				       w->log->path);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot read '%s/head'", w->log->path);
 	if (!(w->have_tail && r == 1 &&
 	      memcmp(raw, w->head_raw, sizeof(raw)) == 0)) {
 		if (r != 1 || ev_head_decode(raw, &h) != 0) {
-			ev_writer_notice(w, "head file of '%s' is missing or "
-					    "damaged; rebuilding it from the "
-					    "last segment",
+			ev_writer_notice(w,
+					 "head file of '%s' is missing or "
+					 "damaged; rebuilding it from the "
+					 "last segment",
 					 w->log->path);
 			if (recover_scan(w, err) != 0)
 				return err->code;
@@ -386,7 +399,8 @@ int ev_writer_tail_sync(struct ev_writer *w, struct ev_error *err)
 		w->head_moved = 1;
 	}
 	if (fstat(w->seg_fd, &st) != 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot stat segment");
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot stat segment");
 	if ((uint64_t)st.st_size < w->head.end)
 		return damaged(w, w->head.seg_base, (uint64_t)st.st_size,
 			       "segment is shorter than its durable end", err);
@@ -472,10 +486,11 @@ int ev_writer_check_head(struct ev_writer *w, struct ev_error *err)
 	if (ev_seghdr_check(hb, r == 1 ? sizeof(hb) : 0, &sh, hwhy,
 			    sizeof(hwhy)) != 0) {
 		if (sh.unsupported) {
-			ev_seterr(err, EV_EDATA,
-				  "log '%s': segment %020llu %s; refusing to append",
-				  w->log->path, (unsigned long long)w->head.seg_base,
-				  hwhy);
+			ev_seterr(
+				err, EV_EDATA,
+				"log '%s': segment %020llu %s; refusing to append",
+				w->log->path,
+				(unsigned long long)w->head.seg_base, hwhy);
 			ev_sethint(err, "it was written by a newer version of "
 					"evlog; use that version");
 			return EV_EDATA;
@@ -484,7 +499,8 @@ int ev_writer_check_head(struct ev_writer *w, struct ev_error *err)
 	}
 	if (sh.base != w->head.seg_base || sh.salt != w->head.salt)
 		return damaged(w, w->head.seg_base, 0,
-			       "segment header does not match the head file", err);
+			       "segment header does not match the head file",
+			       err);
 	r = EV_EDATA;
 	if (w->head.checked > EV_SEGHDR_SIZE &&
 	    w->head.checked <= w->head.end) {

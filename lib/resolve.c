@@ -62,7 +62,8 @@ static int first_touch(struct ev_writer *w, uint64_t h)
 		for (i = 0; i < oc; i++) {
 			if (old[i] == 0)
 				continue;
-			for (j = old[i] & (cap - 1); nt[j] != 0; j = (j + 1) & (cap - 1))
+			for (j = old[i] & (cap - 1); nt[j] != 0;
+			     j = (j + 1) & (cap - 1))
 				;
 			nt[j] = old[i];
 		}
@@ -166,9 +167,12 @@ static const char *qname(const struct ev_str *s, char *buf, size_t n)
 /* Bytes of a msgpack uint from its first byte; 0 when not a uint. */
 static size_t uint_len(uint8_t b)
 {
-	return b < 0x80 ? 1 : b == 0xcc ? 2 : b == 0xcd ? 3 : b == 0xce ? 5
-			    : b == 0xcf	    ? 9
-					    : 0;
+	return b < 0x80	   ? 1
+	       : b == 0xcc ? 2
+	       : b == 0xcd ? 3
+	       : b == 0xce ? 5
+	       : b == 0xcf ? 9
+			   : 0;
 }
 
 /*
@@ -179,7 +183,7 @@ static size_t uint_len(uint8_t b)
  * then encodes afresh.
  */
 static int splice_record(struct ev_buf *out, const uint8_t *rec, size_t n,
-		  const struct ev_event *ev, uint64_t v, uint64_t prev)
+			 const struct ev_event *ev, uint64_t v, uint64_t prev)
 {
 	uint8_t vb[10], pb[10], old[10];
 	size_t vpos, vend, pend = n, vl, pl = 0, len, k;
@@ -301,17 +305,18 @@ int ev_writer_prep_ri(struct ev_writer *w, struct wbatch *b, uint32_t *bad)
 	for (i = 0; i < b->count; i++) {
 		ri = &b->ri[i];
 		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
-		    (w->o.unlinked ? ev_event_decode_head(rec, n, &ri->ev, &e)
-				   : ev_event_decode(rec, n, &ri->ev, &e)) != 0) {
+		    (w->o.unlinked
+			     ? ev_event_decode_head(rec, n, &ri->ev, &e)
+			     : ev_event_decode(rec, n, &ri->ev, &e)) != 0) {
 			*bad = i;
 			return 1;
 		}
 		ri->rec = rec;
 		ri->n = n;
 		ri->ih = ev_hash64(ri->ev.id.p, ri->ev.id.n);
-		ri->sh = ri->ev.stream.p ? ev_hash64(ri->ev.stream.p,
-						     ri->ev.stream.n)
-					 : 0;
+		ri->sh = ri->ev.stream.p
+				 ? ev_hash64(ri->ev.stream.p, ri->ev.stream.n)
+				 : 0;
 	}
 	b->ri_ready = 1;
 	return 0;
@@ -355,8 +360,9 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 		if (r < 0)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		if (r > 0)
-			return ev_seterr(err, EV_EDATA, "record %u of a batch "
-							"does not decode",
+			return ev_seterr(err, EV_EDATA,
+					 "record %u of a batch "
+					 "does not decode",
 					 i);
 	}
 	for (i = 0; i < b->count; i++)
@@ -387,39 +393,45 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 					  ri->sh, &ref);
 			last_v = ref.last_version;
 			last_off = ref.last_offset;
-			r = w->o.expect == EV_EXPECT_ANY ? 0
-							 : first_touch(w, ri->sh);
+			r = w->o.expect == EV_EXPECT_ANY
+				    ? 0
+				    : first_touch(w, ri->sh);
 			if (r < 0)
 				return ev_seterr(err, EV_ERR, "out of memory");
 			if (r == 1 && w->o.expect == EV_EXPECT_NONE &&
 			    ref.exists)
-				return conflict(w, b, i, err,
-						"stream '%s' is at version %llu, "
-						"expected no stream",
-						qname(&ev->stream, nb, sizeof(nb)),
-						(unsigned long long)last_v);
+				return conflict(
+					w, b, i, err,
+					"stream '%s' is at version %llu, "
+					"expected no stream",
+					qname(&ev->stream, nb, sizeof(nb)),
+					(unsigned long long)last_v);
 			if (r == 1 && w->o.expect == EV_EXPECT_EXISTS &&
 			    !ref.exists)
 				return conflict(w, b, i, err,
 						"stream '%s' does not exist, "
 						"expected it to",
-						qname(&ev->stream, nb, sizeof(nb)));
+						qname(&ev->stream, nb,
+						      sizeof(nb)));
 			if (r == 1 && w->o.expect == EV_EXPECT_VERSION &&
 			    last_v != w->o.expect_version)
-				return conflict(w, b, i, err,
-						"stream '%s' is at version %llu, "
-						"expected %llu",
-						qname(&ev->stream, nb, sizeof(nb)),
-						(unsigned long long)last_v,
-						(unsigned long long)w->o.expect_version);
+				return conflict(
+					w, b, i, err,
+					"stream '%s' is at version %llu, "
+					"expected %llu",
+					qname(&ev->stream, nb, sizeof(nb)),
+					(unsigned long long)last_v,
+					(unsigned long long)
+						w->o.expect_version);
 			if (ev->version != 0 && !w->o.renumber &&
 			    ev->version != last_v + 1)
-				return conflict(w, b, i, err,
-						"stream '%s' is at version %llu, "
-						"event has version %llu",
-						qname(&ev->stream, nb, sizeof(nb)),
-						(unsigned long long)last_v,
-						(unsigned long long)ev->version);
+				return conflict(
+					w, b, i, err,
+					"stream '%s' is at version %llu, "
+					"event has version %llu",
+					qname(&ev->stream, nb, sizeof(nb)),
+					(unsigned long long)last_v,
+					(unsigned long long)ev->version);
 			want_v = last_v + 1;
 		}
 		if (want_v == ev->version && last_off == ev->prev) {
@@ -427,18 +439,19 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 				return ev_seterr(err, EV_ERR, "out of memory");
 		} else {
 			/* the same record, numbered and linked */
-			r = splice_record(&b->res, ri->rec, ri->n, ev, want_v, last_off);
+			r = splice_record(&b->res, ri->rec, ri->n, ev, want_v,
+					  last_off);
 			if (r == -2)
 				return ev_seterr(err, EV_ERR, "out of memory");
 			if (r != 0 && w->o.unlinked &&
 			    ev_event_decode(ri->rec, ri->n, &ri->ev, err) != 0)
 				return err->code;
-			if (r != 0 &&
-			    reencode(w, &b->res, ev, want_v, last_off, err) != 0)
+			if (r != 0 && reencode(w, &b->res, ev, want_v, last_off,
+					       err) != 0)
 				return err->code;
 		}
-		if (ev_state_apply_h(w->st, &ref, ev->stream.p, ev->stream.n, ri->sh,
-				     ri->ih, want_v, *next) != 0)
+		if (ev_state_apply_h(w->st, &ref, ev->stream.p, ev->stream.n,
+				     ri->sh, ri->ih, want_v, *next) != 0)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		if (w->ngids == w->gids_cap) {
 			size_t cap = w->gids_cap ? 2 * w->gids_cap : 1024;
@@ -459,8 +472,9 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 		b->acked = i + 1;
 	}
 	if (b->res.len > EV_MAX_BATCH)
-		return ev_seterr(err, EV_EDATA, "a batch grew past %u bytes "
-						"when numbered",
+		return ev_seterr(err, EV_EDATA,
+				 "a batch grew past %u bytes "
+				 "when numbered",
 				 EV_MAX_BATCH);
 	return 0;
 }
@@ -480,7 +494,8 @@ int ev_writer_state_sync(struct ev_writer *w, struct ev_error *err)
 	w->head_moved = 0;
 	if (w->st == NULL) {
 		w->epoch = ev_state_epoch(w->log);
-		return ev_state_load_lazy(&w->st, w->log, 1, !w->state_whole, err);
+		return ev_state_load_lazy(&w->st, w->log, 1, !w->state_whole,
+					  err);
 	}
 	return ev_state_catch_up(w->st, w->head.next, err);
 }

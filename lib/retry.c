@@ -62,8 +62,8 @@ static int next_letter(struct retry *rt, size_t *at)
 
 		rt->blocker[i] = rt->n;
 		if (p < rt->n && rt->fate[p] != FATE_RESOLVED)
-			rt->blocker[i] = rt->blocker[p] < rt->n ? rt->blocker[p]
-								 : p;
+			rt->blocker[i] =
+				rt->blocker[p] < rt->n ? rt->blocker[p] : p;
 		if (!rt->sel[i])
 			continue;
 		rt->fate[i] = FATE_LEFT_OPEN;
@@ -121,8 +121,8 @@ static int result(void *ctx, void *tag, enum ev_result res, unsigned attempts,
 	int r;
 
 	if (res == EV_RESULT_OK) {
-		r = ev_dlq_record(rt->w, EV_RESOLUTION_RESOLVED, l, cmd, attempts,
-				  NULL, last, err);
+		r = ev_dlq_record(rt->w, EV_RESOLUTION_RESOLVED, l, cmd,
+				  attempts, NULL, last, err);
 		if (r != 0)
 			return r;
 		rt->fate[i] = FATE_RESOLVED;

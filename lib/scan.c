@@ -21,7 +21,7 @@
 struct preload {
 	struct ev_buf b; /* entries: struct preload_hdr, then the bytes */
 	size_t pos;
-	uint64_t end;	 /* the log's end then: follow on from there */
+	uint64_t end; /* the log's end then: follow on from there */
 	int active;
 };
 
@@ -34,11 +34,11 @@ struct preload_hdr {
 struct ev_scan {
 	struct ev_reader *rd;
 	struct ev_filter *filter;
-	struct ev_filter *none;	/* the filter when the caller gave none */
+	struct ev_filter *none; /* the filter when the caller gave none */
 	struct ev_watch *watch;
 	char *name;
 	struct ev_pos to;
-	ev_time_t skip_before;	/* --from @TIME: the first event at or after */
+	ev_time_t skip_before; /* --from @TIME: the first event at or after */
 	uint64_t from_version;
 	uint64_t max, matched;
 	int has_max, follow, done, need_event;
@@ -132,11 +132,12 @@ static int resume_group(struct ev_scan *s, struct ev_group *g,
 	char msg[256];
 
 	if (gs->next > end)
-		return ev_seterr(err, EV_EDATA,
-				 "group '%s' is at offset %llu, past the end of "
-				 "'%s' (offset %llu)",
-				 gs->name, (unsigned long long)gs->next, s->name,
-				 (unsigned long long)end);
+		return ev_seterr(
+			err, EV_EDATA,
+			"group '%s' is at offset %llu, past the end of "
+			"'%s' (offset %llu)",
+			gs->name, (unsigned long long)gs->next, s->name,
+			(unsigned long long)end);
 	if (gs->next < first && o->notice != NULL) {
 		snprintf(msg, sizeof(msg),
 			 "group '%s': offsets %llu to %llu were trimmed before "
@@ -161,12 +162,12 @@ static int resume_cursor(struct ev_scan *s, const struct ev_scan_opts *o,
 				 o->cursor_name, c->log_id, s->name,
 				 ev_reader_log_id(s->rd));
 	if (c->next > ev_reader_end_offset(s->rd))
-		return ev_seterr(err, EV_EDATA,
-				 "cursor file '%s' points to offset %llu, past the "
-				 "end of '%s' (offset %llu)",
-				 o->cursor_name, (unsigned long long)c->next,
-				 s->name,
-				 (unsigned long long)ev_reader_end_offset(s->rd));
+		return ev_seterr(
+			err, EV_EDATA,
+			"cursor file '%s' points to offset %llu, past the "
+			"end of '%s' (offset %llu)",
+			o->cursor_name, (unsigned long long)c->next, s->name,
+			(unsigned long long)ev_reader_end_offset(s->rd));
 	s->start = c->next;
 	return 0;
 }
@@ -265,7 +266,8 @@ int ev_scan_open(struct ev_scan **out, struct ev_log *log, struct ev_reader *rd,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	s->rd = rd;
 	s->filter = o->filter;
-	if (s->filter == NULL && (s->filter = s->none = ev_filter_new()) == NULL)
+	if (s->filter == NULL &&
+	    (s->filter = s->none = ev_filter_new()) == NULL)
 		goto oom;
 	if ((s->name = strdup(o->name ? o->name : ev_reader_path(rd))) == NULL)
 		goto oom;

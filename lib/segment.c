@@ -24,8 +24,8 @@
 
 const uint8_t ev_seg_magic[8] = {0x89, 'E', 'V', 'L', 'O', 'G', '\r', '\n'};
 
-void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base,
-		      uint64_t salt, const uint8_t id[16])
+void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base, uint64_t salt,
+		      const uint8_t id[16])
 {
 	memset(out, 0, EV_SEGHDR_SIZE);
 	memcpy(out, ev_seg_magic, 8);
@@ -60,9 +60,10 @@ int ev_seghdr_check(const uint8_t *in, size_t n, struct ev_seghdr *h, char *why,
 	h->version = ev_get16(in + 8);
 	if (h->version != EV_FORMAT_VERSION) {
 		h->unsupported = 1;
-		snprintf(why, whylen,
-			 "format version %u is not supported (this is version %d)",
-			 h->version, EV_FORMAT_VERSION);
+		snprintf(
+			why, whylen,
+			"format version %u is not supported (this is version %d)",
+			h->version, EV_FORMAT_VERSION);
 		return EV_EDATA;
 	}
 	if (ev_get16(in + 10) != EV_SEGHDR_SIZE) {
@@ -97,7 +98,8 @@ int ev_seghdr_decode(const uint8_t *in, size_t n, struct ev_seghdr *h,
 	return 0;
 }
 
-void ev_batchhdr_encode(uint8_t out[EV_BATCHHDR_SIZE], const struct ev_batchhdr *b)
+void ev_batchhdr_encode(uint8_t out[EV_BATCHHDR_SIZE],
+			const struct ev_batchhdr *b)
 {
 	memset(out, 0, EV_BATCHHDR_SIZE);
 	ev_put32(out + 0, b->stored_len);
@@ -264,7 +266,8 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 		*why = "zstd frame size does not match the batch header";
 		return EV_EDATA;
 	}
-	if (ZSTD_findFrameCompressedSize(stored, h->stored_len) != h->stored_len) {
+	if (ZSTD_findFrameCompressedSize(stored, h->stored_len) !=
+	    h->stored_len) {
 		*why = "zstd frame length does not match the batch header";
 		return EV_EDATA;
 	}
@@ -416,7 +419,7 @@ int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit, uint64_t salt)
 	ev_put64(saltb, salt);
 	while (pos + EV_BATCHHDR_SIZE <= limit && !found) {
 		got = (size_t)(limit - pos < sizeof(chunk) ? limit - pos
-							    : sizeof(chunk));
+							   : sizeof(chunk));
 		r = ev_read_full(fd, chunk, got, pos);
 		if (r <= 0)
 			break;
@@ -464,11 +467,12 @@ int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
 	ev_random(salt, sizeof(*salt));
 	for (i = 0; i < 3; i++) {
 		ev_segment_name(name, sizeof(name), base, ext[i]);
-		fd = ev_openat(log->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0644);
+		fd = ev_openat(log->dirfd, name, O_RDWR | O_CREAT | O_EXCL,
+			       0644);
 		if (fd < 0)
 			return ev_seterr_errno(err, EV_EIO, errno,
-					       "cannot create '%s/%s'", log->path,
-					       name);
+					       "cannot create '%s/%s'",
+					       log->path, name);
 		if (i == 0)
 			ev_seghdr_encode(hdr, base, *salt, log->id);
 		else
@@ -480,8 +484,8 @@ int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
 			close(fd);
 			unlinkat(log->dirfd, name, 0);
 			return ev_seterr_errno(err, EV_EIO, e,
-					       "cannot write '%s/%s'", log->path,
-					       name);
+					       "cannot write '%s/%s'",
+					       log->path, name);
 		}
 		close(fd);
 	}

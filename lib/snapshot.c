@@ -42,7 +42,8 @@ static int page_names(const struct snap *sn, const uint8_t *pe, size_t n,
 /* Check a page: its CRC over its entries and their names (nm: the
  * names [lo, hi)), hashes in order and not 0, each name inside. */
 static int page_check(const struct snap *sn, const uint8_t *pe, size_t n,
-		      const uint8_t *nm, uint64_t lo, uint64_t hi, uint32_t want)
+		      const uint8_t *nm, uint64_t lo, uint64_t hi,
+		      uint32_t want)
 {
 	uint32_t c = ev_crc32c(0, pe, n * sn->esz);
 	uint64_t prev = 0, h, off, len;
@@ -114,8 +115,7 @@ static struct slot *page_get(struct snap *sn, uint64_t p)
 
 /* Entry k, and for streams its name; NULL (sn->bad set) when the page
  * it is in does not check out. */
-const uint8_t *ev_snap_ent(struct snap *sn, uint64_t k,
-			       const uint8_t **name)
+const uint8_t *ev_snap_ent(struct snap *sn, uint64_t k, const uint8_t **name)
 {
 	const uint8_t *e;
 	struct slot *sl;
@@ -131,7 +131,8 @@ const uint8_t *ev_snap_ent(struct snap *sn, uint64_t k,
 		return NULL;
 	e = sl->b.p + (k % sn->page) * sn->esz;
 	if (name != NULL)
-		*name = sl->b.p + sl->ent_len + (ev_get32(e + 40) - sl->names_lo);
+		*name = sl->b.p + sl->ent_len +
+			(ev_get32(e + 40) - sl->names_lo);
 	return e;
 }
 
@@ -164,8 +165,8 @@ uint64_t ev_snap_find(struct snap *sn, uint64_t h)
 		if (h > hh)
 			return hi;
 		if (tries++ < 6 && hh > hl)
-			mid = lo + (uint64_t)((unsigned __int128)(h - hl) * (hi - 1 - lo) /
-					      (hh - hl));
+			mid = lo + (uint64_t)((unsigned __int128)(h - hl) *
+					      (hi - 1 - lo) / (hh - hl));
 		else
 			mid = lo + (hi - lo) / 2;
 		if (mid <= lo)
@@ -205,9 +206,9 @@ static int read_file(int dirfd, const char *name, struct ev_buf *b)
 
 /* Check a header against the log and the file's size; fills sn's
  * layout.  1 good, 0 not. */
-static int snap_header_ok(struct snap *sn, struct ev_log *log,
-			  const uint8_t *p, uint64_t size, uint64_t first,
-			  uint64_t end, uint64_t *covered)
+static int snap_header_ok(struct snap *sn, struct ev_log *log, const uint8_t *p,
+			  uint64_t size, uint64_t first, uint64_t end,
+			  uint64_t *covered)
 {
 	uint64_t count, names_len, npages;
 
@@ -261,9 +262,9 @@ static int check_all(struct snap *sn)
 	return 0;
 }
 
-int ev_snap_load(struct ev_log *log, int dirfd, const char *name,
-		     int streams, int lazy, uint64_t first, uint64_t end,
-		     struct snap *sn, uint64_t *covered)
+int ev_snap_load(struct ev_log *log, int dirfd, const char *name, int streams,
+		 int lazy, uint64_t first, uint64_t end, struct snap *sn,
+		 uint64_t *covered)
 {
 	uint8_t hb[SNAP_HDR];
 	struct stat st;
@@ -278,8 +279,8 @@ int ev_snap_load(struct ev_log *log, int dirfd, const char *name,
 		sn->lazy = 1;
 		if (fstat(sn->fd, &st) != 0 || st.st_size < SNAP_HDR ||
 		    ev_read_full(sn->fd, hb, SNAP_HDR, 0) != 1 ||
-		    !snap_header_ok(sn, log, hb, (uint64_t)st.st_size, first, end,
-				    covered)) {
+		    !snap_header_ok(sn, log, hb, (uint64_t)st.st_size, first,
+				    end, covered)) {
 			sn->count = 0;
 			return 0;
 		}
@@ -338,8 +339,8 @@ void ev_snap_free(struct snap *sn)
 }
 
 /* A stream's entry in the snapshot, or NULL (then see ss.bad). */
-const uint8_t *ev_snap_stream(struct ev_state *st, const char *name,
-				  size_t n, uint64_t h)
+const uint8_t *ev_snap_stream(struct ev_state *st, const char *name, size_t n,
+			      uint64_t h)
 {
 	const uint8_t *e, *nm;
 	uint64_t k;
@@ -448,7 +449,8 @@ static int sort_hashed(struct idrec *v, size_t m)
 	for (lo = 0, k = 0; k < 65536; lo = at[k++])
 		for (i = lo + 1; i < at[k]; i++) {
 			struct idrec e = tmp[i];
-			for (j = i; j > lo && cmp_idrec(&tmp[j - 1], &e) > 0; j--)
+			for (j = i; j > lo && cmp_idrec(&tmp[j - 1], &e) > 0;
+			     j--)
 				tmp[j] = tmp[j - 1];
 			tmp[j] = e;
 		}
@@ -482,9 +484,11 @@ static int build_ids(struct ev_state *st, struct ev_buf *b)
 	snap_header(b, i_magic, st);
 	while (j < m || k < st->is.count) {
 		uint64_t h, off;
-		const uint8_t *e = k < st->is.count ? st->is.ent + k * I_ENT : NULL;
-		if (e != NULL && (j == m || ev_get64(e) < v[j].h ||
-				  (ev_get64(e) == v[j].h && ev_get64(e + 8) < v[j].off))) {
+		const uint8_t *e =
+			k < st->is.count ? st->is.ent + k * I_ENT : NULL;
+		if (e != NULL &&
+		    (j == m || ev_get64(e) < v[j].h ||
+		     (ev_get64(e) == v[j].h && ev_get64(e + 8) < v[j].off))) {
 			h = ev_get64(e);
 			off = ev_get64(e + 8);
 			k++;
@@ -537,7 +541,8 @@ int ev_build_streams(struct ev_state *st, struct ev_buf *b)
 	int r = -1;
 
 	if (v == NULL ||
-	    ev_buf_reserve(b, SNAP_HDR + (st->s_n + st->ss.count) * S_ENT) != 0 ||
+	    ev_buf_reserve(b, SNAP_HDR + (st->s_n + st->ss.count) * S_ENT) !=
+		    0 ||
 	    ev_buf_reserve(&names, st->names_len + st->ss.names_len + 1) != 0)
 		goto out;
 	for (i = 0; i < st->s_cap; i++)
@@ -549,9 +554,11 @@ int ev_build_streams(struct ev_state *st, struct ev_buf *b)
 		goto out;
 	snap_header(b, s_magic, st);
 	while (j < m || k < st->ss.count) {
-		const uint8_t *e = k < st->ss.count ? st->ss.ent + k * S_ENT : NULL;
+		const uint8_t *e =
+			k < st->ss.count ? st->ss.ent + k * S_ENT : NULL;
 		if (e != NULL && (j == m || ev_get64(e) <= v[j].h)) {
-			const char *nm = (const char *)st->ss.names + ev_get32(e + 40);
+			const char *nm =
+				(const char *)st->ss.names + ev_get32(e + 40);
 			size_t nl = ev_get32(e + 44);
 			k++;
 			/* superseded by the overlay? */
@@ -564,8 +571,9 @@ int ev_build_streams(struct ev_state *st, struct ev_buf *b)
 		} else {
 			const struct srec *s = &st->s[v[j++].off];
 			if (put_stream(b, &names, s->h, s->last_version,
-				       s->last_offset, s->first_offset, s->count,
-				       st->names + s->name_off, s->name_len) != 0)
+				       s->last_offset, s->first_offset,
+				       s->count, st->names + s->name_off,
+				       s->name_len) != 0)
 				goto out;
 		}
 		n++;
@@ -585,7 +593,7 @@ struct ids_job {
 	int dirfd;
 	struct ev_buf b;
 	struct ev_tmpfile t;
-	int r, e;	/* result, and its errno */
+	int r, e; /* result, and its errno */
 };
 
 /* Build the ids file and write it, not yet under its name. */
@@ -596,7 +604,8 @@ static void *ids_job(void *arg)
 	errno = 0;
 	j->r = build_ids(j->st, &j->b);
 	if (j->r == 0)
-		j->r = ev_tmpfile_write(&j->t, j->dirfd, "ids", j->b.p, j->b.len);
+		j->r = ev_tmpfile_write(&j->t, j->dirfd, "ids", j->b.p,
+					j->b.len);
 	j->e = errno;
 	return NULL;
 }
@@ -611,19 +620,21 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 
 	/* merging needs every entry of the snapshot it starts from */
 	if (ev_snap_whole(&st->ss) != 0 || ev_snap_whole(&st->is) != 0) {
-		ev_seterr(err, EV_EDATA, "the stream state in '%s/state' is "
-					 "damaged",
+		ev_seterr(err, EV_EDATA,
+			  "the stream state in '%s/state' is "
+			  "damaged",
 			  st->log->path);
 		ev_setremedy(err, EV_REMEDY_REPAIR_STATE, st->log->path);
 		return EV_EDATA;
 	}
 	if (mkdirat(st->log->dirfd, "state", 0755) != 0 && errno != EEXIST)
 		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s/state'", st->log->path);
+				       "cannot create '%s/state'",
+				       st->log->path);
 	dirfd = ev_openat(st->log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
 	if (dirfd < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s/state'",
-				       st->log->path);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot open '%s/state'", st->log->path);
 	/* both files are built and written at once (the ids on a thread of
 	 * their own: at the end of a bulk load they are most of the time it
 	 * takes), then renamed in order: the ids first, since the streams
@@ -646,7 +657,8 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 	}
 	if (st->window > 0 && ij.r != 0) {
 		r = ev_seterr_errno(err, EV_EIO, ij.e ? ij.e : ENOMEM,
-				    "cannot write '%s/state/ids'", st->log->path);
+				    "cannot write '%s/state/ids'",
+				    st->log->path);
 		goto out;
 	}
 	if (sr != 0 || ev_tmpfile_rename(&streams, "streams") != 0 ||

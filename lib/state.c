@@ -59,7 +59,8 @@ static int s_grow(struct ev_state *st)
 	for (i = 0; i < st->s_cap; i++) {
 		if (st->s[i].h == 0)
 			continue;
-		for (j = st->s[i].h & (cap - 1); ns[j].h != 0; j = (j + 1) & (cap - 1))
+		for (j = st->s[i].h & (cap - 1); ns[j].h != 0;
+		     j = (j + 1) & (cap - 1))
 			;
 		ns[j] = st->s[i];
 	}
@@ -91,7 +92,8 @@ static struct srec *s_insert(struct ev_state *st, const char *name, size_t n,
 		st->names_cap = cap;
 	}
 	memcpy(st->names + st->names_len, name, n);
-	for (j = h & (st->s_cap - 1); st->s[j].h != 0; j = (j + 1) & (st->s_cap - 1))
+	for (j = h & (st->s_cap - 1); st->s[j].h != 0;
+	     j = (j + 1) & (st->s_cap - 1))
 		;
 	r = &st->s[j];
 	memset(r, 0, sizeof(*r));
@@ -116,7 +118,8 @@ static int i_rebuild(struct ev_state *st, size_t cap)
 	for (i = 0; i < st->i_cap; i++) {
 		if (st->ids[i].h == 0 || st->ids[i].off < oldest)
 			continue; /* out of the window */
-		for (j = st->ids[i].h & (cap - 1); ni[j].h != 0; j = (j + 1) & (cap - 1))
+		for (j = st->ids[i].h & (cap - 1); ni[j].h != 0;
+		     j = (j + 1) & (cap - 1))
 			;
 		ni[j] = st->ids[i];
 		n++;
@@ -143,7 +146,8 @@ static int i_insert(struct ev_state *st, uint64_t h, uint64_t off)
 		if (i_rebuild(st, cap) != 0)
 			return EV_ERR;
 	}
-	for (j = h & (st->i_cap - 1); st->ids[j].h != 0; j = (j + 1) & (st->i_cap - 1))
+	for (j = h & (st->i_cap - 1); st->ids[j].h != 0;
+	     j = (j + 1) & (st->i_cap - 1))
 		;
 	st->ids[j].h = h;
 	st->ids[j].off = off;
@@ -212,7 +216,8 @@ size_t ev_state_id_candidates_h(struct ev_state *st, uint64_t h, uint64_t *offs,
 	if (st->i_cap > 0)
 		for (j = h & (st->i_cap - 1); st->ids[j].h != 0;
 		     j = (j + 1) & (st->i_cap - 1))
-			if (st->ids[j].h == h && st->ids[j].off >= oldest && n < max)
+			if (st->ids[j].h == h && st->ids[j].off >= oldest &&
+			    n < max)
 				offs[n++] = st->ids[j].off;
 	if (st->is.count > 0)
 		for (k = ev_snap_find(&st->is, h); k < st->is.count && n < max;
@@ -265,7 +270,8 @@ int ev_state_apply_h(struct ev_state *st, const struct ev_sref *ref,
 }
 
 int ev_state_apply(struct ev_state *st, const struct ev_str *id,
-		   const struct ev_str *stream, uint64_t version, uint64_t offset)
+		   const struct ev_str *stream, uint64_t version,
+		   uint64_t offset)
 {
 	struct ev_sref r;
 	uint64_t sh = 0;
@@ -342,18 +348,18 @@ static int load_snaps(struct ev_state *st, uint64_t first, uint64_t end,
 	dirfd = ev_openat(st->log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
 	if (dirfd < 0)
 		return 0;
-	ok = ev_snap_load(st->log, dirfd, "streams", 1, lazy, first, end, &st->ss,
-		       &c1);
+	ok = ev_snap_load(st->log, dirfd, "streams", 1, lazy, first, end,
+			  &st->ss, &c1);
 	if (ok && st->window > 0)
-		ok = ev_snap_load(st->log, dirfd, "ids", 0, lazy, first, end, &st->is,
-			       &c2) &&
+		ok = ev_snap_load(st->log, dirfd, "ids", 0, lazy, first, end,
+				  &st->is, &c2) &&
 		     c2 == c1;
 	if (!ok && base_ok) {
 		ev_snap_free(&st->ss);
 		ev_snap_free(&st->is);
 		/* the base trim left: the streams as of the first offset */
 		ok = ev_snap_load(st->log, dirfd, "base", 1, lazy, first, first,
-			       &st->ss, &c1);
+				  &st->ss, &c1);
 		if (!ok)
 			ev_snap_free(&st->ss);
 	}
@@ -397,8 +403,8 @@ int ev_state_load(struct ev_state **out, struct ev_log *log, int want_ids,
 	return ev_state_load_lazy(out, log, want_ids, 0, err);
 }
 
-int ev_state_load_lazy(struct ev_state **out, struct ev_log *log,
-		       int want_ids, int lazy, struct ev_error *err)
+int ev_state_load_lazy(struct ev_state **out, struct ev_log *log, int want_ids,
+		       int lazy, struct ev_error *err)
 {
 	struct ev_state *st;
 	uint64_t first, end;
@@ -474,14 +480,14 @@ int ev_state_write_base(struct ev_log *log, uint64_t at, struct ev_error *err)
 	if (r != 0)
 		return r;
 	if (mkdirat(log->dirfd, "state", 0755) != 0 && errno != EEXIST) {
-		r = ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s/state'",
-				    log->path);
+		r = ev_seterr_errno(err, EV_EIO, errno,
+				    "cannot create '%s/state'", log->path);
 		goto out;
 	}
 	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
 	if (dirfd < 0) {
-		r = ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s/state'",
-				    log->path);
+		r = ev_seterr_errno(err, EV_EIO, errno,
+				    "cannot open '%s/state'", log->path);
 		goto out;
 	}
 	if (ev_snap_load(log, dirfd, "base", 1, 0, first, first, &st->ss, &c))
@@ -490,8 +496,9 @@ int ev_state_write_base(struct ev_log *log, uint64_t at, struct ev_error *err)
 		st->covered = first;
 	r = ev_state_catch_up(st, at, err);
 	if (r == 0 && st->covered != at)
-		r = ev_seterr(err, EV_EDATA, "cannot read '%s' up to offset %llu",
-			      log->path, (unsigned long long)at);
+		r = ev_seterr(err, EV_EDATA,
+			      "cannot read '%s' up to offset %llu", log->path,
+			      (unsigned long long)at);
 	if (r == 0 && (ev_build_streams(st, &b) != 0 ||
 		       ev_file_replace(dirfd, "base", b.p, b.len) != 0))
 		r = ev_seterr_errno(err, EV_EIO, errno,
@@ -554,7 +561,8 @@ int ev_state_bump_epoch(struct ev_log *log, struct ev_error *err)
 /* ------------------------------------------------------------ listing */
 
 int ev_state_foreach_stream(struct ev_state *st,
-			    int (*fn)(void *ctx, const struct ev_stream_info *s),
+			    int (*fn)(void *ctx,
+				      const struct ev_stream_info *s),
 			    void *ctx)
 {
 	struct ev_stream_info si;
@@ -662,7 +670,8 @@ int ev_state_lookup(struct ev_log *log, const char *name, size_t n,
 		if (ev.stream.p == NULL || ev.stream.n != n ||
 		    memcmp(ev.stream.p, name, n) != 0)
 			continue;
-		out->last_version = ev.version ? ev.version : out->last_version + 1;
+		out->last_version =
+			ev.version ? ev.version : out->last_version + 1;
 		out->last_offset = rec.offset;
 		if (out->first_offset == EV_NO_PREV)
 			out->first_offset = rec.offset;
@@ -675,4 +684,3 @@ int ev_state_lookup(struct ev_log *log, const char *name, size_t n,
 		return r;
 	return found;
 }
-

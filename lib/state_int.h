@@ -9,16 +9,15 @@
 
 #include "evlog_private.h"
 
-
 /* overlay entries */
 struct srec {
-	uint64_t h;		/* 0 = empty slot */
+	uint64_t h; /* 0 = empty slot */
 	uint32_t name_off, name_len;
 	uint64_t last_version, last_offset, first_offset, count;
 };
 
 struct idrec {
-	uint64_t h;		/* 0 = empty slot */
+	uint64_t h; /* 0 = empty slot */
 	uint64_t off;
 };
 
@@ -30,31 +29,32 @@ struct idrec {
  * only the pages its search touches.
  */
 #define SNAP_HDR 64
-#define S_ENT 48		/* h, last_version, last_offset, first_offset,
-				 * count, name_off u32, name_len u32 */
-#define I_ENT 16		/* h, offset */
-#define S_PAGE 64		/* entries per page */
+/* a streams entry: h, last_version, last_offset, first_offset, count,
+ * name_off u32, name_len u32 */
+#define S_ENT 48
+#define I_ENT 16  /* h, offset */
+#define S_PAGE 64 /* entries per page */
 #define I_PAGE 256
 #define SNAP_VERSION 2
 #define NSLOT 8
 
-struct slot {			/* one page, read and checked */
+struct slot { /* one page, read and checked */
 	uint64_t page;
 	int used;
-	struct ev_buf b;	/* its entries, then its names */
-	uint64_t names_lo;	/* blob offset of b's names */
+	struct ev_buf b;   /* its entries, then its names */
+	uint64_t names_lo; /* blob offset of b's names */
 	size_t ent_len;
 };
 
 struct snap {
-	struct ev_buf b;	/* whole: the file */
+	struct ev_buf b; /* whole: the file */
 	const uint8_t *ent;
 	const uint8_t *names;
 	uint64_t count, names_len;
 	uint32_t page;
 	size_t esz;
 	int streams;
-	uint64_t size;		/* the file's, as checked */
+	uint64_t size; /* the file's, as checked */
 	/* by page: the file, and the pages read */
 	int lazy, fd, bad;
 	uint64_t names_at, pcrc_at;
@@ -73,20 +73,20 @@ struct ev_state {
 	size_t i_cap, i_n;
 	/* the snapshot */
 	struct snap ss, is;
-	uint64_t window;	/* 0: no dedupe */
-	uint64_t covered;	/* reflects the events before this offset */
-	uint64_t snap_covered;	/* ... and the snapshot this */
+	uint64_t window;       /* 0: no dedupe */
+	uint64_t covered;      /* reflects the events before this offset */
+	uint64_t snap_covered; /* ... and the snapshot this */
 };
 
-
-static inline struct srec *s_find(struct ev_state *st, const char *name, size_t n,
-			   uint64_t h)
+static inline struct srec *s_find(struct ev_state *st, const char *name,
+				  size_t n, uint64_t h)
 {
 	size_t j;
 
 	if (st->s_cap == 0)
 		return NULL;
-	for (j = h & (st->s_cap - 1); st->s[j].h != 0; j = (j + 1) & (st->s_cap - 1))
+	for (j = h & (st->s_cap - 1); st->s[j].h != 0;
+	     j = (j + 1) & (st->s_cap - 1))
 		if (st->s[j].h == h && st->s[j].name_len == n &&
 		    memcmp(st->names + st->s[j].name_off, name, n) == 0)
 			return &st->s[j];

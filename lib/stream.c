@@ -87,8 +87,7 @@ int ev_stream_read(struct ev_log *log, const char *name, size_t n,
 		}
 		if (ev.prev == EV_NO_PREV && want > 1 &&
 		    (from_version <= 1 || want > from_version) &&
-		    (last == 0 || w.n < last) &&
-		    si.first_offset != cur) {
+		    (last == 0 || w.n < last) && si.first_offset != cur) {
 			/* more versions before it, but no link to them */
 			r = 1;
 			goto out;
@@ -153,7 +152,8 @@ static int by_name(const void *a, const void *b)
 	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
 	int c = memcmp(x->name, y->name, n);
 
-	return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+	return c ? c
+		 : (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
 int ev_stream_list(struct ev_state *st, const char *category,

@@ -60,8 +60,11 @@ int ev_template_new(struct ev_template **out, const char *spec,
 				      "unmatched '}' at column %d "
 				      "(write '}}' for a brace)",
 				      (int)(p - spec) + 1);
-		} else if (p[0] == '\\' && (p[1] == 'n' || p[1] == 't' || p[1] == '\\')) {
-			r = ev_buf_putc(&lit, p[1] == 'n' ? '\n' : p[1] == 't' ? '\t' : '\\');
+		} else if (p[0] == '\\' &&
+			   (p[1] == 'n' || p[1] == 't' || p[1] == '\\')) {
+			r = ev_buf_putc(&lit, p[1] == 'n'   ? '\n'
+					      : p[1] == 't' ? '\t'
+							    : '\\');
 			p += 2;
 		} else if (p[0] == '{') {
 			e = strchr(p, '}');
@@ -71,7 +74,8 @@ int ev_template_new(struct ev_template **out, const char *spec,
 					      (int)(p - spec) + 1);
 				break;
 			}
-			if (e == p + 1 || memchr(p + 1, '{', (size_t)(e - p - 1))) {
+			if (e == p + 1 ||
+			    memchr(p + 1, '{', (size_t)(e - p - 1))) {
 				r = ev_seterr(err, EV_EUSAGE,
 					      "empty or nested field at "
 					      "column %d",
@@ -79,7 +83,8 @@ int ev_template_new(struct ev_template **out, const char *spec,
 				break;
 			}
 			if (p[1] == '.' || e[-1] == '.' ||
-			    memmem(p + 1, (size_t)(e - p - 1), "..", 2) != NULL) {
+			    memmem(p + 1, (size_t)(e - p - 1), "..", 2) !=
+				    NULL) {
 				r = ev_seterr(err, EV_EUSAGE,
 					      "'%.*s' is not a dotted "
 					      "path such as data.amount",
@@ -87,7 +92,8 @@ int ev_template_new(struct ev_template **out, const char *spec,
 				break;
 			}
 			if (lit.len) {
-				r = add_part(t, (const char *)lit.p, lit.len, 0);
+				r = add_part(t, (const char *)lit.p, lit.len,
+					     0);
 				lit.len = 0;
 			}
 			if (r == 0)
@@ -102,7 +108,8 @@ int ev_template_new(struct ev_template **out, const char *spec,
 	ev_buf_free(&lit);
 	if (r != 0) {
 		ev_template_free(t);
-		return r == EV_ERR ? ev_seterr(err, EV_ERR, "out of memory") : r;
+		return r == EV_ERR ? ev_seterr(err, EV_ERR, "out of memory")
+				   : r;
 	}
 	*out = t;
 	return 0;
@@ -130,7 +137,8 @@ int ev_template_render(struct ev_template *t, const struct ev_event *ev,
 
 	for (i = 0; i < t->n; i++) {
 		if (!t->parts[i].is_path) {
-			if (ev_buf_append(out, t->parts[i].text, t->parts[i].len) != 0)
+			if (ev_buf_append(out, t->parts[i].text,
+					  t->parts[i].len) != 0)
 				return ev_seterr(err, EV_ERR, "out of memory");
 			continue;
 		}

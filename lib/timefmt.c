@@ -60,7 +60,8 @@ static int leap(int64_t y)
 
 static int mdays(int64_t y, int m)
 {
-	static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int md[] = {31, 28, 31, 30, 31, 30,
+				 31, 31, 30, 31, 30, 31};
 	return m == 2 && leap(y) ? 29 : md[m - 1];
 }
 
@@ -121,7 +122,8 @@ int ev_time_parse(const char *s, size_t n, ev_time_t *out)
 		return EV_EDATA;
 	if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
 		off = 0;
-	} else if ((s[i] == '+' || s[i] == '-') && i + 6 == n && s[i + 3] == ':') {
+	} else if ((s[i] == '+' || s[i] == '-') && i + 6 == n &&
+		   s[i + 3] == ':') {
 		oh = num(s + i + 1, 2);
 		om = num(s + i + 4, 2);
 		if (oh < 0 || om < 0 || oh > 23 || om > 59)
@@ -155,9 +157,10 @@ size_t ev_time_format(ev_time_t t, char out[40])
 			days--;
 		}
 		civil_from_days(days, &y, &m, &d);
-		snprintf(cached, sizeof(cached), "%04lld-%02u-%02uT%02d:%02d:%02d",
-			 (long long)y, m, d, (int)(rem / 3600),
-			 (int)(rem / 60 % 60), (int)(rem % 60));
+		snprintf(cached, sizeof(cached),
+			 "%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d,
+			 (int)(rem / 3600), (int)(rem / 60 % 60),
+			 (int)(rem % 60));
 		cached_sec = sec;
 	}
 	i = (int)strlen(cached);

@@ -28,7 +28,8 @@ static int add(struct counts *c, const char *t, size_t tn, uint64_t k)
 
 	/* few distinct types: a linear scan with a move-to-front */
 	for (i = 0; i < c->n; i++)
-		if (strlen(c->v[i].name) == tn && memcmp(c->v[i].name, t, tn) == 0)
+		if (strlen(c->v[i].name) == tn &&
+		    memcmp(c->v[i].name, t, tn) == 0)
 			break;
 	if (i == c->n) {
 		if (c->n == c->cap) {
@@ -100,8 +101,11 @@ static int cache_load(struct ev_log *log, uint64_t first, uint64_t end,
 	}
 	buf[len] = '\0';
 	line = strtok_r(buf, "\n", &save);
-	if (line == NULL || sscanf(line, "evlog-typecounts 1 log=%40s from=%llu "
-				   "to=%llu", id, &a, &b) != 3 ||
+	if (line == NULL ||
+	    sscanf(line,
+		   "evlog-typecounts 1 log=%40s from=%llu "
+		   "to=%llu",
+		   id, &a, &b) != 3 ||
 	    strcmp(id, log->id_hex) != 0 || a != first || b > end || b < a)
 		goto out;
 	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
@@ -169,10 +173,11 @@ int ev_log_type_counts(struct ev_log *log, struct ev_type_count **out,
 	while (r == 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
 		r = 0;
 		if (ev_event_peek_type(rec.p, rec.n, &t) != 0) {
-			r = ev_seterr(err, EV_EDATA,
-				      "damaged data in '%s': offset %llu: invalid "
-				      "record",
-				      log->path, (unsigned long long)rec.offset);
+			r = ev_seterr(
+				err, EV_EDATA,
+				"damaged data in '%s': offset %llu: invalid "
+				"record",
+				log->path, (unsigned long long)rec.offset);
 			break;
 		}
 		if (add(&c, t.p, t.n, 1) != 0) {

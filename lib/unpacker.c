@@ -26,8 +26,8 @@
 struct ev_unpacker {
 	msgpack_unpacker mp;
 	msgpack_unpacked obj;
-	uint64_t next;	 /* input offset of the next object */
-	uint64_t at;	 /* offset of the object last returned or refused */
+	uint64_t next; /* input offset of the next object */
+	uint64_t at;   /* offset of the object last returned or refused */
 	int broken;
 	struct ev_buf data, meta, strs;
 	struct ev_buf out; /* the record */
@@ -207,7 +207,8 @@ static int lookup_field(const char *k, size_t n)
 	int i;
 
 	for (i = 0; i < F_COUNT; i++)
-		if (strlen(env_names[i]) == n && memcmp(env_names[i], k, n) == 0)
+		if (strlen(env_names[i]) == n &&
+		    memcmp(env_names[i], k, n) == 0)
 			return i;
 	return -1;
 }
@@ -218,8 +219,8 @@ static int field_fail(struct ev_error *err, int fld, const char *what)
 }
 
 /* id, type, stream, key: a non-empty string, or nil (not for type) */
-static int get_name(const msgpack_object *v, int fld, const char **p,
-		    size_t *n, struct ev_error *err)
+static int get_name(const msgpack_object *v, int fld, const char **p, size_t *n,
+		    struct ev_error *err)
 {
 	if (v->type == MSGPACK_OBJECT_NIL && fld != F_TYPE)
 		return 0;
@@ -234,8 +235,7 @@ static int get_name(const msgpack_object *v, int fld, const char **p,
 }
 
 /* time: the timestamp extension (any size), an RFC 3339 string, or nil */
-static int get_time(const msgpack_object *v, ev_time_t *t,
-		    struct ev_error *err)
+static int get_time(const msgpack_object *v, ev_time_t *t, struct ev_error *err)
 {
 	struct ev_mp_item it;
 
@@ -303,7 +303,8 @@ static int get_data(struct ev_unpacker *u, const msgpack_object *v, int fld,
 		if (r == EV_ERR)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		if (r != 0)
-			return ev_seterr(err, EV_EDATA, "field 'data': %s", why);
+			return ev_seterr(err, EV_EDATA, "field 'data': %s",
+					 why);
 	}
 	/* an empty binary payload is data too: never a NULL pointer */
 	if (ev_buf_reserve(&u->data, 1) != 0)
@@ -376,8 +377,9 @@ static int convert(struct ev_unpacker *u, const msgpack_object *o,
 
 	ev_fields_init(&f);
 	if (o->type != MSGPACK_OBJECT_MAP)
-		return ev_seterr(err, EV_EDATA,
-				 "expected a map: an event is a MessagePack map");
+		return ev_seterr(
+			err, EV_EDATA,
+			"expected a map: an event is a MessagePack map");
 	for (i = 0; i < o->via.map.size; i++) {
 		kv = &o->via.map.ptr[i];
 		if (kv->key.type != MSGPACK_OBJECT_STR)
@@ -385,9 +387,9 @@ static int convert(struct ev_unpacker *u, const msgpack_object *o,
 					 "a key of the event map is not a "
 					 "string");
 		fld = lookup_field(STR_P(&kv->key), kv->key.via.str.size);
-		if (fld < 0 && ev_utf8_valid((const uint8_t *)STR_P(&kv->key),
-					     kv->key.via.str.size) !=
-				       kv->key.via.str.size)
+		if (fld < 0 &&
+		    ev_utf8_valid((const uint8_t *)STR_P(&kv->key),
+				  kv->key.via.str.size) != kv->key.via.str.size)
 			return ev_seterr(err, EV_EDATA,
 					 "a key of the event map is not valid "
 					 "UTF-8");
@@ -398,10 +400,11 @@ static int convert(struct ev_unpacker *u, const msgpack_object *o,
 			s = ev_suggest(STR_P(&kv->key), kv->key.via.str.size,
 				       env_names, F_COUNT);
 			if (s != NULL)
-				return ev_seterr(err, EV_EDATA,
-						 "unknown field '%.*s' (did you "
-						 "mean '%s'?)",
-						 show, STR_P(&kv->key), s);
+				return ev_seterr(
+					err, EV_EDATA,
+					"unknown field '%.*s' (did you "
+					"mean '%s'?)",
+					show, STR_P(&kv->key), s);
 			return ev_seterr(err, EV_EDATA, "unknown field '%.*s'",
 					 show, STR_P(&kv->key));
 		}
@@ -419,19 +422,20 @@ static int convert(struct ev_unpacker *u, const msgpack_object *o,
 			return r;
 	}
 	if (f.type == NULL)
-		return ev_seterr(err, EV_EDATA, "missing required field 'type'");
+		return ev_seterr(err, EV_EDATA,
+				 "missing required field 'type'");
 	u->out.len = 0;
 	return ev_record_encode(&f, now, &u->out, &u->time, err);
 }
 
-int ev_unpacker_next(struct ev_unpacker *u, ev_time_t now,
-		     struct ev_error *err)
+int ev_unpacker_next(struct ev_unpacker *u, ev_time_t now, struct ev_error *err)
 {
 	size_t size = 0;
 	int r;
 
 	if (u->broken)
-		return ev_seterr(err, EV_EDATA, "nothing can be read after a "
+		return ev_seterr(err, EV_EDATA,
+				 "nothing can be read after a "
 				 "malformed object");
 	u->at = u->next;
 	r = msgpack_unpacker_next_with_size(&u->mp, &u->obj, &size);
@@ -462,7 +466,8 @@ int ev_unpacker_next(struct ev_unpacker *u, ev_time_t now,
 int ev_unpacker_finish(struct ev_unpacker *u, struct ev_error *err)
 {
 	if (u->broken)
-		return ev_seterr(err, EV_EDATA, "nothing can be read after a "
+		return ev_seterr(err, EV_EDATA,
+				 "nothing can be read after a "
 				 "malformed object");
 	u->at = u->next;
 	if (msgpack_unpacker_message_size(&u->mp) == 0)

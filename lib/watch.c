@@ -84,8 +84,8 @@ int ev_watch_wait(struct ev_watch *w, struct ev_reader *r, int64_t timeout_ms,
 		pfd.fd = w->ino;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, timeout_ms > 60000 ? 60000 : (int)timeout_ms) >
-		    0)
+		if (poll(&pfd, 1,
+			 timeout_ms > 60000 ? 60000 : (int)timeout_ms) > 0)
 			while (read(w->ino, buf, sizeof(buf)) > 0)
 				;
 	} else {

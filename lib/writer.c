@@ -72,8 +72,9 @@ static int fail_io(struct ev_writer *w, const char *what, int e,
 	int t = ftruncate(w->seg_fd, (off_t)w->head.end);
 
 	(void)t;
-	ev_seterr_errno(err, EV_EIO, e, "%s '%s' failed; nothing after offset "
-					"%llu was written",
+	ev_seterr_errno(err, EV_EIO, e,
+			"%s '%s' failed; nothing after offset "
+			"%llu was written",
 			what, w->log->path, (unsigned long long)w->head.next);
 	return EV_EIO;
 }
@@ -217,8 +218,8 @@ static void *zhelper(void *arg)
 
 	pthread_mutex_lock(&w->zmu);
 	for (;;) {
-		while (!w->zstop && (w->zjob == NULL || w->zfail ||
-				     w->znext >= w->zjob_n))
+		while (!w->zstop &&
+		       (w->zjob == NULL || w->zfail || w->znext >= w->zjob_n))
 			pthread_cond_wait(&w->zcv_work, &w->zmu);
 		if (w->zstop)
 			break;
@@ -242,7 +243,8 @@ static int needs_roll(const struct ev_writer *w, const struct wbatch *b,
 		      uint64_t end, uint64_t next)
 {
 	return end > EV_SEGHDR_SIZE &&
-	       (end + EV_BATCHHDR_SIZE + b->stored.len > w->log->cfg.segment_bytes ||
+	       (end + EV_BATCHHDR_SIZE + b->stored.len >
+			w->log->cfg.segment_bytes ||
 		next - w->head.seg_base + b->count > UINT32_MAX);
 }
 
@@ -322,8 +324,9 @@ again:
 				ev_writer_state_drop(w);
 				w->state_whole = 1;
 				if (w->o.expect != EV_EXPECT_ANY)
-					ev_writer_restore_touched(
-						w, touched_saved, touched_n);
+					ev_writer_restore_touched(w,
+								  touched_saved,
+								  touched_n);
 				r = ev_writer_state_sync(w, err);
 				if (r != 0)
 					break;
@@ -383,7 +386,8 @@ again:
 			h.raw_len = (uint32_t)b->src->len;
 			h.codec = b->codec;
 			h.salt = w->head.salt;
-			h.payload_crc = ev_crc32c(0, b->stored.p, b->stored.len);
+			h.payload_crc =
+				ev_crc32c(0, b->stored.p, b->stored.len);
 			ev_batchhdr_encode(hdr, &h);
 			iov[0].iov_base = hdr;
 			iov[0].iov_len = sizeof(hdr);
@@ -393,8 +397,8 @@ again:
 				wr = pwritev(w->seg_fd, iov, 2, (off_t)end);
 			while (wr < 0 && errno == EINTR);
 			if (wr != (ssize_t)(sizeof(hdr) + b->stored.len)) {
-				r = fail_io(w, "write to", wr < 0 ? errno : ENOSPC,
-					    err);
+				r = fail_io(w, "write to",
+					    wr < 0 ? errno : ENOSPC, err);
 				break;
 			}
 			pos[j - i] = end;
@@ -433,20 +437,23 @@ again:
 				int e = errno;
 				struct ev_error e3;
 				w->head = before;
-				if (ftruncate(w->seg_fd, (off_t)before.end) == 0)
+				if (ftruncate(w->seg_fd, (off_t)before.end) ==
+				    0)
 					fdatasync(w->seg_fd);
 				/* and drop the index entries written for it */
 				if (ev_index_rebuild(w->log, before.seg_base,
 						     before.salt, before.end,
 						     &w->head.last_index, NULL,
 						     &e3) == 0)
-					ev_writer_open_segment(
-						w, before.seg_base, &e3);
-				ev_seterr_errno(err, EV_EIO, e,
-						"cannot update '%s/head'; nothing "
-						"after offset %llu was written",
-						w->log->path,
-						(unsigned long long)before.next);
+					ev_writer_open_segment(w,
+							       before.seg_base,
+							       &e3);
+				ev_seterr_errno(
+					err, EV_EIO, e,
+					"cannot update '%s/head'; nothing "
+					"after offset %llu was written",
+					w->log->path,
+					(unsigned long long)before.next);
 				break;
 			}
 		}
@@ -603,13 +610,13 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 	if (opts)
 		w->o = *opts;
 	w->sync = w->o.sync_set ? w->o.sync : log->cfg.sync;
-	w->batch_bytes = w->o.batch_bytes ? w->o.batch_bytes
-					  : EV_DEFAULT_BATCH_BYTES;
+	w->batch_bytes =
+		w->o.batch_bytes ? w->o.batch_bytes : EV_DEFAULT_BATCH_BYTES;
 	/* a full batch plus one more record still fits EV_MAX_BATCH */
 	if (w->batch_bytes > EV_MAX_BATCH_BYTES)
 		w->batch_bytes = EV_MAX_BATCH_BYTES;
-	w->batch_events = w->o.batch_events ? w->o.batch_events
-					    : EV_DEFAULT_BATCH_EVENTS;
+	w->batch_events =
+		w->o.batch_events ? w->o.batch_events : EV_DEFAULT_BATCH_EVENTS;
 	w->level = log->cfg.level;
 	w->lock_fd = w->head_fd = w->seg_fd = w->idx_fd = w->tix_fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
@@ -626,8 +633,9 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 	w->lock_fd = ev_openat(log->dirfd, "lock", O_RDWR | O_CREAT, 0644);
 	w->head_fd = ev_openat(log->dirfd, "head", O_RDWR | O_CREAT, 0644);
 	if (w->lock_fd < 0 || w->head_fd < 0) {
-		r = ev_seterr_errno(err, errno == EACCES ? EV_EIO : EV_EIO, errno,
-				    "cannot open log '%s' for writing", log->path);
+		r = ev_seterr_errno(err, errno == EACCES ? EV_EIO : EV_EIO,
+				    errno, "cannot open log '%s' for writing",
+				    log->path);
 		goto fail;
 	}
 	/* recover now, so damage is reported before any input is read */
@@ -643,7 +651,8 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 	w->open_checked = 1;
 	if (w->o.threaded) {
 		if (pthread_create(&w->thr, NULL, writer_thread, w) != 0) {
-			r = ev_seterr(err, EV_ERR, "cannot start writer thread");
+			r = ev_seterr(err, EV_ERR,
+				      "cannot start writer thread");
 			goto fail;
 		}
 		w->threaded = 1;
@@ -684,14 +693,15 @@ int ev_writer_add_tagged(struct ev_writer *w, const uint8_t *rec, size_t n,
 		return err->code;
 	}
 	if (n == 0 || n > EV_MAX_RECORD)
-		return ev_seterr(err, EV_EDATA, "record of %zu bytes is out of "
-						"range",
+		return ev_seterr(err, EV_EDATA,
+				 "record of %zu bytes is out of "
+				 "range",
 				 n);
 	/* room for the versions and links ev_writer_resolve() may add */
-	if (b != NULL && (b->raw.len + n + 8 +
-				  (size_t)(b->count + 1) * EV_RESOLVE_SLACK >
-			  EV_MAX_BATCH ||
-			  (w->o.one_batch && b->count >= w->batch_events))) {
+	if (b != NULL &&
+	    (b->raw.len + n + 8 + (size_t)(b->count + 1) * EV_RESOLVE_SLACK >
+		     EV_MAX_BATCH ||
+	     (w->o.one_batch && b->count >= w->batch_events))) {
 		if (w->o.one_batch)
 			return ev_seterr(err, EV_EUSAGE,
 					 "more events than fit in one batch "

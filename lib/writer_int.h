@@ -18,8 +18,8 @@
 
 /* What became of one record handed to the writer. */
 struct wack {
-	uint64_t offset;	/* assigned, or the original's when dup */
-	const uint8_t *id;	/* into raw */
+	uint64_t offset;   /* assigned, or the original's when dup */
+	const uint8_t *id; /* into raw */
 	size_t id_n;
 	int dup;
 };
@@ -33,21 +33,21 @@ struct rinfo {
 };
 
 struct wbatch {
-	struct ev_buf raw;    /* framed records, as added */
-	struct ev_buf res;    /* framed records, as resolved */
-	struct ev_buf stored; /* what goes to disk */
+	struct ev_buf raw;	  /* framed records, as added */
+	struct ev_buf res;	  /* framed records, as resolved */
+	struct ev_buf stored;	  /* what goes to disk */
 	const struct ev_buf *src; /* raw or res: what is compressed */
-	uint64_t *tags;	      /* per record added */
+	uint64_t *tags;		  /* per record added */
 	size_t tags_cap;
-	struct wack *acks;    /* per record added, once resolved */
+	struct wack *acks; /* per record added, once resolved */
 	size_t acks_cap;
-	uint32_t count;	      /* records added */
-	uint32_t kept;	      /* records written (no duplicates) */
-	uint32_t acked;	      /* records resolved (all, or up to a conflict) */
+	uint32_t count; /* records added */
+	uint32_t kept;	/* records written (no duplicates) */
+	uint32_t acked; /* records resolved (all, or up to a conflict) */
 	ev_time_t min_time, max_time;
 	uint8_t codec;
-	uint64_t base; /* assigned when appended */
-	struct rinfo *ri;     /* per record, decoded by the adding thread */
+	uint64_t base;	  /* assigned when appended */
+	struct rinfo *ri; /* per record, decoded by the adding thread */
 	size_t ri_cap;
 	int ri_ready;
 	struct wbatch *next;
@@ -70,10 +70,10 @@ struct ev_writer {
 	int lock_fd, head_fd;
 	int seg_fd, idx_fd, tix_fd;
 	struct ev_head head;		/* the tail as we know it */
-	uint8_t head_raw[EV_HEAD_SIZE];	/* head file as last read/written */
+	uint8_t head_raw[EV_HEAD_SIZE]; /* head file as last read/written */
 	int have_tail;
-	int open_checked;		/* the head segment checked when this
-					 * writer opened the log */
+	int open_checked; /* the head segment checked when this
+			   * writer opened the log */
 	struct ev_codec *codec;
 
 	struct wbatch *cur;
@@ -93,15 +93,15 @@ struct ev_writer {
 
 	/* streams and dedupe (evlog(5) STATE), used under the lock */
 	struct ev_state *st;
-	struct ev_reader *dup_rd;	/* to confirm a duplicate's id */
-	struct gid *gids;		/* ids appended in this group */
+	struct ev_reader *dup_rd; /* to confirm a duplicate's id */
+	struct gid *gids;	  /* ids appended in this group */
 	size_t ngids, gids_cap;
-	uint64_t gids_base;		/* offset of gids[0] */
-	uint64_t epoch;			/* state/epoch when st was loaded */
-	int head_moved;			/* tail_sync saw another head */
-	int state_whole;		/* a snapshot page was damaged: read
-					 * snapshots whole, checked first */
-	uint64_t *touched;		/* hashes of streams checked (expect) */
+	uint64_t gids_base; /* offset of gids[0] */
+	uint64_t epoch;	    /* state/epoch when st was loaded */
+	int head_moved;	    /* tail_sync saw another head */
+	int state_whole;    /* a snapshot page was damaged: read
+			     * snapshots whole, checked first */
+	uint64_t *touched;  /* hashes of streams checked (expect) */
 	size_t touched_n, touched_cap;
 	struct ev_buf tmp;
 

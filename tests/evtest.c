@@ -212,7 +212,8 @@ static int batches(const char *name)
 		if (get32(h + 60) != crc32c(0, h, 60))
 			break;
 		printf("%llu %llu %u %u\n", (unsigned long long)pos,
-		       (unsigned long long)get64(h + 8), get32(h + 4), get32(h));
+		       (unsigned long long)get64(h + 8), get32(h + 4),
+		       get32(h));
 		pos += 64 + get32(h);
 	}
 	close(fd);
@@ -228,7 +229,8 @@ static int head(const char *name)
 		return fail("cannot open", name);
 	if (read(fd, h, sizeof(h)) != (ssize_t)sizeof(h) ||
 	    memcmp(h, "EVHD", 4) != 0 || get32(h + 60) != crc32c(0, h, 60)) {
-		fprintf(stderr, "evtest: '%s' is not a valid head file\n", name);
+		fprintf(stderr, "evtest: '%s' is not a valid head file\n",
+			name);
 		close(fd);
 		return 1;
 	}
@@ -296,9 +298,10 @@ int main(int argc, char **argv)
 		return head_rp(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
 	if (strcmp(cmd, "crc32c") == 0 && argc == 2)
 		return crc_stdin();
-	fprintf(stderr, "usage: evtest trickle SEED MAXLINES MAXDELAY_US | "
-			"flip FILE POS MASK |\n"
-			"       seghdr-flags FILE COMPAT INCOMPAT | batches FILE | "
-			"head FILE | head-rp FILE POS | crc32c\n");
+	fprintf(stderr,
+		"usage: evtest trickle SEED MAXLINES MAXDELAY_US | "
+		"flip FILE POS MASK |\n"
+		"       seghdr-flags FILE COMPAT INCOMPAT | batches FILE | "
+		"head FILE | head-rp FILE POS | crc32c\n");
 	return 64;
 }

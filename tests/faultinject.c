@@ -312,8 +312,8 @@ static ssize_t do_pwritev(const char *name, int fd, const struct iovec *iov,
 	int i, np = 0;
 
 	if (real == NULL)
-		real = (ssize_t(*)(int, const struct iovec *, int, off_t))next_sym(
-			"pwritev64");
+		real = (ssize_t(*)(int, const struct iovec *, int,
+				   off_t))next_sym("pwritev64");
 	if (!hit(C_PWRITEV, fd, &nth))
 		return real(fd, iov, cnt, off);
 	if (cfg_kill == 1)

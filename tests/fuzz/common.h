@@ -21,8 +21,8 @@
 #include "evlog_private.h"
 
 #ifndef FUZZ_FAIL
-#define FUZZ_FAIL(...)                                                      \
-	(fprintf(stderr, "invariant failed: " __VA_ARGS__),                 \
+#define FUZZ_FAIL(...)                                      \
+	(fprintf(stderr, "invariant failed: " __VA_ARGS__), \
 	 fputc('\n', stderr), abort())
 #endif
 

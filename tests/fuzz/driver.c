@@ -51,7 +51,8 @@ int main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (stat(argv[i], &st) != 0) {
-			fprintf(stderr, "driver: '%s' does not exist\n", argv[i]);
+			fprintf(stderr, "driver: '%s' does not exist\n",
+				argv[i]);
 			bad = 1;
 			continue;
 		}
@@ -68,7 +69,8 @@ int main(int argc, char **argv)
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
+			snprintf(path, sizeof(path), "%s/%s", argv[i],
+				 de->d_name);
 			if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
 				bad |= run_file(path) != 0;
 				runs++;

@@ -38,7 +38,8 @@ static void json_check_record(const uint8_t *rec, size_t n, int envelope)
 	if (ev_event_decode(rec, n, &ev, &err) != 0 ||
 	    ev_event_check_deep(&ev, &err) != 0) {
 		if (!fuzz_lax())
-			FUZZ_FAIL("an accepted event does not decode: %s", err.msg);
+			FUZZ_FAIL("an accepted event does not decode: %s",
+				  err.msg);
 		return;
 	}
 	ev.offset = 1;
@@ -49,7 +50,8 @@ static void json_check_record(const uint8_t *rec, size_t n, int envelope)
 		goto out;
 	}
 	if (ev_event_to_json(&ev, &b, 0, &err) != 0) {
-		FUZZ_FAIL("ev_event_to_json refuses a decoded event: %s", err.msg);
+		FUZZ_FAIL("ev_event_to_json refuses a decoded event: %s",
+			  err.msg);
 		goto out;
 	}
 	if (a.len != b.len || memcmp(a.p, b.p, a.len) != 0) {
@@ -68,13 +70,15 @@ static void json_check_record(const uint8_t *rec, size_t n, int envelope)
 		ps = ev_parser_new(NULL);
 		if (ps == NULL)
 			goto out;
-		if (ev_parser_line(ps, (const char *)a.p, a.len, 0, &err) != 1) {
+		if (ev_parser_line(ps, (const char *)a.p, a.len, 0, &err) !=
+		    1) {
 			FUZZ_FAIL("envelope JSON of an event is refused: %s",
 				  err.msg);
 		} else {
 			ev_parser_record(ps, 0, &rec2, &n2, NULL);
 			if (n2 != n || memcmp(rec2, rec, n) != 0)
-				FUZZ_FAIL("record -> JSON -> record changes it");
+				FUZZ_FAIL(
+					"record -> JSON -> record changes it");
 		}
 		ev_parser_free(ps);
 	}
@@ -97,7 +101,8 @@ static void json_transcode(const char *p, size_t n)
 	json_oracle("a transcoded value", mp.p, mp.len);
 	if (ev_msgpack_to_json(mp.p, mp.len, &text, &err) != 0) {
 		if (!fuzz_lax())
-			FUZZ_FAIL("an accepted value does not print: %s", err.msg);
+			FUZZ_FAIL("an accepted value does not print: %s",
+				  err.msg);
 		goto out;
 	}
 	ev_json_init(&js2, (const char *)text.p, text.len);
@@ -107,7 +112,8 @@ static void json_transcode(const char *p, size_t n)
 		goto out;
 	}
 	if (mp2.len != mp.len || memcmp(mp2.p, mp.p, mp.len) != 0)
-		FUZZ_FAIL("JSON -> msgpack -> JSON -> msgpack changes the value");
+		FUZZ_FAIL(
+			"JSON -> msgpack -> JSON -> msgpack changes the value");
 out:
 	ev_buf_free(&mp);
 	ev_buf_free(&text);
@@ -137,8 +143,8 @@ static void json_parse_line(enum ev_format fmt, const char *p, size_t n)
 	if (ps == NULL)
 		return;
 	r = ev_parser_line(ps, p, n, 1700000000000000000LL, &err);
-	if (r < 0 && (err.msg[0] == '\0' || err.column == 0 ||
-		      err.column > n + 1))
+	if (r < 0 &&
+	    (err.msg[0] == '\0' || err.column == 0 || err.column > n + 1))
 		FUZZ_FAIL("error without a message or a column in the line: "
 			  "'%s' at %zu",
 			  err.msg, err.column);

@@ -165,8 +165,8 @@ static void check_record(const uint8_t *rec, size_t n)
 		goto out;
 	}
 	read_stream(map.p, map.len, 0, &back);
-	if (back.events != 1 || back.refusals != 0 ||
-	    back.recs.len != n + 8 || memcmp(back.recs.p + 8, rec, n) != 0)
+	if (back.events != 1 || back.refusals != 0 || back.recs.len != n + 8 ||
+	    memcmp(back.recs.p + 8, rec, n) != 0)
 		FUZZ_FAIL("record -> evtail -o msgpack -> record changes it");
 	run_free(&back);
 out:

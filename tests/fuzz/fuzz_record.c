@@ -27,8 +27,9 @@ static void record_oracle(const char *what, const uint8_t *b, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const record_paths[] = {
-	"type", "id", "time", "offset", "version", "schema", "stream", "key",
-	"data", "data.a", "data.0", "data.a.b.1", "meta", "meta.userId", "x",
+	"type",	  "id",		"time", "offset",      "version",
+	"schema", "stream",	"key",	"data",	       "data.a",
+	"data.0", "data.a.b.1", "meta", "meta.userId", "x",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -63,16 +64,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (decoded) {
 		ev.offset = 42;
 		ev.append_time = 0;
-		for (i = 0; i < sizeof(record_paths) / sizeof(record_paths[0]); i++)
-			(void)ev_event_path(&ev, record_paths[i], &scratch, &val,
-					    &vn);
+		for (i = 0; i < sizeof(record_paths) / sizeof(record_paths[0]);
+		     i++)
+			(void)ev_event_path(&ev, record_paths[i], &scratch,
+					    &val, &vn);
 		if (ev_event_to_msgpack(&ev, &out, &err) == 0)
 			record_oracle("ev_event_to_msgpack", out.p, out.len);
 	}
 	if (decoded && deep) {
 		if (ev_event_to_json(&ev, &json, 0, &err) != 0)
-			FUZZ_FAIL("ev_event_to_json refuses a decoded event: %s",
-				  err.msg);
+			FUZZ_FAIL(
+				"ev_event_to_json refuses a decoded event: %s",
+				err.msg);
 		else if (fused_ok && (fused.len != json.len ||
 				      memcmp(fused.p, json.p, json.len) != 0))
 			FUZZ_FAIL("the two JSON writers differ");
@@ -83,15 +86,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  err.msg);
 		out.len = 0;
 		if (ev_event_to_pretty(&ev, &out, 0, &err) != 0)
-			FUZZ_FAIL("ev_event_to_pretty refuses a decoded event: %s",
-				  err.msg);
+			FUZZ_FAIL(
+				"ev_event_to_pretty refuses a decoded event: %s",
+				err.msg);
 		if (ev.data != NULL && !ev.data_is_binary) {
 			out.len = 0;
-			if (ev_msgpack_to_json(ev.data, ev.data_len, &out, &err) !=
-			    0)
-				FUZZ_FAIL("data of a decoded event does not print: "
-					  "%s",
-					  err.msg);
+			if (ev_msgpack_to_json(ev.data, ev.data_len, &out,
+					       &err) != 0)
+				FUZZ_FAIL(
+					"data of a decoded event does not print: "
+					"%s",
+					err.msg);
 		}
 	}
 	/* the msgpack reader on the raw bytes */

@@ -62,7 +62,8 @@ static void seg_fix(uint8_t *b, size_t n, int salts)
 			memcpy(h + 48, b + 32, 8);
 		len = ev_get32(h);
 		if (len <= n - pos - EV_BATCHHDR_SIZE)
-			ev_put32(h + 56, ev_crc32c(0, h + EV_BATCHHDR_SIZE, len));
+			ev_put32(h + 56,
+				 ev_crc32c(0, h + EV_BATCHHDR_SIZE, len));
 		ev_put32(h + 60, ev_crc32c(0, h, 60));
 		if (len > n - pos - EV_BATCHHDR_SIZE)
 			break;

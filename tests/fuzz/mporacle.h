@@ -110,7 +110,8 @@ static inline int mpo_same(const uint8_t **p, const uint8_t *end,
 			return 0;
 		break;
 	case EV_MP_ARRAY:
-		if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != it.n)
+		if (o->type != MSGPACK_OBJECT_ARRAY ||
+		    o->via.array.size != it.n)
 			break;
 		for (i = 0; i < it.n; i++)
 			if (mpo_same(p, end, &o->via.array.ptr[i], why) != 0)
@@ -120,7 +121,8 @@ static inline int mpo_same(const uint8_t **p, const uint8_t *end,
 		if (o->type != MSGPACK_OBJECT_MAP || o->via.map.size != it.n)
 			break;
 		for (i = 0; i < it.n; i++)
-			if (mpo_same(p, end, &o->via.map.ptr[i].key, why) != 0 ||
+			if (mpo_same(p, end, &o->via.map.ptr[i].key, why) !=
+				    0 ||
 			    mpo_same(p, end, &o->via.map.ptr[i].val, why) != 0)
 				return -1;
 		return 0;

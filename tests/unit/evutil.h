@@ -60,7 +60,8 @@ static inline void elog_append(struct elog *t, const char *const *lines,
 		fail_msg("ev_writer_open: %s", err.msg);
 	for (i = 0; i < n; i++) {
 		if (ev_parser_line(ps, lines[i], strlen(lines[i]),
-				   1700000000000000000LL + (ev_time_t)i * 1000000000,
+				   1700000000000000000LL +
+					   (ev_time_t)i * 1000000000,
 				   &err) != 1)
 			fail_msg("line %zu: %s", i, err.msg);
 		ev_parser_record(ps, 0, &rec, &len, &tm);
@@ -74,8 +75,8 @@ static inline void elog_append(struct elog *t, const char *const *lines,
 
 /* n events, event i of type "T" and stream streams[i] ("" for none),
  * data {"i":i}. */
-static inline void elog_append_streams(struct elog *t, const char *const *streams,
-				       size_t n)
+static inline void elog_append_streams(struct elog *t,
+				       const char *const *streams, size_t n)
 {
 	char **lines = calloc(n, sizeof(*lines));
 	size_t i;
@@ -83,14 +84,17 @@ static inline void elog_append_streams(struct elog *t, const char *const *stream
 	assert_non_null(lines);
 	for (i = 0; i < n; i++) {
 		if (streams[i][0])
-			assert_true(asprintf(&lines[i],
-					     "{\"type\":\"T\",\"stream\":\"%s\","
-					     "\"data\":{\"i\":%zu}}",
-					     streams[i], i) > 0);
+			assert_true(
+				asprintf(&lines[i],
+					 "{\"type\":\"T\",\"stream\":\"%s\","
+					 "\"data\":{\"i\":%zu}}",
+					 streams[i], i) > 0);
 		else
-			assert_true(asprintf(&lines[i],
-					     "{\"type\":\"T\",\"data\":{\"i\":%zu}}",
-					     i) > 0);
+			assert_true(
+				asprintf(
+					&lines[i],
+					"{\"type\":\"T\",\"data\":{\"i\":%zu}}",
+					i) > 0);
 	}
 	elog_append(t, (const char *const *)lines, n);
 	for (i = 0; i < n; i++)

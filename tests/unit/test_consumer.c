@@ -33,12 +33,12 @@ static void fc_sleep(void *ctx, int64_t ms)
 
 /* A run the fake handler was asked for. */
 struct frun {
-	uint64_t offset;   /* EV_OFFSET */
-	unsigned attempt;  /* EV_ATTEMPT */
-	unsigned count;	   /* events in its input */
-	char stream[64];   /* EV_STREAM, "" when unset */
+	uint64_t offset;  /* EV_OFFSET */
+	unsigned attempt; /* EV_ATTEMPT */
+	unsigned count;	  /* events in its input */
+	char stream[64];  /* EV_STREAM, "" when unset */
 	char cmd[64];
-	int64_t start;	   /* fake clock */
+	int64_t start; /* fake clock */
 	int has_count, has_dlq_offset;
 };
 
@@ -51,21 +51,21 @@ struct fake {
 	int nrunning;
 	struct frun runs[FRUNS];
 	int nruns;
-	int64_t duration;	/* each run takes this long */
+	int64_t duration; /* each run takes this long */
 	/* the outcome of a run: 0 ok, else exit status; -1 runs forever */
 	int (*outcome)(const struct frun *r, void *ctx);
 	void *octx;
-	int kills[32];		/* signals sent, in order */
+	int kills[32]; /* signals sent, in order */
 	int nkills;
 	int same_stream_at_once; /* per-stream order was broken */
-	struct ev_group *group;	/* to watch commits from within */
+	struct ev_group *group;	 /* to watch commits from within */
 	uint64_t commits_seen[FRUNS];
 	int ncommits_seen;
 };
 
-static int f_start(void *ctx, const char *cmd, const uint8_t *in,
-		   size_t in_len, char *const *env, int64_t timeout_ms,
-		   void *tag, struct ev_error *err)
+static int f_start(void *ctx, const char *cmd, const uint8_t *in, size_t in_len,
+		   char *const *env, int64_t timeout_ms, void *tag,
+		   struct ev_error *err)
 {
 	struct fake *f = ctx;
 	struct frun *r = &f->runs[f->nruns];
@@ -104,16 +104,15 @@ static int f_start(void *ctx, const char *cmd, const uint8_t *in,
 }
 
 /* End the k-th running run. */
-static void f_end(struct fake *f, int k, int status, int sig,
-		  struct ev_done *d)
+static void f_end(struct fake *f, int k, int status, int sig, struct ev_done *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->tag = f->tags[k];
 	d->ok = status == 0 && sig == 0;
 	d->exit_status = sig ? -1 : status;
 	d->signal = sig;
-	d->seconds = (double)(f->clock->now - f->runs[f->running[k]].start) /
-		     1000.0;
+	d->seconds =
+		(double)(f->clock->now - f->runs[f->running[k]].start) / 1000.0;
 	memcpy(d->stderr_tail, "boom\n", 5);
 	d->stderr_len = 5;
 	f->running[k] = f->running[f->nrunning - 1];
@@ -127,7 +126,8 @@ static int f_wait(void *ctx, int64_t timeout_ms, struct ev_done *d)
 	int k, o;
 
 	if (f->group != NULL && f->ncommits_seen < FRUNS)
-		f->commits_seen[f->ncommits_seen++] = ev_group_get(f->group)->next;
+		f->commits_seen[f->ncommits_seen++] =
+			ev_group_get(f->group)->next;
 	/* the oldest run ends after its duration, unless it runs forever */
 	for (k = 0; k < f->nrunning; k++) {
 		o = f->outcome(&f->runs[f->running[k]], f->octx);
@@ -213,7 +213,8 @@ static void fx_setup(struct fx *x, const char *const *streams, size_t n)
 	elog_create(&x->l, 0);
 	elog_append_streams(&x->l, streams, n);
 	assert_int_equal(ev_reader_open(&x->rd, x->l.log, &err), 0);
-	assert_int_equal(ev_group_open(&x->grp, x->l.log, "g", NULL, 0, &err), 0);
+	assert_int_equal(ev_group_open(&x->grp, x->l.log, "g", NULL, 0, &err),
+			 0);
 	memset(&so, 0, sizeof(so));
 	so.group = x->grp;
 	so.decode = 1;
@@ -369,8 +370,9 @@ static void test_skip_goes_on(void **state)
 	assert_int_equal(st->skipped, 1);
 	assert_int_equal(st->handled, 4);
 	assert_int_equal(st->committed, 5);
-	assert_string_equal(x.notices[0],
-			    "skipped offset 2 after 1 attempts (exit status 7)");
+	assert_string_equal(
+		x.notices[0],
+		"skipped offset 2 after 1 attempts (exit status 7)");
 	assert_int_equal(ev_group_stats(x.grp)->skipped, 1);
 	fx_free(&x);
 }
@@ -424,7 +426,8 @@ static void test_dead_letters_and_rounds(void **state)
 		so.to.kind = EV_POS_OFFSET;
 		so.to.offset = 2;
 		so.decode = 1;
-		assert_int_equal(ev_scan_open(&x.scan, x.l.log, x.rd, &so, &err),
+		assert_int_equal(ev_scan_open(&x.scan, x.l.log, x.rd, &so,
+					      &err),
 				 0);
 	}
 	x.o.scan = x.scan;
@@ -472,8 +475,9 @@ static void test_stream_policy_parks_the_stream(void **state)
 	assert_true(v[1].parked);
 	assert_true(v[2].parked);
 	assert_int_equal(v[2].source_offset, 3);
-	assert_string_equal(v[1].error,
-			    "parked behind the dead letter of offset 0 of its stream");
+	assert_string_equal(
+		v[1].error,
+		"parked behind the dead letter of offset 0 of its stream");
 	ev_letters_free(v, n);
 	fx_free(&x);
 }
@@ -502,11 +506,13 @@ static void test_failing_batch_runs_one_by_one(void **state)
 	assert_int_equal(fx_run(&x), 0);
 	assert_true(x.fake.runs[0].has_count);
 	assert_int_equal(x.fake.runs[0].count, 3);
-	assert_string_equal(x.notices[0],
-			    "batch at offsets 3 to 5 failed 2 times (exit status "
-			    "2); retrying its events one by one");
+	assert_string_equal(
+		x.notices[0],
+		"batch at offsets 3 to 5 failed 2 times (exit status "
+		"2); retrying its events one by one");
 	for (i = 0; i < x.fake.nruns; i++)
-		solo += x.fake.runs[i].count == 1 && x.fake.runs[i].offset >= 3 &&
+		solo += x.fake.runs[i].count == 1 &&
+			x.fake.runs[i].offset >= 3 &&
 			x.fake.runs[i].offset <= 5;
 	/* 3 and 5 once each, 4 twice (a retry) */
 	assert_int_equal(solo, 4);
@@ -518,8 +524,8 @@ static void test_failing_batch_runs_one_by_one(void **state)
 
 static void test_parallel_keeps_stream_order(void **state)
 {
-	static const char *const s[] = {"a", "a", "b", "a", "c", "b", "c", "a",
-					"d", "d", "a", "b"};
+	static const char *const s[] = {"a", "a", "b", "a", "c", "b",
+					"c", "a", "d", "d", "a", "b"};
 	struct fx x;
 	uint64_t last_a = 0;
 	int i, seen_a = 0;
@@ -558,7 +564,8 @@ static void test_commits_by_count(void **state)
 			mid++;
 	assert_true(mid > 0);
 	for (i = 1; i < x.fake.ncommits_seen; i++)
-		assert_true(x.fake.commits_seen[i] >= x.fake.commits_seen[i - 1]);
+		assert_true(x.fake.commits_seen[i] >=
+			    x.fake.commits_seen[i - 1]);
 	assert_int_equal(ev_group_get(x.grp)->next, 10);
 	fx_free(&x);
 }

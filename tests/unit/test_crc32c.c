@@ -53,11 +53,13 @@ static void check_vectors(crc_fn fn, const char *name)
 	for (i = 0; i < 32; i++)
 		buf[i] = (uint8_t)i;
 	if (fn(0, buf, 32) != 0x46DD794Eu)
-		fail_msg("%s: incrementing bytes gave %08x", name, fn(0, buf, 32));
+		fail_msg("%s: incrementing bytes gave %08x", name,
+			 fn(0, buf, 32));
 	for (i = 0; i < 32; i++)
 		buf[i] = (uint8_t)(31 - i);
 	if (fn(0, buf, 32) != 0x113FDB5Cu)
-		fail_msg("%s: decrementing bytes gave %08x", name, fn(0, buf, 32));
+		fail_msg("%s: decrementing bytes gave %08x", name,
+			 fn(0, buf, 32));
 	if (fn(0, iscsi_read_pdu, 48) != 0xD9963A56u)
 		fail_msg("%s: iSCSI read PDU gave %08x", name,
 			 fn(0, iscsi_read_pdu, 48));
@@ -130,10 +132,12 @@ static void test_lengths_and_alignment(void **state)
 			want = crc_ref(0, mem + al, len);
 			for (i = 0; i < n; i++)
 				if (v[i].fn(0, mem + al, len) != want)
-					fail_msg("%s: length %zu at offset %zu: "
-						 "%08x, want %08x",
-						 v[i].name, len, al,
-						 v[i].fn(0, mem + al, len), want);
+					fail_msg(
+						"%s: length %zu at offset %zu: "
+						"%08x, want %08x",
+						v[i].name, len, al,
+						v[i].fn(0, mem + al, len),
+						want);
 		}
 	}
 	free(mem);
@@ -157,12 +161,14 @@ static void test_incremental(void **state)
 			one = v[i].fn(0, buf, len);
 			assert_int_equal(one, crc_ref(0, buf, len));
 			for (split = 0; split <= len; split++) {
-				two = v[i].fn(v[i].fn(0, buf, split), buf + split,
-					      len - split);
+				two = v[i].fn(v[i].fn(0, buf, split),
+					      buf + split, len - split);
 				if (two != one)
-					fail_msg("%s: split %zu of %zu gave %08x, "
-						 "one-shot %08x",
-						 v[i].name, split, len, two, one);
+					fail_msg(
+						"%s: split %zu of %zu gave %08x, "
+						"one-shot %08x",
+						v[i].name, split, len, two,
+						one);
 			}
 		}
 	}

@@ -89,8 +89,9 @@ static void test_store_then_load(void **state)
 	/* the line evtail(1) documents */
 	text = unit_read_file(f->path, &n);
 	assert_non_null(text);
-	assert_string_equal(text, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef"
-				  " next=12345\n");
+	assert_string_equal(
+		text, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef"
+		      " next=12345\n");
 	free(text);
 	memset(&c, 0x55, sizeof(c));
 	assert_int_equal(ev_cursor_load(f->path, &c, &err), 0);
@@ -110,7 +111,8 @@ static void test_round_trip_extremes(void **state)
 		store_ok(f->path, "ffffffffffffffffffffffffffffffff", nexts[i]);
 		memset(&c, 0, sizeof(c));
 		assert_int_equal(ev_cursor_load(f->path, &c, &err), 0);
-		assert_string_equal(c.log_id, "ffffffffffffffffffffffffffffffff");
+		assert_string_equal(c.log_id,
+				    "ffffffffffffffffffffffffffffffff");
 		if (c.next != nexts[i])
 			fail_msg("stored next=%llu, loaded %llu",
 				 (unsigned long long)nexts[i],
@@ -125,7 +127,8 @@ static void test_load_without_newline(void **state)
 	struct ev_cursor c;
 	struct ev_error err;
 
-	put(f->path, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=7");
+	put(f->path,
+	    "evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=7");
 	assert_int_equal(ev_cursor_load(f->path, &c, &err), 0);
 	assert_string_equal(c.log_id, ID);
 	assert_true(c.next == 7);
@@ -202,22 +205,33 @@ static void test_garbage(void **state)
 	GARBAGE(f, "\n");
 	GARBAGE(f, "hello world\n");
 	GARBAGE(f, "\x00\x01\x02\xff\xfe binary");
-	GARBAGE(f, "{\"log\":\"0123456789abcdef0123456789abcdef\",\"next\":5}\n");
+	GARBAGE(f,
+		"{\"log\":\"0123456789abcdef0123456789abcdef\",\"next\":5}\n");
 	/* another magic, another version */
-	GARBAGE(f, "evlog-kursor 1 log=0123456789abcdef0123456789abcdef next=5\n");
-	GARBAGE(f, "evlog-cursor 2 log=0123456789abcdef0123456789abcdef next=5\n");
+	GARBAGE(f,
+		"evlog-kursor 1 log=0123456789abcdef0123456789abcdef next=5\n");
+	GARBAGE(f,
+		"evlog-cursor 2 log=0123456789abcdef0123456789abcdef next=5\n");
 	/* fields missing, renamed or swapped */
 	GARBAGE(f, "evlog-cursor 1 next=5\n");
 	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef\n");
-	GARBAGE(f, "evlog-cursor 1 id=0123456789abcdef0123456789abcdef next=5\n");
-	GARBAGE(f, "evlog-cursor 1 next=5 log=0123456789abcdef0123456789abcdef\n");
+	GARBAGE(f,
+		"evlog-cursor 1 id=0123456789abcdef0123456789abcdef next=5\n");
+	GARBAGE(f,
+		"evlog-cursor 1 next=5 log=0123456789abcdef0123456789abcdef\n");
 	/* next that is not a number, or more than one */
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=\n");
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=x\n");
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=12x\n");
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=1.5\n");
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=5 6\n");
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=5 junk\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=x\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=12x\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=1.5\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=5 6\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=5 junk\n");
 }
 
 static void test_truncated(void **state)
@@ -239,12 +253,15 @@ static void test_wrong_id_length(void **state)
 	GARBAGE(f, "evlog-cursor 1 log= next=5\n");
 	GARBAGE(f, "evlog-cursor 1 log=0 next=5\n");
 	/* 31, 33, 40 and 41 characters */
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcde next=5\n");
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef0 next=5\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcde next=5\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdef0 next=5\n");
 	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef01234567"
 		   " next=5\n");
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef012345678"
-		   " next=5\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdef012345678"
+		" next=5\n");
 }
 
 /*
@@ -257,17 +274,22 @@ static void test_id_not_hex(void **state)
 {
 	struct fixture *f = *state;
 
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdeg next=5\n");
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcde- next=5\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdeg next=5\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcde- next=5\n");
 }
 
 static void test_next_not_a_plain_number(void **state)
 {
 	struct fixture *f = *state;
 
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=-1\n");
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=+5\n");
-	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef next= 5\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=-1\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdef next=+5\n");
+	GARBAGE(f,
+		"evlog-cursor 1 log=0123456789abcdef0123456789abcdef next= 5\n");
 	GARBAGE(f, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef"
 		   " next=99999999999999999999\n");
 }
@@ -294,8 +316,9 @@ static void test_store_replaces_atomically(void **state)
 	r = pread(fd, old, sizeof(old) - 1, 0);
 	close(fd);
 	assert_true(r > 0);
-	assert_string_equal(old, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef"
-				 " next=100\n");
+	assert_string_equal(
+		old, "evlog-cursor 1 log=0123456789abcdef0123456789abcdef"
+		     " next=100\n");
 	/* the name now leads to another file: renamed over, not rewritten */
 	assert_int_equal(stat(f->path, &after), 0);
 	assert_true(before.st_ino != after.st_ino);

@@ -46,7 +46,8 @@ static void letter(struct dfx *x, uint64_t offset, const char *group,
 	lc.round = round;
 	lc.parked_behind_letter = parked_id;
 	lc.parked_behind_offset = 0;
-	assert_int_equal(ev_dlq_letter_encode(&out, &lc, ev_now(), &t, &err), 0);
+	assert_int_equal(ev_dlq_letter_encode(&out, &lc, ev_now(), &t, &err),
+			 0);
 	assert_int_equal(ev_writer_add(x->w, out.p, out.len, t, &err), 0);
 	assert_int_equal(ev_writer_flush(x->w, &err), 0);
 	ev_buf_free(&out);
@@ -154,8 +155,8 @@ static void test_rounds_and_resolutions(void **state)
 	assert_int_equal(ev_dlq_record(x.w, EV_RESOLUTION_RESOLVED, &v[0],
 				       "./h.sh", 1, NULL, &d, &err),
 			 0);
-	assert_int_equal(ev_dlq_record(x.w, EV_RESOLUTION_DISCARDED, &v[1], NULL,
-				       0, "bad data", NULL, &err),
+	assert_int_equal(ev_dlq_record(x.w, EV_RESOLUTION_DISCARDED, &v[1],
+				       NULL, 0, "bad data", NULL, &err),
 			 0);
 	ev_letters_free(v, n);
 	scan(&x, &v, &n);
@@ -180,11 +181,11 @@ static void test_parking_and_stream_order(void **state)
 	(void)state;
 	dfx_setup(&x);
 	id = ev_log_id(x.src.log);
-	letter(&x, 0, "g", 1, 3, NULL);		/* a */
-	letter(&x, 2, "g", 1, 3, NULL);		/* b */
-	letter(&x, 3, "g", 1, 3, NULL);		/* no stream */
-	letter(&x, 4, "g", 1, 3, "parked-id");	/* a, parked */
-	letter(&x, 5, "h", 1, 3, NULL);		/* b, another group */
+	letter(&x, 0, "g", 1, 3, NULL);	       /* a */
+	letter(&x, 2, "g", 1, 3, NULL);	       /* b */
+	letter(&x, 3, "g", 1, 3, NULL);	       /* no stream */
+	letter(&x, 4, "g", 1, 3, "parked-id"); /* a, parked */
+	letter(&x, 5, "h", 1, 3, NULL);	       /* b, another group */
 	scan(&x, &v, &n);
 	assert_int_equal(n, 5);
 	assert_true(v[3].parked);
@@ -199,8 +200,8 @@ static void test_parking_and_stream_order(void **state)
 	assert_int_equal(prev[0], n);
 	assert_int_equal(prev[1], n);
 	assert_int_equal(prev[2], n);
-	assert_int_equal(prev[3], 0);	/* a behind a */
-	assert_int_equal(prev[4], n);	/* b, but of group h */
+	assert_int_equal(prev[3], 0); /* a behind a */
+	assert_int_equal(prev[4], n); /* b, but of group h */
 	ev_letters_free(v, n);
 	dfx_free(&x);
 }
@@ -216,7 +217,8 @@ static void test_open_and_lock(void **state)
 	(void)state;
 	dfx_setup(&x);
 	/* the log being read is no dead-letter log */
-	assert_int_equal(ev_dlq_open(&d, x.src.path, x.src.log, &err), EV_EUSAGE);
+	assert_int_equal(ev_dlq_open(&d, x.src.path, x.src.log, &err),
+			 EV_EUSAGE);
 	assert_null(d);
 	assert_non_null(strstr(err.msg, "is the log being read"));
 	/* a missing one is made, as a dead-letter log */
@@ -252,8 +254,8 @@ static void test_select_json_stats(void **state)
 	letter(&x, 2, "g", 1, 4, NULL);
 	letter(&x, 3, "h", 1, 3, NULL);
 	scan(&x, &v, &n);
-	assert_int_equal(ev_dlq_record(x.w, EV_RESOLUTION_DISCARDED, &v[2], NULL,
-				       0, "no", NULL, &err),
+	assert_int_equal(ev_dlq_record(x.w, EV_RESOLUTION_DISCARDED, &v[2],
+				       NULL, 0, "no", NULL, &err),
 			 0);
 	ev_letters_free(v, n);
 	scan(&x, &v, &n);
@@ -313,7 +315,7 @@ struct rfake {
 	int64_t now;
 	int running;
 	void *tag;
-	int fail_offset;	/* EV_OFFSET whose runs fail */
+	int fail_offset; /* EV_OFFSET whose runs fail */
 	int runs;
 	char order[64];
 };

@@ -66,8 +66,8 @@ static int parse_fmt(enum ev_format fmt, const char *line, struct parsed *out)
 static void parse_ok(const char *line, struct parsed *out)
 {
 	if (parse_fmt(EV_FMT_ENVELOPE, line, out) != 1)
-		fail_msg("'%s' was rejected: %s (column %zu)", line, out->err.msg,
-			 out->err.column);
+		fail_msg("'%s' was rejected: %s (column %zu)", line,
+			 out->err.msg, out->err.column);
 }
 
 /* An envelope line that must fail with this message (and column, if
@@ -82,7 +82,8 @@ static void parse_fails(const char *line, const char *msg, size_t column)
 	if (strstr(p.err.msg, msg) == NULL)
 		fail_msg("'%s': message '%s' lacks '%s'", line, p.err.msg, msg);
 	if (column != 0 && p.err.column != column)
-		fail_msg("'%s': column %zu, want %zu", line, p.err.column, column);
+		fail_msg("'%s': column %zu, want %zu", line, p.err.column,
+			 column);
 	parsed_free(&p);
 }
 
@@ -165,13 +166,14 @@ static void test_type_required(void **state)
 {
 	(void)state;
 	parse_fails("{}", "missing required field 'type'", 1);
-	parse_fails("{\"id\":\"x\",\"data\":1}", "missing required field 'type'",
-		    1);
-	parse_fails("{\"type\":\"\"}", "field 'type' must be a non-empty string",
+	parse_fails("{\"id\":\"x\",\"data\":1}",
+		    "missing required field 'type'", 1);
+	parse_fails("{\"type\":\"\"}",
+		    "field 'type' must be a non-empty string", 9);
+	parse_fails("{\"type\":5}", "field 'type' must be a non-empty string",
 		    9);
-	parse_fails("{\"type\":5}", "field 'type' must be a non-empty string", 9);
-	parse_fails("{\"type\":null}", "field 'type' must be a non-empty string",
-		    9);
+	parse_fails("{\"type\":null}",
+		    "field 'type' must be a non-empty string", 9);
 	parse_fails("{\"type\":[\"a\"]}",
 		    "field 'type' must be a non-empty string", 9);
 }
@@ -232,8 +234,10 @@ static void test_id_generated_uuid7(void **state)
 	decode_ok(&a.rec[0], &ea, 0);
 	assert_true(str_is(&ea.id, "order-1 \xc3\xa9"));
 	parsed_free(&a);
-	parse_fails("{\"type\":\"t\",\"id\":\"\"}", "field 'id' must be a "
-						    "non-empty string", 18);
+	parse_fails("{\"type\":\"t\",\"id\":\"\"}",
+		    "field 'id' must be a "
+		    "non-empty string",
+		    18);
 	parse_fails("{\"type\":\"t\",\"id\":7}", "field 'id'", 18);
 	/* ev_uuid7 directly: strictly increasing within one millisecond */
 	{
@@ -257,12 +261,14 @@ struct time_case {
 static void test_time_rfc3339(void **state)
 {
 	const struct time_case good[] = {
-		{"2025-01-10T09:30:00.123Z", utc(2025, 1, 10, 9, 30, 0, 123000000)},
+		{"2025-01-10T09:30:00.123Z",
+		 utc(2025, 1, 10, 9, 30, 0, 123000000)},
 		{"2025-01-10T09:30:00Z", utc(2025, 1, 10, 9, 30, 0, 0)},
 		{"2025-01-10T09:30:00+05:30", utc(2025, 1, 10, 4, 0, 0, 0)},
 		{"2025-01-10T09:30:00-08:00", utc(2025, 1, 10, 17, 30, 0, 0)},
 		{"2025-01-10T23:30:00-01:00", utc(2025, 1, 11, 0, 30, 0, 0)},
-		{"2025-01-10T09:30:00.1Z", utc(2025, 1, 10, 9, 30, 0, 100000000)},
+		{"2025-01-10T09:30:00.1Z",
+		 utc(2025, 1, 10, 9, 30, 0, 100000000)},
 		{"2025-01-10T09:30:00.123456789Z",
 		 utc(2025, 1, 10, 9, 30, 0, 123456789)},
 		{"2025-01-10T09:30:00.000000001+00:00",
@@ -374,9 +380,10 @@ static void test_time_format(void **state)
 static void test_version_schema(void **state)
 {
 	static const char *const fields[] = {"version", "schema"};
-	static const char *const bad[] = {"0", "-1", "1.5", "\"2\"", "1e2",
-					  "true", "[1]", "{}",
-					  "18446744073709551616"};
+	static const char *const bad[] =
+		{"0",	  "-1",	 "1.5",
+		 "\"2\"", "1e2", "true",
+		 "[1]",	  "{}",	 "18446744073709551616"};
 	char line[128], msg[64];
 	struct parsed p, q;
 	struct ev_event ev;
@@ -384,15 +391,17 @@ static void test_version_schema(void **state)
 
 	(void)state;
 	for (f = 0; f < 2; f++) {
-		snprintf(msg, sizeof(msg), "field '%s' must be a positive integer",
-			 fields[f]);
+		snprintf(msg, sizeof(msg),
+			 "field '%s' must be a positive integer", fields[f]);
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			snprintf(line, sizeof(line), "{\"type\":\"t\",\"%s\":%s}",
-				 fields[f], bad[i]);
+			snprintf(line, sizeof(line),
+				 "{\"type\":\"t\",\"%s\":%s}", fields[f],
+				 bad[i]);
 			parse_fails(line, msg, 14 + strlen(fields[f]) + 2);
 		}
 		snprintf(line, sizeof(line),
-			 "{\"type\":\"t\",\"%s\":18446744073709551615}", fields[f]);
+			 "{\"type\":\"t\",\"%s\":18446744073709551615}",
+			 fields[f]);
 		parse_ok(line, &p);
 		decode_ok(&p.rec[0], &ev, 0);
 		assert_true((f ? ev.schema : ev.version) == UINT64_MAX);
@@ -404,7 +413,8 @@ static void test_version_schema(void **state)
 	parsed_free(&p);
 	/* schema defaults to 1; an explicit 1 is the same record */
 	parse_ok("{\"id\":\"a\",\"type\":\"t\"}", &p);
-	parse_ok("{\"id\":\"a\",\"type\":\"t\",\"schema\":1,\"version\":null}", &q);
+	parse_ok("{\"id\":\"a\",\"type\":\"t\",\"schema\":1,\"version\":null}",
+		 &q);
 	decode_ok(&p.rec[0], &ev, 0);
 	assert_true(ev.schema == 1 && ev.version == 0);
 	assert_int_equal(p.rec[0].len, q.rec[0].len);
@@ -448,7 +458,8 @@ static void test_unknown_field(void **state)
 static void test_duplicate_field(void **state)
 {
 	(void)state;
-	parse_fails("{\"type\":\"a\",\"type\":\"b\"}", "duplicate field 'type'", 13);
+	parse_fails("{\"type\":\"a\",\"type\":\"b\"}", "duplicate field 'type'",
+		    13);
 	parse_fails("{\"type\":\"a\",\"data\":1,\"data\":2}",
 		    "duplicate field 'data'", 22);
 	parse_fails("{\"type\":\"a\",\"meta\":{},\"meta\":{}}",
@@ -486,12 +497,12 @@ static void test_meta_must_be_object(void **state)
 	struct ev_event ev;
 
 	(void)state;
-	parse_fails("{\"type\":\"t\",\"meta\":[1]}", "field 'meta' must be an object",
-		    20);
+	parse_fails("{\"type\":\"t\",\"meta\":[1]}",
+		    "field 'meta' must be an object", 20);
 	parse_fails("{\"type\":\"t\",\"meta\":\"x\"}",
 		    "field 'meta' must be an object", 20);
-	parse_fails("{\"type\":\"t\",\"meta\":1}", "field 'meta' must be an object",
-		    20);
+	parse_fails("{\"type\":\"t\",\"meta\":1}",
+		    "field 'meta' must be an object", 20);
 	parse_fails("{\"type\":\"t\",\"meta\":true}",
 		    "field 'meta' must be an object", 20);
 	parse_ok("{\"type\":\"t\",\"meta\":null}", &p);
@@ -512,7 +523,8 @@ static void test_data_base64(void **state)
 	char *s;
 
 	(void)state;
-	parse_ok("{\"id\":\"x\",\"type\":\"t\",\"data_base64\":\"AAEC/w==\"}", &p);
+	parse_ok("{\"id\":\"x\",\"type\":\"t\",\"data_base64\":\"AAEC/w==\"}",
+		 &p);
 	decode_ok(&p.rec[0], &ev, 3);
 	assert_true(ev.data_is_binary);
 	assert_int_equal(ev.data_len, 4);
@@ -534,10 +546,10 @@ static void test_data_base64(void **state)
 	parsed_free(&p);
 	parse_fails("{\"type\":\"t\",\"data_base64\":\"AAE\"}",
 		    "field 'data_base64' is not valid base64", 27);
-	parse_fails("{\"type\":\"t\",\"data_base64\":\"AA=A\"}", "not valid base64",
-		    27);
-	parse_fails("{\"type\":\"t\",\"data_base64\":\"A===\"}", "not valid base64",
-		    27);
+	parse_fails("{\"type\":\"t\",\"data_base64\":\"AA=A\"}",
+		    "not valid base64", 27);
+	parse_fails("{\"type\":\"t\",\"data_base64\":\"A===\"}",
+		    "not valid base64", 27);
 	parse_fails("{\"type\":\"t\",\"data_base64\":\"AA AA\"}",
 		    "not valid base64", 27);
 	parse_fails("{\"type\":\"t\",\"data_base64\":5}",
@@ -569,17 +581,20 @@ static void test_data_base64_empty(void **state)
 		ps = ev_parser_new(NULL);
 		assert_non_null(ps);
 		if (round == 1)
-			assert_int_equal(ev_parser_line(ps, first, strlen(first),
-							NOW, &err),
+			assert_int_equal(ev_parser_line(ps, first,
+							strlen(first), NOW,
+							&err),
 					 1);
-		assert_int_equal(ev_parser_line(ps, line, strlen(line), NOW, &err),
+		assert_int_equal(ev_parser_line(ps, line, strlen(line), NOW,
+						&err),
 				 1);
 		ev_parser_record(ps, 0, &rec, &n, NULL);
 		assert_int_equal(ev_event_decode(rec, n, &ev, &err), 0);
 		if (ev.data == NULL || !ev.data_is_binary || ev.data_len != 0) {
-			print_error("# %s parser: \"data_base64\":\"\" gave %s\n",
-				    round ? "a used" : "a fresh",
-				    ev.data == NULL ? "no data" : "other data");
+			print_error(
+				"# %s parser: \"data_base64\":\"\" gave %s\n",
+				round ? "a used" : "a fresh",
+				ev.data == NULL ? "no data" : "other data");
 			bad++;
 		}
 		ev_parser_free(ps);
@@ -630,7 +645,8 @@ static void test_full_envelope(void **state)
 	/* the type can be read without decoding */
 	{
 		struct ev_str t;
-		assert_int_equal(ev_event_peek_type(p.rec[0].p, p.rec[0].len, &t),
+		assert_int_equal(ev_event_peek_type(p.rec[0].p, p.rec[0].len,
+						    &t),
 				 0);
 		assert_true(str_is(&t, "MoneyDeposited"));
 	}
@@ -674,8 +690,8 @@ static void test_roundtrip(void **state)
 		parse_ok(j1, &q);
 		if (q.rec[0].len != p.rec[0].len ||
 		    memcmp(q.rec[0].p, p.rec[0].p, p.rec[0].len) != 0)
-			fail_msg("'%s' -> '%s' gives a different record", lines[i],
-				 j1);
+			fail_msg("'%s' -> '%s' gives a different record",
+				 lines[i], j1);
 		assert_true(q.time[0] == p.time[0]);
 		j2 = rec_json(&q.rec[0], 1000 + i);
 		assert_string_equal(j1, j2);
@@ -704,8 +720,10 @@ static void test_decode_rejects(void **state)
 		  "\x84\x01\xa1x\x02\xa1t\x05\xd6\xff\x00\x00\x00\x00\x0b\x01"),
 		R("link not an offset",
 		  "\x84\x01\xa1x\x02\xa1t\x05\xd6\xff\x00\x00\x00\x00\x0a\xa1x"),
-		R("empty type", "\x83\x01\xa1x\x02\xa0\x05\xd6\xff\x00\x00\x00\x00"),
-		R("empty id", "\x83\x01\xa0\x02\xa1t\x05\xd6\xff\x00\x00\x00\x00"),
+		R("empty type",
+		  "\x83\x01\xa1x\x02\xa0\x05\xd6\xff\x00\x00\x00\x00"),
+		R("empty id",
+		  "\x83\x01\xa0\x02\xa1t\x05\xd6\xff\x00\x00\x00\x00"),
 		R("bad utf8 type",
 		  "\x83\x01\xa1x\x02\xa1\xff\x05\xd6\xff\x00\x00\x00\x00"),
 		R("time not a timestamp", "\x83\x01\xa1x\x02\xa1t\x05\x01"),
@@ -718,8 +736,9 @@ static void test_decode_rejects(void **state)
 		R("truncated", "\x83\x01\xa1x\x02\xa1t\x05\xd6\xff\x00\x00"),
 		R("data bin inside",
 		  "\x84\x01\xa1x\x02\xa1t\x05\xd6\xff\x00\x00\x00\x00\x08\x91\xc4\x00"),
-		R("data NaN", "\x84\x01\xa1x\x02\xa1t\x05\xd6\xff\x00\x00\x00\x00"
-			      "\x08\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00"),
+		R("data NaN",
+		  "\x84\x01\xa1x\x02\xa1t\x05\xd6\xff\x00\x00\x00\x00"
+		  "\x08\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00"),
 #undef R
 	};
 	struct ev_buf out = {0};
@@ -770,7 +789,8 @@ static void test_accepted_nesting_decodes(void **state)
 
 	(void)state;
 	for (fmt = 0; fmt < 3; fmt++) {
-		for (depth = EV_MAX_DEPTH - 3; depth <= EV_MAX_DEPTH + 1; depth++) {
+		for (depth = EV_MAX_DEPTH - 3; depth <= EV_MAX_DEPTH + 1;
+		     depth++) {
 			n = snprintf(line, sizeof(line), "%s", pre[fmt]);
 			for (i = 0; i < depth; i++)
 				line[n++] = '[';
@@ -786,13 +806,15 @@ static void test_accepted_nesting_decodes(void **state)
 				continue; /* refused: fine */
 			}
 			out.len = 0;
-			if (ev_event_decode(p.rec[0].p, p.rec[0].len, &ev, &err) != 0 ||
+			if (ev_event_decode(p.rec[0].p, p.rec[0].len, &ev,
+					    &err) != 0 ||
 			    ev_event_check_deep(&ev, &err) != 0 ||
 			    ev_record_to_json(p.rec[0].p, p.rec[0].len, 0, &out,
 					      &err) != 0) {
-				print_error("# format %d: data nested %d deep is "
-					    "accepted but its record fails: %s\n",
-					    fmt, depth, err.msg);
+				print_error(
+					"# format %d: data nested %d deep is "
+					"accepted but its record fails: %s\n",
+					fmt, depth, err.msg);
 				bad++;
 			}
 			parsed_free(&p);
@@ -833,8 +855,8 @@ static void wrap_fails(const char *type_from, const char *id_from,
 {
 	struct parsed p;
 
-	if (wrap(gh_line, NULL, type_from, id_from, stream_from, time_from, NULL,
-		 &p) != EV_EDATA)
+	if (wrap(gh_line, NULL, type_from, id_from, stream_from, time_from,
+		 NULL, &p) != EV_EDATA)
 		fail_msg("wrap did not fail (want '%s')", msg);
 	if (strcmp(p.err.msg, msg) != 0)
 		fail_msg("wrap: '%s', want '%s'", p.err.msg, msg);
@@ -869,8 +891,8 @@ static void test_wrap(void **state)
 	parsed_free(&p);
 
 	/* a fixed type, no other paths: generated id, time now */
-	assert_int_equal(wrap("  \"a log line\"  ", "Log", NULL, NULL, NULL, NULL,
-			      NULL, &p),
+	assert_int_equal(wrap("  \"a log line\"  ", "Log", NULL, NULL, NULL,
+			      NULL, NULL, &p),
 			 1);
 	decode_ok(&p.rec[0], &ev, 0);
 	assert_true(str_is(&ev.type, "Log"));
@@ -881,7 +903,8 @@ static void test_wrap(void **state)
 	parsed_free(&p);
 
 	/* an absent --id-from path means a generated id */
-	assert_int_equal(wrap(gh_line, NULL, "type", "nope", NULL, NULL, NULL, &p),
+	assert_int_equal(wrap(gh_line, NULL, "type", "nope", NULL, NULL, NULL,
+			      &p),
 			 1);
 	decode_ok(&p.rec[0], &ev, 0);
 	check_uuid7(&ev.id, NOW);
@@ -943,10 +966,12 @@ static void test_builder(void **state)
 	assert_int_equal(ev_builder_set(b, "schema", "2", &err), 0);
 	assert_int_equal(ev_builder_set(b, "version", "7", &err), 0);
 	assert_int_equal(ev_builder_data(b, "amount", "2000", 4, 1, &err), 0);
-	assert_int_equal(ev_builder_data(b, "note", "hi \"you\"", 8, 0, &err), 0);
+	assert_int_equal(ev_builder_data(b, "note", "hi \"you\"", 8, 0, &err),
+			 0);
 	{
 		const char *v = " [1, {\"a\":null}] ";
-		assert_int_equal(ev_builder_data(b, "tags", v, strlen(v), 1, &err),
+		assert_int_equal(ev_builder_data(b, "tags", v, strlen(v), 1,
+						 &err),
 				 0);
 	}
 	assert_int_equal(ev_builder_meta(b, "userId", "u-1", &err), 0);
@@ -955,36 +980,43 @@ static void test_builder(void **state)
 	assert_true(t == utc(2025, 1, 10, 8, 30, 0, 0));
 	decode_ok(&out, &ev, 5);
 	s = rec_json(&out, 5);
-	assert_string_equal(s,
-			    "{\"offset\":5,\"id\":\"id-1\",\"type\":\"OrderPlaced\","
-			    "\"stream\":\"s-1\",\"version\":7,"
-			    "\"time\":\"2025-01-10T08:30:00.000Z\",\"schema\":2,"
-			    "\"key\":\"k-1\",\"data\":{\"amount\":2000,"
-			    "\"note\":\"hi \\\"you\\\"\",\"tags\":[1,{\"a\":null}]},"
-			    "\"meta\":{\"userId\":\"u-1\",\"source\":\"cli\"}}");
+	assert_string_equal(
+		s, "{\"offset\":5,\"id\":\"id-1\",\"type\":\"OrderPlaced\","
+		   "\"stream\":\"s-1\",\"version\":7,"
+		   "\"time\":\"2025-01-10T08:30:00.000Z\",\"schema\":2,"
+		   "\"key\":\"k-1\",\"data\":{\"amount\":2000,"
+		   "\"note\":\"hi \\\"you\\\"\",\"tags\":[1,{\"a\":null}]},"
+		   "\"meta\":{\"userId\":\"u-1\",\"source\":\"cli\"}}");
 	free(s);
 	/* the same event from evpub's arguments */
 	{
 		struct ev_builder *b2 = ev_builder_new();
 		struct ev_buf out2 = {0};
-		static const char *const args[] = {
-			"amount:=2000", "note=hi \"you\"", "tags:= [1, {\"a\":null}] "};
+		static const char *const args[] = {"amount:=2000",
+						   "note=hi \"you\"",
+						   "tags:= [1, {\"a\":null}] "};
 		size_t i;
 		assert_non_null(b2);
-		assert_int_equal(ev_builder_set(b2, "type", "OrderPlaced", &err), 0);
+		assert_int_equal(ev_builder_set(b2, "type", "OrderPlaced",
+						&err),
+				 0);
 		assert_int_equal(ev_builder_set(b2, "id", "id-1", &err), 0);
 		assert_int_equal(ev_builder_set(b2, "stream", "s-1", &err), 0);
 		assert_int_equal(ev_builder_set(b2, "key", "k-1", &err), 0);
 		assert_int_equal(ev_builder_set(b2, "time",
-						"2025-01-10T09:30:00+01:00", &err),
+						"2025-01-10T09:30:00+01:00",
+						&err),
 				 0);
 		assert_int_equal(ev_builder_set(b2, "schema", "2", &err), 0);
 		assert_int_equal(ev_builder_set(b2, "version", "7", &err), 0);
 		for (i = 0; i < 3; i++)
 			assert_int_equal(ev_builder_arg(b2, args[i], &err), 0);
-		assert_int_equal(ev_builder_meta_arg(b2, "userId=u-1", &err), 0);
-		assert_int_equal(ev_builder_meta_arg(b2, "source=cli", &err), 0);
-		assert_int_equal(ev_builder_finish(b2, NOW, &out2, &t, &err), 0);
+		assert_int_equal(ev_builder_meta_arg(b2, "userId=u-1", &err),
+				 0);
+		assert_int_equal(ev_builder_meta_arg(b2, "source=cli", &err),
+				 0);
+		assert_int_equal(ev_builder_finish(b2, NOW, &out2, &t, &err),
+				 0);
 		assert_int_equal(out2.len, out.len);
 		assert_memory_equal(out2.p, out.p, out.len);
 		ev_buf_free(&out2);
@@ -1020,12 +1052,15 @@ static void test_builder(void **state)
 	assert_int_equal(ev_builder_set(b, "schema", "-1", &err), EV_EUSAGE);
 	assert_int_equal(ev_builder_set(b, "version", "abc", &err), EV_EUSAGE);
 	/* messages name the field, never a front end's flag */
-	assert_string_equal(err.msg, "version: 'abc' is not a positive integer");
+	assert_string_equal(err.msg,
+			    "version: 'abc' is not a positive integer");
 	assert_int_equal(ev_builder_set(b, "version", "99999999999999999999",
 					&err),
 			 EV_EUSAGE);
-	assert_int_equal(ev_builder_set(b, "time", "yesterday", &err), EV_EUSAGE);
-	assert_string_equal(err.msg, "time: 'yesterday' is not an RFC 3339 time");
+	assert_int_equal(ev_builder_set(b, "time", "yesterday", &err),
+			 EV_EUSAGE);
+	assert_string_equal(err.msg,
+			    "time: 'yesterday' is not an RFC 3339 time");
 	assert_int_equal(ev_builder_set(b, "stream", "\xff", &err), EV_EUSAGE);
 	assert_string_equal(err.msg, "stream: value is not valid UTF-8");
 	assert_int_equal(ev_builder_meta(b, "a", "\xff", &err), EV_EUSAGE);
@@ -1038,15 +1073,17 @@ static void test_builder(void **state)
 	assert_int_equal(ev_builder_arg(b, ":=1", &err), EV_EUSAGE);
 	assert_string_equal(err.msg, "':=1' has an empty name");
 	assert_int_equal(ev_builder_arg(b, "a:=[1", &err), EV_EUSAGE);
-	assert_string_equal(err.msg,
-			    "'a:=[1': unexpected end of input in array at column 3");
+	assert_string_equal(
+		err.msg,
+		"'a:=[1': unexpected end of input in array at column 3");
 	assert_int_equal(ev_builder_meta_arg(b, "foo", &err), EV_EUSAGE);
 	assert_string_equal(err.msg, "meta: expected NAME=VALUE, got 'foo'");
 	assert_int_equal(ev_builder_data(b, "x", "{\"a\":", 5, 1, &err),
 			 EV_EUSAGE);
 	assert_non_null(strstr(err.msg, "column"));
 	assert_int_equal(ev_builder_data(b, "x", "1 2", 3, 1, &err), EV_EUSAGE);
-	assert_int_equal(ev_builder_data(b, "x", "\xc3", 1, 0, &err), EV_EUSAGE);
+	assert_int_equal(ev_builder_data(b, "x", "\xc3", 1, 0, &err),
+			 EV_EUSAGE);
 	assert_int_equal(ev_builder_meta(b, "k", "\xff", &err), EV_EUSAGE);
 	out.len = 0;
 	assert_int_equal(ev_builder_finish(b, NOW, &out, &t, &err), EV_EDATA);
@@ -1120,8 +1157,8 @@ static void run_ce_cases(const char *stem, int batches)
 				 want[i]);
 		r = parse_fmt(EV_FMT_CLOUDEVENTS, lines[i], &p);
 		if (valid && r < 0) {
-			print_error("# %s (line %d) rejected: %s\n", ids[i], i + 1,
-				    p.err.msg);
+			print_error("# %s (line %d) rejected: %s\n", ids[i],
+				    i + 1, p.err.msg);
 			bad++;
 		} else if (!valid && r >= 0) {
 			print_error("# %s (line %d) accepted\n", ids[i], i + 1);
@@ -1160,11 +1197,12 @@ static void test_cloudevents_batches(void **state)
 	assert_int_equal(parse_fmt(EV_FMT_CLOUDEVENTS, "[]", &p), 0);
 	parsed_free(&p);
 	assert_int_equal(
-		parse_fmt(EV_FMT_CLOUDEVENTS,
-			  "[{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\","
-			  "\"type\":\"a\"},{\"specversion\":\"1.0\",\"id\":\"2\","
-			  "\"source\":\"s\",\"type\":\"b\"}]",
-			  &p),
+		parse_fmt(
+			EV_FMT_CLOUDEVENTS,
+			"[{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\","
+			"\"type\":\"a\"},{\"specversion\":\"1.0\",\"id\":\"2\","
+			"\"source\":\"s\",\"type\":\"b\"}]",
+			&p),
 		2);
 	{
 		struct ev_event ev;
@@ -1239,8 +1277,8 @@ static int ce_roundtrip(const char *line, char *why, size_t wn)
 		parsed_free(&p);
 		return 0;
 	}
-	if (parse_fmt(EV_FMT_CLOUDEVENTS,
-		      strndupa((const char *)ce.p, ce.len), &q) != 1) {
+	if (parse_fmt(EV_FMT_CLOUDEVENTS, strndupa((const char *)ce.p, ce.len),
+		      &q) != 1) {
 		snprintf(why, wn, "our CloudEvent '%.*s' is rejected: %s",
 			 (int)ce.len, ce.p, q.err.msg);
 		ev_buf_free(&ce);
@@ -1248,15 +1286,15 @@ static int ce_roundtrip(const char *line, char *why, size_t wn)
 		return 0;
 	}
 	decode_ok(&q.rec[0], &b, 77);
-#define LOST(what)                                                          \
-	do {                                                                \
-		size_t l = strlen(why);                                     \
-		snprintf(why + l, wn - l, "%s%s", l ? ", " : "", what);     \
-		ok = 0;                                                     \
+#define LOST(what)                                                      \
+	do {                                                            \
+		size_t l = strlen(why);                                 \
+		snprintf(why + l, wn - l, "%s%s", l ? ", " : "", what); \
+		ok = 0;                                                 \
 	} while (0)
-#define SAME_STR(f)                                                         \
-	if ((a.f.p == NULL) != (b.f.p == NULL) ||                           \
-	    (a.f.p && (a.f.n != b.f.n || memcmp(a.f.p, b.f.p, a.f.n))))     \
+#define SAME_STR(f)                                                     \
+	if ((a.f.p == NULL) != (b.f.p == NULL) ||                       \
+	    (a.f.p && (a.f.n != b.f.n || memcmp(a.f.p, b.f.p, a.f.n)))) \
 	LOST(#f)
 	SAME_STR(id);
 	SAME_STR(type);
@@ -1271,8 +1309,8 @@ static int ce_roundtrip(const char *line, char *why, size_t wn)
 		LOST("schema");
 	if ((a.data == NULL) != (b.data == NULL) ||
 	    a.data_is_binary != b.data_is_binary ||
-	    (a.data && (a.data_len != b.data_len ||
-			memcmp(a.data, b.data, a.data_len))))
+	    (a.data &&
+	     (a.data_len != b.data_len || memcmp(a.data, b.data, a.data_len))))
 		LOST(a.data_is_binary ? "data_base64" : "data");
 	if ((a.meta == NULL) != (b.meta == NULL))
 		LOST("meta");
@@ -1366,7 +1404,8 @@ static void test_cloudevents_roundtrip_empty_values(void **state)
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		if (parse_fmt(EV_FMT_ENVELOPE, refused[i], &p) >= 0 ||
 		    strstr(p.err.msg, "must be a non-empty string") == NULL) {
-			print_error("# %s: not refused as expected\n", refused[i]);
+			print_error("# %s: not refused as expected\n",
+				    refused[i]);
 			bad++;
 		}
 		parsed_free(&p);
@@ -1406,7 +1445,8 @@ static void test_cloudevents_output_is_readable(void **state)
 		parsed_free(&p);
 	}
 	if (bad)
-		fail_msg("%d identifiers with control characters accepted", bad);
+		fail_msg("%d identifiers with control characters accepted",
+			 bad);
 }
 
 /* CloudEvents input: the mapping table of evpub(1) */
@@ -1439,11 +1479,12 @@ static void test_cloudevents_mapping(void **state)
 	assert_string_equal(s, "{\"x\":[1,2]}");
 	free(s);
 	s = mp_json(ev.meta, ev.meta_len);
-	assert_string_equal(s, "{\"userId\":\"u\",\"correlationId\":\"c1\","
-			       "\"causationId\":\"c0\",\"source\":\"https://src\","
-			       "\"dataschema\":\"https://schema\","
-			       "\"datacontenttype\":\"application/json\","
-			       "\"extbool\":true,\"extint\":-3,\"extstr\":\"v\"}");
+	assert_string_equal(s,
+			    "{\"userId\":\"u\",\"correlationId\":\"c1\","
+			    "\"causationId\":\"c0\",\"source\":\"https://src\","
+			    "\"dataschema\":\"https://schema\","
+			    "\"datacontenttype\":\"application/json\","
+			    "\"extbool\":true,\"extint\":-3,\"extstr\":\"v\"}");
 	free(s);
 	parsed_free(&p);
 	/* data_base64 is binary data; the default source is not kept */
@@ -1470,11 +1511,12 @@ static void test_cloudevents_mapping(void **state)
 		decode_ok(&p.rec[0], &ev, 12);
 		assert_int_equal(ev_event_to_cloudevent(&ev, &ce, &err), 0);
 		s = strndup((const char *)ce.p, ce.len);
-		assert_string_equal(s, "{\"specversion\":\"1.0\",\"id\":\"x\","
-				       "\"source\":\"urn:evlog:default\","
-				       "\"type\":\"t\","
-				       "\"time\":\"2020-01-01T00:00:00.000Z\","
-				       "\"sequence\":\"4\",\"evlogoffset\":\"12\"}");
+		assert_string_equal(
+			s, "{\"specversion\":\"1.0\",\"id\":\"x\","
+			   "\"source\":\"urn:evlog:default\","
+			   "\"type\":\"t\","
+			   "\"time\":\"2020-01-01T00:00:00.000Z\","
+			   "\"sequence\":\"4\",\"evlogoffset\":\"12\"}");
 		free(s);
 		ev_buf_free(&ce);
 		parsed_free(&p);

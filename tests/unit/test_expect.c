@@ -6,8 +6,9 @@
 
 static void test_parse(void **state)
 {
-	static const char *const bad[] = {"", "foo", "-1", "1x", " 1",
-					  "99999999999999999999", "ANY"};
+	static const char *const bad[] = {"",	"foo", "-1",
+					  "1x", " 1",  "99999999999999999999",
+					  "ANY"};
 	enum ev_expect e;
 	struct ev_error err;
 	uint64_t v;
@@ -29,11 +30,12 @@ static void test_parse(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(ev_expect_parse(bad[i], &e, &v, &err),
 				 EV_EUSAGE);
-		assert_non_null(strstr(err.msg, "is not a version number, none, "
-						"exists or any"));
+		assert_non_null(strstr(err.msg,
+				       "is not a version number, none, "
+				       "exists or any"));
 	}
-	assert_string_equal(err.msg,
-			    "'ANY' is not a version number, none, exists or any");
+	assert_string_equal(
+		err.msg, "'ANY' is not a version number, none, exists or any");
 }
 
 /* a record with this stream (NULL: none) */

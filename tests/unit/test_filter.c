@@ -43,14 +43,17 @@ static int takes(struct ev_filter *f, const char *line)
 	return m;
 }
 
-static const char e1[] = "{\"type\":\"PaymentAuthorized\",\"stream\":\"order-7\","
-			 "\"time\":\"2025-01-10T09:30:00Z\",\"data\":{\"amount\":"
-			 "2500,\"city\":\"Paris\",\"items\":[{\"sku\":\"A\"}]},"
-			 "\"meta\":{\"userId\":\"u-1\"}}";
-static const char e2[] = "{\"type\":\"OrderPlaced\",\"stream\":\"order\","
-			 "\"time\":\"2025-01-11T00:00:00Z\",\"data\":{\"amount\":"
-			 "99.5}}";
-static const char e3[] = "{\"type\":\"Ping\",\"time\":\"2025-01-12T00:00:00Z\"}";
+static const char e1[] =
+	"{\"type\":\"PaymentAuthorized\",\"stream\":\"order-7\","
+	"\"time\":\"2025-01-10T09:30:00Z\",\"data\":{\"amount\":"
+	"2500,\"city\":\"Paris\",\"items\":[{\"sku\":\"A\"}]},"
+	"\"meta\":{\"userId\":\"u-1\"}}";
+static const char e2[] =
+	"{\"type\":\"OrderPlaced\",\"stream\":\"order\","
+	"\"time\":\"2025-01-11T00:00:00Z\",\"data\":{\"amount\":"
+	"99.5}}";
+static const char e3[] =
+	"{\"type\":\"Ping\",\"time\":\"2025-01-12T00:00:00Z\"}";
 
 static void test_empty_takes_all(void **state)
 {
@@ -137,8 +140,8 @@ static void test_where_operators(void **state)
 		if (ev_filter_add_where(f, cases[i].expr, &err) != 0)
 			fail_msg("%s: %s", cases[i].expr, err.msg);
 		assert_true(ev_filter_needs_event(f));
-		if (takes(f, e1) != cases[i].e1 || takes(f, e2) != cases[i].e2 ||
-		    takes(f, e3) != cases[i].e3)
+		if (takes(f, e1) != cases[i].e1 ||
+		    takes(f, e2) != cases[i].e2 || takes(f, e3) != cases[i].e3)
 			fail_msg("'%s' matched %d %d %d, not %d %d %d",
 				 cases[i].expr, takes(f, e1), takes(f, e2),
 				 takes(f, e3), cases[i].e1, cases[i].e2,
@@ -155,9 +158,11 @@ static void test_where_errors(void **state)
 		{"== 3", "'== 3': expected a path such as data.amount"},
 		{"data.x ~ 3", "'data.x ~ 3': expected an operator: ==, !=, <, "
 			       "<=, >, >= or exists"},
-		{"data.x exists 3", "'data.x exists 3': 'exists' takes no value"},
+		{"data.x exists 3",
+		 "'data.x exists 3': 'exists' takes no value"},
 		{"data.x ==", "'data.x ==': expected a value"},
-		{"time > yesterday", "'time > yesterday': 'yesterday' is not a time"},
+		{"time > yesterday",
+		 "'time > yesterday': 'yesterday' is not a time"},
 	};
 	struct ev_filter *f = ev_filter_new();
 	struct ev_error err;

@@ -17,7 +17,7 @@
 
 static int fuzz_failures;
 
-#define FUZZ_FAIL(...)                                                      \
+#define FUZZ_FAIL(...)                                                       \
 	(print_error("# invariant failed: " __VA_ARGS__), print_error("\n"), \
 	 fuzz_failures++)
 

@@ -531,12 +531,15 @@ static void test_reset(void **state)
 	commit(g, 10);
 	ev_group_close(g);
 	/* a dry run changes nothing */
-	assert_int_equal(ev_group_reset(t->log, "g", NULL, 3, 1, NULL, &err), 0);
+	assert_int_equal(ev_group_reset(t->log, "g", NULL, 3, 1, NULL, &err),
+			 0);
 	assert_int_equal(next_of(t, "g"), 10);
-	assert_int_equal(ev_group_reset(t->log, "g", NULL, 3, 0, NULL, &err), 0);
+	assert_int_equal(ev_group_reset(t->log, "g", NULL, 3, 0, NULL, &err),
+			 0);
 	assert_int_equal(next_of(t, "g"), 3);
 	/* forward too */
-	assert_int_equal(ev_group_reset(t->log, "g", NULL, 50, 0, NULL, &err), 0);
+	assert_int_equal(ev_group_reset(t->log, "g", NULL, 50, 0, NULL, &err),
+			 0);
 	assert_int_equal(next_of(t, "g"), 50);
 	/* not while a consumer holds it */
 	g = open_group(t, "g", NULL);

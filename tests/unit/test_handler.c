@@ -62,8 +62,8 @@ static void test_env_and_input(void **state)
 	 * leak into a run that has no value for them */
 	setenv("EV_STREAM", "leaked", 1);
 	setenv("EV_COUNT", "99", 1);
-	snprintf(cmd, sizeof(cmd),
-		 "{ env | grep '^EV_' | sort; cat; } >%s", out);
+	snprintf(cmd, sizeof(cmd), "{ env | grep '^EV_' | sort; cat; } >%s",
+		 out);
 	run(cmd, "line one\nline two\n", env, 0, &d);
 	unsetenv("EV_STREAM");
 	unsetenv("EV_COUNT");
@@ -117,10 +117,11 @@ static void test_input_line(void **state)
 	ev_parser_record(ps, 0, &rec, &n, &t);
 	assert_int_equal(ev_handler_input(&in, rec, n, 17, &err), 0);
 	assert_int_equal(ev_buf_putc(&in, '\0'), 0);
-	assert_string_equal((char *)in.p,
-			    "{\"offset\":17,\"id\":\"x\",\"type\":\"T\","
-			    "\"time\":\"2025-01-01T00:00:00.000Z\",\"schema\":1,"
-			    "\"data\":{\"a\":1}}\n");
+	assert_string_equal(
+		(char *)in.p,
+		"{\"offset\":17,\"id\":\"x\",\"type\":\"T\","
+		"\"time\":\"2025-01-01T00:00:00.000Z\",\"schema\":1,"
+		"\"data\":{\"a\":1}}\n");
 	ev_buf_free(&in);
 	ev_parser_free(ps);
 }
@@ -180,11 +181,12 @@ static void test_parallel_slots(void **state)
 	assert_int_equal(ev_runner_free_slots(r), 3);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(ev_runner_start(r, "cat >/dev/null",
-						 (const uint8_t *)"", 0, NULL, 0,
-						 &seen[i], &err),
+						 (const uint8_t *)"", 0, NULL,
+						 0, &seen[i], &err),
 				 0);
 	assert_int_equal(ev_runner_free_slots(r), 0);
-	assert_int_equal(ev_runner_start(r, "true", NULL, 0, NULL, 0, NULL, &err),
+	assert_int_equal(ev_runner_start(r, "true", NULL, 0, NULL, 0, NULL,
+					 &err),
 			 EV_ERR);
 	while (done < 3)
 		if (ev_runner_wait(r, 1000, &d) == 1) {

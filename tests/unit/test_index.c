@@ -139,8 +139,8 @@ static void test_index_find(void **state)
 		want = -1;
 		for (k = 0; k < entries && ev_get32(e + k * 8) <= target; k++)
 			want = (int)k;
-		found = ev_index_find(f->t.log->dirfd, 0, f->salt, target, limit,
-				      &pos, &off);
+		found = ev_index_find(f->t.log->dirfd, 0, f->salt, target,
+				      limit, &pos, &off);
 		if (want < 0) {
 			assert_int_equal(found, 0);
 			continue;
@@ -149,7 +149,8 @@ static void test_index_find(void **state)
 		    pos != ev_get32(e + want * 8 + 4))
 			fail_msg("target %llu: got %d pos %llu off %llu",
 				 (unsigned long long)target, found,
-				 (unsigned long long)pos, (unsigned long long)off);
+				 (unsigned long long)pos,
+				 (unsigned long long)off);
 		b = batch_at(f, pos);
 		assert_non_null(b);
 		assert_true(b->base == off && off <= target);
@@ -157,8 +158,8 @@ static void test_index_find(void **state)
 	/* entries at or past the limit are not used */
 	k = entries / 2;
 	limit = ev_get32(e + k * 8 + 4);
-	assert_int_equal(ev_index_find(f->t.log->dirfd, 0, f->salt, N - 1, limit,
-				       &pos, &off),
+	assert_int_equal(ev_index_find(f->t.log->dirfd, 0, f->salt, N - 1,
+				       limit, &pos, &off),
 			 1);
 	assert_true(pos == ev_get32(e + (k - 1) * 8 + 4));
 	/* another segment's salt: the file is not ours */
@@ -189,15 +190,16 @@ static void test_tindex_find(void **state)
 			if (T < t)
 				want = (int)k;
 		}
-		found = ev_tindex_find(f->t.log->dirfd, 0, f->salt, t, &off, &tmax,
-				       &entry);
+		found = ev_tindex_find(f->t.log->dirfd, 0, f->salt, t, &off,
+				       &tmax, &entry);
 		if (want < 0) {
 			assert_int_equal(found, 0);
 			continue;
 		}
 		assert_int_equal(found, 1);
 		assert_true(off == ev_get32(e + want * EV_TIX_ENTRY + 8));
-		assert_true(tmax == (ev_time_t)ev_get64(e + want * EV_TIX_ENTRY));
+		assert_true(tmax ==
+			    (ev_time_t)ev_get64(e + want * EV_TIX_ENTRY));
 		assert_true(tmax < t);
 	}
 	/* what an entry promises: every event before it is at or before T */
@@ -206,9 +208,11 @@ static void test_tindex_find(void **state)
 		off = ev_get32(e + k * EV_TIX_ENTRY + 8);
 		for (i = 0; i < (int)off; i++)
 			if (jittered(i) > T)
-				fail_msg("tix entry %zu: event %d at %lld is after "
-					 "its time %lld",
-					 k, i, (long long)jittered(i), (long long)T);
+				fail_msg(
+					"tix entry %zu: event %d at %lld is after "
+					"its time %lld",
+					k, i, (long long)jittered(i),
+					(long long)T);
 	}
 }
 
@@ -231,8 +235,8 @@ static void check_reader(struct fixture *f, const char *what)
 			fail_msg("%s: seek %d: %s", what, k, err.msg);
 		rr = ev_reader_next(r, &rec, &err);
 		if (rr != 1 || rec.offset != (uint64_t)k || tlog_seq(&rec) != k)
-			fail_msg("%s: seek to %d gave %d, offset %llu", what, k, rr,
-				 (unsigned long long)rec.offset);
+			fail_msg("%s: seek to %d gave %d, offset %llu", what, k,
+				 rr, (unsigned long long)rec.offset);
 	}
 	seen = malloc(N);
 	assert_non_null(seen);
@@ -244,7 +248,8 @@ static void check_reader(struct fixture *f, const char *what)
 		while ((rr = ev_reader_next(r, &rec, &err)) == 1)
 			seen[rec.offset] = 1;
 		if (rr != 0)
-			fail_msg("%s: reading after seek_time: %s", what, err.msg);
+			fail_msg("%s: reading after seek_time: %s", what,
+				 err.msg);
 		for (i = 0; i < N; i++)
 			if (!seen[i] && jittered(i) >= t)
 				fail_msg("%s: seek_time(%lld) skipped event %d",
@@ -280,10 +285,12 @@ static void test_scan_fallback(void **state)
 	/* empty index files (header only) */
 	{
 		struct ev_buf h = {0};
-		assert_int_equal(ev_buf_append(&h, f->idx0.p, EV_IDXHDR_SIZE), 0);
+		assert_int_equal(ev_buf_append(&h, f->idx0.p, EV_IDXHDR_SIZE),
+				 0);
 		store(f->idx, &h);
 		h.len = 0;
-		assert_int_equal(ev_buf_append(&h, f->tix0.p, EV_IDXHDR_SIZE), 0);
+		assert_int_equal(ev_buf_append(&h, f->tix0.p, EV_IDXHDR_SIZE),
+				 0);
 		store(f->tix, &h);
 		ev_buf_free(&h);
 	}
@@ -355,7 +362,8 @@ static void apply_damage(struct fixture *f, enum damage d)
 	case D_REL_ZERO_POS_RANDOM:
 		for (k = 0; k < ni; k++) {
 			ev_put32(e + k * 8, 0);
-			ev_put32(e + k * 8 + 4, rnd32() % (uint32_t)f->head.end);
+			ev_put32(e + k * 8 + 4,
+				 rnd32() % (uint32_t)f->head.end);
 		}
 		break;
 	case D_GARBAGE:
@@ -384,8 +392,8 @@ static void apply_damage(struct fixture *f, enum damage d)
 		break;
 	case D_TIX_BIT_FLIPS:
 		for (k = 0; k < nt; k++)
-			tix.p[EV_IDXHDR_SIZE + k * EV_TIX_ENTRY + rnd32() % 12] ^=
-				(uint8_t)(1u << (rnd32() % 8));
+			tix.p[EV_IDXHDR_SIZE + k * EV_TIX_ENTRY +
+			      rnd32() % 12] ^= (uint8_t)(1u << (rnd32() % 8));
 		break;
 	case D_TIX_TIMES_ZERO:
 		for (k = 0; k < nt; k++)
@@ -507,9 +515,10 @@ static void test_rebuild_multi_segment(void **state)
 			load(path, &b[x]);
 			if (a[x].len != b[x].len ||
 			    memcmp(a[x].p, b[x].p, a[x].len) != 0)
-				fail_msg("segment %zu: rebuilt .%s differs from "
-					 "the writer's",
-					 i, ext[x]);
+				fail_msg(
+					"segment %zu: rebuilt .%s differs from "
+					"the writer's",
+					i, ext[x]);
 		}
 	}
 	/* ev_log_repair rebuilds them all, and verify agrees */
@@ -520,7 +529,8 @@ static void test_rebuild_multi_segment(void **state)
 	assert_int_equal(ev_log_repair(t.log, 0, NULL, NULL, &err), 0);
 	{
 		struct ev_verify_report rep;
-		assert_int_equal(ev_log_verify(t.log, &rep, NULL, NULL, &err), 0);
+		assert_int_equal(ev_log_verify(t.log, &rep, NULL, NULL, &err),
+				 0);
 		assert_true(rep.segments == n);
 		assert_true(rep.records == 8000);
 	}
@@ -558,7 +568,8 @@ static void verify_index_problem(struct fixture *f, const char *what)
 		fail_msg("%s: message '%s'", what, err.msg);
 	if (err.remedy != EV_REMEDY_REPAIR_INDEXES ||
 	    strcmp(err.subject, f->t.path) != 0)
-		fail_msg("%s: remedy %d for '%s'", what, err.remedy, err.subject);
+		fail_msg("%s: remedy %d for '%s'", what, err.remedy,
+			 err.subject);
 	assert_true(rep.index_problems == 1);
 }
 
@@ -583,8 +594,8 @@ static void test_verify_and_repair(void **state)
 {
 	struct fixture *f = *state;
 	static const enum damage detectable[] = {
-		D_POS_PLUS_ONE, D_POS_NEXT_ENTRY, D_REL_PLUS_THREE,
-		D_GARBAGE,	D_BAD_HEADER,	  D_REVERSED,
+		D_POS_PLUS_ONE,	 D_POS_NEXT_ENTRY, D_REL_PLUS_THREE,
+		D_GARBAGE,	 D_BAD_HEADER,	   D_REVERSED,
 		D_TIX_BIT_FLIPS, D_TIX_TIMES_ZERO,
 	};
 	size_t i;
@@ -594,7 +605,8 @@ static void test_verify_and_repair(void **state)
 	/* one entry pointing at the wrong position */
 	{
 		struct ev_buf idx = {0};
-		assert_int_equal(ev_buf_append(&idx, f->idx0.p, f->idx0.len), 0);
+		assert_int_equal(ev_buf_append(&idx, f->idx0.p, f->idx0.len),
+				 0);
 		ev_put32(idx.p + EV_IDXHDR_SIZE + 5 * 8 + 4,
 			 ev_get32(idx.p + EV_IDXHDR_SIZE + 5 * 8 + 4) + 64);
 		store(f->idx, &idx);
@@ -628,8 +640,8 @@ int main(void)
 		cmocka_unit_test(test_tix_wrong_offset_valid_checksum),
 		cmocka_unit_test(test_rebuild_equals_writer),
 		cmocka_unit_test(test_verify_and_repair),
-		cmocka_unit_test_setup_teardown(test_rebuild_multi_segment, NULL,
-						NULL),
+		cmocka_unit_test_setup_teardown(test_rebuild_multi_segment,
+						NULL, NULL),
 	};
 
 	return cmocka_run_group_tests_name("index", tests, setup, teardown);

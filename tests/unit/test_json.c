@@ -138,7 +138,8 @@ static void test_jsontestsuite(void **state)
 		if (name[0] == 'y') {
 			y++;
 			if (!ok) {
-				print_error("# y_ case rejected: %s: %s\n", name, why);
+				print_error("# y_ case rejected: %s: %s\n",
+					    name, why);
 				bad++;
 			}
 		} else if (name[0] == 'n') {
@@ -195,19 +196,21 @@ static void test_roundtrip_corpus(void **state)
 		free(text);
 		j1.len = j2.len = 0;
 		if (ev_msgpack_to_json(mp1.p, mp1.len, &j1, &err) != 0) {
-			print_error("# %s: does not print: %s\n", name, err.msg);
+			print_error("# %s: does not print: %s\n", name,
+				    err.msg);
 			bad++;
 			continue;
 		}
 		if (parse_doc((const char *)j1.p, j1.len, &mp2, &why) != 0) {
-			print_error("# %s: printed text '%.*s' is rejected: %s\n",
-				    name, (int)j1.len, j1.p, why);
+			print_error(
+				"# %s: printed text '%.*s' is rejected: %s\n",
+				name, (int)j1.len, j1.p, why);
 			bad++;
 			continue;
 		}
 		if (mp1.len != mp2.len || memcmp(mp1.p, mp2.p, mp1.len) != 0) {
-			print_error("# %s: msgpack differs after '%.*s'\n", name,
-				    (int)j1.len, j1.p);
+			print_error("# %s: msgpack differs after '%.*s'\n",
+				    name, (int)j1.len, j1.p);
 			bad++;
 			continue;
 		}
@@ -229,10 +232,10 @@ static void test_roundtrip_corpus(void **state)
 /* y_object_duplicated_key*: both members kept, in input order */
 static void test_duplicate_keys(void **state)
 {
-	static const uint8_t dup[] = {0x82, 0xa1, 'a', 0xa1, 'b',
-				      0xa1, 'a', 0xa1, 'c'};
-	static const uint8_t dup_same[] = {0x82, 0xa1, 'a', 0xa1, 'b',
-					   0xa1, 'a', 0xa1, 'b'};
+	static const uint8_t dup[] = {0x82, 0xa1, 'a',	0xa1, 'b',
+				      0xa1, 'a',  0xa1, 'c'};
+	static const uint8_t dup_same[] = {0x82, 0xa1, 'a',  0xa1, 'b',
+					   0xa1, 'a',  0xa1, 'b'};
 	char dir[4096], path[8192];
 	char *text;
 	size_t len;
@@ -244,8 +247,8 @@ static void test_duplicate_keys(void **state)
 	assert_non_null(text);
 	expect_bytes(text, dup, sizeof(dup));
 	free(text);
-	snprintf(path, sizeof(path), "%s/y_object_duplicated_key_and_value.json",
-		 dir);
+	snprintf(path, sizeof(path),
+		 "%s/y_object_duplicated_key_and_value.json", dir);
 	text = unit_read_file(path, &len);
 	assert_non_null(text);
 	expect_bytes(text, dup_same, sizeof(dup_same));
@@ -403,8 +406,9 @@ static void check_printed(double d, const char *want)
 		fail_msg("%.17g printed as '%s', which reads back as %.17g", d,
 			 text, back);
 	if (strpbrk(text, ".eE") == NULL)
-		fail_msg("%.17g printed as '%s', which reads back as an integer",
-			 d, text);
+		fail_msg(
+			"%.17g printed as '%s', which reads back as an integer",
+			d, text);
 	if (sig_digits(text) != shortest_digits(d))
 		fail_msg("%.17g printed as '%s' (%d digits); the shortest form "
 			 "that round-trips has %d",
@@ -476,10 +480,10 @@ static void test_floats_random(void **state)
 
 static void test_string_escapes(void **state)
 {
-	static const uint8_t esc[] = {0xa8, '"', '\\', '/', '\b',
+	static const uint8_t esc[] = {0xa8, '"',  '\\', '/', '\b',
 				      '\f', '\n', '\r', '\t'};
-	static const uint8_t uni[] = {0xab, 'A', 0xc3, 0xa9, 0xe2, 0x82, 0xac,
-				      0xf0, 0x9f, 0x98, 0x80, 0x00};
+	static const uint8_t uni[] = {0xab, 'A',  0xc3, 0xa9, 0xe2, 0x82,
+				      0xac, 0xf0, 0x9f, 0x98, 0x80, 0x00};
 	static const uint8_t gclef[] = {0xa4, 0xf0, 0x9d, 0x84, 0x9e};
 	char *t;
 
@@ -523,7 +527,7 @@ static void test_invalid_utf8_rejected(void **state)
 		"\xed\xa0\x80",	    /* UTF-8 encoded surrogate */
 		"\xf4\x90\x80\x80", /* beyond U+10FFFF */
 		"\xf5\x80\x80\x80",
-		"\x80",		    /* lone continuation */
+		"\x80", /* lone continuation */
 		"\xff",
 		"\xfe",
 		"\xc3\x28",
@@ -571,8 +575,10 @@ static void test_control_chars_rejected(void **state)
 	}
 	/* DEL and non-ASCII are fine */
 	{
-		char *t = reprint("\"a\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z\"");
-		assert_string_equal(t, "\"a\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z\"");
+		char *t = reprint(
+			"\"a\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z\"");
+		assert_string_equal(
+			t, "\"a\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z\"");
 		free(t);
 	}
 }
@@ -647,7 +653,8 @@ static void test_nesting_limit(void **state)
 	for (objects = 0; objects < 2; objects++) {
 		s = nested(EV_MAX_DEPTH, objects);
 		if (parse_str(s, &mp, &why) != 0)
-			fail_msg("nesting of %d rejected: %s", EV_MAX_DEPTH, why);
+			fail_msg("nesting of %d rejected: %s", EV_MAX_DEPTH,
+				 why);
 		free(s);
 		s = nested(EV_MAX_DEPTH + 1, objects);
 		ev_json_init(&js, s, strlen(s));
@@ -703,7 +710,9 @@ static void test_error_column_and_message(void **state)
 		{"{\"type\":\"t\",\"data\":tru}", 20, "invalid literal"},
 		{"{\"type\":\"t\",\"data\":[1,2,]}", 25, "expected value"},
 		{"{\"type\":\"\xc3\xa9\",\"data\":x}", 20, "expected value"},
-		{"{\"type\":\"a\xff" "b\"}", 11, "invalid UTF-8 in string"},
+		{"{\"type\":\"a\xff"
+		 "b\"}",
+		 11, "invalid UTF-8 in string"},
 		{"{\"type\":\"a\tb\"}", 11, "control character in string"},
 		{"{\"type\":\"abc", 13, "unterminated string"},
 		{"{\"type\":\"t\",\"data\":01}", 21, "leading zero in number"},
@@ -711,7 +720,8 @@ static void test_error_column_and_message(void **state)
 		 "number out of range for float64"},
 		{"{\"type\":\"t\",\"data\":\"\\ud800\"}", 21,
 		 "lone surrogate in \\u escape"},
-		{"{\"type\":\"t\"} x", 14, "unexpected characters after the event"},
+		{"{\"type\":\"t\"} x", 14,
+		 "unexpected characters after the event"},
 		{"", 1, "empty line, expected an event"},
 		{"[1]", 1, "expected '{': an event is a JSON object"},
 		{"{\"type\":\"t\",\"data\":{\"a\" 1}}", 25,
@@ -734,12 +744,14 @@ static void test_error_column_and_message(void **state)
 		r = ev_parser_line(ps, cases[i].line, strlen(cases[i].line),
 				   1700000000000000000, &err);
 		if (r != EV_EDATA)
-			fail_msg("'%s' gave %d, want EV_EDATA", cases[i].line, r);
+			fail_msg("'%s' gave %d, want EV_EDATA", cases[i].line,
+				 r);
 		if (strcmp(err.msg, cases[i].msg) != 0 ||
 		    err.column != cases[i].column)
-			fail_msg("'%s': got column %zu '%s', want column %zu '%s'",
-				 cases[i].line, err.column, err.msg,
-				 cases[i].column, cases[i].msg);
+			fail_msg(
+				"'%s': got column %zu '%s', want column %zu '%s'",
+				cases[i].line, err.column, err.msg,
+				cases[i].column, cases[i].msg);
 	}
 	ev_parser_free(ps);
 }

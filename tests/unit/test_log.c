@@ -38,7 +38,8 @@ static int read_rest(struct ev_reader *r, uint64_t first, int shift,
 				 (unsigned long long)want - 1);
 		if (tlog_seq(&rec) != (int)rec.offset + shift)
 			fail_msg("offset %llu holds event %d",
-				 (unsigned long long)rec.offset, tlog_seq(&rec));
+				 (unsigned long long)rec.offset,
+				 tlog_seq(&rec));
 		want++;
 		n++;
 	}
@@ -152,8 +153,8 @@ static void test_segment_roll(void **state)
 	if (n < 4)
 		fail_msg("only %zu segments for 600 KB at 64 KB each", n);
 	for (i = 0; i < n; i++) {
-		if (tlog_size(tlog_file(&t, segs[i], "seg", path, sizeof(path))) >
-		    64 << 10)
+		if (tlog_size(tlog_file(&t, segs[i], "seg", path,
+					sizeof(path))) > 64 << 10)
 			fail_msg("segment %zu is larger than segment_bytes", i);
 		/* segments are named by their first offset */
 		if (i > 0)
@@ -447,7 +448,8 @@ static void test_writer_truncates_torn_tail(void **state)
 			struct ev_verify_report rep;
 			struct ev_error err;
 			if (ev_log_verify(t.log, &rep, NULL, NULL, &err) != 0)
-				fail_msg("round %d: verify: %s", round, err.msg);
+				fail_msg("round %d: verify: %s", round,
+					 err.msg);
 			assert_true(rep.records == (uint64_t)complete + 500);
 		}
 		tlog_free(&t);
@@ -522,8 +524,9 @@ static void expect_damage(struct tlog *t, int readable, uint64_t seg_base,
 	}
 	n = read_rest(r, 0, 0, &st, &err);
 	if (st != EV_EDATA)
-		fail_msg("damage at byte %llu: reader returned %d after %d events",
-			 (unsigned long long)bad->pos, st, n);
+		fail_msg(
+			"damage at byte %llu: reader returned %d after %d events",
+			(unsigned long long)bad->pos, st, n);
 	assert_int_equal(n, readable);
 	snprintf(want, sizeof(want), "segment %020llu, offset %llu, byte %llu",
 		 (unsigned long long)seg_base, (unsigned long long)bad->base,
@@ -644,8 +647,8 @@ static void test_writer_refuses_damage(void **state)
 			fail_msg("round %d: message '%s'", round, err.msg);
 		if (err.remedy != EV_REMEDY_VERIFY_REPAIR ||
 		    strcmp(err.subject, t.path) != 0)
-			fail_msg("round %d: remedy %d for '%s'", round, err.remedy,
-				 err.subject);
+			fail_msg("round %d: remedy %d for '%s'", round,
+				 err.remedy, err.subject);
 		/* and nothing was cut */
 		save_file(seg, &after);
 		assert_int_equal(after.len, before.len);

@@ -33,7 +33,10 @@ struct enc {
 };
 
 /* bytes as a string literal of \x escapes; its NUL is not counted */
-#define ENC(name, bytes) {name, (const uint8_t *)(bytes), sizeof(bytes) - 1}
+#define ENC(name, bytes)                                          \
+	{                                                         \
+		name, (const uint8_t *)(bytes), sizeof(bytes) - 1 \
+	}
 
 /* one valid encoding of each msgpack form */
 static const struct enc encs[] = {
@@ -191,8 +194,9 @@ static void test_truncations(void **state)
 			b = dup_exact(encs[i].p, k);
 			p = b;
 			if (ev_mp_skip(&p, b + k, 0) != -1)
-				fail_msg("%s: ev_mp_skip accepted %zu of %zu bytes",
-					 encs[i].name, k, encs[i].n);
+				fail_msg(
+					"%s: ev_mp_skip accepted %zu of %zu bytes",
+					encs[i].name, k, encs[i].n);
 			p = b;
 			why = NULL;
 			if (ev_mp_check_json(&p, b + k, 0, &why) != -1 ||
@@ -205,8 +209,9 @@ static void test_truncations(void **state)
 			p = b;
 			if (ev_mp_read(&p, b + k, &it) == 0 &&
 			    (it.type != EV_MP_ARRAY && it.type != EV_MP_MAP))
-				fail_msg("%s: ev_mp_read accepted %zu of %zu bytes",
-					 encs[i].name, k, encs[i].n);
+				fail_msg(
+					"%s: ev_mp_read accepted %zu of %zu bytes",
+					encs[i].name, k, encs[i].n);
 			free(b);
 		}
 	}
@@ -216,14 +221,16 @@ static void test_truncations(void **state)
 static void test_huge_declared_lengths(void **state)
 {
 	static const struct enc huge[] = {
-		ENC("msgpack-c #1013: array32 of 4 billion", "\xdd\xff\xff\xff\xff"),
+		ENC("msgpack-c #1013: array32 of 4 billion",
+		    "\xdd\xff\xff\xff\xff"),
 		ENC("map32 of 4 billion", "\xdf\xff\xff\xff\xff"),
 		ENC("str32 of 4 GB", "\xdb\xff\xff\xff\xff\x61"),
 		ENC("bin32 of 4 GB", "\xc6\xff\xff\xff\xff\x00"),
 		ENC("ext32 of 4 GB", "\xc9\xff\xff\xff\xff\x01\x00"),
 		ENC("array16 of 65535", "\xdc\xff\xff\xc0\xc0"),
 		ENC("nested array32", "\x91\x91\xdd\xff\xff\xff\xff\xc0"),
-		ENC("map with array32 value", "\x81\xa1\x61\xdd\x10\x00\x00\x00\xc0"),
+		ENC("map with array32 value",
+		    "\x81\xa1\x61\xdd\x10\x00\x00\x00\xc0"),
 	};
 	struct ev_buf out = {0};
 	struct ev_error err;
@@ -240,7 +247,8 @@ static void test_huge_declared_lengths(void **state)
 		p = b;
 		assert_int_equal(ev_mp_skip(&p, b + huge[i].n, 0), -1);
 		p = b;
-		assert_int_equal(ev_mp_check_json(&p, b + huge[i].n, 0, &why), -1);
+		assert_int_equal(ev_mp_check_json(&p, b + huge[i].n, 0, &why),
+				 -1);
 		assert_true(ev_mp_path(b, huge[i].n, "a.b", &val, &vn) <= 0);
 		out.len = 0;
 		assert_int_equal(ev_msgpack_to_json(b, huge[i].n, &out, &err),
@@ -264,8 +272,8 @@ static void test_huge_declared_lengths(void **state)
 		if (ev_event_decode(b, (size_t)(o - rec), &ev, &err) == 0)
 			assert_int_not_equal(ev_event_check_deep(&ev, &err), 0);
 		out.len = 0;
-		assert_int_equal(ev_record_to_json(b, (size_t)(o - rec), 0, &out,
-						   &err),
+		assert_int_equal(ev_record_to_json(b, (size_t)(o - rec), 0,
+						   &out, &err),
 				 EV_EDATA);
 		big = track_stop();
 		free(b);
@@ -385,8 +393,9 @@ static void test_path(void **state)
 {
 	/* {"a":{"b":[10,{"c":"x"}]},"d":1,"d":2,"e":null} */
 	static const uint8_t doc[] = {
-		0x84, 0xa1, 'a', 0x81, 0xa1, 'b', 0x92, 0x0a, 0x81, 0xa1, 'c',
-		0xa1, 'x', 0xa1, 'd', 0x01, 0xa1, 'd', 0x02, 0xa1, 'e', 0xc0,
+		0x84, 0xa1, 'a',  0x81, 0xa1, 'b',  0x92, 0x0a,
+		0x81, 0xa1, 'c',  0xa1, 'x',  0xa1, 'd',  0x01,
+		0xa1, 'd',  0x02, 0xa1, 'e',  0xc0,
 	};
 	const uint8_t *v;
 	uint8_t *b;
@@ -449,23 +458,23 @@ static void test_timestamp_forms(void **state)
 		ENC("ext type 0", "\xd6\x00\x00\x00\x00\x01"),
 		ENC("5 bytes", "\xc7\x05\xff\x00\x00\x00\x00\x01"),
 		ENC("16 bytes",
-	    "\xd8\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
+		    "\xd8\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
 		/* 64-bit form with nanoseconds of 10^9 */
 		ENC("ns 1e9 (64)", "\xd7\xff\xee\x6b\x28\x00\x00\x00\x00\x00"),
 		ENC("ns 1e9 (96)",
-	    "\xc7\x0c\xff\x3b\x9a\xca\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
+		    "\xc7\x0c\xff\x3b\x9a\xca\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
 		ENC("sec beyond int64 ns",
-	    "\xc7\x0c\xff\x00\x00\x00\x00\x7f\xff\xff\xff\xff\xff\xff\xff"),
+		    "\xc7\x0c\xff\x00\x00\x00\x00\x7f\xff\xff\xff\xff\xff\xff\xff"),
 		ENC("sec far before 1678",
-	    "\xc7\x0c\xff\x00\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00"),
+		    "\xc7\x0c\xff\x00\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00"),
 		ENC("not ext", "\xce\x00\x00\x00\x01"),
 	};
 	static const uint8_t t32[] = {0xd6, 0xff, 0x65, 0x53, 0xf1, 0x00};
-	static const uint8_t t64[] = {0xd7, 0xff, 0x00, 0x00, 0x00, 0x04,
-				      0x65, 0x53, 0xf1, 0x00};
-	static const uint8_t t96[] = {0xc7, 0x0c, 0xff, 0x00, 0x00, 0x01,
-				      0xf4, 0xff, 0xff, 0xff, 0xff, 0xff,
-				      0xff, 0xff, 0xff};
+	static const uint8_t t64[] = {0xd7, 0xff, 0x00, 0x00, 0x00,
+				      0x04, 0x65, 0x53, 0xf1, 0x00};
+	static const uint8_t t96[] = {0xc7, 0x0c, 0xff, 0x00, 0x00,
+				      0x01, 0xf4, 0xff, 0xff, 0xff,
+				      0xff, 0xff, 0xff, 0xff, 0xff};
 	ev_time_t t;
 	size_t i;
 
@@ -512,14 +521,45 @@ static void same_bytes(const char *what, unsigned long long v,
 static void test_encode_ints(void **state)
 {
 	static const uint64_t us[] = {
-		0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffffu,
-		0x100000000ull, (1ull << 53) + 1, INT64_MAX, (uint64_t)INT64_MAX + 1,
+		0,
+		1,
+		0x7f,
+		0x80,
+		0xff,
+		0x100,
+		0xffff,
+		0x10000,
+		0xffffffffu,
+		0x100000000ull,
+		(1ull << 53) + 1,
+		INT64_MAX,
+		(uint64_t)INT64_MAX + 1,
 		UINT64_MAX,
 	};
 	static const int64_t is[] = {
-		0, 1, -1, -31, -32, -33, 127, 128, -128, -129, 255, 256, -32768,
-		-32769, 65535, 65536, INT32_MIN, (int64_t)INT32_MIN - 1, INT32_MAX,
-		(int64_t)INT32_MAX + 1, INT64_MIN, INT64_MAX, -(1ll << 53) - 1,
+		0,
+		1,
+		-1,
+		-31,
+		-32,
+		-33,
+		127,
+		128,
+		-128,
+		-129,
+		255,
+		256,
+		-32768,
+		-32769,
+		65535,
+		65536,
+		INT32_MIN,
+		(int64_t)INT32_MIN - 1,
+		INT32_MAX,
+		(int64_t)INT32_MAX + 1,
+		INT64_MIN,
+		INT64_MAX,
+		-(1ll << 53) - 1,
 	};
 	struct sbuf_pk s;
 	msgpack_unpacked res;
@@ -536,7 +576,8 @@ static void test_encode_ints(void **state)
 		same_bytes("uint", us[i], buf, (size_t)(e - buf), &s);
 		assert_int_equal(mpc_consumed(buf, (size_t)(e - buf), &res),
 				 (size_t)(e - buf));
-		assert_int_equal(res.data.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+		assert_int_equal(res.data.type,
+				 MSGPACK_OBJECT_POSITIVE_INTEGER);
 		assert_true(res.data.via.u64 == us[i]);
 	}
 	for (i = 0; i < sizeof(is) / sizeof(is[0]); i++) {
@@ -565,8 +606,8 @@ enum hdr_kind { H_STR, H_BIN, H_MAP, H_ARRAY };
 
 static void test_encode_headers(void **state)
 {
-	static const size_t ns[] = {0, 1, 15, 16, 31, 32, 255, 256, 65535, 65536,
-				    70000};
+	static const size_t ns[] = {0,	 1,   15,    16,    31,	  32,
+				    255, 256, 65535, 65536, 70000};
 	static const char *const kname[] = {"str", "bin", "map", "array"};
 	struct sbuf_pk s;
 	msgpack_unpacked res;
@@ -612,28 +653,35 @@ static void test_encode_headers(void **state)
 			assert_non_null(full);
 			memcpy(full, hbuf, hn);
 			memset(full + hn, k >= H_MAP ? 0xc0 : 'z', body);
-			assert_int_equal(mpc_consumed(full, total, &res), total);
+			assert_int_equal(mpc_consumed(full, total, &res),
+					 total);
 			switch (k) {
 			case H_STR:
-				assert_int_equal(res.data.type, MSGPACK_OBJECT_STR);
+				assert_int_equal(res.data.type,
+						 MSGPACK_OBJECT_STR);
 				assert_int_equal(res.data.via.str.size, n);
 				break;
 			case H_BIN:
-				assert_int_equal(res.data.type, MSGPACK_OBJECT_BIN);
+				assert_int_equal(res.data.type,
+						 MSGPACK_OBJECT_BIN);
 				assert_int_equal(res.data.via.bin.size, n);
 				break;
 			case H_MAP:
-				assert_int_equal(res.data.type, MSGPACK_OBJECT_MAP);
+				assert_int_equal(res.data.type,
+						 MSGPACK_OBJECT_MAP);
 				assert_int_equal(res.data.via.map.size, n);
 				break;
 			default:
-				assert_int_equal(res.data.type, MSGPACK_OBJECT_ARRAY);
+				assert_int_equal(res.data.type,
+						 MSGPACK_OBJECT_ARRAY);
 				assert_int_equal(res.data.via.array.size, n);
 			}
 			/* and our reader agrees */
 			{
 				const uint8_t *p = full;
-				assert_int_equal(ev_mp_skip(&p, full + total, 0), 0);
+				assert_int_equal(ev_mp_skip(&p, full + total,
+							    0),
+						 0);
 				assert_ptr_equal(p, full + total);
 			}
 			free(full);
@@ -653,8 +701,11 @@ static void test_encode_headers(void **state)
 
 static void test_encode_double(void **state)
 {
-	static const double ds[] = {0.0, -0.0, 0.1, 1.5, -2.25, 1e300, 5e-324,
-				    1.7976931348623157e308, 123456789.125};
+	static const double ds[] = {0.0,	  -0.0,
+				    0.1,	  1.5,
+				    -2.25,	  1e300,
+				    5e-324,	  1.7976931348623157e308,
+				    123456789.125};
 	struct sbuf_pk s;
 	msgpack_unpacked res;
 	uint8_t buf[16], *e;
@@ -686,13 +737,13 @@ static void test_encode_time(void **state)
 		1000000000,
 		1700000000LL * 1000000000,
 		1700000000LL * 1000000000 + 123456789,
-		4294967295LL * 1000000000,		/* last 32-bit second */
-		4294967296LL * 1000000000,		/* first 64-bit-only one */
+		4294967295LL * 1000000000, /* last 32-bit second */
+		4294967296LL * 1000000000, /* first 64-bit-only one */
 		9223372035LL * 1000000000 + 999999999, /* near INT64_MAX */
 		-1,
 		-1000000000,
 		-1000000000 + 500,
-		-9223372035LL * 1000000000,		/* near INT64_MIN */
+		-9223372035LL * 1000000000, /* near INT64_MIN */
 	};
 	struct sbuf_pk s;
 	msgpack_unpacked res;

@@ -57,14 +57,20 @@ static void same_pk(const char *what, struct pk *s)
 /* ------------------------------------------------- libevlog writes */
 
 static const uint64_t uints[] = {
-	0,	    1,		 0x7f,	      0x80,	     0xff,
-	0x100,	    0xffff,	 0x10000,     0xffffffffu,   0x100000000ull,
-	INT64_MAX,  (uint64_t)INT64_MAX + 1, UINT64_MAX,
+	0,	     1,
+	0x7f,	     0x80,
+	0xff,	     0x100,
+	0xffff,	     0x10000,
+	0xffffffffu, 0x100000000ull,
+	INT64_MAX,   (uint64_t)INT64_MAX + 1,
+	UINT64_MAX,
 };
 static const int64_t ints[] = {
-	-1,	-32,	    -33,	-128,	     -129,     -32768,
-	-32769, INT32_MIN,  (int64_t)INT32_MIN - 1, INT64_MIN, 0, 1, 127,
-	INT64_MAX,
+	-1,	   -32,	      -33,
+	-128,	   -129,      -32768,
+	-32769,	   INT32_MIN, (int64_t)INT32_MIN - 1,
+	INT64_MIN, 0,	      1,
+	127,	   INT64_MAX,
 };
 static const size_t lens[] = {0, 1, 15, 16, 31, 32, 255, 256, 65535, 65536};
 
@@ -258,7 +264,8 @@ static void test_packer_scalars(void **state)
 	for (i = 0; i < sizeof(uints) / sizeof(uints[0]); i++) {
 		msgpack_pack_uint64(&s.pk, uints[i]);
 		same_pk("uint64", &s);
-		/* every width msgpack-c can force: small values in wide forms */
+		/* every width msgpack-c can force: small values in wide forms
+		 */
 		msgpack_pack_fix_uint64(&s.pk, uints[i]);
 		same_pk("fix_uint64", &s);
 		msgpack_pack_fix_uint32(&s.pk, (uint32_t)uints[i]);
@@ -410,9 +417,12 @@ static void test_non_minimal_headers(void **state)
 		size_t n;
 	} forms[] = {
 #define F(name, bytes) {name, bytes, sizeof(bytes) - 1}
-		F("str8 of 3", "\xd9\x03" "abc"),
-		F("str16 of 3", "\xda\x00\x03" "abc"),
-		F("str32 of 3", "\xdb\x00\x00\x00\x03" "abc"),
+		F("str8 of 3", "\xd9\x03"
+			       "abc"),
+		F("str16 of 3", "\xda\x00\x03"
+				"abc"),
+		F("str32 of 3", "\xdb\x00\x00\x00\x03"
+				"abc"),
 		F("bin16 of 1", "\xc5\x00\x01\x00"),
 		F("bin32 of 1", "\xc6\x00\x00\x00\x01\x00"),
 		F("array16 of 1", "\xdc\x00\x01\x01"),

@@ -12,7 +12,7 @@
 #include "unit.h"
 #include "alloc_track.h"
 
-static const uint8_t seg_id[16] = {0, 1, 2,  3,  4,  5,  6,  7,
+static const uint8_t seg_id[16] = {0, 1, 2,  3,	 4,  5,	 6,  7,
 				   8, 9, 10, 11, 12, 13, 14, 15};
 
 static void fix_crc(uint8_t *h)
@@ -69,7 +69,8 @@ static void test_seghdr_bad_magic(void **state)
 		ev_seghdr_encode(h, 0, 1, seg_id);
 		h[i] ^= 0x20;
 		fix_crc(h); /* the magic alone is wrong */
-		assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "x.seg", &err),
+		assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "x.seg",
+						  &err),
 				 EV_EDATA);
 		assert_non_null(strstr(err.msg, "bad magic"));
 		assert_non_null(strstr(err.msg, "'x.seg'"));
@@ -109,7 +110,8 @@ static void test_seghdr_incompatible_flag(void **state)
 		ev_seghdr_encode(h, 0, 1, seg_id);
 		ev_put32(h + 16, flags[i]);
 		fix_crc(h);
-		assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "00.seg", &err),
+		assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "00.seg",
+						  &err),
 				 EV_EDATA);
 		snprintf(want, sizeof(want), "0x%08x", flags[i]);
 		if (strstr(err.msg, "incompatible") == NULL ||
@@ -145,16 +147,19 @@ static void test_seghdr_other_refusals(void **state)
 	ev_seghdr_encode(h, 0, 1, seg_id);
 	ev_put16(h + 8, 2);
 	fix_crc(h);
-	assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "s", &err), EV_EDATA);
+	assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "s", &err),
+			 EV_EDATA);
 	assert_non_null(strstr(err.msg, "version 2"));
 	/* a different header size */
 	ev_seghdr_encode(h, 0, 1, seg_id);
 	ev_put16(h + 10, 128);
 	fix_crc(h);
-	assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "s", &err), EV_EDATA);
+	assert_int_equal(ev_seghdr_decode(h, sizeof(h), &sh, "s", &err),
+			 EV_EDATA);
 	/* shorter than a header */
 	ev_seghdr_encode(h, 0, 1, seg_id);
-	assert_int_equal(ev_seghdr_decode(h, EV_SEGHDR_SIZE - 1, &sh, "s", &err),
+	assert_int_equal(ev_seghdr_decode(h, EV_SEGHDR_SIZE - 1, &sh, "s",
+					  &err),
 			 EV_EDATA);
 	assert_non_null(strstr(err.msg, "shorter"));
 	assert_int_equal(ev_seghdr_decode(h, 0, &sh, "s", &err), EV_EDATA);
@@ -255,17 +260,50 @@ static int decode_modified(void (*mod)(struct ev_batchhdr *), const char **why)
 	return ev_batchhdr_decode(h, b.salt, &d, why);
 }
 
-static void m_codec2(struct ev_batchhdr *b) { b->codec = 2; }
-static void m_codecff(struct ev_batchhdr *b) { b->codec = 0xff; }
-static void m_raw_over(struct ev_batchhdr *b) { b->raw_len = EV_MAX_BATCH + 1; }
-static void m_raw_max(struct ev_batchhdr *b) { b->raw_len = EV_MAX_BATCH; }
-static void m_raw_zero(struct ev_batchhdr *b) { b->raw_len = 0; }
-static void m_stored_over(struct ev_batchhdr *b) { b->stored_len = EV_MAX_STORED + 1; }
-static void m_stored_max(struct ev_batchhdr *b) { b->stored_len = EV_MAX_STORED; }
-static void m_stored_zero(struct ev_batchhdr *b) { b->stored_len = 0; }
-static void m_stored_huge(struct ev_batchhdr *b) { b->stored_len = 0xffffffffu; }
-static void m_count_zero(struct ev_batchhdr *b) { b->count = 0; }
-static void m_count_over(struct ev_batchhdr *b) { b->count = b->raw_len / 2 + 1; }
+static void m_codec2(struct ev_batchhdr *b)
+{
+	b->codec = 2;
+}
+static void m_codecff(struct ev_batchhdr *b)
+{
+	b->codec = 0xff;
+}
+static void m_raw_over(struct ev_batchhdr *b)
+{
+	b->raw_len = EV_MAX_BATCH + 1;
+}
+static void m_raw_max(struct ev_batchhdr *b)
+{
+	b->raw_len = EV_MAX_BATCH;
+}
+static void m_raw_zero(struct ev_batchhdr *b)
+{
+	b->raw_len = 0;
+}
+static void m_stored_over(struct ev_batchhdr *b)
+{
+	b->stored_len = EV_MAX_STORED + 1;
+}
+static void m_stored_max(struct ev_batchhdr *b)
+{
+	b->stored_len = EV_MAX_STORED;
+}
+static void m_stored_zero(struct ev_batchhdr *b)
+{
+	b->stored_len = 0;
+}
+static void m_stored_huge(struct ev_batchhdr *b)
+{
+	b->stored_len = 0xffffffffu;
+}
+static void m_count_zero(struct ev_batchhdr *b)
+{
+	b->count = 0;
+}
+static void m_count_over(struct ev_batchhdr *b)
+{
+	b->count = b->raw_len / 2 + 1;
+}
 static void m_none_mismatch(struct ev_batchhdr *b)
 {
 	b->codec = EV_CODEC_NONE;
@@ -276,8 +314,14 @@ static void m_none_ok(struct ev_batchhdr *b)
 	b->codec = EV_CODEC_NONE;
 	b->stored_len = b->raw_len;
 }
-static void m_times(struct ev_batchhdr *b) { b->min_time = b->max_time + 1; }
-static void m_base(struct ev_batchhdr *b) { b->base = UINT64_MAX - 5; }
+static void m_times(struct ev_batchhdr *b)
+{
+	b->min_time = b->max_time + 1;
+}
+static void m_base(struct ev_batchhdr *b)
+{
+	b->base = UINT64_MAX - 5;
+}
 
 static void test_batchhdr_field_rules(void **state)
 {
@@ -298,8 +342,8 @@ static void test_batchhdr_field_rules(void **state)
 		{"stored 4 GB", m_stored_huge, 0, "stored length"},
 		{"count zero", m_count_zero, 0, "count"},
 		{"count over half the bytes", m_count_over, 0, "count"},
-		{"uncompressed with a different stored length", m_none_mismatch, 0,
-		 "stored length"},
+		{"uncompressed with a different stored length", m_none_mismatch,
+		 0, "stored length"},
 		{"uncompressed", m_none_ok, 1, NULL},
 		{"inverted times", m_times, 0, "time"},
 		{"offsets past 2^64", m_base, 0, "offset"},
@@ -313,8 +357,8 @@ static void test_batchhdr_field_rules(void **state)
 		r = decode_modified(cases[i].mod, &why);
 		if (cases[i].ok && r != 0)
 			fail_msg("%s: refused: %s", cases[i].name, why);
-		if (!cases[i].ok &&
-		    (r != EV_EDATA || why == NULL || strstr(why, cases[i].why) == NULL))
+		if (!cases[i].ok && (r != EV_EDATA || why == NULL ||
+				     strstr(why, cases[i].why) == NULL))
 			fail_msg("%s: got %d '%s'", cases[i].name, r,
 				 why ? why : "");
 	}
@@ -333,7 +377,8 @@ static void test_batchhdr_reserved(void **state)
 		h[i] = 1;
 		fix_crc(h);
 		why = NULL;
-		assert_int_equal(ev_batchhdr_decode(h, b.salt, &d, &why), EV_EDATA);
+		assert_int_equal(ev_batchhdr_decode(h, b.salt, &d, &why),
+				 EV_EDATA);
 		assert_non_null(strstr(why, "reserved"));
 	}
 }
@@ -373,7 +418,8 @@ static void test_codec_roundtrip(void **state)
 			if (levels[l] == 19 && sizes[i] > 100000)
 				continue; /* slow and adds nothing */
 			assert_int_equal(ev_codec_compress(c, levels[l], src,
-							   sizes[i], &out, &err),
+							   sizes[i], &out,
+							   &err),
 					 0);
 			memset(&h, 0, sizeof(h));
 			h.codec = EV_CODEC_ZSTD;
@@ -415,7 +461,8 @@ static void test_codec_rejects_mismatch(void **state)
 
 	(void)state;
 	fill(src, sizeof(src), 42);
-	assert_int_equal(ev_codec_compress(c, 1, src, sizeof(src), &out, &err), 0);
+	assert_int_equal(ev_codec_compress(c, 1, src, sizeof(src), &out, &err),
+			 0);
 	memset(&h, 0, sizeof(h));
 	h.codec = EV_CODEC_ZSTD;
 	h.stored_len = (uint32_t)out.len;
@@ -436,12 +483,14 @@ static void test_codec_rejects_mismatch(void **state)
 	two.len = 0;
 	assert_int_equal(ev_codec_compress(c, 1, src, 2500, &out, &err), 0);
 	assert_int_equal(ev_buf_append(&two, out.p, out.len), 0);
-	assert_int_equal(ev_codec_compress(c, 1, src + 2500, 2500, &out, &err), 0);
+	assert_int_equal(ev_codec_compress(c, 1, src + 2500, 2500, &out, &err),
+			 0);
 	assert_int_equal(ev_buf_append(&two, out.p, out.len), 0);
 	h.stored_len = (uint32_t)two.len;
 	assert_int_equal(ev_codec_decode(c, &h, two.p, &raw, &why), EV_EDATA);
 	/* stored length shorter than the frame */
-	assert_int_equal(ev_codec_compress(c, 1, src, sizeof(src), &out, &err), 0);
+	assert_int_equal(ev_codec_compress(c, 1, src, sizeof(src), &out, &err),
+			 0);
 	h.stored_len = (uint32_t)out.len - 1;
 	assert_int_equal(ev_codec_decode(c, &h, out.p, &raw, &why), EV_EDATA);
 	/* a frame that does not declare its content size */
@@ -452,7 +501,8 @@ static void test_codec_rejects_mismatch(void **state)
 	{
 		ZSTD_inBuffer in = {src, sizeof(src), 0};
 		ZSTD_outBuffer ob = {two.p, two.cap, 0};
-		assert_int_equal(ZSTD_compressStream2(cc, &ob, &in, ZSTD_e_end), 0);
+		assert_int_equal(ZSTD_compressStream2(cc, &ob, &in, ZSTD_e_end),
+				 0);
 		n = ob.pos;
 	}
 	ZSTD_freeCCtx(cc);
@@ -486,9 +536,9 @@ static size_t craft_frame(uint8_t *f, int wlog, const uint8_t *content)
 	f[n++] = 0xb5;
 	f[n++] = 0x2f;
 	f[n++] = 0xfd;
-	f[n++] = 0x40;			  /* FCS 2 bytes, not single segment */
+	f[n++] = 0x40; /* FCS 2 bytes, not single segment */
 	f[n++] = (uint8_t)((wlog - 10) << 3); /* window descriptor */
-	f[n++] = (uint8_t)(300 - 256);	  /* FCS - 256, little-endian */
+	f[n++] = (uint8_t)(300 - 256);	      /* FCS - 256, little-endian */
 	f[n++] = 0;
 	f[n++] = (uint8_t)((300 << 3) | 1); /* last raw block of 300 */
 	f[n++] = (uint8_t)((300 << 3) >> 8);
@@ -522,7 +572,8 @@ static void test_codec_window_limit(void **state)
 		r = ev_codec_decode(c, &h, f, &raw, &why);
 		big = track_stop();
 		if (wlogs[i] <= EV_WINDOWLOG_MAX && r != 0)
-			fail_msg("a 2^%d window was refused: %s", wlogs[i], why);
+			fail_msg("a 2^%d window was refused: %s", wlogs[i],
+				 why);
 		if (r == 0) {
 			assert_int_equal(raw.len, 300);
 			assert_memory_equal(raw.p, content, 300);
@@ -559,10 +610,13 @@ static void test_payload_framing(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(rec[0], 'x');
 	assert_ptr_equal(p, good + sizeof(good));
-	assert_int_equal(ev_payload_next(&p, good + sizeof(good), &rec, &n), -1);
+	assert_int_equal(ev_payload_next(&p, good + sizeof(good), &rec, &n),
+			 -1);
 	assert_int_equal(ev_payload_check(good, sizeof(good), 2, &why), 0);
-	assert_int_equal(ev_payload_check(good, sizeof(good), 3, &why), EV_EDATA);
-	assert_int_equal(ev_payload_check(good, sizeof(good), 1, &why), EV_EDATA);
+	assert_int_equal(ev_payload_check(good, sizeof(good), 3, &why),
+			 EV_EDATA);
+	assert_int_equal(ev_payload_check(good, sizeof(good), 1, &why),
+			 EV_EDATA);
 	assert_non_null(strstr(why, "after its last record"));
 	/* zero length */
 	{
@@ -591,7 +645,8 @@ static void test_payload_framing(void **state)
 	{
 		static const uint8_t v[] = {0x80, 0x80, 0x80, 0x80, 0x01, 'a'};
 		p = v;
-		assert_int_equal(ev_payload_next(&p, v + sizeof(v), &rec, &n), -1);
+		assert_int_equal(ev_payload_next(&p, v + sizeof(v), &rec, &n),
+				 -1);
 	}
 	/* the record size limit, with the bytes present */
 	big = malloc(EV_MAX_RECORD + 16);
@@ -603,7 +658,8 @@ static void test_payload_framing(void **state)
 	assert_int_equal(n, EV_MAX_RECORD);
 	o = ev_uleb_put(big, EV_MAX_RECORD + 1);
 	p = big;
-	assert_int_equal(ev_payload_next(&p, o + EV_MAX_RECORD + 1, &rec, &n), -1);
+	assert_int_equal(ev_payload_next(&p, o + EV_MAX_RECORD + 1, &rec, &n),
+			 -1);
 	free(big);
 }
 
@@ -654,10 +710,12 @@ static void test_read_batch_and_valid_after(void **state)
 	assert_int_equal(unit_write_file(path, file, n), 0);
 	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
-	assert_int_equal(ev_segment_read_batch(fd, b1, n, salt, &h, &stored, &why),
+	assert_int_equal(ev_segment_read_batch(fd, b1, n, salt, &h, &stored,
+					       &why),
 			 0);
 	assert_int_equal(stored.len, 1 + strlen("first record"));
-	assert_int_equal(ev_segment_read_batch(fd, b2, n, salt, &h, &stored, &why),
+	assert_int_equal(ev_segment_read_batch(fd, b2, n, salt, &h, &stored,
+					       &why),
 			 0);
 	assert_true(h.base == 1);
 	/* the file (or the readable limit) ends inside a batch */
@@ -665,13 +723,14 @@ static void test_read_batch_and_valid_after(void **state)
 					       &why),
 			 1);
 	assert_non_null(strstr(why, "incomplete"));
-	assert_int_equal(ev_segment_read_batch(fd, b2, b2 + 10, salt, &h, &stored,
-					       &why),
+	assert_int_equal(ev_segment_read_batch(fd, b2, b2 + 10, salt, &h,
+					       &stored, &why),
 			 1);
 	/* a payload byte flipped */
 	file[b1 + EV_BATCHHDR_SIZE + 3] ^= 1;
 	assert_int_equal(pwrite(fd, file, n, 0), (ssize_t)n);
-	assert_int_equal(ev_segment_read_batch(fd, b1, n, salt, &h, &stored, &why),
+	assert_int_equal(ev_segment_read_batch(fd, b1, n, salt, &h, &stored,
+					       &why),
 			 EV_EDATA);
 	assert_non_null(strstr(why, "payload checksum"));
 	/* a valid batch follows the damage; none follows the last one */

@@ -79,7 +79,8 @@ static void append(struct tlog *t, struct written *w, uint64_t count,
 		const char *s = stream_of(i);
 		stream[0] = '\0';
 		if (*s)
-			snprintf(stream, sizeof(stream), ",\"stream\":\"%s\"", s);
+			snprintf(stream, sizeof(stream), ",\"stream\":\"%s\"",
+				 s);
 		snprintf(line, sizeof(line),
 			 "{\"id\":\"e%llu\",\"type\":\"T\"%s,"
 			 "\"time\":\"2024-01-01T00:00:00Z\","
@@ -169,9 +170,10 @@ static void read_stream(struct tlog *t, const char *s, uint64_t from,
 	r = ev_stream_read(t->log, s, strlen(s), from, last, collect, g, end,
 			   &err);
 	if (r != want_r)
-		fail_msg("'%s' from %llu last %llu: returned %d (%s), expected %d",
-			 s, (unsigned long long)from, (unsigned long long)last,
-			 r, err.msg, want_r);
+		fail_msg(
+			"'%s' from %llu last %llu: returned %d (%s), expected %d",
+			s, (unsigned long long)from, (unsigned long long)last,
+			r, err.msg, want_r);
 }
 
 /*
@@ -349,7 +351,8 @@ static void test_name_length(void **state)
 	memset(&g, 0, sizeof(g));
 	g.stream = "order-1";
 	assert_int_equal(ev_stream_read(f->t.log, "order-10", 7, 0, 0, collect,
-					&g, &end, &err), 0);
+					&g, &end, &err),
+			 0);
 	expect_versions(&f->w, "order-1", &g, 1, count_of(&f->w, "order-1"));
 }
 
@@ -364,8 +367,9 @@ static void test_callback_stops(void **state)
 	memset(&g, 0, sizeof(g));
 	g.stream = "stock-1";
 	g.stop_at = 2;
-	assert_int_equal(ev_stream_read(f->t.log, "stock-1", 7, 6, 0, collect, &g,
-					&end, &err), 5);
+	assert_int_equal(ev_stream_read(f->t.log, "stock-1", 7, 6, 0, collect,
+					&g, &end, &err),
+			 5);
 	expect_versions(&f->w, "stock-1", &g, 6, 7);
 }
 
@@ -515,7 +519,8 @@ static void rewrite_link(struct tlog *t, uint64_t offset, uint64_t prev,
 	for (k = h.base; k <= offset; k++)
 		assert_int_equal(ev_payload_next(&q, end, &rec, &n), 0);
 	if (ev_event_decode(rec, n, &ev, &err) != 0)
-		fail_msg("offset %llu: %s", (unsigned long long)offset, err.msg);
+		fail_msg("offset %llu: %s", (unsigned long long)offset,
+			 err.msg);
 	for (padn = 0; padn < 300; padn++) {
 		ev_fields_init(&fl);
 		fl.type = ev.type.p;
@@ -551,7 +556,8 @@ static void rewrite_link(struct tlog *t, uint64_t offset, uint64_t prev,
 			break;
 	}
 	if (out.len != n)
-		fail_msg("the rewritten record is %zu bytes, not %zu", out.len, n);
+		fail_msg("the rewritten record is %zu bytes, not %zu", out.len,
+			 n);
 	memcpy((uint8_t *)rec, out.p, n);
 	h.payload_crc = ev_crc32c(0, payload, h.stored_len);
 	ev_batchhdr_encode(file + b[i].pos, &h);
@@ -616,7 +622,8 @@ static void test_link_to_another_stream(void **state)
 	k = count_of(&w, "order-1");
 	assert_true(k >= 6);
 	assert_true(offset_of(&w, "stock-1", 2) < offset_of(&w, "order-1", 3));
-	rewrite_link(&t, offset_of(&w, "order-1", 3), offset_of(&w, "stock-1", 2), 0);
+	rewrite_link(&t, offset_of(&w, "order-1", 3),
+		     offset_of(&w, "stock-1", 2), 0);
 	read_stream(&t, "order-1", 0, 0, 1, &g, &end);
 	assert_int_equal(g.n, 0); /* nothing was called back */
 	/* reads that stop before the bad link are fine */
@@ -647,7 +654,8 @@ static void test_link_skips_a_version(void **state)
 	(void)state;
 	small_log(&t, &w);
 	k = count_of(&w, "order-1");
-	rewrite_link(&t, offset_of(&w, "order-1", 4), offset_of(&w, "order-1", 2), 0);
+	rewrite_link(&t, offset_of(&w, "order-1", 4),
+		     offset_of(&w, "order-1", 2), 0);
 	read_stream(&t, "order-1", 0, 0, 1, &g, &end);
 	assert_int_equal(g.n, 0);
 	read_stream(&t, "order-1", 3, 0, 1, &g, &end);

@@ -135,16 +135,20 @@ static void test_empty_or_nested_field(void **state)
 	expect_refused("{}", "empty or nested field at column 1");
 	expect_refused("x {}", "empty or nested field at column 3");
 	expect_refused("{a{b}}", "empty or nested field at column 1");
-	expect_refused("{type} {data.{x}}", "empty or nested field at column 8");
+	expect_refused("{type} {data.{x}}",
+		       "empty or nested field at column 8");
 }
 
 static void test_bad_path(void **state)
 {
 	(void)state;
-	expect_refused("{.a}", "'{.a}' is not a dotted path such as data.amount");
-	expect_refused("{a.}", "'{a.}' is not a dotted path such as data.amount");
-	expect_refused("x{data..amount}y",
-		       "'{data..amount}' is not a dotted path such as data.amount");
+	expect_refused("{.a}",
+		       "'{.a}' is not a dotted path such as data.amount");
+	expect_refused("{a.}",
+		       "'{a.}' is not a dotted path such as data.amount");
+	expect_refused(
+		"x{data..amount}y",
+		"'{data..amount}' is not a dotted path such as data.amount");
 	expect_refused("{.}", "'{.}' is not a dotted path");
 }
 
@@ -215,12 +219,16 @@ static void test_envelope_fields(void **state)
 	free_event(&e);
 
 	/* the largest offset, and a time with nanoseconds */
-	make_event(&e, "{\"type\":\"T\",\"time\":\"1999-12-31T23:59:59.123456789Z\"}",
-		   UINT64_MAX);
+	make_event(
+		&e,
+		"{\"type\":\"T\",\"time\":\"1999-12-31T23:59:59.123456789Z\"}",
+		UINT64_MAX);
 	RENDER(&e.ev, "{offset} {time}",
 	       "18446744073709551615 1999-12-31T23:59:59.123456789Z");
 	free_event(&e);
-	make_event(&e, "{\"type\":\"T\",\"time\":\"2024-02-29T12:00:00.000001Z\"}", 0);
+	make_event(&e,
+		   "{\"type\":\"T\",\"time\":\"2024-02-29T12:00:00.000001Z\"}",
+		   0);
 	RENDER(&e.ev, "{time}", "2024-02-29T12:00:00.000001Z");
 	free_event(&e);
 }
@@ -231,8 +239,10 @@ static void test_absent_fields(void **state)
 
 	(void)state;
 	/* no stream, version, key, data or meta; schema defaults to 1 */
-	make_event(&e, "{\"id\":\"x\",\"type\":\"Bare\",\"time\":\"2024-01-01T00:00:00Z\"}",
-		   0);
+	make_event(
+		&e,
+		"{\"id\":\"x\",\"type\":\"Bare\",\"time\":\"2024-01-01T00:00:00Z\"}",
+		0);
 	RENDER(&e.ev, "[{stream}][{version}][{key}][{data}][{meta}][{data.a}]",
 	       "[][][][][][]");
 	/* times have at least milliseconds */
@@ -250,12 +260,15 @@ static void test_data_and_meta_paths(void **state)
 	make_event(&e, ORDER, 17);
 	RENDER(&e.ev, "{data.ship.city}", "Tokyo");
 	RENDER(&e.ev, "{data.ship.first name}", "Ann");
-	RENDER(&e.ev, "{data.items.0.sku} {data.items.1.sku} {data.items.1.qty}",
+	RENDER(&e.ev,
+	       "{data.items.0.sku} {data.items.1.sku} {data.items.1.qty}",
 	       "A B 2");
 	RENDER(&e.ev, "{meta.userId} {meta.n}", "u1 5");
 	/* whole values: compact JSON, keys in their order */
-	RENDER(&e.ev, "{data.ship}", "{\"city\":\"Tokyo\",\"first name\":\"Ann\"}");
-	RENDER(&e.ev, "{data.items}", "[{\"sku\":\"A\"},{\"sku\":\"B\",\"qty\":2}]");
+	RENDER(&e.ev, "{data.ship}",
+	       "{\"city\":\"Tokyo\",\"first name\":\"Ann\"}");
+	RENDER(&e.ev, "{data.items}",
+	       "[{\"sku\":\"A\"},{\"sku\":\"B\",\"qty\":2}]");
 	RENDER(&e.ev, "{meta}", "{\"userId\":\"u1\",\"n\":5}");
 	RENDER(&e.ev, "{data.none}", "{}");
 	free_event(&e);
@@ -274,7 +287,8 @@ static void test_missing_paths(void **state)
 	RENDER(&e.ev, "[{data.amount.x}]", "[]");
 	RENDER(&e.ev, "[{meta.nope}]", "[]");
 	/* keys match exactly */
-	RENDER(&e.ev, "[{data.Amount}][{data.amoun}][{data.amount2}]", "[][][]");
+	RENDER(&e.ev, "[{data.Amount}][{data.amoun}][{data.amount2}]",
+	       "[][][]");
 	/* an empty string is there, and prints as nothing too */
 	RENDER(&e.ev, "[{data.empty}]", "[]");
 	free_event(&e);
@@ -329,13 +343,16 @@ static void test_reuse(void **state)
 	(void)state;
 	make_event(&a, ORDER, 1);
 	make_event(&b, "{\"type\":\"Other\",\"data\":{\"amount\":7}}", 2);
-	assert_int_equal(ev_template_new(&t, "{offset}:{data.amount}:{stream};", &err), 0);
+	assert_int_equal(ev_template_new(&t, "{offset}:{data.amount}:{stream};",
+					 &err),
+			 0);
 	assert_int_equal(ev_template_render(t, &a.ev, &out, &err), 0);
 	assert_int_equal(ev_template_render(t, &b.ev, &out, &err), 0);
 	assert_int_equal(ev_template_render(t, &a.ev, &out, &err), 0);
 	assert_int_equal(ev_buf_putc(&out, '\0'), 0);
 	/* render appends */
-	assert_string_equal((const char *)out.p, "1:42:order-1;2:7:;1:42:order-1;");
+	assert_string_equal((const char *)out.p,
+			    "1:42:order-1;2:7:;1:42:order-1;");
 	ev_buf_free(&out);
 	ev_template_free(t);
 	free_event(&a);

@@ -17,11 +17,11 @@
 
 /* the results of a stream: records, refusals and their offsets */
 struct got {
-	int n;			/* events and refusals, in order */
-	int ok[64];		/* 1 an event, 0 a refusal */
-	struct ev_buf rec[64];	/* the event's record */
-	char msg[64][160];	/* the refusal's message */
-	uint64_t at[64];	/* the object's offset */
+	int n;		       /* events and refusals, in order */
+	int ok[64];	       /* 1 an event, 0 a refusal */
+	struct ev_buf rec[64]; /* the event's record */
+	char msg[64][160];     /* the refusal's message */
+	uint64_t at[64];       /* the object's offset */
 	int broken;
 };
 
@@ -67,10 +67,12 @@ static void unpack(const void *b, size_t n, size_t chunk, struct got *g)
 		g->ok[g->n] = r == 1;
 		if (r == 1) {
 			ev_unpacker_record(u, &rec, &rn, NULL);
-			assert_int_equal(ev_buf_append(&g->rec[g->n], rec, rn), 0);
+			assert_int_equal(ev_buf_append(&g->rec[g->n], rec, rn),
+					 0);
 		} else {
 			assert_int_equal(r, EV_EDATA);
-			snprintf(g->msg[g->n], sizeof(g->msg[0]), "%.150s", err.msg);
+			snprintf(g->msg[g->n], sizeof(g->msg[0]), "%.150s",
+				 err.msg);
 		}
 		g->n++;
 		if (ev_unpacker_broken(u)) {
@@ -85,8 +87,7 @@ static void unpack(const void *b, size_t n, size_t chunk, struct got *g)
 
 /* Two records are the same but for their ids, which are random for
  * events given none. */
-static int same_but_id(const uint8_t *a, size_t an, const uint8_t *b,
-		       size_t bn)
+static int same_but_id(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
 	const uint8_t *p = a + 2, *q = b + 2;
 	struct ev_mp_item it;
@@ -234,7 +235,8 @@ static void test_round_trip(void **state)
 	(void)state;
 	assert_non_null(ps);
 	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		if (ev_parser_line(ps, lines[i], strlen(lines[i]), NOW, &err) != 1)
+		if (ev_parser_line(ps, lines[i], strlen(lines[i]), NOW, &err) !=
+		    1)
 			continue; /* out of the time range */
 		ev_parser_record(ps, 0, &rec, &n, NULL);
 		assert_int_equal(ev_event_decode(rec, n, &ev, &err), 0);
@@ -343,8 +345,8 @@ static void test_timestamps(void **state)
 		/* nanoseconds over 999999999 */
 		T("\xd7\xff\xff\xff\xff\xff\x00\x00\x00\x00", 0, 0),
 		/* the year 2514 */
-		T("\xc7\x0c\xff\x00\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff\xff", 0,
-		  0),
+		T("\xc7\x0c\xff\x00\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff\xff",
+		  0, 0),
 		/* two bytes is no timestamp size */
 		T("\xd5\xff\x00\x00", 0, 0),
 #undef T
@@ -358,21 +360,26 @@ static void test_timestamps(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
 		/* {"type":"A","time":TS} */
-		memcpy(b, "\x82\xa4type\xa1" "A\xa4time", 13);
+		memcpy(b,
+		       "\x82\xa4type\xa1"
+		       "A\xa4time",
+		       13);
 		memcpy(b + 13, ts[i].b, ts[i].n);
 		n = 13 + ts[i].n;
 		unpack(b, n, 0, &g);
 		assert_int_equal(g.n, 1);
 		assert_int_equal(g.ok[0], ts[i].ok);
 		if (ts[i].ok) {
-			assert_int_equal(ev_event_decode(g.rec[0].p, g.rec[0].len,
-							 &ev, &err),
+			assert_int_equal(ev_event_decode(g.rec[0].p,
+							 g.rec[0].len, &ev,
+							 &err),
 					 0);
 			assert_true(ev.time == ts[i].t);
 		} else {
-			assert_string_equal(g.msg[0],
-					    "field 'time' is not a timestamp within "
-					    "the years 1678 to 2261");
+			assert_string_equal(
+				g.msg[0],
+				"field 'time' is not a timestamp within "
+				"the years 1678 to 2261");
 		}
 		got_free(&g);
 	}
@@ -383,13 +390,17 @@ static void test_timestamps(void **state)
 static void test_stream(void **state)
 {
 	/* A, 5, A, {"id":"x"}, A, then a malformed object and an A */
-	static const char s[] = "\x81\xa4type\xa1" "A"
+	static const char s[] = "\x81\xa4type\xa1"
+				"A"
 				"\x05"
-				"\x81\xa4type\xa1" "A"
+				"\x81\xa4type\xa1"
+				"A"
 				"\x81\xa2id\xa1x"
-				"\x81\xa4type\xa1" "A"
+				"\x81\xa4type\xa1"
+				"A"
 				"\xc1"
-				"\x81\xa4type\xa1" "A";
+				"\x81\xa4type\xa1"
+				"A";
 	static const uint64_t at[] = {0, 8, 9, 17, 23, 31};
 	struct got whole, bytewise;
 	size_t chunk;
@@ -430,9 +441,12 @@ static void test_stream_ends(void **state)
 
 	(void)state;
 	/* truncated: the input ends inside the second object */
-	unpack("\x81\xa4type\xa1" "A\x81\xa4ty", 13, 0, &g);
+	unpack("\x81\xa4type\xa1"
+	       "A\x81\xa4ty",
+	       13, 0, &g);
 	assert_int_equal(g.n, 2);
-	assert_string_equal(g.msg[1], "truncated object: the input ends inside it");
+	assert_string_equal(g.msg[1],
+			    "truncated object: the input ends inside it");
 	assert_true(g.at[1] == 8 && g.broken);
 	got_free(&g);
 	/* an empty stream, and one of a nil: not an event */
@@ -445,7 +459,11 @@ static void test_stream_ends(void **state)
 	n = 14 + (5u << 20);
 	b = calloc(1, n);
 	assert_non_null(b);
-	memcpy(b, "\x82\xa4type\xa1" "A\xa4" "data\xdb\x00\x50\x00\x00", 18);
+	memcpy(b,
+	       "\x82\xa4type\xa1"
+	       "A\xa4"
+	       "data\xdb\x00\x50\x00\x00",
+	       18);
 	unpack(b, n, 1u << 20, &g);
 	assert_int_equal(g.n, 1);
 	assert_string_equal(g.msg[0], "object larger than 4194304 bytes");
@@ -456,7 +474,11 @@ static void test_stream_ends(void **state)
 	 * unpacked; 33 are not */
 	b = calloc(1, 64);
 	assert_non_null(b);
-	memcpy(b, "\x82\xa4type\xa1" "A\xa4" "data", 13);
+	memcpy(b,
+	       "\x82\xa4type\xa1"
+	       "A\xa4"
+	       "data",
+	       13);
 	memset(b + 13, 0x91, 31);
 	b[44] = 0x01;
 	unpack(b, 45, 0, &g);
@@ -467,9 +489,9 @@ static void test_stream_ends(void **state)
 	b[45] = 0x01;
 	unpack(b, 46, 0, &g);
 	assert_int_equal(g.n, 1);
-	assert_string_equal(g.msg[0],
-			    "msgpack-c cannot unpack this object: nested deeper "
-			    "than 32 levels, or out of memory");
+	assert_string_equal(
+		g.msg[0], "msgpack-c cannot unpack this object: nested deeper "
+			  "than 32 levels, or out of memory");
 	assert_true(g.broken);
 	free(b);
 }
@@ -483,7 +505,8 @@ static void test_values(void **state)
 		const char *msg;
 	} bad[] = {
 #define B(bytes, msg) {bytes, sizeof(bytes) - 1, msg}
-		B("\x91\xc4\x00", "field 'data': binary value inside data or meta"),
+		B("\x91\xc4\x00",
+		  "field 'data': binary value inside data or meta"),
 		B("\x91\xd4\x01\x00",
 		  "field 'data': msgpack extension value inside data or meta"),
 		B("\x81\x01\x02", "field 'data': map key is not a string"),
@@ -499,22 +522,34 @@ static void test_values(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		memcpy(b, "\x82\xa4type\xa1" "A\xa4" "data", 13);
+		memcpy(b,
+		       "\x82\xa4type\xa1"
+		       "A\xa4"
+		       "data",
+		       13);
 		memcpy(b + 13, bad[i].data, bad[i].n);
 		unpack(b, 13 + bad[i].n, 0, &g);
 		assert_int_equal(g.n, 1);
 		assert_string_equal(g.msg[0], bad[i].msg);
 		assert_false(g.broken);
-		memcpy(b, "\x82\xa4type\xa1" "A\xa4meta\x81\xa1k", 16);
+		memcpy(b,
+		       "\x82\xa4type\xa1"
+		       "A\xa4meta\x81\xa1k",
+		       16);
 		memcpy(b + 16, bad[i].data, bad[i].n);
 		unpack(b, 16 + bad[i].n, 0, &g);
 		assert_int_equal(g.n, 1);
 		assert_non_null(strstr(g.msg[0], "field 'meta': "));
 	}
-	unpack("\x82\xa4type\xa1" "A\x01\x02", 10, 0, &g);
+	unpack("\x82\xa4type\xa1"
+	       "A\x01\x02",
+	       10, 0, &g);
 	assert_string_equal(g.msg[0], "a key of the event map is not a string");
-	unpack("\x82\xa4type\xa1" "A\xa1\xff\x02", 11, 0, &g);
-	assert_string_equal(g.msg[0], "a key of the event map is not valid UTF-8");
+	unpack("\x82\xa4type\xa1"
+	       "A\xa1\xff\x02",
+	       11, 0, &g);
+	assert_string_equal(g.msg[0],
+			    "a key of the event map is not valid UTF-8");
 }
 
 /* struct ev_input over a MessagePack stream */

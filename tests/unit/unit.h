@@ -44,9 +44,10 @@ static inline const char *unit_corpus(const char *sub, char *buf, size_t n)
 	struct stat st;
 
 	if (dir == NULL || *dir == '\0')
-		fail_msg("EVLOG_CONFORMANCE is not set: set it to the conformance "
-			 "corpora directory (tests/run sets it when ../shared "
-			 "exists)");
+		fail_msg(
+			"EVLOG_CONFORMANCE is not set: set it to the conformance "
+			"corpora directory (tests/run sets it when ../shared "
+			"exists)");
 	snprintf(buf, n, "%s/%s", dir, sub);
 	if (stat(buf, &st) != 0)
 		fail_msg("EVLOG_CONFORMANCE is set but '%s' is missing", buf);
@@ -107,7 +108,8 @@ static inline void unit_tmp_atexit(void)
 
 	for (i = 0; i < sizeof(unit_tmpdirs) / sizeof(unit_tmpdirs[0]); i++) {
 		if (unit_tmpdirs[i] != NULL)
-			nftw(unit_tmpdirs[i], unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+			nftw(unit_tmpdirs[i], unit_rm_one, 16,
+			     FTW_DEPTH | FTW_PHYS);
 		free(unit_tmpdirs[i]);
 		unit_tmpdirs[i] = NULL;
 	}
