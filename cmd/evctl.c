@@ -101,6 +101,16 @@ static int open_log(const char *path, struct ev_log **log)
 	return 0;
 }
 
+/* After a command's options, its one LOG operand, opened: 0, or an exit
+ * status. */
+static int one_log(int argc, char **argv, const char *cmd, struct ev_log **log)
+{
+	if (optind + 1 != argc)
+		return fe_usage_error(usage_short,
+				      "%s: expected one LOG operand", cmd);
+	return open_log(argv[optind], log);
+}
+
 /* ------------------------------------------------------------ init */
 
 static int cmd_init(int argc, char **argv)
@@ -225,10 +235,7 @@ static int cmd_info(int argc, char **argv)
 			return fe_usage_error(usage_short, NULL);
 		}
 	}
-	if (optind + 1 != argc)
-		return fe_usage_error(usage_short,
-				      "info: expected one LOG operand");
-	if ((rc = open_log(argv[optind], &log)) != 0)
+	if ((rc = one_log(argc, argv, "info", &log)) != 0)
 		return rc;
 	if (ev_log_info(log, &info, &err) != 0) {
 		rc = fe_report(&err);
@@ -322,10 +329,7 @@ static int cmd_verify(int argc, char **argv)
 			return fe_usage_error(usage_short, NULL);
 		}
 	}
-	if (optind + 1 != argc)
-		return fe_usage_error(usage_short,
-				      "verify: expected one LOG operand");
-	if ((rc = open_log(argv[optind], &log)) != 0)
+	if ((rc = one_log(argc, argv, "verify", &log)) != 0)
 		return rc;
 	rc = ev_log_verify(log, &rep, on_notice, stderr, &err);
 	if (rc != 0) {
@@ -376,10 +380,7 @@ static int cmd_repair(int argc, char **argv)
 			return fe_usage_error(usage_short, NULL);
 		}
 	}
-	if (optind + 1 != argc)
-		return fe_usage_error(usage_short,
-				      "repair: expected one LOG operand");
-	if ((rc = open_log(argv[optind], &log)) != 0)
+	if ((rc = one_log(argc, argv, "repair", &log)) != 0)
 		return rc;
 	rc = ev_log_repair(log, flags, on_notice, stdout, &err);
 	if (rc != 0) {
@@ -833,10 +834,7 @@ static int cmd_streams(int argc, char **argv)
 			return fe_usage_error(usage_short, NULL);
 		}
 	}
-	if (optind + 1 != argc)
-		return fe_usage_error(usage_short,
-				      "streams: expected one LOG operand");
-	if ((rc = open_log(argv[optind], &log)) != 0)
+	if ((rc = one_log(argc, argv, "streams", &log)) != 0)
 		return rc;
 	if (ev_state_load(&st, log, 0, &err) != 0) {
 		rc = fe_report(&err);

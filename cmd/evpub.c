@@ -714,17 +714,11 @@ static int open_log(struct pub *pb, struct opts *o)
 	struct ev_error err;
 	int r;
 
-	r = ev_log_open(&pb->log, o->log, &err);
-	if (r == EV_ENOENT && o->create) {
-		ev_log_config_init(&cfg);
-		if (o->wopts.sync_set)
-			cfg.sync = o->wopts.sync; /* the new log's default */
-		r = ev_log_create(o->log, &cfg, &err);
-		if (r != 0 && access(o->log, F_OK) == 0)
-			r = 0; /* created by a concurrent evpub */
-		if (r == 0)
-			r = ev_log_open(&pb->log, o->log, &err);
-	}
+	ev_log_config_init(&cfg);
+	if (o->wopts.sync_set)
+		cfg.sync = o->wopts.sync; /* the new log's default */
+	r = ev_log_open_or_create(&pb->log, o->log, o->create ? &cfg : NULL,
+				  &err);
 	if (r != 0) {
 		r = fe_report(&err);
 		if (err.code == EV_ENOENT)

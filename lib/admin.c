@@ -1,5 +1,6 @@
 /*
  * admin.c - whole-log operations behind evctl: info, verify and repair.
+ * Retention (trim) is trim.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,22 +12,6 @@
 #include <unistd.h>
 
 #include "evlog_private.h"
-
-static void say(ev_notice_fn fn, void *ctx, const char *fmt, ...)
-	EV_PRINTF(3, 4);
-
-static void say(ev_notice_fn fn, void *ctx, const char *fmt, ...)
-{
-	char msg[600];
-	va_list ap;
-
-	if (fn == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fn(ctx, msg);
-}
 
 static int file_size(int dirfd, uint64_t base, const char *ext, uint64_t *size)
 {
@@ -329,9 +314,9 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 		return err->code;
 	}
 	if (!have_head)
-		say(notice, ctx,
-		    "head file is missing or damaged; checking to "
-		    "the end of the last segment");
+		ev_say(notice, ctx,
+		       "head file is missing or damaged; checking to "
+		       "the end of the last segment");
 	if (n == 0) {
 		r = ev_seterr(err, EV_EDATA, "log has no segments");
 		goto out;
@@ -378,12 +363,13 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 				if (!have_head && i + 1 == n &&
 				    !ev_segment_valid_after(fd, pos + 1, limit,
 							    sh.salt)) {
-					say(notice, ctx,
-					    "segment %020llu: torn tail of %llu "
-					    "bytes at byte %llu (writers truncate it)",
-					    (unsigned long long)segs[i],
-					    (unsigned long long)(limit - pos),
-					    (unsigned long long)pos);
+					ev_say(notice, ctx,
+					       "segment %020llu: torn tail of %llu "
+					       "bytes at byte %llu (writers truncate it)",
+					       (unsigned long long)segs[i],
+					       (unsigned long long)(limit -
+								    pos),
+					       (unsigned long long)pos);
 					break;
 				}
 				r = vfail(
@@ -495,14 +481,14 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 						"end, followed by a valid batch");
 					goto out;
 				}
-				say(notice, ctx,
-				    "segment %020llu: %llu bytes past the durable "
-				    "end, left by an interrupted writer (the next "
-				    "writer adopts %llu complete events and cuts "
-				    "the rest)",
-				    (unsigned long long)segs[i],
-				    (unsigned long long)(size - head.end),
-				    (unsigned long long)(n2 - next));
+				ev_say(notice, ctx,
+				       "segment %020llu: %llu bytes past the durable "
+				       "end, left by an interrupted writer (the next "
+				       "writer adopts %llu complete events and cuts "
+				       "the rest)",
+				       (unsigned long long)segs[i],
+				       (unsigned long long)(size - head.end),
+				       (unsigned long long)(n2 - next));
 			}
 		}
 		if (check_indexes(log, segs[i], sh.salt, bp, nb, limit, next,
@@ -584,11 +570,11 @@ static int cut_segment(struct ev_log *log, int fd, uint64_t base, uint64_t from,
 		return ev_seterr_errno(err, EV_EIO, errno,
 				       "cannot truncate segment %020llu",
 				       (unsigned long long)base);
-	say(notice, ctx,
-	    "moved %llu bytes of segment %020llu from byte %llu to "
-	    "lost+found/%s",
-	    (unsigned long long)(size - from), (unsigned long long)base,
-	    (unsigned long long)from, name);
+	ev_say(notice, ctx,
+	       "moved %llu bytes of segment %020llu from byte %llu to "
+	       "lost+found/%s",
+	       (unsigned long long)(size - from), (unsigned long long)base,
+	       (unsigned long long)from, name);
 	return 0;
 }
 
@@ -612,8 +598,8 @@ static int move_to_lost(struct ev_log *log, uint64_t base, ev_notice_fn notice,
 					       "cannot move '%s' to lost+found",
 					       name);
 	}
-	say(notice, ctx, "moved segment %020llu to lost+found/",
-	    (unsigned long long)base);
+	ev_say(notice, ctx, "moved segment %020llu to lost+found/",
+	       (unsigned long long)base);
 	return 0;
 }
 
@@ -743,13 +729,13 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				    ev_segment_valid_after(fd, pos + 1, size,
 							   sh.salt);
 			if (!later) {
-				say(notice, ctx,
-				    "%s a torn tail of %llu bytes at byte %llu of "
-				    "segment %020llu",
-				    dry ? "would truncate" : "truncated",
-				    (unsigned long long)(size - pos),
-				    (unsigned long long)pos,
-				    (unsigned long long)segs[i]);
+				ev_say(notice, ctx,
+				       "%s a torn tail of %llu bytes at byte %llu of "
+				       "segment %020llu",
+				       dry ? "would truncate" : "truncated",
+				       (unsigned long long)(size - pos),
+				       (unsigned long long)pos,
+				       (unsigned long long)segs[i]);
 				if (!dry && (ftruncate(fd, (off_t)pos) != 0 ||
 					     fdatasync(fd) != 0)) {
 					r = ev_seterr_errno(err, EV_EIO, errno,
@@ -775,22 +761,23 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 					if (r != 0)
 						goto out;
 				} else {
-					say(notice, ctx,
-					    "would move %llu bytes of segment %020llu "
-					    "from byte %llu, and %zu later segments, "
-					    "to lost+found/",
-					    (unsigned long long)(size - pos),
-					    (unsigned long long)segs[i],
-					    (unsigned long long)pos, n - i - 1);
+					ev_say(notice, ctx,
+					       "would move %llu bytes of segment %020llu "
+					       "from byte %llu, and %zu later segments, "
+					       "to lost+found/",
+					       (unsigned long long)(size - pos),
+					       (unsigned long long)segs[i],
+					       (unsigned long long)pos,
+					       n - i - 1);
 				}
 				n = i + 1;
 			}
 		}
 		if (dry) {
-			say(notice, ctx,
-			    "would rebuild the indexes of segment "
-			    "%020llu",
-			    (unsigned long long)segs[i]);
+			ev_say(notice, ctx,
+			       "would rebuild the indexes of segment "
+			       "%020llu",
+			       (unsigned long long)segs[i]);
 		} else {
 			if (fdatasync(fd) != 0) {
 				r = ev_seterr_errno(
@@ -853,10 +840,11 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		close(hfd);
 	}
 	if (!have_old || memcmp(&oldhead, &head, sizeof(head)) != 0)
-		say(notice, ctx, "%s the head: %llu events, next offset %llu",
-		    dry ? "would rewrite" : "rewrote",
-		    (unsigned long long)(head.next - segs[0]),
-		    (unsigned long long)head.next);
+		ev_say(notice, ctx,
+		       "%s the head: %llu events, next offset %llu",
+		       dry ? "would rewrite" : "rewrote",
+		       (unsigned long long)(head.next - segs[0]),
+		       (unsigned long long)head.next);
 	/* the stream and dedupe state, from the events as they now are,
 	 * when its snapshot no longer fits them (a cut log) or is damaged */
 	{
@@ -868,7 +856,8 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 	if (snap != 2) {
 		/* none (writers make one), or good */
 	} else if (dry) {
-		say(notice, ctx, "would rebuild the stream and dedupe state");
+		ev_say(notice, ctx,
+		       "would rebuild the stream and dedupe state");
 	} else {
 		struct ev_state *st;
 		unlinkat(log->dirfd, "state/streams", 0);
@@ -880,10 +869,10 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				ev_state_free(st);
 			goto out;
 		}
-		say(notice, ctx,
-		    "rebuilt the stream and dedupe state: %llu "
-		    "streams",
-		    (unsigned long long)ev_state_stream_count(st));
+		ev_say(notice, ctx,
+		       "rebuilt the stream and dedupe state: %llu "
+		       "streams",
+		       (unsigned long long)ev_state_stream_count(st));
 		ev_state_free(st);
 	}
 out:
@@ -895,158 +884,5 @@ out:
 	ev_buf_free(&stored);
 	ev_buf_free(&raw);
 	ev_codec_free(codec);
-	return r;
-}
-
-/* ------------------------------------------------------------ trim */
-
-int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
-		ev_notice_fn notice, void *ctx, struct ev_error *err)
-{
-	struct ev_log_info info;
-	struct ev_group_state *groups = NULL;
-	size_t ngroups = 0, i, cut = 0, g;
-	uint64_t remaining_bytes, first_kept, total_events;
-	int lockfd = -1, r;
-	const char *ext[3] = {"seg", "idx", "tix"};
-	char name[40];
-
-	r = ev_log_info(log, &info, err);
-	if (r != 0)
-		return r;
-	if (info.segments < 2) {
-		say(notice, ctx, "nothing to trim: the log has one segment");
-		free(info.seg);
-		return 0;
-	}
-	/* how many of the oldest segments go (never the last) */
-	remaining_bytes = info.bytes;
-	total_events = info.next_offset - info.first_offset;
-	for (i = 0; i + 1 < info.segments; i++) {
-		const struct ev_segment_info *s = &info.seg[i];
-		uint64_t seg_bytes = s->bytes + s->index_bytes;
-		uint64_t seg_events = s->next - s->base;
-		int go = 0;
-		if (o->before != EV_TIME_NONE &&
-		    s->last_append != EV_TIME_NONE &&
-		    s->last_append < o->before)
-			go = 1;
-		if (o->keep_events &&
-		    total_events - seg_events >= o->keep_events)
-			go = 1;
-		if (o->keep_bytes &&
-		    remaining_bytes - seg_bytes >= o->keep_bytes)
-			go = 1;
-		if (!go)
-			break;
-		remaining_bytes -= seg_bytes;
-		total_events -= seg_events;
-	}
-	cut = i;
-	if (cut == 0) {
-		say(notice, ctx, "nothing to trim");
-		free(info.seg);
-		return 0;
-	}
-	first_kept = info.seg[cut].base;
-	/* groups must have consumed what goes */
-	r = ev_group_list(log, NULL, &groups, &ngroups, err);
-	if (r == 0 && o->state_dir != NULL) {
-		struct ev_group_state *more = NULL;
-		size_t nmore = 0;
-		r = ev_group_list(log, o->state_dir, &more, &nmore, err);
-		if (r == 0 && nmore > 0) {
-			struct ev_group_state *all =
-				realloc(groups,
-					(ngroups + nmore) * sizeof(*all));
-			if (all == NULL) {
-				r = ev_seterr(err, EV_ERR, "out of memory");
-			} else {
-				memcpy(all + ngroups, more,
-				       nmore * sizeof(*all));
-				groups = all;
-				ngroups += nmore;
-			}
-		}
-		free(more);
-	}
-	if (r != 0)
-		goto out;
-	for (g = 0; g < ngroups && !o->force; g++) {
-		if (groups[g].next < first_kept) {
-			r = ev_seterr(
-				err, EV_EAGAIN,
-				"trim would remove events group '%s' has not "
-				"consumed: it is at offset %llu and the log "
-				"would start at %llu",
-				groups[g].name,
-				(unsigned long long)groups[g].next,
-				(unsigned long long)first_kept);
-			ev_setremedy(err, EV_REMEDY_FORCE, log->path);
-			goto out;
-		}
-	}
-	lockfd = ev_openat(log->dirfd, "lock", O_RDWR | O_CREAT, 0644);
-	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-		r = ev_seterr_errno(err, EV_EIO, errno, "cannot lock '%s'",
-				    log->path);
-		goto out;
-	}
-	/* the streams' versions must outlive their events: a snapshot of
-	 * the state as of the end, which stays good after the cut */
-	if (!o->dry_run) {
-		struct ev_state *st;
-		r = ev_state_load(&st, log, 1, err);
-		if (r != 0)
-			goto out;
-		r = ev_state_snapshot(st, err);
-		ev_state_free(st);
-		if (r == 0)
-			r = ev_state_write_base(log, first_kept, err);
-		if (r == 0)
-			r = ev_state_bump_epoch(log, err);
-		if (r != 0)
-			goto out;
-	}
-	/* oldest first, the segment file before its indexes, so the log
-	 * stays contiguous whatever moment a crash picks */
-	for (i = 0; i < cut; i++) {
-		const struct ev_segment_info *s = &info.seg[i];
-		int k;
-		say(notice, ctx,
-		    "%s segment %020llu: offsets %llu to %llu, %llu "
-		    "bytes",
-		    o->dry_run ? "would remove" : "removed",
-		    (unsigned long long)s->base, (unsigned long long)s->base,
-		    (unsigned long long)(s->next - 1),
-		    (unsigned long long)(s->bytes + s->index_bytes));
-		if (o->dry_run)
-			continue;
-		for (k = 0; k < 3; k++) {
-			ev_segment_name(name, sizeof(name), s->base, ext[k]);
-			if (unlinkat(log->dirfd, name, 0) != 0 &&
-			    errno != ENOENT) {
-				r = ev_seterr_errno(err, EV_EIO, errno,
-						    "cannot remove '%s/%s'",
-						    log->path, name);
-				goto out;
-			}
-		}
-	}
-	if (!o->dry_run && ev_fsync_dir(log->dirfd) != 0)
-		r = ev_seterr_errno(err, EV_EIO, errno, "cannot sync '%s'",
-				    log->path);
-	for (g = 0; g < ngroups && r == 0; g++)
-		if (groups[g].next < first_kept)
-			say(notice, ctx,
-			    "group '%s' had not consumed offsets %llu "
-			    "to %llu (trimmed by force)",
-			    groups[g].name, (unsigned long long)groups[g].next,
-			    (unsigned long long)(first_kept - 1));
-out:
-	if (lockfd >= 0)
-		close(lockfd);
-	free(groups);
-	free(info.seg);
 	return r;
 }

@@ -535,16 +535,9 @@ int ev_dlq_open(struct ev_log **out, const char *path, struct ev_log *source,
 	int r;
 
 	*out = NULL;
-	r = ev_log_open(out, path, err);
-	if (r == EV_ENOENT) {
-		ev_log_config_init(&cfg);
-		cfg.dead_letters = 1;
-		r = ev_log_create(path, &cfg, err);
-		if (r != 0 && access(path, F_OK) == 0)
-			r = 0; /* made by another consumer meanwhile */
-		if (r == 0)
-			r = ev_log_open(out, path, err);
-	}
+	ev_log_config_init(&cfg);
+	cfg.dead_letters = 1;
+	r = ev_log_open_or_create(out, path, &cfg, err);
 	if (r != 0)
 		return r;
 	if (source != NULL && strcmp(ev_log_id(*out), ev_log_id(source)) == 0) {

@@ -84,6 +84,19 @@ int ev_seterr_errno(struct ev_error *err, int code, int errnum, const char *fmt,
 	return code;
 }
 
+void ev_say(ev_notice_fn fn, void *ctx, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	if (fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fn(ctx, msg);
+}
+
 void ev_err_prefix(struct ev_error *err, const char *fmt, ...)
 {
 	char msg[sizeof(err->msg)];

@@ -344,6 +344,11 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 		  struct ev_error *err);
 /* Open an existing log.  EV_ENOENT when missing. */
 int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err);
+/* Open a log, creating it with cfg when it is missing (cfg NULL: only
+ * open); a log another process creates meanwhile is opened. */
+int ev_log_open_or_create(struct ev_log **out, const char *path,
+			  const struct ev_log_config *cfg,
+			  struct ev_error *err);
 void ev_log_close(struct ev_log *log);
 const char *ev_log_path(const struct ev_log *log);
 const char *ev_log_id(const struct ev_log *log); /* 32 hex digits */

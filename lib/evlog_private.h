@@ -29,6 +29,8 @@ int ev_seterr(struct ev_error *err, int code, const char *fmt, ...)
 int ev_seterr_errno(struct ev_error *err, int code, int errnum, const char *fmt,
 		    ...) EV_PRINTF(4, 5);
 void ev_sethint(struct ev_error *err, const char *fmt, ...) EV_PRINTF(2, 3);
+/* A notice, formatted, to fn (when there is one). */
+void ev_say(ev_notice_fn fn, void *ctx, const char *fmt, ...) EV_PRINTF(3, 4);
 /* Put context before err's message: ev_err_prefix(err, "segment %d: ", n). */
 void ev_err_prefix(struct ev_error *err, const char *fmt, ...) EV_PRINTF(2, 3);
 /* A record of path that does not decode: "damaged data in 'PATH': offset

@@ -470,3 +470,16 @@ ev_time_t ev_log_created(const struct ev_log *log)
 {
 	return log->created;
 }
+
+int ev_log_open_or_create(struct ev_log **out, const char *path,
+			  const struct ev_log_config *cfg, struct ev_error *err)
+{
+	int r = ev_log_open(out, path, err);
+
+	if (r != EV_ENOENT || cfg == NULL)
+		return r;
+	r = ev_log_create(path, cfg, err);
+	if (r != 0 && access(path, F_OK) == 0)
+		r = 0; /* made by another writer meanwhile */
+	return r == 0 ? ev_log_open(out, path, err) : r;
+}
