@@ -129,11 +129,8 @@ static int cmd_init(int argc, char **argv)
 	int c;
 
 	ev_log_config_init(&cfg);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
 		case 'd':
 			if (fe_parse_u64(optarg, &v) != 0 || v > 1000000000)
 				return fe_usage_error(
@@ -171,8 +168,6 @@ static int cmd_init(int argc, char **argv)
 					"none",
 					optarg);
 			break;
-		default:
-			return fe_usage_error(usage_short, NULL);
 		}
 	}
 	if (optind + 1 != argc)
@@ -185,21 +180,15 @@ static int cmd_init(int argc, char **argv)
 
 /* ------------------------------------------------------------ info */
 
-static const char *tstr(ev_time_t t, char buf[40])
+/* out on stdout, or fe_oom() when r says it could not be made: an exit
+ * status */
+static int print_buf(int r, const struct ev_buf *out)
 {
-	if (t == EV_TIME_NONE)
-		return "-";
-	ev_time_format(t, buf);
-	return buf;
-}
-
-/* As tstr(), to the millisecond: 24 characters, for a table column. */
-static const char *tstr_ms(ev_time_t t, char buf[40])
-{
-	if (t == EV_TIME_NONE)
-		return "-";
-	ev_time_format(t - ((t % 1000000) + 1000000) % 1000000, buf);
-	return buf;
+	if (r != 0)
+		return fe_oom();
+	if (fwrite(out->p, 1, out->len, stdout) != out->len)
+		return EV_EXIT_IO;
+	return EV_EXIT_OK;
 }
 
 static int cmd_info(int argc, char **argv)
@@ -213,26 +202,19 @@ static int cmd_info(int argc, char **argv)
 	struct ev_log *log = NULL;
 	struct ev_log_info info;
 	struct ev_error err;
-	const struct ev_log_config *cfg;
 	struct ev_type_count *types = NULL;
-	size_t ntypes = 0, i;
+	struct ev_buf out = {0};
+	size_t ntypes = 0;
 	int c, json = 0, want_types = 0, rc;
-	char b1[32], b2[32], b3[32], t1[40], t2[40];
-	double ratio;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
 		case 'j':
 			json = 1;
 			break;
 		case 't':
 			want_types = 1;
 			break;
-		default:
-			return fe_usage_error(usage_short, NULL);
 		}
 	}
 	if ((rc = one_log(argc, argv, "info", &log)) != 0)
@@ -246,56 +228,12 @@ static int cmd_info(int argc, char **argv)
 		rc = fe_report(&err);
 		goto out;
 	}
-	cfg = ev_log_get_config(log);
-	ratio = ev_log_info_ratio(&info);
-	if (json) {
-		struct ev_buf out = {0};
-		if (ev_log_info_json(&out, log, argv[optind], &info, types,
-				     ntypes, want_types) != 0)
-			rc = fe_oom();
-		else
-			fwrite(out.p, 1, out.len, stdout);
-		ev_buf_free(&out);
-		goto out;
-	} else {
-		printf("log:          %s\n", argv[optind]);
-		printf("format:       %d\n", EV_FORMAT_VERSION);
-		printf("id:           %s\n", ev_log_id(log));
-		printf("created:      %s\n", tstr(ev_log_created(log), t1));
-		printf("events:       %s\n", fe_commas(info.events, b1));
-		if (info.events)
-			printf("offsets:      %s to %s\n",
-			       fe_commas(info.first_offset, b1),
-			       fe_commas(info.next_offset - 1, b2));
-		else
-			printf("offsets:      none (next %s)\n",
-			       fe_commas(info.next_offset, b1));
-		printf("segments:     %llu\n",
-		       (unsigned long long)info.segments);
-		printf("bytes:        %s on disk (segments %s, indexes %s)\n",
-		       fe_commas(info.bytes, b1),
-		       fe_commas(info.segment_bytes, b2),
-		       fe_commas(info.bytes - info.segment_bytes, b3));
-		printf("records:      %s bytes uncompressed, ratio %.2f\n",
-		       fe_commas(info.raw_bytes, b1), ratio);
-		printf("event time:   %s to %s\n", tstr(info.min_time, t1),
-		       tstr(info.max_time, t2));
-		printf("append time:  %s to %s\n", tstr(info.first_append, t1),
-		       tstr(info.last_append, t2));
-		printf("settings:     segment-bytes %llu, level %d, sync %s, "
-		       "dedupe-window %llu\n",
-		       (unsigned long long)cfg->segment_bytes, cfg->level,
-		       cfg->sync == EV_SYNC_NONE ? "none" : "batch",
-		       (unsigned long long)cfg->dedupe_window);
-		if (want_types) {
-			printf("types:\n");
-			for (i = 0; i < ntypes; i++)
-				printf("  %12s  %s\n",
-				       fe_commas(types[i].n, b1),
-				       types[i].name);
-		}
-	}
+	rc = print_buf((json ? ev_log_info_json
+			     : ev_log_info_text)(&out, log, argv[optind], &info,
+						 types, ntypes, want_types),
+		       &out);
 out:
+	ev_buf_free(&out);
 	ev_type_counts_free(types, ntypes);
 	free(info.seg);
 	ev_log_close(log);
@@ -317,16 +255,11 @@ static int cmd_verify(int argc, char **argv)
 	char b1[32], b2[32];
 	int c, quiet = 0, rc;
 
-	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "hq", opts)) != -1) {
 		switch (c) {
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
 		case 'q':
 			quiet = 1;
 			break;
-		default:
-			return fe_usage_error(usage_short, NULL);
 		}
 	}
 	if ((rc = one_log(argc, argv, "verify", &log)) != 0)
@@ -340,9 +273,9 @@ static int cmd_verify(int argc, char **argv)
 				argv[optind]);
 	} else if (!quiet) {
 		printf("%s: ok, %s %s in %s %s, %llu %s\n", argv[optind],
-		       fe_commas(rep.records, b1),
+		       ev_commas(rep.records, b1),
 		       fe_plural(rep.records, "event", "events"),
-		       fe_commas(rep.batches, b2),
+		       ev_commas(rep.batches, b2),
 		       fe_plural(rep.batches, "batch", "batches"),
 		       (unsigned long long)rep.segments,
 		       fe_plural(rep.segments, "segment", "segments"));
@@ -365,19 +298,14 @@ static int cmd_repair(int argc, char **argv)
 	struct ev_error err;
 	int c, flags = 0, rc;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'n':
 			flags |= EV_REPAIR_DRY_RUN;
 			break;
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
 		case 't':
 			flags |= EV_REPAIR_TRUNCATE_DAMAGED;
 			break;
-		default:
-			return fe_usage_error(usage_short, NULL);
 		}
 	}
 	if ((rc = one_log(argc, argv, "repair", &log)) != 0)
@@ -442,8 +370,8 @@ static int groups_reset(struct ev_log *log, const char *name,
 	if (rc != 0)
 		return fe_report(&err);
 	printf("%s group '%s' from offset %s to %s\n",
-	       execute ? "moved" : "would move", name, fe_commas(old, b1),
-	       fe_commas(pos, b2));
+	       execute ? "moved" : "would move", name, ev_commas(old, b1),
+	       ev_commas(pos, b2));
 	if (!execute)
 		printf("(a dry run: add --execute to do it)\n");
 	return EV_EXIT_OK;
@@ -467,18 +395,14 @@ static int cmd_groups(int argc, char **argv)
 	struct ev_log *log = NULL;
 	struct ev_error err;
 	struct ev_buf out = {0};
-	size_t n = 0, i;
-	int c, json = 0, execute = 0, rc, namew = 20;
-	char t1[40], b1[32], b2[32];
+	size_t n = 0;
+	int c, json = 0, execute = 0, rc;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'x':
 			execute = 1;
 			break;
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
 		case 'j':
 			json = 1;
 			break;
@@ -493,8 +417,6 @@ static int cmd_groups(int argc, char **argv)
 				return rc;
 			to = optarg;
 			break;
-		default:
-			return fe_usage_error(usage_short, NULL);
 		}
 	}
 	if (optind + 1 != argc)
@@ -526,34 +448,7 @@ static int cmd_groups(int argc, char **argv)
 		rc = fe_report(&err);
 		goto out;
 	}
-	/* the name column widens for long names, so the others stay
-	 * under their headings */
-	for (i = 0; i < n; i++)
-		if (strlen(gs[i].name) > (size_t)namew)
-			namew = (int)strlen(gs[i].name);
-	if (!json && n > 0)
-		printf("%-*s %14s %14s %12s  %-24s %s\n", namew, "GROUP",
-		       "OFFSET", "LAG", "LAG-SECONDS", "LAST-COMMIT", "STATE");
-	for (i = 0; i < n; i++) {
-		uint64_t lag;
-		double secs;
-		ev_group_lag(log, &gs[i], &info, &lag, &secs);
-		if (json) {
-			out.len = 0;
-			if (ev_group_to_json(&out, &gs[i], lag, secs) != 0) {
-				rc = fe_oom();
-				goto out;
-			}
-			printf("%.*s\n", (int)out.len, (const char *)out.p);
-		} else {
-			printf("%-*s %14s %14s %12.3f  %-24s %s\n", namew,
-			       gs[i].name, fe_commas(gs[i].next, b1),
-			       fe_commas(lag, b2), secs,
-			       tstr_ms(gs[i].committed, t1),
-			       gs[i].busy ? "busy" : "idle");
-		}
-	}
-	rc = 0;
+	rc = print_buf(ev_groups_format(&out, log, &info, gs, n, json), &out);
 out:
 	ev_buf_free(&out);
 	free(info.seg);
@@ -665,16 +560,11 @@ static int cmd_metrics(int argc, char **argv)
 	size_t nl, i;
 	int c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
 		case 's':
 			state_dir = optarg;
 			break;
-		default:
-			return fe_usage_error(usage_short, NULL);
 		}
 	}
 	if (optind >= argc)
@@ -728,7 +618,7 @@ static int cmd_trim(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.before = EV_TIME_NONE;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'b':
 			if (ev_time_parse_user(optarg, ev_now(), &o.before) !=
@@ -746,9 +636,6 @@ static int cmd_trim(int argc, char **argv)
 		case 'f':
 			o.force = 1;
 			break;
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
 		case 'B':
 			if (fe_parse_size(optarg, &o.keep_bytes) != 0 ||
 			    o.keep_bytes == 0)
@@ -772,8 +659,6 @@ static int cmd_trim(int argc, char **argv)
 		case 's':
 			o.state_dir = optarg;
 			break;
-		default:
-			return fe_usage_error(usage_short, NULL);
 		}
 	}
 	if (optind + 1 != argc)
@@ -809,11 +694,10 @@ static int cmd_streams(int argc, char **argv)
 	struct ev_state *st = NULL;
 	struct ev_error err;
 	struct ev_buf b = {0};
-	char b1[32], b2[32], b3[32];
-	size_t i, n = 0, w = 6;
+	size_t n = 0;
 	int c, rc, json = 0;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'c':
 			if (optarg[0] == '\0' || strpbrk(optarg, "*?[") != NULL)
@@ -824,14 +708,9 @@ static int cmd_streams(int argc, char **argv)
 					optarg);
 			category = optarg;
 			break;
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
 		case 'j':
 			json = 1;
 			break;
-		default:
-			return fe_usage_error(usage_short, NULL);
 		}
 	}
 	if ((rc = one_log(argc, argv, "streams", &log)) != 0)
@@ -844,34 +723,7 @@ static int cmd_streams(int argc, char **argv)
 		rc = fe_oom();
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		if (v[i].name_len > w)
-			w = v[i].name_len;
-	if (!json && n > 0)
-		printf("%-*s %10s %10s %12s %12s\n", (int)w, "STREAM",
-		       "VERSION", "EVENTS", "FIRST", "LAST");
-	for (i = 0; i < n; i++) {
-		const struct ev_stream_info *s = &v[i];
-		if (json) {
-			b.len = 0;
-			ev_json_string(&b, s->name, s->name_len);
-			printf("{\"stream\":%.*s,\"version\":%llu,\"events\":%llu,"
-			       "\"first_offset\":%llu,\"last_offset\":%llu}\n",
-			       (int)b.len, (const char *)b.p,
-			       (unsigned long long)s->last_version,
-			       (unsigned long long)s->count,
-			       (unsigned long long)s->first_offset,
-			       (unsigned long long)s->last_offset);
-		} else {
-			printf("%-*.*s %10llu %10s %12s %12s\n", (int)w,
-			       (int)s->name_len, s->name,
-			       (unsigned long long)s->last_version,
-			       fe_commas(s->count, b1),
-			       fe_commas(s->first_offset, b2),
-			       fe_commas(s->last_offset, b3));
-		}
-	}
-	rc = 0;
+	rc = print_buf(ev_streams_format(&b, v, n, json), &b);
 out:
 	ev_buf_free(&b);
 	free(v);

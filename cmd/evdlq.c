@@ -187,22 +187,6 @@ static int load(const char *path, struct ev_log **log, struct ev_letter **v,
 	return rc;
 }
 
-static void age(ev_time_t then, ev_time_t now, char *out, size_t n)
-{
-	int64_t s = (now - then) / 1000000000;
-
-	if (s < 0)
-		s = 0;
-	if (s < 120)
-		snprintf(out, n, "%llds", (long long)s);
-	else if (s < 7200)
-		snprintf(out, n, "%lldm", (long long)(s / 60));
-	else if (s < 172800)
-		snprintf(out, n, "%lldh", (long long)(s / 3600));
-	else
-		snprintf(out, n, "%lldd", (long long)(s / 86400));
-}
-
 static void put_json_str(const char *s)
 {
 	struct ev_buf b = {0};
@@ -249,11 +233,7 @@ static int cmd_ls(int argc, char **argv)
 	char ab[16], line[120];
 
 	memset(&s, 0, sizeof(s));
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
-		}
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		if (c == OPT_ALL) {
 			s.all = 1;
 			continue;
@@ -291,7 +271,7 @@ static int cmd_ls(int argc, char **argv)
 			       "OFFSET", "ORIGINAL", "TYPE", "STREAM",
 			       "ATTEMPTS", "AGE", s.all ? "STATE     " : "",
 			       "ERROR");
-		age(l->time, now, ab, sizeof(ab));
+		ev_age_format(l->time, now, ab, sizeof(ab));
 		printf("%-8llu %-10llu %-24s %-20s %8llu %5s ",
 		       (unsigned long long)l->offset,
 		       (unsigned long long)l->source_offset, l->orig_type,
@@ -351,11 +331,7 @@ static int cmd_show(int argc, char **argv)
 	uint64_t off;
 	char t[40];
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
-		}
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		if (c == OPT_JSON) {
 			json = 1;
 			continue;
@@ -438,41 +414,6 @@ out:
 
 /* ------------------------------------------------------------ stats */
 
-static void tally_print(const char *title, const struct ev_tally *v, size_t n)
-{
-	size_t i;
-	char b[32];
-
-	printf("%s:\n", title);
-	for (i = 0; i < n; i++)
-		printf("  %10s  %s\n", fe_commas(v[i].n, b), v[i].key);
-	if (n == 0)
-		printf("  (none)\n");
-}
-
-static void stats_print(const struct ev_dlq_stats *st, ev_time_t now)
-{
-	const struct ev_letter *o = st->oldest;
-	char line[120], b[32], t[40];
-	int a;
-
-	printf("open:       %s\n", fe_commas(st->open, b));
-	printf("resolved:   %s\n", fe_commas(st->resolved, b));
-	printf("discarded:  %s\n", fe_commas(st->discarded, b));
-	if (o != NULL) {
-		ev_time_format(o->time, t);
-		age(o->time, now, line, sizeof(line));
-		printf("oldest:     offset %llu, %s, written %s (%s ago)\n",
-		       (unsigned long long)o->offset, o->orig_type, t, line);
-	}
-	tally_print("open by type", st->by_type, st->ntypes);
-	tally_print("open by error", st->by_error, st->nerrors);
-	printf("open by age:\n");
-	for (a = 0; a < EV_DLQ_AGES; a++)
-		printf("  %10s  %s\n", fe_commas(st->by_age[a], b),
-		       ev_dlq_ages[a].name);
-}
-
 static int cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -484,16 +425,13 @@ static int cmd_stats(int argc, char **argv)
 	struct ev_dlq_stats st;
 	struct ev_log *log = NULL;
 	struct ev_letter *v = NULL;
+	struct ev_buf out = {0};
 	size_t n = 0;
 	ev_time_t now = ev_now();
 	int c, rc;
 
 	memset(&s, 0, sizeof(s));
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
-		}
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		if (selector_opt(c, optarg, &s) == 1)
 			continue;
 		ev_letter_select_free(&s);
@@ -503,12 +441,14 @@ static int cmd_stats(int argc, char **argv)
 		rc = fe_usage_error(usage_short,
 				    "stats: expected one DLQ operand");
 	else if ((rc = load(argv[optind], &log, &v, &n)) == 0) {
-		if (ev_dlq_stats(v, n, &s, now, &st) == 0)
-			stats_print(&st, now);
-		else
+		if (ev_dlq_stats(v, n, &s, now, &st) != 0 ||
+		    ev_dlq_stats_text(&out, &st, now) != 0)
 			rc = fe_oom();
+		else if (fwrite(out.p, 1, out.len, stdout) != out.len)
+			rc = EV_EXIT_IO;
 		ev_dlq_stats_free(&st);
 	}
+	ev_buf_free(&out);
 	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
 	ev_log_close(log);
@@ -622,11 +562,8 @@ static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 	int64_t ms;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
 		case OPT_BACKOFF:
 		case OPT_BACKOFF_MAX:
 		case OPT_TIMEOUT:
@@ -720,8 +657,8 @@ static int cmd_retry(int argc, char **argv)
 		fflush(stdout);
 		if (still_open > 0 || resolved > 0)
 			fe_warn("%s resolved, %s still open",
-				fe_commas(resolved, b1),
-				fe_commas(still_open, b2));
+				ev_commas(resolved, b1),
+				ev_commas(still_open, b2));
 		if (still_open > 0 || stop_requested)
 			rc = EV_EXIT_FAILURE;
 	}
@@ -756,11 +693,8 @@ static int cmd_purge(int argc, char **argv)
 	char b[32];
 
 	memset(&s, 0, sizeof(s));
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
-		case 'h':
-			fe_help(usage_short, usage_long);
-			return EV_EXIT_OK;
 		case OPT_DRY_RUN:
 			dry = 1;
 			continue;
@@ -806,7 +740,7 @@ static int cmd_purge(int argc, char **argv)
 		purged++;
 	}
 	if (rc == 0 && !dry)
-		fe_warn("%s discarded", fe_commas(purged, b));
+		fe_warn("%s discarded", ev_commas(purged, b));
 out:
 	if (w != NULL && ev_writer_close(w, &err) != 0 && rc == 0)
 		rc = fe_report(&err);

@@ -196,7 +196,7 @@ static const char *count(char buf[64], uint64_t n, const char *one,
 {
 	char num[32];
 
-	snprintf(buf, 64, "%s %s", fe_commas(n, num), fe_plural(n, one, many));
+	snprintf(buf, 64, "%s %s", ev_commas(n, num), fe_plural(n, one, many));
 	return buf;
 }
 
@@ -758,16 +758,16 @@ static int finish_input(struct pub *pb, int rc)
 		pb->stopped = 1;
 	}
 	if (pb->duplicates > 0)
-		fe_warn("%s appended, %s duplicate", fe_commas(pb->appended, a),
-			fe_commas(pb->duplicates, b));
+		fe_warn("%s appended, %s duplicate", ev_commas(pb->appended, a),
+			ev_commas(pb->duplicates, b));
 	if (pb->broken) /* a stream that cannot be read on */
 		snprintf(c, sizeof(c), "; stopped at byte %s",
-			 fe_commas(pb->last_at, b));
+			 ev_commas(pb->last_at, b));
 	count(a, pb->appended, "event", "events");
 	if (rc != 0 && pb->stopped && !o->dry_run && skipped == 0) {
 		fe_warn("%s appended; stopped at %s %s", a,
 			o->stream_in ? "byte" : "line",
-			fe_commas(pb->stop_known ? pb->stop_at : pb->last_at,
+			ev_commas(pb->stop_known ? pb->stop_at : pb->last_at,
 				  b));
 	} else if (o->dry_run) {
 		if (pb->invalid > 0 || o->verbose)

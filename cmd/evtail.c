@@ -647,9 +647,9 @@ static void summary(const struct ev_consumer_stats *st)
 
 	if (st->dead_lettered > 0 || st->skipped > 0)
 		fe_warn("%s handled, %s dead-lettered, %s skipped",
-			fe_commas(st->handled, b1),
-			fe_commas(st->dead_lettered, b2),
-			fe_commas(st->skipped, b3));
+			ev_commas(st->handled, b1),
+			ev_commas(st->dead_lettered, b2),
+			ev_commas(st->skipped, b3));
 }
 
 /* Deliver the scan to stdout or the handler: an exit status. */

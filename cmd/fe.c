@@ -137,21 +137,6 @@ int fe_usage_error(const char *usage, const char *fmt, ...)
 	return EV_EXIT_USAGE;
 }
 
-const char *fe_commas(uint64_t v, char buf[32])
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-	int i, j = 0, lead = n % 3;
-
-	for (i = 0; i < n; i++) {
-		if (i > 0 && (i - lead) % 3 == 0)
-			buf[j++] = ',';
-		buf[j++] = tmp[i];
-	}
-	buf[j] = '\0';
-	return buf;
-}
-
 int fe_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -243,6 +228,23 @@ void fe_on_stop(void (*handler)(int))
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* the usage of the tool fe_dispatch() runs, for fe_getopt() */
+static const char *cmd_usage_short, *cmd_usage_long;
+
+int fe_getopt(int argc, char **argv, const char *shortopts,
+	      const struct option *longopts)
+{
+	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+
+	if (c == 'h') {
+		fe_help(cmd_usage_short, cmd_usage_long);
+		exit(fflush(stdout) == 0 ? EV_EXIT_OK : EV_EXIT_IO);
+	}
+	if (c == '?' || c == ':')
+		exit(fe_usage_error(cmd_usage_short, NULL));
+	return c;
+}
+
 int fe_dispatch(int argc, char **argv, const struct fe_command *cmds, size_t n,
 		const char *usage_short, const char *usage_long)
 {
@@ -254,6 +256,8 @@ int fe_dispatch(int argc, char **argv, const struct fe_command *cmds, size_t n,
 	size_t i;
 	int c;
 
+	cmd_usage_short = usage_short;
+	cmd_usage_long = usage_long;
 	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':

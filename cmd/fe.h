@@ -6,6 +6,7 @@
 #ifndef EVLOG_FE_H
 #define EVLOG_FE_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -29,8 +30,6 @@ int fe_oom(void);
 /* Usage error: message, then "Try 'prog --help'", returns 64. */
 int fe_usage_error(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* 1,234,567 */
-const char *fe_commas(uint64_t v, char buf[32]);
 /* unsigned integer with optional k/K, m/M, g/G (binary) suffix */
 int fe_parse_size(const char *s, uint64_t *out);
 int fe_parse_u64(const char *s, uint64_t *out);
@@ -52,6 +51,12 @@ struct fe_command {
 };
 /* main() of such a tool: -h, -V, then COMMAND [ARGS] run as
  * fn(argc, argv) with argv[0] the program name and getopt reset. */
+/* getopt_long() for a command of such a tool: -h (--help) prints the
+ * tool's help and exits 0; an unknown option or a missing argument
+ * prints the short usage and exits 64.  Otherwise the option, or -1
+ * after the last. */
+int fe_getopt(int argc, char **argv, const char *shortopts,
+	      const struct option *longopts);
 int fe_dispatch(int argc, char **argv, const struct fe_command *cmds, size_t n,
 		const char *usage_short, const char *usage_long);
 

@@ -1,6 +1,8 @@
 /*
  * buf.c - struct ev_buf, the growable byte buffer every module writes into.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,4 +77,36 @@ void *ev_zalloc(size_t n, size_t sz)
 	if (p != NULL)
 		memset(p, 0, n * sz);
 	return p;
+}
+
+const char *ev_commas(uint64_t v, char buf[32])
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+	int i, j = 0, lead = n % 3;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0 && (i - lead) % 3 == 0)
+			buf[j++] = ',';
+		buf[j++] = tmp[i];
+	}
+	buf[j] = '\0';
+	return buf;
+}
+
+int ev_buf_printf(struct ev_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || ev_buf_reserve(b, (size_t)n + 1) != 0)
+		return EV_ERR;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
 }

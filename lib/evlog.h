@@ -123,6 +123,14 @@ int ev_buf_reserve(struct ev_buf *b, size_t extra);
 int ev_buf_append(struct ev_buf *b, const void *p, size_t n);
 int ev_buf_putc(struct ev_buf *b, int c);
 int ev_buf_puts(struct ev_buf *b, const char *s);
+/* Append a printf-formatted string (no NUL): 0, or EV_ERR. */
+int ev_buf_printf(struct ev_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* v with thousands separators, 1,234,567, in buf; returns buf. */
+const char *ev_commas(uint64_t v, char buf[32]);
 void ev_buf_free(struct ev_buf *b);
 
 /* ---------------------------------------------------------------- time */
@@ -140,8 +148,11 @@ int ev_time_parse(const char *s, size_t n, ev_time_t *out);
  * or a relative time such as -1h, -30m, -2d relative to now.
  */
 int ev_time_parse_user(const char *s, ev_time_t now, ev_time_t *out);
-/* Format as RFC 3339 UTC with 0, 3, 6 or 9 fraction digits; returns length. */
+/* Format as RFC 3339 UTC with 3, 6 or 9 fraction digits (at least
+ * milliseconds, as JavaScript's toISOString()); returns the length. */
 size_t ev_time_format(ev_time_t t, char out[40]);
+/* How long ago then was, at now, in one unit: 42s, 17m, 5h, 3d. */
+void ev_age_format(ev_time_t then, ev_time_t now, char *out, size_t n);
 /* Parse a duration: 250ms, 5s, 2m, 1h (a bare number is milliseconds). */
 int ev_duration_parse(const char *s, int64_t *ms);
 
@@ -1134,6 +1145,9 @@ int ev_dlq_stats(const struct ev_letter *v, size_t n,
 		 const struct ev_letter_select *s, ev_time_t now,
 		 struct ev_dlq_stats *st);
 void ev_dlq_stats_free(struct ev_dlq_stats *st);
+/* evdlq stats: st as text, one "field: value" line or table each. */
+int ev_dlq_stats_text(struct ev_buf *out, const struct ev_dlq_stats *st,
+		      ev_time_t now);
 
 /* ---------------------------------------------------------------- retries */
 
@@ -1228,6 +1242,16 @@ int ev_group_to_json(struct ev_buf *out, const struct ev_group_state *g,
 		     uint64_t lag, double lag_seconds);
 /* Uncompressed record bytes to bytes on disk. */
 double ev_log_info_ratio(const struct ev_log_info *info);
+/* evctl info: the same as text, one "field: value" line each. */
+int ev_log_info_text(struct ev_buf *out, struct ev_log *log, const char *name,
+		     const struct ev_log_info *info,
+		     const struct ev_type_count *types, size_t ntypes,
+		     int with_types);
+/* evctl groups: groups gs[n] of log (whose info is given) as an aligned
+ * table with a heading (nothing when n is 0), or as JSON lines. */
+int ev_groups_format(struct ev_buf *out, struct ev_log *log,
+		     const struct ev_log_info *info,
+		     const struct ev_group_state *gs, size_t n, int json);
 
 /* ---------------------------------------------------------------- streams */
 
@@ -1289,6 +1313,10 @@ int ev_stream_in_category(const char *name, size_t n, const char *category);
  * into st.  *out is malloc'ed. */
 int ev_stream_list(struct ev_state *st, const char *category,
 		   struct ev_stream_info **out, size_t *n);
+/* evctl streams: v[n] as an aligned table with a heading (nothing when
+ * n is 0), or as JSON lines. */
+int ev_streams_format(struct ev_buf *out, const struct ev_stream_info *v,
+		      size_t n, int json);
 
 #ifdef __cplusplus
 }

@@ -217,3 +217,51 @@ void ev_dlq_stats_free(struct ev_dlq_stats *st)
 	free(st->by_error);
 	memset(st, 0, sizeof(*st));
 }
+
+static int tally_text(struct ev_buf *out, const char *title,
+		      const struct ev_tally *v, size_t n)
+{
+	int r = ev_buf_printf(out, "%s:\n", title);
+	size_t i;
+	char b[32];
+
+	for (i = 0; i < n && r == 0; i++)
+		r = ev_buf_printf(out, "  %10s  %s\n", ev_commas(v[i].n, b),
+				  v[i].key);
+	if (n == 0 && r == 0)
+		r = ev_buf_puts(out, "  (none)\n");
+	return r;
+}
+
+int ev_dlq_stats_text(struct ev_buf *out, const struct ev_dlq_stats *st,
+		      ev_time_t now)
+{
+	const struct ev_letter *o = st->oldest;
+	char ago[32], b1[32], b2[32], b3[32], t[40];
+	int a, r;
+
+	r = ev_buf_printf(out,
+			  "open:       %s\nresolved:   %s\ndiscarded:  %s\n",
+			  ev_commas(st->open, b1), ev_commas(st->resolved, b2),
+			  ev_commas(st->discarded, b3));
+	if (o != NULL && r == 0) {
+		ev_time_format(o->time, t);
+		ev_age_format(o->time, now, ago, sizeof(ago));
+		r = ev_buf_printf(out,
+				  "oldest:     offset %llu, %s, written %s (%s "
+				  "ago)\n",
+				  (unsigned long long)o->offset, o->orig_type,
+				  t, ago);
+	}
+	if (r == 0)
+		r = tally_text(out, "open by type", st->by_type, st->ntypes);
+	if (r == 0)
+		r = tally_text(out, "open by error", st->by_error, st->nerrors);
+	if (r == 0)
+		r = ev_buf_puts(out, "open by age:\n");
+	for (a = 0; a < EV_DLQ_AGES && r == 0; a++)
+		r = ev_buf_printf(out, "  %10s  %s\n",
+				  ev_commas(st->by_age[a], b1),
+				  ev_dlq_ages[a].name);
+	return r != 0 ? EV_ERR : 0;
+}

@@ -516,6 +516,145 @@ double ev_log_info_ratio(const struct ev_log_info *info)
 		       : 0.0;
 }
 
+/* A time, or "-" for none; to the millisecond (24 characters, for a
+ * table column) when ms. */
+static const char *ttext(ev_time_t t, int ms, char buf[40])
+{
+	if (t == EV_TIME_NONE)
+		return "-";
+	if (ms)
+		t -= ((t % 1000000) + 1000000) % 1000000;
+	ev_time_format(t, buf);
+	return buf;
+}
+
+int ev_log_info_text(struct ev_buf *out, struct ev_log *log, const char *name,
+		     const struct ev_log_info *info,
+		     const struct ev_type_count *types, size_t ntypes,
+		     int with_types)
+{
+	const struct ev_log_config *cfg = ev_log_get_config(log);
+	char b1[32], b2[32], b3[32], t1[40], t2[40];
+	struct ev_metrics m;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.out = out;
+	m.oom |= ev_buf_puts(out, "log:          ") != 0 ||
+		 ev_buf_puts(out, name) != 0;
+	put(&m, "\nformat:       %d\nid:           %s\n", EV_FORMAT_VERSION,
+	    ev_log_id(log));
+	put(&m, "created:      %s\n", ttext(ev_log_created(log), 0, t1));
+	put(&m, "events:       %s\n", ev_commas(info->events, b1));
+	if (info->events)
+		put(&m, "offsets:      %s to %s\n",
+		    ev_commas(info->first_offset, b1),
+		    ev_commas(info->next_offset - 1, b2));
+	else
+		put(&m, "offsets:      none (next %s)\n",
+		    ev_commas(info->next_offset, b1));
+	put(&m, "segments:     %llu\n", (unsigned long long)info->segments);
+	put(&m, "bytes:        %s on disk (segments %s, indexes %s)\n",
+	    ev_commas(info->bytes, b1), ev_commas(info->segment_bytes, b2),
+	    ev_commas(info->bytes - info->segment_bytes, b3));
+	put(&m, "records:      %s bytes uncompressed, ratio %.2f\n",
+	    ev_commas(info->raw_bytes, b1), ev_log_info_ratio(info));
+	put(&m, "event time:   %s to %s\n", ttext(info->min_time, 0, t1),
+	    ttext(info->max_time, 0, t2));
+	put(&m, "append time:  %s to %s\n", ttext(info->first_append, 0, t1),
+	    ttext(info->last_append, 0, t2));
+	put(&m,
+	    "settings:     segment-bytes %llu, level %d, sync %s, "
+	    "dedupe-window %llu\n",
+	    (unsigned long long)cfg->segment_bytes, cfg->level,
+	    cfg->sync == EV_SYNC_NONE ? "none" : "batch",
+	    (unsigned long long)cfg->dedupe_window);
+	if (with_types)
+		put(&m, "types:\n");
+	for (i = 0; with_types && i < ntypes; i++) {
+		put(&m, "  %12s  ", ev_commas(types[i].n, b1));
+		m.oom |= ev_buf_puts(out, types[i].name) != 0 ||
+			 ev_buf_putc(out, '\n') != 0;
+	}
+	return m.oom ? EV_ERR : 0;
+}
+
+int ev_groups_format(struct ev_buf *out, struct ev_log *log,
+		     const struct ev_log_info *info,
+		     const struct ev_group_state *gs, size_t n, int json)
+{
+	char t1[40], b1[32], b2[32];
+	struct ev_metrics m;
+	int namew = 20;
+	uint64_t lag;
+	double secs;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.out = out;
+	/* the name column widens for long names, so the others stay
+	 * under their headings */
+	for (i = 0; i < n; i++)
+		if (strlen(gs[i].name) > (size_t)namew)
+			namew = (int)strlen(gs[i].name);
+	if (!json && n > 0)
+		put(&m, "%-*s %14s %14s %12s  %-24s %s\n", namew, "GROUP",
+		    "OFFSET", "LAG", "LAG-SECONDS", "LAST-COMMIT", "STATE");
+	for (i = 0; i < n && !m.oom; i++) {
+		ev_group_lag(log, &gs[i], info, &lag, &secs);
+		if (json) {
+			m.oom |= ev_group_to_json(out, &gs[i], lag, secs) != 0;
+			put(&m, "\n");
+			continue;
+		}
+		m.oom |= ev_buf_puts(out, gs[i].name) != 0;
+		put(&m, "%*s %14s %14s %12.3f  %-24s %s\n",
+		    namew - (int)strlen(gs[i].name), "",
+		    ev_commas(gs[i].next, b1), ev_commas(lag, b2), secs,
+		    ttext(gs[i].committed, 1, t1),
+		    gs[i].busy ? "busy" : "idle");
+	}
+	return m.oom ? EV_ERR : 0;
+}
+
+int ev_streams_format(struct ev_buf *out, const struct ev_stream_info *v,
+		      size_t n, int json)
+{
+	char b1[32], b2[32], b3[32];
+	struct ev_metrics m;
+	size_t i, w = 6;
+
+	memset(&m, 0, sizeof(m));
+	m.out = out;
+	for (i = 0; i < n; i++)
+		if (v[i].name_len > w)
+			w = v[i].name_len;
+	if (!json && n > 0)
+		put(&m, "%-*s %10s %10s %12s %12s\n", (int)w, "STREAM",
+		    "VERSION", "EVENTS", "FIRST", "LAST");
+	for (i = 0; i < n && !m.oom; i++) {
+		const struct ev_stream_info *s = &v[i];
+		if (json) {
+			put(&m, "{\"stream\":");
+			m.oom |= ev_json_string(out, s->name, s->name_len) != 0;
+			put(&m,
+			    ",\"version\":%llu,\"events\":%llu,"
+			    "\"first_offset\":%llu,\"last_offset\":%llu}\n",
+			    (unsigned long long)s->last_version,
+			    (unsigned long long)s->count,
+			    (unsigned long long)s->first_offset,
+			    (unsigned long long)s->last_offset);
+			continue;
+		}
+		m.oom |= ev_buf_append(out, s->name, s->name_len) != 0;
+		put(&m, "%*s %10llu %10s %12s %12s\n", (int)(w - s->name_len),
+		    "", (unsigned long long)s->last_version,
+		    ev_commas(s->count, b1), ev_commas(s->first_offset, b2),
+		    ev_commas(s->last_offset, b3));
+	}
+	return m.oom ? EV_ERR : 0;
+}
+
 int ev_group_to_json(struct ev_buf *out, const struct ev_group_state *g,
 		     uint64_t lag, double lag_seconds)
 {

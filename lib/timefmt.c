@@ -254,3 +254,19 @@ int ev_time_parse_user(const char *s, ev_time_t now, ev_time_t *out)
 	}
 	return ev_time_parse(s, n, out) == 0 ? 0 : EV_EUSAGE;
 }
+
+void ev_age_format(ev_time_t then, ev_time_t now, char *out, size_t n)
+{
+	int64_t s = (now - then) / 1000000000;
+
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(out, n, "%llds", (long long)s);
+	else if (s < 7200)
+		snprintf(out, n, "%lldm", (long long)(s / 60));
+	else if (s < 172800)
+		snprintf(out, n, "%lldh", (long long)(s / 3600));
+	else
+		snprintf(out, n, "%lldd", (long long)(s / 86400));
+}

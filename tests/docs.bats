@@ -343,7 +343,7 @@ src_opts() {
 					got[parts[2]] = 1
 			}
 		}
-		/getopt_long\(/ && match($0, /"[+]?[A-Za-z:]*"/) {
+		/(getopt_long|fe_getopt)\(/ && match($0, /"[+]?[A-Za-z:]*"/) {
 			o = substr($0, RSTART + 1, RLENGTH - 2)
 			gsub(/[+:]/, "", o)
 			for (i = 1; i <= length(o); i++)

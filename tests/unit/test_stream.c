@@ -707,6 +707,58 @@ static void test_first_event_needs_no_link(void **state)
 	tlog_free(&t);
 }
 
+static void test_commas(void **state)
+{
+	char b[32];
+
+	(void)state;
+	assert_string_equal(ev_commas(0, b), "0");
+	assert_string_equal(ev_commas(999, b), "999");
+	assert_string_equal(ev_commas(1000, b), "1,000");
+	assert_string_equal(ev_commas(123456, b), "123,456");
+	assert_string_equal(ev_commas(1234567, b), "1,234,567");
+	assert_string_equal(ev_commas(UINT64_MAX, b),
+			    "18,446,744,073,709,551,615");
+}
+
+/* evctl streams: the name column widens to the longest name, and JSON
+ * escapes names */
+static void test_streams_format(void **state)
+{
+	struct ev_stream_info v[2];
+	struct ev_buf b = {0};
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	v[0].name = "order-1";
+	v[0].name_len = 7;
+	v[0].last_version = 3;
+	v[0].count = 1234;
+	v[0].first_offset = 0;
+	v[0].last_offset = 1500;
+	v[1].name = "a\"b";
+	v[1].name_len = 3;
+	v[1].last_version = 1;
+	v[1].count = 1;
+	v[1].first_offset = v[1].last_offset = 7;
+	assert_int_equal(ev_streams_format(&b, v, 2, 0), 0);
+	assert_int_equal(ev_buf_putc(&b, '\0'), 0);
+	assert_string_equal(
+		(char *)b.p,
+		"STREAM     VERSION     EVENTS        FIRST         LAST\n"
+		"order-1          3      1,234            0        1,500\n"
+		"a\"b              1          1            7            7\n");
+	b.len = 0;
+	assert_int_equal(ev_streams_format(&b, v + 1, 1, 1), 0);
+	assert_int_equal(ev_buf_putc(&b, '\0'), 0);
+	assert_string_equal((char *)b.p,
+			    "{\"stream\":\"a\\\"b\",\"version\":1,\"events\":1,"
+			    "\"first_offset\":7,\"last_offset\":7}\n");
+	b.len = 0;
+	assert_int_equal(ev_streams_format(&b, v, 0, 0), 0);
+	assert_int_equal(b.len, 0);
+	ev_buf_free(&b);
+}
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -728,6 +780,8 @@ int main(void)
 		cmocka_unit_test(test_link_skips_a_version),
 		cmocka_unit_test(test_record_without_link),
 		cmocka_unit_test(test_first_event_needs_no_link),
+		cmocka_unit_test(test_commas),
+		cmocka_unit_test(test_streams_format),
 	};
 
 	return cmocka_run_group_tests_name("stream", tests, NULL, NULL);
