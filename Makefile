@@ -7,6 +7,7 @@
 #   make format-check    clang-format --dry-run over FORMAT_SRCS
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make SANITIZE=address,undefined check
+#   make V=1             show full command lines (quiet by default)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -38,6 +39,21 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -pthread $(WARNINGS) $(CFLAGS) \
 ALL_LDFLAGS = -pthread $(SAN_FLAGS) $(LDFLAGS)
 LIBS = $(DEP_LIBS) -lm
 
+# Quiet by default, as git and Linux build: "CC lib/reader.o"; V=1 prints
+# the full command lines.
+ifeq ($(V),1)
+Q =
+QUIET_CC =
+QUIET_AR =
+QUIET_LINK =
+else
+Q = @
+QUIET_CC = @echo '   ' CC $@;
+QUIET_AR = @echo '   ' AR $@;
+QUIET_LINK = @echo '   ' LINK $@;
+MAKEFLAGS += --no-print-directory
+endif
+
 LIB_SRCS = $(sort $(wildcard lib/*.c))
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 TOOLS = cmd/evpub cmd/evtail cmd/evctl cmd/evdlq
@@ -55,34 +71,37 @@ BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
 %.o: %.c .build-flags lib/evlog.h lib/evlog_private.h $(wildcard lib/*_int.h) cmd/fe.h
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # the writer's modules share its internals
 
 lib/libevlog.a: $(LIB_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $(LIB_OBJS)
+	$(Q)rm -f $@
+	$(QUIET_AR)$(AR) rcs $@ $(LIB_OBJS)
+
+# kept, not removed as intermediates (and rebuilt by every make)
+.SECONDARY: $(TOOLS:=.o) $(FE_OBJS) examples/evgen.o
 
 cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
 
 examples/evgen: examples/evgen.o
-	$(CC) $(ALL_LDFLAGS) -o $@ $< -lm
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< -lm
 
 tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(wildcard tests/fuzz/*.c tests/fuzz/*.h) lib/libevlog.a .build-flags
-	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< lib/libevlog.a \
+	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< lib/libevlog.a \
 		$(ALL_LDFLAGS) $(CMOCKA_LIBS) $(LIBS)
 
 # a benchmark helper (README.md "the codec"): make bench/mpdecode
 bench/mpdecode: bench/mpdecode.c lib/libevlog.a .build-flags
-	$(CC) $(ALL_CFLAGS) -o $@ $< lib/libevlog.a $(ALL_LDFLAGS) $(LIBS)
+	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) -o $@ $< lib/libevlog.a $(ALL_LDFLAGS) $(LIBS)
 
 tests/faultinject.so: tests/faultinject.c .build-flags
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
+	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
 
 check:
 	@sh .ci/deps test
-	$(MAKE) all $(UNIT_BINS) tests/faultinject.so
+	$(Q)$(MAKE) all $(UNIT_BINS) tests/faultinject.so
 	@sh tests/run
 
 demo:

@@ -876,7 +876,8 @@ evpub: 0 events appended; stopped at line 1"
 
 @test "evpub --wrap on GH Archive: 62,952 events with the right count per type" {
 	local gh
-	gh=$(need_data gharchive-minimized-2019-09-26-0.ndjson)
+	need_data gharchive-minimized-2019-09-26-0.ndjson
+	gh=$DATA
 	run --separate-stderr evpub -c --wrap --type-from type --stream-from repo \
 		--id-from id --time-from dt gh.evlog <"$gh"
 	assert_status 0

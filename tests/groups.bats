@@ -1291,7 +1291,8 @@ info_types() {
 
 @test "evctl metrics: two logs in one exposition, families not repeated" {
 	local gh
-	gh=$(need_data gharchive-minimized-2019-09-26-0.ndjson)
+	need_data gharchive-minimized-2019-09-26-0.ndjson
+	gh=$DATA
 	evpub -c --wrap --type-from type --stream-from repo --id-from id \
 		--time-from dt gh.evlog <"$gh"
 	make_log L 30
