@@ -121,6 +121,50 @@ int fe_oom(void)
 	return EV_EXIT_FAILURE;
 }
 
+/* the usage of the tool fe_dispatch() runs, for fe_getopt() and
+ * fe_usage_error(), and the command it runs */
+static const char *cmd_usage_short, *cmd_usage_long, *cmd_name;
+
+/*
+ * The lines of a tool's usage that are about command cmd: its entries
+ * ("Usage: evctl init ..." or "       evctl groups ...", with their
+ * continuation lines), the first one starting "Usage: ", and any note
+ * such as "SELECTORS: ..." that they name ("[SELECTORS]").
+ */
+static void cmd_usage(const char *usage, const char *cmd, FILE *f)
+{
+	size_t pl = strlen(fe_progname), cl = strlen(cmd), n;
+	const char *line, *next, *w;
+	int keep = 0, first = 1, selectors = 0;
+
+	for (line = usage; *line; line = next) {
+		next = strchr(line, '\n');
+		next = next ? next + 1 : line + strlen(line);
+		n = (size_t)(next - line);
+		w = line + strspn(line, " ");
+		if (strncmp(line, "Usage: ", 7) == 0)
+			w = line + 7;
+		if (w == line) /* a note: "SELECTORS: ..." */
+			keep = selectors &&
+			       strncmp(line, "SELECTORS:", 10) == 0;
+		else if (strncmp(w, fe_progname, pl) == 0 && w[pl] == ' ')
+			keep = strncmp(w + pl + 1, cmd, cl) == 0 &&
+			       (w[pl + 1 + cl] == ' ' ||
+				w[pl + 1 + cl] == '\n');
+		if (!keep)
+			continue;
+		if (w != line && memmem(line, n, "[SELECTORS]", 11) != NULL)
+			selectors = 1;
+		if (first) { /* "Usage: " in place of the indent */
+			fputs("Usage: ", f);
+			fwrite(w, 1, (size_t)(next - w), f);
+			first = 0;
+		} else {
+			fwrite(line, 1, n, f);
+		}
+	}
+}
+
 int fe_usage_error(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
@@ -132,7 +176,10 @@ int fe_usage_error(const char *usage, const char *fmt, ...)
 		va_end(ap);
 		fputc('\n', stderr);
 	}
-	fputs(usage, stderr);
+	if (cmd_name != NULL && usage == cmd_usage_short)
+		cmd_usage(usage, cmd_name, stderr);
+	else
+		fputs(usage, stderr);
 	fprintf(stderr, "Try '%s --help' for more information.\n", fe_progname);
 	return EV_EXIT_USAGE;
 }
@@ -228,9 +275,6 @@ void fe_on_stop(void (*handler)(int))
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* the usage of the tool fe_dispatch() runs, for fe_getopt() */
-static const char *cmd_usage_short, *cmd_usage_long;
-
 int fe_getopt(int argc, char **argv, const char *shortopts,
 	      const struct option *longopts)
 {
@@ -279,6 +323,7 @@ int fe_dispatch(int argc, char **argv, const struct fe_command *cmds, size_t n,
 			/* getopt names argv[0] in its messages */
 			argv[0] = (char *)fe_progname;
 			optind = 0; /* glibc: a full restart of getopt */
+			cmd_name = cmds[i].name;
 			return cmds[i].fn(argc, argv);
 		}
 	}

@@ -1005,7 +1005,15 @@ Try '$tool --help' for more information."
 			else
 				assert_status 64
 				assert_stdout ""
-				assert_stderr_contains "$(usage_of "$tool")
+				# that command's usage only, not every command's
+				assert_stderr_contains "
+Usage: $tool $c "
+				[ "$(grep -c "^\(Usage: \| *\)$tool " <<<"$stderr")" -eq \
+					"$(usage_of "$tool" | grep -c "^\(Usage: \| *\)$tool $c ")" ] || {
+					echo "$tool $c: usage lines of other commands: $stderr" >&2
+					return 1
+				}
+				assert_stderr_contains "
 Try '$tool --help' for more information."
 			fi
 			[[ ${stderr%%$'\n'*} =~ ^$tool(\ $c)?:\ unrecognized\ option\ \'--no-such-option\'$ ]] || {

@@ -5,7 +5,7 @@ load helper
 USAGE=$EVCTL_USAGE
 
 usage_err() {
-	printf '%s\n%s' "$1" "$USAGE"
+	printf '%s\n%s' "$1" "$(usage_for evctl "$USAGE")"
 }
 
 SEG=00000000000000000000
@@ -104,7 +104,7 @@ torn_tail() {
 		# the message starts with the program name, as every other one does
 		[[ ${stderr_lines[0]} == "evctl"*": unrecognized option '--bogus'" ]] ||
 			{ echo "got: ${stderr_lines[0]}" >&2; false; }
-		[ "${stderr#*$'\n'}" = "$USAGE" ]
+		[ "${stderr#*$'\n'}" = "$(usage_for evctl "$USAGE")" ]
 	done
 }
 

@@ -15,7 +15,7 @@ SELECTORS: [--offset A..B] [--type GLOB] [--stream GLOB] [--error REGEX]
 Try 'evdlq --help' for more information."
 
 usage_err() {
-	printf '%s\n%s' "$1" "$USAGE"
+	printf '%s\n%s' "$1" "$(usage_for evdlq "$USAGE")"
 }
 
 HEAD="OFFSET   ORIGINAL   TYPE                     STREAM               ATTEMPTS   AGE ERROR"

@@ -21,7 +21,7 @@ tail_usage_err() {
 }
 
 ctl_usage_err() {
-	printf '%s\n%s' "$1" "$EVCTL_USAGE"
+	printf '%s\n%s' "$1" "$(usage_for evctl "$EVCTL_USAGE")"
 }
 
 GROUPS_HEADER="GROUP                        OFFSET            LAG  LAG-SECONDS  LAST-COMMIT              STATE"

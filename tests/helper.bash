@@ -257,6 +257,39 @@ assert_stdout_line() {
 	fi
 }
 
+# usage_for TOOL FULL: what a usage error of the command that the last
+# 'run' ran prints after its message.  For "evctl CMD ..." and "evdlq CMD
+# ...", only CMD's lines of FULL (the tool's whole short usage, with its
+# Try line), the first one starting "Usage: ", and the SELECTORS note
+# when they take [SELECTORS]; for anything else, FULL.
+usage_for() {
+	local tool=$1 full=$2 cmd= w prev=
+	for w in ${BATS_RUN_COMMAND:-}; do
+		if [ "${prev##*/}" = "$tool" ]; then
+			cmd=$w
+			break
+		fi
+		prev=$w
+	done
+	if [ -z "$cmd" ] || ! printf '%s\n' "$full" | grep -q "^\(Usage: \| *\)$tool $cmd "; then
+		printf '%s' "$full"
+		return
+	fi
+	printf '%s\n' "$full" | awk -v tool="$tool" -v cmd="$cmd" '
+		/^Try / { print; next }
+		/^Usage: / || $1 == tool {
+			c = ($1 == tool) ? $2 : $3
+			keep = (c == cmd)
+			if (keep && !printed) {
+				sub(/^(Usage: | +)/, "Usage: ")
+				printed = 1
+			}
+		}
+		/^SELECTORS:/ { keep = sel }
+		keep && /\[SELECTORS\]/ { sel = 1 }
+		keep { print }' | sed '$!b' | head -c -1
+}
+
 # The short usage of each tool, as a usage error prints it after its
 # message (one copy here, so that the test files cannot drift apart).
 EVPUB_USAGE="Usage: evpub [options] LOG

@@ -382,7 +382,7 @@ evpub: 0 events appended; stopped at line 1"
 		run --separate-stderr evctl init --dedupe-window "$v" L
 		assert_status 64
 		assert_stdout ""
-		assert_stderr "$(printf '%s\n%s' "evctl: --dedupe-window: '$v' is not a number from 0 to 1000000000" "$EVCTL_USAGE")"
+		assert_stderr "$(printf '%s\n%s' "evctl: --dedupe-window: '$v' is not a number from 0 to 1000000000" "$(usage_for evctl "$EVCTL_USAGE")")"
 		[ ! -e L ]
 	done
 }
@@ -567,10 +567,10 @@ order-2-a          1          1            6            6"
 	run --separate-stderr evctl streams
 	assert_status 64
 	assert_stdout ""
-	assert_stderr "$(printf '%s\n%s' "evctl: streams: expected one LOG operand" "$EVCTL_USAGE")"
+	assert_stderr "$(printf '%s\n%s' "evctl: streams: expected one LOG operand" "$(usage_for evctl "$EVCTL_USAGE")")"
 	run --separate-stderr evctl streams --category 'o*' L
 	assert_status 64
-	assert_stderr "$(printf '%s\n%s' "evctl: streams: --category: 'o*' is a name, not a pattern" "$EVCTL_USAGE")"
+	assert_stderr "$(printf '%s\n%s' "evctl: streams: --category: 'o*' is a name, not a pattern" "$(usage_for evctl "$EVCTL_USAGE")")"
 	run --separate-stderr evctl streams nope
 	assert_status 66
 	assert_stdout ""
