@@ -274,11 +274,11 @@ static int cmd_verify(int argc, char **argv)
 	} else if (!quiet) {
 		printf("%s: ok, %s %s in %s %s, %llu %s\n", argv[optind],
 		       ev_commas(rep.records, b1),
-		       fe_plural(rep.records, "event", "events"),
+		       ev_plural(rep.records, "event", "events"),
 		       ev_commas(rep.batches, b2),
-		       fe_plural(rep.batches, "batch", "batches"),
+		       ev_plural(rep.batches, "batch", "batches"),
 		       (unsigned long long)rep.segments,
-		       fe_plural(rep.segments, "segment", "segments"));
+		       ev_plural(rep.segments, "segment", "segments"));
 	}
 	ev_log_close(log);
 	return rc;

@@ -395,7 +395,8 @@ static int cmd_show(int argc, char **argv)
 		}
 		if (l->reason)
 			printf(" (%s)", l->reason);
-		printf(", %llu attempts\n", (unsigned long long)l->attempts);
+		printf(", %llu %s\n", (unsigned long long)l->attempts,
+		       ev_plural(l->attempts, "attempt", "attempts"));
 		pj.len = 0;
 		if (ev_json_indent(&pj, (const char *)js.p, js.len) != 0) {
 			rc = fe_oom();
@@ -521,9 +522,10 @@ static void retry_report(void *ctx, const struct ev_retry_report *r)
 			snprintf(why, sizeof(why), "exit status %d",
 				 d->exit_status);
 		fflush(stdout); /* in order, when both go to one file */
-		fe_warn("still open: %llu (%s) after %u attempts: %s",
+		fe_warn("still open: %llu (%s) after %u %s: %s",
 			(unsigned long long)l->offset, l->orig_type,
-			r->attempts, why);
+			r->attempts,
+			ev_plural(r->attempts, "attempt", "attempts"), why);
 		break;
 	case EV_RETRY_LEFT_OPEN:
 		fflush(stdout);

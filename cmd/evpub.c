@@ -196,7 +196,7 @@ static const char *count(char buf[64], uint64_t n, const char *one,
 {
 	char num[32];
 
-	snprintf(buf, 64, "%s %s", ev_commas(n, num), fe_plural(n, one, many));
+	snprintf(buf, 64, "%s %s", ev_commas(n, num), ev_plural(n, one, many));
 	return buf;
 }
 

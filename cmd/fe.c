@@ -23,11 +23,6 @@ void fe_init(char **argv)
 		argv[0] = (char *)fe_progname;
 }
 
-const char *fe_plural(uint64_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
-
 void fe_warn(const char *fmt, ...)
 {
 	va_list ap;

@@ -15,8 +15,6 @@
 extern const char *fe_progname;
 
 void fe_init(char **argv);
-/* one or many by n */
-const char *fe_plural(uint64_t n, const char *one, const char *many);
 /* "prog: message" on stderr */
 void fe_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print an ev_error, then its hint and its remedy (worded with the

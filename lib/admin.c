@@ -840,10 +840,10 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		close(hfd);
 	}
 	if (!have_old || memcmp(&oldhead, &head, sizeof(head)) != 0)
-		ev_say(notice, ctx,
-		       "%s the head: %llu events, next offset %llu",
+		ev_say(notice, ctx, "%s the head: %llu %s, next offset %llu",
 		       dry ? "would rewrite" : "rewrote",
 		       (unsigned long long)(head.next - segs[0]),
+		       ev_plural(head.next - segs[0], "event", "events"),
 		       (unsigned long long)head.next);
 	/* the stream and dedupe state, from the events as they now are,
 	 * when its snapshot no longer fits them (a cut log) or is damaged */

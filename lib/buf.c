@@ -110,3 +110,8 @@ int ev_buf_printf(struct ev_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 	return 0;
 }
+
+const char *ev_plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}

@@ -129,6 +129,8 @@ int ev_buf_printf(struct ev_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
+/* one when n is 1, else many: "1 event", "2 events" */
+const char *ev_plural(uint64_t n, const char *one, const char *many);
 /* v with thousands separators, 1,234,567, in buf; returns buf. */
 const char *ev_commas(uint64_t v, char buf[32]);
 void ev_buf_free(struct ev_buf *b);

@@ -692,14 +692,16 @@ static int gave_up(struct ev_consumer *c, struct job *j, const char *why)
 	case EV_FAIL_STOP:
 		ev_jobs_notice(
 			c,
-			"handler failed on offset %llu after %u attempts (%s); "
+			"handler failed on offset %llu after %u %s (%s); "
 			"stopping, the offset is not committed",
-			(unsigned long long)it->offset, j->attempts, why);
+			(unsigned long long)it->offset, j->attempts,
+			ev_plural(j->attempts, "attempt", "attempts"), why);
 		c->st.failed = 1;
 		return 0;
 	case EV_FAIL_SKIP:
-		ev_jobs_notice(c, "skipped offset %llu after %u attempts (%s)",
+		ev_jobs_notice(c, "skipped offset %llu after %u %s (%s)",
 			       (unsigned long long)it->offset, j->attempts,
+			       ev_plural(j->attempts, "attempt", "attempts"),
 			       why);
 		if (c->o.group != NULL) {
 			st = ev_group_stats(c->o.group);

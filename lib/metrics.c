@@ -397,9 +397,9 @@ int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 		goto out;
 	}
 	snprintf(tmp, sizeof(tmp),
-		 "LAG %s - group %s is %llu events (%.1fs) behind | ",
-		 names[worst], gs[worst_i].name, (unsigned long long)wlag,
-		 wsecs);
+		 "LAG %s - group %s is %llu %s (%.1fs) behind | ", names[worst],
+		 gs[worst_i].name, (unsigned long long)wlag,
+		 ev_plural(wlag, "event", "events"), wsecs);
 	if (ev_buf_puts(line, tmp) != 0 ||
 	    ev_buf_append(line, perf.p, perf.len) ||
 	    ev_buf_putc(line, '\0') != 0)

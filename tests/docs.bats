@@ -1023,3 +1023,23 @@ Try '$tool --help' for more information."
 		done
 	done
 }
+
+# the "The default is X." sentence of OPTION's entry in man page PAGE
+man_default() {
+	awk -v opt="$2" '
+		/^\.It Fl / { inopt = ($0 ~ "^\\.It Fl \\\\-" opt "( |$)") }
+		inopt && /^The default is / {
+			sub(/^The default is /, ""); sub(/\.$/, ""); print; exit
+		}' "$TOP/man/$1"
+}
+
+@test "evpub: the man page gives the --batch-bytes default that --help gives" {
+	local help man
+	help=$(evpub --help | sed -n 's/.*--batch-bytes SIZE .*(\(.*\))$/\1/p')
+	man=$(man_default evpub.1 batch-bytes)
+	[ "$help" = 256K ]
+	[ "$man" = "$help" ] || {
+		echo "evpub(1) says $man, --help $help" >&2
+		return 1
+	}
+}

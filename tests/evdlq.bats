@@ -159,7 +159,7 @@ EOF
 	run --separate-stderr evdlq show dlq 2
 	assert_status 0
 	assert_stderr ""
-	assert_stdout_line 0 "dead letter 2: open, 1 attempts"
+	assert_stdout_line 0 "dead letter 2: open, 1 attempt"
 	assert_stdout_line 1 "{"
 	assert_stdout_line 2 '  "offset": 2,'
 	assert_stdout_line 7 '  "data": {'
@@ -172,8 +172,8 @@ EOF
 	run --separate-stderr evdlq show dlq 4 0
 	assert_status 0
 	[ "$(grep -c '^dead letter ' <<<"$output")" -eq 2 ]
-	assert_stdout_line 0 "dead letter 4: open, 1 attempts"
-	grep -qx 'dead letter 0: open, 1 attempts' <<<"$output"
+	assert_stdout_line 0 "dead letter 4: open, 1 attempt"
+	grep -qx 'dead letter 0: open, 1 attempt' <<<"$output"
 }
 
 @test "evdlq show: a resolved or discarded letter says when, and why" {
@@ -183,7 +183,7 @@ EOF
 	evdlq retry --offset 1 dlq >/dev/null 2>&1
 	run --separate-stderr evdlq show dlq 3
 	assert_status 0
-	[[ ${lines[0]} =~ ^dead\ letter\ 3:\ discarded\ at\ 20[0-9-]+T[0-9:.]+Z\ \(not\ ours\),\ 1\ attempts$ ]]
+	[[ ${lines[0]} =~ ^dead\ letter\ 3:\ discarded\ at\ 20[0-9-]+T[0-9:.]+Z\ \(not\ ours\),\ 1\ attempt$ ]]
 	run --separate-stderr evdlq show dlq 1
 	assert_status 0
 	[[ ${lines[0]} =~ ^dead\ letter\ 1:\ resolved\ at\ 20[0-9-]+T[0-9:.]+Z,\ 2\ attempts$ ]]
@@ -231,7 +231,7 @@ EOF
 	# the letters before it are printed
 	run --separate-stderr evdlq show dlq 2 5 3
 	assert_status 66
-	assert_stdout_line 0 "dead letter 2: open, 1 attempts"
+	assert_stdout_line 0 "dead letter 2: open, 1 attempt"
 	[ "$(grep -c '^dead letter ' <<<"$output")" -eq 1 ]
 	assert_stderr "evdlq: offset 5 of 'dlq' is not a dead letter (type DeadLetterDiscarded)"
 
@@ -539,9 +539,9 @@ evdlq: 0 resolved, 1 still open"
 resolved 1 (MoneyDeposited)
 resolved 4 (MoneyDeposited)"
 	assert_stderr "out of stock
-evdlq: still open: 2 (OrderPlaced) after 1 attempts: exit status 4
+evdlq: still open: 2 (OrderPlaced) after 1 attempt: exit status 4
 out of stock
-evdlq: still open: 3 (OrderPlaced) after 1 attempts: exit status 4
+evdlq: still open: 3 (OrderPlaced) after 1 attempt: exit status 4
 evdlq: 3 resolved, 2 still open"
 	sel
 	assert_stdout "2 3"
@@ -574,7 +574,7 @@ EOF
 	assert_stdout "resolved 1 (MoneyDeposited)
 resolved 2 (OrderPlaced)
 resolved 3 (OrderPlaced)"
-	assert_stderr "evdlq: still open: 0 (MoneyDeposited) after 1 attempts: exit status 6
+	assert_stderr "evdlq: still open: 0 (MoneyDeposited) after 1 attempt: exit status 6
 evdlq: left open: 4 (MoneyDeposited account-0), behind failed letter 0 of its stream
 evdlq: 3 resolved, 2 still open"
 	run cat ran
@@ -689,7 +689,7 @@ resolved 4 (MoneyDeposited)"
 		--exec 'exec sleep 30' dlq
 	assert_status 1
 	assert_stdout ""
-	assert_stderr "evdlq: still open: 1 (MoneyDeposited) after 1 attempts: timed out
+	assert_stderr "evdlq: still open: 1 (MoneyDeposited) after 1 attempt: timed out
 evdlq: 0 resolved, 1 still open"
 	run bash -c "evtail --from 5 dlq | jq -r .data.exceptionMessage"
 	[[ $output =~ ^timed\ out\ after\ 0\.[0-9]+s$ ]]
@@ -775,7 +775,7 @@ resolved 1 (B)"
 	run --separate-stderr evdlq retry --retries 0 --exec 'cat >/dev/null; [ "$EV_TYPE" != A ]' d.evlog
 	assert_status 1
 	assert_stdout ""
-	assert_stderr "evdlq: still open: 0 (A) after 1 attempts: exit status 1
+	assert_stderr "evdlq: still open: 0 (A) after 1 attempt: exit status 1
 evdlq: left open: 1 (B s), behind failed letter 0 of its stream
 evdlq: left open: 2 (C s), behind failed letter 0 of its stream
 evdlq: 0 resolved, 3 still open"
@@ -860,7 +860,7 @@ EOF
 	[ "$st" -eq 1 ]
 	[ "$(cat out)" = "" ]
 	[ "$(cat err)" = "no
-evdlq: still open: 1 (MoneyDeposited) after 1 attempts: exit status 9
+evdlq: still open: 1 (MoneyDeposited) after 1 attempt: exit status 9
 evdlq: 0 resolved, 1 still open" ] || { cat err >&2; return 1; }
 	run bash -c "evtail --from 5 dlq | jq -c '[.type, .data.letter, .data.attempts, .data.exceptionMessage]'"
 	assert_stdout '["DeadLetterRetryFailed",1,1,"exit status 9"]'
@@ -880,7 +880,7 @@ EOF
 	assert_status 1
 	assert_stdout ""
 	assert_stderr "$(printf 'caf\351 \377')
-evdlq: still open: 0 (T) after 1 attempts: exit status 2
+evdlq: still open: 0 (T) after 1 attempt: exit status 2
 evdlq: 0 resolved, 1 still open"
 	want="base64:$(printf 'caf\351 \377\n' | base64)"
 	run bash -c "evtail dlq | jq -r '[.type, .data.exceptionStacktrace] | @tsv'"

@@ -264,7 +264,7 @@ evtail: 0 handled, 0 dead-lettered, 1 skipped"
 	run --separate-stderr evtail --group g2 --exec ./h.sh --retries 0 \
 		--on-failure=skip l.evlog
 	assert_status 0
-	assert_stderr "evtail: skipped offset 0 after 1 attempts (exit status 5)
+	assert_stderr "evtail: skipped offset 0 after 1 attempt (exit status 5)
 evtail: 0 handled, 0 dead-lettered, 1 skipped"
 	run cat attempts
 	assert_stdout 1
@@ -360,7 +360,7 @@ EOF
 	finish_bg 20
 	assert_status 0
 	case "${stderr_lines[0]}" in
-	"evtail: skipped offset 0 after 1 attempts (timed out after "*"s)") ;;
+	"evtail: skipped offset 0 after 1 attempt (timed out after "*"s)") ;;
 	*) echo "unexpected: $stderr" >&2; return 1 ;;
 	esac
 	assert_stderr_line 1 "evtail: 1 handled, 0 dead-lettered, 1 skipped"
@@ -531,7 +531,7 @@ EOF
 		--on-failure=skip l.evlog
 	assert_status 0
 	assert_stdout ""
-	assert_stderr "evtail: skipped offset 2 after 1 attempts (exit status 7)
+	assert_stderr "evtail: skipped offset 2 after 1 attempt (exit status 7)
 evtail: 4 handled, 0 dead-lettered, 1 skipped"
 	run cat handled
 	assert_stdout "0
