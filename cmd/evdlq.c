@@ -198,20 +198,6 @@ static void put_json_str(const char *s)
 	ev_buf_free(&b);
 }
 
-/* first line of s, into out */
-static const char *first_line(const char *s, char *out, size_t n)
-{
-	size_t k = s ? strcspn(s, "\n") : 0;
-
-	if (s == NULL)
-		return "";
-	if (k >= n)
-		k = n - 1;
-	memcpy(out, s, k);
-	out[k] = '\0';
-	return out;
-}
-
 /* ------------------------------------------------------------ ls */
 
 static int cmd_ls(int argc, char **argv)
@@ -227,10 +213,10 @@ static int cmd_ls(int argc, char **argv)
 	struct ev_log *log = NULL;
 	struct ev_letter *v = NULL;
 	struct ev_buf js = {0};
+	unsigned char *sel = NULL;
 	size_t n = 0, i;
-	int c, json = 0, rc, shown = 0;
+	int c, json = 0, rc;
 	ev_time_t now = ev_now();
-	char ab[16], line[120];
 
 	memset(&s, 0, sizeof(s));
 	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
@@ -252,35 +238,31 @@ static int cmd_ls(int argc, char **argv)
 				      "ls: expected one DLQ operand");
 	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
 		return rc;
+	if ((sel = calloc(n + 1, 1)) == NULL) {
+		rc = fe_oom();
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		const struct ev_letter *l = &v[i];
-		if (!ev_letter_selected(&s, l, now))
+		sel[i] = ev_letter_selected(&s, l, now) != 0;
+		if (!json || !sel[i])
 			continue;
-		if (json) {
-			js.len = 0;
-			if (ev_letter_to_json(&js, l, now) != 0) {
-				rc = fe_oom();
-				break;
-			}
-			fwrite(js.p, 1, js.len, stdout);
-			putchar('\n');
-			continue;
+		js.len = 0;
+		if (ev_letter_to_json(&js, l, now) != 0) {
+			rc = fe_oom();
+			goto out;
 		}
-		if (shown++ == 0)
-			printf("%-8s %-10s %-24s %-20s %8s %5s %s%s\n",
-			       "OFFSET", "ORIGINAL", "TYPE", "STREAM",
-			       "ATTEMPTS", "AGE", s.all ? "STATE     " : "",
-			       "ERROR");
-		ev_age_format(l->time, now, ab, sizeof(ab));
-		printf("%-8llu %-10llu %-24s %-20s %8llu %5s ",
-		       (unsigned long long)l->offset,
-		       (unsigned long long)l->source_offset, l->orig_type,
-		       l->orig_stream ? l->orig_stream : "-",
-		       (unsigned long long)l->attempts, ab);
-		if (s.all)
-			printf("%-10s", ev_letter_state_name(l->state));
-		printf("%s\n", first_line(l->error, line, sizeof(line)));
+		fwrite(js.p, 1, js.len, stdout);
+		putchar('\n');
 	}
+	if (!json) {
+		if (ev_letters_table(&js, v, n, sel, s.all, now) != 0)
+			rc = fe_oom();
+		else
+			fwrite(js.p, 1, js.len, stdout);
+	}
+out:
+	free(sel);
 	ev_buf_free(&js);
 	ev_letter_select_free(&s);
 	ev_letters_free(v, n);

@@ -1122,6 +1122,11 @@ void ev_letter_select_free(struct ev_letter_select *s);
 int ev_letter_selected(const struct ev_letter_select *s,
 		       const struct ev_letter *l, ev_time_t now);
 const char *ev_letter_state_name(int state);
+/* evdlq ls: the letters v[i] with sel[i] set as an aligned table with a
+ * heading (nothing when none is), columns as wide as their widest cell,
+ * and a STATE column with_state; the first line of each error. */
+int ev_letters_table(struct ev_buf *out, const struct ev_letter *v, size_t n,
+		     const unsigned char *sel, int with_state, ev_time_t now);
 /* Append l as evdlq ls --json's object. */
 int ev_letter_to_json(struct ev_buf *out, const struct ev_letter *l,
 		      ev_time_t now);

@@ -265,3 +265,74 @@ int ev_dlq_stats_text(struct ev_buf *out, const struct ev_dlq_stats *st,
 				  ev_dlq_ages[a].name);
 	return r != 0 ? EV_ERR : 0;
 }
+
+/* the widest of at least min and the cells of the selected letters */
+static int column(const struct ev_letter *v, size_t n, const unsigned char *sel,
+		  int min, int which)
+{
+	char num[24];
+	size_t i, w = (size_t)min, k;
+
+	for (i = 0; i < n; i++) {
+		if (!sel[i])
+			continue;
+		if (which == 0)
+			k = (size_t)snprintf(num, sizeof(num), "%llu",
+					     (unsigned long long)v[i].offset);
+		else if (which == 1)
+			k = (size_t)snprintf(num, sizeof(num), "%llu",
+					     (unsigned long long)v[i]
+						     .source_offset);
+		else if (which == 2)
+			k = strlen(v[i].orig_type);
+		else
+			k = v[i].orig_stream ? strlen(v[i].orig_stream) : 1;
+		if (k > w)
+			w = k;
+	}
+	return (int)w;
+}
+
+int ev_letters_table(struct ev_buf *out, const struct ev_letter *v, size_t n,
+		     const unsigned char *sel, int with_state, ev_time_t now)
+{
+	int wo = column(v, n, sel, 8, 0), ws = column(v, n, sel, 10, 1);
+	int wt = column(v, n, sel, 24, 2), wst = column(v, n, sel, 20, 3);
+	const struct ev_letter *l;
+	char ago[32];
+	size_t i, k, shown = 0;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		if (!sel[i])
+			continue;
+		if (shown++ == 0)
+			r = ev_buf_printf(out,
+					  "%-*s %-*s %-*s %-*s %8s %5s %s%s\n",
+					  wo, "OFFSET", ws, "ORIGINAL", wt,
+					  "TYPE", wst, "STREAM", "ATTEMPTS",
+					  "AGE", with_state ? "STATE     " : "",
+					  "ERROR");
+		l = &v[i];
+		ev_age_format(l->time, now, ago, sizeof(ago));
+		if (r == 0)
+			r = ev_buf_printf(out,
+					  "%-*llu %-*llu %-*s %-*s %8llu %5s ",
+					  wo, (unsigned long long)l->offset, ws,
+					  (unsigned long long)l->source_offset,
+					  wt, l->orig_type, wst,
+					  l->orig_stream ? l->orig_stream : "-",
+					  (unsigned long long)l->attempts, ago);
+		if (r == 0 && with_state)
+			r = ev_buf_printf(out, "%-10s",
+					  ev_letter_state_name(l->state));
+		/* the first line of the error */
+		k = l->error ? strcspn(l->error, "\n") : 0;
+		if (k > 119)
+			k = 119;
+		if (r == 0)
+			r = ev_buf_append(out, l->error ? l->error : "", k) ||
+			    ev_buf_putc(out, '\n');
+	}
+	return r != 0 ? EV_ERR : 0;
+}

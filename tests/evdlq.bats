@@ -94,6 +94,33 @@ EOF
 )"
 }
 
+@test "evdlq ls: columns widen to the longest type and stream, so they stay under their headings" {
+	local long_type=Billing.Subscription.RenewalPaymentFailedTwice
+	local long_stream=subscription-2f0c8e4a-9b1d-4c4e-8a55-0d6c3f1e7b21
+	evpub -c l.evlog "$long_type" --stream "$long_stream" n=1
+	evpub l.evlog Short --stream s-1 n=2
+	evtail --group g --exec 'exit 3' --retries 0 --dlq dlq l.evlog 2>/dev/null
+	run --separate-stderr evdlq ls dlq
+	assert_status 0
+	assert_stderr ""
+	[ "${#lines[@]}" -eq 3 ]
+	local h=${lines[0]} col
+	# every column of every row starts where its heading does
+	for col in ORIGINAL TYPE STREAM ERROR; do
+		local at=${h%%"$col"*}
+		at=${#at}
+		local l
+		for l in "${lines[@]:1}"; do
+			[ "${l:at-1:1}" = " " ] && [ "${l:at:1}" != " " ] || {
+				printf 'column %s (at %d) drifts:\n%s\n%s\n' "$col" "$at" "$h" "$l" >&2
+				return 1
+			}
+		done
+	done
+	[[ ${lines[1]} == *" $long_type $long_stream "* ]] || { printf "%s\n" "${lines[@]}" >&2; return 1; }
+	[[ ${lines[2]} == *" Short "*" s-1 "* ]]
+}
+
 @test "evdlq ls: nothing at all when no letter is open" {
 	evpub -c dlq Nothing x=1
 	run --separate-stderr evdlq ls dlq

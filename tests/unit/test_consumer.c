@@ -370,9 +370,8 @@ static void test_skip_goes_on(void **state)
 	assert_int_equal(st->skipped, 1);
 	assert_int_equal(st->handled, 4);
 	assert_int_equal(st->committed, 5);
-	assert_string_equal(
-		x.notices[0],
-		"skipped offset 2 after 1 attempt (exit status 7)");
+	assert_string_equal(x.notices[0],
+			    "skipped offset 2 after 1 attempt (exit status 7)");
 	assert_int_equal(ev_group_stats(x.grp)->skipped, 1);
 	fx_free(&x);
 }
