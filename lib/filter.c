@@ -230,11 +230,22 @@ int ev_filter_add_where(struct ev_filter *f, const char *expr,
 	if (w.op != OP_EXISTS) {
 		if (strcmp(w.path, "time") == 0) {
 			char tmp[128];
-			snprintf(tmp, sizeof(tmp), "%.*s", (int)vn, v);
-			if (tmp[0] == '"' && vn >= 2) {
-				memmove(tmp, tmp + 1, vn - 2);
-				tmp[vn - 2] = '\0';
+			const char *tv = v;
+			size_t tn = vn;
+			if (tn >= 2 && tv[0] == '"' && tv[tn - 1] == '"') {
+				tv++;
+				tn -= 2;
 			}
+			/* no time is this long: say so, rather than cut it */
+			if (tn >= sizeof(tmp)) {
+				free(w.path);
+				return ev_seterr(err, EV_EUSAGE,
+						 "'%.40s...': a time of %zu "
+						 "characters is not a time",
+						 expr, tn);
+			}
+			memcpy(tmp, tv, tn);
+			tmp[tn] = '\0';
 			if (ev_time_parse_user(tmp, ev_now(), &w.t) != 0) {
 				free(w.path);
 				return ev_seterr(err, EV_EUSAGE,

@@ -603,6 +603,28 @@ new"
 	[ "$(jq -r .id <<<"$output")" = "$(jq -r 'select(.type | startswith("Order")) | .id' "$T/gen.ndjson")" ]
 }
 
+@test "evtail --where: a time literal of any length is checked, never cut (once a stack overflow)" {
+	evpub -c l.evlog A n=1
+	local a300 a126
+	a300=$(printf 'A%.0s' $(seq 300))
+	run --separate-stderr evtail --where "time == \"$a300\"" l.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evtail: --where 'time == \"$(printf 'A%.0s' $(seq 31))...': a time of 300 characters is not a time")"
+	run --separate-stderr evtail --where "time == $a300" l.evlog
+	assert_status 64
+	assert_stderr_contains "a time of 300 characters is not a time"
+	# just under the limit: an ordinary bad time
+	a126=$(printf 'B%.0s' $(seq 127))
+	run --separate-stderr evtail --where "time == \"$a126\"" l.evlog
+	assert_status 64
+	assert_stderr_contains "'$a126' is not a time"
+	# and quoted times still work
+	run --separate-stderr evtail --where 'time >= "2000-01-01T00:00:00Z"' --template '{type}' l.evlog
+	assert_status 0
+	assert_stdout "A"
+}
+
 @test "evtail --where with numbers: == != < <= > >=" {
 	fixture
 	ids --where 'data.amount == 2000'
