@@ -721,7 +721,8 @@ static int open_log(struct pub *pb, struct opts *o)
 				  &err);
 	if (r != 0) {
 		r = fe_report(&err);
-		if (err.code == EV_ENOENT)
+		/* a missing log, not something else where it should be */
+		if (err.code == EV_ENOENT && access(o->log, F_OK) != 0)
 			fe_warn("use -c/--create to create it, or 'evctl init %s'",
 				o->log);
 		return r;

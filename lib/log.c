@@ -397,7 +397,7 @@ int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err)
 				       "cannot open log '%s'", path);
 	}
 	if (!S_ISDIR(st.st_mode))
-		return ev_seterr(err, EV_EDATA, "'%s' is not a log directory",
+		return ev_seterr(err, EV_ENOENT, "'%s' is not an evlog log",
 				 path);
 	log = calloc(1, sizeof(*log));
 	if (log == NULL)
@@ -415,8 +415,14 @@ int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err)
 	}
 	fd = ev_openat(log->dirfd, "meta", O_RDONLY, 0);
 	if (fd < 0) {
-		if (errno == ENOENT)
+		/* a log that lost its meta still has its head */
+		if (errno == ENOENT &&
+		    faccessat(log->dirfd, "head", F_OK, 0) == 0)
 			ev_seterr(err, EV_EDATA,
+				  "'%s' is damaged: its meta file is missing",
+				  path);
+		else if (errno == ENOENT)
+			ev_seterr(err, EV_ENOENT,
 				  "'%s' is not an evlog log (no meta file)",
 				  path);
 		else
@@ -476,7 +482,8 @@ int ev_log_open_or_create(struct ev_log **out, const char *path,
 {
 	int r = ev_log_open(out, path, err);
 
-	if (r != EV_ENOENT || cfg == NULL)
+	/* only where nothing is: "not a log" is EV_ENOENT too */
+	if (r != EV_ENOENT || cfg == NULL || access(path, F_OK) == 0)
 		return r;
 	r = ev_log_create(path, cfg, err);
 	if (r != 0 && access(path, F_OK) == 0)

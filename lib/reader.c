@@ -250,10 +250,23 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 	if (fstat(r->fd, &st) != 0)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot stat '%s'",
 				       r->path);
+	if (r->log == NULL && !S_ISREG(st.st_mode))
+		return ev_seterr(err, EV_ENOENT,
+				 "'%s' is not an evlog log or segment",
+				 r->path);
 	rr = ev_read_full(r->fd, hb, sizeof(hb), 0);
 	if (rr < 0)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
 				       r->path);
+	/* a file named on the command line that does not even start as a
+	 * segment does is not a damaged one: it is something else */
+	if (r->log == NULL &&
+	    (st.st_size == 0 ||
+	     memcmp(hb, ev_seg_magic,
+		    st.st_size < 8 ? (size_t)st.st_size : 8) != 0))
+		return ev_seterr(err, EV_ENOENT,
+				 "'%s' is not an evlog log or segment",
+				 r->path);
 	if (ev_seghdr_check(hb, rr == 1 ? sizeof(hb) : 0, &sh, why,
 			    sizeof(why)) != 0) {
 		if (sh.unsupported) {

@@ -131,11 +131,11 @@ torn_tail() {
 	done
 }
 
-@test "evctl info, verify, repair on a directory that is not a log exit 65" {
+@test "evctl info, verify, repair on a directory that is not a log exit 66" {
 	mkdir plain
 	for c in info verify repair; do
 		run --separate-stderr evctl "$c" plain
-		assert_status 65
+		assert_status 66
 		assert_stdout ""
 		assert_stderr "evctl: 'plain' is not an evlog log (no meta file)"
 	done

@@ -1078,18 +1078,18 @@ would discard 4 (MoneyDeposited)"
 	[ ! -e nope ]
 }
 
-@test "evdlq: a directory or file that is not a log exits 65, and nothing is made in it" {
+@test "evdlq: a directory or file that is not a log exits 66, and nothing is made in it" {
 	mkdir plain
 	: >file
 	for cmd in ls stats "retry" "retry --dry-run" "purge --reason x" "purge --dry-run --reason x"; do
 		run --separate-stderr evdlq $cmd plain
-		if [ "$status" -ne 65 ] || [ "$stderr" != "evdlq: 'plain' is not an evlog log (no meta file)" ]; then
+		if [ "$status" -ne 66 ] || [ "$stderr" != "evdlq: 'plain' is not an evlog log (no meta file)" ]; then
 			echo "evdlq $cmd plain: status $status, stderr: $stderr" >&2
 			return 1
 		fi
 		assert_stdout ""
 		run --separate-stderr evdlq $cmd file
-		if [ "$status" -ne 65 ] || [ "$stderr" != "evdlq: 'file' is not a log directory" ]; then
+		if [ "$status" -ne 66 ] || [ "$stderr" != "evdlq: 'file' is not an evlog log" ]; then
 			echo "evdlq $cmd file: status $status, stderr: $stderr" >&2
 			return 1
 		fi

@@ -113,12 +113,26 @@ evpub: use -c/--create to create it, or 'evctl init orders.evlog'"
 1 e2 B"
 }
 
-@test "evpub: a directory that is not a log exits 65, even with -c" {
+@test "evpub: a directory or file that is not a log exits 66, even with -c, and nothing is made in it" {
 	mkdir notalog
 	run --separate-stderr evpub -c notalog <<<'{"type":"A"}'
-	assert_status 65
+	assert_status 66
 	assert_stdout ""
 	assert_stderr "evpub: 'notalog' is not an evlog log (no meta file)"
+	[ -z "$(ls -A notalog)" ]
+	echo "# notes" >notes.md
+	run --separate-stderr evpub -c notes.md <<<'{"type":"A"}'
+	assert_status 66
+	assert_stderr "evpub: 'notes.md' is not an evlog log"
+	[ "$(cat notes.md)" = "# notes" ]
+}
+
+@test "evpub: a log that lost its meta file is damaged (65), not something else" {
+	evpub -c l.evlog A n=1
+	rm l.evlog/meta
+	run --separate-stderr evpub l.evlog A n=2
+	assert_status 65
+	assert_stderr "evpub: 'l.evlog' is damaged: its meta file is missing"
 }
 
 # ------------------------------------------------------------ input

@@ -100,12 +100,33 @@ local_teardown() {
 	assert_stderr "evtail: log 'nope.evlog' does not exist"
 }
 
-@test "evtail: a directory that is not a log exits 65" {
+@test "evtail: a directory that is not a log exits 66" {
 	mkdir plain
 	run --separate-stderr evtail plain
-	assert_status 65
+	assert_status 66
 	assert_stdout ""
 	assert_stderr "evtail: 'plain' is not an evlog log (no meta file)"
+}
+
+@test "evtail: a file that is not a log or a segment exits 66, not 'damaged' (65)" {
+	printf '# notes\nsome text that is long enough to fill a segment header, and more\n' >notes.md
+	: >empty
+	printf 'EV' >short
+	for f in notes.md empty short /dev/null; do
+		run --separate-stderr evtail "$f"
+		assert_status 66
+		assert_stdout ""
+		[[ $stderr == "evtail: '$f' is not an evlog log"* ]] ||
+			{ echo "$f: $stderr" >&2; return 1; }
+	done
+	run --separate-stderr evtail notes.md
+	assert_stderr "evtail: 'notes.md' is not an evlog log or segment"
+	# a segment cut inside its header is still a damaged segment
+	evpub -c l.evlog A n=1
+	head -c 20 l.evlog/00000000000000000000.seg >torn.seg
+	run --separate-stderr evtail torn.seg
+	assert_status 65
+	assert_stderr "evtail: damaged data in 'torn.seg': byte 0: file is shorter than its header"
 }
 
 @test "evtail: an empty log prints nothing and exits 0" {
