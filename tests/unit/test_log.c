@@ -691,7 +691,7 @@ static void test_log_create_open(void **state)
 	assert_int_equal(ev_log_open(&log, other, &err), EV_ENOENT);
 	assert_null(log);
 	assert_int_equal(ev_exit_code(EV_ENOENT), 66);
-	/* a directory that is not a log is 'not an evlog log' (66), not damaged */
+	/* not a log: 'not an evlog log' (66), not damaged */
 	assert_int_equal(ev_log_open(&log, t.dir, &err), EV_ENOENT);
 	assert_non_null(strstr(err.msg, "not an evlog log"));
 	ev_log_close(NULL);
