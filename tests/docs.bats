@@ -1043,3 +1043,68 @@ man_default() {
 		return 1
 	}
 }
+
+# ------------------------------------------------------------ README
+
+# the level-2 headings of a Markdown file, in order
+md_headings() {
+	awk '/^```/ { code = !code; next } !code && /^## / { sub(/^## /, ""); print }' "$1"
+}
+
+@test "README: what it is, set-up, PATH, a quick tour and the guarantees come first, in that order" {
+	run md_headings "$TOP/README.md"
+	assert_status 0
+	[ "${lines[0]}" = "Set up" ] &&
+		[ "${lines[1]}" = "Getting the tools on your PATH" ] &&
+		[ "${lines[2]}" = "A quick tour" ] &&
+		[ "${lines[3]}" = "Guarantees" ] || {
+		echo "README headings: ${lines[*]}" >&2
+		return 1
+	}
+	# what it is: the title, then a paragraph saying it, before any heading
+	run awk '/^## / { exit } { print }' "$TOP/README.md"
+	assert_stdout_line 0 "# evlog: Unix tools for event streams"
+	assert_stdout_contains "evlog is a family of small command-line programs"
+	# the two set-up commands, the second the one CI runs
+	run awk '/^## Set up/ { on = 1; next } /^## / { on = 0 } on' "$TOP/README.md"
+	assert_stdout_contains "sh .ci/deps build && make demo "
+	assert_stdout_contains "sh .ci/deps build && make check "
+	grep -qx 'sh .ci/deps build && make check' "$TOP/.ci/run"
+	# both ways onto PATH
+	run awk '/^## Getting the tools/ { on = 1; next } /^## / { on = 0 } on' "$TOP/README.md"
+	assert_stdout_contains "make install PREFIX=~/.local"
+	assert_stdout_contains 'export PATH=$PWD/cmd:$PATH'
+}
+
+@test "README: a short performance summary that links the tables in bench/README.md" {
+	run awk '/^## Performance/ { on = 1; next } /^## / { on = 0 } on' "$TOP/README.md"
+	assert_status 0
+	assert_stdout_contains "[bench/README.md](bench/README.md)"
+	# no table in the summary, and at most 15 lines
+	! grep -q '^|' <<<"$output"
+	[ "${#lines[@]}" -le 15 ]
+	grep -q '^## The latest run' "$TOP/bench/README.md"
+}
+
+@test "README, bench/README.md, the man pages and --help use no internal bookkeeping words" {
+	local f tool
+	for f in "$TOP"/README.md "$TOP"/bench/README.md "$TOP"/man/*.[15] \
+		"$TOP"/examples/consumer/README.md; do
+		[ -f "$f" ]
+		run grep -n -i -E 'issues?[ -]*[0-9#]|§' "$f"
+		[ "$status" -eq 1 ] || {
+			echo "$f: $output" >&2
+			return 1
+		}
+	done
+	for tool in $TOOLS; do
+		run grep -n -i -E 'issues?[ -]*[0-9#]|§' <("$tool" --help)
+		[ "$status" -eq 1 ] || {
+			echo "$tool --help: $output" >&2
+			return 1
+		}
+	done
+	# the words are caught where they appear
+	run grep -c -i -E 'issues?[ -]*[0-9#]|§' <<<'as in issue-3, issue 8 §2'
+	assert_stdout 1
+}
