@@ -1108,3 +1108,62 @@ md_headings() {
 	run grep -c -i -E 'issues?[ -]*[0-9#]|§' <<<'as in issue-3, issue 8 §2'
 	assert_stdout 1
 }
+
+# ------------------------------------------------------------ NO_COLOR
+
+@test "each tool's man page documents NO_COLOR in its ENVIRONMENT section" {
+	local tool
+	for tool in $TOOLS; do
+		sed -n '/^\.Sh ENVIRONMENT/,/^\.Sh /p' "$TOP/man/$tool.1" |
+			grep -qx '\.It Ev NO_COLOR' || {
+			echo "man/$tool.1: ENVIRONMENT does not name NO_COLOR" >&2
+			return 1
+		}
+	done
+}
+
+# no_escapes CMD...: CMD's stdout and stderr, to a pipe, hold no ESC
+no_escapes() {
+	local out
+	out=$("$@" 2>&1) || true
+	[[ $out != *$'\033'* ]] || {
+		echo "escape codes from: $*" >&2
+		return 1
+	}
+}
+
+@test "no tool prints escape codes to a pipe, nor to a terminal with NO_COLOR set" {
+	make_dlq
+	local -a cmds=(
+		"evpub -v --ack orders.evlog Ping n:=1"
+		"evpub orders.evlog"
+		"evtail -n 3 orders.evlog"
+		"evtail -n 3 -o pretty orders.evlog"
+		"evtail -n 3 -o pretty --color auto orders.evlog"
+		"evtail --where 'data.n >> 1' orders.evlog"
+		"evtail --type NoSuchType orders.evlog"
+		"evctl info --types orders.evlog"
+		"evctl verify orders.evlog"
+		"evctl streams orders.evlog"
+		"evctl groups orders.evlog"
+		"evctl lag --group billing orders.evlog"
+		"evctl metrics orders.evlog dlq.evlog"
+		"evdlq ls dlq.evlog"
+		"evdlq stats dlq.evlog"
+		"evdlq show dlq.evlog 0"
+		"evtail --no-such-option"
+		"evctl nosuchcommand"
+	)
+	local c
+	for c in "${cmds[@]}"; do
+		no_escapes sh -c "$c </dev/null" || return 1
+		run script -qec "env NO_COLOR=1 sh -c \"$c </dev/null\"" /dev/null
+		[[ $output != *$'\033'* ]] || {
+			echo "escape codes on a terminal with NO_COLOR: $c" >&2
+			return 1
+		}
+	done
+	# the check sees them: evtail colours a terminal without NO_COLOR
+	run script -qec "evtail -n 1 -o pretty orders.evlog" /dev/null
+	[[ $output == *$'\033'* ]]
+}
