@@ -2,7 +2,8 @@
 #
 #   make                 build lib/libevlog.a and the tools
 #   make check           install missing packages, build, run every test
-#   make demo            install missing packages, build, run the quickstart
+#   make demo            install missing packages, build, run the quickstart;
+#                        its log stays in ./demo.evlog (DEMO_LOG=PATH)
 #   make bench           benchmarks against peer tools (figures, not tests)
 #   make format-check    clang-format --dry-run over FORMAT_SRCS
 #   make install         PREFIX=/usr/local DESTDIR=

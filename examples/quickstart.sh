@@ -5,17 +5,43 @@
 # project's own generator, publishes it to a local log, tails, filters and
 # follows it, verifies the log and prints a summary.  Needs nothing but
 # the built tools.  EVENTS sets the size (default 200000).
+#
+# The log is kept, for the user to explore: ./demo.evlog, or DEMO_LOG.
+# A log there from an earlier demo (it holds the demo's own event, by
+# user u-demo) is replaced; anything else there is left alone, and the
+# demo stops.  Headings are bold only on a terminal, and never with
+# NO_COLOR set.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 PATH="$top/cmd:$top/examples:$PATH"
 export PATH
 n=${EVENTS:-200000}
+log=${DEMO_LOG:-demo.evlog}
+follower=
+
+# a log an earlier demo wrote
+demo_log() {
+	[ -n "$(evtail --where 'meta.userId == u-demo' --count 1 \
+		--template x "$1" 2>/dev/null)" ]
+}
+
+if [ -e "$log" ] || [ -L "$log" ]; then
+	if ! demo_log "$log"; then
+		echo "quickstart: '$log' exists and is not a log from the demo:" \
+			"move it away, or set DEMO_LOG to another path" >&2
+		exit 1
+	fi
+	rm -rf "$log"
+	echo "(replacing '$log' from an earlier demo)"
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/evlog-demo.XXXXXX")
 trap 'kill "$follower" 2>/dev/null || true; rm -rf "$work"' EXIT INT TERM
-follower=
-log="$work/bank.evlog"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+	step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+	step() { printf '\n== %s\n' "$*"; }
+fi
 
 step "generate $n events: accounts and orders, in the evlog envelope"
 evgen "$n" --seed 42 >"$work/events.ndjson"
@@ -29,7 +55,7 @@ awk -v s="$start" -v e="$end" -v n="$n" \
 	'BEGIN { printf "%.0f events/s\n", n / (e - s) }'
 
 step "the last 5 events, for humans (evtail -n 5 -o pretty)"
-evtail -n 5 -o pretty --color=never "$log"
+evtail -n 5 -o pretty "$log"
 
 step "large deposits, as a template (--type, --where, --template)"
 evtail --type MoneyDeposited --where 'data.amount >= 199000' \
@@ -37,7 +63,7 @@ evtail --type MoneyDeposited --where 'data.amount >= 199000' \
 
 step "everything that happened to one order (--stream)"
 stream=$(evtail -n 1 --type 'Order*' --template '{stream}' "$log")
-evtail --stream "$stream" -o pretty --color=never "$log"
+evtail --stream "$stream" -o pretty "$log"
 
 step "append one event from arguments, get its offset back (--ack)"
 evpub --ack "$log" MoneyDeposited amount:=2500 currency=EUR \
@@ -90,3 +116,17 @@ evctl verify "$log"
 
 step "summary (evctl info --types)"
 evctl info --types "$log"
+
+step "explore it: the log stays in $log"
+case $log in
+*[!A-Za-z0-9./_-]*) q="'$log'" ;;
+*) q=$log ;;
+esac
+cat <<EOT
+  export PATH=$top/cmd:\$PATH   # or: make install PREFIX=~/.local
+  evctl info --types $q
+  evtail -n 5 -o pretty $q
+  evtail --type 'Order*' --where 'data.amount > 40000' --count 3 $q
+  evtail --stream account-1 --template '{version} {type} {data.amount}' $q
+  man evtail                     # after make install; else man ./man/evtail.1
+EOT

@@ -1043,3 +1043,127 @@ man_default() {
 		return 1
 	}
 }
+
+# ------------------------------------------------------------ README
+
+# the level-2 headings of a Markdown file, in order
+md_headings() {
+	awk '/^```/ { code = !code; next } !code && /^## / { sub(/^## /, ""); print }' "$1"
+}
+
+@test "README: what it is, set-up, PATH, a quick tour and the guarantees come first, in that order" {
+	run md_headings "$TOP/README.md"
+	assert_status 0
+	[ "${lines[0]}" = "Set up" ] &&
+		[ "${lines[1]}" = "Getting the tools on your PATH" ] &&
+		[ "${lines[2]}" = "A quick tour" ] &&
+		[ "${lines[3]}" = "Guarantees" ] || {
+		echo "README headings: ${lines[*]}" >&2
+		return 1
+	}
+	# what it is: the title, then a paragraph saying it, before any heading
+	run awk '/^## / { exit } { print }' "$TOP/README.md"
+	assert_stdout_line 0 "# evlog: Unix tools for event streams"
+	assert_stdout_contains "evlog is a family of small command-line programs"
+	# the two set-up commands, the second the one CI runs
+	run awk '/^## Set up/ { on = 1; next } /^## / { on = 0 } on' "$TOP/README.md"
+	assert_stdout_contains "sh .ci/deps build && make demo "
+	assert_stdout_contains "sh .ci/deps build && make check "
+	grep -qx 'sh .ci/deps build && make check' "$TOP/.ci/run"
+	# both ways onto PATH
+	run awk '/^## Getting the tools/ { on = 1; next } /^## / { on = 0 } on' "$TOP/README.md"
+	assert_stdout_contains "make install PREFIX=~/.local"
+	assert_stdout_contains 'export PATH=$PWD/cmd:$PATH'
+}
+
+@test "README: a short performance summary that links the tables in bench/README.md" {
+	run awk '/^## Performance/ { on = 1; next } /^## / { on = 0 } on' "$TOP/README.md"
+	assert_status 0
+	assert_stdout_contains "[bench/README.md](bench/README.md)"
+	# no table in the summary, and at most 15 lines
+	! grep -q '^|' <<<"$output"
+	[ "${#lines[@]}" -le 15 ]
+	grep -q '^## The latest run' "$TOP/bench/README.md"
+}
+
+@test "README, bench/README.md, the man pages and --help use no internal bookkeeping words" {
+	local f tool
+	for f in "$TOP"/README.md "$TOP"/bench/README.md "$TOP"/man/*.[15] \
+		"$TOP"/examples/consumer/README.md; do
+		[ -f "$f" ]
+		run grep -n -i -E 'issues?[ -]*[0-9#]|§' "$f"
+		[ "$status" -eq 1 ] || {
+			echo "$f: $output" >&2
+			return 1
+		}
+	done
+	for tool in $TOOLS; do
+		run grep -n -i -E 'issues?[ -]*[0-9#]|§' <("$tool" --help)
+		[ "$status" -eq 1 ] || {
+			echo "$tool --help: $output" >&2
+			return 1
+		}
+	done
+	# the words are caught where they appear
+	run grep -c -i -E 'issues?[ -]*[0-9#]|§' <<<'as in issue-3, issue 8 §2'
+	assert_stdout 1
+}
+
+# ------------------------------------------------------------ NO_COLOR
+
+@test "each tool's man page documents NO_COLOR in its ENVIRONMENT section" {
+	local tool
+	for tool in $TOOLS; do
+		sed -n '/^\.Sh ENVIRONMENT/,/^\.Sh /p' "$TOP/man/$tool.1" |
+			grep -qx '\.It Ev NO_COLOR' || {
+			echo "man/$tool.1: ENVIRONMENT does not name NO_COLOR" >&2
+			return 1
+		}
+	done
+}
+
+# no_escapes CMD...: CMD's stdout and stderr, to a pipe, hold no ESC
+no_escapes() {
+	local out
+	out=$("$@" 2>&1) || true
+	[[ $out != *$'\033'* ]] || {
+		echo "escape codes from: $*" >&2
+		return 1
+	}
+}
+
+@test "no tool prints escape codes to a pipe, nor to a terminal with NO_COLOR set" {
+	make_dlq
+	local -a cmds=(
+		"evpub -v --ack orders.evlog Ping n:=1"
+		"evpub orders.evlog"
+		"evtail -n 3 orders.evlog"
+		"evtail -n 3 -o pretty orders.evlog"
+		"evtail -n 3 -o pretty --color auto orders.evlog"
+		"evtail --where 'data.n >> 1' orders.evlog"
+		"evtail --type NoSuchType orders.evlog"
+		"evctl info --types orders.evlog"
+		"evctl verify orders.evlog"
+		"evctl streams orders.evlog"
+		"evctl groups orders.evlog"
+		"evctl lag --group billing orders.evlog"
+		"evctl metrics orders.evlog dlq.evlog"
+		"evdlq ls dlq.evlog"
+		"evdlq stats dlq.evlog"
+		"evdlq show dlq.evlog 0"
+		"evtail --no-such-option"
+		"evctl nosuchcommand"
+	)
+	local c
+	for c in "${cmds[@]}"; do
+		no_escapes sh -c "$c </dev/null" || return 1
+		run script -qec "env NO_COLOR=1 sh -c \"$c </dev/null\"" /dev/null
+		[[ $output != *$'\033'* ]] || {
+			echo "escape codes on a terminal with NO_COLOR: $c" >&2
+			return 1
+		}
+	done
+	# the check sees them: evtail colours a terminal without NO_COLOR
+	run script -qec "evtail -n 1 -o pretty orders.evlog" /dev/null
+	[[ $output == *$'\033'* ]]
+}

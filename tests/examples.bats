@@ -123,5 +123,88 @@ order-17 16 resolved 3"
 	assert_stdout_contains "first run:  14 cancelled orders"
 	assert_stdout_contains "second run: 1 new cancellation"
 	assert_stdout_contains "round trip: identical ids, types, times and data"
-	assert_stdout_contains "bank.evlog: ok, 2,003 events in"
+	assert_stdout_contains "demo.evlog: ok, 2,003 events in"
+}
+
+@test "quickstart: keeps its log in ./demo.evlog and says how to explore it" {
+	EVENTS=500 run --separate-stderr sh "$TOP/examples/quickstart.sh"
+	assert_status 0
+	assert_stderr_contains "evpub: 500 events appended"
+	assert_stdout_contains "== explore it: the log stays in demo.evlog"
+	assert_stdout_contains "  evctl info --types demo.evlog"
+	assert_stdout_contains "  export PATH=$TOP/cmd:\$PATH"
+	# the log is there, whole, and nothing else the demo made is
+	run --separate-stderr evctl verify demo.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_contains "demo.evlog: ok, 503 events in"
+	run ls "$T"
+	assert_stdout "demo.evlog"
+	# the commands it prints work on it
+	run --separate-stderr evtail --stream account-1 --template '{data.amount}' demo.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_line -1 2500
+}
+
+@test "quickstart: DEMO_LOG puts the log elsewhere; a rerun replaces the demo's own log" {
+	mkdir sub
+	DEMO_LOG=sub/my.evlog EVENTS=300 run --separate-stderr sh "$TOP/examples/quickstart.sh"
+	assert_status 0
+	assert_stdout_contains "== explore it: the log stays in sub/my.evlog"
+	[ ! -e demo.evlog ]
+	[ "$(evctl info sub/my.evlog | awk '$1 == "events:" { print $2 }')" = 303 ]
+	DEMO_LOG=sub/my.evlog EVENTS=200 run --separate-stderr sh "$TOP/examples/quickstart.sh"
+	assert_status 0
+	assert_stdout_line 0 "(replacing 'sub/my.evlog' from an earlier demo)"
+	[ "$(evctl info sub/my.evlog | awk '$1 == "events:" { print $2 }')" = 203 ]
+}
+
+@test "quickstart: a DEMO_LOG that is not the demo's log is left alone, exit 1" {
+	make_log mine.evlog 5
+	echo precious >notes
+	local what
+	for what in mine.evlog notes; do
+		DEMO_LOG=$what EVENTS=100 run --separate-stderr sh "$TOP/examples/quickstart.sh"
+		assert_status 1
+		assert_stdout ""
+		assert_stderr "quickstart: '$what' exists and is not a log from the demo: move it away, or set DEMO_LOG to another path"
+	done
+	[ "$(cat notes)" = precious ]
+	[ "$(evtail --template '{offset}' mine.evlog | wc -l)" -eq 5 ]
+}
+
+@test "make demo: DEMO_LOG reaches the demo, and the log stays" {
+	run --separate-stderr make -s -C "$TOP" demo EVENTS=200 DEMO_LOG="$T/d.evlog"
+	assert_status 0
+	assert_stdout_contains "== explore it: the log stays in $T/d.evlog"
+	run --separate-stderr evctl verify "$T/d.evlog"
+	assert_status 0
+	[ ! -e "$TOP/demo.evlog" ] || [ "$TOP/demo.evlog" -ot "$T/d.evlog" ]
+}
+
+@test "quickstart: escape codes only on a terminal, and none with NO_COLOR" {
+	# not a terminal: no escape code anywhere
+	EVENTS=200 run --separate-stderr sh "$TOP/examples/quickstart.sh"
+	assert_status 0
+	[[ $output != *$'\033'* && $stderr != *$'\033'* ]] || {
+		echo "escape codes in the output of a pipe" >&2
+		return 1
+	}
+	assert_stdout_contains "
+== the last 5 events, for humans (evtail -n 5 -o pretty)
+"
+	# a terminal: bold headings and evtail's colours
+	run script -qec "env EVENTS=200 DEMO_LOG=$T/t1.evlog sh $TOP/examples/quickstart.sh" /dev/null
+	assert_status 0
+	assert_stdout_contains $'\033[1m== the last 5 events'
+	assert_stdout_contains $'\033[34m'
+	# a terminal with NO_COLOR: none
+	run script -qec "env NO_COLOR=1 EVENTS=200 DEMO_LOG=$T/t2.evlog sh $TOP/examples/quickstart.sh" /dev/null
+	assert_status 0
+	assert_stdout_contains "== the last 5 events"
+	[[ $output != *$'\033'* ]] || {
+		echo "escape codes with NO_COLOR set" >&2
+		return 1
+	}
 }
