@@ -67,8 +67,9 @@ static const char usage_long[] =
 	"      --until TIME        only events at or before TIME\n"
 	"  -V, --version           show versions and exit\n"
 	"      --wait              wait for a group another consumer holds\n"
-	"      --where EXPR        only events where 'PATH OP VALUE' holds;\n"
-	"                          OP is ==, !=, <, <=, >, >= or exists\n"
+	"      --where EXPR        only events where EXPR holds: PATH OP VALUE,\n"
+	"                          OP one of == != < <= > >= =~ in like contains\n"
+	"                          exists; and, or, not, ( ); may be repeated\n"
 	"\n"
 	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
 	"Exit status: 0 at the end of the log, 64 usage, 65 damaged data or\n"
@@ -324,7 +325,7 @@ static int select_option(int c, const char *arg, struct opts *o)
 		if (ev_filter_add_where(o->flt, arg, &err) != 0)
 			return err.code == EV_EUSAGE
 				       ? fe_usage_error(usage_short,
-							"--where %s", err.msg)
+							"--where: %s", err.msg)
 				       : fe_oom();
 		return 0;
 	}

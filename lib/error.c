@@ -7,6 +7,8 @@
 
 #include <msgpack.h>
 #include <zstd.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "evlog_private.h"
 
@@ -143,12 +145,18 @@ void ev_setremedy(struct ev_error *err, int remedy, const char *subject)
 
 const char *ev_version_string(void)
 {
-	static char buf[160];
+	static char buf[200];
+	char pcre[64] = "";
 
-	if (buf[0] == '\0')
+	if (buf[0] == '\0') {
+		/* "10.42 2022-12-11": the number is enough */
+		pcre2_config(PCRE2_CONFIG_VERSION, pcre);
+		pcre[strcspn(pcre, " ")] = '\0';
 		snprintf(buf, sizeof(buf),
-			 "evlog %s (format %d), msgpack-c %s, zstd %s",
+			 "evlog %s (format %d), msgpack-c %s, zstd %s, "
+			 "PCRE2 %s",
 			 EVLOG_VERSION, EV_FORMAT_VERSION, msgpack_version(),
-			 ZSTD_versionString());
+			 ZSTD_versionString(), pcre);
+	}
 	return buf;
 }

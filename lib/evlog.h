@@ -514,7 +514,9 @@ struct ev_filter *ev_filter_new(void);
 void ev_filter_free(struct ev_filter *f);
 int ev_filter_add_type(struct ev_filter *f, const char *glob);
 int ev_filter_add_stream(struct ev_filter *f, const char *glob);
-/* 'PATH OP VALUE' or 'PATH exists'. EV_EUSAGE with a message when bad. */
+/* A filter expression (evtail(1) "Filter expressions"), compiled once;
+ * repeated calls must all hold.  EV_EUSAGE when bad, with err->column
+ * and a message that shows expr with a caret under that column. */
 int ev_filter_add_where(struct ev_filter *f, const char *expr,
 			struct ev_error *err);
 /* The streams of a category (see ev_stream_in_category()); EV_EUSAGE

@@ -39,4 +39,4 @@ complete -c evtail -l to -x -d 'Stop after OFFSET, or at the first event later t
 complete -c evtail -l type -x -d 'Only types matching GLOB'
 complete -c evtail -l until -x -d 'Only events at or before TIME'
 complete -c evtail -s V -l version -d 'Show versions and exit'
-complete -c evtail -l where -x -d "Only events where 'PATH OP VALUE' holds"
+complete -c evtail -l where -x -d "Only events where a filter expression holds"

@@ -1,6 +1,6 @@
 /*
  * test_filter.c - struct ev_filter: type and stream globs, categories,
- * 'PATH OP VALUE' conditions and their errors, time ranges, and the
+ * --where expressions and their errors, time ranges, and the
  * raw-record pre-check agreeing with the full match.
  */
 #include "unit.h"
@@ -155,14 +155,26 @@ static void test_where_errors(void **state)
 	static const struct {
 		const char *expr, *msg;
 	} cases[] = {
-		{"== 3", "'== 3': expected a path such as data.amount"},
-		{"data.x ~ 3", "'data.x ~ 3': expected an operator: ==, !=, <, "
-			       "<=, >, >= or exists"},
+		{"== 3", "column 1: expected a path such as data.amount\n"
+			 "  == 3\n"
+			 "  ^"},
+		{"data.x ~ 3", "column 8: unknown operator '~': use ==, !=, <, "
+			       "<=, >, >=, =~, in, like, contains or exists\n"
+			       "  data.x ~ 3\n"
+			       "         ^"},
 		{"data.x exists 3",
-		 "'data.x exists 3': 'exists' takes no value"},
-		{"data.x ==", "'data.x ==': expected a value"},
+		 "column 15: unexpected '3' after a complete condition: "
+		 "expected and, or or the end\n"
+		 "  data.x exists 3\n"
+		 "                ^"},
+		{"data.x ==", "column 10: expected a value\n"
+			      "  data.x ==\n"
+			      "           ^"},
 		{"time > yesterday",
-		 "'time > yesterday': 'yesterday' is not a time"},
+		 "column 8: 'yesterday' is not a time (RFC 3339, a date, or "
+		 "-1h)\n"
+		 "  time > yesterday\n"
+		 "         ^"},
 	};
 	struct ev_filter *f = ev_filter_new();
 	struct ev_error err;

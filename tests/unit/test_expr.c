@@ -1,0 +1,240 @@
+/*
+ * test_expr.c - the --where parser (expr.c): the shape of the tree it
+ * builds (precedence of not, and, or), how it types literals, where it
+ * puts the column of an error, and the type pre-check it derives.
+ */
+#include "unit.h"
+
+#include "expr_int.h"
+
+/* The tree as text: (and A B), (or A B), (not A), and a test as its
+ * field number and operator. */
+static void shape(const struct ex_node *n, char *out, size_t cap)
+{
+	size_t len = strlen(out);
+
+	switch (n->kind) {
+	case EX_AND:
+	case EX_OR:
+		snprintf(out + len, cap - len, "(%s ",
+			 n->kind == EX_AND ? "and" : "or");
+		shape(n->a, out, cap);
+		len = strlen(out);
+		snprintf(out + len, cap - len, " ");
+		shape(n->b, out, cap);
+		len = strlen(out);
+		snprintf(out + len, cap - len, ")");
+		return;
+	case EX_NOT:
+		snprintf(out + len, cap - len, "(not ");
+		shape(n->a, out, cap);
+		len = strlen(out);
+		snprintf(out + len, cap - len, ")");
+		return;
+	case EX_TEST:
+		snprintf(out + len, cap - len, "%s", n->rest ? n->rest : "?");
+		return;
+	}
+}
+
+static void test_precedence(void **state)
+{
+	static const struct {
+		const char *src, *shape;
+	} cases[] = {
+		{"data.a == 1", "a"},
+		{"data.a == 1 or data.b == 1 and data.c == 1",
+		 "(or a (and b c))"},
+		{"data.a == 1 and data.b == 1 or data.c == 1",
+		 "(or (and a b) c)"},
+		{"not data.a exists and data.b exists", "(and (not a) b)"},
+		{"not (data.a exists and data.b exists)", "(not (and a b))"},
+		{"data.a == 1 and (data.b == 1 or data.c == 1)",
+		 "(and a (or b c))"},
+		{"data.a == 1 and data.b == 1 and data.c == 1",
+		 "(and (and a b) c)"},
+		{"  ( ( data.a exists ) )  ", "a"},
+		{"data.and == 1 or data.or == 2", "(or and or)"},
+	};
+	struct ev_expr *e;
+	struct ev_error err;
+	char got[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (ev_expr_compile(&e, cases[i].src, &err) != 0)
+			fail_msg("%s: %s", cases[i].src, err.msg);
+		got[0] = '\0';
+		shape(e->root, got, sizeof(got));
+		if (strcmp(got, cases[i].shape) != 0)
+			fail_msg("'%s' gave %s, not %s", cases[i].src, got,
+				 cases[i].shape);
+		ev_expr_free(e);
+	}
+}
+
+static void test_literals(void **state)
+{
+	static const struct {
+		const char *src;
+		enum ev_mp_type type;
+		const char *text; /* a str's text, or a number printed */
+	} cases[] = {
+		{"data.x == 5", EV_MP_UINT, "5"},
+		{"data.x == -5", EV_MP_INT, "-5"},
+		{"data.x == 1.5", EV_MP_FLOAT, "1.5"},
+		{"data.x == 2e3", EV_MP_FLOAT, "2000"},
+		{"data.x == 18446744073709551615", EV_MP_UINT,
+		 "18446744073709551615"},
+		{"data.x == 18446744073709551616", EV_MP_FLOAT, "1.84467e+19"},
+		{"data.x == -9223372036854775809", EV_MP_FLOAT, "-9.22337e+18"},
+		{"data.x == \"5\"", EV_MP_STR, "5"},
+		{"data.x == '5'", EV_MP_STR, "5"},
+		{"data.x == 05", EV_MP_STR, "05"},
+		{"data.x == 1.", EV_MP_STR, "1."},
+		{"data.x == Paris", EV_MP_STR, "Paris"},
+		{"data.x == \"a \\\"b\\\" \\\\ c\"", EV_MP_STR, "a \"b\" \\ c"},
+		{"data.x == 'it''s'", EV_MP_STR, "it"}, /* then an error */
+		{"data.x == true", EV_MP_BOOL, "1"},
+		{"data.x == null", EV_MP_NIL, ""},
+		{"data.x == \"null\"", EV_MP_STR, "null"},
+		{"type == 5", EV_MP_STR, "5"},
+		{"key == null", EV_MP_STR, "null"},
+		{"data.x contains 5", EV_MP_UINT, "5"},
+		{"data.x like 5*", EV_MP_STR, "5*"},
+	};
+	struct ev_expr *e;
+	struct ev_error err;
+	const struct ev_mp_item *v;
+	char got[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (ev_expr_compile(&e, cases[i].src, &err) != 0) {
+			/* 'it''s': two strings side by side are two tokens */
+			assert_string_equal(cases[i].src, "data.x == 'it''s'");
+			assert_int_equal(err.column, 15);
+			continue;
+		}
+		assert_int_equal(e->root->kind, EX_TEST);
+		assert_int_equal(e->root->nlits, 1);
+		v = &e->root->lits[0].v;
+		if (v->type != cases[i].type)
+			fail_msg("'%s': type %d, not %d", cases[i].src, v->type,
+				 cases[i].type);
+		switch (v->type) {
+		case EV_MP_UINT:
+			snprintf(got, sizeof(got), "%llu",
+				 (unsigned long long)v->v.u);
+			break;
+		case EV_MP_INT:
+			snprintf(got, sizeof(got), "%lld", (long long)v->v.i);
+			break;
+		case EV_MP_FLOAT:
+			snprintf(got, sizeof(got), "%g", v->v.f);
+			break;
+		case EV_MP_BOOL:
+			snprintf(got, sizeof(got), "%d", v->v.b);
+			break;
+		case EV_MP_STR:
+			snprintf(got, sizeof(got), "%.*s", (int)v->n,
+				 (const char *)v->p);
+			break;
+		default:
+			got[0] = '\0';
+		}
+		if (strcmp(got, cases[i].text) != 0)
+			fail_msg("'%s': '%s', not '%s'", cases[i].src, got,
+				 cases[i].text);
+		ev_expr_free(e);
+	}
+}
+
+static void test_error_columns(void **state)
+{
+	static const struct {
+		const char *src;
+		size_t column;
+		const char *starts;
+	} cases[] = {
+		{"", 1, "column 1: expected a condition"},
+		{"commits > 1", 1, "column 1: 'commits' is neither"},
+		{"data.x >> 1", 8, "column 8: unknown operator '>>'"},
+		{"data.x == 1 x", 13, "column 13: unexpected 'x'"},
+		{"data.x == 1e400", 11, "column 11: '1e400' is out of range"},
+		{"data.x == -1e400", 11, "column 11: '-1e400' is out of range"},
+		{"data.x == 1e-400", 11, "column 11: '1e-400' is out of range"},
+		{"data.é == 1 or data.é >> 1", 23,
+		 "column 23: unknown operator"},
+		{"data.x =~ /(/", 13, "column 13: bad regex: missing closing"},
+		{"(data.x == 1", 1, "column 1: this ( has no closing )"},
+		{"data.x in [1,", 14, "column 14: expected a value"},
+		{"not", 4, "column 4: expected a condition"},
+	};
+	struct ev_expr *e;
+	struct ev_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(ev_expr_compile(&e, cases[i].src, &err),
+				 EV_EUSAGE);
+		assert_null(e);
+		if (err.column != cases[i].column ||
+		    strncmp(err.msg, cases[i].starts,
+			    strlen(cases[i].starts)) != 0)
+			fail_msg("'%s': column %zu, '%s'", cases[i].src,
+				 err.column, err.msg);
+		/* the caret line ends the message */
+		assert_non_null(strstr(err.msg, "\n  "));
+		assert_int_equal(err.msg[strlen(err.msg) - 1], '^');
+	}
+}
+
+static void test_type_precheck(void **state)
+{
+	static const struct {
+		const char *src;
+		int has_type, a, b; /* precheck of types A and B */
+	} cases[] = {
+		{"data.x == 1", 0, 1, 1},
+		{"type == A", 1, 1, 0},
+		{"type == A and data.x == 1", 1, 1, 0},
+		{"data.x == 1 and (type in [A, C] and data.y exists)", 1, 1, 0},
+		{"type == A or data.x == 1", 0, 1, 1},
+		{"not type == A", 0, 1, 1},
+		{"type like \"[AB]\" and type != B", 1, 1, 0},
+		{"type =~ /^B$/", 1, 0, 1},
+	};
+	struct ev_str ta = {"A", 1}, tb = {"B", 1};
+	struct ev_expr *e;
+	struct ev_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (ev_expr_compile(&e, cases[i].src, &err) != 0)
+			fail_msg("%s: %s", cases[i].src, err.msg);
+		if (e->has_type != cases[i].has_type ||
+		    ev_expr_precheck(e, &ta) != cases[i].a ||
+		    ev_expr_precheck(e, &tb) != cases[i].b)
+			fail_msg("'%s': has_type %d, A %d, B %d", cases[i].src,
+				 e->has_type, ev_expr_precheck(e, &ta),
+				 ev_expr_precheck(e, &tb));
+		ev_expr_free(e);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_literals),
+		cmocka_unit_test(test_error_columns),
+		cmocka_unit_test(test_type_precheck),
+	};
+
+	return cmocka_run_group_tests_name("expr", tests, NULL, NULL);
+}
