@@ -45,6 +45,8 @@ static const char usage_long[] =
 	"      --linger DURATION   flush a partial batch when input pauses this\n"
 	"                          long (100ms; 0 waits for a full batch)\n"
 	"      --meta NAME=VALUE   set meta.NAME (argument form); may be repeated\n"
+	"      --null-is-error     with --wrap: null at an --*-from path is an\n"
+	"                          error (by default it leaves the field unset)\n"
 	"      --renumber          number stream events afresh, ignoring their\n"
 	"                          versions\n"
 	"      --schema N          schema version of data (argument form)\n"
@@ -53,7 +55,12 @@ static const char usage_long[] =
 	"      --stream-from PATH  with --wrap: take the stream from PATH\n"
 	"      --sync MODE         batch (fsync each batch, default) or none\n"
 	"      --time TIME         event time, RFC 3339 (argument form)\n"
+	"      --time-format FMT   with --time-from: rfc3339 (default), epoch,\n"
+	"                          epoch-ms, epoch-us, epoch-ns or a pattern\n"
+	"                          such as '%Y-%m-%d %H:%M:%S'\n"
 	"      --time-from PATH    with --wrap: take the time from PATH\n"
+	"      --time-zone ZONE    UTC (default) or +HH:MM or -HH:MM, for a\n"
+	"                          --time-format pattern without %z\n"
 	"      --type TYPE         with --wrap: the type of every event\n"
 	"      --type-from PATH    with --wrap: take the type from PATH\n"
 	"  -v, --verbose           report counts on stderr when done\n"
@@ -77,6 +84,7 @@ enum {
 	OPT_KEY_FROM,
 	OPT_LINGER,
 	OPT_META,
+	OPT_NULL_IS_ERROR,
 	OPT_RENUMBER,
 	OPT_SCHEMA,
 	OPT_SKIP_INVALID,
@@ -84,7 +92,9 @@ enum {
 	OPT_STREAM_FROM,
 	OPT_SYNC,
 	OPT_TIME,
+	OPT_TIME_FORMAT,
 	OPT_TIME_FROM,
+	OPT_TIME_ZONE,
 	OPT_TYPE,
 	OPT_TYPE_FROM,
 	OPT_WRAP,
@@ -106,6 +116,7 @@ static const struct option longopts[] = {
 	{"key-from", required_argument, NULL, OPT_KEY_FROM},
 	{"linger", required_argument, NULL, OPT_LINGER},
 	{"meta", required_argument, NULL, OPT_META},
+	{"null-is-error", no_argument, NULL, OPT_NULL_IS_ERROR},
 	{"renumber", no_argument, NULL, OPT_RENUMBER},
 	{"schema", required_argument, NULL, OPT_SCHEMA},
 	{"skip-invalid", no_argument, NULL, OPT_SKIP_INVALID},
@@ -113,7 +124,9 @@ static const struct option longopts[] = {
 	{"stream-from", required_argument, NULL, OPT_STREAM_FROM},
 	{"sync", required_argument, NULL, OPT_SYNC},
 	{"time", required_argument, NULL, OPT_TIME},
+	{"time-format", required_argument, NULL, OPT_TIME_FORMAT},
 	{"time-from", required_argument, NULL, OPT_TIME_FROM},
+	{"time-zone", required_argument, NULL, OPT_TIME_ZONE},
 	{"type", required_argument, NULL, OPT_TYPE},
 	{"type-from", required_argument, NULL, OPT_TYPE_FROM},
 	{"verbose", no_argument, NULL, 'v'},
@@ -140,6 +153,9 @@ struct opts {
 	const char *expect; /* --expect-version as given, or NULL */
 	/* the argument form: TYPE [name=value | name:=json ...] */
 	const char *id, *key, *stream, *time, *schema;
+	/* --wrap: --time-format and --time-zone as given, and what they say */
+	const char *time_format, *time_zone;
+	struct ev_timein time_in;
 	char **operands;
 	int noperands;
 	const char **inputs, **metas;
@@ -164,6 +180,7 @@ struct pub {
 	struct ev_buf one_stream; /* exact --expect-version: its stream */
 	int stopped;		  /* at an input line or object */
 	int broken;	  /* at a malformed object: nothing more to read */
+	int wrap_hinted;  /* the remedy of --wrap was given */
 	int stop_known;	  /* stop_at is it, not the last one read */
 	uint64_t stop_at; /* its line, or its byte offset in a stream */
 	uint64_t last_at; /* the last line or object read */
@@ -285,9 +302,10 @@ static int writer_failed(struct pub *pb, const struct ev_error *err)
 static void name_flag(struct ev_error *err)
 {
 	static const char *const fields[] = {
-		"id",	"id_from",   "key",	  "key_from",
-		"meta", "schema",    "stream",	  "stream_from",
-		"time", "time_from", "type_from",
+		"id",	     "id_from",	    "key",	 "key_from",
+		"meta",	     "schema",	    "stream",	 "stream_from",
+		"time",	     "time_format", "time_from", "time_zone",
+		"type_from",
 	};
 	char flag[32], rest[sizeof(err->msg)], *p;
 	size_t i, n;
@@ -392,6 +410,9 @@ static int set_option(struct opts *o, int c, const char *arg)
 				     arg);
 		o->metas[o->nmetas++] = arg;
 		break;
+	case OPT_NULL_IS_ERROR:
+		o->popts.null_is_error = 1;
+		break;
 	case OPT_RENUMBER:
 		o->wopts.renumber = 1;
 		break;
@@ -415,8 +436,14 @@ static int set_option(struct opts *o, int c, const char *arg)
 	case OPT_TIME:
 		o->time = arg;
 		break;
+	case OPT_TIME_FORMAT:
+		o->time_format = arg;
+		break;
 	case OPT_TIME_FROM:
 		o->popts.time_from = arg;
+		break;
+	case OPT_TIME_ZONE:
+		o->time_zone = arg;
 		break;
 	case OPT_TYPE:
 		o->type = arg;
@@ -443,8 +470,22 @@ static int set_option(struct opts *o, int c, const char *arg)
  * Then the settings they imply. */
 static int check_options(struct opts *o)
 {
+	struct ev_error err;
+
 	if ((o->have_from || o->type) && !o->wrap)
 		return usage("--type and --*-from need --wrap");
+	if (o->popts.null_is_error && !o->wrap)
+		return usage("--null-is-error needs --wrap");
+	if ((o->time_format || o->time_zone) && o->popts.time_from == NULL)
+		return usage("--time-format and --time-zone need --time-from");
+	if (o->popts.time_from != NULL) {
+		if (ev_timein_init(&o->time_in, o->time_format, o->time_zone,
+				   &err) != 0) {
+			name_flag(&err);
+			return usage("%s", err.msg);
+		}
+		o->popts.time_in = &o->time_in;
+	}
 	if (o->wrap && o->format != NULL)
 		return usage("--wrap and --format cannot be combined");
 	if (o->wrap && o->type == NULL && o->popts.type_from == NULL)
@@ -596,6 +637,11 @@ static int bad_line(struct pub *pb, const char *name, struct ev_input *in,
 		fe_warn("%s:%zu: %s", loc, err->column, err->msg);
 	else
 		fe_warn("%s: %s", loc, err->msg);
+	if (err->remedy == EV_REMEDY_WRAP && !pb->wrap_hinted) {
+		fe_warn("the line is not an event: to make each line the data "
+			"of a new event, use --wrap with --type or --type-from");
+		pb->wrap_hinted = 1;
+	}
 	pb->invalid++;
 	pb->broken = ev_input_broken(in);
 	if ((pb->o->skip_invalid || pb->o->dry_run) && !pb->broken)

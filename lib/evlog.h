@@ -70,6 +70,9 @@ enum ev_remedy {
 	EV_REMEDY_FORCE,	    /* trim: groups have not consumed what
 				     * would go; wait, reset them, or
 				     * force it */
+	EV_REMEDY_WRAP,		    /* an input line is data, not an
+				     * event: take it as the data of a
+				     * new one */
 };
 
 /*
@@ -153,6 +156,40 @@ int ev_time_parse_user(const char *s, ev_time_t now, ev_time_t *out);
 /* Format as RFC 3339 UTC with 3, 6 or 9 fraction digits (at least
  * milliseconds, as JavaScript's toISOString()); returns the length. */
 size_t ev_time_format(ev_time_t t, char out[40]);
+/*
+ * How evpub --wrap reads a time (timein.c): RFC 3339, a number of
+ * seconds, milliseconds, microseconds or nanoseconds since the epoch, or
+ * a strftime-style pattern read strictly (%Y %m %b %d %H %M %S %f %z %F
+ * %T %%), with the offset of zone when the pattern has no %z.
+ */
+enum ev_timein_kind {
+	EV_TIMEIN_RFC3339 = 0,
+	EV_TIMEIN_EPOCH_S,
+	EV_TIMEIN_EPOCH_MS,
+	EV_TIMEIN_EPOCH_US,
+	EV_TIMEIN_EPOCH_NS,
+	EV_TIMEIN_PATTERN,
+};
+struct ev_timein {
+	enum ev_timein_kind kind;
+	const char *pattern; /* the caller's, kept while this is used */
+	int has_offset;	     /* the pattern has %z */
+	int64_t zone;	     /* seconds east of UTC, for a pattern */
+};
+/* format: rfc3339 (also NULL), epoch, epoch-ms, epoch-us, epoch-ns or a
+ * pattern; zone: NULL (UTC), UTC or ±HH:MM, for a pattern without %z.
+ * EV_EUSAGE with a message that begins "time_format" or "time_zone". */
+int ev_timein_init(struct ev_timein *ti, const char *format, const char *zone,
+		   struct ev_error *err);
+/* A time as the format says, within the range of ev_time_t: 0 or
+ * EV_EDATA. */
+int ev_timein_parse(const struct ev_timein *ti, const char *s, size_t n,
+		    ev_time_t *out);
+/* A JSON number that is not an integer, for the epoch formats, to the
+ * nearest microsecond: 0 or EV_EDATA. */
+int ev_timein_double(const struct ev_timein *ti, double v, ev_time_t *out);
+/* The format's name, or its pattern, for messages. */
+const char *ev_timein_name(const struct ev_timein *ti);
 /* How long ago then was, at now, in one unit: 42s, 17m, 5h, 3d. */
 void ev_age_format(ev_time_t then, ev_time_t now, char *out, size_t n);
 /* Parse a duration: 250ms, 5s, 2m, 1h (a bare number is milliseconds). */
@@ -246,6 +283,10 @@ struct ev_parse_opts {
 	const char *id_from;
 	const char *time_from;
 	const char *key_from;
+	/* how to read the time_from value; NULL: RFC 3339 */
+	const struct ev_timein *time_in;
+	/* null at an id, stream, key or time path is an error, not absent */
+	int null_is_error;
 };
 
 /* Returns NULL on allocation failure.  Free with ev_parser_free(). */

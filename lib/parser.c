@@ -17,6 +17,11 @@
 struct ev_parser {
 	struct ev_parse_opts opts;
 	struct ev_parse_bufs b;
+	/* a second look at a line with unknown fields (wrap_hint) */
+	int skip_unknown;   /* skip them, and note: */
+	int unknown_plain;  /* one of them is no near miss of a field */
+	int no_type;	    /* the line has no type */
+	int known, unknown; /* fields of either kind */
 };
 
 struct ev_parser *ev_parser_new(const struct ev_parse_opts *opts)
@@ -183,6 +188,39 @@ static void resolve(struct ev_parser *ps, const struct span *s, const char **p,
 
 static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 			  ev_time_t now, struct ev_buf *out, ev_time_t *time,
+			  struct ev_error *err);
+
+/*
+ * A line with an unknown field: when it fails only for its unknown
+ * fields (read again, skipping them, it is an event, or one without a
+ * type), they outnumber the envelope fields, and one of them is no near
+ * miss of a field name, it is data rather than an event, and the remedy
+ * is to wrap it.
+ */
+static void wrap_hint(struct ev_parser *ps, const struct ev_json *js,
+		      struct ev_error *err)
+{
+	struct ev_json again;
+	struct ev_error e2;
+	struct ev_buf out = {0};
+	ev_time_t t;
+	int r;
+
+	ev_json_init(&again, js->start, (size_t)(js->end - js->start));
+	ps->skip_unknown = 1;
+	ps->unknown_plain = 0;
+	ps->no_type = 0;
+	ps->known = ps->unknown = 0;
+	r = parse_envelope(ps, &again, 0, &out, &t, &e2);
+	if ((r == 0 || (r == EV_EDATA && ps->no_type)) && ps->unknown_plain &&
+	    ps->unknown > ps->known)
+		err->remedy = EV_REMEDY_WRAP;
+	ps->skip_unknown = 0;
+	ev_buf_free(&out);
+}
+
+static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
+			  ev_time_t now, struct ev_buf *out, ev_time_t *time,
 			  struct ev_error *err)
 {
 	struct span sp[F_COUNT];
@@ -224,18 +262,29 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 			return ev_parse_fail(js, err);
 		fld = lookup_field((const char *)ps->b.strs.p + keyspan.off,
 				   keyspan.n);
-		if (fld < 0)
-			return unknown_field(js, keyat,
-					     (const char *)ps->b.strs.p +
-						     keyspan.off,
-					     keyspan.n, err);
-		if (seen[fld]) {
+		if (fld < 0 && !ps->skip_unknown) {
+			r = unknown_field(js, keyat,
+					  (const char *)ps->b.strs.p +
+						  keyspan.off,
+					  keyspan.n, err);
+			wrap_hint(ps, js, err);
+			return r;
+		}
+		if (ps->skip_unknown)
+			*(fld < 0 ? &ps->unknown : &ps->known) += 1;
+		if (fld < 0) {
+			if (ev_suggest((const char *)ps->b.strs.p + keyspan.off,
+				       keyspan.n, env_names, F_COUNT) == NULL)
+				ps->unknown_plain = 1;
+			fld = F_COUNT; /* its value is skipped */
+		} else if (seen[fld]) {
 			char msg[64];
 			snprintf(msg, sizeof(msg), "duplicate field '%s'",
 				 env_names[fld]);
 			return field_fail(js, keyat, err, NULL, msg);
 		}
-		seen[fld] = 1;
+		if (fld < F_COUNT)
+			seen[fld] = 1;
 		ps->b.strs.len = keyspan.off; /* the key is no longer needed */
 		if (ev_json_ws(js) != ':') {
 			ev_json_fail(js, js->p,
@@ -291,6 +340,7 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 				return EV_EDATA;
 			break;
 		case F_OFFSET:
+		case F_COUNT:
 			ps->b.tmp.len = 0;
 			if (ev_json_value(js, &ps->b.tmp) != 0)
 				return ev_parse_fail(js, err);
@@ -358,10 +408,13 @@ done:
 		return ev_parse_fail(js, err);
 	}
 	if (!sp[F_TYPE].set) {
+		ps->no_type = 1;
 		ev_seterr(err, EV_EDATA, "missing required field 'type'");
 		err->column = 1;
 		return EV_EDATA;
 	}
+	if (ps->skip_unknown)
+		return 0; /* a second look: no record, no random id */
 	resolve(ps, &sp[F_TYPE], &f.type, &f.type_n);
 	resolve(ps, &sp[F_ID], &f.id, &f.id_n);
 	resolve(ps, &sp[F_STREAM], &f.stream, &f.stream_n);
@@ -384,9 +437,15 @@ done:
 	return 0;
 }
 
+/* What wrap_string found besides a string: */
+#define WRAP_NULL 2  /* null */
+#define WRAP_FLOAT 3 /* a number that is not an integer, in *f */
+
 /* A --wrap path's value as a string (strings as they are, integers in
- * decimal).  Returns 1 found, 0 absent, EV_EDATA when not a string. */
-static int wrap_string(struct ev_parser *ps, const char *path, struct span *s)
+ * decimal).  Returns 1 found, 0 absent, WRAP_NULL, WRAP_FLOAT, or
+ * EV_EDATA when it is something else. */
+static int wrap_string(struct ev_parser *ps, const char *path, struct span *s,
+		       double *f)
 {
 	const uint8_t *v;
 	size_t vn;
@@ -399,6 +458,12 @@ static int wrap_string(struct ev_parser *ps, const char *path, struct span *s)
 		return 0;
 	if (ev_mp_read(&v, v + vn, &it) != 0)
 		return EV_EDATA;
+	if (it.type == EV_MP_NIL)
+		return WRAP_NULL;
+	if (it.type == EV_MP_FLOAT) {
+		*f = it.v.f;
+		return WRAP_FLOAT;
+	}
 	s->off = ps->b.strs.len;
 	s->set = 1;
 	if (it.type == EV_MP_STR) {
@@ -410,6 +475,7 @@ static int wrap_string(struct ev_parser *ps, const char *path, struct span *s)
 		if (ev_buf_append(&ps->b.strs, num, (size_t)(e - num)) != 0)
 			return EV_ERR;
 	} else {
+		s->set = 0;
 		return EV_EDATA;
 	}
 	s->n = ps->b.strs.len - s->off;
@@ -423,8 +489,43 @@ static int wrap_fail(struct ev_error *err, int r, const char *field,
 {
 	if (r == EV_ERR)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	ev_seterr(err, EV_EDATA, "%s '%s': value is not a string or integer",
-		  field, path);
+	if (r == WRAP_NULL)
+		ev_seterr(err, EV_EDATA, "%s '%s': value is null", field, path);
+	else
+		ev_seterr(err, EV_EDATA,
+			  "%s '%s': value is not a string or integer", field,
+			  path);
+	err->column = 1;
+	return EV_EDATA;
+}
+
+/* The time at the time_from path, as o->time_in says: 0, or EV_EDATA */
+static int wrap_time(struct ev_parser *ps, const struct span *tm, int r,
+		     double f, ev_time_t *t, struct ev_error *err)
+{
+	const struct ev_parse_opts *o = &ps->opts;
+	struct ev_timein rfc = {EV_TIMEIN_RFC3339, NULL, 0, 0};
+	const struct ev_timein *ti = o->time_in != NULL ? o->time_in : &rfc;
+	const char *v = (const char *)ps->b.strs.p + tm->off;
+
+	if (r == WRAP_FLOAT ? ev_timein_double(ti, f, t) == 0
+			    : ev_timein_parse(ti, v, tm->n, t) == 0)
+		return 0;
+	if (ti->kind == EV_TIMEIN_RFC3339)
+		ev_seterr(err, EV_EDATA,
+			  "time_from '%s': value is not an RFC 3339 time",
+			  o->time_from);
+	else if (r == WRAP_FLOAT)
+		ev_seterr(err, EV_EDATA,
+			  "time_from '%s': value %.17g is not a time in the "
+			  "format '%s'",
+			  o->time_from, f, ev_timein_name(ti));
+	else
+		ev_seterr(err, EV_EDATA,
+			  "time_from '%s': value '%.*s' is not a time in the "
+			  "format '%s'",
+			  o->time_from, tm->n > 64 ? 64 : (int)tm->n, v,
+			  ev_timein_name(ti));
 	err->column = 1;
 	return EV_EDATA;
 }
@@ -441,7 +542,8 @@ static int parse_wrap(struct ev_parser *ps, struct ev_json *js, ev_time_t now,
 				o->time_from};
 	struct span *spans[4] = {&id, &stream, &key, &tm};
 	struct ev_fields f;
-	int r, i;
+	double num = 0;
+	int r, i, tr = 0;
 
 	ev_fields_init(&f);
 	if (ev_json_ws(js) < 0) {
@@ -463,8 +565,11 @@ static int parse_wrap(struct ev_parser *ps, struct ev_json *js, ev_time_t now,
 		if (ev_buf_append(&ps->b.strs, o->type, type.n) != 0)
 			return ev_seterr(err, EV_ERR, "out of memory");
 	} else if (o->type_from != NULL) {
-		r = wrap_string(ps, o->type_from, &type);
-		if (r < 0)
+		r = wrap_string(ps, o->type_from, &type, &num);
+		if (r < 0 || r == WRAP_FLOAT)
+			return wrap_fail(err, r < 0 ? r : EV_EDATA, "type_from",
+					 o->type_from);
+		if (r == WRAP_NULL)
 			return wrap_fail(err, r, "type_from", o->type_from);
 		if (r == 0 || type.n == 0) {
 			ev_seterr(err, EV_EDATA,
@@ -478,18 +583,25 @@ static int parse_wrap(struct ev_parser *ps, struct ev_json *js, ev_time_t now,
 	for (i = 0; i < 4; i++) {
 		if (paths[i] == NULL)
 			continue;
-		r = wrap_string(ps, paths[i], spans[i]);
-		if (r < 0)
-			return wrap_fail(err, r, names[i], paths[i]);
+		r = wrap_string(ps, paths[i], spans[i], &num);
+		/* null is absent, as in the envelope, unless told otherwise */
+		if (r == WRAP_NULL && !o->null_is_error)
+			continue;
+		/* a number with a fraction: only an epoch time */
+		if (r == WRAP_FLOAT && spans[i] == &tm && o->time_in != NULL &&
+		    o->time_in->kind != EV_TIMEIN_RFC3339 &&
+		    o->time_in->kind != EV_TIMEIN_PATTERN) {
+			tr = WRAP_FLOAT;
+			continue;
+		}
+		if (r < 0 || r >= WRAP_NULL)
+			return wrap_fail(err, r == WRAP_FLOAT ? EV_EDATA : r,
+					 names[i], paths[i]);
+		if (spans[i] == &tm)
+			tr = 1;
 	}
-	if (tm.set && ev_time_parse((const char *)ps->b.strs.p + tm.off, tm.n,
-				    &f.time) != 0) {
-		ev_seterr(err, EV_EDATA,
-			  "time_from '%s': value is not an RFC 3339 time",
-			  o->time_from);
-		err->column = 1;
+	if (tr != 0 && wrap_time(ps, &tm, tr, num, &f.time, err) != 0)
 		return EV_EDATA;
-	}
 	if (id.set && id.n == 0)
 		id.set = 0;
 	resolve(ps, &type, &f.type, &f.type_n);

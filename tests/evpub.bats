@@ -1374,3 +1374,226 @@ evpub: run 'evctl verify a.evlog' for details"
 	assert_stderr "$(usage_err "evpub: big.ndjson:17: --expect-version 0: more events than fit in one batch (16 events, 16001056 bytes); an exact version is for one atomic append")"
 	[ "$(event_count a.evlog)" = 0 ]
 }
+
+# ------------------------------------------------------------ --wrap on real data
+
+@test "evpub --wrap: null at an --*-from path leaves the field unset, as in the envelope" {
+	printf '%s\n' '{"i":null,"s":null,"k":null,"t":null,"n":1}' \
+		'{"i":"x","s":"s1","k":"k1","t":"2025-01-10T09:30:00Z","n":2}' >raw.ndjson
+	run --separate-stderr evpub -c --wrap --type T --id-from i --stream-from s \
+		--key-from k --time-from t a.evlog -i raw.ndjson
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run --separate-stderr evtail --template '{stream}|{key}|{data.n}' a.evlog
+	assert_stdout '||1
+s1|k1|2'
+	# a generated id and the append time for the first
+	run evtail --to 0 a.evlog
+	[[ $output =~ \"id\":\"[0-9a-f-]{36}\" ]]
+	[[ $output != *'"stream"'* && $output != *'"key"'* ]]
+	# --type-from: null is no type
+	run --separate-stderr evpub --wrap --type-from i a.evlog <<<'{"i":null}'
+	assert_status 65
+	assert_stderr "evpub: stdin:1:1: --type-from 'i': value is null
+evpub: 0 events appended; stopped at line 1"
+}
+
+@test "evpub --wrap --null-is-error: null at an --*-from path exits 65, naming it" {
+	evctl init a.evlog
+	local o
+	for o in id-from key-from stream-from time-from; do
+		run --separate-stderr evpub --wrap --type T --null-is-error \
+			"--$o" v a.evlog <<<'{"v":null}'
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "evpub: stdin:1:1: --$o 'v': value is null
+evpub: 0 events appended; stopped at line 1"
+	done
+	# a missing path is still absent
+	run --separate-stderr evpub --wrap --type T --null-is-error --key-from v a.evlog <<<'{"w":null}'
+	assert_status 0
+	assert_stderr ""
+	[ "$(event_count a.evlog)" = 1 ]
+	run --separate-stderr evpub --null-is-error a.evlog <<<'{"type":"T"}'
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evpub: --null-is-error needs --wrap")"
+}
+
+@test "evpub --wrap on wikiticker: null cities and countries leave key and stream unset" {
+	local wiki
+	need_data wikiticker-2015-09-12-sampled.ndjson
+	wiki=$DATA
+	run --separate-stderr evpub -c --wrap --type edit --time-from time \
+		--stream-from countryName --key-from cityName W <"$wiki"
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	[ "$(event_count W)" = "$(grep -c . "$wiki")" ]
+	[ "$(evtail --template '{stream}' W | grep -c .)" = \
+		"$(jq -r 'select(.countryName != null) | .countryName' "$wiki" | wc -l)" ]
+	[ "$(evtail --template '{key}' W | grep -c .)" = \
+		"$(jq -r 'select(.cityName != null) | .cityName' "$wiki" | wc -l)" ]
+	# and with --null-is-error the first null stops it
+	local first
+	first=$(jq -r 'select(.countryName == null) | input_line_number' "$wiki" | head -n 1)
+	run --separate-stderr evpub -c --wrap --type edit --null-is-error \
+		--stream-from countryName W2 <"$wiki"
+	assert_status 65
+	assert_stderr_contains "evpub: stdin:$first:1: --stream-from 'countryName': value is null"
+}
+
+@test "evpub --wrap --time-format epoch, epoch-ms, epoch-us and epoch-ns: integers, strings and fractions" {
+	wrap_times() {
+		local f=$1
+		shift
+		rm -rf t.evlog
+		printf '{"t":%s}\n' "$@" >raw.ndjson
+		run --separate-stderr evpub -c --wrap --type T --time-from t \
+			--time-format "$f" t.evlog -i raw.ndjson
+		assert_status 0
+		assert_stderr ""
+		evtail --template '{time}' t.evlog
+	}
+	run wrap_times epoch 1569456000 '"1569456000.5"' 1569456000.25 -1 '"0"'
+	assert_stdout "2019-09-26T00:00:00.000Z
+2019-09-26T00:00:00.500Z
+2019-09-26T00:00:00.250Z
+1969-12-31T23:59:59.000Z
+1970-01-01T00:00:00.000Z"
+	run wrap_times epoch-ms 1569456000123 '"1569456000123.456"'
+	assert_stdout "2019-09-26T00:00:00.123Z
+2019-09-26T00:00:00.123456Z"
+	run wrap_times epoch-us 1569456000123456 '"1569456000123456.789"'
+	assert_stdout "2019-09-26T00:00:00.123456Z
+2019-09-26T00:00:00.123456789Z"
+	run wrap_times epoch-ns 1569456000123456789 '"-1"'
+	assert_stdout "2019-09-26T00:00:00.123456789Z
+1969-12-31T23:59:59.999999999Z"
+}
+
+@test "evpub --wrap --time-format PATTERN and --time-zone" {
+	printf '%s\n' '{"t":"26/Sep/2019:10:00:01 +0200"}' '{"t":"26/sep/2019:10:00:01 Z"}' >web.ndjson
+	run --separate-stderr evpub -c --wrap --type Hit --time-from t \
+		--time-format '%d/%b/%Y:%H:%M:%S %z' a.evlog -i web.ndjson
+	assert_status 0
+	assert_stderr ""
+	run evtail --template '{time}' a.evlog
+	assert_stdout "2019-09-26T08:00:01.000Z
+2019-09-26T10:00:01.000Z"
+	echo '{"t":"2019-09-26 10:00:01.25"}' >local.ndjson
+	for z in "" UTC +02:00 -05:30; do
+		rm -rf b.evlog
+		run --separate-stderr evpub -c --wrap --type T --time-from t \
+			--time-format '%Y-%m-%d %H:%M:%S.%f' ${z:+--time-zone "$z"} b.evlog -i local.ndjson
+		assert_status 0
+		assert_stderr ""
+		evtail --template '{time}' b.evlog >>"$T/zones"
+	done
+	run cat "$T/zones"
+	assert_stdout "2019-09-26T10:00:01.250Z
+2019-09-26T10:00:01.250Z
+2019-09-26T08:00:01.250Z
+2019-09-26T15:30:01.250Z"
+}
+
+@test "evpub --wrap: a time not in its --time-format, or out of range, exits 65" {
+	evctl init a.evlog
+	bad_time() {
+		local fmt=$1 value=$2 msg=$3
+		run --separate-stderr evpub --wrap --type T --time-from t \
+			--time-format "$fmt" a.evlog <<<"{\"t\":$value}"
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "evpub: stdin:1:1: --time-from 't': $msg
+evpub: 0 events appended; stopped at line 1"
+	}
+	bad_time '%Y-%m-%d %H:%M' '"2019-09-26 10:00:01"' \
+		"value '2019-09-26 10:00:01' is not a time in the format '%Y-%m-%d %H:%M'"
+	bad_time '%Y-%m-%d' '"2019-02-29"' \
+		"value '2019-02-29' is not a time in the format '%Y-%m-%d'"
+	bad_time epoch '"1e9"' "value '1e9' is not a time in the format 'epoch'"
+	bad_time epoch-ns '"1.5"' "value '1.5' is not a time in the format 'epoch-ns'"
+	bad_time epoch '"abc"' "value 'abc' is not a time in the format 'epoch'"
+	bad_time rfc3339 '"1569456000"' "value is not an RFC 3339 time"
+	# a float is a time only in an epoch format
+	bad_time '%Y-%m-%d' '1.5' "value is not a string or integer"
+	# the ends of the range, and one past them
+	bad_time epoch 9223372037 "value '9223372037' is not a time in the format 'epoch'"
+	bad_time epoch '"-9223372036.854775808"' \
+		"value '-9223372036.854775808' is not a time in the format 'epoch'"
+	bad_time epoch-ns 9223372036854775808 \
+		"value '9223372036854775808' is not a time in the format 'epoch-ns'"
+	bad_time epoch 1e300 "value 1.0000000000000001e+300 is not a time in the format 'epoch'"
+	bad_time '%Y-%m-%d %H:%M:%S.%f' '"2262-04-11 23:47:16.854775808"' \
+		"value '2262-04-11 23:47:16.854775808' is not a time in the format '%Y-%m-%d %H:%M:%S.%f'"
+	bad_time '%Y-%m-%d %H:%M:%S.%f' '"1677-09-21 00:12:43.145224192"' \
+		"value '1677-09-21 00:12:43.145224192' is not a time in the format '%Y-%m-%d %H:%M:%S.%f'"
+	[ "$(event_count a.evlog)" = 0 ]
+	# the exact ends are accepted by the parser (tests/unit/test_timein.c)
+}
+
+@test "evpub --time-format and --time-zone usage errors exit 64" {
+	u() {
+		run --separate-stderr evpub --wrap --type T "$@" a.evlog
+		assert_status 64
+		assert_stdout ""
+	}
+	u --time-format epoch
+	assert_stderr "$(usage_err "evpub: --time-format and --time-zone need --time-from")"
+	u --time-zone UTC
+	assert_stderr "$(usage_err "evpub: --time-format and --time-zone need --time-from")"
+	u --time-from t --time-format iso
+	assert_stderr "$(usage_err "evpub: --time-format 'iso' is not rfc3339, epoch, epoch-ms, epoch-us, epoch-ns or a pattern such as '%Y-%m-%d %H:%M:%S'")"
+	u --time-from t --time-format '%Y-%m-%d %k'
+	assert_stderr "$(usage_err "evpub: --time-format '%Y-%m-%d %k': unknown directive '%k' (known: %Y %m %b %d %H %M %S %f %z %F %T %%)")"
+	u --time-from t --time-format '%H:%M'
+	assert_stderr "$(usage_err "evpub: --time-format '%H:%M': a pattern needs a year (%Y), a month (%m or %b) and a day (%d)")"
+	u --time-from t --time-format epoch --time-zone UTC
+	assert_stderr "$(usage_err "evpub: --time-zone: only for a pattern, and 'epoch' is not one")"
+	u --time-from t --time-format '%F %T %z' --time-zone +01:00
+	assert_stderr "$(usage_err "evpub: --time-zone: the pattern '%F %T %z' reads the offset (%z)")"
+	u --time-from t --time-format '%F' --time-zone Europe/Paris
+	assert_stderr "$(usage_err "evpub: --time-zone 'Europe/Paris' is not UTC or +HH:MM or -HH:MM")"
+	run --separate-stderr evpub --time-format epoch a.evlog
+	assert_status 64
+	assert_stderr "$(usage_err "evpub: --time-format and --time-zone need --time-from")"
+}
+
+@test "evpub: lines that are data, not events, suggest --wrap, once a run" {
+	printf '%s\n' '{"user":"u1","n":1}' '{"user":"u2","n":2}' >data.ndjson
+	evctl init a.evlog
+	run --separate-stderr evpub --skip-invalid a.evlog -i data.ndjson
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: data.ndjson:1:2: unknown field 'user'
+evpub: the line is not an event: to make each line the data of a new event, use --wrap with --type or --type-from
+evpub: data.ndjson:2:2: unknown field 'user'
+evpub: 0 events appended; 2 invalid lines skipped"
+	# not for an event with a stray field, a near miss, or another fault
+	local line
+	for line in '{"type":"A","zzzzzz":1}' '{"typ":"A"}' '{"user":"u","time":"bad"}' \
+		'{"user":"u","n":1,}'; do
+		run --separate-stderr evpub a.evlog <<<"$line"
+		assert_status 65
+		[[ $stderr != *--wrap* ]] || {
+			echo "suggested --wrap for $line: $stderr" >&2
+			return 1
+		}
+	done
+}
+
+@test "evpub on GH Archive without --wrap: suggests --wrap, once" {
+	local gh
+	need_data gharchive-minimized-2019-09-26-0.ndjson
+	gh=$DATA
+	evctl init a.evlog
+	run --separate-stderr evpub --skip-invalid a.evlog -i "$gh"
+	assert_status 65
+	assert_stdout ""
+	[ "$(grep -c 'use --wrap' <<<"$stderr")" = 1 ]
+	assert_stderr_contains "evpub: $gh:1:21: unknown field 'dt' (did you mean 'id'?)
+evpub: the line is not an event: to make each line the data of a new event, use --wrap with --type or --type-from
+evpub: $gh:2:21:"
+}
