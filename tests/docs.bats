@@ -1171,3 +1171,15 @@ no_escapes() {
 	run script -qec "evtail -n 1 -o pretty orders.evlog" /dev/null
 	[[ $output == *$'\033'* ]]
 }
+
+@test "evpub: the zsh and fish completions give the --batch-bytes default that --help gives" {
+	local help
+	help=$(evpub --help | sed -n 's/.*--batch-bytes SIZE .*(\(.*\))$/\1/p')
+	[ "$help" = 256K ]
+	grep -q "batch-bytes.*($help)" "$TOP/completions/zsh/_evpub"
+	grep -q "batch-bytes.*($help)" "$TOP/completions/fish/evpub.fish"
+	run grep -l "batch-bytes.*(1M)" "$TOP/completions/zsh/_evpub" \
+		"$TOP/completions/fish/evpub.fish"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+}

@@ -7,7 +7,7 @@
 complete -c evpub -f -a '(__fish_complete_directories (commandline -ct))'
 
 complete -c evpub -s a -l ack -d 'Print OFFSET ID for each event once durable'
-complete -c evpub -l batch-bytes -x -d 'Flush a batch at SIZE bytes of records (1M)'
+complete -c evpub -l batch-bytes -x -d 'Flush a batch at SIZE bytes of records (256K)'
 complete -c evpub -l batch-events -x -d 'Flush a batch at N events (100000)'
 complete -c evpub -s c -l create -d 'Create LOG if it does not exist'
 complete -c evpub -l dry-run -d 'Check the input, append nothing'
