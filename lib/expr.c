@@ -533,6 +533,11 @@ static int path(struct parser *ps, struct ex_node *n)
 	if (first < len &&
 	    (n->rest = strndup(at + first + 1, len - first - 1)) == NULL)
 		return oom(ps), EV_ERR;
+	if (n->rest != NULL) {
+		n->seg0n = strcspn(n->rest, ".");
+		if (n->rest[n->seg0n] == '.')
+			n->rest2 = n->rest + n->seg0n + 1;
+	}
 	ps->p += len;
 	return 0;
 }
@@ -723,6 +728,16 @@ static struct ex_node *expr_or(struct parser *ps)
 	}
 }
 
+/* Does any test look at field f? */
+static int uses(const struct ex_node *n, enum ex_field f)
+{
+	if (n == NULL)
+		return 0;
+	if (n->kind == EX_TEST)
+		return n->field == f;
+	return uses(n->a, f) || uses(n->b, f);
+}
+
 /* Does the top-level 'and' chain hold a test of type? */
 static int has_type_test(const struct ex_node *n)
 {
@@ -758,6 +773,7 @@ int ev_expr_compile(struct ev_expr **out, const char *src, struct ev_error *err)
 	}
 	e->root = root;
 	e->has_type = has_type_test(root);
+	e->has_offset = uses(root, EXF_OFFSET);
 	*out = e;
 	return 0;
 }
@@ -767,6 +783,8 @@ void ev_expr_free(struct ev_expr *e)
 	if (e == NULL)
 		return;
 	node_free(e->root);
+	free(e->idx[0].kv);
+	free(e->idx[1].kv);
 	ev_buf_free(&e->scratch);
 	free(e);
 }

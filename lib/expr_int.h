@@ -56,7 +56,9 @@ struct ex_node {
 	struct ex_node *a, *b; /* AND, OR: both; NOT: a */
 	/* EX_TEST */
 	enum ex_field field;
-	char *rest; /* the path after data. or meta., NULL: the whole */
+	char *rest;	   /* the path after data. or meta., NULL: the whole */
+	size_t seg0n;	   /* the length of its first name */
+	const char *rest2; /* the rest after that name, or NULL */
 	enum ex_op op;
 	struct ex_lit *lits; /* one, or the list of in */
 	size_t nlits;
@@ -65,9 +67,25 @@ struct ex_node {
 	char *glob;
 };
 
+/* The top-level entries of the data or meta map of one event, read in
+ * one pass; state 0 not read yet, 1 read, -1 not a map (or unusual:
+ * then paths are looked up the slow way). */
+struct ex_kv {
+	const uint8_t *k; /* NULL: a key that is not a string */
+	uint32_t kn;
+	const uint8_t *v, *vend;
+};
+struct ex_index {
+	int state;
+	struct ex_kv *kv;
+	size_t n, cap;
+};
+
 struct ev_expr {
 	struct ex_node *root;
-	int has_type; /* a test of type the raw record can answer */
+	int has_type;	/* a test of type the raw record can answer */
+	int has_offset; /* a test of offset, which a record does not hold */
+	struct ex_index idx[2]; /* data, meta */
 	struct ev_buf scratch;
 };
 
@@ -79,6 +97,10 @@ int ev_expr_compile(struct ev_expr **out, const char *src,
 void ev_expr_free(struct ev_expr *e);
 /* 1 when ev matches, else 0. */
 int ev_expr_match(struct ev_expr *e, const struct ev_event *ev);
+/* The same on a stored record, without decoding or validating it:
+ * 1 or 0, or -1 when it cannot tell (a test of offset, or a record
+ * that only ev_event_decode() can judge). */
+int ev_expr_match_record(struct ev_expr *e, const uint8_t *rec, size_t n);
 /* On the type alone, before decoding: 0 when no event of this type can
  * match, 1 maybe. */
 int ev_expr_precheck(struct ev_expr *e, const struct ev_str *type);

@@ -106,9 +106,81 @@ static void uint_item(struct ev_mp_item *x, uint64_t u)
 	x->v.u = u;
 }
 
+/* Read the map at *pp into x, one entry per key, and move *pp past it.
+ * A value that is not a map is skipped, and leaves x at -1.  0, or -1
+ * when the bytes are not msgpack (or memory is short). */
+static int index_map(struct ex_index *x, const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp, *v;
+	struct ev_mp_item it, k;
+	uint32_t i;
+
+	x->n = 0;
+	x->state = -1;
+	if (p >= end)
+		return -1;
+	if (!((*p >= 0x80 && *p <= 0x8f) || *p == 0xde || *p == 0xdf))
+		return ev_mp_skip(pp, end, 2);
+	if (ev_mp_read(&p, end, &it) != 0 || 2ull * it.n > (uint64_t)(end - p))
+		return -1;
+	if (it.n > x->cap) {
+		struct ex_kv *nkv = realloc(x->kv, it.n * sizeof(*nkv));
+		if (nkv == NULL)
+			return -1;
+		x->kv = nkv;
+		x->cap = it.n;
+	}
+	for (i = 0; i < it.n; i++) {
+		if (ev_mp_read(&p, end, &k) != 0 || k.type == EV_MP_ARRAY ||
+		    k.type == EV_MP_MAP)
+			return -1;
+		v = p;
+		if (ev_mp_skip(&p, end, 3) != 0)
+			return -1;
+		x->kv[i].k = k.type == EV_MP_STR ? k.p : NULL;
+		x->kv[i].kn = k.n;
+		x->kv[i].v = v;
+		x->kv[i].vend = p;
+	}
+	x->n = it.n;
+	x->state = 1;
+	*pp = p;
+	return 0;
+}
+
+/* The value of a data or meta path: through the index of the map's
+ * entries when there is one, where the last of duplicate keys wins, as
+ * in jq and ev_mp_path(). */
+static int map_path(struct ev_expr *e, const struct ex_node *n,
+		    const uint8_t *base, size_t blen, const uint8_t **v,
+		    size_t *vn)
+{
+	struct ex_index *x = &e->idx[n->field == EXF_DATA ? 0 : 1];
+	const uint8_t *p = base;
+	size_t i;
+
+	if (x->state == 0 && index_map(x, &p, base + blen) != 0)
+		x->state = -1;
+	if (x->state != 1)
+		return ev_mp_path(base, blen, n->rest, v, vn);
+	for (i = x->n; i-- > 0;) {
+		const struct ex_kv *kv = &x->kv[i];
+		if (kv->k == NULL || kv->kn != n->seg0n ||
+		    memcmp(kv->k, n->rest, n->seg0n) != 0)
+			continue;
+		if (n->rest2 != NULL)
+			return ev_mp_path(kv->v, (size_t)(kv->vend - kv->v),
+					  n->rest2, v, vn);
+		*v = kv->v;
+		*vn = (size_t)(kv->vend - kv->v);
+		return 1;
+	}
+	return 0;
+}
+
 /* The value the path of n names in ev (not time). */
-static void lookup(const struct ex_node *n, const struct ev_event *ev,
-		   struct found *f)
+static void lookup(struct ev_expr *e, const struct ex_node *n,
+		   const struct ev_event *ev, struct found *f)
 {
 	const uint8_t *base, *v, *p;
 	const struct ev_str *s = NULL;
@@ -134,8 +206,7 @@ static void lookup(const struct ex_node *n, const struct ev_event *ev,
 		}
 		v = base;
 		vn = blen;
-		if (n->rest != NULL &&
-		    ev_mp_path(base, blen, n->rest, &v, &vn) != 1)
+		if (n->rest != NULL && map_path(e, n, base, blen, &v, &vn) != 1)
 			return;
 		p = v;
 		if (ev_mp_read(&p, v + vn, &f->x) != 0)
@@ -293,13 +364,110 @@ static int eval(struct ev_expr *e, const struct ex_node *n,
 	}
 	if (n->field == EXF_TIME)
 		return test_time(e, n, ev->time);
-	lookup(n, ev, &f);
+	lookup(e, n, ev, &f);
 	return test_found(e, n, &f);
 }
 
 int ev_expr_match(struct ev_expr *e, const struct ev_event *ev)
 {
+	e->idx[0].state = e->idx[1].state = 0;
 	return eval(e, e->root, ev);
+}
+
+/* The envelope of a stored record (evlog(5)) into ev, as
+ * ev_event_decode() reads it but without its checks, and the entries of
+ * data and meta into e's indexes on the way: one pass.  -1 when the
+ * record is not as expected; ev_event_decode() will say why. */
+static int peek(struct ev_expr *e, const uint8_t *rec, size_t n,
+		struct ev_event *ev)
+{
+	const uint8_t *p = rec, *end = rec + n, *v;
+	struct ev_mp_item m, k, it;
+	struct ev_str *s;
+	uint32_t i;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->time = EV_TIME_NONE;
+	ev->schema = 1;
+	ev->prev = EV_NO_PREV;
+	e->idx[0].state = e->idx[1].state = -1;
+	if (ev_mp_read(&p, end, &m) != 0 || m.type != EV_MP_MAP)
+		return -1;
+	for (i = 0; i < m.n; i++) {
+		if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_UINT)
+			return -1;
+		switch (k.v.u) {
+		case EV_K_ID:
+		case EV_K_TYPE:
+		case EV_K_STREAM:
+		case EV_K_KEY:
+			s = k.v.u == EV_K_ID	   ? &ev->id
+			    : k.v.u == EV_K_TYPE   ? &ev->type
+			    : k.v.u == EV_K_STREAM ? &ev->stream
+						   : &ev->key;
+			if (ev_mp_read(&p, end, &it) != 0 ||
+			    it.type != EV_MP_STR)
+				return -1;
+			s->p = (const char *)it.p;
+			s->n = it.n;
+			break;
+		case EV_K_TIME:
+			if (ev_mp_read(&p, end, &it) != 0 ||
+			    ev_mp_time_decode(&it, &ev->time) != 0)
+				return -1;
+			break;
+		case EV_K_VERSION:
+		case EV_K_SCHEMA:
+		case EV_K_PREV:
+			if (ev_mp_read(&p, end, &it) != 0 ||
+			    it.type != EV_MP_UINT)
+				return -1;
+			if (k.v.u == EV_K_VERSION)
+				ev->version = it.v.u;
+			else if (k.v.u == EV_K_SCHEMA)
+				ev->schema = it.v.u;
+			else
+				ev->prev = it.v.u;
+			break;
+		case EV_K_DATA:
+		case EV_K_META:
+			v = p;
+			if (k.v.u == EV_K_DATA && p < end &&
+			    (*p == 0xc4 || *p == 0xc5 || *p == 0xc6)) {
+				if (ev_mp_read(&p, end, &it) != 0)
+					return -1;
+				ev->data = it.p;
+				ev->data_len = it.n;
+				ev->data_is_binary = 1;
+				break;
+			}
+			if (index_map(&e->idx[k.v.u == EV_K_DATA ? 0 : 1], &p,
+				      end) != 0)
+				return -1;
+			if (k.v.u == EV_K_DATA) {
+				ev->data = v;
+				ev->data_len = (size_t)(p - v);
+			} else {
+				ev->meta = v;
+				ev->meta_len = (size_t)(p - v);
+			}
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (ev->type.p == NULL || ev->id.p == NULL || ev->time == EV_TIME_NONE)
+		return -1;
+	return 0;
+}
+
+int ev_expr_match_record(struct ev_expr *e, const uint8_t *rec, size_t n)
+{
+	struct ev_event ev;
+
+	if (e->has_offset || peek(e, rec, n, &ev) != 0)
+		return -1;
+	return eval(e, e->root, &ev);
 }
 
 static int precheck(struct ev_expr *e, const struct ex_node *n,

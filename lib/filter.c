@@ -4,7 +4,9 @@
  *
  * Kinds of filter are ANDed; repeated --type or --stream globs are ORed.
  * The type is checked on the raw record before anything is decoded, so
- * events a type filter drops cost a few bytes of reading.
+ * events a type filter drops cost a few bytes of reading; --where
+ * expressions are evaluated on the raw record too, in one pass over it,
+ * and only the events they keep are decoded (and validated).
  */
 #include <fnmatch.h>
 #include <stdio.h>
@@ -24,7 +26,6 @@ struct ev_filter {
 	size_t ntypes, nstreams;
 	struct ev_expr **w; /* each --where, all must hold */
 	size_t nw;
-	int where_types; /* some --where tests the type */
 	ev_time_t since, until;
 	char name[512];
 };
@@ -173,7 +174,6 @@ int ev_filter_add_where(struct ev_filter *f, const char *expr,
 	}
 	f->w = nv;
 	f->w[f->nw++] = e;
-	f->where_types |= e->has_type;
 	return 0;
 }
 
@@ -182,7 +182,7 @@ int ev_filter_precheck(const struct ev_filter *f, const uint8_t *rec, size_t n)
 	struct ev_str type;
 	size_t i;
 
-	if (f->ntypes == 0 && !f->where_types)
+	if (f->ntypes == 0 && f->nw == 0)
 		return 1;
 	if (ev_event_peek_type(rec, n, &type) != 0)
 		return 1; /* let the full decode report it */
@@ -191,6 +191,11 @@ int ev_filter_precheck(const struct ev_filter *f, const uint8_t *rec, size_t n)
 		return 0;
 	for (i = 0; i < f->nw; i++)
 		if (!ev_expr_precheck(f->w[i], &type))
+			return 0;
+	/* the whole expression on the stored record, in one pass over it:
+	 * an event it drops is never decoded */
+	for (i = 0; i < f->nw; i++)
+		if (ev_expr_match_record(f->w[i], rec, n) == 0)
 			return 0;
 	return 1;
 }

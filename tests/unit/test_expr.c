@@ -1,7 +1,8 @@
 /*
  * test_expr.c - the --where parser (expr.c): the shape of the tree it
  * builds (precedence of not, and, or), how it types literals, where it
- * puts the column of an error, and the type pre-check it derives.
+ * puts the column of an error, the type pre-check it derives, and
+ * evaluation on the stored record agreeing with that on the event.
  */
 #include "unit.h"
 
@@ -227,6 +228,103 @@ static void test_type_precheck(void **state)
 	}
 }
 
+/* A record from one NDJSON line, kept in buf, and its decoded event. */
+static void record(const char *line, struct ev_buf *buf, struct ev_event *ev)
+{
+	struct ev_parse_opts po;
+	struct ev_parser *ps;
+	struct ev_error err;
+	const uint8_t *rec;
+	size_t n;
+	ev_time_t t;
+
+	memset(&po, 0, sizeof(po));
+	ps = ev_parser_new(&po);
+	assert_non_null(ps);
+	if (ev_parser_line(ps, line, strlen(line), 0, &err) != 1)
+		fail_msg("%s: %s", line, err.msg);
+	ev_parser_record(ps, 0, &rec, &n, &t);
+	buf->len = 0;
+	assert_int_equal(ev_buf_append(buf, rec, n), 0);
+	ev_parser_free(ps);
+	assert_int_equal(ev_event_decode(buf->p, buf->len, ev, &err), 0);
+	ev->offset = 7;
+}
+
+/* On the stored record and on the decoded event, the same answer. */
+static void test_record_agrees(void **state)
+{
+	static const char *const lines[] = {
+		"{\"type\":\"A\",\"id\":\"i\",\"time\":\"2025-01-10T09:00:00Z\","
+		"\"stream\":\"s-1\",\"key\":\"k\",\"version\":3,\"schema\":2,"
+		"\"data\":{\"a\":1,\"b\":{\"c\":[1,\"x\"]},\"a\":2,\"s\":\"Paris\"},"
+		"\"meta\":{\"u\":\"u-1\",\"n\":null}}",
+		"{\"type\":\"B\",\"id\":\"j\",\"time\":\"2025-01-11T09:00:00Z\","
+		"\"data\":[{\"a\":1},2]}",
+		"{\"type\":\"C\",\"id\":\"k\",\"time\":\"2025-01-12T09:00:00Z\","
+		"\"data\":\"text\"}",
+		"{\"type\":\"D\",\"id\":\"l\",\"time\":\"2025-01-12T09:00:00Z\","
+		"\"data_base64\":\"AAEC\"}",
+	};
+	static const char *const exprs[] = {
+		"data.a == 2",
+		"data.a == 1",
+		"data.b.c.1 == x",
+		"data.b.c contains 1",
+		"data.0.a == 1",
+		"data.1 == 2",
+		"data == text",
+		"data exists",
+		"data.s =~ /^P/ and meta.u == u-1",
+		"meta.n == null and meta.u exists",
+		"meta.zz != null or stream like \"s-*\"",
+		"key == k and version == 3 and schema == 2",
+		"id in [i, k] or time > 2025-01-11T12:00:00Z",
+		"not type == A",
+	};
+	struct ev_buf b = {0};
+	struct ev_event ev;
+	struct ev_expr *e;
+	struct ev_error err;
+	size_t i, j;
+	int m, r;
+
+	(void)state;
+	for (i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) {
+		if (ev_expr_compile(&e, exprs[i], &err) != 0)
+			fail_msg("%s: %s", exprs[i], err.msg);
+		for (j = 0; j < sizeof(lines) / sizeof(lines[0]); j++) {
+			record(lines[j], &b, &ev);
+			r = ev_expr_match_record(e, b.p, b.len);
+			m = ev_expr_match(e, &ev);
+			if (r != m)
+				fail_msg(
+					"'%s' on line %zu: record %d, event %d",
+					exprs[i], j, r, m);
+		}
+		ev_expr_free(e);
+	}
+	/* the last of duplicate keys wins, as in jq */
+	assert_int_equal(ev_expr_compile(&e, "data.a == 2", &err), 0);
+	record(lines[0], &b, &ev);
+	assert_int_equal(ev_expr_match_record(e, b.p, b.len), 1);
+	assert_int_equal(ev_expr_match(e, &ev), 1);
+	ev_expr_free(e);
+	/* a record holds no offset: the record cannot tell */
+	assert_int_equal(ev_expr_compile(&e, "offset == 7", &err), 0);
+	assert_int_equal(ev_expr_match_record(e, b.p, b.len), -1);
+	assert_int_equal(ev_expr_match(e, &ev), 1);
+	ev_expr_free(e);
+	/* nor can a record that is not one */
+	assert_int_equal(ev_expr_compile(&e, "data.a == 2", &err), 0);
+	assert_int_equal(ev_expr_match_record(e, (const uint8_t *)"\x91\x01",
+					      2),
+			 -1);
+	assert_int_equal(ev_expr_match_record(e, b.p, b.len / 2), -1);
+	ev_expr_free(e);
+	ev_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_literals),
 		cmocka_unit_test(test_error_columns),
 		cmocka_unit_test(test_type_precheck),
+		cmocka_unit_test(test_record_agrees),
 	};
 
 	return cmocka_run_group_tests_name("expr", tests, NULL, NULL);
