@@ -13,6 +13,9 @@
 #include "evlog.h"
 #include "fe.h"
 
+/* events -f shows before following when no position is given */
+#define FOLLOW_LAST 10
+
 static const char usage_short[] = "Usage: evtail [options] LOG\n";
 
 static const char usage_long[] =
@@ -38,7 +41,8 @@ static const char usage_long[] =
 	"                          later events of its stream too\n"
 	"      --exec CMD          with --group, run CMD (sh -c) per event, the\n"
 	"                          event's JSON on stdin: at-least-once delivery\n"
-	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM)\n"
+	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM);\n"
+	"                          with no position, print the last 10 first\n"
 	"      --from POS          start at OFFSET, start, end or @TIME\n"
 	"      --from-version N    with one exact --stream, start at its\n"
 	"                          version N\n"
@@ -566,6 +570,13 @@ static int validate(struct opts *o)
 		return r;
 	if (o->nstreams != 1 || o->ncategories > 0)
 		o->exact = NULL;
+	/* -f with no position: the last few, then what comes, as tail -f */
+	if (o->follow && o->group == NULL && o->cursor_file == NULL &&
+	    so->from.kind == EV_POS_NONE && !so->last_set &&
+	    so->from_version == 0 && ev_filter_since(o->flt) == EV_TIME_NONE) {
+		so->last_set = 1;
+		so->last = FOLLOW_LAST;
+	}
 	if (so->from_version > 0) {
 		if (o->nstreams != 1 || o->exact == NULL)
 			return fe_usage_error(usage_short,

@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# evtail's output: what -f shows first, the selection warnings, template
+# fields, --fields with -o json, csv and tsv, -o count and --reverse;
+# exit status, stdout and stderr checked separately.
+load helper
+
+usage_err() {
+	printf '%s\n%s' "$1" "$EVTAIL_USAGE"
+}
+
+local_teardown() {
+	if [ -n "${BG:-}" ]; then
+		kill "$BG" 2>/dev/null || true
+		wait "$BG" 2>/dev/null || true
+	fi
+}
+
+# Fifteen events: types push, issues, pull_request and watch, in
+# streams repo-1, repo-2 and user-ann; data with a comma, a quote, a
+# tab and a newline in places.
+gh_log() {
+	local i type stream
+	: >gh.ndjson
+	for i in $(seq 0 14); do
+		case $((i % 4)) in
+		0) type=push ;;
+		1) type=issues ;;
+		2) type=pull_request ;;
+		3) type=watch ;;
+		esac
+		case $((i % 3)) in
+		0) stream=repo-1 ;;
+		1) stream=repo-2 ;;
+		2) stream=user-ann ;;
+		esac
+		printf '{"id":"g%d","type":"%s","stream":"%s","time":"2025-02-01T10:%02d:00Z","data":{"n":%d,"commits":%d}}\n' \
+			"$i" "$type" "$stream" "$i" "$i" $((i % 5)) >>gh.ndjson
+	done
+	evpub -c gh.evlog <gh.ndjson
+}
+
+# ------------------------------------------------------------ -f
+
+@test "evtail -f with no position prints the last 10 matching events, then follows" {
+	gh_log
+	evtail -f --template '{id}' gh.evlog >f.out 2>f.err 3>&- &
+	BG=$!
+	wait_for_lines f.out 10 5
+	wait_idle "$BG" 10
+	evpub gh.evlog push --id late
+	wait_for_lines f.out 11 5
+	run cat f.out
+	assert_stdout "$(printf 'g%d\n' $(seq 5 14))
+late"
+	run cat f.err
+	assert_stdout ""
+}
+
+@test "evtail -f --type: the last 10 events of that type, then follows" {
+	gh_log
+	evtail -f --type push --type issues --template '{id}' gh.evlog \
+		>f.out 2>f.err 3>&- &
+	BG=$!
+	wait_for_lines f.out 8 5
+	wait_idle "$BG" 10
+	run cat f.out
+	assert_stdout "$(printf 'g%d\n' 0 1 4 5 8 9 12 13)"
+}
+
+@test "evtail -f with a position starts there, as before" {
+	gh_log
+	local args
+	for args in "--from start" "--since 2025-01-01" "-n 3"; do
+		# shellcheck disable=SC2086
+		evtail -f $args --template '{id}' gh.evlog >f.out 2>f.err 3>&- &
+		BG=$!
+		wait_idle "$BG" 10
+		kill "$BG"
+		wait "$BG" || true
+		BG=
+		case $args in
+		-n*) [ "$(cat f.out)" = "$(printf 'g%d\n' 12 13 14)" ] ;;
+		*) [ "$(wc -l <f.out)" = 15 ] ;;
+		esac
+	done
+}
+
+@test "evtail -f --group: a new group starts at the first event" {
+	gh_log
+	evtail -f --group g --template '{id}' gh.evlog >f.out 2>f.err 3>&- &
+	BG=$!
+	wait_for_lines f.out 15 5
+	wait_idle "$BG" 10
+	run cat f.out
+	assert_stdout "$(printf 'g%d\n' $(seq 0 14))"
+}
