@@ -546,6 +546,29 @@ void ev_template_free(struct ev_template *t);
 int ev_template_render(struct ev_template *t, const struct ev_event *ev,
 		       struct ev_buf *out, struct ev_error *err);
 
+/* ---------------------------------------------------------------- fields */
+
+/*
+ * A list of fields, "type,stream,data.x" (evtail --fields): envelope
+ * fields or paths inside data and meta.  EV_EUSAGE naming a field no
+ * event can have, with a suggestion.
+ */
+struct ev_fieldlist;
+int ev_fieldlist_new(struct ev_fieldlist **out, const char *spec,
+		     struct ev_error *err);
+void ev_fieldlist_free(struct ev_fieldlist *fl);
+/* Append the fields of ev as a JSON object nested as in the event,
+ * {"type":...,"data":{"x":...}}; absent ones are left out. */
+int ev_fieldlist_json(struct ev_fieldlist *fl, const struct ev_event *ev,
+		      struct ev_buf *out, struct ev_error *err);
+/* Append the paths as a header row, sep ',' (CSV) or '\t' (TSV). */
+int ev_fieldlist_header(const struct ev_fieldlist *fl, int sep,
+			struct ev_buf *out);
+/* Append the fields of ev as a row (no newline): text values, an empty
+ * field for an absent one, quoted as CSV or escaped as TSV. */
+int ev_fieldlist_row(struct ev_fieldlist *fl, const struct ev_event *ev,
+		     int sep, struct ev_buf *out, struct ev_error *err);
+
 /* ---------------------------------------------------------------- cursors */
 
 /* A cursor: the log id and the next offset to read. */

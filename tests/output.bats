@@ -94,3 +94,38 @@ late"
 	run cat f.out
 	assert_stdout "$(printf 'g%d\n' $(seq 0 14))"
 }
+
+# ------------------------------------------------------------ --template
+
+@test "evtail --template: a field no event can have exits 64, with a suggestion" {
+	gh_log
+	t() {
+		run --separate-stderr evtail --template "$1" gh.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evtail: --template: $2")"
+	}
+	t '{actor}' "unknown field 'actor'; did you mean 'data.actor'?"
+	t '{offset} {Type}' "unknown field 'Type'; did you mean 'type'?"
+	t '{actor.login}' "unknown field 'actor.login'; did you mean 'data.actor.login'?"
+	t '{type.name}' "unknown field 'type.name': type has no fields inside (data and meta do)"
+	t '{data.n:xml}' "'{data.n:xml}': unknown form ':xml' (use :json or :csv)"
+}
+
+@test "evtail --template: {PATH:json} prints JSON values, {PATH:csv} RFC 4180 fields" {
+	evpub -c q.evlog <<'EOF2'
+{"id":"a","type":"T","time":"2025-01-01T00:00:00Z","data":{"s":"say \"hi\", then go","n":3,"o":{"k":[1,"x"]},"z":null}}
+{"id":"b","type":"T","time":"2025-01-01T00:00:01Z","data":{"s":"line1\nline2"}}
+EOF2
+	run --separate-stderr evtail --template '{data.s:json} {data.n:json} {data.o:json} {data.z:json} {data.gone:json} {time:json}' q.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '"say \"hi\", then go" 3 {"k":[1,"x"]} null null "2025-01-01T00:00:00.000Z"
+"line1\nline2" null null null null "2025-01-01T00:00:01.000Z"'
+	run --separate-stderr evtail --template '{id:csv},{data.s:csv},{data.n:csv},{data.o:csv},{data.gone:csv}' q.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout 'a,"say ""hi"", then go",3,"{""k"":[1,""x""]}",
+b,"line1
+line2",,,'
+}
