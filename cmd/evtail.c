@@ -13,6 +13,9 @@
 #include "evlog.h"
 #include "fe.h"
 
+/* events -f shows before following when no position is given */
+#define FOLLOW_LAST 10
+
 static const char usage_short[] = "Usage: evtail [options] LOG\n";
 
 static const char usage_long[] =
@@ -38,7 +41,10 @@ static const char usage_long[] =
 	"                          later events of its stream too\n"
 	"      --exec CMD          with --group, run CMD (sh -c) per event, the\n"
 	"                          event's JSON on stdin: at-least-once delivery\n"
-	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM)\n"
+	"      --fields LIST       print only these fields, e.g. type,data.x: as\n"
+	"                          JSON objects, or as -o csv or tsv columns\n"
+	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM);\n"
+	"                          with no position, print the last 10 first\n"
 	"      --from POS          start at OFFSET, start, end or @TIME\n"
 	"      --from-version N    with one exact --stream, start at its\n"
 	"                          version N\n"
@@ -50,16 +56,20 @@ static const char usage_long[] =
 	"  -n, --lines N           print the last N (matching) events\n"
 	"      --on-failure ACTION after the last retry: stop (default), dlq or\n"
 	"                          skip\n"
-	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack\n"
+	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack;\n"
+	"                          csv or tsv, with --fields; count: only the\n"
+	"                          number of events\n"
 	"      --parallel N        with --exec, up to N handlers at once, never\n"
 	"                          two of one stream (1)\n"
 	"      --retries N         retries of a failed handler run (3)\n"
+	"  -r, --reverse           newest first (held in memory until the end)\n"
 	"      --since TIME        only events at or after TIME\n"
 	"      --state-dir DIR     keep group state in DIR, not in the log\n"
 	"      --stream GLOB       only streams matching GLOB; may be repeated;\n"
 	"                          one exact name is read through the stream\n"
 	"                          index, without scanning the log\n"
-	"      --template TPL      print TPL per event, e.g. '{offset} {type}'\n"
+	"      --template TPL      print TPL per event, e.g. '{offset} {type}';\n"
+	"                          {PATH:json} and {PATH:csv} quote a value\n"
 	"      --timeout DURATION  a handler run that takes longer fails (none)\n"
 	"      --to POS            stop after OFFSET, or at the first event\n"
 	"                          later than @TIME\n"
@@ -90,6 +100,7 @@ enum {
 	OPT_DLQ,
 	OPT_DLQ_POLICY,
 	OPT_EXEC,
+	OPT_FIELDS,
 	OPT_FROM,
 	OPT_FROM_VERSION,
 	OPT_GRACE,
@@ -122,6 +133,7 @@ static const struct option longopts[] = {
 	{"dlq", required_argument, NULL, OPT_DLQ},
 	{"dlq-policy", required_argument, NULL, OPT_DLQ_POLICY},
 	{"exec", required_argument, NULL, OPT_EXEC},
+	{"fields", required_argument, NULL, OPT_FIELDS},
 	{"follow", no_argument, NULL, 'f'},
 	{"from", required_argument, NULL, OPT_FROM},
 	{"from-version", required_argument, NULL, OPT_FROM_VERSION},
@@ -133,6 +145,7 @@ static const struct option longopts[] = {
 	{"output", required_argument, NULL, 'o'},
 	{"parallel", required_argument, NULL, OPT_PARALLEL},
 	{"retries", required_argument, NULL, OPT_RETRIES},
+	{"reverse", no_argument, NULL, 'r'},
 	{"since", required_argument, NULL, OPT_SINCE},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"stream", required_argument, NULL, OPT_STREAM},
@@ -159,11 +172,12 @@ static void on_signal(int sig)
 struct opts {
 	struct ev_filter *flt;
 	struct ev_template *tpl;
+	struct ev_fieldlist *fields;
 	struct ev_scan_opts scan;
 	struct ev_consumer_opts con;
 	enum ev_out_format fmt;
 	const char *logpath, *color, *cursor_file, *group, *state_dir, *dlq;
-	int follow, wait, out_set;
+	int follow, wait, out_set, reverse;
 	int exec_only; /* options that need --exec */
 	int on_failure_given, dlq_policy_given;
 	enum ev_on_failure on_failure;
@@ -348,6 +362,15 @@ static int other_option(int c, const char *arg, struct opts *o)
 				arg);
 		o->color = arg;
 		return 0;
+	case OPT_FIELDS:
+		ev_fieldlist_free(o->fields);
+		o->fields = NULL;
+		if (ev_fieldlist_new(&o->fields, arg, &err) != 0)
+			return err.code == EV_EUSAGE
+				       ? fe_usage_error(usage_short,
+							"--fields: %s", err.msg)
+				       : fe_oom();
+		return 0;
 	case OPT_COMMIT_EVERY:
 		if (fe_parse_u64(arg, &o->con.commit_every) != 0 ||
 		    o->con.commit_every == 0)
@@ -397,11 +420,17 @@ static int other_option(int c, const char *arg, struct opts *o)
 			o->fmt = EV_OUT_CLOUDEVENTS;
 		else if (strcmp(arg, "msgpack") == 0)
 			o->fmt = EV_OUT_MSGPACK;
+		else if (strcmp(arg, "csv") == 0)
+			o->fmt = EV_OUT_CSV;
+		else if (strcmp(arg, "tsv") == 0)
+			o->fmt = EV_OUT_TSV;
+		else if (strcmp(arg, "count") == 0)
+			o->fmt = EV_OUT_COUNT;
 		else
 			return fe_usage_error(
 				usage_short,
 				"--output: '%s' is not json, pretty, "
-				"cloudevents or msgpack",
+				"cloudevents, msgpack, csv, tsv or count",
 				arg);
 		o->out_set = 1;
 		return 0;
@@ -425,7 +454,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "fhn:o:V", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fhn:o:rV", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
@@ -435,6 +465,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
 			return EV_EXIT_OK;
 		case 'f':
 			o->follow = 1;
+			continue;
+		case 'r':
+			o->reverse = 1;
 			continue;
 		case OPT_CURSOR_FILE:
 			o->cursor_file = optarg;
@@ -476,6 +509,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case OPT_COLOR:
 		case OPT_COMMIT_EVERY:
 		case OPT_COMMIT_INTERVAL:
+		case OPT_FIELDS:
 		case OPT_GROUP:
 		case OPT_ON_FAILURE:
 		case 'o':
@@ -518,11 +552,12 @@ static int validate_exec(struct opts *o)
 			usage_short,
 			"--exec needs --group: its position is what "
 			"makes delivery at least once");
-	if (o->out_set || o->tpl != NULL || o->color != NULL || so->has_max ||
-	    so->to.kind != EV_POS_NONE)
+	if (o->out_set || o->tpl != NULL || o->fields != NULL ||
+	    o->color != NULL || so->has_max || so->to.kind != EV_POS_NONE)
 		return fe_usage_error(
 			usage_short, "--exec cannot be combined with --output, "
-				     "--template, --color, --count or --to");
+				     "--template, --fields, --color, --count "
+				     "or --to");
 	if (o->on_failure_given) {
 		if (o->on_failure == EV_FAIL_DLQ && dlq == NULL)
 			return fe_usage_error(
@@ -550,6 +585,26 @@ static int validate(struct opts *o)
 			"--template and --output cannot be combined");
 	if (o->tpl != NULL)
 		o->fmt = EV_OUT_TEMPLATE;
+	if (o->fields != NULL && o->tpl != NULL)
+		return fe_usage_error(
+			usage_short,
+			"--fields and --template cannot be combined");
+	if (o->fields != NULL && o->fmt != EV_OUT_JSON &&
+	    o->fmt != EV_OUT_CSV && o->fmt != EV_OUT_TSV)
+		return fe_usage_error(usage_short,
+				      "--fields works with --output json, csv "
+				      "or tsv");
+	if (o->fmt == EV_OUT_COUNT && o->follow)
+		return fe_usage_error(usage_short,
+				      "--output count cannot be combined with "
+				      "-f");
+	if (o->reverse && (o->follow || o->group != NULL))
+		return fe_usage_error(usage_short,
+				      "-r cannot be combined with -f or "
+				      "--group: it prints at the end");
+	if (o->fields == NULL && (o->fmt == EV_OUT_CSV || o->fmt == EV_OUT_TSV))
+		return fe_usage_error(usage_short, "--output %s needs --fields",
+				      o->fmt == EV_OUT_CSV ? "csv" : "tsv");
 	if (so->last_set && so->from.kind != EV_POS_NONE)
 		return fe_usage_error(usage_short,
 				      "-n and --from cannot be combined");
@@ -567,6 +622,13 @@ static int validate(struct opts *o)
 		return r;
 	if (o->nstreams != 1 || o->ncategories > 0)
 		o->exact = NULL;
+	/* -f with no position: the last few, then what comes, as tail -f */
+	if (o->follow && o->group == NULL && o->cursor_file == NULL &&
+	    so->from.kind == EV_POS_NONE && !so->last_set &&
+	    so->from_version == 0 && ev_filter_since(o->flt) == EV_TIME_NONE) {
+		so->last_set = 1;
+		so->last = FOLLOW_LAST;
+	}
 	if (so->from_version > 0) {
 		if (o->nstreams != 1 || o->exact == NULL)
 			return fe_usage_error(usage_short,
@@ -660,8 +722,8 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 	struct ev_consumer *con = NULL;
 	struct ev_output *out = NULL;
 	struct ev_log *dlqlog = NULL;
-	struct ev_error err;
-	int rc, r;
+	struct ev_error err, err2;
+	int rc, r, r2;
 
 	o->con.scan = scan;
 	o->con.group = grp;
@@ -673,9 +735,15 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 				  o->fmt == EV_OUT_PRETTY &&
 					  fe_color(o->color, stdout),
 				  &err);
-		if (r != 0)
+		if (r == 0 && o->fields != NULL)
+			r = ev_output_set_fields(out, o->fields, &err);
+		if (r != 0) {
+			ev_output_free(out);
 			return fe_report(&err);
+		}
 		ev_output_set_position(out, ev_scan_start(scan));
+		if (o->reverse)
+			ev_output_set_reverse(out);
 		o->con.output = out;
 	} else if (o->dlq != NULL) {
 		if ((r = ev_dlq_open(&dlqlog, o->dlq, log, &err)) != 0) {
@@ -691,6 +759,14 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 		goto out;
 	}
 	r = ev_consumer_run(con, &stop_requested, &err);
+	/* the count, or the events held to print newest first; what came
+	 * before damage goes out, but never a count of it */
+	if (out != NULL && (r == 0 || o->fmt != EV_OUT_COUNT) &&
+	    ev_output_errno(out) == 0 &&
+	    (r2 = ev_output_end(out, &err2)) != 0 && r == 0) {
+		r = r2;
+		err = err2;
+	}
 	rc = outcome(r, &err, out);
 	if (o->con.cmd != NULL) {
 		summary(ev_consumer_stats(con));
@@ -735,7 +811,8 @@ static int run(struct opts *o)
 	o->scan.group = grp;
 	o->scan.follow = o->follow;
 	o->scan.stream = o->exact;
-	o->scan.decode = o->con.cmd != NULL || o->fmt != EV_OUT_JSON;
+	o->scan.decode = o->con.cmd != NULL || o->fields != NULL ||
+			 (o->fmt != EV_OUT_JSON && o->fmt != EV_OUT_COUNT);
 	o->scan.notice = on_notice;
 	if ((r = ev_scan_open(&scan, log, rd, &o->scan, &err)) != 0) {
 		rc = fe_report(&err);
@@ -768,5 +845,6 @@ int main(int argc, char **argv)
 		rc = run(&o);
 	ev_filter_free(o.flt);
 	ev_template_free(o.tpl);
+	ev_fieldlist_free(o.fields);
 	return rc;
 }

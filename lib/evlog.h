@@ -589,6 +589,29 @@ void ev_template_free(struct ev_template *t);
 int ev_template_render(struct ev_template *t, const struct ev_event *ev,
 		       struct ev_buf *out, struct ev_error *err);
 
+/* ---------------------------------------------------------------- fields */
+
+/*
+ * A list of fields, "type,stream,data.x" (evtail --fields): envelope
+ * fields or paths inside data and meta.  EV_EUSAGE naming a field no
+ * event can have, with a suggestion.
+ */
+struct ev_fieldlist;
+int ev_fieldlist_new(struct ev_fieldlist **out, const char *spec,
+		     struct ev_error *err);
+void ev_fieldlist_free(struct ev_fieldlist *fl);
+/* Append the fields of ev as a JSON object nested as in the event,
+ * {"type":...,"data":{"x":...}}; absent ones are left out. */
+int ev_fieldlist_json(struct ev_fieldlist *fl, const struct ev_event *ev,
+		      struct ev_buf *out, struct ev_error *err);
+/* Append the paths as a header row, sep ',' (CSV) or '\t' (TSV). */
+int ev_fieldlist_header(const struct ev_fieldlist *fl, int sep,
+			struct ev_buf *out);
+/* Append the fields of ev as a row (no newline): text values, an empty
+ * field for an absent one, quoted as CSV or escaped as TSV. */
+int ev_fieldlist_row(struct ev_fieldlist *fl, const struct ev_event *ev,
+		     int sep, struct ev_buf *out, struct ev_error *err);
+
 /* ---------------------------------------------------------------- cursors */
 
 /* A cursor: the log id and the next offset to read. */
@@ -708,6 +731,9 @@ enum ev_out_format {
 	EV_OUT_CLOUDEVENTS,
 	EV_OUT_MSGPACK,
 	EV_OUT_TEMPLATE,
+	EV_OUT_CSV, /* with ev_output_set_fields() */
+	EV_OUT_TSV,
+	EV_OUT_COUNT, /* only the number of events, at ev_output_end() */
 };
 
 /* Events formatted and written to a descriptor, buffered. */
@@ -717,6 +743,16 @@ struct ev_output;
 int ev_output_new(struct ev_output **out, int fd, enum ev_out_format fmt,
 		  struct ev_template *tpl, int color, struct ev_error *err);
 void ev_output_free(struct ev_output *o);
+/* Print only the fields of fl (borrowed): as JSON objects, or as CSV or
+ * TSV rows after a header row.  EV_EUSAGE for another format. */
+int ev_output_set_fields(struct ev_output *o, struct ev_fieldlist *fl,
+			 struct ev_error *err);
+/* Hold every event and write them newest first at ev_output_end()
+ * (memory grows with the output; flushes before then write nothing). */
+void ev_output_set_reverse(struct ev_output *o);
+/* The end of the events: write the count (EV_OUT_COUNT), or the held
+ * events newest first, and flush.  Later calls do nothing. */
+int ev_output_end(struct ev_output *o, struct ev_error *err);
 /* Does the format need a decoded event (ev_output_event()'s ev)? */
 int ev_output_needs_event(const struct ev_output *o);
 /*

@@ -409,6 +409,18 @@ int ev_json_put_data(struct ev_buf *out, const struct ev_event *ev,
 		     struct ev_error *err);
 int ev_value_to_text(const uint8_t *v, size_t n, struct ev_buf *out,
 		     struct ev_error *err);
+/* fields.c: 0 when path (n bytes) names a field an event can have (an
+ * envelope field, or a path inside data or meta), else EV_EUSAGE with
+ * "unknown field 'actor'; did you mean 'data.actor'?" */
+int ev_path_check(const char *path, size_t n, struct ev_error *err);
+/* A value as JSON: times as RFC 3339 strings, binary as base64 ones. */
+int ev_value_to_json(const uint8_t *v, size_t n, struct ev_buf *out,
+		     struct ev_error *err);
+/* s as an RFC 4180 field: quoted, quotes doubled, when it holds a comma,
+ * a quote, CR or LF.  0, or EV_ERR. */
+int ev_csv_field(struct ev_buf *out, const char *s, size_t n);
+/* s as a TSV field: tab, LF, CR and backslash as \t, \n, \r, \\. */
+int ev_tsv_field(struct ev_buf *out, const char *s, size_t n);
 /* mpread.c: value at a dotted path inside a msgpack value: 1, 0 absent */
 int ev_mp_path(const uint8_t *p, size_t n, const char *path,
 	       const uint8_t **val, size_t *val_len);

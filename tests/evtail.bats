@@ -293,7 +293,7 @@ EOF
 	run --separate-stderr evtail -o xml x
 	assert_status 64
 	assert_stdout ""
-	assert_stderr "$(usage_err "evtail: --output: 'xml' is not json, pretty, cloudevents or msgpack")"
+	assert_stderr "$(usage_err "evtail: --output: 'xml' is not json, pretty, cloudevents, msgpack, csv, tsv or count")"
 }
 
 # ------------------------------------------------------------ --template
@@ -317,10 +317,10 @@ EOF
 	evpub -c t.evlog <<'EOF'
 {"id":"c","type":"O","time":"2025-01-01T00:00:00Z","data":{"items":[{"n":"tea"}],"t":true,"z":null,"f":1.25,"s":"a b"}}
 EOF
-	run --separate-stderr evtail --template '{data.items.0.n}|{data.t}|{data.z}|{data.f}|{data.items}|{data.s}|{nope}|{data.nope.deeper}|{meta}' t.evlog
+	run --separate-stderr evtail --template '{data.items.0.n}|{data.t}|{data.z}|{data.f}|{data.items}|{data.s}|{data.nope.deeper}|{meta}' t.evlog
 	assert_status 0
 	assert_stderr ""
-	assert_stdout 'tea|true|null|1.25|[{"n":"tea"}]|a b|||'
+	assert_stdout 'tea|true|null|1.25|[{"n":"tea"}]|a b||'
 	run --separate-stderr evtail --template '{data}' t.evlog
 	assert_stdout '{"items":[{"n":"tea"}],"t":true,"z":null,"f":1.25,"s":"a b"}'
 }

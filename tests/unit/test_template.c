@@ -247,8 +247,51 @@ static void test_absent_fields(void **state)
 	       "[][][][][][]");
 	/* times have at least milliseconds */
 	RENDER(&e.ev, "{schema} {time}", "1 2024-01-01T00:00:00.000Z");
-	/* unknown names, and paths into envelope fields */
-	RENDER(&e.ev, "[{foo}][{type.x}][{offset.0}][{Type}]", "[][][][]");
+	free_event(&e);
+}
+
+/* a field no event can have is refused, with a suggestion */
+static void test_unknown_fields(void **state)
+{
+	(void)state;
+	expect_refused("{actor}",
+		       "unknown field 'actor'; did you mean 'data.actor'?");
+	expect_refused("x {Type} y",
+		       "unknown field 'Type'; did you mean 'type'?");
+	expect_refused("{tpye}", "unknown field 'tpye'; did you mean 'type'?");
+	expect_refused("{actor.login}", "unknown field 'actor.login'; did you "
+					"mean 'data.actor.login'?");
+	expect_refused("{type.x}", "unknown field 'type.x': type has no "
+				   "fields inside (data and meta do)");
+	expect_refused("{offset.0}", "unknown field 'offset.0'");
+	expect_refused("{data.x:yaml}",
+		       "'{data.x:yaml}': unknown form ':yaml' (use :json or "
+		       ":csv)");
+	expect_refused("{:json}", "'{:json}' is not a dotted path");
+	expect_refused("{nope:csv}", "unknown field 'nope'");
+}
+
+/* {PATH:json} is a JSON value, null when absent; {PATH:csv} a CSV field */
+static void test_quoted_forms(void **state)
+{
+	struct evt e;
+
+	(void)state;
+	make_event(&e, ORDER, 17);
+	RENDER(&e.ev, "{data.name:json}",
+	       "\"caf\xc3\xa9 \\\"q\\\"\\n\\t\\\\\"");
+	RENDER(&e.ev, "{data.amount:json} {data.ok:json} {data.nil:json}",
+	       "42 true null");
+	RENDER(&e.ev, "{data.nope:json},{stream:json},{time:json}",
+	       "null,\"order-1\",\"2024-01-01T00:00:00.500Z\"");
+	RENDER(&e.ev, "{data.name:csv}", "\"caf\xc3\xa9 \"\"q\"\"\n\t\\\"");
+	RENDER(&e.ev, "{type:csv},{data.nope:csv},{data.amount:csv}",
+	       "OrderPlaced,,42");
+	RENDER(&e.ev, "{data.esc:csv}",
+	       "\"{\"\"s\"\":\"\"a\\\"\"b\\n\\u0001\"\"}\"");
+	free_event(&e);
+	make_event(&e, "{\"type\":\"Blob\",\"data_base64\":\"AAEC/w==\"}", 1);
+	RENDER(&e.ev, "{data:json}", "\"AAEC/w==\"");
 	free_event(&e);
 }
 
@@ -372,6 +415,8 @@ int main(void)
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_envelope_fields),
 		cmocka_unit_test(test_absent_fields),
+		cmocka_unit_test(test_unknown_fields),
+		cmocka_unit_test(test_quoted_forms),
 		cmocka_unit_test(test_data_and_meta_paths),
 		cmocka_unit_test(test_missing_paths),
 		cmocka_unit_test(test_scalars),
