@@ -41,6 +41,8 @@ static const char usage_long[] =
 	"                          later events of its stream too\n"
 	"      --exec CMD          with --group, run CMD (sh -c) per event, the\n"
 	"                          event's JSON on stdin: at-least-once delivery\n"
+	"      --fields LIST       print only these fields, e.g. type,data.x: as\n"
+	"                          JSON objects, or as -o csv or tsv columns\n"
 	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM);\n"
 	"                          with no position, print the last 10 first\n"
 	"      --from POS          start at OFFSET, start, end or @TIME\n"
@@ -54,7 +56,8 @@ static const char usage_long[] =
 	"  -n, --lines N           print the last N (matching) events\n"
 	"      --on-failure ACTION after the last retry: stop (default), dlq or\n"
 	"                          skip\n"
-	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack\n"
+	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack;\n"
+	"                          csv or tsv, with --fields\n"
 	"      --parallel N        with --exec, up to N handlers at once, never\n"
 	"                          two of one stream (1)\n"
 	"      --retries N         retries of a failed handler run (3)\n"
@@ -94,6 +97,7 @@ enum {
 	OPT_DLQ,
 	OPT_DLQ_POLICY,
 	OPT_EXEC,
+	OPT_FIELDS,
 	OPT_FROM,
 	OPT_FROM_VERSION,
 	OPT_GRACE,
@@ -126,6 +130,7 @@ static const struct option longopts[] = {
 	{"dlq", required_argument, NULL, OPT_DLQ},
 	{"dlq-policy", required_argument, NULL, OPT_DLQ_POLICY},
 	{"exec", required_argument, NULL, OPT_EXEC},
+	{"fields", required_argument, NULL, OPT_FIELDS},
 	{"follow", no_argument, NULL, 'f'},
 	{"from", required_argument, NULL, OPT_FROM},
 	{"from-version", required_argument, NULL, OPT_FROM_VERSION},
@@ -163,6 +168,7 @@ static void on_signal(int sig)
 struct opts {
 	struct ev_filter *flt;
 	struct ev_template *tpl;
+	struct ev_fieldlist *fields;
 	struct ev_scan_opts scan;
 	struct ev_consumer_opts con;
 	enum ev_out_format fmt;
@@ -352,6 +358,15 @@ static int other_option(int c, const char *arg, struct opts *o)
 				arg);
 		o->color = arg;
 		return 0;
+	case OPT_FIELDS:
+		ev_fieldlist_free(o->fields);
+		o->fields = NULL;
+		if (ev_fieldlist_new(&o->fields, arg, &err) != 0)
+			return err.code == EV_EUSAGE
+				       ? fe_usage_error(usage_short,
+							"--fields: %s", err.msg)
+				       : fe_oom();
+		return 0;
 	case OPT_COMMIT_EVERY:
 		if (fe_parse_u64(arg, &o->con.commit_every) != 0 ||
 		    o->con.commit_every == 0)
@@ -401,11 +416,15 @@ static int other_option(int c, const char *arg, struct opts *o)
 			o->fmt = EV_OUT_CLOUDEVENTS;
 		else if (strcmp(arg, "msgpack") == 0)
 			o->fmt = EV_OUT_MSGPACK;
+		else if (strcmp(arg, "csv") == 0)
+			o->fmt = EV_OUT_CSV;
+		else if (strcmp(arg, "tsv") == 0)
+			o->fmt = EV_OUT_TSV;
 		else
 			return fe_usage_error(
 				usage_short,
 				"--output: '%s' is not json, pretty, "
-				"cloudevents or msgpack",
+				"cloudevents, msgpack, csv or tsv",
 				arg);
 		o->out_set = 1;
 		return 0;
@@ -480,6 +499,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case OPT_COLOR:
 		case OPT_COMMIT_EVERY:
 		case OPT_COMMIT_INTERVAL:
+		case OPT_FIELDS:
 		case OPT_GROUP:
 		case OPT_ON_FAILURE:
 		case 'o':
@@ -522,11 +542,12 @@ static int validate_exec(struct opts *o)
 			usage_short,
 			"--exec needs --group: its position is what "
 			"makes delivery at least once");
-	if (o->out_set || o->tpl != NULL || o->color != NULL || so->has_max ||
-	    so->to.kind != EV_POS_NONE)
+	if (o->out_set || o->tpl != NULL || o->fields != NULL ||
+	    o->color != NULL || so->has_max || so->to.kind != EV_POS_NONE)
 		return fe_usage_error(
 			usage_short, "--exec cannot be combined with --output, "
-				     "--template, --color, --count or --to");
+				     "--template, --fields, --color, --count "
+				     "or --to");
 	if (o->on_failure_given) {
 		if (o->on_failure == EV_FAIL_DLQ && dlq == NULL)
 			return fe_usage_error(
@@ -554,6 +575,18 @@ static int validate(struct opts *o)
 			"--template and --output cannot be combined");
 	if (o->tpl != NULL)
 		o->fmt = EV_OUT_TEMPLATE;
+	if (o->fields != NULL && o->tpl != NULL)
+		return fe_usage_error(
+			usage_short,
+			"--fields and --template cannot be combined");
+	if (o->fields != NULL && o->fmt != EV_OUT_JSON &&
+	    o->fmt != EV_OUT_CSV && o->fmt != EV_OUT_TSV)
+		return fe_usage_error(usage_short,
+				      "--fields works with --output json, csv "
+				      "or tsv");
+	if (o->fields == NULL && (o->fmt == EV_OUT_CSV || o->fmt == EV_OUT_TSV))
+		return fe_usage_error(usage_short, "--output %s needs --fields",
+				      o->fmt == EV_OUT_CSV ? "csv" : "tsv");
 	if (so->last_set && so->from.kind != EV_POS_NONE)
 		return fe_usage_error(usage_short,
 				      "-n and --from cannot be combined");
@@ -684,8 +717,12 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 				  o->fmt == EV_OUT_PRETTY &&
 					  fe_color(o->color, stdout),
 				  &err);
-		if (r != 0)
+		if (r == 0 && o->fields != NULL)
+			r = ev_output_set_fields(out, o->fields, &err);
+		if (r != 0) {
+			ev_output_free(out);
 			return fe_report(&err);
+		}
 		ev_output_set_position(out, ev_scan_start(scan));
 		o->con.output = out;
 	} else if (o->dlq != NULL) {
@@ -746,7 +783,8 @@ static int run(struct opts *o)
 	o->scan.group = grp;
 	o->scan.follow = o->follow;
 	o->scan.stream = o->exact;
-	o->scan.decode = o->con.cmd != NULL || o->fmt != EV_OUT_JSON;
+	o->scan.decode = o->con.cmd != NULL || o->fmt != EV_OUT_JSON ||
+			 o->fields != NULL;
 	o->scan.notice = on_notice;
 	if ((r = ev_scan_open(&scan, log, rd, &o->scan, &err)) != 0) {
 		rc = fe_report(&err);
@@ -779,5 +817,6 @@ int main(int argc, char **argv)
 		rc = run(&o);
 	ev_filter_free(o.flt);
 	ev_template_free(o.tpl);
+	ev_fieldlist_free(o.fields);
 	return rc;
 }

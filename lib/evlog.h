@@ -688,6 +688,8 @@ enum ev_out_format {
 	EV_OUT_CLOUDEVENTS,
 	EV_OUT_MSGPACK,
 	EV_OUT_TEMPLATE,
+	EV_OUT_CSV, /* with ev_output_set_fields() */
+	EV_OUT_TSV,
 };
 
 /* Events formatted and written to a descriptor, buffered. */
@@ -697,6 +699,10 @@ struct ev_output;
 int ev_output_new(struct ev_output **out, int fd, enum ev_out_format fmt,
 		  struct ev_template *tpl, int color, struct ev_error *err);
 void ev_output_free(struct ev_output *o);
+/* Print only the fields of fl (borrowed): as JSON objects, or as CSV or
+ * TSV rows after a header row.  EV_EUSAGE for another format. */
+int ev_output_set_fields(struct ev_output *o, struct ev_fieldlist *fl,
+			 struct ev_error *err);
 /* Does the format need a decoded event (ev_output_event()'s ev)? */
 int ev_output_needs_event(const struct ev_output *o);
 /*

@@ -199,6 +199,12 @@ int ev_fieldlist_new(struct ev_fieldlist **out, const char *spec,
 	for (;;) {
 		e = strchr(p, ',');
 		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (n == 0) {
+			r = ev_seterr(err, EV_EUSAGE,
+				      "'%s' has an empty field at column %d",
+				      spec, (int)(p - spec) + 1);
+			goto fail;
+		}
 		if ((r = ev_path_check(p, n, err)) != 0)
 			goto fail;
 		np = realloc(fl->paths, (fl->n + 1) * sizeof(*np));

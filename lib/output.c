@@ -1,6 +1,7 @@
 /*
  * output.c - struct ev_output: events formatted for people and pipes
- * (JSON lines, pretty, CloudEvents, MessagePack, a template) and written
+ * (JSON lines, pretty, CloudEvents, MessagePack, a template, chosen
+ * fields as JSON, CSV or TSV) and written
  * to a descriptor in large writes.
  *
  * It remembers two positions, so that a cursor never claims an event the
@@ -22,6 +23,7 @@ struct ev_output {
 	int fd;
 	enum ev_out_format fmt;
 	struct ev_template *tpl;
+	struct ev_fieldlist *fields;
 	int color;
 	struct ev_buf buf;
 	int failed; /* errno of the failed write, 0 */
@@ -56,9 +58,27 @@ void ev_output_free(struct ev_output *o)
 	free(o);
 }
 
+int ev_output_set_fields(struct ev_output *o, struct ev_fieldlist *fl,
+			 struct ev_error *err)
+{
+	int sep = o->fmt == EV_OUT_CSV ? ',' : '\t';
+
+	if (o->fmt != EV_OUT_JSON && o->fmt != EV_OUT_CSV &&
+	    o->fmt != EV_OUT_TSV)
+		return ev_seterr(err, EV_EUSAGE,
+				 "fields go with JSON, CSV or TSV output");
+	o->fields = fl;
+	/* the header row, even when no event follows */
+	if (o->fmt != EV_OUT_JSON &&
+	    (ev_fieldlist_header(fl, sep, &o->buf) != 0 ||
+	     ev_buf_putc(&o->buf, '\n') != 0))
+		return ev_seterr(err, EV_ERR, "out of memory");
+	return 0;
+}
+
 int ev_output_needs_event(const struct ev_output *o)
 {
-	return o->fmt != EV_OUT_JSON;
+	return o->fmt != EV_OUT_JSON || o->fields != NULL;
 }
 
 int ev_output_flush(struct ev_output *o, struct ev_error *err)
@@ -92,7 +112,7 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 	if (o->failed)
 		return ev_seterr_errno(err, EV_EIO, o->failed,
 				       "cannot write output");
-	if (ev == NULL && o->fmt == EV_OUT_JSON) {
+	if (ev == NULL && o->fmt == EV_OUT_JSON && o->fields == NULL) {
 		/* one pass from record to JSON, no decoded event */
 		r = ev_record_to_json(rec->p, rec->n, rec->offset, &o->buf,
 				      err);
@@ -112,8 +132,23 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 		case EV_OUT_TEMPLATE:
 			r = ev_template_render(o->tpl, ev, &o->buf, err);
 			break;
+		case EV_OUT_CSV:
+		case EV_OUT_TSV:
+			r = o->fields == NULL
+				    ? ev_seterr(
+					      err, EV_EUSAGE,
+					      "CSV and TSV output need fields")
+				    : ev_fieldlist_row(o->fields, ev,
+						       o->fmt == EV_OUT_CSV
+							       ? ','
+							       : '\t',
+						       &o->buf, err);
+			break;
 		default:
-			r = ev_event_to_json(ev, &o->buf, 0, err);
+			r = o->fields != NULL
+				    ? ev_fieldlist_json(o->fields, ev, &o->buf,
+							err)
+				    : ev_event_to_json(ev, &o->buf, 0, err);
 			break;
 		}
 	}

@@ -129,3 +129,72 @@ EOF2
 b,"line1
 line2",,,'
 }
+
+# ------------------------------------------------------------ --fields
+
+# Three events whose data holds what CSV and TSV must quote.
+quote_log() {
+	evpub -c q.evlog <<'EOF2'
+{"id":"a","type":"note","stream":"s-1","time":"2025-01-01T00:00:00Z","data":{"text":"plain","n":1,"tags":["x","y"]}}
+{"id":"b","type":"note","time":"2025-01-01T00:00:01Z","data":{"text":"a, \"b\"\nc","n":2.5}}
+{"id":"c","type":"tab","time":"2025-01-01T00:00:02Z","data":{"text":"t\tu\\v\rw"},"meta":{"user":"ann"}}
+EOF2
+}
+
+@test "evtail --fields: each event as an object of only those fields, nested as in the event" {
+	quote_log
+	run --separate-stderr evtail --fields type,data.n,stream,data.tags.1,meta.user q.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"type":"note","data":{"n":1,"tags":{"1":"y"}},"stream":"s-1"}
+{"type":"note","data":{"n":2.5}}
+{"type":"tab","meta":{"user":"ann"}}'
+	# a whole value with a path inside it: the whole value once
+	run --separate-stderr evtail --count 1 --fields data.n,data,offset,time q.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"data":{"text":"plain","n":1,"tags":["x","y"]},"offset":0,"time":"2025-01-01T00:00:00.000Z"}'
+}
+
+@test "evtail -o csv --fields: a header, RFC 4180 quoting, empty fields where a path is missing" {
+	quote_log
+	run --separate-stderr evtail -o csv --fields offset,type,stream,data.text,data.n,data.tags q.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$(printf '%s\n' 'offset,type,stream,data.text,data.n,data.tags' \
+		'0,note,s-1,plain,1,"[""x"",""y""]"' \
+		'1,note,,"a, ""b""' \
+		'c",2.5,' \
+		"2,tab,,\"t	u\\v$(printf '\r')w\",,")"
+	# the header alone when nothing matches
+	run --separate-stderr evtail -o csv --fields id,type --type none q.evlog
+	assert_status 0
+	assert_stdout "id,type"
+}
+
+@test "evtail -o tsv --fields: tabs, newlines, carriage returns and backslashes escaped" {
+	quote_log
+	run --separate-stderr evtail -o tsv --fields id,data.text,meta.user q.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$(printf 'id\tdata.text\tmeta.user\na\tplain\t\nb\ta, "b"\\nc\t\nc\tt\\tu\\\\v\\rw\tann')"
+}
+
+@test "evtail --fields and -o csv/tsv: bad combinations and unknown fields exit 64" {
+	quote_log
+	u() {
+		run --separate-stderr evtail "$@" q.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evtail: $msg")"
+	}
+	msg="--output csv needs --fields" u -o csv
+	msg="--output tsv needs --fields" u -o tsv
+	msg="--fields works with --output json, csv or tsv" u -o pretty --fields type
+	msg="--fields and --template cannot be combined" u --template '{id}' --fields type
+	msg="--fields: unknown field 'actor'; did you mean 'data.actor'?" u --fields type,actor
+	msg="--fields: 'type,,id' has an empty field at column 6" u --fields type,,id
+	msg="--output: 'xml' is not json, pretty, cloudevents, msgpack, csv or tsv" u -o xml
+	msg="--exec cannot be combined with --output, --template, --fields, --color, --count or --to" \
+		u --group g --exec true --fields type
+}
