@@ -57,10 +57,12 @@ static const char usage_long[] =
 	"      --on-failure ACTION after the last retry: stop (default), dlq or\n"
 	"                          skip\n"
 	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack;\n"
-	"                          csv or tsv, with --fields\n"
+	"                          csv or tsv, with --fields; count: only the\n"
+	"                          number of events\n"
 	"      --parallel N        with --exec, up to N handlers at once, never\n"
 	"                          two of one stream (1)\n"
 	"      --retries N         retries of a failed handler run (3)\n"
+	"  -r, --reverse           newest first (held in memory until the end)\n"
 	"      --since TIME        only events at or after TIME\n"
 	"      --state-dir DIR     keep group state in DIR, not in the log\n"
 	"      --stream GLOB       only streams matching GLOB; may be repeated;\n"
@@ -142,6 +144,7 @@ static const struct option longopts[] = {
 	{"output", required_argument, NULL, 'o'},
 	{"parallel", required_argument, NULL, OPT_PARALLEL},
 	{"retries", required_argument, NULL, OPT_RETRIES},
+	{"reverse", no_argument, NULL, 'r'},
 	{"since", required_argument, NULL, OPT_SINCE},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"stream", required_argument, NULL, OPT_STREAM},
@@ -173,7 +176,7 @@ struct opts {
 	struct ev_consumer_opts con;
 	enum ev_out_format fmt;
 	const char *logpath, *color, *cursor_file, *group, *state_dir, *dlq;
-	int follow, wait, out_set;
+	int follow, wait, out_set, reverse;
 	int exec_only; /* options that need --exec */
 	int on_failure_given, dlq_policy_given;
 	enum ev_on_failure on_failure;
@@ -420,11 +423,13 @@ static int other_option(int c, const char *arg, struct opts *o)
 			o->fmt = EV_OUT_CSV;
 		else if (strcmp(arg, "tsv") == 0)
 			o->fmt = EV_OUT_TSV;
+		else if (strcmp(arg, "count") == 0)
+			o->fmt = EV_OUT_COUNT;
 		else
 			return fe_usage_error(
 				usage_short,
 				"--output: '%s' is not json, pretty, "
-				"cloudevents, msgpack, csv or tsv",
+				"cloudevents, msgpack, csv, tsv or count",
 				arg);
 		o->out_set = 1;
 		return 0;
@@ -448,7 +453,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "fhn:o:V", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fhn:o:rV", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
@@ -458,6 +464,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
 			return EV_EXIT_OK;
 		case 'f':
 			o->follow = 1;
+			continue;
+		case 'r':
+			o->reverse = 1;
 			continue;
 		case OPT_CURSOR_FILE:
 			o->cursor_file = optarg;
@@ -584,6 +593,14 @@ static int validate(struct opts *o)
 		return fe_usage_error(usage_short,
 				      "--fields works with --output json, csv "
 				      "or tsv");
+	if (o->fmt == EV_OUT_COUNT && o->follow)
+		return fe_usage_error(usage_short,
+				      "--output count cannot be combined with "
+				      "-f");
+	if (o->reverse && (o->follow || o->group != NULL))
+		return fe_usage_error(usage_short,
+				      "-r cannot be combined with -f or "
+				      "--group: it prints at the end");
 	if (o->fields == NULL && (o->fmt == EV_OUT_CSV || o->fmt == EV_OUT_TSV))
 		return fe_usage_error(usage_short, "--output %s needs --fields",
 				      o->fmt == EV_OUT_CSV ? "csv" : "tsv");
@@ -704,8 +721,8 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 	struct ev_consumer *con = NULL;
 	struct ev_output *out = NULL;
 	struct ev_log *dlqlog = NULL;
-	struct ev_error err;
-	int rc, r;
+	struct ev_error err, err2;
+	int rc, r, r2;
 
 	o->con.scan = scan;
 	o->con.group = grp;
@@ -724,6 +741,8 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 			return fe_report(&err);
 		}
 		ev_output_set_position(out, ev_scan_start(scan));
+		if (o->reverse)
+			ev_output_set_reverse(out);
 		o->con.output = out;
 	} else if (o->dlq != NULL) {
 		if ((r = ev_dlq_open(&dlqlog, o->dlq, log, &err)) != 0) {
@@ -739,6 +758,14 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 		goto out;
 	}
 	r = ev_consumer_run(con, &stop_requested, &err);
+	/* the count, or the events held to print newest first; what came
+	 * before damage goes out, but never a count of it */
+	if (out != NULL && (r == 0 || o->fmt != EV_OUT_COUNT) &&
+	    ev_output_errno(out) == 0 &&
+	    (r2 = ev_output_end(out, &err2)) != 0 && r == 0) {
+		r = r2;
+		err = err2;
+	}
 	rc = outcome(r, &err, out);
 	if (o->con.cmd != NULL) {
 		summary(ev_consumer_stats(con));
@@ -783,8 +810,8 @@ static int run(struct opts *o)
 	o->scan.group = grp;
 	o->scan.follow = o->follow;
 	o->scan.stream = o->exact;
-	o->scan.decode = o->con.cmd != NULL || o->fmt != EV_OUT_JSON ||
-			 o->fields != NULL;
+	o->scan.decode = o->con.cmd != NULL || o->fields != NULL ||
+			 (o->fmt != EV_OUT_JSON && o->fmt != EV_OUT_COUNT);
 	o->scan.notice = on_notice;
 	if ((r = ev_scan_open(&scan, log, rd, &o->scan, &err)) != 0) {
 		rc = fe_report(&err);

@@ -690,6 +690,7 @@ enum ev_out_format {
 	EV_OUT_TEMPLATE,
 	EV_OUT_CSV, /* with ev_output_set_fields() */
 	EV_OUT_TSV,
+	EV_OUT_COUNT, /* only the number of events, at ev_output_end() */
 };
 
 /* Events formatted and written to a descriptor, buffered. */
@@ -703,6 +704,12 @@ void ev_output_free(struct ev_output *o);
  * TSV rows after a header row.  EV_EUSAGE for another format. */
 int ev_output_set_fields(struct ev_output *o, struct ev_fieldlist *fl,
 			 struct ev_error *err);
+/* Hold every event and write them newest first at ev_output_end()
+ * (memory grows with the output; flushes before then write nothing). */
+void ev_output_set_reverse(struct ev_output *o);
+/* The end of the events: write the count (EV_OUT_COUNT), or the held
+ * events newest first, and flush.  Later calls do nothing. */
+int ev_output_end(struct ev_output *o, struct ev_error *err);
 /* Does the format need a decoded event (ev_output_event()'s ev)? */
 int ev_output_needs_event(const struct ev_output *o);
 /*

@@ -1,13 +1,17 @@
 /*
  * output.c - struct ev_output: events formatted for people and pipes
  * (JSON lines, pretty, CloudEvents, MessagePack, a template, chosen
- * fields as JSON, CSV or TSV) and written
- * to a descriptor in large writes.
+ * fields as JSON, CSV or TSV, a count) and written to a descriptor in
+ * large writes.
  *
  * It remembers two positions, so that a cursor never claims an event the
  * reader at the other end did not get: the offset after the last event
  * formatted, and after the last one written out in full.  A failed write
  * (a closed pipe) stops all further writing.
+ *
+ * A count prints nothing per event, only the number at the end.  In
+ * reverse, the formatted events are held, with where each begins, and
+ * written newest first at the end: memory grows with the output.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,6 +32,10 @@ struct ev_output {
 	struct ev_buf buf;
 	int failed; /* errno of the failed write, 0 */
 	uint64_t printed, written;
+	uint64_t count; /* events formatted */
+	int reverse, ended;
+	size_t *starts; /* reverse: where each held event begins in buf */
+	size_t nstarts, cap;
 };
 
 int ev_output_new(struct ev_output **out, int fd, enum ev_out_format fmt,
@@ -55,6 +63,7 @@ void ev_output_free(struct ev_output *o)
 	if (o == NULL)
 		return;
 	ev_buf_free(&o->buf);
+	free(o->starts);
 	free(o);
 }
 
@@ -76,9 +85,15 @@ int ev_output_set_fields(struct ev_output *o, struct ev_fieldlist *fl,
 	return 0;
 }
 
+void ev_output_set_reverse(struct ev_output *o)
+{
+	o->reverse = 1;
+}
+
 int ev_output_needs_event(const struct ev_output *o)
 {
-	return o->fmt != EV_OUT_JSON || o->fields != NULL;
+	return (o->fmt != EV_OUT_JSON && o->fmt != EV_OUT_COUNT) ||
+	       o->fields != NULL;
 }
 
 int ev_output_flush(struct ev_output *o, struct ev_error *err)
@@ -86,6 +101,8 @@ int ev_output_flush(struct ev_output *o, struct ev_error *err)
 	size_t off = 0;
 	ssize_t w;
 
+	if (o->reverse && !o->ended && !o->failed)
+		return 0; /* held until ev_output_end() */
 	while (!o->failed && off < o->buf.len) {
 		w = write(o->fd, o->buf.p + off, o->buf.len - off);
 		if (w > 0)
@@ -112,6 +129,19 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 	if (o->failed)
 		return ev_seterr_errno(err, EV_EIO, o->failed,
 				       "cannot write output");
+	if (o->fmt == EV_OUT_COUNT) {
+		o->count++;
+		o->printed = rec->offset + 1;
+		return 0;
+	}
+	if (o->reverse && o->nstarts == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 1024;
+		size_t *ns = realloc(o->starts, cap * sizeof(*ns));
+		if (ns == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		o->starts = ns;
+		o->cap = cap;
+	}
 	if (ev == NULL && o->fmt == EV_OUT_JSON && o->fields == NULL) {
 		/* one pass from record to JSON, no decoded event */
 		r = ev_record_to_json(rec->p, rec->n, rec->offset, &o->buf,
@@ -160,9 +190,43 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 		return r;
 	}
 	o->printed = rec->offset + 1;
+	o->count++;
+	if (o->reverse) {
+		o->starts[o->nstarts++] = mark;
+		return 0;
+	}
 	if (o->buf.len >= EV_OUTPUT_FLUSH)
 		return ev_output_flush(o, err);
 	return 0;
+}
+
+int ev_output_end(struct ev_output *o, struct ev_error *err)
+{
+	struct ev_buf rev = {0};
+	size_t i, end;
+	char num[24];
+
+	if (o->ended)
+		return 0;
+	if (o->fmt == EV_OUT_COUNT) {
+		size_t n = (size_t)(ev_fmt_u64(num, o->count) - num);
+		if (ev_buf_append(&o->buf, num, n) != 0 ||
+		    ev_buf_putc(&o->buf, '\n') != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+	} else if (o->reverse && o->nstarts > 1) {
+		/* what came before the first event (a header) stays first */
+		if (ev_buf_reserve(&rev, o->buf.len) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		ev_buf_append(&rev, o->buf.p, o->starts[0]);
+		for (end = o->buf.len, i = o->nstarts; i-- > 0;
+		     end = o->starts[i])
+			ev_buf_append(&rev, o->buf.p + o->starts[i],
+				      end - o->starts[i]);
+		ev_buf_free(&o->buf);
+		o->buf = rev;
+	}
+	o->ended = 1;
+	return ev_output_flush(o, err);
 }
 
 void ev_output_set_position(struct ev_output *o, uint64_t pos)

@@ -293,7 +293,7 @@ EOF
 	run --separate-stderr evtail -o xml x
 	assert_status 64
 	assert_stdout ""
-	assert_stderr "$(usage_err "evtail: --output: 'xml' is not json, pretty, cloudevents, msgpack, csv or tsv")"
+	assert_stderr "$(usage_err "evtail: --output: 'xml' is not json, pretty, cloudevents, msgpack, csv, tsv or count")"
 }
 
 # ------------------------------------------------------------ --template

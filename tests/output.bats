@@ -194,7 +194,93 @@ EOF2
 	msg="--fields and --template cannot be combined" u --template '{id}' --fields type
 	msg="--fields: unknown field 'actor'; did you mean 'data.actor'?" u --fields type,actor
 	msg="--fields: 'type,,id' has an empty field at column 6" u --fields type,,id
-	msg="--output: 'xml' is not json, pretty, cloudevents, msgpack, csv or tsv" u -o xml
+	msg="--output: 'xml' is not json, pretty, cloudevents, msgpack, csv, tsv or count" u -o xml
 	msg="--exec cannot be combined with --output, --template, --fields, --color, --count or --to" \
 		u --group g --exec true --fields type
+}
+
+# ------------------------------------------------------------ -o count
+
+@test "evtail -o count prints only the number of matching events" {
+	gh_log
+	run --separate-stderr evtail -o count gh.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout 15
+	run --separate-stderr evtail -o count --type push --stream 'repo-*' gh.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout 3
+	run --separate-stderr evtail -o count --type nothing-here gh.evlog
+	assert_status 0
+	assert_stdout 0
+	# --count still means "stop after N"
+	run --separate-stderr evtail -o count --count 4 gh.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout 4
+	run --separate-stderr evtail -o count -n 2 gh.evlog
+	assert_stdout 2
+}
+
+@test "evtail -o count --cursor-file counts only what is new, and stores the position" {
+	gh_log
+	run --separate-stderr evtail -o count --cursor-file c gh.evlog
+	assert_stdout 15
+	evpub gh.evlog push --id new1
+	evpub gh.evlog push --id new2
+	run --separate-stderr evtail -o count --cursor-file c gh.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout 2
+}
+
+@test "evtail -o count with -f exits 64" {
+	gh_log
+	run --separate-stderr evtail -o count -f gh.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evtail: --output count cannot be combined with -f")"
+}
+
+# ------------------------------------------------------------ -r
+
+@test "evtail -r prints the selection newest first, in every format" {
+	gh_log
+	run --separate-stderr evtail -r --template '{id}' gh.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$(printf 'g%d\n' $(seq 14 -1 0))"
+	run --separate-stderr evtail --reverse -n 3 --type push gh.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$(evtail -n 3 --type push gh.evlog | tac)"
+	run --separate-stderr evtail -r --count 2 -o csv --fields id,type gh.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "id,type
+g1,issues
+g0,push"
+	run --separate-stderr evtail -r -o count gh.evlog
+	assert_stdout 15
+	run --separate-stderr evtail -r --type none gh.evlog
+	assert_status 0
+	assert_stdout ""
+	# msgpack: the same maps, the other way round
+	evtail -o msgpack gh.evlog >fwd.mp
+	evtail -r -o msgpack gh.evlog >rev.mp
+	[ "$(stat -c %s fwd.mp)" = "$(stat -c %s rev.mp)" ]
+	! cmp -s fwd.mp rev.mp
+}
+
+@test "evtail -r with -f or --group exits 64" {
+	gh_log
+	for a in -f "--group g"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr evtail -r $a gh.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evtail: -r cannot be combined with -f or --group: it prints at the end")"
+	done
+	[ ! -e gh.evlog/groups/g.group ]
 }
