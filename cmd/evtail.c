@@ -183,6 +183,9 @@ struct opts {
 	enum ev_on_failure on_failure;
 	int nstreams, ncategories;
 	const char *exact; /* the one --stream, when literal */
+	/* the --type and --stream globs, to say which match nothing */
+	const char **types, **streams;
+	size_t ntypes;
 };
 
 static void on_notice(void *ctx, const char *msg)
@@ -262,6 +265,18 @@ static int exec_option(int c, const char *arg, struct opts *o)
 	return 0;
 }
 
+/* Keep glob as v[n]: 0, or -1 out of memory. */
+static int add_glob(const char ***v, size_t n, const char *glob)
+{
+	const char **nv = realloc(*v, (n + 1) * sizeof(*nv));
+
+	if (nv == NULL)
+		return -1;
+	nv[n] = glob;
+	*v = nv;
+	return 0;
+}
+
 /* Options that choose events: 0, or an exit status. */
 static int select_option(int c, const char *arg, struct opts *o)
 {
@@ -322,7 +337,8 @@ static int select_option(int c, const char *arg, struct opts *o)
 			ev_filter_set_time(o->flt, ev_filter_since(o->flt), t);
 		return 0;
 	case OPT_STREAM:
-		if (ev_filter_add_stream(o->flt, arg) != 0)
+		if (ev_filter_add_stream(o->flt, arg) != 0 ||
+		    add_glob(&o->streams, (size_t)o->nstreams, arg) != 0)
 			return fe_oom();
 		o->nstreams++;
 		o->exact = strpbrk(arg, "*?[") == NULL ? arg : NULL;
@@ -334,7 +350,11 @@ static int select_option(int c, const char *arg, struct opts *o)
 				"--to: '%s' is not an offset or @TIME", arg);
 		return 0;
 	case OPT_TYPE:
-		return ev_filter_add_type(o->flt, arg) != 0 ? fe_oom() : 0;
+		if (ev_filter_add_type(o->flt, arg) != 0 ||
+		    add_glob(&o->types, o->ntypes, arg) != 0)
+			return fe_oom();
+		o->ntypes++;
+		return 0;
 	case OPT_WHERE:
 		if (ev_filter_add_where(o->flt, arg, &err) != 0)
 			return err.code == EV_EUSAGE
@@ -806,6 +826,12 @@ static int run(struct opts *o)
 			o->scan.cursor_name = o->cursor_file;
 		}
 	}
+	/* a glob that matches nothing says so, with the names it may mean
+	 * (best effort: a log that cannot tell is read as usual) */
+	if (log != NULL)
+		(void)ev_explain_globs(log, o->logpath, o->types, o->ntypes,
+				       o->streams, (size_t)o->nstreams,
+				       on_notice, NULL, &err);
 	o->scan.name = o->logpath;
 	o->scan.filter = o->flt;
 	o->scan.group = grp;
@@ -846,5 +872,7 @@ int main(int argc, char **argv)
 	ev_filter_free(o.flt);
 	ev_template_free(o.tpl);
 	ev_fieldlist_free(o.fields);
+	free(o.types);
+	free(o.streams);
 	return rc;
 }

@@ -815,6 +815,18 @@ int ev_log_type_counts(struct ev_log *log, struct ev_type_count **out,
 		       size_t *n, struct ev_error *err);
 void ev_type_counts_free(struct ev_type_count *v, size_t n);
 
+/*
+ * Why a selection is empty: for each --type glob that matches no type
+ * of log, and each --stream glob that matches no stream, a notice
+ * "no event type in 'NAME' matches 'PushEvent'; closest: push, ..."
+ * (logname is the log as the user named it), from the type counts and
+ * the stream state.  0, or <0 when they cannot be read.
+ */
+int ev_explain_globs(struct ev_log *log, const char *logname,
+		     const char *const *types, size_t ntypes,
+		     const char *const *streams, size_t nstreams,
+		     ev_notice_fn notice, void *ctx, struct ev_error *err);
+
 /* Verification: decode every record and check the indexes. */
 struct ev_verify_report {
 	uint64_t batches, records, segments;

@@ -594,10 +594,15 @@ new"
 	want e2 e7
 	ids --type 'Money?eposited'
 	want e1 e6
-	ids --type nothing
-	want
-	ids --type accountopened
-	want
+	# a glob that matches no type says so on stderr, and exits 0
+	run --separate-stderr evtail --template '{id}' --type nothing fx.evlog
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evtail: no event type in 'fx.evlog' matches 'nothing'; most common: OrderPlaced, AccountOpened, MoneyDeposited, OrderShipped, MoneyWithdrawn"
+	run --separate-stderr evtail --template '{id}' --type accountopened fx.evlog
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evtail: no event type in 'fx.evlog' matches 'accountopened'; closest: AccountOpened"
 }
 
 @test "evtail --stream GLOB, repeated, and combined with --type" {

@@ -932,7 +932,7 @@ EOF
 		fi
 	}
 	needs="--retries, --backoff, --backoff-max, --timeout, --on-failure, --dlq, --dlq-policy, --batch, --parallel and --grace need --exec"
-	combo="--exec cannot be combined with --output, --template, --color, --count or --to"
+	combo="--exec cannot be combined with --output, --template, --fields, --color, --count or --to"
 	check "--exec needs --group: its position is what makes delivery at least once" --exec true
 	check "$combo" --group g --exec true -o pretty
 	check "$combo" --group g --exec true --output json

@@ -284,3 +284,62 @@ g0,push"
 	done
 	[ ! -e gh.evlog/groups/g.group ]
 }
+
+# ------------------------------------------------------------ empty selections
+
+@test "evtail --type: a glob that matches no type warns with the closest types, exit 0" {
+	gh_log
+	run --separate-stderr evtail --type PushEvent gh.evlog
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evtail: no event type in 'gh.evlog' matches 'PushEvent'; closest: push"
+	run --separate-stderr evtail --type PullRequestEvent --type 'Watch*' -o count gh.evlog
+	assert_status 0
+	assert_stdout 0
+	assert_stderr "evtail: no event type in 'gh.evlog' matches 'PullRequestEvent'; closest: pull_request
+evtail: no event type in 'gh.evlog' matches 'Watch*'; closest: watch"
+	run --separate-stderr evtail --type isue --type push -o count gh.evlog
+	assert_status 0
+	assert_stdout 4
+	assert_stderr "evtail: no event type in 'gh.evlog' matches 'isue'; closest: issues"
+	# nothing close: the most common types
+	run --separate-stderr evtail --type zzz gh.evlog
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evtail: no event type in 'gh.evlog' matches 'zzz'; most common: push, issues, pull_request, watch"
+	# globs that match say nothing
+	run --separate-stderr evtail --type 'p*' --type issues -o count gh.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout 12
+}
+
+@test "evtail --stream: a glob or name that matches no stream warns with the closest streams, exit 0" {
+	gh_log
+	run --separate-stderr evtail --stream repo-9 gh.evlog
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evtail: no stream in 'gh.evlog' matches 'repo-9'; closest: repo-1, repo-2"
+	run --separate-stderr evtail --stream 'User-*' -o count gh.evlog
+	assert_status 0
+	assert_stdout 0
+	assert_stderr "evtail: no stream in 'gh.evlog' matches 'User-*'; closest: user-ann"
+	run --separate-stderr evtail --stream repo-1 --stream 'user-*' -o count gh.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout 10
+	# an empty log has nothing to compare with, and says nothing
+	evctl init e.evlog
+	run --separate-stderr evtail --stream x --type y e.evlog
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+}
+
+@test "evtail --type on a segment file reads it without a warning" {
+	gh_log
+	run --separate-stderr evtail --type PushEvent gh.evlog/00000000000000000000.seg
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+}

@@ -407,7 +407,7 @@ category_log() {
 	run --separate-stderr evtail --stream nope L
 	assert_status 0
 	assert_stdout ""
-	assert_stderr ""
+	assert_stderr "evtail: no stream in 'L' matches 'nope'; most common: order-1, order, ordering, orders-x, order-2-a"
 }
 
 @test "evtail --stream NAME --from-version N starts at that version" {
