@@ -135,6 +135,10 @@ static inline uint64_t ev_rbe64(const uint8_t *p)
 	return ((uint64_t)ev_rbe32(p) << 32) | ev_rbe32(p + 4);
 }
 
+/* timefmt.c: sec seconds (floored) and ns nanoseconds, 0 to 999999999, as a
+ * time: 0, or EV_EDATA outside EV_TIME_RANGE */
+int ev_time_from_sec(int64_t sec, long ns, ev_time_t *out);
+
 /* rand.c: deterministic when EVLOG_TEST_SEED and SOURCE_DATE_EPOCH are set */
 void ev_random(void *p, size_t n);
 int ev_test_mode(void);

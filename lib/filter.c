@@ -179,6 +179,7 @@ int ev_filter_add_where(struct ev_filter *f, const char *expr,
 	const char *p = expr, *ps, *pe, *v;
 	struct ev_json js;
 	size_t vn;
+	int r;
 
 	memset(&w, 0, sizeof(w));
 	while (*p == ' ' || *p == '\t')
@@ -246,7 +247,16 @@ int ev_filter_add_where(struct ev_filter *f, const char *expr,
 			}
 			memcpy(tmp, tv, tn);
 			tmp[tn] = '\0';
-			if (ev_time_parse_user(tmp, ev_now(), &w.t) != 0) {
+			r = ev_time_parse_user(tmp, ev_now(), &w.t);
+			if (r == EV_EDATA) {
+				free(w.path);
+				return ev_seterr(
+					err, EV_EUSAGE,
+					"'%s': '%s' is out of range: "
+					"times run from " EV_TIME_RANGE,
+					expr, tmp);
+			}
+			if (r != 0) {
 				free(w.path);
 				return ev_seterr(err, EV_EUSAGE,
 						 "'%s': '%s' is not a time",
