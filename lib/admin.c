@@ -637,7 +637,7 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	lockfd = ev_openat(log->dirfd, "lock", O_RDWR | O_CREAT, 0644);
 	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-		r = ev_seterr_errno(err, EV_EIO, errno, "cannot lock '%s'",
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot lock '%s/lock'",
 				    log->path);
 		goto out;
 	}

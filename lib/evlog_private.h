@@ -5,6 +5,7 @@
 #ifndef EVLOG_PRIVATE_H
 #define EVLOG_PRIVATE_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -44,6 +45,10 @@ uint32_t ev_crc32c(uint32_t crc, const void *p, size_t n);
 
 /* file.c: files read and written in full, created, and replaced
  * atomically.  A failure is -1 with errno set, for the caller's message. */
+/* openat() for the library's files: regular files only, never through a
+ * symbolic link (ELOOP) nor a FIFO or device (EV_ENOTREG); O_DIRECTORY
+ * opens are plain.  ev_seterr_errno() words both, as bad data. */
+#define EV_ENOTREG ENOSTR
 int ev_openat(int dirfd, const char *name, int flags, int mode);
 int ev_fsync_dir(int dirfd);
 /* 1 read, 0 the file ends first, -1 error */

@@ -237,7 +237,8 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 		r->fd = ev_openat(r->dirfd, name, O_RDONLY, 0);
 	} else {
 		snprintf(name, sizeof(name), "%s", "segment");
-		r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
+		/* not blocking on a FIFO: it is refused below */
+		r->fd = open(r->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	}
 	if (r->fd < 0)
 		return ev_seterr_errno(err,
