@@ -373,12 +373,22 @@ int ev_index_find(int dirfd, uint64_t base, uint64_t salt, uint64_t target,
  * 0 none usable. */
 int ev_tindex_find(int dirfd, uint64_t base, uint64_t salt, ev_time_t t,
 		   uint64_t *off, ev_time_t *tmax, uint64_t *entry);
-/* Offset index entry number k: 1 found, 0 not. */
+/* The most entries a segment of seg_size bytes can need in either index:
+ * one per EV_INDEX_INTERVAL bytes, plus one (evlog(5) Indexes).  An index
+ * with more is damaged, and never loaded. */
+static inline uint64_t ev_index_max_entries(uint64_t seg_size)
+{
+	return seg_size / EV_INDEX_INTERVAL + 1;
+}
+/* The whole offset index of a segment of seg_size bytes into out: the
+ * entry count, 0 when there is no usable index. */
 uint64_t ev_index_load(int dirfd, uint64_t base, uint64_t salt,
-		       struct ev_buf *out);
+		       uint64_t seg_size, struct ev_buf *out);
+/* ev_index_find() over entries loaded by ev_index_load() */
 int ev_index_find_mem(const uint8_t *ents, uint64_t count, uint64_t base,
 		      uint64_t target, uint64_t limit, uint64_t *pos,
 		      uint64_t *off);
+/* Offset index entry number k: 1 found, 0 not. */
 int ev_index_entry(int dirfd, uint64_t base, uint64_t salt, uint64_t k,
 		   uint64_t *off, uint64_t *pos);
 /* Rebuild both index files of a segment from a scan up to limit. */
