@@ -327,8 +327,12 @@ static int cmd_repair(int argc, char **argv)
  * (64) already reported. */
 static int parse_to(const char *s, struct ev_pos *p)
 {
-	if (ev_pos_parse(s, 0, ev_now(), p) == 0)
+	int r = ev_pos_parse(s, 0, ev_now(), p);
+
+	if (r == 0)
 		return 0;
+	if (r == EV_EDATA)
+		return fe_time_range_error(usage_short, "--to", s);
 	if (s[0] == '@')
 		return fe_usage_error(usage_short, "--to: '%s' is not a time",
 				      s + 1);
@@ -621,8 +625,12 @@ static int cmd_trim(int argc, char **argv)
 	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'b':
-			if (ev_time_parse_user(optarg, ev_now(), &o.before) !=
-			    0)
+			rc = ev_time_parse_user(optarg, ev_now(), &o.before);
+			if (rc == EV_EDATA)
+				return fe_time_range_error(usage_short,
+							   "trim: --before",
+							   optarg);
+			if (rc != 0)
 				return fe_usage_error(
 					usage_short,
 					"trim: --before: '%s' is not a "

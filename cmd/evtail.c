@@ -283,6 +283,7 @@ static int select_option(int c, const char *arg, struct opts *o)
 	struct ev_scan_opts *so = &o->scan;
 	struct ev_error err;
 	ev_time_t t;
+	int r;
 
 	switch (c) {
 	case OPT_CATEGORY:
@@ -302,7 +303,10 @@ static int select_option(int c, const char *arg, struct opts *o)
 		so->has_max = 1;
 		return 0;
 	case OPT_FROM:
-		if (ev_pos_parse(arg, 0, ev_now(), &so->from) != 0)
+		r = ev_pos_parse(arg, 0, ev_now(), &so->from);
+		if (r == EV_EDATA)
+			return fe_time_range_error(usage_short, "--from", arg);
+		if (r != 0)
 			return fe_usage_error(
 				usage_short,
 				"--from: '%s' is not an offset, start, "
@@ -325,7 +329,13 @@ static int select_option(int c, const char *arg, struct opts *o)
 		return 0;
 	case OPT_SINCE:
 	case OPT_UNTIL:
-		if (ev_time_parse_user(arg, ev_now(), &t) != 0)
+		r = ev_time_parse_user(arg, ev_now(), &t);
+		if (r == EV_EDATA)
+			return fe_time_range_error(usage_short,
+						   c == OPT_SINCE ? "--since"
+								  : "--until",
+						   arg);
+		if (r != 0)
 			return fe_usage_error(
 				usage_short,
 				"--%s: '%s' is not a time (RFC 3339, "
@@ -344,7 +354,10 @@ static int select_option(int c, const char *arg, struct opts *o)
 		o->exact = strpbrk(arg, "*?[") == NULL ? arg : NULL;
 		return 0;
 	case OPT_TO:
-		if (ev_pos_parse(arg, EV_POS_NO_ENDS, ev_now(), &so->to) != 0)
+		r = ev_pos_parse(arg, EV_POS_NO_ENDS, ev_now(), &so->to);
+		if (r == EV_EDATA)
+			return fe_time_range_error(usage_short, "--to", arg);
+		if (r != 0)
 			return fe_usage_error(
 				usage_short,
 				"--to: '%s' is not an offset or @TIME", arg);

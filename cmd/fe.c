@@ -160,6 +160,13 @@ static void cmd_usage(const char *usage, const char *cmd, FILE *f)
 	}
 }
 
+int fe_time_range_error(const char *usage, const char *opt, const char *arg)
+{
+	return fe_usage_error(usage,
+			      "%s: '%s' is out of range: times run from %s",
+			      opt, arg, EV_TIME_RANGE);
+}
+
 int fe_usage_error(const char *usage, const char *fmt, ...)
 {
 	va_list ap;

@@ -28,6 +28,8 @@ int fe_oom(void);
 /* Usage error: message, then "Try 'prog --help'", returns 64. */
 int fe_usage_error(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Usage error for a time outside EV_TIME_RANGE given to opt; 64. */
+int fe_time_range_error(const char *usage, const char *opt, const char *arg);
 /* unsigned integer with optional k/K, m/M, g/G (binary) suffix */
 int fe_parse_size(const char *s, uint64_t *out);
 int fe_parse_u64(const char *s, uint64_t *out);

@@ -210,8 +210,9 @@ struct batchpos {
  * writer may have died before publishing them.
  */
 static int check_indexes(struct ev_log *log, uint64_t base, uint64_t salt,
-			 const struct batchpos *bp, size_t nb, uint64_t limit,
-			 uint64_t next, struct ev_error *err)
+			 uint64_t seg_size, const struct batchpos *bp,
+			 size_t nb, uint64_t limit, uint64_t next,
+			 struct ev_error *err)
 {
 	char name[40];
 	uint8_t hdr[EV_IDXHDR_SIZE], want[EV_IDXHDR_SIZE], e[EV_TIX_ENTRY];
@@ -237,6 +238,17 @@ static int check_indexes(struct ev_log *log, uint64_t base, uint64_t salt,
 					 "index '%s' has a bad header", name);
 		}
 		count = ((uint64_t)st.st_size - EV_IDXHDR_SIZE) / esz;
+		if (count > ev_index_max_entries(seg_size)) {
+			close(fd);
+			return ev_seterr(
+				err, EV_EDATA,
+				"index '%s' has %llu entries, more than its "
+				"segment of %llu bytes can need (%llu)",
+				name, (unsigned long long)count,
+				(unsigned long long)seg_size,
+				(unsigned long long)ev_index_max_entries(
+					seg_size));
+		}
 		j = 0;
 		past = 0;
 		for (k = 0; k < count && bad == NULL; k++) {
@@ -491,8 +503,8 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 				       (unsigned long long)(n2 - next));
 			}
 		}
-		if (check_indexes(log, segs[i], sh.salt, bp, nb, limit, next,
-				  &e2) != 0) {
+		if (check_indexes(log, segs[i], sh.salt, size, bp, nb, limit,
+				  next, &e2) != 0) {
 			r = ev_seterr(err, EV_EDATA, "%s", e2.msg);
 			ev_setremedy(err, EV_REMEDY_REPAIR_INDEXES, log->path);
 			rep->index_problems++;
@@ -637,7 +649,7 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	lockfd = ev_openat(log->dirfd, "lock", O_RDWR | O_CREAT, 0644);
 	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-		r = ev_seterr_errno(err, EV_EIO, errno, "cannot lock '%s'",
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot lock '%s/lock'",
 				    log->path);
 		goto out;
 	}

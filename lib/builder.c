@@ -69,7 +69,13 @@ int ev_builder_set(struct ev_builder *b, const char *field, const char *value,
 	if (strcmp(field, "key") == 0)
 		return set_str(&b->key, value, err);
 	if (strcmp(field, "time") == 0) {
-		if (ev_time_parse_user(value, ev_now(), &b->time) != 0)
+		int r = ev_time_parse_user(value, ev_now(), &b->time);
+		if (r == EV_EDATA)
+			return ev_seterr(err, EV_EUSAGE,
+					 "time: '%s' is out of range: times "
+					 "run from " EV_TIME_RANGE,
+					 value);
+		if (r != 0)
 			return ev_seterr(err, EV_EUSAGE,
 					 "time: '%s' is not an RFC 3339 time",
 					 value);

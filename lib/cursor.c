@@ -38,7 +38,7 @@ int ev_cursor_load(const char *path, struct ev_cursor *c, struct ev_error *err)
 	int fd;
 	ssize_t r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = ev_openat(AT_FDCWD, path, O_RDONLY, 0);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return EV_ENOENT;

@@ -556,7 +556,7 @@ int ev_dlq_lock(struct ev_log *dlq, int *fd, struct ev_error *err)
 	/* one retry or purge at a time: they decide from the letters' state
 	 * as they read it */
 	snprintf(lp, sizeof(lp), "%s/evdlq.lock", ev_log_path(dlq));
-	*fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	*fd = ev_openat(AT_FDCWD, lp, O_RDWR | O_CREAT, 0644);
 	if (*fd < 0)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s'",
 				       lp);

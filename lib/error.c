@@ -75,13 +75,20 @@ int ev_seterr_errno(struct ev_error *err, int code, int errnum, const char *fmt,
 	va_list ap;
 	size_t n;
 
+	/* what ev_openat() refuses is not an I/O error: the directory
+	 * holds something that is not the tools' file */
+	if (errnum == ELOOP || errnum == EV_ENOTREG)
+		code = EV_EDATA;
 	if (err != NULL) {
 		va_start(ap, fmt);
 		vset(err, code, fmt, ap);
 		va_end(ap);
 		n = strlen(err->msg);
 		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s",
-			 strerror(errnum));
+			 errnum == ELOOP ? "a symbolic link, which is not "
+					   "followed"
+			 : errnum == EV_ENOTREG ? "not a regular file"
+						: strerror(errnum));
 	}
 	return code;
 }

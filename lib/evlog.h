@@ -143,14 +143,22 @@ void ev_buf_free(struct ev_buf *b);
 /* Nanoseconds since the Unix epoch, UTC. */
 typedef int64_t ev_time_t;
 #define EV_TIME_NONE INT64_MIN
+/* The times an ev_time_t holds: all of int64 but EV_TIME_NONE. */
+#define EV_TIME_MIN (INT64_MIN + 1)
+#define EV_TIME_MAX INT64_MAX
+#define EV_TIME_RANGE \
+	"1677-09-21T00:12:43.145224193Z to 2262-04-11T23:47:16.854775807Z"
 
 /* Current time; SOURCE_DATE_EPOCH when EVLOG_TEST_SEED is also set. */
 ev_time_t ev_now(void);
-/* Parse RFC 3339 (up to nanoseconds). Returns 0 or EV_EDATA. */
+/* Parse RFC 3339 (up to nanoseconds). Returns 0 or EV_EDATA, for a time
+ * that is malformed or outside EV_TIME_RANGE. */
 int ev_time_parse(const char *s, size_t n, ev_time_t *out);
 /*
  * Parse a user time: RFC 3339, a date (YYYY-MM-DD, UTC midnight), "now",
- * or a relative time such as -1h, -30m, -2d relative to now.
+ * or a relative time such as -1h, -30m, -2d relative to now.  Returns 0,
+ * EV_EUSAGE when s is not a time, or EV_EDATA when it is one outside
+ * EV_TIME_RANGE (so a caller can name the range).
  */
 int ev_time_parse_user(const char *s, ev_time_t now, ev_time_t *out);
 /* Format as RFC 3339 UTC with 3, 6 or 9 fraction digits (at least
@@ -641,7 +649,8 @@ struct ev_pos {
 	ev_time_t time;
 };
 #define EV_POS_NO_ENDS 1 /* ev_pos_parse(): only OFFSET and @TIME */
-/* Parse a position; times are relative to now.  0 or EV_EUSAGE. */
+/* Parse a position; times are relative to now.  0 or EV_EUSAGE, or
+ * EV_EDATA for a time outside EV_TIME_RANGE. */
 int ev_pos_parse(const char *s, int flags, ev_time_t now, struct ev_pos *p);
 /* The offset p names in the log r reads: the first event at or after a
  * time (the end when none is), or an offset within the log (EV_EUSAGE

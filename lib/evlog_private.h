@@ -5,6 +5,7 @@
 #ifndef EVLOG_PRIVATE_H
 #define EVLOG_PRIVATE_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -44,6 +45,10 @@ uint32_t ev_crc32c(uint32_t crc, const void *p, size_t n);
 
 /* file.c: files read and written in full, created, and replaced
  * atomically.  A failure is -1 with errno set, for the caller's message. */
+/* openat() for the library's files: regular files only, never through a
+ * symbolic link (ELOOP) nor a FIFO or device (EV_ENOTREG); O_DIRECTORY
+ * opens are plain.  ev_seterr_errno() words both, as bad data. */
+#define EV_ENOTREG ENOSTR
 int ev_openat(int dirfd, const char *name, int flags, int mode);
 int ev_fsync_dir(int dirfd);
 /* 1 read, 0 the file ends first, -1 error */
@@ -134,6 +139,10 @@ static inline uint64_t ev_rbe64(const uint8_t *p)
 {
 	return ((uint64_t)ev_rbe32(p) << 32) | ev_rbe32(p + 4);
 }
+
+/* timefmt.c: sec seconds (floored) and ns nanoseconds, 0 to 999999999, as a
+ * time: 0, or EV_EDATA outside EV_TIME_RANGE */
+int ev_time_from_sec(int64_t sec, long ns, ev_time_t *out);
 
 /* rand.c: deterministic when EVLOG_TEST_SEED and SOURCE_DATE_EPOCH are set */
 void ev_random(void *p, size_t n);
@@ -364,12 +373,22 @@ int ev_index_find(int dirfd, uint64_t base, uint64_t salt, uint64_t target,
  * 0 none usable. */
 int ev_tindex_find(int dirfd, uint64_t base, uint64_t salt, ev_time_t t,
 		   uint64_t *off, ev_time_t *tmax, uint64_t *entry);
-/* Offset index entry number k: 1 found, 0 not. */
+/* The most entries a segment of seg_size bytes can need in either index:
+ * one per EV_INDEX_INTERVAL bytes, plus one (evlog(5) Indexes).  An index
+ * with more is damaged, and never loaded. */
+static inline uint64_t ev_index_max_entries(uint64_t seg_size)
+{
+	return seg_size / EV_INDEX_INTERVAL + 1;
+}
+/* The whole offset index of a segment of seg_size bytes into out: the
+ * entry count, 0 when there is no usable index. */
 uint64_t ev_index_load(int dirfd, uint64_t base, uint64_t salt,
-		       struct ev_buf *out);
+		       uint64_t seg_size, struct ev_buf *out);
+/* ev_index_find() over entries loaded by ev_index_load() */
 int ev_index_find_mem(const uint8_t *ents, uint64_t count, uint64_t base,
 		      uint64_t target, uint64_t limit, uint64_t *pos,
 		      uint64_t *off);
+/* Offset index entry number k: 1 found, 0 not. */
 int ev_index_entry(int dirfd, uint64_t base, uint64_t salt, uint64_t k,
 		   uint64_t *off, uint64_t *pos);
 /* Rebuild both index files of a segment from a scan up to limit. */

@@ -357,7 +357,13 @@ static int value(struct parser *ps, int mode, struct ex_lit *lit)
 			return fail(ps, at,
 				    "a time of %zu characters is not a time",
 				    n);
-		if (ev_time_parse_user(s, ev_now(), &lit->t) != 0)
+		r = ev_time_parse_user(s, ev_now(), &lit->t);
+		if (r == EV_EDATA)
+			return fail(ps, at,
+				    "'%s' is out of range: times run "
+				    "from " EV_TIME_RANGE,
+				    s);
+		if (r != 0)
 			return fail(ps, at,
 				    "'%s' is not a time (RFC 3339, a date, "
 				    "or -1h)",

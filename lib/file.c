@@ -6,26 +6,54 @@
  * way: the new bytes go to a temporary file beside it, which is synced,
  * renamed over it, and the directory is synced, so a crash leaves the
  * old file or the new one, never a part of either.  The temporary's name
- * (NAME.tmp.PID.N) is unique to one call, so writers never collide, and
- * a failed replace removes it.  Files updated in place (the head, by
+ * (NAME.tmp.RANDOM) is unique to one call and cannot be guessed, so
+ * writers never collide and nobody can plant a file in its place, and a
+ * failed replace removes it.  Files updated in place (the head, by
  * writers and repair) and appended to (segments, indexes) are not
  * replaced, and do not come here.
+ *
+ * Every file of a log or a state directory is opened by ev_openat(),
+ * which opens regular files only: never through a symbolic link, which
+ * someone with write access to a shared directory could plant to make a
+ * more privileged tool write elsewhere, and never a FIFO or a device,
+ * which would block the tool or feed it endless bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "evlog_private.h"
 
 int ev_openat(int dirfd, const char *name, int flags, int mode)
 {
+	struct stat st;
 	int fd;
 
+	/* O_NONBLOCK opens a FIFO without waiting for its other end, and
+	 * changes nothing for regular files (Linux ignores it for them) */
+	if (!(flags & O_DIRECTORY))
+		flags |= O_NOFOLLOW | O_NONBLOCK;
 	do
 		fd = openat(dirfd, name, flags | O_CLOEXEC, mode);
 	while (fd < 0 && errno == EINTR);
+	if (fd < 0 || (flags & O_DIRECTORY))
+		return fd;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EV_ENOTREG;
+		return -1;
+	}
 	return fd;
 }
 
@@ -99,27 +127,42 @@ fail:
 	return -1;
 }
 
-/* numbers the temporaries of this process */
+/* numbers the temporaries of this process, should getrandom() fail */
 static unsigned tmp_seq;
+
+/* 64 bits for a temporary's name: from getrandom(2), not from ev_random(),
+ * whose deterministic test mode would make the names predictable again
+ * (and would shift the bytes of the logs tests compare) */
+static unsigned long long tmp_suffix(void)
+{
+	unsigned long long v;
+	struct timespec ts;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+		return v;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((unsigned long long)getpid() << 32) ^
+	       (unsigned long long)ts.tv_nsec ^
+	       ((unsigned long long)ts.tv_sec << 40) ^
+	       __atomic_add_fetch(&tmp_seq, 1, __ATOMIC_RELAXED);
+}
 
 int ev_tmpfile_write(struct ev_tmpfile *t, int dirfd, const char *name,
 		     const void *p, size_t n)
 {
-	unsigned seq;
 	int tries, k;
 
 	t->dirfd = dirfd;
 	for (tries = 0; tries < 100; tries++) {
-		seq = __atomic_add_fetch(&tmp_seq, 1, __ATOMIC_RELAXED);
-		k = snprintf(t->name, sizeof(t->name), "%s.tmp.%ld.%u", name,
-			     (long)getpid(), seq);
+		k = snprintf(t->name, sizeof(t->name), "%s.tmp.%016llx", name,
+			     tmp_suffix());
 		if (k < 0 || (size_t)k >= sizeof(t->name)) {
 			errno = ENAMETOOLONG;
 			break;
 		}
 		if (ev_file_create(dirfd, t->name, p, n) == 0)
 			return 0;
-		/* left by a process of the same pid that died */
+		/* a name taken, by chance or by someone else: another */
 		if (errno != EEXIST)
 			break;
 	}

@@ -106,11 +106,10 @@ out:
 
 /*
  * The whole offset index of a segment, for a reader that seeks often
- * (ev_reader_get): one read, then every lookup is in memory.  Returns
- * the entry count, 0 when there is no usable index.
+ * (ev_reader_get): one read, then every lookup is in memory.
  */
 uint64_t ev_index_load(int dirfd, uint64_t base, uint64_t salt,
-		       struct ev_buf *out)
+		       uint64_t seg_size, struct ev_buf *out)
 {
 	uint64_t count;
 	int fd = index_open(dirfd, base, salt, 0, &count);
@@ -118,7 +117,9 @@ uint64_t ev_index_load(int dirfd, uint64_t base, uint64_t salt,
 	out->len = 0;
 	if (fd < 0)
 		return 0;
-	if (count > ((uint64_t)1 << 32) ||
+	/* an index larger than its segment can need is damaged: its size
+	 * must not decide how much memory a reader takes */
+	if (count > ev_index_max_entries(seg_size) ||
 	    ev_buf_reserve(out, count * EV_IDX_ENTRY) != 0 ||
 	    ev_read_full(fd, out->p, count * EV_IDX_ENTRY, EV_IDXHDR_SIZE) != 1)
 		count = 0;

@@ -312,12 +312,8 @@ int ev_mp_time_decode(const struct ev_mp_item *it, ev_time_t *t)
 	}
 	if (ns > 999999999)
 		return -1;
-	/* representable as int64 nanoseconds (years 1678 to 2262) */
-	if (sec > INT64_MAX / 1000000000 - 1 ||
-	    sec < INT64_MIN / 1000000000 + 1)
-		return -1;
-	*t = sec * 1000000000 + ns;
-	return 0;
+	/* representable as a time (EV_TIME_RANGE) */
+	return ev_time_from_sec(sec, ns, t) == 0 ? 0 : -1;
 }
 
 int ev_mp_path(const uint8_t *p, size_t n, const char *path,

@@ -324,8 +324,7 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 					  sp[fld].n, &f.time) != 0)
 				return field_fail(
 					js, at, err, env_names[fld],
-					"is not an RFC 3339 time within "
-					"the years 1678 to 2261");
+					"is not an RFC 3339 time from " EV_TIME_RANGE);
 			break;
 		case F_VERSION:
 			if (is_null(js))

@@ -40,9 +40,7 @@ int ev_pos_parse(const char *s, int flags, ev_time_t now, struct ev_pos *p)
 	}
 	if (s[0] == '@') {
 		p->kind = EV_POS_TIME;
-		return ev_time_parse_user(s + 1, now, &p->time) == 0
-			       ? 0
-			       : EV_EUSAGE;
+		return ev_time_parse_user(s + 1, now, &p->time);
 	}
 	p->kind = EV_POS_OFFSET;
 	return parse_offset(s, &p->offset) == 0 ? 0 : EV_EUSAGE;

@@ -237,7 +237,8 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 		r->fd = ev_openat(r->dirfd, name, O_RDONLY, 0);
 	} else {
 		snprintf(name, sizeof(name), "%s", "segment");
-		r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
+		/* not blocking on a FIFO: it is refused below */
+		r->fd = open(r->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	}
 	if (r->fd < 0)
 		return ev_seterr_errno(err,
@@ -676,8 +677,12 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 	r->skip_to = offset;
 	if (r->random && r->log != NULL &&
 	    (!r->ix_have || r->ix_seg != r->seg_base)) {
+		struct stat st;
 		r->ix_count =
-			ev_index_load(r->dirfd, r->seg_base, r->salt, &r->ix);
+			fstat(r->fd, &st) != 0
+				? 0
+				: ev_index_load(r->dirfd, r->seg_base, r->salt,
+						(uint64_t)st.st_size, &r->ix);
 		r->ix_seg = r->seg_base;
 		r->ix_have = 1;
 	}

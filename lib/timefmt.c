@@ -1,9 +1,11 @@
 /*
  * timefmt.c - RFC 3339 times, user time expressions and durations.
- * Times are int64 nanoseconds since the epoch (ev_time_t), which covers
- * the years 1678 to 2261; evlog(5) documents the range.
+ * Times are int64 nanoseconds since the epoch (ev_time_t), less INT64_MIN
+ * (EV_TIME_NONE): EV_TIME_RANGE, which evlog(5) documents.  Every
+ * computation of a time is checked against that range, never wrapped.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +67,25 @@ static int mdays(int64_t y, int m)
 	return m == 2 && leap(y) ? 29 : md[m - 1];
 }
 
-/* seconds range that keeps nanoseconds within int64 */
-#define SEC_MAX (INT64_MAX / 1000000000 - 1)
-#define SEC_MIN (INT64_MIN / 1000000000 + 1)
+/* Why a time was refused, inside this file: not a time, or out of range. */
+enum { T_BAD = -1, T_RANGE = -2 };
+
+int ev_time_from_sec(int64_t sec, long ns, ev_time_t *out)
+{
+	int64_t t;
+
+	/* for negative seconds, (sec + 1) * 1e9 - (1e9 - ns) stays in range
+	 * where sec * 1e9 alone would not (1677-09-21T00:12:43.145224193Z) */
+	if (sec < 0) {
+		sec++;
+		ns -= 1000000000;
+	}
+	if (__builtin_mul_overflow(sec, 1000000000, &t) ||
+	    __builtin_add_overflow(t, ns, &t) || t == EV_TIME_NONE)
+		return EV_EDATA;
+	*out = t;
+	return 0;
+}
 
 static int make_time(int64_t y, int mo, int d, int h, int mi, int s, long ns,
 		     int64_t off, ev_time_t *out)
@@ -76,16 +94,15 @@ static int make_time(int64_t y, int mo, int d, int h, int mi, int s, long ns,
 
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays(y, mo) || h > 23 ||
 	    mi > 59 || s > 59)
-		return EV_EDATA;
+		return T_BAD;
+	/* four-digit years: no overflow before the conversion to ns */
 	sec = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
 	      mi * 60 + s - off;
-	if (sec > SEC_MAX || sec < SEC_MIN)
-		return EV_EDATA;
-	*out = sec * 1000000000 + ns;
-	return 0;
+	return ev_time_from_sec(sec, ns, out) == 0 ? 0 : T_RANGE;
 }
 
-int ev_time_parse(const char *s, size_t n, ev_time_t *out)
+/* ev_time_parse(), returning T_BAD or T_RANGE */
+static int time_parse(const char *s, size_t n, ev_time_t *out)
 {
 	int y, mo, d, h, mi, sec, oh, om, k;
 	long ns = 0;
@@ -96,7 +113,7 @@ int ev_time_parse(const char *s, size_t n, ev_time_t *out)
 	if (n < 20 || s[4] != '-' || s[7] != '-' ||
 	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
 	    s[16] != ':')
-		return EV_EDATA;
+		return T_BAD;
 	y = num(s, 4);
 	mo = num(s + 5, 2);
 	d = num(s + 8, 2);
@@ -104,22 +121,22 @@ int ev_time_parse(const char *s, size_t n, ev_time_t *out)
 	mi = num(s + 14, 2);
 	sec = num(s + 17, 2);
 	if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0)
-		return EV_EDATA;
+		return T_BAD;
 	i = 19;
 	if (s[i] == '.') {
 		i++;
 		for (k = 0; i < n && isdigit((unsigned char)s[i]); i++, k++) {
 			if (k >= 9)
-				return EV_EDATA; /* more than nanoseconds */
+				return T_BAD; /* more than nanoseconds */
 			ns = ns * 10 + (s[i] - '0');
 		}
 		if (k == 0)
-			return EV_EDATA;
+			return T_BAD;
 		for (; k < 9; k++)
 			ns *= 10;
 	}
 	if (i >= n)
-		return EV_EDATA;
+		return T_BAD;
 	if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
 		off = 0;
 	} else if ((s[i] == '+' || s[i] == '-') && i + 6 == n &&
@@ -127,12 +144,17 @@ int ev_time_parse(const char *s, size_t n, ev_time_t *out)
 		oh = num(s + i + 1, 2);
 		om = num(s + i + 4, 2);
 		if (oh < 0 || om < 0 || oh > 23 || om > 59)
-			return EV_EDATA;
+			return T_BAD;
 		off = (int64_t)(oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
 	} else {
-		return EV_EDATA;
+		return T_BAD;
 	}
 	return make_time(y, mo, d, h, mi, sec, ns, off, out);
+}
+
+int ev_time_parse(const char *s, size_t n, ev_time_t *out)
+{
+	return time_parse(s, n, out) == 0 ? 0 : EV_EDATA;
 }
 
 size_t ev_time_format(ev_time_t t, char out[40])
@@ -187,7 +209,8 @@ size_t ev_time_format(ev_time_t t, char out[40])
 	return (size_t)(o - out);
 }
 
-/* 250ms, 5s, 2m, 1h, 3d; sets *ns.  Returns 0 or EV_EUSAGE. */
+/* 250ms, 5s, 2m, 1h, 3d; sets *ns.  Returns 0, T_BAD, or T_RANGE for a
+ * span that int64 nanoseconds cannot hold. */
 static int parse_span(const char *s, int64_t *ns, int bare_unit_ms)
 {
 	char *end;
@@ -195,7 +218,8 @@ static int parse_span(const char *s, int64_t *ns, int bare_unit_ms)
 	int64_t mul;
 
 	if (!isdigit((unsigned char)*s))
-		return EV_EUSAGE;
+		return T_BAD;
+	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (strcmp(end, "ms") == 0)
 		mul = 1000000;
@@ -210,10 +234,9 @@ static int parse_span(const char *s, int64_t *ns, int bare_unit_ms)
 	else if (*end == '\0' && bare_unit_ms)
 		mul = 1000000;
 	else
-		return EV_EUSAGE;
-	if (v < 0 || v > INT64_MAX / mul)
-		return EV_EUSAGE;
-	*ns = v * mul;
+		return T_BAD;
+	if (errno == ERANGE || __builtin_mul_overflow(v, mul, ns))
+		return T_RANGE;
 	return 0;
 }
 
@@ -227,10 +250,11 @@ int ev_duration_parse(const char *s, int64_t *ms)
 	return 0;
 }
 
-int ev_time_parse_user(const char *s, ev_time_t now, ev_time_t *out)
+/* ev_time_parse_user(), returning T_BAD or T_RANGE */
+static int time_parse_user(const char *s, ev_time_t now, ev_time_t *out)
 {
 	int64_t ns;
-	int y, m, d;
+	int y, m, d, r;
 	size_t n = strlen(s);
 
 	if (strcmp(s, "now") == 0) {
@@ -238,27 +262,44 @@ int ev_time_parse_user(const char *s, ev_time_t now, ev_time_t *out)
 		return 0;
 	}
 	if (s[0] == '-' || s[0] == '+') {
-		if (parse_span(s + 1, &ns, 0) != 0)
-			return EV_EUSAGE;
-		*out = s[0] == '-' ? now - ns : now + ns;
-		return 0;
+		if ((r = parse_span(s + 1, &ns, 0)) != 0)
+			return r;
+		if (s[0] == '-' ? __builtin_sub_overflow(now, ns, out)
+				: __builtin_add_overflow(now, ns, out))
+			return T_RANGE;
+		return *out == EV_TIME_NONE ? T_RANGE : 0;
 	}
 	if (n == 10 && s[4] == '-' && s[7] == '-') {
 		y = num(s, 4);
 		m = num(s + 5, 2);
 		d = num(s + 8, 2);
 		if (y < 0 || m < 0 || d < 0)
-			return EV_EUSAGE;
-		return make_time(y, m, d, 0, 0, 0, 0, 0, out) == 0 ? 0
-								   : EV_EUSAGE;
+			return T_BAD;
+		return make_time(y, m, d, 0, 0, 0, 0, 0, out);
 	}
-	return ev_time_parse(s, n, out) == 0 ? 0 : EV_EUSAGE;
+	return time_parse(s, n, out);
+}
+
+int ev_time_parse_user(const char *s, ev_time_t now, ev_time_t *out)
+{
+	switch (time_parse_user(s, now, out)) {
+	case 0:
+		return 0;
+	case T_RANGE:
+		return EV_EDATA;
+	default:
+		return EV_EUSAGE;
+	}
 }
 
 void ev_age_format(ev_time_t then, ev_time_t now, char *out, size_t n)
 {
-	int64_t s = (now - then) / 1000000000;
+	int64_t s;
 
+	/* times at the ends of the range are further apart than int64 */
+	if (__builtin_sub_overflow(now, then, &s))
+		s = then > now ? 0 : INT64_MAX;
+	s /= 1000000000;
 	if (s < 0)
 		s = 0;
 	if (s < 120)

@@ -244,9 +244,9 @@ static int get_time(const msgpack_object *v, ev_time_t *t, struct ev_error *err)
 		return 0;
 	case MSGPACK_OBJECT_STR:
 		if (ev_time_parse(STR_P(v), v->via.str.size, t) != 0)
-			return field_fail(err, F_TIME,
-					  "is not an RFC 3339 time within the "
-					  "years 1678 to 2261");
+			return field_fail(
+				err, F_TIME,
+				"is not an RFC 3339 time from " EV_TIME_RANGE);
 		return 0;
 	case MSGPACK_OBJECT_EXT:
 		memset(&it, 0, sizeof(it));
@@ -257,9 +257,9 @@ static int get_time(const msgpack_object *v, ev_time_t *t, struct ev_error *err)
 		if (v->via.ext.type == -1 && ev_mp_time_decode(&it, t) == 0)
 			return 0;
 		if (v->via.ext.type == -1)
-			return field_fail(err, F_TIME,
-					  "is not a timestamp within the years "
-					  "1678 to 2261");
+			return field_fail(
+				err, F_TIME,
+				"is not a timestamp from " EV_TIME_RANGE);
 		/* fall through */
 	default:
 		return field_fail(err, F_TIME,

@@ -631,11 +631,14 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 		goto fail;
 	}
 	w->lock_fd = ev_openat(log->dirfd, "lock", O_RDWR | O_CREAT, 0644);
-	w->head_fd = ev_openat(log->dirfd, "head", O_RDWR | O_CREAT, 0644);
+	if (w->lock_fd >= 0)
+		w->head_fd =
+			ev_openat(log->dirfd, "head", O_RDWR | O_CREAT, 0644);
 	if (w->lock_fd < 0 || w->head_fd < 0) {
-		r = ev_seterr_errno(err, errno == EACCES ? EV_EIO : EV_EIO,
-				    errno, "cannot open log '%s' for writing",
-				    log->path);
+		r = ev_seterr_errno(err, EV_EIO, errno,
+				    "cannot open '%s/%s' for writing",
+				    log->path,
+				    w->lock_fd < 0 ? "lock" : "head");
 		goto fail;
 	}
 	/* recover now, so damage is reported before any input is read */

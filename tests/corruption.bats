@@ -179,6 +179,45 @@ batch_at() {
 	assert_status 0
 }
 
+@test "corruption: an index larger than its segment can need is not loaded: bounded reads, same output; verify reports, repair rebuilds" {
+	local seg=00000000000000000000 st size
+	evgen 3000 --seed 3 | evpub -c B
+	st=$(evtail -n 1 --template '{stream}' B)
+	evtail --stream "$st" B >want
+	[ -s want ]
+	size=$(stat -c %s B/$seg.seg)
+	# 8 GiB of entries behind a valid header, sparse on disk
+	truncate -s 8G B/$seg.idx
+	run --separate-stderr strace -f -s 0 -o trace -e trace=read,pread64 \
+		timeout 60 evtail --stream "$st" B
+	assert_status 0
+	assert_stderr ""
+	cmp <(printf '%s\n' "$output") want
+	# no single read of more than 1 MiB: the index was not loaded whole
+	run awk 'match($0, /(read|pread64)\([0-9]+, ""\.\.\., [0-9]+/) {
+			n = substr($0, RSTART, RLENGTH); sub(/.*, /, "", n)
+			if (n + 0 > 1048576) { print; bad = 1 }
+		} END { exit bad }' trace
+	assert_status 0
+	run --separate-stderr evctl verify B
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: 'B' is damaged: index '$seg.idx' has 1073741822 entries, more than its segment of $size bytes can need ($((size / 4096 + 1)))
+evctl: run 'evctl repair B' to rebuild the indexes"
+	run --separate-stderr evctl repair B
+	assert_status 0
+	[ "$(stat -c %s B/$seg.idx)" -lt 4096 ]
+	run --separate-stderr evctl verify B
+	assert_status 0
+	truncate -s 8G B/$seg.tix
+	run --separate-stderr evctl verify B
+	assert_status 65
+	assert_stderr_contains "evctl: 'B' is damaged: index '$seg.tix' has 536870911 entries, more than its segment of $size bytes can need"
+	run --separate-stderr timeout 60 evtail --since 2000-01-01 --stream "$st" B
+	assert_status 0
+	cmp <(printf '%s\n' "$output") want
+}
+
 @test "corruption: a flipped byte in the head file: readers stay correct" {
 	local t pos shown=""
 	robust_seed

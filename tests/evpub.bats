@@ -308,11 +308,56 @@ evpub: 0 events appended; stopped at line 1"
 
 @test "evpub: bad time" {
 	echo '{"type":"A","time":"2025-13-01T00:00:00Z"}' >line.ndjson
-	bad_line "20: field 'time' is not an RFC 3339 time within the years 1678 to 2261"
+	bad_line "20: field 'time' is not an RFC 3339 time from 1677-09-21T00:12:43.145224193Z to 2262-04-11T23:47:16.854775807Z"
 	echo '{"type":"A","time":"3000-01-01T00:00:00Z"}' >line.ndjson
-	bad_line "20: field 'time' is not an RFC 3339 time within the years 1678 to 2261"
+	bad_line "20: field 'time' is not an RFC 3339 time from 1677-09-21T00:12:43.145224193Z to 2262-04-11T23:47:16.854775807Z"
 	echo '{"type":"A","time":12}' >line.ndjson
 	bad_line "20: field 'time' must be an RFC 3339 time string"
+}
+
+# the ends of the time range (evlog(5)) and one nanosecond past each
+TMIN=1677-09-21T00:12:43.145224193Z
+TMAX=2262-04-11T23:47:16.854775807Z
+TRANGE="times run from $TMIN to $TMAX"
+
+@test "evpub: times at both ends of the range are kept, one nanosecond past is a bad line" {
+	printf '{"type":"A","time":"%s"}\n' $TMIN $TMAX \
+		2262-04-12T01:47:16.854775807+02:00 \
+		1677-09-20T23:12:43.145224193-01:00 | evpub -c L
+	run --separate-stderr evtail --template '{time}' L
+	assert_status 0
+	assert_stdout "$TMIN
+$TMAX
+$TMAX
+$TMIN"
+	assert_stderr ""
+	for t in 2262-04-11T23:47:16.854775808Z 1677-09-21T00:12:43.145224192Z \
+		2262-04-12T01:47:16.854775807+01:59 \
+		1677-09-20T23:12:43.145224193-00:59 9999-12-31T23:59:59Z \
+		0000-01-01T00:00:00Z; do
+		echo "{\"type\":\"A\",\"time\":\"$t\"}" >line.ndjson
+		bad_line "20: field 'time' is not an RFC 3339 time from $TMIN to $TMAX"
+	done
+}
+
+@test "evpub --time: the ends of the range are kept, one nanosecond past exits 64" {
+	evctl init L
+	run --separate-stderr evpub L A --time $TMIN
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr evpub L A --time $TMAX
+	assert_status 0
+	assert_stderr ""
+	run evtail --template '{time}' L
+	assert_stdout "$TMIN
+$TMAX"
+	for t in 2262-04-11T23:47:16.854775808Z 1677-09-21T00:12:43.145224192Z +106751d -106752d; do
+		run --separate-stderr evpub L A --time "$t"
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evpub: --time: '$t' is out of range: $TRANGE")"
+	done
+	[ "$(event_count L)" = 2 ]
 }
 
 @test "evpub: bad version and schema" {
@@ -1092,14 +1137,28 @@ B @ 1 AAH/'
 }
 
 @test "evpub --format msgpack: bad times" {
-	mp_bad "82 $(s type; s A; s time; s nope)" "field 'time' is not an RFC 3339 time within the years 1678 to 2261"
+	mp_bad "82 $(s type; s A; s time; s nope)" "field 'time' is not an RFC 3339 time from 1677-09-21T00:12:43.145224193Z to 2262-04-11T23:47:16.854775807Z"
 	mp_bad "82 $(s type; s A; s time) 05" "field 'time' must be a timestamp or an RFC 3339 time string"
 	mp_bad "82 $(s type; s A; s time) d60100000000" "field 'time' must be a timestamp or an RFC 3339 time string"
 	# nanoseconds over 999999999, a size that is not 4, 8 or 12, and
 	# seconds past the year 2262
-	mp_bad "82 $(s type; s A; s time) d7ffffffffff00000000" "field 'time' is not a timestamp within the years 1678 to 2261"
-	mp_bad "82 $(s type; s A; s time) d5ff0000" "field 'time' is not a timestamp within the years 1678 to 2261"
-	mp_bad "82 $(s type; s A; s time) c70cff00000000 0000000400000000" "field 'time' is not a timestamp within the years 1678 to 2261"
+	mp_bad "82 $(s type; s A; s time) d7ffffffffff00000000" "field 'time' is not a timestamp from 1677-09-21T00:12:43.145224193Z to 2262-04-11T23:47:16.854775807Z"
+	mp_bad "82 $(s type; s A; s time) d5ff0000" "field 'time' is not a timestamp from 1677-09-21T00:12:43.145224193Z to 2262-04-11T23:47:16.854775807Z"
+	mp_bad "82 $(s type; s A; s time) c70cff00000000 0000000400000000" "field 'time' is not a timestamp from 1677-09-21T00:12:43.145224193Z to 2262-04-11T23:47:16.854775807Z"
+}
+
+@test "evpub --format msgpack: timestamps at both ends of the range are kept, one nanosecond past is refused" {
+	{
+		mp 82 "$(s type; s A; s time)" c70cff32f2d7ff0000000225c17d04
+		mp 82 "$(s type; s A; s time)" c70cff08a7f201fffffffdda3e82fb
+	} | evpub --format msgpack -c L
+	run --separate-stderr evtail --template '{time}' L
+	assert_status 0
+	assert_stdout "$TMAX
+$TMIN"
+	assert_stderr ""
+	mp_bad "82 $(s type; s A; s time) c70cff32f2d8000000000225c17d04" "field 'time' is not a timestamp from $TMIN to $TMAX"
+	mp_bad "82 $(s type; s A; s time) c70cff08a7f200fffffffdda3e82fb" "field 'time' is not a timestamp from $TMIN to $TMAX"
 }
 
 @test "evpub --format msgpack: an event over 1 MiB encoded is refused, and skipped with --skip-invalid" {

@@ -557,6 +557,73 @@ new"
 	done
 }
 
+@test "evtail: every time option takes both ends of the range and refuses one nanosecond past (64)" {
+	local min=1677-09-21T00:12:43.145224193Z max=2262-04-11T23:47:16.854775807Z
+	local lo=1677-09-21T00:12:43.145224192Z hi=2262-04-11T23:47:16.854775808Z
+	local range="times run from $min to $max"
+	printf '{"id":"a","type":"A","time":"%s"}\n{"id":"b","type":"A","time":"2025-01-01T00:00:00Z"}\n{"id":"c","type":"A","time":"%s"}\n' \
+		$min $max | evpub -c L
+	r() {
+		run --separate-stderr evtail --template '{id}' "$@" L
+		assert_status 0
+		assert_stderr ""
+	}
+	r --since $max
+	assert_stdout "c"
+	r --until $min
+	assert_stdout "a"
+	r --since $min --until $max
+	assert_stdout "a
+b
+c"
+	r --from @$max
+	assert_stdout "c"
+	r --from @$min --to @$min
+	assert_stdout "a"
+	r --where "time == \"$max\""
+	assert_stdout "c"
+	r --where "time <= \"$min\""
+	assert_stdout "a"
+	local o v
+	for o in --since --until; do
+		for v in $lo $hi +106751d -106752d +999999999999999999999d; do
+			run --separate-stderr evtail $o "$v" L
+			assert_status 64
+			assert_stdout ""
+			assert_stderr "$(usage_err "evtail: $o: '$v' is out of range: $range")"
+		done
+	done
+	for o in --from --to; do
+		for v in $lo $hi +106751d; do
+			run --separate-stderr evtail $o "@$v" L
+			assert_status 64
+			assert_stdout ""
+			assert_stderr "$(usage_err "evtail: $o: '@$v' is out of range: $range")"
+		done
+	done
+	run --separate-stderr evtail --where "time > \"$hi\"" L
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evtail: --where 'time > \"$hi\"': '$hi' is out of range: $range")"
+}
+
+@test "evtail: relative times reach the ends of the range exactly" {
+	local range="times run from 1677-09-21T00:12:43.145224193Z to 2262-04-11T23:47:16.854775807Z"
+	printf '{"id":"a","type":"A","time":"1970-01-01T00:00:00Z"}\n' | evpub -c L
+	# now is the epoch: 9223372036854 ms each way is the last in range
+	export EVLOG_TEST_SEED=1 SOURCE_DATE_EPOCH=0
+	run --separate-stderr evtail --template '{id}' --since -9223372036854ms --until +9223372036854ms L
+	assert_status 0
+	assert_stdout "a"
+	assert_stderr ""
+	for v in -9223372036855ms +9223372036855ms; do
+		run --separate-stderr evtail --since "$v" L
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(usage_err "evtail: --since: '$v' is out of range: $range")"
+	done
+}
+
 @test "evtail --count N stops after N events, also when filtered" {
 	fixture
 	ids --count 2

@@ -1610,6 +1610,30 @@ group 'far' had not consumed offsets 100 to $((SEGS[2] - 1)) (trimmed by force)"
 	assert_stderr "evtail: group 'far': offsets 100 to $((SEGS[2] - 1)) were trimmed before it read them"
 }
 
+@test "evctl trim --before and groups --reset --to @TIME take both ends of the range, and refuse one nanosecond past (64)" {
+	local min=1677-09-21T00:12:43.145224193Z max=2262-04-11T23:47:16.854775807Z
+	local range="times run from $min to $max" v
+	make_log L 20
+	evtail --group g --to 9 L >/dev/null
+	run --separate-stderr evctl trim --before $min L
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr evctl groups --reset g --to @$max L
+	assert_status 0
+	assert_stderr ""
+	for v in 1677-09-21T00:12:43.145224192Z 2262-04-11T23:47:16.854775808Z +106751d -106752d; do
+		run --separate-stderr evctl trim --before "$v" L
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(ctl_usage_err "evctl: trim: --before: '$v' is out of range: $range")"
+		run --separate-stderr evctl groups --reset g --to "@$v" L
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$(ctl_usage_err "evctl: --to: '@$v' is out of range: $range")"
+	done
+	[ "$(event_count L)" = 20 ]
+}
+
 @test "evctl trim: exactly one of --before, --keep-events and --keep-bytes, with good values" {
 	three_segments
 	local one="evctl: trim: give one of --before, --keep-events and --keep-bytes"

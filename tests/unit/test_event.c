@@ -281,6 +281,11 @@ static void test_time_rfc3339(void **state)
 		{"1678-01-01T00:00:00Z", utc(1678, 1, 1, 0, 0, 0, 0)},
 		{"2261-12-31T23:59:59.999999999Z",
 		 utc(2261, 12, 31, 23, 59, 59, 999999999)},
+		/* the ends of the range: all of int64 but EV_TIME_NONE */
+		{"1677-09-21T00:12:43.145224193Z", EV_TIME_MIN},
+		{"2262-04-11T23:47:16.854775807Z", EV_TIME_MAX},
+		{"2262-04-12T01:47:16.854775807+02:00", EV_TIME_MAX},
+		{"1677-09-20T23:12:43.145224193-01:00", EV_TIME_MIN},
 	};
 	static const char *const bad[] = {
 		"2025-01-10T09:30:00.1234567890Z", /* 10 fraction digits */
@@ -307,6 +312,10 @@ static void test_time_rfc3339(void **state)
 		"2025-1-10T09:30:00Z",
 		" 2025-01-10T09:30:00Z",
 		"1677-01-01T00:00:00Z", /* outside int64 nanoseconds */
+		"1677-09-21T00:12:43.145224192Z", /* EV_TIME_NONE */
+		"1677-09-21T00:12:43.145224191Z",
+		"2262-04-11T23:47:16.854775808Z",
+		"2262-04-12T01:47:16.854775807+01:59",
 		"0001-01-01T00:00:00Z",
 		"9999-12-31T23:59:59Z",
 		"2263-01-01T00:00:00Z",
@@ -362,6 +371,8 @@ static void test_time_format(void **state)
 		{1700000000123000000LL, "2023-11-14T22:13:20.123Z"},
 		{1700000000123456000LL, "2023-11-14T22:13:20.123456Z"},
 		{1700000000123456789LL, "2023-11-14T22:13:20.123456789Z"},
+		{EV_TIME_MIN, "1677-09-21T00:12:43.145224193Z"},
+		{EV_TIME_MAX, "2262-04-11T23:47:16.854775807Z"},
 	};
 	char buf[40];
 	ev_time_t back;
@@ -375,6 +386,45 @@ static void test_time_format(void **state)
 		assert_int_equal(ev_time_parse(buf, n, &back), 0);
 		assert_true(back == cases[i].t);
 	}
+}
+
+/* User times: relative ones are checked against the range, never wrapped;
+ * a time out of range is EV_EDATA, not a time EV_EUSAGE. */
+static void test_time_user_range(void **state)
+{
+	ev_time_t t;
+	char age[16];
+
+	(void)state;
+	assert_int_equal(ev_time_parse_user("+9223372036854ms", 0, &t), 0);
+	assert_true(t == 9223372036854000000LL);
+	assert_int_equal(ev_time_parse_user("-9223372036854ms", 0, &t), 0);
+	assert_true(t == -9223372036854000000LL);
+	assert_int_equal(ev_time_parse_user("+9223372036855ms", 0, &t),
+			 EV_EDATA);
+	assert_int_equal(ev_time_parse_user("-9223372036855ms", 0, &t),
+			 EV_EDATA);
+	assert_int_equal(ev_time_parse_user("-1ms", EV_TIME_MIN + 999999, &t),
+			 EV_EDATA);
+	assert_int_equal(ev_time_parse_user("-1ms", EV_TIME_MIN + 1000000, &t),
+			 0);
+	assert_true(t == EV_TIME_MIN);
+	assert_int_equal(ev_time_parse_user("+106751d", ev_now(), &t),
+			 EV_EDATA);
+	assert_int_equal(ev_time_parse_user("+99999999999999999999d", 0, &t),
+			 EV_EDATA);
+	assert_int_equal(ev_time_parse_user("2262-04-11T23:47:16.854775808Z", 0,
+					    &t),
+			 EV_EDATA);
+	assert_int_equal(ev_time_parse_user("2262-04-12", 0, &t), EV_EDATA);
+	assert_int_equal(ev_time_parse_user("2262-04-11", 0, &t), 0);
+	assert_int_equal(ev_time_parse_user("+1x", 0, &t), EV_EUSAGE);
+	assert_int_equal(ev_time_parse_user("2025-02-30", 0, &t), EV_EUSAGE);
+	/* ages across the whole range do not overflow */
+	ev_age_format(EV_TIME_MIN, EV_TIME_MAX, age, sizeof(age));
+	assert_string_equal(age, "106751d");
+	ev_age_format(EV_TIME_MAX, EV_TIME_MIN, age, sizeof(age));
+	assert_string_equal(age, "0s");
 }
 
 static void test_version_schema(void **state)
@@ -1530,6 +1580,7 @@ int main(void)
 		cmocka_unit_test(test_id_generated_uuid7),
 		cmocka_unit_test(test_time_rfc3339),
 		cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_time_user_range),
 		cmocka_unit_test(test_version_schema),
 		cmocka_unit_test(test_unknown_field),
 		cmocka_unit_test(test_duplicate_field),

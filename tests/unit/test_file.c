@@ -279,16 +279,24 @@ static void test_tmpfiles_are_unique(void **state)
 {
 	struct fx *f = *state;
 	struct ev_tmpfile a, b;
-	char want[64];
+	const struct ev_tmpfile *t;
+	char pid[32];
+	size_t i;
 
-	/* two at once for one name: two temporaries, beside the file */
+	/* two at once for one name: two temporaries, beside the file, named
+	 * NAME.tmp. and 16 random hex digits: nothing to guess them by */
 	put(f, "f", "old\n");
 	assert_int_equal(ev_tmpfile_write(&a, f->dirfd, "f", "A", 1), 0);
 	assert_int_equal(ev_tmpfile_write(&b, f->dirfd, "f", "B", 1), 0);
 	assert_string_not_equal(a.name, b.name);
-	snprintf(want, sizeof(want), "f.tmp.%ld.", (long)getpid());
-	assert_memory_equal(a.name, want, strlen(want));
-	assert_memory_equal(b.name, want, strlen(want));
+	snprintf(pid, sizeof(pid), ".%ld.", (long)getpid());
+	for (t = &a; t != NULL; t = t == &a ? &b : NULL) {
+		assert_int_equal(strlen(t->name), 6 + 16);
+		assert_memory_equal(t->name, "f.tmp.", 6);
+		for (i = 6; i < 22; i++)
+			assert_non_null(strchr("0123456789abcdef", t->name[i]));
+		assert_null(strstr(t->name, pid));
+	}
 	assert_content(f->path, "old\n");
 	/* renamed in order: the last one wins, and both names are gone */
 	assert_int_equal(ev_tmpfile_rename(&a, "f"), 0);
@@ -323,29 +331,68 @@ static void test_tmpfile_remove(void **state)
 
 /* A temporary left by a dead process of the same pid is passed over,
  * and left alone. */
-static void test_stale_tmpfile_passed_over(void **state)
+/* Temporaries planted where a writer might put its own, symbolic links
+ * among them, are never written through: the writer's name is another. */
+static void test_planted_tmpfile_passed_over(void **state)
 {
 	struct fx *f = *state;
-	struct ev_tmpfile t;
-	char stale1[400], stale2[400], want[1300];
-	long pid;
+	char name[400], target[400], want[2000];
 	unsigned n;
 
-	assert_int_equal(ev_tmpfile_write(&t, f->dirfd, "f", "x", 1), 0);
-	assert_int_equal(sscanf(t.name, "f.tmp.%ld.%u", &pid, &n), 2);
-	assert_int_equal(pid, (long)getpid());
-	ev_tmpfile_remove(&t);
-	/* the next two names this process would take */
-	snprintf(stale1, sizeof(stale1), "f.tmp.%ld.%u", pid, n + 1);
-	snprintf(stale2, sizeof(stale2), "f.tmp.%ld.%u", pid, n + 2);
-	put(f, stale1, "stale1");
-	put(f, stale2, "stale2");
+	snprintf(target, sizeof(target), "%s/target", f->dir);
+	put(f, "target", "kept");
+	for (n = 1; n <= 3; n++) {
+		snprintf(name, sizeof(name), "%s/f.tmp.%ld.%u", f->dir,
+			 (long)getpid(), n);
+		assert_int_equal(symlink(target, name), 0);
+	}
 	assert_int_equal(ev_file_replace(f->dirfd, "f", "new\n", 4), 0);
 	assert_content(f->path, "new\n");
-	snprintf(want, sizeof(want), "f %s %s", stale1, stale2);
+	assert_content(target, "kept");
+	snprintf(want, sizeof(want),
+		 "f f.tmp.%ld.1 f.tmp.%ld.2 f.tmp.%ld.3 target", (long)getpid(),
+		 (long)getpid(), (long)getpid());
 	assert_string_equal(listing(f->dir), want);
-	snprintf(want, sizeof(want), "%s/%s", f->dir, stale1);
-	assert_content(want, "stale1");
+}
+
+/* ev_openat() opens regular files only: not through a symbolic link, and
+ * not a FIFO, which it must not wait on; directories as asked. */
+static void test_openat_regular_only(void **state)
+{
+	struct fx *f = *state;
+	char path[400];
+	int fd;
+
+	put(f, "f", "x");
+	snprintf(path, sizeof(path), "%s/link", f->dir);
+	assert_int_equal(symlink(f->path, path), 0);
+	snprintf(path, sizeof(path), "%s/fifo", f->dir);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	assert_int_equal(mkdirat(f->dirfd, "d", 0755), 0);
+
+	fd = ev_openat(f->dirfd, "f", O_RDONLY, 0);
+	assert_true(fd >= 0);
+	close(fd);
+	errno = 0;
+	assert_int_equal(ev_openat(f->dirfd, "link", O_RDONLY, 0), -1);
+	assert_int_equal(errno, ELOOP);
+	errno = 0;
+	assert_int_equal(ev_openat(f->dirfd, "link", O_RDWR | O_CREAT, 0644),
+			 -1);
+	assert_int_equal(errno, ELOOP);
+	assert_content(f->path, "x");
+	errno = 0;
+	assert_int_equal(ev_openat(f->dirfd, "fifo", O_RDONLY, 0), -1);
+	assert_int_equal(errno, EV_ENOTREG);
+	errno = 0;
+	assert_int_equal(ev_openat(f->dirfd, "fifo", O_RDWR, 0), -1);
+	assert_int_equal(errno, EV_ENOTREG);
+	errno = 0;
+	assert_int_equal(ev_openat(f->dirfd, "d", O_RDONLY, 0), -1);
+	assert_int_equal(errno, EV_ENOTREG);
+	fd = ev_openat(f->dirfd, "d", O_RDONLY | O_DIRECTORY, 0);
+	assert_true(fd >= 0);
+	close(fd);
 }
 
 static void test_create(void **state)
@@ -445,8 +492,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tmpfile_remove, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_stale_tmpfile_passed_over,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_planted_tmpfile_passed_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_openat_regular_only, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_replaces, setup,
 						teardown),
