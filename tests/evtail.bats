@@ -604,7 +604,9 @@ c"
 	run --separate-stderr evtail --where "time > \"$hi\"" L
 	assert_status 64
 	assert_stdout ""
-	assert_stderr "$(usage_err "evtail: --where 'time > \"$hi\"': '$hi' is out of range: $range")"
+	assert_stderr "$(usage_err "evtail: --where: column 8: '$hi' is out of range: $range
+  time > \"$hi\"
+         ^")"
 }
 
 @test "evtail: relative times reach the ends of the range exactly" {
