@@ -309,6 +309,35 @@ unpublished_damage() {
 	assert_status 0
 }
 
+@test "corruption: a segment copied under the head segment's name: the writer refuses before cutting anything" {
+	local head=W/${SEGS[2]}.seg
+	cp W/"${SEGS[0]}".seg copy.seg
+	cp copy.seg "$head"
+	cp W/head head.before
+	run --separate-stderr evpub W <<<'{"type":"X"}'
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: log 'W' is damaged: segment ${SEGS[2]}, byte 0: segment header names another offset; refusing to append
+evpub: run 'evctl verify W' to inspect and 'evctl repair W' to fix it"
+	# not one byte cut from it, and the head as it was
+	cmp "$head" copy.seg
+	cmp W/head head.before
+}
+
+@test "corruption: a head segment that is a symbolic link: the writer refuses and leaves its target alone" {
+	local name=${SEGS[2]}.seg
+	mv W/"$name" outside.seg
+	printf 'torn tail' >>outside.seg
+	cp outside.seg outside.before
+	ln -s ../outside.seg W/"$name"
+	run --separate-stderr evpub W <<<'{"type":"X"}'
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: log 'W': segment '$name' is a symbolic link; refusing to append"
+	cmp outside.seg outside.before
+	[ -L W/"$name" ]
+}
+
 @test "corruption: verify reports damage the writer refuses, past the durable end" {
 	unpublished_damage
 	# the writer's refusal sends the user to 'evctl verify', which must
