@@ -297,7 +297,14 @@ g.lock" ]
 	id=$(log_id L)
 	for bad in "evlog-group 2|log $id|next 3" "log $id|next 3" \
 		"evlog-group 1|next 3" "evlog-group 1|log $id" \
-		"evlog-group 1|log $id|next x" "evlog-group 1|log abc|next 3" ""; do
+		"evlog-group 1|log $id|next x" "evlog-group 1|log abc|next 3" \
+		"evlog-group 1|log $id|next 3junk" "evlog-group 1|log $id|next -0" \
+		"evlog-group 1|log $id|next 18446744073709551616" \
+		"evlog-group 1|log $id|next 3|handled -1" \
+		"evlog-group 1|log $id|next 3|skipped 1x" \
+		"evlog-group 1|log $id|next 3|duration-sum nan" \
+		"evlog-group 1|log $id|next 3|duration-sum -2" \
+		"evlog-group 1|log $id|next 3|duration-buckets 1 2 -3" ""; do
 		tr '|' '\n' <<<"$bad" >L/groups/g.group
 		run --separate-stderr evtail --group g L
 		assert_status 65
