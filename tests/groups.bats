@@ -1473,6 +1473,26 @@ removed_line() {
 	assert_stdout "$(seq "${SEGS[2]}" 1499)"
 }
 
+@test "evctl trim takes the log lock before it checks the groups" {
+	three_segments
+	# group g has read nothing yet
+	evtail --group g --count 1 L >/dev/null
+	flock L/lock sleep 30 &
+	local holder=$! trimmer rc=0
+	wait_file /proc/$holder 5
+	evctl trim --keep-events 1 L >trim.out 2>trim.err &
+	trimmer=$!
+	wait_lock_waiter "$trimmer" 10
+	# while trim waits for the lock, the group catches up
+	evtail --group g L >/dev/null
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	wait "$trimmer" || rc=$?
+	[ "$rc" = 0 ] || { cat trim.err >&2; false; }
+	[ ! -s trim.err ]
+	[ "$(evctl info --json L | jq .first_offset)" = "${SEGS[2]}" ]
+}
+
 @test "evctl trim: the last segment is never removed" {
 	three_segments
 	evctl trim --keep-events 1 L >/dev/null
