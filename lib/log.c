@@ -301,7 +301,12 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 	if (mkdtemp(tmpdir) == NULL)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'",
 				       path);
-	chmod(tmpdir, 0755);
+	{
+		/* mkdtemp makes it 0700: give it the mode mkdir would */
+		mode_t um = umask(0);
+		umask(um);
+		chmod(tmpdir, 0777 & ~um);
+	}
 	memset(&log, 0, sizeof(log));
 	log.dirfd = -1;
 	log.path = tmpdir;

@@ -159,6 +159,15 @@ torn_tail() {
 	assert_stdout "a.evlog: ok, 0 events in 0 batches, 1 segment"
 }
 
+@test "evctl init: the log directory's mode follows the umask" {
+	(umask 002 && evctl init a.evlog)
+	[ "$(stat -c %a a.evlog)" = 775 ]
+	(umask 077 && evctl init b.evlog)
+	[ "$(stat -c %a b.evlog)" = 700 ]
+	(umask 022 && evctl init c.evlog)
+	[ "$(stat -c %a c.evlog)" = 755 ]
+}
+
 @test "evctl init --level, --segment-bytes, --sync and --dedupe-window are stored" {
 	run --separate-stderr evctl init --level 19 --segment-bytes 64K --sync none \
 		--dedupe-window 10 a.evlog
