@@ -77,7 +77,12 @@ static int group_dir(struct ev_log *log, const char *state_dir, int create,
 		dir = NULL;
 	if (dir == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	if (create && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+	if (create && state_dir == NULL) {
+		if (ev_log_mkdir(log, "groups", err) != 0) {
+			free(dir);
+			return err->code;
+		}
+	} else if (create && mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'", dir);
 		free(dir);
 		return EV_EIO;

@@ -640,10 +640,8 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 		ev_setremedy(err, EV_REMEDY_REPAIR_STATE, st->log->path);
 		return EV_EDATA;
 	}
-	if (mkdirat(st->log->dirfd, "state", 0755) != 0 && errno != EEXIST)
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s/state'",
-				       st->log->path);
+	if (ev_log_mkdir(st->log, "state", err) != 0)
+		return err->code;
 	dirfd = ev_openat(st->log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
 	if (dirfd < 0)
 		return ev_seterr_errno(err, EV_EIO, errno,
