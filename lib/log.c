@@ -223,7 +223,8 @@ int ev_log_mkdir(struct ev_log *log, const char *name, struct ev_error *err)
 		if (errno == EEXIST)
 			return 0;
 		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s/%s'", log->path, name);
+				       "cannot create '%s/%s'", log->path,
+				       name);
 	}
 	if (ev_fsync_dir(log->dirfd) != 0)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot sync '%s'",
