@@ -341,6 +341,13 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 				"one before");
 			goto out;
 		}
+		if (have_head && segs[i] == head.seg_base &&
+		    sh.salt != head.salt) {
+			/* readers and writers refuse it: so does verify */
+			r = vfail(err, segs[i], segs[i], 0,
+				  "head file does not match the segment");
+			goto out;
+		}
 		limit = have_head && segs[i] == head.seg_base ? head.end : size;
 		shorter = limit > size;
 		if (shorter)

@@ -380,7 +380,7 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 	r->tail_is_torn_ok = 0;
 	if (r->have_head && is_last(r, i)) {
 		if (r->head.salt != sh.salt)
-			return seg_damage(r, sh.base, sh.base,
+			return seg_damage(r, sh.base, 0,
 					  "head file does not "
 					  "match the segment",
 					  err);

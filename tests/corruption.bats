@@ -338,6 +338,25 @@ evpub: run 'evctl verify W' to inspect and 'evctl repair W' to fix it"
 	[ -L W/"$name" ]
 }
 
+@test "corruption: a head whose salt is not its segment's: verify, evtail and evpub all refuse, naming byte 0" {
+	local rp seg=${SEGS[2]}
+	rp=$("$EVTEST" head W/head | cut -d' ' -f4)
+	# the salt is bytes 32..39; the CRC made to match again
+	"$EVTEST" flip W/head 32 1 >/dev/null
+	"$EVTEST" head-rp W/head "$rp"
+	run --separate-stderr evctl verify W
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_contains "evctl: 'W' is damaged: segment $seg, offset $((10#$seg)), byte 0: head file does not match the segment"
+	run --separate-stderr evtail W
+	assert_status 65
+	assert_stderr "evtail: damaged data in 'W': segment $seg, offset $((10#$seg)), byte 0: head file does not match the segment
+evtail: run 'evctl verify W' for details"
+	run --separate-stderr evpub W <<<'{"type":"X"}'
+	assert_status 65
+	assert_stderr_contains "evpub: log 'W' is damaged: segment $seg, byte 0: segment header does not match the head file; refusing to append"
+}
+
 @test "corruption: verify reports damage the writer refuses, past the durable end" {
 	unpublished_damage
 	# the writer's refusal sends the user to 'evctl verify', which must
