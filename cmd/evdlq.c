@@ -169,8 +169,17 @@ static int scan(struct ev_log *log, struct ev_letter **v, size_t *n)
 {
 	struct ev_error err;
 
+	size_t i;
+
 	if (ev_dlq_scan(log, v, n, &err) != 0)
 		return fe_report(&err);
+	for (i = 0; i < *n; i++)
+		if ((*v)[i].malformed != NULL &&
+		    (*v)[i].state == EV_LETTER_OPEN)
+			fe_warn("skipped the dead letter at offset %llu: %s; "
+				"'evdlq purge' discards it",
+				(unsigned long long)(*v)[i].offset,
+				(*v)[i].malformed);
 	return 0;
 }
 
@@ -677,6 +686,7 @@ static int cmd_purge(int argc, char **argv)
 	char b[32];
 
 	memset(&s, 0, sizeof(s));
+	s.malformed = 1; /* what no one else can read, purge discards */
 	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case OPT_DRY_RUN:
@@ -707,11 +717,13 @@ static int cmd_purge(int argc, char **argv)
 	if (!dry && (rc = open_writer(log, &w)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
+		const char *what =
+			v[i].malformed ? "malformed" : v[i].orig_type;
 		if (!ev_letter_selected(&s, &v[i], now))
 			continue;
 		if (dry) {
 			printf("would discard %llu (%s)\n",
-			       (unsigned long long)v[i].offset, v[i].orig_type);
+			       (unsigned long long)v[i].offset, what);
 			continue;
 		}
 		if (ev_dlq_record(w, EV_RESOLUTION_DISCARDED, &v[i], NULL, 0,
@@ -720,7 +732,7 @@ static int cmd_purge(int argc, char **argv)
 			break;
 		}
 		printf("discarded %llu (%s)\n", (unsigned long long)v[i].offset,
-		       v[i].orig_type);
+		       what);
 		purged++;
 	}
 	if (rc == 0 && !dry)

@@ -298,6 +298,26 @@ static int check_indexes(struct ev_log *log, uint64_t base, uint64_t salt,
 	return 0;
 }
 
+/*
+ * Is a writer at work on the log (it holds the log lock), or did one
+ * publish since head was read?  Then the bytes past head's durable end
+ * are a batch in progress, not what an interrupted writer left.
+ */
+static int writer_busy(struct ev_log *log, const struct ev_head *head)
+{
+	struct ev_head now;
+	int fd = ev_openat(log->dirfd, "lock", O_RDONLY | O_NONBLOCK, 0), busy;
+
+	if (fd < 0)
+		return 0;
+	busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	if (!busy && ev_head_read(log->dirfd, &now) == 0 &&
+	    (now.seg_base != head->seg_base || now.end != head->end))
+		busy = 1;
+	close(fd);
+	return busy;
+}
+
 int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 		  ev_notice_fn notice, void *ctx, struct ev_error *err)
 {
@@ -351,6 +371,13 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 				err, segs[i], next, 0,
 				"segment does not continue the offsets of the "
 				"one before");
+			goto out;
+		}
+		if (have_head && segs[i] == head.seg_base &&
+		    sh.salt != head.salt) {
+			/* readers and writers refuse it: so does verify */
+			r = vfail(err, segs[i], segs[i], 0,
+				  "head file does not match the segment");
 			goto out;
 		}
 		limit = have_head && segs[i] == head.seg_base ? head.end : size;
@@ -471,7 +498,7 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 					"segment");
 				goto out;
 			}
-			if (size > head.end) {
+			if (size > head.end && !writer_busy(log, &head)) {
 				/* judge them as the next writer will */
 				uint64_t p2 = head.end, n2 = next;
 				const char *why2 = NULL;

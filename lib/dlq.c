@@ -419,16 +419,17 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 				l->original_json =
 					original_json(o, on, l->source_offset,
 						      err);
-			if (l->id == NULL || l->original_json == NULL ||
-			    l->orig_type == NULL || l->group == NULL ||
-			    l->source_log_id == NULL) {
-				r = ev_seterr(
-					err, EV_EDATA,
-					"dead letter at offset %llu lacks its "
-					"original event or context",
-					(unsigned long long)rec.offset);
+			if (l->id == NULL) {
+				r = ev_seterr(err, EV_ERR, "out of memory");
 				break;
 			}
+			/* one bad letter must not stop the whole DLQ: it is
+			 * kept, marked, so that it can be reported and
+			 * purged, and no one else looks at it */
+			if (l->original_json == NULL || l->orig_type == NULL ||
+			    l->group == NULL || l->source_log_id == NULL)
+				l->malformed = "it lacks its original event or "
+					       "context";
 		} else if (IS("DeadLetterResolved") ||
 			   IS("DeadLetterDiscarded") ||
 			   IS("DeadLetterRetryFailed")) {
@@ -512,7 +513,7 @@ uint64_t ev_dlq_next_round(const struct ev_letter *v, size_t n,
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (v[i].source_offset == offset &&
+		if (v[i].malformed == NULL && v[i].source_offset == offset &&
 		    strcmp(v[i].group, group) == 0 &&
 		    strcmp(v[i].source_log_id, source_log_id) == 0 &&
 		    v[i].round >= round)
@@ -523,8 +524,8 @@ uint64_t ev_dlq_next_round(const struct ev_letter *v, size_t n,
 int ev_letter_parks(const struct ev_letter *l, const char *group,
 		    const char *source_log_id)
 {
-	return l->state == EV_LETTER_OPEN && l->orig_stream != NULL &&
-	       strcmp(l->group, group) == 0 &&
+	return l->state == EV_LETTER_OPEN && l->malformed == NULL &&
+	       l->orig_stream != NULL && strcmp(l->group, group) == 0 &&
 	       strcmp(l->source_log_id, source_log_id) == 0;
 }
 

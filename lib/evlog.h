@@ -1034,11 +1034,14 @@ struct ev_letter {
 	uint64_t attempts, round, retries_failed;
 	ev_time_t first_failure, last_failure;
 	int parked;
-	int state;	      /* EV_LETTER_* */
-	ev_time_t state_time; /* when resolved or discarded */
-	char *reason;	      /* why it was discarded */
-	char *original_json;  /* the original event as evtail --exec gives it:
-			       * envelope JSON, source_offset as its offset */
+	int state;	       /* EV_LETTER_* */
+	ev_time_t state_time;  /* when resolved or discarded */
+	char *reason;	       /* why it was discarded */
+	char *original_json;   /* the original event as evtail --exec gives it:
+				* envelope JSON, source_offset as its offset */
+	const char *malformed; /* why a DeadLetter record is not a letter
+				* (no original event or context), or NULL;
+				* such a letter is only ever purged */
 };
 
 /* Encode a DeadLetter record into out. */
@@ -1214,6 +1217,8 @@ struct ev_letter_select {
 	int64_t older_ms; /* written at least this long ago */
 	int all;	  /* not only open letters */
 	void *error;	  /* see ev_letter_select_error() */
+	int malformed;	  /* open malformed letters too (purge), unless a
+			   * selector on their content is given */
 };
 /* The last failure (message or stderr) matches an ERE: 0, EV_EUSAGE
  * when ere is not one. */

@@ -358,6 +358,9 @@ int ev_head_decode(const uint8_t *in, struct ev_head *h);
 int ev_head_read(int dirfd, struct ev_head *h);
 /* Sorted segment bases of a log directory; *out is malloc'ed. */
 int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err);
+/* Make directory name of the log (state/, groups/) if it is missing, and
+ * when it was made, sync the log directory so that it stays. */
+int ev_log_mkdir(struct ev_log *log, const char *name, struct ev_error *err);
 
 /* index.c: sparse offset and time indexes (evlog(5) INDEXES) */
 #define EV_IDX_ENTRY 8

@@ -77,7 +77,12 @@ static int group_dir(struct ev_log *log, const char *state_dir, int create,
 		dir = NULL;
 	if (dir == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	if (create && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+	if (create && state_dir == NULL) {
+		if (ev_log_mkdir(log, "groups", err) != 0) {
+			free(dir);
+			return err->code;
+		}
+	} else if (create && mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'", dir);
 		free(dir);
 		return EV_EIO;
@@ -100,12 +105,32 @@ static int group_dir(struct ev_log *log, const char *state_dir, int create,
 	return 0;
 }
 
-/* Parse a state file.  0, EV_ENOENT when absent, EV_EDATA when bad. */
+/* A plain decimal number that fits 64 bits, nothing else (no sign, no
+ * overflow to the maximum as strtoull does): 0, or -1. */
+static int dec_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' ||
+		    v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Parse a state file.  0, EV_ENOENT when absent, EV_EDATA when bad.
+ * Every value is range-checked: a file another program wrote is
+ * damaged when a number in it is not one, never read as a huge one. */
 static int state_load(int dirfd, const char *dir, const char *name,
 		      struct ev_group_state *st, struct ev_error *err)
 {
 	char file[EV_GROUP_NAME_MAX + 16], buf[2048], *line, *save;
-	unsigned long long v;
+	uint64_t v;
 	int fd, have_log = 0, have_next = 0, first = 1, i;
 	ssize_t n;
 
@@ -142,7 +167,7 @@ static int state_load(int dirfd, const char *dir, const char *name,
 			memcpy(st->log_id, val, 33);
 			have_log = 1;
 		} else if (strcmp(key, "next") == 0) {
-			if (sscanf(val, "%llu", &v) != 1)
+			if (dec_u64(val, &v) != 0)
 				goto bad;
 			st->next = v;
 			have_next = 1;
@@ -151,24 +176,37 @@ static int state_load(int dirfd, const char *dir, const char *name,
 			    0)
 				goto bad;
 		} else if (strcmp(key, "handled") == 0) {
-			sscanf(val, "%llu", &v);
+			if (dec_u64(val, &v) != 0)
+				goto bad;
 			st->stats.handled = v;
 		} else if (strcmp(key, "failed") == 0) {
-			sscanf(val, "%llu", &v);
+			if (dec_u64(val, &v) != 0)
+				goto bad;
 			st->stats.failed = v;
 		} else if (strcmp(key, "dead-lettered") == 0) {
-			sscanf(val, "%llu", &v);
+			if (dec_u64(val, &v) != 0)
+				goto bad;
 			st->stats.dead_lettered = v;
 		} else if (strcmp(key, "skipped") == 0) {
-			sscanf(val, "%llu", &v);
+			if (dec_u64(val, &v) != 0)
+				goto bad;
 			st->stats.skipped = v;
 		} else if (strcmp(key, "duration-sum") == 0) {
-			st->stats.sum = strtod(val, NULL);
+			char *e;
+			st->stats.sum = strtod(val, &e);
+			if (e == val || *e != '\0' || !(st->stats.sum >= 0) ||
+			    st->stats.sum > 1e18)
+				goto bad;
 		} else if (strcmp(key, "duration-buckets") == 0) {
 			char *p = val, *e;
 			for (i = 0; i < EV_HIST_BUCKETS; i++) {
+				while (*p == ' ')
+					p++;
+				if (*p < '0' || *p > '9')
+					goto bad;
+				errno = 0;
 				st->stats.buckets[i] = strtoull(p, &e, 10);
-				if (e == p)
+				if (errno == ERANGE)
 					goto bad;
 				p = e;
 			}

@@ -38,6 +38,13 @@ void ev_letter_select_free(struct ev_letter_select *s)
 int ev_letter_selected(const struct ev_letter_select *s,
 		       const struct ev_letter *l, ev_time_t now)
 {
+	if (l->malformed != NULL)
+		return s->malformed && l->state == EV_LETTER_OPEN &&
+		       s->type == NULL && s->stream == NULL &&
+		       s->group == NULL && s->error == NULL &&
+		       s->older_ms <= 0 &&
+		       (!s->have_offset ||
+			(l->offset >= s->from && l->offset <= s->to));
 	if (!s->all && l->state != EV_LETTER_OPEN)
 		return 0;
 	if (s->have_offset && (l->offset < s->from || l->offset > s->to))

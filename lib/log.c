@@ -217,6 +217,21 @@ static int seg_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int ev_log_mkdir(struct ev_log *log, const char *name, struct ev_error *err)
+{
+	if (mkdirat(log->dirfd, name, 0755) != 0) {
+		if (errno == EEXIST)
+			return 0;
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot create '%s/%s'", log->path,
+				       name);
+	}
+	if (ev_fsync_dir(log->dirfd) != 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot sync '%s'",
+				       log->path);
+	return 0;
+}
+
 int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err)
 {
 	DIR *d;
@@ -301,7 +316,12 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 	if (mkdtemp(tmpdir) == NULL)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'",
 				       path);
-	chmod(tmpdir, 0755);
+	{
+		/* mkdtemp makes it 0700: give it the mode mkdir would */
+		mode_t um = umask(0);
+		umask(um);
+		chmod(tmpdir, 0777 & ~um);
+	}
 	memset(&log, 0, sizeof(log));
 	log.dirfd = -1;
 	log.path = tmpdir;

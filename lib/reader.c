@@ -34,7 +34,8 @@ struct ev_reader {
 	int have_head;
 	char id_hex[33];
 
-	/* current segment */
+	/* current segment: segs[si], unless trim removed it from the list
+	 * (SEG_GONE) while we still read it through fd */
 	size_t si;
 	int fd;
 	uint64_t seg_base, salt;
@@ -200,6 +201,8 @@ static int seg_damage(struct ev_reader *r, uint64_t off, uint64_t pos,
 	return EV_EDATA;
 }
 
+#define SEG_GONE ((size_t)-1)
+
 static void close_seg(struct ev_reader *r)
 {
 	prefetch_cancel(r);
@@ -219,6 +222,74 @@ static int is_last(const struct ev_reader *r, size_t i)
 	if (r->have_head)
 		return r->segs[i] >= r->head.seg_base;
 	return i + 1 >= r->nseg;
+}
+
+/* Is the segment being read the last one readers may see? */
+static int cur_is_last(const struct ev_reader *r)
+{
+	if (r->si == SEG_GONE)
+		return r->have_head && r->seg_base >= r->head.seg_base;
+	return is_last(r, r->si);
+}
+
+/*
+ * The next event to read was removed by evctl trim: say so, with where
+ * the log starts now (ev_reader_first_offset), rather than reading on
+ * from a list of segments that no longer exist.
+ */
+static int trimmed(struct ev_reader *r, uint64_t off, struct ev_error *err)
+{
+	return ev_seterr(err, EV_EDATA,
+			 "offset %llu of '%s' was trimmed; the log now starts "
+			 "at %llu",
+			 (unsigned long long)off, r->path,
+			 (unsigned long long)r->first);
+}
+
+/*
+ * Read the list of segments again (a roll or a trim since), up to the
+ * head's.  The segment being read keeps its open descriptor; si is
+ * found again in the new list, or SEG_GONE when trim removed it.
+ */
+static int relist(struct ev_reader *r, struct ev_error *err)
+{
+	uint64_t *segs = NULL;
+	size_t nseg = 0, k;
+
+	if (ev_log_segments(r->dirfd, &segs, &nseg, err) != 0)
+		return err->code;
+	if (r->have_head)
+		while (nseg > 0 && segs[nseg - 1] > r->head.seg_base)
+			nseg--;
+	if (nseg == 0) {
+		free(segs);
+		return ev_seterr(err, EV_EDATA, "log '%s' has no segments",
+				 r->path);
+	}
+	free(r->segs);
+	r->segs = segs;
+	r->nseg = nseg;
+	r->first = segs[0];
+	if (r->fd < 0)
+		return 0;
+	r->si = SEG_GONE;
+	for (k = 0; k < nseg; k++)
+		if (segs[k] == r->seg_base)
+			r->si = k;
+	return 0;
+}
+
+/* The segment that starts at offset, if the list has it. */
+static int seg_at(const struct ev_reader *r, uint64_t offset, size_t *i)
+{
+	size_t k;
+
+	for (k = 0; k < r->nseg; k++)
+		if (r->segs[k] == offset) {
+			*i = k;
+			return 1;
+		}
+	return 0;
 }
 
 static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
@@ -310,7 +381,7 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 	r->tail_is_torn_ok = 0;
 	if (r->have_head && is_last(r, i)) {
 		if (r->head.salt != sh.salt)
-			return seg_damage(r, sh.base, sh.base,
+			return seg_damage(r, sh.base, 0,
 					  "head file does not "
 					  "match the segment",
 					  err);
@@ -524,15 +595,38 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 
 	for (;;) {
 		if (r->pos >= r->limit) {
-			if (is_last(r, r->si) || r->si + 1 >= r->nseg)
+			size_t k;
+			if (cur_is_last(r))
 				return 0;
-			if (r->segs[r->si + 1] != r->next)
+			if (r->si != SEG_GONE && r->si + 1 >= r->nseg)
+				return 0;
+			if (r->si != SEG_GONE && r->segs[r->si + 1] == r->next)
+				k = r->si + 1;
+			else if (r->si == SEG_GONE && seg_at(r, r->next, &k))
+				;
+			else if (r->next < r->first)
+				return trimmed(r, r->next, err);
+			else
 				return seg_damage(
 					r, r->next, r->pos,
 					"next segment does not continue "
 					"the offsets",
 					err);
-			rr = open_seg(r, r->si + 1, err);
+			rr = open_seg(r, k, err);
+			if (rr == EV_ENOENT && r->log != NULL) {
+				/* trimmed since we listed the segments */
+				if ((rr = relist(r, err)) != 0)
+					return rr;
+				if (r->next < r->first)
+					return trimmed(r, r->next, err);
+				rr = seg_at(r, r->next, &k)
+					     ? open_seg(r, k, err)
+					     : seg_damage(r, r->next, r->pos,
+							  "next segment does "
+							  "not continue the "
+							  "offsets",
+							  err);
+			}
 			if (rr != 0)
 				return rr;
 			continue;
@@ -656,7 +750,7 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 	int rr;
 
 	if (r->random && r->log != NULL && r->fd >= 0 && r->si == i &&
-	    r->seg_base == r->segs[i]) {
+	    r->si != SEG_GONE && r->seg_base == r->segs[i]) {
 		/* a jump within the open segment: no need to reopen it */
 		prefetch_cancel(r);
 		r->gen++;
@@ -860,25 +954,15 @@ int ev_reader_refresh(struct ev_reader *r, struct ev_error *err)
 	if (h.next < r->head.next)
 		return 0; /* a stale head; never go backwards */
 	if (h.seg_base != r->head.seg_base) {
-		uint64_t cur = r->seg_base;
+		struct stat st;
 		r->head = h;
-		free(r->segs);
-		r->segs = NULL;
-		if (ev_log_segments(r->dirfd, &r->segs, &r->nseg, err) != 0)
-			return err->code;
-		while (r->nseg > 0 && r->segs[r->nseg - 1] > h.seg_base)
-			r->nseg--;
+		rr = relist(r, err);
+		if (rr != 0)
+			return rr;
 		/* the segment we are in is now sealed: read to its end */
-		{
-			struct stat st;
-			size_t k;
-			for (k = 0; k < r->nseg; k++)
-				if (r->segs[k] == cur)
-					r->si = k;
-			if (r->fd >= 0 && fstat(r->fd, &st) == 0 &&
-			    cur != h.seg_base)
-				r->limit = (uint64_t)st.st_size;
-		}
+		if (r->fd >= 0 && fstat(r->fd, &st) == 0 &&
+		    r->seg_base != h.seg_base)
+			r->limit = (uint64_t)st.st_size;
 	} else {
 		r->head = h;
 		if (r->seg_base == h.seg_base)

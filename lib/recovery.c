@@ -73,13 +73,30 @@ int ev_writer_open_segment(struct ev_writer *w, uint64_t base,
 {
 	char name[40];
 
+	struct stat st;
+
 	ev_writer_close_segment(w);
 	ev_segment_name(name, sizeof(name), base, "seg");
-	w->seg_fd = ev_openat(w->log->dirfd, name, O_RDWR, 0);
+	/* never through a symbolic link, never anything but a regular
+	 * file of the log directory: the writer may truncate it */
+	w->seg_fd = ev_openat(w->log->dirfd, name,
+			      O_RDWR | O_NOFOLLOW | O_NONBLOCK, 0);
+	if (w->seg_fd < 0 && errno == ELOOP)
+		return ev_seterr(err, EV_EDATA,
+				 "log '%s': segment '%s' is a symbolic link; "
+				 "refusing to append",
+				 w->log->path, name);
 	if (w->seg_fd < 0)
 		return ev_seterr_errno(err, errno == ENOENT ? EV_EDATA : EV_EIO,
 				       errno, "cannot open segment '%s/%s'",
 				       w->log->path, name);
+	if (fstat(w->seg_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		ev_writer_close_segment(w);
+		return ev_seterr(err, EV_EDATA,
+				 "log '%s': segment '%s' is not a regular "
+				 "file; refusing to append",
+				 w->log->path, name);
+	}
 	w->idx_fd = open_index(w, base, 0);
 	w->tix_fd = open_index(w, base, 1);
 	return 0;
@@ -252,6 +269,9 @@ static int recover_scan(struct ev_writer *w, struct ev_error *err)
 	if (sh.base != w->head.seg_base)
 		return damaged(w, w->head.seg_base, 0,
 			       "segment header names another offset", err);
+	if (memcmp(sh.id, w->log->id, 16) != 0)
+		return damaged(w, w->head.seg_base, 0,
+			       "segment belongs to another log", err);
 	size = (uint64_t)st.st_size;
 	pos = EV_SEGHDR_SIZE;
 	next = sh.base;
@@ -361,6 +381,50 @@ static int adopt_rolled(struct ev_writer *w, struct ev_error *err)
 	return 1;
 }
 
+/*
+ * The head segment just opened is the one the head names: its header
+ * decodes, and names the head's base offset, salt and this log.  Checked
+ * before any tail is cut, so that a file copied or moved under the
+ * head segment's name is refused as it is, never truncated.
+ */
+static int check_seghdr(struct ev_writer *w, struct ev_error *err)
+{
+	uint8_t hb[EV_SEGHDR_SIZE];
+	struct ev_seghdr sh;
+	char why[160];
+	int r;
+
+	r = ev_read_full(w->seg_fd, hb, sizeof(hb), 0);
+	if (r < 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
+				       w->log->path);
+	if (ev_seghdr_check(hb, r == 1 ? sizeof(hb) : 0, &sh, why,
+			    sizeof(why)) != 0) {
+		if (sh.unsupported) {
+			ev_seterr(err, EV_EDATA,
+				  "log '%s': segment %020llu %s; refusing to "
+				  "append",
+				  w->log->path,
+				  (unsigned long long)w->head.seg_base, why);
+			ev_sethint(err, "it was written by a newer version of "
+					"evlog; use that version");
+			return EV_EDATA;
+		}
+		return damaged(w, w->head.seg_base, 0, why, err);
+	}
+	if (sh.base != w->head.seg_base)
+		return damaged(w, w->head.seg_base, 0,
+			       "segment header names another offset", err);
+	if (memcmp(sh.id, w->log->id, 16) != 0)
+		return damaged(w, w->head.seg_base, 0,
+			       "segment belongs to another log", err);
+	if (sh.salt != w->head.salt)
+		return damaged(w, w->head.seg_base, 0,
+			       "segment header does not match the head file",
+			       err);
+	return 0;
+}
+
 /* Re-read the tail under the lock.  Returns 0 or an error. */
 int ev_writer_tail_sync(struct ev_writer *w, struct ev_error *err)
 {
@@ -390,7 +454,8 @@ int ev_writer_tail_sync(struct ev_writer *w, struct ev_error *err)
 		if (!w->have_tail || h.seg_base != w->head.seg_base ||
 		    w->seg_fd < 0) {
 			w->head = h;
-			if (ev_writer_open_segment(w, h.seg_base, err) != 0)
+			if (ev_writer_open_segment(w, h.seg_base, err) != 0 ||
+			    check_seghdr(w, err) != 0)
 				return err->code;
 		}
 		w->head = h;

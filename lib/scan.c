@@ -43,6 +43,9 @@ struct ev_scan {
 	uint64_t max, matched;
 	int has_max, follow, done, need_event;
 	uint64_t start, pos;
+	struct ev_group *group; /* trimmed past while following: go on */
+	ev_notice_fn notice;
+	void *ctx;
 	struct preload pl;
 	struct ev_event ev;
 };
@@ -277,6 +280,9 @@ int ev_scan_open(struct ev_scan **out, struct ev_log *log, struct ev_reader *rd,
 	s->max = o->max;
 	s->has_max = o->has_max;
 	s->follow = o->follow;
+	s->group = o->group;
+	s->notice = o->notice;
+	s->ctx = o->ctx;
 	/* another consumer may have moved on since the reader opened (a
 	 * group we waited for) */
 	if ((r = ev_reader_refresh(rd, err)) < 0 ||
@@ -337,6 +343,26 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 			return 0;
 		}
 		r = next_record(s, rec, err);
+		if (r < 0 && s->group != NULL && !s->pl.active &&
+		    s->pos < ev_reader_first_offset(s->rd)) {
+			/* trimmed while we read: a group goes on from the
+			 * first event, as when it resumes (evtail(1)) */
+			uint64_t first = ev_reader_first_offset(s->rd);
+			char msg[256];
+			if (s->notice != NULL) {
+				snprintf(msg, sizeof(msg),
+					 "group '%s': offsets %llu to %llu "
+					 "were trimmed before it read them",
+					 ev_group_get(s->group)->name,
+					 (unsigned long long)s->pos,
+					 (unsigned long long)(first - 1));
+				s->notice(s->ctx, msg);
+			}
+			s->pos = first;
+			if ((r = ev_reader_seek(s->rd, first, err)) != 0)
+				return r;
+			continue;
+		}
 		if (r <= 0) {
 			if (r == 0 && !s->follow)
 				s->done = 1;

@@ -59,11 +59,23 @@ static int page_check(const struct snap *sn, const uint8_t *pe, size_t n,
 		if (h == 0 || h < prev)
 			return -1;
 		prev = h;
-		if (!sn->streams)
+		if (!sn->streams) {
+			if (ev_get64(e + 8) >= sn->covered)
+				return -1;
 			continue;
+		}
 		off = ev_get32(e + 40);
 		len = ev_get32(e + 44);
 		if (len == 0 || off < lo || off + len > hi)
+			return -1;
+		/* a CRC does not make the values sane: versions count the
+		 * stream's events, one per offset, so the last version is at
+		 * most its last offset + 1, which lies below what the
+		 * snapshot covers (else the next version wraps to 0) */
+		if (ev_get64(e + 16) >= sn->covered ||
+		    ev_get64(e + 24) > ev_get64(e + 16) ||
+		    ev_get64(e + 8) == 0 ||
+		    ev_get64(e + 8) > ev_get64(e + 16) + 1)
 			return -1;
 	}
 	return 0;
@@ -231,6 +243,7 @@ static int snap_header_ok(struct snap *sn, struct ev_log *log, const uint8_t *p,
 		return 0; /* from a longer log (repaired), or trimmed past */
 	sn->count = count;
 	sn->size = size;
+	sn->covered = *covered;
 	sn->names_len = names_len;
 	sn->names_at = SNAP_HDR + count * sn->esz;
 	sn->pcrc_at = sn->names_at + names_len;
@@ -627,10 +640,8 @@ int ev_state_snapshot(struct ev_state *st, struct ev_error *err)
 		ev_setremedy(err, EV_REMEDY_REPAIR_STATE, st->log->path);
 		return EV_EDATA;
 	}
-	if (mkdirat(st->log->dirfd, "state", 0755) != 0 && errno != EEXIST)
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s/state'",
-				       st->log->path);
+	if (ev_log_mkdir(st->log, "state", err) != 0)
+		return err->code;
 	dirfd = ev_openat(st->log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
 	if (dirfd < 0)
 		return ev_seterr_errno(err, EV_EIO, errno,

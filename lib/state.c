@@ -479,11 +479,8 @@ int ev_state_write_base(struct ev_log *log, uint64_t at, struct ev_error *err)
 	r = state_new(&st, log, 0, &first, &end, err);
 	if (r != 0)
 		return r;
-	if (mkdirat(log->dirfd, "state", 0755) != 0 && errno != EEXIST) {
-		r = ev_seterr_errno(err, EV_EIO, errno,
-				    "cannot create '%s/state'", log->path);
+	if ((r = ev_log_mkdir(log, "state", err)) != 0)
 		goto out;
-	}
 	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
 	if (dirfd < 0) {
 		r = ev_seterr_errno(err, EV_EIO, errno,
@@ -540,9 +537,8 @@ int ev_state_bump_epoch(struct ev_log *log, struct ev_error *err)
 	struct ev_buf b = {0};
 	int dirfd, r = 0;
 
-	if (mkdirat(log->dirfd, "state", 0755) != 0 && errno != EEXIST)
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s/state'", log->path);
+	if (ev_log_mkdir(log, "state", err) != 0)
+		return err->code;
 	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
 	if (dirfd < 0)
 		return ev_seterr_errno(err, EV_EIO, errno,

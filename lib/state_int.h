@@ -54,7 +54,8 @@ struct snap {
 	uint32_t page;
 	size_t esz;
 	int streams;
-	uint64_t size; /* the file's, as checked */
+	uint64_t size;	  /* the file's, as checked */
+	uint64_t covered; /* the offsets its entries may name are below */
 	/* by page: the file, and the pages read */
 	int lazy, fd, bad;
 	uint64_t names_at, pcrc_at;

@@ -26,13 +26,21 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 	const char *ext[3] = {"seg", "idx", "tix"};
 	char name[40];
 
+	/* the lock first: what goes, and whether the groups have
+	 * consumed it, are decided on the log as no writer changes it */
+	memset(&info, 0, sizeof(info));
+	lockfd = ev_openat(log->dirfd, "lock", O_RDWR | O_CREAT, 0644);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
+		r = ev_seterr_errno(err, EV_EIO, errno,
+				    "cannot lock '%s/lock'", log->path);
+		goto out;
+	}
 	r = ev_log_info(log, &info, err);
 	if (r != 0)
-		return r;
+		goto out;
 	if (info.segments < 2) {
 		ev_say(notice, ctx, "nothing to trim: the log has one segment");
-		free(info.seg);
-		return 0;
+		goto out;
 	}
 	/* how many of the oldest segments go (never the last) */
 	remaining_bytes = info.bytes;
@@ -60,8 +68,7 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 	cut = i;
 	if (cut == 0) {
 		ev_say(notice, ctx, "nothing to trim");
-		free(info.seg);
-		return 0;
+		goto out;
 	}
 	first_kept = info.seg[cut].base;
 	/* groups must have consumed what goes */
@@ -100,12 +107,6 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 			ev_setremedy(err, EV_REMEDY_FORCE, log->path);
 			goto out;
 		}
-	}
-	lockfd = ev_openat(log->dirfd, "lock", O_RDWR | O_CREAT, 0644);
-	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-		r = ev_seterr_errno(err, EV_EIO, errno, "cannot lock '%s/lock'",
-				    log->path);
-		goto out;
 	}
 	/* the streams' versions must outlive their events: a snapshot of
 	 * the state as of the end, which stays good after the cut */

@@ -348,6 +348,54 @@ unpublished_damage() {
 	assert_status 0
 }
 
+@test "corruption: a segment copied under the head segment's name: the writer refuses before cutting anything" {
+	local head=W/${SEGS[2]}.seg
+	cp W/"${SEGS[0]}".seg copy.seg
+	cp copy.seg "$head"
+	cp W/head head.before
+	run --separate-stderr evpub W <<<'{"type":"X"}'
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: log 'W' is damaged: segment ${SEGS[2]}, byte 0: segment header names another offset; refusing to append
+evpub: run 'evctl verify W' to inspect and 'evctl repair W' to fix it"
+	# not one byte cut from it, and the head as it was
+	cmp "$head" copy.seg
+	cmp W/head head.before
+}
+
+@test "corruption: a head segment that is a symbolic link: the writer refuses and leaves its target alone" {
+	local name=${SEGS[2]}.seg
+	mv W/"$name" outside.seg
+	printf 'torn tail' >>outside.seg
+	cp outside.seg outside.before
+	ln -s ../outside.seg W/"$name"
+	run --separate-stderr evpub W <<<'{"type":"X"}'
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: log 'W': segment '$name' is a symbolic link; refusing to append"
+	cmp outside.seg outside.before
+	[ -L W/"$name" ]
+}
+
+@test "corruption: a head whose salt is not its segment's: verify, evtail and evpub all refuse, naming byte 0" {
+	local rp seg=${SEGS[2]}
+	rp=$("$EVTEST" head W/head | cut -d' ' -f4)
+	# the salt is bytes 32..39; the CRC made to match again
+	"$EVTEST" flip W/head 32 1 >/dev/null
+	"$EVTEST" head-rp W/head "$rp"
+	run --separate-stderr evctl verify W
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_contains "evctl: 'W' is damaged: segment $seg, offset $((10#$seg)), byte 0: head file does not match the segment"
+	run --separate-stderr evtail W
+	assert_status 65
+	assert_stderr "evtail: damaged data in 'W': segment $seg, offset $((10#$seg)), byte 0: head file does not match the segment
+evtail: run 'evctl verify W' for details"
+	run --separate-stderr evpub W <<<'{"type":"X"}'
+	assert_status 65
+	assert_stderr_contains "evpub: log 'W' is damaged: segment $seg, byte 0: segment header does not match the head file; refusing to append"
+}
+
 @test "corruption: verify reports damage the writer refuses, past the durable end" {
 	unpublished_damage
 	# the writer's refusal sends the user to 'evctl verify', which must

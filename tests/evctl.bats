@@ -159,6 +159,15 @@ torn_tail() {
 	assert_stdout "a.evlog: ok, 0 events in 0 batches, 1 segment"
 }
 
+@test "evctl init: the log directory's mode follows the umask" {
+	(umask 002 && evctl init a.evlog)
+	[ "$(stat -c %a a.evlog)" = 775 ]
+	(umask 077 && evctl init b.evlog)
+	[ "$(stat -c %a b.evlog)" = 700 ]
+	(umask 022 && evctl init c.evlog)
+	[ "$(stat -c %a c.evlog)" = 755 ]
+}
+
 @test "evctl init --level, --segment-bytes, --sync and --dedupe-window are stored" {
 	run --separate-stderr evctl init --level 19 --segment-bytes 64K --sync none \
 		--dedupe-window 10 a.evlog
@@ -429,6 +438,26 @@ evctl: run 'evctl repair a.evlog' to truncate a torn tail; damage before it need
 	run --separate-stderr evctl verify a.evlog
 	assert_status 0
 	assert_stdout "a.evlog: ok, 300 events in 3 batches, 1 segment"
+	assert_stderr "evctl: segment $SEG: 1000 bytes past the durable end, left by an interrupted writer (the next writer adopts 0 complete events and cuts the rest)"
+}
+
+@test "evctl verify beside a writer holding the lock: its bytes past the durable end are not an interrupted writer's" {
+	three_batches a.evlog
+	torn_tail a.evlog 1000
+	# a writer mid-batch holds the log lock
+	(exec 9>>a.evlog/lock && flock 9 && exec sleep 30) 3>&- &
+	BG=$!
+	wait_for "! flock -n a.evlog/lock true" 5 "the lock to be held"
+	run --separate-stderr evctl verify a.evlog
+	assert_status 0
+	assert_stdout "a.evlog: ok, 300 events in 3 batches, 1 segment"
+	assert_stderr ""
+	kill "$BG"
+	wait "$BG" 2>/dev/null || true
+	BG=
+	# once it is gone, they are what it left
+	run --separate-stderr evctl verify a.evlog
+	assert_status 0
 	assert_stderr "evctl: segment $SEG: 1000 bytes past the durable end, left by an interrupted writer (the next writer adopts 0 complete events and cuts the rest)"
 }
 

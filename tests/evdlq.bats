@@ -1000,6 +1000,49 @@ resolved 0 (T)"
 
 # ------------------------------------------------------------ purge
 
+@test "evdlq: a DeadLetter that is not a letter is skipped with a warning naming it, and purge discards it" {
+	mkdlq
+	evpub dlq <<<'{"type":"DeadLetter","data":{"foo":1}}'
+	local warn="evdlq: skipped the dead letter at offset 5: it lacks its original event or context; 'evdlq purge' discards it"
+	run --separate-stderr evdlq ls --json dlq
+	assert_status 0
+	assert_stderr "$warn"
+	[ "$(jq -r .offset <<<"$output" | tr '\n' ' ')" = "0 1 2 3 4 " ]
+	run --separate-stderr evdlq stats dlq
+	assert_status 0
+	assert_stderr "$warn"
+	assert_stdout_contains "open:       5"
+	run --separate-stderr evdlq show dlq 0
+	assert_status 0
+	assert_stderr "$warn"
+	# a purge of the other letters leaves it; one that may take it, takes it
+	run --separate-stderr evdlq purge --reason old --type OrderPlaced dlq
+	assert_status 0
+	assert_stdout "discarded 2 (OrderPlaced)
+discarded 3 (OrderPlaced)"
+	run --separate-stderr evdlq purge --reason bad --offset 5..5 dlq
+	assert_status 0
+	assert_stdout "discarded 5 (malformed)"
+	assert_stderr "$warn
+evdlq: 1 discarded"
+	run --separate-stderr evdlq ls --json dlq
+	assert_status 0
+	assert_stderr ""
+	[ "$(jq -r .offset <<<"$output" | tr '\n' ' ')" = "0 1 4 " ]
+}
+
+@test "evtail --dlq-policy stream goes on past a DeadLetter that is not a letter" {
+	mkdlq
+	evpub dlq <<<'{"type":"DeadLetter","data":{"foo":1}}'
+	evpub l.evlog <<<'{"type":"Late","stream":"account-0"}'
+	run --separate-stderr evtail --group g --exec ./h.sh --retries 0 --dlq dlq \
+		--dlq-policy stream l.evlog
+	assert_status 0
+	# parked behind the first open letter of account-0, as before
+	run --separate-stderr evtail --from 6 --template '{type} {data.original.type} {data.parkedBehind}' dlq
+	assert_stdout "DeadLetter Late deadletter:g:$(evctl info --json l.evlog | jq -r .id):1:1"
+}
+
 @test "evdlq purge: --reason is required" {
 	mkdlq
 	run --separate-stderr evdlq purge dlq

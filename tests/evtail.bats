@@ -41,6 +41,7 @@ want() {
 local_teardown() {
 	if [ -n "${BG:-}" ]; then
 		kill "$BG" 2>/dev/null || true
+		kill -CONT "$BG" 2>/dev/null || true # one stopped by a test
 		wait "$BG" 2>/dev/null || true
 	fi
 }
@@ -851,6 +852,64 @@ two" ]
 	assert_stdout "$(seq 0 3000)"
 	run cat f.err
 	assert_stdout ""
+}
+
+# follow_past_trim N: evtail -f reads the first segment, sleeps (SIGSTOP)
+# while N events roll the log on and trim removes all but the last
+# segment, then wakes up to a position that no longer exists.
+follow_past_trim() {
+	evctl init --segment-bytes 64K r.evlog
+	evgen 100 --seed 8 | evpub r.evlog
+	evtail -f --template '{offset}' "$@" r.evlog >f.out 2>f.err 3>&- &
+	BG=$!
+	wait_for_lines f.out 100 5
+	wait_idle "$BG" 10
+	kill -STOP "$BG"
+	evgen "$N" --seed 9 | sed 's/"version":[0-9]*,//' |
+		evpub --batch-events 100 r.evlog
+	evctl trim --force --keep-events 1 r.evlog >/dev/null
+	FIRST=$(evctl info --json r.evlog | jq .first_offset)
+	kill -CONT "$BG"
+}
+
+# trimmed_exit: evtail (BG) exits 65 naming the first offset it had not
+# read (READ: it printed 0 to READ-1, the rest of the segment it had
+# open) and where the log starts now.
+trimmed_exit() {
+	local rc=0
+	wait_for "! alive $BG" 10 "evtail to exit"
+	wait "$BG" || rc=$?
+	BG=
+	[ "$rc" = 65 ] || { echo "exit $rc" >&2; false; }
+	READ=$(wc -l <f.out)
+	[ "$READ" -ge 100 ] && [ "$READ" -lt "$FIRST" ]
+	[ "$(cat f.out)" = "$(seq 0 $((READ - 1)))" ]
+	run cat f.err
+	assert_stdout "evtail: offset $READ of 'r.evlog' was trimmed; the log now starts at $FIRST"
+}
+
+@test "evtail -f: a position trimmed away while following is an error naming the first offset (many segments)" {
+	N=20000 follow_past_trim
+	[ "$(evctl info --json r.evlog | jq .segments)" = 1 ]
+	trimmed_exit
+}
+
+@test "evtail -f: a position trimmed away while following is an error (few segments)" {
+	N=3000 follow_past_trim
+	trimmed_exit
+}
+
+@test "evtail -f --group: trimmed away while following goes on at the first event, with a warning" {
+	N=3000 follow_past_trim --group g
+	wait_for_output f.out "^3099\$" 10
+	# what it had read, then the log from its new first event
+	READ=$(grep -n "^$FIRST\$" f.out | cut -d: -f1)
+	READ=$((READ - 1))
+	[ "$READ" -ge 100 ] && [ "$READ" -lt "$FIRST" ]
+	[ "$(cat f.out)" = "$(seq 0 $((READ - 1)); seq "$FIRST" 3099)" ]
+	run cat f.err
+	assert_stdout "evtail: group 'g': offsets $READ to $((FIRST - 1)) were trimmed before it read them"
+	wait_for_group_at r.evlog g 3100 5
 }
 
 @test "evtail -f exits 0 on SIGINT and on SIGTERM" {

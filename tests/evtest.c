@@ -19,6 +19,10 @@
  *   evtest head-rp FILE POS
  *       set a head file's recovery point (bytes 56..59) to POS and
  *       recompute its CRC-32C
+ *   evtest snap-version FILE VERSION
+ *       set the last version of the first stream of a stream snapshot
+ *       (LOG/state/streams) and recompute its page's CRC-32C; prints
+ *       the stream's name
  *   evtest crc32c
  *       CRC-32C of stdin, as 8 hex digits
  *
@@ -262,6 +266,47 @@ static int head_rp(const char *name, uint32_t rp)
 	return 0;
 }
 
+static int snap_version(const char *name, uint64_t v)
+{
+	enum { HDR = 64, ENT = 48 };
+	uint8_t *b = NULL, *e, *last;
+	uint64_t count, names_len, n, lo, hi, names_at;
+	uint32_t page, c;
+	off_t size;
+	int fd = open(name, O_RDWR), rc = 1;
+
+	if (fd < 0)
+		return fail("cannot open", name);
+	size = lseek(fd, 0, SEEK_END);
+	if (size < HDR || (b = malloc((size_t)size)) == NULL ||
+	    pread(fd, b, (size_t)size, 0) != (ssize_t)size)
+		goto out;
+	page = get32(b + 12);
+	count = get64(b + 40);
+	names_len = get64(b + 48);
+	if (page == 0 || count == 0)
+		goto out;
+	n = count < page ? count : page;
+	e = b + HDR;
+	last = e + (n - 1) * ENT;
+	for (c = 0; c < 8; c++)
+		e[8 + c] = (uint8_t)(v >> (8 * c));
+	names_at = HDR + count * ENT;
+	lo = get32(e + 40);
+	hi = (uint64_t)get32(last + 40) + get32(last + 44);
+	c = crc32c(0, e, n * ENT);
+	c = crc32c(c, b + names_at + lo, hi - lo);
+	put32(b + names_at + names_len, c);
+	if (pwrite(fd, b, (size_t)size, 0) == (ssize_t)size) {
+		printf("%.*s\n", (int)get32(e + 44), b + names_at + lo);
+		rc = 0;
+	}
+out:
+	free(b);
+	close(fd);
+	return rc ? fail("cannot rewrite", name) : 0;
+}
+
 static int crc_stdin(void)
 {
 	uint8_t buf[65536];
@@ -296,12 +341,15 @@ int main(int argc, char **argv)
 		return head(argv[2]);
 	if (strcmp(cmd, "head-rp") == 0 && argc == 4)
 		return head_rp(argv[2], (uint32_t)strtoul(argv[3], NULL, 0));
+	if (strcmp(cmd, "snap-version") == 0 && argc == 4)
+		return snap_version(argv[2], strtoull(argv[3], NULL, 0));
 	if (strcmp(cmd, "crc32c") == 0 && argc == 2)
 		return crc_stdin();
 	fprintf(stderr,
 		"usage: evtest trickle SEED MAXLINES MAXDELAY_US | "
 		"flip FILE POS MASK |\n"
 		"       seghdr-flags FILE COMPAT INCOMPAT | batches FILE | "
-		"head FILE | head-rp FILE POS | crc32c\n");
+		"head FILE | head-rp FILE POS |\n"
+		"       snap-version FILE VERSION | crc32c\n");
 	return 64;
 }

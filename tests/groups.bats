@@ -297,7 +297,14 @@ g.lock" ]
 	id=$(log_id L)
 	for bad in "evlog-group 2|log $id|next 3" "log $id|next 3" \
 		"evlog-group 1|next 3" "evlog-group 1|log $id" \
-		"evlog-group 1|log $id|next x" "evlog-group 1|log abc|next 3" ""; do
+		"evlog-group 1|log $id|next x" "evlog-group 1|log abc|next 3" \
+		"evlog-group 1|log $id|next 3junk" "evlog-group 1|log $id|next -0" \
+		"evlog-group 1|log $id|next 18446744073709551616" \
+		"evlog-group 1|log $id|next 3|handled -1" \
+		"evlog-group 1|log $id|next 3|skipped 1x" \
+		"evlog-group 1|log $id|next 3|duration-sum nan" \
+		"evlog-group 1|log $id|next 3|duration-sum -2" \
+		"evlog-group 1|log $id|next 3|duration-buckets 1 2 -3" ""; do
 		tr '|' '\n' <<<"$bad" >L/groups/g.group
 		run --separate-stderr evtail --group g L
 		assert_status 65
@@ -1464,6 +1471,26 @@ removed_line() {
 	assert_stdout "L: ok, $n2 events in $((n2 / 20)) batches, 1 segment"
 	run --separate-stderr evtail --template '{offset}' L
 	assert_stdout "$(seq "${SEGS[2]}" 1499)"
+}
+
+@test "evctl trim takes the log lock before it checks the groups" {
+	three_segments
+	# group g has read nothing yet
+	evtail --group g --count 1 L >/dev/null
+	flock L/lock sleep 30 &
+	local holder=$! trimmer rc=0
+	wait_file /proc/$holder 5
+	evctl trim --keep-events 1 L >trim.out 2>trim.err &
+	trimmer=$!
+	wait_lock_waiter "$trimmer" 10
+	# while trim waits for the lock, the group catches up
+	evtail --group g L >/dev/null
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	wait "$trimmer" || rc=$?
+	[ "$rc" = 0 ] || { cat trim.err >&2; false; }
+	[ ! -s trim.err ]
+	[ "$(evctl info --json L | jq .first_offset)" = "${SEGS[2]}" ]
 }
 
 @test "evctl trim: the last segment is never removed" {

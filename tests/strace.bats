@@ -150,3 +150,25 @@ check_trace() {
 	assert_status 0
 	assert_stdout "ok: 2 segment writes, 2 segment syncs, 1 segments created, 1 directory syncs, 1 head updates, 1 ack writes"
 }
+
+# synced_dir NAME: ./trace made NAME in the log L and then fsynced L
+synced_dir() {
+	local at
+	at=$(grep -n "mkdirat([0-9]*<$1>, \"$2\"" trace | head -1 | cut -d: -f1)
+	[ -n "$at" ] || { echo "no mkdirat of $2" >&2; return 1; }
+	tail -n +"$at" trace | grep -Eq "fsync\([0-9]+<$1>\) += 0" ||
+		{ echo "$1 not fsynced after $2 was made" >&2; return 1; }
+}
+
+@test "strace: new groups/ and state/ directories are synced into the log directory" {
+	evgen 5000 --seed 3 --streams 30 >in.ndjson
+	evctl init L >/dev/null
+	local dir
+	dir=$(realpath L)
+	strace -f -y -o trace -e trace=mkdir,mkdirat,fsync evpub L <in.ndjson
+	[ -d L/state ]
+	synced_dir "$dir" state
+	strace -f -y -o trace -e trace=mkdir,mkdirat,fsync evtail --group g L >/dev/null
+	[ -d L/groups ]
+	synced_dir "$dir" groups
+}

@@ -5,6 +5,11 @@
 # across evctl repair and trim.  Exit status, stdout and stderr are
 # checked separately.
 load helper
+load robust
+
+setup_file() {
+	robust_setup_file
+}
 
 # ev ID STREAM [VERSION]: one event line
 ev() {
@@ -772,6 +777,24 @@ flip() {
 			assert_stdout "$(cat ref.out)"
 		done
 	done
+}
+
+@test "a stream snapshot with an out-of-range version is damaged state: the versions come from the log" {
+	evgen 5000 --seed 3 --streams 300 | evpub -c L
+	local s v
+	# a last version of 2^64-1, with the page's CRC made to match
+	s=$("$EVTEST" snap-version L/state/streams 18446744073709551615)
+	v=$(evtail --stream "$s" -n 1 --template '{version}' L)
+	run --separate-stderr evctl streams --json L
+	assert_status 0
+	assert_stdout_contains "{\"stream\":\"$s\",\"version\":$v,"
+	run --separate-stderr evpub --ack L <<<"{\"type\":\"T\",\"stream\":\"$s\",\"id\":\"after\"}"
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr evtail --stream "$s" -n 1 --template '{id} {version}' L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "after $((v + 1))"
 }
 
 @test "a writer left open across a repair that cuts its events sees the cut, even once the log grew back" {
