@@ -31,8 +31,8 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 	memset(&info, 0, sizeof(info));
 	lockfd = ev_openat(log->dirfd, "lock", O_RDWR | O_CREAT, 0644);
 	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-		r = ev_seterr_errno(err, EV_EIO, errno,
-				    "cannot lock '%s/lock'", log->path);
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot lock '%s/lock'",
+				    log->path);
 		goto out;
 	}
 	r = ev_log_info(log, &info, err);
