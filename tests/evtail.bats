@@ -860,7 +860,7 @@ two" ]
 follow_past_trim() {
 	evctl init --segment-bytes 64K r.evlog
 	evgen 100 --seed 8 | evpub r.evlog
-	evtail -f --template '{offset}' "$@" r.evlog >f.out 2>f.err 3>&- &
+	evtail -f --from 0 --template '{offset}' "$@" r.evlog >f.out 2>f.err 3>&- &
 	BG=$!
 	wait_for_lines f.out 100 5
 	wait_idle "$BG" 10
