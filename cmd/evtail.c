@@ -585,9 +585,13 @@ static int validate(struct opts *o)
 	return -1;
 }
 
-/* The log, or one segment file, and the group: 0, or an exit status. */
+/* The log, or one segment file, the dead-letter log and the group, in
+ * that order: whatever is wrong with the others stops us before the
+ * group is taken (a new one leaves nothing behind then).  0, or an exit
+ * status. */
 static int open_input(struct opts *o, struct ev_log **log,
-		      struct ev_reader **rd, struct ev_group **grp)
+		      struct ev_reader **rd, struct ev_log **dlqlog,
+		      struct ev_group **grp)
 {
 	struct ev_error err;
 	struct stat st;
@@ -608,6 +612,10 @@ static int open_input(struct opts *o, struct ev_log **log,
 		return fe_usage_error(usage_short,
 				      "--group needs a log directory, not a "
 				      "segment file");
+	if (o->con.cmd != NULL && o->dlq != NULL &&
+	    (r = ev_dlq_open(dlqlog, o->dlq, *log, &err)) != 0)
+		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+				      : fe_report(&err);
 	/* its lock for as long as we run */
 	r = ev_group_open(grp, *log, o->group, o->state_dir, o->wait, &err);
 	if (r == EV_EAGAIN)
@@ -654,11 +662,11 @@ static void summary(const struct ev_consumer_stats *st)
 
 /* Deliver the scan to stdout or the handler: an exit status. */
 static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
-		   struct ev_scan *scan, struct ev_group *grp)
+		   struct ev_scan *scan, struct ev_log *dlqlog,
+		   struct ev_group *grp)
 {
 	struct ev_consumer *con = NULL;
 	struct ev_output *out = NULL;
-	struct ev_log *dlqlog = NULL;
 	struct ev_error err;
 	int rc, r;
 
@@ -676,12 +684,7 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 			return fe_report(&err);
 		ev_output_set_position(out, ev_scan_start(scan));
 		o->con.output = out;
-	} else if (o->dlq != NULL) {
-		if ((r = ev_dlq_open(&dlqlog, o->dlq, log, &err)) != 0) {
-			rc = r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
-					    : fe_report(&err);
-			goto out;
-		}
+	} else {
 		o->con.dlq = dlqlog;
 	}
 	fe_on_stop(on_signal);
@@ -702,13 +705,12 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 out:
 	ev_consumer_free(con);
 	ev_output_free(out);
-	ev_log_close(dlqlog);
 	return rc;
 }
 
 static int run(struct opts *o)
 {
-	struct ev_log *log = NULL;
+	struct ev_log *log = NULL, *dlqlog = NULL;
 	struct ev_reader *rd = NULL;
 	struct ev_group *grp = NULL;
 	struct ev_scan *scan = NULL;
@@ -716,7 +718,7 @@ static int run(struct opts *o)
 	struct ev_error err;
 	int rc, r;
 
-	if ((rc = open_input(o, &log, &rd, &grp)) != 0)
+	if ((rc = open_input(o, &log, &rd, &dlqlog, &grp)) != 0)
 		goto out;
 	if (o->cursor_file != NULL) {
 		r = ev_cursor_load(o->cursor_file, &cur, &err);
@@ -740,10 +742,11 @@ static int run(struct opts *o)
 		rc = fe_report(&err);
 		goto out;
 	}
-	rc = deliver(o, log, rd, scan, grp);
+	rc = deliver(o, log, rd, scan, dlqlog, grp);
 out:
 	ev_scan_free(scan);
 	ev_group_close(grp);
+	ev_log_close(dlqlog);
 	ev_reader_free(rd);
 	ev_log_close(log);
 	return rc;

@@ -372,8 +372,13 @@ EOF
 	want
 	ids --from 0
 	want e0 e1 e2 e3 e4 e5 e6 e7
-	ids --from 100
+	ids --from 8
 	want
+	# past the end is a mistake, not an empty read
+	run --separate-stderr evtail --from 100 fx.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evtail: --from: offset 100 is past the end of 'fx.evlog' (offset 8)"
 }
 
 @test "evtail --to OFFSET stops after that offset" {
