@@ -23,7 +23,7 @@ static const char usage_short[] =
 	"       evctl groups --delete NAME [--execute] [--state-dir DIR] LOG\n"
 	"       evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG\n"
 	"       evctl metrics [--state-dir DIR] LOG...\n"
-	"       evctl streams [--category NAME] [--json] LOG\n"
+	"       evctl streams [--category NAME | --stream-exact NAME] [--json] LOG\n"
 	"       evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)\n"
 	"                  [--dry-run] [--force] [--state-dir DIR] LOG\n";
 
@@ -68,6 +68,8 @@ static const char usage_long[] =
 	"  streams LOG   list streams: version, events, first and last offset\n"
 	"      --category NAME       only streams NAME and NAME-*\n"
 	"      --json                one JSON object per stream\n"
+	"      --stream-exact NAME   only stream NAME, even one with *, ? or [\n"
+	"                            in it, looked up in the stream index\n"
 	"  trim LOG      remove whole old segments (never the last)\n"
 	"      --before TIME         segments last appended before TIME\n"
 	"      --dry-run             say what would go, remove nothing\n"
@@ -738,10 +740,12 @@ static int cmd_streams(int argc, char **argv)
 		{"category", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{"json", no_argument, NULL, 'j'},
+		{"stream-exact", required_argument, NULL, 'x'},
 		{NULL, 0, NULL, 0},
 	};
-	struct ev_stream_info *v = NULL;
-	const char *category = NULL;
+	struct ev_stream_info *v = NULL, one;
+	const char *category = NULL, *exact = NULL;
+	uint64_t end;
 	struct ev_log *log = NULL;
 	struct ev_state *st = NULL;
 	struct ev_error err;
@@ -763,10 +767,37 @@ static int cmd_streams(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'x':
+			if (optarg[0] == '\0')
+				return fe_usage_error(
+					usage_short,
+					"streams: --stream-exact: a stream "
+					"name cannot be empty");
+			exact = optarg;
+			break;
 		}
 	}
+	if (category != NULL && exact != NULL)
+		return fe_usage_error(usage_short,
+				      "streams: --category and --stream-exact "
+				      "cannot be combined");
 	if ((rc = one_log(argc, argv, "streams", &log)) != 0)
 		return rc;
+	if (exact != NULL) {
+		/* one stream: its index entry, not every stream */
+		rc = ev_state_lookup(log, exact, strlen(exact), &one, &end,
+				     &err);
+		if (rc < 0) {
+			rc = fe_report(&err);
+		} else if (rc == 0) {
+			fe_warn("no stream '%s' in '%s'", exact, argv[optind]);
+			rc = EV_EXIT_NOINPUT;
+		} else {
+			rc = print_buf(ev_streams_format(&b, &one, 1, json),
+				       &b);
+		}
+		goto out;
+	}
 	if (ev_state_load(&st, log, 0, &err) != 0) {
 		rc = fe_report(&err);
 		goto out;

@@ -40,8 +40,8 @@ static const char usage_long[] =
 	"                          event's JSON on stdin: at-least-once delivery\n"
 	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM)\n"
 	"      --from POS          start at OFFSET, start, end or @TIME\n"
-	"      --from-version N    with one exact --stream, start at its\n"
-	"                          version N\n"
+	"      --from-version N    with one exact --stream or one\n"
+	"                          --stream-exact, start at its version N\n"
 	"      --grace DURATION    on SIGINT/SIGTERM, let handlers finish this\n"
 	"                          long before killing them (10s)\n"
 	"      --group NAME        read as consumer group NAME: resume after its\n"
@@ -59,6 +59,9 @@ static const char usage_long[] =
 	"      --stream GLOB       only streams matching GLOB; may be repeated;\n"
 	"                          one exact name is read through the stream\n"
 	"                          index, without scanning the log\n"
+	"      --stream-exact NAME only stream NAME, even one with *, ? or [\n"
+	"                          in it; may be repeated; one is read as one\n"
+	"                          exact --stream is\n"
 	"      --template TPL      print TPL per event, e.g. '{offset} {type}'\n"
 	"      --timeout DURATION  a handler run that takes longer fails (none)\n"
 	"      --to POS            stop after OFFSET, or at the first event\n"
@@ -99,6 +102,7 @@ enum {
 	OPT_SINCE,
 	OPT_STATE_DIR,
 	OPT_STREAM,
+	OPT_STREAM_EXACT,
 	OPT_TEMPLATE,
 	OPT_TIMEOUT,
 	OPT_TO,
@@ -135,6 +139,7 @@ static const struct option longopts[] = {
 	{"since", required_argument, NULL, OPT_SINCE},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"stream", required_argument, NULL, OPT_STREAM},
+	{"stream-exact", required_argument, NULL, OPT_STREAM_EXACT},
 	{"template", required_argument, NULL, OPT_TEMPLATE},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"to", required_argument, NULL, OPT_TO},
@@ -312,6 +317,16 @@ static int select_option(int c, const char *arg, struct opts *o)
 		o->nstreams++;
 		o->exact = strpbrk(arg, "*?[") == NULL ? arg : NULL;
 		return 0;
+	case OPT_STREAM_EXACT:
+		if (arg[0] == '\0')
+			return fe_usage_error(usage_short,
+					      "--stream-exact: a stream name "
+					      "cannot be empty");
+		if (ev_filter_add_stream_exact(o->flt, arg) != 0)
+			return fe_oom();
+		o->nstreams++;
+		o->exact = arg;
+		return 0;
 	case OPT_TO:
 		if (ev_pos_parse(arg, EV_POS_NO_ENDS, ev_now(), &so->to) != 0)
 			return fe_usage_error(
@@ -466,6 +481,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case 'n':
 		case OPT_SINCE:
 		case OPT_STREAM:
+		case OPT_STREAM_EXACT:
 		case OPT_TO:
 		case OPT_TYPE:
 		case OPT_UNTIL:
@@ -570,7 +586,8 @@ static int validate(struct opts *o)
 		if (o->nstreams != 1 || o->exact == NULL)
 			return fe_usage_error(usage_short,
 					      "--from-version needs one exact "
-					      "--stream NAME");
+					      "--stream NAME or --stream-exact "
+					      "NAME");
 		if (so->from.kind != EV_POS_NONE || so->last_set)
 			return fe_usage_error(
 				usage_short,

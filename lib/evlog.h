@@ -514,6 +514,8 @@ struct ev_filter *ev_filter_new(void);
 void ev_filter_free(struct ev_filter *f);
 int ev_filter_add_type(struct ev_filter *f, const char *glob);
 int ev_filter_add_stream(struct ev_filter *f, const char *glob);
+/* The stream named name exactly, whatever characters it holds. */
+int ev_filter_add_stream_exact(struct ev_filter *f, const char *name);
 /* 'PATH OP VALUE' or 'PATH exists'. EV_EUSAGE with a message when bad. */
 int ev_filter_add_where(struct ev_filter *f, const char *expr,
 			struct ev_error *err);

@@ -60,6 +60,7 @@ complete -c evctl -n '__fish_seen_subcommand_from lag' -l warn -x -d 'Warning at
 # streams
 complete -c evctl -n '__fish_seen_subcommand_from streams' -l category -x -d 'Only streams NAME and NAME-*'
 complete -c evctl -n '__fish_seen_subcommand_from streams' -l json -d 'One JSON object per stream'
+complete -c evctl -n '__fish_seen_subcommand_from streams' -l stream-exact -x -d 'Only stream NAME, even with *, ? or [ in it'
 
 # trim
 complete -c evctl -n '__fish_seen_subcommand_from trim' -l before -x -d 'Segments last appended before TIME'
