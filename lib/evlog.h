@@ -55,21 +55,24 @@ enum ev_status {
  */
 enum ev_remedy {
 	EV_REMEDY_NONE = 0,
-	EV_REMEDY_VERIFY,	    /* see the damage in detail */
-	EV_REMEDY_REPAIR,	    /* repair the log */
-	EV_REMEDY_VERIFY_REPAIR,    /* see the damage, then repair */
-	EV_REMEDY_REPAIR_INDEXES,   /* repair rebuilds its indexes */
-	EV_REMEDY_REPAIR_STATE,	    /* repair rebuilds its stream state */
-	EV_REMEDY_TRUNCATE_SEGMENT, /* repair again, moving the damaged
-				     * segment out of the log */
-	EV_REMEDY_TRUNCATE_DAMAGED, /* repair again, moving the damaged
-				     * part out of the log */
-	EV_REMEDY_TRUNCATE_HERE,    /* the data after the damage is
-				     * intact: repair again, cutting the
-				     * log at the damage */
-	EV_REMEDY_FORCE,	    /* trim: groups have not consumed what
-				     * would go; wait, reset them, or
-				     * force it */
+	EV_REMEDY_VERIFY,		  /* see the damage in detail */
+	EV_REMEDY_REPAIR,		  /* repair the log */
+	EV_REMEDY_VERIFY_REPAIR,	  /* see the damage, then repair */
+	EV_REMEDY_VERIFY_REPAIR_TRUNCATE, /* see the damage, then repair,
+					   * moving the damaged part out of
+					   * the log */
+	EV_REMEDY_REPAIR_INDEXES,	  /* repair rebuilds its indexes */
+	EV_REMEDY_REPAIR_STATE,		  /* repair rebuilds its stream state */
+	EV_REMEDY_TRUNCATE_SEGMENT,	  /* repair again, moving the damaged
+					   * segment out of the log */
+	EV_REMEDY_TRUNCATE_DAMAGED,	  /* repair again, moving the damaged
+					   * part out of the log */
+	EV_REMEDY_TRUNCATE_HERE,	  /* the data after the damage is
+					   * intact: repair again, cutting the
+					   * log at the damage */
+	EV_REMEDY_FORCE,		  /* trim: groups have not consumed what
+					   * would go; wait, reset them, or
+					   * force it */
 };
 
 /*
@@ -750,6 +753,14 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 #define EV_REPAIR_DRY_RUN 2
 int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		  struct ev_error *err);
+/*
+ * After damage that a repair might fix (err's remedy EV_REMEDY_REPAIR or
+ * EV_REMEDY_VERIFY_REPAIR): make the remedy the repair that will work,
+ * found by dry runs: EV_REMEDY_VERIFY_REPAIR for a plain repair,
+ * EV_REMEDY_VERIFY_REPAIR_TRUNCATE when it takes
+ * EV_REPAIR_TRUNCATE_DAMAGED, and EV_REMEDY_VERIFY when neither would.
+ */
+void ev_log_repair_advice(struct ev_log *log, struct ev_error *err);
 
 /* ---------------------------------------------------------------- groups */
 
