@@ -20,9 +20,10 @@ static const char usage_short[] =
 	"       evctl repair [--dry-run] [--truncate-damaged] LOG\n"
 	"       evctl groups [--json] [--state-dir DIR] LOG\n"
 	"       evctl groups --reset NAME --to POS [--execute] [--state-dir DIR] LOG\n"
+	"       evctl groups --delete NAME [--execute] [--state-dir DIR] LOG\n"
 	"       evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG\n"
 	"       evctl metrics [--state-dir DIR] LOG...\n"
-	"       evctl streams [--category NAME] [--json] LOG\n"
+	"       evctl streams [--category NAME | --stream-exact NAME] [--json] LOG\n"
 	"       evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)\n"
 	"                  [--dry-run] [--force] [--state-dir DIR] LOG\n";
 
@@ -47,8 +48,10 @@ static const char usage_long[] =
 	"      --dry-run             say what would be done, change nothing\n"
 	"      --truncate-damaged    cut the log at damage, moving the cut bytes\n"
 	"                            to LOG/lost+found/\n"
-	"  groups LOG    list consumer groups: position, lag, last commit\n"
-	"      --execute             with --reset: do it (the default is a dry run)\n"
+	"  groups LOG    list consumer groups: position, lag, age, last commit\n"
+	"      --delete NAME         remove group NAME (which nobody may hold)\n"
+	"      --execute             with --reset or --delete: do it (the\n"
+	"                            default is a dry run)\n"
 	"      --json                one JSON object per group\n"
 	"      --reset NAME          move group NAME (which nobody may hold) ...\n"
 	"      --state-dir DIR       groups kept in DIR rather than in the log\n"
@@ -65,6 +68,8 @@ static const char usage_long[] =
 	"  streams LOG   list streams: version, events, first and last offset\n"
 	"      --category NAME       only streams NAME and NAME-*\n"
 	"      --json                one JSON object per stream\n"
+	"      --stream-exact NAME   only stream NAME, even one with *, ? or [\n"
+	"                            in it, looked up in the stream index\n"
 	"  trim LOG      remove whole old segments (never the last)\n"
 	"      --before TIME         segments last appended before TIME\n"
 	"      --dry-run             say what would go, remove nothing\n"
@@ -381,9 +386,43 @@ static int groups_reset(struct ev_log *log, const char *name,
 	return EV_EXIT_OK;
 }
 
+/* evctl groups --delete NAME [--execute]: an exit status. */
+static int groups_delete(struct ev_log *log, const char *name,
+			 const char *state_dir, int execute)
+{
+	struct ev_group_state st;
+	struct ev_log_info info;
+	struct ev_error err;
+	uint64_t lag;
+	double secs;
+	char b1[32], b2[32];
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	if (ev_log_info(log, &info, &err) != 0)
+		return fe_report(&err);
+	rc = ev_group_delete(log, name, state_dir, !execute, &st, &err);
+	if (rc == EV_EAGAIN)
+		snprintf(err.hint, sizeof(err.hint), "stop the consumer first");
+	if (rc != 0) {
+		free(info.seg);
+		return fe_report(&err);
+	}
+	ev_group_lag(log, &st, &info, &lag, &secs, NULL);
+	free(info.seg);
+	printf("%s group '%s' at offset %s, %s %s behind\n",
+	       execute ? "deleted" : "would delete", name,
+	       ev_commas(st.next, b1), ev_commas(lag, b2),
+	       ev_plural(lag, "event", "events"));
+	if (!execute)
+		printf("(a dry run: add --execute to do it)\n");
+	return EV_EXIT_OK;
+}
+
 static int cmd_groups(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{"delete", required_argument, NULL, 'd'},
 		{"execute", no_argument, NULL, 'x'},
 		{"help", no_argument, NULL, 'h'},
 		{"json", no_argument, NULL, 'j'},
@@ -392,7 +431,7 @@ static int cmd_groups(int argc, char **argv)
 		{"to", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *reset = NULL, *to = NULL, *state_dir = NULL;
+	const char *reset = NULL, *to = NULL, *state_dir = NULL, *del = NULL;
 	struct ev_pos to_pos;
 	struct ev_group_state *gs = NULL;
 	struct ev_log_info info;
@@ -404,6 +443,9 @@ static int cmd_groups(int argc, char **argv)
 
 	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
+		case 'd':
+			del = optarg;
+			break;
 		case 'x':
 			execute = 1;
 			break;
@@ -429,22 +471,34 @@ static int cmd_groups(int argc, char **argv)
 	if ((reset == NULL) != (to == NULL))
 		return fe_usage_error(usage_short,
 				      "groups: --reset and --to go together");
-	if (execute && reset == NULL)
-		return fe_usage_error(usage_short,
-				      "groups: --execute goes with --reset");
-	if (reset != NULL && json)
+	if (reset != NULL && del != NULL)
 		return fe_usage_error(
 			usage_short,
-			"groups: --json cannot be combined with --reset");
+			"groups: --reset and --delete cannot be combined");
+	if (execute && reset == NULL && del == NULL)
+		return fe_usage_error(
+			usage_short,
+			"groups: --execute goes with --reset or --delete");
+	if ((reset != NULL || del != NULL) && json)
+		return fe_usage_error(usage_short,
+				      "groups: --json cannot be combined with "
+				      "--reset or --delete");
 	if (reset != NULL && !ev_group_name_ok(reset))
 		return fe_usage_error(usage_short,
 				      "groups: '%s' is not a group name",
 				      reset);
+	if (del != NULL && !ev_group_name_ok(del))
+		return fe_usage_error(usage_short,
+				      "groups: '%s' is not a group name", del);
 	memset(&info, 0, sizeof(info));
 	if ((rc = open_log(argv[optind], &log)) != 0)
 		return rc;
 	if (reset != NULL) {
 		rc = groups_reset(log, reset, state_dir, &to_pos, execute);
+		goto out;
+	}
+	if (del != NULL) {
+		rc = groups_delete(log, del, state_dir, execute);
 		goto out;
 	}
 	if (ev_log_info(log, &info, &err) != 0 ||
@@ -694,10 +748,12 @@ static int cmd_streams(int argc, char **argv)
 		{"category", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{"json", no_argument, NULL, 'j'},
+		{"stream-exact", required_argument, NULL, 'x'},
 		{NULL, 0, NULL, 0},
 	};
-	struct ev_stream_info *v = NULL;
-	const char *category = NULL;
+	struct ev_stream_info *v = NULL, one;
+	const char *category = NULL, *exact = NULL;
+	uint64_t end;
 	struct ev_log *log = NULL;
 	struct ev_state *st = NULL;
 	struct ev_error err;
@@ -719,10 +775,37 @@ static int cmd_streams(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'x':
+			if (optarg[0] == '\0')
+				return fe_usage_error(
+					usage_short,
+					"streams: --stream-exact: a stream "
+					"name cannot be empty");
+			exact = optarg;
+			break;
 		}
 	}
+	if (category != NULL && exact != NULL)
+		return fe_usage_error(usage_short,
+				      "streams: --category and --stream-exact "
+				      "cannot be combined");
 	if ((rc = one_log(argc, argv, "streams", &log)) != 0)
 		return rc;
+	if (exact != NULL) {
+		/* one stream: its index entry, not every stream */
+		rc = ev_state_lookup(log, exact, strlen(exact), &one, &end,
+				     &err);
+		if (rc < 0) {
+			rc = fe_report(&err);
+		} else if (rc == 0) {
+			fe_warn("no stream '%s' in '%s'", exact, argv[optind]);
+			rc = EV_EXIT_NOINPUT;
+		} else {
+			rc = print_buf(ev_streams_format(&b, &one, 1, json),
+				       &b);
+		}
+		goto out;
+	}
 	if (ev_state_load(&st, log, 0, &err) != 0) {
 		rc = fe_report(&err);
 		goto out;

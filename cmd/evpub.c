@@ -778,8 +778,11 @@ static int open_log(struct pub *pb, struct opts *o)
 	o->wopts.on_durable = on_durable;
 	o->wopts.notice = on_notice;
 	o->wopts.ctx = pb;
-	if (ev_writer_open(&pb->w, pb->log, &o->wopts, &err) != 0)
+	if (ev_writer_open(&pb->w, pb->log, &o->wopts, &err) != 0) {
+		if (err.code == EV_EDATA)
+			ev_log_repair_advice(pb->log, &err);
 		return fe_report(&err);
+	}
 	return -1;
 }
 

@@ -46,8 +46,8 @@ static const char usage_long[] =
 	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM);\n"
 	"                          with no position, print the last 10 first\n"
 	"      --from POS          start at OFFSET, start, end or @TIME\n"
-	"      --from-version N    with one exact --stream, start at its\n"
-	"                          version N\n"
+	"      --from-version N    with one exact --stream or one\n"
+	"                          --stream-exact, start at its version N\n"
 	"      --grace DURATION    on SIGINT/SIGTERM, let handlers finish this\n"
 	"                          long before killing them (10s)\n"
 	"      --group NAME        read as consumer group NAME: resume after its\n"
@@ -68,6 +68,9 @@ static const char usage_long[] =
 	"      --stream GLOB       only streams matching GLOB; may be repeated;\n"
 	"                          one exact name is read through the stream\n"
 	"                          index, without scanning the log\n"
+	"      --stream-exact NAME only stream NAME, even one with *, ? or [\n"
+	"                          in it; may be repeated; one is read as one\n"
+	"                          exact --stream is\n"
 	"      --template TPL      print TPL per event, e.g. '{offset} {type}';\n"
 	"                          {PATH:json} and {PATH:csv} quote a value\n"
 	"      --timeout DURATION  a handler run that takes longer fails (none)\n"
@@ -111,6 +114,7 @@ enum {
 	OPT_SINCE,
 	OPT_STATE_DIR,
 	OPT_STREAM,
+	OPT_STREAM_EXACT,
 	OPT_TEMPLATE,
 	OPT_TIMEOUT,
 	OPT_TO,
@@ -149,6 +153,7 @@ static const struct option longopts[] = {
 	{"since", required_argument, NULL, OPT_SINCE},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"stream", required_argument, NULL, OPT_STREAM},
+	{"stream-exact", required_argument, NULL, OPT_STREAM_EXACT},
 	{"template", required_argument, NULL, OPT_TEMPLATE},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"to", required_argument, NULL, OPT_TO},
@@ -353,6 +358,16 @@ static int select_option(int c, const char *arg, struct opts *o)
 		o->nstreams++;
 		o->exact = strpbrk(arg, "*?[") == NULL ? arg : NULL;
 		return 0;
+	case OPT_STREAM_EXACT:
+		if (arg[0] == '\0')
+			return fe_usage_error(usage_short,
+					      "--stream-exact: a stream name "
+					      "cannot be empty");
+		if (ev_filter_add_stream_exact(o->flt, arg) != 0)
+			return fe_oom();
+		o->nstreams++;
+		o->exact = arg;
+		return 0;
 	case OPT_TO:
 		r = ev_pos_parse(arg, EV_POS_NO_ENDS, ev_now(), &so->to);
 		if (r == EV_EDATA)
@@ -533,6 +548,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case 'n':
 		case OPT_SINCE:
 		case OPT_STREAM:
+		case OPT_STREAM_EXACT:
 		case OPT_TO:
 		case OPT_TYPE:
 		case OPT_UNTIL:
@@ -666,7 +682,8 @@ static int validate(struct opts *o)
 		if (o->nstreams != 1 || o->exact == NULL)
 			return fe_usage_error(usage_short,
 					      "--from-version needs one exact "
-					      "--stream NAME");
+					      "--stream NAME or --stream-exact "
+					      "NAME");
 		if (so->from.kind != EV_POS_NONE || so->last_set)
 			return fe_usage_error(
 				usage_short,
@@ -681,9 +698,13 @@ static int validate(struct opts *o)
 	return -1;
 }
 
-/* The log, or one segment file, and the group: 0, or an exit status. */
+/* The log, or one segment file, the dead-letter log and the group, in
+ * that order: whatever is wrong with the others stops us before the
+ * group is taken (a new one leaves nothing behind then).  0, or an exit
+ * status. */
 static int open_input(struct opts *o, struct ev_log **log,
-		      struct ev_reader **rd, struct ev_group **grp)
+		      struct ev_reader **rd, struct ev_log **dlqlog,
+		      struct ev_group **grp)
 {
 	struct ev_error err;
 	struct stat st;
@@ -704,6 +725,10 @@ static int open_input(struct opts *o, struct ev_log **log,
 		return fe_usage_error(usage_short,
 				      "--group needs a log directory, not a "
 				      "segment file");
+	if (o->con.cmd != NULL && o->dlq != NULL &&
+	    (r = ev_dlq_open(dlqlog, o->dlq, *log, &err)) != 0)
+		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+				      : fe_report(&err);
 	/* its lock for as long as we run */
 	r = ev_group_open(grp, *log, o->group, o->state_dir, o->wait, &err);
 	if (r == EV_EAGAIN)
@@ -750,11 +775,11 @@ static void summary(const struct ev_consumer_stats *st)
 
 /* Deliver the scan to stdout or the handler: an exit status. */
 static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
-		   struct ev_scan *scan, struct ev_group *grp)
+		   struct ev_scan *scan, struct ev_log *dlqlog,
+		   struct ev_group *grp)
 {
 	struct ev_consumer *con = NULL;
 	struct ev_output *out = NULL;
-	struct ev_log *dlqlog = NULL;
 	struct ev_error err, err2;
 	int rc, r, r2;
 
@@ -778,12 +803,7 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 		if (o->reverse)
 			ev_output_set_reverse(out);
 		o->con.output = out;
-	} else if (o->dlq != NULL) {
-		if ((r = ev_dlq_open(&dlqlog, o->dlq, log, &err)) != 0) {
-			rc = r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
-					    : fe_report(&err);
-			goto out;
-		}
+	} else {
 		o->con.dlq = dlqlog;
 	}
 	fe_on_stop(on_signal);
@@ -812,13 +832,12 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 out:
 	ev_consumer_free(con);
 	ev_output_free(out);
-	ev_log_close(dlqlog);
 	return rc;
 }
 
 static int run(struct opts *o)
 {
-	struct ev_log *log = NULL;
+	struct ev_log *log = NULL, *dlqlog = NULL;
 	struct ev_reader *rd = NULL;
 	struct ev_group *grp = NULL;
 	struct ev_scan *scan = NULL;
@@ -826,7 +845,7 @@ static int run(struct opts *o)
 	struct ev_error err;
 	int rc, r;
 
-	if ((rc = open_input(o, &log, &rd, &grp)) != 0)
+	if ((rc = open_input(o, &log, &rd, &dlqlog, &grp)) != 0)
 		goto out;
 	if (o->cursor_file != NULL) {
 		r = ev_cursor_load(o->cursor_file, &cur, &err);
@@ -857,10 +876,11 @@ static int run(struct opts *o)
 		rc = fe_report(&err);
 		goto out;
 	}
-	rc = deliver(o, log, rd, scan, grp);
+	rc = deliver(o, log, rd, scan, dlqlog, grp);
 out:
 	ev_scan_free(scan);
 	ev_group_close(grp);
+	ev_log_close(dlqlog);
 	ev_reader_free(rd);
 	ev_log_close(log);
 	return rc;

@@ -55,6 +55,13 @@ static const char *remedy_text(const struct ev_error *err, char *buf, size_t n)
 			 "'evctl repair %s' to fix it",
 			 s, s);
 		return buf;
+	case EV_REMEDY_VERIFY_REPAIR_TRUNCATE:
+		snprintf(buf, n,
+			 "run 'evctl verify %s' to inspect and "
+			 "'evctl repair --truncate-damaged %s' to fix it, "
+			 "moving the damaged part to lost+found/",
+			 s, s);
+		return buf;
 	case EV_REMEDY_REPAIR_INDEXES:
 		snprintf(buf, n, "run 'evctl repair %s' to rebuild the indexes",
 			 s);

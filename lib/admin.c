@@ -925,3 +925,22 @@ out:
 	ev_codec_free(codec);
 	return r;
 }
+
+void ev_log_repair_advice(struct ev_log *log, struct ev_error *err)
+{
+	struct ev_error e;
+	enum ev_remedy rem = EV_REMEDY_VERIFY;
+
+	if (err->remedy != EV_REMEDY_REPAIR &&
+	    err->remedy != EV_REMEDY_VERIFY_REPAIR)
+		return;
+	/* what the repair would do, were it run now: the advice is the
+	 * command that works, never one that refuses */
+	if (ev_log_repair(log, EV_REPAIR_DRY_RUN, NULL, NULL, &e) == 0)
+		rem = EV_REMEDY_VERIFY_REPAIR;
+	else if (ev_log_repair(log,
+			       EV_REPAIR_DRY_RUN | EV_REPAIR_TRUNCATE_DAMAGED,
+			       NULL, NULL, &e) == 0)
+		rem = EV_REMEDY_VERIFY_REPAIR_TRUNCATE;
+	ev_setremedy(err, rem, log->path);
+}

@@ -68,8 +68,9 @@ static int commit(struct ev_consumer *c, uint64_t pos)
 		return 0;
 	if (pos == c->st.committed && !c->new_group)
 		return 0;
-	/* what was delivered must be out before its position is stored */
-	if (c->o.output != NULL &&
+	/* what was delivered must be out before its position is stored;
+	 * after a failed write, the caller gives what went out */
+	if (c->o.output != NULL && ev_output_errno(c->o.output) == 0 &&
 	    (r = ev_output_flush(c->o.output, &err)) != 0)
 		return 0; /* not delivered: not committed; run() reports */
 	if (c->o.flush != NULL && (r = c->o.flush(c->o.sink_ctx, &err)) != 0)
@@ -292,17 +293,27 @@ int ev_consumer_run(struct ev_consumer *c, volatile sig_atomic_t *stop,
 		    struct ev_error *err)
 {
 	struct ev_error cerr;
-	int r;
+	uint64_t pos;
+	int r, pos_ok = 1;
 
 	if (c->o.cmd != NULL || c->o.source != NULL)
 		run_handlers(c, stop);
 	else
 		run_sync(c, stop);
+	pos = c->st.position;
 	/* everything delivered so far is committed, whatever the reason we
-	 * stopped; not past what an output failed to write */
-	if (c->o.group != NULL &&
-	    !(c->o.output != NULL && ev_output_errno(c->o.output) != 0) &&
-	    (r = commit(c, c->st.position)) != 0 && c->rc == 0)
+	 * stopped; when an output failed to write (a broken pipe), up to
+	 * the last event written out in full, as with a cursor file, and a
+	 * new group that got none out in full is not made */
+	if (c->o.output != NULL && ev_output_errno(c->o.output) != 0) {
+		pos = ev_output_written(c->o.output);
+		if (pos < c->st.committed) /* passed over, and committed */
+			pos = c->st.committed;
+		if (pos == c->st.committed && c->new_group)
+			pos_ok = 0;
+	}
+	if (c->o.group != NULL && pos_ok && (r = commit(c, pos)) != 0 &&
+	    c->rc == 0)
 		ev_jobs_fail(c, r, &cerr);
 	if (c->dlq_w != NULL && (r = ev_writer_close(c->dlq_w, &cerr)) != 0)
 		ev_jobs_fail(c, r, &cerr);

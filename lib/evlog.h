@@ -55,24 +55,27 @@ enum ev_status {
  */
 enum ev_remedy {
 	EV_REMEDY_NONE = 0,
-	EV_REMEDY_VERIFY,	    /* see the damage in detail */
-	EV_REMEDY_REPAIR,	    /* repair the log */
-	EV_REMEDY_VERIFY_REPAIR,    /* see the damage, then repair */
-	EV_REMEDY_REPAIR_INDEXES,   /* repair rebuilds its indexes */
-	EV_REMEDY_REPAIR_STATE,	    /* repair rebuilds its stream state */
-	EV_REMEDY_TRUNCATE_SEGMENT, /* repair again, moving the damaged
-				     * segment out of the log */
-	EV_REMEDY_TRUNCATE_DAMAGED, /* repair again, moving the damaged
-				     * part out of the log */
-	EV_REMEDY_TRUNCATE_HERE,    /* the data after the damage is
-				     * intact: repair again, cutting the
-				     * log at the damage */
-	EV_REMEDY_FORCE,	    /* trim: groups have not consumed what
-				     * would go; wait, reset them, or
-				     * force it */
-	EV_REMEDY_WRAP,		    /* an input line is data, not an
-				     * event: take it as the data of a
-				     * new one */
+	EV_REMEDY_VERIFY,		  /* see the damage in detail */
+	EV_REMEDY_REPAIR,		  /* repair the log */
+	EV_REMEDY_VERIFY_REPAIR,	  /* see the damage, then repair */
+	EV_REMEDY_VERIFY_REPAIR_TRUNCATE, /* see the damage, then repair,
+					   * moving the damaged part out of
+					   * the log */
+	EV_REMEDY_REPAIR_INDEXES,	  /* repair rebuilds its indexes */
+	EV_REMEDY_REPAIR_STATE,		  /* repair rebuilds its stream state */
+	EV_REMEDY_TRUNCATE_SEGMENT,	  /* repair again, moving the damaged
+					   * segment out of the log */
+	EV_REMEDY_TRUNCATE_DAMAGED,	  /* repair again, moving the damaged
+					   * part out of the log */
+	EV_REMEDY_TRUNCATE_HERE,	  /* the data after the damage is
+					   * intact: repair again, cutting the
+					   * log at the damage */
+	EV_REMEDY_FORCE,		  /* trim: groups have not consumed what
+					   * would go; wait, reset them, or
+					   * force it */
+	EV_REMEDY_WRAP,			  /* an input line is data, not an
+					   * event: take it as the data of a
+					   * new one */
 };
 
 /*
@@ -563,6 +566,8 @@ struct ev_filter *ev_filter_new(void);
 void ev_filter_free(struct ev_filter *f);
 int ev_filter_add_type(struct ev_filter *f, const char *glob);
 int ev_filter_add_stream(struct ev_filter *f, const char *glob);
+/* The stream named name exactly, whatever characters it holds. */
+int ev_filter_add_stream_exact(struct ev_filter *f, const char *name);
 /* A filter expression (evtail(1) "Filter expressions"), compiled once;
  * repeated calls must all hold.  EV_EUSAGE when bad, with err->column
  * and a message that shows expr with a caret under that column. */
@@ -848,6 +853,14 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 #define EV_REPAIR_DRY_RUN 2
 int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		  struct ev_error *err);
+/*
+ * After damage that a repair might fix (err's remedy EV_REMEDY_REPAIR or
+ * EV_REMEDY_VERIFY_REPAIR): make the remedy the repair that will work,
+ * found by dry runs: EV_REMEDY_VERIFY_REPAIR for a plain repair,
+ * EV_REMEDY_VERIFY_REPAIR_TRUNCATE when it takes
+ * EV_REPAIR_TRUNCATE_DAMAGED, and EV_REMEDY_VERIFY when neither would.
+ */
+void ev_log_repair_advice(struct ev_log *log, struct ev_error *err);
 
 /* ---------------------------------------------------------------- groups */
 
@@ -889,6 +902,10 @@ struct ev_group_stats *ev_group_stats(struct ev_group *g);
 void ev_hist_add(struct ev_group_stats *s, double seconds);
 /* Store next atomically (temporary file, fsync, rename, fsync dir). */
 int ev_group_commit(struct ev_group *g, uint64_t next, struct ev_error *err);
+/* Its state file, DIR/NAME.group (for messages). */
+const char *ev_group_file(const struct ev_group *g);
+/* Release the lock.  A group that has never committed leaves nothing
+ * behind: its lock file, and the directory the open made, go. */
 void ev_group_close(struct ev_group *g);
 /* All groups of log (sorted by name); *out is malloc'ed. */
 int ev_group_list(struct ev_log *log, const char *state_dir,
@@ -898,6 +915,12 @@ int ev_group_list(struct ev_log *log, const char *state_dir,
 int ev_group_reset(struct ev_log *log, const char *name, const char *state_dir,
 		   uint64_t next, int dry_run, uint64_t *old,
 		   struct ev_error *err);
+/* Remove a group that nobody holds (EV_EAGAIN otherwise; EV_ENOENT when
+ * there is no such group): its state and lock files.  *st gets its
+ * state (lag and all) as it was; with dry_run, nothing is removed. */
+int ev_group_delete(struct ev_log *log, const char *name, const char *state_dir,
+		    int dry_run, struct ev_group_state *st,
+		    struct ev_error *err);
 
 /* Append time of the batch holding offset; EV_TIME_NONE past the end. */
 int ev_log_append_time(struct ev_log *log, uint64_t offset, ev_time_t *t,
@@ -1311,11 +1334,13 @@ int ev_dlq_retry(struct ev_log *dlq, const struct ev_letter *v, size_t n,
 /* ---------------------------------------------------------------- metrics */
 
 /* How far a group is behind: events from where it reads next to the
- * end (not those trimmed before it read them), and the append time
- * between them, in seconds. */
+ * end (not those trimmed before it read them), the append time between
+ * them in seconds (lag_seconds), and, when age is not NULL, how long the
+ * first of them has waited, now minus its append time, 0 when none
+ * waits (age_seconds). */
 void ev_group_lag(struct ev_log *log, const struct ev_group_state *g,
 		  const struct ev_log_info *info, uint64_t *events,
-		  double *seconds);
+		  double *seconds, double *age);
 
 /* The figures of logs in the Prometheus text format (evctl metrics). */
 struct ev_metrics;
@@ -1329,7 +1354,8 @@ int ev_metrics_add(struct ev_metrics *m, struct ev_log *log, const char *name,
 int ev_metrics_format(struct ev_metrics *m, struct ev_buf *out,
 		      struct ev_error *err);
 
-/* A Nagios threshold: events, or seconds of append time behind. */
+/* A Nagios threshold: events behind, or seconds the oldest unconsumed
+ * event has waited (age_seconds). */
 struct ev_threshold {
 	int is_time;
 	uint64_t events;
@@ -1351,7 +1377,7 @@ int ev_log_info_json(struct ev_buf *out, struct ev_log *log, const char *name,
 		     int with_types);
 /* evctl groups --json of one group. */
 int ev_group_to_json(struct ev_buf *out, const struct ev_group_state *g,
-		     uint64_t lag, double lag_seconds);
+		     uint64_t lag, double lag_seconds, double age_seconds);
 /* Uncompressed record bytes to bytes on disk. */
 double ev_log_info_ratio(const struct ev_log_info *info);
 /* evctl info: the same as text, one "field: value" line each. */

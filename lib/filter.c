@@ -85,6 +85,14 @@ int ev_filter_add_stream(struct ev_filter *f, const char *glob)
 	return add_glob(&f->streams, &f->nstreams, glob);
 }
 
+int ev_filter_add_stream_exact(struct ev_filter *f, const char *name)
+{
+	if (add_glob(&f->streams, &f->nstreams, name) != 0)
+		return EV_ERR;
+	f->streams[f->nstreams - 1].literal = 1; /* '*', '?' and '[' too */
+	return 0;
+}
+
 int ev_filter_add_category(struct ev_filter *f, const char *category,
 			   struct ev_error *err)
 {

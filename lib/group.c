@@ -31,10 +31,11 @@ const double ev_hist_bounds[EV_HIST_BUCKETS - 1] = {
 
 struct ev_group {
 	struct ev_group_state st;
-	char *dir; /* where the state and lock files live */
+	char *dir;  /* where the state and lock files live */
+	char *file; /* dir/NAME.group, for messages */
 	int dirfd;
 	int lock_fd;
-	int own_dir;
+	int own_dir; /* this open made dir */
 };
 
 int ev_group_name_ok(const char *name)
@@ -66,7 +67,7 @@ void ev_hist_add(struct ev_group_stats *s, double seconds)
 
 /* The directory holding a log's groups: state_dir, or LOG/groups. */
 static int group_dir(struct ev_log *log, const char *state_dir, int create,
-		     char **out, int *dirfd, struct ev_error *err)
+		     char **out, int *dirfd, int *made, struct ev_error *err)
 {
 	char *dir;
 	int fd;
@@ -77,12 +78,20 @@ static int group_dir(struct ev_log *log, const char *state_dir, int create,
 		dir = NULL;
 	if (dir == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
+	if (made != NULL)
+		*made = 0;
 	if (create && state_dir == NULL) {
+		int existed = faccessat(log->dirfd, "groups", F_OK, 0) == 0;
 		if (ev_log_mkdir(log, "groups", err) != 0) {
 			free(dir);
 			return err->code;
 		}
-	} else if (create && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		if (made != NULL && !existed)
+			*made = 1;
+	} else if (create && mkdir(dir, 0755) == 0) {
+		if (made != NULL)
+			*made = 1;
+	} else if (create && errno != EEXIST) {
 		ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'", dir);
 		free(dir);
 		return EV_EIO;
@@ -259,6 +268,18 @@ static const struct flock ofd_whole_file = {
 	.l_pid = 0,
 };
 
+/* Is fd still the lock file dir/file?  A group that never committed
+ * removes its lock file on close (ev_group_close), so a lock taken on a
+ * file since unlinked must be taken again on the new one. */
+static int lock_current(int dirfd, const char *file, int fd)
+{
+	struct stat a, b;
+
+	if (fstat(fd, &a) != 0 || fstatat(dirfd, file, &b, 0) != 0)
+		return 0;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /* Take a group's lock: 0, EV_EAGAIN when busy and not waiting. */
 static int group_lock(int dirfd, const char *dir, const char *name, int wait,
 		      int *out, struct ev_error *err)
@@ -267,6 +288,7 @@ static int group_lock(int dirfd, const char *dir, const char *name, int wait,
 	int fd, r;
 
 	snprintf(file, sizeof(file), "%s.lock", name);
+again:
 	fd = ev_openat(dirfd, file, O_RDWR | O_CREAT, 0644);
 	if (fd < 0)
 		return ev_seterr_errno(err, EV_EIO, errno,
@@ -284,6 +306,10 @@ static int group_lock(int dirfd, const char *dir, const char *name, int wait,
 					 name);
 		return ev_seterr_errno(err, EV_EIO, e, "cannot lock '%s/%s'",
 				       dir, file);
+	}
+	if (!lock_current(dirfd, file, fd)) {
+		close(fd);
+		goto again;
 	}
 	/*
 	 * The mark that group_busy() tests for.  Only the flock holder
@@ -329,9 +355,15 @@ int ev_group_open(struct ev_group **out, struct ev_log *log, const char *name,
 	if (g == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	g->lock_fd = -1;
-	r = group_dir(log, state_dir, 1, &g->dir, &g->dirfd, err);
+	g->dirfd = -1;
+	r = group_dir(log, state_dir, 1, &g->dir, &g->dirfd, &g->own_dir, err);
 	if (r != 0)
 		goto fail;
+	if (asprintf(&g->file, "%s/%s.group", g->dir, name) < 0) {
+		g->file = NULL;
+		r = ev_seterr(err, EV_ERR, "out of memory");
+		goto fail;
+	}
 	r = group_lock(g->dirfd, g->dir, name, wait, &g->lock_fd, err);
 	if (r != 0)
 		goto fail;
@@ -376,15 +408,36 @@ int ev_group_commit(struct ev_group *g, uint64_t next, struct ev_error *err)
 	return state_store(g, err);
 }
 
+const char *ev_group_file(const struct ev_group *g)
+{
+	return g->file;
+}
+
+/* Remove what opening a group that never committed made: its lock file
+ * (while still holding it: see lock_current()) and the directory, when
+ * this open made it and nothing else is in it. */
+static void forget_new(struct ev_group *g)
+{
+	char file[EV_GROUP_NAME_MAX + 16];
+
+	snprintf(file, sizeof(file), "%s.lock", g->st.name);
+	(void)unlinkat(g->dirfd, file, 0);
+	if (g->own_dir)
+		(void)rmdir(g->dir);
+}
+
 void ev_group_close(struct ev_group *g)
 {
 	if (g == NULL)
 		return;
+	if (g->lock_fd >= 0 && !g->st.exists)
+		forget_new(g);
 	if (g->lock_fd >= 0)
 		close(g->lock_fd); /* releases the flock */
 	if (g->dirfd >= 0)
 		close(g->dirfd);
 	free(g->dir);
+	free(g->file);
 	free(g);
 }
 
@@ -407,7 +460,7 @@ int ev_group_list(struct ev_log *log, const char *state_dir,
 
 	*out = NULL;
 	*count = 0;
-	r = group_dir(log, state_dir, 0, &dir, &dirfd, err);
+	r = group_dir(log, state_dir, 0, &dir, &dirfd, NULL, err);
 	if (r != 0)
 		return r;
 	if (dirfd < 0) {
@@ -483,4 +536,43 @@ int ev_group_reset(struct ev_log *log, const char *name, const char *state_dir,
 	r = dry_run ? 0 : ev_group_commit(g, next, err);
 	ev_group_close(g);
 	return r;
+}
+
+int ev_group_delete(struct ev_log *log, const char *name, const char *state_dir,
+		    int dry_run, struct ev_group_state *st,
+		    struct ev_error *err)
+{
+	char file[EV_GROUP_NAME_MAX + 16];
+	struct ev_group *g;
+	int r;
+
+	if ((r = ev_group_open(&g, log, name, state_dir, 0, err)) != 0)
+		return r;
+	if (!g->st.exists) {
+		r = ev_seterr(err, EV_ENOENT, "no group '%s' in '%s'", name,
+			      log->path);
+		ev_group_close(g);
+		return r;
+	}
+	*st = g->st;
+	if (!dry_run) {
+		/* the state first: a group without it is gone, whatever
+		 * happens to the lock file */
+		snprintf(file, sizeof(file), "%s.group", name);
+		if (unlinkat(g->dirfd, file, 0) != 0) {
+			r = ev_seterr_errno(err, EV_EIO, errno,
+					    "cannot remove '%s'", g->file);
+			ev_group_close(g);
+			return r;
+		}
+		if (fsync(g->dirfd) != 0) {
+			r = ev_seterr_errno(err, EV_EIO, errno,
+					    "cannot sync '%s'", g->dir);
+			ev_group_close(g);
+			return r;
+		}
+		g->st.exists = 0; /* close removes the lock file */
+	}
+	ev_group_close(g);
+	return 0;
 }

@@ -35,10 +35,10 @@ struct ev_metrics {
 
 void ev_group_lag(struct ev_log *log, const struct ev_group_state *g,
 		  const struct ev_log_info *info, uint64_t *events,
-		  double *seconds)
+		  double *seconds, double *age)
 {
 	struct ev_error err;
-	ev_time_t t;
+	ev_time_t t = EV_TIME_NONE, now;
 	uint64_t from =
 		g->next < info->first_offset ? info->first_offset : g->next;
 
@@ -46,10 +46,17 @@ void ev_group_lag(struct ev_log *log, const struct ev_group_state *g,
 	 * not counted */
 	*events = info->next_offset > from ? info->next_offset - from : 0;
 	*seconds = 0;
-	if (*events > 0 && info->last_append != EV_TIME_NONE &&
-	    ev_log_append_time(log, from, &t, &err) == 0 && t != EV_TIME_NONE &&
-	    info->last_append > t)
+	if (age != NULL)
+		*age = 0;
+	if (*events == 0 || ev_log_append_time(log, from, &t, &err) != 0 ||
+	    t == EV_TIME_NONE)
+		return;
+	if (info->last_append != EV_TIME_NONE && info->last_append > t)
 		*seconds = (double)(info->last_append - t) / 1e9;
+	/* how long the first event it has not consumed has waited: the
+	 * check of a consumer that stopped, however few events wait */
+	if (age != NULL && (now = ev_now()) > t)
+		*age = (double)(now - t) / 1e9;
 }
 
 int ev_metrics_new(struct ev_metrics **out)
@@ -212,24 +219,26 @@ static void log_families(struct ev_metrics *m)
 		}
 }
 
-enum { G_NEXT, G_LAG, G_LAG_SECONDS, G_HANDLED, G_DEAD };
+enum { G_NEXT, G_LAG, G_LAG_SECONDS, G_AGE_SECONDS, G_HANDLED, G_DEAD };
 
 static void group_family(struct ev_metrics *m, int which, const char *name,
 			 const char *type, const char *help)
 {
 	size_t i, k;
 	uint64_t lag;
-	double secs;
+	double secs, age;
 
 	family(m, name, type, help);
 	for (i = 0; i < m->n; i++)
 		for (k = 0; k < m->d[i].ngroups; k++) {
 			const struct ev_group_state *g = &m->d[i].groups[k];
-			ev_group_lag(m->d[i].log, g, &m->d[i].info, &lag,
-				     &secs);
+			ev_group_lag(m->d[i].log, g, &m->d[i].info, &lag, &secs,
+				     &age);
 			sample(m, name, &m->d[i], g->name);
 			if (which == G_LAG_SECONDS)
 				put(m, "%.3f\n", secs);
+			else if (which == G_AGE_SECONDS)
+				put(m, "%.3f\n", age);
 			else
 				put(m, "%llu\n",
 				    (unsigned long long)(which == G_NEXT
@@ -314,6 +323,9 @@ int ev_metrics_format(struct ev_metrics *m, struct ev_buf *out,
 		     "Events a consumer group is behind the head.");
 	group_family(m, G_LAG_SECONDS, "evlog_group_lag_seconds", "gauge",
 		     "Append time a consumer group is behind the head.");
+	group_family(m, G_AGE_SECONDS, "evlog_group_age_seconds", "gauge",
+		     "How long the first event a consumer group has not "
+		     "consumed has waited since it was appended.");
 	group_family(m, G_HANDLED, "evlog_group_handled_total", "counter",
 		     "Events a group's handler has handled.");
 	group_family(m, G_DEAD, "evlog_group_dead_lettered_total", "counter",
@@ -354,7 +366,7 @@ int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 	size_t n = 0, i, worst_i = 0;
 	int worst = -1, r, st;
 	uint64_t lag, wlag = 0;
-	double secs, wsecs = 0;
+	double secs, age, wage = 0;
 	char tmp[700], w[32], c[32], ws[32], cs[32];
 
 	memset(&info, 0, sizeof(info));
@@ -368,14 +380,17 @@ int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 	for (i = 0; i < n; i++) {
 		if (group != NULL && strcmp(gs[i].name, group) != 0)
 			continue;
-		ev_group_lag(log, &gs[i], &info, &lag, &secs);
-		st = over(crit, lag, secs) ? 2 : over(warn, lag, secs) ? 1 : 0;
-		snprintf(
-			tmp, sizeof(tmp),
-			"%s'%s_lag'=%llu;%s;%s;0 '%s_lag_seconds'=%.3fs;%s;%s;0",
-			perf.len ? " " : "", gs[i].name,
-			(unsigned long long)lag, w, c, gs[i].name, secs, ws,
-			cs);
+		ev_group_lag(log, &gs[i], &info, &lag, &secs, &age);
+		st = over(crit, lag, age) ? 2 : over(warn, lag, age) ? 1 : 0;
+		/* its consumer fails every run: never OK */
+		if (gs[i].next > info.next_offset)
+			st = 2;
+		snprintf(tmp, sizeof(tmp),
+			 "%s'%s_lag'=%llu;%s;%s;0 '%s_lag_seconds'=%.3fs;;;0 "
+			 "'%s_age_seconds'=%.3fs;%s;%s;0",
+			 perf.len ? " " : "", gs[i].name,
+			 (unsigned long long)lag, w, c, gs[i].name, secs,
+			 gs[i].name, age, ws, cs);
 		if (ev_buf_puts(&perf, tmp) != 0) {
 			r = ev_seterr(err, EV_ERR, "out of memory");
 			goto out;
@@ -384,7 +399,7 @@ int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 			worst = st;
 			worst_i = i;
 			wlag = lag;
-			wsecs = secs;
+			wage = age;
 		}
 	}
 	if (worst < 0) {
@@ -396,10 +411,19 @@ int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 					ev_log_path(log));
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp),
-		 "LAG %s - group %s is %llu %s (%.1fs) behind | ", names[worst],
-		 gs[worst_i].name, (unsigned long long)wlag,
-		 ev_plural(wlag, "event", "events"), wsecs);
+	if (gs[worst_i].next > info.next_offset)
+		snprintf(tmp, sizeof(tmp),
+			 "LAG %s - group %s is at offset %llu, past the end "
+			 "of the log (offset %llu) | ",
+			 names[worst], gs[worst_i].name,
+			 (unsigned long long)gs[worst_i].next,
+			 (unsigned long long)info.next_offset);
+	else
+		snprintf(tmp, sizeof(tmp),
+			 "LAG %s - group %s is %llu %s (%.1fs) behind | ",
+			 names[worst], gs[worst_i].name,
+			 (unsigned long long)wlag,
+			 ev_plural(wlag, "event", "events"), wage);
 	if (ev_buf_puts(line, tmp) != 0 ||
 	    ev_buf_append(line, perf.p, perf.len) ||
 	    ev_buf_putc(line, '\0') != 0)
@@ -587,7 +611,7 @@ int ev_groups_format(struct ev_buf *out, struct ev_log *log,
 	struct ev_metrics m;
 	int namew = 20;
 	uint64_t lag;
-	double secs;
+	double secs, age;
 	size_t i;
 
 	memset(&m, 0, sizeof(m));
@@ -598,19 +622,21 @@ int ev_groups_format(struct ev_buf *out, struct ev_log *log,
 		if (strlen(gs[i].name) > (size_t)namew)
 			namew = (int)strlen(gs[i].name);
 	if (!json && n > 0)
-		put(&m, "%-*s %14s %14s %12s  %-24s %s\n", namew, "GROUP",
-		    "OFFSET", "LAG", "LAG-SECONDS", "LAST-COMMIT", "STATE");
+		put(&m, "%-*s %14s %14s %12s %12s  %-24s %s\n", namew, "GROUP",
+		    "OFFSET", "LAG", "LAG-SECONDS", "AGE-SECONDS",
+		    "LAST-COMMIT", "STATE");
 	for (i = 0; i < n && !m.oom; i++) {
-		ev_group_lag(log, &gs[i], info, &lag, &secs);
+		ev_group_lag(log, &gs[i], info, &lag, &secs, &age);
 		if (json) {
-			m.oom |= ev_group_to_json(out, &gs[i], lag, secs) != 0;
+			m.oom |= ev_group_to_json(out, &gs[i], lag, secs,
+						  age) != 0;
 			put(&m, "\n");
 			continue;
 		}
 		m.oom |= ev_buf_puts(out, gs[i].name) != 0;
-		put(&m, "%*s %14s %14s %12.3f  %-24s %s\n",
+		put(&m, "%*s %14s %14s %12.3f %12.3f  %-24s %s\n",
 		    namew - (int)strlen(gs[i].name), "",
-		    ev_commas(gs[i].next, b1), ev_commas(lag, b2), secs,
+		    ev_commas(gs[i].next, b1), ev_commas(lag, b2), secs, age,
 		    ttext(gs[i].committed, 1, t1),
 		    gs[i].busy ? "busy" : "idle");
 	}
@@ -656,7 +682,7 @@ int ev_streams_format(struct ev_buf *out, const struct ev_stream_info *v,
 }
 
 int ev_group_to_json(struct ev_buf *out, const struct ev_group_state *g,
-		     uint64_t lag, double lag_seconds)
+		     uint64_t lag, double lag_seconds, double age_seconds)
 {
 	struct ev_metrics m;
 
@@ -665,8 +691,10 @@ int ev_group_to_json(struct ev_buf *out, const struct ev_group_state *g,
 	put(&m, "{\"group\":");
 	m.oom |= ev_json_string(out, g->name, strlen(g->name)) != 0;
 	put(&m,
-	    ",\"next\":%llu,\"lag\":%llu,\"lag_seconds\":%.3f,\"committed\":",
-	    (unsigned long long)g->next, (unsigned long long)lag, lag_seconds);
+	    ",\"next\":%llu,\"lag\":%llu,\"lag_seconds\":%.3f,"
+	    "\"age_seconds\":%.3f,\"committed\":",
+	    (unsigned long long)g->next, (unsigned long long)lag, lag_seconds,
+	    age_seconds);
 	m.oom |= jtime(out, g->committed);
 	put(&m,
 	    ",\"busy\":%s,\"handled\":%llu,\"failed\":%llu,"

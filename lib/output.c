@@ -6,8 +6,11 @@
  *
  * It remembers two positions, so that a cursor never claims an event the
  * reader at the other end did not get: the offset after the last event
- * formatted, and after the last one written out in full.  A failed write
- * (a closed pipe) stops all further writing.
+ * formatted, and after the last one written out in full.  Where each
+ * buffered event ends is kept, so that when a write fails part way (a
+ * closed pipe), the events before the cut still count as written, as
+ * evtail(1) promises for cursor files.  A failed write stops all further
+ * writing.
  *
  * A count prints nothing per event, only the number at the end.  In
  * reverse, the formatted events are held, with where each begins, and
@@ -23,6 +26,12 @@
 /* buffered bytes that make ev_output_event() write them out */
 #define EV_OUTPUT_FLUSH (1u << 20)
 
+/* A buffered event: where its bytes end in buf, and the offset after it. */
+struct out_mark {
+	size_t end;
+	uint64_t next;
+};
+
 struct ev_output {
 	int fd;
 	enum ev_out_format fmt;
@@ -30,6 +39,8 @@ struct ev_output {
 	struct ev_fieldlist *fields;
 	int color;
 	struct ev_buf buf;
+	struct out_mark *marks; /* of the events in buf, in order */
+	size_t nmarks, capmarks;
 	int failed; /* errno of the failed write, 0 */
 	uint64_t printed, written;
 	uint64_t count; /* events formatted */
@@ -64,6 +75,7 @@ void ev_output_free(struct ev_output *o)
 		return;
 	ev_buf_free(&o->buf);
 	free(o->starts);
+	free(o->marks);
 	free(o);
 }
 
@@ -98,7 +110,7 @@ int ev_output_needs_event(const struct ev_output *o)
 
 int ev_output_flush(struct ev_output *o, struct ev_error *err)
 {
-	size_t off = 0;
+	size_t off = 0, i;
 	ssize_t w;
 
 	if (o->reverse && !o->ended && !o->failed)
@@ -112,12 +124,36 @@ int ev_output_flush(struct ev_output *o, struct ev_error *err)
 		else if (w == 0)
 			o->failed = EIO;
 	}
+	/* the events whose every byte went out, whatever came after (in
+	 * reverse, none is marked: a cut leaves the position at the start) */
+	for (i = 0; i < o->nmarks && o->marks[i].end <= off; i++)
+		o->written = o->marks[i].next;
+	o->nmarks = 0;
 	o->buf.len = 0;
 	if (o->failed)
 		return ev_seterr_errno(err, EV_EIO, o->failed,
 				       "cannot write output");
 	o->written = o->printed; /* all of it is out */
 	return 0;
+}
+
+/* Remember where the event just formatted ends.  Without memory for it,
+ * the event counts as written only once the whole buffer is: later, never
+ * earlier, so nothing is lost. */
+static void note_end(struct ev_output *o, uint64_t next)
+{
+	struct out_mark *nm;
+
+	if (o->nmarks == o->capmarks) {
+		size_t cap = o->capmarks ? 2 * o->capmarks : 256;
+		if ((nm = realloc(o->marks, cap * sizeof(*nm))) == NULL)
+			return;
+		o->marks = nm;
+		o->capmarks = cap;
+	}
+	o->marks[o->nmarks].end = o->buf.len;
+	o->marks[o->nmarks].next = next;
+	o->nmarks++;
 }
 
 int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
@@ -195,6 +231,7 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 		o->starts[o->nstarts++] = mark;
 		return 0;
 	}
+	note_end(o, o->printed);
 	if (o->buf.len >= EV_OUTPUT_FLUSH)
 		return ev_output_flush(o, err);
 	return 0;

@@ -137,10 +137,10 @@ static int resume_group(struct ev_scan *s, struct ev_group *g,
 	if (gs->next > end)
 		return ev_seterr(
 			err, EV_EDATA,
-			"group '%s' is at offset %llu, past the end of "
-			"'%s' (offset %llu)",
-			gs->name, (unsigned long long)gs->next, s->name,
-			(unsigned long long)end);
+			"group '%s' is at offset %llu in '%s', past the end "
+			"of '%s' (offset %llu)",
+			gs->name, (unsigned long long)gs->next,
+			ev_group_file(g), s->name, (unsigned long long)end);
 	if (gs->next < first && o->notice != NULL) {
 		snprintf(msg, sizeof(msg),
 			 "group '%s': offsets %llu to %llu were trimmed before "
@@ -210,6 +210,15 @@ static int position(struct ev_scan *s, struct ev_log *log,
 	ev_time_t since = ev_filter_since(s->filter);
 	int resumed = 0, last_done = 0, r;
 
+	/* a position the log has not reached is a mistake, whether or not
+	 * a stored one wins over it: following would wait for it, and a
+	 * group or cursor would store it */
+	if (o->from.kind == EV_POS_OFFSET && o->from.offset > end)
+		return ev_seterr(err, EV_EUSAGE,
+				 "--from: offset %llu is past the end of '%s' "
+				 "(offset %llu)",
+				 (unsigned long long)o->from.offset, s->name,
+				 (unsigned long long)end);
 	if (o->group != NULL && ev_group_get(o->group)->exists) {
 		if ((r = resume_group(s, o->group, o, err)) != 0)
 			return r;

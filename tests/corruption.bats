@@ -36,6 +36,21 @@ local_setup() {
 	cp -a "$P" W
 }
 
+# run_suggested_repair: the 'evctl repair ...' command that the last
+# run's stderr suggests, run as it is: it must succeed
+run_suggested_repair() {
+	local cmd
+	cmd=$(grep -o "'evctl repair [^']*'" <<<"$stderr" | tr -d "'")
+	[ -n "$cmd" ] || {
+		echo "no repair command suggested in: $stderr" >&2
+		return 1
+	}
+	echo "suggested: $cmd"
+	# shellcheck disable=SC2086
+	run --separate-stderr $cmd
+	assert_status 0
+}
+
 # the batch holding byte $2 of segment file $1: "POS BASE COUNT STORED"
 batch_at() {
 	"$EVTEST" batches "$1" |
@@ -323,8 +338,9 @@ unpublished_damage() {
 	run --separate-stderr evpub M <<<'{"type":"X"}'
 	assert_status 65
 	assert_stderr_contains "segment 00000000000000000000, byte $Pend"
-	assert_stderr_contains "evctl verify M"
-	assert_stderr_contains "evctl repair M"
+	# the repair it suggests is the one that works: a plain repair
+	# would refuse
+	assert_stderr_contains "evpub: run 'evctl verify M' to inspect and 'evctl repair --truncate-damaged M' to fix it, moving the damaged part to lost+found/"
 	# nothing truncated silently, nothing appended
 	cmp M/00000000000000000000.seg damaged.seg
 	cmp M/head head.before
@@ -396,6 +412,47 @@ evtail: run 'evctl verify W' for details"
 	assert_stderr_contains "evpub: log 'W' is damaged: segment $seg, byte 0: segment header does not match the head file; refusing to append"
 }
 
+@test "corruption: the repair evpub suggests for a damaged log is one that works" {
+	# damage past the durable end, with a valid batch after it
+	unpublished_damage
+	run --separate-stderr evpub M <<<'{"type":"X"}'
+	assert_status 65
+	run_suggested_repair
+	run --separate-stderr evpub M <<<'{"type":"X"}'
+	assert_status 0
+	# a damaged header of the head segment
+	rm -rf H
+	cp -a W H
+	local last
+	last=$(ls H/*.seg | tail -n 1)
+	printf '\xff' | dd of="$last" bs=1 seek=20 conv=notrunc status=none
+	run --separate-stderr evpub H <<<'{"type":"X"}'
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_contains "evctl repair --truncate-damaged H"
+	run_suggested_repair
+	run --separate-stderr evpub H <<<'{"type":"X"}'
+	assert_status 0
+	# a head segment shorter than its durable end
+	rm -rf S
+	cp -a W S
+	last=$(ls S/*.seg | tail -n 1)
+	truncate -s $(($(stat -c %s "$last") - 100)) "$last"
+	run --separate-stderr evpub S <<<'{"type":"X"}'
+	assert_status 65
+	run_suggested_repair
+	run --separate-stderr evpub S <<<'{"type":"X"}'
+	assert_status 0
+	# bit rot inside the head segment, checked by the writer
+	rotten_one
+	"$EVTEST" head-rp R/head 0
+	run --separate-stderr evpub R T
+	assert_status 65
+	run_suggested_repair
+	run --separate-stderr evpub R T
+	assert_status 0
+}
+
 @test "corruption: verify reports damage the writer refuses, past the durable end" {
 	unpublished_damage
 	# the writer's refusal sends the user to 'evctl verify', which must
@@ -460,7 +517,7 @@ SEG0=00000000000000000000
 		assert_status 65
 		assert_stdout ""
 		assert_stderr "evpub: log 'R' is damaged: segment $SEG0, byte $BPOS: batch payload checksum mismatch; refusing to append
-evpub: run 'evctl verify R' to inspect and 'evctl repair R' to fix it"
+evpub: run 'evctl verify R' to inspect and 'evctl repair --truncate-damaged R' to fix it, moving the damaged part to lost+found/"
 		# nothing appended, nothing cut
 		cmp R/$SEG0.seg rotten.seg
 		cmp R/head head.before

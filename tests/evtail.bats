@@ -373,8 +373,13 @@ EOF
 	want
 	ids --from 0
 	want e0 e1 e2 e3 e4 e5 e6 e7
-	ids --from 100
+	ids --from 8
 	want
+	# past the end is a mistake, not an empty read
+	run --separate-stderr evtail --from 100 fx.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evtail: --from: offset 100 is past the end of 'fx.evlog' (offset 8)"
 }
 
 @test "evtail --to OFFSET stops after that offset" {
@@ -1016,6 +1021,26 @@ trimmed_exit() {
 	assert_status 65
 	assert_stdout ""
 	assert_stderr "evtail: cursor file 'bad.cur' is not an evlog cursor"
+}
+
+@test "evtail --cursor-file on a broken pipe: the position after the last event written out in full" {
+	evgen 2000 --seed 7 | evpub -c L
+	evtail L >all.json
+	# a reader gone before the first write: nothing went out
+	run --separate-stderr bash -c 'exec 5> >(exec true); wait $!; evtail --cursor-file c L >&5'
+	assert_status 0
+	assert_stderr ""
+	[ "$(sed 's/.*next=//' c)" = 0 ]
+	# head takes a line and goes: what the pipe took whole counts, and
+	# the next run starts at the event the cut fell in, never after it
+	rm c
+	run --separate-stderr bash -c 'evtail --cursor-file c L | head -n 1 >/dev/null'
+	assert_status 0
+	local n
+	n=$(sed 's/.*next=//' c)
+	[ "$n" -gt 0 ] && [ "$n" -lt 2000 ]
+	run --separate-stderr evtail --cursor-file c --count 1 --template '{offset}' L
+	assert_stdout "$n"
 }
 
 @test "evtail --cursor-file that cannot be written exits 74" {

@@ -24,7 +24,18 @@ ctl_usage_err() {
 	printf '%s\n%s' "$1" "$(usage_for evctl "$EVCTL_USAGE")"
 }
 
-GROUPS_HEADER="GROUP                        OFFSET            LAG  LAG-SECONDS  LAST-COMMIT              STATE"
+GROUPS_HEADER="GROUP                        OFFSET            LAG  LAG-SECONDS  AGE-SECONDS  LAST-COMMIT              STATE"
+
+# the clock of the evlog tools fixed at SECS since the epoch (their test
+# mode): at_epoch SECS COMMAND...
+at_epoch() {
+	SOURCE_DATE_EPOCH=$1 EVLOG_TEST_SEED=1 "${@:2}"
+}
+
+# evctl as if long ago: every age_seconds is 0, for exact output
+evctl_past() {
+	at_epoch 1 evctl "$@"
+}
 
 RFC3339_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$'
 
@@ -280,14 +291,103 @@ g.lock" ]
 	run --separate-stderr evtail --group g L
 	assert_status 65
 	assert_stdout ""
-	assert_stderr "evtail: group 'g' is at offset 99, past the end of 'L' (offset 20)"
+	assert_stderr "evtail: group 'g' is at offset 99 in 'L/groups/g.group', past the end of 'L' (offset 20)"
 	cmp saved L/groups/g.group
+	# evctl lag never calls such a group OK, whatever the thresholds
+	run --separate-stderr evctl lag --warn 1000 --crit 2000 L
+	assert_status 2
+	assert_stderr ""
+	assert_stdout "LAG CRITICAL - group g is at offset 99, past the end of the log (offset 20) | 'g_lag'=0;1000;2000;0 'g_lag_seconds'=0.000s;;;0 'g_age_seconds'=0.000s;;;0"
+	run --separate-stderr evtail --group g --state-dir st L >/dev/null
+	sed -i 's/^next .*/next 21/' st/g.group
+	run --separate-stderr evtail --group g --state-dir st L
+	assert_status 65
+	assert_stderr "evtail: group 'g' is at offset 21 in 'st/g.group', past the end of 'L' (offset 20)"
 	# at the end exactly is fine
 	sed -i 's/^next .*/next 20/' L/groups/g.group
 	run --separate-stderr evtail --group g L
 	assert_status 0
 	assert_stdout ""
 	assert_stderr ""
+}
+
+@test "evtail --from past the end exits 64 and stores nothing: with --group, --cursor-file or neither" {
+	make_log L 20
+	local x
+	for x in "--group g" "--group g -f" "--cursor-file c" "" "-f"; do
+		run --separate-stderr evtail $x --from 99999 L
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "evtail: --from: offset 99999 is past the end of 'L' (offset 20)"
+		[ ! -e L/groups ]
+		[ ! -e c ]
+	done
+	run --separate-stderr evtail --group g --from 21 L
+	assert_status 64
+	assert_stderr "evtail: --from: offset 21 is past the end of 'L' (offset 20)"
+	# the end itself is a position
+	run --separate-stderr evtail --group g --from 20 L
+	assert_status 0
+	assert_stderr ""
+	[ "$(state_next L/groups/g.group)" = 20 ]
+	# an existing group or cursor would ignore --from, but it is still
+	# a mistake
+	evtail --cursor-file c L >/dev/null
+	cp c c.saved
+	run --separate-stderr evtail --cursor-file c --from 99 L
+	assert_status 64
+	assert_stderr "evtail: --from: offset 99 is past the end of 'L' (offset 20)"
+	cmp c c.saved
+	run --separate-stderr evtail --group g --from 99 L
+	assert_status 64
+	[ "$(state_next L/groups/g.group)" = 20 ]
+	run --separate-stderr evctl lag --warn 1 --crit 2 L
+	assert_status 0
+}
+
+@test "evtail --group: a run that fails before its first commit leaves no group behind" {
+	make_log L 20
+	echo 'not a log' >notalog
+	mkdir notalog.d
+	: >notalog.d/x
+	local x
+	for x in "--dlq L:64:evtail: --dlq: 'L' is the log being read" \
+		"--dlq notalog:66:evtail: 'notalog' is not an evlog log" \
+		"--dlq notalog.d:66:evtail: 'notalog.d' is not an evlog log (no meta file)"; do
+		IFS=: read -r opt rc msg <<<"$x"
+		run --separate-stderr evtail --group h --exec true $opt L
+		assert_status "$rc"
+		assert_stdout ""
+		assert_stderr "$msg"
+		[ ! -e L/groups ]
+	done
+	# nor in a --state-dir it made, nor when the groups directory exists
+	run --separate-stderr evtail --group h --state-dir st --exec true --dlq L L
+	assert_status 64
+	[ ! -e st ]
+	evtail --group g L >/dev/null
+	run --separate-stderr evtail --group h --exec true --dlq L L
+	assert_status 64
+	[ "$(ls L/groups)" = "g.group
+g.lock" ]
+	run --separate-stderr evctl groups --json L
+	[ "$(jq -r .group <<<"$output")" = g ]
+}
+
+@test "evtail --group: a broken pipe before the first commit leaves no group behind" {
+	log_2000
+	# a pipe whose reader is gone before the first write: no event is
+	# written out in full
+	run --separate-stderr bash -c 'exec 5> >(exec true); wait $!; evtail --group h L >&5'
+	assert_status 0
+	assert_stderr ""
+	[ ! -e L/groups ]
+	run --separate-stderr evctl groups L
+	assert_status 0
+	assert_stdout ""
+	run --separate-stderr evctl lag --warn 1 --crit 2 L
+	assert_status 3
+	assert_stdout "LAG UNKNOWN - no consumer groups in 'L'"
 }
 
 @test "evtail --group: a damaged state file exits 65, and so does evctl groups" {
@@ -490,7 +590,7 @@ evtail: use --wait to wait for it"
 	wait_next L/groups/g.group 2002 5
 	run --separate-stderr evctl lag --warn 1 --crit 2 L
 	assert_status 0
-	assert_stdout "LAG OK - group g is 0 events (0.0s) behind | 'g_lag'=0;1;2;0 'g_lag_seconds'=0.000s;;;0"
+	assert_stdout "LAG OK - group g is 0 events (0.0s) behind | 'g_lag'=0;1;2;0 'g_lag_seconds'=0.000s;;;0 'g_age_seconds'=0.000s;;;0"
 	[ ! -s err ]
 }
 
@@ -654,23 +754,31 @@ put_crc() { # FILE FROM LEN AT: CRC-32C of LEN bytes at FROM, stored at AT
 	take "$(line_bytes all.json 1 500)" got
 	wait_next L/groups/g.group 500 5
 	take 1000 got
-	# the reader goes away with 501..1000 half delivered
+	# the reader goes away with 501..1000 half delivered: the group
+	# commits after the last event that went into the pipe whole, as a
+	# cursor file does; no more than a pipe's worth past what was taken
 	exec 4<&-
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 0 ]
 	[ ! -s err ]
-	[ "$(state_next L/groups/g.group)" = 500 ]
+	local n
+	n=$(state_next L/groups/g.group)
+	[ "$n" -gt 500 ] && [ "$n" -lt 1000 ]
+	[ "$(line_bytes all.json 501 "$n")" -le $((1000 + 1048576)) ]
 	run --separate-stderr evtail --group g --count 1 --template '{offset}' L
-	assert_stdout "500"
+	assert_stdout "$n"
 
-	# the same with head(1): the first write is not taken in full
+	# the same with head(1), with a cursor file beside: both keep the
+	# same position, after the last event written out in full
 	run --separate-stderr bash -c 'evtail --group h L | head -n 1 | jq .offset; echo "${PIPESTATUS[0]}" >st'
 	assert_status 0
 	assert_stderr ""
 	assert_stdout "0"
 	[ "$(cat st)" = 0 ]
+	n=$(state_next L/groups/h.group)
+	[ "$n" -gt 0 ] && [ "$n" -lt 2000 ]
 	run --separate-stderr evtail --group h --count 1 --template '{offset}' L
-	assert_stdout "0"
+	assert_stdout "$n"
 }
 
 @test "evtail --group after trim --force: resumes at the first offset, saying what it missed" {
@@ -759,7 +867,7 @@ put_crc() { # FILE FROM LEN AT: CRC-32C of LEN bytes at FROM, stored at AT
 	assert_stderr ""
 	assert_stdout_line 0 "$GROUPS_HEADER"
 	[ "${#lines[@]}" -eq 4 ]
-	run awk 'NR > 1 { print $1, $2, $3, $6 }' <<<"$output"
+	run awk 'NR > 1 { print $1, $2, $3, $7 }' <<<"$output"
 	assert_stdout "alpha 1,500 0 idle
 never 0 1,500 idle
 zeta 1,200 300 idle"
@@ -768,9 +876,12 @@ zeta 1,200 300 idle"
 	run awk 'NR > 1 && $4 !~ /^[0-9]+\.[0-9][0-9][0-9]$/' <<<"$output"
 	assert_stdout ""
 	run evctl groups L
-	[ "$(awk 'NR == 2 { print $4 }' <<<"$output")" = 0.000 ]
-	[[ $(awk 'NR == 2 { print $5 }' <<<"$output") =~ $RFC3339_RE ]]
-	[ "$(awk 'NR == 3 { print $5 }' <<<"$output")" = "-" ]
+	[ "$(awk 'NR == 2 { print $4, $5 }' <<<"$output")" = "0.000 0.000" ]
+	[[ $(awk 'NR == 2 { print $6 }' <<<"$output") =~ $RFC3339_RE ]]
+	[ "$(awk 'NR == 3 { print $6 }' <<<"$output")" = "-" ]
+	# the age of what waits: real, and positive for a group behind
+	run awk 'NR > 2 && !($5 > 0)' <<<"$output"
+	assert_stdout ""
 }
 
 # the columns of the evctl groups table in $lines line up under their
@@ -788,7 +899,7 @@ columns_line_up() {
 			}
 		done
 		# ... right-aligned ones end under them
-		for h in OFFSET LAG LAG-SECONDS; do
+		for h in OFFSET LAG LAG-SECONDS AGE-SECONDS; do
 			col=${header%%" $h "*}
 			col=$((${#col} + 1 + ${#h}))
 			[ "${row:$col:1}" = " " ] && [ "${row:$((col - 1)):1}" != " " ] || {
@@ -808,7 +919,7 @@ columns_line_up() {
 	assert_status 0
 	columns_line_up
 	# commit times to the millisecond, as in evctl(1)
-	[[ $(awk 'NR == 2 { print $5 }' <<<"$output") =~ ^[0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z$ ]]
+	[[ $(awk 'NR == 2 { print $6 }' <<<"$output") =~ ^[0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z$ ]]
 	# a name longer than its column widens it
 	write_state L/groups/a-name-longer-than-twenty.group "$(log_id L)" 5
 	run --separate-stderr evctl groups L
@@ -829,9 +940,10 @@ columns_line_up() {
 	[ "${#lines[@]}" -eq 2 ]
 	local l
 	for l in "${lines[@]}"; do
-		jq -e 'keys_unsorted == ["group","next","lag","lag_seconds","committed","busy","handled","failed","dead_lettered","skipped"]' <<<"$l" >/dev/null
+		jq -e 'keys_unsorted == ["group","next","lag","lag_seconds","age_seconds","committed","busy","handled","failed","dead_lettered","skipped"]' <<<"$l" >/dev/null
 		jq -e '(.group | type) == "string" and (.next | type) == "number" and
 			(.lag | type) == "number" and (.lag_seconds | type) == "number" and
+			(.age_seconds | type) == "number" and
 			(.committed | type == "string" or . == null) and
 			(.busy | type) == "boolean" and (.handled | type) == "number" and
 			(.failed | type) == "number" and (.dead_lettered | type) == "number" and
@@ -988,6 +1100,69 @@ columns_line_up() {
 	cmp saved L/groups/g.group
 }
 
+@test "evctl groups --delete is a dry run; --execute removes the group, and it starts afresh" {
+	make_log L 20
+	evtail --group g --to 4 L >/dev/null
+	evtail --group k L >/dev/null
+	cp L/groups/g.group saved
+	run --separate-stderr evctl groups --delete g L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "would delete group 'g' at offset 5, 15 events behind
+(a dry run: add --execute to do it)"
+	cmp saved L/groups/g.group
+	run --separate-stderr evctl groups --delete g --execute L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "deleted group 'g' at offset 5, 15 events behind"
+	[ "$(ls L/groups)" = "k.group
+k.lock" ]
+	run --separate-stderr evctl groups --json L
+	[ "$(jq -r .group <<<"$output")" = k ]
+	run --separate-stderr evtail --group g --count 1 --template '{offset}' L
+	assert_stdout "0"
+	# one event behind: the singular
+	evtail --group s --state-dir st --to 18 L >/dev/null
+	run --separate-stderr evctl groups --delete s --execute --state-dir st L
+	assert_status 0
+	assert_stdout "deleted group 's' at offset 19, 1 event behind"
+	[ ! -e st/s.group ]
+	[ ! -e st/s.lock ]
+}
+
+@test "evctl groups --delete: an unknown group exits 66, a busy one 75, and nothing changes" {
+	make_log L 20
+	evtail --group g L >/dev/null
+	run --separate-stderr evctl groups --delete nosuch --execute L
+	assert_status 66
+	assert_stdout ""
+	assert_stderr "evctl: no group 'nosuch' in 'L'"
+	[ "$(ls L/groups)" = "g.group
+g.lock" ]
+	evtail --group b -f L >/dev/null 2>b.err 3>&- &
+	BGS+=($!)
+	wait_next L/groups/b.group 20 5
+	cp L/groups/b.group saved
+	local x
+	for x in "" --execute; do
+		run --separate-stderr evctl groups --delete b $x L
+		assert_status 75
+		assert_stdout ""
+		assert_stderr "evctl: group 'b' is busy: another consumer holds it
+evctl: stop the consumer first"
+		cmp saved L/groups/b.group
+	done
+	run --separate-stderr evctl groups --delete .b L
+	assert_status 64
+	assert_stderr "$(ctl_usage_err "evctl: groups: '.b' is not a group name")"
+	run --separate-stderr evctl groups --delete b --reset b --to 0 L
+	assert_status 64
+	assert_stderr "$(ctl_usage_err "evctl: groups: --reset and --delete cannot be combined")"
+	run --separate-stderr evctl groups --delete b --json L
+	assert_status 64
+	assert_stderr "$(ctl_usage_err "evctl: groups: --json cannot be combined with --reset or --delete")"
+}
+
 @test "evctl groups: --reset without --to, --execute without --reset, --json with --reset exit 64" {
 	make_log L 20
 	evtail --group g --to 9 L >/dev/null
@@ -1001,10 +1176,10 @@ columns_line_up() {
 	assert_stderr "$(ctl_usage_err "evctl: groups: --reset and --to go together")"
 	run --separate-stderr evctl groups --execute L
 	assert_status 64
-	assert_stderr "$(ctl_usage_err "evctl: groups: --execute goes with --reset")"
+	assert_stderr "$(ctl_usage_err "evctl: groups: --execute goes with --reset or --delete")"
 	run --separate-stderr evctl groups --json --reset g --to 0 L
 	assert_status 64
-	assert_stderr "$(ctl_usage_err "evctl: groups: --json cannot be combined with --reset")"
+	assert_stderr "$(ctl_usage_err "evctl: groups: --json cannot be combined with --reset or --delete")"
 	run --separate-stderr evctl groups --reset .g --to 0 L
 	assert_status 64
 	assert_stderr "$(ctl_usage_err "evctl: groups: '.g' is not a group name")"
@@ -1052,78 +1227,110 @@ three_groups() {
 
 @test "evctl lag: OK, WARNING and CRITICAL exit 0, 1 and 2 with a Nagios status line" {
 	three_groups
-	run --separate-stderr evctl lag --warn 5 --crit 15 L
+	run --separate-stderr evctl_past lag --warn 5 --crit 15 L
 	assert_status 2
 	assert_stderr ""
-	assert_stdout "LAG CRITICAL - group a is 20 events (0.0s) behind | 'a_lag'=20;5;15;0 'a_lag_seconds'=0.000s;;;0 'b_lag'=10;5;15;0 'b_lag_seconds'=0.000s;;;0 'c_lag'=0;5;15;0 'c_lag_seconds'=0.000s;;;0"
-	run --separate-stderr evctl lag --warn 5 --crit 25 L
+	assert_stdout "LAG CRITICAL - group a is 20 events (0.0s) behind | 'a_lag'=20;5;15;0 'a_lag_seconds'=0.000s;;;0 'a_age_seconds'=0.000s;;;0 'b_lag'=10;5;15;0 'b_lag_seconds'=0.000s;;;0 'b_age_seconds'=0.000s;;;0 'c_lag'=0;5;15;0 'c_lag_seconds'=0.000s;;;0 'c_age_seconds'=0.000s;;;0"
+	run --separate-stderr evctl_past lag --warn 5 --crit 25 L
 	assert_status 1
 	assert_stderr ""
-	assert_stdout "LAG WARNING - group a is 20 events (0.0s) behind | 'a_lag'=20;5;25;0 'a_lag_seconds'=0.000s;;;0 'b_lag'=10;5;25;0 'b_lag_seconds'=0.000s;;;0 'c_lag'=0;5;25;0 'c_lag_seconds'=0.000s;;;0"
-	run --separate-stderr evctl lag --warn 50 --crit 100 L
+	assert_stdout "LAG WARNING - group a is 20 events (0.0s) behind | 'a_lag'=20;5;25;0 'a_lag_seconds'=0.000s;;;0 'a_age_seconds'=0.000s;;;0 'b_lag'=10;5;25;0 'b_lag_seconds'=0.000s;;;0 'b_age_seconds'=0.000s;;;0 'c_lag'=0;5;25;0 'c_lag_seconds'=0.000s;;;0 'c_age_seconds'=0.000s;;;0"
+	run --separate-stderr evctl_past lag --warn 50 --crit 100 L
 	assert_status 0
 	assert_stderr ""
-	assert_stdout "LAG OK - group a is 20 events (0.0s) behind | 'a_lag'=20;50;100;0 'a_lag_seconds'=0.000s;;;0 'b_lag'=10;50;100;0 'b_lag_seconds'=0.000s;;;0 'c_lag'=0;50;100;0 'c_lag_seconds'=0.000s;;;0"
+	assert_stdout "LAG OK - group a is 20 events (0.0s) behind | 'a_lag'=20;50;100;0 'a_lag_seconds'=0.000s;;;0 'a_age_seconds'=0.000s;;;0 'b_lag'=10;50;100;0 'b_lag_seconds'=0.000s;;;0 'b_age_seconds'=0.000s;;;0 'c_lag'=0;50;100;0 'c_lag_seconds'=0.000s;;;0 'c_age_seconds'=0.000s;;;0"
 }
 
 @test "evctl lag --group checks one group" {
 	three_groups
-	run --separate-stderr evctl lag --group b --warn 5 --crit 15 L
+	run --separate-stderr evctl_past lag --group b --warn 5 --crit 15 L
 	assert_status 1
 	assert_stderr ""
-	assert_stdout "LAG WARNING - group b is 10 events (0.0s) behind | 'b_lag'=10;5;15;0 'b_lag_seconds'=0.000s;;;0"
-	run --separate-stderr evctl lag --group c --warn 5 --crit 15 L
+	assert_stdout "LAG WARNING - group b is 10 events (0.0s) behind | 'b_lag'=10;5;15;0 'b_lag_seconds'=0.000s;;;0 'b_age_seconds'=0.000s;;;0"
+	run --separate-stderr evctl_past lag --group c --warn 5 --crit 15 L
 	assert_status 0
-	assert_stdout "LAG OK - group c is 0 events (0.0s) behind | 'c_lag'=0;5;15;0 'c_lag_seconds'=0.000s;;;0"
-	run --separate-stderr evctl lag --group a --warn 5 --crit 15 L
+	assert_stdout "LAG OK - group c is 0 events (0.0s) behind | 'c_lag'=0;5;15;0 'c_lag_seconds'=0.000s;;;0 'c_age_seconds'=0.000s;;;0"
+	run --separate-stderr evctl_past lag --group a --warn 5 --crit 15 L
 	assert_status 2
-	assert_stdout "LAG CRITICAL - group a is 20 events (0.0s) behind | 'a_lag'=20;5;15;0 'a_lag_seconds'=0.000s;;;0"
+	assert_stdout "LAG CRITICAL - group a is 20 events (0.0s) behind | 'a_lag'=20;5;15;0 'a_lag_seconds'=0.000s;;;0 'a_age_seconds'=0.000s;;;0"
 	# groups kept in a state dir
 	evtail --group s --state-dir st --to 24 L >/dev/null
-	run --separate-stderr evctl lag --state-dir st --warn 3 --crit 15 L
+	run --separate-stderr evctl_past lag --state-dir st --warn 3 --crit 15 L
 	assert_status 1
-	assert_stdout "LAG WARNING - group s is 5 events (0.0s) behind | 's_lag'=5;3;15;0 's_lag_seconds'=0.000s;;;0"
+	assert_stdout "LAG WARNING - group s is 5 events (0.0s) behind | 's_lag'=5;3;15;0 's_lag_seconds'=0.000s;;;0 's_age_seconds'=0.000s;;;0"
 }
 
 @test "evctl lag: a lag equal to the threshold is inside the range, as in Nagios" {
 	# the Nagios plugin guidelines: a threshold N alerts when the value is
 	# outside 0..N, that is greater than N
 	three_groups
-	run --separate-stderr evctl lag --group b --warn 10 --crit 20 L
+	run --separate-stderr evctl_past lag --group b --warn 10 --crit 20 L
 	assert_status 0
 	assert_stdout_contains "LAG OK - group b is 10 events"
-	run --separate-stderr evctl lag --group a --warn 10 --crit 20 L
+	run --separate-stderr evctl_past lag --group a --warn 10 --crit 20 L
 	assert_status 1
 	assert_stdout_contains "LAG WARNING - group a is 20 events"
 }
 
-@test "evctl lag: thresholds as durations compare the time behind" {
+@test "evctl lag: thresholds as durations compare age_seconds, how long the first unconsumed event has waited" {
+	# appended at 1000000000 and 1000000002 (the tools' test clock)
 	evgen 20 --seed 7 >gen.ndjson
-	head -n 10 gen.ndjson | evpub -c L
-	sleep 1.1 # append times a second apart: the lag in time is the point
-	tail -n 10 gen.ndjson | evpub L
+	head -n 10 gen.ndjson | at_epoch 1000000000 evpub -c L
+	tail -n 10 gen.ndjson | at_epoch 1000000002 evpub L
 	evtail --group g --to 4 L >/dev/null
-	local secs
-	secs=$(evctl groups --json L | jq .lag_seconds)
-	awk -v s="$secs" 'BEGIN { exit !(s >= 1.1 && s < 30) }'
-	run --separate-stderr evctl lag --warn 500ms --crit 1h L
+	evtail --group d L >/dev/null
+	# 15 events behind, the first of them appended 60s before "now";
+	# the append times of the events behind span 2s
+	run --separate-stderr at_epoch 1000000060 evctl groups --json L
+	assert_status 0
+	assert_stderr ""
+	[ "$(jq -c '[.group, .lag, .lag_seconds, .age_seconds]' <<<"$output")" = '["d",0,0,0]
+["g",15,2,60]' ]
+	run --separate-stderr at_epoch 1000000060 evctl groups L
+	[ "$(awk 'NR > 1 { print $1, $4, $5 }' <<<"$output")" = "d 0.000 0.000
+g 2.000 60.000" ]
+	run --separate-stderr at_epoch 1000000060 evctl lag --group g --warn 30s --crit 1h L
 	assert_status 1
 	assert_stderr ""
-	[[ $output =~ ^"LAG WARNING - group g is 15 events ("[0-9]+\.[0-9]"s) behind | 'g_lag'=15;;;0 'g_lag_seconds'="([0-9]+\.[0-9]{3})"s;0.500;3600.000;0"$ ]]
-	[ "${BASH_REMATCH[1]}" = "$(printf '%.3f' "$secs")" ]
-	run --separate-stderr evctl lag --warn 100ms --crit 1s L
+	assert_stdout "LAG WARNING - group g is 15 events (60.0s) behind | 'g_lag'=15;;;0 'g_lag_seconds'=2.000s;;;0 'g_age_seconds'=60.000s;30.000;3600.000;0"
+	run --separate-stderr at_epoch 1000000060 evctl lag --group g --warn 10s --crit 59s L
 	assert_status 2
-	[[ $output == "LAG CRITICAL - group g is 15 events ("* ]]
-	[[ $output == *"s;0.100;1.000;0" ]]
-	run --separate-stderr evctl lag --warn 5m --crit 2h L
+	[[ $output == "LAG CRITICAL - group g is 15 events (60.0s) behind | "* ]]
+	run --separate-stderr at_epoch 1000000060 evctl lag --group g --warn 60s --crit 2m L
 	assert_status 0
-	[[ $output == "LAG OK - group g is 15 events ("* ]]
+	[[ $output == "LAG OK - group g is 15 events (60.0s) behind | "* ]]
+	# a group with nothing pending has waited for nothing, however old
+	# the log
+	run --separate-stderr at_epoch 1000009999 evctl lag --group d --warn 1s --crit 2s L
+	assert_status 0
+	assert_stdout "LAG OK - group d is 0 events (0.0s) behind | 'd_lag'=0;;;0 'd_lag_seconds'=0.000s;;;0 'd_age_seconds'=0.000s;1.000;2.000;0"
 	# events for one threshold, time for the other
-	run --separate-stderr evctl lag --warn 10 --crit 1m L
+	run --separate-stderr at_epoch 1000000060 evctl lag --group g --warn 10 --crit 1m L
 	assert_status 1
-	[[ $output == "LAG WARNING - group g is 15 events ("*") behind | 'g_lag'=15;10;;0 'g_lag_seconds'="*"s;;60.000;0" ]]
-	run --separate-stderr evctl lag --warn 100 --crit 1s L
+	assert_stdout "LAG WARNING - group g is 15 events (60.0s) behind | 'g_lag'=15;10;;0 'g_lag_seconds'=2.000s;;;0 'g_age_seconds'=60.000s;;60.000;0"
+	run --separate-stderr at_epoch 1000000060 evctl lag --group g --warn 100 --crit 59s L
 	assert_status 2
+	# evctl metrics has it too
+	run --separate-stderr at_epoch 1000000060 evctl metrics L
+	assert_status 0
+	assert_stdout_contains '# HELP evlog_group_age_seconds How long the first event a consumer group has not consumed has waited since it was appended.
+# TYPE evlog_group_age_seconds gauge
+evlog_group_age_seconds{log="L",group="d"} 0.000
+evlog_group_age_seconds{log="L",group="g"} 60.000'
+}
+
+@test "evctl lag --warn 1s fires for a group behind events appended together, once they have waited" {
+	# one evpub run: lag_seconds, the spread of append times, stays 0
+	make_log L 50
+	evtail --group g --to 0 L >/dev/null
+	run --separate-stderr evctl groups --json L
+	jq -e '.lag == 49 and .lag_seconds == 0' <<<"$output" >/dev/null
+	sleep 1.2 # the waiting is the point
+	run --separate-stderr evctl lag --warn 1s --crit 1h L
+	assert_status 1
+	assert_stderr ""
+	[[ $output =~ ^"LAG WARNING - group g is 49 events ("[0-9]+\.[0-9]"s) behind | 'g_lag'=49;;;0 'g_lag_seconds'=0.000s;;;0 'g_age_seconds'="([0-9]+\.[0-9]{3})"s;1.000;3600.000;0"$ ]]
+	awk -v a="${BASH_REMATCH[1]}" 'BEGIN { exit !(a >= 1.2 && a < 60) }'
 }
 
 @test "evctl lag: no groups, or an unknown group, is UNKNOWN (3)" {

@@ -304,9 +304,10 @@ EVCTL_USAGE="Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes 
        evctl repair [--dry-run] [--truncate-damaged] LOG
        evctl groups [--json] [--state-dir DIR] LOG
        evctl groups --reset NAME --to POS [--execute] [--state-dir DIR] LOG
+       evctl groups --delete NAME [--execute] [--state-dir DIR] LOG
        evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG
        evctl metrics [--state-dir DIR] LOG...
-       evctl streams [--category NAME] [--json] LOG
+       evctl streams [--category NAME | --stream-exact NAME] [--json] LOG
        evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)
                   [--dry-run] [--force] [--state-dir DIR] LOG
 Try 'evctl --help' for more information."

@@ -451,6 +451,76 @@ category_log() {
 	assert_stdout "c"
 }
 
+# W: streams whose names are globs, one event per batch:
+#   0 a?b  1 x*  2 axb  3 xy  4 x*  5 [y]  6 y  7 a?b  8 [y]
+glob_names_log() {
+	evctl init W >/dev/null
+	local s i=0
+	for s in 'a?b' 'x*' axb xy 'x*' '[y]' y 'a?b' '[y]'; do
+		ev "g$i" "$s" | evpub W >/dev/null
+		i=$((i + 1))
+	done
+}
+
+@test "evtail --stream-exact NAME: names with ?, * and [ taken as they are" {
+	glob_names_log
+	run --separate-stderr evtail --stream-exact 'a?b' --template '{offset} {stream} {version}' W
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$(printf '%s\n' '0 a?b 1' '7 a?b 2')"
+	# as a glob, the same name matches more
+	run --separate-stderr evtail --stream 'a?b' --template '{offset}' W
+	assert_stdout "$(printf '%s\n' 0 2 7)"
+	run --separate-stderr evtail --stream-exact 'x*' --template '{offset} {stream}' W
+	assert_stdout "$(printf '%s\n' '1 x*' '4 x*')"
+	run --separate-stderr evtail --stream-exact '[y]' --template '{offset} {stream}' W
+	assert_stdout "$(printf '%s\n' '5 [y]' '8 [y]')"
+	# repeated, they add up, and mix with --stream
+	run --separate-stderr evtail --stream-exact '[y]' --stream-exact 'x*' --stream axb --template '{offset}' W
+	assert_stdout "$(printf '%s\n' 1 2 4 5 8)"
+	run --separate-stderr evtail --stream-exact nope W
+	assert_status 0
+	assert_stdout ""
+	# --from-version and -n, as with one exact --stream
+	run --separate-stderr evtail --stream-exact '[y]' --from-version 2 --template '{offset} {version}' W
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "8 2"
+	run --separate-stderr evtail --stream-exact 'x*' -n 1 --template '{offset} {version}' W
+	assert_stdout "4 2"
+	run --separate-stderr evtail --stream-exact '' W
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(printf '%s\n%s' "evtail: --stream-exact: a stream name cannot be empty" "$EVTAIL_USAGE")"
+	run --separate-stderr evtail --stream-exact 'x*' --stream-exact y --from-version 1 W
+	assert_status 64
+	assert_stderr "$(printf '%s\n%s' "evtail: --from-version needs one exact --stream NAME or --stream-exact NAME" "$EVTAIL_USAGE")"
+}
+
+@test "evtail --stream-exact NAME reads through the stream index: damage between its events is never read" {
+	# x* at offsets 0 and 5001; between them 5000 events of xy, enough
+	# for the writer to save a snapshot of the streams, and for the
+	# byte index to have entries past them
+	evctl init W >/dev/null
+	local a
+	ev a 'x*' | evpub W >/dev/null
+	a=$(stat -c %s W/*.seg)
+	evgen 5000 --seed 3 | jq -c '.stream = "xy" | del(.version)' | evpub W
+	[ -e W/state/streams ]
+	ev c 'x*' | evpub W >/dev/null
+	# damage the first batch of xy: a scan stops there
+	printf '\xff' | dd of="$(ls W/*.seg)" bs=1 seek=$((a + 20)) conv=notrunc status=none
+	run --separate-stderr evtail --stream 'x?' --template '{offset}' W
+	assert_status 65
+	run --separate-stderr evtail --stream-exact 'x*' --template '{offset} {version}' W
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$(printf '%s\n' '0 1' '5001 2')"
+	run --separate-stderr evtail --stream-exact 'x*' --from-version 2 --template '{offset} {version}' W
+	assert_status 0
+	assert_stdout "5001 2"
+}
+
 @test "evtail --from-version without one exact --stream exits 64" {
 	category_log
 	for a in "--from-version 1" "--from-version 1 --stream order*" \
@@ -459,7 +529,7 @@ category_log() {
 		run --separate-stderr evtail $a L
 		assert_status 64
 		assert_stdout ""
-		assert_stderr "$(printf '%s\n%s' "evtail: --from-version needs one exact --stream NAME" "$EVTAIL_USAGE")"
+		assert_stderr "$(printf '%s\n%s' "evtail: --from-version needs one exact --stream NAME or --stream-exact NAME" "$EVTAIL_USAGE")"
 	done
 }
 
@@ -566,6 +636,32 @@ order-2-a          1          1            6            6"
 	run --separate-stderr evctl streams --json L
 	assert_status 0
 	assert_stdout ""
+}
+
+@test "evctl streams --stream-exact NAME: that stream only, names with ?, * and [ as they are" {
+	glob_names_log
+	run --separate-stderr evctl streams --stream-exact 'a?b' W
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "STREAM    VERSION     EVENTS        FIRST         LAST
+a?b             2          2            0            7"
+	run --separate-stderr evctl streams --stream-exact '[y]' --json W
+	assert_status 0
+	assert_stdout '{"stream":"[y]","version":2,"events":2,"first_offset":5,"last_offset":8}'
+	run --separate-stderr evctl streams --stream-exact 'x*' --json W
+	assert_stdout '{"stream":"x*","version":2,"events":2,"first_offset":1,"last_offset":4}'
+	# as in the full list
+	[ "$(evctl streams --json W | jq -c 'select(.stream == "x*")')" = "$output" ]
+	run --separate-stderr evctl streams --stream-exact nope W
+	assert_status 66
+	assert_stdout ""
+	assert_stderr "evctl: no stream 'nope' in 'W'"
+	run --separate-stderr evctl streams --stream-exact 'x*' --category x W
+	assert_status 64
+	assert_stderr "$(printf '%s\n%s' "evctl: streams: --category and --stream-exact cannot be combined" "$(usage_for evctl "$EVCTL_USAGE")")"
+	run --separate-stderr evctl streams --stream-exact '' W
+	assert_status 64
+	assert_stderr "$(printf '%s\n%s' "evctl: streams: --stream-exact: a stream name cannot be empty" "$(usage_for evctl "$EVCTL_USAGE")")"
 }
 
 @test "evctl streams: usage errors exit 64, a missing log 66" {

@@ -15,7 +15,7 @@ complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a init -
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a info -d 'Show format, id, segments, events, bytes, times'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a verify -d 'Check every batch, record and index'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a repair -d 'Truncate a torn tail and rebuild indexes and head'
-complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a groups -d 'List consumer groups, or reset one'
+complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a groups -d 'List consumer groups, or reset or delete one'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a lag -d 'Health check of group lag (Nagios convention)'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a metrics -d 'Prometheus text exposition'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a streams -d 'List streams: version, events, first and last offset'
@@ -42,7 +42,8 @@ complete -c evctl -n '__fish_seen_subcommand_from repair' -l dry-run -d 'Say wha
 complete -c evctl -n '__fish_seen_subcommand_from repair' -l truncate-damaged -d 'Cut the log at damage, moving the cut bytes to lost+found/'
 
 # groups
-complete -c evctl -n '__fish_seen_subcommand_from groups' -l execute -d 'With --reset: do it'
+complete -c evctl -n '__fish_seen_subcommand_from groups' -l delete -x -d 'Remove group NAME'
+complete -c evctl -n '__fish_seen_subcommand_from groups' -l execute -d 'With --reset or --delete: do it'
 complete -c evctl -n '__fish_seen_subcommand_from groups' -l json -d 'One JSON object per group'
 complete -c evctl -n '__fish_seen_subcommand_from groups' -l reset -x -d 'Move group NAME'
 complete -c evctl -n '__fish_seen_subcommand_from groups' -l state-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Groups kept in DIR'
@@ -59,6 +60,7 @@ complete -c evctl -n '__fish_seen_subcommand_from lag' -l warn -x -d 'Warning at
 # streams
 complete -c evctl -n '__fish_seen_subcommand_from streams' -l category -x -d 'Only streams NAME and NAME-*'
 complete -c evctl -n '__fish_seen_subcommand_from streams' -l json -d 'One JSON object per stream'
+complete -c evctl -n '__fish_seen_subcommand_from streams' -l stream-exact -x -d 'Only stream NAME, even with *, ? or [ in it'
 
 # trim
 complete -c evctl -n '__fish_seen_subcommand_from trim' -l before -x -d 'Segments last appended before TIME'
