@@ -190,7 +190,7 @@ struct opts {
 	const char *exact; /* the one --stream, when literal */
 	/* the --type and --stream globs, to say which match nothing */
 	const char **types, **streams;
-	size_t ntypes;
+	size_t ntypes, nglobs;
 };
 
 static void on_notice(void *ctx, const char *msg)
@@ -353,9 +353,10 @@ static int select_option(int c, const char *arg, struct opts *o)
 		return 0;
 	case OPT_STREAM:
 		if (ev_filter_add_stream(o->flt, arg) != 0 ||
-		    add_glob(&o->streams, (size_t)o->nstreams, arg) != 0)
+		    add_glob(&o->streams, o->nglobs, arg) != 0)
 			return fe_oom();
 		o->nstreams++;
+		o->nglobs++;
 		o->exact = strpbrk(arg, "*?[") == NULL ? arg : NULL;
 		return 0;
 	case OPT_STREAM_EXACT:
@@ -862,7 +863,7 @@ static int run(struct opts *o)
 	 * (best effort: a log that cannot tell is read as usual) */
 	if (log != NULL)
 		(void)ev_explain_globs(log, o->logpath, o->types, o->ntypes,
-				       o->streams, (size_t)o->nstreams,
+				       o->streams, o->nglobs,
 				       on_notice, NULL, &err);
 	o->scan.name = o->logpath;
 	o->scan.filter = o->flt;

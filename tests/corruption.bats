@@ -373,7 +373,7 @@ unpublished_damage() {
 	assert_status 65
 	assert_stdout ""
 	assert_stderr "evpub: log 'W' is damaged: segment ${SEGS[2]}, byte 0: segment header names another offset; refusing to append
-evpub: run 'evctl verify W' to inspect and 'evctl repair W' to fix it"
+evpub: run 'evctl verify W' to inspect and 'evctl repair --truncate-damaged W' to fix it, moving the damaged part to lost+found/"
 	# not one byte cut from it, and the head as it was
 	cmp "$head" copy.seg
 	cmp W/head head.before
