@@ -1517,7 +1517,7 @@ info_types() {
 	assert_stderr ""
 	evctl metrics gh.evlog L >m.prom
 	check_prom m.prom
-	[ "$(grep -c '^# TYPE ' m.prom)" -eq 12 ]
+	[ "$(grep -c '^# TYPE ' m.prom)" -eq 13 ]
 	grep -qx 'evlog_events{log="gh.evlog"} 62952' m.prom
 	grep -qx 'evlog_events{log="L"} 30' m.prom
 	[ "$(prom_types m.prom gh.evlog)" = "$(info_types gh.evlog)" ]
