@@ -296,7 +296,9 @@ static int recover_scan(struct ev_writer *w, struct ev_error *err)
 /*
  * A segment named by the head's next offset exists: a writer created it
  * while rolling and died before publishing.  Adopt it if its header is
- * sound (its batches are checked like any tail), drop it if not.
+ * sound (its batches are checked like any tail), drop it if not.  The
+ * caller repeats this until there is none, as a head that a power cut
+ * set back may be older than several rolls.
  */
 static int adopt_rolled(struct ev_writer *w, struct ev_error *err)
 {
@@ -410,11 +412,12 @@ int ev_writer_tail_sync(struct ev_writer *w, struct ev_error *err)
 			return r;
 		changed = 1;
 	}
-	r = adopt_rolled(w, err);
+	/* one segment after another: after a power cut the head may be
+	 * older than several rolls, since it is written but not synced */
+	while ((r = adopt_rolled(w, err)) > 0)
+		changed = 1;
 	if (r < 0)
 		return r;
-	if (r > 0)
-		changed = 1;
 	if (changed)
 		return ev_writer_publish(w, err);
 	return 0;
