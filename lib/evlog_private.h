@@ -313,6 +313,9 @@ int ev_segment_read_batch(int fd, uint64_t pos, uint64_t limit, uint64_t salt,
 			  const char **why);
 int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit,
 			   uint64_t salt);
+/* The sector a power cut loses or keeps whole (ev_segment_torn()). */
+#define EV_SECTOR 512
+int ev_segment_torn(int fd, uint64_t pos, uint64_t limit, uint64_t salt);
 /* The header of a segment's offset (time 0) or time (1) index file;
  * index.c owns what follows it. */
 #define EV_IDXHDR_SIZE 16

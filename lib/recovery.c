@@ -140,7 +140,8 @@ static int walk_valid(struct ev_writer *w, uint64_t salt, uint64_t size,
 /*
  * The head segment has bytes past the durable end: a writer died after
  * writing and before publishing.  Adopt the complete batches (syncing
- * them first), cut a torn remainder, refuse real damage.
+ * them first), cut a torn remainder (with what follows a sector a power
+ * cut lost, ev_segment_torn()), refuse real damage.
  */
 static int recover_tail(struct ev_writer *w, uint64_t size,
 			struct ev_error *err)
@@ -153,7 +154,8 @@ static int recover_tail(struct ev_writer *w, uint64_t size,
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
 				       w->log->path);
 	if (pos < size) {
-		if (ev_segment_valid_after(w->seg_fd, pos + 1, size,
+		if (!ev_segment_torn(w->seg_fd, pos, size, w->head.salt) &&
+		    ev_segment_valid_after(w->seg_fd, pos + 1, size,
 					   w->head.salt))
 			return damaged(w, w->head.seg_base, pos,
 				       why ? why : "invalid batch", err);
@@ -261,7 +263,8 @@ static int recover_scan(struct ev_writer *w, struct ev_error *err)
 				       "cannot read '%s/%s'", w->log->path,
 				       name);
 	if (pos < size) {
-		if (ev_segment_valid_after(w->seg_fd, pos + 1, size, sh.salt))
+		if (!ev_segment_torn(w->seg_fd, pos, size, sh.salt) &&
+		    ev_segment_valid_after(w->seg_fd, pos + 1, size, sh.salt))
 			return damaged(w, sh.base, pos,
 				       why ? why : "invalid batch", err);
 		if (ftruncate(w->seg_fd, (off_t)pos) != 0)
