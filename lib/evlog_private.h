@@ -376,6 +376,7 @@ int ev_index_find_mem(const uint8_t *ents, uint64_t count, uint64_t base,
 int ev_index_entry(int dirfd, uint64_t base, uint64_t salt, uint64_t k,
 		   uint64_t *off, uint64_t *pos);
 /* Rebuild both index files of a segment from a scan up to limit. */
+int ev_index_sound(int dirfd, uint64_t base, uint64_t salt);
 int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 		     uint64_t limit, uint64_t *last_index, ev_time_t *max_time,
 		     struct ev_error *err);

@@ -524,5 +524,14 @@ int ev_writer_check_head(struct ev_writer *w, struct ev_error *err)
 	if (r != 0)
 		return ev_seterr(err, r, "cannot read '%s': %s", w->log->path,
 				 why);
+	/* its indexes are appended unsynced: a power cut may have left
+	 * holes in them */
+	if (!ev_index_sound(w->log->dirfd, w->head.seg_base, w->head.salt)) {
+		if (ev_index_rebuild(w->log, w->head.seg_base, w->head.salt,
+				     w->head.end, &w->head.last_index,
+				     &w->head.max_time, err) != 0 ||
+		    ev_writer_open_segment(w, w->head.seg_base, err) != 0)
+			return err->code;
+	}
 	return 0;
 }
