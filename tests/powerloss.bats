@@ -138,6 +138,16 @@ unsynced_fixture() {
 	assert_status 0
 	[ "${lines[0]%% *}" = 300 ]
 	[ "$(evtail L | wc -l)" -eq 360 ]
+	# the sector holding the end of the first batch and the start of the
+	# second lost: however few of the first's bytes it held
+	unsynced_fixture
+	size=$(stat -c %s L/00000000000000000000.seg)
+	dd if=/dev/zero of=L/00000000000000000000.seg bs=512 \
+		seek=$((P2 / 512)) count=1 conv=notrunc status=none
+	run --separate-stderr evpub L </dev/null
+	assert_status 0
+	assert_stderr_contains "evpub: truncated a torn tail of $((size - P)) bytes at byte $P of segment"
+	evtail L | cmp - before.json
 }
 
 @test "powerloss: a flipped byte before later batches is still damage" {

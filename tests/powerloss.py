@@ -229,9 +229,19 @@ class Model:
             # is made of sector pieces
             keep = ops[:rng.randint(0, len(ops))]
         else:
-            # reordered within the fsync interval: any subset persists
+            # reordered within the fsync interval: any subset of the
+            # sectors persists, each as it was at some moment (a prefix
+            # of the writes to it), since a sector is written whole
             p = rng.choice((0.2, 0.5, 0.8))
-            keep = [o for o in ops if rng.random() < p]
+            lost, keep = set(), []
+            for o in ops:
+                sector = o[2] // SECTOR if o[0] == "write" else None
+                if sector in lost:
+                    continue
+                if rng.random() < p:
+                    keep.append(o)
+                elif sector is not None:
+                    lost.add(sector)
         for o in keep:
             content_op(b, o)
         return bytes(b)
