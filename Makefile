@@ -98,7 +98,8 @@ bench/mpdecode: bench/mpdecode.c lib/libevlog.a .build-flags
 	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) -o $@ $< lib/libevlog.a $(ALL_LDFLAGS) $(LIBS)
 
 tests/faultinject.so: tests/faultinject.c .build-flags
-	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -o $@ $< -ldl
+	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -pthread \
+		-o $@ $< -ldl
 
 check:
 	@sh .ci/deps test

@@ -322,6 +322,9 @@ int ev_segment_read_batch(int fd, uint64_t pos, uint64_t limit, uint64_t salt,
 			  const char **why);
 int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit,
 			   uint64_t salt);
+/* The sector a power cut loses or keeps whole (ev_segment_torn()). */
+#define EV_SECTOR 512
+int ev_segment_torn(int fd, uint64_t pos, uint64_t limit, uint64_t salt);
 /* The header of a segment's offset (time 0) or time (1) index file;
  * index.c owns what follows it. */
 #define EV_IDXHDR_SIZE 16
@@ -395,6 +398,7 @@ int ev_index_find_mem(const uint8_t *ents, uint64_t count, uint64_t base,
 int ev_index_entry(int dirfd, uint64_t base, uint64_t salt, uint64_t k,
 		   uint64_t *off, uint64_t *pos);
 /* Rebuild both index files of a segment from a scan up to limit. */
+int ev_index_sound(int dirfd, uint64_t base, uint64_t salt);
 int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 		     uint64_t limit, uint64_t *last_index, ev_time_t *max_time,
 		     struct ev_error *err);

@@ -217,6 +217,54 @@ out:
 	return found;
 }
 
+/*
+ * Are a segment's index files sound: the right headers, then entries that
+ * ascend, time entries whose checksums hold, and positions past the
+ * segment header?  Indexes are appended without a sync while their
+ * segment is the head, so a power cut can leave zeros or lose entries
+ * among them; a writer opening the log checks the head segment's and
+ * rebuilds them when they are not (ev_index_rebuild()).
+ */
+int ev_index_sound(int dirfd, uint64_t base, uint64_t salt)
+{
+	uint8_t want[EV_IDXHDR_SIZE], hdr[EV_IDXHDR_SIZE], e[EV_TIX_ENTRY];
+	char name[40];
+	struct stat st;
+	uint64_t k, count, rel, pos, prev_rel = 0, prev_pos = 0;
+	int t, fd, ok = 1;
+
+	for (t = 0; t < 2 && ok; t++) {
+		size_t esz = t ? EV_TIX_ENTRY : EV_IDX_ENTRY;
+		ev_segment_name(name, sizeof(name), base, t ? "tix" : "idx");
+		fd = ev_openat(dirfd, name, O_RDONLY | O_NONBLOCK, 0);
+		if (fd < 0)
+			return errno == ENOENT ? 1 : 0; /* remade on open */
+		ev_index_header(want, t, salt);
+		ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		     ev_read_full(fd, hdr, sizeof(hdr), 0) == 1 &&
+		     memcmp(hdr, want, sizeof(hdr)) == 0;
+		count = ok ? ((uint64_t)st.st_size - EV_IDXHDR_SIZE) / esz : 0;
+		for (k = 0; k < count && ok; k++) {
+			if (ev_read_full(fd, e, esz,
+					 EV_IDXHDR_SIZE + k * esz) != 1) {
+				ok = 0;
+				break;
+			}
+			rel = ev_get32(t ? e + 8 : e);
+			pos = t ? EV_SEGHDR_SIZE : ev_get32(e + 4);
+			if ((t && !ev_tix_entry_ok(e, salt)) ||
+			    pos < EV_SEGHDR_SIZE ||
+			    (k > 0 &&
+			     (rel <= prev_rel || (!t && pos <= prev_pos))))
+				ok = 0;
+			prev_rel = rel;
+			prev_pos = pos;
+		}
+		close(fd);
+	}
+	return ok;
+}
+
 int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 		     uint64_t limit, uint64_t *last_index, ev_time_t *max_time,
 		     struct ev_error *err)

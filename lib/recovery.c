@@ -157,7 +157,8 @@ static int walk_valid(struct ev_writer *w, uint64_t salt, uint64_t size,
 /*
  * The head segment has bytes past the durable end: a writer died after
  * writing and before publishing.  Adopt the complete batches (syncing
- * them first), cut a torn remainder, refuse real damage.
+ * them first), cut a torn remainder (with what follows a sector a power
+ * cut lost, ev_segment_torn()), refuse real damage.
  */
 static int recover_tail(struct ev_writer *w, uint64_t size,
 			struct ev_error *err)
@@ -170,7 +171,8 @@ static int recover_tail(struct ev_writer *w, uint64_t size,
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
 				       w->log->path);
 	if (pos < size) {
-		if (ev_segment_valid_after(w->seg_fd, pos + 1, size,
+		if (!ev_segment_torn(w->seg_fd, pos, size, w->head.salt) &&
+		    ev_segment_valid_after(w->seg_fd, pos + 1, size,
 					   w->head.salt))
 			return damaged(w, w->head.seg_base, pos,
 				       why ? why : "invalid batch", err);
@@ -281,7 +283,8 @@ static int recover_scan(struct ev_writer *w, struct ev_error *err)
 				       "cannot read '%s/%s'", w->log->path,
 				       name);
 	if (pos < size) {
-		if (ev_segment_valid_after(w->seg_fd, pos + 1, size, sh.salt))
+		if (!ev_segment_torn(w->seg_fd, pos, size, sh.salt) &&
+		    ev_segment_valid_after(w->seg_fd, pos + 1, size, sh.salt))
 			return damaged(w, sh.base, pos,
 				       why ? why : "invalid batch", err);
 		if (ftruncate(w->seg_fd, (off_t)pos) != 0)
@@ -316,7 +319,9 @@ static int recover_scan(struct ev_writer *w, struct ev_error *err)
 /*
  * A segment named by the head's next offset exists: a writer created it
  * while rolling and died before publishing.  Adopt it if its header is
- * sound (its batches are checked like any tail), drop it if not.
+ * sound (its batches are checked like any tail), drop it if not.  The
+ * caller repeats this until there is none, as a head that a power cut
+ * set back may be older than several rolls.
  */
 static int adopt_rolled(struct ev_writer *w, struct ev_error *err)
 {
@@ -475,11 +480,12 @@ int ev_writer_tail_sync(struct ev_writer *w, struct ev_error *err)
 			return r;
 		changed = 1;
 	}
-	r = adopt_rolled(w, err);
+	/* one segment after another: after a power cut the head may be
+	 * older than several rolls, since it is written but not synced */
+	while ((r = adopt_rolled(w, err)) > 0)
+		changed = 1;
 	if (r < 0)
 		return r;
-	if (r > 0)
-		changed = 1;
 	if (changed)
 		return ev_writer_publish(w, err);
 	return 0;
@@ -583,5 +589,14 @@ int ev_writer_check_head(struct ev_writer *w, struct ev_error *err)
 	if (r != 0)
 		return ev_seterr(err, r, "cannot read '%s': %s", w->log->path,
 				 why);
+	/* its indexes are appended unsynced: a power cut may have left
+	 * holes in them */
+	if (!ev_index_sound(w->log->dirfd, w->head.seg_base, w->head.salt)) {
+		if (ev_index_rebuild(w->log, w->head.seg_base, w->head.salt,
+				     w->head.end, &w->head.last_index,
+				     &w->head.max_time, err) != 0 ||
+		    ev_writer_open_segment(w, w->head.seg_base, err) != 0)
+			return err->code;
+	}
 	return 0;
 }

@@ -443,6 +443,51 @@ int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit, uint64_t salt)
 	return found;
 }
 
+/*
+ * Does the bad batch at pos look like a write that never reached the disk,
+ * rather than damage?  A power cut can lose any of the sectors written
+ * since the last sync, and a lost sector of a file being extended reads
+ * as zeros; later batches of the same unsynced run may have landed.  So:
+ * the batch's length field is zero (no batch has one), or a sector it
+ * covers is zeros from where the batch (or the sector) starts to where
+ * the sector (or the file) ends, 16 bytes at least, so a few zeros of
+ * real data are not taken for a lost sector; the next batch's length
+ * field would be in the same sector.  Nothing after such a batch was
+ * acknowledged: the sync that would have covered it never returned.
+ */
+int ev_segment_torn(int fd, uint64_t pos, uint64_t limit, uint64_t salt)
+{
+	uint8_t buf[EV_SECTOR], hdr[EV_BATCHHDR_SIZE];
+	struct ev_batchhdr h;
+	const char *why;
+	uint64_t end, at, from, stop;
+	size_t n, i;
+
+	if (limit - pos < 4 || ev_read_full(fd, buf, 4, pos) != 1)
+		return 0;
+	if (ev_get32(buf) == 0)
+		return 1;
+	end = pos + EV_BATCHHDR_SIZE;
+	if (limit - pos >= EV_BATCHHDR_SIZE &&
+	    ev_read_full(fd, hdr, sizeof(hdr), pos) == 1 &&
+	    ev_batchhdr_decode(hdr, salt, &h, &why) == 0)
+		end += h.stored_len;
+	if (end > limit)
+		end = limit;
+	for (at = pos / EV_SECTOR * EV_SECTOR; at < end; at += EV_SECTOR) {
+		from = at > pos ? at : pos;
+		stop = at + EV_SECTOR < limit ? at + EV_SECTOR : limit;
+		n = (size_t)(stop - from);
+		if (n < 16 || ev_read_full(fd, buf, n, from) != 1)
+			continue;
+		for (i = 0; i < n && buf[i] == 0; i++)
+			;
+		if (i == n)
+			return 1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ creating */
 
 static const uint8_t idx_magic[4] = {'E', 'V', 'I', 'X'};

@@ -52,6 +52,13 @@ static int roll(struct ev_writer *w, struct ev_error *err)
 	uint64_t salt;
 	int r;
 
+	/* the segment's indexes are complete: make them durable, since a
+	 * writer checks and rebuilds only the head segment's (caches: a
+	 * failure is not an error) */
+	if (w->idx_fd >= 0)
+		(void)fdatasync(w->idx_fd);
+	if (w->tix_fd >= 0)
+		(void)fdatasync(w->tix_fd);
 	r = ev_segment_create(w->log, w->head.next, &salt, err);
 	if (r != 0)
 		return r;

@@ -24,6 +24,25 @@
  *
  * Descriptors 0-2 are never counted for write unless EVFI_PATH is set, so
  * stdio chatter does not shift the count.
+ *
+ * Recording (tests/powerloss.bats): with EVFI_RECORD set, every call
+ * that changes a file or directory under EVFI_ROOT (a path prefix) is
+ * appended to the file EVFI_RECORD as one line, in the order the calls
+ * completed, and the bytes written go to EVFI_RECORD.data.  The lines,
+ * fields separated by tabs:
+ *   write PATH OFFSET LENGTH DATA-OFFSET  (write, pwrite, pwritev)
+ *   trunc PATH LENGTH                     (ftruncate, and O_TRUNC)
+ *   creat PATH                            (open made a new file)
+ *   mkdir PATH
+ *   rename OLD NEW
+ *   unlink PATH
+ *   fsync PATH                            (fsync or fdatasync of a file)
+ *   dirsync PATH                          (fsync of a directory)
+ *   out LENGTH DATA-OFFSET                (fwrite to stdout: evpub's acks)
+ * Paths are absolute.  Each call and its line are made under one lock, so
+ * the order is the order of the calls; a sync is recorded once it has
+ * returned, and a failed call is not recorded.  tests/powerloss.py builds
+ * crash states from the record.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -31,12 +50,16 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -44,7 +67,7 @@ enum { C_NONE, C_FDATASYNC, C_FSYNC, C_WRITE, C_PWRITE, C_PWRITEV, C_PIPE2 };
 
 static int cfg_done, cfg_call, cfg_errno = EIO, cfg_short, cfg_kill;
 static long cfg_nth = 1, cfg_count = 1;
-static const char *cfg_path, *cfg_log;
+static const char *cfg_path, *cfg_log, *cfg_record, *cfg_root;
 static long counter;
 
 static void config(void)
@@ -93,6 +116,10 @@ static void config(void)
 	if (cfg_path != NULL && *cfg_path == '\0')
 		cfg_path = NULL;
 	cfg_log = getenv("EVFI_LOG");
+	cfg_record = getenv("EVFI_RECORD");
+	if (cfg_record != NULL && *cfg_record == '\0')
+		cfg_record = NULL;
+	cfg_root = getenv("EVFI_ROOT");
 	__atomic_store_n(&cfg_done, 1, __ATOMIC_RELEASE);
 }
 
@@ -116,6 +143,135 @@ static int fd_path(int fd, char *out, size_t n)
 		return -1;
 	out[r] = '\0';
 	return 0;
+}
+
+/* ------------------------------------------------------------ recording */
+
+static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
+static int rec_fd = -1, rec_data_fd = -1;
+static long long rec_data_off;
+
+static int recording(void)
+{
+	config();
+	return cfg_record != NULL;
+}
+
+/* Take the lock, opening the record on first use.  0: recording. */
+static int rec_lock(void)
+{
+	char data[PATH_MAX];
+
+	pthread_mutex_lock(&rec_mu);
+	if (rec_fd >= 0)
+		return 0;
+	snprintf(data, sizeof(data), "%s.data", cfg_record);
+	/* raw system calls: open() itself is wrapped */
+	rec_fd = (int)syscall(SYS_openat, AT_FDCWD, cfg_record,
+			      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	rec_data_fd =
+		(int)syscall(SYS_openat, AT_FDCWD, data,
+			     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (rec_fd < 0 || rec_data_fd < 0)
+		abort();
+	rec_data_off = lseek(rec_data_fd, 0, SEEK_END);
+	return 0;
+}
+
+static void rec_unlock(void)
+{
+	pthread_mutex_unlock(&rec_mu);
+}
+
+static int under_root(const char *path)
+{
+	size_t n;
+
+	if (path[0] != '/')
+		return 0;
+	if (cfg_root == NULL || *cfg_root == '\0')
+		return 1;
+	n = strlen(cfg_root);
+	return strncmp(path, cfg_root, n) == 0 &&
+	       (path[n] == '/' || path[n] == '\0');
+}
+
+/* the absolute path of NAME relative to DIRFD (not normalized) */
+static int at_path(int dirfd, const char *name, char *out, size_t n)
+{
+	char base[PATH_MAX];
+	int k;
+
+	if (name[0] == '/') {
+		k = snprintf(out, n, "%s", name);
+	} else {
+		if (dirfd == AT_FDCWD) {
+			if (getcwd(base, sizeof(base)) == NULL)
+				return -1;
+		} else if (fd_path(dirfd, base, sizeof(base)) != 0) {
+			return -1;
+		}
+		k = snprintf(out, n, "%s/%s", base, name);
+	}
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+/* is FD a file under the root?  Its path in PATH. */
+static int fd_recorded(int fd, char *path, size_t n)
+{
+	return fd_path(fd, path, n) == 0 && under_root(path);
+}
+
+static void rec_line(const char *fmt, ...)
+{
+	char line[2 * PATH_MAX + 128];
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t)k >= sizeof(line) - 1)
+		abort();
+	line[k++] = '\n';
+	if (syscall(SYS_write, rec_fd, line, (size_t)k) != k)
+		abort();
+}
+
+/* append N bytes to the data file; their offset there */
+static long long rec_data(const void *p, size_t n)
+{
+	long long at = rec_data_off;
+	const char *c = p;
+	long w;
+
+	while (n > 0) {
+		w = syscall(SYS_write, rec_data_fd, c, n);
+		if (w <= 0)
+			abort();
+		c += w;
+		n -= (size_t)w;
+		rec_data_off += w;
+	}
+	return at;
+}
+
+/* the offset a write() to FD lands at */
+static long long write_offset(int fd)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && (fl & O_APPEND) && fstat(fd, &st) == 0)
+		return (long long)st.st_size;
+	return (long long)lseek(fd, 0, SEEK_CUR);
+}
+
+static void rec_write(const char *path, long long off, const void *p, size_t n)
+{
+	long long at = rec_data(p, n);
+
+	rec_line("write\t%s\t%lld\t%zu\t%lld", path, off, n, at);
 }
 
 static void note(const char *call, int fd, long nth, const char *what)
@@ -193,6 +349,25 @@ static void die_now(const char *call, int fd, long nth, const char *when)
 	raise(SIGKILL);
 }
 
+static int rec_sync(int (*real)(int), int fd)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int r;
+
+	if (!fd_recorded(fd, path, sizeof(path)))
+		return real(fd);
+	rec_lock();
+	r = real(fd);
+	if (r == 0)
+		rec_line("%s\t%s",
+			 fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? "dirsync"
+								    : "fsync",
+			 path);
+	rec_unlock();
+	return r;
+}
+
 int fdatasync(int fd)
 {
 	static int (*real)(int);
@@ -201,6 +376,8 @@ int fdatasync(int fd)
 
 	if (real == NULL)
 		real = (int (*)(int))next_sym("fdatasync");
+	if (recording())
+		return rec_sync(real, fd);
 	if (!hit(C_FDATASYNC, fd, &nth))
 		return real(fd);
 	if (cfg_kill == 1)
@@ -223,6 +400,8 @@ int fsync(int fd)
 
 	if (real == NULL)
 		real = (int (*)(int))next_sym("fsync");
+	if (recording())
+		return rec_sync(real, fd);
 	if (!hit(C_FSYNC, fd, &nth))
 		return real(fd);
 	if (cfg_kill == 1)
@@ -245,6 +424,19 @@ ssize_t write(int fd, const void *buf, size_t n)
 
 	if (real == NULL)
 		real = (ssize_t(*)(int, const void *, size_t))next_sym("write");
+	if (recording()) {
+		char path[PATH_MAX];
+		long long off;
+		if (!fd_recorded(fd, path, sizeof(path)))
+			return real(fd, buf, n);
+		rec_lock();
+		off = write_offset(fd);
+		r = real(fd, buf, n);
+		if (r > 0)
+			rec_write(path, off, buf, (size_t)r);
+		rec_unlock();
+		return r;
+	}
 	if (!hit(C_WRITE, fd, &nth))
 		return real(fd, buf, n);
 	if (cfg_kill == 1)
@@ -273,6 +465,17 @@ static ssize_t do_pwrite(const char *name, int fd, const void *buf, size_t n,
 	if (real == NULL)
 		real = (ssize_t(*)(int, const void *, size_t, off_t))next_sym(
 			"pwrite64");
+	if (recording()) {
+		char path[PATH_MAX];
+		if (!fd_recorded(fd, path, sizeof(path)))
+			return real(fd, buf, n, off);
+		rec_lock();
+		r = real(fd, buf, n, off);
+		if (r > 0)
+			rec_write(path, (long long)off, buf, (size_t)r);
+		rec_unlock();
+		return r;
+	}
 	if (!hit(C_PWRITE, fd, &nth))
 		return real(fd, buf, n, off);
 	if (cfg_kill == 1)
@@ -314,6 +517,26 @@ static ssize_t do_pwritev(const char *name, int fd, const struct iovec *iov,
 	if (real == NULL)
 		real = (ssize_t(*)(int, const struct iovec *, int,
 				   off_t))next_sym("pwritev64");
+	if (recording()) {
+		char path[PATH_MAX];
+		if (!fd_recorded(fd, path, sizeof(path)))
+			return real(fd, iov, cnt, off);
+		rec_lock();
+		r = real(fd, iov, cnt, off);
+		/* the bytes that landed, as one write */
+		for (i = 0; i < cnt && r > 0 && (ssize_t)total < r; i++) {
+			k = iov[i].iov_len;
+			if ((ssize_t)(total + k) > r)
+				k = (size_t)r - total;
+			rec_data(iov[i].iov_base, k);
+			total += k;
+		}
+		if (r > 0)
+			rec_line("write\t%s\t%lld\t%zd\t%lld", path,
+				 (long long)off, r, rec_data_off - r);
+		rec_unlock();
+		return r;
+	}
 	if (!hit(C_PWRITEV, fd, &nth))
 		return real(fd, iov, cnt, off);
 	if (cfg_kill == 1)
@@ -373,4 +596,213 @@ int pipe2(int fds[2], int flags)
 	note("pipe2", -1, nth, errname());
 	errno = cfg_errno;
 	return -1;
+}
+
+/* ---------------------------------- calls that are only ever recorded */
+
+static int do_ftruncate(const char *name, int fd, off_t len)
+{
+	static int (*real)(int, off_t);
+	char path[PATH_MAX];
+	int r;
+
+	if (real == NULL)
+		real = (int (*)(int, off_t))next_sym(name);
+	if (!recording() || !fd_recorded(fd, path, sizeof(path)))
+		return real(fd, len);
+	rec_lock();
+	r = real(fd, len);
+	if (r == 0)
+		rec_line("trunc\t%s\t%lld", path, (long long)len);
+	rec_unlock();
+	return r;
+}
+
+int ftruncate(int fd, off_t len)
+{
+	return do_ftruncate("ftruncate", fd, len);
+}
+
+int ftruncate64(int fd, off_t len)
+{
+	return do_ftruncate("ftruncate64", fd, len);
+}
+
+static int do_openat(const char *name, int dirfd, const char *file, int flags,
+		     mode_t mode)
+{
+	static int (*real[2])(int, const char *, int, ...);
+	int (*fn)(int, const char *, int, ...);
+	char path[PATH_MAX], made[PATH_MAX];
+	struct stat st;
+	int fd, existed;
+
+	fn = real[name[6] != '\0'];
+	if (fn == NULL)
+		fn = real[name[6] != '\0'] =
+			(int (*)(int, const char *, int, ...))next_sym(name);
+	if (!(flags & (O_CREAT | O_TRUNC)) || !recording() ||
+	    at_path(dirfd, file, path, sizeof(path)) != 0 || !under_root(path))
+		return fn(dirfd, file, flags, mode);
+	rec_lock();
+	existed = stat(path, &st) == 0;
+	fd = fn(dirfd, file, flags, mode);
+	if (fd >= 0 && fd_path(fd, made, sizeof(made)) == 0) {
+		if (!existed)
+			rec_line("creat\t%s", made);
+		else if ((flags & O_TRUNC) && S_ISREG(st.st_mode))
+			rec_line("trunc\t%s\t0", made);
+	}
+	rec_unlock();
+	return fd;
+}
+
+static mode_t open_mode(int flags, va_list ap)
+{
+	return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
+}
+
+int openat(int dirfd, const char *file, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return do_openat("openat", dirfd, file, flags, mode);
+}
+
+int openat64(int dirfd, const char *file, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return do_openat("openat64", dirfd, file, flags, mode);
+}
+
+int open(const char *file, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return do_openat("openat", AT_FDCWD, file, flags, mode);
+}
+
+int open64(const char *file, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return do_openat("openat64", AT_FDCWD, file, flags, mode);
+}
+
+int renameat(int ofd, const char *old, int nfd, const char *new)
+{
+	static int (*real)(int, const char *, int, const char *);
+	char op[PATH_MAX], np[PATH_MAX];
+	int r;
+
+	if (real == NULL)
+		real = (int (*)(int, const char *, int, const char *))next_sym(
+			"renameat");
+	if (!recording() || at_path(ofd, old, op, sizeof(op)) != 0 ||
+	    at_path(nfd, new, np, sizeof(np)) != 0 ||
+	    !(under_root(op) || under_root(np)))
+		return real(ofd, old, nfd, new);
+	rec_lock();
+	r = real(ofd, old, nfd, new);
+	if (r == 0)
+		rec_line("rename\t%s\t%s", op, np);
+	rec_unlock();
+	return r;
+}
+
+int rename(const char *old, const char *new)
+{
+	return renameat(AT_FDCWD, old, AT_FDCWD, new);
+}
+
+int unlinkat(int dirfd, const char *file, int flags)
+{
+	static int (*real)(int, const char *, int);
+	char path[PATH_MAX];
+	int r;
+
+	if (real == NULL)
+		real = (int (*)(int, const char *, int))next_sym("unlinkat");
+	if (!recording() || at_path(dirfd, file, path, sizeof(path)) != 0 ||
+	    !under_root(path))
+		return real(dirfd, file, flags);
+	rec_lock();
+	r = real(dirfd, file, flags);
+	if (r == 0)
+		rec_line("unlink\t%s", path);
+	rec_unlock();
+	return r;
+}
+
+int unlink(const char *file)
+{
+	return unlinkat(AT_FDCWD, file, 0);
+}
+
+int rmdir(const char *file)
+{
+	return unlinkat(AT_FDCWD, file, AT_REMOVEDIR);
+}
+
+int mkdirat(int dirfd, const char *file, mode_t mode)
+{
+	static int (*real)(int, const char *, mode_t);
+	char path[PATH_MAX];
+	int r;
+
+	if (real == NULL)
+		real = (int (*)(int, const char *, mode_t))next_sym("mkdirat");
+	if (!recording() || at_path(dirfd, file, path, sizeof(path)) != 0 ||
+	    !under_root(path))
+		return real(dirfd, file, mode);
+	rec_lock();
+	r = real(dirfd, file, mode);
+	if (r == 0)
+		rec_line("mkdir\t%s", path);
+	rec_unlock();
+	return r;
+}
+
+int mkdir(const char *file, mode_t mode)
+{
+	return mkdirat(AT_FDCWD, file, mode);
+}
+
+/* evpub prints its acks with fwrite once a batch is durable */
+size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
+{
+	static size_t (*real)(const void *, size_t, size_t, FILE *);
+	size_t r;
+	long long at;
+
+	if (real == NULL)
+		real = (size_t(*)(const void *, size_t, size_t,
+				  FILE *))next_sym("fwrite");
+	if (f != stdout || !recording())
+		return real(p, size, n, f);
+	rec_lock();
+	r = real(p, size, n, f);
+	if (r > 0) {
+		at = rec_data(p, r * size);
+		rec_line("out\t%zu\t%lld", r * size, at);
+	}
+	rec_unlock();
+	return r;
 }

@@ -19,8 +19,9 @@ robust_setup_file() {
 	FAULTINJECT=$TOP/tests/faultinject.so
 	if ! [ "$FAULTINJECT" -nt "$TOP/tests/faultinject.c" ]; then
 		FAULTINJECT=$BATS_FILE_TMPDIR/faultinject.so
-		$cc -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -o "$FAULTINJECT" \
-			"$TOP/tests/faultinject.c" -ldl || return 1
+		$cc -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -pthread \
+			-o "$FAULTINJECT" "$TOP/tests/faultinject.c" -ldl ||
+			return 1
 	fi
 	export EVTEST FAULTINJECT
 }
