@@ -263,7 +263,11 @@ static inline uint8_t *ev_uleb_put(uint8_t *o, uint64_t v)
 /* segment.c: byte layouts of evlog(5) SEGMENTS and BATCHES */
 #define EV_SEGHDR_SIZE 64
 #define EV_BATCHHDR_SIZE 64
-#define EV_INCOMPAT_KNOWN 0u
+/* incompatible feature: the segment may hold gap markers */
+#define EV_INCOMPAT_GAPS 0x00000001u
+#define EV_INCOMPAT_KNOWN EV_INCOMPAT_GAPS
+/* batch flag: a gap marker, standing for offsets a repair lost */
+#define EV_BATCH_GAP 0x0001u
 #define EV_CODEC_NONE 0
 #define EV_CODEC_ZSTD 1
 #define EV_WINDOWLOG_MAX 24
@@ -283,9 +287,18 @@ struct ev_batchhdr {
 	uint64_t base, salt;
 	ev_time_t min_time, max_time, append_time;
 	uint8_t codec;
+	uint16_t flags; /* EV_BATCH_GAP or 0 */
 };
+/* A gap marker: no records, count offsets lost, stored_len bytes of
+ * filler that nothing reads (evlog(5) Gaps). */
+static inline int ev_batch_is_gap(const struct ev_batchhdr *b)
+{
+	return (b->flags & EV_BATCH_GAP) != 0;
+}
 void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base, uint64_t salt,
 		      const uint8_t id[16]);
+/* Set incompatible feature bits in an encoded header (and its CRC). */
+void ev_seghdr_add_incompat(uint8_t hdr[EV_SEGHDR_SIZE], uint32_t bits);
 /* Check a segment header: 0, or EV_EDATA with a short reason in why and
  * h->unsupported set when a newer evlog wrote it. */
 int ev_seghdr_check(const uint8_t *in, size_t n, struct ev_seghdr *h, char *why,
