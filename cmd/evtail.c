@@ -595,10 +595,14 @@ static int open_input(struct opts *o, struct ev_log **log,
 
 	if (stat(o->logpath, &st) == 0 && S_ISREG(st.st_mode)) {
 		r = ev_reader_open_segment(rd, o->logpath, &err);
+		if (r == 0)
+			ev_reader_set_notice(*rd, fe_warning, NULL);
 	} else {
 		r = ev_log_open(log, o->logpath, &err);
-		if (r == 0)
+		if (r == 0) {
+			ev_log_set_notice(*log, fe_warning, NULL);
 			r = ev_reader_open(rd, *log, &err);
+		}
 	}
 	if (r != 0)
 		return fe_report(&err);
@@ -682,6 +686,7 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 					    : fe_report(&err);
 			goto out;
 		}
+		ev_log_set_notice(dlqlog, fe_warning, NULL);
 		o->con.dlq = dlqlog;
 	}
 	fe_on_stop(on_signal);

@@ -326,6 +326,10 @@ int ev_segment_read_batch(int fd, uint64_t pos, uint64_t limit, uint64_t salt,
 			  const char **why);
 int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit,
 			   uint64_t salt);
+/* The first valid batch starting in [from, limit): 1 with its position
+ * in *at and its header in *h, or 0. */
+int ev_segment_find_valid(int fd, uint64_t from, uint64_t limit, uint64_t salt,
+			  uint64_t *at, struct ev_batchhdr *h);
 /* The header of a segment's offset (time 0) or time (1) index file;
  * index.c owns what follows it. */
 #define EV_IDXHDR_SIZE 16
@@ -355,6 +359,12 @@ struct ev_log {
 	uint8_t id[16];
 	ev_time_t created;
 	struct ev_log_config cfg;
+	/* gaps readers passed over: reported once each (reader.c) */
+	ev_notice_fn notice;
+	void *notice_ctx;
+	uint64_t gap_warned[16];
+	unsigned ngap_warned;
+	uint64_t gap_events;
 };
 void ev_head_encode(uint8_t out[EV_HEAD_SIZE], const struct ev_head *h);
 int ev_head_decode(const uint8_t *in, struct ev_head *h);

@@ -433,6 +433,15 @@ int ev_segment_read_batch(int fd, uint64_t pos, uint64_t limit, uint64_t salt,
  */
 int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit, uint64_t salt)
 {
+	uint64_t at;
+	struct ev_batchhdr h;
+
+	return ev_segment_find_valid(fd, from, limit, salt, &at, &h);
+}
+
+int ev_segment_find_valid(int fd, uint64_t from, uint64_t limit, uint64_t salt,
+			  uint64_t *at, struct ev_batchhdr *out)
+{
 	uint8_t chunk[65536 + EV_BATCHHDR_SIZE];
 	uint8_t saltb[8];
 	struct ev_batchhdr h;
@@ -458,6 +467,8 @@ int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit, uint64_t salt)
 			if (ev_segment_read_batch(fd, cand, limit, salt, &h,
 						  &stored, &why) == 0) {
 				found = 1;
+				*at = cand;
+				*out = h;
 				break;
 			}
 		}
