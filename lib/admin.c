@@ -307,6 +307,7 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 	const uint8_t *p, *end, *rec;
 	size_t rn;
 	const char *why;
+	char otext[64];
 	ev_time_t pmax;
 	int have_head, fd = -1, r = 0, rr, shorter, unsup;
 	uint32_t k;
@@ -392,12 +393,11 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 			}
 			if (ev_batch_is_gap(&h)) {
 				ev_say(notice, ctx,
-				       "gap: offsets %llu to %llu (%llu %s) were "
-				       "lost to damage and repaired, at byte %llu "
-				       "of segment %020llu",
-				       (unsigned long long)h.base,
-				       (unsigned long long)(h.base + h.count -
-							    1),
+				       "gap: %s (%llu %s) lost to damage and "
+				       "repaired, at byte %llu of segment %020llu",
+				       ev_offsets_text(otext, sizeof(otext),
+						       h.base,
+						       h.base + h.count - 1),
 				       (unsigned long long)h.count,
 				       ev_plural(h.count, "event", "events"),
 				       (unsigned long long)pos,
@@ -633,7 +633,7 @@ static int put_gap(struct ev_log *log, int fd, uint64_t segbase, uint64_t salt,
 		   uint64_t pos, uint64_t end, uint64_t first, uint64_t last,
 		   ev_notice_fn notice, void *ctx, struct ev_error *err)
 {
-	char name[128], path[160];
+	char name[128], path[160], otext[64];
 	uint8_t buf[65536], sh[EV_SEGHDR_SIZE], gh[EV_BATCHHDR_SIZE];
 	struct ev_batchhdr g;
 	uint64_t p;
@@ -693,11 +693,12 @@ static int put_gap(struct ev_log *log, int fd, uint64_t segbase, uint64_t salt,
 		goto fail_seg;
 	ev_say(notice, ctx,
 	       "replaced the damaged bytes %llu to %llu of segment %020llu "
-	       "with a gap: offsets %llu to %llu lost (%llu %s); the raw "
-	       "bytes are in %s (inspect them with 'od -A d -t x1')",
+	       "with a gap: %s lost (%llu %s); the raw bytes are in %s "
+	       "(inspect them with 'od -A d -t x1')",
 	       (unsigned long long)pos, (unsigned long long)(end - 1),
-	       (unsigned long long)segbase, (unsigned long long)first,
-	       (unsigned long long)last, (unsigned long long)(last - first + 1),
+	       (unsigned long long)segbase,
+	       ev_offsets_text(otext, sizeof(otext), first, last),
+	       (unsigned long long)(last - first + 1),
 	       ev_plural(last - first + 1, "event", "events"), path);
 	return 0;
 fail:
@@ -757,6 +758,7 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		  struct ev_error *err)
 {
 	uint64_t *segs = NULL, size, pos, next = 0, last_index, durable;
+	char otext[64];
 	size_t n, i;
 	struct ev_seghdr sh;
 	struct ev_batchhdr h;
@@ -896,16 +898,16 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 						ev_say(notice, ctx,
 						       "would replace the damaged "
 						       "bytes %llu to %llu of segment "
-						       "%020llu with a gap: offsets "
-						       "%llu to %llu (%s)",
+						       "%020llu with a gap: %s (%s)",
 						       (unsigned long long)pos,
 						       (unsigned long long)(at -
 									    1),
 						       (unsigned long long)
 							       segs[i],
-						       (unsigned long long)next,
-						       (unsigned long long)(nb -
-									    1),
+						       ev_offsets_text(
+							       otext,
+							       sizeof(otext),
+							       next, nb - 1),
 						       why);
 					else if ((r = put_gap(log, fd, segs[i],
 							      sh.salt, pos, at,

@@ -289,6 +289,9 @@ struct ev_batchhdr {
 	uint8_t codec;
 	uint16_t flags; /* EV_BATCH_GAP or 0 */
 };
+/* "offsets FIRST to LAST", or "offset FIRST" for one, into buf (at
+ * least 64 bytes); returns buf. */
+char *ev_offsets_text(char *buf, size_t n, uint64_t first, uint64_t last);
 /* A gap marker: no records, count offsets lost, stored_len bytes of
  * filler that nothing reads (evlog(5) Gaps). */
 static inline int ev_batch_is_gap(const struct ev_batchhdr *b)

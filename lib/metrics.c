@@ -646,15 +646,13 @@ int ev_streams_format(struct ev_buf *out, const struct ev_stream_info *v,
 			m.oom |= ev_json_string(out, s->name, s->name_len) != 0;
 			put(&m,
 			    ",\"version\":%llu,\"events\":%llu,"
-			    "\"first_offset\":%llu,\"last_offset\":%llu",
+			    "\"first_offset\":%llu,\"last_offset\":%llu,"
+			    "\"missing_versions\":%llu}\n",
 			    (unsigned long long)s->last_version,
 			    (unsigned long long)s->count,
 			    (unsigned long long)s->first_offset,
-			    (unsigned long long)s->last_offset);
-			if (MISSING(s) > 0)
-				put(&m, ",\"missing_versions\":%llu",
-				    (unsigned long long)MISSING(s));
-			put(&m, "}\n");
+			    (unsigned long long)s->last_offset,
+			    (unsigned long long)MISSING(s));
 			continue;
 		}
 		m.oom |= ev_buf_append(out, s->name, s->name_len) != 0;

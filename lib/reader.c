@@ -511,6 +511,7 @@ static void gap_passed(struct ev_reader *r)
 {
 	uint64_t first = r->bh.base, last = r->bh.base + r->bh.count - 1;
 	struct ev_log *log = r->log;
+	char otext[64];
 	unsigned i;
 
 	if (r->skip_to > first)
@@ -529,9 +530,9 @@ static void gap_passed(struct ev_reader *r)
 		r->gap_warned = r->bh.base + 1;
 	}
 	ev_say(r->notice, r->nctx,
-	       "'%s': offsets %llu to %llu were lost to damage and "
-	       "repaired as a gap (%llu %s); reading on after them",
-	       r->path, (unsigned long long)first, (unsigned long long)last,
+	       "'%s': %s lost to damage and repaired as a gap (%llu %s); "
+	       "reading on after them",
+	       r->path, ev_offsets_text(otext, sizeof(otext), first, last),
 	       (unsigned long long)(last - first + 1),
 	       ev_plural(last - first + 1, "event", "events"));
 }

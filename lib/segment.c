@@ -39,6 +39,16 @@ void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base, uint64_t salt,
 	ev_put32(out + 60, ev_crc32c(0, out, 60));
 }
 
+char *ev_offsets_text(char *buf, size_t n, uint64_t first, uint64_t last)
+{
+	if (first == last)
+		snprintf(buf, n, "offset %llu", (unsigned long long)first);
+	else
+		snprintf(buf, n, "offsets %llu to %llu",
+			 (unsigned long long)first, (unsigned long long)last);
+	return buf;
+}
+
 void ev_seghdr_add_incompat(uint8_t hdr[EV_SEGHDR_SIZE], uint32_t bits)
 {
 	ev_put32(hdr + 16, ev_get32(hdr + 16) | bits);

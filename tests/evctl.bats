@@ -577,7 +577,7 @@ a.evlog: repaired"
 	assert_stdout "a.evlog: ok, 200 events in 2 batches, 1 segment, 1 gap (100 events lost)"
 	run --separate-stderr evtail --template '{id}' a.evlog
 	assert_status 0
-	assert_stderr "evtail: warning: 'a.evlog': offsets 100 to 199 were lost to damage and repaired as a gap (100 events); reading on after them"
+	assert_stderr "evtail: warning: 'a.evlog': offsets 100 to 199 lost to damage and repaired as a gap (100 events); reading on after them"
 	assert_stdout "$({ head -n 100 "$T/three.ndjson"; tail -n 100 "$T/three.ndjson"; } | jq -r .id)"
 	# and the log takes new events after the last batch
 	run --separate-stderr evpub --ack a.evlog T --id after

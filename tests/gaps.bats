@@ -34,7 +34,7 @@ damage_and_repair() {
 	assert_stderr ""
 }
 
-GAPWARN="warning: 'a.evlog': offsets 100 to 199 were lost to damage and repaired as a gap (100 events); reading on after them"
+GAPWARN="warning: 'a.evlog': offsets 100 to 199 lost to damage and repaired as a gap (100 events); reading on after them"
 
 @test "gaps: repair replaces a damaged batch with a gap and keeps the batches after it" {
 	damage_and_repair
@@ -56,7 +56,7 @@ a.evlog: repaired"
 	# the segment read alone too
 	run --separate-stderr evtail --template '{offset}' a.evlog/$SEG.seg
 	assert_status 0
-	assert_stderr "evtail: warning: 'a.evlog/$SEG.seg': offsets 100 to 199 were lost to damage and repaired as a gap (100 events); reading on after them"
+	assert_stderr "evtail: warning: 'a.evlog/$SEG.seg': offsets 100 to 199 lost to damage and repaired as a gap (100 events); reading on after them"
 	[ "${#lines[@]}" -eq 200 ] && [ "${lines[100]}" = 200 ]
 	# a position inside the gap reads on after it, naming what it lost
 	run --separate-stderr evtail --from 150 -n 1 --template '{offset}' a.evlog
@@ -64,7 +64,7 @@ a.evlog: repaired"
 	run --separate-stderr evtail --from 150 --count 1 --template '{offset}' a.evlog
 	assert_status 0
 	assert_stdout 200
-	assert_stderr "evtail: warning: 'a.evlog': offsets 150 to 199 were lost to damage and repaired as a gap (50 events); reading on after them"
+	assert_stderr "evtail: warning: 'a.evlog': offsets 150 to 199 lost to damage and repaired as a gap (50 events); reading on after them"
 	# reading after the gap does not mention it
 	run --separate-stderr evtail --from 200 --count 1 --template '{offset}' a.evlog
 	assert_status 0
@@ -81,7 +81,7 @@ a.evlog: repaired"
 	run --separate-stderr evctl verify a.evlog
 	assert_status 0
 	assert_stdout "a.evlog: ok, 200 events in 2 batches, 1 segment, 1 gap (100 events lost)"
-	assert_stderr "evctl: gap: offsets 100 to 199 (100 events) were lost to damage and repaired, at byte $B1 of segment $SEG"
+	assert_stderr "evctl: gap: offsets 100 to 199 (100 events) lost to damage and repaired, at byte $B1 of segment $SEG"
 	run --separate-stderr evctl info --json a.evlog
 	assert_status 0
 	[ "$(jq .events <<<"$output")" = 200 ]
@@ -245,4 +245,22 @@ s2             10          7            2           29            3"
 	run --separate-stderr evtail --from 30 --template '{stream} {version}' s.evlog
 	assert_status 0
 	assert_stdout "s1 11"
+}
+
+@test "gaps: evdlq reads over a gap in a dead-letter log" {
+	evgen 3 --seed 7 | evpub -c l.evlog
+	evtail --group g --exec false --retries 0 --dlq dlq l.evlog 2>/dev/null || true
+	# one letter per batch: damage the second
+	b1=$(batch_pos dlq/$SEG.seg 1)
+	"$EVTEST" flip dlq/$SEG.seg $((b1 + 80)) 0x04 >/dev/null
+	run --separate-stderr evctl repair --truncate-damaged dlq
+	assert_status 0
+	assert_stdout_contains "with a gap: offset 1 lost (1 event)"
+	run --separate-stderr evdlq ls --json dlq
+	assert_status 0
+	assert_stderr "evdlq: warning: 'dlq': offset 1 lost to damage and repaired as a gap (1 event); reading on after them"
+	[ "$(jq -r .offset <<<"$output" | tr '\n' ' ')" = "0 2 " ]
+	run --separate-stderr evdlq stats dlq
+	assert_status 0
+	assert_stdout_line 0 "open:       2"
 }

@@ -70,7 +70,7 @@ cmp_logs() {
 	local l=$DATA/golden-gap.evlog s=00000000000000000000.seg
 	run --separate-stderr evtail "$l"
 	assert_status 0
-	assert_stderr "evtail: warning: '$l': offsets 16 to 31 were lost to damage and repaired as a gap (16 events); reading on after them"
+	assert_stderr "evtail: warning: '$l': offsets 16 to 31 lost to damage and repaired as a gap (16 events); reading on after them"
 	cmp <(printf '%s\n' "$output") "$DATA/golden-gap-expected.ndjson"
 	# the same events as golden-multi.evlog, but for the gap's
 	cmp <(jq -c 'select(.offset < 16 or .offset > 31)' \
