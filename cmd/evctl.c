@@ -46,8 +46,9 @@ static const char usage_long[] =
 	"      -q, --quiet           print nothing when the log is clean\n"
 	"  repair LOG    truncate a torn tail and rebuild indexes and head\n"
 	"      --dry-run             say what would be done, change nothing\n"
-	"      --truncate-damaged    cut the log at damage, moving the cut bytes\n"
-	"                            to LOG/lost+found/\n"
+	"      --truncate-damaged    replace a damaged batch with a gap (cut damage\n"
+	"                            at the end), moving its bytes to\n"
+	"                            LOG/lost+found/\n"
 	"  groups LOG    list consumer groups: position, lag, age, last commit\n"
 	"      --delete NAME         remove group NAME (which nobody may hold)\n"
 	"      --execute             with --reset or --delete: do it (the\n"
@@ -103,6 +104,7 @@ static int open_log(const char *path, struct ev_log **log)
 
 	if (r != 0)
 		return fe_report(&err);
+	ev_log_set_notice(*log, fe_warning, NULL);
 	return 0;
 }
 
@@ -277,13 +279,20 @@ static int cmd_verify(int argc, char **argv)
 				"damage before it needs --truncate-damaged",
 				argv[optind]);
 	} else if (!quiet) {
-		printf("%s: ok, %s %s in %s %s, %llu %s\n", argv[optind],
+		printf("%s: ok, %s %s in %s %s, %llu %s", argv[optind],
 		       ev_commas(rep.records, b1),
 		       ev_plural(rep.records, "event", "events"),
 		       ev_commas(rep.batches, b2),
 		       ev_plural(rep.batches, "batch", "batches"),
 		       (unsigned long long)rep.segments,
 		       ev_plural(rep.segments, "segment", "segments"));
+		if (rep.gaps > 0)
+			printf(", %llu %s (%s %s lost)",
+			       (unsigned long long)rep.gaps,
+			       ev_plural(rep.gaps, "gap", "gaps"),
+			       ev_commas(rep.gap_events, b1),
+			       ev_plural(rep.gap_events, "event", "events"));
+		putchar('\n');
 	}
 	ev_log_close(log);
 	return rc;

@@ -162,6 +162,7 @@ static int open_dlq(const char *path, struct ev_log **log)
 	*log = NULL;
 	if (ev_log_open(log, path, &err) != 0)
 		return fe_report(&err);
+	ev_log_set_notice(*log, fe_warning, NULL);
 	return 0;
 }
 

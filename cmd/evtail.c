@@ -713,10 +713,14 @@ static int open_input(struct opts *o, struct ev_log **log,
 
 	if (stat(o->logpath, &st) == 0 && S_ISREG(st.st_mode)) {
 		r = ev_reader_open_segment(rd, o->logpath, &err);
+		if (r == 0)
+			ev_reader_set_notice(*rd, fe_warning, NULL);
 	} else {
 		r = ev_log_open(log, o->logpath, &err);
-		if (r == 0)
+		if (r == 0) {
+			ev_log_set_notice(*log, fe_warning, NULL);
 			r = ev_reader_open(rd, *log, &err);
+		}
 	}
 	if (r != 0)
 		return fe_report(&err);
@@ -805,6 +809,8 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 			ev_output_set_reverse(out);
 		o->con.output = out;
 	} else {
+		if (dlqlog != NULL)
+			ev_log_set_notice(dlqlog, fe_warning, NULL);
 		o->con.dlq = dlqlog;
 	}
 	fe_on_stop(on_signal);
@@ -863,8 +869,8 @@ static int run(struct opts *o)
 	 * (best effort: a log that cannot tell is read as usual) */
 	if (log != NULL)
 		(void)ev_explain_globs(log, o->logpath, o->types, o->ntypes,
-				       o->streams, o->nglobs,
-				       on_notice, NULL, &err);
+				       o->streams, o->nglobs, on_notice, NULL,
+				       &err);
 	o->scan.name = o->logpath;
 	o->scan.filter = o->flt;
 	o->scan.group = grp;

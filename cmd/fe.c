@@ -34,6 +34,12 @@ void fe_warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void fe_warning(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fe_warn("warning: %s", msg);
+}
+
 /*
  * A remedy worded with the tools' commands and options, which the
  * library does not know; NULL when there is none.
@@ -78,6 +84,11 @@ static const char *remedy_text(const struct ev_error *err, char *buf, size_t n)
 		return "data after this point is intact; rerun with "
 		       "--truncate-damaged to cut the log here, moving the cut "
 		       "bytes to lost+found/";
+	case EV_REMEDY_GAP_HERE:
+		return "data after this point is intact; rerun with "
+		       "--truncate-damaged to replace the damaged batch with a "
+		       "gap, keeping the batches after it (its bytes go to "
+		       "lost+found/)";
 	case EV_REMEDY_FORCE:
 		return "wait for it to catch up, reset it, or use --force";
 	default:

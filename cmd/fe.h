@@ -23,6 +23,8 @@ int fe_report(const struct ev_error *err);
 /* The same with context first: "prog: CONTEXT: message", then the hints. */
 int fe_reportf(const struct ev_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* An ev_notice_fn: "prog: warning: message" on stderr (ctx unused). */
+void fe_warning(void *ctx, const char *msg);
 /* "prog: out of memory"; returns EV_EXIT_FAILURE. */
 int fe_oom(void);
 /* Usage error: message, then "Try 'prog --help'", returns 64. */

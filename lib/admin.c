@@ -142,6 +142,13 @@ int ev_log_info(struct ev_log *log, struct ev_log_info *info,
 						  NULL, &why) != 0 ||
 			    h.base != next)
 				break;
+			next = h.base + h.count;
+			pos += EV_BATCHHDR_SIZE + h.stored_len;
+			if (ev_batch_is_gap(&h)) {
+				/* no events, no times */
+				info->events -= h.count;
+				continue;
+			}
 			si->batches++;
 			si->raw_bytes += h.raw_len;
 			if (si->first_time == EV_TIME_NONE ||
@@ -153,8 +160,6 @@ int ev_log_info(struct ev_log *log, struct ev_log_info *info,
 			if (si->first_append == EV_TIME_NONE)
 				si->first_append = h.append_time;
 			si->last_append = h.append_time;
-			next = h.base + h.count;
-			pos += EV_BATCHHDR_SIZE + h.stored_len;
 		}
 		close(fd);
 		si->next = next;
@@ -334,6 +339,7 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 	const uint8_t *p, *end, *rec;
 	size_t rn;
 	const char *why;
+	char otext[64];
 	ev_time_t pmax;
 	int have_head, fd = -1, r = 0, rr, shorter, unsup;
 	uint32_t k;
@@ -424,6 +430,20 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 					"batch offset does not continue the log");
 				goto out;
 			}
+			if (ev_batch_is_gap(&h)) {
+				ev_say(notice, ctx,
+				       "gap: %s (%llu %s) lost to damage and "
+				       "repaired, at byte %llu of segment %020llu",
+				       ev_offsets_text(otext, sizeof(otext),
+						       h.base,
+						       h.base + h.count - 1),
+				       (unsigned long long)h.count,
+				       ev_plural(h.count, "event", "events"),
+				       (unsigned long long)pos,
+				       (unsigned long long)segs[i]);
+				rep->gaps++;
+				rep->gap_events += h.count;
+			}
 			rr = ev_codec_decode(codec, &h, stored.p, &raw, &why);
 			if (rr != 0) {
 				r = rr == EV_EDATA
@@ -435,7 +455,8 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 			p = raw.p;
 			end = raw.p + raw.len;
 			roff = h.base;
-			for (k = 0; k < h.count; k++, roff++) {
+			for (k = 0; k < h.count && !ev_batch_is_gap(&h);
+			     k++, roff++) {
 				if (ev_payload_next(&p, end, &rec, &rn) != 0) {
 					r = vfail(err, segs[i], roff, pos,
 						  "record framing is damaged");
@@ -479,9 +500,11 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 			bp[nb].base = h.base;
 			bp[nb].prefix_max = pmax;
 			nb++;
-			if (pmax == EV_TIME_NONE || h.max_time > pmax)
+			if (!ev_batch_is_gap(&h) &&
+			    (pmax == EV_TIME_NONE || h.max_time > pmax))
 				pmax = h.max_time;
-			rep->batches++;
+			if (!ev_batch_is_gap(&h))
+				rep->batches++;
 			next = h.base + h.count;
 			pos += EV_BATCHHDR_SIZE + h.stored_len;
 		}
@@ -617,6 +640,120 @@ static int cut_segment(struct ev_log *log, int fd, uint64_t base, uint64_t from,
 	return 0;
 }
 
+/*
+ * Where the damage at pos of a segment ends: the next valid batch that
+ * starts a whole header later and continues past offset next (evlog(5)
+ * Gaps).  1 with its position and base offset, or 0.
+ */
+static int resync(int fd, uint64_t pos, uint64_t size, uint64_t salt,
+		  uint64_t next, uint64_t *at, uint64_t *base)
+{
+	struct ev_batchhdr h;
+	uint64_t from = pos + EV_BATCHHDR_SIZE;
+
+	while (from < size &&
+	       ev_segment_find_valid(fd, from, size, salt, at, &h)) {
+		if (h.base > next) {
+			*base = h.base;
+			return 1;
+		}
+		from = *at + 1;
+	}
+	return 0;
+}
+
+/*
+ * Replace the damaged bytes [pos, end) of a segment, which held offsets
+ * [first, last], with a gap marker (evlog(5) Gaps), after copying them to
+ * lost+found.  The segment says it holds gaps before the marker is
+ * written, so a crash leaves the damage as it was, or the gap.
+ */
+static int put_gap(struct ev_log *log, int fd, uint64_t segbase, uint64_t salt,
+		   uint64_t pos, uint64_t end, uint64_t first, uint64_t last,
+		   ev_notice_fn notice, void *ctx, struct ev_error *err)
+{
+	char name[128], path[160], otext[64];
+	uint8_t buf[65536], sh[EV_SEGHDR_SIZE], gh[EV_BATCHHDR_SIZE];
+	struct ev_batchhdr g;
+	uint64_t p;
+	size_t k;
+	int lost = -1, lfd = -1;
+
+	if (mkdirat(log->dirfd, "lost+found", 0755) != 0 && errno != EEXIST)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot create '%s/lost+found'",
+				       log->path);
+	lost = openat(log->dirfd, "lost+found",
+		      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(name, sizeof(name), "%020llu.seg.damaged-offsets-%llu-%llu",
+		 (unsigned long long)segbase, (unsigned long long)first,
+		 (unsigned long long)last);
+	snprintf(path, sizeof(path), "lost+found/%s", name);
+	if (lost >= 0)
+		lfd = ev_openat(lost, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (lfd < 0)
+		goto fail;
+	for (p = pos; p < end; p += k) {
+		k = end - p < sizeof(buf) ? (size_t)(end - p) : sizeof(buf);
+		if (ev_read_full(fd, buf, k, p) != 1 ||
+		    ev_write_full(lfd, buf, k, p - pos) != 0)
+			goto fail;
+	}
+	if (fsync(lfd) != 0 || fsync(lost) != 0)
+		goto fail;
+	close(lfd);
+	close(lost);
+	lfd = lost = -1;
+	/* the feature first, then the filler, then the marker */
+	if (ev_read_full(fd, sh, sizeof(sh), 0) != 1)
+		goto fail_seg;
+	if (!(ev_get32(sh + 16) & EV_INCOMPAT_GAPS)) {
+		ev_seghdr_add_incompat(sh, EV_INCOMPAT_GAPS);
+		if (ev_write_full(fd, sh, sizeof(sh), 0) != 0 ||
+		    fdatasync(fd) != 0)
+			goto fail_seg;
+	}
+	memset(buf, 0, sizeof(buf));
+	for (p = pos + EV_BATCHHDR_SIZE; p < end; p += k) {
+		k = end - p < sizeof(buf) ? (size_t)(end - p) : sizeof(buf);
+		if (ev_write_full(fd, buf, k, p) != 0)
+			goto fail_seg;
+	}
+	memset(&g, 0, sizeof(g));
+	g.flags = EV_BATCH_GAP;
+	g.stored_len = (uint32_t)(end - pos - EV_BATCHHDR_SIZE);
+	g.count = (uint32_t)(last - first + 1);
+	g.base = first;
+	g.min_time = g.max_time = g.append_time = EV_TIME_NONE;
+	g.salt = salt;
+	ev_batchhdr_encode(gh, &g);
+	if (fdatasync(fd) != 0 || ev_write_full(fd, gh, sizeof(gh), pos) != 0 ||
+	    fdatasync(fd) != 0)
+		goto fail_seg;
+	ev_say(notice, ctx,
+	       "replaced the damaged bytes %llu to %llu of segment %020llu "
+	       "with a gap: %s lost (%llu %s); the raw bytes are in %s "
+	       "(inspect them with 'od -A d -t x1')",
+	       (unsigned long long)pos, (unsigned long long)(end - 1),
+	       (unsigned long long)segbase,
+	       ev_offsets_text(otext, sizeof(otext), first, last),
+	       (unsigned long long)(last - first + 1),
+	       ev_plural(last - first + 1, "event", "events"), path);
+	return 0;
+fail:
+	ev_seterr_errno(err, EV_EIO, errno, "cannot copy to '%s/%s'", log->path,
+			path);
+	if (lfd >= 0)
+		close(lfd);
+	if (lost >= 0)
+		close(lost);
+	return EV_EIO;
+fail_seg:
+	return ev_seterr_errno(err, EV_EIO, errno,
+			       "cannot write segment %020llu",
+			       (unsigned long long)segbase);
+}
+
 static int move_to_lost(struct ev_log *log, uint64_t base, ev_notice_fn notice,
 			void *ctx, struct ev_error *err)
 {
@@ -659,7 +796,8 @@ static int move_segments_to_lost(struct ev_log *log, const uint64_t *segs,
 int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		  struct ev_error *err)
 {
-	uint64_t *segs = NULL, size, pos, next = 0, last_index;
+	uint64_t *segs = NULL, size, pos, next = 0, last_index, durable;
+	char otext[64];
 	size_t n, i;
 	struct ev_seghdr sh;
 	struct ev_batchhdr h;
@@ -670,7 +808,7 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 	ev_time_t max_time = EV_TIME_NONE;
 	const char *why;
 	int fd = -1, lockfd, r = 0, rr, have_old, cut = 0, unsup, snap;
-	int dry = flags & EV_REPAIR_DRY_RUN;
+	int dry = flags & EV_REPAIR_DRY_RUN, gaps = 0;
 
 	if (codec == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -739,6 +877,12 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		pos = EV_SEGHDR_SIZE;
 		next = segs[i];
 		max_time = EV_TIME_NONE;
+		/* the durable bytes: all of a segment before the head's,
+		 * none of one after it */
+		durable = !have_old			? UINT64_MAX
+			  : segs[i] < oldhead.seg_base	? UINT64_MAX
+			  : segs[i] == oldhead.seg_base ? oldhead.end
+							: 0;
 		while (pos < size) {
 			rr = ev_segment_read_batch(fd, pos, size, sh.salt, &h,
 						   &stored, &why);
@@ -751,11 +895,71 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				rr = EV_EDATA;
 				why = "batch offset does not continue the log";
 			}
-			if (rr == 0 && (ev_codec_decode(codec, &h, stored.p,
-							&raw, &why) != 0 ||
-					ev_payload_check(raw.p, raw.len,
-							 h.count, &why) != 0))
+			if (rr == 0 && !ev_batch_is_gap(&h) &&
+			    (ev_codec_decode(codec, &h, stored.p, &raw, &why) !=
+				     0 ||
+			     ev_payload_check(raw.p, raw.len, h.count, &why) !=
+				     0))
 				rr = EV_EDATA;
+			/* only durable bytes are worth a gap: an
+			 * interrupted writer's are cut as before */
+			if (rr != 0 && pos < durable) {
+				uint64_t at, nb;
+				int found = resync(fd, pos, size, sh.salt, next,
+						   &at, &nb);
+				if (!found && i + 1 < n && segs[i + 1] > next)
+					found = 1;
+				if (found &&
+				    !(flags & EV_REPAIR_TRUNCATE_DAMAGED)) {
+					r = vfail(err, segs[i], next, pos, why);
+					ev_setremedy(err, EV_REMEDY_GAP_HERE,
+						     log->path);
+					goto out;
+				}
+			}
+			if (rr != 0 && pos < durable &&
+			    (flags & EV_REPAIR_TRUNCATE_DAMAGED)) {
+				/* lose only the damaged batch: a gap up to
+				 * the next valid one, or to the next
+				 * segment */
+				uint64_t at, nb;
+				int found = resync(fd, pos, size, sh.salt, next,
+						   &at, &nb);
+				if (!found && i + 1 < n && segs[i + 1] > next &&
+				    size - pos >= EV_BATCHHDR_SIZE) {
+					found = 1;
+					at = size;
+					nb = segs[i + 1];
+				}
+				if (found && nb - next <= UINT32_MAX &&
+				    at - pos - EV_BATCHHDR_SIZE <= UINT32_MAX) {
+					if (dry)
+						ev_say(notice, ctx,
+						       "would replace the damaged "
+						       "bytes %llu to %llu of segment "
+						       "%020llu with a gap: %s (%s)",
+						       (unsigned long long)pos,
+						       (unsigned long long)(at -
+									    1),
+						       (unsigned long long)
+							       segs[i],
+						       ev_offsets_text(
+							       otext,
+							       sizeof(otext),
+							       next, nb - 1),
+						       why);
+					else if ((r = put_gap(log, fd, segs[i],
+							      sh.salt, pos, at,
+							      next, nb - 1,
+							      notice, ctx,
+							      err)) != 0)
+						goto out;
+					gaps++;
+					next = nb;
+					pos = at;
+					continue;
+				}
+			}
 			if (rr != 0)
 				break;
 			if (max_time == EV_TIME_NONE || h.max_time > max_time)

@@ -76,6 +76,8 @@ enum ev_remedy {
 	EV_REMEDY_WRAP,			  /* an input line is data, not an
 					   * event: take it as the data of a
 					   * new one */
+	EV_REMEDY_GAP_HERE,		  /* repair again, replacing the damaged
+					   * batch with a gap */
 };
 
 /*
@@ -532,6 +534,13 @@ int ev_reader_open(struct ev_reader **out, struct ev_log *log,
 int ev_reader_open_segment(struct ev_reader **out, const char *path,
 			   struct ev_error *err);
 void ev_reader_free(struct ev_reader *r);
+/* Where readers report the gaps they pass over (evlog(5) Gaps): the
+ * offsets a repair lost, named once per gap and process.  Readers of a
+ * log take the log's; without one they pass over gaps silently. */
+void ev_log_set_notice(struct ev_log *log, ev_notice_fn fn, void *ctx);
+void ev_reader_set_notice(struct ev_reader *r, ev_notice_fn fn, void *ctx);
+/* Offsets lost to gaps that readers of log passed over so far. */
+uint64_t ev_log_gap_events(const struct ev_log *log);
 
 /* Position before the record at offset (clamped to the log's range). */
 int ev_reader_seek(struct ev_reader *r, uint64_t offset, struct ev_error *err);
@@ -545,6 +554,9 @@ int ev_reader_next(struct ev_reader *r, struct ev_rec *rec,
 		   struct ev_error *err);
 /* Re-read the durable end; returns 1 when more records are available. */
 int ev_reader_refresh(struct ev_reader *r, struct ev_error *err);
+/* The offset of the next record the reader reads: past a gap it passed
+ * over at the end, and so the position a consumer stores there. */
+uint64_t ev_reader_tell(const struct ev_reader *r);
 /* First offset and the offset after the last durable record. */
 uint64_t ev_reader_first_offset(const struct ev_reader *r);
 uint64_t ev_reader_end_offset(const struct ev_reader *r);
@@ -844,7 +856,9 @@ int ev_explain_globs(struct ev_log *log, const char *logname,
 /* Verification: decode every record and check the indexes. */
 struct ev_verify_report {
 	uint64_t batches, records, segments;
-	uint64_t index_problems; /* fixable by repair */
+	uint64_t index_problems;   /* fixable by repair */
+	uint64_t gaps, gap_events; /* offsets a repair lost (evlog(5) Gaps),
+				    * each gap named in a notice */
 };
 int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 		  ev_notice_fn notice, void *ctx, struct ev_error *err);

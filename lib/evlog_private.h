@@ -272,7 +272,11 @@ static inline uint8_t *ev_uleb_put(uint8_t *o, uint64_t v)
 /* segment.c: byte layouts of evlog(5) SEGMENTS and BATCHES */
 #define EV_SEGHDR_SIZE 64
 #define EV_BATCHHDR_SIZE 64
-#define EV_INCOMPAT_KNOWN 0u
+/* incompatible feature: the segment may hold gap markers */
+#define EV_INCOMPAT_GAPS 0x00000001u
+#define EV_INCOMPAT_KNOWN EV_INCOMPAT_GAPS
+/* batch flag: a gap marker, standing for offsets a repair lost */
+#define EV_BATCH_GAP 0x0001u
 #define EV_CODEC_NONE 0
 #define EV_CODEC_ZSTD 1
 #define EV_WINDOWLOG_MAX 24
@@ -292,9 +296,21 @@ struct ev_batchhdr {
 	uint64_t base, salt;
 	ev_time_t min_time, max_time, append_time;
 	uint8_t codec;
+	uint16_t flags; /* EV_BATCH_GAP or 0 */
 };
+/* "offsets FIRST to LAST", or "offset FIRST" for one, into buf (at
+ * least 64 bytes); returns buf. */
+char *ev_offsets_text(char *buf, size_t n, uint64_t first, uint64_t last);
+/* A gap marker: no records, count offsets lost, stored_len bytes of
+ * filler that nothing reads (evlog(5) Gaps). */
+static inline int ev_batch_is_gap(const struct ev_batchhdr *b)
+{
+	return (b->flags & EV_BATCH_GAP) != 0;
+}
 void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base, uint64_t salt,
 		      const uint8_t id[16]);
+/* Set incompatible feature bits in an encoded header (and its CRC). */
+void ev_seghdr_add_incompat(uint8_t hdr[EV_SEGHDR_SIZE], uint32_t bits);
 /* Check a segment header: 0, or EV_EDATA with a short reason in why and
  * h->unsupported set when a newer evlog wrote it. */
 int ev_seghdr_check(const uint8_t *in, size_t n, struct ev_seghdr *h, char *why,
@@ -325,6 +341,10 @@ int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit,
 /* The sector a power cut loses or keeps whole (ev_segment_torn()). */
 #define EV_SECTOR 512
 int ev_segment_torn(int fd, uint64_t pos, uint64_t limit, uint64_t salt);
+/* The first valid batch starting in [from, limit): 1 with its position
+ * in *at and its header in *h, or 0. */
+int ev_segment_find_valid(int fd, uint64_t from, uint64_t limit, uint64_t salt,
+			  uint64_t *at, struct ev_batchhdr *h);
 /* The header of a segment's offset (time 0) or time (1) index file;
  * index.c owns what follows it. */
 #define EV_IDXHDR_SIZE 16
@@ -354,6 +374,12 @@ struct ev_log {
 	uint8_t id[16];
 	ev_time_t created;
 	struct ev_log_config cfg;
+	/* gaps readers passed over: reported once each (reader.c) */
+	ev_notice_fn notice;
+	void *notice_ctx;
+	uint64_t gap_warned[16];
+	unsigned ngap_warned;
+	uint64_t gap_events;
 };
 void ev_head_encode(uint8_t out[EV_HEAD_SIZE], const struct ev_head *h);
 int ev_head_decode(const uint8_t *in, struct ev_head *h);

@@ -646,18 +646,25 @@ int ev_groups_format(struct ev_buf *out, struct ev_log *log,
 int ev_streams_format(struct ev_buf *out, const struct ev_stream_info *v,
 		      size_t n, int json)
 {
-	char b1[32], b2[32], b3[32];
+	char b1[32], b2[32], b3[32], b4[32];
 	struct ev_metrics m;
 	size_t i, w = 6;
+	int gaps = 0;
 
 	memset(&m, 0, sizeof(m));
 	m.out = out;
-	for (i = 0; i < n; i++)
+	/* versions no event holds: lost in gaps (evlog(5) Gaps) */
+#define MISSING(s) \
+	((s)->last_version > (s)->count ? (s)->last_version - (s)->count : 0)
+	for (i = 0; i < n; i++) {
 		if (v[i].name_len > w)
 			w = v[i].name_len;
+		gaps |= MISSING(&v[i]) > 0;
+	}
 	if (!json && n > 0)
-		put(&m, "%-*s %10s %10s %12s %12s\n", (int)w, "STREAM",
-		    "VERSION", "EVENTS", "FIRST", "LAST");
+		put(&m, "%-*s %10s %10s %12s %12s%s\n", (int)w, "STREAM",
+		    "VERSION", "EVENTS", "FIRST", "LAST",
+		    gaps ? "      MISSING" : "");
 	for (i = 0; i < n && !m.oom; i++) {
 		const struct ev_stream_info *s = &v[i];
 		if (json) {
@@ -665,19 +672,25 @@ int ev_streams_format(struct ev_buf *out, const struct ev_stream_info *v,
 			m.oom |= ev_json_string(out, s->name, s->name_len) != 0;
 			put(&m,
 			    ",\"version\":%llu,\"events\":%llu,"
-			    "\"first_offset\":%llu,\"last_offset\":%llu}\n",
+			    "\"first_offset\":%llu,\"last_offset\":%llu,"
+			    "\"missing_versions\":%llu}\n",
 			    (unsigned long long)s->last_version,
 			    (unsigned long long)s->count,
 			    (unsigned long long)s->first_offset,
-			    (unsigned long long)s->last_offset);
+			    (unsigned long long)s->last_offset,
+			    (unsigned long long)MISSING(s));
 			continue;
 		}
 		m.oom |= ev_buf_append(out, s->name, s->name_len) != 0;
-		put(&m, "%*s %10llu %10s %12s %12s\n", (int)(w - s->name_len),
-		    "", (unsigned long long)s->last_version,
+		put(&m, "%*s %10llu %10s %12s %12s", (int)(w - s->name_len), "",
+		    (unsigned long long)s->last_version,
 		    ev_commas(s->count, b1), ev_commas(s->first_offset, b2),
 		    ev_commas(s->last_offset, b3));
+		if (gaps)
+			put(&m, " %12s", ev_commas(MISSING(s), b4));
+		put(&m, "\n");
 	}
+#undef MISSING
 	return m.oom ? EV_ERR : 0;
 }
 

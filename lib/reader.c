@@ -63,7 +63,10 @@ struct ev_reader {
 
 	uint64_t skip_to;
 	uint64_t first, end;
-	int at_end_torn; /* stopped at a torn tail */
+	ev_notice_fn notice; /* gaps passed over */
+	void *nctx;
+	uint64_t gap_warned; /* a lone segment's last gap reported, + 1 */
+	int at_end_torn;     /* stopped at a torn tail */
 	struct ev_codec *codec;
 
 	/* read-ahead */
@@ -479,6 +482,8 @@ int ev_reader_open(struct ev_reader **out, struct ev_log *log,
 	if ((rr = reader_new(&r, err)) != 0)
 		return rr;
 	r->log = log;
+	r->notice = log->notice;
+	r->nctx = log->notice_ctx;
 	r->dirfd = log->dirfd;
 	r->path = strdup(log->path);
 	memcpy(r->id_hex, log->id_hex, 33);
@@ -571,6 +576,37 @@ void ev_reader_free(struct ev_reader *r)
 	ev_buf_free(&r->raw);
 	ev_codec_free(r->codec);
 	free(r);
+}
+
+/* Report the gap in r->bh, which the reader passes over, once. */
+static void gap_passed(struct ev_reader *r)
+{
+	uint64_t first = r->bh.base, last = r->bh.base + r->bh.count - 1;
+	struct ev_log *log = r->log;
+	char otext[64];
+	unsigned i;
+
+	if (r->skip_to > first)
+		first = r->skip_to;
+	if (log != NULL) {
+		for (i = 0; i < log->ngap_warned; i++)
+			if (log->gap_warned[i] == r->bh.base)
+				return;
+		if (log->ngap_warned <
+		    sizeof(log->gap_warned) / sizeof(log->gap_warned[0]))
+			log->gap_warned[log->ngap_warned++] = r->bh.base;
+		log->gap_events += last - first + 1;
+	} else {
+		if (r->gap_warned == r->bh.base + 1)
+			return;
+		r->gap_warned = r->bh.base + 1;
+	}
+	ev_say(r->notice, r->nctx,
+	       "'%s': %s lost to damage and repaired as a gap (%llu %s); "
+	       "reading on after them",
+	       r->path, ev_offsets_text(otext, sizeof(otext), first, last),
+	       (unsigned long long)(last - first + 1),
+	       ev_plural(last - first + 1, "event", "events"));
 }
 
 /* Bad bytes at r->pos: damage, or a torn tail (returns 0: the end). */
@@ -672,6 +708,12 @@ loaded:
 		r->next = r->bh.base + r->bh.count;
 		if (header_only)
 			continue;
+		if (ev_batch_is_gap(&r->bh)) {
+			gap_passed(r);
+			if (!r->random)
+				prefetch_start(r, r->pos);
+			continue;
+		}
 		r->raw_base = r->bh.base;
 		r->raw_count = r->bh.count;
 		r->raw_append = r->bh.append_time;
@@ -970,6 +1012,28 @@ int ev_reader_refresh(struct ev_reader *r, struct ev_error *err)
 	}
 	r->end = h.next;
 	return 1;
+}
+
+void ev_log_set_notice(struct ev_log *log, ev_notice_fn fn, void *ctx)
+{
+	log->notice = fn;
+	log->notice_ctx = ctx;
+}
+
+void ev_reader_set_notice(struct ev_reader *r, ev_notice_fn fn, void *ctx)
+{
+	r->notice = fn;
+	r->nctx = ctx;
+}
+
+uint64_t ev_log_gap_events(const struct ev_log *log)
+{
+	return log->gap_events;
+}
+
+uint64_t ev_reader_tell(const struct ev_reader *r)
+{
+	return r->in_batch ? r->roff : r->next;
 }
 
 uint64_t ev_reader_first_offset(const struct ev_reader *r)

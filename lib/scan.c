@@ -372,6 +372,8 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 				return r;
 			continue;
 		}
+		if (r == 0 && !s->pl.active && ev_reader_tell(s->rd) > s->pos)
+			s->pos = ev_reader_tell(s->rd); /* past a gap */
 		if (r <= 0) {
 			if (r == 0 && !s->follow)
 				s->done = 1;

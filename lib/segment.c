@@ -39,6 +39,22 @@ void ev_seghdr_encode(uint8_t out[EV_SEGHDR_SIZE], uint64_t base, uint64_t salt,
 	ev_put32(out + 60, ev_crc32c(0, out, 60));
 }
 
+char *ev_offsets_text(char *buf, size_t n, uint64_t first, uint64_t last)
+{
+	if (first == last)
+		snprintf(buf, n, "offset %llu", (unsigned long long)first);
+	else
+		snprintf(buf, n, "offsets %llu to %llu",
+			 (unsigned long long)first, (unsigned long long)last);
+	return buf;
+}
+
+void ev_seghdr_add_incompat(uint8_t hdr[EV_SEGHDR_SIZE], uint32_t bits)
+{
+	ev_put32(hdr + 16, ev_get32(hdr + 16) | bits);
+	ev_put32(hdr + 60, ev_crc32c(0, hdr, 60));
+}
+
 int ev_seghdr_check(const uint8_t *in, size_t n, struct ev_seghdr *h, char *why,
 		    size_t whylen)
 {
@@ -110,6 +126,7 @@ void ev_batchhdr_encode(uint8_t out[EV_BATCHHDR_SIZE],
 	ev_put64(out + 32, (uint64_t)b->append_time);
 	ev_put32(out + 40, b->raw_len);
 	out[44] = b->codec;
+	ev_put16(out + 46, b->flags);
 	ev_put64(out + 48, b->salt);
 	ev_put32(out + 56, b->payload_crc);
 	ev_put32(out + 60, ev_crc32c(0, out, 60));
@@ -136,11 +153,26 @@ int ev_batchhdr_decode(const uint8_t *in, uint64_t salt, struct ev_batchhdr *b,
 	b->codec = in[44];
 	b->salt = ev_get64(in + 48);
 	b->payload_crc = ev_get32(in + 56);
+	b->flags = ev_get16(in + 46);
 	if (b->salt != salt) {
 		*why = "batch salt does not match its segment";
 		return EV_EDATA;
 	}
-	if (in[45] != 0 || ev_get16(in + 46) != 0) {
+	if (b->flags == EV_BATCH_GAP && in[45] == 0) {
+		/* a gap marker: offsets, and filler nobody reads */
+		if (b->codec != EV_CODEC_NONE || b->raw_len != 0 ||
+		    b->payload_crc != 0 || b->count == 0 ||
+		    b->min_time > b->max_time) {
+			*why = "gap marker fields out of range";
+			return EV_EDATA;
+		}
+		if (b->base > UINT64_MAX - b->count) {
+			*why = "batch offset out of range";
+			return EV_EDATA;
+		}
+		return 0;
+	}
+	if (in[45] != 0 || b->flags != 0) {
 		*why = "reserved batch header bytes are not zero";
 		return EV_EDATA;
 	}
@@ -242,6 +274,8 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 	ZSTD_outBuffer ob;
 
 	raw->len = 0;
+	if (ev_batch_is_gap(h))
+		return 0; /* no records */
 	if (h->codec == EV_CODEC_NONE) {
 		if (ev_buf_append(raw, stored, h->stored_len) != 0) {
 			*why = "out of memory";
@@ -376,8 +410,10 @@ int ev_segment_read_batch(int fd, uint64_t pos, uint64_t limit, uint64_t salt,
 		*why = "incomplete batch payload";
 		return 1;
 	}
-	if (stored == NULL)
-		return 0;
+	if (stored != NULL)
+		stored->len = 0;
+	if (stored == NULL || ev_batch_is_gap(h))
+		return 0; /* a gap's filler is never read */
 	stored->len = 0;
 	if (ev_buf_reserve(stored, h->stored_len) != 0) {
 		*why = "out of memory";
@@ -407,6 +443,15 @@ int ev_segment_read_batch(int fd, uint64_t pos, uint64_t limit, uint64_t salt,
  */
 int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit, uint64_t salt)
 {
+	uint64_t at;
+	struct ev_batchhdr h;
+
+	return ev_segment_find_valid(fd, from, limit, salt, &at, &h);
+}
+
+int ev_segment_find_valid(int fd, uint64_t from, uint64_t limit, uint64_t salt,
+			  uint64_t *at, struct ev_batchhdr *out)
+{
 	uint8_t chunk[65536 + EV_BATCHHDR_SIZE];
 	uint8_t saltb[8];
 	struct ev_batchhdr h;
@@ -432,6 +477,8 @@ int ev_segment_valid_after(int fd, uint64_t from, uint64_t limit, uint64_t salt)
 			if (ev_segment_read_batch(fd, cand, limit, salt, &h,
 						  &stored, &why) == 0) {
 				found = 1;
+				*at = cand;
+				*out = h;
 				break;
 			}
 		}

@@ -573,66 +573,66 @@ a.evlog: repaired"
 	assert_status 65
 	assert_stdout ""
 	assert_stderr "evctl: cannot repair 'a.evlog': segment $SEG, offset 100, byte $b1: batch payload checksum mismatch
-evctl: data after this point is intact; rerun with --truncate-damaged to cut the log here, moving the cut bytes to lost+found/"
+evctl: data after this point is intact; rerun with --truncate-damaged to replace the damaged batch with a gap, keeping the batches after it (its bytes go to lost+found/)"
 	cmp before.seg a.evlog/$SEG.seg
 	[ ! -e a.evlog/lost+found ]
 }
 
-@test "evctl repair --truncate-damaged moves the cut bytes to LOG/lost+found/" {
+@test "evctl repair --truncate-damaged replaces a damaged batch with a gap, its bytes in LOG/lost+found/" {
 	three_batches a.evlog
-	local b1 size
+	local b1 b2
 	b1=$(batch_pos a.evlog/$SEG.seg 1)
-	size=$(stat -c %s a.evlog/$SEG.seg)
+	b2=$(batch_pos a.evlog/$SEG.seg 2)
 	flip_byte a.evlog/$SEG.seg $((b1 + 64 + 10))
 	cp a.evlog/$SEG.seg before.seg
 	run --separate-stderr evctl repair --dry-run --truncate-damaged a.evlog
 	assert_status 0
 	assert_stderr ""
-	assert_stdout "would move $((size - b1)) bytes of segment $SEG from byte $b1, and 0 later segments, to lost+found/
+	assert_stdout "would replace the damaged bytes $b1 to $((b2 - 1)) of segment $SEG with a gap: offsets 100 to 199 (batch payload checksum mismatch)
 would rebuild the indexes of segment 00000000000000000000
-would rewrite the head: 100 events, next offset 100
 a.evlog: dry run done"
 	cmp before.seg a.evlog/$SEG.seg
 	[ ! -e a.evlog/lost+found ]
 	run --separate-stderr evctl repair --truncate-damaged a.evlog
 	assert_status 0
 	assert_stderr ""
-	assert_stdout "moved $((size - b1)) bytes of segment $SEG from byte $b1 to lost+found/$SEG.seg.from-byte-$b1
-rewrote the head: 100 events, next offset 100
+	assert_stdout "replaced the damaged bytes $b1 to $((b2 - 1)) of segment $SEG with a gap: offsets 100 to 199 lost (100 events); the raw bytes are in lost+found/$SEG.seg.damaged-offsets-100-199 (inspect them with 'od -A d -t x1')
 a.evlog: repaired"
-	# the cut bytes are kept, byte for byte
-	cmp <(tail -c +$((b1 + 1)) before.seg) "a.evlog/lost+found/$SEG.seg.from-byte-$b1"
-	[ "$(stat -c %s a.evlog/$SEG.seg)" = "$b1" ]
+	# the damaged bytes are kept, byte for byte
+	cmp <(head -c "$b2" before.seg | tail -c +$((b1 + 1))) \
+		"a.evlog/lost+found/$SEG.seg.damaged-offsets-100-199"
 	run --separate-stderr evctl verify a.evlog
 	assert_status 0
-	assert_stdout "a.evlog: ok, 100 events in 1 batch, 1 segment"
-	run evtail --template '{id}' a.evlog
-	assert_stdout "$(head -n 100 "$T/three.ndjson" | jq -r .id)"
-	# and the log takes new events after the cut
+	assert_stdout "a.evlog: ok, 200 events in 2 batches, 1 segment, 1 gap (100 events lost)"
+	run --separate-stderr evtail --template '{id}' a.evlog
+	assert_status 0
+	assert_stderr "evtail: warning: 'a.evlog': offsets 100 to 199 lost to damage and repaired as a gap (100 events); reading on after them"
+	assert_stdout "$({ head -n 100 "$T/three.ndjson"; tail -n 100 "$T/three.ndjson"; } | jq -r .id)"
+	# and the log takes new events after the last batch
 	run --separate-stderr evpub --ack a.evlog T --id after
 	assert_status 0
-	assert_stdout "100 after"
+	assert_stdout "300 after"
 }
 
-@test "evctl repair --truncate-damaged moves later segments too" {
+@test "evctl repair --truncate-damaged moves a segment with a damaged header, and the later ones" {
 	evctl init --segment-bytes 64K a.evlog
 	evgen 3000 --seed 8 | evpub --batch-events 100 a.evlog
-	cp -r a.evlog b.evlog
-	flip_byte a.evlog/$SEG.seg $((64 + 64 + 10))
+	local -a bases
+	bases=($(evctl info --json a.evlog | jq '.segment_list[].base'))
+	[ "${#bases[@]}" -ge 3 ]
+	local s1 want="" b
+	s1=$(printf '%020d' "${bases[1]}")
+	flip_byte a.evlog/$s1.seg 30
 	run --separate-stderr evctl repair --truncate-damaged a.evlog
 	assert_status 0
 	assert_stderr ""
-	local cut
-	cut=$(stat -c %s a.evlog/lost+found/$SEG.seg.from-byte-64)
-	local want="moved $cut bytes of segment $SEG from byte 64 to lost+found/$SEG.seg.from-byte-64"
-	local b
-	for b in $(evctl info --json b.evlog | jq '.segment_list[1:][].base'); do
-		want+=$'\n'"moved segment $(printf '%020d' "$b") to lost+found/"
+	for b in "${bases[@]:1}"; do
+		want+="moved segment $(printf '%020d' "$b") to lost+found/"$'\n'
 		[ -f "a.evlog/lost+found/$(printf '%020d' "$b").seg" ]
 	done
-	want+=$'\n'"rewrote the head: 0 events, next offset 0"$'\n'"a.evlog: repaired"
+	want+="rewrote the head: ${bases[1]} events, next offset ${bases[1]}"$'\n'"a.evlog: repaired"
 	assert_stdout "$want"
 	run evctl verify a.evlog
 	assert_status 0
-	assert_stdout "a.evlog: ok, 0 events in 0 batches, 1 segment"
+	assert_stdout "a.evlog: ok, ${bases[1]} events in $((${bases[1]} / 100)) batches, 1 segment"
 }

@@ -33,6 +33,7 @@ cmp_logs() {
 	local have want
 	sh "$DATA/regen.sh" "$T"
 	cmp_logs "$DATA/golden-multi.evlog" "$T/golden-multi.evlog"
+	cmp_logs "$DATA/golden-gap.evlog" "$T/golden-gap.evlog"
 	have=$(pkg-config --modversion libzstd 2>/dev/null || echo unknown)
 	want=$(cat "$DATA/golden-zstd-version")
 	if ! cmp_logs "$DATA/golden.evlog" "$T/golden.evlog"; then
@@ -63,6 +64,38 @@ cmp_logs() {
 	[ "$(wc -l <"$DATA/golden-expected.ndjson")" -eq 63 ]
 	[ "$(wc -l <"$DATA/golden-multi-expected.ndjson")" -eq 200 ]
 	[ "$(ls "$DATA/golden-multi.evlog"/*.seg | wc -l)" -ge 2 ]
+}
+
+@test "golden: a repaired log's gap is read over, with a warning, as evlog(5) Gaps says" {
+	local l=$DATA/golden-gap.evlog s=00000000000000000000.seg
+	run --separate-stderr evtail "$l"
+	assert_status 0
+	assert_stderr "evtail: warning: '$l': offsets 16 to 31 lost to damage and repaired as a gap (16 events); reading on after them"
+	cmp <(printf '%s\n' "$output") "$DATA/golden-gap-expected.ndjson"
+	# the same events as golden-multi.evlog, but for the gap's
+	cmp <(jq -c 'select(.offset < 16 or .offset > 31)' \
+		"$DATA/golden-multi-expected.ndjson") \
+		<(jq -c . "$DATA/golden-gap-expected.ndjson")
+	# the segment has the 'gaps' incompatible feature (bit 0)...
+	[ "$(od -An -tu4 -j16 -N4 "$l/$s" | tr -d ' ')" = 1 ]
+	# ...and the gap marker is laid out as the page says: flags 1, base
+	# 16, count 16, no length, codec or CRC, no time
+	local g
+	g=$(($(od -An -tu4 -j64 -N4 "$l/$s" | tr -d ' ') + 128))
+	[ "$(od -An -tu2 -j$((g + 46)) -N2 "$l/$s" | tr -d ' ')" = 1 ]
+	[ "$(od -An -tu4 -j$((g + 4)) -N4 "$l/$s" | tr -d ' ')" = 16 ]
+	[ "$(od -An -tu8 -j$((g + 8)) -N8 "$l/$s" | tr -d ' ')" = 16 ]
+	[ "$(od -An -tu4 -j$((g + 40)) -N4 "$l/$s" | tr -d ' ')" = 0 ]
+	[ "$(od -An -tu1 -j$((g + 44)) -N1 "$l/$s" | tr -d ' ')" = 0 ]
+	[ "$(od -An -tu4 -j$((g + 56)) -N4 "$l/$s" | tr -d ' ')" = 0 ]
+	[ "$(od -An -td8 -j$((g + 16)) -N8 "$l/$s" | tr -d ' ')" = -9223372036854775808 ]
+	# the filler is zero bytes up to the next batch
+	local len
+	len=$(od -An -tu4 -j$g -N4 "$l/$s" | tr -d ' ')
+	[ -z "$(od -v -An -tx1 -j$((g + 64)) -N"$len" "$l/$s" | tr -d ' 0\n')" ]
+	run --separate-stderr evctl verify "$l"
+	assert_status 0
+	assert_stdout "$l: ok, 184 events in 12 batches, 2 segments, 1 gap (16 events lost)"
 }
 
 @test "golden: the expected output keeps the edge cases of the input" {

@@ -127,7 +127,7 @@ evpub: 0 events appended; stopped at line 1"
 	assert_status 0
 	assert_stdout "$(seq 2 "$n")"
 	run --separate-stderr evctl streams --json B
-	assert_stdout "{\"stream\":\"order-1\",\"version\":$n,\"events\":$n,\"first_offset\":0,\"last_offset\":$((n - 1))}"
+	assert_stdout "{\"stream\":\"order-1\",\"version\":$n,\"events\":$n,\"first_offset\":0,\"last_offset\":$((n - 1)),\"missing_versions\":0}"
 }
 
 @test "evpub --renumber numbers after the stream's last version in the target log" {
@@ -600,17 +600,17 @@ ordering           1          1            3            3
 orders-x           1          1            2            2"
 }
 
-@test "evctl streams --json: one object per stream with stream, version, events, first_offset, last_offset" {
+@test "evctl streams --json: one object per stream with stream, version, events, first_offset, last_offset, missing_versions" {
 	category_log
 	run --separate-stderr evctl streams --json L
 	assert_status 0
 	assert_stderr ""
-	assert_stdout '{"stream":"order","version":2,"events":2,"first_offset":0,"last_offset":5}
-{"stream":"order-1","version":3,"events":3,"first_offset":1,"last_offset":7}
-{"stream":"order-2-a","version":1,"events":1,"first_offset":6,"last_offset":6}
-{"stream":"ordering","version":1,"events":1,"first_offset":3,"last_offset":3}
-{"stream":"orders-x","version":1,"events":1,"first_offset":2,"last_offset":2}'
-	jq -e -s 'all(keys == ["events","first_offset","last_offset","stream","version"])' <<<"$output" >/dev/null
+	assert_stdout '{"stream":"order","version":2,"events":2,"first_offset":0,"last_offset":5,"missing_versions":0}
+{"stream":"order-1","version":3,"events":3,"first_offset":1,"last_offset":7,"missing_versions":0}
+{"stream":"order-2-a","version":1,"events":1,"first_offset":6,"last_offset":6,"missing_versions":0}
+{"stream":"ordering","version":1,"events":1,"first_offset":3,"last_offset":3,"missing_versions":0}
+{"stream":"orders-x","version":1,"events":1,"first_offset":2,"last_offset":2,"missing_versions":0}'
+	jq -e -s 'all(keys == ["events","first_offset","last_offset","missing_versions","stream","version"])' <<<"$output" >/dev/null
 }
 
 @test "evctl streams --category order: only order and order-*" {
@@ -773,7 +773,7 @@ L: repaired"
 	assert_stdout "L: repaired"
 	ev a3 s | evpub L
 	run --separate-stderr evctl streams --json L
-	assert_stdout '{"stream":"s","version":3,"events":3,"first_offset":0,"last_offset":2}'
+	assert_stdout '{"stream":"s","version":3,"events":3,"first_offset":0,"last_offset":2,"missing_versions":0}'
 }
 
 @test "evctl repair after a torn tail: the snapshot covers more than the log; the state is rebuilt, versions go on from the cut" {

@@ -39,7 +39,7 @@ complete -c evctl -n '__fish_seen_subcommand_from verify' -s q -l quiet -d 'Prin
 
 # repair
 complete -c evctl -n '__fish_seen_subcommand_from repair' -l dry-run -d 'Say what would be done, change nothing'
-complete -c evctl -n '__fish_seen_subcommand_from repair' -l truncate-damaged -d 'Cut the log at damage, moving the cut bytes to lost+found/'
+complete -c evctl -n '__fish_seen_subcommand_from repair' -l truncate-damaged -d 'Replace a damaged batch with a gap, moving its bytes to lost+found/'
 
 # groups
 complete -c evctl -n '__fish_seen_subcommand_from groups' -l delete -x -d 'Remove group NAME'

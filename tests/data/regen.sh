@@ -9,7 +9,7 @@
 # of the tree (and review the diff of the expected output):
 #   rm -rf tests/data/*.evlog
 #   PATH=$PWD/cmd:$PATH sh tests/data/regen.sh tests/data
-#   for l in golden golden-multi; do
+#   for l in golden golden-multi golden-gap; do
 #       cmd/evtail tests/data/$l.evlog >tests/data/$l-expected.ndjson
 #   done
 #   pkg-config --modversion libzstd >tests/data/golden-zstd-version
@@ -29,3 +29,14 @@ evpub --batch-events 7 "$out/golden.evlog" <"$data/golden-input.ndjson"
 evctl init --level 0 --segment-bytes 64K "$out/golden-multi.evlog" >/dev/null
 evpub --batch-events 16 "$out/golden-multi.evlog" \
 	<"$data/golden-multi-input.ndjson"
+# golden-gap.evlog: golden-multi.evlog with one byte of its second batch's
+# payload damaged, then repaired: a gap marker (evlog(5) Gaps) stands for
+# offsets 16 to 31, in a segment with the 'gaps' feature; the damaged
+# bytes repair moves to lost+found/ are not kept here.
+cp -R "$out/golden-multi.evlog" "$out/golden-gap.evlog"
+seg=$out/golden-gap.evlog/00000000000000000000.seg
+len=$(od -An -tu4 -j64 -N4 "$seg" | tr -d ' ')
+printf '\377' | dd of="$seg" bs=1 seek=$((64 + 64 + len + 64 + 100)) \
+	conv=notrunc 2>/dev/null
+evctl repair --truncate-damaged "$out/golden-gap.evlog" >/dev/null
+rm -rf "$out/golden-gap.evlog/lost+found"

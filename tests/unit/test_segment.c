@@ -98,7 +98,8 @@ static void test_seghdr_bit_flips(void **state)
 
 static void test_seghdr_incompatible_flag(void **state)
 {
-	static const uint32_t flags[] = {1u, 0x80u, 0x10000u, 0x80000000u};
+	/* bit 0 is the gaps feature (evlog(5) Gaps) */
+	static const uint32_t flags[] = {2u, 0x80u, 0x10000u, 0x80000000u};
 	uint8_t h[EV_SEGHDR_SIZE];
 	struct ev_seghdr sh;
 	struct ev_error err;
@@ -379,7 +380,10 @@ static void test_batchhdr_reserved(void **state)
 		why = NULL;
 		assert_int_equal(ev_batchhdr_decode(h, b.salt, &d, &why),
 				 EV_EDATA);
-		assert_non_null(strstr(why, "reserved"));
+		/* bit 0 of the flags marks a gap, whose fields a data
+		 * batch does not have */
+		assert_non_null(
+			strstr(why, i == 46 ? "gap marker" : "reserved"));
 	}
 }
 
@@ -742,6 +746,101 @@ static void test_read_batch_and_valid_after(void **state)
 	unit_rmtree(dir);
 }
 
+/* a gap marker (evlog(5) Gaps): offsets and filler, no records */
+static void test_gap_marker(void **state)
+{
+	struct ev_batchhdr b, d;
+	uint8_t h[EV_BATCHHDR_SIZE], file[1024], sh[EV_SEGHDR_SIZE];
+	struct ev_buf stored = {0}, raw = {0};
+	struct ev_seghdr seg;
+	struct ev_codec *c = ev_codec_new();
+	const uint64_t salt = 0x0102030405060708ull;
+	const char *why = NULL;
+	char *dir, path[4200], whyb[160];
+	size_t n = EV_SEGHDR_SIZE;
+	int fd;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	b.flags = EV_BATCH_GAP;
+	b.count = 7;
+	b.base = 100;
+	b.stored_len = 500; /* filler */
+	b.salt = salt;
+	b.min_time = b.max_time = b.append_time = EV_TIME_NONE;
+	ev_batchhdr_encode(h, &b);
+	assert_int_equal(ev_get16(h + 46), EV_BATCH_GAP);
+	assert_int_equal(ev_batchhdr_decode(h, salt, &d, &why), 0);
+	assert_true(ev_batch_is_gap(&d));
+	assert_true(d.base == 100 && d.count == 7 && d.stored_len == 500);
+	/* a gap has no records: it decodes to nothing */
+	assert_int_equal(ev_codec_decode(c, &d, NULL, &raw, &why), 0);
+	assert_int_equal(raw.len, 0);
+	/* a gap of no offsets, with a codec, or with a payload CRC is not one
+	 */
+	b.count = 0;
+	ev_batchhdr_encode(h, &b);
+	assert_int_equal(ev_batchhdr_decode(h, salt, &d, &why), EV_EDATA);
+	b.count = 7;
+	b.codec = EV_CODEC_ZSTD;
+	ev_batchhdr_encode(h, &b);
+	assert_int_equal(ev_batchhdr_decode(h, salt, &d, &why), EV_EDATA);
+	b.codec = EV_CODEC_NONE;
+	b.payload_crc = 1;
+	ev_batchhdr_encode(h, &b);
+	assert_int_equal(ev_batchhdr_decode(h, salt, &d, &why), EV_EDATA);
+	b.payload_crc = 0;
+	/* an unknown flag is damage */
+	b.flags = 2;
+	ev_batchhdr_encode(h, &b);
+	assert_int_equal(ev_batchhdr_decode(h, salt, &d, &why), EV_EDATA);
+	assert_non_null(strstr(why, "reserved"));
+	b.flags = EV_BATCH_GAP;
+
+	/* in a file: its filler is skipped, never read or checked */
+	ev_seghdr_encode(file, 0, salt, seg_id);
+	ev_seghdr_add_incompat(file, EV_INCOMPAT_GAPS);
+	b.base = 0;
+	b.stored_len = 100;
+	ev_batchhdr_encode(file + n, &b);
+	memset(file + n + EV_BATCHHDR_SIZE, 0xAA, 100);
+	n += EV_BATCHHDR_SIZE + 100;
+	dir = unit_tmpdir();
+	snprintf(path, sizeof(path), "%s/seg", dir);
+	assert_int_equal(unit_write_file(path, file, n), 0);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(ev_segment_read_batch(fd, EV_SEGHDR_SIZE, n, salt, &d,
+					       &stored, &why),
+			 0);
+	assert_true(ev_batch_is_gap(&d) && d.count == 7);
+	assert_int_equal(stored.len, 0);
+	/* its filler must lie inside the file */
+	assert_int_equal(ev_segment_read_batch(fd, EV_SEGHDR_SIZE, n - 1, salt,
+					       &d, &stored, &why),
+			 1);
+	close(fd);
+
+	/* the segment says it holds gaps; a reader without the feature
+	 * refuses it, naming the bit */
+	assert_int_equal(ev_get32(file + 16), EV_INCOMPAT_GAPS);
+	assert_int_equal(ev_seghdr_check(file, EV_SEGHDR_SIZE, &seg, whyb,
+					 sizeof(whyb)),
+			 0);
+	assert_true(seg.incompat == EV_INCOMPAT_GAPS);
+	memcpy(sh, file, sizeof(sh));
+	ev_seghdr_add_incompat(sh, 0x4);
+	assert_int_equal(ev_seghdr_check(sh, EV_SEGHDR_SIZE, &seg, whyb,
+					 sizeof(whyb)),
+			 EV_EDATA);
+	assert_true(seg.unsupported);
+	assert_non_null(strstr(whyb, "0x00000004"));
+	ev_buf_free(&stored);
+	ev_buf_free(&raw);
+	ev_codec_free(c);
+	unit_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -761,6 +860,7 @@ int main(void)
 		cmocka_unit_test(test_codec_window_limit),
 		cmocka_unit_test(test_payload_framing),
 		cmocka_unit_test(test_read_batch_and_valid_after),
+		cmocka_unit_test(test_gap_marker),
 	};
 
 	return cmocka_run_group_tests_name("segment", tests, NULL, NULL);
