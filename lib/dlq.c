@@ -78,7 +78,9 @@ static int encode(struct ev_buf *out, const char *type, const char *id,
 	int r;
 
 	ev_json_init(&js, (const char *)json->p, json->len);
-	js.depth = 1;
+	/* the parked event sits EV_LETTER_DEPTH levels down: any event
+	 * taken in (EV_MAX_DEPTH) fits in its letter */
+	js.depth = 1 - EV_LETTER_DEPTH;
 	if (ev_json_value(&js, &data) != 0) {
 		ev_buf_free(&data);
 		return ev_seterr(err, EV_ERR,

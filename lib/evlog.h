@@ -28,7 +28,11 @@ extern "C" {
 #define EV_MAX_RECORD (1u << 20) /* encoded record bytes */
 #define EV_MAX_BATCH (16u << 20) /* uncompressed batch payload */
 #define EV_MAX_DEPTH 64		 /* JSON/msgpack nesting */
-#define EV_MAX_LINE (4u << 20)	 /* one input line */
+/* A dead letter holds the event it parks two levels down (data.original),
+ * so records may nest this much deeper than events are taken in. */
+#define EV_LETTER_DEPTH 2
+#define EV_READ_DEPTH (EV_MAX_DEPTH + EV_LETTER_DEPTH)
+#define EV_MAX_LINE (4u << 20) /* one input line */
 #define EV_DEFAULT_BATCH_BYTES (256u << 10)
 #define EV_MAX_BATCH_BYTES (15u << 20) /* largest writer batch target */
 #define EV_DEFAULT_BATCH_EVENTS 100000

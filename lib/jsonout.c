@@ -555,8 +555,8 @@ flt:
 	o = ev_fmt_double(o, d);
 	goto done;
 container:
-	if (depth > EV_MAX_DEPTH) {
-		*why = "nesting deeper than 64 levels";
+	if (depth > EV_READ_DEPTH) {
+		*why = "nesting deeper than 66 levels";
 		return NULL;
 	}
 	if ((uint64_t)n * (is_map ? 2 : 1) > (uint64_t)(end - p)) {

@@ -211,7 +211,7 @@ int ev_mp_skip(const uint8_t **pp, const uint8_t *end, int depth)
 		return -1;
 	if (it.type != EV_MP_ARRAY && it.type != EV_MP_MAP)
 		return 0;
-	if (depth > EV_MAX_DEPTH)
+	if (depth > EV_READ_DEPTH)
 		return -1;
 	count = it.type == EV_MP_MAP ? 2ull * it.n : it.n;
 	/* each element takes at least one byte */
@@ -258,8 +258,8 @@ int ev_mp_check_json(const uint8_t **pp, const uint8_t *end, int depth,
 	default:
 		return 0;
 	}
-	if (depth > EV_MAX_DEPTH) {
-		*why = "nesting deeper than 64 levels";
+	if (depth > EV_READ_DEPTH) {
+		*why = "nesting deeper than 66 levels";
 		return -1;
 	}
 	count = it.n;

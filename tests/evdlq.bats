@@ -1196,3 +1196,28 @@ would discard 4 (MoneyDeposited)"
 	assert_status 64
 	assert_stderr "$(usage_err "evdlq: stats: expected one DLQ operand")"
 }
+
+@test "evdlq: an event nested as deep as evpub takes (64 levels) is dead-lettered, shown and retried" {
+	# data at depth 2: 63 more arrays make the 64 levels evpub allows;
+	# its letter holds it two levels further down
+	local open63 close63
+	open63=$(printf '[%.0s' $(seq 63))
+	close63=$(printf ']%.0s' $(seq 63))
+	echo "{\"type\":\"Deep\",\"data\":$open63$close63}" | evpub -c L
+	run --separate-stderr evtail --group g --exec false --retries 0 --dlq D L
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evtail: 0 handled, 1 dead-lettered, 0 skipped"
+	run --separate-stderr evdlq ls D
+	assert_status 0
+	assert_stderr ""
+	[ "$(grep -c ' Deep ' <<<"$output")" -eq 1 ]
+	run --separate-stderr evdlq show --json D 0
+	assert_status 0
+	assert_stderr ""
+	[ "$(jq -c .letter.data.original.data <<<"$output")" = "$open63$close63" ]
+	run --separate-stderr evdlq retry --exec true D
+	assert_status 0
+	assert_stdout "resolved 0 (Deep)"
+	assert_stderr "evdlq: 1 resolved, 0 still open"
+}

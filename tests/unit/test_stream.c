@@ -753,7 +753,8 @@ static void test_streams_format(void **state)
 	assert_int_equal(ev_buf_putc(&b, '\0'), 0);
 	assert_string_equal((char *)b.p,
 			    "{\"stream\":\"a\\\"b\",\"version\":1,\"events\":1,"
-			    "\"first_offset\":7,\"last_offset\":7}\n");
+			    "\"first_offset\":7,\"last_offset\":7,"
+			    "\"missing_versions\":0}\n");
 	b.len = 0;
 	assert_int_equal(ev_streams_format(&b, v, 0, 0), 0);
 	assert_int_equal(b.len, 0);
