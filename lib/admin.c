@@ -588,10 +588,8 @@ static int cut_segment(struct ev_log *log, int fd, uint64_t base, uint64_t from,
 	int lfd, lost;
 	size_t k;
 
-	if (mkdirat(log->dirfd, "lost+found", 0755) != 0 && errno != EEXIST)
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s/lost+found'",
-				       log->path);
+	if (ev_log_mkdir(log, "lost+found", err) != 0)
+		return err->code;
 	lost = openat(log->dirfd, "lost+found",
 		      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (lost < 0)
@@ -679,10 +677,8 @@ static int put_gap(struct ev_log *log, int fd, uint64_t segbase, uint64_t salt,
 	size_t k;
 	int lost = -1, lfd = -1;
 
-	if (mkdirat(log->dirfd, "lost+found", 0755) != 0 && errno != EEXIST)
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s/lost+found'",
-				       log->path);
+	if (ev_log_mkdir(log, "lost+found", err) != 0)
+		return err->code;
 	lost = openat(log->dirfd, "lost+found",
 		      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	snprintf(name, sizeof(name), "%020llu.seg.damaged-offsets-%llu-%llu",
@@ -761,10 +757,8 @@ static int move_to_lost(struct ev_log *log, uint64_t base, ev_notice_fn notice,
 	char name[40], dst[64];
 	int i;
 
-	if (mkdirat(log->dirfd, "lost+found", 0755) != 0 && errno != EEXIST)
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s/lost+found'",
-				       log->path);
+	if (ev_log_mkdir(log, "lost+found", err) != 0)
+		return err->code;
 	for (i = 0; i < 3; i++) {
 		ev_segment_name(name, sizeof(name), base, ext[i]);
 		snprintf(dst, sizeof(dst), "lost+found/%s", name);

@@ -172,3 +172,21 @@ synced_dir() {
 	[ -d L/groups ]
 	synced_dir "$dir" groups
 }
+
+@test "strace: a new lost+found/ directory is synced into the log directory before anything goes in it" {
+	local dir at rest
+	evgen 300 --seed 5 | evpub -c --batch-events 100 L
+	dir=$(realpath L)
+	# a byte in the middle of the first of three batches
+	printf '\x55' | dd of=L/00000000000000000000.seg bs=1 seek=2000 \
+		conv=notrunc status=none
+	strace -f -y -o trace -e trace=mkdirat,fsync,openat \
+		evctl repair --truncate-damaged L >/dev/null
+	[ -d L/lost+found ]
+	ls L/lost+found | grep -q damaged
+	at=$(grep -n "mkdirat([0-9]*<$dir>, \"lost+found\"" trace | head -1 | cut -d: -f1)
+	[ -n "$at" ]
+	# between the mkdirat and the first file made in lost+found/
+	rest=$(tail -n +"$at" trace | sed '/lost+found>, "[^"]*", O_[A-Z|]*O_CREAT/q')
+	grep -Eq "fsync\([0-9]+<$dir>\) += 0" <<<"$rest"
+}
