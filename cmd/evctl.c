@@ -193,7 +193,7 @@ static int print_buf(int r, const struct ev_buf *out)
 {
 	if (r != 0)
 		return fe_oom();
-	if (fwrite(out->p, 1, out->len, stdout) != out->len)
+	if (out->len > 0 && fwrite(out->p, 1, out->len, stdout) != out->len)
 		return EV_EXIT_IO;
 	return EV_EXIT_OK;
 }

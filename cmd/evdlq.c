@@ -268,7 +268,7 @@ static int cmd_ls(int argc, char **argv)
 	if (!json) {
 		if (ev_letters_table(&js, v, n, sel, s.all, now) != 0)
 			rc = fe_oom();
-		else
+		else if (js.len > 0) /* js.p is NULL when empty */
 			fwrite(js.p, 1, js.len, stdout);
 	}
 out:
@@ -437,7 +437,8 @@ static int cmd_stats(int argc, char **argv)
 		if (ev_dlq_stats(v, n, &s, now, &st) != 0 ||
 		    ev_dlq_stats_text(&out, &st, now) != 0)
 			rc = fe_oom();
-		else if (fwrite(out.p, 1, out.len, stdout) != out.len)
+		else if (out.len > 0 &&
+			 fwrite(out.p, 1, out.len, stdout) != out.len)
 			rc = EV_EXIT_IO;
 		ev_dlq_stats_free(&st);
 	}
