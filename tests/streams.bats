@@ -647,9 +647,9 @@ order-2-a          1          1            6            6"
 a?b             2          2            0            7"
 	run --separate-stderr evctl streams --stream-exact '[y]' --json W
 	assert_status 0
-	assert_stdout '{"stream":"[y]","version":2,"events":2,"first_offset":5,"last_offset":8}'
+	assert_stdout '{"stream":"[y]","version":2,"events":2,"first_offset":5,"last_offset":8,"missing_versions":0}'
 	run --separate-stderr evctl streams --stream-exact 'x*' --json W
-	assert_stdout '{"stream":"x*","version":2,"events":2,"first_offset":1,"last_offset":4}'
+	assert_stdout '{"stream":"x*","version":2,"events":2,"first_offset":1,"last_offset":4,"missing_versions":0}'
 	# as in the full list
 	[ "$(evctl streams --json W | jq -c 'select(.stream == "x*")')" = "$output" ]
 	run --separate-stderr evctl streams --stream-exact nope W
