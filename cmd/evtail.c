@@ -709,7 +709,7 @@ static int open_input(struct opts *o, struct ev_log **log,
 {
 	struct ev_error err;
 	struct stat st;
-	int r;
+	int dlq_new = 0, r;
 
 	if (stat(o->logpath, &st) == 0 && S_ISREG(st.st_mode)) {
 		r = ev_reader_open_segment(rd, o->logpath, &err);
@@ -730,16 +730,28 @@ static int open_input(struct opts *o, struct ev_log **log,
 		return fe_usage_error(usage_short,
 				      "--group needs a log directory, not a "
 				      "segment file");
-	if (o->con.cmd != NULL && o->dlq != NULL &&
-	    (r = ev_dlq_open(dlqlog, o->dlq, *log, &err)) != 0)
-		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
-				      : fe_report(&err);
+	/* an existing --dlq is checked before the group is taken; a new one
+	 * is made only once the group is ours, so that a group held by
+	 * another consumer leaves nothing behind */
+	if (o->con.cmd != NULL && o->dlq != NULL) {
+		if (lstat(o->dlq, &st) != 0 && errno == ENOENT)
+			dlq_new = 1;
+		else if ((r = ev_dlq_open(dlqlog, o->dlq, *log, &err)) != 0)
+			return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+					      : fe_report(&err);
+	}
 	/* its lock for as long as we run */
 	r = ev_group_open(grp, *log, o->group, o->state_dir, o->wait, &err);
 	if (r == EV_EAGAIN)
 		snprintf(err.hint, sizeof(err.hint),
 			 "use --wait to wait for it");
-	return r != 0 ? fe_report(&err) : 0;
+	if (r != 0)
+		return fe_report(&err);
+	/* the caller closes the group, which forgets a new one */
+	if (dlq_new && (r = ev_dlq_open(dlqlog, o->dlq, *log, &err)) != 0)
+		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+				      : fe_report(&err);
+	return 0;
 }
 
 /* The exit status for how the consumer ended. */

@@ -374,6 +374,30 @@ g.lock" ]
 	[ "$(jq -r .group <<<"$output")" = g ]
 }
 
+@test "evtail --group --dlq: a new dead-letter log is made only once the group is ours" {
+	make_log L 20
+	evtail --group g -f --template '{offset}' L >h.out 2>h.err 3>&- &
+	BGS+=($!)
+	wait_for_lines h.out 20 5
+	run --separate-stderr evtail --group g --exec true --dlq newdlq L
+	assert_status 75
+	assert_stdout ""
+	assert_stderr "evtail: group 'g' is busy: another consumer holds it
+evtail: use --wait to wait for it"
+	[ ! -e newdlq ]
+	# a --dlq whose parent is missing: refused, and no group left behind
+	run --separate-stderr evtail --group h --exec true --dlq no/such/dlq L
+	assert_status 74
+	assert_stdout ""
+	assert_stderr "evtail: cannot create 'no/such/dlq': No such file or directory"
+	[ ! -e L/groups/h.lock ] && [ ! -e L/groups/h.group ]
+	# free, it is made and used
+	run --separate-stderr evtail --group h --exec false --retries 0 --dlq newdlq L
+	assert_status 0
+	[ -d newdlq ]
+	[ "$(evdlq ls --json newdlq | wc -l)" -eq 20 ]
+}
+
 @test "evtail --group: a broken pipe before the first commit leaves no group behind" {
 	log_2000
 	# a pipe whose reader is gone before the first write: no event is
