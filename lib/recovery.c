@@ -543,35 +543,13 @@ static int check_batches(struct ev_writer *w, uint64_t *pos, uint64_t next,
  */
 int ev_writer_check_head(struct ev_writer *w, struct ev_error *err)
 {
-	struct ev_seghdr sh;
-	uint8_t hb[EV_SEGHDR_SIZE];
-	char hwhy[160];
 	uint64_t pos;
 	const char *why;
 	int r;
 
-	r = ev_read_full(w->seg_fd, hb, sizeof(hb), 0);
-	if (r < 0)
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
-				       w->log->path);
-	if (ev_seghdr_check(hb, r == 1 ? sizeof(hb) : 0, &sh, hwhy,
-			    sizeof(hwhy)) != 0) {
-		if (sh.unsupported) {
-			ev_seterr(
-				err, EV_EDATA,
-				"log '%s': segment %020llu %s; refusing to append",
-				w->log->path,
-				(unsigned long long)w->head.seg_base, hwhy);
-			ev_sethint(err, "it was written by a newer version of "
-					"evlog; use that version");
-			return EV_EDATA;
-		}
-		return damaged(w, w->head.seg_base, 0, hwhy, err);
-	}
-	if (sh.base != w->head.seg_base || sh.salt != w->head.salt)
-		return damaged(w, w->head.seg_base, 0,
-			       "segment header does not match the head file",
-			       err);
+	/* the header first: this log's, this offset's, this salt's */
+	if ((r = check_seghdr(w, err)) != 0)
+		return r;
 	r = EV_EDATA;
 	if (w->head.checked > EV_SEGHDR_SIZE &&
 	    w->head.checked <= w->head.end) {
