@@ -58,7 +58,7 @@ endif
 LIB_SRCS = $(sort $(wildcard lib/*.c))
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 TOOLS = cmd/evpub cmd/evtail cmd/evctl cmd/evdlq
-FE_OBJS = cmd/fe.o
+FE_OBJS = cmd/fe.o cmd/feselect.o
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)
 EXTRA_BINS = examples/evgen tests/faultinject.so bench/mpdecode
@@ -71,7 +71,7 @@ BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
 .build-flags: FORCE
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
-%.o: %.c .build-flags lib/evlog.h lib/evlog_private.h $(wildcard lib/*_int.h) cmd/fe.h
+%.o: %.c .build-flags lib/evlog.h lib/evlog_private.h $(wildcard lib/*_int.h) $(wildcard cmd/*.h)
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # the writer's modules share its internals

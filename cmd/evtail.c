@@ -12,6 +12,7 @@
 
 #include "evlog.h"
 #include "fe.h"
+#include "feselect.h"
 
 /* events -f shows before following when no position is given */
 #define FOLLOW_LAST 10
@@ -91,77 +92,56 @@ static const char usage_long[] =
 	"See evtail(1).\n";
 
 enum {
-	OPT_BACKOFF = 256,
-	OPT_BACKOFF_MAX,
-	OPT_BATCH,
-	OPT_CATEGORY,
-	OPT_COLOR,
+	OPT_COLOR = 256,
 	OPT_COMMIT_EVERY,
 	OPT_COMMIT_INTERVAL,
-	OPT_COUNT,
 	OPT_CURSOR_FILE,
-	OPT_DLQ,
-	OPT_DLQ_POLICY,
 	OPT_EXEC,
 	OPT_FIELDS,
-	OPT_FROM,
-	OPT_FROM_VERSION,
-	OPT_GRACE,
 	OPT_GROUP,
-	OPT_ON_FAILURE,
-	OPT_PARALLEL,
-	OPT_RETRIES,
-	OPT_SINCE,
 	OPT_STATE_DIR,
-	OPT_STREAM,
-	OPT_STREAM_EXACT,
 	OPT_TEMPLATE,
-	OPT_TIMEOUT,
-	OPT_TO,
-	OPT_TYPE,
-	OPT_UNTIL,
 	OPT_WAIT,
-	OPT_WHERE,
 };
 
 static const struct option longopts[] = {
-	{"backoff", required_argument, NULL, OPT_BACKOFF},
-	{"backoff-max", required_argument, NULL, OPT_BACKOFF_MAX},
-	{"batch", required_argument, NULL, OPT_BATCH},
-	{"category", required_argument, NULL, OPT_CATEGORY},
+	{"backoff", required_argument, NULL, FE_OPT_BACKOFF},
+	{"backoff-max", required_argument, NULL, FE_OPT_BACKOFF_MAX},
+	{"batch", required_argument, NULL, FE_OPT_BATCH},
+	{"category", required_argument, NULL, FE_OPT_CATEGORY},
 	{"color", required_argument, NULL, OPT_COLOR},
 	{"commit-every", required_argument, NULL, OPT_COMMIT_EVERY},
 	{"commit-interval", required_argument, NULL, OPT_COMMIT_INTERVAL},
-	{"count", required_argument, NULL, OPT_COUNT},
+	{"count", required_argument, NULL, FE_OPT_COUNT},
 	{"cursor-file", required_argument, NULL, OPT_CURSOR_FILE},
-	{"dlq", required_argument, NULL, OPT_DLQ},
-	{"dlq-policy", required_argument, NULL, OPT_DLQ_POLICY},
+	{"dlq", required_argument, NULL, FE_OPT_DLQ},
+	{"dlq-policy", required_argument, NULL, FE_OPT_DLQ_POLICY},
 	{"exec", required_argument, NULL, OPT_EXEC},
 	{"fields", required_argument, NULL, OPT_FIELDS},
 	{"follow", no_argument, NULL, 'f'},
-	{"from", required_argument, NULL, OPT_FROM},
-	{"from-version", required_argument, NULL, OPT_FROM_VERSION},
-	{"grace", required_argument, NULL, OPT_GRACE},
+	{"from", required_argument, NULL, FE_OPT_FROM},
+	{"from-version", required_argument, NULL, FE_OPT_FROM_VERSION},
+	{"grace", required_argument, NULL, FE_OPT_GRACE},
 	{"group", required_argument, NULL, OPT_GROUP},
 	{"help", no_argument, NULL, 'h'},
 	{"lines", required_argument, NULL, 'n'},
-	{"on-failure", required_argument, NULL, OPT_ON_FAILURE},
+	{"on-failure", required_argument, NULL, FE_OPT_ON_FAILURE},
 	{"output", required_argument, NULL, 'o'},
-	{"parallel", required_argument, NULL, OPT_PARALLEL},
-	{"retries", required_argument, NULL, OPT_RETRIES},
+	{"parallel", required_argument, NULL, FE_OPT_PARALLEL},
+	{"retries", required_argument, NULL, FE_OPT_RETRIES},
 	{"reverse", no_argument, NULL, 'r'},
-	{"since", required_argument, NULL, OPT_SINCE},
+	{"since", required_argument, NULL, FE_OPT_SINCE},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-	{"stream", required_argument, NULL, OPT_STREAM},
-	{"stream-exact", required_argument, NULL, OPT_STREAM_EXACT},
+	{"stream", required_argument, NULL, FE_OPT_STREAM},
+	{"stream-exact", required_argument, NULL, FE_OPT_STREAM_EXACT},
 	{"template", required_argument, NULL, OPT_TEMPLATE},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"to", required_argument, NULL, OPT_TO},
-	{"type", required_argument, NULL, OPT_TYPE},
-	{"until", required_argument, NULL, OPT_UNTIL},
+	{"timeout", required_argument, NULL, FE_OPT_TIMEOUT},
+	{"to", required_argument, NULL, FE_OPT_TO},
+	{"type", required_argument, NULL, FE_OPT_TYPE},
+	{"until", required_argument, NULL, FE_OPT_UNTIL},
 	{"version", no_argument, NULL, 'V'},
 	{"wait", no_argument, NULL, OPT_WAIT},
-	{"where", required_argument, NULL, OPT_WHERE},
+	{"where", required_argument, NULL, FE_OPT_WHERE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -175,225 +155,15 @@ static void on_signal(int sig)
 
 /* What the command line asks for. */
 struct opts {
-	struct ev_filter *flt;
+	struct fe_select sel;
+	struct fe_exec exec;
 	struct ev_template *tpl;
 	struct ev_fieldlist *fields;
-	struct ev_scan_opts scan;
 	struct ev_consumer_opts con;
 	enum ev_out_format fmt;
-	const char *logpath, *color, *cursor_file, *group, *state_dir, *dlq;
+	const char *logpath, *color, *cursor_file, *group, *state_dir;
 	int follow, wait, out_set, reverse;
-	int exec_only; /* options that need --exec */
-	int on_failure_given, dlq_policy_given;
-	enum ev_on_failure on_failure;
-	int nstreams, ncategories;
-	const char *exact; /* the one --stream, when literal */
-	/* the --type and --stream globs, to say which match nothing */
-	const char **types, **streams;
-	size_t ntypes, nglobs;
 };
-
-static void on_notice(void *ctx, const char *msg)
-{
-	(void)ctx;
-	fe_warn("%s", msg);
-}
-
-static int bad_duration(const char *opt, const char *arg)
-{
-	return fe_usage_error(usage_short,
-			      "--%s: '%s' is not a duration such as 500ms, 2s "
-			      "or 1m",
-			      opt, arg);
-}
-
-/* --exec and its options: 0, or an exit status. */
-static int exec_option(int c, const char *arg, struct opts *o)
-{
-	struct ev_consumer_opts *co = &o->con;
-	uint64_t v;
-
-	switch (c) {
-	case OPT_BACKOFF:
-		return ev_duration_parse(arg, &co->backoff_ms)
-			       ? bad_duration("backoff", arg)
-			       : 0;
-	case OPT_BACKOFF_MAX:
-		return ev_duration_parse(arg, &co->backoff_max_ms)
-			       ? bad_duration("backoff-max", arg)
-			       : 0;
-	case OPT_GRACE:
-		return ev_duration_parse(arg, &co->grace_ms)
-			       ? bad_duration("grace", arg)
-			       : 0;
-	case OPT_TIMEOUT:
-		return ev_duration_parse(arg, &co->timeout_ms)
-			       ? bad_duration("timeout", arg)
-			       : 0;
-	case OPT_BATCH:
-	case OPT_PARALLEL:
-	case OPT_RETRIES: {
-		const char *nm = c == OPT_BATCH	     ? "batch"
-				 : c == OPT_PARALLEL ? "parallel"
-						     : "retries";
-		unsigned lo = c == OPT_RETRIES ? 0 : 1;
-		unsigned hi = c == OPT_PARALLEL ? EV_MAX_PARALLEL : 1000;
-		if (fe_parse_u64(arg, &v) != 0 || v < lo || v > hi)
-			return fe_usage_error(
-				usage_short,
-				"--%s: '%s' is not a number from %u "
-				"to %u",
-				nm, arg, lo, hi);
-		if (c == OPT_BATCH)
-			co->batch = (unsigned)v;
-		else if (c == OPT_PARALLEL)
-			co->parallel = (unsigned)v;
-		else
-			co->retries = (unsigned)v;
-		return 0;
-	}
-	case OPT_DLQ:
-		o->dlq = arg;
-		co->on_failure = EV_FAIL_DLQ;
-		return 0;
-	case OPT_DLQ_POLICY:
-		if (strcmp(arg, "event") != 0 && strcmp(arg, "stream") != 0)
-			return fe_usage_error(
-				usage_short,
-				"--dlq-policy: '%s' is not event or "
-				"stream",
-				arg);
-		co->park_streams = strcmp(arg, "stream") == 0;
-		o->dlq_policy_given = 1;
-		return 0;
-	}
-	return 0;
-}
-
-/* Keep glob as v[n]: 0, or -1 out of memory. */
-static int add_glob(const char ***v, size_t n, const char *glob)
-{
-	const char **nv = realloc(*v, (n + 1) * sizeof(*nv));
-
-	if (nv == NULL)
-		return -1;
-	nv[n] = glob;
-	*v = nv;
-	return 0;
-}
-
-/* Options that choose events: 0, or an exit status. */
-static int select_option(int c, const char *arg, struct opts *o)
-{
-	struct ev_scan_opts *so = &o->scan;
-	struct ev_error err;
-	ev_time_t t;
-	int r;
-
-	switch (c) {
-	case OPT_CATEGORY:
-		if (ev_filter_add_category(o->flt, arg, &err) != 0)
-			return err.code == EV_EUSAGE
-				       ? fe_usage_error(usage_short,
-							"--category: %s",
-							err.msg)
-				       : fe_oom();
-		o->ncategories++;
-		return 0;
-	case OPT_COUNT:
-		if (fe_parse_u64(arg, &so->max) != 0)
-			return fe_usage_error(usage_short,
-					      "--count: '%s' is not a number",
-					      arg);
-		so->has_max = 1;
-		return 0;
-	case OPT_FROM:
-		r = ev_pos_parse(arg, 0, ev_now(), &so->from);
-		if (r == EV_EDATA)
-			return fe_time_range_error(usage_short, "--from", arg);
-		if (r != 0)
-			return fe_usage_error(
-				usage_short,
-				"--from: '%s' is not an offset, start, "
-				"end or @TIME",
-				arg);
-		return 0;
-	case OPT_FROM_VERSION:
-		if (fe_parse_u64(arg, &so->from_version) != 0 ||
-		    so->from_version == 0)
-			return fe_usage_error(usage_short,
-					      "--from-version: '%s' is not a "
-					      "version (1, 2, ...)",
-					      arg);
-		return 0;
-	case 'n':
-		if (fe_parse_u64(arg, &so->last) != 0)
-			return fe_usage_error(usage_short,
-					      "-n: '%s' is not a number", arg);
-		so->last_set = 1;
-		return 0;
-	case OPT_SINCE:
-	case OPT_UNTIL:
-		r = ev_time_parse_user(arg, ev_now(), &t);
-		if (r == EV_EDATA)
-			return fe_time_range_error(usage_short,
-						   c == OPT_SINCE ? "--since"
-								  : "--until",
-						   arg);
-		if (r != 0)
-			return fe_usage_error(
-				usage_short,
-				"--%s: '%s' is not a time (RFC 3339, "
-				"a date, or -1h)",
-				c == OPT_SINCE ? "since" : "until", arg);
-		if (c == OPT_SINCE)
-			ev_filter_set_time(o->flt, t, ev_filter_until(o->flt));
-		else
-			ev_filter_set_time(o->flt, ev_filter_since(o->flt), t);
-		return 0;
-	case OPT_STREAM:
-		if (ev_filter_add_stream(o->flt, arg) != 0 ||
-		    add_glob(&o->streams, o->nglobs, arg) != 0)
-			return fe_oom();
-		o->nstreams++;
-		o->nglobs++;
-		o->exact = strpbrk(arg, "*?[") == NULL ? arg : NULL;
-		return 0;
-	case OPT_STREAM_EXACT:
-		if (arg[0] == '\0')
-			return fe_usage_error(usage_short,
-					      "--stream-exact: a stream name "
-					      "cannot be empty");
-		if (ev_filter_add_stream_exact(o->flt, arg) != 0)
-			return fe_oom();
-		o->nstreams++;
-		o->exact = arg;
-		return 0;
-	case OPT_TO:
-		r = ev_pos_parse(arg, EV_POS_NO_ENDS, ev_now(), &so->to);
-		if (r == EV_EDATA)
-			return fe_time_range_error(usage_short, "--to", arg);
-		if (r != 0)
-			return fe_usage_error(
-				usage_short,
-				"--to: '%s' is not an offset or @TIME", arg);
-		return 0;
-	case OPT_TYPE:
-		if (ev_filter_add_type(o->flt, arg) != 0 ||
-		    add_glob(&o->types, o->ntypes, arg) != 0)
-			return fe_oom();
-		o->ntypes++;
-		return 0;
-	case OPT_WHERE:
-		if (ev_filter_add_where(o->flt, arg, &err) != 0)
-			return err.code == EV_EUSAGE
-				       ? fe_usage_error(usage_short,
-							"--where: %s", err.msg)
-				       : fe_oom();
-		return 0;
-	}
-	return 0;
-}
 
 /* Output, position and group options: 0, or an exit status. */
 static int other_option(int c, const char *arg, struct opts *o)
@@ -444,21 +214,6 @@ static int other_option(int c, const char *arg, struct opts *o)
 				"(letters, digits, '.', '_', '-')",
 				arg);
 		o->group = arg;
-		return 0;
-	case OPT_ON_FAILURE:
-		if (strcmp(arg, "stop") == 0)
-			o->on_failure = EV_FAIL_STOP;
-		else if (strcmp(arg, "dlq") == 0)
-			o->on_failure = EV_FAIL_DLQ;
-		else if (strcmp(arg, "skip") == 0)
-			o->on_failure = EV_FAIL_SKIP;
-		else
-			return fe_usage_error(
-				usage_short,
-				"--on-failure: '%s' is not stop, dlq "
-				"or skip",
-				arg);
-		o->on_failure_given = 1;
 		return 0;
 	case 'o':
 		if (strcmp(arg, "json") == 0)
@@ -530,44 +285,23 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case OPT_WAIT:
 			o->wait = 1;
 			continue;
-		case OPT_BACKOFF:
-		case OPT_BACKOFF_MAX:
-		case OPT_BATCH:
-		case OPT_DLQ:
-		case OPT_DLQ_POLICY:
-		case OPT_GRACE:
-		case OPT_PARALLEL:
-		case OPT_RETRIES:
-		case OPT_TIMEOUT:
-			o->exec_only = 1;
-			r = exec_option(c, optarg, o);
-			break;
-		case OPT_CATEGORY:
-		case OPT_COUNT:
-		case OPT_FROM:
-		case OPT_FROM_VERSION:
-		case 'n':
-		case OPT_SINCE:
-		case OPT_STREAM:
-		case OPT_STREAM_EXACT:
-		case OPT_TO:
-		case OPT_TYPE:
-		case OPT_UNTIL:
-		case OPT_WHERE:
-			r = select_option(c, optarg, o);
-			break;
 		case OPT_COLOR:
 		case OPT_COMMIT_EVERY:
 		case OPT_COMMIT_INTERVAL:
 		case OPT_FIELDS:
 		case OPT_GROUP:
-		case OPT_ON_FAILURE:
 		case 'o':
 		case OPT_TEMPLATE:
 			r = other_option(c, optarg, o);
 			break;
-		default:
+		case '?':
+		case ':':
 			return fe_usage_error(usage_short, NULL);
+		default:
+			if ((r = fe_select_option(&o->sel, c, optarg)) == -1 &&
+			    (r = fe_exec_option(&o->exec, c, optarg)) == -1)
+				return fe_usage_error(usage_short, NULL);
+			break;
 		}
 		if (r != 0)
 			return r;
@@ -584,19 +318,10 @@ static int parse_options(int argc, char **argv, struct opts *o)
 /* --exec and what goes with it: -1 to go on, or an exit status. */
 static int validate_exec(struct opts *o)
 {
-	const char *dlq = o->dlq;
-	struct ev_scan_opts *so = &o->scan;
+	struct ev_scan_opts *so = &o->sel.scan;
 
-	if (o->con.cmd == NULL) {
-		if (o->exec_only || o->on_failure_given)
-			return fe_usage_error(
-				usage_short,
-				"--retries, --backoff, --backoff-max, "
-				"--timeout, --on-failure, --dlq, "
-				"--dlq-policy, --batch, --parallel and "
-				"--grace need --exec");
-		return -1;
-	}
+	if (o->con.cmd == NULL)
+		return fe_exec_check(&o->exec);
 	if (o->group == NULL)
 		return fe_usage_error(
 			usage_short,
@@ -608,25 +333,13 @@ static int validate_exec(struct opts *o)
 			usage_short, "--exec cannot be combined with --output, "
 				     "--template, --fields, --color, --count "
 				     "or --to");
-	if (o->on_failure_given) {
-		if (o->on_failure == EV_FAIL_DLQ && dlq == NULL)
-			return fe_usage_error(
-				usage_short,
-				"--on-failure=dlq needs --dlq DLQLOG");
-		if (o->on_failure != EV_FAIL_DLQ && dlq != NULL)
-			return fe_usage_error(usage_short,
-					      "--dlq implies --on-failure=dlq");
-		o->con.on_failure = o->on_failure;
-	}
-	if (o->dlq_policy_given && dlq == NULL)
-		return fe_usage_error(usage_short, "--dlq-policy needs --dlq");
-	return -1;
+	return fe_exec_check(&o->exec);
 }
 
 /* The options together: -1 to go on, or an exit status. */
 static int validate(struct opts *o)
 {
-	struct ev_scan_opts *so = &o->scan;
+	struct ev_scan_opts *so = &o->sel.scan;
 	int r;
 
 	if (o->tpl != NULL && o->out_set)
@@ -655,9 +368,8 @@ static int validate(struct opts *o)
 	if (o->fields == NULL && (o->fmt == EV_OUT_CSV || o->fmt == EV_OUT_TSV))
 		return fe_usage_error(usage_short, "--output %s needs --fields",
 				      o->fmt == EV_OUT_CSV ? "csv" : "tsv");
-	if (so->last_set && so->from.kind != EV_POS_NONE)
-		return fe_usage_error(usage_short,
-				      "-n and --from cannot be combined");
+	if ((r = fe_select_check_last(&o->sel)) != -1)
+		return r;
 	if (so->last_set && o->cursor_file != NULL)
 		return fe_usage_error(
 			usage_short, "-n and --cursor-file cannot be combined");
@@ -670,88 +382,22 @@ static int validate(struct opts *o)
 				      "--state-dir and --wait need --group");
 	if ((r = validate_exec(o)) != -1)
 		return r;
-	if (o->nstreams != 1 || o->ncategories > 0)
-		o->exact = NULL;
 	/* -f with no position: the last few, then what comes, as tail -f */
 	if (o->follow && o->group == NULL && o->cursor_file == NULL &&
 	    so->from.kind == EV_POS_NONE && !so->last_set &&
-	    so->from_version == 0 && ev_filter_since(o->flt) == EV_TIME_NONE) {
+	    so->from_version == 0 &&
+	    ev_filter_since(o->sel.flt) == EV_TIME_NONE) {
 		so->last_set = 1;
 		so->last = FOLLOW_LAST;
 	}
-	if (so->from_version > 0) {
-		if (o->nstreams != 1 || o->exact == NULL)
-			return fe_usage_error(usage_short,
-					      "--from-version needs one exact "
-					      "--stream NAME or --stream-exact "
-					      "NAME");
-		if (so->from.kind != EV_POS_NONE || so->last_set)
-			return fe_usage_error(
-				usage_short,
-				"--from-version cannot be combined "
-				"with --from or -n");
-		if (o->group != NULL || o->cursor_file != NULL)
-			return fe_usage_error(
-				usage_short,
-				"--from-version cannot be combined "
-				"with --group or --cursor-file");
-	}
-	return -1;
-}
-
-/* The log, or one segment file, the dead-letter log and the group, in
- * that order: whatever is wrong with the others stops us before the
- * group is taken (a new one leaves nothing behind then).  0, or an exit
- * status. */
-static int open_input(struct opts *o, struct ev_log **log,
-		      struct ev_reader **rd, struct ev_log **dlqlog,
-		      struct ev_group **grp)
-{
-	struct ev_error err;
-	struct stat st;
-	int dlq_new = 0, r;
-
-	if (stat(o->logpath, &st) == 0 && S_ISREG(st.st_mode)) {
-		r = ev_reader_open_segment(rd, o->logpath, &err);
-		if (r == 0)
-			ev_reader_set_notice(*rd, fe_warning, NULL);
-	} else {
-		r = ev_log_open(log, o->logpath, &err);
-		if (r == 0) {
-			ev_log_set_notice(*log, fe_warning, NULL);
-			r = ev_reader_open(rd, *log, &err);
-		}
-	}
-	if (r != 0)
-		return fe_report(&err);
-	if (o->group == NULL)
-		return 0;
-	if (*log == NULL)
+	if ((r = fe_select_finish(&o->sel)) != -1)
+		return r;
+	if (so->from_version > 0 &&
+	    (o->group != NULL || o->cursor_file != NULL))
 		return fe_usage_error(usage_short,
-				      "--group needs a log directory, not a "
-				      "segment file");
-	/* an existing --dlq is checked before the group is taken; a new one
-	 * is made only once the group is ours, so that a group held by
-	 * another consumer leaves nothing behind */
-	if (o->con.cmd != NULL && o->dlq != NULL) {
-		if (lstat(o->dlq, &st) != 0 && errno == ENOENT)
-			dlq_new = 1;
-		else if ((r = ev_dlq_open(dlqlog, o->dlq, *log, &err)) != 0)
-			return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
-					      : fe_report(&err);
-	}
-	/* its lock for as long as we run */
-	r = ev_group_open(grp, *log, o->group, o->state_dir, o->wait, &err);
-	if (r == EV_EAGAIN)
-		snprintf(err.hint, sizeof(err.hint),
-			 "use --wait to wait for it");
-	if (r != 0)
-		return fe_report(&err);
-	/* the caller closes the group, which forgets a new one */
-	if (dlq_new && (r = ev_dlq_open(dlqlog, o->dlq, *log, &err)) != 0)
-		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
-				      : fe_report(&err);
-	return 0;
+				      "--from-version cannot be combined "
+				      "with --group or --cursor-file");
+	return -1;
 }
 
 /* The exit status for how the consumer ended. */
@@ -791,9 +437,7 @@ static void summary(const struct ev_consumer_stats *st)
 }
 
 /* Deliver the scan to stdout or the handler: an exit status. */
-static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
-		   struct ev_scan *scan, struct ev_log *dlqlog,
-		   struct ev_group *grp)
+static int deliver(struct opts *o, struct fe_input *in, struct ev_scan *scan)
 {
 	struct ev_consumer *con = NULL;
 	struct ev_output *out = NULL;
@@ -801,10 +445,10 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 	int rc, r, r2;
 
 	o->con.scan = scan;
-	o->con.group = grp;
-	o->con.log = log;
+	o->con.group = in->grp;
+	o->con.log = in->log;
 	o->con.log_name = o->logpath;
-	o->con.notice = on_notice;
+	o->con.notice = fe_notice;
 	if (o->con.cmd == NULL) {
 		r = ev_output_new(&out, STDOUT_FILENO, o->fmt, o->tpl,
 				  o->fmt == EV_OUT_PRETTY &&
@@ -821,9 +465,9 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 			ev_output_set_reverse(out);
 		o->con.output = out;
 	} else {
-		if (dlqlog != NULL)
-			ev_log_set_notice(dlqlog, fe_warning, NULL);
-		o->con.dlq = dlqlog;
+		if (in->dlqlog != NULL)
+			ev_log_set_notice(in->dlqlog, fe_warning, NULL);
+		o->con.dlq = in->dlqlog;
 	}
 	fe_on_stop(on_signal);
 	if ((r = ev_consumer_new(&con, &o->con, &err)) != 0) {
@@ -845,7 +489,7 @@ static int deliver(struct opts *o, struct ev_log *log, struct ev_reader *rd,
 		if (rc == 0 && ev_consumer_stats(con)->failed)
 			rc = EV_EXIT_FAILURE;
 	}
-	if (o->cursor_file != NULL && (r = store_cursor(o, rd, out)) != 0 &&
+	if (o->cursor_file != NULL && (r = store_cursor(o, in->rd, out)) != 0 &&
 	    rc == 0)
 		rc = r;
 out:
@@ -856,15 +500,20 @@ out:
 
 static int run(struct opts *o)
 {
-	struct ev_log *log = NULL, *dlqlog = NULL;
-	struct ev_reader *rd = NULL;
-	struct ev_group *grp = NULL;
+	struct fe_input in;
 	struct ev_scan *scan = NULL;
+	struct ev_scan_opts *so = &o->sel.scan;
 	struct ev_cursor cur;
 	struct ev_error err;
 	int rc, r;
 
-	if ((rc = open_input(o, &log, &rd, &dlqlog, &grp)) != 0)
+	memset(&in, 0, sizeof(in));
+	in.path = o->logpath;
+	in.group = o->group;
+	in.state_dir = o->state_dir;
+	in.wait = o->wait;
+	in.dlq = o->con.cmd != NULL ? o->exec.dlq : NULL;
+	if ((rc = fe_input_open(&in, usage_short)) != 0)
 		goto out;
 	if (o->cursor_file != NULL) {
 		r = ev_cursor_load(o->cursor_file, &cur, &err);
@@ -873,35 +522,26 @@ static int run(struct opts *o)
 			goto out;
 		}
 		if (r == 0) {
-			o->scan.cursor = &cur;
-			o->scan.cursor_name = o->cursor_file;
+			so->cursor = &cur;
+			so->cursor_name = o->cursor_file;
 		}
 	}
 	/* a glob that matches nothing says so, with the names it may mean
 	 * (best effort: a log that cannot tell is read as usual) */
-	if (log != NULL)
-		(void)ev_explain_globs(log, o->logpath, o->types, o->ntypes,
-				       o->streams, o->nglobs, on_notice, NULL,
-				       &err);
-	o->scan.name = o->logpath;
-	o->scan.filter = o->flt;
-	o->scan.group = grp;
-	o->scan.follow = o->follow;
-	o->scan.stream = o->exact;
-	o->scan.decode = o->con.cmd != NULL || o->fields != NULL ||
-			 (o->fmt != EV_OUT_JSON && o->fmt != EV_OUT_COUNT);
-	o->scan.notice = on_notice;
-	if ((r = ev_scan_open(&scan, log, rd, &o->scan, &err)) != 0) {
+	fe_select_explain(&o->sel, in.log, o->logpath);
+	fe_select_scan(&o->sel, o->logpath);
+	so->group = in.grp;
+	so->follow = o->follow;
+	so->decode = o->con.cmd != NULL || o->fields != NULL ||
+		     (o->fmt != EV_OUT_JSON && o->fmt != EV_OUT_COUNT);
+	if ((r = ev_scan_open(&scan, in.log, in.rd, so, &err)) != 0) {
 		rc = fe_report(&err);
 		goto out;
 	}
-	rc = deliver(o, log, rd, scan, dlqlog, grp);
+	rc = deliver(o, &in, scan);
 out:
 	ev_scan_free(scan);
-	ev_group_close(grp);
-	ev_log_close(dlqlog);
-	ev_reader_free(rd);
-	ev_log_close(log);
+	fe_input_close(&in);
 	return rc;
 }
 
@@ -913,18 +553,17 @@ int main(int argc, char **argv)
 	fe_init(argv);
 	memset(&o, 0, sizeof(o));
 	ev_consumer_opts_init(&o.con);
+	fe_exec_init(&o.exec, usage_short, &o.con);
 	o.fmt = EV_OUT_JSON;
-	if ((o.flt = ev_filter_new()) == NULL)
-		return fe_oom();
+	if ((rc = fe_select_init(&o.sel, usage_short)) != 0)
+		return rc;
 	rc = parse_options(argc, argv, &o);
 	if (rc == -1)
 		rc = validate(&o);
 	if (rc == -1)
 		rc = run(&o);
-	ev_filter_free(o.flt);
+	fe_select_free(&o.sel);
 	ev_template_free(o.tpl);
 	ev_fieldlist_free(o.fields);
-	free(o.types);
-	free(o.streams);
 	return rc;
 }
