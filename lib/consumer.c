@@ -116,6 +116,23 @@ static int deliver(struct ev_consumer *c, const struct ev_rec *rec,
 	return r;
 }
 
+/* Wait until due (paced), sleeping in slices so that progress goes on
+ * and a stop is seen: 0 when due, 1 when stopped first. */
+static int wait_due(struct ev_consumer *c, int64_t due,
+		    volatile sig_atomic_t *stop)
+{
+	int64_t now;
+
+	while ((now = ev_jobs_now(c)) < due) {
+		if (*stop)
+			return 1;
+		ev_jobs_tick(c, now);
+		c->clock->sleep_ms(c->clock->ctx,
+				   due - now < 100 ? due - now : 100);
+	}
+	return 0;
+}
+
 /* One event at a time, to an output or a callback. */
 static int run_sync(struct ev_consumer *c, volatile sig_atomic_t *stop)
 {
@@ -123,7 +140,9 @@ static int run_sync(struct ev_consumer *c, volatile sig_atomic_t *stop)
 	struct ev_error err, ferr;
 	struct ev_rec rec;
 	const struct ev_event *ev;
-	int r;
+	int64_t due;
+	int r, held = 0;
+	int extra = c->o.pace != NULL || c->o.mark != NULL;
 
 	c->st.position = ev_scan_position(s);
 	for (;;) {
@@ -149,6 +168,19 @@ static int run_sync(struct ev_consumer *c, volatile sig_atomic_t *stop)
 				return ev_jobs_fail(c, r, &err);
 			continue;
 		}
+		if (EV_UNLIKELY(extra)) {
+			if ((r = ev_jobs_prepare(c, &rec, &ev, &due, &err)) !=
+			    0) {
+				c->st.position = rec.offset; /* not delivered */
+				flush_sink(c, &ferr);
+				return ev_jobs_fail(c, r, &err);
+			}
+			if (due > 0 && wait_due(c, due, stop)) {
+				c->st.position = rec.offset; /* not yet due */
+				held = 1;
+				break;
+			}
+		}
 		if ((r = deliver(c, &rec, ev, &err)) != 0) {
 			c->st.position = rec.offset; /* not delivered */
 			flush_sink(c, &ferr);
@@ -156,11 +188,14 @@ static int run_sync(struct ev_consumer *c, volatile sig_atomic_t *stop)
 		}
 		c->st.handled++;
 		c->st.position = ev_scan_position(s);
+		if (EV_UNLIKELY(c->o.tick != NULL) && (c->st.handled & 63) == 0)
+			ev_jobs_tick(c, ev_jobs_now(c));
 		if (commit_due(c, c->st.position) &&
 		    (r = commit(c, c->st.position)) != 0)
 			return r;
 	}
-	c->st.position = ev_scan_position(s);
+	if (!held)
+		c->st.position = ev_scan_position(s);
 	if ((r = flush_sink(c, &err)) != 0)
 		return ev_jobs_fail(c, r, &err);
 	return 0;
@@ -190,6 +225,10 @@ static int run_handlers(struct ev_consumer *c, volatile sig_atomic_t *stop)
 			commit(c, ev_jobs_handled_upto(c));
 		if (c->stopping)
 			ev_jobs_stop_runs(c, now);
+		if (c->o.tick != NULL && now - c->last_tick >= c->o.tick_ms) {
+			c->st.position = ev_jobs_handled_upto(c);
+			ev_jobs_tick(c, now);
+		}
 		/* done? */
 		ev_jobs_trim_window(c);
 		if (c->h->running(c->hctx) == 0 &&
@@ -235,7 +274,9 @@ int ev_consumer_new(struct ev_consumer **out, const struct ev_consumer_opts *o,
 	    (o->dlq != NULL && o->log == NULL) ||
 	    (o->on_failure == EV_FAIL_REPORT && o->on_result == NULL) ||
 	    (o->cmd == NULL && o->source == NULL &&
-	     o->on_failure != EV_FAIL_STOP))
+	     o->on_failure != EV_FAIL_STOP) ||
+	    (o->source != NULL && (o->pace != NULL || o->mark != NULL)) ||
+	    (o->tick != NULL && o->tick_ms <= 0))
 		return ev_seterr(err, EV_EUSAGE, "consumer options do not fit");
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -346,6 +387,7 @@ void ev_consumer_free(struct ev_consumer *c)
 	ev_jobs_map_clear(&c->parked, 1);
 	ev_letters_free(c->letters, c->nletters);
 	ev_reader_free(c->dlq_rd);
+	ev_buf_free(&c->marked);
 	if (c->dlq_w != NULL)
 		ev_writer_close(c->dlq_w, &err);
 	free(c);

@@ -27,6 +27,7 @@ struct item {
 	void *tag;
 	int state;
 	int solo;			    /* its batch failed: runs alone */
+	int64_t due;			    /* paced: not started before */
 	struct job *job;		    /* while it belongs to one */
 	struct item *prev_same, *next_same; /* unfinished items of its stream */
 };
@@ -83,6 +84,11 @@ struct ev_consumer {
 	struct ev_writer *dlq_w;
 	int stopping;
 	int64_t stop_at, kill_at;
+	/* pacing, marks and progress (before any sink) */
+	struct ev_event dev;  /* an event decoded for them */
+	struct ev_buf marked; /* the marked record */
+	struct ev_event mev;  /* ... decoded */
+	int64_t last_tick;
 	int rc; /* the first error */
 	struct ev_error err;
 };
@@ -119,6 +125,16 @@ void ev_jobs_stop_runs(struct ev_consumer *c, int64_t now);
 /* How long to wait for a run to end, a retry, the grace. */
 int64_t ev_jobs_wait_time(struct ev_consumer *c, int idle, int reading,
 			  int64_t now);
+/* How long until the first waiting item is due (paced), or 0. */
+int64_t ev_jobs_pace_wait(struct ev_consumer *c, int64_t now);
+/* Pace and mark an event before it goes to a sink: *rec and *ev become
+ * the marked one (valid until the next call); *due_ms when it is due
+ * (paced), else 0.  0, or <0 with err. */
+int ev_jobs_prepare(struct ev_consumer *c, struct ev_rec *rec,
+		    const struct ev_event **ev, int64_t *due_ms,
+		    struct ev_error *err);
+/* Progress, when due. */
+void ev_jobs_tick(struct ev_consumer *c, int64_t now);
 /* Runs stopped before they were done, for the source's owner. */
 void ev_jobs_report_unfinished(struct ev_consumer *c);
 

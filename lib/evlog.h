@@ -1187,6 +1187,57 @@ typedef int (*ev_sink_fn)(void *ctx, const struct ev_rec *rec,
 /* Everything delivered so far is out (before a commit). */
 typedef int (*ev_flush_fn)(void *ctx, struct ev_error *err);
 
+/*
+ * Pacing (evreplay(1) PACE): when each event of a delivery is due.  A
+ * steady rate, or the spacing of the events' own times divided by a
+ * speed, long silences capped at max_gap_ms.  The schedule is kept from
+ * its start: the k-th event is due at start + k/rate, whatever the
+ * delays before it, so a run never drifts.
+ */
+enum ev_pace_mode {
+	EV_PACE_RATE = 1, /* rate events a second */
+	EV_PACE_SPEED,	  /* the time between events divided by speed */
+};
+struct ev_pace_opts {
+	enum ev_pace_mode mode;
+	double rate;	    /* > 0 */
+	double speed;	    /* > 0 */
+	int64_t max_gap_ms; /* speed: the longest wait; 0 none */
+};
+struct ev_pace;
+int ev_pace_new(struct ev_pace **out, const struct ev_pace_opts *o,
+		struct ev_error *err);
+void ev_pace_free(struct ev_pace *p);
+/* Does the schedule need each event's time (speed)? */
+int ev_pace_needs_time(const struct ev_pace *p);
+/* Schedule the next event (at offset, with time t), now_ms on the
+ * clock waited on: *due_ms is when it is due (the first event: now).
+ * EV_EDATA, naming both events, when its time is before the time of
+ * the event before it (speed). */
+int ev_pace_schedule(struct ev_pace *p, uint64_t offset, ev_time_t t,
+		     int64_t now_ms, int64_t *due_ms, struct ev_error *err);
+/* "100/s", "30/m" or "100" (a second) into events a second; "10",
+ * "0.5" or "60x" into a speed.  EV_EUSAGE with a message that says
+ * whether it does not parse or is not above 0. */
+int ev_pace_rate_parse(const char *s, double *per_sec, struct ev_error *err);
+int ev_pace_speed_parse(const char *s, double *speed, struct ev_error *err);
+
+/* Replay marks (evreplay(1) MARKS): meta.replay = name and
+ * meta.replayedAt = at, an RFC 3339 string. */
+struct ev_mark {
+	const char *name;
+	ev_time_t at;
+};
+/* Append the record of ev again, with the marks set in its meta
+ * (replacing marks it has), everything else kept. */
+int ev_record_mark(const struct ev_event *ev, const struct ev_mark *m,
+		   struct ev_buf *out, struct ev_error *err);
+
+/* How a consumer is getting on, for a progress display: called from
+ * its loop at most every tick_ms. */
+struct ev_consumer_stats;
+typedef void (*ev_tick_fn)(void *ctx, const struct ev_consumer_stats *st);
+
 struct ev_consumer_opts {
 	/* what to deliver: the events of a scan, or a source's items */
 	struct ev_scan *scan;
@@ -1223,6 +1274,13 @@ struct ev_consumer_opts {
 	const struct ev_clock *clock;	      /* NULL: CLOCK_MONOTONIC */
 	const struct ev_handler_ops *handler; /* NULL: real processes */
 	void *handler_ctx;
+	/* before each event goes to any sink: wait until the pace says it
+	 * is due (borrowed; the clock above is waited on), and mark it */
+	struct ev_pace *pace;
+	const struct ev_mark *mark;
+	ev_tick_fn tick; /* progress, at most every tick_ms */
+	void *tick_ctx;
+	int64_t tick_ms;
 };
 /* Defaults: 3 retries, backoff 1s to 30s, grace 10s, batch 1, parallel
  * 1, a commit every 100000 events or 1s, EV_FAIL_STOP. */

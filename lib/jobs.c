@@ -202,12 +202,100 @@ static int add_item(struct ev_consumer *c, struct item *it)
 	return 0;
 }
 
-static int add_record(struct ev_consumer *c, const struct ev_rec *rec,
+/* ---------------------------------------------------------------- pacing */
+
+/* rec decoded into c->dev, for pacing or marks: 0, or <0 with err. */
+static int decode(struct ev_consumer *c, const struct ev_rec *rec,
+		  const struct ev_event **ev, struct ev_error *err)
+{
+	int r;
+
+	if (*ev != NULL)
+		return 0;
+	if ((r = ev_event_decode(rec->p, rec->n, &c->dev, err)) != 0) {
+		ev_err_damaged(err, c->o.log_name, rec->offset);
+		return r;
+	}
+	c->dev.offset = rec->offset;
+	c->dev.append_time = rec->append_time;
+	*ev = &c->dev;
+	return 0;
+}
+
+int ev_jobs_prepare(struct ev_consumer *c, struct ev_rec *rec,
+		    const struct ev_event **ev, int64_t *due_ms,
+		    struct ev_error *err)
+{
+	int r;
+
+	*due_ms = 0;
+	if (c->o.pace != NULL) {
+		if (ev_pace_needs_time(c->o.pace) &&
+		    (r = decode(c, rec, ev, err)) != 0)
+			return r;
+		r = ev_pace_schedule(c->o.pace, rec->offset,
+				     *ev != NULL ? (*ev)->time : EV_TIME_NONE,
+				     ev_jobs_now(c), due_ms, err);
+		if (r != 0)
+			return r;
+	}
+	if (c->o.mark == NULL)
+		return 0;
+	if ((r = decode(c, rec, ev, err)) != 0)
+		return r;
+	c->marked.len = 0;
+	if ((r = ev_record_mark(*ev, c->o.mark, &c->marked, err)) != 0 ||
+	    (r = ev_event_decode(c->marked.p, c->marked.len, &c->mev, err)) !=
+		    0) {
+		ev_err_damaged(err, c->o.log_name, rec->offset);
+		return r;
+	}
+	c->mev.offset = rec->offset;
+	c->mev.append_time = rec->append_time;
+	rec->p = c->marked.p;
+	rec->n = c->marked.len;
+	*ev = &c->mev;
+	return 0;
+}
+
+void ev_jobs_tick(struct ev_consumer *c, int64_t now)
+{
+	if (c->o.tick == NULL || now - c->last_tick < c->o.tick_ms)
+		return;
+	c->last_tick = now;
+	c->o.tick(c->o.tick_ctx, &c->st);
+}
+
+int64_t ev_jobs_pace_wait(struct ev_consumer *c, int64_t now)
+{
+	size_t k;
+
+	if (c->o.pace == NULL)
+		return 0;
+	for (k = c->head; k < c->n; k++) {
+		struct item *it = c->win[k];
+		if (it->state == WAITING && it->job == NULL)
+			return it->due > now ? it->due - now : 0;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- window */
+
+static int add_record(struct ev_consumer *c, struct ev_rec *rec,
 		      const struct ev_event *ev)
 {
 	struct item *it = calloc(1, sizeof(*it));
+	struct ev_error err;
+	int r;
 
-	if (it == NULL || ev_buf_append(&it->rec, rec->p, rec->n) != 0)
+	if (it == NULL)
+		goto oom;
+	if ((r = ev_jobs_prepare(c, rec, &ev, &it->due, &err)) != 0) {
+		ev_jobs_item_free(it);
+		return ev_jobs_fail(c, r, &err);
+	}
+	if (ev_buf_append(&it->rec, rec->p, rec->n) != 0)
 		goto oom;
 	it->offset = rec->offset;
 	it->append_time = rec->append_time;
@@ -620,6 +708,8 @@ int ev_jobs_dispatch(struct ev_consumer *c)
 		struct item *it = c->win[k];
 		if (it->state != WAITING || it->job != NULL)
 			continue;
+		if (it->due > now)
+			break; /* paced: neither it nor those after it yet */
 		if (it->stream != NULL && stream_first(c, it->stream) != it)
 			continue; /* an earlier event of its stream is pending
 				   */
@@ -634,7 +724,8 @@ int ev_jobs_dispatch(struct ev_consumer *c)
 		 * events are all in it (none of a batch that failed) */
 		for (m = k + 1;
 		     m < c->n && !it->solo && nb < c->o.batch && nb < 1024; m++)
-			if (can_join(c, c->win[m], batch, nb))
+			if (c->win[m]->due <= now &&
+			    can_join(c, c->win[m], batch, nb))
 				batch[nb++] = c->win[m];
 		if (new_job(c, batch, nb) == NULL)
 			return ev_jobs_oom(c);
@@ -839,7 +930,7 @@ void ev_jobs_stop_runs(struct ev_consumer *c, int64_t now)
 int64_t ev_jobs_wait_time(struct ev_consumer *c, int idle, int reading,
 			  int64_t now)
 {
-	int64_t wait = idle || !reading ? 200 : 0;
+	int64_t wait = idle || !reading ? 200 : 0, pw;
 	size_t i;
 
 	if (ev_jobs_live(c) >= c->limit || c->h->free_slots(c->hctx) == 0)
@@ -850,6 +941,8 @@ int64_t ev_jobs_wait_time(struct ev_consumer *c, int idle, int reading,
 			if (left < wait || wait == 0)
 				wait = left < 1 ? 1 : left;
 		}
+	if ((pw = ev_jobs_pace_wait(c, now)) > 0 && (wait == 0 || pw < wait))
+		wait = pw < 200 ? pw : 200;
 	if (c->stopping) {
 		int64_t until = c->kill_at > 0 ? c->kill_at : c->stop_at;
 		wait = until - now < 200 ? until - now : 200;

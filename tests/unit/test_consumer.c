@@ -40,6 +40,7 @@ struct frun {
 	char cmd[64];
 	int64_t start; /* fake clock */
 	int has_count, has_dlq_offset;
+	int marked; /* its input has meta.replay "R1" */
 };
 
 struct fake {
@@ -92,6 +93,7 @@ static int f_start(void *ctx, const char *cmd, const uint8_t *in, size_t in_len,
 	for (i = 0; i < in_len; i++)
 		r->count += in[i] == '\n';
 	assert_int_equal(in[in_len - 1], '\n');
+	r->marked = memmem(in, in_len, "\"replay\":\"R1\"", 13) != NULL;
 	r->start = f->clock->now;
 	/* never two runs of one stream at once */
 	for (k = 0; k < f->nrunning; k++)
@@ -643,6 +645,10 @@ static void test_grace_then_term_then_kill(void **state)
 struct sink {
 	uint64_t offsets[16];
 	int n, fail_at, flushes;
+	struct fclock *clock; /* when set: the time of each event, and */
+	int64_t at[16];
+	int64_t cost; /* ... how long each takes */
+	int marked;   /* events with meta.replay "R1" */
 };
 
 static int sink_event(void *ctx, const struct ev_rec *rec,
@@ -654,6 +660,13 @@ static int sink_event(void *ctx, const struct ev_rec *rec,
 	assert_int_equal(ev->offset, rec->offset);
 	if ((int)rec->offset == s->fail_at)
 		return ev_seterr(err, EV_EIO, "sink full");
+	if (s->clock != NULL) {
+		s->at[s->n] = s->clock->now;
+		s->clock->now += s->cost;
+	}
+	if (ev->meta != NULL &&
+	    memmem(ev->meta, ev->meta_len, "\xa6replay\xa2R1", 10) != NULL)
+		s->marked++;
 	s->offsets[s->n++] = rec->offset;
 	return 0;
 }
@@ -783,6 +796,219 @@ static void test_item_source(void **state)
 	fx_free(&x);
 }
 
+/* ------------------------------------------------------------ pacing */
+
+static const char *const ten[] = {"a", "b", "a", "",  "c",
+				  "a", "b", "",	 "c", "d"};
+
+static struct ev_pace *pace_rate(double rate)
+{
+	struct ev_pace_opts po = {EV_PACE_RATE, rate, 0, 0};
+	struct ev_pace *p;
+	struct ev_error err;
+
+	assert_int_equal(ev_pace_new(&p, &po, &err), 0);
+	return p;
+}
+
+/* A paced sink gets event k at start + k/rate: a sink that takes 3 ms
+ * does not push the ones after it later, and one slower than the rate
+ * gets them at once until it is back on time. */
+static void test_paced_sink_does_not_drift(void **state)
+{
+	static volatile sig_atomic_t no_stop;
+	struct fx x;
+	struct sink sk;
+	struct ev_error err;
+	int64_t start;
+	int i;
+
+	(void)state;
+	fx_setup(&x, ten, 10);
+	memset(&sk, 0, sizeof(sk));
+	sk.fail_at = -1;
+	sk.clock = &x.clock;
+	sk.cost = 3;
+	x.o.cmd = NULL;
+	x.o.handler = NULL;
+	x.o.sink = sink_event;
+	x.o.sink_ctx = &sk;
+	x.o.pace = pace_rate(100);
+	start = x.clock.now;
+	assert_int_equal(ev_consumer_new(&x.c, &x.o, &err), 0);
+	assert_int_equal(ev_consumer_run(x.c, &no_stop, &err), 0);
+	assert_int_equal(sk.n, 10);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(sk.at[i] - start, 10 * i);
+	ev_consumer_free(x.c);
+	x.c = NULL;
+	ev_pace_free(x.o.pace);
+	fx_free(&x);
+
+	/* 25 ms each at 100/s: every event is due by the time the one
+	 * before is done, none waits, and the schedule stays where it
+	 * was */
+	fx_setup(&x, ten, 10);
+	memset(&sk, 0, sizeof(sk));
+	sk.fail_at = -1;
+	sk.clock = &x.clock;
+	sk.cost = 25;
+	x.o.cmd = NULL;
+	x.o.handler = NULL;
+	x.o.sink = sink_event;
+	x.o.sink_ctx = &sk;
+	x.o.pace = pace_rate(100);
+	start = x.clock.now;
+	assert_int_equal(ev_consumer_new(&x.c, &x.o, &err), 0);
+	assert_int_equal(ev_consumer_run(x.c, &no_stop, &err), 0);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(sk.at[i] - start, 25 * i);
+	assert_int_equal(x.clock.slept, 0);
+	ev_pace_free(x.o.pace);
+	fx_free(&x);
+}
+
+/* Handler runs start when their events are due, in slices that keep
+ * the loop going. */
+static void test_paced_handlers(void **state)
+{
+	struct fx x;
+	int i;
+	int64_t start;
+
+	(void)state;
+	fx_setup(&x, ten, 10);
+	x.o.pace = pace_rate(4); /* 250 ms apart */
+	x.o.parallel = 4;
+	start = x.clock.now;
+	assert_int_equal(fx_run(&x), 0);
+	assert_int_equal(x.fake.nruns, 10);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(x.fake.runs[i].offset, i);
+		assert_int_equal(x.fake.runs[i].start - start, 250 * i);
+	}
+	assert_int_equal(ev_group_get(x.grp)->next, 10);
+	ev_pace_free(x.o.pace);
+	fx_free(&x);
+}
+
+static volatile sig_atomic_t stop_in_sleep;
+static int64_t stop_after;
+
+static void stopping_sleep(void *ctx, int64_t ms)
+{
+	fc_sleep(ctx, ms);
+	if (((struct fclock *)ctx)->slept >= stop_after)
+		stop_in_sleep = 1;
+}
+
+/* A stop while an event waits to be due leaves it undelivered, and the
+ * position (and the group) before it. */
+static void test_stop_while_paced(void **state)
+{
+	struct fx x;
+	struct sink sk;
+	struct ev_error err;
+
+	(void)state;
+	fx_setup(&x, ten, 10);
+	memset(&sk, 0, sizeof(sk));
+	sk.fail_at = -1;
+	x.o.cmd = NULL;
+	x.o.handler = NULL;
+	x.o.sink = sink_event;
+	x.o.sink_ctx = &sk;
+	x.o.pace = pace_rate(1);
+	x.evclock.sleep_ms = stopping_sleep;
+	stop_in_sleep = 0;
+	stop_after = 2500; /* while event 3 waits */
+	assert_int_equal(ev_consumer_new(&x.c, &x.o, &err), 0);
+	assert_int_equal(ev_consumer_run(x.c, &stop_in_sleep, &err), 0);
+	assert_int_equal(sk.n, 3);
+	assert_int_equal(ev_consumer_stats(x.c)->position, 3);
+	assert_int_equal(ev_group_get(x.grp)->next, 3);
+	ev_pace_free(x.o.pace);
+	fx_free(&x);
+}
+
+/* Marks go into the event every sink gets: a callback's and a
+ * handler's. */
+static void test_marks(void **state)
+{
+	static volatile sig_atomic_t no_stop;
+	static const struct ev_mark mark = {"R1", 1736500000000000000LL};
+	struct fx x;
+	struct sink sk;
+	struct ev_error err;
+	int i;
+
+	(void)state;
+	fx_setup(&x, five, 5);
+	memset(&sk, 0, sizeof(sk));
+	sk.fail_at = -1;
+	x.o.cmd = NULL;
+	x.o.handler = NULL;
+	x.o.sink = sink_event;
+	x.o.sink_ctx = &sk;
+	x.o.mark = &mark;
+	assert_int_equal(ev_consumer_new(&x.c, &x.o, &err), 0);
+	assert_int_equal(ev_consumer_run(x.c, &no_stop, &err), 0);
+	assert_int_equal(sk.n, 5);
+	assert_int_equal(sk.marked, 5);
+	assert_int_equal(sk.offsets[4], 4);
+	fx_free(&x);
+
+	fx_setup(&x, five, 5);
+	x.o.mark = &mark;
+	assert_int_equal(fx_run(&x), 0);
+	assert_int_equal(x.fake.nruns, 5);
+	for (i = 0; i < 5; i++)
+		assert_true(x.fake.runs[i].marked);
+	fx_free(&x);
+}
+
+struct ticks {
+	int n;
+	uint64_t last_handled;
+};
+
+static void on_tick(void *ctx, const struct ev_consumer_stats *st)
+{
+	struct ticks *t = ctx;
+
+	t->n++;
+	t->last_handled = st->handled;
+}
+
+/* Progress while paced: at most every tick_ms. */
+static void test_ticks(void **state)
+{
+	static volatile sig_atomic_t no_stop;
+	struct fx x;
+	struct sink sk;
+	struct ticks tk = {0, 0};
+	struct ev_error err;
+
+	(void)state;
+	fx_setup(&x, ten, 10);
+	memset(&sk, 0, sizeof(sk));
+	sk.fail_at = -1;
+	x.o.cmd = NULL;
+	x.o.handler = NULL;
+	x.o.sink = sink_event;
+	x.o.sink_ctx = &sk;
+	x.o.pace = pace_rate(2); /* 4.5 s in all */
+	x.o.tick = on_tick;
+	x.o.tick_ctx = &tk;
+	x.o.tick_ms = 1000;
+	assert_int_equal(ev_consumer_new(&x.c, &x.o, &err), 0);
+	assert_int_equal(ev_consumer_run(x.c, &no_stop, &err), 0);
+	assert_in_range(tk.n, 4, 5);
+	assert_in_range(tk.last_handled, 8, 9);
+	ev_pace_free(x.o.pace);
+	fx_free(&x);
+}
+
 static void test_bad_options(void **state)
 {
 	struct ev_consumer_opts o;
@@ -792,6 +1018,12 @@ static void test_bad_options(void **state)
 	(void)state;
 	ev_consumer_opts_init(&o);
 	/* neither a scan nor a source */
+	assert_int_equal(ev_consumer_new(&c, &o, &err), EV_EUSAGE);
+	assert_null(c);
+	/* progress every 0 ms */
+	o.source = (ev_source_fn)1;
+	o.on_result = (ev_result_fn)1;
+	o.tick = (ev_tick_fn)1;
 	assert_int_equal(ev_consumer_new(&c, &o, &err), EV_EUSAGE);
 	assert_null(c);
 }
@@ -812,6 +1044,11 @@ int main(void)
 		cmocka_unit_test(test_grace_then_term_then_kill),
 		cmocka_unit_test(test_callback_sink),
 		cmocka_unit_test(test_item_source),
+		cmocka_unit_test(test_paced_sink_does_not_drift),
+		cmocka_unit_test(test_paced_handlers),
+		cmocka_unit_test(test_stop_while_paced),
+		cmocka_unit_test(test_marks),
+		cmocka_unit_test(test_ticks),
 		cmocka_unit_test(test_bad_options),
 	};
 
