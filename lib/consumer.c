@@ -117,15 +117,22 @@ static int deliver(struct ev_consumer *c, const struct ev_rec *rec,
 }
 
 /* Wait until due (paced), sleeping in slices so that progress goes on
- * and a stop is seen: 0 when due, 1 when stopped first. */
+ * and a stop is seen; what was delivered goes out first, so that a
+ * paced delivery is seen at its pace.  0 when due, 1 when stopped
+ * first, <0 when the flush failed. */
 static int wait_due(struct ev_consumer *c, int64_t due,
 		    volatile sig_atomic_t *stop)
 {
+	struct ev_error err;
 	int64_t now;
+	int flushed = 0, r;
 
 	while ((now = ev_jobs_now(c)) < due) {
 		if (*stop)
 			return 1;
+		if (!flushed && (r = flush_sink(c, &err)) != 0)
+			return ev_jobs_fail(c, r, &err);
+		flushed = 1;
 		ev_jobs_tick(c, now);
 		c->clock->sleep_ms(c->clock->ctx,
 				   due - now < 100 ? due - now : 100);
@@ -175,8 +182,10 @@ static int run_sync(struct ev_consumer *c, volatile sig_atomic_t *stop)
 				flush_sink(c, &ferr);
 				return ev_jobs_fail(c, r, &err);
 			}
-			if (due > 0 && wait_due(c, due, stop)) {
+			if (due > 0 && (r = wait_due(c, due, stop)) != 0) {
 				c->st.position = rec.offset; /* not yet due */
+				if (r < 0)
+					return r;
 				held = 1;
 				break;
 			}

@@ -1307,6 +1307,33 @@ int ev_consumer_run(struct ev_consumer *c, volatile sig_atomic_t *stop,
 const struct ev_consumer_stats *ev_consumer_stats(const struct ev_consumer *c);
 void ev_consumer_free(struct ev_consumer *c);
 
+/*
+ * Stored events appended to another log (evreplay --to-log), as a
+ * consumer's sink (ev_replay_sink, ev_replay_flush, ctx the struct
+ * ev_replay): each keeps its id, time, stream, key, meta and data, and
+ * its version, which must follow on from its stream's in the target
+ * (else EV_EAGAIN, "stream 'S' is at version 3, event has version 5")
+ * unless renumber; an id the target has within its dedupe window is not
+ * appended again.  An error names the offset in the source (named
+ * source) of the event it stopped at.  What a flush returns from is
+ * durable.
+ */
+struct ev_replay;
+struct ev_replay_stats {
+	uint64_t appended, duplicates; /* durable so far */
+};
+int ev_replay_open(struct ev_replay **out, struct ev_log *target,
+		   const char *source, int renumber, struct ev_error *err);
+int ev_replay_sink(void *ctx, const struct ev_rec *rec,
+		   const struct ev_event *ev, struct ev_error *err);
+int ev_replay_flush(void *ctx, struct ev_error *err);
+const struct ev_replay_stats *ev_replay_stats(const struct ev_replay *r);
+/* Flush and release; the first error (err may be NULL). */
+int ev_replay_close(struct ev_replay *r, struct ev_error *err);
+/* Remove the log at path and everything in it (a log this process made
+ * and that must not stay); EV_EUSAGE when it is not a log. */
+int ev_log_remove(const char *path, struct ev_error *err);
+
 /* Which letters evdlq's selectors pick (all must match). */
 struct ev_letter_select {
 	int have_offset; /* DLQ offsets from to to */

@@ -1,0 +1,805 @@
+/*
+ * evreplay - deliver the stored events of an evlog log again: to
+ * standard output, into another log, or through a handler, at full
+ * speed or paced.  See evreplay(1).
+ *
+ * The selection, delivery, pacing and marks are the library's (the
+ * scan, the consumer, struct ev_pace, struct ev_replay); this file reads
+ * the options, opens the logs in an order that leaves nothing behind
+ * when something is wrong, shows progress, and reports.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evlog.h"
+#include "fe.h"
+#include "feselect.h"
+
+static const char usage_short[] = "Usage: evreplay [options] LOG\n";
+
+static const char usage_long[] =
+	"Deliver the events of an evlog log again: to standard output, into\n"
+	"another log, or through a handler; at full speed or paced.\n"
+	"\n"
+	"Options:\n"
+	"      --backoff DURATION  first retry delay, doubling with jitter (1s)\n"
+	"      --backoff-max DURATION\n"
+	"                          longest retry delay (30s)\n"
+	"      --batch N           with --exec, up to N events per handler run\n"
+	"  -c, --create            with --to-log, create LOG2 if it does not\n"
+	"                          exist\n"
+	"      --category NAME     only streams NAME and NAME-*; may be repeated\n"
+	"      --color WHEN        colour pretty output: auto, always, never\n"
+	"      --dlq DLQLOG        with --exec and --group, dead-letter failed\n"
+	"                          events to DLQLOG (created if missing)\n"
+	"      --dlq-policy POLICY event, or stream: a dead letter parks the\n"
+	"                          later events of its stream too\n"
+	"      --exec CMD          run CMD (sh -c) per event, the event's JSON\n"
+	"                          on stdin: at-least-once delivery\n"
+	"      --from POS          start at OFFSET, start, end or @TIME\n"
+	"      --grace DURATION    on SIGINT/SIGTERM, let handlers finish this\n"
+	"                          long before killing them (10s)\n"
+	"      --group NAME        replay as consumer group NAME: resume after\n"
+	"                          its committed position and commit as it goes\n"
+	"  -h, --help              show this help and exit\n"
+	"      --mark NAME         set meta.replay to NAME and meta.replayedAt\n"
+	"                          to the time of the run in each event\n"
+	"                          (--to-log: on, with a generated NAME)\n"
+	"      --max-gap DURATION  with --speed, wait at most this long between\n"
+	"                          two events\n"
+	"  -n, --lines N           replay the last N (matching) events\n"
+	"      --no-progress       no progress display\n"
+	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack\n"
+	"      --on-failure ACTION after the last retry: stop (default), dlq or\n"
+	"                          skip\n"
+	"      --parallel N        with --exec, up to N handlers at once, never\n"
+	"                          two of one stream (1)\n"
+	"      --progress          show progress on stderr even when it is not\n"
+	"                          a terminal\n"
+	"      --rate RATE         deliver RATE events a second (100/s) or a\n"
+	"                          minute (30/m), steadily\n"
+	"      --renumber          with --to-log, number stream events afresh\n"
+	"                          after their stream's version in LOG2\n"
+	"      --retries N         retries of a failed handler run (3)\n"
+	"      --since TIME        only events at or after TIME\n"
+	"      --speed X           keep the time between events, divided by X\n"
+	"      --state-dir DIR     keep group state in DIR, not in the log\n"
+	"      --stream GLOB       only streams matching GLOB; may be repeated\n"
+	"      --stream-exact NAME only stream NAME, even one with *, ? or [\n"
+	"                          in it; may be repeated\n"
+	"      --template TPL      print TPL per event, e.g. '{offset} {type}'\n"
+	"      --timeout DURATION  a handler run that takes longer fails (none)\n"
+	"      --to POS            stop after OFFSET, or at the first event\n"
+	"                          later than @TIME\n"
+	"      --to-log LOG2       append the events to the log LOG2, keeping\n"
+	"                          their ids, times, streams and versions\n"
+	"      --type GLOB         only types matching GLOB; may be repeated\n"
+	"      --until TIME        only events at or before TIME\n"
+	"  -V, --version           show versions and exit\n"
+	"      --wait              wait for a group another consumer holds\n"
+	"      --where EXPR        only events where EXPR holds (evtail(1))\n"
+	"\n"
+	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
+	"On SIGINT or SIGTERM it stops, says where, and exits 0.\n"
+	"Exit status: 0 done, 1 a handler failed under --on-failure=stop,\n"
+	"64 usage, 65 damaged data or times --speed cannot use, 66 missing\n"
+	"log, 74 I/O error, 75 a version conflict in LOG2 or a busy group.\n"
+	"See evreplay(1).\n";
+
+enum {
+	OPT_COLOR = 256,
+	OPT_EXEC,
+	OPT_GROUP,
+	OPT_MARK,
+	OPT_MAX_GAP,
+	OPT_NO_PROGRESS,
+	OPT_PROGRESS,
+	OPT_RATE,
+	OPT_RENUMBER,
+	OPT_SPEED,
+	OPT_STATE_DIR,
+	OPT_TEMPLATE,
+	OPT_TO_LOG,
+	OPT_WAIT,
+};
+
+/* Sorted.  Upcasting's options (--check, --in-place, --on-error,
+ * --rewrite, --rewrite-to, --upcast) take their places here when they
+ * come. */
+static const struct option longopts[] = {
+	{"backoff", required_argument, NULL, FE_OPT_BACKOFF},
+	{"backoff-max", required_argument, NULL, FE_OPT_BACKOFF_MAX},
+	{"batch", required_argument, NULL, FE_OPT_BATCH},
+	{"category", required_argument, NULL, FE_OPT_CATEGORY},
+	{"color", required_argument, NULL, OPT_COLOR},
+	{"create", no_argument, NULL, 'c'},
+	{"dlq", required_argument, NULL, FE_OPT_DLQ},
+	{"dlq-policy", required_argument, NULL, FE_OPT_DLQ_POLICY},
+	{"exec", required_argument, NULL, OPT_EXEC},
+	{"from", required_argument, NULL, FE_OPT_FROM},
+	{"grace", required_argument, NULL, FE_OPT_GRACE},
+	{"group", required_argument, NULL, OPT_GROUP},
+	{"help", no_argument, NULL, 'h'},
+	{"lines", required_argument, NULL, 'n'},
+	{"mark", required_argument, NULL, OPT_MARK},
+	{"max-gap", required_argument, NULL, OPT_MAX_GAP},
+	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+	{"on-failure", required_argument, NULL, FE_OPT_ON_FAILURE},
+	{"output", required_argument, NULL, 'o'},
+	{"parallel", required_argument, NULL, FE_OPT_PARALLEL},
+	{"progress", no_argument, NULL, OPT_PROGRESS},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"renumber", no_argument, NULL, OPT_RENUMBER},
+	{"retries", required_argument, NULL, FE_OPT_RETRIES},
+	{"since", required_argument, NULL, FE_OPT_SINCE},
+	{"speed", required_argument, NULL, OPT_SPEED},
+	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	{"stream", required_argument, NULL, FE_OPT_STREAM},
+	{"stream-exact", required_argument, NULL, FE_OPT_STREAM_EXACT},
+	{"template", required_argument, NULL, OPT_TEMPLATE},
+	{"timeout", required_argument, NULL, FE_OPT_TIMEOUT},
+	{"to", required_argument, NULL, FE_OPT_TO},
+	{"to-log", required_argument, NULL, OPT_TO_LOG},
+	{"type", required_argument, NULL, FE_OPT_TYPE},
+	{"until", required_argument, NULL, FE_OPT_UNTIL},
+	{"version", no_argument, NULL, 'V'},
+	{"wait", no_argument, NULL, OPT_WAIT},
+	{"where", required_argument, NULL, FE_OPT_WHERE},
+	{NULL, 0, NULL, 0},
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* What the command line asks for. */
+struct opts {
+	struct fe_select sel;
+	struct fe_exec exec;
+	struct ev_consumer_opts con;
+	struct ev_template *tpl;
+	enum ev_out_format fmt;
+	const char *logpath, *color, *group, *state_dir, *to_log, *mark;
+	int wait, out_set, create, renumber;
+	int progress; /* -1: on a terminal; 0 off; 1 on */
+	int filtered; /* the total is an estimate */
+	struct ev_pace_opts pace;
+	int max_gap_set;
+};
+
+/* ------------------------------------------------------------ options */
+
+/* Output, target, pace and group options: 0, or an exit status. */
+static int other_option(int c, const char *arg, struct opts *o)
+{
+	struct ev_error err;
+
+	switch (c) {
+	case OPT_COLOR:
+		if (strcmp(arg, "auto") && strcmp(arg, "always") &&
+		    strcmp(arg, "never"))
+			return fe_usage_error(usage_short,
+					      "--color: '%s' is not auto, "
+					      "always or never",
+					      arg);
+		o->color = arg;
+		return 0;
+	case OPT_GROUP:
+		if (!ev_group_name_ok(arg))
+			return fe_usage_error(usage_short,
+					      "--group: '%s' is not a group "
+					      "name (letters, digits, '.', "
+					      "'_', '-')",
+					      arg);
+		o->group = arg;
+		return 0;
+	case OPT_MARK:
+		if (arg[0] == '\0')
+			return fe_usage_error(usage_short,
+					      "--mark: a replay name cannot be "
+					      "empty");
+		o->mark = arg;
+		return 0;
+	case OPT_MAX_GAP:
+		if (ev_duration_parse(arg, &o->pace.max_gap_ms) != 0 ||
+		    o->pace.max_gap_ms <= 0)
+			return fe_usage_error(usage_short,
+					      "--max-gap: '%s' is not a "
+					      "duration above 0 such as 500ms, "
+					      "2s or 1m",
+					      arg);
+		o->max_gap_set = 1;
+		return 0;
+	case 'o':
+		if (strcmp(arg, "json") == 0)
+			o->fmt = EV_OUT_JSON;
+		else if (strcmp(arg, "pretty") == 0)
+			o->fmt = EV_OUT_PRETTY;
+		else if (strcmp(arg, "cloudevents") == 0)
+			o->fmt = EV_OUT_CLOUDEVENTS;
+		else if (strcmp(arg, "msgpack") == 0)
+			o->fmt = EV_OUT_MSGPACK;
+		else
+			return fe_usage_error(usage_short,
+					      "--output: '%s' is not json, "
+					      "pretty, cloudevents or msgpack",
+					      arg);
+		o->out_set = 1;
+		return 0;
+	case OPT_RATE:
+	case OPT_SPEED:
+		if (o->pace.mode != 0)
+			return fe_usage_error(usage_short,
+					      "--rate and --speed cannot be "
+					      "combined");
+		if (c == OPT_RATE &&
+		    ev_pace_rate_parse(arg, &o->pace.rate, &err) != 0)
+			return fe_usage_error(usage_short, "--rate: %s",
+					      err.msg);
+		if (c == OPT_SPEED &&
+		    ev_pace_speed_parse(arg, &o->pace.speed, &err) != 0)
+			return fe_usage_error(usage_short, "--speed: %s",
+					      err.msg);
+		o->pace.mode = c == OPT_RATE ? EV_PACE_RATE : EV_PACE_SPEED;
+		return 0;
+	case OPT_TEMPLATE:
+		ev_template_free(o->tpl);
+		o->tpl = NULL;
+		if (ev_template_new(&o->tpl, arg, &err) != 0)
+			return err.code == EV_EUSAGE
+				       ? fe_usage_error(usage_short,
+							"--template: %s",
+							err.msg)
+				       : fe_oom();
+		return 0;
+	}
+	return 0;
+}
+
+/* -1 to go on, or an exit status. */
+static int parse_options(int argc, char **argv, struct opts *o)
+{
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "chn:o:V", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->create = 1;
+			continue;
+		case 'h':
+			fe_help(usage_short, usage_long);
+			return EV_EXIT_OK;
+		case 'V':
+			fe_version();
+			return EV_EXIT_OK;
+		case OPT_EXEC:
+			o->con.cmd = optarg;
+			continue;
+		case OPT_NO_PROGRESS:
+		case OPT_PROGRESS:
+			o->progress = c == OPT_PROGRESS;
+			continue;
+		case OPT_RENUMBER:
+			o->renumber = 1;
+			continue;
+		case OPT_STATE_DIR:
+			o->state_dir = optarg;
+			continue;
+		case OPT_TO_LOG:
+			o->to_log = optarg;
+			continue;
+		case OPT_WAIT:
+			o->wait = 1;
+			continue;
+		case OPT_COLOR:
+		case OPT_GROUP:
+		case OPT_MARK:
+		case OPT_MAX_GAP:
+		case 'o':
+		case OPT_RATE:
+		case OPT_SPEED:
+		case OPT_TEMPLATE:
+			r = other_option(c, optarg, o);
+			break;
+		case '?':
+		case ':':
+			return fe_usage_error(usage_short, NULL);
+		default:
+			if ((r = fe_select_option(&o->sel, c, optarg)) == -1 &&
+			    (r = fe_exec_option(&o->exec, c, optarg)) == -1)
+				return fe_usage_error(usage_short, NULL);
+			break;
+		}
+		if (r != 0)
+			return r;
+	}
+	if (optind >= argc)
+		return fe_usage_error(usage_short, "missing LOG operand");
+	if (optind + 1 < argc)
+		return fe_usage_error(usage_short, "unexpected operand '%s'",
+				      argv[optind + 1]);
+	o->logpath = argv[optind];
+	return -1;
+}
+
+/* The target: stdout, --to-log or --exec.  -1 to go on, or an exit
+ * status. */
+static int validate_target(struct opts *o)
+{
+	int stdout_opts = o->out_set || o->tpl != NULL || o->color != NULL;
+	int r;
+
+	if (o->tpl != NULL && o->out_set)
+		return fe_usage_error(
+			usage_short,
+			"--template and --output cannot be combined");
+	if (o->tpl != NULL)
+		o->fmt = EV_OUT_TEMPLATE;
+	if ((o->to_log != NULL) + (o->con.cmd != NULL) + stdout_opts > 1)
+		return fe_usage_error(usage_short,
+				      "--to-log, --exec and --output, "
+				      "--template or --color are different "
+				      "targets: choose one");
+	if (o->to_log == NULL && (o->create || o->renumber))
+		return fe_usage_error(usage_short,
+				      "--create and --renumber need --to-log");
+	if ((r = fe_exec_check(&o->exec)) != -1)
+		return r;
+	if (o->exec.dlq != NULL && o->group == NULL)
+		return fe_usage_error(usage_short,
+				      "--dlq needs --group: dead letters name "
+				      "the group that gave up on them");
+	return -1;
+}
+
+/* The options together: -1 to go on, or an exit status. */
+static int validate(struct opts *o)
+{
+	struct ev_scan_opts *so = &o->sel.scan;
+	int r;
+
+	if ((r = validate_target(o)) != -1)
+		return r;
+	if (o->max_gap_set && o->pace.mode != EV_PACE_SPEED)
+		return fe_usage_error(usage_short, "--max-gap needs --speed");
+	if ((r = fe_select_check_last(&o->sel)) != -1)
+		return r;
+	if (o->group != NULL && so->last_set)
+		return fe_usage_error(usage_short,
+				      "--group cannot be combined with -n");
+	if (o->group == NULL && (o->state_dir != NULL || o->wait))
+		return fe_usage_error(usage_short,
+				      "--state-dir and --wait need --group");
+	if ((r = fe_select_finish(&o->sel)) != -1)
+		return r;
+	o->filtered = o->sel.ntypes > 0 || o->sel.nstreams > 0 ||
+		      o->sel.ncategories > 0 ||
+		      ev_filter_needs_event(o->sel.flt) ||
+		      so->to.kind == EV_POS_TIME;
+	if (o->progress == -1)
+		o->progress = isatty(STDERR_FILENO);
+	return -1;
+}
+
+/* ------------------------------------------------------------ progress */
+
+struct progress {
+	int on;
+	uint64_t start, end; /* the offsets the replay spans */
+	int estimate;	     /* a filter: the total is a guess */
+	struct timespec t0;
+	size_t width; /* of the line shown, to erase it */
+};
+
+static double since_start(const struct progress *p)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - p->t0.tv_sec) +
+	       (double)(t.tv_nsec - p->t0.tv_nsec) / 1e9;
+}
+
+/* "1,234/10,000 events (12%), 2,000/s, 4s left": with a filter, the
+ * total is the events done so far over the part of the log read. */
+static void show_progress(void *ctx, const struct ev_consumer_stats *st)
+{
+	struct progress *p = ctx;
+	uint64_t done = st->handled + st->dead_lettered + st->skipped;
+	uint64_t span = p->end > p->start ? p->end - p->start : 0;
+	uint64_t read = st->position > p->start ? st->position - p->start : 0;
+	double secs = since_start(p), rate = secs > 0 ? done / secs : 0;
+	double total = (double)span, pct;
+	char b1[32], b2[32], b3[32], eta[32] = "", line[200];
+	int n;
+
+	if (p->estimate)
+		total = read > 0 ? (double)done * span / read : 0;
+	if (total < done)
+		total = done;
+	pct = span > 0 ? 100.0 * read / span : 100;
+	if (pct > 100)
+		pct = 100;
+	if (rate > 0 && total > done)
+		ev_age_format(0,
+			      (ev_time_t)((total - done) / rate * 1e9 < 9e18
+						  ? (total - done) / rate * 1e9
+						  : 9e18),
+			      eta, sizeof(eta));
+	n = snprintf(line, sizeof(line),
+		     "%s: %s/%s%s events (%.0f%%), %s/s%s%s", fe_progname,
+		     ev_commas(done, b1), p->estimate ? "~" : "",
+		     ev_commas((uint64_t)total, b2), pct,
+		     ev_commas((uint64_t)rate, b3), eta[0] ? ", " : "",
+		     eta[0] ? eta : "");
+	if (eta[0])
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " left");
+	fprintf(stderr, "\r%s%*s", line,
+		p->width > (size_t)n ? (int)(p->width - (size_t)n) : 0, "");
+	fflush(stderr);
+	p->width = (size_t)n;
+}
+
+/* Erase the progress line, so that what follows starts clean. */
+static void end_progress(struct progress *p)
+{
+	if (!p->on || p->width == 0)
+		return;
+	fprintf(stderr, "\r%*s\r", (int)p->width, "");
+	fflush(stderr);
+	p->width = 0;
+}
+
+/* ------------------------------------------------------------ targets */
+
+/* Is path the log being replayed (the same directory, whatever its
+ * name), or the directory of the segment file being replayed? */
+static int same_log(const char *path, const char *logpath)
+{
+	struct stat a, b;
+	char *dup, *dir;
+	int same;
+
+	if (stat(path, &a) != 0 || stat(logpath, &b) != 0)
+		return 0;
+	if (S_ISREG(b.st_mode)) {
+		if ((dup = strdup(logpath)) == NULL)
+			return 0;
+		dir = dirname(dup);
+		same = stat(dir, &b) == 0 && a.st_dev == b.st_dev &&
+		       a.st_ino == b.st_ino;
+		free(dup);
+		return same;
+	}
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* The log --to-log names, opened when it exists (so that anything wrong
+ * with it stops us before the group is taken).  0, or an exit status. */
+static int open_target(struct opts *o, struct ev_log **log)
+{
+	struct ev_error err;
+	struct stat st;
+	int r;
+
+	if (same_log(o->to_log, o->logpath)) {
+		fe_warn("--to-log: '%s' is the log being replayed ('%s')",
+			o->to_log, o->logpath);
+		fprintf(stderr, "%s: replay into another log\n", fe_progname);
+		return EV_EXIT_USAGE;
+	}
+	if (lstat(o->to_log, &st) != 0 && errno == ENOENT) {
+		if (o->create)
+			return 0; /* made once the source is open */
+		fe_warn("--to-log: no log at '%s'", o->to_log);
+		fe_warn("use -c/--create to create it, or 'evctl init %s'",
+			o->to_log);
+		return EV_EXIT_NOINPUT;
+	}
+	if ((r = ev_log_open(log, o->to_log, &err)) != 0)
+		return fe_reportf(&err, "--to-log");
+	if (ev_log_get_config(*log)->dead_letters) {
+		fe_warn("--to-log: '%s' is a dead-letter log", o->to_log);
+		return EV_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Create the --to-log log: 0, or an exit status. */
+static int create_target(struct opts *o, struct ev_log **log)
+{
+	struct ev_error err;
+
+	if (ev_log_create(o->to_log, NULL, &err) != 0 ||
+	    ev_log_open(log, o->to_log, &err) != 0)
+		return fe_reportf(&err, "--to-log");
+	return 0;
+}
+
+/* A name for the marks of a replay into a log: "replay-" and the time
+ * of the run, to the second. */
+static void generated_name(ev_time_t at, char out[64])
+{
+	char t[40];
+
+	ev_time_format(at, t);
+	snprintf(out, 64, "replay-%.19sZ", t);
+}
+
+/* ------------------------------------------------------------ delivery */
+
+struct run {
+	struct opts *o;
+	struct fe_input in;
+	struct ev_scan *scan;
+	struct ev_log *target;
+	int target_new;
+	struct ev_replay *rp;
+	struct ev_output *out;
+	struct ev_pace *pace;
+	struct ev_mark mark;
+	char name[64];
+	struct progress prog;
+};
+
+/* The exit status for how the consumer ended. */
+static int outcome(struct run *u, int r, struct ev_error *err)
+{
+	if (r == 0)
+		return EV_EXIT_OK;
+	if (u->out != NULL && ev_output_errno(u->out) == EPIPE)
+		return EV_EXIT_OK; /* the reader went away: a normal end */
+	if (u->rp != NULL && err->code == EV_EAGAIN) {
+		r = fe_reportf(err, "--to-log '%s'", u->o->to_log);
+		fe_warn("use --renumber to give them the versions that follow "
+			"in '%s'",
+			u->o->to_log);
+		return r;
+	}
+	if (u->rp != NULL)
+		return fe_reportf(err, "--to-log '%s'", u->o->to_log);
+	return fe_report(err);
+}
+
+/* Where a stopped replay stands, and how to go on from there. */
+static void report_stop(struct run *u, const struct ev_consumer_stats *st)
+{
+	if (u->o->group != NULL)
+		fe_warn("stopped before offset %llu; group '%s' resumes there",
+			(unsigned long long)st->position, u->o->group);
+	else
+		fe_warn("stopped before offset %llu; resume with --from %llu",
+			(unsigned long long)st->position,
+			(unsigned long long)st->position);
+}
+
+static void summary(struct run *u, const struct ev_consumer_stats *st)
+{
+	char b1[32], b2[32], b3[32];
+	const struct ev_replay_stats *rs;
+
+	if (st->dead_lettered > 0 || st->skipped > 0)
+		fe_warn("%s handled, %s dead-lettered, %s skipped",
+			ev_commas(st->handled, b1),
+			ev_commas(st->dead_lettered, b2),
+			ev_commas(st->skipped, b3));
+	if (u->rp != NULL && u->prog.on) {
+		rs = ev_replay_stats(u->rp);
+		fe_warn("%s %s appended to '%s', %s already there",
+			ev_commas(rs->appended, b1),
+			ev_plural(rs->appended, "event", "events"),
+			u->o->to_log, ev_commas(rs->duplicates, b2));
+	}
+}
+
+/* The sink: 0, or an exit status. */
+static int set_sink(struct run *u, struct ev_error *err)
+{
+	struct opts *o = u->o;
+	int r;
+
+	if (o->to_log != NULL) {
+		if ((r = ev_replay_open(&u->rp, u->target, o->logpath,
+					o->renumber, err)) != 0)
+			return fe_reportf(err, "--to-log '%s'", o->to_log);
+		o->con.sink = ev_replay_sink;
+		o->con.flush = ev_replay_flush;
+		o->con.sink_ctx = u->rp;
+		o->con.sink_needs_event = 1;
+		return 0;
+	}
+	if (o->con.cmd != NULL) {
+		if (u->in.dlqlog != NULL)
+			ev_log_set_notice(u->in.dlqlog, fe_warning, NULL);
+		o->con.dlq = u->in.dlqlog;
+		return 0;
+	}
+	r = ev_output_new(&u->out, STDOUT_FILENO, o->fmt, o->tpl,
+			  o->fmt == EV_OUT_PRETTY && fe_color(o->color, stdout),
+			  err);
+	if (r != 0)
+		return fe_report(err);
+	ev_output_set_position(u->out, ev_scan_start(u->scan));
+	o->con.output = u->out;
+	return 0;
+}
+
+/* Deliver the scan: an exit status. */
+static int deliver(struct run *u)
+{
+	struct opts *o = u->o;
+	struct ev_consumer *con = NULL;
+	const struct ev_consumer_stats *st;
+	struct ev_error err, err2;
+	int rc, r, r2;
+
+	o->con.scan = u->scan;
+	o->con.group = u->in.grp;
+	o->con.log = u->in.log;
+	o->con.log_name = o->logpath;
+	o->con.notice = fe_notice;
+	o->con.pace = u->pace;
+	if (o->mark != NULL)
+		o->con.mark = &u->mark;
+	if (u->prog.on) {
+		o->con.tick = show_progress;
+		o->con.tick_ctx = &u->prog;
+		o->con.tick_ms = 100; /* at most 10 updates a second */
+	}
+	if ((rc = set_sink(u, &err)) != 0)
+		return rc;
+	fe_on_stop(on_signal);
+	if ((r = ev_consumer_new(&con, &o->con, &err)) != 0) {
+		rc = fe_report(&err);
+		goto out;
+	}
+	r = ev_consumer_run(con, &stop_requested, &err);
+	if (u->out != NULL && ev_output_errno(u->out) == 0 &&
+	    (r2 = ev_output_end(u->out, &err2)) != 0 && r == 0) {
+		r = r2;
+		err = err2;
+	}
+	if (u->rp != NULL && (r2 = ev_replay_flush(u->rp, &err2)) != 0 &&
+	    r == 0) {
+		r = r2;
+		err = err2;
+	}
+	st = ev_consumer_stats(con);
+	if (u->prog.on && r == 0)
+		show_progress(&u->prog, st);
+	end_progress(&u->prog);
+	rc = outcome(u, r, &err);
+	summary(u, st);
+	if (rc == 0 && st->failed)
+		rc = EV_EXIT_FAILURE;
+	if (stop_requested)
+		report_stop(u, st);
+out:
+	ev_consumer_free(con);
+	return rc;
+}
+
+/* What the progress display counts from, and to. */
+static void set_progress(struct run *u)
+{
+	struct opts *o = u->o;
+	const struct ev_pos *to = &o->sel.scan.to;
+
+	u->prog.on = o->progress;
+	u->prog.estimate = o->filtered;
+	u->prog.start = ev_scan_start(u->scan);
+	u->prog.end = ev_reader_end_offset(u->in.rd);
+	if (to->kind == EV_POS_OFFSET && to->offset + 1 < u->prog.end)
+		u->prog.end = to->offset + 1;
+	clock_gettime(CLOCK_MONOTONIC, &u->prog.t0);
+}
+
+/* Open the source (and group), the target, the scan: 0, or an exit
+ * status. */
+static int open_all(struct run *u)
+{
+	struct opts *o = u->o;
+	struct ev_scan_opts *so = &o->sel.scan;
+	struct ev_error err;
+	int r;
+
+	if (o->to_log != NULL && (r = open_target(o, &u->target)) != 0)
+		return r;
+	u->in.path = o->logpath;
+	u->in.group = o->group;
+	u->in.state_dir = o->state_dir;
+	u->in.wait = o->wait;
+	u->in.dlq = o->con.cmd != NULL ? o->exec.dlq : NULL;
+	if ((r = fe_input_open(&u->in, usage_short)) != 0)
+		return r;
+	fe_select_explain(&o->sel, u->in.log, o->logpath);
+	fe_select_scan(&o->sel, o->logpath);
+	so->group = u->in.grp;
+	/* the JSON fast path unless the events are needed */
+	so->decode = o->con.cmd != NULL || o->to_log != NULL ||
+		     o->mark != NULL || o->pace.mode == EV_PACE_SPEED ||
+		     o->fmt != EV_OUT_JSON;
+	if ((r = ev_scan_open(&u->scan, u->in.log, u->in.rd, so, &err)) != 0)
+		return fe_report(&err);
+	if (o->pace.mode != 0 &&
+	    (r = ev_pace_new(&u->pace, &o->pace, &err)) != 0)
+		return fe_report(&err);
+	if (o->to_log != NULL && u->target == NULL) {
+		if ((r = create_target(o, &u->target)) != 0)
+			return r;
+		u->target_new = 1;
+	}
+	return 0;
+}
+
+static int run(struct opts *o)
+{
+	struct run u;
+	struct ev_error err;
+	uint64_t appended;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	u.o = o;
+	u.mark.at = ev_now();
+	if (o->mark == NULL && o->to_log != NULL) {
+		generated_name(u.mark.at, u.name);
+		o->mark = u.name;
+	}
+	u.mark.name = o->mark;
+	if ((rc = open_all(&u)) == 0) {
+		set_progress(&u);
+		rc = deliver(&u);
+	}
+	appended = u.rp != NULL ? ev_replay_stats(u.rp)->appended : 0;
+	if (u.rp != NULL && ev_replay_close(u.rp, &err) != 0 && rc == 0)
+		rc = fe_reportf(&err, "--to-log '%s'", o->to_log);
+	/* a log we made and put nothing in does not stay behind */
+	if (u.target_new && rc != 0 && appended == 0) {
+		ev_log_close(u.target);
+		u.target = NULL;
+		if (ev_log_remove(o->to_log, &err) != 0)
+			fe_report(&err);
+	}
+	ev_log_close(u.target);
+	ev_pace_free(u.pace);
+	ev_output_free(u.out);
+	ev_scan_free(u.scan);
+	fe_input_close(&u.in);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	int rc;
+
+	fe_init(argv);
+	memset(&o, 0, sizeof(o));
+	ev_consumer_opts_init(&o.con);
+	fe_exec_init(&o.exec, usage_short, &o.con);
+	o.fmt = EV_OUT_JSON;
+	o.progress = -1;
+	if ((rc = fe_select_init(&o.sel, usage_short)) != 0)
+		return rc;
+	rc = parse_options(argc, argv, &o);
+	if (rc == -1)
+		rc = validate(&o);
+	if (rc == -1)
+		rc = run(&o);
+	fe_select_free(&o.sel);
+	ev_template_free(o.tpl);
+	return rc;
+}
