@@ -420,7 +420,8 @@ static void show_progress(void *ctx, const struct ev_consumer_stats *st)
 	uint64_t done = st->handled + st->dead_lettered + st->skipped;
 	uint64_t span = p->end > p->start ? p->end - p->start : 0;
 	uint64_t read = st->position > p->start ? st->position - p->start : 0;
-	double secs = since_start(p), rate = secs > 0 ? done / secs : 0;
+	/* a rate from the first instants says little */
+	double secs = since_start(p), rate = secs >= 0.5 ? done / secs : 0;
 	double total = (double)span, pct;
 	char b1[32], b2[32], b3[32], eta[32] = "", line[200];
 	int n;
@@ -438,14 +439,15 @@ static void show_progress(void *ctx, const struct ev_consumer_stats *st)
 						  ? (total - done) / rate * 1e9
 						  : 9e18),
 			      eta, sizeof(eta));
-	n = snprintf(line, sizeof(line),
-		     "%s: %s/%s%s events (%.0f%%), %s/s%s%s", fe_progname,
-		     ev_commas(done, b1), p->estimate ? "~" : "",
-		     ev_commas((uint64_t)total, b2), pct,
-		     ev_commas((uint64_t)rate, b3), eta[0] ? ", " : "",
-		     eta[0] ? eta : "");
+	n = snprintf(line, sizeof(line), "%s: %s/%s%s events (%.0f%%)",
+		     fe_progname, ev_commas(done, b1), p->estimate ? "~" : "",
+		     ev_commas((uint64_t)total, b2), pct);
+	if (rate > 0)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, ", %s/s",
+			      ev_commas((uint64_t)rate, b3));
 	if (eta[0])
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " left");
+		n += snprintf(line + n, sizeof(line) - (size_t)n, ", %s left",
+			      eta);
 	fprintf(stderr, "\r%s%*s", line,
 		p->width > (size_t)n ? (int)(p->width - (size_t)n) : 0, "");
 	fflush(stderr);
@@ -595,13 +597,13 @@ static void summary(struct run *u, const struct ev_consumer_stats *st)
 			ev_commas(st->handled, b1),
 			ev_commas(st->dead_lettered, b2),
 			ev_commas(st->skipped, b3));
-	if (u->rp != NULL && u->prog.on) {
-		rs = ev_replay_stats(u->rp);
-		fe_warn("%s %s appended to '%s', %s already there",
+	/* as evpub says it: only when some were there already, or when
+	 * progress was shown */
+	rs = u->rp != NULL ? ev_replay_stats(u->rp) : NULL;
+	if (rs != NULL && (rs->duplicates > 0 || u->prog.on))
+		fe_warn("%s appended, %s duplicate",
 			ev_commas(rs->appended, b1),
-			ev_plural(rs->appended, "event", "events"),
-			u->o->to_log, ev_commas(rs->duplicates, b2));
-	}
+			ev_commas(rs->duplicates, b2));
 }
 
 /* The sink: 0, or an exit status. */

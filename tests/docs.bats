@@ -13,7 +13,7 @@
 
 load helper
 
-TOOLS="evpub evtail evctl evdlq"
+TOOLS="evpub evtail evctl evdlq evreplay"
 # the tools with commands: evctl init LOG, evdlq ls DLQ ...
 CMD_TOOLS="evctl evdlq"
 
@@ -376,6 +376,10 @@ check_getopt() {
 	check_getopt evtail
 }
 
+@test "evreplay: --help names exactly the options its getopt table takes" {
+	check_getopt evreplay
+}
+
 @test "evctl: --help names exactly the options its getopt tables take, command by command" {
 	check_getopt evctl
 }
@@ -390,6 +394,10 @@ check_getopt() {
 
 @test "evtail: --help and the man page SYNOPSIS name the same options" {
 	check_man_synopsis evtail
+}
+
+@test "evreplay: --help and the man page SYNOPSIS name the same options" {
+	check_man_synopsis evreplay
 }
 
 @test "evctl: --help and the man page SYNOPSIS name the same options, command by command" {
@@ -408,6 +416,10 @@ check_getopt() {
 	check_man_options evtail
 }
 
+@test "evreplay: --help and the man page OPTIONS name the same options" {
+	check_man_options evreplay
+}
+
 @test "evctl: --help and the man page OPTIONS name the same options, command by command" {
 	check_man_options evctl
 }
@@ -422,6 +434,10 @@ check_getopt() {
 
 @test "evtail: --help and the bash completion name the same options" {
 	check_completion bash evtail
+}
+
+@test "evreplay: --help and the bash completion name the same options" {
+	check_completion bash evreplay
 }
 
 @test "evctl: --help and the bash completion name the same options, command by command" {
@@ -440,6 +456,10 @@ check_getopt() {
 	check_completion zsh evtail
 }
 
+@test "evreplay: --help and the zsh completion name the same options" {
+	check_completion zsh evreplay
+}
+
 @test "evctl: --help and the zsh completion name the same options, command by command" {
 	check_completion zsh evctl
 }
@@ -454,6 +474,10 @@ check_getopt() {
 
 @test "evtail: --help and the fish completion name the same options" {
 	check_completion fish evtail
+}
+
+@test "evreplay: --help and the fish completion name the same options" {
+	check_completion fish evreplay
 }
 
 @test "evctl: --help and the fish completion name the same options, command by command" {
@@ -531,6 +555,13 @@ check_values() {
 	check_values evtail --dlq-policy 'event stream'
 }
 
+@test "completions offer the values --help names for evreplay --output, --color, --on-failure and --dlq-policy" {
+	check_values evreplay --output 'json pretty cloudevents msgpack'
+	check_values evreplay --color 'auto always never'
+	check_values evreplay --on-failure 'stop dlq skip'
+	check_values evreplay --dlq-policy 'event stream'
+}
+
 @test "completions offer the values --help names for evctl init --sync" {
 	check_values evctl --sync 'batch none' init
 }
@@ -559,7 +590,7 @@ check_values() {
 	done
 }
 
-@test "bash completion offers directories for LOG, DLQ and evtail --dlq" {
+@test "bash completion offers directories for LOG, DLQ, evtail --dlq and evreplay --to-log" {
 	mkdir -p logs/a.evlog other
 	touch logs/file
 	run bash_values evctl info logs/
@@ -569,6 +600,12 @@ check_values() {
 	assert_status 0
 	assert_stdout "logs/a.evlog"
 	run bash_values evtail --group g --exec true --dlq logs/
+	assert_status 0
+	assert_stdout "logs/a.evlog"
+	run bash_values evreplay --to-log logs/
+	assert_status 0
+	assert_stdout "logs/a.evlog"
+	run bash_values evreplay -c --to-log logs/a.evlog logs/
 	assert_status 0
 	assert_stdout "logs/a.evlog"
 	run bash_values evdlq ls --type 'Order*' logs/
