@@ -14,7 +14,11 @@ load helper
 		share/man/man5/evlog.5 \
 		share/bash-completion/completions/evpub \
 		share/zsh/site-functions/_evtail \
-		share/fish/vendor_completions.d/evctl.fish; do
+		share/fish/vendor_completions.d/evctl.fish \
+		bin/evreplay share/man/man1/evreplay.1 \
+		share/bash-completion/completions/evreplay \
+		share/zsh/site-functions/_evreplay \
+		share/fish/vendor_completions.d/evreplay.fish; do
 		[ -f "$T/root/usr/$f" ] || { echo "missing $f" >&2; return 1; }
 	done
 	[ -x "$T/root/usr/bin/evpub" ]
