@@ -384,12 +384,15 @@ static int validate(struct opts *o)
 				      "--state-dir and --wait need --group");
 	if ((r = fe_select_finish(&o->sel)) != -1)
 		return r;
-	o->filtered = o->sel.ntypes > 0 || o->sel.nstreams > 0 ||
-		      o->sel.ncategories > 0 ||
-		      ev_filter_needs_event(o->sel.flt) ||
-		      so->to.kind == EV_POS_TIME;
+	o->filtered =
+		o->sel.ntypes > 0 || o->sel.nstreams > 0 ||
+		o->sel.ncategories > 0 || ev_filter_needs_event(o->sel.flt) ||
+		so->to.kind == EV_POS_TIME || so->from.kind == EV_POS_TIME;
+	/* on a terminal, unless the events go to that terminal too */
 	if (o->progress == -1)
-		o->progress = isatty(STDERR_FILENO);
+		o->progress = isatty(STDERR_FILENO) &&
+			      (o->to_log != NULL || o->con.cmd != NULL ||
+			       !isatty(STDOUT_FILENO));
 	return -1;
 }
 

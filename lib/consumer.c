@@ -262,6 +262,8 @@ static int run_handlers(struct ev_consumer *c, volatile sig_atomic_t *stop)
 	free(d);
 	if (c->stopping)
 		ev_jobs_report_unfinished(c);
+	if (c->held_rc != 0 && !c->stopping)
+		ev_jobs_fail(c, c->held_rc, &c->held_err);
 	c->st.position = ev_jobs_handled_upto(c);
 	return c->rc;
 }

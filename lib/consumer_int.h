@@ -89,6 +89,11 @@ struct ev_consumer {
 	struct ev_buf marked; /* the marked record */
 	struct ev_event mev;  /* ... decoded */
 	int64_t last_tick;
+	/* an event that cannot be paced or marked: the error waits until the
+	 * events before it are done, and the position stays at it */
+	int held_rc;
+	struct ev_error held_err;
+	uint64_t held_at;
 	int rc; /* the first error */
 	struct ev_error err;
 };

@@ -292,8 +292,12 @@ static int add_record(struct ev_consumer *c, struct ev_rec *rec,
 	if (it == NULL)
 		goto oom;
 	if ((r = ev_jobs_prepare(c, rec, &ev, &it->due, &err)) != 0) {
+		/* raised once the events before it are done (run_handlers) */
 		ev_jobs_item_free(it);
-		return ev_jobs_fail(c, r, &err);
+		c->held_rc = r;
+		c->held_err = err;
+		c->held_at = rec->offset;
+		return 0;
 	}
 	if (ev_buf_append(&it->rec, rec->p, rec->n) != 0)
 		goto oom;
@@ -360,6 +364,8 @@ uint64_t ev_jobs_handled_upto(struct ev_consumer *c)
 	ev_jobs_trim_window(c);
 	if (ev_jobs_live(c))
 		return c->win[c->head]->offset;
+	if (c->held_rc != 0)
+		return c->held_at; /* not delivered */
 	return c->o.scan != NULL ? ev_scan_position(c->o.scan) : 0;
 }
 
@@ -884,6 +890,10 @@ int ev_jobs_fill(struct ev_consumer *c, int *reading)
 	ev_jobs_trim_window(c);
 	while (*reading && c->rc == 0 && !c->st.failed &&
 	       ev_jobs_live(c) < c->limit) {
+		if (c->held_rc != 0) {
+			*reading = 0; /* nothing after a held error */
+			return 0;
+		}
 		if (c->o.scan == NULL) {
 			memset(&in, 0, sizeof(in));
 			r = c->o.source(c->o.source_ctx, &in, &err);

@@ -787,7 +787,15 @@ evreplay: replay these events with --rate instead"
 	script -qec "evreplay --rate 20/s a.evlog >/dev/null" /dev/null >tty.out
 	grep -q "events (" tty.out
 	script -qec "evreplay --no-progress --rate 20/s a.evlog >/dev/null" /dev/null >tty2.out
-	! grep -q "events (" tty2.out
+	run grep -c "events (" tty2.out
+	assert_stdout 0
+	# events shown on the terminal are not mixed with a progress line
+	script -qec "evreplay --rate 20/s a.evlog" /dev/null >tty3.out
+	run grep -c "events (" tty3.out
+	assert_stdout 0
+	grep -q '"id":"e5"' tty3.out
+	script -qec "evreplay --progress --rate 20/s a.evlog" /dev/null >tty4.out
+	grep -q "events (" tty4.out
 }
 
 # ------------------------------------------------------------ interruption

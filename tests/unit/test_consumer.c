@@ -967,6 +967,37 @@ static void test_marks(void **state)
 	fx_free(&x);
 }
 
+/* Times that go backwards, paced by speed: the handlers get the events
+ * before, then the consumer fails with the position at the event. */
+static void test_speed_backwards_after_the_events_before(void **state)
+{
+	static const char *const back[] = {
+		"{\"type\":\"T\",\"time\":\"2025-01-10T09:00:00Z\"}",
+		"{\"type\":\"T\",\"time\":\"2025-01-10T09:00:01Z\"}",
+		"{\"type\":\"T\",\"time\":\"2025-01-10T08:00:00Z\"}",
+		"{\"type\":\"T\",\"time\":\"2025-01-10T09:00:02Z\"}",
+	};
+	static volatile sig_atomic_t no_stop;
+	struct ev_pace_opts po = {EV_PACE_SPEED, 0, 1000, 0};
+	struct ev_error err;
+	struct fx x;
+
+	(void)state;
+	fx_setup(&x, five, 0);
+	elog_append(&x.l, back, 4);
+	assert_int_equal(ev_reader_refresh(x.rd, &err), 1);
+	assert_int_equal(ev_pace_new(&x.o.pace, &po, &err), 0);
+	x.fake.max = 1;
+	assert_int_equal(ev_consumer_new(&x.c, &x.o, &err), 0);
+	assert_int_equal(ev_consumer_run(x.c, &no_stop, &err), EV_EDATA);
+	assert_non_null(strstr(err.msg, "the event at offset 2 has time"));
+	assert_int_equal(x.fake.nruns, 2);
+	assert_int_equal(ev_consumer_stats(x.c)->position, 2);
+	assert_int_equal(ev_group_get(x.grp)->next, 2);
+	ev_pace_free(x.o.pace);
+	fx_free(&x);
+}
+
 struct ticks {
 	int n;
 	uint64_t last_handled;
@@ -1049,6 +1080,7 @@ int main(void)
 		cmocka_unit_test(test_stop_while_paced),
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_ticks),
+		cmocka_unit_test(test_speed_backwards_after_the_events_before),
 		cmocka_unit_test(test_bad_options),
 	};
 
