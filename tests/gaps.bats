@@ -264,3 +264,35 @@ s2             10          7            2           29            3"
 	assert_status 0
 	assert_stdout_line 0 "open:       2"
 }
+
+@test "gaps: evctl streams counts the versions lost in a gap that a snapshot covered" {
+	local i
+	# enough events that the writer leaves a snapshot covering them all
+	for ((i = 0; i < 4500; i++)); do
+		echo "{\"type\":\"T\",\"stream\":\"s$((i % 3))\",\"data\":{\"i\":$i}}"
+	done >in.ndjson
+	evctl init --level 0 s.evlog >/dev/null
+	evpub --batch-events 10 s.evlog <in.ndjson
+	[ -f s.evlog/state/streams ]
+	[ "$(od -An -tu8 -j32 -N8 s.evlog/state/streams | tr -d ' ')" = 4500 ]
+	b1=$(batch_pos s.evlog/$SEG.seg 1)
+	"$EVTEST" flip s.evlog/$SEG.seg $((b1 + 64 + 10)) 0x10 >/dev/null
+	run --separate-stderr evctl repair --truncate-damaged s.evlog
+	assert_status 0
+	assert_stdout_contains "with a gap: offsets 10 to 19 lost (10 events)"
+	# offsets 10 to 19 held 4 versions of s1, 3 of s0 and s2
+	run --separate-stderr evctl streams s.evlog
+	assert_status 0
+	assert_stdout "STREAM    VERSION     EVENTS        FIRST         LAST      MISSING
+s0           1500      1,497            0        4,497            3
+s1           1500      1,496            1        4,498            4
+s2           1500      1,497            2        4,499            3"
+	run --separate-stderr evctl streams --json s.evlog
+	assert_status 0
+	assert_stdout_line 1 '{"stream":"s1","version":1500,"events":1496,"first_offset":1,"last_offset":4498,"missing_versions":4}'
+	# a writer that appends later keeps the count
+	evpub --ack s.evlog T --stream s1 --id next >/dev/null
+	run --separate-stderr evctl streams --stream-exact s1 --json s.evlog
+	assert_status 0
+	assert_stdout '{"stream":"s1","version":1501,"events":1497,"first_offset":1,"last_offset":4500,"missing_versions":4}'
+}
