@@ -539,7 +539,10 @@ uint64_t ev_state_covered(const struct ev_state *st);
 int ev_state_load_lazy(struct ev_state **out, struct ev_log *log, int want_ids,
 		       int lazy, struct ev_error *err);
 int ev_state_damaged(const struct ev_state *st);
-/* state/epoch: bumped by every cut (repair) and trim */
+/* repair: remove state/streams and state/ids, before it makes a gap;
+ * 1 when there were some */
+int ev_state_drop_snapshots(struct ev_log *log, struct ev_error *err);
+/* state/epoch: bumped by every cut or gap (repair) and trim */
 uint64_t ev_state_epoch(struct ev_log *log);
 int ev_state_bump_epoch(struct ev_log *log, struct ev_error *err);
 /* trim: the streams as of offset at, the log's first after the cut */

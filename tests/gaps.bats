@@ -280,6 +280,8 @@ s2             10          7            2           29            3"
 	run --separate-stderr evctl repair --truncate-damaged s.evlog
 	assert_status 0
 	assert_stdout_contains "with a gap: offsets 10 to 19 lost (10 events)"
+	assert_stdout_contains "rebuilt the stream and dedupe state: 3 streams"
+	assert_stderr ""
 	# offsets 10 to 19 held 4 versions of s1, 3 of s0 and s2
 	run --separate-stderr evctl streams s.evlog
 	assert_status 0
@@ -295,4 +297,32 @@ s2           1500      1,497            2        4,499            3"
 	run --separate-stderr evctl streams --stream-exact s1 --json s.evlog
 	assert_status 0
 	assert_stdout '{"stream":"s1","version":1501,"events":1497,"first_offset":1,"last_offset":4500,"missing_versions":4}'
+}
+
+@test "gaps: a writer that ran through the repair does not bring back the count of the lost events" {
+	local i pid
+	for ((i = 0; i < 4500; i++)); do
+		echo "{\"type\":\"T\",\"stream\":\"s$((i % 3))\",\"data\":{\"i\":$i}}"
+	done >in.ndjson
+	evctl init --level 0 s.evlog >/dev/null
+	mkfifo in.fifo
+	evpub --ack --batch-events 10 s.evlog <in.fifo >acks 2>err &
+	pid=$!
+	exec 5>in.fifo
+	cat in.ndjson >&5
+	wait_for_lines acks 4500 30
+	b1=$(batch_pos s.evlog/$SEG.seg 1)
+	"$EVTEST" flip s.evlog/$SEG.seg $((b1 + 64 + 10)) 0x10 >/dev/null
+	run --separate-stderr evctl repair --truncate-damaged s.evlog
+	assert_status 0
+	assert_stdout_contains "with a gap: offsets 10 to 19 lost (10 events)"
+	# the writer snapshots its state as it exits: the state as it is
+	# now, without the events lost
+	exec 5>&-
+	wait "$pid"
+	[ ! -s err ]
+	[ "$(od -An -tu8 -j32 -N8 s.evlog/state/streams | tr -d ' ')" = 4500 ]
+	run --separate-stderr evctl streams --json s.evlog
+	assert_status 0
+	assert_stdout_line 1 '{"stream":"s1","version":1500,"events":1496,"first_offset":1,"last_offset":4498,"missing_versions":4}'
 }
