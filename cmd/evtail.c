@@ -63,6 +63,8 @@ static const char usage_long[] =
 	"                          two of one stream (1)\n"
 	"      --retries N         retries of a failed handler run (3)\n"
 	"  -r, --reverse           newest first (held in memory until the end)\n"
+	"      --salvage           read LOG, a file, as one of lost+found/ is\n"
+	"                          read: recover what events it still holds\n"
 	"      --since TIME        only events at or after TIME\n"
 	"      --state-dir DIR     keep group state in DIR, not in the log\n"
 	"      --stream GLOB       only streams matching GLOB; may be repeated;\n"
@@ -88,6 +90,8 @@ static const char usage_long[] =
 	"Exit status: 0 at the end of the log, 64 usage, 65 damaged data or\n"
 	"a bad cursor or group position, 66 missing log, 74 I/O error, 75 group\n"
 	"busy; with --exec, 1 when a handler failed under --on-failure=stop.\n"
+	"A file in lost+found/ is salvaged: 0 when events were recovered, the\n"
+	"damage named on stderr; 65 when none could be.\n"
 	"See evtail(1).\n";
 
 enum {
@@ -111,6 +115,7 @@ enum {
 	OPT_ON_FAILURE,
 	OPT_PARALLEL,
 	OPT_RETRIES,
+	OPT_SALVAGE,
 	OPT_SINCE,
 	OPT_STATE_DIR,
 	OPT_STREAM,
@@ -150,6 +155,7 @@ static const struct option longopts[] = {
 	{"parallel", required_argument, NULL, OPT_PARALLEL},
 	{"retries", required_argument, NULL, OPT_RETRIES},
 	{"reverse", no_argument, NULL, 'r'},
+	{"salvage", no_argument, NULL, OPT_SALVAGE},
 	{"since", required_argument, NULL, OPT_SINCE},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"stream", required_argument, NULL, OPT_STREAM},
@@ -182,7 +188,7 @@ struct opts {
 	struct ev_consumer_opts con;
 	enum ev_out_format fmt;
 	const char *logpath, *color, *cursor_file, *group, *state_dir, *dlq;
-	int follow, wait, out_set, reverse;
+	int follow, wait, out_set, reverse, salvage;
 	int exec_only; /* options that need --exec */
 	int on_failure_given, dlq_policy_given;
 	enum ev_on_failure on_failure;
@@ -518,6 +524,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case 'r':
 			o->reverse = 1;
 			continue;
+		case OPT_SALVAGE:
+			o->salvage = 1;
+			continue;
 		case OPT_CURSOR_FILE:
 			o->cursor_file = optarg;
 			continue;
@@ -709,12 +718,21 @@ static int open_input(struct opts *o, struct ev_log **log,
 {
 	struct ev_error err;
 	struct stat st;
-	int dlq_new = 0, r;
+	int dlq_new = 0, found, r;
 
-	if (stat(o->logpath, &st) == 0 && S_ISREG(st.st_mode)) {
-		r = ev_reader_open_segment(rd, o->logpath, &err);
+	found = stat(o->logpath, &st) == 0;
+	if (found && S_ISREG(st.st_mode)) {
+		/* what repair moved aside is damaged: read what it can give */
+		if (o->salvage || ev_path_in_lost_found(o->logpath))
+			r = ev_reader_open_salvage(rd, o->logpath, &err);
+		else
+			r = ev_reader_open_segment(rd, o->logpath, &err);
 		if (r == 0)
 			ev_reader_set_notice(*rd, fe_warning, NULL);
+	} else if (o->salvage && found) {
+		return fe_usage_error(usage_short,
+				      "--salvage reads a file, not a log "
+				      "directory");
 	} else {
 		r = ev_log_open(log, o->logpath, &err);
 		if (r == 0) {
