@@ -729,7 +729,7 @@ static int put_gap(struct ev_log *log, int fd, uint64_t segbase, uint64_t salt,
 	ev_say(notice, ctx,
 	       "replaced the damaged bytes %llu to %llu of segment %020llu "
 	       "with a gap: %s lost (%llu %s); the raw bytes are in %s "
-	       "(inspect them with 'od -A d -t x1')",
+	       "(evtail reads what is left of them)",
 	       (unsigned long long)pos, (unsigned long long)(end - 1),
 	       (unsigned long long)segbase,
 	       ev_offsets_text(otext, sizeof(otext), first, last),
