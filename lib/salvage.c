@@ -529,7 +529,7 @@ void ev_salvage_rewind(struct ev_salvage *s)
 static uint32_t good_records(struct ev_buf *raw, uint64_t max, ev_time_t lo,
 			     ev_time_t hi)
 {
-	const uint8_t *p = raw->p, *end = raw->p + raw->len, *rec;
+	const uint8_t *p, *end, *rec;
 	struct ev_event ev;
 	struct ev_error e;
 	size_t n;
@@ -537,6 +537,8 @@ static uint32_t good_records(struct ev_buf *raw, uint64_t max, ev_time_t lo,
 
 	if (raw->len == 0)
 		return 0;
+	p = raw->p;
+	end = raw->p + raw->len;
 	while (k < max && k < UINT32_MAX &&
 	       ev_payload_next(&p, end, &rec, &n) == 0) {
 		if (ev_event_decode(rec, n, &ev, &e) != 0 ||
