@@ -147,6 +147,8 @@ int ev_log_info(struct ev_log *log, struct ev_log_info *info,
 			if (ev_batch_is_gap(&h)) {
 				/* no events, no times */
 				info->events -= h.count;
+				info->gaps++;
+				info->gap_events += h.count;
 				continue;
 			}
 			si->batches++;

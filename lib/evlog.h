@@ -838,6 +838,7 @@ struct ev_segment_info {
 struct ev_log_info {
 	uint64_t first_offset, next_offset;
 	uint64_t events;
+	uint64_t gaps, gap_events; /* gap markers, and the offsets they hold */
 	uint64_t segments;
 	uint64_t bytes;		/* segments + indexes */
 	uint64_t segment_bytes; /* segment files only */

@@ -297,7 +297,7 @@ torn_tail() {
 	assert_stderr ""
 	local j=$output
 	# exactly these keys
-	[ "$(jq -c 'keys' <<<"$j")" = '["bytes","config","created","events","first_append","first_offset","format","id","index_bytes","last_append","max_time","min_time","next_offset","path","ratio","raw_bytes","segment_bytes","segment_list","segments"]' ]
+	[ "$(jq -c 'keys' <<<"$j")" = '["bytes","config","created","events","first_append","first_offset","format","gap_events","gaps","id","index_bytes","last_append","max_time","min_time","next_offset","path","ratio","raw_bytes","segment_bytes","segment_list","segments"]' ]
 	[ "$(jq -c '[.segment_list[] | keys] | unique' <<<"$j")" = '[["base","batches","bytes","events","index_bytes","max_time","min_time","next"]]' ]
 	[ "$(jq -c '.config | keys' <<<"$j")" = '["dedupe_window","level","segment_bytes","sync"]' ]
 	# values

@@ -86,6 +86,19 @@ a.evlog: repaired"
 	assert_status 0
 	[ "$(jq .events <<<"$output")" = 200 ]
 	[ "$(jq .next_offset <<<"$output")" = 300 ]
+	[ "$(jq .gaps <<<"$output")" = 1 ]
+	[ "$(jq .gap_events <<<"$output")" = 100 ]
+	run --separate-stderr evctl info a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_line 4 "events:       200"
+	assert_stdout_line 5 "offsets:      0 to 299"
+	assert_stdout_line 6 "gaps:         1 (100 events lost to damage)"
+	# a log without gaps says nothing of them, and 0 in JSON
+	run --separate-stderr evctl info orig.evlog
+	assert_status 0
+	refute grep -q '^gaps:' <<<"$output"
+	[ "$(evctl info --json orig.evlog | jq -c '[.gaps, .gap_events]')" = "[0,0]" ]
 	# repairing again finds nothing to do
 	run --separate-stderr evctl repair --truncate-damaged a.evlog
 	assert_status 0
