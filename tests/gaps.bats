@@ -339,3 +339,27 @@ s2           1500      1,497            2        4,499            3"
 	assert_status 0
 	assert_stdout_line 1 '{"stream":"s1","version":1500,"events":1496,"first_offset":1,"last_offset":4498,"missing_versions":4}'
 }
+
+@test "gaps: evpub says once that it passed over gaps as it rebuilt its stream state" {
+	local b1 b2
+	evctl init --level 0 g.evlog >/dev/null
+	evgen 500 --seed 5 | evpub --batch-events 100 g.evlog
+	b1=$(batch_pos g.evlog/$SEG.seg 1)
+	b2=$(batch_pos g.evlog/$SEG.seg 3)
+	"$EVTEST" flip g.evlog/$SEG.seg $((b1 + 80)) 0x10 >/dev/null
+	"$EVTEST" flip g.evlog/$SEG.seg $((b2 + 80)) 0x10 >/dev/null
+	repair_out=$(evctl repair --truncate-damaged g.evlog)
+	[ "$(grep -c 'with a gap' <<<"$repair_out")" -eq 2 ]
+	# no snapshot: the writer replays the log, over both gaps
+	[ ! -e g.evlog/state/streams ]
+	run --separate-stderr evpub --ack g.evlog T --id one --stream s1
+	assert_status 0
+	assert_stdout "500 one"
+	assert_stderr "evpub: warning: 'g.evlog': offsets 100 to 199 lost to damage and repaired as a gap (100 events); reading on after them"
+	# with a snapshot past the gaps, nothing to replay, nothing to say
+	evgen 4200 --seed 6 | sed 's/"version":[0-9]*,//' | evpub --batch-events 100 g.evlog 2>/dev/null
+	[ -f g.evlog/state/streams ]
+	run --separate-stderr evpub --ack g.evlog T --id two --stream s1
+	assert_status 0
+	assert_stderr ""
+}
