@@ -68,6 +68,7 @@ struct ev_salvage {
 	uint64_t first, end;
 	uint64_t recovered; /* records given, over all passes */
 	int damaged;	    /* a damaged part was met */
+	int quiet;	    /* finding the end: no reports */
 	struct ev_buf stored;
 	struct ev_codec *codec;
 };
@@ -386,6 +387,8 @@ static void set_range(struct ev_salvage *s)
 		s->first = s->end = 0;
 }
 
+static int find_end(struct ev_salvage *s, struct ev_error *err);
+
 int ev_salvage_open(struct ev_salvage **out, const char *path,
 		    struct ev_error *err)
 {
@@ -479,6 +482,8 @@ int ev_salvage_open(struct ev_salvage **out, const char *path,
 		goto fail;
 	}
 	set_range(s);
+	if ((r = find_end(s, err)) != 0)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -613,6 +618,8 @@ static void report(struct ev_salvage *s, const struct part *pt, const char *why,
 {
 	char bt[64], o1[64], o2[64], rec[160], lost[160];
 
+	if (s->quiet)
+		return;
 	s->damaged = 1;
 	if (s->at <= s->warned)
 		return; /* said on an earlier pass */
@@ -724,6 +731,39 @@ static int batch_part(struct ev_salvage *s, const struct part *pt,
 	bh->count = got;
 	bh->stored_len = 0;
 	return 1;
+}
+
+/*
+ * The end is after the last event that can be recovered, not after the
+ * last offset a header names, so that "the last N events" are events:
+ * decode the last parts, quietly, until one gives some.
+ */
+static int find_end(struct ev_salvage *s, struct ev_error *err)
+{
+	struct ev_batchhdr bh;
+	struct ev_buf raw = {0};
+	size_t i = s->n;
+	int r = 0;
+
+	s->quiet = 1;
+	while (i-- > 0) {
+		const struct part *pt = &s->p[i];
+		if (!pt->known)
+			continue;
+		if (pt->kind == PART_BATCH)
+			r = batch_part(s, pt, &bh, &raw, NULL, NULL, err);
+		else if (pt->kind == PART_BAD)
+			r = bad_part(s, pt, &bh, &raw, NULL, NULL, err);
+		else
+			continue;
+		if (r != 0)
+			break;
+	}
+	if (r == 1)
+		s->end = bh.base + bh.count;
+	s->quiet = 0;
+	ev_buf_free(&raw);
+	return r < 0 ? r : 0;
 }
 
 int ev_salvage_next(struct ev_salvage *s, struct ev_batchhdr *bh,

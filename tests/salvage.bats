@@ -60,6 +60,13 @@ orig() {
 	run --separate-stderr evtail -o count "$F"
 	assert_status 0
 	assert_stdout 50
+	# the last events are the last that could be recovered
+	run --separate-stderr evtail -n 3 --template '{offset} {id}' "$F"
+	assert_status 0
+	assert_stdout "$(orig 147 149)"
+	run --separate-stderr evtail -n 2 --type 'no-such-type*' "$F"
+	assert_status 0
+	assert_stdout ""
 	# the log itself is read as before: the gap, and no more
 	run --separate-stderr evtail -o count a.evlog
 	assert_status 0
