@@ -184,6 +184,7 @@ struct pub {
 	int stop_known;	  /* stop_at is it, not the last one read */
 	uint64_t stop_at; /* its line, or its byte offset in a stream */
 	uint64_t last_at; /* the last line or object read */
+	int gap_said;	  /* a gap was passed over and said */
 };
 
 /* "stdin:3" or "stdin: byte 1234", for messages */
@@ -256,6 +257,16 @@ static void on_notice(void *ctx, const char *msg)
 {
 	(void)ctx;
 	fe_warn("%s", msg);
+}
+
+/* A gap the writer passed over as it brought its stream state up to the
+ * head: said once, for the first; 'evctl verify' lists them all. */
+static void on_gap(void *ctx, const char *msg)
+{
+	struct pub *pb = ctx;
+
+	if (__atomic_exchange_n(&pb->gap_said, 1, __ATOMIC_SEQ_CST) == 0)
+		fe_warning(NULL, msg);
 }
 
 /* Input lines travel with their records as writer tags: the input's
@@ -773,6 +784,7 @@ static int open_log(struct pub *pb, struct opts *o)
 				o->log);
 		return r;
 	}
+	ev_log_set_notice(pb->log, on_gap, pb);
 	o->wopts.threaded = 1;
 	o->wopts.unlinked = 1; /* our records come from the parser */
 	o->wopts.on_durable = on_durable;

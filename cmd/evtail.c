@@ -64,6 +64,8 @@ static const char usage_long[] =
 	"                          two of one stream (1)\n"
 	"      --retries N         retries of a failed handler run (3)\n"
 	"  -r, --reverse           newest first (held in memory until the end)\n"
+	"      --salvage           read LOG, a file, as one of lost+found/ is\n"
+	"                          read: recover what events it still holds\n"
 	"      --since TIME        only events at or after TIME\n"
 	"      --state-dir DIR     keep group state in DIR, not in the log\n"
 	"      --stream GLOB       only streams matching GLOB; may be repeated;\n"
@@ -89,6 +91,8 @@ static const char usage_long[] =
 	"Exit status: 0 at the end of the log, 64 usage, 65 damaged data or\n"
 	"a bad cursor or group position, 66 missing log, 74 I/O error, 75 group\n"
 	"busy; with --exec, 1 when a handler failed under --on-failure=stop.\n"
+	"A file in lost+found/ is salvaged: 0 when events were recovered, the\n"
+	"damage named on stderr; 65 when none could be.\n"
 	"See evtail(1).\n";
 
 enum {
@@ -99,6 +103,7 @@ enum {
 	OPT_EXEC,
 	OPT_FIELDS,
 	OPT_GROUP,
+	OPT_SALVAGE,
 	OPT_STATE_DIR,
 	OPT_TEMPLATE,
 	OPT_WAIT,
@@ -130,6 +135,7 @@ static const struct option longopts[] = {
 	{"parallel", required_argument, NULL, FE_OPT_PARALLEL},
 	{"retries", required_argument, NULL, FE_OPT_RETRIES},
 	{"reverse", no_argument, NULL, 'r'},
+	{"salvage", no_argument, NULL, OPT_SALVAGE},
 	{"since", required_argument, NULL, FE_OPT_SINCE},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"stream", required_argument, NULL, FE_OPT_STREAM},
@@ -162,7 +168,7 @@ struct opts {
 	struct ev_consumer_opts con;
 	enum ev_out_format fmt;
 	const char *logpath, *color, *cursor_file, *group, *state_dir;
-	int follow, wait, out_set, reverse;
+	int follow, wait, out_set, reverse, salvage;
 };
 
 /* Output, position and group options: 0, or an exit status. */
@@ -272,6 +278,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
 			continue;
 		case 'r':
 			o->reverse = 1;
+			continue;
+		case OPT_SALVAGE:
+			o->salvage = 1;
 			continue;
 		case OPT_CURSOR_FILE:
 			o->cursor_file = optarg;
@@ -512,6 +521,7 @@ static int run(struct opts *o)
 	in.group = o->group;
 	in.state_dir = o->state_dir;
 	in.wait = o->wait;
+	in.salvage = o->salvage;
 	in.dlq = o->con.cmd != NULL ? o->exec.dlq : NULL;
 	if ((rc = fe_input_open(&in, usage_short)) != 0)
 		goto out;

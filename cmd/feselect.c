@@ -355,12 +355,21 @@ int fe_input_open(struct fe_input *in, const char *usage)
 {
 	struct ev_error err;
 	struct stat st;
-	int dlq_new = 0, r;
+	int dlq_new = 0, found, r;
 
-	if (stat(in->path, &st) == 0 && S_ISREG(st.st_mode)) {
-		r = ev_reader_open_segment(&in->rd, in->path, &err);
+	found = stat(in->path, &st) == 0;
+	if (found && S_ISREG(st.st_mode)) {
+		/* what repair moved aside is damaged: read what it can give */
+		if (in->salvage || ev_path_in_lost_found(in->path))
+			r = ev_reader_open_salvage(&in->rd, in->path, &err);
+		else
+			r = ev_reader_open_segment(&in->rd, in->path, &err);
 		if (r == 0)
 			ev_reader_set_notice(in->rd, fe_warning, NULL);
+	} else if (in->salvage && found) {
+		return fe_usage_error(usage,
+				      "--salvage reads a file, not a log "
+				      "directory");
 	} else {
 		r = ev_log_open(&in->log, in->path, &err);
 		if (r == 0) {

@@ -147,6 +147,8 @@ int ev_log_info(struct ev_log *log, struct ev_log_info *info,
 			if (ev_batch_is_gap(&h)) {
 				/* no events, no times */
 				info->events -= h.count;
+				info->gaps++;
+				info->gap_events += h.count;
 				continue;
 			}
 			si->batches++;
@@ -729,7 +731,7 @@ static int put_gap(struct ev_log *log, int fd, uint64_t segbase, uint64_t salt,
 	ev_say(notice, ctx,
 	       "replaced the damaged bytes %llu to %llu of segment %020llu "
 	       "with a gap: %s lost (%llu %s); the raw bytes are in %s "
-	       "(inspect them with 'od -A d -t x1')",
+	       "(evtail reads what is left of them)",
 	       (unsigned long long)pos, (unsigned long long)(end - 1),
 	       (unsigned long long)segbase,
 	       ev_offsets_text(otext, sizeof(otext), first, last),
@@ -802,7 +804,7 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 	ev_time_t max_time = EV_TIME_NONE;
 	const char *why;
 	int fd = -1, lockfd, r = 0, rr, have_old, cut = 0, unsup, snap;
-	int dry = flags & EV_REPAIR_DRY_RUN, gaps = 0;
+	int dry = flags & EV_REPAIR_DRY_RUN, gaps = 0, dropped = 0;
 
 	if (codec == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -942,11 +944,20 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 							       sizeof(otext),
 							       next, nb - 1),
 						       why);
-					else if ((r = put_gap(log, fd, segs[i],
-							      sh.salt, pos, at,
-							      next, nb - 1,
-							      notice, ctx,
-							      err)) != 0)
+					else if (
+						!dropped &&
+						(dropped =
+							 ev_state_drop_snapshots(
+								 log, err)) <
+							0) {
+						r = err->code;
+						goto out;
+					} else if ((r = put_gap(log, fd,
+								segs[i],
+								sh.salt, pos,
+								at, next,
+								nb - 1, notice,
+								ctx, err)) != 0)
 						goto out;
 					gaps++;
 					next = nb;
@@ -1052,9 +1063,11 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 	/* a recovery point that moved alone changes no event */
 	if (have_old)
 		oldhead.checked = head.checked;
-	if (!dry && (!have_old || memcmp(&oldhead, &head, sizeof(head)) != 0) &&
+	if (!dry &&
+	    (!have_old || memcmp(&oldhead, &head, sizeof(head)) != 0 || gaps) &&
 	    ev_state_bump_epoch(log, err) != 0) {
-		/* writers that hold the state in memory must reload it */
+		/* writers that hold the state in memory must reload it: a
+		 * gap takes events from its counts too */
 		r = err->code;
 		goto out;
 	}
@@ -1090,6 +1103,10 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 						dry ? head.next : UINT64_MAX,
 						&e2);
 	}
+	/* a gap loses events that the snapshots count (the repair
+	 * removed them before it made one) */
+	if (gaps > 0 && (dry ? snap == 1 : dropped == 1))
+		snap = 2;
 	if (snap != 2) {
 		/* none (writers make one), or good */
 	} else if (dry) {
@@ -1097,10 +1114,14 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		       "would rebuild the stream and dedupe state");
 	} else {
 		struct ev_state *st;
+		ev_notice_fn keep = log->notice;
 		unlinkat(log->dirfd, "state/streams", 0);
 		unlinkat(log->dirfd, "state/ids", 0);
-		if (ev_state_load(&st, log, 1, err) != 0 ||
-		    ev_state_snapshot(st, err) != 0) {
+		/* the gaps the replay passes over were reported above */
+		log->notice = NULL;
+		rr = ev_state_load(&st, log, 1, err);
+		log->notice = keep;
+		if (rr != 0 || ev_state_snapshot(st, err) != 0) {
 			r = err->code;
 			if (st != NULL)
 				ev_state_free(st);

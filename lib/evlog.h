@@ -537,6 +537,21 @@ int ev_reader_open(struct ev_reader **out, struct ev_log *log,
 /* Read a single segment file, up to its last valid batch. */
 int ev_reader_open_segment(struct ev_reader **out, const char *path,
 			   struct ev_error *err);
+/*
+ * Read what can still be recovered from a file that evctl repair moved
+ * to LOG/lost+found (evtail(1) SALVAGE): a segment, the bytes of one
+ * from a cut on, or a damaged batch's bytes.  Batches that check out are
+ * read whole; a batch whose payload fails its checksum, and bad bytes
+ * that start where a batch should, give their records up to the first
+ * that does not decode.  Each part that cannot be read is named, with
+ * its byte and offset ranges, through the reader's notice function.
+ * Reading ends with EV_EDATA when the file is damaged and nothing in it
+ * could be recovered.
+ */
+int ev_reader_open_salvage(struct ev_reader **out, const char *path,
+			   struct ev_error *err);
+/* Is path a file in a directory named lost+found? */
+int ev_path_in_lost_found(const char *path);
 void ev_reader_free(struct ev_reader *r);
 /* Where readers report the gaps they pass over (evlog(5) Gaps): the
  * offsets a repair lost, named once per gap and process.  Readers of a
@@ -823,6 +838,7 @@ struct ev_segment_info {
 struct ev_log_info {
 	uint64_t first_offset, next_offset;
 	uint64_t events;
+	uint64_t gaps, gap_events; /* gap markers, and the offsets they hold */
 	uint64_t segments;
 	uint64_t bytes;		/* segments + indexes */
 	uint64_t segment_bytes; /* segment files only */

@@ -330,6 +330,9 @@ int ev_codec_compress(struct ev_codec *c, int level, const uint8_t *raw,
 int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 		    const uint8_t *stored, struct ev_buf *raw,
 		    const char **why);
+/* salvage: what a damaged zstd frame gives before it fails, up to cap */
+int ev_codec_salvage(struct ev_codec *c, const uint8_t *in, size_t n,
+		     size_t cap, struct ev_buf *raw);
 int ev_payload_check(const uint8_t *p, size_t n, uint32_t count,
 		     const char **why);
 void ev_segment_name(char *out, size_t n, uint64_t base, const char *ext);
@@ -353,6 +356,27 @@ void ev_index_header(uint8_t out[EV_IDXHDR_SIZE], int time, uint64_t salt);
  * files' headers), with a new salt, and fsync it and the directory. */
 int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
 		      struct ev_error *err);
+
+/* salvage.c: the events still readable in a file of lost+found
+ * (evtail(1) SALVAGE), for reader.c */
+struct ev_salvage;
+int ev_salvage_open(struct ev_salvage **out, const char *path,
+		    struct ev_error *err);
+void ev_salvage_free(struct ev_salvage *s);
+/* the offsets the file held, as far as its batch headers tell */
+uint64_t ev_salvage_first(const struct ev_salvage *s);
+uint64_t ev_salvage_end(const struct ev_salvage *s);
+const char *ev_salvage_log_id(const struct ev_salvage *s);
+void ev_salvage_rewind(struct ev_salvage *s);
+/*
+ * The next records that can be recovered, in ascending offsets: 1 with
+ * bh's base and count and raw holding exactly count framed records, 0 at
+ * the end, <0 error (EV_EDATA when the file is damaged and gave nothing).
+ * Each damaged part is reported through notice, once.
+ */
+int ev_salvage_next(struct ev_salvage *s, struct ev_batchhdr *bh,
+		    struct ev_buf *raw, ev_notice_fn notice, void *ctx,
+		    struct ev_error *err);
 
 /* log.c: the log directory, its meta, head and lock files */
 #define EV_HEAD_SIZE 64
@@ -539,7 +563,10 @@ uint64_t ev_state_covered(const struct ev_state *st);
 int ev_state_load_lazy(struct ev_state **out, struct ev_log *log, int want_ids,
 		       int lazy, struct ev_error *err);
 int ev_state_damaged(const struct ev_state *st);
-/* state/epoch: bumped by every cut (repair) and trim */
+/* repair: remove state/streams and state/ids, before it makes a gap;
+ * 1 when there were some */
+int ev_state_drop_snapshots(struct ev_log *log, struct ev_error *err);
+/* state/epoch: bumped by every cut or gap (repair) and trim */
 uint64_t ev_state_epoch(struct ev_log *log);
 int ev_state_bump_epoch(struct ev_log *log, struct ev_error *err);
 /* trim: the streams as of offset at, the log's first after the cut */

@@ -493,11 +493,14 @@ int ev_log_info_json(struct ev_buf *out, struct ev_log *log, const char *name,
 	m.oom |= jtime(out, ev_log_created(log));
 	put(&m,
 	    ",\"events\":%llu,\"first_offset\":%llu,\"next_offset\":%llu,"
+	    "\"gaps\":%llu,\"gap_events\":%llu,"
 	    "\"segments\":%llu,\"bytes\":%llu,\"segment_bytes\":%llu,"
 	    "\"index_bytes\":%llu,\"raw_bytes\":%llu,\"ratio\":%.3f,",
 	    (unsigned long long)info->events,
 	    (unsigned long long)info->first_offset,
 	    (unsigned long long)info->next_offset,
+	    (unsigned long long)info->gaps,
+	    (unsigned long long)info->gap_events,
 	    (unsigned long long)info->segments, (unsigned long long)info->bytes,
 	    (unsigned long long)info->segment_bytes,
 	    (unsigned long long)(info->bytes - info->segment_bytes),
@@ -577,6 +580,11 @@ int ev_log_info_text(struct ev_buf *out, struct ev_log *log, const char *name,
 	else
 		put(&m, "offsets:      none (next %s)\n",
 		    ev_commas(info->next_offset, b1));
+	if (info->gaps)
+		put(&m, "gaps:         %llu (%s %s lost to damage)\n",
+		    (unsigned long long)info->gaps,
+		    ev_commas(info->gap_events, b1),
+		    ev_plural(info->gap_events, "event", "events"));
 	put(&m, "segments:     %llu\n", (unsigned long long)info->segments);
 	put(&m, "bytes:        %s on disk (segments %s, indexes %s)\n",
 	    ev_commas(info->bytes, b1), ev_commas(info->segment_bytes, b2),

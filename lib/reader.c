@@ -68,6 +68,7 @@ struct ev_reader {
 	uint64_t gap_warned; /* a lone segment's last gap reported, + 1 */
 	int at_end_torn;     /* stopped at a torn tail */
 	struct ev_codec *codec;
+	struct ev_salvage *sv; /* reading a file of lost+found */
 
 	/* read-ahead */
 	struct prefetch {
@@ -552,10 +553,63 @@ fail:
 	return rr;
 }
 
+int ev_reader_open_salvage(struct ev_reader **out, const char *path,
+			   struct ev_error *err)
+{
+	struct ev_reader *r;
+	int rr;
+
+	if ((rr = reader_new(&r, err)) != 0)
+		return rr;
+	r->path = strdup(path);
+	r->nseg = 1;
+	r->segs = calloc(1, sizeof(uint64_t));
+	if (r->path == NULL || r->segs == NULL) {
+		rr = ev_seterr(err, EV_ERR, "out of memory");
+		goto fail;
+	}
+	if ((rr = ev_salvage_open(&r->sv, path, err)) != 0)
+		goto fail;
+	r->first = r->next = r->seg_base = r->segs[0] = ev_salvage_first(r->sv);
+	r->end = ev_salvage_end(r->sv);
+	memcpy(r->id_hex, ev_salvage_log_id(r->sv), 33);
+	*out = r;
+	return 0;
+fail:
+	ev_reader_free(r);
+	return rr;
+}
+
+/* Salvage: the next records the file still gives.  1, 0 at the end, <0. */
+static int salvage_batch(struct ev_reader *r, struct ev_error *err)
+{
+	int rr;
+
+	for (;;) {
+		rr = ev_salvage_next(r->sv, &r->bh, &r->raw, r->notice, r->nctx,
+				     err);
+		if (rr <= 0)
+			return rr;
+		r->next = r->bh.base + r->bh.count;
+		if (r->skip_to >= r->next)
+			continue;
+		r->raw_base = r->bh.base;
+		r->raw_count = r->bh.count;
+		r->raw_append = r->bh.append_time;
+		r->rp = r->raw.p;
+		r->rend = r->raw.p + r->raw.len;
+		r->roff = r->bh.base;
+		r->rleft = r->bh.count;
+		r->in_batch = 1;
+		return 1;
+	}
+}
+
 void ev_reader_free(struct ev_reader *r)
 {
 	if (r == NULL)
 		return;
+	ev_salvage_free(r->sv);
 	close_seg(r);
 	if (r->pf.started) {
 		pthread_mutex_lock(&r->pf.mu);
@@ -629,6 +683,8 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 	const char *why;
 	int rr, header_only;
 
+	if (r->sv != NULL)
+		return salvage_batch(r, err);
 	for (;;) {
 		if (r->pos >= r->limit) {
 			size_t k;
@@ -791,6 +847,16 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 	const char *why;
 	int rr;
 
+	if (r->sv != NULL) {
+		/* salvage reads from the start, skipping up to offset */
+		ev_salvage_rewind(r->sv);
+		r->in_batch = 0;
+		r->rp = r->rend = NULL;
+		r->raw_count = 0;
+		r->next = r->first;
+		r->skip_to = offset;
+		return 0;
+	}
 	if (r->random && r->log != NULL && r->fd >= 0 && r->si == i &&
 	    r->si != SEG_GONE && r->seg_base == r->segs[i]) {
 		/* a jump within the open segment: no need to reopen it */

@@ -327,6 +327,47 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 	return 0;
 }
 
+/*
+ * As much as a damaged zstd frame still gives: its output up to where
+ * decoding fails, at most cap bytes, in raw (replacing its contents).
+ * Only for salvage (evtail(1) SALVAGE): nothing says the bytes are right.
+ */
+int ev_codec_salvage(struct ev_codec *c, const uint8_t *in, size_t n,
+		     size_t cap, struct ev_buf *raw)
+{
+	ZSTD_inBuffer ib;
+	ZSTD_outBuffer ob;
+	size_t r;
+
+	raw->len = 0;
+	if (c->dctx == NULL) {
+		c->dctx = ZSTD_createDCtx();
+		if (c->dctx == NULL)
+			return EV_ERR;
+		ZSTD_DCtx_setParameter(c->dctx, ZSTD_d_windowLogMax,
+				       EV_WINDOWLOG_MAX);
+	}
+	if (ev_buf_reserve(raw, cap) != 0)
+		return EV_ERR;
+	ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
+	ib.src = in;
+	ib.size = n;
+	ib.pos = 0;
+	ob.dst = raw->p;
+	ob.size = cap;
+	ob.pos = 0;
+	/* block by block, keeping what each gave before an error */
+	while (ib.pos < ib.size && ob.pos < ob.size) {
+		size_t before_in = ib.pos, before_out = ob.pos;
+		r = ZSTD_decompressStream(c->dctx, &ob, &ib);
+		if (ZSTD_isError(r) || r == 0 ||
+		    (ib.pos == before_in && ob.pos == before_out))
+			break;
+	}
+	raw->len = ob.pos;
+	return 0;
+}
+
 /* Check that a raw payload holds exactly count framed records. */
 int ev_payload_check(const uint8_t *p, size_t n, uint32_t count,
 		     const char **why)

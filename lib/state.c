@@ -507,6 +507,34 @@ out:
 	return r;
 }
 
+/*
+ * Forget the snapshots, streams and ids, before a repair replaces
+ * events they count with a gap: a crash before they are rebuilt then
+ * costs a replay, never a count of events the log no longer holds.
+ * 1 when there were some, 0 when there were none, or an error.
+ */
+int ev_state_drop_snapshots(struct ev_log *log, struct ev_error *err)
+{
+	const char *name[2] = {"ids", "streams"};
+	int dirfd, r = 0, i;
+
+	dirfd = ev_openat(log->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
+	if (dirfd < 0)
+		return 0; /* none to drop */
+	for (i = 0; i < 2 && r >= 0; i++) {
+		if (unlinkat(dirfd, name[i], 0) == 0)
+			r = 1;
+		else if (errno != ENOENT)
+			r = -1;
+	}
+	if (r < 0 || (r == 1 && ev_fsync_dir(dirfd) != 0))
+		r = ev_seterr_errno(err, EV_EIO, errno,
+				    "cannot remove the snapshots in '%s/state'",
+				    log->path);
+	close(dirfd);
+	return r;
+}
+
 /* ------------------------------------------------------------ epoch */
 
 /*

@@ -848,8 +848,11 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 		 * costs only that */
 		struct ev_error e4;
 		/* under the lock, with the state brought up to the head, so
-		 * that a cut or trim since our last batch is seen */
+		 * that a cut or trim since our last batch is seen, and a gap
+		 * (a repair that leaves the head as it was) too: the epoch
+		 * is read whether or not the head moved */
 		if (lock_log(w, &e4) == 0) {
+			w->head_moved = 1;
 			if (ev_writer_tail_sync(w, &e4) != 0 ||
 			    ev_writer_state_sync(w, &e4) != 0 ||
 			    ev_state_snapshot(w->st, &e4) != 0)

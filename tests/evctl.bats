@@ -297,7 +297,7 @@ torn_tail() {
 	assert_stderr ""
 	local j=$output
 	# exactly these keys
-	[ "$(jq -c 'keys' <<<"$j")" = '["bytes","config","created","events","first_append","first_offset","format","id","index_bytes","last_append","max_time","min_time","next_offset","path","ratio","raw_bytes","segment_bytes","segment_list","segments"]' ]
+	[ "$(jq -c 'keys' <<<"$j")" = '["bytes","config","created","events","first_append","first_offset","format","gap_events","gaps","id","index_bytes","last_append","max_time","min_time","next_offset","path","ratio","raw_bytes","segment_bytes","segment_list","segments"]' ]
 	[ "$(jq -c '[.segment_list[] | keys] | unique' <<<"$j")" = '[["base","batches","bytes","events","index_bytes","max_time","min_time","next"]]' ]
 	[ "$(jq -c '.config | keys' <<<"$j")" = '["dedupe_window","level","segment_bytes","sync"]' ]
 	# values
@@ -596,7 +596,7 @@ a.evlog: dry run done"
 	run --separate-stderr evctl repair --truncate-damaged a.evlog
 	assert_status 0
 	assert_stderr ""
-	assert_stdout "replaced the damaged bytes $b1 to $((b2 - 1)) of segment $SEG with a gap: offsets 100 to 199 lost (100 events); the raw bytes are in lost+found/$SEG.seg.damaged-offsets-100-199 (inspect them with 'od -A d -t x1')
+	assert_stdout "replaced the damaged bytes $b1 to $((b2 - 1)) of segment $SEG with a gap: offsets 100 to 199 lost (100 events); the raw bytes are in lost+found/$SEG.seg.damaged-offsets-100-199 (evtail reads what is left of them)
 a.evlog: repaired"
 	# the damaged bytes are kept, byte for byte
 	cmp <(head -c "$b2" before.seg | tail -c +$((b1 + 1))) \

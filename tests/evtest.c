@@ -14,6 +14,9 @@
  *       recompute its CRC-32C (bytes 60..63 over bytes 0..59)
  *   evtest batches FILE
  *       walk a segment's batch headers: "POS BASE COUNT STORED_LEN" each
+ *   evtest records FILE POS
+ *       the records of the stored (codec 0) batch at byte POS of a
+ *       segment: "POS LEN" each, POS the record's first byte in the file
  *   evtest head FILE
  *       decode a head file: "SEG_BASE END NEXT RECOVERY_POINT"
  *   evtest head-rp FILE POS
@@ -204,6 +207,39 @@ static int seghdr_flags(const char *name, uint32_t compat, uint32_t incompat)
 	return 0;
 }
 
+static int records(const char *name, const char *spos)
+{
+	uint8_t h[64], b[10];
+	uint64_t pos = strtoull(spos, NULL, 10), end, len;
+	int fd = open(name, O_RDONLY), shift, k;
+
+	if (fd < 0)
+		return fail("cannot open", name);
+	if (pread(fd, h, sizeof(h), (off_t)pos) != (ssize_t)sizeof(h) ||
+	    h[44] != 0) {
+		close(fd);
+		return fail("not a stored batch in", name);
+	}
+	end = pos + 64 + get32(h);
+	pos += 64;
+	while (pos < end) {
+		if (pread(fd, b, sizeof(b), (off_t)pos) <= 0)
+			break;
+		len = 0;
+		for (k = 0, shift = 0; k < 10; k++, shift += 7) {
+			len |= (uint64_t)(b[k] & 0x7f) << shift;
+			if (!(b[k] & 0x80))
+				break;
+		}
+		pos += (uint64_t)k + 1;
+		printf("%llu %llu\n", (unsigned long long)pos,
+		       (unsigned long long)len);
+		pos += len;
+	}
+	close(fd);
+	return 0;
+}
+
 static int batches(const char *name)
 {
 	uint8_t h[64];
@@ -335,6 +371,8 @@ int main(int argc, char **argv)
 		return seghdr_flags(argv[2],
 				    (uint32_t)strtoul(argv[3], NULL, 0),
 				    (uint32_t)strtoul(argv[4], NULL, 0));
+	if (strcmp(cmd, "records") == 0 && argc == 4)
+		return records(argv[2], argv[3]);
 	if (strcmp(cmd, "batches") == 0 && argc == 3)
 		return batches(argv[2]);
 	if (strcmp(cmd, "head") == 0 && argc == 3)

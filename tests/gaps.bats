@@ -38,7 +38,7 @@ GAPWARN="warning: 'a.evlog': offsets 100 to 199 lost to damage and repaired as a
 
 @test "gaps: repair replaces a damaged batch with a gap and keeps the batches after it" {
 	damage_and_repair
-	assert_stdout "replaced the damaged bytes $B1 to $((B2 - 1)) of segment $SEG with a gap: offsets 100 to 199 lost (100 events); the raw bytes are in lost+found/$SEG.seg.damaged-offsets-100-199 (inspect them with 'od -A d -t x1')
+	assert_stdout "replaced the damaged bytes $B1 to $((B2 - 1)) of segment $SEG with a gap: offsets 100 to 199 lost (100 events); the raw bytes are in lost+found/$SEG.seg.damaged-offsets-100-199 (evtail reads what is left of them)
 a.evlog: repaired"
 	# the damaged bytes are kept, byte for byte
 	cmp <(head -c "$B2" damaged.seg | tail -c +$((B1 + 1))) \
@@ -86,6 +86,19 @@ a.evlog: repaired"
 	assert_status 0
 	[ "$(jq .events <<<"$output")" = 200 ]
 	[ "$(jq .next_offset <<<"$output")" = 300 ]
+	[ "$(jq .gaps <<<"$output")" = 1 ]
+	[ "$(jq .gap_events <<<"$output")" = 100 ]
+	run --separate-stderr evctl info a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_line 4 "events:       200"
+	assert_stdout_line 5 "offsets:      0 to 299"
+	assert_stdout_line 6 "gaps:         1 (100 events lost to damage)"
+	# a log without gaps says nothing of them, and 0 in JSON
+	run --separate-stderr evctl info orig.evlog
+	assert_status 0
+	refute grep -q '^gaps:' <<<"$output"
+	[ "$(evctl info --json orig.evlog | jq -c '[.gaps, .gap_events]')" = "[0,0]" ]
 	# repairing again finds nothing to do
 	run --separate-stderr evctl repair --truncate-damaged a.evlog
 	assert_status 0
@@ -263,4 +276,91 @@ s2             10          7            2           29            3"
 	run --separate-stderr evdlq stats dlq
 	assert_status 0
 	assert_stdout_line 0 "open:       2"
+}
+
+@test "gaps: evctl streams counts the versions lost in a gap that a snapshot covered" {
+	local i
+	# enough events that the writer leaves a snapshot covering them all
+	for ((i = 0; i < 4500; i++)); do
+		echo "{\"type\":\"T\",\"stream\":\"s$((i % 3))\",\"data\":{\"i\":$i}}"
+	done >in.ndjson
+	evctl init --level 0 s.evlog >/dev/null
+	evpub --batch-events 10 s.evlog <in.ndjson
+	[ -f s.evlog/state/streams ]
+	[ "$(od -An -tu8 -j32 -N8 s.evlog/state/streams | tr -d ' ')" = 4500 ]
+	b1=$(batch_pos s.evlog/$SEG.seg 1)
+	"$EVTEST" flip s.evlog/$SEG.seg $((b1 + 64 + 10)) 0x10 >/dev/null
+	run --separate-stderr evctl repair --truncate-damaged s.evlog
+	assert_status 0
+	assert_stdout_contains "with a gap: offsets 10 to 19 lost (10 events)"
+	assert_stdout_contains "rebuilt the stream and dedupe state: 3 streams"
+	assert_stderr ""
+	# offsets 10 to 19 held 4 versions of s1, 3 of s0 and s2
+	run --separate-stderr evctl streams s.evlog
+	assert_status 0
+	assert_stdout "STREAM    VERSION     EVENTS        FIRST         LAST      MISSING
+s0           1500      1,497            0        4,497            3
+s1           1500      1,496            1        4,498            4
+s2           1500      1,497            2        4,499            3"
+	run --separate-stderr evctl streams --json s.evlog
+	assert_status 0
+	assert_stdout_line 1 '{"stream":"s1","version":1500,"events":1496,"first_offset":1,"last_offset":4498,"missing_versions":4}'
+	# a writer that appends later keeps the count
+	evpub --ack s.evlog T --stream s1 --id next >/dev/null
+	run --separate-stderr evctl streams --stream-exact s1 --json s.evlog
+	assert_status 0
+	assert_stdout '{"stream":"s1","version":1501,"events":1497,"first_offset":1,"last_offset":4500,"missing_versions":4}'
+}
+
+@test "gaps: a writer that ran through the repair does not bring back the count of the lost events" {
+	local i pid
+	for ((i = 0; i < 4500; i++)); do
+		echo "{\"type\":\"T\",\"stream\":\"s$((i % 3))\",\"data\":{\"i\":$i}}"
+	done >in.ndjson
+	evctl init --level 0 s.evlog >/dev/null
+	mkfifo in.fifo
+	evpub --ack --batch-events 10 s.evlog <in.fifo >acks 2>err &
+	pid=$!
+	exec 5>in.fifo
+	cat in.ndjson >&5
+	wait_for_lines acks 4500 30
+	b1=$(batch_pos s.evlog/$SEG.seg 1)
+	"$EVTEST" flip s.evlog/$SEG.seg $((b1 + 64 + 10)) 0x10 >/dev/null
+	run --separate-stderr evctl repair --truncate-damaged s.evlog
+	assert_status 0
+	assert_stdout_contains "with a gap: offsets 10 to 19 lost (10 events)"
+	# the writer snapshots its state as it exits: the state as it is
+	# now, without the events lost
+	exec 5>&-
+	wait "$pid"
+	# it read the log again for that, over the gap
+	[ "$(cat err)" = "evpub: warning: 's.evlog': offsets 10 to 19 lost to damage and repaired as a gap (10 events); reading on after them" ]
+	[ "$(od -An -tu8 -j32 -N8 s.evlog/state/streams | tr -d ' ')" = 4500 ]
+	run --separate-stderr evctl streams --json s.evlog
+	assert_status 0
+	assert_stdout_line 1 '{"stream":"s1","version":1500,"events":1496,"first_offset":1,"last_offset":4498,"missing_versions":4}'
+}
+
+@test "gaps: evpub says once that it passed over gaps as it rebuilt its stream state" {
+	local b1 b2
+	evctl init --level 0 g.evlog >/dev/null
+	evgen 500 --seed 5 | evpub --batch-events 100 g.evlog
+	b1=$(batch_pos g.evlog/$SEG.seg 1)
+	b2=$(batch_pos g.evlog/$SEG.seg 3)
+	"$EVTEST" flip g.evlog/$SEG.seg $((b1 + 80)) 0x10 >/dev/null
+	"$EVTEST" flip g.evlog/$SEG.seg $((b2 + 80)) 0x10 >/dev/null
+	repair_out=$(evctl repair --truncate-damaged g.evlog)
+	[ "$(grep -c 'with a gap' <<<"$repair_out")" -eq 2 ]
+	# no snapshot: the writer replays the log, over both gaps
+	[ ! -e g.evlog/state/streams ]
+	run --separate-stderr evpub --ack g.evlog T --id one --stream s1
+	assert_status 0
+	assert_stdout "500 one"
+	assert_stderr "evpub: warning: 'g.evlog': offsets 100 to 199 lost to damage and repaired as a gap (100 events); reading on after them"
+	# with a snapshot past the gaps, nothing to replay, nothing to say
+	evgen 4200 --seed 6 | sed 's/"version":[0-9]*,//' | evpub --batch-events 100 g.evlog 2>/dev/null
+	[ -f g.evlog/state/streams ]
+	run --separate-stderr evpub --ack g.evlog T --id two --stream s1
+	assert_status 0
+	assert_stderr ""
 }

@@ -32,6 +32,7 @@ complete -c evtail -s o -l output -x -a 'json pretty cloudevents msgpack csv tsv
 complete -c evtail -l parallel -x -d 'With --exec, up to N handlers at once (1)'
 complete -c evtail -l retries -x -d 'Retries of a failed handler run (3)'
 complete -c evtail -s r -l reverse -d 'Newest first (held in memory until the end)'
+complete -c evtail -l salvage -d 'Recover what events a damaged file of lost+found still holds'
 complete -c evtail -l since -x -d 'Only events at or after TIME'
 complete -c evtail -l stream -x -d 'Only streams matching GLOB (one exact name: through its links)'
 complete -c evtail -l stream-exact -x -d 'Only stream NAME, even with *, ? or [ in it'

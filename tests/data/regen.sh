@@ -32,11 +32,12 @@ evpub --batch-events 16 "$out/golden-multi.evlog" \
 # golden-gap.evlog: golden-multi.evlog with one byte of its second batch's
 # payload damaged, then repaired: a gap marker (evlog(5) Gaps) stands for
 # offsets 16 to 31, in a segment with the 'gaps' feature; the damaged
-# bytes repair moves to lost+found/ are not kept here.
+# bytes repair moves to lost+found/, and the state/epoch it moves, are
+# not kept here.
 cp -R "$out/golden-multi.evlog" "$out/golden-gap.evlog"
 seg=$out/golden-gap.evlog/00000000000000000000.seg
 len=$(od -An -tu4 -j64 -N4 "$seg" | tr -d ' ')
 printf '\377' | dd of="$seg" bs=1 seek=$((64 + 64 + len + 64 + 100)) \
 	conv=notrunc 2>/dev/null
 evctl repair --truncate-damaged "$out/golden-gap.evlog" >/dev/null
-rm -rf "$out/golden-gap.evlog/lost+found"
+rm -rf "$out/golden-gap.evlog/lost+found" "$out/golden-gap.evlog/state"

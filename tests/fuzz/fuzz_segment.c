@@ -8,9 +8,12 @@
  * with bit 1, the batch salts match the segment's), so the fuzzer reaches
  * what lies behind the CRCs: lengths, counts, codecs, zstd frames and
  * record framing.  This is the crafted file of evlog(5) that passes its
- * CRCs; the reader must stay safe on it.
+ * CRCs; the reader must stay safe on it.  With bit 2 set, the file is
+ * read as a file of lost+found is (ev_reader_open_salvage), which reads
+ * past checksums that fail.
  *
- * Invariant: offsets are delivered contiguously from the first.
+ * Invariant: offsets are delivered contiguously from the first; when
+ * salvaging, in ascending order.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -72,7 +75,7 @@ static void seg_fix(uint8_t *b, size_t n, int salts)
 }
 
 /* read to the end; returns the number of records */
-static long seg_drain(struct ev_reader *r, uint64_t first)
+static long seg_drain(struct ev_reader *r, uint64_t first, int salvage)
 {
 	struct ev_rec rec;
 	struct ev_error err;
@@ -83,13 +86,13 @@ static long seg_drain(struct ev_reader *r, uint64_t first)
 	int rr;
 
 	while ((rr = ev_reader_next(r, &rec, &err)) == 1) {
-		if (rec.offset != want) {
+		if (salvage ? rec.offset < want : rec.offset != want) {
 			FUZZ_FAIL("offset %llu after %llu",
 				  (unsigned long long)rec.offset,
 				  (unsigned long long)want);
 			break;
 		}
-		want++;
+		want = rec.offset + 1;
 		if (ev_event_decode(rec.p, rec.n, &ev, &err) == 0)
 			(void)ev_event_check_deep(&ev, &err);
 		out.len = 0;
@@ -133,17 +136,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	close(fd);
 	free(b);
-	if (ev_reader_open_segment(&r, seg_path, &err) != 0) {
+	if ((mode & 4 ? ev_reader_open_salvage(&r, seg_path, &err)
+		      : ev_reader_open_segment(&r, seg_path, &err)) != 0) {
 		if (err.msg[0] == '\0')
 			FUZZ_FAIL("open failed without a message");
 		return 0;
 	}
 	(void)ev_reader_log_id(r);
-	(void)seg_drain(r, ev_reader_first_offset(r));
+	(void)seg_drain(r, ev_reader_first_offset(r), mode & 4);
 	if (ev_reader_seek(r, ev_reader_first_offset(r) + 2, &err) == 0)
-		(void)seg_drain(r, ev_reader_first_offset(r) + 2);
+		(void)seg_drain(r, ev_reader_first_offset(r) + 2, mode & 4);
 	if (ev_reader_seek_time(r, 1700000000000000000LL, &err) == 0)
-		(void)seg_drain(r, ev_reader_first_offset(r));
+		(void)seg_drain(r, ev_reader_first_offset(r), mode & 4);
 	(void)ev_reader_refresh(r, &err);
 	ev_reader_free(r);
 	return 0;

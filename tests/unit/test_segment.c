@@ -451,6 +451,63 @@ static void test_codec_roundtrip(void **state)
 	ev_codec_free(NULL);
 }
 
+/*
+ * Salvage: a zstd frame cut short, or damaged in its last part, still
+ * gives the bytes its first blocks decode to; never more than the cap,
+ * and never bytes it did not decode.
+ */
+static void test_codec_salvage(void **state)
+{
+	struct ev_codec *c = ev_codec_new();
+	struct ev_buf out = {0}, raw = {0};
+	struct ev_error err;
+	size_t n = 600000, cut;
+	uint8_t *src = malloc(n);
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(src);
+	fill(src, n, 3);
+	assert_int_equal(ev_codec_compress(c, 1, src, n, &out, &err), 0);
+	/* whole: all of it */
+	assert_int_equal(ev_codec_salvage(c, out.p, out.len, n, &raw), 0);
+	assert_int_equal(raw.len, n);
+	assert_memory_equal(raw.p, src, n);
+	/* the cap holds */
+	assert_int_equal(ev_codec_salvage(c, out.p, out.len, 1000, &raw), 0);
+	assert_int_equal(raw.len, 1000);
+	assert_memory_equal(raw.p, src, 1000);
+	/* cut after its first blocks (128 KiB each): a prefix, at least
+	 * the first block */
+	cut = out.len - out.len / 4;
+	assert_int_equal(ev_codec_salvage(c, out.p, cut, n, &raw), 0);
+	assert_true(raw.len >= 131072 && raw.len < n);
+	assert_memory_equal(raw.p, src, raw.len);
+	/* not a frame at all: nothing */
+	memset(out.p, 0, 16);
+	assert_int_equal(ev_codec_salvage(c, out.p, out.len, n, &raw), 0);
+	assert_int_equal(raw.len, 0);
+	assert_int_equal(ev_codec_salvage(c, out.p, 0, n, &raw), 0);
+	assert_int_equal(raw.len, 0);
+	free(src);
+	ev_buf_free(&out);
+	ev_buf_free(&raw);
+	ev_codec_free(c);
+}
+
+static void test_path_in_lost_found(void **state)
+{
+	(void)state;
+	assert_true(ev_path_in_lost_found("L/lost+found/x.seg"));
+	assert_true(ev_path_in_lost_found("/a/b/lost+found//x"));
+	assert_true(ev_path_in_lost_found("lost+found/x"));
+	assert_false(ev_path_in_lost_found("x.seg"));
+	assert_false(ev_path_in_lost_found("L/x.seg"));
+	assert_false(ev_path_in_lost_found("L/not-lost+found/x"));
+	assert_false(ev_path_in_lost_found("L/lost+found"));
+	assert_false(ev_path_in_lost_found("/x"));
+}
+
 /* frames that disagree with the header are refused */
 static void test_codec_rejects_mismatch(void **state)
 {
@@ -856,6 +913,8 @@ int main(void)
 		cmocka_unit_test(test_batchhdr_field_rules),
 		cmocka_unit_test(test_batchhdr_reserved),
 		cmocka_unit_test(test_codec_roundtrip),
+		cmocka_unit_test(test_codec_salvage),
+		cmocka_unit_test(test_path_in_lost_found),
 		cmocka_unit_test(test_codec_rejects_mismatch),
 		cmocka_unit_test(test_codec_window_limit),
 		cmocka_unit_test(test_payload_framing),
