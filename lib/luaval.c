@@ -108,8 +108,8 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 	}
 	l->killed = 1;
 	l->budget = 0;
-	luaL_error(L, "the step ran for more than %llu instructions",
-		   (unsigned long long)l->insn_limit);
+	luaL_error(L, "the step ran for more than %I instructions",
+		   (lua_Integer)l->insn_limit);
 }
 
 /* pcall and xpcall as in the base library, except that they cannot
