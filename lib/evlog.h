@@ -732,22 +732,21 @@ int ev_upcaster_has_chain(const struct ev_upcaster *u, const char *type,
 /* Would ev_upcaster_apply() do anything with this record (its type has
  * steps from its schema on, or counting is on)?  Reads only the type and
  * schema. */
-int ev_upcaster_wants(const struct ev_upcaster *u, const uint8_t *rec,
-		      size_t n);
+int ev_upcaster_wants(struct ev_upcaster *u, const uint8_t *rec, size_t n);
 
 /*
- * Upcast one stored record rec (n bytes) at offset; ev is its decoded
- * form, or NULL.  Returns how many records it becomes: 0 when a step
- * drops it, more when one splits it.  Fetch them with
- * ev_upcaster_record(): records as stored, valid until the next call.
- * *changed is 0 when no step applied, and the one record is then rec.
- * An upcast failure is EV_EDATA with "offset N: TYPE version V: step
- * FILE:LINE: reason" in err (see ev_upcaster_last_failure()); EV_ERR
- * out of memory.
+ * Upcast one stored record rec (n bytes) at offset.  Returns how many
+ * records it becomes: 0 when a step drops it, more when one splits it.
+ * Fetch them with ev_upcaster_record(): records as stored, valid until
+ * the next call (what a step did not touch is copied unchecked: decode
+ * them before trusting them).  *changed is 0 when no step applied, and
+ * the one record is then rec.  An upcast failure is EV_EDATA with
+ * "offset N: TYPE version V: step FILE:LINE: reason" in err (see
+ * ev_upcaster_last_failure()); a record that does not decode is
+ * EV_EDATA as ev_event_decode() words it; EV_ERR out of memory.
  */
 int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
-		      const struct ev_event *ev, uint64_t offset, int *changed,
-		      struct ev_error *err);
+		      uint64_t offset, int *changed, struct ev_error *err);
 void ev_upcaster_record(const struct ev_upcaster *u, int i, const uint8_t **rec,
 			size_t *n);
 

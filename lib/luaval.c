@@ -26,12 +26,21 @@
 #include "luaval_int.h"
 
 #define HOOK_EVERY 1000
-/* stack slots of a protected call: the call's context, the anchor of
- * the tables made, and the array metatable */
-#define SLOT_ANCHOR 2
-#define SLOT_ARRAY_MT 3
+/* stack slots of the C function converting: the anchor of the tables
+ * made, and the array metatable (see set_slots()) */
+#define SLOT_ANCHOR (l->slot)
+#define SLOT_ARRAY_MT (l->slot + 1)
 
 static const char null_sentinel = 0;
+
+/* the fields of an event table */
+static const char *const event_keys[] = {
+	"offset", "id",	 "type",	"stream", "version", "time",
+	"schema", "key", "data_base64", "data",	  "meta",
+};
+#define NEVENT_KEYS (sizeof(event_keys) / sizeof(event_keys[0]))
+#define EK_DATA 9
+#define EK_META 10
 
 struct origin {
 	const void *t;
@@ -51,7 +60,15 @@ struct ev_lua {
 	size_t mem, mem_limit;
 	uint64_t insn_limit, budget;
 	int killed;
-	int array_ref;
+	int array_ref, anchor_ref, event_mt_ref;
+	int slot; /* SLOT_ANCHOR in the running C function */
+	/* the event table pushed last: its data and meta are converted
+	 * when first read (lazy), from these bytes */
+	const void *lz_table;
+	const uint8_t *lz_p[2];
+	size_t lz_n[2];
+	int lz_pending[2];
+	const char *ekeys[NEVENT_KEYS]; /* event_keys as Lua holds them */
 	/* the current protected call */
 	int in_call;
 	lua_Integer nanchored;
@@ -170,6 +187,55 @@ static int lv_isarray(lua_State *L)
 	return 1;
 }
 
+static void push_mp(struct ev_lua *l, const uint8_t **pp, const uint8_t *end);
+static int set_slots(struct ev_lua *l);
+
+/* Which lazy field (0 data, 1 meta) the key at idx of table t is, or -1. */
+static int lazy_field(struct ev_lua *l, int t, int idx)
+{
+	lua_State *L = l->L;
+	const char *k;
+
+	if (lua_topointer(L, t) != l->lz_table ||
+	    lua_type(L, idx) != LUA_TSTRING)
+		return -1;
+	k = lua_tostring(L, idx);
+	return k == l->ekeys[EK_DATA] ? 0 : k == l->ekeys[EK_META] ? 1 : -1;
+}
+
+/* event.data or event.meta, read first: made from the record now */
+static int lz_index(lua_State *L)
+{
+	struct ev_lua *l = getl(L);
+	const uint8_t *p;
+	int f = lazy_field(l, 1, 2), old;
+
+	if (f < 0 || !l->lz_pending[f])
+		return 0;
+	l->lz_pending[f] = 0;
+	old = set_slots(l);
+	p = l->lz_p[f];
+	push_mp(l, &p, p + l->lz_n[f]);
+	l->slot = old;
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, 1);
+	return 1;
+}
+
+/* set before it was read: the record's value is gone */
+static int lz_newindex(lua_State *L)
+{
+	struct ev_lua *l = getl(L);
+	int f = lazy_field(l, 1, 2);
+
+	if (f >= 0)
+		l->lz_pending[f] = 0;
+	lua_settop(L, 3);
+	lua_rawset(L, 1);
+	return 0;
+}
+
 static int init_state(lua_State *L)
 {
 	static const luaL_Reg libs[] = {
@@ -214,6 +280,24 @@ static int init_state(lua_State *L)
 	lua_pushliteral(L, "evlog.array");
 	lua_setfield(L, -2, "__name");
 	l->array_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_pushboolean(L, 0);
+	l->anchor_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_createtable(L, 0, 3);
+	lua_pushcfunction(L, lz_index);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, lz_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	l->event_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	/* short strings are interned: a key of an event table is one of
+	 * these by its address (kept alive in the registry) */
+	lua_createtable(L, NEVENT_KEYS, 0);
+	for (i = 0; i < NEVENT_KEYS; i++) {
+		l->ekeys[i] = lua_pushstring(L, event_keys[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_createtable(L, 0, 3);
 	lua_pushlightuserdata(L, (void *)&null_sentinel);
 	lua_setfield(L, -2, "null");
@@ -252,6 +336,8 @@ int ev_lua_new(struct ev_lua **out, size_t mem_limit, uint64_t insn_limit,
 				 "cannot set up Lua: out of memory");
 	}
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	/* an event's tables die young */
+	lua_gc(L, LUA_GCGEN, 0, 0);
 	*out = l;
 	return 0;
 }
@@ -284,13 +370,28 @@ struct pcall_ctx {
 	int rc;
 };
 
+/* Push the anchor and the array metatable on top, and make them the
+ * slots of the running C function; returns the slot it had. */
+static int set_slots(struct ev_lua *l)
+{
+	lua_State *L = l->L;
+	int old = l->slot;
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, l->anchor_ref);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, l->array_ref);
+	l->slot = lua_gettop(L) - 1;
+	return old;
+}
+
 static int pcall_body(lua_State *L)
 {
 	struct pcall_ctx *c = lua_touserdata(L, 1);
+	struct ev_lua *l = c->l;
 
-	lua_createtable(L, 16, 0);			    /* SLOT_ANCHOR */
-	lua_rawgeti(L, LUA_REGISTRYINDEX, c->l->array_ref); /* SLOT_ARRAY_MT */
-	c->rc = c->fn(c->l, c->ctx);
+	lua_createtable(L, 16, 0);
+	lua_rawseti(L, LUA_REGISTRYINDEX, l->anchor_ref);
+	set_slots(l);
+	c->rc = c->fn(l, c->ctx);
 	return 0;
 }
 
@@ -307,6 +408,7 @@ int ev_lua_protected(struct ev_lua *l, int (*fn)(struct ev_lua *l, void *ctx),
 	l->killed = 0;
 	l->nanchored = 0;
 	l->time_str = NULL;
+	l->lz_table = NULL;
 	l->nkeys = 0;
 	if (++l->gen == 0) {
 		/* every origin of 2^32 calls ago is stale: forget them */
@@ -459,6 +561,21 @@ static void push_mp(struct ev_lua *l, const uint8_t **pp, const uint8_t *end)
 	uint32_t i;
 	int dups = 0;
 
+	if (*pp < end) {
+		uint8_t c = **pp;
+		size_t n = c & 0x1f;
+		/* the common small items, without ev_mp_read() */
+		if (c <= 0x7f) {
+			lua_pushinteger(L, c);
+			(*pp)++;
+			return;
+		}
+		if ((c & 0xe0) == 0xa0 && (size_t)(end - *pp) > n) {
+			lua_pushlstring(L, (const char *)*pp + 1, n);
+			*pp += 1 + n;
+			return;
+		}
+	}
 	if (ev_mp_read(pp, end, &it) != 0)
 		luaL_error(L, "malformed msgpack value");
 	switch (it.type) {
@@ -498,9 +615,15 @@ static void push_mp(struct ev_lua *l, const uint8_t **pp, const uint8_t *end)
 		luaL_checkstack(L, 6, "nested too deep");
 		lua_createtable(L, 0, (int)(it.n < 1u << 20 ? it.n : 0));
 		for (i = 0; i < it.n; i++) {
-			if (ev_mp_read(pp, end, &key) != 0 ||
-			    key.type != EV_MP_STR)
+			if (*pp < end && (**pp & 0xe0) == 0xa0 &&
+			    (size_t)(end - *pp) > (size_t)(**pp & 0x1f)) {
+				key.p = *pp + 1;
+				key.n = **pp & 0x1f;
+				*pp += 1 + key.n;
+			} else if (ev_mp_read(pp, end, &key) != 0 ||
+				   key.type != EV_MP_STR) {
 				luaL_error(L, "an object key is not a string");
+			}
 			lua_pushlstring(L, (const char *)key.p, key.n);
 			if (!dups) {
 				lua_pushvalue(L, -1);
@@ -563,14 +686,18 @@ void ev_lua_push_event(struct ev_lua *l, const struct ev_event *ev)
 			luaL_error(L, "out of memory");
 		lua_pushlstring(L, (const char *)l->tmp.p, l->tmp.len);
 		lua_setfield(L, -2, "data_base64");
-	} else if (ev->data != NULL) {
-		ev_lua_push_value(l, ev->data, ev->data_len);
-		lua_setfield(L, -2, "data");
 	}
-	if (ev->meta != NULL) {
-		ev_lua_push_value(l, ev->meta, ev->meta_len);
-		lua_setfield(L, -2, "meta");
-	}
+	/* data and meta are made when first read: many steps touch one
+	 * of them, or neither */
+	l->lz_table = lua_topointer(L, -1);
+	l->lz_p[0] = ev->data;
+	l->lz_n[0] = ev->data_len;
+	l->lz_pending[0] = ev->data != NULL && !ev->data_is_binary;
+	l->lz_p[1] = ev->meta;
+	l->lz_n[1] = ev->meta_len;
+	l->lz_pending[1] = ev->meta != NULL;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, l->event_mt_ref);
+	lua_setmetatable(L, -2);
 }
 
 /* ------------------------------------------------------------ from Lua */
@@ -653,8 +780,9 @@ static int put_value(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 		     const char *what, const uint8_t *orig,
 		     const uint8_t *orig_end);
 
-static int is_array_mt(lua_State *L, int idx)
+static int is_array_mt(struct ev_lua *l, int idx)
 {
+	lua_State *L = l->L;
 	int r;
 
 	if (!lua_getmetatable(L, idx))
@@ -667,7 +795,7 @@ static int is_array_mt(lua_State *L, int idx)
 int ev_lua_is_array(struct ev_lua *l, int idx)
 {
 	return lua_type(l->L, idx) == LUA_TTABLE &&
-	       is_array_mt(l->L, lua_absindex(l->L, idx));
+	       is_array_mt(l, lua_absindex(l->L, idx));
 }
 
 /* Check that the table at idx has the keys 1..n and no others. */
@@ -717,7 +845,7 @@ static int put_array(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 		v = NULL;
 		if ((uint64_t)i <= ocount) {
 			v = p;
-			if (ev_mp_skip(&p, end, 1) != 0)
+			if (ev_mp_skip_fast(&p, end) != 0)
 				luaL_error(L, "%s: malformed array", what);
 		}
 		if (!put_value(l, -1, out, depth - 1, what, v, p))
@@ -740,26 +868,6 @@ static int key_cmp(const void *a, const void *b)
 	return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
 }
 
-/* Is the key s (n bytes) one of the map at p? */
-static int in_origin(const uint8_t *p, const uint8_t *end, const char *s,
-		     size_t n)
-{
-	struct ev_mp_item it, k;
-	uint32_t i;
-
-	if (ev_mp_read(&p, end, &it) != 0)
-		return 0;
-	for (i = 0; i < it.n; i++) {
-		if (ev_mp_read(&p, end, &k) != 0)
-			return 0;
-		if (k.n == n && memcmp(k.p, s, n) == 0)
-			return 1;
-		if (ev_mp_skip(&p, end, 1) != 0)
-			return 0;
-	}
-	return 0;
-}
-
 /* Does the key at entry i of the map at p come again later? */
 static int key_again(const uint8_t *p, const uint8_t *end, const uint8_t *k,
 		     size_t kn)
@@ -772,37 +880,46 @@ static int key_again(const uint8_t *p, const uint8_t *end, const uint8_t *k,
 			return 0;
 		if (key.n == kn && memcmp(key.p, k, kn) == 0)
 			return 1;
-		if (ev_mp_skip(&p, end, 1) != 0)
+		if (ev_mp_skip_fast(&p, end) != 0)
 			return 0;
 	}
 	return 0;
 }
 
-/* The keys of the table at idx that are not in the origin o (all of
- * them without one), sorted, onto l->keys from base. */
-static void new_keys(struct ev_lua *l, int idx, const struct origin *o)
+static void push_key(struct ev_lua *l, const char *s, size_t n)
+{
+	if (l->nkeys == l->keys_cap) {
+		size_t cap = l->keys_cap ? 2 * l->keys_cap : 64;
+		struct skey *nv = realloc(l->keys, cap * sizeof(*nv));
+		if (nv == NULL)
+			luaL_error(l->L, "out of memory");
+		l->keys = nv;
+		l->keys_cap = cap;
+	}
+	l->keys[l->nkeys].p = s;
+	l->keys[l->nkeys].n = n;
+	l->nkeys++;
+}
+
+/* The keys of the table at idx that are not among those found in its
+ * origin (l->keys[found..base)), sorted, onto l->keys from base. */
+static void new_keys(struct ev_lua *l, int idx, size_t found)
 {
 	lua_State *L = l->L;
 	const char *s;
-	size_t n, base = l->nkeys;
+	size_t n, base = l->nkeys, i;
 
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		lua_pop(L, 1);
 		s = lua_tolstring(L, -1, &n);
-		if (o != NULL && in_origin(o->p, o->p + o->n, s, n))
-			continue;
-		if (l->nkeys == l->keys_cap) {
-			size_t cap = l->keys_cap ? 2 * l->keys_cap : 64;
-			struct skey *nv = realloc(l->keys, cap * sizeof(*nv));
-			if (nv == NULL)
-				luaL_error(L, "out of memory");
-			l->keys = nv;
-			l->keys_cap = cap;
-		}
-		l->keys[l->nkeys].p = s;
-		l->keys[l->nkeys].n = n;
-		l->nkeys++;
+		for (i = found; i < base; i++)
+			if (l->keys[i].n == n &&
+			    (l->keys[i].p == s ||
+			     memcmp(l->keys[i].p, s, n) == 0))
+				break;
+		if (i == base)
+			push_key(l, s, n);
 	}
 	qsort(l->keys + base, l->nkeys - base, sizeof(*l->keys), key_cmp);
 }
@@ -812,7 +929,9 @@ static int put_map(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 {
 	lua_State *L = l->L;
 	size_t start = out->len, total = 0, present = 0, base, i;
+	size_t found = l->nkeys;
 	const uint8_t *p = NULL, *end = NULL, *kp, *v;
+	const char *ks;
 	struct ev_mp_item it, key;
 	int changed = o == NULL;
 	uint32_t j;
@@ -838,18 +957,19 @@ static int put_map(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 			if (ev_mp_read(&p, end, &key) != 0)
 				luaL_error(L, "%s: malformed object", what);
 			v = p;
-			if (ev_mp_skip(&p, end, 1) != 0)
+			if (ev_mp_skip_fast(&p, end) != 0)
 				luaL_error(L, "%s: malformed object", what);
 			/* of repeated keys, the last holds the value */
 			if (o->dups && key_again(p, end, key.p, key.n))
 				continue;
-			lua_pushlstring(L, (const char *)key.p, key.n);
+			ks = lua_pushlstring(L, (const char *)key.p, key.n);
 			if (lua_rawget(L, idx) == LUA_TNIL) {
 				lua_pop(L, 1);
 				changed = 1;
 				continue;
 			}
 			present++;
+			push_key(l, ks, key.n);
 			put_bytes(l, out, kp, (size_t)(v - kp));
 			if (!put_value(l, -1, out, depth - 1, what, v, p))
 				changed = 1;
@@ -859,7 +979,7 @@ static int put_map(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 	if (present < total) {
 		changed = 1;
 		base = l->nkeys;
-		new_keys(l, idx, o);
+		new_keys(l, idx, found);
 		for (i = base; i < l->nkeys; i++) {
 			put_str(l, out, l->keys[i].p, l->keys[i].n);
 			lua_pushlstring(L, l->keys[i].p, l->keys[i].n);
@@ -867,8 +987,8 @@ static int put_map(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 			put_value(l, -1, out, depth - 1, what, NULL, NULL);
 			lua_pop(L, 1);
 		}
-		l->nkeys = base;
 	}
+	l->nkeys = found;
 	if (!changed) {
 		/* as it was, repeated keys and all */
 		out->len = start;
@@ -966,7 +1086,7 @@ static int put_value(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 				   EV_MAX_DEPTH);
 		luaL_checkstack(L, 6, "nested too deep");
 		o = org_get(l, lua_topointer(L, idx));
-		if (is_array_mt(L, idx)) {
+		if (is_array_mt(l, idx)) {
 			if (o != NULL && (o->p[0] & 0xf0) != 0x90 &&
 			    o->p[0] != 0xdc && o->p[0] != 0xdd)
 				o = NULL;
@@ -994,12 +1114,6 @@ void ev_lua_to_msgpack(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 }
 
 /* ------------------------------------------------------------ events */
-
-static const char *const event_keys[] = {
-	"offset", "id",	 "type",	"stream", "version", "time",
-	"schema", "key", "data_base64", "data",	  "meta",
-};
-#define NEVENT_KEYS (sizeof(event_keys) / sizeof(event_keys[0]))
 
 /* Push field name of the table at idx, without metamethods. */
 static int rawfield(lua_State *L, int idx, const char *name)
@@ -1034,6 +1148,7 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 	const char *s;
 	size_t n, i;
 	lua_Integer v = 0;
+	int lazy;
 
 	idx = lua_absindex(L, idx);
 	ev_fields_init(f);
@@ -1049,8 +1164,7 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 				      "string");
 		s = lua_tolstring(L, -1, &n);
 		for (i = 0; i < NEVENT_KEYS; i++)
-			if (strlen(event_keys[i]) == n &&
-			    memcmp(event_keys[i], s, n) == 0)
+			if (l->ekeys[i] == s)
 				break;
 		if (i == NEVENT_KEYS)
 			luaL_error(L,
@@ -1100,6 +1214,15 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 		f->data_bin = 1;
 	}
 	lua_pop(L, 1);
+	lazy = lua_topointer(L, idx) == l->lz_table;
+	if (lazy && l->lz_pending[0]) {
+		/* never read: as it was */
+		f->data = l->lz_p[0];
+		f->data_n = l->lz_n[0];
+		if (f->data_bin)
+			luaL_error(L, "the event has both data and "
+				      "data_base64");
+	}
 	rawfield(L, idx, "data");
 	if (!lua_isnil(L, -1)) {
 		if (f->data_bin)
@@ -1111,6 +1234,10 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 	}
 	lua_pop(L, 1);
 	l->meta.len = 0;
+	if (lazy && l->lz_pending[1]) {
+		f->meta = l->lz_p[1];
+		f->meta_n = l->lz_n[1];
+	}
 	rawfield(L, idx, "meta");
 	if (!lua_isnil(L, -1)) {
 		ev_lua_to_msgpack(l, -1, &l->meta, EV_MAX_DEPTH - 1, "meta");

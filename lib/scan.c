@@ -402,8 +402,7 @@ static int next_part(struct ev_scan *s, struct ev_rec *rec,
 		}
 		if ((r = ev_event_decode(rec->p, rec->n, ev, err)) != 0) {
 			ev_err_prefix(err, "upcast of offset %llu in '%s': ",
-				      (unsigned long long)rec->offset,
-				      s->name);
+				      (unsigned long long)rec->offset, s->name);
 			return r;
 		}
 		ev->offset = rec->offset;
@@ -419,16 +418,16 @@ static int next_part(struct ev_scan *s, struct ev_rec *rec,
 	return 0;
 }
 
-/* Upcast the record just read (decoded in s->ev): 1 its records are
- * ready for next_part(), 0 it is skipped, <0 error. */
+/* Upcast the record just read: 1 its records are ready for
+ * next_part(), 0 it is skipped, <0 error. */
 static int upcast(struct ev_scan *s, const struct ev_rec *rec,
 		  struct ev_error *err)
 {
 	struct ev_error why;
 	int changed, r;
 
-	r = ev_upcaster_apply(s->up, rec->p, rec->n, &s->ev, rec->offset,
-			      &changed, &why);
+	r = ev_upcaster_apply(s->up, rec->p, rec->n, rec->offset, &changed,
+			      &why);
 	if (r >= 0) {
 		s->up_n = r;
 		s->up_i = 0;
@@ -438,6 +437,11 @@ static int upcast(struct ev_scan *s, const struct ev_rec *rec,
 		if (r == 0)
 			s->pos = rec->offset + 1; /* dropped */
 		return 1;
+	}
+	if (r == EV_EDATA && ev_upcaster_damaged(s->up)) {
+		*err = why;
+		ev_err_damaged(err, s->name, rec->offset);
+		return r;
 	}
 	if (r != EV_EDATA || s->up_policy == EV_UPCAST_STOP) {
 		*err = why;
@@ -520,6 +524,13 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 			s->pos = rec->offset + 1;
 			continue;
 		}
+		if (up && s->to.kind != EV_POS_TIME &&
+		    s->skip_before == EV_TIME_NONE) {
+			/* the upcast decodes it, in its own way */
+			if ((r = upcast(s, rec, err)) < 0)
+				return r;
+			continue;
+		}
 		if ((r = ev_event_decode(rec->p, rec->n, ev, err)) != 0) {
 			ev_err_damaged(err, s->name, rec->offset);
 			return r;
@@ -561,7 +572,7 @@ static int upcast_last(struct ev_scan *s, uint64_t n, struct ev_error *err)
 	struct at {
 		uint64_t offset;
 		int part;
-	} *ring;
+	} * ring;
 	uint64_t cap = n < 1024 ? n : 1024, count = 0, head = 0, i;
 	struct ev_rec rec;
 	const struct ev_event *ev;

@@ -131,12 +131,15 @@ struct ent {
 };
 struct node {
 	int map;
+	int dirty; /* changed: its bytes (in its val) are not it */
 	struct ent *e;
 	size_t n, cap;
 };
 struct wev {
 	struct ev_str id, type, stream, key;
 	ev_time_t time;
+	const uint8_t *time_raw; /* its encoding in the record, if any */
+	size_t time_raw_n;
 	uint64_t version, schema, prev;
 	struct node root; /* "data" and "meta" */
 	int data_bin;	  /* data is the payload of a bin */
@@ -176,6 +179,9 @@ struct ev_upcaster {
 	const struct op *f_op;
 	char why[512];
 	struct ev_upcast_failure last;
+	int damaged;		  /* the last record applied did not decode */
+	const struct chain *hint; /* the chain ev_upcaster_wants() found */
+	const char *hint_type;
 	/* counting */
 	int counting;
 	struct cslot *cs;
@@ -283,13 +289,13 @@ static uint64_t peek_schema(const uint8_t *rec, size_t n)
 					       k.type == EV_MP_UINT && k.v.u
 				       ? k.v.u
 				       : 1;
-		if (ev_mp_skip(&p, end, 1) != 0)
+		if (ev_mp_skip_fast(&p, end) != 0)
 			return 1;
 	}
 	return 1;
 }
 
-int ev_upcaster_wants(const struct ev_upcaster *u, const uint8_t *rec, size_t n)
+int ev_upcaster_wants(struct ev_upcaster *u, const uint8_t *rec, size_t n)
 {
 	struct ev_str type;
 	const struct chain *c;
@@ -299,7 +305,26 @@ int ev_upcaster_wants(const struct ev_upcaster *u, const uint8_t *rec, size_t n)
 	if (ev_event_peek_type(rec, n, &type) != 0)
 		return 1; /* the decode says what is wrong */
 	c = find_chain(u, type.p, type.n);
+	/* the apply that follows need not look it up again */
+	u->hint = c;
+	u->hint_type = type.p;
 	return c != NULL && peek_schema(rec, n) <= c->max;
+}
+
+/* U+0000-001F and U+007F-009F: not in identifiers (evlog(5)). */
+static int has_control(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 1;
+		if ((unsigned char)s[i] == 0xc2 && i + 1 < n &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return 1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ failures */
@@ -376,9 +401,12 @@ static int is_container(const struct val *v, int *map)
 
 /* ------------------------------------------------------------ the tree */
 
-static int expand(struct ev_upcaster *u, struct val *v)
+/* Open the map or array at *pp into a node of v, which gets its bytes;
+ * *pp moves past it. */
+static int expand_at(struct ev_upcaster *u, const uint8_t **pp,
+		     const uint8_t *end, struct val *v)
 {
-	const uint8_t *p = v->p, *end = v->p + v->n, *s;
+	const uint8_t *p = *pp, *s;
 	struct ev_mp_item it, k;
 	struct node *nd;
 	uint32_t i;
@@ -388,35 +416,50 @@ static int expand(struct ev_upcaster *u, struct val *v)
 		return fail(u, "malformed value");
 	if (it.n > (size_t)(end - p))
 		return fail(u, "malformed value");
-	nd = aalloc(u, sizeof(*nd));
+	nd = aalloc(u, sizeof(*nd) + ((size_t)it.n + 2) * sizeof(*nd->e));
 	if (nd == NULL)
 		return oom(u);
 	nd->map = it.type == EV_MP_MAP;
+	nd->dirty = 0;
 	nd->n = it.n;
 	nd->cap = (size_t)it.n + 2;
-	nd->e = aalloc(u, nd->cap * sizeof(*nd->e));
-	if (nd->e == NULL)
-		return oom(u);
+	nd->e = (struct ent *)(nd + 1);
 	for (i = 0; i < it.n; i++) {
 		struct ent *e = &nd->e[i];
 		e->k = NULL;
 		e->kn = 0;
 		e->gone = 0;
 		e->v.node = NULL;
-		if (nd->map) {
+		if (nd->map && p < end && (*p & 0xe0) == 0xa0 &&
+		    (size_t)(end - p) > (size_t)(*p & 0x1f)) {
+			/* most keys are short */
+			e->k = p + 1;
+			e->kn = *p & 0x1f;
+			p += 1 + e->kn;
+		} else if (nd->map) {
 			if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_STR)
 				return fail(u, "malformed object");
 			e->k = k.p;
 			e->kn = k.n;
 		}
 		s = p;
-		if (ev_mp_skip(&p, end, 2) != 0)
+		if (ev_mp_skip_fast(&p, end) != 0)
 			return fail(u, "malformed value");
 		e->v.p = s;
 		e->v.n = (size_t)(p - s);
 	}
+	v->p = *pp;
+	v->n = (size_t)(p - *pp);
 	v->node = nd;
+	*pp = p;
 	return 0;
+}
+
+static int expand(struct ev_upcaster *u, struct val *v)
+{
+	const uint8_t *p = v->p;
+
+	return expand_at(u, &p, v->p + v->n, v);
 }
 
 static int append_ent(struct ev_upcaster *u, struct node *nd, const void *k,
@@ -451,7 +494,9 @@ static long find_ent(const struct node *nd, const struct ev_str *seg)
 	if (nd->map) {
 		/* of repeated keys the last counts, as in --where */
 		for (i = nd->n; i-- > 0;)
-			if (!nd->e[i].gone && nd->e[i].kn == seg->n &&
+			if (nd->e[i].kn == seg->n && !nd->e[i].gone &&
+			    (seg->n == 0 ||
+			     nd->e[i].k[0] == (uint8_t)seg->p[0]) &&
 			    memcmp(nd->e[i].k, seg->p, seg->n) == 0)
 				return (long)i;
 		return -1;
@@ -474,10 +519,11 @@ static int prefix_len(const struct path *pa, int s)
  * Walk pa in w.  Returns 1 found (*ndp holds it at *ip), 0 absent
  * (*ndp the object or array that would hold it, or NULL when a level
  * above is missing), or a failure.  create makes missing objects on the
- * way down (not the last).
+ * way down (not the last); modify marks the nodes on the way as
+ * changed.
  */
-static int walk(struct ev_upcaster *u, struct wev *w, const struct path *pa,
-		int create, struct node **ndp, long *ip)
+static int walk_m(struct ev_upcaster *u, struct wev *w, const struct path *pa,
+		  int create, int modify, struct node **ndp, long *ip)
 {
 	struct node *nd = &w->root, *child;
 	struct val empty = {(const uint8_t *)"\x80", 1, NULL};
@@ -487,6 +533,8 @@ static int walk(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 	*ndp = NULL;
 	*ip = -1;
 	for (s = 0; s < pa->n; s++) {
+		if (modify)
+			nd->dirty = 1;
 		i = find_ent(nd, &pa->seg[s]);
 		if (s == pa->n - 1) {
 			*ndp = nd;
@@ -527,6 +575,12 @@ static int walk(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 	return 0;
 }
 
+static int walk(struct ev_upcaster *u, struct wev *w, const struct path *pa,
+		int create, struct node **ndp, long *ip)
+{
+	return walk_m(u, w, pa, create, create, ndp, ip);
+}
+
 /* Set pa to v, making objects on the way. */
 static int set_path(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 		    const struct val *v)
@@ -565,7 +619,7 @@ static int remove_path(struct ev_upcaster *u, struct wev *w,
 	struct node *nd;
 	long i;
 	size_t j;
-	int r = walk(u, w, pa, 0, &nd, &i);
+	int r = walk_m(u, w, pa, 0, 1, &nd, &i);
 
 	if (r <= 0)
 		return r;
@@ -593,7 +647,7 @@ static int is_whole_data(const struct wev *w, const struct path *pa)
 
 /* The value at pa: 1 with *v, 0 absent, or a failure. */
 static int get_path(struct ev_upcaster *u, struct wev *w, const struct path *pa,
-		    struct val **v)
+		    int modify, struct val **v)
 {
 	struct node *nd;
 	long i;
@@ -601,7 +655,7 @@ static int get_path(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 
 	if (is_whole_data(w, pa))
 		return fail(u, "data is binary (data_base64)");
-	r = walk(u, w, pa, 0, &nd, &i);
+	r = walk_m(u, w, pa, 0, modify, &nd, &i);
 	if (r == 1)
 		*v = &nd->e[i].v;
 	return r;
@@ -612,32 +666,53 @@ static int ser(struct ev_upcaster *u, struct ev_buf *out, const struct val *v,
 	       int depth)
 {
 	const struct node *nd = v->node;
-	size_t i, live = 0;
+	size_t i, live = 0, need = 5;
 	uint8_t *o;
+	int r;
 
-	if (nd == NULL)
-		return ev_buf_append(out, v->p, v->n) == 0 ? 0 : oom(u);
+	if (nd == NULL || !nd->dirty) {
+		if (ev_buf_reserve(out, v->n) != 0)
+			return oom(u);
+		memcpy(out->p + out->len, v->p, v->n);
+		out->len += v->n;
+		return 0;
+	}
 	if (depth > EV_MAX_DEPTH)
 		return fail(u, "the event nests deeper than %d levels",
 			    EV_MAX_DEPTH);
 	for (i = 0; i < nd->n; i++)
-		live += !nd->e[i].gone;
-	if (ev_buf_reserve(out, 5) != 0)
+		if (!nd->e[i].gone) {
+			live++;
+			need += 5 + nd->e[i].kn + nd->e[i].v.n;
+		}
+	/* room for all but what changed below (reserved as it comes) */
+	if (ev_buf_reserve(out, need) != 0)
 		return oom(u);
 	o = out->p + out->len;
 	o = nd->map ? ev_mp_map_hdr(o, live) : ev_mp_array_hdr(o, live);
-	out->len = (size_t)(o - out->p);
 	for (i = 0; i < nd->n; i++) {
 		const struct ent *e = &nd->e[i];
 		if (e->gone)
 			continue;
-		if (nd->map &&
-		    ev_buf_mp_str(out, (const char *)e->k, e->kn) != 0)
-			return oom(u);
-		int r = ser(u, out, &e->v, depth + 1);
-		if (r != 0)
+		if (nd->map) {
+			o = ev_mp_str_hdr(o, e->kn);
+			memcpy(o, e->k, e->kn);
+			o += e->kn;
+		}
+		if (e->v.node == NULL || !e->v.node->dirty) {
+			memcpy(o, e->v.p, e->v.n);
+			o += e->v.n;
+			continue;
+		}
+		out->len = (size_t)(o - out->p);
+		if ((r = ser(u, out, &e->v, depth + 1)) != 0)
 			return r;
+		/* what is left fits in what was reserved */
+		if (ev_buf_reserve(out, need) != 0)
+			return oom(u);
+		o = out->p + out->len;
 	}
+	out->len = (size_t)(o - out->p);
 	return 0;
 }
 
@@ -647,8 +722,10 @@ static int flatten(struct ev_upcaster *u, struct val *v)
 {
 	int r;
 
-	if (v->node == NULL)
+	if (v->node == NULL || !v->node->dirty) {
+		v->node = NULL;
 		return 0;
+	}
 	u->tmp.len = 0;
 	if ((r = ser(u, &u->tmp, v, 2)) != 0)
 		return r;
@@ -879,7 +956,7 @@ static int do_op(struct ev_upcaster *u, struct wev *w, const struct op *op)
 		return remove_path(u, w, &op->a);
 	case OP_MOVE:
 	case OP_COPY:
-		if ((r = get_path(u, w, &op->a, &vp)) <= 0)
+		if ((r = get_path(u, w, &op->a, 0, &vp)) <= 0)
 			return r;
 		v = *vp;
 		if (op->kind == OP_COPY) {
@@ -896,7 +973,7 @@ static int do_op(struct ev_upcaster *u, struct wev *w, const struct op *op)
 	default:
 		break;
 	}
-	if ((r = get_path(u, w, &op->a, &vp)) <= 0)
+	if ((r = get_path(u, w, &op->a, 1, &vp)) <= 0)
 		return r;
 	switch (op->kind) {
 	case OP_MAP:
@@ -927,29 +1004,106 @@ static void wev_root(struct wev *w, struct ent *e)
 	e[0].v.node = e[1].v.node = NULL;
 }
 
-static int wev_init(struct ev_upcaster *u, struct wev *w,
-		    const struct ev_event *ev)
+/* The record rec into w, data and meta opened a level (one pass over
+ * them).  0, or -1 when it is not a record (ev_event_decode() says
+ * why). */
+static int wev_parse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
+		     struct wev *w)
 {
+	const uint8_t *p = rec, *end = rec + n, *v;
+	struct ev_mp_item it, kv;
 	struct ent *e = aalloc(u, 2 * sizeof(*e));
+	struct ev_str *str;
+	uint64_t last = 0, k;
+	uint32_t i;
 
 	if (e == NULL)
 		return oom(u);
-	w->id = ev->id;
-	w->type = ev->type;
-	w->stream = ev->stream;
-	w->key = ev->key;
-	w->time = ev->time;
-	w->version = ev->version;
-	w->schema = ev->schema ? ev->schema : 1;
-	w->prev = ev->prev;
+	memset(w, 0, sizeof(*w));
+	w->time = EV_TIME_NONE;
+	w->schema = 1;
+	w->prev = EV_NO_PREV;
 	wev_root(w, e);
-	e[0].v.p = ev->data;
-	e[0].v.n = ev->data_len;
-	e[0].gone = ev->data == NULL;
-	w->data_bin = ev->data != NULL && ev->data_is_binary;
-	e[1].v.p = ev->meta;
-	e[1].v.n = ev->meta_len;
-	e[1].gone = ev->meta == NULL;
+	e[0].gone = e[1].gone = 1;
+	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a ||
+	    ev_mp_read(&p, end, &it) != 0)
+		return -1;
+	for (i = 0; i < it.n; i++) {
+		if (ev_mp_read(&p, end, &kv) != 0 || kv.type != EV_MP_UINT)
+			return -1;
+		k = kv.v.u;
+		if (k <= last || k > EV_K_MAX)
+			return -1;
+		last = k;
+		switch (k) {
+		case EV_K_ID:
+		case EV_K_TYPE:
+		case EV_K_STREAM:
+		case EV_K_KEY:
+			str = k == EV_K_ID	 ? &w->id
+			      : k == EV_K_TYPE	 ? &w->type
+			      : k == EV_K_STREAM ? &w->stream
+						 : &w->key;
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    kv.type != EV_MP_STR || kv.n == 0)
+				return -1;
+			str->p = (const char *)kv.p;
+			str->n = kv.n;
+			break;
+		case EV_K_TIME:
+			v = p;
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    ev_mp_time_decode(&kv, &w->time) != 0)
+				return -1;
+			w->time_raw = v;
+			w->time_raw_n = (size_t)(p - v);
+			break;
+		case EV_K_VERSION:
+		case EV_K_SCHEMA:
+		case EV_K_PREV:
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    kv.type != EV_MP_UINT ||
+			    (k != EV_K_PREV && kv.v.u == 0))
+				return -1;
+			if (k == EV_K_VERSION)
+				w->version = kv.v.u;
+			else if (k == EV_K_SCHEMA)
+				w->schema = kv.v.u;
+			else
+				w->prev = kv.v.u;
+			break;
+		case EV_K_DATA:
+		case EV_K_META:
+			e = &w->root.e[k == EV_K_META];
+			e->gone = 0;
+			if (p < end &&
+			    ((*p & 0xf0) == 0x80 || *p == 0xde || *p == 0xdf)) {
+				if (expand_at(u, &p, end, &e->v) != 0)
+					return u->why[0] == 'o' ? EV_ERR : -1;
+				break;
+			}
+			if (k == EV_K_META)
+				return -1;
+			if (p < end &&
+			    (*p == 0xc4 || *p == 0xc5 || *p == 0xc6)) {
+				if (ev_mp_read(&p, end, &kv) != 0)
+					return -1;
+				e->v.p = kv.p;
+				e->v.n = kv.n;
+				w->data_bin = 1;
+				break;
+			}
+			v = p;
+			if (ev_mp_skip_fast(&p, end) != 0)
+				return -1;
+			e->v.p = v;
+			e->v.n = (size_t)(p - v);
+			break;
+		}
+	}
+	if (w->type.p == NULL || w->id.p == NULL || w->time == EV_TIME_NONE ||
+	    p != end)
+		return -1;
 	return 0;
 }
 
@@ -964,7 +1118,7 @@ static int wev_part(struct ev_upcaster *u, struct wev *w, int k,
 	*n = 0;
 	if (e->gone)
 		return 0;
-	if (e->v.node == NULL) {
+	if (e->v.node == NULL || !e->v.node->dirty) {
 		*p = e->v.p;
 		*n = e->v.n;
 		return 0;
@@ -999,43 +1153,95 @@ static int wev_event(struct ev_upcaster *u, struct wev *w, struct ev_event *ev)
 	return 0;
 }
 
+static uint8_t *put_str(uint8_t *o, const struct ev_str *s)
+{
+	o = ev_mp_str_hdr(o, s->n);
+	memcpy(o, s->p, s->n);
+	return o + s->n;
+}
+
+/* w as a record (evlog(5) RECORDS), onto u->out. */
 static int emit(struct ev_upcaster *u, struct wev *w)
 {
-	struct ev_fields f;
-	struct ev_event ev;
-	struct ev_error e2;
+	struct ent *d = &w->root.e[0], *m = &w->root.e[1];
+	size_t need, start = u->out.len, at;
+	unsigned count = 3;
+	uint8_t *o;
 	int r;
 
 	if (u->nrec >= MAX_PARTS)
 		return fail(u, "the event becomes more than %d events",
 			    MAX_PARTS);
-	if ((r = wev_event(u, w, &ev)) != 0)
-		return r;
-	if (ev.meta != NULL && !((ev.meta[0] & 0xf0) == 0x80 ||
-				 ev.meta[0] == 0xde || ev.meta[0] == 0xdf))
-		return fail(u, "meta is %s, not an object",
-			    kind_name(&w->root.e[1].v));
-	ev_fields_init(&f);
-	f.id = w->id.p;
-	f.id_n = w->id.n;
-	f.type = w->type.p;
-	f.type_n = w->type.n;
-	f.stream = w->stream.p;
-	f.stream_n = w->stream.n;
-	f.key = w->key.p;
-	f.key_n = w->key.n;
-	f.time = w->time;
-	f.version = w->version;
-	f.schema = w->schema;
-	f.data = ev.data;
-	f.data_n = ev.data_len;
-	f.data_bin = ev.data_is_binary;
-	f.meta = ev.meta;
-	f.meta_n = ev.meta_len;
-	f.prev = w->prev;
-	f.resolved = 1;
-	if (ev_record_encode(&f, EV_TIME_NONE, &u->out, NULL, &e2) != 0)
-		return e2.code == EV_ERR ? oom(u) : fail(u, "%s", e2.msg);
+	count += (w->stream.p != NULL) + (w->version != 0) + (w->schema > 1) +
+		 (w->key.p != NULL) + !d->gone + !m->gone +
+		 (w->prev != EV_NO_PREV);
+	need = 3 * 6 + w->id.n + w->type.n + w->stream.n + w->key.n + 16 +
+	       2 * 10 + 6;
+	if (ev_buf_reserve(&u->out, need) != 0)
+		return oom(u);
+	o = u->out.p + start;
+	*o++ = (uint8_t)(0x80 | count);
+	*o++ = EV_K_ID;
+	o = put_str(o, &w->id);
+	*o++ = EV_K_TYPE;
+	o = put_str(o, &w->type);
+	if (w->stream.p != NULL) {
+		*o++ = EV_K_STREAM;
+		o = put_str(o, &w->stream);
+	}
+	if (w->version != 0) {
+		*o++ = EV_K_VERSION;
+		o = ev_mp_uint(o, w->version);
+	}
+	*o++ = EV_K_TIME;
+	if (w->time_raw != NULL) {
+		memcpy(o, w->time_raw, w->time_raw_n);
+		o += w->time_raw_n;
+	} else {
+		o = ev_mp_time(o, w->time);
+	}
+	if (w->schema > 1) {
+		*o++ = EV_K_SCHEMA;
+		o = ev_mp_uint(o, w->schema);
+	}
+	if (w->key.p != NULL) {
+		*o++ = EV_K_KEY;
+		o = put_str(o, &w->key);
+	}
+	if (!d->gone) {
+		*o++ = EV_K_DATA;
+		if (w->data_bin)
+			o = ev_mp_bin_hdr(o, d->v.n);
+		u->out.len = (size_t)(o - u->out.p);
+		if ((r = ser(u, &u->out, &d->v, 2)) != 0)
+			return r;
+	}
+	if (ev_buf_reserve(&u->out, 12) != 0)
+		return oom(u);
+	o = u->out.p + u->out.len;
+	if (!m->gone) {
+		*o++ = EV_K_META;
+		at = u->out.len = (size_t)(o - u->out.p);
+		if ((r = ser(u, &u->out, &m->v, 2)) != 0)
+			return r;
+		if (!((u->out.p[at] & 0xf0) == 0x80 || u->out.p[at] == 0xde ||
+		      u->out.p[at] == 0xdf))
+			return fail(u, "meta is %s, not an object",
+				    kind_name(&m->v));
+		if (ev_buf_reserve(&u->out, 10) != 0)
+			return oom(u);
+		o = u->out.p + u->out.len;
+	}
+	if (w->prev != EV_NO_PREV) {
+		*o++ = EV_K_PREV;
+		o = ev_mp_uint(o, w->prev);
+	}
+	if ((size_t)(o - u->out.p) - start > EV_MAX_RECORD)
+		return fail(u,
+			    "the event is %zu bytes encoded, over the limit "
+			    "of %u bytes",
+			    (size_t)(o - u->out.p) - start, EV_MAX_RECORD);
+	u->out.len = (size_t)(o - u->out.p);
 	if (u->nrec == u->ends_cap) {
 		size_t cap = u->ends_cap ? 2 * u->ends_cap : 16;
 		size_t *ne = realloc(u->ends, cap * sizeof(*ne));
@@ -1094,7 +1300,7 @@ static int split(struct ev_upcaster *u, struct wev *w, const struct step *st,
 	long at;
 	int r, map;
 
-	if ((r = get_path(u, w, &op->a, &vp)) < 0)
+	if ((r = get_path(u, w, &op->a, 0, &vp)) < 0)
 		return r;
 	if (r == 0)
 		return fail(u, "%s: no such field to split", op->a.text);
@@ -1108,7 +1314,7 @@ static int split(struct ev_upcaster *u, struct wev *w, const struct step *st,
 	    (m != NULL && (m = adup(u, m, mn)) == NULL))
 		return r ? r : oom(u);
 	if ((r = part_of(u, w, d, dn, m, mn, 0, &pt)) != 0 ||
-	    (r = get_path(u, &pt, &op->a, &vp)) < 0)
+	    (r = get_path(u, &pt, &op->a, 0, &vp)) < 0)
 		return r;
 	p = vp->p;
 	end = vp->p + vp->n;
@@ -1117,7 +1323,7 @@ static int split(struct ev_upcaster *u, struct wev *w, const struct step *st,
 	for (i = 0; i < it.n; i++) {
 		elem.p = p;
 		elem.node = NULL;
-		if (ev_mp_skip(&p, end, 2) != 0)
+		if (ev_mp_skip_fast(&p, end) != 0)
 			return fail(u, "malformed value");
 		elem.n = (size_t)(p - elem.p);
 		if ((r = part_of(u, w, d, dn, m, mn, i, &pt)) != 0)
@@ -1160,6 +1366,18 @@ static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
 	struct ent *e;
 
 	ev_lua_to_fields(l, idx, &f);
+	if (has_control(f.type, f.type_n) ||
+	    has_control(f.stream, f.stream_n) || has_control(f.key, f.key_n))
+		luaL_error(L, "the event's %s has a control character",
+			   has_control(f.type, f.type_n)       ? "type"
+			   : has_control(f.stream, f.stream_n) ? "stream"
+							       : "key");
+	if (ev_utf8_valid((const uint8_t *)f.type, f.type_n) != f.type_n ||
+	    (f.stream && ev_utf8_valid((const uint8_t *)f.stream, f.stream_n) !=
+				 f.stream_n) ||
+	    (f.key &&
+	     ev_utf8_valid((const uint8_t *)f.key, f.key_n) != f.key_n))
+		luaL_error(L, "the event's type, stream or key is not UTF-8");
 	if (c->nres >= MAX_PARTS)
 		luaL_error(L, "returned more than %d events", MAX_PARTS);
 	if (c->nres == c->cap) {
@@ -1275,12 +1493,16 @@ static int run_lua(struct ev_upcaster *u, struct wev *w, const struct step *st)
 static int run(struct ev_upcaster *u, struct wev *w, const struct step *st,
 	       size_t k)
 {
-	const struct chain *c;
+	const struct chain *c = NULL;
+	const char *ctype = NULL;
 	int r;
 
 	for (;;) {
 		if (st == NULL) {
-			c = find_chain(u, w->type.p, w->type.n);
+			if (c == NULL || ctype != w->type.p) {
+				c = find_chain(u, w->type.p, w->type.n);
+				ctype = w->type.p;
+			}
 			if (c == NULL || w->schema > c->max)
 				return emit(u, w);
 			if (w->schema < c->min) {
@@ -1495,9 +1717,13 @@ static void step_name(const struct step *st, const struct op *op, char *out,
 		snprintf(out, n, "%s:%u", st->file, op ? op->line : st->line);
 }
 
+int ev_upcaster_damaged(const struct ev_upcaster *u)
+{
+	return u->damaged;
+}
+
 int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
-		      const struct ev_event *ev, uint64_t offset, int *changed,
-		      struct ev_error *err)
+		      uint64_t offset, int *changed, struct ev_error *err)
 {
 	struct ev_upcast_failure *f = &u->last;
 	struct ev_event dec;
@@ -1511,15 +1737,22 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	u->out.len = 0;
 	u->nrec = 0;
 	u->same = NULL;
-	if (ev == NULL) {
-		if ((r = ev_event_decode(rec, n, &dec, err)) != 0)
-			return r;
-		ev = &dec;
+	u->damaged = 0;
+	u->why[0] = '\0';
+	if ((r = wev_parse(u, rec, n, &w)) != 0) {
+		if (r == EV_ERR)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		u->damaged = 1;
+		if (ev_event_decode(rec, n, &dec, err) == 0)
+			ev_seterr(err, EV_EDATA, "invalid record");
+		return EV_EDATA;
 	}
-	if (u->counting && (cs = count_slot(u, &ev->type, ev->schema)) == NULL)
+	if (u->counting && (cs = count_slot(u, &w.type, w.schema)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	c = find_chain(u, ev->type.p, ev->type.n);
-	if (c == NULL || ev->schema > c->max) {
+	c = u->hint_type == w.type.p ? u->hint
+				     : find_chain(u, w.type.p, w.type.n);
+	u->hint_type = NULL;
+	if (c == NULL || w.schema > c->max) {
 		u->same = rec;
 		u->same_n = n;
 		u->nrec = 1;
@@ -1530,9 +1763,7 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	u->offset = offset;
 	u->f_step = NULL;
 	u->f_op = NULL;
-	u->why[0] = '\0';
-	if ((r = wev_init(u, &w, ev)) == 0)
-		r = run(u, &w, NULL, 0);
+	r = run(u, &w, NULL, 0);
 	if (r == EV_ERR)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	if (r != 0) {
@@ -1544,8 +1775,8 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			f->version = u->f_step->from;
 		} else {
 			snprintf(f->type, sizeof(f->type), "%.*s",
-				 (int)ev->type.n, ev->type.p);
-			f->version = ev->schema;
+				 (int)w.type.n, w.type.p);
+			f->version = w.schema;
 		}
 		step_name(u->f_step, u->f_op, f->step, sizeof(f->step));
 		snprintf(f->reason, sizeof(f->reason), "%s", u->why);
@@ -1713,16 +1944,6 @@ static struct step *add_step(struct ev_upcaster *u, struct chain *c,
 	st->lua_ref = LUA_NOREF;
 	c->steps[c->nsteps++] = st;
 	return st;
-}
-
-static int has_control(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 1;
-	return 0;
 }
 
 /* A type name: a bare word, or a JSON string; *out is malloc'ed. */
