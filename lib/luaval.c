@@ -1002,22 +1002,25 @@ static void put_new_table(struct ev_lua *l, int idx, struct ev_buf *out,
 			  int depth, const char *what)
 {
 	lua_State *L = l->L;
-	lua_Integer count = 0, k;
+	lua_Integer count = 0, k, max = 0;
 	int ints = 1, strs = 1;
 
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		lua_pop(L, 1);
 		count++;
-		if (lua_type(L, -1) == LUA_TSTRING)
+		if (lua_type(L, -1) == LUA_TSTRING) {
 			ints = 0;
-		else if (lua_isinteger(L, -1) &&
-			 (k = lua_tointeger(L, -1)) >= 1)
+		} else if (lua_isinteger(L, -1) &&
+			   (k = lua_tointeger(L, -1)) >= 1) {
 			strs = 0;
-		else
+			if (k > max)
+				max = k;
+		} else {
 			ints = strs = 0;
+		}
 	}
-	if (count > 0 && ints) {
+	if (count > 0 && ints && max == count) {
 		put_array(l, idx, out, depth, what, NULL);
 		return;
 	}
@@ -1108,9 +1111,10 @@ static int put_value(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 }
 
 void ev_lua_to_msgpack(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
-		       const char *what)
+		       const char *what, const uint8_t *orig, size_t orig_n)
 {
-	put_value(l, lua_absindex(l->L, idx), out, depth, what, NULL, NULL);
+	put_value(l, lua_absindex(l->L, idx), out, depth, what, orig,
+		  orig ? orig + orig_n : NULL);
 }
 
 /* ------------------------------------------------------------ events */
@@ -1228,7 +1232,8 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 		if (f->data_bin)
 			luaL_error(L, "the event has both data and "
 				      "data_base64");
-		ev_lua_to_msgpack(l, -1, &l->data, EV_MAX_DEPTH - 1, "data");
+		ev_lua_to_msgpack(l, -1, &l->data, EV_MAX_DEPTH - 1, "data",
+				  lazy ? l->lz_p[0] : NULL, l->lz_n[0]);
 		f->data = l->data.p;
 		f->data_n = l->data.len;
 	}
@@ -1240,7 +1245,8 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 	}
 	rawfield(L, idx, "meta");
 	if (!lua_isnil(L, -1)) {
-		ev_lua_to_msgpack(l, -1, &l->meta, EV_MAX_DEPTH - 1, "meta");
+		ev_lua_to_msgpack(l, -1, &l->meta, EV_MAX_DEPTH - 1, "meta",
+				  lazy ? l->lz_p[1] : NULL, l->lz_n[1]);
 		if (!((l->meta.p[0] & 0xf0) == 0x80 || l->meta.p[0] == 0xde ||
 		      l->meta.p[0] == 0xdf))
 			luaL_error(L, "the event's meta is not an object");

@@ -63,9 +63,11 @@ void ev_lua_push_event(struct ev_lua *l, const struct ev_event *ev);
 /* Is the table at idx marked as an array (evlog.array)? */
 int ev_lua_is_array(struct ev_lua *l, int idx);
 /* Append the Lua value at idx to out as msgpack; depth is the levels
- * it may still nest.  what names it in messages ("data"). */
+ * it may still nest.  what names it in messages ("data").  orig (n
+ * bytes), when not NULL, is the value it was made from: a number Lua
+ * holds another way (a uint64 above 2^63-1) comes back as it was. */
 void ev_lua_to_msgpack(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
-		       const char *what);
+		       const char *what, const uint8_t *orig, size_t orig_n);
 /*
  * The event table at idx into f: type, stream, key, version, time, data
  * (or data_base64) and meta from the table; id, schema, offset and prev

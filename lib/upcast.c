@@ -177,6 +177,8 @@ struct ev_upcaster {
 	uint64_t offset;
 	const struct step *f_step;
 	const struct op *f_op;
+	struct ev_str f_type; /* no step: the event's type and version */
+	uint64_t f_version;
 	char why[512];
 	struct ev_upcast_failure last;
 	int damaged;		  /* the last record applied did not decode */
@@ -536,6 +538,14 @@ static int walk_m(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 		if (modify)
 			nd->dirty = 1;
 		i = find_ent(nd, &pa->seg[s]);
+		if (s == 0 && i < 0 && create && pa->n > 1) {
+			/* data or meta, made: its entry in the root */
+			i = pa->seg[0].p[0] == 'm';
+			nd->e[i].gone = 0;
+			nd->e[i].v = empty;
+			if (i == 0)
+				w->data_bin = 0;
+		}
 		if (s == pa->n - 1) {
 			*ndp = nd;
 			*ip = i;
@@ -595,6 +605,12 @@ static int set_path(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 	    memcmp(pa->seg[0].p, "data", 4) == 0)
 		w->data_bin = 0;
 	if (r == 1) {
+		nd->e[i].v = *v;
+		return 0;
+	}
+	if (nd == &w->root) {
+		i = pa->seg[0].p[0] == 'm';
+		nd->e[i].gone = 0;
 		nd->e[i].v = *v;
 		return 0;
 	}
@@ -1215,7 +1231,9 @@ static int emit(struct ev_upcaster *u, struct wev *w)
 		u->out.len = (size_t)(o - u->out.p);
 		if ((r = ser(u, &u->out, &d->v, 2)) != 0)
 			return r;
+		o = u->out.p + u->out.len;
 	}
+	u->out.len = (size_t)(o - u->out.p);
 	if (ev_buf_reserve(&u->out, 12) != 0)
 		return oom(u);
 	o = u->out.p + u->out.len;
@@ -1506,8 +1524,10 @@ static int run(struct ev_upcaster *u, struct wev *w, const struct step *st,
 			if (c == NULL || w->schema > c->max)
 				return emit(u, w);
 			if (w->schema < c->min) {
-				u->f_step = c->steps[0];
+				u->f_step = NULL;
 				u->f_op = NULL;
+				u->f_type = w->type;
+				u->f_version = w->schema;
 				return fail(u,
 					    "no step from version %" PRIu64
 					    ": the steps of %s begin at "
@@ -1710,7 +1730,7 @@ static void step_name(const struct step *st, const struct op *op, char *out,
 		      size_t n)
 {
 	if (st == NULL)
-		snprintf(out, n, "-");
+		snprintf(out, n, "none");
 	else if (st->is_lua)
 		snprintf(out, n, "%s", st->file);
 	else
@@ -1749,8 +1769,12 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	}
 	if (u->counting && (cs = count_slot(u, &w.type, w.schema)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	c = u->hint_type == w.type.p ? u->hint
-				     : find_chain(u, w.type.p, w.type.n);
+	/* the chain ev_upcaster_wants() found, if it is this type's */
+	c = u->hint_type == w.type.p && u->hint != NULL &&
+			    u->hint->type_n == w.type.n &&
+			    memcmp(u->hint->type, w.type.p, w.type.n) == 0
+		    ? u->hint
+		    : find_chain(u, w.type.p, w.type.n);
 	u->hint_type = NULL;
 	if (c == NULL || w.schema > c->max) {
 		u->same = rec;
@@ -1763,6 +1787,8 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	u->offset = offset;
 	u->f_step = NULL;
 	u->f_op = NULL;
+	u->f_type = w.type;
+	u->f_version = w.schema;
 	r = run(u, &w, NULL, 0);
 	if (r == EV_ERR)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -1775,8 +1801,8 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			f->version = u->f_step->from;
 		} else {
 			snprintf(f->type, sizeof(f->type), "%.*s",
-				 (int)w.type.n, w.type.p);
-			f->version = w.schema;
+				 (int)u->f_type.n, u->f_type.p);
+			f->version = u->f_version;
 		}
 		step_name(u->f_step, u->f_op, f->step, sizeof(f->step));
 		snprintf(f->reason, sizeof(f->reason), "%s", u->why);
@@ -1787,6 +1813,12 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			u->nfailed++;
 		}
 		u->nrec = 0;
+		if (u->f_step == NULL)
+			return ev_seterr(err, EV_EDATA,
+					 "offset %" PRIu64
+					 ": %s version %" PRIu64 ": %s",
+					 f->offset, f->type, f->version,
+					 f->reason);
 		return ev_seterr(err, EV_EDATA,
 				 "offset %" PRIu64 ": %s version %" PRIu64
 				 ": step %s: %s",
@@ -2051,20 +2083,6 @@ static int parse_path(struct parse *ps, const char *opname, struct path *pa)
 	return 0;
 }
 
-/* Is b a or inside a? */
-static int path_within(const struct path *b, const struct path *a)
-{
-	int i;
-
-	if (b->n < a->n)
-		return 0;
-	for (i = 0; i < a->n; i++)
-		if (a->seg[i].n != b->seg[i].n ||
-		    memcmp(a->seg[i].p, b->seg[i].p, a->seg[i].n) != 0)
-			return 0;
-	return 1;
-}
-
 /* One JSON value into b. */
 static int json_arg(struct parse *ps, const char *opname, struct ev_buf *b)
 {
@@ -2162,9 +2180,6 @@ static int parse_op(struct parse *ps, const struct opdef *d, struct op *op)
 		if ((r = parse_path(ps, d->name, &op->a)) != 0 ||
 		    (r = parse_path(ps, d->name, &op->b)) != 0)
 			return r;
-		if (path_within(&op->b, &op->a))
-			return perr(ps, "%s: cannot %s '%s' into itself",
-				    d->name, d->name, op->a.text);
 		break;
 	case OP_REMOVE:
 	case OP_TONUMBER:
