@@ -1377,6 +1377,48 @@ static void test_scan_counts_skipped(void **state)
 	fx_free(&x);
 }
 
+/* One stream read through its links, with -n, upcast. */
+static void test_scan_stream_last(void **state)
+{
+	static const char *const lines[] = {
+		"{\"id\":\"a\",\"type\":\"Batch\",\"stream\":\"s-1\","
+		"\"time\":\"2024-01-01T00:00:00Z\",\"data\":{\"items\":[1,2]}}",
+		"{\"id\":\"x\",\"type\":\"Batch\",\"stream\":\"s-2\","
+		"\"time\":\"2024-01-01T00:00:01Z\",\"data\":{\"items\":[9]}}",
+		"{\"id\":\"b\",\"type\":\"Batch\",\"stream\":\"s-1\","
+		"\"time\":\"2024-01-01T00:00:02Z\",\"data\":{\"items\":[3,4]}}",
+		"{\"id\":\"c\",\"type\":\"Gone\",\"stream\":\"s-1\","
+		"\"time\":\"2024-01-01T00:00:03Z\"}",
+	};
+	struct fx x;
+	struct slog t;
+	struct ev_upcaster *u = spec(&x, scan_spec);
+	struct ev_scan_opts o;
+	struct ev_error err;
+	char ids[512];
+
+	(void)state;
+	slog_new(&t, lines, 4);
+	memset(&o, 0, sizeof(o));
+	o.upcaster = u;
+	o.stream = "s-1";
+	o.filter = ev_filter_new();
+	assert_int_equal(ev_filter_add_stream_exact(o.filter, "s-1"), 0);
+	assert_int_equal(scan_ids(&t, &o, ids, sizeof(ids), &err), 0);
+	assert_string_equal(ids, "a:1@0 a:2@0 b:1@2 b:2@2 (pos 4)");
+	o.last_set = 1;
+	o.last = 3;
+	assert_int_equal(scan_ids(&t, &o, ids, sizeof(ids), &err), 0);
+	assert_string_equal(ids, "a:2@0 b:1@2 b:2@2 (pos 4)");
+	o.last = 1;
+	assert_int_equal(scan_ids(&t, &o, ids, sizeof(ids), &err), 0);
+	assert_string_equal(ids, "b:2@2 (pos 4)");
+	ev_filter_free(o.filter);
+	slog_free(&t);
+	ev_upcaster_free(u);
+	fx_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1405,6 +1447,7 @@ int main(void)
 		cmocka_unit_test(test_scan_filters_see_upcast_events),
 		cmocka_unit_test(test_scan_failure_policies),
 		cmocka_unit_test(test_scan_counts_skipped),
+		cmocka_unit_test(test_scan_stream_last),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
