@@ -629,6 +629,29 @@ static int set_path(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 		    (int)pa->seg[pa->n - 1].n, pa->seg[pa->n - 1].p);
 }
 
+/* Remove entry i of nd (found by a walk of pa that marked the way). */
+static void remove_at(struct wev *w, const struct path *pa, struct node *nd,
+		      long i)
+{
+	long j;
+
+	if (!nd->map) {
+		memmove(&nd->e[i], &nd->e[i + 1],
+			(nd->n - (size_t)i - 1) * sizeof(*nd->e));
+		nd->n--;
+		return;
+	}
+	/* the walk found the last of repeated keys: the others are before */
+	nd->e[i].gone = 1;
+	for (j = 0; j < i; j++)
+		if (nd->e[j].kn == nd->e[i].kn &&
+		    memcmp(nd->e[j].k, nd->e[i].k, nd->e[i].kn) == 0)
+			nd->e[j].gone = 1;
+	if (nd == &w->root && pa->seg[0].n == 4 &&
+	    memcmp(pa->seg[0].p, "data", 4) == 0)
+		w->data_bin = 0;
+}
+
 static int remove_path(struct ev_upcaster *u, struct wev *w,
 		       const struct path *pa)
 {
@@ -639,6 +662,10 @@ static int remove_path(struct ev_upcaster *u, struct wev *w,
 
 	if (r <= 0)
 		return r;
+	if (nd != &w->root) {
+		remove_at(w, pa, nd, i);
+		return 0;
+	}
 	if (!nd->map) {
 		memmove(&nd->e[i], &nd->e[i + 1],
 			(nd->n - (size_t)i - 1) * sizeof(*nd->e));
@@ -971,16 +998,26 @@ static int do_op(struct ev_upcaster *u, struct wev *w, const struct op *op)
 		}
 		return remove_path(u, w, &op->a);
 	case OP_MOVE:
+		if (is_whole_data(w, &op->a))
+			return fail(u, "data is binary (data_base64)");
+		/* one walk finds it and marks the way for its removal */
+		r = walk_m(u, w, &op->a, 0, 1, &nd, &i);
+		if (r <= 0)
+			return r;
+		v = nd->e[i].v;
+		if (nd == &w->root) {
+			if ((r = remove_path(u, w, &op->a)) != 0)
+				return r;
+		} else {
+			remove_at(w, &op->a, nd, i);
+		}
+		return set_path(u, w, &op->b, &v);
 	case OP_COPY:
 		if ((r = get_path(u, w, &op->a, 0, &vp)) <= 0)
 			return r;
 		v = *vp;
-		if (op->kind == OP_COPY) {
-			if ((r = flatten(u, &v)) != 0)
-				return r;
-		} else if ((r = remove_path(u, w, &op->a)) != 0) {
+		if ((r = flatten(u, &v)) != 0)
 			return r;
-		}
 		return set_path(u, w, &op->b, &v);
 	case OP_RETYPE:
 		w->type.p = op->type;
