@@ -30,8 +30,9 @@ SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 	    -fno-omit-frame-pointer
 endif
 
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags msgpack libzstd libpcre2-8 2>/dev/null)
-DEP_LIBS := $(shell $(PKG_CONFIG) --libs msgpack libzstd libpcre2-8 2>/dev/null)
+DEPS = msgpack libzstd libpcre2-8 lua5.4
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 

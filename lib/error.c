@@ -10,6 +10,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <lua.h>
+
 #include "evlog_private.h"
 
 int ev_exit_code(int status)
@@ -160,10 +162,10 @@ const char *ev_version_string(void)
 		pcre2_config(PCRE2_CONFIG_VERSION, pcre);
 		pcre[strcspn(pcre, " ")] = '\0';
 		snprintf(buf, sizeof(buf),
-			 "evlog %s (format %d), msgpack-c %s, zstd %s, "
+			 "evlog %s (format %d), msgpack-c %s, zstd %s, %s, "
 			 "PCRE2 %s",
 			 EVLOG_VERSION, EV_FORMAT_VERSION, msgpack_version(),
-			 ZSTD_versionString(), pcre);
+			 ZSTD_versionString(), LUA_RELEASE, pcre);
 	}
 	return buf;
 }

@@ -717,9 +717,97 @@ int ev_watch_wait(struct ev_watch *w, struct ev_reader *r, int64_t timeout_ms,
 /* The descriptor that becomes readable when the log changes, or -1. */
 int ev_watch_fd(const struct ev_watch *w);
 
+/* ---------------------------------------------------------------- upcasting */
+
+/*
+ * An upcaster set (evlog-upcast(5)): per event type, one step for each
+ * data schema version N to N+1, declarative or in Lua, that brings the
+ * events of older versions up to date as they are read.  Ids stay; the
+ * envelope's schema becomes the new version.
+ */
+struct ev_upcaster;
+
+/*
+ * Load the spec files (*.upcast) and Lua steps (TYPE.N.lua) of path, a
+ * file or a directory of them, and check the whole set before any event
+ * is read: gaps, two steps from one version, unknown operations, bad
+ * arguments, Lua syntax errors.  EV_ENOENT when path is missing;
+ * EV_EUSAGE for a bad set, with the first problem as "FILE:LINE: what"
+ * in err.
+ */
+int ev_upcaster_load(struct ev_upcaster **out, const char *path,
+		     struct ev_error *err);
+void ev_upcaster_free(struct ev_upcaster *u);
+
+/* Does the set have steps for events stored with type (n bytes)?  An
+ * event of a type without is read as stored, so a filter may judge it
+ * by its stored type. */
+int ev_upcaster_has_chain(const struct ev_upcaster *u, const char *type,
+			  size_t n);
+/* Would ev_upcaster_apply() do anything with this record (its type has
+ * steps from its schema on, or counting is on)?  Reads only the type and
+ * schema. */
+int ev_upcaster_wants(struct ev_upcaster *u, const uint8_t *rec, size_t n);
+
+/*
+ * Upcast one stored record rec (n bytes) at offset.  Returns how many
+ * records it becomes: 0 when a step drops it, more when one splits it.
+ * Fetch them with ev_upcaster_record(): records as stored, valid until
+ * the next call (what a step did not touch is copied unchecked: decode
+ * them before trusting them).  *changed is 0 when no step applied, and
+ * the one record is then rec.  An upcast failure is EV_EDATA with
+ * "offset N: TYPE version V: step FILE:LINE: reason" in err (see
+ * ev_upcaster_last_failure()); a record that does not decode is
+ * EV_EDATA as ev_event_decode() words it; EV_ERR out of memory.
+ */
+int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
+		      uint64_t offset, int *changed, struct ev_error *err);
+void ev_upcaster_record(const struct ev_upcaster *u, int i, const uint8_t **rec,
+			size_t *n);
+
+/* An upcast failure, by its parts. */
+struct ev_upcast_failure {
+	uint64_t offset;
+	char type[256];	  /* the type the failing step is for */
+	uint64_t version; /* the version it upcasts from */
+	char step[320];	  /* FILE:LINE of the operation, or the Lua file */
+	char reason[512];
+};
+const struct ev_upcast_failure *
+ev_upcaster_last_failure(const struct ev_upcaster *u);
+
+/* What --check reports: every ev_upcaster_apply() counted by stored
+ * type and schema, and the first EV_UPCAST_FAILURES_KEPT failures. */
+#define EV_UPCAST_FAILURES_KEPT 20
+struct ev_upcast_count {
+	const char *type; /* as stored */
+	uint64_t version; /* the schema stored */
+	uint64_t upcast, unchanged, failed;
+};
+/* Counting costs a little per event: off until turned on. */
+void ev_upcaster_set_counting(struct ev_upcaster *u, int on);
+/* The counts, by type then version, in *v (owned by u, valid until the
+ * next apply).  0, or EV_ERR. */
+int ev_upcaster_counts(struct ev_upcaster *u, const struct ev_upcast_count **v,
+		       size_t *n);
+/* The failures kept, and how many there were in all. */
+const struct ev_upcast_failure *
+ev_upcaster_failures(const struct ev_upcaster *u, size_t *kept,
+		     uint64_t *total);
+/* Append the --check report: a table of the counts, then a line per
+ * failure kept and "... and N more failures". */
+int ev_upcaster_report(struct ev_upcaster *u, struct ev_buf *out);
+
 /* ---------------------------------------------------------------- scans */
 
 struct ev_group;
+
+/* What a scan does with an event whose upcast fails. */
+enum ev_upcast_policy {
+	EV_UPCAST_STOP = 0, /* stop: EV_EDATA, the event not read */
+	EV_UPCAST_SKIP,	    /* go on without it */
+	EV_UPCAST_DLQ,	    /* hand it to upcast_failed, and go on */
+};
 
 /* Which events of a log to read, and from where (evtail(1) selection). */
 struct ev_scan_opts {
@@ -741,6 +829,16 @@ struct ev_scan_opts {
 	int decode;	     /* decode every match, not only when needed */
 	ev_notice_fn notice; /* warnings (a group trimmed past) */
 	void *ctx;
+	/* upcast every event right after reading it, before any filter
+	 * (evlog-upcast(5)); a failure stops the scan (EV_EDATA), is
+	 * skipped, or is handed to upcast_failed (for dead letters) */
+	struct ev_upcaster *upcaster;
+	enum ev_upcast_policy on_upcast_error;
+	/* EV_UPCAST_DLQ: the stored event and why it failed; 0 goes on,
+	 * a status stops the scan with it */
+	int (*upcast_failed)(void *ctx, const struct ev_rec *rec,
+			     const struct ev_error *why, struct ev_error *err);
+	void *upcast_ctx;
 };
 
 struct ev_scan;
@@ -767,6 +865,9 @@ int ev_scan_wait(struct ev_scan *s, int64_t timeout_ms, struct ev_error *err);
 uint64_t ev_scan_position(const struct ev_scan *s);
 uint64_t ev_scan_start(const struct ev_scan *s);
 const char *ev_scan_name(const struct ev_scan *s);
+/* Events whose upcast failed and that were skipped, or handed to
+ * upcast_failed. */
+uint64_t ev_scan_upcast_failures(const struct ev_scan *s);
 
 /* ---------------------------------------------------------------- output */
 

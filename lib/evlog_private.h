@@ -193,6 +193,8 @@ struct ev_mp_item {
 int ev_mp_read(const uint8_t **p, const uint8_t *end, struct ev_mp_item *it);
 /* Skip one complete value (bounded depth).  0 or -1. */
 int ev_mp_skip(const uint8_t **p, const uint8_t *end, int depth);
+/* The same without recursion, nor a bound on depth. */
+int ev_mp_skip_fast(const uint8_t **p, const uint8_t *end);
 /* Validate a JSON-image value: nil, bool, ints, floats, valid UTF-8 str,
  * arrays, maps with str keys; bin only when allow_bin at top. */
 int ev_mp_check_json(const uint8_t **p, const uint8_t *end, int depth,
@@ -532,6 +534,10 @@ struct ev_parse_bufs {
  * time); the rest keeps its defaults */
 int ev_event_decode_head(const uint8_t *rec, size_t n, struct ev_event *ev,
 			 struct ev_error *err);
+
+/* upcast.c: did the last ev_upcaster_apply() fail because its record
+ * does not decode (damage, not an upcast failure)? */
+int ev_upcaster_damaged(const struct ev_upcaster *u);
 
 /* state.c */
 uint64_t ev_hash64(const void *p, size_t n);

@@ -10,6 +10,15 @@
  * instead of scanning, and the scan then follows on from where the log
  * ended.  Its position is the offset after the last record it read,
  * whether that record matched or not: what a consumer commits.
+ *
+ * With an upcaster, each record whose type has steps is upcast right
+ * after it is read, and the events it becomes go through the filter in
+ * its place (so a filter sees the upcast type and data); the others are
+ * judged as stored, which is what they stay.  The events one record is
+ * split into share its offset, and the position passes it only once the
+ * last of them is taken.  The last N matches are then found by reading
+ * the selection once ahead, since upcasting may drop, split or retype
+ * what a backward search would count.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +57,18 @@ struct ev_scan {
 	void *ctx;
 	struct preload pl;
 	struct ev_event ev;
+	/* upcasting */
+	struct ev_upcaster *up;
+	enum ev_upcast_policy up_policy;
+	int (*up_failed)(void *ctx, const struct ev_rec *rec,
+			 const struct ev_error *why, struct ev_error *err);
+	void *up_ctx;
+	uint64_t up_failures;
+	int up_n, up_i;	      /* the records the last one read became */
+	struct ev_rec up_src; /* that one, as stored */
+	uint64_t up_skip_at;  /* -n: at this offset, pass over the first */
+	int up_skip;	      /* up_skip of the records it becomes */
+	int up_pass;	      /* reading ahead for -n */
 };
 
 static int preload_add(void *ctx, const struct ev_rec *rec)
@@ -183,7 +204,7 @@ static int preload_stream(struct ev_scan *s, struct ev_log *log,
 {
 	/* the last N of the stream are its last N matches only when
 	 * nothing but the stream filters them */
-	int only = ev_filter_only_streams(s->filter);
+	int only = ev_filter_only_streams(s->filter) && s->up == NULL;
 	int r;
 
 	r = ev_stream_read(log, o->stream, strlen(o->stream), o->from_version,
@@ -193,7 +214,7 @@ static int preload_stream(struct ev_scan *s, struct ev_log *log,
 		return r;
 	if (r == 1)
 		return 0; /* no links to follow: scan */
-	if (o->last_set && !only &&
+	if (o->last_set && !only && s->up == NULL &&
 	    preload_keep_last(&s->pl, s->filter, o->last) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	s->pl.active = 1;
@@ -233,7 +254,8 @@ static int position(struct ev_scan *s, struct ev_log *log,
 		s->start = end;
 	} else {
 		s->start = first;
-		if (o->last_set && ev_filter_is_empty(s->filter))
+		if (o->last_set && ev_filter_is_empty(s->filter) &&
+		    s->up == NULL)
 			s->start = end - (o->last < end - first ? o->last
 								: end - first);
 	}
@@ -256,7 +278,8 @@ static int position(struct ev_scan *s, struct ev_log *log,
 	    o->from.kind == EV_POS_NONE && !(o->last_set && o->last == 0) &&
 	    (r = preload_stream(s, log, o, &last_done, err)) != 0)
 		return r;
-	if (o->last_set && !last_done && !ev_filter_is_empty(s->filter)) {
+	if (o->last_set && !last_done && s->up == NULL &&
+	    !ev_filter_is_empty(s->filter)) {
 		/* -n N with filters: where the last N matches begin */
 		if ((r = ev_reader_find_last(s->rd, s->filter, o->last,
 					     &s->start, err)) != 0)
@@ -266,6 +289,8 @@ static int position(struct ev_scan *s, struct ev_log *log,
 	}
 	return r;
 }
+
+static int upcast_last(struct ev_scan *s, uint64_t n, struct ev_error *err);
 
 int ev_scan_open(struct ev_scan **out, struct ev_log *log, struct ev_reader *rd,
 		 const struct ev_scan_opts *o, struct ev_error *err)
@@ -292,6 +317,10 @@ int ev_scan_open(struct ev_scan **out, struct ev_log *log, struct ev_reader *rd,
 	s->group = o->group;
 	s->notice = o->notice;
 	s->ctx = o->ctx;
+	s->up = o->upcaster;
+	s->up_policy = o->on_upcast_error;
+	s->up_failed = o->upcast_failed;
+	s->up_ctx = o->upcast_ctx;
 	/* another consumer may have moved on since the reader opened (a
 	 * group we waited for) */
 	if ((r = ev_reader_refresh(rd, err)) < 0 ||
@@ -300,6 +329,16 @@ int ev_scan_open(struct ev_scan **out, struct ev_log *log, struct ev_reader *rd,
 	s->need_event = o->decode || ev_filter_needs_event(s->filter) ||
 			s->to.kind == EV_POS_TIME || s->from_version > 0 ||
 			s->skip_before != EV_TIME_NONE;
+	if (o->last_set && s->up != NULL && !(o->last == 0) &&
+	    (r = upcast_last(s, o->last, err)) != 0)
+		goto fail;
+	if (o->last_set && s->up != NULL && o->last == 0) {
+		/* none: from the end on */
+		s->pl.active = 0;
+		s->start = s->pos = ev_reader_end_offset(rd);
+		if ((r = ev_reader_seek(rd, s->start, err)) != 0)
+			goto fail;
+	}
 	if (s->follow && (r = ev_watch_new(&s->watch, rd, err)) != 0)
 		goto fail;
 	*out = s;
@@ -339,17 +378,103 @@ static int next_record(struct ev_scan *s, struct ev_rec *rec,
 	return ev_reader_next(s->rd, rec, err);
 }
 
+/* The next of the records the last one read was upcast into that the
+ * selection takes: 1 with *rec (and *evp), 0 when none is left. */
+static int next_part(struct ev_scan *s, struct ev_rec *rec,
+		     const struct ev_event **evp, struct ev_error *err)
+{
+	struct ev_event *ev = &s->ev;
+	int i, r;
+
+	while (s->up_i < s->up_n) {
+		i = s->up_i++;
+		*rec = s->up_src;
+		ev_upcaster_record(s->up, i, &rec->p, &rec->n);
+		if (s->up_i == s->up_n)
+			s->pos = rec->offset + 1;
+		if (rec->offset == s->up_skip_at && i < s->up_skip)
+			continue;
+		if (!ev_filter_precheck(s->filter, rec->p, rec->n))
+			continue;
+		if (!s->need_event) {
+			s->matched++;
+			return 1;
+		}
+		if ((r = ev_event_decode(rec->p, rec->n, ev, err)) != 0) {
+			ev_err_prefix(err, "upcast of offset %llu in '%s': ",
+				      (unsigned long long)rec->offset, s->name);
+			return r;
+		}
+		ev->offset = rec->offset;
+		ev->append_time = rec->append_time;
+		if (!ev_filter_match(s->filter, ev))
+			continue;
+		if (s->from_version > 0 && ev->version < s->from_version)
+			continue;
+		s->matched++;
+		*evp = ev;
+		return 1;
+	}
+	return 0;
+}
+
+/* Upcast the record just read: 1 its records are ready for
+ * next_part(), 0 it is skipped, <0 error. */
+static int upcast(struct ev_scan *s, const struct ev_rec *rec,
+		  struct ev_error *err)
+{
+	struct ev_error why;
+	int changed, r;
+
+	r = ev_upcaster_apply(s->up, rec->p, rec->n, rec->offset, &changed,
+			      &why);
+	if (r >= 0) {
+		s->up_n = r;
+		s->up_i = 0;
+		s->up_src = *rec;
+		if (s->pos < rec->offset)
+			s->pos = rec->offset; /* not yet past it */
+		if (r == 0)
+			s->pos = rec->offset + 1; /* dropped */
+		return 1;
+	}
+	if (r == EV_EDATA && ev_upcaster_damaged(s->up)) {
+		*err = why;
+		ev_err_damaged(err, s->name, rec->offset);
+		return r;
+	}
+	if (r != EV_EDATA || s->up_policy == EV_UPCAST_STOP) {
+		*err = why;
+		if (r == EV_EDATA)
+			ev_err_prefix(err, "upcast failed in '%s': ", s->name);
+		return r;
+	}
+	if (!s->up_pass) {
+		s->up_failures++;
+		if (s->up_policy == EV_UPCAST_DLQ && s->up_failed != NULL &&
+		    (r = s->up_failed(s->up_ctx, rec, &why, err)) != 0)
+			return r;
+	}
+	s->pos = rec->offset + 1;
+	return 0;
+}
+
 int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 		 const struct ev_event **evp, struct ev_error *err)
 {
 	struct ev_event *ev = &s->ev;
-	int r, maybe;
+	int r, maybe, up;
 
 	*evp = NULL;
 	for (;;) {
 		if (s->done || (s->has_max && s->matched >= s->max)) {
 			s->done = 1;
 			return 0;
+		}
+		if (s->up_i < s->up_n) {
+			if ((r = next_part(s, rec, evp, err)) != 0)
+				return r;
+			continue;
 		}
 		r = next_record(s, rec, err);
 		if (r < 0 && s->group != NULL && !s->pl.active &&
@@ -383,8 +508,11 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 			s->done = 1; /* not read: the next run starts here */
 			return 0;
 		}
-		maybe = ev_filter_precheck(s->filter, rec->p, rec->n);
-		if (!s->need_event) {
+		/* a record that upcasting leaves as it is is judged as
+		 * stored; the others only once upcast */
+		up = s->up != NULL && ev_upcaster_wants(s->up, rec->p, rec->n);
+		maybe = up || ev_filter_precheck(s->filter, rec->p, rec->n);
+		if (!s->need_event && !up) {
 			s->pos = rec->offset + 1;
 			if (!maybe)
 				continue;
@@ -394,6 +522,13 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 		if (!maybe && s->to.kind != EV_POS_TIME &&
 		    s->skip_before == EV_TIME_NONE) {
 			s->pos = rec->offset + 1;
+			continue;
+		}
+		if (up && s->to.kind != EV_POS_TIME &&
+		    s->skip_before == EV_TIME_NONE) {
+			/* the upcast decodes it, in its own way */
+			if ((r = upcast(s, rec, err)) < 0)
+				return r;
 			continue;
 		}
 		if ((r = ev_event_decode(rec->p, rec->n, ev, err)) != 0) {
@@ -406,12 +541,19 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 			s->done = 1; /* not read, as above */
 			return 0;
 		}
-		s->pos = rec->offset + 1;
 		if (s->skip_before != EV_TIME_NONE) {
-			if (ev->time < s->skip_before)
+			if (ev->time < s->skip_before) {
+				s->pos = rec->offset + 1;
 				continue;
+			}
 			s->skip_before = EV_TIME_NONE;
 		}
+		if (up) {
+			if ((r = upcast(s, rec, err)) < 0)
+				return r;
+			continue;
+		}
+		s->pos = rec->offset + 1;
 		if (!maybe || !ev_filter_match(s->filter, ev))
 			continue;
 		if (s->from_version > 0 && ev->version < s->from_version)
@@ -420,6 +562,98 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 		*evp = ev;
 		return 1;
 	}
+}
+
+/* Where the last n matches begin, upcast: read the selection ahead once,
+ * keeping where each of the last n matches was (its record's offset
+ * and its place among the records that one became), then start there. */
+static int upcast_last(struct ev_scan *s, uint64_t n, struct ev_error *err)
+{
+	struct at {
+		uint64_t offset;
+		int part;
+	} * ring;
+	uint64_t cap = n < 1024 ? n : 1024, count = 0, head = 0, i;
+	struct ev_rec rec;
+	const struct ev_event *ev;
+	ev_time_t skip_before = s->skip_before;
+	size_t plpos = s->pl.pos;
+	int plactive = s->pl.active, follow = s->follow, r;
+	uint64_t start = s->start;
+
+	ring = malloc((size_t)cap * sizeof(*ring));
+	if (ring == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	s->up_pass = 1;
+	s->follow = 0;
+	while ((r = ev_scan_next(s, &rec, &ev, err)) > 0) {
+		if (count == cap && cap < n) {
+			/* a ring as long as the matches, up to n */
+			uint64_t ncap = cap < n / 2 ? 2 * cap : n;
+			struct at *nv = malloc((size_t)ncap * sizeof(*nv));
+			if (nv == NULL) {
+				r = ev_seterr(err, EV_ERR, "out of memory");
+				break;
+			}
+			for (i = 0; i < count; i++)
+				nv[i] = ring[(head + i) % cap];
+			free(ring);
+			ring = nv;
+			cap = ncap;
+			head = count;
+		}
+		ring[head].offset = rec.offset;
+		ring[head].part = s->up_n > 0 && s->up_src.offset == rec.offset
+					  ? s->up_i - 1
+					  : 0;
+		head = (head + 1) % cap;
+		if (count < cap)
+			count++;
+	}
+	s->up_pass = 0;
+	s->follow = follow;
+	s->done = 0;
+	s->matched = 0;
+	s->up_n = s->up_i = 0;
+	s->skip_before = skip_before;
+	if (r < 0) {
+		free(ring);
+		return r;
+	}
+	if (count == cap && count > 0) {
+		struct at *a = &ring[head % cap];
+		start = a->offset;
+		s->up_skip_at = a->offset;
+		s->up_skip = a->part;
+	}
+	free(ring);
+	s->start = s->pos = start;
+	if (plactive) {
+		struct ev_rec pr;
+		s->pl.pos = plpos;
+		s->pl.active = 1;
+		/* on in the stream to where the matches begin */
+		for (;;) {
+			size_t at = s->pl.pos;
+			if (!preload_next(&s->pl, &pr)) {
+				s->pl.active = 0;
+				break;
+			}
+			if (pr.offset >= start) {
+				s->pl.pos = at;
+				return 0;
+			}
+		}
+		if (start < s->pl.end)
+			start = s->pl.end;
+		s->start = s->pos = start;
+	}
+	return ev_reader_seek(s->rd, start, err);
+}
+
+uint64_t ev_scan_upcast_failures(const struct ev_scan *s)
+{
+	return s->up_failures;
 }
 
 int ev_scan_done(const struct ev_scan *s)

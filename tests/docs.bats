@@ -981,7 +981,7 @@ usage_of() {
 	done
 }
 
-@test "-V and --version name evlog, msgpack-c, zstd and PCRE2 versions" {
+@test "-V and --version name evlog, msgpack-c, zstd, Lua and PCRE2 versions" {
 	local tool opt version
 	version=$(sed -n 's/^#define EVLOG_VERSION "\(.*\)"/\1/p' "$TOP/lib/evlog.h")
 	[ -n "$version" ]
@@ -1000,6 +1000,10 @@ usage_of() {
 			}
 			[[ $output =~ zstd\ [0-9]+\.[0-9]+\.[0-9]+ ]] || {
 				echo "$tool $opt names no zstd version: $output" >&2
+				return 1
+			}
+			[[ $output =~ Lua\ 5\.4\.[0-9]+ ]] || {
+				echo "$tool $opt names no Lua version: $output" >&2
 				return 1
 			}
 			[[ $output =~ PCRE2\ [0-9]+\.[0-9]+$ ]] || {

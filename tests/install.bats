@@ -11,7 +11,7 @@ load helper
 	for f in bin/evpub bin/evtail bin/evctl include/evlog.h lib/libevlog.a \
 		lib/pkgconfig/evlog.pc share/man/man1/evpub.1 \
 		share/man/man1/evtail.1 share/man/man1/evctl.1 \
-		share/man/man5/evlog.5 \
+		share/man/man5/evlog.5 share/man/man5/evlog-upcast.5 \
 		share/bash-completion/completions/evpub \
 		share/zsh/site-functions/_evtail \
 		share/fish/vendor_completions.d/evctl.fish \
