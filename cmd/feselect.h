@@ -98,7 +98,7 @@ struct fe_input {
 	const char *group;     /* or NULL */
 	const char *state_dir; /* or NULL */
 	int wait;
-	int salvage; /* read a damaged file for what it holds */
+	int salvage;	 /* read a damaged file for what it holds */
 	const char *dlq; /* with --exec, or NULL */
 	struct ev_log *log;
 	struct ev_reader *rd;

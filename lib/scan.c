@@ -204,7 +204,8 @@ static int preload_stream(struct ev_scan *s, struct ev_log *log,
 {
 	/* the last N of the stream are its last N matches only when
 	 * nothing but the stream filters them */
-	int only = ev_filter_only_streams(s->filter) && s->up == NULL;
+	int only = ev_filter_only_streams(s->filter) && s->up == NULL &&
+		   o->to.kind == EV_POS_NONE;
 	int r;
 
 	r = ev_stream_read(log, o->stream, strlen(o->stream), o->from_version,
@@ -215,6 +216,7 @@ static int preload_stream(struct ev_scan *s, struct ev_log *log,
 	if (r == 1)
 		return 0; /* no links to follow: scan */
 	if (o->last_set && !only && s->up == NULL &&
+	    o->to.kind == EV_POS_NONE &&
 	    preload_keep_last(&s->pl, s->filter, o->last) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	s->pl.active = 1;
@@ -255,7 +257,7 @@ static int position(struct ev_scan *s, struct ev_log *log,
 	} else {
 		s->start = first;
 		if (o->last_set && ev_filter_is_empty(s->filter) &&
-		    s->up == NULL)
+		    s->up == NULL && o->to.kind == EV_POS_NONE)
 			s->start = end - (o->last < end - first ? o->last
 								: end - first);
 	}
@@ -279,7 +281,7 @@ static int position(struct ev_scan *s, struct ev_log *log,
 	    (r = preload_stream(s, log, o, &last_done, err)) != 0)
 		return r;
 	if (o->last_set && !last_done && s->up == NULL &&
-	    !ev_filter_is_empty(s->filter)) {
+	    o->to.kind == EV_POS_NONE && !ev_filter_is_empty(s->filter)) {
 		/* -n N with filters: where the last N matches begin */
 		if ((r = ev_reader_find_last(s->rd, s->filter, o->last,
 					     &s->start, err)) != 0)
@@ -329,10 +331,12 @@ int ev_scan_open(struct ev_scan **out, struct ev_log *log, struct ev_reader *rd,
 	s->need_event = o->decode || ev_filter_needs_event(s->filter) ||
 			s->to.kind == EV_POS_TIME || s->from_version > 0 ||
 			s->skip_before != EV_TIME_NONE;
-	if (o->last_set && s->up != NULL && !(o->last == 0) &&
-	    (r = upcast_last(s, o->last, err)) != 0)
+	/* the last N before --to, or of upcast events: read ahead */
+	if (o->last_set && (s->up != NULL || s->to.kind != EV_POS_NONE) &&
+	    !(o->last == 0) && (r = upcast_last(s, o->last, err)) != 0)
 		goto fail;
-	if (o->last_set && s->up != NULL && o->last == 0) {
+	if (o->last_set && (s->up != NULL || s->to.kind != EV_POS_NONE) &&
+	    o->last == 0) {
 		/* none: from the end on */
 		s->pl.active = 0;
 		s->start = s->pos = ev_reader_end_offset(rd);

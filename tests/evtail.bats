@@ -471,6 +471,22 @@ EOF
 	want
 }
 
+@test "evtail -n N with --to prints the last N before the end position, as journalctl -n --until" {
+	fixture
+	ids -n 2 --to 4
+	want e3 e4
+	ids -n 2 --to @2025-01-10T09:35:00Z
+	want e2 e3
+	ids -n 1 --to 5 --type 'Money*'
+	want e3
+	ids -n 2 --to 5 --stream account-1
+	want e1 e3
+	ids -n 0 --to 5
+	want
+	ids -n 100 --to 1
+	want e0 e1
+}
+
 @test "evtail -n on a large log of many batches" {
 	evgen 5000 --seed 6 | evpub -c g.evlog --batch-events 100
 	run --separate-stderr evtail -n 3 --template '{offset}' g.evlog
