@@ -550,15 +550,17 @@ check_values() {
 	check_values evtail --color 'auto always never'
 }
 
-@test "completions offer the values --help names for evtail --on-failure and --dlq-policy" {
+@test "completions offer the values --help names for evtail --on-failure, --on-error and --dlq-policy" {
 	check_values evtail --on-failure 'stop dlq skip'
+	check_values evtail --on-error 'stop skip dlq'
 	check_values evtail --dlq-policy 'event stream'
 }
 
-@test "completions offer the values --help names for evreplay --output, --color, --on-failure and --dlq-policy" {
+@test "completions offer the values --help names for evreplay --output, --color, --on-failure, --on-error and --dlq-policy" {
 	check_values evreplay --output 'json pretty cloudevents msgpack'
 	check_values evreplay --color 'auto always never'
 	check_values evreplay --on-failure 'stop dlq skip'
+	check_values evreplay --on-error 'stop skip dlq'
 	check_values evreplay --dlq-policy 'event stream'
 }
 
