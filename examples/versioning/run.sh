@@ -64,10 +64,10 @@ fail() {
 show="--template '{offset} {id} {type} v{schema} {data}'"
 
 step "1. three years of orders: versions 1, 2 and 3 in one log"
-run "evpub -c orders.evlog <events-v1.ndjson"
-run "evpub orders.evlog <events-v2.ndjson"
-run "evpub orders.evlog <events-v3.ndjson"
-run "evtail $show orders.evlog"
+run "evpub -c orders.evlog <events-v1.ndjson" || fail "step 1: evpub failed"
+run "evpub orders.evlog <events-v2.ndjson" || fail "step 1: evpub failed"
+run "evpub orders.evlog <events-v3.ndjson" || fail "step 1: evpub failed"
+run "evtail $show orders.evlog" || fail "step 1: evtail failed"
 [ "$(grep -c ' v1 ' out)" -eq 3 ] && [ "$(grep -c ' v2 ' out)" -eq 2 ] &&
 	[ "$(grep -c ' v3 ' out)" -eq 1 ] ||
 	fail "step 1: the log does not hold 3, 2 and 1 events of versions 1, 2 and 3"
@@ -75,7 +75,8 @@ grep -q '^0 ord-1 OrderCreated v1 {"customer":"cust-7","amount":1250}$' out ||
 	fail "step 1: evpub did not store ord-1 as given"
 
 step "2. read at the current version"
-run "evtail --upcast upcasters/ $show orders.evlog"
+run "evtail --upcast upcasters/ $show orders.evlog" ||
+	fail "step 2: evtail --upcast failed"
 [ "$(grep -c ' OrderCreated v3 ' out)" -eq 6 ] ||
 	fail "step 2: not every event is an OrderCreated of version 3"
 grep -q '^0 ord-1 OrderCreated v3 {"customer":"cust-7","total":{"amount":1250,"currency":"USD"}}$' out ||
@@ -85,7 +86,8 @@ grep -q '^2 leg-1 OrderCreated v3 {"customer":"cust-9","total":{"amount":1200,"c
 
 step "3. filters see the upcast events"
 run "evtail --upcast upcasters/ --type OrderCreated \\
-    --where 'data.total.currency == \"EUR\"' --template '{id}' orders.evlog"
+    --where 'data.total.currency == \"EUR\"' --template '{id}' orders.evlog" ||
+	fail "step 3: evtail --upcast failed"
 [ "$(tr '\n' ' ' <out)" = "leg-1 ord-4 " ] ||
 	fail "step 3: the orders in EUR are not leg-1 and ord-4"
 
@@ -96,16 +98,17 @@ grep -q '^OrderCreated  *1  *2  *0  *0$' out ||
 	fail "step 4: the check does not count 2 OrderCreated of version 1 upcast"
 
 step "5. a late import with a broken legacy order fails the check"
-run "cat events-v*.ndjson late-import.ndjson | evpub -c staging.evlog"
+run "cat events-v*.ndjson late-import.ndjson | evpub -c staging.evlog" ||
+	fail "step 5: evpub failed"
 st=0
 run "evreplay --check --upcast upcasters/ staging.evlog" || st=$?
 [ "$st" -eq 65 ] || fail "step 5: evreplay --check exited $st, not 65"
 grep -q '^offset 7: LegacyOrder version 1: step upcasters/LegacyOrder.1.lua: .*a LegacyOrder without lines$' out ||
 	fail "step 5: the check does not name the failure of offset 7"
 run "evtail --upcast upcasters/ --on-error dlq --dlq staging-dlq.evlog \\
-    -o count staging.evlog"
+    -o count staging.evlog" || fail "step 5: evtail --on-error dlq failed"
 [ "$(head -n 1 out)" = 7 ] || fail "step 5: 7 events are not read"
-run "evdlq ls staging-dlq.evlog"
+run "evdlq ls staging-dlq.evlog" || fail "step 5: evdlq ls failed"
 grep -q '^0  *7  *LegacyOrder  *order-8 ' out ||
 	fail "step 5: the broken order is not dead-lettered"
 
@@ -113,7 +116,7 @@ step "6. rewrite: a new log with every event at its current version"
 if evreplay --help | grep -q -- --rewrite; then
 	run "evreplay --rewrite --upcast upcasters/ orders.evlog \\
     --rewrite-to orders-v3.evlog" || fail "step 6: the rewrite failed"
-	run "evtail $show orders-v3.evlog"
+	run "evtail $show orders-v3.evlog" || fail "step 6: evtail failed"
 	[ "$(grep -c ' OrderCreated v3 ' out)" -eq 6 ] ||
 		fail "step 6: the new log does not hold 6 events of version 3"
 	run "evreplay --check --upcast upcasters/ orders-v3.evlog" ||
