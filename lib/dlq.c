@@ -4,7 +4,8 @@
  * or discard them (evdlq(1)).  This module holds the rules of dead
  * letters: how they are encoded and named, their rounds, which streams
  * they park, the order of their retries, the lock of evdlq's writers,
- * and reading a dead-letter log back into the state of each letter.
+ * reading a dead-letter log back into the state of each letter, and
+ * writing the letters of events a scan could not upcast.
  */
 #include <errno.h>
 #include <fcntl.h>
