@@ -217,8 +217,10 @@ void fe_select_explain(struct fe_select *s, struct ev_log *log,
 {
 	struct ev_error err;
 
+	/* upcasting may make types no stored event has */
 	if (log != NULL)
-		(void)ev_explain_globs(log, logname, s->types, s->ntypes,
+		(void)ev_explain_globs(log, logname, s->types,
+				       s->up != NULL ? 0 : s->ntypes,
 				       s->streams, s->nglobs, fe_notice, NULL,
 				       &err);
 }

@@ -392,3 +392,46 @@ OrderCreated        1       1          0       0"
 	done
 	[ ! -e b.evlog ]
 }
+
+# ------------------------------------------------------------ consumers
+
+@test "--upcast with --exec: the handler gets the event upcast" {
+	run --separate-stderr evtail --upcast up --group g --type ItemAdded \
+		--exec 'jq -c "[.id, .type, .schema, .data]"' a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '["b1:1","ItemAdded",2,{"item":{"sku":"A"}}]
+["b1:2","ItemAdded",2,{"item":{"sku":"B"}}]'
+	run --separate-stderr evreplay --upcast up --stream order-4 \
+		--exec 'jq -c "[.id, .type, .schema]"' a.evlog
+	assert_status 0
+	assert_stdout '["p1","OrderCreated",3]'
+}
+
+@test "--on-error stop with --group: the group stays before the event, and resumes there" {
+	bad_log
+	run --separate-stderr evtail --upcast up --group g bad.evlog
+	assert_status 65
+	assert_stderr "evtail: upcast failed in 'bad.evlog': $FAIL1"
+	run --separate-stderr evctl groups --json bad.evlog
+	assert_stdout_contains '"group":"g","next":1,'
+	run --separate-stderr sh -c 'evtail --upcast up --group g --on-error skip bad.evlog | jq -r .id'
+	assert_status 0
+	assert_stdout "g2"
+	assert_stderr "evtail: warning: $FAIL1; skipped
+evtail: 1 event could not be upcast and was skipped"
+	run --separate-stderr evctl groups --json bad.evlog
+	assert_stdout_contains '"group":"g","next":3,'
+}
+
+@test "--upcast --type of a type only upcasting makes: no 'matches nothing' notice" {
+	run --separate-stderr evtail --type ItemAdded a.evlog
+	assert_status 0
+	assert_stderr "evtail: no event type in 'a.evlog' matches 'ItemAdded'; closest: ItemsAdded"
+	for tool in evtail evreplay; do
+		run --separate-stderr "$tool" --upcast up --type ItemAdded -o json a.evlog
+		assert_status 0
+		assert_stderr ""
+		[ "${#lines[@]}" -eq 2 ]
+	done
+}
