@@ -97,6 +97,12 @@ int fe_select_option(struct fe_select *s, int c, const char *arg)
 					      "version (1, 2, ...)",
 					      arg);
 		return 0;
+	case 'n':
+		if (fe_parse_u64(arg, &so->last) != 0)
+			return fe_usage_error(usage, "-n: '%s' is not a number",
+					      arg);
+		so->last_set = 1;
+		return 0;
 	case FE_OPT_ON_ERROR:
 		if (strcmp(arg, "stop") == 0)
 			s->on_error = EV_UPCAST_STOP;
@@ -110,12 +116,6 @@ int fe_select_option(struct fe_select *s, int c, const char *arg)
 					      "skip or dlq",
 					      arg);
 		s->on_error_given = 1;
-		return 0;
-	case 'n':
-		if (fe_parse_u64(arg, &so->last) != 0)
-			return fe_usage_error(usage, "-n: '%s' is not a number",
-					      arg);
-		so->last_set = 1;
 		return 0;
 	case FE_OPT_SINCE:
 	case FE_OPT_UNTIL:
@@ -414,14 +414,15 @@ int fe_exec_option(struct fe_exec *x, int c, const char *arg)
 	case FE_OPT_BACKOFF:
 	case FE_OPT_BACKOFF_MAX:
 	case FE_OPT_BATCH:
+	case FE_OPT_DLQ:
 	case FE_OPT_DLQ_POLICY:
 	case FE_OPT_GRACE:
 	case FE_OPT_PARALLEL:
 	case FE_OPT_RETRIES:
 	case FE_OPT_TIMEOUT:
-		x->exec_only = 1;
-		return exec_only_option(x, c, arg);
-	case FE_OPT_DLQ:
+		/* --dlq is --on-error dlq's too: fe_exec_check() judges it */
+		if (c != FE_OPT_DLQ)
+			x->exec_only = 1;
 		return exec_only_option(x, c, arg);
 	case FE_OPT_ON_FAILURE:
 		if (strcmp(arg, "stop") == 0)
