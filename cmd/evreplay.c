@@ -405,6 +405,10 @@ static int validate_check(struct opts *o)
 				      "--output, --template, --color, --mark, "
 				      "--rate, --speed, --group, --on-error "
 				      "or --dlq");
+	/* the last N are found by upcasting ahead, which counts too */
+	if (o->sel.scan.last_set)
+		return fe_usage_error(usage_short,
+				      "--check and -n cannot be combined");
 	return -1;
 }
 

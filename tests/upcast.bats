@@ -391,6 +391,11 @@ OrderCreated        1       1          0       0"
 		assert_stderr_contains "evreplay: --check reports on every event instead of delivering them"
 	done
 	[ ! -e b.evlog ]
+	run --separate-stderr evreplay --check --upcast up -n 2 a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr_contains "evreplay: --check and -n cannot be combined"
+
 }
 
 # ------------------------------------------------------------ consumers
