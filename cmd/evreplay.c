@@ -37,9 +37,14 @@ static const char usage_long[] =
 	"  -c, --create            with --to-log, create LOG2 if it does not\n"
 	"                          exist\n"
 	"      --category NAME     only streams NAME and NAME-*; may be repeated\n"
+	"      --check             with --upcast, run every event through its\n"
+	"                          chain and report the counts and failures\n"
+	"                          instead of delivering; exit 65 if any failed\n"
 	"      --color WHEN        colour pretty output: auto, always, never\n"
 	"      --dlq DLQLOG        with --exec and --group, dead-letter failed\n"
-	"                          events to DLQLOG (created if missing)\n"
+	"                          events to DLQLOG (created if missing); with\n"
+	"                          --on-error dlq, where events that cannot be\n"
+	"                          upcast go\n"
 	"      --dlq-policy POLICY event, or stream: a dead letter parks the\n"
 	"                          later events of its stream too\n"
 	"      --exec CMD          run CMD (sh -c) per event, the event's JSON\n"
@@ -58,6 +63,8 @@ static const char usage_long[] =
 	"  -n, --lines N           replay the last N (matching) events\n"
 	"      --no-progress       no progress display\n"
 	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack\n"
+	"      --on-error ACTION   an event --upcast cannot upcast: stop\n"
+	"                          (default, exit 65), skip, or dlq (to --dlq)\n"
 	"      --on-failure ACTION after the last retry: stop (default), dlq or\n"
 	"                          skip\n"
 	"      --parallel N        with --exec, up to N handlers at once, never\n"
@@ -83,6 +90,10 @@ static const char usage_long[] =
 	"                          their ids, times, streams and versions\n"
 	"      --type GLOB         only types matching GLOB; may be repeated\n"
 	"      --until TIME        only events at or before TIME\n"
+	"      --upcast PATH       bring events of older schema versions up to\n"
+	"                          date with the upcasters in PATH, a file or\n"
+	"                          a directory (evlog-upcast(5)), before any\n"
+	"                          filter\n"
 	"  -V, --version           show versions and exit\n"
 	"      --wait              wait for a group another consumer holds\n"
 	"      --where EXPR        only events where EXPR holds (evtail(1))\n"
@@ -90,12 +101,15 @@ static const char usage_long[] =
 	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
 	"On SIGINT or SIGTERM it stops, says where, and exits 0.\n"
 	"Exit status: 0 done, 1 a handler failed under --on-failure=stop,\n"
-	"64 usage, 65 damaged data or times --speed cannot use, 66 missing\n"
-	"log, 74 I/O error, 75 a version conflict in LOG2 or a busy group.\n"
+	"64 usage or a bad upcaster set, 65 damaged data, times --speed\n"
+	"cannot use, or an event that cannot be upcast (--check: any), 66\n"
+	"missing log or upcaster set, 74 I/O error, 75 a version conflict in\n"
+	"LOG2 or a busy group.\n"
 	"See evreplay(1).\n";
 
 enum {
-	OPT_COLOR = 256,
+	OPT_CHECK = 256,
+	OPT_COLOR,
 	OPT_EXEC,
 	OPT_GROUP,
 	OPT_MARK,
@@ -111,14 +125,14 @@ enum {
 	OPT_WAIT,
 };
 
-/* Sorted.  Upcasting's options (--check, --in-place, --on-error,
- * --rewrite, --rewrite-to, --upcast) take their places here when they
- * come. */
+/* Sorted.  Rewriting's options (--in-place, --rewrite, --rewrite-to)
+ * take their places here when they come. */
 static const struct option longopts[] = {
 	{"backoff", required_argument, NULL, FE_OPT_BACKOFF},
 	{"backoff-max", required_argument, NULL, FE_OPT_BACKOFF_MAX},
 	{"batch", required_argument, NULL, FE_OPT_BATCH},
 	{"category", required_argument, NULL, FE_OPT_CATEGORY},
+	{"check", no_argument, NULL, OPT_CHECK},
 	{"color", required_argument, NULL, OPT_COLOR},
 	{"create", no_argument, NULL, 'c'},
 	{"dlq", required_argument, NULL, FE_OPT_DLQ},
@@ -132,6 +146,7 @@ static const struct option longopts[] = {
 	{"mark", required_argument, NULL, OPT_MARK},
 	{"max-gap", required_argument, NULL, OPT_MAX_GAP},
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+	{"on-error", required_argument, NULL, FE_OPT_ON_ERROR},
 	{"on-failure", required_argument, NULL, FE_OPT_ON_FAILURE},
 	{"output", required_argument, NULL, 'o'},
 	{"parallel", required_argument, NULL, FE_OPT_PARALLEL},
@@ -150,6 +165,7 @@ static const struct option longopts[] = {
 	{"to-log", required_argument, NULL, OPT_TO_LOG},
 	{"type", required_argument, NULL, FE_OPT_TYPE},
 	{"until", required_argument, NULL, FE_OPT_UNTIL},
+	{"upcast", required_argument, NULL, FE_OPT_UPCAST},
 	{"version", no_argument, NULL, 'V'},
 	{"wait", no_argument, NULL, OPT_WAIT},
 	{"where", required_argument, NULL, FE_OPT_WHERE},
@@ -173,6 +189,7 @@ struct opts {
 	enum ev_out_format fmt;
 	const char *logpath, *color, *group, *state_dir, *to_log, *mark;
 	int wait, out_set, create, renumber;
+	int check;    /* --check: the upcaster set against the log */
 	int progress; /* -1: on a terminal; 0 off; 1 on */
 	int filtered; /* the total is an estimate */
 	struct ev_pace_opts pace;
@@ -278,6 +295,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case 'c':
 			o->create = 1;
 			continue;
+		case OPT_CHECK:
+			o->check = 1;
+			continue;
 		case 'h':
 			fe_help(usage_short, usage_long);
 			return EV_EXIT_OK;
@@ -355,12 +375,40 @@ static int validate_target(struct opts *o)
 	if (o->to_log == NULL && (o->create || o->renumber))
 		return fe_usage_error(usage_short,
 				      "--create and --renumber need --to-log");
+	if ((r = fe_upcast_check(&o->sel, &o->exec)) != -1)
+		return r;
 	if ((r = fe_exec_check(&o->exec)) != -1)
 		return r;
-	if (o->exec.dlq != NULL && o->group == NULL)
+	if (o->con.cmd != NULL && o->exec.dlq != NULL && o->group == NULL)
 		return fe_usage_error(usage_short,
 				      "--dlq needs --group: dead letters name "
 				      "the group that gave up on them");
+	return -1;
+}
+
+/* --check: a report, not a replay.  -1 to go on, or an exit status. */
+static int validate_check(struct opts *o)
+{
+	if (!o->check)
+		return -1;
+	if (o->sel.upcast_path == NULL)
+		return fe_usage_error(usage_short,
+				      "--check needs --upcast PATH");
+	if (o->to_log != NULL || o->con.cmd != NULL || o->out_set ||
+	    o->tpl != NULL || o->color != NULL || o->mark != NULL ||
+	    o->pace.mode != 0 || o->group != NULL || o->sel.on_error_given ||
+	    o->exec.dlq != NULL)
+		return fe_usage_error(usage_short,
+				      "--check reports on every event instead "
+				      "of delivering them: it cannot be "
+				      "combined with --to-log, --exec, "
+				      "--output, --template, --color, --mark, "
+				      "--rate, --speed, --group, --on-error "
+				      "or --dlq");
+	/* the last N are found by upcasting ahead, which counts too */
+	if (o->sel.scan.last_set)
+		return fe_usage_error(usage_short,
+				      "--check and -n cannot be combined");
 	return -1;
 }
 
@@ -370,6 +418,8 @@ static int validate(struct opts *o)
 	struct ev_scan_opts *so = &o->sel.scan;
 	int r;
 
+	if ((r = validate_check(o)) != -1)
+		return r;
 	if ((r = validate_target(o)) != -1)
 		return r;
 	if (o->max_gap_set && o->pace.mode != EV_PACE_SPEED)
@@ -384,6 +434,8 @@ static int validate(struct opts *o)
 				      "--state-dir and --wait need --group");
 	if ((r = fe_select_finish(&o->sel)) != -1)
 		return r;
+	if (o->check)
+		o->progress = 0;
 	o->filtered =
 		o->sel.ntypes > 0 || o->sel.nstreams > 0 ||
 		o->sel.ncategories > 0 || ev_filter_needs_event(o->sel.flt) ||
@@ -726,14 +778,18 @@ static int open_all(struct run *u)
 	u->in.group = o->group;
 	u->in.state_dir = o->state_dir;
 	u->in.wait = o->wait;
-	u->in.dlq = o->con.cmd != NULL ? o->exec.dlq : NULL;
+	u->in.dlq =
+		o->con.cmd != NULL || o->exec.upcast_dlq ? o->exec.dlq : NULL;
 	if ((r = fe_input_open(&u->in, usage_short)) != 0)
+		return r;
+	if ((r = fe_upcast_dlq(&o->sel, u->in.dlqlog, o->logpath,
+			       ev_reader_log_id(u->in.rd), o->group)) != 0)
 		return r;
 	fe_select_explain(&o->sel, u->in.log, o->logpath);
 	fe_select_scan(&o->sel, o->logpath);
 	so->group = u->in.grp;
 	/* the JSON fast path unless the events are needed */
-	so->decode = o->con.cmd != NULL || o->to_log != NULL ||
+	so->decode = o->check || o->con.cmd != NULL || o->to_log != NULL ||
 		     o->mark != NULL || o->pace.mode == EV_PACE_SPEED ||
 		     o->fmt != EV_OUT_JSON;
 	if ((r = ev_scan_open(&u->scan, u->in.log, u->in.rd, so, &err)) != 0)
@@ -749,6 +805,49 @@ static int open_all(struct run *u)
 	return 0;
 }
 
+/* --check: every event of the selection through its chain, counted;
+ * the report on stdout.  An exit status. */
+static int check(struct run *u)
+{
+	struct ev_upcaster *up = u->o->sel.up;
+	const struct ev_event *ev;
+	struct ev_buf report = {0};
+	struct ev_error err;
+	struct ev_rec rec;
+	uint64_t failed;
+	size_t kept;
+	char b[32];
+	int r;
+
+	fe_on_stop(on_signal);
+	while (!stop_requested &&
+	       (r = ev_scan_next(u->scan, &rec, &ev, &err)) > 0)
+		;
+	if (r < 0)
+		return fe_report(&err);
+	if (ev_upcaster_report(up, &report) != 0) {
+		ev_buf_free(&report);
+		return fe_oom();
+	}
+	fwrite(report.p, 1, report.len, stdout);
+	ev_buf_free(&report);
+	if (fflush(stdout) != 0 && errno != EPIPE) {
+		fe_warn("cannot write the report: %s", strerror(errno));
+		return EV_EXIT_IO;
+	}
+	if (stop_requested) {
+		report_stop(u, &(struct ev_consumer_stats){
+				       .position = ev_scan_position(u->scan)});
+		return EV_EXIT_OK;
+	}
+	(void)ev_upcaster_failures(up, &kept, &failed);
+	if (failed == 0)
+		return EV_EXIT_OK;
+	fe_warn("%s event%s could not be upcast", ev_commas(failed, b),
+		failed == 1 ? "" : "s");
+	return EV_EXIT_DATA;
+}
+
 static int run(struct opts *o)
 {
 	struct run u;
@@ -758,15 +857,26 @@ static int run(struct opts *o)
 
 	memset(&u, 0, sizeof(u));
 	u.o = o;
+	/* a bad upcaster set stops us before anything is read */
+	if ((rc = fe_upcast_load(&o->sel)) != 0)
+		return rc;
+	if (o->check) {
+		/* every event counted, every failure kept */
+		ev_upcaster_set_counting(o->sel.up, 1);
+		o->sel.scan.on_upcast_error = EV_UPCAST_SKIP;
+	}
 	u.mark.at = ev_now();
 	if (o->mark == NULL && o->to_log != NULL) {
 		generated_name(u.mark.at, u.name);
 		o->mark = u.name;
 	}
 	u.mark.name = o->mark;
-	if ((rc = open_all(&u)) == 0) {
+	if ((rc = open_all(&u)) == 0 && o->check) {
+		rc = check(&u);
+	} else if (rc == 0) {
 		set_progress(&u);
 		rc = deliver(&u);
+		rc = fe_upcast_end(&o->sel, u.scan, rc);
 	}
 	appended = u.rp != NULL ? ev_replay_stats(u.rp)->appended : 0;
 	if (u.rp != NULL && ev_replay_close(u.rp, &err) != 0 && rc == 0)

@@ -37,7 +37,8 @@ static const char usage_long[] =
 	"                          the last printed position there on exit\n"
 	"      --dlq DLQLOG        with --exec, dead-letter failed events to\n"
 	"                          DLQLOG (created if missing); implies\n"
-	"                          --on-failure=dlq\n"
+	"                          --on-failure=dlq; with --on-error dlq,\n"
+	"                          where events that cannot be upcast go\n"
 	"      --dlq-policy POLICY event, or stream: a dead letter parks the\n"
 	"                          later events of its stream too\n"
 	"      --exec CMD          with --group, run CMD (sh -c) per event, the\n"
@@ -55,6 +56,8 @@ static const char usage_long[] =
 	"                          committed position and commit as it goes\n"
 	"  -h, --help              show this help and exit\n"
 	"  -n, --lines N           print the last N (matching) events\n"
+	"      --on-error ACTION   an event --upcast cannot upcast: stop\n"
+	"                          (default, exit 65), skip, or dlq (to --dlq)\n"
 	"      --on-failure ACTION after the last retry: stop (default), dlq or\n"
 	"                          skip\n"
 	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack;\n"
@@ -81,6 +84,10 @@ static const char usage_long[] =
 	"                          later than @TIME\n"
 	"      --type GLOB         only types matching GLOB; may be repeated\n"
 	"      --until TIME        only events at or before TIME\n"
+	"      --upcast PATH       bring events of older schema versions up to\n"
+	"                          date with the upcasters in PATH, a file or\n"
+	"                          a directory (evlog-upcast(5)), before any\n"
+	"                          filter\n"
 	"  -V, --version           show versions and exit\n"
 	"      --wait              wait for a group another consumer holds\n"
 	"      --where EXPR        only events where EXPR holds: PATH OP VALUE,\n"
@@ -88,9 +95,11 @@ static const char usage_long[] =
 	"                          exists; and, or, not, ( ); may be repeated\n"
 	"\n"
 	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
-	"Exit status: 0 at the end of the log, 64 usage, 65 damaged data or\n"
-	"a bad cursor or group position, 66 missing log, 74 I/O error, 75 group\n"
-	"busy; with --exec, 1 when a handler failed under --on-failure=stop.\n"
+	"Exit status: 0 at the end of the log, 64 usage or a bad upcaster set,\n"
+	"65 damaged data, a bad cursor or group position, or an event that\n"
+	"cannot be upcast, 66 missing log or upcaster set, 74 I/O error, 75\n"
+	"group busy; with --exec, 1 when a handler failed under\n"
+	"--on-failure=stop.\n"
 	"A file in lost+found/ is salvaged: 0 when events were recovered, the\n"
 	"damage named on stderr; 65 when none could be.\n"
 	"See evtail(1).\n";
@@ -130,6 +139,7 @@ static const struct option longopts[] = {
 	{"group", required_argument, NULL, OPT_GROUP},
 	{"help", no_argument, NULL, 'h'},
 	{"lines", required_argument, NULL, 'n'},
+	{"on-error", required_argument, NULL, FE_OPT_ON_ERROR},
 	{"on-failure", required_argument, NULL, FE_OPT_ON_FAILURE},
 	{"output", required_argument, NULL, 'o'},
 	{"parallel", required_argument, NULL, FE_OPT_PARALLEL},
@@ -145,6 +155,7 @@ static const struct option longopts[] = {
 	{"to", required_argument, NULL, FE_OPT_TO},
 	{"type", required_argument, NULL, FE_OPT_TYPE},
 	{"until", required_argument, NULL, FE_OPT_UNTIL},
+	{"upcast", required_argument, NULL, FE_OPT_UPCAST},
 	{"version", no_argument, NULL, 'V'},
 	{"wait", no_argument, NULL, OPT_WAIT},
 	{"where", required_argument, NULL, FE_OPT_WHERE},
@@ -389,6 +400,8 @@ static int validate(struct opts *o)
 	if (o->group == NULL && (o->state_dir != NULL || o->wait))
 		return fe_usage_error(usage_short,
 				      "--state-dir and --wait need --group");
+	if ((r = fe_upcast_check(&o->sel, &o->exec)) != -1)
+		return r;
 	if ((r = validate_exec(o)) != -1)
 		return r;
 	/* -f with no position: the last few, then what comes, as tail -f */
@@ -517,13 +530,19 @@ static int run(struct opts *o)
 	int rc, r;
 
 	memset(&in, 0, sizeof(in));
+	/* a bad upcaster set stops us before anything is read */
+	if ((rc = fe_upcast_load(&o->sel)) != 0)
+		return rc;
 	in.path = o->logpath;
 	in.group = o->group;
 	in.state_dir = o->state_dir;
 	in.wait = o->wait;
 	in.salvage = o->salvage;
-	in.dlq = o->con.cmd != NULL ? o->exec.dlq : NULL;
+	in.dlq = o->con.cmd != NULL || o->exec.upcast_dlq ? o->exec.dlq : NULL;
 	if ((rc = fe_input_open(&in, usage_short)) != 0)
+		goto out;
+	if ((rc = fe_upcast_dlq(&o->sel, in.dlqlog, o->logpath,
+				ev_reader_log_id(in.rd), o->group)) != 0)
 		goto out;
 	if (o->cursor_file != NULL) {
 		r = ev_cursor_load(o->cursor_file, &cur, &err);
@@ -549,6 +568,7 @@ static int run(struct opts *o)
 		goto out;
 	}
 	rc = deliver(o, &in, scan);
+	rc = fe_upcast_end(&o->sel, scan, rc);
 out:
 	ev_scan_free(scan);
 	fe_input_close(&in);

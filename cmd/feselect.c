@@ -31,6 +31,10 @@ int fe_select_init(struct fe_select *s, const char *usage)
 
 void fe_select_free(struct fe_select *s)
 {
+	ev_upcast_dlq_close(s->up_dlq, NULL);
+	ev_upcaster_free(s->up);
+	s->up_dlq = NULL;
+	s->up = NULL;
 	ev_filter_free(s->flt);
 	free(s->types);
 	free(s->streams);
@@ -99,6 +103,20 @@ int fe_select_option(struct fe_select *s, int c, const char *arg)
 					      arg);
 		so->last_set = 1;
 		return 0;
+	case FE_OPT_ON_ERROR:
+		if (strcmp(arg, "stop") == 0)
+			s->on_error = EV_UPCAST_STOP;
+		else if (strcmp(arg, "skip") == 0)
+			s->on_error = EV_UPCAST_SKIP;
+		else if (strcmp(arg, "dlq") == 0)
+			s->on_error = EV_UPCAST_DLQ;
+		else
+			return fe_usage_error(usage,
+					      "--on-error: '%s' is not stop, "
+					      "skip or dlq",
+					      arg);
+		s->on_error_given = 1;
+		return 0;
 	case FE_OPT_SINCE:
 	case FE_OPT_UNTIL:
 		r = ev_time_parse_user(arg, ev_now(), &t);
@@ -152,6 +170,9 @@ int fe_select_option(struct fe_select *s, int c, const char *arg)
 			return fe_oom();
 		s->ntypes++;
 		return 0;
+	case FE_OPT_UPCAST:
+		s->upcast_path = arg;
+		return 0;
 	case FE_OPT_WHERE:
 		if (ev_filter_add_where(s->flt, arg, &err) != 0)
 			return err.code == EV_EUSAGE
@@ -196,8 +217,10 @@ void fe_select_explain(struct fe_select *s, struct ev_log *log,
 {
 	struct ev_error err;
 
+	/* upcasting may make types no stored event has */
 	if (log != NULL)
-		(void)ev_explain_globs(log, logname, s->types, s->ntypes,
+		(void)ev_explain_globs(log, logname, s->types,
+				       s->up != NULL ? 0 : s->ntypes,
 				       s->streams, s->nglobs, fe_notice, NULL,
 				       &err);
 }
@@ -208,6 +231,102 @@ void fe_select_scan(struct fe_select *s, const char *logname)
 	s->scan.filter = s->flt;
 	s->scan.stream = s->exact;
 	s->scan.notice = fe_notice;
+}
+
+/* ------------------------------------------------------------ upcasting */
+
+/* --on-error skip warns of this many events, then only counts them */
+#define UPCAST_WARN_MAX 10
+
+int fe_upcast_check(struct fe_select *s, struct fe_exec *x)
+{
+	if (s->on_error_given && s->upcast_path == NULL)
+		return fe_usage_error(s->usage, "--on-error needs --upcast");
+	if (s->on_error == EV_UPCAST_DLQ) {
+		if (x->dlq == NULL)
+			return fe_usage_error(s->usage,
+					      "--on-error=dlq needs --dlq "
+					      "DLQLOG");
+		x->upcast_dlq = 1;
+	}
+	return -1;
+}
+
+/* --on-error skip: an upcast_failed that warns of the first few. */
+static int upcast_skipped(void *ctx, const struct ev_rec *rec,
+			  const struct ev_error *why, struct ev_error *err)
+{
+	struct fe_select *s = ctx;
+
+	(void)rec;
+	(void)err;
+	if (s->up_warned++ < UPCAST_WARN_MAX)
+		fe_warn("warning: %s; skipped", why->msg);
+	return 0;
+}
+
+int fe_upcast_load(struct fe_select *s)
+{
+	struct ev_error err;
+	int r;
+
+	if (s->upcast_path == NULL)
+		return 0;
+	if ((r = ev_upcaster_load(&s->up, s->upcast_path, &err)) != 0)
+		return fe_reportf(&err, "--upcast");
+	s->scan.upcaster = s->up;
+	s->scan.on_upcast_error = s->on_error;
+	if (s->on_error == EV_UPCAST_SKIP) {
+		/* the scan skips them; this warns of them as it does */
+		s->scan.on_upcast_error = EV_UPCAST_DLQ;
+		s->scan.upcast_failed = upcast_skipped;
+		s->scan.upcast_ctx = s;
+	}
+	return 0;
+}
+
+int fe_upcast_dlq(struct fe_select *s, struct ev_log *dlq, const char *logname,
+		  const char *log_id, const char *group)
+{
+	struct ev_error err;
+
+	if (s->up == NULL || s->on_error != EV_UPCAST_DLQ)
+		return 0;
+	if (ev_upcast_dlq_open(&s->up_dlq, dlq, logname, log_id, group, &err) !=
+	    0)
+		return fe_reportf(&err, "--dlq");
+	s->up_dlq_name = ev_log_path(dlq);
+	s->scan.upcast_failed = ev_upcast_dlq_letter;
+	s->scan.upcast_ctx = s->up_dlq;
+	return 0;
+}
+
+int fe_upcast_end(struct fe_select *s, struct ev_scan *scan, int rc)
+{
+	struct ev_error err;
+	uint64_t n = scan != NULL ? ev_scan_upcast_failures(scan) : 0;
+	char b[32];
+	int r;
+
+	if (n > 0 && s->on_error == EV_UPCAST_SKIP)
+		fe_warn("%s event%s could not be upcast and %s skipped",
+			ev_commas(n, b), n == 1 ? "" : "s",
+			n == 1 ? "was" : "were");
+	if (s->up_dlq != NULL && ev_upcast_dlq_count(s->up_dlq) > 0) {
+		n = ev_upcast_dlq_count(s->up_dlq);
+		fe_warn("%s event%s could not be upcast and %s dead-lettered "
+			"to '%s'",
+			ev_commas(n, b), n == 1 ? "" : "s",
+			n == 1 ? "was" : "were", s->up_dlq_name);
+	}
+	r = ev_upcast_dlq_close(s->up_dlq, &err);
+	s->up_dlq = NULL;
+	if (r != 0) {
+		r = fe_reportf(&err, "--dlq");
+		if (rc == 0)
+			rc = r;
+	}
+	return rc;
 }
 
 /* ------------------------------------------------------------ --exec */
@@ -274,8 +393,7 @@ static int exec_only_option(struct fe_exec *x, int c, const char *arg)
 		return 0;
 	}
 	case FE_OPT_DLQ:
-		x->dlq = arg;
-		co->on_failure = EV_FAIL_DLQ;
+		x->dlq = arg; /* --on-failure=dlq, with --exec */
 		return 0;
 	case FE_OPT_DLQ_POLICY:
 		if (strcmp(arg, "event") != 0 && strcmp(arg, "stream") != 0)
@@ -302,7 +420,9 @@ int fe_exec_option(struct fe_exec *x, int c, const char *arg)
 	case FE_OPT_PARALLEL:
 	case FE_OPT_RETRIES:
 	case FE_OPT_TIMEOUT:
-		x->exec_only = 1;
+		/* --dlq is --on-error dlq's too: fe_exec_check() judges it */
+		if (c != FE_OPT_DLQ)
+			x->exec_only = 1;
 		return exec_only_option(x, c, arg);
 	case FE_OPT_ON_FAILURE:
 		if (strcmp(arg, "stop") == 0)
@@ -325,7 +445,8 @@ int fe_exec_option(struct fe_exec *x, int c, const char *arg)
 int fe_exec_check(struct fe_exec *x)
 {
 	if (x->con->cmd == NULL) {
-		if (x->exec_only || x->on_failure_given)
+		if (x->exec_only || x->on_failure_given ||
+		    (x->dlq != NULL && !x->upcast_dlq))
 			return fe_usage_error(
 				x->usage,
 				"--retries, --backoff, --backoff-max, "
@@ -343,6 +464,8 @@ int fe_exec_check(struct fe_exec *x)
 			return fe_usage_error(x->usage,
 					      "--dlq implies --on-failure=dlq");
 		x->con->on_failure = x->on_failure;
+	} else if (x->dlq != NULL) {
+		x->con->on_failure = EV_FAIL_DLQ;
 	}
 	if (x->dlq_policy_given && x->dlq == NULL)
 		return fe_usage_error(x->usage, "--dlq-policy needs --dlq");
@@ -379,8 +502,14 @@ int fe_input_open(struct fe_input *in, const char *usage)
 	}
 	if (r != 0)
 		return fe_report(&err);
-	if (in->group == NULL)
+	if (in->group == NULL) {
+		/* no group to take first: --on-error dlq's log now */
+		if (in->dlq != NULL &&
+		    (r = ev_dlq_open(&in->dlqlog, in->dlq, in->log, &err)) != 0)
+			return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+					      : fe_report(&err);
 		return 0;
+	}
 	if (in->log == NULL)
 		return fe_usage_error(usage,
 				      "--group needs a log directory, not a "

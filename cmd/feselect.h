@@ -26,6 +26,7 @@ enum {
 	FE_OPT_FROM,
 	FE_OPT_FROM_VERSION,
 	FE_OPT_GRACE,
+	FE_OPT_ON_ERROR,
 	FE_OPT_ON_FAILURE,
 	FE_OPT_PARALLEL,
 	FE_OPT_RETRIES,
@@ -36,6 +37,7 @@ enum {
 	FE_OPT_TO,
 	FE_OPT_TYPE,
 	FE_OPT_UNTIL,
+	FE_OPT_UPCAST,
 	FE_OPT_WHERE,
 };
 
@@ -49,13 +51,22 @@ struct fe_select {
 	/* the --type and --stream globs, to say which match nothing */
 	const char **types, **streams;
 	size_t ntypes, nglobs;
+	/* --upcast and --on-error */
+	const char *upcast_path;
+	int on_error_given;
+	enum ev_upcast_policy on_error;
+	struct ev_upcaster *up;
+	struct ev_upcast_dlq *up_dlq;
+	const char *up_dlq_name;
+	uint64_t up_warned; /* --on-error skip: warnings printed */
 };
 
 /* 0, or an exit status (out of memory). */
 int fe_select_init(struct fe_select *s, const char *usage);
 void fe_select_free(struct fe_select *s);
 /* A selection option (--category, --count, --from, --from-version, -n,
- * --since, --stream, --stream-exact, --to, --type, --until, --where):
+ * --on-error, --since, --stream, --stream-exact, --to, --type, --until,
+ * --upcast, --where):
  * 0, an exit status, or -1 when c is none of them. */
 int fe_select_option(struct fe_select *s, int c, const char *arg);
 /* -n with --from: -1 to go on, or an exit status. */
@@ -71,12 +82,29 @@ void fe_select_explain(struct fe_select *s, struct ev_log *log,
  * notices); the caller sets the rest. */
 void fe_select_scan(struct fe_select *s, const char *logname);
 
+/* Upcasting (evlog-upcast(5)).  fe_upcast_check(): --on-error needs
+ * --upcast, and its dlq a --dlq (which it then allows without --exec).
+ * -1 to go on, or an exit status. */
+struct fe_exec;
+int fe_upcast_check(struct fe_select *s, struct fe_exec *x);
+/* Load and check the --upcast set, before anything is read, and set it
+ * on the scan options: 0, or an exit status after the message. */
+int fe_upcast_load(struct fe_select *s);
+/* --on-error dlq: dead letters go to dlq (opened), naming the log read
+ * and group (or NULL).  0, or an exit status. */
+int fe_upcast_dlq(struct fe_select *s, struct ev_log *dlq, const char *logname,
+		  const char *log_id, const char *group);
+/* After the scan: say how many events could not be upcast, and close
+ * the dead letters.  rc is the exit status so far; the new one. */
+int fe_upcast_end(struct fe_select *s, struct ev_scan *scan, int rc);
+
 /* The --exec option group: what it asks for goes in *con. */
 struct fe_exec {
 	const char *usage;
 	struct ev_consumer_opts *con;
 	const char *dlq;
-	int exec_only; /* options that need --exec */
+	int exec_only;	/* options that need --exec, but --dlq */
+	int upcast_dlq; /* --on-error dlq: --dlq without --exec */
 	int on_failure_given, dlq_policy_given;
 	enum ev_on_failure on_failure;
 };
@@ -87,8 +115,9 @@ void fe_exec_init(struct fe_exec *x, const char *usage,
  * --on-failure, --parallel, --retries, --timeout: 0, an exit status, or
  * -1 when c is none of them. */
 int fe_exec_option(struct fe_exec *x, int c, const char *arg);
-/* Without --exec, none of them may be given; with it, --on-failure,
- * --dlq and --dlq-policy must agree.  -1 to go on, or an exit status. */
+/* Without --exec, none of them may be given (but --dlq for --on-error
+ * dlq); with it, --on-failure, --dlq and --dlq-policy must agree.  -1 to
+ * go on, or an exit status. */
 int fe_exec_check(struct fe_exec *x);
 
 /* The input of a consumer, opened in an order that leaves nothing
@@ -99,7 +128,7 @@ struct fe_input {
 	const char *state_dir; /* or NULL */
 	int wait;
 	int salvage;	 /* read a damaged file for what it holds */
-	const char *dlq; /* with --exec, or NULL */
+	const char *dlq; /* with --exec or --on-error dlq, or NULL */
 	struct ev_log *log;
 	struct ev_reader *rd;
 	struct ev_log *dlqlog;

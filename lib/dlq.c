@@ -4,7 +4,8 @@
  * or discard them (evdlq(1)).  This module holds the rules of dead
  * letters: how they are encoded and named, their rounds, which streams
  * they park, the order of their retries, the lock of evdlq's writers,
- * and reading a dead-letter log back into the state of each letter.
+ * reading a dead-letter log back into the state of each letter, and
+ * writing the letters of events a scan could not upcast.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -103,8 +104,8 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 			 ev_time_t now, ev_time_t *time, struct ev_error *err)
 {
 	struct ev_buf j = {0}, orig = {0};
-	char id[EV_GROUP_NAME_MAX + 96], tmp[160];
-	int r;
+	char id[EV_GROUP_NAME_MAX + 96], tmp[160] = "";
+	int handler_ran, r;
 
 	ev_dlq_letter_id(id, sizeof(id), c->group, c->source_log_id,
 			 c->source->offset, c->round);
@@ -131,7 +132,9 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 	jkey(&j, "originalConsumerGroup");
 	jstr(&j, c->group);
 	jkey(&j, "exceptionFqcn");
-	if (c->parked_behind_letter != NULL) {
+	if (c->upcast_error != NULL) {
+		jstr(&j, "evlog.UpcastFailed");
+	} else if (c->parked_behind_letter != NULL) {
 		jstr(&j, "evlog.Parked");
 		snprintf(tmp, sizeof(tmp),
 			 "parked behind the dead letter of offset %llu of its "
@@ -151,32 +154,37 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 			 c->done->exit_status);
 	}
 	jkey(&j, "exceptionMessage");
-	jstr(&j, tmp);
+	jstr(&j, c->upcast_error != NULL ? c->upcast_error : tmp);
 	jkey(&j, "exceptionStacktrace");
-	jstderr(&j, c->done->stderr_tail, c->done->stderr_len);
+	if (c->upcast_error != NULL)
+		jstr(&j, "");
+	else
+		jstderr(&j, c->done->stderr_tail, c->done->stderr_len);
 	jkey(&j, "handler");
-	jstr(&j, c->handler);
+	if (c->handler != NULL)
+		jstr(&j, c->handler);
+	else
+		ev_buf_puts(&j, "null");
 	jkey(&j, "attempts");
 	jnum(&j, (uint64_t)c->attempts);
 	jkey(&j, "firstFailure");
 	jtime(&j, c->first_failure);
 	jkey(&j, "lastFailure");
 	jtime(&j, c->last_failure);
+	handler_ran =
+		c->upcast_error == NULL && c->parked_behind_letter == NULL;
 	jkey(&j, "exitStatus");
-	if (c->parked_behind_letter == NULL && !c->done->timed_out &&
-	    !c->done->signal)
+	if (handler_ran && !c->done->timed_out && !c->done->signal)
 		jnum(&j, (uint64_t)c->done->exit_status);
 	else
 		ev_buf_puts(&j, "null");
 	jkey(&j, "signal");
-	if (c->parked_behind_letter == NULL && c->done->signal)
+	if (handler_ran && c->done->signal)
 		jnum(&j, (uint64_t)c->done->signal);
 	else
 		ev_buf_puts(&j, "null");
 	jkey(&j, "timedOut");
-	ev_buf_puts(&j, c->parked_behind_letter == NULL && c->done->timed_out
-				? "true"
-				: "false");
+	ev_buf_puts(&j, handler_ran && c->done->timed_out ? "true" : "false");
 	jkey(&j, "round");
 	jnum(&j, c->round);
 	if (c->parked_behind_letter != NULL) {
@@ -616,4 +624,114 @@ int ev_dlq_stream_prev(const struct ev_letter *v, size_t n, size_t *prev)
 	}
 	free(idx);
 	return 0;
+}
+
+/* ------------------------------------------------------------ upcasting */
+
+struct ev_upcast_dlq {
+	struct ev_log *dlq;
+	struct ev_writer *w;
+	char *source_log, *source_log_id, *group;
+	struct ev_letter *letters; /* those there before: for the rounds */
+	size_t nletters;
+	uint64_t written;
+};
+
+int ev_upcast_dlq_open(struct ev_upcast_dlq **out, struct ev_log *dlq,
+		       const char *source_log, const char *source_log_id,
+		       const char *group, struct ev_error *err)
+{
+	struct ev_upcast_dlq *d;
+	struct ev_writer_opts wo;
+	int r;
+
+	*out = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	d->dlq = dlq;
+	d->source_log = strdup(source_log);
+	d->source_log_id = strdup(source_log_id);
+	d->group = strdup(group != NULL ? group : "");
+	if (d->source_log == NULL || d->source_log_id == NULL ||
+	    d->group == NULL) {
+		r = ev_seterr(err, EV_ERR, "out of memory");
+		goto fail;
+	}
+	if ((r = ev_dlq_scan(dlq, &d->letters, &d->nletters, err)) != 0)
+		goto fail;
+	memset(&wo, 0, sizeof(wo));
+	wo.sync = EV_SYNC_BATCH;
+	wo.sync_set = 1;
+	if ((r = ev_writer_open(&d->w, dlq, &wo, err)) != 0)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	ev_upcast_dlq_close(d, NULL);
+	return r;
+}
+
+int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
+			 const struct ev_error *why, struct ev_error *err)
+{
+	struct ev_upcast_dlq *d = ctx;
+	struct ev_letter_ctx lc;
+	struct ev_event ev;
+	struct ev_buf out = {0};
+	ev_time_t t;
+	int r;
+
+	if ((r = ev_event_decode(rec->p, rec->n, &ev, err)) != 0) {
+		ev_err_damaged(err, d->source_log, rec->offset);
+		return r;
+	}
+	ev.offset = rec->offset;
+	ev.append_time = rec->append_time;
+	memset(&lc, 0, sizeof(lc));
+	lc.source = &ev;
+	lc.source_log = d->source_log;
+	lc.source_log_id = d->source_log_id;
+	lc.group = d->group;
+	lc.first_failure = lc.last_failure = ev_now();
+	lc.round = ev_dlq_next_round(d->letters, d->nletters, d->group,
+				     d->source_log_id, rec->offset);
+	lc.upcast_error = why->msg;
+	r = ev_dlq_letter_encode(&out, &lc, ev_now(), &t, err);
+	if (r == 0)
+		r = ev_writer_add(d->w, out.p, out.len, t, err);
+	if (r == 0)
+		r = ev_writer_flush(d->w, err);
+	ev_buf_free(&out);
+	if (r != 0) {
+		ev_err_prefix(err,
+			      "cannot write the dead letter of offset %llu "
+			      "to '%s': ",
+			      (unsigned long long)rec->offset,
+			      ev_log_path(d->dlq));
+		return r;
+	}
+	d->written++;
+	return 0;
+}
+
+uint64_t ev_upcast_dlq_count(const struct ev_upcast_dlq *d)
+{
+	return d != NULL ? d->written : 0;
+}
+
+int ev_upcast_dlq_close(struct ev_upcast_dlq *d, struct ev_error *err)
+{
+	struct ev_error e;
+	int r = 0;
+
+	if (d == NULL)
+		return 0;
+	if (d->w != NULL)
+		r = ev_writer_close(d->w, err != NULL ? err : &e);
+	ev_letters_free(d->letters, d->nletters);
+	free(d->source_log);
+	free(d->source_log_id);
+	free(d->group);
+	free(d);
+	return r;
 }

@@ -1169,6 +1169,9 @@ struct ev_letter_ctx {
 	uint64_t round;		    /* 1 + earlier letters of this event */
 	const char *parked_behind_letter; /* dlq-policy=stream: else NULL */
 	uint64_t parked_behind_offset;
+	/* an event that could not be upcast (why, one line), not one a
+	 * handler failed: handler and done are unused then */
+	const char *upcast_error;
 };
 
 enum { EV_LETTER_OPEN, EV_LETTER_RESOLVED, EV_LETTER_DISCARDED };
@@ -1243,6 +1246,24 @@ int ev_dlq_record(struct ev_writer *w, int kind, const struct ev_letter *l,
 int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *n,
 		struct ev_error *err);
 void ev_letters_free(struct ev_letter *v, size_t n);
+
+/*
+ * Dead letters of the events a scan cannot upcast (--on-error dlq): the
+ * event as stored, with the failure as its error.  Open it on a
+ * dead-letter log (ev_dlq_open()); group names the consumer group, or
+ * is NULL.  Then set ev_upcast_dlq_letter() as the scan's upcast_failed
+ * and the handle as its upcast_ctx: each letter is synced before the
+ * scan goes on.
+ */
+struct ev_upcast_dlq;
+int ev_upcast_dlq_open(struct ev_upcast_dlq **out, struct ev_log *dlq,
+		       const char *source_log, const char *source_log_id,
+		       const char *group, struct ev_error *err);
+int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
+			 const struct ev_error *why, struct ev_error *err);
+/* The letters written. */
+uint64_t ev_upcast_dlq_count(const struct ev_upcast_dlq *d);
+int ev_upcast_dlq_close(struct ev_upcast_dlq *d, struct ev_error *err);
 
 /* ---------------------------------------------------------------- consumers */
 

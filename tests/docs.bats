@@ -550,15 +550,17 @@ check_values() {
 	check_values evtail --color 'auto always never'
 }
 
-@test "completions offer the values --help names for evtail --on-failure and --dlq-policy" {
+@test "completions offer the values --help names for evtail --on-failure, --on-error and --dlq-policy" {
 	check_values evtail --on-failure 'stop dlq skip'
+	check_values evtail --on-error 'stop skip dlq'
 	check_values evtail --dlq-policy 'event stream'
 }
 
-@test "completions offer the values --help names for evreplay --output, --color, --on-failure and --dlq-policy" {
+@test "completions offer the values --help names for evreplay --output, --color, --on-failure, --on-error and --dlq-policy" {
 	check_values evreplay --output 'json pretty cloudevents msgpack'
 	check_values evreplay --color 'auto always never'
 	check_values evreplay --on-failure 'stop dlq skip'
+	check_values evreplay --on-error 'stop skip dlq'
 	check_values evreplay --dlq-policy 'event stream'
 }
 
@@ -1134,7 +1136,8 @@ md_headings() {
 @test "README, bench/README.md, the man pages and --help use no internal bookkeeping words" {
 	local f tool
 	for f in "$TOP"/README.md "$TOP"/bench/README.md "$TOP"/man/*.[15] \
-		"$TOP"/examples/consumer/README.md; do
+		"$TOP"/examples/consumer/README.md \
+		"$TOP"/examples/versioning/README.md; do
 		[ -f "$f" ]
 		run grep -n -i -E 'issues?[ -]*[0-9#]|§' "$f"
 		[ "$status" -eq 1 ] || {

@@ -1,11 +1,13 @@
 #!/usr/bin/env bats
 # The examples run as documented: examples/consumer/run.sh (the walkthrough
-# of examples/consumer/README.md, with its own checks) and
+# of examples/consumer/README.md, with its own checks),
+# examples/versioning/run.sh (upcasting, likewise) and
 # examples/quickstart.sh (make demo).  The tools come from PATH, which
 # helper.bash points at cmd/ and examples/.
 load helper
 
 CONSUMER=$TOP/examples/consumer
+VERSIONING=$TOP/examples/versioning
 
 # run.sh in the kept directory $T/w, stdout and stderr apart
 run_consumer() {
@@ -113,6 +115,120 @@ order-17 16 resolved 3"
 	assert_status 64
 	assert_stdout ""
 	assert_stderr "usage: gen-orders.sh FIRST COUNT"
+}
+
+# versioning/run.sh in the kept directory $T/v, stdout and stderr apart
+run_versioning() {
+	run --separate-stderr sh "${1:-$VERSIONING}/run.sh" "$T/v"
+}
+
+@test "versioning: run.sh exits 0 and every step shows what the README says" {
+	run_versioning
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_contains '0 ord-1 OrderCreated v1 {"customer":"cust-7","amount":1250}'
+	assert_stdout_contains '0 ord-1 OrderCreated v3 {"customer":"cust-7","total":{"amount":1250,"currency":"USD"}}'
+	assert_stdout_contains '2 leg-1 OrderCreated v3 {"customer":"cust-9","total":{"amount":1200,"currency":"EUR"}}'
+	assert_stdout_contains "offset 7: LegacyOrder version 1: step upcasters/LegacyOrder.1.lua: upcasters/LegacyOrder.1.lua:8: a LegacyOrder without lines"
+	assert_stdout_contains "evreplay: 1 event could not be upcast"
+	assert_stdout_contains "evtail: 1 event could not be upcast and was dead-lettered to 'staging-dlq.evlog'"
+	assert_stdout_line -1 "every order read at version 3"
+	# the commands the README shows are those run.sh runs
+	local cmd
+	while IFS= read -r cmd; do
+		case $cmd in *--rewrite* | *orders-v3.evlog*) continue ;; esac
+		grep -qxF -- "$cmd" <<<"$output" || {
+			echo "run.sh does not run: $cmd" >&2
+			return 1
+		}
+	done < <(grep '^\$ ' "$VERSIONING/README.md")
+}
+
+@test "versioning: the stored log keeps every version; the check passes on it" {
+	run_versioning
+	assert_status 0
+	cd "$T/v"
+	run --separate-stderr sh -c "evtail --template '{schema}' orders.evlog | sort | uniq -c | tr -s ' '"
+	assert_stdout " 3 1
+ 2 2
+ 1 3"
+	run --separate-stderr evreplay --check --upcast upcasters/ orders.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_line 1 "LegacyOrder         1       1          0       0"
+	run --separate-stderr evreplay --check --upcast upcasters/ staging.evlog
+	assert_status 65
+	assert_stderr "evreplay: 1 event could not be upcast"
+}
+
+@test "versioning: the Lua step sums the lines of a LegacyOrder into an OrderCreated of version 2" {
+	evpub -c legacy.evlog <"$VERSIONING/late-import.ndjson"
+	run --separate-stderr sh -c "evtail --upcast '$VERSIONING/upcasters/LegacyOrder.1.lua' --to 0 legacy.evlog | jq -c '[.id, .type, .schema, .data]'"
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '["leg-2","OrderCreated",2,{"amount":2500,"currency":"EUR","customer":"cust-4"}]'
+	run --separate-stderr evtail --upcast "$VERSIONING/upcasters/LegacyOrder.1.lua" legacy.evlog
+	assert_status 65
+	assert_stderr_contains "offset 1: LegacyOrder version 1: step $VERSIONING/upcasters/LegacyOrder.1.lua: "
+	assert_stderr_contains ": a LegacyOrder without lines"
+}
+
+@test "versioning: run.sh exits 1, naming the step, when an upcaster is broken" {
+	cp -R "$VERSIONING" "$T/versioning"
+	sed 's/default data.currency "USD"/default data.currency "EUR"/' \
+		"$VERSIONING/upcasters/orders.upcast" >"$T/versioning/upcasters/orders.upcast"
+	run_versioning "$T/versioning"
+	assert_status 1
+	assert_stderr "run.sh: step 2: ord-1 did not get USD and a total"
+}
+
+# An evreplay with --rewrite, stood in for by a copy of the log upcast
+# into a new one, until evreplay has it.
+fake_rewrite() {
+	mkdir -p "$T/bin"
+	{
+		echo '#!/bin/sh'
+		echo "real='$TOP/cmd/evreplay'"
+		echo 'if [ "$1" = --help ]; then "$real" --help; echo "      --rewrite"; exit 0; fi'
+		echo 'if [ "$1" = --rewrite ]; then exec "$real" --upcast "$3" -c --renumber --to-log "$6" "$4"; fi'
+		echo 'exec "$real" "$@"'
+	} >"$T/bin/evreplay"
+	chmod +x "$T/bin/evreplay"
+}
+
+@test "versioning: the rewrite step runs once evreplay has --rewrite, and is skipped before" {
+	run_versioning
+	assert_status 0
+	if evreplay --help | grep -q -- --rewrite; then
+		assert_stdout_contains '$ evreplay --rewrite --upcast upcasters/ orders.evlog \'
+		[[ $output != *"(skipped: "* ]]
+	else
+		assert_stdout_contains "(skipped: this evreplay has no --rewrite)"
+	fi
+	# the branch as it runs with an evreplay that has it
+	fake_rewrite
+	rm -rf "$T/v"
+	PATH=$T/bin:$PATH run --separate-stderr sh "$VERSIONING/run.sh" "$T/v"
+	assert_status 0
+	assert_stdout_contains '$ evreplay --rewrite --upcast upcasters/ orders.evlog \
+    --rewrite-to orders-v3.evlog'
+	assert_stdout_contains '5 ord-6 OrderCreated v3 {"customer":"cust-3","total":{"amount":2100,"currency":"GBP"}}'
+	assert_stdout_contains "OrderCreated        3       0          6       0"
+	assert_stdout_line -1 "every order read at version 3"
+}
+
+@test "versioning: run.sh refuses a directory that is not empty, and cleans up its temporary one" {
+	mkdir "$T/v"
+	touch "$T/v/x"
+	run_versioning
+	assert_status 1
+	assert_stdout ""
+	assert_stderr "run.sh: '$T/v' is not empty"
+	mkdir "$T/tmp"
+	TMPDIR=$T/tmp run --separate-stderr sh "$VERSIONING/run.sh"
+	assert_status 0
+	run ls -A "$T/tmp"
+	assert_stdout ""
 }
 
 @test "quickstart: runs to the end with a small log" {

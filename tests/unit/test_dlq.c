@@ -2,8 +2,8 @@
  * test_dlq.c - dead letters: encoding a letter and reading it back, ids
  * and rounds, resolution records and the state they give, parking,
  * retry order by stream, opening and locking a dead-letter log, the
- * selectors, the JSON and the stats of evdlq, and evdlq retry through a
- * fake handler.
+ * selectors, the JSON and the stats of evdlq, evdlq retry through a
+ * fake handler, and the letters of events that could not be upcast.
  */
 #include "evutil.h"
 
@@ -458,6 +458,59 @@ static void test_retry_keeps_stream_order(void **state)
 	dfx_free(&x);
 }
 
+/* --on-error dlq: letters of events that could not be upcast, with the
+ * failure as their error, no handler, and the next round on a second
+ * run. */
+static void test_upcast_letters(void **state)
+{
+	struct dfx x;
+	struct ev_upcast_dlq *d;
+	struct ev_reader *rd;
+	struct ev_letter *v;
+	struct ev_rec rec;
+	struct ev_error err, why;
+	size_t n;
+	int run;
+
+	(void)state;
+	dfx_setup(&x);
+	assert_int_equal(ev_writer_close(x.w, &err), 0);
+	x.w = NULL;
+	assert_int_equal(ev_reader_open(&rd, x.src.log, &err), 0);
+	assert_int_equal(ev_reader_get(rd, 2, &rec, &err), 1);
+	memset(&why, 0, sizeof(why));
+	snprintf(why.msg, sizeof(why.msg),
+		 "offset 2: T version 1: step a.upcast:3: data is a string");
+	for (run = 0; run < 2; run++) {
+		assert_int_equal(ev_upcast_dlq_open(&d, x.dlq.log, "src.evlog",
+						    ev_log_id(x.src.log), NULL,
+						    &err),
+				 0);
+		assert_int_equal(ev_upcast_dlq_count(d), 0);
+		assert_int_equal(ev_upcast_dlq_letter(d, &rec, &why, &err), 0);
+		assert_int_equal(ev_upcast_dlq_count(d), 1);
+		assert_int_equal(ev_upcast_dlq_close(d, &err), 0);
+	}
+	ev_upcast_dlq_close(NULL, &err);
+	scan(&x, &v, &n);
+	assert_int_equal(n, 2);
+	assert_null(v[0].malformed);
+	assert_string_equal(v[0].group, "");
+	assert_string_equal(v[0].error, why.msg);
+	assert_string_equal(v[0].stderr_tail, "");
+	assert_null(v[0].handler);
+	assert_int_equal(v[0].attempts, 0);
+	assert_int_equal(v[0].source_offset, 2);
+	assert_string_equal(v[0].orig_stream, "b");
+	assert_int_equal(v[0].round, 1);
+	assert_int_equal(v[1].round, 2);
+	assert_string_not_equal(v[0].id, v[1].id);
+	assert_non_null(strstr(v[0].original_json, "{\"offset\":2,"));
+	ev_letters_free(v, n);
+	ev_reader_free(rd);
+	dfx_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_open_and_lock),
 		cmocka_unit_test(test_select_json_stats),
 		cmocka_unit_test(test_retry_keeps_stream_order),
+		cmocka_unit_test(test_upcast_letters),
 	};
 
 	return cmocka_run_group_tests_name("dlq", tests, NULL, NULL);

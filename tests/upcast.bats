@@ -1,0 +1,442 @@
+#!/usr/bin/env bats
+# Upcasting in the tools (evlog-upcast(5)): evtail and evreplay --upcast,
+# --on-error stop|skip|dlq, evreplay --check, the set checked before any
+# event is read, and evpub storing events as given.  The upcaster engine
+# itself is tested in tests/unit/test_upcast.c.
+load helper
+
+# A log of order events at every version, a renamed type, a dropped
+# type and a batch event split into its items.
+local_setup() {
+	cat >events.ndjson <<'EOF'
+{"id":"o1","type":"OrderCreated","stream":"order-1","time":"2026-01-01T00:00:00Z","data":{"amount":100}}
+{"id":"o2","type":"OrderCreated","stream":"order-2","time":"2026-01-01T00:00:01Z","schema":2,"data":{"amount":5,"currency":"EUR"}}
+{"id":"o3","type":"OrderCreated","stream":"order-3","time":"2026-01-01T00:00:02Z","schema":3,"data":{"total":{"amount":7,"currency":"GBP"}}}
+{"id":"p1","type":"OrderPlaced","stream":"order-4","time":"2026-01-01T00:00:03Z","data":{"amount":9}}
+{"id":"h1","type":"Heartbeat","time":"2026-01-01T00:00:04Z"}
+{"id":"b1","type":"ItemsAdded","stream":"cart-1","time":"2026-01-01T00:00:05Z","data":{"items":[{"sku":"A"},{"sku":"B"}]}}
+EOF
+	mkdir up
+	cat >up/orders.upcast <<'EOF'
+type OrderCreated
+from 1
+  default data.currency "USD"
+from 2
+  move data.amount data.total.amount
+  move data.currency data.total.currency
+type OrderPlaced
+from 1
+  default data.currency "CHF"
+  retype OrderCreated
+type Heartbeat
+from 1
+  drop
+type ItemsAdded
+from 1
+  split data.items data.item
+  retype ItemAdded
+EOF
+	evpub -c a.evlog <events.ndjson
+}
+
+# "id type schema data" per event of the JSON lines on stdin
+summary() {
+	jq -c '[.id, .type, .schema, .data]' | tr -d '"'
+}
+
+# A log whose event at offset 1 (and of the n-1 after it) cannot be
+# upcast: its data is a string.
+bad_log() {
+	local n=${1:-1} i
+	{
+		echo '{"id":"g1","type":"OrderCreated","time":"2026-01-01T00:00:00Z","data":{"amount":1}}'
+		for ((i = 1; i <= n; i++)); do
+			echo "{\"id\":\"x$i\",\"type\":\"OrderCreated\",\"time\":\"2026-01-01T00:00:01Z\",\"data\":\"oops\"}"
+		done
+		echo '{"id":"g2","type":"OrderCreated","time":"2026-01-01T00:00:02Z","schema":2,"data":{"amount":2,"currency":"EUR"}}'
+	} | evpub -c bad.evlog
+}
+
+FAIL1="offset 1: OrderCreated version 1: step up/orders.upcast:3: data is a string, not an object or array"
+
+# ------------------------------------------------------------ reading
+
+@test "evtail --upcast: every event at its current version, ids kept, schema raised" {
+	run --separate-stderr sh -c 'evtail --upcast up a.evlog | jq -c "[.offset, .id, .type, .schema, .data]"'
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '[0,"o1","OrderCreated",3,{"total":{"amount":100,"currency":"USD"}}]
+[1,"o2","OrderCreated",3,{"total":{"amount":5,"currency":"EUR"}}]
+[2,"o3","OrderCreated",3,{"total":{"amount":7,"currency":"GBP"}}]
+[3,"p1","OrderCreated",3,{"total":{"amount":9,"currency":"CHF"}}]
+[5,"b1:1","ItemAdded",2,{"item":{"sku":"A"}}]
+[5,"b1:2","ItemAdded",2,{"item":{"sku":"B"}}]'
+}
+
+@test "evtail without --upcast reads the events as stored" {
+	run --separate-stderr sh -c 'evtail a.evlog | jq -c "[.id, .type, .schema]"'
+	assert_status 0
+	assert_stdout '["o1","OrderCreated",1]
+["o2","OrderCreated",2]
+["o3","OrderCreated",3]
+["p1","OrderPlaced",1]
+["h1","Heartbeat",1]
+["b1","ItemsAdded",1]'
+}
+
+@test "evtail --upcast --type sees a renamed type, and not the old name" {
+	run --separate-stderr sh -c 'evtail --upcast up --type OrderCreated --stream order-4 a.evlog | jq -c "[.id, .type]"'
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '["p1","OrderCreated"]'
+	run --separate-stderr evtail --upcast up --type OrderPlaced a.evlog
+	assert_status 0
+	assert_stdout ""
+	run --separate-stderr sh -c 'evtail --upcast up --type ItemAdded a.evlog | jq -r .id'
+	assert_status 0
+	assert_stdout 'b1:1
+b1:2'
+}
+
+@test "evtail --upcast --where sees fields the steps moved" {
+	run --separate-stderr sh -c "evtail --upcast up --where 'data.total.currency == \"USD\"' a.evlog | jq -r .id"
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "o1"
+	# the stored field is gone from what the filter sees
+	run --separate-stderr evtail --upcast up --where 'data.amount exists' a.evlog
+	assert_status 0
+	assert_stdout ""
+	run --separate-stderr sh -c "evtail --where 'data.amount exists' a.evlog | jq -r .id"
+	assert_stdout 'o1
+o2
+p1'
+}
+
+@test "evtail --upcast: a split gives the same derived ids on every read, and drop leaves the event out" {
+	run --separate-stderr sh -c 'evtail --upcast up --stream cart-1 a.evlog | jq -r .id'
+	assert_status 0
+	assert_stdout 'b1:1
+b1:2'
+	first=$output
+	run --separate-stderr sh -c 'evtail --upcast up --stream cart-1 a.evlog | jq -r .id'
+	assert_stdout "$first"
+	run --separate-stderr evtail --upcast up --type Heartbeat a.evlog
+	assert_status 0
+	assert_stdout ""
+	run --separate-stderr evtail --type Heartbeat -o count a.evlog
+	assert_stdout "1"
+}
+
+@test "evtail --upcast takes a single spec file as well as a directory" {
+	run --separate-stderr sh -c 'evtail --upcast up/orders.upcast --count 1 a.evlog | jq -c .data'
+	assert_status 0
+	assert_stdout '{"total":{"amount":100,"currency":"USD"}}'
+}
+
+@test "evtail --upcast -n counts the events as upcast" {
+	run --separate-stderr sh -c 'evtail --upcast up -n 2 a.evlog | jq -r .id'
+	assert_status 0
+	assert_stdout 'b1:1
+b1:2'
+}
+
+@test "evreplay --upcast writes the events upcast to stdout" {
+	run --separate-stderr sh -c 'evreplay --upcast up a.evlog | jq -c "[.id, .type, .schema]"'
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '["o1","OrderCreated",3]
+["o2","OrderCreated",3]
+["o3","OrderCreated",3]
+["p1","OrderCreated",3]
+["b1:1","ItemAdded",2]
+["b1:2","ItemAdded",2]'
+}
+
+@test "evreplay --upcast --to-log stores the events upcast, with their ids and new schema" {
+	# the parts of a split share the version of the event split
+	run --separate-stderr evreplay --upcast up -c --to-log b.evlog a.evlog
+	assert_status 75
+	assert_stderr_contains "stream 'cart-1' is at version 1, event has version 1"
+	run --separate-stderr evreplay --upcast up -c --renumber --to-log c.evlog a.evlog
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr sh -c 'evtail c.evlog | jq -c "[.id, .type, .stream, .version, .schema, .data]"'
+	assert_status 0
+	assert_stdout '["o1","OrderCreated","order-1",1,3,{"total":{"amount":100,"currency":"USD"}}]
+["o2","OrderCreated","order-2",1,3,{"total":{"amount":5,"currency":"EUR"}}]
+["o3","OrderCreated","order-3",1,3,{"total":{"amount":7,"currency":"GBP"}}]
+["p1","OrderCreated","order-4",1,3,{"total":{"amount":9,"currency":"CHF"}}]
+["b1:1","ItemAdded","cart-1",1,2,{"item":{"sku":"A"}}]
+["b1:2","ItemAdded","cart-1",2,2,{"item":{"sku":"B"}}]'
+	# read with the same set, the copy is current: nothing changes
+	run --separate-stderr sh -c 'evtail --upcast up c.evlog | jq -c "[.id, .schema]" | tr "\n" " "'
+	assert_stdout '["o1",3] ["o2",3] ["o3",3] ["p1",3] ["b1:1",2] ["b1:2",2] '
+}
+
+@test "evpub does not upcast: an event published with schema 1 is stored as given" {
+	run --separate-stderr sh -c 'evtail --type OrderCreated --count 1 a.evlog | jq -c "[.schema, .data]"'
+	assert_status 0
+	assert_stdout '[1,{"amount":100}]'
+	run --separate-stderr evpub --upcast up a.evlog </dev/null
+	assert_status 64
+}
+
+# ------------------------------------------------------------ a bad set
+
+# The set's message and 64 from both tools, before LOG is looked at (it
+# does not exist: 66 would show that it was).
+bad_set() {
+	local tool
+	for tool in evtail evreplay; do
+		run --separate-stderr "$tool" --upcast "$1" missing.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$tool: --upcast: $2"
+	done
+}
+
+@test "a gap in a chain: FILE:LINE, exit 64, nothing read" {
+	mkdir s
+	printf 'type A\nfrom 1\n  set data.x 1\nfrom 3\n  set data.y 2\n' >s/a.upcast
+	bad_set s "s/a.upcast:4: A has no step from version 2 (between the steps from 1 and 3)"
+}
+
+@test "two steps from one version: both places named, exit 64" {
+	mkdir s
+	printf 'type A\nfrom 1\n  set data.x 1\n' >s/a.upcast
+	printf 'type A\nfrom 1\n  set data.z 1\n' >s/b.upcast
+	bad_set s "s/b.upcast:2: a second step of A from version 1 (the first is at s/a.upcast:2)"
+}
+
+@test "an unknown operation: FILE:LINE and a suggestion, exit 64" {
+	mkdir s
+	printf 'type A\nfrom 1\n  mvoe data.x data.y\n' >s/a.upcast
+	bad_set s "s/a.upcast:3: unknown operation 'mvoe'; did you mean 'move'?"
+}
+
+@test "a Lua syntax error: FILE:LINE as Lua gives it, exit 64" {
+	mkdir s
+	printf 'return function(event)\n  if then\nend\n' >s/A.1.lua
+	bad_set s "s/A.1.lua:2: unexpected symbol near 'then'"
+}
+
+@test "a bad set stops a real read too, and a group is not made" {
+	mkdir s
+	printf 'type A\nfrom 2\n  frob\n' >s/a.upcast
+	run --separate-stderr evtail --upcast s --group g a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr_contains "s/a.upcast:3: unknown operation 'frob'"
+	[ -z "$(ls a.evlog/groups 2>/dev/null)" ]
+	# where a group would be
+	evtail --upcast up --group g a.evlog >/dev/null
+	[ -n "$(ls a.evlog/groups 2>/dev/null)" ]
+}
+
+@test "a missing --upcast PATH exits 66" {
+	for tool in evtail evreplay; do
+		run --separate-stderr "$tool" --upcast nothere a.evlog
+		assert_status 66
+		assert_stdout ""
+		assert_stderr "$tool: --upcast: cannot open 'nothere': No such file or directory"
+	done
+}
+
+# ------------------------------------------------------------ failures
+
+@test "--on-error stop (the default): exit 65 naming offset, type, version, step and reason" {
+	bad_log
+	for tool in evtail evreplay; do
+		run --separate-stderr "$tool" --upcast up bad.evlog
+		assert_status 65
+		assert_stdout '{"offset":0,"id":"g1","type":"OrderCreated","time":"2026-01-01T00:00:00.000Z","schema":3,"data":{"total":{"amount":1,"currency":"USD"}}}'
+		assert_stderr "$tool: upcast failed in 'bad.evlog': $FAIL1"
+		run --separate-stderr "$tool" --upcast up --on-error stop bad.evlog
+		assert_status 65
+		assert_stderr "$tool: upcast failed in 'bad.evlog': $FAIL1"
+	done
+}
+
+@test "--on-error skip: a warning per event, the count at the end, exit 0" {
+	bad_log
+	for tool in evtail evreplay; do
+		run --separate-stderr sh -c "$tool --upcast up --on-error skip bad.evlog | jq -r .id"
+		assert_status 0
+		assert_stdout 'g1
+g2'
+		assert_stderr "$tool: warning: $FAIL1; skipped
+$tool: 1 event could not be upcast and was skipped"
+	done
+}
+
+@test "--on-error skip warns of the first 10 events, then counts them all" {
+	bad_log 14
+	run --separate-stderr evtail --upcast up --on-error skip -o count bad.evlog
+	assert_status 0
+	assert_stdout "2"
+	[ "$(grep -c '; skipped$' <<<"$stderr")" -eq 10 ]
+	assert_stderr_contains "offset 10: OrderCreated version 1"
+	[[ $stderr != *"offset 11: "* ]]
+	[ "$(tail -n 1 <<<"$stderr")" = "evtail: 14 events could not be upcast and were skipped" ]
+}
+
+@test "--on-error dlq: the event as stored goes to --dlq with the failure, exit 0" {
+	bad_log
+	run --separate-stderr sh -c 'evtail --upcast up --on-error dlq --dlq d.evlog bad.evlog | jq -r .id'
+	assert_status 0
+	assert_stdout 'g1
+g2'
+	assert_stderr "evtail: 1 event could not be upcast and was dead-lettered to 'd.evlog'"
+	run --separate-stderr sh -c 'evtail d.evlog | jq -c "[.type, .data.original.id, .data.original.schema, .data.original.data, .data.originalOffset, .data.exceptionFqcn, .data.exceptionMessage]"'
+	assert_status 0
+	assert_stdout "[\"DeadLetter\",\"x1\",1,\"oops\",1,\"evlog.UpcastFailed\",\"$FAIL1\"]"
+	# evdlq lists it as any other letter
+	run --separate-stderr sh -c 'evdlq ls --json d.evlog | jq -c "[.state, .source.offset, .type, .error]"'
+	assert_status 0
+	assert_stdout "[\"open\",1,\"OrderCreated\",\"$FAIL1\"]"
+	# a second read writes the next round, under a new id
+	run --separate-stderr evreplay --upcast up --on-error dlq --dlq d.evlog bad.evlog
+	assert_status 0
+	assert_stderr "evreplay: 1 event could not be upcast and was dead-lettered to 'd.evlog'"
+	run --separate-stderr sh -c 'evtail d.evlog | jq -r .data.round'
+	assert_stdout '1
+2'
+}
+
+@test "--on-error dlq with --exec and --group: upcast failures and handler failures share --dlq" {
+	bad_log
+	run --separate-stderr evtail --upcast up --on-error dlq --group g \
+		--exec 'cat >/dev/null' --dlq d.evlog bad.evlog
+	assert_status 0
+	assert_stderr "evtail: 1 event could not be upcast and was dead-lettered to 'd.evlog'"
+	run --separate-stderr sh -c 'evtail d.evlog | jq -r .data.exceptionFqcn'
+	assert_stdout "evlog.UpcastFailed"
+}
+
+@test "--on-error: usage errors" {
+	for tool in evtail evreplay; do
+		run --separate-stderr "$tool" --on-error skip a.evlog
+		assert_status 64
+		assert_stderr_contains "$tool: --on-error needs --upcast"
+		run --separate-stderr "$tool" --upcast up --on-error later a.evlog
+		assert_status 64
+		assert_stderr_contains "$tool: --on-error: 'later' is not stop, skip or dlq"
+		run --separate-stderr "$tool" --upcast up --on-error dlq a.evlog
+		assert_status 64
+		assert_stderr_contains "$tool: --on-error=dlq needs --dlq DLQLOG"
+		# --dlq alone is still --exec's
+		run --separate-stderr "$tool" --upcast up --dlq d.evlog a.evlog
+		assert_status 64
+		assert_stderr_contains "need --exec"
+	done
+	[ ! -e d.evlog ]
+}
+
+# ------------------------------------------------------------ --check
+
+@test "evreplay --check: the counts per type and version, exit 0 when all upcast" {
+	run --separate-stderr evreplay --check --upcast up a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "TYPE          VERSION  UPCAST  UNCHANGED  FAILED
+Heartbeat           1       1          0       0
+ItemsAdded          1       1          0       0
+OrderCreated        1       1          0       0
+OrderCreated        2       1          0       0
+OrderCreated        3       0          1       0
+OrderPlaced         1       1          0       0"
+}
+
+@test "evreplay --check: a failure named by offset, type, version, step and reason; exit 65" {
+	bad_log
+	run --separate-stderr evreplay --check --upcast up bad.evlog
+	assert_status 65
+	assert_stderr "evreplay: 1 event could not be upcast"
+	assert_stdout "TYPE          VERSION  UPCAST  UNCHANGED  FAILED
+OrderCreated        1       1          0       1
+OrderCreated        2       1          0       0
+$FAIL1"
+}
+
+@test "evreplay --check lists the first 20 failures, then how many more" {
+	bad_log 25
+	run --separate-stderr evreplay --check --upcast up bad.evlog
+	assert_status 65
+	assert_stderr "evreplay: 25 events could not be upcast"
+	[ "$(grep -c '^offset ' <<<"$output")" -eq 20 ]
+	assert_stdout_contains "OrderCreated        1       1          0      25"
+	assert_stdout_contains "offset 20: OrderCreated version 1"
+	[[ $output != *"offset 21: "* ]]
+	[ "$(tail -n 1 <<<"$output")" = "... and 5 more failures" ]
+}
+
+@test "evreplay --check takes a selection" {
+	bad_log
+	run --separate-stderr evreplay --check --upcast up --to 0 bad.evlog
+	assert_status 0
+	assert_stdout "TYPE          VERSION  UPCAST  UNCHANGED  FAILED
+OrderCreated        1       1          0       0"
+}
+
+@test "evreplay --check: usage errors" {
+	run --separate-stderr evreplay --check a.evlog
+	assert_status 64
+	assert_stderr_contains "evreplay: --check needs --upcast PATH"
+	for extra in "--to-log b.evlog" "--exec true" "-o pretty" "--group g" \
+		"--on-error skip" "--rate 10/s"; do
+		run --separate-stderr evreplay --check --upcast up $extra a.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr_contains "evreplay: --check reports on every event instead of delivering them"
+	done
+	[ ! -e b.evlog ]
+	run --separate-stderr evreplay --check --upcast up -n 2 a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr_contains "evreplay: --check and -n cannot be combined"
+
+}
+
+# ------------------------------------------------------------ consumers
+
+@test "--upcast with --exec: the handler gets the event upcast" {
+	run --separate-stderr evtail --upcast up --group g --type ItemAdded \
+		--exec 'jq -c "[.id, .type, .schema, .data]"' a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '["b1:1","ItemAdded",2,{"item":{"sku":"A"}}]
+["b1:2","ItemAdded",2,{"item":{"sku":"B"}}]'
+	run --separate-stderr evreplay --upcast up --stream order-4 \
+		--exec 'jq -c "[.id, .type, .schema]"' a.evlog
+	assert_status 0
+	assert_stdout '["p1","OrderCreated",3]'
+}
+
+@test "--on-error stop with --group: the group stays before the event, and resumes there" {
+	bad_log
+	run --separate-stderr evtail --upcast up --group g bad.evlog
+	assert_status 65
+	assert_stderr "evtail: upcast failed in 'bad.evlog': $FAIL1"
+	run --separate-stderr evctl groups --json bad.evlog
+	assert_stdout_contains '"group":"g","next":1,'
+	run --separate-stderr sh -c 'evtail --upcast up --group g --on-error skip bad.evlog | jq -r .id'
+	assert_status 0
+	assert_stdout "g2"
+	assert_stderr "evtail: warning: $FAIL1; skipped
+evtail: 1 event could not be upcast and was skipped"
+	run --separate-stderr evctl groups --json bad.evlog
+	assert_stdout_contains '"group":"g","next":3,'
+}
+
+@test "--upcast --type of a type only upcasting makes: no 'matches nothing' notice" {
+	run --separate-stderr evtail --type ItemAdded a.evlog
+	assert_status 0
+	assert_stderr "evtail: no event type in 'a.evlog' matches 'ItemAdded'; closest: ItemsAdded"
+	for tool in evtail evreplay; do
+		run --separate-stderr "$tool" --upcast up --type ItemAdded -o json a.evlog
+		assert_status 0
+		assert_stderr ""
+		[ "${#lines[@]}" -eq 2 ]
+	done
+}
