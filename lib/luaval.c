@@ -650,11 +650,42 @@ static void track(struct ev_lua *l, const uint8_t *p, size_t n, int dups)
 
 /* ------------------------------------------------------------ to Lua */
 
+#define SMALL_MAP 16
+
+/* Do any of the n keys of a small map repeat? */
+static int small_dups(const struct skey *ks, uint32_t n)
+{
+	uint32_t i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (ks[i].n == ks[j].n &&
+			    (ks[i].n == 0 || ks[i].p[0] == ks[j].p[0]) &&
+			    memcmp(ks[i].p, ks[j].p, ks[i].n) == 0)
+				return 1;
+	return 0;
+}
+
+/* The number of keys of the table at idx. */
+static uint32_t table_count(lua_State *L, int idx)
+{
+	uint32_t n = 0;
+
+	idx = lua_absindex(L, idx);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pop(L, 1);
+		n++;
+	}
+	return n;
+}
+
 static void push_mp(struct ev_lua *l, const uint8_t **pp, const uint8_t *end)
 {
 	lua_State *L = l->L;
 	const uint8_t *start = *pp;
 	struct ev_mp_item it, key;
+	struct skey ks[SMALL_MAP];
 	uint32_t i;
 	int dups = 0;
 
@@ -721,16 +752,19 @@ static void push_mp(struct ev_lua *l, const uint8_t **pp, const uint8_t *end)
 				   key.type != EV_MP_STR) {
 				luaL_error(L, "an object key is not a string");
 			}
-			lua_pushlstring(L, (const char *)key.p, key.n);
-			if (!dups) {
-				lua_pushvalue(L, -1);
-				if (lua_rawget(L, -3) != LUA_TNIL)
-					dups = 1;
-				lua_pop(L, 1);
+			if (i < SMALL_MAP) {
+				ks[i].p = (const char *)key.p;
+				ks[i].n = key.n;
 			}
+			lua_pushlstring(L, (const char *)key.p, key.n);
 			push_mp(l, pp, end);
 			lua_rawset(L, -3);
 		}
+		/* repeated keys: the table holds fewer than the map */
+		if (it.n <= SMALL_MAP)
+			dups = small_dups(ks, it.n);
+		else
+			dups = table_count(L, -1) != it.n;
 		track(l, start, (size_t)(*pp - start), dups);
 		break;
 	default:
