@@ -779,8 +779,8 @@ static int upcast(struct ev_scan *s, const struct ev_rec *rec,
 	return 0;
 }
 
-int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
-		 const struct ev_event **evp, struct ev_error *err)
+static int scan_next(struct ev_scan *s, struct ev_rec *rec,
+		     const struct ev_event **evp, struct ev_error *err)
 {
 	struct ev_event *ev = &s->ev;
 	int r, maybe, up;
@@ -885,6 +885,18 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 		*evp = ev;
 		return 1;
 	}
+}
+
+int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
+		 const struct ev_event **evp, struct ev_error *err)
+{
+	int r = scan_next(s, rec, evp, err);
+
+	/* at the end, the upcaster is the caller's again: the thread may
+	 * have been upcasting a batch the scan will not take */
+	if (r <= 0 && s->pipe != NULL)
+		pipe_idle(s->pipe);
+	return r;
 }
 
 /* Where the last n matches begin, upcast: read the selection ahead once,
