@@ -538,6 +538,8 @@ int ev_event_decode_head(const uint8_t *rec, size_t n, struct ev_event *ev,
 /* upcast.c: did the last ev_upcaster_apply() fail because its record
  * does not decode (damage, not an upcast failure)? */
 int ev_upcaster_damaged(const struct ev_upcaster *u);
+/* upcast.c: is it counting for --check (ev_upcaster_set_counting())? */
+int ev_upcaster_counting(const struct ev_upcaster *u);
 
 /* state.c */
 uint64_t ev_hash64(const void *p, size_t n);

@@ -17,6 +17,7 @@
  * changed its duplicate keys.  Keys a step adds follow, sorted.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,26 @@ struct skey {
 	size_t n;
 };
 
+/* Small blocks (most of what an event makes: its tables, their parts and
+ * its strings) come from free lists by size class, carved from slabs
+ * kept until the state is closed: glibc's malloc and free were a tenth
+ * of a Lua step's time. */
+#define POOL_ALIGN 16
+#define POOL_MAX 256 /* larger blocks go to malloc */
+#define POOL_CLASSES (POOL_MAX / POOL_ALIGN)
+#define SLAB_BYTES (64u << 10)
+
+struct slab {
+	struct slab *next;
+	max_align_t mem[];
+};
+
+struct pool {
+	void *free[POOL_CLASSES];
+	struct slab *slabs;
+	char *cur, *end; /* what is left of the newest slab */
+};
+
 struct ev_lua {
 	lua_State *L;
 	size_t mem, mem_limit;
@@ -80,6 +101,7 @@ struct ev_lua {
 	struct ev_buf data, meta, tmp;
 	const char *time_str; /* the time pushed with the event */
 	ev_time_t time;
+	struct pool pool;
 };
 
 static struct ev_lua *getl(lua_State *L)
@@ -92,6 +114,54 @@ static struct ev_lua *getl(lua_State *L)
 
 /* ------------------------------------------------------------ the state */
 
+static size_t pool_class(size_t n)
+{
+	return (n - 1) / POOL_ALIGN;
+}
+
+static void *pool_get(struct pool *pl, size_t n)
+{
+	size_t c = pool_class(n), sz = (c + 1) * POOL_ALIGN;
+	void *p = pl->free[c];
+	struct slab *s;
+
+	if (p != NULL) {
+		memcpy(&pl->free[c], p, sizeof(void *));
+		return p;
+	}
+	if ((size_t)(pl->end - pl->cur) < sz) {
+		s = malloc(sizeof(*s) + SLAB_BYTES);
+		if (s == NULL)
+			return NULL;
+		s->next = pl->slabs;
+		pl->slabs = s;
+		pl->cur = (char *)s->mem;
+		pl->end = pl->cur + SLAB_BYTES;
+	}
+	p = pl->cur;
+	pl->cur += sz;
+	return p;
+}
+
+static void pool_put(struct pool *pl, void *p, size_t n)
+{
+	size_t c = pool_class(n);
+
+	memcpy(p, &pl->free[c], sizeof(void *));
+	pl->free[c] = p;
+}
+
+static void pool_free(struct pool *pl)
+{
+	struct slab *s, *next;
+
+	for (s = pl->slabs; s != NULL; s = next) {
+		next = s->next;
+		free(s);
+	}
+	memset(pl, 0, sizeof(*pl));
+}
+
 static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct ev_lua *l = ud;
@@ -100,16 +170,42 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	if (ptr == NULL)
 		osize = 0;
 	if (nsize == 0) {
-		free(ptr);
+		if (ptr != NULL && osize <= POOL_MAX)
+			pool_put(&l->pool, ptr, osize);
+		else
+			free(ptr);
 		l->mem -= osize;
 		return NULL;
 	}
 	/* Lua counts on shrinking never failing */
 	if (nsize > osize && l->mem - osize + nsize > l->mem_limit)
 		return NULL;
-	p = realloc(ptr, nsize);
-	if (p == NULL)
-		return NULL;
+	if (ptr != NULL && osize <= POOL_MAX && nsize <= POOL_MAX &&
+	    pool_class(osize) == pool_class(nsize)) {
+		p = ptr;
+	} else if (ptr != NULL && osize > POOL_MAX && nsize > POOL_MAX) {
+		p = realloc(ptr, nsize);
+		if (p == NULL)
+			return NULL;
+	} else {
+		p = nsize <= POOL_MAX ? pool_get(&l->pool, nsize)
+				      : malloc(nsize);
+		if (p == NULL) {
+			if (nsize > osize)
+				return NULL;
+			/* a shrink stays where it is (a malloc'd block
+			 * that Lua later frees into the pool is then kept
+			 * until the state is closed, as slabs are not:
+			 * only when even a slab could not be had) */
+			p = ptr;
+		} else if (ptr != NULL) {
+			memcpy(p, ptr, osize < nsize ? osize : nsize);
+			if (osize <= POOL_MAX)
+				pool_put(&l->pool, ptr, osize);
+			else
+				free(ptr);
+		}
+	}
 	l->mem = l->mem - osize + nsize;
 	return p;
 }
@@ -348,6 +444,7 @@ void ev_lua_free(struct ev_lua *l)
 		return;
 	if (l->L != NULL)
 		lua_close(l->L);
+	pool_free(&l->pool);
 	free(l->org);
 	free(l->keys);
 	ev_buf_free(&l->data);
@@ -553,11 +650,42 @@ static void track(struct ev_lua *l, const uint8_t *p, size_t n, int dups)
 
 /* ------------------------------------------------------------ to Lua */
 
+#define SMALL_MAP 16
+
+/* Do any of the n keys of a small map repeat? */
+static int small_dups(const struct skey *ks, uint32_t n)
+{
+	uint32_t i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (ks[i].n == ks[j].n &&
+			    (ks[i].n == 0 || ks[i].p[0] == ks[j].p[0]) &&
+			    memcmp(ks[i].p, ks[j].p, ks[i].n) == 0)
+				return 1;
+	return 0;
+}
+
+/* The number of keys of the table at idx. */
+static uint32_t table_count(lua_State *L, int idx)
+{
+	uint32_t n = 0;
+
+	idx = lua_absindex(L, idx);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pop(L, 1);
+		n++;
+	}
+	return n;
+}
+
 static void push_mp(struct ev_lua *l, const uint8_t **pp, const uint8_t *end)
 {
 	lua_State *L = l->L;
 	const uint8_t *start = *pp;
 	struct ev_mp_item it, key;
+	struct skey ks[SMALL_MAP];
 	uint32_t i;
 	int dups = 0;
 
@@ -624,16 +752,19 @@ static void push_mp(struct ev_lua *l, const uint8_t **pp, const uint8_t *end)
 				   key.type != EV_MP_STR) {
 				luaL_error(L, "an object key is not a string");
 			}
-			lua_pushlstring(L, (const char *)key.p, key.n);
-			if (!dups) {
-				lua_pushvalue(L, -1);
-				if (lua_rawget(L, -3) != LUA_TNIL)
-					dups = 1;
-				lua_pop(L, 1);
+			if (i < SMALL_MAP) {
+				ks[i].p = (const char *)key.p;
+				ks[i].n = key.n;
 			}
+			lua_pushlstring(L, (const char *)key.p, key.n);
 			push_mp(l, pp, end);
 			lua_rawset(L, -3);
 		}
+		/* repeated keys: the table holds fewer than the map */
+		if (it.n <= SMALL_MAP)
+			dups = small_dups(ks, it.n);
+		else
+			dups = table_count(L, -1) != it.n;
 		track(l, start, (size_t)(*pp - start), dups);
 		break;
 	default:

@@ -19,7 +19,20 @@
  * last of them is taken.  The last N matches are then found by reading
  * the selection once ahead, since upcasting may drop, split or retype
  * what a backward search would count.
+ *
+ * Reading a log through once (not following, no group), the upcasting
+ * is done on a thread of its own, a batch ahead of the records the
+ * caller takes: the records are read and copied into a batch here, the
+ * thread finds which want upcasting and upcasts them, and the scan then
+ * goes through the batch as it would through the reader, with the
+ * upcast already done, while the thread works on the next batch.  The
+ * thread stops a batch at its first failure and no batch follows it
+ * until the scan is past it, so a failure is seen with the upcaster
+ * as it left it (ev_upcaster_last_failure()); the records after it are
+ * upcast here.  An upcaster that counts for --check is not used ahead
+ * of the scan, so that it counts what the scan reads, no more.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +51,43 @@ struct preload_hdr {
 	uint64_t offset;
 	ev_time_t append_time;
 	size_t n;
+};
+
+/* A record read ahead, and what the thread made of it. */
+struct pitem {
+	struct ev_rec rec; /* rec.p: at raw + at */
+	size_t at;
+	int r;	  /* the reader's: 1 a record, 0 the end, <0 an error */
+	int done; /* upcast by the thread: the rest holds */
+	int up;	  /* ev_upcaster_wants() */
+	int ur;	  /* ev_upcaster_apply() */
+	int damaged;
+	size_t part0; /* its records: ends[part0 .. part0 + ur) */
+};
+
+struct pbatch {
+	struct ev_buf raw, out;
+	size_t *ends;
+	size_t nends, ends_cap;
+	struct pitem *it;
+	size_t n, cap, i, nwork; /* the thread upcasts it[0 .. nwork) */
+	int last;		 /* nothing is read after it */
+	int stopped;		 /* at a failure: it[nwork - 1] */
+	struct ev_error end_err, why;
+};
+
+#define PIPE_RECORDS 512
+#define PIPE_BYTES (256u << 10)
+
+struct pipe {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ev_upcaster *up;
+	struct pbatch b[2];
+	struct pbatch *job; /* the thread's, until it is done */
+	struct pbatch *cur, *inflight;
+	int quit;
 };
 
 struct ev_scan {
@@ -69,7 +119,15 @@ struct ev_scan {
 	uint64_t up_skip_at;  /* -n: at this offset, pass over the first */
 	int up_skip;	      /* up_skip of the records it becomes */
 	int up_pass;	      /* reading ahead for -n */
+	/* upcasting on a thread of its own */
+	struct pipe *pipe;
+	int pipe_off;		    /* not (any more) */
+	const struct pitem *pi;	    /* the record read last, if upcast */
+	const struct pitem *up_pi;  /* the one upcast last, if by it */
+	const struct pbatch *up_pb; /* and its batch */
 };
+
+static void pipe_free(struct pipe *pp);
 
 static int preload_add(void *ctx, const struct ev_rec *rec)
 {
@@ -358,11 +416,252 @@ void ev_scan_free(struct ev_scan *s)
 {
 	if (s == NULL)
 		return;
+	pipe_free(s->pipe);
 	ev_watch_free(s->watch);
 	ev_filter_free(s->none);
 	ev_buf_free(&s->pl.b);
 	free(s->name);
 	free(s);
+}
+
+/* ------------------------------------------------------------ the thread */
+
+static void batch_free(struct pbatch *b)
+{
+	ev_buf_free(&b->raw);
+	ev_buf_free(&b->out);
+	free(b->ends);
+	free(b->it);
+}
+
+/* Upcast b's records on the thread: stops at the first failure. */
+static void batch_work(struct ev_upcaster *u, struct pbatch *b)
+{
+	size_t k;
+	int i, changed;
+
+	for (k = 0; k < b->nwork; k++) {
+		struct pitem *it = &b->it[k];
+		const uint8_t *p = b->raw.p + it->at, *q;
+		size_t qn;
+
+		it->done = 1;
+		if (it->r != 1 ||
+		    !(it->up = ev_upcaster_wants(u, p, it->rec.n)))
+			continue;
+		it->ur = ev_upcaster_apply(u, p, it->rec.n, it->rec.offset,
+					   &changed, &b->why);
+		it->damaged = ev_upcaster_damaged(u);
+		if (it->ur < 0) {
+			b->stopped = 1;
+			b->nwork = k + 1;
+			return;
+		}
+		it->part0 = b->nends;
+		for (i = 0; i < it->ur; i++) {
+			ev_upcaster_record(u, i, &q, &qn);
+			if (b->nends == b->ends_cap) {
+				size_t cap = b->ends_cap ? 2 * b->ends_cap
+							 : 2 * PIPE_RECORDS;
+				size_t *ne =
+					realloc(b->ends, cap * sizeof(*ne));
+				if (ne == NULL)
+					goto oom;
+				b->ends = ne;
+				b->ends_cap = cap;
+			}
+			if (ev_buf_append(&b->out, q, qn) != 0)
+				goto oom;
+			b->ends[b->nends++] = b->out.len;
+		}
+	}
+	return;
+oom:
+	b->it[k].ur = ev_seterr(&b->why, EV_ERR, "out of memory");
+	b->it[k].damaged = 0;
+	b->stopped = 1;
+	b->nwork = k + 1;
+}
+
+static void *pipe_main(void *arg)
+{
+	struct pipe *pp = arg;
+	struct pbatch *b;
+
+	pthread_mutex_lock(&pp->mu);
+	for (;;) {
+		while (pp->job == NULL && !pp->quit)
+			pthread_cond_wait(&pp->cv, &pp->mu);
+		if (pp->job == NULL)
+			break;
+		b = pp->job;
+		pthread_mutex_unlock(&pp->mu);
+		batch_work(pp->up, b);
+		pthread_mutex_lock(&pp->mu);
+		pp->job = NULL;
+		pthread_cond_broadcast(&pp->cv);
+	}
+	pthread_mutex_unlock(&pp->mu);
+	return NULL;
+}
+
+static void pipe_submit(struct pipe *pp, struct pbatch *b)
+{
+	pthread_mutex_lock(&pp->mu);
+	pp->job = b;
+	pthread_cond_broadcast(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+}
+
+/* Until the thread is done with its batch: the upcaster is ours then. */
+static void pipe_idle(struct pipe *pp)
+{
+	pthread_mutex_lock(&pp->mu);
+	while (pp->job != NULL)
+		pthread_cond_wait(&pp->cv, &pp->mu);
+	pthread_mutex_unlock(&pp->mu);
+}
+
+static void pipe_free(struct pipe *pp)
+{
+	if (pp == NULL)
+		return;
+	pthread_mutex_lock(&pp->mu);
+	pp->quit = 1;
+	pthread_cond_broadcast(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+	pthread_join(pp->th, NULL);
+	pthread_cond_destroy(&pp->cv);
+	pthread_mutex_destroy(&pp->mu);
+	batch_free(&pp->b[0]);
+	batch_free(&pp->b[1]);
+	free(pp);
+}
+
+static struct pipe *pipe_new(struct ev_upcaster *up)
+{
+	struct pipe *pp = calloc(1, sizeof(*pp));
+
+	if (pp == NULL)
+		return NULL;
+	pp->up = up;
+	if (pthread_mutex_init(&pp->mu, NULL) != 0)
+		goto fail_mu;
+	if (pthread_cond_init(&pp->cv, NULL) != 0)
+		goto fail_cv;
+	if (pthread_create(&pp->th, NULL, pipe_main, pp) != 0)
+		goto fail_th;
+	return pp;
+fail_th:
+	pthread_cond_destroy(&pp->cv);
+fail_cv:
+	pthread_mutex_destroy(&pp->mu);
+fail_mu:
+	free(pp);
+	return NULL;
+}
+
+/* Read the next records into b (on this thread: the reader is ours). */
+static int batch_fill(struct ev_scan *s, struct pbatch *b)
+{
+	struct pitem *it;
+	struct ev_rec rec;
+	int r;
+
+	b->raw.len = b->out.len = 0;
+	b->nends = b->n = b->i = 0;
+	b->last = b->stopped = 0;
+	if (b->it == NULL &&
+	    (b->it = malloc(PIPE_RECORDS * sizeof(*b->it))) == NULL)
+		return EV_ERR;
+	b->cap = PIPE_RECORDS;
+	while (b->n < b->cap && b->raw.len < PIPE_BYTES) {
+		it = &b->it[b->n++];
+		memset(it, 0, sizeof(*it));
+		r = ev_reader_next(s->rd, &rec, &b->end_err);
+		it->r = r > 0 ? 1 : r;
+		if (r <= 0) {
+			b->last = 1;
+			break;
+		}
+		it->rec = rec;
+		it->at = b->raw.len;
+		if (ev_buf_append(&b->raw, rec.p, rec.n) != 0) {
+			it->r = ev_seterr(&b->end_err, EV_ERR, "out of memory");
+			b->last = 1;
+			break;
+		}
+		if (s->to.kind == EV_POS_OFFSET && rec.offset > s->to.offset) {
+			b->last = 1; /* the scan ends at it */
+			b->nwork = b->n - 1;
+			return 0;
+		}
+	}
+	b->nwork = b->n;
+	return 0;
+}
+
+static int pipe_use(struct ev_scan *s)
+{
+	if (s->pipe != NULL)
+		return !s->pipe_off;
+	if (s->pipe_off || s->up == NULL || s->follow || s->group != NULL ||
+	    s->up_pass || ev_upcaster_counting(s->up))
+		return 0;
+	if ((s->pipe = pipe_new(s->up)) == NULL)
+		s->pipe_off = 1; /* upcast as we read, then */
+	return s->pipe != NULL;
+}
+
+/* The next record, from the batches. */
+static int pipe_next(struct ev_scan *s, struct ev_rec *rec,
+		     struct ev_error *err)
+{
+	struct pipe *pp = s->pipe;
+	struct pbatch *b, *other;
+	struct pitem *it;
+
+	for (;;) {
+		b = pp->cur;
+		if (b != NULL && b->i < b->n) {
+			it = &b->it[b->i++];
+			if (it->r <= 0) {
+				/* the end: read on without the thread */
+				s->pipe_off = 1;
+				if (it->r < 0)
+					*err = b->end_err;
+				return it->r;
+			}
+			*rec = it->rec;
+			rec->p = b->raw.p + it->at;
+			s->pi = it->done ? it : NULL;
+			if (!it->done)
+				pipe_idle(pp); /* the upcaster is ours */
+			return 1;
+		}
+		if (b != NULL && b->last) {
+			s->pipe_off = 1;
+			pp->cur = NULL;
+			return ev_reader_next(s->rd, rec, err);
+		}
+		if (pp->inflight == NULL) {
+			b = b == &pp->b[0] ? &pp->b[1] : &pp->b[0];
+			if (batch_fill(s, b) != 0)
+				return ev_seterr(err, EV_ERR, "out of memory");
+			pipe_submit(pp, b);
+			pp->inflight = b;
+		}
+		pipe_idle(pp);
+		pp->cur = b = pp->inflight;
+		pp->inflight = NULL;
+		if (!b->last && !b->stopped) {
+			other = b == &pp->b[0] ? &pp->b[1] : &pp->b[0];
+			if (batch_fill(s, other) != 0)
+				return ev_seterr(err, EV_ERR, "out of memory");
+			pipe_submit(pp, other);
+			pp->inflight = other;
+		}
+	}
 }
 
 static int next_record(struct ev_scan *s, struct ev_rec *rec,
@@ -379,6 +678,9 @@ static int next_record(struct ev_scan *s, struct ev_rec *rec,
 		if ((r = ev_reader_seek(s->rd, s->pl.end, err)) != 0)
 			return r;
 	}
+	s->pi = NULL;
+	if (pipe_use(s))
+		return pipe_next(s, rec, err);
 	return ev_reader_next(s->rd, rec, err);
 }
 
@@ -393,7 +695,14 @@ static int next_part(struct ev_scan *s, struct ev_rec *rec,
 	while (s->up_i < s->up_n) {
 		i = s->up_i++;
 		*rec = s->up_src;
-		ev_upcaster_record(s->up, i, &rec->p, &rec->n);
+		if (s->up_pi != NULL) {
+			size_t k = s->up_pi->part0 + (size_t)i;
+			size_t from = k == 0 ? 0 : s->up_pb->ends[k - 1];
+			rec->p = s->up_pb->out.p + from;
+			rec->n = s->up_pb->ends[k] - from;
+		} else {
+			ev_upcaster_record(s->up, i, &rec->p, &rec->n);
+		}
 		if (s->up_i == s->up_n)
 			s->pos = rec->offset + 1;
 		if (rec->offset == s->up_skip_at && i < s->up_skip)
@@ -428,10 +737,21 @@ static int upcast(struct ev_scan *s, const struct ev_rec *rec,
 		  struct ev_error *err)
 {
 	struct ev_error why;
-	int changed, r;
+	int changed, r, damaged;
 
-	r = ev_upcaster_apply(s->up, rec->p, rec->n, rec->offset, &changed,
-			      &why);
+	s->up_pi = s->pi;
+	s->up_pb = s->pi != NULL ? s->pipe->cur : NULL;
+	if (s->pi != NULL) {
+		/* upcast ahead, on the thread */
+		r = s->pi->ur;
+		damaged = s->pi->damaged;
+		if (r < 0)
+			why = s->pipe->cur->why;
+	} else {
+		r = ev_upcaster_apply(s->up, rec->p, rec->n, rec->offset,
+				      &changed, &why);
+		damaged = r < 0 && ev_upcaster_damaged(s->up);
+	}
 	if (r >= 0) {
 		s->up_n = r;
 		s->up_i = 0;
@@ -442,7 +762,7 @@ static int upcast(struct ev_scan *s, const struct ev_rec *rec,
 			s->pos = rec->offset + 1; /* dropped */
 		return 1;
 	}
-	if (r == EV_EDATA && ev_upcaster_damaged(s->up)) {
+	if (r == EV_EDATA && damaged) {
 		*err = why;
 		ev_err_damaged(err, s->name, rec->offset);
 		return r;
@@ -463,8 +783,8 @@ static int upcast(struct ev_scan *s, const struct ev_rec *rec,
 	return 0;
 }
 
-int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
-		 const struct ev_event **evp, struct ev_error *err)
+static int scan_next(struct ev_scan *s, struct ev_rec *rec,
+		     const struct ev_event **evp, struct ev_error *err)
 {
 	struct ev_event *ev = &s->ev;
 	int r, maybe, up;
@@ -514,7 +834,10 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 		}
 		/* a record that upcasting leaves as it is is judged as
 		 * stored; the others only once upcast */
-		up = s->up != NULL && ev_upcaster_wants(s->up, rec->p, rec->n);
+		up = s->pi != NULL
+			     ? s->pi->up
+			     : s->up != NULL &&
+				       ev_upcaster_wants(s->up, rec->p, rec->n);
 		maybe = up || ev_filter_precheck(s->filter, rec->p, rec->n);
 		if (!s->need_event && !up) {
 			s->pos = rec->offset + 1;
@@ -566,6 +889,18 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 		*evp = ev;
 		return 1;
 	}
+}
+
+int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
+		 const struct ev_event **evp, struct ev_error *err)
+{
+	int r = scan_next(s, rec, evp, err);
+
+	/* at the end, the upcaster is the caller's again: the thread may
+	 * have been upcasting a batch the scan will not take */
+	if (r <= 0 && s->pipe != NULL)
+		pipe_idle(s->pipe);
+	return r;
 }
 
 /* Where the last n matches begin, upcast: read the selection ahead once,

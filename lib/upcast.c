@@ -1779,6 +1779,11 @@ int ev_upcaster_damaged(const struct ev_upcaster *u)
 	return u->damaged;
 }
 
+int ev_upcaster_counting(const struct ev_upcaster *u)
+{
+	return u->counting;
+}
+
 int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 		      uint64_t offset, int *changed, struct ev_error *err)
 {

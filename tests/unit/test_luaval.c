@@ -184,6 +184,26 @@ static void test_changes_keep_order(void **state)
 	assert_through(l, "{\"k\":1,\"o\":{\"q\":1,\"q\":2},\"k\":2}",
 		       "return function(v) v.n = 1 return v end\n",
 		       "{\"o\":{\"q\":1,\"q\":2},\"k\":2,\"n\":1}");
+	/* and so in an object of more keys than are compared pairwise:
+	 * the repeat found by the table holding fewer */
+	assert_through(l,
+		       "{\"o\":{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,"
+		       "\"f\":1,\"g\":1,\"h\":1,\"i\":1,\"j\":1,\"k\":1,"
+		       "\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1,\"q\":1,"
+		       "\"a\":2}}",
+		       "return function(v) v.x = 1 return v end\n",
+		       "{\"o\":{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,"
+		       "\"f\":1,\"g\":1,\"h\":1,\"i\":1,\"j\":1,\"k\":1,"
+		       "\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1,\"q\":1,"
+		       "\"a\":2},\"x\":1}");
+	assert_through(l,
+		       "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,"
+		       "\"g\":1,\"h\":1,\"i\":1,\"j\":1,\"k\":1,\"l\":1,"
+		       "\"m\":1,\"n\":1,\"o\":1,\"p\":1,\"q\":1,\"a\":2}",
+		       "return function(v) v.x = 1 return v end\n",
+		       "{\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,"
+		       "\"h\":1,\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,"
+		       "\"n\":1,\"o\":1,\"p\":1,\"q\":1,\"a\":2,\"x\":1}");
 	/* arrays grow and shrink, and stay arrays when emptied */
 	assert_through(l, "{\"a\":[1,2],\"b\":[3]}",
 		       "return function(v) v.a[3] = 3 v.b[1] = nil "

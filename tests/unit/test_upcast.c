@@ -1419,6 +1419,105 @@ static void test_scan_stream_last(void **state)
 	fx_free(&x);
 }
 
+/* A long scan is upcast a batch ahead on a thread of its own: it gives
+ * what a scan that upcasts as it reads gives (one counting for --check
+ * does), across batches, with splits, drops and failures, and the
+ * dead-letter callback sees the failure of the event it gets. */
+struct dlq_check {
+	struct ev_upcaster *u;
+	int n, mismatched;
+};
+
+static int to_dlq_check(void *ctx, const struct ev_rec *rec,
+			const struct ev_error *why, struct ev_error *err)
+{
+	struct dlq_check *d = ctx;
+
+	(void)why;
+	(void)err;
+	d->n++;
+	if (ev_upcaster_last_failure(d->u)->offset != rec->offset)
+		d->mismatched++;
+	return 0;
+}
+
+static void test_scan_ahead_same(void **state)
+{
+	enum { N = 1500 };
+	static char text[N][160];
+	static const char *lines[N];
+	struct fx x;
+	struct slog t;
+	struct ev_upcaster *u = spec(&x, scan_spec);
+	struct ev_scan_opts o;
+	struct ev_error err;
+	struct dlq_check d = {u, 0, 0};
+	char *ahead = malloc(1 << 16), *inline_ = malloc(1 << 16);
+	int i, counting, r;
+
+	(void)state;
+	assert_non_null(ahead);
+	assert_non_null(inline_);
+	for (i = 0; i < N; i++) {
+		const char *type = i % 11 == 0	 ? "Gone"
+				   : i % 7 == 0	 ? "Batch"
+				   : i % 3 == 0	 ? "Other"
+						 : "Placed";
+		if (i % 7 == 0 && i % 11 != 0)
+			snprintf(text[i], sizeof(text[i]),
+				 "{\"id\":\"e%d\",\"type\":\"Batch\","
+				 "\"time\":\"2024-01-01T00:00:00Z\","
+				 "\"data\":{\"items\":[1,2]}}",
+				 i);
+		else
+			snprintf(text[i], sizeof(text[i]),
+				 "{\"id\":\"e%d\",\"type\":\"%s\","
+				 "\"time\":\"2024-01-01T00:00:00Z\","
+				 "\"data\":{\"amount\":%s}}",
+				 i, type, i % 97 == 5 ? "\"bad\"" : "1");
+		lines[i] = text[i];
+	}
+	slog_new(&t, lines, N);
+	for (counting = 0; counting <= 1; counting++) {
+		char *out = counting ? inline_ : ahead;
+		ev_upcaster_set_counting(u, counting);
+		memset(&o, 0, sizeof(o));
+		o.upcaster = u;
+		o.on_upcast_error = EV_UPCAST_DLQ;
+		o.upcast_failed = to_dlq_check;
+		o.upcast_ctx = &d;
+		d.n = d.mismatched = 0;
+		assert_int_equal(scan_ids(&t, &o, out, 1 << 16, &err), 0);
+		assert_int_equal(d.n, 8);
+		assert_int_equal(d.mismatched, 0);
+	}
+	assert_non_null(strstr(ahead, " e1499@1499 (pos 1500)"));
+	assert_null(strstr(ahead, "e5@"));
+	assert_non_null(strstr(ahead, " e7:1@7 e7:2@7 "));
+	assert_string_equal(ahead, inline_);
+	/* stopping at the first failure, and at an offset */
+	for (counting = 0; counting <= 1; counting++) {
+		char *out = counting ? inline_ : ahead;
+		ev_upcaster_set_counting(u, counting);
+		memset(&o, 0, sizeof(o));
+		o.upcaster = u;
+		r = scan_ids(&t, &o, out, 1 << 16, &err);
+		assert_int_equal(r, EV_EDATA);
+		assert_non_null(strstr(err.msg, "offset 5: Placed version 1"));
+		o.to.kind = EV_POS_OFFSET;
+		o.to.offset = 900;
+		o.on_upcast_error = EV_UPCAST_SKIP;
+		assert_int_equal(scan_ids(&t, &o, out, 1 << 16, &err), 0);
+	}
+	assert_non_null(strstr(ahead, " e900@900 (pos 901)"));
+	assert_string_equal(ahead, inline_);
+	slog_free(&t);
+	ev_upcaster_free(u);
+	fx_free(&x);
+	free(ahead);
+	free(inline_);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1448,6 +1547,7 @@ int main(void)
 		cmocka_unit_test(test_scan_failure_policies),
 		cmocka_unit_test(test_scan_counts_skipped),
 		cmocka_unit_test(test_scan_stream_last),
+		cmocka_unit_test(test_scan_ahead_same),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
