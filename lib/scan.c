@@ -917,12 +917,16 @@ static int upcast_last(struct ev_scan *s, uint64_t n, struct ev_error *err)
 	const struct ev_event *ev;
 	ev_time_t skip_before = s->skip_before;
 	size_t plpos = s->pl.pos;
-	int plactive = s->pl.active, follow = s->follow, r;
+	int plactive = s->pl.active, follow = s->follow, counting, r;
 	uint64_t start = s->start;
 
 	ring = malloc((size_t)cap * sizeof(*ring));
 	if (ring == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
+	/* the read-ahead is not what --check counts: only the pass after */
+	counting = s->up != NULL && ev_upcaster_counting(s->up);
+	if (counting)
+		ev_upcaster_set_counting(s->up, 0);
 	s->up_pass = 1;
 	s->follow = 0;
 	while ((r = ev_scan_next(s, &rec, &ev, err)) > 0) {
@@ -950,6 +954,8 @@ static int upcast_last(struct ev_scan *s, uint64_t n, struct ev_error *err)
 			count++;
 	}
 	s->up_pass = 0;
+	if (counting)
+		ev_upcaster_set_counting(s->up, 1);
 	s->follow = follow;
 	s->done = 0;
 	s->matched = 0;
