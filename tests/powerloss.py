@@ -36,6 +36,7 @@ its directory (WORKDIR/failed); rerun with the same SEED to reproduce.
 """
 
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -476,7 +477,13 @@ def main():
         shutil.copytree(log, os.path.join(d, "probe"))
         run(["evpub", os.path.join(d, "probe")])
         k = run(["evtail", os.path.join(d, "probe")]).stdout.count(b"\n")
-        return lines[:k] + lines[1100:], 1000, lines[1100:1150]
+        # the torn events never happened: a later event of one of their
+        # streams would not follow its stream's version, and evpub
+        # rightly refuses it, so those streams go no further
+        lost = set(json.loads(x).get("stream") for x in lines[k:1100])
+        later = [x for x in lines[1100:]
+                 if json.loads(x).get("stream") not in lost]
+        return lines[:k] + later, 1000, later[:50]
     r, rpts = scenario(work, "recover", seed, max(1, states // 5), so,
                        torn)
     # appends that roll segments, the writer's pipeline doing group

@@ -1459,10 +1459,10 @@ static void test_scan_ahead_same(void **state)
 	assert_non_null(ahead);
 	assert_non_null(inline_);
 	for (i = 0; i < N; i++) {
-		const char *type = i % 11 == 0	 ? "Gone"
-				   : i % 7 == 0	 ? "Batch"
-				   : i % 3 == 0	 ? "Other"
-						 : "Placed";
+		const char *type = i % 11 == 0	? "Gone"
+				   : i % 7 == 0 ? "Batch"
+				   : i % 3 == 0 ? "Other"
+						: "Placed";
 		if (i % 7 == 0 && i % 11 != 0)
 			snprintf(text[i], sizeof(text[i]),
 				 "{\"id\":\"e%d\",\"type\":\"Batch\","
