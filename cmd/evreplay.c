@@ -23,11 +23,15 @@
 #include "fe.h"
 #include "feselect.h"
 
-static const char usage_short[] = "Usage: evreplay [options] LOG\n";
+static const char usage_short[] =
+	"Usage: evreplay [options] LOG\n"
+	"       evreplay --rewrite [--upcast PATH] LOG --rewrite-to NEWLOG\n"
+	"       evreplay --rewrite [--upcast PATH] --in-place LOG\n";
 
 static const char usage_long[] =
 	"Deliver the events of an evlog log again: to standard output, into\n"
-	"another log, or through a handler; at full speed or paced.\n"
+	"another log, or through a handler; at full speed or paced.  Or\n"
+	"rewrite a whole log with every event upcast to its current version.\n"
 	"\n"
 	"Options:\n"
 	"      --backoff DURATION  first retry delay, doubling with jitter (1s)\n"
@@ -55,6 +59,9 @@ static const char usage_long[] =
 	"      --group NAME        replay as consumer group NAME: resume after\n"
 	"                          its committed position and commit as it goes\n"
 	"  -h, --help              show this help and exit\n"
+	"      --in-place          with --rewrite, swap the new log in for LOG,\n"
+	"                          keeping the old one as\n"
+	"                          LOG.pre-rewrite-TIME\n"
 	"      --mark NAME         set meta.replay to NAME and meta.replayedAt\n"
 	"                          to the time of the run in each event\n"
 	"                          (--to-log: on, with a generated NAME)\n"
@@ -76,6 +83,10 @@ static const char usage_long[] =
 	"      --renumber          with --to-log, number stream events afresh\n"
 	"                          after their stream's version in LOG2\n"
 	"      --retries N         retries of a failed handler run (3)\n"
+	"      --rewrite           write every event of LOG, upcast with\n"
+	"                          --upcast, into a new log, checked against\n"
+	"                          LOG, with --rewrite-to or --in-place\n"
+	"      --rewrite-to NEWLOG with --rewrite, the new log (must not exist)\n"
 	"      --since TIME        only events at or after TIME\n"
 	"      --speed X           keep the time between events, divided by X\n"
 	"      --state-dir DIR     keep group state in DIR, not in the log\n"
@@ -100,11 +111,12 @@ static const char usage_long[] =
 	"\n"
 	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
 	"On SIGINT or SIGTERM it stops, says where, and exits 0.\n"
-	"Exit status: 0 done, 1 a handler failed under --on-failure=stop,\n"
-	"64 usage or a bad upcaster set, 65 damaged data, times --speed\n"
-	"cannot use, or an event that cannot be upcast (--check: any), 66\n"
-	"missing log or upcaster set, 74 I/O error, 75 a version conflict in\n"
-	"LOG2 or a busy group.\n"
+	"Exit status: 0 done, 1 a handler failed under --on-failure=stop, or\n"
+	"a rewrite was interrupted, 64 usage or a bad upcaster set, 65\n"
+	"damaged data, times --speed cannot use, or an event that cannot be\n"
+	"upcast (--check: any), 66 missing log or upcaster set, 73 NEWLOG\n"
+	"exists, 74 I/O error, 75 a version conflict in LOG2, a busy group,\n"
+	"or a rewrite of the same log running.\n"
 	"See evreplay(1).\n";
 
 enum {
@@ -112,12 +124,15 @@ enum {
 	OPT_COLOR,
 	OPT_EXEC,
 	OPT_GROUP,
+	OPT_IN_PLACE,
 	OPT_MARK,
 	OPT_MAX_GAP,
 	OPT_NO_PROGRESS,
 	OPT_PROGRESS,
 	OPT_RATE,
 	OPT_RENUMBER,
+	OPT_REWRITE,
+	OPT_REWRITE_TO,
 	OPT_SPEED,
 	OPT_STATE_DIR,
 	OPT_TEMPLATE,
@@ -125,8 +140,7 @@ enum {
 	OPT_WAIT,
 };
 
-/* Sorted.  Rewriting's options (--in-place, --rewrite, --rewrite-to)
- * take their places here when they come. */
+/* Sorted. */
 static const struct option longopts[] = {
 	{"backoff", required_argument, NULL, FE_OPT_BACKOFF},
 	{"backoff-max", required_argument, NULL, FE_OPT_BACKOFF_MAX},
@@ -142,6 +156,7 @@ static const struct option longopts[] = {
 	{"grace", required_argument, NULL, FE_OPT_GRACE},
 	{"group", required_argument, NULL, OPT_GROUP},
 	{"help", no_argument, NULL, 'h'},
+	{"in-place", no_argument, NULL, OPT_IN_PLACE},
 	{"lines", required_argument, NULL, 'n'},
 	{"mark", required_argument, NULL, OPT_MARK},
 	{"max-gap", required_argument, NULL, OPT_MAX_GAP},
@@ -154,6 +169,8 @@ static const struct option longopts[] = {
 	{"rate", required_argument, NULL, OPT_RATE},
 	{"renumber", no_argument, NULL, OPT_RENUMBER},
 	{"retries", required_argument, NULL, FE_OPT_RETRIES},
+	{"rewrite", no_argument, NULL, OPT_REWRITE},
+	{"rewrite-to", required_argument, NULL, OPT_REWRITE_TO},
 	{"since", required_argument, NULL, FE_OPT_SINCE},
 	{"speed", required_argument, NULL, OPT_SPEED},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
@@ -194,6 +211,11 @@ struct opts {
 	int filtered; /* the total is an estimate */
 	struct ev_pace_opts pace;
 	int max_gap_set;
+	/* --rewrite: the new log, or in place; and the first option
+	 * given that a rewrite does not take */
+	int rewrite, in_place;
+	const char *rewrite_to;
+	char not_rewrite[40];
 };
 
 /* ------------------------------------------------------------ options */
@@ -285,12 +307,41 @@ static int other_option(int c, const char *arg, struct opts *o)
 	return 0;
 }
 
+/* Does a rewrite take option c?  If not, the first such one is kept
+ * for the message. */
+static void note_option(struct opts *o, int c, int idx)
+{
+	switch (c) {
+	case OPT_IN_PLACE:
+	case OPT_REWRITE:
+	case OPT_REWRITE_TO:
+	case OPT_PROGRESS:
+	case OPT_NO_PROGRESS:
+	case FE_OPT_UPCAST:
+	case FE_OPT_ON_ERROR:
+	case 'h':
+	case 'V':
+	case '?':
+	case ':':
+		return;
+	}
+	if (o->not_rewrite[0] != '\0')
+		return;
+	if (idx >= 0)
+		snprintf(o->not_rewrite, sizeof(o->not_rewrite), "--%s",
+			 longopts[idx].name);
+	else
+		snprintf(o->not_rewrite, sizeof(o->not_rewrite), "-%c", c);
+}
+
 /* -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
-	int c, r;
+	int c, r, idx;
 
-	while ((c = getopt_long(argc, argv, "chn:o:V", longopts, NULL)) != -1) {
+	while ((idx = -1,
+		c = getopt_long(argc, argv, "chn:o:V", longopts, &idx)) != -1) {
+		note_option(o, c, idx);
 		switch (c) {
 		case 'c':
 			o->create = 1;
@@ -311,8 +362,17 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case OPT_PROGRESS:
 			o->progress = c == OPT_PROGRESS;
 			continue;
+		case OPT_IN_PLACE:
+			o->in_place = 1;
+			continue;
 		case OPT_RENUMBER:
 			o->renumber = 1;
+			continue;
+		case OPT_REWRITE:
+			o->rewrite = 1;
+			continue;
+		case OPT_REWRITE_TO:
+			o->rewrite_to = optarg;
 			continue;
 		case OPT_STATE_DIR:
 			o->state_dir = optarg;
@@ -412,12 +472,47 @@ static int validate_check(struct opts *o)
 	return -1;
 }
 
+/* --rewrite: a whole log, nothing selected, delivered or paced.  -1 to
+ * go on, or an exit status. */
+static int validate_rewrite(struct opts *o)
+{
+	if (!o->rewrite) {
+		if (o->rewrite_to != NULL || o->in_place)
+			return fe_usage_error(usage_short,
+					      "--%s needs --rewrite",
+					      o->in_place ? "in-place"
+							  : "rewrite-to");
+		return -1;
+	}
+	if (o->not_rewrite[0] != '\0')
+		return fe_usage_error(usage_short,
+				      "--rewrite rewrites every event of LOG "
+				      "into a new log: it cannot be combined "
+				      "with %s",
+				      o->not_rewrite);
+	if (o->sel.on_error_given && o->sel.on_error != EV_UPCAST_STOP)
+		return fe_usage_error(usage_short,
+				      "--rewrite stops at an event it cannot "
+				      "upcast: --on-error can only be stop");
+	if ((o->rewrite_to != NULL) == o->in_place)
+		return fe_usage_error(usage_short,
+				      "--rewrite needs either --rewrite-to "
+				      "NEWLOG or --in-place");
+	if (o->sel.on_error_given && o->sel.upcast_path == NULL)
+		return fe_usage_error(usage_short, "--on-error needs --upcast");
+	if (o->progress == -1)
+		o->progress = isatty(STDERR_FILENO);
+	return EV_EXIT_OK;
+}
+
 /* The options together: -1 to go on, or an exit status. */
 static int validate(struct opts *o)
 {
 	struct ev_scan_opts *so = &o->sel.scan;
 	int r;
 
+	if ((r = validate_rewrite(o)) != -1)
+		return r == EV_EXIT_OK ? -1 : r;
 	if ((r = validate_check(o)) != -1)
 		return r;
 	if ((r = validate_target(o)) != -1)
@@ -848,6 +943,146 @@ static int check(struct run *u)
 	return EV_EXIT_DATA;
 }
 
+/* ------------------------------------------------------------ rewriting */
+
+static void rewrite_tick(void *ctx, const struct ev_rewrite_progress *pr)
+{
+	struct progress *p = ctx;
+	struct ev_consumer_stats st;
+
+	memset(&st, 0, sizeof(st));
+	p->start = pr->first;
+	p->end = pr->end;
+	st.handled = pr->read;
+	st.position = pr->position;
+	show_progress(p, &st);
+}
+
+/* "a, b, c and 4 more" */
+static void stream_list(const struct ev_rewrite_result *r, char *out, size_t n)
+{
+	size_t len = 0;
+	uint64_t i, shown = r->renumbered < EV_REWRITE_NAMES ? r->renumbered
+							     : EV_REWRITE_NAMES;
+	char b[32];
+
+	out[0] = '\0';
+	for (i = 0; i < shown && len < n; i++)
+		len += (size_t)snprintf(out + len, n - len, "%s%s",
+					i == 0 ? ""
+					: i + 1 < shown || shown < r->renumbered
+						? ", "
+						: " and ",
+					r->renumbered_names[i]);
+	if (shown < r->renumbered && len < n)
+		snprintf(out + len, n - len, " and %s more",
+			 ev_commas(r->renumbered - shown, b));
+}
+
+static void rewrite_summary(const struct opts *o,
+			    const struct ev_rewrite_result *r)
+{
+	char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], list[1200];
+
+	if (r->finished_swap) {
+		fe_warn("finished the swap of an interrupted rewrite: '%s' "
+			"is the rewritten log, and the old one is '%s'",
+			r->target, r->old_path);
+		return;
+	}
+	if (o->in_place)
+		fe_warn("rewrote '%s' in place and checked it (%.2fs); the "
+			"old log is '%s'",
+			r->target, r->seconds, r->old_path);
+	else
+		fe_warn("rewrote '%s' into '%s' and checked it (%.2fs)",
+			o->logpath, r->target, r->seconds);
+	if (r->split > 0)
+		snprintf(list, sizeof(list), "%s split into %s",
+			 ev_commas(r->split, b5), ev_commas(r->parts, b6));
+	else
+		snprintf(list, sizeof(list), "0 split");
+	fe_warn("read %s events: %s upcast, %s unchanged, %s dropped, %s",
+		ev_commas(r->read, b1), ev_commas(r->upcast, b2),
+		ev_commas(r->unchanged, b3), ev_commas(r->dropped, b4), list);
+	if (r->lost > 0)
+		fe_warn("%s offsets that '%s' lost to gaps are closed up",
+			ev_commas(r->lost, b1), o->logpath);
+	if (r->caught_up > 0)
+		fe_warn("%s %s appended while it ran %s included",
+			ev_commas(r->caught_up, b1),
+			ev_plural(r->caught_up, "event", "events"),
+			r->caught_up == 1 ? "is" : "are");
+	if (r->offsets_kept && r->groups == 0)
+		fe_warn("wrote %s events; offsets kept",
+			ev_commas(r->written, b1));
+	else if (r->offsets_kept)
+		fe_warn("wrote %s events; offsets kept; %s of %s consumer "
+			"%s carried over",
+			ev_commas(r->written, b1),
+			ev_commas(r->groups_carried, b2),
+			ev_commas(r->groups, b3),
+			ev_plural(r->groups, "group", "groups"));
+	else if (r->groups == 0)
+		fe_warn("wrote %s events; offsets changed, see '%s'",
+			ev_commas(r->written, b1), r->offsets_path);
+	else
+		fe_warn("wrote %s events; offsets changed, see '%s'; %s "
+			"consumer %s not carried over",
+			ev_commas(r->written, b1), r->offsets_path,
+			ev_commas(r->groups, b2),
+			ev_plural(r->groups, "group", "groups"));
+	if (r->renumbered == 0) {
+		fe_warn("no stream renumbered");
+		return;
+	}
+	stream_list(r, list, sizeof(list));
+	fe_warn("%s %s renumbered: %s", ev_commas(r->renumbered, b1),
+		ev_plural(r->renumbered, "stream", "streams"), list);
+}
+
+/* --rewrite: an exit status. */
+static int rewrite(struct opts *o)
+{
+	struct ev_rewrite_opts ro;
+	struct ev_rewrite_result res;
+	struct progress prog;
+	struct ev_error err;
+	int rc;
+
+	if ((rc = fe_upcast_load(&o->sel)) != 0)
+		return rc;
+	memset(&ro, 0, sizeof(ro));
+	memset(&prog, 0, sizeof(prog));
+	ro.source = o->logpath;
+	ro.target = o->rewrite_to;
+	ro.in_place = o->in_place;
+	ro.upcaster = o->sel.up;
+	ro.stop = &stop_requested;
+	ro.notice = fe_notice;
+	if (o->progress) {
+		prog.on = 1;
+		clock_gettime(CLOCK_MONOTONIC, &prog.t0);
+		ro.tick = rewrite_tick;
+		ro.tick_ctx = &prog;
+		ro.tick_ms = 100; /* at most 10 updates a second */
+	}
+	fe_on_stop(on_signal);
+	rc = ev_rewrite(&ro, &res, &err);
+	end_progress(&prog);
+	if (rc == 0) {
+		rewrite_summary(o, &res);
+	} else {
+		rc = fe_report(&err);
+		if (err.code == EV_EDATA || stop_requested)
+			fe_warn(o->in_place ? "'%s' is as it was"
+					    : "'%s' was not made",
+				o->in_place ? o->logpath : o->rewrite_to);
+	}
+	ev_rewrite_result_free(&res);
+	return rc;
+}
+
 static int run(struct opts *o)
 {
 	struct run u;
@@ -855,6 +1090,8 @@ static int run(struct opts *o)
 	uint64_t appended;
 	int rc;
 
+	if (o->rewrite)
+		return rewrite(o);
 	memset(&u, 0, sizeof(u));
 	u.o = o;
 	/* a bad upcaster set stops us before anything is read */

@@ -29,6 +29,8 @@ int ev_exit_code(int status)
 		return EV_EXIT_IO;
 	case EV_EAGAIN:
 		return EV_EXIT_TEMPFAIL;
+	case EV_EEXIST:
+		return EV_EXIT_CANTCREAT;
 	default:
 		return EV_EXIT_FAILURE;
 	}

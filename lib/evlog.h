@@ -49,6 +49,7 @@ enum ev_status {
 	EV_ENOENT = -4, /* missing log or file */
 	EV_EIO = -5,	/* I/O error */
 	EV_EAGAIN = -6, /* temporary failure or conflict */
+	EV_EEXIST = -7, /* what is to be made exists already */
 };
 
 /*
@@ -108,12 +109,13 @@ struct ev_error {
  */
 enum ev_exit {
 	EV_EXIT_OK = 0,
-	EV_EXIT_FAILURE = 1,   /* runtime failure */
-	EV_EXIT_USAGE = 64,    /* bad usage */
-	EV_EXIT_DATA = 65,     /* bad input data, damaged log */
-	EV_EXIT_NOINPUT = 66,  /* missing input */
-	EV_EXIT_IO = 74,       /* I/O error */
-	EV_EXIT_TEMPFAIL = 75, /* temporary failure or conflict */
+	EV_EXIT_FAILURE = 1,	/* runtime failure */
+	EV_EXIT_USAGE = 64,	/* bad usage */
+	EV_EXIT_DATA = 65,	/* bad input data, damaged log */
+	EV_EXIT_NOINPUT = 66,	/* missing input */
+	EV_EXIT_CANTCREAT = 73, /* cannot create: it exists */
+	EV_EXIT_IO = 74,	/* I/O error */
+	EV_EXIT_TEMPFAIL = 75,	/* temporary failure or conflict */
 };
 
 /* The exit status for a status: one of enum ev_exit. */
@@ -1471,6 +1473,83 @@ int ev_replay_close(struct ev_replay *r, struct ev_error *err);
 /* Remove the log at path and everything in it (a log this process made
  * and that must not stay); EV_EUSAGE when it is not a log. */
 int ev_log_remove(const char *path, struct ev_error *err);
+
+/* ---------------------------------------------------------------- rewriting */
+
+/*
+ * Migrate a whole log (evreplay(1) REWRITING): a new log made of every
+ * event of source, upcast by upcaster to its current version (NULL: as
+ * stored, a compaction), at target, which must not exist; or, in_place,
+ * swapped in for source, which is kept as SOURCE.pre-rewrite-TIME.
+ * Ids, times, streams, keys, meta and data are kept as upcasting leaves
+ * them, and the records are copied as they are stored.  When no event
+ * is dropped or split, offsets, versions and the log id are kept, and
+ * the consumer groups of source come along; otherwise the streams that
+ * must be numbered afresh are, the new log gets an id of its own, and
+ * an offset map TARGET.offsets says where each event went.  The new log
+ * is built in a temporary directory beside target, named
+ * .NAME.rewrite-PID, checked against source (its events, and each
+ * stream's last version) and synced before it takes its name; a rerun
+ * removes what an interrupted one left, or finishes its swap.  In
+ * place, the events writers append meanwhile are taken in under
+ * source's lock before the swap; a writer that opened source before it
+ * fails at its next batch (EV_EAGAIN), never appending to the old log.
+ *
+ * Errors: EV_EEXIST target exists; EV_EUSAGE target is source;
+ * EV_ENOENT no source; EV_EDATA an event that cannot be upcast (as a
+ * scan words it) or damaged data, EV_EAGAIN a rewrite of the same
+ * target running, EV_EIO, EV_ERR (also when *stop was set: nothing is
+ * made then).  Nothing is left behind but source as it was.
+ */
+struct ev_rewrite_progress {
+	uint64_t first, end; /* the offsets of source being read */
+	uint64_t position;   /* read up to here */
+	uint64_t read;	     /* events read so far */
+};
+typedef void (*ev_rewrite_tick_fn)(void *ctx,
+				   const struct ev_rewrite_progress *p);
+
+struct ev_rewrite_opts {
+	const char *source;
+	const char *target; /* NULL in place */
+	int in_place;
+	struct ev_upcaster *upcaster; /* borrowed, or NULL */
+	volatile sig_atomic_t *stop;  /* set: give up, leaving nothing */
+	ev_notice_fn notice;	      /* what was done besides */
+	void *notice_ctx;
+	ev_rewrite_tick_fn tick; /* progress, at most every tick_ms */
+	void *tick_ctx;
+	int64_t tick_ms;
+};
+
+#define EV_REWRITE_NAMES 5 /* renumbered streams named in a result */
+struct ev_rewrite_result {
+	uint64_t read;	    /* events read from source */
+	uint64_t upcast;    /* of them: changed by a step */
+	uint64_t unchanged; /* not */
+	uint64_t dropped;   /* dropped by a step */
+	uint64_t split;	    /* split by a step ... */
+	uint64_t parts;	    /* ... into this many events */
+	uint64_t lost;	    /* offsets source lost to gaps (evlog(5)) */
+	uint64_t written;   /* events in the new log */
+	uint64_t first;	    /* the first offset of both */
+	uint64_t old_end, new_end;
+	uint64_t caught_up;  /* in place: appended while it ran */
+	uint64_t renumbered; /* streams whose versions changed */
+	char *renumbered_names[EV_REWRITE_NAMES]; /* the first of them */
+	int offsets_kept;
+	char *offsets_path;	 /* the offset map, when offsets changed */
+	uint64_t groups;	 /* consumer groups in source */
+	uint64_t groups_carried; /* and in the new log */
+	char *target;		 /* the new log */
+	char *old_path;		 /* in place: the old log */
+	int finished_swap;	 /* in place: this run finished the swap of an
+				  * interrupted one (old_path), nothing else */
+	double seconds;
+};
+int ev_rewrite(const struct ev_rewrite_opts *o, struct ev_rewrite_result *res,
+	       struct ev_error *err);
+void ev_rewrite_result_free(struct ev_rewrite_result *res);
 
 /* Which letters evdlq's selectors pick (all must match). */
 struct ev_letter_select {

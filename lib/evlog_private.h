@@ -416,6 +416,14 @@ int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err);
 /* Make directory name of the log (state/, groups/) if it is missing, and
  * when it was made, sync the log directory so that it stays. */
 int ev_log_mkdir(struct ev_log *log, const char *name, struct ev_error *err);
+/* Make a log in path, an empty directory, as ev_log_create() makes one
+ * but where it is: its first segment at base, and the id given (NULL:
+ * a new one).  What a failure leaves is the caller's to remove. */
+int ev_log_create_at(const char *path, const struct ev_log_config *cfg,
+		     uint64_t base, const uint8_t id[16], struct ev_error *err);
+/* Give a log nobody else uses a new id: every segment header (synced)
+ * and the meta file, and log's own copy. */
+int ev_log_retag(struct ev_log *log, struct ev_error *err);
 
 /* index.c: sparse offset and time indexes (evlog(5) INDEXES) */
 #define EV_IDX_ENTRY 8
@@ -535,6 +543,22 @@ struct ev_parse_bufs {
 int ev_event_decode_head(const uint8_t *rec, size_t n, struct ev_event *ev,
 			 struct ev_error *err);
 
+/* writer.c: the records added are written as they are, numbered,
+ * linked and deduplicated by the caller: no stream or dedupe state is
+ * loaded, nothing is resolved (a rewrite builds its log so).  Call it
+ * before the first ev_writer_add(). */
+void ev_writer_verbatim(struct ev_writer *w);
+/* replay.c: remove what the directory dfd holds (closing dfd), depth
+ * levels of subdirectories deep (1: a log's groups/ and state/): 0, or
+ * -1 with errno. */
+int ev_dir_empty(int dfd, int depth);
+/* resolve.c: the record rec (n bytes, decoded as ev, an event with a
+ * stream) with version v and link prev (EV_NO_PREV: none), everything
+ * else as it is, appended to out (not framed). */
+int ev_record_relink(struct ev_buf *out, const uint8_t *rec, size_t n,
+		     const struct ev_event *ev, uint64_t v, uint64_t prev,
+		     struct ev_error *err);
+
 /* upcast.c: did the last ev_upcaster_apply() fail because its record
  * does not decode (damage, not an upcast failure)? */
 int ev_upcaster_damaged(const struct ev_upcaster *u);
@@ -580,6 +604,18 @@ int ev_state_bump_epoch(struct ev_log *log, struct ev_error *err);
 /* trim: the streams as of offset at, the log's first after the cut */
 int ev_state_write_base(struct ev_log *log, uint64_t at, struct ev_error *err);
 uint64_t ev_state_unsaved(const struct ev_state *st);
+/* The state as of offset to (at most the log's end): from a snapshot
+ * that does not go past it, and the events up to it. */
+int ev_state_load_upto(struct ev_state **out, struct ev_log *log, int want_ids,
+		       uint64_t to, struct ev_error *err);
+/* The events read from the log (not from snapshots) into st. */
+uint64_t ev_state_replayed(const struct ev_state *st);
+/* Copy from's state/base (evlog(5) STATE), when it is one a reader of
+ * from would use at its first offset first, to to, with to's id: the
+ * streams whose events were trimmed, for a log made from from's events.
+ * 0 (also when there is none), or <0. */
+int ev_state_copy_base(struct ev_log *from, uint64_t first, struct ev_log *to,
+		       struct ev_error *err);
 #define EV_DEFAULT_DEDUPE_WINDOW 1000000
 #define EV_SNAPSHOT_EVERY 4096
 /* most bytes a writer adds to a record: version and link, with keys */

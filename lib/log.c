@@ -282,30 +282,87 @@ int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err)
 
 /* ------------------------------------------------------------ create/open */
 
+/* The config checked, with its defaults when cfg is NULL. */
+static int config_ok(const struct ev_log_config *cfg, struct ev_log_config *c,
+		     struct ev_error *err)
+{
+	if (cfg != NULL)
+		*c = *cfg;
+	else
+		ev_log_config_init(c);
+	if (c->segment_bytes < EV_MIN_SEGMENT_BYTES ||
+	    c->segment_bytes > EV_MAX_SEGMENT_BYTES)
+		return ev_seterr(err, EV_EUSAGE,
+				 "segment size must be between %u and %u bytes",
+				 EV_MIN_SEGMENT_BYTES, EV_MAX_SEGMENT_BYTES);
+	if (c->level < 0 || c->level > 19)
+		return ev_seterr(err, EV_EUSAGE,
+				 "compression level must be between 0 and 19");
+	return 0;
+}
+
+static void id_hex(struct ev_log *log)
+{
+	static const char hx[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		log->id_hex[2 * i] = hx[log->id[i] >> 4];
+		log->id_hex[2 * i + 1] = hx[log->id[i] & 15];
+	}
+	log->id_hex[32] = '\0';
+}
+
+/* Make the files of a new log in the empty directory log->dirfd: meta,
+ * lock, an empty segment at base and the head.  The caller removes what
+ * a failure leaves. */
+static int populate(struct ev_log *log, uint64_t base, const uint8_t *id,
+		    struct ev_error *err)
+{
+	struct ev_head head;
+	uint8_t hb[EV_HEAD_SIZE];
+	char meta[512];
+	int n, rc;
+
+	if (id != NULL)
+		memcpy(log->id, id, sizeof(log->id));
+	else
+		ev_random(log->id, sizeof(log->id));
+	id_hex(log);
+	log->created = ev_now();
+	n = meta_format(meta, sizeof(meta), log->id_hex, log->created,
+			&log->cfg);
+	if (ev_file_create(log->dirfd, "meta", meta, (size_t)n) != 0 ||
+	    ev_file_create(log->dirfd, "lock", "", 0) != 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'",
+				       log->path);
+	memset(&head, 0, sizeof(head));
+	if ((rc = ev_segment_create(log, base, &head.salt, err)) != 0)
+		return rc;
+	head.seg_base = base;
+	head.next = base;
+	head.end = EV_SEGHDR_SIZE;
+	head.max_time = EV_TIME_NONE;
+	head.last_index = EV_SEGHDR_SIZE;
+	ev_head_encode(hb, &head);
+	if (ev_file_create(log->dirfd, "head", hb, sizeof(hb)) != 0 ||
+	    ev_fsync_dir(log->dirfd) != 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'",
+				       log->path);
+	return 0;
+}
+
 int ev_log_create(const char *path, const struct ev_log_config *cfg,
 		  struct ev_error *err)
 {
 	struct ev_log log;
-	struct ev_head head;
-	char tmpdir[4096], meta[512], *slash, parent[4096];
-	uint8_t hb[EV_HEAD_SIZE];
-	struct ev_log_config c;
+	char tmpdir[4096], *slash, parent[4096];
 	struct stat st;
-	int i, n, rc = EV_EIO, pfd;
-	static const char hx[] = "0123456789abcdef";
+	int i, n, rc, pfd;
 
-	if (cfg != NULL)
-		c = *cfg;
-	else
-		ev_log_config_init(&c);
-	if (c.segment_bytes < EV_MIN_SEGMENT_BYTES ||
-	    c.segment_bytes > EV_MAX_SEGMENT_BYTES)
-		return ev_seterr(err, EV_EUSAGE,
-				 "segment size must be between %u and %u bytes",
-				 EV_MIN_SEGMENT_BYTES, EV_MAX_SEGMENT_BYTES);
-	if (c.level < 0 || c.level > 19)
-		return ev_seterr(err, EV_EUSAGE,
-				 "compression level must be between 0 and 19");
+	memset(&log, 0, sizeof(log));
+	if ((rc = config_ok(cfg, &log.cfg, err)) != 0)
+		return rc;
 	if (stat(path, &st) == 0)
 		return ev_seterr(err, EV_ERR, "'%s' already exists", path);
 	/* build the log beside its final name and rename it into place,
@@ -322,50 +379,23 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 		umask(um);
 		chmod(tmpdir, 0777 & ~um);
 	}
-	memset(&log, 0, sizeof(log));
-	log.dirfd = -1;
+	rc = EV_EIO;
 	log.path = tmpdir;
-	log.cfg = c;
 	log.dirfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (log.dirfd < 0) {
 		ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s'", tmpdir);
 		goto fail;
 	}
-	ev_random(log.id, sizeof(log.id));
-	for (i = 0; i < 16; i++) {
-		log.id_hex[2 * i] = hx[log.id[i] >> 4];
-		log.id_hex[2 * i + 1] = hx[log.id[i] & 15];
-	}
-	log.id_hex[32] = '\0';
-	log.created = ev_now();
-	n = meta_format(meta, sizeof(meta), log.id_hex, log.created, &c);
-	if (ev_file_create(log.dirfd, "meta", meta, (size_t)n) != 0 ||
-	    ev_file_create(log.dirfd, "lock", "", 0) != 0) {
-		ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'",
-				tmpdir);
+	if ((rc = populate(&log, 0, NULL, err)) != 0)
 		goto fail;
-	}
-	memset(&head, 0, sizeof(head));
-	if ((rc = ev_segment_create(&log, 0, &head.salt, err)) != 0)
-		goto fail;
-	head.end = EV_SEGHDR_SIZE;
-	head.max_time = EV_TIME_NONE;
-	head.last_index = EV_SEGHDR_SIZE;
-	ev_head_encode(hb, &head);
-	if (ev_file_create(log.dirfd, "head", hb, sizeof(hb)) != 0 ||
-	    ev_fsync_dir(log.dirfd) != 0) {
-		ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'",
-				tmpdir);
-		goto fail;
-	}
 	if (rename(tmpdir, path) != 0) {
 		int e = errno;
 		if (e == EEXIST || e == ENOTEMPTY)
 			rc = ev_seterr(err, EV_ERR, "'%s' already exists",
 				       path);
 		else
-			ev_seterr_errno(err, EV_EIO, e, "cannot create '%s'",
-					path);
+			rc = ev_seterr_errno(err, EV_EIO, e,
+					     "cannot create '%s'", path);
 		goto fail;
 	}
 	/* make the new name durable */
@@ -397,6 +427,79 @@ fail:
 		close(log.dirfd);
 	}
 	rmdir(tmpdir);
+	return rc;
+}
+
+int ev_log_create_at(const char *path, const struct ev_log_config *cfg,
+		     uint64_t base, const uint8_t id[16], struct ev_error *err)
+{
+	struct ev_log log;
+	int rc;
+
+	memset(&log, 0, sizeof(log));
+	if ((rc = config_ok(cfg, &log.cfg, err)) != 0)
+		return rc;
+	log.path = (char *)path;
+	log.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (log.dirfd < 0)
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s'",
+				       path);
+	rc = populate(&log, base, id, err);
+	close(log.dirfd);
+	return rc;
+}
+
+int ev_log_retag(struct ev_log *log, struct ev_error *err)
+{
+	uint8_t hdr[EV_SEGHDR_SIZE], id[16];
+	struct ev_seghdr h;
+	char name[40], why[128], meta[512];
+	uint64_t *bases = NULL;
+	size_t nseg = 0, i;
+	int fd = -1, n, rc;
+
+	if ((rc = ev_log_segments(log->dirfd, &bases, &nseg, err)) != 0)
+		return rc;
+	ev_random(id, sizeof(id));
+	for (i = 0; i < nseg; i++) {
+		ev_segment_name(name, sizeof(name), bases[i], "seg");
+		fd = ev_openat(log->dirfd, name, O_RDWR, 0);
+		if (fd < 0 || ev_read_full(fd, hdr, sizeof(hdr), 0) != 1) {
+			rc = ev_seterr_errno(err, EV_EIO, fd < 0 ? errno : EIO,
+					     "cannot read '%s/%s'", log->path,
+					     name);
+			goto out;
+		}
+		if (ev_seghdr_check(hdr, sizeof(hdr), &h, why, sizeof(why)) !=
+		    0) {
+			rc = ev_seterr(err, EV_EDATA, "segment '%s/%s': %s",
+				       log->path, name, why);
+			goto out;
+		}
+		/* the id (evlog(5) Segments) and the header's CRC */
+		memcpy(hdr + 40, id, sizeof(id));
+		ev_put32(hdr + 60, ev_crc32c(0, hdr, 60));
+		if (ev_write_full(fd, hdr, sizeof(hdr), 0) != 0 ||
+		    fdatasync(fd) != 0) {
+			rc = ev_seterr_errno(err, EV_EIO, errno,
+					     "cannot write '%s/%s'", log->path,
+					     name);
+			goto out;
+		}
+		close(fd);
+		fd = -1;
+	}
+	memcpy(log->id, id, sizeof(id));
+	id_hex(log);
+	n = meta_format(meta, sizeof(meta), log->id_hex, log->created,
+			&log->cfg);
+	if (ev_file_replace(log->dirfd, "meta", meta, (size_t)n) != 0)
+		rc = ev_seterr_errno(err, EV_EIO, errno,
+				     "cannot write '%s/meta'", log->path);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(bases);
 	return rc;
 }
 

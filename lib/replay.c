@@ -122,9 +122,7 @@ int ev_replay_close(struct ev_replay *r, struct ev_error *err)
 
 /* ------------------------------------------------------------ removal */
 
-/* Remove what a directory holds, one level of subdirectories deep (a
- * log's groups/, state/): 0, or -1 with errno. */
-static int empty_dir(int dfd, int depth)
+int ev_dir_empty(int dfd, int depth)
 {
 	DIR *d = fdopendir(dfd);
 	struct dirent *e;
@@ -142,7 +140,7 @@ static int empty_dir(int dfd, int depth)
 		if (depth == 0 ||
 		    (sub = openat(dirfd(d), e->d_name,
 				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW)) < 0 ||
-		    empty_dir(sub, depth - 1) != 0 ||
+		    ev_dir_empty(sub, depth - 1) != 0 ||
 		    unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) != 0)
 			rc = -1;
 	}
@@ -165,7 +163,7 @@ int ev_log_remove(const char *path, struct ev_error *err)
 		return ev_seterr(err, EV_EUSAGE,
 				 "'%s' is not a log: not removed", path);
 	}
-	if (empty_dir(dfd, 1) != 0 || rmdir(path) != 0)
+	if (ev_dir_empty(dfd, 1) != 0 || rmdir(path) != 0)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot remove '%s'",
 				       path);
 	return 0;

@@ -183,7 +183,8 @@ static size_t uint_len(uint8_t b)
  * then encodes afresh.
  */
 static int splice_record(struct ev_buf *out, const uint8_t *rec, size_t n,
-			 const struct ev_event *ev, uint64_t v, uint64_t prev)
+			 const struct ev_event *ev, uint64_t v, uint64_t prev,
+			 int framed)
 {
 	uint8_t vb[10], pb[10], old[10];
 	size_t vpos, vend, pend = n, vl, pl = 0, len, k;
@@ -220,7 +221,9 @@ static int splice_record(struct ev_buf *out, const uint8_t *rec, size_t n,
 	len = 1 + (vpos - 1) + vl + (pend - vend) + pl;
 	if (ev_buf_reserve(out, len + 10) != 0)
 		return -2;
-	o = ev_uleb_put(out->p + out->len, len);
+	o = out->p + out->len;
+	if (framed)
+		o = ev_uleb_put(o, len);
 	*o++ = (uint8_t)(0x80 | cnt);
 	memcpy(o, rec + 1, vpos - 1);
 	o += vpos - 1;
@@ -245,10 +248,11 @@ static int put_framed(struct ev_buf *out, const uint8_t *rec, size_t n)
 	return 0;
 }
 
-/* Encode the record afresh, with version v and link prev. */
-static int reencode(struct ev_writer *w, struct ev_buf *out,
+/* Encode the record afresh, with version v and link prev, into out (as
+ * it is, or framed through tmp). */
+static int reencode(struct ev_buf *tmp, struct ev_buf *out,
 		    const struct ev_event *ev, uint64_t v, uint64_t prev,
-		    struct ev_error *err)
+		    int framed, struct ev_error *err)
 {
 	struct ev_fields f;
 
@@ -271,11 +275,26 @@ static int reencode(struct ev_writer *w, struct ev_buf *out,
 	f.meta_n = ev->meta_len;
 	f.prev = prev;
 	f.resolved = 1;
-	w->tmp.len = 0;
-	if (ev_record_encode(&f, ev->time, &w->tmp, NULL, err) != 0)
+	if (!framed)
+		return ev_record_encode(&f, ev->time, out, NULL, err);
+	tmp->len = 0;
+	if (ev_record_encode(&f, ev->time, tmp, NULL, err) != 0)
 		return err->code;
-	if (put_framed(out, w->tmp.p, w->tmp.len) != 0)
+	if (put_framed(out, tmp->p, tmp->len) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
+	return 0;
+}
+
+int ev_record_relink(struct ev_buf *out, const uint8_t *rec, size_t n,
+		     const struct ev_event *ev, uint64_t v, uint64_t prev,
+		     struct ev_error *err)
+{
+	int r = splice_record(out, rec, n, ev, v, prev, 0);
+
+	if (r == -2)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	if (r != 0)
+		return reencode(NULL, out, ev, v, prev, 0, err);
 	return 0;
 }
 
@@ -440,14 +459,14 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 		} else {
 			/* the same record, numbered and linked */
 			r = splice_record(&b->res, ri->rec, ri->n, ev, want_v,
-					  last_off);
+					  last_off, 1);
 			if (r == -2)
 				return ev_seterr(err, EV_ERR, "out of memory");
 			if (r != 0 && w->o.unlinked &&
 			    ev_event_decode(ri->rec, ri->n, &ri->ev, err) != 0)
 				return err->code;
-			if (r != 0 && reencode(w, &b->res, ev, want_v, last_off,
-					       err) != 0)
+			if (r != 0 && reencode(&w->tmp, &b->res, ev, want_v,
+					       last_off, 1, err) != 0)
 				return err->code;
 		}
 		if (ev_state_apply_h(w->st, &ref, ev->stream.p, ev->stream.n,

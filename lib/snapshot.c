@@ -697,3 +697,38 @@ out:
  * base of the log's present first offset, if there is one, and the
  * events up to at.
  */
+
+int ev_state_copy_base(struct ev_log *from, uint64_t first, struct ev_log *to,
+		       struct ev_error *err)
+{
+	struct ev_buf b = {0};
+	struct snap sn;
+	uint64_t covered;
+	int dirfd = -1, r = 0;
+
+	dirfd = ev_openat(from->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
+	/* the same checks as a reader's: a base that would not be used is
+	 * not copied */
+	memset(&sn, 0, sizeof(sn));
+	sn.streams = 1;
+	sn.esz = S_ENT;
+	if (dirfd < 0 || read_file(dirfd, "base", &b) != 0 ||
+	    b.len < SNAP_HDR ||
+	    !snap_header_ok(&sn, from, b.p, b.len, first, first, &covered))
+		goto out;
+	close(dirfd);
+	dirfd = -1;
+	memcpy(b.p + 16, to->id, 16);
+	ev_put32(b.p + 60, ev_crc32c(0, b.p, 60));
+	if ((r = ev_log_mkdir(to, "state", err)) != 0)
+		goto out;
+	dirfd = ev_openat(to->dirfd, "state", O_RDONLY | O_DIRECTORY, 0);
+	if (dirfd < 0 || ev_file_replace(dirfd, "base", b.p, b.len) != 0)
+		r = ev_seterr_errno(err, EV_EIO, errno,
+				    "cannot write '%s/state/base'", to->path);
+out:
+	if (dirfd >= 0)
+		close(dirfd);
+	ev_buf_free(&b);
+	return r;
+}

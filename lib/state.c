@@ -306,12 +306,15 @@ int ev_state_catch_up(struct ev_state *st, uint64_t to, struct ev_error *err)
 	r = ev_reader_seek(rd, st->covered, err);
 	while (r == 0 && st->covered < to &&
 	       (r = ev_reader_next(rd, &rec, err)) == 1) {
+		if (rec.offset >= to)
+			break; /* past a gap */
 		r = ev_event_decode_head(rec.p, rec.n, &ev, err);
 		if (r != 0)
 			break;
 		if (ev_state_apply(st, &ev.id, &ev.stream, ev.version,
 				   rec.offset) != 0)
 			r = ev_seterr(err, EV_ERR, "out of memory");
+		st->replayed++;
 	}
 	ev_reader_free(rd);
 	if (r < 0)
@@ -422,6 +425,36 @@ int ev_state_load_lazy(struct ev_state **out, struct ev_log *log, int want_ids,
 	}
 	*out = st;
 	return 0;
+}
+
+int ev_state_load_upto(struct ev_state **out, struct ev_log *log, int want_ids,
+		       uint64_t to, struct ev_error *err)
+{
+	struct ev_state *st;
+	uint64_t first, end;
+	int r;
+
+	r = state_new(&st, log, want_ids, &first, &end, err);
+	if (r != 0)
+		return r;
+	if (to > end)
+		to = end;
+	if (to < first)
+		to = first;
+	if (!load_snaps(st, first, to, 1, 0))
+		st->covered = first;
+	r = ev_state_catch_up(st, to, err);
+	if (r != 0) {
+		ev_state_free(st);
+		return r;
+	}
+	*out = st;
+	return 0;
+}
+
+uint64_t ev_state_replayed(const struct ev_state *st)
+{
+	return st->replayed;
 }
 
 void ev_state_free(struct ev_state *st)

@@ -77,6 +77,7 @@ struct ev_state {
 	uint64_t window;       /* 0: no dedupe */
 	uint64_t covered;      /* reflects the events before this offset */
 	uint64_t snap_covered; /* ... and the snapshot this */
+	uint64_t replayed;     /* events read from the log into it */
 };
 
 static inline struct srec *s_find(struct ev_state *st, const char *name,

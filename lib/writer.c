@@ -31,6 +31,38 @@
 
 #include "writer_int.h"
 
+static void unlock_log(struct ev_writer *w)
+{
+	flock(w->lock_fd, LOCK_UN);
+}
+
+/*
+ * Is the directory this writer holds still the one its path names?  A
+ * rewrite in place swaps a new log in by rename, under the old log's
+ * lock (evlog(5) Writers): a writer that opened the old log must not
+ * go on appending to it once it has been put aside.
+ */
+static int swapped(struct ev_writer *w, struct ev_error *err)
+{
+	struct stat held, named;
+	const char *path = w->log->path;
+
+	if (fstat(w->log->dirfd, &held) != 0)
+		return 0;
+	if (stat(path, &named) == 0) {
+		if (named.st_dev == held.st_dev && named.st_ino == held.st_ino)
+			return 0;
+	} else if (errno != ENOENT && errno != ENOTDIR) {
+		return 0; /* cannot tell */
+	}
+	ev_seterr(err, EV_EAGAIN,
+		  "'%s' was replaced by another log while it was open for "
+		  "writing (a rewrite in place); nothing more was appended",
+		  path);
+	ev_sethint(err, "open '%s' again to append to the log there now", path);
+	return 1;
+}
+
 static int lock_log(struct ev_writer *w, struct ev_error *err)
 {
 	while (flock(w->lock_fd, LOCK_EX) != 0) {
@@ -39,12 +71,11 @@ static int lock_log(struct ev_writer *w, struct ev_error *err)
 					       "cannot lock '%s/lock'",
 					       w->log->path);
 	}
+	if (swapped(w, err)) {
+		unlock_log(w);
+		return err->code;
+	}
 	return 0;
-}
-
-static void unlock_log(struct ev_writer *w)
-{
-	flock(w->lock_fd, LOCK_UN);
 }
 
 static int roll(struct ev_writer *w, struct ev_error *err)
@@ -262,8 +293,8 @@ static void report(struct ev_writer *w, struct wbatch **bs, int n)
 	uint32_t i, k;
 	int j;
 
-	if (w->o.on_durable == NULL)
-		return;
+	if (w->o.on_durable == NULL || w->verbatim)
+		return; /* a verbatim writer makes no acks */
 	for (j = 0; j < n; j++) {
 		struct wbatch *b = bs[j];
 		for (i = 0; i < b->acked; i += k) {
@@ -278,6 +309,14 @@ static void report(struct ev_writer *w, struct wbatch **bs, int n)
 			w->o.on_durable(w->o.ctx, a, k);
 		}
 	}
+}
+
+/* A batch of a verbatim writer: its records as added. */
+static int as_added(struct wbatch *b)
+{
+	b->src = &b->raw;
+	b->kept = b->acked = b->count;
+	return 0;
 }
 
 /*
@@ -307,7 +346,7 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 	if (lock_log(w, err) != 0)
 		return err->code;
 	r = ev_writer_tail_sync(w, err);
-	if (r == 0)
+	if (r == 0 && !w->verbatim)
 		r = ev_writer_state_sync(w, err);
 	if (r == 0 && w->o.expect != EV_EXPECT_ANY &&
 	    ev_writer_save_touched(w, &touched_saved, &touched_n) != 0)
@@ -320,7 +359,9 @@ again:
 		nw = 0;
 		zstart(w, ws);
 		for (nres = 0; nres < n; nres++) {
-			r = ev_writer_resolve(w, bs[nres], &next, err);
+			r = w->verbatim ? as_added(bs[nres])
+					: ev_writer_resolve(w, bs[nres], &next,
+							    err);
 			if (w->st != NULL && ev_state_damaged(w->st) &&
 			    !w->state_whole) {
 				/* a snapshot page did not check out: what was
@@ -566,7 +607,7 @@ static int submit(struct ev_writer *w, struct ev_error *err)
 	int r;
 
 	w->cur = NULL;
-	if (b != NULL && b->count > 0)
+	if (b != NULL && b->count > 0 && !w->verbatim)
 		(void)ev_writer_prep_ri(w, b, &bad);
 	if (b == NULL || b->count == 0) {
 		if (b != NULL) {
@@ -676,6 +717,11 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 fail:
 	ev_writer_close(w, NULL);
 	return r;
+}
+
+void ev_writer_verbatim(struct ev_writer *w)
+{
+	w->verbatim = 1;
 }
 
 int ev_writer_add(struct ev_writer *w, const uint8_t *rec, size_t n,

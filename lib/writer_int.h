@@ -74,6 +74,7 @@ struct ev_writer {
 	int have_tail;
 	int open_checked; /* the head segment checked when this
 			   * writer opened the log */
+	int verbatim;	  /* ev_writer_verbatim() */
 	struct ev_codec *codec;
 
 	struct wbatch *cur;
