@@ -9,6 +9,8 @@
 load helper
 
 USAGE="Usage: evreplay [options] LOG
+       evreplay --rewrite [--upcast PATH] LOG --rewrite-to NEWLOG
+       evreplay --rewrite [--upcast PATH] --in-place LOG
 Try 'evreplay --help' for more information."
 
 usage_err() {

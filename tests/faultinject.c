@@ -4,9 +4,11 @@
  * The top Makefile builds tests/faultinject.so from it.
  *
  * Environment:
- *   EVFI_CALL    fdatasync, fsync, write, pwrite, pwritev or pipe2: the
- *                call to hit (pwrite covers pwrite64, pwritev covers
- *                pwritev64; pipe2 is how a handler's pipes are made)
+ *   EVFI_CALL    fdatasync, fsync, write, pwrite, pwritev, pipe2 or
+ *                rename: the call to hit (pwrite covers pwrite64, pwritev
+ *                covers pwritev64; pipe2 is how a handler's pipes are
+ *                made; rename covers renameat and renameat2, and its
+ *                EVFI_PATH is matched against the name renamed)
  *   EVFI_NTH     hit the Nth matching call, counting from 1 (default 1)
  *   EVFI_COUNT   hit this many matching calls from the Nth on (default 1;
  *                0 means every one)
@@ -63,7 +65,16 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum { C_NONE, C_FDATASYNC, C_FSYNC, C_WRITE, C_PWRITE, C_PWRITEV, C_PIPE2 };
+enum {
+	C_NONE,
+	C_FDATASYNC,
+	C_FSYNC,
+	C_WRITE,
+	C_PWRITE,
+	C_PWRITEV,
+	C_PIPE2,
+	C_RENAME
+};
 
 static int cfg_done, cfg_call, cfg_errno = EIO, cfg_short, cfg_kill;
 static long cfg_nth = 1, cfg_count = 1;
@@ -91,6 +102,8 @@ static void config(void)
 		cfg_call = C_PWRITEV;
 	else if (strcmp(s, "pipe2") == 0)
 		cfg_call = C_PIPE2;
+	else if (strcmp(s, "rename") == 0)
+		cfg_call = C_RENAME;
 	if ((s = getenv("EVFI_NTH")) != NULL)
 		cfg_nth = strtol(s, NULL, 10);
 	if ((s = getenv("EVFI_COUNT")) != NULL)
@@ -293,8 +306,9 @@ static void note(const char *call, int fd, long nth, const char *what)
 	}
 }
 
-/* 0: let the call through; 1: hit it (*nth set) */
-static int hit(int call, int fd, long *nth)
+/* 0: let the call through; 1: hit it (*nth set); path, when not NULL,
+ * is what EVFI_PATH is matched against instead of fd's */
+static int hit_at(int call, int fd, const char *name, long *nth)
 {
 	char path[4096];
 	long c;
@@ -304,7 +318,9 @@ static int hit(int call, int fd, long *nth)
 		return 0;
 	if (cfg_path != NULL) {
 		size_t pl = strlen(cfg_path), l;
-		if (fd_path(fd, path, sizeof(path)) != 0)
+		if (name != NULL)
+			snprintf(path, sizeof(path), "%s", name);
+		else if (fd_path(fd, path, sizeof(path)) != 0)
 			return 0;
 		l = strlen(path);
 		if (cfg_path[pl - 1] == '$') {
@@ -322,6 +338,11 @@ static int hit(int call, int fd, long *nth)
 	if (c < cfg_nth)
 		return 0;
 	return cfg_count == 0 || c < cfg_nth + cfg_count;
+}
+
+static int hit(int call, int fd, long *nth)
+{
+	return hit_at(call, fd, NULL, nth);
 }
 
 static const char *errname(void)
@@ -706,15 +727,102 @@ int open64(const char *file, int flags, ...)
 	return do_openat("openat64", AT_FDCWD, file, flags, mode);
 }
 
+/* rename: 0 let it through, 1 it failed (errno set); or no return */
+static int rename_hit(const char *call, int ofd, const char *old,
+		      int (*real)(void *), void *args)
+{
+	long nth;
+	int r;
+
+	if (!hit_at(C_RENAME, ofd, old, &nth))
+		return 0;
+	if (cfg_kill == 1)
+		die_now(call, ofd, nth, "before");
+	if (cfg_kill == 2) {
+		r = real(args);
+		die_now(call, ofd, nth, "after");
+		return r;
+	}
+	note(call, ofd, nth, errname());
+	errno = cfg_errno;
+	return 1;
+}
+
+struct rename_args {
+	int (*fn)(int, const char *, int, const char *, unsigned);
+	int ofd, nfd;
+	const char *old, *new;
+	unsigned flags;
+};
+
+static int rename_call(void *p)
+{
+	struct rename_args *a = p;
+
+	return a->fn(a->ofd, a->old, a->nfd, a->new, a->flags);
+}
+
+int renameat2(int ofd, const char *old, int nfd, const char *new,
+	      unsigned flags)
+{
+	static int (*real)(int, const char *, int, const char *, unsigned);
+	struct rename_args a;
+	char op[PATH_MAX], np[PATH_MAX];
+	int r;
+
+	if (real == NULL)
+		real = (int (*)(int, const char *, int, const char *,
+				unsigned))next_sym("renameat2");
+	a.fn = real;
+	a.ofd = ofd;
+	a.nfd = nfd;
+	a.old = old;
+	a.new = new;
+	a.flags = flags;
+	if (rename_hit("renameat2", ofd, old, rename_call, &a))
+		return -1;
+	/* an exchange is no rename the recording knows */
+	if (!recording() || (flags & 2) != 0 ||
+	    at_path(ofd, old, op, sizeof(op)) != 0 ||
+	    at_path(nfd, new, np, sizeof(np)) != 0 ||
+	    !(under_root(op) || under_root(np)))
+		return real(ofd, old, nfd, new, flags);
+	rec_lock();
+	r = real(ofd, old, nfd, new, flags);
+	if (r == 0)
+		rec_line("rename\t%s\t%s", op, np);
+	rec_unlock();
+	return r;
+}
+
+static int renameat_call(void *p)
+{
+	struct rename_args *a = p;
+	int (*fn)(int, const char *, int, const char *) =
+		(int (*)(int, const char *, int, const char *))(void *)a->fn;
+
+	return fn(a->ofd, a->old, a->nfd, a->new);
+}
+
 int renameat(int ofd, const char *old, int nfd, const char *new)
 {
 	static int (*real)(int, const char *, int, const char *);
+	struct rename_args a;
 	char op[PATH_MAX], np[PATH_MAX];
 	int r;
 
 	if (real == NULL)
 		real = (int (*)(int, const char *, int, const char *))next_sym(
 			"renameat");
+	a.fn = (int (*)(int, const char *, int, const char *,
+			unsigned))(void *)real;
+	a.ofd = ofd;
+	a.nfd = nfd;
+	a.old = old;
+	a.new = new;
+	a.flags = 0;
+	if (rename_hit("renameat", ofd, old, renameat_call, &a))
+		return -1;
 	if (!recording() || at_path(ofd, old, op, sizeof(op)) != 0 ||
 	    at_path(nfd, new, np, sizeof(np)) != 0 ||
 	    !(under_root(op) || under_root(np)))
