@@ -8,7 +8,7 @@
  *                rename: the call to hit (pwrite covers pwrite64, pwritev
  *                covers pwritev64; pipe2 is how a handler's pipes are
  *                made; rename covers renameat and renameat2, and its
- *                EVFI_PATH is matched against the name renamed)
+ *                EVFI_PATH is matched against the path renamed)
  *   EVFI_NTH     hit the Nth matching call, counting from 1 (default 1)
  *   EVFI_COUNT   hit this many matching calls from the Nth on (default 1;
  *                0 means every one)
@@ -731,10 +731,16 @@ int open64(const char *file, int flags, ...)
 static int rename_hit(const char *call, int ofd, const char *old,
 		      int (*real)(void *), void *args)
 {
+	char path[PATH_MAX];
 	long nth;
 	int r;
 
-	if (!hit_at(C_RENAME, ofd, old, &nth))
+	config();
+	if (cfg_call != C_RENAME)
+		return 0;
+	if (at_path(ofd, old, path, sizeof(path)) != 0)
+		snprintf(path, sizeof(path), "%s", old);
+	if (!hit_at(C_RENAME, ofd, path, &nth))
 		return 0;
 	if (cfg_kill == 1)
 		die_now(call, ofd, nth, "before");
