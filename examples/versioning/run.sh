@@ -113,17 +113,15 @@ grep -q '^0  *7  *LegacyOrder  *order-8 ' out ||
 	fail "step 5: the broken order is not dead-lettered"
 
 step "6. rewrite: a new log with every event at its current version"
-if evreplay --help | grep -q -- --rewrite; then
-	run "evreplay --rewrite --upcast upcasters/ orders.evlog \\
+run "evreplay --rewrite --upcast upcasters/ orders.evlog \\
     --rewrite-to orders-v3.evlog" || fail "step 6: the rewrite failed"
-	run "evtail $show orders-v3.evlog" || fail "step 6: evtail failed"
-	[ "$(grep -c ' OrderCreated v3 ' out)" -eq 6 ] ||
-		fail "step 6: the new log does not hold 6 events of version 3"
-	run "evreplay --check --upcast upcasters/ orders-v3.evlog" ||
-		fail "step 6: the check fails on the new log"
-	grep -q '^OrderCreated  *3  *0  *6  *0$' out ||
-		fail "step 6: the new log's events are not all current already"
-else
-	echo "(skipped: this evreplay has no --rewrite)"
-fi
+grep -q "^evreplay: wrote 6 events; offsets kept" out ||
+	fail "step 6: the rewrite did not keep the offsets of the 6 events"
+run "evtail $show orders-v3.evlog" || fail "step 6: evtail failed"
+[ "$(grep -c ' OrderCreated v3 ' out)" -eq 6 ] ||
+	fail "step 6: the new log does not hold 6 events of version 3"
+run "evreplay --check --upcast upcasters/ orders-v3.evlog" ||
+	fail "step 6: the check fails on the new log"
+grep -q '^OrderCreated  *3  *0  *6  *0$' out ||
+	fail "step 6: the new log's events are not all current already"
 echo "every order read at version 3"
