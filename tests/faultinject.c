@@ -820,8 +820,8 @@ int renameat(int ofd, const char *old, int nfd, const char *new)
 	if (real == NULL)
 		real = (int (*)(int, const char *, int, const char *))next_sym(
 			"renameat");
-	a.fn = (int (*)(int, const char *, int, const char *,
-			unsigned))(void *)real;
+	a.fn = (int (*)(int, const char *, int, const char *, unsigned))(
+		void *)real;
 	a.ofd = ofd;
 	a.nfd = nfd;
 	a.old = old;
