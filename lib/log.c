@@ -240,7 +240,9 @@ int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err)
 	size_t cnt = 0, cap = 0;
 	int fd, i;
 
-	fd = dup(dirfd);
+	/* a descriptor of its own: a dup() would share its position in the
+	 * directory with every other listing of the log, in any thread */
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);

@@ -216,7 +216,8 @@ int ev_rw_clear_leftovers(struct rw *r, struct ev_error *err)
 
 	snprintf(prefix, sizeof(prefix), ".%s.rewrite-", r->base);
 	for (pass = 0; pass < 2 && rc == 0; pass++) {
-		if ((fd = dup(r->pfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		fd = openat(r->pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || (d = fdopendir(fd)) == NULL) {
 			if (fd >= 0)
 				close(fd);
 			return ev_seterr_errno(err, EV_EIO, errno,

@@ -1,25 +1,29 @@
 /*
  * rewrite.c - ev_rewrite(): a whole log migrated into a new one, every
- * event upcast to its current version (evreplay(1) REWRITING; the files
- * it makes beside a log are in evlog(5) "Rewritten logs").
+ * event upcast to its current version (evreplay(1) REWRITING).  Where
+ * the new log is made, and how it gets its name, is placing.c's.
  *
  * The source is read once, in offset order, each record upcast by the
  * upcaster a scan uses (upcast.c), and what comes out is handed to a
- * verbatim writer (writer.c) on a log made in a temporary directory
- * beside the target: the records as they are, but for the versions and
- * stream links, which are worked out here against the stream state of
- * the new log, as the writer would, without its dedupe.  A stream is
- * numbered afresh only where an event of it was dropped, split or moved,
- * so a rewrite that drops and splits nothing keeps every offset,
- * version and link, and then the log id and the consumer groups too.
+ * verbatim writer (writer.c) on a log made beside the target: records
+ * as they are stored, not through JSON.  Until the first event that a
+ * step drops, splits, moves to another stream or gives another version,
+ * the new log's streams are the source's, and each record keeps its
+ * version and link, with only its head read; from there on, streams
+ * are numbered and linked here against the new log's state, as a writer
+ * would, without its dedupe.  A rewrite that drops and splits nothing
+ * keeps every offset, and then the log id and the consumer groups too.
  *
- * Then the new log is checked against the source (its events counted,
- * each stream's last version), synced whole, and given its name: by a
- * rename that does not replace, or, in place, by exchanging it with the
- * source under the source's lock, after the events appended meanwhile
- * are taken in.  Until that rename the source is only read; a marker
- * file beside it says how far a swap got, so that a rerun finishes it
- * or starts over.
+ * A thread reads the new log back as the writer makes it durable,
+ * building its state (which becomes its snapshot) and a digest of each
+ * event's offset, id, stream and version; the writing side keeps the
+ * same digest.  Once the last event is in, the two must agree, the
+ * count must be what was read less what was dropped plus what splits
+ * made, and each stream must end at its version in the source, changed
+ * only by what the rewrite dropped, split or moved.  Then everything is
+ * synced, and the new log takes its name, or, in place, its swap with
+ * the source is made under the source's lock, after the events appended
+ * meanwhile are taken in.  Until then the source is only read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -376,9 +380,11 @@ static int copy(struct rw *r, struct ev_error *err)
 	}
 	if (k < 0)
 		return k;
-	/* a gap at the end */
+	/* a gap at the end (in place, events may follow it) */
 	end = ev_reader_end_offset(r->rd);
 	for (; r->expect < end; r->expect++) {
+		if ((rc = diverge(r, err)) != 0)
+			return rc;
 		r->res->lost++;
 		if ((rc = map_line(r, r->expect, 0, err)) != 0)
 			return rc;
@@ -402,7 +408,8 @@ struct verifier {
 	uint64_t next;	     /* the offset the next one must have */
 	uint64_t digest;     /* of what they hold (digest()) */
 	pthread_mutex_t mu;
-	int done; /* the writer is closed: read to the end, and stop */
+	int done;   /* the writer is closed: read to the end, and stop */
+	int joined; /* the thread has ended */
 	int rc;
 	struct ev_error err;
 };
@@ -516,11 +523,14 @@ static int verifier_stop(struct rw *r, struct ev_error *err)
 
 	if (v == NULL)
 		return 0;
-	pthread_mutex_lock(&v->mu);
-	v->done = 1;
-	pthread_mutex_unlock(&v->mu);
-	pthread_join(v->th, NULL);
-	pthread_mutex_destroy(&v->mu);
+	if (!v->joined) {
+		pthread_mutex_lock(&v->mu);
+		v->done = 1;
+		pthread_mutex_unlock(&v->mu);
+		pthread_join(v->th, NULL);
+		pthread_mutex_destroy(&v->mu);
+		v->joined = 1;
+	}
 	rc = v->rc;
 	if (rc != 0 && err != NULL) {
 		*err = v->err;
