@@ -770,7 +770,7 @@ struct ev_upcast_failure {
 	uint64_t offset;
 	char type[256];	  /* the type the failing step is for */
 	uint64_t version; /* the version it upcasts from */
-	char step[320];	  /* FILE:LINE of the operation, or the Lua file */
+	char step[320];	  /* FILE:LINE of the operation or the Lua error */
 	char reason[512];
 };
 const struct ev_upcast_failure *

@@ -1774,6 +1774,25 @@ static void step_name(const struct step *st, const struct op *op, char *out,
 		snprintf(out, n, "%s:%u", st->file, op ? op->line : st->line);
 }
 
+/* A Lua error says where, as FILE:LINE: MESSAGE: the line goes into the
+ * step's name, so the file is named once.  The reason that is left. */
+static const char *lua_where(const struct step *st, const char *why, char *step,
+			     size_t n)
+{
+	size_t fl, dl;
+
+	if (st == NULL || !st->is_lua)
+		return why;
+	fl = strlen(st->file);
+	if (strncmp(why, st->file, fl) != 0 || why[fl] != ':')
+		return why;
+	dl = strspn(why + fl + 1, "0123456789");
+	if (dl == 0 || strncmp(why + fl + 1 + dl, ": ", 2) != 0)
+		return why;
+	snprintf(step, n, "%.*s", (int)(fl + 1 + dl), why);
+	return why + fl + 1 + dl + 2;
+}
+
 int ev_upcaster_damaged(const struct ev_upcaster *u)
 {
 	return u->damaged;
@@ -1847,7 +1866,9 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			f->version = u->f_version;
 		}
 		step_name(u->f_step, u->f_op, f->step, sizeof(f->step));
-		snprintf(f->reason, sizeof(f->reason), "%s", u->why);
+		snprintf(f->reason, sizeof(f->reason), "%s",
+			 lua_where(u->f_step, u->why, f->step,
+				   sizeof(f->step)));
 		if (cs != NULL) {
 			cs->failed++;
 			if (u->nkept < EV_UPCAST_FAILURES_KEPT)

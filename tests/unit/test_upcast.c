@@ -930,12 +930,14 @@ static void test_lua_wrong_returns(void **state)
 		   EV_T("{}"),
 		   FAILED "the event has both data and data_base64");
 	assert_lua("return function(e) error('bad event ' .. e.id) end\n",
-		   EV_T("{}"), FAILED "T.1.lua:1: bad event e1");
+		   EV_T("{}"),
+		   "FAIL: offset 7: T version 1: step T.1.lua:1: bad event e1");
 	assert_lua("return function(e) error({}) end\n", EV_T("{}"),
 		   FAILED "(error object is a table value)");
 	assert_lua("return function(e) return e.data.x.y end\n", EV_T("{}"),
-		   FAILED "T.1.lua:1: attempt to index a nil value (field "
-			  "'x')");
+		   "FAIL: offset 7: T version 1: step T.1.lua:1: "
+		   "attempt to index a nil value (field "
+		   "'x')");
 }
 
 static void test_lua_sandbox(void **state)
@@ -964,7 +966,8 @@ static void test_lua_sandbox(void **state)
 		snprintf(body, sizeof(body),
 			 "return function(e) %s return e end\n", escapes[i][0]);
 		snprintf(want, sizeof(want),
-			 FAILED "T.1.lua:1: attempt to call a nil value (%s)",
+			 "FAIL: offset 7: T version 1: step T.1.lua:1: "
+			 "attempt to call a nil value (%s)",
 			 escapes[i][1]);
 		if (strstr(escapes[i][0], "os.") == escapes[i][0] ||
 		    strstr(escapes[i][0], "io.") == escapes[i][0] ||
@@ -972,8 +975,9 @@ static void test_lua_sandbox(void **state)
 		    strstr(escapes[i][0], "package.") == escapes[i][0] ||
 		    strstr(escapes[i][0], "coroutine.") == escapes[i][0])
 			snprintf(want, sizeof(want),
-				 FAILED "T.1.lua:1: attempt to index a nil "
-					"value (%s)",
+				 "FAIL: offset 7: T version 1: step T.1.lua:1: "
+				 "attempt to index a nil "
+				 "value (%s)",
 				 escapes[i][1]);
 		assert_lua(body, EV_T("{}"), want);
 	}
