@@ -1489,10 +1489,7 @@ static int lua_body(struct ev_lua *l, void *vctx)
 			   "returned a %s value, not an event, a list of "
 			   "events or nil",
 			   luaL_typename(L, -1));
-	lua_pushliteral(L, "type");
-	c->list = lua_rawget(L, -2) == LUA_TNIL &&
-		  (ev_lua_is_array(l, -2) || lua_rawlen(L, -2) > 0);
-	lua_pop(L, 1);
+	c->list = ev_lua_is_list(l, -1);
 	if (!c->list) {
 		add_result(l, c, -1);
 		return 0;
