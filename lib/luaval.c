@@ -38,14 +38,6 @@
 #include "luaval_int.h"
 
 #define HOOK_EVERY 1000
-/* stack slots of the C function converting (see set_slots()): the
- * anchor of the tables made, and the metatables of arrays and of lazy
- * arrays and objects */
-#define SLOT_ANCHOR (l->slot)
-#define SLOT_ARRAY_MT (l->slot + 1)
-#define SLOT_LAZY_A (l->slot + 2)
-#define SLOT_LAZY_O (l->slot + 3)
-#define NSLOTS 4
 
 static const char null_sentinel = 0;
 static const char rec_key = 0; /* an event table's record, under &rec_key */
@@ -141,7 +133,6 @@ struct ev_lua {
 	int array_ref, anchor_ref, event_mt_ref, lazy_a_ref, lazy_o_ref;
 	/* the metatables, to tell kinds of table by address */
 	const void *mt_array, *mt_lazy_a, *mt_lazy_o, *mt_event;
-	int slot; /* SLOT_ANCHOR in the running C function */
 	const char *ekeys[NEVENT_KEYS]; /* event_keys as Lua holds them */
 	/* the current protected call */
 	int in_call;
@@ -224,23 +215,33 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	struct ev_lua *l = ud;
 	void *p;
 
-	if (ptr == NULL)
-		osize = 0;
 	if (nsize == 0) {
-		if (ptr != NULL && osize <= POOL_MAX)
+		if (ptr == NULL)
+			return NULL;
+		if (osize <= POOL_MAX)
 			pool_put(&l->pool, ptr, osize);
 		else
 			free(ptr);
 		l->mem -= osize;
 		return NULL;
 	}
+	if (ptr == NULL) {
+		/* a new block (osize says what for): most are small */
+		if (l->mem + nsize > l->mem_limit)
+			return NULL;
+		p = nsize <= POOL_MAX ? pool_get(&l->pool, nsize)
+				      : malloc(nsize);
+		if (p != NULL)
+			l->mem += nsize;
+		return p;
+	}
 	/* Lua counts on shrinking never failing */
 	if (nsize > osize && l->mem - osize + nsize > l->mem_limit)
 		return NULL;
-	if (ptr != NULL && osize <= POOL_MAX && nsize <= POOL_MAX &&
+	if (osize <= POOL_MAX && nsize <= POOL_MAX &&
 	    pool_class(osize) == pool_class(nsize)) {
 		p = ptr;
-	} else if (ptr != NULL && osize > POOL_MAX && nsize > POOL_MAX) {
+	} else if (osize > POOL_MAX && nsize > POOL_MAX) {
 		p = realloc(ptr, nsize);
 		if (p == NULL)
 			return NULL;
@@ -255,7 +256,7 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
 			 * until the state is closed, as slabs are not:
 			 * only when even a slab could not be had) */
 			p = ptr;
-		} else if (ptr != NULL) {
+		} else {
 			memcpy(p, ptr, osize < nsize ? osize : nsize);
 			if (osize <= POOL_MAX)
 				pool_put(&l->pool, ptr, osize);
@@ -346,22 +347,6 @@ static int is_lazy(int kind)
 	return kind == TK_LAZY_A || kind == TK_LAZY_O;
 }
 
-/* Push the anchor and the metatables on top, and make them the slots of
- * the running C function; returns the slot it had. */
-static int set_slots(struct ev_lua *l)
-{
-	lua_State *L = l->L;
-	int old = l->slot;
-
-	luaL_checkstack(L, NSLOTS + 8, "nested too deep");
-	lua_rawgeti(L, LUA_REGISTRYINDEX, l->anchor_ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, l->array_ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, l->lazy_a_ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, l->lazy_o_ref);
-	l->slot = lua_gettop(L) - NSLOTS + 1;
-	return old;
-}
-
 /* ------------------------------------------------------------ origins */
 
 static struct origin *org_slot(struct ev_lua *l, const void *t)
@@ -418,8 +403,11 @@ static void anchor(struct ev_lua *l, int idx)
 {
 	lua_State *L = l->L;
 
+	idx = lua_absindex(L, idx);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, l->anchor_ref);
 	lua_pushvalue(L, idx);
-	lua_rawseti(L, SLOT_ANCHOR, ++l->nanchored);
+	lua_rawseti(L, -2, ++l->nanchored);
+	lua_pop(L, 1);
 }
 
 /* The record at idx, whose bytes origins are about to point into. */
@@ -511,7 +499,8 @@ static void push_item(struct ev_lua *l, const uint8_t **pp, const uint8_t *end,
 			luaL_error(L, "malformed msgpack value");
 		r = lua_touserdata(L, rec);
 		lua_createtable(L, 0, 1);
-		lua_pushvalue(L, is_map_byte(c) ? SLOT_LAZY_O : SLOT_LAZY_A);
+		lua_rawgeti(L, LUA_REGISTRYINDEX,
+			    is_map_byte(c) ? l->lazy_o_ref : l->lazy_a_ref);
 		lua_setmetatable(L, -2);
 		lua_pushvalue(L, rec);
 		lua_pushinteger(L, (lua_Integer)((uint64_t)(start - r->bytes)
@@ -583,7 +572,7 @@ static void fill(struct ev_lua *l, int t, int rec, const uint8_t *p, size_t n)
 			push_item(l, &p, end, rec);
 			lua_rawseti(L, t, (lua_Integer)i + 1);
 		}
-		lua_pushvalue(L, SLOT_ARRAY_MT);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, l->array_ref);
 	} else {
 		for (i = 0; i < it.n; i++) {
 			if (p < end && (*p & 0xe0) == 0xa0 &&
@@ -634,7 +623,7 @@ static const uint8_t *lazy_bytes(struct ev_lua *l, int idx, size_t *n)
 	return r->bytes + (at >> 32);
 }
 
-/* Open the lazy table at idx (slots set): filled, its record gone. */
+/* Open the lazy table at idx: filled, its record gone. */
 static void lazy_open(struct ev_lua *l, int idx)
 {
 	lua_State *L = l->L;
@@ -652,17 +641,11 @@ static void lazy_open(struct ev_lua *l, int idx)
 	lua_pop(L, 1);
 }
 
-/* Open the table at idx if it is lazy, from a function called by Lua. */
+/* Open the table at idx if it is lazy. */
 static void open_lazy(struct ev_lua *l, int idx)
 {
-	int old;
-
-	if (lua_type(l->L, idx) != LUA_TTABLE || !is_lazy(table_kind(l, idx)))
-		return;
-	old = set_slots(l);
-	lazy_open(l, idx);
-	lua_pop(l->L, NSLOTS);
-	l->slot = old;
+	if (lua_type(l->L, idx) == LUA_TTABLE && is_lazy(table_kind(l, idx)))
+		lazy_open(l, idx);
 }
 
 /* ------------------------------------------------------------ events */
@@ -693,8 +676,7 @@ static struct lzrec *event_rec(lua_State *L, int idx)
 	return r;
 }
 
-/* Push field k of the record at index rec (slots set for data and
- * meta). */
+/* Push field k of the record at index rec. */
 static void push_field(struct ev_lua *l, int rec, int k)
 {
 	lua_State *L = l->L;
@@ -731,8 +713,7 @@ static void push_field(struct ev_lua *l, int rec, int k)
 	}
 }
 
-/* Put the fields of mask still pending into the event table at idx
- * (slots set if mask has data or meta). */
+/* Put the fields of mask still pending into the event table at idx. */
 static void event_fill(struct ev_lua *l, int idx, uint32_t mask)
 {
 	lua_State *L = l->L;
@@ -762,7 +743,7 @@ static int ev_index(lua_State *L)
 {
 	struct ev_lua *l = getl(L);
 	struct lzrec *r;
-	int k, old;
+	int k;
 
 	lua_settop(L, 2);
 	k = event_key(l, 2);
@@ -771,13 +752,7 @@ static int ev_index(lua_State *L)
 	r = lua_touserdata(L, 3);
 	if (!(r->pending & (1u << k)))
 		return 0;
-	if (k == EK_DATA || k == EK_META) {
-		old = set_slots(l);
-		push_field(l, 3, k);
-		l->slot = old;
-	} else {
-		push_field(l, 3, k);
-	}
+	push_field(l, 3, k);
 	r->pending &= ~(1u << k);
 	lua_pushvalue(L, 2);
 	lua_pushvalue(L, -2);
@@ -1143,10 +1118,22 @@ static int pcall_body(lua_State *L)
 {
 	struct pcall_ctx *c = lua_touserdata(L, 1);
 	struct ev_lua *l = c->l;
+	lua_Integer i;
 
-	lua_createtable(L, 16, 0);
-	lua_rawseti(L, LUA_REGISTRYINDEX, l->anchor_ref);
-	set_slots(l);
+	/* the last call's anchors go: cleared, or with a table grown large
+	 * a new one */
+	if (lua_rawgeti(L, LUA_REGISTRYINDEX, l->anchor_ref) != LUA_TTABLE ||
+	    l->nanchored > 1024) {
+		lua_createtable(L, 64, 0);
+		lua_rawseti(L, LUA_REGISTRYINDEX, l->anchor_ref);
+	} else {
+		for (i = 1; i <= l->nanchored; i++) {
+			lua_pushnil(L);
+			lua_rawseti(L, -2, i);
+		}
+	}
+	lua_pop(L, 1);
+	l->nanchored = 0;
 	c->rc = c->fn(l, c->ctx);
 	return 0;
 }
@@ -1162,7 +1149,6 @@ int ev_lua_protected(struct ev_lua *l, int (*fn)(struct ev_lua *l, void *ctx),
 	lua_settop(L, 0);
 	l->budget = l->insn_limit;
 	l->killed = 0;
-	l->nanchored = 0;
 	l->rec_anchored = NULL;
 	l->noe = l->nnk = l->nhslot = 0;
 	if (++l->gen == 0) {
@@ -1529,22 +1515,37 @@ static void assemble(struct ev_lua *l, struct ev_buf *out, size_t start,
 		     size_t count, size_t ob, size_t kb)
 {
 	struct ev_buf *a = &l->asmb;
-	size_t i;
+	size_t need = 5 + (out->len - start), i;
+	const struct nkey *k;
+	uint8_t *o;
 
+	sort_keys(l->nk + kb, l->nnk - kb);
+	for (i = ob; i < l->noe; i++)
+		if (l->oe[i].state == OE_MATCHED)
+			need += (size_t)(l->oe[i].v - l->oe[i].kp);
+	for (i = kb; i < l->nnk; i++)
+		need += 5 + l->nk[i].n;
 	a->len = 0;
-	put_hdr(l, a, 1, count);
+	reserve(l, a, need);
+	o = ev_mp_map_hdr(a->p, count);
 	for (i = ob; i < l->noe; i++) {
 		const struct oent *e = &l->oe[i];
 		if (e->state != OE_MATCHED)
 			continue;
-		put_bytes(l, a, e->kp, (size_t)(e->v - e->kp));
-		put_bytes(l, a, out->p + e->at, e->len);
+		memcpy(o, e->kp, (size_t)(e->v - e->kp));
+		o += e->v - e->kp;
+		memcpy(o, out->p + e->at, e->len);
+		o += e->len;
 	}
-	sort_keys(l->nk + kb, l->nnk - kb);
 	for (i = kb; i < l->nnk; i++) {
-		put_str(l, a, l->nk[i].p, l->nk[i].n);
-		put_bytes(l, a, out->p + l->nk[i].at, l->nk[i].len);
+		k = &l->nk[i];
+		o = ev_mp_str_hdr(o, k->n);
+		memcpy(o, k->p, k->n);
+		o += k->n;
+		memcpy(o, out->p + k->at, k->len);
+		o += k->len;
 	}
+	a->len = (size_t)(o - a->p);
 	out->len = start;
 	put_bytes(l, out, a->p, a->len);
 }
@@ -1863,43 +1864,42 @@ int ev_lua_is_array(struct ev_lua *l, int idx)
 
 /* ------------------------------------------------------------ events back */
 
-/* Push field name of the table at idx, without metamethods. */
-static int rawfield(lua_State *L, int idx, const char *name)
+/* Push field k of the event table at idx, without metamethods; nil
+ * when it is not among the keys present. */
+static int rawfield(lua_State *L, int idx, uint32_t present, int k)
 {
-	lua_pushstring(L, name);
+	if (!(present & (1u << k))) {
+		lua_pushnil(L);
+		return LUA_TNIL;
+	}
+	lua_pushstring(L, event_keys[k]);
 	return lua_rawget(L, idx);
 }
 
-/* The string field name of the event at idx, or NULL when absent. */
-static const char *opt_str(lua_State *L, int idx, const char *name, size_t *n)
+/* The string field k of the event at idx, or NULL when absent; from its
+ * record r while it is not in the table. */
+static const char *ev_str_field(lua_State *L, int idx, const struct lzrec *r,
+				uint32_t present, int k, size_t *n)
 {
 	const char *s;
 
-	if (rawfield(L, idx, name) == LUA_TNIL) {
+	if (r != NULL && (r->pending & (1u << k))) {
+		*n = r->len[k];
+		return (const char *)r->bytes + r->at[k];
+	}
+	if (rawfield(L, idx, present, k) == LUA_TNIL) {
 		lua_pop(L, 1);
 		*n = 0;
 		return NULL;
 	}
 	if (lua_type(L, -1) != LUA_TSTRING)
-		luaL_error(L, "the event's %s is a %s, not a string", name,
-			   luaL_typename(L, -1));
+		luaL_error(L, "the event's %s is a %s, not a string",
+			   event_keys[k], luaL_typename(L, -1));
 	s = lua_tolstring(L, -1, n);
 	lua_pop(L, 1); /* the table keeps it */
 	if (*n == 0)
-		luaL_error(L, "the event's %s is empty", name);
+		luaL_error(L, "the event's %s is empty", event_keys[k]);
 	return s;
-}
-
-/* Field k (a string) of the event at idx: from its record r while it
- * is not in the table. */
-static const char *ev_str_field(lua_State *L, int idx, const struct lzrec *r,
-				int k, size_t *n)
-{
-	if (r != NULL && (r->pending & (1u << k))) {
-		*n = r->len[k];
-		return (const char *)r->bytes + r->at[k];
-	}
-	return opt_str(L, idx, event_keys[k], n);
 }
 
 /* The bytes of data or meta of record r, what a table there was made
@@ -1925,7 +1925,7 @@ int ev_lua_is_list(struct ev_lua *l, int idx)
 	r = event_rec(L, idx);
 	if (r != NULL && (r->pending & (1u << EK_TYPE)))
 		return 0;
-	if (rawfield(L, idx, "type") != LUA_TNIL) {
+	if (rawfield(L, idx, ~0u, EK_TYPE) != LUA_TNIL) {
 		lua_pop(L, 1);
 		return 0;
 	}
@@ -1940,14 +1940,15 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 	const char *s;
 	size_t n, i;
 	lua_Integer v = 0;
-	uint32_t pend;
+	uint32_t pend, present = 0;
+	int slot;
 
 	idx = lua_absindex(L, idx);
 	ev_fields_init(f);
 	if (lua_type(L, idx) != LUA_TTABLE)
 		luaL_error(L, "returned a %s, not an event table",
 			   luaL_typename(L, idx));
-	luaL_checkstack(L, 6, "nested too deep");
+	luaL_checkstack(L, 8, "nested too deep");
 	if (is_lazy(table_kind(l, idx)))
 		lazy_open(l, idx);
 	r = event_rec(L, idx);
@@ -1958,15 +1959,20 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 		anchor_rec(l, -1);
 		lua_pop(L, 1);
 	}
+	/* the keys it has (data and meta kept as they go by) */
+	lua_pushnil(L);
+	lua_pushnil(L);
+	slot = lua_gettop(L) - 1;
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
-		lua_pop(L, 1);
-		if (lua_touserdata(L, -1) == (void *)&rec_key)
+		if (lua_touserdata(L, -2) == (void *)&rec_key) {
+			lua_pop(L, 1);
 			continue;
-		if (lua_type(L, -1) != LUA_TSTRING)
+		}
+		if (lua_type(L, -2) != LUA_TSTRING)
 			luaL_error(L, "the event has a key that is not a "
 				      "string");
-		s = lua_tolstring(L, -1, &n);
+		s = lua_tolstring(L, -2, &n);
 		for (i = 0; i < NEVENT_KEYS; i++)
 			if (l->ekeys[i] == s)
 				break;
@@ -1975,16 +1981,20 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 				   "the event has a field '%s' that no "
 				   "event has",
 				   s);
+		present |= 1u << i;
+		if (i == EK_DATA || i == EK_META)
+			lua_copy(L, -1, slot + (i == EK_META));
+		lua_pop(L, 1);
 	}
-	f->type = ev_str_field(L, idx, r, EK_TYPE, &f->type_n);
+	f->type = ev_str_field(L, idx, r, present, EK_TYPE, &f->type_n);
 	if (f->type == NULL)
 		luaL_error(L, "the event has no type");
-	f->stream = ev_str_field(L, idx, r, EK_STREAM, &f->stream_n);
-	f->key = ev_str_field(L, idx, r, EK_KEY, &f->key_n);
+	f->stream = ev_str_field(L, idx, r, present, EK_STREAM, &f->stream_n);
+	f->key = ev_str_field(L, idx, r, present, EK_KEY, &f->key_n);
 	if (pend & (1u << EK_VERSION)) {
 		f->version = r->version;
 	} else {
-		rawfield(L, idx, "version");
+		rawfield(L, idx, present, EK_VERSION);
 		if (!lua_isnil(L, -1)) {
 			if (!lua_isinteger(L, -1) ||
 			    (v = lua_tointeger(L, -1)) < 1)
@@ -1997,7 +2007,7 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 	if (pend & (1u << EK_TIME)) {
 		f->time = r->time;
 	} else {
-		rawfield(L, idx, "time");
+		rawfield(L, idx, present, EK_TIME);
 		if (lua_type(L, -1) != LUA_TSTRING)
 			luaL_error(L,
 				   "the event's time is %s, not an RFC 3339 "
@@ -2024,7 +2034,7 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 		f->data_n = r->len[EK_DATA_BASE64];
 		f->data_bin = 1;
 	} else {
-		rawfield(L, idx, "data_base64");
+		rawfield(L, idx, present, EK_DATA_BASE64);
 		if (!lua_isnil(L, -1)) {
 			if (lua_type(L, -1) != LUA_TSTRING)
 				luaL_error(L, "the event's data_base64 is not "
@@ -2048,7 +2058,7 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 		f->data = r->bytes + r->at[EK_DATA];
 		f->data_n = r->len[EK_DATA];
 	} else {
-		rawfield(L, idx, "data");
+		lua_pushvalue(L, slot);
 		if (!lua_isnil(L, -1)) {
 			if (f->data_bin)
 				luaL_error(L, "the event has both data and "
@@ -2066,7 +2076,7 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 		f->meta = r->bytes + r->at[EK_META];
 		f->meta_n = r->len[EK_META];
 	} else {
-		rawfield(L, idx, "meta");
+		lua_pushvalue(L, slot + 1);
 		if (!lua_isnil(L, -1)) {
 			ev_lua_to_msgpack(l, -1, &l->meta, EV_MAX_DEPTH - 1,
 					  "meta", rec_part(r, EK_META, &n), n);
@@ -2078,4 +2088,5 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 		}
 		lua_pop(L, 1);
 	}
+	lua_pop(L, 2);
 }

@@ -1407,9 +1407,36 @@ struct lua_call {
 	int list;
 };
 
-static const char *arena_str(struct lua_call *c, const char *s, size_t n)
+/* A string of the event as it went in stays where it is; any other is
+ * copied into the arena (Lua's are gone after the call). */
+static void keep_str(const char **s, size_t n, const struct ev_str *in)
 {
-	return s == NULL ? NULL : adup(c->u, s, n);
+	if (*s != NULL && in->p != NULL && n == in->n &&
+	    memcmp(*s, in->p, n) == 0)
+		*s = in->p;
+}
+
+static const char *arena_str(struct lua_call *c, const char *s, size_t n,
+			     const struct ev_str *in)
+{
+	return s == NULL || s == in->p ? s : adup(c->u, s, n);
+}
+
+static void check_strs(lua_State *L, const struct ev_fields *f)
+{
+	if (has_control(f->type, f->type_n) ||
+	    has_control(f->stream, f->stream_n) ||
+	    has_control(f->key, f->key_n))
+		luaL_error(L, "the event's %s has a control character",
+			   has_control(f->type, f->type_n)	 ? "type"
+			   : has_control(f->stream, f->stream_n) ? "stream"
+								 : "key");
+	if (ev_utf8_valid((const uint8_t *)f->type, f->type_n) != f->type_n ||
+	    (f->stream && ev_utf8_valid((const uint8_t *)f->stream,
+					f->stream_n) != f->stream_n) ||
+	    (f->key &&
+	     ev_utf8_valid((const uint8_t *)f->key, f->key_n) != f->key_n))
+		luaL_error(L, "the event's type, stream or key is not UTF-8");
 }
 
 static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
@@ -1421,18 +1448,12 @@ static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
 	struct ent *e;
 
 	ev_lua_to_fields(l, idx, &f);
-	if (has_control(f.type, f.type_n) ||
-	    has_control(f.stream, f.stream_n) || has_control(f.key, f.key_n))
-		luaL_error(L, "the event's %s has a control character",
-			   has_control(f.type, f.type_n)       ? "type"
-			   : has_control(f.stream, f.stream_n) ? "stream"
-							       : "key");
-	if (ev_utf8_valid((const uint8_t *)f.type, f.type_n) != f.type_n ||
-	    (f.stream && ev_utf8_valid((const uint8_t *)f.stream, f.stream_n) !=
-				 f.stream_n) ||
-	    (f.key &&
-	     ev_utf8_valid((const uint8_t *)f.key, f.key_n) != f.key_n))
-		luaL_error(L, "the event's type, stream or key is not UTF-8");
+	check_strs(L, &f);
+	/* what is as it came keeps its place (not copied, and the type's
+	 * chain is found by it) */
+	keep_str(&f.type, f.type_n, &c->ev.type);
+	keep_str(&f.stream, f.stream_n, &c->ev.stream);
+	keep_str(&f.key, f.key_n, &c->ev.key);
 	if (c->nres >= MAX_PARTS)
 		luaL_error(L, "returned more than %d events", MAX_PARTS);
 	if (c->nres == c->cap) {
@@ -1451,11 +1472,11 @@ static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
 	if (e == NULL)
 		luaL_error(L, "out of memory");
 	wev_root(w, e);
-	w->type.p = arena_str(c, f.type, f.type_n);
+	w->type.p = arena_str(c, f.type, f.type_n, &c->ev.type);
 	w->type.n = f.type_n;
-	w->stream.p = arena_str(c, f.stream, f.stream_n);
+	w->stream.p = arena_str(c, f.stream, f.stream_n, &c->ev.stream);
 	w->stream.n = f.stream_n;
-	w->key.p = arena_str(c, f.key, f.key_n);
+	w->key.p = arena_str(c, f.key, f.key_n, &c->ev.key);
 	w->key.n = f.key_n;
 	w->time = f.time;
 	w->version = f.version;
