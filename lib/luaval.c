@@ -1300,7 +1300,6 @@ void ev_lua_push_event(struct ev_lua *l, const struct ev_event *ev)
 	rec_put(r, &at, ev->data_is_binary ? EK_DATA_BASE64 : EK_DATA,
 		ev->data, ev->data_len);
 	rec_put(r, &at, EK_META, ev->meta, ev->meta_len);
-	anchor_rec(l, -1);
 	lua_rawsetp(L, -2, &rec_key);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, l->event_mt_ref);
 	lua_setmetatable(L, -2);
@@ -1723,6 +1722,78 @@ static void put_new_map(struct ev_lua *l, int idx, struct ev_buf *out,
 }
 
 /* A table the step made: keys 1..n make an array, others an object. */
+/* Append the value at idx if it is a scalar that can go without a
+ * failure; 0 when it is not. */
+static int put_simple(struct ev_lua *l, int idx, struct ev_buf *out)
+{
+	lua_State *L = l->L;
+	const char *s;
+	lua_Number d;
+	size_t n;
+
+	switch (lua_type(L, idx)) {
+	case LUA_TBOOLEAN:
+		reserve(l, out, 1);
+		out->p[out->len++] = lua_toboolean(L, idx) ? 0xc3 : 0xc2;
+		return 1;
+	case LUA_TNUMBER:
+		reserve(l, out, 9);
+		if (lua_isinteger(L, idx)) {
+			out->len = (size_t)(ev_mp_int(out->p + out->len,
+						      lua_tointeger(L, idx)) -
+					    out->p);
+			return 1;
+		}
+		d = lua_tonumber(L, idx);
+		if (!isfinite(d))
+			return 0;
+		out->len =
+			(size_t)(ev_mp_double(out->p + out->len, d) - out->p);
+		return 1;
+	case LUA_TSTRING:
+		s = lua_tolstring(L, idx, &n);
+		if (ev_utf8_valid((const uint8_t *)s, n) != n)
+			return 0;
+		put_str(l, out, s, n);
+		return 1;
+	case LUA_TLIGHTUSERDATA:
+		if (lua_touserdata(L, idx) != (void *)&null_sentinel)
+			return 0;
+		reserve(l, out, 1);
+		out->p[out->len++] = 0xc0;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A table the step made of string keys and scalars, in one pass; 0 (and
+ * nothing written) when it is not one. */
+static int put_flat_map(struct ev_lua *l, int idx, struct ev_buf *out)
+{
+	lua_State *L = l->L;
+	size_t start = out->len, kb = l->nnk, count = 0, at, n;
+	const char *s;
+
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		at = out->len;
+		if (lua_type(L, -2) != LUA_TSTRING || !put_simple(l, -1, out)) {
+			lua_pop(L, 2);
+			out->len = start;
+			l->nnk = kb;
+			return 0;
+		}
+		s = lua_tolstring(L, -2, &n);
+		push_nkey(l, s, n, at, out->len - at);
+		lua_pop(L, 1);
+		count++;
+	}
+	assemble(l, out, start, count, l->noe, kb);
+	l->nnk = kb;
+	return 1;
+}
+
 static void put_new_table(struct ev_lua *l, int idx, struct ev_buf *out,
 			  int depth, const char *what)
 {
@@ -1730,6 +1801,8 @@ static void put_new_table(struct ev_lua *l, int idx, struct ev_buf *out,
 	lua_Integer count = 0, k, max = 0;
 	int ints = 1, strs = 1;
 
+	if (put_flat_map(l, idx, out))
+		return;
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		lua_pop(L, 1);
@@ -1953,12 +2026,6 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 		lazy_open(l, idx);
 	r = event_rec(L, idx);
 	pend = r != NULL ? r->pending : 0;
-	if (r != NULL) {
-		/* its bytes are what f points to */
-		lua_rawgetp(L, idx, &rec_key);
-		anchor_rec(l, -1);
-		lua_pop(L, 1);
-	}
 	/* the keys it has (data and meta kept as they go by) */
 	lua_pushnil(L);
 	lua_pushnil(L);

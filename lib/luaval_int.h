@@ -75,9 +75,9 @@ void ev_lua_to_msgpack(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 /*
  * The event table at idx into f: type, stream, key, version, time, data
  * (or data_base64) and meta from the table; id, schema, offset and prev
- * are the caller's to set.  Strings point into the table and the data
- * and meta bytes into l: valid until the next call of this, or the end
- * of the protected call.
+ * are the caller's to set.  Strings, data and meta point into the table
+ * (its record) or into l: valid while the table is on the stack, until
+ * the next call of this.
  */
 void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f);
 
