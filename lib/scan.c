@@ -73,6 +73,8 @@ struct pbatch {
 	size_t n, cap, i, nwork; /* the thread upcasts it[0 .. nwork) */
 	int last;		 /* nothing is read after it */
 	int stopped;		 /* at a failure: it[nwork - 1] */
+	int worked;		 /* by the thread (or dropped) */
+	int dropped;		 /* queued behind one that stopped */
 	struct ev_error end_err, why;
 };
 
@@ -84,9 +86,12 @@ struct pipe {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct ev_upcaster *up;
-	struct pbatch b[2];
-	struct pbatch *job; /* the thread's, until it is done */
-	struct pbatch *cur, *inflight;
+	struct pbatch b[3];
+	struct pbatch *job;    /* the thread's, until it is done */
+	struct pbatch *queued; /* the thread's next, unless job stops */
+	struct pbatch *cur;    /* the scan's */
+	struct pbatch *sub[2]; /* given to the thread, oldest first */
+	int nsub;
 	int quit;
 };
 
@@ -498,19 +503,62 @@ static void *pipe_main(void *arg)
 		pthread_mutex_unlock(&pp->mu);
 		batch_work(pp->up, b);
 		pthread_mutex_lock(&pp->mu);
-		pp->job = NULL;
+		b->worked = 1;
+		if (b->stopped && pp->queued != NULL) {
+			/* no batch follows a failure: the scan upcasts it */
+			pp->queued->nwork = 0;
+			pp->queued->dropped = 1;
+			pp->queued->worked = 1;
+			pp->queued = NULL;
+		}
+		/* the next at once: the thread need not wait for the scan */
+		pp->job = pp->queued;
+		pp->queued = NULL;
 		pthread_cond_broadcast(&pp->cv);
 	}
 	pthread_mutex_unlock(&pp->mu);
 	return NULL;
 }
 
+/* Give b to the thread, after what it has. */
 static void pipe_submit(struct pipe *pp, struct pbatch *b)
 {
+	b->worked = b->dropped = 0;
 	pthread_mutex_lock(&pp->mu);
-	pp->job = b;
+	if (pp->job == NULL)
+		pp->job = b;
+	else
+		pp->queued = b;
 	pthread_cond_broadcast(&pp->cv);
 	pthread_mutex_unlock(&pp->mu);
+	pp->sub[pp->nsub++] = b;
+}
+
+/* The oldest batch given to the thread, once it is done with it. */
+static struct pbatch *pipe_take(struct pipe *pp)
+{
+	struct pbatch *b = pp->sub[0];
+
+	pthread_mutex_lock(&pp->mu);
+	while (!b->worked)
+		pthread_cond_wait(&pp->cv, &pp->mu);
+	pthread_mutex_unlock(&pp->mu);
+	pp->sub[0] = pp->sub[1];
+	pp->nsub--;
+	return b;
+}
+
+/* A batch that is neither the scan's nor the thread's. */
+static struct pbatch *pipe_spare(struct pipe *pp)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (&pp->b[i] != pp->cur &&
+		    (pp->nsub < 1 || &pp->b[i] != pp->sub[0]) &&
+		    (pp->nsub < 2 || &pp->b[i] != pp->sub[1]))
+			return &pp->b[i];
+	return NULL;
 }
 
 /* Until the thread is done with its batch: the upcaster is ours then. */
@@ -535,6 +583,7 @@ static void pipe_free(struct pipe *pp)
 	pthread_mutex_destroy(&pp->mu);
 	batch_free(&pp->b[0]);
 	batch_free(&pp->b[1]);
+	batch_free(&pp->b[2]);
 	free(pp);
 }
 
@@ -618,7 +667,7 @@ static int pipe_next(struct ev_scan *s, struct ev_rec *rec,
 		     struct ev_error *err)
 {
 	struct pipe *pp = s->pipe;
-	struct pbatch *b, *other;
+	struct pbatch *b;
 	struct pitem *it;
 
 	for (;;) {
@@ -644,23 +693,23 @@ static int pipe_next(struct ev_scan *s, struct ev_rec *rec,
 			pp->cur = NULL;
 			return ev_reader_next(s->rd, rec, err);
 		}
-		if (pp->inflight == NULL) {
-			b = b == &pp->b[0] ? &pp->b[1] : &pp->b[0];
+		/* the next batch is the oldest given to the thread; one more
+		 * goes behind it, for the thread to take on without waiting
+		 * for the scan, unless the scan is to upcast what comes */
+		if (pp->nsub == 0) {
+			b = pipe_spare(pp);
 			if (batch_fill(s, b) != 0)
 				return ev_seterr(err, EV_ERR, "out of memory");
 			pipe_submit(pp, b);
-			pp->inflight = b;
 		}
-		pipe_idle(pp);
-		pp->cur = b = pp->inflight;
-		pp->inflight = NULL;
-		if (!b->last && !b->stopped) {
-			other = b == &pp->b[0] ? &pp->b[1] : &pp->b[0];
-			if (batch_fill(s, other) != 0)
+		if (pp->nsub == 1 && !pp->sub[0]->last &&
+		    !pp->sub[0]->dropped) {
+			b = pipe_spare(pp);
+			if (batch_fill(s, b) != 0)
 				return ev_seterr(err, EV_ERR, "out of memory");
-			pipe_submit(pp, other);
-			pp->inflight = other;
+			pipe_submit(pp, b);
 		}
+		pp->cur = pipe_take(pp);
 	}
 }
 
