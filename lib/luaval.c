@@ -698,8 +698,8 @@ static void push_field(struct ev_lua *l, int rec, int k)
 		break;
 	case EK_DATA_BASE64:
 		l->tmp.len = 0;
-		if (ev_base64_encode(&l->tmp, r->bytes + r->at[k],
-				     r->len[k]) != 0)
+		if (ev_base64_encode(&l->tmp, r->bytes + r->at[k], r->len[k]) !=
+		    0)
 			luaL_error(L, "out of memory");
 		lua_pushlstring(L, (const char *)l->tmp.p, l->tmp.len);
 		break;
@@ -914,7 +914,8 @@ static int sb_setmetatable(lua_State *L)
 	int t = lua_type(L, 2);
 
 	luaL_checktype(L, 1, LUA_TTABLE);
-	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2,
+			 "nil or table");
 	open_lazy(getl(L), 1);
 	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
 		return luaL_error(L, "cannot change a protected metatable");
@@ -1264,8 +1265,7 @@ void ev_lua_push_value(struct ev_lua *l, const uint8_t *p, size_t n)
 	lua_remove(L, -2);
 }
 
-static void rec_put(struct lzrec *r, size_t *at, int k, const void *p,
-		    size_t n)
+static void rec_put(struct lzrec *r, size_t *at, int k, const void *p, size_t n)
 {
 	if (p == NULL)
 		return;
@@ -1297,8 +1297,8 @@ void ev_lua_push_event(struct ev_lua *l, const struct ev_event *ev)
 	rec_put(r, &at, EK_TYPE, ev->type.p, ev->type.n);
 	rec_put(r, &at, EK_STREAM, ev->stream.p, ev->stream.n);
 	rec_put(r, &at, EK_KEY, ev->key.p, ev->key.n);
-	rec_put(r, &at, ev->data_is_binary ? EK_DATA_BASE64 : EK_DATA,
-		ev->data, ev->data_len);
+	rec_put(r, &at, ev->data_is_binary ? EK_DATA_BASE64 : EK_DATA, ev->data,
+		ev->data_len);
 	rec_put(r, &at, EK_META, ev->meta, ev->meta_len);
 	lua_rawsetp(L, -2, &rec_key);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, l->event_mt_ref);
@@ -1636,8 +1636,8 @@ static int put_map(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 			;
 		hmask = n - 1;
 		while (l->nhslot + n > l->hslot_cap)
-			grow(l, (void **)&l->hslot, &l->hslot_cap,
-			     l->hslot_cap, sizeof(*l->hslot));
+			grow(l, (void **)&l->hslot, &l->hslot_cap, l->hslot_cap,
+			     sizeof(*l->hslot));
 		memset(l->hslot + hb, 0, n * sizeof(*l->hslot));
 		l->nhslot += n;
 		for (i = ob; i < l->noe; i++) {
@@ -1650,8 +1650,8 @@ static int put_map(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 					break;
 				}
 				if (l->oe[ob + *x - 1].kn == e->kn &&
-				    memcmp(l->oe[ob + *x - 1].k, e->k,
-					   e->kn) == 0) {
+				    memcmp(l->oe[ob + *x - 1].k, e->k, e->kn) ==
+					    0) {
 					l->oe[ob + *x - 1].state =
 						OE_SUPERSEDED;
 					live--;
