@@ -125,6 +125,15 @@ struct pool {
 	char *cur, *end; /* what is left of the newest slab */
 };
 
+/* a key kept: its text as Lua holds it, and its place in the registry */
+#define KEY_SLOTS 256
+#define KEY_MAX 40 /* Lua's short strings */
+struct kslot {
+	const char *p;
+	size_t n;
+	int ref;
+};
+
 struct ev_lua {
 	lua_State *L;
 	size_t mem, mem_limit;
@@ -149,6 +158,7 @@ struct ev_lua {
 	uint32_t *hslot;
 	size_t nhslot, hslot_cap;
 	struct ev_buf data, meta, tmp, asmb;
+	struct kslot kcache[KEY_SLOTS];
 	struct pool pool;
 };
 
@@ -467,6 +477,36 @@ static int is_array_byte(uint8_t c)
 	return (c & 0xf0) == 0x90 || c == 0xdc || c == 0xdd;
 }
 
+/* Push the key s (n bytes).  The keys of objects come again and again:
+ * the short ones are kept in the registry, found here by their bytes,
+ * which is cheaper than Lua's interning them anew. */
+static void push_key(struct ev_lua *l, const char *s, size_t n)
+{
+	lua_State *L = l->L;
+	struct kslot *k;
+	size_t h;
+
+	if (n == 0 || n > KEY_MAX) {
+		lua_pushlstring(L, s, n);
+		return;
+	}
+	h = (n * 0x9E37u ^ (uint8_t)s[0] * 0x3B1u ^ (uint8_t)s[n - 1] * 0x1F3u ^
+	     (uint8_t)s[n / 2] * 0x71u) &
+	    (KEY_SLOTS - 1);
+	k = &l->kcache[h];
+	if (k->n == n && memcmp(k->p, s, n) == 0) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, k->ref);
+		return;
+	}
+	k->p = lua_pushlstring(L, s, n);
+	k->n = n;
+	lua_pushvalue(L, -1);
+	if (k->ref == 0)
+		k->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	else
+		lua_rawseti(L, LUA_REGISTRYINDEX, k->ref);
+}
+
 /* Push the value at *pp (in the bytes of the record at index rec): a
  * scalar as itself, an array or object as a lazy table. */
 static void push_item(struct ev_lua *l, const uint8_t **pp, const uint8_t *end,
@@ -588,7 +628,7 @@ static void fill(struct ev_lua *l, int t, int rec, const uint8_t *p, size_t n)
 				ks[i].p = (const char *)key.p;
 				ks[i].n = key.n;
 			}
-			lua_pushlstring(L, (const char *)key.p, key.n);
+			push_key(l, (const char *)key.p, key.n);
 			push_item(l, &p, end, rec);
 			lua_rawset(L, t);
 		}
