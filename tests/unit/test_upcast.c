@@ -837,6 +837,13 @@ static void test_lua_steps(void **state)
 		   "for i, v in ipairs(e.data) do out[i] = {type = 'P', "
 		   "time = e.time, data = v} end return out end\n",
 		   EV_T("[\"a\",{\"b\":1}]"), "\"a\"\n{\"b\":1}\n");
+	/* parts of data never opened, split out: as they were */
+	assert_lua("return function(e) local out = {} "
+		   "for i, p in ipairs(e.data.parts) do out[i] = {type = 'P', "
+		   "time = e.time, data = p} end return out end\n",
+		   EV_T("{\"parts\":[{\"a\":1,\"a\":2},{\"b\":[1]}],"
+			"\"n\":null}"),
+		   "{\"a\":1,\"a\":2}\n{\"b\":[1]}\n");
 	/* time and the envelope */
 	assert_lua("return function(e) e.time = '2025-02-03T04:05:06.5+01:00' "
 		   "e.stream = 's' e.key = 'k' e.version = 9 e.meta = {m = 1} "
