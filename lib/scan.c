@@ -59,8 +59,9 @@ struct pitem {
 	size_t at;
 	int r;	  /* the reader's: 1 a record, 0 the end, <0 an error */
 	int done; /* upcast by the thread: the rest holds */
-	int up;	  /* ev_upcaster_wants() */
-	int ur;	  /* ev_upcaster_apply() */
+	int up;	  /* ev_upcaster_wants(), found when the batch is filled */
+	struct ev_upcast_hint hint;
+	int ur; /* ev_upcaster_apply() */
 	int damaged;
 	size_t part0; /* its records: ends[part0 .. part0 + ur) */
 };
@@ -451,9 +452,9 @@ static void batch_work(struct ev_upcaster *u, struct pbatch *b)
 		size_t qn;
 
 		it->done = 1;
-		if (it->r != 1 ||
-		    !(it->up = ev_upcaster_wants(u, p, it->rec.n)))
+		if (it->r != 1 || !it->up)
 			continue;
+		ev_upcaster_hint(u, &it->hint);
 		it->ur = ev_upcaster_apply(u, p, it->rec.n, it->rec.offset,
 					   &changed, &b->why);
 		it->damaged = ev_upcaster_damaged(u);
@@ -523,12 +524,20 @@ static void *pipe_main(void *arg)
 /* Give b to the thread, after what it has. */
 static void pipe_submit(struct pipe *pp, struct pbatch *b)
 {
+	struct pbatch *prev = pp->nsub > 0 ? pp->sub[pp->nsub - 1] : NULL;
+
 	b->worked = b->dropped = 0;
 	pthread_mutex_lock(&pp->mu);
-	if (pp->job == NULL)
+	if (prev != NULL && prev->worked && prev->stopped) {
+		/* no batch follows a failure: the scan upcasts it */
+		b->nwork = 0;
+		b->dropped = 1;
+		b->worked = 1;
+	} else if (pp->job == NULL) {
 		pp->job = b;
-	else
+	} else {
 		pp->queued = b;
+	}
 	pthread_cond_broadcast(&pp->cv);
 	pthread_mutex_unlock(&pp->mu);
 	pp->sub[pp->nsub++] = b;
@@ -610,6 +619,22 @@ fail_mu:
 	return NULL;
 }
 
+/* Which records of b want upcasting: found here, where the thread
+ * would wait for it (the chains are only read). */
+static void peek_batch(struct ev_scan *s, struct pbatch *b)
+{
+	struct pitem *it;
+	size_t k;
+
+	b->nwork = b->n;
+	for (k = 0; k < b->n; k++) {
+		it = &b->it[k];
+		if (it->r == 1)
+			it->up = ev_upcaster_peek(s->up, b->raw.p + it->at,
+						  it->rec.n, &it->hint);
+	}
+}
+
 /* Read the next records into b (on this thread: the reader is ours). */
 static int batch_fill(struct ev_scan *s, struct pbatch *b)
 {
@@ -642,11 +667,13 @@ static int batch_fill(struct ev_scan *s, struct pbatch *b)
 		}
 		if (s->to.kind == EV_POS_OFFSET && rec.offset > s->to.offset) {
 			b->last = 1; /* the scan ends at it */
-			b->nwork = b->n - 1;
+			b->n--;
+			peek_batch(s, b);
+			b->n++;
 			return 0;
 		}
 	}
-	b->nwork = b->n;
+	peek_batch(s, b);
 	return 0;
 }
 

@@ -297,20 +297,38 @@ static uint64_t peek_schema(const uint8_t *rec, size_t n)
 	return 1;
 }
 
-int ev_upcaster_wants(struct ev_upcaster *u, const uint8_t *rec, size_t n)
+int ev_upcaster_peek(const struct ev_upcaster *u, const uint8_t *rec, size_t n,
+		     struct ev_upcast_hint *h)
 {
 	struct ev_str type;
 	const struct chain *c;
 
+	h->chain = NULL;
+	h->type = NULL;
 	if (u->counting)
 		return 1;
 	if (ev_event_peek_type(rec, n, &type) != 0)
 		return 1; /* the decode says what is wrong */
 	c = find_chain(u, type.p, type.n);
-	/* the apply that follows need not look it up again */
-	u->hint = c;
-	u->hint_type = type.p;
+	h->chain = c;
+	h->type = type.p;
 	return c != NULL && peek_schema(rec, n) <= c->max;
+}
+
+void ev_upcaster_hint(struct ev_upcaster *u, const struct ev_upcast_hint *h)
+{
+	/* the apply that follows need not look the chain up again */
+	u->hint = h->chain;
+	u->hint_type = h->type;
+}
+
+int ev_upcaster_wants(struct ev_upcaster *u, const uint8_t *rec, size_t n)
+{
+	struct ev_upcast_hint h;
+	int r = ev_upcaster_peek(u, rec, n, &h);
+
+	ev_upcaster_hint(u, &h);
+	return r;
 }
 
 /* U+0000-001F and U+007F-009F: not in identifiers (evlog(5)). */
