@@ -1117,8 +1117,11 @@ int ev_lua_new(struct ev_lua **out, size_t mem_limit, uint64_t insn_limit,
 				 "cannot set up Lua: out of memory");
 	}
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
-	/* an event's tables die young */
-	lua_gc(L, LUA_GCGEN, 0, 0);
+	/* an event's tables die young, and little lives: few cycles, run
+	 * once the heap is ten times what lived after the last (fewer
+	 * instructions than generational collection; at the memory limit
+	 * Lua collects at once, before it fails) */
+	lua_gc(L, LUA_GCINC, 1000, 400, 0);
 	*out = l;
 	return 0;
 }

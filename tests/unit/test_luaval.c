@@ -550,6 +550,12 @@ static void test_limits(void **state)
 		       "return function(v) local t = {} for i = 1, 64 do "
 		       "t[i] = string.rep('x', 1 << 20) .. i end end\n",
 		       "FAIL: out of memory: Lua may use 4 MiB in all");
+	/* garbage is collected before the limit is reached */
+	assert_through(l, "null",
+		       "return function(v) for i = 1, 32 do "
+		       "local s = string.rep('x', 1 << 20) .. i end "
+		       "return 1 end\n",
+		       "1");
 	/* a caught memory error is the script's to handle */
 	assert_through(l, "null",
 		       "return function(v) local ok = pcall(string.rep, 'x', "
