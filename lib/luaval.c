@@ -2033,14 +2033,15 @@ int ev_lua_is_list(struct ev_lua *l, int idx)
 	int kind;
 
 	idx = lua_absindex(L, idx);
+	/* an event table as it came (the usual answer) */
+	r = event_rec(L, idx);
+	if (r != NULL && (r->pending & (1u << EK_TYPE)))
+		return 0;
 	kind = table_kind(l, idx);
 	if (is_lazy(kind)) {
 		lazy_open(l, idx);
 		kind = table_kind(l, idx);
 	}
-	r = event_rec(L, idx);
-	if (r != NULL && (r->pending & (1u << EK_TYPE)))
-		return 0;
 	if (rawfield(L, idx, ~0u, EK_TYPE) != LUA_TNIL) {
 		lua_pop(L, 1);
 		return 0;
@@ -2065,9 +2066,9 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 		luaL_error(L, "returned a %s, not an event table",
 			   luaL_typename(L, idx));
 	luaL_checkstack(L, 8, "nested too deep");
-	if (is_lazy(table_kind(l, idx)))
-		lazy_open(l, idx);
 	r = event_rec(L, idx);
+	if (r == NULL && is_lazy(table_kind(l, idx)))
+		lazy_open(l, idx);
 	pend = r != NULL ? r->pending : 0;
 	/* the keys it has (data and meta kept as they go by) */
 	lua_pushnil(L);
