@@ -1774,23 +1774,31 @@ static void step_name(const struct step *st, const struct op *op, char *out,
 		snprintf(out, n, "%s:%u", st->file, op ? op->line : st->line);
 }
 
-/* A Lua error says where, as FILE:LINE: MESSAGE: the line goes into the
- * step's name, so the file is named once.  The reason that is left. */
-static const char *lua_where(const struct step *st, const char *why, char *step,
-			     size_t n)
+/* A Lua error says where, as FILE:LINE: MESSAGE, with a long FILE cut
+ * to "..." and its end: the line goes into the step's name, so the file
+ * is named once and whole.  The reason that is left. */
+static const char *lua_where(const struct step *st, const char *why,
+			     char *step, size_t n)
 {
-	size_t fl, dl;
+	size_t fl, pl, dl;
+	const char *c;
 
 	if (st == NULL || !st->is_lua)
 		return why;
 	fl = strlen(st->file);
-	if (strncmp(why, st->file, fl) != 0 || why[fl] != ':')
-		return why;
-	dl = strspn(why + fl + 1, "0123456789");
-	if (dl == 0 || strncmp(why + fl + 1 + dl, ": ", 2) != 0)
-		return why;
-	snprintf(step, n, "%.*s", (int)(fl + 1 + dl), why);
-	return why + fl + 1 + dl + 2;
+	for (c = strchr(why, ':'); c != NULL; c = strchr(c + 1, ':')) {
+		pl = (size_t)(c - why);
+		dl = strspn(c + 1, "0123456789");
+		if (dl == 0 || strncmp(c + 1 + dl, ": ", 2) != 0)
+			continue;
+		if ((pl == fl && memcmp(why, st->file, fl) == 0) ||
+		    (pl > 3 && pl - 3 <= fl && memcmp(why, "...", 3) == 0 &&
+		     memcmp(why + 3, st->file + fl - (pl - 3), pl - 3) == 0)) {
+			snprintf(step, n, "%s:%.*s", st->file, (int)dl, c + 1);
+			return c + 1 + dl + 2;
+		}
+	}
+	return why;
 }
 
 int ev_upcaster_damaged(const struct ev_upcaster *u)

@@ -844,6 +844,39 @@ static void test_lua_steps(void **state)
 		   EV_T("1"), "1\n");
 }
 
+/* A Lua error in a file whose path Lua cuts to "...END" still names the
+ * whole file once, with the line */
+static void test_lua_error_long_path(void **state)
+{
+	const char *sub = "a-directory-with-a-long-name-so-that-lua-cuts-"
+			  "the-path-it-reports";
+	char want[400];
+	struct ev_upcaster *u;
+	struct ev_error err;
+	struct fx x;
+	char *got;
+
+	(void)state;
+	fx_new(&x);
+	snprintf(x.path, sizeof(x.path), "%s/%s", x.dir, sub);
+	assert_int_equal(mkdir(x.path, 0755), 0);
+	put(&x,
+	    "a-directory-with-a-long-name-so-that-lua-cuts-the-path-it-"
+	    "reports/T.1.lua",
+	    "return function(e)\n  error('bad event ' .. e.id)\nend\n");
+	if (ev_upcaster_load(&u, x.path, &err) != 0)
+		fail_msg("load: %s", err.msg);
+	got = datas(u, EV_T("{}"));
+	/* (the test's directory cut from the front, as elsewhere) */
+	snprintf(want, sizeof(want),
+		 "FAIL: offset 7: T version 1: step %s/T.1.lua:2: bad event e1",
+		 sub);
+	assert_string_equal(got, want);
+	free(got);
+	ev_upcaster_free(u);
+	fx_free(&x);
+}
+
 static void test_lua_split_ids_and_envelope(void **state)
 {
 	struct fx x;
@@ -1543,6 +1576,7 @@ int main(void)
 		cmocka_unit_test(test_lua_split_ids_and_envelope),
 		cmocka_unit_test(test_lua_wrong_returns),
 		cmocka_unit_test(test_lua_sandbox),
+		cmocka_unit_test(test_lua_error_long_path),
 		cmocka_unit_test(test_lua_limits),
 		cmocka_unit_test(test_lua_state_survives_failures),
 		cmocka_unit_test(test_lua_lossless),
