@@ -1777,8 +1777,8 @@ static void step_name(const struct step *st, const struct op *op, char *out,
 /* A Lua error says where, as FILE:LINE: MESSAGE, with a long FILE cut
  * to "..." and its end: the line goes into the step's name, so the file
  * is named once and whole.  The reason that is left. */
-static const char *lua_where(const struct step *st, const char *why,
-			     char *step, size_t n)
+static const char *lua_where(const struct step *st, const char *why, char *step,
+			     size_t n)
 {
 	size_t fl, pl, dl;
 	const char *c;
