@@ -708,7 +708,8 @@ static void test_checks_of_directories_and_lua(void **state)
 	put(&x, "T.1.lua", "\x1bLua");
 	msg = bad_set(&x, &code);
 	assert_int_equal(code, EV_EUSAGE);
-	assert_non_null(strstr(msg, "attempt to load a binary chunk"));
+	assert_non_null(
+		strstr(msg, "T.1.lua:1: attempt to load a binary chunk"));
 	fx_free(&x);
 	/* names */
 	fx_new(&x);
@@ -850,7 +851,7 @@ static void test_lua_error_long_path(void **state)
 {
 	const char *sub = "a-directory-with-a-long-name-so-that-lua-cuts-"
 			  "the-path-it-reports";
-	char want[400];
+	char want[4400];
 	struct ev_upcaster *u;
 	struct ev_error err;
 	struct fx x;
@@ -874,6 +875,16 @@ static void test_lua_error_long_path(void **state)
 	assert_string_equal(got, want);
 	free(got);
 	ev_upcaster_free(u);
+	/* and so does one that does not load */
+	put(&x,
+	    "a-directory-with-a-long-name-so-that-lua-cuts-the-path-it-"
+	    "reports/T.1.lua",
+	    "return function(e)\n  return e +\nend\n");
+	if (ev_upcaster_load(&u, x.path, &err) == 0)
+		fail_msg("a syntax error loaded");
+	snprintf(want, sizeof(want),
+		 "%s/T.1.lua:3: unexpected symbol near 'end'", x.path);
+	assert_string_equal(err.msg, want);
 	fx_free(&x);
 }
 
