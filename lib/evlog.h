@@ -744,6 +744,9 @@ void ev_upcaster_free(struct ev_upcaster *u);
  * by its stored type. */
 int ev_upcaster_has_chain(const struct ev_upcaster *u, const char *type,
 			  size_t n);
+/* Can a step change an event's time, stream or key?  Only a Lua step
+ * can; then a reader cannot seek by the stored ones (--since, --stream). */
+int ev_upcaster_changes_envelope(const struct ev_upcaster *u);
 /* Would ev_upcaster_apply() do anything with this record (its type has
  * steps from its schema on, or counting is on)?  Reads only the type and
  * schema. */

@@ -333,7 +333,9 @@ static int position(struct ev_scan *s, struct ev_log *log,
 		s->skip_before = o->from.time;
 		r = ev_reader_seek_time(s->rd, o->from.time, err);
 	} else if (!resumed && o->from.kind == EV_POS_NONE &&
-		   since != EV_TIME_NONE && !o->last_set) {
+		   since != EV_TIME_NONE && !o->last_set &&
+		   !ev_upcaster_changes_envelope(s->up)) {
+		/* (a Lua step may change the time --since sees) */
 		r = ev_reader_seek_time(s->rd, since, err);
 	} else {
 		r = ev_reader_seek(s->rd, s->start, err);
@@ -342,6 +344,7 @@ static int position(struct ev_scan *s, struct ev_log *log,
 		return r;
 	if (o->stream != NULL && log != NULL && !resumed && o->group == NULL &&
 	    o->from.kind == EV_POS_NONE && !(o->last_set && o->last == 0) &&
+	    !ev_upcaster_changes_envelope(s->up) &&
 	    (r = preload_stream(s, log, o, &last_done, err)) != 0)
 		return r;
 	if (o->last_set && !last_done && s->up == NULL &&

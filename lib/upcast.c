@@ -273,6 +273,11 @@ int ev_upcaster_has_chain(const struct ev_upcaster *u, const char *type,
 	return find_chain(u, type, n) != NULL;
 }
 
+int ev_upcaster_changes_envelope(const struct ev_upcaster *u)
+{
+	return u != NULL && u->lua != NULL; /* made for the first Lua step */
+}
+
 /* The schema of a record, read without decoding it: 1 when absent. */
 static uint64_t peek_schema(const uint8_t *rec, size_t n)
 {
@@ -1810,23 +1815,44 @@ static void step_name(const struct step *st, const struct op *op, char *out,
 		snprintf(out, n, "%s:%u", st->file, op ? op->line : st->line);
 }
 
-/* A Lua error says where, as FILE:LINE: MESSAGE: the line goes into the
- * step's name, so the file is named once.  The reason that is left. */
+/* A Lua message that says where, as FILE:LINE: MESSAGE (Lua cuts a long
+ * FILE to "..." and its end): the MESSAGE, with the LINE in *line (*nline
+ * digits); NULL when why is not of that form for file. */
+static const char *lua_split(const char *file, const char *why,
+			     const char **line, size_t *nline)
+{
+	size_t fl = strlen(file), pl, dl;
+	const char *c;
+
+	for (c = strchr(why, ':'); c != NULL; c = strchr(c + 1, ':')) {
+		pl = (size_t)(c - why);
+		dl = strspn(c + 1, "0123456789");
+		if (dl == 0 || strncmp(c + 1 + dl, ": ", 2) != 0)
+			continue;
+		if ((pl == fl && memcmp(why, file, fl) == 0) ||
+		    (pl > 3 && pl - 3 <= fl && memcmp(why, "...", 3) == 0 &&
+		     memcmp(why + 3, file + fl - (pl - 3), pl - 3) == 0)) {
+			*line = c + 1;
+			*nline = dl;
+			return c + 1 + dl + 2;
+		}
+	}
+	return NULL;
+}
+
+/* A failed Lua step's line goes into the step's name, so that the file
+ * is named once and whole.  The reason that is left. */
 static const char *lua_where(const struct step *st, const char *why, char *step,
 			     size_t n)
 {
-	size_t fl, dl;
+	const char *line, *rest;
+	size_t nline;
 
-	if (st == NULL || !st->is_lua)
+	if (st == NULL || !st->is_lua ||
+	    (rest = lua_split(st->file, why, &line, &nline)) == NULL)
 		return why;
-	fl = strlen(st->file);
-	if (strncmp(why, st->file, fl) != 0 || why[fl] != ':')
-		return why;
-	dl = strspn(why + fl + 1, "0123456789");
-	if (dl == 0 || strncmp(why + fl + 1 + dl, ": ", 2) != 0)
-		return why;
-	snprintf(step, n, "%.*s", (int)(fl + 1 + dl), why);
-	return why + fl + 1 + dl + 2;
+	snprintf(step, n, "%s:%.*s", st->file, (int)nline, line);
+	return rest;
 }
 
 int ev_upcaster_damaged(const struct ev_upcaster *u)
@@ -2532,6 +2558,25 @@ static int load_spec(struct ev_upcaster *u, const char *path,
 }
 
 /* TYPE.N.lua: the step of TYPE from version N. */
+/* A Lua file that does not load is named whole, with the line where Lua
+ * says one, else line 1: FILE:LINE: MESSAGE. */
+static int lua_load_error(const char *file, int r, struct ev_error *err)
+{
+	char msg[2 * sizeof(err->msg) + 32];
+	const char *line, *rest;
+	size_t nline;
+
+	if (r == EV_ERR || (strncmp(err->msg, file, strlen(file)) == 0 &&
+			    err->msg[strlen(file)] == ':'))
+		return r; /* named already */
+	if ((rest = lua_split(file, err->msg, &line, &nline)) != NULL)
+		snprintf(msg, sizeof(msg), "%s:%.*s: %s", file, (int)nline,
+			 line, rest);
+	else
+		snprintf(msg, sizeof(msg), "%s:1: %s", file, err->msg);
+	return ev_seterr(err, r, "%s", msg);
+}
+
 static int load_lua(struct ev_upcaster *u, const char *path,
 		    struct ev_error *err)
 {
@@ -2567,7 +2612,7 @@ static int load_lua(struct ev_upcaster *u, const char *path,
 	r = ev_lua_load_function(u->lua, file, text, n, &ref, err);
 	free(text);
 	if (r != 0)
-		return r;
+		return lua_load_error(file, r, err);
 	c = get_chain(u, base, (size_t)(dot - base));
 	if (c == NULL || (st = add_step(u, c, from, file, 1)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
