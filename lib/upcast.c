@@ -128,6 +128,8 @@ struct ent {
 	size_t kn;
 	struct val v;
 	int gone;
+	const uint8_t *raw; /* where it begins in the record (its key's
+			     * header, or the element), or NULL: added */
 };
 struct node {
 	int map;
@@ -182,6 +184,8 @@ struct ev_upcaster {
 	char why[512];
 	struct ev_upcast_failure last;
 	int damaged;		  /* the last record applied did not decode */
+	const struct chain *run_c; /* the chain of run_type, for run() */
+	struct ev_str run_type;
 	const struct chain *hint; /* the chain ev_upcaster_wants() found */
 	const char *hint_type;
 	/* counting */
@@ -455,6 +459,7 @@ static int expand_at(struct ev_upcaster *u, const uint8_t **pp,
 		e->kn = 0;
 		e->gone = 0;
 		e->v.node = NULL;
+		e->raw = p;
 		if (nd->map && p < end && (*p & 0xe0) == 0xa0 &&
 		    (size_t)(end - p) > (size_t)(*p & 0x1f)) {
 			/* most keys are short */
@@ -507,7 +512,19 @@ static int append_ent(struct ev_upcaster *u, struct node *nd, const void *k,
 	e->kn = kn;
 	e->v = *v;
 	e->gone = 0;
+	e->raw = NULL;
 	return 0;
+}
+
+/* Are the n bytes at a and b the same?  Keys are short: no call. */
+static inline int same_key(const uint8_t *a, const char *b, size_t n)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (a[j] != (uint8_t)b[j])
+			return 0;
+	return 1;
 }
 
 /* The entry named seg in nd: its index, or -1. */
@@ -520,9 +537,7 @@ static long find_ent(const struct node *nd, const struct ev_str *seg)
 		/* of repeated keys the last counts, as in --where */
 		for (i = nd->n; i-- > 0;)
 			if (nd->e[i].kn == seg->n && !nd->e[i].gone &&
-			    (seg->n == 0 ||
-			     nd->e[i].k[0] == (uint8_t)seg->p[0]) &&
-			    memcmp(nd->e[i].k, seg->p, seg->n) == 0)
+			    same_key(nd->e[i].k, seg->p, seg->n))
 				return (long)i;
 		return -1;
 	}
@@ -560,7 +575,15 @@ static int walk_m(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 	for (s = 0; s < pa->n; s++) {
 		if (modify)
 			nd->dirty = 1;
-		i = find_ent(nd, &pa->seg[s]);
+		if (s == 0) {
+			/* the root holds data and meta, and paths begin
+			 * with one of them (parse_path()) */
+			i = pa->seg[0].p[0] == 'm';
+			if (nd->e[i].gone)
+				i = -1;
+		} else {
+			i = find_ent(nd, &pa->seg[s]);
+		}
 		if (s == 0 && i < 0 && create && pa->n > 1) {
 			/* data or meta, made: its entry in the root */
 			i = pa->seg[0].p[0] == 'm';
@@ -727,6 +750,23 @@ static int get_path(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 	return r;
 }
 
+/* Is e, of nd, still as it was read: its key and value the bytes at
+ * e->raw?  A value that begins where it began is the same value. */
+static inline int as_read(const struct node *nd, const struct ent *e)
+{
+	if (e->raw == NULL || e->gone ||
+	    (e->v.node != NULL && e->v.node->dirty))
+		return 0;
+	if (!nd->map)
+		return e->v.p == e->raw;
+	/* and its key's header as ev_mp_str_hdr() writes it */
+	return e->v.p == e->k + e->kn &&
+	       e->k - e->raw == (e->kn < 32	    ? 1
+				 : e->kn < 256	    ? 2
+				 : e->kn < 65536 ? 3
+						    : 5);
+}
+
 /* Append v as msgpack. */
 static int ser(struct ev_upcaster *u, struct ev_buf *out, const struct val *v,
 	       int depth)
@@ -760,6 +800,18 @@ static int ser(struct ev_upcaster *u, struct ev_buf *out, const struct val *v,
 		const struct ent *e = &nd->e[i];
 		if (e->gone)
 			continue;
+		if (as_read(nd, e)) {
+			/* it and those after it as read: their bytes at once */
+			const uint8_t *from = e->raw, *to = e->v.p + e->v.n;
+			while (i + 1 < nd->n && nd->e[i + 1].raw == to &&
+			       as_read(nd, &nd->e[i + 1])) {
+				i++;
+				to = nd->e[i].v.p + nd->e[i].v.n;
+			}
+			memcpy(o, from, (size_t)(to - from));
+			o += to - from;
+			continue;
+		}
 		if (nd->map) {
 			o = ev_mp_str_hdr(o, e->kn);
 			memcpy(o, e->k, e->kn);
@@ -1078,6 +1130,7 @@ static void wev_root(struct wev *w, struct ent *e)
 	e[1].k = (const uint8_t *)"meta";
 	e[1].kn = 4;
 	e[0].v.node = e[1].v.node = NULL;
+	e[0].raw = e[1].raw = NULL;
 }
 
 /* The record rec into w, data and meta opened a level (one pass over
@@ -1589,15 +1642,16 @@ static int run_lua(struct ev_upcaster *u, struct wev *w, const struct step *st)
 static int run(struct ev_upcaster *u, struct wev *w, const struct step *st,
 	       size_t k)
 {
-	const struct chain *c = NULL;
-	const char *ctype = NULL;
 	int r;
 
 	for (;;) {
 		if (st == NULL) {
-			if (c == NULL || ctype != w->type.p) {
+			const struct chain *c = u->run_c;
+			if (u->run_type.p != w->type.p ||
+			    u->run_type.n != w->type.n) {
 				c = find_chain(u, w->type.p, w->type.n);
-				ctype = w->type.p;
+				u->run_c = c;
+				u->run_type = w->type;
 			}
 			if (c == NULL || w->schema > c->max)
 				return emit(u, w);
@@ -1912,6 +1966,8 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	u->f_op = NULL;
 	u->f_type = w.type;
 	u->f_version = w.schema;
+	u->run_c = c;
+	u->run_type = w.type;
 	r = run(u, &w, NULL, 0);
 	if (r == EV_ERR)
 		return ev_seterr(err, EV_ERR, "out of memory");
