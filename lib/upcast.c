@@ -282,16 +282,18 @@ int ev_upcaster_changes_envelope(const struct ev_upcaster *u)
 	return u != NULL && u->lua != NULL; /* made for the first Lua step */
 }
 
-/* The schema of a record, read without decoding it: 1 when absent. */
-static uint64_t peek_schema(const uint8_t *rec, size_t n)
+/* The schema of a record, read without decoding it: 1 when absent.
+ * p is past its type (ev_event_peek_type()): two of its keys are read. */
+static uint64_t peek_schema(const uint8_t *rec, size_t n, const uint8_t *p)
 {
-	const uint8_t *p = rec, *end = rec + n;
+	const uint8_t *end = rec + n;
 	struct ev_mp_item it, k;
 	uint32_t i;
 
-	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
+	if (ev_mp_read(&rec, end, &it) != 0 || it.type != EV_MP_MAP ||
+	    it.n < 2)
 		return 1;
-	for (i = 0; i < it.n; i++) {
+	for (i = 2; i < it.n; i++) {
 		if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_UINT ||
 		    k.v.u > EV_K_SCHEMA)
 			return 1;
@@ -321,7 +323,8 @@ int ev_upcaster_peek(const struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	c = find_chain(u, type.p, type.n);
 	h->chain = c;
 	h->type = type.p;
-	return c != NULL && peek_schema(rec, n) <= c->max;
+	return c != NULL &&
+	       peek_schema(rec, n, (const uint8_t *)type.p + type.n) <= c->max;
 }
 
 void ev_upcaster_hint(struct ev_upcaster *u, const struct ev_upcast_hint *h)
@@ -473,8 +476,15 @@ static int expand_at(struct ev_upcaster *u, const uint8_t **pp,
 			e->kn = k.n;
 		}
 		s = p;
-		if (ev_mp_skip_fast(&p, end) != 0)
+		if (p < end && (*p <= 0x7f || *p >= 0xe0 || *p == 0xc0 ||
+				*p == 0xc2 || *p == 0xc3)) {
+			p++; /* most values are small scalars */
+		} else if (p < end && (*p & 0xe0) == 0xa0 &&
+			   (size_t)(end - p) > (size_t)(*p & 0x1f)) {
+			p += 1 + (*p & 0x1f);
+		} else if (ev_mp_skip_fast(&p, end) != 0) {
 			return fail(u, "malformed value");
+		}
 		e->v.p = s;
 		e->v.n = (size_t)(p - s);
 	}
@@ -572,7 +582,17 @@ static int walk_m(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 
 	*ndp = NULL;
 	*ip = -1;
-	for (s = 0; s < pa->n; s++) {
+	s = 0;
+	i = pa->seg[0].p[0] == 'm';
+	if (pa->n > 1 && !nd->e[i].gone && nd->e[i].v.node != NULL &&
+	    (i == 1 || !w->data_bin)) {
+		/* data or meta, opened: the loop's first step, done */
+		if (modify)
+			nd->dirty = 1;
+		nd = nd->e[i].v.node;
+		s = 1;
+	}
+	for (; s < pa->n; s++) {
 		if (modify)
 			nd->dirty = 1;
 		if (s == 0) {
