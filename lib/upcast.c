@@ -183,7 +183,7 @@ struct ev_upcaster {
 	uint64_t f_version;
 	char why[512];
 	struct ev_upcast_failure last;
-	int damaged;		  /* the last record applied did not decode */
+	int damaged;		   /* the last record applied did not decode */
 	const struct chain *run_c; /* the chain of run_type, for run() */
 	struct ev_str run_type;
 	const struct chain *hint; /* the chain ev_upcaster_wants() found */
@@ -290,8 +290,7 @@ static uint64_t peek_schema(const uint8_t *rec, size_t n, const uint8_t *p)
 	struct ev_mp_item it, k;
 	uint32_t i;
 
-	if (ev_mp_read(&rec, end, &it) != 0 || it.type != EV_MP_MAP ||
-	    it.n < 2)
+	if (ev_mp_read(&rec, end, &it) != 0 || it.type != EV_MP_MAP || it.n < 2)
 		return 1;
 	for (i = 2; i < it.n; i++) {
 		if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_UINT ||
@@ -576,7 +575,7 @@ static int walk_m(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 		  int create, int modify, struct node **ndp, long *ip)
 {
 	struct node *nd = &w->root, *child;
-	struct val empty = {(const uint8_t *)"\x80", 1, NULL};
+	struct val empty = {(const uint8_t *)"\x80", 1, NULL}, made = empty;
 	long i;
 	int s, map;
 
@@ -631,10 +630,22 @@ static int walk_m(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 					    prefix_len(pa, s - 1), pa->text,
 					    nd->n, (int)pa->seg[s].n,
 					    pa->seg[s].p);
+			/* an empty object, opened */
+			child = aalloc(u,
+				       sizeof(*child) + 4 * sizeof(struct ent));
+			if (child == NULL)
+				return oom(u);
+			child->map = 1;
+			child->dirty = 0;
+			child->n = 0;
+			child->cap = 4;
+			child->e = (struct ent *)(child + 1);
+			made.node = child;
 			if (append_ent(u, nd, pa->seg[s].p, pa->seg[s].n,
-				       &empty) != 0)
+				       &made) != 0)
 				return EV_ERR;
-			i = (long)nd->n - 1;
+			nd = child;
+			continue;
 		}
 		if (!is_container(&nd->e[i].v, &map))
 			return fail(u, "%.*s is %s, not an object or array",
@@ -780,11 +791,10 @@ static inline int as_read(const struct node *nd, const struct ent *e)
 	if (!nd->map)
 		return e->v.p == e->raw;
 	/* and its key's header as ev_mp_str_hdr() writes it */
-	return e->v.p == e->k + e->kn &&
-	       e->k - e->raw == (e->kn < 32	    ? 1
-				 : e->kn < 256	    ? 2
-				 : e->kn < 65536 ? 3
-						    : 5);
+	return e->v.p == e->k + e->kn && e->k - e->raw == (e->kn < 32	   ? 1
+							   : e->kn < 256   ? 2
+							   : e->kn < 65536 ? 3
+									   : 5);
 }
 
 /* Append v as msgpack. */
