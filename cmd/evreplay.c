@@ -95,7 +95,7 @@ static const char usage_long[] =
 	"                          in it; may be repeated\n"
 	"      --template TPL      print TPL per event, e.g. '{offset} {type}'\n"
 	"      --timeout DURATION  a handler run that takes longer fails (none)\n"
-	"      --to POS            stop after OFFSET, or at the first event\n"
+	"      --to POS            stop after OFFSET, or before the first event\n"
 	"                          later than @TIME\n"
 	"      --to-log LOG2       append the events to the log LOG2, keeping\n"
 	"                          their ids, times, streams and versions\n"

@@ -80,7 +80,7 @@ static const char usage_long[] =
 	"      --template TPL      print TPL per event, e.g. '{offset} {type}';\n"
 	"                          {PATH:json} and {PATH:csv} quote a value\n"
 	"      --timeout DURATION  a handler run that takes longer fails (none)\n"
-	"      --to POS            stop after OFFSET, or at the first event\n"
+	"      --to POS            stop after OFFSET, or before the first event\n"
 	"                          later than @TIME\n"
 	"      --type GLOB         only types matching GLOB; may be repeated\n"
 	"      --until TIME        only events at or before TIME\n"

@@ -217,12 +217,16 @@ void fe_select_explain(struct fe_select *s, struct ev_log *log,
 {
 	struct ev_error err;
 
-	/* upcasting may make types no stored event has */
+	/* upcasting may make types no stored event has, and a Lua step
+	 * streams */
 	if (log != NULL)
 		(void)ev_explain_globs(log, logname, s->types,
 				       s->up != NULL ? 0 : s->ntypes,
-				       s->streams, s->nglobs, fe_notice, NULL,
-				       &err);
+				       s->streams,
+				       ev_upcaster_changes_envelope(s->up)
+					       ? 0
+					       : s->nglobs,
+				       fe_notice, NULL, &err);
 }
 
 void fe_select_scan(struct fe_select *s, const char *logname)

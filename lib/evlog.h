@@ -746,6 +746,9 @@ void ev_upcaster_free(struct ev_upcaster *u);
  * by its stored type. */
 int ev_upcaster_has_chain(const struct ev_upcaster *u, const char *type,
 			  size_t n);
+/* Can a step change an event's time, stream or key?  Only a Lua step
+ * can; then a reader cannot seek by the stored ones (--since, --stream). */
+int ev_upcaster_changes_envelope(const struct ev_upcaster *u);
 /* Would ev_upcaster_apply() do anything with this record (its type has
  * steps from its schema on, or counting is on)?  Reads only the type and
  * schema. */
@@ -772,7 +775,7 @@ struct ev_upcast_failure {
 	uint64_t offset;
 	char type[256];	  /* the type the failing step is for */
 	uint64_t version; /* the version it upcasts from */
-	char step[320];	  /* FILE:LINE of the operation, or the Lua file */
+	char step[320];	  /* FILE:LINE of the operation or the Lua error */
 	char reason[512];
 };
 const struct ev_upcast_failure *

@@ -564,6 +564,17 @@ int ev_record_relink(struct ev_buf *out, const uint8_t *rec, size_t n,
 int ev_upcaster_damaged(const struct ev_upcaster *u);
 /* upcast.c: is it counting for --check (ev_upcaster_set_counting())? */
 int ev_upcaster_counting(const struct ev_upcaster *u);
+/* upcast.c: ev_upcaster_wants() in two: what it finds of the record
+ * (u as it is, so any thread may ask while another applies), and that
+ * given to u before the record's apply (the record's bytes where they
+ * were). */
+struct ev_upcast_hint {
+	const void *chain;
+	const char *type;
+};
+int ev_upcaster_peek(const struct ev_upcaster *u, const uint8_t *rec, size_t n,
+		     struct ev_upcast_hint *h);
+void ev_upcaster_hint(struct ev_upcaster *u, const struct ev_upcast_hint *h);
 
 /* state.c */
 uint64_t ev_hash64(const void *p, size_t n);

@@ -12,6 +12,14 @@
  * says that it is there: F_OFD_GETLK tests for it without taking
  * anything, so a monitoring probe never makes a consumer find the group
  * busy (and needs no write permission).
+ *
+ * Both belong to the open file description, which a handler's supervisor
+ * shares from fork() until it closes what it inherited: for that moment
+ * a consumer killed with SIGKILL still holds its group.  So the holder
+ * also takes a process-associated (POSIX) lock on byte 1, which no child
+ * inherits and which dies with the process: a contender that finds the
+ * flock taken but that lock free knows the holder is gone, and waits a
+ * moment for the flock instead of calling the group busy.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +29,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "evlog_private.h"
@@ -259,7 +268,22 @@ static int state_store(struct ev_group *g, struct ev_error *err)
 	return 0;
 }
 
-/* A write lock on the whole file, for F_OFD_SETLK and F_OFD_GETLK. */
+/* Write locks: the holder's mark on byte 0 (OFD), its process's on byte
+ * 1 (POSIX), and the whole file, which a probe tests for either. */
+static const struct flock ofd_mark = {
+	.l_type = F_WRLCK,
+	.l_whence = SEEK_SET,
+	.l_start = 0,
+	.l_len = 1,
+	.l_pid = 0,
+};
+static const struct flock process_mark = {
+	.l_type = F_WRLCK,
+	.l_whence = SEEK_SET,
+	.l_start = 1,
+	.l_len = 1,
+	.l_pid = 0,
+};
 static const struct flock ofd_whole_file = {
 	.l_type = F_WRLCK,
 	.l_whence = SEEK_SET,
@@ -267,6 +291,35 @@ static const struct flock ofd_whole_file = {
 	.l_len = 0,
 	.l_pid = 0,
 };
+
+/* Is the process that took the flock of fd's file alive?  Its POSIX lock
+ * says so; a holder that has the flock but not yet that lock looks gone
+ * for an instant, which only makes a contender look again. */
+static int holder_alive(int fd)
+{
+	struct flock fl = process_mark;
+
+	if (fcntl(fd, F_GETLK, &fl) != 0)
+		return 1; /* cannot tell: as before, busy */
+	return fl.l_type != F_UNLCK;
+}
+
+/* The flock of a holder that died is held by its handlers' supervisors
+ * only until they close what they inherited; wait that long, at most 2 s,
+ * while no live process marks the file.  0 with the flock taken. */
+static int flock_of_dead_holder(int fd)
+{
+	const struct timespec tick = {0, 2 * 1000 * 1000};
+	int i;
+
+	for (i = 0; i < 1000 && !holder_alive(fd); i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	errno = EWOULDBLOCK;
+	return -1;
+}
 
 /* Is fd still the lock file dir/file?  A group that never committed
  * removes its lock file on close (ev_group_close), so a lock taken on a
@@ -296,6 +349,8 @@ again:
 	do
 		r = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
 	while (r != 0 && errno == EINTR);
+	if (r != 0 && errno == EWOULDBLOCK && flock_of_dead_holder(fd) == 0)
+		r = 0;
 	if (r != 0) {
 		int e = errno;
 		close(fd);
@@ -317,7 +372,8 @@ again:
 	 * anyway (NFS emulates flock with byte-range locks), the group
 	 * looks idle to probes, and the flock still keeps consumers apart.
 	 */
-	(void)fcntl(fd, F_OFD_SETLK, &ofd_whole_file);
+	(void)fcntl(fd, F_OFD_SETLK, &ofd_mark);
+	(void)fcntl(fd, F_SETLK, &process_mark);
 	*out = fd;
 	return 0;
 }

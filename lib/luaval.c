@@ -15,6 +15,17 @@
  * is reused), so an object keeps its key order, a value its encoding
  * (a uint64 above 2^63-1 is a float in Lua) and an object that is not
  * changed its duplicate keys.  Keys a step adds follow, sorted.
+ *
+ * Nothing is made before it is read.  An event table starts empty: its
+ * fields come from its record (a full userdata kept in it under a light
+ * userdata key, struct lzrec) when first read.  A table made from a
+ * record holds its arrays and objects as lazy tables: empty, with a
+ * metatable of ours that fills them (one level) on first use, and with
+ * the record and where their bytes are in it as their only entry; one
+ * never opened goes back as those bytes.  Both carry their record, so
+ * they may outlive the call.  The raw functions of the base library
+ * (next, rawget, rawset, rawlen, getmetatable, setmetatable) are
+ * replaced by ones that open a lazy table first, so no step can tell.
  */
 #include <math.h>
 #include <stddef.h>
@@ -27,21 +38,46 @@
 #include "luaval_int.h"
 
 #define HOOK_EVERY 1000
-/* stack slots of the C function converting: the anchor of the tables
- * made, and the array metatable (see set_slots()) */
-#define SLOT_ANCHOR (l->slot)
-#define SLOT_ARRAY_MT (l->slot + 1)
 
 static const char null_sentinel = 0;
+static const char rec_key = 0; /* an event table's record, under &rec_key */
 
 /* the fields of an event table */
-static const char *const event_keys[] = {
+enum {
+	EK_OFFSET,
+	EK_ID,
+	EK_TYPE,
+	EK_STREAM,
+	EK_VERSION,
+	EK_TIME,
+	EK_SCHEMA,
+	EK_KEY,
+	EK_DATA_BASE64,
+	EK_DATA,
+	EK_META,
+	NEVENT_KEYS
+};
+static const char *const event_keys[NEVENT_KEYS] = {
 	"offset", "id",	 "type",	"stream", "version", "time",
 	"schema", "key", "data_base64", "data",	  "meta",
 };
-#define NEVENT_KEYS (sizeof(event_keys) / sizeof(event_keys[0]))
-#define EK_DATA 9
-#define EK_META 10
+/* what pairs() lists before it is read: all but data and meta */
+#define SCALAR_FIELDS ((1u << EK_DATA) - 1)
+
+/* The record of an event table (or of a value pushed): the fields not
+ * yet in the table, and the bytes of its strings, data and meta. */
+struct lzrec {
+	uint32_t pending; /* 1 << EK_*: present and not yet in the table */
+	uint32_t at[NEVENT_KEYS], len[NEVENT_KEYS]; /* in bytes[] */
+	uint64_t offset, version, schema;
+	ev_time_t time;
+	size_t tlen; /* the time as text, once made */
+	char tstr[40];
+	uint8_t bytes[];
+};
+
+/* the kinds of table (by metatable) */
+enum { TK_PLAIN, TK_ARRAY, TK_LAZY_A, TK_LAZY_O, TK_EVENT };
 
 struct origin {
 	const void *t;
@@ -51,9 +87,22 @@ struct origin {
 	int dups;
 };
 
-struct skey {
+/* an entry of an object's origin, being matched to its table */
+struct oent {
+	const uint8_t *kp; /* the key as encoded */
+	const uint8_t *k;  /* its text */
+	const uint8_t *v, *vend;
+	size_t at, len; /* the value written, in out */
+	uint32_t kn;
+	int state; /* OE_* */
+};
+enum { OE_OPEN, OE_SUPERSEDED, OE_MATCHED };
+
+/* a key of a table written in iteration order, to sort */
+struct nkey {
 	const char *p;
 	size_t n;
+	size_t at, len; /* its value written, in out */
 };
 
 /* Small blocks (most of what an event makes: its tables, their parts and
@@ -61,7 +110,7 @@ struct skey {
  * kept until the state is closed: glibc's malloc and free were a tenth
  * of a Lua step's time. */
 #define POOL_ALIGN 16
-#define POOL_MAX 256 /* larger blocks go to malloc */
+#define POOL_MAX 512 /* larger blocks go to malloc */
 #define POOL_CLASSES (POOL_MAX / POOL_ALIGN)
 #define SLAB_BYTES (64u << 10)
 
@@ -76,31 +125,40 @@ struct pool {
 	char *cur, *end; /* what is left of the newest slab */
 };
 
+/* a key kept: its text as Lua holds it, and its place in the registry */
+#define KEY_SLOTS 256
+#define KEY_MAX 40 /* Lua's short strings */
+struct kslot {
+	const char *p;
+	size_t n;
+	int ref;
+};
+
 struct ev_lua {
 	lua_State *L;
 	size_t mem, mem_limit;
 	uint64_t insn_limit, budget;
 	int killed;
-	int array_ref, anchor_ref, event_mt_ref;
-	int slot; /* SLOT_ANCHOR in the running C function */
-	/* the event table pushed last: its data and meta are converted
-	 * when first read (lazy), from these bytes */
-	const void *lz_table;
-	const uint8_t *lz_p[2];
-	size_t lz_n[2];
-	int lz_pending[2];
+	int array_ref, anchor_ref, event_mt_ref, lazy_a_ref, lazy_o_ref;
+	/* the metatables, to tell kinds of table by address */
+	const void *mt_array, *mt_lazy_a, *mt_lazy_o, *mt_event;
 	const char *ekeys[NEVENT_KEYS]; /* event_keys as Lua holds them */
 	/* the current protected call */
 	int in_call;
 	lua_Integer nanchored;
 	uint32_t gen;
+	const void *rec_anchored; /* the record anchored last, this call */
 	struct origin *org;
 	size_t org_cap, org_used;
-	struct skey *keys;
-	size_t nkeys, keys_cap;
-	struct ev_buf data, meta, tmp;
-	const char *time_str; /* the time pushed with the event */
-	ev_time_t time;
+	/* scratch of put_map() and put_new_map(), used as stacks */
+	struct oent *oe;
+	size_t noe, oe_cap;
+	struct nkey *nk;
+	size_t nnk, nk_cap;
+	uint32_t *hslot;
+	size_t nhslot, hslot_cap;
+	struct ev_buf data, meta, tmp, asmb;
+	struct kslot kcache[KEY_SLOTS];
 	struct pool pool;
 };
 
@@ -167,23 +225,33 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	struct ev_lua *l = ud;
 	void *p;
 
-	if (ptr == NULL)
-		osize = 0;
 	if (nsize == 0) {
-		if (ptr != NULL && osize <= POOL_MAX)
+		if (ptr == NULL)
+			return NULL;
+		if (osize <= POOL_MAX)
 			pool_put(&l->pool, ptr, osize);
 		else
 			free(ptr);
 		l->mem -= osize;
 		return NULL;
 	}
+	if (ptr == NULL) {
+		/* a new block (osize says what for): most are small */
+		if (l->mem + nsize > l->mem_limit)
+			return NULL;
+		p = nsize <= POOL_MAX ? pool_get(&l->pool, nsize)
+				      : malloc(nsize);
+		if (p != NULL)
+			l->mem += nsize;
+		return p;
+	}
 	/* Lua counts on shrinking never failing */
 	if (nsize > osize && l->mem - osize + nsize > l->mem_limit)
 		return NULL;
-	if (ptr != NULL && osize <= POOL_MAX && nsize <= POOL_MAX &&
+	if (osize <= POOL_MAX && nsize <= POOL_MAX &&
 	    pool_class(osize) == pool_class(nsize)) {
 		p = ptr;
-	} else if (ptr != NULL && osize > POOL_MAX && nsize > POOL_MAX) {
+	} else if (osize > POOL_MAX && nsize > POOL_MAX) {
 		p = realloc(ptr, nsize);
 		if (p == NULL)
 			return NULL;
@@ -198,7 +266,7 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
 			 * until the state is closed, as slabs are not:
 			 * only when even a slab could not be had) */
 			p = ptr;
-		} else if (ptr != NULL) {
+		} else {
 			memcpy(p, ptr, osize < nsize ? osize : nsize);
 			if (osize <= POOL_MAX)
 				pool_put(&l->pool, ptr, osize);
@@ -262,57 +330,470 @@ static int sb_xpcall(lua_State *L)
 	return finish_pcall(L, status, 2);
 }
 
-static int lv_array(lua_State *L)
-{
-	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_settop(L, 1);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, getl(L)->array_ref);
-	lua_setmetatable(L, 1);
-	return 1;
-}
+/* ------------------------------------------------------------ kinds */
 
-static int lv_isarray(lua_State *L)
-{
-	int r = 0;
-
-	if (lua_type(L, 1) == LUA_TTABLE && lua_getmetatable(L, 1)) {
-		lua_rawgeti(L, LUA_REGISTRYINDEX, getl(L)->array_ref);
-		r = lua_rawequal(L, -1, -2);
-	}
-	lua_pushboolean(L, r);
-	return 1;
-}
-
-static void push_mp(struct ev_lua *l, const uint8_t **pp, const uint8_t *end);
-static int set_slots(struct ev_lua *l);
-
-/* Which lazy field (0 data, 1 meta) the key at idx of table t is, or -1. */
-static int lazy_field(struct ev_lua *l, int t, int idx)
+static int table_kind(struct ev_lua *l, int idx)
 {
 	lua_State *L = l->L;
-	const char *k;
+	const void *mt;
 
-	if (lua_topointer(L, t) != l->lz_table ||
-	    lua_type(L, idx) != LUA_TSTRING)
-		return -1;
-	k = lua_tostring(L, idx);
-	return k == l->ekeys[EK_DATA] ? 0 : k == l->ekeys[EK_META] ? 1 : -1;
+	if (!lua_getmetatable(L, idx))
+		return TK_PLAIN;
+	mt = lua_topointer(L, -1);
+	lua_pop(L, 1);
+	if (mt == l->mt_array)
+		return TK_ARRAY;
+	if (mt == l->mt_lazy_a)
+		return TK_LAZY_A;
+	if (mt == l->mt_lazy_o)
+		return TK_LAZY_O;
+	if (mt == l->mt_event)
+		return TK_EVENT;
+	return TK_PLAIN; /* a metatable of the step's */
 }
 
-/* event.data or event.meta, read first: made from the record now */
-static int lz_index(lua_State *L)
+static int is_lazy(int kind)
+{
+	return kind == TK_LAZY_A || kind == TK_LAZY_O;
+}
+
+/* ------------------------------------------------------------ origins */
+
+static struct origin *org_slot(struct ev_lua *l, const void *t)
+{
+	size_t h = ((uintptr_t)t >> 4) * 0x9E3779B97F4A7C15ull;
+	size_t i = (h >> 20) & (l->org_cap - 1);
+
+	while (l->org[i].gen == l->gen && l->org[i].t != t)
+		i = (i + 1) & (l->org_cap - 1);
+	return &l->org[i];
+}
+
+static void org_put(struct ev_lua *l, const void *t, const uint8_t *p, size_t n,
+		    int dups)
+{
+	struct origin *o;
+
+	if (2 * (l->org_used + 1) > l->org_cap) {
+		struct origin *old = l->org;
+		size_t ocap = l->org_cap, i;
+		size_t ncap = ocap ? 2 * ocap : 256;
+		struct origin *nv = calloc(ncap, sizeof(*nv));
+		if (nv == NULL)
+			luaL_error(l->L, "out of memory");
+		l->org = nv;
+		l->org_cap = ncap;
+		for (i = 0; i < ocap; i++)
+			if (old[i].gen == l->gen)
+				*org_slot(l, old[i].t) = old[i];
+		free(old);
+	}
+	o = org_slot(l, t);
+	if (o->gen != l->gen)
+		l->org_used++;
+	o->t = t;
+	o->p = p;
+	o->n = n;
+	o->dups = dups;
+	o->gen = l->gen;
+}
+
+static const struct origin *org_get(struct ev_lua *l, const void *t)
+{
+	const struct origin *o;
+
+	if (l->org_cap == 0)
+		return NULL;
+	o = org_slot(l, t);
+	return o->gen == l->gen ? o : NULL;
+}
+
+/* Keep the value at idx alive until the end of the call. */
+static void anchor(struct ev_lua *l, int idx)
+{
+	lua_State *L = l->L;
+
+	idx = lua_absindex(L, idx);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, l->anchor_ref);
+	lua_pushvalue(L, idx);
+	lua_rawseti(L, -2, ++l->nanchored);
+	lua_pop(L, 1);
+}
+
+/* The record at idx, whose bytes origins are about to point into. */
+static void anchor_rec(struct ev_lua *l, int idx)
+{
+	const void *r = lua_touserdata(l->L, idx);
+
+	if (r != l->rec_anchored) {
+		anchor(l, idx);
+		l->rec_anchored = r;
+	}
+}
+
+/* ------------------------------------------------------------ to Lua */
+
+#define SMALL_MAP 16
+
+struct skey {
+	const char *p;
+	size_t n;
+};
+
+/* Do any of the n keys of a small map repeat? */
+static int small_dups(const struct skey *ks, uint32_t n)
+{
+	uint32_t i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (ks[i].n == ks[j].n &&
+			    (ks[i].n == 0 || ks[i].p[0] == ks[j].p[0]) &&
+			    memcmp(ks[i].p, ks[j].p, ks[i].n) == 0)
+				return 1;
+	return 0;
+}
+
+/* The number of keys of the table at idx. */
+static uint32_t table_count(lua_State *L, int idx)
+{
+	uint32_t n = 0;
+
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pop(L, 1);
+		n++;
+	}
+	return n;
+}
+
+static int is_map_byte(uint8_t c)
+{
+	return (c & 0xf0) == 0x80 || c == 0xde || c == 0xdf;
+}
+
+static int is_array_byte(uint8_t c)
+{
+	return (c & 0xf0) == 0x90 || c == 0xdc || c == 0xdd;
+}
+
+/* Push the key s (n bytes).  The keys of objects come again and again:
+ * the short ones are kept in the registry, found here by their bytes,
+ * which is cheaper than Lua's interning them anew. */
+static void push_key(struct ev_lua *l, const char *s, size_t n)
+{
+	lua_State *L = l->L;
+	struct kslot *k;
+	size_t h;
+
+	if (n == 0 || n > KEY_MAX) {
+		lua_pushlstring(L, s, n);
+		return;
+	}
+	h = (n * 0x9E37u ^ (uint8_t)s[0] * 0x3B1u ^ (uint8_t)s[n - 1] * 0x1F3u ^
+	     (uint8_t)s[n / 2] * 0x71u) &
+	    (KEY_SLOTS - 1);
+	k = &l->kcache[h];
+	if (k->n == n && memcmp(k->p, s, n) == 0) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, k->ref);
+		return;
+	}
+	k->p = lua_pushlstring(L, s, n);
+	k->n = n;
+	lua_pushvalue(L, -1);
+	if (k->ref == 0)
+		k->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	else
+		lua_rawseti(L, LUA_REGISTRYINDEX, k->ref);
+}
+
+/* Push the value at *pp (in the bytes of the record at index rec): a
+ * scalar as itself, an array or object as a lazy table. */
+static void push_item(struct ev_lua *l, const uint8_t **pp, const uint8_t *end,
+		      int rec)
+{
+	lua_State *L = l->L;
+	const uint8_t *start = *pp;
+	const struct lzrec *r;
+	struct ev_mp_item it;
+	uint8_t c;
+	size_t n;
+
+	if (*pp >= end)
+		luaL_error(L, "malformed msgpack value");
+	c = **pp;
+	n = c & 0x1f;
+	/* the common small items, without ev_mp_read() */
+	if (c <= 0x7f) {
+		lua_pushinteger(L, c);
+		(*pp)++;
+		return;
+	}
+	if ((c & 0xe0) == 0xa0 && (size_t)(end - *pp) > n) {
+		lua_pushlstring(L, (const char *)*pp + 1, n);
+		*pp += 1 + n;
+		return;
+	}
+	if (is_map_byte(c) || is_array_byte(c)) {
+		if (ev_mp_skip_fast(pp, end) != 0)
+			luaL_error(L, "malformed msgpack value");
+		r = lua_touserdata(L, rec);
+		lua_createtable(L, 0, 1);
+		lua_rawgeti(L, LUA_REGISTRYINDEX,
+			    is_map_byte(c) ? l->lazy_o_ref : l->lazy_a_ref);
+		lua_setmetatable(L, -2);
+		lua_pushvalue(L, rec);
+		lua_pushinteger(L, (lua_Integer)((uint64_t)(start - r->bytes)
+							 << 32 |
+						 (uint64_t)(*pp - start)));
+		lua_rawset(L, -3);
+		return;
+	}
+	if (ev_mp_read(pp, end, &it) != 0)
+		luaL_error(L, "malformed msgpack value");
+	switch (it.type) {
+	case EV_MP_NIL:
+		lua_pushlightuserdata(L, (void *)&null_sentinel);
+		break;
+	case EV_MP_BOOL:
+		lua_pushboolean(L, it.v.b);
+		break;
+	case EV_MP_UINT:
+		if (it.v.u <= INT64_MAX)
+			lua_pushinteger(L, (lua_Integer)it.v.u);
+		else
+			lua_pushnumber(L, (lua_Number)it.v.u);
+		break;
+	case EV_MP_INT:
+		lua_pushinteger(L, it.v.i);
+		break;
+	case EV_MP_FLOAT:
+		lua_pushnumber(L, it.v.f);
+		break;
+	case EV_MP_STR:
+		lua_pushlstring(L, (const char *)it.p, it.n);
+		break;
+	default:
+		luaL_error(L, "a msgpack %s value has no Lua form",
+			   it.type == EV_MP_BIN ? "binary" : "extension");
+	}
+}
+
+/*
+ * Fill the table at t (0: a new one, pushed) with one level of the
+ * array or object at p (n bytes, in the record at index rec): its
+ * scalars, and its arrays and objects as lazy tables.  The table gets
+ * the array metatable or none, and p as its origin.
+ */
+static void fill(struct ev_lua *l, int t, int rec, const uint8_t *p, size_t n)
+{
+	lua_State *L = l->L;
+	const uint8_t *end = p + n, *start = p;
+	struct ev_mp_item it, key;
+	struct skey ks[SMALL_MAP];
+	uint32_t i;
+	int dups = 0;
+
+	luaL_checkstack(L, 6, "nested too deep");
+	if (ev_mp_read(&p, end, &it) != 0 ||
+	    (it.type != EV_MP_ARRAY && it.type != EV_MP_MAP))
+		luaL_error(L, "malformed msgpack value");
+	if (t == 0) {
+		if (it.type == EV_MP_ARRAY)
+			lua_createtable(L, (int)(it.n < 1u << 20 ? it.n : 0),
+					0);
+		else
+			lua_createtable(L, 0,
+					(int)(it.n < 1u << 20 ? it.n : 0));
+		t = lua_gettop(L);
+	}
+	if (it.type == EV_MP_ARRAY) {
+		for (i = 0; i < it.n; i++) {
+			push_item(l, &p, end, rec);
+			lua_rawseti(L, t, (lua_Integer)i + 1);
+		}
+		lua_rawgeti(L, LUA_REGISTRYINDEX, l->array_ref);
+	} else {
+		for (i = 0; i < it.n; i++) {
+			if (p < end && (*p & 0xe0) == 0xa0 &&
+			    (size_t)(end - p) > (size_t)(*p & 0x1f)) {
+				key.p = p + 1;
+				key.n = *p & 0x1f;
+				p += 1 + key.n;
+			} else if (ev_mp_read(&p, end, &key) != 0 ||
+				   key.type != EV_MP_STR) {
+				luaL_error(L, "an object key is not a string");
+			}
+			if (i < SMALL_MAP) {
+				ks[i].p = (const char *)key.p;
+				ks[i].n = key.n;
+			}
+			push_key(l, (const char *)key.p, key.n);
+			push_item(l, &p, end, rec);
+			lua_rawset(L, t);
+		}
+		/* repeated keys: the table holds fewer than the map */
+		if (it.n <= SMALL_MAP)
+			dups = small_dups(ks, it.n);
+		else
+			dups = table_count(L, t) != it.n;
+		lua_pushnil(L);
+	}
+	lua_setmetatable(L, t);
+	anchor(l, t);
+	anchor_rec(l, rec);
+	org_put(l, lua_topointer(L, t), start, (size_t)(p - start), dups);
+}
+
+/* The bytes the lazy table at idx stands for; its record is pushed. */
+static const uint8_t *lazy_bytes(struct ev_lua *l, int idx, size_t *n)
+{
+	lua_State *L = l->L;
+	const struct lzrec *r;
+	uint64_t at;
+
+	lua_pushnil(L);
+	if (!lua_next(L, idx) || lua_type(L, -2) != LUA_TUSERDATA ||
+	    !lua_isinteger(L, -1))
+		luaL_error(L, "a lazy table lost its record");
+	r = lua_touserdata(L, -2);
+	at = (uint64_t)lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	*n = (size_t)(at & 0xffffffffu);
+	return r->bytes + (at >> 32);
+}
+
+/* Open the lazy table at idx: filled, its record gone. */
+static void lazy_open(struct ev_lua *l, int idx)
+{
+	lua_State *L = l->L;
+	const uint8_t *p;
+	size_t n;
+	int rec;
+
+	idx = lua_absindex(L, idx);
+	p = lazy_bytes(l, idx, &n);
+	rec = lua_gettop(L);
+	lua_pushvalue(L, rec);
+	lua_pushnil(L);
+	lua_rawset(L, idx);
+	fill(l, idx, rec, p, n);
+	lua_pop(L, 1);
+}
+
+/* Open the table at idx if it is lazy. */
+static void open_lazy(struct ev_lua *l, int idx)
+{
+	if (lua_type(l->L, idx) == LUA_TTABLE && is_lazy(table_kind(l, idx)))
+		lazy_open(l, idx);
+}
+
+/* ------------------------------------------------------------ events */
+
+/* Which field of an event the key at idx is, or -1. */
+static int event_key(struct ev_lua *l, int idx)
+{
+	const char *s;
+	int i;
+
+	if (lua_type(l->L, idx) != LUA_TSTRING)
+		return -1;
+	s = lua_tostring(l->L, idx);
+	for (i = 0; i < NEVENT_KEYS; i++)
+		if (s == l->ekeys[i])
+			return i;
+	return -1;
+}
+
+/* The record of the event table at idx, or NULL (a table a step made). */
+static struct lzrec *event_rec(lua_State *L, int idx)
+{
+	struct lzrec *r = NULL;
+
+	if (lua_rawgetp(L, idx, &rec_key) == LUA_TUSERDATA)
+		r = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	return r;
+}
+
+/* Push field k of the record at index rec. */
+static void push_field(struct ev_lua *l, int rec, int k)
+{
+	lua_State *L = l->L;
+	struct lzrec *r = lua_touserdata(L, rec);
+
+	switch (k) {
+	case EK_OFFSET:
+		lua_pushinteger(L, (lua_Integer)r->offset);
+		break;
+	case EK_VERSION:
+		lua_pushinteger(L, (lua_Integer)r->version);
+		break;
+	case EK_SCHEMA:
+		lua_pushinteger(L, (lua_Integer)r->schema);
+		break;
+	case EK_TIME:
+		r->tlen = ev_time_format(r->time, r->tstr);
+		lua_pushlstring(L, r->tstr, r->tlen);
+		break;
+	case EK_DATA_BASE64:
+		l->tmp.len = 0;
+		if (ev_base64_encode(&l->tmp, r->bytes + r->at[k], r->len[k]) !=
+		    0)
+			luaL_error(L, "out of memory");
+		lua_pushlstring(L, (const char *)l->tmp.p, l->tmp.len);
+		break;
+	case EK_DATA:
+	case EK_META:
+		fill(l, 0, rec, r->bytes + r->at[k], r->len[k]);
+		break;
+	default:
+		lua_pushlstring(L, (const char *)r->bytes + r->at[k],
+				r->len[k]);
+	}
+}
+
+/* Put the fields of mask still pending into the event table at idx. */
+static void event_fill(struct ev_lua *l, int idx, uint32_t mask)
+{
+	lua_State *L = l->L;
+	struct lzrec *r;
+	int k, rec;
+
+	idx = lua_absindex(L, idx);
+	if (lua_rawgetp(L, idx, &rec_key) != LUA_TUSERDATA) {
+		lua_pop(L, 1);
+		return;
+	}
+	rec = lua_gettop(L);
+	r = lua_touserdata(L, rec);
+	for (k = 0; k < NEVENT_KEYS; k++) {
+		if (!(r->pending & mask & (1u << k)))
+			continue;
+		lua_pushstring(L, event_keys[k]);
+		push_field(l, rec, k);
+		lua_rawset(L, idx);
+		r->pending &= ~(1u << k);
+	}
+	lua_pop(L, 1);
+}
+
+/* event.FIELD, not in the table yet: made from the record now */
+static int ev_index(lua_State *L)
 {
 	struct ev_lua *l = getl(L);
-	const uint8_t *p;
-	int f = lazy_field(l, 1, 2), old;
+	struct lzrec *r;
+	int k;
 
-	if (f < 0 || !l->lz_pending[f])
+	lua_settop(L, 2);
+	k = event_key(l, 2);
+	if (k < 0 || lua_rawgetp(L, 1, &rec_key) != LUA_TUSERDATA)
 		return 0;
-	l->lz_pending[f] = 0;
-	old = set_slots(l);
-	p = l->lz_p[f];
-	push_mp(l, &p, p + l->lz_n[f]);
-	l->slot = old;
+	r = lua_touserdata(L, 3);
+	if (!(r->pending & (1u << k)))
+		return 0;
+	push_field(l, 3, k);
+	r->pending &= ~(1u << k);
 	lua_pushvalue(L, 2);
 	lua_pushvalue(L, -2);
 	lua_rawset(L, 1);
@@ -320,16 +801,201 @@ static int lz_index(lua_State *L)
 }
 
 /* set before it was read: the record's value is gone */
-static int lz_newindex(lua_State *L)
+static int ev_newindex(lua_State *L)
 {
 	struct ev_lua *l = getl(L);
-	int f = lazy_field(l, 1, 2);
+	struct lzrec *r;
+	int k = event_key(l, 2);
 
-	if (f >= 0)
-		l->lz_pending[f] = 0;
+	if (k >= 0 && (r = event_rec(L, 1)) != NULL)
+		r->pending &= ~(1u << k);
 	lua_settop(L, 3);
 	lua_rawset(L, 1);
 	return 0;
+}
+
+static int sb_next(lua_State *L);
+
+/* pairs(event): the fields but data and meta are all listed */
+static int ev_pairs(lua_State *L)
+{
+	event_fill(getl(L), 1, SCALAR_FIELDS);
+	lua_pushcfunction(L, sb_next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+/* ------------------------------------------------------------ lazy tables */
+
+static int lz_index(lua_State *L)
+{
+	open_lazy(getl(L), 1);
+	lua_settop(L, 2);
+	lua_rawget(L, 1);
+	return 1;
+}
+
+static int lz_newindex(lua_State *L)
+{
+	open_lazy(getl(L), 1);
+	lua_settop(L, 3);
+	lua_rawset(L, 1);
+	return 0;
+}
+
+static int lz_len(lua_State *L)
+{
+	open_lazy(getl(L), 1);
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+	return 1;
+}
+
+static int lz_pairs(lua_State *L)
+{
+	open_lazy(getl(L), 1);
+	lua_pushcfunction(L, sb_next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+/* ------------------------------------------------------------ sandbox */
+
+/*
+ * The raw functions of the base library, as there (lbaselib.c), but
+ * that a lazy table is opened first, an event table's fields put in,
+ * and an event table's record never listed.
+ */
+static void raw_prepare(lua_State *L)
+{
+	struct ev_lua *l = getl(L);
+	int kind = table_kind(l, 1);
+
+	if (is_lazy(kind))
+		open_lazy(l, 1);
+	else if (kind == TK_EVENT)
+		event_fill(l, 1, SCALAR_FIELDS);
+}
+
+static int sb_next(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 2);
+	raw_prepare(L);
+	while (lua_next(L, 1)) {
+		if (lua_touserdata(L, -2) != (void *)&rec_key)
+			return 2;
+		lua_pop(L, 1);
+	}
+	lua_pushnil(L);
+	return 1;
+}
+
+static int sb_rawget(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checkany(L, 2);
+	lua_settop(L, 2);
+	raw_prepare(L);
+	if (lua_touserdata(L, 2) == (void *)&rec_key) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_rawget(L, 1);
+	return 1;
+}
+
+static int sb_rawset(lua_State *L)
+{
+	struct ev_lua *l = getl(L);
+	struct lzrec *r;
+	int k;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checkany(L, 2);
+	luaL_checkany(L, 3);
+	lua_settop(L, 3);
+	if (lua_touserdata(L, 2) == (void *)&rec_key)
+		return 1;
+	open_lazy(l, 1);
+	if ((k = event_key(l, 2)) >= 0 && (r = event_rec(L, 1)) != NULL)
+		r->pending &= ~(1u << k);
+	lua_rawset(L, 1);
+	return 1;
+}
+
+static int sb_rawlen(lua_State *L)
+{
+	int t = lua_type(L, 1);
+
+	luaL_argexpected(L, t == LUA_TTABLE || t == LUA_TSTRING, 1,
+			 "table or string");
+	if (t == LUA_TTABLE)
+		open_lazy(getl(L), 1);
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+	return 1;
+}
+
+static int sb_getmetatable(lua_State *L)
+{
+	luaL_checkany(L, 1);
+	open_lazy(getl(L), 1);
+	if (!lua_getmetatable(L, 1)) {
+		lua_pushnil(L);
+		return 1;
+	}
+	luaL_getmetafield(L, 1, "__metatable");
+	return 1;
+}
+
+static int sb_setmetatable(lua_State *L)
+{
+	int t = lua_type(L, 2);
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2,
+			 "nil or table");
+	open_lazy(getl(L), 1);
+	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+		return luaL_error(L, "cannot change a protected metatable");
+	lua_settop(L, 2);
+	lua_setmetatable(L, 1);
+	return 1;
+}
+
+static int lv_array(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	open_lazy(getl(L), 1);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, getl(L)->array_ref);
+	lua_setmetatable(L, 1);
+	return 1;
+}
+
+static int lv_isarray(lua_State *L)
+{
+	struct ev_lua *l = getl(L);
+	int k;
+
+	k = lua_type(L, 1) == LUA_TTABLE ? table_kind(l, 1) : TK_PLAIN;
+	lua_pushboolean(L, k == TK_ARRAY || k == TK_LAZY_A);
+	return 1;
+}
+
+/* A metatable of ours into the registry: its ref, and its address. */
+static int new_mt(lua_State *L, const luaL_Reg *fns, const char *name,
+		  const void **addr)
+{
+	lua_newtable(L);
+	luaL_setfuncs(L, fns, 0);
+	if (name != NULL) {
+		lua_pushstring(L, name);
+		lua_setfield(L, -2, "__name");
+	}
+	*addr = lua_topointer(L, -1);
+	return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 static int init_state(lua_State *L)
@@ -345,6 +1011,31 @@ static int init_state(lua_State *L)
 		"dofile",  "loadfile", "load",
 		"require", "print",    "collectgarbage",
 	};
+	static const luaL_Reg raw[] = {
+		{"getmetatable", sb_getmetatable},
+		{"next", sb_next},
+		{"pcall", sb_pcall},
+		{"rawget", sb_rawget},
+		{"rawlen", sb_rawlen},
+		{"rawset", sb_rawset},
+		{"setmetatable", sb_setmetatable},
+		{"xpcall", sb_xpcall},
+		{NULL, NULL},
+	};
+	static const luaL_Reg lazy_fns[] = {
+		{"__index", lz_index},
+		{"__len", lz_len},
+		{"__newindex", lz_newindex},
+		{"__pairs", lz_pairs},
+		{NULL, NULL},
+	};
+	static const luaL_Reg event_fns[] = {
+		{"__index", ev_index},
+		{"__newindex", ev_newindex},
+		{"__pairs", ev_pairs},
+		{NULL, NULL},
+	};
+	static const luaL_Reg array_fns[] = {{NULL, NULL}};
 	struct ev_lua *l = getl(L);
 	size_t i;
 
@@ -357,10 +1048,7 @@ static int init_state(lua_State *L)
 		lua_pushnil(L);
 		lua_setfield(L, -2, unsafe[i]);
 	}
-	lua_pushcfunction(L, sb_pcall);
-	lua_setfield(L, -2, "pcall");
-	lua_pushcfunction(L, sb_xpcall);
-	lua_setfield(L, -2, "xpcall");
+	luaL_setfuncs(L, raw, 0);
 	/* bytecode could break out; a step is a function of its event */
 	lua_getfield(L, -1, LUA_STRLIBNAME);
 	lua_pushnil(L);
@@ -372,19 +1060,16 @@ static int init_state(lua_State *L)
 	lua_pushnil(L);
 	lua_setfield(L, -2, "randomseed");
 	lua_pop(L, 1);
-	lua_createtable(L, 0, 1);
-	lua_pushliteral(L, "evlog.array");
-	lua_setfield(L, -2, "__name");
-	l->array_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	l->array_ref = new_mt(L, array_fns, "evlog.array", &l->mt_array);
+	l->lazy_a_ref = new_mt(L, lazy_fns, "evlog.array", &l->mt_lazy_a);
+	l->lazy_o_ref = new_mt(L, lazy_fns, NULL, &l->mt_lazy_o);
 	lua_pushboolean(L, 0);
 	l->anchor_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	lua_createtable(L, 0, 3);
-	lua_pushcfunction(L, lz_index);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, lz_newindex);
-	lua_setfield(L, -2, "__newindex");
+	lua_newtable(L);
+	luaL_setfuncs(L, event_fns, 0);
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");
+	l->mt_event = lua_topointer(L, -1);
 	l->event_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	/* short strings are interned: a key of an event table is one of
 	 * these by its address (kept alive in the registry) */
@@ -432,8 +1117,11 @@ int ev_lua_new(struct ev_lua **out, size_t mem_limit, uint64_t insn_limit,
 				 "cannot set up Lua: out of memory");
 	}
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
-	/* an event's tables die young */
-	lua_gc(L, LUA_GCGEN, 0, 0);
+	/* an event's tables die young, and little lives: few cycles, run
+	 * once the heap is ten times what lived after the last (fewer
+	 * instructions than generational collection; at the memory limit
+	 * Lua collects at once, before it fails) */
+	lua_gc(L, LUA_GCINC, 1000, 400, 0);
 	*out = l;
 	return 0;
 }
@@ -446,10 +1134,13 @@ void ev_lua_free(struct ev_lua *l)
 		lua_close(l->L);
 	pool_free(&l->pool);
 	free(l->org);
-	free(l->keys);
+	free(l->oe);
+	free(l->nk);
+	free(l->hslot);
 	ev_buf_free(&l->data);
 	ev_buf_free(&l->meta);
 	ev_buf_free(&l->tmp);
+	ev_buf_free(&l->asmb);
 	free(l);
 }
 
@@ -467,27 +1158,26 @@ struct pcall_ctx {
 	int rc;
 };
 
-/* Push the anchor and the array metatable on top, and make them the
- * slots of the running C function; returns the slot it had. */
-static int set_slots(struct ev_lua *l)
-{
-	lua_State *L = l->L;
-	int old = l->slot;
-
-	lua_rawgeti(L, LUA_REGISTRYINDEX, l->anchor_ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, l->array_ref);
-	l->slot = lua_gettop(L) - 1;
-	return old;
-}
-
 static int pcall_body(lua_State *L)
 {
 	struct pcall_ctx *c = lua_touserdata(L, 1);
 	struct ev_lua *l = c->l;
+	lua_Integer i;
 
-	lua_createtable(L, 16, 0);
-	lua_rawseti(L, LUA_REGISTRYINDEX, l->anchor_ref);
-	set_slots(l);
+	/* the last call's anchors go: cleared, or with a table grown large
+	 * a new one */
+	if (lua_rawgeti(L, LUA_REGISTRYINDEX, l->anchor_ref) != LUA_TTABLE ||
+	    l->nanchored > 1024) {
+		lua_createtable(L, 64, 0);
+		lua_rawseti(L, LUA_REGISTRYINDEX, l->anchor_ref);
+	} else {
+		for (i = 1; i <= l->nanchored; i++) {
+			lua_pushnil(L);
+			lua_rawseti(L, -2, i);
+		}
+	}
+	lua_pop(L, 1);
+	l->nanchored = 0;
 	c->rc = c->fn(l, c->ctx);
 	return 0;
 }
@@ -503,10 +1193,8 @@ int ev_lua_protected(struct ev_lua *l, int (*fn)(struct ev_lua *l, void *ctx),
 	lua_settop(L, 0);
 	l->budget = l->insn_limit;
 	l->killed = 0;
-	l->nanchored = 0;
-	l->time_str = NULL;
-	l->lz_table = NULL;
-	l->nkeys = 0;
+	l->rec_anchored = NULL;
+	l->noe = l->nnk = l->nhslot = 0;
 	if (++l->gen == 0) {
 		/* every origin of 2^32 calls ago is stale: forget them */
 		memset(l->org, 0, l->org_cap * sizeof(*l->org));
@@ -587,246 +1275,75 @@ int ev_lua_load_function(struct ev_lua *l, const char *name, const char *text,
 	return 0;
 }
 
-/* ------------------------------------------------------------ origins */
+/* ------------------------------------------------------------ pushing */
 
-static struct origin *org_slot(struct ev_lua *l, const void *t)
+/* A new record of size bytes, pushed. */
+static struct lzrec *new_rec(struct ev_lua *l, size_t size)
 {
-	size_t h = ((uintptr_t)t >> 4) * 0x9E3779B97F4A7C15ull;
-	size_t i = (h >> 20) & (l->org_cap - 1);
+	struct lzrec *r;
 
-	while (l->org[i].gen == l->gen && l->org[i].t != t)
-		i = (i + 1) & (l->org_cap - 1);
-	return &l->org[i];
-}
-
-static void org_put(struct ev_lua *l, const void *t, const uint8_t *p, size_t n,
-		    int dups)
-{
-	struct origin *o;
-
-	if (2 * (l->org_used + 1) > l->org_cap) {
-		struct origin *old = l->org;
-		size_t ocap = l->org_cap, i;
-		size_t ncap = ocap ? 2 * ocap : 256;
-		struct origin *nv = calloc(ncap, sizeof(*nv));
-		if (nv == NULL)
-			luaL_error(l->L, "out of memory");
-		l->org = nv;
-		l->org_cap = ncap;
-		for (i = 0; i < ocap; i++)
-			if (old[i].gen == l->gen)
-				*org_slot(l, old[i].t) = old[i];
-		free(old);
-	}
-	o = org_slot(l, t);
-	if (o->gen != l->gen)
-		l->org_used++;
-	o->t = t;
-	o->p = p;
-	o->n = n;
-	o->dups = dups;
-	o->gen = l->gen;
-}
-
-static const struct origin *org_get(struct ev_lua *l, const void *t)
-{
-	const struct origin *o;
-
-	if (l->org_cap == 0)
-		return NULL;
-	o = org_slot(l, t);
-	return o->gen == l->gen ? o : NULL;
-}
-
-/* The table on top, made from p..p+n: anchored and remembered. */
-static void track(struct ev_lua *l, const uint8_t *p, size_t n, int dups)
-{
-	lua_State *L = l->L;
-
-	lua_pushvalue(L, -1);
-	lua_rawseti(L, SLOT_ANCHOR, ++l->nanchored);
-	org_put(l, lua_topointer(L, -1), p, n, dups);
-}
-
-/* ------------------------------------------------------------ to Lua */
-
-#define SMALL_MAP 16
-
-/* Do any of the n keys of a small map repeat? */
-static int small_dups(const struct skey *ks, uint32_t n)
-{
-	uint32_t i, j;
-
-	for (i = 1; i < n; i++)
-		for (j = 0; j < i; j++)
-			if (ks[i].n == ks[j].n &&
-			    (ks[i].n == 0 || ks[i].p[0] == ks[j].p[0]) &&
-			    memcmp(ks[i].p, ks[j].p, ks[i].n) == 0)
-				return 1;
-	return 0;
-}
-
-/* The number of keys of the table at idx. */
-static uint32_t table_count(lua_State *L, int idx)
-{
-	uint32_t n = 0;
-
-	idx = lua_absindex(L, idx);
-	lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		lua_pop(L, 1);
-		n++;
-	}
-	return n;
-}
-
-static void push_mp(struct ev_lua *l, const uint8_t **pp, const uint8_t *end)
-{
-	lua_State *L = l->L;
-	const uint8_t *start = *pp;
-	struct ev_mp_item it, key;
-	struct skey ks[SMALL_MAP];
-	uint32_t i;
-	int dups = 0;
-
-	if (*pp < end) {
-		uint8_t c = **pp;
-		size_t n = c & 0x1f;
-		/* the common small items, without ev_mp_read() */
-		if (c <= 0x7f) {
-			lua_pushinteger(L, c);
-			(*pp)++;
-			return;
-		}
-		if ((c & 0xe0) == 0xa0 && (size_t)(end - *pp) > n) {
-			lua_pushlstring(L, (const char *)*pp + 1, n);
-			*pp += 1 + n;
-			return;
-		}
-	}
-	if (ev_mp_read(pp, end, &it) != 0)
-		luaL_error(L, "malformed msgpack value");
-	switch (it.type) {
-	case EV_MP_NIL:
-		lua_pushlightuserdata(L, (void *)&null_sentinel);
-		break;
-	case EV_MP_BOOL:
-		lua_pushboolean(L, it.v.b);
-		break;
-	case EV_MP_UINT:
-		if (it.v.u <= INT64_MAX)
-			lua_pushinteger(L, (lua_Integer)it.v.u);
-		else
-			lua_pushnumber(L, (lua_Number)it.v.u);
-		break;
-	case EV_MP_INT:
-		lua_pushinteger(L, it.v.i);
-		break;
-	case EV_MP_FLOAT:
-		lua_pushnumber(L, it.v.f);
-		break;
-	case EV_MP_STR:
-		lua_pushlstring(L, (const char *)it.p, it.n);
-		break;
-	case EV_MP_ARRAY:
-		luaL_checkstack(L, 4, "nested too deep");
-		lua_createtable(L, (int)(it.n < 1u << 20 ? it.n : 0), 0);
-		for (i = 0; i < it.n; i++) {
-			push_mp(l, pp, end);
-			lua_rawseti(L, -2, (lua_Integer)i + 1);
-		}
-		lua_pushvalue(L, SLOT_ARRAY_MT);
-		lua_setmetatable(L, -2);
-		track(l, start, (size_t)(*pp - start), 0);
-		break;
-	case EV_MP_MAP:
-		luaL_checkstack(L, 6, "nested too deep");
-		lua_createtable(L, 0, (int)(it.n < 1u << 20 ? it.n : 0));
-		for (i = 0; i < it.n; i++) {
-			if (*pp < end && (**pp & 0xe0) == 0xa0 &&
-			    (size_t)(end - *pp) > (size_t)(**pp & 0x1f)) {
-				key.p = *pp + 1;
-				key.n = **pp & 0x1f;
-				*pp += 1 + key.n;
-			} else if (ev_mp_read(pp, end, &key) != 0 ||
-				   key.type != EV_MP_STR) {
-				luaL_error(L, "an object key is not a string");
-			}
-			if (i < SMALL_MAP) {
-				ks[i].p = (const char *)key.p;
-				ks[i].n = key.n;
-			}
-			lua_pushlstring(L, (const char *)key.p, key.n);
-			push_mp(l, pp, end);
-			lua_rawset(L, -3);
-		}
-		/* repeated keys: the table holds fewer than the map */
-		if (it.n <= SMALL_MAP)
-			dups = small_dups(ks, it.n);
-		else
-			dups = table_count(L, -1) != it.n;
-		track(l, start, (size_t)(*pp - start), dups);
-		break;
-	default:
-		luaL_error(L, "a msgpack %s value has no Lua form",
-			   it.type == EV_MP_BIN ? "binary" : "extension");
-	}
+	if (size > UINT32_MAX)
+		luaL_error(l->L, "a value of %zu bytes is too large", size);
+	r = lua_newuserdatauv(l->L, sizeof(*r) + size, 0);
+	memset(r, 0, sizeof(*r));
+	return r;
 }
 
 void ev_lua_push_value(struct ev_lua *l, const uint8_t *p, size_t n)
 {
-	push_mp(l, &p, p + n);
+	lua_State *L = l->L;
+	struct lzrec *r;
+	const uint8_t *q;
+
+	luaL_checkstack(L, 8, "nested too deep");
+	r = new_rec(l, n);
+	if (n)
+		memcpy(r->bytes, p, n);
+	if (n > 0 && (is_map_byte(p[0]) || is_array_byte(p[0]))) {
+		fill(l, 0, lua_gettop(L), r->bytes, n);
+	} else {
+		q = r->bytes;
+		push_item(l, &q, r->bytes + n, lua_gettop(L));
+	}
+	lua_remove(L, -2);
 }
 
-static void set_str(lua_State *L, const char *name, const struct ev_str *s)
+static void rec_put(struct lzrec *r, size_t *at, int k, const void *p, size_t n)
 {
-	if (s->p == NULL)
+	if (p == NULL)
 		return;
-	lua_pushlstring(L, s->p, s->n);
-	lua_setfield(L, -2, name);
+	r->at[k] = (uint32_t)*at;
+	r->len[k] = (uint32_t)n;
+	r->pending |= 1u << k;
+	memcpy(r->bytes + *at, p, n);
+	*at += n;
 }
 
 void ev_lua_push_event(struct ev_lua *l, const struct ev_event *ev)
 {
 	lua_State *L = l->L;
-	char tb[40];
-	size_t tn;
+	struct lzrec *r;
+	size_t at = 0;
 
 	luaL_checkstack(L, 8, "nested too deep");
-	lua_createtable(L, 0, 10);
-	lua_pushinteger(L, (lua_Integer)ev->offset);
-	lua_setfield(L, -2, "offset");
-	set_str(L, "id", &ev->id);
-	set_str(L, "type", &ev->type);
-	set_str(L, "stream", &ev->stream);
-	if (ev->version != 0) {
-		lua_pushinteger(L, (lua_Integer)ev->version);
-		lua_setfield(L, -2, "version");
-	}
-	tn = ev_time_format(ev->time, tb);
-	lua_pushlstring(L, tb, tn);
-	l->time_str = lua_tostring(L, -1);
-	l->time = ev->time;
-	lua_setfield(L, -2, "time");
-	lua_pushinteger(L, (lua_Integer)(ev->schema ? ev->schema : 1));
-	lua_setfield(L, -2, "schema");
-	set_str(L, "key", &ev->key);
-	if (ev->data != NULL && ev->data_is_binary) {
-		l->tmp.len = 0;
-		if (ev_base64_encode(&l->tmp, ev->data, ev->data_len) != 0)
-			luaL_error(L, "out of memory");
-		lua_pushlstring(L, (const char *)l->tmp.p, l->tmp.len);
-		lua_setfield(L, -2, "data_base64");
-	}
-	/* data and meta are made when first read: many steps touch one
-	 * of them, or neither */
-	l->lz_table = lua_topointer(L, -1);
-	l->lz_p[0] = ev->data;
-	l->lz_n[0] = ev->data_len;
-	l->lz_pending[0] = ev->data != NULL && !ev->data_is_binary;
-	l->lz_p[1] = ev->meta;
-	l->lz_n[1] = ev->meta_len;
-	l->lz_pending[1] = ev->meta != NULL;
+	lua_createtable(L, 0, 4);
+	r = new_rec(l, ev->id.n + ev->type.n + ev->stream.n + ev->key.n +
+			       ev->data_len + ev->meta_len);
+	r->offset = ev->offset;
+	r->version = ev->version;
+	r->schema = ev->schema ? ev->schema : 1;
+	r->time = ev->time;
+	r->pending = 1u << EK_OFFSET | 1u << EK_TIME | 1u << EK_SCHEMA;
+	if (ev->version != 0)
+		r->pending |= 1u << EK_VERSION;
+	rec_put(r, &at, EK_ID, ev->id.p, ev->id.n);
+	rec_put(r, &at, EK_TYPE, ev->type.p, ev->type.n);
+	rec_put(r, &at, EK_STREAM, ev->stream.p, ev->stream.n);
+	rec_put(r, &at, EK_KEY, ev->key.p, ev->key.n);
+	rec_put(r, &at, ev->data_is_binary ? EK_DATA_BASE64 : EK_DATA, ev->data,
+		ev->data_len);
+	rec_put(r, &at, EK_META, ev->meta, ev->meta_len);
+	lua_rawsetp(L, -2, &rec_key);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, l->event_mt_ref);
 	lua_setmetatable(L, -2);
 }
@@ -911,24 +1428,6 @@ static int put_value(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 		     const char *what, const uint8_t *orig,
 		     const uint8_t *orig_end);
 
-static int is_array_mt(struct ev_lua *l, int idx)
-{
-	lua_State *L = l->L;
-	int r;
-
-	if (!lua_getmetatable(L, idx))
-		return 0;
-	r = lua_rawequal(L, -1, SLOT_ARRAY_MT);
-	lua_pop(L, 1);
-	return r;
-}
-
-int ev_lua_is_array(struct ev_lua *l, int idx)
-{
-	return lua_type(l->L, idx) == LUA_TTABLE &&
-	       is_array_mt(l, lua_absindex(l->L, idx));
-}
-
 /* Check that the table at idx has the keys 1..n and no others. */
 static void check_array(struct ev_lua *l, int idx, lua_Integer n,
 			const char *what)
@@ -950,18 +1449,19 @@ static void check_array(struct ev_lua *l, int idx, lua_Integer n,
 		luaL_error(L, "%s: an array has holes", what);
 }
 
+/* The n elements 1..n of the table at idx (checked to be an array);
+ * o its origin, or NULL. */
 static int put_array(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
-		     const char *what, const struct origin *o)
+		     const char *what, const struct origin *o, lua_Integer n)
 {
 	lua_State *L = l->L;
-	lua_Integer n = (lua_Integer)lua_rawlen(L, idx), i;
+	lua_Integer i;
 	const uint8_t *p = NULL, *end = NULL, *v;
 	struct ev_mp_item it;
 	size_t start = out->len;
 	uint32_t ocount = 0;
 	int changed;
 
-	check_array(l, idx, n, what);
 	if (o != NULL) {
 		p = o->p;
 		end = o->p + o->n;
@@ -990,145 +1490,353 @@ static int put_array(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 	return !changed;
 }
 
-static int key_cmp(const void *a, const void *b)
+static int nkey_cmp(const void *a, const void *b)
 {
-	const struct skey *x = a, *y = b;
+	const struct nkey *x = a, *y = b;
 	size_t n = x->n < y->n ? x->n : y->n;
 	int c = memcmp(x->p, y->p, n);
 
 	return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
 }
 
-/* Does the key at entry i of the map at p come again later? */
-static int key_again(const uint8_t *p, const uint8_t *end, const uint8_t *k,
-		     size_t kn)
+static void sort_keys(struct nkey *k, size_t n)
 {
-	struct ev_mp_item key;
+	struct nkey t;
+	size_t i, j;
 
-	/* p is just past entry i */
-	while (p < end) {
-		if (ev_mp_read(&p, end, &key) != 0)
-			return 0;
-		if (key.n == kn && memcmp(key.p, k, kn) == 0)
-			return 1;
-		if (ev_mp_skip_fast(&p, end) != 0)
-			return 0;
+	if (n > 8) {
+		qsort(k, n, sizeof(*k), nkey_cmp);
+		return;
 	}
-	return 0;
+	for (i = 1; i < n; i++) {
+		t = k[i];
+		for (j = i; j > 0 && nkey_cmp(&k[j - 1], &t) > 0; j--)
+			k[j] = k[j - 1];
+		k[j] = t;
+	}
 }
 
-static void push_key(struct ev_lua *l, const char *s, size_t n)
+/* Room for one more on a scratch stack of l. */
+static void *grow(struct ev_lua *l, void **v, size_t *cap, size_t used,
+		  size_t size)
 {
-	if (l->nkeys == l->keys_cap) {
-		size_t cap = l->keys_cap ? 2 * l->keys_cap : 64;
-		struct skey *nv = realloc(l->keys, cap * sizeof(*nv));
-		if (nv == NULL)
-			luaL_error(l->L, "out of memory");
-		l->keys = nv;
-		l->keys_cap = cap;
-	}
-	l->keys[l->nkeys].p = s;
-	l->keys[l->nkeys].n = n;
-	l->nkeys++;
+	size_t ncap;
+	void *nv;
+
+	if (used < *cap)
+		return *v;
+	ncap = *cap ? 2 * *cap : 64;
+	nv = realloc(*v, ncap * size);
+	if (nv == NULL)
+		luaL_error(l->L, "out of memory");
+	*v = nv;
+	*cap = ncap;
+	return nv;
 }
 
-/* The keys of the table at idx that are not among those found in its
- * origin (l->keys[found..base)), sorted, onto l->keys from base. */
-static void new_keys(struct ev_lua *l, int idx, size_t found)
+static void push_nkey(struct ev_lua *l, const char *s, size_t n, size_t at,
+		      size_t len)
 {
-	lua_State *L = l->L;
-	const char *s;
-	size_t n, base = l->nkeys, i;
+	struct nkey *k;
 
-	lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		lua_pop(L, 1);
-		s = lua_tolstring(L, -1, &n);
-		for (i = found; i < base; i++)
-			if (l->keys[i].n == n &&
-			    (l->keys[i].p == s ||
-			     memcmp(l->keys[i].p, s, n) == 0))
-				break;
-		if (i == base)
-			push_key(l, s, n);
-	}
-	qsort(l->keys + base, l->nkeys - base, sizeof(*l->keys), key_cmp);
+	grow(l, (void **)&l->nk, &l->nk_cap, l->nnk, sizeof(*l->nk));
+	k = &l->nk[l->nnk++];
+	k->p = s;
+	k->n = n;
+	k->at = at;
+	k->len = len;
 }
 
+/*
+ * Replace out from start (values written in the order the table gave
+ * them) by the object: a header of count, the entries of its origin
+ * that are in the table (l->oe from ob) in their order, then the new
+ * keys (l->nk from kb) sorted.
+ */
+static void assemble(struct ev_lua *l, struct ev_buf *out, size_t start,
+		     size_t count, size_t ob, size_t kb)
+{
+	struct ev_buf *a = &l->asmb;
+	size_t need = 5 + (out->len - start), i;
+	const struct nkey *k;
+	uint8_t *o;
+
+	sort_keys(l->nk + kb, l->nnk - kb);
+	for (i = ob; i < l->noe; i++)
+		if (l->oe[i].state == OE_MATCHED)
+			need += (size_t)(l->oe[i].v - l->oe[i].kp);
+	for (i = kb; i < l->nnk; i++)
+		need += 5 + l->nk[i].n;
+	a->len = 0;
+	reserve(l, a, need);
+	o = ev_mp_map_hdr(a->p, count);
+	for (i = ob; i < l->noe; i++) {
+		const struct oent *e = &l->oe[i];
+		if (e->state != OE_MATCHED)
+			continue;
+		memcpy(o, e->kp, (size_t)(e->v - e->kp));
+		o += e->v - e->kp;
+		memcpy(o, out->p + e->at, e->len);
+		o += e->len;
+	}
+	for (i = kb; i < l->nnk; i++) {
+		k = &l->nk[i];
+		o = ev_mp_str_hdr(o, k->n);
+		memcpy(o, k->p, k->n);
+		o += k->n;
+		memcpy(o, out->p + k->at, k->len);
+		o += k->len;
+	}
+	a->len = (size_t)(o - a->p);
+	out->len = start;
+	put_bytes(l, out, a->p, a->len);
+}
+
+/* A key of a string-keyed table in the table on top-1, or an error. */
+static const char *map_key(struct ev_lua *l, size_t *n, const char *what)
+{
+	if (lua_type(l->L, -2) != LUA_TSTRING)
+		luaL_error(l->L, "%s: an object has a key that is not a string",
+			   what);
+	return lua_tolstring(l->L, -2, n);
+}
+
+#define HASHED_MAP 12 /* objects of more entries: looked up by hash */
+
+static uint32_t key_hash(const void *p, size_t n)
+{
+	return (uint32_t)ev_hash64(p, n);
+}
+
+/* The entry among l->oe[ob..] of key s (n bytes), or -1. */
+static long find_oent(struct ev_lua *l, size_t ob, size_t hb, size_t hmask,
+		      const char *s, size_t n)
+{
+	const struct oent *e;
+	size_t i, h;
+	uint32_t x;
+
+	if (hmask == 0) {
+		for (i = ob; i < l->noe; i++) {
+			e = &l->oe[i];
+			if (e->kn == n && e->state != OE_SUPERSEDED &&
+			    (n == 0 || e->k[0] == (uint8_t)s[0]) &&
+			    memcmp(e->k, s, n) == 0)
+				return (long)i;
+		}
+		return -1;
+	}
+	for (h = key_hash(s, n) & hmask;; h = (h + 1) & hmask) {
+		x = l->hslot[hb + h];
+		if (x == 0)
+			return -1;
+		e = &l->oe[ob + x - 1];
+		if (e->kn == n && memcmp(e->k, s, n) == 0)
+			return (long)(ob + x - 1);
+	}
+}
+
+/*
+ * An object made from o: written in one pass over the table, each value
+ * against the origin's value of its key; as the origin's bytes when
+ * nothing changed.  Of repeated keys in the origin the last holds the
+ * value, and its place.
+ */
 static int put_map(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 		   const char *what, const struct origin *o)
 {
 	lua_State *L = l->L;
-	size_t start = out->len, total = 0, present = 0, base, i;
-	size_t found = l->nkeys;
-	const uint8_t *p = NULL, *end = NULL, *kp, *v;
-	const char *ks;
+	const uint8_t *p = o->p, *end = o->p + o->n, *kp;
+	size_t start = out->len, ob = l->noe, kb = l->nnk, hb = l->nhslot;
+	size_t count = 0, matched = 0, live, hmask = 0, i, at, n, h;
 	struct ev_mp_item it, key;
-	int changed = o == NULL;
-	uint32_t j;
+	struct oent *e;
+	const char *s;
+	long j;
+	int changed = 0;
 
+	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
+		luaL_error(L, "%s: malformed object", what);
+	for (i = 0; i < it.n; i++) {
+		kp = p;
+		if (ev_mp_read(&p, end, &key) != 0 || key.type != EV_MP_STR)
+			luaL_error(L, "%s: malformed object", what);
+		grow(l, (void **)&l->oe, &l->oe_cap, l->noe, sizeof(*l->oe));
+		e = &l->oe[l->noe++];
+		e->kp = kp;
+		e->k = key.p;
+		e->kn = key.n;
+		e->v = p;
+		if (ev_mp_skip_fast(&p, end) != 0)
+			luaL_error(L, "%s: malformed object", what);
+		e->vend = p;
+		e->state = OE_OPEN;
+	}
+	live = it.n;
+	if (it.n > HASHED_MAP || o->dups) {
+		/* slots of entries + 1, the last of repeated keys winning */
+		for (n = 16; n < 2 * (size_t)it.n; n *= 2)
+			;
+		hmask = n - 1;
+		while (l->nhslot + n > l->hslot_cap)
+			grow(l, (void **)&l->hslot, &l->hslot_cap, l->hslot_cap,
+			     sizeof(*l->hslot));
+		memset(l->hslot + hb, 0, n * sizeof(*l->hslot));
+		l->nhslot += n;
+		for (i = ob; i < l->noe; i++) {
+			e = &l->oe[i];
+			for (h = key_hash(e->k, e->kn) & hmask;;
+			     h = (h + 1) & hmask) {
+				uint32_t *x = &l->hslot[hb + h];
+				if (*x == 0) {
+					*x = (uint32_t)(i - ob + 1);
+					break;
+				}
+				if (l->oe[ob + *x - 1].kn == e->kn &&
+				    memcmp(l->oe[ob + *x - 1].k, e->k, e->kn) ==
+					    0) {
+					l->oe[ob + *x - 1].state =
+						OE_SUPERSEDED;
+					live--;
+					*x = (uint32_t)(i - ob + 1);
+					break;
+				}
+			}
+		}
+	}
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
-		lua_pop(L, 1);
-		if (lua_type(L, -1) != LUA_TSTRING)
-			luaL_error(L,
-				   "%s: an object has a key that is not "
-				   "a string",
-				   what);
-		total++;
-	}
-	put_hdr(l, out, 1, total);
-	if (o != NULL) {
-		p = o->p;
-		end = o->p + o->n;
-		if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
-			luaL_error(L, "%s: malformed object", what);
-		for (j = 0; j < it.n; j++) {
-			kp = p;
-			if (ev_mp_read(&p, end, &key) != 0)
-				luaL_error(L, "%s: malformed object", what);
-			v = p;
-			if (ev_mp_skip_fast(&p, end) != 0)
-				luaL_error(L, "%s: malformed object", what);
-			/* of repeated keys, the last holds the value */
-			if (o->dups && key_again(p, end, key.p, key.n))
-				continue;
-			ks = lua_pushlstring(L, (const char *)key.p, key.n);
-			if (lua_rawget(L, idx) == LUA_TNIL) {
-				lua_pop(L, 1);
+		s = map_key(l, &n, what);
+		j = find_oent(l, ob, hb, hmask, s, n);
+		at = out->len;
+		if (j >= 0) {
+			e = &l->oe[j];
+			if (!put_value(l, -1, out, depth - 1, what, e->v,
+				       e->vend))
 				changed = 1;
-				continue;
-			}
-			present++;
-			push_key(l, ks, key.n);
-			put_bytes(l, out, kp, (size_t)(v - kp));
-			if (!put_value(l, -1, out, depth - 1, what, v, p))
-				changed = 1;
-			lua_pop(L, 1);
-		}
-	}
-	if (present < total) {
-		changed = 1;
-		base = l->nkeys;
-		new_keys(l, idx, found);
-		for (i = base; i < l->nkeys; i++) {
-			put_str(l, out, l->keys[i].p, l->keys[i].n);
-			lua_pushlstring(L, l->keys[i].p, l->keys[i].n);
-			lua_rawget(L, idx);
+			e = &l->oe[j];
+			e->state = OE_MATCHED;
+			e->at = at;
+			e->len = out->len - at;
+			matched++;
+		} else {
 			put_value(l, -1, out, depth - 1, what, NULL, NULL);
-			lua_pop(L, 1);
+			push_nkey(l, s, n, at, out->len - at);
+			changed = 1;
 		}
+		lua_pop(L, 1);
+		count++;
 	}
-	l->nkeys = found;
-	if (!changed) {
+	if (!changed && matched == live) {
 		/* as it was, repeated keys and all */
 		out->len = start;
 		put_bytes(l, out, o->p, o->n);
+	} else {
+		assemble(l, out, start, count, ob, kb);
 	}
-	return !changed;
+	l->noe = ob;
+	l->nnk = kb;
+	l->nhslot = hb;
+	return !changed && matched == live;
+}
+
+/* An object the step made: its keys sorted. */
+static void put_new_map(struct ev_lua *l, int idx, struct ev_buf *out,
+			int depth, const char *what, lua_Integer count)
+{
+	lua_State *L = l->L;
+	size_t start = out->len, kb = l->nnk, at, n;
+	const char *s;
+
+	if (count == 0) {
+		put_hdr(l, out, 1, 0);
+		return;
+	}
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		s = map_key(l, &n, what);
+		at = out->len;
+		put_value(l, -1, out, depth - 1, what, NULL, NULL);
+		push_nkey(l, s, n, at, out->len - at);
+		lua_pop(L, 1);
+	}
+	assemble(l, out, start, (size_t)count, l->noe, kb);
+	l->nnk = kb;
 }
 
 /* A table the step made: keys 1..n make an array, others an object. */
+/* Append the value at idx if it is a scalar that can go without a
+ * failure; 0 when it is not. */
+static int put_simple(struct ev_lua *l, int idx, struct ev_buf *out)
+{
+	lua_State *L = l->L;
+	const char *s;
+	lua_Number d;
+	size_t n;
+
+	switch (lua_type(L, idx)) {
+	case LUA_TBOOLEAN:
+		reserve(l, out, 1);
+		out->p[out->len++] = lua_toboolean(L, idx) ? 0xc3 : 0xc2;
+		return 1;
+	case LUA_TNUMBER:
+		reserve(l, out, 9);
+		if (lua_isinteger(L, idx)) {
+			out->len = (size_t)(ev_mp_int(out->p + out->len,
+						      lua_tointeger(L, idx)) -
+					    out->p);
+			return 1;
+		}
+		d = lua_tonumber(L, idx);
+		if (!isfinite(d))
+			return 0;
+		out->len =
+			(size_t)(ev_mp_double(out->p + out->len, d) - out->p);
+		return 1;
+	case LUA_TSTRING:
+		s = lua_tolstring(L, idx, &n);
+		if (ev_utf8_valid((const uint8_t *)s, n) != n)
+			return 0;
+		put_str(l, out, s, n);
+		return 1;
+	case LUA_TLIGHTUSERDATA:
+		if (lua_touserdata(L, idx) != (void *)&null_sentinel)
+			return 0;
+		reserve(l, out, 1);
+		out->p[out->len++] = 0xc0;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A table the step made of string keys and scalars, in one pass; 0 (and
+ * nothing written) when it is not one. */
+static int put_flat_map(struct ev_lua *l, int idx, struct ev_buf *out)
+{
+	lua_State *L = l->L;
+	size_t start = out->len, kb = l->nnk, count = 0, at, n;
+	const char *s;
+
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		at = out->len;
+		if (lua_type(L, -2) != LUA_TSTRING || !put_simple(l, -1, out)) {
+			lua_pop(L, 2);
+			out->len = start;
+			l->nnk = kb;
+			return 0;
+		}
+		s = lua_tolstring(L, -2, &n);
+		push_nkey(l, s, n, at, out->len - at);
+		lua_pop(L, 1);
+		count++;
+	}
+	assemble(l, out, start, count, l->noe, kb);
+	l->nnk = kb;
+	return 1;
+}
+
 static void put_new_table(struct ev_lua *l, int idx, struct ev_buf *out,
 			  int depth, const char *what)
 {
@@ -1136,6 +1844,8 @@ static void put_new_table(struct ev_lua *l, int idx, struct ev_buf *out,
 	lua_Integer count = 0, k, max = 0;
 	int ints = 1, strs = 1;
 
+	if (put_flat_map(l, idx, out))
+		return;
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		lua_pop(L, 1);
@@ -1152,7 +1862,7 @@ static void put_new_table(struct ev_lua *l, int idx, struct ev_buf *out,
 		}
 	}
 	if (count > 0 && ints && max == count) {
-		put_array(l, idx, out, depth, what, NULL);
+		put_array(l, idx, out, depth, what, NULL, count);
 		return;
 	}
 	if (!strs)
@@ -1160,7 +1870,7 @@ static void put_new_table(struct ev_lua *l, int idx, struct ev_buf *out,
 			   "%s: a table is neither an array (keys 1 to n) "
 			   "nor an object (string keys)",
 			   what);
-	put_map(l, idx, out, depth, what, NULL);
+	put_new_map(l, idx, out, depth, what, count);
 }
 
 /* Append the value at idx; 1 when it is the value at orig as it was
@@ -1171,10 +1881,12 @@ static int put_value(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 {
 	lua_State *L = l->L;
 	const struct origin *o;
+	const uint8_t *p;
 	const char *s;
 	size_t n;
 	lua_Number d;
-	int t = lua_type(L, idx), same;
+	lua_Integer an;
+	int t = lua_type(L, idx), same, kind;
 
 	idx = lua_absindex(L, idx);
 	if (t != LUA_TTABLE && same_scalar(L, idx, orig, orig_end)) {
@@ -1219,14 +1931,22 @@ static int put_value(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 			luaL_error(L, "%s: nested deeper than %d levels", what,
 				   EV_MAX_DEPTH);
 		luaL_checkstack(L, 6, "nested too deep");
+		kind = table_kind(l, idx);
+		if (is_lazy(kind)) {
+			/* never opened: its bytes */
+			p = lazy_bytes(l, idx, &n);
+			put_bytes(l, out, p, n);
+			lua_pop(L, 1);
+			return p == orig;
+		}
 		o = org_get(l, lua_topointer(L, idx));
-		if (is_array_mt(l, idx)) {
-			if (o != NULL && (o->p[0] & 0xf0) != 0x90 &&
-			    o->p[0] != 0xdc && o->p[0] != 0xdd)
+		if (kind == TK_ARRAY) {
+			if (o != NULL && !is_array_byte(o->p[0]))
 				o = NULL;
-			same = put_array(l, idx, out, depth, what, o);
-		} else if (o != NULL && ((o->p[0] & 0xf0) == 0x80 ||
-					 o->p[0] == 0xde || o->p[0] == 0xdf)) {
+			an = (lua_Integer)lua_rawlen(L, idx);
+			check_array(l, idx, an, what);
+			same = put_array(l, idx, out, depth, what, o, an);
+		} else if (o != NULL && is_map_byte(o->p[0])) {
 			same = put_map(l, idx, out, depth, what, o);
 		} else {
 			put_new_table(l, idx, out, depth, what);
@@ -1248,56 +1968,122 @@ void ev_lua_to_msgpack(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 		  orig ? orig + orig_n : NULL);
 }
 
-/* ------------------------------------------------------------ events */
-
-/* Push field name of the table at idx, without metamethods. */
-static int rawfield(lua_State *L, int idx, const char *name)
+int ev_lua_is_array(struct ev_lua *l, int idx)
 {
-	lua_pushstring(L, name);
+	int k;
+
+	if (lua_type(l->L, idx) != LUA_TTABLE)
+		return 0;
+	k = table_kind(l, idx);
+	return k == TK_ARRAY || k == TK_LAZY_A;
+}
+
+/* ------------------------------------------------------------ events back */
+
+/* Push field k of the event table at idx, without metamethods; nil
+ * when it is not among the keys present. */
+static int rawfield(lua_State *L, int idx, uint32_t present, int k)
+{
+	if (!(present & (1u << k))) {
+		lua_pushnil(L);
+		return LUA_TNIL;
+	}
+	lua_pushstring(L, event_keys[k]);
 	return lua_rawget(L, idx);
 }
 
-/* The string field name of the event at idx, or NULL when absent. */
-static const char *opt_str(lua_State *L, int idx, const char *name, size_t *n)
+/* The string field k of the event at idx, or NULL when absent; from its
+ * record r while it is not in the table. */
+static const char *ev_str_field(lua_State *L, int idx, const struct lzrec *r,
+				uint32_t present, int k, size_t *n)
 {
 	const char *s;
 
-	if (rawfield(L, idx, name) == LUA_TNIL) {
+	if (r != NULL && (r->pending & (1u << k))) {
+		*n = r->len[k];
+		return (const char *)r->bytes + r->at[k];
+	}
+	if (rawfield(L, idx, present, k) == LUA_TNIL) {
 		lua_pop(L, 1);
 		*n = 0;
 		return NULL;
 	}
 	if (lua_type(L, -1) != LUA_TSTRING)
-		luaL_error(L, "the event's %s is a %s, not a string", name,
-			   luaL_typename(L, -1));
+		luaL_error(L, "the event's %s is a %s, not a string",
+			   event_keys[k], luaL_typename(L, -1));
 	s = lua_tolstring(L, -1, n);
 	lua_pop(L, 1); /* the table keeps it */
 	if (*n == 0)
-		luaL_error(L, "the event's %s is empty", name);
+		luaL_error(L, "the event's %s is empty", event_keys[k]);
 	return s;
+}
+
+/* The bytes of data or meta of record r, what a table there was made
+ * from, or NULL. */
+static const uint8_t *rec_part(const struct lzrec *r, int k, size_t *n)
+{
+	*n = r != NULL ? r->len[k] : 0;
+	return *n > 0 ? r->bytes + r->at[k] : NULL;
+}
+
+int ev_lua_is_list(struct ev_lua *l, int idx)
+{
+	lua_State *L = l->L;
+	const struct lzrec *r;
+	int kind;
+
+	idx = lua_absindex(L, idx);
+	/* an event table as it came (the usual answer) */
+	r = event_rec(L, idx);
+	if (r != NULL && (r->pending & (1u << EK_TYPE)))
+		return 0;
+	kind = table_kind(l, idx);
+	if (is_lazy(kind)) {
+		lazy_open(l, idx);
+		kind = table_kind(l, idx);
+	}
+	if (rawfield(L, idx, ~0u, EK_TYPE) != LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	lua_pop(L, 1);
+	return kind == TK_ARRAY || lua_rawlen(L, idx) > 0;
 }
 
 void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 {
 	lua_State *L = l->L;
+	const struct lzrec *r;
 	const char *s;
 	size_t n, i;
 	lua_Integer v = 0;
-	int lazy;
+	uint32_t pend, present = 0;
+	int slot;
 
 	idx = lua_absindex(L, idx);
 	ev_fields_init(f);
 	if (lua_type(L, idx) != LUA_TTABLE)
 		luaL_error(L, "returned a %s, not an event table",
 			   luaL_typename(L, idx));
-	luaL_checkstack(L, 6, "nested too deep");
+	luaL_checkstack(L, 8, "nested too deep");
+	r = event_rec(L, idx);
+	if (r == NULL && is_lazy(table_kind(l, idx)))
+		lazy_open(l, idx);
+	pend = r != NULL ? r->pending : 0;
+	/* the keys it has (data and meta kept as they go by) */
+	lua_pushnil(L);
+	lua_pushnil(L);
+	slot = lua_gettop(L) - 1;
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
-		lua_pop(L, 1);
-		if (lua_type(L, -1) != LUA_TSTRING)
+		if (lua_touserdata(L, -2) == (void *)&rec_key) {
+			lua_pop(L, 1);
+			continue;
+		}
+		if (lua_type(L, -2) != LUA_TSTRING)
 			luaL_error(L, "the event has a key that is not a "
 				      "string");
-		s = lua_tolstring(L, -1, &n);
+		s = lua_tolstring(L, -2, &n);
 		for (i = 0; i < NEVENT_KEYS; i++)
 			if (l->ekeys[i] == s)
 				break;
@@ -1306,83 +2092,112 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 				   "the event has a field '%s' that no "
 				   "event has",
 				   s);
+		present |= 1u << i;
+		if (i == EK_DATA || i == EK_META)
+			lua_copy(L, -1, slot + (i == EK_META));
+		lua_pop(L, 1);
 	}
-	f->type = opt_str(L, idx, "type", &f->type_n);
+	f->type = ev_str_field(L, idx, r, present, EK_TYPE, &f->type_n);
 	if (f->type == NULL)
 		luaL_error(L, "the event has no type");
-	f->stream = opt_str(L, idx, "stream", &f->stream_n);
-	f->key = opt_str(L, idx, "key", &f->key_n);
-	rawfield(L, idx, "version");
-	if (!lua_isnil(L, -1)) {
-		if (!lua_isinteger(L, -1) || (v = lua_tointeger(L, -1)) < 1)
-			luaL_error(L, "the event's version is not a positive "
-				      "integer");
-		f->version = (uint64_t)v;
+	f->stream = ev_str_field(L, idx, r, present, EK_STREAM, &f->stream_n);
+	f->key = ev_str_field(L, idx, r, present, EK_KEY, &f->key_n);
+	if (pend & (1u << EK_VERSION)) {
+		f->version = r->version;
+	} else {
+		rawfield(L, idx, present, EK_VERSION);
+		if (!lua_isnil(L, -1)) {
+			if (!lua_isinteger(L, -1) ||
+			    (v = lua_tointeger(L, -1)) < 1)
+				luaL_error(L, "the event's version is not a "
+					      "positive integer");
+			f->version = (uint64_t)v;
+		}
+		lua_pop(L, 1);
 	}
-	lua_pop(L, 1);
-	rawfield(L, idx, "time");
-	if (lua_type(L, -1) != LUA_TSTRING)
-		luaL_error(L, "the event's time is %s, not an RFC 3339 string",
-			   lua_isnil(L, -1)
-				   ? "missing"
-				   : lua_pushfstring(L, "a %s",
-						     luaL_typename(L, -1)));
-	s = lua_tolstring(L, -1, &n);
-	if (s == l->time_str)
-		f->time = l->time;
-	else if (ev_time_parse(s, n, &f->time) != 0)
-		luaL_error(L, "the event's time '%s' is not an RFC 3339 time",
-			   s);
-	lua_pop(L, 1);
-	l->data.len = 0;
-	rawfield(L, idx, "data_base64");
-	if (!lua_isnil(L, -1)) {
+	if (pend & (1u << EK_TIME)) {
+		f->time = r->time;
+	} else {
+		rawfield(L, idx, present, EK_TIME);
 		if (lua_type(L, -1) != LUA_TSTRING)
-			luaL_error(L, "the event's data_base64 is not a "
-				      "string");
+			luaL_error(L,
+				   "the event's time is %s, not an RFC 3339 "
+				   "string",
+				   lua_isnil(L, -1)
+					   ? "missing"
+					   : lua_pushfstring(
+						     L, "a %s",
+						     luaL_typename(L, -1)));
 		s = lua_tolstring(L, -1, &n);
-		if (ev_base64_decode(s, n, &l->data) != 0)
-			luaL_error(L, "the event's data_base64 is not "
-				      "base64");
-		f->data = l->data.p != NULL ? l->data.p : (const uint8_t *)"";
-		f->data_n = l->data.len;
+		if (r != NULL && r->tlen == n && n > 0 &&
+		    memcmp(s, r->tstr, n) == 0)
+			f->time = r->time;
+		else if (ev_time_parse(s, n, &f->time) != 0)
+			luaL_error(L,
+				   "the event's time '%s' is not an RFC 3339 "
+				   "time",
+				   s);
+		lua_pop(L, 1);
+	}
+	l->data.len = 0;
+	if (pend & (1u << EK_DATA_BASE64)) {
+		f->data = r->bytes + r->at[EK_DATA_BASE64];
+		f->data_n = r->len[EK_DATA_BASE64];
 		f->data_bin = 1;
+	} else {
+		rawfield(L, idx, present, EK_DATA_BASE64);
+		if (!lua_isnil(L, -1)) {
+			if (lua_type(L, -1) != LUA_TSTRING)
+				luaL_error(L, "the event's data_base64 is not "
+					      "a string");
+			s = lua_tolstring(L, -1, &n);
+			if (ev_base64_decode(s, n, &l->data) != 0)
+				luaL_error(L, "the event's data_base64 is not "
+					      "base64");
+			f->data = l->data.p != NULL ? l->data.p
+						    : (const uint8_t *)"";
+			f->data_n = l->data.len;
+			f->data_bin = 1;
+		}
+		lua_pop(L, 1);
 	}
-	lua_pop(L, 1);
-	lazy = lua_topointer(L, idx) == l->lz_table;
-	if (lazy && l->lz_pending[0]) {
+	if (pend & (1u << EK_DATA)) {
 		/* never read: as it was */
-		f->data = l->lz_p[0];
-		f->data_n = l->lz_n[0];
 		if (f->data_bin)
 			luaL_error(L, "the event has both data and "
 				      "data_base64");
+		f->data = r->bytes + r->at[EK_DATA];
+		f->data_n = r->len[EK_DATA];
+	} else {
+		lua_pushvalue(L, slot);
+		if (!lua_isnil(L, -1)) {
+			if (f->data_bin)
+				luaL_error(L, "the event has both data and "
+					      "data_base64");
+			l->data.len = 0;
+			ev_lua_to_msgpack(l, -1, &l->data, EV_MAX_DEPTH - 1,
+					  "data", rec_part(r, EK_DATA, &n), n);
+			f->data = l->data.p;
+			f->data_n = l->data.len;
+		}
+		lua_pop(L, 1);
 	}
-	rawfield(L, idx, "data");
-	if (!lua_isnil(L, -1)) {
-		if (f->data_bin)
-			luaL_error(L, "the event has both data and "
-				      "data_base64");
-		ev_lua_to_msgpack(l, -1, &l->data, EV_MAX_DEPTH - 1, "data",
-				  lazy ? l->lz_p[0] : NULL, l->lz_n[0]);
-		f->data = l->data.p;
-		f->data_n = l->data.len;
-	}
-	lua_pop(L, 1);
 	l->meta.len = 0;
-	if (lazy && l->lz_pending[1]) {
-		f->meta = l->lz_p[1];
-		f->meta_n = l->lz_n[1];
+	if (pend & (1u << EK_META)) {
+		f->meta = r->bytes + r->at[EK_META];
+		f->meta_n = r->len[EK_META];
+	} else {
+		lua_pushvalue(L, slot + 1);
+		if (!lua_isnil(L, -1)) {
+			ev_lua_to_msgpack(l, -1, &l->meta, EV_MAX_DEPTH - 1,
+					  "meta", rec_part(r, EK_META, &n), n);
+			if (!is_map_byte(l->meta.p[0]))
+				luaL_error(L, "the event's meta is not an "
+					      "object");
+			f->meta = l->meta.p;
+			f->meta_n = l->meta.len;
+		}
+		lua_pop(L, 1);
 	}
-	rawfield(L, idx, "meta");
-	if (!lua_isnil(L, -1)) {
-		ev_lua_to_msgpack(l, -1, &l->meta, EV_MAX_DEPTH - 1, "meta",
-				  lazy ? l->lz_p[1] : NULL, l->lz_n[1]);
-		if (!((l->meta.p[0] & 0xf0) == 0x80 || l->meta.p[0] == 0xde ||
-		      l->meta.p[0] == 0xdf))
-			luaL_error(L, "the event's meta is not an object");
-		f->meta = l->meta.p;
-		f->meta_n = l->meta.len;
-	}
-	lua_pop(L, 1);
+	lua_pop(L, 2);
 }

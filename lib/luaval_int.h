@@ -62,6 +62,10 @@ void ev_lua_push_value(struct ev_lua *l, const uint8_t *p, size_t n);
 void ev_lua_push_event(struct ev_lua *l, const struct ev_event *ev);
 /* Is the table at idx marked as an array (evlog.array)? */
 int ev_lua_is_array(struct ev_lua *l, int idx);
+/* Is the table at idx, returned by a step, a list of events (no type,
+ * and an array or keys from 1) rather than an event?  Raw access to its
+ * elements (lua_rawlen, lua_rawgeti) is then what the step made. */
+int ev_lua_is_list(struct ev_lua *l, int idx);
 /* Append the Lua value at idx to out as msgpack; depth is the levels
  * it may still nest.  what names it in messages ("data").  orig (n
  * bytes), when not NULL, is the value it was made from: a number Lua
@@ -71,9 +75,9 @@ void ev_lua_to_msgpack(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 /*
  * The event table at idx into f: type, stream, key, version, time, data
  * (or data_base64) and meta from the table; id, schema, offset and prev
- * are the caller's to set.  Strings point into the table and the data
- * and meta bytes into l: valid until the next call of this, or the end
- * of the protected call.
+ * are the caller's to set.  Strings, data and meta point into the table
+ * (its record) or into l: valid while the table is on the stack, until
+ * the next call of this.
  */
 void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f);
 

@@ -59,8 +59,9 @@ struct pitem {
 	size_t at;
 	int r;	  /* the reader's: 1 a record, 0 the end, <0 an error */
 	int done; /* upcast by the thread: the rest holds */
-	int up;	  /* ev_upcaster_wants() */
-	int ur;	  /* ev_upcaster_apply() */
+	int up;	  /* ev_upcaster_wants(), found when the batch is filled */
+	struct ev_upcast_hint hint;
+	int ur; /* ev_upcaster_apply() */
 	int damaged;
 	size_t part0; /* its records: ends[part0 .. part0 + ur) */
 };
@@ -73,6 +74,8 @@ struct pbatch {
 	size_t n, cap, i, nwork; /* the thread upcasts it[0 .. nwork) */
 	int last;		 /* nothing is read after it */
 	int stopped;		 /* at a failure: it[nwork - 1] */
+	int worked;		 /* by the thread (or dropped) */
+	int dropped;		 /* queued behind one that stopped */
 	struct ev_error end_err, why;
 };
 
@@ -84,9 +87,12 @@ struct pipe {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct ev_upcaster *up;
-	struct pbatch b[2];
-	struct pbatch *job; /* the thread's, until it is done */
-	struct pbatch *cur, *inflight;
+	struct pbatch b[3];
+	struct pbatch *job;    /* the thread's, until it is done */
+	struct pbatch *queued; /* the thread's next, unless job stops */
+	struct pbatch *cur;    /* the scan's */
+	struct pbatch *sub[2]; /* given to the thread, oldest first */
+	int nsub;
 	int quit;
 };
 
@@ -327,7 +333,9 @@ static int position(struct ev_scan *s, struct ev_log *log,
 		s->skip_before = o->from.time;
 		r = ev_reader_seek_time(s->rd, o->from.time, err);
 	} else if (!resumed && o->from.kind == EV_POS_NONE &&
-		   since != EV_TIME_NONE && !o->last_set) {
+		   since != EV_TIME_NONE && !o->last_set &&
+		   !ev_upcaster_changes_envelope(s->up)) {
+		/* (a Lua step may change the time --since sees) */
 		r = ev_reader_seek_time(s->rd, since, err);
 	} else {
 		r = ev_reader_seek(s->rd, s->start, err);
@@ -336,6 +344,7 @@ static int position(struct ev_scan *s, struct ev_log *log,
 		return r;
 	if (o->stream != NULL && log != NULL && !resumed && o->group == NULL &&
 	    o->from.kind == EV_POS_NONE && !(o->last_set && o->last == 0) &&
+	    !ev_upcaster_changes_envelope(s->up) &&
 	    (r = preload_stream(s, log, o, &last_done, err)) != 0)
 		return r;
 	if (o->last_set && !last_done && s->up == NULL &&
@@ -446,9 +455,9 @@ static void batch_work(struct ev_upcaster *u, struct pbatch *b)
 		size_t qn;
 
 		it->done = 1;
-		if (it->r != 1 ||
-		    !(it->up = ev_upcaster_wants(u, p, it->rec.n)))
+		if (it->r != 1 || !it->up)
 			continue;
+		ev_upcaster_hint(u, &it->hint);
 		it->ur = ev_upcaster_apply(u, p, it->rec.n, it->rec.offset,
 					   &changed, &b->why);
 		it->damaged = ev_upcaster_damaged(u);
@@ -498,19 +507,70 @@ static void *pipe_main(void *arg)
 		pthread_mutex_unlock(&pp->mu);
 		batch_work(pp->up, b);
 		pthread_mutex_lock(&pp->mu);
-		pp->job = NULL;
+		b->worked = 1;
+		if (b->stopped && pp->queued != NULL) {
+			/* no batch follows a failure: the scan upcasts it */
+			pp->queued->nwork = 0;
+			pp->queued->dropped = 1;
+			pp->queued->worked = 1;
+			pp->queued = NULL;
+		}
+		/* the next at once: the thread need not wait for the scan */
+		pp->job = pp->queued;
+		pp->queued = NULL;
 		pthread_cond_broadcast(&pp->cv);
 	}
 	pthread_mutex_unlock(&pp->mu);
 	return NULL;
 }
 
+/* Give b to the thread, after what it has. */
 static void pipe_submit(struct pipe *pp, struct pbatch *b)
 {
+	struct pbatch *prev = pp->nsub > 0 ? pp->sub[pp->nsub - 1] : NULL;
+
+	b->worked = b->dropped = 0;
 	pthread_mutex_lock(&pp->mu);
-	pp->job = b;
+	if (prev != NULL && prev->worked && prev->stopped) {
+		/* no batch follows a failure: the scan upcasts it */
+		b->nwork = 0;
+		b->dropped = 1;
+		b->worked = 1;
+	} else if (pp->job == NULL) {
+		pp->job = b;
+	} else {
+		pp->queued = b;
+	}
 	pthread_cond_broadcast(&pp->cv);
 	pthread_mutex_unlock(&pp->mu);
+	pp->sub[pp->nsub++] = b;
+}
+
+/* The oldest batch given to the thread, once it is done with it. */
+static struct pbatch *pipe_take(struct pipe *pp)
+{
+	struct pbatch *b = pp->sub[0];
+
+	pthread_mutex_lock(&pp->mu);
+	while (!b->worked)
+		pthread_cond_wait(&pp->cv, &pp->mu);
+	pthread_mutex_unlock(&pp->mu);
+	pp->sub[0] = pp->sub[1];
+	pp->nsub--;
+	return b;
+}
+
+/* A batch that is neither the scan's nor the thread's. */
+static struct pbatch *pipe_spare(struct pipe *pp)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (&pp->b[i] != pp->cur &&
+		    (pp->nsub < 1 || &pp->b[i] != pp->sub[0]) &&
+		    (pp->nsub < 2 || &pp->b[i] != pp->sub[1]))
+			return &pp->b[i];
+	return NULL;
 }
 
 /* Until the thread is done with its batch: the upcaster is ours then. */
@@ -535,6 +595,7 @@ static void pipe_free(struct pipe *pp)
 	pthread_mutex_destroy(&pp->mu);
 	batch_free(&pp->b[0]);
 	batch_free(&pp->b[1]);
+	batch_free(&pp->b[2]);
 	free(pp);
 }
 
@@ -559,6 +620,22 @@ fail_cv:
 fail_mu:
 	free(pp);
 	return NULL;
+}
+
+/* Which records of b want upcasting: found here, where the thread
+ * would wait for it (the chains are only read). */
+static void peek_batch(struct ev_scan *s, struct pbatch *b)
+{
+	struct pitem *it;
+	size_t k;
+
+	b->nwork = b->n;
+	for (k = 0; k < b->n; k++) {
+		it = &b->it[k];
+		if (it->r == 1)
+			it->up = ev_upcaster_peek(s->up, b->raw.p + it->at,
+						  it->rec.n, &it->hint);
+	}
 }
 
 /* Read the next records into b (on this thread: the reader is ours). */
@@ -593,11 +670,13 @@ static int batch_fill(struct ev_scan *s, struct pbatch *b)
 		}
 		if (s->to.kind == EV_POS_OFFSET && rec.offset > s->to.offset) {
 			b->last = 1; /* the scan ends at it */
-			b->nwork = b->n - 1;
+			b->n--;
+			peek_batch(s, b);
+			b->n++;
 			return 0;
 		}
 	}
-	b->nwork = b->n;
+	peek_batch(s, b);
 	return 0;
 }
 
@@ -618,7 +697,7 @@ static int pipe_next(struct ev_scan *s, struct ev_rec *rec,
 		     struct ev_error *err)
 {
 	struct pipe *pp = s->pipe;
-	struct pbatch *b, *other;
+	struct pbatch *b;
 	struct pitem *it;
 
 	for (;;) {
@@ -644,23 +723,23 @@ static int pipe_next(struct ev_scan *s, struct ev_rec *rec,
 			pp->cur = NULL;
 			return ev_reader_next(s->rd, rec, err);
 		}
-		if (pp->inflight == NULL) {
-			b = b == &pp->b[0] ? &pp->b[1] : &pp->b[0];
+		/* the next batch is the oldest given to the thread; one more
+		 * goes behind it, for the thread to take on without waiting
+		 * for the scan, unless the scan is to upcast what comes */
+		if (pp->nsub == 0) {
+			b = pipe_spare(pp);
 			if (batch_fill(s, b) != 0)
 				return ev_seterr(err, EV_ERR, "out of memory");
 			pipe_submit(pp, b);
-			pp->inflight = b;
 		}
-		pipe_idle(pp);
-		pp->cur = b = pp->inflight;
-		pp->inflight = NULL;
-		if (!b->last && !b->stopped) {
-			other = b == &pp->b[0] ? &pp->b[1] : &pp->b[0];
-			if (batch_fill(s, other) != 0)
+		if (pp->nsub == 1 && !pp->sub[0]->last &&
+		    !pp->sub[0]->dropped) {
+			b = pipe_spare(pp);
+			if (batch_fill(s, b) != 0)
 				return ev_seterr(err, EV_ERR, "out of memory");
-			pipe_submit(pp, other);
-			pp->inflight = other;
+			pipe_submit(pp, b);
 		}
+		pp->cur = pipe_take(pp);
 	}
 }
 

@@ -128,6 +128,8 @@ struct ent {
 	size_t kn;
 	struct val v;
 	int gone;
+	const uint8_t *raw; /* where it begins in the record (its key's
+			     * header, or the element), or NULL: added */
 };
 struct node {
 	int map;
@@ -181,7 +183,9 @@ struct ev_upcaster {
 	uint64_t f_version;
 	char why[512];
 	struct ev_upcast_failure last;
-	int damaged;		  /* the last record applied did not decode */
+	int damaged;		   /* the last record applied did not decode */
+	const struct chain *run_c; /* the chain of run_type, for run() */
+	struct ev_str run_type;
 	const struct chain *hint; /* the chain ev_upcaster_wants() found */
 	const char *hint_type;
 	/* counting */
@@ -273,16 +277,22 @@ int ev_upcaster_has_chain(const struct ev_upcaster *u, const char *type,
 	return find_chain(u, type, n) != NULL;
 }
 
-/* The schema of a record, read without decoding it: 1 when absent. */
-static uint64_t peek_schema(const uint8_t *rec, size_t n)
+int ev_upcaster_changes_envelope(const struct ev_upcaster *u)
 {
-	const uint8_t *p = rec, *end = rec + n;
+	return u != NULL && u->lua != NULL; /* made for the first Lua step */
+}
+
+/* The schema of a record, read without decoding it: 1 when absent.
+ * p is past its type (ev_event_peek_type()): two of its keys are read. */
+static uint64_t peek_schema(const uint8_t *rec, size_t n, const uint8_t *p)
+{
+	const uint8_t *end = rec + n;
 	struct ev_mp_item it, k;
 	uint32_t i;
 
-	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
+	if (ev_mp_read(&rec, end, &it) != 0 || it.type != EV_MP_MAP || it.n < 2)
 		return 1;
-	for (i = 0; i < it.n; i++) {
+	for (i = 2; i < it.n; i++) {
 		if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_UINT ||
 		    k.v.u > EV_K_SCHEMA)
 			return 1;
@@ -297,20 +307,39 @@ static uint64_t peek_schema(const uint8_t *rec, size_t n)
 	return 1;
 }
 
-int ev_upcaster_wants(struct ev_upcaster *u, const uint8_t *rec, size_t n)
+int ev_upcaster_peek(const struct ev_upcaster *u, const uint8_t *rec, size_t n,
+		     struct ev_upcast_hint *h)
 {
 	struct ev_str type;
 	const struct chain *c;
 
+	h->chain = NULL;
+	h->type = NULL;
 	if (u->counting)
 		return 1;
 	if (ev_event_peek_type(rec, n, &type) != 0)
 		return 1; /* the decode says what is wrong */
 	c = find_chain(u, type.p, type.n);
-	/* the apply that follows need not look it up again */
-	u->hint = c;
-	u->hint_type = type.p;
-	return c != NULL && peek_schema(rec, n) <= c->max;
+	h->chain = c;
+	h->type = type.p;
+	return c != NULL &&
+	       peek_schema(rec, n, (const uint8_t *)type.p + type.n) <= c->max;
+}
+
+void ev_upcaster_hint(struct ev_upcaster *u, const struct ev_upcast_hint *h)
+{
+	/* the apply that follows need not look the chain up again */
+	u->hint = h->chain;
+	u->hint_type = h->type;
+}
+
+int ev_upcaster_wants(struct ev_upcaster *u, const uint8_t *rec, size_t n)
+{
+	struct ev_upcast_hint h;
+	int r = ev_upcaster_peek(u, rec, n, &h);
+
+	ev_upcaster_hint(u, &h);
+	return r;
 }
 
 /* U+0000-001F and U+007F-009F: not in identifiers (evlog(5)). */
@@ -432,6 +461,7 @@ static int expand_at(struct ev_upcaster *u, const uint8_t **pp,
 		e->kn = 0;
 		e->gone = 0;
 		e->v.node = NULL;
+		e->raw = p;
 		if (nd->map && p < end && (*p & 0xe0) == 0xa0 &&
 		    (size_t)(end - p) > (size_t)(*p & 0x1f)) {
 			/* most keys are short */
@@ -445,8 +475,15 @@ static int expand_at(struct ev_upcaster *u, const uint8_t **pp,
 			e->kn = k.n;
 		}
 		s = p;
-		if (ev_mp_skip_fast(&p, end) != 0)
+		if (p < end && (*p <= 0x7f || *p >= 0xe0 || *p == 0xc0 ||
+				*p == 0xc2 || *p == 0xc3)) {
+			p++; /* most values are small scalars */
+		} else if (p < end && (*p & 0xe0) == 0xa0 &&
+			   (size_t)(end - p) > (size_t)(*p & 0x1f)) {
+			p += 1 + (*p & 0x1f);
+		} else if (ev_mp_skip_fast(&p, end) != 0) {
 			return fail(u, "malformed value");
+		}
 		e->v.p = s;
 		e->v.n = (size_t)(p - s);
 	}
@@ -484,7 +521,19 @@ static int append_ent(struct ev_upcaster *u, struct node *nd, const void *k,
 	e->kn = kn;
 	e->v = *v;
 	e->gone = 0;
+	e->raw = NULL;
 	return 0;
+}
+
+/* Are the n bytes at a and b the same?  Keys are short: no call. */
+static inline int same_key(const uint8_t *a, const char *b, size_t n)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (a[j] != (uint8_t)b[j])
+			return 0;
+	return 1;
 }
 
 /* The entry named seg in nd: its index, or -1. */
@@ -497,9 +546,7 @@ static long find_ent(const struct node *nd, const struct ev_str *seg)
 		/* of repeated keys the last counts, as in --where */
 		for (i = nd->n; i-- > 0;)
 			if (nd->e[i].kn == seg->n && !nd->e[i].gone &&
-			    (seg->n == 0 ||
-			     nd->e[i].k[0] == (uint8_t)seg->p[0]) &&
-			    memcmp(nd->e[i].k, seg->p, seg->n) == 0)
+			    same_key(nd->e[i].k, seg->p, seg->n))
 				return (long)i;
 		return -1;
 	}
@@ -528,16 +575,34 @@ static int walk_m(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 		  int create, int modify, struct node **ndp, long *ip)
 {
 	struct node *nd = &w->root, *child;
-	struct val empty = {(const uint8_t *)"\x80", 1, NULL};
+	struct val empty = {(const uint8_t *)"\x80", 1, NULL}, made = empty;
 	long i;
 	int s, map;
 
 	*ndp = NULL;
 	*ip = -1;
-	for (s = 0; s < pa->n; s++) {
+	s = 0;
+	i = pa->seg[0].p[0] == 'm';
+	if (pa->n > 1 && !nd->e[i].gone && nd->e[i].v.node != NULL &&
+	    (i == 1 || !w->data_bin)) {
+		/* data or meta, opened: the loop's first step, done */
 		if (modify)
 			nd->dirty = 1;
-		i = find_ent(nd, &pa->seg[s]);
+		nd = nd->e[i].v.node;
+		s = 1;
+	}
+	for (; s < pa->n; s++) {
+		if (modify)
+			nd->dirty = 1;
+		if (s == 0) {
+			/* the root holds data and meta, and paths begin
+			 * with one of them (parse_path()) */
+			i = pa->seg[0].p[0] == 'm';
+			if (nd->e[i].gone)
+				i = -1;
+		} else {
+			i = find_ent(nd, &pa->seg[s]);
+		}
 		if (s == 0 && i < 0 && create && pa->n > 1) {
 			/* data or meta, made: its entry in the root */
 			i = pa->seg[0].p[0] == 'm';
@@ -565,10 +630,22 @@ static int walk_m(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 					    prefix_len(pa, s - 1), pa->text,
 					    nd->n, (int)pa->seg[s].n,
 					    pa->seg[s].p);
+			/* an empty object, opened */
+			child = aalloc(u,
+				       sizeof(*child) + 4 * sizeof(struct ent));
+			if (child == NULL)
+				return oom(u);
+			child->map = 1;
+			child->dirty = 0;
+			child->n = 0;
+			child->cap = 4;
+			child->e = (struct ent *)(child + 1);
+			made.node = child;
 			if (append_ent(u, nd, pa->seg[s].p, pa->seg[s].n,
-				       &empty) != 0)
+				       &made) != 0)
 				return EV_ERR;
-			i = (long)nd->n - 1;
+			nd = child;
+			continue;
 		}
 		if (!is_container(&nd->e[i].v, &map))
 			return fail(u, "%.*s is %s, not an object or array",
@@ -704,6 +781,22 @@ static int get_path(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 	return r;
 }
 
+/* Is e, of nd, still as it was read: its key and value the bytes at
+ * e->raw?  A value that begins where it began is the same value. */
+static inline int as_read(const struct node *nd, const struct ent *e)
+{
+	if (e->raw == NULL || e->gone ||
+	    (e->v.node != NULL && e->v.node->dirty))
+		return 0;
+	if (!nd->map)
+		return e->v.p == e->raw;
+	/* and its key's header as ev_mp_str_hdr() writes it */
+	return e->v.p == e->k + e->kn && e->k - e->raw == (e->kn < 32	   ? 1
+							   : e->kn < 256   ? 2
+							   : e->kn < 65536 ? 3
+									   : 5);
+}
+
 /* Append v as msgpack. */
 static int ser(struct ev_upcaster *u, struct ev_buf *out, const struct val *v,
 	       int depth)
@@ -737,6 +830,18 @@ static int ser(struct ev_upcaster *u, struct ev_buf *out, const struct val *v,
 		const struct ent *e = &nd->e[i];
 		if (e->gone)
 			continue;
+		if (as_read(nd, e)) {
+			/* it and those after it as read: their bytes at once */
+			const uint8_t *from = e->raw, *to = e->v.p + e->v.n;
+			while (i + 1 < nd->n && nd->e[i + 1].raw == to &&
+			       as_read(nd, &nd->e[i + 1])) {
+				i++;
+				to = nd->e[i].v.p + nd->e[i].v.n;
+			}
+			memcpy(o, from, (size_t)(to - from));
+			o += to - from;
+			continue;
+		}
 		if (nd->map) {
 			o = ev_mp_str_hdr(o, e->kn);
 			memcpy(o, e->k, e->kn);
@@ -1055,6 +1160,7 @@ static void wev_root(struct wev *w, struct ent *e)
 	e[1].k = (const uint8_t *)"meta";
 	e[1].kn = 4;
 	e[0].v.node = e[1].v.node = NULL;
+	e[0].raw = e[1].raw = NULL;
 }
 
 /* The record rec into w, data and meta opened a level (one pass over
@@ -1407,9 +1513,36 @@ struct lua_call {
 	int list;
 };
 
-static const char *arena_str(struct lua_call *c, const char *s, size_t n)
+/* A string of the event as it went in stays where it is; any other is
+ * copied into the arena (Lua's are gone after the call). */
+static void keep_str(const char **s, size_t n, const struct ev_str *in)
 {
-	return s == NULL ? NULL : adup(c->u, s, n);
+	if (*s != NULL && in->p != NULL && n == in->n &&
+	    memcmp(*s, in->p, n) == 0)
+		*s = in->p;
+}
+
+static const char *arena_str(struct lua_call *c, const char *s, size_t n,
+			     const struct ev_str *in)
+{
+	return s == NULL || s == in->p ? s : adup(c->u, s, n);
+}
+
+static void check_strs(lua_State *L, const struct ev_fields *f)
+{
+	if (has_control(f->type, f->type_n) ||
+	    has_control(f->stream, f->stream_n) ||
+	    has_control(f->key, f->key_n))
+		luaL_error(L, "the event's %s has a control character",
+			   has_control(f->type, f->type_n)	 ? "type"
+			   : has_control(f->stream, f->stream_n) ? "stream"
+								 : "key");
+	if (ev_utf8_valid((const uint8_t *)f->type, f->type_n) != f->type_n ||
+	    (f->stream && ev_utf8_valid((const uint8_t *)f->stream,
+					f->stream_n) != f->stream_n) ||
+	    (f->key &&
+	     ev_utf8_valid((const uint8_t *)f->key, f->key_n) != f->key_n))
+		luaL_error(L, "the event's type, stream or key is not UTF-8");
 }
 
 static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
@@ -1421,18 +1554,12 @@ static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
 	struct ent *e;
 
 	ev_lua_to_fields(l, idx, &f);
-	if (has_control(f.type, f.type_n) ||
-	    has_control(f.stream, f.stream_n) || has_control(f.key, f.key_n))
-		luaL_error(L, "the event's %s has a control character",
-			   has_control(f.type, f.type_n)       ? "type"
-			   : has_control(f.stream, f.stream_n) ? "stream"
-							       : "key");
-	if (ev_utf8_valid((const uint8_t *)f.type, f.type_n) != f.type_n ||
-	    (f.stream && ev_utf8_valid((const uint8_t *)f.stream, f.stream_n) !=
-				 f.stream_n) ||
-	    (f.key &&
-	     ev_utf8_valid((const uint8_t *)f.key, f.key_n) != f.key_n))
-		luaL_error(L, "the event's type, stream or key is not UTF-8");
+	check_strs(L, &f);
+	/* what is as it came keeps its place (not copied, and the type's
+	 * chain is found by it) */
+	keep_str(&f.type, f.type_n, &c->ev.type);
+	keep_str(&f.stream, f.stream_n, &c->ev.stream);
+	keep_str(&f.key, f.key_n, &c->ev.key);
 	if (c->nres >= MAX_PARTS)
 		luaL_error(L, "returned more than %d events", MAX_PARTS);
 	if (c->nres == c->cap) {
@@ -1451,11 +1578,11 @@ static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
 	if (e == NULL)
 		luaL_error(L, "out of memory");
 	wev_root(w, e);
-	w->type.p = arena_str(c, f.type, f.type_n);
+	w->type.p = arena_str(c, f.type, f.type_n, &c->ev.type);
 	w->type.n = f.type_n;
-	w->stream.p = arena_str(c, f.stream, f.stream_n);
+	w->stream.p = arena_str(c, f.stream, f.stream_n, &c->ev.stream);
 	w->stream.n = f.stream_n;
-	w->key.p = arena_str(c, f.key, f.key_n);
+	w->key.p = arena_str(c, f.key, f.key_n, &c->ev.key);
 	w->key.n = f.key_n;
 	w->time = f.time;
 	w->version = f.version;
@@ -1489,10 +1616,7 @@ static int lua_body(struct ev_lua *l, void *vctx)
 			   "returned a %s value, not an event, a list of "
 			   "events or nil",
 			   luaL_typename(L, -1));
-	lua_pushliteral(L, "type");
-	c->list = lua_rawget(L, -2) == LUA_TNIL &&
-		  (ev_lua_is_array(l, -2) || lua_rawlen(L, -2) > 0);
-	lua_pop(L, 1);
+	c->list = ev_lua_is_list(l, -1);
 	if (!c->list) {
 		add_result(l, c, -1);
 		return 0;
@@ -1548,15 +1672,16 @@ static int run_lua(struct ev_upcaster *u, struct wev *w, const struct step *st)
 static int run(struct ev_upcaster *u, struct wev *w, const struct step *st,
 	       size_t k)
 {
-	const struct chain *c = NULL;
-	const char *ctype = NULL;
 	int r;
 
 	for (;;) {
 		if (st == NULL) {
-			if (c == NULL || ctype != w->type.p) {
+			const struct chain *c = u->run_c;
+			if (u->run_type.p != w->type.p ||
+			    u->run_type.n != w->type.n) {
 				c = find_chain(u, w->type.p, w->type.n);
-				ctype = w->type.p;
+				u->run_c = c;
+				u->run_type = w->type;
 			}
 			if (c == NULL || w->schema > c->max)
 				return emit(u, w);
@@ -1774,6 +1899,46 @@ static void step_name(const struct step *st, const struct op *op, char *out,
 		snprintf(out, n, "%s:%u", st->file, op ? op->line : st->line);
 }
 
+/* A Lua message that says where, as FILE:LINE: MESSAGE (Lua cuts a long
+ * FILE to "..." and its end): the MESSAGE, with the LINE in *line (*nline
+ * digits); NULL when why is not of that form for file. */
+static const char *lua_split(const char *file, const char *why,
+			     const char **line, size_t *nline)
+{
+	size_t fl = strlen(file), pl, dl;
+	const char *c;
+
+	for (c = strchr(why, ':'); c != NULL; c = strchr(c + 1, ':')) {
+		pl = (size_t)(c - why);
+		dl = strspn(c + 1, "0123456789");
+		if (dl == 0 || strncmp(c + 1 + dl, ": ", 2) != 0)
+			continue;
+		if ((pl == fl && memcmp(why, file, fl) == 0) ||
+		    (pl > 3 && pl - 3 <= fl && memcmp(why, "...", 3) == 0 &&
+		     memcmp(why + 3, file + fl - (pl - 3), pl - 3) == 0)) {
+			*line = c + 1;
+			*nline = dl;
+			return c + 1 + dl + 2;
+		}
+	}
+	return NULL;
+}
+
+/* A failed Lua step's line goes into the step's name, so that the file
+ * is named once and whole.  The reason that is left. */
+static const char *lua_where(const struct step *st, const char *why, char *step,
+			     size_t n)
+{
+	const char *line, *rest;
+	size_t nline;
+
+	if (st == NULL || !st->is_lua ||
+	    (rest = lua_split(st->file, why, &line, &nline)) == NULL)
+		return why;
+	snprintf(step, n, "%s:%.*s", st->file, (int)nline, line);
+	return rest;
+}
+
 int ev_upcaster_damaged(const struct ev_upcaster *u)
 {
 	return u->damaged;
@@ -1831,6 +1996,8 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	u->f_op = NULL;
 	u->f_type = w.type;
 	u->f_version = w.schema;
+	u->run_c = c;
+	u->run_type = w.type;
 	r = run(u, &w, NULL, 0);
 	if (r == EV_ERR)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -1847,7 +2014,9 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			f->version = u->f_version;
 		}
 		step_name(u->f_step, u->f_op, f->step, sizeof(f->step));
-		snprintf(f->reason, sizeof(f->reason), "%s", u->why);
+		snprintf(f->reason, sizeof(f->reason), "%s",
+			 lua_where(u->f_step, u->why, f->step,
+				   sizeof(f->step)));
 		if (cs != NULL) {
 			cs->failed++;
 			if (u->nkept < EV_UPCAST_FAILURES_KEPT)
@@ -2475,6 +2644,25 @@ static int load_spec(struct ev_upcaster *u, const char *path,
 }
 
 /* TYPE.N.lua: the step of TYPE from version N. */
+/* A Lua file that does not load is named whole, with the line where Lua
+ * says one, else line 1: FILE:LINE: MESSAGE. */
+static int lua_load_error(const char *file, int r, struct ev_error *err)
+{
+	char msg[2 * sizeof(err->msg) + 32];
+	const char *line, *rest;
+	size_t nline;
+
+	if (r == EV_ERR || (strncmp(err->msg, file, strlen(file)) == 0 &&
+			    err->msg[strlen(file)] == ':'))
+		return r; /* named already */
+	if ((rest = lua_split(file, err->msg, &line, &nline)) != NULL)
+		snprintf(msg, sizeof(msg), "%s:%.*s: %s", file, (int)nline,
+			 line, rest);
+	else
+		snprintf(msg, sizeof(msg), "%s:1: %s", file, err->msg);
+	return ev_seterr(err, r, "%s", msg);
+}
+
 static int load_lua(struct ev_upcaster *u, const char *path,
 		    struct ev_error *err)
 {
@@ -2510,7 +2698,7 @@ static int load_lua(struct ev_upcaster *u, const char *path,
 	r = ev_lua_load_function(u->lua, file, text, n, &ref, err);
 	free(text);
 	if (r != 0)
-		return r;
+		return lua_load_error(file, r, err);
 	c = get_chain(u, base, (size_t)(dot - base));
 	if (c == NULL || (st = add_step(u, c, from, file, 1)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");

@@ -546,6 +546,44 @@ evtail: use --wait to wait for it"
 	[ ! -s h.err ]
 }
 
+@test "evtail --group: a holder killed while a forked child still shares its lock is not busy" {
+	# a consumer killed with SIGKILL just after it forked a handler's
+	# supervisor: the child holds the lock file's description (and so the
+	# flock) for a moment; the holder's process lock died with it
+	make_log L 20
+	mkdir L/groups
+	python3 - L/groups/g.lock <<'PY'
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 1)
+if os.fork() == 0:
+    time.sleep(0.3) # the supervisor, before it closes what it inherited
+    os._exit(0)
+os._exit(0) # the holder dies, its process lock with it
+PY
+	run --separate-stderr evtail --group g --template '{offset}' L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$(seq 0 19)"
+	# one that is alive keeps its group, even while it waits on nothing
+	python3 - L/groups/g.lock >py.out <<'PY' &
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 1)
+print("held", flush=True)
+time.sleep(30)
+PY
+	BGS+=($!)
+	wait_for_lines py.out 1 5
+	run --separate-stderr evtail --group g L
+	assert_status 75
+	assert_stdout ""
+	assert_stderr "evtail: group 'g' is busy: another consumer holds it
+evtail: use --wait to wait for it"
+}
+
 @test "evtail --group --wait waits for the holder to exit, then resumes at its commit" {
 	make_log L 20
 	evtail --group g -f --template '{offset}' L >h.out 2>h.err 3>&- &

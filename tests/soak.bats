@@ -34,7 +34,7 @@ first_unhandled() {
 @test "at-least-once soak: kill -9 evtail --exec at random moments, restart it, nothing is lost" {
 	robust_seed
 	local kills=${EVLOG_SOAK_KILLS:-100} scale=${EVLOG_SOAK_SCALE:-1}
-	local first=$((100 * scale)) k pid next bad d par ce total fail
+	local first=$((100 * scale)) k pid next bad d par ce total fail rc
 	evgen $((4000 * scale)) --seed 11 --streams 6 >gen.ndjson
 	head -n "$first" gen.ndjson | evpub -c l.evlog
 	# more arrives while the consumer runs, in small batches, until the
@@ -77,7 +77,13 @@ EOF
 		BG=$pid
 		rand_below d 120
 		sleep "$(printf '0.%03d' "$d")" # a random moment to kill at
-		kill -9 "$pid"
+		if ! kill -9 "$pid"; then
+			# it exited on its own: say why
+			wait "$pid" && rc=0 || rc=$?
+			fail="after kill $k: evtail -f exited $rc before it was killed: $(tail -n 5 evtail.err)"
+			BG=
+			break
+		fi
 		wait "$pid" 2>/dev/null || true
 		BG=
 		next=$(next_of l.evlog g)

@@ -440,3 +440,38 @@ evtail: 1 event could not be upcast and was skipped"
 		[ "${#lines[@]}" -eq 2 ]
 	done
 }
+
+@test "--since and --stream see the time and stream a Lua step gives, not the stored ones" {
+	# enough events for the time index to skip, and a step that moves
+	# some of them to 2030 and into streams of their own
+	evgen 3000 --seed 2 | evpub -c big.evlog
+	mkdir lua
+	for v in 1 2; do
+		printf 'return function(e) e.stream = "zz-" .. e.offset; e.time = "2030-01-01T00:00:00Z"; return e end\n' \
+			>"lua/PaymentFailed.$v.lua"
+	done
+	local want
+	want=$(evtail --type PaymentFailed -o count big.evlog)
+	[ "$want" -gt 10 ]
+	for tool in evtail evreplay; do
+		run --separate-stderr "$tool" --upcast lua --since 2029-01-01 -o json big.evlog
+		assert_status 0
+		assert_stderr ""
+		[ "${#lines[@]}" -eq "$want" ]
+		[ "$(jq -r .type <<<"$output" | sort -u)" = PaymentFailed ]
+		run --separate-stderr "$tool" --upcast lua --stream 'zz-*' -o json big.evlog
+		assert_status 0
+		assert_stderr ""
+		[ "${#lines[@]}" -eq "$want" ]
+		local one
+		one=$(jq -r .stream <<<"${lines[0]}")
+		run --separate-stderr "$tool" --upcast lua --stream "$one" --template '{stream}' big.evlog
+		assert_status 0
+		assert_stderr ""
+		assert_stdout "$one"
+	done
+	# a declarative set leaves them alone: the stored time still seeks
+	run --separate-stderr evtail --upcast up --since 2029-01-01 big.evlog
+	assert_status 0
+	assert_stdout ""
+}

@@ -40,7 +40,7 @@ complete -c evtail -l stream-exact -x -d 'Only stream NAME, even with *, ? or [ 
 complete -c evtail -l category -x -d 'Only streams NAME and NAME-*'
 complete -c evtail -l template -x -d 'Print TPL per event'
 complete -c evtail -l timeout -x -d 'A handler run that takes longer fails'
-complete -c evtail -l to -x -d 'Stop after OFFSET, or at the first event later than @TIME'
+complete -c evtail -l to -x -d 'Stop after OFFSET, or before the first event later than @TIME'
 complete -c evtail -l type -x -d 'Only types matching GLOB'
 complete -c evtail -l until -x -d 'Only events at or before TIME'
 complete -c evtail -l upcast -r -F -d 'Upcast events with the upcaster set in PATH'

@@ -103,7 +103,7 @@ run "cat events-v*.ndjson late-import.ndjson | evpub -c staging.evlog" ||
 st=0
 run "evreplay --check --upcast upcasters/ staging.evlog" || st=$?
 [ "$st" -eq 65 ] || fail "step 5: evreplay --check exited $st, not 65"
-grep -q '^offset 7: LegacyOrder version 1: step upcasters/LegacyOrder.1.lua: .*a LegacyOrder without lines$' out ||
+grep -q '^offset 7: LegacyOrder version 1: step upcasters/LegacyOrder.1.lua:8: a LegacyOrder without lines$' out ||
 	fail "step 5: the check does not name the failure of offset 7"
 run "evtail --upcast upcasters/ --on-error dlq --dlq staging-dlq.evlog \\
     -o count staging.evlog" || fail "step 5: evtail --on-error dlq failed"

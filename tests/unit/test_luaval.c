@@ -87,6 +87,33 @@ static char *through(struct ev_lua *l, const char *json, const char *script)
 	return r;
 }
 
+/* json through the function at ref (loaded once, so that it may keep
+ * what it is given from call to call), back to JSON. */
+static char *through_ref(struct ev_lua *l, const char *json, int ref)
+{
+	struct conv c;
+	struct ev_buf in = {0}, txt = {0};
+	struct ev_error err;
+	char *r;
+
+	memset(&c, 0, sizeof(c));
+	mp(json, &in);
+	c.in = in.p;
+	c.n = in.len;
+	c.script = "";
+	c.ref = ref;
+	if (ev_lua_protected(l, conv_body, &c, &err) != 0) {
+		r = malloc(strlen(err.msg) + 8);
+		sprintf(r, "FAIL: %s", err.msg);
+	} else {
+		r = strdup(json_of(c.out.p, c.out.len, &txt));
+	}
+	ev_buf_free(&in);
+	ev_buf_free(&txt);
+	ev_buf_free(&c.out);
+	return r;
+}
+
 static struct ev_lua *state_new(size_t mem, uint64_t insns)
 {
 	struct ev_lua *l;
@@ -254,6 +281,89 @@ static void test_new_tables(void **state)
 	ev_lua_free(l);
 }
 
+/* Arrays and objects in a value are made when first used, a level at a
+ * time, and those never used go back as their bytes; a step cannot tell
+ * (issue 10, section 6). */
+static void test_lazy_tables(void **state)
+{
+	struct ev_lua *l = state_new(0, 0);
+	struct ev_error err;
+	const char *script;
+	char *got;
+	int ref;
+
+	(void)state;
+	/* read a level down, null inside; what is left alone comes back as
+	 * it was, repeated keys and all */
+	assert_through(l,
+		       "{\"o\":{\"a\":1,\"a\":2,\"n\":null},"
+		       "\"l\":[[1],{\"k\":1,\"k\":1}]}",
+		       "return function(v) assert(v.o.a == 2 and "
+		       "v.o.n == evlog.null and v.l[1][1] == 1 and "
+		       "v.o.x == nil) return v end\n",
+		       "{\"o\":{\"a\":1,\"a\":2,\"n\":null},"
+		       "\"l\":[[1],{\"k\":1,\"k\":1}]}");
+	/* written a level or two down: order kept, new keys after */
+	assert_through(l,
+		       "{\"o\":{\"z\":1,\"a\":2},\"p\":[1,2],"
+		       "\"d\":{\"b\":{\"x\":0}}}",
+		       "return function(v) v.o.b = 3 v.p[3] = 3 v.d.b.c = 1 "
+		       "return v end\n",
+		       "{\"o\":{\"z\":1,\"a\":2,\"b\":3},\"p\":[1,2,3],"
+		       "\"d\":{\"b\":{\"x\":0,\"c\":1}}}");
+	assert_through(l, "{\"o\":{\"a\":1,\"b\":2}}",
+		       "return function(v) v.o.a = nil return v end\n",
+		       "{\"o\":{\"b\":2}}");
+	/* pairs, ipairs and # */
+	assert_through(l,
+		       "{\"o\":{\"a\":1,\"b\":2},\"p\":[5,6,7],"
+		       "\"q\":[1,2]}",
+		       "return function(v) local n, s = 0, 0 "
+		       "for k in pairs(v.o) do n = n + 1 end "
+		       "for i, x in ipairs(v.p) do s = s + x end "
+		       "return {n, s, #v.q} end\n",
+		       "[2,18,2]");
+	/* the raw functions, each the first to touch its table */
+	assert_through(l,
+		       "{\"o\":{\"a\":1},\"p\":[5,6],\"q\":{\"b\":2},"
+		       "\"r\":[1],\"s\":{\"c\":3},\"u\":[9],"
+		       "\"w\":{\"d\":4},\"x\":{\"e\":5}}",
+		       "return function(v) local k = next(v.o) "
+		       "rawset(v.w, 'f', 6) setmetatable(v.x, {}) "
+		       "return {k, rawget(v.q, 'b'), rawlen(v.p), "
+		       "getmetatable(v.s) == nil, "
+		       "getmetatable(v.r) == getmetatable(evlog.array({})), "
+		       "evlog.isarray(v.u), evlog.isarray(v.o), v.w, v.x.e} "
+		       "end\n",
+		       "[\"a\",2,2,true,true,true,false,{\"d\":4,\"f\":6},"
+		       "5]");
+	assert_through(l, "{\"o\":{\"a\":1}}",
+		       "return function(v) return evlog.array(v.o) end\n",
+		       "FAIL: data: an array has a key other than 1 to 0");
+	/* moved elsewhere unopened: its bytes, repeated keys and all */
+	assert_through(l, "{\"o\":{\"q\":1,\"q\":2},\"a\":[{\"r\":1,\"r\":1}]}",
+		       "return function(v) return {m = v.o, n = v.a} end\n",
+		       "{\"m\":{\"q\":1,\"q\":2},\"n\":[{\"r\":1,\"r\":1}]}");
+	/* kept past its call, and given back or read in later ones */
+	script = "local kept return function(v) "
+		 "if kept == nil then kept = v return 0 end "
+		 "if v == 1 then return {kept.o.a, kept.p[1]} end "
+		 "return kept end\n";
+	assert_int_equal(ev_lua_load_function(l, "k.lua", script,
+					      strlen(script), &ref, &err),
+			 0);
+	got = through_ref(l, "{\"o\":{\"a\":1,\"a\":2},\"p\":[3]}", ref);
+	assert_string_equal(got, "0");
+	free(got);
+	got = through_ref(l, "2", ref);
+	assert_string_equal(got, "{\"o\":{\"a\":1,\"a\":2},\"p\":[3]}");
+	free(got);
+	got = through_ref(l, "1", ref);
+	assert_string_equal(got, "[2,3]");
+	free(got);
+	ev_lua_free(l);
+}
+
 struct ev_call {
 	const struct ev_event *ev;
 	int ref;
@@ -286,7 +396,8 @@ static void test_event_table(void **state)
 	struct ev_parse_opts po;
 	struct ev_parser *ps;
 	struct ev_error err;
-	struct ev_event ev;
+	struct ev_event ev, ev2;
+	struct ev_buf other = {0};
 	struct ev_call c;
 	const uint8_t *rec;
 	size_t n;
@@ -351,6 +462,36 @@ static void test_event_table(void **state)
 	assert_int_equal(ev_lua_protected(l, event_body, &c, &err), EV_EDATA);
 	assert_string_equal(err.msg, "e.lua:1: cannot change a protected "
 				     "metatable");
+	/* next() lists what pairs() does, and nothing of ours */
+	script = "return function(e) local n, k = 0, nil repeat "
+		 "k = next(e, k) if k ~= nil then n = n + 1 end "
+		 "until k == nil assert(n == 8, n) "
+		 "assert(rawget(e, 'id') == 'i') return e end\n";
+	assert_int_equal(ev_lua_load_function(l, "e.lua", script,
+					      strlen(script), &c.ref, &err),
+			 0);
+	assert_int_equal(ev_lua_protected(l, event_body, &c, &err), 0);
+	/* an event kept past its call is whole in a later one, what was
+	 * never read of it too */
+	script = "local kept return function(e) "
+		 "if kept == nil then kept = e end return kept end\n";
+	assert_int_equal(ev_lua_load_function(l, "e.lua", script,
+					      strlen(script), &c.ref, &err),
+			 0);
+	assert_int_equal(ev_lua_protected(l, event_body, &c, &err), 0);
+	ev2 = ev;
+	ev2.type.p = "Z";
+	mp("{\"b\":1}", &other);
+	ev2.data = other.p;
+	ev2.data_len = other.len;
+	ev2.meta = NULL;
+	c.ev = &ev2;
+	c.d.len = c.m.len = 0;
+	assert_int_equal(ev_lua_protected(l, event_body, &c, &err), 0);
+	assert_memory_equal(c.f.type, "T", 1);
+	assert_string_equal(json_of(c.d.p, c.d.len, &txt), "{\"a\":1,\"a\":2}");
+	assert_string_equal(json_of(c.m.p, c.m.len, &txt), "{\"m\":[]}");
+	ev_buf_free(&other);
 	ev_buf_free(&c.d);
 	ev_buf_free(&c.m);
 	ev_buf_free(&txt);
@@ -409,6 +550,12 @@ static void test_limits(void **state)
 		       "return function(v) local t = {} for i = 1, 64 do "
 		       "t[i] = string.rep('x', 1 << 20) .. i end end\n",
 		       "FAIL: out of memory: Lua may use 4 MiB in all");
+	/* garbage is collected before the limit is reached */
+	assert_through(l, "null",
+		       "return function(v) for i = 1, 32 do "
+		       "local s = string.rep('x', 1 << 20) .. i end "
+		       "return 1 end\n",
+		       "1");
 	/* a caught memory error is the script's to handle */
 	assert_through(l, "null",
 		       "return function(v) local ok = pcall(string.rep, 'x', "
@@ -427,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_values_in_lua),
 		cmocka_unit_test(test_changes_keep_order),
 		cmocka_unit_test(test_new_tables),
+		cmocka_unit_test(test_lazy_tables),
 		cmocka_unit_test(test_event_table),
 		cmocka_unit_test(test_loading),
 		cmocka_unit_test(test_limits),

@@ -708,7 +708,8 @@ static void test_checks_of_directories_and_lua(void **state)
 	put(&x, "T.1.lua", "\x1bLua");
 	msg = bad_set(&x, &code);
 	assert_int_equal(code, EV_EUSAGE);
-	assert_non_null(strstr(msg, "attempt to load a binary chunk"));
+	assert_non_null(
+		strstr(msg, "T.1.lua:1: attempt to load a binary chunk"));
 	fx_free(&x);
 	/* names */
 	fx_new(&x);
@@ -837,11 +838,61 @@ static void test_lua_steps(void **state)
 		   "for i, v in ipairs(e.data) do out[i] = {type = 'P', "
 		   "time = e.time, data = v} end return out end\n",
 		   EV_T("[\"a\",{\"b\":1}]"), "\"a\"\n{\"b\":1}\n");
+	/* parts of data never opened, split out: as they were */
+	assert_lua("return function(e) local out = {} "
+		   "for i, p in ipairs(e.data.parts) do out[i] = {type = 'P', "
+		   "time = e.time, data = p} end return out end\n",
+		   EV_T("{\"parts\":[{\"a\":1,\"a\":2},{\"b\":[1]}],"
+			"\"n\":null}"),
+		   "{\"a\":1,\"a\":2}\n{\"b\":[1]}\n");
 	/* time and the envelope */
 	assert_lua("return function(e) e.time = '2025-02-03T04:05:06.5+01:00' "
 		   "e.stream = 's' e.key = 'k' e.version = 9 e.meta = {m = 1} "
 		   "return e end\n",
 		   EV_T("1"), "1\n");
+}
+
+/* A Lua error in a file whose path Lua cuts to "...END" still names the
+ * whole file once, with the line */
+static void test_lua_error_long_path(void **state)
+{
+	const char *sub = "a-directory-with-a-long-name-so-that-lua-cuts-"
+			  "the-path-it-reports";
+	char want[4400];
+	struct ev_upcaster *u;
+	struct ev_error err;
+	struct fx x;
+	char *got;
+
+	(void)state;
+	fx_new(&x);
+	snprintf(x.path, sizeof(x.path), "%s/%s", x.dir, sub);
+	assert_int_equal(mkdir(x.path, 0755), 0);
+	put(&x,
+	    "a-directory-with-a-long-name-so-that-lua-cuts-the-path-it-"
+	    "reports/T.1.lua",
+	    "return function(e)\n  error('bad event ' .. e.id)\nend\n");
+	if (ev_upcaster_load(&u, x.path, &err) != 0)
+		fail_msg("load: %s", err.msg);
+	got = datas(u, EV_T("{}"));
+	/* (the test's directory cut from the front, as elsewhere) */
+	snprintf(want, sizeof(want),
+		 "FAIL: offset 7: T version 1: step %s/T.1.lua:2: bad event e1",
+		 sub);
+	assert_string_equal(got, want);
+	free(got);
+	ev_upcaster_free(u);
+	/* and so does one that does not load */
+	put(&x,
+	    "a-directory-with-a-long-name-so-that-lua-cuts-the-path-it-"
+	    "reports/T.1.lua",
+	    "return function(e)\n  return e +\nend\n");
+	if (ev_upcaster_load(&u, x.path, &err) == 0)
+		fail_msg("a syntax error loaded");
+	snprintf(want, sizeof(want),
+		 "%s/T.1.lua:3: unexpected symbol near 'end'", x.path);
+	assert_string_equal(err.msg, want);
+	fx_free(&x);
 }
 
 static void test_lua_split_ids_and_envelope(void **state)
@@ -930,12 +981,14 @@ static void test_lua_wrong_returns(void **state)
 		   EV_T("{}"),
 		   FAILED "the event has both data and data_base64");
 	assert_lua("return function(e) error('bad event ' .. e.id) end\n",
-		   EV_T("{}"), FAILED "T.1.lua:1: bad event e1");
+		   EV_T("{}"),
+		   "FAIL: offset 7: T version 1: step T.1.lua:1: bad event e1");
 	assert_lua("return function(e) error({}) end\n", EV_T("{}"),
 		   FAILED "(error object is a table value)");
 	assert_lua("return function(e) return e.data.x.y end\n", EV_T("{}"),
-		   FAILED "T.1.lua:1: attempt to index a nil value (field "
-			  "'x')");
+		   "FAIL: offset 7: T version 1: step T.1.lua:1: "
+		   "attempt to index a nil value (field "
+		   "'x')");
 }
 
 static void test_lua_sandbox(void **state)
@@ -964,7 +1017,8 @@ static void test_lua_sandbox(void **state)
 		snprintf(body, sizeof(body),
 			 "return function(e) %s return e end\n", escapes[i][0]);
 		snprintf(want, sizeof(want),
-			 FAILED "T.1.lua:1: attempt to call a nil value (%s)",
+			 "FAIL: offset 7: T version 1: step T.1.lua:1: "
+			 "attempt to call a nil value (%s)",
 			 escapes[i][1]);
 		if (strstr(escapes[i][0], "os.") == escapes[i][0] ||
 		    strstr(escapes[i][0], "io.") == escapes[i][0] ||
@@ -972,8 +1026,9 @@ static void test_lua_sandbox(void **state)
 		    strstr(escapes[i][0], "package.") == escapes[i][0] ||
 		    strstr(escapes[i][0], "coroutine.") == escapes[i][0])
 			snprintf(want, sizeof(want),
-				 FAILED "T.1.lua:1: attempt to index a nil "
-					"value (%s)",
+				 "FAIL: offset 7: T version 1: step T.1.lua:1: "
+				 "attempt to index a nil "
+				 "value (%s)",
 				 escapes[i][1]);
 		assert_lua(body, EV_T("{}"), want);
 	}
@@ -1539,6 +1594,7 @@ int main(void)
 		cmocka_unit_test(test_lua_split_ids_and_envelope),
 		cmocka_unit_test(test_lua_wrong_returns),
 		cmocka_unit_test(test_lua_sandbox),
+		cmocka_unit_test(test_lua_error_long_path),
 		cmocka_unit_test(test_lua_limits),
 		cmocka_unit_test(test_lua_state_survives_failures),
 		cmocka_unit_test(test_lua_lossless),
