@@ -1882,7 +1882,6 @@ static int put_value(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 	lua_State *L = l->L;
 	const struct origin *o;
 	const uint8_t *p;
-	const char *s;
 	size_t n;
 	lua_Number d;
 	lua_Integer an;
@@ -1895,37 +1894,19 @@ static int put_value(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 	}
 	switch (t) {
 	case LUA_TBOOLEAN:
-		reserve(l, out, 1);
-		out->p[out->len++] = lua_toboolean(L, idx) ? 0xc3 : 0xc2;
-		return 0;
 	case LUA_TNUMBER:
-		reserve(l, out, 9);
-		if (lua_isinteger(L, idx)) {
-			out->len = (size_t)(ev_mp_int(out->p + out->len,
-						      lua_tointeger(L, idx)) -
-					    out->p);
+	case LUA_TSTRING:
+	case LUA_TLIGHTUSERDATA:
+		if (put_simple(l, idx, out))
 			return 0;
-		}
-		d = lua_tonumber(L, idx);
-		if (!isfinite(d))
+		if (t == LUA_TNUMBER) {
+			d = lua_tonumber(L, idx);
 			luaL_error(L, "%s: %s is not a JSON number", what,
 				   d != d ? "nan" : "inf");
-		out->len =
-			(size_t)(ev_mp_double(out->p + out->len, d) - out->p);
-		return 0;
-	case LUA_TSTRING:
-		s = lua_tolstring(L, idx, &n);
-		if (ev_utf8_valid((const uint8_t *)s, n) != n)
-			luaL_error(L, "%s: a string is not valid UTF-8", what);
-		put_str(l, out, s, n);
-		return 0;
-	case LUA_TLIGHTUSERDATA:
-		if (lua_touserdata(L, idx) == (void *)&null_sentinel) {
-			reserve(l, out, 1);
-			out->p[out->len++] = 0xc0;
-			return 0;
 		}
-		break;
+		if (t == LUA_TSTRING)
+			luaL_error(L, "%s: a string is not valid UTF-8", what);
+		break; /* a light userdata that is not evlog.null */
 	case LUA_TTABLE:
 		if (depth <= 0)
 			luaL_error(L, "%s: nested deeper than %d levels", what,
