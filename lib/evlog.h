@@ -803,6 +803,169 @@ ev_upcaster_failures(const struct ev_upcaster *u, size_t *kept,
  * failure kept and "... and N more failures". */
 int ev_upcaster_report(struct ev_upcaster *u, struct ev_buf *out);
 
+/* ---------------------------------------------------------------- projections
+ */
+
+/*
+ * A Lua projection (evproject -p FILE.lua): a Lua 5.4 file, run in the
+ * sandbox of upcast steps (no os, io, package, debug, require, load,
+ * dofile or loadfile; bounded memory, and instructions per call), that
+ * returns a table:
+ *
+ *   partition_by(e)  optional: the partition of event e, a string, a
+ *                    number, a boolean or evlog.null; nil skips the
+ *                    event.  Absent: the event's stream (an event with
+ *                    none goes to the partition null), or one global
+ *                    state (partition null) after
+ *                    ev_projection_set_global().
+ *   init()           optional: a partition's first state, a table
+ *                    (absent: an empty table)
+ *   on = {Type = function(s, e) ... end, ...}
+ *   any(s, e)        the handler of every event, called after on[type]
+ *                    (when it has one) with the state that one left
+ *   result(s)        optional: what is output of a state (its value;
+ *                    nil is null); never saved, and it must not change s
+ *
+ * A handler changes s in place or returns a new state (a table); nil
+ * keeps s.  An event whose type has no handler (and no any) touches no
+ * state: partition_by and init are not called for it.  States are JSON
+ * values: tables of strings, numbers, booleans, evlog.null and tables.
+ * Events are the tables of upcast steps (evlog-upcast(5) "LUA STEPS"):
+ * e.data is decoded when first read.
+ *
+ * emit{type=, data=, stream=, key=, meta=, time=} in a handler (or in
+ * partition_by or init) derives an event from the one being applied:
+ * type is required; time (RFC 3339) defaults to the source event's, so
+ * that the same source always gives the same record.  The engine sets
+ * meta.causationId to the source's id and meta.correlationId to the
+ * source's meta.correlationId (when meta gives none), or else to the
+ * source's id.  The id is deterministic: a UUID (version 8, RFC 9562)
+ * made from two ev_hash64() of "NAME\0SOURCEID\0N" (and the same with a
+ * 1 byte after it), NAME the projection's name and N the index of the
+ * emit within the source event, from 0.
+ */
+struct ev_projection;
+
+/*
+ * Load the projection in path.  name names it in emitted ids (NULL: the
+ * file's base name without .lua).  EV_ENOENT no such file; EV_EUSAGE
+ * for a file that does not load, "FILE:LINE: message" (a syntax error),
+ * "FILE: returns nothing, not a table", or "FILE: the projection has no
+ * handlers (on or any)", "FILE:LINE: on.Type is a number value, not a
+ * function".  Free with ev_projection_free().
+ */
+int ev_projection_load(struct ev_projection **out, const char *path,
+		       const char *name, struct ev_error *err);
+void ev_projection_free(struct ev_projection *p);
+const char *ev_projection_name(const struct ev_projection *p);
+
+/* One global state, partition key null, for a projection without
+ * partition_by (EV_EUSAGE "FILE: the projection has partition_by, so
+ * it has no global state" for one with it).  Before the first apply. */
+int ev_projection_set_global(struct ev_projection *p, int on,
+			     struct ev_error *err);
+/*
+ * Atomic applies (what --on-error skip and dlq need): a failed apply
+ * then leaves every state as it was, as if the event had not been
+ * there.  Off (the default, and the fastest), a handler that fails may
+ * leave its partition's state half changed, and the projection is then
+ * spoilt: ev_projection_save() refuses it (EV_EUSAGE), so a run that
+ * stops at a bad event keeps its last checkpoint.  On, the state is
+ * copied (as msgpack) before each handler runs and put back when one
+ * fails.  A failure in a new partition (or in partition_by or init)
+ * changes nothing either way.  Only the partition's state is put back:
+ * what a handler changed elsewhere (its own globals) is not.
+ */
+void ev_projection_set_atomic(struct ev_projection *p, int on);
+
+/* Does the event type have a handler (on[type], or any)?  Events
+ * without one can be left out before they are decoded. */
+int ev_projection_wants_type(const struct ev_projection *p, const char *type,
+			     size_t n);
+
+/*
+ * Apply one event.  0 (applied, or skipped: no handler, or partition_by
+ * returned nil), or EV_EDATA for a Lua error or a wrong type, worded
+ * "offset N: TYPE: partition KEY: FILE:LINE: message" (KEY as JSON;
+ * without the partition when partition_by failed; LINE where Lua says,
+ * else the line that defines the function at fault), with the parts in
+ * ev_projection_last_failure().  The events emitted by this apply (none
+ * when it fails) can be fetched until the next apply.
+ */
+int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
+			struct ev_error *err);
+/* The same for a stored record (as an ev_rec gives it): an event type
+ * without handler is not decoded; a record that does not decode is
+ * EV_EDATA "offset N: ...". */
+int ev_projection_apply_record(struct ev_projection *p, const uint8_t *rec,
+			       size_t n, uint64_t offset, struct ev_error *err);
+
+/* The parts of the last failed apply, valid until the next apply. */
+struct ev_projection_failure {
+	uint64_t offset;
+	const char *type;
+	const char *partition; /* as JSON, NULL when not known */
+	const char *where;     /* FILE:LINE, or FILE */
+	const char *why;       /* the message */
+};
+const struct ev_projection_failure *
+ev_projection_last_failure(const struct ev_projection *p);
+
+/*
+ * The events emitted by the last apply, in the order of the emits: an
+ * encoded record (id, type, time and the rest; no version and no stream
+ * link yet, so a writer opened with .unlinked = 1 takes it as it takes
+ * evpub's) and its time, for ev_writer_add().  Valid until the next
+ * apply.
+ */
+size_t ev_projection_emitted_count(const struct ev_projection *p);
+void ev_projection_emitted(const struct ev_projection *p, size_t i,
+			   const uint8_t **rec, size_t *n, ev_time_t *time);
+
+/* The number of partitions (states). */
+uint64_t ev_projection_count(const struct ev_projection *p);
+/*
+ * Call fn for every state, in ascending order of partition keys compared
+ * as JSON values (null, then false and true, numbers numerically,
+ * strings bytewise): key and state as msgpack, the state as result(s)
+ * makes it when there is result.  The bytes are valid during the call.
+ * A nonzero return of fn stops and is returned; EV_EDATA "partition
+ * KEY: FILE:LINE: message" when result fails, or a state has no JSON
+ * form.
+ */
+typedef int (*ev_projection_fn)(void *ctx, const uint8_t *key, size_t key_n,
+				const uint8_t *state, size_t state_n);
+int ev_projection_each(struct ev_projection *p, ev_projection_fn fn, void *ctx,
+		       struct ev_error *err);
+/*
+ * The state of one partition (evproject --partition KEY), as
+ * ev_projection_each() gives it, appended to out: 1, or 0 when there is
+ * no such partition, or an error.  key is a string key; when no string
+ * partition has it and it is a JSON number, true, false or null, that
+ * value.
+ */
+int ev_projection_get(struct ev_projection *p, const char *key,
+		      struct ev_buf *out, struct ev_error *err);
+
+/*
+ * All states, as they are (not through result), as one msgpack blob for
+ * a checkpoint: [1, [[KEY, STATE], ...]] in the order of
+ * ev_projection_each(), so equal states give equal bytes.  Restore
+ * replaces every state of p by those of a blob that save made (of a
+ * projection with the same definition: the caller checks the hash);
+ * EV_EDATA "projection state: ..." for a blob that is malformed, and p
+ * is then left without states.
+ */
+int ev_projection_save(struct ev_projection *p, struct ev_buf *out,
+		       struct ev_error *err);
+int ev_projection_restore(struct ev_projection *p, const uint8_t *blob,
+			  size_t n, struct ev_error *err);
+
+/* The definition, for checkpoints: ev_hash64() of the file's bytes
+ * (mixed with the global flag when set), and "-p FILE" (" --global"). */
+uint64_t ev_projection_hash(const struct ev_projection *p);
+const char *ev_projection_describe(const struct ev_projection *p);
+
 /* ---------------------------------------------------------------- scans */
 
 struct ev_group;
