@@ -850,8 +850,8 @@ struct ev_projection;
  * Load the projection in path.  name names it in emitted ids (NULL: the
  * file's base name without .lua).  EV_ENOENT no such file; EV_EUSAGE
  * for a file that does not load, "FILE:LINE: message" (a syntax error),
- * "FILE: returns nothing, not a table", or "FILE: the projection has no
- * handlers (on or any)", "FILE:LINE: on.Type is a number value, not a
+ * "FILE: returns nothing, not a table", "FILE: the projection has no
+ * handlers (on or any)" or "FILE: on.Type is a number value, not a
  * function".  Free with ev_projection_free().
  */
 int ev_projection_load(struct ev_projection **out, const char *path,
