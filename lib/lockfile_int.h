@@ -12,9 +12,9 @@
 
 enum {
 	EV_LOCKFILE_OK = 0,
-	EV_LOCKFILE_BUSY = 1,	 /* another process holds it */
-	EV_LOCKFILE_EOPEN = -1,	 /* it cannot be opened (or made): errno */
-	EV_LOCKFILE_ELOCK = -2,	 /* it cannot be locked: errno */
+	EV_LOCKFILE_BUSY = 1,	/* another process holds it */
+	EV_LOCKFILE_EOPEN = -1, /* it cannot be opened (or made): errno */
+	EV_LOCKFILE_ELOCK = -2, /* it cannot be locked: errno */
 };
 
 /*
