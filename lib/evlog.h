@@ -1072,12 +1072,168 @@ struct ev_trim_opts {
 	uint64_t keep_events; /* 0 = unused */
 	uint64_t keep_bytes;  /* 0 = unused */
 	int dry_run;
-	int force;	       /* even past groups that have not consumed */
-	const char *state_dir; /* groups kept elsewhere, or NULL */
+	int force; /* even past groups and projections that have not read
+		    * it, and past damaged projection checkpoints */
+	const char *state_dir; /* groups and projections kept elsewhere, or
+				* NULL */
 };
-/* EV_EAGAIN when a group has not consumed what would go. */
+/*
+ * EV_EAGAIN when a group has not consumed what would go, or a projection
+ * checkpoint has not passed it; EV_EDATA when a projection checkpoint
+ * that may belong to log is damaged, so what it has passed is not known.
+ * The log's own (LOG/groups, LOG/projections) are checked, and those in
+ * o->state_dir too.  With o->force, each goes through notice instead.
+ */
 int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		ev_notice_fn notice, void *ctx, struct ev_error *err);
+
+/* ---------------------------------------------------------------- projections
+ */
+
+/*
+ * A projection (evproject(1)) named NAME, a group name (ev_group_name_ok()),
+ * keeps its checkpoint in LOG/projections/NAME.ckpt, or in
+ * STATE_DIR/projections/NAME.ckpt, and one run at a time holds the lock
+ * file NAME.lock beside it (evlog(5) Projection checkpoints).
+ *
+ * A run: ev_projection_lock(); ev_checkpoint_load() (EV_ENOENT: start
+ * from the log's beginning) and ev_checkpoint_check_def(); fold, and
+ * ev_checkpoint_save() as often as wanted; ev_projection_unlock().
+ * A rebuild needs no delete: it loads the old checkpoint for its skips
+ * and emit mark only (or not at all), and its first save replaces it; a
+ * crash before that leaves the old checkpoint, whole.
+ */
+#define EV_CKPT_DEF_MAX 65536	      /* bytes of a definition's description */
+#define EV_CKPT_REASON_MAX 4096	      /* bytes of a skip's reason */
+#define EV_CKPT_MAX_BYTES 0x7fffffffu /* a checkpoint file, at most */
+
+/* An event a projection was told to pass over (evproject --skip). */
+struct ev_ckpt_skip {
+	uint64_t offset;
+	ev_time_t time; /* when it was recorded */
+	char *reason;	/* UTF-8, no NUL */
+};
+
+/*
+ * A projection's checkpoint.  Every pointer is malloc'ed and owned by
+ * the checkpoint: ev_checkpoint_clear() frees them, and a caller may put
+ * there memory of its own from malloc() (the state from an engine's
+ * save, say).  Zero it with ev_checkpoint_init().
+ */
+struct ev_checkpoint {
+	char log_id[33];    /* the log it belongs to; save sets it */
+	uint64_t next;	    /* the offset to read next: every event before
+			     * it is in the state (or skipped) */
+	uint64_t def_hash;  /* the definition's, ev_fold_hash() or
+			     * ev_projection_hash() */
+	char *def_desc;	    /* and its description ("--count --by type"),
+			     * or NULL */
+	uint64_t emit_mark; /* events emitted for the source events
+			     * before this offset are durable in the
+			     * target: a rerun does not emit them
+			     * again */
+	struct ev_ckpt_skip *skips; /* ascending offsets, each once */
+	size_t nskips;
+	ev_time_t updated; /* when it was saved (save sets it), or NONE */
+	uint8_t *state;	   /* the engine's state: an opaque blob */
+	size_t state_n;
+};
+void ev_checkpoint_init(struct ev_checkpoint *cp);
+/* Free what cp holds, and zero it again (ev_checkpoint_init()). */
+void ev_checkpoint_clear(struct ev_checkpoint *cp);
+/* Replace the definition (desc may be NULL) or the state (a copy of
+ * p[n]): 0, EV_EUSAGE for a description longer than EV_CKPT_DEF_MAX,
+ * not UTF-8 or holding a NUL, EV_ERR out of memory. */
+int ev_checkpoint_set_def(struct ev_checkpoint *cp, uint64_t hash,
+			  const char *desc, struct ev_error *err);
+int ev_checkpoint_set_state(struct ev_checkpoint *cp, const void *p, size_t n,
+			    struct ev_error *err);
+/* Record a skip of offset (time EV_TIME_NONE: now), in order; a skip of
+ * the same offset gets the new reason and time.  EV_EUSAGE for a reason
+ * that is empty, longer than EV_CKPT_REASON_MAX, not UTF-8 or holding a
+ * NUL. */
+int ev_checkpoint_add_skip(struct ev_checkpoint *cp, uint64_t offset,
+			   const char *reason, ev_time_t time,
+			   struct ev_error *err);
+/* The skip of offset, or NULL (a binary search). */
+const struct ev_ckpt_skip *ev_checkpoint_skipped(const struct ev_checkpoint *cp,
+						 uint64_t offset);
+/*
+ * Was cp made by the definition hash (described as desc)?  0, or
+ * EV_EDATA: "projection 'NAME' was built by another definition (OLD);
+ * this one is NEW", with the hint to rebuild it.
+ */
+int ev_checkpoint_check_def(const struct ev_checkpoint *cp, const char *name,
+			    uint64_t hash, const char *desc,
+			    struct ev_error *err);
+
+struct ev_projlock;
+/*
+ * Hold projection name of log until ev_projection_unlock(): make
+ * LOG/projections/ (or STATE_DIR/ and STATE_DIR/projections/) when
+ * missing, and take NAME.lock there as groups take theirs.  wait is how
+ * long to wait for another run to let go, in seconds: 0 not at all, < 0
+ * for as long as it takes.  EV_EUSAGE for a bad name; EV_EAGAIN when
+ * another process holds it ("projection 'NAME' is in use by another
+ * process (pid N)"), or still does after wait seconds; EV_EIO.
+ */
+int ev_projection_lock(struct ev_projlock **out, struct ev_log *log,
+		       const char *name, const char *state_dir, double wait,
+		       struct ev_error *err);
+/* Let go.  A projection never saved leaves nothing behind: its lock
+ * file, and the directories the lock made, go. */
+void ev_projection_unlock(struct ev_projlock *pl);
+const char *ev_projlock_name(const struct ev_projlock *pl);
+/* Its checkpoint file, DIR/projections/NAME.ckpt (for messages). */
+const char *ev_projlock_file(const struct ev_projlock *pl);
+/*
+ * Read the checkpoint into cp (ev_checkpoint_clear()ed first): 0, or
+ * EV_ENOENT when there is none yet (cp left empty); EV_EDATA when the
+ * file is damaged (torn, truncated, altered) or not a checkpoint, with a
+ * message naming the file and what is wrong, or when it belongs to
+ * another log ("checkpoint of projection 'NAME' in 'DIR' belongs to log
+ * ID, but 'LOG' is log ID"); EV_EIO.  A damaged checkpoint is never
+ * taken for a missing one: the caller refuses to run (or rebuilds).
+ */
+int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
+		       struct ev_error *err);
+/*
+ * Write cp as the checkpoint, atomically and durably (temporary file,
+ * fsync, rename, fsync of the directory): a crash at any moment leaves
+ * the old checkpoint or the new one, whole.  Sets cp->log_id to the
+ * log's and cp->updated to now.  EV_EUSAGE when cp holds what a load
+ * would refuse (a description or reason too long, skips out of order),
+ * EV_EIO.
+ */
+int ev_checkpoint_save(struct ev_projlock *pl, struct ev_checkpoint *cp,
+		       struct ev_error *err);
+/* Remove the checkpoint, durably: 0, also when there was none. */
+int ev_checkpoint_delete(struct ev_projlock *pl, struct ev_error *err);
+
+/* A checkpoint as ev_checkpoint_list() finds it. */
+struct ev_checkpoint_info {
+	char name[EV_GROUP_NAME_MAX + 1];
+	char *file;    /* its path */
+	int busy;      /* a run holds the projection now */
+	int damaged;   /* it could not be read: status and problem say why,
+			* and cp is empty */
+	int status;    /* 0, or what a load returned (EV_EDATA, EV_EIO) */
+	char *problem; /* the load's message, or NULL */
+	struct ev_checkpoint cp; /* without its state: state is NULL and
+				  * state_n the size of the state saved */
+};
+/*
+ * The checkpoints of log in LOG/projections/, or STATE_DIR/projections/,
+ * sorted by name, into *out (ev_checkpoint_list_free()).  Checkpoints of
+ * other logs (a state directory may serve several) are left out; a
+ * damaged one is listed as such, since which log it belongs to is not
+ * known.  Fails only when the directory cannot be read (no directory:
+ * none), never for one file.
+ */
+int ev_checkpoint_list(struct ev_log *log, const char *state_dir,
+		       struct ev_checkpoint_info **out, size_t *n,
+		       struct ev_error *err);
+void ev_checkpoint_list_free(struct ev_checkpoint_info *v, size_t n);
 
 /* ---------------------------------------------------------------- handlers */
 
