@@ -803,6 +803,169 @@ ev_upcaster_failures(const struct ev_upcaster *u, size_t *kept,
  * failure kept and "... and N more failures". */
 int ev_upcaster_report(struct ev_upcaster *u, struct ev_buf *out);
 
+/* ---------------------------------------------------------------- projections
+ */
+
+/*
+ * A Lua projection (evproject -p FILE.lua): a Lua 5.4 file, run in the
+ * sandbox of upcast steps (no os, io, package, debug, require, load,
+ * dofile or loadfile; bounded memory, and instructions per call), that
+ * returns a table:
+ *
+ *   partition_by(e)  optional: the partition of event e, a string, a
+ *                    number, a boolean or evlog.null; nil skips the
+ *                    event.  Absent: the event's stream (an event with
+ *                    none goes to the partition null), or one global
+ *                    state (partition null) after
+ *                    ev_projection_set_global().
+ *   init()           optional: a partition's first state, a table
+ *                    (absent: an empty table)
+ *   on = {Type = function(s, e) ... end, ...}
+ *   any(s, e)        the handler of every event, called after on[type]
+ *                    (when it has one) with the state that one left
+ *   result(s)        optional: what is output of a state (its value;
+ *                    nil is null); never saved, and it must not change s
+ *
+ * A handler changes s in place or returns a new state (a table); nil
+ * keeps s.  An event whose type has no handler (and no any) touches no
+ * state: partition_by and init are not called for it.  States are JSON
+ * values: tables of strings, numbers, booleans, evlog.null and tables.
+ * Events are the tables of upcast steps (evlog-upcast(5) "LUA STEPS"):
+ * e.data is decoded when first read.
+ *
+ * emit{type=, data=, stream=, key=, meta=, time=} in a handler (or in
+ * partition_by or init) derives an event from the one being applied:
+ * type is required; time (RFC 3339) defaults to the source event's, so
+ * that the same source always gives the same record.  The engine sets
+ * meta.causationId to the source's id and meta.correlationId to the
+ * source's meta.correlationId (when meta gives none), or else to the
+ * source's id.  The id is deterministic: a UUID (version 8, RFC 9562)
+ * made from two ev_hash64() of "NAME\0SOURCEID\0N" (and the same with a
+ * 1 byte after it), NAME the projection's name and N the index of the
+ * emit within the source event, from 0.
+ */
+struct ev_projection;
+
+/*
+ * Load the projection in path.  name names it in emitted ids (NULL: the
+ * file's base name without .lua).  EV_ENOENT no such file; EV_EUSAGE
+ * for a file that does not load, "FILE:LINE: message" (a syntax error),
+ * "FILE: returns nothing, not a table", "FILE: the projection has no
+ * handlers (on or any)" or "FILE: on.Type is a number value, not a
+ * function".  Free with ev_projection_free().
+ */
+int ev_projection_load(struct ev_projection **out, const char *path,
+		       const char *name, struct ev_error *err);
+void ev_projection_free(struct ev_projection *p);
+const char *ev_projection_name(const struct ev_projection *p);
+
+/* One global state, partition key null, for a projection without
+ * partition_by (EV_EUSAGE "FILE: the projection has partition_by, so
+ * it has no global state" for one with it).  Before the first apply. */
+int ev_projection_set_global(struct ev_projection *p, int on,
+			     struct ev_error *err);
+/*
+ * Atomic applies (what --on-error skip and dlq need): a failed apply
+ * then leaves every state as it was, as if the event had not been
+ * there.  Off (the default, and the fastest), a handler that fails may
+ * leave its partition's state half changed, and the projection is then
+ * spoilt: ev_projection_save() refuses it (EV_EUSAGE), so a run that
+ * stops at a bad event keeps its last checkpoint.  On, the state is
+ * copied (as msgpack) before each handler runs and put back when one
+ * fails.  A failure in a new partition (or in partition_by or init)
+ * changes nothing either way.  Only the partition's state is put back:
+ * what a handler changed elsewhere (its own globals) is not.
+ */
+void ev_projection_set_atomic(struct ev_projection *p, int on);
+
+/* Does the event type have a handler (on[type], or any)?  Events
+ * without one can be left out before they are decoded. */
+int ev_projection_wants_type(const struct ev_projection *p, const char *type,
+			     size_t n);
+
+/*
+ * Apply one event.  0 (applied, or skipped: no handler, or partition_by
+ * returned nil), or EV_EDATA for a Lua error or a wrong type, worded
+ * "offset N: TYPE: partition KEY: FILE:LINE: message" (KEY as JSON;
+ * without the partition when partition_by failed; LINE where Lua says,
+ * else the line that defines the function at fault), with the parts in
+ * ev_projection_last_failure().  The events emitted by this apply (none
+ * when it fails) can be fetched until the next apply.
+ */
+int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
+			struct ev_error *err);
+/* The same for a stored record (as an ev_rec gives it): an event type
+ * without handler is not decoded; a record that does not decode is
+ * EV_EDATA "offset N: ...". */
+int ev_projection_apply_record(struct ev_projection *p, const uint8_t *rec,
+			       size_t n, uint64_t offset, struct ev_error *err);
+
+/* The parts of the last failed apply, valid until the next apply. */
+struct ev_projection_failure {
+	uint64_t offset;
+	const char *type;
+	const char *partition; /* as JSON, NULL when not known */
+	const char *where;     /* FILE:LINE, or FILE */
+	const char *why;       /* the message */
+};
+const struct ev_projection_failure *
+ev_projection_last_failure(const struct ev_projection *p);
+
+/*
+ * The events emitted by the last apply, in the order of the emits: an
+ * encoded record (id, type, time and the rest; no version and no stream
+ * link yet, so a writer opened with .unlinked = 1 takes it as it takes
+ * evpub's) and its time, for ev_writer_add().  Valid until the next
+ * apply.
+ */
+size_t ev_projection_emitted_count(const struct ev_projection *p);
+void ev_projection_emitted(const struct ev_projection *p, size_t i,
+			   const uint8_t **rec, size_t *n, ev_time_t *time);
+
+/* The number of partitions (states). */
+uint64_t ev_projection_count(const struct ev_projection *p);
+/*
+ * Call fn for every state, in ascending order of partition keys compared
+ * as JSON values (null, then false and true, numbers numerically,
+ * strings bytewise): key and state as msgpack, the state as result(s)
+ * makes it when there is result.  The bytes are valid during the call.
+ * A nonzero return of fn stops and is returned; EV_EDATA "partition
+ * KEY: FILE:LINE: message" when result fails, or a state has no JSON
+ * form.
+ */
+typedef int (*ev_projection_fn)(void *ctx, const uint8_t *key, size_t key_n,
+				const uint8_t *state, size_t state_n);
+int ev_projection_each(struct ev_projection *p, ev_projection_fn fn, void *ctx,
+		       struct ev_error *err);
+/*
+ * The state of one partition (evproject --partition KEY), as
+ * ev_projection_each() gives it, appended to out: 1, or 0 when there is
+ * no such partition, or an error.  key is a string key; when no string
+ * partition has it and it is a JSON number, true, false or null, that
+ * value.
+ */
+int ev_projection_get(struct ev_projection *p, const char *key,
+		      struct ev_buf *out, struct ev_error *err);
+
+/*
+ * All states, as they are (not through result), as one msgpack blob for
+ * a checkpoint: [1, [[KEY, STATE], ...]] in the order of
+ * ev_projection_each(), so equal states give equal bytes.  Restore
+ * replaces every state of p by those of a blob that save made (of a
+ * projection with the same definition: the caller checks the hash);
+ * EV_EDATA "projection state: ..." for a blob that is malformed, and p
+ * is then left without states.
+ */
+int ev_projection_save(struct ev_projection *p, struct ev_buf *out,
+		       struct ev_error *err);
+int ev_projection_restore(struct ev_projection *p, const uint8_t *blob,
+			  size_t n, struct ev_error *err);
+
+/* The definition, for checkpoints: ev_hash64() of the file's bytes
+ * (mixed with the global flag when set), and "-p FILE" (" --global"). */
+uint64_t ev_projection_hash(const struct ev_projection *p);
+const char *ev_projection_describe(const struct ev_projection *p);
+
 /* ---------------------------------------------------------------- scans */
 
 struct ev_group;
@@ -1072,12 +1235,168 @@ struct ev_trim_opts {
 	uint64_t keep_events; /* 0 = unused */
 	uint64_t keep_bytes;  /* 0 = unused */
 	int dry_run;
-	int force;	       /* even past groups that have not consumed */
-	const char *state_dir; /* groups kept elsewhere, or NULL */
+	int force; /* even past groups and projections that have not read
+		    * it, and past damaged projection checkpoints */
+	const char *state_dir; /* groups and projections kept elsewhere, or
+				* NULL */
 };
-/* EV_EAGAIN when a group has not consumed what would go. */
+/*
+ * EV_EAGAIN when a group has not consumed what would go, or a projection
+ * checkpoint has not passed it; EV_EDATA when a projection checkpoint
+ * that may belong to log is damaged, so what it has passed is not known.
+ * The log's own (LOG/groups, LOG/projections) are checked, and those in
+ * o->state_dir too.  With o->force, each goes through notice instead.
+ */
 int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		ev_notice_fn notice, void *ctx, struct ev_error *err);
+
+/* ---------------------------------------------------------------- projections
+ */
+
+/*
+ * A projection (evproject(1)) named NAME, a group name (ev_group_name_ok()),
+ * keeps its checkpoint in LOG/projections/NAME.ckpt, or in
+ * STATE_DIR/projections/NAME.ckpt, and one run at a time holds the lock
+ * file NAME.lock beside it (evlog(5) Projection checkpoints).
+ *
+ * A run: ev_projection_lock(); ev_checkpoint_load() (EV_ENOENT: start
+ * from the log's beginning) and ev_checkpoint_check_def(); fold, and
+ * ev_checkpoint_save() as often as wanted; ev_projection_unlock().
+ * A rebuild needs no delete: it loads the old checkpoint for its skips
+ * and emit mark only (or not at all), and its first save replaces it; a
+ * crash before that leaves the old checkpoint, whole.
+ */
+#define EV_CKPT_DEF_MAX 65536	      /* bytes of a definition's description */
+#define EV_CKPT_REASON_MAX 4096	      /* bytes of a skip's reason */
+#define EV_CKPT_MAX_BYTES 0x7fffffffu /* a checkpoint file, at most */
+
+/* An event a projection was told to pass over (evproject --skip). */
+struct ev_ckpt_skip {
+	uint64_t offset;
+	ev_time_t time; /* when it was recorded */
+	char *reason;	/* UTF-8, no NUL */
+};
+
+/*
+ * A projection's checkpoint.  Every pointer is malloc'ed and owned by
+ * the checkpoint: ev_checkpoint_clear() frees them, and a caller may put
+ * there memory of its own from malloc() (the state from an engine's
+ * save, say).  Zero it with ev_checkpoint_init().
+ */
+struct ev_checkpoint {
+	char log_id[33];    /* the log it belongs to; save sets it */
+	uint64_t next;	    /* the offset to read next: every event before
+			     * it is in the state (or skipped) */
+	uint64_t def_hash;  /* the definition's, ev_fold_hash() or
+			     * ev_projection_hash() */
+	char *def_desc;	    /* and its description ("--count --by type"),
+			     * or NULL */
+	uint64_t emit_mark; /* events emitted for the source events
+			     * before this offset are durable in the
+			     * target: a rerun does not emit them
+			     * again */
+	struct ev_ckpt_skip *skips; /* ascending offsets, each once */
+	size_t nskips;
+	ev_time_t updated; /* when it was saved (save sets it), or NONE */
+	uint8_t *state;	   /* the engine's state: an opaque blob */
+	size_t state_n;
+};
+void ev_checkpoint_init(struct ev_checkpoint *cp);
+/* Free what cp holds, and zero it again (ev_checkpoint_init()). */
+void ev_checkpoint_clear(struct ev_checkpoint *cp);
+/* Replace the definition (desc may be NULL) or the state (a copy of
+ * p[n]): 0, EV_EUSAGE for a description longer than EV_CKPT_DEF_MAX,
+ * not UTF-8 or holding a NUL, EV_ERR out of memory. */
+int ev_checkpoint_set_def(struct ev_checkpoint *cp, uint64_t hash,
+			  const char *desc, struct ev_error *err);
+int ev_checkpoint_set_state(struct ev_checkpoint *cp, const void *p, size_t n,
+			    struct ev_error *err);
+/* Record a skip of offset (time EV_TIME_NONE: now), in order; a skip of
+ * the same offset gets the new reason and time.  EV_EUSAGE for a reason
+ * that is empty, longer than EV_CKPT_REASON_MAX, not UTF-8 or holding a
+ * NUL. */
+int ev_checkpoint_add_skip(struct ev_checkpoint *cp, uint64_t offset,
+			   const char *reason, ev_time_t time,
+			   struct ev_error *err);
+/* The skip of offset, or NULL (a binary search). */
+const struct ev_ckpt_skip *ev_checkpoint_skipped(const struct ev_checkpoint *cp,
+						 uint64_t offset);
+/*
+ * Was cp made by the definition hash (described as desc)?  0, or
+ * EV_EDATA: "projection 'NAME' was built by another definition (OLD);
+ * this one is NEW", with the hint to rebuild it.
+ */
+int ev_checkpoint_check_def(const struct ev_checkpoint *cp, const char *name,
+			    uint64_t hash, const char *desc,
+			    struct ev_error *err);
+
+struct ev_projlock;
+/*
+ * Hold projection name of log until ev_projection_unlock(): make
+ * LOG/projections/ (or STATE_DIR/ and STATE_DIR/projections/) when
+ * missing, and take NAME.lock there as groups take theirs.  wait is how
+ * long to wait for another run to let go, in seconds: 0 not at all, < 0
+ * for as long as it takes.  EV_EUSAGE for a bad name; EV_EAGAIN when
+ * another process holds it ("projection 'NAME' is in use by another
+ * process (pid N)"), or still does after wait seconds; EV_EIO.
+ */
+int ev_projection_lock(struct ev_projlock **out, struct ev_log *log,
+		       const char *name, const char *state_dir, double wait,
+		       struct ev_error *err);
+/* Let go.  A projection never saved leaves nothing behind: its lock
+ * file, and the directories the lock made, go. */
+void ev_projection_unlock(struct ev_projlock *pl);
+const char *ev_projlock_name(const struct ev_projlock *pl);
+/* Its checkpoint file, DIR/projections/NAME.ckpt (for messages). */
+const char *ev_projlock_file(const struct ev_projlock *pl);
+/*
+ * Read the checkpoint into cp (ev_checkpoint_clear()ed first): 0, or
+ * EV_ENOENT when there is none yet (cp left empty); EV_EDATA when the
+ * file is damaged (torn, truncated, altered) or not a checkpoint, with a
+ * message naming the file and what is wrong, or when it belongs to
+ * another log ("checkpoint of projection 'NAME' in 'DIR' belongs to log
+ * ID, but 'LOG' is log ID"); EV_EIO.  A damaged checkpoint is never
+ * taken for a missing one: the caller refuses to run (or rebuilds).
+ */
+int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
+		       struct ev_error *err);
+/*
+ * Write cp as the checkpoint, atomically and durably (temporary file,
+ * fsync, rename, fsync of the directory): a crash at any moment leaves
+ * the old checkpoint or the new one, whole.  Sets cp->log_id to the
+ * log's and cp->updated to now.  EV_EUSAGE when cp holds what a load
+ * would refuse (a description or reason too long, skips out of order),
+ * EV_EIO.
+ */
+int ev_checkpoint_save(struct ev_projlock *pl, struct ev_checkpoint *cp,
+		       struct ev_error *err);
+/* Remove the checkpoint, durably: 0, also when there was none. */
+int ev_checkpoint_delete(struct ev_projlock *pl, struct ev_error *err);
+
+/* A checkpoint as ev_checkpoint_list() finds it. */
+struct ev_checkpoint_info {
+	char name[EV_GROUP_NAME_MAX + 1];
+	char *file;    /* its path */
+	int busy;      /* a run holds the projection now */
+	int damaged;   /* it could not be read: status and problem say why,
+			* and cp is empty */
+	int status;    /* 0, or what a load returned (EV_EDATA, EV_EIO) */
+	char *problem; /* the load's message, or NULL */
+	struct ev_checkpoint cp; /* without its state: state is NULL and
+				  * state_n the size of the state saved */
+};
+/*
+ * The checkpoints of log in LOG/projections/, or STATE_DIR/projections/,
+ * sorted by name, into *out (ev_checkpoint_list_free()).  Checkpoints of
+ * other logs (a state directory may serve several) are left out; a
+ * damaged one is listed as such, since which log it belongs to is not
+ * known.  Fails only when the directory cannot be read (no directory:
+ * none), never for one file.
+ */
+int ev_checkpoint_list(struct ev_log *log, const char *state_dir,
+		       struct ev_checkpoint_info **out, size_t *n,
+		       struct ev_error *err);
+void ev_checkpoint_list_free(struct ev_checkpoint_info *v, size_t n);
 
 /* ---------------------------------------------------------------- handlers */
 

@@ -7,19 +7,10 @@
  * (ev_file_replace), so a crash leaves the old or the new position, never
  * half of one.
  *
- * The holder keeps two locks on one descriptor of the lock file: a flock,
- * which is what keeps consumers apart, and an OFD write lock, which only
- * says that it is there: F_OFD_GETLK tests for it without taking
- * anything, so a monitoring probe never makes a consumer find the group
- * busy (and needs no write permission).
- *
- * Both belong to the open file description, which a handler's supervisor
- * shares from fork() until it closes what it inherited: for that moment
- * a consumer killed with SIGKILL still holds its group.  So the holder
- * also takes a process-associated (POSIX) lock on byte 1, which no child
- * inherits and which dies with the process: a contender that finds the
- * flock taken but that lock free knows the holder is gone, and waits a
- * moment for the flock instead of calling the group busy.
+ * The lock is lockfile.c's, shared with projections: a flock that
+ * keeps consumers apart, a mark that probes test for without taking
+ * anything, and a process lock that tells a contender the holder died
+ * while its handlers' supervisors still hold the flock.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,12 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "evlog_private.h"
+#include "lockfile_int.h"
 
 const double ev_hist_bounds[EV_HIST_BUCKETS - 1] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -268,130 +257,37 @@ static int state_store(struct ev_group *g, struct ev_error *err)
 	return 0;
 }
 
-/* Write locks: the holder's mark on byte 0 (OFD), its process's on byte
- * 1 (POSIX), and the whole file, which a probe tests for either. */
-static const struct flock ofd_mark = {
-	.l_type = F_WRLCK,
-	.l_whence = SEEK_SET,
-	.l_start = 0,
-	.l_len = 1,
-	.l_pid = 0,
-};
-static const struct flock process_mark = {
-	.l_type = F_WRLCK,
-	.l_whence = SEEK_SET,
-	.l_start = 1,
-	.l_len = 1,
-	.l_pid = 0,
-};
-static const struct flock ofd_whole_file = {
-	.l_type = F_WRLCK,
-	.l_whence = SEEK_SET,
-	.l_start = 0,
-	.l_len = 0,
-	.l_pid = 0,
-};
-
-/* Is the process that took the flock of fd's file alive?  Its POSIX lock
- * says so; a holder that has the flock but not yet that lock looks gone
- * for an instant, which only makes a contender look again. */
-static int holder_alive(int fd)
-{
-	struct flock fl = process_mark;
-
-	if (fcntl(fd, F_GETLK, &fl) != 0)
-		return 1; /* cannot tell: as before, busy */
-	return fl.l_type != F_UNLCK;
-}
-
-/* The flock of a holder that died is held by its handlers' supervisors
- * only until they close what they inherited; wait that long, at most 2 s,
- * while no live process marks the file.  0 with the flock taken. */
-static int flock_of_dead_holder(int fd)
-{
-	const struct timespec tick = {0, 2 * 1000 * 1000};
-	int i;
-
-	for (i = 0; i < 1000 && !holder_alive(fd); i++) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return 0;
-		nanosleep(&tick, NULL);
-	}
-	errno = EWOULDBLOCK;
-	return -1;
-}
-
-/* Is fd still the lock file dir/file?  A group that never committed
- * removes its lock file on close (ev_group_close), so a lock taken on a
- * file since unlinked must be taken again on the new one. */
-static int lock_current(int dirfd, const char *file, int fd)
-{
-	struct stat a, b;
-
-	if (fstat(fd, &a) != 0 || fstatat(dirfd, file, &b, 0) != 0)
-		return 0;
-	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 /* Take a group's lock: 0, EV_EAGAIN when busy and not waiting. */
 static int group_lock(int dirfd, const char *dir, const char *name, int wait,
 		      int *out, struct ev_error *err)
 {
 	char file[EV_GROUP_NAME_MAX + 16];
-	int fd, r;
 
 	snprintf(file, sizeof(file), "%s.lock", name);
-again:
-	fd = ev_openat(dirfd, file, O_RDWR | O_CREAT, 0644);
-	if (fd < 0)
+	switch (ev_lockfile_take(dirfd, file, wait ? -1 : 0, out, NULL)) {
+	case EV_LOCKFILE_OK:
+		return 0;
+	case EV_LOCKFILE_BUSY:
+		return ev_seterr(err, EV_EAGAIN,
+				 "group '%s' is busy: another consumer holds "
+				 "it",
+				 name);
+	case EV_LOCKFILE_EOPEN:
 		return ev_seterr_errno(err, EV_EIO, errno,
 				       "cannot open '%s/%s'", dir, file);
-	do
-		r = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
-	while (r != 0 && errno == EINTR);
-	if (r != 0 && errno == EWOULDBLOCK && flock_of_dead_holder(fd) == 0)
-		r = 0;
-	if (r != 0) {
-		int e = errno;
-		close(fd);
-		if (e == EWOULDBLOCK)
-			return ev_seterr(err, EV_EAGAIN,
-					 "group '%s' is busy: another consumer "
-					 "holds it",
-					 name);
-		return ev_seterr_errno(err, EV_EIO, e, "cannot lock '%s/%s'",
-				       dir, file);
+	default:
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot lock '%s/%s'", dir, file);
 	}
-	if (!lock_current(dirfd, file, fd)) {
-		close(fd);
-		goto again;
-	}
-	/*
-	 * The mark that group_busy() tests for.  Only the flock holder
-	 * takes it, so it cannot conflict; should a file system refuse it
-	 * anyway (NFS emulates flock with byte-range locks), the group
-	 * looks idle to probes, and the flock still keeps consumers apart.
-	 */
-	(void)fcntl(fd, F_OFD_SETLK, &ofd_mark);
-	(void)fcntl(fd, F_SETLK, &process_mark);
-	*out = fd;
-	return 0;
 }
 
 /* Does a consumer hold the group?  Takes no lock and creates nothing. */
 static int group_busy(int dirfd, const char *name)
 {
 	char file[EV_GROUP_NAME_MAX + 16];
-	struct flock fl = ofd_whole_file;
-	int fd, r;
 
 	snprintf(file, sizeof(file), "%s.lock", name);
-	fd = ev_openat(dirfd, file, O_RDONLY, 0);
-	if (fd < 0)
-		return 0; /* no lock file: nobody has held it */
-	r = fcntl(fd, F_OFD_GETLK, &fl);
-	close(fd);
-	return r == 0 && fl.l_type != F_UNLCK;
+	return ev_lockfile_busy(dirfd, file);
 }
 
 int ev_group_open(struct ev_group **out, struct ev_log *log, const char *name,
@@ -470,8 +366,9 @@ const char *ev_group_file(const struct ev_group *g)
 }
 
 /* Remove what opening a group that never committed made: its lock file
- * (while still holding it: see lock_current()) and the directory, when
- * this open made it and nothing else is in it. */
+ * (while still holding it: ev_lockfile_take() takes a lock on a file
+ * since unlinked again) and the directory, when this open made it and
+ * nothing else is in it. */
 static void forget_new(struct ev_group *g)
 {
 	char file[EV_GROUP_NAME_MAX + 16];

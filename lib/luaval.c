@@ -1231,6 +1231,7 @@ int ev_lua_protected(struct ev_lua *l, int (*fn)(struct ev_lua *l, void *ctx),
 struct load_ctx {
 	const char *name, *text;
 	size_t n;
+	int type; /* LUA_TFUNCTION or LUA_TTABLE: what the file returns */
 	int ref;
 };
 
@@ -1252,20 +1253,21 @@ static int load_body(struct ev_lua *l, void *vctx)
 	if (lua_setupvalue(L, -2, 1) == NULL)
 		lua_pop(L, 1);
 	lua_call(L, 0, 1);
-	if (!lua_isfunction(L, -1))
-		luaL_error(L, "%s: returns %s, not a function", c->name,
+	if (lua_type(L, -1) != c->type)
+		luaL_error(L, "%s: returns %s, not a %s", c->name,
 			   lua_isnil(L, -1)
 				   ? "nothing"
 				   : lua_pushfstring(L, "a %s value",
-						     luaL_typename(L, -1)));
+						     luaL_typename(L, -1)),
+			   lua_typename(L, c->type));
 	c->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	return 0;
 }
 
-int ev_lua_load_function(struct ev_lua *l, const char *name, const char *text,
-			 size_t n, int *ref, struct ev_error *err)
+int ev_lua_load_value(struct ev_lua *l, const char *name, const char *text,
+		      size_t n, int type, int *ref, struct ev_error *err)
 {
-	struct load_ctx c = {name, text, n, LUA_NOREF};
+	struct load_ctx c = {name, text, n, type, LUA_NOREF};
 	int r;
 
 	r = ev_lua_protected(l, load_body, &c, err);
@@ -1273,6 +1275,34 @@ int ev_lua_load_function(struct ev_lua *l, const char *name, const char *text,
 		return err->code = EV_EUSAGE;
 	*ref = c.ref;
 	return 0;
+}
+
+int ev_lua_load_function(struct ev_lua *l, const char *name, const char *text,
+			 size_t n, int *ref, struct ev_error *err)
+{
+	return ev_lua_load_value(l, name, text, n, LUA_TFUNCTION, ref, err);
+}
+
+const char *ev_lua_split(const char *file, const char *why, const char **line,
+			 size_t *nline)
+{
+	size_t fl = strlen(file), pl, dl;
+	const char *c;
+
+	for (c = strchr(why, ':'); c != NULL; c = strchr(c + 1, ':')) {
+		pl = (size_t)(c - why);
+		dl = strspn(c + 1, "0123456789");
+		if (dl == 0 || strncmp(c + 1 + dl, ": ", 2) != 0)
+			continue;
+		if ((pl == fl && memcmp(why, file, fl) == 0) ||
+		    (pl > 3 && pl - 3 <= fl && memcmp(why, "...", 3) == 0 &&
+		     memcmp(why + 3, file + fl - (pl - 3), pl - 3) == 0)) {
+			*line = c + 1;
+			*nline = dl;
+			return c + 1 + dl + 2;
+		}
+	}
+	return NULL;
 }
 
 /* ------------------------------------------------------------ pushing */

@@ -41,6 +41,18 @@ lua_State *ev_lua_state(struct ev_lua *l);
  */
 int ev_lua_load_function(struct ev_lua *l, const char *name, const char *text,
 			 size_t n, int *ref, struct ev_error *err);
+/* The same for a file that returns a value of Lua type type
+ * (LUA_TTABLE: a projection): "name: returns nothing, not a table". */
+int ev_lua_load_value(struct ev_lua *l, const char *name, const char *text,
+		      size_t n, int type, int *ref, struct ev_error *err);
+
+/*
+ * A Lua message that says where, as FILE:LINE: MESSAGE (Lua cuts a long
+ * FILE to "..." and its end): the MESSAGE, with the LINE in *line
+ * (*nline digits); NULL when why is not of that form for file.
+ */
+const char *ev_lua_split(const char *file, const char *why, const char **line,
+			 size_t *nline);
 
 /*
  * Call fn(l, ctx) in protected mode with a fresh instruction budget:

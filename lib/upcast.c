@@ -1899,31 +1899,6 @@ static void step_name(const struct step *st, const struct op *op, char *out,
 		snprintf(out, n, "%s:%u", st->file, op ? op->line : st->line);
 }
 
-/* A Lua message that says where, as FILE:LINE: MESSAGE (Lua cuts a long
- * FILE to "..." and its end): the MESSAGE, with the LINE in *line (*nline
- * digits); NULL when why is not of that form for file. */
-static const char *lua_split(const char *file, const char *why,
-			     const char **line, size_t *nline)
-{
-	size_t fl = strlen(file), pl, dl;
-	const char *c;
-
-	for (c = strchr(why, ':'); c != NULL; c = strchr(c + 1, ':')) {
-		pl = (size_t)(c - why);
-		dl = strspn(c + 1, "0123456789");
-		if (dl == 0 || strncmp(c + 1 + dl, ": ", 2) != 0)
-			continue;
-		if ((pl == fl && memcmp(why, file, fl) == 0) ||
-		    (pl > 3 && pl - 3 <= fl && memcmp(why, "...", 3) == 0 &&
-		     memcmp(why + 3, file + fl - (pl - 3), pl - 3) == 0)) {
-			*line = c + 1;
-			*nline = dl;
-			return c + 1 + dl + 2;
-		}
-	}
-	return NULL;
-}
-
 /* A failed Lua step's line goes into the step's name, so that the file
  * is named once and whole.  The reason that is left. */
 static const char *lua_where(const struct step *st, const char *why, char *step,
@@ -1933,7 +1908,7 @@ static const char *lua_where(const struct step *st, const char *why, char *step,
 	size_t nline;
 
 	if (st == NULL || !st->is_lua ||
-	    (rest = lua_split(st->file, why, &line, &nline)) == NULL)
+	    (rest = ev_lua_split(st->file, why, &line, &nline)) == NULL)
 		return why;
 	snprintf(step, n, "%s:%.*s", st->file, (int)nline, line);
 	return rest;
@@ -2655,7 +2630,7 @@ static int lua_load_error(const char *file, int r, struct ev_error *err)
 	if (r == EV_ERR || (strncmp(err->msg, file, strlen(file)) == 0 &&
 			    err->msg[strlen(file)] == ':'))
 		return r; /* named already */
-	if ((rest = lua_split(file, err->msg, &line, &nline)) != NULL)
+	if ((rest = ev_lua_split(file, err->msg, &line, &nline)) != NULL)
 		snprintf(msg, sizeof(msg), "%s:%.*s: %s", file, (int)nline,
 			 line, rest);
 	else
