@@ -520,6 +520,86 @@ static int decode_body(const uint8_t *p, size_t n, struct ev_checkpoint *cp,
 }
 
 /*
+ * The bytes of a checkpoint file, buf[size] (path names them in
+ * messages), into cp: 0 or EV_EDATA (EV_ERR).  With want_state, the
+ * state is kept in *bufp, which becomes cp's (*bufp is then NULL).
+ */
+static int ckpt_parse(uint8_t **bufp, size_t size, const char *path,
+		      struct ev_checkpoint *cp, int want_state,
+		      struct ev_error *err)
+{
+	uint8_t *buf = *bufp;
+	const uint8_t *state = NULL;
+	const char *why = NULL;
+	uint64_t body;
+	uint32_t crc, want;
+	int r;
+
+	if ((uint64_t)size < CKPT_HDR + CKPT_TRAILER) {
+		r = ev_seterr(err, EV_EDATA,
+			      "projection checkpoint '%s' is damaged: %lld "
+			      "bytes, too short for one (torn or truncated)",
+			      path, (long long)size);
+		return r;
+	}
+	if (memcmp(buf, ckpt_magic, 8) != 0) {
+		r = ev_seterr(err, EV_EDATA,
+			      "'%s' is not a projection checkpoint (its first "
+			      "bytes are not evlog's)",
+			      path);
+		return r;
+	}
+	body = ev_get64(buf + 16);
+	if (body != (uint64_t)size - CKPT_HDR - CKPT_TRAILER) {
+		r = ev_seterr(err, EV_EDATA,
+			      "projection checkpoint '%s' is damaged: its "
+			      "header says %llu bytes of body, the file has "
+			      "%llu (torn or truncated)",
+			      path, (unsigned long long)body,
+			      (unsigned long long)((uint64_t)size -
+						   CKPT_HDR - CKPT_TRAILER));
+		return r;
+	}
+	want = ev_get32(buf + size - CKPT_TRAILER);
+	crc = ev_crc32c(0, buf, (size_t)size - CKPT_TRAILER);
+	if (crc != want) {
+		r = ev_seterr(err, EV_EDATA,
+			      "projection checkpoint '%s' is damaged: "
+			      "checksum mismatch (stored %08x, computed %08x)",
+			      path, want, crc);
+		return r;
+	}
+	if (ev_get32(buf + 8) != CKPT_VERSION || ev_get32(buf + 12) != 0) {
+		r = ev_seterr(err, EV_EDATA,
+			      "projection checkpoint '%s' has format version "
+			      "%u (flags %08x); this evlog reads version %d",
+			      path, ev_get32(buf + 8), ev_get32(buf + 12),
+			      CKPT_VERSION);
+		ev_sethint(err, "it was written by a newer version of evlog");
+		return r;
+	}
+	if (decode_body(buf + CKPT_HDR, (size_t)body, cp, &state, &why) != 0) {
+		r = strcmp(why, "out of memory") == 0
+			    ? ev_seterr(err, EV_ERR, "out of memory")
+			    : ev_seterr(err, EV_EDATA,
+					"projection checkpoint '%s' is "
+					"damaged: %s",
+					path, why);
+		ev_checkpoint_clear(cp);
+		return r;
+	}
+	if (want_state) {
+		/* the buffer becomes the state's */
+		uint8_t *st_p;
+		memmove(buf, state, cp->state_n);
+		st_p = realloc(buf, cp->state_n ? cp->state_n : 1);
+		cp->state = st_p != NULL ? st_p : buf; /* it only shrinks */
+		*bufp = NULL;
+	}
+	return 0;
+}
+
+/*
  * Read checkpoint file name of dirfd (path for messages) into cp (clear):
  * 0, EV_ENOENT, EV_EDATA, EV_EIO.  With want_state 0 the state is not
  * kept (state_n still tells its size).
@@ -530,10 +610,6 @@ static int ckpt_read(int dirfd, const char *name, const char *path,
 {
 	struct stat st;
 	uint8_t *buf = NULL;
-	const uint8_t *state = NULL;
-	const char *why = NULL;
-	uint64_t body;
-	uint32_t crc, want;
 	int fd, r;
 
 	fd = ev_openat(dirfd, name, O_RDONLY, 0);
@@ -551,13 +627,6 @@ static int ckpt_read(int dirfd, const char *name, const char *path,
 				    path);
 		goto out;
 	}
-	if ((uint64_t)st.st_size < CKPT_HDR + CKPT_TRAILER) {
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' is damaged: %lld "
-			      "bytes, too short for one (torn or truncated)",
-			      path, (long long)st.st_size);
-		goto out;
-	}
 	if ((uint64_t)st.st_size > EV_CKPT_MAX_BYTES) {
 		r = ev_seterr(err, EV_EDATA,
 			      "projection checkpoint '%s' is damaged: %lld "
@@ -565,7 +634,7 @@ static int ckpt_read(int dirfd, const char *name, const char *path,
 			      path, (long long)st.st_size);
 		goto out;
 	}
-	buf = malloc((size_t)st.st_size);
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (buf == NULL) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto out;
@@ -583,64 +652,44 @@ static int ckpt_read(int dirfd, const char *name, const char *path,
 			      path);
 		goto out;
 	}
-	if (memcmp(buf, ckpt_magic, 8) != 0) {
-		r = ev_seterr(err, EV_EDATA,
-			      "'%s' is not a projection checkpoint (its first "
-			      "bytes are not evlog's)",
-			      path);
-		goto out;
-	}
-	body = ev_get64(buf + 16);
-	if (body != (uint64_t)st.st_size - CKPT_HDR - CKPT_TRAILER) {
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' is damaged: its "
-			      "header says %llu bytes of body, the file has "
-			      "%llu (torn or truncated)",
-			      path, (unsigned long long)body,
-			      (unsigned long long)((uint64_t)st.st_size -
-						   CKPT_HDR - CKPT_TRAILER));
-		goto out;
-	}
-	want = ev_get32(buf + st.st_size - CKPT_TRAILER);
-	crc = ev_crc32c(0, buf, (size_t)st.st_size - CKPT_TRAILER);
-	if (crc != want) {
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' is damaged: "
-			      "checksum mismatch (stored %08x, computed %08x)",
-			      path, want, crc);
-		goto out;
-	}
-	if (ev_get32(buf + 8) != CKPT_VERSION || ev_get32(buf + 12) != 0) {
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' has format version "
-			      "%u (flags %08x); this evlog reads version %d",
-			      path, ev_get32(buf + 8), ev_get32(buf + 12),
-			      CKPT_VERSION);
-		ev_sethint(err, "it was written by a newer version of evlog");
-		goto out;
-	}
-	if (decode_body(buf + CKPT_HDR, (size_t)body, cp, &state, &why) != 0) {
-		r = strcmp(why, "out of memory") == 0
-			    ? ev_seterr(err, EV_ERR, "out of memory")
-			    : ev_seterr(err, EV_EDATA,
-					"projection checkpoint '%s' is "
-					"damaged: %s",
-					path, why);
-		ev_checkpoint_clear(cp);
-		goto out;
-	}
-	if (want_state) {
-		/* the file's buffer becomes the state's */
-		uint8_t *st_p;
-		memmove(buf, state, cp->state_n);
-		st_p = realloc(buf, cp->state_n ? cp->state_n : 1);
-		cp->state = st_p != NULL ? st_p : buf; /* it only shrinks */
-		buf = NULL;
-	}
-	r = 0;
+	r = ckpt_parse(&buf, (size_t)st.st_size, path, cp, want_state, err);
 out:
 	free(buf);
 	close(fd);
+	return r;
+}
+
+int ev_checkpoint_encode(const struct ev_checkpoint *cp, struct ev_buf *out,
+			 struct ev_error *err)
+{
+	const char *why = save_problem(cp);
+
+	if (why != NULL)
+		return ev_seterr(err, EV_EUSAGE, "cannot save the checkpoint: %s",
+				 why);
+	out->len = 0;
+	if (encode(cp, out) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	return 0;
+}
+
+int ev_checkpoint_decode(const uint8_t *p, size_t n, const char *what,
+			 struct ev_checkpoint *cp, struct ev_error *err)
+{
+	uint8_t *buf;
+	int r;
+
+	ev_checkpoint_clear(cp);
+	if (n > EV_CKPT_MAX_BYTES)
+		return ev_seterr(err, EV_EDATA,
+				 "projection checkpoint '%s' is damaged: %zu "
+				 "bytes, more than a checkpoint may have",
+				 what, n);
+	if ((buf = malloc(n ? n : 1)) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	memcpy(buf, p, n);
+	r = ckpt_parse(&buf, n, what, cp, 1, err);
+	free(buf);
 	return r;
 }
 

@@ -132,7 +132,9 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 	jkey(&j, "originalConsumerGroup");
 	jstr(&j, c->group);
 	jkey(&j, "exceptionFqcn");
-	if (c->upcast_error != NULL) {
+	if (c->projection != NULL) {
+		jstr(&j, "evlog.ProjectionFailed");
+	} else if (c->upcast_error != NULL) {
 		jstr(&j, "evlog.UpcastFailed");
 	} else if (c->parked_behind_letter != NULL) {
 		jstr(&j, "evlog.Parked");
@@ -161,10 +163,20 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 	else
 		jstderr(&j, c->done->stderr_tail, c->done->stderr_len);
 	jkey(&j, "handler");
-	if (c->handler != NULL)
+	if (c->projection != NULL) {
+		/* the projection in place of a handler command */
+		char hb[EV_GROUP_NAME_MAX + 16];
+		snprintf(hb, sizeof(hb), "projection %s", c->projection);
+		jstr(&j, hb);
+	} else if (c->handler != NULL) {
 		jstr(&j, c->handler);
-	else
+	} else {
 		ev_buf_puts(&j, "null");
+	}
+	if (c->projection != NULL) {
+		jkey(&j, "projection");
+		jstr(&j, c->projection);
+	}
 	jkey(&j, "attempts");
 	jnum(&j, (uint64_t)c->attempts);
 	jkey(&j, "firstFailure");
@@ -632,6 +644,7 @@ struct ev_upcast_dlq {
 	struct ev_log *dlq;
 	struct ev_writer *w;
 	char *source_log, *source_log_id, *group;
+	const char *projection;
 	struct ev_letter *letters; /* those there before: for the rounds */
 	size_t nletters;
 	uint64_t written;
@@ -696,6 +709,7 @@ int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 	lc.round = ev_dlq_next_round(d->letters, d->nletters, d->group,
 				     d->source_log_id, rec->offset);
 	lc.upcast_error = why->msg;
+	lc.projection = d->projection;
 	r = ev_dlq_letter_encode(&out, &lc, ev_now(), &t, err);
 	if (r == 0)
 		r = ev_writer_add(d->w, out.p, out.len, t, err);
@@ -712,6 +726,11 @@ int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 	}
 	d->written++;
 	return 0;
+}
+
+void ev_upcast_dlq_set_projection(struct ev_upcast_dlq *d, const char *name)
+{
+	d->projection = name;
 }
 
 uint64_t ev_upcast_dlq_count(const struct ev_upcast_dlq *d)

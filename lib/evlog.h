@@ -1370,6 +1370,13 @@ int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
  */
 int ev_checkpoint_save(struct ev_projlock *pl, struct ev_checkpoint *cp,
 		       struct ev_error *err);
+/* The checkpoint as the bytes of its file (log_id and updated as cp
+ * has them), for a store of its own (a read model's database); and
+ * back, what names them in messages, EV_EDATA as a load words it. */
+int ev_checkpoint_encode(const struct ev_checkpoint *cp, struct ev_buf *out,
+			 struct ev_error *err);
+int ev_checkpoint_decode(const uint8_t *p, size_t n, const char *what,
+			 struct ev_checkpoint *cp, struct ev_error *err);
 /* Remove the checkpoint, durably: 0, also when there was none. */
 int ev_checkpoint_delete(struct ev_projlock *pl, struct ev_error *err);
 
@@ -1496,6 +1503,9 @@ struct ev_letter_ctx {
 	/* an event that could not be upcast (why, one line), not one a
 	 * handler failed: handler and done are unused then */
 	const char *upcast_error;
+	/* with upcast_error: the projection that failed on the event
+	 * (evproject --on-error dlq), upcast_error the Lua error */
+	const char *projection;
 };
 
 enum { EV_LETTER_OPEN, EV_LETTER_RESOLVED, EV_LETTER_DISCARDED };
@@ -1587,6 +1597,9 @@ int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 			 const struct ev_error *why, struct ev_error *err);
 /* The letters written. */
 uint64_t ev_upcast_dlq_count(const struct ev_upcast_dlq *d);
+/* Letters of projection name (evproject --on-error dlq) from now on:
+ * the projection's failure, not an upcast's; group is the name. */
+void ev_upcast_dlq_set_projection(struct ev_upcast_dlq *d, const char *name);
 int ev_upcast_dlq_close(struct ev_upcast_dlq *d, struct ev_error *err);
 
 /* ---------------------------------------------------------------- consumers */
@@ -2061,6 +2074,8 @@ void ev_readmodel_rollback(struct ev_readmodel *rm);
  * added to the table as they appear.  EV_EDATA for a table that is not
  * a read model's and cannot be made one, or a field that cannot be a
  * column. */
+/* Remove every row of the table (a rebuild), in the transaction. */
+int ev_readmodel_clear(struct ev_readmodel *rm, struct ev_error *err);
 int ev_readmodel_put(struct ev_readmodel *rm, const uint8_t *key, size_t kn,
 		     const uint8_t *state, size_t sn, struct ev_error *err);
 /* The checkpoint saved under name (opaque bytes into out): 0, or
@@ -2100,6 +2115,82 @@ int ev_readmodel_diff(const char *live, const char *shadow, const char *table,
  */
 int ev_readmodel_swap(const char *live, const char *shadow, double wait,
 		      struct ev_error *err);
+
+/* ---------------------------------------------------------------- projector */
+
+/*
+ * What evproject folds with: the built-in folds (ev_proj_engine_fold())
+ * or a Lua projection (ev_proj_engine_lua()), behind one face.  apply
+ * is a consumer's sink: EV_EDATA is a failure of that event (the
+ * message says why), which --on-error decides about; any other error
+ * stops the run.
+ */
+struct ev_proj_engine {
+	void *impl;
+	int (*apply)(void *impl, const struct ev_rec *rec,
+		     const struct ev_event *ev, struct ev_error *err);
+	int (*save)(void *impl, struct ev_buf *out, struct ev_error *err);
+	int (*restore)(void *impl, const uint8_t *p, size_t n,
+		       struct ev_error *err);
+	/* every state in order (read models), or NULL */
+	int (*each)(void *impl, ev_projection_fn fn, void *ctx,
+		    struct ev_error *err);
+	/* the events the last apply emitted, or NULL */
+	size_t (*emitted_count)(void *impl);
+	void (*emitted)(void *impl, size_t i, const uint8_t **rec, size_t *n,
+			ev_time_t *time);
+	uint64_t hash;	      /* of the definition */
+	const char *describe; /* "--count --by type", "-p bank.lua" */
+};
+struct ev_fold;
+void ev_proj_engine_fold(struct ev_proj_engine *e, struct ev_fold *f);
+void ev_proj_engine_lua(struct ev_proj_engine *e, struct ev_projection *p);
+
+struct ev_projector_opts {
+	const char *name;      /* checkpointed as this; NULL: a one-off run */
+	const char *state_dir; /* the checkpoint there, not in the log */
+	double wait;	       /* for another run: seconds, < 0 for ever */
+	int rebuild;	       /* from the start, with fresh states */
+	const char *sqlite;    /* the read model's database, or NULL */
+	const char *table;     /* its table; NULL: the name */
+	int shadow;	       /* sqlite is a shadow: no lock, no trim mark */
+	int follow;
+	int64_t checkpoint_ms; /* following: save this often (0: 5000) */
+	enum ev_upcast_policy on_error; /* an event the engine fails on */
+	/* EV_UPCAST_DLQ: the event and why; 0 goes on */
+	int (*failed)(void *ctx, const struct ev_rec *rec,
+		      const struct ev_error *why, struct ev_error *err);
+	void *failed_ctx;
+	struct ev_log *emit_to; /* where emitted events go, or NULL */
+	const volatile int *stop; /* set (by a signal): save and stop */
+	int skip_set;		  /* record a skip of skip_offset */
+	uint64_t skip_offset;
+	const char *skip_reason;
+};
+
+struct ev_projector_stats {
+	uint64_t start, next; /* the offsets read: [start, next) */
+	int resumed;	      /* from a checkpoint */
+	uint64_t events;      /* events the selection took */
+	uint64_t applied, failed, skipped; /* skipped: recorded skips */
+	uint64_t emitted, emits_held;	   /* held: below the emit mark */
+	uint64_t saves, upcast_failures;
+	uint64_t failed_at; /* the event a stop was at */
+	struct ev_error row_err;
+};
+
+/*
+ * One run: lock and load the checkpoint (when named), fold what the scan
+ * options select after it, and save (evproject(1) CHECKPOINTS).  rd
+ * reads log; so is the selection, whose start a checkpoint overrides.
+ * EV_EAGAIN when another run holds the projection; EV_EDATA for a
+ * checkpoint of another log or definition, or an event that fails with
+ * on_error stop (the checkpoint then stays where it was).
+ */
+int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
+		     const struct ev_scan_opts *so, struct ev_proj_engine *e,
+		     const struct ev_projector_opts *o,
+		     struct ev_projector_stats *st, struct ev_error *err);
 
 /* ---------------------------------------------------------------- streams */
 

@@ -638,6 +638,20 @@ int ev_readmodel_put(struct ev_readmodel *rm, const uint8_t *key, size_t kn,
 	return rc == SQLITE_DONE ? 0 : db_err(rm, err, rc, "cannot write");
 }
 
+int ev_readmodel_clear(struct ev_readmodel *rm, struct ev_error *err)
+{
+	char *sql;
+	int r;
+
+	if (!rm->have_tab && (r = load_columns(rm, err)) != 0)
+		return r;
+	if ((sql = sqlite3_mprintf("DELETE FROM %s", rm->table)) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	r = run(rm, sql, err, "cannot write");
+	sqlite3_free(sql);
+	return r;
+}
+
 /* ------------------------------------------------------------ user SQL */
 
 /* A row as a msgpack map of column names to values. */

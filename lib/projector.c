@@ -1,0 +1,449 @@
+/*
+ * projector.c - struct ev_projector: a run of evproject, the engine
+ * (built-in folds or a Lua projection) fed by a scan, kept from run to
+ * run by its checkpoint, with its emitted events, its dead letters and
+ * its read model (evproject(1) CHECKPOINTS, READ MODELS).
+ *
+ * A run with a name takes the projection's lock, loads its checkpoint
+ * (the file beside the log's groups, or the row of the read model's
+ * database), refuses one of another definition unless rebuilding, and
+ * folds the events after it.  The checkpoint is saved at the end, and
+ * while following every checkpoint interval: the position, the engine's
+ * whole state, the skips and the emit mark together, so that a crash at
+ * any moment loses at most what came after the last save, and a rerun
+ * folds it again from the same state, never twice.
+ *
+ * Emitted events are appended to the emit log before the checkpoint
+ * that passes their source is saved; the emit mark in it says up to
+ * where they are durable, and a rebuild folds the events below the mark
+ * again without emitting.  Between an append and the save that follows
+ * it, a crash makes the rerun emit those events again, with the same
+ * ids: the emit log's dedupe keeps them once.
+ *
+ * With a read model, the states are written as rows and the checkpoint
+ * in the same SQLite transaction; the checkpoint file then only tells
+ * evctl trim how far the projection has read (without the state).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "evlog_private.h"
+
+/* ------------------------------------------------------------ engines */
+
+static int fold_save(void *impl, struct ev_buf *out, struct ev_error *err)
+{
+	return ev_fold_save(impl, out, err);
+}
+
+static int fold_restore(void *impl, const uint8_t *p, size_t n,
+			struct ev_error *err)
+{
+	return ev_fold_restore(impl, p, n, err);
+}
+
+void ev_proj_engine_fold(struct ev_proj_engine *e, struct ev_fold *f)
+{
+	memset(e, 0, sizeof(*e));
+	e->impl = f;
+	e->apply = ev_fold_sink;
+	e->save = fold_save;
+	e->restore = fold_restore;
+	e->hash = ev_fold_hash(f);
+	e->describe = ev_fold_describe(f);
+}
+
+static int lua_apply(void *impl, const struct ev_rec *rec,
+		     const struct ev_event *ev, struct ev_error *err)
+{
+	(void)ev;
+	return ev_projection_apply_record(impl, rec->p, rec->n, rec->offset,
+					  err);
+}
+
+static int lua_save(void *impl, struct ev_buf *out, struct ev_error *err)
+{
+	return ev_projection_save(impl, out, err);
+}
+
+static int lua_restore(void *impl, const uint8_t *p, size_t n,
+		       struct ev_error *err)
+{
+	return ev_projection_restore(impl, p, n, err);
+}
+
+static int lua_each(void *impl, ev_projection_fn fn, void *ctx,
+		    struct ev_error *err)
+{
+	return ev_projection_each(impl, fn, ctx, err);
+}
+
+static size_t lua_emitted_count(void *impl)
+{
+	return ev_projection_emitted_count(impl);
+}
+
+static void lua_emitted(void *impl, size_t i, const uint8_t **rec, size_t *n,
+			ev_time_t *time)
+{
+	ev_projection_emitted(impl, i, rec, n, time);
+}
+
+void ev_proj_engine_lua(struct ev_proj_engine *e, struct ev_projection *p)
+{
+	memset(e, 0, sizeof(*e));
+	e->impl = p;
+	e->apply = lua_apply;
+	e->save = lua_save;
+	e->restore = lua_restore;
+	e->each = lua_each;
+	e->emitted_count = lua_emitted_count;
+	e->emitted = lua_emitted;
+	e->hash = ev_projection_hash(p);
+	e->describe = ev_projection_describe(p);
+}
+
+/* ------------------------------------------------------------ a run */
+
+struct run {
+	struct ev_log *log;
+	const struct ev_projector_opts *o;
+	struct ev_proj_engine *e;
+	struct ev_projector_stats *st;
+	struct ev_projlock *pl;
+	struct ev_readmodel *rm;
+	struct ev_writer *emit;
+	struct ev_checkpoint cp;
+	struct ev_buf buf;
+	const char *name; /* of the checkpoint, or NULL */
+	int have_cp;	  /* one was loaded */
+	int clear_rows;	  /* a rebuild: the read model's rows go first */
+	uint64_t emit_mark;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The checkpoint as it was, from the read model or the file. */
+static int load(struct run *r, struct ev_error *err)
+{
+	int rc;
+
+	if (r->rm != NULL) {
+		rc = ev_readmodel_get_checkpoint(r->rm, r->name, &r->buf, err);
+		if (rc == EV_ENOENT)
+			return 0;
+		if (rc != 0)
+			return rc;
+		rc = ev_checkpoint_decode(r->buf.p, r->buf.len,
+					  r->o->sqlite, &r->cp, err);
+		if (rc == 0 &&
+		    strcmp(r->cp.log_id, ev_log_id(r->log)) != 0)
+			rc = ev_seterr(err, EV_EDATA,
+				       "the checkpoint of projection '%s' in "
+				       "'%s' belongs to log %s, but '%s' is "
+				       "log %s",
+				       r->name, r->o->sqlite, r->cp.log_id,
+				       ev_log_path(r->log),
+				       ev_log_id(r->log));
+	} else {
+		rc = ev_checkpoint_load(r->pl, &r->cp, err);
+		if (rc == EV_ENOENT)
+			return 0;
+	}
+	if (rc == 0)
+		r->have_cp = 1;
+	return rc;
+}
+
+/* One state row of the read model. */
+static int put_row(void *ctx, const uint8_t *key, size_t kn,
+		   const uint8_t *state, size_t sn)
+{
+	struct run *r = ctx;
+	struct ev_error *err = &r->st->row_err;
+
+	return ev_readmodel_put(r->rm, key, kn, state, sn, err);
+}
+
+/* Save the checkpoint: everything before next is folded. */
+static int save(struct run *r, uint64_t next, struct ev_error *err)
+{
+	struct ev_checkpoint mirror;
+	int rc;
+
+	if (r->emit != NULL && (rc = ev_writer_flush(r->emit, err)) != 0) {
+		ev_err_prefix(err, "cannot append the emitted events: ");
+		return rc;
+	}
+	if (next > r->emit_mark)
+		r->emit_mark = next;
+	if (r->name == NULL)
+		return 0;
+	r->cp.next = next;
+	r->cp.emit_mark = r->emit_mark;
+	r->buf.len = 0;
+	if ((rc = r->e->save(r->e->impl, &r->buf, err)) != 0 ||
+	    (rc = ev_checkpoint_set_state(&r->cp, r->buf.p, r->buf.len,
+					  err)) != 0 ||
+	    (rc = ev_checkpoint_set_def(&r->cp, r->e->hash, r->e->describe,
+					err)) != 0)
+		return rc;
+	if (r->rm == NULL) {
+		rc = ev_checkpoint_save(r->pl, &r->cp, err);
+		if (rc == 0)
+			r->st->saves++;
+		return rc;
+	}
+	/* the rows and the checkpoint in one transaction */
+	memcpy(r->cp.log_id, ev_log_id(r->log), 33);
+	r->cp.updated = ev_now();
+	r->buf.len = 0;
+	if ((rc = ev_checkpoint_encode(&r->cp, &r->buf, err)) != 0)
+		return rc;
+	if ((rc = ev_readmodel_begin(r->rm, err)) != 0)
+		return rc;
+	rc = r->clear_rows ? ev_readmodel_clear(r->rm, err) : 0;
+	if (rc == 0)
+		rc = r->e->each(r->e->impl, put_row, r, err);
+	if (rc != 0 && r->st->row_err.msg[0] != '\0' && rc != EV_ERR)
+		*err = r->st->row_err;
+	if (rc == 0)
+		rc = ev_readmodel_put_checkpoint(r->rm, r->name, r->buf.p,
+						 r->buf.len, err);
+	if (rc == 0)
+		rc = ev_readmodel_commit(r->rm, err);
+	if (rc != 0) {
+		ev_readmodel_rollback(r->rm);
+		return rc;
+	}
+	r->clear_rows = 0;
+	r->st->saves++;
+	if (r->pl == NULL)
+		return 0;
+	/* how far it has read, for evctl trim: no state */
+	ev_checkpoint_init(&mirror);
+	mirror.next = r->cp.next;
+	mirror.emit_mark = r->cp.emit_mark;
+	mirror.def_hash = r->cp.def_hash;
+	rc = ev_checkpoint_set_def(&mirror, r->cp.def_hash, r->cp.def_desc,
+				   err);
+	if (rc == 0)
+		rc = ev_checkpoint_save(r->pl, &mirror, err);
+	ev_checkpoint_clear(&mirror);
+	return rc;
+}
+
+/* Append what the last apply emitted (source at offset). */
+static int emit(struct run *r, uint64_t offset, struct ev_error *err)
+{
+	size_t i, n = r->e->emitted_count ? r->e->emitted_count(r->e->impl)
+					  : 0;
+	const uint8_t *rec;
+	size_t rn;
+	ev_time_t t;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (offset < r->emit_mark) {
+			r->st->emits_held++;
+			continue;
+		}
+		if (r->emit == NULL)
+			return ev_seterr(err, EV_EUSAGE,
+					 "offset %llu: the projection emits "
+					 "events, and no --emit-to log takes "
+					 "them",
+					 (unsigned long long)offset);
+		r->e->emitted(r->e->impl, i, &rec, &rn, &t);
+		if ((rc = ev_writer_add(r->emit, rec, rn, t, err)) != 0) {
+			ev_err_prefix(err, "cannot append the emitted events: ");
+			return rc;
+		}
+		r->st->emitted++;
+	}
+	return 0;
+}
+
+static int fold(struct run *r, struct ev_scan *s, struct ev_error *err)
+{
+	const struct ev_projector_opts *o = r->o;
+	int64_t every = o->checkpoint_ms > 0 ? o->checkpoint_ms : 5000;
+	int64_t last_save = mono_ms(), now;
+	const struct ev_event *ev;
+	struct ev_error why;
+	struct ev_rec rec;
+	int rc;
+
+	for (;;) {
+		if (o->stop != NULL && *o->stop)
+			break;
+		rc = ev_scan_next(s, &rec, &ev, err);
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			if (!o->follow || ev_scan_done(s))
+				break;
+			now = mono_ms();
+			if (now - last_save >= every) {
+				if ((rc = save(r, ev_scan_position(s), err)) !=
+				    0)
+					return rc;
+				last_save = now;
+			}
+			rc = ev_scan_wait(s,
+					  every - (now - last_save) < 1000
+						  ? every - (now - last_save) + 1
+						  : 1000,
+					  err);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		r->st->events++;
+		if (ev_checkpoint_skipped(&r->cp, rec.offset) != NULL) {
+			r->st->skipped++;
+			continue;
+		}
+		ev_error_clear(&why);
+		rc = r->e->apply(r->e->impl, &rec, ev, &why);
+		if (rc == EV_EDATA && o->on_error != EV_UPCAST_STOP) {
+			r->st->failed++;
+			if (o->failed != NULL &&
+			    (rc = o->failed(o->failed_ctx, &rec, &why, err)) !=
+				    0)
+				return rc;
+			continue;
+		}
+		if (rc != 0) {
+			*err = why;
+			r->st->failed_at = rec.offset;
+			return rc;
+		}
+		r->st->applied++;
+		if ((rc = emit(r, rec.offset, err)) != 0)
+			return rc;
+		if (o->follow) {
+			now = mono_ms();
+			if (now - last_save >= every) {
+				if ((rc = save(r, ev_scan_position(s), err)) !=
+				    0)
+					return rc;
+				last_save = now;
+			}
+		}
+	}
+	return save(r, ev_scan_position(s), err);
+}
+
+int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
+		     const struct ev_scan_opts *so, struct ev_proj_engine *e,
+		     const struct ev_projector_opts *o,
+		     struct ev_projector_stats *st, struct ev_error *err)
+{
+	struct run r;
+	struct ev_scan_opts sc = *so;
+	struct ev_cursor cur;
+	struct ev_writer_opts wo;
+	struct ev_scan *s = NULL;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	memset(&r, 0, sizeof(r));
+	r.log = log;
+	r.o = o;
+	r.e = e;
+	r.st = st;
+	r.name = o->name;
+	ev_checkpoint_init(&r.cp);
+	if (o->sqlite != NULL && r.name == NULL)
+		return ev_seterr(err, EV_EUSAGE,
+				 "a read model (--sqlite) needs the "
+				 "projection's --name");
+	if (o->sqlite != NULL && e->each == NULL)
+		return ev_seterr(err, EV_EUSAGE,
+				 "--sqlite takes the states of a Lua "
+				 "projection (-p)");
+	if ((o->skip_set || o->rebuild) && r.name == NULL)
+		return ev_seterr(err, EV_EUSAGE, "%s needs --name",
+				 o->skip_set ? "--skip" : "--rebuild");
+	/* the lock first: a second run waits or goes, touching nothing */
+	if (r.name != NULL && !o->shadow &&
+	    (rc = ev_projection_lock(&r.pl, log, r.name, o->state_dir,
+				     o->wait, err)) != 0)
+		goto end;
+	if (o->sqlite != NULL &&
+	    (rc = ev_readmodel_open(&r.rm, o->sqlite,
+				    o->table ? o->table : r.name, 1,
+				    o->wait, err)) != 0)
+		goto end;
+	if (r.name != NULL && (rc = load(&r, err)) != 0)
+		goto end;
+	if (r.have_cp && !o->rebuild &&
+	    (rc = ev_checkpoint_check_def(&r.cp, r.name, e->hash, e->describe,
+					  err)) != 0)
+		goto end;
+	r.emit_mark = r.cp.emit_mark;
+	r.clear_rows = o->rebuild;
+	if (o->skip_set) {
+		if (r.have_cp && !o->rebuild && o->skip_offset < r.cp.next) {
+			rc = ev_seterr(err, EV_EUSAGE,
+				       "--skip: offset %llu is folded "
+				       "already (projection '%s' is at "
+				       "offset %llu)",
+				       (unsigned long long)o->skip_offset,
+				       r.name, (unsigned long long)r.cp.next);
+			goto end;
+		}
+		if ((rc = ev_checkpoint_add_skip(&r.cp, o->skip_offset,
+						 o->skip_reason, EV_TIME_NONE,
+						 err)) != 0)
+			goto end;
+	}
+	if (r.have_cp && !o->rebuild) {
+		if ((rc = e->restore(e->impl, r.cp.state, r.cp.state_n,
+				     err)) != 0) {
+			ev_err_prefix(err, "projection '%s': ", r.name);
+			goto end;
+		}
+		memcpy(cur.log_id, r.cp.log_id, 33);
+		cur.next = r.cp.next;
+		sc.cursor = &cur;
+		sc.cursor_name = o->sqlite ? o->sqlite
+					   : ev_projlock_file(r.pl);
+		st->resumed = 1;
+	}
+	if (o->emit_to != NULL) {
+		memset(&wo, 0, sizeof(wo));
+		wo.unlinked = 1;
+		if ((rc = ev_writer_open(&r.emit, o->emit_to, &wo, err)) != 0)
+			goto end;
+	}
+	if ((rc = ev_scan_open(&s, log, rd, &sc, err)) != 0)
+		goto end;
+	st->start = ev_scan_start(s);
+	rc = fold(&r, s, err);
+	st->next = ev_scan_position(s);
+	st->upcast_failures = ev_scan_upcast_failures(s);
+end:
+	ev_scan_free(s);
+	if (r.emit != NULL) {
+		struct ev_error e2;
+		int rc2 = ev_writer_close(r.emit, &e2);
+		if (rc == 0 && rc2 != 0) {
+			*err = e2;
+			rc = rc2;
+		}
+	}
+	ev_readmodel_close(r.rm);
+	ev_projection_unlock(r.pl);
+	ev_checkpoint_clear(&r.cp);
+	ev_buf_free(&r.buf);
+	return rc;
+}
