@@ -1,0 +1,16 @@
+# handlers/common.sh - sourced by the step handlers.  evtail --exec runs a
+# handler once per command: the command as one line of JSON on stdin,
+# its id and type in EV_ID and EV_TYPE.  A handler performs the step and
+# publishes its outcome to the orders log ($ORDERS), with an id derived
+# from the command's, so that a retried command publishes nothing new.
+set -eu
+: "${ORDERS:?ORDERS names the orders log}"
+command=$(cat)
+field() { printf '%s\n' "$command" | jq -r ".data.$1"; }
+order=$(field orderId)
+publish() { # publish TYPE [name=value | name:=json ...]
+	type=$1
+	shift
+	evpub "$ORDERS" "$type" --id "$EV_ID-done" --stream "order-$order" \
+		orderId="$order" "$@" >/dev/null
+}
