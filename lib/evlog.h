@@ -2192,6 +2192,27 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		     const struct ev_projector_opts *o,
 		     struct ev_projector_stats *st, struct ev_error *err);
 
+/* ---------------------------------------------------------------- projection tests */
+
+/*
+ * What evproject --test compares (evproject(1) TESTING PROJECTIONS), as
+ * JSON values: object keys in any order, 1 equal to 1.0.  0 equal, 1
+ * different (what differs appended to diff, a line each), EV_EDATA when
+ * one side is not JSON (the message says which and where).
+ *
+ * ev_projtest_states(): expect.json against the -o json output of a run:
+ * with lua, the output [{"partition": K, "state": S}, ...] is compared
+ * as the object {K: S} (K as text); else the rows as they are.
+ * ev_projtest_emitted(): expect-emitted.ndjson against the events
+ * emitted, line by line, each expected event's keys only (so id and
+ * time are checked only when given).
+ */
+int ev_projtest_states(const char *expect, size_t en, const char *got,
+		       size_t gn, int lua, struct ev_buf *diff,
+		       struct ev_error *err);
+int ev_projtest_emitted(const char *expect, size_t en, const char *got,
+			size_t gn, struct ev_buf *diff, struct ev_error *err);
+
 /* ---------------------------------------------------------------- streams */
 
 /* A stream's state (evlog(5) STATE). */
