@@ -64,7 +64,7 @@ static int commit(struct ev_consumer *c, uint64_t pos)
 	struct ev_error err;
 	int r;
 
-	if (c->o.group == NULL)
+	if (c->o.group == NULL && c->o.commit == NULL)
 		return 0;
 	if (pos == c->st.committed && !c->new_group)
 		return 0;
@@ -75,7 +75,11 @@ static int commit(struct ev_consumer *c, uint64_t pos)
 		return 0; /* not delivered: not committed; run() reports */
 	if (c->o.flush != NULL && (r = c->o.flush(c->o.sink_ctx, &err)) != 0)
 		return ev_jobs_fail(c, r, &err);
-	if ((r = ev_group_commit(c->o.group, pos, &err)) != 0)
+	if (c->o.group != NULL &&
+	    (r = ev_group_commit(c->o.group, pos, &err)) != 0)
+		return ev_jobs_fail(c, r, &err);
+	if (c->o.commit != NULL &&
+	    (r = c->o.commit(c->o.commit_ctx, pos, &err)) != 0)
 		return ev_jobs_fail(c, r, &err);
 	c->st.committed = pos;
 	c->new_group = 0;
@@ -86,7 +90,8 @@ static int commit(struct ev_consumer *c, uint64_t pos)
 /* Is a commit of pos due? */
 static int commit_due(struct ev_consumer *c, uint64_t pos)
 {
-	if (c->o.group == NULL || pos == c->st.committed)
+	if ((c->o.group == NULL && c->o.commit == NULL) ||
+	    pos == c->st.committed)
 		return 0;
 	return pos - c->st.committed >= c->o.commit_every ||
 	       ev_jobs_now(c) - c->last_commit >= c->o.commit_ms;
@@ -168,8 +173,11 @@ static int run_sync(struct ev_consumer *c, volatile sig_atomic_t *stop)
 				return ev_jobs_fail(c, r, &err);
 			if (ev_scan_done(s))
 				break;
-			/* caught up: commit, so the group's lag reads 0 */
-			if ((r = commit(c, c->st.position)) != 0)
+			/* caught up: commit, so the group's lag reads 0 (a
+			 * commit callback keeps to its interval) */
+			if ((c->o.commit == NULL ||
+			     commit_due(c, c->st.position)) &&
+			    (r = commit(c, c->st.position)) != 0)
 				return r;
 			if ((r = ev_scan_wait(s, 1000, &err)) < 0)
 				return ev_jobs_fail(c, r, &err);
@@ -364,8 +372,8 @@ int ev_consumer_run(struct ev_consumer *c, volatile sig_atomic_t *stop,
 		if (pos == c->st.committed && c->new_group)
 			pos_ok = 0;
 	}
-	if (c->o.group != NULL && pos_ok && (r = commit(c, pos)) != 0 &&
-	    c->rc == 0)
+	if ((c->o.group != NULL || c->o.commit != NULL) && pos_ok &&
+	    (r = commit(c, pos)) != 0 && c->rc == 0)
 		ev_jobs_fail(c, r, &cerr);
 	if (c->dlq_w != NULL && (r = ev_writer_close(c->dlq_w, &cerr)) != 0)
 		ev_jobs_fail(c, r, &cerr);

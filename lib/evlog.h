@@ -1855,6 +1855,10 @@ struct ev_consumer_opts {
 	struct ev_group *group;
 	uint64_t commit_every; /* events between commits */
 	int64_t commit_ms;     /* and at least this often */
+	/* or (also) commit by calling this, after the sink's flush: a
+	 * projection's checkpoint.  A failure stops the consumer. */
+	int (*commit)(void *ctx, uint64_t position, struct ev_error *err);
+	void *commit_ctx;
 	/* handler runs */
 	unsigned retries;
 	int64_t backoff_ms, backoff_max_ms;
@@ -2288,7 +2292,7 @@ struct ev_projector_opts {
 		      const struct ev_error *why, struct ev_error *err);
 	void *failed_ctx;
 	struct ev_log *emit_to; /* where emitted events go, or NULL */
-	const volatile int *stop; /* set (by a signal): save and stop */
+	volatile sig_atomic_t *stop; /* set (by a signal): save, stop */
 	int skip_set;		  /* record a skip of skip_offset */
 	uint64_t skip_offset;
 	const char *skip_reason;

@@ -26,7 +26,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "evlog_private.h"
 
@@ -121,14 +120,6 @@ struct run {
 	int clear_rows;	  /* a rebuild: the read model's rows go first */
 	uint64_t emit_mark;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The checkpoint as it was, from the read model or the file. */
 static int load(struct run *r, struct ev_error *err)
@@ -271,75 +262,52 @@ static int emit(struct run *r, uint64_t offset, struct ev_error *err)
 	return 0;
 }
 
-static int fold(struct run *r, struct ev_scan *s, struct ev_error *err)
+/* The consumer's sink: one event into the engine. */
+static int sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
+		struct ev_error *err)
 {
+	struct run *r = ctx;
 	const struct ev_projector_opts *o = r->o;
-	int64_t every = o->checkpoint_ms > 0 ? o->checkpoint_ms : 5000;
-	int64_t last_save = mono_ms(), now;
-	const struct ev_event *ev;
 	struct ev_error why;
-	struct ev_rec rec;
 	int rc;
 
-	for (;;) {
-		if (o->stop != NULL && *o->stop)
-			break;
-		rc = ev_scan_next(s, &rec, &ev, err);
-		if (rc < 0)
-			return rc;
-		if (rc == 0) {
-			if (!o->follow || ev_scan_done(s))
-				break;
-			now = mono_ms();
-			if (now - last_save >= every) {
-				if ((rc = save(r, ev_scan_position(s), err)) !=
-				    0)
-					return rc;
-				last_save = now;
-			}
-			rc = ev_scan_wait(s,
-					  every - (now - last_save) < 1000
-						  ? every - (now - last_save) + 1
-						  : 1000,
-					  err);
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		r->st->events++;
-		if (ev_checkpoint_skipped(&r->cp, rec.offset) != NULL) {
-			r->st->skipped++;
-			continue;
-		}
-		ev_error_clear(&why);
-		rc = r->e->apply(r->e->impl, &rec, ev, &why);
-		if (rc == EV_EDATA && o->on_error != EV_UPCAST_STOP) {
-			r->st->failed++;
-			if (o->failed != NULL &&
-			    (rc = o->failed(o->failed_ctx, &rec, &why, err)) !=
-				    0)
-				return rc;
-			continue;
-		}
-		if (rc != 0) {
-			*err = why;
-			r->st->failed_at = rec.offset;
-			return rc;
-		}
-		r->st->applied++;
-		if ((rc = emit(r, rec.offset, err)) != 0)
-			return rc;
-		if (o->follow) {
-			now = mono_ms();
-			if (now - last_save >= every) {
-				if ((rc = save(r, ev_scan_position(s), err)) !=
-				    0)
-					return rc;
-				last_save = now;
-			}
-		}
+	r->st->events++;
+	if (r->cp.nskips > 0 && ev_checkpoint_skipped(&r->cp, rec->offset)) {
+		r->st->skipped++;
+		return 0;
 	}
-	return save(r, ev_scan_position(s), err);
+	ev_error_clear(&why);
+	rc = r->e->apply(r->e->impl, rec, ev, &why);
+	if (rc == EV_EDATA && o->on_error != EV_UPCAST_STOP) {
+		r->st->failed++;
+		if (o->failed != NULL)
+			return o->failed(o->failed_ctx, rec, &why, err);
+		return 0;
+	}
+	if (rc != 0) {
+		*err = why;
+		r->st->failed_at = rec->offset;
+		return rc;
+	}
+	r->st->applied++;
+	return emit(r, rec->offset, err);
+}
+
+static int flush(void *ctx, struct ev_error *err)
+{
+	struct run *r = ctx;
+	int rc;
+
+	if (r->emit != NULL && (rc = ev_writer_flush(r->emit, err)) != 0) {
+		ev_err_prefix(err, "cannot append the emitted events: ");
+		return rc;
+	}
+	return 0;
+}
+
+static int commit(void *ctx, uint64_t pos, struct ev_error *err)
+{
+	return save(ctx, pos, err);
 }
 
 int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
@@ -352,6 +320,9 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	struct ev_cursor cur;
 	struct ev_writer_opts wo;
 	struct ev_scan *s = NULL;
+	struct ev_consumer_opts co;
+	struct ev_consumer *con = NULL;
+	volatile sig_atomic_t never = 0;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -428,10 +399,34 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	if ((rc = ev_scan_open(&s, log, rd, &sc, err)) != 0)
 		goto end;
 	st->start = ev_scan_start(s);
-	rc = fold(&r, s, err);
-	st->next = ev_scan_position(s);
+	ev_consumer_opts_init(&co);
+	co.scan = s;
+	co.sink = sink;
+	co.flush = flush;
+	co.sink_ctx = &r;
+	co.commit = r.name != NULL ? commit : NULL;
+	co.commit_ctx = &r;
+	co.commit_every = o->follow ? 1000000 : UINT64_MAX;
+	co.commit_ms = !o->follow ? INT64_MAX
+		       : o->checkpoint_ms > 0 ? o->checkpoint_ms
+					      : 5000;
+	co.log = log;
+	co.log_name = sc.name;
+	co.notice = sc.notice;
+	co.notice_ctx = sc.ctx;
+	if ((rc = ev_consumer_new(&con, &co, err)) == 0)
+		rc = ev_consumer_run(con, o->stop ? o->stop : &never, err);
+	if (rc == 0 && r.name == NULL)
+		rc = flush(&r, err);
+	/* nothing new, but a first run, a rebuild or a skip to record */
+	if (rc == 0 && r.name != NULL && st->saves == 0 &&
+	    (!r.have_cp || o->rebuild || o->skip_set))
+		rc = save(&r, ev_consumer_stats(con)->position, err);
+	st->next = ev_consumer_stats(con) ? ev_consumer_stats(con)->position
+					  : ev_scan_position(s);
 	st->upcast_failures = ev_scan_upcast_failures(s);
 end:
+	ev_consumer_free(con);
 	ev_scan_free(s);
 	if (r.emit != NULL) {
 		struct ev_error e2;
