@@ -441,7 +441,8 @@ static int decode_body(const uint8_t *p, size_t n, struct ev_checkpoint *cp,
 		}
 		if (bit == 0) {
 			/* a later version's: skipped */
-			if (ev_mp_skip(&p, end, CKPT_DEPTH) != 0) {
+			if (ev_mp_skip(&p, end, EV_READ_DEPTH - CKPT_DEPTH) !=
+			    0) {
 				*why = "a value is truncated or too deep";
 				return -1;
 			}
@@ -719,7 +720,7 @@ int ev_projection_lock(struct ev_projlock **out, struct ev_log *log,
 	char file[EV_GROUP_NAME_MAX + 16];
 	struct ev_projlock *pl;
 	pid_t holder = 0;
-	int r;
+	int r, lr, tries = 0;
 
 	*out = NULL;
 	if (!ev_group_name_ok(name))
@@ -738,18 +739,29 @@ int ev_projection_lock(struct ev_projlock **out, struct ev_log *log,
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto fail;
 	}
+	snprintf(file, sizeof(file), "%s.lock", name);
+again:
 	r = proj_dir(log, state_dir, 1, &pl->dir, &pl->dirfd,
 		     &pl->made_state_dir, &pl->made_dir, err);
 	if (r != 0)
 		goto fail;
-	if (asprintf(&pl->file, "%s/%s.ckpt", pl->dir, name) < 0) {
+	if (pl->file == NULL &&
+	    asprintf(&pl->file, "%s/%s.ckpt", pl->dir, name) < 0) {
 		pl->file = NULL;
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto fail;
 	}
-	snprintf(file, sizeof(file), "%s.lock", name);
-	switch (ev_lockfile_take(pl->dirfd, file, wait, &pl->lock_fd,
-				 &holder)) {
+	lr = ev_lockfile_take(pl->dirfd, file, wait, &pl->lock_fd, &holder);
+	if (lr == EV_LOCKFILE_EOPEN && errno == ENOENT && tries++ < 100) {
+		/* the holder that made the directory removed it as it
+		 * let go, having saved nothing: make it again */
+		close(pl->dirfd);
+		pl->dirfd = -1;
+		free(pl->dir);
+		pl->dir = NULL;
+		goto again;
+	}
+	switch (lr) {
 	case EV_LOCKFILE_OK:
 		break;
 	case EV_LOCKFILE_BUSY: {
@@ -845,9 +857,9 @@ int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
 	pl->saved = 1;
 	if (strcmp(cp->log_id, pl->log->id_hex) != 0) {
 		r = ev_seterr(err, EV_EDATA,
-			      "checkpoint of projection '%s' in '%s' belongs "
-			      "to log %s, but '%s' is log %s",
-			      pl->name, pl->dir, cp->log_id, pl->log->path,
+			      "projection checkpoint '%s' belongs to log %s, "
+			      "but '%s' is log %s",
+			      pl->file, cp->log_id, pl->log->path,
 			      pl->log->id_hex);
 		ev_checkpoint_clear(cp);
 		return r;

@@ -1191,7 +1191,7 @@ const char *ev_projlock_file(const struct ev_projlock *pl);
  * EV_ENOENT when there is none yet (cp left empty); EV_EDATA when the
  * file is damaged (torn, truncated, altered) or not a checkpoint, with a
  * message naming the file and what is wrong, or when it belongs to
- * another log ("checkpoint of projection 'NAME' in 'DIR' belongs to log
+ * another log ("projection checkpoint 'FILE' belongs to log
  * ID, but 'LOG' is log ID"); EV_EIO.  A damaged checkpoint is never
  * taken for a missing one: the caller refuses to run (or rebuilds).
  */
