@@ -552,13 +552,6 @@ static int ckpt_read(int dirfd, const char *name, const char *path,
 				    path);
 		goto out;
 	}
-	if ((uint64_t)st.st_size < CKPT_HDR + CKPT_TRAILER) {
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' is damaged: %lld "
-			      "bytes, too short for one (torn or truncated)",
-			      path, (long long)st.st_size);
-		goto out;
-	}
 	if ((uint64_t)st.st_size > EV_CKPT_MAX_BYTES) {
 		r = ev_seterr(err, EV_EDATA,
 			      "projection checkpoint '%s' is damaged: %lld "
@@ -566,7 +559,7 @@ static int ckpt_read(int dirfd, const char *name, const char *path,
 			      path, (long long)st.st_size);
 		goto out;
 	}
-	buf = malloc((size_t)st.st_size);
+	buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
 	if (buf == NULL) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto out;
@@ -584,11 +577,18 @@ static int ckpt_read(int dirfd, const char *name, const char *path,
 			      path);
 		goto out;
 	}
-	if (memcmp(buf, ckpt_magic, 8) != 0) {
+	if (st.st_size >= 8 && memcmp(buf, ckpt_magic, 8) != 0) {
 		r = ev_seterr(err, EV_EDATA,
 			      "'%s' is not a projection checkpoint (its first "
 			      "bytes are not evlog's)",
 			      path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size < CKPT_HDR + CKPT_TRAILER) {
+		r = ev_seterr(err, EV_EDATA,
+			      "projection checkpoint '%s' is damaged: %lld "
+			      "bytes, too short for one (torn or truncated)",
+			      path, (long long)st.st_size);
 		goto out;
 	}
 	body = ev_get64(buf + 16);
