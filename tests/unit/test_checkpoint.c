@@ -918,10 +918,8 @@ static void test_sigkill_leaves_a_whole_checkpoint(void **state)
 	struct ev_projlock *pl;
 	struct ev_error err;
 	int round, status;
-	char dir[4300];
 
 	test_seed();
-	snprintf(dir, sizeof(dir), "%s/projections", t->path);
 	ev_checkpoint_init(&cp);
 	for (round = 0; round < 20; round++) {
 		pid_t pid = start_saver(t);
