@@ -541,9 +541,7 @@ static int ckpt_read(int dirfd, const char *name, const char *path,
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return EV_ENOENT;
-		if (errno == ELOOP || errno == EV_ENOTREG)
-			return ev_seterr_errno(err, EV_EDATA, errno,
-					       "cannot read '%s'", path);
+		/* bad data for a symbolic link or a FIFO (ev_openat()) */
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
 				       path);
 	}

@@ -376,6 +376,14 @@ static void test_state_dir(void **state)
 	assert_int_equal(ev_checkpoint_load(pl, &back, &err), 0);
 	assert_same(&cp, &back, 1);
 	ev_projection_unlock(pl);
+	/* a symbolic link as the lock file is not followed */
+	snprintf(dir, sizeof(dir), "%s/projections/q.lock", sd);
+	assert_int_equal(symlink("/tmp", dir), 0);
+	assert_int_equal(ev_projection_lock(&pl, t->log, "q", sd, 0, &err),
+			 EV_EDATA);
+	assert_non_null(strstr(err.msg, "/projections/q.lock': a symbolic "
+					"link, which is not followed"));
+	assert_int_equal(unlink(dir), 0);
 	/* a state dir that cannot be made */
 	snprintf(sd, sizeof(sd), "%s/no/such/dir", t->dir);
 	assert_int_equal(ev_projection_lock(&pl, t->log, "p", sd, 0, &err),
