@@ -180,15 +180,23 @@ int ev_checkpoint_check_def(const struct ev_checkpoint *cp, const char *name,
 			    uint64_t hash, const char *desc,
 			    struct ev_error *err)
 {
+	const char *was = cp->def_desc != NULL && cp->def_desc[0] ? cp->def_desc
+								  : "unnamed";
+	const char *is = desc != NULL && desc[0] ? desc : "unnamed";
+
 	if (cp->def_hash == hash)
 		return 0;
-	ev_seterr(err, EV_EDATA,
-		  "projection '%s' was built by another definition (%s); "
-		  "this one is %s",
-		  name,
-		  cp->def_desc != NULL && cp->def_desc[0] ? cp->def_desc
-							  : "unnamed",
-		  desc != NULL && desc[0] ? desc : "unnamed");
+	if (strcmp(was, is) == 0 && strcmp(was, "unnamed") != 0)
+		/* the same options, a Lua file that changed */
+		ev_seterr(err, EV_EDATA,
+			  "projection '%s' was built by another version of "
+			  "its definition (%s)",
+			  name, is);
+	else
+		ev_seterr(err, EV_EDATA,
+			  "projection '%s' was built by another definition "
+			  "(%s); this one is %s",
+			  name, was, is);
 	ev_sethint(err, "rebuild it with this definition (--rebuild), or "
 			"use another name");
 	return EV_EDATA;
@@ -882,6 +890,13 @@ int ev_checkpoint_save(struct ev_projlock *pl, struct ev_checkpoint *cp,
 	if (encode(cp, &b) != 0) {
 		ev_buf_free(&b);
 		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	if (b.len > EV_CKPT_MAX_BYTES) {
+		ev_buf_free(&b);
+		return ev_seterr(err, EV_EUSAGE,
+				 "cannot save projection '%s': its checkpoint "
+				 "would be larger than %u bytes",
+				 pl->name, EV_CKPT_MAX_BYTES);
 	}
 	snprintf(file, sizeof(file), "%s.ckpt", pl->name);
 	if (ev_file_replace(pl->dirfd, file, b.p, b.len) != 0)

@@ -1161,7 +1161,9 @@ const struct ev_ckpt_skip *ev_checkpoint_skipped(const struct ev_checkpoint *cp,
 /*
  * Was cp made by the definition hash (described as desc)?  0, or
  * EV_EDATA: "projection 'NAME' was built by another definition (OLD);
- * this one is NEW", with the hint to rebuild it.
+ * this one is NEW" (or "by another version of its definition (DESC)"
+ * when only the hash differs: a Lua file edited), with the hint to
+ * rebuild it.
  */
 int ev_checkpoint_check_def(const struct ev_checkpoint *cp, const char *name,
 			    uint64_t hash, const char *desc,
@@ -1202,8 +1204,8 @@ int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
  * fsync, rename, fsync of the directory): a crash at any moment leaves
  * the old checkpoint or the new one, whole.  Sets cp->log_id to the
  * log's and cp->updated to now.  EV_EUSAGE when cp holds what a load
- * would refuse (a description or reason too long, skips out of order),
- * EV_EIO.
+ * would refuse (a description or reason too long, skips out of order,
+ * a file larger than EV_CKPT_MAX_BYTES), EV_EIO.
  */
 int ev_checkpoint_save(struct ev_projlock *pl, struct ev_checkpoint *cp,
 		       struct ev_error *err);

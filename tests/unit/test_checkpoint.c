@@ -229,6 +229,11 @@ static void test_check_def(void **state)
 				     "--sum x");
 	assert_string_equal(err.hint, "rebuild it with this definition "
 				      "(--rebuild), or use another name");
+	/* the same description, another hash: a Lua file that changed */
+	assert_int_equal(ev_checkpoint_check_def(&cp, "p", 8, "--count", &err),
+			 EV_EDATA);
+	assert_string_equal(err.msg, "projection 'p' was built by another "
+				     "version of its definition (--count)");
 	assert_int_equal(ev_checkpoint_set_def(&cp, 7, NULL, &err), 0);
 	assert_int_equal(ev_checkpoint_check_def(&cp, "p", 8, NULL, &err),
 			 EV_EDATA);
