@@ -653,16 +653,38 @@ out:
 
 /* ------------------------------------------------------------ locking */
 
-/* Make dir when missing: 0 (*made when this call made it), or EV_EIO. */
+/* Make dir when missing, and sync the directory that holds it, so that
+ * a checkpoint saved in it stays: 0 (*made when this call made it), or
+ * EV_EIO. */
 static int make_dir(const char *dir, int *made, struct ev_error *err)
 {
-	if (mkdir(dir, 0755) == 0) {
-		*made = 1;
-		return 0;
+	char *parent, *slash;
+	int fd, r = 0;
+
+	if (mkdir(dir, 0755) != 0) {
+		if (errno == EEXIST)
+			return 0;
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'",
+				       dir);
 	}
-	if (errno == EEXIST)
-		return 0;
-	return ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'", dir);
+	*made = 1;
+	if ((parent = strdup(dir)) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	slash = strrchr(parent, '/');
+	if (slash == NULL)
+		strcpy(parent, ".");
+	else if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || ev_fsync_dir(fd) != 0)
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot sync '%s'",
+				    parent);
+	if (fd >= 0)
+		close(fd);
+	free(parent);
+	return r;
 }
 
 /* The directory of a log's projections: STATE_DIR/projections or
@@ -688,6 +710,8 @@ static int proj_dir(struct ev_log *log, const char *state_dir, int create,
 	if (create && state_dir != NULL) {
 		if ((r = make_dir(state_dir, made_state, err)) != 0 ||
 		    (r = make_dir(dir, made, err)) != 0) {
+			if (*made)
+				(void)rmdir(dir);
 			if (*made_state)
 				(void)rmdir(state_dir);
 			free(dir);
