@@ -1087,8 +1087,7 @@ struct ev_trim_opts {
 int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		ev_notice_fn notice, void *ctx, struct ev_error *err);
 
-/* ---------------------------------------------------------------- projections
- */
+/* -------------------------------------------------------- projections */
 
 /*
  * A projection (evproject(1)) named NAME, a group name (ev_group_name_ok()),
@@ -1189,12 +1188,13 @@ const char *ev_projlock_name(const struct ev_projlock *pl);
 /* Its checkpoint file, DIR/projections/NAME.ckpt (for messages). */
 const char *ev_projlock_file(const struct ev_projlock *pl);
 /*
- * Read the checkpoint into cp (ev_checkpoint_clear()ed first): 0, or
- * EV_ENOENT when there is none yet (cp left empty); EV_EDATA when the
- * file is damaged (torn, truncated, altered) or not a checkpoint, with a
- * message naming the file and what is wrong, or when it belongs to
- * another log ("projection checkpoint 'FILE' belongs to log
- * ID, but 'LOG' is log ID"); EV_EIO.  A damaged checkpoint is never
+ * Read the checkpoint into cp (initialised, or holding one: it is
+ * cleared first): 0, or EV_ENOENT when there is none yet (cp left
+ * empty); EV_EDATA when the file is damaged (torn, truncated, altered)
+ * or not a checkpoint, with a message naming the file and what is
+ * wrong, or when it belongs to another log ("projection checkpoint
+ * 'FILE' belongs to log ID, but 'LOG' is log ID"); EV_EIO.  A damaged
+ * checkpoint is never
  * taken for a missing one: the caller refuses to run (or rebuilds).
  */
 int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
