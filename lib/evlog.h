@@ -1194,8 +1194,8 @@ const char *ev_projlock_file(const struct ev_projlock *pl);
  * or not a checkpoint, with a message naming the file and what is
  * wrong, or when it belongs to another log ("projection checkpoint
  * 'FILE' belongs to log ID, but 'LOG' is log ID"); EV_EIO.  A damaged
- * checkpoint is never
- * taken for a missing one: the caller refuses to run (or rebuilds).
+ * checkpoint is never taken for a missing one: the caller refuses to
+ * run (or rebuilds).
  */
 int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
 		       struct ev_error *err);
