@@ -180,15 +180,23 @@ int ev_checkpoint_check_def(const struct ev_checkpoint *cp, const char *name,
 			    uint64_t hash, const char *desc,
 			    struct ev_error *err)
 {
+	const char *was = cp->def_desc != NULL && cp->def_desc[0] ? cp->def_desc
+								  : "unnamed";
+	const char *is = desc != NULL && desc[0] ? desc : "unnamed";
+
 	if (cp->def_hash == hash)
 		return 0;
-	ev_seterr(err, EV_EDATA,
-		  "projection '%s' was built by another definition (%s); "
-		  "this one is %s",
-		  name,
-		  cp->def_desc != NULL && cp->def_desc[0] ? cp->def_desc
-							  : "unnamed",
-		  desc != NULL && desc[0] ? desc : "unnamed");
+	if (strcmp(was, is) == 0 && strcmp(was, "unnamed") != 0)
+		/* the same options, a Lua file that changed */
+		ev_seterr(err, EV_EDATA,
+			  "projection '%s' was built by another version of "
+			  "its definition (%s)",
+			  name, is);
+	else
+		ev_seterr(err, EV_EDATA,
+			  "projection '%s' was built by another definition "
+			  "(%s); this one is %s",
+			  name, was, is);
 	ev_sethint(err, "rebuild it with this definition (--rebuild), or "
 			"use another name");
 	return EV_EDATA;
@@ -441,7 +449,8 @@ static int decode_body(const uint8_t *p, size_t n, struct ev_checkpoint *cp,
 		}
 		if (bit == 0) {
 			/* a later version's: skipped */
-			if (ev_mp_skip(&p, end, CKPT_DEPTH) != 0) {
+			if (ev_mp_skip(&p, end, EV_READ_DEPTH - CKPT_DEPTH) !=
+			    0) {
 				*why = "a value is truncated or too deep";
 				return -1;
 			}
@@ -535,20 +544,16 @@ static int ckpt_parse(uint8_t **bufp, size_t size, const char *path,
 	uint32_t crc, want;
 	int r;
 
-	if ((uint64_t)size < CKPT_HDR + CKPT_TRAILER) {
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' is damaged: %lld "
-			      "bytes, too short for one (torn or truncated)",
-			      path, (long long)size);
-		return r;
-	}
-	if (memcmp(buf, ckpt_magic, 8) != 0) {
-		r = ev_seterr(err, EV_EDATA,
-			      "'%s' is not a projection checkpoint (its first "
-			      "bytes are not evlog's)",
-			      path);
-		return r;
-	}
+	if (size >= 8 && memcmp(buf, ckpt_magic, 8) != 0)
+		return ev_seterr(err, EV_EDATA,
+				 "'%s' is not a projection checkpoint (its "
+				 "first bytes are not evlog's)",
+				 path);
+	if ((uint64_t)size < CKPT_HDR + CKPT_TRAILER)
+		return ev_seterr(err, EV_EDATA,
+				 "projection checkpoint '%s' is damaged: %lld "
+				 "bytes, too short for one (torn or truncated)",
+				 path, (long long)size);
 	body = ev_get64(buf + 16);
 	if (body != (uint64_t)size - CKPT_HDR - CKPT_TRAILER) {
 		r = ev_seterr(err, EV_EDATA,
@@ -556,8 +561,8 @@ static int ckpt_parse(uint8_t **bufp, size_t size, const char *path,
 			      "header says %llu bytes of body, the file has "
 			      "%llu (torn or truncated)",
 			      path, (unsigned long long)body,
-			      (unsigned long long)((uint64_t)size -
-						   CKPT_HDR - CKPT_TRAILER));
+			      (unsigned long long)((uint64_t)size - CKPT_HDR -
+						   CKPT_TRAILER));
 		return r;
 	}
 	want = ev_get32(buf + size - CKPT_TRAILER);
@@ -616,9 +621,7 @@ static int ckpt_read(int dirfd, const char *name, const char *path,
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return EV_ENOENT;
-		if (errno == ELOOP || errno == EV_ENOTREG)
-			return ev_seterr_errno(err, EV_EDATA, errno,
-					       "cannot read '%s'", path);
+		/* bad data for a symbolic link or a FIFO (ev_openat()) */
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
 				       path);
 	}
@@ -634,7 +637,7 @@ static int ckpt_read(int dirfd, const char *name, const char *path,
 			      path, (long long)st.st_size);
 		goto out;
 	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
 	if (buf == NULL) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto out;
@@ -665,8 +668,8 @@ int ev_checkpoint_encode(const struct ev_checkpoint *cp, struct ev_buf *out,
 	const char *why = save_problem(cp);
 
 	if (why != NULL)
-		return ev_seterr(err, EV_EUSAGE, "cannot save the checkpoint: %s",
-				 why);
+		return ev_seterr(err, EV_EUSAGE,
+				 "cannot save the checkpoint: %s", why);
 	out->len = 0;
 	if (encode(cp, out) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -695,16 +698,38 @@ int ev_checkpoint_decode(const uint8_t *p, size_t n, const char *what,
 
 /* ------------------------------------------------------------ locking */
 
-/* Make dir when missing: 0 (*made when this call made it), or EV_EIO. */
+/* Make dir when missing, and sync the directory that holds it, so that
+ * a checkpoint saved in it stays: 0 (*made when this call made it), or
+ * EV_EIO. */
 static int make_dir(const char *dir, int *made, struct ev_error *err)
 {
-	if (mkdir(dir, 0755) == 0) {
-		*made = 1;
-		return 0;
+	char *parent, *slash;
+	int fd, r = 0;
+
+	if (mkdir(dir, 0755) != 0) {
+		if (errno == EEXIST)
+			return 0;
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'",
+				       dir);
 	}
-	if (errno == EEXIST)
-		return 0;
-	return ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'", dir);
+	*made = 1;
+	if ((parent = strdup(dir)) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	slash = strrchr(parent, '/');
+	if (slash == NULL)
+		strcpy(parent, ".");
+	else if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || ev_fsync_dir(fd) != 0)
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot sync '%s'",
+				    parent);
+	if (fd >= 0)
+		close(fd);
+	free(parent);
+	return r;
 }
 
 /* The directory of a log's projections: STATE_DIR/projections or
@@ -730,6 +755,8 @@ static int proj_dir(struct ev_log *log, const char *state_dir, int create,
 	if (create && state_dir != NULL) {
 		if ((r = make_dir(state_dir, made_state, err)) != 0 ||
 		    (r = make_dir(dir, made, err)) != 0) {
+			if (*made)
+				(void)rmdir(dir);
 			if (*made_state)
 				(void)rmdir(state_dir);
 			free(dir);
@@ -768,7 +795,7 @@ int ev_projection_lock(struct ev_projlock **out, struct ev_log *log,
 	char file[EV_GROUP_NAME_MAX + 16];
 	struct ev_projlock *pl;
 	pid_t holder = 0;
-	int r;
+	int r, lr, tries = 0;
 
 	*out = NULL;
 	if (!ev_group_name_ok(name))
@@ -787,18 +814,29 @@ int ev_projection_lock(struct ev_projlock **out, struct ev_log *log,
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto fail;
 	}
+	snprintf(file, sizeof(file), "%s.lock", name);
+again:
 	r = proj_dir(log, state_dir, 1, &pl->dir, &pl->dirfd,
 		     &pl->made_state_dir, &pl->made_dir, err);
 	if (r != 0)
 		goto fail;
-	if (asprintf(&pl->file, "%s/%s.ckpt", pl->dir, name) < 0) {
+	if (pl->file == NULL &&
+	    asprintf(&pl->file, "%s/%s.ckpt", pl->dir, name) < 0) {
 		pl->file = NULL;
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto fail;
 	}
-	snprintf(file, sizeof(file), "%s.lock", name);
-	switch (ev_lockfile_take(pl->dirfd, file, wait, &pl->lock_fd,
-				 &holder)) {
+	lr = ev_lockfile_take(pl->dirfd, file, wait, &pl->lock_fd, &holder);
+	if (lr == EV_LOCKFILE_EOPEN && errno == ENOENT && tries++ < 100) {
+		/* the holder that made the directory removed it as it
+		 * let go, having saved nothing: make it again */
+		close(pl->dirfd);
+		pl->dirfd = -1;
+		free(pl->dir);
+		pl->dir = NULL;
+		goto again;
+	}
+	switch (lr) {
 	case EV_LOCKFILE_OK:
 		break;
 	case EV_LOCKFILE_BUSY: {
@@ -894,9 +932,9 @@ int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
 	pl->saved = 1;
 	if (strcmp(cp->log_id, pl->log->id_hex) != 0) {
 		r = ev_seterr(err, EV_EDATA,
-			      "checkpoint of projection '%s' in '%s' belongs "
-			      "to log %s, but '%s' is log %s",
-			      pl->name, pl->dir, cp->log_id, pl->log->path,
+			      "projection checkpoint '%s' belongs to log %s, "
+			      "but '%s' is log %s",
+			      pl->file, cp->log_id, pl->log->path,
 			      pl->log->id_hex);
 		ev_checkpoint_clear(cp);
 		return r;
@@ -921,6 +959,13 @@ int ev_checkpoint_save(struct ev_projlock *pl, struct ev_checkpoint *cp,
 	if (encode(cp, &b) != 0) {
 		ev_buf_free(&b);
 		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	if (b.len > EV_CKPT_MAX_BYTES) {
+		ev_buf_free(&b);
+		return ev_seterr(err, EV_EUSAGE,
+				 "cannot save projection '%s': its checkpoint "
+				 "would be larger than %u bytes",
+				 pl->name, EV_CKPT_MAX_BYTES);
 	}
 	snprintf(file, sizeof(file), "%s.ckpt", pl->name);
 	if (ev_file_replace(pl->dirfd, file, b.p, b.len) != 0)

@@ -1376,8 +1376,7 @@ struct ev_trim_opts {
 int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		ev_notice_fn notice, void *ctx, struct ev_error *err);
 
-/* ---------------------------------------------------------------- projections
- */
+/* -------------------------------------------------------- projections */
 
 /*
  * A projection (evproject(1)) named NAME, a group name (ev_group_name_ok()),
@@ -1450,7 +1449,9 @@ const struct ev_ckpt_skip *ev_checkpoint_skipped(const struct ev_checkpoint *cp,
 /*
  * Was cp made by the definition hash (described as desc)?  0, or
  * EV_EDATA: "projection 'NAME' was built by another definition (OLD);
- * this one is NEW", with the hint to rebuild it.
+ * this one is NEW" (or "by another version of its definition (DESC)"
+ * when only the hash differs: a Lua file edited), with the hint to
+ * rebuild it.
  */
 int ev_checkpoint_check_def(const struct ev_checkpoint *cp, const char *name,
 			    uint64_t hash, const char *desc,
@@ -1476,13 +1477,14 @@ const char *ev_projlock_name(const struct ev_projlock *pl);
 /* Its checkpoint file, DIR/projections/NAME.ckpt (for messages). */
 const char *ev_projlock_file(const struct ev_projlock *pl);
 /*
- * Read the checkpoint into cp (ev_checkpoint_clear()ed first): 0, or
- * EV_ENOENT when there is none yet (cp left empty); EV_EDATA when the
- * file is damaged (torn, truncated, altered) or not a checkpoint, with a
- * message naming the file and what is wrong, or when it belongs to
- * another log ("checkpoint of projection 'NAME' in 'DIR' belongs to log
- * ID, but 'LOG' is log ID"); EV_EIO.  A damaged checkpoint is never
- * taken for a missing one: the caller refuses to run (or rebuilds).
+ * Read the checkpoint into cp (initialised, or holding one: it is
+ * cleared first): 0, or EV_ENOENT when there is none yet (cp left
+ * empty); EV_EDATA when the file is damaged (torn, truncated, altered)
+ * or not a checkpoint, with a message naming the file and what is
+ * wrong, or when it belongs to another log ("projection checkpoint
+ * 'FILE' belongs to log ID, but 'LOG' is log ID"); EV_EIO.  A damaged
+ * checkpoint is never taken for a missing one: the caller refuses to
+ * run (or rebuilds).
  */
 int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
 		       struct ev_error *err);
@@ -1491,8 +1493,8 @@ int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
  * fsync, rename, fsync of the directory): a crash at any moment leaves
  * the old checkpoint or the new one, whole.  Sets cp->log_id to the
  * log's and cp->updated to now.  EV_EUSAGE when cp holds what a load
- * would refuse (a description or reason too long, skips out of order),
- * EV_EIO.
+ * would refuse (a description or reason too long, skips out of order,
+ * a file larger than EV_CKPT_MAX_BYTES), EV_EIO.
  */
 int ev_checkpoint_save(struct ev_projlock *pl, struct ev_checkpoint *cp,
 		       struct ev_error *err);

@@ -132,17 +132,15 @@ static int load(struct run *r, struct ev_error *err)
 			return 0;
 		if (rc != 0)
 			return rc;
-		rc = ev_checkpoint_decode(r->buf.p, r->buf.len,
-					  r->o->sqlite, &r->cp, err);
-		if (rc == 0 &&
-		    strcmp(r->cp.log_id, ev_log_id(r->log)) != 0)
+		rc = ev_checkpoint_decode(r->buf.p, r->buf.len, r->o->sqlite,
+					  &r->cp, err);
+		if (rc == 0 && strcmp(r->cp.log_id, ev_log_id(r->log)) != 0)
 			rc = ev_seterr(err, EV_EDATA,
 				       "the checkpoint of projection '%s' in "
 				       "'%s' belongs to log %s, but '%s' is "
 				       "log %s",
 				       r->name, r->o->sqlite, r->cp.log_id,
-				       ev_log_path(r->log),
-				       ev_log_id(r->log));
+				       ev_log_path(r->log), ev_log_id(r->log));
 	} else {
 		rc = ev_checkpoint_load(r->pl, &r->cp, err);
 		if (rc == EV_ENOENT)
@@ -181,8 +179,8 @@ static int save(struct run *r, uint64_t next, struct ev_error *err)
 	r->cp.emit_mark = r->emit_mark;
 	r->buf.len = 0;
 	if ((rc = r->e->save(r->e->impl, &r->buf, err)) != 0 ||
-	    (rc = ev_checkpoint_set_state(&r->cp, r->buf.p, r->buf.len,
-					  err)) != 0 ||
+	    (rc = ev_checkpoint_set_state(&r->cp, r->buf.p, r->buf.len, err)) !=
+		    0 ||
 	    (rc = ev_checkpoint_set_def(&r->cp, r->e->hash, r->e->describe,
 					err)) != 0)
 		return rc;
@@ -234,8 +232,7 @@ static int save(struct run *r, uint64_t next, struct ev_error *err)
 /* Append what the last apply emitted (source at offset). */
 static int emit(struct run *r, uint64_t offset, struct ev_error *err)
 {
-	size_t i, n = r->e->emitted_count ? r->e->emitted_count(r->e->impl)
-					  : 0;
+	size_t i, n = r->e->emitted_count ? r->e->emitted_count(r->e->impl) : 0;
 	const uint8_t *rec;
 	size_t rn;
 	ev_time_t t;
@@ -254,7 +251,8 @@ static int emit(struct run *r, uint64_t offset, struct ev_error *err)
 					 (unsigned long long)offset);
 		r->e->emitted(r->e->impl, i, &rec, &rn, &t);
 		if ((rc = ev_writer_add(r->emit, rec, rn, t, err)) != 0) {
-			ev_err_prefix(err, "cannot append the emitted events: ");
+			ev_err_prefix(err,
+				      "cannot append the emitted events: ");
 			return rc;
 		}
 		r->st->emitted++;
@@ -346,13 +344,13 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 				 o->skip_set ? "--skip" : "--rebuild");
 	/* the lock first: a second run waits or goes, touching nothing */
 	if (r.name != NULL && !o->shadow &&
-	    (rc = ev_projection_lock(&r.pl, log, r.name, o->state_dir,
-				     o->wait, err)) != 0)
+	    (rc = ev_projection_lock(&r.pl, log, r.name, o->state_dir, o->wait,
+				     err)) != 0)
 		goto end;
 	if (o->sqlite != NULL &&
 	    (rc = ev_readmodel_open(&r.rm, o->sqlite,
-				    o->table ? o->table : r.name, 1,
-				    o->wait, err)) != 0)
+				    o->table ? o->table : r.name, 1, o->wait,
+				    err)) != 0)
 		goto end;
 	if (r.name != NULL && (rc = load(&r, err)) != 0)
 		goto end;
@@ -378,16 +376,15 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 			goto end;
 	}
 	if (r.have_cp && !o->rebuild) {
-		if ((rc = e->restore(e->impl, r.cp.state, r.cp.state_n,
-				     err)) != 0) {
+		if ((rc = e->restore(e->impl, r.cp.state, r.cp.state_n, err)) !=
+		    0) {
 			ev_err_prefix(err, "projection '%s': ", r.name);
 			goto end;
 		}
 		memcpy(cur.log_id, r.cp.log_id, 33);
 		cur.next = r.cp.next;
 		sc.cursor = &cur;
-		sc.cursor_name = o->sqlite ? o->sqlite
-					   : ev_projlock_file(r.pl);
+		sc.cursor_name = o->sqlite ? o->sqlite : ev_projlock_file(r.pl);
 		st->resumed = 1;
 	}
 	if (o->emit_to != NULL) {
@@ -407,7 +404,7 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	co.commit = r.name != NULL ? commit : NULL;
 	co.commit_ctx = &r;
 	co.commit_every = o->follow ? 1000000 : UINT64_MAX;
-	co.commit_ms = !o->follow ? INT64_MAX
+	co.commit_ms = !o->follow	      ? INT64_MAX
 		       : o->checkpoint_ms > 0 ? o->checkpoint_ms
 					      : 5000;
 	co.log = log;

@@ -24,8 +24,8 @@ static int parse(const char *what, const char *s, size_t n, struct ev_buf *out,
 		return ev_seterr(err, EV_EDATA, "%s: %s", what,
 				 js.errmsg ? js.errmsg : "not JSON");
 	if (ev_json_ws(&js) != -1)
-		return ev_seterr(err, EV_EDATA,
-				 "%s: more than one JSON value", what);
+		return ev_seterr(err, EV_EDATA, "%s: more than one JSON value",
+				 what);
 	return 0;
 }
 
@@ -47,8 +47,8 @@ static int value_equal(const uint8_t **pa, const uint8_t *ea,
 
 /* The value of key k (kn bytes) in the map whose entries start at p (n
  * of them): *vp, or NULL. */
-static const uint8_t *map_find(const uint8_t *p, const uint8_t *end,
-			       uint32_t n, const uint8_t *k, uint32_t kn)
+static const uint8_t *map_find(const uint8_t *p, const uint8_t *end, uint32_t n,
+			       const uint8_t *k, uint32_t kn)
 {
 	struct ev_mp_item key;
 	const uint8_t *found = NULL;
@@ -114,7 +114,8 @@ static int value_equal(const uint8_t **pa, const uint8_t *ea,
 				return 0;
 		}
 		for (i = 0; i < b.n; i++) {
-			if (ev_mp_read(pb, eb, &k) != 0 || k.type != EV_MP_STR ||
+			if (ev_mp_read(pb, eb, &k) != 0 ||
+			    k.type != EV_MP_STR ||
 			    map_find(ma, ea, a.n, k.p, k.n) == NULL ||
 			    ev_mp_skip(pb, eb, EV_MAX_DEPTH) != 0)
 				return 0;
@@ -204,8 +205,7 @@ out:
 }
 
 /* A line of the account: "  what: JSON". */
-static void line(struct ev_buf *d, const char *what, const uint8_t *v,
-		 size_t n)
+static void line(struct ev_buf *d, const char *what, const uint8_t *v, size_t n)
 {
 	ev_buf_printf(d, "  %s: ", what);
 	if (v == NULL)
@@ -391,8 +391,7 @@ int ev_projtest_emitted(const char *expect, size_t en, const char *got,
 
 	if ((r = lines("expect-emitted.ndjson", expect, en, &a, &ea, &na,
 		       err)) != 0 ||
-	    (r = lines("the events emitted", got, gn, &b, &eb, &nb, err)) !=
-		    0)
+	    (r = lines("the events emitted", got, gn, &b, &eb, &nb, err)) != 0)
 		goto out;
 	r = 0;
 	for (i = 0; i < na || i < nb; i++) {

@@ -1,8 +1,9 @@
 /*
  * trim.c - retention: removing a log's oldest whole segments (evctl
  * trim), never the one being written, and never past what a consumer
- * group has not consumed unless forced.  The stream state keeps a base
- * of what goes, so that versions survive (state.c).
+ * group has not consumed, nor past what a projection's checkpoint has
+ * not passed, unless forced.  The stream state keeps a base of what
+ * goes, so that versions survive (state.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,12 +16,41 @@
 
 #include "evlog_private.h"
 
+/* The checkpoints of log's projections, its own and those in state_dir
+ * (when not NULL), into *out. */
+static int list_checkpoints(struct ev_log *log, const char *state_dir,
+			    struct ev_checkpoint_info **out, size_t *n,
+			    struct ev_error *err)
+{
+	struct ev_checkpoint_info *more = NULL, *all;
+	size_t nmore = 0;
+	int r;
+
+	r = ev_checkpoint_list(log, NULL, out, n, err);
+	if (r != 0 || state_dir == NULL)
+		return r;
+	r = ev_checkpoint_list(log, state_dir, &more, &nmore, err);
+	if (r != 0 || nmore == 0)
+		return r;
+	all = realloc(*out, (*n + nmore) * sizeof(*all));
+	if (all == NULL) {
+		ev_checkpoint_list_free(more, nmore);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	memcpy(all + *n, more, nmore * sizeof(*all));
+	free(more); /* what it held is all's now */
+	*out = all;
+	*n += nmore;
+	return 0;
+}
+
 int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		ev_notice_fn notice, void *ctx, struct ev_error *err)
 {
 	struct ev_log_info info;
 	struct ev_group_state *groups = NULL;
-	size_t ngroups = 0, i, cut = 0, g;
+	struct ev_checkpoint_info *ckpts = NULL;
+	size_t ngroups = 0, nckpts = 0, i, cut = 0, g;
 	uint64_t remaining_bytes, first_kept, total_events;
 	int lockfd = -1, r;
 	const char *ext[3] = {"seg", "idx", "tix"};
@@ -108,6 +138,36 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 			goto out;
 		}
 	}
+	/* and projections must have passed it; a damaged checkpoint
+	 * might be behind, and what it has read is not known */
+	r = list_checkpoints(log, o->state_dir, &ckpts, &nckpts, err);
+	if (r != 0)
+		goto out;
+	for (g = 0; g < nckpts && !o->force; g++) {
+		const struct ev_checkpoint_info *c = &ckpts[g];
+		if (c->damaged) {
+			r = ev_seterr(err, EV_EDATA,
+				      "trim cannot tell what projection '%s' "
+				      "has read: %s",
+				      c->name, c->problem);
+			ev_sethint(err, "rebuild the projection, remove its "
+					"checkpoint, or use --force");
+			goto out;
+		}
+		if (c->cp.next < first_kept) {
+			r = ev_seterr(
+				err, EV_EAGAIN,
+				"trim would remove events projection '%s' has "
+				"not passed: its checkpoint is at offset %llu "
+				"and the log would start at %llu",
+				c->name, (unsigned long long)c->cp.next,
+				(unsigned long long)first_kept);
+			ev_sethint(err,
+				   "wait for it to catch up (run it), "
+				   "remove its checkpoint, or use --force");
+			goto out;
+		}
+	}
 	/* the streams' versions must outlive their events: a snapshot of
 	 * the state as of the end, which stays good after the cut */
 	if (!o->dry_run) {
@@ -160,9 +220,24 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 			       groups[g].name,
 			       (unsigned long long)groups[g].next,
 			       (unsigned long long)(first_kept - 1));
+	for (g = 0; g < nckpts && r == 0; g++) {
+		const struct ev_checkpoint_info *c = &ckpts[g];
+		if (c->damaged)
+			ev_say(notice, ctx,
+			       "projection '%s' has a damaged checkpoint: "
+			       "trimmed by force",
+			       c->name);
+		else if (c->cp.next < first_kept)
+			ev_say(notice, ctx,
+			       "projection '%s' had not passed offsets %llu "
+			       "to %llu (trimmed by force)",
+			       c->name, (unsigned long long)c->cp.next,
+			       (unsigned long long)(first_kept - 1));
+	}
 out:
 	if (lockfd >= 0)
 		close(lockfd);
+	ev_checkpoint_list_free(ckpts, nckpts);
 	free(groups);
 	free(info.seg);
 	return r;

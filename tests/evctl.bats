@@ -1,6 +1,14 @@
 #!/usr/bin/env bats
-# evctl: init, info, verify, repair; every option and error path.
+# evctl: init, info, verify, repair; every option and error path; and
+# the projection checkpoints that hold trim back (the rest of trim is in
+# groups.bats, with the groups).  The checkpoints are written by evtest
+# (tests/evtest.c) from evlog(5) alone.
 load helper
+load robust
+
+setup_file() {
+	robust_setup_file
+}
 
 USAGE=$EVCTL_USAGE
 
@@ -635,4 +643,137 @@ a.evlog: repaired"
 	run evctl verify a.evlog
 	assert_status 0
 	assert_stdout "a.evlog: ok, ${bases[1]} events in $((${bases[1]} / 100)) batches, 1 segment"
+}
+
+# ------------------------------------------------------------ trim and projections
+
+# L: 1500 events in three 64 KiB segments; SEGS: their base offsets; ID:
+# the log's id
+three_segments() {
+	evctl init --segment-bytes 64K L >/dev/null
+	evgen 1500 --seed 41 >gen.ndjson
+	evpub --batch-events 20 L <gen.ndjson
+	mapfile -t SEGS < <(evctl info --json L | jq '.segment_list[].base')
+	[ "${#SEGS[@]}" -eq 3 ]
+	ID=$(evctl info --json L | jq -r .id)
+}
+
+# what trim says as it removes the log's first segment now
+removed_first() {
+	evctl info --json L | jq -r '.segment_list[0] |
+		"removed segment \(.base | tostring | ("0" * (20 - length)) + .): offsets \(.base) to \(.next - 1), \(.bytes + .index_bytes) bytes"'
+}
+
+@test "evctl trim refuses, exit 75, to remove events a projection checkpoint has not passed; --force trims, naming it" {
+	three_segments
+	mkdir L/projections
+	"$EVTEST" ckpt-write L/projections/balance.ckpt "$ID" 100
+	ls -R L >before
+	local x r
+	for x in "" --dry-run; do
+		run --separate-stderr evctl trim --keep-events 1 $x L
+		assert_status 75
+		assert_stdout ""
+		assert_stderr "evctl: trim would remove events projection 'balance' has not passed: its checkpoint is at offset 100 and the log would start at ${SEGS[2]}
+evctl: wait for it to catch up (run it), remove its checkpoint, or use --force"
+		ls -R L | cmp before -
+	done
+	[ "$(event_count L)" = 1500 ]
+	# a checkpoint that has passed the first segment lets it go
+	"$EVTEST" ckpt-write L/projections/balance.ckpt "$ID" "${SEGS[1]}"
+	r=$(removed_first)
+	run --separate-stderr evctl trim --keep-events $((1500 - SEGS[1])) L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$r"
+	# but not the second
+	run --separate-stderr evctl trim --keep-events 1 L
+	assert_status 75
+	assert_stdout ""
+	assert_stderr_line 0 "evctl: trim would remove events projection 'balance' has not passed: its checkpoint is at offset ${SEGS[1]} and the log would start at ${SEGS[2]}"
+	[ "$(evctl info --json L | jq .first_offset)" = "${SEGS[1]}" ]
+	# --force removes it, says so, and leaves the checkpoint as it was
+	cp L/projections/balance.ckpt saved
+	r=$(removed_first)
+	run --separate-stderr evctl trim --keep-events 1 --force L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$r
+projection 'balance' had not passed offsets ${SEGS[1]} to $((SEGS[2] - 1)) (trimmed by force)"
+	cmp saved L/projections/balance.ckpt
+	[ "$(evctl info --json L | jq .first_offset)" = "${SEGS[2]}" ]
+	run "$EVTEST" ckpt L/projections/balance.ckpt
+	assert_status 0
+	assert_stdout "$ID ${SEGS[1]} 0 0 0"
+}
+
+@test "evctl trim: a damaged projection checkpoint stops it, exit 65, unless --force" {
+	three_segments
+	mkdir L/projections
+	"$EVTEST" ckpt-write L/projections/p.ckpt "$ID" 1500
+	# a checkpoint at the end holds nothing back
+	run --separate-stderr evctl trim --keep-events 1 --dry-run L
+	assert_status 0
+	assert_stderr ""
+	# one byte altered: what it has passed can no longer be told
+	"$EVTEST" flip L/projections/p.ckpt 70 1 >/dev/null
+	local stored computed
+	stored=$(tail -c 4 L/projections/p.ckpt | od -An -tx4 | tr -d ' ')
+	computed=$(head -c -4 L/projections/p.ckpt | "$EVTEST" crc32c)
+	run --separate-stderr evctl trim --keep-events 1 L
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: trim cannot tell what projection 'p' has read: projection checkpoint 'L/projections/p.ckpt' is damaged: checksum mismatch (stored $stored, computed $computed)
+evctl: rebuild the projection, remove its checkpoint, or use --force"
+	[ "$(evctl info --json L | jq .segments)" = 3 ]
+	# torn: cut short
+	head -c 10 L/projections/p.ckpt >cut && mv cut L/projections/p.ckpt
+	run --separate-stderr evctl trim --keep-events 1 --dry-run L
+	assert_status 65
+	assert_stderr_line 0 "evctl: trim cannot tell what projection 'p' has read: projection checkpoint 'L/projections/p.ckpt' is damaged: 10 bytes, too short for one (torn or truncated)"
+	# not a checkpoint at all
+	echo '{"next": 1500}' >L/projections/p.ckpt
+	run --separate-stderr evctl trim --keep-events 1 --dry-run L
+	assert_status 65
+	assert_stderr_line 0 "evctl: trim cannot tell what projection 'p' has read: 'L/projections/p.ckpt' is not a projection checkpoint (its first bytes are not evlog's)"
+	# a symbolic link in its place is not followed
+	rm L/projections/p.ckpt
+	ln -s ../../gen.ndjson L/projections/p.ckpt
+	run --separate-stderr evctl trim --keep-events 1 --dry-run L
+	assert_status 65
+	assert_stderr_line 0 "evctl: trim cannot tell what projection 'p' has read: cannot read 'L/projections/p.ckpt': a symbolic link, which is not followed"
+	[ "$(evctl info --json L | jq .segments)" = 3 ]
+	# --force trims anyway, and says so
+	local r0 r1
+	r0=$(removed_first)
+	run --separate-stderr evctl trim --keep-events 1 --force L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_line 0 "$r0"
+	assert_stdout_line 2 "projection 'p' has a damaged checkpoint: trimmed by force"
+	[ "$(evctl info --json L | jq .first_offset)" = "${SEGS[2]}" ]
+}
+
+@test "evctl trim --state-dir also protects the projections kept there, not those of other logs" {
+	three_segments
+	evctl init O >/dev/null
+	mkdir -p st/projections
+	"$EVTEST" ckpt-write st/projections/far.ckpt "$ID" 100
+	"$EVTEST" ckpt-write st/projections/other.ckpt "$(evctl info --json O | jq -r .id)" 0
+	# not known without the directory
+	run --separate-stderr evctl trim --keep-events 1 --dry-run L
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr evctl trim --keep-events 1 --state-dir st L
+	assert_status 75
+	assert_stdout ""
+	assert_stderr "evctl: trim would remove events projection 'far' has not passed: its checkpoint is at offset 100 and the log would start at ${SEGS[2]}
+evctl: wait for it to catch up (run it), remove its checkpoint, or use --force"
+	[ "$(evctl info --json L | jq .segments)" = 3 ]
+	# the other log's checkpoint at 0 is not this log's concern
+	rm st/projections/far.ckpt
+	run --separate-stderr evctl trim --keep-events 1 --state-dir st L
+	assert_status 0
+	assert_stderr ""
+	[ "$(evctl info --json L | jq .first_offset)" = "${SEGS[2]}" ]
 }

@@ -28,6 +28,14 @@
  *       the stream's name
  *   evtest crc32c
  *       CRC-32C of stdin, as 8 hex digits
+ *   evtest ckpt-write FILE LOGID NEXT
+ *       write a projection checkpoint (evlog(5) Projection checkpoints)
+ *       of log LOGID at offset NEXT, definition hash 0 ("--count"), with
+ *       an empty state, over FILE
+ *   evtest ckpt FILE
+ *       check a projection checkpoint (magic, length, CRC-32C, version)
+ *       and print "LOGID NEXT DEF_HASH STATE_BYTES SKIPS"; exit 1 when
+ *       it is damaged
  *
  * Exit status: 0 ok, 1 failure, 64 usage.
  */
@@ -355,6 +363,221 @@ static int crc_stdin(void)
 	return n < 0;
 }
 
+/* ------------------------------------------------------------ checkpoints */
+
+#define CKPT_HDR 24
+
+static const uint8_t ckpt_magic[8] = {'E', 'V', 'L', 'C', 'K', 'P', 'T', '\n'};
+
+static uint8_t *mp_str(uint8_t *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	*o++ = (uint8_t)(0xa0 | n); /* fixstr: the keys and ids here */
+	memcpy(o, s, n);
+	return o + n;
+}
+
+static uint8_t *mp_u64(uint8_t *o, uint64_t v)
+{
+	int i;
+
+	*o++ = 0xcf;
+	for (i = 7; i >= 0; i--)
+		*o++ = (uint8_t)(v >> (8 * i));
+	return o;
+}
+
+static int ckpt_write(const char *name, const char *log_id,
+		      unsigned long long next)
+{
+	uint8_t b[256], *o = b + CKPT_HDR;
+	uint64_t body;
+	int fd, rc;
+
+	if (strlen(log_id) != 32) {
+		fprintf(stderr, "evtest: '%s' is not a log id\n", log_id);
+		return 64;
+	}
+	memcpy(b, ckpt_magic, 8);
+	put32(b + 8, 1);
+	put32(b + 12, 0);
+	*o++ = 0x85;
+	o = mp_str(o, "log");
+	*o++ = 0xd9; /* str8: 32 bytes do not fit a fixstr */
+	*o++ = 32;
+	memcpy(o, log_id, 32);
+	o += 32;
+	o = mp_str(o, "next");
+	o = mp_u64(o, next);
+	o = mp_str(o, "def-hash");
+	*o++ = 0x00;
+	o = mp_str(o, "def");
+	o = mp_str(o, "--count");
+	o = mp_str(o, "state");
+	*o++ = 0xc4; /* bin8, empty */
+	*o++ = 0;
+	body = (uint64_t)(o - b) - CKPT_HDR;
+	put32(b + 16, (uint32_t)body);
+	put32(b + 20, (uint32_t)(body >> 32));
+	put32(o, crc32c(0, b, (size_t)(o - b)));
+	o += 4;
+	fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return fail("cannot create", name);
+	rc = write_all(fd, (const char *)b, (size_t)(o - b));
+	if (close(fd) != 0 || rc != 0)
+		return fail("cannot write", name);
+	return 0;
+}
+
+/* A msgpack value at *p (before end): its first byte in *c, its
+ * unsigned value (uint) or length (str, bin, array, map), and *p past
+ * its header (and past the payload of str, bin and ext).  -1 when it is
+ * not one this reader knows or is cut short. */
+static int mp_item(const uint8_t **p, const uint8_t *end, uint8_t *c,
+		   uint64_t *v)
+{
+	const uint8_t *q = *p;
+	uint64_t n = 0, pay = 0;
+	int k = 0, i;
+
+	if (q >= end)
+		return -1;
+	*c = *q++;
+	if (*c <= 0x7f) {
+		n = *c;
+	} else if (*c >= 0x80 && *c <= 0x9f) {
+		n = *c & 0x0f;
+	} else if (*c >= 0xa0 && *c <= 0xbf) {
+		pay = n = *c & 0x1f;
+	} else if (*c == 0xc0 || *c == 0xc2 || *c == 0xc3) {
+		n = 0;
+	} else if (*c >= 0xcc && *c <= 0xcf) {
+		k = 1 << (*c - 0xcc);
+	} else if (*c == 0xc4 || *c == 0xd9) {
+		k = 1;
+	} else if (*c == 0xc5 || *c == 0xda || *c == 0xdc || *c == 0xde) {
+		k = 2;
+	} else if (*c == 0xc6 || *c == 0xdb || *c == 0xdd || *c == 0xdf) {
+		k = 4;
+	} else if (*c == 0xd6 || *c == 0xd7) {
+		pay = 1 + (*c == 0xd6 ? 4 : 8); /* fixext 4/8: type, data */
+	} else if (*c == 0xc7) {
+		if (end - q < 2)
+			return -1;
+		pay = 1 + (uint64_t)q[0];
+		q++;
+	} else {
+		return -1;
+	}
+	if (end - q < k)
+		return -1;
+	for (i = 0; i < k; i++)
+		n = n << 8 | *q++;
+	if (*c == 0xc4 || *c == 0xc5 || *c == 0xc6 || *c == 0xd9 ||
+	    *c == 0xda || *c == 0xdb)
+		pay = n;
+	if ((uint64_t)(end - q) < pay)
+		return -1;
+	*p = q + pay;
+	*v = n;
+	return 0;
+}
+
+static int mp_is_uint(uint8_t c)
+{
+	return c <= 0x7f || (c >= 0xcc && c <= 0xcf);
+}
+
+static int mp_skip(const uint8_t **p, const uint8_t *end, int depth)
+{
+	uint8_t c;
+	uint64_t n, i;
+
+	if (depth > 64 || mp_item(p, end, &c, &n) != 0)
+		return -1;
+	if ((c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf)
+		n *= 2;
+	else if (!((c >= 0x90 && c <= 0x9f) || c == 0xdc || c == 0xdd))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (mp_skip(p, end, depth + 1) != 0)
+			return -1;
+	return 0;
+}
+
+static int ckpt_check(const char *name)
+{
+	uint8_t *b = NULL, c;
+	const uint8_t *p, *end, *key;
+	char log_id[33] = "";
+	uint64_t size, body, n, keys, next = 0, hash = 0, state = 0, skips = 0;
+	uint64_t v, i;
+	int fd = open(name, O_RDONLY), rc = 1;
+	off_t sz;
+
+	if (fd < 0)
+		return fail("cannot open", name);
+	sz = lseek(fd, 0, SEEK_END);
+	if (sz < CKPT_HDR + 4 || (b = malloc((size_t)sz)) == NULL ||
+	    pread(fd, b, (size_t)sz, 0) != sz)
+		goto bad;
+	size = (uint64_t)sz;
+	body = get64(b + 16);
+	if (memcmp(b, ckpt_magic, 8) != 0 || body != size - CKPT_HDR - 4 ||
+	    crc32c(0, b, (size_t)size - 4) != get32(b + size - 4) ||
+	    get32(b + 8) != 1 || get32(b + 12) != 0)
+		goto bad;
+	p = b + CKPT_HDR;
+	end = p + body;
+	if (mp_item(&p, end, &c, &keys) != 0 ||
+	    !((c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf))
+		goto bad;
+	for (i = 0; i < keys; i++) {
+		if (mp_item(&p, end, &c, &n) != 0 ||
+		    !((c >= 0xa0 && c <= 0xbf) || c == 0xd9))
+			goto bad;
+		key = p - n;
+		if (n == 3 && memcmp(key, "log", 3) == 0) {
+			if (mp_item(&p, end, &c, &v) != 0 || v != 32)
+				goto bad;
+			memcpy(log_id, p - 32, 32);
+			log_id[32] = '\0';
+		} else if (n == 4 && memcmp(key, "next", 4) == 0) {
+			if (mp_item(&p, end, &c, &next) != 0 || !mp_is_uint(c))
+				goto bad;
+		} else if (n == 8 && memcmp(key, "def-hash", 8) == 0) {
+			if (mp_item(&p, end, &c, &hash) != 0 || !mp_is_uint(c))
+				goto bad;
+		} else if (n == 5 && memcmp(key, "state", 5) == 0) {
+			if (mp_item(&p, end, &c, &state) != 0 || c < 0xc4 ||
+			    c > 0xc6)
+				goto bad;
+		} else if (n == 5 && memcmp(key, "skips", 5) == 0) {
+			const uint8_t *q = p;
+			if (mp_item(&q, end, &c, &skips) != 0 ||
+			    mp_skip(&p, end, 0) != 0)
+				goto bad;
+		} else if (mp_skip(&p, end, 0) != 0) {
+			goto bad;
+		}
+	}
+	if (p != end || log_id[0] == '\0')
+		goto bad;
+	printf("%s %llu %llu %llu %llu\n", log_id, (unsigned long long)next,
+	       (unsigned long long)hash, (unsigned long long)state,
+	       (unsigned long long)skips);
+	rc = 0;
+bad:
+	if (rc != 0)
+		fprintf(stderr, "evtest: '%s' is not a sound checkpoint\n",
+			name);
+	free(b);
+	close(fd);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -383,11 +606,17 @@ int main(int argc, char **argv)
 		return snap_version(argv[2], strtoull(argv[3], NULL, 0));
 	if (strcmp(cmd, "crc32c") == 0 && argc == 2)
 		return crc_stdin();
+	if (strcmp(cmd, "ckpt-write") == 0 && argc == 5)
+		return ckpt_write(argv[2], argv[3],
+				  strtoull(argv[4], NULL, 10));
+	if (strcmp(cmd, "ckpt") == 0 && argc == 3)
+		return ckpt_check(argv[2]);
 	fprintf(stderr,
 		"usage: evtest trickle SEED MAXLINES MAXDELAY_US | "
 		"flip FILE POS MASK |\n"
 		"       seghdr-flags FILE COMPAT INCOMPAT | batches FILE | "
 		"head FILE | head-rp FILE POS |\n"
-		"       snap-version FILE VERSION | crc32c\n");
+		"       snap-version FILE VERSION | crc32c |\n"
+		"       ckpt-write FILE LOGID NEXT | ckpt FILE\n");
 	return 64;
 }

@@ -38,7 +38,8 @@ static void test_states(void **state)
 	/* rows of folds: as they are, order included */
 	assert_int_equal(states("[{\"count\":2}]", "[{\"count\":2.0}]", 0, &d),
 			 0);
-	assert_int_equal(states("[{\"count\":2}]", "[{\"count\":3}]", 0, &d), 1);
+	assert_int_equal(states("[{\"count\":2}]", "[{\"count\":3}]", 0, &d),
+			 1);
 	assert_int_equal(states("[1,2]", "[2,1]", 0, &d), 1);
 	/* not JSON */
 	assert_int_equal(ev_projtest_states("{", 1, "[]", 2, 0, &d, &err),
