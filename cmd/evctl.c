@@ -74,17 +74,20 @@ static const char usage_long[] =
 	"  trim LOG      remove whole old segments (never the last)\n"
 	"      --before TIME         segments last appended before TIME\n"
 	"      --dry-run             say what would go, remove nothing\n"
-	"      --force               even events a group has not consumed\n"
+	"      --force               even events a group or a projection has\n"
+	"                            not read\n"
 	"      --keep-bytes SIZE     keep at least SIZE bytes\n"
 	"      --keep-events N       keep at least N events\n"
-	"      --state-dir DIR       also respect the groups kept in DIR\n"
+	"      --state-dir DIR       also respect the groups and projections\n"
+	"                            kept in DIR\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help    show this help and exit\n"
 	"  -V, --version show versions and exit\n"
 	"\n"
 	"Exit status: 0 ok, 1 failure, 64 usage, 65 damaged data, 66 missing\n"
-	"log, 74 I/O error, 75 a group is busy or not caught up; lag uses 0-3.\n"
+	"log, 74 I/O error, 75 a group is busy or a group or projection is not\n"
+	"caught up; lag uses 0-3.\n"
 	"See evctl(1).\n";
 
 static void on_notice(void *ctx, const char *msg)
