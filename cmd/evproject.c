@@ -368,7 +368,8 @@ static void report_skipped(const struct opts *o)
 		fe_warn("%s value%s of %s %s not %s (first at offset %llu); "
 			"--strict makes this an error",
 			ev_commas(is.count, b), is.count == 1 ? "" : "s",
-			is.path, is.count == 1 ? "was" : "were", is.what,
+			is.path, is.count == 1 ? "was" : "were",
+			is.count == 1 ? is.what_one : is.what,
 			(unsigned long long)is.first_offset);
 	for (i = 0; ev_fold_unseen(o->fold, i, &path); i++)
 		fe_warn("no event selected has a value at %s", path);

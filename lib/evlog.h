@@ -762,7 +762,8 @@ int ev_fold_rows(struct ev_fold *f, struct ev_rows *rows, struct ev_error *err);
  * returns 0; a path with the same finding for two folds is given once. */
 struct ev_fold_issue {
 	const char *path;
-	const char *what; /* "numbers", "numbers or strings", "strings" */
+	const char *what;     /* "numbers", "numbers or strings", "strings" */
+	const char *what_one; /* "a number", ... */
 	uint64_t count;
 	uint64_t first_offset;
 };

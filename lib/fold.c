@@ -82,6 +82,28 @@ void ev_fold_free(struct ev_fold *f)
 	free(f);
 }
 
+void ev_fold_reset(struct ev_fold *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->ngroups * f->nfolds; i++)
+		free(f->accs[i].v.p);
+	for (i = 0; i < f->nfolds; i++) {
+		f->folds[i].nnum = f->folds[i].nstr = f->folds[i].nother = 0;
+		f->folds[i].first_num = f->folds[i].first_str = 0;
+		f->folds[i].first_other = 0;
+	}
+	for (i = 0; i < f->npaths; i++)
+		f->paths[i].seen = 0;
+	f->ngroups = f->ndents = 0;
+	f->folded = 0;
+	f->karena.len = f->dvals.len = 0;
+	if (f->slots != NULL)
+		memset(f->slots, 0, f->nslots * sizeof(*f->slots));
+	if (f->dslots != NULL)
+		memset(f->dslots, 0, f->ndslots * sizeof(*f->dslots));
+}
+
 static int oom(struct ev_error *err)
 {
 	return ev_seterr(err, EV_ERR, "out of memory");
@@ -913,226 +935,4 @@ int ev_fold_sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 {
 	(void)ev;
 	return ev_fold_apply(ctx, rec, err);
-}
-
-/* ------------------------------------------------------------ rows */
-
-static int put_int128(struct ev_buf *b, __int128 v)
-{
-	if (ev_buf_reserve(b, 16) != 0)
-		return -1;
-	b->len = (size_t)((v >= 0 ? ev_mp_uint(b->p + b->len, (uint64_t)v)
-				  : ev_mp_int(b->p + b->len, (int64_t)v)) -
-			  b->p);
-	return 0;
-}
-
-static int put_double(struct ev_buf *b, double d)
-{
-	if (ev_buf_reserve(b, 16) != 0)
-		return -1;
-	b->len = (size_t)(ev_mp_double(b->p + b->len, d) - b->p);
-	return 0;
-}
-
-/* The last event, as evtail -o json prints it, as a msgpack map. */
-static int put_event(struct ev_buf *b, const struct acc *a, struct ev_buf *tmp,
-		     struct ev_error *err)
-{
-	struct ev_json js;
-	int r;
-
-	tmp->len = 0;
-	if ((r = ev_record_to_json(a->v.p, a->v.n, a->off, tmp, err)) != 0) {
-		ev_err_prefix(err, "offset %llu: ", (unsigned long long)a->off);
-		return r;
-	}
-	ev_json_init(&js, (const char *)tmp->p, tmp->len);
-	if (ev_json_value(&js, b) != 0)
-		return ev_seterr(err, EV_EDATA,
-				 "offset %llu: the event does not convert",
-				 (unsigned long long)a->off);
-	return 0;
-}
-
-/* Fold i's cell for accumulator a into b: 1 put, 0 absent, <0. */
-static int put_cell(struct ev_fold *f, size_t i, const struct acc *a,
-		    struct ev_buf *b, struct ev_buf *tmp, struct ev_error *err)
-{
-	const struct fold_spec *fs = &f->folds[i];
-	int r = 0;
-
-	switch (fs->kind) {
-	case EV_FOLD_COUNT:
-	case EV_FOLD_DISTINCT:
-		r = put_int128(b, a->n);
-		break;
-	case EV_FOLD_SUM:
-		r = a->has_float ? put_double(b, (double)a->isum + a->fsum)
-				 : put_int128(b, a->isum);
-		break;
-	case EV_FOLD_AVG:
-		if (a->n == 0)
-			return 0;
-		r = put_double(b, ((double)a->isum + a->fsum) / (double)a->n);
-		break;
-	case EV_FOLD_MIN:
-	case EV_FOLD_MAX:
-		if (fs->nnum > 0) {
-			if (!a->has_num)
-				return 0;
-			r = a->btype == EV_MP_FLOAT  ? put_double(b, a->best.f)
-			    : a->btype == EV_MP_UINT ? put_int128(b, a->best.u)
-						     : put_int128(b, a->best.i);
-			break;
-		}
-		if (!a->has_str)
-			return 0;
-		if ((r = ev_buf_reserve(b, 8 + a->v.n)) == 0) {
-			b->len = (size_t)(ev_mp_str_hdr(b->p + b->len, a->v.n) -
-					  b->p);
-			r = ev_buf_append(b, a->v.p, a->v.n);
-		}
-		break;
-	case EV_FOLD_FIRST:
-	case EV_FOLD_LAST:
-		if (a->n == 0)
-			return 0;
-		r = ev_buf_append(b, a->v.p, a->v.n);
-		break;
-	case EV_FOLD_LAST_EVENT:
-		if (a->n == 0)
-			return 0;
-		if ((r = put_event(b, a, tmp, err)) != 0)
-			return r;
-		break;
-	}
-	return r != 0 ? oom(err) : 1;
-}
-
-int ev_fold_rows(struct ev_fold *f, struct ev_rows *rows, struct ev_error *err)
-{
-	size_t nc = f->nkeys + f->nfolds, g, i, *offs = NULL, *lens = NULL;
-	const uint8_t **cells = NULL, *p, *end;
-	struct ev_buf b = {0}, tmp = {0};
-	int r = EV_ERR;
-
-	offs = calloc(nc + 1, sizeof(*offs));
-	lens = calloc(nc + 1, sizeof(*lens));
-	cells = calloc(nc + 1, sizeof(*cells));
-	if (offs == NULL || lens == NULL || cells == NULL) {
-		r = oom(err);
-		goto out;
-	}
-	for (g = 0; g < f->ngroups; g++) {
-		p = f->karena.p + f->groups[g].key_off;
-		end = p + f->groups[g].key_len;
-		for (i = 0; i < f->nkeys; i++) {
-			cells[i] = p;
-			if (ev_mp_skip_fast(&p, end) != 0) {
-				r = ev_seterr(err, EV_EDATA,
-					      "a group's key cannot be read");
-				goto out;
-			}
-			lens[i] = (size_t)(p - cells[i]);
-		}
-		b.len = 0;
-		for (i = 0; i < f->nfolds; i++) {
-			offs[i] = b.len;
-			r = put_cell(f, i, &f->accs[g * f->nfolds + i], &b,
-				     &tmp, err);
-			if (r < 0)
-				goto out;
-			lens[f->nkeys + i] = r ? b.len - offs[i] : 0;
-			offs[i] = r ? offs[i] : SIZE_MAX;
-		}
-		for (i = 0; i < f->nfolds; i++)
-			cells[f->nkeys + i] =
-				offs[i] == SIZE_MAX ? NULL : b.p + offs[i];
-		if ((r = ev_rows_add(rows, cells, lens, err)) != 0)
-			goto out;
-	}
-	r = 0;
-out:
-	free(offs);
-	free(lens);
-	free(cells);
-	ev_buf_free(&b);
-	ev_buf_free(&tmp);
-	return r;
-}
-
-/* ------------------------------------------------------------ reports */
-
-/* Fold i's finding: what it wanted, how many were not, the first. */
-static int finding(const struct ev_fold *f, size_t i, struct ev_fold_issue *o)
-{
-	const struct fold_spec *fs = &f->folds[i];
-
-	if (fs->path < 0)
-		return 0;
-	o->path = f->paths[fs->path].text;
-	o->count = fs->nother;
-	o->first_offset = fs->first_other;
-	switch (fs->kind) {
-	case EV_FOLD_SUM:
-	case EV_FOLD_AVG:
-		o->what = "numbers";
-		break;
-	case EV_FOLD_MIN:
-	case EV_FOLD_MAX:
-		if (fs->nnum > 0 && fs->nstr > 0) {
-			/* numbers win: strings are the wrong type too */
-			o->what = "numbers";
-			if (fs->first_str < o->first_offset || o->count == 0)
-				o->first_offset = fs->first_str;
-			o->count += fs->nstr;
-		} else if (fs->nnum > 0) {
-			o->what = "numbers";
-		} else if (fs->nstr > 0) {
-			o->what = "strings";
-		} else {
-			o->what = "numbers or strings";
-		}
-		break;
-	default:
-		return 0;
-	}
-	return o->count > 0;
-}
-
-int ev_fold_issue(const struct ev_fold *f, size_t i, struct ev_fold_issue *out)
-{
-	struct ev_fold_issue a, b;
-	size_t k, j, n = 0;
-	int dup;
-
-	for (k = 0; k < f->nfolds; k++) {
-		if (!finding(f, k, &a))
-			continue;
-		for (dup = 0, j = 0; j < k && !dup; j++)
-			dup = finding(f, j, &b) && b.path == a.path &&
-			      strcmp(b.what, a.what) == 0 && b.count == a.count;
-		if (dup)
-			continue;
-		if (n++ == i) {
-			*out = a;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-int ev_fold_unseen(const struct ev_fold *f, size_t i, const char **path)
-{
-	size_t k, n = 0;
-
-	if (f->folded == 0)
-		return 0;
-	for (k = 0; k < f->npaths; k++)
-		if (f->paths[k].seen == 0 && n++ == i) {
-			*path = f->paths[k].text;
-			return 1;
-		}
-	return 0;
 }

@@ -143,5 +143,7 @@ long ev_fold_group(struct ev_fold *f, const uint8_t *k, size_t n, uint64_t h);
 int ev_fold_distinct_add(struct ev_fold *f, uint32_t g, uint32_t i,
 			 const uint8_t *v, size_t n);
 int ev_vbox_set(struct vbox *b, const uint8_t *p, size_t n);
+/* fold.c: back to having folded nothing, the definition kept. */
+void ev_fold_reset(struct ev_fold *f);
 
 #endif
