@@ -412,6 +412,17 @@ static int print_rows(struct opts *o, struct engine *e)
 	return rc;
 }
 
+/* Build, scan, report and print: an exit status. */
+static int run(struct opts *o, struct engine *e)
+{
+	int rc;
+
+	if ((rc = build_engine(o, e)) != 0 || (rc = run_scan(o, e)) != 0)
+		return rc;
+	report_skipped(o);
+	return print_rows(o, e);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -435,13 +446,7 @@ int main(int argc, char **argv)
 	if (rc == -1)
 		rc = validate(&o);
 	if (rc == -1)
-		rc = build_engine(&o, &e);
-	if (rc == 0)
-		rc = run_scan(&o, &e);
-	if (rc == 0) {
-		report_skipped(&o);
-		rc = print_rows(&o, &e);
-	}
+		rc = run(&o, &e);
 	ev_rows_free(e.rows);
 	ev_fold_free(o.fold);
 	fe_select_free(&o.sel);

@@ -365,7 +365,7 @@ static void slot_fill(struct slot *s, uint64_t h, uint32_t g, const uint8_t *k,
 	s->g = g;
 	s->n = (uint32_t)n;
 	memset(s->key, 0, sizeof(s->key));
-	if (n <= sizeof(s->key))
+	if (n > 0 && n <= sizeof(s->key))
 		memcpy(s->key, k, n);
 }
 
@@ -399,7 +399,7 @@ long ev_fold_group(struct ev_fold *f, const uint8_t *k, size_t n, uint64_t h)
 
 	if (EV_UNLIKELY(f->nslots == 0) && slots_grow(f) != 0)
 		return -1;
-	if (n <= SLOT_KEY)
+	if (n > 0 && n <= SLOT_KEY)
 		memcpy(q, k, n);
 	j = (size_t)(h >> 1) & (f->nslots - 1);
 	while ((s = &f->slots[j])->hash != 0) {
@@ -898,6 +898,8 @@ int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 				 "offset %llu: the record cannot be read",
 				 (unsigned long long)rec->offset);
 	f->kb.len = 0;
+	if (EV_UNLIKELY(f->kb.p == NULL) && ev_buf_reserve(&f->kb, 64) != 0)
+		return oom(err);
 	for (i = 0; i < f->nkeys; i++) {
 		ks = &f->keys[i];
 		if (ks->path < 0) {

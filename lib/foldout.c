@@ -130,6 +130,25 @@ int ev_fold_rows(struct ev_fold *f, struct ev_rows *rows, struct ev_error *err)
 		r = oom(err);
 		goto out;
 	}
+	/* without keys there is one row, events or not */
+	if (f->nkeys == 0 && f->ngroups == 0) {
+		struct acc *zero = calloc(f->nfolds + 1, sizeof(*zero));
+		if (zero == NULL) {
+			r = oom(err);
+			goto out;
+		}
+		for (i = 0, r = 0; i < f->nfolds && r >= 0; i++) {
+			offs[i] = b.len;
+			r = put_cell(f, i, &zero[i], &b, &tmp, err);
+			lens[i] = r > 0 ? b.len - offs[i] : 0;
+			offs[i] = r > 0 ? offs[i] : SIZE_MAX;
+		}
+		free(zero);
+		for (i = 0; i < f->nfolds; i++)
+			cells[i] = offs[i] == SIZE_MAX ? NULL : b.p + offs[i];
+		if (r < 0 || (r = ev_rows_add(rows, cells, lens, err)) != 0)
+			goto out;
+	}
 	for (g = 0; g < f->ngroups; g++) {
 		p = f->karena.p + f->groups[g].key_off;
 		end = p + f->groups[g].key_len;

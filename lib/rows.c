@@ -153,14 +153,20 @@ int ev_rows_set_sort(struct ev_rows *r, const char *spec, struct ev_error *err)
 			    memcmp(r->cols[i], p, n) == 0)
 				break;
 		if (i == r->ncols) {
+			struct ev_buf all = {0};
+			for (i = 0; i < r->ncols; i++)
+				ev_buf_printf(&all, "%s%s", i ? ", " : "",
+					      r->cols[i]);
+			ev_seterr(
+				err, EV_EUSAGE,
+				"'%.*s' is not a column; the columns are %.*s",
+				(int)n, p, all.p ? (int)all.len : 0,
+				all.p ? (const char *)all.p : "");
+			ev_buf_free(&all);
 			free(r->sk);
 			r->sk = NULL;
 			r->nsk = 0;
-			return ev_seterr(err, EV_EUSAGE,
-					 "'%.*s' is not a column; the columns "
-					 "are %s%s",
-					 (int)n, p, r->cols[0],
-					 r->ncols > 1 ? ", ..." : "");
+			return EV_EUSAGE;
 		}
 		sk = realloc(r->sk, (r->nsk + 1) * sizeof(*sk));
 		if (sk == NULL)
