@@ -504,7 +504,7 @@ int ev_vbox_set(struct vbox *b, const uint8_t *p, size_t n)
 {
 	if (n > UINT32_MAX)
 		return -1;
-	if (n > b->cap) {
+	if (n > b->cap || b->p == NULL) {
 		size_t cap = n < 32 ? 32 : n;
 		uint8_t *np = realloc(b->p, cap);
 		if (np == NULL)
