@@ -341,6 +341,7 @@ static int run_scan(struct opts *o, struct engine *e)
 	}
 	o->con.scan = scan;
 	o->con.sink = ev_fold_sink;
+	o->con.flush = ev_fold_sink_flush;
 	o->con.sink_ctx = e->fold;
 	o->con.log = in.log;
 	o->con.log_name = o->logpath;

@@ -744,14 +744,23 @@ size_t ev_fold_nkeys(const struct ev_fold *f);
 const char *ev_fold_column(const struct ev_fold *f, size_t i);
 /* Fold one stored record (rec->offset is its offset).  EV_EDATA for a
  * record that cannot be read, an integer sum that leaves 64 bits
- * (naming the group and the path), or a wrong type when strict. */
+ * (naming the offset, the group and the path), or a wrong type when
+ * strict; such an error may come from a record taken a call or two
+ * before (its offset named), or from ev_fold_flush(). */
 int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 		  struct ev_error *err);
 /* ev_fold_apply() as a consumer's sink (ctx the struct ev_fold); it
  * needs no decoded event. */
 int ev_fold_sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 		 struct ev_error *err);
-/* Groups so far. */
+/* A record is folded a little after ev_fold_apply() takes it (the
+ * groups are looked up ahead); this folds what is taken so far.
+ * ev_fold_rows() and ev_fold_save() do it first.  Errors as
+ * ev_fold_apply()'s.  ev_fold_sink_flush() is it as a consumer's
+ * flush. */
+int ev_fold_flush(struct ev_fold *f, struct ev_error *err);
+int ev_fold_sink_flush(void *ctx, struct ev_error *err);
+/* Groups so far (after a flush). */
 uint64_t ev_fold_groups(const struct ev_fold *f);
 /* Add a row per group to rows (made with ev_fold_ncolumns() columns,
  * ev_fold_nkeys() of them keys). */

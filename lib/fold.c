@@ -65,6 +65,12 @@ void ev_fold_free(struct ev_fold *f)
 		free(f->keys[i].col);
 	for (i = 0; i < f->ngroups * f->nfolds; i++)
 		free(f->accs[i].v.p);
+	for (i = 0; i < FOLD_PIPE; i++) {
+		ev_buf_free(&f->pipe[i].key);
+		ev_buf_free(&f->pipe[i].vals);
+		free(f->pipe[i].voff);
+		free(f->pipe[i].vlen);
+	}
 	free(f->paths);
 	free(f->folds);
 	free(f->keys);
@@ -97,6 +103,7 @@ void ev_fold_reset(struct ev_fold *f)
 		f->paths[i].seen = 0;
 	f->ngroups = f->ndents = 0;
 	f->folded = 0;
+	f->pushed = f->looked = f->done = 0;
 	f->karena.len = f->dvals.len = 0;
 	if (f->slots != NULL)
 		memset(f->slots, 0, f->nslots * sizeof(*f->slots));
@@ -167,7 +174,7 @@ static int desc_add(struct ev_fold *f, const char *opt, const char *arg)
 
 static int frozen(struct ev_fold *f, struct ev_error *err)
 {
-	if (f->folded > 0 || f->ngroups > 0)
+	if (f->folded > 0 || f->ngroups > 0 || f->pushed > 0)
 		return ev_seterr(err, EV_EUSAGE,
 				 "a fold cannot change once it has folded");
 	free(f->cols);
@@ -201,6 +208,10 @@ int ev_fold_add(struct ev_fold *f, enum ev_fold_kind kind, const char *path,
 	memset(fs, 0, sizeof(*fs));
 	fs->kind = kind;
 	fs->path = pi;
+	if (pi >= 0)
+		f->paths[pi].folded = 1;
+	if (kind == EV_FOLD_LAST_EVENT)
+		f->need_rec = 1;
 	if (path != NULL) {
 		size_t n = strlen(kind_names[kind]) + strlen(path) + 3;
 		if ((fs->col = malloc(n)) != NULL)
@@ -884,6 +895,115 @@ static int fold_into(struct ev_fold *f, size_t g, const struct ev_rec *rec,
 	return 0;
 }
 
+/* Copy the record's key (in kb) and the values its folds read into e,
+ * and prefetch the slot its group is looked up in. */
+static int pend_fill(struct ev_fold *f, struct pend *e,
+		     const struct ev_rec *rec)
+{
+	const struct fpath *fp;
+	size_t i;
+
+	if (e->voff == NULL &&
+	    ((e->voff = calloc(f->npaths + 1, sizeof(size_t))) == NULL ||
+	     (e->vlen = calloc(f->npaths + 1, sizeof(size_t))) == NULL))
+		return -1;
+	e->key.len = e->vals.len = 0;
+	if (ev_buf_append(&e->key, f->kb.p, f->kb.len) != 0)
+		return -1;
+	e->hash = ev_hash64(f->kb.p, f->kb.len);
+	e->offset = rec->offset;
+	e->g = -1;
+	for (i = 0; i < f->npaths; i++) {
+		fp = &f->paths[i];
+		e->vlen[i] = SIZE_MAX;
+		if (!fp->folded || fp->p == NULL)
+			continue;
+		e->voff[i] = e->vals.len;
+		e->vlen[i] = fp->n;
+		if (ev_buf_append(&e->vals, fp->p, fp->n) != 0)
+			return -1;
+	}
+	if (f->need_rec) {
+		e->rec_off = e->vals.len;
+		e->rec_len = rec->n;
+		if (ev_buf_append(&e->vals, rec->p, rec->n) != 0)
+			return -1;
+	}
+	if (f->nslots > 0)
+		__builtin_prefetch(
+			&f->slots[(size_t)(e->hash >> 1) & (f->nslots - 1)]);
+	return 0;
+}
+
+/* Fold e into its group, looked up before. */
+static int pend_fold(struct ev_fold *f, struct pend *e, struct ev_error *err)
+{
+	struct ev_rec rec;
+	struct fpath *fp;
+	const uint8_t *q;
+	size_t i;
+
+	for (i = 0; i < f->npaths; i++) {
+		fp = &f->paths[i];
+		if (!fp->folded)
+			continue;
+		fp->p = NULL;
+		if (e->vlen[i] == SIZE_MAX)
+			continue;
+		fp->p = e->vals.p + e->voff[i];
+		fp->n = e->vlen[i];
+		q = fp->p;
+		if (ev_mp_read(&q, fp->p + fp->n, &fp->it) != 0)
+			return ev_seterr(err, EV_EDATA,
+					 "offset %llu: the record cannot be "
+					 "read",
+					 (unsigned long long)e->offset);
+	}
+	rec.offset = e->offset;
+	rec.p = f->need_rec ? e->vals.p + e->rec_off : NULL;
+	rec.n = f->need_rec ? e->rec_len : 0;
+	rec.append_time = 0;
+	f->folded++;
+	return fold_into(f, (size_t)e->g, &rec, err);
+}
+
+/* Look up the groups of all but the last `lookup` records pushed, and
+ * fold all but the last `fold` of them. */
+static int pipe_run(struct ev_fold *f, uint64_t lookup, uint64_t fold,
+		    struct ev_error *err)
+{
+	struct pend *e;
+	int r;
+
+	while (f->looked + lookup < f->pushed) {
+		e = &f->pipe[f->looked % FOLD_PIPE];
+		if ((e->g = ev_fold_group(f, e->key.p, e->key.len, e->hash)) <
+		    0)
+			return oom(err);
+		__builtin_prefetch(&f->accs[(size_t)e->g * f->nfolds]);
+		__builtin_prefetch(
+			(const char *)&f->accs[(size_t)e->g * f->nfolds] + 64);
+		f->looked++;
+	}
+	while (f->done + fold < f->pushed) {
+		e = &f->pipe[f->done % FOLD_PIPE];
+		f->done++;
+		if ((r = pend_fold(f, e, err)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int ev_fold_flush(struct ev_fold *f, struct ev_error *err)
+{
+	return pipe_run(f, 0, 0, err);
+}
+
+int ev_fold_sink_flush(void *ctx, struct ev_error *err)
+{
+	return ev_fold_flush(ctx, err);
+}
+
 int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 		  struct ev_error *err)
 {
@@ -891,7 +1011,6 @@ int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 	const struct fpath *fp;
 	__int128 b;
 	size_t i;
-	long g;
 
 	if (EV_UNLIKELY(read_paths(f, rec) != 0))
 		return ev_seterr(err, EV_EDATA,
@@ -925,11 +1044,10 @@ int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 			return oom(err);
 		}
 	}
-	g = ev_fold_group(f, f->kb.p, f->kb.len, ev_hash64(f->kb.p, f->kb.len));
-	if (g < 0)
+	if (pend_fill(f, &f->pipe[f->pushed % FOLD_PIPE], rec) != 0)
 		return oom(err);
-	f->folded++;
-	return fold_into(f, (size_t)g, rec, err);
+	f->pushed++;
+	return pipe_run(f, 1, 2, err);
 }
 
 int ev_fold_sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,

@@ -54,7 +54,7 @@ static int apply(struct ev_fold *f, struct recs *r, size_t from, size_t to,
 		if ((rc = ev_fold_apply(f, &rec, err)) != 0)
 			return rc;
 	}
-	return 0;
+	return ev_fold_flush(f, err);
 }
 
 /* The rows of f in fmt, as a string the caller frees. */
