@@ -172,6 +172,20 @@ static int desc_add(struct ev_fold *f, const char *opt, const char *arg)
 	return 0;
 }
 
+/* Is col a column already?  Two columns of one name would make rows
+ * whose objects have one key twice. */
+static int column_taken(const struct ev_fold *f, const char *col,
+			struct ev_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < f->nkeys + f->nfolds; i++)
+		if (strcmp(ev_fold_column(f, i), col) == 0)
+			return ev_seterr(err, EV_EUSAGE,
+					 "the column '%s' is given twice", col);
+	return 0;
+}
+
 static int frozen(struct ev_fold *f, struct ev_error *err)
 {
 	if (f->folded > 0 || f->ngroups > 0 || f->pushed > 0)
@@ -222,6 +236,10 @@ int ev_fold_add(struct ev_fold *f, enum ev_fold_kind kind, const char *path,
 	snprintf(opt, sizeof(opt), "--%s", kind_names[kind]);
 	if (kind == EV_FOLD_LAST_EVENT)
 		strcpy(opt, "--last-event");
+	if (fs->col != NULL && column_taken(f, fs->col, err) != 0) {
+		free(fs->col);
+		return EV_EUSAGE;
+	}
 	if (fs->col == NULL || desc_add(f, opt, path) != 0) {
 		free(fs->col);
 		return oom(err);
@@ -233,9 +251,11 @@ int ev_fold_add(struct ev_fold *f, enum ev_fold_kind kind, const char *path,
 static int key_add(struct ev_fold *f, int path, int64_t every, const char *col,
 		   struct ev_error *err)
 {
-	struct key_spec *nk = realloc(f->keys, (f->nkeys + 1) * sizeof(*nk));
+	struct key_spec *nk;
 
-	if (nk == NULL)
+	if (column_taken(f, col, err) != 0)
+		return EV_EUSAGE;
+	if ((nk = realloc(f->keys, (f->nkeys + 1) * sizeof(*nk))) == NULL)
 		return oom(err);
 	f->keys = nk;
 	nk[f->nkeys].path = path;
@@ -563,6 +583,91 @@ static int put_canonical(struct ev_buf *b, const uint8_t *v, size_t n,
 	return 0;
 }
 
+/* The value of key (n bytes) in the map at *p: 1 with [*v, *vend), 0
+ * when absent or not a map, -1 when the bytes are not msgpack.  The last
+ * of duplicate keys wins, as in jq and ev_mp_path(). */
+static int map_get(const uint8_t *p, const uint8_t *end, const char *key,
+		   size_t n, const uint8_t **v, const uint8_t **vend)
+{
+	const uint8_t *kp, *vs;
+	uint32_t cnt, i;
+	size_t kn;
+	int found = 0;
+
+	if (p >= end)
+		return -1;
+	if ((*p & 0xf0) == 0x80) {
+		cnt = *p++ & 0x0f;
+	} else if (*p == 0xde && end - p >= 3) {
+		cnt = ev_rbe16(p + 1);
+		p += 3;
+	} else if (*p == 0xdf && end - p >= 5) {
+		cnt = ev_rbe32(p + 1);
+		p += 5;
+	} else {
+		return 0;
+	}
+	for (i = 0; i < cnt; i++) {
+		if (p >= end)
+			return -1;
+		kp = NULL;
+		kn = 0;
+		if ((*p & 0xe0) == 0xa0) {
+			kn = *p & 0x1f;
+			kp = p + 1;
+		} else if (*p == 0xd9 && end - p >= 2) {
+			kn = p[1];
+			kp = p + 2;
+		}
+		if (kp != NULL) {
+			if (kn > (size_t)(end - kp))
+				return -1;
+			p = kp + kn;
+		} else if (ev_mp_skip_fast(&p, end) != 0) {
+			return -1;
+		}
+		vs = p;
+		if (ev_mp_skip_fast(&p, end) != 0)
+			return -1;
+		if (kn == n && kp != NULL && memcmp(kp, key, n) == 0) {
+			*v = vs;
+			*vend = p;
+			found = 1;
+		}
+	}
+	return found;
+}
+
+/* The value at the dotted path rest inside the value at v: 1 with [*v,
+ * *v + *vn), 0 absent, -1 not msgpack. */
+static int path_get(const uint8_t *v, const uint8_t *end, const char *rest,
+		    const uint8_t **out, size_t *vn)
+{
+	const uint8_t *vend = end;
+	const char *seg = rest, *dot;
+	size_t n;
+	int r;
+
+	for (;;) {
+		dot = strchr(seg, '.');
+		n = dot != NULL ? (size_t)(dot - seg) : strlen(seg);
+		if (v < vend && (*v & 0xf0) != 0x80 && *v != 0xde &&
+		    *v != 0xdf) {
+			/* an array index, the slow way */
+			r = ev_mp_path(v, (size_t)(vend - v), seg, out, vn);
+			return r < 0 ? -1 : r;
+		}
+		if ((r = map_get(v, vend, seg, n, &v, &vend)) <= 0)
+			return r;
+		if (dot == NULL)
+			break;
+		seg = dot + 1;
+	}
+	*out = v;
+	*vn = (size_t)(vend - v);
+	return 1;
+}
+
 /* The value of each path in the record, into paths[].  0, or -1 when
  * the record cannot be read. */
 static int read_paths(struct ev_fold *f, const struct ev_rec *rec)
@@ -610,7 +715,7 @@ static int read_paths(struct ev_fold *f, const struct ev_rec *rec)
 			}
 			if (*v == 0xc4 || *v == 0xc5 || *v == 0xc6)
 				continue; /* binary data has no fields */
-			r = ev_mp_path(v, (size_t)(end - v), fp->rest, &v, &vn);
+			r = path_get(v, end, fp->rest, &v, &vn);
 			if (r < 0)
 				return -1;
 			if (r == 0)
@@ -768,7 +873,7 @@ static int minmax(struct ev_fold *f, struct fold_spec *fs, struct acc *a,
 			return 0; /* NaN is no bound */
 		if (f->strict && fs->nstr > 0)
 			return wrong(f, fs, &fs->nnum, &fs->first_num, off,
-				     "a string as the values before it", err);
+				     "a string like the values before it", err);
 		if (fs->nnum++ == 0)
 			fs->first_num = off;
 		if (!a->has_num || num_cmp(a, x) == sign) {
@@ -786,7 +891,7 @@ static int minmax(struct ev_fold *f, struct fold_spec *fs, struct acc *a,
 			     "a number or a string", err);
 	if (f->strict && fs->nnum > 0)
 		return wrong(f, fs, &fs->nstr, &fs->first_str, off,
-			     "a number as the values before it", err);
+			     "a number like the values before it", err);
 	if (fs->nstr++ == 0)
 		fs->first_str = off;
 	if (a->has_str) {
