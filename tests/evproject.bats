@@ -261,6 +261,33 @@ EOF
 	run --separate-stderr evproject --count --on-error skip u.evlog
 	assert_status 64
 	assert_stderr "$(usage_err 'evproject: --on-error needs --upcast')"
+	run --separate-stderr evproject --count --dlq bad.dlq u.evlog
+	assert_status 64
+	assert_stderr "$(usage_err 'evproject: --dlq needs --upcast and --on-error dlq')"
+	run --separate-stderr evproject --count --upcast up --on-error dlq u.evlog
+	assert_status 64
+	assert_stderr "$(usage_err 'evproject: --on-error=dlq needs --dlq DLQLOG')"
+}
+
+@test "evproject --upcast: an event that cannot be upcast stops (65), is skipped, or is dead-lettered" {
+	printf '%s\n' '{"type":"T","schema":1,"data":{"x":"12"}}' \
+		'{"type":"T","schema":1,"data":{"x":"abc"}}' \
+		'{"type":"T","schema":2,"data":{"x":5}}' | evpub -c u.evlog
+	mkdir up
+	printf 'type T\nfrom 1\ntonumber data.x\n' >up/t.upcast
+	run --separate-stderr evproject --sum data.x --upcast up u.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: upcast failed in 'u.evlog': offset 1: T version 1: step up/t.upcast:3: data.x is \"abc\", not a number"
+	run --separate-stderr evproject --sum data.x --upcast up --on-error skip u.evlog
+	assert_status 0
+	assert_stdout '{"sum(data.x)":17}'
+	assert_stderr_contains "evproject: 1 event could not be upcast and was skipped"
+	run --separate-stderr evproject --sum data.x --upcast up --on-error dlq --dlq bad.dlq u.evlog
+	assert_status 0
+	assert_stdout '{"sum(data.x)":17}'
+	assert_stderr "evproject: 1 event could not be upcast and was dead-lettered to 'bad.dlq'"
+	[ "$(evdlq ls --json bad.dlq | wc -l)" -eq 1 ]
 }
 
 @test "evproject: usage errors exit 64 with the message" {
