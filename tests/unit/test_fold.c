@@ -387,6 +387,79 @@ static void test_save_restore(void **state)
 	ev_buf_free(&r.b);
 }
 
+/* Rows sort as JSON values: null, false, true, numbers numerically
+ * (whatever their encoding), strings bytewise, arrays, objects; '-'
+ * reverses, ties go by the key. */
+static void test_rows_order(void **state)
+{
+	static const char *const vals[] = {
+		"\"b\"",
+		"-7",
+		"2.5",
+		"18446744073709551615",
+		"null",
+		"-9223372036854775808",
+		"0",
+		"1e300",
+		"\"a\"",
+		"true",
+		"[1,2]",
+		"\"ab\"",
+		"false",
+		"{\"k\":1}",
+		"2",
+		"[1]",
+		"\"abcdefghij\"",
+		"\"abcdefgh\"",
+		"-0.5",
+	};
+	const char *cols[] = {"k", "n"};
+	const uint8_t *cells[2];
+	size_t lens[2], i;
+	struct ev_rows *rows;
+	struct ev_buf b = {0}, out = {0};
+	struct ev_error err;
+	struct ev_json js;
+	uint8_t num[16];
+
+	(void)state;
+	assert_int_equal(ev_rows_new(&rows, cols, 2, 1, &err), 0);
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		b.len = 0;
+		ev_json_init(&js, vals[i], strlen(vals[i]));
+		assert_int_equal(ev_json_value(&js, &b), 0);
+		cells[0] = b.p;
+		lens[0] = b.len;
+		cells[1] = num;
+		lens[1] = (size_t)(ev_mp_uint(num, i % 3) - num);
+		assert_int_equal(ev_rows_add(rows, cells, lens, &err), 0);
+	}
+	assert_int_equal(ev_rows_sort(rows, &err), 0);
+	assert_int_equal(ev_rows_write(rows, EV_ROWS_CSV, &out, &err), 0);
+	ev_buf_putc(&out, '\0');
+	assert_string_equal((char *)out.p,
+			    "k,n\nnull,1\nfalse,0\ntrue,0\n"
+			    "-9223372036854775808,2\n-7,1\n-0.5,0\n0,0\n"
+			    "2,2\n2.5,2\n18446744073709551615,0\n1e+300,1\n"
+			    "a,2\nab,2\nabcdefgh,2\nabcdefghij,1\nb,0\n"
+			    "[1],0\n\"[1,2]\",1\n\"{\"\"k\"\":1}\",1\n");
+	out.len = 0;
+	assert_int_equal(ev_rows_set_sort(rows, "-n,k", &err), 0);
+	assert_int_equal(ev_rows_sort(rows, &err), 0);
+	ev_rows_limit(rows, 3);
+	assert_int_equal(ev_rows_count(rows), 3);
+	assert_int_equal(ev_rows_write(rows, EV_ROWS_TSV, &out, &err), 0);
+	ev_buf_putc(&out, '\0');
+	assert_string_equal((char *)out.p, "k\tn\n-9223372036854775808\t2\n"
+					   "2\t2\n2.5\t2\n");
+	assert_int_equal(ev_rows_set_sort(rows, "n,x", &err), EV_EUSAGE);
+	assert_string_equal(err.msg,
+			    "'x' is not a column; the columns are k, n");
+	ev_rows_free(rows);
+	ev_buf_free(&b);
+	ev_buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_bad_specs),
 		cmocka_unit_test(test_save_restore),
+		cmocka_unit_test(test_rows_order),
 	};
 
 	return cmocka_run_group_tests_name("fold", tests, NULL, NULL);
