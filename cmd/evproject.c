@@ -276,8 +276,11 @@ static int validate(struct opts *o)
 				      "PATH or --last-event");
 	if ((r = fe_upcast_check(&o->sel, &o->exec)) != -1)
 		return r;
-	if ((r = fe_exec_check(&o->exec)) != -1)
-		return r;
+	/* --dlq is the only option of the --exec group evproject takes */
+	if (o->exec.dlq != NULL && !o->exec.upcast_dlq)
+		return fe_usage_error(usage_short,
+				      "--dlq needs --upcast and --on-error "
+				      "dlq");
 	if ((r = fe_select_finish(&o->sel)) != -1)
 		return r;
 	if (!o->out_set)
@@ -318,7 +321,7 @@ static int run_scan(struct opts *o, struct engine *e)
 	struct ev_scan *scan = NULL;
 	struct ev_consumer *con = NULL;
 	struct ev_scan_opts *so = &o->sel.scan;
-	volatile sig_atomic_t never = 0;
+	volatile sig_atomic_t never = 0; /* only the end stops the scan */
 	struct ev_error err;
 	int rc, r;
 
@@ -341,6 +344,7 @@ static int run_scan(struct opts *o, struct engine *e)
 	}
 	o->con.scan = scan;
 	o->con.sink = ev_fold_sink;
+	o->con.flush = ev_fold_sink_flush;
 	o->con.sink_ctx = e->fold;
 	o->con.log = in.log;
 	o->con.log_name = o->logpath;
@@ -368,7 +372,8 @@ static void report_skipped(const struct opts *o)
 		fe_warn("%s value%s of %s %s not %s (first at offset %llu); "
 			"--strict makes this an error",
 			ev_commas(is.count, b), is.count == 1 ? "" : "s",
-			is.path, is.count == 1 ? "was" : "were", is.what,
+			is.path, is.count == 1 ? "was" : "were",
+			is.count == 1 ? is.what_one : is.what,
 			(unsigned long long)is.first_offset);
 	for (i = 0; ev_fold_unseen(o->fold, i, &path); i++)
 		fe_warn("no event selected has a value at %s", path);
@@ -411,6 +416,17 @@ static int print_rows(struct opts *o, struct engine *e)
 	return rc;
 }
 
+/* Build, scan, report and print: an exit status. */
+static int run(struct opts *o, struct engine *e)
+{
+	int rc;
+
+	if ((rc = build_engine(o, e)) != 0 || (rc = run_scan(o, e)) != 0)
+		return rc;
+	report_skipped(o);
+	return print_rows(o, e);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -434,13 +450,7 @@ int main(int argc, char **argv)
 	if (rc == -1)
 		rc = validate(&o);
 	if (rc == -1)
-		rc = build_engine(&o, &e);
-	if (rc == 0)
-		rc = run_scan(&o, &e);
-	if (rc == 0) {
-		report_skipped(&o);
-		rc = print_rows(&o, &e);
-	}
+		rc = run(&o, &e);
 	ev_rows_free(e.rows);
 	ev_fold_free(o.fold);
 	fe_select_free(&o.sel);

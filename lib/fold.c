@@ -65,6 +65,12 @@ void ev_fold_free(struct ev_fold *f)
 		free(f->keys[i].col);
 	for (i = 0; i < f->ngroups * f->nfolds; i++)
 		free(f->accs[i].v.p);
+	for (i = 0; i < FOLD_PIPE; i++) {
+		ev_buf_free(&f->pipe[i].key);
+		ev_buf_free(&f->pipe[i].vals);
+		free(f->pipe[i].voff);
+		free(f->pipe[i].vlen);
+	}
 	free(f->paths);
 	free(f->folds);
 	free(f->keys);
@@ -80,6 +86,29 @@ void ev_fold_free(struct ev_fold *f)
 	ev_buf_free(&f->dvals);
 	ev_buf_free(&f->vb);
 	free(f);
+}
+
+void ev_fold_reset(struct ev_fold *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->ngroups * f->nfolds; i++)
+		free(f->accs[i].v.p);
+	for (i = 0; i < f->nfolds; i++) {
+		f->folds[i].nnum = f->folds[i].nstr = f->folds[i].nother = 0;
+		f->folds[i].first_num = f->folds[i].first_str = 0;
+		f->folds[i].first_other = 0;
+	}
+	for (i = 0; i < f->npaths; i++)
+		f->paths[i].seen = 0;
+	f->ngroups = f->ndents = 0;
+	f->folded = 0;
+	f->pushed = f->looked = f->done = 0;
+	f->karena.len = f->dvals.len = 0;
+	if (f->slots != NULL)
+		memset(f->slots, 0, f->nslots * sizeof(*f->slots));
+	if (f->dslots != NULL)
+		memset(f->dslots, 0, f->ndslots * sizeof(*f->dslots));
 }
 
 static int oom(struct ev_error *err)
@@ -143,9 +172,23 @@ static int desc_add(struct ev_fold *f, const char *opt, const char *arg)
 	return 0;
 }
 
+/* Is col a column already?  Two columns of one name would make rows
+ * whose objects have one key twice. */
+static int column_taken(const struct ev_fold *f, const char *col,
+			struct ev_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < f->nkeys + f->nfolds; i++)
+		if (strcmp(ev_fold_column(f, i), col) == 0)
+			return ev_seterr(err, EV_EUSAGE,
+					 "the column '%s' is given twice", col);
+	return 0;
+}
+
 static int frozen(struct ev_fold *f, struct ev_error *err)
 {
-	if (f->folded > 0 || f->ngroups > 0)
+	if (f->folded > 0 || f->ngroups > 0 || f->pushed > 0)
 		return ev_seterr(err, EV_EUSAGE,
 				 "a fold cannot change once it has folded");
 	free(f->cols);
@@ -179,6 +222,10 @@ int ev_fold_add(struct ev_fold *f, enum ev_fold_kind kind, const char *path,
 	memset(fs, 0, sizeof(*fs));
 	fs->kind = kind;
 	fs->path = pi;
+	if (pi >= 0)
+		f->paths[pi].folded = 1;
+	if (kind == EV_FOLD_LAST_EVENT)
+		f->need_rec = 1;
 	if (path != NULL) {
 		size_t n = strlen(kind_names[kind]) + strlen(path) + 3;
 		if ((fs->col = malloc(n)) != NULL)
@@ -189,6 +236,10 @@ int ev_fold_add(struct ev_fold *f, enum ev_fold_kind kind, const char *path,
 	snprintf(opt, sizeof(opt), "--%s", kind_names[kind]);
 	if (kind == EV_FOLD_LAST_EVENT)
 		strcpy(opt, "--last-event");
+	if (fs->col != NULL && column_taken(f, fs->col, err) != 0) {
+		free(fs->col);
+		return EV_EUSAGE;
+	}
 	if (fs->col == NULL || desc_add(f, opt, path) != 0) {
 		free(fs->col);
 		return oom(err);
@@ -200,9 +251,11 @@ int ev_fold_add(struct ev_fold *f, enum ev_fold_kind kind, const char *path,
 static int key_add(struct ev_fold *f, int path, int64_t every, const char *col,
 		   struct ev_error *err)
 {
-	struct key_spec *nk = realloc(f->keys, (f->nkeys + 1) * sizeof(*nk));
+	struct key_spec *nk;
 
-	if (nk == NULL)
+	if (column_taken(f, col, err) != 0)
+		return EV_EUSAGE;
+	if ((nk = realloc(f->keys, (f->nkeys + 1) * sizeof(*nk))) == NULL)
 		return oom(err);
 	f->keys = nk;
 	nk[f->nkeys].path = path;
@@ -343,7 +396,7 @@ static void slot_fill(struct slot *s, uint64_t h, uint32_t g, const uint8_t *k,
 	s->g = g;
 	s->n = (uint32_t)n;
 	memset(s->key, 0, sizeof(s->key));
-	if (n <= sizeof(s->key))
+	if (n > 0 && n <= sizeof(s->key))
 		memcpy(s->key, k, n);
 }
 
@@ -377,7 +430,7 @@ long ev_fold_group(struct ev_fold *f, const uint8_t *k, size_t n, uint64_t h)
 
 	if (EV_UNLIKELY(f->nslots == 0) && slots_grow(f) != 0)
 		return -1;
-	if (n <= SLOT_KEY)
+	if (n > 0 && n <= SLOT_KEY)
 		memcpy(q, k, n);
 	j = (size_t)(h >> 1) & (f->nslots - 1);
 	while ((s = &f->slots[j])->hash != 0) {
@@ -482,7 +535,7 @@ int ev_vbox_set(struct vbox *b, const uint8_t *p, size_t n)
 {
 	if (n > UINT32_MAX)
 		return -1;
-	if (n > b->cap) {
+	if (n > b->cap || b->p == NULL) {
 		size_t cap = n < 32 ? 32 : n;
 		uint8_t *np = realloc(b->p, cap);
 		if (np == NULL)
@@ -528,6 +581,91 @@ static int put_canonical(struct ev_buf *b, const uint8_t *v, size_t n,
 	}
 	b->len = (size_t)(o - b->p);
 	return 0;
+}
+
+/* The value of key (n bytes) in the map at *p: 1 with [*v, *vend), 0
+ * when absent or not a map, -1 when the bytes are not msgpack.  The last
+ * of duplicate keys wins, as in jq and ev_mp_path(). */
+static int map_get(const uint8_t *p, const uint8_t *end, const char *key,
+		   size_t n, const uint8_t **v, const uint8_t **vend)
+{
+	const uint8_t *kp, *vs;
+	uint32_t cnt, i;
+	size_t kn;
+	int found = 0;
+
+	if (p >= end)
+		return -1;
+	if ((*p & 0xf0) == 0x80) {
+		cnt = *p++ & 0x0f;
+	} else if (*p == 0xde && end - p >= 3) {
+		cnt = ev_rbe16(p + 1);
+		p += 3;
+	} else if (*p == 0xdf && end - p >= 5) {
+		cnt = ev_rbe32(p + 1);
+		p += 5;
+	} else {
+		return 0;
+	}
+	for (i = 0; i < cnt; i++) {
+		if (p >= end)
+			return -1;
+		kp = NULL;
+		kn = 0;
+		if ((*p & 0xe0) == 0xa0) {
+			kn = *p & 0x1f;
+			kp = p + 1;
+		} else if (*p == 0xd9 && end - p >= 2) {
+			kn = p[1];
+			kp = p + 2;
+		}
+		if (kp != NULL) {
+			if (kn > (size_t)(end - kp))
+				return -1;
+			p = kp + kn;
+		} else if (ev_mp_skip_fast(&p, end) != 0) {
+			return -1;
+		}
+		vs = p;
+		if (ev_mp_skip_fast(&p, end) != 0)
+			return -1;
+		if (kn == n && kp != NULL && memcmp(kp, key, n) == 0) {
+			*v = vs;
+			*vend = p;
+			found = 1;
+		}
+	}
+	return found;
+}
+
+/* The value at the dotted path rest inside the value at v: 1 with [*v,
+ * *v + *vn), 0 absent, -1 not msgpack. */
+static int path_get(const uint8_t *v, const uint8_t *end, const char *rest,
+		    const uint8_t **out, size_t *vn)
+{
+	const uint8_t *vend = end;
+	const char *seg = rest, *dot;
+	size_t n;
+	int r;
+
+	for (;;) {
+		dot = strchr(seg, '.');
+		n = dot != NULL ? (size_t)(dot - seg) : strlen(seg);
+		if (v < vend && (*v & 0xf0) != 0x80 && *v != 0xde &&
+		    *v != 0xdf) {
+			/* an array index, the slow way */
+			r = ev_mp_path(v, (size_t)(vend - v), seg, out, vn);
+			return r < 0 ? -1 : r;
+		}
+		if ((r = map_get(v, vend, seg, n, &v, &vend)) <= 0)
+			return r;
+		if (dot == NULL)
+			break;
+		seg = dot + 1;
+	}
+	*out = v;
+	*vn = (size_t)(vend - v);
+	return 1;
 }
 
 /* The value of each path in the record, into paths[].  0, or -1 when
@@ -577,7 +715,7 @@ static int read_paths(struct ev_fold *f, const struct ev_rec *rec)
 			}
 			if (*v == 0xc4 || *v == 0xc5 || *v == 0xc6)
 				continue; /* binary data has no fields */
-			r = ev_mp_path(v, (size_t)(end - v), fp->rest, &v, &vn);
+			r = path_get(v, end, fp->rest, &v, &vn);
 			if (r < 0)
 				return -1;
 			if (r == 0)
@@ -735,7 +873,7 @@ static int minmax(struct ev_fold *f, struct fold_spec *fs, struct acc *a,
 			return 0; /* NaN is no bound */
 		if (f->strict && fs->nstr > 0)
 			return wrong(f, fs, &fs->nnum, &fs->first_num, off,
-				     "a string as the values before it", err);
+				     "a string like the values before it", err);
 		if (fs->nnum++ == 0)
 			fs->first_num = off;
 		if (!a->has_num || num_cmp(a, x) == sign) {
@@ -753,7 +891,7 @@ static int minmax(struct ev_fold *f, struct fold_spec *fs, struct acc *a,
 			     "a number or a string", err);
 	if (f->strict && fs->nnum > 0)
 		return wrong(f, fs, &fs->nstr, &fs->first_str, off,
-			     "a number as the values before it", err);
+			     "a number like the values before it", err);
 	if (fs->nstr++ == 0)
 		fs->first_str = off;
 	if (a->has_str) {
@@ -862,6 +1000,115 @@ static int fold_into(struct ev_fold *f, size_t g, const struct ev_rec *rec,
 	return 0;
 }
 
+/* Copy the record's key (in kb) and the values its folds read into e,
+ * and prefetch the slot its group is looked up in. */
+static int pend_fill(struct ev_fold *f, struct pend *e,
+		     const struct ev_rec *rec)
+{
+	const struct fpath *fp;
+	size_t i;
+
+	if (e->voff == NULL &&
+	    ((e->voff = calloc(f->npaths + 1, sizeof(size_t))) == NULL ||
+	     (e->vlen = calloc(f->npaths + 1, sizeof(size_t))) == NULL))
+		return -1;
+	e->key.len = e->vals.len = 0;
+	if (ev_buf_append(&e->key, f->kb.p, f->kb.len) != 0)
+		return -1;
+	e->hash = ev_hash64(f->kb.p, f->kb.len);
+	e->offset = rec->offset;
+	e->g = -1;
+	for (i = 0; i < f->npaths; i++) {
+		fp = &f->paths[i];
+		e->vlen[i] = SIZE_MAX;
+		if (!fp->folded || fp->p == NULL)
+			continue;
+		e->voff[i] = e->vals.len;
+		e->vlen[i] = fp->n;
+		if (ev_buf_append(&e->vals, fp->p, fp->n) != 0)
+			return -1;
+	}
+	if (f->need_rec) {
+		e->rec_off = e->vals.len;
+		e->rec_len = rec->n;
+		if (ev_buf_append(&e->vals, rec->p, rec->n) != 0)
+			return -1;
+	}
+	if (f->nslots > 0)
+		__builtin_prefetch(
+			&f->slots[(size_t)(e->hash >> 1) & (f->nslots - 1)]);
+	return 0;
+}
+
+/* Fold e into its group, looked up before. */
+static int pend_fold(struct ev_fold *f, struct pend *e, struct ev_error *err)
+{
+	struct ev_rec rec;
+	struct fpath *fp;
+	const uint8_t *q;
+	size_t i;
+
+	for (i = 0; i < f->npaths; i++) {
+		fp = &f->paths[i];
+		if (!fp->folded)
+			continue;
+		fp->p = NULL;
+		if (e->vlen[i] == SIZE_MAX)
+			continue;
+		fp->p = e->vals.p + e->voff[i];
+		fp->n = e->vlen[i];
+		q = fp->p;
+		if (ev_mp_read(&q, fp->p + fp->n, &fp->it) != 0)
+			return ev_seterr(err, EV_EDATA,
+					 "offset %llu: the record cannot be "
+					 "read",
+					 (unsigned long long)e->offset);
+	}
+	rec.offset = e->offset;
+	rec.p = f->need_rec ? e->vals.p + e->rec_off : NULL;
+	rec.n = f->need_rec ? e->rec_len : 0;
+	rec.append_time = 0;
+	f->folded++;
+	return fold_into(f, (size_t)e->g, &rec, err);
+}
+
+/* Look up the groups of all but the last `lookup` records pushed, and
+ * fold all but the last `fold` of them. */
+static int pipe_run(struct ev_fold *f, uint64_t lookup, uint64_t fold,
+		    struct ev_error *err)
+{
+	struct pend *e;
+	int r;
+
+	while (f->looked + lookup < f->pushed) {
+		e = &f->pipe[f->looked % FOLD_PIPE];
+		if ((e->g = ev_fold_group(f, e->key.p, e->key.len, e->hash)) <
+		    0)
+			return oom(err);
+		__builtin_prefetch(&f->accs[(size_t)e->g * f->nfolds]);
+		__builtin_prefetch(
+			(const char *)&f->accs[(size_t)e->g * f->nfolds] + 64);
+		f->looked++;
+	}
+	while (f->done + fold < f->pushed) {
+		e = &f->pipe[f->done % FOLD_PIPE];
+		f->done++;
+		if ((r = pend_fold(f, e, err)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int ev_fold_flush(struct ev_fold *f, struct ev_error *err)
+{
+	return pipe_run(f, 0, 0, err);
+}
+
+int ev_fold_sink_flush(void *ctx, struct ev_error *err)
+{
+	return ev_fold_flush(ctx, err);
+}
+
 int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 		  struct ev_error *err)
 {
@@ -869,13 +1116,14 @@ int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 	const struct fpath *fp;
 	__int128 b;
 	size_t i;
-	long g;
 
 	if (EV_UNLIKELY(read_paths(f, rec) != 0))
 		return ev_seterr(err, EV_EDATA,
 				 "offset %llu: the record cannot be read",
 				 (unsigned long long)rec->offset);
 	f->kb.len = 0;
+	if (EV_UNLIKELY(f->kb.p == NULL) && ev_buf_reserve(&f->kb, 64) != 0)
+		return oom(err);
 	for (i = 0; i < f->nkeys; i++) {
 		ks = &f->keys[i];
 		if (ks->path < 0) {
@@ -901,11 +1149,10 @@ int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 			return oom(err);
 		}
 	}
-	g = ev_fold_group(f, f->kb.p, f->kb.len, ev_hash64(f->kb.p, f->kb.len));
-	if (g < 0)
+	if (pend_fill(f, &f->pipe[f->pushed % FOLD_PIPE], rec) != 0)
 		return oom(err);
-	f->folded++;
-	return fold_into(f, (size_t)g, rec, err);
+	f->pushed++;
+	return pipe_run(f, 1, 2, err);
 }
 
 int ev_fold_sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
@@ -913,226 +1160,4 @@ int ev_fold_sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 {
 	(void)ev;
 	return ev_fold_apply(ctx, rec, err);
-}
-
-/* ------------------------------------------------------------ rows */
-
-static int put_int128(struct ev_buf *b, __int128 v)
-{
-	if (ev_buf_reserve(b, 16) != 0)
-		return -1;
-	b->len = (size_t)((v >= 0 ? ev_mp_uint(b->p + b->len, (uint64_t)v)
-				  : ev_mp_int(b->p + b->len, (int64_t)v)) -
-			  b->p);
-	return 0;
-}
-
-static int put_double(struct ev_buf *b, double d)
-{
-	if (ev_buf_reserve(b, 16) != 0)
-		return -1;
-	b->len = (size_t)(ev_mp_double(b->p + b->len, d) - b->p);
-	return 0;
-}
-
-/* The last event, as evtail -o json prints it, as a msgpack map. */
-static int put_event(struct ev_buf *b, const struct acc *a, struct ev_buf *tmp,
-		     struct ev_error *err)
-{
-	struct ev_json js;
-	int r;
-
-	tmp->len = 0;
-	if ((r = ev_record_to_json(a->v.p, a->v.n, a->off, tmp, err)) != 0) {
-		ev_err_prefix(err, "offset %llu: ", (unsigned long long)a->off);
-		return r;
-	}
-	ev_json_init(&js, (const char *)tmp->p, tmp->len);
-	if (ev_json_value(&js, b) != 0)
-		return ev_seterr(err, EV_EDATA,
-				 "offset %llu: the event does not convert",
-				 (unsigned long long)a->off);
-	return 0;
-}
-
-/* Fold i's cell for accumulator a into b: 1 put, 0 absent, <0. */
-static int put_cell(struct ev_fold *f, size_t i, const struct acc *a,
-		    struct ev_buf *b, struct ev_buf *tmp, struct ev_error *err)
-{
-	const struct fold_spec *fs = &f->folds[i];
-	int r = 0;
-
-	switch (fs->kind) {
-	case EV_FOLD_COUNT:
-	case EV_FOLD_DISTINCT:
-		r = put_int128(b, a->n);
-		break;
-	case EV_FOLD_SUM:
-		r = a->has_float ? put_double(b, (double)a->isum + a->fsum)
-				 : put_int128(b, a->isum);
-		break;
-	case EV_FOLD_AVG:
-		if (a->n == 0)
-			return 0;
-		r = put_double(b, ((double)a->isum + a->fsum) / (double)a->n);
-		break;
-	case EV_FOLD_MIN:
-	case EV_FOLD_MAX:
-		if (fs->nnum > 0) {
-			if (!a->has_num)
-				return 0;
-			r = a->btype == EV_MP_FLOAT  ? put_double(b, a->best.f)
-			    : a->btype == EV_MP_UINT ? put_int128(b, a->best.u)
-						     : put_int128(b, a->best.i);
-			break;
-		}
-		if (!a->has_str)
-			return 0;
-		if ((r = ev_buf_reserve(b, 8 + a->v.n)) == 0) {
-			b->len = (size_t)(ev_mp_str_hdr(b->p + b->len, a->v.n) -
-					  b->p);
-			r = ev_buf_append(b, a->v.p, a->v.n);
-		}
-		break;
-	case EV_FOLD_FIRST:
-	case EV_FOLD_LAST:
-		if (a->n == 0)
-			return 0;
-		r = ev_buf_append(b, a->v.p, a->v.n);
-		break;
-	case EV_FOLD_LAST_EVENT:
-		if (a->n == 0)
-			return 0;
-		if ((r = put_event(b, a, tmp, err)) != 0)
-			return r;
-		break;
-	}
-	return r != 0 ? oom(err) : 1;
-}
-
-int ev_fold_rows(struct ev_fold *f, struct ev_rows *rows, struct ev_error *err)
-{
-	size_t nc = f->nkeys + f->nfolds, g, i, *offs = NULL, *lens = NULL;
-	const uint8_t **cells = NULL, *p, *end;
-	struct ev_buf b = {0}, tmp = {0};
-	int r = EV_ERR;
-
-	offs = calloc(nc + 1, sizeof(*offs));
-	lens = calloc(nc + 1, sizeof(*lens));
-	cells = calloc(nc + 1, sizeof(*cells));
-	if (offs == NULL || lens == NULL || cells == NULL) {
-		r = oom(err);
-		goto out;
-	}
-	for (g = 0; g < f->ngroups; g++) {
-		p = f->karena.p + f->groups[g].key_off;
-		end = p + f->groups[g].key_len;
-		for (i = 0; i < f->nkeys; i++) {
-			cells[i] = p;
-			if (ev_mp_skip_fast(&p, end) != 0) {
-				r = ev_seterr(err, EV_EDATA,
-					      "a group's key cannot be read");
-				goto out;
-			}
-			lens[i] = (size_t)(p - cells[i]);
-		}
-		b.len = 0;
-		for (i = 0; i < f->nfolds; i++) {
-			offs[i] = b.len;
-			r = put_cell(f, i, &f->accs[g * f->nfolds + i], &b,
-				     &tmp, err);
-			if (r < 0)
-				goto out;
-			lens[f->nkeys + i] = r ? b.len - offs[i] : 0;
-			offs[i] = r ? offs[i] : SIZE_MAX;
-		}
-		for (i = 0; i < f->nfolds; i++)
-			cells[f->nkeys + i] =
-				offs[i] == SIZE_MAX ? NULL : b.p + offs[i];
-		if ((r = ev_rows_add(rows, cells, lens, err)) != 0)
-			goto out;
-	}
-	r = 0;
-out:
-	free(offs);
-	free(lens);
-	free(cells);
-	ev_buf_free(&b);
-	ev_buf_free(&tmp);
-	return r;
-}
-
-/* ------------------------------------------------------------ reports */
-
-/* Fold i's finding: what it wanted, how many were not, the first. */
-static int finding(const struct ev_fold *f, size_t i, struct ev_fold_issue *o)
-{
-	const struct fold_spec *fs = &f->folds[i];
-
-	if (fs->path < 0)
-		return 0;
-	o->path = f->paths[fs->path].text;
-	o->count = fs->nother;
-	o->first_offset = fs->first_other;
-	switch (fs->kind) {
-	case EV_FOLD_SUM:
-	case EV_FOLD_AVG:
-		o->what = "numbers";
-		break;
-	case EV_FOLD_MIN:
-	case EV_FOLD_MAX:
-		if (fs->nnum > 0 && fs->nstr > 0) {
-			/* numbers win: strings are the wrong type too */
-			o->what = "numbers";
-			if (fs->first_str < o->first_offset || o->count == 0)
-				o->first_offset = fs->first_str;
-			o->count += fs->nstr;
-		} else if (fs->nnum > 0) {
-			o->what = "numbers";
-		} else if (fs->nstr > 0) {
-			o->what = "strings";
-		} else {
-			o->what = "numbers or strings";
-		}
-		break;
-	default:
-		return 0;
-	}
-	return o->count > 0;
-}
-
-int ev_fold_issue(const struct ev_fold *f, size_t i, struct ev_fold_issue *out)
-{
-	struct ev_fold_issue a, b;
-	size_t k, j, n = 0;
-	int dup;
-
-	for (k = 0; k < f->nfolds; k++) {
-		if (!finding(f, k, &a))
-			continue;
-		for (dup = 0, j = 0; j < k && !dup; j++)
-			dup = finding(f, j, &b) && b.path == a.path &&
-			      strcmp(b.what, a.what) == 0 && b.count == a.count;
-		if (dup)
-			continue;
-		if (n++ == i) {
-			*out = a;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-int ev_fold_unseen(const struct ev_fold *f, size_t i, const char **path)
-{
-	size_t k, n = 0;
-
-	if (f->folded == 0)
-		return 0;
-	for (k = 0; k < f->npaths; k++)
-		if (f->paths[k].seen == 0 && n++ == i) {
-			*path = f->paths[k].text;
-			return 1;
-		}
-	return 0;
 }
