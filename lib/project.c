@@ -294,8 +294,8 @@ int ev_projection_load(struct ev_projection **out, const char *path,
 	if ((r = ev_lua_new(&p->lua, 0, 0, err)) != 0)
 		goto fail;
 	c.p = p;
-	if ((r = ev_lua_load_value(p->lua, p->file, text, n, LUA_TTABLE,
-				   &c.ref, err)) != 0)
+	if ((r = ev_lua_load_value(p->lua, p->file, text, n, LUA_TTABLE, &c.ref,
+				   err)) != 0)
 		goto placed;
 	if ((r = ev_lua_protected(p->lua, def_body, &c, err)) != 0) {
 		r = EV_EUSAGE;
@@ -533,8 +533,8 @@ static int num_cmp(const struct ev_mp_item *a, const struct ev_mp_item *b)
 			return (a->v.u > b->v.u) - (a->v.u < b->v.u);
 		if (a->type == EV_MP_UINT)
 			return b->v.i < 0 || a->v.u > (uint64_t)b->v.i ? 1
-			       : a->v.u < (uint64_t)b->v.i	      ? -1
-								      : 0;
+			       : a->v.u < (uint64_t)b->v.i	       ? -1
+								       : 0;
 		if (b->type == EV_MP_UINT)
 			return -num_cmp(b, a);
 		return (a->v.i > b->v.i) - (a->v.i < b->v.i);
@@ -697,9 +697,9 @@ static void emit_meta(lua_State *L, struct ev_projection *p, int has_meta)
 		oom(L);
 	count++;
 	if (!has_corr) {
-		if (ev->meta == NULL || ev_mp_path(ev->meta, ev->meta_len,
-						   "correlationId", &cv,
-						   &cn) != 1)
+		if (ev->meta == NULL ||
+		    ev_mp_path(ev->meta, ev->meta_len, "correlationId", &cv,
+			       &cn) != 1)
 			cv = NULL;
 		if (ev_buf_mp_str(m, "correlationId", 13) != 0 ||
 		    (cv != NULL ? ev_buf_append(m, cv, cn)
@@ -743,11 +743,10 @@ static int emit_fn(lua_State *L)
 		lua_pushnil(L);
 		while (lua_next(L, 1)) {
 			lua_pop(L, 1);
-			s = lua_type(L, -1) == LUA_TSTRING
-				    ? lua_tostring(L, -1)
-				    : NULL;
-			for (i = 0; s != NULL && i < sizeof(emit_keys) /
-							     sizeof(*emit_keys);
+			s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+							   : NULL;
+			for (i = 0; s != NULL &&
+				    i < sizeof(emit_keys) / sizeof(*emit_keys);
 			     i++)
 				if (strcmp(s, emit_keys[i]) == 0)
 					break;
@@ -757,8 +756,10 @@ static int emit_fn(lua_State *L)
 					   "emit: the event has a field %s%s%s "
 					   "that no emitted event has (type, "
 					   "stream, key, data, meta, time)",
-					   s ? "'" : "", s ? s : "that is not "
-								 "a string",
+					   s ? "'" : "",
+					   s ? s
+					     : "that is not "
+					       "a string",
 					   s ? "'" : "");
 		}
 	} else {
@@ -941,7 +942,8 @@ static int apply_body(struct ev_lua *l, void *vctx)
 	s = lua_gettop(L);
 	if (c->h != NULL) {
 		c->stage = ST_ON;
-		replaced |= run_handler(L, p, c->h->ref, s, e, "on.", c->h->type);
+		replaced |=
+			run_handler(L, p, c->h->ref, s, e, "on.", c->h->type);
 	}
 	if (p->any_ref != LUA_NOREF) {
 		c->stage = ST_ANY;
@@ -1002,8 +1004,7 @@ static int apply_failed(struct ev_projection *p, const struct ev_event *ev,
 	rest = ev_lua_split(p->file, why, &line, &nline);
 	p->fwhere.len = 0;
 	if (rest != NULL) {
-		ev_buf_printf(&p->fwhere, "%s:%.*s", p->file, (int)nline,
-			      line);
+		ev_buf_printf(&p->fwhere, "%s:%.*s", p->file, (int)nline, line);
 		why = rest;
 	} else {
 		ev_buf_puts(&p->fwhere, p->file);
@@ -1051,8 +1052,7 @@ int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
 	p->erecs.len = 0;
 	if (c.stage >= ST_ON && !c.is_new) {
 		if (c.snapped) {
-			if (ev_lua_protected(p->lua, restore_body, p, &e2) !=
-			    0)
+			if (ev_lua_protected(p->lua, restore_body, p, &e2) != 0)
 				p->spoilt = 1;
 		} else {
 			p->spoilt = 1;
@@ -1353,8 +1353,9 @@ static int restore_all(struct ev_lua *l, void *vctx)
 		ev_lua_push_value(l, k, (size_t)(s - k));
 		lua_pushvalue(L, -1);
 		if (lua_rawget(L, st) != LUA_TNIL)
-			luaL_error(L, "projection state: partition %d of %d "
-				      "comes twice",
+			luaL_error(L,
+				   "projection state: partition %d of %d "
+				   "comes twice",
 				   (int)i + 1, (int)c->count);
 		lua_pop(L, 1);
 		ev_lua_push_value(l, s, (size_t)(q - s));
