@@ -221,7 +221,8 @@ static int def_body(struct ev_lua *l, void *vctx)
 	if (p->non == 0 && p->any_ref == LUA_NOREF)
 		luaL_error(L, "%s: the projection has no handlers (on or any)",
 			   p->file);
-	qsort(p->on, p->non, sizeof(*p->on), handler_cmp);
+	if (p->non > 1)
+		qsort(p->on, p->non, sizeof(*p->on), handler_cmp);
 	/* the state of the run */
 	lua_newtable(L);
 	p->states_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -1139,7 +1140,9 @@ static int sorted_keys(struct ev_projection *p, struct ev_error *err)
 
 	if (r != 0)
 		return ev_seterr(err, EV_ERR, "%s", err->msg);
-	qsort_r(p->kent, p->nkent, sizeof(*p->kent), kent_cmp, p->keys.p);
+	if (p->nkent > 1)
+		qsort_r(p->kent, p->nkent, sizeof(*p->kent), kent_cmp,
+			p->keys.p);
 	return 0;
 }
 
