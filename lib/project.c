@@ -888,7 +888,7 @@ static int apply_body(struct ev_lua *l, void *vctx)
 	struct apply_ctx *c = vctx;
 	struct ev_projection *p = c->p;
 	lua_State *L = ev_lua_state(l);
-	int e, k, st, s, f, replaced = 0;
+	int e, k, st, s, f = 0, found, replaced = 0;
 
 	luaL_checkstack(L, 16, "too many values");
 	ev_lua_push_event(l, c->ev);
@@ -902,21 +902,24 @@ static int apply_body(struct ev_lua *l, void *vctx)
 		lua_call(L, 1, 1);
 		if (lua_isnil(L, -1))
 			return 0;
-		check_key(L, p, -1, f);
 	} else if (p->global || c->ev->stream.p == NULL) {
 		lua_pushlightuserdata(L, (void *)p->null);
 	} else {
 		lua_pushlstring(L, c->ev->stream.p, c->ev->stream.n);
 	}
 	k = lua_gettop(L);
-	lua_pushvalue(L, k);
-	lua_rawseti(L, LUA_REGISTRYINDEX, p->key_ref);
-	c->have_key = 1;
 	/* its state */
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->states_ref);
 	st = lua_gettop(L);
 	lua_pushvalue(L, k);
-	if (lua_rawget(L, st) == LUA_TNIL) {
+	found = lua_rawget(L, st) != LUA_TNIL;
+	/* a key in the table was checked when it went in */
+	if (!found && f != 0)
+		check_key(L, p, k, f);
+	lua_pushvalue(L, k);
+	lua_rawseti(L, LUA_REGISTRYINDEX, p->key_ref);
+	c->have_key = 1;
+	if (!found) {
 		lua_pop(L, 1);
 		c->stage = ST_INIT;
 		if (p->init_ref != LUA_NOREF) {
@@ -1029,8 +1032,9 @@ static int apply_failed(struct ev_projection *p, const struct ev_event *ev,
 	return ev_seterr(err, EV_EDATA, "%s", msg);
 }
 
-int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
-			struct ev_error *err)
+/* Apply ev, whose handler on[type] is h (or none). */
+static int apply_with(struct ev_projection *p, const struct ev_event *ev,
+		      const struct handler *h, struct ev_error *err)
 {
 	struct apply_ctx c;
 	struct ev_error e2;
@@ -1038,10 +1042,10 @@ int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
 
 	p->nemit = 0;
 	p->erecs.len = 0;
-	memset(&c, 0, sizeof(c));
-	c.h = find_handler(p, ev->type.p, ev->type.n);
-	if (c.h == NULL && p->any_ref == LUA_NOREF)
+	if (h == NULL && p->any_ref == LUA_NOREF)
 		return 0;
+	memset(&c, 0, sizeof(c));
+	c.h = h;
 	c.p = p;
 	c.ev = ev;
 	p->ev = ev;
@@ -1062,21 +1066,25 @@ int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
 	return apply_failed(p, ev, c.have_key, err);
 }
 
+int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
+			struct ev_error *err)
+{
+	return apply_with(p, ev, find_handler(p, ev->type.p, ev->type.n), err);
+}
+
 int ev_projection_apply_record(struct ev_projection *p, const uint8_t *rec,
 			       size_t n, uint64_t offset, struct ev_error *err)
 {
+	const struct handler *h = NULL;
 	struct ev_event ev;
 	struct ev_str type;
 	int r;
 
-	if (p->any_ref == LUA_NOREF) {
-		if (ev_event_peek_type(rec, n, &type) != 0)
-			return ev_seterr(err, EV_EDATA,
-					 "offset %" PRIu64
-					 ": the record does not decode",
-					 offset);
-		if (find_handler(p, type.p, type.n) == NULL) {
+	if (ev_event_peek_type(rec, n, &type) == 0) {
+		h = find_handler(p, type.p, type.n);
+		if (h == NULL && p->any_ref == LUA_NOREF) {
 			p->nemit = 0;
+			p->erecs.len = 0;
 			return 0;
 		}
 	}
@@ -1087,7 +1095,7 @@ int ev_projection_apply_record(struct ev_projection *p, const uint8_t *rec,
 		return ev_seterr(err, r, "%s", msg);
 	}
 	ev.offset = offset;
-	return ev_projection_apply(p, &ev, err);
+	return apply_with(p, &ev, h, err);
 }
 
 const struct ev_projection_failure *
