@@ -221,7 +221,8 @@ static int def_body(struct ev_lua *l, void *vctx)
 	if (p->non == 0 && p->any_ref == LUA_NOREF)
 		luaL_error(L, "%s: the projection has no handlers (on or any)",
 			   p->file);
-	qsort(p->on, p->non, sizeof(*p->on), handler_cmp);
+	if (p->non > 1)
+		qsort(p->on, p->non, sizeof(*p->on), handler_cmp);
 	/* the state of the run */
 	lua_newtable(L);
 	p->states_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -294,8 +295,8 @@ int ev_projection_load(struct ev_projection **out, const char *path,
 	if ((r = ev_lua_new(&p->lua, 0, 0, err)) != 0)
 		goto fail;
 	c.p = p;
-	if ((r = ev_lua_load_value(p->lua, p->file, text, n, LUA_TTABLE,
-				   &c.ref, err)) != 0)
+	if ((r = ev_lua_load_value(p->lua, p->file, text, n, LUA_TTABLE, &c.ref,
+				   err)) != 0)
 		goto placed;
 	if ((r = ev_lua_protected(p->lua, def_body, &c, err)) != 0) {
 		r = EV_EUSAGE;
@@ -533,8 +534,8 @@ static int num_cmp(const struct ev_mp_item *a, const struct ev_mp_item *b)
 			return (a->v.u > b->v.u) - (a->v.u < b->v.u);
 		if (a->type == EV_MP_UINT)
 			return b->v.i < 0 || a->v.u > (uint64_t)b->v.i ? 1
-			       : a->v.u < (uint64_t)b->v.i	      ? -1
-								      : 0;
+			       : a->v.u < (uint64_t)b->v.i	       ? -1
+								       : 0;
 		if (b->type == EV_MP_UINT)
 			return -num_cmp(b, a);
 		return (a->v.i > b->v.i) - (a->v.i < b->v.i);
@@ -697,9 +698,9 @@ static void emit_meta(lua_State *L, struct ev_projection *p, int has_meta)
 		oom(L);
 	count++;
 	if (!has_corr) {
-		if (ev->meta == NULL || ev_mp_path(ev->meta, ev->meta_len,
-						   "correlationId", &cv,
-						   &cn) != 1)
+		if (ev->meta == NULL ||
+		    ev_mp_path(ev->meta, ev->meta_len, "correlationId", &cv,
+			       &cn) != 1)
 			cv = NULL;
 		if (ev_buf_mp_str(m, "correlationId", 13) != 0 ||
 		    (cv != NULL ? ev_buf_append(m, cv, cn)
@@ -743,11 +744,10 @@ static int emit_fn(lua_State *L)
 		lua_pushnil(L);
 		while (lua_next(L, 1)) {
 			lua_pop(L, 1);
-			s = lua_type(L, -1) == LUA_TSTRING
-				    ? lua_tostring(L, -1)
-				    : NULL;
-			for (i = 0; s != NULL && i < sizeof(emit_keys) /
-							     sizeof(*emit_keys);
+			s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+							   : NULL;
+			for (i = 0; s != NULL &&
+				    i < sizeof(emit_keys) / sizeof(*emit_keys);
 			     i++)
 				if (strcmp(s, emit_keys[i]) == 0)
 					break;
@@ -757,8 +757,10 @@ static int emit_fn(lua_State *L)
 					   "emit: the event has a field %s%s%s "
 					   "that no emitted event has (type, "
 					   "stream, key, data, meta, time)",
-					   s ? "'" : "", s ? s : "that is not "
-								 "a string",
+					   s ? "'" : "",
+					   s ? s
+					     : "that is not "
+					       "a string",
 					   s ? "'" : "");
 		}
 	} else {
@@ -886,7 +888,7 @@ static int apply_body(struct ev_lua *l, void *vctx)
 	struct apply_ctx *c = vctx;
 	struct ev_projection *p = c->p;
 	lua_State *L = ev_lua_state(l);
-	int e, k, st, s, f, replaced = 0;
+	int e, k, st, s, f = 0, found, replaced = 0;
 
 	luaL_checkstack(L, 16, "too many values");
 	ev_lua_push_event(l, c->ev);
@@ -900,21 +902,24 @@ static int apply_body(struct ev_lua *l, void *vctx)
 		lua_call(L, 1, 1);
 		if (lua_isnil(L, -1))
 			return 0;
-		check_key(L, p, -1, f);
 	} else if (p->global || c->ev->stream.p == NULL) {
 		lua_pushlightuserdata(L, (void *)p->null);
 	} else {
 		lua_pushlstring(L, c->ev->stream.p, c->ev->stream.n);
 	}
 	k = lua_gettop(L);
-	lua_pushvalue(L, k);
-	lua_rawseti(L, LUA_REGISTRYINDEX, p->key_ref);
-	c->have_key = 1;
 	/* its state */
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->states_ref);
 	st = lua_gettop(L);
 	lua_pushvalue(L, k);
-	if (lua_rawget(L, st) == LUA_TNIL) {
+	found = lua_rawget(L, st) != LUA_TNIL;
+	/* a key in the table was checked when it went in */
+	if (!found && f != 0)
+		check_key(L, p, k, f);
+	lua_pushvalue(L, k);
+	lua_rawseti(L, LUA_REGISTRYINDEX, p->key_ref);
+	c->have_key = 1;
+	if (!found) {
 		lua_pop(L, 1);
 		c->stage = ST_INIT;
 		if (p->init_ref != LUA_NOREF) {
@@ -941,7 +946,8 @@ static int apply_body(struct ev_lua *l, void *vctx)
 	s = lua_gettop(L);
 	if (c->h != NULL) {
 		c->stage = ST_ON;
-		replaced |= run_handler(L, p, c->h->ref, s, e, "on.", c->h->type);
+		replaced |=
+			run_handler(L, p, c->h->ref, s, e, "on.", c->h->type);
 	}
 	if (p->any_ref != LUA_NOREF) {
 		c->stage = ST_ANY;
@@ -1002,8 +1008,7 @@ static int apply_failed(struct ev_projection *p, const struct ev_event *ev,
 	rest = ev_lua_split(p->file, why, &line, &nline);
 	p->fwhere.len = 0;
 	if (rest != NULL) {
-		ev_buf_printf(&p->fwhere, "%s:%.*s", p->file, (int)nline,
-			      line);
+		ev_buf_printf(&p->fwhere, "%s:%.*s", p->file, (int)nline, line);
 		why = rest;
 	} else {
 		ev_buf_puts(&p->fwhere, p->file);
@@ -1027,8 +1032,9 @@ static int apply_failed(struct ev_projection *p, const struct ev_event *ev,
 	return ev_seterr(err, EV_EDATA, "%s", msg);
 }
 
-int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
-			struct ev_error *err)
+/* Apply ev, whose handler on[type] is h (or none). */
+static int apply_with(struct ev_projection *p, const struct ev_event *ev,
+		      const struct handler *h, struct ev_error *err)
 {
 	struct apply_ctx c;
 	struct ev_error e2;
@@ -1036,10 +1042,10 @@ int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
 
 	p->nemit = 0;
 	p->erecs.len = 0;
-	memset(&c, 0, sizeof(c));
-	c.h = find_handler(p, ev->type.p, ev->type.n);
-	if (c.h == NULL && p->any_ref == LUA_NOREF)
+	if (h == NULL && p->any_ref == LUA_NOREF)
 		return 0;
+	memset(&c, 0, sizeof(c));
+	c.h = h;
 	c.p = p;
 	c.ev = ev;
 	p->ev = ev;
@@ -1051,8 +1057,7 @@ int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
 	p->erecs.len = 0;
 	if (c.stage >= ST_ON && !c.is_new) {
 		if (c.snapped) {
-			if (ev_lua_protected(p->lua, restore_body, p, &e2) !=
-			    0)
+			if (ev_lua_protected(p->lua, restore_body, p, &e2) != 0)
 				p->spoilt = 1;
 		} else {
 			p->spoilt = 1;
@@ -1061,21 +1066,25 @@ int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
 	return apply_failed(p, ev, c.have_key, err);
 }
 
+int ev_projection_apply(struct ev_projection *p, const struct ev_event *ev,
+			struct ev_error *err)
+{
+	return apply_with(p, ev, find_handler(p, ev->type.p, ev->type.n), err);
+}
+
 int ev_projection_apply_record(struct ev_projection *p, const uint8_t *rec,
 			       size_t n, uint64_t offset, struct ev_error *err)
 {
+	const struct handler *h = NULL;
 	struct ev_event ev;
 	struct ev_str type;
 	int r;
 
-	if (p->any_ref == LUA_NOREF) {
-		if (ev_event_peek_type(rec, n, &type) != 0)
-			return ev_seterr(err, EV_EDATA,
-					 "offset %" PRIu64
-					 ": the record does not decode",
-					 offset);
-		if (find_handler(p, type.p, type.n) == NULL) {
+	if (ev_event_peek_type(rec, n, &type) == 0) {
+		h = find_handler(p, type.p, type.n);
+		if (h == NULL && p->any_ref == LUA_NOREF) {
 			p->nemit = 0;
+			p->erecs.len = 0;
 			return 0;
 		}
 	}
@@ -1086,7 +1095,7 @@ int ev_projection_apply_record(struct ev_projection *p, const uint8_t *rec,
 		return ev_seterr(err, r, "%s", msg);
 	}
 	ev.offset = offset;
-	return ev_projection_apply(p, &ev, err);
+	return apply_with(p, &ev, h, err);
 }
 
 const struct ev_projection_failure *
@@ -1139,7 +1148,9 @@ static int sorted_keys(struct ev_projection *p, struct ev_error *err)
 
 	if (r != 0)
 		return ev_seterr(err, EV_ERR, "%s", err->msg);
-	qsort_r(p->kent, p->nkent, sizeof(*p->kent), kent_cmp, p->keys.p);
+	if (p->nkent > 1)
+		qsort_r(p->kent, p->nkent, sizeof(*p->kent), kent_cmp,
+			p->keys.p);
 	return 0;
 }
 
@@ -1353,8 +1364,9 @@ static int restore_all(struct ev_lua *l, void *vctx)
 		ev_lua_push_value(l, k, (size_t)(s - k));
 		lua_pushvalue(L, -1);
 		if (lua_rawget(L, st) != LUA_TNIL)
-			luaL_error(L, "projection state: partition %d of %d "
-				      "comes twice",
+			luaL_error(L,
+				   "projection state: partition %d of %d "
+				   "comes twice",
 				   (int)i + 1, (int)c->count);
 		lua_pop(L, 1);
 		ev_lua_push_value(l, s, (size_t)(q - s));
