@@ -8,12 +8,17 @@
  * (the scan and the consumer); this file reads the options, builds the
  * engine, runs the scan into it, prints, and reports.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "evlog.h"
@@ -22,38 +27,72 @@
 
 static const char usage_short[] =
 	"Usage: evproject [options] FOLD... [--by PATH]... [--every DURATION] "
-	"LOG\n";
+	"LOG\n"
+	"       evproject [options] -p FILE.lua [--global] [--partition KEY] "
+	"LOG\n"
+	"       evproject --status [--name NAME] [--state-dir DIR] LOG\n"
+	"       evproject --test DIR [-p FILE.lua]\n"
+	"       evproject --sqlite DB --name NAME (--diff | --swap)\n";
 
 static const char usage_long[] =
-	"Fold the events of an evlog log into aggregates, one row per group.\n"
+	"Fold the events of an evlog log into aggregates, one row per group,\n"
+	"or into the states of a Lua projection, one per partition; with\n"
+	"--name, incrementally from a checkpoint, run after run.\n"
 	"\n"
 	"Options:\n"
 	"      --avg PATH          the average of the numbers at PATH\n"
 	"      --by PATH           group by the value at PATH; may be repeated,\n"
 	"                          or a list: --by stream,type\n"
 	"      --category NAME     only streams NAME and NAME-*; may be repeated\n"
+	"      --checkpoint-every DURATION\n"
+	"                          with -f and --name, save the checkpoint at\n"
+	"                          least this often (5s)\n"
 	"      --count             the number of events\n"
 	"      --distinct PATH     the number of distinct values at PATH (exact)\n"
+	"      --diff              with --sqlite, print what the shadow read\n"
+	"                          model would change in the live one\n"
 	"      --dlq DLQLOG        with --on-error dlq, where events that cannot\n"
-	"                          be upcast go (created if missing)\n"
+	"                          be upcast or folded go (created if missing)\n"
+	"      --emit-to LOG2      append the events a Lua projection emits to\n"
+	"                          LOG2 (created if missing)\n"
 	"      --every DURATION    group by time buckets of DURATION (30s, 5m,\n"
 	"                          1h, 1d), UTC; the column every(DURATION)\n"
 	"                          holds each bucket's start\n"
 	"      --first PATH        the value at PATH in the first event\n"
+	"  -f, --follow            go on folding new events until SIGINT or\n"
+	"                          SIGTERM, which save and exit 0\n"
 	"      --from POS          start at OFFSET, start, end or @TIME\n"
+	"      --global            one state for all events (a projection\n"
+	"                          without partition_by)\n"
 	"  -h, --help              show this help and exit\n"
 	"      --last PATH         the value at PATH in the last event\n"
 	"      --last-event        the whole last event\n"
 	"      --limit N           print only the first N rows\n"
 	"      --max PATH          the largest number (or string) at PATH\n"
 	"      --min PATH          the smallest number (or string) at PATH\n"
+	"      --name NAME         keep the projection's checkpoint as NAME and\n"
+	"                          fold only the events after it\n"
 	"  -o, --output FORMAT     table (default on a terminal), ndjson\n"
 	"                          (default otherwise), json, csv or tsv\n"
-	"      --on-error ACTION   an event --upcast cannot upcast: stop\n"
-	"                          (default, exit 65), skip, or dlq (to --dlq)\n"
+	"      --on-error ACTION   an event that cannot be upcast, or that the\n"
+	"                          projection fails on: stop (default, exit\n"
+	"                          65), skip, or dlq (to --dlq)\n"
+	"  -p, --projection FILE   fold with the Lua projection in FILE\n"
+	"      --partition KEY     print the state of partition KEY only\n"
+	"      --reason TEXT       with --skip, why the event is passed over\n"
+	"      --rebuild           fold from the start again, with fresh states\n"
+	"                          (the definition may have changed)\n"
+	"      --shadow            with --rebuild and --sqlite DB, build into\n"
+	"                          DB.shadow while DB keeps serving\n"
+	"      --skip OFFSET       with --name, pass over the event at OFFSET\n"
+	"                          for good (recorded in the checkpoint)\n"
 	"      --since TIME        only events at or after TIME\n"
 	"      --sort KEYS         order rows by columns, COL[,-COL]... ('-'\n"
 	"                          descending); default: the --by columns\n"
+	"      --sqlite DB         write the states as rows of a table of the\n"
+	"                          SQLite database DB, the checkpoint with them\n"
+	"      --state-dir DIR     keep checkpoints in DIR, not in the log\n"
+	"      --status            list the projections' checkpoints\n"
 	"      --stream GLOB       only streams matching GLOB; may be repeated;\n"
 	"                          one exact name is read through the stream\n"
 	"                          index, without scanning the log\n"
@@ -62,6 +101,9 @@ static const char usage_long[] =
 	"      --strict            a value of the wrong type is an error (exit\n"
 	"                          65), not only counted\n"
 	"      --sum PATH          the sum of the numbers at PATH\n"
+	"      --swap              with --sqlite DB, replace DB by DB.shadow\n"
+	"      --table NAME        the read model's table (default: the name)\n"
+	"      --test DIR          run the given/expect cases in DIR, as TAP\n"
 	"      --to POS            stop after OFFSET, or before the first event\n"
 	"                          later than @TIME\n"
 	"      --type GLOB         only types matching GLOB; may be repeated\n"
@@ -70,22 +112,44 @@ static const char usage_long[] =
 	"                          date with the upcasters in PATH (a file or a\n"
 	"                          directory) before any filter or fold\n"
 	"  -V, --version           show versions and exit\n"
+	"      --wait              wait for another run of the projection, or\n"
+	"                          for another writer of the database\n"
 	"      --where EXPR        only events where EXPR holds (evtail(1)\n"
 	"                          Filter expressions); may be repeated\n"
 	"\n"
 	"A PATH is an envelope field (type, stream, time, ...) or a path in\n"
 	"data or meta, as --where takes it: data.amount, meta.userId.\n"
 	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
-	"Exit status: 0 success, 1 runtime failure, 64 usage, a bad PATH or a\n"
-	"bad upcaster set, 65 damaged data, an integer sum past 64 bits, a\n"
-	"value of the wrong type with --strict, or an event that cannot be\n"
-	"upcast, 66 missing log or upcaster set, 74 I/O error.\n"
+	"Exit status: 0 success (--test: every case passed), 1 runtime\n"
+	"failure, a failed case, or no such --partition, 64 usage, a bad PATH,\n"
+	"upcaster set or projection, 65 damaged data, an integer sum past 64\n"
+	"bits, a value of the wrong type with --strict, an event that cannot\n"
+	"be upcast or that the projection fails on, a checkpoint of another\n"
+	"log or definition, 66 missing log or file, 74 I/O error, 75 the\n"
+	"projection or its database is in use by another run.\n"
 	"See evproject(1).\n";
 
 enum {
 	OPT_AVG = 256,
 	OPT_BY,
+	OPT_CHECKPOINT_EVERY,
 	OPT_COUNT,
+	OPT_DIFF,
+	OPT_EMIT_TO,
+	OPT_GLOBAL,
+	OPT_NAME,
+	OPT_PARTITION,
+	OPT_REASON,
+	OPT_REBUILD,
+	OPT_SHADOW,
+	OPT_SKIP,
+	OPT_SQLITE,
+	OPT_STATE_DIR,
+	OPT_STATUS,
+	OPT_SWAP,
+	OPT_TABLE,
+	OPT_TEST,
+	OPT_WAIT,
 	OPT_DISTINCT,
 	OPT_EVERY,
 	OPT_FIRST,
@@ -103,31 +167,50 @@ static const struct option longopts[] = {
 	{"avg", required_argument, NULL, OPT_AVG},
 	{"by", required_argument, NULL, OPT_BY},
 	{"category", required_argument, NULL, FE_OPT_CATEGORY},
+	{"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
 	{"count", no_argument, NULL, OPT_COUNT},
+	{"diff", no_argument, NULL, OPT_DIFF},
 	{"distinct", required_argument, NULL, OPT_DISTINCT},
 	{"dlq", required_argument, NULL, FE_OPT_DLQ},
+	{"emit-to", required_argument, NULL, OPT_EMIT_TO},
 	{"every", required_argument, NULL, OPT_EVERY},
 	{"first", required_argument, NULL, OPT_FIRST},
+	{"follow", no_argument, NULL, 'f'},
 	{"from", required_argument, NULL, FE_OPT_FROM},
+	{"global", no_argument, NULL, OPT_GLOBAL},
 	{"help", no_argument, NULL, 'h'},
 	{"last", required_argument, NULL, OPT_LAST},
 	{"last-event", no_argument, NULL, OPT_LAST_EVENT},
 	{"limit", required_argument, NULL, OPT_LIMIT},
 	{"max", required_argument, NULL, OPT_MAX},
 	{"min", required_argument, NULL, OPT_MIN},
+	{"name", required_argument, NULL, OPT_NAME},
 	{"on-error", required_argument, NULL, FE_OPT_ON_ERROR},
 	{"output", required_argument, NULL, 'o'},
+	{"partition", required_argument, NULL, OPT_PARTITION},
+	{"projection", required_argument, NULL, 'p'},
+	{"reason", required_argument, NULL, OPT_REASON},
+	{"rebuild", no_argument, NULL, OPT_REBUILD},
+	{"shadow", no_argument, NULL, OPT_SHADOW},
 	{"since", required_argument, NULL, FE_OPT_SINCE},
+	{"skip", required_argument, NULL, OPT_SKIP},
 	{"sort", required_argument, NULL, OPT_SORT},
+	{"sqlite", required_argument, NULL, OPT_SQLITE},
+	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	{"status", no_argument, NULL, OPT_STATUS},
 	{"stream", required_argument, NULL, FE_OPT_STREAM},
 	{"stream-exact", required_argument, NULL, FE_OPT_STREAM_EXACT},
 	{"strict", no_argument, NULL, OPT_STRICT},
 	{"sum", required_argument, NULL, OPT_SUM},
+	{"swap", no_argument, NULL, OPT_SWAP},
+	{"table", required_argument, NULL, OPT_TABLE},
+	{"test", required_argument, NULL, OPT_TEST},
 	{"to", required_argument, NULL, FE_OPT_TO},
 	{"type", required_argument, NULL, FE_OPT_TYPE},
 	{"until", required_argument, NULL, FE_OPT_UNTIL},
 	{"upcast", required_argument, NULL, FE_OPT_UPCAST},
 	{"version", no_argument, NULL, 'V'},
+	{"wait", no_argument, NULL, OPT_WAIT},
 	{"where", required_argument, NULL, FE_OPT_WHERE},
 	{NULL, 0, NULL, 0},
 };
@@ -142,13 +225,33 @@ struct opts {
 	const char *logpath, *sort;
 	uint64_t limit;
 	int out_set, has_limit, strict;
+	int nfolds; /* fold and grouping options given */
+	/* Lua projections, checkpoints and read models */
+	const char *lua, *partition, *test_dir;
+	int global, status, diff, swap;
+	struct ev_projector_opts pj;
+	int64_t checkpoint_ms;
+	int checkpoint_set, wait, skip_given;
+	const char *skip_arg, *emit_path;
 };
 
 /* What runs: the engine the events go into, and the rows it makes. */
 struct engine {
 	struct ev_fold *fold; /* borrowed from the options */
+	struct ev_projection *lua;
+	struct ev_proj_engine pe;
 	struct ev_rows *rows;
+	struct ev_upcast_dlq *dlq; /* projection failures, --on-error dlq */
+	uint64_t warned;
 };
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static int fold_option(struct opts *o, int c, const char *arg)
 {
@@ -198,7 +301,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "ho:V", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fho:p:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
@@ -217,8 +320,81 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case OPT_MAX:
 		case OPT_MIN:
 		case OPT_SUM:
+			o->nfolds++;
 			r = fold_option(o, c, optarg);
 			break;
+		case 'f':
+			o->pj.follow = 1;
+			continue;
+		case 'p':
+			o->lua = optarg;
+			continue;
+		case OPT_CHECKPOINT_EVERY:
+			if (ev_duration_parse(optarg, &o->checkpoint_ms) != 0 ||
+			    o->checkpoint_ms <= 0)
+				return fe_usage_error(
+					usage_short,
+					"--checkpoint-every: '%s' "
+					"is not a duration such "
+					"as 500ms or 5s",
+					optarg);
+			o->checkpoint_set = 1;
+			continue;
+		case OPT_DIFF:
+			o->diff = 1;
+			continue;
+		case OPT_EMIT_TO:
+			o->pj.emit_to = NULL;
+			o->emit_path = optarg;
+			continue;
+		case OPT_GLOBAL:
+			o->global = 1;
+			continue;
+		case OPT_NAME:
+			o->pj.name = optarg;
+			continue;
+		case OPT_PARTITION:
+			o->partition = optarg;
+			continue;
+		case OPT_REASON:
+			o->pj.skip_reason = optarg;
+			continue;
+		case OPT_REBUILD:
+			o->pj.rebuild = 1;
+			continue;
+		case OPT_SHADOW:
+			o->pj.shadow = 1;
+			continue;
+		case OPT_SKIP:
+			o->skip_arg = optarg;
+			if (fe_parse_u64(optarg, &o->pj.skip_offset) != 0)
+				return fe_usage_error(usage_short,
+						      "--skip: '%s' is not an "
+						      "offset",
+						      optarg);
+			o->pj.skip_set = 1;
+			continue;
+		case OPT_SQLITE:
+			o->pj.sqlite = optarg;
+			continue;
+		case OPT_STATE_DIR:
+			o->pj.state_dir = optarg;
+			continue;
+		case OPT_STATUS:
+			o->status = 1;
+			continue;
+		case OPT_SWAP:
+			o->swap = 1;
+			continue;
+		case OPT_TABLE:
+			o->pj.table = optarg;
+			continue;
+		case OPT_TEST:
+			o->test_dir = optarg;
+			continue;
+		case OPT_WAIT:
+			o->wait = 1;
+			continue;
 		case OPT_LIMIT:
 			if (fe_parse_u64(optarg, &o->limit) != 0)
 				return fe_usage_error(usage_short,
@@ -254,6 +430,13 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		if (r != 0)
 			return r;
 	}
+	if (o->test_dir != NULL || o->diff || o->swap) {
+		if (optind < argc)
+			return fe_usage_error(usage_short,
+					      "unexpected operand '%s'",
+					      argv[optind]);
+		return -1;
+	}
 	if (optind >= argc)
 		return fe_usage_error(usage_short, "missing LOG operand");
 	if (optind + 1 < argc)
@@ -266,44 +449,138 @@ static int parse_options(int argc, char **argv, struct opts *o)
 /* The options together: -1 to go on, or an exit status. */
 static int validate(struct opts *o)
 {
+	struct ev_projector_opts *pj = &o->pj;
 	int r;
 
-	if (ev_fold_ncolumns(o->fold) == ev_fold_nkeys(o->fold))
+	if ((o->test_dir != NULL) + o->status + o->diff + o->swap > 1)
+		return fe_usage_error(usage_short,
+				      "--test, --status, --diff and --swap "
+				      "go one at a time");
+	if (o->diff || o->swap) {
+		if (pj->sqlite == NULL)
+			return fe_usage_error(usage_short,
+					      "--%s needs --sqlite DB",
+					      o->diff ? "diff" : "swap");
+		if (pj->table == NULL && pj->name == NULL)
+			return fe_usage_error(usage_short,
+					      "--%s needs --name or --table",
+					      o->diff ? "diff" : "swap");
+		return -1;
+	}
+	if (o->test_dir != NULL) {
+		if (o->nfolds > 0 || pj->name != NULL || pj->sqlite != NULL)
+			return fe_usage_error(
+				usage_short, "--test takes the projection of "
+					     "each case (projection.lua, args) "
+					     "or -p FILE, and nothing else");
+		return -1;
+	}
+	if (o->status) {
+		if (o->nfolds > 0 || o->lua != NULL)
+			return fe_usage_error(usage_short,
+					      "--status lists checkpoints: it "
+					      "takes no projection");
+		return -1;
+	}
+	if (o->lua != NULL && o->nfolds > 0)
+		return fe_usage_error(usage_short,
+				      "-p and the fold options do not go "
+				      "together");
+	if (o->lua == NULL &&
+	    ev_fold_ncolumns(o->fold) == ev_fold_nkeys(o->fold))
 		return fe_usage_error(usage_short,
 				      "no fold: give --count, --sum PATH, "
 				      "--min PATH, --max PATH, --avg PATH, "
 				      "--distinct PATH, --first PATH, --last "
-				      "PATH or --last-event");
-	if ((r = fe_upcast_check(&o->sel, &o->exec)) != -1)
+				      "PATH or --last-event, or -p FILE.lua");
+	if (o->lua == NULL && (o->global || o->partition != NULL ||
+			       o->emit_path != NULL || pj->sqlite != NULL))
+		return fe_usage_error(usage_short, "%s needs -p FILE.lua",
+				      o->global		     ? "--global"
+				      : o->partition != NULL ? "--partition"
+				      : o->emit_path != NULL ? "--emit-to"
+							     : "--sqlite");
+	if (pj->sqlite != NULL && pj->name == NULL)
+		return fe_usage_error(usage_short, "--sqlite needs --name");
+	if (pj->table != NULL && pj->sqlite == NULL)
+		return fe_usage_error(usage_short, "--table needs --sqlite");
+	if (pj->shadow && (!pj->rebuild || pj->sqlite == NULL))
+		return fe_usage_error(usage_short,
+				      "--shadow needs --rebuild and --sqlite");
+	if ((pj->skip_set || pj->rebuild || o->wait) && pj->name == NULL)
+		return fe_usage_error(usage_short, "%s needs --name",
+				      pj->skip_set  ? "--skip"
+				      : pj->rebuild ? "--rebuild"
+						    : "--wait");
+	if (pj->skip_set != (pj->skip_reason != NULL))
+		return fe_usage_error(usage_short,
+				      pj->skip_set
+					      ? "--skip needs --reason TEXT"
+					      : "--reason needs --skip");
+	if (o->checkpoint_set && (!pj->follow || pj->name == NULL))
+		return fe_usage_error(usage_short,
+				      "--checkpoint-every needs -f and --name");
+	if (o->lua != NULL && o->sel.upcast_path == NULL) {
+		/* --on-error is the projection's too */
+		if (o->sel.on_error == EV_UPCAST_DLQ) {
+			if (o->exec.dlq == NULL)
+				return fe_usage_error(usage_short,
+						      "--on-error=dlq needs "
+						      "--dlq DLQLOG");
+			o->exec.upcast_dlq = 1;
+		}
+	} else if ((r = fe_upcast_check(&o->sel, &o->exec)) != -1) {
 		return r;
+	}
 	/* --dlq is the only option of the --exec group evproject takes */
 	if (o->exec.dlq != NULL && !o->exec.upcast_dlq)
 		return fe_usage_error(usage_short,
-				      "--dlq needs --upcast and --on-error "
-				      "dlq");
+				      "--dlq needs --on-error dlq");
 	if ((r = fe_select_finish(&o->sel)) != -1)
 		return r;
 	if (!o->out_set)
 		o->fmt = isatty(STDOUT_FILENO) ? EV_ROWS_TABLE : EV_ROWS_NDJSON;
 	ev_fold_set_strict(o->fold, o->strict);
+	pj->wait = o->wait ? -1 : 0;
+	pj->db_wait = o->wait ? -1 : 10;
+	pj->checkpoint_ms = o->checkpoint_ms;
+	pj->on_error = o->lua != NULL ? o->sel.on_error : EV_UPCAST_STOP;
 	return -1;
 }
 
 /* The engine the options describe, and its rows: 0, or an exit status. */
 static int build_engine(struct opts *o, struct engine *e)
 {
+	static const char *const lua_cols[] = {"partition", "state"};
 	size_t n = ev_fold_ncolumns(o->fold), i;
-	const char **cols = calloc(n + 1, sizeof(*cols));
+	const char **cols;
 	struct ev_error err;
 	int r;
 
-	if (cols == NULL)
-		return fe_oom();
-	for (i = 0; i < n; i++)
-		cols[i] = ev_fold_column(o->fold, i);
-	e->fold = o->fold;
-	r = ev_rows_new(&e->rows, cols, n, ev_fold_nkeys(o->fold), &err);
-	free(cols);
+	if (o->lua != NULL) {
+		if ((r = ev_projection_load(&e->lua, o->lua, o->pj.name,
+					    &err)) != 0)
+			return fe_reportf(&err, "-p");
+		if (o->global &&
+		    (r = ev_projection_set_global(e->lua, 1, &err)) != 0)
+			return fe_usage_error(usage_short, "--global: %s",
+					      err.msg);
+		/* a failed event leaves the states as they were */
+		if (o->pj.on_error != EV_UPCAST_STOP)
+			ev_projection_set_atomic(e->lua, 1);
+		ev_proj_engine_lua(&e->pe, e->lua);
+		r = ev_rows_new(&e->rows, lua_cols, 2, 1, &err);
+	} else {
+		if ((cols = calloc(n + 1, sizeof(*cols))) == NULL)
+			return fe_oom();
+		for (i = 0; i < n; i++)
+			cols[i] = ev_fold_column(o->fold, i);
+		e->fold = o->fold;
+		ev_proj_engine_fold(&e->pe, o->fold);
+		r = ev_rows_new(&e->rows, cols, n, ev_fold_nkeys(o->fold),
+				&err);
+		free(cols);
+	}
 	if (r != 0)
 		return fe_report(&err);
 	if ((r = ev_rows_set_sort(e->rows, o->sort, &err)) != 0)
@@ -313,16 +590,30 @@ static int build_engine(struct opts *o, struct engine *e)
 	return 0;
 }
 
-/* Run the selected events of the log into the engine: 0, or an exit
- * status after the message. */
+/* --on-error skip: the first few failures said, the rest counted. */
+static int warn_skip(void *ctx, const struct ev_rec *rec,
+		     const struct ev_error *why, struct ev_error *err)
+{
+	struct engine *e = ctx;
+
+	(void)rec;
+	(void)err;
+	if (e->warned++ < 10)
+		fe_warn("warning: %s; skipped", why->msg);
+	return 0;
+}
+
+/* Run the selected events of the log into the engine, from the
+ * checkpoint when named: 0, or an exit status after the message. */
 static int run_scan(struct opts *o, struct engine *e)
 {
 	struct fe_input in;
-	struct ev_scan *scan = NULL;
-	struct ev_consumer *con = NULL;
 	struct ev_scan_opts *so = &o->sel.scan;
-	volatile sig_atomic_t never = 0; /* only the end stops the scan */
+	struct ev_projector_stats st;
+	struct ev_log *emit = NULL;
 	struct ev_error err;
+	char *shadow = NULL;
+	char b[32];
 	int rc, r;
 
 	memset(&in, 0, sizeof(in));
@@ -335,27 +626,80 @@ static int run_scan(struct opts *o, struct engine *e)
 	if ((rc = fe_upcast_dlq(&o->sel, in.dlqlog, o->logpath,
 				ev_reader_log_id(in.rd), NULL)) != 0)
 		goto out;
+	if (o->emit_path != NULL) {
+		if ((r = ev_log_open_or_create(&emit, o->emit_path, NULL,
+					       &err)) != 0) {
+			rc = fe_reportf(&err, "--emit-to");
+			goto out;
+		}
+		o->pj.emit_to = emit;
+	}
+	if (e->lua != NULL && o->pj.on_error == EV_UPCAST_DLQ) {
+		const char *name = ev_projection_name(e->lua);
+		if ((r = ev_upcast_dlq_open(&e->dlq, in.dlqlog, o->logpath,
+					    ev_reader_log_id(in.rd),
+					    o->pj.name ? o->pj.name : name,
+					    &err)) != 0) {
+			rc = fe_reportf(&err, "--dlq");
+			goto out;
+		}
+		ev_upcast_dlq_set_projection(e->dlq, name);
+		o->pj.failed = ev_upcast_dlq_letter;
+		o->pj.failed_ctx = e->dlq;
+	} else if (o->pj.on_error == EV_UPCAST_SKIP) {
+		o->pj.failed = warn_skip;
+		o->pj.failed_ctx = e;
+	}
+	if (o->pj.shadow) {
+		if ((shadow = malloc(strlen(o->pj.sqlite) + 8)) == NULL) {
+			rc = fe_oom();
+			goto out;
+		}
+		sprintf(shadow, "%s.shadow", o->pj.sqlite);
+		if (o->pj.table == NULL)
+			o->pj.table = o->pj.name;
+		o->pj.sqlite = shadow;
+	}
 	fe_select_explain(&o->sel, in.log, o->logpath);
 	fe_select_scan(&o->sel, o->logpath);
-	so->decode = 0; /* the folds read the stored records */
-	if ((r = ev_scan_open(&scan, in.log, in.rd, so, &err)) != 0) {
-		rc = fe_report(&err);
-		goto out;
-	}
-	o->con.scan = scan;
-	o->con.sink = ev_fold_sink;
-	o->con.flush = ev_fold_sink_flush;
-	o->con.sink_ctx = e->fold;
-	o->con.log = in.log;
-	o->con.log_name = o->logpath;
-	o->con.notice = fe_notice;
-	if ((r = ev_consumer_new(&con, &o->con, &err)) == 0)
-		r = ev_consumer_run(con, &never, &err);
+	so->decode = 0; /* the engines read the stored records */
+	so->follow = o->pj.follow;
+	if (o->pj.follow)
+		fe_on_stop(on_signal);
+	o->pj.stop = &stop;
+	r = ev_projector_run(in.log, in.rd, so, &e->pe, &o->pj, &st, &err);
+	if (r == EV_EDATA && err.hint[0] == '\0' && o->pj.name != NULL &&
+	    st.stopped)
+		snprintf(err.hint, sizeof(err.hint),
+			 "fix the projection, or pass over the event for good "
+			 "with --skip %llu --reason TEXT",
+			 (unsigned long long)st.failed_at);
 	rc = r != 0 ? fe_report(&err) : 0;
-	rc = fe_upcast_end(&o->sel, scan, rc);
+	if (st.failed > 0 && o->pj.on_error == EV_UPCAST_SKIP)
+		fe_warn("%s event%s failed in the projection and %s skipped",
+			ev_commas(st.failed, b), st.failed == 1 ? "" : "s",
+			st.failed == 1 ? "was" : "were");
+	if (e->dlq != NULL && ev_upcast_dlq_count(e->dlq) > 0)
+		fe_warn("%s event%s failed in the projection and %s "
+			"dead-lettered to '%s'",
+			ev_commas(ev_upcast_dlq_count(e->dlq), b),
+			ev_upcast_dlq_count(e->dlq) == 1 ? "" : "s",
+			ev_upcast_dlq_count(e->dlq) == 1 ? "was" : "were",
+			o->exec.dlq);
+	if (st.upcast_failures > 0 && o->sel.up != NULL &&
+	    o->sel.on_error == EV_UPCAST_SKIP)
+		fe_warn("%s event%s could not be upcast and %s skipped",
+			ev_commas(st.upcast_failures, b),
+			st.upcast_failures == 1 ? "" : "s",
+			st.upcast_failures == 1 ? "was" : "were");
+	rc = fe_upcast_end(&o->sel, NULL, rc);
 out:
-	ev_consumer_free(con);
-	ev_scan_free(scan);
+	if (e->dlq != NULL && (r = ev_upcast_dlq_close(e->dlq, &err)) != 0 &&
+	    rc == 0)
+		rc = fe_report(&err);
+	e->dlq = NULL;
+	ev_log_close(emit);
+	free(shadow);
 	fe_input_close(&in);
 	return rc;
 }
@@ -379,26 +723,14 @@ static void report_skipped(const struct opts *o)
 		fe_warn("no event selected has a value at %s", path);
 }
 
-/* Print the rows: an exit status. */
-static int print_rows(struct opts *o, struct engine *e)
+/* Write out to stdout: an exit status. */
+static int write_out(const struct ev_buf *out)
 {
-	struct ev_buf out = {0};
-	struct ev_error err;
 	size_t at = 0;
 	ssize_t w;
-	int r, rc = 0;
 
-	if ((r = ev_fold_rows(e->fold, e->rows, &err)) != 0 ||
-	    (r = ev_rows_sort(e->rows, &err)) != 0)
-		return fe_report(&err);
-	if (o->has_limit)
-		ev_rows_limit(e->rows, o->limit);
-	if ((r = ev_rows_write(e->rows, o->fmt, &out, &err)) != 0) {
-		ev_buf_free(&out);
-		return fe_report(&err);
-	}
-	while (at < out.len) {
-		w = write(STDOUT_FILENO, out.p + at, out.len - at);
+	while (at < out->len) {
+		w = write(STDOUT_FILENO, out->p + at, out->len - at);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
@@ -406,14 +738,493 @@ static int print_rows(struct opts *o, struct engine *e)
 			if (errno != EPIPE) {
 				fe_warn("cannot write output: %s",
 					strerror(errno));
-				rc = EV_EXIT_IO;
+				return EV_EXIT_IO;
 			}
 			break;
 		}
 		at += (size_t)w;
 	}
+	return 0;
+}
+
+/* A state as a row of the rows. */
+static int add_state(void *ctx, const uint8_t *key, size_t kn,
+		     const uint8_t *state, size_t sn)
+{
+	struct engine *e = ctx;
+	const uint8_t *cells[2] = {key, state};
+	size_t lens[2] = {kn, sn};
+	struct ev_error err;
+
+	return ev_rows_add(e->rows, cells, lens, &err);
+}
+
+/* Print the rows: an exit status. */
+static int print_rows(struct opts *o, struct engine *e)
+{
+	struct ev_buf out = {0};
+	struct ev_error err;
+	int r, rc = 0;
+
+	if (o->partition != NULL) {
+		r = ev_projection_get(e->lua, o->partition, &out, &err);
+		if (r < 0) {
+			ev_buf_free(&out);
+			return fe_report(&err);
+		}
+		if (r == 0) {
+			fe_warn("no partition '%s'", o->partition);
+			return EV_EXIT_FAILURE;
+		}
+		r = 0;
+		{
+			struct ev_buf j = {0};
+			if (ev_value_json(out.p, out.len, &j, &err) != 0 ||
+			    ev_buf_putc(&j, '\n') != 0)
+				r = fe_report(&err);
+			else
+				r = write_out(&j);
+			ev_buf_free(&j);
+		}
+		ev_buf_free(&out);
+		return r;
+	}
+	if (e->lua != NULL)
+		r = ev_projection_each(e->lua, add_state, e, &err);
+	else
+		r = ev_fold_rows(e->fold, e->rows, &err);
+	if (r != 0 || (r = ev_rows_sort(e->rows, &err)) != 0)
+		return fe_report(&err);
+	if (o->has_limit)
+		ev_rows_limit(e->rows, o->limit);
+	if ((r = ev_rows_write(e->rows, o->fmt, &out, &err)) != 0) {
+		ev_buf_free(&out);
+		return fe_report(&err);
+	}
+	rc = write_out(&out);
 	ev_buf_free(&out);
 	return rc;
+}
+
+/* --status: the checkpoints of the log, one row each. */
+static int run_status(struct opts *o)
+{
+	struct fe_input in;
+	struct ev_rows *rows = NULL;
+	struct ev_buf out = {0};
+	struct ev_error err;
+	int rc, r, damaged = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.path = o->logpath;
+	if ((rc = fe_input_open(&in, usage_short)) != 0)
+		return rc;
+	r = ev_projector_status(in.log, o->pj.state_dir, o->pj.name,
+				ev_reader_end_offset(in.rd), &rows, &damaged,
+				fe_warning, NULL, &err);
+	if (r == 0 && (r = ev_rows_write(rows, o->fmt, &out, &err)) == 0)
+		rc = write_out(&out);
+	else
+		rc = fe_report(&err);
+	if (rc == 0 && damaged)
+		rc = EV_EXIT_DATA;
+	ev_buf_free(&out);
+	ev_rows_free(rows);
+	fe_input_close(&in);
+	return rc;
+}
+
+/* --diff and --swap: the shadow read model against the live one. */
+static int run_readmodel(struct opts *o)
+{
+	const char *table = o->pj.table ? o->pj.table : o->pj.name;
+	struct ev_readmodel_diffstat ds;
+	struct ev_buf out = {0};
+	struct ev_error err;
+	char *shadow = malloc(strlen(o->pj.sqlite) + 8);
+	char b[4][32];
+	int r, rc = 0;
+
+	if (shadow == NULL)
+		return fe_oom();
+	sprintf(shadow, "%s.shadow", o->pj.sqlite);
+	if (o->swap) {
+		r = ev_readmodel_swap(o->pj.sqlite, shadow, o->wait ? -1 : 10,
+				      &err);
+		rc = r != 0 ? fe_reportf(&err, "--swap") : 0;
+		if (r == 0)
+			printf("swapped '%s' into '%s'\n", shadow,
+			       o->pj.sqlite);
+		free(shadow);
+		return rc;
+	}
+	r = ev_readmodel_diff(o->pj.sqlite, shadow, table, &out, &ds, &err);
+	if (r != 0) {
+		rc = fe_reportf(&err, "--diff");
+	} else {
+		ev_buf_printf(&out,
+			      "%s added, %s removed, %s changed, %s "
+			      "unchanged\n",
+			      ev_commas(ds.added, b[0]),
+			      ev_commas(ds.removed, b[1]),
+			      ev_commas(ds.changed, b[2]),
+			      ev_commas(ds.unchanged, b[3]));
+		rc = write_out(&out);
+	}
+	ev_buf_free(&out);
+	free(shadow);
+	return rc;
+}
+
+/* ------------------------------------------------------------ --test */
+
+/* The whole of path into b (NUL-terminated): 0, or -1 (errno). */
+static int slurp(const char *path, struct ev_buf *b)
+{
+	char tmp[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	b->len = 0;
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, tmp, sizeof(tmp))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || ev_buf_append(b, tmp, (size_t)n) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	if (ev_buf_putc(b, '\0') != 0)
+		return -1;
+	b->len--;
+	return 0;
+}
+
+static int exists(const char *dir, const char *name, char *path, size_t n)
+{
+	if ((size_t)snprintf(path, n, "%s/%s", dir, name) >= n)
+		return 0;
+	return access(path, F_OK) == 0;
+}
+
+/* Run argv (stdin from in, or /dev/null), its stdout into out and its
+ * stderr into errout: the exit status, or -1. */
+static int spawn(char *const argv[], const char *in, struct ev_buf *out,
+		 struct ev_buf *errout)
+{
+	char tpl[2][64];
+	int fds[2], status, i;
+	pid_t pid;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(tpl[i], sizeof(tpl[i]), "/tmp/evproject-test.XXXXXX");
+		if ((fds[i] = mkstemp(tpl[i])) < 0)
+			return -1;
+		unlink(tpl[i]);
+	}
+	fflush(stdout);
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(in ? in : "/dev/null", O_RDONLY);
+		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fds[0], 1) < 0 ||
+		    dup2(fds[1], 2) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	for (i = 0; i < 2; i++) {
+		struct ev_buf *b = i ? errout : out;
+		char tmp[65536];
+		ssize_t n;
+		b->len = 0;
+		lseek(fds[i], 0, SEEK_SET);
+		while ((n = read(fds[i], tmp, sizeof(tmp))) > 0)
+			ev_buf_append(b, tmp, (size_t)n);
+		ev_buf_putc(b, '\0');
+		b->len--;
+		close(fds[i]);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Diagnostics: each line of text as "# text". */
+static void diag(struct ev_buf *d, const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		ev_buf_printf(d, "#   %.*s\n",
+			      (int)(nl ? nl - p : (ptrdiff_t)strlen(p)), p);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}
+
+static void chomp(struct ev_buf *b)
+{
+	while (b->len > 0 &&
+	       (b->p[b->len - 1] == '\n' || b->p[b->len - 1] == ' '))
+		b->len--;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p) != 0 && errno != ENOENT;
+}
+
+/* One case in dir: 1 passed, 0 failed (why in d). */
+static int run_case(const char *dir, const char *lua, const char *self,
+		    const char *tools, struct ev_buf *d)
+{
+	char tmpl[] = "/tmp/evproject-case.XXXXXX";
+	char path[4096], logp[4200], emitp[4200], dbp[4200], tool[4200];
+	char *argv[96], *work, *words = NULL;
+	struct ev_buf out = {0}, errb = {0}, exp = {0}, got = {0};
+	struct ev_error err;
+	int argc = 0, ok = 0, is_lua = 0, checks = 0, r;
+	char *tok, *save;
+
+	if ((work = mkdtemp(tmpl)) == NULL) {
+		ev_buf_printf(d, "#   cannot make a directory: %s\n",
+			      strerror(errno));
+		return 0;
+	}
+	snprintf(logp, sizeof(logp), "%s/log.evlog", work);
+	snprintf(emitp, sizeof(emitp), "%s/emit.evlog", work);
+	snprintf(dbp, sizeof(dbp), "%s/model.sqlite", work);
+	if (!exists(dir, "given.ndjson", path, sizeof(path))) {
+		ev_buf_printf(d, "#   no given.ndjson\n");
+		goto out;
+	}
+	snprintf(tool, sizeof(tool), "%s/evpub", tools);
+	argv[0] = access(tool, X_OK) == 0 ? tool : (char *)"evpub";
+	argv[1] = (char *)"-c";
+	argv[2] = logp;
+	argv[3] = NULL;
+	if ((r = spawn(argv, path, &out, &errb)) != 0) {
+		ev_buf_printf(d, "#   evpub of given.ndjson exited %d:\n", r);
+		diag(d, (const char *)errb.p);
+		goto out;
+	}
+	/* the projection: args, projection.lua, or -p */
+	argv[argc++] = (char *)self;
+	if (exists(dir, "args", path, sizeof(path))) {
+		if (slurp(path, &exp) != 0 ||
+		    (words = strdup((const char *)exp.p)) == NULL) {
+			ev_buf_printf(d, "#   cannot read args\n");
+			goto out;
+		}
+		for (tok = strtok_r(words, " \t\n", &save);
+		     tok != NULL && argc < 80;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			argv[argc++] = tok;
+		is_lua = strcmp(argv[1], "-p") == 0;
+	} else if (exists(dir, "projection.lua", path, sizeof(path))) {
+		argv[argc++] = (char *)"-p";
+		argv[argc++] = strdup(path);
+		is_lua = 1;
+	} else if (lua != NULL) {
+		argv[argc++] = (char *)"-p";
+		argv[argc++] = (char *)lua;
+		is_lua = 1;
+	} else {
+		ev_buf_printf(d, "#   no projection: no args, no "
+				 "projection.lua, and no -p\n");
+		goto out;
+	}
+	if (exists(dir, "expect-emitted.ndjson", path, sizeof(path))) {
+		argv[argc++] = (char *)"--emit-to";
+		argv[argc++] = emitp;
+	}
+	if (exists(dir, "expect.sql", path, sizeof(path))) {
+		argv[argc++] = (char *)"--sqlite";
+		argv[argc++] = dbp;
+		argv[argc++] = (char *)"--name";
+		argv[argc++] = (char *)"test";
+	}
+	argv[argc++] = (char *)"-o";
+	argv[argc++] = (char *)"json";
+	argv[argc++] = logp;
+	argv[argc] = NULL;
+	if ((r = spawn(argv, NULL, &out, &errb)) != 0) {
+		ev_buf_printf(d, "#   evproject exited %d:\n", r);
+		diag(d, (const char *)errb.p);
+		goto out;
+	}
+	ok = 1;
+	if (exists(dir, "expect.json", path, sizeof(path))) {
+		checks++;
+		got.len = 0;
+		if (slurp(path, &exp) != 0) {
+			ev_buf_printf(d, "#   cannot read expect.json\n");
+			ok = 0;
+		} else if ((r = ev_projtest_states((const char *)exp.p, exp.len,
+						   (const char *)out.p, out.len,
+						   is_lua, &got, &err)) != 0) {
+			ok = 0;
+			if (r < 0)
+				ev_buf_printf(d, "#   %s\n", err.msg);
+			else {
+				ev_buf_printf(d, "#   the states differ:\n");
+				diag(d, (const char *)got.p);
+			}
+		}
+	}
+	if (exists(dir, "expect-emitted.ndjson", path, sizeof(path))) {
+		char *targv[] = {tool, emitp, NULL};
+		checks++;
+		snprintf(tool, sizeof(tool), "%s/evtail", tools);
+		if (access(tool, X_OK) != 0)
+			targv[0] = (char *)"evtail";
+		if (access(emitp, F_OK) != 0)
+			out.len = 0;
+		else if (spawn(targv, NULL, &out, &errb) != 0) {
+			ev_buf_printf(d,
+				      "#   cannot read the emitted events:\n");
+			diag(d, (const char *)errb.p);
+			ok = 0;
+		}
+		got.len = 0;
+		if (ok &&
+		    (slurp(path, &exp) != 0 ||
+		     (r = ev_projtest_emitted((const char *)exp.p, exp.len,
+					      (const char *)out.p, out.len,
+					      &got, &err)) != 0)) {
+			ok = 0;
+			if (r < 0)
+				ev_buf_printf(d, "#   %s\n", err.msg);
+			else {
+				ev_buf_printf(d, "#   the emitted events "
+						 "differ:\n");
+				diag(d, (const char *)got.p);
+			}
+		}
+	}
+	if (exists(dir, "expect.sql", path, sizeof(path))) {
+		checks++;
+		got.len = 0;
+		if (slurp(path, &exp) != 0 ||
+		    ev_projtest_sql(dbp, (const char *)exp.p, &got, &err) !=
+			    0) {
+			ev_buf_printf(d, "#   expect.sql: %s\n", err.msg);
+			ok = 0;
+		}
+		if (ok && (!exists(dir, "expect.out", path, sizeof(path)) ||
+			   slurp(path, &exp) != 0)) {
+			ev_buf_printf(d, "#   expect.sql has no expect.out\n");
+			ok = 0;
+		}
+		if (ok) {
+			chomp(&exp);
+			chomp(&got);
+			if (exp.len != got.len ||
+			    memcmp(exp.p, got.p, exp.len) != 0) {
+				ok = 0;
+				ev_buf_putc(&exp, '\0');
+				ev_buf_putc(&got, '\0');
+				ev_buf_printf(d, "#   the query's rows differ; "
+						 "expected:\n");
+				diag(d, (const char *)exp.p);
+				ev_buf_printf(d, "#   got:\n");
+				diag(d, (const char *)got.p);
+			}
+		}
+	}
+	if (checks == 0) {
+		ev_buf_printf(d, "#   nothing to check: no expect.json, "
+				 "expect-emitted.ndjson or expect.sql\n");
+		ok = 0;
+	}
+out:
+	free(words);
+	ev_buf_free(&out);
+	ev_buf_free(&errb);
+	ev_buf_free(&exp);
+	ev_buf_free(&got);
+	nftw(work, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return ok;
+}
+
+static int is_case(const struct dirent *de)
+{
+	return de->d_name[0] != '.';
+}
+
+/* --test DIR: every case directory of DIR, as TAP; 0 when all pass. */
+static int run_tests(const char *dir, const char *lua, const char *progname)
+{
+	struct dirent **v = NULL;
+	struct ev_buf d = {0};
+	char self[4096], tools[4096], path[8192], *slash;
+	ssize_t n;
+	int i, nv, ncases = 0, failed = 0;
+	struct stat st;
+
+	(void)progname;
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0) {
+		fe_warn("cannot find my own program: %s", strerror(errno));
+		return EV_EXIT_FAILURE;
+	}
+	self[n] = '\0';
+	snprintf(tools, sizeof(tools), "%s", self);
+	slash = strrchr(tools, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if (lua != NULL && access(lua, R_OK) != 0) {
+		fe_warn("cannot read '%s': %s", lua, strerror(errno));
+		return EV_EXIT_NOINPUT;
+	}
+	if ((nv = scandir(dir, &v, is_case, alphasort)) < 0) {
+		fe_warn("cannot read '%s': %s", dir, strerror(errno));
+		return errno == ENOENT ? EV_EXIT_NOINPUT : EV_EXIT_IO;
+	}
+	for (i = 0; i < nv; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, v[i]->d_name);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			ncases++;
+	}
+	printf("TAP version 13\n1..%d\n", ncases);
+	ncases = 0;
+	for (i = 0; i < nv; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, v[i]->d_name);
+		if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+			continue;
+		ncases++;
+		d.len = 0;
+		if (run_case(path, lua, self, tools, &d)) {
+			printf("ok %d - %s\n", ncases, v[i]->d_name);
+		} else {
+			failed++;
+			printf("not ok %d - %s\n", ncases, v[i]->d_name);
+			fwrite(d.p, 1, d.len, stdout);
+		}
+		fflush(stdout);
+	}
+	for (i = 0; i < nv; i++)
+		free(v[i]);
+	free(v);
+	ev_buf_free(&d);
+	if (ncases == 0) {
+		fe_warn("no cases in '%s'", dir);
+		return EV_EXIT_NOINPUT;
+	}
+	if (failed > 0)
+		fe_warn("%d of %d cases failed", failed, ncases);
+	return failed > 0 ? EV_EXIT_FAILURE : EV_EXIT_OK;
 }
 
 /* Build, scan, report and print: an exit status. */
@@ -421,9 +1232,16 @@ static int run(struct opts *o, struct engine *e)
 {
 	int rc;
 
+	if (o->test_dir != NULL)
+		return run_tests(o->test_dir, o->lua, fe_progname);
+	if (o->diff || o->swap)
+		return run_readmodel(o);
+	if (o->status)
+		return run_status(o);
 	if ((rc = build_engine(o, e)) != 0 || (rc = run_scan(o, e)) != 0)
 		return rc;
-	report_skipped(o);
+	if (e->fold != NULL)
+		report_skipped(o);
 	return print_rows(o, e);
 }
 
@@ -452,6 +1270,7 @@ int main(int argc, char **argv)
 	if (rc == -1)
 		rc = run(&o, &e);
 	ev_rows_free(e.rows);
+	ev_projection_free(e.lua);
 	ev_fold_free(o.fold);
 	fe_select_free(&o.sel);
 	return rc;

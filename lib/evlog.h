@@ -2269,6 +2269,8 @@ struct ev_proj_engine {
 	void *impl;
 	int (*apply)(void *impl, const struct ev_rec *rec,
 		     const struct ev_event *ev, struct ev_error *err);
+	/* everything applied is in the state (NULL: always) */
+	int (*flush)(void *impl, struct ev_error *err);
 	int (*save)(void *impl, struct ev_buf *out, struct ev_error *err);
 	int (*restore)(void *impl, const uint8_t *p, size_t n,
 		       struct ev_error *err);
@@ -2290,6 +2292,7 @@ struct ev_projector_opts {
 	const char *name;      /* checkpointed as this; NULL: a one-off run */
 	const char *state_dir; /* the checkpoint there, not in the log */
 	double wait;	       /* for another run: seconds, < 0 for ever */
+	double db_wait;	       /* for another writer of the database */
 	int rebuild;	       /* from the start, with fresh states */
 	const char *sqlite;    /* the read model's database, or NULL */
 	const char *table;     /* its table; NULL: the name */
@@ -2314,8 +2317,10 @@ struct ev_projector_stats {
 	uint64_t events;      /* events the selection took */
 	uint64_t applied, failed, skipped; /* skipped: recorded skips */
 	uint64_t emitted, emits_held;	   /* held: below the emit mark */
+	uint64_t emits_dropped; /* no emit log, and no name: not kept */
 	uint64_t saves, upcast_failures;
-	uint64_t failed_at; /* the event a stop was at */
+	int stopped;	    /* at an event the engine failed on: */
+	uint64_t failed_at; /* its offset */
 	struct ev_error row_err;
 };
 
@@ -2327,12 +2332,33 @@ struct ev_projector_stats {
  * checkpoint of another log or definition, or an event that fails with
  * on_error stop (the checkpoint then stays where it was).
  */
+/*
+ * evproject --status: the checkpoints of log (in state_dir, if given;
+ * only name's, if given) as rows: name, next, lag (to end), updated,
+ * definition, skips, state_bytes and status (idle, running, damaged).
+ * A damaged one is said through notice and sets *damaged.  EV_ENOENT
+ * when name has none.
+ */
+int ev_projector_status(struct ev_log *log, const char *state_dir,
+			const char *name, uint64_t end, struct ev_rows **out,
+			int *damaged, ev_notice_fn notice, void *ctx,
+			struct ev_error *err);
 int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		     const struct ev_scan_opts *so, struct ev_proj_engine *e,
 		     const struct ev_projector_opts *o,
 		     struct ev_projector_stats *st, struct ev_error *err);
 
 /* ---------------------------------------------------------------- projection tests */
+
+/* The msgpack value p[n] as JSON, appended to out (as evtail prints
+ * values). */
+int ev_value_json(const uint8_t *p, size_t n, struct ev_buf *out,
+		  struct ev_error *err);
+/* The rows of one SQL query against the database at db (under the
+ * guard of ev_readmodel_exec()), a line each, their values joined by
+ * '|' as sqlite3 prints them (NULL empty). */
+int ev_projtest_sql(const char *db, const char *sql, struct ev_buf *out,
+		    struct ev_error *err);
 
 /*
  * What evproject --test compares (evproject(1) TESTING PROJECTIONS), as

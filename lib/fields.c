@@ -58,6 +58,12 @@ int ev_path_check(const char *path, size_t n, struct ev_error *err)
 	return 0;
 }
 
+int ev_value_json(const uint8_t *p, size_t n, struct ev_buf *out,
+		  struct ev_error *err)
+{
+	return ev_value_to_json(p, n, out, err);
+}
+
 int ev_value_to_json(const uint8_t *v, size_t n, struct ev_buf *out,
 		     struct ev_error *err)
 {

@@ -47,6 +47,7 @@ void ev_proj_engine_fold(struct ev_proj_engine *e, struct ev_fold *f)
 	memset(e, 0, sizeof(*e));
 	e->impl = f;
 	e->apply = ev_fold_sink;
+	e->flush = ev_fold_sink_flush;
 	e->save = fold_save;
 	e->restore = fold_restore;
 	e->hash = ev_fold_hash(f);
@@ -243,12 +244,16 @@ static int emit(struct run *r, uint64_t offset, struct ev_error *err)
 			r->st->emits_held++;
 			continue;
 		}
+		if (r->emit == NULL && r->name == NULL) {
+			r->st->emits_dropped++; /* a look at the states */
+			continue;
+		}
 		if (r->emit == NULL)
 			return ev_seterr(err, EV_EUSAGE,
-					 "offset %llu: the projection emits "
+					 "offset %llu: projection '%s' emits "
 					 "events, and no --emit-to log takes "
 					 "them",
-					 (unsigned long long)offset);
+					 (unsigned long long)offset, r->name);
 		r->e->emitted(r->e->impl, i, &rec, &rn, &t);
 		if ((rc = ev_writer_add(r->emit, rec, rn, t, err)) != 0) {
 			ev_err_prefix(err,
@@ -284,6 +289,7 @@ static int sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 	}
 	if (rc != 0) {
 		*err = why;
+		r->st->stopped = rc == EV_EDATA;
 		r->st->failed_at = rec->offset;
 		return rc;
 	}
@@ -296,6 +302,8 @@ static int flush(void *ctx, struct ev_error *err)
 	struct run *r = ctx;
 	int rc;
 
+	if (r->e->flush != NULL && (rc = r->e->flush(r->e->impl, err)) != 0)
+		return rc;
 	if (r->emit != NULL && (rc = ev_writer_flush(r->emit, err)) != 0) {
 		ev_err_prefix(err, "cannot append the emitted events: ");
 		return rc;
@@ -438,4 +446,94 @@ end:
 	ev_checkpoint_clear(&r.cp);
 	ev_buf_free(&r.buf);
 	return rc;
+}
+
+/* ------------------------------------------------------------ status */
+
+static int cell_str(struct ev_buf *b, const char *s)
+{
+	return ev_buf_mp_str(b, s, strlen(s));
+}
+
+static int cell_uint(struct ev_buf *b, uint64_t v)
+{
+	if (ev_buf_reserve(b, 9) != 0)
+		return EV_ERR;
+	b->len = (size_t)(ev_mp_uint(b->p + b->len, v) - b->p);
+	return 0;
+}
+
+int ev_projector_status(struct ev_log *log, const char *state_dir,
+			const char *name, uint64_t end, struct ev_rows **out,
+			int *damaged, ev_notice_fn notice, void *ctx,
+			struct ev_error *err)
+{
+	static const char *const cols[] = {"name",	  "next",	"lag",
+					   "updated",	  "definition", "skips",
+					   "state_bytes", "status"};
+	struct ev_checkpoint_info *v = NULL;
+	struct ev_buf cell[8];
+	const uint8_t *cp[8];
+	size_t lens[8], n = 0, i, k, found = 0;
+	char when[40];
+	int r;
+
+	*out = NULL;
+	*damaged = 0;
+	memset(cell, 0, sizeof(cell));
+	if ((r = ev_checkpoint_list(log, state_dir, &v, &n, err)) != 0 ||
+	    (r = ev_rows_new(out, cols, 8, 1, err)) != 0)
+		goto end;
+	for (i = 0; i < n && r == 0; i++) {
+		const struct ev_checkpoint_info *c = &v[i];
+		if (name != NULL && strcmp(c->name, name) != 0)
+			continue;
+		found++;
+		for (k = 0; k < 8; k++)
+			cell[k].len = 0;
+		r = cell_str(&cell[0], c->name);
+		if (c->damaged) {
+			*damaged = 1;
+			r = r || cell_str(&cell[7], "damaged");
+			if (notice != NULL)
+				notice(ctx, c->problem
+						    ? c->problem
+						    : "a damaged checkpoint");
+		} else {
+			when[ev_time_format(c->cp.updated, when)] = '\0';
+			r = r || cell_uint(&cell[1], c->cp.next) ||
+			    cell_uint(&cell[2], end > c->cp.next
+							? end - c->cp.next
+							: 0) ||
+			    cell_str(&cell[3], when) ||
+			    (c->cp.def_desc != NULL &&
+			     cell_str(&cell[4], c->cp.def_desc)) ||
+			    cell_uint(&cell[5], c->cp.nskips) ||
+			    cell_uint(&cell[6], c->cp.state_n) ||
+			    cell_str(&cell[7], c->busy ? "running" : "idle");
+		}
+		if (r != 0) {
+			r = ev_seterr(err, EV_ERR, "out of memory");
+			break;
+		}
+		for (k = 0; k < 8; k++) {
+			cp[k] = cell[k].len ? cell[k].p : NULL;
+			lens[k] = cell[k].len;
+		}
+		r = ev_rows_add(*out, cp, lens, err);
+	}
+	if (r == 0 && name != NULL && found == 0)
+		r = ev_seterr(err, EV_ENOENT, "no projection '%s' in '%s'",
+			      name, state_dir ? state_dir : ev_log_path(log));
+	if (r == 0)
+		r = ev_rows_sort(*out, err);
+end:
+	for (k = 0; k < 8; k++)
+		ev_buf_free(&cell[k]);
+	ev_checkpoint_list_free(v, n);
+	if (r != 0) {
+		ev_rows_free(*out);
+		*out = NULL;
+	}
+	return r;
 }

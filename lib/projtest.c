@@ -416,3 +416,50 @@ out:
 	free(eb);
 	return r;
 }
+
+/* ------------------------------------------------------------ SQL */
+
+/* A row as sqlite3 prints it: a|b|c. */
+static int sql_row(void *ctx, const uint8_t *map, size_t n)
+{
+	struct ev_buf *b = ctx;
+	const uint8_t *p = map, *end = map + n;
+	struct ev_mp_item m, k, v;
+	char tmp[40];
+	uint32_t i;
+
+	if (ev_mp_read(&p, end, &m) != 0)
+		return EV_EDATA;
+	for (i = 0; i < m.n; i++) {
+		if (ev_mp_read(&p, end, &k) != 0 ||
+		    ev_mp_read(&p, end, &v) != 0)
+			return EV_EDATA;
+		if (i > 0)
+			ev_buf_putc(b, '|');
+		if (v.type == EV_MP_STR || v.type == EV_MP_BIN) {
+			ev_buf_append(b, v.p, v.n);
+		} else if (v.type == EV_MP_INT) {
+			ev_buf_printf(b, "%lld", (long long)v.v.i);
+		} else if (v.type == EV_MP_UINT) {
+			ev_buf_printf(b, "%llu", (unsigned long long)v.v.u);
+		} else if (v.type == EV_MP_FLOAT) {
+			snprintf(tmp, sizeof(tmp), "%.15g", v.v.f);
+			ev_buf_printf(b, "%s%s", tmp,
+				      strpbrk(tmp, ".eni") ? "" : ".0");
+		}
+	}
+	return ev_buf_putc(b, '\n');
+}
+
+int ev_projtest_sql(const char *db, const char *sql, struct ev_buf *out,
+		    struct ev_error *err)
+{
+	struct ev_readmodel *rm = NULL;
+	int r;
+
+	if ((r = ev_readmodel_open(&rm, db, "evproject_test", 0, 10, err)) != 0)
+		return r;
+	r = ev_readmodel_exec(rm, sql, NULL, 0, sql_row, out, err);
+	ev_readmodel_close(rm);
+	return r;
+}

@@ -61,7 +61,9 @@ while :; do
 	# the steps: each handler takes its commands once (its group)
 	for step in inventory payment shipping; do
 		evtail --group "$step" --type "$step.*" \
-			--exec "sh $here/handlers/$step.sh" commands.evlog >/dev/null
+			--exec "sh $here/handlers/$step.sh" commands.evlog \
+			>/dev/null 2>>evtail.err ||
+			{ cat evtail.err >&2; exit 1; }
 	done
 	after=$(evtail orders.evlog | wc -l)
 	cmds_after=$(evtail commands.evlog | wc -l)
@@ -73,5 +75,7 @@ echo "commands:"
 evtail --template '  {stream} {type}' commands.evlog
 echo
 echo "orders:"
+# a look at the states: without --name, the commands it would emit go
+# nowhere
 evproject -p "$here/saga.lua" -o ndjson orders.evlog |
 	jq -r '"  order \(.partition): \(.state.status)"'
