@@ -1848,6 +1848,74 @@ int ev_groups_format(struct ev_buf *out, struct ev_log *log,
 		     const struct ev_log_info *info,
 		     const struct ev_group_state *gs, size_t n, int json);
 
+/* ---------------------------------------------------------------- read models
+ */
+
+/*
+ * A projection's read model: its states as rows of a SQLite table, one
+ * per partition, with the projection's checkpoint in the same database
+ * (evproject(1) READ MODELS).  The database is in WAL mode; what one
+ * transaction writes is seen whole by readers, or not at all.
+ */
+struct ev_readmodel;
+/* Open the database at path (create: make it when missing) for table;
+ * wait: seconds a lock held by another writer is waited for (<0 for
+ * ever).  EV_ENOENT missing, EV_EIO cannot open or create, EV_EDATA not
+ * a database, EV_EUSAGE a name that cannot be a table's. */
+int ev_readmodel_open(struct ev_readmodel **out, const char *path,
+		      const char *table, int create, double wait,
+		      struct ev_error *err);
+void ev_readmodel_close(struct ev_readmodel *rm);
+/* The write transaction: EV_EAGAIN when another writer keeps the
+ * database locked past the wait. */
+int ev_readmodel_begin(struct ev_readmodel *rm, struct ev_error *err);
+int ev_readmodel_commit(struct ev_readmodel *rm, struct ev_error *err);
+void ev_readmodel_rollback(struct ev_readmodel *rm);
+/* The row of the partition key (msgpack, kn bytes): the state's fields
+ * (msgpack, an object; anything else is the column "state") as columns,
+ * added to the table as they appear.  EV_EDATA for a table that is not
+ * a read model's and cannot be made one, or a field that cannot be a
+ * column. */
+int ev_readmodel_put(struct ev_readmodel *rm, const uint8_t *key, size_t kn,
+		     const uint8_t *state, size_t sn, struct ev_error *err);
+/* The checkpoint saved under name (opaque bytes into out): 0, or
+ * EV_ENOENT when there is none yet. */
+int ev_readmodel_get_checkpoint(struct ev_readmodel *rm, const char *name,
+				struct ev_buf *out, struct ev_error *err);
+int ev_readmodel_put_checkpoint(struct ev_readmodel *rm, const char *name,
+				const void *p, size_t n, struct ev_error *err);
+/*
+ * One SQL statement of a projection's, with the values of params (a
+ * msgpack array, or NULL) bound to its parameters, under the guard
+ * (no ATTACH, DETACH, VACUUM INTO, transactions, pragmas but read-only
+ * ones, or writes to the checkpoints).  row, when not NULL, gets each
+ * row as a msgpack map of column names to values; a non-zero return
+ * stops and is returned.  EV_EDATA with "SQL: ..." for what SQLite
+ * refuses.
+ */
+int ev_readmodel_exec(struct ev_readmodel *rm, const char *sql,
+		      const uint8_t *params, size_t pn,
+		      int (*row)(void *ctx, const uint8_t *map, size_t n),
+		      void *ctx, struct ev_error *err);
+/* What would change if the table of shadow replaced that of live: a
+ * line per row ("+ KEY {...}", "- KEY {...}", "~ KEY {...} -> {...}",
+ * KEY a JSON string) appended to out, and the counts. */
+struct ev_readmodel_diffstat {
+	uint64_t added, removed, changed, unchanged;
+};
+int ev_readmodel_diff(const char *live, const char *shadow, const char *table,
+		      struct ev_buf *out, struct ev_readmodel_diffstat *ds,
+		      struct ev_error *err);
+/*
+ * Replace live by shadow, by rename, so that readers see the old rows
+ * or the new, never an error or a mix: the shadow is checkpointed and
+ * closed first, and the live database's WAL is emptied and its write
+ * lock held while the file is replaced.  EV_EAGAIN when it stays busy
+ * past wait seconds.
+ */
+int ev_readmodel_swap(const char *live, const char *shadow, double wait,
+		      struct ev_error *err);
+
 /* ---------------------------------------------------------------- streams */
 
 /* A stream's state (evlog(5) STATE). */

@@ -1165,8 +1165,7 @@ md_headings() {
 @test "README, bench/README.md, the man pages and --help use no internal bookkeeping words" {
 	local f tool
 	for f in "$TOP"/README.md "$TOP"/bench/README.md "$TOP"/man/*.[15] \
-		"$TOP"/examples/consumer/README.md \
-		"$TOP"/examples/versioning/README.md; do
+		"$TOP"/examples/*/README.md; do
 		[ -f "$f" ]
 		run grep -n -i -E 'issues?[ -]*[0-9#]|§' "$f"
 		[ "$status" -eq 1 ] || {

@@ -304,3 +304,56 @@ run_versioning() {
 		return 1
 	}
 }
+
+# outbox/run.sh in the kept directory $T/o, stdout and stderr apart
+run_outbox() {
+	run --separate-stderr sh "$TOP/examples/outbox/run.sh" "$T/o"
+}
+
+@test "outbox: run.sh exits 0; a relay killed between publish and mark republishes, and the log has each event once" {
+	run_outbox
+	assert_status 0
+	assert_stdout_contains "(exit 137: killed)"
+	assert_stdout_contains "relay: published 3 (3 already in the log)"
+	assert_stdout_line -1 "outbox: 8 orders, 8 events, none twice"
+	# the shell's word for the kill, and evpub's for the duplicates
+	assert_stderr_contains "Killed"
+	assert_stderr_contains "evpub: 0 appended, 3 duplicate"
+	cd "$T/o"
+	run evtail --template '{id}' orders.evlog
+	[ "${#lines[@]}" -eq 8 ]
+	assert_stdout "$(sqlite3 shop.db 'SELECT id FROM outbox ORDER BY seq')"
+	# nothing of the killed relay is left behind once a relay has run
+	[ ! -e shop.db.relay.d ]
+}
+
+@test "outbox: a second relay exits 75 while one runs; a missing database is 66" {
+	mkdir "$T/o"
+	cd "$T/o"
+	sqlite3 shop.db <"$TOP/examples/outbox/schema.sql" >/dev/null
+	flock shop.db.relay-lock sleep 30 &
+	wait_file shop.db.relay-lock 10
+	wait_for "! flock -n shop.db.relay-lock true" 10 "flock(1) to hold the lock"
+	run --separate-stderr sh "$TOP/examples/outbox/relay.sh" shop.db o.evlog
+	assert_status 75
+	assert_stdout ""
+	assert_stderr "relay.sh: another relay is running on 'shop.db'"
+	kill %1
+	wait || true
+	run --separate-stderr sh "$TOP/examples/outbox/relay.sh" none.db o.evlog
+	assert_status 66
+	assert_stderr "relay.sh: no database 'none.db'"
+	[ ! -e o.evlog ]
+}
+
+@test "outbox: place-order.sh refuses an amount that is not a whole number, and writes nothing" {
+	mkdir "$T/o"
+	cd "$T/o"
+	sqlite3 shop.db <"$TOP/examples/outbox/schema.sql" >/dev/null
+	run --separate-stderr sh "$TOP/examples/outbox/place-order.sh" shop.db 1 c 12.5
+	assert_status 64
+	assert_stderr "place-order.sh: amount '12.5' is not a whole number"
+	run sqlite3 shop.db 'SELECT count(*) FROM orders; SELECT count(*) FROM outbox'
+	assert_stdout "0
+0"
+}
