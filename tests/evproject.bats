@@ -7,6 +7,10 @@
 load helper
 
 USAGE="Usage: evproject [options] FOLD... [--by PATH]... [--every DURATION] LOG
+       evproject [options] -p FILE.lua [--global] [--partition KEY] LOG
+       evproject --status [--name NAME] [--state-dir DIR] LOG
+       evproject --test DIR [-p FILE.lua]
+       evproject --sqlite DB --name NAME (--diff | --swap)
 Try 'evproject --help' for more information."
 
 usage_err() {
@@ -263,7 +267,7 @@ EOF
 	assert_stderr "$(usage_err 'evproject: --on-error needs --upcast')"
 	run --separate-stderr evproject --count --dlq bad.dlq u.evlog
 	assert_status 64
-	assert_stderr "$(usage_err 'evproject: --dlq needs --upcast and --on-error dlq')"
+	assert_stderr "$(usage_err 'evproject: --dlq needs --on-error dlq')"
 	run --separate-stderr evproject --count --upcast up --on-error dlq u.evlog
 	assert_status 64
 	assert_stderr "$(usage_err 'evproject: --on-error=dlq needs --dlq DLQLOG')"
@@ -294,7 +298,7 @@ EOF
 	fixture
 	run --separate-stderr evproject fx.evlog
 	assert_status 64
-	assert_stderr "$(usage_err 'evproject: no fold: give --count, --sum PATH, --min PATH, --max PATH, --avg PATH, --distinct PATH, --first PATH, --last PATH or --last-event')"
+	assert_stderr "$(usage_err 'evproject: no fold: give --count, --sum PATH, --min PATH, --max PATH, --avg PATH, --distinct PATH, --first PATH, --last PATH or --last-event, or -p FILE.lua')"
 	run --separate-stderr evproject --sum amount fx.evlog
 	assert_status 64
 	assert_stderr "$(usage_err "evproject: --sum: unknown field 'amount'; did you mean 'data.amount'?")"
