@@ -430,7 +430,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		if (r != 0)
 			return r;
 	}
-	if (o->test_dir != NULL || o->diff || o->swap) {
+	if ((o->test_dir != NULL || o->diff || o->swap) && !o->status) {
 		if (optind < argc)
 			return fe_usage_error(usage_short,
 					      "unexpected operand '%s'",
@@ -452,6 +452,8 @@ static int validate(struct opts *o)
 	struct ev_projector_opts *pj = &o->pj;
 	int r;
 
+	if (!o->out_set)
+		o->fmt = isatty(STDOUT_FILENO) ? EV_ROWS_TABLE : EV_ROWS_NDJSON;
 	if ((o->test_dir != NULL) + o->status + o->diff + o->swap > 1)
 		return fe_usage_error(usage_short,
 				      "--test, --status, --diff and --swap "
@@ -627,7 +629,9 @@ static int run_scan(struct opts *o, struct engine *e)
 				ev_reader_log_id(in.rd), NULL)) != 0)
 		goto out;
 	if (o->emit_path != NULL) {
-		if ((r = ev_log_open_or_create(&emit, o->emit_path, NULL,
+		struct ev_log_config cfg;
+		ev_log_config_init(&cfg);
+		if ((r = ev_log_open_or_create(&emit, o->emit_path, &cfg,
 					       &err)) != 0) {
 			rc = fe_reportf(&err, "--emit-to");
 			goto out;
