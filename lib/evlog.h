@@ -829,14 +829,18 @@ int ev_upcaster_report(struct ev_upcaster *u, struct ev_buf *out);
  * A handler changes s in place or returns a new state (a table); nil
  * keeps s.  An event whose type has no handler (and no any) touches no
  * state: partition_by and init are not called for it.  States are JSON
- * values: tables of strings, numbers, booleans, evlog.null and tables.
+ * values: tables of strings, numbers, booleans, evlog.null and tables
+ * (integers are Lua's 64-bit ones, and wrap as Lua's do).  They live in
+ * the sandbox, whose memory is bounded (256 MiB in all, garbage
+ * included: about a million small states).
  * Events are the tables of upcast steps (evlog-upcast(5) "LUA STEPS"):
  * e.data is decoded when first read.
  *
  * emit{type=, data=, stream=, key=, meta=, time=} in a handler (or in
  * partition_by or init) derives an event from the one being applied:
  * type is required; time (RFC 3339) defaults to the source event's, so
- * that the same source always gives the same record.  The engine sets
+ * that the same source always gives the same record; any other field
+ * is an error.  The engine sets
  * meta.causationId to the source's id and meta.correlationId to the
  * source's meta.correlationId (when meta gives none), or else to the
  * source's id.  The id is deterministic: a UUID (version 8, RFC 9562)
@@ -870,7 +874,9 @@ int ev_projection_set_global(struct ev_projection *p, int on,
  * there.  Off (the default, and the fastest), a handler that fails may
  * leave its partition's state half changed, and the projection is then
  * spoilt: ev_projection_save() refuses it (EV_EUSAGE), so a run that
- * stops at a bad event keeps its last checkpoint.  On, the state is
+ * stops at a bad event keeps its last checkpoint (ev_projection_each()
+ * still lists the states, as the handler left them; a restore makes
+ * the projection whole again).  On, the state is
  * copied (as msgpack) before each handler runs and put back when one
  * fails.  A failure in a new partition (or in partition_by or init)
  * changes nothing either way.  Only the partition's state is put back:
