@@ -983,12 +983,26 @@ static void set_text(struct ev_buf *b, const char *s, size_t n)
 		b->len = 0;
 }
 
+/* A Lua message as the projection's: luaval words the end of the
+ * instruction budget for upcast steps. */
+static void put_why(struct ev_buf *b, const char *why)
+{
+	static const char budget[] = "the step ran for more than";
+
+	b->len = 0;
+	if (strncmp(why, budget, sizeof(budget) - 1) == 0)
+		ev_buf_printf(b, "the handler ran for more than%s",
+			      why + sizeof(budget) - 1);
+	else
+		ev_buf_puts(b, why);
+	ev_buf_putc(b, '\0');
+}
+
 /* Word the failure of an apply: its parts in p->fail, the whole in
  * err. */
 static int apply_failed(struct ev_projection *p, const struct ev_event *ev,
 			int have_key, struct ev_error *err)
 {
-	static const char budget[] = "the step ran for more than";
 	lua_State *L = ev_lua_state(p->lua);
 	struct ev_projection_failure *f = &p->fail;
 	const char *why = err->msg, *line, *rest;
@@ -1014,13 +1028,7 @@ static int apply_failed(struct ev_projection *p, const struct ev_event *ev,
 		ev_buf_puts(&p->fwhere, p->file);
 	}
 	ev_buf_putc(&p->fwhere, '\0');
-	p->fwhy.len = 0;
-	if (strncmp(why, budget, sizeof(budget) - 1) == 0)
-		ev_buf_printf(&p->fwhy, "the handler ran for more than%s",
-			      why + sizeof(budget) - 1);
-	else
-		ev_buf_puts(&p->fwhy, why);
-	ev_buf_putc(&p->fwhy, '\0');
+	put_why(&p->fwhy, why);
 	f->where = (const char *)p->fwhere.p;
 	f->why = (const char *)p->fwhy.p;
 	if (f->where == NULL || f->why == NULL || f->type == NULL)
@@ -1198,7 +1206,7 @@ static int state_of(struct ev_projection *p, struct state_ctx *c,
 		    struct ev_error *err)
 {
 	const char *why = err->msg, *line, *rest;
-	struct ev_buf kj = {0};
+	struct ev_buf kj = {0}, wb = {0};
 	char msg[2 * sizeof(err->msg) + 64];
 	struct ev_error e2;
 	size_t nline;
@@ -1212,13 +1220,19 @@ static int state_of(struct ev_projection *p, struct state_ctx *c,
 		ev_buf_free(&kj);
 		return ev_seterr(err, EV_ERR, "out of memory");
 	}
-	if ((rest = ev_lua_split(p->file, why, &line, &nline)) != NULL)
+	if ((rest = ev_lua_split(p->file, why, &line, &nline)) != NULL) {
+		put_why(&wb, rest);
 		snprintf(msg, sizeof(msg), "partition %s: %s:%.*s: %s",
-			 (const char *)kj.p, p->file, (int)nline, line, rest);
-	else
+			 (const char *)kj.p, p->file, (int)nline, line,
+			 wb.p ? (const char *)wb.p : rest);
+	} else {
+		put_why(&wb, why);
 		snprintf(msg, sizeof(msg), "partition %s: %s: %s",
-			 (const char *)kj.p, p->file, why);
+			 (const char *)kj.p, p->file,
+			 wb.p ? (const char *)wb.p : why);
+	}
 	ev_buf_free(&kj);
+	ev_buf_free(&wb);
 	return ev_seterr(err, EV_EDATA, "%s", msg);
 }
 

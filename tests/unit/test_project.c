@@ -714,9 +714,19 @@ static void test_emit_id_form(void **state)
 	int i;
 
 	(void)state;
-	p = load("return { any = function(s, e) for i = 1, 20 do "
-		 "emit{type = 'x'} end end }\n",
-		 "n");
+	p = load(
+		"return { any = function(s, e)\n"
+		"  if e.type == 'M' then emit{type = 'x', meta = {}} return end\n"
+		"  if e.type == 'L' then emit{type = 'x', meta = {1}} return end\n"
+		"  for i = 1, 20 do emit{type = 'x'} end\n"
+		"end }\n",
+		"n");
+	apply_ok(p, "{\"type\":\"M\",\"id\":\"s\"}", 0);
+	assert_int_equal(ev_projection_emitted_count(p), 1);
+	assert_int_equal(apply(p, "{\"type\":\"L\",\"id\":\"s\"}", 1),
+			 EV_EDATA);
+	assert_string_equal(msgbuf, "offset 1: L: partition null: p.lua:3: "
+				    "emit: meta is not an object");
 	apply_ok(p, "{\"type\":\"A\",\"id\":\"s\"}", 0);
 	assert_int_equal(ev_projection_emitted_count(p), 20);
 	for (i = 0; i < 20; i++) {
