@@ -960,7 +960,8 @@ int ev_projection_get(struct ev_projection *p, const char *key,
  * replaces every state of p by those of a blob that save made (of a
  * projection with the same definition: the caller checks the hash);
  * EV_EDATA "projection state: ..." for a blob that is malformed, and p
- * is then left without states.
+ * is then left without states.  A blob of 0 bytes clears every state
+ * (a rebuild).
  */
 int ev_projection_save(struct ev_projection *p, struct ev_buf *out,
 		       struct ev_error *err);

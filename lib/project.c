@@ -1453,6 +1453,10 @@ int ev_projection_restore(struct ev_projection *p, const uint8_t *blob,
 	c.p = p;
 	c.blob = blob;
 	c.n = n;
+	if (n == 0) {
+		r = 0;
+		goto clear;
+	}
 	if (check_blob(blob, n, &c.count, &why) != 0) {
 		r = ev_seterr(err, EV_EDATA, "projection state: %s", why);
 		goto clear;
@@ -1471,8 +1475,11 @@ clear:
 		z.p = p;
 		z.blob = (const uint8_t *)"\x92\x01\x90";
 		z.n = 3;
-		ev_lua_protected(p->lua, restore_all, &z, &e2);
+		if (ev_lua_protected(p->lua, restore_all, &z, &e2) != 0 &&
+		    r == 0)
+			r = ev_seterr(err, EV_ERR, "%s", e2.msg);
 		p->nstates = 0;
+		p->spoilt = 0;
 	}
 	return r;
 }

@@ -965,6 +965,12 @@ static void test_save_restore(void **state)
 	assert_string_equal(err.msg, "projection state: a partition key is "
 				     "not a string, a number, a boolean or "
 				     "null");
+	/* nothing: no states */
+	apply_ok(b, mixed[0], 0);
+	assert_int_equal(ev_projection_count(b), 1);
+	assert_int_equal(ev_projection_restore(b, NULL, 0, &err), 0);
+	assert_int_equal(ev_projection_count(b), 0);
+	assert_states(b, "");
 	ev_buf_free(&blob);
 	ev_buf_free(&blob2);
 	ev_projection_free(b);
