@@ -741,6 +741,59 @@ static void test_emit_id_form(void **state)
 	ev_projection_free(p);
 }
 
+/* Emitted records go into a log as evpub's do: numbered in their
+ * streams, and a second append of the same ones is a duplicate. */
+static void test_emit_to_log(void **state)
+{
+	struct ev_projection *p;
+	struct ev_log_config cfg;
+	struct ev_writer_opts wo;
+	struct ev_writer *w;
+	struct ev_reader *rd;
+	struct ev_log *log;
+	struct ev_rec rec;
+	struct ev_event ev;
+	struct ev_error err;
+	const uint8_t *r;
+	size_t n, i;
+	ev_time_t t;
+	int round, count = 0;
+
+	(void)state;
+	p = load("return { any = function(s, e)\n"
+		 "  emit{type = 'cmd', stream = 'c-1', data = e.data}\n"
+		 "  emit{type = 'cmd', stream = 'c-1'}\n"
+		 "end }\n",
+		 "saga");
+	ev_log_config_init(&cfg);
+	cfg.sync = EV_SYNC_NONE;
+	assert_int_equal(ev_log_create("L", &cfg, &err), 0);
+	assert_int_equal(ev_log_open(&log, "L", &err), 0);
+	apply_ok(p, "{\"type\":\"A\",\"id\":\"a1\",\"data\":{\"x\":1}}", 0);
+	for (round = 0; round < 2; round++) {
+		memset(&wo, 0, sizeof(wo));
+		wo.unlinked = 1;
+		assert_int_equal(ev_writer_open(&w, log, &wo, &err), 0);
+		for (i = 0; i < ev_projection_emitted_count(p); i++) {
+			ev_projection_emitted(p, i, &r, &n, &t);
+			if (ev_writer_add(w, r, n, t, &err) != 0)
+				fail_msg("add: %s", err.msg);
+		}
+		if (ev_writer_close(w, &err) != 0)
+			fail_msg("close: %s", err.msg);
+	}
+	assert_int_equal(ev_reader_open(&rd, log, &err), 0);
+	while (ev_reader_next(rd, &rec, &err) == 1) {
+		assert_int_equal(ev_event_decode(rec.p, rec.n, &ev, &err), 0);
+		assert_int_equal(ev.version, (uint64_t)count + 1);
+		count++;
+	}
+	assert_int_equal(count, 2);
+	ev_reader_free(rd);
+	ev_log_close(log);
+	ev_projection_free(p);
+}
+
 static const char counter[] =
 	"return {\n"
 	"  partition_by = function(e) return e.data.k end,\n"
@@ -1013,6 +1066,7 @@ int main(void)
 		cmocka_unit_test(test_global),
 		cmocka_unit_test(test_emit),
 		cmocka_unit_test(test_emit_id_form),
+		cmocka_unit_test(test_emit_to_log),
 		cmocka_unit_test(test_keys_and_numbers),
 		cmocka_unit_test(test_result),
 		cmocka_unit_test(test_save_restore),
