@@ -884,6 +884,24 @@ int ev_projection_set_global(struct ev_projection *p, int on,
  */
 void ev_projection_set_atomic(struct ev_projection *p, int on);
 
+/*
+ * SQL for the handlers (a read model's, ev_readmodel_exec() has this
+ * form): once set, every handler gets a third argument, db, with
+ * db:exec(sql, ...) and db:rows(sql, ...), which call fn with the SQL
+ * and the other arguments as a msgpack array of parameters; rows (NULL
+ * for exec) takes each row as a msgpack map, and db:rows returns them
+ * as a list of tables.  A failure of fn is a Lua error in the handler,
+ * with fn's message.  What SQL a failed apply ran is the caller's to
+ * undo (a savepoint around each apply).  fn NULL: no db.
+ */
+typedef int (*ev_projection_sql_fn)(void *ctx, const char *sql,
+				    const uint8_t *params, size_t params_n,
+				    int (*row)(void *rctx, const uint8_t *map,
+					       size_t n),
+				    void *rctx, struct ev_error *err);
+int ev_projection_set_sql(struct ev_projection *p, ev_projection_sql_fn fn,
+			  void *ctx, struct ev_error *err);
+
 /* Does the event type have a handler (on[type], or any)?  Events
  * without one can be left out before they are decoded. */
 int ev_projection_wants_type(const struct ev_projection *p, const char *type,

@@ -794,6 +794,108 @@ static void test_emit_to_log(void **state)
 	ev_projection_free(p);
 }
 
+/* a database of one table, kept as the calls it gets */
+struct fakedb {
+	struct ev_buf calls;
+	int fail;
+};
+
+static int fake_sql(void *ctx, const char *sql, const uint8_t *params,
+		    size_t pn, int (*row)(void *, const uint8_t *, size_t),
+		    void *rctx, struct ev_error *err)
+{
+	struct fakedb *db = ctx;
+	struct ev_buf m = {0};
+	struct ev_json js;
+	static const char *const rows[] = {
+		"{\"id\":1,\"name\":\"a\"}",
+		"{\"id\":2,\"name\":null}",
+	};
+	size_t i;
+	int r;
+
+	if (db->fail)
+		return ev_seterr(err, EV_EDATA, "SQL: no such table: t");
+	ev_buf_printf(&db->calls, "%s %s ", row ? "rows" : "exec", sql);
+	if (ev_msgpack_to_json(params, pn, &db->calls, err) != 0)
+		fail_msg("params: %s", err->msg);
+	ev_buf_putc(&db->calls, '\n');
+	for (i = 0; row != NULL && i < 2; i++) {
+		m.len = 0;
+		ev_json_init(&js, rows[i], strlen(rows[i]));
+		assert_int_equal(ev_json_value(&js, &m), 0);
+		if ((r = row(rctx, m.p, m.len)) != 0)
+			return r;
+	}
+	ev_buf_free(&m);
+	return 0;
+}
+
+static void test_db(void **state)
+{
+	struct ev_projection *p;
+	struct fakedb db;
+	struct ev_error err;
+
+	(void)state;
+	memset(&db, 0, sizeof(db));
+	p = load("return { on = {\n"
+		 "  A = function(s, e, db)\n"
+		 "    db:exec('insert into t values (?, ?)', e.data.x, "
+		 "{1, 2})\n"
+		 "    local rows = db:rows('select * from t')\n"
+		 "    s.n = #rows; s.first = rows[1].name; s.second = "
+		 "rows[2].name\n"
+		 "  end,\n"
+		 "  B = function(s, e, db) db.exec('x') end,\n"
+		 "  C = function(s, e, db) db:exec(5) end,\n"
+		 "},\n"
+		 "result = function(s) db:exec('x') end }\n",
+		 NULL);
+	/* no db: no third argument */
+	assert_int_equal(apply(p, "{\"type\":\"A\",\"data\":{\"x\":7}}", 0),
+			 EV_EDATA);
+	assert_string_equal(msgbuf,
+			    "offset 0: A: partition null: p.lua:3: "
+			    "attempt to index a nil value (local 'db')");
+	assert_int_equal(ev_projection_set_sql(p, fake_sql, &db, &err), 0);
+	apply_ok(p, "{\"type\":\"A\",\"stream\":\"s\",\"data\":{\"x\":7}}", 1);
+	ev_buf_putc(&db.calls, '\0');
+	assert_string_equal((char *)db.calls.p,
+			    "exec insert into t values (?, ?) [7,[1,2]]\n"
+			    "rows select * from t []\n");
+	assert_int_equal(apply(p, "{\"type\":\"B\",\"stream\":\"s\"}", 2),
+			 EV_EDATA);
+	assert_string_equal(msgbuf, "offset 2: B: partition \"s\": p.lua:7: "
+				    "db:exec: call it as db:exec(sql, ...)");
+	assert_int_equal(apply(p, "{\"type\":\"C\",\"stream\":\"s\"}", 3),
+			 EV_EDATA);
+	assert_string_equal(msgbuf, "offset 3: C: partition \"s\": p.lua:8: "
+				    "db:exec: the SQL is a number value, not a "
+				    "string");
+	db.fail = 1;
+	assert_int_equal(apply(p,
+			       "{\"type\":\"A\",\"stream\":\"t\","
+			       "\"data\":{\"x\":7}}",
+			       4),
+			 EV_EDATA);
+	assert_string_equal(msgbuf, "offset 4: A: partition \"t\": p.lua:3: "
+				    "SQL: no such table: t");
+	/* result has no db: the global is nil */
+	db.calls.len = 0;
+	assert_int_equal(ev_projection_each(p, line_fn, &db.calls, &err),
+			 EV_EDATA);
+	assert_string_equal(err.msg, "partition \"s\": p.lua:10: attempt to "
+				     "index a nil value (global 'db')");
+	ev_projection_free(p);
+	p = load("return { any = function(s, e, db) s.db = db == nil end }\n",
+		 NULL);
+	apply_ok(p, "{\"type\":\"A\"}", 0);
+	assert_states(p, "null={\"db\":true}\n");
+	ev_projection_free(p);
+	ev_buf_free(&db.calls);
+}
+
 static const char counter[] =
 	"return {\n"
 	"  partition_by = function(e) return e.data.k end,\n"
@@ -1067,6 +1169,7 @@ int main(void)
 		cmocka_unit_test(test_emit),
 		cmocka_unit_test(test_emit_id_form),
 		cmocka_unit_test(test_emit_to_log),
+		cmocka_unit_test(test_db),
 		cmocka_unit_test(test_keys_and_numbers),
 		cmocka_unit_test(test_result),
 		cmocka_unit_test(test_save_restore),
