@@ -237,6 +237,26 @@ static void test_new_state_and_any(void **state)
 	ev_projection_free(p);
 }
 
+/* a state may keep an event whole: it is saved as an object of its
+ * fields */
+static void test_keep_event(void **state)
+{
+	struct ev_projection *p;
+
+	(void)state;
+	p = load("return { any = function(s, e) s.last = e end }\n", NULL);
+	apply_ok(p,
+		 "{\"type\":\"A\",\"stream\":\"s\",\"id\":\"i1\","
+		 "\"time\":\"2024-01-02T03:04:05Z\",\"data\":{\"b\":1,"
+		 "\"a\":[2]},\"meta\":{\"m\":true}}",
+		 9);
+	assert_states(p, "\"s\"={\"last\":{\"data\":{\"b\":1,\"a\":[2]},"
+			 "\"id\":\"i1\",\"meta\":{\"m\":true},\"offset\":9,"
+			 "\"schema\":1,\"stream\":\"s\",\"time\":"
+			 "\"2024-01-02T03:04:05.000Z\",\"type\":\"A\"}}\n");
+	ev_projection_free(p);
+}
+
 static void test_sandbox(void **state)
 {
 	struct ev_projection *p;
@@ -1160,6 +1180,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_balance),
 		cmocka_unit_test(test_new_state_and_any),
+		cmocka_unit_test(test_keep_event),
 		cmocka_unit_test(test_sandbox),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_handler_errors),
