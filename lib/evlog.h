@@ -963,14 +963,18 @@ int ev_upcaster_report(struct ev_upcaster *u, struct ev_buf *out);
  * A handler changes s in place or returns a new state (a table); nil
  * keeps s.  An event whose type has no handler (and no any) touches no
  * state: partition_by and init are not called for it.  States are JSON
- * values: tables of strings, numbers, booleans, evlog.null and tables.
+ * values: tables of strings, numbers, booleans, evlog.null and tables
+ * (integers are Lua's 64-bit ones, and wrap as Lua's do).  They live in
+ * the sandbox, whose memory is bounded (256 MiB in all, garbage
+ * included: about a million small states).
  * Events are the tables of upcast steps (evlog-upcast(5) "LUA STEPS"):
  * e.data is decoded when first read.
  *
  * emit{type=, data=, stream=, key=, meta=, time=} in a handler (or in
  * partition_by or init) derives an event from the one being applied:
  * type is required; time (RFC 3339) defaults to the source event's, so
- * that the same source always gives the same record.  The engine sets
+ * that the same source always gives the same record; any other field
+ * is an error.  The engine sets
  * meta.causationId to the source's id and meta.correlationId to the
  * source's meta.correlationId (when meta gives none), or else to the
  * source's id.  The id is deterministic: a UUID (version 8, RFC 9562)
@@ -1004,13 +1008,33 @@ int ev_projection_set_global(struct ev_projection *p, int on,
  * there.  Off (the default, and the fastest), a handler that fails may
  * leave its partition's state half changed, and the projection is then
  * spoilt: ev_projection_save() refuses it (EV_EUSAGE), so a run that
- * stops at a bad event keeps its last checkpoint.  On, the state is
+ * stops at a bad event keeps its last checkpoint (ev_projection_each()
+ * still lists the states, as the handler left them; a restore makes
+ * the projection whole again).  On, the state is
  * copied (as msgpack) before each handler runs and put back when one
  * fails.  A failure in a new partition (or in partition_by or init)
  * changes nothing either way.  Only the partition's state is put back:
  * what a handler changed elsewhere (its own globals) is not.
  */
 void ev_projection_set_atomic(struct ev_projection *p, int on);
+
+/*
+ * SQL for the handlers (a read model's, ev_readmodel_exec() has this
+ * form): once set, every handler gets a third argument, db, with
+ * db:exec(sql, ...) and db:rows(sql, ...), which call fn with the SQL
+ * and the other arguments as a msgpack array of parameters; rows (NULL
+ * for exec) takes each row as a msgpack map, and db:rows returns them
+ * as a list of tables.  A failure of fn is a Lua error in the handler,
+ * with fn's message.  What SQL a failed apply ran is the caller's to
+ * undo (a savepoint around each apply).  fn NULL: no db.
+ */
+typedef int (*ev_projection_sql_fn)(void *ctx, const char *sql,
+				    const uint8_t *params, size_t params_n,
+				    int (*row)(void *rctx, const uint8_t *map,
+					       size_t n),
+				    void *rctx, struct ev_error *err);
+int ev_projection_set_sql(struct ev_projection *p, ev_projection_sql_fn fn,
+			  void *ctx, struct ev_error *err);
 
 /* Does the event type have a handler (on[type], or any)?  Events
  * without one can be left out before they are decoded. */
@@ -1088,7 +1112,8 @@ int ev_projection_get(struct ev_projection *p, const char *key,
  * replaces every state of p by those of a blob that save made (of a
  * projection with the same definition: the caller checks the hash);
  * EV_EDATA "projection state: ..." for a blob that is malformed, and p
- * is then left without states.
+ * is then left without states.  A blob of 0 bytes clears every state
+ * (a rebuild).
  */
 int ev_projection_save(struct ev_projection *p, struct ev_buf *out,
 		       struct ev_error *err);

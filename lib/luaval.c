@@ -1909,6 +1909,30 @@ static void put_new_table(struct ev_lua *l, int idx, struct ev_buf *out,
 
 /* Append the value at idx; 1 when it is the value at orig as it was
  * (and so appended as those bytes). */
+/* The event table at idx as an object of all its fields. */
+static void put_event(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
+		      const char *what)
+{
+	lua_State *L = l->L;
+	int t;
+
+	event_fill(l, idx, ~0u);
+	lua_createtable(L, 0, NEVENT_KEYS);
+	t = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		if (lua_type(L, -2) != LUA_TSTRING) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, t);
+	}
+	put_new_table(l, t, out, depth, what);
+	lua_pop(L, 1);
+}
+
 static int put_value(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 		     const char *what, const uint8_t *orig,
 		     const uint8_t *orig_end)
@@ -1953,6 +1977,12 @@ static int put_value(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 			put_bytes(l, out, p, n);
 			lua_pop(L, 1);
 			return p == orig;
+		}
+		if (kind == TK_EVENT) {
+			/* an event kept whole (a projection's state may hold
+			 * one): its fields, as an object */
+			put_event(l, idx, out, depth, what);
+			return 0;
 		}
 		o = org_get(l, lua_topointer(L, idx));
 		if (kind == TK_ARRAY) {

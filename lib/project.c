@@ -52,6 +52,12 @@ struct ev_projection {
 	uint64_t nstates;
 	/* the event being applied, for emit() */
 	const struct ev_event *ev;
+	/* SQL for db:exec() and db:rows(), and the db table's reference */
+	ev_projection_sql_fn sql;
+	void *sql_ctx;
+	int db_ref;
+	struct ev_buf params, rows;
+	size_t nrows;
 	/* the events it emitted: records end to end */
 	struct ev_buf erecs;
 	size_t *eend;
@@ -282,7 +288,7 @@ int ev_projection_load(struct ev_projection **out, const char *path,
 	if (p == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	p->part_ref = p->init_ref = p->any_ref = p->result_ref = LUA_NOREF;
-	p->states_ref = p->key_ref = p->null_ref = LUA_NOREF;
+	p->states_ref = p->key_ref = p->null_ref = p->db_ref = LUA_NOREF;
 	p->file = strdup(path);
 	p->name = name != NULL ? strdup(name) : base_name(path);
 	if (p->file == NULL || p->name == NULL || set_desc(p) != 0) {
@@ -347,6 +353,8 @@ void ev_projection_free(struct ev_projection *p)
 	ev_buf_free(&p->emeta);
 	ev_buf_free(&p->eumeta);
 	ev_buf_free(&p->snap);
+	ev_buf_free(&p->params);
+	ev_buf_free(&p->rows);
 	ev_buf_free(&p->ftype);
 	ev_buf_free(&p->fkey);
 	ev_buf_free(&p->fwhere);
@@ -844,6 +852,104 @@ void ev_projection_emitted(const struct ev_projection *p, size_t i,
 		*time = p->etime[i];
 }
 
+/* ------------------------------------------------------------ db */
+
+/* a row of db:rows(), kept as msgpack until the SQL is done (no Lua
+ * error may cross the caller's code) */
+static int keep_row(void *ctx, const uint8_t *map, size_t n)
+{
+	struct ev_projection *p = ctx;
+
+	if (ev_buf_append(&p->rows, map, n) != 0)
+		return EV_ERR;
+	p->nrows++;
+	return 0;
+}
+
+/* db:exec(sql, ...) and db:rows(sql, ...) (upvalue 2: 1 for rows) */
+static int db_call(lua_State *L)
+{
+	struct ev_projection *p = lua_touserdata(L, lua_upvalueindex(1));
+	int rows = (int)lua_tointeger(L, lua_upvalueindex(2));
+	const char *what = rows ? "db:rows" : "db:exec";
+	const uint8_t *q, *end;
+	struct ev_error e2;
+	uint8_t hdr[8];
+	const char *sql;
+	size_t i, at, n = (size_t)lua_gettop(L);
+	int r;
+
+	if (n < 1 || lua_type(L, 1) != LUA_TTABLE)
+		luaL_error(L, "%s: call it as %s(sql, ...)", what, what);
+	if (lua_type(L, 2) != LUA_TSTRING)
+		luaL_error(L, "%s: the SQL is a %s value, not a string", what,
+			   luaL_typename(L, 2));
+	sql = lua_tostring(L, 2);
+	if (p->sql == NULL)
+		luaL_error(L, "%s: the projection has no database", what);
+	if (p->ev == NULL)
+		luaL_error(L, "%s: only the handlers of an event may use db",
+			   what);
+	p->params.len = 0;
+	at = (size_t)(ev_mp_array_hdr(hdr, n - 2) - hdr);
+	if (ev_buf_append(&p->params, hdr, at) != 0)
+		luaL_error(L, "out of memory");
+	for (i = 3; i <= n; i++)
+		ev_lua_to_msgpack(p->lua, (int)i, &p->params, EV_MAX_DEPTH - 1,
+				  "SQL parameter", NULL, 0);
+	p->rows.len = 0;
+	p->nrows = 0;
+	r = p->sql(p->sql_ctx, sql, p->params.p, p->params.len,
+		   rows ? keep_row : NULL, p, &e2);
+	if (r != 0)
+		luaL_error(L, "%s",
+			   r == EV_ERR && e2.msg[0] == '\0' ? "out of memory"
+							    : e2.msg);
+	if (!rows)
+		return 0;
+	lua_createtable(L, p->nrows < 1u << 20 ? (int)p->nrows : 0, 0);
+	q = p->rows.p;
+	end = q + p->rows.len;
+	for (i = 0; i < p->nrows; i++) {
+		const uint8_t *v = q;
+		if (ev_mp_skip_fast(&q, end) != 0)
+			luaL_error(L, "%s: a row is not msgpack", what);
+		ev_lua_push_value(p->lua, v, (size_t)(q - v));
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+static int db_body(struct ev_lua *l, void *vctx)
+{
+	struct ev_projection *p = vctx;
+	lua_State *L = ev_lua_state(l);
+
+	lua_createtable(L, 0, 2);
+	lua_pushlightuserdata(L, p);
+	lua_pushinteger(L, 0);
+	lua_pushcclosure(L, db_call, 2);
+	lua_setfield(L, -2, "exec");
+	lua_pushlightuserdata(L, p);
+	lua_pushinteger(L, 1);
+	lua_pushcclosure(L, db_call, 2);
+	lua_setfield(L, -2, "rows");
+	p->db_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+int ev_projection_set_sql(struct ev_projection *p, ev_projection_sql_fn fn,
+			  void *ctx, struct ev_error *err)
+{
+	p->sql = fn;
+	p->sql_ctx = ctx;
+	if (fn == NULL || p->db_ref != LUA_NOREF)
+		return 0;
+	if (ev_lua_protected(p->lua, db_body, p, err) != 0)
+		return ev_seterr(err, EV_ERR, "%s", err->msg);
+	return 0;
+}
+
 /* ------------------------------------------------------------ applying */
 
 enum { ST_PARTITION, ST_INIT, ST_ON, ST_ANY };
@@ -868,7 +974,12 @@ static int run_handler(lua_State *L, struct ev_projection *p, int fn, int s,
 	lua_pushvalue(L, f);
 	lua_pushvalue(L, s);
 	lua_pushvalue(L, e);
-	lua_call(L, 2, 1);
+	if (p->sql != NULL) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, p->db_ref);
+		lua_call(L, 3, 1);
+	} else {
+		lua_call(L, 2, 1);
+	}
 	if (lua_isnil(L, -1)) {
 		lua_pop(L, 2);
 		return 0;
@@ -983,12 +1094,26 @@ static void set_text(struct ev_buf *b, const char *s, size_t n)
 		b->len = 0;
 }
 
+/* A Lua message as the projection's: luaval words the end of the
+ * instruction budget for upcast steps. */
+static void put_why(struct ev_buf *b, const char *why)
+{
+	static const char budget[] = "the step ran for more than";
+
+	b->len = 0;
+	if (strncmp(why, budget, sizeof(budget) - 1) == 0)
+		ev_buf_printf(b, "the handler ran for more than%s",
+			      why + sizeof(budget) - 1);
+	else
+		ev_buf_puts(b, why);
+	ev_buf_putc(b, '\0');
+}
+
 /* Word the failure of an apply: its parts in p->fail, the whole in
  * err. */
 static int apply_failed(struct ev_projection *p, const struct ev_event *ev,
 			int have_key, struct ev_error *err)
 {
-	static const char budget[] = "the step ran for more than";
 	lua_State *L = ev_lua_state(p->lua);
 	struct ev_projection_failure *f = &p->fail;
 	const char *why = err->msg, *line, *rest;
@@ -1014,13 +1139,7 @@ static int apply_failed(struct ev_projection *p, const struct ev_event *ev,
 		ev_buf_puts(&p->fwhere, p->file);
 	}
 	ev_buf_putc(&p->fwhere, '\0');
-	p->fwhy.len = 0;
-	if (strncmp(why, budget, sizeof(budget) - 1) == 0)
-		ev_buf_printf(&p->fwhy, "the handler ran for more than%s",
-			      why + sizeof(budget) - 1);
-	else
-		ev_buf_puts(&p->fwhy, why);
-	ev_buf_putc(&p->fwhy, '\0');
+	put_why(&p->fwhy, why);
 	f->where = (const char *)p->fwhere.p;
 	f->why = (const char *)p->fwhy.p;
 	if (f->where == NULL || f->why == NULL || f->type == NULL)
@@ -1198,7 +1317,7 @@ static int state_of(struct ev_projection *p, struct state_ctx *c,
 		    struct ev_error *err)
 {
 	const char *why = err->msg, *line, *rest;
-	struct ev_buf kj = {0};
+	struct ev_buf kj = {0}, wb = {0};
 	char msg[2 * sizeof(err->msg) + 64];
 	struct ev_error e2;
 	size_t nline;
@@ -1212,13 +1331,19 @@ static int state_of(struct ev_projection *p, struct state_ctx *c,
 		ev_buf_free(&kj);
 		return ev_seterr(err, EV_ERR, "out of memory");
 	}
-	if ((rest = ev_lua_split(p->file, why, &line, &nline)) != NULL)
+	if ((rest = ev_lua_split(p->file, why, &line, &nline)) != NULL) {
+		put_why(&wb, rest);
 		snprintf(msg, sizeof(msg), "partition %s: %s:%.*s: %s",
-			 (const char *)kj.p, p->file, (int)nline, line, rest);
-	else
+			 (const char *)kj.p, p->file, (int)nline, line,
+			 wb.p ? (const char *)wb.p : rest);
+	} else {
+		put_why(&wb, why);
 		snprintf(msg, sizeof(msg), "partition %s: %s: %s",
-			 (const char *)kj.p, p->file, why);
+			 (const char *)kj.p, p->file,
+			 wb.p ? (const char *)wb.p : why);
+	}
 	ev_buf_free(&kj);
+	ev_buf_free(&wb);
 	return ev_seterr(err, EV_EDATA, "%s", msg);
 }
 
@@ -1439,6 +1564,10 @@ int ev_projection_restore(struct ev_projection *p, const uint8_t *blob,
 	c.p = p;
 	c.blob = blob;
 	c.n = n;
+	if (n == 0) {
+		r = 0;
+		goto clear;
+	}
 	if (check_blob(blob, n, &c.count, &why) != 0) {
 		r = ev_seterr(err, EV_EDATA, "projection state: %s", why);
 		goto clear;
@@ -1457,8 +1586,11 @@ clear:
 		z.p = p;
 		z.blob = (const uint8_t *)"\x92\x01\x90";
 		z.n = 3;
-		ev_lua_protected(p->lua, restore_all, &z, &e2);
+		if (ev_lua_protected(p->lua, restore_all, &z, &e2) != 0 &&
+		    r == 0)
+			r = ev_seterr(err, EV_ERR, "%s", e2.msg);
 		p->nstates = 0;
+		p->spoilt = 0;
 	}
 	return r;
 }

@@ -237,6 +237,26 @@ static void test_new_state_and_any(void **state)
 	ev_projection_free(p);
 }
 
+/* a state may keep an event whole: it is saved as an object of its
+ * fields */
+static void test_keep_event(void **state)
+{
+	struct ev_projection *p;
+
+	(void)state;
+	p = load("return { any = function(s, e) s.last = e end }\n", NULL);
+	apply_ok(p,
+		 "{\"type\":\"A\",\"stream\":\"s\",\"id\":\"i1\","
+		 "\"time\":\"2024-01-02T03:04:05Z\",\"data\":{\"b\":1,"
+		 "\"a\":[2]},\"meta\":{\"m\":true}}",
+		 9);
+	assert_states(p, "\"s\"={\"last\":{\"data\":{\"b\":1,\"a\":[2]},"
+			 "\"id\":\"i1\",\"meta\":{\"m\":true},\"offset\":9,"
+			 "\"schema\":1,\"stream\":\"s\",\"time\":"
+			 "\"2024-01-02T03:04:05.000Z\",\"type\":\"A\"}}\n");
+	ev_projection_free(p);
+}
+
 static void test_sandbox(void **state)
 {
 	struct ev_projection *p;
@@ -714,9 +734,19 @@ static void test_emit_id_form(void **state)
 	int i;
 
 	(void)state;
-	p = load("return { any = function(s, e) for i = 1, 20 do "
-		 "emit{type = 'x'} end end }\n",
-		 "n");
+	p = load(
+		"return { any = function(s, e)\n"
+		"  if e.type == 'M' then emit{type = 'x', meta = {}} return end\n"
+		"  if e.type == 'L' then emit{type = 'x', meta = {1}} return end\n"
+		"  for i = 1, 20 do emit{type = 'x'} end\n"
+		"end }\n",
+		"n");
+	apply_ok(p, "{\"type\":\"M\",\"id\":\"s\"}", 0);
+	assert_int_equal(ev_projection_emitted_count(p), 1);
+	assert_int_equal(apply(p, "{\"type\":\"L\",\"id\":\"s\"}", 1),
+			 EV_EDATA);
+	assert_string_equal(msgbuf, "offset 1: L: partition null: p.lua:3: "
+				    "emit: meta is not an object");
 	apply_ok(p, "{\"type\":\"A\",\"id\":\"s\"}", 0);
 	assert_int_equal(ev_projection_emitted_count(p), 20);
 	for (i = 0; i < 20; i++) {
@@ -729,6 +759,161 @@ static void test_emit_id_form(void **state)
 		assert_non_null(strchr("89ab", ev.id.p[19]));
 	}
 	ev_projection_free(p);
+}
+
+/* Emitted records go into a log as evpub's do: numbered in their
+ * streams, and a second append of the same ones is a duplicate. */
+static void test_emit_to_log(void **state)
+{
+	struct ev_projection *p;
+	struct ev_log_config cfg;
+	struct ev_writer_opts wo;
+	struct ev_writer *w;
+	struct ev_reader *rd;
+	struct ev_log *log;
+	struct ev_rec rec;
+	struct ev_event ev;
+	struct ev_error err;
+	const uint8_t *r;
+	size_t n, i;
+	ev_time_t t;
+	int round, count = 0;
+
+	(void)state;
+	p = load("return { any = function(s, e)\n"
+		 "  emit{type = 'cmd', stream = 'c-1', data = e.data}\n"
+		 "  emit{type = 'cmd', stream = 'c-1'}\n"
+		 "end }\n",
+		 "saga");
+	ev_log_config_init(&cfg);
+	cfg.sync = EV_SYNC_NONE;
+	assert_int_equal(ev_log_create("L", &cfg, &err), 0);
+	assert_int_equal(ev_log_open(&log, "L", &err), 0);
+	apply_ok(p, "{\"type\":\"A\",\"id\":\"a1\",\"data\":{\"x\":1}}", 0);
+	for (round = 0; round < 2; round++) {
+		memset(&wo, 0, sizeof(wo));
+		wo.unlinked = 1;
+		assert_int_equal(ev_writer_open(&w, log, &wo, &err), 0);
+		for (i = 0; i < ev_projection_emitted_count(p); i++) {
+			ev_projection_emitted(p, i, &r, &n, &t);
+			if (ev_writer_add(w, r, n, t, &err) != 0)
+				fail_msg("add: %s", err.msg);
+		}
+		if (ev_writer_close(w, &err) != 0)
+			fail_msg("close: %s", err.msg);
+	}
+	assert_int_equal(ev_reader_open(&rd, log, &err), 0);
+	while (ev_reader_next(rd, &rec, &err) == 1) {
+		assert_int_equal(ev_event_decode(rec.p, rec.n, &ev, &err), 0);
+		assert_int_equal(ev.version, (uint64_t)count + 1);
+		count++;
+	}
+	assert_int_equal(count, 2);
+	ev_reader_free(rd);
+	ev_log_close(log);
+	ev_projection_free(p);
+}
+
+/* a database of one table, kept as the calls it gets */
+struct fakedb {
+	struct ev_buf calls;
+	int fail;
+};
+
+static int fake_sql(void *ctx, const char *sql, const uint8_t *params,
+		    size_t pn, int (*row)(void *, const uint8_t *, size_t),
+		    void *rctx, struct ev_error *err)
+{
+	struct fakedb *db = ctx;
+	struct ev_buf m = {0};
+	struct ev_json js;
+	static const char *const rows[] = {
+		"{\"id\":1,\"name\":\"a\"}",
+		"{\"id\":2,\"name\":null}",
+	};
+	size_t i;
+	int r;
+
+	if (db->fail)
+		return ev_seterr(err, EV_EDATA, "SQL: no such table: t");
+	ev_buf_printf(&db->calls, "%s %s ", row ? "rows" : "exec", sql);
+	if (ev_msgpack_to_json(params, pn, &db->calls, err) != 0)
+		fail_msg("params: %s", err->msg);
+	ev_buf_putc(&db->calls, '\n');
+	for (i = 0; row != NULL && i < 2; i++) {
+		m.len = 0;
+		ev_json_init(&js, rows[i], strlen(rows[i]));
+		assert_int_equal(ev_json_value(&js, &m), 0);
+		if ((r = row(rctx, m.p, m.len)) != 0)
+			return r;
+	}
+	ev_buf_free(&m);
+	return 0;
+}
+
+static void test_db(void **state)
+{
+	struct ev_projection *p;
+	struct fakedb db;
+	struct ev_error err;
+
+	(void)state;
+	memset(&db, 0, sizeof(db));
+	p = load("return { on = {\n"
+		 "  A = function(s, e, db)\n"
+		 "    db:exec('insert into t values (?, ?)', e.data.x, "
+		 "{1, 2})\n"
+		 "    local rows = db:rows('select * from t')\n"
+		 "    s.n = #rows; s.first = rows[1].name; s.second = "
+		 "rows[2].name\n"
+		 "  end,\n"
+		 "  B = function(s, e, db) db.exec('x') end,\n"
+		 "  C = function(s, e, db) db:exec(5) end,\n"
+		 "},\n"
+		 "result = function(s) db:exec('x') end }\n",
+		 NULL);
+	/* no db: no third argument */
+	assert_int_equal(apply(p, "{\"type\":\"A\",\"data\":{\"x\":7}}", 0),
+			 EV_EDATA);
+	assert_string_equal(msgbuf,
+			    "offset 0: A: partition null: p.lua:3: "
+			    "attempt to index a nil value (local 'db')");
+	assert_int_equal(ev_projection_set_sql(p, fake_sql, &db, &err), 0);
+	apply_ok(p, "{\"type\":\"A\",\"stream\":\"s\",\"data\":{\"x\":7}}", 1);
+	ev_buf_putc(&db.calls, '\0');
+	assert_string_equal((char *)db.calls.p,
+			    "exec insert into t values (?, ?) [7,[1,2]]\n"
+			    "rows select * from t []\n");
+	assert_int_equal(apply(p, "{\"type\":\"B\",\"stream\":\"s\"}", 2),
+			 EV_EDATA);
+	assert_string_equal(msgbuf, "offset 2: B: partition \"s\": p.lua:7: "
+				    "db:exec: call it as db:exec(sql, ...)");
+	assert_int_equal(apply(p, "{\"type\":\"C\",\"stream\":\"s\"}", 3),
+			 EV_EDATA);
+	assert_string_equal(msgbuf, "offset 3: C: partition \"s\": p.lua:8: "
+				    "db:exec: the SQL is a number value, not a "
+				    "string");
+	db.fail = 1;
+	assert_int_equal(apply(p,
+			       "{\"type\":\"A\",\"stream\":\"t\","
+			       "\"data\":{\"x\":7}}",
+			       4),
+			 EV_EDATA);
+	assert_string_equal(msgbuf, "offset 4: A: partition \"t\": p.lua:3: "
+				    "SQL: no such table: t");
+	/* result has no db: the global is nil */
+	db.calls.len = 0;
+	assert_int_equal(ev_projection_each(p, line_fn, &db.calls, &err),
+			 EV_EDATA);
+	assert_string_equal(err.msg, "partition \"s\": p.lua:10: attempt to "
+				     "index a nil value (global 'db')");
+	ev_projection_free(p);
+	p = load("return { any = function(s, e, db) s.db = db == nil end }\n",
+		 NULL);
+	apply_ok(p, "{\"type\":\"A\"}", 0);
+	assert_states(p, "null={\"db\":true}\n");
+	ev_projection_free(p);
+	ev_buf_free(&db.calls);
 }
 
 static const char counter[] =
@@ -903,7 +1088,7 @@ static void test_save_restore(void **state)
 
 	/* a damaged blob: never a crash, never a success with other
 	 * states; the projection then has none */
-	for (i = 0; i < blob.len; i++) {
+	for (i = 1; i < blob.len; i++) {
 		if (ev_projection_restore(b, blob.p, i, &err) == 0)
 			fail_msg("restore of %zu bytes succeeded", i);
 		assert_int_equal(err.code, EV_EDATA);
@@ -955,6 +1140,12 @@ static void test_save_restore(void **state)
 	assert_string_equal(err.msg, "projection state: a partition key is "
 				     "not a string, a number, a boolean or "
 				     "null");
+	/* nothing: no states */
+	apply_ok(b, mixed[0], 0);
+	assert_int_equal(ev_projection_count(b), 1);
+	assert_int_equal(ev_projection_restore(b, NULL, 0, &err), 0);
+	assert_int_equal(ev_projection_count(b), 0);
+	assert_states(b, "");
 	ev_buf_free(&blob);
 	ev_buf_free(&blob2);
 	ev_projection_free(b);
@@ -989,6 +1180,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_balance),
 		cmocka_unit_test(test_new_state_and_any),
+		cmocka_unit_test(test_keep_event),
 		cmocka_unit_test(test_sandbox),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_handler_errors),
@@ -997,6 +1189,8 @@ int main(void)
 		cmocka_unit_test(test_global),
 		cmocka_unit_test(test_emit),
 		cmocka_unit_test(test_emit_id_form),
+		cmocka_unit_test(test_emit_to_log),
+		cmocka_unit_test(test_db),
 		cmocka_unit_test(test_keys_and_numbers),
 		cmocka_unit_test(test_result),
 		cmocka_unit_test(test_save_restore),
