@@ -2239,6 +2239,17 @@ void ev_readmodel_rollback(struct ev_readmodel *rm);
  * added to the table as they appear.  EV_EDATA for a table that is not
  * a read model's and cannot be made one, or a field that cannot be a
  * column. */
+/* Savepoints around one event's SQL: mark, then keep or undo. */
+enum ev_readmodel_mark { EV_RM_MARK, EV_RM_KEEP, EV_RM_UNDO };
+int ev_readmodel_mark(struct ev_readmodel *rm, enum ev_readmodel_mark what,
+		      struct ev_error *err);
+/* ev_readmodel_exec() as an ev_projection_sql_fn (ctx the read model). */
+int ev_readmodel_sql(void *ctx, const char *sql, const uint8_t *params,
+		     size_t pn,
+		     int (*row)(void *rctx, const uint8_t *map, size_t n),
+		     void *rctx, struct ev_error *err);
+/* Is a transaction of ours open? */
+int ev_readmodel_in_tx(const struct ev_readmodel *rm);
 /* Remove every row of the table (a rebuild), in the transaction. */
 int ev_readmodel_clear(struct ev_readmodel *rm, struct ev_error *err);
 int ev_readmodel_put(struct ev_readmodel *rm, const uint8_t *key, size_t kn,
@@ -2302,6 +2313,9 @@ struct ev_proj_engine {
 	/* every state in order (read models), or NULL */
 	int (*each)(void *impl, ev_projection_fn fn, void *ctx,
 		    struct ev_error *err);
+	/* give the engine's handlers the read model's SQL, or NULL */
+	int (*set_sql)(void *impl, ev_projection_sql_fn fn, void *ctx,
+		       struct ev_error *err);
 	/* the events the last apply emitted, or NULL */
 	size_t (*emitted_count)(void *impl);
 	void (*emitted)(void *impl, size_t i, const uint8_t **rec, size_t *n,
@@ -2329,17 +2343,17 @@ struct ev_projector_opts {
 	int (*failed)(void *ctx, const struct ev_rec *rec,
 		      const struct ev_error *why, struct ev_error *err);
 	void *failed_ctx;
-	struct ev_log *emit_to; /* where emitted events go, or NULL */
+	struct ev_log *emit_to;	     /* where emitted events go, or NULL */
 	volatile sig_atomic_t *stop; /* set (by a signal): save, stop */
-	int skip_set;		  /* record a skip of skip_offset */
+	int skip_set;		     /* record a skip of skip_offset */
 	uint64_t skip_offset;
 	const char *skip_reason;
 };
 
 struct ev_projector_stats {
-	uint64_t start, next; /* the offsets read: [start, next) */
-	int resumed;	      /* from a checkpoint */
-	uint64_t events;      /* events the selection took */
+	uint64_t start, next;		   /* the offsets read: [start, next) */
+	int resumed;			   /* from a checkpoint */
+	uint64_t events;		   /* events the selection took */
 	uint64_t applied, failed, skipped; /* skipped: recorded skips */
 	uint64_t emitted, emits_held;	   /* held: below the emit mark */
 	uint64_t emits_dropped; /* no emit log, and no name: not kept */
@@ -2373,7 +2387,8 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		     const struct ev_projector_opts *o,
 		     struct ev_projector_stats *st, struct ev_error *err);
 
-/* ---------------------------------------------------------------- projection tests */
+/* ---------------------------------------------------------------- projection
+ * tests */
 
 /* The msgpack value p[n] as JSON, appended to out (as evtail prints
  * values). */

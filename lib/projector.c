@@ -79,6 +79,12 @@ static int lua_each(void *impl, ev_projection_fn fn, void *ctx,
 	return ev_projection_each(impl, fn, ctx, err);
 }
 
+static int lua_set_sql(void *impl, ev_projection_sql_fn fn, void *ctx,
+		       struct ev_error *err)
+{
+	return ev_projection_set_sql(impl, fn, ctx, err);
+}
+
 static size_t lua_emitted_count(void *impl)
 {
 	return ev_projection_emitted_count(impl);
@@ -98,6 +104,7 @@ void ev_proj_engine_lua(struct ev_proj_engine *e, struct ev_projection *p)
 	e->save = lua_save;
 	e->restore = lua_restore;
 	e->each = lua_each;
+	e->set_sql = lua_set_sql;
 	e->emitted_count = lua_emitted_count;
 	e->emitted = lua_emitted;
 	e->hash = ev_projection_hash(p);
@@ -119,6 +126,7 @@ struct run {
 	const char *name; /* of the checkpoint, or NULL */
 	int have_cp;	  /* one was loaded */
 	int clear_rows;	  /* a rebuild: the read model's rows go first */
+	int sql;	  /* the engine's handlers have the read model */
 	uint64_t emit_mark;
 };
 
@@ -197,7 +205,8 @@ static int save(struct run *r, uint64_t next, struct ev_error *err)
 	r->buf.len = 0;
 	if ((rc = ev_checkpoint_encode(&r->cp, &r->buf, err)) != 0)
 		return rc;
-	if ((rc = ev_readmodel_begin(r->rm, err)) != 0)
+	if (!ev_readmodel_in_tx(r->rm) &&
+	    (rc = ev_readmodel_begin(r->rm, err)) != 0)
 		return rc;
 	rc = r->clear_rows ? ev_readmodel_clear(r->rm, err) : 0;
 	if (rc == 0)
@@ -280,7 +289,26 @@ static int sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 		return 0;
 	}
 	ev_error_clear(&why);
+	if (r->sql) {
+		/* the handlers' SQL goes with the checkpoint that passes
+		 * it; a failed event's is undone */
+		if (!ev_readmodel_in_tx(r->rm) &&
+		    (rc = ev_readmodel_begin(r->rm, err)) != 0)
+			return rc;
+		if (o->on_error != EV_UPCAST_STOP &&
+		    (rc = ev_readmodel_mark(r->rm, EV_RM_MARK, err)) != 0)
+			return rc;
+	}
 	rc = r->e->apply(r->e->impl, rec, ev, &why);
+	if (r->sql && o->on_error != EV_UPCAST_STOP) {
+		int rc2 = rc == EV_EDATA
+				  ? ev_readmodel_mark(r->rm, EV_RM_UNDO, err)
+				  : 0;
+		if (rc2 == 0)
+			rc2 = ev_readmodel_mark(r->rm, EV_RM_KEEP, err);
+		if (rc2 != 0)
+			return rc2;
+	}
 	if (rc == EV_EDATA && o->on_error != EV_UPCAST_STOP) {
 		r->st->failed++;
 		if (o->failed != NULL)
@@ -362,6 +390,12 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		goto end;
 	if (r.name != NULL && (rc = load(&r, err)) != 0)
 		goto end;
+	if (r.rm != NULL && e->set_sql != NULL) {
+		if ((rc = e->set_sql(e->impl, ev_readmodel_sql, r.rm, err)) !=
+		    0)
+			goto end;
+		r.sql = 1;
+	}
 	if (r.have_cp && !o->rebuild &&
 	    (rc = ev_checkpoint_check_def(&r.cp, r.name, e->hash, e->describe,
 					  err)) != 0)

@@ -638,6 +638,29 @@ int ev_readmodel_put(struct ev_readmodel *rm, const uint8_t *key, size_t kn,
 	return rc == SQLITE_DONE ? 0 : db_err(rm, err, rc, "cannot write");
 }
 
+int ev_readmodel_mark(struct ev_readmodel *rm, enum ev_readmodel_mark what,
+		      struct ev_error *err)
+{
+	return run(rm,
+		   what == EV_RM_MARK	? "SAVEPOINT evproject_event"
+		   : what == EV_RM_KEEP ? "RELEASE evproject_event"
+					: "ROLLBACK TO evproject_event",
+		   err, "cannot write");
+}
+
+int ev_readmodel_sql(void *ctx, const char *sql, const uint8_t *params,
+		     size_t pn,
+		     int (*row)(void *rctx, const uint8_t *map, size_t n),
+		     void *rctx, struct ev_error *err)
+{
+	return ev_readmodel_exec(ctx, sql, params, pn, row, rctx, err);
+}
+
+int ev_readmodel_in_tx(const struct ev_readmodel *rm)
+{
+	return rm->in_tx;
+}
+
 int ev_readmodel_clear(struct ev_readmodel *rm, struct ev_error *err)
 {
 	char *sql;

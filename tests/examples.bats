@@ -357,3 +357,91 @@ run_outbox() {
 	assert_stdout "0
 0"
 }
+
+# ------------------------------------------------------------ projections
+
+@test "bank: the Lua balance, the folds, and the --test cases, as the README shows" {
+	evpub -c bank.evlog <"$TOP/examples/bank/events.ndjson"
+	run --separate-stderr evproject -p "$TOP/examples/bank/balance.lua" bank.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_line 0 '{"partition":"acct-1","state":{"balance":455,"deposits":2,"withdrawals":1}}'
+	run --separate-stderr evproject -p "$TOP/examples/bank/balance.lua" --partition acct-2 bank.evlog
+	assert_stdout '{"balance":750,"deposits":1,"withdrawals":2}'
+	run --separate-stderr evproject --sum data.amount --by stream,type bank.evlog
+	assert_status 0
+	assert_stdout_contains '{"stream":"acct-2","type":"MoneyWithdrawn","sum(data.amount)":450}'
+	# incremental: the second run folds the two new events only
+	evproject -p "$TOP/examples/bank/balance.lua" --name balance bank.evlog >/dev/null
+	evpub bank.evlog <"$TOP/examples/bank/more-events.ndjson"
+	run --separate-stderr evproject -p "$TOP/examples/bank/balance.lua" --name balance --partition acct-3 bank.evlog
+	assert_stdout '{"balance":1000,"deposits":2,"withdrawals":0}'
+	cd "$TOP/examples/bank"
+	run --separate-stderr evproject --test tests -p balance.lua
+	assert_status 0
+	assert_stdout "TAP version 13
+1..3
+ok 1 - balance
+ok 2 - folds
+ok 3 - skip-unknown"
+}
+
+# saga/run.sh with the orders of $1, in the kept directory $T/s
+run_saga() {
+	run --separate-stderr sh "$TOP/examples/saga/run.sh" "$T/s" "$1"
+}
+
+@test "saga: all steps succeed: three commands are published and the order completes" {
+	echo '{"id":"o-1","type":"OrderPlaced","stream":"order-1","time":"2026-03-01T10:00:00Z","data":{"orderId":"1","sku":"lamp","qty":2,"amount":90}}' >ok.ndjson
+	run_saga ok.ndjson
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_contains "  order-1 inventory.reserve
+  order-1 payment.charge
+  order-1 shipping.schedule"
+	assert_stdout_line -1 "  order 1: completed"
+	cd "$T/s"
+	run evtail -o count commands.evlog
+	assert_stdout 3
+	# each command names the event that caused it
+	run evtail --template '{type} {meta.causationId}' commands.evlog
+	assert_stdout_line 0 "inventory.reserve o-1"
+	run evtail --template '{type}' orders.evlog
+	assert_stdout "OrderPlaced
+InventoryReserved
+PaymentSucceeded
+ShippingScheduled"
+}
+
+@test "saga: payment fails: the inventory is released, and nothing ships" {
+	echo '{"id":"o-2","type":"OrderPlaced","stream":"order-2","time":"2026-03-01T10:05:00Z","data":{"orderId":"2","sku":"desk","qty":1,"amount":2400}}' >declined.ndjson
+	run_saga declined.ndjson
+	assert_status 0
+	assert_stdout_contains "  order-2 inventory.release"
+	assert_stdout_line -1 "  order 2: cancelled"
+	cd "$T/s"
+	run evtail --template '{type}' commands.evlog
+	assert_stdout "inventory.reserve
+payment.charge
+inventory.release"
+	run evtail --template '{type} {data.reason}' --type 'Payment*' orders.evlog
+	assert_stdout "PaymentFailed card declined"
+	# a rerun of the saga emits nothing again
+	run evproject -p "$TOP/examples/saga/saga.lua" --name saga --emit-to commands.evlog orders.evlog
+	assert_status 0
+	run evtail -o count commands.evlog
+	assert_stdout 3
+}
+
+@test "orders-readmodel: run.sh exits 0; the read model answers getOrder and getOrdersByCustomer" {
+	run --separate-stderr sh "$TOP/examples/orders-readmodel/run.sh" "$T/o"
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_contains "evpub: stream 'order-3' is at version 1, expected no stream"
+	assert_stdout_line -1 "orders-readmodel: 3 orders, read model in step"
+	cd "$T/o"
+	run sh "$TOP/examples/orders-readmodel/get-order.sh" orders.sqlite 3
+	assert_stdout '[{"id":"3","customer":"cus-2","total":40,"status":"placed"}]'
+	run sh "$TOP/examples/orders-readmodel/orders-by-customer.sh" orders.sqlite cus-2
+	assert_stdout "3|40|placed"
+}
