@@ -421,6 +421,17 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 			l->stderr_tail = mp_strdup(ev.data, ev.data_len,
 						   "exceptionStacktrace");
 			l->handler = mp_strdup(ev.data, ev.data_len, "handler");
+			{
+				/* a projection's letter names no command */
+				char *fq = mp_strdup(ev.data, ev.data_len,
+						     "exceptionFqcn");
+				if (fq != NULL &&
+				    strcmp(fq, "evlog.ProjectionFailed") == 0) {
+					free(l->handler);
+					l->handler = NULL;
+				}
+				free(fq);
+			}
 			l->attempts =
 				mp_u64(ev.data, ev.data_len, "attempts", 0);
 			l->round = mp_u64(ev.data, ev.data_len, "round", 1);

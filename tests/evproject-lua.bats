@@ -156,6 +156,11 @@ LUA
 	assert_stdout '6 picky offset 6: MoneyWithdrawn: partition "acct-2": picky.lua:5: too much: 300'
 	run evtail --template '{data.handler} {data.exceptionFqcn}' dlq.evlog
 	assert_stdout "projection picky evlog.ProjectionFailed"
+	# no command to rerun: evdlq retry leaves it open, unless given one
+	run --separate-stderr evdlq retry dlq.evlog
+	assert_status 1
+	assert_stderr "evdlq: letter 0 records no handler: give --exec
+evdlq: 0 resolved, 1 still open"
 }
 
 @test "evproject --name: a run folds only what came after its checkpoint" {
