@@ -58,7 +58,7 @@ endif
 
 LIB_SRCS = $(sort $(wildcard lib/*.c))
 LIB_OBJS = $(LIB_SRCS:.c=.o)
-TOOLS = cmd/evpub cmd/evtail cmd/evctl cmd/evdlq cmd/evreplay
+TOOLS = cmd/evpub cmd/evtail cmd/evctl cmd/evdlq cmd/evreplay cmd/evproject
 FE_OBJS = cmd/fe.o cmd/feselect.o
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)
@@ -145,7 +145,7 @@ install: all
 	install -m 644 lib/evlog.h $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5
-	for t in evpub evtail evctl evdlq evreplay; do \
+	for t in evpub evtail evctl evdlq evreplay evproject; do \
 		install -m 644 completions/bash/$$t \
 			$(DESTDIR)$(DATADIR)/bash-completion/completions/$$t; \
 		install -m 644 completions/zsh/_$$t \

@@ -658,6 +658,133 @@ int ev_fieldlist_header(const struct ev_fieldlist *fl, int sep,
 int ev_fieldlist_row(struct ev_fieldlist *fl, const struct ev_event *ev,
 		     int sep, struct ev_buf *out, struct ev_error *err);
 
+/* ---------------------------------------------------------------- rows */
+
+/*
+ * Rows of output (evproject(1) OUTPUT): named columns, and rows whose
+ * cells are msgpack values or absent.  The first nkeys columns are the
+ * row's key: rows sort by them, ascending as JSON values (null, false,
+ * true, numbers numerically, strings bytewise, arrays, objects), unless
+ * a --sort spec says otherwise.
+ */
+struct ev_rows;
+enum ev_rows_format {
+	EV_ROWS_TABLE = 0, /* aligned, a header line; strings bare */
+	EV_ROWS_JSON,	   /* one array of row objects */
+	EV_ROWS_NDJSON,	   /* one row object a line */
+	EV_ROWS_CSV,	   /* a header line, then RFC 4180 rows */
+	EV_ROWS_TSV,
+};
+/* "table", "json", "ndjson", "csv" or "tsv": 0, or EV_EUSAGE. */
+int ev_rows_format_parse(const char *s, enum ev_rows_format *fmt);
+/* The column names are copied. */
+int ev_rows_new(struct ev_rows **out, const char *const *cols, size_t ncols,
+		size_t nkeys, struct ev_error *err);
+void ev_rows_free(struct ev_rows *r);
+size_t ev_rows_count(const struct ev_rows *r);
+/* Append a row: cells[i] (lens[i] bytes) is one msgpack value, or NULL
+ * for an absent one.  The bytes are copied. */
+int ev_rows_add(struct ev_rows *r, const uint8_t *const *cells,
+		const size_t *lens, struct ev_error *err);
+/* Sort by "COL[,-COL]..." ('-': descending), ties by the key columns;
+ * NULL: by the key columns.  EV_EUSAGE naming a column there is not,
+ * checked before anything is sorted (a spec may be set before the rows
+ * are added: ev_rows_set_sort(), then ev_rows_sort(r, NULL) sorts). */
+int ev_rows_set_sort(struct ev_rows *r, const char *spec,
+		     struct ev_error *err);
+int ev_rows_sort(struct ev_rows *r, struct ev_error *err);
+/* Keep the first n rows. */
+void ev_rows_limit(struct ev_rows *r, uint64_t n);
+/* Append the rows in fmt.  Numbers print as evtail -o json prints
+ * them, times as RFC 3339 strings; an absent cell is null in JSON and
+ * empty in a table, CSV and TSV. */
+int ev_rows_write(struct ev_rows *r, enum ev_rows_format fmt,
+		  struct ev_buf *out, struct ev_error *err);
+
+/* ---------------------------------------------------------------- folds */
+
+/*
+ * Built-in folds (evproject(1) FOLDS): aggregates of values at paths of
+ * the events, grouped by the values of key paths and by time buckets,
+ * read straight from the stored records (nothing else is decoded).  A
+ * PATH is what --where takes: an envelope field, or a path in data or
+ * meta.  Absent and null values are skipped by every fold.
+ */
+struct ev_fold;
+enum ev_fold_kind {
+	EV_FOLD_COUNT = 0, /* events */
+	EV_FOLD_SUM,	   /* integers exactly in 64 bits, decimals in double */
+	EV_FOLD_MIN,	   /* numbers, or strings when no value is a number */
+	EV_FOLD_MAX,
+	EV_FOLD_AVG,	    /* sum / count of the numbers, a double */
+	EV_FOLD_DISTINCT,   /* distinct values, an exact count */
+	EV_FOLD_FIRST,	    /* the value of the first event, in log order */
+	EV_FOLD_LAST,	    /* of the last */
+	EV_FOLD_LAST_EVENT, /* the whole last event, as evtail prints it */
+};
+int ev_fold_new(struct ev_fold **out, struct ev_error *err);
+void ev_fold_free(struct ev_fold *f);
+/* A fold (path NULL for count and last_event): EV_EUSAGE for a path
+ * that no event can have, as --where words it. */
+int ev_fold_add(struct ev_fold *f, enum ev_fold_kind kind, const char *path,
+		struct ev_error *err);
+/* Group by the paths of a comma-separated list, in order. */
+int ev_fold_by(struct ev_fold *f, const char *paths, struct ev_error *err);
+/* Group by time buckets of a duration (250ms, 30s, 5m, 1h, 1d): the
+ * bucket of an event starts at floor(time / dur) * dur, UTC; its
+ * column is "every(DUR)" and holds the start.  EV_EUSAGE when dur is
+ * not a positive duration. */
+int ev_fold_every(struct ev_fold *f, const char *dur, struct ev_error *err);
+/* A value of the wrong type (a string where a number is summed) is
+ * EV_EDATA at once, not only counted. */
+void ev_fold_set_strict(struct ev_fold *f, int strict);
+/* The output columns: the keys in the order given, then the folds:
+ * "count", "sum(PATH)", ..., "last_event". */
+size_t ev_fold_ncolumns(const struct ev_fold *f);
+size_t ev_fold_nkeys(const struct ev_fold *f);
+const char *ev_fold_column(const struct ev_fold *f, size_t i);
+/* Fold one stored record (rec->offset is its offset).  EV_EDATA for a
+ * record that cannot be read, an integer sum that leaves 64 bits
+ * (naming the group and the path), or a wrong type when strict. */
+int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
+		  struct ev_error *err);
+/* ev_fold_apply() as a consumer's sink (ctx the struct ev_fold); it
+ * needs no decoded event. */
+int ev_fold_sink(void *ctx, const struct ev_rec *rec,
+		 const struct ev_event *ev, struct ev_error *err);
+/* Groups so far. */
+uint64_t ev_fold_groups(const struct ev_fold *f);
+/* Add a row per group to rows (made with ev_fold_ncolumns() columns,
+ * ev_fold_nkeys() of them keys). */
+int ev_fold_rows(struct ev_fold *f, struct ev_rows *rows, struct ev_error *err);
+/* Values a fold skipped for their type, for a warning: "N values of
+ * PATH were not WHAT (first at offset O)".  Call with i from 0 until it
+ * returns 0; a path with the same finding for two folds is given once. */
+struct ev_fold_issue {
+	const char *path;
+	const char *what;     /* "numbers", "numbers or strings", "strings" */
+	const char *what_one; /* "a number", ... */
+	uint64_t count;
+	uint64_t first_offset;
+};
+int ev_fold_issue(const struct ev_fold *f, size_t i,
+		  struct ev_fold_issue *out);
+/* Fold paths that no event folded had (a typo, most likely), one at a
+ * time as above: 1 with *path, 0 when there are no more. */
+int ev_fold_unseen(const struct ev_fold *f, size_t i, const char **path);
+/* The definition as options, "--sum data.amount --by stream", and a
+ * hash of it: a saved state is for the definition that saved it. */
+const char *ev_fold_describe(const struct ev_fold *f);
+uint64_t ev_fold_hash(const struct ev_fold *f);
+/* The whole state as an opaque msgpack blob, appended to out; restored
+ * into a fold of the same definition that has folded nothing (EV_EDATA
+ * when the blob is malformed or of another definition).  Restoring and
+ * folding more gives what one run over all the events gives. */
+int ev_fold_save(const struct ev_fold *f, struct ev_buf *out,
+		 struct ev_error *err);
+int ev_fold_restore(struct ev_fold *f, const uint8_t *p, size_t n,
+		    struct ev_error *err);
+
 /* ---------------------------------------------------------------- cursors */
 
 /* A cursor: the log id and the next offset to read. */
