@@ -276,8 +276,11 @@ static int validate(struct opts *o)
 				      "PATH or --last-event");
 	if ((r = fe_upcast_check(&o->sel, &o->exec)) != -1)
 		return r;
-	if ((r = fe_exec_check(&o->exec)) != -1)
-		return r;
+	/* --dlq is the only option of the --exec group evproject takes */
+	if (o->exec.dlq != NULL && !o->exec.upcast_dlq)
+		return fe_usage_error(usage_short,
+				      "--dlq needs --upcast and --on-error "
+				      "dlq");
 	if ((r = fe_select_finish(&o->sel)) != -1)
 		return r;
 	if (!o->out_set)
@@ -318,7 +321,7 @@ static int run_scan(struct opts *o, struct engine *e)
 	struct ev_scan *scan = NULL;
 	struct ev_consumer *con = NULL;
 	struct ev_scan_opts *so = &o->sel.scan;
-	volatile sig_atomic_t never = 0;
+	volatile sig_atomic_t never = 0; /* only the end stops the scan */
 	struct ev_error err;
 	int rc, r;
 
@@ -341,6 +344,7 @@ static int run_scan(struct opts *o, struct engine *e)
 	}
 	o->con.scan = scan;
 	o->con.sink = ev_fold_sink;
+	o->con.flush = ev_fold_sink_flush;
 	o->con.sink_ctx = e->fold;
 	o->con.log = in.log;
 	o->con.log_name = o->logpath;

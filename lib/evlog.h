@@ -689,9 +689,8 @@ int ev_rows_add(struct ev_rows *r, const uint8_t *const *cells,
 /* Sort by "COL[,-COL]..." ('-': descending), ties by the key columns;
  * NULL: by the key columns.  EV_EUSAGE naming a column there is not,
  * checked before anything is sorted (a spec may be set before the rows
- * are added: ev_rows_set_sort(), then ev_rows_sort(r, NULL) sorts). */
-int ev_rows_set_sort(struct ev_rows *r, const char *spec,
-		     struct ev_error *err);
+ * are added: ev_rows_set_sort(), then ev_rows_sort() sorts). */
+int ev_rows_set_sort(struct ev_rows *r, const char *spec, struct ev_error *err);
 int ev_rows_sort(struct ev_rows *r, struct ev_error *err);
 /* Keep the first n rows. */
 void ev_rows_limit(struct ev_rows *r, uint64_t n);
@@ -745,14 +744,23 @@ size_t ev_fold_nkeys(const struct ev_fold *f);
 const char *ev_fold_column(const struct ev_fold *f, size_t i);
 /* Fold one stored record (rec->offset is its offset).  EV_EDATA for a
  * record that cannot be read, an integer sum that leaves 64 bits
- * (naming the group and the path), or a wrong type when strict. */
+ * (naming the offset, the group and the path), or a wrong type when
+ * strict; such an error may come from a record taken a call or two
+ * before (its offset named), or from ev_fold_flush(). */
 int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 		  struct ev_error *err);
 /* ev_fold_apply() as a consumer's sink (ctx the struct ev_fold); it
  * needs no decoded event. */
-int ev_fold_sink(void *ctx, const struct ev_rec *rec,
-		 const struct ev_event *ev, struct ev_error *err);
-/* Groups so far. */
+int ev_fold_sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
+		 struct ev_error *err);
+/* A record is folded a little after ev_fold_apply() takes it (the
+ * groups are looked up ahead); this folds what is taken so far.
+ * ev_fold_rows() and ev_fold_save() do it first.  Errors as
+ * ev_fold_apply()'s.  ev_fold_sink_flush() is it as a consumer's
+ * flush. */
+int ev_fold_flush(struct ev_fold *f, struct ev_error *err);
+int ev_fold_sink_flush(void *ctx, struct ev_error *err);
+/* Groups so far (after a flush). */
 uint64_t ev_fold_groups(const struct ev_fold *f);
 /* Add a row per group to rows (made with ev_fold_ncolumns() columns,
  * ev_fold_nkeys() of them keys). */
@@ -767,8 +775,7 @@ struct ev_fold_issue {
 	uint64_t count;
 	uint64_t first_offset;
 };
-int ev_fold_issue(const struct ev_fold *f, size_t i,
-		  struct ev_fold_issue *out);
+int ev_fold_issue(const struct ev_fold *f, size_t i, struct ev_fold_issue *out);
 /* Fold paths that no event folded had (a typo, most likely), one at a
  * time as above: 1 with *path, 0 when there are no more. */
 int ev_fold_unseen(const struct ev_fold *f, size_t i, const char **path);

@@ -65,6 +65,12 @@ void ev_fold_free(struct ev_fold *f)
 		free(f->keys[i].col);
 	for (i = 0; i < f->ngroups * f->nfolds; i++)
 		free(f->accs[i].v.p);
+	for (i = 0; i < FOLD_PIPE; i++) {
+		ev_buf_free(&f->pipe[i].key);
+		ev_buf_free(&f->pipe[i].vals);
+		free(f->pipe[i].voff);
+		free(f->pipe[i].vlen);
+	}
 	free(f->paths);
 	free(f->folds);
 	free(f->keys);
@@ -97,6 +103,7 @@ void ev_fold_reset(struct ev_fold *f)
 		f->paths[i].seen = 0;
 	f->ngroups = f->ndents = 0;
 	f->folded = 0;
+	f->pushed = f->looked = f->done = 0;
 	f->karena.len = f->dvals.len = 0;
 	if (f->slots != NULL)
 		memset(f->slots, 0, f->nslots * sizeof(*f->slots));
@@ -165,9 +172,23 @@ static int desc_add(struct ev_fold *f, const char *opt, const char *arg)
 	return 0;
 }
 
+/* Is col a column already?  Two columns of one name would make rows
+ * whose objects have one key twice. */
+static int column_taken(const struct ev_fold *f, const char *col,
+			struct ev_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < f->nkeys + f->nfolds; i++)
+		if (strcmp(ev_fold_column(f, i), col) == 0)
+			return ev_seterr(err, EV_EUSAGE,
+					 "the column '%s' is given twice", col);
+	return 0;
+}
+
 static int frozen(struct ev_fold *f, struct ev_error *err)
 {
-	if (f->folded > 0 || f->ngroups > 0)
+	if (f->folded > 0 || f->ngroups > 0 || f->pushed > 0)
 		return ev_seterr(err, EV_EUSAGE,
 				 "a fold cannot change once it has folded");
 	free(f->cols);
@@ -201,6 +222,10 @@ int ev_fold_add(struct ev_fold *f, enum ev_fold_kind kind, const char *path,
 	memset(fs, 0, sizeof(*fs));
 	fs->kind = kind;
 	fs->path = pi;
+	if (pi >= 0)
+		f->paths[pi].folded = 1;
+	if (kind == EV_FOLD_LAST_EVENT)
+		f->need_rec = 1;
 	if (path != NULL) {
 		size_t n = strlen(kind_names[kind]) + strlen(path) + 3;
 		if ((fs->col = malloc(n)) != NULL)
@@ -211,6 +236,10 @@ int ev_fold_add(struct ev_fold *f, enum ev_fold_kind kind, const char *path,
 	snprintf(opt, sizeof(opt), "--%s", kind_names[kind]);
 	if (kind == EV_FOLD_LAST_EVENT)
 		strcpy(opt, "--last-event");
+	if (fs->col != NULL && column_taken(f, fs->col, err) != 0) {
+		free(fs->col);
+		return EV_EUSAGE;
+	}
 	if (fs->col == NULL || desc_add(f, opt, path) != 0) {
 		free(fs->col);
 		return oom(err);
@@ -222,9 +251,11 @@ int ev_fold_add(struct ev_fold *f, enum ev_fold_kind kind, const char *path,
 static int key_add(struct ev_fold *f, int path, int64_t every, const char *col,
 		   struct ev_error *err)
 {
-	struct key_spec *nk = realloc(f->keys, (f->nkeys + 1) * sizeof(*nk));
+	struct key_spec *nk;
 
-	if (nk == NULL)
+	if (column_taken(f, col, err) != 0)
+		return EV_EUSAGE;
+	if ((nk = realloc(f->keys, (f->nkeys + 1) * sizeof(*nk))) == NULL)
 		return oom(err);
 	f->keys = nk;
 	nk[f->nkeys].path = path;
@@ -354,169 +385,6 @@ uint64_t ev_fold_hash(const struct ev_fold *f)
 	return ev_hash64(f->desc.p, f->desc.len);
 }
 
-/* ------------------------------------------------------------ groups */
-
-/* A slot holds its group's hash and a short key (most are: a stream
- * name, a type), so that finding a group costs one cache line. */
-static void slot_fill(struct slot *s, uint64_t h, uint32_t g, const uint8_t *k,
-		      size_t n)
-{
-	s->hash = h;
-	s->g = g;
-	s->n = (uint32_t)n;
-	memset(s->key, 0, sizeof(s->key));
-	if (n > 0 && n <= sizeof(s->key))
-		memcpy(s->key, k, n);
-}
-
-static int slots_grow(struct ev_fold *f)
-{
-	size_t n = f->nslots ? f->nslots * 2 : 1024, i, j;
-	struct slot *ns = calloc(n, sizeof(*ns));
-	const struct group *g;
-
-	if (ns == NULL)
-		return -1;
-	for (i = 0; i < f->ngroups; i++) {
-		g = &f->groups[i];
-		j = (size_t)(g->hash >> 1) & (n - 1);
-		while (ns[j].hash != 0)
-			j = (j + 1) & (n - 1);
-		slot_fill(&ns[j], g->hash, (uint32_t)i,
-			  f->karena.p + g->key_off, g->key_len);
-	}
-	free(f->slots);
-	f->slots = ns;
-	f->nslots = n;
-	return 0;
-}
-
-long ev_fold_group(struct ev_fold *f, const uint8_t *k, size_t n, uint64_t h)
-{
-	const struct slot *s;
-	uint8_t q[SLOT_KEY] = {0};
-	size_t j;
-
-	if (EV_UNLIKELY(f->nslots == 0) && slots_grow(f) != 0)
-		return -1;
-	if (n > 0 && n <= SLOT_KEY)
-		memcpy(q, k, n);
-	j = (size_t)(h >> 1) & (f->nslots - 1);
-	while ((s = &f->slots[j])->hash != 0) {
-		if (s->hash == h && s->n == n &&
-		    (n <= SLOT_KEY
-			     ? memcmp(s->key, q, SLOT_KEY) == 0
-			     : memcmp(f->karena.p + f->groups[s->g].key_off, k,
-				      n) == 0))
-			return (long)s->g;
-		j = (j + 1) & (f->nslots - 1);
-	}
-	if (f->ngroups >= UINT32_MAX - 1 || n > UINT32_MAX)
-		return -1;
-	if (f->ngroups == f->gcap) {
-		size_t cap = f->gcap ? f->gcap * 2 : 256;
-		struct group *ng = realloc(f->groups, cap * sizeof(*ng));
-		struct acc *na;
-		if (ng == NULL)
-			return -1;
-		f->groups = ng;
-		na = realloc(f->accs,
-			     cap * (f->nfolds ? f->nfolds : 1) * sizeof(*na));
-		if (na == NULL)
-			return -1;
-		f->accs = na;
-		f->gcap = cap;
-	}
-	if (ev_buf_append(&f->karena, k, n) != 0)
-		return -1;
-	f->groups[f->ngroups].hash = h;
-	f->groups[f->ngroups].key_off = f->karena.len - n;
-	f->groups[f->ngroups].key_len = (uint32_t)n;
-	memset(&f->accs[f->ngroups * f->nfolds], 0,
-	       f->nfolds * sizeof(*f->accs));
-	slot_fill(&f->slots[j], h, (uint32_t)f->ngroups, k, n);
-	f->ngroups++;
-	if (2 * f->ngroups > f->nslots && slots_grow(f) != 0)
-		return -1;
-	return (long)f->ngroups - 1;
-}
-
-static int dslots_grow(struct ev_fold *f)
-{
-	size_t n = f->ndslots ? f->ndslots * 2 : 1024, i, j;
-	uint32_t *ns = calloc(n, sizeof(*ns));
-
-	if (ns == NULL)
-		return -1;
-	for (i = 0; i < f->ndents; i++) {
-		j = (size_t)(f->dents[i].hash >> 1) & (n - 1);
-		while (ns[j] != 0)
-			j = (j + 1) & (n - 1);
-		ns[j] = (uint32_t)i + 1;
-	}
-	free(f->dslots);
-	f->dslots = ns;
-	f->ndslots = n;
-	return 0;
-}
-
-int ev_fold_distinct_add(struct ev_fold *f, uint32_t g, uint32_t i,
-			 const uint8_t *v, size_t n)
-{
-	uint64_t h = ev_hash64(v, n) ^
-		     (((uint64_t)g << 20 | i) * 0x9e3779b97f4a7c15ull);
-	const struct dent *d;
-	size_t j;
-	uint32_t s;
-
-	if (EV_UNLIKELY(f->ndslots == 0) && dslots_grow(f) != 0)
-		return -1;
-	j = (size_t)(h >> 1) & (f->ndslots - 1);
-	while ((s = f->dslots[j]) != 0) {
-		d = &f->dents[s - 1];
-		if (d->hash == h && d->group == g && d->fold == i &&
-		    d->len == n && memcmp(f->dvals.p + d->off, v, n) == 0)
-			return 0;
-		j = (j + 1) & (f->ndslots - 1);
-	}
-	if (f->ndents >= UINT32_MAX - 1 || n > UINT32_MAX)
-		return -1;
-	if (f->ndents == f->dcap) {
-		size_t cap = f->dcap ? f->dcap * 2 : 256;
-		struct dent *nd = realloc(f->dents, cap * sizeof(*nd));
-		if (nd == NULL)
-			return -1;
-		f->dents = nd;
-		f->dcap = cap;
-	}
-	if (ev_buf_append(&f->dvals, v, n) != 0)
-		return -1;
-	f->dents[f->ndents] =
-		(struct dent){h, g, i, f->dvals.len - n, (uint32_t)n};
-	f->dslots[j] = (uint32_t)f->ndents + 1;
-	f->ndents++;
-	if (2 * f->ndents > f->ndslots && dslots_grow(f) != 0)
-		return -1;
-	return 1;
-}
-
-int ev_vbox_set(struct vbox *b, const uint8_t *p, size_t n)
-{
-	if (n > UINT32_MAX)
-		return -1;
-	if (n > b->cap) {
-		size_t cap = n < 32 ? 32 : n;
-		uint8_t *np = realloc(b->p, cap);
-		if (np == NULL)
-			return -1;
-		b->p = np;
-		b->cap = (uint32_t)cap;
-	}
-	memcpy(b->p, p, n);
-	b->n = (uint32_t)n;
-	return 0;
-}
-
 /* ------------------------------------------------------------ values */
 
 /* v (its head item it) in its smallest msgpack form, appended to b:
@@ -550,6 +418,91 @@ static int put_canonical(struct ev_buf *b, const uint8_t *v, size_t n,
 	}
 	b->len = (size_t)(o - b->p);
 	return 0;
+}
+
+/* The value of key (n bytes) in the map at *p: 1 with [*v, *vend), 0
+ * when absent or not a map, -1 when the bytes are not msgpack.  The last
+ * of duplicate keys wins, as in jq and ev_mp_path(). */
+static int map_get(const uint8_t *p, const uint8_t *end, const char *key,
+		   size_t n, const uint8_t **v, const uint8_t **vend)
+{
+	const uint8_t *kp, *vs;
+	uint32_t cnt, i;
+	size_t kn;
+	int found = 0;
+
+	if (p >= end)
+		return -1;
+	if ((*p & 0xf0) == 0x80) {
+		cnt = *p++ & 0x0f;
+	} else if (*p == 0xde && end - p >= 3) {
+		cnt = ev_rbe16(p + 1);
+		p += 3;
+	} else if (*p == 0xdf && end - p >= 5) {
+		cnt = ev_rbe32(p + 1);
+		p += 5;
+	} else {
+		return 0;
+	}
+	for (i = 0; i < cnt; i++) {
+		if (p >= end)
+			return -1;
+		kp = NULL;
+		kn = 0;
+		if ((*p & 0xe0) == 0xa0) {
+			kn = *p & 0x1f;
+			kp = p + 1;
+		} else if (*p == 0xd9 && end - p >= 2) {
+			kn = p[1];
+			kp = p + 2;
+		}
+		if (kp != NULL) {
+			if (kn > (size_t)(end - kp))
+				return -1;
+			p = kp + kn;
+		} else if (ev_mp_skip_fast(&p, end) != 0) {
+			return -1;
+		}
+		vs = p;
+		if (ev_mp_skip_fast(&p, end) != 0)
+			return -1;
+		if (kn == n && kp != NULL && memcmp(kp, key, n) == 0) {
+			*v = vs;
+			*vend = p;
+			found = 1;
+		}
+	}
+	return found;
+}
+
+/* The value at the dotted path rest inside the value at v: 1 with [*v,
+ * *v + *vn), 0 absent, -1 not msgpack. */
+static int path_get(const uint8_t *v, const uint8_t *end, const char *rest,
+		    const uint8_t **out, size_t *vn)
+{
+	const uint8_t *vend = end;
+	const char *seg = rest, *dot;
+	size_t n;
+	int r;
+
+	for (;;) {
+		dot = strchr(seg, '.');
+		n = dot != NULL ? (size_t)(dot - seg) : strlen(seg);
+		if (v < vend && (*v & 0xf0) != 0x80 && *v != 0xde &&
+		    *v != 0xdf) {
+			/* an array index, the slow way */
+			r = ev_mp_path(v, (size_t)(vend - v), seg, out, vn);
+			return r < 0 ? -1 : r;
+		}
+		if ((r = map_get(v, vend, seg, n, &v, &vend)) <= 0)
+			return r;
+		if (dot == NULL)
+			break;
+		seg = dot + 1;
+	}
+	*out = v;
+	*vn = (size_t)(vend - v);
+	return 1;
 }
 
 /* The value of each path in the record, into paths[].  0, or -1 when
@@ -599,7 +552,7 @@ static int read_paths(struct ev_fold *f, const struct ev_rec *rec)
 			}
 			if (*v == 0xc4 || *v == 0xc5 || *v == 0xc6)
 				continue; /* binary data has no fields */
-			r = ev_mp_path(v, (size_t)(end - v), fp->rest, &v, &vn);
+			r = path_get(v, end, fp->rest, &v, &vn);
 			if (r < 0)
 				return -1;
 			if (r == 0)
@@ -757,7 +710,7 @@ static int minmax(struct ev_fold *f, struct fold_spec *fs, struct acc *a,
 			return 0; /* NaN is no bound */
 		if (f->strict && fs->nstr > 0)
 			return wrong(f, fs, &fs->nnum, &fs->first_num, off,
-				     "a string as the values before it", err);
+				     "a string like the values before it", err);
 		if (fs->nnum++ == 0)
 			fs->first_num = off;
 		if (!a->has_num || num_cmp(a, x) == sign) {
@@ -775,7 +728,7 @@ static int minmax(struct ev_fold *f, struct fold_spec *fs, struct acc *a,
 			     "a number or a string", err);
 	if (f->strict && fs->nnum > 0)
 		return wrong(f, fs, &fs->nstr, &fs->first_str, off,
-			     "a number as the values before it", err);
+			     "a number like the values before it", err);
 	if (fs->nstr++ == 0)
 		fs->first_str = off;
 	if (a->has_str) {
@@ -884,6 +837,115 @@ static int fold_into(struct ev_fold *f, size_t g, const struct ev_rec *rec,
 	return 0;
 }
 
+/* Copy the record's key (in kb) and the values its folds read into e,
+ * and prefetch the slot its group is looked up in. */
+static int pend_fill(struct ev_fold *f, struct pend *e,
+		     const struct ev_rec *rec)
+{
+	const struct fpath *fp;
+	size_t i;
+
+	if (e->voff == NULL &&
+	    ((e->voff = calloc(f->npaths + 1, sizeof(size_t))) == NULL ||
+	     (e->vlen = calloc(f->npaths + 1, sizeof(size_t))) == NULL))
+		return -1;
+	e->key.len = e->vals.len = 0;
+	if (ev_buf_append(&e->key, f->kb.p, f->kb.len) != 0)
+		return -1;
+	e->hash = ev_hash64(f->kb.p, f->kb.len);
+	e->offset = rec->offset;
+	e->g = -1;
+	for (i = 0; i < f->npaths; i++) {
+		fp = &f->paths[i];
+		e->vlen[i] = SIZE_MAX;
+		if (!fp->folded || fp->p == NULL)
+			continue;
+		e->voff[i] = e->vals.len;
+		e->vlen[i] = fp->n;
+		if (ev_buf_append(&e->vals, fp->p, fp->n) != 0)
+			return -1;
+	}
+	if (f->need_rec) {
+		e->rec_off = e->vals.len;
+		e->rec_len = rec->n;
+		if (ev_buf_append(&e->vals, rec->p, rec->n) != 0)
+			return -1;
+	}
+	if (f->nslots > 0)
+		__builtin_prefetch(
+			&f->slots[(size_t)(e->hash >> 1) & (f->nslots - 1)]);
+	return 0;
+}
+
+/* Fold e into its group, looked up before. */
+static int pend_fold(struct ev_fold *f, struct pend *e, struct ev_error *err)
+{
+	struct ev_rec rec;
+	struct fpath *fp;
+	const uint8_t *q;
+	size_t i;
+
+	for (i = 0; i < f->npaths; i++) {
+		fp = &f->paths[i];
+		if (!fp->folded)
+			continue;
+		fp->p = NULL;
+		if (e->vlen[i] == SIZE_MAX)
+			continue;
+		fp->p = e->vals.p + e->voff[i];
+		fp->n = e->vlen[i];
+		q = fp->p;
+		if (ev_mp_read(&q, fp->p + fp->n, &fp->it) != 0)
+			return ev_seterr(err, EV_EDATA,
+					 "offset %llu: the record cannot be "
+					 "read",
+					 (unsigned long long)e->offset);
+	}
+	rec.offset = e->offset;
+	rec.p = f->need_rec ? e->vals.p + e->rec_off : NULL;
+	rec.n = f->need_rec ? e->rec_len : 0;
+	rec.append_time = 0;
+	f->folded++;
+	return fold_into(f, (size_t)e->g, &rec, err);
+}
+
+/* Look up the groups of all but the last `lookup` records pushed, and
+ * fold all but the last `fold` of them. */
+static int pipe_run(struct ev_fold *f, uint64_t lookup, uint64_t fold,
+		    struct ev_error *err)
+{
+	struct pend *e;
+	int r;
+
+	while (f->looked + lookup < f->pushed) {
+		e = &f->pipe[f->looked % FOLD_PIPE];
+		if ((e->g = ev_fold_group(f, e->key.p, e->key.len, e->hash)) <
+		    0)
+			return oom(err);
+		__builtin_prefetch(&f->accs[(size_t)e->g * f->nfolds]);
+		__builtin_prefetch(
+			(const char *)&f->accs[(size_t)e->g * f->nfolds] + 64);
+		f->looked++;
+	}
+	while (f->done + fold < f->pushed) {
+		e = &f->pipe[f->done % FOLD_PIPE];
+		f->done++;
+		if ((r = pend_fold(f, e, err)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int ev_fold_flush(struct ev_fold *f, struct ev_error *err)
+{
+	return pipe_run(f, 0, 0, err);
+}
+
+int ev_fold_sink_flush(void *ctx, struct ev_error *err)
+{
+	return ev_fold_flush(ctx, err);
+}
+
 int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 		  struct ev_error *err)
 {
@@ -891,7 +953,6 @@ int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 	const struct fpath *fp;
 	__int128 b;
 	size_t i;
-	long g;
 
 	if (EV_UNLIKELY(read_paths(f, rec) != 0))
 		return ev_seterr(err, EV_EDATA,
@@ -925,11 +986,10 @@ int ev_fold_apply(struct ev_fold *f, const struct ev_rec *rec,
 			return oom(err);
 		}
 	}
-	g = ev_fold_group(f, f->kb.p, f->kb.len, ev_hash64(f->kb.p, f->kb.len));
-	if (g < 0)
+	if (pend_fill(f, &f->pipe[f->pushed % FOLD_PIPE], rec) != 0)
 		return oom(err);
-	f->folded++;
-	return fold_into(f, (size_t)g, rec, err);
+	f->pushed++;
+	return pipe_run(f, 1, 2, err);
 }
 
 int ev_fold_sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,

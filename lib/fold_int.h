@@ -1,8 +1,9 @@
 /*
  * fold_int.h - struct ev_fold: the built-in folds of evproject(1), their
  * groups and accumulators.  fold.c compiles the folds and applies them
- * to stored records; foldsave.c saves and restores the whole state.
- * Shared by those two only.
+ * to stored records, foldtab.c keeps the tables of groups and distinct
+ * values, and foldout.c makes rows of them and saves and restores the
+ * whole state.  Shared by those three only.
  */
 #ifndef EVLOG_FOLD_INT_H
 #define EVLOG_FOLD_INT_H
@@ -31,6 +32,7 @@ struct fpath {
 	enum fp_field field;
 	char *rest;    /* after data. or meta.; NULL: the whole value */
 	uint64_t seen; /* records that had a value there */
+	int folded;    /* a fold reads it (not only a key) */
 	/* the record being folded: its value (p NULL when absent or
 	 * null), and the item at its head */
 	const uint8_t *p;
@@ -104,6 +106,21 @@ struct dent {
 	uint32_t len;
 };
 
+/*
+ * A record on its way through the pipeline: its key and the values the
+ * folds read, copied, so that its group can be looked up a record later
+ * and folded into two records later, each after a prefetch: finding a
+ * group among many is a cache miss, and so is its accumulator.
+ */
+#define FOLD_PIPE 4
+struct pend {
+	uint64_t hash, offset;
+	long g;
+	struct ev_buf key, vals; /* the values, then the record (last_event) */
+	size_t *voff, *vlen;	 /* per path; vlen SIZE_MAX: absent */
+	size_t rec_off, rec_len;
+};
+
 struct ev_fold {
 	struct fpath *paths;
 	size_t npaths;
@@ -133,15 +150,20 @@ struct ev_fold {
 	uint32_t *dslots;
 	size_t ndslots;
 	struct ev_buf dvals, vb;
+	/* the pipeline: records pushed, looked up and folded so far */
+	struct pend pipe[FOLD_PIPE];
+	uint64_t pushed, looked, done;
+	int need_rec; /* last_event keeps whole records */
 };
 
-/* fold.c: the group with key tuple k (n bytes), made when missing:
- * its index, or -1 out of memory. */
+/* foldtab.c: the group with key tuple k (n bytes, hash h), made when
+ * missing: its index, or -1 out of memory. */
 long ev_fold_group(struct ev_fold *f, const uint8_t *k, size_t n, uint64_t h);
-/* fold.c: count v (n bytes) as a distinct value of group g's fold i:
- * 1 new, 0 seen, -1 out of memory. */
+/* foldtab.c: count v (n bytes) as a distinct value of group g's fold
+ * i: 1 new, 0 seen, -1 out of memory. */
 int ev_fold_distinct_add(struct ev_fold *f, uint32_t g, uint32_t i,
 			 const uint8_t *v, size_t n);
+/* foldtab.c: keep a copy of p (n bytes) in b: 0, or -1. */
 int ev_vbox_set(struct vbox *b, const uint8_t *p, size_t n);
 /* fold.c: back to having folded nothing, the definition kept. */
 void ev_fold_reset(struct ev_fold *f);

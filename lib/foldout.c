@@ -121,8 +121,11 @@ int ev_fold_rows(struct ev_fold *f, struct ev_rows *rows, struct ev_error *err)
 	size_t nc = f->nkeys + f->nfolds, g, i, *offs = NULL, *lens = NULL;
 	const uint8_t **cells = NULL, *p, *end;
 	struct ev_buf b = {0}, tmp = {0};
-	int r = EV_ERR;
+	int r;
 
+	if ((r = ev_fold_flush(f, err)) != 0)
+		return r;
+	r = EV_ERR;
 	offs = calloc(nc + 1, sizeof(*offs));
 	lens = calloc(nc + 1, sizeof(*lens));
 	cells = calloc(nc + 1, sizeof(*cells));
@@ -334,7 +337,11 @@ int ev_fold_save(const struct ev_fold *f, struct ev_buf *out,
 	const struct fold_spec *fs;
 	const struct dent *d;
 	size_t i, k;
+	int r;
 
+	/* what is taken is part of the state: fold it in first */
+	if ((r = ev_fold_flush((struct ev_fold *)f, err)) != 0)
+		return r;
 	if (w_array(out, 8) || ev_buf_mp_str(out, MAGIC, strlen(MAGIC)) ||
 	    w_uint(out, BLOB_VERSION) ||
 	    ev_buf_mp_str(out, ev_fold_describe(f), f->desc.len) ||
@@ -593,7 +600,7 @@ int ev_fold_restore(struct ev_fold *f, const uint8_t *p, size_t n,
 {
 	struct rd r = {p, p + n, NULL};
 
-	if (f->folded > 0 || f->ngroups > 0)
+	if (f->folded > 0 || f->ngroups > 0 || f->pushed > 0)
 		return ev_seterr(err, EV_EUSAGE,
 				 "a fold state is restored into a new fold");
 	if (restore(f, &r) == 0)

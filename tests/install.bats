@@ -18,7 +18,11 @@ load helper
 		bin/evreplay share/man/man1/evreplay.1 \
 		share/bash-completion/completions/evreplay \
 		share/zsh/site-functions/_evreplay \
-		share/fish/vendor_completions.d/evreplay.fish; do
+		share/fish/vendor_completions.d/evreplay.fish \
+		bin/evproject share/man/man1/evproject.1 \
+		share/bash-completion/completions/evproject \
+		share/zsh/site-functions/_evproject \
+		share/fish/vendor_completions.d/evproject.fish; do
 		[ -f "$T/root/usr/$f" ] || { echo "missing $f" >&2; return 1; }
 	done
 	[ -x "$T/root/usr/bin/evpub" ]
