@@ -24,6 +24,7 @@
  * in the same SQLite transaction; the checkpoint file then only tells
  * evctl trim how far the projection has read (without the state).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -438,6 +439,17 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	if ((rc = ev_scan_open(&s, log, rd, &sc, err)) != 0)
 		goto end;
 	st->start = ev_scan_start(s);
+	if (st->resumed && st->start > r.cp.next && sc.notice != NULL) {
+		char msg[512];
+		snprintf(msg, sizeof(msg),
+			 "projection '%s' was at offset %llu, but '%s' now "
+			 "begins at offset %llu: the events between were "
+			 "trimmed before it read them, and are not in its "
+			 "states",
+			 r.name, (unsigned long long)r.cp.next, sc.name,
+			 (unsigned long long)st->start);
+		sc.notice(sc.ctx, msg);
+	}
 	ev_consumer_opts_init(&co);
 	co.scan = s;
 	co.sink = sink;

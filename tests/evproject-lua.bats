@@ -410,3 +410,21 @@ ok 3 - skip-unknown"
 	assert_status 66
 	assert_stderr_contains "evproject: cannot read 'nowhere'"
 }
+
+@test "evproject --name: trim keeps what the projection has not read; past it by force, the run says what it missed" {
+	evctl init --segment-bytes 64K L >/dev/null
+	evgen 1500 --seed 41 >gen.ndjson
+	head -n 100 gen.ndjson | evpub --batch-events 20 L
+	evproject --count --name c L >/dev/null
+	tail -n +101 gen.ndjson | evpub --batch-events 20 L
+	run --separate-stderr evctl trim --keep-events 1 L
+	assert_status 75
+	assert_stderr_contains "trim would remove events projection 'c' has not passed: its checkpoint is at offset 100"
+	evctl trim --keep-events 1 --force L >/dev/null 2>&1
+	local first
+	first=$(evctl info --json L | jq '.segment_list[0].base')
+	run --separate-stderr evproject --count --name c L
+	assert_status 0
+	assert_stderr_contains "projection 'c' was at offset 100, but 'L' now begins at offset $first: the events between were trimmed before it read them"
+	assert_stdout "{\"count\":$((100 + 1500 - first))}"
+}
