@@ -82,6 +82,8 @@ static const char usage_long[] =
 	"      --reason TEXT       with --skip, why the event is passed over\n"
 	"      --rebuild           fold from the start again, with fresh states\n"
 	"                          (the definition may have changed)\n"
+	"      --retry-dlq DLQ     with -p and --name, apply the projection's\n"
+	"                          open dead letters in DLQ to its state again\n"
 	"      --shadow            with --rebuild and --sqlite DB, build into\n"
 	"                          DB.shadow while DB keeps serving\n"
 	"      --skip OFFSET       with --name, pass over the event at OFFSET\n"
@@ -141,6 +143,7 @@ enum {
 	OPT_PARTITION,
 	OPT_REASON,
 	OPT_REBUILD,
+	OPT_RETRY_DLQ,
 	OPT_SHADOW,
 	OPT_SKIP,
 	OPT_SQLITE,
@@ -191,6 +194,7 @@ static const struct option longopts[] = {
 	{"projection", required_argument, NULL, 'p'},
 	{"reason", required_argument, NULL, OPT_REASON},
 	{"rebuild", no_argument, NULL, OPT_REBUILD},
+	{"retry-dlq", required_argument, NULL, OPT_RETRY_DLQ},
 	{"shadow", no_argument, NULL, OPT_SHADOW},
 	{"since", required_argument, NULL, FE_OPT_SINCE},
 	{"skip", required_argument, NULL, OPT_SKIP},
@@ -232,7 +236,7 @@ struct opts {
 	struct ev_projector_opts pj;
 	int64_t checkpoint_ms;
 	int checkpoint_set, wait, skip_given;
-	const char *skip_arg, *emit_path;
+	const char *skip_arg, *emit_path, *retry_dlq;
 };
 
 /* What runs: the engine the events go into, and the rows it makes. */
@@ -361,6 +365,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
 			continue;
 		case OPT_REBUILD:
 			o->pj.rebuild = 1;
+			continue;
+		case OPT_RETRY_DLQ:
+			o->retry_dlq = optarg;
 			continue;
 		case OPT_SHADOW:
 			o->pj.shadow = 1;
@@ -504,6 +511,13 @@ static int validate(struct opts *o)
 							     : "--sqlite");
 	if (pj->sqlite != NULL && pj->name == NULL)
 		return fe_usage_error(usage_short, "--sqlite needs --name");
+	if (o->retry_dlq != NULL &&
+	    (o->lua == NULL || pj->name == NULL || pj->rebuild || pj->follow ||
+	     pj->skip_set || o->exec.dlq != NULL))
+		return fe_usage_error(usage_short,
+				      "--retry-dlq needs -p and --name, and "
+				      "goes without --rebuild, -f, --skip and "
+				      "--dlq");
 	if (pj->table != NULL && pj->sqlite == NULL)
 		return fe_usage_error(usage_short, "--table needs --sqlite");
 	if (pj->shadow && (!pj->rebuild || pj->sqlite == NULL))
@@ -602,6 +616,19 @@ static int warn_skip(void *ctx, const struct ev_rec *rec,
 	(void)err;
 	if (e->warned++ < 10)
 		fe_warn("warning: %s; skipped", why->msg);
+	return 0;
+}
+
+/* --retry-dlq: a letter whose event fails again stays open. */
+static int warn_again(void *ctx, const struct ev_rec *rec,
+		      const struct ev_error *why, struct ev_error *err)
+{
+	struct engine *e = ctx;
+
+	(void)rec;
+	(void)err;
+	if (e->warned++ < 10)
+		fe_warn("warning: %s; the letter stays open", why->msg);
 	return 0;
 }
 
@@ -1231,6 +1258,52 @@ static int run_tests(const char *dir, const char *lua, const char *progname)
 	return failed > 0 ? EV_EXIT_FAILURE : EV_EXIT_OK;
 }
 
+/* --retry-dlq: the projection's dead letters, applied again. */
+static int run_retry(struct opts *o, struct engine *e)
+{
+	struct ev_projector_retry_stats rs;
+	struct fe_input in;
+	struct ev_log *dlq = NULL, *emit = NULL;
+	struct ev_error err;
+	char b[2][32];
+	int rc, r;
+
+	memset(&in, 0, sizeof(in));
+	in.path = o->logpath;
+	if ((rc = fe_input_open(&in, usage_short)) != 0)
+		return rc;
+	if ((r = ev_log_open(&dlq, o->retry_dlq, &err)) != 0) {
+		rc = fe_reportf(&err, "--retry-dlq");
+		goto out;
+	}
+	if (o->emit_path != NULL) {
+		struct ev_log_config cfg;
+		ev_log_config_init(&cfg);
+		if ((r = ev_log_open_or_create(&emit, o->emit_path, &cfg,
+					       &err)) != 0) {
+			rc = fe_reportf(&err, "--emit-to");
+			goto out;
+		}
+		o->pj.emit_to = emit;
+	}
+	ev_projection_set_atomic(e->lua, 1);
+	o->pj.failed = warn_again;
+	o->pj.failed_ctx = e;
+	r = ev_projector_retry(in.log, in.rd, dlq, &e->pe, &o->pj, &rs, &err);
+	if (r != 0) {
+		rc = fe_report(&err);
+		goto out;
+	}
+	fe_warn("%s resolved, %s still open", ev_commas(rs.resolved, b[0]),
+		ev_commas(rs.selected - rs.resolved, b[1]));
+	rc = rs.resolved < rs.selected ? EV_EXIT_FAILURE : EV_EXIT_OK;
+out:
+	ev_log_close(emit);
+	ev_log_close(dlq);
+	fe_input_close(&in);
+	return rc;
+}
+
 /* Build, scan, report and print: an exit status. */
 static int run(struct opts *o, struct engine *e)
 {
@@ -1242,6 +1315,11 @@ static int run(struct opts *o, struct engine *e)
 		return run_readmodel(o);
 	if (o->status)
 		return run_status(o);
+	if (o->retry_dlq != NULL) {
+		if ((rc = build_engine(o, e)) != 0)
+			return rc;
+		return run_retry(o, e);
+	}
 	if ((rc = build_engine(o, e)) != 0 || (rc = run_scan(o, e)) != 0)
 		return rc;
 	if (e->fold != NULL)

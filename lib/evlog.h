@@ -2248,8 +2248,9 @@ int ev_readmodel_sql(void *ctx, const char *sql, const uint8_t *params,
 		     size_t pn,
 		     int (*row)(void *rctx, const uint8_t *map, size_t n),
 		     void *rctx, struct ev_error *err);
-/* Is a transaction of ours open? */
+/* Is a transaction of ours open?  Begin one when none is. */
 int ev_readmodel_in_tx(const struct ev_readmodel *rm);
+int ev_readmodel_begin_if(struct ev_readmodel *rm, struct ev_error *err);
 /* Remove every row of the table (a rebuild), in the transaction. */
 int ev_readmodel_clear(struct ev_readmodel *rm, struct ev_error *err);
 int ev_readmodel_put(struct ev_readmodel *rm, const uint8_t *key, size_t kn,
@@ -2382,6 +2383,24 @@ int ev_projector_status(struct ev_log *log, const char *state_dir,
 			const char *name, uint64_t end, struct ev_rows **out,
 			int *damaged, ev_notice_fn notice, void *ctx,
 			struct ev_error *err);
+/*
+ * evproject --retry-dlq: the open dead letters of projection o->name
+ * (group NAME) in dlq, each event read again from log and applied to the
+ * projection's checkpointed state, in offset order (its emits appended
+ * to o->emit_to).  The state is saved first, with a skip that records
+ * each applied letter ("retried: LETTER-ID", so that a rebuild folds the
+ * event in turn and a retry interrupted before its records does not
+ * apply it twice); then each letter is resolved, or recorded as failed
+ * again.  A letter whose event is gone (trimmed) stays open.
+ */
+struct ev_projector_retry_stats {
+	uint64_t selected, resolved, failed, missing;
+};
+int ev_projector_retry(struct ev_log *log, struct ev_reader *rd,
+		       struct ev_log *dlq, struct ev_proj_engine *e,
+		       const struct ev_projector_opts *o,
+		       struct ev_projector_retry_stats *rs,
+		       struct ev_error *err);
 int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		     const struct ev_scan_opts *so, struct ev_proj_engine *e,
 		     const struct ev_projector_opts *o,

@@ -240,8 +240,21 @@ static int save(struct run *r, uint64_t next, struct ev_error *err)
 	return rc;
 }
 
+static int emit_at(struct run *r, uint64_t offset, int forced,
+		   struct ev_error *err);
+
 /* Append what the last apply emitted (source at offset). */
 static int emit(struct run *r, uint64_t offset, struct ev_error *err)
+{
+	return emit_at(r, offset, 0, err);
+}
+
+#define RETRIED "retried: " /* the reason of a skip a retry made */
+
+/* Append what the last apply emitted (source at offset), all of it when
+ * forced (a retried event: never emitted before). */
+static int emit_at(struct run *r, uint64_t offset, int forced,
+		   struct ev_error *err)
 {
 	size_t i, n = r->e->emitted_count ? r->e->emitted_count(r->e->impl) : 0;
 	const uint8_t *rec;
@@ -250,7 +263,7 @@ static int emit(struct run *r, uint64_t offset, struct ev_error *err)
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		if (offset < r->emit_mark) {
+		if (offset < r->emit_mark && !forced) {
 			r->st->emits_held++;
 			continue;
 		}
@@ -273,6 +286,23 @@ static int emit(struct run *r, uint64_t offset, struct ev_error *err)
 		r->st->emitted++;
 	}
 	return 0;
+}
+
+/* A rebuild folds every event again: the skips that only say a retry
+ * applied an event out of turn go. */
+static void drop_retried(struct ev_checkpoint *cp)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < cp->nskips; i++) {
+		if (strncmp(cp->skips[i].reason, RETRIED, strlen(RETRIED)) ==
+		    0) {
+			free(cp->skips[i].reason);
+			continue;
+		}
+		cp->skips[k++] = cp->skips[i];
+	}
+	cp->nskips = k;
 }
 
 /* The consumer's sink: one event into the engine. */
@@ -403,6 +433,8 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		goto end;
 	r.emit_mark = r.cp.emit_mark;
 	r.clear_rows = o->rebuild;
+	if (o->rebuild)
+		drop_retried(&r.cp);
 	if (o->skip_set) {
 		if (r.have_cp && !o->rebuild && o->skip_offset < r.cp.next) {
 			rc = ev_seterr(err, EV_EUSAGE,
@@ -582,4 +614,207 @@ end:
 		*out = NULL;
 	}
 	return r;
+}
+
+/* ------------------------------------------------------------ retries */
+
+/* The skip that records letter l applied by a retry, if any. */
+static int retried(const struct ev_checkpoint *cp, const struct ev_letter *l)
+{
+	const struct ev_ckpt_skip *sk =
+		ev_checkpoint_skipped(cp, l->source_offset);
+
+	return sk != NULL &&
+	       strncmp(sk->reason, RETRIED, strlen(RETRIED)) == 0 &&
+	       strcmp(sk->reason + strlen(RETRIED), l->id) == 0;
+}
+
+int ev_projector_retry(struct ev_log *log, struct ev_reader *rd,
+		       struct ev_log *dlq, struct ev_proj_engine *e,
+		       const struct ev_projector_opts *o,
+		       struct ev_projector_retry_stats *rs,
+		       struct ev_error *err)
+{
+	struct ev_projector_stats st;
+	struct ev_letter *v = NULL;
+	unsigned char *done = NULL; /* 1 applied, 2 applied before, 3 failed */
+	struct ev_writer *w = NULL;
+	struct ev_writer_opts wo;
+	struct ev_log_config cfg;
+	struct ev_error why;
+	struct ev_rec rec;
+	char handler[EV_GROUP_NAME_MAX + 16];
+	size_t n = 0, i;
+	int lockfd = -1, rc, rr;
+	struct run r;
+
+	memset(rs, 0, sizeof(*rs));
+	memset(&st, 0, sizeof(st));
+	memset(&r, 0, sizeof(r));
+	ev_checkpoint_init(&r.cp);
+	(void)cfg;
+	r.log = log;
+	r.o = o;
+	r.e = e;
+	r.st = &st;
+	r.name = o->name;
+	if (r.name == NULL)
+		return ev_seterr(err, EV_EUSAGE, "--retry-dlq needs --name");
+	snprintf(handler, sizeof(handler), "projection %s", r.name);
+	if ((rc = ev_projection_lock(&r.pl, log, r.name, o->state_dir, o->wait,
+				     err)) != 0)
+		goto end;
+	if (o->sqlite != NULL &&
+	    (rc = ev_readmodel_open(&r.rm, o->sqlite,
+				    o->table ? o->table : r.name, 1, o->db_wait,
+				    err)) != 0)
+		goto end;
+	if ((rc = load(&r, err)) != 0)
+		goto end;
+	if (!r.have_cp) {
+		rc = ev_seterr(err, EV_ENOENT,
+			       "projection '%s' has no checkpoint yet: run "
+			       "it before retrying its dead letters",
+			       r.name);
+		goto end;
+	}
+	if ((rc = ev_checkpoint_check_def(&r.cp, r.name, e->hash, e->describe,
+					  err)) != 0)
+		goto end;
+	if (r.rm != NULL && e->set_sql != NULL) {
+		if ((rc = e->set_sql(e->impl, ev_readmodel_sql, r.rm, err)) !=
+		    0)
+			goto end;
+		r.sql = 1;
+	}
+	r.emit_mark = r.cp.emit_mark;
+	if ((rc = e->restore(e->impl, r.cp.state, r.cp.state_n, err)) != 0) {
+		ev_err_prefix(err, "projection '%s': ", r.name);
+		goto end;
+	}
+	if (o->emit_to != NULL) {
+		memset(&wo, 0, sizeof(wo));
+		wo.unlinked = 1;
+		if ((rc = ev_writer_open(&r.emit, o->emit_to, &wo, err)) != 0)
+			goto end;
+	}
+	if ((rc = ev_dlq_lock(dlq, &lockfd, err)) != 0 ||
+	    (rc = ev_dlq_scan(dlq, &v, &n, err)) != 0)
+		goto end;
+	if ((done = calloc(n ? n : 1, 1)) == NULL) {
+		rc = ev_seterr(err, EV_ERR, "out of memory");
+		goto end;
+	}
+	/* apply, in offset order; the letters stay open until the state
+	 * that holds them is saved */
+	for (i = 0; i < n; i++) {
+		const struct ev_letter *l = &v[i];
+		if (l->malformed != NULL || l->state != EV_LETTER_OPEN ||
+		    l->group == NULL || strcmp(l->group, r.name) != 0 ||
+		    l->source_log_id == NULL ||
+		    strcmp(l->source_log_id, ev_log_id(log)) != 0)
+			continue;
+		rs->selected++;
+		if (retried(&r.cp, l)) {
+			done[i] = 2; /* its state was saved, its record not */
+			continue;
+		}
+		if ((rc = ev_reader_seek(rd, l->source_offset, err)) != 0)
+			goto end;
+		rr = ev_reader_next(rd, &rec, err);
+		if (rr < 0) {
+			rc = rr;
+			goto end;
+		}
+		if (rr == 0 || rec.offset != l->source_offset) {
+			rs->missing++;
+			continue; /* trimmed: it stays open */
+		}
+		ev_error_clear(&why);
+		if (r.sql && (rc = ev_readmodel_begin_if(r.rm, err)) != 0)
+			goto end;
+		if (r.sql &&
+		    (rc = ev_readmodel_mark(r.rm, EV_RM_MARK, err)) != 0)
+			goto end;
+		rr = e->apply(e->impl, &rec, NULL, &why);
+		if (rr == 0 && e->flush != NULL)
+			rr = e->flush(e->impl, &why);
+		if (r.sql &&
+		    ((rr == EV_EDATA &&
+		      (rc = ev_readmodel_mark(r.rm, EV_RM_UNDO, err)) != 0) ||
+		     (rc = ev_readmodel_mark(r.rm, EV_RM_KEEP, err)) != 0))
+			goto end;
+		if (rr == EV_EDATA) {
+			done[i] = 3;
+			rs->failed++;
+			if (o->failed != NULL)
+				o->failed(o->failed_ctx, &rec, &why, err);
+			continue;
+		}
+		if (rr != 0) {
+			*err = why;
+			rc = rr;
+			goto end;
+		}
+		if ((rc = emit_at(&r, rec.offset, 1, err)) != 0)
+			goto end;
+		{
+			char reason[EV_CKPT_REASON_MAX];
+			snprintf(reason, sizeof(reason), RETRIED "%s", l->id);
+			if ((rc = ev_checkpoint_add_skip(&r.cp,
+							 l->source_offset,
+							 reason, EV_TIME_NONE,
+							 err)) != 0)
+				goto end;
+		}
+		done[i] = 1;
+	}
+	/* the state first: a crash before the records leaves letters open
+	 * that the next retry finds applied (their skips), and resolves */
+	if ((rc = flush(&r, err)) != 0 || (rc = save(&r, r.cp.next, err)) != 0)
+		goto end;
+	memset(&wo, 0, sizeof(wo));
+	wo.sync = EV_SYNC_BATCH;
+	wo.sync_set = 1;
+	if ((rc = ev_writer_open(&w, dlq, &wo, err)) != 0)
+		goto end;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (done[i] == 1 || done[i] == 2) {
+			rc = ev_dlq_record(w, EV_RESOLUTION_RESOLVED, &v[i],
+					   handler, 1, NULL, NULL, err);
+			rs->resolved++;
+		} else if (done[i] == 3) {
+			rc = ev_dlq_record(w, EV_RESOLUTION_RETRY_FAILED, &v[i],
+					   handler, 1,
+					   "the projection failed "
+					   "on it again",
+					   NULL, err);
+		}
+	}
+end:
+	if (w != NULL) {
+		struct ev_error e2;
+		int rc2 = ev_writer_close(w, &e2);
+		if (rc == 0 && rc2 != 0) {
+			*err = e2;
+			rc = rc2;
+		}
+	}
+	if (r.emit != NULL) {
+		struct ev_error e2;
+		int rc2 = ev_writer_close(r.emit, &e2);
+		if (rc == 0 && rc2 != 0) {
+			*err = e2;
+			rc = rc2;
+		}
+	}
+	if (lockfd >= 0)
+		ev_dlq_unlock(lockfd);
+	ev_letters_free(v, n);
+	free(done);
+	ev_readmodel_close(r.rm);
+	ev_projection_unlock(r.pl);
+	ev_checkpoint_clear(&r.cp);
+	ev_buf_free(&r.buf);
+	return rc;
 }

@@ -661,6 +661,11 @@ int ev_readmodel_in_tx(const struct ev_readmodel *rm)
 	return rm->in_tx;
 }
 
+int ev_readmodel_begin_if(struct ev_readmodel *rm, struct ev_error *err)
+{
+	return rm->in_tx ? 0 : ev_readmodel_begin(rm, err);
+}
+
 int ev_readmodel_clear(struct ev_readmodel *rm, struct ev_error *err)
 {
 	char *sql;

@@ -428,3 +428,62 @@ ok 3 - skip-unknown"
 	assert_stderr_contains "projection 'c' was at offset 100, but 'L' now begins at offset $first: the events between were trimmed before it read them"
 	assert_stdout "{\"count\":$((100 + 1500 - first))}"
 }
+
+@test "evproject --retry-dlq: the projection's dead letters, applied once the state can take them; once only, and in turn after a rebuild" {
+	bank
+	# a withdrawal above 200 fails while the account holds too little
+	cat >once.lua <<'LUA'
+return {
+  on = {
+    MoneyDeposited = function(s, e) s.in_ = (s.in_ or 0) + e.data.amount end,
+    MoneyWithdrawn = function(s, e)
+      if e.data.amount > 200 and s.in_ < 1300 then error("not enough in: " .. s.in_) end
+      s.out = (s.out or 0) + e.data.amount
+    end,
+  },
+}
+LUA
+	run --separate-stderr evproject -p once.lua --name on --on-error dlq --dlq dlq.evlog bank.evlog
+	assert_status 0
+	assert_stdout_contains '{"partition":"acct-2","state":{"in_":1200,"out":150}}'
+	# not yet: the letter stays open (exit 1)
+	run --separate-stderr evproject -p once.lua --name on --retry-dlq dlq.evlog bank.evlog
+	assert_status 1
+	assert_stdout ""
+	assert_stderr "evproject: warning: offset 6: MoneyWithdrawn: partition \"acct-2\": once.lua:5: not enough in: 1200; the letter stays open
+evproject: 0 resolved, 1 still open"
+	# a late deposit: the retry applies the withdrawal to the state
+	evpub bank.evlog MoneyDeposited --stream acct-2 amount:=500 --id late-dep
+	evproject -p once.lua --name on --on-error dlq --dlq dlq.evlog bank.evlog >/dev/null
+	run --separate-stderr evproject -p once.lua --name on --retry-dlq dlq.evlog bank.evlog
+	assert_status 0
+	assert_stderr "evproject: 1 resolved, 0 still open"
+	run --separate-stderr evproject -p once.lua --name on --partition acct-2 bank.evlog
+	assert_stdout '{"in_":1700,"out":450}'
+	run --separate-stderr evdlq ls dlq.evlog
+	assert_stdout ""
+	# again: nothing to do, nothing applied twice
+	run --separate-stderr evproject -p once.lua --name on --retry-dlq dlq.evlog bank.evlog
+	assert_status 0
+	assert_stderr "evproject: 0 resolved, 0 still open"
+	run --separate-stderr evproject -p once.lua --name on --partition acct-2 bank.evlog
+	assert_stdout '{"in_":1700,"out":450}'
+	# a rebuild folds the event in turn: there it fails again, before the
+	# late deposit, and is dead-lettered again
+	run --separate-stderr evproject -p once.lua --name on --rebuild --on-error dlq --dlq dlq.evlog --partition acct-2 bank.evlog
+	assert_status 0
+	assert_stdout '{"in_":1700,"out":150}'
+	run --separate-stderr evdlq ls --json dlq.evlog
+	[ "${#lines[@]}" -eq 1 ]
+	# another definition is refused; --retry-dlq needs -p and --name
+	echo '-- changed' >>once.lua
+	run --separate-stderr evproject -p once.lua --name on --retry-dlq dlq.evlog bank.evlog
+	assert_status 65
+	assert_stderr_contains "was built by another version of its definition"
+	run --separate-stderr evproject -p once.lua --retry-dlq dlq.evlog bank.evlog
+	assert_status 64
+	assert_stderr_contains "--retry-dlq needs -p and --name"
+	run --separate-stderr evproject -p once.lua --name on --retry-dlq nodlq.evlog bank.evlog
+	assert_status 66
+	assert_stderr_contains "--retry-dlq"
+}

@@ -36,6 +36,7 @@ complete -c evproject -s p -l projection -r -F -d 'Fold with the Lua projection 
 complete -c evproject -l partition -x -d 'Print the state of partition KEY only'
 complete -c evproject -l reason -x -d 'With --skip, why the event is passed over'
 complete -c evproject -l rebuild -d 'Fold from the start again, with fresh states'
+complete -c evproject -l retry-dlq -r -F -d 'Apply the open dead letters of the projection again'
 complete -c evproject -l shadow -d 'With --rebuild and --sqlite DB, build into DB.shadow'
 complete -c evproject -l since -x -d 'Only events at or after TIME'
 complete -c evproject -l skip -x -d 'With --name, pass over the event at OFFSET for good'
