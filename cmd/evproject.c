@@ -1081,6 +1081,13 @@ static int run_case(const char *dir, const char *lua, const char *self,
 		argv[argc++] = (char *)"--emit-to";
 		argv[argc++] = emitp;
 	}
+	if (exists(dir, "setup.sql", path, sizeof(path))) {
+		if (slurp(path, &exp) != 0 ||
+		    ev_projtest_setup(dbp, (const char *)exp.p, &err) != 0) {
+			ev_buf_printf(d, "#   setup.sql: %s\n", err.msg);
+			goto out;
+		}
+	}
 	if (exists(dir, "expect.sql", path, sizeof(path))) {
 		argv[argc++] = (char *)"--sqlite";
 		argv[argc++] = dbp;

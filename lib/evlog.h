@@ -2274,6 +2274,10 @@ int ev_readmodel_exec(struct ev_readmodel *rm, const char *sql,
 		      const uint8_t *params, size_t pn,
 		      int (*row)(void *ctx, const uint8_t *map, size_t n),
 		      void *ctx, struct ev_error *err);
+/* The statements of a script, one after the other, under the same
+ * guard (a test's setup.sql). */
+int ev_readmodel_script(struct ev_readmodel *rm, const char *sql,
+			struct ev_error *err);
 /* What would change if the table of shadow replaced that of live: a
  * line per row ("+ KEY {...}", "- KEY {...}", "~ KEY {...} -> {...}",
  * KEY a JSON string) appended to out, and the counts. */
@@ -2418,6 +2422,8 @@ int ev_value_json(const uint8_t *p, size_t n, struct ev_buf *out,
  * '|' as sqlite3 prints them (NULL empty). */
 int ev_projtest_sql(const char *db, const char *sql, struct ev_buf *out,
 		    struct ev_error *err);
+/* A case's setup.sql, run on a new database at db. */
+int ev_projtest_setup(const char *db, const char *sql, struct ev_error *err);
 
 /*
  * What evproject --test compares (evproject(1) TESTING PROJECTIONS), as

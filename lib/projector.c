@@ -322,16 +322,16 @@ static int sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 	ev_error_clear(&why);
 	if (r->sql) {
 		/* the handlers' SQL goes with the checkpoint that passes
-		 * it; a failed event's is undone */
+		 * it; a failed event's is undone, whatever --on-error says
+		 * (stop saves what came before it) */
 		if (!ev_readmodel_in_tx(r->rm) &&
 		    (rc = ev_readmodel_begin(r->rm, err)) != 0)
 			return rc;
-		if (o->on_error != EV_UPCAST_STOP &&
-		    (rc = ev_readmodel_mark(r->rm, EV_RM_MARK, err)) != 0)
+		if ((rc = ev_readmodel_mark(r->rm, EV_RM_MARK, err)) != 0)
 			return rc;
 	}
 	rc = r->e->apply(r->e->impl, rec, ev, &why);
-	if (r->sql && o->on_error != EV_UPCAST_STOP) {
+	if (r->sql) {
 		int rc2 = rc == EV_EDATA
 				  ? ev_readmodel_mark(r->rm, EV_RM_UNDO, err)
 				  : 0;

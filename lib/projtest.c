@@ -463,3 +463,15 @@ int ev_projtest_sql(const char *db, const char *sql, struct ev_buf *out,
 	ev_readmodel_close(rm);
 	return r;
 }
+
+int ev_projtest_setup(const char *db, const char *sql, struct ev_error *err)
+{
+	struct ev_readmodel *rm = NULL;
+	int r;
+
+	if ((r = ev_readmodel_open(&rm, db, "evproject_test", 1, 10, err)) != 0)
+		return r;
+	r = ev_readmodel_script(rm, sql, err);
+	ev_readmodel_close(rm);
+	return r;
+}

@@ -822,6 +822,37 @@ end:
 	return r;
 }
 
+int ev_readmodel_script(struct ev_readmodel *rm, const char *sql,
+			struct ev_error *err)
+{
+	const char *p = sql, *tail;
+	sqlite3_stmt *st;
+	int rc, r = 0;
+
+	rm->guard = 1;
+	while (*p != '\0') {
+		st = NULL;
+		rc = sqlite3_prepare_v2(rm->db, p, -1, &st, &tail);
+		if (rc != SQLITE_OK) {
+			r = sql_err(rm, rc, err);
+			break;
+		}
+		if (st == NULL) /* only white space and comments left */
+			break;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			r = sql_err(rm, rc, err);
+			break;
+		}
+		p = tail;
+	}
+	rm->guard = 0;
+	rm->have_tab = 0;
+	return r;
+}
+
 /* ------------------------------------------------------------ diff */
 
 struct side {

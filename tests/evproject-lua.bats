@@ -487,3 +487,40 @@ evproject: 0 resolved, 1 still open"
 	assert_status 66
 	assert_stderr_contains "--retry-dlq"
 }
+
+@test "evproject --sqlite: a handler's SQL runs under the guard: no ATTACH, VACUUM INTO or pragmas; one failed event's SQL is undone" {
+	bank
+	cat >sneaky.lua <<'LUA'
+return {
+  on = {
+    AccountOpened = function(s, e, db)
+      db:exec("CREATE TABLE IF NOT EXISTS owners(stream TEXT PRIMARY KEY, owner TEXT)")
+      db:exec("INSERT INTO owners VALUES (?, ?)", e.stream, e.data.owner)
+      if e.data.owner == "Bo" then db:exec("ATTACH 'stolen.sqlite' AS x") end
+    end,
+  },
+}
+LUA
+	run --separate-stderr evproject -p sneaky.lua --name sn --sqlite m.sqlite bank.evlog
+	assert_status 65
+	assert_stderr_contains "sneaky.lua:6: SQL: not authorized"
+	[ ! -e stolen.sqlite ]
+	# stop: what came before the event is saved with its SQL, the
+	# event's own SQL is undone
+	run sqlite3 m.sqlite "SELECT stream, owner FROM owners"
+	assert_stdout "acct-1|Ann"
+	run evproject --status --name sn bank.evlog
+	run jq .next <<<"$output"
+	assert_stdout 2
+	# skip: the failed event's own SQL is undone, the others' kept
+	run --separate-stderr evproject -p sneaky.lua --name sn --sqlite m.sqlite --on-error skip bank.evlog
+	assert_status 0
+	run sqlite3 m.sqlite "SELECT stream, owner FROM owners ORDER BY stream"
+	assert_stdout "acct-1|Ann
+acct-3|Cy"
+	sed -i 's/ATTACH .stolen.sqlite. AS x/VACUUM INTO '"'"'copy.sqlite'"'"'/' sneaky.lua
+	run --separate-stderr evproject -p sneaky.lua --name sn2 --sqlite m2.sqlite bank.evlog
+	assert_status 65
+	assert_stderr_contains "sneaky.lua:6: SQL: "
+	[ ! -e copy.sqlite ]
+}

@@ -433,6 +433,20 @@ inventory.release"
 	assert_stdout 3
 }
 
+@test "saga and orders-readmodel: their evproject --test cases pass (emitted commands, the read model's SQL)" {
+	run --separate-stderr evproject --test "$TOP/examples/saga/tests" -p "$TOP/examples/saga/saga.lua"
+	assert_status 0
+	assert_stdout "TAP version 13
+1..2
+ok 1 - all-steps-succeed
+ok 2 - payment-fails"
+	run --separate-stderr evproject --test "$TOP/examples/orders-readmodel/tests" -p "$TOP/examples/orders-readmodel/orders.lua"
+	assert_status 0
+	assert_stdout "TAP version 13
+1..1
+ok 1 - by-customer"
+}
+
 @test "orders-readmodel: run.sh exits 0; the read model answers getOrder and getOrdersByCustomer" {
 	run --separate-stderr sh "$TOP/examples/orders-readmodel/run.sh" "$T/o"
 	assert_status 0
