@@ -606,6 +606,21 @@ static int build_engine(struct opts *o, struct engine *e)
 	return 0;
 }
 
+/* Remove a database and its -wal and -shm: 0, or -1 (errno). */
+static int remove_db(const char *path)
+{
+	char aux[4096];
+	const char *sfx[] = {"", "-wal", "-shm", "-journal"};
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(*sfx); i++) {
+		snprintf(aux, sizeof(aux), "%s%s", path, sfx[i]);
+		if (unlink(aux) != 0 && errno != ENOENT)
+			return -1;
+	}
+	return 0;
+}
+
 /* --on-error skip: the first few failures said, the rest counted. */
 static int warn_skip(void *ctx, const struct ev_rec *rec,
 		     const struct ev_error *why, struct ev_error *err)
@@ -689,7 +704,15 @@ static int run_scan(struct opts *o, struct engine *e)
 		sprintf(shadow, "%s.shadow", o->pj.sqlite);
 		if (o->pj.table == NULL)
 			o->pj.table = o->pj.name;
+		o->pj.live_sqlite = o->pj.sqlite;
 		o->pj.sqlite = shadow;
+		/* a rebuild: an earlier shadow goes */
+		if (remove_db(shadow) != 0) {
+			fe_warn("cannot remove '%s': %s", shadow,
+				strerror(errno));
+			rc = EV_EXIT_IO;
+			goto out;
+		}
 	}
 	fe_select_explain(&o->sel, in.log, o->logpath);
 	fe_select_scan(&o->sel, o->logpath);
@@ -880,8 +903,9 @@ static int run_readmodel(struct opts *o)
 		return fe_oom();
 	sprintf(shadow, "%s.shadow", o->pj.sqlite);
 	if (o->swap) {
-		r = ev_readmodel_swap(o->pj.sqlite, shadow, o->wait ? -1 : 10,
-				      &err);
+		r = ev_readmodel_swap(o->pj.sqlite, shadow,
+				      o->pj.name ? o->pj.name : table,
+				      o->wait ? -1 : 10, &err);
 		rc = r != 0 ? fe_reportf(&err, "--swap") : 0;
 		if (r == 0)
 			printf("swapped '%s' into '%s'\n", shadow,

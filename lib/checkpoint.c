@@ -690,7 +690,8 @@ int ev_checkpoint_decode(const uint8_t *p, size_t n, const char *what,
 				 what, n);
 	if ((buf = malloc(n ? n : 1)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	memcpy(buf, p, n);
+	if (n > 0)
+		memcpy(buf, p, n);
 	r = ckpt_parse(&buf, n, what, cp, 1, err);
 	free(buf);
 	return r;

@@ -2274,6 +2274,15 @@ int ev_readmodel_exec(struct ev_readmodel *rm, const char *sql,
 		      const uint8_t *params, size_t pn,
 		      int (*row)(void *ctx, const uint8_t *map, size_t n),
 		      void *ctx, struct ev_error *err);
+/* Make in rm the tables, indexes, views and triggers the database at
+ * from has, but its own table and the checkpoints (a shadow gets the
+ * live one's schema, empty): 0 also when from does not exist. */
+int ev_readmodel_copy_schema(struct ev_readmodel *rm, const char *from,
+			     struct ev_error *err);
+/* The checkpoint of name in the database at path, read and let go:
+ * EV_ENOENT when there is none (or no database). */
+int ev_readmodel_peek_checkpoint(const char *path, const char *name,
+				 struct ev_buf *out, struct ev_error *err);
 /* The statements of a script, one after the other, under the same
  * guard (a test's setup.sql). */
 int ev_readmodel_script(struct ev_readmodel *rm, const char *sql,
@@ -2292,10 +2301,13 @@ int ev_readmodel_diff(const char *live, const char *shadow, const char *table,
  * or the new, never an error or a mix: the shadow is checkpointed and
  * closed first, and the live database's WAL is emptied and its write
  * lock held while the file is replaced.  EV_EAGAIN when it stays busy
- * past wait seconds.
+ * past wait seconds; EV_EUSAGE when live holds the checkpoints of
+ * projections other than name (NULL: not checked), whose read models
+ * the swap would lose.  Readers that keep a connection open across the
+ * swap go on reading the old file: they must reopen it.
  */
-int ev_readmodel_swap(const char *live, const char *shadow, double wait,
-		      struct ev_error *err);
+int ev_readmodel_swap(const char *live, const char *shadow, const char *name,
+		      double wait, struct ev_error *err);
 
 /* ---------------------------------------------------------------- projector */
 
@@ -2333,14 +2345,16 @@ void ev_proj_engine_fold(struct ev_proj_engine *e, struct ev_fold *f);
 void ev_proj_engine_lua(struct ev_proj_engine *e, struct ev_projection *p);
 
 struct ev_projector_opts {
-	const char *name;      /* checkpointed as this; NULL: a one-off run */
-	const char *state_dir; /* the checkpoint there, not in the log */
-	double wait;	       /* for another run: seconds, < 0 for ever */
-	double db_wait;	       /* for another writer of the database */
-	int rebuild;	       /* from the start, with fresh states */
-	const char *sqlite;    /* the read model's database, or NULL */
-	const char *table;     /* its table; NULL: the name */
-	int shadow;	       /* sqlite is a shadow: no lock, no trim mark */
+	const char *name;	 /* checkpointed as this; NULL: a one-off run */
+	const char *state_dir;	 /* the checkpoint there, not in the log */
+	double wait;		 /* for another run: seconds, < 0 for ever */
+	double db_wait;		 /* for another writer of the database */
+	int rebuild;		 /* from the start, with fresh states */
+	const char *sqlite;	 /* the read model's database, or NULL */
+	const char *table;	 /* its table; NULL: the name */
+	int shadow;		 /* sqlite is a shadow: no lock, no trim mark */
+	const char *live_sqlite; /* the shadow's live database: its schema
+				  * and its checkpoint's skips and emit mark */
 	int follow;
 	int64_t checkpoint_ms; /* following: save this often (0: 5000) */
 	enum ev_upcast_policy on_error; /* an event the engine fails on */

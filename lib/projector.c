@@ -161,6 +161,32 @@ static int load(struct run *r, struct ev_error *err)
 	return rc;
 }
 
+/* A shadow starts with the live read model's schema (the handlers'
+ * tables, empty), and its skips and emit mark, as a rebuild in place
+ * would. */
+static int shadow_from_live(struct run *r, struct ev_error *err)
+{
+	struct ev_checkpoint live;
+	int rc;
+
+	if ((rc = ev_readmodel_copy_schema(r->rm, r->o->live_sqlite, err)) != 0)
+		return rc;
+	rc = ev_readmodel_peek_checkpoint(r->o->live_sqlite, r->name, &r->buf,
+					  err);
+	if (rc == EV_ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	ev_checkpoint_init(&live);
+	if ((rc = ev_checkpoint_decode(r->buf.p, r->buf.len, r->o->live_sqlite,
+				       &live, err)) != 0)
+		return rc;
+	ev_checkpoint_clear(&r->cp);
+	r->cp = live;
+	r->have_cp = 1;
+	return 0;
+}
+
 /* One state row of the read model. */
 static int put_row(void *ctx, const uint8_t *key, size_t kn,
 		   const uint8_t *state, size_t sn)
@@ -421,6 +447,9 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		goto end;
 	if (r.name != NULL && (rc = load(&r, err)) != 0)
 		goto end;
+	if (o->shadow && o->live_sqlite != NULL &&
+	    (rc = shadow_from_live(&r, err)) != 0)
+		goto end;
 	if (r.rm != NULL && e->set_sql != NULL) {
 		if ((rc = e->set_sql(e->impl, ev_readmodel_sql, r.rm, err)) !=
 		    0)
@@ -489,7 +518,9 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	co.sink_ctx = &r;
 	co.commit = r.name != NULL ? commit : NULL;
 	co.commit_ctx = &r;
-	co.commit_every = o->follow ? 1000000 : UINT64_MAX;
+	/* a save every 100,000 events at least: a crash then re-emits no
+	 * more than that, well inside an emit log's dedupe window */
+	co.commit_every = 100000;
 	co.commit_ms = !o->follow	      ? INT64_MAX
 		       : o->checkpoint_ms > 0 ? o->checkpoint_ms
 					      : 5000;

@@ -13,6 +13,14 @@
 
 /* ------------------------------------------------------------ values */
 
+/* A NUL after the text of b, not counted: callers print it as a C
+ * string. */
+static void terminate(struct ev_buf *b)
+{
+	if (ev_buf_putc(b, '\0') == 0)
+		b->len--;
+}
+
 static int parse(const char *what, const char *s, size_t n, struct ev_buf *out,
 		 struct ev_error *err)
 {
@@ -304,6 +312,7 @@ out:
 	ev_buf_free(&a);
 	ev_buf_free(&b);
 	ev_buf_free(&o);
+	terminate(diff);
 	return r;
 }
 
@@ -414,6 +423,7 @@ out:
 	ev_buf_free(&b);
 	free(ea);
 	free(eb);
+	terminate(diff);
 	return r;
 }
 
@@ -461,6 +471,7 @@ int ev_projtest_sql(const char *db, const char *sql, struct ev_buf *out,
 		return r;
 	r = ev_readmodel_exec(rm, sql, NULL, 0, sql_row, out, err);
 	ev_readmodel_close(rm);
+	terminate(out);
 	return r;
 }
 

@@ -131,6 +131,14 @@ static int authorize(void *ctx, int action, const char *a, const char *b,
 					       ? SQLITE_DENY
 					       : SQLITE_OK;
 		return SQLITE_DENY;
+	case SQLITE_CREATE_TEMP_TABLE:
+	case SQLITE_CREATE_TEMP_VIEW:
+	case SQLITE_CREATE_TEMP_TRIGGER:
+	case SQLITE_CREATE_TEMP_INDEX:
+		/* a temporary table would hide one of main's */
+		return SQLITE_DENY;
+	case SQLITE_CREATE_TABLE:
+	case SQLITE_CREATE_VIEW:
 	case SQLITE_INSERT:
 	case SQLITE_DELETE:
 	case SQLITE_UPDATE:
@@ -219,7 +227,7 @@ int ev_readmodel_open(struct ev_readmodel **out, const char *path,
 	if ((r = run(rm, "PRAGMA journal_mode=WAL", err, "cannot open")) != 0 ||
 	    (r = run(rm, "PRAGMA synchronous=FULL", err, "cannot open")) != 0 ||
 	    (r = run(rm,
-		     "CREATE TABLE IF NOT EXISTS " CKPT_TABLE
+		     "CREATE TABLE IF NOT EXISTS main." CKPT_TABLE
 		     "(name TEXT PRIMARY KEY, checkpoint BLOB NOT NULL, "
 		     "updated TEXT)",
 		     err, "cannot write")) != 0) {
@@ -293,7 +301,7 @@ int ev_readmodel_get_checkpoint(struct ev_readmodel *rm, const char *name,
 
 	out->len = 0;
 	rc = sqlite3_prepare_v2(rm->db,
-				"SELECT checkpoint FROM " CKPT_TABLE
+				"SELECT checkpoint FROM main." CKPT_TABLE
 				" WHERE name = ?",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
@@ -325,7 +333,7 @@ int ev_readmodel_put_checkpoint(struct ev_readmodel *rm, const char *name,
 	int rc;
 
 	rc = sqlite3_prepare_v2(rm->db,
-				"INSERT OR REPLACE INTO " CKPT_TABLE
+				"INSERT OR REPLACE INTO main." CKPT_TABLE
 				"(name, checkpoint, updated) VALUES(?, ?, ?)",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
@@ -366,7 +374,7 @@ static int load_columns(struct ev_readmodel *rm, struct ev_error *err)
 		found = 1;
 		if (col == NULL)
 			continue;
-		if (strcmp(col, "partition") == 0) {
+		if (strcasecmp(col, "partition") == 0) {
 			pk_ok = pk == 1;
 			continue;
 		}
@@ -420,9 +428,10 @@ static long find_col(const struct ev_readmodel *rm, const uint8_t *k, size_t kn)
 {
 	size_t i;
 
+	/* SQLite compares names without regard to ASCII case */
 	for (i = 0; i < rm->ncols; i++)
 		if (strlen(rm->cols[i]) == kn &&
-		    memcmp(rm->cols[i], k, kn) == 0)
+		    strncasecmp(rm->cols[i], (const char *)k, kn) == 0)
 			return (long)i;
 	return -1;
 }
@@ -438,7 +447,7 @@ static int add_col(struct ev_readmodel *rm, const uint8_t *k, size_t kn,
 				 "a state field named '%.*s' cannot be a "
 				 "column of table '%s'",
 				 (int)kn, (const char *)k, rm->name);
-	if (kn == 9 && memcmp(k, "partition", 9) == 0)
+	if (kn == 9 && strncasecmp((const char *)k, "partition", 9) == 0)
 		return ev_seterr(err, EV_EDATA,
 				 "a state field named 'partition' clashes "
 				 "with the key column of table '%s'",
@@ -622,16 +631,32 @@ int ev_readmodel_put(struct ev_readmodel *rm, const uint8_t *key, size_t kn,
 		    0)
 			return r;
 	} else {
+		unsigned char *bound = calloc(rm->ncols + 1, 1);
+		if (bound == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
 		(void)ev_mp_read(&p, end, &it);
 		for (i = 0; i < it.n; i++) {
 			(void)ev_mp_read(&p, end, &k);
 			c = find_col(rm, k.p, k.n);
+			if (bound[c]++) {
+				free(bound);
+				return ev_seterr(err, EV_EDATA,
+						 "state fields named '%s' and "
+						 "'%.*s' would be one column "
+						 "of table '%s' (SQLite names "
+						 "ignore case)",
+						 rm->cols[c], (int)k.n,
+						 (const char *)k.p, rm->name);
+			}
 			v = p;
 			if ((r = bind_value(rm, rm->put, (int)c + 2, &v, end,
-					    err)) != 0)
+					    err)) != 0) {
+				free(bound);
 				return r;
+			}
 			p = v;
 		}
+		free(bound);
 	}
 	rc = sqlite3_step(rm->put);
 	sqlite3_reset(rm->put);
@@ -853,6 +878,60 @@ int ev_readmodel_script(struct ev_readmodel *rm, const char *sql,
 	return r;
 }
 
+int ev_readmodel_copy_schema(struct ev_readmodel *rm, const char *from,
+			     struct ev_error *err)
+{
+	sqlite3 *src = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	if (access(from, F_OK) != 0)
+		return 0;
+	rc = open_db(&src, from, SQLITE_OPEN_READONLY, 10);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(
+			src,
+			"SELECT sql FROM main.sqlite_master WHERE sql IS NOT "
+			"NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND "
+			"name <> ?1 AND tbl_name <> ?1 AND tbl_name <> "
+			"'" CKPT_TABLE "' ORDER BY type <> 'table', rowid",
+			-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		r = ev_seterr(err, EV_EIO, "cannot read the schema of '%s': %s",
+			      from,
+			      src ? sqlite3_errmsg(src) : sqlite3_errstr(rc));
+		goto end;
+	}
+	sqlite3_bind_text(st, 1, rm->name, -1, SQLITE_STATIC);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = run(rm, (const char *)sqlite3_column_text(st, 0), err,
+			"cannot write");
+	if (r == 0 && rc != SQLITE_DONE)
+		r = ev_seterr(err, EV_EIO, "cannot read the schema of '%s': %s",
+			      from, sqlite3_errmsg(src));
+end:
+	sqlite3_finalize(st);
+	sqlite3_close(src);
+	rm->have_tab = 0;
+	return r;
+}
+
+int ev_readmodel_peek_checkpoint(const char *path, const char *name,
+				 struct ev_buf *out, struct ev_error *err)
+{
+	struct ev_readmodel *rm = NULL;
+	int r;
+
+	out->len = 0;
+	if (access(path, F_OK) != 0)
+		return EV_ENOENT;
+	if ((r = ev_readmodel_open(&rm, path, name, 0, 10, err)) != 0)
+		return r;
+	r = ev_readmodel_get_checkpoint(rm, name, out, err);
+	ev_readmodel_close(rm);
+	return r;
+}
+
 /* ------------------------------------------------------------ diff */
 
 struct side {
@@ -861,16 +940,31 @@ struct side {
 	const char *key;
 };
 
-/* The row of st as a JSON object of its non-NULL state columns. */
+static sqlite3_stmt *sort_st; /* for name_cmp (one thread: a diff) */
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(sqlite3_column_name(sort_st, *(const int *)a),
+		      sqlite3_column_name(sort_st, *(const int *)b));
+}
+
+/* The row of st as a JSON object of its non-NULL state columns, in the
+ * order of their names (two tables may have them in another order). */
 static int row_json(sqlite3_stmt *st, struct ev_buf *out)
 {
-	int i, n = sqlite3_column_count(st), first = 1;
+	int k, i, n = sqlite3_column_count(st), first = 1;
+	int order[2000];
 	char tmp[40];
 
 	out->len = 0;
-	if (ev_buf_putc(out, '{') != 0)
+	if (ev_buf_putc(out, '{') != 0 || n > 2000)
 		return -1;
-	for (i = 1; i < n; i++) {
+	for (k = 1; k < n; k++)
+		order[k - 1] = k;
+	sort_st = st;
+	qsort(order, (size_t)(n > 1 ? n - 1 : 0), sizeof(*order), name_cmp);
+	for (k = 1; k < n; k++) {
+		i = order[k - 1];
 		int t = sqlite3_column_type(st, i);
 		const char *name = sqlite3_column_name(st, i);
 		if (t == SQLITE_NULL)
@@ -1040,8 +1134,37 @@ static int dir_fsync(const char *path)
 	return r;
 }
 
-int ev_readmodel_swap(const char *live, const char *shadow, double wait,
-		      struct ev_error *err)
+/* The projections other than name with a checkpoint in the database at
+ * path, a list into out ("a, b"): 0, or an error. */
+static int others(const char *path, const char *name, struct ev_buf *out,
+		  struct ev_error *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	out->len = 0;
+	rc = open_db(&db, path, SQLITE_OPEN_READONLY, 10);
+	if (rc == SQLITE_OK &&
+	    sqlite3_prepare_v2(db,
+			       "SELECT name FROM main." CKPT_TABLE
+			       " WHERE name <> ? ORDER BY name",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			ev_buf_printf(out, "%s'%s'", out->len ? ", " : "",
+				      (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	(void)err;
+	ev_buf_putc(out, '\0');
+	out->len--;
+	return 0;
+}
+
+int ev_readmodel_swap(const char *live, const char *shadow, const char *name,
+		      double wait, struct ev_error *err)
 {
 	sqlite3 *sh = NULL, *lv = NULL;
 	struct stat st;
@@ -1069,6 +1192,21 @@ int ev_readmodel_swap(const char *live, const char *shadow, double wait,
 	}
 	if (sqlite3_close(sh) != SQLITE_OK)
 		return ev_seterr(err, EV_EIO, "cannot close '%s'", shadow);
+	if (name != NULL && stat(live, &st) == 0) {
+		/* the whole file is replaced: nothing but name's may go */
+		struct ev_buf o = {0};
+		others(live, name, &o, err);
+		if (o.len > 0) {
+			r = ev_seterr(err, EV_EUSAGE,
+				      "'%s' also holds the read models of "
+				      "projections %s, which a swap of the "
+				      "whole file would lose",
+				      live, (const char *)o.p);
+			ev_buf_free(&o);
+			return r;
+		}
+		ev_buf_free(&o);
+	}
 	if (stat(live, &st) != 0) {
 		if (errno != ENOENT)
 			return ev_seterr_errno(err, EV_EIO, errno,

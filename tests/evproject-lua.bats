@@ -524,3 +524,44 @@ acct-3|Cy"
 	assert_stderr_contains "sneaky.lua:6: SQL: "
 	[ ! -e copy.sqlite ]
 }
+
+@test "evproject --rebuild --shadow: the shadow gets the live schema, skips and emit mark; --swap refuses a file other projections share" {
+	local o=$TOP/examples/orders-readmodel
+	evctl init orders.evlog >/dev/null
+	sh "$o/place-order.sh" orders.evlog 1 cus-1 250
+	sh "$o/place-order.sh" orders.evlog 2 cus-2 90
+	sqlite3 m.sqlite <"$o/schema.sql"
+	evproject -p "$o/orders.lua" --name orders --sqlite m.sqlite orders.evlog >/dev/null
+	# the handlers' table is in the shadow, and filled
+	run --separate-stderr evproject -p "$o/orders.lua" --name orders --sqlite m.sqlite --rebuild --shadow orders.evlog
+	assert_status 0
+	run sqlite3 m.sqlite.shadow "SELECT order_id FROM orders_by_customer ORDER BY order_id"
+	assert_stdout "1
+2"
+	run --separate-stderr evproject --sqlite m.sqlite --name orders --diff
+	assert_stdout "0 added, 0 removed, 0 changed, 2 unchanged"
+	# a second projection in the same file: the swap would lose it
+	evproject -p "$TOP/examples/bank/balance.lua" --name bal --sqlite m.sqlite orders.evlog >/dev/null
+	run --separate-stderr evproject --sqlite m.sqlite --name orders --swap
+	assert_status 64
+	assert_stderr_contains "'m.sqlite' also holds the read models of projections 'bal', which a swap of the whole file would lose"
+	[ -e m.sqlite.shadow ]
+}
+
+@test "evproject --sqlite: no TEMP table hides the checkpoints; fields that differ in case only are refused" {
+	bank
+	cat >temp.lua <<'LUA'
+return { any = function(s, e, db)
+  db:exec("CREATE TEMP TABLE IF NOT EXISTS evproject_checkpoints(name, checkpoint, updated)")
+end }
+LUA
+	run --separate-stderr evproject -p temp.lua --name t --sqlite t.sqlite bank.evlog
+	assert_status 65
+	assert_stderr_contains "SQL: not authorized"
+	cat >cases.lua <<'LUA'
+return { any = function(s, e) s.Amount = 1; s.amount = 2 end }
+LUA
+	run --separate-stderr evproject -p cases.lua --name c --sqlite c.sqlite bank.evlog
+	assert_status 65
+	assert_stderr_contains "would be one column of table 'c' (SQLite names ignore case)"
+}

@@ -424,7 +424,7 @@ static void test_swap_with_a_reader(void **state)
 	}
 	close(fds[1]);
 	assert_int_equal(read(fds[0], &i, 1), 1);
-	assert_int_equal(ev_readmodel_swap(live, shadow, 10, &err), 0);
+	assert_int_equal(ev_readmodel_swap(live, shadow, NULL, 10, &err), 0);
 	assert_int_equal(access(shadow, F_OK), -1);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -436,9 +436,10 @@ static void test_swap_with_a_reader(void **state)
 	fill(shadow, 2, 0);
 	free(live);
 	live = dbpath("new.sqlite");
-	assert_int_equal(ev_readmodel_swap(live, shadow, 10, &err), 0);
+	assert_int_equal(ev_readmodel_swap(live, shadow, NULL, 10, &err), 0);
 	assert_int_equal(access(live, F_OK), 0);
-	assert_int_equal(ev_readmodel_swap(live, shadow, 10, &err), EV_ENOENT);
+	assert_int_equal(ev_readmodel_swap(live, shadow, NULL, 10, &err),
+			 EV_ENOENT);
 	free(live);
 	free(shadow);
 }
