@@ -175,7 +175,7 @@ static int run_sync(struct ev_consumer *c, volatile sig_atomic_t *stop)
 				break;
 			/* caught up: commit, so the group's lag reads 0 (a
 			 * commit callback keeps to its interval) */
-			if ((c->o.commit == NULL ||
+			if ((c->o.commit == NULL || c->o.commit_when_idle ||
 			     commit_due(c, c->st.position)) &&
 			    (r = commit(c, c->st.position)) != 0)
 				return r;

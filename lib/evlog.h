@@ -1894,6 +1894,7 @@ struct ev_consumer_opts {
 	 * projection's checkpoint.  A failure stops the consumer. */
 	int (*commit)(void *ctx, uint64_t position, struct ev_error *err);
 	void *commit_ctx;
+	int commit_when_idle; /* call it whenever the scan has caught up */
 	/* handler runs */
 	unsigned retries;
 	int64_t backoff_ms, backoff_max_ms;
@@ -2239,6 +2240,9 @@ void ev_readmodel_rollback(struct ev_readmodel *rm);
  * added to the table as they appear.  EV_EDATA for a table that is not
  * a read model's and cannot be made one, or a field that cannot be a
  * column. */
+/* A flag (a signal handler's) that ends the waits for another writer. */
+void ev_readmodel_set_stop(struct ev_readmodel *rm,
+			   volatile sig_atomic_t *stop);
 /* Savepoints around one event's SQL: mark, then keep or undo. */
 enum ev_readmodel_mark { EV_RM_MARK, EV_RM_KEEP, EV_RM_UNDO };
 int ev_readmodel_mark(struct ev_readmodel *rm, enum ev_readmodel_mark what,

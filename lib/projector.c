@@ -518,6 +518,9 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	co.sink_ctx = &r;
 	co.commit = r.name != NULL ? commit : NULL;
 	co.commit_ctx = &r;
+	/* the handlers' SQL holds the database's write lock until a save:
+	 * let it go whenever the log has no more */
+	co.commit_when_idle = r.sql;
 	/* a save every 100,000 events at least: a crash then re-emits no
 	 * more than that, well inside an emit log's dedupe window */
 	co.commit_every = 100000;

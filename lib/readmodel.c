@@ -47,6 +47,8 @@ struct ev_readmodel {
 	char **cols;  /* state columns, in table order */
 	size_t ncols, cap;
 	sqlite3_stmt *put; /* for ncols columns */
+	volatile sig_atomic_t *stop;
+	double wait; /* seconds; < 0 for ever */
 	size_t put_cols;
 	struct ev_buf tmp;
 };
@@ -184,6 +186,25 @@ static int open_db(sqlite3 **db, const char *path, int flags, double wait)
 	return rc;
 }
 
+/* Another writer holds the lock: wait, in slices, up to rm->wait, and
+ * not past a stop. */
+static int busy(void *ctx, int n)
+{
+	struct ev_readmodel *rm = ctx;
+
+	if (rm->stop != NULL && *rm->stop)
+		return 0;
+	if (rm->wait >= 0 && n * 0.01 >= rm->wait)
+		return 0;
+	usleep(10000);
+	return 1;
+}
+
+void ev_readmodel_set_stop(struct ev_readmodel *rm, volatile sig_atomic_t *stop)
+{
+	rm->stop = stop;
+}
+
 int ev_readmodel_open(struct ev_readmodel **out, const char *path,
 		      const char *table, int create, double wait,
 		      struct ev_error *err)
@@ -224,6 +245,8 @@ int ev_readmodel_open(struct ev_readmodel **out, const char *path,
 		return r;
 	}
 	sqlite3_set_authorizer(rm->db, authorize, rm);
+	rm->wait = wait;
+	sqlite3_busy_handler(rm->db, busy, rm);
 	if ((r = run(rm, "PRAGMA journal_mode=WAL", err, "cannot open")) != 0 ||
 	    (r = run(rm, "PRAGMA synchronous=FULL", err, "cannot open")) != 0 ||
 	    (r = run(rm,
