@@ -550,15 +550,17 @@ int ev_segment_torn(int fd, uint64_t pos, uint64_t limit, uint64_t salt)
 	const char *why;
 	uint64_t end, at, from, stop;
 	size_t n, i;
+	int decoded;
 
 	if (limit - pos < 4 || ev_read_full(fd, buf, 4, pos) != 1)
 		return 0;
 	if (ev_get32(buf) == 0)
 		return 1;
 	end = pos + EV_BATCHHDR_SIZE;
-	if (limit - pos >= EV_BATCHHDR_SIZE &&
-	    ev_read_full(fd, hdr, sizeof(hdr), pos) == 1 &&
-	    ev_batchhdr_decode(hdr, salt, &h, &why) == 0)
+	decoded = limit - pos >= EV_BATCHHDR_SIZE &&
+		  ev_read_full(fd, hdr, sizeof(hdr), pos) == 1 &&
+		  ev_batchhdr_decode(hdr, salt, &h, &why) == 0;
+	if (decoded)
 		end += h.stored_len;
 	if (end > limit)
 		end = limit;
@@ -566,7 +568,13 @@ int ev_segment_torn(int fd, uint64_t pos, uint64_t limit, uint64_t salt)
 		from = at > pos ? at : pos;
 		stop = at + EV_SECTOR < limit ? at + EV_SECTOR : limit;
 		n = (size_t)(stop - from);
-		if (n < 16 || ev_read_full(fd, buf, n, from) != 1)
+		/* a piece this short is zero by chance too, but not the
+		 * first bytes of a header that does not check out: those
+		 * at the end of a sector that a power cut lost, the rest
+		 * in the next one (the header's first byte is its length's
+		 * lowest) */
+		if ((n < 16 && !(from == pos && !decoded)) ||
+		    ev_read_full(fd, buf, n, from) != 1)
 			continue;
 		for (i = 0; i < n && buf[i] == 0; i++)
 			;

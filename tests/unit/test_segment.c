@@ -250,6 +250,45 @@ static void test_batchhdr_salt_mismatch(void **state)
 }
 
 /* a header with a consistent CRC whose fields break a rule */
+/* A header that begins in the last bytes of a sector whose new content a
+ * power cut lost (zeros there), the rest of it in the next sector: a torn
+ * tail, not damage; a flipped byte there instead is damage. */
+static void test_torn_header_at_a_sector_end(void **state)
+{
+	struct ev_batchhdr b = sample_batch();
+	uint8_t file[2048], hdr[EV_BATCHHDR_SIZE];
+	char *dir = unit_tmpdir(), path[512];
+	size_t k;
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/torn.seg", dir);
+	for (k = 1; k < 16; k++) {
+		uint64_t pos = 512 - k;
+		memset(file, 0xab, sizeof(file));
+		b.stored_len = 1000;
+		ev_batchhdr_encode(hdr, &b);
+		memcpy(file + pos, hdr, sizeof(hdr));
+		memset(file + pos, 0, k); /* the sector's new bytes lost */
+		if (hdr[0] == 0 && k == 1)
+			continue; /* nothing was lost */
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, file, sizeof(file)),
+				 (ssize_t)sizeof(file));
+		if (ev_segment_torn(fd, pos, sizeof(file), b.salt) != 1)
+			fail_msg("k=%zu: not torn", k);
+		/* the same header with a byte flipped: damage */
+		memcpy(file + pos, hdr, sizeof(hdr));
+		file[pos + 20] ^= 0x10;
+		assert_int_equal(pwrite(fd, file, sizeof(file), 0),
+				 (ssize_t)sizeof(file));
+		assert_int_equal(ev_segment_torn(fd, pos, sizeof(file), b.salt),
+				 0);
+		close(fd);
+	}
+}
+
 static int decode_modified(void (*mod)(struct ev_batchhdr *), const char **why)
 {
 	struct ev_batchhdr b = sample_batch(), d;
@@ -910,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_batchhdr_roundtrip),
 		cmocka_unit_test(test_batchhdr_bit_flips),
 		cmocka_unit_test(test_batchhdr_salt_mismatch),
+		cmocka_unit_test(test_torn_header_at_a_sector_end),
 		cmocka_unit_test(test_batchhdr_field_rules),
 		cmocka_unit_test(test_batchhdr_reserved),
 		cmocka_unit_test(test_codec_roundtrip),
