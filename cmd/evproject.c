@@ -247,6 +247,7 @@ struct engine {
 	struct ev_rows *rows;
 	struct ev_upcast_dlq *dlq; /* projection failures, --on-error dlq */
 	uint64_t warned;
+	const char *fate; /* of a failed event, for warn_failed() */
 };
 
 static volatile sig_atomic_t stop;
@@ -606,45 +607,43 @@ static int build_engine(struct opts *o, struct engine *e)
 	return 0;
 }
 
-/* Remove a database and its -wal and -shm: 0, or -1 (errno). */
-static int remove_db(const char *path)
-{
-	char aux[4096];
-	const char *sfx[] = {"", "-wal", "-shm", "-journal"};
-	size_t i;
-
-	for (i = 0; i < sizeof(sfx) / sizeof(*sfx); i++) {
-		snprintf(aux, sizeof(aux), "%s%s", path, sfx[i]);
-		if (unlink(aux) != 0 && errno != ENOENT)
-			return -1;
-	}
-	return 0;
-}
-
-/* --on-error skip: the first few failures said, the rest counted. */
-static int warn_skip(void *ctx, const struct ev_rec *rec,
-		     const struct ev_error *why, struct ev_error *err)
+/* A failed event passed over (--on-error skip, or a letter that stays
+ * open): the first few said, with what became of them, the rest counted. */
+static int warn_failed(void *ctx, const struct ev_rec *rec,
+		       const struct ev_error *why, struct ev_error *err)
 {
 	struct engine *e = ctx;
 
 	(void)rec;
 	(void)err;
 	if (e->warned++ < 10)
-		fe_warn("warning: %s; skipped", why->msg);
+		fe_warn("warning: %s; %s", why->msg, e->fate);
 	return 0;
 }
 
-/* --retry-dlq: a letter whose event fails again stays open. */
-static int warn_again(void *ctx, const struct ev_rec *rec,
-		      const struct ev_error *why, struct ev_error *err)
+/* --emit-to: the log, made when missing: 0, or an exit status. */
+static int open_emit(struct opts *o, struct ev_log **emit)
 {
-	struct engine *e = ctx;
+	struct ev_log_config cfg;
+	struct ev_error err;
 
-	(void)rec;
-	(void)err;
-	if (e->warned++ < 10)
-		fe_warn("warning: %s; the letter stays open", why->msg);
+	if (o->emit_path == NULL)
+		return 0;
+	ev_log_config_init(&cfg);
+	if (ev_log_open_or_create(emit, o->emit_path, &cfg, &err) != 0)
+		return fe_reportf(&err, "--emit-to");
+	o->pj.emit_to = *emit;
 	return 0;
+}
+
+/* DB.shadow, malloc'ed (NULL: out of memory). */
+static char *shadow_path(const char *db)
+{
+	char *p = malloc(strlen(db) + 8);
+
+	if (p != NULL)
+		sprintf(p, "%s.shadow", db);
+	return p;
 }
 
 /* Run the selected events of the log into the engine, from the
@@ -670,16 +669,8 @@ static int run_scan(struct opts *o, struct engine *e)
 	if ((rc = fe_upcast_dlq(&o->sel, in.dlqlog, o->logpath,
 				ev_reader_log_id(in.rd), NULL)) != 0)
 		goto out;
-	if (o->emit_path != NULL) {
-		struct ev_log_config cfg;
-		ev_log_config_init(&cfg);
-		if ((r = ev_log_open_or_create(&emit, o->emit_path, &cfg,
-					       &err)) != 0) {
-			rc = fe_reportf(&err, "--emit-to");
-			goto out;
-		}
-		o->pj.emit_to = emit;
-	}
+	if ((rc = open_emit(o, &emit)) != 0)
+		goto out;
 	if (e->lua != NULL && o->pj.on_error == EV_UPCAST_DLQ) {
 		const char *name = ev_projection_name(e->lua);
 		if ((r = ev_upcast_dlq_open(&e->dlq, in.dlqlog, o->logpath,
@@ -693,21 +684,21 @@ static int run_scan(struct opts *o, struct engine *e)
 		o->pj.failed = ev_upcast_dlq_letter;
 		o->pj.failed_ctx = e->dlq;
 	} else if (o->pj.on_error == EV_UPCAST_SKIP) {
-		o->pj.failed = warn_skip;
+		o->pj.failed = warn_failed;
 		o->pj.failed_ctx = e;
+		e->fate = "skipped";
 	}
 	if (o->pj.shadow) {
-		if ((shadow = malloc(strlen(o->pj.sqlite) + 8)) == NULL) {
+		if ((shadow = shadow_path(o->pj.sqlite)) == NULL) {
 			rc = fe_oom();
 			goto out;
 		}
-		sprintf(shadow, "%s.shadow", o->pj.sqlite);
 		if (o->pj.table == NULL)
 			o->pj.table = o->pj.name;
 		o->pj.live_sqlite = o->pj.sqlite;
 		o->pj.sqlite = shadow;
 		/* a rebuild: an earlier shadow goes */
-		if (remove_db(shadow) != 0) {
+		if (ev_readmodel_remove(shadow) != 0) {
 			fe_warn("cannot remove '%s': %s", shadow,
 				strerror(errno));
 			rc = EV_EXIT_IO;
@@ -895,13 +886,12 @@ static int run_readmodel(struct opts *o)
 	struct ev_readmodel_diffstat ds;
 	struct ev_buf out = {0};
 	struct ev_error err;
-	char *shadow = malloc(strlen(o->pj.sqlite) + 8);
+	char *shadow = shadow_path(o->pj.sqlite);
 	char b[4][32];
 	int r, rc = 0;
 
 	if (shadow == NULL)
 		return fe_oom();
-	sprintf(shadow, "%s.shadow", o->pj.sqlite);
 	if (o->swap) {
 		r = ev_readmodel_swap(o->pj.sqlite, shadow,
 				      o->pj.name ? o->pj.name : table,
@@ -1307,19 +1297,12 @@ static int run_retry(struct opts *o, struct engine *e)
 		rc = fe_reportf(&err, "--retry-dlq");
 		goto out;
 	}
-	if (o->emit_path != NULL) {
-		struct ev_log_config cfg;
-		ev_log_config_init(&cfg);
-		if ((r = ev_log_open_or_create(&emit, o->emit_path, &cfg,
-					       &err)) != 0) {
-			rc = fe_reportf(&err, "--emit-to");
-			goto out;
-		}
-		o->pj.emit_to = emit;
-	}
+	if ((rc = open_emit(o, &emit)) != 0)
+		goto out;
 	ev_projection_set_atomic(e->lua, 1);
-	o->pj.failed = warn_again;
+	o->pj.failed = warn_failed;
 	o->pj.failed_ctx = e;
+	e->fate = "the letter stays open";
 	r = ev_projector_retry(in.log, in.rd, dlq, &e->pe, &o->pj, &rs, &err);
 	if (r != 0) {
 		rc = fe_report(&err);

@@ -2283,6 +2283,9 @@ int ev_readmodel_exec(struct ev_readmodel *rm, const char *sql,
  * live one's schema, empty): 0 also when from does not exist. */
 int ev_readmodel_copy_schema(struct ev_readmodel *rm, const char *from,
 			     struct ev_error *err);
+/* Remove the database at path and its -wal, -shm and -journal files
+ * (none there is no error): 0, or -1 with errno. */
+int ev_readmodel_remove(const char *path);
 /* The checkpoint of name in the database at path, read and let go:
  * EV_ENOENT when there is none (or no database). */
 int ev_readmodel_peek_checkpoint(const char *path, const char *name,

@@ -401,6 +401,69 @@ static int commit(void *ctx, uint64_t pos, struct ev_error *err)
 	return save(ctx, pos, err);
 }
 
+/*
+ * What both a run and a retry open, in this order: the projection's lock
+ * (a second run waits or goes, touching nothing), the read model, the
+ * checkpoint (a shadow's from the live one), the handlers' SQL, and the
+ * emit log's writer.
+ */
+static int open_run(struct run *r, struct ev_error *err)
+{
+	const struct ev_projector_opts *o = r->o;
+	struct ev_writer_opts wo;
+	int rc;
+
+	if (r->name != NULL && !o->shadow &&
+	    (rc = ev_projection_lock(&r->pl, r->log, r->name, o->state_dir,
+				     o->wait, err)) != 0)
+		return rc;
+	if (o->sqlite != NULL &&
+	    (rc = ev_readmodel_open(&r->rm, o->sqlite,
+				    o->table ? o->table : r->name, 1,
+				    o->db_wait, err)) != 0)
+		return rc;
+	if (r->name != NULL && (rc = load(r, err)) != 0)
+		return rc;
+	if (o->shadow && o->live_sqlite != NULL &&
+	    (rc = shadow_from_live(r, err)) != 0)
+		return rc;
+	if (r->rm != NULL) {
+		ev_readmodel_set_stop(r->rm, o->stop);
+		if (r->e->set_sql != NULL) {
+			if ((rc = r->e->set_sql(r->e->impl, ev_readmodel_sql,
+						r->rm, err)) != 0)
+				return rc;
+			r->sql = 1;
+		}
+	}
+	r->emit_mark = r->cp.emit_mark;
+	if (o->emit_to != NULL) {
+		memset(&wo, 0, sizeof(wo));
+		wo.unlinked = 1;
+		if ((rc = ev_writer_open(&r->emit, o->emit_to, &wo, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Let go of what open_run() opened: rc, or the emit log's error. */
+static int close_run(struct run *r, int rc, struct ev_error *err)
+{
+	struct ev_error e2;
+	int rc2;
+
+	if (r->emit != NULL && (rc2 = ev_writer_close(r->emit, &e2)) != 0 &&
+	    rc == 0) {
+		*err = e2;
+		rc = rc2;
+	}
+	ev_readmodel_close(r->rm);
+	ev_projection_unlock(r->pl);
+	ev_checkpoint_clear(&r->cp);
+	ev_buf_free(&r->buf);
+	return rc;
+}
+
 int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		     const struct ev_scan_opts *so, struct ev_proj_engine *e,
 		     const struct ev_projector_opts *o,
@@ -409,7 +472,6 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	struct run r;
 	struct ev_scan_opts sc = *so;
 	struct ev_cursor cur;
-	struct ev_writer_opts wo;
 	struct ev_scan *s = NULL;
 	struct ev_consumer_opts co;
 	struct ev_consumer *con = NULL;
@@ -435,32 +497,12 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	if ((o->skip_set || o->rebuild) && r.name == NULL)
 		return ev_seterr(err, EV_EUSAGE, "%s needs --name",
 				 o->skip_set ? "--skip" : "--rebuild");
-	/* the lock first: a second run waits or goes, touching nothing */
-	if (r.name != NULL && !o->shadow &&
-	    (rc = ev_projection_lock(&r.pl, log, r.name, o->state_dir, o->wait,
-				     err)) != 0)
+	if ((rc = open_run(&r, err)) != 0)
 		goto end;
-	if (o->sqlite != NULL &&
-	    (rc = ev_readmodel_open(&r.rm, o->sqlite,
-				    o->table ? o->table : r.name, 1, o->wait,
-				    err)) != 0)
-		goto end;
-	if (r.name != NULL && (rc = load(&r, err)) != 0)
-		goto end;
-	if (o->shadow && o->live_sqlite != NULL &&
-	    (rc = shadow_from_live(&r, err)) != 0)
-		goto end;
-	if (r.rm != NULL && e->set_sql != NULL) {
-		if ((rc = e->set_sql(e->impl, ev_readmodel_sql, r.rm, err)) !=
-		    0)
-			goto end;
-		r.sql = 1;
-	}
 	if (r.have_cp && !o->rebuild &&
 	    (rc = ev_checkpoint_check_def(&r.cp, r.name, e->hash, e->describe,
 					  err)) != 0)
 		goto end;
-	r.emit_mark = r.cp.emit_mark;
 	r.clear_rows = o->rebuild;
 	if (o->rebuild)
 		drop_retried(&r.cp);
@@ -490,12 +532,6 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		sc.cursor = &cur;
 		sc.cursor_name = o->sqlite ? o->sqlite : ev_projlock_file(r.pl);
 		st->resumed = 1;
-	}
-	if (o->emit_to != NULL) {
-		memset(&wo, 0, sizeof(wo));
-		wo.unlinked = 1;
-		if ((rc = ev_writer_open(&r.emit, o->emit_to, &wo, err)) != 0)
-			goto end;
 	}
 	if ((rc = ev_scan_open(&s, log, rd, &sc, err)) != 0)
 		goto end;
@@ -545,19 +581,7 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 end:
 	ev_consumer_free(con);
 	ev_scan_free(s);
-	if (r.emit != NULL) {
-		struct ev_error e2;
-		int rc2 = ev_writer_close(r.emit, &e2);
-		if (rc == 0 && rc2 != 0) {
-			*err = e2;
-			rc = rc2;
-		}
-	}
-	ev_readmodel_close(r.rm);
-	ev_projection_unlock(r.pl);
-	ev_checkpoint_clear(&r.cp);
-	ev_buf_free(&r.buf);
-	return rc;
+	return close_run(&r, rc, err);
 }
 
 /* ------------------------------------------------------------ status */
@@ -674,7 +698,6 @@ int ev_projector_retry(struct ev_log *log, struct ev_reader *rd,
 	unsigned char *done = NULL; /* 1 applied, 2 applied before, 3 failed */
 	struct ev_writer *w = NULL;
 	struct ev_writer_opts wo;
-	struct ev_log_config cfg;
 	struct ev_error why;
 	struct ev_rec rec;
 	char handler[EV_GROUP_NAME_MAX + 16];
@@ -686,7 +709,6 @@ int ev_projector_retry(struct ev_log *log, struct ev_reader *rd,
 	memset(&st, 0, sizeof(st));
 	memset(&r, 0, sizeof(r));
 	ev_checkpoint_init(&r.cp);
-	(void)cfg;
 	r.log = log;
 	r.o = o;
 	r.e = e;
@@ -695,15 +717,7 @@ int ev_projector_retry(struct ev_log *log, struct ev_reader *rd,
 	if (r.name == NULL)
 		return ev_seterr(err, EV_EUSAGE, "--retry-dlq needs --name");
 	snprintf(handler, sizeof(handler), "projection %s", r.name);
-	if ((rc = ev_projection_lock(&r.pl, log, r.name, o->state_dir, o->wait,
-				     err)) != 0)
-		goto end;
-	if (o->sqlite != NULL &&
-	    (rc = ev_readmodel_open(&r.rm, o->sqlite,
-				    o->table ? o->table : r.name, 1, o->db_wait,
-				    err)) != 0)
-		goto end;
-	if ((rc = load(&r, err)) != 0)
+	if ((rc = open_run(&r, err)) != 0)
 		goto end;
 	if (!r.have_cp) {
 		rc = ev_seterr(err, EV_ENOENT,
@@ -715,22 +729,9 @@ int ev_projector_retry(struct ev_log *log, struct ev_reader *rd,
 	if ((rc = ev_checkpoint_check_def(&r.cp, r.name, e->hash, e->describe,
 					  err)) != 0)
 		goto end;
-	if (r.rm != NULL && e->set_sql != NULL) {
-		if ((rc = e->set_sql(e->impl, ev_readmodel_sql, r.rm, err)) !=
-		    0)
-			goto end;
-		r.sql = 1;
-	}
-	r.emit_mark = r.cp.emit_mark;
 	if ((rc = e->restore(e->impl, r.cp.state, r.cp.state_n, err)) != 0) {
 		ev_err_prefix(err, "projection '%s': ", r.name);
 		goto end;
-	}
-	if (o->emit_to != NULL) {
-		memset(&wo, 0, sizeof(wo));
-		wo.unlinked = 1;
-		if ((rc = ev_writer_open(&r.emit, o->emit_to, &wo, err)) != 0)
-			goto end;
 	}
 	if ((rc = ev_dlq_lock(dlq, &lockfd, err)) != 0 ||
 	    (rc = ev_dlq_scan(dlq, &v, &n, err)) != 0)
@@ -834,21 +835,9 @@ end:
 			rc = rc2;
 		}
 	}
-	if (r.emit != NULL) {
-		struct ev_error e2;
-		int rc2 = ev_writer_close(r.emit, &e2);
-		if (rc == 0 && rc2 != 0) {
-			*err = e2;
-			rc = rc2;
-		}
-	}
 	if (lockfd >= 0)
 		ev_dlq_unlock(lockfd);
 	ev_letters_free(v, n);
 	free(done);
-	ev_readmodel_close(r.rm);
-	ev_projection_unlock(r.pl);
-	ev_checkpoint_clear(&r.cp);
-	ev_buf_free(&r.buf);
-	return rc;
+	return close_run(&r, rc, err);
 }

@@ -939,6 +939,24 @@ end:
 	return r;
 }
 
+int ev_readmodel_remove(const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+	char aux[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(*sfx); i++) {
+		if ((size_t)snprintf(aux, sizeof(aux), "%s%s", path, sfx[i]) >=
+		    sizeof(aux)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (unlink(aux) != 0 && errno != ENOENT)
+			return -1;
+	}
+	return 0;
+}
+
 int ev_readmodel_peek_checkpoint(const char *path, const char *name,
 				 struct ev_buf *out, struct ev_error *err)
 {
