@@ -82,10 +82,16 @@ lib/libevlog.a: $(LIB_OBJS)
 	$(QUIET_AR)$(AR) rcs $@ $(LIB_OBJS)
 
 # kept, not removed as intermediates (and rebuilt by every make)
-.SECONDARY: $(TOOLS:=.o) $(FE_OBJS) examples/evgen.o
+.SECONDARY: $(TOOLS:=.o) $(FE_OBJS) $(EVCTL_OBJS) examples/evgen.o
 
 cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
+
+# evctl schema's subcommands live in their own files
+EVCTL_OBJS = cmd/evctl_schema.o cmd/evctl_compat.o cmd/evctl_infer.o
+cmd/evctl: cmd/evctl.o $(EVCTL_OBJS) $(FE_OBJS) lib/libevlog.a
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ cmd/evctl.o $(EVCTL_OBJS) \
+		$(FE_OBJS) lib/libevlog.a $(LIBS)
 
 examples/evgen: examples/evgen.o
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< -lm

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "evlog.h"
+#include "evctl_schema.h"
 #include "fe.h"
 
 static const char usage_short[] =
@@ -841,8 +842,8 @@ static const struct fe_command commands[] = {
 	{"groups", cmd_groups},	  {"info", cmd_info},
 	{"init", cmd_init},	  {"lag", cmd_lag},
 	{"metrics", cmd_metrics}, {"repair", cmd_repair},
-	{"streams", cmd_streams}, {"trim", cmd_trim},
-	{"verify", cmd_verify},
+	{"schema", cmd_schema},	  {"streams", cmd_streams},
+	{"trim", cmd_trim},	  {"verify", cmd_verify},
 };
 
 int main(int argc, char **argv)

@@ -2530,6 +2530,122 @@ int ev_stream_list(struct ev_state *st, const char *category,
 int ev_streams_format(struct ev_buf *out, const struct ev_stream_info *v,
 		      size_t n, int json);
 
+/* ------------------------------------------------------------ JSON Schema
+ * (section owned by the validator: lib/jschema*.c) */
+struct ev_jschema_set; /* documents by URI, compiled; not thread-safe while
+			  adding */
+struct ev_jschema;     /* one compiled schema (a document root or a subschema),
+			  owned by its set */
+struct ev_jschema_ctx; /* per-thread scratch + the errors of the last validation
+			*/
+
+enum ev_jschema_draft {
+	EV_JS_DRAFT_AUTO = 0, /* from $schema; 2020-12 when absent */
+	EV_JS_DRAFT_7 = 7,
+	EV_JS_DRAFT_2019_09 = 2019,
+	EV_JS_DRAFT_2020_12 = 2020,
+};
+
+struct ev_jschema_opts {
+	enum ev_jschema_draft draft; /* default when a document has no $schema
+					(AUTO = 2020-12) */
+	int formats_assert; /* 1: `format` asserts (--formats assert) */
+	int check_meta;	    /* 1: validate each added document against its
+			       metaschema */
+	/* --ref-dir mappings, NULL-terminated: "DIR" maps scheme://host/path
+	 * to DIR/host/path; "PREFIX=DIR" maps URIs starting with PREFIX to
+	 * DIR/rest (the suite: "http://localhost:1234/=.../remotes") */
+	const char *const *ref_dirs;
+	/* a directory whose files may be loaded by relative ref from file:
+	 * URIs (the schema registry); refs outside it are errors; NULL: none */
+	const char *local_root;
+	unsigned max_errors; /* errors kept per validation; 0 = 100 */
+};
+
+int ev_jschema_set_new(struct ev_jschema_set **out,
+		       const struct ev_jschema_opts *o, struct ev_error *err);
+void ev_jschema_set_free(struct ev_jschema_set *s);
+/* Add a document from JSON text.  name is for messages (a file path);
+ * uri its retrieval URI (NULL: file://ABSPATH of name, or a generated
+ * urn when name is NULL).  A document with $id is registered under that
+ * too.  *out (may be NULL) gets its root.  Errors: EV_EDATA with
+ * err->msg like "FILE: /properties/n/pattern: invalid regex: ..." */
+int ev_jschema_add(struct ev_jschema_set *s, const char *json, size_t n,
+		   const char *name, const char *uri, struct ev_jschema **out,
+		   struct ev_error *err);
+int ev_jschema_add_file(struct ev_jschema_set *s, const char *path,
+			struct ev_jschema **out, struct ev_error *err);
+/* The same, from a msgpack JSON-image value. */
+int ev_jschema_add_mp(struct ev_jschema_set *s, const uint8_t *mp, size_t n,
+		      const char *name, const char *uri,
+		      struct ev_jschema **out, struct ev_error *err);
+/* Resolve every $ref/$dynamicRef of every added document (loading refs
+ * from ref_dirs / local_root, and the embedded metaschemas); required
+ * before the first validation; may be called again after more adds. */
+int ev_jschema_set_compile(struct ev_jschema_set *s, struct ev_error *err);
+/* A schema by absolute URI (with optional #fragment: pointer or anchor),
+ * loading an embedded metaschema when asked for one; NULL if none. */
+struct ev_jschema *ev_jschema_get(struct ev_jschema_set *s, const char *uri,
+				  struct ev_error *err);
+/* The draft a compiled schema follows. */
+enum ev_jschema_draft ev_jschema_draft_of(const struct ev_jschema *sc);
+
+struct ev_jschema_ctx *ev_jschema_ctx_new(void);
+void ev_jschema_ctx_free(struct ev_jschema_ctx *cx);
+
+struct ev_jschema_error {
+	const char *instance_path; /* JSON pointer ("" = root), with the ctx
+				      prefix */
+	const char *schema_path;   /* "NAME#/properties/amount/minimum" (NAME =
+				      document name or URI) */
+	const char *keyword;	   /* "minimum" */
+	const char *message;	   /* one line, ajv-like: "must be >= 0" */
+};
+/* Validate one msgpack value (a JSON image: nil, bool, int, float, str,
+ * array, map with str keys).  Returns 1 valid, 0 invalid (errors in cx),
+ * EV_EDATA when the value is not a JSON image, EV_ENOMEM.  Valid values
+ * are checked on a fast path with no allocation; only an invalid one is
+ * walked again to collect its errors.  prefix (may be NULL) is prepended
+ * to every instance_path (e.g. "/data"). */
+int ev_jschema_validate(const struct ev_jschema *sc, const uint8_t *mp,
+			size_t n, const char *prefix,
+			struct ev_jschema_ctx *cx);
+size_t ev_jschema_nerrors(const struct ev_jschema_ctx *cx);
+const struct ev_jschema_error *
+ev_jschema_error_at(const struct ev_jschema_ctx *cx, size_t i);
+
+/* ---------------------------------------------------- the schema registry
+ * (evlog-schemas(5); lib/schemadir.c) */
+struct ev_schemadir; /* a schemas/ directory, compiled */
+struct ev_schemadir_opts {
+	struct ev_jschema_opts js;
+	int require_schemas; /* a type with no directory is invalid */
+};
+/* Load and compile every schemas/TYPE/N.json and schemas/_envelope.json.
+ * Errors (EV_EDATA; tools exit 64) name the file, keyword path and why:
+ * bad JSON, metaschema violation, unresolvable ref, bad regex, a file
+ * name that is not N.json, a directory name that does not decode. */
+int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
+		      const struct ev_schemadir_opts *o, struct ev_error *err);
+void ev_schemadir_free(struct ev_schemadir *d);
+/* Validate one event record (the msgpack record as evlog(5) stores it,
+ * also what the parser builds).  1 valid, 0 invalid (errors in cx,
+ * instance paths from the event root: "/data/amount", "/meta/correlationId";
+ * a missing schema file is an error whose message names the file),
+ * <0 on a record that does not decode. */
+int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
+		       struct ev_jschema_ctx *cx);
+/* percent-encoding of type names as directory names, and back */
+int ev_schemadir_encode_type(const char *type, size_t n, struct ev_buf *out);
+int ev_schemadir_decode_type(const char *name,
+			     struct ev_buf *out); /* EV_EDATA if malformed */
+
+/* ------------------------------------------------ schema compatibility
+ * (lib/schemacompat.c) */
+
+/* ------------------------------------------------------ schema inference
+ * (lib/schemainfer.c) */
+
 #ifdef __cplusplus
 }
 #endif

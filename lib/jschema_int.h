@@ -1,0 +1,40 @@
+/*
+ * jschema_int.h - internals shared by the JSON Schema modules: URIs and
+ * formats (uri.c, jsformat.c) and ECMA-262 regular expressions on PCRE2
+ * (ecmare.c).  Not for cmd/.
+ */
+#ifndef JSCHEMA_INT_H
+#define JSCHEMA_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* RFC 3986 */
+int ev_uri_is_absolute(const char *s, size_t n); /* has a scheme */
+int ev_uri_valid(const char *s, size_t n,
+		 int allow_relative); /* 1/0: uri / uri-reference format */
+/* resolve ref against base (RFC 3986 5.2, with dot-segment removal);
+ * malloc'd result in *out (caller frees); 0 or EV_EDATA/EV_ENOMEM */
+int ev_uri_resolve(const char *base, const char *ref, char **out);
+/* split off the fragment: returns length of the part before '#'; *frag
+ * points after '#' or NULL */
+size_t ev_uri_fragment(const char *s, const char **frag);
+/* percent-decode (for JSON pointer fragments): malloc'd, NUL-terminated */
+int ev_uri_pct_decode(const char *s, size_t n, char **out);
+
+/* JSON Schema `format`: 1 valid, 0 invalid, -1 unknown format name
+ * (unknown formats always pass).  s is UTF-8. */
+int ev_jsformat_check(const char *format, const char *s, size_t n);
+
+struct ev_ecmare; /* compiled, JIT when available; thread-safe matching */
+/* 0, or EV_EDATA with why (one line, "at offset N: ...") */
+int ev_ecmare_compile(const char *pat, size_t n, struct ev_ecmare **out,
+		      char *why, size_t whylen);
+/* 1 match anywhere (unanchored search, as `pattern` means), 0 no match, <0
+ * error (match limit) */
+int ev_ecmare_search(const struct ev_ecmare *re, const char *s, size_t n);
+void ev_ecmare_free(struct ev_ecmare *re);
+/* the `regex` format: 1 valid ECMA-262 regex, 0 not */
+int ev_ecmare_valid(const char *pat, size_t n);
+
+#endif
