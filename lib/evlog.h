@@ -2635,6 +2635,9 @@ void ev_schemadir_free(struct ev_schemadir *d);
 const char *ev_schemadir_path(const struct ev_schemadir *d);
 size_t ev_schemadir_ntypes(const struct ev_schemadir *d);
 int ev_schemadir_has_envelope(const struct ev_schemadir *d);
+/* Does the directory have schemas for type (n bytes)? */
+int ev_schemadir_has_type(const struct ev_schemadir *d, const char *type,
+			  size_t n);
 /* Validate one event record (the msgpack record as evlog(5) stores it,
  * also what the parser builds).  1 valid, 0 invalid (errors in cx,
  * instance paths from the event root: "/data/amount", "/meta/correlationId";

@@ -741,6 +741,12 @@ static const struct sversion *find_version(const struct stype *t, uint64_t v)
 	return NULL;
 }
 
+int ev_schemadir_has_type(const struct ev_schemadir *d, const char *type,
+			  size_t n)
+{
+	return find_type(d, type, n) != NULL;
+}
+
 /* An error of the registry's own (no schema file, binary data), added
  * to cx as the validator's are. */
 static int registry_error(struct ev_jschema_ctx *cx, const char *instance,
