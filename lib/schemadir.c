@@ -128,8 +128,7 @@ static const char *decode_name(const char *name, struct ev_buf *out)
 			return "out of memory";
 		s += 2;
 	}
-	if (ev_utf8_valid(out->p + start, out->len - start) !=
-	    out->len - start)
+	if (ev_utf8_valid(out->p + start, out->len - start) != out->len - start)
 		return "it decodes to a name that is not valid UTF-8";
 	return NULL;
 }
@@ -261,7 +260,7 @@ static char **list_dir(const char *path, size_t *count)
 	}
 	*count = n;
 	return v;
-fail: {
+fail : {
 	int e = errno ? errno : ENOMEM;
 	while (n > 0)
 		free(v[--n]);
@@ -506,9 +505,10 @@ static int read_file(const char *path, struct ev_buf *b, struct ev_error *err)
 static int accepts_anything(const struct ev_buf *json)
 {
 	static const char *const notes[] = {
-		"$schema", "$id",      "$comment",   "title",	 "description",
-		"$defs",   "examples", "definitions", "default", "$anchor",
-		"deprecated", "readOnly", "writeOnly", NULL,
+		"$schema",     "$id",	  "$comment",	"title",
+		"description", "$defs",	  "examples",	"definitions",
+		"default",     "$anchor", "deprecated", "readOnly",
+		"writeOnly",   NULL,
 	};
 	struct ev_json js;
 	struct ev_buf mp = {0};
@@ -556,8 +556,8 @@ static int add_schema(struct ev_jschema_set *set, const char *file,
 		return r;
 	if (anything != NULL)
 		*anything = accepts_anything(text);
-	return ev_jschema_add(set, (const char *)text->p, text->len, file,
-			      NULL, out, err);
+	return ev_jschema_add(set, (const char *)text->p, text->len, file, NULL,
+			      out, err);
 }
 
 static char *strip_slashes(const char *dir)
@@ -603,7 +603,8 @@ static uint32_t *make_slots(const struct stype *t, size_t n, size_t *mask)
 	if (s == NULL)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		for (j = t[i].hash & (cap - 1); s[j] != 0; j = (j + 1) & (cap - 1))
+		for (j = t[i].hash & (cap - 1); s[j] != 0;
+		     j = (j + 1) & (cap - 1))
 			;
 		s[j] = (uint32_t)(i + 1);
 	}
@@ -640,8 +641,8 @@ int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
 	for (i = 0; i < sc.ntypes; i++) {
 		struct stype *t = &sc.types[i];
 		for (j = 0; j < t->nv; j++) {
-			r = add_schema(d->set, t->v[j].file, &text,
-				       &t->v[j].sc, &t->v[j].anything, err);
+			r = add_schema(d->set, t->v[j].file, &text, &t->v[j].sc,
+				       &t->v[j].anything, err);
 			if (r != 0)
 				goto fail;
 		}
@@ -719,7 +720,8 @@ static const struct stype *find_type(const struct ev_schemadir *d,
 	h = ev_hash64(name, n);
 	for (j = h & d->mask; d->slots[j] != 0; j = (j + 1) & d->mask) {
 		const struct stype *t = &d->types[d->slots[j] - 1];
-		if (t->hash == h && t->len == n && memcmp(t->name, name, n) == 0)
+		if (t->hash == h && t->len == n &&
+		    memcmp(t->name, name, n) == 0)
 			return t;
 	}
 	return NULL;
@@ -751,7 +753,8 @@ int ev_schemadir_has_type(const struct ev_schemadir *d, const char *type,
  * to cx as the validator's are. */
 static int registry_error(struct ev_jschema_ctx *cx, const char *instance,
 			  const char *schema_path, const char *keyword,
-			  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+			  const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 static int registry_error(struct ev_jschema_ctx *cx, const char *instance,
 			  const char *schema_path, const char *keyword,
@@ -763,8 +766,8 @@ static int registry_error(struct ev_jschema_ctx *cx, const char *instance,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (ev_jschema_ctx_add_error(cx, instance, schema_path, keyword,
-				     msg) != 0)
+	if (ev_jschema_ctx_add_error(cx, instance, schema_path, keyword, msg) !=
+	    0)
 		return EV_ERR;
 	return 0;
 }
@@ -860,8 +863,8 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 				cx, "/type", d->dir, "type",
 				"no schemas for type '%.*s' (no directory "
 				"%s/%.*s)",
-				(int)ev.type.n, ev.type.p, d->dir,
-				(int)enc.len, enc.p ? (const char *)enc.p : "");
+				(int)ev.type.n, ev.type.p, d->dir, (int)enc.len,
+				enc.p ? (const char *)enc.p : "");
 			ev_buf_free(&enc);
 			return r != 0 ? r : 0;
 		}
@@ -941,8 +944,9 @@ int ev_schemadir_lint(struct ev_schemadir_lint **out, const char *dir,
 		for (j = 0; j < nv && !sc.oom; j++) {
 			struct ev_jschema_set *set = NULL;
 			struct ev_error e;
-			char *file = t != NULL ? t->v[j].file
-					       : path_join(l->dir, ENVELOPE_FILE);
+			char *file = t != NULL
+					     ? t->v[j].file
+					     : path_join(l->dir, ENVELOPE_FILE);
 			if (file == NULL) {
 				sc.oom = 1;
 				break;
@@ -960,8 +964,7 @@ int ev_schemadir_lint(struct ev_schemadir_lint **out, const char *dir,
 			else if (r != 0)
 				problem(&sc, file, "%s", e.msg);
 			if (t != NULL) {
-				for (; expect < t->v[j].n && !sc.oom;
-				     expect++)
+				for (; expect < t->v[j].n && !sc.oom; expect++)
 					problem(&sc, t->dirname,
 						"%s/%" PRIu64
 						".json: missing: versions "
@@ -1025,8 +1028,8 @@ int ev_schemadir_lint_problem(const struct ev_schemadir_lint *l, size_t i,
 	return 1;
 }
 
-void ev_schemadir_lint_totals(const struct ev_schemadir_lint *l,
-			      size_t *types, size_t *files)
+void ev_schemadir_lint_totals(const struct ev_schemadir_lint *l, size_t *types,
+			      size_t *files)
 {
 	*types = l->ntypes;
 	*files = l->nfiles;

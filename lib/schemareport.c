@@ -179,7 +179,8 @@ static struct rtype *type_of(struct ev_schemareport *rp, const char *name,
 	h = ev_hash64(name, n);
 	for (j = h & rp->mask; rp->slots[j] != 0; j = (j + 1) & rp->mask) {
 		t = &rp->t[rp->slots[j] - 1];
-		if (t->hash == h && t->len == n && memcmp(t->name, name, n) == 0)
+		if (t->hash == h && t->len == n &&
+		    memcmp(t->name, name, n) == 0)
 			return rp->last = t;
 	}
 	if ((rp->nt + 1) * 2 > rp->mask + 1) {
@@ -257,8 +258,7 @@ static int add_error(struct ev_schemareport *rp, struct rtype *t,
 		g->schema_path = dup_or_empty(schema_path);
 		g->keyword = dup_or_empty(keyword);
 		g->message = dup_or_empty(message);
-		g->ex = calloc(rp->examples ? rp->examples : 1,
-			       sizeof(*g->ex));
+		g->ex = calloc(rp->examples ? rp->examples : 1, sizeof(*g->ex));
 		if (g->schema_path == NULL || g->keyword == NULL ||
 		    g->message == NULL || g->ex == NULL) {
 			free(g->schema_path);
@@ -355,9 +355,9 @@ int ev_schemareport_check_log(struct ev_schemareport *rp, struct ev_reader *r,
 	return rr;
 }
 
-int ev_schemareport_check_input(struct ev_schemareport *rp,
-				struct ev_input *in, const char *name,
-				const struct ev_filter *f, struct ev_error *err)
+int ev_schemareport_check_input(struct ev_schemareport *rp, struct ev_input *in,
+				const char *name, const struct ev_filter *f,
+				struct ev_error *err)
 {
 	struct example where = {0};
 	struct ev_input_pos pos;
@@ -531,8 +531,8 @@ static void write_human(struct ev_schemareport *rp, struct rtype **v, size_t n,
 			ev_buf_puts(b, ", no schemas\n");
 			unchecked += t->events;
 		} else {
-			ev_buf_printf(b, ", %s valid", ev_commas(valid_of(t),
-								  tmp));
+			ev_buf_printf(b, ", %s valid",
+				      ev_commas(valid_of(t), tmp));
 			ev_buf_printf(b, ", %s invalid\n",
 				      ev_commas(t->invalid, tmp));
 		}
@@ -608,7 +608,8 @@ static void write_json(struct ev_schemareport *rp, struct rtype **v, size_t n,
 			json_str(b, g->schema_path);
 			ev_buf_puts(b, ",\"keyword\":");
 			json_str(b, g->keyword);
-			ev_buf_printf(b, ",\"events\":%" PRIu64 ",\"examples\":[",
+			ev_buf_printf(b,
+				      ",\"events\":%" PRIu64 ",\"examples\":[",
 				      g->events);
 			for (k = 0; k < g->nex; k++) {
 				struct example *e = &g->ex[k];
@@ -736,14 +737,17 @@ static void write_junit(struct ev_schemareport *rp, struct rtype **v, size_t n,
 			ev_buf_printf(b,
 				      "      <failure type=\"schema\" "
 				      "message=\"%s %s invalid\">",
-				      name, t->events == 1 ? "event" : "events");
+				      name,
+				      t->events == 1 ? "event" : "events");
 			failure_text(rp, t, &tx);
 			xml_text(b, (const char *)tx.p);
 			ev_buf_puts(b, "</failure>\n");
 		} else if (t->name != NULL && !t->has_schemas) {
-			ev_buf_puts(b, "      <skipped message=\"no schemas\"/>\n");
+			ev_buf_puts(
+				b, "      <skipped message=\"no schemas\"/>\n");
 		}
-		ev_buf_printf(b, "      <system-out>%" PRIu64 " %s</system-out>\n",
+		ev_buf_printf(b,
+			      "      <system-out>%" PRIu64 " %s</system-out>\n",
 			      t->events, t->events == 1 ? "event" : "events");
 		ev_buf_puts(b, "    </testcase>\n");
 	}
@@ -864,7 +868,8 @@ int ev_schemadir_lint_write(const struct ev_schemadir_lint *l, int json,
 	if (json) {
 		ev_buf_puts(out, "{\"schemas\":");
 		json_str(out, ev_schemadir_lint_path(l));
-		ev_buf_printf(out, ",\"types\":%zu,\"files\":%zu,\"problems\":[",
+		ev_buf_printf(out,
+			      ",\"types\":%zu,\"files\":%zu,\"problems\":[",
 			      types, files);
 		for (i = 0; ev_schemadir_lint_problem(l, i, &file, &msg); i++) {
 			if (i > 0)
