@@ -630,6 +630,8 @@ struct tr {
 	struct group_name *names;
 	size_t nnames;
 	int depth;
+	unsigned open[ECMARE_MAX_DEPTH + 1]; /* capturing groups now open */
+	int nopen;
 	int syntax;	 /* 0 ok; <0 a syntax error (msg) */
 	int unsupported; /* valid ECMA that PCRE2 cannot do (msg) */
 	int oom;
@@ -1415,6 +1417,23 @@ out:
 	return r;
 }
 
+/*
+ * A backreference as PCRE2's \g{N}.  Inside its own group it can only
+ * match the empty string in ECMA (the group is set when it closes, and
+ * reset at each iteration), while PCRE2 would see the last iteration's.
+ */
+static int backref(struct tr *t, unsigned n)
+{
+	char tmp[32];
+	int i;
+
+	for (i = 0; i < t->nopen; i++)
+		if (t->open[i] == n)
+			return put(t, "(?:)");
+	snprintf(tmp, sizeof(tmp), "\\g{%u}", n);
+	return put(t, tmp);
+}
+
 /* \ AtomEscape at t->p, outside a class */
 static int atom_escape(struct tr *t, int pass)
 {
@@ -1422,8 +1441,7 @@ static int atom_escape(struct tr *t, int pass)
 	const struct group_name *g;
 	struct ev_buf name = {0};
 	struct cls k = {0};
-	char tmp[32];
-	uint32_t n;
+	uint32_t n = 0;
 	long v;
 	int r;
 
@@ -1433,8 +1451,7 @@ static int atom_escape(struct tr *t, int pass)
 		n = decimal(t);
 		if (pass == 2 && n > t->total)
 			return syntax_error(t, esc, "invalid escape");
-		snprintf(tmp, sizeof(tmp), "\\g{%u}", (unsigned)n);
-		return put(t, tmp);
+		return backref(t, n);
 	}
 	if (*t->p == 'k') {
 		t->p++;
@@ -1449,12 +1466,12 @@ static int atom_escape(struct tr *t, int pass)
 						 "invalid named capture "
 						 "referenced");
 			else
-				snprintf(tmp, sizeof(tmp), "\\g{%u}", g->num);
+				n = g->num;
 		}
 		ev_buf_free(&name);
 		if (r != 0)
 			return r;
-		return put(t, pass == 2 ? tmp : "\\g{1}");
+		return pass == 2 ? backref(t, n) : put(t, "(?:)");
 	}
 	if (is_class_escape(*t->p)) {
 		r = class_escape(t, esc, &k);
@@ -1473,7 +1490,7 @@ static int group(struct tr *t, int pass)
 {
 	const char *open = t->p;
 	struct ev_buf name = {0};
-	int r;
+	int r, capture = 0;
 
 	t->p++;
 	if (t->p < t->end && *t->p == '?') {
@@ -1491,6 +1508,8 @@ static int group(struct tr *t, int pass)
 			ev_buf_free(&name);
 			if (r != 0 || put(t, "(") != 0)
 				return -1;
+			t->open[t->nopen++] = t->ngroups;
+			capture = 1;
 		} else {
 			return syntax_error(t, open, "invalid group");
 		}
@@ -1498,8 +1517,14 @@ static int group(struct tr *t, int pass)
 		t->ngroups++;
 		if (put(t, "(") != 0)
 			return -1;
+		t->open[t->nopen++] = t->ngroups;
+		capture = 1;
 	}
-	if (disjunction(t) != 0)
+	if (!capture)
+		t->open[t->nopen++] = 0;
+	r = disjunction(t);
+	t->nopen--;
+	if (r != 0)
 		return -1;
 	if (t->p >= t->end)
 		return syntax_error(t, open, "unterminated group");
