@@ -54,6 +54,45 @@ struct ann {
 static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	     const struct dscope *sc, struct ann *a);
 
+/* skip one value: scalars inline, containers by ev_mp_skip_fast */
+static inline int skip1(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	uint8_t c;
+
+	if (EV_LIKELY(p < end)) {
+		c = *p;
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 ||
+		    c == 0xc3) {
+			*pp = p + 1;
+			return 0;
+		}
+		if (c >= 0xa0 && c <= 0xbf) {
+			if ((size_t)(end - p) <= (size_t)(c & 0x1f))
+				return -1;
+			*pp = p + 1 + (c & 0x1f);
+			return 0;
+		}
+		if (c == 0xcb && end - p >= 9) {
+			*pp = p + 9;
+			return 0;
+		}
+	}
+	return ev_mp_skip_fast(pp, end);
+}
+
+static inline int key_eq(const char *a, const uint8_t *b, uint32_t n)
+{
+	uint32_t i;
+
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	for (i = 0; i < n; i++)
+		if ((uint8_t)a[i] != b[i])
+			return 0;
+	return 1;
+}
+
 /* ev_mp_read with the common cases of records inline */
 static inline int rd(const uint8_t **pp, const uint8_t *end,
 		     struct ev_mp_item *it)
@@ -595,8 +634,7 @@ static const struct jprop *prop_find(const struct jobj *o, const uint8_t *k,
 	while (o->tab[i]) {
 		const struct jprop *pr = &o->props[o->tab[i] - 1];
 
-		if (pr->hash == h && pr->len == kn &&
-		    memcmp(pr->name, k, kn) == 0)
+		if (pr->hash == h && pr->len == kn && key_eq(pr->name, k, kn))
 			return pr;
 		i = (i + 1) & o->tabmask;
 	}
@@ -839,7 +877,7 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				FAIL();
 			}
 		}
-		if (ev_mp_skip_fast(&kp, c->end) != 0) {
+		if (skip1(&kp, c->end) != 0) {
 			ret = EV_EDATA;
 			goto out;
 		}
@@ -973,7 +1011,7 @@ static int v_array(struct vctx *c, const struct jnode *n,
 					ann_mark(a, i);
 			}
 		}
-		if (ev_mp_skip_fast(&ip, c->end) != 0) {
+		if (skip1(&ip, c->end) != 0) {
 			ret = EV_EDATA;
 			goto out;
 		}
