@@ -1221,6 +1221,28 @@ static size_t utf8_len(const uint8_t *s, size_t n)
 	return k;
 }
 
+/* draft-07 contentEncoding base64 / contentMediaType application/json */
+static int content_ok(const struct jnode *n, const char *s, size_t len)
+{
+	struct ev_buf dec = {0}, mp = {0};
+	struct ev_json js;
+	int ok = 1;
+
+	if (n->content_b64) {
+		if (ev_base64_decode(s, len, &dec) != 0)
+			ok = 0;
+		s = dec.p ? (const char *)dec.p : "";
+		len = dec.len;
+	}
+	if (ok && n->content_json) {
+		ev_json_init(&js, s, len);
+		ok = ev_json_value(&js, &mp) == 0 && ev_json_ws(&js) == -1;
+	}
+	ev_buf_free(&dec);
+	ev_buf_free(&mp);
+	return ok;
+}
+
 static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		  const struct dscope *sc, struct ann *a)
 {
@@ -1353,6 +1375,19 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 						s->pattern);
 				FAIL();
 			}
+		}
+		if ((n->content_b64 || n->content_json) &&
+		    !content_ok(n, (const char *)it.p, it.n)) {
+			if (c->collect)
+				err_add(c, n,
+					n->content_json ? "contentMediaType"
+							: "contentEncoding",
+					n->content_json ? "contentMediaType"
+							: "contentEncoding",
+					"must be %s",
+					n->content_json ? "JSON text"
+							: "base64");
+			FAIL();
 		}
 		if (n->format != NULL && n->format_assert &&
 		    ev_jsformat_check(n->format, (const char *)it.p, it.n) ==
@@ -1674,14 +1709,4 @@ int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,
 	}
 	ev_jschema_ctx_free(cx);
 	return r;
-}
-
-/* TEMPORARY until h/fmt's jsformat.c lands: unknown format, always passes */
-__attribute__((weak)) int ev_jsformat_check(const char *format, const char *s,
-					    size_t n)
-{
-	(void)format;
-	(void)s;
-	(void)n;
-	return -1;
 }
