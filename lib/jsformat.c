@@ -5,7 +5,7 @@
  * idn-email), host names (RFC 1123, with IDNA2008 labels: RFC 5890-5893
  * and Punycode, RFC 3492), IP addresses, URIs and IRIs (uri.c), UUIDs,
  * JSON pointers (RFC 6901 and the relative ones), URI templates
- * (RFC 6570) and regexes (ecmare.c).
+ * (RFC 6570) and ECMA-262 regexes (ecmare.c).
  *
  * Each check reads the string once, on the stack: no allocation, as
  * `format: date-time` is checked on every event of a type.
@@ -879,14 +879,6 @@ static int check_uri_template(const char *s, size_t n)
 	return 1;
 }
 
-static int check_regex(const char *s, size_t n)
-{
-	/* REGEX: wired to ev_ecmare_valid() when h/regex is merged */
-	(void)s;
-	(void)n;
-	return -1;
-}
-
 /* ------------------------------------------------------------- dispatch */
 
 int ev_jsformat_check(const char *format, const char *s, size_t n)
@@ -928,7 +920,7 @@ int ev_jsformat_check(const char *format, const char *s, size_t n)
 		break;
 	case 'r':
 		if (strcmp(format, "regex") == 0)
-			return check_regex(s, n);
+			return ev_ecmare_valid(s, n); /* ECMA-262, u flag */
 		if (strcmp(format, "relative-json-pointer") == 0)
 			return check_relative_json_pointer(s, n);
 		break;

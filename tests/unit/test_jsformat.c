@@ -422,6 +422,8 @@ static void test_misc(void **state)
 	is("iri", "http://\xc3\xa9.fr/", 1);
 	is("iri", "http://\xc3.fr/", 0);
 	is("uri", "http://\xc3\xa9.fr/", 0);
+	is("regex", "^(abc]", 0);
+	is("regex", "(?<n>a)\\k<n>", 1);
 	is("ipv4", "1.2.3.4", 1);
 	is("ipv6", "::", 1);
 	is("no-such-format", "x", -1);
