@@ -27,44 +27,34 @@ enum {
 	C_SCHEME = 32 /* ALPHA DIGIT + - . */
 };
 
+#define ALNUM (C_UNRES | C_SCHEME)
+static const unsigned char classes[256] = {
+	['a' ... 'f'] = C_ALPHA | C_HEX | ALNUM,
+	['g' ... 'z'] = C_ALPHA | ALNUM,
+	['A' ... 'F'] = C_ALPHA | C_HEX | ALNUM,
+	['G' ... 'Z'] = C_ALPHA | ALNUM,
+	['0' ... '9'] = C_DIGIT | C_HEX | ALNUM,
+	['-'] = C_UNRES | C_SCHEME,
+	['.'] = C_UNRES | C_SCHEME,
+	['_'] = C_UNRES,
+	['~'] = C_UNRES,
+	['+'] = C_SUB | C_SCHEME,
+	['!'] = C_SUB,
+	['$'] = C_SUB,
+	['&'] = C_SUB,
+	['\''] = C_SUB,
+	['('] = C_SUB,
+	[')'] = C_SUB,
+	['*'] = C_SUB,
+	[','] = C_SUB,
+	[';'] = C_SUB,
+	['='] = C_SUB,
+};
+#undef ALNUM
+
 static unsigned char cls(unsigned char c)
 {
-	unsigned char k = 0;
-
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		k |= C_ALPHA | C_UNRES | C_SCHEME;
-	if (c >= '0' && c <= '9')
-		k |= C_DIGIT | C_HEX | C_UNRES | C_SCHEME;
-	if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
-		k |= C_HEX;
-	switch (c) {
-	case '-':
-	case '.':
-		k |= C_UNRES | C_SCHEME;
-		break;
-	case '_':
-	case '~':
-		k |= C_UNRES;
-		break;
-	case '+':
-		k |= C_SUB | C_SCHEME;
-		break;
-	case '!':
-	case '$':
-	case '&':
-	case '\'':
-	case '(':
-	case ')':
-	case '*':
-	case ',':
-	case ';':
-	case '=':
-		k |= C_SUB;
-		break;
-	default:
-		break;
-	}
-	return k;
+	return classes[c];
 }
 
 static int is_hex(unsigned char c)
@@ -83,15 +73,17 @@ static int hexval(unsigned char c)
 
 /*
  * Span of characters from s[i] on that are unreserved, sub-delims,
- * pct-encoded, or in extra; returns the index after them, or (size_t)-1
- * on a bad escape.
+ * pct-encoded, or in extra, and for an IRI (RFC 3987) any non-ASCII
+ * byte (ucschar and iprivate, whose UTF-8 the caller checks); returns
+ * the index after them, or (size_t)-1 on a bad escape.
  */
-static size_t span(const char *s, size_t i, size_t n, const char *extra)
+static size_t span(const char *s, size_t i, size_t n, const char *extra,
+		   int iri)
 {
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (cls(c) & (C_UNRES | C_SUB)) {
+		if ((cls(c) & (C_UNRES | C_SUB)) || (iri && c >= 0x80)) {
 			i++;
 		} else if (c == '%') {
 			if (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
@@ -223,13 +215,13 @@ static int ip_literal(const char *s, size_t n)
 }
 
 /* authority = [ userinfo "@" ] host [ ":" port ], all of s[0..n) */
-static int authority(const char *s, size_t n)
+static int authority(const char *s, size_t n, int iri)
 {
 	const char *at = memchr(s, '@', n);
 	size_t i = 0, e;
 
 	if (at != NULL) {
-		e = span(s, 0, (size_t)(at - s), ":");
+		e = span(s, 0, (size_t)(at - s), ":", iri);
 		if (e != (size_t)(at - s))
 			return 0;
 		i = e + 1;
@@ -242,7 +234,8 @@ static int authority(const char *s, size_t n)
 			return 0;
 		i = (size_t)(rb - s) + 1;
 	} else {
-		i = span(s, i, n, NULL); /* reg-name (IPv4address is one too) */
+		i = span(s, i, n, NULL,
+			 iri); /* reg-name (IPv4address is one too) */
 		if (i == (size_t)-1)
 			return 0;
 	}
@@ -252,7 +245,7 @@ static int authority(const char *s, size_t n)
 	return i == n;
 }
 
-int ev_uri_valid(const char *s, size_t n, int allow_relative)
+static int valid(const char *s, size_t n, int allow_relative, int iri)
 {
 	size_t i = scheme_len(s, n), e;
 
@@ -272,26 +265,36 @@ int ev_uri_valid(const char *s, size_t n, int allow_relative)
 		for (e = i; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#';
 		     e++)
 			;
-		if (!authority(s + i, e - i))
+		if (!authority(s + i, e - i, iri))
 			return 0;
 		i = e;
 	}
 	/* path: segments of pchar separated by '/' ("//" after no
 	 * authority cannot happen here: it was taken as one) */
-	i = span(s, i, n, ":@/");
+	i = span(s, i, n, ":@/", iri);
 	if (i == (size_t)-1)
 		return 0;
 	if (i < n && s[i] == '?') {
-		i = span(s, i + 1, n, ":@/?");
+		i = span(s, i + 1, n, ":@/?", iri);
 		if (i == (size_t)-1)
 			return 0;
 	}
 	if (i < n && s[i] == '#') {
-		i = span(s, i + 1, n, ":@/?");
+		i = span(s, i + 1, n, ":@/?", iri);
 		if (i == (size_t)-1)
 			return 0;
 	}
 	return i == n;
+}
+
+int ev_uri_valid(const char *s, size_t n, int allow_relative)
+{
+	return valid(s, n, allow_relative, 0);
+}
+
+int ev_uri_iri_valid(const char *s, size_t n, int allow_relative)
+{
+	return valid(s, n, allow_relative, 1);
 }
 
 /* ------------------------------------------------------------ fragments */
