@@ -700,16 +700,17 @@ static int build_obj_table(struct cc *c, struct jobj *o, struct proplist *l)
 	if (l->n) {
 		uint32_t cap = pow2_above(l->n);
 
-		o->tab = js_alloc(c->s, cap * sizeof(uint32_t));
+		o->tab = js_alloc(c->s, cap * sizeof(*o->tab));
 		if (o->tab == NULL)
 			return nomem(c);
 		o->tabmask = cap - 1;
 		for (i = 0; i < l->n; i++) {
 			uint32_t h = o->props[i].hash & o->tabmask;
 
-			while (o->tab[h])
+			while (o->tab[h].idx)
 				h = (h + 1) & o->tabmask;
-			o->tab[h] = i + 1;
+			o->tab[h].idx = i + 1;
+			o->tab[h].hash = o->props[i].hash;
 		}
 	}
 	return 0;
@@ -1135,6 +1136,14 @@ next2:
 				ep = ee;
 			}
 			n->enm->nv = v.n;
+			n->enm->all_str = 1;
+			for (j = 0; j < v.n; j++)
+				if (n->enm->v[j][0] < 0xa0 ||
+				    (n->enm->v[j][0] > 0xbf &&
+				     n->enm->v[j][0] != 0xd9 &&
+				     n->enm->v[j][0] != 0xda &&
+				     n->enm->v[j][0] != 0xdb))
+					n->enm->all_str = 0;
 			if (build_enum(c, n->enm) != 0)
 				goto fail;
 			continue;
@@ -1591,6 +1600,12 @@ next2:
 	free(pl.v);
 	n->obj = o;
 	n->arr = a;
+	n->only_types = !o && !a && !n->str && !n->num &&
+			!(n->format && n->format_assert) && !n->const_v &&
+			!n->enm && !n->allof && !n->anyof && !n->oneof &&
+			!n->not_ && !n->if_ && !n->ref_uri && !n->dynref_uri &&
+			!n->recref_uri && !n->has_uneval && !n->content_b64 &&
+			!n->content_json;
 	return n;
 fail:
 	free(pl.v);

@@ -631,11 +631,13 @@ static const struct jprop *prop_find(const struct jobj *o, const uint8_t *k,
 		return NULL;
 	h = js_key_hash(k, kn);
 	i = h & o->tabmask;
-	while (o->tab[i]) {
-		const struct jprop *pr = &o->props[o->tab[i] - 1];
+	while (o->tab[i].idx) {
+		if (o->tab[i].hash == h) {
+			const struct jprop *pr = &o->props[o->tab[i].idx - 1];
 
-		if (pr->hash == h && pr->len == kn && key_eq(pr->name, k, kn))
-			return pr;
+			if (pr->len == kn && key_eq(pr->name, k, kn))
+				return pr;
+		}
 		i = (i + 1) & o->tabmask;
 	}
 	return NULL;
@@ -730,6 +732,34 @@ static int inst_too_deep(struct vctx *c, const struct jnode *n)
 	c->collect = saved;
 	c->idepth--;
 	return EV_EDATA;
+}
+
+/* 1 when the value at p has one of the types of n (a node with only
+ * "type"), 0 when that takes the full walk */
+static inline int type_quick(const struct jnode *n, const uint8_t *p,
+			     const uint8_t *end)
+{
+	uint8_t c;
+	uint32_t t;
+
+	if (p >= end)
+		return 0;
+	c = *p;
+	if (n->types == 0)
+		return 1;
+	if ((c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb))
+		t = JT_STR;
+	else if (c <= 0x7f || c >= 0xe0 || (c >= 0xcc && c <= 0xd3))
+		t = JT_INT;
+	else if (c == 0xc0)
+		t = JT_NULL;
+	else if (c == 0xc2 || c == 0xc3)
+		t = JT_BOOL;
+	else if (c == 0xca || c == 0xcb)
+		t = JT_NUM; /* could be integral: only a quick yes for number */
+	else
+		return 0;
+	return (n->types & t) != 0;
 }
 
 /* a child value: with its path segment when collecting */
@@ -827,7 +857,10 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				seen |= 1ull << pr->slot;
 			if (pr->sub != NULL) {
 				matched = 1;
-				CHECK(vkey(c, pr->sub, vp, sc, k.p, k.n));
+				if (!(pr->sub->only_types && !c->collect &&
+				      type_quick(pr->sub, vp, c->end)))
+					CHECK(vkey(c, pr->sub, vp, sc, k.p,
+						   k.n));
 			}
 		}
 		for (j = 0; j < o->npp; j++) {
@@ -1193,6 +1226,21 @@ static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end)
 	const uint8_t *pe = p;
 	uint32_t i;
 
+	if (e->all_str && e->tab == NULL) {
+		struct ev_mp_item it;
+
+		if (rd(&pe, end, &it) != 0 || it.type != EV_MP_STR)
+			return 0;
+		for (i = 0; i < e->nv; i++) {
+			const uint8_t *q = e->v[i];
+			struct ev_mp_item s;
+
+			if (rd(&q, e->v[i] + e->vn[i], &s) == 0 &&
+			    s.n == it.n && memcmp(s.p, it.p, it.n) == 0)
+				return 1;
+		}
+		return 0;
+	}
 	if (ev_mp_skip_fast(&pe, end) != 0)
 		return 0;
 	if (e->tab != NULL) {
