@@ -450,9 +450,14 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 static int register_res(struct cc *c, const char *uri, struct jres *r)
 {
 	int k = map_put(c->s->res_by_uri, uri, strlen(uri), r);
+	struct jres *old;
 
 	if (k < 0)
 		return nomem(c);
+	old = map_gets(c->s->res_by_uri, uri);
+	if (k == 1 && old != r && old->doc != c->doc && old->root != NULL)
+		return cfail(c, r->path, "'$id' '%s' is also the id of '%s'",
+			     uri, old->doc->name);
 	return 0;
 }
 
@@ -1355,8 +1360,7 @@ next2:
 		    (keyis(&k, "propertyNames") && ON(DALL, JV_APPLICATOR)) ||
 		    (keyis(&k, "dependentSchemas") &&
 		     ON(D1920, JV_APPLICATOR)) ||
-		    (keyis(&k, "dependencies") &&
-		     ON(DALL, JV_APPLICATOR)) ||
+		    (keyis(&k, "dependencies") && ON(DALL, JV_APPLICATOR)) ||
 		    (keyis(&k, "unevaluatedProperties") &&
 		     ON(D1920, JV_UNEVAL)) ||
 		    ((keyis(&k, "required") || keyis(&k, "minProperties") ||
@@ -1861,9 +1865,26 @@ static char *file_uri(const char *path)
 static int resolve_pending(struct ev_jschema_set *s, size_t from,
 			   struct ev_error *err);
 
+static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
+		    const char *name, const char *uri, struct ev_jschema **out,
+		    struct ev_error *err);
+
+/* a document that does not compile leaves no reference to resolve */
 static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 		   const char *name, const char *uri, struct ev_jschema **out,
 		   struct ev_error *err)
+{
+	size_t np = s->npending;
+	int r = add_doc1(s, mp, n, name, uri, out, err);
+
+	if (r != 0 && s->npending > np)
+		s->npending = np;
+	return r;
+}
+
+static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
+		    const char *name, const char *uri, struct ev_jschema **out,
+		    struct ev_error *err)
 {
 	struct jdoc *d = calloc(1, sizeof(*d));
 	struct cc c = {0};
@@ -2171,11 +2192,18 @@ static struct jnode *lookup(struct ev_jschema_set *s, const char *uri,
 	memcpy(base, uri, bl);
 	base[bl] = '\0';
 	r = map_gets(s->res_by_uri, base);
+	if (r != NULL && r->root == NULL) {
+		ev_seterr(err, EV_EDATA,
+			  "unresolvable $ref '%s': its document did not "
+			  "compile",
+			  uri);
+		goto out;
+	}
 	if (r == NULL) {
 		if (load_uri(s, base, err) != 0)
 			goto out;
 		r = map_gets(s->res_by_uri, base);
-		if (r == NULL) {
+		if (r == NULL || r->root == NULL) {
 			ev_seterr(err, EV_EDATA, "unresolvable $ref '%s'", uri);
 			goto out;
 		}

@@ -342,6 +342,37 @@ static void test_bad_schemas(void **state)
 			     "'http://example.com/unknown'");
 }
 
+/* a failed document leaves the set usable; one $id for two documents is
+ * an error */
+static void test_after_errors(void **state)
+{
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *sc = NULL;
+	struct ev_error err;
+	const char *bad = "{\"properties\":{\"a\":{\"$ref\":\"#/x\"},"
+			  "\"b\":{\"pattern\":\"(\"}}}";
+	const char *a = "{\"$id\":\"http://e.com/a\",\"type\":\"string\"}";
+	const char *b = "{\"$id\":\"http://e.com/a\",\"type\":\"null\"}";
+
+	(void)state;
+	assert_int_equal(ev_jschema_add(s, bad, strlen(bad), "bad.json", NULL,
+					&sc, &err),
+			 EV_EDATA);
+	assert_int_equal(ev_jschema_add(s, a, strlen(a), "a.json", NULL, &sc,
+					&err),
+			 0);
+	assert_int_equal(ev_jschema_set_compile(s, &err), 0);
+	assert_int_equal(check(sc, "\"x\"", cx, NULL), 1);
+	assert_int_equal(ev_jschema_add(s, b, strlen(b), "b.json", NULL, &sc,
+					&err),
+			 EV_EDATA);
+	assert_string_equal(err.msg, "b.json: /: '$id' 'http://e.com/a' is "
+				     "also the id of 'a.json'");
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
 static void test_check_meta_passes(void **state)
 {
 	struct ev_jschema_opts o = {0};
@@ -834,6 +865,7 @@ int main(void)
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_bad_schemas),
+		cmocka_unit_test(test_after_errors),
 		cmocka_unit_test(test_check_meta_passes),
 		cmocka_unit_test(test_deep_schema),
 		cmocka_unit_test(test_deep_instance),
