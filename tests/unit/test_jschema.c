@@ -715,6 +715,60 @@ static void test_metaschema_get(void **state)
 	ev_jschema_set_free(s);
 }
 
+/* 2019-09: $recursiveRef extends a recursive schema */
+static void test_recursive_ref(void **state)
+{
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *strict = NULL, *tree = NULL, *m;
+	struct ev_error err;
+	const char *t = "{\"$schema\":\"https://json-schema.org/draft/2019-09/"
+			"schema\",\"$id\":\"http://e.com/tree.json\","
+			"\"$recursiveAnchor\":true,\"type\":\"object\","
+			"\"properties\":{\"data\":true,\"children\":{"
+			"\"type\":\"array\",\"items\":{\"$recursiveRef\":"
+			"\"#\"}}}}";
+	const char *st = "{\"$schema\":\"https://json-schema.org/draft/"
+			 "2019-09/schema\",\"$id\":\"http://e.com/strict\","
+			 "\"$recursiveAnchor\":true,\"$ref\":\"tree.json\","
+			 "\"unevaluatedProperties\":false}";
+
+	(void)state;
+	assert_int_equal(ev_jschema_add(s, t, strlen(t), "tree.json", NULL,
+					&tree, &err),
+			 0);
+	assert_int_equal(ev_jschema_add(s, st, strlen(st), "strict.json", NULL,
+					&strict, &err),
+			 0);
+	assert_int_equal(ev_jschema_set_compile(s, &err), 0);
+	assert_int_equal(ev_jschema_draft_of(strict), EV_JS_DRAFT_2019_09);
+	assert_int_equal(check(tree, "{\"children\":[{\"daat\":1}]}", cx, NULL),
+			 1);
+	assert_int_equal(check(strict, "{\"children\":[{\"data\":1}]}", cx,
+			       NULL),
+			 1);
+	assert_int_equal(check(strict, "{\"children\":[{\"daat\":1}]}", cx,
+			       NULL),
+			 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->instance_path,
+			    "/children/0/daat");
+	m = ev_jschema_get(s, "https://json-schema.org/draft/2019-09/schema",
+			   &err);
+	assert_non_null(m);
+	assert_int_equal(check(m,
+			       "{\"properties\":{\"a\":{\"properties\":{"
+			       "\"b\":{\"type\":3}}}}}",
+			       cx, NULL),
+			 0);
+	assert_int_equal(check(m,
+			       "{\"properties\":{\"a\":{\"properties\":{"
+			       "\"b\":{\"type\":\"string\"}}}}}",
+			       cx, NULL),
+			 1);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
 static void test_add_mp(void **state)
 {
 	struct ev_jschema_set *s = set_of(NULL);
@@ -874,6 +928,7 @@ int main(void)
 		cmocka_unit_test(test_ref_dirs_and_local_root),
 		cmocka_unit_test(test_ids_and_anchors),
 		cmocka_unit_test(test_metaschema_get),
+		cmocka_unit_test(test_recursive_ref),
 		cmocka_unit_test(test_add_mp),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_speed),
