@@ -16,7 +16,7 @@
  *               \x{...} code points; a lone surrogate matches nothing
  *               (a UTF-8 string cannot hold one)
  *   \p{...}     the ECMA property names (exact spelling), as PCRE2's
- *   (?<name>)   a plain group; \k<name> and \N become \g{N}
+ *   (?<name>)   a plain group; \k<name> and \N become (?:\g{N})
  * Literals are written as \x{...} unless alphanumeric, so no PCRE2 syntax
  * leaks through.  The PCRE2 pattern is JIT-compiled when the platform
  * has a JIT, and searched unanchored.  A match limit keeps a hostile
@@ -1432,7 +1432,9 @@ static int backref(struct tr *t, unsigned n)
 	for (i = 0; i < t->nopen; i++)
 		if (t->open[i] == n)
 			return put(t, "(?:)");
-	snprintf(tmp, sizeof(tmp), "\\g{%u}", n);
+	/* in a group: PCRE2 10.42's JIT fails a repeated \g{N} that is
+	 * unset (\g{1}{1,2}a(b) on "ab"), and gets (?:\g{1}){1,2} right */
+	snprintf(tmp, sizeof(tmp), "(?:\\g{%u})", n);
 	return put(t, tmp);
 }
 

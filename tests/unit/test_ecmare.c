@@ -289,6 +289,9 @@ static void test_groups_and_references(void **state)
 		{"^(?:(a)|b)\\1$", "b", MATCH}, /* unset: empty */
 		{"^(a\\1)$", "a", MATCH},	/* inside itself: empty */
 		{"^(a\\1){2}$", "aa", MATCH},
+		{"\\1{1,2}a(b)", "ab",
+		 MATCH}, /* PCRE2 10.42 JIT: see backref() */
+		{"\\k<n>+?a(?<n>b)", "ab", MATCH},
 		{"^(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)\\10$", "abcdefghijj", MATCH},
 		{"(a)\\2", "", SYNTAX},
 		{"\\2(a)", "", SYNTAX},
