@@ -420,6 +420,8 @@ static void test_messages(void **state)
 	assert_string_equal(why, "at offset 2: unterminated group");
 	ev_ecmare_compile("ab\\a", 4, &re, why, sizeof(why));
 	assert_string_equal(why, "at offset 2: invalid escape \\a");
+	ev_ecmare_compile("a\\\n", 3, &re, why, sizeof(why));
+	assert_string_equal(why, "at offset 1: invalid escape");
 	ev_ecmare_compile("x(?<=a+)", 8, &re, why, sizeof(why));
 	assert_string_equal(why, "at offset 1: not supported by PCRE2: "
 				 "lookbehind assertion is not fixed length");
