@@ -844,6 +844,44 @@ static int envelope_of(const struct ev_event *ev, struct ev_buf *b)
 
 static const uint8_t nil_value[1] = {0xc0};
 
+/* The whole event against _envelope.json, its errors added to those
+ * in cx: 1 valid, 0 not, <0 out of memory. */
+static int check_envelope(const struct ev_schemadir *d,
+			  const struct ev_event *ev, struct ev_jschema_ctx *cx,
+			  int data_ok)
+{
+	struct ev_jschema_ctx *tmp = NULL;
+	struct ev_buf b = {0};
+	size_t i;
+	int r;
+
+	if ((r = envelope_of(ev, &b)) != 0)
+		goto out;
+	if (data_ok) {
+		r = ev_jschema_validate(d->envelope, b.p, b.len, NULL, cx);
+		goto out;
+	}
+	/* keep the data's errors: validate in a context of its own */
+	if ((tmp = ev_jschema_ctx_new()) == NULL) {
+		r = EV_ERR;
+		goto out;
+	}
+	r = ev_jschema_validate(d->envelope, b.p, b.len, NULL, tmp);
+	for (i = 0; r != 1 && r >= EV_EDATA && i < ev_jschema_nerrors(tmp);
+	     i++) {
+		const struct ev_jschema_error *e = ev_jschema_error_at(tmp, i);
+		if (ev_jschema_ctx_add_error(cx, e->instance_path,
+					     e->schema_path, e->keyword,
+					     e->message) != 0)
+			r = EV_ERR;
+	}
+out:
+	ev_jschema_ctx_free(tmp);
+	ev_buf_free(&b);
+	/* an instance the validator cannot take is invalid, with why */
+	return r == EV_EDATA ? 0 : r;
+}
+
 int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 		       struct ev_jschema_ctx *cx)
 {
@@ -851,7 +889,7 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 	struct ev_error err;
 	const struct stype *t;
 	const struct sversion *v;
-	int r;
+	int r, ok = 1;
 
 	if (ev_event_decode(rec, n, &ev, &err) != 0)
 		return EV_EDATA;
@@ -868,7 +906,9 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 				(int)ev.type.n, ev.type.p, d->dir, (int)enc.len,
 				enc.p ? (const char *)enc.p : "");
 			ev_buf_free(&enc);
-			return r != 0 ? r : 0;
+			if (r != 0)
+				return r;
+			ok = 0;
 		}
 	} else if ((v = find_version(t, ev.schema)) == NULL) {
 		char file[4200];
@@ -878,34 +918,36 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 				   "no schema file '%s' for schema %" PRIu64
 				   " of type '%.*s'",
 				   file, ev.schema, (int)ev.type.n, ev.type.p);
-		return r != 0 ? r : 0;
+		if (r != 0)
+			return r;
+		ok = 0;
 	} else if (ev.data_is_binary) {
 		if (!v->anything) {
 			char sp[4200];
 			snprintf(sp, sizeof(sp), "%s#", v->file);
 			r = registry_error(cx, "/data", sp, "type",
 					   "data is binary");
-			return r != 0 ? r : 0;
+			if (r != 0)
+				return r;
+			ok = 0;
 		}
 	} else {
 		r = ev_jschema_validate(v->sc,
 					ev.data != NULL ? ev.data : nil_value,
 					ev.data != NULL ? ev.data_len : 1,
 					"/data", cx);
-		if (r != 1)
+		/* EV_EDATA: data the validator cannot take (too deep, not
+		 * JSON): invalid, with why in cx */
+		if (r < 0 && r != EV_EDATA)
 			return r;
+		ok = r == 1;
 	}
-	if (d->envelope != NULL) {
-		/* only with an envelope schema: the common path stays cheap */
-		struct ev_buf b = {0};
-		r = envelope_of(&ev, &b);
-		if (r == 0)
-			r = ev_jschema_validate(d->envelope, b.p, b.len, NULL,
-						cx);
-		ev_buf_free(&b);
+	if (d->envelope == NULL) /* the common path */
+		return ok;
+	r = check_envelope(d, &ev, cx, ok);
+	if (r < 0)
 		return r;
-	}
-	return 1;
+	return ok && r == 1;
 }
 
 /* ------------------------------------------------------------ lint */
