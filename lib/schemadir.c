@@ -842,7 +842,163 @@ static int envelope_of(const struct ev_event *ev, struct ev_buf *b)
 	return ev_buf_reserve(b, 0) == 0 ? 0 : EV_ERR;
 }
 
+/*
+ * The fields of a record that a check needs, read in one pass without
+ * the full checks of ev_event_decode(): data and meta are skipped over
+ * (the validator reads them, and bounds their depth), and strings are
+ * not checked for UTF-8 but the type.  0, or EV_EDATA.
+ */
+static int read_record(const uint8_t *rec, size_t n, struct ev_event *ev)
+{
+	const uint8_t *p = rec, *end = rec + n, *v;
+	struct ev_mp_item it, kv;
+	struct ev_str *s;
+	uint64_t last = 0;
+	uint32_t i;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->time = EV_TIME_NONE;
+	ev->schema = 1;
+	ev->prev = EV_NO_PREV;
+	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a)
+		return EV_EDATA;
+	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
+		return EV_EDATA;
+	for (i = 0; i < it.n; i++) {
+		if (p >= end || *p > EV_K_MAX || *p <= last)
+			return EV_EDATA;
+		last = *p++;
+		switch (last) {
+		case EV_K_ID:
+		case EV_K_TYPE:
+		case EV_K_STREAM:
+		case EV_K_KEY:
+			s = last == EV_K_ID	  ? &ev->id
+			    : last == EV_K_TYPE	  ? &ev->type
+			    : last == EV_K_STREAM ? &ev->stream
+						  : &ev->key;
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    kv.type != EV_MP_STR || kv.n == 0)
+				return EV_EDATA;
+			s->p = (const char *)kv.p;
+			s->n = kv.n;
+			break;
+		case EV_K_TIME:
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    ev_mp_time_decode(&kv, &ev->time) != 0)
+				return EV_EDATA;
+			break;
+		case EV_K_VERSION:
+		case EV_K_SCHEMA:
+		case EV_K_PREV:
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    kv.type != EV_MP_UINT ||
+			    (kv.v.u == 0 && last != EV_K_PREV))
+				return EV_EDATA;
+			if (last == EV_K_VERSION)
+				ev->version = kv.v.u;
+			else if (last == EV_K_SCHEMA)
+				ev->schema = kv.v.u;
+			break;
+		case EV_K_DATA:
+			v = p;
+			if (p < end &&
+			    (*p == 0xc4 || *p == 0xc5 || *p == 0xc6)) {
+				if (ev_mp_read(&p, end, &kv) != 0)
+					return EV_EDATA;
+				ev->data = kv.p;
+				ev->data_len = kv.n;
+				ev->data_is_binary = 1;
+				break;
+			}
+			if (ev_mp_skip_fast(&p, end) != 0)
+				return EV_EDATA;
+			ev->data = v;
+			ev->data_len = (size_t)(p - v);
+			break;
+		case EV_K_META:
+			v = p;
+			if (p >= end || !((*p >= 0x80 && *p <= 0x8f) ||
+					  *p == 0xde || *p == 0xdf))
+				return EV_EDATA;
+			if (ev_mp_skip_fast(&p, end) != 0)
+				return EV_EDATA;
+			ev->meta = v;
+			ev->meta_len = (size_t)(p - v);
+			break;
+		default:
+			return EV_EDATA;
+		}
+	}
+	if (p != end || ev->type.p == NULL || ev->id.p == NULL ||
+	    ev->time == EV_TIME_NONE ||
+	    ev_utf8_valid((const uint8_t *)ev->type.p, ev->type.n) !=
+		    ev->type.n)
+		return EV_EDATA;
+	return 0;
+}
+
 static const uint8_t nil_value[1] = {0xc0};
+
+/* The whole event against _envelope.json, its errors added to those
+ * in cx: 1 valid, 0 not, <0 out of memory. */
+static uint8_t *raw_key(uint8_t *o, const char *k)
+{
+	size_t n = strlen(k);
+
+	*o++ = (uint8_t)(0xa0 | n);
+	memcpy(o, k, n);
+	return o + n;
+}
+
+static uint8_t *raw_str(uint8_t *o, const struct ev_str *s)
+{
+	o = ev_mp_str_hdr(o, s->n);
+	memcpy(o, s->p, s->n);
+	return o + s->n;
+}
+
+/* envelope_of() into o, which has room for envelope_room(ev) bytes
+ * (binary data aside); returns the end */
+static size_t envelope_room(const struct ev_event *ev)
+{
+	return 64 + 4 * 5 + ev->id.n + ev->type.n + ev->stream.n + ev->key.n +
+	       40 + 2 * 9 + ev->meta_len + ev->data_len;
+}
+
+static uint8_t *envelope_raw(const struct ev_event *ev, uint8_t *o)
+{
+	unsigned count = 4 + (ev->stream.p != NULL) + (ev->version != 0) +
+			 (ev->key.p != NULL) + (ev->meta != NULL) +
+			 (ev->data != NULL);
+	char tbuf[40];
+	struct ev_str t;
+
+	*o++ = (uint8_t)(0x80 | count);
+	o = raw_str(raw_key(o, "id"), &ev->id);
+	o = raw_str(raw_key(o, "type"), &ev->type);
+	t.p = tbuf;
+	t.n = ev_time_format(ev->time, tbuf);
+	o = raw_str(raw_key(o, "time"), &t);
+	if (ev->stream.p != NULL)
+		o = raw_str(raw_key(o, "stream"), &ev->stream);
+	if (ev->version != 0)
+		o = ev_mp_uint(raw_key(o, "version"), ev->version);
+	if (ev->key.p != NULL)
+		o = raw_str(raw_key(o, "key"), &ev->key);
+	o = ev_mp_uint(raw_key(o, "schema"), ev->schema);
+	if (ev->meta != NULL) {
+		o = raw_key(o, "meta");
+		memcpy(o, ev->meta, ev->meta_len);
+		o += ev->meta_len;
+	}
+	if (ev->data != NULL) {
+		o = raw_key(o, "data");
+		memcpy(o, ev->data, ev->data_len);
+		o += ev->data_len;
+	}
+	return o;
+}
 
 /* The whole event against _envelope.json, its errors added to those
  * in cx: 1 valid, 0 not, <0 out of memory. */
@@ -852,13 +1008,23 @@ static int check_envelope(const struct ev_schemadir *d,
 {
 	struct ev_jschema_ctx *tmp = NULL;
 	struct ev_buf b = {0};
-	size_t i;
-	int r;
+	uint8_t stack[8192];
+	const uint8_t *env;
+	size_t envn, i;
+	int r = 0;
 
-	if ((r = envelope_of(ev, &b)) != 0)
-		goto out;
+	/* most events fit on the stack: nothing is allocated for them */
+	if (!ev->data_is_binary && envelope_room(ev) <= sizeof(stack)) {
+		env = stack;
+		envn = (size_t)(envelope_raw(ev, stack) - stack);
+	} else {
+		if ((r = envelope_of(ev, &b)) != 0)
+			goto out;
+		env = b.p;
+		envn = b.len;
+	}
 	if (data_ok) {
-		r = ev_jschema_validate(d->envelope, b.p, b.len, NULL, cx);
+		r = ev_jschema_validate(d->envelope, env, envn, NULL, cx);
 		goto out;
 	}
 	/* keep the data's errors: validate in a context of its own */
@@ -866,7 +1032,7 @@ static int check_envelope(const struct ev_schemadir *d,
 		r = EV_ERR;
 		goto out;
 	}
-	r = ev_jschema_validate(d->envelope, b.p, b.len, NULL, tmp);
+	r = ev_jschema_validate(d->envelope, env, envn, NULL, tmp);
 	for (i = 0; r != 1 && r >= EV_EDATA && i < ev_jschema_nerrors(tmp);
 	     i++) {
 		const struct ev_jschema_error *e = ev_jschema_error_at(tmp, i);
@@ -886,12 +1052,11 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 		       struct ev_jschema_ctx *cx)
 {
 	struct ev_event ev;
-	struct ev_error err;
 	const struct stype *t;
 	const struct sversion *v;
 	int r, ok = 1;
 
-	if (ev_event_decode(rec, n, &ev, &err) != 0)
+	if (read_record(rec, n, &ev) != 0)
 		return EV_EDATA;
 	ev_jschema_ctx_clear(cx);
 	t = find_type(d, ev.type.p, ev.type.n);
