@@ -219,6 +219,21 @@ Blob: 2 events, 0 valid, 2 invalid
 3 events checked against s: 1 valid, 2 invalid"
 }
 
+@test "check: binary data appears in the envelope as data_base64" {
+	mkdir -p s/Blob
+	echo '{}' >s/Blob/1.json
+	echo '{"properties": {"data_base64": {"maxLength": 4}, "data": false}}' >s/_envelope.json
+	printf '%s\n' '{"type":"Blob","data_base64":"AAEC"}' \
+		'{"type":"Blob","data_base64":"AAECAwQF"}' >bin.ndjson
+	run --separate-stderr evctl schema check --schemas s bin.ndjson
+	assert_status 65
+	assert_stderr ""
+	assert_stdout "Blob: 2 events, 1 valid, 1 invalid
+  1 event: must NOT have more than 4 characters (s/_envelope.json#/properties/data_base64/maxLength)
+    bin.ndjson:2: /data_base64
+2 events checked against s: 1 valid, 1 invalid"
+}
+
 @test "check: --examples N keeps N examples of each error, and counts the rest" {
 	make_schemas
 	for i in 1 2 3 4 5; do echo '{"type":"Order","data":{"amount":-1}}'; done >neg.ndjson
