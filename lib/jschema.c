@@ -1605,6 +1605,9 @@ next2:
 	free(pl.v);
 	n->obj = o;
 	n->arr = a;
+	n->leaf = !o && !a && !n->allof && !n->anyof && !n->oneof && !n->not_ &&
+		  !n->if_ && !n->ref_uri && !n->dynref_uri && !n->recref_uri &&
+		  !n->has_uneval;
 	n->only_types = !o && !a && !n->str && !n->num &&
 			!(n->format && n->format_assert) && !n->const_v &&
 			!n->enm && !n->allof && !n->anyof && !n->oneof &&

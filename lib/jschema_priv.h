@@ -183,6 +183,7 @@ struct ev_jschema {
 	uint8_t format_assert;
 	uint8_t content_b64, content_json; /* draft-07 content */
 	uint8_t only_types; /* no keyword but "type": checked inline */
+	uint8_t leaf; /* no applicator, reference, object or array keyword */
 	uint16_t draft;
 	uint32_t types; /* JT_* mask, 0 = any */
 	const char *type_text;
