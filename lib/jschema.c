@@ -1150,6 +1150,24 @@ next2:
 				     n->enm->v[j][0] != 0xda &&
 				     n->enm->v[j][0] != 0xdb))
 					n->enm->all_str = 0;
+			if (n->enm->all_str) {
+				n->enm->sp =
+					js_alloc(s,
+						 (v.n + 1) * sizeof(uint8_t *));
+				n->enm->sl =
+					js_alloc(s,
+						 (v.n + 1) * sizeof(uint32_t));
+				if (n->enm->sp == NULL || n->enm->sl == NULL)
+					return nomem(c), NULL;
+				for (j = 0; j < v.n; j++) {
+					struct ev_mp_item es;
+					const uint8_t *q2 = n->enm->v[j];
+
+					ev_mp_read(&q2, c->end, &es);
+					n->enm->sp[j] = es.p;
+					n->enm->sl[j] = es.n;
+				}
+			}
 			if (build_enum(c, n->enm) != 0)
 				goto fail;
 			continue;

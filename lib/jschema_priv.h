@@ -142,7 +142,9 @@ struct jenum {
 	uint32_t nv;
 	uint32_t *tab; /* index + 1 */
 	uint32_t tabmask;
-	int all_str; /* every value a string: compared as bytes */
+	int all_str;	    /* every value a string: compared as bytes */
+	const uint8_t **sp; /* with all_str: the strings */
+	uint32_t *sl;
 };
 
 /* A schema resource: a document root or a subschema with $id */

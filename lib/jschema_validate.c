@@ -835,6 +835,29 @@ static int vquiet(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	return r;
 }
 
+static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		    const struct ev_mp_item *pit);
+
+/* a leaf node on the fast path: no errors to collect */
+static inline int v_leaf(struct vctx *c, const struct jnode *n,
+			 const uint8_t *p)
+{
+	struct ev_mp_item it;
+	const uint8_t *q = p;
+	uint32_t tm;
+
+	if (n->kind != JN_OBJ)
+		return n->kind == JN_TRUE;
+	if (rd(&q, c->end, &it) != 0 || (tm = type_of(&it)) == 0)
+		return EV_EDATA;
+	if (n->types && !(n->types & tm))
+		return 0;
+	if (!(n->const_v || n->enm || n->num || n->str || n->format ||
+	      n->content_b64 || n->content_json))
+		return 1;
+	return v_scalar(c, n, p, &it);
+}
+
 static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		    const struct ev_mp_item *it, const uint8_t *q,
 		    const struct dscope *sc, struct ann *a)
@@ -877,10 +900,17 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				seen |= 1ull << pr->slot;
 			if (pr->sub != NULL) {
 				matched = 1;
-				if (!(pr->sub->only_types && !c->collect &&
-				      type_quick(pr->sub, vp, c->end)))
-					CHECK(vkey(c, pr->sub, vp, sc, k.p,
-						   k.n));
+				const struct jnode *sub = pr->sub;
+
+				if (c->collect)
+					CHECK(vkey(c, sub, vp, sc, k.p, k.n));
+				else if (sub->only_types)
+					CHECK(type_quick(sub, vp, c->end) ||
+					      v_leaf(c, sub, vp));
+				else if (sub->leaf)
+					CHECK(v_leaf(c, sub, vp));
+				else
+					CHECK(vkey(c, sub, vp, sc, k.p, k.n));
 			}
 		}
 		for (j = 0; j < o->npp; j++) {
@@ -1325,14 +1355,10 @@ static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end)
 
 		if (rd(&pe, end, &it) != 0 || it.type != EV_MP_STR)
 			return 0;
-		for (i = 0; i < e->nv; i++) {
-			const uint8_t *q = e->v[i];
-			struct ev_mp_item s;
-
-			if (rd(&q, e->v[i] + e->vn[i], &s) == 0 &&
-			    s.n == it.n && memcmp(s.p, it.p, it.n) == 0)
+		for (i = 0; i < e->nv; i++)
+			if (e->sl[i] == it.n &&
+			    key_eq((const char *)e->sp[i], it.p, it.n))
 				return 1;
-		}
 		return 0;
 	}
 	if (ev_mp_skip_fast(&pe, end) != 0)
