@@ -1877,9 +1877,25 @@ static char *file_uri(const char *path)
 	}
 	if (abs == NULL)
 		return NULL;
-	u = malloc(strlen(abs) + 8);
-	if (u)
-		sprintf(u, "file://%s", abs);
+	/* percent-encoded, so that a path with spaces is a URI */
+	u = malloc(3 * strlen(abs) + 8);
+	if (u) {
+		char *o = u + 7;
+		const unsigned char *q;
+
+		memcpy(u, "file://", 7);
+		for (q = (const unsigned char *)abs; *q; q++) {
+			if ((*q >= 'a' && *q <= 'z') ||
+			    (*q >= 'A' && *q <= 'Z') ||
+			    (*q >= '0' && *q <= '9') || strchr("-._~/", *q)) {
+				*o++ = (char)*q;
+			} else {
+				sprintf(o, "%%%02X", *q);
+				o += 3;
+			}
+		}
+		*o = '\0';
+	}
 	free(abs);
 	return u;
 }

@@ -618,18 +618,18 @@ static void test_ref_dirs_and_local_root(void **state)
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/reg", tmpdir);
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/reg/common", tmpdir);
+	snprintf(path, sizeof(path), "%s/reg/common dir", tmpdir);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/reg/A", tmpdir);
 	mkdir(path, 0755);
 	write_file("remote/money.json", "{\"type\":\"number\",\"minimum\":0}");
 	write_file("host.example/id.json", "{\"type\":\"string\"}");
-	write_file("reg/common/cur.json", "{\"enum\":[\"EUR\"]}");
+	write_file("reg/common dir/cur.json", "{\"enum\":[\"EUR\"]}");
 	write_file("reg/A/1.json",
 		   "{\"properties\":{\"amount\":{\"$ref\":"
 		   "\"https://schemas.example/money.json\"},"
 		   "\"id\":{\"$ref\":\"http://host.example/id.json\"},"
-		   "\"cur\":{\"$ref\":\"../common/cur.json\"}}}");
+		   "\"cur\":{\"$ref\":\"../common%20dir/cur.json\"}}}");
 	write_file("outside.json", "{}");
 	snprintf(map, sizeof(map), "https://schemas.example/=%s/remote",
 		 tmpdir);
