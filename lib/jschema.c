@@ -761,9 +761,11 @@ static int known_dialect(const char *u, size_t n)
 #define IS(s) (n == sizeof(s) - 1 && memcmp(u, s, n) == 0)
 	if (IS("http://json-schema.org/draft-07/schema") ||
 	    IS("https://json-schema.org/draft-07/schema") ||
-	    IS("http://json-schema.org/draft-06/schema") ||
-	    IS("http://json-schema.org/draft-04/schema"))
+	    IS("http://json-schema.org/draft-06/schema"))
 		return 7;
+	if (IS("http://json-schema.org/draft-04/schema") ||
+	    IS("http://json-schema.org/draft-03/schema"))
+		return -1;
 	if (IS("https://json-schema.org/draft/2019-09/schema"))
 		return 2019;
 	if (IS("https://json-schema.org/draft/2020-12/schema") ||
@@ -858,7 +860,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 			/* an embedded resource of another draft */
 			int d2 = known_dialect((const char *)v.p, v.n);
 
-			if (d2 != 0) {
+			if (d2 > 0) {
 				draft = d2;
 				n->draft = (uint16_t)d2;
 				vocab = JV_ALL;
@@ -1745,6 +1747,11 @@ static int dialect_of(struct cc *c, const char *uri, size_t n, const char *path,
 	struct ev_error e2;
 
 	*vocab = JV_ALL;
+	if (k < 0)
+		return cfail(c, path,
+			     "unsupported $schema '%.*s': drafts 2020-12, "
+			     "2019-09, 07 and 06 are",
+			     (int)n, uri);
 	if (k != 0) {
 		*draft = k;
 		return 0;

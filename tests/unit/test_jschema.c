@@ -325,6 +325,12 @@ static void test_bad_schemas(void **state)
 			     "no such location");
 	expect_compile_error(NULL, "{\"$ref\":\"#nope\"}", "r.json",
 			     "no such anchor");
+	expect_compile_error(NULL,
+			     "{\"$schema\":\"http://json-schema.org/draft-04/"
+			     "schema#\"}",
+			     "d4.json",
+			     "d4.json: /$schema: unsupported $schema "
+			     "'http://json-schema.org/draft-04/schema#'");
 	/* a metaschema violation */
 	o.check_meta = 1;
 	expect_compile_error(&o, "{\"type\":\"object\",\"minLength\":\"3\"}",
