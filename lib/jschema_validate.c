@@ -197,9 +197,8 @@ void ev_jschema_ctx_clear(struct ev_jschema_ctx *cx)
 }
 
 int ev_jschema_ctx_add_error(struct ev_jschema_ctx *cx,
-			     const char *instance_path,
-			     const char *schema_path, const char *keyword,
-			     const char *message)
+			     const char *instance_path, const char *schema_path,
+			     const char *keyword, const char *message)
 {
 	const char *v[4] = {instance_path, schema_path, keyword, message};
 	size_t at[4], i;
