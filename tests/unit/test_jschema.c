@@ -325,6 +325,12 @@ static void test_bad_schemas(void **state)
 			     "no such location");
 	expect_compile_error(NULL, "{\"$ref\":\"#nope\"}", "r.json",
 			     "no such anchor");
+	expect_compile_error(NULL,
+			     "{\"$schema\":\"http://json-schema.org/draft-04/"
+			     "schema#\"}",
+			     "d4.json",
+			     "d4.json: /$schema: unsupported $schema "
+			     "'http://json-schema.org/draft-04/schema#'");
 	/* a metaschema violation */
 	o.check_meta = 1;
 	expect_compile_error(&o, "{\"type\":\"object\",\"minLength\":\"3\"}",
@@ -515,6 +521,38 @@ static void test_runtime_depth(void **state)
 	ev_jschema_set_free(s);
 }
 
+/* uniqueItems on long arrays goes by hashes, with the same answer */
+static void test_unique_long(void **state)
+{
+	struct ev_buf a = {0};
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *sc;
+	struct ev_error err;
+	int i;
+
+	(void)state;
+	sc = compile(s, "{\"uniqueItems\":true}", "u.json", &err);
+	assert_non_null(sc);
+	ev_buf_putc(&a, '[');
+	for (i = 0; i < 20000; i++)
+		ev_buf_printf(&a, "%s{\"k\":%d,\"v\":[%d]}", i ? "," : "", i,
+			      i % 7);
+	ev_buf_puts(&a, ",{\"v\":[6.0],\"k\":13}]");
+	ev_buf_putc(&a, '\0');
+	assert_int_equal(check(sc, (const char *)a.p, cx, NULL), 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->message,
+			    "must NOT have duplicate items (items ## 20000 and "
+			    "13 are identical)");
+	a.len -= 21; /* the duplicate, "]" and the NUL */
+	ev_buf_puts(&a, "]");
+	ev_buf_putc(&a, '\0');
+	assert_int_equal(check(sc, (const char *)a.p, cx, NULL), 1);
+	ev_buf_free(&a);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
 static void test_huge_enum(void **state)
 {
 	struct ev_buf sch = {0};
@@ -586,18 +624,18 @@ static void test_ref_dirs_and_local_root(void **state)
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/reg", tmpdir);
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/reg/common", tmpdir);
+	snprintf(path, sizeof(path), "%s/reg/common dir", tmpdir);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/reg/A", tmpdir);
 	mkdir(path, 0755);
 	write_file("remote/money.json", "{\"type\":\"number\",\"minimum\":0}");
 	write_file("host.example/id.json", "{\"type\":\"string\"}");
-	write_file("reg/common/cur.json", "{\"enum\":[\"EUR\"]}");
+	write_file("reg/common dir/cur.json", "{\"enum\":[\"EUR\"]}");
 	write_file("reg/A/1.json",
 		   "{\"properties\":{\"amount\":{\"$ref\":"
 		   "\"https://schemas.example/money.json\"},"
 		   "\"id\":{\"$ref\":\"http://host.example/id.json\"},"
-		   "\"cur\":{\"$ref\":\"../common/cur.json\"}}}");
+		   "\"cur\":{\"$ref\":\"../common%20dir/cur.json\"}}}");
 	write_file("outside.json", "{}");
 	snprintf(map, sizeof(map), "https://schemas.example/=%s/remote",
 		 tmpdir);
@@ -924,6 +962,7 @@ int main(void)
 		cmocka_unit_test(test_deep_schema),
 		cmocka_unit_test(test_deep_instance),
 		cmocka_unit_test(test_runtime_depth),
+		cmocka_unit_test(test_unique_long),
 		cmocka_unit_test(test_huge_enum),
 		cmocka_unit_test(test_ref_dirs_and_local_root),
 		cmocka_unit_test(test_ids_and_anchors),
