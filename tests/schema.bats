@@ -471,6 +471,22 @@ b: "
 	check_bad "b/T/1.json: /\$ref: unresolvable \$ref 'file://$PWD/outside.json': not in the schema directory; map it with --ref-dir"
 }
 
+@test "a ref into a percent-encoded directory writes its % as %25" {
+	mkdir -p s/a%2Fb s/T
+	echo '{"$defs": {"n": {"type": "integer"}}}' >s/a%2Fb/1.json
+	echo '{"$ref": "../a%252Fb/1.json#/$defs/n"}' >s/T/1.json
+	printf '%s\n' '{"type":"T","data":1}' '{"type":"T","data":"x"}' >t.ndjson
+	run --separate-stderr evctl schema check --schemas s t.ndjson
+	assert_status 65
+	assert_stderr ""
+	assert_stdout_contains "  1 event: must be integer (s/a%2Fb/1.json#/\$defs/n/type)
+    t.ndjson:2: /data"
+	echo '{"$ref": "../a%2Fb/1.json#/$defs/n"}' >s/T/1.json
+	run --separate-stderr evctl schema lint --schemas s
+	assert_status 65
+	assert_stdout_contains "s/T/1.json: /\$ref: unresolvable \$ref 'file://$PWD/s/a%2Fb/1.json': not in the schema directory; map it with --ref-dir"
+}
+
 @test "bad directory: a ref cycle with no progress" {
 	bad_dir 1.json '{"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}'
 	check_bad "b/T/1.json: /\$defs/a: \$ref cycle with no progress"
