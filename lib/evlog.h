@@ -2704,6 +2704,9 @@ int ev_schemareport_format_parse(const char *s, enum ev_schemareport_format *f);
 int ev_schemareport_new(struct ev_schemareport **out, struct ev_schemadir *d,
 			unsigned examples, struct ev_error *err);
 void ev_schemareport_free(struct ev_schemareport *rp);
+/* Check on n threads (1, the default, or 2): the caller's and a worker,
+ * the records handed over in chunks.  The report is the same. */
+void ev_schemareport_set_threads(struct ev_schemareport *rp, int n);
 /* Check every record r reads to its end, each named by its offset;
  * those filter f (may be NULL) rejects by type are passed over.  A
  * record that does not decode is an invalid event.  0, or the reader's

@@ -240,6 +240,7 @@ static void test_open_errors(void **state)
 
 struct worker {
 	struct ev_schemadir *d;
+	const struct ev_buf *ok, *bad; /* made before the threads start */
 	int valid, invalid;
 };
 
@@ -247,22 +248,17 @@ static void *work(void *arg)
 {
 	struct worker *w = arg;
 	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
-	struct ev_buf ok = {0}, bad = {0};
 	int i;
 
-	rec_of("{\"type\":\"Order\",\"data\":{\"amount\":1}}", &ok);
-	rec_of("{\"type\":\"Order\",\"data\":{\"amount\":-1}}", &bad);
-	for (i = 0; i < 20000; i++) {
-		if (ev_schemadir_check(w->d, ok.p, ok.len, cx) == 1)
+	for (i = 0; cx != NULL && i < 20000; i++) {
+		if (ev_schemadir_check(w->d, w->ok->p, w->ok->len, cx) == 1)
 			w->valid++;
-		if (ev_schemadir_check(w->d, bad.p, bad.len, cx) == 0 &&
+		if (ev_schemadir_check(w->d, w->bad->p, w->bad->len, cx) == 0 &&
 		    ev_jschema_nerrors(cx) == 1 &&
 		    strcmp(ev_jschema_error_at(cx, 0)->instance_path,
 			   "/data/amount") == 0)
 			w->invalid++;
 	}
-	ev_buf_free(&ok);
-	ev_buf_free(&bad);
 	ev_jschema_ctx_free(cx);
 	return NULL;
 }
@@ -276,11 +272,17 @@ static void test_threads(void **state)
 	char *dir = make_dir();
 	int i;
 
+	struct ev_buf ok = {0}, bad = {0};
+
 	(void)state;
+	rec_of("{\"type\":\"Order\",\"data\":{\"amount\":1}}", &ok);
+	rec_of("{\"type\":\"Order\",\"data\":{\"amount\":-1}}", &bad);
 	assert_int_equal(ev_schemadir_open(&d, dir, NULL, &err), 0);
 	for (i = 0; i < 2; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].d = d;
+		w[i].ok = &ok;
+		w[i].bad = &bad;
 		assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
 	}
 	for (i = 0; i < 2; i++) {
@@ -289,6 +291,8 @@ static void test_threads(void **state)
 		assert_int_equal(w[i].invalid, 20000);
 	}
 	ev_schemadir_free(d);
+	ev_buf_free(&ok);
+	ev_buf_free(&bad);
 	unit_rmtree(dir);
 }
 
@@ -380,6 +384,64 @@ static void test_report(void **state)
 	unit_rmtree(tmp);
 }
 
+/* The report of n lines (some invalid, some not events) on `threads`
+ * threads, appended to out. */
+static void report_of(const char *dir, const char *path, int threads,
+		      struct ev_buf *out)
+{
+	struct ev_schemadir *d = NULL;
+	struct ev_schemareport *rp = NULL;
+	struct ev_input *in = NULL;
+	struct ev_error err;
+
+	assert_int_equal(ev_schemadir_open(&d, dir, NULL, &err), 0);
+	assert_int_equal(ev_schemareport_new(&rp, d, 4, &err), 0);
+	ev_schemareport_set_threads(rp, threads);
+	assert_int_equal(ev_input_open(&in, path, NULL, &err), 0);
+	assert_int_equal(ev_schemareport_check_input(rp, in, "in", NULL, &err),
+			 0);
+	assert_int_equal(ev_schemareport_write(rp, EV_SREPORT_JSON, out, &err),
+			 0);
+	ev_input_free(in);
+	ev_schemareport_free(rp);
+	ev_schemadir_free(d);
+}
+
+static void test_threads_same_report(void **state)
+{
+	char *dir = make_dir(), *tmp = unit_tmpdir(), path[4200];
+	struct ev_buf text = {0}, one = {0}, two = {0};
+	int i;
+
+	(void)state;
+	for (i = 0; i < 30000; i++) {
+		if (i % 997 == 0)
+			ev_buf_puts(&text, "not an event\n");
+		else if (i % 3 == 0)
+			ev_buf_printf(&text,
+				      "{\"type\":\"Order\",\"data\":"
+				      "{\"amount\":%d}}\n",
+				      i % 7 == 0 ? -i : i);
+		else if (i % 3 == 1)
+			ev_buf_printf(&text, "{\"type\":\"a/b\",\"data\":%s}\n",
+				      i % 11 == 0 ? "\"x\"" : "1");
+		else
+			ev_buf_printf(&text, "{\"type\":\"T%d\"}\n", i % 5);
+	}
+	snprintf(path, sizeof(path), "%s/in.ndjson", tmp);
+	assert_int_equal(unit_write_file(path, text.p, text.len), 0);
+	report_of(dir, path, 1, &one);
+	report_of(dir, path, 2, &two);
+	assert_true(one.len > 1000);
+	assert_int_equal(one.len, two.len);
+	assert_memory_equal(one.p, two.p, one.len);
+	ev_buf_free(&text);
+	ev_buf_free(&one);
+	ev_buf_free(&two);
+	unit_rmtree(dir);
+	unit_rmtree(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_lint),
 		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_threads_same_report),
 	};
 
 	return cmocka_run_group_tests_name("schemadir", tests, NULL, NULL);
