@@ -5,9 +5,17 @@
  *
  * One recursive walk does both jobs.  The first pass stops at the first
  * failure and allocates nothing (annotations for unevaluated* live on
- * the stack for containers of up to 256 members); only an invalid value
+ * the stack for containers of up to 256 members; uniqueItems over more
+ * than 32 items sorts hashes in a scratch array); only an invalid value
  * is walked a second time, collecting its errors with their instance and
  * schema paths.
+ *
+ * The fast path of an object: one pass over its pairs, each key looked
+ * up in the node's hash table, a subschema with only "type" checked from
+ * the value's first byte, other leaves (no applicator, reference, object
+ * or array keyword) without recursion; required names are bits of a
+ * mask.  Every read is bounds-checked; types are checked where the
+ * schema reads a value, so a value nothing looks at is only skipped.
  */
 #include <math.h>
 #include <stdarg.h>
