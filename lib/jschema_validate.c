@@ -5,9 +5,17 @@
  *
  * One recursive walk does both jobs.  The first pass stops at the first
  * failure and allocates nothing (annotations for unevaluated* live on
- * the stack for containers of up to 256 members); only an invalid value
+ * the stack for containers of up to 256 members; uniqueItems over more
+ * than 32 items sorts hashes in a scratch array); only an invalid value
  * is walked a second time, collecting its errors with their instance and
  * schema paths.
+ *
+ * The fast path of an object: one pass over its pairs, each key looked
+ * up in the node's hash table, a subschema with only "type" checked from
+ * the value's first byte, other leaves (no applicator, reference, object
+ * or array keyword) without recursion; required names are bits of a
+ * mask.  Every read is bounds-checked; types are checked where the
+ * schema reads a value, so a value nothing looks at is only skipped.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -883,8 +891,8 @@ static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		    const struct ev_mp_item *pit);
 
 /* a leaf node on the fast path: no errors to collect */
-static inline int v_leaf(struct vctx *c, const struct jnode *n,
-			 const uint8_t *p)
+static inline __attribute__((always_inline)) int
+v_leaf(struct vctx *c, const struct jnode *n, const uint8_t *p)
 {
 	struct ev_mp_item it;
 	const uint8_t *q = p;
@@ -1389,19 +1397,18 @@ static const struct jnode *rec_target(const struct jnode *n,
 	return t;
 }
 
-static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end)
+static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end,
+		    const struct ev_mp_item *it)
 {
 	const uint8_t *pe = p;
 	uint32_t i;
 
 	if (e->all_str && e->tab == NULL) {
-		struct ev_mp_item it;
-
-		if (rd(&pe, end, &it) != 0 || it.type != EV_MP_STR)
+		if (it->type != EV_MP_STR)
 			return 0;
 		for (i = 0; i < e->nv; i++)
-			if (e->sl[i] == it.n &&
-			    key_eq((const char *)e->sp[i], it.p, it.n))
+			if (e->sl[i] == it->n &&
+			    key_eq((const char *)e->sp[i], it->p, it->n))
 				return 1;
 		return 0;
 	}
@@ -1469,7 +1476,7 @@ static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				"must be equal to constant");
 		FAIL();
 	}
-	if (n->enm != NULL && !enum_has(n->enm, p, c->end)) {
+	if (n->enm != NULL && !enum_has(n->enm, p, c->end, &it)) {
 		if (c->collect)
 			err_add(c, n, "enum", "enum",
 				"must be equal to one of the allowed values");

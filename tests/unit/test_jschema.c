@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "unit.h"
+#include "jschema_int.h"
 
 /* JSON text to msgpack (deep values allowed) */
 static void to_mp(const char *json, struct ev_buf *b)
@@ -148,6 +149,34 @@ static void test_valid_and_errors(void **state)
 	e = ev_jschema_error_at(cx, 0);
 	assert_string_equal(e->message, "must be object");
 	assert_string_equal(e->instance_path, "");
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
+/* the registry's own errors join the validator's (jschema_int.h) */
+static void test_ctx_add_error(void **state)
+{
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_error err;
+	struct ev_jschema *sc =
+		compile(s, "{\"type\":\"string\"}", "t.json", &err);
+	const struct ev_jschema_error *e;
+
+	(void)state;
+	assert_int_equal(check(sc, "1", cx, "/data"), 0);
+	assert_int_equal(ev_jschema_ctx_add_error(cx, "", "schemas/T/2.json",
+						  "schema", "no schema file"),
+			 0);
+	assert_int_equal(ev_jschema_nerrors(cx), 2);
+	e = ev_jschema_error_at(cx, 0);
+	assert_string_equal(e->message, "must be string");
+	e = ev_jschema_error_at(cx, 1);
+	assert_string_equal(e->schema_path, "schemas/T/2.json");
+	assert_string_equal(e->message, "no schema file");
+	ev_jschema_ctx_clear(cx);
+	assert_int_equal(ev_jschema_nerrors(cx), 0);
+	assert_int_equal(check(sc, "\"x\"", cx, NULL), 1);
 	ev_jschema_ctx_free(cx);
 	ev_jschema_set_free(s);
 }
@@ -953,6 +982,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_and_errors),
+		cmocka_unit_test(test_ctx_add_error),
 		cmocka_unit_test(test_max_errors),
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_bad_json),
