@@ -683,7 +683,7 @@ static int cmd_retry(int argc, char **argv)
 	struct ev_error err;
 	unsigned char *sel = NULL;
 	size_t n = 0, i;
-	uint64_t selected_n = 0, resolved = 0;
+	uint64_t selected_n = 0, resolved = 0, schema_resolved = 0;
 	ev_time_t now = ev_now();
 	int rc, lockfd = -1, r;
 	char b1[32], b2[32];
@@ -715,8 +715,8 @@ static int cmd_retry(int argc, char **argv)
 	fe_on_stop(on_signal);
 	/* schema letters first: their events validated again and appended;
 	 * then the handlers' letters, without them */
-	r = ev_dlq_retry_schema(log, v, n, sel, &so, &stop_requested, &resolved,
-				&err);
+	r = ev_dlq_retry_schema(log, v, n, sel, &so, &stop_requested,
+				&schema_resolved, &err);
 	if (r != 0) {
 		fflush(stdout);
 		rc = fe_report(&err);
@@ -726,6 +726,7 @@ static int cmd_retry(int argc, char **argv)
 		if (v[i].stage != NULL && strcmp(v[i].stage, "schema") == 0)
 			sel[i] = 0;
 	r = ev_dlq_retry(log, v, n, sel, &o, &stop_requested, &resolved, &err);
+	resolved += schema_resolved;
 	if (r != 0) {
 		rc = fe_report(&err);
 		goto out;
