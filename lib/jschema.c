@@ -417,7 +417,7 @@ static const uint8_t *val_end(struct cc *c, const uint8_t *p)
 {
 	const uint8_t *q = p;
 
-	if (ev_mp_skip(&q, c->end, 0) != 0)
+	if (ev_mp_skip(&q, c->end, JS_SKIP_DEPTH) != 0)
 		return NULL;
 	return q;
 }
@@ -564,7 +564,7 @@ static struct jprop *prop_get(struct cc *c, struct proplist *l,
 	memset(&l->v[l->n], 0, sizeof(l->v[0]));
 	l->v[l->n].name = name;
 	l->v[l->n].len = len;
-	l->v[l->n].hash = hash_bytes(name, len);
+	l->v[l->n].hash = js_key_hash((const uint8_t *)name, len);
 	l->v[l->n].slot = -1;
 	return &l->v[l->n++];
 }
@@ -1624,7 +1624,7 @@ static int vocab_of(struct cc *c, const uint8_t *p, const uint8_t *end,
 		if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_STR)
 			return 0;
 		if (!keyis(&k, "$vocabulary")) {
-			if (ev_mp_skip(&p, end, 0) != 0)
+			if (ev_mp_skip(&p, end, JS_SKIP_DEPTH) != 0)
 				return 0;
 			continue;
 		}
@@ -1766,8 +1766,7 @@ int ev_jschema_add_mp(struct ev_jschema_set *s, const uint8_t *mp, size_t n,
 		*out = NULL;
 	if (c == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	if (ev_mp_skip(&p, mp + n, EV_MAX_DEPTH - JS_MAX_SCHEMA_DEPTH) != 0 ||
-	    p != mp + n) {
+	if (ev_mp_skip(&p, mp + n, JS_SKIP_DEPTH) != 0 || p != mp + n) {
 		free(c);
 		return ev_seterr(err, EV_EDATA, "%s: not one msgpack value",
 				 name ? name : "schema");
@@ -1904,12 +1903,45 @@ static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 					       "/$schema", &draft, &vocab) != 0)
 					return EV_EDATA;
 			}
-			if (ev_mp_skip(&p, c.end, 0) != 0)
+			if (ev_mp_skip(&p, c.end, JS_SKIP_DEPTH) != 0)
 				return cfail(&c, "", "invalid value");
 		}
 	}
 	d->draft = draft;
 	d->vocab = vocab;
+	if (s->o.check_meta && !s->metaschema_loading) {
+		struct jnode *meta;
+		const char *mu =
+			draft == 7 ? "http://json-schema.org/draft-07/schema"
+			: draft == 2019
+				? "https://json-schema.org/draft/2019-09/schema"
+				: "https://json-schema.org/draft/2020-12/schema";
+		/* a custom metaschema */
+		p = mp;
+		ev_mp_read(&p, c.end, &it);
+		if (it.type == EV_MP_MAP)
+			for (i = 0; i < it.n; i++) {
+				struct ev_mp_item v;
+				const uint8_t *vp;
+
+				ev_mp_read(&p, c.end, &k);
+				vp = p;
+				ev_mp_read(&vp, c.end, &v);
+				if (keyis(&k, "$schema") && v.type == EV_MP_STR)
+					mu = js_strdup(s, (const char *)v.p,
+						       v.n);
+				ev_mp_skip(&p, c.end, JS_SKIP_DEPTH);
+			}
+		s->metaschema_loading = 1;
+		meta = mu ? ev_jschema_get(s, mu, err) : NULL;
+		s->metaschema_loading = 0;
+		if (meta == NULL)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: cannot load the metaschema '%s'",
+					 d->name, mu ? mu : "?");
+		if (js_check_meta(s, meta, d, err) != 1)
+			return err->code ? err->code : EV_EDATA;
+	}
 	r = map_gets(s->res_by_uri, d->uri);
 	if (r != NULL && r->root != NULL) {
 		/* the same URI twice: keep the first */
@@ -1933,39 +1965,6 @@ static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 	if (root == NULL)
 		return c.failed ? err->code : nomem(&c);
 	s->ndocs++;
-	if (s->o.check_meta && !s->metaschema_loading) {
-		struct jnode *meta;
-		const char *mu =
-			draft == 7 ? "http://json-schema.org/draft-07/schema"
-			: draft == 2019
-				? "https://json-schema.org/draft/2019-09/schema"
-				: "https://json-schema.org/draft/2020-12/schema";
-		/* a custom metaschema */
-		p = mp;
-		ev_mp_read(&p, c.end, &it);
-		if (it.type == EV_MP_MAP)
-			for (i = 0; i < it.n; i++) {
-				struct ev_mp_item v;
-				const uint8_t *vp;
-
-				ev_mp_read(&p, c.end, &k);
-				vp = p;
-				ev_mp_read(&vp, c.end, &v);
-				if (keyis(&k, "$schema") && v.type == EV_MP_STR)
-					mu = js_strdup(s, (const char *)v.p,
-						       v.n);
-				ev_mp_skip(&p, c.end, 0);
-			}
-		s->metaschema_loading = 1;
-		meta = mu ? ev_jschema_get(s, mu, err) : NULL;
-		s->metaschema_loading = 0;
-		if (meta == NULL)
-			return ev_seterr(err, EV_EDATA,
-					 "%s: cannot load the metaschema '%s'",
-					 d->name, mu ? mu : "?");
-		if (js_check_meta(s, meta, d, err) != 1)
-			return err->code ? err->code : EV_EDATA;
-	}
 	if (out)
 		*out = root;
 	return 0;
@@ -2106,7 +2105,7 @@ static const uint8_t *walk_pointer(const uint8_t *p, const uint8_t *end,
 					return NULL;
 				if (k.n == tn && memcmp(k.p, tok, tn) == 0)
 					break;
-				if (ev_mp_skip(&p, end, 0) != 0)
+				if (ev_mp_skip(&p, end, JS_SKIP_DEPTH) != 0)
 					return NULL;
 			}
 			if (i == it.n)
@@ -2121,7 +2120,7 @@ static const uint8_t *walk_pointer(const uint8_t *p, const uint8_t *end,
 			    (tok[0] == '0' && tn > 1))
 				return NULL;
 			for (i = 0; i < idx; i++)
-				if (ev_mp_skip(&p, end, 0) != 0)
+				if (ev_mp_skip(&p, end, JS_SKIP_DEPTH) != 0)
 					return NULL;
 		} else {
 			return NULL;

@@ -48,9 +48,9 @@ enum {
 };
 
 /* limits */
-#define JS_MAX_SCHEMA_DEPTH 512 /* schema nesting (JSON levels) */
-#define JS_MAX_EVAL_DEPTH 600	/* runtime recursion, through $ref */
-#define JS_MAX_INST_DEPTH 128	/* instance nesting */
+#define JS_MAX_SCHEMA_DEPTH 512		/* schema nesting (JSON levels) */
+#define JS_MAX_EVAL_DEPTH 600		/* runtime recursion, through $ref */
+#define JS_MAX_INST_DEPTH EV_READ_DEPTH /* instance nesting */
 
 /* a number from a schema */
 struct jnum {
@@ -225,6 +225,22 @@ struct ev_jschema_set {
 	int metaschema_loading;
 	int dialect_depth;
 };
+
+/* the hash of property names: cheap, from the length and three bytes */
+static inline uint32_t js_key_hash(const uint8_t *k, uint32_t n)
+{
+	uint32_t h = n * 0x9E3779B1u;
+
+	if (n > 0)
+		h ^= ((uint32_t)k[0] | (uint32_t)k[n - 1] << 8 |
+		      (uint32_t)k[n / 2] << 16) *
+		     0x85EBCA6Bu;
+	return h ^ (h >> 15);
+}
+
+/* ev_mp_skip's start depth for schema documents, which nest deeper than
+ * events */
+#define JS_SKIP_DEPTH (EV_READ_DEPTH - JS_MAX_SCHEMA_DEPTH)
 
 /* jschema.c */
 void *js_alloc(struct ev_jschema_set *s, size_t n);
