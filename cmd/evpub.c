@@ -219,6 +219,7 @@ struct pub {
 	struct ev_buf msg;
 	struct ev_log *dlq_log;
 	struct ev_schema_dlq *dlq;
+	int dlq_dirty;		 /* letters written since the last sync */
 	uint64_t schema_invalid; /* events found invalid */
 };
 
@@ -709,10 +710,13 @@ static int invalid_event(struct pub *pb, const char *loc, const uint8_t *rec,
 			j++;
 		fe_warn("%.*s", (int)(j - i), (const char *)pb->msg.p + i);
 	}
-	if (pb->dlq != NULL &&
-	    ev_schema_dlq_letter(pb->dlq, rec, n, loc ? loc : "arguments",
-				 pb->cx, &err) != 0)
-		return fe_report(&err);
+	if (pb->dlq != NULL) {
+		if (ev_schema_dlq_letter(pb->dlq, rec, n,
+					 loc ? loc : "arguments", pb->cx,
+					 &err) != 0)
+			return fe_report(&err);
+		pb->dlq_dirty = 1; /* synced when input pauses, or at the end */
+	}
 	return -1;
 }
 
@@ -947,7 +951,8 @@ static int publish_input(struct pub *pb, int k, struct ev_input *in)
 	int n, r, pending, timeout;
 
 	while (!stop_requested) {
-		pending = pb->w != NULL && ev_writer_pending(pb->w) > 0;
+		pending = (pb->w != NULL && ev_writer_pending(pb->w) > 0) ||
+			  pb->dlq_dirty;
 		timeout = pending && pb->o->linger_ms > 0
 				  ? (int)pb->o->linger_ms
 				  : -1;
@@ -960,6 +965,7 @@ static int publish_input(struct pub *pb, int k, struct ev_input *in)
 				return writer_failed(pb, &err);
 			if (ev_schema_dlq_flush(pb->dlq, &err) != 0)
 				return fe_report(&err);
+			pb->dlq_dirty = 0;
 			continue;
 		}
 		if (n == 0)
