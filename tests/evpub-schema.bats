@@ -499,3 +499,22 @@ evdlq: 0 resolved, 2 still open"
 resolved 1 (OrderPlaced)"
 	assert_stderr "evdlq: 2 resolved, 0 still open"
 }
+
+@test "evdlq retry: an event whose stream moved on meanwhile stays a letter, with the version conflict as its failure" {
+	printf '%s\n' '{"type":"OrderPlaced","id":"v1","stream":"s","version":1,"data":{"amount":1}}' \
+		'{"type":"OrderPlaced","id":"v2","stream":"s","version":2,"data":{"amount":-1}}' >v.ndjson
+	evpub -c --schemas schemas --dlq dlq l.evlog <v.ndjson 2>/dev/null
+	echo '{"type":"OrderPlaced","id":"w2","stream":"s","version":2,"data":{"amount":2}}' | evpub l.evlog
+	echo '{}' >schemas/OrderPlaced/1.json
+	run --separate-stderr evdlq retry dlq
+	assert_status 1
+	assert_stdout ""
+	assert_stderr "evdlq: still open: 0: stream 's' is at version 2, event has version 2
+evdlq: 0 resolved, 1 still open"
+	[ "$(ids l.evlog)" = "0 v1 1 w2 " ]
+	run evdlq ls --json dlq
+	[ "$(jq -c '[.state, .attempts, .error]' <<<"$output")" = "[\"open\",2,\"stream 's' is at version 2, event has version 2\"]" ]
+	# the log takes appends as before
+	echo '{"type":"OrderPlaced","id":"w3","stream":"s","data":{"amount":3}}' | evpub l.evlog
+	[ "$(ids l.evlog)" = "0 v1 1 w2 2 w3 " ]
+}
