@@ -360,6 +360,9 @@ evpub: 0 events appended; 1 invalid event dead-lettered to 'dlq'" ]
 	assert_stderr ""
 	assert_stdout_line 0 "open:       1"
 	grep -qx '           1  OrderPlaced' <<<"$output"
+	[ "$(sed -n '/^open by stage:/,/^open by error:/p' <<<"$output")" = "open by stage:
+           1  schema
+open by error:" ]
 	grep -qx "           1  ${ERR3#evpub: stdin:3: }" <<<"$output"
 	run --separate-stderr evdlq show dlq 0
 	assert_status 0
