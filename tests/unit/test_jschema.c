@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "unit.h"
+#include "jschema_int.h"
 
 /* JSON text to msgpack (deep values allowed) */
 static void to_mp(const char *json, struct ev_buf *b)
@@ -148,6 +149,34 @@ static void test_valid_and_errors(void **state)
 	e = ev_jschema_error_at(cx, 0);
 	assert_string_equal(e->message, "must be object");
 	assert_string_equal(e->instance_path, "");
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
+/* the registry's own errors join the validator's (jschema_int.h) */
+static void test_ctx_add_error(void **state)
+{
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_error err;
+	struct ev_jschema *sc =
+		compile(s, "{\"type\":\"string\"}", "t.json", &err);
+	const struct ev_jschema_error *e;
+
+	(void)state;
+	assert_int_equal(check(sc, "1", cx, "/data"), 0);
+	assert_int_equal(ev_jschema_ctx_add_error(cx, "", "schemas/T/2.json",
+						  "schema", "no schema file"),
+			 0);
+	assert_int_equal(ev_jschema_nerrors(cx), 2);
+	e = ev_jschema_error_at(cx, 0);
+	assert_string_equal(e->message, "must be string");
+	e = ev_jschema_error_at(cx, 1);
+	assert_string_equal(e->schema_path, "schemas/T/2.json");
+	assert_string_equal(e->message, "no schema file");
+	ev_jschema_ctx_clear(cx);
+	assert_int_equal(ev_jschema_nerrors(cx), 0);
+	assert_int_equal(check(sc, "\"x\"", cx, NULL), 1);
 	ev_jschema_ctx_free(cx);
 	ev_jschema_set_free(s);
 }
@@ -325,6 +354,12 @@ static void test_bad_schemas(void **state)
 			     "no such location");
 	expect_compile_error(NULL, "{\"$ref\":\"#nope\"}", "r.json",
 			     "no such anchor");
+	expect_compile_error(NULL,
+			     "{\"$schema\":\"http://json-schema.org/draft-04/"
+			     "schema#\"}",
+			     "d4.json",
+			     "d4.json: /$schema: unsupported $schema "
+			     "'http://json-schema.org/draft-04/schema#'");
 	/* a metaschema violation */
 	o.check_meta = 1;
 	expect_compile_error(&o, "{\"type\":\"object\",\"minLength\":\"3\"}",
@@ -515,6 +550,38 @@ static void test_runtime_depth(void **state)
 	ev_jschema_set_free(s);
 }
 
+/* uniqueItems on long arrays goes by hashes, with the same answer */
+static void test_unique_long(void **state)
+{
+	struct ev_buf a = {0};
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *sc;
+	struct ev_error err;
+	int i;
+
+	(void)state;
+	sc = compile(s, "{\"uniqueItems\":true}", "u.json", &err);
+	assert_non_null(sc);
+	ev_buf_putc(&a, '[');
+	for (i = 0; i < 20000; i++)
+		ev_buf_printf(&a, "%s{\"k\":%d,\"v\":[%d]}", i ? "," : "", i,
+			      i % 7);
+	ev_buf_puts(&a, ",{\"v\":[6.0],\"k\":13}]");
+	ev_buf_putc(&a, '\0');
+	assert_int_equal(check(sc, (const char *)a.p, cx, NULL), 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->message,
+			    "must NOT have duplicate items (items ## 20000 and "
+			    "13 are identical)");
+	a.len -= 21; /* the duplicate, "]" and the NUL */
+	ev_buf_puts(&a, "]");
+	ev_buf_putc(&a, '\0');
+	assert_int_equal(check(sc, (const char *)a.p, cx, NULL), 1);
+	ev_buf_free(&a);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
 static void test_huge_enum(void **state)
 {
 	struct ev_buf sch = {0};
@@ -586,18 +653,18 @@ static void test_ref_dirs_and_local_root(void **state)
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/reg", tmpdir);
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/reg/common", tmpdir);
+	snprintf(path, sizeof(path), "%s/reg/common dir", tmpdir);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/reg/A", tmpdir);
 	mkdir(path, 0755);
 	write_file("remote/money.json", "{\"type\":\"number\",\"minimum\":0}");
 	write_file("host.example/id.json", "{\"type\":\"string\"}");
-	write_file("reg/common/cur.json", "{\"enum\":[\"EUR\"]}");
+	write_file("reg/common dir/cur.json", "{\"enum\":[\"EUR\"]}");
 	write_file("reg/A/1.json",
 		   "{\"properties\":{\"amount\":{\"$ref\":"
 		   "\"https://schemas.example/money.json\"},"
 		   "\"id\":{\"$ref\":\"http://host.example/id.json\"},"
-		   "\"cur\":{\"$ref\":\"../common/cur.json\"}}}");
+		   "\"cur\":{\"$ref\":\"../common%20dir/cur.json\"}}}");
 	write_file("outside.json", "{}");
 	snprintf(map, sizeof(map), "https://schemas.example/=%s/remote",
 		 tmpdir);
@@ -915,6 +982,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_and_errors),
+		cmocka_unit_test(test_ctx_add_error),
 		cmocka_unit_test(test_max_errors),
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_bad_json),
@@ -924,6 +992,7 @@ int main(void)
 		cmocka_unit_test(test_deep_schema),
 		cmocka_unit_test(test_deep_instance),
 		cmocka_unit_test(test_runtime_depth),
+		cmocka_unit_test(test_unique_long),
 		cmocka_unit_test(test_huge_enum),
 		cmocka_unit_test(test_ref_dirs_and_local_root),
 		cmocka_unit_test(test_ids_and_anchors),
