@@ -317,7 +317,8 @@ static int check_record(struct ev_schemareport *rp, const uint8_t *rec,
 		rp->none->events++;
 		rp->none->invalid++;
 		rp->invalid++;
-		ev_event_decode(rec, n, &ev, &e);
+		if (ev_event_decode(rec, n, &ev, &e) == 0)
+			snprintf(e.msg, sizeof(e.msg), "invalid record");
 		return add_error(rp, rp->none, "", "", e.msg, "", where);
 	}
 	t->events++;
