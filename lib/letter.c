@@ -109,8 +109,11 @@ int ev_letter_to_json(struct ev_buf *out, const struct ev_letter *l,
 	r |= jstr(out, ",\"group\":", l->group);
 	r |= jstr(out, ",\"source\":{\"log\":", l->source_log);
 	r |= jstr(out, ",\"logId\":", l->source_log_id);
-	snprintf(num, sizeof(num), ",\"offset\":%llu}",
-		 (unsigned long long)l->source_offset);
+	if (l->no_source_offset) /* a schema letter's event never was */
+		snprintf(num, sizeof(num), ",\"offset\":null}");
+	else
+		snprintf(num, sizeof(num), ",\"offset\":%llu}",
+			 (unsigned long long)l->source_offset);
 	r |= ev_buf_puts(out, num);
 	r |= jstr(out, ",\"type\":", l->orig_type);
 	r |= jstr(out, ",\"stream\":", l->orig_stream);
@@ -124,6 +127,7 @@ int ev_letter_to_json(struct ev_buf *out, const struct ev_letter *l,
 	r |= jstr(out, ",\"error\":", l->error);
 	r |= jtime(out, ",\"resolved\":", l->state_time);
 	r |= jstr(out, ",\"reason\":", l->reason);
+	r |= jstr(out, ",\"stage\":", l->stage ? l->stage : "handler");
 	r |= ev_buf_putc(out, '}');
 	return r ? EV_ERR : 0;
 }
@@ -172,7 +176,7 @@ int ev_dlq_stats(const struct ev_letter *v, size_t n,
 		 struct ev_dlq_stats *st)
 {
 	struct ev_letter_select all = *s;
-	const char *e;
+	const char *e, *stage;
 	size_t i, a;
 
 	memset(st, 0, sizeof(*st));
@@ -192,8 +196,11 @@ int ev_dlq_stats(const struct ev_letter *v, size_t n,
 		st->open++;
 		e = l->error ? l->error : "";
 		/* the first line of the error, as ls shows it */
+		stage = l->stage != NULL ? l->stage : "handler";
 		if (tally_add(&st->by_type, &st->ntypes, l->orig_type,
 			      strlen(l->orig_type)) != 0 ||
+		    tally_add(&st->by_stage, &st->nstages, stage,
+			      strlen(stage)) != 0 ||
 		    tally_add(&st->by_error, &st->nerrors, e,
 			      strcspn(e, "\n") < 119 ? strcspn(e, "\n")
 						     : 119) != 0)
@@ -208,6 +215,7 @@ int ev_dlq_stats(const struct ev_letter *v, size_t n,
 			st->oldest = l;
 	}
 	qsort(st->by_type, st->ntypes, sizeof(*st->by_type), tally_cmp);
+	qsort(st->by_stage, st->nstages, sizeof(*st->by_stage), tally_cmp);
 	qsort(st->by_error, st->nerrors, sizeof(*st->by_error), tally_cmp);
 	return 0;
 }
@@ -220,6 +228,9 @@ void ev_dlq_stats_free(struct ev_dlq_stats *st)
 		free(st->by_type[i].key);
 	for (i = 0; i < st->nerrors; i++)
 		free(st->by_error[i].key);
+	for (i = 0; i < st->nstages; i++)
+		free(st->by_stage[i].key);
+	free(st->by_stage);
 	free(st->by_type);
 	free(st->by_error);
 	memset(st, 0, sizeof(*st));
@@ -263,6 +274,8 @@ int ev_dlq_stats_text(struct ev_buf *out, const struct ev_dlq_stats *st,
 	if (r == 0)
 		r = tally_text(out, "open by type", st->by_type, st->ntypes);
 	if (r == 0)
+		r = tally_text(out, "open by stage", st->by_stage, st->nstages);
+	if (r == 0)
 		r = tally_text(out, "open by error", st->by_error, st->nerrors);
 	if (r == 0)
 		r = ev_buf_puts(out, "open by age:\n");
@@ -286,6 +299,8 @@ static int column(const struct ev_letter *v, size_t n, const unsigned char *sel,
 		if (which == 0)
 			k = (size_t)snprintf(num, sizeof(num), "%llu",
 					     (unsigned long long)v[i].offset);
+		else if (which == 1 && v[i].no_source_offset)
+			k = 1;
 		else if (which == 1)
 			k = (size_t)snprintf(num, sizeof(num), "%llu",
 					     (unsigned long long)v[i]
@@ -306,7 +321,7 @@ int ev_letters_table(struct ev_buf *out, const struct ev_letter *v, size_t n,
 	int wo = column(v, n, sel, 8, 0), ws = column(v, n, sel, 10, 1);
 	int wt = column(v, n, sel, 24, 2), wst = column(v, n, sel, 20, 3);
 	const struct ev_letter *l;
-	char ago[32];
+	char ago[32], orig[24];
 	size_t i, k, shown = 0;
 	int r = 0;
 
@@ -322,12 +337,17 @@ int ev_letters_table(struct ev_buf *out, const struct ev_letter *v, size_t n,
 					  "ERROR");
 		l = &v[i];
 		ev_age_format(l->time, now, ago, sizeof(ago));
+		/* a schema letter's event has no offset: "-" */
+		if (l->no_source_offset)
+			snprintf(orig, sizeof(orig), "-");
+		else
+			snprintf(orig, sizeof(orig), "%llu",
+				 (unsigned long long)l->source_offset);
 		if (r == 0)
 			r = ev_buf_printf(out,
-					  "%-*llu %-*llu %-*s %-*s %8llu %5s ",
+					  "%-*llu %-*s %-*s %-*s %8llu %5s ",
 					  wo, (unsigned long long)l->offset, ws,
-					  (unsigned long long)l->source_offset,
-					  wt, l->orig_type, wst,
+					  orig, wt, l->orig_type, wst,
 					  l->orig_stream ? l->orig_stream : "-",
 					  (unsigned long long)l->attempts, ago);
 		if (r == 0 && with_state)
