@@ -2434,3 +2434,188 @@ int ev_compat_report(struct ev_buf *out, const struct ev_compat *c,
 	rc |= ev_buf_putc(out, '\n');
 	return rc ? EV_ERR : 0;
 }
+
+/* ------------------------------------------------------------ data */
+
+int ev_compat_type_of(const char *path, char **type, struct ev_error *err)
+{
+	char *abs = realpath(path, NULL), *slash, *name;
+	int rc = 0;
+
+	*type = NULL;
+	if (abs == NULL)
+		return ev_seterr_errno(err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+				       errno, "cannot open '%s'", path);
+	slash = strrchr(abs, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	slash = strrchr(abs, '/');
+	name = slash != NULL ? slash + 1 : abs;
+	if (*name == '\0') {
+		rc = ev_seterr(err, EV_EDATA,
+			       "'%s' is in no DIR/TYPE directory", path);
+		goto out;
+	}
+	if (ev_uri_pct_decode(name, strlen(name), type) != 0) {
+		rc = ev_seterr(err, EV_EDATA,
+			       "'%s': the directory name '%s' does not decode "
+			       "as a type (%%XX)",
+			       path, name);
+		*type = NULL;
+	}
+out:
+	free(abs);
+	return rc;
+}
+
+void ev_compat_data_free(struct ev_compat_data *d)
+{
+	if (d == NULL)
+		return;
+	free(d->examples);
+	d->examples = NULL;
+	d->nexamples = 0;
+}
+
+static void example(struct ev_compat_data *out, size_t max, uint64_t offset,
+		    const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void example(struct ev_compat_data *out, size_t max, uint64_t offset,
+		    const char *path, const char *fmt, ...)
+{
+	struct ev_compat_example *e;
+	va_list ap;
+
+	if (out->nexamples >= max || out->examples == NULL)
+		return;
+	e = &out->examples[out->nexamples++];
+	e->offset = offset;
+	snprintf(e->instance_path, sizeof(e->instance_path), "%s", path);
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+/* one record of the type: 0 (counted), or <0 */
+static int data_one(const uint8_t *rec, size_t n, uint64_t offset,
+		    const char *type, const struct ev_jschema *sc,
+		    int binary_ok, struct ev_jschema_ctx *jcx, size_t max,
+		    struct ev_compat_data *out, struct ev_error *err)
+{
+	static const uint8_t nil = 0xc0;
+	struct ev_event ev;
+	const struct ev_jschema_error *je;
+	int r;
+
+	if (ev_event_decode(rec, n, &ev, err) != 0)
+		return EV_EDATA;
+	if (ev.type.n != strlen(type) || memcmp(ev.type.p, type, ev.type.n))
+		return 0;
+	out->events++;
+	if (ev.data_is_binary) {
+		if (!binary_ok) {
+			out->failed++;
+			example(out, max, offset, "/data", "data is binary");
+		}
+		return 0;
+	}
+	r = ev_jschema_validate(sc, ev.data ? ev.data : &nil,
+				ev.data ? ev.data_len : 1, "/data", jcx);
+	if (r == 1)
+		return 0;
+	if (r < 0 && r != EV_EDATA)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	out->failed++;
+	if (r == EV_EDATA) {
+		example(out, max, offset, "/data", "data is not JSON");
+		return 0;
+	}
+	je = ev_jschema_error_at(jcx, 0);
+	if (je != NULL)
+		example(out, max, offset, je->instance_path, "%s (%s)",
+			je->message, je->schema_path);
+	else
+		example(out, max, offset, "/data", "invalid");
+	return 0;
+}
+
+int ev_compat_data_check(struct ev_log *log, struct ev_upcaster *up,
+			 const char *type, const struct ev_jschema *sc,
+			 int binary_ok, size_t max_examples,
+			 struct ev_compat_data *out, struct ev_error *err)
+{
+	struct ev_reader *r = NULL;
+	struct ev_jschema_ctx *jcx = NULL;
+	struct ev_rec rec;
+	size_t tn = strlen(type);
+	int k, rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (max_examples == 0)
+		max_examples = 5;
+	out->examples = calloc(max_examples, sizeof(*out->examples));
+	jcx = ev_jschema_ctx_new();
+	if (out->examples == NULL || jcx == NULL) {
+		rc = ev_seterr(err, EV_ERR, "out of memory");
+		goto out;
+	}
+	if ((rc = ev_reader_open(&r, log, err)) != 0)
+		goto out;
+	while ((k = ev_reader_next(r, &rec, err)) == 1) {
+		struct ev_str t;
+		int changed = 0, nr, i;
+
+		if (up != NULL && ev_upcaster_wants(up, rec.p, rec.n)) {
+			nr = ev_upcaster_apply(up, rec.p, rec.n, rec.offset,
+					       &changed, err);
+			if (nr < 0 && nr != EV_EDATA) {
+				rc = nr;
+				goto out;
+			}
+			if (nr == EV_EDATA) {
+				const struct ev_upcast_failure *f =
+					ev_upcaster_last_failure(up);
+
+				if (ev_event_peek_type(rec.p, rec.n, &t) != 0 ||
+				    t.n != tn || memcmp(t.p, type, tn) != 0)
+					continue;
+				out->events++;
+				out->failed++;
+				out->upcast_failed++;
+				example(out, max_examples, rec.offset, "",
+					"cannot upcast: %s",
+					f != NULL && f->reason[0] ? f->reason
+								  : err->msg);
+				continue;
+			}
+			for (i = 0; i < nr; i++) {
+				const uint8_t *p;
+				size_t n;
+
+				ev_upcaster_record(up, i, &p, &n);
+				rc = data_one(p, n, rec.offset, type, sc,
+					      binary_ok, jcx, max_examples, out,
+					      err);
+				if (rc != 0)
+					goto out;
+			}
+			continue;
+		}
+		if (ev_event_peek_type(rec.p, rec.n, &t) != 0 || t.n != tn ||
+		    memcmp(t.p, type, tn) != 0)
+			continue;
+		rc = data_one(rec.p, rec.n, rec.offset, type, sc, binary_ok,
+			      jcx, max_examples, out, err);
+		if (rc != 0)
+			goto out;
+	}
+	if (k < 0)
+		rc = k;
+out:
+	ev_reader_free(r);
+	ev_jschema_ctx_free(jcx);
+	if (rc != 0)
+		ev_compat_data_free(out);
+	return rc;
+}
