@@ -506,8 +506,8 @@ int evctl_schema_compat(int argc, char **argv)
 			return usage_error(NULL);
 		}
 	}
-	if (o.data == NULL && (o.upcast != NULL || o.type != NULL ||
-			       examples_given))
+	if (o.data == NULL &&
+	    (o.upcast != NULL || o.type != NULL || examples_given))
 		return usage_error("%s needs --data LOG",
 				   o.upcast != NULL ? "--upcast"
 				   : o.type != NULL ? "--type"
