@@ -220,9 +220,9 @@ int ev_jschema_set_new(struct ev_jschema_set **out,
 		if (s->ref_dirs == NULL)
 			goto nomem;
 		for (i = 0; i < n; i++)
-			if ((s->ref_dirs[i] = js_strdup(s, o->ref_dirs[i],
-							strlen(o->ref_dirs[i]))) ==
-			    NULL)
+			if ((s->ref_dirs[i] =
+				     js_strdup(s, o->ref_dirs[i],
+					       strlen(o->ref_dirs[i]))) == NULL)
 				goto nomem;
 	}
 	if (o != NULL && o->local_root != NULL) {
@@ -404,7 +404,8 @@ static int is_nonneg_int(const struct ev_mp_item *it, int64_t *v)
 		*v = it->v.i;
 		return 1;
 	}
-	if (it->type == EV_MP_FLOAT && it->v.f >= 0 && it->v.f == (double)(int64_t)it->v.f) {
+	if (it->type == EV_MP_FLOAT && it->v.f >= 0 &&
+	    it->v.f == (double)(int64_t)it->v.f) {
 		*v = (int64_t)it->v.f;
 		return 1;
 	}
@@ -416,7 +417,7 @@ static const uint8_t *val_end(struct cc *c, const uint8_t *p)
 {
 	const uint8_t *q = p;
 
-	if (ev_mp_skip(&q, c->end, 0) != 0)
+	if (ev_mp_skip(&q, c->end, JS_SKIP_DEPTH) != 0)
 		return NULL;
 	return q;
 }
@@ -449,9 +450,14 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 static int register_res(struct cc *c, const char *uri, struct jres *r)
 {
 	int k = map_put(c->s->res_by_uri, uri, strlen(uri), r);
+	struct jres *old;
 
 	if (k < 0)
 		return nomem(c);
+	old = map_gets(c->s->res_by_uri, uri);
+	if (k == 1 && old != r && old->doc != c->doc && old->root != NULL)
+		return cfail(c, r->path, "'$id' '%s' is also the id of '%s'",
+			     uri, old->doc->name);
 	return 0;
 }
 
@@ -502,9 +508,8 @@ static char *uri_nofrag(struct ev_jschema_set *s, const char *u)
 
 static struct jnode **compile_array(struct cc *c, const uint8_t *p,
 				    const char *base, struct jres *res,
-				    const char *path, int draft,
-				    unsigned vocab, int depth, uint32_t *count,
-				    const char *kw)
+				    const char *path, int draft, unsigned vocab,
+				    int depth, uint32_t *count, const char *kw)
 {
 	struct ev_mp_item it;
 	struct jnode **v;
@@ -564,7 +569,7 @@ static struct jprop *prop_get(struct cc *c, struct proplist *l,
 	memset(&l->v[l->n], 0, sizeof(l->v[0]));
 	l->v[l->n].name = name;
 	l->v[l->n].len = len;
-	l->v[l->n].hash = hash_bytes(name, len);
+	l->v[l->n].hash = js_key_hash((const uint8_t *)name, len);
 	l->v[l->n].slot = -1;
 	return &l->v[l->n++];
 }
@@ -594,8 +599,8 @@ static int str_array(struct cc *c, const uint8_t *p, const char *path,
 	return 0;
 }
 
-static int add_regex(struct cc *c, const char *src, size_t n,
-		     const char *path, struct ev_ecmare **out)
+static int add_regex(struct cc *c, const char *src, size_t n, const char *path,
+		     struct ev_ecmare **out)
 {
 	char why[256];
 
@@ -603,8 +608,8 @@ static int add_regex(struct cc *c, const char *src, size_t n,
 	if (ev_ecmare_compile(src, n, out, why, sizeof(why)) != 0)
 		return cfail(c, path, "invalid regex '%.*s': %s",
 			     (int)(n > 200 ? 200 : n), src, why);
-	if (vec_push((void ***)&c->s->res_re, &c->s->nre, &c->s->capre,
-		     *out) != 0) {
+	if (vec_push((void ***)&c->s->res_re, &c->s->nre, &c->s->capre, *out) !=
+	    0) {
 		ev_ecmare_free(*out);
 		*out = NULL;
 		return nomem(c);
@@ -618,9 +623,9 @@ static int type_bit(const struct ev_mp_item *t, uint32_t *m)
 		const char *n;
 		uint32_t b;
 	} tab[] = {
-		{"null", JT_NULL},	 {"boolean", JT_BOOL},
-		{"integer", JT_INT},	 {"number", JT_INT | JT_NUM},
-		{"string", JT_STR},	 {"array", JT_ARR},
+		{"null", JT_NULL},   {"boolean", JT_BOOL},
+		{"integer", JT_INT}, {"number", JT_INT | JT_NUM},
+		{"string", JT_STR},  {"array", JT_ARR},
 		{"object", JT_OBJ},
 	};
 	size_t i;
@@ -641,7 +646,8 @@ static struct jnum *num_kw(struct cc *c, const uint8_t *p, const char *path,
 	struct ev_mp_item it;
 	struct jnum *n;
 
-	if (ev_mp_read(&p, c->end, &it) != 0 || num_of(&it, &(struct jnum){0}) != 0)
+	if (ev_mp_read(&p, c->end, &it) != 0 ||
+	    num_of(&it, &(struct jnum){0}) != 0)
 		return cfail(c, path, "'%s' must be a number", kw), NULL;
 	n = js_alloc(c->s, sizeof(*n));
 	if (n == NULL)
@@ -699,16 +705,17 @@ static int build_obj_table(struct cc *c, struct jobj *o, struct proplist *l)
 	if (l->n) {
 		uint32_t cap = pow2_above(l->n);
 
-		o->tab = js_alloc(c->s, cap * sizeof(uint32_t));
+		o->tab = js_alloc(c->s, cap * sizeof(*o->tab));
 		if (o->tab == NULL)
 			return nomem(c);
 		o->tabmask = cap - 1;
 		for (i = 0; i < l->n; i++) {
 			uint32_t h = o->props[i].hash & o->tabmask;
 
-			while (o->tab[h])
+			while (o->tab[h].idx)
 				h = (h + 1) & o->tabmask;
-			o->tab[h] = i + 1;
+			o->tab[h].idx = i + 1;
+			o->tab[h].hash = o->props[i].hash;
 		}
 	}
 	return 0;
@@ -726,9 +733,9 @@ static int build_enum(struct cc *c, struct jenum *e)
 		return nomem(c);
 	e->tabmask = cap - 1;
 	for (i = 0; i < e->nv; i++) {
-		uint32_t h = (uint32_t)js_mp_hash(e->v[i], e->v[i] + e->vn[i],
-						  0) &
-			     e->tabmask;
+		uint32_t h =
+			(uint32_t)js_mp_hash(e->v[i], e->v[i] + e->vn[i], 0) &
+			e->tabmask;
 
 		while (e->tab[h])
 			h = (h + 1) & e->tabmask;
@@ -765,8 +772,8 @@ static int known_dialect(const char *u, size_t n)
 	return 0;
 }
 
-static int dialect_of(struct cc *c, const char *uri, size_t n,
-		      const char *path, int *draft, unsigned *vocab);
+static int dialect_of(struct cc *c, const char *uri, size_t n, const char *path,
+		      int *draft, unsigned *vocab);
 
 /*
  * Compile the schema value at p.  base is the base URI in effect (no
@@ -825,8 +832,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 		return NULL;
 	}
 	n->kind = JN_OBJ;
-	n->format_assert = (uint8_t)(s->o.formats_assert ||
-				     (draft != 7 && (vocab & JV_FORMAT_ASSERT)));
+	n->format_assert =
+		(uint8_t)(s->o.formats_assert ||
+			  (draft != 7 && (vocab & JV_FORMAT_ASSERT)));
 
 	/* pass 1: $schema, $id, anchors; in draft-07 $ref hides the rest */
 	kp = q;
@@ -921,7 +929,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				return NULL;
 			cur_base = u;
 		}
-	next1:
+next1:
 		kp = val_end(c, kp);
 	}
 	if (res->root == NULL)
@@ -946,16 +954,15 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				      (int)k.n, (const char *)k.p);
 				return NULL;
 			}
-			if (register_anchor(c, cur_base, (const char *)v.p,
-					    v.n, n) != 0)
+			if (register_anchor(c, cur_base, (const char *)v.p, v.n,
+					    n) != 0)
 				return NULL;
 			if (keyis(&k, "$dynamicAnchor")) {
 				struct jdanchor *da = js_alloc(s, sizeof(*da));
 
 				if (da == NULL)
 					return nomem(c), NULL;
-				da->name = js_strdup(s, (const char *)v.p,
-						     v.n);
+				da->name = js_strdup(s, (const char *)v.p, v.n);
 				if (da->name == NULL)
 					return nomem(c), NULL;
 				da->node = n;
@@ -966,7 +973,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 		if (keyis(&k, "$recursiveAnchor") && draft == 2019 &&
 		    v.type == EV_MP_BOOL && v.v.b)
 			n->recursive_anchor = 1;
-	next2:
+next2:
 		kp = val_end(c, kp);
 	}
 
@@ -1027,8 +1034,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				cfail(c, kpath, "'$ref' must be a string");
 				goto fail;
 			}
-			n->ref_uri = resolve_uri(c, cur_base,
-						 (const char *)v.p, v.n, kpath);
+			n->ref_uri = resolve_uri(c, cur_base, (const char *)v.p,
+						 v.n, kpath);
 			if (n->ref_uri == NULL || add_pending(c, n) != 0)
 				goto fail;
 			n->ref_kw = "$ref";
@@ -1042,8 +1049,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				      "'$dynamicRef' must be a string");
 				goto fail;
 			}
-			n->dynref_uri = resolve_uri(
-				c, cur_base, (const char *)v.p, v.n, kpath);
+			n->dynref_uri =
+				resolve_uri(c, cur_base, (const char *)v.p, v.n,
+					    kpath);
 			if (n->dynref_uri == NULL || add_pending(c, n) != 0)
 				goto fail;
 			continue;
@@ -1054,8 +1062,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				      "'$recursiveRef' must be a string");
 				goto fail;
 			}
-			n->recref_uri = resolve_uri(
-				c, cur_base, (const char *)v.p, v.n, kpath);
+			n->recref_uri =
+				resolve_uri(c, cur_base, (const char *)v.p, v.n,
+					    kpath);
 			if (n->recref_uri == NULL || add_pending(c, n) != 0)
 				goto fail;
 			continue;
@@ -1067,8 +1076,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 					      (int)v.n, (const char *)v.p);
 					goto fail;
 				}
-				n->type_text = js_strdup(s, (const char *)v.p,
-							 v.n);
+				n->type_text =
+					js_strdup(s, (const char *)v.p, v.n);
 			} else if (v.type == EV_MP_ARRAY) {
 				struct ev_buf tb = {0};
 				uint32_t j;
@@ -1088,9 +1097,11 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 						ev_buf_putc(&tb, ',');
 					ev_buf_append(&tb, t.p, t.n);
 				}
-				n->type_text = js_strdup(
-					s, tb.p ? (const char *)tb.p : "",
-					tb.len);
+				n->type_text =
+					js_strdup(s,
+						  tb.p ? (const char *)tb.p
+						       : "",
+						  tb.len);
 				ev_buf_free(&tb);
 				if (v.n == 0)
 					n->types = 0x80; /* nothing */
@@ -1130,6 +1141,14 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				ep = ee;
 			}
 			n->enm->nv = v.n;
+			n->enm->all_str = 1;
+			for (j = 0; j < v.n; j++)
+				if (n->enm->v[j][0] < 0xa0 ||
+				    (n->enm->v[j][0] > 0xbf &&
+				     n->enm->v[j][0] != 0xd9 &&
+				     n->enm->v[j][0] != 0xda &&
+				     n->enm->v[j][0] != 0xdb))
+					n->enm->all_str = 0;
 			if (build_enum(c, n->enm) != 0)
 				goto fail;
 			continue;
@@ -1141,7 +1160,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 		}
 		if ((keyis(&k, "minimum") || keyis(&k, "maximum") ||
 		     keyis(&k, "exclusiveMinimum") ||
-		     keyis(&k, "exclusiveMaximum") || keyis(&k, "multipleOf")) &&
+		     keyis(&k, "exclusiveMaximum") ||
+		     keyis(&k, "multipleOf")) &&
 		    ON(DALL, JV_VALIDATION)) {
 			struct jnum *x;
 			char kw[24];
@@ -1213,7 +1233,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 			continue;
 		}
 		if (keyis(&k, "format") &&
-		    (draft == 7 || (vocab & (JV_FORMAT_ANN | JV_FORMAT_ASSERT)))) {
+		    (draft == 7 ||
+		     (vocab & (JV_FORMAT_ANN | JV_FORMAT_ASSERT)))) {
 			if (v.type != EV_MP_STR) {
 				cfail(c, kpath, "'format' must be a string");
 				goto fail;
@@ -1221,6 +1242,17 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 			n->format = js_strdup(s, (const char *)v.p, v.n);
 			if (n->format == NULL)
 				return nomem(c), NULL;
+			continue;
+		}
+		if (draft == 7 && v.type == EV_MP_STR &&
+		    ((keyis(&k, "contentEncoding") && keyis(&v, "base64")) ||
+		     (keyis(&k, "contentMediaType") &&
+		      keyis(&v, "application/json")))) {
+			/* draft-07 content assertions */
+			if (k.p[7] == 'E')
+				n->content_b64 = 1;
+			else
+				n->content_json = 1;
 			continue;
 		}
 		if ((keyis(&k, "allOf") || keyis(&k, "anyOf") ||
@@ -1269,7 +1301,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 			v_items = vstart;
 			continue;
 		}
-		if (keyis(&k, "additionalItems") && ON(D7 | D19, JV_APPLICATOR)) {
+		if (keyis(&k, "additionalItems") &&
+		    ON(D7 | D19, JV_APPLICATOR)) {
 			v_additems = vstart;
 			continue;
 		}
@@ -1327,7 +1360,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 		    (keyis(&k, "propertyNames") && ON(DALL, JV_APPLICATOR)) ||
 		    (keyis(&k, "dependentSchemas") &&
 		     ON(D1920, JV_APPLICATOR)) ||
-		    (keyis(&k, "dependencies") && ON(D7 | D19, JV_APPLICATOR)) ||
+		    (keyis(&k, "dependencies") && ON(DALL, JV_APPLICATOR)) ||
 		    (keyis(&k, "unevaluatedProperties") &&
 		     ON(D1920, JV_UNEVAL)) ||
 		    ((keyis(&k, "required") || keyis(&k, "minProperties") ||
@@ -1348,12 +1381,12 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				SUB(o->uneval);
 				n->has_uneval = 1;
 			} else if (keyis(&k, "minProperties")) {
-				if (nonneg_kw(c, vstart, kpath,
-					      "minProperties", &o->minp) != 0)
+				if (nonneg_kw(c, vstart, kpath, "minProperties",
+					      &o->minp) != 0)
 					goto fail;
 			} else if (keyis(&k, "maxProperties")) {
-				if (nonneg_kw(c, vstart, kpath,
-					      "maxProperties", &o->maxp) != 0)
+				if (nonneg_kw(c, vstart, kpath, "maxProperties",
+					      &o->maxp) != 0)
 					goto fail;
 			} else if (keyis(&k, "required")) {
 				const char **names;
@@ -1363,8 +1396,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 					      &names, &lens, &cnt) != 0)
 					goto fail;
 				for (j = 0; j < cnt; j++) {
-					struct jprop *pr = prop_get(
-						c, &pl, names[j], lens[j]);
+					struct jprop *pr =
+						prop_get(c, &pl, names[j],
+							 lens[j]);
 
 					if (pr == NULL)
 						goto fail;
@@ -1380,8 +1414,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				int which = keyis(&k, "properties")	     ? 0
 					    : keyis(&k, "patternProperties") ? 1
 					    : keyis(&k, "dependentSchemas")  ? 2
-					    : keyis(&k, "dependentRequired") ? 3
-									     : 4;
+					    : keyis(&k, "dependentRequired")
+						    ? 3
+						    : 4;
 
 				if (v.type != EV_MP_MAP) {
 					cfail(c, kpath, "must be an object");
@@ -1390,8 +1425,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				if (which == 0)
 					o->has_props = 1;
 				if (which == 1) {
-					o->pp = js_alloc(s, (v.n + 1) *
-								    sizeof(*o->pp));
+					o->pp = js_alloc(s,
+							 (v.n +
+							  1) * sizeof(*o->pp));
 					if (o->pp == NULL)
 						return nomem(c), NULL;
 				}
@@ -1414,10 +1450,10 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 					dvp = dp;
 					ev_mp_read(&dvp, c->end, &dv);
 					if (which != 1) {
-						pr = prop_get(
-							c, &pl,
-							(const char *)dk.p,
-							dk.n);
+						pr = prop_get(c, &pl,
+							      (const char *)
+								      dk.p,
+							      dk.n);
 						if (pr == NULL)
 							goto fail;
 					}
@@ -1435,8 +1471,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 						pt->src = (const char *)dk.p;
 						pt->srclen = dk.n;
 						pt->path = dpath;
-						if (add_regex(c, pt->src,
-							      dk.n, dpath,
+						if (add_regex(c, pt->src, dk.n,
+							      dpath,
 							      &pt->re) != 0)
 							goto fail;
 						pt->sub = js_compile_at(
@@ -1448,14 +1484,14 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 					} else if (which == 3 ||
 						   (which == 4 &&
 						    dv.type == EV_MP_ARRAY)) {
-						if (str_array(c, dp, dpath,
-							      which == 3
-								      ? "dependentRequired"
-								      : "dependencies",
-							      &pr->dep_req,
-							      &pr->dep_req_len,
-							      &pr->ndep_req) !=
-						    0)
+						if (str_array(
+							    c, dp, dpath,
+							    which == 3
+								    ? "dependentRequired"
+								    : "dependencies",
+							    &pr->dep_req,
+							    &pr->dep_req_len,
+							    &pr->ndep_req) != 0)
 							goto fail;
 						pr->dep_kw =
 							which == 3
@@ -1507,8 +1543,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 		if (draft == 2020) {
 			if (v_prefix) {
 				a->prefix = compile_array(
-					c, v_prefix,
-					cur_base, res,
+					c, v_prefix, cur_base, res,
 					path_join(s, path, "prefixItems", 11),
 					draft, vocab, depth + 1, &a->nprefix,
 					"prefixItems");
@@ -1517,10 +1552,11 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				a->prefix_kw = "prefixItems";
 			}
 			if (v_items) {
-				a->items = js_compile_at(
-					c, v_items, cur_base, res,
-					path_join(s, path, "items", 5), draft,
-					vocab, depth + 1);
+				a->items =
+					js_compile_at(c, v_items, cur_base, res,
+						      path_join(s, path,
+								"items", 5),
+						      draft, vocab, depth + 1);
 				if (a->items == NULL)
 					goto fail;
 				a->items_kw = "items";
@@ -1531,10 +1567,12 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 
 			ev_mp_read(&ip, c->end, &ii);
 			if (ii.type == EV_MP_ARRAY) {
-				a->prefix = compile_array(
-					c, v_items, cur_base, res,
-					path_join(s, path, "items", 5), draft,
-					vocab, depth + 1, &a->nprefix, "items");
+				a->prefix =
+					compile_array(c, v_items, cur_base, res,
+						      path_join(s, path,
+								"items", 5),
+						      draft, vocab, depth + 1,
+						      &a->nprefix, "items");
 				if (a->prefix == NULL)
 					goto fail;
 				a->prefix_kw = "items";
@@ -1550,10 +1588,11 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 					a->items_kw = "additionalItems";
 				}
 			} else {
-				a->items = js_compile_at(
-					c, v_items, cur_base, res,
-					path_join(s, path, "items", 5), draft,
-					vocab, depth + 1);
+				a->items =
+					js_compile_at(c, v_items, cur_base, res,
+						      path_join(s, path,
+								"items", 5),
+						      draft, vocab, depth + 1);
 				if (a->items == NULL)
 					goto fail;
 				a->items_kw = "items";
@@ -1565,6 +1604,12 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 	free(pl.v);
 	n->obj = o;
 	n->arr = a;
+	n->only_types = !o && !a && !n->str && !n->num &&
+			!(n->format && n->format_assert) && !n->const_v &&
+			!n->enm && !n->allof && !n->anyof && !n->oneof &&
+			!n->not_ && !n->if_ && !n->ref_uri && !n->dynref_uri &&
+			!n->recref_uri && !n->has_uneval && !n->content_b64 &&
+			!n->content_json;
 	return n;
 fail:
 	free(pl.v);
@@ -1609,7 +1654,7 @@ static int vocab_of(struct cc *c, const uint8_t *p, const uint8_t *end,
 		if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_STR)
 			return 0;
 		if (!keyis(&k, "$vocabulary")) {
-			if (ev_mp_skip(&p, end, 0) != 0)
+			if (ev_mp_skip(&p, end, JS_SKIP_DEPTH) != 0)
 				return 0;
 			continue;
 		}
@@ -1637,8 +1682,7 @@ static int vocab_of(struct cc *c, const uint8_t *p, const uint8_t *end,
 					bit = JV_CORE;
 				else if (VIS("applicator"))
 					bit = JV_APPLICATOR |
-					      (memmem(vk.p, vk.n, "2019-09",
-						      7)
+					      (memmem(vk.p, vk.n, "2019-09", 7)
 						       ? JV_UNEVAL
 						       : 0);
 				else if (VIS("unevaluated"))
@@ -1669,8 +1713,8 @@ static int vocab_of(struct cc *c, const uint8_t *p, const uint8_t *end,
 }
 
 /* The draft and vocabularies a $schema URI means */
-static int dialect_of(struct cc *c, const char *uri, size_t n,
-		      const char *path, int *draft, unsigned *vocab)
+static int dialect_of(struct cc *c, const char *uri, size_t n, const char *path,
+		      int *draft, unsigned *vocab)
 {
 	struct ev_jschema_set *s = c->s;
 	struct jres *r;
@@ -1689,8 +1733,8 @@ static int dialect_of(struct cc *c, const char *uri, size_t n,
 	r = map_gets(s->res_by_uri, u);
 	if (r == NULL) {
 		if (s->dialect_depth > 4)
-			return cfail(c, path, "metaschema chain too long at '%s'",
-				     u);
+			return cfail(c, path,
+				     "metaschema chain too long at '%s'", u);
 		s->dialect_depth++;
 		k = load_uri(s, u, &e2);
 		s->dialect_depth--;
@@ -1752,8 +1796,7 @@ int ev_jschema_add_mp(struct ev_jschema_set *s, const uint8_t *mp, size_t n,
 		*out = NULL;
 	if (c == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	if (ev_mp_skip(&p, mp + n, EV_MAX_DEPTH - JS_MAX_SCHEMA_DEPTH) != 0 ||
-	    p != mp + n) {
+	if (ev_mp_skip(&p, mp + n, JS_SKIP_DEPTH) != 0 || p != mp + n) {
 		free(c);
 		return ev_seterr(err, EV_EDATA, "%s: not one msgpack value",
 				 name ? name : "schema");
@@ -1774,7 +1817,8 @@ int ev_jschema_add_file(struct ev_jschema_set *s, const char *path,
 	if (out)
 		*out = NULL;
 	if (f == NULL)
-		return ev_seterr_errno(err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+		return ev_seterr_errno(err,
+				       errno == ENOENT ? EV_ENOENT : EV_EIO,
 				       errno, "cannot open '%s'", path);
 	while ((k = fread(tmp, 1, sizeof(tmp), f)) > 0)
 		if (ev_buf_append(&b, tmp, k) != 0) {
@@ -1821,9 +1865,26 @@ static char *file_uri(const char *path)
 static int resolve_pending(struct ev_jschema_set *s, size_t from,
 			   struct ev_error *err);
 
+static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
+		    const char *name, const char *uri, struct ev_jschema **out,
+		    struct ev_error *err);
+
+/* a document that does not compile leaves no reference to resolve */
 static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 		   const char *name, const char *uri, struct ev_jschema **out,
 		   struct ev_error *err)
+{
+	size_t np = s->npending;
+	int r = add_doc1(s, mp, n, name, uri, out, err);
+
+	if (r != 0 && s->npending > np)
+		s->npending = np;
+	return r;
+}
+
+static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
+		    const char *name, const char *uri, struct ev_jschema **out,
+		    struct ev_error *err)
 {
 	struct jdoc *d = calloc(1, sizeof(*d));
 	struct cc c = {0};
@@ -1889,12 +1950,45 @@ static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 					       "/$schema", &draft, &vocab) != 0)
 					return EV_EDATA;
 			}
-			if (ev_mp_skip(&p, c.end, 0) != 0)
+			if (ev_mp_skip(&p, c.end, JS_SKIP_DEPTH) != 0)
 				return cfail(&c, "", "invalid value");
 		}
 	}
 	d->draft = draft;
 	d->vocab = vocab;
+	if (s->o.check_meta && !s->metaschema_loading) {
+		struct jnode *meta;
+		const char *mu =
+			draft == 7 ? "http://json-schema.org/draft-07/schema"
+			: draft == 2019
+				? "https://json-schema.org/draft/2019-09/schema"
+				: "https://json-schema.org/draft/2020-12/schema";
+		/* a custom metaschema */
+		p = mp;
+		ev_mp_read(&p, c.end, &it);
+		if (it.type == EV_MP_MAP)
+			for (i = 0; i < it.n; i++) {
+				struct ev_mp_item v;
+				const uint8_t *vp;
+
+				ev_mp_read(&p, c.end, &k);
+				vp = p;
+				ev_mp_read(&vp, c.end, &v);
+				if (keyis(&k, "$schema") && v.type == EV_MP_STR)
+					mu = js_strdup(s, (const char *)v.p,
+						       v.n);
+				ev_mp_skip(&p, c.end, JS_SKIP_DEPTH);
+			}
+		s->metaschema_loading = 1;
+		meta = mu ? ev_jschema_get(s, mu, err) : NULL;
+		s->metaschema_loading = 0;
+		if (meta == NULL)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: cannot load the metaschema '%s'",
+					 d->name, mu ? mu : "?");
+		if (js_check_meta(s, meta, d, err) != 1)
+			return err->code ? err->code : EV_EDATA;
+	}
 	r = map_gets(s->res_by_uri, d->uri);
 	if (r != NULL && r->root != NULL) {
 		/* the same URI twice: keep the first */
@@ -1918,39 +2012,6 @@ static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 	if (root == NULL)
 		return c.failed ? err->code : nomem(&c);
 	s->ndocs++;
-	if (s->o.check_meta && !s->metaschema_loading) {
-		struct jnode *meta;
-		const char *mu = draft == 7
-					 ? "http://json-schema.org/draft-07/schema"
-				 : draft == 2019
-					 ? "https://json-schema.org/draft/2019-09/schema"
-					 : "https://json-schema.org/draft/2020-12/schema";
-		/* a custom metaschema */
-		p = mp;
-		ev_mp_read(&p, c.end, &it);
-		if (it.type == EV_MP_MAP)
-			for (i = 0; i < it.n; i++) {
-				struct ev_mp_item v;
-				const uint8_t *vp;
-
-				ev_mp_read(&p, c.end, &k);
-				vp = p;
-				ev_mp_read(&vp, c.end, &v);
-				if (keyis(&k, "$schema") && v.type == EV_MP_STR)
-					mu = js_strdup(s, (const char *)v.p,
-						       v.n);
-				ev_mp_skip(&p, c.end, 0);
-			}
-		s->metaschema_loading = 1;
-		meta = mu ? ev_jschema_get(s, mu, err) : NULL;
-		s->metaschema_loading = 0;
-		if (meta == NULL)
-			return ev_seterr(err, EV_EDATA,
-					 "%s: cannot load the metaschema '%s'",
-					 d->name, mu ? mu : "?");
-		if (js_check_meta(s, meta, d, err) != 1)
-			return err->code ? err->code : EV_EDATA;
-	}
 	if (out)
 		*out = root;
 	return 0;
@@ -2091,7 +2152,7 @@ static const uint8_t *walk_pointer(const uint8_t *p, const uint8_t *end,
 					return NULL;
 				if (k.n == tn && memcmp(k.p, tok, tn) == 0)
 					break;
-				if (ev_mp_skip(&p, end, 0) != 0)
+				if (ev_mp_skip(&p, end, JS_SKIP_DEPTH) != 0)
 					return NULL;
 			}
 			if (i == it.n)
@@ -2106,7 +2167,7 @@ static const uint8_t *walk_pointer(const uint8_t *p, const uint8_t *end,
 			    (tok[0] == '0' && tn > 1))
 				return NULL;
 			for (i = 0; i < idx; i++)
-				if (ev_mp_skip(&p, end, 0) != 0)
+				if (ev_mp_skip(&p, end, JS_SKIP_DEPTH) != 0)
 					return NULL;
 		} else {
 			return NULL;
@@ -2131,11 +2192,18 @@ static struct jnode *lookup(struct ev_jschema_set *s, const char *uri,
 	memcpy(base, uri, bl);
 	base[bl] = '\0';
 	r = map_gets(s->res_by_uri, base);
+	if (r != NULL && r->root == NULL) {
+		ev_seterr(err, EV_EDATA,
+			  "unresolvable $ref '%s': its document did not "
+			  "compile",
+			  uri);
+		goto out;
+	}
 	if (r == NULL) {
 		if (load_uri(s, base, err) != 0)
 			goto out;
 		r = map_gets(s->res_by_uri, base);
-		if (r == NULL) {
+		if (r == NULL || r->root == NULL) {
 			ev_seterr(err, EV_EDATA, "unresolvable $ref '%s'", uri);
 			goto out;
 		}
@@ -2164,8 +2232,9 @@ static struct jnode *lookup(struct ev_jschema_set *s, const char *uri,
 		n = map_get(s->node_by_addr, &at, sizeof(at));
 		if (n == NULL) {
 			struct cc c = {0};
-			char *path = js_strdup(
-				s, pb.p ? (const char *)pb.p : "", pb.len);
+			char *path =
+				js_strdup(s, pb.p ? (const char *)pb.p : "",
+					  pb.len);
 
 			c.s = s;
 			c.doc = r->doc;
@@ -2206,8 +2275,8 @@ static int resolve_one(struct ev_jschema_set *s, struct jnode *n,
 		n->dynref = lookup(s, n->dynref_uri, &e2);
 		if (n->dynref == NULL)
 			return ev_seterr(err, e2.code ? e2.code : EV_EDATA,
-					 "%s: %s/$dynamicRef: %s",
-					 n->doc->name, n->path, e2.msg);
+					 "%s: %s/$dynamicRef: %s", n->doc->name,
+					 n->path, e2.msg);
 		/* dynamic only when the target bookends: a $dynamicAnchor
 		 * of the same name */
 		ev_uri_fragment(n->dynref_uri, &frag);
