@@ -45,13 +45,13 @@ struct jv {
 		uint64_t u;
 		double f;
 	} v;
-	char *s;	  /* J_STR: NUL-terminated (may hold NULs: n) */
-	uint32_t n;	  /* J_STR bytes, J_ARR/J_OBJ count */
-	struct jv *a;	  /* items, or member values */
-	char **k;	  /* member keys */
-	uint32_t *kn;	  /* member key lengths */
-	char *path;	  /* JSON pointer from the document root */
-	struct jdoc *doc; /* the document it is in */
+	char *s;	       /* J_STR: NUL-terminated (may hold NULs: n) */
+	uint32_t n;	       /* J_STR bytes, J_ARR/J_OBJ count */
+	struct jv *a;	       /* items, or member values */
+	char **k;	       /* member keys */
+	uint32_t *kn;	       /* member key lengths */
+	char *path;	       /* JSON pointer from the document root */
+	struct jdoc *doc;      /* the document it is in */
 	struct ev_ecmare **re; /* patternProperties: its keys compiled */
 	const uint8_t *mp;     /* the value's msgpack bytes */
 	size_t mpn;
@@ -1307,8 +1307,8 @@ static int schema_equal(struct cmp *cx, const struct jv *a, const struct jv *b,
 	return eq;
 }
 
-static int view_has_equal(struct cmp *cx, const struct view *w,
-			  const char *kw, const struct jv *rv)
+static int view_has_equal(struct cmp *cx, const struct view *w, const char *kw,
+			  const struct jv *rv)
 {
 	size_t i;
 
@@ -1460,7 +1460,8 @@ static void check_strings(struct cmp *cx, const struct view *w,
 
 	check_count(cx, w, rn, "minLength", 1, ws, T_STR);
 	check_count(cx, w, rn, "maxLength", 0, ws, T_STR);
-	if (p != NULL && p->t == J_STR && !view_has_equal(cx, w, "pattern", p)) {
+	if (p != NULL && p->t == J_STR &&
+	    !view_has_equal(cx, w, "pattern", p)) {
 		int ok = 0;
 
 		if (ws->finite) {
@@ -2070,24 +2071,43 @@ static int check_finite(struct cmp *cx, const struct view *w,
 			ok = valid_at(cx, wsc[i], v) != 0;
 		for (i = 0; i < r->len && ok; i++) {
 			const struct jv *rn = r->n[i];
-			const char *kw = get(rn, "const") ? "const"
-					 : get(rn, "enum") ? "enum"
-							   : NULL;
+			const struct ev_jschema_error *e;
+			const struct rules *ru;
+			const char *kw = "", *sp, *rb = "enum-value-removed",
+				   *rf = "enum-value-added";
 			char text[128];
+			struct jv at = *rn;
 
 			if (valid_at(cx, rsc[i], v) == 1)
 				continue;
 			value_text(v, text, sizeof(text));
-			if (kw != NULL && strcmp(kw, "const") == 0 &&
-			    ws->nvals == 1)
-				issue(cx, "const-changed", "const-changed", 0,
-				      rn, kw, "%s allows %s, %s does not",
-				      WR(cx), text, RD(cx));
-			else
-				issue(cx, "enum-value-removed",
-				      "enum-value-added", 0, rn, kw,
-				      "%s allows %s, %s does not", WR(cx), text,
-				      RD(cx));
+			/* the validator's first error says where and why */
+			e = ev_jschema_error_at(cx->jcx, 0);
+			if (e != NULL && e->keyword != NULL)
+				kw = e->keyword;
+			sp = e != NULL && e->schema_path != NULL
+				     ? strchr(e->schema_path, '#')
+				     : NULL;
+			if (sp != NULL &&
+			    strncmp(sp + 1, rn->path, strlen(rn->path)) == 0)
+				at.path = (char *)sp + 1;
+			if (strcmp(kw, "type") == 0 && v->t == J_NULL) {
+				rb = "nullable-removed";
+				rf = "nullable-added";
+			} else if (strcmp(kw, "type") == 0) {
+				rb = "type-narrowed";
+				rf = "type-widened";
+			} else if (strcmp(kw, "const") == 0 && ws->nvals == 1) {
+				rb = rf = "const-changed";
+			} else if ((ru = rules_of(kw)) != NULL &&
+				   strcmp(kw, "if") != 0) {
+				rb = ru->tightened;
+				rf = ru->loosened;
+			}
+			issue(cx, rb, rf, 0, &at, NULL,
+			      "%s allows %s, %s does not: %s", WR(cx), text,
+			      RD(cx),
+			      e != NULL && e->message ? e->message : "invalid");
 		}
 	}
 	return 1;

@@ -450,9 +450,7 @@ static void test_any_one_of(void **state)
 		{"{}", "{\"not\":{\"type\":\"null\"}}",
 		 "not-added b new:/not\n"},
 		{"{\"if\":{\"required\":[\"a\"]},\"then\":{\"required\":[\"b\"]}}",
-		 "{}",
-		 "conditional-removed f old:/if\nconditional-removed f "
-		 "old:/then\n"},
+		 "{}", "conditional-removed f old:/if\n"},
 	};
 
 	(void)state;
@@ -865,9 +863,8 @@ static void sound_file(const char *path, const char *remotes, size_t *pairs,
 		g[ng].sc = NULL;
 		if (g[ng].schema != NULL &&
 		    ev_jschema_set_new(&g[ng].set, &o, &err) == 0 &&
-		    (ev_jschema_add_mp(g[ng].set, g[ng].schema,
-				       g[ng].schema_n, "s", NULL, &g[ng].sc,
-				       &err) != 0 ||
+		    (ev_jschema_add_mp(g[ng].set, g[ng].schema, g[ng].schema_n,
+				       "s", NULL, &g[ng].sc, &err) != 0 ||
 		     ev_jschema_set_compile(g[ng].set, &err) != 0))
 			g[ng].sc = NULL;
 		ng++;
@@ -904,12 +901,14 @@ static void sound_file(const char *path, const char *remotes, size_t *pairs,
 			if (ev_compat_count(c) == 0) {
 				(*compatible)++;
 				for (k = 0; k < ni; k++) {
-					int a = ev_jschema_validate(
-						g[i].sc, inst[k], inst_n[k],
-						NULL, cx);
-					int b = ev_jschema_validate(
-						g[j].sc, inst[k], inst_n[k],
-						NULL, cx);
+					int a = ev_jschema_validate(g[i].sc,
+								    inst[k],
+								    inst_n[k],
+								    NULL, cx);
+					int b = ev_jschema_validate(g[j].sc,
+								    inst[k],
+								    inst_n[k],
+								    NULL, cx);
 
 					if (a == 1 && b != 1) {
 						print_message(
@@ -932,33 +931,48 @@ static void sound_file(const char *path, const char *remotes, size_t *pairs,
 	free(text);
 }
 
+static void sound_dir(const char *dir, const char *remotes, size_t *pairs,
+		      size_t *compatible, size_t *bad)
+{
+	char path[8400];
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+
+		if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		sound_file(path, remotes, pairs, compatible, bad);
+	}
+	closedir(d);
+}
+
 static void test_sound_on_suite(void **state)
 {
-	char dir[4096], remotes[4200], path[8400];
-	const char *const subs[] = {
-		"JSON-Schema-Test-Suite/tests/draft2020-12",
-	};
-	size_t pairs = 0, compatible = 0, bad = 0, s;
+	static const char draft7[] =
+		"/usr/share/json-schema-test-suite/tests/draft7";
+	char dir[4096], remotes[4200];
+	size_t pairs = 0, compatible = 0, bad = 0;
+	struct stat st;
 
 	(void)state;
-	for (s = 0; s < sizeof(subs) / sizeof(subs[0]); s++) {
-		DIR *d;
-		struct dirent *e;
-
-		unit_corpus(subs[s], dir, sizeof(dir));
+	unit_corpus("JSON-Schema-Test-Suite/tests/draft2020-12", dir,
+		    sizeof(dir));
+	snprintf(remotes, sizeof(remotes),
+		 "http://localhost:1234/=%s/../../remotes", dir);
+	sound_dir(dir, remotes, &pairs, &compatible, &bad);
+	/* Debian's json-schema-test-suite (.ci/deps test) */
+	if (stat(draft7, &st) == 0) {
 		snprintf(remotes, sizeof(remotes),
-			 "http://localhost:1234/=%s/../../remotes", dir);
-		d = opendir(dir);
-		assert_non_null(d);
-		while ((e = readdir(d)) != NULL) {
-			size_t n = strlen(e->d_name);
-
-			if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			sound_file(path, remotes, &pairs, &compatible, &bad);
-		}
-		closedir(d);
+			 "http://localhost:1234/=%s/../../remotes", draft7);
+		sound_dir(draft7, remotes, &pairs, &compatible, &bad);
+	} else {
+		print_message("# draft-07: %s is missing (json-schema-test-"
+			      "suite, .ci/deps test): not compared\n",
+			      draft7);
 	}
 	print_message("# %zu pairs compared, %zu found compatible, %zu of "
 		      "them unsound\n",
