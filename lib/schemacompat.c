@@ -55,6 +55,8 @@ struct jv {
 	struct ev_ecmare **re; /* patternProperties: its keys compiled */
 	const uint8_t *mp;     /* the value's msgpack bytes */
 	size_t mpn;
+	int embedded; /* inside a subschema with its own $id: "#..." refs
+			 there are not the document's */
 };
 
 struct jdoc {
@@ -263,6 +265,24 @@ static int build_value(struct arena *ar, struct jdoc *doc, struct jv *v,
 	default:
 		return -1;
 	}
+}
+
+static struct jv *get(const struct jv *o, const char *key);
+
+static void mark_embedded(struct jv *v, int flag, int root, int depth)
+{
+	const struct jv *id;
+	uint32_t i;
+
+	if (depth > 2 * EV_MAX_DEPTH + 8)
+		return;
+	if (v->t == J_OBJ && !root && (id = get(v, "$id")) != NULL &&
+	    id->t == J_STR && id->s[0] != '#')
+		flag = 1;
+	v->embedded = flag;
+	if (v->t == J_OBJ || v->t == J_ARR)
+		for (i = 0; i < v->n; i++)
+			mark_embedded(&v->a[i], flag, 0, depth + 1);
 }
 
 static struct jv *get(const struct jv *o, const char *key)
@@ -551,7 +571,17 @@ static int hexv(int c)
 	return -1;
 }
 
-static const struct jv *resolve_local(const struct jdoc *doc, const char *ref)
+static const struct jv *resolve_ptr(const struct jdoc *doc, const char *ref);
+
+/* the target of ref, in the node n, when it is local to the document */
+static const struct jv *resolve_local(const struct jv *n, const char *ref)
+{
+	if (n->embedded)
+		return NULL;
+	return resolve_ptr(n->doc, ref);
+}
+
+static const struct jv *resolve_ptr(const struct jdoc *doc, const char *ref)
 {
 	const struct jv *v = &doc->root;
 	char tok[1024];
@@ -604,7 +634,7 @@ static const struct jv *ext_ref(const struct jv *n)
 {
 	const struct jv *r = get(n, "$ref");
 
-	if (r != NULL && r->t == J_STR && resolve_local(n->doc, r->s) == NULL)
+	if (r != NULL && r->t == J_STR && resolve_local(n, r->s) == NULL)
 		return r;
 	r = get(n, "$dynamicRef");
 	if (r != NULL && r->t == J_STR)
@@ -636,7 +666,7 @@ static void view_add(struct view *vw, const struct jv *s, int depth)
 			return; /* a $ref cycle, or the same node twice */
 	r = get(s, "$ref");
 	if (r != NULL && r->t == J_STR) {
-		const struct jv *t = resolve_local(s->doc, r->s);
+		const struct jv *t = resolve_local(s, r->s);
 
 		if (t != NULL) {
 			if (!s->doc->draft7) {
@@ -1296,8 +1326,8 @@ static int schema_equal(struct cmp *cx, const struct jv *a, const struct jv *b,
 	rb = get(b, "$ref");
 	if (eq && ra != NULL && rb != NULL && ra->t == J_STR &&
 	    rb->t == J_STR) {
-		const struct jv *ta = resolve_local(a->doc, ra->s);
-		const struct jv *tb = resolve_local(b->doc, rb->s);
+		const struct jv *ta = resolve_local(a, ra->s);
+		const struct jv *tb = resolve_local(b, rb->s);
 
 		if (ta != NULL || tb != NULL)
 			eq = ta != NULL && tb != NULL &&
@@ -2526,6 +2556,8 @@ int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 	docs[1].is_new = 1;
 	docs[0].draft7 = draft7_of(&docs[0].root);
 	docs[1].draft7 = draft7_of(&docs[1].root);
+	mark_embedded(&docs[0].root, 0, 1, 0);
+	mark_embedded(&docs[1].root, 0, 1, 0);
 	cx->res = c;
 	cx->ar = &ar;
 	cx->budget = BUDGET;

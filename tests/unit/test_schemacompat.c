@@ -491,6 +491,16 @@ static void test_refs(void **state)
 		 "warn ref-not-followed b new:\nwarn ref-not-followed f old:\n"},
 		{"{\"$ref\":\"other.json#/a\"}", "{\"$ref\":\"other.json#/b\"}",
 		 "ref-changed b new:\nref-changed f old:\n"},
+		/* "#..." inside a subschema with its own $id is relative to
+		 * it: not followed */
+		{"{\"$defs\":{\"e\":{\"$id\":\"http://x/e\",\"$defs\":{\"a\":"
+		 "{\"type\":\"integer\"}},\"properties\":{\"p\":{\"$ref\":"
+		 "\"#/$defs/a\"}}}},\"$ref\":\"#/$defs/e\"}",
+		 "{\"$defs\":{\"e\":{\"$id\":\"http://x/e\",\"$defs\":{\"a\":"
+		 "{\"type\":\"string\"}},\"properties\":{\"p\":{\"$ref\":"
+		 "\"#/$defs/a\"}}}},\"$ref\":\"#/$defs/e\"}",
+		 "warn ref-not-followed b new:/$defs/e/properties/p\n"
+		 "warn ref-not-followed f old:/$defs/e/properties/p\n"},
 		/* an unresolvable local ref is treated as remote */
 		{"{}", "{\"$ref\":\"#/nowhere\"}", "ref-changed b new:\n"},
 	};
