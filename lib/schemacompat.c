@@ -1696,7 +1696,7 @@ static void prop_schema(struct cmp *cx, const struct jv *n, const char *k,
 		view_add(out, ap, 0);
 }
 
-static int name_in(const char *k, size_t kn, const struct jv *const *names,
+static int name_in(const char *k, size_t kn, const char *const *names,
 		   const uint32_t *lens, size_t n)
 {
 	size_t i;
@@ -1756,54 +1756,55 @@ static int required_by(const struct view *w, const char *k, size_t kn)
 static void check_props(struct cmp *cx, const struct view *w,
 			const struct view *r, const struct jv *rn)
 {
-	const struct jv *names[512];
-	uint32_t lens[512];
-	size_t nn = 0, i, k;
+	const char **names = NULL;
+	uint32_t *lens = NULL;
+	size_t nn = 0, total = 0, i, k;
 	uint32_t j;
 	struct view *wv = NULL, *rv = NULL;
 	const struct jv *rap = get(rn, "additionalProperties"), *rpp;
 	int unsure = 0;
 
 	(void)r;
-	/* every name either side lists, once */
+	/* every name either side lists, once (quadratic: schemas list tens
+	 * of properties, and the budget bounds the rest) */
 	for (i = 0; i < w->len + 1; i++) {
-		const struct jv *n = i < w->len ? w->n[i] : rn;
-		const struct jv *ps = get(n, "properties");
+		const struct jv *ps =
+			get(i < w->len ? w->n[i] : rn, "properties");
+
+		if (ps != NULL && ps->t == J_OBJ)
+			total += ps->n;
+	}
+	names = malloc((total + 1) * sizeof(*names));
+	lens = malloc((total + 1) * sizeof(*lens));
+	wv = malloc(sizeof(*wv));
+	rv = malloc(sizeof(*rv));
+	if (names == NULL || lens == NULL || wv == NULL || rv == NULL) {
+		cx->res->oom = 1;
+		goto out;
+	}
+	for (i = 0; i < w->len + 1; i++) {
+		const struct jv *ps =
+			get(i < w->len ? w->n[i] : rn, "properties");
 
 		for (j = 0; ps != NULL && ps->t == J_OBJ && j < ps->n; j++) {
 			if (name_in(ps->k[j], ps->kn[j], names, lens, nn))
 				continue;
-			if (nn == sizeof(names) / sizeof(names[0]))
-				break;
-			names[nn] = &ps->a[j];
+			names[nn] = ps->k[j];
 			lens[nn] = ps->kn[j];
 			nn++;
 		}
 	}
-	wv = malloc(sizeof(*wv));
-	rv = malloc(sizeof(*rv));
-	if (wv == NULL || rv == NULL) {
-		cx->res->oom = 1;
-		goto out;
-	}
 	for (i = 0; i < nn; i++) {
-		/* the key is the path's last token, but read it from the
-		 * parent object rather than unescaping */
-		const char *key = NULL;
+		const char *key = names[i];
 		size_t kn = lens[i];
 		const struct jv *rp, *wp;
 
-		for (k = 0; k < w->len + 1 && key == NULL; k++) {
-			const struct jv *n = k < w->len ? w->n[k] : rn;
-			const struct jv *ps = get(n, "properties");
-
-			for (j = 0; ps != NULL && ps->t == J_OBJ && j < ps->n;
-			     j++)
-				if (&ps->a[j] == names[i])
-					key = ps->k[j];
+		if (--cx->budget < 0) {
+			issue(cx, "too-complex", "too-complex", 0, rn,
+			      "properties",
+			      "the schemas are too large to compare");
+			break;
 		}
-		if (key == NULL)
-			continue;
 		view_reset(wv);
 		view_reset(rv);
 		for (k = 0; k < w->len; k++)
@@ -1931,6 +1932,8 @@ static void check_props(struct cmp *cx, const struct view *w,
 		}
 	}
 out:
+	free(names);
+	free(lens);
 	free(wv);
 	free(rv);
 }

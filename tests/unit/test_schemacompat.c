@@ -592,6 +592,20 @@ static void test_hostile(void **state)
 			 0);
 	assert_int_equal(ev_compat_failures(c), 0);
 	ev_compat_free(c);
+	/* many properties, each compared once */
+	big.len = 0;
+	ev_buf_puts(&big, "{\"properties\":{");
+	for (i = 0; i < 3000; i++)
+		ev_buf_printf(&big, "%s\"p%d\":{\"type\":\"string\"}",
+			      i ? "," : "", i);
+	ev_buf_puts(&big, "}}");
+	ev_buf_putc(&big, '\0');
+	mp_of((char *)big.p, &a);
+	assert_int_equal(ev_compat_check(&c, a.p, a.len, a.p, a.len,
+					 EV_COMPAT_FULL, &err),
+			 0);
+	assert_int_equal(ev_compat_count(c), 0);
+	ev_compat_free(c);
 	/* not a JSON image */
 	{
 		static const uint8_t bin[] = {0xc4, 0x01, 0x00};
