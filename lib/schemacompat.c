@@ -382,7 +382,6 @@ struct ev_compat {
 	struct ev_compat_issue *v;
 	size_t n, cap, failures;
 	int oom;
-	struct ev_buf strs; /* unused: strings are malloc'd per issue */
 };
 
 void ev_compat_free(struct ev_compat *c)
@@ -1853,8 +1852,6 @@ static void check_props(struct cmp *cx, const struct view *w,
 	 * write with its own identical pattern, or as additional ones */
 	(void)pp_compile(cx, rn, &rpp);
 	for (j = 0; rpp != NULL && j < rpp->n; j++) {
-		int fully = 1;
-
 		view_reset(wv);
 		for (k = 0; k < w->len; k++) {
 			const struct jv *wpp =
@@ -1869,11 +1866,9 @@ static void check_props(struct cmp *cx, const struct view *w,
 				if (s != NULL)
 					view_add(wv, s, 0);
 			}
-			if (s == NULL && wpp != NULL && wpp->t == J_OBJ &&
-			    wpp->n > 0)
-				fully = 0;
+			/* a node with other patterns: nothing said (the
+			 * names may match them), so nothing assumed */
 		}
-		(void)fully;
 		if (wv->is_false)
 			continue;
 		view_of(rv, &rpp->a[j]);
