@@ -274,8 +274,9 @@ static int compare(const struct copts *o, const char *old_path,
 		rc = schema_error(&err);
 		goto out;
 	}
-	if (ev_compat_check(&c, a.p, a.len, b.p, b.len, o->mode, &err) != 0) {
-		rc = fe_report(&err);
+	if (ev_compat_check(&c, a.p, a.len, b.p, b.len, o->mode, old_path,
+			    new_path, &err) != 0) {
+		rc = schema_error(&err);
 		goto out;
 	}
 	if (ev_compat_report(out, c, old_path, new_path, o->mode, o->json) !=

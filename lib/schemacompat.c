@@ -2487,37 +2487,46 @@ static void free_res(struct jv *v)
 }
 
 /* Each document in a validator set of its own (versions of a schema often
- * share their $id); a document that does not compile alone (remote refs)
- * has none. */
-static void jschema_open(struct cmp *cx, const uint8_t *old_mp, size_t old_n,
-			 const uint8_t *new_mp, size_t new_n)
+ * share their $id), checked against its metaschema: EV_EDATA for a bad
+ * schema.  A document whose refs do not resolve alone (remote refs) has
+ * no set, and is compared structurally only. */
+static int jschema_open(struct cmp *cx, const uint8_t *old_mp, size_t old_n,
+			const uint8_t *new_mp, size_t new_n,
+			const char *const names[2], struct ev_error *err)
 {
 	static const char *const uri[2] = {"urn:evlog:compat:old",
 					   "urn:evlog:compat:new"};
 	const uint8_t *mp[2] = {old_mp, new_mp};
 	size_t n[2] = {old_n, new_n};
 	struct ev_jschema_opts o;
-	struct ev_error err;
-	int i;
+	struct ev_error e2;
+	int i, r;
 
 	memset(&o, 0, sizeof(o));
+	o.check_meta = 1;
 	cx->jcx = ev_jschema_ctx_new();
 	for (i = 0; i < 2; i++) {
-		if (ev_jschema_set_new(&cx->set[i], &o, &err) != 0)
+		if (ev_jschema_set_new(&cx->set[i], &o, &e2) != 0)
 			continue;
-		if (ev_jschema_add_mp(cx->set[i], mp[i], n[i], uri[i] + 17,
-				      uri[i], NULL, &err) != 0 ||
-		    ev_jschema_set_compile(cx->set[i], &err) != 0) {
+		r = ev_jschema_add_mp(cx->set[i], mp[i], n[i], names[i], uri[i],
+				      NULL, err);
+		if (r == EV_EDATA)
+			return r; /* a bad schema */
+		if (r != 0 || ev_jschema_set_compile(cx->set[i], &e2) != 0) {
 			ev_jschema_set_free(cx->set[i]);
 			cx->set[i] = NULL;
 		}
 	}
+	return 0;
 }
 
 int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 		    const uint8_t *new_mp, size_t new_n,
-		    enum ev_compat_mode mode, struct ev_error *err)
+		    enum ev_compat_mode mode, const char *old_name,
+		    const char *new_name, struct ev_error *err)
 {
+	const char *names[2] = {old_name ? old_name : "old",
+				new_name ? new_name : "new"};
 	struct arena ar = {0};
 	struct jdoc *docs = NULL;
 	struct ev_compat *c = NULL;
@@ -2537,8 +2546,8 @@ int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 	if (build(&ar, &docs[0], &docs[0].root, &p, old_mp + old_n, "", 0) !=
 	    0) {
 		rc = ar.oom ? EV_ERR
-			    : ev_seterr(err, EV_EDATA,
-					"old schema: not a JSON image");
+			    : ev_seterr(err, EV_EDATA, "%s: not a JSON image",
+					names[0]);
 		goto out;
 	}
 	built = 1;
@@ -2546,8 +2555,8 @@ int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 	if (build(&ar, &docs[1], &docs[1].root, &p, new_mp + new_n, "", 0) !=
 	    0) {
 		rc = ar.oom ? EV_ERR
-			    : ev_seterr(err, EV_EDATA,
-					"new schema: not a JSON image");
+			    : ev_seterr(err, EV_EDATA, "%s: not a JSON image",
+					names[1]);
 		goto out;
 	}
 	built = 2;
@@ -2559,7 +2568,10 @@ int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 	cx->res = c;
 	cx->ar = &ar;
 	cx->budget = BUDGET;
-	jschema_open(cx, old_mp, old_n, new_mp, new_n);
+	if ((rc = jschema_open(cx, old_mp, old_n, new_mp, new_n, names, err)) !=
+	    0)
+		goto out;
+	rc = EV_ERR;
 	if (mode & EV_COMPAT_BACKWARD) {
 		cx->reader_is_new = 1;
 		check_nodes(cx, &docs[0].root, &docs[1].root,

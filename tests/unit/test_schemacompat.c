@@ -33,7 +33,8 @@ static char *issues(const char *old, const char *new, enum ev_compat_mode m)
 
 	mp_of(old, &a);
 	mp_of(new, &b);
-	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len, m, &err),
+	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len, m, NULL,
+					 NULL, &err),
 			 0);
 	for (i = 0; i < ev_compat_count(c); i++) {
 		const struct ev_compat_issue *is = ev_compat_at(c, i);
@@ -559,7 +560,7 @@ static void test_hostile(void **state)
 	      &a);
 	mp_of("{\"type\":\"string\"}", &b);
 	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len,
-					 EV_COMPAT_FULL, &err),
+					 EV_COMPAT_FULL, NULL, NULL, &err),
 			 0);
 	ev_compat_free(c);
 	/* many anyOf combinations: bounded, reported */
@@ -573,7 +574,7 @@ static void test_hostile(void **state)
 	ev_buf_putc(&big, '\0');
 	mp_of((char *)big.p, &a);
 	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len,
-					 EV_COMPAT_BACKWARD, &err),
+					 EV_COMPAT_BACKWARD, NULL, NULL, &err),
 			 0);
 	assert_true(ev_compat_failures(c) > 0);
 	assert_string_equal(ev_compat_at(c, ev_compat_count(c) - 1)->rule,
@@ -588,7 +589,7 @@ static void test_hostile(void **state)
 	ev_buf_putc(&big, '\0');
 	mp_of((char *)big.p, &a);
 	assert_int_equal(ev_compat_check(&c, a.p, a.len, a.p, a.len,
-					 EV_COMPAT_FULL, &err),
+					 EV_COMPAT_FULL, NULL, NULL, &err),
 			 0);
 	assert_int_equal(ev_compat_failures(c), 0);
 	ev_compat_free(c);
@@ -602,19 +603,36 @@ static void test_hostile(void **state)
 	ev_buf_putc(&big, '\0');
 	mp_of((char *)big.p, &a);
 	assert_int_equal(ev_compat_check(&c, a.p, a.len, a.p, a.len,
-					 EV_COMPAT_FULL, &err),
+					 EV_COMPAT_FULL, NULL, NULL, &err),
 			 0);
 	assert_int_equal(ev_compat_count(c), 0);
 	ev_compat_free(c);
+	/* a schema that violates its metaschema, a bad regex */
+	mp_of("{\"type\":5}", &a);
+	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len,
+					 EV_COMPAT_FULL, "o.json", "n.json",
+					 &err),
+			 EV_EDATA);
+	assert_null(c);
+	assert_true(strncmp(err.msg, "o.json: /type: ", 15) == 0);
+	mp_of("{\"properties\":{\"a\":{\"pattern\":\"((\"}}}", &a);
+	assert_int_equal(ev_compat_check(&c, b.p, b.len, a.p, a.len,
+					 EV_COMPAT_FULL, "o.json", "n.json",
+					 &err),
+			 EV_EDATA);
+	assert_true(strncmp(err.msg,
+			    "n.json: /properties/a/pattern: invalid regex",
+			    44) == 0);
 	/* not a JSON image */
 	{
 		static const uint8_t bin[] = {0xc4, 0x01, 0x00};
 
 		assert_int_equal(ev_compat_check(&c, bin, sizeof(bin), b.p,
-						 b.len, EV_COMPAT_FULL, &err),
+						 b.len, EV_COMPAT_FULL, NULL,
+						 NULL, &err),
 				 EV_EDATA);
 		assert_null(c);
-		assert_string_equal(err.msg, "old schema: not a JSON image");
+		assert_string_equal(err.msg, "old: not a JSON image");
 	}
 	ev_buf_free(&a);
 	ev_buf_free(&b);
@@ -757,7 +775,7 @@ static void test_report(void **state)
 	mp_of("{\"type\":\"string\"}", &a);
 	mp_of("{\"type\":\"string\",\"format\":\"uuid\",\"maxLength\":3}", &b);
 	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len,
-					 EV_COMPAT_BACKWARD, &err),
+					 EV_COMPAT_BACKWARD, NULL, NULL, &err),
 			 0);
 	assert_int_equal(ev_compat_report(&out, c, "o.json", "n.json",
 					  EV_COMPAT_BACKWARD, 0),
@@ -790,7 +808,7 @@ static void test_report(void **state)
 	ev_compat_free(c);
 	mp_of("{}", &b);
 	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len,
-					 EV_COMPAT_BACKWARD, &err),
+					 EV_COMPAT_BACKWARD, NULL, NULL, &err),
 			 0);
 	out.len = 0;
 	assert_int_equal(ev_compat_report(&out, c, "o.json", "n.json",
@@ -920,7 +938,7 @@ static void sound_file(const char *path, const char *remotes, size_t *pairs,
 							 g[j].schema,
 							 g[j].schema_n,
 							 EV_COMPAT_BACKWARD,
-							 &err),
+							 NULL, NULL, &err),
 					 0);
 			if (ev_compat_count(c) == 0) {
 				(*compatible)++;
