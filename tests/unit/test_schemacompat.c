@@ -510,6 +510,77 @@ static void test_refs(void **state)
 	RUN(k);
 }
 
+/* ------------------------------------------------------------ twins */
+
+/* the other half of each pair of rules */
+static void test_twins(void **state)
+{
+	static const struct kase k[] = {
+		{"{\"type\":\"array\",\"uniqueItems\":true}",
+		 "{\"type\":\"array\"}",
+		 "unique-items-removed f old:/uniqueItems\n"},
+		{"{\"prefixItems\":[{}],\"items\":{\"type\":\"string\"}}",
+		 "{\"prefixItems\":[{}],\"items\":false}",
+		 "items-narrowed b new:/items\n"},
+		{"{\"const\":1}", "{}", "const-removed f old:/const\n"},
+		{"{\"not\":{\"type\":\"null\"}}", "{}",
+		 "not-removed f old:/not\n"},
+		{"{\"not\":{\"type\":\"null\"}}",
+		 "{\"not\":{\"type\":\"string\"}}",
+		 "not-changed b new:/not\nnot-changed f old:/not\n"},
+		{"{}",
+		 "{\"if\":{\"required\":[\"a\"]},\"then\":{\"required\":[\"b\"]}}",
+		 "conditional-added b new:/if\n"},
+		{"{\"if\":{\"required\":[\"a\"]},\"then\":{\"required\":[\"b\"]}}",
+		 "{\"if\":{\"required\":[\"a\"]},\"then\":{\"required\":[\"c\"]}}",
+		 "conditional-changed b new:/if\nconditional-changed f "
+		 "old:/if\n"},
+		/* if and then in separate allOf branches are not the same */
+		{"{\"allOf\":[{\"if\":{\"minimum\":0}},{\"then\":{\"maximum\":9}}]}",
+		 "{\"if\":{\"minimum\":0},\"then\":{\"maximum\":9}}",
+		 "conditional-changed b new:/if\n"},
+		{"{\"type\":\"array\"}",
+		 "{\"type\":\"array\",\"contains\":{\"type\":\"string\"}}",
+		 "contains-added b new:/contains\n"},
+		{"{\"type\":\"array\",\"contains\":{\"type\":\"string\"},"
+		 "\"minContains\":2}",
+		 "{\"type\":\"array\",\"contains\":{\"type\":\"string\"}}",
+		 "contains-changed f old:/contains\n"},
+		{"{\"type\":\"object\"}",
+		 "{\"type\":\"object\",\"propertyNames\":{\"maxLength\":3}}",
+		 "property-names-added b new:/propertyNames\n"},
+		{"{\"dependentSchemas\":{\"a\":{\"required\":[\"b\"]}}}",
+		 "{\"dependentSchemas\":{\"a\":{\"required\":[\"c\"]}}}",
+		 "dependent-schemas-changed b new:/dependentSchemas\n"
+		 "dependent-schemas-changed f old:/dependentSchemas\n"},
+		/* the same unevaluatedProperties around other keywords */
+		{"{\"properties\":{\"a\":{}},\"unevaluatedProperties\":false}",
+		 "{\"allOf\":[{\"properties\":{\"a\":{}}}],"
+		 "\"unevaluatedProperties\":false}",
+		 "unevaluated-properties-changed b new:/unevaluatedProperties\n"
+		 "unevaluated-properties-changed f "
+		 "old:/unevaluatedProperties\n"},
+		{"{\"type\":\"array\"}",
+		 "{\"type\":\"array\",\"unevaluatedItems\":false}",
+		 "unevaluated-items-added b new:/unevaluatedItems\n"},
+		{"{\"additionalProperties\":false}",
+		 "{\"patternProperties\":{\"^x\":{\"type\":\"string\"}},"
+		 "\"additionalProperties\":false}",
+		 "pattern-properties-added f new:/patternProperties/^x\n"},
+		{"{\"required\":[\"a\"],\"properties\":{\"a\":{\"default\":1}}}",
+		 "{\"properties\":{\"a\":{\"default\":1}}}",
+		 "warn required-removed-with-default f old:/required/0\n"},
+		/* annotations are not compared */
+		{"{\"title\":\"a\",\"description\":\"b\",\"examples\":[1],"
+		 "\"deprecated\":false}",
+		 "{\"title\":\"c\",\"$comment\":\"d\",\"deprecated\":true}",
+		 ""},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
 /* ------------------------------------------------------------ modes */
 
 static void test_modes(void **state)
@@ -1037,6 +1108,7 @@ int main(void)
 		cmocka_unit_test(test_arrays),
 		cmocka_unit_test(test_any_one_of),
 		cmocka_unit_test(test_refs),
+		cmocka_unit_test(test_twins),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_mode_names),
 		cmocka_unit_test(test_hostile),
