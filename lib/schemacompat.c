@@ -75,6 +75,7 @@ struct arena_blk {
 struct arena {
 	struct arena_blk *head;
 	int oom;
+	const char *dup_path, *dup_key; /* an object with a key twice */
 };
 
 static void *arena_alloc(struct arena *ar, size_t n)
@@ -160,6 +161,40 @@ static char *path_index(struct arena *ar, const char *path, size_t i)
 
 	snprintf(num, sizeof(num), "%zu", i);
 	return path_join(ar, path, num, strlen(num));
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const char *const *x = a, *const *y = b;
+
+	return strcmp(*x, *y);
+}
+
+/* A key twice in one object: what it means differs between parsers (and
+ * the validator), so such a schema is refused. */
+static int dup_keys(struct arena *ar, struct jv *v)
+{
+	const char **k;
+	uint32_t i;
+
+	if (v->n < 2)
+		return 0;
+	k = arena_alloc(ar, v->n * sizeof(*k));
+	if (k == NULL)
+		return -1;
+	for (i = 0; i < v->n; i++) {
+		if (strlen(v->k[i]) != v->kn[i])
+			return 0; /* a NUL in a key: compared as written */
+		k[i] = v->k[i];
+	}
+	qsort(k, v->n, sizeof(*k), cmp_key);
+	for (i = 1; i < v->n; i++)
+		if (strcmp(k[i - 1], k[i]) == 0) {
+			ar->dup_path = v->path;
+			ar->dup_key = k[i];
+			return -1;
+		}
+	return 0;
 }
 
 static int build_value(struct arena *ar, struct jdoc *doc, struct jv *v,
@@ -261,7 +296,7 @@ static int build_value(struct arena *ar, struct jdoc *doc, struct jv *v,
 				    0)
 				return -1;
 		}
-		return 0;
+		return dup_keys(ar, v);
 	default:
 		return -1;
 	}
@@ -441,6 +476,7 @@ struct cmp {
 	int reader_is_new;
 	int silent; /* > 0: trying; count failures, record nothing */
 	size_t silent_fail;
+	size_t silent_warn; /* warnings seen while trying */
 	struct frame stack[STACK_MAX];
 	size_t depth;
 	long budget;
@@ -482,6 +518,8 @@ static void issue(struct cmp *cx, const char *rule_b, const char *rule_f,
 	if (cx->silent) {
 		if (!warning)
 			cx->silent_fail++;
+		else
+			cx->silent_warn++;
 		return;
 	}
 	if (at == NULL)
@@ -915,10 +953,33 @@ static int check_nodes(struct cmp *cx, const struct jv *ws, const struct jv *rs,
 }
 
 /* Try a comparison without recording: 1 when it finds no incompatibility. */
+/*
+ * Try a comparison without recording: 1 when it finds no incompatibility.
+ * What it assumed (warnings) must not be lost when it holds: the
+ * outermost try runs it again, recording, which gives the warnings only.
+ */
+static int try_views(struct cmp *cx, const struct view *w, const struct view *r)
+{
+	size_t before = cx->silent_fail, wbefore = cx->silent_warn;
+	int rc;
+
+	cx->silent++;
+	check(cx, w, r, "", "", NULL);
+	cx->silent--;
+	rc = cx->silent_fail == before;
+	cx->silent_fail = before;
+	if (!rc) {
+		cx->silent_warn = wbefore;
+	} else if (cx->silent == 0 && cx->silent_warn != wbefore) {
+		cx->silent_warn = wbefore;
+		check(cx, w, r, "", "", NULL);
+	}
+	return rc;
+}
+
 static int try_nodes(struct cmp *cx, const struct view *w, const struct jv *rs)
 {
 	struct view *r = malloc(sizeof(*r));
-	size_t before = cx->silent_fail;
 	int rc;
 
 	if (r == NULL) {
@@ -926,25 +987,8 @@ static int try_nodes(struct cmp *cx, const struct view *w, const struct jv *rs)
 		return 0;
 	}
 	view_of(r, rs);
-	cx->silent++;
-	check(cx, w, r, "", "", NULL);
-	cx->silent--;
-	rc = cx->silent_fail == before;
-	cx->silent_fail = before;
+	rc = try_views(cx, w, r);
 	free(r);
-	return rc;
-}
-
-static int try_views(struct cmp *cx, const struct view *w, const struct view *r)
-{
-	size_t before = cx->silent_fail;
-	int rc;
-
-	cx->silent++;
-	check(cx, w, r, "", "", NULL);
-	cx->silent--;
-	rc = cx->silent_fail == before;
-	cx->silent_fail = before;
 	return rc;
 }
 
@@ -2520,6 +2564,16 @@ static int jschema_open(struct cmp *cx, const uint8_t *old_mp, size_t old_n,
 	return 0;
 }
 
+static int bad_image(const struct arena *ar, const char *name,
+		     struct ev_error *err)
+{
+	if (ar->dup_key != NULL)
+		return ev_seterr(err, EV_EDATA, "%s: %s: key '%s' twice", name,
+				 ar->dup_path[0] ? ar->dup_path : "/",
+				 ar->dup_key);
+	return ev_seterr(err, EV_EDATA, "%s: not a JSON image", name);
+}
+
 int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 		    const uint8_t *new_mp, size_t new_n,
 		    enum ev_compat_mode mode, const char *old_name,
@@ -2545,18 +2599,14 @@ int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 	p = old_mp;
 	if (build(&ar, &docs[0], &docs[0].root, &p, old_mp + old_n, "", 0) !=
 	    0) {
-		rc = ar.oom ? EV_ERR
-			    : ev_seterr(err, EV_EDATA, "%s: not a JSON image",
-					names[0]);
+		rc = ar.oom ? EV_ERR : bad_image(&ar, names[0], err);
 		goto out;
 	}
 	built = 1;
 	p = new_mp;
 	if (build(&ar, &docs[1], &docs[1].root, &p, new_mp + new_n, "", 0) !=
 	    0) {
-		rc = ar.oom ? EV_ERR
-			    : ev_seterr(err, EV_EDATA, "%s: not a JSON image",
-					names[1]);
+		rc = ar.oom ? EV_ERR : bad_image(&ar, names[1], err);
 		goto out;
 	}
 	built = 2;

@@ -253,12 +253,17 @@ incompatible (backward): s/T/1.json -> s/T/3.json: 1 incompatibility"
 	assert_stderr "evctl: 'd.json' is a directory"
 }
 
-@test "compat: a schema that violates its metaschema, or has a bad regex, is exit 64" {
+@test "compat: a schema that violates its metaschema, has a key twice or a bad regex, is exit 64" {
 	echo '{"type":"object","properties":{"a":{"type":"strin"}}}' >meta.json
 	run --separate-stderr evctl schema compat schemas/OrderPlaced/1.json meta.json
 	assert_status 64
 	assert_stdout ""
 	assert_stderr "evctl: meta.json: /properties/a/type: must match a schema in anyOf (metaschema https://json-schema.org/draft/2020-12/meta/validation#/properties/type/anyOf)"
+	echo '{"type":"string","type":"integer"}' >dup.json
+	run --separate-stderr evctl schema compat dup.json schemas/OrderPlaced/1.json
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: dup.json: /: key 'type' twice"
 	echo '{"type":"string","pattern":"(("}' >re.json
 	run --separate-stderr evctl schema compat re.json schemas/OrderPlaced/1.json
 	assert_status 64
