@@ -644,7 +644,7 @@ static void gen_schema(struct gen *g, int depth)
 	ev_buf_putc(g->b, '{');
 	n = 1 + pick(g, 3);
 	for (i = 0; i < n; i++) {
-		int k = pick(g, 22), j, m;
+		int k = pick(g, 27), j, m;
 
 		/* a keyword once: "type" by 0-2, bounds by kind */
 		m = k <= 2 ? 0 : k;
@@ -758,6 +758,37 @@ static void gen_schema(struct gen *g, int depth)
 				      pick(g, 2) ? "minProperties"
 						 : "maxProperties",
 				      pick(g, 3));
+			break;
+		case 22:
+			ev_buf_puts(g->b, "\"if\":");
+			gen_schema(g, depth + 1);
+			ev_buf_puts(g->b,
+				    pick(g, 2) ? ",\"then\":" : ",\"else\":");
+			gen_schema(g, depth + 1);
+			break;
+		case 23:
+			ev_buf_puts(g->b, "\"contains\":");
+			gen_schema(g, depth + 1);
+			if (pick(g, 2))
+				ev_buf_printf(g->b, ",\"minContains\":%d",
+					      pick(g, 3));
+			break;
+		case 24:
+			ev_buf_printf(g->b,
+				      "\"dependentRequired\":{\"%s\":[\"%s\"]}",
+				      gen_names[pick(g, 4)],
+				      gen_names[pick(g, 4)]);
+			break;
+		case 25:
+			ev_buf_printf(g->b,
+				      "\"propertyNames\":{\"maxLength\":%d}",
+				      1 + pick(g, 2));
+			break;
+		case 26:
+			ev_buf_printf(g->b, "\"%s\":",
+				      pick(g, 2) ? "unevaluatedProperties"
+						 : "unevaluatedItems");
+			gen_schema(g, depth + 1);
 			break;
 		default:
 			ev_buf_puts(g->b, "\"uniqueItems\":true");
