@@ -388,9 +388,8 @@ int ev_schemainfer_new(struct ev_schemainfer **out,
 
 	*out = NULL;
 	if (o->enum_max > EV_SCHEMAINFER_ENUM_MAX)
-		return ev_seterr(err, EV_EUSAGE,
-				 "enum_max: %u is more than %d", o->enum_max,
-				 EV_SCHEMAINFER_ENUM_MAX);
+		return ev_seterr(err, EV_EUSAGE, "enum_max: %u is more than %d",
+				 o->enum_max, EV_SCHEMAINFER_ENUM_MAX);
 	if ((si = calloc(1, sizeof(*si))) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	si->enum_max = o->enum_max;
@@ -665,8 +664,8 @@ static int put_type(struct ev_buf *b, unsigned types)
 		unsigned bit;
 		const char *name;
 	} order[] = {
-		{T_OBJ, "object"},  {T_ARR, "array"},	{T_STR, "string"},
-		{T_NUM, "number"},  {T_INT, "integer"}, {T_BOOL, "boolean"},
+		{T_OBJ, "object"}, {T_ARR, "array"},   {T_STR, "string"},
+		{T_NUM, "number"}, {T_INT, "integer"}, {T_BOOL, "boolean"},
 		{T_NULL, "null"},
 	};
 	const char *names[7];
@@ -805,15 +804,17 @@ int ev_schemainfer_format(struct ev_schemainfer *si, size_t i,
 				    "\"https://json-schema.org/draft/2020-12/"
 				    "schema\",\n  \"title\": ");
 	r = r || ev_json_put_str(&head, (const char *)title.p, title.len);
-	r = r || ev_buf_printf(&head, ",\n  \"description\": \"inferred from "
-				      "%llu event%s",
+	r = r || ev_buf_printf(&head,
+			       ",\n  \"description\": \"inferred from "
+			       "%llu event%s",
 			       (unsigned long long)e->events,
 			       e->events == 1 ? "" : "s");
 	if (r == 0 && e->binary > 0)
 		/* binary data validates only against a schema that takes
 		 * every value */
-		r = ev_buf_printf(&head, "; %llu with binary data, so any "
-					 "value is valid",
+		r = ev_buf_printf(&head,
+				  "; %llu with binary data, so any "
+				  "value is valid",
 				  (unsigned long long)e->binary);
 	r = r || ev_buf_putc(&head, '"') || ev_buf_putc(&head, '\0');
 	if (r == 0)
@@ -901,7 +902,8 @@ int ev_schemainfer_write_dir(struct ev_schemainfer *si, const char *dir,
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd < 0) {
 			r = ev_seterr_errno(err,
-					    errno == EEXIST ? EV_EEXIST : EV_EIO,
+					    errno == EEXIST ? EV_EEXIST
+							    : EV_EIO,
 					    errno, "cannot create '%s'", path);
 			break;
 		}
