@@ -522,12 +522,14 @@ static struct si_entry *entry_get(struct ev_schemainfer *si, const char *type,
 	return e;
 }
 
+static const uint8_t nil_value[1] = {0xc0};
+
 int ev_schemainfer_value(struct ev_schemainfer *si, const char *type,
 			 size_t type_n, uint64_t schema, const uint8_t *data,
 			 size_t n, struct ev_error *err)
 {
 	struct si_entry *e;
-	const uint8_t *p = data, *end = data + n;
+	const uint8_t *p, *end;
 	int r;
 
 	if ((e = entry_get(si, type, type_n, schema ? schema : 1)) == NULL)
@@ -535,12 +537,17 @@ int ev_schemainfer_value(struct ev_schemainfer *si, const char *type,
 	if (e->ignored)
 		return 0;
 	e->events++;
-	if (data == NULL)
-		return 1; /* no data: nothing to say about it */
+	if (data == NULL) {
+		/* no data is validated as null (evlog-schemas(5)) */
+		data = nil_value;
+		n = 1;
+	}
+	end = data + n;
 	if (n > 0 && (*data == 0xc4 || *data == 0xc5 || *data == 0xc6)) {
 		e->binary++;
 		return 1;
 	}
+	p = data;
 	if ((r = see(si, &e->root, &p, end, 1, err)) != 0)
 		return r;
 	if (p != end)
@@ -839,7 +846,12 @@ static int encode_type(const char *t, size_t n, struct ev_buf *out)
 	for (i = 0; i < n && r == 0; i++) {
 		unsigned char c = (unsigned char)t[i];
 		if (c == '%' || c == '/' || c < 0x20 || c == 0x7f ||
-		    (i == 0 && (c == '.' || c == '_')))
+		    (i == 0 && (c == '.' || c == '_')) ||
+		    /* U+0080-009F, the C1 controls */
+		    (c == 0xc2 && i + 1 < n && (unsigned char)t[i + 1] >= 0x80 &&
+		     (unsigned char)t[i + 1] <= 0x9f) ||
+		    (c >= 0x80 && c <= 0x9f && i > 0 &&
+		     (unsigned char)t[i - 1] == 0xc2))
 			r = ev_buf_printf(out, "%%%02X", c);
 		else
 			r = ev_buf_putc(out, c);
