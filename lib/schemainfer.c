@@ -563,6 +563,18 @@ int ev_schemainfer_record(struct ev_schemainfer *si, const uint8_t *rec,
 
 	if ((r = ev_event_decode(rec, n, &ev, err)) != 0)
 		return r;
+	if (ev.data != NULL && ev.data_is_binary) {
+		/* ev.data holds the bytes, not a msgpack bin */
+		struct si_entry *e = entry_get(si, ev.type.p, ev.type.n,
+					       ev.schema ? ev.schema : 1);
+		if (e == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		if (e->ignored)
+			return 0;
+		e->events++;
+		e->binary++;
+		return 1;
+	}
 	return ev_schemainfer_value(si, ev.type.p, ev.type.n, ev.schema,
 				    ev.data, ev.data ? ev.data_len : 0, err);
 }
@@ -848,7 +860,8 @@ static int encode_type(const char *t, size_t n, struct ev_buf *out)
 		if (c == '%' || c == '/' || c < 0x20 || c == 0x7f ||
 		    (i == 0 && (c == '.' || c == '_')) ||
 		    /* U+0080-009F, the C1 controls */
-		    (c == 0xc2 && i + 1 < n && (unsigned char)t[i + 1] >= 0x80 &&
+		    (c == 0xc2 && i + 1 < n &&
+		     (unsigned char)t[i + 1] >= 0x80 &&
 		     (unsigned char)t[i + 1] <= 0x9f) ||
 		    (c >= 0x80 && c <= 0x9f && i > 0 &&
 		     (unsigned char)t[i - 1] == 0xc2))
