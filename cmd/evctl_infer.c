@@ -272,6 +272,7 @@ int evctl_schema_infer(int argc, char **argv)
 	ev_schemainfer_opts_init(&so);
 	if ((in.types = calloc((size_t)argc + 1, sizeof(*in.types))) == NULL)
 		return fe_oom();
+	argv[0] = (char *)fe_progname; /* getopt's messages: "evctl: ..." */
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
