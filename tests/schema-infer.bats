@@ -220,7 +220,9 @@ evctl: the line is not an event: to take each line as the data of one, use --wra
 	printf 'XXXXXXXX' | dd of="$seg" bs=1 seek=100 conv=notrunc 2>/dev/null
 	run --separate-stderr evctl schema infer --type OrderPlaced a.evlog
 	assert_status 65
-	assert_stderr_contains "evctl: "
+	assert_stderr_contains "evctl: damaged data in 'a.evlog': segment 00000000000000000000, offset 0, byte 64: "
+	assert_stderr_contains "
+evctl: run 'evctl verify a.evlog' for details"
 	assert_stdout ""
 }
 
