@@ -1251,15 +1251,16 @@ static int no_quantifier(struct tr *t)
 	return 0;
 }
 
-/* decimal digits at t->p, saturating at UINT32_MAX */
+/* decimal digits at t->p, saturating below UINT32_MAX (which stands for
+ * no upper bound) */
 static uint32_t decimal(struct tr *t)
 {
 	uint64_t v = 0;
 
 	while (t->p < t->end && *t->p >= '0' && *t->p <= '9') {
 		v = v * 10 + (uint64_t)(*t->p++ - '0');
-		if (v > UINT32_MAX)
-			v = UINT32_MAX;
+		if (v >= UINT32_MAX)
+			v = UINT32_MAX - 1;
 	}
 	return (uint32_t)v;
 }
