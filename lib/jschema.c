@@ -1230,6 +1230,17 @@ next2:
 				return nomem(c), NULL;
 			continue;
 		}
+		if (draft == 7 && v.type == EV_MP_STR &&
+		    ((keyis(&k, "contentEncoding") && keyis(&v, "base64")) ||
+		     (keyis(&k, "contentMediaType") &&
+		      keyis(&v, "application/json")))) {
+			/* draft-07 content assertions */
+			if (k.p[7] == 'E')
+				n->content_b64 = 1;
+			else
+				n->content_json = 1;
+			continue;
+		}
 		if ((keyis(&k, "allOf") || keyis(&k, "anyOf") ||
 		     keyis(&k, "oneOf")) &&
 		    ON(DALL, JV_APPLICATOR)) {
@@ -1336,7 +1347,7 @@ next2:
 		    (keyis(&k, "dependentSchemas") &&
 		     ON(D1920, JV_APPLICATOR)) ||
 		    (keyis(&k, "dependencies") &&
-		     ON(D7 | D19, JV_APPLICATOR)) ||
+		     ON(DALL, JV_APPLICATOR)) ||
 		    (keyis(&k, "unevaluatedProperties") &&
 		     ON(D1920, JV_UNEVAL)) ||
 		    ((keyis(&k, "required") || keyis(&k, "minProperties") ||

@@ -175,6 +175,7 @@ struct ev_jschema {
 	uint8_t has_uneval;
 	uint8_t recursive_anchor; /* 2019-09 $recursiveAnchor: true */
 	uint8_t format_assert;
+	uint8_t content_b64, content_json; /* draft-07 content */
 	uint16_t draft;
 	uint32_t types; /* JT_* mask, 0 = any */
 	const char *type_text;

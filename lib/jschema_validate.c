@@ -54,6 +54,45 @@ struct ann {
 static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	     const struct dscope *sc, struct ann *a);
 
+/* skip one value: scalars inline, containers by ev_mp_skip_fast */
+static inline int skip1(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	uint8_t c;
+
+	if (EV_LIKELY(p < end)) {
+		c = *p;
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 ||
+		    c == 0xc3) {
+			*pp = p + 1;
+			return 0;
+		}
+		if (c >= 0xa0 && c <= 0xbf) {
+			if ((size_t)(end - p) <= (size_t)(c & 0x1f))
+				return -1;
+			*pp = p + 1 + (c & 0x1f);
+			return 0;
+		}
+		if (c == 0xcb && end - p >= 9) {
+			*pp = p + 9;
+			return 0;
+		}
+	}
+	return ev_mp_skip_fast(pp, end);
+}
+
+static inline int key_eq(const char *a, const uint8_t *b, uint32_t n)
+{
+	uint32_t i;
+
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	for (i = 0; i < n; i++)
+		if ((uint8_t)a[i] != b[i])
+			return 0;
+	return 1;
+}
+
 /* ev_mp_read with the common cases of records inline */
 static inline int rd(const uint8_t **pp, const uint8_t *end,
 		     struct ev_mp_item *it)
@@ -595,8 +634,7 @@ static const struct jprop *prop_find(const struct jobj *o, const uint8_t *k,
 	while (o->tab[i]) {
 		const struct jprop *pr = &o->props[o->tab[i] - 1];
 
-		if (pr->hash == h && pr->len == kn &&
-		    memcmp(pr->name, k, kn) == 0)
+		if (pr->hash == h && pr->len == kn && key_eq(pr->name, k, kn))
 			return pr;
 		i = (i + 1) & o->tabmask;
 	}
@@ -839,7 +877,7 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				FAIL();
 			}
 		}
-		if (ev_mp_skip_fast(&kp, c->end) != 0) {
+		if (skip1(&kp, c->end) != 0) {
 			ret = EV_EDATA;
 			goto out;
 		}
@@ -973,7 +1011,7 @@ static int v_array(struct vctx *c, const struct jnode *n,
 					ann_mark(a, i);
 			}
 		}
-		if (ev_mp_skip_fast(&ip, c->end) != 0) {
+		if (skip1(&ip, c->end) != 0) {
 			ret = EV_EDATA;
 			goto out;
 		}
@@ -1183,6 +1221,28 @@ static size_t utf8_len(const uint8_t *s, size_t n)
 	return k;
 }
 
+/* draft-07 contentEncoding base64 / contentMediaType application/json */
+static int content_ok(const struct jnode *n, const char *s, size_t len)
+{
+	struct ev_buf dec = {0}, mp = {0};
+	struct ev_json js;
+	int ok = 1;
+
+	if (n->content_b64) {
+		if (ev_base64_decode(s, len, &dec) != 0)
+			ok = 0;
+		s = dec.p ? (const char *)dec.p : "";
+		len = dec.len;
+	}
+	if (ok && n->content_json) {
+		ev_json_init(&js, s, len);
+		ok = ev_json_value(&js, &mp) == 0 && ev_json_ws(&js) == -1;
+	}
+	ev_buf_free(&dec);
+	ev_buf_free(&mp);
+	return ok;
+}
+
 static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		  const struct dscope *sc, struct ann *a)
 {
@@ -1315,6 +1375,19 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 						s->pattern);
 				FAIL();
 			}
+		}
+		if ((n->content_b64 || n->content_json) &&
+		    !content_ok(n, (const char *)it.p, it.n)) {
+			if (c->collect)
+				err_add(c, n,
+					n->content_json ? "contentMediaType"
+							: "contentEncoding",
+					n->content_json ? "contentMediaType"
+							: "contentEncoding",
+					"must be %s",
+					n->content_json ? "JSON text"
+							: "base64");
+			FAIL();
 		}
 		if (n->format != NULL && n->format_assert &&
 		    ev_jsformat_check(n->format, (const char *)it.p, it.n) ==
@@ -1636,14 +1709,4 @@ int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,
 	}
 	ev_jschema_ctx_free(cx);
 	return r;
-}
-
-/* TEMPORARY until h/fmt's jsformat.c lands: unknown format, always passes */
-__attribute__((weak)) int ev_jsformat_check(const char *format, const char *s,
-					    size_t n)
-{
-	(void)format;
-	(void)s;
-	(void)n;
-	return -1;
 }

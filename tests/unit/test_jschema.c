@@ -797,25 +797,30 @@ static void test_speed(void **state)
 	struct ev_jschema *sc;
 	struct ev_error err;
 	struct ev_buf b = {0};
-	struct timespec t0, t1;
+	struct timespec t0, t1, c0, c1;
 	int i, ok = 0;
-	double ns;
+	double ns, cpu;
 
 	(void)state;
 	sc = compile(s, schema, "speed.json", &err);
 	assert_non_null(sc);
 	to_mp(rec, &b);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
 	for (i = 0; i < 200000; i++)
 		ok += ev_jschema_validate(sc, b.p, b.len, NULL, cx);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_int_equal(ok, 200000);
 	ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
 	      (double)(t1.tv_nsec - t0.tv_nsec)) /
 	     200000;
-	print_message("# jschema speed: %.0f ns/record (10 properties, "
-		      "200000 records)\n",
-		      ns);
+	cpu = ((double)(c1.tv_sec - c0.tv_sec) * 1e9 +
+	       (double)(c1.tv_nsec - c0.tv_nsec)) /
+	      200000;
+	print_message("# jschema speed: %.0f ns/record wall, %.0f ns/record "
+		      "CPU (10 properties, 200000 records)\n",
+		      ns, cpu);
 	ev_buf_free(&b);
 	ev_jschema_ctx_free(cx);
 	ev_jschema_set_free(s);
