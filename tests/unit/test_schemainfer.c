@@ -323,6 +323,51 @@ static void test_enum_max_range(void **state)
 	ev_schemainfer_free(si);
 }
 
+/* ------------------------------------------------------------ formats */
+
+static void test_formats(void **state)
+{
+	(void)state;
+	EXPECT(INFER("\"2019-09-26T00:00:00Z\"",
+		     "\"2024-01-01T10:00:00.5+02:00\""),
+	       "{\"type\":\"string\",\"format\":\"date-time\"}");
+	EXPECT(INFER("\"2019-09-26\""),
+	       "{\"type\":\"string\",\"format\":\"date\"}");
+	EXPECT(INFER("\"386ea3fa-e4c5-4244-a98f-053a7ba2b821\""),
+	       "{\"type\":\"string\",\"format\":\"uuid\"}");
+	EXPECT(INFER("\"user1@example.com\"", "\"a.b@c.org\""),
+	       "{\"type\":\"string\",\"format\":\"email\"}");
+	EXPECT(INFER("\"https://example.com/a?b\"", "\"urn:isbn:0451450523\""),
+	       "{\"type\":\"string\",\"format\":\"uri\"}");
+	/* one value without it: no format */
+	EXPECT(INFER("\"2019-09-26\"", "\"2019-09-26T00:00:00Z\""),
+	       "{\"type\":\"string\"}");
+	EXPECT(INFER("\"2019-09-26\"", "\"2019-09-26\"", "\"2019-02-30\""),
+	       "{\"type\":\"string\"}");
+	EXPECT(INFER("\"https://example.com/\"", "\"example.com\""),
+	       "{\"type\":\"string\"}");
+	/* a format says more than an enum of its values; without one, the
+	 * enum again */
+	EXPECT(INFER("\"2019-09-26\"", "\"2019-09-26\"", "\"2019-09-26\"",
+		     "\"2019-09-26\""),
+	       "{\"type\":\"string\",\"format\":\"date\"}");
+	EXPECT(INFER("\"2019-09-26\"", "\"2019-09-26\"", "\"x\"", "\"x\""),
+	       "{\"type\":\"string\",\"enum\":[\"2019-09-26\",\"x\"]}");
+	/* other types beside: the format is about the strings */
+	EXPECT(INFER("\"2019-09-26\"", "null", "3"),
+	       "{\"type\":[\"string\",\"integer\",\"null\"],\"format\":"
+	       "\"date\"}");
+	/* no strings, no format */
+	EXPECT(INFER("null"), "{\"type\":\"null\"}");
+	/* past an overflowing enum, every value is still checked */
+	EXPECT(INFER_ENUM(1, "\"2019-09-26\"", "\"2019-09-27\"",
+			  "\"2019-09-28\"", "\"nope\""),
+	       "{\"type\":\"string\"}");
+	EXPECT(INFER_ENUM(1, "\"2019-09-26\"", "\"2019-09-27\"",
+			  "\"2019-09-28\"", "\"2019-09-29\""),
+	       "{\"type\":\"string\",\"format\":\"date\"}");
+}
+
 /* ------------------------------------------------------------ output */
 
 static void test_order_independent(void **state)
@@ -673,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_enum_rule),
 		cmocka_unit_test(test_enum_max),
 		cmocka_unit_test(test_enum_max_range),
+		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_order_independent),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_entries),
