@@ -10,6 +10,42 @@
  */
 #include "unit.h"
 
+/* Allocations counted while counting is on (not under ASan, which owns
+ * the allocator). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNIT_ASAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNIT_ASAN 1
+#endif
+#endif
+static int counting;
+static unsigned long nallocs;
+#ifndef UNIT_ASAN
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t a, size_t b);
+extern void *__libc_realloc(void *p, size_t n);
+
+void *malloc(size_t n)
+{
+	nallocs += counting;
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t a, size_t b)
+{
+	nallocs += counting;
+	return __libc_calloc(a, b);
+}
+
+void *realloc(void *p, size_t n)
+{
+	nallocs += counting;
+	return __libc_realloc(p, n);
+}
+#endif
+
 /* ------------------------------------------------------------ helpers */
 
 /* JSON text to msgpack; fails the test when it does not parse. */
@@ -323,6 +359,42 @@ static void test_enum_max_range(void **state)
 	assert_string_equal(err.msg, "enum_max: 1001 is more than 1000");
 	o.enum_max = EV_SCHEMAINFER_ENUM_MAX;
 	assert_int_equal(ev_schemainfer_new(&si, &o, &err), 0);
+	ev_schemainfer_free(si);
+}
+
+/* A shape seen before costs no allocation, whatever its values. */
+static void test_no_alloc_for_repeated_shapes(void **state)
+{
+	struct ev_schemainfer *si = new_si(8);
+	struct ev_buf json = {0}, mp = {0};
+	struct ev_error err;
+	int i;
+
+	(void)state;
+#ifdef UNIT_ASAN
+	skip();
+#endif
+	for (i = 0; i < 2000; i++) {
+		json.len = 0;
+		ev_buf_printf(
+			&json,
+			"{\"id\":\"%d\",\"n\":%d,\"f\":%d.5,\"c\":\"%s\","
+			"\"t\":\"2019-09-26T00:00:%02dZ\",\"a\":[{\"k\":%d},"
+			"{\"k\":null,\"m\":[]}],\"o\":{\"p\":%s}}%c",
+			i, i, i, i % 3 ? "USD" : "EUR", i % 60, i,
+			i % 2 ? "true" : "\"x\"", 0);
+		mp_of((const char *)json.p, &mp);
+		/* the first ones make the nodes and fill the enums (id's
+		 * overflows at 9) */
+		counting = i >= 10;
+		assert_int_equal(ev_schemainfer_value(si, "T", 1, 1, mp.p,
+						      mp.len, &err),
+				 1);
+		counting = 0;
+	}
+	assert_int_equal(nallocs, 0);
+	ev_buf_free(&json);
+	ev_buf_free(&mp);
 	ev_schemainfer_free(si);
 }
 
@@ -1017,6 +1089,7 @@ int main(void)
 		cmocka_unit_test(test_mixed_types),
 		cmocka_unit_test(test_required),
 		cmocka_unit_test(test_many_properties),
+		cmocka_unit_test(test_no_alloc_for_repeated_shapes),
 		cmocka_unit_test(test_arrays),
 		cmocka_unit_test(test_nested),
 		cmocka_unit_test(test_enum_rule),
