@@ -104,6 +104,7 @@ struct ev_schemainfer {
 	size_t nonly;
 	struct si_entry **sorted; /* NULL until asked for, and after a new
 				     entry */
+	size_t nsorted;
 };
 
 static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
@@ -761,11 +762,9 @@ static struct si_entry **sorted(struct ev_schemainfer *si, size_t *n)
 			if (!si->v[i]->ignored)
 				si->sorted[k++] = si->v[i];
 		qsort(si->sorted, k, sizeof(*si->sorted), entry_cmp);
-		si->sorted[k] = NULL;
+		si->nsorted = k;
 	}
-	for (k = 0; si->sorted[k] != NULL; k++)
-		;
-	*n = k;
+	*n = si->nsorted;
 	return si->sorted;
 }
 
