@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,8 +406,8 @@ static int is_nonneg_int(const struct ev_mp_item *it, int64_t *v)
 		return 1;
 	}
 	if (it->type == EV_MP_FLOAT && it->v.f >= 0 &&
-	    it->v.f == (double)(int64_t)it->v.f) {
-		*v = (int64_t)it->v.f;
+	    it->v.f == floor(it->v.f)) {
+		*v = it->v.f >= 9.2e18 ? INT64_MAX : (int64_t)it->v.f;
 		return 1;
 	}
 	return 0;
@@ -450,9 +451,14 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 static int register_res(struct cc *c, const char *uri, struct jres *r)
 {
 	int k = map_put(c->s->res_by_uri, uri, strlen(uri), r);
+	struct jres *old;
 
 	if (k < 0)
 		return nomem(c);
+	old = map_gets(c->s->res_by_uri, uri);
+	if (k == 1 && old != r && old->doc != c->doc && old->root != NULL)
+		return cfail(c, r->path, "'$id' '%s' is also the id of '%s'",
+			     uri, old->doc->name);
 	return 0;
 }
 
@@ -700,16 +706,17 @@ static int build_obj_table(struct cc *c, struct jobj *o, struct proplist *l)
 	if (l->n) {
 		uint32_t cap = pow2_above(l->n);
 
-		o->tab = js_alloc(c->s, cap * sizeof(uint32_t));
+		o->tab = js_alloc(c->s, cap * sizeof(*o->tab));
 		if (o->tab == NULL)
 			return nomem(c);
 		o->tabmask = cap - 1;
 		for (i = 0; i < l->n; i++) {
 			uint32_t h = o->props[i].hash & o->tabmask;
 
-			while (o->tab[h])
+			while (o->tab[h].idx)
 				h = (h + 1) & o->tabmask;
-			o->tab[h] = i + 1;
+			o->tab[h].idx = i + 1;
+			o->tab[h].hash = o->props[i].hash;
 		}
 	}
 	return 0;
@@ -754,9 +761,11 @@ static int known_dialect(const char *u, size_t n)
 #define IS(s) (n == sizeof(s) - 1 && memcmp(u, s, n) == 0)
 	if (IS("http://json-schema.org/draft-07/schema") ||
 	    IS("https://json-schema.org/draft-07/schema") ||
-	    IS("http://json-schema.org/draft-06/schema") ||
-	    IS("http://json-schema.org/draft-04/schema"))
+	    IS("http://json-schema.org/draft-06/schema"))
 		return 7;
+	if (IS("http://json-schema.org/draft-04/schema") ||
+	    IS("http://json-schema.org/draft-03/schema"))
+		return -1;
 	if (IS("https://json-schema.org/draft/2019-09/schema"))
 		return 2019;
 	if (IS("https://json-schema.org/draft/2020-12/schema") ||
@@ -851,7 +860,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 			/* an embedded resource of another draft */
 			int d2 = known_dialect((const char *)v.p, v.n);
 
-			if (d2 != 0) {
+			if (d2 > 0) {
 				draft = d2;
 				n->draft = (uint16_t)d2;
 				vocab = JV_ALL;
@@ -1135,6 +1144,32 @@ next2:
 				ep = ee;
 			}
 			n->enm->nv = v.n;
+			n->enm->all_str = 1;
+			for (j = 0; j < v.n; j++)
+				if (n->enm->v[j][0] < 0xa0 ||
+				    (n->enm->v[j][0] > 0xbf &&
+				     n->enm->v[j][0] != 0xd9 &&
+				     n->enm->v[j][0] != 0xda &&
+				     n->enm->v[j][0] != 0xdb))
+					n->enm->all_str = 0;
+			if (n->enm->all_str) {
+				n->enm->sp =
+					js_alloc(s,
+						 (v.n + 1) * sizeof(uint8_t *));
+				n->enm->sl =
+					js_alloc(s,
+						 (v.n + 1) * sizeof(uint32_t));
+				if (n->enm->sp == NULL || n->enm->sl == NULL)
+					return nomem(c), NULL;
+				for (j = 0; j < v.n; j++) {
+					struct ev_mp_item es;
+					const uint8_t *q2 = n->enm->v[j];
+
+					ev_mp_read(&q2, c->end, &es);
+					n->enm->sp[j] = es.p;
+					n->enm->sl[j] = es.n;
+				}
+			}
 			if (build_enum(c, n->enm) != 0)
 				goto fail;
 			continue;
@@ -1346,8 +1381,7 @@ next2:
 		    (keyis(&k, "propertyNames") && ON(DALL, JV_APPLICATOR)) ||
 		    (keyis(&k, "dependentSchemas") &&
 		     ON(D1920, JV_APPLICATOR)) ||
-		    (keyis(&k, "dependencies") &&
-		     ON(DALL, JV_APPLICATOR)) ||
+		    (keyis(&k, "dependencies") && ON(DALL, JV_APPLICATOR)) ||
 		    (keyis(&k, "unevaluatedProperties") &&
 		     ON(D1920, JV_UNEVAL)) ||
 		    ((keyis(&k, "required") || keyis(&k, "minProperties") ||
@@ -1591,6 +1625,15 @@ next2:
 	free(pl.v);
 	n->obj = o;
 	n->arr = a;
+	n->leaf = !o && !a && !n->allof && !n->anyof && !n->oneof && !n->not_ &&
+		  !n->if_ && !n->ref_uri && !n->dynref_uri && !n->recref_uri &&
+		  !n->has_uneval;
+	n->only_types = !o && !a && !n->str && !n->num &&
+			!(n->format && n->format_assert) && !n->const_v &&
+			!n->enm && !n->allof && !n->anyof && !n->oneof &&
+			!n->not_ && !n->if_ && !n->ref_uri && !n->dynref_uri &&
+			!n->recref_uri && !n->has_uneval && !n->content_b64 &&
+			!n->content_json;
 	return n;
 fail:
 	free(pl.v);
@@ -1704,6 +1747,11 @@ static int dialect_of(struct cc *c, const char *uri, size_t n, const char *path,
 	struct ev_error e2;
 
 	*vocab = JV_ALL;
+	if (k < 0)
+		return cfail(c, path,
+			     "unsupported $schema '%.*s': drafts 2020-12, "
+			     "2019-09, 07 and 06 are",
+			     (int)n, uri);
 	if (k != 0) {
 		*draft = k;
 		return 0;
@@ -1836,9 +1884,25 @@ static char *file_uri(const char *path)
 	}
 	if (abs == NULL)
 		return NULL;
-	u = malloc(strlen(abs) + 8);
-	if (u)
-		sprintf(u, "file://%s", abs);
+	/* percent-encoded, so that a path with spaces is a URI */
+	u = malloc(3 * strlen(abs) + 8);
+	if (u) {
+		char *o = u + 7;
+		const unsigned char *q;
+
+		memcpy(u, "file://", 7);
+		for (q = (const unsigned char *)abs; *q; q++) {
+			if ((*q >= 'a' && *q <= 'z') ||
+			    (*q >= 'A' && *q <= 'Z') ||
+			    (*q >= '0' && *q <= '9') || strchr("-._~/", *q)) {
+				*o++ = (char)*q;
+			} else {
+				sprintf(o, "%%%02X", *q);
+				o += 3;
+			}
+		}
+		*o = '\0';
+	}
 	free(abs);
 	return u;
 }
@@ -1846,9 +1910,26 @@ static char *file_uri(const char *path)
 static int resolve_pending(struct ev_jschema_set *s, size_t from,
 			   struct ev_error *err);
 
+static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
+		    const char *name, const char *uri, struct ev_jschema **out,
+		    struct ev_error *err);
+
+/* a document that does not compile leaves no reference to resolve */
 static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 		   const char *name, const char *uri, struct ev_jschema **out,
 		   struct ev_error *err)
+{
+	size_t np = s->npending;
+	int r = add_doc1(s, mp, n, name, uri, out, err);
+
+	if (r != 0 && s->npending > np)
+		s->npending = np;
+	return r;
+}
+
+static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
+		    const char *name, const char *uri, struct ev_jschema **out,
+		    struct ev_error *err)
 {
 	struct jdoc *d = calloc(1, sizeof(*d));
 	struct cc c = {0};
@@ -2156,11 +2237,18 @@ static struct jnode *lookup(struct ev_jschema_set *s, const char *uri,
 	memcpy(base, uri, bl);
 	base[bl] = '\0';
 	r = map_gets(s->res_by_uri, base);
+	if (r != NULL && r->root == NULL) {
+		ev_seterr(err, EV_EDATA,
+			  "unresolvable $ref '%s': its document did not "
+			  "compile",
+			  uri);
+		goto out;
+	}
 	if (r == NULL) {
 		if (load_uri(s, base, err) != 0)
 			goto out;
 		r = map_gets(s->res_by_uri, base);
-		if (r == NULL) {
+		if (r == NULL || r->root == NULL) {
 			ev_seterr(err, EV_EDATA, "unresolvable $ref '%s'", uri);
 			goto out;
 		}

@@ -89,10 +89,15 @@ struct jpattern {
 	const char *path; /* keyword path for messages */
 };
 
+struct jslot {
+	uint32_t hash;
+	uint32_t idx; /* index + 1 */
+};
+
 struct jobj {
 	struct jprop *props;
 	uint32_t nprops;
-	uint32_t *tab; /* open addressing: index + 1, 0 empty */
+	struct jslot *tab; /* open addressing; idx 0 is empty */
 	uint32_t tabmask;
 	uint64_t reqmask;    /* slots of required names */
 	uint64_t depmask;    /* slots of names with dependencies */
@@ -137,6 +142,9 @@ struct jenum {
 	uint32_t nv;
 	uint32_t *tab; /* index + 1 */
 	uint32_t tabmask;
+	int all_str;	    /* every value a string: compared as bytes */
+	const uint8_t **sp; /* with all_str: the strings */
+	uint32_t *sl;
 };
 
 /* A schema resource: a document root or a subschema with $id */
@@ -176,6 +184,8 @@ struct ev_jschema {
 	uint8_t recursive_anchor; /* 2019-09 $recursiveAnchor: true */
 	uint8_t format_assert;
 	uint8_t content_b64, content_json; /* draft-07 content */
+	uint8_t only_types; /* no keyword but "type": checked inline */
+	uint8_t leaf; /* no applicator, reference, object or array keyword */
 	uint16_t draft;
 	uint32_t types; /* JT_* mask, 0 = any */
 	const char *type_text;

@@ -37,8 +37,9 @@ struct vctx {
 	const uint8_t *end;
 	int collect;
 	int depth, max_depth;
-	int idepth, max_idepth; /* instance nesting */
-	int full;		/* max_errors reached */
+	int idepth, max_idepth;		/* instance nesting */
+	const uint8_t *root, *root_end; /* the end of the root, once walked */
+	int full;			/* max_errors reached */
 };
 
 struct dscope {
@@ -83,12 +84,31 @@ static inline int skip1(const uint8_t **pp, const uint8_t *end)
 
 static inline int key_eq(const char *a, const uint8_t *b, uint32_t n)
 {
-	uint32_t i;
+	uint64_t x, y;
+	uint32_t u, w;
 
-	if (n > 16)
-		return memcmp(a, b, n) == 0;
-	for (i = 0; i < n; i++)
-		if ((uint8_t)a[i] != b[i])
+	if (n >= 8) {
+		if (n > 16)
+			return memcmp(a, b, n) == 0;
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return 0;
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&w, b, 4);
+		if (u != w)
+			return 0;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&w, b + n - 4, 4);
+		return u == w;
+	}
+	for (u = 0; u < n; u++)
+		if ((uint8_t)a[u] != b[u])
 			return 0;
 	return 1;
 }
@@ -164,6 +184,50 @@ const struct ev_jschema_error *
 ev_jschema_error_at(const struct ev_jschema_ctx *cx, size_t i)
 {
 	return i < cx->nerrs ? &cx->errs[i] : NULL;
+}
+
+/* The registry's own errors (schemadir.c; declared in jschema_int.h). */
+static void finish(struct ev_jschema_ctx *cx);
+
+void ev_jschema_ctx_clear(struct ev_jschema_ctx *cx)
+{
+	cx->nerrs = 0;
+	cx->noff = 0;
+	cx->strs.len = 0;
+}
+
+int ev_jschema_ctx_add_error(struct ev_jschema_ctx *cx,
+			     const char *instance_path, const char *schema_path,
+			     const char *keyword, const char *message)
+{
+	const char *v[4] = {instance_path, schema_path, keyword, message};
+	size_t at[4], i;
+	struct jerr_off e;
+
+	if (cx->max_errors > 0 && cx->noff >= cx->max_errors)
+		return 0;
+	if (cx->noff == cx->capoff) {
+		size_t nc = cx->capoff ? 2 * cx->capoff : 16;
+		struct jerr_off *no = realloc(cx->off, nc * sizeof(*no));
+
+		if (no == NULL)
+			return EV_ERR;
+		cx->off = no;
+		cx->capoff = nc;
+	}
+	for (i = 0; i < 4; i++) {
+		at[i] = cx->strs.len;
+		if (ev_buf_puts(&cx->strs, v[i] != NULL ? v[i] : "") != 0 ||
+		    ev_buf_putc(&cx->strs, '\0') != 0)
+			return EV_ERR;
+	}
+	e.ip = at[0];
+	e.sp = at[1];
+	e.kw = at[2];
+	e.msg = at[3];
+	cx->off[cx->noff++] = e;
+	finish(cx);
+	return cx->nerrs == cx->noff ? 0 : EV_ERR;
 }
 
 static void err_add(struct vctx *c, const struct jnode *n, const char *kwpath,
@@ -586,7 +650,7 @@ static int is_multiple(const struct ev_mp_item *x, const struct jnum *y)
 
 /* ------------------------------------------------------------ the walk */
 
-static uint32_t type_of(const struct ev_mp_item *it)
+static inline uint32_t type_of(const struct ev_mp_item *it)
 {
 	switch (it->type) {
 	case EV_MP_NIL:
@@ -622,8 +686,8 @@ static int too_deep(struct vctx *c, const struct jnode *n)
 	return EV_EDATA;
 }
 
-static const struct jprop *prop_find(const struct jobj *o, const uint8_t *k,
-				     uint32_t kn)
+static inline __attribute__((always_inline)) const struct jprop *
+prop_find(const struct jobj *o, const uint8_t *k, uint32_t kn)
 {
 	uint32_t h, i;
 
@@ -631,11 +695,13 @@ static const struct jprop *prop_find(const struct jobj *o, const uint8_t *k,
 		return NULL;
 	h = js_key_hash(k, kn);
 	i = h & o->tabmask;
-	while (o->tab[i]) {
-		const struct jprop *pr = &o->props[o->tab[i] - 1];
+	while (o->tab[i].idx) {
+		if (o->tab[i].hash == h) {
+			const struct jprop *pr = &o->props[o->tab[i].idx - 1];
 
-		if (pr->hash == h && pr->len == kn && key_eq(pr->name, k, kn))
-			return pr;
+			if (pr->len == kn && key_eq(pr->name, k, kn))
+				return pr;
+		}
 		i = (i + 1) & o->tabmask;
 	}
 	return NULL;
@@ -732,6 +798,34 @@ static int inst_too_deep(struct vctx *c, const struct jnode *n)
 	return EV_EDATA;
 }
 
+/* 1 when the value at p has one of the types of n (a node with only
+ * "type"), 0 when that takes the full walk */
+static inline int type_quick(const struct jnode *n, const uint8_t *p,
+			     const uint8_t *end)
+{
+	uint8_t c;
+	uint32_t t;
+
+	if (p >= end)
+		return 0;
+	c = *p;
+	if (n->types == 0)
+		return 1;
+	if ((c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb))
+		t = JT_STR;
+	else if (c <= 0x7f || c >= 0xe0 || (c >= 0xcc && c <= 0xd3))
+		t = JT_INT;
+	else if (c == 0xc0)
+		t = JT_NULL;
+	else if (c == 0xc2 || c == 0xc3)
+		t = JT_BOOL;
+	else if (c == 0xca || c == 0xcb)
+		t = JT_NUM; /* could be integral: only a quick yes for number */
+	else
+		return 0;
+	return (n->types & t) != 0;
+}
+
 /* a child value: with its path segment when collecting */
 static int vkey(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		const struct dscope *sc, const uint8_t *k, uint32_t kn)
@@ -785,6 +879,29 @@ static int vquiet(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	return r;
 }
 
+static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		    const struct ev_mp_item *pit);
+
+/* a leaf node on the fast path: no errors to collect */
+static inline int v_leaf(struct vctx *c, const struct jnode *n,
+			 const uint8_t *p)
+{
+	struct ev_mp_item it;
+	const uint8_t *q = p;
+	uint32_t tm;
+
+	if (n->kind != JN_OBJ)
+		return n->kind == JN_TRUE;
+	if (rd(&q, c->end, &it) != 0 || (tm = type_of(&it)) == 0)
+		return EV_EDATA;
+	if (n->types && !(n->types & tm))
+		return 0;
+	if (!(n->const_v || n->enm || n->num || n->str || n->format ||
+	      n->content_b64 || n->content_json))
+		return 1;
+	return v_scalar(c, n, p, &it);
+}
+
 static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		    const struct ev_mp_item *it, const uint8_t *q,
 		    const struct dscope *sc, struct ann *a)
@@ -827,7 +944,17 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				seen |= 1ull << pr->slot;
 			if (pr->sub != NULL) {
 				matched = 1;
-				CHECK(vkey(c, pr->sub, vp, sc, k.p, k.n));
+				const struct jnode *sub = pr->sub;
+
+				if (c->collect)
+					CHECK(vkey(c, sub, vp, sc, k.p, k.n));
+				else if (sub->only_types)
+					CHECK(type_quick(sub, vp, c->end) ||
+					      v_leaf(c, sub, vp));
+				else if (sub->leaf)
+					CHECK(v_leaf(c, sub, vp));
+				else
+					CHECK(vkey(c, sub, vp, sc, k.p, k.n));
 			}
 		}
 		for (j = 0; j < o->npp; j++) {
@@ -882,6 +1009,8 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			goto out;
 		}
 	}
+	if (p == c->root)
+		c->root_end = kp;
 	if ((seen & o->reqmask) != o->reqmask || o->slots_overflow) {
 		for (j = 0; j < o->nprops; j++) {
 			const struct jprop *pr = &o->props[j];
@@ -957,7 +1086,62 @@ out:
 	return ok;
 }
 
-static int v_array(struct vctx *c, const struct jnode *n,
+struct uitem {
+	uint64_t h;
+	const uint8_t *p, *e;
+	uint32_t i;
+};
+
+static int uitem_cmp(const void *a, const void *b)
+{
+	const struct uitem *x = a, *y = b;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* uniqueItems for long arrays: sort by hash, compare equal hashes.  1
+ * unique, 0 not (*first < *second the duplicates), <0 error */
+static int unique_hashed(const uint8_t *q, const uint8_t *end, uint32_t n,
+			 uint32_t *first, uint32_t *second)
+{
+	struct uitem *v = malloc(n * sizeof(*v));
+	uint32_t i, j;
+	int r = 1;
+
+	if (v == NULL)
+		return EV_ERR;
+	for (i = 0; i < n; i++) {
+		v[i].p = q;
+		if (ev_mp_skip_fast(&q, end) != 0) {
+			free(v);
+			return EV_EDATA;
+		}
+		v[i].e = q;
+		v[i].i = i;
+		v[i].h = js_mp_hash(v[i].p, v[i].e, 0);
+	}
+	qsort(v, n, sizeof(*v), uitem_cmp);
+	*first = n;
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n && v[j].h == v[i].h; j++)
+			if (js_mp_equal(v[i].p, v[i].e, v[j].p, v[j].e, 0)) {
+				uint32_t a = v[i].i < v[j].i ? v[i].i : v[j].i;
+				uint32_t b = v[i].i < v[j].i ? v[j].i : v[i].i;
+
+				if (r == 1 || b < *second ||
+				    (b == *second && a < *first)) {
+					*first = a;
+					*second = b;
+				}
+				r = 0;
+			}
+	free(v);
+	return r;
+}
+
+static int v_array(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		   const struct ev_mp_item *it, const uint8_t *q,
 		   const struct dscope *sc, struct ann *a)
 {
@@ -1016,6 +1200,8 @@ static int v_array(struct vctx *c, const struct jnode *n,
 			goto out;
 		}
 	}
+	if (p == c->root)
+		c->root_end = ip;
 	if (ar->contains != NULL) {
 		if ((int64_t)matches < ar->minc) {
 			if (c->collect) {
@@ -1041,7 +1227,22 @@ static int v_array(struct vctx *c, const struct jnode *n,
 			FAIL();
 		}
 	}
-	if (ar->unique && it->n > 1) {
+	if (ar->unique && it->n > 32) {
+		int r = unique_hashed(q, c->end, it->n, &i, &matches);
+
+		if (r < 0) {
+			ret = r;
+			goto out;
+		}
+		if (r == 0) {
+			if (c->collect)
+				err_add(c, n, "uniqueItems", "uniqueItems",
+					"must NOT have duplicate items (items "
+					"## %u and %u are identical)",
+					matches, i);
+			FAIL();
+		}
+	} else if (ar->unique && it->n > 1) {
 		const uint8_t *pi = q;
 
 		for (i = 0; i < it->n; i++) {
@@ -1193,6 +1394,17 @@ static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end)
 	const uint8_t *pe = p;
 	uint32_t i;
 
+	if (e->all_str && e->tab == NULL) {
+		struct ev_mp_item it;
+
+		if (rd(&pe, end, &it) != 0 || it.type != EV_MP_STR)
+			return 0;
+		for (i = 0; i < e->nv; i++)
+			if (e->sl[i] == it.n &&
+			    key_eq((const char *)e->sp[i], it.p, it.n))
+				return 1;
+		return 0;
+	}
 	if (ev_mp_skip_fast(&pe, end) != 0)
 		return 0;
 	if (e->tab != NULL) {
@@ -1243,47 +1455,13 @@ static int content_ok(const struct jnode *n, const char *s, size_t len)
 	return ok;
 }
 
-static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
-		  const struct dscope *sc, struct ann *a)
+/* const, enum, and the keywords of numbers and strings */
+static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		    const struct ev_mp_item *pit)
 {
-	struct ev_mp_item it;
-	const uint8_t *q = p;
-	uint32_t tm, i;
-	int ok = 1, ret = 1;
-	struct ann la, *aa = a;
-	uint64_t lbits[4], tbits[4];
-	struct ann ta;
-	int have_ta = 0, have_la = 0;
+	struct ev_mp_item it = *pit;
+	int ok = 1;
 
-	if (rd(&q, c->end, &it) != 0)
-		return EV_EDATA;
-	tm = type_of(&it);
-	if (tm == 0)
-		return EV_EDATA;
-	if (it.type != EV_MP_MAP && it.type != EV_MP_ARRAY)
-		aa = NULL;
-	else if (n->has_uneval) {
-		if (ann_init(&la, it.n, lbits, 4) != 0)
-			return EV_ERR;
-		have_la = 1;
-		aa = &la;
-	}
-	if (n->types && !(n->types & tm)) {
-		if (c->collect)
-			err_add(c, n, "type", "type", "must be %s",
-				n->type_text);
-		FAIL();
-	}
-	if (n->ref != NULL)
-		CHECK(v(c, n->ref, p, sc, aa));
-	else if (n->ref_uri != NULL) {
-		ret = EV_EUSAGE;
-		goto out;
-	}
-	if (n->dynref != NULL)
-		CHECK(v(c, dyn_target(n, sc), p, sc, aa));
-	if (n->recref != NULL)
-		CHECK(v(c, rec_target(n, sc), p, sc, aa));
 	if (n->const_v != NULL &&
 	    !js_mp_equal(p, c->end, n->const_v, n->const_v + n->const_n, 0)) {
 		if (c->collect)
@@ -1398,9 +1576,62 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			FAIL();
 		}
 		break;
+	default:
+		break;
+	}
+out:
+	return ok;
+}
+
+static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		  const struct dscope *sc, struct ann *a)
+{
+	struct ev_mp_item it;
+	const uint8_t *q = p;
+	uint32_t tm, i;
+	int ok = 1, ret = 1;
+	struct ann la, *aa = a;
+	uint64_t lbits[4], tbits[4];
+	struct ann ta;
+	int have_ta = 0, have_la = 0;
+
+	if (rd(&q, c->end, &it) != 0)
+		return EV_EDATA;
+	tm = type_of(&it);
+	if (tm == 0)
+		return EV_EDATA;
+	if (it.type != EV_MP_MAP && it.type != EV_MP_ARRAY)
+		aa = NULL;
+	else if (n->has_uneval) {
+		if (ann_init(&la, it.n, lbits, 4) != 0)
+			return EV_ERR;
+		have_la = 1;
+		aa = &la;
+	}
+	if (n->types && !(n->types & tm)) {
+		if (c->collect)
+			err_add(c, n, "type", "type", "must be %s",
+				n->type_text);
+		FAIL();
+	}
+	if (n->ref != NULL)
+		CHECK(v(c, n->ref, p, sc, aa));
+	else if (n->ref_uri != NULL) {
+		ret = EV_EUSAGE;
+		goto out;
+	}
+	if (n->dynref != NULL)
+		CHECK(v(c, dyn_target(n, sc), p, sc, aa));
+	if (n->recref != NULL)
+		CHECK(v(c, rec_target(n, sc), p, sc, aa));
+	if ((n->const_v || n->enm || n->num || n->str || n->format ||
+	     n->content_b64 || n->content_json) &&
+	    v_scalar(c, n, p, &it) == 0)
+		FAIL();
+	switch (it.type) {
 	case EV_MP_ARRAY:
 		if (n->arr != NULL)
-			CHECK(v_array(c, n, &it, q, sc, aa));
+			CHECK(v_array(c, n, p, &it, q, sc, aa));
 		break;
 	case EV_MP_MAP:
 		if (n->obj != NULL)
@@ -1577,6 +1808,23 @@ static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				"boolean schema is false");
 		return 0;
 	}
+	if (n->leaf) {
+		struct ev_mp_item it;
+		const uint8_t *q = p;
+		uint32_t tm;
+
+		if (rd(&q, c->end, &it) != 0 || (tm = type_of(&it)) == 0)
+			return EV_EDATA;
+		if (n->types && !(n->types & tm)) {
+			if (!c->collect)
+				return 0;
+			err_add(c, n, "type", "type", "must be %s",
+				n->type_text);
+			v_scalar(c, n, p, &it);
+			return 0;
+		}
+		return v_scalar(c, n, p, &it);
+	}
 	if (c->depth >= c->max_depth)
 		return too_deep(c, n);
 	if (sc == NULL || sc->res != n->res) {
@@ -1637,12 +1885,19 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 	c.end = mp + n;
 	c.max_depth = eval_depth;
 	c.max_idepth = inst_depth;
-	/* bounds only: types are checked as values are read, and depth as
-	 * the walk goes down */
-	if (ev_mp_skip_fast(&p, mp + n) != 0 || p != mp + n) {
+	c.root = mp;
+	r = v(&c, sc, mp, NULL, NULL);
+	/* Every read of the walk is bounds-checked, and a walk over the
+	 * root container's members (skipping each) ends where the value
+	 * does; otherwise skip it here.  Types are checked where the schema
+	 * reads values, depth as the walk goes down. */
+	if (r != EV_ERR && c.root_end != mp + n &&
+	    (p = mp, ev_mp_skip_fast(&p, mp + n) != 0 || p != mp + n)) {
 		const char *why = NULL;
 
 		p = mp;
+		cx->noff = 0;
+		cx->strs.len = 0;
 		if (ev_mp_check_json(&p, mp + n, -100000, &why) != 0 ||
 		    why == NULL)
 			why = "not one msgpack value";
@@ -1651,7 +1906,6 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 		finish(cx);
 		return EV_EDATA;
 	}
-	r = v(&c, sc, mp, NULL, NULL);
 	if (r == 0) {
 		cx->noff = 0;
 		cx->strs.len = 0;

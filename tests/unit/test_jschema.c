@@ -325,6 +325,12 @@ static void test_bad_schemas(void **state)
 			     "no such location");
 	expect_compile_error(NULL, "{\"$ref\":\"#nope\"}", "r.json",
 			     "no such anchor");
+	expect_compile_error(NULL,
+			     "{\"$schema\":\"http://json-schema.org/draft-04/"
+			     "schema#\"}",
+			     "d4.json",
+			     "d4.json: /$schema: unsupported $schema "
+			     "'http://json-schema.org/draft-04/schema#'");
 	/* a metaschema violation */
 	o.check_meta = 1;
 	expect_compile_error(&o, "{\"type\":\"object\",\"minLength\":\"3\"}",
@@ -340,6 +346,37 @@ static void test_bad_schemas(void **state)
 			     "u.json",
 			     "u.json: /$schema: unknown $schema "
 			     "'http://example.com/unknown'");
+}
+
+/* a failed document leaves the set usable; one $id for two documents is
+ * an error */
+static void test_after_errors(void **state)
+{
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *sc = NULL;
+	struct ev_error err;
+	const char *bad = "{\"properties\":{\"a\":{\"$ref\":\"#/x\"},"
+			  "\"b\":{\"pattern\":\"(\"}}}";
+	const char *a = "{\"$id\":\"http://e.com/a\",\"type\":\"string\"}";
+	const char *b = "{\"$id\":\"http://e.com/a\",\"type\":\"null\"}";
+
+	(void)state;
+	assert_int_equal(ev_jschema_add(s, bad, strlen(bad), "bad.json", NULL,
+					&sc, &err),
+			 EV_EDATA);
+	assert_int_equal(ev_jschema_add(s, a, strlen(a), "a.json", NULL, &sc,
+					&err),
+			 0);
+	assert_int_equal(ev_jschema_set_compile(s, &err), 0);
+	assert_int_equal(check(sc, "\"x\"", cx, NULL), 1);
+	assert_int_equal(ev_jschema_add(s, b, strlen(b), "b.json", NULL, &sc,
+					&err),
+			 EV_EDATA);
+	assert_string_equal(err.msg, "b.json: /: '$id' 'http://e.com/a' is "
+				     "also the id of 'a.json'");
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
 }
 
 static void test_check_meta_passes(void **state)
@@ -484,6 +521,38 @@ static void test_runtime_depth(void **state)
 	ev_jschema_set_free(s);
 }
 
+/* uniqueItems on long arrays goes by hashes, with the same answer */
+static void test_unique_long(void **state)
+{
+	struct ev_buf a = {0};
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *sc;
+	struct ev_error err;
+	int i;
+
+	(void)state;
+	sc = compile(s, "{\"uniqueItems\":true}", "u.json", &err);
+	assert_non_null(sc);
+	ev_buf_putc(&a, '[');
+	for (i = 0; i < 20000; i++)
+		ev_buf_printf(&a, "%s{\"k\":%d,\"v\":[%d]}", i ? "," : "", i,
+			      i % 7);
+	ev_buf_puts(&a, ",{\"v\":[6.0],\"k\":13}]");
+	ev_buf_putc(&a, '\0');
+	assert_int_equal(check(sc, (const char *)a.p, cx, NULL), 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->message,
+			    "must NOT have duplicate items (items ## 20000 and "
+			    "13 are identical)");
+	a.len -= 21; /* the duplicate, "]" and the NUL */
+	ev_buf_puts(&a, "]");
+	ev_buf_putc(&a, '\0');
+	assert_int_equal(check(sc, (const char *)a.p, cx, NULL), 1);
+	ev_buf_free(&a);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
 static void test_huge_enum(void **state)
 {
 	struct ev_buf sch = {0};
@@ -555,18 +624,18 @@ static void test_ref_dirs_and_local_root(void **state)
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/reg", tmpdir);
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/reg/common", tmpdir);
+	snprintf(path, sizeof(path), "%s/reg/common dir", tmpdir);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/reg/A", tmpdir);
 	mkdir(path, 0755);
 	write_file("remote/money.json", "{\"type\":\"number\",\"minimum\":0}");
 	write_file("host.example/id.json", "{\"type\":\"string\"}");
-	write_file("reg/common/cur.json", "{\"enum\":[\"EUR\"]}");
+	write_file("reg/common dir/cur.json", "{\"enum\":[\"EUR\"]}");
 	write_file("reg/A/1.json",
 		   "{\"properties\":{\"amount\":{\"$ref\":"
 		   "\"https://schemas.example/money.json\"},"
 		   "\"id\":{\"$ref\":\"http://host.example/id.json\"},"
-		   "\"cur\":{\"$ref\":\"../common/cur.json\"}}}");
+		   "\"cur\":{\"$ref\":\"../common%20dir/cur.json\"}}}");
 	write_file("outside.json", "{}");
 	snprintf(map, sizeof(map), "https://schemas.example/=%s/remote",
 		 tmpdir);
@@ -680,6 +749,60 @@ static void test_metaschema_get(void **state)
 	if (m == NULL)
 		fail_msg("%s", err.msg);
 	assert_int_equal(check(m, "{\"$recursiveAnchor\":1}", cx, NULL), 0);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
+/* 2019-09: $recursiveRef extends a recursive schema */
+static void test_recursive_ref(void **state)
+{
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *strict = NULL, *tree = NULL, *m;
+	struct ev_error err;
+	const char *t = "{\"$schema\":\"https://json-schema.org/draft/2019-09/"
+			"schema\",\"$id\":\"http://e.com/tree.json\","
+			"\"$recursiveAnchor\":true,\"type\":\"object\","
+			"\"properties\":{\"data\":true,\"children\":{"
+			"\"type\":\"array\",\"items\":{\"$recursiveRef\":"
+			"\"#\"}}}}";
+	const char *st = "{\"$schema\":\"https://json-schema.org/draft/"
+			 "2019-09/schema\",\"$id\":\"http://e.com/strict\","
+			 "\"$recursiveAnchor\":true,\"$ref\":\"tree.json\","
+			 "\"unevaluatedProperties\":false}";
+
+	(void)state;
+	assert_int_equal(ev_jschema_add(s, t, strlen(t), "tree.json", NULL,
+					&tree, &err),
+			 0);
+	assert_int_equal(ev_jschema_add(s, st, strlen(st), "strict.json", NULL,
+					&strict, &err),
+			 0);
+	assert_int_equal(ev_jschema_set_compile(s, &err), 0);
+	assert_int_equal(ev_jschema_draft_of(strict), EV_JS_DRAFT_2019_09);
+	assert_int_equal(check(tree, "{\"children\":[{\"daat\":1}]}", cx, NULL),
+			 1);
+	assert_int_equal(check(strict, "{\"children\":[{\"data\":1}]}", cx,
+			       NULL),
+			 1);
+	assert_int_equal(check(strict, "{\"children\":[{\"daat\":1}]}", cx,
+			       NULL),
+			 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->instance_path,
+			    "/children/0/daat");
+	m = ev_jschema_get(s, "https://json-schema.org/draft/2019-09/schema",
+			   &err);
+	assert_non_null(m);
+	assert_int_equal(check(m,
+			       "{\"properties\":{\"a\":{\"properties\":{"
+			       "\"b\":{\"type\":3}}}}}",
+			       cx, NULL),
+			 0);
+	assert_int_equal(check(m,
+			       "{\"properties\":{\"a\":{\"properties\":{"
+			       "\"b\":{\"type\":\"string\"}}}}}",
+			       cx, NULL),
+			 1);
 	ev_jschema_ctx_free(cx);
 	ev_jschema_set_free(s);
 }
@@ -834,14 +957,17 @@ int main(void)
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_bad_schemas),
+		cmocka_unit_test(test_after_errors),
 		cmocka_unit_test(test_check_meta_passes),
 		cmocka_unit_test(test_deep_schema),
 		cmocka_unit_test(test_deep_instance),
 		cmocka_unit_test(test_runtime_depth),
+		cmocka_unit_test(test_unique_long),
 		cmocka_unit_test(test_huge_enum),
 		cmocka_unit_test(test_ref_dirs_and_local_root),
 		cmocka_unit_test(test_ids_and_anchors),
 		cmocka_unit_test(test_metaschema_get),
+		cmocka_unit_test(test_recursive_ref),
 		cmocka_unit_test(test_add_mp),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_speed),
