@@ -7,8 +7,8 @@
 #   check.sh [SCHEMAS_DIR]
 #
 # SCHEMAS_DIR defaults to schemas/ next to this script; the fixtures are
-# fixtures.ndjson and fixtures.expect next to it.  Three steps, each run
-# to the end, then a summary:
+# fixtures.ndjson and fixtures.expect next to it.  Three steps, then a
+# summary; the last two run only when lint passes, each to its end:
 #   1. lint:     evctl schema lint --schemas DIR
 #   2. fixtures: evctl schema check --schemas DIR --formats assert: the
 #                lines that fixtures.expect does not list together, which
@@ -67,6 +67,9 @@ if [ "$st" -eq 0 ]; then
 	echo "ok: the schemas are well-formed, their refs resolve, versions are contiguous"
 else
 	fail "lint: evctl schema lint exited $st"
+	echo
+	echo "check.sh: 1 check(s) failed; the fixtures and compat steps need schemas that lint"
+	exit 1
 fi
 
 # 2. fixtures: the lines fixtures.expect lists must each be invalid, the
