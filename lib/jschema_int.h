@@ -14,13 +14,20 @@ int ev_uri_is_absolute(const char *s, size_t n); /* has a scheme */
 int ev_uri_valid(const char *s, size_t n,
 		 int allow_relative); /* 1/0: uri / uri-reference format */
 /* resolve ref against base (RFC 3986 5.2, with dot-segment removal);
- * malloc'd result in *out (caller frees); 0 or EV_EDATA/EV_ENOMEM */
+ * malloc'd result in *out (caller frees); 0, EV_EDATA (ref NULL) or
+ * EV_ERR (out of memory; evlog.h has no EV_ENOMEM) */
 int ev_uri_resolve(const char *base, const char *ref, char **out);
 /* split off the fragment: returns length of the part before '#'; *frag
  * points after '#' or NULL */
 size_t ev_uri_fragment(const char *s, const char **frag);
-/* percent-decode (for JSON pointer fragments): malloc'd, NUL-terminated */
+/* percent-decode (for JSON pointer fragments): malloc'd, NUL-terminated;
+ * EV_EDATA on a bad escape or one that decodes to NUL */
 int ev_uri_pct_decode(const char *s, size_t n, char **out);
+/* IP addresses as RFC 3986 writes them (also the ipv4/ipv6 formats):
+ * dotted quad without leading zeros; IPv6 with "::" and a trailing
+ * dotted quad, no zone id.  1/0 */
+int ev_uri_ipv4_valid(const char *s, size_t n);
+int ev_uri_ipv6_valid(const char *s, size_t n);
 
 /* JSON Schema `format`: 1 valid, 0 invalid, -1 unknown format name
  * (unknown formats always pass).  s is UTF-8. */

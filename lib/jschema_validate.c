@@ -1,0 +1,1576 @@
+/*
+ * jschema_validate.c - validating msgpack JSON images against compiled
+ * schemas (struct ev_jschema, jschema_priv.h), and struct
+ * ev_jschema_ctx with the errors of the last validation.
+ *
+ * One recursive walk does both jobs.  The first pass stops at the first
+ * failure and allocates nothing (annotations for unevaluated* live on
+ * the stack for containers of up to 256 members); only an invalid value
+ * is walked a second time, collecting its errors with their instance and
+ * schema paths.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jschema_priv.h"
+
+struct jerr_off {
+	size_t ip, sp, kw, msg;
+};
+
+struct ev_jschema_ctx {
+	struct ev_buf path; /* instance path under construction */
+	struct ev_buf strs;
+	struct jerr_off *off;
+	size_t noff, capoff;
+	struct ev_jschema_error *errs;
+	size_t caperrs;
+	size_t nerrs;
+	unsigned max_errors;
+};
+
+struct vctx {
+	struct ev_jschema_ctx *cx;
+	const uint8_t *end;
+	int collect;
+	int depth, max_depth;
+	int full; /* max_errors reached */
+};
+
+struct dscope {
+	const struct jres *res;
+	const struct dscope *up;
+};
+
+struct ann {
+	uint64_t *bits;
+	uint32_t n;
+};
+
+static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
+	     const struct dscope *sc, struct ann *a);
+
+/* ----------------------------------------------------------- the context */
+
+struct ev_jschema_ctx *ev_jschema_ctx_new(void)
+{
+	return calloc(1, sizeof(struct ev_jschema_ctx));
+}
+
+void ev_jschema_ctx_free(struct ev_jschema_ctx *cx)
+{
+	if (cx == NULL)
+		return;
+	ev_buf_free(&cx->path);
+	ev_buf_free(&cx->strs);
+	free(cx->off);
+	free(cx->errs);
+	free(cx);
+}
+
+size_t ev_jschema_nerrors(const struct ev_jschema_ctx *cx)
+{
+	return cx->nerrs;
+}
+
+const struct ev_jschema_error *
+ev_jschema_error_at(const struct ev_jschema_ctx *cx, size_t i)
+{
+	return i < cx->nerrs ? &cx->errs[i] : NULL;
+}
+
+static void err_add(struct vctx *c, const struct jnode *n, const char *kwpath,
+		    const char *kw, const char *fmt, ...) EV_PRINTF(5, 6);
+
+static void err_add(struct vctx *c, const struct jnode *n, const char *kwpath,
+		    const char *kw, const char *fmt, ...)
+{
+	struct ev_jschema_ctx *cx = c->cx;
+	struct jerr_off e;
+	va_list ap;
+	char m[512];
+
+	if (cx->noff >= cx->max_errors) {
+		c->full = 1;
+		return;
+	}
+	if (cx->noff == cx->capoff) {
+		size_t nc = cx->capoff ? 2 * cx->capoff : 16;
+		struct jerr_off *no = realloc(cx->off, nc * sizeof(*no));
+
+		if (no == NULL)
+			return;
+		cx->off = no;
+		cx->capoff = nc;
+	}
+	e.ip = cx->strs.len;
+	ev_buf_append(&cx->strs, cx->path.p, cx->path.len);
+	ev_buf_putc(&cx->strs, '\0');
+	e.sp = cx->strs.len;
+	ev_buf_printf(&cx->strs, "%s#%s%s%s", n->doc->name, n->path,
+		      *kwpath ? "/" : "", kwpath);
+	ev_buf_putc(&cx->strs, '\0');
+	e.kw = cx->strs.len;
+	ev_buf_puts(&cx->strs, kw);
+	ev_buf_putc(&cx->strs, '\0');
+	e.msg = cx->strs.len;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	ev_buf_puts(&cx->strs, m);
+	if (ev_buf_putc(&cx->strs, '\0') != 0)
+		return;
+	cx->off[cx->noff++] = e;
+}
+
+static size_t path_push_key(struct vctx *c, const char *k, size_t kn)
+{
+	size_t at = c->cx->path.len, i;
+
+	ev_buf_putc(&c->cx->path, '/');
+	for (i = 0; i < kn; i++) {
+		if (k[i] == '~')
+			ev_buf_append(&c->cx->path, "~0", 2);
+		else if (k[i] == '/')
+			ev_buf_append(&c->cx->path, "~1", 2);
+		else
+			ev_buf_putc(&c->cx->path, k[i]);
+	}
+	return at;
+}
+
+static size_t path_push_idx(struct vctx *c, size_t i)
+{
+	size_t at = c->cx->path.len;
+
+	ev_buf_printf(&c->cx->path, "/%zu", i);
+	return at;
+}
+
+static void path_pop(struct vctx *c, size_t at)
+{
+	c->cx->path.len = at;
+}
+
+/* a short quoted rendering of a string for messages */
+static const char *qstr(char *b, size_t bn, const uint8_t *s, size_t n)
+{
+	if (n > bn - 4) {
+		snprintf(b, bn, "%.*s...", (int)(bn - 8), (const char *)s);
+		return b;
+	}
+	memcpy(b, s, n);
+	b[n] = '\0';
+	return b;
+}
+
+/* ------------------------------------------------------ JSON equality */
+
+static int num_is(const struct ev_mp_item *it)
+{
+	return it->type == EV_MP_UINT || it->type == EV_MP_INT ||
+	       it->type == EV_MP_FLOAT;
+}
+
+static long double num_ld(const struct ev_mp_item *it)
+{
+	switch (it->type) {
+	case EV_MP_UINT:
+		return (long double)it->v.u;
+	case EV_MP_INT:
+		return (long double)it->v.i;
+	default:
+		return (long double)it->v.f;
+	}
+}
+
+static int num_eq(const struct ev_mp_item *a, const struct ev_mp_item *b)
+{
+	if (a->type == EV_MP_UINT && b->type == EV_MP_UINT)
+		return a->v.u == b->v.u;
+	if (a->type == EV_MP_INT && b->type == EV_MP_INT)
+		return a->v.i == b->v.i;
+	return num_ld(a) == num_ld(b);
+}
+
+static int mp_eq(const uint8_t **pa, const uint8_t **pb, const uint8_t *ae,
+		 const uint8_t *be, int depth)
+{
+	struct ev_mp_item a, b;
+	uint32_t i, j;
+
+	if (depth > JS_MAX_SCHEMA_DEPTH || ev_mp_read(pa, ae, &a) != 0 ||
+	    ev_mp_read(pb, be, &b) != 0)
+		return -1;
+	if (num_is(&a) && num_is(&b))
+		return num_eq(&a, &b);
+	if (a.type != b.type)
+		goto differ;
+	switch (a.type) {
+	case EV_MP_NIL:
+		return 1;
+	case EV_MP_BOOL:
+		return a.v.b == b.v.b;
+	case EV_MP_STR:
+	case EV_MP_BIN:
+		return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
+	case EV_MP_ARRAY:
+		if (a.n != b.n)
+			goto differ;
+		for (i = 0; i < a.n; i++) {
+			int r = mp_eq(pa, pb, ae, be, depth + 1);
+
+			if (r != 1) {
+				if (r < 0)
+					return r;
+				/* consume the rest */
+				for (j = i + 1; j < a.n; j++)
+					if (ev_mp_skip(pa, ae, 0) != 0 ||
+					    ev_mp_skip(pb, be, 0) != 0)
+						return -1;
+				return 0;
+			}
+		}
+		return 1;
+	case EV_MP_MAP: {
+		const uint8_t *bstart = *pb;
+		int all = 1;
+
+		if (a.n != b.n)
+			goto differ;
+		for (i = 0; i < a.n; i++) {
+			struct ev_mp_item ka, kb;
+			const uint8_t *bp = bstart;
+			int found = 0;
+
+			if (ev_mp_read(pa, ae, &ka) != 0)
+				return -1;
+			for (j = 0; j < b.n; j++) {
+				if (ev_mp_read(&bp, be, &kb) != 0)
+					return -1;
+				if (kb.type == ka.type && kb.n == ka.n &&
+				    memcmp(kb.p, ka.p, ka.n) == 0) {
+					const uint8_t *va = *pa;
+					int r = mp_eq(&va, &bp, ae, be,
+						      depth + 1);
+
+					if (r < 0)
+						return r;
+					found = r;
+					break;
+				}
+				if (ev_mp_skip(&bp, be, 0) != 0)
+					return -1;
+			}
+			if (ev_mp_skip(pa, ae, 0) != 0)
+				return -1;
+			if (!found)
+				all = 0;
+		}
+		*pb = bstart;
+		for (j = 0; j < 2 * b.n; j++)
+			if (ev_mp_skip(pb, be, 0) != 0)
+				return -1;
+		return all;
+	}
+	default:
+		goto differ;
+	}
+differ:
+	/* consume both */
+	{
+		uint64_t k, cnt;
+
+		cnt = a.type == EV_MP_MAP ? 2ull * a.n
+		      : a.type == EV_MP_ARRAY ? a.n
+					       : 0;
+		for (k = 0; k < cnt; k++)
+			if (ev_mp_skip(pa, ae, 0) != 0)
+				return -1;
+		cnt = b.type == EV_MP_MAP ? 2ull * b.n
+		      : b.type == EV_MP_ARRAY ? b.n
+					       : 0;
+		for (k = 0; k < cnt; k++)
+			if (ev_mp_skip(pb, be, 0) != 0)
+				return -1;
+	}
+	return 0;
+}
+
+int js_mp_equal(const uint8_t *a, const uint8_t *ae, const uint8_t *b,
+		const uint8_t *be, int depth)
+{
+	return mp_eq(&a, &b, ae, be, depth) == 1;
+}
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t hash_at(const uint8_t **p, const uint8_t *end, int depth)
+{
+	struct ev_mp_item it;
+	uint64_t h = 0;
+	uint32_t i;
+
+	if (depth > JS_MAX_SCHEMA_DEPTH || ev_mp_read(p, end, &it) != 0)
+		return 0;
+	switch (it.type) {
+	case EV_MP_NIL:
+		return 0x11;
+	case EV_MP_BOOL:
+		return 0x22 + (uint64_t)it.v.b;
+	case EV_MP_UINT:
+		return mix(it.v.u);
+	case EV_MP_INT:
+		return mix((uint64_t)it.v.i);
+	case EV_MP_FLOAT: {
+		double f = it.v.f;
+
+		if (f == floor(f) && f >= -9223372036854775808.0 &&
+		    f < 18446744073709551616.0)
+			return f < 0 ? mix((uint64_t)(int64_t)f)
+				     : mix((uint64_t)f);
+		memcpy(&h, &f, sizeof(h));
+		return mix(h ^ 0x5555);
+	}
+	case EV_MP_STR:
+	case EV_MP_BIN:
+		h = 1469598103934665603ull;
+		for (i = 0; i < it.n; i++)
+			h = (h ^ it.p[i]) * 1099511628211ull;
+		return mix(h);
+	case EV_MP_ARRAY:
+		h = 0x77;
+		for (i = 0; i < it.n; i++)
+			h = mix(h * 31 + hash_at(p, end, depth + 1));
+		return h;
+	case EV_MP_MAP:
+		h = 0x99;
+		for (i = 0; i < it.n; i++) {
+			uint64_t hk = hash_at(p, end, depth + 1);
+			uint64_t hv = hash_at(p, end, depth + 1);
+
+			h += mix(hk ^ (hv * 0x9e3779b97f4a7c15ull));
+		}
+		return h;
+	default:
+		return 0;
+	}
+}
+
+uint64_t js_mp_hash(const uint8_t *p, const uint8_t *end, int depth)
+{
+	return hash_at(&p, end, depth);
+}
+
+/* ------------------------------------------------------------ numbers */
+
+/* compare the instance number with a schema number: <0, 0, >0 */
+static int num_cmp(const struct ev_mp_item *x, const struct jnum *y)
+{
+	long double a, b;
+
+	if (x->type == EV_MP_INT && y->kind == 0)
+		return (x->v.i > y->i) - (x->v.i < y->i);
+	if (x->type == EV_MP_UINT && y->kind == 0) {
+		if (y->i < 0)
+			return 1;
+		return (x->v.u > (uint64_t)y->i) - (x->v.u < (uint64_t)y->i);
+	}
+	a = num_ld(x);
+	b = y->kind == 0 ? (long double)y->i
+	    : y->kind == 1 ? (long double)y->u
+			   : (long double)y->d;
+	return (a > b) - (a < b);
+}
+
+/* decimal mantissa and exponent of a double's shortest repr */
+static int dec_of(double d, uint64_t *m, int *e)
+{
+	char b[40], *o = ev_fmt_double(b, fabs(d)), *p = b;
+	uint64_t mm = 0;
+	int ex = 0, nd = 0;
+
+	*o = '\0';
+	for (; *p && *p != 'e' && *p != 'E'; p++) {
+		if (*p == '.') {
+			for (p++; *p >= '0' && *p <= '9'; p++) {
+				if (nd < 19) {
+					mm = mm * 10 + (uint64_t)(*p - '0');
+					ex--;
+					nd++;
+				}
+			}
+			break;
+		}
+		if (*p >= '0' && *p <= '9') {
+			if (nd < 19) {
+				mm = mm * 10 + (uint64_t)(*p - '0');
+				nd += mm != 0;
+			} else {
+				ex++;
+			}
+		}
+	}
+	if (*p == 'e' || *p == 'E')
+		ex += atoi(p + 1);
+	while (mm != 0 && mm % 10 == 0) {
+		mm /= 10;
+		ex++;
+	}
+	*m = mm;
+	*e = ex;
+	return 0;
+}
+
+static int is_multiple(const struct ev_mp_item *x, const struct jnum *y)
+{
+	uint64_t mx, md;
+	int ex, ed;
+
+	if (y->kind == 0 && (x->type == EV_MP_INT || x->type == EV_MP_UINT)) {
+		uint64_t ax = x->type == EV_MP_UINT ? x->v.u
+			      : x->v.i < 0	   ? 0 - (uint64_t)x->v.i
+						   : (uint64_t)x->v.i;
+
+		return ax % (uint64_t)y->i == 0;
+	}
+	if (x->type == EV_MP_UINT) {
+		mx = x->v.u;
+		ex = 0;
+	} else if (x->type == EV_MP_INT) {
+		mx = x->v.i < 0 ? 0 - (uint64_t)x->v.i : (uint64_t)x->v.i;
+		ex = 0;
+	} else {
+		if (!isfinite(x->v.f))
+			return 0;
+		dec_of(x->v.f, &mx, &ex);
+	}
+	if (y->kind == 0) {
+		md = (uint64_t)y->i;
+		ed = 0;
+	} else if (y->kind == 1) {
+		md = y->u;
+		ed = 0;
+	} else {
+		dec_of(y->d, &md, &ed);
+	}
+	if (mx == 0)
+		return 1;
+	if (md == 0)
+		return 0;
+	while (mx % 10 == 0) {
+		mx /= 10;
+		ex++;
+	}
+	while (md % 10 == 0) {
+		md /= 10;
+		ed++;
+	}
+	if (ed <= ex) {
+		unsigned __int128 r = mx % md;
+		int k;
+
+		for (k = 0; k < ex - ed && r != 0; k++)
+			r = (r * 10) % md;
+		if (r != 0 && ex - ed > 4000)
+			return 0;
+		return r == 0;
+	} else {
+		unsigned __int128 D = md;
+		int k;
+
+		if (ed - ex > 20)
+			return 0;
+		for (k = 0; k < ed - ex; k++)
+			D *= 10;
+		return (unsigned __int128)mx % D == 0;
+	}
+}
+
+/* ------------------------------------------------------------ the walk */
+
+static uint32_t type_of(const struct ev_mp_item *it)
+{
+	switch (it->type) {
+	case EV_MP_NIL:
+		return JT_NULL;
+	case EV_MP_BOOL:
+		return JT_BOOL;
+	case EV_MP_UINT:
+	case EV_MP_INT:
+		return JT_INT;
+	case EV_MP_FLOAT:
+		return (isfinite(it->v.f) && it->v.f == floor(it->v.f))
+			       ? JT_INT
+			       : JT_NUM;
+	case EV_MP_STR:
+		return JT_STR;
+	case EV_MP_ARRAY:
+		return JT_ARR;
+	case EV_MP_MAP:
+		return JT_OBJ;
+	default:
+		return 0;
+	}
+}
+
+static int too_deep(struct vctx *c, const struct jnode *n)
+{
+	int saved = c->collect;
+
+	c->collect = 1;
+	err_add(c, n, "", "$ref", "schema recursion too deep at %s#%s",
+		n->doc->name, n->path);
+	c->collect = saved;
+	return EV_EDATA;
+}
+
+static uint32_t hash32(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+static const struct jprop *prop_find(const struct jobj *o, const uint8_t *k,
+				     uint32_t kn)
+{
+	uint32_t h, i;
+
+	if (o->tab == NULL)
+		return NULL;
+	h = hash32(k, kn);
+	i = h & o->tabmask;
+	while (o->tab[i]) {
+		const struct jprop *pr = &o->props[o->tab[i] - 1];
+
+		if (pr->hash == h && pr->len == kn &&
+		    memcmp(pr->name, k, kn) == 0)
+			return pr;
+		i = (i + 1) & o->tabmask;
+	}
+	return NULL;
+}
+
+/* is key name present in the map whose pairs start at q */
+static int obj_has(const uint8_t *q, const uint8_t *end, uint32_t count,
+		   const char *name, uint32_t len)
+{
+	struct ev_mp_item k;
+	uint32_t i;
+
+	for (i = 0; i < count; i++) {
+		if (ev_mp_read(&q, end, &k) != 0)
+			return 0;
+		if (k.n == len && memcmp(k.p, name, len) == 0)
+			return 1;
+		if (ev_mp_skip_fast(&q, end) != 0)
+			return 0;
+	}
+	return 0;
+}
+
+static void ann_mark(struct ann *a, uint32_t i)
+{
+	if (a != NULL && i < a->n)
+		a->bits[i / 64] |= 1ull << (i % 64);
+}
+
+static int ann_has(const struct ann *a, uint32_t i)
+{
+	return (a->bits[i / 64] >> (i % 64)) & 1;
+}
+
+static void ann_merge(struct ann *dst, const struct ann *src)
+{
+	uint32_t w;
+
+	if (dst == NULL)
+		return;
+	for (w = 0; w < (src->n + 63) / 64; w++)
+		dst->bits[w] |= src->bits[w];
+}
+
+/* a scratch annotation of n bits: in buf when it fits */
+static int ann_init(struct ann *a, uint32_t n, uint64_t *buf, size_t bufw)
+{
+	size_t w = (n + 63) / 64;
+
+	a->n = n;
+	if (w <= bufw) {
+		a->bits = buf;
+	} else {
+		a->bits = malloc(w * sizeof(uint64_t));
+		if (a->bits == NULL)
+			return EV_ERR;
+	}
+	memset(a->bits, 0, (w ? w : 1) * sizeof(uint64_t));
+	return 0;
+}
+
+static void ann_done(struct ann *a, uint64_t *buf)
+{
+	if (a->bits != buf)
+		free(a->bits);
+}
+
+#define FAIL()                                 \
+	do {                                   \
+		ok = 0;                        \
+		if (!c->collect || c->full)    \
+			goto out;              \
+	} while (0)
+#define CHECK(r)                               \
+	do {                                   \
+		int r_ = (r);                  \
+		if (r_ < 0) {                  \
+			ret = r_;              \
+			goto out;              \
+		}                              \
+		if (r_ == 0)                   \
+			FAIL();                \
+	} while (0)
+
+/* a child value: with its path segment when collecting */
+static int vkey(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		const struct dscope *sc, const uint8_t *k, uint32_t kn)
+{
+	size_t at;
+	int r;
+
+	if (!c->collect)
+		return v(c, n, p, sc, NULL);
+	at = path_push_key(c, (const char *)k, kn);
+	r = v(c, n, p, sc, NULL);
+	path_pop(c, at);
+	return r;
+}
+
+static int vidx(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		const struct dscope *sc, size_t i)
+{
+	size_t at;
+	int r;
+
+	if (!c->collect)
+		return v(c, n, p, sc, NULL);
+	at = path_push_idx(c, i);
+	r = v(c, n, p, sc, NULL);
+	path_pop(c, at);
+	return r;
+}
+
+/* a yes/no answer, without errors */
+static int vquiet(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		  const struct dscope *sc, struct ann *a)
+{
+	int saved = c->collect, r;
+
+	c->collect = 0;
+	r = v(c, n, p, sc, a);
+	c->collect = saved;
+	return r;
+}
+
+static int v_object(struct vctx *c, const struct jnode *n,
+		    const uint8_t *p, const struct ev_mp_item *it,
+		    const uint8_t *q,
+		    const struct dscope *sc, struct ann *a)
+{
+	const struct jobj *o = n->obj;
+	uint64_t seen = 0;
+	const uint8_t *kp = q;
+	uint32_t i, j;
+	int ok = 1, ret = 1;
+	char qb[128];
+
+	if (o->minp >= 0 && (int64_t)it->n < o->minp) {
+		if (c->collect)
+			err_add(c, n, "minProperties", "minProperties",
+				"must NOT have fewer than %lld properties",
+				(long long)o->minp);
+		FAIL();
+	}
+	if (o->maxp >= 0 && (int64_t)it->n > o->maxp) {
+		if (c->collect)
+			err_add(c, n, "maxProperties", "maxProperties",
+				"must NOT have more than %lld properties",
+				(long long)o->maxp);
+		FAIL();
+	}
+	for (i = 0; i < it->n; i++) {
+		struct ev_mp_item k;
+		const uint8_t *kstart = kp, *vp;
+		const struct jprop *pr;
+		int matched = 0;
+
+		if (ev_mp_read(&kp, c->end, &k) != 0 || k.type != EV_MP_STR) {
+			ret = EV_EDATA;
+			goto out;
+		}
+		vp = kp;
+		pr = prop_find(o, k.p, k.n);
+		if (pr != NULL) {
+			if (pr->slot >= 0)
+				seen |= 1ull << pr->slot;
+			if (pr->sub != NULL) {
+				matched = 1;
+				CHECK(vkey(c, pr->sub, vp, sc, k.p, k.n));
+			}
+		}
+		for (j = 0; j < o->npp; j++) {
+			int m = ev_ecmare_search(o->pp[j].re,
+						 (const char *)k.p, k.n);
+
+			if (m > 0) {
+				matched = 1;
+				CHECK(vkey(c, o->pp[j].sub, vp, sc, k.p, k.n));
+			}
+		}
+		if (!matched && o->addl != NULL) {
+			matched = 1;
+			if (o->addl->kind == JN_FALSE) {
+				if (c->collect) {
+					size_t at = path_push_key(
+						c, (const char *)k.p, k.n);
+
+					err_add(c, n, "additionalProperties",
+						"additionalProperties",
+						"must NOT have additional "
+						"properties");
+					path_pop(c, at);
+				}
+				FAIL();
+			} else {
+				CHECK(vkey(c, o->addl, vp, sc, k.p, k.n));
+			}
+		}
+		if (matched)
+			ann_mark(a, i);
+		if (o->pnames != NULL) {
+			int r = vquiet(c, o->pnames, kstart, sc, NULL);
+
+			if (r < 0) {
+				ret = r;
+				goto out;
+			}
+			if (r == 0) {
+				if (c->collect)
+					err_add(c, n, "propertyNames",
+						"propertyNames",
+						"property name '%s' is invalid",
+						qstr(qb, sizeof(qb), k.p, k.n));
+				FAIL();
+			}
+		}
+		if (ev_mp_skip_fast(&kp, c->end) != 0) {
+			ret = EV_EDATA;
+			goto out;
+		}
+	}
+	if ((seen & o->reqmask) != o->reqmask || o->slots_overflow) {
+		for (j = 0; j < o->nprops; j++) {
+			const struct jprop *pr = &o->props[j];
+
+			if (!pr->required)
+				continue;
+			if (pr->slot >= 0 ? (int)((seen >> pr->slot) & 1)
+					  : obj_has(q, c->end, it->n, pr->name,
+						    pr->len))
+				continue;
+			if (c->collect)
+				err_add(c, n, "required", "required",
+					"must have required property '%s'",
+					qstr(qb, sizeof(qb),
+					     (const uint8_t *)pr->name,
+					     pr->len));
+			FAIL();
+		}
+	}
+	if ((seen & o->depmask) || o->slots_overflow) {
+		for (j = 0; j < o->nprops; j++) {
+			const struct jprop *pr = &o->props[j];
+			uint32_t d;
+
+			if (!pr->dep_schema && !pr->ndep_req)
+				continue;
+			if (!(pr->slot >= 0 ? (int)((seen >> pr->slot) & 1)
+					    : obj_has(q, c->end, it->n,
+						      pr->name, pr->len)))
+				continue;
+			for (d = 0; d < pr->ndep_req; d++) {
+				const struct jprop *dp;
+				int has;
+
+				dp = prop_find(o, (const uint8_t *)pr->dep_req[d],
+					       pr->dep_req_len[d]);
+				has = dp && dp->slot >= 0
+					      ? (int)((seen >> dp->slot) & 1)
+					      : obj_has(q, c->end, it->n,
+							pr->dep_req[d],
+							pr->dep_req_len[d]);
+				if (!has) {
+					if (c->collect) {
+						char qb2[128];
+
+						err_add(c, n, pr->dep_kw,
+							pr->dep_kw,
+							"must have property "
+							"'%s' when property "
+							"'%s' is present",
+							qstr(qb2, sizeof(qb2),
+							     (const uint8_t *)
+								     pr->dep_req[d],
+							     pr->dep_req_len[d]),
+							qstr(qb, sizeof(qb),
+							     (const uint8_t *)
+								     pr->name,
+							     pr->len));
+					}
+					FAIL();
+				}
+			}
+			if (pr->dep_schema != NULL)
+				CHECK(v(c, pr->dep_schema, p, sc, a));
+		}
+	}
+out:
+	if (ret < 0)
+		return ret;
+	return ok;
+}
+
+static int v_array(struct vctx *c, const struct jnode *n,
+		   const struct ev_mp_item *it, const uint8_t *q,
+		   const struct dscope *sc, struct ann *a)
+{
+	const struct jarr *ar = n->arr;
+	const uint8_t *ip = q;
+	uint32_t i, matches = 0;
+	int ok = 1, ret = 1;
+
+	if (ar->mini >= 0 && (int64_t)it->n < ar->mini) {
+		if (c->collect)
+			err_add(c, n, "minItems", "minItems",
+				"must NOT have fewer than %lld items",
+				(long long)ar->mini);
+		FAIL();
+	}
+	if (ar->maxi >= 0 && (int64_t)it->n > ar->maxi) {
+		if (c->collect)
+			err_add(c, n, "maxItems", "maxItems",
+				"must NOT have more than %lld items",
+				(long long)ar->maxi);
+		FAIL();
+	}
+	for (i = 0; i < it->n; i++) {
+		const struct jnode *sub = i < ar->nprefix ? ar->prefix[i]
+							  : ar->items;
+
+		if (sub != NULL) {
+			ann_mark(a, i);
+			if (sub->kind == JN_FALSE && i >= ar->nprefix) {
+				if (c->collect)
+					err_add(c, n, ar->items_kw,
+						ar->items_kw,
+						"must NOT have more than %u "
+						"items",
+						ar->nprefix);
+				FAIL();
+			} else {
+				CHECK(vidx(c, sub, ip, sc, i));
+			}
+		}
+		if (ar->contains != NULL) {
+			int r = vquiet(c, ar->contains, ip, sc, NULL);
+
+			if (r < 0) {
+				ret = r;
+				goto out;
+			}
+			if (r == 1) {
+				matches++;
+				if (n->draft == 2020)
+					ann_mark(a, i);
+			}
+		}
+		if (ev_mp_skip_fast(&ip, c->end) != 0) {
+			ret = EV_EDATA;
+			goto out;
+		}
+	}
+	if (ar->contains != NULL) {
+		if ((int64_t)matches < ar->minc) {
+			if (c->collect) {
+				if (ar->minc == 1)
+					err_add(c, n, "contains", "contains",
+						"must contain at least 1 valid "
+						"item(s)");
+				else
+					err_add(c, n, "minContains",
+						"minContains",
+						"must contain at least %lld "
+						"valid item(s)",
+						(long long)ar->minc);
+			}
+			FAIL();
+		}
+		if (ar->maxc >= 0 && (int64_t)matches > ar->maxc) {
+			if (c->collect)
+				err_add(c, n, "maxContains", "maxContains",
+					"must contain at most %lld valid "
+					"item(s)",
+					(long long)ar->maxc);
+			FAIL();
+		}
+	}
+	if (ar->unique && it->n > 1) {
+		const uint8_t *pi = q;
+
+		for (i = 0; i < it->n; i++) {
+			const uint8_t *pj = pi, *ei = pi;
+			uint32_t j;
+
+			if (ev_mp_skip_fast(&ei, c->end) != 0) {
+				ret = EV_EDATA;
+				goto out;
+			}
+			pj = ei;
+			for (j = i + 1; j < it->n; j++) {
+				const uint8_t *ej = pj;
+
+				if (ev_mp_skip_fast(&ej, c->end) != 0) {
+					ret = EV_EDATA;
+					goto out;
+				}
+				if (js_mp_equal(pi, ei, pj, ej, 0)) {
+					if (c->collect)
+						err_add(c, n, "uniqueItems",
+							"uniqueItems",
+							"must NOT have duplicate "
+							"items (items ## %u and "
+							"%u are identical)",
+							j, i);
+					FAIL();
+					goto uniq_done;
+				}
+				pj = ej;
+			}
+			pi = ei;
+		}
+	}
+uniq_done:
+out:
+	if (ret < 0)
+		return ret;
+	return ok;
+}
+
+static int v_uneval(struct vctx *c, const struct jnode *n,
+		    const struct ev_mp_item *it, const uint8_t *q,
+		    const struct dscope *sc, struct ann *la)
+{
+	const uint8_t *kp = q;
+	uint32_t i;
+	int ok = 1, ret = 1;
+
+	if (it->type == EV_MP_MAP && n->obj && n->obj->uneval) {
+		for (i = 0; i < it->n; i++) {
+			struct ev_mp_item k;
+
+			if (ev_mp_read(&kp, c->end, &k) != 0) {
+				ret = EV_EDATA;
+				goto out;
+			}
+			if (!ann_has(la, i)) {
+				ann_mark(la, i);
+				if (n->obj->uneval->kind == JN_FALSE) {
+					if (c->collect) {
+						size_t at = path_push_key(
+							c, (const char *)k.p,
+							k.n);
+
+						err_add(c, n,
+							"unevaluatedProperties",
+							"unevaluatedProperties",
+							"must NOT have "
+							"unevaluated "
+							"properties");
+						path_pop(c, at);
+					}
+					FAIL();
+				} else {
+					CHECK(vkey(c, n->obj->uneval, kp, sc,
+						   k.p, k.n));
+				}
+			}
+			ev_mp_skip_fast(&kp, c->end);
+		}
+	}
+	if (it->type == EV_MP_ARRAY && n->arr && n->arr->uneval) {
+		for (i = 0; i < it->n; i++) {
+			if (!ann_has(la, i)) {
+				ann_mark(la, i);
+				if (n->arr->uneval->kind == JN_FALSE) {
+					if (c->collect) {
+						size_t at = path_push_idx(c, i);
+
+						err_add(c, n,
+							"unevaluatedItems",
+							"unevaluatedItems",
+							"must NOT have "
+							"unevaluated items");
+						path_pop(c, at);
+					}
+					FAIL();
+				} else {
+					CHECK(vidx(c, n->arr->uneval, kp, sc,
+						   i));
+				}
+			}
+			ev_mp_skip_fast(&kp, c->end);
+		}
+	}
+out:
+	if (ret < 0)
+		return ret;
+	return ok;
+}
+
+static const struct jnode *dyn_target(const struct jnode *n,
+				      const struct dscope *sc)
+{
+	const struct jnode *t = n->dynref;
+	const struct dscope *f;
+
+	if (n->dyn_name == NULL)
+		return t;
+	for (f = sc; f != NULL; f = f->up) {
+		const struct jdanchor *da;
+
+		for (da = f->res->dyn; da; da = da->next)
+			if (strcmp(da->name, n->dyn_name) == 0) {
+				t = da->node;
+				break;
+			}
+	}
+	return t;
+}
+
+static const struct jnode *rec_target(const struct jnode *n,
+				      const struct dscope *sc)
+{
+	const struct jnode *t = n->recref;
+	const struct dscope *f;
+
+	if (!t->recursive_anchor)
+		return t;
+	for (f = sc; f != NULL; f = f->up)
+		if (f->res->root != NULL && f->res->root->recursive_anchor)
+			t = f->res->root;
+	return t;
+}
+
+static int enum_has(const struct jenum *e, const uint8_t *p,
+		    const uint8_t *end)
+{
+	const uint8_t *pe = p;
+	uint32_t i;
+
+	if (ev_mp_skip_fast(&pe, end) != 0)
+		return 0;
+	if (e->tab != NULL) {
+		uint32_t h = (uint32_t)js_mp_hash(p, pe, 0) & e->tabmask;
+
+		while (e->tab[h]) {
+			i = e->tab[h] - 1;
+			if (js_mp_equal(p, pe, e->v[i], e->v[i] + e->vn[i], 0))
+				return 1;
+			h = (h + 1) & e->tabmask;
+		}
+		return 0;
+	}
+	for (i = 0; i < e->nv; i++)
+		if (js_mp_equal(p, pe, e->v[i], e->v[i] + e->vn[i], 0))
+			return 1;
+	return 0;
+}
+
+static size_t utf8_len(const uint8_t *s, size_t n)
+{
+	size_t k = 0, i;
+
+	for (i = 0; i < n; i++)
+		k += (s[i] & 0xC0) != 0x80;
+	return k;
+}
+
+static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		  const struct dscope *sc, struct ann *a)
+{
+	struct ev_mp_item it;
+	const uint8_t *q = p;
+	uint32_t tm, i;
+	int ok = 1, ret = 1;
+	struct ann la, *aa = a;
+	uint64_t lbits[4], tbits[4];
+	struct ann ta;
+	int have_ta = 0, have_la = 0;
+
+	if (ev_mp_read(&q, c->end, &it) != 0)
+		return EV_EDATA;
+	tm = type_of(&it);
+	if (tm == 0)
+		return EV_EDATA;
+	if (it.type != EV_MP_MAP && it.type != EV_MP_ARRAY)
+		aa = NULL;
+	else if (n->has_uneval) {
+		if (ann_init(&la, it.n, lbits, 4) != 0)
+			return EV_ERR;
+		have_la = 1;
+		aa = &la;
+	}
+	if (n->types && !(n->types & tm)) {
+		if (c->collect)
+			err_add(c, n, "type", "type", "must be %s",
+				n->type_text);
+		FAIL();
+	}
+	if (n->ref != NULL)
+		CHECK(v(c, n->ref, p, sc, aa));
+	else if (n->ref_uri != NULL) {
+		ret = EV_EUSAGE;
+		goto out;
+	}
+	if (n->dynref != NULL)
+		CHECK(v(c, dyn_target(n, sc), p, sc, aa));
+	if (n->recref != NULL)
+		CHECK(v(c, rec_target(n, sc), p, sc, aa));
+	if (n->const_v != NULL &&
+	    !js_mp_equal(p, c->end, n->const_v, n->const_v + n->const_n, 0)) {
+		if (c->collect)
+			err_add(c, n, "const", "const",
+				"must be equal to constant");
+		FAIL();
+	}
+	if (n->enm != NULL && !enum_has(n->enm, p, c->end)) {
+		if (c->collect)
+			err_add(c, n, "enum", "enum",
+				"must be equal to one of the allowed values");
+		FAIL();
+	}
+	switch (it.type) {
+	case EV_MP_UINT:
+	case EV_MP_INT:
+	case EV_MP_FLOAT:
+		if (n->num != NULL) {
+			const struct jnumk *k = n->num;
+
+			if (k->min && num_cmp(&it, k->min) < 0) {
+				if (c->collect)
+					err_add(c, n, "minimum", "minimum",
+						"must be >= %s", k->min->text);
+				FAIL();
+			}
+			if (k->max && num_cmp(&it, k->max) > 0) {
+				if (c->collect)
+					err_add(c, n, "maximum", "maximum",
+						"must be <= %s", k->max->text);
+				FAIL();
+			}
+			if (k->exmin && num_cmp(&it, k->exmin) <= 0) {
+				if (c->collect)
+					err_add(c, n, "exclusiveMinimum",
+						"exclusiveMinimum",
+						"must be > %s",
+						k->exmin->text);
+				FAIL();
+			}
+			if (k->exmax && num_cmp(&it, k->exmax) >= 0) {
+				if (c->collect)
+					err_add(c, n, "exclusiveMaximum",
+						"exclusiveMaximum",
+						"must be < %s",
+						k->exmax->text);
+				FAIL();
+			}
+			if (k->mult && !is_multiple(&it, k->mult)) {
+				if (c->collect)
+					err_add(c, n, "multipleOf",
+						"multipleOf",
+						"must be multiple of %s",
+						k->mult->text);
+				FAIL();
+			}
+		}
+		break;
+	case EV_MP_STR:
+		if (n->str != NULL) {
+			const struct jstr *s = n->str;
+
+			if (s->minl >= 0 || s->maxl >= 0) {
+				size_t l = utf8_len(it.p, it.n);
+
+				if (s->minl >= 0 && (int64_t)l < s->minl) {
+					if (c->collect)
+						err_add(c, n, "minLength",
+							"minLength",
+							"must NOT have fewer "
+							"than %lld characters",
+							(long long)s->minl);
+					FAIL();
+				}
+				if (s->maxl >= 0 && (int64_t)l > s->maxl) {
+					if (c->collect)
+						err_add(c, n, "maxLength",
+							"maxLength",
+							"must NOT have more "
+							"than %lld characters",
+							(long long)s->maxl);
+					FAIL();
+				}
+			}
+			if (s->re != NULL &&
+			    ev_ecmare_search(s->re, (const char *)it.p, it.n) <=
+				    0) {
+				if (c->collect)
+					err_add(c, n, "pattern", "pattern",
+						"must match pattern \"%s\"",
+						s->pattern);
+				FAIL();
+			}
+		}
+		if (n->format != NULL && n->format_assert &&
+		    ev_jsformat_check(n->format, (const char *)it.p, it.n) ==
+			    0) {
+			if (c->collect)
+				err_add(c, n, "format", "format",
+					"must match format \"%s\"", n->format);
+			FAIL();
+		}
+		break;
+	case EV_MP_ARRAY:
+		if (n->arr != NULL)
+			CHECK(v_array(c, n, &it, q, sc, aa));
+		break;
+	case EV_MP_MAP:
+		if (n->obj != NULL)
+			CHECK(v_object(c, n, p, &it, q, sc, aa));
+		break;
+	default:
+		break;
+	}
+	if (n->nallof || n->nanyof || n->noneof || n->not_ || n->if_) {
+		if (aa != NULL && (n->nanyof || n->noneof || n->if_)) {
+			if (ann_init(&ta, aa->n, tbits, 4) != 0) {
+				ret = EV_ERR;
+				goto out;
+			}
+			have_ta = 1;
+		}
+		for (i = 0; i < n->nallof; i++)
+			CHECK(v(c, n->allof[i], p, sc, aa));
+		if (n->nanyof) {
+			int any = 0;
+
+			for (i = 0; i < n->nanyof; i++) {
+				int r;
+
+				if (have_ta)
+					memset(ta.bits, 0,
+					       ((ta.n + 63) / 64) * 8);
+				r = vquiet(c, n->anyof[i], p, sc,
+					   have_ta ? &ta : NULL);
+				if (r < 0) {
+					ret = r;
+					goto out;
+				}
+				if (r == 1) {
+					any = 1;
+					if (!have_ta)
+						break;
+					ann_merge(aa, &ta);
+				}
+			}
+			if (!any) {
+				if (c->collect)
+					err_add(c, n, "anyOf", "anyOf",
+						"must match a schema in anyOf");
+				FAIL();
+			}
+		}
+		if (n->noneof) {
+			int cnt = 0;
+			uint32_t first = 0, second = 0;
+
+			for (i = 0; i < n->noneof; i++) {
+				int r;
+
+				if (have_ta)
+					memset(ta.bits, 0,
+					       ((ta.n + 63) / 64) * 8);
+				r = vquiet(c, n->oneof[i], p, sc,
+					   have_ta ? &ta : NULL);
+				if (r < 0) {
+					ret = r;
+					goto out;
+				}
+				if (r == 1) {
+					if (cnt == 0)
+						first = i;
+					else
+						second = i;
+					if (++cnt > 1)
+						break;
+					if (have_ta)
+						ann_merge(aa, &ta);
+				}
+			}
+			if (cnt != 1) {
+				if (c->collect) {
+					if (cnt == 0)
+						err_add(c, n, "oneOf", "oneOf",
+							"must match exactly one "
+							"schema in oneOf");
+					else
+						err_add(c, n, "oneOf", "oneOf",
+							"must match exactly one "
+							"schema in oneOf "
+							"(matches %u and %u)",
+							first, second);
+				}
+				FAIL();
+			}
+		}
+		if (n->not_ != NULL) {
+			int r = vquiet(c, n->not_, p, sc, NULL);
+
+			if (r < 0) {
+				ret = r;
+				goto out;
+			}
+			if (r == 1) {
+				if (c->collect)
+					err_add(c, n, "not", "not",
+						"must NOT be valid");
+				FAIL();
+			}
+		}
+		if (n->if_ != NULL) {
+			int r;
+
+			if (have_ta)
+				memset(ta.bits, 0, ((ta.n + 63) / 64) * 8);
+			r = vquiet(c, n->if_, p, sc, have_ta ? &ta : NULL);
+			if (r < 0) {
+				ret = r;
+				goto out;
+			}
+			if (r == 1 && have_ta)
+				ann_merge(aa, &ta);
+			if (r == 1 && n->then_ != NULL) {
+				int r2 = v(c, n->then_, p, sc, aa);
+
+				if (r2 < 0) {
+					ret = r2;
+					goto out;
+				}
+				if (r2 == 0) {
+					if (c->collect)
+						err_add(c, n, "if", "if",
+							"must match \"then\" "
+							"schema");
+					FAIL();
+				}
+			} else if (r == 0 && n->else_ != NULL) {
+				int r2 = v(c, n->else_, p, sc, aa);
+
+				if (r2 < 0) {
+					ret = r2;
+					goto out;
+				}
+				if (r2 == 0) {
+					if (c->collect)
+						err_add(c, n, "if", "if",
+							"must match \"else\" "
+							"schema");
+					FAIL();
+				}
+			}
+		}
+	}
+	if (have_la)
+		CHECK(v_uneval(c, n, &it, q, sc, &la));
+out:
+	if (have_ta)
+		ann_done(&ta, tbits);
+	if (have_la) {
+		if (ok && ret > 0)
+			ann_merge(a, &la);
+		ann_done(&la, lbits);
+	}
+	if (ret < 0)
+		return ret;
+	return ok;
+}
+
+static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
+	     const struct dscope *sc, struct ann *a)
+{
+	struct dscope fr;
+	int r;
+
+	if (n->kind != JN_OBJ) {
+		if (n->kind == JN_TRUE)
+			return 1;
+		if (c->collect)
+			err_add(c, n, "", "false schema",
+				"boolean schema is false");
+		return 0;
+	}
+	if (c->depth >= c->max_depth)
+		return too_deep(c, n);
+	if (sc == NULL || sc->res != n->res) {
+		fr.res = n->res;
+		fr.up = sc;
+		sc = &fr;
+	}
+	c->depth++;
+	r = v_body(c, n, p, sc, a);
+	c->depth--;
+	return r;
+}
+
+/* ------------------------------------------------------------ the API */
+
+static void finish(struct ev_jschema_ctx *cx)
+{
+	size_t i;
+	const char *b = (const char *)cx->strs.p;
+
+	if (cx->noff > cx->caperrs) {
+		struct ev_jschema_error *ne =
+			realloc(cx->errs, cx->noff * sizeof(*ne));
+
+		if (ne == NULL) {
+			cx->nerrs = 0;
+			return;
+		}
+		cx->errs = ne;
+		cx->caperrs = cx->noff;
+	}
+	for (i = 0; i < cx->noff; i++) {
+		cx->errs[i].instance_path = b + cx->off[i].ip;
+		cx->errs[i].schema_path = b + cx->off[i].sp;
+		cx->errs[i].keyword = b + cx->off[i].kw;
+		cx->errs[i].message = b + cx->off[i].msg;
+	}
+	cx->nerrs = cx->noff;
+}
+
+static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
+		    const char *prefix, struct ev_jschema_ctx *cx,
+		    int inst_depth, int eval_depth)
+{
+	struct vctx c;
+	const uint8_t *p = mp;
+	int r;
+
+	cx->nerrs = 0;
+	cx->noff = 0;
+	cx->strs.len = 0;
+	cx->path.len = 0;
+	cx->max_errors = sc->doc->set->o.max_errors;
+	if (prefix != NULL)
+		ev_buf_puts(&cx->path, prefix);
+	memset(&c, 0, sizeof(c));
+	c.cx = cx;
+	c.end = mp + n;
+	c.max_depth = eval_depth;
+	if (ev_mp_skip(&p, mp + n, EV_READ_DEPTH - inst_depth) != 0 ||
+	    p != mp + n) {
+		const char *why = NULL;
+
+		p = mp;
+		if (ev_mp_check_json(&p, mp + n, EV_MAX_DEPTH - inst_depth,
+				     &why) != 0 ||
+		    why == NULL)
+			why = "not one msgpack value";
+		c.collect = 1;
+		err_add(&c, sc, "", "", "invalid instance: %s", why);
+		finish(cx);
+		return EV_EDATA;
+	}
+	r = v(&c, sc, mp, NULL, NULL);
+	if (r == 0) {
+		cx->noff = 0;
+		cx->strs.len = 0;
+		c.collect = 1;
+		c.depth = 0;
+		c.full = 0;
+		r = v(&c, sc, mp, NULL, NULL);
+		if (r == 1) /* cannot happen; say something */
+			r = 0;
+		if (r == 0 && cx->noff == 0)
+			err_add(&c, sc, "", "", "invalid");
+	}
+	if (r == EV_EDATA && cx->noff == 0) {
+		c.collect = 1;
+		err_add(&c, sc, "", "", "invalid instance: not a JSON value");
+	}
+	if (r == EV_EUSAGE) {
+		c.collect = 1;
+		err_add(&c, sc, "", "$ref",
+			"the schema set is not compiled: call "
+			"ev_jschema_set_compile");
+	}
+	finish(cx);
+	return r;
+}
+
+int ev_jschema_validate(const struct ev_jschema *sc, const uint8_t *mp,
+			size_t n, const char *prefix, struct ev_jschema_ctx *cx)
+{
+	return validate(sc, mp, n, prefix, cx, 0, 1000);
+}
+
+int js_check_meta(struct ev_jschema_set *s, struct jnode *meta,
+		  struct jdoc *d, struct ev_error *err)
+{
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	int r;
+
+	(void)s;
+	if (cx == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	r = validate(meta, d->mp, d->n, NULL, cx,
+		     EV_MAX_DEPTH - JS_MAX_SCHEMA_DEPTH, 4000);
+	if (r == 0) {
+		const struct ev_jschema_error *e = ev_jschema_error_at(cx, 0);
+
+		ev_seterr(err, EV_EDATA,
+			  "%s: %s: %s (metaschema %s)", d->name,
+			  *e->instance_path ? e->instance_path : "/",
+			  e->message, e->schema_path);
+	} else if (r < 0) {
+		const struct ev_jschema_error *e = ev_jschema_error_at(cx, 0);
+
+		ev_seterr(err, EV_EDATA, "%s: metaschema check failed: %s",
+			  d->name, e ? e->message : "error");
+	}
+	ev_jschema_ctx_free(cx);
+	return r;
+}
