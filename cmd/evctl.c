@@ -26,7 +26,8 @@ static const char usage_short[] =
 	"       evctl metrics [--state-dir DIR] LOG...\n"
 	"       evctl streams [--category NAME | --stream-exact NAME] [--json] LOG\n"
 	"       evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)\n"
-	"                  [--dry-run] [--force] [--state-dir DIR] LOG\n";
+	"                  [--dry-run] [--force] [--state-dir DIR] LOG\n"
+	"       " EVCTL_SCHEMA_USAGE;
 
 static const char usage_long[] =
 	"Administer an evlog log.\n"
@@ -81,12 +82,18 @@ static const char usage_long[] =
 	"      --keep-events N       keep at least N events\n"
 	"      --state-dir DIR       also respect the groups and projections\n"
 	"                            kept in DIR\n"
+	"  schema COMMAND  JSON Schema for events (evlog-schemas(5)): check\n"
+	"                validates events, lint checks a schema directory,\n"
+	"                compat compares schema versions, infer writes a\n"
+	"                schema; 'evctl schema COMMAND --help' shows its\n"
+	"                options\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help    show this help and exit\n"
 	"  -V, --version show versions and exit\n"
 	"\n"
-	"Exit status: 0 ok, 1 failure, 64 usage, 65 damaged data, 66 missing\n"
+	"Exit status: 0 ok, 1 failure, 64 usage, 65 damaged data (schema: invalid\n"
+	"events, problems, incompatible schemas), 66 missing\n"
 	"log, 74 I/O error, 75 a group is busy or a group or projection is not\n"
 	"caught up; lag uses 0-3.\n"
 	"See evctl(1).\n";

@@ -2618,27 +2618,100 @@ ev_jschema_error_at(const struct ev_jschema_ctx *cx, size_t i);
  * (evlog-schemas(5); lib/schemadir.c) */
 struct ev_schemadir; /* a schemas/ directory, compiled */
 struct ev_schemadir_opts {
-	struct ev_jschema_opts js;
-	int require_schemas; /* a type with no directory is invalid */
+	struct ev_jschema_opts js; /* check_meta and local_root are set */
+	int require_schemas;	   /* a type with no directory is invalid */
 };
 /* Load and compile every schemas/TYPE/N.json and schemas/_envelope.json.
  * Errors (EV_EDATA; tools exit 64) name the file, keyword path and why:
  * bad JSON, metaschema violation, unresolvable ref, bad regex, a file
- * name that is not N.json, a directory name that does not decode. */
+ * name that is not N.json, a directory name that does not decode, a
+ * type directory without schema files.  EV_ENOENT: no such directory.
+ * Only the first problem is in err: ev_schemadir_lint() finds them all. */
 int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
 		      const struct ev_schemadir_opts *o, struct ev_error *err);
 void ev_schemadir_free(struct ev_schemadir *d);
+/* The directory as given (without trailing slashes), its number of
+ * types, and whether it has an _envelope.json. */
+const char *ev_schemadir_path(const struct ev_schemadir *d);
+size_t ev_schemadir_ntypes(const struct ev_schemadir *d);
+int ev_schemadir_has_envelope(const struct ev_schemadir *d);
+/* Does the directory have schemas for type (n bytes)? */
+int ev_schemadir_has_type(const struct ev_schemadir *d, const char *type,
+			  size_t n);
 /* Validate one event record (the msgpack record as evlog(5) stores it,
  * also what the parser builds).  1 valid, 0 invalid (errors in cx,
  * instance paths from the event root: "/data/amount", "/meta/correlationId";
  * a missing schema file is an error whose message names the file),
- * <0 on a record that does not decode. */
+ * <0 on a record that does not decode.  Thread-safe for distinct cx. */
 int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 		       struct ev_jschema_ctx *cx);
 /* percent-encoding of type names as directory names, and back */
 int ev_schemadir_encode_type(const char *type, size_t n, struct ev_buf *out);
 int ev_schemadir_decode_type(const char *name,
 			     struct ev_buf *out); /* EV_EDATA if malformed */
+
+/* Every problem of a schema directory (evctl schema lint): those
+ * ev_schemadir_open() stops at, each schema compiled on its own (so an
+ * error is its file's), and versions that do not run from 1 without
+ * gaps.  0 (the problems, maybe none, in *out), EV_ENOENT no such
+ * directory, EV_EIO, EV_ERR. */
+struct ev_schemadir_lint;
+int ev_schemadir_lint(struct ev_schemadir_lint **out, const char *dir,
+		      const struct ev_schemadir_opts *o, struct ev_error *err);
+void ev_schemadir_lint_free(struct ev_schemadir_lint *l);
+size_t ev_schemadir_lint_count(const struct ev_schemadir_lint *l);
+/* Problem i: the file (or directory) it is about, and the message,
+ * which begins with that file: 1, or 0 past the last. */
+int ev_schemadir_lint_problem(const struct ev_schemadir_lint *l, size_t i,
+			      const char **file, const char **message);
+void ev_schemadir_lint_totals(const struct ev_schemadir_lint *l,
+			      size_t *types, size_t *files);
+const char *ev_schemadir_lint_path(const struct ev_schemadir_lint *l);
+/* The lint report: a line per problem and a summary (human), or one
+ * JSON object {"schemas", "types", "files", "problems": [{"file",
+ * "message"}]} with a newline. */
+int ev_schemadir_lint_write(const struct ev_schemadir_lint *l, int json,
+			    struct ev_buf *out);
+
+/* ----------------------------------------------------- schema check reports
+ * (lib/schemareport.c): evctl schema check's counts by type, its
+ * invalid events grouped by type and by (schema path, message) with the
+ * first examples, and the report in four formats. */
+struct ev_schemareport;
+enum ev_schemareport_format {
+	EV_SREPORT_HUMAN = 0, /* by type, then by error, with examples */
+	EV_SREPORT_JSON,      /* one JSON document */
+	EV_SREPORT_JUNIT,     /* JUnit XML: a test case per type */
+	EV_SREPORT_TAP,	      /* TAP 13: a test point per type */
+};
+/* "human", "json", "junit" or "tap": 0, or EV_EUSAGE. */
+int ev_schemareport_format_parse(const char *s,
+				 enum ev_schemareport_format *f);
+/* A report of events checked against d (borrowed), keeping the first
+ * `examples` examples of each error. */
+int ev_schemareport_new(struct ev_schemareport **out, struct ev_schemadir *d,
+			unsigned examples, struct ev_error *err);
+void ev_schemareport_free(struct ev_schemareport *rp);
+/* Check every record r reads to its end, each named by its offset;
+ * those filter f (may be NULL) rejects by type are passed over.  A
+ * record that does not decode is an invalid event.  0, or the reader's
+ * error. */
+int ev_schemareport_check_log(struct ev_schemareport *rp, struct ev_reader *r,
+			      const struct ev_filter *f, struct ev_error *err);
+/* Check the NDJSON envelopes of in to its end, each named NAME:LINE; a
+ * line that is not an envelope is an invalid event (of no type) whose
+ * message is the parser's.  0, or EV_EIO / EV_ERR. */
+int ev_schemareport_check_input(struct ev_schemareport *rp,
+				struct ev_input *in, const char *name,
+				const struct ev_filter *f,
+				struct ev_error *err);
+/* Events checked, and invalid ones, so far. */
+uint64_t ev_schemareport_events(const struct ev_schemareport *rp);
+uint64_t ev_schemareport_invalid(const struct ev_schemareport *rp);
+/* Append the report in fmt. */
+int ev_schemareport_write(struct ev_schemareport *rp,
+			  enum ev_schemareport_format fmt, struct ev_buf *out,
+			  struct ev_error *err);
 
 /* ------------------------------------------------ schema compatibility
  * (lib/schemacompat.c) */

@@ -44,4 +44,15 @@ void ev_ecmare_free(struct ev_ecmare *re);
 /* the `regex` format: 1 valid ECMA-262 regex, 0 not */
 int ev_ecmare_valid(const char *pat, size_t n);
 
+/* For the registry (schemadir.c), implemented by the validator: drop the
+ * errors of cx, and add one of the registry's own (no schema file for a
+ * version, binary data) as the validator adds its own, copying the
+ * strings.  0, or EV_ERR out of memory (or past max_errors: ignored). */
+struct ev_jschema_ctx;
+void ev_jschema_ctx_clear(struct ev_jschema_ctx *cx);
+int ev_jschema_ctx_add_error(struct ev_jschema_ctx *cx,
+			     const char *instance_path,
+			     const char *schema_path, const char *keyword,
+			     const char *message);
+
 #endif

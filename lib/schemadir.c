@@ -1,0 +1,1041 @@
+/*
+ * schemadir.c - struct ev_schemadir: a schema registry that is just a
+ * directory (evlog-schemas(5)): DIR/TYPE/N.json is the schema of the data
+ * of events of type TYPE (percent-encoded) with schema version N, and
+ * DIR/_envelope.json, when present, constrains the whole event as its
+ * JSON envelope.  Every file is compiled into one ev_jschema_set (with
+ * the metaschema check on, and DIR as the root relative refs may load
+ * from), and types are found by a hash of their names.
+ *
+ * Also lint: every problem of a directory, not only the first, each file
+ * compiled in a set of its own so that an error is the file's.
+ */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "evlog_private.h"
+#include "jschema_int.h"
+
+#define ENVELOPE_FILE "_envelope.json"
+
+struct sversion {
+	uint64_t n;
+	struct ev_jschema *sc;
+	int anything; /* the schema is true or {}: binary data passes */
+	char *file;   /* DIR/TYPE/N.json as named */
+};
+
+struct stype {
+	char *name; /* decoded */
+	size_t len;
+	uint64_t hash;
+	char *dirname; /* DIR/ENCODED */
+	struct sversion *v;
+	size_t nv; /* sorted by n */
+};
+
+struct ev_schemadir {
+	char *dir; /* as given, without trailing slashes */
+	int require_schemas;
+	struct ev_jschema_set *set;
+	struct stype *types;
+	size_t ntypes;
+	uint32_t *slots; /* index + 1 into types, 0 empty */
+	size_t mask;
+	struct ev_jschema *envelope;
+	char *envelope_file;
+};
+
+/* ------------------------------------------------------------ names */
+
+static int must_encode(const unsigned char *p, size_t i, size_t n)
+{
+	unsigned char c = p[i];
+
+	if (c == '%' || c == '/' || c < 0x20 || c == 0x7f)
+		return 1;
+	if (i == 0 && (c == '.' || c == '_'))
+		return 1;
+	/* U+0080-009F, the C1 controls */
+	if (c == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+		return 1;
+	if (c >= 0x80 && c <= 0x9f && i > 0 && p[i - 1] == 0xC2)
+		return 1;
+	return 0;
+}
+
+int ev_schemadir_encode_type(const char *type, size_t n, struct ev_buf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)type;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!must_encode(p, i, n)) {
+			if (ev_buf_putc(out, p[i]) != 0)
+				return EV_ERR;
+			continue;
+		}
+		if (ev_buf_putc(out, '%') != 0 ||
+		    ev_buf_putc(out, hex[p[i] >> 4]) != 0 ||
+		    ev_buf_putc(out, hex[p[i] & 15]) != 0)
+			return EV_ERR;
+	}
+	return 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The reason a directory name does not decode, or NULL (out filled). */
+static const char *decode_name(const char *name, struct ev_buf *out)
+{
+	const char *s = name;
+	size_t start = out->len;
+	int hi, lo;
+
+	if (*s == '\0')
+		return "an empty name";
+	if (*s == '.' || *s == '_')
+		return "a leading '.' or '_' must be percent-encoded "
+		       "(%2E, %5F)";
+	for (; *s; s++) {
+		if (*s != '%') {
+			if (ev_buf_putc(out, *s) != 0)
+				return "out of memory";
+			continue;
+		}
+		hi = hexval((unsigned char)s[1]);
+		lo = hi < 0 ? -1 : hexval((unsigned char)s[2]);
+		if (hi < 0 || lo < 0)
+			return "'%' is not followed by two hex digits";
+		if (ev_buf_putc(out, hi << 4 | lo) != 0)
+			return "out of memory";
+		s += 2;
+	}
+	if (ev_utf8_valid(out->p + start, out->len - start) != out->len - start)
+		return "it decodes to a name that is not valid UTF-8";
+	return NULL;
+}
+
+int ev_schemadir_decode_type(const char *name, struct ev_buf *out)
+{
+	size_t start = out->len;
+
+	if (decode_name(name, out) != NULL) {
+		out->len = start;
+		return EV_EDATA;
+	}
+	return 0;
+}
+
+/* N.json, N a positive integer without leading zeros: N, or 0. */
+static uint64_t version_of(const char *name)
+{
+	uint64_t v = 0;
+	const char *s = name;
+
+	if (*s < '1' || *s > '9')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	return strcmp(s, ".json") == 0 ? v : 0;
+}
+
+/* ------------------------------------------------------------ scanning */
+
+/* A problem found while scanning or compiling. */
+struct problem {
+	char *file;
+	char *msg;
+};
+
+struct scan {
+	const char *dir;
+	struct stype *types;
+	size_t ntypes, cap;
+	int has_envelope;
+	struct problem *pr;
+	size_t npr, prcap;
+	int stop_at_first;
+	int oom;
+};
+
+static void problem(struct scan *sc, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void problem(struct scan *sc, const char *file, const char *fmt, ...)
+{
+	struct problem *p;
+	va_list ap;
+	char *m = NULL;
+	int r;
+
+	if (sc->npr == sc->prcap) {
+		size_t cap = sc->prcap ? sc->prcap * 2 : 8;
+		p = realloc(sc->pr, cap * sizeof(*p));
+		if (p == NULL) {
+			sc->oom = 1;
+			return;
+		}
+		sc->pr = p;
+		sc->prcap = cap;
+	}
+	va_start(ap, fmt);
+	r = vasprintf(&m, fmt, ap);
+	va_end(ap);
+	p = &sc->pr[sc->npr];
+	p->file = strdup(file);
+	if (r < 0 || p->file == NULL) {
+		free(p->file);
+		if (r >= 0)
+			free(m);
+		sc->oom = 1;
+		return;
+	}
+	p->msg = m;
+	sc->npr++;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in a directory, sorted (for messages in a stable order);
+ * NULL with errno set on failure.  Free each and the vector. */
+static char **list_dir(const char *path, size_t *count)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char **v = NULL, **nv;
+	size_t n = 0, cap = 0;
+
+	*count = 0;
+	if (d == NULL)
+		return NULL;
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL)
+				goto fail;
+			v = nv;
+		}
+		if ((v[n] = strdup(de->d_name)) == NULL)
+			goto fail;
+		n++;
+	}
+	if (errno != 0)
+		goto fail;
+	closedir(d);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_str);
+	else if (v == NULL)
+		v = malloc(sizeof(*v));
+	if (v == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	*count = n;
+	return v;
+fail : {
+	int e = errno ? errno : ENOMEM;
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+	closedir(d);
+	errno = e;
+	return NULL;
+}
+}
+
+static void free_list(char **v, size_t n)
+{
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+}
+
+static int cmp_version(const void *a, const void *b)
+{
+	const struct sversion *x = a, *y = b;
+
+	return x->n < y->n ? -1 : x->n > y->n;
+}
+
+static char *path_join(const char *a, const char *b)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s", a, b) < 0)
+		return NULL;
+	return s;
+}
+
+static void free_types(struct stype *t, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		free(t[i].name);
+		free(t[i].dirname);
+		for (j = 0; j < t[i].nv; j++)
+			free(t[i].v[j].file);
+		free(t[i].v);
+	}
+	free(t);
+}
+
+/* One type directory: its versions. */
+static void scan_type(struct scan *sc, const char *ent, const char *path)
+{
+	struct ev_buf name = {0};
+	struct stype *t;
+	const char *why;
+	char **files;
+	size_t nf, i, k;
+	struct stat st;
+
+	why = decode_name(ent, &name);
+	if (why != NULL) {
+		problem(sc, path,
+			"%s: the directory name is not a percent-encoded "
+			"type: %s",
+			path, why);
+		ev_buf_free(&name);
+		return;
+	}
+	for (k = 0; k < sc->ntypes; k++) {
+		if (sc->types[k].len == name.len &&
+		    memcmp(sc->types[k].name, name.p, name.len) == 0) {
+			problem(sc, path,
+				"%s: a second directory for type '%.*s' "
+				"(the other is %s)",
+				path, (int)name.len, (const char *)name.p,
+				sc->types[k].dirname);
+			ev_buf_free(&name);
+			return;
+		}
+	}
+	if (sc->ntypes == sc->cap) {
+		size_t cap = sc->cap ? sc->cap * 2 : 16;
+		t = realloc(sc->types, cap * sizeof(*t));
+		if (t == NULL) {
+			sc->oom = 1;
+			ev_buf_free(&name);
+			return;
+		}
+		sc->types = t;
+		sc->cap = cap;
+	}
+	t = &sc->types[sc->ntypes];
+	memset(t, 0, sizeof(*t));
+	t->len = name.len;
+	t->name = malloc(name.len + 1);
+	t->dirname = strdup(path);
+	if (t->name == NULL || t->dirname == NULL) {
+		free(t->name);
+		free(t->dirname);
+		sc->oom = 1;
+		ev_buf_free(&name);
+		return;
+	}
+	if (name.len > 0)
+		memcpy(t->name, name.p, name.len);
+	t->name[name.len] = '\0';
+	t->hash = ev_hash64(t->name, t->len);
+	ev_buf_free(&name);
+	sc->ntypes++;
+
+	files = list_dir(path, &nf);
+	if (files == NULL) {
+		problem(sc, path, "%s: cannot read the directory: %s", path,
+			strerror(errno));
+		return;
+	}
+	t->v = calloc(nf ? nf : 1, sizeof(*t->v));
+	if (t->v == NULL) {
+		sc->oom = 1;
+		free_list(files, nf);
+		return;
+	}
+	for (i = 0; i < nf; i++) {
+		char *fp = path_join(path, files[i]);
+		uint64_t v = version_of(files[i]);
+
+		if (fp == NULL) {
+			sc->oom = 1;
+			break;
+		}
+		if (v == 0) {
+			problem(sc, fp,
+				"%s: not a schema file: names are N.json, "
+				"N the schema version (1, 2, ...)",
+				fp);
+			free(fp);
+			continue;
+		}
+		if (stat(fp, &st) != 0 || !S_ISREG(st.st_mode)) {
+			problem(sc, fp, "%s: not a regular file", fp);
+			free(fp);
+			continue;
+		}
+		t->v[t->nv].n = v;
+		t->v[t->nv].file = fp;
+		t->nv++;
+	}
+	free_list(files, nf);
+	if (t->nv > 1)
+		qsort(t->v, t->nv, sizeof(*t->v), cmp_version);
+	if (t->nv == 0 && !sc->oom)
+		problem(sc, path,
+			"%s: a type directory with no schema files (N.json)",
+			path);
+}
+
+/* Scan dir: types, versions, the envelope; problems for the rest. */
+static int scan_dir(struct scan *sc, struct ev_error *err)
+{
+	char **ents;
+	size_t n, i;
+	struct stat st;
+
+	ents = list_dir(sc->dir, &n);
+	if (ents == NULL) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return ev_seterr(err, EV_ENOENT,
+					 "no schema directory '%s'", sc->dir);
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot read schema directory '%s'",
+				       sc->dir);
+	}
+	for (i = 0; i < n && !sc->oom; i++) {
+		char *path = path_join(sc->dir, ents[i]);
+
+		if (path == NULL) {
+			sc->oom = 1;
+			break;
+		}
+		if (stat(path, &st) != 0) {
+			problem(sc, path, "%s: %s", path, strerror(errno));
+		} else if (strcmp(ents[i], ENVELOPE_FILE) == 0 &&
+			   S_ISREG(st.st_mode)) {
+			sc->has_envelope = 1;
+		} else if (S_ISDIR(st.st_mode)) {
+			scan_type(sc, ents[i], path);
+		} else {
+			problem(sc, path,
+				"%s: a stray file: a schema directory holds "
+				"TYPE/N.json and " ENVELOPE_FILE,
+				path);
+		}
+		free(path);
+	}
+	free_list(ents, n);
+	if (sc->oom)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	return 0;
+}
+
+static void scan_free(struct scan *sc)
+{
+	size_t i;
+
+	free_types(sc->types, sc->ntypes);
+	for (i = 0; i < sc->npr; i++) {
+		free(sc->pr[i].file);
+		free(sc->pr[i].msg);
+	}
+	free(sc->pr);
+}
+
+/* ------------------------------------------------------------ compiling */
+
+static int read_file(const char *path, struct ev_buf *b, struct ev_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	char tmp[65536];
+	size_t r;
+
+	b->len = 0;
+	if (f == NULL)
+		return ev_seterr_errno(err,
+				       errno == ENOENT ? EV_ENOENT : EV_EIO,
+				       errno, "cannot open '%s'", path);
+	while ((r = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+		if (ev_buf_append(b, tmp, r) != 0) {
+			fclose(f);
+			return ev_seterr(err, EV_ERR, "out of memory");
+		}
+	}
+	if (ferror(f)) {
+		int e = errno;
+		fclose(f);
+		return ev_seterr_errno(err, EV_EIO, e, "cannot read '%s'",
+				       path);
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Does the schema (JSON text) accept any value: true, or an object of
+ * nothing but annotations? */
+static int accepts_anything(const struct ev_buf *json)
+{
+	static const char *const notes[] = {
+		"$schema",     "$id",	  "$comment",	"title",
+		"description", "$defs",	  "examples",	"definitions",
+		"default",     "$anchor", "deprecated", "readOnly",
+		"writeOnly",   NULL,
+	};
+	struct ev_json js;
+	struct ev_buf mp = {0};
+	const uint8_t *p, *end;
+	struct ev_mp_item it, k;
+	uint32_t i;
+	int ok = 0;
+
+	ev_json_init(&js, (const char *)json->p, json->len);
+	if (ev_json_value(&js, &mp) != 0)
+		goto out;
+	p = mp.p;
+	end = mp.p + mp.len;
+	if (ev_mp_read(&p, end, &it) != 0)
+		goto out;
+	if (it.type == EV_MP_BOOL) {
+		ok = it.v.b;
+		goto out;
+	}
+	if (it.type != EV_MP_MAP)
+		goto out;
+	for (i = 0; i < it.n; i++) {
+		const char *const *w;
+		if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_STR)
+			goto out;
+		for (w = notes; *w != NULL; w++)
+			if (strlen(*w) == k.n && memcmp(*w, k.p, k.n) == 0)
+				break;
+		if (*w == NULL || ev_mp_skip(&p, end, EV_READ_DEPTH) != 0)
+			goto out;
+	}
+	ok = 1;
+out:
+	ev_buf_free(&mp);
+	return ok;
+}
+
+static int add_schema(struct ev_jschema_set *set, const char *file,
+		      struct ev_buf *text, struct ev_jschema **out,
+		      int *anything, struct ev_error *err)
+{
+	int r = read_file(file, text, err);
+
+	if (r != 0)
+		return r;
+	if (anything != NULL)
+		*anything = accepts_anything(text);
+	return ev_jschema_add(set, (const char *)text->p, text->len, file, NULL,
+			      out, err);
+}
+
+static char *strip_slashes(const char *dir)
+{
+	size_t n = strlen(dir);
+	char *s;
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	s = malloc(n + 1);
+	if (s != NULL) {
+		memcpy(s, dir, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+static int set_new(struct ev_jschema_set **set, const char *dir,
+		   const struct ev_schemadir_opts *o, struct ev_error *err)
+{
+	struct ev_jschema_opts js;
+	char *abs = realpath(dir, NULL);
+	int r;
+
+	memset(&js, 0, sizeof(js));
+	if (o != NULL)
+		js = o->js;
+	js.check_meta = 1;
+	js.local_root = abs != NULL ? abs : dir;
+	r = ev_jschema_set_new(set, &js, err);
+	free(abs);
+	return r;
+}
+
+static uint32_t *make_slots(const struct stype *t, size_t n, size_t *mask)
+{
+	size_t cap = 16, i, j;
+	uint32_t *s;
+
+	while (cap < n * 2)
+		cap *= 2;
+	s = calloc(cap, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		for (j = t[i].hash & (cap - 1); s[j] != 0;
+		     j = (j + 1) & (cap - 1))
+			;
+		s[j] = (uint32_t)(i + 1);
+	}
+	*mask = cap - 1;
+	return s;
+}
+
+int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
+		      const struct ev_schemadir_opts *o, struct ev_error *err)
+{
+	struct ev_schemadir *d;
+	struct scan sc;
+	struct ev_buf text = {0};
+	size_t i, j;
+	int r;
+
+	*out = NULL;
+	memset(&sc, 0, sizeof(sc));
+	d = calloc(1, sizeof(*d));
+	if (d == NULL || (d->dir = strip_slashes(dir)) == NULL) {
+		free(d);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	d->require_schemas = o != NULL && o->require_schemas;
+	sc.dir = d->dir;
+	if ((r = scan_dir(&sc, err)) != 0)
+		goto fail;
+	if (sc.npr > 0) {
+		r = ev_seterr(err, EV_EDATA, "%s", sc.pr[0].msg);
+		goto fail;
+	}
+	if ((r = set_new(&d->set, d->dir, o, err)) != 0)
+		goto fail;
+	for (i = 0; i < sc.ntypes; i++) {
+		struct stype *t = &sc.types[i];
+		for (j = 0; j < t->nv; j++) {
+			r = add_schema(d->set, t->v[j].file, &text, &t->v[j].sc,
+				       &t->v[j].anything, err);
+			if (r != 0)
+				goto fail;
+		}
+	}
+	if (sc.has_envelope) {
+		d->envelope_file = path_join(d->dir, ENVELOPE_FILE);
+		if (d->envelope_file == NULL) {
+			r = ev_seterr(err, EV_ERR, "out of memory");
+			goto fail;
+		}
+		r = add_schema(d->set, d->envelope_file, &text, &d->envelope,
+			       NULL, err);
+		if (r != 0)
+			goto fail;
+	}
+	if ((r = ev_jschema_set_compile(d->set, err)) != 0)
+		goto fail;
+	d->slots = make_slots(sc.types, sc.ntypes, &d->mask);
+	if (d->slots == NULL) {
+		r = ev_seterr(err, EV_ERR, "out of memory");
+		goto fail;
+	}
+	d->types = sc.types;
+	d->ntypes = sc.ntypes;
+	sc.types = NULL;
+	sc.ntypes = 0;
+	scan_free(&sc);
+	ev_buf_free(&text);
+	*out = d;
+	return 0;
+fail:
+	scan_free(&sc);
+	ev_buf_free(&text);
+	ev_schemadir_free(d);
+	return r;
+}
+
+void ev_schemadir_free(struct ev_schemadir *d)
+{
+	if (d == NULL)
+		return;
+	free_types(d->types, d->ntypes);
+	free(d->slots);
+	ev_jschema_set_free(d->set);
+	free(d->envelope_file);
+	free(d->dir);
+	free(d);
+}
+
+const char *ev_schemadir_path(const struct ev_schemadir *d)
+{
+	return d->dir;
+}
+
+size_t ev_schemadir_ntypes(const struct ev_schemadir *d)
+{
+	return d->ntypes;
+}
+
+int ev_schemadir_has_envelope(const struct ev_schemadir *d)
+{
+	return d->envelope != NULL;
+}
+
+/* ------------------------------------------------------------ checking */
+
+static const struct stype *find_type(const struct ev_schemadir *d,
+				     const char *name, size_t n)
+{
+	uint64_t h;
+	size_t j;
+
+	if (d->ntypes == 0)
+		return NULL;
+	h = ev_hash64(name, n);
+	for (j = h & d->mask; d->slots[j] != 0; j = (j + 1) & d->mask) {
+		const struct stype *t = &d->types[d->slots[j] - 1];
+		if (t->hash == h && t->len == n &&
+		    memcmp(t->name, name, n) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+static const struct sversion *find_version(const struct stype *t, uint64_t v)
+{
+	size_t lo = 0, hi = t->nv;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->v[mid].n == v)
+			return &t->v[mid];
+		if (t->v[mid].n < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int ev_schemadir_has_type(const struct ev_schemadir *d, const char *type,
+			  size_t n)
+{
+	return find_type(d, type, n) != NULL;
+}
+
+/* An error of the registry's own (no schema file, binary data), added
+ * to cx as the validator's are. */
+static int registry_error(struct ev_jschema_ctx *cx, const char *instance,
+			  const char *schema_path, const char *keyword,
+			  const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int registry_error(struct ev_jschema_ctx *cx, const char *instance,
+			  const char *schema_path, const char *keyword,
+			  const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ev_jschema_ctx_add_error(cx, instance, schema_path, keyword, msg) !=
+	    0)
+		return EV_ERR;
+	return 0;
+}
+
+static void put_key(struct ev_buf *b, const char *k)
+{
+	ev_buf_mp_str(b, k, strlen(k));
+}
+
+static void put_uint(struct ev_buf *b, uint64_t v)
+{
+	if (ev_buf_reserve(b, 9) == 0)
+		b->len = (size_t)(ev_mp_uint(b->p + b->len, v) - b->p);
+}
+
+/* The JSON envelope of ev as a msgpack map (evlog-schemas(5)). */
+static int envelope_of(const struct ev_event *ev, struct ev_buf *b)
+{
+	unsigned count = 3 + (ev->stream.p != NULL) + (ev->version != 0) +
+			 (ev->key.p != NULL) + 1 + (ev->meta != NULL) +
+			 (ev->data != NULL);
+	char tbuf[40];
+	size_t tn;
+
+	b->len = 0;
+	if (ev_buf_reserve(b, 64) != 0)
+		return EV_ERR;
+	b->p[b->len++] = (uint8_t)(0x80 | count);
+	put_key(b, "id");
+	ev_buf_mp_str(b, ev->id.p, ev->id.n);
+	put_key(b, "type");
+	ev_buf_mp_str(b, ev->type.p, ev->type.n);
+	put_key(b, "time");
+	tn = ev_time_format(ev->time, tbuf);
+	ev_buf_mp_str(b, tbuf, tn);
+	if (ev->stream.p != NULL) {
+		put_key(b, "stream");
+		ev_buf_mp_str(b, ev->stream.p, ev->stream.n);
+	}
+	if (ev->version != 0) {
+		put_key(b, "version");
+		put_uint(b, ev->version);
+	}
+	if (ev->key.p != NULL) {
+		put_key(b, "key");
+		ev_buf_mp_str(b, ev->key.p, ev->key.n);
+	}
+	put_key(b, "schema");
+	put_uint(b, ev->schema);
+	if (ev->meta != NULL) {
+		put_key(b, "meta");
+		ev_buf_append(b, ev->meta, ev->meta_len);
+	}
+	if (ev->data != NULL) {
+		if (ev->data_is_binary) {
+			struct ev_buf t = {0};
+			put_key(b, "data_base64");
+			if (ev_base64_encode(&t, ev->data, ev->data_len) != 0 ||
+			    ev_buf_mp_str(b, (const char *)t.p, t.len) != 0) {
+				ev_buf_free(&t);
+				return EV_ERR;
+			}
+			ev_buf_free(&t);
+		} else {
+			put_key(b, "data");
+			ev_buf_append(b, ev->data, ev->data_len);
+		}
+	}
+	/* the appends above leave len short on a failure to grow */
+	return ev_buf_reserve(b, 0) == 0 ? 0 : EV_ERR;
+}
+
+static const uint8_t nil_value[1] = {0xc0};
+
+int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
+		       struct ev_jschema_ctx *cx)
+{
+	struct ev_event ev;
+	struct ev_error err;
+	const struct stype *t;
+	const struct sversion *v;
+	int r;
+
+	if (ev_event_decode(rec, n, &ev, &err) != 0)
+		return EV_EDATA;
+	ev_jschema_ctx_clear(cx);
+	t = find_type(d, ev.type.p, ev.type.n);
+	if (t == NULL) {
+		if (d->require_schemas) {
+			struct ev_buf enc = {0};
+			ev_schemadir_encode_type(ev.type.p, ev.type.n, &enc);
+			r = registry_error(
+				cx, "/type", d->dir, "type",
+				"no schemas for type '%.*s' (no directory "
+				"%s/%.*s)",
+				(int)ev.type.n, ev.type.p, d->dir, (int)enc.len,
+				enc.p ? (const char *)enc.p : "");
+			ev_buf_free(&enc);
+			return r != 0 ? r : 0;
+		}
+	} else if ((v = find_version(t, ev.schema)) == NULL) {
+		char file[4200];
+		snprintf(file, sizeof(file), "%s/%" PRIu64 ".json", t->dirname,
+			 ev.schema);
+		r = registry_error(cx, "/schema", file, "schema",
+				   "no schema file '%s' for schema %" PRIu64
+				   " of type '%.*s'",
+				   file, ev.schema, (int)ev.type.n, ev.type.p);
+		return r != 0 ? r : 0;
+	} else if (ev.data_is_binary) {
+		if (!v->anything) {
+			char sp[4200];
+			snprintf(sp, sizeof(sp), "%s#", v->file);
+			r = registry_error(cx, "/data", sp, "type",
+					   "data is binary");
+			return r != 0 ? r : 0;
+		}
+	} else {
+		r = ev_jschema_validate(v->sc,
+					ev.data != NULL ? ev.data : nil_value,
+					ev.data != NULL ? ev.data_len : 1,
+					"/data", cx);
+		if (r != 1)
+			return r;
+	}
+	if (d->envelope != NULL) {
+		/* only with an envelope schema: the common path stays cheap */
+		struct ev_buf b = {0};
+		r = envelope_of(&ev, &b);
+		if (r == 0)
+			r = ev_jschema_validate(d->envelope, b.p, b.len, NULL,
+						cx);
+		ev_buf_free(&b);
+		return r;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------ lint */
+
+struct ev_schemadir_lint {
+	char *dir;
+	size_t ntypes, nfiles;
+	int has_envelope;
+	struct problem *pr;
+	size_t npr;
+};
+
+int ev_schemadir_lint(struct ev_schemadir_lint **out, const char *dir,
+		      const struct ev_schemadir_opts *o, struct ev_error *err)
+{
+	struct ev_schemadir_lint *l;
+	struct scan sc;
+	struct ev_buf text = {0};
+	size_t i, j, nfiles = 0;
+	int r;
+
+	*out = NULL;
+	memset(&sc, 0, sizeof(sc));
+	l = calloc(1, sizeof(*l));
+	if (l == NULL || (l->dir = strip_slashes(dir)) == NULL) {
+		free(l);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	sc.dir = l->dir;
+	if ((r = scan_dir(&sc, err)) != 0)
+		goto fail;
+	/* each file in a set of its own: an error is that file's */
+	for (i = 0; i <= sc.ntypes && !sc.oom; i++) {
+		struct stype *t = i < sc.ntypes ? &sc.types[i] : NULL;
+		size_t nv = t != NULL ? t->nv : (size_t)sc.has_envelope;
+		uint64_t expect = 1;
+
+		for (j = 0; j < nv && !sc.oom; j++) {
+			struct ev_jschema_set *set = NULL;
+			struct ev_error e;
+			char *file = t != NULL
+					     ? t->v[j].file
+					     : path_join(l->dir, ENVELOPE_FILE);
+			if (file == NULL) {
+				sc.oom = 1;
+				break;
+			}
+			nfiles++;
+			r = set_new(&set, l->dir, o, &e);
+			if (r == 0)
+				r = add_schema(set, file, &text, NULL, NULL,
+					       &e);
+			if (r == 0)
+				r = ev_jschema_set_compile(set, &e);
+			ev_jschema_set_free(set);
+			if (r == EV_ERR && strcmp(e.msg, "out of memory") == 0)
+				sc.oom = 1;
+			else if (r != 0)
+				problem(&sc, file, "%s", e.msg);
+			if (t != NULL) {
+				for (; expect < t->v[j].n && !sc.oom; expect++)
+					problem(&sc, t->dirname,
+						"%s/%" PRIu64
+						".json: missing: versions "
+						"run from 1 without gaps",
+						t->dirname, expect);
+				expect = t->v[j].n + 1;
+			} else {
+				free(file);
+			}
+		}
+	}
+	if (sc.oom) {
+		r = ev_seterr(err, EV_ERR, "out of memory");
+		goto fail;
+	}
+	l->ntypes = sc.ntypes;
+	l->nfiles = nfiles;
+	l->has_envelope = sc.has_envelope;
+	l->pr = sc.pr;
+	l->npr = sc.npr;
+	sc.pr = NULL;
+	sc.npr = 0;
+	scan_free(&sc);
+	ev_buf_free(&text);
+	*out = l;
+	return 0;
+fail:
+	scan_free(&sc);
+	ev_buf_free(&text);
+	ev_schemadir_lint_free(l);
+	return r;
+}
+
+void ev_schemadir_lint_free(struct ev_schemadir_lint *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->npr; i++) {
+		free(l->pr[i].file);
+		free(l->pr[i].msg);
+	}
+	free(l->pr);
+	free(l->dir);
+	free(l);
+}
+
+size_t ev_schemadir_lint_count(const struct ev_schemadir_lint *l)
+{
+	return l->npr;
+}
+
+int ev_schemadir_lint_problem(const struct ev_schemadir_lint *l, size_t i,
+			      const char **file, const char **message)
+{
+	if (i >= l->npr)
+		return 0;
+	*file = l->pr[i].file;
+	*message = l->pr[i].msg;
+	return 1;
+}
+
+void ev_schemadir_lint_totals(const struct ev_schemadir_lint *l, size_t *types,
+			      size_t *files)
+{
+	*types = l->ntypes;
+	*files = l->nfiles;
+}
+
+const char *ev_schemadir_lint_path(const struct ev_schemadir_lint *l)
+{
+	return l->dir;
+}
