@@ -16,7 +16,8 @@ static const char usage_short[] =
 	"       evdlq show [--json] DLQ OFFSET...\n"
 	"       evdlq stats [SELECTORS] DLQ\n"
 	"       evdlq retry [--dry-run] [--exec CMD] [--retries N] [--backoff DURATION]\n"
-	"                   [--backoff-max DURATION] [--timeout DURATION] [SELECTORS] DLQ\n"
+	"                   [--backoff-max DURATION] [--timeout DURATION]\n"
+	"                   [--schemas DIR] [SELECTORS] DLQ\n"
 	"       evdlq purge --reason TEXT [--dry-run] [SELECTORS] DLQ\n"
 	"SELECTORS: [--offset A..B] [--type GLOB] [--stream GLOB] [--error REGEX]\n"
 	"           [--older-than DURATION] [--group NAME]\n";
@@ -33,12 +34,15 @@ static const char usage_long[] =
 	"      --json                one JSON object per letter\n"
 	"  stats DLQ      counts by type, by error and by age; the oldest\n"
 	"  retry DLQ      run the handler again on each selected open letter;\n"
-	"                 success resolves it, failure leaves it open\n"
+	"                 success resolves it, failure leaves it open; a schema\n"
+	"                 letter's event is validated again and appended\n"
 	"      --backoff DURATION    first retry delay, doubling (1s)\n"
 	"      --backoff-max DURATION  longest retry delay (30s)\n"
 	"      --dry-run             say what would be retried, run nothing\n"
 	"      --exec CMD            the handler (default: the letter's own)\n"
 	"      --retries N           retries of a failed run (3)\n"
+	"      --schemas DIR         validate schema letters against DIR\n"
+	"                            (default: the directory each records)\n"
 	"      --timeout DURATION    a run that takes longer fails (none)\n"
 	"  purge DLQ      record the selected open letters as discarded\n"
 	"      --dry-run             say what would be discarded\n"
@@ -75,6 +79,7 @@ enum {
 	OPT_OLDER_THAN,
 	OPT_REASON,
 	OPT_RETRIES,
+	OPT_SCHEMAS,
 	OPT_STREAM,
 	OPT_TIMEOUT,
 	OPT_TYPE,
@@ -305,6 +310,22 @@ static int not_a_letter(struct ev_reader *rd, const char *path, uint64_t off)
 	return EV_EXIT_NOINPUT;
 }
 
+/* A schema letter's errors as show prints them, indented under where
+ * the event was read and what it was validated against. */
+static void show_schema_errors(const struct ev_letter *l)
+{
+	const char *m = l->error ? l->error : "", *e;
+
+	printf("invalid at %s against the schemas in %s:\n",
+	       l->input ? l->input : "?", l->schemas ? l->schemas : "?");
+	for (; *m != '\0'; m = *e ? e + 1 : e) {
+		e = strchr(m, '\n');
+		if (e == NULL)
+			e = m + strlen(m);
+		printf("  %.*s\n", (int)(e - m), m);
+	}
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -389,6 +410,8 @@ static int cmd_show(int argc, char **argv)
 			printf(" (%s)", l->reason);
 		printf(", %llu %s\n", (unsigned long long)l->attempts,
 		       ev_plural(l->attempts, "attempt", "attempts"));
+		if (l->no_source_offset) /* a schema letter: its last errors */
+			show_schema_errors(l);
 		pj.len = 0;
 		if (ev_json_indent(&pj, (const char *)js.p, js.len) != 0) {
 			rc = fe_oom();
@@ -486,6 +509,42 @@ static int open_writer(struct ev_log *log, struct ev_writer **w)
 	return 0;
 }
 
+/* The same for a schema letter: validated again, appended or not. */
+static void schema_report(const struct ev_retry_report *r)
+{
+	const struct ev_letter *l = r->letter;
+	const char *m = r->message, *e;
+
+	switch (r->what) {
+	case EV_RETRY_WOULD:
+		printf("would retry %llu (%s%s%s) against the schemas in %s\n",
+		       (unsigned long long)l->offset, l->orig_type,
+		       l->orig_stream ? " " : "",
+		       l->orig_stream ? l->orig_stream : "", m);
+		break;
+	case EV_RETRY_RESOLVED:
+		printf("resolved %llu (%s): %s at offset %llu of '%s'\n",
+		       (unsigned long long)l->offset, l->orig_type,
+		       r->duplicate ? "already" : "appended",
+		       (unsigned long long)r->appended_offset, r->log);
+		break;
+	case EV_RETRY_STILL_OPEN:
+		/* one line per error, as evpub says them */
+		fflush(stdout);
+		for (; m != NULL && *m != '\0'; m = *e ? e + 1 : e) {
+			e = strchr(m, '\n');
+			if (e == NULL)
+				e = m + strlen(m);
+			fe_warn("still open: %llu: %.*s",
+				(unsigned long long)l->offset, (int)(e - m), m);
+		}
+		break;
+	default:
+		break;
+	}
+	fflush(stdout);
+}
+
 /* What retry does, as it goes: stdout for what is resolved, stderr for
  * what is not. */
 static void retry_report(void *ctx, const struct ev_retry_report *r)
@@ -495,6 +554,11 @@ static void retry_report(void *ctx, const struct ev_retry_report *r)
 	char why[80];
 
 	(void)ctx;
+	if (l->stage != NULL && strcmp(l->stage, "schema") == 0 &&
+	    r->what != EV_RETRY_LEFT_OPEN) {
+		schema_report(r);
+		return;
+	}
 	switch (r->what) {
 	case EV_RETRY_WOULD:
 		printf("would retry %llu (%s%s%s) with: %s\n",
@@ -540,7 +604,8 @@ static void retry_report(void *ctx, const struct ev_retry_report *r)
 
 /* retry's options: -1 to go on, or an exit status. */
 static int retry_options(int argc, char **argv, struct ev_letter_select *s,
-			 struct ev_retry_opts *o)
+			 struct ev_retry_opts *o,
+			 struct ev_schema_retry_opts *so)
 {
 	static const struct option opts[] = {
 		{"backoff", required_argument, NULL, OPT_BACKOFF},
@@ -549,6 +614,7 @@ static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 		{"exec", required_argument, NULL, OPT_EXEC},
 		{"help", no_argument, NULL, 'h'},
 		{"retries", required_argument, NULL, OPT_RETRIES},
+		{"schemas", required_argument, NULL, OPT_SCHEMAS},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		SELECTOR_OPTIONS,
 		{NULL, 0, NULL, 0},
@@ -590,6 +656,9 @@ static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 					optarg);
 			o->retries = (unsigned)val;
 			continue;
+		case OPT_SCHEMAS:
+			so->schemas = optarg;
+			continue;
 		}
 		if (selector_opt(c, optarg, s) != 1)
 			return fe_usage_error(usage_short, NULL);
@@ -599,6 +668,8 @@ static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 				      "retry: expected one DLQ operand");
 	if (o->backoff_max_ms < o->backoff_ms)
 		o->backoff_max_ms = o->backoff_ms;
+	so->dry_run = o->dry_run;
+	so->report = o->report;
 	return -1;
 }
 
@@ -606,23 +677,25 @@ static int cmd_retry(int argc, char **argv)
 {
 	struct ev_letter_select s;
 	struct ev_retry_opts o;
+	struct ev_schema_retry_opts so;
 	struct ev_log *log = NULL;
 	struct ev_letter *v = NULL;
 	struct ev_error err;
 	unsigned char *sel = NULL;
 	size_t n = 0, i;
-	uint64_t selected_n = 0, resolved = 0;
+	uint64_t selected_n = 0, resolved = 0, schema_resolved = 0;
 	ev_time_t now = ev_now();
 	int rc, lockfd = -1, r;
 	char b1[32], b2[32];
 
 	memset(&s, 0, sizeof(s));
 	memset(&o, 0, sizeof(o));
+	memset(&so, 0, sizeof(so));
 	o.retries = 3;
 	o.backoff_ms = 1000;
 	o.backoff_max_ms = 30000;
 	o.report = retry_report;
-	if ((rc = retry_options(argc, argv, &s, &o)) != -1)
+	if ((rc = retry_options(argc, argv, &s, &o, &so)) != -1)
 		goto out;
 	/* the log first, so that no lock file is made where there is none;
 	 * then the letters, as of when we hold the lock */
@@ -640,7 +713,20 @@ static int cmd_retry(int argc, char **argv)
 		selected_n += sel[i] =
 			(unsigned char)ev_letter_selected(&s, &v[i], now);
 	fe_on_stop(on_signal);
+	/* schema letters first: their events validated again and appended;
+	 * then the handlers' letters, without them */
+	r = ev_dlq_retry_schema(log, v, n, sel, &so, &stop_requested,
+				&schema_resolved, &err);
+	if (r != 0) {
+		fflush(stdout);
+		rc = fe_report(&err);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (v[i].stage != NULL && strcmp(v[i].stage, "schema") == 0)
+			sel[i] = 0;
 	r = ev_dlq_retry(log, v, n, sel, &o, &stop_requested, &resolved, &err);
+	resolved += schema_resolved;
 	if (r != 0) {
 		rc = fe_report(&err);
 		goto out;

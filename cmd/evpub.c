@@ -31,11 +31,15 @@ static const char usage_long[] =
 	"      --batch-bytes SIZE  flush a batch at SIZE bytes of records (256K)\n"
 	"      --batch-events N    flush a batch at N events (100000)\n"
 	"  -c, --create            create LOG if it does not exist\n"
+	"      --dlq DLQ           with --schemas: write each invalid event to\n"
+	"                          the dead-letter log DLQ and go on\n"
 	"      --dry-run           check the input, append nothing\n"
 	"      --expect-version V  append only if each stream is at version V:\n"
 	"                          a number (one stream only), none, exists, any\n"
 	"      --format FORMAT     input format: envelope (default), cloudevents\n"
 	"                          or msgpack (a stream of maps)\n"
+	"      --formats MODE      with --schemas: 'format' is an annotation\n"
+	"                          (annotate, default) or checked (assert)\n"
 	"  -h, --help              show this help and exit\n"
 	"  -i, --input FILE        read FILE ('-' is stdin); may be repeated\n"
 	"      --id ID             event id (argument form)\n"
@@ -47,10 +51,17 @@ static const char usage_long[] =
 	"      --meta NAME=VALUE   set meta.NAME (argument form); may be repeated\n"
 	"      --null-is-error     with --wrap: null at an --*-from path is an\n"
 	"                          error (by default it leaves the field unset)\n"
+	"      --ref-dir [PREFIX=]DIR  with --schemas: load remote $refs from\n"
+	"                          DIR; may be repeated\n"
 	"      --renumber          number stream events afresh, ignoring their\n"
 	"                          versions\n"
+	"      --require-schemas   with --schemas: a type without schemas is\n"
+	"                          invalid\n"
 	"      --schema N          schema version of data (argument form)\n"
-	"      --skip-invalid      report bad lines and go on (exit 65 at the end)\n"
+	"      --schemas DIR       validate each event against the schemas in\n"
+	"                          DIR (see evlog-schemas(5))\n"
+	"      --skip-invalid      report bad lines and invalid events and go\n"
+	"                          on (exit 65 at the end)\n"
 	"      --stream STREAM     stream name (argument form)\n"
 	"      --stream-from PATH  with --wrap: take the stream from PATH\n"
 	"      --sync MODE         batch (fsync each batch, default) or none\n"
@@ -75,9 +86,11 @@ static const char usage_long[] =
 enum {
 	OPT_BATCH_BYTES = 256,
 	OPT_BATCH_EVENTS,
+	OPT_DLQ,
 	OPT_DRY_RUN,
 	OPT_EXPECT_VERSION,
 	OPT_FORMAT,
+	OPT_FORMATS,
 	OPT_ID,
 	OPT_ID_FROM,
 	OPT_KEY,
@@ -85,8 +98,11 @@ enum {
 	OPT_LINGER,
 	OPT_META,
 	OPT_NULL_IS_ERROR,
+	OPT_REF_DIR,
 	OPT_RENUMBER,
+	OPT_REQUIRE_SCHEMAS,
 	OPT_SCHEMA,
+	OPT_SCHEMAS,
 	OPT_SKIP_INVALID,
 	OPT_STREAM,
 	OPT_STREAM_FROM,
@@ -105,9 +121,11 @@ static const struct option longopts[] = {
 	{"batch-bytes", required_argument, NULL, OPT_BATCH_BYTES},
 	{"batch-events", required_argument, NULL, OPT_BATCH_EVENTS},
 	{"create", no_argument, NULL, 'c'},
+	{"dlq", required_argument, NULL, OPT_DLQ},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"expect-version", required_argument, NULL, OPT_EXPECT_VERSION},
 	{"format", required_argument, NULL, OPT_FORMAT},
+	{"formats", required_argument, NULL, OPT_FORMATS},
 	{"help", no_argument, NULL, 'h'},
 	{"id", required_argument, NULL, OPT_ID},
 	{"id-from", required_argument, NULL, OPT_ID_FROM},
@@ -117,8 +135,11 @@ static const struct option longopts[] = {
 	{"linger", required_argument, NULL, OPT_LINGER},
 	{"meta", required_argument, NULL, OPT_META},
 	{"null-is-error", no_argument, NULL, OPT_NULL_IS_ERROR},
+	{"ref-dir", required_argument, NULL, OPT_REF_DIR},
 	{"renumber", no_argument, NULL, OPT_RENUMBER},
+	{"require-schemas", no_argument, NULL, OPT_REQUIRE_SCHEMAS},
 	{"schema", required_argument, NULL, OPT_SCHEMA},
+	{"schemas", required_argument, NULL, OPT_SCHEMAS},
 	{"skip-invalid", no_argument, NULL, OPT_SKIP_INVALID},
 	{"stream", required_argument, NULL, OPT_STREAM},
 	{"stream-from", required_argument, NULL, OPT_STREAM_FROM},
@@ -160,6 +181,11 @@ struct opts {
 	int noperands;
 	const char **inputs, **metas;
 	int ninputs, nmetas;
+	/* --schemas DIR and the options of its registry; --dlq */
+	const char *schemas, *dlq, *formats;
+	const char **ref_dirs;
+	int nref_dirs;
+	struct ev_schemadir_opts sopts;
 	int ack, create, dry_run, skip_invalid, verbose, wrap, have_from;
 	int stream_in; /* a MessagePack stream: objects at byte offsets */
 	int64_t linger_ms;
@@ -185,6 +211,15 @@ struct pub {
 	uint64_t stop_at; /* its line, or its byte offset in a stream */
 	uint64_t last_at; /* the last line or object read */
 	int gap_said;	  /* a gap was passed over and said */
+	int line_invalid; /* --schemas: the line has invalid events */
+	/* --schemas: the registry, one validation scratch for the run, the
+	 * errors in words; --dlq: where invalid events go */
+	struct ev_schemadir *sd;
+	struct ev_jschema_ctx *cx;
+	struct ev_buf msg;
+	struct ev_log *dlq_log;
+	struct ev_schema_dlq *dlq;
+	uint64_t schema_invalid; /* events found invalid */
 };
 
 /* "stdin:3" or "stdin: byte 1234", for messages */
@@ -367,6 +402,9 @@ static int set_option(struct opts *o, int c, const char *arg)
 	case 'c':
 		o->create = 1;
 		break;
+	case OPT_DLQ:
+		o->dlq = arg;
+		break;
 	case OPT_DRY_RUN:
 		o->dry_run = 1;
 		break;
@@ -386,6 +424,15 @@ static int set_option(struct opts *o, int c, const char *arg)
 			return usage(
 				"--format: '%s' is not envelope, cloudevents "
 				"or msgpack",
+				arg);
+		break;
+	case OPT_FORMATS:
+		o->formats = arg;
+		if (strcmp(arg, "assert") == 0)
+			o->sopts.js.formats_assert = 1;
+		else if (strcmp(arg, "annotate") != 0)
+			return usage(
+				"--formats: '%s' is not annotate or assert",
 				arg);
 		break;
 	case 'h':
@@ -424,11 +471,20 @@ static int set_option(struct opts *o, int c, const char *arg)
 	case OPT_NULL_IS_ERROR:
 		o->popts.null_is_error = 1;
 		break;
+	case OPT_REF_DIR:
+		o->ref_dirs[o->nref_dirs++] = arg;
+		break;
 	case OPT_RENUMBER:
 		o->wopts.renumber = 1;
 		break;
+	case OPT_REQUIRE_SCHEMAS:
+		o->sopts.require_schemas = 1;
+		break;
 	case OPT_SCHEMA:
 		o->schema = arg;
+		break;
+	case OPT_SCHEMAS:
+		o->schemas = arg;
 		break;
 	case OPT_SKIP_INVALID:
 		o->skip_invalid = 1;
@@ -507,6 +563,19 @@ static int check_options(struct opts *o)
 		return usage("--type must not be empty");
 	if (o->dry_run && o->ack)
 		return usage("--dry-run and --ack cannot be combined");
+	if (o->schemas == NULL && (o->sopts.require_schemas || o->formats ||
+				   o->nref_dirs > 0 || o->dlq))
+		return usage(
+			"--require-schemas, --formats, --ref-dir and --dlq "
+			"need --schemas DIR");
+	if (o->dlq != NULL && o->dry_run)
+		return usage("--dry-run and --dlq cannot be combined");
+	if (o->dlq != NULL && o->wopts.expect == EV_EXPECT_VERSION)
+		return usage(
+			"--dlq and --expect-version %s cannot be combined: "
+			"an exact version is for one atomic append",
+			o->expect);
+	o->sopts.js.ref_dirs = o->nref_dirs > 0 ? o->ref_dirs : NULL;
 	if (o->wopts.expect == EV_EXPECT_VERSION) {
 		if (o->noperands > 0 && o->stream == NULL)
 			return usage("--expect-version %s needs the event in "
@@ -534,7 +603,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	o->linger_ms = 100;
 	o->inputs = calloc((size_t)argc, sizeof(*o->inputs));
 	o->metas = calloc((size_t)argc, sizeof(*o->metas));
-	if (o->inputs == NULL || o->metas == NULL)
+	o->ref_dirs = calloc((size_t)argc + 1, sizeof(*o->ref_dirs));
+	if (o->inputs == NULL || o->metas == NULL || o->ref_dirs == NULL)
 		return fe_oom();
 	while ((c = getopt_long(argc, argv, "achi:vV", longopts, NULL)) != -1) {
 		r = set_option(o, c, optarg);
@@ -560,6 +630,89 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	    (o->id || o->key || o->stream || o->time || o->schema || o->nmetas))
 		return usage("--id, --key, --stream, --time, --schema and "
 			     "--meta need the TYPE argument form");
+	return -1;
+}
+
+/* ------------------------------------------------------------ schemas */
+
+/* --schemas DIR, loaded before any input is read: -1, or the exit
+ * status (64 for a directory whose schemas do not load). */
+static int open_schemas(struct pub *pb, const struct opts *o)
+{
+	struct ev_error err;
+	int r;
+
+	if (o->schemas == NULL)
+		return -1;
+	r = ev_schemadir_open(&pb->sd, o->schemas, &o->sopts, &err);
+	if (r == EV_EDATA || r == EV_EUSAGE) {
+		fe_report(&err);
+		return EV_EXIT_USAGE;
+	}
+	if (r != 0)
+		return fe_report(&err);
+	if ((pb->cx = ev_jschema_ctx_new()) == NULL)
+		return fe_oom();
+	return -1;
+}
+
+/* --dlq DLQ, once the log is open: -1, or the exit status. */
+static int open_dlq(struct pub *pb, const struct opts *o)
+{
+	struct ev_error err;
+	int r;
+
+	if (o->dlq == NULL)
+		return -1;
+	r = ev_dlq_open(&pb->dlq_log, o->dlq, pb->log, &err);
+	if (r == EV_EUSAGE)
+		return usage("--dlq: '%s' is LOG itself", o->dlq);
+	if (r == 0)
+		r = ev_schema_dlq_open(&pb->dlq, pb->dlq_log, pb->log,
+				       o->schemas, &o->sopts, &err);
+	return r != 0 ? fe_report(&err) : -1;
+}
+
+/* Validate one record: 1 valid, 0 invalid (its errors in pb->cx), or
+ * the exit status as a negative number. */
+static int check_event(struct pub *pb, const uint8_t *rec, size_t n)
+{
+	int v = ev_schemadir_check(pb->sd, rec, n, pb->cx);
+
+	if (v >= 0)
+		return v;
+	if (v == EV_ERR)
+		return -fe_oom();
+	fe_warn("internal error: an event evpub built does not decode");
+	return -EV_EXIT_FAILURE;
+}
+
+/* Say why an event is invalid, one line per error, after loc (the input
+ * line; NULL in the argument form).  Then, with --dlq, write its letter.
+ * -1, or the exit status. */
+static int invalid_event(struct pub *pb, const char *loc, const uint8_t *rec,
+			 size_t n)
+{
+	struct ev_error err;
+	char prefix[4300] = "";
+	size_t i, j;
+
+	pb->schema_invalid++;
+	if (loc != NULL)
+		snprintf(prefix, sizeof(prefix), "%s: ", loc);
+	pb->msg.len = 0;
+	if (ev_schema_errors_text(&pb->msg, prefix, rec, n, pb->cx, 5) != 0)
+		return fe_oom();
+	for (i = 0; i < pb->msg.len; i = j + 1) {
+		j = i;
+		while (j < pb->msg.len && pb->msg.p[j] != '\n')
+			j++;
+		fe_warn("%.*s", (int)(j - i), (const char *)pb->msg.p + i);
+	}
+	if (pb->dlq != NULL &&
+	    ev_schema_dlq_letter(pb->dlq, rec, n, loc ? loc : "arguments",
+				 pb->cx, &err) != 0)
+		return fe_report(&err);
 	return -1;
 }
 
@@ -609,10 +762,27 @@ static int publish_event(struct pub *pb, struct ev_builder *b)
 	struct ev_buf rec = {0};
 	struct ev_error err;
 	ev_time_t t;
-	int rc = EV_EXIT_OK;
+	int rc = EV_EXIT_OK, v;
 
 	if (ev_builder_finish(b, ev_now(), &rec, &t, &err) != 0) {
 		rc = fe_report(&err);
+		goto out;
+	}
+	if (pb->sd != NULL && (v = check_event(pb, rec.p, rec.len)) != 1) {
+		if (v < 0) {
+			rc = -v;
+		} else if ((rc = invalid_event(pb, NULL, rec.p, rec.len)) < 0) {
+			rc = EV_EXIT_DATA;
+			if (pb->dlq != NULL) {
+				rc = ev_schema_dlq_flush(pb->dlq, &err) != 0
+					     ? fe_report(&err)
+					     : EV_EXIT_OK;
+				if (rc == 0)
+					fe_warn("0 appended; 1 invalid event "
+						"dead-lettered to '%s'",
+						pb->o->dlq);
+			}
+		}
 		goto out;
 	}
 	if (pb->w != NULL &&
@@ -661,6 +831,44 @@ static int bad_line(struct pub *pb, const char *name, struct ev_input *in,
 	return EV_EXIT_DATA;
 }
 
+/*
+ * --schemas: the events of one line (or object) validated before any of
+ * them is added, so a line is appended whole or stops the run.  -1 to
+ * add them (pb->line_invalid: some are invalid, to be skipped or
+ * dead-lettered), or the exit status.
+ */
+static int check_line(struct pub *pb, const char *loc, struct ev_input *in,
+		      int n)
+{
+	const uint8_t *rec;
+	size_t rn;
+	ev_time_t t;
+	int i, v, bad = -1;
+
+	pb->line_invalid = 0;
+	for (i = 0; i < n; i++) {
+		ev_input_record(in, i, &rec, &rn, &t);
+		if ((v = check_event(pb, rec, rn)) < 0)
+			return -v;
+		if (v == 0 && bad < 0)
+			bad = i;
+	}
+	if (bad < 0)
+		return -1;
+	pb->line_invalid = 1;
+	if (pb->o->skip_invalid || pb->dlq != NULL)
+		return -1; /* add_events() says why, and goes on */
+	/* nothing from this line on: said, and stopped */
+	ev_input_record(in, bad, &rec, &rn, &t);
+	ev_schemadir_check(pb->sd, rec, rn, pb->cx);
+	if ((v = invalid_event(pb, loc, rec, rn)) >= 0)
+		return v;
+	pb->stopped = 1;
+	pb->stop_known = 1;
+	pb->stop_at = pb->last_at;
+	return EV_EXIT_DATA;
+}
+
 /* The events of one line (or object) to the writer: -1, or the exit
  * status. */
 static int add_events(struct pub *pb, int k, const char *name,
@@ -675,8 +883,19 @@ static int add_events(struct pub *pb, int k, const char *name,
 	int i, r;
 
 	where(o, name, pb->last_at, loc, sizeof(loc));
+	if (pb->sd != NULL && (r = check_line(pb, loc, in, n)) >= 0)
+		return r;
 	for (i = 0; i < n; i++) {
 		ev_input_record(in, i, &rec, &rn, &t);
+		/* --skip-invalid or --dlq: its letter is written */
+		if (pb->sd != NULL && pb->line_invalid &&
+		    (r = check_event(pb, rec, rn)) != 1) {
+			if (r < 0)
+				return -r;
+			if ((r = invalid_event(pb, loc, rec, rn)) >= 0)
+				return r;
+			continue;
+		}
 		if (o->wopts.expect == EV_EXPECT_VERSION &&
 		    ev_expect_one_stream(&pb->one_stream, rec, rn, &err) != 0) {
 			if (err.code != EV_EUSAGE)
@@ -693,6 +912,28 @@ static int add_events(struct pub *pb, int k, const char *name,
 				     loc, o->expect, err.msg);
 		if (r != 0)
 			return writer_failed(pb, &err);
+	}
+	return -1;
+}
+
+/* --dry-run --schemas: each event of a line checked, and the invalid
+ * ones said: -1, or the exit status. */
+static int dry_check(struct pub *pb, const char *name, struct ev_input *in,
+		     int n)
+{
+	const uint8_t *rec;
+	char loc[4200];
+	size_t rn;
+	ev_time_t t;
+	int i, v;
+
+	where(pb->o, name, pb->last_at, loc, sizeof(loc));
+	for (i = 0; i < n; i++) {
+		ev_input_record(in, i, &rec, &rn, &t);
+		if ((v = check_event(pb, rec, rn)) < 0)
+			return -v;
+		if (v == 0 && (v = invalid_event(pb, loc, rec, rn)) >= 0)
+			return v;
 	}
 	return -1;
 }
@@ -717,6 +958,8 @@ static int publish_input(struct pub *pb, int k, struct ev_input *in)
 			/* input paused: what was read is made durable */
 			if (pending && ev_writer_flush(pb->w, &err) != 0)
 				return writer_failed(pb, &err);
+			if (ev_schema_dlq_flush(pb->dlq, &err) != 0)
+				return fe_report(&err);
 			continue;
 		}
 		if (n == 0)
@@ -730,8 +973,12 @@ static int publish_input(struct pub *pb, int k, struct ev_input *in)
 			continue;
 		}
 		pb->valid += (uint64_t)n;
-		if (pb->o->dry_run)
+		if (pb->o->dry_run) {
+			if (pb->sd != NULL &&
+			    (r = dry_check(pb, name, in, n)) >= 0)
+				return r;
 			continue;
+		}
 		r = add_events(pb, k, name, in, n);
 		if (r >= 0)
 			return r;
@@ -807,14 +1054,22 @@ static int finish_input(struct pub *pb, int rc)
 	char a[64], b[64], c[64] = "";
 	uint64_t skipped =
 		o->skip_invalid ? pb->invalid - (uint64_t)pb->broken : 0;
+	/* invalid events: dead-lettered, or skipped */
+	uint64_t dead = ev_schema_dlq_count(pb->dlq);
+	uint64_t skipped_ev =
+		o->skip_invalid && pb->dlq == NULL ? pb->schema_invalid : 0;
 	const char *bad = o->stream_in ? "invalid object" : "invalid line";
 	const char *bads = o->stream_in ? "invalid objects" : "invalid lines";
+	char d[64], sk[160] = "", dl[4200] = "";
 
 	if (pb->w != NULL && rc != 0 && o->wopts.one_batch)
 		ev_writer_discard(pb->w); /* all or nothing */
 	if (pb->w != NULL && ev_writer_flush(pb->w, &err) != 0 &&
 	    (rc == 0 || rc == EV_EXIT_DATA))
 		rc = writer_failed(pb, &err);
+	if (pb->dlq != NULL && ev_schema_dlq_flush(pb->dlq, &err) != 0 &&
+	    (rc == 0 || rc == EV_EXIT_DATA))
+		rc = fe_report(&err);
 	if (ack_failed(pb)) {
 		rc = acks_lost(pb);
 		pb->stopped = 1;
@@ -826,22 +1081,40 @@ static int finish_input(struct pub *pb, int rc)
 		snprintf(c, sizeof(c), "; stopped at byte %s",
 			 ev_commas(pb->last_at, b));
 	count(a, pb->appended, "event", "events");
-	if (rc != 0 && pb->stopped && !o->dry_run && skipped == 0) {
-		fe_warn("%s appended; stopped at %s %s", a,
+	if (skipped_ev > 0)
+		snprintf(sk, sizeof(sk), "; %s skipped",
+			 count(d, skipped_ev, "invalid event",
+			       "invalid events"));
+	if (dead > 0)
+		snprintf(dl, sizeof(dl), "; %s dead-lettered to '%s'",
+			 count(d, dead, "invalid event", "invalid events"),
+			 o->dlq);
+	if (rc != 0 && pb->stopped && !o->dry_run && skipped == 0 &&
+	    skipped_ev == 0) {
+		fe_warn("%s appended%s; stopped at %s %s", a, dl,
 			o->stream_in ? "byte" : "line",
 			ev_commas(pb->stop_known ? pb->stop_at : pb->last_at,
 				  b));
 	} else if (o->dry_run) {
-		if (pb->invalid > 0 || o->verbose)
-			fe_warn("%s valid; %s%s",
-				count(a, pb->valid, "event", "events"),
-				count(b, pb->invalid, bad, bads), c);
-		if (pb->invalid > 0 && rc == 0)
+		if (pb->schema_invalid > 0)
+			snprintf(sk, sizeof(sk), "; %s",
+				 count(d, pb->schema_invalid, "invalid event",
+				       "invalid events"));
+		if (pb->invalid > 0 || pb->schema_invalid > 0 || o->verbose)
+			fe_warn("%s valid; %s%s%s",
+				count(a, pb->valid - pb->schema_invalid,
+				      "event", "events"),
+				count(b, pb->invalid, bad, bads), sk, c);
+		if ((pb->invalid > 0 || pb->schema_invalid > 0) && rc == 0)
 			rc = EV_EXIT_DATA;
 	} else if (skipped > 0) {
-		fe_warn("%s appended; %s skipped%s", a,
-			count(b, skipped, bad, bads), c);
+		fe_warn("%s appended; %s skipped%s%s%s", a,
+			count(b, skipped, bad, bads), sk, dl, c);
 		if (rc == 0)
+			rc = EV_EXIT_DATA;
+	} else if (skipped_ev > 0 || dead > 0) {
+		fe_warn("%s appended%s%s%s", a, sk, dl, c);
+		if (rc == 0 && skipped_ev > 0)
 			rc = EV_EXIT_DATA;
 	}
 	return rc;
@@ -865,8 +1138,12 @@ int main(int argc, char **argv)
 		rc = build_event(&o, &bld);
 	if (rc < 0)
 		rc = check_options(&o);
+	if (rc < 0)
+		rc = open_schemas(&pb, &o);
 	if (rc < 0 && !o.dry_run)
 		rc = open_log(&pb, &o);
+	if (rc < 0)
+		rc = open_dlq(&pb, &o);
 	if (rc >= 0)
 		goto out;
 	fe_on_stop(on_signal);
@@ -887,6 +1164,13 @@ int main(int argc, char **argv)
 out:
 	if (pb.w != NULL && ev_writer_close(pb.w, &err) != 0 && rc == 0)
 		rc = fe_report(&err);
+	if (ev_schema_dlq_close(pb.dlq, &err) != 0 && rc == 0)
+		rc = fe_report(&err);
+	ev_log_close(pb.dlq_log);
+	ev_schemadir_free(pb.sd);
+	ev_jschema_ctx_free(pb.cx);
+	ev_buf_free(&pb.msg);
+	free(o.ref_dirs);
 	ev_builder_free(bld);
 	ev_log_close(pb.log);
 	ev_buf_free(&pb.ackbuf);

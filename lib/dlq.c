@@ -100,15 +100,77 @@ static int encode(struct ev_buf *out, const char *type, const char *id,
 	return r;
 }
 
+static int errors_json(struct ev_buf *j, const struct ev_jschema_error *v,
+		       size_t n);
+
+/* A schema letter's fields after handler: what failed, where it was
+ * read, what it was validated against, and the errors. */
+static void schema_fields(struct ev_buf *j, const struct ev_letter_ctx *c)
+{
+	size_t i;
+
+	jkey(j, "stage");
+	jstr(j, "schema");
+	jkey(j, "source");
+	jstr(j, c->input != NULL ? c->input : "");
+	jkey(j, "schemas");
+	jstr(j, c->schemas);
+	jkey(j, "requireSchemas");
+	ev_buf_puts(j, c->require_schemas ? "true" : "false");
+	jkey(j, "formats");
+	jstr(j, c->formats_assert ? "assert" : "annotate");
+	jkey(j, "refDirs");
+	ev_buf_putc(j, '[');
+	for (i = 0; c->ref_dirs != NULL && c->ref_dirs[i] != NULL; i++) {
+		if (i > 0)
+			ev_buf_putc(j, ',');
+		jstr(j, c->ref_dirs[i]);
+	}
+	ev_buf_putc(j, ']');
+	jkey(j, "errors");
+	errors_json(j, c->schema_errors, c->nschema_errors);
+}
+
+static int errors_json(struct ev_buf *j, const struct ev_jschema_error *v,
+		       size_t n)
+{
+	size_t i;
+	int r = ev_buf_putc(j, '[');
+
+	for (i = 0; i < n && r == 0; i++) {
+		const struct ev_jschema_error *e = &v[i];
+		r = ev_buf_puts(j, i > 0 ? ",{\"instancePath\":"
+					 : "{\"instancePath\":") ||
+		    jstr(j, e->instance_path ? e->instance_path : "") ||
+		    ev_buf_puts(j, ",\"schemaPath\":") ||
+		    jstr(j, e->schema_path ? e->schema_path : "") ||
+		    ev_buf_puts(j, ",\"keyword\":") ||
+		    jstr(j, e->keyword ? e->keyword : "") ||
+		    ev_buf_puts(j, ",\"message\":") ||
+		    jstr(j, e->message ? e->message : "") ||
+		    ev_buf_putc(j, '}');
+	}
+	return r || ev_buf_putc(j, ']') ? EV_ERR : 0;
+}
+
 int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 			 ev_time_t now, ev_time_t *time, struct ev_error *err)
 {
 	struct ev_buf j = {0}, orig = {0};
 	char id[EV_GROUP_NAME_MAX + 96], tmp[160] = "";
+	char *sid = NULL;
 	int handler_ran, r;
 
-	ev_dlq_letter_id(id, sizeof(id), c->group, c->source_log_id,
-			 c->source->offset, c->round);
+	if (c->schemas != NULL) {
+		/* never in a log: named by its own id, not an offset */
+		sid = ev_dlq_schema_letter_id(c->source_log_id, c->source->id.p,
+					      c->source->id.n, c->schema_round);
+		if (sid == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+	} else {
+		ev_dlq_letter_id(id, sizeof(id), c->group, c->source_log_id,
+				 c->source->offset, c->round);
+	}
 	r = ev_event_to_json(c->source, &orig, EV_JSON_NO_OFFSET, err);
 	if (r != 0)
 		goto out;
@@ -124,15 +186,20 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 	jkey(&j, "originalPartition");
 	ev_buf_puts(&j, "0");
 	jkey(&j, "originalOffset");
-	jnum(&j, c->source->offset);
+	if (c->schemas != NULL)
+		ev_buf_puts(&j, "null");
+	else
+		jnum(&j, c->source->offset);
 	jkey(&j, "originalTimestamp");
-	jtime(&j, c->source->append_time);
+	jtime(&j, c->schemas != NULL ? EV_TIME_NONE : c->source->append_time);
 	jkey(&j, "originalTimestampType");
 	jstr(&j, "LogAppendTime");
 	jkey(&j, "originalConsumerGroup");
-	jstr(&j, c->group);
+	jstr(&j, c->schemas != NULL ? "" : c->group);
 	jkey(&j, "exceptionFqcn");
-	if (c->projection != NULL) {
+	if (c->schemas != NULL) {
+		jstr(&j, "evlog.SchemaInvalid");
+	} else if (c->projection != NULL) {
 		jstr(&j, "evlog.ProjectionFailed");
 	} else if (c->upcast_error != NULL) {
 		jstr(&j, "evlog.UpcastFailed");
@@ -156,9 +223,11 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 			 c->done->exit_status);
 	}
 	jkey(&j, "exceptionMessage");
-	jstr(&j, c->upcast_error != NULL ? c->upcast_error : tmp);
+	jstr(&j, c->schemas != NULL	   ? c->schema_message
+		 : c->upcast_error != NULL ? c->upcast_error
+					   : tmp);
 	jkey(&j, "exceptionStacktrace");
-	if (c->upcast_error != NULL)
+	if (c->upcast_error != NULL || c->schemas != NULL)
 		jstr(&j, "");
 	else
 		jstderr(&j, c->done->stderr_tail, c->done->stderr_len);
@@ -177,14 +246,16 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 		jkey(&j, "projection");
 		jstr(&j, c->projection);
 	}
+	if (c->schemas != NULL)
+		schema_fields(&j, c);
 	jkey(&j, "attempts");
 	jnum(&j, (uint64_t)c->attempts);
 	jkey(&j, "firstFailure");
 	jtime(&j, c->first_failure);
 	jkey(&j, "lastFailure");
 	jtime(&j, c->last_failure);
-	handler_ran =
-		c->upcast_error == NULL && c->parked_behind_letter == NULL;
+	handler_ran = c->upcast_error == NULL &&
+		      c->parked_behind_letter == NULL && c->schemas == NULL;
 	jkey(&j, "exitStatus");
 	if (handler_ran && !c->done->timed_out && !c->done->signal)
 		jnum(&j, (uint64_t)c->done->exit_status);
@@ -198,7 +269,7 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 	jkey(&j, "timedOut");
 	ev_buf_puts(&j, handler_ran && c->done->timed_out ? "true" : "false");
 	jkey(&j, "round");
-	jnum(&j, c->round);
+	jnum(&j, c->schemas != NULL ? c->schema_round : c->round);
 	if (c->parked_behind_letter != NULL) {
 		jkey(&j, "parkedBehind");
 		jstr(&j, c->parked_behind_letter);
@@ -206,8 +277,10 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 		jnum(&j, c->parked_behind_offset);
 	}
 	ev_buf_putc(&j, '}');
-	r = encode(out, "DeadLetter", id, &j, now, time, err);
+	r = encode(out, "DeadLetter", sid != NULL ? sid : id, &j, now, time,
+		   err);
 out:
+	free(sid);
 	ev_buf_free(&j);
 	ev_buf_free(&orig);
 	return r;
@@ -301,6 +374,8 @@ static ev_time_t mp_time(const uint8_t *data, size_t n, const char *path)
 	return t;
 }
 
+static void strv_free(char **sv);
+
 void ev_letters_free(struct ev_letter *v, size_t n)
 {
 	size_t i;
@@ -318,6 +393,9 @@ void ev_letters_free(struct ev_letter *v, size_t n)
 		free(v[i].handler);
 		free(v[i].reason);
 		free(v[i].original_json);
+		free(v[i].input);
+		free(v[i].schemas);
+		strv_free(v[i].ref_dirs);
 	}
 	free(v);
 }
@@ -343,6 +421,99 @@ static char *original_json(const uint8_t *orig, size_t n, uint64_t offset,
 	ev_buf_free(&env);
 	ev_buf_free(&js);
 	return s;
+}
+
+/* A schema letter's original event: its envelope JSON as given to
+ * evpub, with no offset (it never had one).  A new string, or NULL. */
+static char *envelope_json(const uint8_t *orig, size_t n, struct ev_error *err)
+{
+	struct ev_buf env = {0};
+	char *s = NULL;
+
+	if (ev_msgpack_to_json(orig, n, &env, err) == 0 && env.len > 2 &&
+	    env.p[0] == '{')
+		s = strndup((const char *)env.p, env.len);
+	ev_buf_free(&env);
+	return s;
+}
+
+/* What failed, by a letter's exceptionFqcn (NULL: none, an old letter). */
+static const char *stage_of(const char *fqcn)
+{
+	if (fqcn == NULL)
+		return "handler";
+	if (strcmp(fqcn, "evlog.SchemaInvalid") == 0)
+		return "schema";
+	if (strcmp(fqcn, "evlog.ProjectionFailed") == 0)
+		return "projection";
+	if (strcmp(fqcn, "evlog.UpcastFailed") == 0)
+		return "upcast";
+	if (strcmp(fqcn, "evlog.Parked") == 0)
+		return "parked";
+	return "handler";
+}
+
+static void strv_free(char **sv)
+{
+	size_t i;
+
+	for (i = 0; sv != NULL && sv[i] != NULL; i++)
+		free(sv[i]);
+	free(sv);
+}
+
+/* The array of strings at path in msgpack data as a NULL-terminated
+ * vector (NULL when absent or empty): 0, or EV_ERR. */
+static int mp_strv(const uint8_t *data, size_t n, const char *path, char ***out)
+{
+	const uint8_t *v, *end;
+	size_t vn, i;
+	struct ev_mp_item it;
+	char **sv;
+
+	*out = NULL;
+	if (ev_mp_path(data, n, path, &v, &vn) != 1)
+		return 0;
+	end = v + vn;
+	if (ev_mp_read(&v, end, &it) != 0 || it.type != EV_MP_ARRAY ||
+	    it.n == 0 || it.n > 1024)
+		return 0;
+	if ((sv = calloc(it.n + 1, sizeof(*sv))) == NULL)
+		return EV_ERR;
+	for (i = 0; i < it.n; i++) {
+		struct ev_mp_item e;
+		if (ev_mp_read(&v, end, &e) != 0 || e.type != EV_MP_STR)
+			break;
+		if ((sv[i] = strndup((const char *)e.p, e.n)) == NULL) {
+			strv_free(sv);
+			return EV_ERR;
+		}
+	}
+	*out = sv;
+	return 0;
+}
+
+/* The fields of a schema letter (evpub --dlq). */
+static int schema_letter(struct ev_letter *l, const uint8_t *data, size_t n,
+			 struct ev_error *err)
+{
+	char *f = mp_strdup(data, n, "formats");
+	const uint8_t *v;
+	size_t vn;
+	struct ev_mp_item it;
+
+	l->no_source_offset = 1;
+	l->input = mp_strdup(data, n, "source");
+	l->schemas = mp_strdup(data, n, "schemas");
+	l->formats_assert = f != NULL && strcmp(f, "assert") == 0;
+	free(f);
+	l->require_schemas =
+		ev_mp_path(data, n, "requireSchemas", &v, &vn) == 1 &&
+		ev_mp_read(&v, v + vn, &it) == 0 && it.type == EV_MP_BOOL &&
+		it.v.b;
+	if (mp_strv(data, n, "refDirs", &l->ref_dirs) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	return 0;
 }
 
 static struct ev_letter *find(struct ev_letter *v, size_t n, uint64_t off)
@@ -425,6 +596,7 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 				/* a projection's letter names no command */
 				char *fq = mp_strdup(ev.data, ev.data_len,
 						     "exceptionFqcn");
+				l->stage = stage_of(fq);
 				if (fq != NULL &&
 				    strcmp(fq, "evlog.ProjectionFailed") == 0) {
 					free(l->handler);
@@ -432,6 +604,10 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 				}
 				free(fq);
 			}
+			if (strcmp(l->stage, "schema") == 0 &&
+			    (r = schema_letter(l, ev.data, ev.data_len, err)) !=
+				    0)
+				break;
 			l->attempts =
 				mp_u64(ev.data, ev.data_len, "attempts", 0);
 			l->round = mp_u64(ev.data, ev.data_len, "round", 1);
@@ -450,8 +626,12 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 			if (ev_mp_path(ev.data, ev.data_len, "original", &o,
 				       &on) == 1)
 				l->original_json =
-					original_json(o, on, l->source_offset,
-						      err);
+					l->no_source_offset
+						? envelope_json(o, on, err)
+						: original_json(
+							  o, on,
+							  l->source_offset,
+							  err);
 			if (l->id == NULL) {
 				r = ev_seterr(err, EV_ERR, "out of memory");
 				break;
@@ -546,12 +726,91 @@ uint64_t ev_dlq_next_round(const struct ev_letter *v, size_t n,
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (v[i].malformed == NULL && v[i].source_offset == offset &&
+		if (v[i].malformed == NULL && !v[i].no_source_offset &&
+		    v[i].source_offset == offset &&
 		    strcmp(v[i].group, group) == 0 &&
 		    strcmp(v[i].source_log_id, source_log_id) == 0 &&
 		    v[i].round >= round)
 			round = v[i].round + 1;
 	return round;
+}
+
+char *ev_dlq_schema_letter_id(const char *log_id, const char *id, size_t id_n,
+			      uint64_t round)
+{
+	struct ev_buf b = {0};
+	char *s = NULL;
+
+	/* the event's id, not an offset: it never had one */
+	if (ev_buf_printf(&b, "deadletter:schema:%s:", log_id) == 0 &&
+	    ev_buf_append(&b, id, id_n) == 0 &&
+	    ev_buf_printf(&b, ":%llu", (unsigned long long)round) == 0)
+		s = strndup((const char *)b.p, b.len);
+	ev_buf_free(&b);
+	return s;
+}
+
+uint64_t ev_dlq_schema_next_round(const struct ev_letter *v, size_t n,
+				  const char *log_id, const char *id)
+{
+	uint64_t round = 1;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].malformed == NULL && v[i].stage != NULL &&
+		    strcmp(v[i].stage, "schema") == 0 &&
+		    strcmp(v[i].source_log_id, log_id) == 0 &&
+		    v[i].orig_id != NULL && strcmp(v[i].orig_id, id) == 0 &&
+		    v[i].round >= round)
+			round = v[i].round + 1;
+	return round;
+}
+
+int ev_dlq_schema_record(struct ev_writer *w, int kind,
+			 const struct ev_letter *l, uint64_t offset,
+			 int duplicate, const char *schemas,
+			 const char *message,
+			 const struct ev_jschema_error *errs, size_t nerrs,
+			 struct ev_error *err)
+{
+	struct ev_buf j = {0}, rec = {0};
+	ev_time_t t;
+	int r;
+
+	ev_buf_putc(&j, '{');
+	jkey(&j, "letter");
+	jnum(&j, l->offset);
+	jkey(&j, "letterId");
+	jstr(&j, l->id);
+	jkey(&j, "attempts");
+	ev_buf_puts(&j, "1");
+	jkey(&j, "schemas");
+	jstr(&j, schemas);
+	if (kind == EV_RESOLUTION_RESOLVED) {
+		jkey(&j, "offset");
+		jnum(&j, offset);
+		jkey(&j, "duplicate");
+		ev_buf_puts(&j, duplicate ? "true" : "false");
+	} else {
+		jkey(&j, "exceptionMessage");
+		jstr(&j, message);
+		jkey(&j, "exceptionStacktrace");
+		jstr(&j, "");
+		jkey(&j, "errors");
+		errors_json(&j, errs, nerrs);
+	}
+	ev_buf_putc(&j, '}');
+	r = encode(&rec,
+		   kind == EV_RESOLUTION_RESOLVED ? "DeadLetterResolved"
+						  : "DeadLetterRetryFailed",
+		   NULL, &j, ev_now(), &t, err);
+	if (r == 0)
+		r = ev_writer_add(w, rec.p, rec.len, t, err);
+	if (r == 0)
+		r = ev_writer_flush(w, err);
+	ev_buf_free(&j);
+	ev_buf_free(&rec);
+	return r;
 }
 
 int ev_letter_parks(const struct ev_letter *l, const char *group,

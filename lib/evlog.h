@@ -1667,6 +1667,19 @@ struct ev_letter_ctx {
 	/* with upcast_error: the projection that failed on the event
 	 * (evproject --on-error dlq), upcast_error the Lua error */
 	const char *projection;
+	/* a schema letter (evpub --dlq): an event that failed validation
+	 * and was never appended.  source has no offset nor append time,
+	 * source_log is the log it was for (an absolute path), and group,
+	 * handler, done and round are unused (ev_schema_dlq_letter()) */
+	const char *schemas; /* the schemas directory, absolute: set for a
+			      * schema letter, NULL for any other */
+	const char *input;   /* where the event was read: "stdin:17" */
+	int require_schemas, formats_assert;
+	const char *const *ref_dirs; /* --ref-dir, NULL-terminated, or NULL */
+	const struct ev_jschema_error *schema_errors;
+	size_t nschema_errors;
+	const char *schema_message; /* the errors as lines (exceptionMessage) */
+	uint64_t schema_round;	    /* 1 + earlier letters of the event */
 };
 
 enum { EV_LETTER_OPEN, EV_LETTER_RESOLVED, EV_LETTER_DISCARDED };
@@ -1698,6 +1711,16 @@ struct ev_letter {
 	const char *malformed; /* why a DeadLetter record is not a letter
 				* (no original event or context), or NULL;
 				* such a letter is only ever purged */
+	/* what failed: "handler", "parked", "upcast", "projection" or
+	 * "schema" (a static string) */
+	const char *stage;
+	/* a schema letter: its event was never in the log, so it has no
+	 * source_offset, and original_json is the envelope without an
+	 * offset; input, schemas and the options evpub validated with */
+	int no_source_offset;
+	char *input, *schemas;
+	char **ref_dirs; /* NULL-terminated, or NULL */
+	int require_schemas, formats_assert;
 };
 
 /* Encode a DeadLetter record into out. */
@@ -1713,6 +1736,13 @@ int ev_dlq_resolution_encode(struct ev_buf *out, int kind,
 void ev_dlq_letter_id(char *out, size_t n, const char *group,
 		      const char *source_log_id, uint64_t offset,
 		      uint64_t round);
+/* A schema letter's id: "deadletter:schema:LOGID:ID:ROUND", from the
+ * id of the log it was for and the event's id (malloc'ed; NULL when out
+ * of memory), and the round of the next one: 1 + its rounds in v. */
+char *ev_dlq_schema_letter_id(const char *log_id, const char *id,
+			      size_t id_n, uint64_t round);
+uint64_t ev_dlq_schema_next_round(const struct ev_letter *v, size_t n,
+				  const char *log_id, const char *id);
 /* The round of the next letter of an event: 1 + its rounds in v. */
 uint64_t ev_dlq_next_round(const struct ev_letter *v, size_t n,
 			   const char *group, const char *source_log_id,
@@ -1737,6 +1767,16 @@ int ev_dlq_stream_prev(const struct ev_letter *v, size_t n, size_t *prev);
 int ev_dlq_record(struct ev_writer *w, int kind, const struct ev_letter *l,
 		  const char *handler, unsigned attempts, const char *reason,
 		  const struct ev_done *d, struct ev_error *err);
+/* Append the record of a schema letter's retry (EV_RESOLUTION_RESOLVED:
+ * its event appended at offset, or found there as a duplicate;
+ * EV_RESOLUTION_RETRY_FAILED: still invalid against schemas, with
+ * message and errors as in a letter) with w, and sync it. */
+int ev_dlq_schema_record(struct ev_writer *w, int kind,
+			 const struct ev_letter *l, uint64_t offset,
+			 int duplicate, const char *schemas,
+			 const char *message,
+			 const struct ev_jschema_error *errs, size_t nerrs,
+			 struct ev_error *err);
 /* Every dead letter of dlq, in offset order, with its state. */
 int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *n,
 		struct ev_error *err);
@@ -2124,6 +2164,12 @@ struct ev_retry_report {
 	const struct ev_letter *blocker; /* LEFT_OPEN: the letter before */
 	int blocker_failed;		 /* ... its retry failed just now */
 	int blocker_selected;
+	/* a schema letter: the errors as lines (STILL_OPEN), or the
+	 * schemas directory (WOULD); where its event went (RESOLVED) */
+	const char *message;
+	const char *log;
+	uint64_t appended_offset;
+	int duplicate;
 };
 typedef void (*ev_retry_fn)(void *ctx, const struct ev_retry_report *r);
 
@@ -2712,6 +2758,55 @@ uint64_t ev_schemareport_invalid(const struct ev_schemareport *rp);
 int ev_schemareport_write(struct ev_schemareport *rp,
 			  enum ev_schemareport_format fmt, struct ev_buf *out,
 			  struct ev_error *err);
+/* ------------------------------------------- schemas at append time
+ * (evpub --schemas, evdlq retry of schema letters; lib/pubcheck.c) */
+
+/* The errors of the last ev_schemadir_check() of the record rec in cx,
+ * one line each, "TYPE (schema N): PATH: MESSAGE (SCHEMA_PATH)" (no
+ * "PATH: " for the event itself), at most max of them, then "... and N
+ * more"; each line after prefix (may be NULL), and ending in '\n'. */
+int ev_schema_errors_text(struct ev_buf *out, const char *prefix,
+			  const uint8_t *rec, size_t n,
+			  const struct ev_jschema_ctx *cx, unsigned max);
+
+/* Dead letters of the events evpub --dlq finds invalid.  Open it on a
+ * dead-letter log (ev_dlq_open()) for events bound to target, validated
+ * against the schemas directory dir with o.  Letters are written as
+ * they come and synced by ev_schema_dlq_flush() (and close). */
+struct ev_schema_dlq;
+int ev_schema_dlq_open(struct ev_schema_dlq **out, struct ev_log *dlq,
+		       struct ev_log *target, const char *dir,
+		       const struct ev_schemadir_opts *o, struct ev_error *err);
+/* The letter of the record rec, invalid with the errors in cx, read at
+ * input ("stdin:17"). */
+int ev_schema_dlq_letter(struct ev_schema_dlq *d, const uint8_t *rec,
+			 size_t n, const char *input,
+			 const struct ev_jschema_ctx *cx, struct ev_error *err);
+int ev_schema_dlq_flush(struct ev_schema_dlq *d, struct ev_error *err);
+uint64_t ev_schema_dlq_count(const struct ev_schema_dlq *d);
+int ev_schema_dlq_close(struct ev_schema_dlq *d, struct ev_error *err);
+
+struct ev_schema_retry_opts {
+	const char *schemas; /* NULL: each letter's own directory */
+	int dry_run;
+	ev_retry_fn report;
+	void *ctx;
+};
+/*
+ * evdlq retry of the selected open schema letters of dlq (v[i] with
+ * sel[i] set and v[i].stage "schema"; ev_dlq_retry() leaves them out):
+ * each event validated again, in offset order, and appended to its log
+ * when it passes, which resolves its letter; when it fails, the new
+ * errors are recorded and the letter stays open.  A letter waits while
+ * an earlier open letter of its stream is unresolved.  Adds the letters
+ * resolved to *resolved.  A schemas directory that does not load is
+ * EV_EUSAGE (its errors in err).
+ */
+int ev_dlq_retry_schema(struct ev_log *dlq, const struct ev_letter *v,
+			size_t n, const unsigned char *sel,
+			const struct ev_schema_retry_opts *o,
+			volatile sig_atomic_t *stop, uint64_t *resolved,
+			struct ev_error *err);
 
 /* ------------------------------------------------ schema compatibility
  * (lib/schemacompat.c) */

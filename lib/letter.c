@@ -109,8 +109,11 @@ int ev_letter_to_json(struct ev_buf *out, const struct ev_letter *l,
 	r |= jstr(out, ",\"group\":", l->group);
 	r |= jstr(out, ",\"source\":{\"log\":", l->source_log);
 	r |= jstr(out, ",\"logId\":", l->source_log_id);
-	snprintf(num, sizeof(num), ",\"offset\":%llu}",
-		 (unsigned long long)l->source_offset);
+	if (l->no_source_offset) /* a schema letter's event never was */
+		snprintf(num, sizeof(num), ",\"offset\":null}");
+	else
+		snprintf(num, sizeof(num), ",\"offset\":%llu}",
+			 (unsigned long long)l->source_offset);
 	r |= ev_buf_puts(out, num);
 	r |= jstr(out, ",\"type\":", l->orig_type);
 	r |= jstr(out, ",\"stream\":", l->orig_stream);
@@ -124,6 +127,7 @@ int ev_letter_to_json(struct ev_buf *out, const struct ev_letter *l,
 	r |= jstr(out, ",\"error\":", l->error);
 	r |= jtime(out, ",\"resolved\":", l->state_time);
 	r |= jstr(out, ",\"reason\":", l->reason);
+	r |= jstr(out, ",\"stage\":", l->stage ? l->stage : "handler");
 	r |= ev_buf_putc(out, '}');
 	return r ? EV_ERR : 0;
 }
@@ -286,6 +290,8 @@ static int column(const struct ev_letter *v, size_t n, const unsigned char *sel,
 		if (which == 0)
 			k = (size_t)snprintf(num, sizeof(num), "%llu",
 					     (unsigned long long)v[i].offset);
+		else if (which == 1 && v[i].no_source_offset)
+			k = 1;
 		else if (which == 1)
 			k = (size_t)snprintf(num, sizeof(num), "%llu",
 					     (unsigned long long)v[i]
@@ -306,7 +312,7 @@ int ev_letters_table(struct ev_buf *out, const struct ev_letter *v, size_t n,
 	int wo = column(v, n, sel, 8, 0), ws = column(v, n, sel, 10, 1);
 	int wt = column(v, n, sel, 24, 2), wst = column(v, n, sel, 20, 3);
 	const struct ev_letter *l;
-	char ago[32];
+	char ago[32], orig[24];
 	size_t i, k, shown = 0;
 	int r = 0;
 
@@ -322,12 +328,17 @@ int ev_letters_table(struct ev_buf *out, const struct ev_letter *v, size_t n,
 					  "ERROR");
 		l = &v[i];
 		ev_age_format(l->time, now, ago, sizeof(ago));
+		/* a schema letter's event has no offset: "-" */
+		if (l->no_source_offset)
+			snprintf(orig, sizeof(orig), "-");
+		else
+			snprintf(orig, sizeof(orig), "%llu",
+				 (unsigned long long)l->source_offset);
 		if (r == 0)
 			r = ev_buf_printf(out,
-					  "%-*llu %-*llu %-*s %-*s %8llu %5s ",
+					  "%-*llu %-*s %-*s %-*s %8llu %5s ",
 					  wo, (unsigned long long)l->offset, ws,
-					  (unsigned long long)l->source_offset,
-					  wt, l->orig_type, wst,
+					  orig, wt, l->orig_type, wst,
 					  l->orig_stream ? l->orig_stream : "-",
 					  (unsigned long long)l->attempts, ago);
 		if (r == 0 && with_state)
