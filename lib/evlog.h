@@ -2814,6 +2814,62 @@ int ev_dlq_retry_schema(struct ev_log *dlq, const struct ev_letter *v,
 /* ------------------------------------------------------ schema inference
  * (lib/schemainfer.c) */
 
+/*
+ * A draft 2020-12 JSON Schema of `data` for each (type, schema version)
+ * of the events observed, which every observed value validates against
+ * (evctl(1) "schema infer" gives the rules).  The output depends only on
+ * the multiset of values seen, not on their order.  Repeated shapes cost
+ * no allocation.
+ */
+struct ev_schemainfer;
+struct ev_schemainfer_opts {
+	/* an enum lists at most this many distinct strings; 0: no enums */
+	unsigned enum_max;
+};
+#define EV_SCHEMAINFER_ENUM_MAX 1000 /* the largest enum_max */
+void ev_schemainfer_opts_init(struct ev_schemainfer_opts *o); /* enum_max 8 */
+int ev_schemainfer_new(struct ev_schemainfer **out,
+		       const struct ev_schemainfer_opts *o,
+		       struct ev_error *err);
+void ev_schemainfer_free(struct ev_schemainfer *si);
+/* Observe only events of this type (exact name); may be called for
+ * several types.  Without a call, every type is observed. */
+int ev_schemainfer_only(struct ev_schemainfer *si, const char *type,
+			struct ev_error *err);
+/* Observe the data of one record (as the reader or the parser gives it).
+ * 1 observed, 0 left out (another type), EV_EDATA when the record does
+ * not decode, EV_ERR out of memory. */
+int ev_schemainfer_record(struct ev_schemainfer *si, const uint8_t *rec,
+			  size_t n, struct ev_error *err);
+/* Observe one data value: msgpack (a JSON image, or a bin for binary
+ * data), or NULL for an event without data.  schema 0 means 1.  1, 0,
+ * EV_EDATA when the value is not a JSON image, EV_ERR. */
+int ev_schemainfer_value(struct ev_schemainfer *si, const char *type,
+			 size_t type_n, uint64_t schema, const uint8_t *data,
+			 size_t n, struct ev_error *err);
+/* What was observed, in order of type (bytewise), then schema version. */
+struct ev_schemainfer_entry {
+	const char *type; /* NUL-terminated, valid while si is */
+	size_t type_n;
+	uint64_t schema;
+	uint64_t events;
+};
+size_t ev_schemainfer_count(struct ev_schemainfer *si);
+void ev_schemainfer_entry(struct ev_schemainfer *si, size_t i,
+			  struct ev_schemainfer_entry *e);
+/* Append the schema of entry i to out: pretty-printed JSON (2-space
+ * indent, properties and enum values sorted bytewise), with a final
+ * newline.  0 or EV_ERR. */
+int ev_schemainfer_format(struct ev_schemainfer *si, size_t i,
+			  struct ev_buf *out, struct ev_error *err);
+/* Write DIR/TYPE/N.json for every entry (TYPE percent-encoded as
+ * evlog-schemas(5) says), making DIR and DIR/TYPE as needed.  Replaces
+ * nothing: when a file exists, EV_EEXIST naming it, before anything is
+ * written.  EV_EIO.  written (may be NULL) gets the paths made, one a
+ * line. */
+int ev_schemainfer_write_dir(struct ev_schemainfer *si, const char *dir,
+			     struct ev_buf *written, struct ev_error *err);
+
 #ifdef __cplusplus
 }
 #endif

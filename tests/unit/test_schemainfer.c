@@ -1,0 +1,686 @@
+/*
+ * test_schemainfer.c - struct ev_schemainfer (lib/schemainfer.c): the
+ * merge rules (JSON types, integers and numbers, required properties,
+ * nested objects and arrays, enums, null), the order-independence and
+ * the exact layout of the output, entries per type and schema version,
+ * records, binary and absent data, bad values, and DIR/TYPE/N.json.
+ */
+#include "unit.h"
+
+/* ------------------------------------------------------------ helpers */
+
+/* JSON text to msgpack; fails the test when it does not parse. */
+static void mp_of(const char *json, struct ev_buf *out)
+{
+	struct ev_json js;
+
+	out->len = 0;
+	ev_json_init(&js, json, strlen(json));
+	if (ev_json_value(&js, out) != 0)
+		fail_msg("bad JSON in the test: %s", json);
+}
+
+static struct ev_schemainfer *new_si(unsigned enum_max)
+{
+	struct ev_schemainfer_opts o;
+	struct ev_schemainfer *si;
+	struct ev_error err;
+
+	ev_schemainfer_opts_init(&o);
+	assert_int_equal(o.enum_max, 8);
+	o.enum_max = enum_max;
+	assert_int_equal(ev_schemainfer_new(&si, &o, &err), 0);
+	return si;
+}
+
+static void add(struct ev_schemainfer *si, const char *type, uint64_t schema,
+		const char *json)
+{
+	struct ev_buf mp = {0};
+	struct ev_error err;
+
+	mp_of(json, &mp);
+	assert_int_equal(ev_schemainfer_value(si, type, strlen(type), schema,
+					      mp.p, mp.len, &err),
+			 1);
+	ev_buf_free(&mp);
+}
+
+/* s without whitespace outside strings, in place */
+static char *compact(char *s)
+{
+	char *o = s, *p;
+	int in_str = 0, esc = 0;
+
+	for (p = s; *p; p++) {
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (*p == '\\')
+				esc = 1;
+			else if (*p == '"')
+				in_str = 0;
+		} else if (*p == ' ' || *p == '\n') {
+			continue;
+		} else if (*p == '"') {
+			in_str = 1;
+		}
+		*o++ = *p;
+	}
+	*o = '\0';
+	return s;
+}
+
+/* The schema of entry i, compact, without its $schema, title and
+ * description (checked elsewhere); the caller frees it. */
+static char *schema_of(struct ev_schemainfer *si, size_t i)
+{
+	struct ev_buf out = {0};
+	struct ev_error err;
+	char *s, *p, *q;
+
+	assert_int_equal(ev_schemainfer_format(si, i, &out, &err), 0);
+	assert_int_equal(ev_buf_putc(&out, '\0'), 0);
+	s = compact((char *)out.p);
+	/* {"$schema":...,"title":...,"description":"..."[,rest]} */
+	p = strstr(s, "\"description\":\"");
+	assert_non_null(p);
+	q = strchr(p + 15, '"') + 1;
+	if (*q == ',')
+		q++;
+	memmove(s + 1, q, strlen(q) + 1);
+	return s;
+}
+
+/* The schema inferred from the data values vals (JSON texts). */
+static char *infer_n(unsigned enum_max, const char *const *vals, size_t n)
+{
+	struct ev_schemainfer *si = new_si(enum_max);
+	char *s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		add(si, "T", 1, vals[i]);
+	assert_int_equal(ev_schemainfer_count(si), 1);
+	s = schema_of(si, 0);
+	ev_schemainfer_free(si);
+	return s;
+}
+
+#define INFER(...)                                     \
+	infer_n(8, (const char *const[]){__VA_ARGS__}, \
+		sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+#define INFER_ENUM(max, ...)                             \
+	infer_n(max, (const char *const[]){__VA_ARGS__}, \
+		sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+
+#define EXPECT(got, want)                      \
+	do {                                   \
+		char *g_ = (got);              \
+		assert_string_equal(g_, want); \
+		free(g_);                      \
+	} while (0)
+
+/* ------------------------------------------------------------ types */
+
+static void test_scalar_types(void **state)
+{
+	(void)state;
+	EXPECT(INFER("1", "-5", "0"), "{\"type\":\"integer\"}");
+	EXPECT(INFER("1.5"), "{\"type\":\"number\"}");
+	/* JSON Schema: 1.0 is an integer, and so is 1e300 */
+	EXPECT(INFER("1.0", "2", "1e300", "-0.0"), "{\"type\":\"integer\"}");
+	/* a fraction anywhere makes them all numbers */
+	EXPECT(INFER("1", "2.25", "3"), "{\"type\":\"number\"}");
+	/* beyond int64 */
+	EXPECT(INFER("18446744073709551615", "-9223372036854775808"),
+	       "{\"type\":\"integer\"}");
+	EXPECT(INFER("true", "false"), "{\"type\":\"boolean\"}");
+	EXPECT(INFER("null"), "{\"type\":\"null\"}");
+	EXPECT(INFER("\"a\""), "{\"type\":\"string\"}");
+}
+
+static void test_mixed_types(void **state)
+{
+	(void)state;
+	/* a type array in a fixed order: object, array, string, number
+	 * or integer, boolean, null */
+	EXPECT(INFER("null", "true", "1", "\"s\"", "[]", "{}"),
+	       "{\"type\":[\"object\",\"array\",\"string\",\"integer\","
+	       "\"boolean\",\"null\"]}");
+	EXPECT(INFER("1.5", "1", "null"), "{\"type\":[\"number\",\"null\"]}");
+	/* the keywords of each type apply to that type only */
+	EXPECT(INFER("{\"a\":1}", "[true]", "null"),
+	       "{\"type\":[\"object\",\"array\",\"null\"],\"properties\":{"
+	       "\"a\":{\"type\":\"integer\"}},\"required\":[\"a\"],"
+	       "\"items\":{\"type\":\"boolean\"}}");
+}
+
+/* ------------------------------------------------------------ objects */
+
+static void test_required(void **state)
+{
+	(void)state;
+	EXPECT(INFER("{\"a\":1,\"b\":\"x\"}", "{\"b\":\"y\",\"a\":2}"),
+	       "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+	       "\"integer\"},\"b\":{\"type\":\"string\"}},\"required\":[\"a\","
+	       "\"b\"]}");
+	/* missing once: optional */
+	EXPECT(INFER("{\"a\":1,\"b\":true}", "{\"a\":2}"),
+	       "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+	       "\"integer\"},\"b\":{\"type\":\"boolean\"}},\"required\":"
+	       "[\"a\"]}");
+	/* a key repeated in one object counts once: b is not required */
+	EXPECT(INFER("{\"b\":1,\"b\":2}", "{\"a\":1}"),
+	       "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+	       "\"integer\"},\"b\":{\"type\":\"integer\"}}}");
+	/* empty objects: no properties, nothing required */
+	EXPECT(INFER("{}", "{}"), "{\"type\":\"object\"}");
+	EXPECT(INFER("{}", "{\"a\":null}"),
+	       "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+	       "\"null\"}}}");
+	/* required counts the objects, not the values of the position */
+	EXPECT(INFER("{\"a\":1}", "7"),
+	       "{\"type\":[\"object\",\"integer\"],\"properties\":{\"a\":{"
+	       "\"type\":\"integer\"}},\"required\":[\"a\"]}");
+}
+
+static void test_many_properties(void **state)
+{
+	struct ev_buf json = {0};
+	struct ev_schemainfer *si = new_si(8);
+	char *s;
+	int i, k;
+
+	(void)state;
+	/* past the hash table's first sizes, keys in varying orders */
+	for (k = 0; k < 3; k++) {
+		json.len = 0;
+		ev_buf_putc(&json, '{');
+		for (i = 0; i < 300; i++)
+			ev_buf_printf(&json, "%s\"k%03d\":%d", i ? "," : "",
+				      (i * 7 + k * 13) % 300, i);
+		ev_buf_printf(&json, "%s", k == 2 ? ",\"extra\":1}" : "}");
+		ev_buf_putc(&json, '\0');
+		add(si, "T", 1, (const char *)json.p);
+	}
+	s = schema_of(si, 0);
+	assert_non_null(strstr(s, "\"k000\":{\"type\":\"integer\"},\"k001\""));
+	assert_non_null(strstr(s, "\"required\":[\"k000\","));
+	assert_non_null(strstr(s, "\"k299\"]}"));
+	assert_null(strstr(s, "\"extra\"]"));
+	free(s);
+	ev_schemainfer_free(si);
+	ev_buf_free(&json);
+}
+
+/* ------------------------------------------------------------ arrays */
+
+static void test_arrays(void **state)
+{
+	(void)state;
+	/* items merged across every element of every array */
+	EXPECT(INFER("[1,2]", "[\"a\"]", "[]"),
+	       "{\"type\":\"array\",\"items\":{\"type\":[\"string\","
+	       "\"integer\"]}}");
+	/* only empty arrays: nothing is known of the items */
+	EXPECT(INFER("[]", "[]"), "{\"type\":\"array\"}");
+	/* objects in arrays: required over every element */
+	EXPECT(INFER("[{\"a\":1,\"b\":2},{\"a\":3}]", "[{\"a\":4,\"b\":5}]"),
+	       "{\"type\":\"array\",\"items\":{\"type\":\"object\","
+	       "\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":"
+	       "\"integer\"}},\"required\":[\"a\"]}}");
+	/* arrays of arrays */
+	EXPECT(INFER("[[1],[]]", "[[2.5]]"),
+	       "{\"type\":\"array\",\"items\":{\"type\":\"array\","
+	       "\"items\":{\"type\":\"number\"}}}");
+}
+
+static void test_nested(void **state)
+{
+	(void)state;
+	EXPECT(INFER("{\"o\":{\"p\":{\"q\":[{\"r\":null}]}}}",
+		     "{\"o\":{\"p\":{\"q\":[]}}}"),
+	       "{\"type\":\"object\",\"properties\":{\"o\":{\"type\":"
+	       "\"object\",\"properties\":{\"p\":{\"type\":\"object\","
+	       "\"properties\":{\"q\":{\"type\":\"array\",\"items\":{"
+	       "\"type\":\"object\",\"properties\":{\"r\":{\"type\":"
+	       "\"null\"}},\"required\":[\"r\"]}}},\"required\":[\"q\"]}},"
+	       "\"required\":[\"p\"]}},\"required\":[\"o\"]}");
+}
+
+/* ------------------------------------------------------------ enums */
+
+static void test_enum_rule(void **state)
+{
+	(void)state;
+	/* 2 values in 4 observations: an enum, sorted */
+	EXPECT(INFER("\"b\"", "\"a\"", "\"b\"", "\"a\""),
+	       "{\"type\":\"string\",\"enum\":[\"a\",\"b\"]}");
+	/* fewer than 4 observations: none */
+	EXPECT(INFER("\"a\"", "\"a\"", "\"a\""), "{\"type\":\"string\"}");
+	EXPECT(INFER("\"a\"", "\"a\"", "\"a\"", "\"a\""),
+	       "{\"type\":\"string\",\"enum\":[\"a\"]}");
+	/* fewer than twice as many observations as values: none */
+	EXPECT(INFER("\"a\"", "\"b\"", "\"c\"", "\"a\"", "\"b\""),
+	       "{\"type\":\"string\"}");
+	EXPECT(INFER("\"a\"", "\"b\"", "\"c\"", "\"a\"", "\"b\"", "\"c\""),
+	       "{\"type\":\"string\",\"enum\":[\"a\",\"b\",\"c\"]}");
+	/* with null seen: null is in the enum */
+	EXPECT(INFER("\"x\"", "null", "\"x\"", "\"y\"", "\"y\""),
+	       "{\"type\":[\"string\",\"null\"],\"enum\":[\"x\",\"y\","
+	       "null]}");
+	/* with another type: no enum */
+	EXPECT(INFER("\"x\"", "1", "\"x\"", "\"x\"", "\"x\""),
+	       "{\"type\":[\"string\",\"integer\"]}");
+	/* UTF-8 and escapes are kept */
+	EXPECT(INFER("\"é\\\"\"", "\"é\\\"\"", "\"\\n\"", "\"\\n\""),
+	       "{\"type\":\"string\",\"enum\":[\"\\n\",\"é\\\"\"]}");
+	/* order of the enum: bytewise, a prefix first */
+	EXPECT(INFER("\"ab\"", "\"a\"", "\"B\"", "\"ab\"", "\"a\"", "\"B\""),
+	       "{\"type\":\"string\",\"enum\":[\"B\",\"a\",\"ab\"]}");
+}
+
+static void test_enum_max(void **state)
+{
+	const char *v9[18];
+	char buf[18][8];
+	int i;
+
+	(void)state;
+	/* 9 distinct values, each twice: over the default 8 */
+	for (i = 0; i < 18; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "\"v%d\"", i % 9);
+		v9[i] = buf[i];
+	}
+	EXPECT(infer_n(8, v9, 18), "{\"type\":\"string\"}");
+	EXPECT(infer_n(9, v9, 18),
+	       "{\"type\":\"string\",\"enum\":[\"v0\",\"v1\",\"v2\",\"v3\","
+	       "\"v4\",\"v5\",\"v6\",\"v7\",\"v8\"]}");
+	/* the set stays open once it overflowed, whatever comes after */
+	EXPECT(INFER_ENUM(2, "\"a\"", "\"b\"", "\"c\"", "\"a\"", "\"a\"",
+			  "\"a\"", "\"a\"", "\"a\""),
+	       "{\"type\":\"string\"}");
+	/* 0: no enums */
+	EXPECT(INFER_ENUM(0, "\"a\"", "\"a\"", "\"a\"", "\"a\""),
+	       "{\"type\":\"string\"}");
+}
+
+static void test_enum_max_range(void **state)
+{
+	struct ev_schemainfer_opts o;
+	struct ev_schemainfer *si = (void *)1;
+	struct ev_error err;
+
+	(void)state;
+	ev_schemainfer_opts_init(&o);
+	o.enum_max = EV_SCHEMAINFER_ENUM_MAX + 1;
+	assert_int_equal(ev_schemainfer_new(&si, &o, &err), EV_EUSAGE);
+	assert_null(si);
+	assert_string_equal(err.msg, "enum_max: 1001 is more than 1000");
+	o.enum_max = EV_SCHEMAINFER_ENUM_MAX;
+	assert_int_equal(ev_schemainfer_new(&si, &o, &err), 0);
+	ev_schemainfer_free(si);
+}
+
+/* ------------------------------------------------------------ output */
+
+static void test_order_independent(void **state)
+{
+	static const char *const a[] = {
+		"{\"z\":1,\"a\":{\"y\":\"u\",\"x\":[1]},\"m\":\"p\"}",
+		"{\"a\":{\"x\":[],\"y\":\"u\"},\"m\":\"q\"}",
+		"{\"m\":\"p\",\"z\":2.5,\"a\":{\"y\":\"v\"}}",
+		"{\"m\":\"q\",\"a\":{\"y\":\"v\",\"w\":null}}",
+	};
+	static const char *const b[] = {a[3], a[1], a[2], a[0]};
+	char *x, *y;
+
+	(void)state;
+	x = infer_n(8, a, 4);
+	y = infer_n(8, b, 4);
+	assert_string_equal(x, y);
+	/* properties sorted, not in the order first seen */
+	assert_non_null(strstr(x, "{\"a\":"));
+	assert_non_null(strstr(x, "\"required\":[\"a\",\"m\"]"));
+	assert_non_null(strstr(x, "\"enum\":[\"p\",\"q\"]"));
+	free(x);
+	free(y);
+}
+
+static void test_layout(void **state)
+{
+	struct ev_schemainfer *si = new_si(8);
+	struct ev_buf out = {0};
+	struct ev_error err;
+
+	(void)state;
+	add(si, "Order\"Placed", 3, "{\"n\":1,\"tags\":[],\"k\":\"a\"}");
+	add(si, "Order\"Placed", 3, "{\"n\":2,\"tags\":[\"x\"],\"k\":\"a\"}");
+	add(si, "Order\"Placed", 3, "{\"n\":3,\"k\":\"a\"}");
+	add(si, "Order\"Placed", 3, "{\"n\":4,\"k\":\"a\"}");
+	assert_int_equal(ev_schemainfer_format(si, 0, &out, &err), 0);
+	assert_int_equal(ev_buf_putc(&out, '\0'), 0);
+	assert_string_equal(
+		(char *)out.p,
+		"{\n"
+		"  \"$schema\": \"https://json-schema.org/draft/2020-12/schema\",\n"
+		"  \"title\": \"Order\\\"Placed (schema 3)\",\n"
+		"  \"description\": \"inferred from 4 events\",\n"
+		"  \"type\": \"object\",\n"
+		"  \"properties\": {\n"
+		"    \"k\": {\n"
+		"      \"type\": \"string\",\n"
+		"      \"enum\": [\n"
+		"        \"a\"\n"
+		"      ]\n"
+		"    },\n"
+		"    \"n\": {\n"
+		"      \"type\": \"integer\"\n"
+		"    },\n"
+		"    \"tags\": {\n"
+		"      \"type\": \"array\",\n"
+		"      \"items\": {\n"
+		"        \"type\": \"string\"\n"
+		"      }\n"
+		"    }\n"
+		"  },\n"
+		"  \"required\": [\n"
+		"    \"k\",\n"
+		"    \"n\"\n"
+		"  ]\n"
+		"}\n");
+	/* out is appended to */
+	out.len--;
+	assert_int_equal(ev_schemainfer_format(si, 0, &out, &err), 0);
+	assert_int_equal(out.len % 2, 0);
+	assert_memory_equal(out.p, out.p + out.len / 2, out.len / 2);
+	assert_int_equal(ev_schemainfer_format(si, 1, &out, &err), EV_EUSAGE);
+	ev_buf_free(&out);
+	ev_schemainfer_free(si);
+}
+
+/* ------------------------------------------------------------ entries */
+
+static void test_entries(void **state)
+{
+	struct ev_schemainfer *si = new_si(8);
+	struct ev_schemainfer_entry e;
+	struct ev_buf out = {0};
+	struct ev_error err;
+
+	(void)state;
+	add(si, "b", 2, "1");
+	add(si, "a", 0, "1"); /* 0 is 1 */
+	add(si, "b", 1, "1");
+	add(si, "b", 10, "1");
+	add(si, "a", 1, "2");
+	add(si, "b", 2, "3");
+	add(si, "a\xc3\xa9", 1, "3");
+	assert_int_equal(ev_schemainfer_count(si), 5);
+	ev_schemainfer_entry(si, 0, &e);
+	assert_string_equal(e.type, "a");
+	assert_int_equal(e.schema, 1);
+	assert_int_equal(e.events, 2);
+	ev_schemainfer_entry(si, 1, &e);
+	assert_string_equal(e.type, "a\xc3\xa9");
+	ev_schemainfer_entry(si, 2, &e);
+	assert_string_equal(e.type, "b");
+	assert_int_equal(e.schema, 1);
+	ev_schemainfer_entry(si, 3, &e);
+	assert_int_equal(e.schema, 2);
+	assert_int_equal(e.events, 2);
+	ev_schemainfer_entry(si, 4, &e);
+	assert_int_equal(e.schema, 10);
+	ev_schemainfer_entry(si, 5, &e);
+	assert_null(e.type);
+	/* a new entry after a listing is listed too */
+	add(si, "0", 1, "1");
+	assert_int_equal(ev_schemainfer_count(si), 6);
+	ev_schemainfer_entry(si, 0, &e);
+	assert_string_equal(e.type, "0");
+	assert_int_equal(ev_schemainfer_format(si, 5, &out, &err), 0);
+	assert_int_equal(ev_buf_putc(&out, '\0'), 0);
+	assert_non_null(strstr((char *)out.p, "\"title\": \"b (schema 10)\""));
+	assert_non_null(strstr((char *)out.p,
+			       "\"description\": \"inferred from 1 "
+			       "event\","));
+	ev_buf_free(&out);
+	ev_schemainfer_free(si);
+}
+
+static void test_only(void **state)
+{
+	struct ev_schemainfer *si = new_si(8);
+	struct ev_schemainfer_entry e;
+	struct ev_buf mp = {0};
+	struct ev_error err;
+
+	(void)state;
+	assert_int_equal(ev_schemainfer_only(si, "b", &err), 0);
+	assert_int_equal(ev_schemainfer_only(si, "c", &err), 0);
+	mp_of("1", &mp);
+	assert_int_equal(ev_schemainfer_value(si, "a", 1, 1, mp.p, mp.len,
+					      &err),
+			 0);
+	assert_int_equal(ev_schemainfer_value(si, "bb", 1, 1, mp.p, mp.len,
+					      &err),
+			 1); /* "b": the length counts */
+	assert_int_equal(ev_schemainfer_value(si, "c", 1, 1, mp.p, mp.len,
+					      &err),
+			 1);
+	assert_int_equal(ev_schemainfer_value(si, "a", 1, 1, mp.p, mp.len,
+					      &err),
+			 0);
+	assert_int_equal(ev_schemainfer_count(si), 2);
+	ev_schemainfer_entry(si, 0, &e);
+	assert_string_equal(e.type, "b");
+	ev_buf_free(&mp);
+	ev_schemainfer_free(si);
+}
+
+/* Records from the parser, as evctl schema infer reads NDJSON. */
+static void test_records(void **state)
+{
+	static const char *const lines[] = {
+		"{\"id\":\"1\",\"type\":\"A\",\"data\":{\"x\":1}}",
+		"{\"id\":\"2\",\"type\":\"A\",\"schema\":2,\"data\":{\"y\":1}}",
+		"{\"id\":\"3\",\"type\":\"A\"}", /* no data: null */
+		"{\"id\":\"4\",\"type\":\"B\",\"data_base64\":\"AAEC\"}",
+		"{\"id\":\"5\",\"type\":\"B\",\"data\":{\"z\":1}}",
+		"{\"id\":\"6\",\"type\":\"C\",\"data\":[1]}",
+	};
+	struct ev_parse_opts po;
+	struct ev_parser *ps;
+	struct ev_schemainfer *si = new_si(8);
+	struct ev_error err;
+	const uint8_t *rec;
+	size_t i, n;
+	ev_time_t t;
+	char *s;
+
+	(void)state;
+	memset(&po, 0, sizeof(po));
+	po.format = EV_FMT_ENVELOPE;
+	assert_non_null(ps = ev_parser_new(&po));
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		assert_int_equal(ev_parser_line(ps, lines[i], strlen(lines[i]),
+						0, &err),
+				 1);
+		ev_parser_record(ps, 0, &rec, &n, &t);
+		assert_int_equal(ev_schemainfer_record(si, rec, n, &err), 1);
+	}
+	assert_int_equal(ev_schemainfer_record(si, (const uint8_t *)"\x81", 1,
+					       &err),
+			 EV_EDATA);
+	assert_int_equal(ev_schemainfer_count(si), 4);
+	EXPECT(schema_of(si, 0),
+	       "{\"type\":[\"object\",\"null\"],\"properties\":{\"x\":{"
+	       "\"type\":\"integer\"}},\"required\":[\"x\"]}");
+	EXPECT(schema_of(si, 1),
+	       "{\"type\":\"object\",\"properties\":{\"y\":{\"type\":"
+	       "\"integer\"}},\"required\":[\"y\"]}");
+	/* binary data: only a schema with no assertion takes it */
+	s = schema_of(si, 2);
+	assert_string_equal(s, "{}");
+	free(s);
+	{
+		struct ev_buf out = {0};
+		assert_int_equal(ev_schemainfer_format(si, 2, &out, &err), 0);
+		assert_int_equal(ev_buf_putc(&out, '\0'), 0);
+		assert_non_null(strstr((char *)out.p,
+				       "\"description\": \"inferred from 2 "
+				       "events; 1 with binary data, so any "
+				       "value is valid\"\n}\n"));
+		ev_buf_free(&out);
+	}
+	EXPECT(schema_of(si, 3),
+	       "{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}");
+	ev_parser_free(ps);
+	ev_schemainfer_free(si);
+}
+
+/* ------------------------------------------------------------ bad data */
+
+static void bad(const char *mp, size_t n, const char *msg)
+{
+	struct ev_schemainfer *si = new_si(8);
+	struct ev_error err;
+
+	assert_int_equal(ev_schemainfer_value(si, "T", 1, 1,
+					      (const uint8_t *)mp, n, &err),
+			 EV_EDATA);
+	assert_string_equal(err.msg, msg);
+	ev_schemainfer_free(si);
+}
+
+static void test_bad_values(void **state)
+{
+	struct ev_buf deep = {0};
+	int i;
+
+	(void)state;
+	bad("\x92\x01", 2, "data is not a JSON value: truncated msgpack");
+	bad("\x81\x01\x02", 3,
+	    "data is not a JSON value: a map key is not a string");
+	bad("\x91\xc4\x01\x00", 4,
+	    "data is not a JSON value: binary inside data");
+	bad("\xd4\x01\x00", 3, "data is not a JSON value: a msgpack extension");
+	bad("\x01\x02", 2, "data is not a JSON value: bytes after the value");
+	bad("\x81\xa1\xff\x01", 4,
+	    "data is not a JSON value: a string is not UTF-8");
+	bad("\x92\xa1\xff\xa1\xff", 5,
+	    "data is not a JSON value: a string is not UTF-8");
+	for (i = 0; i < 100; i++)
+		ev_buf_putc(&deep, 0x91);
+	ev_buf_putc(&deep, 0x01);
+	{
+		/* 100 levels of arrays around an integer: 101 */
+		struct ev_schemainfer *si = new_si(8);
+		struct ev_error err;
+		assert_int_equal(ev_schemainfer_value(si, "T", 1, 1, deep.p,
+						      deep.len - 1, &err),
+				 EV_EDATA);
+		assert_int_equal(ev_schemainfer_value(si, "T", 1, 1, deep.p + 1,
+						      deep.len - 1, &err),
+				 1);
+		ev_schemainfer_free(si);
+	}
+	deep.len = 0;
+	for (i = 0; i < 101; i++)
+		ev_buf_putc(&deep, 0x91);
+	ev_buf_putc(&deep, 0x01);
+	bad((const char *)deep.p, deep.len,
+	    "data is nested deeper than 100 levels");
+	ev_buf_free(&deep);
+}
+
+/* ------------------------------------------------------------ files */
+
+static void test_write_dir(void **state)
+{
+	struct ev_schemainfer *si = new_si(8);
+	struct ev_buf written = {0}, one = {0};
+	struct ev_error err;
+	char *dir = unit_tmpdir(), path[4400], *text;
+	size_t n;
+
+	(void)state;
+	add(si, "a/b", 1, "1");
+	add(si, ".hidden", 2, "1");
+	add(si, "_x%y", 1, "1");
+	add(si, "Plain", 1, "{\"a\":1}");
+	add(si, "Plain", 3, "{\"a\":1}");
+	snprintf(path, sizeof(path), "%s/schemas/", dir);
+	assert_int_equal(ev_schemainfer_write_dir(si, path, &written, &err), 0);
+	assert_int_equal(ev_buf_putc(&written, '\0'), 0);
+	snprintf(path, sizeof(path),
+		 "%s/schemas/%%2Ehidden/2.json\n"
+		 "%s/schemas/Plain/1.json\n"
+		 "%s/schemas/Plain/3.json\n"
+		 "%s/schemas/%%5Fx%%25y/1.json\n"
+		 "%s/schemas/a%%2Fb/1.json\n",
+		 dir, dir, dir, dir, dir);
+	assert_string_equal((char *)written.p, path);
+	snprintf(path, sizeof(path), "%s/schemas/Plain/3.json", dir);
+	assert_non_null(text = unit_read_file(path, &n));
+	assert_int_equal(ev_schemainfer_format(si, 2, &one, &err), 0);
+	assert_int_equal(n, one.len);
+	assert_memory_equal(text, one.p, n);
+	free(text);
+
+	/* nothing replaced, nothing new written when one file exists */
+	add(si, "New", 1, "1");
+	written.len = 0;
+	snprintf(path, sizeof(path), "%s/schemas", dir);
+	assert_int_equal(ev_schemainfer_write_dir(si, path, &written, &err),
+			 EV_EEXIST);
+	snprintf(path, sizeof(path), "'%s/schemas/%%2Ehidden/2.json' exists",
+		 dir);
+	assert_string_equal(err.msg, path);
+	assert_int_equal(written.len, 0);
+	snprintf(path, sizeof(path), "%s/schemas/New", dir);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* a file where a directory should be */
+	snprintf(path, sizeof(path), "%s/file", dir);
+	assert_int_equal(unit_write_file(path, "x", 1), 0);
+	assert_int_equal(ev_schemainfer_write_dir(si, path, NULL, &err),
+			 EV_EIO);
+	assert_non_null(strstr(err.msg, "cannot create '"));
+	assert_non_null(strstr(err.msg, "/file': Not a directory"));
+	/* a parent that does not exist */
+	snprintf(path, sizeof(path), "%s/no/such", dir);
+	assert_int_equal(ev_schemainfer_write_dir(si, path, NULL, &err),
+			 EV_EIO);
+	assert_non_null(strstr(err.msg, "No such file or directory"));
+
+	ev_buf_free(&written);
+	ev_buf_free(&one);
+	ev_schemainfer_free(si);
+	unit_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scalar_types),
+		cmocka_unit_test(test_mixed_types),
+		cmocka_unit_test(test_required),
+		cmocka_unit_test(test_many_properties),
+		cmocka_unit_test(test_arrays),
+		cmocka_unit_test(test_nested),
+		cmocka_unit_test(test_enum_rule),
+		cmocka_unit_test(test_enum_max),
+		cmocka_unit_test(test_enum_max_range),
+		cmocka_unit_test(test_order_independent),
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_entries),
+		cmocka_unit_test(test_only),
+		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_write_dir),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
