@@ -2811,6 +2811,95 @@ int ev_dlq_retry_schema(struct ev_log *dlq, const struct ev_letter *v,
 /* ------------------------------------------------ schema compatibility
  * (lib/schemacompat.c) */
 
+/*
+ * Are two JSON Schemas compatible, in the Confluent Schema Registry's
+ * sense (evlog-schemas(5) COMPATIBILITY)?  BACKWARD: every instance valid
+ * under OLD is valid under NEW (readers of NEW read what OLD wrote);
+ * FORWARD: the other way; FULL: both.  A structural comparison: what it
+ * cannot decide it reports as incompatible, and what it assumes without
+ * proof as a warning.
+ */
+enum ev_compat_mode {
+	EV_COMPAT_BACKWARD = 1,
+	EV_COMPAT_FORWARD = 2,
+	EV_COMPAT_FULL = 3,
+};
+
+struct ev_compat_issue {
+	const char *rule;    /* stable name, from OLD to NEW: "required-added" */
+	int direction;	     /* EV_COMPAT_BACKWARD or EV_COMPAT_FORWARD */
+	int warning;	     /* assumed compatible: reported, does not fail */
+	int in_new;	     /* path is into NEW (1) or OLD (0) */
+	const char *path;    /* JSON pointer into that schema ("" = root) */
+	const char *message; /* one line, "old allows null, new does not" */
+};
+struct ev_compat; /* the outcome of one comparison */
+
+/* "backward", "forward" or "full": 0, or EV_EUSAGE. */
+int ev_compat_mode_parse(const char *s, enum ev_compat_mode *out);
+const char *ev_compat_mode_name(enum ev_compat_mode m);
+/*
+ * Read the JSON Schema file path into out as its msgpack image.
+ * EV_ENOENT when it is missing; EV_EDATA "PATH:LINE:COLUMN: why" when it
+ * is not JSON, or "PATH: not a schema" when it is neither an object nor
+ * a boolean; EV_EIO.
+ */
+int ev_compat_load(const char *path, struct ev_buf *out, struct ev_error *err);
+/* Compare two schemas (msgpack images, as ev_compat_load() reads them).
+ * *out (ev_compat_free() it) holds the issues found; 0, or EV_EDATA /
+ * EV_ERR. */
+int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp,
+		    size_t old_n, const uint8_t *new_mp, size_t new_n,
+		    enum ev_compat_mode mode, struct ev_error *err);
+void ev_compat_free(struct ev_compat *c);
+size_t ev_compat_count(const struct ev_compat *c);    /* issues */
+size_t ev_compat_failures(const struct ev_compat *c); /* not warnings */
+const struct ev_compat_issue *ev_compat_at(const struct ev_compat *c,
+					   size_t i);
+/*
+ * The report of one comparison, appended to out.  Text: a line per issue,
+ * "NAME#PATH: RULE (DIRECTION): message" ("warning: " before a warning),
+ * then "compatible (MODE): OLD -> NEW" or "incompatible (MODE): OLD -> NEW:
+ * N incompatibilities, M warnings".  JSON: one object {"old", "new",
+ * "mode", "compatible", "incompatibilities": [...], "warnings": [...]},
+ * each issue {"rule", "direction", "schema": "old"|"new", "path",
+ * "message"}, no newline.
+ */
+int ev_compat_report(struct ev_buf *out, const struct ev_compat *c,
+		     const char *old_name, const char *new_name,
+		     enum ev_compat_mode mode, int json);
+/*
+ * The versions of a registry type directory (DIR/TYPE: 1.json, 2.json,
+ * ...), ascending, in *v (free() it).  Other names are not versions: a
+ * name like 01.json or x.json is EV_EDATA naming it.  EV_ENOENT when dir
+ * is missing, EV_EDATA when it has no N.json.
+ */
+int ev_compat_versions(const char *dir, uint64_t **v, size_t *n,
+		       struct ev_error *err);
+
+/*
+ * The data-aware check: every stored event of type (upcast with up, when
+ * not NULL) validated against the schema sc of its data.  Counts, and the
+ * first max_examples failures (0: 5) with their first error.
+ */
+struct ev_compat_example {
+	uint64_t offset;
+	char instance_path[256]; /* "/data/amount" */
+	char message[512];	 /* "must be >= 0", or why it was not read */
+};
+struct ev_compat_data {
+	uint64_t events;   /* events of the type (after upcasting) */
+	uint64_t failed;   /* invalid under the schema */
+	uint64_t upcast_failed; /* could not be upcast (counted in failed) */
+	struct ev_compat_example *examples;
+	size_t nexamples;
+};
+int ev_compat_data_check(struct ev_log *log, struct ev_upcaster *up,
+			 const char *type, const struct ev_jschema *sc,
+			 size_t max_examples, struct ev_compat_data *out,
+			 struct ev_error *err);
+void ev_compat_data_free(struct ev_compat_data *d);
+
 /* ------------------------------------------------------ schema inference
  * (lib/schemainfer.c) */
 

@@ -1,0 +1,2436 @@
+/*
+ * schemacompat.c - struct ev_compat: are two JSON Schemas compatible, in
+ * the Confluent Schema Registry's sense (evlog-schemas(5) COMPATIBILITY)?
+ *
+ * BACKWARD asks whether every instance valid under OLD is valid under NEW
+ * (readers of NEW read what OLD wrote), FORWARD the same the other way,
+ * FULL both.  Each is one "writer is a subset of reader" walk over the two
+ * schema trees.  A schema is seen as a conjunction of object nodes (itself,
+ * its local $ref targets, its allOf branches: a "view"); the writer's
+ * anyOf/oneOf are split into one view per branch; a reader's anyOf/oneOf
+ * must accept each writer view in one of its branches.  Every reader
+ * keyword must then be implied by the writer's keywords.  What cannot be
+ * decided this way is reported as incompatible (conservatively), and what
+ * is assumed compatible without proof is a warning.
+ *
+ * Rules are named from the change OLD -> NEW: the reader NEW meets a
+ * constraint the writer OLD lacked ("required-added", backward), or the
+ * reader OLD meets one the writer NEW lacks ("required-removed", forward).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "evlog_private.h"
+#include "jschema_int.h"
+
+/* ------------------------------------------------------------ the DOM */
+
+enum jt { J_NULL, J_BOOL, J_INT, J_UINT, J_FLOAT, J_STR, J_ARR, J_OBJ };
+
+struct jdoc;
+
+struct jv {
+	enum jt t;
+	union {
+		int b;
+		int64_t i;
+		uint64_t u;
+		double f;
+	} v;
+	char *s;	   /* J_STR: NUL-terminated (may hold NULs: n) */
+	uint32_t n;	   /* J_STR bytes, J_ARR/J_OBJ count */
+	struct jv *a;	   /* items, or member values */
+	char **k;	   /* member keys */
+	uint32_t *kn;	   /* member key lengths */
+	char *path;	   /* JSON pointer from the document root */
+	struct jdoc *doc;  /* the document it is in */
+	struct ev_ecmare **re; /* J_OBJ under patternProperties: compiled keys */
+};
+
+struct jdoc {
+	struct jv root;
+	int is_new;
+	int draft7; /* $ref ignores its siblings (draft-07 and before) */
+};
+
+/* one arena per comparison: every node, string and path */
+struct arena_blk {
+	struct arena_blk *next;
+	size_t used, cap;
+	char mem[];
+};
+
+struct arena {
+	struct arena_blk *head;
+	int oom;
+};
+
+static void *arena_alloc(struct arena *ar, size_t n)
+{
+	struct arena_blk *b = ar->head;
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (b == NULL || b->cap - b->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+
+		b = malloc(sizeof(*b) + cap);
+		if (b == NULL) {
+			ar->oom = 1;
+			return NULL;
+		}
+		b->used = 0;
+		b->cap = cap;
+		b->next = ar->head;
+		ar->head = b;
+	}
+	p = b->mem + b->used;
+	b->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+static void arena_free(struct arena *ar)
+{
+	struct arena_blk *b, *next;
+
+	for (b = ar->head; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	ar->head = NULL;
+}
+
+static char *arena_strndup(struct arena *ar, const char *s, size_t n)
+{
+	char *p = arena_alloc(ar, n + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* path + "/" + key, the key escaped as RFC 6901 says */
+static char *path_join(struct arena *ar, const char *path, const char *key,
+		       size_t kn)
+{
+	size_t pl = strlen(path), i, extra = 0;
+	char *p, *o;
+
+	for (i = 0; i < kn; i++)
+		extra += key[i] == '~' || key[i] == '/';
+	p = arena_alloc(ar, pl + 1 + kn + extra + 1);
+	if (p == NULL)
+		return NULL;
+	memcpy(p, path, pl);
+	o = p + pl;
+	*o++ = '/';
+	for (i = 0; i < kn; i++) {
+		if (key[i] == '~') {
+			*o++ = '~';
+			*o++ = '0';
+		} else if (key[i] == '/') {
+			*o++ = '~';
+			*o++ = '1';
+		} else {
+			*o++ = key[i];
+		}
+	}
+	*o = '\0';
+	return p;
+}
+
+static char *path_index(struct arena *ar, const char *path, size_t i)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%zu", i);
+	return path_join(ar, path, num, strlen(num));
+}
+
+static int build(struct arena *ar, struct jdoc *doc, struct jv *v,
+		 const uint8_t **p, const uint8_t *end, const char *path,
+		 int depth)
+{
+	struct ev_mp_item it;
+	uint32_t i;
+
+	if (depth > EV_MAX_DEPTH + 2 || ev_mp_read(p, end, &it) != 0)
+		return -1;
+	memset(v, 0, sizeof(*v));
+	v->doc = doc;
+	v->path = (char *)path;
+	switch (it.type) {
+	case EV_MP_NIL:
+		v->t = J_NULL;
+		return 0;
+	case EV_MP_BOOL:
+		v->t = J_BOOL;
+		v->v.b = it.v.b;
+		return 0;
+	case EV_MP_UINT:
+		v->t = J_UINT;
+		v->v.u = it.v.u;
+		if (it.v.u <= INT64_MAX) {
+			v->t = J_INT;
+			v->v.i = (int64_t)it.v.u;
+		}
+		return 0;
+	case EV_MP_INT:
+		v->t = J_INT;
+		v->v.i = it.v.i;
+		return 0;
+	case EV_MP_FLOAT:
+		v->t = J_FLOAT;
+		v->v.f = it.v.f;
+		return 0;
+	case EV_MP_STR:
+		v->t = J_STR;
+		v->n = it.n;
+		v->s = arena_strndup(ar, (const char *)it.p, it.n);
+		return v->s == NULL ? -1 : 0;
+	case EV_MP_ARRAY:
+		v->t = J_ARR;
+		v->n = it.n;
+		if (it.n > (size_t)(end - *p))
+			return -1;
+		v->a = arena_alloc(ar, (size_t)it.n * sizeof(*v->a) + 1);
+		if (v->a == NULL)
+			return -1;
+		for (i = 0; i < it.n; i++) {
+			char *cp = path_index(ar, path, i);
+
+			if (cp == NULL ||
+			    build(ar, doc, &v->a[i], p, end, cp, depth + 1) != 0)
+				return -1;
+		}
+		return 0;
+	case EV_MP_MAP:
+		v->t = J_OBJ;
+		v->n = it.n;
+		if (it.n > (size_t)(end - *p))
+			return -1;
+		v->a = arena_alloc(ar, (size_t)it.n * sizeof(*v->a) + 1);
+		v->k = arena_alloc(ar, (size_t)it.n * sizeof(*v->k) + 1);
+		v->kn = arena_alloc(ar, (size_t)it.n * sizeof(*v->kn) + 1);
+		if (v->a == NULL || v->k == NULL || v->kn == NULL)
+			return -1;
+		for (i = 0; i < it.n; i++) {
+			struct ev_mp_item key;
+			char *cp;
+
+			if (ev_mp_read(p, end, &key) != 0 ||
+			    key.type != EV_MP_STR)
+				return -1;
+			v->k[i] = arena_strndup(ar, (const char *)key.p, key.n);
+			v->kn[i] = key.n;
+			cp = path_join(ar, path, (const char *)key.p, key.n);
+			if (v->k[i] == NULL || cp == NULL ||
+			    build(ar, doc, &v->a[i], p, end, cp, depth + 1) != 0)
+				return -1;
+		}
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static struct jv *get(const struct jv *o, const char *key)
+{
+	uint32_t i;
+
+	if (o == NULL || o->t != J_OBJ)
+		return NULL;
+	/* the last of duplicate keys wins, as in JSON.parse */
+	for (i = o->n; i-- > 0;)
+		if (strcmp(o->k[i], key) == 0 && o->kn[i] == strlen(key))
+			return &o->a[i];
+	return NULL;
+}
+
+static struct jv *getn(const struct jv *o, const char *key, size_t kn)
+{
+	uint32_t i;
+
+	if (o == NULL || o->t != J_OBJ)
+		return NULL;
+	for (i = o->n; i-- > 0;)
+		if (o->kn[i] == kn && memcmp(o->k[i], key, kn) == 0)
+			return &o->a[i];
+	return NULL;
+}
+
+static int is_num(const struct jv *v)
+{
+	return v != NULL && (v->t == J_INT || v->t == J_UINT || v->t == J_FLOAT);
+}
+
+static long double num(const struct jv *v)
+{
+	switch (v->t) {
+	case J_INT:
+		return (long double)v->v.i;
+	case J_UINT:
+		return (long double)v->v.u;
+	case J_FLOAT:
+		return (long double)v->v.f;
+	default:
+		return 0;
+	}
+}
+
+static int is_integral(const struct jv *v)
+{
+	return v->t == J_INT || v->t == J_UINT ||
+	       (v->t == J_FLOAT && isfinite(v->v.f) &&
+		floor(v->v.f) == v->v.f);
+}
+
+/* JSON equality: 1 equals 1.0, object members in any order */
+static int jv_equal(const struct jv *a, const struct jv *b, int depth)
+{
+	uint32_t i;
+
+	if (depth > 2 * EV_MAX_DEPTH)
+		return 0;
+	if (is_num(a) && is_num(b))
+		return num(a) == num(b);
+	if (a->t != b->t)
+		return 0;
+	switch (a->t) {
+	case J_NULL:
+		return 1;
+	case J_BOOL:
+		return a->v.b == b->v.b;
+	case J_STR:
+		return a->n == b->n && memcmp(a->s, b->s, a->n) == 0;
+	case J_ARR:
+		if (a->n != b->n)
+			return 0;
+		for (i = 0; i < a->n; i++)
+			if (!jv_equal(&a->a[i], &b->a[i], depth + 1))
+				return 0;
+		return 1;
+	case J_OBJ:
+		if (a->n != b->n)
+			return 0;
+		for (i = 0; i < a->n; i++) {
+			struct jv *o = getn(b, a->k[i], a->kn[i]);
+
+			if (o == NULL || !jv_equal(&a->a[i], o, depth + 1))
+				return 0;
+		}
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* -------------------------------------------------------------- results */
+
+struct ev_compat {
+	struct ev_compat_issue *v;
+	size_t n, cap, failures;
+	int oom;
+	struct ev_buf strs; /* unused: strings are malloc'd per issue */
+};
+
+void ev_compat_free(struct ev_compat *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++) {
+		free((char *)c->v[i].path);
+		free((char *)c->v[i].message);
+	}
+	free(c->v);
+	free(c);
+}
+
+size_t ev_compat_count(const struct ev_compat *c)
+{
+	return c->n;
+}
+
+size_t ev_compat_failures(const struct ev_compat *c)
+{
+	return c->failures;
+}
+
+const struct ev_compat_issue *ev_compat_at(const struct ev_compat *c,
+					   size_t i)
+{
+	return i < c->n ? &c->v[i] : NULL;
+}
+
+/* ------------------------------------------------------------ the walk */
+
+#define VIEW_MAX 64	 /* nodes in one conjunction */
+#define STACK_MAX 128	 /* nested comparisons */
+#define BUDGET 200000	 /* comparisons in all */
+#define SPLIT_MAX 64	 /* writer branches tried per comparison */
+
+struct view {
+	const struct jv *n[VIEW_MAX];
+	unsigned char split[VIEW_MAX]; /* anyOf/oneOf already split */
+	size_t len;
+	int is_false;
+	int overflow;
+};
+
+struct frame {
+	const struct view *w, *r;
+};
+
+struct cmp {
+	struct ev_compat *res;
+	struct arena *ar;
+	int reader_is_new;
+	int silent;	/* > 0: trying; count failures, record nothing */
+	size_t silent_fail;
+	struct frame stack[STACK_MAX];
+	size_t depth;
+	long budget;
+};
+
+static const char *side(const struct cmp *cx, int reader)
+{
+	return (reader ? cx->reader_is_new : !cx->reader_is_new) ? "new"
+								  : "old";
+}
+#define RD(cx) side(cx, 1)
+#define WR(cx) side(cx, 0)
+
+/* Record an issue: rule_b when the reader is NEW (a backward break), rule_f
+ * when it is OLD (forward); path into at's document, + "/" kw. */
+static void issue(struct cmp *cx, const char *rule_b, const char *rule_f,
+		  int warning, const struct jv *at, const char *kw,
+		  const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static void issue(struct cmp *cx, const char *rule_b, const char *rule_f,
+		  int warning, const struct jv *at, const char *kw,
+		  const char *fmt, ...)
+{
+	struct ev_compat *c = cx->res;
+	struct ev_compat_issue *is;
+	const char *rule = cx->reader_is_new ? rule_b : rule_f;
+	int dir = cx->reader_is_new ? EV_COMPAT_BACKWARD : EV_COMPAT_FORWARD;
+	char *path = NULL, *msg = NULL;
+	size_t i;
+	va_list ap;
+
+	if (cx->silent) {
+		if (!warning)
+			cx->silent_fail++;
+		return;
+	}
+	if (at == NULL)
+		return;
+	if (kw != NULL) {
+		if (asprintf(&path, "%s/%s", at->path, kw) < 0)
+			path = NULL;
+	} else {
+		path = strdup(at->path);
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (path == NULL || msg == NULL)
+		goto oom;
+	for (i = 0; i < c->n; i++) {
+		is = &c->v[i];
+		if (is->direction == dir && is->in_new == at->doc->is_new &&
+		    strcmp(is->rule, rule) == 0 && strcmp(is->path, path) == 0 &&
+		    strcmp(is->message, msg) == 0) {
+			free(path);
+			free(msg);
+			return;
+		}
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 16;
+		struct ev_compat_issue *v = realloc(c->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			goto oom;
+		c->v = v;
+		c->cap = cap;
+	}
+	is = &c->v[c->n++];
+	is->rule = rule;
+	is->direction = dir;
+	is->warning = warning;
+	is->in_new = at->doc->is_new;
+	is->path = path;
+	is->message = msg;
+	if (!warning)
+		c->failures++;
+	return;
+oom:
+	free(path);
+	free(msg);
+	c->oom = 1;
+}
+
+/* Resolve a local reference "#", "#/pointer" or "#anchor" in doc. */
+static const struct jv *find_anchor(const struct jv *v, const char *name,
+				    int depth)
+{
+	const struct jv *a, *r;
+	uint32_t i;
+
+	if (depth > 2 * EV_MAX_DEPTH + 4)
+		return NULL;
+	if (v->t == J_OBJ) {
+		a = get(v, "$anchor");
+		if (a != NULL && a->t == J_STR && strcmp(a->s, name) == 0)
+			return v;
+		a = get(v, "$dynamicAnchor");
+		if (a != NULL && a->t == J_STR && strcmp(a->s, name) == 0)
+			return v;
+	}
+	if (v->t == J_OBJ || v->t == J_ARR)
+		for (i = 0; i < v->n; i++)
+			if ((r = find_anchor(&v->a[i], name, depth + 1)) != NULL)
+				return r;
+	return NULL;
+}
+
+static int hexv(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static const struct jv *resolve_local(const struct jdoc *doc, const char *ref)
+{
+	const struct jv *v = &doc->root;
+	char tok[1024];
+	const char *p;
+	size_t n;
+
+	if (ref[0] != '#')
+		return NULL;
+	if (ref[1] == '\0')
+		return v;
+	if (ref[1] != '/')
+		return find_anchor(v, ref + 1, 0);
+	for (p = ref + 1; *p == '/';) {
+		p++;
+		n = 0;
+		while (*p != '\0' && *p != '/') {
+			int c = (unsigned char)*p++;
+
+			if (c == '%' && hexv(p[0]) >= 0 && hexv(p[1]) >= 0) {
+				c = hexv(p[0]) * 16 + hexv(p[1]);
+				p += 2;
+			}
+			if (c == '~' && (*p == '0' || *p == '1'))
+				c = *p++ == '0' ? '~' : '/';
+			if (n + 1 >= sizeof(tok))
+				return NULL;
+			tok[n++] = (char)c;
+		}
+		tok[n] = '\0';
+		if (v->t == J_OBJ) {
+			v = getn(v, tok, n);
+		} else if (v->t == J_ARR) {
+			char *end;
+			unsigned long i = strtoul(tok, &end, 10);
+
+			if (n == 0 || *end != '\0' || i >= v->n)
+				return NULL;
+			v = &v->a[i];
+		} else {
+			return NULL;
+		}
+		if (v == NULL)
+			return NULL;
+	}
+	return *p == '\0' ? v : NULL;
+}
+
+/* A $ref/$dynamicRef/$recursiveRef that is not followed. */
+static const struct jv *ext_ref(const struct jv *n)
+{
+	const struct jv *r = get(n, "$ref");
+
+	if (r != NULL && r->t == J_STR &&
+	    resolve_local(n->doc, r->s) == NULL)
+		return r;
+	r = get(n, "$dynamicRef");
+	if (r != NULL && r->t == J_STR)
+		return r;
+	r = get(n, "$recursiveRef");
+	if (r != NULL && r->t == J_STR)
+		return r;
+	return NULL;
+}
+
+static void view_add(struct view *vw, const struct jv *s, int depth)
+{
+	const struct jv *r, *all;
+	size_t i;
+
+	if (depth > 2 * EV_MAX_DEPTH) {
+		vw->overflow = 1;
+		return;
+	}
+	if (s->t == J_BOOL) {
+		if (!s->v.b)
+			vw->is_false = 1;
+		return;
+	}
+	if (s->t != J_OBJ)
+		return; /* not a schema: the validator rejects it */
+	for (i = 0; i < vw->len; i++)
+		if (vw->n[i] == s)
+			return; /* a $ref cycle, or the same node twice */
+	r = get(s, "$ref");
+	if (r != NULL && r->t == J_STR) {
+		const struct jv *t = resolve_local(s->doc, r->s);
+
+		if (t != NULL) {
+			if (!s->doc->draft7) {
+				if (vw->len == VIEW_MAX) {
+					vw->overflow = 1;
+					return;
+				}
+				vw->split[vw->len] = 0;
+				vw->n[vw->len++] = s;
+			}
+			view_add(vw, t, depth + 1);
+			if (s->doc->draft7)
+				return;
+			goto allof;
+		}
+	}
+	if (vw->len == VIEW_MAX) {
+		vw->overflow = 1;
+		return;
+	}
+	vw->split[vw->len] = 0;
+	vw->n[vw->len++] = s;
+allof:
+	all = get(s, "allOf");
+	if (all != NULL && all->t == J_ARR)
+		for (i = 0; i < all->n; i++)
+			view_add(vw, &all->a[i], depth + 1);
+}
+
+static void view_of(struct view *vw, const struct jv *s)
+{
+	vw->len = 0;
+	vw->is_false = 0;
+	vw->overflow = 0;
+	view_add(vw, s, 0);
+}
+
+static int view_same(const struct view *a, const struct view *b)
+{
+	size_t i;
+
+	if (a->len != b->len || a->is_false != b->is_false)
+		return 0;
+	for (i = 0; i < a->len; i++)
+		if (a->n[i] != b->n[i] || a->split[i] != b->split[i])
+			return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------ types */
+
+enum {
+	T_NULL = 1,
+	T_BOOL = 2,
+	T_OBJ = 4,
+	T_ARR = 8,
+	T_STR = 16,
+	T_INT = 32,
+	T_FRAC = 64, /* numbers that are not integers */
+	T_ALL = 127,
+	T_NUM = T_INT | T_FRAC,
+};
+
+static int type_bit(const char *s)
+{
+	static const struct {
+		const char *name;
+		int bit;
+	} t[] = {
+		{"null", T_NULL},    {"boolean", T_BOOL}, {"object", T_OBJ},
+		{"array", T_ARR},    {"string", T_STR},	  {"integer", T_INT},
+		{"number", T_NUM},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(s, t[i].name) == 0)
+			return t[i].bit;
+	return 0;
+}
+
+/* the types a node's "type" allows (T_ALL when it has none) */
+static int node_types(const struct jv *n)
+{
+	const struct jv *t = get(n, "type");
+	int m = 0;
+	uint32_t i;
+
+	if (t == NULL)
+		return T_ALL;
+	if (t->t == J_STR)
+		return type_bit(t->s);
+	if (t->t != J_ARR)
+		return T_ALL;
+	for (i = 0; i < t->n; i++)
+		if (t->a[i].t == J_STR)
+			m |= type_bit(t->a[i].s);
+	return m;
+}
+
+static int value_type(const struct jv *v)
+{
+	switch (v->t) {
+	case J_NULL:
+		return T_NULL;
+	case J_BOOL:
+		return T_BOOL;
+	case J_OBJ:
+		return T_OBJ;
+	case J_ARR:
+		return T_ARR;
+	case J_STR:
+		return T_STR;
+	default:
+		return is_integral(v) ? T_INT : T_FRAC;
+	}
+}
+
+static void types_name(int m, char *out, size_t n)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} t[] = {
+		{T_NULL, "null"},    {T_BOOL, "boolean"}, {T_OBJ, "object"},
+		{T_ARR, "array"},    {T_STR, "string"},	  {T_NUM, "number"},
+		{T_INT, "integer"},  {T_FRAC, "non-integer numbers"},
+	};
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if ((m & t[i].bit) != t[i].bit)
+			continue;
+		m &= ~t[i].bit;
+		len += (size_t)snprintf(out + len, len < n ? n - len : 0,
+					"%s%s", len ? ", " : "", t[i].name);
+		if (len >= n)
+			return;
+	}
+}
+
+/* ------------------------------------------------------ the writer side */
+
+/* What the writer's conjunction allows, gathered from its nodes. */
+struct wsum {
+	int types;
+	const struct jv *vals[256]; /* a finite writer: its values */
+	size_t nvals;
+	int finite;
+};
+
+static int in_enum(const struct jv *n, const struct jv *v)
+{
+	const struct jv *e = get(n, "enum"), *c = get(n, "const");
+	uint32_t i;
+
+	if (c != NULL && !jv_equal(c, v, 0))
+		return 0;
+	if (e != NULL && e->t == J_ARR) {
+		for (i = 0; i < e->n; i++)
+			if (jv_equal(&e->a[i], v, 0))
+				return 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void summarize(const struct view *w, struct wsum *s)
+{
+	const struct jv *src = NULL;
+	size_t i, j;
+
+	s->types = T_ALL;
+	s->finite = 0;
+	s->nvals = 0;
+	for (i = 0; i < w->len; i++) {
+		s->types &= node_types(w->n[i]);
+		if (src == NULL &&
+		    (get(w->n[i], "const") != NULL ||
+		     (get(w->n[i], "enum") != NULL &&
+		      get(w->n[i], "enum")->t == J_ARR)))
+			src = w->n[i];
+	}
+	if (src == NULL)
+		return;
+	{
+		const struct jv *c = get(src, "const"), *e = get(src, "enum");
+		const struct jv *one[1];
+		const struct jv *const *cand;
+		size_t nc;
+		const struct jv **tmp;
+
+		if (c != NULL) {
+			one[0] = c;
+			cand = one;
+			nc = 1;
+		} else {
+			tmp = NULL;
+			(void)tmp;
+			cand = NULL;
+			nc = e->n;
+		}
+		if (nc > sizeof(s->vals) / sizeof(s->vals[0]))
+			return; /* a huge enum: not treated as finite */
+		s->finite = 1;
+		for (j = 0; j < nc; j++) {
+			const struct jv *v = cand ? cand[j] : &e->a[j];
+			int ok = (value_type(v) & s->types) != 0;
+
+			for (i = 0; ok && i < w->len; i++)
+				ok = in_enum(w->n[i], v);
+			if (ok)
+				s->vals[s->nvals++] = v;
+		}
+	}
+	s->types = 0;
+	for (j = 0; j < s->nvals; j++)
+		s->types |= value_type(s->vals[j]);
+}
+
+/* ------------------------------------------------------------ checks */
+
+static int check(struct cmp *cx, const struct view *w, const struct view *r,
+		 const char *rule_b, const char *rule_f, const struct jv *at);
+
+/* check one schema pair given as nodes (either may be NULL: true) */
+static int check_nodes(struct cmp *cx, const struct jv *ws,
+		       const struct jv *rs, const char *rule_b,
+		       const char *rule_f, const struct jv *at)
+{
+	struct view *w = malloc(sizeof(*w)), *r = malloc(sizeof(*r));
+	int rc;
+
+	if (w == NULL || r == NULL) {
+		free(w);
+		free(r);
+		cx->res->oom = 1;
+		return 0;
+	}
+	w->len = r->len = 0;
+	w->is_false = r->is_false = 0;
+	w->overflow = r->overflow = 0;
+	if (ws != NULL)
+		view_add(w, ws, 0);
+	if (rs != NULL)
+		view_add(r, rs, 0);
+	rc = check(cx, w, r, rule_b, rule_f, at);
+	free(w);
+	free(r);
+	return rc;
+}
+
+/* Try a comparison without recording: 1 when it finds no incompatibility. */
+static int try_nodes(struct cmp *cx, const struct view *w, const struct jv *rs)
+{
+	struct view *r = malloc(sizeof(*r));
+	size_t before = cx->silent_fail;
+	int rc;
+
+	if (r == NULL) {
+		cx->res->oom = 1;
+		return 0;
+	}
+	view_of(r, rs);
+	cx->silent++;
+	check(cx, w, r, "", "", NULL);
+	cx->silent--;
+	rc = cx->silent_fail == before;
+	cx->silent_fail = before;
+	free(r);
+	return rc;
+}
+
+static int try_views(struct cmp *cx, const struct view *w,
+		     const struct view *r)
+{
+	size_t before = cx->silent_fail;
+	int rc;
+
+	cx->silent++;
+	check(cx, w, r, "", "", NULL);
+	cx->silent--;
+	rc = cx->silent_fail == before;
+	cx->silent_fail = before;
+	return rc;
+}
+
+/* bounds: the writer's tightest, as (value, exclusive) */
+struct bound {
+	int set;
+	long double v;
+	int excl;
+	const struct jv *at; /* the node */
+	const char *kw;
+};
+
+static void lower_of(const struct view *w, struct bound *b)
+{
+	size_t i;
+
+	b->set = 0;
+	b->v = 0;
+	b->excl = 0;
+	for (i = 0; i < w->len; i++) {
+		const struct jv *m = get(w->n[i], "minimum");
+		const struct jv *x = get(w->n[i], "exclusiveMinimum");
+
+		if (is_num(m) && (!b->set || num(m) > b->v)) {
+			b->set = 1;
+			b->v = num(m);
+			b->excl = 0;
+		}
+		if (is_num(x) && (!b->set || num(x) >= b->v)) {
+			b->set = 1;
+			b->v = num(x);
+			b->excl = 1;
+		}
+	}
+}
+
+static void upper_of(const struct view *w, struct bound *b)
+{
+	size_t i;
+
+	b->set = 0;
+	b->v = 0;
+	b->excl = 0;
+	for (i = 0; i < w->len; i++) {
+		const struct jv *m = get(w->n[i], "maximum");
+		const struct jv *x = get(w->n[i], "exclusiveMaximum");
+
+		if (is_num(m) && (!b->set || num(m) < b->v)) {
+			b->set = 1;
+			b->v = num(m);
+			b->excl = 0;
+		}
+		if (is_num(x) && (!b->set || num(x) <= b->v)) {
+			b->set = 1;
+			b->v = num(x);
+			b->excl = 1;
+		}
+	}
+}
+
+/* rule names of a keyword: when the writer has none (added, removed), and
+ * when it has one (tightened or changed, loosened or changed) */
+static const struct rules {
+	const char *kw;
+	const char *added, *removed, *tightened, *loosened;
+} rules[] = {
+	{"minimum", "minimum-added", "minimum-removed", "minimum-tightened",
+	 "minimum-loosened"},
+	{"maximum", "maximum-added", "maximum-removed", "maximum-tightened",
+	 "maximum-loosened"},
+	{"exclusiveMinimum", "exclusive-minimum-added",
+	 "exclusive-minimum-removed", "exclusive-minimum-tightened",
+	 "exclusive-minimum-loosened"},
+	{"exclusiveMaximum", "exclusive-maximum-added",
+	 "exclusive-maximum-removed", "exclusive-maximum-tightened",
+	 "exclusive-maximum-loosened"},
+	{"minLength", "min-length-added", "min-length-removed",
+	 "min-length-tightened", "min-length-loosened"},
+	{"maxLength", "max-length-added", "max-length-removed",
+	 "max-length-tightened", "max-length-loosened"},
+	{"minItems", "min-items-added", "min-items-removed",
+	 "min-items-tightened", "min-items-loosened"},
+	{"maxItems", "max-items-added", "max-items-removed",
+	 "max-items-tightened", "max-items-loosened"},
+	{"minProperties", "min-properties-added", "min-properties-removed",
+	 "min-properties-tightened", "min-properties-loosened"},
+	{"maxProperties", "max-properties-added", "max-properties-removed",
+	 "max-properties-tightened", "max-properties-loosened"},
+	/* compared as written */
+	{"contains", "contains-added", "contains-removed", "contains-changed",
+	 "contains-changed"},
+	{"minContains", "min-contains-added", "min-contains-removed",
+	 "min-contains-changed", "min-contains-changed"},
+	{"maxContains", "max-contains-added", "max-contains-removed",
+	 "max-contains-changed", "max-contains-changed"},
+	{"unevaluatedItems", "unevaluated-items-added",
+	 "unevaluated-items-removed", "unevaluated-items-changed",
+	 "unevaluated-items-changed"},
+	{"unevaluatedProperties", "unevaluated-properties-added",
+	 "unevaluated-properties-removed", "unevaluated-properties-changed",
+	 "unevaluated-properties-changed"},
+	{"dependentSchemas", "dependent-schemas-added",
+	 "dependent-schemas-removed", "dependent-schemas-changed",
+	 "dependent-schemas-changed"},
+	{"dependencies", "dependent-schemas-added", "dependent-schemas-removed",
+	 "dependent-schemas-changed", "dependent-schemas-changed"},
+	{"propertyNames", "property-names-added", "property-names-removed",
+	 "property-names-changed", "property-names-changed"},
+	{"not", "not-added", "not-removed", "not-changed", "not-changed"},
+	{"if", "conditional-added", "conditional-removed",
+	 "conditional-changed", "conditional-changed"},
+	{"then", "conditional-added", "conditional-removed",
+	 "conditional-changed", "conditional-changed"},
+	{"else", "conditional-added", "conditional-removed",
+	 "conditional-changed", "conditional-changed"},
+};
+
+static const struct rules *rules_of(const char *kw)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (strcmp(rules[i].kw, kw) == 0)
+			return &rules[i];
+	return NULL;
+}
+
+static void bound_issue(struct cmp *cx, const struct jv *rn, const char *kw,
+			int writer_has, const char *msg)
+{
+	const struct rules *r = rules_of(kw);
+
+	if (r == NULL)
+		return;
+	issue(cx, writer_has ? r->tightened : r->added,
+	      writer_has ? r->loosened : r->removed, 0, rn, kw, "%s", msg);
+}
+
+static void fmt_ld(char *o, size_t n, long double v)
+{
+	snprintf(o, n, "%.17Lg", v);
+}
+
+/* numeric keywords of reader node rn against the writer */
+static void check_numbers(struct cmp *cx, const struct view *w,
+			  const struct wsum *ws, const struct jv *rn)
+{
+	static const char *const lows[] = {"minimum", "exclusiveMinimum"};
+	static const char *const highs[] = {"maximum", "exclusiveMaximum"};
+	struct bound lo, hi;
+	char a[48], b[48], msg[160];
+	size_t i, j;
+	const struct jv *m;
+
+	lower_of(w, &lo);
+	upper_of(w, &hi);
+	for (i = 0; i < 2; i++) {
+		const struct jv *r = get(rn, lows[i]);
+		int rex = i == 1, ok;
+
+		if (!is_num(r))
+			continue;
+		if (ws->finite) {
+			for (j = 0, ok = 1; j < ws->nvals && ok; j++)
+				if (is_num(ws->vals[j]))
+					ok = rex ? num(ws->vals[j]) > num(r)
+						 : num(ws->vals[j]) >= num(r);
+		} else {
+			long double wv = lo.v;
+			int wex = lo.excl;
+
+			/* an integer-only writer: > 0 is >= 1 */
+			if (lo.set && wex && !(ws->types & T_FRAC) &&
+			    floorl(wv) == wv) {
+				wv += 1;
+				wex = 0;
+			}
+			ok = lo.set && (wv > num(r) ||
+					(wv == num(r) && (!rex || wex)));
+		}
+		if (ok)
+			continue;
+		fmt_ld(b, sizeof(b), num(r));
+		if (lo.set) {
+			fmt_ld(a, sizeof(a), lo.v);
+			snprintf(msg, sizeof(msg), "%s is %s%s, %s's is %s%s",
+				 RD(cx), rex ? "> " : ">= ", b, WR(cx),
+				 lo.excl ? "> " : ">= ", a);
+		} else {
+			snprintf(msg, sizeof(msg), "%s is %s%s, %s has no bound",
+				 RD(cx), rex ? "> " : ">= ", b, WR(cx));
+		}
+		bound_issue(cx, rn, lows[i], lo.set || ws->finite, msg);
+	}
+	for (i = 0; i < 2; i++) {
+		const struct jv *r = get(rn, highs[i]);
+		int rex = i == 1, ok;
+
+		if (!is_num(r))
+			continue;
+		if (ws->finite) {
+			for (j = 0, ok = 1; j < ws->nvals && ok; j++)
+				if (is_num(ws->vals[j]))
+					ok = rex ? num(ws->vals[j]) < num(r)
+						 : num(ws->vals[j]) <= num(r);
+		} else {
+			long double wv = hi.v;
+			int wex = hi.excl;
+
+			if (hi.set && wex && !(ws->types & T_FRAC) &&
+			    floorl(wv) == wv) {
+				wv -= 1;
+				wex = 0;
+			}
+			ok = hi.set && (wv < num(r) ||
+					(wv == num(r) && (!rex || wex)));
+		}
+		if (ok)
+			continue;
+		fmt_ld(b, sizeof(b), num(r));
+		if (hi.set) {
+			fmt_ld(a, sizeof(a), hi.v);
+			snprintf(msg, sizeof(msg), "%s is %s%s, %s's is %s%s",
+				 RD(cx), rex ? "< " : "<= ", b, WR(cx),
+				 hi.excl ? "< " : "<= ", a);
+		} else {
+			snprintf(msg, sizeof(msg), "%s is %s%s, %s has no bound",
+				 RD(cx), rex ? "< " : "<= ", b, WR(cx));
+		}
+		bound_issue(cx, rn, highs[i], hi.set || ws->finite, msg);
+	}
+	m = get(rn, "multipleOf");
+	if (is_num(m) && num(m) > 0) {
+		int ok = 0;
+
+		if (ws->finite) {
+			for (j = 0, ok = 1; j < ws->nvals && ok; j++)
+				if (is_num(ws->vals[j])) {
+					long double q =
+						num(ws->vals[j]) / num(m);
+					ok = fabsl(q - roundl(q)) < 1e-9L;
+				}
+		}
+		for (i = 0; !ok && i < w->len; i++) {
+			const struct jv *wm = get(w->n[i], "multipleOf");
+
+			if (is_num(wm) && num(wm) > 0) {
+				long double q = num(wm) / num(m);
+
+				ok = q >= 1 - 1e-12L &&
+				     fabsl(q - roundl(q)) < 1e-9L * q;
+			}
+		}
+		if (!ok && num(m) == 1 && !(ws->types & T_FRAC))
+			ok = 1; /* integers are multiples of 1 */
+		if (!ok) {
+			int has = 0;
+
+			for (i = 0; i < w->len; i++)
+				has |= is_num(get(w->n[i], "multipleOf"));
+			fmt_ld(b, sizeof(b), num(m));
+			issue(cx, has ? "multiple-of-changed" : "multiple-of-added",
+			      has ? "multiple-of-changed"
+				  : "multiple-of-removed",
+			      0, rn, "multipleOf",
+			      "%s requires multiples of %s, which %s does not",
+			      RD(cx), b, WR(cx));
+		}
+	}
+}
+
+/* count limits: min*: writer's max of min >= reader's; max*: <= */
+static void check_count(struct cmp *cx, const struct view *w,
+			const struct jv *rn, const char *kw, int is_min,
+			const struct wsum *ws, int finite_kind)
+{
+	const struct jv *r = get(rn, kw);
+	long double best = 0;
+	int set = 0, ok;
+	size_t i;
+	char a[48], b[48], msg[160];
+
+	if (!is_num(r))
+		return;
+	if (ws->finite && finite_kind) {
+		/* strings: lengths in code points; arrays, objects: counts */
+		for (i = 0, ok = 1; i < ws->nvals && ok; i++) {
+			const struct jv *v = ws->vals[i];
+			long double len;
+
+			if (value_type(v) != finite_kind)
+				continue;
+			if (v->t == J_STR) {
+				size_t k, cps = 0;
+
+				for (k = 0; k < v->n; k++)
+					cps += ((unsigned char)v->s[k] & 0xC0) !=
+					       0x80;
+				len = (long double)cps;
+			} else {
+				len = v->n;
+			}
+			ok = is_min ? len >= num(r) : len <= num(r);
+		}
+		if (ok)
+			return;
+	}
+	for (i = 0; i < w->len; i++) {
+		const struct jv *x = get(w->n[i], kw);
+
+		if (!is_num(x))
+			continue;
+		if (!set || (is_min ? num(x) > best : num(x) < best))
+			best = num(x);
+		set = 1;
+	}
+	if (is_min && !set && num(r) <= 0)
+		return;
+	ok = set && (is_min ? best >= num(r) : best <= num(r));
+	if (ok)
+		return;
+	fmt_ld(b, sizeof(b), num(r));
+	if (set) {
+		fmt_ld(a, sizeof(a), best);
+		snprintf(msg, sizeof(msg), "%s's is %s, %s's is %s", RD(cx), b,
+			 WR(cx), a);
+	} else {
+		snprintf(msg, sizeof(msg), "%s's is %s, %s has none", RD(cx), b,
+			 WR(cx));
+	}
+	bound_issue(cx, rn, kw, set, msg);
+}
+
+static int view_has_equal(const struct view *w, const char *kw,
+			  const struct jv *rv)
+{
+	size_t i;
+
+	for (i = 0; i < w->len; i++) {
+		const struct jv *x = get(w->n[i], kw);
+
+		if (x != NULL && jv_equal(x, rv, 0))
+			return 1;
+	}
+	return 0;
+}
+
+static int view_has(const struct view *w, const char *kw)
+{
+	size_t i;
+
+	for (i = 0; i < w->len; i++)
+		if (get(w->n[i], kw) != NULL)
+			return 1;
+	return 0;
+}
+
+/* keywords the walk cannot decide: the writer must have the same value */
+static void check_same(struct cmp *cx, const struct view *w,
+		       const struct jv *rn, const char *kw)
+{
+	const struct jv *rv = get(rn, kw);
+	const struct rules *r = rules_of(kw);
+
+	if (rv == NULL || r == NULL || view_has_equal(w, kw, rv))
+		return;
+	if (view_has(w, kw))
+		issue(cx, r->tightened, r->loosened, 0, rn, kw,
+		      "%s differs between old and new (compared as written)",
+		      kw);
+	else
+		issue(cx, r->added, r->removed, 0, rn, kw,
+		      "%s has %s, %s has none (compared as written)", RD(cx),
+		      kw, WR(cx));
+}
+
+static void check_strings(struct cmp *cx, const struct view *w,
+			  const struct wsum *ws, const struct jv *rn)
+{
+	const struct jv *p = get(rn, "pattern"), *f = get(rn, "format");
+	size_t i;
+
+	check_count(cx, w, rn, "minLength", 1, ws, T_STR);
+	check_count(cx, w, rn, "maxLength", 0, ws, T_STR);
+	if (p != NULL && p->t == J_STR && !view_has_equal(w, "pattern", p)) {
+		int ok = 0;
+
+		if (ws->finite) {
+			struct ev_ecmare *re = NULL;
+			char why[128];
+
+			if (ev_ecmare_compile(p->s, p->n, &re, why,
+					      sizeof(why)) == 0) {
+				for (i = 0, ok = 1; i < ws->nvals && ok; i++)
+					if (ws->vals[i]->t == J_STR)
+						ok = ev_ecmare_search(
+							     re, ws->vals[i]->s,
+							     ws->vals[i]->n) == 1;
+				ev_ecmare_free(re);
+			}
+		}
+		if (!ok && view_has(w, "pattern"))
+			issue(cx, "pattern-changed", "pattern-changed", 0, rn,
+			      "pattern",
+			      "pattern '%s' of %s is not in %s (patterns are "
+			      "compared as written)",
+			      p->s, RD(cx), WR(cx));
+		else if (!ok)
+			issue(cx, "pattern-added", "pattern-removed", 0, rn,
+			      "pattern", "%s requires pattern '%s', %s does not",
+			      RD(cx), p->s, WR(cx));
+	}
+	if (f != NULL && f->t == J_STR && !ws->finite &&
+	    !view_has_equal(w, "format", f)) {
+		if (view_has(w, "format"))
+			issue(cx, "format-changed", "format-changed", 1, rn,
+			      "format",
+			      "format '%s' of %s differs from %s's: it fails "
+			      "only with --formats assert",
+			      f->s, RD(cx), WR(cx));
+		else
+			issue(cx, "format-added", "format-removed", 1, rn,
+			      "format",
+			      "%s has format '%s', %s has none: it fails only "
+			      "with --formats assert",
+			      RD(cx), f->s, WR(cx));
+	}
+}
+
+/* --------------------------------------------------------- arrays */
+
+/* the schema at index i (or the rest, i = -1) of node n, or NULL: true */
+static const struct jv *item_at(const struct jv *n, long i, int *is_rest)
+{
+	const struct jv *pi = get(n, "prefixItems"), *it = get(n, "items");
+	const struct jv *ai = get(n, "additionalItems");
+
+	*is_rest = 0;
+	if (pi != NULL && pi->t == J_ARR) {
+		if (i >= 0 && (uint32_t)i < pi->n)
+			return &pi->a[i];
+		*is_rest = 1;
+		return it;
+	}
+	if (it != NULL && it->t == J_ARR) { /* draft-07 tuple */
+		if (i >= 0 && (uint32_t)i < it->n)
+			return &it->a[i];
+		*is_rest = 1;
+		return ai;
+	}
+	*is_rest = 1;
+	return it;
+}
+
+static long tuple_len(const struct jv *n)
+{
+	const struct jv *pi = get(n, "prefixItems"), *it = get(n, "items");
+
+	if (pi != NULL && pi->t == J_ARR)
+		return pi->n;
+	if (it != NULL && it->t == J_ARR)
+		return it->n;
+	return 0;
+}
+
+static void items_view(const struct view *w, long i, struct view *out)
+{
+	size_t k;
+	int rest;
+
+	out->len = 0;
+	out->is_false = 0;
+	out->overflow = 0;
+	for (k = 0; k < w->len; k++) {
+		const struct jv *s = item_at(w->n[k], i, &rest);
+
+		if (s != NULL)
+			view_add(out, s, 0);
+	}
+}
+
+static void check_arrays(struct cmp *cx, const struct view *w,
+			 const struct wsum *ws, const struct jv *rn)
+{
+	const struct jv *u = get(rn, "uniqueItems");
+	long n = tuple_len(rn), i;
+	size_t k;
+	struct view *wi, *ri;
+
+	check_count(cx, w, rn, "minItems", 1, ws, T_ARR);
+	check_count(cx, w, rn, "maxItems", 0, ws, T_ARR);
+	if (u != NULL && u->t == J_BOOL && u->v.b && !ws->finite) {
+		const struct jv t = {.t = J_BOOL, .v.b = 1};
+
+		if (!view_has_equal(w, "uniqueItems", &t))
+			issue(cx, "unique-items-added", "unique-items-removed",
+			      0, rn, "uniqueItems",
+			      "%s requires unique items, %s does not", RD(cx),
+			      WR(cx));
+	}
+	if (get(rn, "contains") != NULL) {
+		check_same(cx, w, rn, "contains");
+		check_same(cx, w, rn, "minContains");
+		check_same(cx, w, rn, "maxContains");
+	}
+	check_same(cx, w, rn, "unevaluatedItems");
+	if (get(rn, "items") == NULL && get(rn, "prefixItems") == NULL)
+		return;
+	if (ws->finite)
+		return; /* values are checked against the reader's enum */
+	for (k = 0; k < w->len; k++)
+		if (tuple_len(w->n[k]) > n)
+			n = tuple_len(w->n[k]);
+	wi = malloc(sizeof(*wi));
+	ri = malloc(sizeof(*ri));
+	if (wi == NULL || ri == NULL) {
+		cx->res->oom = 1;
+		goto out;
+	}
+	for (i = -1; i < n; i++) {
+		const struct jv *rs;
+		int rest;
+
+		rs = item_at(rn, i < 0 ? n : i, &rest);
+		if (rs == NULL)
+			continue;
+		items_view(w, i < 0 ? n : i, wi);
+		view_of(ri, rs);
+		if (wi->is_false || (ri->len == 0 && !ri->is_false))
+			continue;
+		check(cx, wi, ri, "items-narrowed", "items-widened", rs);
+	}
+out:
+	free(wi);
+	free(ri);
+}
+
+/* --------------------------------------------------------- objects */
+
+/* patternProperties of n compiled (once, kept on the node) */
+static int pp_compile(struct cmp *cx, const struct jv *n,
+		      const struct jv **ppo)
+{
+	struct jv *pp = get(n, "patternProperties");
+	uint32_t i;
+
+	*ppo = NULL;
+	if (pp == NULL || pp->t != J_OBJ || pp->n == 0)
+		return 0;
+	*ppo = pp;
+	if (pp->re != NULL)
+		return 0;
+	pp->re = arena_alloc(cx->ar, pp->n * sizeof(*pp->re));
+	if (pp->re == NULL)
+		return -1;
+	for (i = 0; i < pp->n; i++) {
+		char why[128];
+
+		pp->re[i] = NULL;
+		(void)ev_ecmare_compile(pp->k[i], pp->kn[i], &pp->re[i], why,
+					sizeof(why));
+	}
+	return 0;
+}
+
+/* Add to out what node n says about property name (k, kn): its
+ * properties entry and the patternProperties matching it, else its
+ * additionalProperties.  *unsure when a pattern could not be matched. */
+static void prop_schema(struct cmp *cx, const struct jv *n, const char *k,
+			size_t kn, struct view *out, int *unsure)
+{
+	const struct jv *p = getn(get(n, "properties"), k, kn), *pp;
+	const struct jv *ap = get(n, "additionalProperties");
+	int matched = 0;
+	uint32_t i;
+
+	if (p != NULL)
+		view_add(out, p, 0);
+	if (pp_compile(cx, n, &pp) != 0)
+		cx->res->oom = 1;
+	for (i = 0; pp != NULL && i < pp->n; i++) {
+		int m = pp->re != NULL && pp->re[i] != NULL
+				? ev_ecmare_search(pp->re[i], k, kn)
+				: -1;
+
+		if (m < 0)
+			*unsure = 1;
+		if (m == 1) {
+			matched = 1;
+			view_add(out, &pp->a[i], 0);
+		}
+	}
+	if (p == NULL && !matched && ap != NULL)
+		view_add(out, ap, 0);
+}
+
+static int name_in(const char *k, size_t kn, const struct jv *const *names,
+		   const uint32_t *lens, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (lens[i] == kn && memcmp(names[i], k, kn) == 0)
+			return 1;
+	return 0;
+}
+
+static const struct jv *prop_of(const struct view *v, const char *k, size_t kn)
+{
+	size_t i;
+
+	for (i = 0; i < v->len; i++) {
+		const struct jv *p = getn(get(v->n[i], "properties"), k, kn);
+
+		if (p != NULL)
+			return p;
+	}
+	return NULL;
+}
+
+static int has_default(const struct view *r, const char *k, size_t kn)
+{
+	size_t i;
+
+	for (i = 0; i < r->len; i++) {
+		const struct jv *p = getn(get(r->n[i], "properties"), k, kn);
+
+		if (p != NULL && p->t == J_OBJ && get(p, "default") != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+static int required_by(const struct view *w, const char *k, size_t kn)
+{
+	size_t i;
+	uint32_t j;
+
+	for (i = 0; i < w->len; i++) {
+		const struct jv *rq = get(w->n[i], "required");
+
+		if (rq == NULL || rq->t != J_ARR)
+			continue;
+		for (j = 0; j < rq->n; j++)
+			if (rq->a[j].t == J_STR && rq->a[j].n == kn &&
+			    memcmp(rq->a[j].s, k, kn) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* Property names and patterns: the writer's view of every named property
+ * against the reader's, then the other names. */
+static void check_props(struct cmp *cx, const struct view *w,
+			const struct view *r, const struct jv *rn)
+{
+	const struct jv *names[512];
+	uint32_t lens[512];
+	size_t nn = 0, i, k;
+	uint32_t j;
+	struct view *wv = NULL, *rv = NULL;
+	const struct jv *rap = get(rn, "additionalProperties"), *rpp;
+	int unsure = 0;
+
+	(void)r;
+	/* every name either side lists, once */
+	for (i = 0; i < w->len + 1; i++) {
+		const struct jv *n = i < w->len ? w->n[i] : rn;
+		const struct jv *ps = get(n, "properties");
+
+		for (j = 0; ps != NULL && ps->t == J_OBJ && j < ps->n; j++) {
+			if (name_in(ps->k[j], ps->kn[j], names, lens, nn))
+				continue;
+			if (nn == sizeof(names) / sizeof(names[0]))
+				break;
+			names[nn] = &ps->a[j];
+			lens[nn] = ps->kn[j];
+			nn++;
+		}
+	}
+	wv = malloc(sizeof(*wv));
+	rv = malloc(sizeof(*rv));
+	if (wv == NULL || rv == NULL) {
+		cx->res->oom = 1;
+		goto out;
+	}
+	for (i = 0; i < nn; i++) {
+		/* the key is the path's last token, but read it from the
+		 * parent object rather than unescaping */
+		const char *key = NULL;
+		size_t kn = lens[i];
+		const struct jv *rp, *wp;
+
+		for (k = 0; k < w->len + 1 && key == NULL; k++) {
+			const struct jv *n = k < w->len ? w->n[k] : rn;
+			const struct jv *ps = get(n, "properties");
+
+			for (j = 0; ps != NULL && ps->t == J_OBJ && j < ps->n;
+			     j++)
+				if (&ps->a[j] == names[i])
+					key = ps->k[j];
+		}
+		if (key == NULL)
+			continue;
+		wv->len = rv->len = 0;
+		wv->is_false = rv->is_false = 0;
+		wv->overflow = rv->overflow = 0;
+		for (k = 0; k < w->len; k++)
+			prop_schema(cx, w->n[k], key, kn, wv, &unsure);
+		prop_schema(cx, rn, key, kn, rv, &unsure);
+		if (wv->is_false || (rv->len == 0 && !rv->is_false))
+			continue;
+		rp = getn(get(rn, "properties"), key, kn);
+		wp = prop_of(w, key, kn);
+		if (rp != NULL && wp != NULL) {
+			check(cx, wv, rv, "schema-false-added",
+			      "schema-false-removed", rp);
+			continue;
+		}
+		if (try_views(cx, wv, rv))
+			continue;
+		if (rp != NULL)
+			issue(cx, "property-added", "property-removed", 0, rp,
+			      NULL,
+			      "'%s' is a property of %s only, and %s allows "
+			      "values of it (as an additional property) that "
+			      "%s rejects",
+			      key, RD(cx), WR(cx), RD(cx));
+		else if (rv->is_false)
+			issue(cx, "property-removed", "property-added", 0, wp,
+			      NULL,
+			      "'%s' is a property of %s only, and %s does not "
+			      "allow it (additionalProperties)",
+			      key, WR(cx), RD(cx));
+		else
+			issue(cx, "property-removed", "property-added", 0, wp,
+			      NULL,
+			      "'%s' is a property of %s only, and %s's "
+			      "additional properties reject values of it that "
+			      "%s allows",
+			      key, WR(cx), RD(cx), WR(cx));
+	}
+	if (unsure)
+		issue(cx, "pattern-properties-unchecked",
+		      "pattern-properties-unchecked", 1, rn,
+		      "patternProperties",
+		      "a patternProperties regex could not be matched against "
+		      "property names");
+
+	/* the reader's patterns: names matching them that the writer may
+	 * write with its own identical pattern, or as additional ones */
+	(void)pp_compile(cx, rn, &rpp);
+	for (j = 0; rpp != NULL && j < rpp->n; j++) {
+		int fully = 1;
+
+		wv->len = 0;
+		wv->is_false = 0;
+		wv->overflow = 0;
+		for (k = 0; k < w->len; k++) {
+			const struct jv *wpp = get(w->n[k], "patternProperties");
+			const struct jv *s = getn(wpp, rpp->k[j], rpp->kn[j]);
+
+			if (s != NULL) {
+				view_add(wv, s, 0);
+			} else if (wpp == NULL || wpp->t != J_OBJ ||
+				   wpp->n == 0) {
+				s = get(w->n[k], "additionalProperties");
+				if (s != NULL)
+					view_add(wv, s, 0);
+			}
+			if (s == NULL && wpp != NULL && wpp->t == J_OBJ &&
+			    wpp->n > 0)
+				fully = 0;
+		}
+		(void)fully;
+		if (wv->is_false)
+			continue;
+		view_of(rv, &rpp->a[j]);
+		if (view_has_equal(w, "patternProperties", get(rn,
+							   "patternProperties")))
+			check(cx, wv, rv, "schema-false-added",
+			      "schema-false-removed", &rpp->a[j]);
+		else if (!try_views(cx, wv, rv))
+			issue(cx, "pattern-properties-added",
+			      "pattern-properties-removed", 0, &rpp->a[j], NULL,
+			      "names matching '%s' are constrained by %s, not "
+			      "in the same way by %s",
+			      rpp->k[j], RD(cx), WR(cx));
+	}
+
+	/* the reader's additionalProperties: the writer's additional
+	 * properties, and names matching the writer's patterns the reader
+	 * does not have */
+	if (rap != NULL) {
+		wv->len = 0;
+		wv->is_false = 0;
+		wv->overflow = 0;
+		for (k = 0; k < w->len; k++) {
+			const struct jv *s =
+				get(w->n[k], "additionalProperties");
+
+			if (s != NULL)
+				view_add(wv, s, 0);
+		}
+		view_of(rv, rap);
+		if (!wv->is_false && !try_views(cx, wv, rv))
+			issue(cx, "additional-properties-narrowed",
+			      "additional-properties-widened", 0, rn,
+			      "additionalProperties",
+			      "%s's additionalProperties accept values %s's "
+			      "reject",
+			      WR(cx), RD(cx));
+		for (k = 0; k < w->len; k++) {
+			const struct jv *wpp = get(w->n[k], "patternProperties");
+
+			for (j = 0; wpp != NULL && wpp->t == J_OBJ && j < wpp->n;
+			     j++) {
+				if (getn(rpp, wpp->k[j], wpp->kn[j]) != NULL)
+					continue;
+				view_of(wv, &wpp->a[j]);
+				if (wv->is_false || try_views(cx, wv, rv))
+					continue;
+				issue(cx, "pattern-properties-removed",
+				      "pattern-properties-added", 0,
+				      &wpp->a[j], NULL,
+				      "names matching '%s' are allowed by %s's "
+				      "patternProperties, and %s's "
+				      "additionalProperties reject them",
+				      wpp->k[j], WR(cx), RD(cx));
+			}
+		}
+	}
+out:
+	free(wv);
+	free(rv);
+}
+
+static void check_objects(struct cmp *cx, const struct view *w,
+			  const struct wsum *ws, const struct view *r,
+			  const struct jv *rn)
+{
+	const struct jv *rq = get(rn, "required"), *dr, *pn;
+	uint32_t j, m;
+
+	check_count(cx, w, rn, "minProperties", 1, ws, T_OBJ);
+	check_count(cx, w, rn, "maxProperties", 0, ws, T_OBJ);
+	if (ws->finite)
+		return;
+	for (j = 0; rq != NULL && rq->t == J_ARR && j < rq->n; j++) {
+		const struct jv *p = &rq->a[j];
+
+		if (p->t != J_STR || required_by(w, p->s, p->n))
+			continue;
+		if (has_default(r, p->s, p->n))
+			issue(cx, "required-added-with-default",
+			      "required-removed-with-default", 1, p, NULL,
+			      "'%s' is required by %s, not by %s; %s gives "
+			      "it a default, which readers must fill in",
+			      p->s, RD(cx), WR(cx), RD(cx));
+		else
+			issue(cx, "required-added", "required-removed", 0, p,
+			      NULL,
+			      "'%s' is required by %s, not by %s, and has no "
+			      "default",
+			      p->s, RD(cx), WR(cx));
+	}
+	check_props(cx, w, r, rn);
+	/* dependentRequired, and draft-07 dependencies with arrays */
+	for (m = 0; m < 2; m++) {
+		dr = get(rn, m ? "dependencies" : "dependentRequired");
+		for (j = 0; dr != NULL && dr->t == J_OBJ && j < dr->n; j++) {
+			const struct jv *need = &dr->a[j];
+			uint32_t q;
+			size_t i;
+
+			if (need->t != J_ARR) {
+				/* a schema dependency */
+				if (m)
+					check_same(cx, w, rn, "dependencies");
+				continue;
+			}
+			for (q = 0; q < need->n; q++) {
+				int ok;
+
+				if (need->a[q].t != J_STR)
+					continue;
+				ok = required_by(w, need->a[q].s,
+						 need->a[q].n);
+				for (i = 0; !ok && i < w->len; i++) {
+					const struct jv *wd = getn(
+						get(w->n[i],
+						    m ? "dependencies"
+						      : "dependentRequired"),
+						dr->k[j], dr->kn[j]);
+					uint32_t z;
+
+					for (z = 0; wd != NULL &&
+						    wd->t == J_ARR && z < wd->n;
+					     z++)
+						ok |= jv_equal(&wd->a[z],
+							       &need->a[q], 0);
+				}
+				if (!ok)
+					issue(cx, "dependent-required-added",
+					      "dependent-required-removed", 0,
+					      &need->a[q], NULL,
+					      "%s requires '%s' with '%s', %s "
+					      "does not",
+					      RD(cx), need->a[q].s, dr->k[j],
+					      WR(cx));
+			}
+		}
+	}
+	check_same(cx, w, rn, "dependentSchemas");
+	pn = get(rn, "propertyNames");
+	if (pn != NULL && !(pn->t == J_BOOL && pn->v.b))
+		check_same(cx, w, rn, "propertyNames");
+	check_same(cx, w, rn, "unevaluatedProperties");
+}
+
+/* --------------------------------------------------------- a node */
+
+static void check_values(struct cmp *cx, const struct wsum *ws,
+			 const struct jv *rn)
+{
+	const struct jv *c = get(rn, "const"), *e = get(rn, "enum");
+	size_t i;
+	uint32_t j;
+
+	if (c != NULL) {
+		for (i = 0; ws->finite && i < ws->nvals; i++)
+			if (!jv_equal(ws->vals[i], c, 0))
+				break;
+		if (!ws->finite)
+			issue(cx, "const-added", "const-removed", 0, rn,
+			      "const", "%s allows one value only, %s any", RD(cx),
+			      WR(cx));
+		else if (i < ws->nvals)
+			issue(cx, "const-changed", "const-changed", 0, rn,
+			      "const", "%s allows a value %s does not", WR(cx),
+			      RD(cx));
+	}
+	if (e != NULL && e->t == J_ARR) {
+		if (!ws->finite) {
+			issue(cx, "enum-added", "enum-removed", 0, rn, "enum",
+			      "%s allows listed values only, %s any", RD(cx),
+			      WR(cx));
+			return;
+		}
+		for (i = 0; i < ws->nvals; i++) {
+			struct ev_buf b = {0};
+
+			for (j = 0; j < e->n; j++)
+				if (jv_equal(ws->vals[i], &e->a[j], 0))
+					break;
+			if (j < e->n)
+				continue;
+			if (ws->vals[i]->t == J_STR)
+				ev_json_put_str(&b, ws->vals[i]->s,
+						ws->vals[i]->n);
+			else if (is_num(ws->vals[i]))
+				ev_buf_printf(&b, "%.17Lg", num(ws->vals[i]));
+			else if (ws->vals[i]->t == J_BOOL)
+				ev_buf_puts(&b, ws->vals[i]->v.b ? "true"
+								 : "false");
+			else if (ws->vals[i]->t == J_NULL)
+				ev_buf_puts(&b, "null");
+			else
+				ev_buf_puts(&b, "(a structured value)");
+			ev_buf_putc(&b, '\0');
+			issue(cx, "enum-value-removed", "enum-value-added", 0,
+			      rn, "enum", "%s allows %s, %s does not", WR(cx),
+			      b.p ? (char *)b.p : "a value", RD(cx));
+			ev_buf_free(&b);
+		}
+	}
+}
+
+static void check_types(struct cmp *cx, const struct wsum *ws,
+			const struct jv *rn)
+{
+	int rt = node_types(rn), miss = ws->types & ~rt;
+	char names[128];
+
+	if (miss == 0)
+		return;
+	types_name(miss, names, sizeof(names));
+	if (miss == T_NULL)
+		issue(cx, "nullable-removed", "nullable-added", 0, rn, "type",
+		      "%s allows null, %s does not", WR(cx), RD(cx));
+	else
+		issue(cx, "type-narrowed", "type-widened", 0, rn, "type",
+		      "%s allows %s, %s's type does not", WR(cx), names,
+		      RD(cx));
+}
+
+/* the reader's anyOf/oneOf: some branch accepts the writer */
+static void check_branches(struct cmp *cx, const struct view *w,
+			   const struct jv *rn, const char *kw,
+			   const struct jv *wfrom)
+{
+	const struct jv *br = get(rn, kw);
+	uint32_t i;
+	int ok = 0;
+
+	if (br == NULL || br->t != J_ARR)
+		return;
+	for (i = 0; i < br->n && !ok; i++)
+		ok = try_nodes(cx, w, &br->a[i]);
+	if (!ok) {
+		if (wfrom != NULL)
+			issue(cx, "branch-removed", "branch-added", 0, wfrom,
+			      NULL,
+			      "this branch of %s has no counterpart in %s's "
+			      "%s",
+			      WR(cx), RD(cx), kw);
+		else
+			issue(cx, "branch-added", "branch-removed", 0, rn, kw,
+			      "no branch of %s's %s accepts everything %s "
+			      "allows",
+			      RD(cx), kw, WR(cx));
+		return;
+	}
+	if (strcmp(kw, "oneOf") == 0 && !view_has_equal(w, "oneOf", br))
+		issue(cx, "one-of-unchecked", "one-of-unchecked", 1, rn, kw,
+		      "oneOf is checked as anyOf: that only one branch "
+		      "matches is not checked");
+}
+
+/* every reader node's keywords against the writer conjunction */
+static void check_conj(struct cmp *cx, const struct view *w,
+		       const struct view *r, const struct jv *wfrom)
+{
+	struct wsum *ws = malloc(sizeof(*ws));
+	size_t i;
+
+	if (ws == NULL) {
+		cx->res->oom = 1;
+		return;
+	}
+	summarize(w, ws);
+	if (ws->types == 0)
+		goto out; /* the writer allows nothing */
+	for (i = 0; i < r->len; i++) {
+		const struct jv *rn = r->n[i], *x = ext_ref(rn);
+
+		if (x != NULL) {
+			size_t k;
+			int same = 0;
+
+			for (k = 0; k < w->len && !same; k++) {
+				const struct jv *y = ext_ref(w->n[k]);
+
+				same = y != NULL && jv_equal(x, y, 0);
+			}
+			if (same)
+				issue(cx, "ref-not-followed", "ref-not-followed",
+				      1, rn, NULL,
+				      "'%s' is not followed: assumed the same "
+				      "in old and new",
+				      x->s);
+			else
+				issue(cx, "ref-changed", "ref-changed", 0, rn,
+				      NULL,
+				      "'%s' is not followed, and %s does not "
+				      "have it at the same place",
+				      x->s, WR(cx));
+		}
+		check_types(cx, ws, rn);
+		check_values(cx, ws, rn);
+		if (ws->types & T_NUM)
+			check_numbers(cx, w, ws, rn);
+		if (ws->types & T_STR)
+			check_strings(cx, w, ws, rn);
+		if (ws->types & T_ARR)
+			check_arrays(cx, w, ws, rn);
+		if (ws->types & T_OBJ)
+			check_objects(cx, w, ws, r, rn);
+		check_same(cx, w, rn, "not");
+		if (get(rn, "if") != NULL &&
+		    (get(rn, "then") != NULL || get(rn, "else") != NULL)) {
+			check_same(cx, w, rn, "if");
+			check_same(cx, w, rn, "then");
+			check_same(cx, w, rn, "else");
+		}
+		check_branches(cx, w, rn, "anyOf", wfrom);
+		check_branches(cx, w, rn, "oneOf", wfrom);
+	}
+out:
+	free(ws);
+}
+
+/* the writer's anyOf/oneOf, split: each branch must pass (split[] bit 1:
+ * the node's anyOf is split, bit 2: its oneOf) */
+static void split_writer(struct cmp *cx, const struct view *w,
+			 const struct view *r, const struct jv *wfrom,
+			 int *splits)
+{
+	struct view *w2;
+	const struct jv *br = NULL;
+	size_t i;
+	uint32_t b;
+	int bit = 0;
+
+	for (i = 0; i < w->len && br == NULL; i++) {
+		const struct jv *any = get(w->n[i], "anyOf");
+		const struct jv *one = get(w->n[i], "oneOf");
+
+		if (any != NULL && any->t == J_ARR && !(w->split[i] & 1)) {
+			br = any;
+			bit = 1;
+		} else if (one != NULL && one->t == J_ARR &&
+			   !(w->split[i] & 2)) {
+			br = one;
+			bit = 2;
+		}
+	}
+	if (br == NULL) {
+		/* no disjunction left: one conjunction */
+		check_conj(cx, w, r, wfrom);
+		return;
+	}
+	i--;
+	w2 = malloc(sizeof(*w2));
+	if (w2 == NULL) {
+		cx->res->oom = 1;
+		return;
+	}
+	for (b = 0; b < br->n; b++) {
+		if (++*splits > SPLIT_MAX) {
+			issue(cx, "too-complex", "too-complex", 0, w->n[i],
+			      NULL,
+			      "too many anyOf/oneOf combinations to compare");
+			break;
+		}
+		*w2 = *w;
+		w2->split[i] |= (unsigned char)bit;
+		view_add(w2, &br->a[b], 0);
+		split_writer(cx, w2, r, &br->a[b], splits);
+	}
+	free(w2);
+}
+
+static int check(struct cmp *cx, const struct view *w, const struct view *r,
+		 const char *rule_b, const char *rule_f, const struct jv *at)
+{
+	size_t i;
+	int splits = 0;
+
+	if (w->is_false || (r->len == 0 && !r->is_false))
+		return 0;
+	if (--cx->budget < 0) {
+		if (cx->budget == -1)
+			issue(cx, "too-complex", "too-complex", 0,
+			      at ? at : (r->len ? r->n[0] : NULL), NULL,
+			      "the schemas are too large to compare");
+		else if (cx->silent)
+			cx->silent_fail++;
+		return 0;
+	}
+	if (w->overflow || r->overflow) {
+		issue(cx, "too-complex", "too-complex", 0,
+		      at ? at : (r->len ? r->n[0] : NULL), NULL,
+		      "allOf/$ref nesting too deep to compare");
+		return 0;
+	}
+	if (r->is_false) {
+		issue(cx, rule_b, rule_f, 0,
+		      at ? at : (r->len ? r->n[0] : NULL), NULL,
+		      "%s allows no value here, %s does", RD(cx), WR(cx));
+		return 0;
+	}
+	/* a pair being compared already (a recursive schema): assume it
+	 * holds, as the enclosing comparison decides it */
+	for (i = 0; i < cx->depth; i++)
+		if (view_same(cx->stack[i].w, w) && view_same(cx->stack[i].r, r))
+			return 0;
+	if (cx->depth == STACK_MAX) {
+		issue(cx, "too-complex", "too-complex", 0,
+		      at ? at : r->n[0], NULL,
+		      "the schemas nest too deep to compare");
+		return 0;
+	}
+	cx->stack[cx->depth].w = w;
+	cx->stack[cx->depth].r = r;
+	cx->depth++;
+	split_writer(cx, w, r, NULL, &splits);
+	cx->depth--;
+	return 0;
+}
+
+/* ------------------------------------------------------------ the API */
+
+static int draft7_of(const struct jv *root)
+{
+	const struct jv *s = get(root, "$schema");
+
+	return s != NULL && s->t == J_STR &&
+	       (strstr(s->s, "draft-07") != NULL ||
+		strstr(s->s, "draft-06") != NULL ||
+		strstr(s->s, "draft-04") != NULL);
+}
+
+static void free_res(struct jv *v)
+{
+	uint32_t i;
+
+	if (v->t != J_OBJ && v->t != J_ARR)
+		return;
+	if (v->re != NULL)
+		for (i = 0; i < v->n; i++)
+			ev_ecmare_free(v->re[i]);
+	for (i = 0; i < v->n; i++)
+		free_res(&v->a[i]);
+}
+
+int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp,
+		    size_t old_n, const uint8_t *new_mp, size_t new_n,
+		    enum ev_compat_mode mode, struct ev_error *err)
+{
+	struct arena ar = {0};
+	struct jdoc *docs = NULL;
+	struct ev_compat *c = NULL;
+	struct cmp *cx = NULL;
+	const uint8_t *p;
+	int rc = EV_ERR, built = 0;
+
+	*out = NULL;
+	if (mode < EV_COMPAT_BACKWARD || mode > EV_COMPAT_FULL)
+		return ev_seterr(err, EV_EUSAGE, "unknown compatibility mode");
+	docs = calloc(2, sizeof(*docs));
+	c = calloc(1, sizeof(*c));
+	cx = calloc(1, sizeof(*cx));
+	if (docs == NULL || c == NULL || cx == NULL)
+		goto oom;
+	p = old_mp;
+	if (build(&ar, &docs[0], &docs[0].root, &p, old_mp + old_n, "", 0) !=
+	    0) {
+		rc = ar.oom ? EV_ERR
+			    : ev_seterr(err, EV_EDATA,
+					"old schema: not a JSON image");
+		goto out;
+	}
+	built = 1;
+	p = new_mp;
+	if (build(&ar, &docs[1], &docs[1].root, &p, new_mp + new_n, "", 0) !=
+	    0) {
+		rc = ar.oom ? EV_ERR
+			    : ev_seterr(err, EV_EDATA,
+					"new schema: not a JSON image");
+		goto out;
+	}
+	built = 2;
+	docs[1].is_new = 1;
+	docs[0].draft7 = draft7_of(&docs[0].root);
+	docs[1].draft7 = draft7_of(&docs[1].root);
+	cx->res = c;
+	cx->ar = &ar;
+	cx->budget = BUDGET;
+	if (mode & EV_COMPAT_BACKWARD) {
+		cx->reader_is_new = 1;
+		check_nodes(cx, &docs[0].root, &docs[1].root,
+			    "schema-false-added", "schema-false-removed",
+			    &docs[1].root);
+	}
+	if (mode & EV_COMPAT_FORWARD) {
+		cx->reader_is_new = 0;
+		cx->budget = BUDGET;
+		check_nodes(cx, &docs[1].root, &docs[0].root,
+			    "schema-false-added", "schema-false-removed",
+			    &docs[0].root);
+	}
+	if (c->oom || ar.oom)
+		goto oom;
+	*out = c;
+	c = NULL;
+	rc = 0;
+	goto out;
+oom:
+	rc = ev_seterr(err, EV_ERR, "out of memory");
+out:
+	if (built >= 1)
+		free_res(&docs[0].root);
+	if (built >= 2)
+		free_res(&docs[1].root);
+	ev_compat_free(c);
+	free(cx);
+	free(docs);
+	arena_free(&ar);
+	return rc;
+}
+
+int ev_compat_mode_parse(const char *s, enum ev_compat_mode *out)
+{
+	if (strcmp(s, "backward") == 0)
+		*out = EV_COMPAT_BACKWARD;
+	else if (strcmp(s, "forward") == 0)
+		*out = EV_COMPAT_FORWARD;
+	else if (strcmp(s, "full") == 0)
+		*out = EV_COMPAT_FULL;
+	else
+		return EV_EUSAGE;
+	return 0;
+}
+
+const char *ev_compat_mode_name(enum ev_compat_mode m)
+{
+	switch (m) {
+	case EV_COMPAT_BACKWARD:
+		return "backward";
+	case EV_COMPAT_FORWARD:
+		return "forward";
+	case EV_COMPAT_FULL:
+		return "full";
+	}
+	return "?";
+}
+
+/* ------------------------------------------------------------ files */
+
+int ev_compat_load(const char *path, struct ev_buf *out, struct ev_error *err)
+{
+	struct ev_buf text = {0};
+	struct ev_json js;
+	struct stat st;
+	char chunk[65536];
+	ssize_t k;
+	int fd, rc = 0, c;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ev_seterr_errno(err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+				       errno, "cannot open '%s'", path);
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		return ev_seterr(err, EV_EDATA, "'%s' is a directory", path);
+	}
+	while ((k = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = ev_seterr_errno(err, EV_EIO, errno,
+					     "cannot read '%s'", path);
+			goto out;
+		}
+		if (ev_buf_append(&text, chunk, (size_t)k) != 0) {
+			rc = ev_seterr(err, EV_ERR, "out of memory");
+			goto out;
+		}
+	}
+	out->len = 0;
+	ev_json_init(&js, text.p ? (const char *)text.p : "", text.len);
+	if (text.len >= 3 && memcmp(text.p, "\xEF\xBB\xBF", 3) == 0)
+		js.p += 3; /* a byte order mark */
+	c = ev_json_ws(&js);
+	if (c < 0)
+		ev_json_fail(&js, js.p, "expected a JSON value");
+	else if (ev_json_value(&js, out) == 0 && ev_json_ws(&js) >= 0)
+		ev_json_fail(&js, js.p, "unexpected text after the JSON value");
+	if (js.errmsg != NULL) {
+		const char *at = js.errp ? js.errp : js.p, *q, *bol = js.start;
+		size_t line = 1;
+
+		for (q = js.start; q < at; q++)
+			if (*q == '\n') {
+				line++;
+				bol = q + 1;
+			}
+		rc = ev_seterr(err, EV_EDATA, "%s:%zu:%zu: %s", path, line,
+			       ev_json_column(bol, at), js.errmsg);
+		goto out;
+	}
+	if (out->len == 0 || (out->p[0] != 0xc2 && out->p[0] != 0xc3 &&
+			      (out->p[0] & 0xf0) != 0x80 && out->p[0] != 0xde &&
+			      out->p[0] != 0xdf))
+		rc = ev_seterr(err, EV_EDATA,
+			       "%s: not a schema: a schema is a JSON object or "
+			       "a boolean",
+			       path);
+out:
+	close(fd);
+	ev_buf_free(&text);
+	return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int ev_compat_versions(const char *dir, uint64_t **v, size_t *n,
+		       struct ev_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	uint64_t *vs = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = 0;
+
+	*v = NULL;
+	*n = 0;
+	if (d == NULL)
+		return ev_seterr_errno(err,
+				       errno == ENOENT ? EV_ENOENT
+				       : errno == ENOTDIR ? EV_EDATA
+							  : EV_EIO,
+				       errno, "cannot open '%s'", dir);
+	while ((e = readdir(d)) != NULL) {
+		const char *s = e->d_name, *dot = strrchr(s, '.');
+		uint64_t x = 0;
+		const char *q;
+
+		if (s[0] == '.' || dot == NULL || strcmp(dot, ".json") != 0)
+			continue; /* not a schema file */
+		for (q = s; q < dot; q++) {
+			if (*q < '0' || *q > '9' || x > (UINT64_MAX - 9) / 10)
+				break;
+			x = x * 10 + (uint64_t)(*q - '0');
+		}
+		if (q != dot || q == s || s[0] == '0') {
+			rc = ev_seterr(err, EV_EDATA,
+				       "%s/%s: not a version: schema files "
+				       "are named N.json, N from 1",
+				       dir, s);
+			goto out;
+		}
+		if (cnt == cap) {
+			size_t nc = cap ? 2 * cap : 16;
+			uint64_t *nv = realloc(vs, nc * sizeof(*nv));
+
+			if (nv == NULL) {
+				rc = ev_seterr(err, EV_ERR, "out of memory");
+				goto out;
+			}
+			vs = nv;
+			cap = nc;
+		}
+		vs[cnt++] = x;
+	}
+	if (cnt == 0) {
+		rc = ev_seterr(err, EV_EDATA,
+			       "'%s' has no schema versions (1.json, 2.json, "
+			       "...)",
+			       dir);
+		goto out;
+	}
+	qsort(vs, cnt, sizeof(*vs), cmp_u64);
+	*v = vs;
+	*n = cnt;
+	vs = NULL;
+out:
+	free(vs);
+	closedir(d);
+	return rc;
+}
+
+/* ------------------------------------------------------------ reports */
+
+static int put_issue_json(struct ev_buf *b, const struct ev_compat_issue *is)
+{
+	int rc = 0;
+
+	rc |= ev_buf_puts(b, "{\"rule\":");
+	rc |= ev_json_put_str(b, is->rule, strlen(is->rule));
+	rc |= ev_buf_printf(b, ",\"direction\":\"%s\",\"schema\":\"%s\"",
+			    is->direction == EV_COMPAT_BACKWARD ? "backward"
+								: "forward",
+			    is->in_new ? "new" : "old");
+	rc |= ev_buf_puts(b, ",\"path\":");
+	rc |= ev_json_put_str(b, is->path, strlen(is->path));
+	rc |= ev_buf_puts(b, ",\"message\":");
+	rc |= ev_json_put_str(b, is->message, strlen(is->message));
+	rc |= ev_buf_putc(b, '}');
+	return rc ? EV_ERR : 0;
+}
+
+int ev_compat_report(struct ev_buf *out, const struct ev_compat *c,
+		     const char *old_name, const char *new_name,
+		     enum ev_compat_mode mode, int json)
+{
+	size_t i, warnings = c->n - c->failures;
+	int rc = 0, pass, first;
+
+	if (json) {
+		rc |= ev_buf_puts(out, "{\"old\":");
+		rc |= ev_json_put_str(out, old_name, strlen(old_name));
+		rc |= ev_buf_puts(out, ",\"new\":");
+		rc |= ev_json_put_str(out, new_name, strlen(new_name));
+		rc |= ev_buf_printf(out,
+				    ",\"mode\":\"%s\",\"compatible\":%s",
+				    ev_compat_mode_name(mode),
+				    c->failures ? "false" : "true");
+		for (pass = 0; pass < 2; pass++) {
+			rc |= ev_buf_puts(out, pass ? ",\"warnings\":["
+						    : ",\"incompatibilities\":[");
+			for (i = 0, first = 1; i < c->n; i++) {
+				if (c->v[i].warning != pass)
+					continue;
+				if (!first)
+					rc |= ev_buf_putc(out, ',');
+				first = 0;
+				rc |= put_issue_json(out, &c->v[i]);
+			}
+			rc |= ev_buf_putc(out, ']');
+		}
+		rc |= ev_buf_putc(out, '}');
+		return rc ? EV_ERR : 0;
+	}
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < c->n; i++) {
+			const struct ev_compat_issue *is = &c->v[i];
+
+			if (is->warning != pass)
+				continue;
+			rc |= ev_buf_printf(
+				out, "%s%s#%s: %s (%s): %s\n",
+				is->warning ? "warning: " : "",
+				is->in_new ? new_name : old_name, is->path,
+				is->rule,
+				is->direction == EV_COMPAT_BACKWARD ? "backward"
+								    : "forward",
+				is->message);
+		}
+	if (c->failures == 0)
+		rc |= ev_buf_printf(out, "compatible (%s): %s -> %s",
+				    ev_compat_mode_name(mode), old_name,
+				    new_name);
+	else
+		rc |= ev_buf_printf(out, "incompatible (%s): %s -> %s: %zu %s",
+				    ev_compat_mode_name(mode), old_name,
+				    new_name, c->failures,
+				    c->failures == 1 ? "incompatibility"
+						     : "incompatibilities");
+	if (warnings > 0)
+		rc |= ev_buf_printf(out, "%s%zu %s",
+				    c->failures ? ", " : ": ", warnings,
+				    warnings == 1 ? "warning" : "warnings");
+	rc |= ev_buf_putc(out, '\n');
+	return rc ? EV_ERR : 0;
+}
