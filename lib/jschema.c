@@ -220,9 +220,9 @@ int ev_jschema_set_new(struct ev_jschema_set **out,
 		if (s->ref_dirs == NULL)
 			goto nomem;
 		for (i = 0; i < n; i++)
-			if ((s->ref_dirs[i] = js_strdup(s, o->ref_dirs[i],
-							strlen(o->ref_dirs[i]))) ==
-			    NULL)
+			if ((s->ref_dirs[i] =
+				     js_strdup(s, o->ref_dirs[i],
+					       strlen(o->ref_dirs[i]))) == NULL)
 				goto nomem;
 	}
 	if (o != NULL && o->local_root != NULL) {
@@ -404,7 +404,8 @@ static int is_nonneg_int(const struct ev_mp_item *it, int64_t *v)
 		*v = it->v.i;
 		return 1;
 	}
-	if (it->type == EV_MP_FLOAT && it->v.f >= 0 && it->v.f == (double)(int64_t)it->v.f) {
+	if (it->type == EV_MP_FLOAT && it->v.f >= 0 &&
+	    it->v.f == (double)(int64_t)it->v.f) {
 		*v = (int64_t)it->v.f;
 		return 1;
 	}
@@ -502,9 +503,8 @@ static char *uri_nofrag(struct ev_jschema_set *s, const char *u)
 
 static struct jnode **compile_array(struct cc *c, const uint8_t *p,
 				    const char *base, struct jres *res,
-				    const char *path, int draft,
-				    unsigned vocab, int depth, uint32_t *count,
-				    const char *kw)
+				    const char *path, int draft, unsigned vocab,
+				    int depth, uint32_t *count, const char *kw)
 {
 	struct ev_mp_item it;
 	struct jnode **v;
@@ -594,8 +594,8 @@ static int str_array(struct cc *c, const uint8_t *p, const char *path,
 	return 0;
 }
 
-static int add_regex(struct cc *c, const char *src, size_t n,
-		     const char *path, struct ev_ecmare **out)
+static int add_regex(struct cc *c, const char *src, size_t n, const char *path,
+		     struct ev_ecmare **out)
 {
 	char why[256];
 
@@ -603,8 +603,8 @@ static int add_regex(struct cc *c, const char *src, size_t n,
 	if (ev_ecmare_compile(src, n, out, why, sizeof(why)) != 0)
 		return cfail(c, path, "invalid regex '%.*s': %s",
 			     (int)(n > 200 ? 200 : n), src, why);
-	if (vec_push((void ***)&c->s->res_re, &c->s->nre, &c->s->capre,
-		     *out) != 0) {
+	if (vec_push((void ***)&c->s->res_re, &c->s->nre, &c->s->capre, *out) !=
+	    0) {
 		ev_ecmare_free(*out);
 		*out = NULL;
 		return nomem(c);
@@ -618,9 +618,9 @@ static int type_bit(const struct ev_mp_item *t, uint32_t *m)
 		const char *n;
 		uint32_t b;
 	} tab[] = {
-		{"null", JT_NULL},	 {"boolean", JT_BOOL},
-		{"integer", JT_INT},	 {"number", JT_INT | JT_NUM},
-		{"string", JT_STR},	 {"array", JT_ARR},
+		{"null", JT_NULL},   {"boolean", JT_BOOL},
+		{"integer", JT_INT}, {"number", JT_INT | JT_NUM},
+		{"string", JT_STR},  {"array", JT_ARR},
 		{"object", JT_OBJ},
 	};
 	size_t i;
@@ -641,7 +641,8 @@ static struct jnum *num_kw(struct cc *c, const uint8_t *p, const char *path,
 	struct ev_mp_item it;
 	struct jnum *n;
 
-	if (ev_mp_read(&p, c->end, &it) != 0 || num_of(&it, &(struct jnum){0}) != 0)
+	if (ev_mp_read(&p, c->end, &it) != 0 ||
+	    num_of(&it, &(struct jnum){0}) != 0)
 		return cfail(c, path, "'%s' must be a number", kw), NULL;
 	n = js_alloc(c->s, sizeof(*n));
 	if (n == NULL)
@@ -726,9 +727,9 @@ static int build_enum(struct cc *c, struct jenum *e)
 		return nomem(c);
 	e->tabmask = cap - 1;
 	for (i = 0; i < e->nv; i++) {
-		uint32_t h = (uint32_t)js_mp_hash(e->v[i], e->v[i] + e->vn[i],
-						  0) &
-			     e->tabmask;
+		uint32_t h =
+			(uint32_t)js_mp_hash(e->v[i], e->v[i] + e->vn[i], 0) &
+			e->tabmask;
 
 		while (e->tab[h])
 			h = (h + 1) & e->tabmask;
@@ -765,8 +766,8 @@ static int known_dialect(const char *u, size_t n)
 	return 0;
 }
 
-static int dialect_of(struct cc *c, const char *uri, size_t n,
-		      const char *path, int *draft, unsigned *vocab);
+static int dialect_of(struct cc *c, const char *uri, size_t n, const char *path,
+		      int *draft, unsigned *vocab);
 
 /*
  * Compile the schema value at p.  base is the base URI in effect (no
@@ -825,8 +826,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 		return NULL;
 	}
 	n->kind = JN_OBJ;
-	n->format_assert = (uint8_t)(s->o.formats_assert ||
-				     (draft != 7 && (vocab & JV_FORMAT_ASSERT)));
+	n->format_assert =
+		(uint8_t)(s->o.formats_assert ||
+			  (draft != 7 && (vocab & JV_FORMAT_ASSERT)));
 
 	/* pass 1: $schema, $id, anchors; in draft-07 $ref hides the rest */
 	kp = q;
@@ -921,7 +923,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				return NULL;
 			cur_base = u;
 		}
-	next1:
+next1:
 		kp = val_end(c, kp);
 	}
 	if (res->root == NULL)
@@ -946,16 +948,15 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				      (int)k.n, (const char *)k.p);
 				return NULL;
 			}
-			if (register_anchor(c, cur_base, (const char *)v.p,
-					    v.n, n) != 0)
+			if (register_anchor(c, cur_base, (const char *)v.p, v.n,
+					    n) != 0)
 				return NULL;
 			if (keyis(&k, "$dynamicAnchor")) {
 				struct jdanchor *da = js_alloc(s, sizeof(*da));
 
 				if (da == NULL)
 					return nomem(c), NULL;
-				da->name = js_strdup(s, (const char *)v.p,
-						     v.n);
+				da->name = js_strdup(s, (const char *)v.p, v.n);
 				if (da->name == NULL)
 					return nomem(c), NULL;
 				da->node = n;
@@ -966,7 +967,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 		if (keyis(&k, "$recursiveAnchor") && draft == 2019 &&
 		    v.type == EV_MP_BOOL && v.v.b)
 			n->recursive_anchor = 1;
-	next2:
+next2:
 		kp = val_end(c, kp);
 	}
 
@@ -1027,8 +1028,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				cfail(c, kpath, "'$ref' must be a string");
 				goto fail;
 			}
-			n->ref_uri = resolve_uri(c, cur_base,
-						 (const char *)v.p, v.n, kpath);
+			n->ref_uri = resolve_uri(c, cur_base, (const char *)v.p,
+						 v.n, kpath);
 			if (n->ref_uri == NULL || add_pending(c, n) != 0)
 				goto fail;
 			n->ref_kw = "$ref";
@@ -1042,8 +1043,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				      "'$dynamicRef' must be a string");
 				goto fail;
 			}
-			n->dynref_uri = resolve_uri(
-				c, cur_base, (const char *)v.p, v.n, kpath);
+			n->dynref_uri =
+				resolve_uri(c, cur_base, (const char *)v.p, v.n,
+					    kpath);
 			if (n->dynref_uri == NULL || add_pending(c, n) != 0)
 				goto fail;
 			continue;
@@ -1054,8 +1056,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				      "'$recursiveRef' must be a string");
 				goto fail;
 			}
-			n->recref_uri = resolve_uri(
-				c, cur_base, (const char *)v.p, v.n, kpath);
+			n->recref_uri =
+				resolve_uri(c, cur_base, (const char *)v.p, v.n,
+					    kpath);
 			if (n->recref_uri == NULL || add_pending(c, n) != 0)
 				goto fail;
 			continue;
@@ -1067,8 +1070,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 					      (int)v.n, (const char *)v.p);
 					goto fail;
 				}
-				n->type_text = js_strdup(s, (const char *)v.p,
-							 v.n);
+				n->type_text =
+					js_strdup(s, (const char *)v.p, v.n);
 			} else if (v.type == EV_MP_ARRAY) {
 				struct ev_buf tb = {0};
 				uint32_t j;
@@ -1088,9 +1091,11 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 						ev_buf_putc(&tb, ',');
 					ev_buf_append(&tb, t.p, t.n);
 				}
-				n->type_text = js_strdup(
-					s, tb.p ? (const char *)tb.p : "",
-					tb.len);
+				n->type_text =
+					js_strdup(s,
+						  tb.p ? (const char *)tb.p
+						       : "",
+						  tb.len);
 				ev_buf_free(&tb);
 				if (v.n == 0)
 					n->types = 0x80; /* nothing */
@@ -1141,7 +1146,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 		}
 		if ((keyis(&k, "minimum") || keyis(&k, "maximum") ||
 		     keyis(&k, "exclusiveMinimum") ||
-		     keyis(&k, "exclusiveMaximum") || keyis(&k, "multipleOf")) &&
+		     keyis(&k, "exclusiveMaximum") ||
+		     keyis(&k, "multipleOf")) &&
 		    ON(DALL, JV_VALIDATION)) {
 			struct jnum *x;
 			char kw[24];
@@ -1213,7 +1219,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 			continue;
 		}
 		if (keyis(&k, "format") &&
-		    (draft == 7 || (vocab & (JV_FORMAT_ANN | JV_FORMAT_ASSERT)))) {
+		    (draft == 7 ||
+		     (vocab & (JV_FORMAT_ANN | JV_FORMAT_ASSERT)))) {
 			if (v.type != EV_MP_STR) {
 				cfail(c, kpath, "'format' must be a string");
 				goto fail;
@@ -1269,7 +1276,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 			v_items = vstart;
 			continue;
 		}
-		if (keyis(&k, "additionalItems") && ON(D7 | D19, JV_APPLICATOR)) {
+		if (keyis(&k, "additionalItems") &&
+		    ON(D7 | D19, JV_APPLICATOR)) {
 			v_additems = vstart;
 			continue;
 		}
@@ -1327,7 +1335,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 		    (keyis(&k, "propertyNames") && ON(DALL, JV_APPLICATOR)) ||
 		    (keyis(&k, "dependentSchemas") &&
 		     ON(D1920, JV_APPLICATOR)) ||
-		    (keyis(&k, "dependencies") && ON(D7 | D19, JV_APPLICATOR)) ||
+		    (keyis(&k, "dependencies") &&
+		     ON(D7 | D19, JV_APPLICATOR)) ||
 		    (keyis(&k, "unevaluatedProperties") &&
 		     ON(D1920, JV_UNEVAL)) ||
 		    ((keyis(&k, "required") || keyis(&k, "minProperties") ||
@@ -1348,12 +1357,12 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				SUB(o->uneval);
 				n->has_uneval = 1;
 			} else if (keyis(&k, "minProperties")) {
-				if (nonneg_kw(c, vstart, kpath,
-					      "minProperties", &o->minp) != 0)
+				if (nonneg_kw(c, vstart, kpath, "minProperties",
+					      &o->minp) != 0)
 					goto fail;
 			} else if (keyis(&k, "maxProperties")) {
-				if (nonneg_kw(c, vstart, kpath,
-					      "maxProperties", &o->maxp) != 0)
+				if (nonneg_kw(c, vstart, kpath, "maxProperties",
+					      &o->maxp) != 0)
 					goto fail;
 			} else if (keyis(&k, "required")) {
 				const char **names;
@@ -1363,8 +1372,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 					      &names, &lens, &cnt) != 0)
 					goto fail;
 				for (j = 0; j < cnt; j++) {
-					struct jprop *pr = prop_get(
-						c, &pl, names[j], lens[j]);
+					struct jprop *pr =
+						prop_get(c, &pl, names[j],
+							 lens[j]);
 
 					if (pr == NULL)
 						goto fail;
@@ -1380,8 +1390,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				int which = keyis(&k, "properties")	     ? 0
 					    : keyis(&k, "patternProperties") ? 1
 					    : keyis(&k, "dependentSchemas")  ? 2
-					    : keyis(&k, "dependentRequired") ? 3
-									     : 4;
+					    : keyis(&k, "dependentRequired")
+						    ? 3
+						    : 4;
 
 				if (v.type != EV_MP_MAP) {
 					cfail(c, kpath, "must be an object");
@@ -1390,8 +1401,9 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				if (which == 0)
 					o->has_props = 1;
 				if (which == 1) {
-					o->pp = js_alloc(s, (v.n + 1) *
-								    sizeof(*o->pp));
+					o->pp = js_alloc(s,
+							 (v.n +
+							  1) * sizeof(*o->pp));
 					if (o->pp == NULL)
 						return nomem(c), NULL;
 				}
@@ -1414,10 +1426,10 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 					dvp = dp;
 					ev_mp_read(&dvp, c->end, &dv);
 					if (which != 1) {
-						pr = prop_get(
-							c, &pl,
-							(const char *)dk.p,
-							dk.n);
+						pr = prop_get(c, &pl,
+							      (const char *)
+								      dk.p,
+							      dk.n);
 						if (pr == NULL)
 							goto fail;
 					}
@@ -1435,8 +1447,8 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 						pt->src = (const char *)dk.p;
 						pt->srclen = dk.n;
 						pt->path = dpath;
-						if (add_regex(c, pt->src,
-							      dk.n, dpath,
+						if (add_regex(c, pt->src, dk.n,
+							      dpath,
 							      &pt->re) != 0)
 							goto fail;
 						pt->sub = js_compile_at(
@@ -1448,14 +1460,14 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 					} else if (which == 3 ||
 						   (which == 4 &&
 						    dv.type == EV_MP_ARRAY)) {
-						if (str_array(c, dp, dpath,
-							      which == 3
-								      ? "dependentRequired"
-								      : "dependencies",
-							      &pr->dep_req,
-							      &pr->dep_req_len,
-							      &pr->ndep_req) !=
-						    0)
+						if (str_array(
+							    c, dp, dpath,
+							    which == 3
+								    ? "dependentRequired"
+								    : "dependencies",
+							    &pr->dep_req,
+							    &pr->dep_req_len,
+							    &pr->ndep_req) != 0)
 							goto fail;
 						pr->dep_kw =
 							which == 3
@@ -1507,8 +1519,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 		if (draft == 2020) {
 			if (v_prefix) {
 				a->prefix = compile_array(
-					c, v_prefix,
-					cur_base, res,
+					c, v_prefix, cur_base, res,
 					path_join(s, path, "prefixItems", 11),
 					draft, vocab, depth + 1, &a->nprefix,
 					"prefixItems");
@@ -1517,10 +1528,11 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				a->prefix_kw = "prefixItems";
 			}
 			if (v_items) {
-				a->items = js_compile_at(
-					c, v_items, cur_base, res,
-					path_join(s, path, "items", 5), draft,
-					vocab, depth + 1);
+				a->items =
+					js_compile_at(c, v_items, cur_base, res,
+						      path_join(s, path,
+								"items", 5),
+						      draft, vocab, depth + 1);
 				if (a->items == NULL)
 					goto fail;
 				a->items_kw = "items";
@@ -1531,10 +1543,12 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 
 			ev_mp_read(&ip, c->end, &ii);
 			if (ii.type == EV_MP_ARRAY) {
-				a->prefix = compile_array(
-					c, v_items, cur_base, res,
-					path_join(s, path, "items", 5), draft,
-					vocab, depth + 1, &a->nprefix, "items");
+				a->prefix =
+					compile_array(c, v_items, cur_base, res,
+						      path_join(s, path,
+								"items", 5),
+						      draft, vocab, depth + 1,
+						      &a->nprefix, "items");
 				if (a->prefix == NULL)
 					goto fail;
 				a->prefix_kw = "items";
@@ -1550,10 +1564,11 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 					a->items_kw = "additionalItems";
 				}
 			} else {
-				a->items = js_compile_at(
-					c, v_items, cur_base, res,
-					path_join(s, path, "items", 5), draft,
-					vocab, depth + 1);
+				a->items =
+					js_compile_at(c, v_items, cur_base, res,
+						      path_join(s, path,
+								"items", 5),
+						      draft, vocab, depth + 1);
 				if (a->items == NULL)
 					goto fail;
 				a->items_kw = "items";
@@ -1637,8 +1652,7 @@ static int vocab_of(struct cc *c, const uint8_t *p, const uint8_t *end,
 					bit = JV_CORE;
 				else if (VIS("applicator"))
 					bit = JV_APPLICATOR |
-					      (memmem(vk.p, vk.n, "2019-09",
-						      7)
+					      (memmem(vk.p, vk.n, "2019-09", 7)
 						       ? JV_UNEVAL
 						       : 0);
 				else if (VIS("unevaluated"))
@@ -1669,8 +1683,8 @@ static int vocab_of(struct cc *c, const uint8_t *p, const uint8_t *end,
 }
 
 /* The draft and vocabularies a $schema URI means */
-static int dialect_of(struct cc *c, const char *uri, size_t n,
-		      const char *path, int *draft, unsigned *vocab)
+static int dialect_of(struct cc *c, const char *uri, size_t n, const char *path,
+		      int *draft, unsigned *vocab)
 {
 	struct ev_jschema_set *s = c->s;
 	struct jres *r;
@@ -1689,8 +1703,8 @@ static int dialect_of(struct cc *c, const char *uri, size_t n,
 	r = map_gets(s->res_by_uri, u);
 	if (r == NULL) {
 		if (s->dialect_depth > 4)
-			return cfail(c, path, "metaschema chain too long at '%s'",
-				     u);
+			return cfail(c, path,
+				     "metaschema chain too long at '%s'", u);
 		s->dialect_depth++;
 		k = load_uri(s, u, &e2);
 		s->dialect_depth--;
@@ -1774,7 +1788,8 @@ int ev_jschema_add_file(struct ev_jschema_set *s, const char *path,
 	if (out)
 		*out = NULL;
 	if (f == NULL)
-		return ev_seterr_errno(err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+		return ev_seterr_errno(err,
+				       errno == ENOENT ? EV_ENOENT : EV_EIO,
 				       errno, "cannot open '%s'", path);
 	while ((k = fread(tmp, 1, sizeof(tmp), f)) > 0)
 		if (ev_buf_append(&b, tmp, k) != 0) {
@@ -1920,11 +1935,11 @@ static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 	s->ndocs++;
 	if (s->o.check_meta && !s->metaschema_loading) {
 		struct jnode *meta;
-		const char *mu = draft == 7
-					 ? "http://json-schema.org/draft-07/schema"
-				 : draft == 2019
-					 ? "https://json-schema.org/draft/2019-09/schema"
-					 : "https://json-schema.org/draft/2020-12/schema";
+		const char *mu =
+			draft == 7 ? "http://json-schema.org/draft-07/schema"
+			: draft == 2019
+				? "https://json-schema.org/draft/2019-09/schema"
+				: "https://json-schema.org/draft/2020-12/schema";
 		/* a custom metaschema */
 		p = mp;
 		ev_mp_read(&p, c.end, &it);
@@ -2164,8 +2179,9 @@ static struct jnode *lookup(struct ev_jschema_set *s, const char *uri,
 		n = map_get(s->node_by_addr, &at, sizeof(at));
 		if (n == NULL) {
 			struct cc c = {0};
-			char *path = js_strdup(
-				s, pb.p ? (const char *)pb.p : "", pb.len);
+			char *path =
+				js_strdup(s, pb.p ? (const char *)pb.p : "",
+					  pb.len);
 
 			c.s = s;
 			c.doc = r->doc;
@@ -2206,8 +2222,8 @@ static int resolve_one(struct ev_jschema_set *s, struct jnode *n,
 		n->dynref = lookup(s, n->dynref_uri, &e2);
 		if (n->dynref == NULL)
 			return ev_seterr(err, e2.code ? e2.code : EV_EDATA,
-					 "%s: %s/$dynamicRef: %s",
-					 n->doc->name, n->path, e2.msg);
+					 "%s: %s/$dynamicRef: %s", n->doc->name,
+					 n->path, e2.msg);
 		/* dynamic only when the target bookends: a $dynamicAnchor
 		 * of the same name */
 		ev_uri_fragment(n->dynref_uri, &frag);

@@ -70,11 +70,11 @@ struct jprop {
 	const char *name;
 	uint32_t len;
 	uint32_t hash;
-	struct jnode *sub;	   /* properties/NAME, or NULL */
-	int slot;		   /* bit in the seen mask, or -1 */
-	int required;		   /* listed in "required" */
-	struct jnode *dep_schema;  /* dependentSchemas/NAME */
-	const char **dep_req;	   /* dependentRequired/NAME */
+	struct jnode *sub;	  /* properties/NAME, or NULL */
+	int slot;		  /* bit in the seen mask, or -1 */
+	int required;		  /* listed in "required" */
+	struct jnode *dep_schema; /* dependentSchemas/NAME */
+	const char **dep_req;	  /* dependentRequired/NAME */
 	uint32_t *dep_req_len;
 	uint32_t ndep_req;
 	const char *dep_kw;	   /* "dependentRequired" or "dependencies" */
@@ -94,10 +94,10 @@ struct jobj {
 	uint32_t nprops;
 	uint32_t *tab; /* open addressing: index + 1, 0 empty */
 	uint32_t tabmask;
-	uint64_t reqmask;     /* slots of required names */
-	uint64_t depmask;     /* slots of names with dependencies */
-	int slots_overflow;   /* more than 64 slots: check by lookup */
-	struct jpattern *pp;  /* patternProperties */
+	uint64_t reqmask;    /* slots of required names */
+	uint64_t depmask;    /* slots of names with dependencies */
+	int slots_overflow;  /* more than 64 slots: check by lookup */
+	struct jpattern *pp; /* patternProperties */
 	uint32_t npp;
 	struct jnode *addl;   /* additionalProperties */
 	struct jnode *pnames; /* propertyNames */
@@ -234,8 +234,8 @@ char *js_strdup(struct ev_jschema_set *s, const char *p, size_t n);
 int js_mp_equal(const uint8_t *a, const uint8_t *ae, const uint8_t *b,
 		const uint8_t *be, int depth);
 uint64_t js_mp_hash(const uint8_t *p, const uint8_t *end, int depth);
-int js_check_meta(struct ev_jschema_set *s, struct jnode *meta,
-		  struct jdoc *d, struct ev_error *err);
+int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,
+		  struct ev_error *err);
 
 /* metaschema.c: the embedded metaschemas */
 const char *ev_metaschema_find(const char *uri, size_t n);
