@@ -13,6 +13,9 @@
 int ev_uri_is_absolute(const char *s, size_t n); /* has a scheme */
 int ev_uri_valid(const char *s, size_t n,
 		 int allow_relative); /* 1/0: uri / uri-reference format */
+/* the same for IRIs (RFC 3987: iri / iri-reference): non-ASCII allowed
+ * where unreserved characters are (s must be valid UTF-8) */
+int ev_uri_iri_valid(const char *s, size_t n, int allow_relative);
 /* resolve ref against base (RFC 3986 5.2, with dot-segment removal);
  * malloc'd result in *out (caller frees); 0, EV_EDATA (ref NULL) or
  * EV_ERR (out of memory; evlog.h has no EV_ENOMEM) */
@@ -32,6 +35,9 @@ int ev_uri_ipv6_valid(const char *s, size_t n);
 /* JSON Schema `format`: 1 valid, 0 invalid, -1 unknown format name
  * (unknown formats always pass).  s is UTF-8. */
 int ev_jsformat_check(const char *format, const char *s, size_t n);
+/* IDNA2008 properties of a code point (jsformat_idna.c, generated; the
+ * bits are described there); 0 for DISALLOWED and for ASCII */
+unsigned ev_jsformat_idna_props(uint32_t cp);
 
 struct ev_ecmare; /* compiled, JIT when available; thread-safe matching */
 /* 0, or EV_EDATA with why (one line, "at offset N: ...") */

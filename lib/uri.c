@@ -83,15 +83,17 @@ static int hexval(unsigned char c)
 
 /*
  * Span of characters from s[i] on that are unreserved, sub-delims,
- * pct-encoded, or in extra; returns the index after them, or (size_t)-1
- * on a bad escape.
+ * pct-encoded, or in extra, and for an IRI (RFC 3987) any non-ASCII
+ * byte (ucschar and iprivate, whose UTF-8 the caller checks); returns
+ * the index after them, or (size_t)-1 on a bad escape.
  */
-static size_t span(const char *s, size_t i, size_t n, const char *extra)
+static size_t span(const char *s, size_t i, size_t n, const char *extra,
+		   int iri)
 {
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (cls(c) & (C_UNRES | C_SUB)) {
+		if ((cls(c) & (C_UNRES | C_SUB)) || (iri && c >= 0x80)) {
 			i++;
 		} else if (c == '%') {
 			if (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
@@ -223,13 +225,13 @@ static int ip_literal(const char *s, size_t n)
 }
 
 /* authority = [ userinfo "@" ] host [ ":" port ], all of s[0..n) */
-static int authority(const char *s, size_t n)
+static int authority(const char *s, size_t n, int iri)
 {
 	const char *at = memchr(s, '@', n);
 	size_t i = 0, e;
 
 	if (at != NULL) {
-		e = span(s, 0, (size_t)(at - s), ":");
+		e = span(s, 0, (size_t)(at - s), ":", iri);
 		if (e != (size_t)(at - s))
 			return 0;
 		i = e + 1;
@@ -242,7 +244,8 @@ static int authority(const char *s, size_t n)
 			return 0;
 		i = (size_t)(rb - s) + 1;
 	} else {
-		i = span(s, i, n, NULL); /* reg-name (IPv4address is one too) */
+		i = span(s, i, n, NULL,
+			 iri); /* reg-name (IPv4address is one too) */
 		if (i == (size_t)-1)
 			return 0;
 	}
@@ -252,7 +255,7 @@ static int authority(const char *s, size_t n)
 	return i == n;
 }
 
-int ev_uri_valid(const char *s, size_t n, int allow_relative)
+static int valid(const char *s, size_t n, int allow_relative, int iri)
 {
 	size_t i = scheme_len(s, n), e;
 
@@ -272,26 +275,36 @@ int ev_uri_valid(const char *s, size_t n, int allow_relative)
 		for (e = i; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#';
 		     e++)
 			;
-		if (!authority(s + i, e - i))
+		if (!authority(s + i, e - i, iri))
 			return 0;
 		i = e;
 	}
 	/* path: segments of pchar separated by '/' ("//" after no
 	 * authority cannot happen here: it was taken as one) */
-	i = span(s, i, n, ":@/");
+	i = span(s, i, n, ":@/", iri);
 	if (i == (size_t)-1)
 		return 0;
 	if (i < n && s[i] == '?') {
-		i = span(s, i + 1, n, ":@/?");
+		i = span(s, i + 1, n, ":@/?", iri);
 		if (i == (size_t)-1)
 			return 0;
 	}
 	if (i < n && s[i] == '#') {
-		i = span(s, i + 1, n, ":@/?");
+		i = span(s, i + 1, n, ":@/?", iri);
 		if (i == (size_t)-1)
 			return 0;
 	}
 	return i == n;
+}
+
+int ev_uri_valid(const char *s, size_t n, int allow_relative)
+{
+	return valid(s, n, allow_relative, 0);
+}
+
+int ev_uri_iri_valid(const char *s, size_t n, int allow_relative)
+{
+	return valid(s, n, allow_relative, 1);
 }
 
 /* ------------------------------------------------------------ fragments */
