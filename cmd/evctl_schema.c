@@ -132,17 +132,19 @@ static int bad_dir(struct sopts *o, const struct ev_error *err)
 	struct ev_schemadir_lint *l = NULL;
 	struct ev_error e;
 	const char *file, *msg;
-	size_t i;
+	size_t i, shown = 0;
 
 	if (err->code != EV_EDATA)
 		return fe_report(err);
-	if (ev_schemadir_lint(&l, o->schemas, &o->so, &e) != 0 ||
-	    ev_schemadir_lint_count(l) == 0) {
-		fe_warn("%s", err->msg);
-	} else {
+	/* all of them, as lint finds them (err has the first) */
+	if (ev_schemadir_lint(&l, o->schemas, &o->so, &e) == 0)
 		for (i = 0; ev_schemadir_lint_problem(l, i, &file, &msg); i++)
-			fe_warn("%s", msg);
-	}
+			if (ev_schemadir_lint_stops_open(l, i)) {
+				fe_warn("%s", msg);
+				shown++;
+			}
+	if (shown == 0)
+		fe_warn("%s", err->msg);
 	ev_schemadir_lint_free(l);
 	fe_warn("bad schema directory '%s'", o->schemas);
 	return EV_EXIT_USAGE;

@@ -2710,6 +2710,9 @@ size_t ev_schemadir_lint_count(const struct ev_schemadir_lint *l);
  * which begins with that file: 1, or 0 past the last. */
 int ev_schemadir_lint_problem(const struct ev_schemadir_lint *l, size_t i,
 			      const char **file, const char **message);
+/* Is problem i one that ev_schemadir_open() stops at (not a gap in the
+ * versions, which only lint reports)? */
+int ev_schemadir_lint_stops_open(const struct ev_schemadir_lint *l, size_t i);
 void ev_schemadir_lint_totals(const struct ev_schemadir_lint *l,
 			      size_t *types, size_t *files);
 const char *ev_schemadir_lint_path(const struct ev_schemadir_lint *l);

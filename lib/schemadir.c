@@ -166,6 +166,7 @@ static uint64_t version_of(const char *name)
 struct problem {
 	char *file;
 	char *msg;
+	int lint_only; /* ev_schemadir_open() does not stop at it */
 };
 
 struct scan {
@@ -212,6 +213,7 @@ static void problem(struct scan *sc, const char *file, const char *fmt, ...)
 		return;
 	}
 	p->msg = m;
+	p->lint_only = 0;
 	sc->npr++;
 }
 
@@ -964,12 +966,16 @@ int ev_schemadir_lint(struct ev_schemadir_lint **out, const char *dir,
 			else if (r != 0)
 				problem(&sc, file, "%s", e.msg);
 			if (t != NULL) {
-				for (; expect < t->v[j].n && !sc.oom; expect++)
+				for (; expect < t->v[j].n && !sc.oom;
+				     expect++) {
 					problem(&sc, t->dirname,
 						"%s/%" PRIu64
 						".json: missing: versions "
 						"run from 1 without gaps",
 						t->dirname, expect);
+					if (!sc.oom)
+						sc.pr[sc.npr - 1].lint_only = 1;
+				}
 				expect = t->v[j].n + 1;
 			} else {
 				free(file);
@@ -1026,6 +1032,11 @@ int ev_schemadir_lint_problem(const struct ev_schemadir_lint *l, size_t i,
 	*file = l->pr[i].file;
 	*message = l->pr[i].msg;
 	return 1;
+}
+
+int ev_schemadir_lint_stops_open(const struct ev_schemadir_lint *l, size_t i)
+{
+	return i < l->npr && !l->pr[i].lint_only;
 }
 
 void ev_schemadir_lint_totals(const struct ev_schemadir_lint *l, size_t *types,

@@ -381,12 +381,10 @@ int ev_schemareport_check_input(struct ev_schemareport *rp, struct ev_input *in,
 		ev_input_where(in, &pos);
 		where.line = pos.line;
 		if (r == EV_EDATA) {
-			char msg[1100];
+			char msg[64] = "";
 			if (err->column > 0)
-				snprintf(msg, sizeof(msg), "column %zu: %s",
-					 err->column, err->msg);
-			else
-				snprintf(msg, sizeof(msg), "%s", err->msg);
+				snprintf(msg, sizeof(msg), "column %zu",
+					 err->column);
 			rp->seq++;
 			rp->events++;
 			rp->invalid++;
