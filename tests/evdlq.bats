@@ -8,7 +8,8 @@ USAGE="Usage: evdlq ls [--all] [--json] [SELECTORS] DLQ
        evdlq show [--json] DLQ OFFSET...
        evdlq stats [SELECTORS] DLQ
        evdlq retry [--dry-run] [--exec CMD] [--retries N] [--backoff DURATION]
-                   [--backoff-max DURATION] [--timeout DURATION] [SELECTORS] DLQ
+                   [--backoff-max DURATION] [--timeout DURATION]
+                   [--schemas DIR] [SELECTORS] DLQ
        evdlq purge --reason TEXT [--dry-run] [SELECTORS] DLQ
 SELECTORS: [--offset A..B] [--type GLOB] [--stream GLOB] [--error REGEX]
            [--older-than DURATION] [--group NAME]
@@ -156,7 +157,7 @@ EOF
 	[ "${#lines[@]}" -eq 5 ]
 	logid=$(evctl info --json l.evlog | jq -r .id)
 	for l in "${lines[@]}"; do
-		[ "$(jq -c keys_unsorted <<<"$l")" = '["offset","id","state","group","source","type","stream","attempts","parked","time","ageSeconds","error","resolved","reason"]' ]
+		[ "$(jq -c keys_unsorted <<<"$l")" = '["offset","id","state","group","source","type","stream","attempts","parked","time","ageSeconds","error","resolved","reason","stage"]' ]
 		[ "$(jq -c '.source | keys_unsorted' <<<"$l")" = '["log","logId","offset"]' ]
 	done
 	run jq -c '[.offset, .id, .state, .group, .source, .type, .stream, .attempts, .parked, .error, .resolved, .reason, (.ageSeconds | type), (.time | test("^20[0-9][0-9]-"))]' <<<"$output"
