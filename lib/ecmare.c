@@ -49,6 +49,7 @@
 
 struct ev_ecmare {
 	pcre2_code *code;
+	int jit; /* JIT-compiled: pcre2_jit_match() (no sanity checks) */
 };
 
 /* ------------------------------------------------------------ the tables */
@@ -1251,15 +1252,16 @@ static int no_quantifier(struct tr *t)
 	return 0;
 }
 
-/* decimal digits at t->p, saturating at UINT32_MAX */
+/* decimal digits at t->p, saturating below UINT32_MAX (which stands for
+ * no upper bound) */
 static uint32_t decimal(struct tr *t)
 {
 	uint64_t v = 0;
 
 	while (t->p < t->end && *t->p >= '0' && *t->p <= '9') {
 		v = v * 10 + (uint64_t)(*t->p++ - '0');
-		if (v > UINT32_MAX)
-			v = UINT32_MAX;
+		if (v >= UINT32_MAX)
+			v = UINT32_MAX - 1;
 	}
 	return (uint32_t)v;
 }
@@ -1804,7 +1806,7 @@ int ev_ecmare_compile(const char *pat, size_t n, struct ev_ecmare **out,
 		goto out;
 	}
 	/* without a JIT (a platform without one) pcre2_match() interprets */
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	re->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
 	re->code = code;
 	code = NULL;
 	*out = re;
@@ -1823,7 +1825,14 @@ int ev_ecmare_search(const struct ev_ecmare *re, const char *s, size_t n)
 
 	if (md == NULL)
 		return EV_ERR;
-	rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, md, mctx);
+	/* the JIT's own entry saves ~10 ns of checks per call; the
+	 * pattern has PCRE2_MATCH_INVALID_UTF, so a subject that is not
+	 * UTF-8 is safe on both */
+	if (re->jit)
+		rc = pcre2_jit_match(re->code, (PCRE2_SPTR)s, n, 0, 0, md,
+				     mctx);
+	else
+		rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, md, mctx);
 	if (rc >= 0)
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)

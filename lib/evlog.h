@@ -2627,7 +2627,12 @@ int ev_jschema_add_mp(struct ev_jschema_set *s, const uint8_t *mp, size_t n,
 		      struct ev_jschema **out, struct ev_error *err);
 /* Resolve every $ref/$dynamicRef of every added document (loading refs
  * from ref_dirs / local_root, and the embedded metaschemas); required
- * before the first validation; may be called again after more adds. */
+ * before the first validation; may be called again after more adds.
+ * A document that failed to add leaves nothing to resolve, so a set can
+ * go on after a bad file.  Errors (EV_EDATA) name the file and keyword:
+ * "FILE: /properties/a/$ref: unresolvable $ref 'https://x/y.json': not
+ * in the schema directory; map it with --ref-dir", "FILE: /: $ref cycle
+ * with no progress". */
 int ev_jschema_set_compile(struct ev_jschema_set *s, struct ev_error *err);
 /* A schema by absolute URI (with optional #fragment: pointer or anchor),
  * loading an embedded metaschema when asked for one; NULL if none. */
@@ -2649,10 +2654,15 @@ struct ev_jschema_error {
 };
 /* Validate one msgpack value (a JSON image: nil, bool, int, float, str,
  * array, map with str keys).  Returns 1 valid, 0 invalid (errors in cx),
- * EV_EDATA when the value is not a JSON image, EV_ENOMEM.  Valid values
- * are checked on a fast path with no allocation; only an invalid one is
- * walked again to collect its errors.  prefix (may be NULL) is prepended
- * to every instance_path (e.g. "/data"). */
+ * EV_EDATA when the value is not a JSON image (truncated, or a bin/ext or
+ * a non-string key where the schema looks; nested deeper than
+ * EV_READ_DEPTH) or when evaluation recurses too deep ("schema recursion
+ * too deep at ..."), with that one error in cx; EV_EUSAGE when the set
+ * was not compiled.  Valid values are checked on a fast path with no
+ * allocation; only an invalid one is walked again to collect its errors
+ * (at most opts.max_errors).  prefix (may be NULL) is prepended to every
+ * instance_path (e.g. "/data").  The errors stay valid until the next
+ * validation with cx. */
 int ev_jschema_validate(const struct ev_jschema *sc, const uint8_t *mp,
 			size_t n, const char *prefix,
 			struct ev_jschema_ctx *cx);

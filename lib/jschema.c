@@ -417,7 +417,7 @@ static const uint8_t *val_end(struct cc *c, const uint8_t *p)
 {
 	const uint8_t *q = p;
 
-	if (ev_mp_skip(&q, c->end, 0) != 0)
+	if (ev_mp_skip(&q, c->end, JS_SKIP_DEPTH) != 0)
 		return NULL;
 	return q;
 }
@@ -450,9 +450,14 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 static int register_res(struct cc *c, const char *uri, struct jres *r)
 {
 	int k = map_put(c->s->res_by_uri, uri, strlen(uri), r);
+	struct jres *old;
 
 	if (k < 0)
 		return nomem(c);
+	old = map_gets(c->s->res_by_uri, uri);
+	if (k == 1 && old != r && old->doc != c->doc && old->root != NULL)
+		return cfail(c, r->path, "'$id' '%s' is also the id of '%s'",
+			     uri, old->doc->name);
 	return 0;
 }
 
@@ -564,7 +569,7 @@ static struct jprop *prop_get(struct cc *c, struct proplist *l,
 	memset(&l->v[l->n], 0, sizeof(l->v[0]));
 	l->v[l->n].name = name;
 	l->v[l->n].len = len;
-	l->v[l->n].hash = hash_bytes(name, len);
+	l->v[l->n].hash = js_key_hash((const uint8_t *)name, len);
 	l->v[l->n].slot = -1;
 	return &l->v[l->n++];
 }
@@ -700,16 +705,17 @@ static int build_obj_table(struct cc *c, struct jobj *o, struct proplist *l)
 	if (l->n) {
 		uint32_t cap = pow2_above(l->n);
 
-		o->tab = js_alloc(c->s, cap * sizeof(uint32_t));
+		o->tab = js_alloc(c->s, cap * sizeof(*o->tab));
 		if (o->tab == NULL)
 			return nomem(c);
 		o->tabmask = cap - 1;
 		for (i = 0; i < l->n; i++) {
 			uint32_t h = o->props[i].hash & o->tabmask;
 
-			while (o->tab[h])
+			while (o->tab[h].idx)
 				h = (h + 1) & o->tabmask;
-			o->tab[h] = i + 1;
+			o->tab[h].idx = i + 1;
+			o->tab[h].hash = o->props[i].hash;
 		}
 	}
 	return 0;
@@ -1135,6 +1141,14 @@ next2:
 				ep = ee;
 			}
 			n->enm->nv = v.n;
+			n->enm->all_str = 1;
+			for (j = 0; j < v.n; j++)
+				if (n->enm->v[j][0] < 0xa0 ||
+				    (n->enm->v[j][0] > 0xbf &&
+				     n->enm->v[j][0] != 0xd9 &&
+				     n->enm->v[j][0] != 0xda &&
+				     n->enm->v[j][0] != 0xdb))
+					n->enm->all_str = 0;
 			if (build_enum(c, n->enm) != 0)
 				goto fail;
 			continue;
@@ -1228,6 +1242,17 @@ next2:
 			n->format = js_strdup(s, (const char *)v.p, v.n);
 			if (n->format == NULL)
 				return nomem(c), NULL;
+			continue;
+		}
+		if (draft == 7 && v.type == EV_MP_STR &&
+		    ((keyis(&k, "contentEncoding") && keyis(&v, "base64")) ||
+		     (keyis(&k, "contentMediaType") &&
+		      keyis(&v, "application/json")))) {
+			/* draft-07 content assertions */
+			if (k.p[7] == 'E')
+				n->content_b64 = 1;
+			else
+				n->content_json = 1;
 			continue;
 		}
 		if ((keyis(&k, "allOf") || keyis(&k, "anyOf") ||
@@ -1335,8 +1360,7 @@ next2:
 		    (keyis(&k, "propertyNames") && ON(DALL, JV_APPLICATOR)) ||
 		    (keyis(&k, "dependentSchemas") &&
 		     ON(D1920, JV_APPLICATOR)) ||
-		    (keyis(&k, "dependencies") &&
-		     ON(D7 | D19, JV_APPLICATOR)) ||
+		    (keyis(&k, "dependencies") && ON(DALL, JV_APPLICATOR)) ||
 		    (keyis(&k, "unevaluatedProperties") &&
 		     ON(D1920, JV_UNEVAL)) ||
 		    ((keyis(&k, "required") || keyis(&k, "minProperties") ||
@@ -1580,6 +1604,12 @@ next2:
 	free(pl.v);
 	n->obj = o;
 	n->arr = a;
+	n->only_types = !o && !a && !n->str && !n->num &&
+			!(n->format && n->format_assert) && !n->const_v &&
+			!n->enm && !n->allof && !n->anyof && !n->oneof &&
+			!n->not_ && !n->if_ && !n->ref_uri && !n->dynref_uri &&
+			!n->recref_uri && !n->has_uneval && !n->content_b64 &&
+			!n->content_json;
 	return n;
 fail:
 	free(pl.v);
@@ -1624,7 +1654,7 @@ static int vocab_of(struct cc *c, const uint8_t *p, const uint8_t *end,
 		if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_STR)
 			return 0;
 		if (!keyis(&k, "$vocabulary")) {
-			if (ev_mp_skip(&p, end, 0) != 0)
+			if (ev_mp_skip(&p, end, JS_SKIP_DEPTH) != 0)
 				return 0;
 			continue;
 		}
@@ -1766,8 +1796,7 @@ int ev_jschema_add_mp(struct ev_jschema_set *s, const uint8_t *mp, size_t n,
 		*out = NULL;
 	if (c == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	if (ev_mp_skip(&p, mp + n, EV_MAX_DEPTH - JS_MAX_SCHEMA_DEPTH) != 0 ||
-	    p != mp + n) {
+	if (ev_mp_skip(&p, mp + n, JS_SKIP_DEPTH) != 0 || p != mp + n) {
 		free(c);
 		return ev_seterr(err, EV_EDATA, "%s: not one msgpack value",
 				 name ? name : "schema");
@@ -1836,9 +1865,26 @@ static char *file_uri(const char *path)
 static int resolve_pending(struct ev_jschema_set *s, size_t from,
 			   struct ev_error *err);
 
+static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
+		    const char *name, const char *uri, struct ev_jschema **out,
+		    struct ev_error *err);
+
+/* a document that does not compile leaves no reference to resolve */
 static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 		   const char *name, const char *uri, struct ev_jschema **out,
 		   struct ev_error *err)
+{
+	size_t np = s->npending;
+	int r = add_doc1(s, mp, n, name, uri, out, err);
+
+	if (r != 0 && s->npending > np)
+		s->npending = np;
+	return r;
+}
+
+static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
+		    const char *name, const char *uri, struct ev_jschema **out,
+		    struct ev_error *err)
 {
 	struct jdoc *d = calloc(1, sizeof(*d));
 	struct cc c = {0};
@@ -1904,12 +1950,45 @@ static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 					       "/$schema", &draft, &vocab) != 0)
 					return EV_EDATA;
 			}
-			if (ev_mp_skip(&p, c.end, 0) != 0)
+			if (ev_mp_skip(&p, c.end, JS_SKIP_DEPTH) != 0)
 				return cfail(&c, "", "invalid value");
 		}
 	}
 	d->draft = draft;
 	d->vocab = vocab;
+	if (s->o.check_meta && !s->metaschema_loading) {
+		struct jnode *meta;
+		const char *mu =
+			draft == 7 ? "http://json-schema.org/draft-07/schema"
+			: draft == 2019
+				? "https://json-schema.org/draft/2019-09/schema"
+				: "https://json-schema.org/draft/2020-12/schema";
+		/* a custom metaschema */
+		p = mp;
+		ev_mp_read(&p, c.end, &it);
+		if (it.type == EV_MP_MAP)
+			for (i = 0; i < it.n; i++) {
+				struct ev_mp_item v;
+				const uint8_t *vp;
+
+				ev_mp_read(&p, c.end, &k);
+				vp = p;
+				ev_mp_read(&vp, c.end, &v);
+				if (keyis(&k, "$schema") && v.type == EV_MP_STR)
+					mu = js_strdup(s, (const char *)v.p,
+						       v.n);
+				ev_mp_skip(&p, c.end, JS_SKIP_DEPTH);
+			}
+		s->metaschema_loading = 1;
+		meta = mu ? ev_jschema_get(s, mu, err) : NULL;
+		s->metaschema_loading = 0;
+		if (meta == NULL)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: cannot load the metaschema '%s'",
+					 d->name, mu ? mu : "?");
+		if (js_check_meta(s, meta, d, err) != 1)
+			return err->code ? err->code : EV_EDATA;
+	}
 	r = map_gets(s->res_by_uri, d->uri);
 	if (r != NULL && r->root != NULL) {
 		/* the same URI twice: keep the first */
@@ -1933,39 +2012,6 @@ static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 	if (root == NULL)
 		return c.failed ? err->code : nomem(&c);
 	s->ndocs++;
-	if (s->o.check_meta && !s->metaschema_loading) {
-		struct jnode *meta;
-		const char *mu =
-			draft == 7 ? "http://json-schema.org/draft-07/schema"
-			: draft == 2019
-				? "https://json-schema.org/draft/2019-09/schema"
-				: "https://json-schema.org/draft/2020-12/schema";
-		/* a custom metaschema */
-		p = mp;
-		ev_mp_read(&p, c.end, &it);
-		if (it.type == EV_MP_MAP)
-			for (i = 0; i < it.n; i++) {
-				struct ev_mp_item v;
-				const uint8_t *vp;
-
-				ev_mp_read(&p, c.end, &k);
-				vp = p;
-				ev_mp_read(&vp, c.end, &v);
-				if (keyis(&k, "$schema") && v.type == EV_MP_STR)
-					mu = js_strdup(s, (const char *)v.p,
-						       v.n);
-				ev_mp_skip(&p, c.end, 0);
-			}
-		s->metaschema_loading = 1;
-		meta = mu ? ev_jschema_get(s, mu, err) : NULL;
-		s->metaschema_loading = 0;
-		if (meta == NULL)
-			return ev_seterr(err, EV_EDATA,
-					 "%s: cannot load the metaschema '%s'",
-					 d->name, mu ? mu : "?");
-		if (js_check_meta(s, meta, d, err) != 1)
-			return err->code ? err->code : EV_EDATA;
-	}
 	if (out)
 		*out = root;
 	return 0;
@@ -2106,7 +2152,7 @@ static const uint8_t *walk_pointer(const uint8_t *p, const uint8_t *end,
 					return NULL;
 				if (k.n == tn && memcmp(k.p, tok, tn) == 0)
 					break;
-				if (ev_mp_skip(&p, end, 0) != 0)
+				if (ev_mp_skip(&p, end, JS_SKIP_DEPTH) != 0)
 					return NULL;
 			}
 			if (i == it.n)
@@ -2121,7 +2167,7 @@ static const uint8_t *walk_pointer(const uint8_t *p, const uint8_t *end,
 			    (tok[0] == '0' && tn > 1))
 				return NULL;
 			for (i = 0; i < idx; i++)
-				if (ev_mp_skip(&p, end, 0) != 0)
+				if (ev_mp_skip(&p, end, JS_SKIP_DEPTH) != 0)
 					return NULL;
 		} else {
 			return NULL;
@@ -2146,11 +2192,18 @@ static struct jnode *lookup(struct ev_jschema_set *s, const char *uri,
 	memcpy(base, uri, bl);
 	base[bl] = '\0';
 	r = map_gets(s->res_by_uri, base);
+	if (r != NULL && r->root == NULL) {
+		ev_seterr(err, EV_EDATA,
+			  "unresolvable $ref '%s': its document did not "
+			  "compile",
+			  uri);
+		goto out;
+	}
 	if (r == NULL) {
 		if (load_uri(s, base, err) != 0)
 			goto out;
 		r = map_gets(s->res_by_uri, base);
-		if (r == NULL) {
+		if (r == NULL || r->root == NULL) {
 			ev_seterr(err, EV_EDATA, "unresolvable $ref '%s'", uri);
 			goto out;
 		}

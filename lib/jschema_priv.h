@@ -48,9 +48,9 @@ enum {
 };
 
 /* limits */
-#define JS_MAX_SCHEMA_DEPTH 512 /* schema nesting (JSON levels) */
-#define JS_MAX_EVAL_DEPTH 600	/* runtime recursion, through $ref */
-#define JS_MAX_INST_DEPTH 128	/* instance nesting */
+#define JS_MAX_SCHEMA_DEPTH 512		/* schema nesting (JSON levels) */
+#define JS_MAX_EVAL_DEPTH 600		/* runtime recursion, through $ref */
+#define JS_MAX_INST_DEPTH EV_READ_DEPTH /* instance nesting */
 
 /* a number from a schema */
 struct jnum {
@@ -89,10 +89,15 @@ struct jpattern {
 	const char *path; /* keyword path for messages */
 };
 
+struct jslot {
+	uint32_t hash;
+	uint32_t idx; /* index + 1 */
+};
+
 struct jobj {
 	struct jprop *props;
 	uint32_t nprops;
-	uint32_t *tab; /* open addressing: index + 1, 0 empty */
+	struct jslot *tab; /* open addressing; idx 0 is empty */
 	uint32_t tabmask;
 	uint64_t reqmask;    /* slots of required names */
 	uint64_t depmask;    /* slots of names with dependencies */
@@ -137,6 +142,7 @@ struct jenum {
 	uint32_t nv;
 	uint32_t *tab; /* index + 1 */
 	uint32_t tabmask;
+	int all_str; /* every value a string: compared as bytes */
 };
 
 /* A schema resource: a document root or a subschema with $id */
@@ -175,6 +181,8 @@ struct ev_jschema {
 	uint8_t has_uneval;
 	uint8_t recursive_anchor; /* 2019-09 $recursiveAnchor: true */
 	uint8_t format_assert;
+	uint8_t content_b64, content_json; /* draft-07 content */
+	uint8_t only_types; /* no keyword but "type": checked inline */
 	uint16_t draft;
 	uint32_t types; /* JT_* mask, 0 = any */
 	const char *type_text;
@@ -225,6 +233,22 @@ struct ev_jschema_set {
 	int metaschema_loading;
 	int dialect_depth;
 };
+
+/* the hash of property names: cheap, from the length and three bytes */
+static inline uint32_t js_key_hash(const uint8_t *k, uint32_t n)
+{
+	uint32_t h = n * 0x9E3779B1u;
+
+	if (n > 0)
+		h ^= ((uint32_t)k[0] | (uint32_t)k[n - 1] << 8 |
+		      (uint32_t)k[n / 2] << 16) *
+		     0x85EBCA6Bu;
+	return h ^ (h >> 15);
+}
+
+/* ev_mp_skip's start depth for schema documents, which nest deeper than
+ * events */
+#define JS_SKIP_DEPTH (EV_READ_DEPTH - JS_MAX_SCHEMA_DEPTH)
 
 /* jschema.c */
 void *js_alloc(struct ev_jschema_set *s, size_t n);

@@ -37,7 +37,8 @@ struct vctx {
 	const uint8_t *end;
 	int collect;
 	int depth, max_depth;
-	int full; /* max_errors reached */
+	int idepth, max_idepth; /* instance nesting */
+	int full;		/* max_errors reached */
 };
 
 struct dscope {
@@ -52,6 +53,89 @@ struct ann {
 
 static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	     const struct dscope *sc, struct ann *a);
+
+/* skip one value: scalars inline, containers by ev_mp_skip_fast */
+static inline int skip1(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	uint8_t c;
+
+	if (EV_LIKELY(p < end)) {
+		c = *p;
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 ||
+		    c == 0xc3) {
+			*pp = p + 1;
+			return 0;
+		}
+		if (c >= 0xa0 && c <= 0xbf) {
+			if ((size_t)(end - p) <= (size_t)(c & 0x1f))
+				return -1;
+			*pp = p + 1 + (c & 0x1f);
+			return 0;
+		}
+		if (c == 0xcb && end - p >= 9) {
+			*pp = p + 9;
+			return 0;
+		}
+	}
+	return ev_mp_skip_fast(pp, end);
+}
+
+static inline int key_eq(const char *a, const uint8_t *b, uint32_t n)
+{
+	uint32_t i;
+
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	for (i = 0; i < n; i++)
+		if ((uint8_t)a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+/* ev_mp_read with the common cases of records inline */
+static inline int rd(const uint8_t **pp, const uint8_t *end,
+		     struct ev_mp_item *it)
+{
+	const uint8_t *p = *pp;
+	uint8_t c;
+
+	if (EV_LIKELY(p < end)) {
+		c = *p;
+		if (c >= 0xa0 && c <= 0xbf) {
+			uint32_t n = c & 0x1f;
+
+			if ((size_t)(end - p) <= n)
+				return -1;
+			it->type = EV_MP_STR;
+			it->n = n;
+			it->p = p + 1;
+			*pp = p + 1 + n;
+			return 0;
+		}
+		if (c <= 0x7f) {
+			it->type = EV_MP_UINT;
+			it->v.u = c;
+			*pp = p + 1;
+			return 0;
+		}
+		if (c >= 0x80 && c <= 0x8f) {
+			it->type = EV_MP_MAP;
+			it->n = c & 0x0f;
+			*pp = p + 1;
+			return 0;
+		}
+		if (c == 0xcb && end - p >= 9) {
+			uint64_t w = ev_rbe64(p + 1);
+
+			it->type = EV_MP_FLOAT;
+			memcpy(&it->v.f, &w, sizeof(w));
+			*pp = p + 9;
+			return 0;
+		}
+	}
+	return ev_mp_read(pp, end, it);
+}
 
 /* ----------------------------------------------------------- the context */
 
@@ -228,8 +312,10 @@ static int mp_eq(const uint8_t **pa, const uint8_t **pb, const uint8_t *ae,
 					return r;
 				/* consume the rest */
 				for (j = i + 1; j < a.n; j++)
-					if (ev_mp_skip(pa, ae, 0) != 0 ||
-					    ev_mp_skip(pb, be, 0) != 0)
+					if (ev_mp_skip(pa, ae, JS_SKIP_DEPTH) !=
+						    0 ||
+					    ev_mp_skip(pb, be, JS_SKIP_DEPTH) !=
+						    0)
 						return -1;
 				return 0;
 			}
@@ -262,17 +348,17 @@ static int mp_eq(const uint8_t **pa, const uint8_t **pb, const uint8_t *ae,
 					found = r;
 					break;
 				}
-				if (ev_mp_skip(&bp, be, 0) != 0)
+				if (ev_mp_skip(&bp, be, JS_SKIP_DEPTH) != 0)
 					return -1;
 			}
-			if (ev_mp_skip(pa, ae, 0) != 0)
+			if (ev_mp_skip(pa, ae, JS_SKIP_DEPTH) != 0)
 				return -1;
 			if (!found)
 				all = 0;
 		}
 		*pb = bstart;
 		for (j = 0; j < 2 * b.n; j++)
-			if (ev_mp_skip(pb, be, 0) != 0)
+			if (ev_mp_skip(pb, be, JS_SKIP_DEPTH) != 0)
 				return -1;
 		return all;
 	}
@@ -288,13 +374,13 @@ differ:
 		      : a.type == EV_MP_ARRAY ? a.n
 					      : 0;
 		for (k = 0; k < cnt; k++)
-			if (ev_mp_skip(pa, ae, 0) != 0)
+			if (ev_mp_skip(pa, ae, JS_SKIP_DEPTH) != 0)
 				return -1;
 		cnt = b.type == EV_MP_MAP     ? 2ull * b.n
 		      : b.type == EV_MP_ARRAY ? b.n
 					      : 0;
 		for (k = 0; k < cnt; k++)
-			if (ev_mp_skip(pb, be, 0) != 0)
+			if (ev_mp_skip(pb, be, JS_SKIP_DEPTH) != 0)
 				return -1;
 	}
 	return 0;
@@ -536,15 +622,6 @@ static int too_deep(struct vctx *c, const struct jnode *n)
 	return EV_EDATA;
 }
 
-static uint32_t hash32(const uint8_t *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n--)
-		h = (h ^ *p++) * 16777619u;
-	return h;
-}
-
 static const struct jprop *prop_find(const struct jobj *o, const uint8_t *k,
 				     uint32_t kn)
 {
@@ -552,14 +629,15 @@ static const struct jprop *prop_find(const struct jobj *o, const uint8_t *k,
 
 	if (o->tab == NULL)
 		return NULL;
-	h = hash32(k, kn);
+	h = js_key_hash(k, kn);
 	i = h & o->tabmask;
-	while (o->tab[i]) {
-		const struct jprop *pr = &o->props[o->tab[i] - 1];
+	while (o->tab[i].idx) {
+		if (o->tab[i].hash == h) {
+			const struct jprop *pr = &o->props[o->tab[i].idx - 1];
 
-		if (pr->hash == h && pr->len == kn &&
-		    memcmp(pr->name, k, kn) == 0)
-			return pr;
+			if (pr->len == kn && key_eq(pr->name, k, kn))
+				return pr;
+		}
 		i = (i + 1) & o->tabmask;
 	}
 	return NULL;
@@ -644,6 +722,46 @@ static void ann_done(struct ann *a, uint64_t *buf)
 			FAIL();   \
 	} while (0)
 
+static int inst_too_deep(struct vctx *c, const struct jnode *n)
+{
+	int saved = c->collect;
+
+	c->collect = 1;
+	err_add(c, n, "", "", "invalid instance: nested deeper than %d levels",
+		c->max_idepth);
+	c->collect = saved;
+	c->idepth--;
+	return EV_EDATA;
+}
+
+/* 1 when the value at p has one of the types of n (a node with only
+ * "type"), 0 when that takes the full walk */
+static inline int type_quick(const struct jnode *n, const uint8_t *p,
+			     const uint8_t *end)
+{
+	uint8_t c;
+	uint32_t t;
+
+	if (p >= end)
+		return 0;
+	c = *p;
+	if (n->types == 0)
+		return 1;
+	if ((c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb))
+		t = JT_STR;
+	else if (c <= 0x7f || c >= 0xe0 || (c >= 0xcc && c <= 0xd3))
+		t = JT_INT;
+	else if (c == 0xc0)
+		t = JT_NULL;
+	else if (c == 0xc2 || c == 0xc3)
+		t = JT_BOOL;
+	else if (c == 0xca || c == 0xcb)
+		t = JT_NUM; /* could be integral: only a quick yes for number */
+	else
+		return 0;
+	return (n->types & t) != 0;
+}
+
 /* a child value: with its path segment when collecting */
 static int vkey(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		const struct dscope *sc, const uint8_t *k, uint32_t kn)
@@ -651,11 +769,17 @@ static int vkey(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	size_t at;
 	int r;
 
-	if (!c->collect)
-		return v(c, n, p, sc, NULL);
+	if (++c->idepth > c->max_idepth)
+		return inst_too_deep(c, n);
+	if (!c->collect) {
+		r = v(c, n, p, sc, NULL);
+		c->idepth--;
+		return r;
+	}
 	at = path_push_key(c, (const char *)k, kn);
 	r = v(c, n, p, sc, NULL);
 	path_pop(c, at);
+	c->idepth--;
 	return r;
 }
 
@@ -665,11 +789,17 @@ static int vidx(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	size_t at;
 	int r;
 
-	if (!c->collect)
-		return v(c, n, p, sc, NULL);
+	if (++c->idepth > c->max_idepth)
+		return inst_too_deep(c, n);
+	if (!c->collect) {
+		r = v(c, n, p, sc, NULL);
+		c->idepth--;
+		return r;
+	}
 	at = path_push_idx(c, i);
 	r = v(c, n, p, sc, NULL);
 	path_pop(c, at);
+	c->idepth--;
 	return r;
 }
 
@@ -716,7 +846,7 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		const struct jprop *pr;
 		int matched = 0;
 
-		if (ev_mp_read(&kp, c->end, &k) != 0 || k.type != EV_MP_STR) {
+		if (rd(&kp, c->end, &k) != 0 || k.type != EV_MP_STR) {
 			ret = EV_EDATA;
 			goto out;
 		}
@@ -727,7 +857,10 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				seen |= 1ull << pr->slot;
 			if (pr->sub != NULL) {
 				matched = 1;
-				CHECK(vkey(c, pr->sub, vp, sc, k.p, k.n));
+				if (!(pr->sub->only_types && !c->collect &&
+				      type_quick(pr->sub, vp, c->end)))
+					CHECK(vkey(c, pr->sub, vp, sc, k.p,
+						   k.n));
 			}
 		}
 		for (j = 0; j < o->npp; j++) {
@@ -777,7 +910,7 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				FAIL();
 			}
 		}
-		if (ev_mp_skip_fast(&kp, c->end) != 0) {
+		if (skip1(&kp, c->end) != 0) {
 			ret = EV_EDATA;
 			goto out;
 		}
@@ -911,7 +1044,7 @@ static int v_array(struct vctx *c, const struct jnode *n,
 					ann_mark(a, i);
 			}
 		}
-		if (ev_mp_skip_fast(&ip, c->end) != 0) {
+		if (skip1(&ip, c->end) != 0) {
 			ret = EV_EDATA;
 			goto out;
 		}
@@ -1093,6 +1226,21 @@ static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end)
 	const uint8_t *pe = p;
 	uint32_t i;
 
+	if (e->all_str && e->tab == NULL) {
+		struct ev_mp_item it;
+
+		if (rd(&pe, end, &it) != 0 || it.type != EV_MP_STR)
+			return 0;
+		for (i = 0; i < e->nv; i++) {
+			const uint8_t *q = e->v[i];
+			struct ev_mp_item s;
+
+			if (rd(&q, e->v[i] + e->vn[i], &s) == 0 &&
+			    s.n == it.n && memcmp(s.p, it.p, it.n) == 0)
+				return 1;
+		}
+		return 0;
+	}
 	if (ev_mp_skip_fast(&pe, end) != 0)
 		return 0;
 	if (e->tab != NULL) {
@@ -1121,6 +1269,28 @@ static size_t utf8_len(const uint8_t *s, size_t n)
 	return k;
 }
 
+/* draft-07 contentEncoding base64 / contentMediaType application/json */
+static int content_ok(const struct jnode *n, const char *s, size_t len)
+{
+	struct ev_buf dec = {0}, mp = {0};
+	struct ev_json js;
+	int ok = 1;
+
+	if (n->content_b64) {
+		if (ev_base64_decode(s, len, &dec) != 0)
+			ok = 0;
+		s = dec.p ? (const char *)dec.p : "";
+		len = dec.len;
+	}
+	if (ok && n->content_json) {
+		ev_json_init(&js, s, len);
+		ok = ev_json_value(&js, &mp) == 0 && ev_json_ws(&js) == -1;
+	}
+	ev_buf_free(&dec);
+	ev_buf_free(&mp);
+	return ok;
+}
+
 static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		  const struct dscope *sc, struct ann *a)
 {
@@ -1133,7 +1303,7 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	struct ann ta;
 	int have_ta = 0, have_la = 0;
 
-	if (ev_mp_read(&q, c->end, &it) != 0)
+	if (rd(&q, c->end, &it) != 0)
 		return EV_EDATA;
 	tm = type_of(&it);
 	if (tm == 0)
@@ -1253,6 +1423,19 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 						s->pattern);
 				FAIL();
 			}
+		}
+		if ((n->content_b64 || n->content_json) &&
+		    !content_ok(n, (const char *)it.p, it.n)) {
+			if (c->collect)
+				err_add(c, n,
+					n->content_json ? "contentMediaType"
+							: "contentEncoding",
+					n->content_json ? "contentMediaType"
+							: "contentEncoding",
+					"must be %s",
+					n->content_json ? "JSON text"
+							: "base64");
+			FAIL();
 		}
 		if (n->format != NULL && n->format_assert &&
 		    ev_jsformat_check(n->format, (const char *)it.p, it.n) ==
@@ -1501,11 +1684,14 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 	c.cx = cx;
 	c.end = mp + n;
 	c.max_depth = eval_depth;
-	if (ev_mp_skip(&p, mp + n, inst_depth) != 0 || p != mp + n) {
+	c.max_idepth = inst_depth;
+	/* bounds only: types are checked as values are read, and depth as
+	 * the walk goes down */
+	if (ev_mp_skip_fast(&p, mp + n) != 0 || p != mp + n) {
 		const char *why = NULL;
 
 		p = mp;
-		if (ev_mp_check_json(&p, mp + n, inst_depth, &why) != 0 ||
+		if (ev_mp_check_json(&p, mp + n, -100000, &why) != 0 ||
 		    why == NULL)
 			why = "not one msgpack value";
 		c.collect = 1;
@@ -1519,6 +1705,7 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 		cx->strs.len = 0;
 		c.collect = 1;
 		c.depth = 0;
+		c.idepth = 0;
 		c.full = 0;
 		r = v(&c, sc, mp, NULL, NULL);
 		if (r == 1) /* cannot happen; say something */
@@ -1543,7 +1730,7 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 int ev_jschema_validate(const struct ev_jschema *sc, const uint8_t *mp,
 			size_t n, const char *prefix, struct ev_jschema_ctx *cx)
 {
-	return validate(sc, mp, n, prefix, cx, 0, 1000);
+	return validate(sc, mp, n, prefix, cx, JS_MAX_INST_DEPTH, 1000);
 }
 
 int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,
@@ -1555,8 +1742,7 @@ int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,
 	(void)s;
 	if (cx == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	r = validate(meta, d->mp, d->n, NULL, cx,
-		     EV_MAX_DEPTH - JS_MAX_SCHEMA_DEPTH, 4000);
+	r = validate(meta, d->mp, d->n, NULL, cx, JS_MAX_SCHEMA_DEPTH, 4000);
 	if (r == 0) {
 		const struct ev_jschema_error *e = ev_jschema_error_at(cx, 0);
 
@@ -1571,14 +1757,4 @@ int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,
 	}
 	ev_jschema_ctx_free(cx);
 	return r;
-}
-
-/* TEMPORARY until h/fmt's jsformat.c lands: unknown format, always passes */
-__attribute__((weak)) int ev_jsformat_check(const char *format, const char *s,
-					    size_t n)
-{
-	(void)format;
-	(void)s;
-	(void)n;
-	return -1;
 }

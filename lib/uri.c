@@ -27,44 +27,34 @@ enum {
 	C_SCHEME = 32 /* ALPHA DIGIT + - . */
 };
 
+#define ALNUM (C_UNRES | C_SCHEME)
+static const unsigned char classes[256] = {
+	['a' ... 'f'] = C_ALPHA | C_HEX | ALNUM,
+	['g' ... 'z'] = C_ALPHA | ALNUM,
+	['A' ... 'F'] = C_ALPHA | C_HEX | ALNUM,
+	['G' ... 'Z'] = C_ALPHA | ALNUM,
+	['0' ... '9'] = C_DIGIT | C_HEX | ALNUM,
+	['-'] = C_UNRES | C_SCHEME,
+	['.'] = C_UNRES | C_SCHEME,
+	['_'] = C_UNRES,
+	['~'] = C_UNRES,
+	['+'] = C_SUB | C_SCHEME,
+	['!'] = C_SUB,
+	['$'] = C_SUB,
+	['&'] = C_SUB,
+	['\''] = C_SUB,
+	['('] = C_SUB,
+	[')'] = C_SUB,
+	['*'] = C_SUB,
+	[','] = C_SUB,
+	[';'] = C_SUB,
+	['='] = C_SUB,
+};
+#undef ALNUM
+
 static unsigned char cls(unsigned char c)
 {
-	unsigned char k = 0;
-
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		k |= C_ALPHA | C_UNRES | C_SCHEME;
-	if (c >= '0' && c <= '9')
-		k |= C_DIGIT | C_HEX | C_UNRES | C_SCHEME;
-	if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
-		k |= C_HEX;
-	switch (c) {
-	case '-':
-	case '.':
-		k |= C_UNRES | C_SCHEME;
-		break;
-	case '_':
-	case '~':
-		k |= C_UNRES;
-		break;
-	case '+':
-		k |= C_SUB | C_SCHEME;
-		break;
-	case '!':
-	case '$':
-	case '&':
-	case '\'':
-	case '(':
-	case ')':
-	case '*':
-	case ',':
-	case ';':
-	case '=':
-		k |= C_SUB;
-		break;
-	default:
-		break;
-	}
-	return k;
+	return classes[c];
 }
 
 static int is_hex(unsigned char c)

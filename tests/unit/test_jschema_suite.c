@@ -134,7 +134,7 @@ static void run_file(const char *suite, const char *dir, const char *rel,
 		     const char *remotes, int draft, int optional,
 		     struct skips *sk, struct counts *ct)
 {
-	char path[8192], map[8192];
+	char path[16640], map[8300];
 	const char *ref_dirs[2] = {map, NULL};
 	struct ev_json js;
 	struct ev_buf b = {0};
@@ -189,7 +189,7 @@ static void run_file(const char *suite, const char *dir, const char *rel,
 		for (t = 0; t < tarr.n; t++) {
 			const uint8_t *tp = tests, *data, *valid, *tdesc;
 			struct ev_mp_item vi;
-			char td[512], id[2048];
+			char td[512], id[20000];
 			struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
 			int r = -100, pass;
 
