@@ -16,11 +16,23 @@
  *               \x{...} code points; a lone surrogate matches nothing
  *               (a UTF-8 string cannot hold one)
  *   \p{...}     the ECMA property names (exact spelling), as PCRE2's
- *   (?<name>)   a plain group; \k<name> and \N become \g{N}
+ *   (?<name>)   a plain group; \k<name> and \N become (?:\g{N})
  * Literals are written as \x{...} unless alphanumeric, so no PCRE2 syntax
  * leaks through.  The PCRE2 pattern is JIT-compiled when the platform
  * has a JIT, and searched unanchored.  A match limit keeps a hostile
  * pattern from hanging a search.
+ *
+ * Valid ECMA-262 that PCRE2 (10.42) cannot run is refused at compile time
+ * ("not supported"), while ev_ecmare_valid() (the `regex` format, a
+ * question of syntax) accepts it: a lookbehind whose branches are not of
+ * fixed length ((?<=a+)), a repeat count above 65535, property values
+ * newer than PCRE2's Unicode tables, a pattern too large once compiled.
+ * Where the meaning still differs: PCRE2 does not reset the captures of
+ * a repeated group at each iteration, so a backreference to one from a
+ * later iteration sees the old value ((?:(a)|b\1)+; one inside its own
+ * group is rewritten to match the empty string, as in ECMA); a lookbehind
+ * matches forwards (backreferences inside it); and the Unicode data is
+ * PCRE2's, not the JavaScript engine's.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -855,7 +867,7 @@ static long char_escape(struct tr *t, const char *esc, int in_class)
 		break;
 	}
 	t->p = esc + 1;
-	if (c >= 0x80)
+	if (c <= 0x20 || c >= 0x7f) /* the message stays one printable line */
 		return syntax_error(t, esc, "invalid escape");
 	return syntax_error(t, esc, "invalid escape \\%c", c);
 }
@@ -1432,7 +1444,9 @@ static int backref(struct tr *t, unsigned n)
 	for (i = 0; i < t->nopen; i++)
 		if (t->open[i] == n)
 			return put(t, "(?:)");
-	snprintf(tmp, sizeof(tmp), "\\g{%u}", n);
+	/* in a group: PCRE2 10.42's JIT fails a repeated \g{N} that is
+	 * unset (\g{1}{1,2}a(b) on "ab"), and gets (?:\g{1}){1,2} right */
+	snprintf(tmp, sizeof(tmp), "(?:\\g{%u})", n);
 	return put(t, tmp);
 }
 

@@ -289,6 +289,9 @@ static void test_groups_and_references(void **state)
 		{"^(?:(a)|b)\\1$", "b", MATCH}, /* unset: empty */
 		{"^(a\\1)$", "a", MATCH},	/* inside itself: empty */
 		{"^(a\\1){2}$", "aa", MATCH},
+		{"\\1{1,2}a(b)", "ab",
+		 MATCH}, /* PCRE2 10.42 JIT: see backref() */
+		{"\\k<n>+?a(?<n>b)", "ab", MATCH},
 		{"^(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)\\10$", "abcdefghijj", MATCH},
 		{"(a)\\2", "", SYNTAX},
 		{"\\2(a)", "", SYNTAX},
@@ -417,6 +420,8 @@ static void test_messages(void **state)
 	assert_string_equal(why, "at offset 2: unterminated group");
 	ev_ecmare_compile("ab\\a", 4, &re, why, sizeof(why));
 	assert_string_equal(why, "at offset 2: invalid escape \\a");
+	ev_ecmare_compile("a\\\n", 3, &re, why, sizeof(why));
+	assert_string_equal(why, "at offset 1: invalid escape");
 	ev_ecmare_compile("x(?<=a+)", 8, &re, why, sizeof(why));
 	assert_string_equal(why, "at offset 1: not supported by PCRE2: "
 				 "lookbehind assertion is not fixed length");
