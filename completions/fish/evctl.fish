@@ -3,7 +3,7 @@
 # Keep the commands and options in step with 'evctl --help' and
 # man/evctl.1; tests/docs.bats fails when they drift apart.
 
-set -l evctl_commands init info verify repair groups lag metrics streams trim
+set -l evctl_commands init info verify repair groups lag metrics streams trim schema
 
 complete -c evctl -f
 # options before the command
@@ -20,6 +20,7 @@ complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a lag -d
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a metrics -d 'Prometheus text exposition'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a streams -d 'List streams: version, events, first and last offset'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a trim -d 'Remove whole old segments'
+complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a schema -d 'JSON Schema: check, lint, compat, infer'
 
 # LOG, after any command
 complete -c evctl -n "__fish_seen_subcommand_from $evctl_commands" -a '(__fish_complete_directories (commandline -ct))'
@@ -68,3 +69,46 @@ complete -c evctl -n '__fish_seen_subcommand_from trim' -l dry-run -d 'Say what 
 complete -c evctl -n '__fish_seen_subcommand_from trim' -l force -d 'Even events a group has not consumed'
 complete -c evctl -n '__fish_seen_subcommand_from trim' -l keep-bytes -x -d 'Keep at least SIZE bytes'
 complete -c evctl -n '__fish_seen_subcommand_from trim' -l keep-events -x -d 'Keep at least N events'
+
+# schema: its commands, then each one's options
+function __evctl_schema_using -d 'is the command line evctl schema SUB?'
+	set -l w (commandline -opc)
+	contains -- schema $w; and contains -- $argv[1] $w
+end
+set -l evctl_schema_commands check lint compat infer
+complete -c evctl -n "__fish_seen_subcommand_from schema; and not __fish_seen_subcommand_from $evctl_schema_commands" -a check -d 'Validate events against a schema directory'
+complete -c evctl -n "__fish_seen_subcommand_from schema; and not __fish_seen_subcommand_from $evctl_schema_commands" -a lint -d 'Check a schema directory'
+complete -c evctl -n "__fish_seen_subcommand_from schema; and not __fish_seen_subcommand_from $evctl_schema_commands" -a compat -d 'Can readers and writers of two schema versions coexist?'
+complete -c evctl -n "__fish_seen_subcommand_from schema; and not __fish_seen_subcommand_from $evctl_schema_commands" -a infer -d 'Write a schema describing the events read'
+
+# schema check
+complete -c evctl -n '__evctl_schema_using check' -l examples -x -d 'Examples shown for each error (3)'
+complete -c evctl -n '__evctl_schema_using check' -l formats -x -a 'annotate assert' -d 'The format keyword'
+complete -c evctl -n '__evctl_schema_using check' -l ref-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Load refs to URIs under PREFIX from DIR'
+complete -c evctl -n '__evctl_schema_using check' -l report -x -a 'human json junit tap' -d 'Report format'
+complete -c evctl -n '__evctl_schema_using check' -l require-schemas -d 'An event of a type without schemas is invalid'
+complete -c evctl -n '__evctl_schema_using check' -l schemas -x -a '(__fish_complete_directories (commandline -ct))' -d 'The schema directory'
+complete -c evctl -n '__evctl_schema_using check' -l type -x -d 'Only events of the types GLOB matches'
+complete -c evctl -n '__evctl_schema_using check' -F
+
+# schema lint
+complete -c evctl -n '__evctl_schema_using lint' -l ref-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Load refs to URIs under PREFIX from DIR'
+complete -c evctl -n '__evctl_schema_using lint' -l report -x -a 'human json' -d 'Report format'
+complete -c evctl -n '__evctl_schema_using lint' -l schemas -x -a '(__fish_complete_directories (commandline -ct))' -d 'The schema directory'
+
+# schema compat
+complete -c evctl -n '__evctl_schema_using compat' -l data -x -a '(__fish_complete_directories (commandline -ct))' -d 'Also validate the stored events of LOG'
+complete -c evctl -n '__evctl_schema_using compat' -l mode -x -a 'backward forward full' -d 'Compatibility mode (backward)'
+complete -c evctl -n '__evctl_schema_using compat' -l report -x -a 'human json' -d 'Report format'
+complete -c evctl -n '__evctl_schema_using compat' -l transitive -d 'Every version of DIR/TYPE/ against the earlier ones'
+complete -c evctl -n '__evctl_schema_using compat' -l type -x -d 'With --data: the type of the events'
+complete -c evctl -n '__evctl_schema_using compat' -l upcast -r -d 'With --data: upcast the events first'
+complete -c evctl -n '__evctl_schema_using compat' -F
+
+# schema infer
+complete -c evctl -n '__evctl_schema_using infer' -l enum-max -x -d 'Enum for at most N distinct strings (8)'
+complete -c evctl -n '__evctl_schema_using infer' -l out -x -a '(__fish_complete_directories (commandline -ct))' -d 'Write DIR/TYPE/N.json'
+complete -c evctl -n '__evctl_schema_using infer' -l type -x -d 'Only events of TYPE; with --wrap, their type'
+complete -c evctl -n '__evctl_schema_using infer' -l type-from -x -d 'With --wrap: the type is the string at PATH'
+complete -c evctl -n '__evctl_schema_using infer' -l wrap -d 'Each line is the data of an event'
+complete -c evctl -n '__evctl_schema_using infer' -F
