@@ -2771,6 +2771,7 @@ uint64_t ev_schemareport_invalid(const struct ev_schemareport *rp);
 int ev_schemareport_write(struct ev_schemareport *rp,
 			  enum ev_schemareport_format fmt, struct ev_buf *out,
 			  struct ev_error *err);
+
 /* ------------------------------------------- schemas at append time
  * (evpub --schemas, evdlq retry of schema letters; lib/pubcheck.c) */
 
