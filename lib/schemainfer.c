@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "evlog_private.h"
+#include "jschema_int.h"
 
 /* deeper than any record (evlog(5): 66 levels) */
 #define SI_MAX_DEPTH 100
@@ -36,6 +37,14 @@ enum {
 	T_ARR = 32,
 	T_OBJ = 64,
 };
+
+/* the formats inferred, in order of preference when several hold; each
+ * is checked by the validator's own ev_jsformat_check() */
+static const char *const formats[] = {
+	"date-time", "date", "uuid", "email", "uri",
+};
+#define NFORMATS (sizeof(formats) / sizeof(formats[0]))
+#define ALL_FORMATS ((1u << NFORMATS) - 1)
 
 struct si_node;
 
@@ -57,6 +66,7 @@ struct si_node {
 	unsigned types;
 	/* strings */
 	uint64_t nstr;
+	unsigned fmts;	     /* the formats every string seen satisfies */
 	struct si_str *vals; /* distinct strings while at most enum_max */
 	unsigned nvals;
 	int vals_over; /* more distinct strings than enum_max */
@@ -167,19 +177,37 @@ static struct si_node *node_new(void)
 	return calloc(1, sizeof(struct si_node));
 }
 
-/* A string value: counted among the distinct values while they fit an
- * enum. */
+/* Drop the formats that s does not satisfy. */
+static void see_formats(struct si_node *nd, const char *s, size_t n)
+{
+	unsigned k;
+
+	for (k = 0; k < NFORMATS; k++)
+		if ((nd->fmts & (1u << k)) &&
+		    ev_jsformat_check(formats[k], s, n) != 1)
+			nd->fmts &= ~(1u << k);
+}
+
+/* A string value: its formats, and counted among the distinct values
+ * while they fit an enum. */
 static int see_string(struct ev_schemainfer *si, struct si_node *nd,
 		      const char *s, size_t n)
 {
 	unsigned i;
 
-	nd->nstr++;
-	if (nd->vals_over)
+	if (nd->nstr++ == 0)
+		nd->fmts = ALL_FORMATS;
+	if (nd->vals_over) {
+		if (nd->fmts != 0)
+			see_formats(nd, s, n);
 		return 0;
+	}
+	/* a value seen before was checked then */
 	for (i = 0; i < nd->nvals; i++)
 		if (nd->vals[i].n == n && memcmp(nd->vals[i].s, s, n) == 0)
 			return 0;
+	if (nd->fmts != 0)
+		see_formats(nd, s, n);
 	if (nd->nvals >= si->enum_max) {
 		/* an open set: the values are no longer needed */
 		vals_clear(nd);
@@ -704,10 +732,25 @@ static int put_type(struct ev_buf *b, unsigned types)
 	return r || ev_buf_putc(b, ']');
 }
 
-/* Is the set of strings at nd closed enough for an enum? */
+/* The format of the strings at nd, or NULL. */
+static const char *format_of(const struct si_node *nd)
+{
+	unsigned k;
+
+	if (!(nd->types & T_STR))
+		return NULL;
+	for (k = 0; k < NFORMATS; k++)
+		if (nd->fmts & (1u << k))
+			return formats[k];
+	return NULL;
+}
+
+/* Is the set of strings at nd closed enough for an enum?  Not when they
+ * have a format, which says more. */
 static int is_enum(const struct ev_schemainfer *si, const struct si_node *nd)
 {
 	return si->enum_max > 0 && !nd->vals_over && nd->nvals > 0 &&
+	       format_of(nd) == NULL &&
 	       (nd->types & ~(unsigned)T_NULL) == T_STR &&
 	       nd->nstr >= SI_ENUM_MIN_COUNT && nd->nstr >= 2 * nd->nvals;
 }
@@ -788,8 +831,12 @@ static int put_node(struct ev_schemainfer *si, struct ev_buf *b,
 		first = 0;
 	}
 	if (r == 0 && nd != NULL && nd->n > 0) {
+		const char *fmt = format_of(nd);
 		r = member(b, &first, depth + 1, "type") ||
 		    put_type(b, nd->types);
+		if (r == 0 && fmt != NULL)
+			r = member(b, &first, depth + 1, "format") ||
+			    ev_buf_printf(b, "\"%s\"", fmt);
 		if (r == 0 && is_enum(si, nd))
 			r = member(b, &first, depth + 1, "enum") ||
 			    put_enum(b, nd, depth + 1);

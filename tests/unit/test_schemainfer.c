@@ -3,7 +3,10 @@
  * merge rules (JSON types, integers and numbers, required properties,
  * nested objects and arrays, enums, null), the order-independence and
  * the exact layout of the output, entries per type and schema version,
- * records, binary and absent data, bad values, and DIR/TYPE/N.json.
+ * records, binary and absent data, bad values, DIR/TYPE/N.json, and
+ * the invariant: the validator (lib/jschema*.c) finds every value valid
+ * against the schema inferred from it, on edge cases, on gen_events data
+ * and on the GH Archive hour.
  */
 #include "unit.h"
 
@@ -323,6 +326,51 @@ static void test_enum_max_range(void **state)
 	ev_schemainfer_free(si);
 }
 
+/* ------------------------------------------------------------ formats */
+
+static void test_formats(void **state)
+{
+	(void)state;
+	EXPECT(INFER("\"2019-09-26T00:00:00Z\"",
+		     "\"2024-01-01T10:00:00.5+02:00\""),
+	       "{\"type\":\"string\",\"format\":\"date-time\"}");
+	EXPECT(INFER("\"2019-09-26\""),
+	       "{\"type\":\"string\",\"format\":\"date\"}");
+	EXPECT(INFER("\"386ea3fa-e4c5-4244-a98f-053a7ba2b821\""),
+	       "{\"type\":\"string\",\"format\":\"uuid\"}");
+	EXPECT(INFER("\"user1@example.com\"", "\"a.b@c.org\""),
+	       "{\"type\":\"string\",\"format\":\"email\"}");
+	EXPECT(INFER("\"https://example.com/a?b\"", "\"urn:isbn:0451450523\""),
+	       "{\"type\":\"string\",\"format\":\"uri\"}");
+	/* one value without it: no format */
+	EXPECT(INFER("\"2019-09-26\"", "\"2019-09-26T00:00:00Z\""),
+	       "{\"type\":\"string\"}");
+	EXPECT(INFER("\"2019-09-26\"", "\"2019-09-26\"", "\"2019-02-30\""),
+	       "{\"type\":\"string\"}");
+	EXPECT(INFER("\"https://example.com/\"", "\"example.com\""),
+	       "{\"type\":\"string\"}");
+	/* a format says more than an enum of its values; without one, the
+	 * enum again */
+	EXPECT(INFER("\"2019-09-26\"", "\"2019-09-26\"", "\"2019-09-26\"",
+		     "\"2019-09-26\""),
+	       "{\"type\":\"string\",\"format\":\"date\"}");
+	EXPECT(INFER("\"2019-09-26\"", "\"2019-09-26\"", "\"x\"", "\"x\""),
+	       "{\"type\":\"string\",\"enum\":[\"2019-09-26\",\"x\"]}");
+	/* other types beside: the format is about the strings */
+	EXPECT(INFER("\"2019-09-26\"", "null", "3"),
+	       "{\"type\":[\"string\",\"integer\",\"null\"],\"format\":"
+	       "\"date\"}");
+	/* no strings, no format */
+	EXPECT(INFER("null"), "{\"type\":\"null\"}");
+	/* past an overflowing enum, every value is still checked */
+	EXPECT(INFER_ENUM(1, "\"2019-09-26\"", "\"2019-09-27\"",
+			  "\"2019-09-28\"", "\"nope\""),
+	       "{\"type\":\"string\"}");
+	EXPECT(INFER_ENUM(1, "\"2019-09-26\"", "\"2019-09-27\"",
+			  "\"2019-09-28\"", "\"2019-09-29\""),
+	       "{\"type\":\"string\",\"format\":\"date\"}");
+}
+
 /* ------------------------------------------------------------ output */
 
 static void test_order_independent(void **state)
@@ -595,6 +643,307 @@ static void test_bad_values(void **state)
 	ev_buf_free(&deep);
 }
 
+/* ------------------------------------------------------------ the invariant */
+
+/*
+ * Every value observed validates against the schema inferred from it,
+ * with the validator (formats asserted, which is the stricter).  The
+ * values come from records: fed is called twice, first to infer, then to
+ * validate each record against its (type, schema version)'s schema.
+ */
+struct check {
+	struct ev_schemainfer *si;
+	struct ev_jschema_set *set;
+	struct ev_jschema **sc; /* by entry */
+	struct ev_jschema_ctx *cx;
+	size_t n;
+	uint64_t checked;
+};
+
+static void check_compile(struct check *c)
+{
+	struct ev_jschema_opts o;
+	struct ev_buf text = {0};
+	struct ev_error err;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.formats_assert = 1;
+	o.check_meta = 1;
+	assert_int_equal(ev_jschema_set_new(&c->set, &o, &err), 0);
+	c->n = ev_schemainfer_count(c->si);
+	assert_true(c->n > 0);
+	c->sc = calloc(c->n, sizeof(*c->sc));
+	for (i = 0; i < c->n; i++) {
+		char name[64];
+		text.len = 0;
+		assert_int_equal(ev_schemainfer_format(c->si, i, &text, &err),
+				 0);
+		snprintf(name, sizeof(name), "inferred-%zu.json", i);
+		if (ev_jschema_add(c->set, (const char *)text.p, text.len, name,
+				   NULL, &c->sc[i], &err) != 0)
+			fail_msg("%s: %s", name, err.msg);
+	}
+	if (ev_jschema_set_compile(c->set, &err) != 0)
+		fail_msg("compile: %s", err.msg);
+	c->cx = ev_jschema_ctx_new();
+	assert_non_null(c->cx);
+	ev_buf_free(&text);
+}
+
+/* Validate one record's data against its schema. */
+static void check_record(struct check *c, const uint8_t *rec, size_t n,
+			 const char *where)
+{
+	static const uint8_t nil[1] = {0xc0};
+	struct ev_schemainfer_entry e;
+	struct ev_event ev;
+	struct ev_error err;
+	size_t i;
+	int r;
+
+	assert_int_equal(ev_event_decode(rec, n, &ev, &err), 0);
+	for (i = 0; i < c->n; i++) {
+		ev_schemainfer_entry(c->si, i, &e);
+		if (e.type_n == ev.type.n &&
+		    memcmp(e.type, ev.type.p, e.type_n) == 0 &&
+		    e.schema == (ev.schema ? ev.schema : 1))
+			break;
+	}
+	assert_true(i < c->n);
+	assert_false(ev.data_is_binary);
+	r = ev_jschema_validate(c->sc[i], ev.data ? ev.data : nil,
+				ev.data ? ev.data_len : 1, "/data", c->cx);
+	if (r != 1) {
+		const struct ev_jschema_error *x =
+			ev_jschema_error_at(c->cx, 0);
+		struct ev_buf text = {0};
+		ev_schemainfer_format(c->si, i, &text, &err);
+		ev_buf_putc(&text, '\0');
+		fail_msg("%s: %d: %s: %s (%s)\n%s", where, r,
+			 x ? x->instance_path : "?", x ? x->message : "?",
+			 x ? x->schema_path : "?", (char *)text.p);
+	}
+	c->checked++;
+}
+
+static void check_free(struct check *c)
+{
+	ev_jschema_ctx_free(c->cx);
+	ev_jschema_set_free(c->set);
+	free(c->sc);
+	ev_schemainfer_free(c->si);
+}
+
+/* Each line of text (NDJSON) through the parser: inferred, then checked. */
+static void check_ndjson(const char *text, size_t len,
+			 const struct ev_parse_opts *po, unsigned enum_max,
+			 uint64_t *events)
+{
+	struct check c;
+	struct ev_parser *ps;
+	struct ev_error err;
+	int pass;
+
+	memset(&c, 0, sizeof(c));
+	c.si = new_si(enum_max);
+	assert_non_null(ps = ev_parser_new(po));
+	for (pass = 0; pass < 2; pass++) {
+		const char *p = text, *end = text + len, *nl;
+		uint64_t line = 0;
+		if (pass == 1)
+			check_compile(&c);
+		for (; p < end; p = nl + 1) {
+			const uint8_t *rec;
+			size_t n;
+			ev_time_t t;
+			int k, i;
+			char where[64];
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (nl == NULL)
+				nl = end;
+			line++;
+			if (nl == p)
+				continue;
+			k = ev_parser_line(ps, p, (size_t)(nl - p), 1, &err);
+			if (k < 0)
+				fail_msg("line %llu: %s",
+					 (unsigned long long)line, err.msg);
+			for (i = 0; i < k; i++) {
+				ev_parser_record(ps, i, &rec, &n, &t);
+				if (pass == 0) {
+					assert_int_equal(
+						ev_schemainfer_record(c.si, rec,
+								      n, &err),
+						1);
+					continue;
+				}
+				snprintf(where, sizeof(where), "line %llu",
+					 (unsigned long long)line);
+				check_record(&c, rec, n, where);
+			}
+		}
+	}
+	*events = c.checked;
+	ev_parser_free(ps);
+	check_free(&c);
+}
+
+static void test_invariant_edges(void **state)
+{
+	static const char text[] =
+		/* integers beyond int64, integral floats, fractions */
+		"{\"id\":\"1\",\"type\":\"N\",\"data\":18446744073709551615}\n"
+		"{\"id\":\"2\",\"type\":\"N\",\"data\":-9223372036854775808}\n"
+		"{\"id\":\"3\",\"type\":\"N\",\"data\":1.0}\n"
+		"{\"id\":\"4\",\"type\":\"N\",\"data\":1e300}\n"
+		"{\"id\":\"5\",\"type\":\"N\",\"data\":-0.0}\n"
+		"{\"id\":\"6\",\"type\":\"I\",\"data\":1.0}\n"
+		"{\"id\":\"7\",\"type\":\"I\",\"data\":1e300}\n"
+		"{\"id\":\"8\",\"type\":\"I\",\"data\":18446744073709551615}\n"
+		"{\"id\":\"9\",\"type\":\"F\",\"data\":0.1}\n"
+		"{\"id\":\"10\",\"type\":\"F\",\"data\":5e-324}\n"
+		"{\"id\":\"11\",\"type\":\"F\",\"data\":3}\n"
+		/* empty arrays and objects, arrays of everything */
+		"{\"id\":\"12\",\"type\":\"A\",\"data\":[]}\n"
+		"{\"id\":\"13\",\"type\":\"A\",\"data\":[[],{},null,1,\"s\"]}\n"
+		"{\"id\":\"14\",\"type\":\"E\",\"data\":{}}\n"
+		"{\"id\":\"15\",\"type\":\"E\",\"data\":{\"a\":[]}}\n"
+		/* repeated keys, keys that are keywords, odd keys */
+		"{\"id\":\"16\",\"type\":\"K\",\"data\":{\"a\":1,\"a\":\"x\"}}\n"
+		"{\"id\":\"17\",\"type\":\"K\",\"data\":{\"$ref\":\"#/x\","
+		"\"required\":[1],\"\":null,\"\\u0000\":\"\\\"\"}}\n"
+		/* no data (null), enums with null and UTF-8 */
+		"{\"id\":\"18\",\"type\":\"S\"}\n"
+		"{\"id\":\"19\",\"type\":\"S\",\"data\":\"\\u00e9\"}\n"
+		"{\"id\":\"20\",\"type\":\"S\",\"data\":\"\\u00e9\"}\n"
+		"{\"id\":\"21\",\"type\":\"S\",\"schema\":2,\"data\":\"\\ud83d\\ude00\"}\n"
+		"{\"id\":\"22\",\"type\":\"S\",\"schema\":2,\"data\":\"\\ud83d\\ude00\"}\n"
+		"{\"id\":\"23\",\"type\":\"S\",\"schema\":2,\"data\":\"\\ud83d\\ude00\"}\n"
+		"{\"id\":\"24\",\"type\":\"S\",\"schema\":2,\"data\":\"\\ud83d\\ude00\"}\n"
+		/* formats */
+		"{\"id\":\"25\",\"type\":\"D\",\"data\":{\"t\":\"2019-09-26T00:00:00Z\","
+		"\"d\":\"2019-09-26\",\"u\":\"386ea3fa-e4c5-4244-a98f-053a7ba2b821\","
+		"\"e\":\"a@b.example\",\"w\":\"https://x.example/\"}}\n";
+	struct ev_parse_opts po;
+	uint64_t n;
+	unsigned max;
+
+	(void)state;
+	memset(&po, 0, sizeof(po));
+	po.format = EV_FMT_ENVELOPE;
+	for (max = 0; max <= 8; max += 4) {
+		check_ndjson(text, sizeof(text) - 1, &po, max, &n);
+		assert_int_equal(n, 25);
+	}
+}
+
+/* The check can fail: values the data did not have are invalid. */
+static void test_invariant_can_fail(void **state)
+{
+	static const char *const bad[] = {
+		"{\"a\":\"x\",\"b\":true}",	    /* a: a string */
+		"{\"b\":true}",			    /* a missing */
+		"{\"a\":1.5,\"b\":true}",	    /* a: not an integer */
+		"{\"a\":1,\"b\":true,\"e\":\"z\"}", /* e: not in the enum */
+		"{\"a\":1,\"b\":true,\"d\":\"2019-13-01\"}", /* not a date */
+		"[]",
+	};
+	struct check c;
+	struct ev_buf mp = {0};
+	size_t i;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.si = new_si(8);
+	add(c.si, "T", 1,
+	    "{\"a\":1,\"b\":true,\"e\":\"y\",\"d\":\"2019-09-26\"}");
+	add(c.si, "T", 1, "{\"a\":2,\"b\":false,\"e\":\"y\"}");
+	add(c.si, "T", 1, "{\"a\":3,\"b\":false,\"e\":\"y\"}");
+	add(c.si, "T", 1, "{\"a\":4,\"b\":false,\"e\":\"y\"}");
+	check_compile(&c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mp_of(bad[i], &mp);
+		if (ev_jschema_validate(c.sc[0], mp.p, mp.len, NULL, c.cx) != 0)
+			fail_msg("valid: %s", bad[i]);
+	}
+	mp_of("{\"a\":-1,\"b\":true,\"e\":\"y\",\"x\":null}", &mp);
+	assert_int_equal(ev_jschema_validate(c.sc[0], mp.p, mp.len, NULL, c.cx),
+			 1);
+	ev_buf_free(&mp);
+	check_free(&c);
+}
+
+/* $EVLOG_DATA/file, or a skip with the reason (a failure when
+ * EVLOG_REQUIRE_CORPORA is set), as tests/helper.bash need_data */
+static const char *data_path(const char *file, char *buf, size_t n)
+{
+	const char *dir = getenv("EVLOG_DATA");
+	const char *req = getenv("EVLOG_REQUIRE_CORPORA");
+
+	if (dir == NULL || *dir == '\0') {
+		if (req != NULL && *req != '\0')
+			fail_msg("EVLOG_DATA is not set, and "
+				 "EVLOG_REQUIRE_CORPORA is: this test needs %s",
+				 file);
+		print_message("# skip: needs %s from ../shared: set EVLOG_DATA "
+			      "(tests/run sets it when ../shared/data "
+			      "exists)\n",
+			      file);
+		skip();
+	}
+	snprintf(buf, n, "%s/%s", dir, file);
+	if (access(buf, R_OK) != 0)
+		fail_msg("EVLOG_DATA is set but '%s' is missing", buf);
+	return buf;
+}
+
+static void test_invariant_gen_events(void **state)
+{
+	char path[4200], cmd[4400];
+	struct ev_parse_opts po;
+	struct ev_buf text = {0};
+	size_t k;
+	uint64_t n;
+	FILE *f;
+
+	(void)state;
+	/* the generator beside the data: ../shared/bench */
+	data_path("../bench/gen_events.py", path, sizeof(path));
+	snprintf(cmd, sizeof(cmd), "python3 '%s' 20000 --seed 3", path);
+	assert_non_null(f = popen(cmd, "r"));
+	do {
+		assert_int_equal(ev_buf_reserve(&text, 65536), 0);
+		k = fread(text.p + text.len, 1, 65536, f);
+		text.len += k;
+	} while (k > 0);
+	assert_int_equal(pclose(f), 0);
+	memset(&po, 0, sizeof(po));
+	po.format = EV_FMT_ENVELOPE;
+	check_ndjson((const char *)text.p, text.len, &po, 8, &n);
+	assert_int_equal(n, 20000);
+	ev_buf_free(&text);
+}
+
+static void test_invariant_gharchive(void **state)
+{
+	char path[4200], *text;
+	struct ev_parse_opts po;
+	size_t len;
+	uint64_t n;
+
+	(void)state;
+	data_path("gharchive-minimized-2019-09-26-0.ndjson", path,
+		  sizeof(path));
+	assert_non_null(text = unit_read_file(path, &len));
+	memset(&po, 0, sizeof(po));
+	po.format = EV_FMT_WRAP;
+	po.type_from = "type";
+	check_ndjson(text, len, &po, 8, &n);
+	assert_true(n > 60000);
+	free(text);
+}
+
 /* ------------------------------------------------------------ files */
 
 static void test_write_dir(void **state)
@@ -673,6 +1022,7 @@ int main(void)
 		cmocka_unit_test(test_enum_rule),
 		cmocka_unit_test(test_enum_max),
 		cmocka_unit_test(test_enum_max_range),
+		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_order_independent),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_entries),
@@ -680,6 +1030,10 @@ int main(void)
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_write_dir),
+		cmocka_unit_test(test_invariant_edges),
+		cmocka_unit_test(test_invariant_can_fail),
+		cmocka_unit_test(test_invariant_gen_events),
+		cmocka_unit_test(test_invariant_gharchive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
