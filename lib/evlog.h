@@ -2908,11 +2908,17 @@ struct ev_compat_data {
 	struct ev_compat_example *examples;
 	size_t nexamples;
 };
+/* binary_ok: the schema is true or {}, which binary data passes */
 int ev_compat_data_check(struct ev_log *log, struct ev_upcaster *up,
 			 const char *type, const struct ev_jschema *sc,
-			 size_t max_examples, struct ev_compat_data *out,
-			 struct ev_error *err);
+			 int binary_ok, size_t max_examples,
+			 struct ev_compat_data *out, struct ev_error *err);
 void ev_compat_data_free(struct ev_compat_data *d);
+/* The type whose schemas the file path (DIR/TYPE/N.json) is one of: its
+ * directory's name, percent-decoded (evlog-schemas(5)), malloc'd in *type.
+ * EV_EDATA when the name does not decode, or the file is in no directory
+ * (/N.json). */
+int ev_compat_type_of(const char *path, char **type, struct ev_error *err);
 
 /* ------------------------------------------------------ schema inference
  * (lib/schemainfer.c) */

@@ -45,14 +45,15 @@ struct jv {
 		uint64_t u;
 		double f;
 	} v;
-	char *s;	   /* J_STR: NUL-terminated (may hold NULs: n) */
-	uint32_t n;	   /* J_STR bytes, J_ARR/J_OBJ count */
-	struct jv *a;	   /* items, or member values */
-	char **k;	   /* member keys */
-	uint32_t *kn;	   /* member key lengths */
-	char *path;	   /* JSON pointer from the document root */
-	struct jdoc *doc;  /* the document it is in */
-	struct ev_ecmare **re; /* J_OBJ under patternProperties: compiled keys */
+	char *s;	  /* J_STR: NUL-terminated (may hold NULs: n) */
+	uint32_t n;	  /* J_STR bytes, J_ARR/J_OBJ count */
+	struct jv *a;	  /* items, or member values */
+	char **k;	  /* member keys */
+	uint32_t *kn;	  /* member key lengths */
+	char *path;	  /* JSON pointer from the document root */
+	struct jdoc *doc; /* the document it is in */
+	struct ev_ecmare *
+		*re; /* J_OBJ under patternProperties: compiled keys */
 };
 
 struct jdoc {
@@ -210,8 +211,8 @@ static int build(struct arena *ar, struct jdoc *doc, struct jv *v,
 		for (i = 0; i < it.n; i++) {
 			char *cp = path_index(ar, path, i);
 
-			if (cp == NULL ||
-			    build(ar, doc, &v->a[i], p, end, cp, depth + 1) != 0)
+			if (cp == NULL || build(ar, doc, &v->a[i], p, end, cp,
+						depth + 1) != 0)
 				return -1;
 		}
 		return 0;
@@ -236,7 +237,8 @@ static int build(struct arena *ar, struct jdoc *doc, struct jv *v,
 			v->kn[i] = key.n;
 			cp = path_join(ar, path, (const char *)key.p, key.n);
 			if (v->k[i] == NULL || cp == NULL ||
-			    build(ar, doc, &v->a[i], p, end, cp, depth + 1) != 0)
+			    build(ar, doc, &v->a[i], p, end, cp, depth + 1) !=
+				    0)
 				return -1;
 		}
 		return 0;
@@ -272,7 +274,8 @@ static struct jv *getn(const struct jv *o, const char *key, size_t kn)
 
 static int is_num(const struct jv *v)
 {
-	return v != NULL && (v->t == J_INT || v->t == J_UINT || v->t == J_FLOAT);
+	return v != NULL &&
+	       (v->t == J_INT || v->t == J_UINT || v->t == J_FLOAT);
 }
 
 static long double num(const struct jv *v)
@@ -292,8 +295,7 @@ static long double num(const struct jv *v)
 static int is_integral(const struct jv *v)
 {
 	return v->t == J_INT || v->t == J_UINT ||
-	       (v->t == J_FLOAT && isfinite(v->v.f) &&
-		floor(v->v.f) == v->v.f);
+	       (v->t == J_FLOAT && isfinite(v->v.f) && floor(v->v.f) == v->v.f);
 }
 
 /* JSON equality: 1 equals 1.0, object members in any order */
@@ -369,18 +371,19 @@ size_t ev_compat_failures(const struct ev_compat *c)
 	return c->failures;
 }
 
-const struct ev_compat_issue *ev_compat_at(const struct ev_compat *c,
-					   size_t i)
+const struct ev_compat_issue *ev_compat_at(const struct ev_compat *c, size_t i)
 {
 	return i < c->n ? &c->v[i] : NULL;
 }
 
 /* ------------------------------------------------------------ the walk */
 
-#define VIEW_MAX 64	 /* nodes in one conjunction */
-#define STACK_MAX 128	 /* nested comparisons */
-#define BUDGET 200000	 /* comparisons in all */
-#define SPLIT_MAX 64	 /* writer branches tried per comparison */
+#define VIEW_MAX 64	    /* nodes in one conjunction */
+#define STACK_MAX 128	    /* nested comparisons */
+#define BUDGET 200000	    /* comparisons in all */
+#define SPLIT_MAX 64	    /* writer branches tried per comparison */
+#define FINITE_MAX 100000   /* enum values taken as a finite writer */
+#define EQUALS_MAX 10000000 /* enum value comparisons per keyword */
 
 struct view {
 	const struct jv *n[VIEW_MAX];
@@ -388,6 +391,7 @@ struct view {
 	size_t len;
 	int is_false;
 	int overflow;
+	int tmask; /* the types it is restricted to (T_ALL: none) */
 };
 
 struct frame {
@@ -398,7 +402,7 @@ struct cmp {
 	struct ev_compat *res;
 	struct arena *ar;
 	int reader_is_new;
-	int silent;	/* > 0: trying; count failures, record nothing */
+	int silent; /* > 0: trying; count failures, record nothing */
 	size_t silent_fail;
 	struct frame stack[STACK_MAX];
 	size_t depth;
@@ -408,7 +412,7 @@ struct cmp {
 static const char *side(const struct cmp *cx, int reader)
 {
 	return (reader ? cx->reader_is_new : !cx->reader_is_new) ? "new"
-								  : "old";
+								 : "old";
 }
 #define RD(cx) side(cx, 1)
 #define WR(cx) side(cx, 0)
@@ -453,7 +457,8 @@ static void issue(struct cmp *cx, const char *rule_b, const char *rule_f,
 	for (i = 0; i < c->n; i++) {
 		is = &c->v[i];
 		if (is->direction == dir && is->in_new == at->doc->is_new &&
-		    strcmp(is->rule, rule) == 0 && strcmp(is->path, path) == 0 &&
+		    strcmp(is->rule, rule) == 0 &&
+		    strcmp(is->path, path) == 0 &&
 		    strcmp(is->message, msg) == 0) {
 			free(path);
 			free(msg);
@@ -504,7 +509,8 @@ static const struct jv *find_anchor(const struct jv *v, const char *name,
 	}
 	if (v->t == J_OBJ || v->t == J_ARR)
 		for (i = 0; i < v->n; i++)
-			if ((r = find_anchor(&v->a[i], name, depth + 1)) != NULL)
+			if ((r = find_anchor(&v->a[i], name, depth + 1)) !=
+			    NULL)
 				return r;
 	return NULL;
 }
@@ -573,8 +579,7 @@ static const struct jv *ext_ref(const struct jv *n)
 {
 	const struct jv *r = get(n, "$ref");
 
-	if (r != NULL && r->t == J_STR &&
-	    resolve_local(n->doc, r->s) == NULL)
+	if (r != NULL && r->t == J_STR && resolve_local(n->doc, r->s) == NULL)
 		return r;
 	r = get(n, "$dynamicRef");
 	if (r != NULL && r->t == J_STR)
@@ -636,11 +641,17 @@ allof:
 			view_add(vw, &all->a[i], depth + 1);
 }
 
-static void view_of(struct view *vw, const struct jv *s)
+static void view_reset(struct view *vw)
 {
 	vw->len = 0;
 	vw->is_false = 0;
 	vw->overflow = 0;
+	vw->tmask = 127; /* T_ALL */
+}
+
+static void view_of(struct view *vw, const struct jv *s)
+{
+	view_reset(vw);
 	view_add(vw, s, 0);
 }
 
@@ -648,7 +659,8 @@ static int view_same(const struct view *a, const struct view *b)
 {
 	size_t i;
 
-	if (a->len != b->len || a->is_false != b->is_false)
+	if (a->len != b->len || a->is_false != b->is_false ||
+	    a->tmask != b->tmask)
 		return 0;
 	for (i = 0; i < a->len; i++)
 		if (a->n[i] != b->n[i] || a->split[i] != b->split[i])
@@ -676,8 +688,8 @@ static int type_bit(const char *s)
 		const char *name;
 		int bit;
 	} t[] = {
-		{"null", T_NULL},    {"boolean", T_BOOL}, {"object", T_OBJ},
-		{"array", T_ARR},    {"string", T_STR},	  {"integer", T_INT},
+		{"null", T_NULL},  {"boolean", T_BOOL}, {"object", T_OBJ},
+		{"array", T_ARR},  {"string", T_STR},	{"integer", T_INT},
 		{"number", T_NUM},
 	};
 	size_t i;
@@ -731,9 +743,10 @@ static void types_name(int m, char *out, size_t n)
 		int bit;
 		const char *name;
 	} t[] = {
-		{T_NULL, "null"},    {T_BOOL, "boolean"}, {T_OBJ, "object"},
-		{T_ARR, "array"},    {T_STR, "string"},	  {T_NUM, "number"},
-		{T_INT, "integer"},  {T_FRAC, "non-integer numbers"},
+		{T_NULL, "null"},   {T_BOOL, "boolean"},
+		{T_OBJ, "object"},  {T_ARR, "array"},
+		{T_STR, "string"},  {T_NUM, "number"},
+		{T_INT, "integer"}, {T_FRAC, "non-integer numbers"},
 	};
 	size_t i, len = 0;
 
@@ -754,7 +767,7 @@ static void types_name(int m, char *out, size_t n)
 /* What the writer's conjunction allows, gathered from its nodes. */
 struct wsum {
 	int types;
-	const struct jv *vals[256]; /* a finite writer: its values */
+	const struct jv **vals; /* a finite writer: its values (malloc'd) */
 	size_t nvals;
 	int finite;
 };
@@ -777,51 +790,39 @@ static int in_enum(const struct jv *n, const struct jv *v)
 
 static void summarize(const struct view *w, struct wsum *s)
 {
-	const struct jv *src = NULL;
-	size_t i, j;
+	const struct jv *src = NULL, *c, *e;
+	size_t i, j, nc;
 
-	s->types = T_ALL;
+	s->types = w->tmask;
 	s->finite = 0;
 	s->nvals = 0;
+	s->vals = NULL;
 	for (i = 0; i < w->len; i++) {
 		s->types &= node_types(w->n[i]);
-		if (src == NULL &&
-		    (get(w->n[i], "const") != NULL ||
-		     (get(w->n[i], "enum") != NULL &&
-		      get(w->n[i], "enum")->t == J_ARR)))
+		if (src == NULL && (get(w->n[i], "const") != NULL ||
+				    (get(w->n[i], "enum") != NULL &&
+				     get(w->n[i], "enum")->t == J_ARR)))
 			src = w->n[i];
 	}
 	if (src == NULL)
 		return;
-	{
-		const struct jv *c = get(src, "const"), *e = get(src, "enum");
-		const struct jv *one[1];
-		const struct jv *const *cand;
-		size_t nc;
-		const struct jv **tmp;
+	c = get(src, "const");
+	e = get(src, "enum");
+	nc = c != NULL ? 1 : e->n;
+	if (nc > FINITE_MAX)
+		return; /* a huge enum: not treated as finite */
+	s->vals = malloc((nc + 1) * sizeof(*s->vals));
+	if (s->vals == NULL)
+		return;
+	s->finite = 1;
+	for (j = 0; j < nc; j++) {
+		const struct jv *v = c != NULL ? c : &e->a[j];
+		int ok = (value_type(v) & s->types) != 0;
 
-		if (c != NULL) {
-			one[0] = c;
-			cand = one;
-			nc = 1;
-		} else {
-			tmp = NULL;
-			(void)tmp;
-			cand = NULL;
-			nc = e->n;
-		}
-		if (nc > sizeof(s->vals) / sizeof(s->vals[0]))
-			return; /* a huge enum: not treated as finite */
-		s->finite = 1;
-		for (j = 0; j < nc; j++) {
-			const struct jv *v = cand ? cand[j] : &e->a[j];
-			int ok = (value_type(v) & s->types) != 0;
-
-			for (i = 0; ok && i < w->len; i++)
-				ok = in_enum(w->n[i], v);
-			if (ok)
-				s->vals[s->nvals++] = v;
-		}
+		for (i = 0; ok && i < w->len; i++)
+			ok = in_enum(w->n[i], v);
+		if (ok)
+			s->vals[s->nvals++] = v;
 	}
 	s->types = 0;
 	for (j = 0; j < s->nvals; j++)
@@ -834,9 +835,9 @@ static int check(struct cmp *cx, const struct view *w, const struct view *r,
 		 const char *rule_b, const char *rule_f, const struct jv *at);
 
 /* check one schema pair given as nodes (either may be NULL: true) */
-static int check_nodes(struct cmp *cx, const struct jv *ws,
-		       const struct jv *rs, const char *rule_b,
-		       const char *rule_f, const struct jv *at)
+static int check_nodes(struct cmp *cx, const struct jv *ws, const struct jv *rs,
+		       const char *rule_b, const char *rule_f,
+		       const struct jv *at)
 {
 	struct view *w = malloc(sizeof(*w)), *r = malloc(sizeof(*r));
 	int rc;
@@ -847,9 +848,8 @@ static int check_nodes(struct cmp *cx, const struct jv *ws,
 		cx->res->oom = 1;
 		return 0;
 	}
-	w->len = r->len = 0;
-	w->is_false = r->is_false = 0;
-	w->overflow = r->overflow = 0;
+	view_reset(w);
+	view_reset(r);
 	if (ws != NULL)
 		view_add(w, ws, 0);
 	if (rs != NULL)
@@ -881,8 +881,7 @@ static int try_nodes(struct cmp *cx, const struct view *w, const struct jv *rs)
 	return rc;
 }
 
-static int try_views(struct cmp *cx, const struct view *w,
-		     const struct view *r)
+static int try_views(struct cmp *cx, const struct view *w, const struct view *r)
 {
 	size_t before = cx->silent_fail;
 	int rc;
@@ -1069,19 +1068,21 @@ static void check_numbers(struct cmp *cx, const struct view *w,
 				wv += 1;
 				wex = 0;
 			}
-			ok = lo.set && (wv > num(r) ||
-					(wv == num(r) && (!rex || wex)));
+			ok = lo.set &&
+			     (wv > num(r) || (wv == num(r) && (!rex || wex)));
 		}
 		if (ok)
 			continue;
 		fmt_ld(b, sizeof(b), num(r));
 		if (lo.set) {
 			fmt_ld(a, sizeof(a), lo.v);
-			snprintf(msg, sizeof(msg), "%s is %s%s, %s's is %s%s",
-				 RD(cx), rex ? "> " : ">= ", b, WR(cx),
+			snprintf(msg, sizeof(msg),
+				 "%s requires %s%s, %s only %s%s", RD(cx),
+				 rex ? "> " : ">= ", b, WR(cx),
 				 lo.excl ? "> " : ">= ", a);
 		} else {
-			snprintf(msg, sizeof(msg), "%s is %s%s, %s has no bound",
+			snprintf(msg, sizeof(msg),
+				 "%s requires %s%s, %s has no lower bound",
 				 RD(cx), rex ? "> " : ">= ", b, WR(cx));
 		}
 		bound_issue(cx, rn, lows[i], lo.set || ws->finite, msg);
@@ -1106,19 +1107,21 @@ static void check_numbers(struct cmp *cx, const struct view *w,
 				wv -= 1;
 				wex = 0;
 			}
-			ok = hi.set && (wv < num(r) ||
-					(wv == num(r) && (!rex || wex)));
+			ok = hi.set &&
+			     (wv < num(r) || (wv == num(r) && (!rex || wex)));
 		}
 		if (ok)
 			continue;
 		fmt_ld(b, sizeof(b), num(r));
 		if (hi.set) {
 			fmt_ld(a, sizeof(a), hi.v);
-			snprintf(msg, sizeof(msg), "%s is %s%s, %s's is %s%s",
-				 RD(cx), rex ? "< " : "<= ", b, WR(cx),
+			snprintf(msg, sizeof(msg),
+				 "%s requires %s%s, %s only %s%s", RD(cx),
+				 rex ? "< " : "<= ", b, WR(cx),
 				 hi.excl ? "< " : "<= ", a);
 		} else {
-			snprintf(msg, sizeof(msg), "%s is %s%s, %s has no bound",
+			snprintf(msg, sizeof(msg),
+				 "%s requires %s%s, %s has no upper bound",
 				 RD(cx), rex ? "< " : "<= ", b, WR(cx));
 		}
 		bound_issue(cx, rn, highs[i], hi.set || ws->finite, msg);
@@ -1153,7 +1156,8 @@ static void check_numbers(struct cmp *cx, const struct view *w,
 			for (i = 0; i < w->len; i++)
 				has |= is_num(get(w->n[i], "multipleOf"));
 			fmt_ld(b, sizeof(b), num(m));
-			issue(cx, has ? "multiple-of-changed" : "multiple-of-added",
+			issue(cx,
+			      has ? "multiple-of-changed" : "multiple-of-added",
 			      has ? "multiple-of-changed"
 				  : "multiple-of-removed",
 			      0, rn, "multipleOf",
@@ -1188,8 +1192,8 @@ static void check_count(struct cmp *cx, const struct view *w,
 				size_t k, cps = 0;
 
 				for (k = 0; k < v->n; k++)
-					cps += ((unsigned char)v->s[k] & 0xC0) !=
-					       0x80;
+					cps += ((unsigned char)v->s[k] &
+						0xC0) != 0x80;
 				len = (long double)cps;
 			} else {
 				len = v->n;
@@ -1216,11 +1220,11 @@ static void check_count(struct cmp *cx, const struct view *w,
 	fmt_ld(b, sizeof(b), num(r));
 	if (set) {
 		fmt_ld(a, sizeof(a), best);
-		snprintf(msg, sizeof(msg), "%s's is %s, %s's is %s", RD(cx), b,
-			 WR(cx), a);
+		snprintf(msg, sizeof(msg), "%s %s's is %s, %s's %s", kw, RD(cx),
+			 b, WR(cx), a);
 	} else {
-		snprintf(msg, sizeof(msg), "%s's is %s, %s has none", RD(cx), b,
-			 WR(cx));
+		snprintf(msg, sizeof(msg), "%s %s's is %s, %s has none", kw,
+			 RD(cx), b, WR(cx));
 	}
 	bound_issue(cx, rn, kw, set, msg);
 }
@@ -1289,7 +1293,8 @@ static void check_strings(struct cmp *cx, const struct view *w,
 					if (ws->vals[i]->t == J_STR)
 						ok = ev_ecmare_search(
 							     re, ws->vals[i]->s,
-							     ws->vals[i]->n) == 1;
+							     ws->vals[i]->n) ==
+						     1;
 				ev_ecmare_free(re);
 			}
 		}
@@ -1301,8 +1306,9 @@ static void check_strings(struct cmp *cx, const struct view *w,
 			      p->s, RD(cx), WR(cx));
 		else if (!ok)
 			issue(cx, "pattern-added", "pattern-removed", 0, rn,
-			      "pattern", "%s requires pattern '%s', %s does not",
-			      RD(cx), p->s, WR(cx));
+			      "pattern",
+			      "%s requires pattern '%s', %s does not", RD(cx),
+			      p->s, WR(cx));
 	}
 	if (f != NULL && f->t == J_STR && !ws->finite &&
 	    !view_has_equal(w, "format", f)) {
@@ -1362,9 +1368,7 @@ static void items_view(const struct view *w, long i, struct view *out)
 	size_t k;
 	int rest;
 
-	out->len = 0;
-	out->is_false = 0;
-	out->overflow = 0;
+	view_reset(out);
 	for (k = 0; k < w->len; k++) {
 		const struct jv *s = item_at(w->n[k], i, &rest);
 
@@ -1432,8 +1436,7 @@ out:
 /* --------------------------------------------------------- objects */
 
 /* patternProperties of n compiled (once, kept on the node) */
-static int pp_compile(struct cmp *cx, const struct jv *n,
-		      const struct jv **ppo)
+static int pp_compile(struct cmp *cx, const struct jv *n, const struct jv **ppo)
 {
 	struct jv *pp = get(n, "patternProperties");
 	uint32_t i;
@@ -1596,9 +1599,8 @@ static void check_props(struct cmp *cx, const struct view *w,
 		}
 		if (key == NULL)
 			continue;
-		wv->len = rv->len = 0;
-		wv->is_false = rv->is_false = 0;
-		wv->overflow = rv->overflow = 0;
+		view_reset(wv);
+		view_reset(rv);
 		for (k = 0; k < w->len; k++)
 			prop_schema(cx, w->n[k], key, kn, wv, &unsure);
 		prop_schema(cx, rn, key, kn, rv, &unsure);
@@ -1647,11 +1649,10 @@ static void check_props(struct cmp *cx, const struct view *w,
 	for (j = 0; rpp != NULL && j < rpp->n; j++) {
 		int fully = 1;
 
-		wv->len = 0;
-		wv->is_false = 0;
-		wv->overflow = 0;
+		view_reset(wv);
 		for (k = 0; k < w->len; k++) {
-			const struct jv *wpp = get(w->n[k], "patternProperties");
+			const struct jv *wpp =
+				get(w->n[k], "patternProperties");
 			const struct jv *s = getn(wpp, rpp->k[j], rpp->kn[j]);
 
 			if (s != NULL) {
@@ -1670,8 +1671,8 @@ static void check_props(struct cmp *cx, const struct view *w,
 		if (wv->is_false)
 			continue;
 		view_of(rv, &rpp->a[j]);
-		if (view_has_equal(w, "patternProperties", get(rn,
-							   "patternProperties")))
+		if (view_has_equal(w, "patternProperties",
+				   get(rn, "patternProperties")))
 			check(cx, wv, rv, "schema-false-added",
 			      "schema-false-removed", &rpp->a[j]);
 		else if (!try_views(cx, wv, rv))
@@ -1686,9 +1687,7 @@ static void check_props(struct cmp *cx, const struct view *w,
 	 * properties, and names matching the writer's patterns the reader
 	 * does not have */
 	if (rap != NULL) {
-		wv->len = 0;
-		wv->is_false = 0;
-		wv->overflow = 0;
+		view_reset(wv);
 		for (k = 0; k < w->len; k++) {
 			const struct jv *s =
 				get(w->n[k], "additionalProperties");
@@ -1705,9 +1704,11 @@ static void check_props(struct cmp *cx, const struct view *w,
 			      "reject",
 			      WR(cx), RD(cx));
 		for (k = 0; k < w->len; k++) {
-			const struct jv *wpp = get(w->n[k], "patternProperties");
+			const struct jv *wpp =
+				get(w->n[k], "patternProperties");
 
-			for (j = 0; wpp != NULL && wpp->t == J_OBJ && j < wpp->n;
+			for (j = 0;
+			     wpp != NULL && wpp->t == J_OBJ && j < wpp->n;
 			     j++) {
 				if (getn(rpp, wpp->k[j], wpp->kn[j]) != NULL)
 					continue;
@@ -1715,8 +1716,8 @@ static void check_props(struct cmp *cx, const struct view *w,
 				if (wv->is_false || try_views(cx, wv, rv))
 					continue;
 				issue(cx, "pattern-properties-removed",
-				      "pattern-properties-added", 0,
-				      &wpp->a[j], NULL,
+				      "pattern-properties-added", 0, &wpp->a[j],
+				      NULL,
 				      "names matching '%s' are allowed by %s's "
 				      "patternProperties, and %s's "
 				      "additionalProperties reject them",
@@ -1778,8 +1779,7 @@ static void check_objects(struct cmp *cx, const struct view *w,
 
 				if (need->a[q].t != J_STR)
 					continue;
-				ok = required_by(w, need->a[q].s,
-						 need->a[q].n);
+				ok = required_by(w, need->a[q].s, need->a[q].n);
 				for (i = 0; !ok && i < w->len; i++) {
 					const struct jv *wd = getn(
 						get(w->n[i],
@@ -1814,8 +1814,8 @@ static void check_objects(struct cmp *cx, const struct view *w,
 
 /* --------------------------------------------------------- a node */
 
-static void check_values(struct cmp *cx, const struct wsum *ws,
-			 const struct jv *rn)
+static void check_values(struct cmp *cx, const struct view *w,
+			 const struct wsum *ws, const struct jv *rn)
 {
 	const struct jv *c = get(rn, "const"), *e = get(rn, "enum");
 	size_t i;
@@ -1827,14 +1827,23 @@ static void check_values(struct cmp *cx, const struct wsum *ws,
 				break;
 		if (!ws->finite)
 			issue(cx, "const-added", "const-removed", 0, rn,
-			      "const", "%s allows one value only, %s any", RD(cx),
-			      WR(cx));
-		else if (i < ws->nvals)
+			      "const", "%s allows one value only, %s any",
+			      RD(cx), WR(cx));
+		else if (i < ws->nvals && ws->nvals == 1)
 			issue(cx, "const-changed", "const-changed", 0, rn,
 			      "const", "%s allows a value %s does not", WR(cx),
 			      RD(cx));
+		else if (i < ws->nvals)
+			issue(cx, "enum-value-removed", "enum-value-added", 0,
+			      rn, "const", "%s allows values %s does not",
+			      WR(cx), RD(cx));
 	}
-	if (e != NULL && e->t == J_ARR) {
+	if (e != NULL && e->t == J_ARR && !view_has_equal(w, "enum", e)) {
+		if (ws->finite && (double)ws->nvals * e->n > EQUALS_MAX) {
+			issue(cx, "too-complex", "too-complex", 0, rn, "enum",
+			      "the enums are too large to compare");
+			return;
+		}
 		if (!ws->finite) {
 			issue(cx, "enum-added", "enum-removed", 0, rn, "enum",
 			      "%s allows listed values only, %s any", RD(cx),
@@ -1888,6 +1897,61 @@ static void check_types(struct cmp *cx, const struct wsum *ws,
 		      RD(cx));
 }
 
+/* A writer of several types against branches: each type on its own
+ * (["string", "null"] against anyOf [{string}, {null}]). */
+static int split_by_type(struct cmp *cx, const struct view *w,
+			 const struct jv *br)
+{
+	static const int bits[] = {T_NULL, T_BOOL, T_OBJ, T_ARR,
+				   T_STR,  T_INT,  T_FRAC};
+	struct wsum *ws = malloc(sizeof(*ws));
+	struct view *w2 = malloc(sizeof(*w2));
+	size_t k, nbits = 0;
+	uint32_t i;
+	int ok = 1;
+
+	if (ws != NULL)
+		ws->vals = NULL;
+	if (ws == NULL || w2 == NULL) {
+		cx->res->oom = 1;
+		ok = 0;
+		goto out;
+	}
+	summarize(w, ws);
+	for (k = 0; k < sizeof(bits) / sizeof(bits[0]); k++)
+		nbits += (ws->types & bits[k]) != 0;
+	if (nbits < 2) {
+		ok = 0;
+		goto out;
+	}
+	for (k = 0; k < sizeof(bits) / sizeof(bits[0]) && ok; k++) {
+		int one = 0;
+
+		if (!(ws->types & bits[k]))
+			continue;
+		*w2 = *w;
+		w2->tmask = w->tmask & bits[k];
+		for (i = 0; i < br->n && !one; i++) {
+			struct view *r = malloc(sizeof(*r));
+
+			if (r == NULL) {
+				cx->res->oom = 1;
+				break;
+			}
+			view_of(r, &br->a[i]);
+			one = try_views(cx, w2, r);
+			free(r);
+		}
+		ok = one;
+	}
+out:
+	if (ws != NULL)
+		free(ws->vals);
+	free(ws);
+	free(w2);
+	return ok;
+}
+
 /* the reader's anyOf/oneOf: some branch accepts the writer */
 static void check_branches(struct cmp *cx, const struct view *w,
 			   const struct jv *rn, const char *kw,
@@ -1901,6 +1965,8 @@ static void check_branches(struct cmp *cx, const struct view *w,
 		return;
 	for (i = 0; i < br->n && !ok; i++)
 		ok = try_nodes(cx, w, &br->a[i]);
+	if (!ok)
+		ok = split_by_type(cx, w, br);
 	if (!ok) {
 		if (wfrom != NULL)
 			issue(cx, "branch-removed", "branch-added", 0, wfrom,
@@ -1948,8 +2014,8 @@ static void check_conj(struct cmp *cx, const struct view *w,
 				same = y != NULL && jv_equal(x, y, 0);
 			}
 			if (same)
-				issue(cx, "ref-not-followed", "ref-not-followed",
-				      1, rn, NULL,
+				issue(cx, "ref-not-followed",
+				      "ref-not-followed", 1, rn, NULL,
 				      "'%s' is not followed: assumed the same "
 				      "in old and new",
 				      x->s);
@@ -1961,7 +2027,7 @@ static void check_conj(struct cmp *cx, const struct view *w,
 				      x->s, WR(cx));
 		}
 		check_types(cx, ws, rn);
-		check_values(cx, ws, rn);
+		check_values(cx, w, ws, rn);
 		if (ws->types & T_NUM)
 			check_numbers(cx, w, ws, rn);
 		if (ws->types & T_STR)
@@ -1981,6 +2047,7 @@ static void check_conj(struct cmp *cx, const struct view *w,
 		check_branches(cx, w, rn, "oneOf", wfrom);
 	}
 out:
+	free(ws->vals);
 	free(ws);
 }
 
@@ -2067,12 +2134,12 @@ static int check(struct cmp *cx, const struct view *w, const struct view *r,
 	/* a pair being compared already (a recursive schema): assume it
 	 * holds, as the enclosing comparison decides it */
 	for (i = 0; i < cx->depth; i++)
-		if (view_same(cx->stack[i].w, w) && view_same(cx->stack[i].r, r))
+		if (view_same(cx->stack[i].w, w) &&
+		    view_same(cx->stack[i].r, r))
 			return 0;
 	if (cx->depth == STACK_MAX) {
-		issue(cx, "too-complex", "too-complex", 0,
-		      at ? at : r->n[0], NULL,
-		      "the schemas nest too deep to compare");
+		issue(cx, "too-complex", "too-complex", 0, at ? at : r->n[0],
+		      NULL, "the schemas nest too deep to compare");
 		return 0;
 	}
 	cx->stack[cx->depth].w = w;
@@ -2108,8 +2175,8 @@ static void free_res(struct jv *v)
 		free_res(&v->a[i]);
 }
 
-int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp,
-		    size_t old_n, const uint8_t *new_mp, size_t new_n,
+int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
+		    const uint8_t *new_mp, size_t new_n,
 		    enum ev_compat_mode mode, struct ev_error *err)
 {
 	struct arena ar = {0};
@@ -2223,7 +2290,8 @@ int ev_compat_load(const char *path, struct ev_buf *out, struct ev_error *err)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return ev_seterr_errno(err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+		return ev_seterr_errno(err,
+				       errno == ENOENT ? EV_ENOENT : EV_EIO,
 				       errno, "cannot open '%s'", path);
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close(fd);
@@ -2297,7 +2365,7 @@ int ev_compat_versions(const char *dir, uint64_t **v, size_t *n,
 	*n = 0;
 	if (d == NULL)
 		return ev_seterr_errno(err,
-				       errno == ENOENT ? EV_ENOENT
+				       errno == ENOENT	  ? EV_ENOENT
 				       : errno == ENOTDIR ? EV_EDATA
 							  : EV_EIO,
 				       errno, "cannot open '%s'", dir);
@@ -2382,13 +2450,13 @@ int ev_compat_report(struct ev_buf *out, const struct ev_compat *c,
 		rc |= ev_json_put_str(out, old_name, strlen(old_name));
 		rc |= ev_buf_puts(out, ",\"new\":");
 		rc |= ev_json_put_str(out, new_name, strlen(new_name));
-		rc |= ev_buf_printf(out,
-				    ",\"mode\":\"%s\",\"compatible\":%s",
+		rc |= ev_buf_printf(out, ",\"mode\":\"%s\",\"compatible\":%s",
 				    ev_compat_mode_name(mode),
 				    c->failures ? "false" : "true");
 		for (pass = 0; pass < 2; pass++) {
-			rc |= ev_buf_puts(out, pass ? ",\"warnings\":["
-						    : ",\"incompatibilities\":[");
+			rc |= ev_buf_puts(out,
+					  pass ? ",\"warnings\":["
+					       : ",\"incompatibilities\":[");
 			for (i = 0, first = 1; i < c->n; i++) {
 				if (c->v[i].warning != pass)
 					continue;
@@ -2408,14 +2476,14 @@ int ev_compat_report(struct ev_buf *out, const struct ev_compat *c,
 
 			if (is->warning != pass)
 				continue;
-			rc |= ev_buf_printf(
-				out, "%s%s#%s: %s (%s): %s\n",
-				is->warning ? "warning: " : "",
-				is->in_new ? new_name : old_name, is->path,
-				is->rule,
-				is->direction == EV_COMPAT_BACKWARD ? "backward"
-								    : "forward",
-				is->message);
+			rc |= ev_buf_printf(out, "%s%s#%s: %s (%s): %s\n",
+					    is->warning ? "warning: " : "",
+					    is->in_new ? new_name : old_name,
+					    is->path, is->rule,
+					    is->direction == EV_COMPAT_BACKWARD
+						    ? "backward"
+						    : "forward",
+					    is->message);
 		}
 	if (c->failures == 0)
 		rc |= ev_buf_printf(out, "compatible (%s): %s -> %s",
@@ -2428,9 +2496,195 @@ int ev_compat_report(struct ev_buf *out, const struct ev_compat *c,
 				    c->failures == 1 ? "incompatibility"
 						     : "incompatibilities");
 	if (warnings > 0)
-		rc |= ev_buf_printf(out, "%s%zu %s",
-				    c->failures ? ", " : ": ", warnings,
+		rc |= ev_buf_printf(out, "%s%zu %s", c->failures ? ", " : ": ",
+				    warnings,
 				    warnings == 1 ? "warning" : "warnings");
 	rc |= ev_buf_putc(out, '\n');
 	return rc ? EV_ERR : 0;
+}
+
+/* ------------------------------------------------------------ data */
+
+int ev_compat_type_of(const char *path, char **type, struct ev_error *err)
+{
+	char *abs = realpath(path, NULL), *slash, *name;
+	int rc = 0;
+
+	*type = NULL;
+	if (abs == NULL)
+		return ev_seterr_errno(err,
+				       errno == ENOENT ? EV_ENOENT : EV_EIO,
+				       errno, "cannot open '%s'", path);
+	slash = strrchr(abs, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	slash = strrchr(abs, '/');
+	name = slash != NULL ? slash + 1 : abs;
+	if (*name == '\0') {
+		rc = ev_seterr(err, EV_EDATA,
+			       "'%s' is in no DIR/TYPE directory", path);
+		goto out;
+	}
+	if (ev_uri_pct_decode(name, strlen(name), type) != 0) {
+		rc = ev_seterr(err, EV_EDATA,
+			       "'%s': the directory name '%s' does not decode "
+			       "as a type (%%XX)",
+			       path, name);
+		*type = NULL;
+	}
+out:
+	free(abs);
+	return rc;
+}
+
+void ev_compat_data_free(struct ev_compat_data *d)
+{
+	if (d == NULL)
+		return;
+	free(d->examples);
+	d->examples = NULL;
+	d->nexamples = 0;
+}
+
+static void example(struct ev_compat_data *out, size_t max, uint64_t offset,
+		    const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void example(struct ev_compat_data *out, size_t max, uint64_t offset,
+		    const char *path, const char *fmt, ...)
+{
+	struct ev_compat_example *e;
+	va_list ap;
+
+	if (out->nexamples >= max || out->examples == NULL)
+		return;
+	e = &out->examples[out->nexamples++];
+	e->offset = offset;
+	snprintf(e->instance_path, sizeof(e->instance_path), "%s", path);
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+/* one record of the type: 0 (counted), or <0 */
+static int data_one(const uint8_t *rec, size_t n, uint64_t offset,
+		    const char *type, const struct ev_jschema *sc,
+		    int binary_ok, struct ev_jschema_ctx *jcx, size_t max,
+		    struct ev_compat_data *out, struct ev_error *err)
+{
+	static const uint8_t nil = 0xc0;
+	struct ev_event ev;
+	const struct ev_jschema_error *je;
+	int r;
+
+	if (ev_event_decode(rec, n, &ev, err) != 0)
+		return EV_EDATA;
+	if (ev.type.n != strlen(type) || memcmp(ev.type.p, type, ev.type.n))
+		return 0;
+	out->events++;
+	if (ev.data_is_binary) {
+		if (!binary_ok) {
+			out->failed++;
+			example(out, max, offset, "/data", "data is binary");
+		}
+		return 0;
+	}
+	r = ev_jschema_validate(sc, ev.data ? ev.data : &nil,
+				ev.data ? ev.data_len : 1, "/data", jcx);
+	if (r == 1)
+		return 0;
+	if (r < 0 && r != EV_EDATA)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	out->failed++;
+	if (r == EV_EDATA) {
+		example(out, max, offset, "/data", "data is not JSON");
+		return 0;
+	}
+	je = ev_jschema_error_at(jcx, 0);
+	if (je != NULL)
+		example(out, max, offset, je->instance_path, "%s (%s)",
+			je->message, je->schema_path);
+	else
+		example(out, max, offset, "/data", "invalid");
+	return 0;
+}
+
+int ev_compat_data_check(struct ev_log *log, struct ev_upcaster *up,
+			 const char *type, const struct ev_jschema *sc,
+			 int binary_ok, size_t max_examples,
+			 struct ev_compat_data *out, struct ev_error *err)
+{
+	struct ev_reader *r = NULL;
+	struct ev_jschema_ctx *jcx = NULL;
+	struct ev_rec rec;
+	size_t tn = strlen(type);
+	int k, rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (max_examples == 0)
+		max_examples = 5;
+	out->examples = calloc(max_examples, sizeof(*out->examples));
+	jcx = ev_jschema_ctx_new();
+	if (out->examples == NULL || jcx == NULL) {
+		rc = ev_seterr(err, EV_ERR, "out of memory");
+		goto out;
+	}
+	if ((rc = ev_reader_open(&r, log, err)) != 0)
+		goto out;
+	while ((k = ev_reader_next(r, &rec, err)) == 1) {
+		struct ev_str t;
+		int changed = 0, nr, i;
+
+		if (up != NULL && ev_upcaster_wants(up, rec.p, rec.n)) {
+			nr = ev_upcaster_apply(up, rec.p, rec.n, rec.offset,
+					       &changed, err);
+			if (nr < 0 && nr != EV_EDATA) {
+				rc = nr;
+				goto out;
+			}
+			if (nr == EV_EDATA) {
+				const struct ev_upcast_failure *f =
+					ev_upcaster_last_failure(up);
+
+				if (ev_event_peek_type(rec.p, rec.n, &t) != 0 ||
+				    t.n != tn || memcmp(t.p, type, tn) != 0)
+					continue;
+				out->events++;
+				out->failed++;
+				out->upcast_failed++;
+				example(out, max_examples, rec.offset, "",
+					"cannot upcast: %s",
+					f != NULL && f->reason[0] ? f->reason
+								  : err->msg);
+				continue;
+			}
+			for (i = 0; i < nr; i++) {
+				const uint8_t *p;
+				size_t n;
+
+				ev_upcaster_record(up, i, &p, &n);
+				rc = data_one(p, n, rec.offset, type, sc,
+					      binary_ok, jcx, max_examples, out,
+					      err);
+				if (rc != 0)
+					goto out;
+			}
+			continue;
+		}
+		if (ev_event_peek_type(rec.p, rec.n, &t) != 0 || t.n != tn ||
+		    memcmp(t.p, type, tn) != 0)
+			continue;
+		rc = data_one(rec.p, rec.n, rec.offset, type, sc, binary_ok,
+			      jcx, max_examples, out, err);
+		if (rc != 0)
+			goto out;
+	}
+	if (k < 0)
+		rc = k;
+out:
+	ev_reader_free(r);
+	ev_jschema_ctx_free(jcx);
+	if (rc != 0)
+		ev_compat_data_free(out);
+	return rc;
 }

@@ -1,0 +1,808 @@
+/*
+ * test_schemacompat.c - struct ev_compat (lib/schemacompat.c): every rule
+ * both ways (each case compared in full mode, so that a change breaks
+ * backward, forward, both or neither), what is conservative, bounded
+ * recursion on recursive and hostile schemas, schema files with their
+ * line:column errors, version directories and the reports.
+ */
+#include "unit.h"
+
+/* JSON text -> msgpack */
+static void mp_of(const char *json, struct ev_buf *b)
+{
+	struct ev_json js;
+
+	b->len = 0;
+	ev_json_init(&js, json, strlen(json));
+	if (ev_json_value(&js, b) != 0) {
+		print_message("# bad JSON in a test: %s\n", json);
+		fail();
+	}
+}
+
+/* The issues of comparing old and new in mode, one a line:
+ * "[warn ]RULE b|f old|new:PATH" */
+static char *issues(const char *old, const char *new, enum ev_compat_mode m)
+{
+	struct ev_buf a = {0}, b = {0}, out = {0};
+	struct ev_compat *c = NULL;
+	struct ev_error err;
+	size_t i;
+
+	mp_of(old, &a);
+	mp_of(new, &b);
+	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len, m, &err),
+			 0);
+	for (i = 0; i < ev_compat_count(c); i++) {
+		const struct ev_compat_issue *is = ev_compat_at(c, i);
+
+		ev_buf_printf(&out, "%s%s %c %s:%s\n",
+			      is->warning ? "warn " : "", is->rule,
+			      is->direction == EV_COMPAT_BACKWARD ? 'b' : 'f',
+			      is->in_new ? "new" : "old", is->path);
+		assert_non_null(is->message);
+		assert_true(strlen(is->message) > 0);
+	}
+	ev_buf_putc(&out, '\0');
+	ev_compat_free(c);
+	ev_buf_free(&a);
+	ev_buf_free(&b);
+	return (char *)out.p;
+}
+
+struct kase {
+	const char *old, *new;
+	const char *want; /* issues in full mode, "" when fully compatible */
+};
+
+static void run_cases(const struct kase *k, size_t n)
+{
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < n; i++) {
+		char *got = issues(k[i].old, k[i].new, EV_COMPAT_FULL);
+
+		if (strcmp(got, k[i].want) != 0) {
+			print_message(
+				"# case %zu: %s -> %s\n# want:\n%s# got:\n%s",
+				i, k[i].old, k[i].new, k[i].want, got);
+			bad = 1;
+		}
+		free(got);
+	}
+	assert_false(bad);
+}
+
+#define RUN(k) run_cases(k, sizeof(k) / sizeof(k[0]))
+
+/* ------------------------------------------------------------ types */
+
+static void test_types(void **state)
+{
+	static const struct kase k[] = {
+		{"{\"type\":\"string\"}", "{\"type\":\"string\"}", ""},
+		/* integer -> number widens: forward only */
+		{"{\"type\":\"integer\"}", "{\"type\":\"number\"}",
+		 "type-widened f old:/type\n"},
+		{"{\"type\":\"number\"}", "{\"type\":\"integer\"}",
+		 "type-narrowed b new:/type\n"},
+		{"{\"type\":\"string\"}", "{\"type\":\"integer\"}",
+		 "type-narrowed b new:/type\ntype-widened f old:/type\n"},
+		{"{\"type\":[\"string\",\"integer\"]}", "{\"type\":\"string\"}",
+		 "type-narrowed b new:/type\n"},
+		/* nullable */
+		{"{\"type\":\"string\"}", "{\"type\":[\"string\",\"null\"]}",
+		 "nullable-added f old:/type\n"},
+		{"{\"type\":[\"null\",\"string\"]}", "{\"type\":\"string\"}",
+		 "nullable-removed b new:/type\n"},
+		/* no type at all -> a type */
+		{"{}", "{\"type\":\"object\"}", "type-narrowed b new:/type\n"},
+		/* true and false schemas */
+		{"true", "{}", ""},
+		{"{}", "false", "schema-false-added b new:\n"},
+		{"false", "{\"type\":\"string\"}",
+		 "schema-false-removed f old:\n"},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
+/* ------------------------------------------------------------ values */
+
+static void test_enum_const(void **state)
+{
+	static const struct kase k[] = {
+		{"{\"enum\":[\"a\",\"b\"]}", "{\"enum\":[\"b\",\"a\"]}", ""},
+		{"{\"enum\":[\"a\",\"b\",\"c\"]}", "{\"enum\":[\"a\",\"b\"]}",
+		 "enum-value-removed b new:/enum\n"},
+		{"{\"enum\":[\"a\"]}", "{\"enum\":[\"a\",2]}",
+		 "enum-value-added f old:/enum\n"},
+		/* 1 equals 1.0 */
+		{"{\"enum\":[1,2]}", "{\"enum\":[1.0,2.0]}", ""},
+		{"{\"type\":\"string\"}",
+		 "{\"type\":\"string\",\"enum\":[\"x\"]}",
+		 "enum-added b new:/enum\n"},
+		{"{\"enum\":[\"x\"]}", "{}", "enum-removed f old:/enum\n"},
+		{"{\"const\":1}", "{\"const\":2}",
+		 "const-changed b new:/const\nconst-changed f old:/const\n"},
+		{"{\"const\":\"a\"}", "{\"enum\":[\"a\",\"b\"]}",
+		 "enum-value-added f old:/const\n"},
+		{"{}", "{\"const\":{\"k\":[1]}}", "const-added b new:/const\n"},
+		/* a finite writer checked against the reader's type */
+		{"{\"enum\":[\"a\",null]}", "{\"type\":\"string\"}",
+		 "nullable-removed b new:/type\nenum-removed f old:/enum\n"},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
+/* ------------------------------------------------------------ numbers */
+
+static void test_numbers(void **state)
+{
+	static const struct kase k[] = {
+		{"{\"type\":\"number\",\"minimum\":0}",
+		 "{\"type\":\"number\",\"minimum\":1}",
+		 "minimum-tightened b new:/minimum\n"},
+		{"{\"type\":\"number\",\"minimum\":1}",
+		 "{\"type\":\"number\",\"minimum\":0}",
+		 "minimum-loosened f old:/minimum\n"},
+		{"{\"type\":\"number\"}", "{\"type\":\"number\",\"maximum\":9}",
+		 "maximum-added b new:/maximum\n"},
+		{"{\"type\":\"number\",\"maximum\":9}", "{\"type\":\"number\"}",
+		 "maximum-removed f old:/maximum\n"},
+		/* exclusive bounds against inclusive ones */
+		{"{\"type\":\"number\",\"exclusiveMinimum\":0}",
+		 "{\"type\":\"number\",\"minimum\":0}",
+		 "exclusive-minimum-loosened f old:/exclusiveMinimum\n"},
+		{"{\"type\":\"number\",\"maximum\":5}",
+		 "{\"type\":\"number\",\"exclusiveMaximum\":5}",
+		 "exclusive-maximum-tightened b new:/exclusiveMaximum\n"},
+		/* integers: > 0 is >= 1 */
+		{"{\"type\":\"integer\",\"exclusiveMinimum\":0}",
+		 "{\"type\":\"integer\",\"minimum\":1}", ""},
+		/* a bound on numbers means nothing to strings */
+		{"{\"type\":\"string\"}", "{\"type\":\"string\",\"minimum\":3}",
+		 ""},
+		/* a finite writer's values are checked themselves */
+		{"{\"enum\":[2,4]}", "{\"enum\":[2,4],\"minimum\":1}", ""},
+		{"{\"type\":\"integer\",\"multipleOf\":4}",
+		 "{\"type\":\"integer\",\"multipleOf\":2}",
+		 "multiple-of-changed f old:/multipleOf\n"},
+		{"{\"type\":\"number\"}",
+		 "{\"type\":\"number\",\"multipleOf\":0.5}",
+		 "multiple-of-added b new:/multipleOf\n"},
+		/* integers are multiples of 1 */
+		{"{\"type\":\"integer\"}",
+		 "{\"type\":\"integer\",\"multipleOf\":1}", ""},
+		{"{\"type\":\"number\",\"multipleOf\":2}",
+		 "{\"type\":\"number\"}",
+		 "multiple-of-removed f old:/multipleOf\n"},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
+/* ------------------------------------------------------------ strings */
+
+static void test_strings(void **state)
+{
+	static const struct kase k[] = {
+		{"{\"type\":\"string\",\"maxLength\":10}",
+		 "{\"type\":\"string\",\"maxLength\":5}",
+		 "max-length-tightened b new:/maxLength\n"},
+		{"{\"type\":\"string\",\"maxLength\":5}",
+		 "{\"type\":\"string\",\"maxLength\":10}",
+		 "max-length-loosened f old:/maxLength\n"},
+		{"{\"type\":\"string\"}",
+		 "{\"type\":\"string\",\"minLength\":1}",
+		 "min-length-added b new:/minLength\n"},
+		{"{\"type\":\"string\",\"minLength\":0}",
+		 "{\"type\":\"string\"}", ""},
+		{"{\"type\":\"string\",\"pattern\":\"^a\"}",
+		 "{\"type\":\"string\",\"pattern\":\"^a\"}", ""},
+		{"{\"type\":\"string\",\"pattern\":\"^a\"}",
+		 "{\"type\":\"string\",\"pattern\":\"^[a]\"}",
+		 "pattern-changed b new:/pattern\n"
+		 "pattern-changed f old:/pattern\n"},
+		{"{\"type\":\"string\"}",
+		 "{\"type\":\"string\",\"pattern\":\"x\"}",
+		 "pattern-added b new:/pattern\n"},
+		{"{\"type\":\"string\",\"pattern\":\"x\"}",
+		 "{\"type\":\"string\"}", "pattern-removed f old:/pattern\n"},
+		/* a finite writer's strings are matched */
+		{"{\"enum\":[\"ab\",\"ac\"]}",
+		 "{\"enum\":[\"ab\",\"ac\"],\"pattern\":\"^a\",\"maxLength\":2}",
+		 ""},
+		{"{\"type\":\"string\"}",
+		 "{\"type\":\"string\",\"format\":\"email\"}",
+		 "warn format-added b new:/format\n"},
+		{"{\"type\":\"string\",\"format\":\"uuid\"}",
+		 "{\"type\":\"string\",\"format\":\"email\"}",
+		 "warn format-changed b new:/format\n"
+		 "warn format-changed f old:/format\n"},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
+/* ------------------------------------------------------------ objects */
+
+static void test_required(void **state)
+{
+	static const struct kase k[] = {
+		{"{\"type\":\"object\",\"required\":[\"a\"]}",
+		 "{\"type\":\"object\",\"required\":[\"a\",\"b\"]}",
+		 "required-added b new:/required/1\n"},
+		{"{\"type\":\"object\",\"required\":[\"a\",\"b\"]}",
+		 "{\"type\":\"object\",\"required\":[\"b\"]}",
+		 "required-removed f old:/required/0\n"},
+		/* with a default: a warning, readers fill it in */
+		{"{\"type\":\"object\"}",
+		 "{\"type\":\"object\",\"properties\":{\"c\":{\"default\":1}},"
+		 "\"required\":[\"c\"]}",
+		 "warn required-added-with-default b new:/required/0\n"},
+		/* required only matters for objects */
+		{"{\"type\":\"string\"}",
+		 "{\"type\":\"string\",\"required\":[\"x\"]}", ""},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
+static void test_properties(void **state)
+{
+	static const struct kase k[] = {
+		/* added to a closed object: old readers reject it */
+		{"{\"properties\":{\"a\":{}},\"additionalProperties\":false}",
+		 "{\"properties\":{\"a\":{},\"b\":{\"type\":\"string\"}},"
+		 "\"additionalProperties\":false}",
+		 "property-added f new:/properties/b\n"},
+		/* added to an open object: old writers may have written any
+		 * b (Confluent: PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL) */
+		{"{\"properties\":{\"a\":{}}}",
+		 "{\"properties\":{\"a\":{},\"b\":{\"type\":\"string\"}}}",
+		 "property-added b new:/properties/b\n"},
+		/* added, unconstrained: nothing changes */
+		{"{\"properties\":{\"a\":{}}}",
+		 "{\"properties\":{\"a\":{},\"b\":{}}}", ""},
+		/* removed from a closed object, the new one open */
+		{"{\"properties\":{\"a\":{},\"b\":{\"type\":\"integer\"}},"
+		 "\"additionalProperties\":false}",
+		 "{\"properties\":{\"a\":{}}}",
+		 "property-removed f old:/properties/b\n"
+		 "additional-properties-widened f old:/additionalProperties\n"},
+		/* removed, both closed: old events with b fail new */
+		{"{\"properties\":{\"a\":{},\"b\":{}},"
+		 "\"additionalProperties\":false}",
+		 "{\"properties\":{\"a\":{}},\"additionalProperties\":false}",
+		 "property-removed b old:/properties/b\n"},
+		/* a property's schema changed */
+		{"{\"properties\":{\"a\":{\"type\":\"string\"}}}",
+		 "{\"properties\":{\"a\":{\"type\":\"boolean\"}}}",
+		 "type-narrowed b new:/properties/a/type\n"
+		 "type-widened f old:/properties/a/type\n"},
+		/* additionalProperties true -> false or a schema */
+		{"{\"type\":\"object\"}",
+		 "{\"type\":\"object\",\"additionalProperties\":false}",
+		 "additional-properties-narrowed b new:/additionalProperties\n"},
+		{"{\"type\":\"object\"}",
+		 "{\"type\":\"object\",\"additionalProperties\":{\"type\":"
+		 "\"string\"}}",
+		 "additional-properties-narrowed b new:/additionalProperties\n"},
+		{"{\"type\":\"object\",\"additionalProperties\":{\"type\":"
+		 "\"integer\"}}",
+		 "{\"type\":\"object\",\"additionalProperties\":{\"type\":"
+		 "\"number\"}}",
+		 "additional-properties-widened f old:/additionalProperties\n"},
+		{"{\"type\":\"object\",\"minProperties\":1}",
+		 "{\"type\":\"object\",\"minProperties\":2,\"maxProperties\":4}",
+		 "min-properties-tightened b new:/minProperties\n"
+		 "max-properties-added b new:/maxProperties\n"},
+		{"{\"type\":\"object\",\"minProperties\":2,"
+		 "\"maxProperties\":4}",
+		 "{\"type\":\"object\"}",
+		 "min-properties-removed f old:/minProperties\n"
+		 "max-properties-removed f old:/maxProperties\n"},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
+static void test_pattern_properties(void **state)
+{
+	static const struct kase k[] = {
+		{"{\"patternProperties\":{\"^x_\":{\"type\":\"string\"}}}",
+		 "{\"patternProperties\":{\"^x_\":{\"type\":\"string\"}}}", ""},
+		/* a named property matched by the reader's pattern */
+		{"{\"properties\":{\"x_a\":{\"type\":\"integer\"}}}",
+		 "{\"properties\":{\"x_a\":{\"type\":\"integer\"}},"
+		 "\"patternProperties\":{\"^x_\":{\"type\":\"string\"}}}",
+		 "type-narrowed b new:/patternProperties/^x_/type\n"
+		 "pattern-properties-added b new:/patternProperties/^x_\n"},
+		/* a pattern dropped from a closed object */
+		{"{\"patternProperties\":{\"^x_\":{}},"
+		 "\"additionalProperties\":false}",
+		 "{\"additionalProperties\":false}",
+		 "pattern-properties-removed b old:/patternProperties/^x_\n"},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
+static void test_dependencies(void **state)
+{
+	static const struct kase k[] = {
+		{"{\"dependentRequired\":{\"a\":[\"b\"]}}",
+		 "{\"dependentRequired\":{\"a\":[\"b\",\"c\"]}}",
+		 "dependent-required-added b new:/dependentRequired/a/1\n"},
+		/* implied by required */
+		{"{\"required\":[\"b\"]}",
+		 "{\"required\":[\"b\"],\"dependentRequired\":{\"a\":[\"b\"]}}",
+		 ""},
+		{"{\"dependentRequired\":{\"a\":[\"b\"]}}", "{}",
+		 "dependent-required-removed f old:/dependentRequired/a/0\n"},
+		{"{\"propertyNames\":{\"maxLength\":3}}",
+		 "{\"propertyNames\":{\"maxLength\":2}}",
+		 "property-names-changed b new:/propertyNames\n"
+		 "property-names-changed f old:/propertyNames\n"},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
+/* ------------------------------------------------------------ arrays */
+
+static void test_arrays(void **state)
+{
+	static const struct kase k[] = {
+		{"{\"type\":\"array\",\"items\":{\"type\":\"string\"}}",
+		 "{\"type\":\"array\",\"items\":{\"type\":[\"string\","
+		 "\"null\"]}}",
+		 "nullable-added f old:/items/type\n"},
+		{"{\"type\":\"array\"}",
+		 "{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}",
+		 "type-narrowed b new:/items/type\n"},
+		{"{\"type\":\"array\",\"maxItems\":3}",
+		 "{\"type\":\"array\",\"minItems\":1,\"maxItems\":2}",
+		 "min-items-added b new:/minItems\n"
+		 "max-items-tightened b new:/maxItems\n"},
+		{"{\"type\":\"array\",\"minItems\":2,\"maxItems\":3}",
+		 "{\"type\":\"array\",\"minItems\":1,\"maxItems\":4}",
+		 "min-items-loosened f old:/minItems\n"
+		 "max-items-loosened f old:/maxItems\n"},
+		{"{\"type\":\"array\"}",
+		 "{\"type\":\"array\",\"uniqueItems\":true}",
+		 "unique-items-added b new:/uniqueItems\n"},
+		/* tuples: a position, and the rest */
+		{"{\"prefixItems\":[{\"type\":\"string\"}],\"items\":false}",
+		 "{\"prefixItems\":[{\"type\":\"string\"},{\"type\":"
+		 "\"integer\"}],\"items\":false}",
+		 "items-widened f old:/items\n"},
+		{"{\"prefixItems\":[{\"type\":\"string\"}]}",
+		 "{\"prefixItems\":[{\"type\":\"integer\"}]}",
+		 "type-narrowed b new:/prefixItems/0/type\n"
+		 "type-widened f old:/prefixItems/0/type\n"},
+		/* draft-07 tuples */
+		{"{\"$schema\":\"http://json-schema.org/draft-07/schema#\","
+		 "\"items\":[{\"type\":\"string\"}],\"additionalItems\":false}",
+		 "{\"$schema\":\"http://json-schema.org/draft-07/schema#\","
+		 "\"items\":[{\"type\":\"string\"}]}",
+		 "items-widened f old:/additionalItems\n"},
+		{"{\"contains\":{\"type\":\"string\"}}",
+		 "{\"contains\":{\"type\":\"integer\"}}",
+		 "contains-changed b new:/contains\n"
+		 "contains-changed f old:/contains\n"},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
+/* ------------------------------------------------------------ composition */
+
+static void test_any_one_of(void **state)
+{
+	static const struct kase k[] = {
+		{"{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]}",
+		 "{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"string\"}]}",
+		 ""},
+		{"{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]}",
+		 "{\"anyOf\":[{\"type\":\"string\"}]}",
+		 "branch-removed b old:/anyOf/1\n"},
+		{"{\"anyOf\":[{\"type\":\"string\"}]}",
+		 "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}",
+		 "branch-added f new:/anyOf/1\n"},
+		/* a branch that covers the old schema */
+		{"{\"type\":\"string\"}",
+		 "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}",
+		 "nullable-added f old:/type\n"},
+		/* a type union became anyOf: same set */
+		{"{\"type\":[\"string\",\"null\"]}",
+		 "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}", ""},
+		/* oneOf: checked as anyOf, with a warning when it changed */
+		{"{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]}",
+		 "{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]}",
+		 ""},
+		{"{\"type\":\"string\"}",
+		 "{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]}",
+		 "warn one-of-unchecked b new:/oneOf\n"
+		 "type-widened f old:/type\n"},
+		/* allOf is a conjunction on both sides */
+		{"{\"allOf\":[{\"required\":[\"a\"]},{\"properties\":{\"a\":"
+		 "{\"type\":\"string\"}}}]}",
+		 "{\"required\":[\"a\"],\"properties\":{\"a\":{\"type\":"
+		 "\"string\"}}}",
+		 ""},
+		{"{\"not\":{\"type\":\"null\"}}",
+		 "{\"not\":{\"type\":\"null\"}}", ""},
+		{"{}", "{\"not\":{\"type\":\"null\"}}",
+		 "not-added b new:/not\n"},
+		{"{\"if\":{\"required\":[\"a\"]},\"then\":{\"required\":[\"b\"]}}",
+		 "{}",
+		 "conditional-removed f old:/if\nconditional-removed f "
+		 "old:/then\n"},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
+/* ------------------------------------------------------------ refs */
+
+static void test_refs(void **state)
+{
+	static const struct kase k[] = {
+		/* local refs are followed, the path is the definition's */
+		{"{\"$defs\":{\"a\":{\"type\":\"integer\"}},\"properties\":{\"x\":"
+		 "{\"$ref\":\"#/$defs/a\"}}}",
+		 "{\"$defs\":{\"a\":{\"type\":\"string\"}},\"properties\":{\"x\":"
+		 "{\"$ref\":\"#/$defs/a\"}}}",
+		 "type-narrowed b new:/$defs/a/type\n"
+		 "type-widened f old:/$defs/a/type\n"},
+		/* a ref on one side, inline on the other */
+		{"{\"properties\":{\"x\":{\"type\":\"string\"}}}",
+		 "{\"definitions\":{\"s\":{\"type\":\"string\"}},"
+		 "\"properties\":{\"x\":{\"$ref\":\"#/definitions/s\"}}}",
+		 ""},
+		/* an anchor */
+		{"{\"$defs\":{\"a\":{\"$anchor\":\"A\",\"type\":\"string\"}},"
+		 "\"$ref\":\"#A\"}",
+		 "{\"type\":\"string\"}", ""},
+		/* recursive schemas end */
+		{"{\"$defs\":{\"n\":{\"properties\":{\"next\":{\"$ref\":\"#/$defs/"
+		 "n\"},\"v\":{\"type\":\"integer\"}}}},\"$ref\":\"#/$defs/n\"}",
+		 "{\"$defs\":{\"n\":{\"properties\":{\"next\":{\"$ref\":\"#/$defs/"
+		 "n\"},\"v\":{\"type\":\"number\"}}}},\"$ref\":\"#/$defs/n\"}",
+		 "type-widened f old:/$defs/n/properties/v/type\n"},
+		{"{\"$ref\":\"#\"}", "{\"$ref\":\"#\"}", ""},
+		/* remote refs: the same one is assumed equal, with a warning;
+		 * a different one is incompatible */
+		{"{\"$ref\":\"other.json#/a\"}", "{\"$ref\":\"other.json#/a\"}",
+		 "warn ref-not-followed b new:\nwarn ref-not-followed f old:\n"},
+		{"{\"$ref\":\"other.json#/a\"}", "{\"$ref\":\"other.json#/b\"}",
+		 "ref-changed b new:\nref-changed f old:\n"},
+		/* an unresolvable local ref is treated as remote */
+		{"{}", "{\"$ref\":\"#/nowhere\"}", "ref-changed b new:\n"},
+	};
+
+	(void)state;
+	RUN(k);
+}
+
+/* ------------------------------------------------------------ modes */
+
+static void test_modes(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = issues("{\"type\":\"integer\"}", "{\"type\":\"number\"}",
+		   EV_COMPAT_BACKWARD);
+	assert_string_equal(s, "");
+	free(s);
+	s = issues("{\"type\":\"integer\"}", "{\"type\":\"number\"}",
+		   EV_COMPAT_FORWARD);
+	assert_string_equal(s, "type-widened f old:/type\n");
+	free(s);
+	s = issues("{\"required\":[]}", "{\"required\":[\"a\"]}",
+		   EV_COMPAT_FORWARD);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+static void test_mode_names(void **state)
+{
+	enum ev_compat_mode m;
+
+	(void)state;
+	assert_int_equal(ev_compat_mode_parse("backward", &m), 0);
+	assert_int_equal(m, EV_COMPAT_BACKWARD);
+	assert_int_equal(ev_compat_mode_parse("full", &m), 0);
+	assert_int_equal(m, EV_COMPAT_FULL);
+	assert_int_equal(ev_compat_mode_parse("FULL", &m), EV_EUSAGE);
+	assert_string_equal(ev_compat_mode_name(EV_COMPAT_FORWARD), "forward");
+}
+
+/* ------------------------------------------------------------ hostile */
+
+static void test_hostile(void **state)
+{
+	struct ev_buf a = {0}, b = {0}, big = {0};
+	struct ev_compat *c = NULL;
+	struct ev_error err;
+	int i;
+
+	(void)state;
+	/* a ref cycle with no progress */
+	mp_of("{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/b\"},\"b\":{\"$ref\":"
+	      "\"#/$defs/a\"}},\"$ref\":\"#/$defs/a\"}",
+	      &a);
+	mp_of("{\"type\":\"string\"}", &b);
+	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len,
+					 EV_COMPAT_FULL, &err),
+			 0);
+	ev_compat_free(c);
+	/* many anyOf combinations: bounded, reported */
+	ev_buf_puts(&big, "{\"allOf\":[");
+	for (i = 0; i < 12; i++)
+		ev_buf_printf(&big,
+			      "%s{\"anyOf\":[{\"type\":\"string\"},{\"type\":"
+			      "\"integer\"}]}",
+			      i ? "," : "");
+	ev_buf_puts(&big, "]}");
+	ev_buf_putc(&big, '\0');
+	mp_of((char *)big.p, &a);
+	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len,
+					 EV_COMPAT_BACKWARD, &err),
+			 0);
+	assert_true(ev_compat_failures(c) > 0);
+	assert_string_equal(ev_compat_at(c, ev_compat_count(c) - 1)->rule,
+			    "too-complex");
+	ev_compat_free(c);
+	/* a huge enum is not taken as finite, and does not crash */
+	big.len = 0;
+	ev_buf_puts(&big, "{\"enum\":[");
+	for (i = 0; i < 5000; i++)
+		ev_buf_printf(&big, "%s%d", i ? "," : "", i);
+	ev_buf_puts(&big, "]}");
+	ev_buf_putc(&big, '\0');
+	mp_of((char *)big.p, &a);
+	assert_int_equal(ev_compat_check(&c, a.p, a.len, a.p, a.len,
+					 EV_COMPAT_FULL, &err),
+			 0);
+	assert_int_equal(ev_compat_failures(c), 0);
+	ev_compat_free(c);
+	/* not a JSON image */
+	{
+		static const uint8_t bin[] = {0xc4, 0x01, 0x00};
+
+		assert_int_equal(ev_compat_check(&c, bin, sizeof(bin), b.p,
+						 b.len, EV_COMPAT_FULL, &err),
+				 EV_EDATA);
+		assert_null(c);
+		assert_string_equal(err.msg, "old schema: not a JSON image");
+	}
+	ev_buf_free(&a);
+	ev_buf_free(&b);
+	ev_buf_free(&big);
+}
+
+/* ------------------------------------------------------------ files */
+
+static char tmpdir[256];
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_schemacompat.XXXXXX");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int nftw_rm(const char *p, const struct stat *st, int flag,
+		   struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static int teardown_dir(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, nftw_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void put(const char *name, const char *text)
+{
+	char p[512];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_load(void **state)
+{
+	struct ev_buf b = {0};
+	struct ev_error err;
+	char p[512], want[600];
+
+	(void)state;
+	put("ok.json", "\n  {\"type\": \"string\"}\n");
+	snprintf(p, sizeof(p), "%s/ok.json", tmpdir);
+	assert_int_equal(ev_compat_load(p, &b, &err), 0);
+	assert_true(b.len > 0);
+	put("bad.json", "{\n  \"type\": \"string\",\n  }\n");
+	snprintf(p, sizeof(p), "%s/bad.json", tmpdir);
+	assert_int_equal(ev_compat_load(p, &b, &err), EV_EDATA);
+	assert_true(strncmp(err.msg, p, strlen(p)) == 0);
+	assert_true(strncmp(err.msg + strlen(p), ":3:3: ", 6) == 0);
+	put("trail.json", "{} x");
+	snprintf(p, sizeof(p), "%s/trail.json", tmpdir);
+	assert_int_equal(ev_compat_load(p, &b, &err), EV_EDATA);
+	snprintf(want, sizeof(want),
+		 "%s:1:4: unexpected text after the JSON value", p);
+	assert_string_equal(err.msg, want);
+	put("empty.json", "");
+	snprintf(p, sizeof(p), "%s/empty.json", tmpdir);
+	assert_int_equal(ev_compat_load(p, &b, &err), EV_EDATA);
+	snprintf(want, sizeof(want), "%s:1:1: expected a JSON value", p);
+	assert_string_equal(err.msg, want);
+	put("num.json", "42");
+	snprintf(p, sizeof(p), "%s/num.json", tmpdir);
+	assert_int_equal(ev_compat_load(p, &b, &err), EV_EDATA);
+	snprintf(want, sizeof(want),
+		 "%s: not a schema: a schema is a JSON object or a boolean", p);
+	assert_string_equal(err.msg, want);
+	snprintf(p, sizeof(p), "%s/missing.json", tmpdir);
+	assert_int_equal(ev_compat_load(p, &b, &err), EV_ENOENT);
+	assert_int_equal(ev_compat_load(tmpdir, &b, &err), EV_EDATA);
+	ev_buf_free(&b);
+}
+
+static void test_versions(void **state)
+{
+	struct ev_error err;
+	uint64_t *v;
+	size_t n;
+	char d[512];
+
+	(void)state;
+	snprintf(d, sizeof(d), "%s/T", tmpdir);
+	assert_int_equal(ev_compat_versions(d, &v, &n, &err), EV_ENOENT);
+	assert_int_equal(mkdir(d, 0755), 0);
+	assert_int_equal(ev_compat_versions(d, &v, &n, &err), EV_EDATA);
+	put("T/10.json", "{}");
+	put("T/2.json", "{}");
+	put("T/1.json", "{}");
+	put("T/README", "not a schema");
+	assert_int_equal(ev_compat_versions(d, &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0], 1);
+	assert_int_equal(v[1], 2);
+	assert_int_equal(v[2], 10);
+	free(v);
+	put("T/02.json", "{}");
+	assert_int_equal(ev_compat_versions(d, &v, &n, &err), EV_EDATA);
+	assert_non_null(strstr(err.msg, "02.json: not a version"));
+}
+
+static void test_type_of(void **state)
+{
+	struct ev_error err;
+	char *t, p[512];
+
+	(void)state;
+	assert_int_equal(mkdir(strcat(strcpy(p, tmpdir), "/a%2Fb"), 0755), 0);
+	put("a%2Fb/1.json", "{}");
+	snprintf(p, sizeof(p), "%s/a%%2Fb/1.json", tmpdir);
+	assert_int_equal(ev_compat_type_of(p, &t, &err), 0);
+	assert_string_equal(t, "a/b");
+	free(t);
+	assert_int_equal(mkdir(strcat(strcpy(p, tmpdir), "/bad%zz"), 0755), 0);
+	put("bad%zz/1.json", "{}");
+	snprintf(p, sizeof(p), "%s/bad%%zz/1.json", tmpdir);
+	assert_int_equal(ev_compat_type_of(p, &t, &err), EV_EDATA);
+	snprintf(p, sizeof(p), "%s/none/1.json", tmpdir);
+	assert_int_equal(ev_compat_type_of(p, &t, &err), EV_ENOENT);
+}
+
+/* ------------------------------------------------------------ reports */
+
+static void test_report(void **state)
+{
+	struct ev_buf a = {0}, b = {0}, out = {0};
+	struct ev_compat *c = NULL;
+	struct ev_error err;
+
+	(void)state;
+	mp_of("{\"type\":\"string\"}", &a);
+	mp_of("{\"type\":\"string\",\"format\":\"uuid\",\"maxLength\":3}", &b);
+	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len,
+					 EV_COMPAT_BACKWARD, &err),
+			 0);
+	assert_int_equal(ev_compat_report(&out, c, "o.json", "n.json",
+					  EV_COMPAT_BACKWARD, 0),
+			 0);
+	ev_buf_putc(&out, '\0');
+	assert_string_equal(
+		(char *)out.p,
+		"n.json#/maxLength: max-length-added (backward): maxLength "
+		"new's is 3, old has none\n"
+		"warning: n.json#/format: format-added (backward): new has "
+		"format 'uuid', old has none: it fails only with --formats "
+		"assert\n"
+		"incompatible (backward): o.json -> n.json: 1 "
+		"incompatibility, 1 warning\n");
+	out.len = 0;
+	assert_int_equal(ev_compat_report(&out, c, "o.json", "n.json",
+					  EV_COMPAT_BACKWARD, 1),
+			 0);
+	ev_buf_putc(&out, '\0');
+	assert_string_equal(
+		(char *)out.p,
+		"{\"old\":\"o.json\",\"new\":\"n.json\",\"mode\":\"backward\","
+		"\"compatible\":false,\"incompatibilities\":[{\"rule\":\"max-"
+		"length-added\",\"direction\":\"backward\",\"schema\":\"new\","
+		"\"path\":\"/maxLength\",\"message\":\"maxLength new's is 3, "
+		"old has none\"}],\"warnings\":[{\"rule\":\"format-added\","
+		"\"direction\":\"backward\",\"schema\":\"new\",\"path\":\"/"
+		"format\",\"message\":\"new has format 'uuid', old has none: "
+		"it fails only with --formats assert\"}]}");
+	ev_compat_free(c);
+	mp_of("{}", &b);
+	assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len,
+					 EV_COMPAT_BACKWARD, &err),
+			 0);
+	out.len = 0;
+	assert_int_equal(ev_compat_report(&out, c, "o.json", "n.json",
+					  EV_COMPAT_BACKWARD, 0),
+			 0);
+	ev_buf_putc(&out, '\0');
+	assert_string_equal((char *)out.p,
+			    "compatible (backward): o.json -> n.json\n");
+	ev_compat_free(c);
+	ev_buf_free(&a);
+	ev_buf_free(&b);
+	ev_buf_free(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_types),
+		cmocka_unit_test(test_enum_const),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_required),
+		cmocka_unit_test(test_properties),
+		cmocka_unit_test(test_pattern_properties),
+		cmocka_unit_test(test_dependencies),
+		cmocka_unit_test(test_arrays),
+		cmocka_unit_test(test_any_one_of),
+		cmocka_unit_test(test_refs),
+		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_mode_names),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_type_of),
+		cmocka_unit_test(test_report),
+	};
+
+	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
