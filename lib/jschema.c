@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,8 +406,8 @@ static int is_nonneg_int(const struct ev_mp_item *it, int64_t *v)
 		return 1;
 	}
 	if (it->type == EV_MP_FLOAT && it->v.f >= 0 &&
-	    it->v.f == (double)(int64_t)it->v.f) {
-		*v = (int64_t)it->v.f;
+	    it->v.f == floor(it->v.f)) {
+		*v = it->v.f >= 9.2e18 ? INT64_MAX : (int64_t)it->v.f;
 		return 1;
 	}
 	return 0;

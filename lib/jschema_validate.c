@@ -990,6 +990,61 @@ out:
 	return ok;
 }
 
+struct uitem {
+	uint64_t h;
+	const uint8_t *p, *e;
+	uint32_t i;
+};
+
+static int uitem_cmp(const void *a, const void *b)
+{
+	const struct uitem *x = a, *y = b;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* uniqueItems for long arrays: sort by hash, compare equal hashes.  1
+ * unique, 0 not (*first < *second the duplicates), <0 error */
+static int unique_hashed(const uint8_t *q, const uint8_t *end, uint32_t n,
+			 uint32_t *first, uint32_t *second)
+{
+	struct uitem *v = malloc(n * sizeof(*v));
+	uint32_t i, j;
+	int r = 1;
+
+	if (v == NULL)
+		return EV_ERR;
+	for (i = 0; i < n; i++) {
+		v[i].p = q;
+		if (ev_mp_skip_fast(&q, end) != 0) {
+			free(v);
+			return EV_EDATA;
+		}
+		v[i].e = q;
+		v[i].i = i;
+		v[i].h = js_mp_hash(v[i].p, v[i].e, 0);
+	}
+	qsort(v, n, sizeof(*v), uitem_cmp);
+	*first = n;
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n && v[j].h == v[i].h; j++)
+			if (js_mp_equal(v[i].p, v[i].e, v[j].p, v[j].e, 0)) {
+				uint32_t a = v[i].i < v[j].i ? v[i].i : v[j].i;
+				uint32_t b = v[i].i < v[j].i ? v[j].i : v[i].i;
+
+				if (r == 1 || b < *second ||
+				    (b == *second && a < *first)) {
+					*first = a;
+					*second = b;
+				}
+				r = 0;
+			}
+	free(v);
+	return r;
+}
+
 static int v_array(struct vctx *c, const struct jnode *n,
 		   const struct ev_mp_item *it, const uint8_t *q,
 		   const struct dscope *sc, struct ann *a)
@@ -1074,7 +1129,22 @@ static int v_array(struct vctx *c, const struct jnode *n,
 			FAIL();
 		}
 	}
-	if (ar->unique && it->n > 1) {
+	if (ar->unique && it->n > 32) {
+		int r = unique_hashed(q, c->end, it->n, &i, &matches);
+
+		if (r < 0) {
+			ret = r;
+			goto out;
+		}
+		if (r == 0) {
+			if (c->collect)
+				err_add(c, n, "uniqueItems", "uniqueItems",
+					"must NOT have duplicate items (items "
+					"## %u and %u are identical)",
+					matches, i);
+			FAIL();
+		}
+	} else if (ar->unique && it->n > 1) {
 		const uint8_t *pi = q;
 
 		for (i = 0; i < it->n; i++) {

@@ -515,6 +515,38 @@ static void test_runtime_depth(void **state)
 	ev_jschema_set_free(s);
 }
 
+/* uniqueItems on long arrays goes by hashes, with the same answer */
+static void test_unique_long(void **state)
+{
+	struct ev_buf a = {0};
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *sc;
+	struct ev_error err;
+	int i;
+
+	(void)state;
+	sc = compile(s, "{\"uniqueItems\":true}", "u.json", &err);
+	assert_non_null(sc);
+	ev_buf_putc(&a, '[');
+	for (i = 0; i < 20000; i++)
+		ev_buf_printf(&a, "%s{\"k\":%d,\"v\":[%d]}", i ? "," : "", i,
+			      i % 7);
+	ev_buf_puts(&a, ",{\"v\":[6.0],\"k\":13}]");
+	ev_buf_putc(&a, '\0');
+	assert_int_equal(check(sc, (const char *)a.p, cx, NULL), 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->message,
+			    "must NOT have duplicate items (items ## 20000 and "
+			    "13 are identical)");
+	a.len -= 21; /* the duplicate, "]" and the NUL */
+	ev_buf_puts(&a, "]");
+	ev_buf_putc(&a, '\0');
+	assert_int_equal(check(sc, (const char *)a.p, cx, NULL), 1);
+	ev_buf_free(&a);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
 static void test_huge_enum(void **state)
 {
 	struct ev_buf sch = {0};
@@ -924,6 +956,7 @@ int main(void)
 		cmocka_unit_test(test_deep_schema),
 		cmocka_unit_test(test_deep_instance),
 		cmocka_unit_test(test_runtime_depth),
+		cmocka_unit_test(test_unique_long),
 		cmocka_unit_test(test_huge_enum),
 		cmocka_unit_test(test_ref_dirs_and_local_root),
 		cmocka_unit_test(test_ids_and_anchors),
