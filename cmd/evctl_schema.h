@@ -1,6 +1,8 @@
 /*
  * evctl_schema.h - the parts of 'evctl schema' that live in their own
- * files: each takes argv[0] = its subcommand name, returns the exit status.
+ * files: each takes argv from its command's name on (argv[0] is the
+ * program's name, as getopt words its messages with it) and returns the
+ * exit status.
  */
 #ifndef EVCTL_SCHEMA_H
 #define EVCTL_SCHEMA_H
@@ -20,8 +22,8 @@
 	"                         [--report FORMAT]\n"
 #define EVCTL_SCHEMA_COMPAT_USAGE                                                   \
 	"evctl schema compat [--mode MODE] [--report FORMAT]\n"                     \
-	"                           [--data LOG [--upcast DIR] [--type TYPE]]\n"    \
-	"                           OLD.json NEW.json\n"                            \
+	"                           [--data LOG [--examples N] [--upcast DIR]\n"    \
+	"                           [--type TYPE]] OLD.json NEW.json\n"             \
 	"       evctl schema compat --transitive [--mode MODE] [--report FORMAT]\n" \
 	"                           DIR/TYPE/\n"
 #define EVCTL_SCHEMA_INFER_USAGE                                           \

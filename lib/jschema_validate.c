@@ -166,6 +166,51 @@ ev_jschema_error_at(const struct ev_jschema_ctx *cx, size_t i)
 	return i < cx->nerrs ? &cx->errs[i] : NULL;
 }
 
+/* The registry's own errors (schemadir.c; declared in jschema_int.h). */
+static void finish(struct ev_jschema_ctx *cx);
+
+void ev_jschema_ctx_clear(struct ev_jschema_ctx *cx)
+{
+	cx->nerrs = 0;
+	cx->noff = 0;
+	cx->strs.len = 0;
+}
+
+int ev_jschema_ctx_add_error(struct ev_jschema_ctx *cx,
+			     const char *instance_path,
+			     const char *schema_path, const char *keyword,
+			     const char *message)
+{
+	const char *v[4] = {instance_path, schema_path, keyword, message};
+	size_t at[4], i;
+	struct jerr_off e;
+
+	if (cx->max_errors > 0 && cx->noff >= cx->max_errors)
+		return 0;
+	if (cx->noff == cx->capoff) {
+		size_t nc = cx->capoff ? 2 * cx->capoff : 16;
+		struct jerr_off *no = realloc(cx->off, nc * sizeof(*no));
+
+		if (no == NULL)
+			return EV_ERR;
+		cx->off = no;
+		cx->capoff = nc;
+	}
+	for (i = 0; i < 4; i++) {
+		at[i] = cx->strs.len;
+		if (ev_buf_puts(&cx->strs, v[i] != NULL ? v[i] : "") != 0 ||
+		    ev_buf_putc(&cx->strs, '\0') != 0)
+			return EV_ERR;
+	}
+	e.ip = at[0];
+	e.sp = at[1];
+	e.kw = at[2];
+	e.msg = at[3];
+	cx->off[cx->noff++] = e;
+	finish(cx);
+	return cx->nerrs == cx->noff ? 0 : EV_ERR;
+}
+
 static void err_add(struct vctx *c, const struct jnode *n, const char *kwpath,
 		    const char *kw, const char *fmt, ...) EV_PRINTF(5, 6);
 

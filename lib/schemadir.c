@@ -842,18 +842,221 @@ static int envelope_of(const struct ev_event *ev, struct ev_buf *b)
 	return ev_buf_reserve(b, 0) == 0 ? 0 : EV_ERR;
 }
 
+/*
+ * The fields of a record that a check needs, read in one pass without
+ * the full checks of ev_event_decode(): data and meta are skipped over
+ * (the validator reads them, and bounds their depth), and strings are
+ * not checked for UTF-8 but the type.  0, or EV_EDATA.
+ */
+static int read_record(const uint8_t *rec, size_t n, struct ev_event *ev)
+{
+	const uint8_t *p = rec, *end = rec + n, *v;
+	struct ev_mp_item it, kv;
+	struct ev_str *s;
+	uint64_t last = 0;
+	uint32_t i;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->time = EV_TIME_NONE;
+	ev->schema = 1;
+	ev->prev = EV_NO_PREV;
+	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a)
+		return EV_EDATA;
+	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
+		return EV_EDATA;
+	for (i = 0; i < it.n; i++) {
+		if (p >= end || *p > EV_K_MAX || *p <= last)
+			return EV_EDATA;
+		last = *p++;
+		switch (last) {
+		case EV_K_ID:
+		case EV_K_TYPE:
+		case EV_K_STREAM:
+		case EV_K_KEY:
+			s = last == EV_K_ID	  ? &ev->id
+			    : last == EV_K_TYPE	  ? &ev->type
+			    : last == EV_K_STREAM ? &ev->stream
+						  : &ev->key;
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    kv.type != EV_MP_STR || kv.n == 0)
+				return EV_EDATA;
+			s->p = (const char *)kv.p;
+			s->n = kv.n;
+			break;
+		case EV_K_TIME:
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    ev_mp_time_decode(&kv, &ev->time) != 0)
+				return EV_EDATA;
+			break;
+		case EV_K_VERSION:
+		case EV_K_SCHEMA:
+		case EV_K_PREV:
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    kv.type != EV_MP_UINT ||
+			    (kv.v.u == 0 && last != EV_K_PREV))
+				return EV_EDATA;
+			if (last == EV_K_VERSION)
+				ev->version = kv.v.u;
+			else if (last == EV_K_SCHEMA)
+				ev->schema = kv.v.u;
+			break;
+		case EV_K_DATA:
+			v = p;
+			if (p < end &&
+			    (*p == 0xc4 || *p == 0xc5 || *p == 0xc6)) {
+				if (ev_mp_read(&p, end, &kv) != 0)
+					return EV_EDATA;
+				ev->data = kv.p;
+				ev->data_len = kv.n;
+				ev->data_is_binary = 1;
+				break;
+			}
+			if (ev_mp_skip_fast(&p, end) != 0)
+				return EV_EDATA;
+			ev->data = v;
+			ev->data_len = (size_t)(p - v);
+			break;
+		case EV_K_META:
+			v = p;
+			if (p >= end || !((*p >= 0x80 && *p <= 0x8f) ||
+					  *p == 0xde || *p == 0xdf))
+				return EV_EDATA;
+			if (ev_mp_skip_fast(&p, end) != 0)
+				return EV_EDATA;
+			ev->meta = v;
+			ev->meta_len = (size_t)(p - v);
+			break;
+		default:
+			return EV_EDATA;
+		}
+	}
+	if (p != end || ev->type.p == NULL || ev->id.p == NULL ||
+	    ev->time == EV_TIME_NONE ||
+	    ev_utf8_valid((const uint8_t *)ev->type.p, ev->type.n) !=
+		    ev->type.n)
+		return EV_EDATA;
+	return 0;
+}
+
 static const uint8_t nil_value[1] = {0xc0};
+
+/* The whole event against _envelope.json, its errors added to those
+ * in cx: 1 valid, 0 not, <0 out of memory. */
+static uint8_t *raw_key(uint8_t *o, const char *k)
+{
+	size_t n = strlen(k);
+
+	*o++ = (uint8_t)(0xa0 | n);
+	memcpy(o, k, n);
+	return o + n;
+}
+
+static uint8_t *raw_str(uint8_t *o, const struct ev_str *s)
+{
+	o = ev_mp_str_hdr(o, s->n);
+	memcpy(o, s->p, s->n);
+	return o + s->n;
+}
+
+/* envelope_of() into o, which has room for envelope_room(ev) bytes
+ * (binary data aside); returns the end */
+static size_t envelope_room(const struct ev_event *ev)
+{
+	return 64 + 4 * 5 + ev->id.n + ev->type.n + ev->stream.n + ev->key.n +
+	       40 + 2 * 9 + ev->meta_len + ev->data_len;
+}
+
+static uint8_t *envelope_raw(const struct ev_event *ev, uint8_t *o)
+{
+	unsigned count = 4 + (ev->stream.p != NULL) + (ev->version != 0) +
+			 (ev->key.p != NULL) + (ev->meta != NULL) +
+			 (ev->data != NULL);
+	char tbuf[40];
+	struct ev_str t;
+
+	*o++ = (uint8_t)(0x80 | count);
+	o = raw_str(raw_key(o, "id"), &ev->id);
+	o = raw_str(raw_key(o, "type"), &ev->type);
+	t.p = tbuf;
+	t.n = ev_time_format(ev->time, tbuf);
+	o = raw_str(raw_key(o, "time"), &t);
+	if (ev->stream.p != NULL)
+		o = raw_str(raw_key(o, "stream"), &ev->stream);
+	if (ev->version != 0)
+		o = ev_mp_uint(raw_key(o, "version"), ev->version);
+	if (ev->key.p != NULL)
+		o = raw_str(raw_key(o, "key"), &ev->key);
+	o = ev_mp_uint(raw_key(o, "schema"), ev->schema);
+	if (ev->meta != NULL) {
+		o = raw_key(o, "meta");
+		memcpy(o, ev->meta, ev->meta_len);
+		o += ev->meta_len;
+	}
+	if (ev->data != NULL) {
+		o = raw_key(o, "data");
+		memcpy(o, ev->data, ev->data_len);
+		o += ev->data_len;
+	}
+	return o;
+}
+
+/* The whole event against _envelope.json, its errors added to those
+ * in cx: 1 valid, 0 not, <0 out of memory. */
+static int check_envelope(const struct ev_schemadir *d,
+			  const struct ev_event *ev, struct ev_jschema_ctx *cx,
+			  int data_ok)
+{
+	struct ev_jschema_ctx *tmp = NULL;
+	struct ev_buf b = {0};
+	uint8_t stack[8192];
+	const uint8_t *env;
+	size_t envn, i;
+	int r = 0;
+
+	/* most events fit on the stack: nothing is allocated for them */
+	if (!ev->data_is_binary && envelope_room(ev) <= sizeof(stack)) {
+		env = stack;
+		envn = (size_t)(envelope_raw(ev, stack) - stack);
+	} else {
+		if ((r = envelope_of(ev, &b)) != 0)
+			goto out;
+		env = b.p;
+		envn = b.len;
+	}
+	if (data_ok) {
+		r = ev_jschema_validate(d->envelope, env, envn, NULL, cx);
+		goto out;
+	}
+	/* keep the data's errors: validate in a context of its own */
+	if ((tmp = ev_jschema_ctx_new()) == NULL) {
+		r = EV_ERR;
+		goto out;
+	}
+	r = ev_jschema_validate(d->envelope, env, envn, NULL, tmp);
+	for (i = 0; r != 1 && r >= EV_EDATA && i < ev_jschema_nerrors(tmp);
+	     i++) {
+		const struct ev_jschema_error *e = ev_jschema_error_at(tmp, i);
+		if (ev_jschema_ctx_add_error(cx, e->instance_path,
+					     e->schema_path, e->keyword,
+					     e->message) != 0)
+			r = EV_ERR;
+	}
+out:
+	ev_jschema_ctx_free(tmp);
+	ev_buf_free(&b);
+	/* an instance the validator cannot take is invalid, with why */
+	return r == EV_EDATA ? 0 : r;
+}
 
 int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 		       struct ev_jschema_ctx *cx)
 {
 	struct ev_event ev;
-	struct ev_error err;
 	const struct stype *t;
 	const struct sversion *v;
-	int r;
+	int r, ok = 1;
 
-	if (ev_event_decode(rec, n, &ev, &err) != 0)
+	if (read_record(rec, n, &ev) != 0)
 		return EV_EDATA;
 	ev_jschema_ctx_clear(cx);
 	t = find_type(d, ev.type.p, ev.type.n);
@@ -868,7 +1071,9 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 				(int)ev.type.n, ev.type.p, d->dir, (int)enc.len,
 				enc.p ? (const char *)enc.p : "");
 			ev_buf_free(&enc);
-			return r != 0 ? r : 0;
+			if (r != 0)
+				return r;
+			ok = 0;
 		}
 	} else if ((v = find_version(t, ev.schema)) == NULL) {
 		char file[4200];
@@ -878,34 +1083,36 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 				   "no schema file '%s' for schema %" PRIu64
 				   " of type '%.*s'",
 				   file, ev.schema, (int)ev.type.n, ev.type.p);
-		return r != 0 ? r : 0;
+		if (r != 0)
+			return r;
+		ok = 0;
 	} else if (ev.data_is_binary) {
 		if (!v->anything) {
 			char sp[4200];
 			snprintf(sp, sizeof(sp), "%s#", v->file);
 			r = registry_error(cx, "/data", sp, "type",
 					   "data is binary");
-			return r != 0 ? r : 0;
+			if (r != 0)
+				return r;
+			ok = 0;
 		}
 	} else {
 		r = ev_jschema_validate(v->sc,
 					ev.data != NULL ? ev.data : nil_value,
 					ev.data != NULL ? ev.data_len : 1,
 					"/data", cx);
-		if (r != 1)
+		/* EV_EDATA: data the validator cannot take (too deep, not
+		 * JSON): invalid, with why in cx */
+		if (r < 0 && r != EV_EDATA)
 			return r;
+		ok = r == 1;
 	}
-	if (d->envelope != NULL) {
-		/* only with an envelope schema: the common path stays cheap */
-		struct ev_buf b = {0};
-		r = envelope_of(&ev, &b);
-		if (r == 0)
-			r = ev_jschema_validate(d->envelope, b.p, b.len, NULL,
-						cx);
-		ev_buf_free(&b);
+	if (d->envelope == NULL) /* the common path */
+		return ok;
+	r = check_envelope(d, &ev, cx, ok);
+	if (r < 0)
 		return r;
-	}
-	return 1;
+	return ok && r == 1;
 }
 
 /* ------------------------------------------------------------ lint */

@@ -9,7 +9,11 @@
 # dead-letter fields and resolution records, handler environment and
 # metric families must match what the code does.  evctl and evdlq are
 # checked command by command; evdlq's selectors count for every command
-# whose usage takes [SELECTORS].
+# whose usage takes [SELECTORS].  A command with commands of its own
+# (evctl schema check) is a group "schema-check": its options are those
+# of 'evctl schema check --help', its man page entries ".Cm schema check"
+# and ".Ss schema check", and its completions are conditioned on both
+# words.
 
 load helper
 
@@ -28,6 +32,10 @@ local_setup() {
 # one command of evctl or evdlq, "selectors" those under evdlq's
 # "Selectors", or "global" those under "Options:".
 help_opts() {
+	if is_nested "${2:-global}"; then
+		nested_help_opts "$1" "$2"
+		return
+	fi
 	"$1" --help | awk -v want="${2:-global}" '
 		/^Options:/ { g = "global"; next }
 		/^Selectors/ { g = "selectors"; next }
@@ -41,6 +49,56 @@ help_opts() {
 				if (w[i] ~ /^--?[A-Za-z0-9][A-Za-z0-9-]*$/)
 					print w[i]
 		}' | sort -u
+}
+
+# Is GROUP a command of a command ("schema-check")?
+is_nested() {
+	case $1 in *-*) return 0 ;; esac
+	return 1
+}
+
+# The words of a group on a command line: "schema-check" -> "schema check"
+group_words() {
+	echo "${1/-/ }"
+}
+
+# The options of 'TOOL CMD SUB --help' (every option line; -h and --help,
+# which every command takes, left out).
+nested_help_opts() {
+	"$1" $(group_words "$2") --help | awk '
+		/^ +-/ {
+			spec = $0
+			sub(/^ +/, "", spec)
+			sub(/  .*/, "", spec)
+			n = split(spec, w, /[ ,]+/)
+			for (i = 1; i <= n; i++)
+				if (w[i] ~ /^--?[A-Za-z0-9][A-Za-z0-9-]*$/ &&
+				    w[i] != "-h" && w[i] != "--help")
+					print w[i]
+		}' | sort -u
+}
+
+# The commands of command CMD of TOOL, as "CMD-SUB", from the usage lines
+# of 'TOOL --help' that name TOOL CMD SUB; nothing when CMD has none.
+nested_of() {
+	usage_of "$1" | awk -v tool="$1" -v cmd="$2" '
+		{
+			for (i = 1; i + 2 <= NF; i++)
+				if ($i == tool) {
+					if ($(i + 1) == cmd && $(i + 2) ~ /^[a-z]+$/)
+						print cmd "-" $(i + 2)
+					break
+				}
+		}' | awk '!seen[$0]++'
+}
+
+# Every command of TOOL and every command of a command (as groups_of
+# names them), once each.
+all_commands() {
+	{
+		help_commands "$1"
+		groups_of "$1" | grep -v '^global$'
+	} | awk '!seen[$0]++'
 }
 
 # The commands under "Commands:" in 'TOOL --help'.
@@ -92,7 +150,11 @@ man_synopsis_lines() {
 		!on { next }
 		/^\.Nm/ { g = "global"; first = 1 }
 		/^\.Ar SELECTORS :$/ { g = "selectors"; first = 0; next }
-		/^\.Cm / && first { g = $2 }
+		/^\.Cm / && first {
+			g = $2
+			if (NF >= 3 && $3 ~ /^[a-z]+$/)
+				g = $2 "-" $3
+		}
 		!/^\.Nm/ { first = 0 }
 		want == "" || g == want' "$1"
 }
@@ -122,6 +184,8 @@ man_options_opts() {
 options_subsection() {
 	if [ "$1" = global ]; then
 		echo "Options before the command"
+	elif is_nested "$1"; then
+		group_words "$1"
 	else
 		echo "$1"
 	fi
@@ -164,7 +228,8 @@ bash_opts() {
 	if [ "$group" = global ]; then
 		bash_complete "$TOP/completions/bash/$tool" "$tool" -
 	else
-		bash_complete "$TOP/completions/bash/$tool" "$tool" "$group" -
+		bash_complete "$TOP/completions/bash/$tool" "$tool" \
+			$(group_words "$group") -
 	fi | grep -E '^-' | sort -u
 }
 
@@ -196,6 +261,12 @@ fish_opts() {
 			if (match($0, /__fish_seen_subcommand_from [a-z ]+\x27/) &&
 			    $0 !~ /not __fish_seen_subcommand_from/)
 				gs = substr($0, RSTART + 28, RLENGTH - 29)
+			# a command of a command: __evctl_schema_using check
+			if (match($0, /__[a-z]+_[a-z]+_using [a-z]+/)) {
+				gs = substr($0, RSTART, RLENGTH)
+				sub(/^__[a-z]+_/, "", gs)
+				sub(/_using /, "-", gs)
+			}
 			hit = (want == "" || (gs == "" && want == "global"))
 			n = split(gs, w, / +/)
 			for (i = 1; i <= n; i++)
@@ -231,8 +302,13 @@ has_commands() {
 # the option groups of a tool: "global" (before the command, or all of
 # them), then one per command
 groups_of() {
+	local c sub
 	echo global
-	if has_commands "$1"; then help_commands "$1"; fi
+	has_commands "$1" || return 0
+	for c in $(help_commands "$1"); do
+		sub=$(nested_of "$1" "$c")
+		if [ -n "$sub" ]; then echo "$sub"; else echo "$c"; fi
+	done
 }
 
 # ------------------------------------------------------------ options
@@ -297,14 +373,23 @@ check_completion() {
 # commands of evctl and evdlq take -h/--help without listing it; their
 # global options are fe_dispatch()'s.
 src_opts() {
-	local tool=$1 want=${2:-global} src=$TOP/cmd/$1.c
+	local tool=$1 want=${2:-global} src=("$TOP/cmd/$1.c")
 	if has_commands "$tool" && [ "$want" = global ]; then
-		src=$TOP/cmd/fe.c
+		src=("$TOP/cmd/fe.c")
+	elif is_nested "$want"; then
+		# evctl schema check: cmd/evctl_schema.c, and its commands'
+		# own files (evctl_schema_compat in cmd/evctl_compat.c)
+		src=("$TOP/cmd/${tool}_"*.c)
 	fi
 	awk -v want="$want" -v cmds="$(has_commands "$tool" && echo 1)" '
 		function group(f) {
 			if (!cmds || f == "")
 				return "global"
+			if (f ~ /^cmd_[a-z]+_[a-z]+$/ || f ~ /^evctl_[a-z]+_[a-z]+$/) {
+				sub(/^(cmd|evctl)_/, "", f)
+				sub(/_/, "-", f)
+				return f
+			}
 			if (f ~ /^cmd_/)
 				return substr(f, 5)
 			if (f ~ /_options$/)
@@ -355,7 +440,7 @@ src_opts() {
 					continue
 				print (got[k] == 2 ? k : "--" k)
 			}
-		}' "$src" | sort -u
+		}' "${src[@]}" | sort -u
 }
 
 check_getopt() {
@@ -618,6 +703,74 @@ check_values() {
 				return 1
 			}
 		done
+	done
+}
+
+# check_nested_values TOOL GROUP OPTION 'v1 v2 ...': as check_values, for
+# a command of a command (evctl schema check): its --help names each
+# value on the option's line, and the completions of that command, and
+# only those, offer exactly these values
+check_nested_values() {
+	local tool=$1 g=$2 opt=$3 values=$4 v sorted zsh_list fish_list words
+	words=$(group_words "$g")
+	"$tool" $words --help | awk -v opt="$opt" '
+		on && /^          +[^ -]/ { print; next }
+		{ on = 0 }
+		$0 ~ "^ +(-[A-Za-z], )?" opt " " { print; on = 1 }' >"$T/line"
+	[ -s "$T/line" ] || {
+		echo "$tool $words --help has no line for $opt" >&2
+		return 1
+	}
+	for v in $values; do
+		grep -qw -- "$v" "$T/line" || {
+			echo "$tool $words --help does not name '$v' for $opt" >&2
+			return 1
+		}
+	done
+	sorted=$(printf '%s\n' $values | sort)
+	run bash_values "$tool" $words "$opt" ''
+	assert_status 0
+	assert_stdout "$sorted"
+	# zsh: the branch of the group; fish: the lines conditioned on it
+	zsh_list=$(awk -v want="$g" '$0 ~ "^[ \t]*" want "\\)$" { on = 1; next }
+		on && /;;/ { exit } on' "$TOP/completions/zsh/_$tool" |
+		grep -E -- "$opt=" | grep -oE ':\([^)]*\)' | tr -d ':()' |
+		tr ' ' '\n' | sort)
+	[ "$zsh_list" = "$sorted" ] || {
+		printf 'zsh completion of %s %s %s offers:\n%s\n' "$tool" "$words" "$opt" "$zsh_list" >&2
+		return 1
+	}
+	fish_list=$(grep -E -- "_using ${g#*-}' .*-l ${opt#--} " "$TOP/completions/fish/$tool.fish" |
+		grep -oE -- "-a '[^']*'" | sed -E "s/^-a '//; s/'$//" |
+		tr ' ' '\n' | sort)
+	[ "$fish_list" = "$sorted" ] || {
+		printf 'fish completion of %s %s %s offers:\n%s\n' "$tool" "$words" "$opt" "$fish_list" >&2
+		return 1
+	}
+}
+
+@test "completions offer the values --help names for evctl schema check, lint and compat" {
+	check_nested_values evctl schema-check --report 'human json junit tap'
+	check_nested_values evctl schema-check --formats 'annotate assert'
+	check_nested_values evctl schema-lint --report 'human json'
+}
+
+@test "completions offer the commands of evctl schema that its usage names" {
+	local want c
+	want=$(nested_of evctl schema | sed 's/^schema-//' | sort)
+	[ "$(echo "$want" | wc -l)" -eq 4 ]
+	run bash_values evctl schema ''
+	assert_status 0
+	assert_stdout "$want"
+	for c in $want; do
+		grep -q "'$c:" "$TOP/completions/zsh/_evctl" || {
+			echo "zsh completion of evctl schema lacks $c" >&2
+			return 1
+		}
+		grep -q -- "-a $c " "$TOP/completions/fish/evctl.fish" || {
+			echo "fish completion of evctl schema lacks $c" >&2
+			return 1
+		}
 	done
 }
 
@@ -1001,15 +1154,60 @@ usage_of() {
 @test "evctl and evdlq COMMAND -h and --help print the usage on stdout and exit 0" {
 	local tool c opt
 	for tool in $CMD_TOOLS; do
-		for c in $(help_commands "$tool"); do
+		for c in $(all_commands "$tool"); do
 			for opt in -h --help; do
-				run --separate-stderr "$tool" "$c" "$opt"
+				run --separate-stderr "$tool" $(group_words "$c") "$opt"
 				assert_status 0
 				assert_stderr ""
-				assert_stdout_contains "Usage: $tool "
+				if is_nested "$c"; then
+					# its own usage, first
+					[[ ${lines[0]} == "Usage: $tool $(group_words "$c") "* ]] || {
+						echo "$tool $c $opt: first line ${lines[0]}" >&2
+						return 1
+					}
+				else
+					assert_stdout_contains "Usage: $tool "
+				fi
 			done
 		done
 	done
+}
+
+# the usage lines of 'TOOL CMD SUB' in the usage on stdin (the first
+# line of each usage without "Usage: " or its indent), joined, with
+# blanks squeezed
+usage_lines_of() {
+	awk -v tool="$1" -v cmd="$2" '
+		/^(Usage: )? *[a-z]+ / {
+			line = $0
+			sub(/^(Usage: )? */, "", line)
+			if (substr(line, 1, length(tool) + 1) == tool " ") {
+				keep = (index(line, tool " " cmd " ") == 1 ||
+					line == tool " " cmd)
+				if (keep) printf "%s ", line
+				next
+			}
+		}
+		/^$/ { keep = 0 }
+		keep { line = $0; sub(/^ +/, "", line); printf "%s ", line }' |
+		tr -s ' '
+}
+
+@test "evctl schema COMMAND --help starts with the usage lines evctl --help gives it" {
+	local g words have want
+	for g in $(groups_of evctl); do
+		is_nested "$g" || continue
+		words=$(group_words "$g")
+		want=$(evctl --help | sed '/^$/q' | usage_lines_of evctl "$words")
+		have=$(evctl $words --help | sed '/^$/q' | usage_lines_of evctl "$words")
+		[ -n "$want" ] && [ "$have" = "$want" ] || {
+			printf 'evctl %s --help: usage\n%s\nevctl --help:\n%s\n' \
+				"$words" "$have" "$want" >&2
+			return 1
+		}
+	done
+	# and the groups are found
+	[ "$(groups_of evctl | grep -c '^schema-')" -eq 4 ]
 }
 
 @test "-V and --version name evlog, msgpack-c, zstd, Lua and PCRE2 versions" {
@@ -1072,8 +1270,9 @@ Try '$tool --help' for more information."
 @test "evctl and evdlq: an unknown option after a command exits 64, names the tool, and shows the usage" {
 	local tool c
 	for tool in $CMD_TOOLS; do
-		for c in $(help_commands "$tool"); do
-			run --separate-stderr "$tool" "$c" --no-such-option x.evlog
+		for c in $(all_commands "$tool"); do
+			is_nested "$c" && c=$(group_words "$c")
+			run --separate-stderr "$tool" $c --no-such-option x.evlog
 			if [ "$tool $c" = "evctl lag" ]; then
 				# the Nagios convention: UNKNOWN, on stdout
 				assert_status 3

@@ -98,6 +98,7 @@ complete -c evctl -n '__evctl_schema_using lint' -l schemas -x -a '(__fish_compl
 
 # schema compat
 complete -c evctl -n '__evctl_schema_using compat' -l data -x -a '(__fish_complete_directories (commandline -ct))' -d 'Also validate the stored events of LOG'
+complete -c evctl -n '__evctl_schema_using compat' -l examples -x -d 'With --data: failing events shown (5)'
 complete -c evctl -n '__evctl_schema_using compat' -l mode -x -a 'backward forward full' -d 'Compatibility mode (backward)'
 complete -c evctl -n '__evctl_schema_using compat' -l report -x -a 'human json' -d 'Report format'
 complete -c evctl -n '__evctl_schema_using compat' -l transitive -d 'Every version of DIR/TYPE/ against the earlier ones'
