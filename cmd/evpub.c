@@ -219,6 +219,7 @@ struct pub {
 	struct ev_buf msg;
 	struct ev_log *dlq_log;
 	struct ev_schema_dlq *dlq;
+	int dlq_dirty;		 /* letters written since the last sync */
 	uint64_t schema_invalid; /* events found invalid */
 };
 
@@ -687,19 +688,21 @@ static int check_event(struct pub *pb, const uint8_t *rec, size_t n)
 	return -EV_EXIT_FAILURE;
 }
 
-/* Say why an event is invalid, one line per error, after loc (the input
- * line; NULL in the argument form).  Then, with --dlq, write its letter.
- * -1, or the exit status. */
-static int invalid_event(struct pub *pb, const char *loc, const uint8_t *rec,
+/* Say why an event is invalid, one line per error, after where it was
+ * read in the input name (NULL in the argument form).  Then, with --dlq,
+ * write its letter.  -1, or the exit status. */
+static int invalid_event(struct pub *pb, const char *name, const uint8_t *rec,
 			 size_t n)
 {
 	struct ev_error err;
-	char prefix[4300] = "";
+	char loc[4200], prefix[4300] = "";
 	size_t i, j;
 
 	pb->schema_invalid++;
-	if (loc != NULL)
+	if (name != NULL) {
+		where(pb->o, name, pb->last_at, loc, sizeof(loc));
 		snprintf(prefix, sizeof(prefix), "%s: ", loc);
+	}
 	pb->msg.len = 0;
 	if (ev_schema_errors_text(&pb->msg, prefix, rec, n, pb->cx, 5) != 0)
 		return fe_oom();
@@ -709,10 +712,13 @@ static int invalid_event(struct pub *pb, const char *loc, const uint8_t *rec,
 			j++;
 		fe_warn("%.*s", (int)(j - i), (const char *)pb->msg.p + i);
 	}
-	if (pb->dlq != NULL &&
-	    ev_schema_dlq_letter(pb->dlq, rec, n, loc ? loc : "arguments",
-				 pb->cx, &err) != 0)
-		return fe_report(&err);
+	if (pb->dlq != NULL) {
+		if (ev_schema_dlq_letter(pb->dlq, rec, n,
+					 name ? loc : "arguments", pb->cx,
+					 &err) != 0)
+			return fe_report(&err);
+		pb->dlq_dirty = 1; /* synced when input pauses, or at the end */
+	}
 	return -1;
 }
 
@@ -837,7 +843,7 @@ static int bad_line(struct pub *pb, const char *name, struct ev_input *in,
  * add them (pb->line_invalid: some are invalid, to be skipped or
  * dead-lettered), or the exit status.
  */
-static int check_line(struct pub *pb, const char *loc, struct ev_input *in,
+static int check_line(struct pub *pb, const char *name, struct ev_input *in,
 		      int n)
 {
 	const uint8_t *rec;
@@ -861,7 +867,7 @@ static int check_line(struct pub *pb, const char *loc, struct ev_input *in,
 	/* nothing from this line on: said, and stopped */
 	ev_input_record(in, bad, &rec, &rn, &t);
 	ev_schemadir_check(pb->sd, rec, rn, pb->cx);
-	if ((v = invalid_event(pb, loc, rec, rn)) >= 0)
+	if ((v = invalid_event(pb, name, rec, rn)) >= 0)
 		return v;
 	pb->stopped = 1;
 	pb->stop_known = 1;
@@ -882,8 +888,7 @@ static int add_events(struct pub *pb, int k, const char *name,
 	ev_time_t t;
 	int i, r;
 
-	where(o, name, pb->last_at, loc, sizeof(loc));
-	if (pb->sd != NULL && (r = check_line(pb, loc, in, n)) >= 0)
+	if (pb->sd != NULL && (r = check_line(pb, name, in, n)) >= 0)
 		return r;
 	for (i = 0; i < n; i++) {
 		ev_input_record(in, i, &rec, &rn, &t);
@@ -892,7 +897,7 @@ static int add_events(struct pub *pb, int k, const char *name,
 		    (r = check_event(pb, rec, rn)) != 1) {
 			if (r < 0)
 				return -r;
-			if ((r = invalid_event(pb, loc, rec, rn)) >= 0)
+			if ((r = invalid_event(pb, name, rec, rn)) >= 0)
 				return r;
 			continue;
 		}
@@ -900,16 +905,19 @@ static int add_events(struct pub *pb, int k, const char *name,
 		    ev_expect_one_stream(&pb->one_stream, rec, rn, &err) != 0) {
 			if (err.code != EV_EUSAGE)
 				return fe_report(&err);
+			where(o, name, pb->last_at, loc, sizeof(loc));
 			return usage("%s: --expect-version %s needs every "
 				     "event in one stream; %s",
 				     loc, o->expect, err.msg);
 		}
 		r = ev_writer_add_tagged(pb->w, rec, rn, t, TAG(k, pb->last_at),
 					 &err);
-		if (r == EV_EUSAGE)
+		if (r == EV_EUSAGE) {
+			where(o, name, pb->last_at, loc, sizeof(loc));
 			return usage("%s: --expect-version %s: %s; an exact "
 				     "version is for one atomic append",
 				     loc, o->expect, err.msg);
+		}
 		if (r != 0)
 			return writer_failed(pb, &err);
 	}
@@ -922,17 +930,15 @@ static int dry_check(struct pub *pb, const char *name, struct ev_input *in,
 		     int n)
 {
 	const uint8_t *rec;
-	char loc[4200];
 	size_t rn;
 	ev_time_t t;
 	int i, v;
 
-	where(pb->o, name, pb->last_at, loc, sizeof(loc));
 	for (i = 0; i < n; i++) {
 		ev_input_record(in, i, &rec, &rn, &t);
 		if ((v = check_event(pb, rec, rn)) < 0)
 			return -v;
-		if (v == 0 && (v = invalid_event(pb, loc, rec, rn)) >= 0)
+		if (v == 0 && (v = invalid_event(pb, name, rec, rn)) >= 0)
 			return v;
 	}
 	return -1;
@@ -947,7 +953,8 @@ static int publish_input(struct pub *pb, int k, struct ev_input *in)
 	int n, r, pending, timeout;
 
 	while (!stop_requested) {
-		pending = pb->w != NULL && ev_writer_pending(pb->w) > 0;
+		pending = (pb->w != NULL && ev_writer_pending(pb->w) > 0) ||
+			  pb->dlq_dirty;
 		timeout = pending && pb->o->linger_ms > 0
 				  ? (int)pb->o->linger_ms
 				  : -1;
@@ -960,6 +967,7 @@ static int publish_input(struct pub *pb, int k, struct ev_input *in)
 				return writer_failed(pb, &err);
 			if (ev_schema_dlq_flush(pb->dlq, &err) != 0)
 				return fe_report(&err);
+			pb->dlq_dirty = 0;
 			continue;
 		}
 		if (n == 0)

@@ -1739,8 +1739,8 @@ void ev_dlq_letter_id(char *out, size_t n, const char *group,
 /* A schema letter's id: "deadletter:schema:LOGID:ID:ROUND", from the
  * id of the log it was for and the event's id (malloc'ed; NULL when out
  * of memory), and the round of the next one: 1 + its rounds in v. */
-char *ev_dlq_schema_letter_id(const char *log_id, const char *id,
-			      size_t id_n, uint64_t round);
+char *ev_dlq_schema_letter_id(const char *log_id, const char *id, size_t id_n,
+			      uint64_t round);
 uint64_t ev_dlq_schema_next_round(const struct ev_letter *v, size_t n,
 				  const char *log_id, const char *id);
 /* The round of the next letter of an event: 1 + its rounds in v. */
@@ -2793,9 +2793,9 @@ int ev_schema_dlq_open(struct ev_schema_dlq **out, struct ev_log *dlq,
 		       const struct ev_schemadir_opts *o, struct ev_error *err);
 /* The letter of the record rec, invalid with the errors in cx, read at
  * input ("stdin:17"). */
-int ev_schema_dlq_letter(struct ev_schema_dlq *d, const uint8_t *rec,
-			 size_t n, const char *input,
-			 const struct ev_jschema_ctx *cx, struct ev_error *err);
+int ev_schema_dlq_letter(struct ev_schema_dlq *d, const uint8_t *rec, size_t n,
+			 const char *input, const struct ev_jschema_ctx *cx,
+			 struct ev_error *err);
 int ev_schema_dlq_flush(struct ev_schema_dlq *d, struct ev_error *err);
 uint64_t ev_schema_dlq_count(const struct ev_schema_dlq *d);
 int ev_schema_dlq_close(struct ev_schema_dlq *d, struct ev_error *err);
@@ -2816,8 +2816,8 @@ struct ev_schema_retry_opts {
  * resolved to *resolved.  A schemas directory that does not load is
  * EV_EUSAGE (its errors in err).
  */
-int ev_dlq_retry_schema(struct ev_log *dlq, const struct ev_letter *v,
-			size_t n, const unsigned char *sel,
+int ev_dlq_retry_schema(struct ev_log *dlq, const struct ev_letter *v, size_t n,
+			const unsigned char *sel,
 			const struct ev_schema_retry_opts *o,
 			volatile sig_atomic_t *stop, uint64_t *resolved,
 			struct ev_error *err);

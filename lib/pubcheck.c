@@ -514,10 +514,11 @@ static int retry_one(struct sretry *rt, size_t i, struct ev_error *err)
 	return r != 0 ? r : 0;
 }
 
+/* An open schema letter: what this retry takes. */
 static int is_schema(const struct ev_letter *l)
 {
-	return l->malformed == NULL && l->stage != NULL &&
-	       strcmp(l->stage, "schema") == 0;
+	return l->malformed == NULL && l->state == EV_LETTER_OPEN &&
+	       l->stage != NULL && strcmp(l->stage, "schema") == 0;
 }
 
 int ev_dlq_retry_schema(struct ev_log *dlq, const struct ev_letter *v, size_t n,

@@ -35,6 +35,13 @@ EOF
 	ERR3="evpub: stdin:3: OrderPlaced (schema 1): /data/amount: must be >= 0 (schemas/OrderPlaced/1.json#/properties/amount/minimum)"
 }
 
+local_teardown() {
+	if [ -n "${BG:-}" ]; then
+		kill "$BG" 2>/dev/null || true
+		wait "$BG" 2>/dev/null || true
+	fi
+}
+
 # the schema letter at offset 0 of dlq, as evdlq show --json gives it
 letter() {
 	evdlq show --json dlq 0 | jq -c "$1"
@@ -297,6 +304,20 @@ evpub: 0 appended; 1 invalid event dead-lettered to 'dlq'"
 evpub: 3 events appended; 1 invalid event dead-lettered to 'dlq'"
 	[ "$(ids l.evlog)" = "0 o1 1 o2 2 o4 " ]
 	[ "$(evtail --template '{type}' dlq)" = "DeadLetter" ]
+}
+
+@test "evpub --dlq: a letter is synced when input pauses, before the input ends" {
+	mkfifo in.fifo
+	evpub -c --schemas schemas --dlq dlq l.evlog <in.fifo 2>err 3>&- &
+	BG=$!
+	exec 4>in.fifo
+	sed -n 3p in.ndjson >&4
+	wait_for '[ "$(evtail --template "{type} {data.source}" dlq 2>/dev/null)" = "DeadLetter stdin:1" ]' 10 "the letter"
+	exec 4>&-
+	wait "$BG"
+	BG=
+	[ "$(cat err)" = "${ERR3/stdin:3/stdin:1}
+evpub: 0 events appended; 1 invalid event dead-lettered to 'dlq'" ]
 }
 
 @test "evpub --dlq: the letter holds its stage, source, schemas, log, errors and the original event" {
