@@ -2934,9 +2934,13 @@ struct ev_schemainfer;
 struct ev_schemainfer_opts {
 	/* an enum lists at most this many distinct strings; 0: no enums */
 	unsigned enum_max;
+	/* an object position with more distinct keys is a map, whose values
+	 * share one schema (additionalProperties); 0: 1000 */
+	size_t max_props;
 };
 #define EV_SCHEMAINFER_ENUM_MAX 1000 /* the largest enum_max */
-void ev_schemainfer_opts_init(struct ev_schemainfer_opts *o); /* enum_max 8 */
+/* enum_max 8, max_props 1000 */
+void ev_schemainfer_opts_init(struct ev_schemainfer_opts *o);
 int ev_schemainfer_new(struct ev_schemainfer **out,
 		       const struct ev_schemainfer_opts *o,
 		       struct ev_error *err);

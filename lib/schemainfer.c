@@ -76,7 +76,8 @@ struct si_node {
 	size_t nprops, cap;
 	uint32_t *slots; /* hash of props: index + 1, 0 empty */
 	size_t nslots;
-	size_t hint; /* the property expected next */
+	size_t hint;		/* the property expected next */
+	struct si_node *values; /* a map's values, when not NULL (no props) */
 	/* arrays */
 	struct si_node *items;
 };
@@ -93,6 +94,7 @@ struct si_entry {
 
 struct ev_schemainfer {
 	unsigned enum_max;
+	size_t max_props;
 	struct si_entry **v; /* entries, in the order first seen */
 	size_t n, cap;
 	uint32_t *slots;
@@ -102,6 +104,7 @@ struct ev_schemainfer {
 	size_t nonly;
 	struct si_entry **sorted; /* NULL until asked for, and after a new
 				     entry */
+	size_t nsorted;
 };
 
 static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
@@ -170,6 +173,7 @@ static void node_clear(struct si_node *nd)
 	free(nd->props);
 	free(nd->slots);
 	node_free(nd->items);
+	node_free(nd->values);
 }
 
 static struct si_node *node_new(void)
@@ -245,10 +249,11 @@ static int slots_grow(struct si_node *nd)
 	return 0;
 }
 
-/* The property key of an object at nd, made when first seen: 0,
- * EV_EDATA (a key that is not UTF-8) or EV_ERR. */
-static int prop_get(struct si_node *nd, const char *key, size_t n,
-		    struct si_prop **out)
+/* The property key of an object at nd, made when first seen: 0, 1 when
+ * nd has max_props keys and this one is new, EV_EDATA (a key that is
+ * not UTF-8) or EV_ERR. */
+static int prop_get(const struct ev_schemainfer *si, struct si_node *nd,
+		    const char *key, size_t n, struct si_prop **out)
 {
 	struct si_prop *p;
 	uint64_t h;
@@ -276,6 +281,8 @@ static int prop_get(struct si_node *nd, const char *key, size_t n,
 			}
 		}
 	}
+	if (nd->nprops >= si->max_props || nd->nprops >= UINT32_MAX - 1)
+		return 1;
 	if (nd->nprops == nd->cap) {
 		size_t nc = nd->cap ? nd->cap * 2 : 4;
 		p = realloc(nd->props, nc * sizeof(*p));
@@ -286,8 +293,6 @@ static int prop_get(struct si_node *nd, const char *key, size_t n,
 	}
 	if (ev_utf8_valid((const uint8_t *)key, n) != n)
 		return EV_EDATA;
-	if (nd->nprops >= UINT32_MAX - 1)
-		return EV_ERR;
 	if ((nd->nprops + 1) * 2 > nd->nslots && slots_grow(nd) != 0)
 		return EV_ERR;
 	p = &nd->props[nd->nprops];
@@ -305,6 +310,120 @@ static int prop_get(struct si_node *nd, const char *key, size_t n,
 	nd->slots[k] = (uint32_t)++nd->nprops;
 	nd->hint = nd->nprops;
 	*out = p;
+	return 0;
+}
+
+static int node_merge(struct ev_schemainfer *si, struct si_node *dst,
+		      struct si_node *src, int depth);
+
+/* nd becomes a map: the values of all its keys merged into one node. */
+static int to_map(struct ev_schemainfer *si, struct si_node *nd, int depth)
+{
+	size_t i;
+	int r = 0;
+
+	if ((nd->values = node_new()) == NULL)
+		return EV_ERR;
+	for (i = 0; i < nd->nprops; i++) {
+		if (r == 0)
+			r = node_merge(si, nd->values, nd->props[i].node,
+				       depth + 1);
+		free(nd->props[i].key.s);
+		node_free(nd->props[i].node);
+	}
+	free(nd->props);
+	free(nd->slots);
+	nd->props = NULL;
+	nd->slots = NULL;
+	nd->nprops = nd->cap = nd->nslots = nd->hint = 0;
+	return r;
+}
+
+/* Merge what src saw into dst, as if dst had seen it (src is left to be
+ * freed).  Counts add up: a property is still required when it was in
+ * every object of both. */
+static int node_merge(struct ev_schemainfer *si, struct si_node *dst,
+		      struct si_node *src, int depth)
+{
+	size_t i;
+	int r;
+
+	if (depth > SI_MAX_DEPTH)
+		return EV_EDATA;
+	dst->n += src->n;
+	dst->types |= src->types;
+	if (src->nstr > 0) {
+		dst->fmts = dst->nstr > 0 ? dst->fmts & src->fmts : src->fmts;
+		dst->nstr += src->nstr;
+		if (src->vals_over && !dst->vals_over) {
+			vals_clear(dst);
+			dst->vals_over = 1;
+		}
+		for (i = 0; i < src->nvals && !dst->vals_over; i++) {
+			unsigned k;
+			for (k = 0; k < dst->nvals; k++)
+				if (dst->vals[k].n == src->vals[i].n &&
+				    memcmp(dst->vals[k].s, src->vals[i].s,
+					   src->vals[i].n) == 0)
+					break;
+			if (k < dst->nvals)
+				continue;
+			if (dst->nvals >= si->enum_max) {
+				vals_clear(dst);
+				dst->vals_over = 1;
+				break;
+			}
+			if (dst->vals == NULL &&
+			    (dst->vals = calloc(si->enum_max,
+						sizeof(*dst->vals))) == NULL)
+				return EV_ERR;
+			/* moved, not copied */
+			dst->vals[dst->nvals++] = src->vals[i];
+			src->vals[i].s = NULL;
+		}
+	}
+	dst->nobj += src->nobj;
+	/* a map on either side: all the values together */
+	if (src->values != NULL && dst->values == NULL &&
+	    (r = to_map(si, dst, depth)) != 0)
+		return r;
+	for (i = 0; i < src->nprops; i++) {
+		struct si_prop *p;
+		if (dst->values != NULL) {
+			r = node_merge(si, dst->values, src->props[i].node,
+				       depth + 1);
+			if (r != 0)
+				return r;
+			continue;
+		}
+		r = prop_get(si, dst, src->props[i].key.s, src->props[i].key.n,
+			     &p);
+		if (r == 1) {
+			/* too many keys together: a map after all, and this
+			 * key goes to its values */
+			if ((r = to_map(si, dst, depth)) != 0)
+				return r;
+			i--;
+			continue;
+		}
+		if (r != 0)
+			return r;
+		p->count += src->props[i].count;
+		if ((r = node_merge(si, p->node, src->props[i].node,
+				    depth + 1)) != 0)
+			return r;
+	}
+	if (src->values != NULL &&
+	    (r = node_merge(si, dst->values, src->values, depth + 1)) != 0)
+		return r;
+	if (src->items != NULL && dst->items == NULL) {
+		dst->items = src->items;
+		src->items = NULL;
+	} else if (src->items != NULL &&
+		   (r = node_merge(si, dst->items, src->items, depth + 1)) !=
+			   0) {
+		return r;
+	}
 	return 0;
 }
 
@@ -380,9 +499,19 @@ static int see(struct ev_schemainfer *si, struct si_node *nd, const uint8_t **p,
 			if (k.type != EV_MP_STR)
 				return not_json(err, "a map key is not a "
 						     "string");
-			if ((r = prop_get(nd, (const char *)k.p, k.n, &pr)) !=
-			    0)
+			r = 0;
+			if (nd->values == NULL &&
+			    (r = prop_get(si, nd, (const char *)k.p, k.n,
+					  &pr)) == 1)
+				r = to_map(si, nd, depth);
+			if (r != 0)
 				return failed(err, r);
+			if (nd->values != NULL) {
+				r = see(si, nd->values, p, end, depth + 1, err);
+				if (r != 0)
+					return r;
+				continue;
+			}
 			/* a key repeated in one map counts once */
 			if (pr->last_obj != obj) {
 				pr->last_obj = obj;
@@ -406,6 +535,7 @@ void ev_schemainfer_opts_init(struct ev_schemainfer_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->enum_max = 8;
+	o->max_props = 1000;
 }
 
 int ev_schemainfer_new(struct ev_schemainfer **out,
@@ -421,6 +551,7 @@ int ev_schemainfer_new(struct ev_schemainfer **out,
 	if ((si = calloc(1, sizeof(*si))) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	si->enum_max = o->enum_max;
+	si->max_props = o->max_props ? o->max_props : 1000;
 	*out = si;
 	return 0;
 }
@@ -631,11 +762,9 @@ static struct si_entry **sorted(struct ev_schemainfer *si, size_t *n)
 			if (!si->v[i]->ignored)
 				si->sorted[k++] = si->v[i];
 		qsort(si->sorted, k, sizeof(*si->sorted), entry_cmp);
-		si->sorted[k] = NULL;
+		si->nsorted = k;
 	}
-	for (k = 0; si->sorted[k] != NULL; k++)
-		;
-	*n = k;
+	*n = si->nsorted;
 	return si->sorted;
 }
 
@@ -786,6 +915,13 @@ static int put_object(struct ev_schemainfer *si, struct ev_buf *b,
 	size_t i, nreq = 0;
 	int r = 0, f;
 
+	if (nd->values != NULL) {
+		/* a map: no names, one schema for every value */
+		if (nd->values->n == 0)
+			return 0;
+		return member(b, first, depth, "additionalProperties") ||
+		       put_node(si, b, nd->values, depth, NULL);
+	}
 	if (nd->nprops == 0)
 		return 0;
 	if ((v = malloc(nd->nprops * sizeof(*v))) == NULL)

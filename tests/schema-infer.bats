@@ -203,6 +203,14 @@ evctl: the line is not an event: to take each line as the data of one, use --wra
 	assert_stdout ""
 }
 
+@test "schema infer: a directory that is not a log is 66" {
+	mkdir notalog
+	run --separate-stderr evctl schema infer --type a notalog
+	assert_status 66
+	assert_stderr "evctl: 'notalog' is not an evlog log (no meta file)"
+	assert_stdout ""
+}
+
 @test "schema infer: no events of the type, or none at all, is 65" {
 	run --separate-stderr evctl schema infer --type Nope events.ndjson
 	assert_status 65

@@ -10,6 +10,42 @@
  */
 #include "unit.h"
 
+/* Allocations counted while counting is on (not under ASan, which owns
+ * the allocator). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNIT_ASAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNIT_ASAN 1
+#endif
+#endif
+static int counting;
+static unsigned long nallocs;
+#ifndef UNIT_ASAN
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t a, size_t b);
+extern void *__libc_realloc(void *p, size_t n);
+
+void *malloc(size_t n)
+{
+	nallocs += counting;
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t a, size_t b)
+{
+	nallocs += counting;
+	return __libc_calloc(a, b);
+}
+
+void *realloc(void *p, size_t n)
+{
+	nallocs += counting;
+	return __libc_realloc(p, n);
+}
+#endif
+
 /* ------------------------------------------------------------ helpers */
 
 /* JSON text to msgpack; fails the test when it does not parse. */
@@ -23,7 +59,7 @@ static void mp_of(const char *json, struct ev_buf *out)
 		fail_msg("bad JSON in the test: %s", json);
 }
 
-static struct ev_schemainfer *new_si(unsigned enum_max)
+static struct ev_schemainfer *new_si_props(unsigned enum_max, size_t max_props)
 {
 	struct ev_schemainfer_opts o;
 	struct ev_schemainfer *si;
@@ -31,9 +67,16 @@ static struct ev_schemainfer *new_si(unsigned enum_max)
 
 	ev_schemainfer_opts_init(&o);
 	assert_int_equal(o.enum_max, 8);
+	assert_int_equal(o.max_props, 1000);
 	o.enum_max = enum_max;
+	o.max_props = max_props;
 	assert_int_equal(ev_schemainfer_new(&si, &o, &err), 0);
 	return si;
+}
+
+static struct ev_schemainfer *new_si(unsigned enum_max)
+{
+	return new_si_props(enum_max, 0);
 }
 
 static void add(struct ev_schemainfer *si, const char *type, uint64_t schema,
@@ -217,6 +260,121 @@ static void test_many_properties(void **state)
 	ev_buf_free(&json);
 }
 
+/* Objects with more distinct keys than max_props are maps. */
+static char *infer_props(size_t max_props, const char *const *vals, size_t n)
+{
+	struct ev_schemainfer *si = new_si_props(8, max_props);
+	struct ev_buf mp = {0};
+	struct ev_error err;
+	char *s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		add(si, "T", 1, vals[i]);
+	s = schema_of(si, 0);
+	/* and the values it comes from are valid */
+	{
+		struct ev_jschema_opts o;
+		struct ev_jschema_set *set;
+		struct ev_jschema *sc;
+		struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+		memset(&o, 0, sizeof(o));
+		assert_int_equal(ev_jschema_set_new(&set, &o, &err), 0);
+		assert_int_equal(ev_jschema_add(set, s, strlen(s), "t.json",
+						NULL, &sc, &err),
+				 0);
+		assert_int_equal(ev_jschema_set_compile(set, &err), 0);
+		for (i = 0; i < n; i++) {
+			mp_of(vals[i], &mp);
+			if (ev_jschema_validate(sc, mp.p, mp.len, NULL, cx) !=
+			    1)
+				fail_msg("invalid: %s against %s", vals[i], s);
+		}
+		ev_jschema_ctx_free(cx);
+		ev_jschema_set_free(set);
+	}
+	ev_buf_free(&mp);
+	ev_schemainfer_free(si);
+	return s;
+}
+
+#define INFER_PROPS(max, ...)                                    \
+	infer_props(max, (const char *const[]){__VA_ARGS__},     \
+		    sizeof((const char *const[]){__VA_ARGS__}) / \
+			    sizeof(char *))
+
+static void test_maps(void **state)
+{
+	struct ev_buf json = {0};
+	const char *v[1];
+	int i;
+
+	(void)state;
+	/* 3 keys in one object, over 2: a map */
+	EXPECT(INFER_PROPS(2, "{\"a\":1,\"b\":\"x\",\"c\":null}"),
+	       "{\"type\":\"object\",\"additionalProperties\":{\"type\":["
+	       "\"string\",\"integer\",\"null\"]}}");
+	/* 2 keys: still properties */
+	EXPECT(INFER_PROPS(2, "{\"a\":1,\"b\":\"x\"}", "{\"a\":2}"),
+	       "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+	       "\"integer\"},\"b\":{\"type\":\"string\"}},\"required\":[\"a\"]}");
+	/* keys over many events (a dictionary by id): the values merged,
+	 * with their own required properties, enums and formats */
+	EXPECT(INFER_PROPS(
+		       3, "{\"u1\":{\"n\":1,\"s\":\"a\"}}",
+		       "{\"u2\":{\"n\":2,\"d\":\"2019-09-26\",\"s\":\"a\"}}",
+		       "{\"u3\":{\"n\":3,\"s\":\"b\"},\"u4\":{\"n\":4,\"s\":"
+		       "\"b\"}}",
+		       "{\"u5\":{\"n\":5,\"d\":\"2019-09-27\"}}"),
+	       "{\"type\":\"object\",\"additionalProperties\":{\"type\":"
+	       "\"object\",\"properties\":{\"d\":{\"type\":\"string\","
+	       "\"format\":\"date\"},\"n\":{\"type\":\"integer\"},\"s\":{"
+	       "\"type\":\"string\",\"enum\":[\"a\",\"b\"]}},\"required\":["
+	       "\"n\"]}}");
+	/* values of keys merged while becoming a map have too many keys
+	 * together: maps of maps */
+	EXPECT(INFER_PROPS(3, "{\"k1\":{\"a\":1,\"b\":1},\"k2\":{\"c\":1,"
+			      "\"d\":1},\"k3\":{\"a\":2},\"k4\":{\"e\":true}}"),
+	       "{\"type\":\"object\",\"additionalProperties\":{\"type\":"
+	       "\"object\",\"additionalProperties\":{\"type\":[\"integer\","
+	       "\"boolean\"]}}}");
+	/* a map inside a value that is merged into a map: its values join */
+	EXPECT(INFER_PROPS(2, "{\"k1\":{\"a\":1,\"b\":2,\"c\":3}}",
+			   "{\"k2\":{\"a\":\"x\"},\"k3\":[1]}"),
+	       "{\"type\":\"object\",\"additionalProperties\":{\"type\":["
+	       "\"object\",\"array\"],\"additionalProperties\":{\"type\":["
+	       "\"string\",\"integer\"]},\"items\":{\"type\":\"integer\"}}}");
+	/* arrays of objects and keys repeated inside a map */
+	EXPECT(INFER_PROPS(1, "{\"a\":[{\"x\":1}],\"a\":[{\"y\":1}]}",
+			   "{\"b\":[]}"),
+	       "{\"type\":\"object\",\"additionalProperties\":{\"type\":"
+	       "\"array\",\"items\":{\"type\":\"object\",\"additionalProperties\""
+	       ":{\"type\":\"integer\"}}}}");
+	/* the default: 1000 keys are properties, 1001 a map */
+	for (i = 1001; i >= 1000; i--) {
+		int k;
+		json.len = 0;
+		ev_buf_putc(&json, '{');
+		for (k = 0; k < i; k++)
+			ev_buf_printf(&json, "%s\"k%d\":%d", k ? "," : "", k,
+				      k);
+		ev_buf_printf(&json, "}%c", 0);
+		v[0] = (const char *)json.p;
+		{
+			char *s = infer_props(0, v, 1);
+			if (i == 1001)
+				assert_string_equal(
+					s, "{\"type\":\"object\","
+					   "\"additionalProperties\":{\"type\":"
+					   "\"integer\"}}");
+			else
+				assert_non_null(strstr(s, "\"k999\":{"));
+			free(s);
+		}
+	}
+	ev_buf_free(&json);
+}
+
 /* ------------------------------------------------------------ arrays */
 
 static void test_arrays(void **state)
@@ -323,6 +481,44 @@ static void test_enum_max_range(void **state)
 	assert_string_equal(err.msg, "enum_max: 1001 is more than 1000");
 	o.enum_max = EV_SCHEMAINFER_ENUM_MAX;
 	assert_int_equal(ev_schemainfer_new(&si, &o, &err), 0);
+	ev_schemainfer_free(si);
+}
+
+/* A shape seen before costs no allocation, whatever its values. */
+static void test_no_alloc_for_repeated_shapes(void **state)
+{
+	struct ev_schemainfer *si;
+	struct ev_buf json = {0}, mp = {0};
+	struct ev_error err;
+	int i;
+
+	(void)state;
+#ifdef UNIT_ASAN
+	print_message("# skip: ASan owns the allocator\n");
+	skip();
+#endif
+	si = new_si(8);
+	for (i = 0; i < 2000; i++) {
+		json.len = 0;
+		ev_buf_printf(
+			&json,
+			"{\"id\":\"%d\",\"n\":%d,\"f\":%d.5,\"c\":\"%s\","
+			"\"t\":\"2019-09-26T00:00:%02dZ\",\"a\":[{\"k\":%d},"
+			"{\"k\":null,\"m\":[]}],\"o\":{\"p\":%s}}%c",
+			i, i, i, i % 3 ? "USD" : "EUR", i % 60, i,
+			i % 2 ? "true" : "\"x\"", 0);
+		mp_of((const char *)json.p, &mp);
+		/* the first ones make the nodes and fill the enums (id's
+		 * overflows at 9) */
+		counting = i >= 10;
+		assert_int_equal(ev_schemainfer_value(si, "T", 1, 1, mp.p,
+						      mp.len, &err),
+				 1);
+		counting = 0;
+	}
+	assert_int_equal(nallocs, 0);
+	ev_buf_free(&json);
+	ev_buf_free(&mp);
 	ev_schemainfer_free(si);
 }
 
@@ -944,6 +1140,45 @@ static void test_invariant_gharchive(void **state)
 	free(text);
 }
 
+/* Random bytes, mostly msgpack headers: never a crash, a leak or a
+ * read out of bounds (run under ASan), and what is taken formats. */
+static void test_random_bytes(void **state)
+{
+	static const uint8_t heads[] = {0x80, 0x81, 0x82, 0x8f, 0x90, 0x91,
+					0x93, 0xa1, 0xa3, 0xc0, 0xc2, 0xc3,
+					0xcb, 0xcf, 0xd3, 0xd9, 0xdc, 0xde,
+					0xc4, 0xd4, 0x01, 0xff, 0xca, 0x7f};
+	struct ev_schemainfer *si = new_si(2);
+	struct ev_buf out = {0};
+	struct ev_error err;
+	uint8_t buf[64];
+	uint64_t x = 42;
+	size_t i, k, n;
+	int r, ok = 0;
+
+	(void)state;
+	for (i = 0; i < 200000; i++) {
+		n = 1 + (size_t)((x >> 33) % sizeof(buf));
+		for (k = 0; k < n; k++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			buf[k] = (x >> 60) < 10
+					 ? heads[(x >> 40) % sizeof(heads)]
+				 : (uint8_t)(x >> 50) % 4 == 0
+					 ? (uint8_t)'a'
+					 : (uint8_t)(x >> 33);
+		}
+		r = ev_schemainfer_value(si, "T", 1, 1 + (x >> 62), buf, n,
+					 &err);
+		assert_true(r == 1 || r == EV_EDATA);
+		ok += r == 1;
+	}
+	assert_true(ok > 1000);
+	for (i = 0; i < ev_schemainfer_count(si); i++)
+		assert_int_equal(ev_schemainfer_format(si, i, &out, &err), 0);
+	ev_buf_free(&out);
+	ev_schemainfer_free(si);
+}
+
 /* ------------------------------------------------------------ files */
 
 static void test_write_dir(void **state)
@@ -1017,6 +1252,8 @@ int main(void)
 		cmocka_unit_test(test_mixed_types),
 		cmocka_unit_test(test_required),
 		cmocka_unit_test(test_many_properties),
+		cmocka_unit_test(test_maps),
+		cmocka_unit_test(test_no_alloc_for_repeated_shapes),
 		cmocka_unit_test(test_arrays),
 		cmocka_unit_test(test_nested),
 		cmocka_unit_test(test_enum_rule),
@@ -1029,6 +1266,7 @@ int main(void)
 		cmocka_unit_test(test_only),
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_random_bytes),
 		cmocka_unit_test(test_write_dir),
 		cmocka_unit_test(test_invariant_edges),
 		cmocka_unit_test(test_invariant_can_fail),
