@@ -2840,11 +2840,11 @@ enum ev_compat_mode {
 };
 
 struct ev_compat_issue {
-	const char *rule;    /* stable name, from OLD to NEW: "required-added" */
-	int direction;	     /* EV_COMPAT_BACKWARD or EV_COMPAT_FORWARD */
-	int warning;	     /* assumed compatible: reported, does not fail */
-	int in_new;	     /* path is into NEW (1) or OLD (0) */
-	const char *path;    /* JSON pointer into that schema ("" = root) */
+	const char *rule; /* stable name, from OLD to NEW: "required-added" */
+	int direction;	  /* EV_COMPAT_BACKWARD or EV_COMPAT_FORWARD */
+	int warning;	  /* assumed compatible: reported, does not fail */
+	int in_new;	  /* path is into NEW (1) or OLD (0) */
+	const char *path; /* JSON pointer into that schema ("" = root) */
 	const char *message; /* one line, "old allows null, new does not" */
 };
 struct ev_compat; /* the outcome of one comparison */
@@ -2862,14 +2862,13 @@ int ev_compat_load(const char *path, struct ev_buf *out, struct ev_error *err);
 /* Compare two schemas (msgpack images, as ev_compat_load() reads them).
  * *out (ev_compat_free() it) holds the issues found; 0, or EV_EDATA /
  * EV_ERR. */
-int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp,
-		    size_t old_n, const uint8_t *new_mp, size_t new_n,
+int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
+		    const uint8_t *new_mp, size_t new_n,
 		    enum ev_compat_mode mode, struct ev_error *err);
 void ev_compat_free(struct ev_compat *c);
 size_t ev_compat_count(const struct ev_compat *c);    /* issues */
 size_t ev_compat_failures(const struct ev_compat *c); /* not warnings */
-const struct ev_compat_issue *ev_compat_at(const struct ev_compat *c,
-					   size_t i);
+const struct ev_compat_issue *ev_compat_at(const struct ev_compat *c, size_t i);
 /*
  * The report of one comparison, appended to out.  Text: a line per issue,
  * "NAME#PATH: RULE (DIRECTION): message" ("warning: " before a warning),
@@ -2902,8 +2901,8 @@ struct ev_compat_example {
 	char message[512];	 /* "must be >= 0", or why it was not read */
 };
 struct ev_compat_data {
-	uint64_t events;   /* events of the type (after upcasting) */
-	uint64_t failed;   /* invalid under the schema */
+	uint64_t events;	/* events of the type (after upcasting) */
+	uint64_t failed;	/* invalid under the schema */
 	uint64_t upcast_failed; /* could not be upcast (counted in failed) */
 	struct ev_compat_example *examples;
 	size_t nexamples;

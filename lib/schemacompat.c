@@ -45,15 +45,18 @@ struct jv {
 		uint64_t u;
 		double f;
 	} v;
-	char *s;	  /* J_STR: NUL-terminated (may hold NULs: n) */
-	uint32_t n;	  /* J_STR bytes, J_ARR/J_OBJ count */
-	struct jv *a;	  /* items, or member values */
-	char **k;	  /* member keys */
-	uint32_t *kn;	  /* member key lengths */
-	char *path;	  /* JSON pointer from the document root */
-	struct jdoc *doc; /* the document it is in */
-	struct ev_ecmare *
-		*re; /* J_OBJ under patternProperties: compiled keys */
+	char *s;	       /* J_STR: NUL-terminated (may hold NULs: n) */
+	uint32_t n;	       /* J_STR bytes, J_ARR/J_OBJ count */
+	struct jv *a;	       /* items, or member values */
+	char **k;	       /* member keys */
+	uint32_t *kn;	       /* member key lengths */
+	char *path;	       /* JSON pointer from the document root */
+	struct jdoc *doc;      /* the document it is in */
+	struct ev_ecmare **re; /* patternProperties: its keys compiled */
+	const uint8_t *mp;     /* the value's msgpack bytes */
+	size_t mpn;
+	int embedded; /* inside a subschema with its own $id: "#..." refs
+			 there are not the document's */
 };
 
 struct jdoc {
@@ -159,9 +162,26 @@ static char *path_index(struct arena *ar, const char *path, size_t i)
 	return path_join(ar, path, num, strlen(num));
 }
 
+static int build_value(struct arena *ar, struct jdoc *doc, struct jv *v,
+		       const uint8_t **p, const uint8_t *end, const char *path,
+		       int depth);
+
 static int build(struct arena *ar, struct jdoc *doc, struct jv *v,
 		 const uint8_t **p, const uint8_t *end, const char *path,
 		 int depth)
+{
+	const uint8_t *start = *p;
+	int rc;
+
+	rc = build_value(ar, doc, v, p, end, path, depth);
+	v->mp = start;
+	v->mpn = (size_t)(*p - start);
+	return rc;
+}
+
+static int build_value(struct arena *ar, struct jdoc *doc, struct jv *v,
+		       const uint8_t **p, const uint8_t *end, const char *path,
+		       int depth)
 {
 	struct ev_mp_item it;
 	uint32_t i;
@@ -245,6 +265,24 @@ static int build(struct arena *ar, struct jdoc *doc, struct jv *v,
 	default:
 		return -1;
 	}
+}
+
+static struct jv *get(const struct jv *o, const char *key);
+
+static void mark_embedded(struct jv *v, int flag, int root, int depth)
+{
+	const struct jv *id;
+	uint32_t i;
+
+	if (depth > 2 * EV_MAX_DEPTH + 8)
+		return;
+	if (v->t == J_OBJ && !root && (id = get(v, "$id")) != NULL &&
+	    id->t == J_STR && id->s[0] != '#')
+		flag = 1;
+	v->embedded = flag;
+	if (v->t == J_OBJ || v->t == J_ARR)
+		for (i = 0; i < v->n; i++)
+			mark_embedded(&v->a[i], flag, 0, depth + 1);
 }
 
 static struct jv *get(const struct jv *o, const char *key)
@@ -407,6 +445,13 @@ struct cmp {
 	struct frame stack[STACK_MAX];
 	size_t depth;
 	long budget;
+	/* both documents compiled by the validator (NULL when they do not
+	 * compile on their own, e.g. with remote refs): finite writers are
+	 * judged by validating their values */
+	struct ev_jschema_set *set[2]; /* old, new */
+	struct ev_jschema_ctx *jcx;
+	const struct jv *eq_stack[2 * STACK_MAX]; /* schema_equal() pairs */
+	size_t eq_depth;
 };
 
 static const char *side(const struct cmp *cx, int reader)
@@ -526,7 +571,17 @@ static int hexv(int c)
 	return -1;
 }
 
-static const struct jv *resolve_local(const struct jdoc *doc, const char *ref)
+static const struct jv *resolve_ptr(const struct jdoc *doc, const char *ref);
+
+/* the target of ref, in the node n, when it is local to the document */
+static const struct jv *resolve_local(const struct jv *n, const char *ref)
+{
+	if (n->embedded)
+		return NULL;
+	return resolve_ptr(n->doc, ref);
+}
+
+static const struct jv *resolve_ptr(const struct jdoc *doc, const char *ref)
 {
 	const struct jv *v = &doc->root;
 	char tok[1024];
@@ -579,7 +634,7 @@ static const struct jv *ext_ref(const struct jv *n)
 {
 	const struct jv *r = get(n, "$ref");
 
-	if (r != NULL && r->t == J_STR && resolve_local(n->doc, r->s) == NULL)
+	if (r != NULL && r->t == J_STR && resolve_local(n, r->s) == NULL)
 		return r;
 	r = get(n, "$dynamicRef");
 	if (r != NULL && r->t == J_STR)
@@ -611,7 +666,7 @@ static void view_add(struct view *vw, const struct jv *s, int depth)
 			return; /* a $ref cycle, or the same node twice */
 	r = get(s, "$ref");
 	if (r != NULL && r->t == J_STR) {
-		const struct jv *t = resolve_local(s->doc, r->s);
+		const struct jv *t = resolve_local(s, r->s);
 
 		if (t != NULL) {
 			if (!s->doc->draft7) {
@@ -1229,7 +1284,60 @@ static void check_count(struct cmp *cx, const struct view *w,
 	bound_issue(cx, rn, kw, set, msg);
 }
 
-static int view_has_equal(const struct view *w, const char *kw,
+/* Are two schemas equal as written, and so are the local $ref targets in
+ * them?  A pair met again (a recursive schema) is taken as equal. */
+static int schema_equal(struct cmp *cx, const struct jv *a, const struct jv *b,
+			int depth)
+{
+	const struct jv *ra, *rb;
+	size_t i;
+	uint32_t k;
+	int eq = 1;
+
+	if (depth > 2 * EV_MAX_DEPTH + 8)
+		return 0;
+	if (a->t != J_OBJ || b->t != J_OBJ) {
+		if (a->t == J_ARR && b->t == J_ARR) {
+			if (a->n != b->n)
+				return 0;
+			for (k = 0; k < a->n; k++)
+				if (!schema_equal(cx, &a->a[k], &b->a[k],
+						  depth + 1))
+					return 0;
+			return 1;
+		}
+		return jv_equal(a, b, 0);
+	}
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i + 1 < cx->eq_depth; i += 2)
+		if (cx->eq_stack[i] == a && cx->eq_stack[i + 1] == b)
+			return 1;
+	if (cx->eq_depth + 2 > sizeof(cx->eq_stack) / sizeof(cx->eq_stack[0]))
+		return 0;
+	cx->eq_stack[cx->eq_depth++] = a;
+	cx->eq_stack[cx->eq_depth++] = b;
+	for (k = 0; k < a->n && eq; k++) {
+		const struct jv *o = getn(b, a->k[k], a->kn[k]);
+
+		eq = o != NULL && schema_equal(cx, &a->a[k], o, depth + 1);
+	}
+	ra = get(a, "$ref");
+	rb = get(b, "$ref");
+	if (eq && ra != NULL && rb != NULL && ra->t == J_STR &&
+	    rb->t == J_STR) {
+		const struct jv *ta = resolve_local(a, ra->s);
+		const struct jv *tb = resolve_local(b, rb->s);
+
+		if (ta != NULL || tb != NULL)
+			eq = ta != NULL && tb != NULL &&
+			     schema_equal(cx, ta, tb, depth + 1);
+	}
+	cx->eq_depth -= 2;
+	return eq;
+}
+
+static int view_has_equal(struct cmp *cx, const struct view *w, const char *kw,
 			  const struct jv *rv)
 {
 	size_t i;
@@ -1237,7 +1345,7 @@ static int view_has_equal(const struct view *w, const char *kw,
 	for (i = 0; i < w->len; i++) {
 		const struct jv *x = get(w->n[i], kw);
 
-		if (x != NULL && jv_equal(x, rv, 0))
+		if (x != NULL && schema_equal(cx, x, rv, 0))
 			return 1;
 	}
 	return 0;
@@ -1260,7 +1368,7 @@ static void check_same(struct cmp *cx, const struct view *w,
 	const struct jv *rv = get(rn, kw);
 	const struct rules *r = rules_of(kw);
 
-	if (rv == NULL || r == NULL || view_has_equal(w, kw, rv))
+	if (rv == NULL || r == NULL || view_has_equal(cx, w, kw, rv))
 		return;
 	if (view_has(w, kw))
 		issue(cx, r->tightened, r->loosened, 0, rn, kw,
@@ -1272,6 +1380,108 @@ static void check_same(struct cmp *cx, const struct view *w,
 		      kw, WR(cx));
 }
 
+/* what a node's keyword kw is, for comparisons: NULL when absent */
+static int same_or_absent(struct cmp *cx, const struct jv *a,
+			  const struct jv *b, const char *kw)
+{
+	const struct jv *x = get(a, kw), *y = get(b, kw);
+
+	if (x == NULL || y == NULL)
+		return x == y;
+	return schema_equal(cx, x, y, 0);
+}
+
+/* if/then/else: one writer node with the same three */
+static void check_cond(struct cmp *cx, const struct view *w,
+		       const struct jv *rn)
+{
+	const struct rules *r = rules_of("if");
+	size_t i;
+	int any = 0;
+
+	if (get(rn, "if") == NULL ||
+	    (get(rn, "then") == NULL && get(rn, "else") == NULL))
+		return;
+	for (i = 0; i < w->len; i++) {
+		if (same_or_absent(cx, w->n[i], rn, "if") &&
+		    same_or_absent(cx, w->n[i], rn, "then") &&
+		    same_or_absent(cx, w->n[i], rn, "else"))
+			return;
+		any |= get(w->n[i], "if") != NULL;
+	}
+	if (any)
+		issue(cx, r->tightened, r->loosened, 0, rn, "if",
+		      "if/then/else differs between old and new (compared as "
+		      "written)");
+	else
+		issue(cx, r->added, r->removed, 0, rn, "if",
+		      "%s has if/then/else, %s has none (compared as written)",
+		      RD(cx), WR(cx));
+}
+
+/* unevaluatedProperties/Items depend on everything around them: the
+ * writer must have the whole node as the reader has it */
+static void check_uneval(struct cmp *cx, const struct view *w,
+			 const struct jv *rn, const char *kw)
+{
+	const struct jv *rv = get(rn, kw);
+	const struct rules *r = rules_of(kw);
+	size_t i;
+
+	if (rv == NULL || r == NULL || (rv->t == J_BOOL && rv->v.b) ||
+	    (rv->t == J_OBJ && rv->n == 0))
+		return;
+	for (i = 0; i < w->len; i++)
+		if (schema_equal(cx, w->n[i], rn, 0))
+			return;
+	if (view_has(w, kw))
+		issue(cx, r->tightened, r->loosened, 0, rn, kw,
+		      "%s, or the schema around it, differs between old and "
+		      "new (compared as written)",
+		      kw);
+	else
+		issue(cx, r->added, r->removed, 0, rn, kw,
+		      "%s has %s, %s has none (compared as written)", RD(cx),
+		      kw, WR(cx));
+}
+
+/* contains with minContains/maxContains: one writer node with the same
+ * contains, and counts at least as strict */
+static void check_contains(struct cmp *cx, const struct view *w,
+			   const struct jv *rn)
+{
+	const struct jv *c = get(rn, "contains");
+	const struct jv *rmin = get(rn, "minContains");
+	const struct jv *rmax = get(rn, "maxContains");
+	const struct rules *r = rules_of("contains");
+	size_t i;
+
+	if (c == NULL || (is_num(rmin) && num(rmin) == 0 && rmax == NULL))
+		return;
+	for (i = 0; i < w->len; i++) {
+		const struct jv *wc = get(w->n[i], "contains");
+		const struct jv *wmin = get(w->n[i], "minContains");
+		const struct jv *wmax = get(w->n[i], "maxContains");
+		long double lo = is_num(wmin) ? num(wmin) : 1;
+
+		if (wc == NULL || !schema_equal(cx, wc, c, 0))
+			continue;
+		if (lo < (is_num(rmin) ? num(rmin) : 1))
+			continue;
+		if (is_num(rmax) && !(is_num(wmax) && num(wmax) <= num(rmax)))
+			continue;
+		return;
+	}
+	if (view_has(w, "contains"))
+		issue(cx, r->tightened, r->loosened, 0, rn, "contains",
+		      "contains, minContains or maxContains differ between "
+		      "old and new (compared as written)");
+	else
+		issue(cx, r->added, r->removed, 0, rn, "contains",
+		      "%s has contains, %s has none (compared as written)",
+		      RD(cx), WR(cx));
+}
+
 static void check_strings(struct cmp *cx, const struct view *w,
 			  const struct wsum *ws, const struct jv *rn)
 {
@@ -1280,7 +1490,8 @@ static void check_strings(struct cmp *cx, const struct view *w,
 
 	check_count(cx, w, rn, "minLength", 1, ws, T_STR);
 	check_count(cx, w, rn, "maxLength", 0, ws, T_STR);
-	if (p != NULL && p->t == J_STR && !view_has_equal(w, "pattern", p)) {
+	if (p != NULL && p->t == J_STR &&
+	    !view_has_equal(cx, w, "pattern", p)) {
 		int ok = 0;
 
 		if (ws->finite) {
@@ -1311,7 +1522,7 @@ static void check_strings(struct cmp *cx, const struct view *w,
 			      p->s, WR(cx));
 	}
 	if (f != NULL && f->t == J_STR && !ws->finite &&
-	    !view_has_equal(w, "format", f)) {
+	    !view_has_equal(cx, w, "format", f)) {
 		if (view_has(w, "format"))
 			issue(cx, "format-changed", "format-changed", 1, rn,
 			      "format",
@@ -1387,25 +1598,19 @@ static void check_arrays(struct cmp *cx, const struct view *w,
 
 	check_count(cx, w, rn, "minItems", 1, ws, T_ARR);
 	check_count(cx, w, rn, "maxItems", 0, ws, T_ARR);
-	if (u != NULL && u->t == J_BOOL && u->v.b && !ws->finite) {
+	if (u != NULL && u->t == J_BOOL && u->v.b) {
 		const struct jv t = {.t = J_BOOL, .v.b = 1};
 
-		if (!view_has_equal(w, "uniqueItems", &t))
+		if (!view_has_equal(cx, w, "uniqueItems", &t))
 			issue(cx, "unique-items-added", "unique-items-removed",
 			      0, rn, "uniqueItems",
 			      "%s requires unique items, %s does not", RD(cx),
 			      WR(cx));
 	}
-	if (get(rn, "contains") != NULL) {
-		check_same(cx, w, rn, "contains");
-		check_same(cx, w, rn, "minContains");
-		check_same(cx, w, rn, "maxContains");
-	}
-	check_same(cx, w, rn, "unevaluatedItems");
+	check_contains(cx, w, rn);
+	check_uneval(cx, w, rn, "unevaluatedItems");
 	if (get(rn, "items") == NULL && get(rn, "prefixItems") == NULL)
 		return;
-	if (ws->finite)
-		return; /* values are checked against the reader's enum */
 	for (k = 0; k < w->len; k++)
 		if (tuple_len(w->n[k]) > n)
 			n = tuple_len(w->n[k]);
@@ -1671,7 +1876,7 @@ static void check_props(struct cmp *cx, const struct view *w,
 		if (wv->is_false)
 			continue;
 		view_of(rv, &rpp->a[j]);
-		if (view_has_equal(w, "patternProperties",
+		if (view_has_equal(cx, w, "patternProperties",
 				   get(rn, "patternProperties")))
 			check(cx, wv, rv, "schema-false-added",
 			      "schema-false-removed", &rpp->a[j]);
@@ -1739,8 +1944,6 @@ static void check_objects(struct cmp *cx, const struct view *w,
 
 	check_count(cx, w, rn, "minProperties", 1, ws, T_OBJ);
 	check_count(cx, w, rn, "maxProperties", 0, ws, T_OBJ);
-	if (ws->finite)
-		return;
 	for (j = 0; rq != NULL && rq->t == J_ARR && j < rq->n; j++) {
 		const struct jv *p = &rq->a[j];
 
@@ -1809,10 +2012,136 @@ static void check_objects(struct cmp *cx, const struct view *w,
 	pn = get(rn, "propertyNames");
 	if (pn != NULL && !(pn->t == J_BOOL && pn->v.b))
 		check_same(cx, w, rn, "propertyNames");
-	check_same(cx, w, rn, "unevaluatedProperties");
+	check_uneval(cx, w, rn, "unevaluatedProperties");
 }
 
 /* --------------------------------------------------------- a node */
+
+/* a value for messages: its JSON, cut short */
+static void value_text(const struct jv *v, char *out, size_t n)
+{
+	struct ev_buf b = {0};
+	struct ev_error err;
+	const uint8_t *p = v->mp;
+
+	if (v->mp == NULL ||
+	    ev_json_put_mp(&b, &p, v->mp + v->mpn, 0, &err) != 0 ||
+	    b.len == 0) {
+		snprintf(out, n, "a value");
+	} else if (b.len < n) {
+		snprintf(out, n, "%.*s", (int)b.len, (const char *)b.p);
+	} else {
+		size_t k = n - 4;
+
+		while (k > 0 && ((unsigned char)b.p[k] & 0xC0) == 0x80)
+			k--; /* not inside a UTF-8 sequence */
+		snprintf(out, n, "%.*s...", (int)k, (const char *)b.p);
+	}
+	ev_buf_free(&b);
+}
+
+/* The compiled schema at node n, or NULL. */
+static const struct ev_jschema *schema_at(struct cmp *cx, const struct jv *n)
+{
+	static const char keep[] = "-._~/!$&'()*+,;=:@";
+	struct ev_jschema_set *set = cx->set[n->doc->is_new];
+	struct ev_buf u = {0};
+	const struct ev_jschema *sc = NULL;
+	const char *p;
+
+	if (set == NULL)
+		return NULL;
+	ev_buf_puts(&u, n->doc->is_new ? "urn:evlog:compat:new#"
+				       : "urn:evlog:compat:old#");
+	for (p = n->path; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr(keep, c) != NULL)
+			ev_buf_putc(&u, c);
+		else
+			ev_buf_printf(&u, "%%%02X", c);
+	}
+	if (ev_buf_putc(&u, '\0') == 0)
+		sc = ev_jschema_get(set, (const char *)u.p, NULL);
+	ev_buf_free(&u);
+	return sc;
+}
+
+static int valid_at(struct cmp *cx, const struct ev_jschema *sc,
+		    const struct jv *v)
+{
+	return ev_jschema_validate(sc, v->mp, v->mpn, NULL, cx->jcx);
+}
+
+/*
+ * A finite writer (enum, const): its values, kept when every writer node
+ * accepts them, validated against every reader node.  1 when done, 0 to
+ * compare structurally (a node the validator cannot compile alone).
+ */
+static int check_finite(struct cmp *cx, const struct view *w,
+			const struct wsum *ws, const struct view *r)
+{
+	const struct ev_jschema *wsc[VIEW_MAX], *rsc[VIEW_MAX];
+	size_t i, k;
+
+	if (cx->jcx == NULL)
+		return 0;
+	for (i = 0; i < w->len; i++)
+		if ((wsc[i] = schema_at(cx, w->n[i])) == NULL)
+			return 0;
+	for (i = 0; i < r->len; i++)
+		if ((rsc[i] = schema_at(cx, r->n[i])) == NULL)
+			return 0;
+	for (k = 0; k < ws->nvals; k++) {
+		const struct jv *v = ws->vals[k];
+		int ok = 1;
+
+		for (i = 0; i < w->len && ok; i++)
+			ok = valid_at(cx, wsc[i], v) != 0;
+		for (i = 0; i < r->len && ok; i++) {
+			const struct jv *rn = r->n[i];
+			const struct ev_jschema_error *e;
+			const struct rules *ru;
+			const char *kw = "", *sp, *rb = "enum-value-removed",
+				   *rf = "enum-value-added";
+			char text[128];
+			struct jv at = *rn;
+
+			if (valid_at(cx, rsc[i], v) == 1)
+				continue;
+			value_text(v, text, sizeof(text));
+			/* the validator's first error says where and why */
+			e = ev_jschema_error_at(cx->jcx, 0);
+			if (e != NULL && e->keyword != NULL)
+				kw = e->keyword;
+			sp = e != NULL && e->schema_path != NULL
+				     ? strchr(e->schema_path, '#')
+				     : NULL;
+			if (sp != NULL &&
+			    strncmp(sp + 1, rn->path, strlen(rn->path)) == 0)
+				at.path = (char *)sp + 1;
+			if (strcmp(kw, "type") == 0 && v->t == J_NULL) {
+				rb = "nullable-removed";
+				rf = "nullable-added";
+			} else if (strcmp(kw, "type") == 0) {
+				rb = "type-narrowed";
+				rf = "type-widened";
+			} else if (strcmp(kw, "const") == 0 && ws->nvals == 1) {
+				rb = rf = "const-changed";
+			} else if ((ru = rules_of(kw)) != NULL &&
+				   strcmp(kw, "if") != 0) {
+				rb = ru->tightened;
+				rf = ru->loosened;
+			}
+			issue(cx, rb, rf, 0, &at, NULL,
+			      "%s allows %s, %s does not: %s", WR(cx), text,
+			      RD(cx),
+			      e != NULL && e->message ? e->message : "invalid");
+		}
+	}
+	return 1;
+}
 
 static void check_values(struct cmp *cx, const struct view *w,
 			 const struct wsum *ws, const struct jv *rn)
@@ -1838,7 +2167,7 @@ static void check_values(struct cmp *cx, const struct view *w,
 			      rn, "const", "%s allows values %s does not",
 			      WR(cx), RD(cx));
 	}
-	if (e != NULL && e->t == J_ARR && !view_has_equal(w, "enum", e)) {
+	if (e != NULL && e->t == J_ARR && !view_has_equal(cx, w, "enum", e)) {
 		if (ws->finite && (double)ws->nvals * e->n > EQUALS_MAX) {
 			issue(cx, "too-complex", "too-complex", 0, rn, "enum",
 			      "the enums are too large to compare");
@@ -1851,30 +2180,17 @@ static void check_values(struct cmp *cx, const struct view *w,
 			return;
 		}
 		for (i = 0; i < ws->nvals; i++) {
-			struct ev_buf b = {0};
+			char text[128];
 
 			for (j = 0; j < e->n; j++)
 				if (jv_equal(ws->vals[i], &e->a[j], 0))
 					break;
 			if (j < e->n)
 				continue;
-			if (ws->vals[i]->t == J_STR)
-				ev_json_put_str(&b, ws->vals[i]->s,
-						ws->vals[i]->n);
-			else if (is_num(ws->vals[i]))
-				ev_buf_printf(&b, "%.17Lg", num(ws->vals[i]));
-			else if (ws->vals[i]->t == J_BOOL)
-				ev_buf_puts(&b, ws->vals[i]->v.b ? "true"
-								 : "false");
-			else if (ws->vals[i]->t == J_NULL)
-				ev_buf_puts(&b, "null");
-			else
-				ev_buf_puts(&b, "(a structured value)");
-			ev_buf_putc(&b, '\0');
+			value_text(ws->vals[i], text, sizeof(text));
 			issue(cx, "enum-value-removed", "enum-value-added", 0,
 			      rn, "enum", "%s allows %s, %s does not", WR(cx),
-			      b.p ? (char *)b.p : "a value", RD(cx));
-			ev_buf_free(&b);
+			      text, RD(cx));
 		}
 	}
 }
@@ -1981,7 +2297,7 @@ static void check_branches(struct cmp *cx, const struct view *w,
 			      RD(cx), kw, WR(cx));
 		return;
 	}
-	if (strcmp(kw, "oneOf") == 0 && !view_has_equal(w, "oneOf", br))
+	if (strcmp(kw, "oneOf") == 0 && !view_has_equal(cx, w, "oneOf", br))
 		issue(cx, "one-of-unchecked", "one-of-unchecked", 1, rn, kw,
 		      "oneOf is checked as anyOf: that only one branch "
 		      "matches is not checked");
@@ -2001,6 +2317,8 @@ static void check_conj(struct cmp *cx, const struct view *w,
 	summarize(w, ws);
 	if (ws->types == 0)
 		goto out; /* the writer allows nothing */
+	if (ws->finite && check_finite(cx, w, ws, r))
+		goto out;
 	for (i = 0; i < r->len; i++) {
 		const struct jv *rn = r->n[i], *x = ext_ref(rn);
 
@@ -2037,12 +2355,7 @@ static void check_conj(struct cmp *cx, const struct view *w,
 		if (ws->types & T_OBJ)
 			check_objects(cx, w, ws, r, rn);
 		check_same(cx, w, rn, "not");
-		if (get(rn, "if") != NULL &&
-		    (get(rn, "then") != NULL || get(rn, "else") != NULL)) {
-			check_same(cx, w, rn, "if");
-			check_same(cx, w, rn, "then");
-			check_same(cx, w, rn, "else");
-		}
+		check_cond(cx, w, rn);
 		check_branches(cx, w, rn, "anyOf", wfrom);
 		check_branches(cx, w, rn, "oneOf", wfrom);
 	}
@@ -2175,6 +2488,34 @@ static void free_res(struct jv *v)
 		free_res(&v->a[i]);
 }
 
+/* Each document in a validator set of its own (versions of a schema often
+ * share their $id); a document that does not compile alone (remote refs)
+ * has none. */
+static void jschema_open(struct cmp *cx, const uint8_t *old_mp, size_t old_n,
+			 const uint8_t *new_mp, size_t new_n)
+{
+	static const char *const uri[2] = {"urn:evlog:compat:old",
+					   "urn:evlog:compat:new"};
+	const uint8_t *mp[2] = {old_mp, new_mp};
+	size_t n[2] = {old_n, new_n};
+	struct ev_jschema_opts o;
+	struct ev_error err;
+	int i;
+
+	memset(&o, 0, sizeof(o));
+	cx->jcx = ev_jschema_ctx_new();
+	for (i = 0; i < 2; i++) {
+		if (ev_jschema_set_new(&cx->set[i], &o, &err) != 0)
+			continue;
+		if (ev_jschema_add_mp(cx->set[i], mp[i], n[i], uri[i] + 17,
+				      uri[i], NULL, &err) != 0 ||
+		    ev_jschema_set_compile(cx->set[i], &err) != 0) {
+			ev_jschema_set_free(cx->set[i]);
+			cx->set[i] = NULL;
+		}
+	}
+}
+
 int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 		    const uint8_t *new_mp, size_t new_n,
 		    enum ev_compat_mode mode, struct ev_error *err)
@@ -2215,9 +2556,12 @@ int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 	docs[1].is_new = 1;
 	docs[0].draft7 = draft7_of(&docs[0].root);
 	docs[1].draft7 = draft7_of(&docs[1].root);
+	mark_embedded(&docs[0].root, 0, 1, 0);
+	mark_embedded(&docs[1].root, 0, 1, 0);
 	cx->res = c;
 	cx->ar = &ar;
 	cx->budget = BUDGET;
+	jschema_open(cx, old_mp, old_n, new_mp, new_n);
 	if (mode & EV_COMPAT_BACKWARD) {
 		cx->reader_is_new = 1;
 		check_nodes(cx, &docs[0].root, &docs[1].root,
@@ -2245,6 +2589,11 @@ out:
 	if (built >= 2)
 		free_res(&docs[1].root);
 	ev_compat_free(c);
+	if (cx != NULL) {
+		ev_jschema_set_free(cx->set[0]);
+		ev_jschema_set_free(cx->set[1]);
+		ev_jschema_ctx_free(cx->jcx);
+	}
 	free(cx);
 	free(docs);
 	arena_free(&ar);

@@ -63,7 +63,7 @@ EOF
 	run --separate-stderr evctl schema compat schemas/OrderPlaced/2.json schemas/OrderPlaced/3.json
 	assert_status 65
 	assert_stdout "schemas/OrderPlaced/3.json#/required/2: required-added (backward): 'currency' is required by new, not by old, and has no default
-schemas/OrderPlaced/3.json#/properties/kind/enum: enum-value-removed (backward): old allows \"internal\", new does not
+schemas/OrderPlaced/3.json#/properties/kind/enum: enum-value-removed (backward): old allows \"internal\", new does not: must be equal to one of the allowed values
 schemas/OrderPlaced/3.json#/properties/currency: property-added (backward): 'currency' is a property of new only, and old allows values of it (as an additional property) that new rejects
 incompatible (backward): schemas/OrderPlaced/2.json -> schemas/OrderPlaced/3.json: 3 incompatibilities"
 	assert_stderr ""
@@ -78,7 +78,7 @@ incompatible (backward): schemas/OrderPlaced/2.json -> schemas/OrderPlaced/3.jso
 		schemas/OrderPlaced/3.json schemas/OrderPlaced/2.json
 	assert_status 65
 	assert_stdout_contains "schemas/OrderPlaced/3.json#/required/2: required-removed (forward): 'currency' is required by old, not by new, and has no default"
-	assert_stdout_contains "schemas/OrderPlaced/3.json#/properties/kind/enum: enum-value-added (forward): new allows \"internal\", old does not"
+	assert_stdout_contains "schemas/OrderPlaced/3.json#/properties/kind/enum: enum-value-added (forward): new allows \"internal\", old does not: must be equal to one of the allowed values"
 	assert_stderr ""
 }
 
@@ -138,12 +138,12 @@ compatible (backward): old.json -> new.json: 1 warning"
 	assert_stdout "compatible (backward): schemas/OrderPlaced/1.json -> schemas/OrderPlaced/2.json
 
 schemas/OrderPlaced/3.json#/required/2: required-added (backward): 'currency' is required by new, not by old, and has no default
-schemas/OrderPlaced/3.json#/properties/kind/enum: enum-value-removed (backward): old allows \"internal\", new does not
+schemas/OrderPlaced/3.json#/properties/kind/enum: enum-value-removed (backward): old allows \"internal\", new does not: must be equal to one of the allowed values
 schemas/OrderPlaced/3.json#/properties/currency: property-added (backward): 'currency' is a property of new only, and old allows values of it (as an additional property) that new rejects
 incompatible (backward): schemas/OrderPlaced/1.json -> schemas/OrderPlaced/3.json: 3 incompatibilities
 
 schemas/OrderPlaced/3.json#/required/2: required-added (backward): 'currency' is required by new, not by old, and has no default
-schemas/OrderPlaced/3.json#/properties/kind/enum: enum-value-removed (backward): old allows \"internal\", new does not
+schemas/OrderPlaced/3.json#/properties/kind/enum: enum-value-removed (backward): old allows \"internal\", new does not: must be equal to one of the allowed values
 schemas/OrderPlaced/3.json#/properties/currency: property-added (backward): 'currency' is a property of new only, and old allows values of it (as an additional property) that new rejects
 incompatible (backward): schemas/OrderPlaced/2.json -> schemas/OrderPlaced/3.json: 3 incompatibilities
 
