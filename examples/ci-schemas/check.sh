@@ -35,13 +35,20 @@ if [ $# -gt 1 ]; then
 	echo "usage: check.sh [SCHEMAS_DIR]" >&2
 	exit 64
 fi
-schemas=${1:-$here/schemas}
-fixtures=$here/fixtures.ndjson
-expect=$here/fixtures.expect
 command -v evctl >/dev/null 2>&1 ||
 	{ echo "check.sh: 'evctl' is not on PATH; set EVLOG_BIN" >&2; exit 1; }
+# the reports name the schema files as schemas/TYPE/N.json, from here
+if [ $# -eq 1 ]; then
+	[ -d "$1" ] || { echo "check.sh: '$1': no such directory" >&2; exit 1; }
+	schemas=$(cd "$1" && pwd) || exit 1
+else
+	schemas=schemas
+fi
+cd "$here" || exit 1
+fixtures=fixtures.ndjson
+expect=fixtures.expect
 [ -d "$schemas" ] ||
-	{ echo "check.sh: '$schemas': no such directory" >&2; exit 1; }
+	{ echo "check.sh: '$here/$schemas': no such directory" >&2; exit 1; }
 for f in "$fixtures" "$expect"; do
 	[ -f "$f" ] || { echo "check.sh: '$f': no such file" >&2; exit 1; }
 done
