@@ -63,7 +63,7 @@ failed=0
 fail() {
 	failed=$((failed + 1))
 	echo "check.sh: FAIL: $*"
-	sed 's/^/    /' "$tmp/out"
+	sed 's/^./    &/' "$tmp/out"
 }
 
 # 1. lint
