@@ -761,9 +761,11 @@ static int known_dialect(const char *u, size_t n)
 #define IS(s) (n == sizeof(s) - 1 && memcmp(u, s, n) == 0)
 	if (IS("http://json-schema.org/draft-07/schema") ||
 	    IS("https://json-schema.org/draft-07/schema") ||
-	    IS("http://json-schema.org/draft-06/schema") ||
-	    IS("http://json-schema.org/draft-04/schema"))
+	    IS("http://json-schema.org/draft-06/schema"))
 		return 7;
+	if (IS("http://json-schema.org/draft-04/schema") ||
+	    IS("http://json-schema.org/draft-03/schema"))
+		return -1;
 	if (IS("https://json-schema.org/draft/2019-09/schema"))
 		return 2019;
 	if (IS("https://json-schema.org/draft/2020-12/schema") ||
@@ -858,7 +860,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 			/* an embedded resource of another draft */
 			int d2 = known_dialect((const char *)v.p, v.n);
 
-			if (d2 != 0) {
+			if (d2 > 0) {
 				draft = d2;
 				n->draft = (uint16_t)d2;
 				vocab = JV_ALL;
@@ -1150,6 +1152,24 @@ next2:
 				     n->enm->v[j][0] != 0xda &&
 				     n->enm->v[j][0] != 0xdb))
 					n->enm->all_str = 0;
+			if (n->enm->all_str) {
+				n->enm->sp =
+					js_alloc(s,
+						 (v.n + 1) * sizeof(uint8_t *));
+				n->enm->sl =
+					js_alloc(s,
+						 (v.n + 1) * sizeof(uint32_t));
+				if (n->enm->sp == NULL || n->enm->sl == NULL)
+					return nomem(c), NULL;
+				for (j = 0; j < v.n; j++) {
+					struct ev_mp_item es;
+					const uint8_t *q2 = n->enm->v[j];
+
+					ev_mp_read(&q2, c->end, &es);
+					n->enm->sp[j] = es.p;
+					n->enm->sl[j] = es.n;
+				}
+			}
 			if (build_enum(c, n->enm) != 0)
 				goto fail;
 			continue;
@@ -1605,6 +1625,9 @@ next2:
 	free(pl.v);
 	n->obj = o;
 	n->arr = a;
+	n->leaf = !o && !a && !n->allof && !n->anyof && !n->oneof && !n->not_ &&
+		  !n->if_ && !n->ref_uri && !n->dynref_uri && !n->recref_uri &&
+		  !n->has_uneval;
 	n->only_types = !o && !a && !n->str && !n->num &&
 			!(n->format && n->format_assert) && !n->const_v &&
 			!n->enm && !n->allof && !n->anyof && !n->oneof &&
@@ -1724,6 +1747,11 @@ static int dialect_of(struct cc *c, const char *uri, size_t n, const char *path,
 	struct ev_error e2;
 
 	*vocab = JV_ALL;
+	if (k < 0)
+		return cfail(c, path,
+			     "unsupported $schema '%.*s': drafts 2020-12, "
+			     "2019-09, 07 and 06 are",
+			     (int)n, uri);
 	if (k != 0) {
 		*draft = k;
 		return 0;
@@ -1856,9 +1884,25 @@ static char *file_uri(const char *path)
 	}
 	if (abs == NULL)
 		return NULL;
-	u = malloc(strlen(abs) + 8);
-	if (u)
-		sprintf(u, "file://%s", abs);
+	/* percent-encoded, so that a path with spaces is a URI */
+	u = malloc(3 * strlen(abs) + 8);
+	if (u) {
+		char *o = u + 7;
+		const unsigned char *q;
+
+		memcpy(u, "file://", 7);
+		for (q = (const unsigned char *)abs; *q; q++) {
+			if ((*q >= 'a' && *q <= 'z') ||
+			    (*q >= 'A' && *q <= 'Z') ||
+			    (*q >= '0' && *q <= '9') || strchr("-._~/", *q)) {
+				*o++ = (char)*q;
+			} else {
+				sprintf(o, "%%%02X", *q);
+				o += 3;
+			}
+		}
+		*o = '\0';
+	}
 	free(abs);
 	return u;
 }

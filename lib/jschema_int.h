@@ -57,8 +57,7 @@ int ev_ecmare_valid(const char *pat, size_t n);
 struct ev_jschema_ctx;
 void ev_jschema_ctx_clear(struct ev_jschema_ctx *cx);
 int ev_jschema_ctx_add_error(struct ev_jschema_ctx *cx,
-			     const char *instance_path,
-			     const char *schema_path, const char *keyword,
-			     const char *message);
+			     const char *instance_path, const char *schema_path,
+			     const char *keyword, const char *message);
 
 #endif

@@ -142,7 +142,9 @@ struct jenum {
 	uint32_t nv;
 	uint32_t *tab; /* index + 1 */
 	uint32_t tabmask;
-	int all_str; /* every value a string: compared as bytes */
+	int all_str;	    /* every value a string: compared as bytes */
+	const uint8_t **sp; /* with all_str: the strings */
+	uint32_t *sl;
 };
 
 /* A schema resource: a document root or a subschema with $id */
@@ -183,6 +185,7 @@ struct ev_jschema {
 	uint8_t format_assert;
 	uint8_t content_b64, content_json; /* draft-07 content */
 	uint8_t only_types; /* no keyword but "type": checked inline */
+	uint8_t leaf; /* no applicator, reference, object or array keyword */
 	uint16_t draft;
 	uint32_t types; /* JT_* mask, 0 = any */
 	const char *type_text;

@@ -5,9 +5,17 @@
  *
  * One recursive walk does both jobs.  The first pass stops at the first
  * failure and allocates nothing (annotations for unevaluated* live on
- * the stack for containers of up to 256 members); only an invalid value
+ * the stack for containers of up to 256 members; uniqueItems over more
+ * than 32 items sorts hashes in a scratch array); only an invalid value
  * is walked a second time, collecting its errors with their instance and
  * schema paths.
+ *
+ * The fast path of an object: one pass over its pairs, each key looked
+ * up in the node's hash table, a subschema with only "type" checked from
+ * the value's first byte, other leaves (no applicator, reference, object
+ * or array keyword) without recursion; required names are bits of a
+ * mask.  Every read is bounds-checked; types are checked where the
+ * schema reads a value, so a value nothing looks at is only skipped.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -37,8 +45,9 @@ struct vctx {
 	const uint8_t *end;
 	int collect;
 	int depth, max_depth;
-	int idepth, max_idepth; /* instance nesting */
-	int full;		/* max_errors reached */
+	int idepth, max_idepth;		/* instance nesting */
+	const uint8_t *root, *root_end; /* the end of the root, once walked */
+	int full;			/* max_errors reached */
 };
 
 struct dscope {
@@ -83,12 +92,31 @@ static inline int skip1(const uint8_t **pp, const uint8_t *end)
 
 static inline int key_eq(const char *a, const uint8_t *b, uint32_t n)
 {
-	uint32_t i;
+	uint64_t x, y;
+	uint32_t u, w;
 
-	if (n > 16)
-		return memcmp(a, b, n) == 0;
-	for (i = 0; i < n; i++)
-		if ((uint8_t)a[i] != b[i])
+	if (n >= 8) {
+		if (n > 16)
+			return memcmp(a, b, n) == 0;
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return 0;
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&w, b, 4);
+		if (u != w)
+			return 0;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&w, b + n - 4, 4);
+		return u == w;
+	}
+	for (u = 0; u < n; u++)
+		if ((uint8_t)a[u] != b[u])
 			return 0;
 	return 1;
 }
@@ -177,9 +205,8 @@ void ev_jschema_ctx_clear(struct ev_jschema_ctx *cx)
 }
 
 int ev_jschema_ctx_add_error(struct ev_jschema_ctx *cx,
-			     const char *instance_path,
-			     const char *schema_path, const char *keyword,
-			     const char *message)
+			     const char *instance_path, const char *schema_path,
+			     const char *keyword, const char *message)
 {
 	const char *v[4] = {instance_path, schema_path, keyword, message};
 	size_t at[4], i;
@@ -631,7 +658,7 @@ static int is_multiple(const struct ev_mp_item *x, const struct jnum *y)
 
 /* ------------------------------------------------------------ the walk */
 
-static uint32_t type_of(const struct ev_mp_item *it)
+static inline uint32_t type_of(const struct ev_mp_item *it)
 {
 	switch (it->type) {
 	case EV_MP_NIL:
@@ -667,8 +694,8 @@ static int too_deep(struct vctx *c, const struct jnode *n)
 	return EV_EDATA;
 }
 
-static const struct jprop *prop_find(const struct jobj *o, const uint8_t *k,
-				     uint32_t kn)
+static inline __attribute__((always_inline)) const struct jprop *
+prop_find(const struct jobj *o, const uint8_t *k, uint32_t kn)
 {
 	uint32_t h, i;
 
@@ -860,6 +887,29 @@ static int vquiet(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	return r;
 }
 
+static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		    const struct ev_mp_item *pit);
+
+/* a leaf node on the fast path: no errors to collect */
+static inline __attribute__((always_inline)) int
+v_leaf(struct vctx *c, const struct jnode *n, const uint8_t *p)
+{
+	struct ev_mp_item it;
+	const uint8_t *q = p;
+	uint32_t tm;
+
+	if (n->kind != JN_OBJ)
+		return n->kind == JN_TRUE;
+	if (rd(&q, c->end, &it) != 0 || (tm = type_of(&it)) == 0)
+		return EV_EDATA;
+	if (n->types && !(n->types & tm))
+		return 0;
+	if (!(n->const_v || n->enm || n->num || n->str || n->format ||
+	      n->content_b64 || n->content_json))
+		return 1;
+	return v_scalar(c, n, p, &it);
+}
+
 static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		    const struct ev_mp_item *it, const uint8_t *q,
 		    const struct dscope *sc, struct ann *a)
@@ -902,10 +952,17 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				seen |= 1ull << pr->slot;
 			if (pr->sub != NULL) {
 				matched = 1;
-				if (!(pr->sub->only_types && !c->collect &&
-				      type_quick(pr->sub, vp, c->end)))
-					CHECK(vkey(c, pr->sub, vp, sc, k.p,
-						   k.n));
+				const struct jnode *sub = pr->sub;
+
+				if (c->collect)
+					CHECK(vkey(c, sub, vp, sc, k.p, k.n));
+				else if (sub->only_types)
+					CHECK(type_quick(sub, vp, c->end) ||
+					      v_leaf(c, sub, vp));
+				else if (sub->leaf)
+					CHECK(v_leaf(c, sub, vp));
+				else
+					CHECK(vkey(c, sub, vp, sc, k.p, k.n));
 			}
 		}
 		for (j = 0; j < o->npp; j++) {
@@ -960,6 +1017,8 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			goto out;
 		}
 	}
+	if (p == c->root)
+		c->root_end = kp;
 	if ((seen & o->reqmask) != o->reqmask || o->slots_overflow) {
 		for (j = 0; j < o->nprops; j++) {
 			const struct jprop *pr = &o->props[j];
@@ -1090,7 +1149,7 @@ static int unique_hashed(const uint8_t *q, const uint8_t *end, uint32_t n,
 	return r;
 }
 
-static int v_array(struct vctx *c, const struct jnode *n,
+static int v_array(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		   const struct ev_mp_item *it, const uint8_t *q,
 		   const struct dscope *sc, struct ann *a)
 {
@@ -1149,6 +1208,8 @@ static int v_array(struct vctx *c, const struct jnode *n,
 			goto out;
 		}
 	}
+	if (p == c->root)
+		c->root_end = ip;
 	if (ar->contains != NULL) {
 		if ((int64_t)matches < ar->minc) {
 			if (c->collect) {
@@ -1336,24 +1397,19 @@ static const struct jnode *rec_target(const struct jnode *n,
 	return t;
 }
 
-static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end)
+static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end,
+		    const struct ev_mp_item *it)
 {
 	const uint8_t *pe = p;
 	uint32_t i;
 
 	if (e->all_str && e->tab == NULL) {
-		struct ev_mp_item it;
-
-		if (rd(&pe, end, &it) != 0 || it.type != EV_MP_STR)
+		if (it->type != EV_MP_STR)
 			return 0;
-		for (i = 0; i < e->nv; i++) {
-			const uint8_t *q = e->v[i];
-			struct ev_mp_item s;
-
-			if (rd(&q, e->v[i] + e->vn[i], &s) == 0 &&
-			    s.n == it.n && memcmp(s.p, it.p, it.n) == 0)
+		for (i = 0; i < e->nv; i++)
+			if (e->sl[i] == it->n &&
+			    key_eq((const char *)e->sp[i], it->p, it->n))
 				return 1;
-		}
 		return 0;
 	}
 	if (ev_mp_skip_fast(&pe, end) != 0)
@@ -1406,47 +1462,13 @@ static int content_ok(const struct jnode *n, const char *s, size_t len)
 	return ok;
 }
 
-static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
-		  const struct dscope *sc, struct ann *a)
+/* const, enum, and the keywords of numbers and strings */
+static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		    const struct ev_mp_item *pit)
 {
-	struct ev_mp_item it;
-	const uint8_t *q = p;
-	uint32_t tm, i;
-	int ok = 1, ret = 1;
-	struct ann la, *aa = a;
-	uint64_t lbits[4], tbits[4];
-	struct ann ta;
-	int have_ta = 0, have_la = 0;
+	struct ev_mp_item it = *pit;
+	int ok = 1;
 
-	if (rd(&q, c->end, &it) != 0)
-		return EV_EDATA;
-	tm = type_of(&it);
-	if (tm == 0)
-		return EV_EDATA;
-	if (it.type != EV_MP_MAP && it.type != EV_MP_ARRAY)
-		aa = NULL;
-	else if (n->has_uneval) {
-		if (ann_init(&la, it.n, lbits, 4) != 0)
-			return EV_ERR;
-		have_la = 1;
-		aa = &la;
-	}
-	if (n->types && !(n->types & tm)) {
-		if (c->collect)
-			err_add(c, n, "type", "type", "must be %s",
-				n->type_text);
-		FAIL();
-	}
-	if (n->ref != NULL)
-		CHECK(v(c, n->ref, p, sc, aa));
-	else if (n->ref_uri != NULL) {
-		ret = EV_EUSAGE;
-		goto out;
-	}
-	if (n->dynref != NULL)
-		CHECK(v(c, dyn_target(n, sc), p, sc, aa));
-	if (n->recref != NULL)
-		CHECK(v(c, rec_target(n, sc), p, sc, aa));
 	if (n->const_v != NULL &&
 	    !js_mp_equal(p, c->end, n->const_v, n->const_v + n->const_n, 0)) {
 		if (c->collect)
@@ -1454,7 +1476,7 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				"must be equal to constant");
 		FAIL();
 	}
-	if (n->enm != NULL && !enum_has(n->enm, p, c->end)) {
+	if (n->enm != NULL && !enum_has(n->enm, p, c->end, &it)) {
 		if (c->collect)
 			err_add(c, n, "enum", "enum",
 				"must be equal to one of the allowed values");
@@ -1561,9 +1583,62 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			FAIL();
 		}
 		break;
+	default:
+		break;
+	}
+out:
+	return ok;
+}
+
+static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		  const struct dscope *sc, struct ann *a)
+{
+	struct ev_mp_item it;
+	const uint8_t *q = p;
+	uint32_t tm, i;
+	int ok = 1, ret = 1;
+	struct ann la, *aa = a;
+	uint64_t lbits[4], tbits[4];
+	struct ann ta;
+	int have_ta = 0, have_la = 0;
+
+	if (rd(&q, c->end, &it) != 0)
+		return EV_EDATA;
+	tm = type_of(&it);
+	if (tm == 0)
+		return EV_EDATA;
+	if (it.type != EV_MP_MAP && it.type != EV_MP_ARRAY)
+		aa = NULL;
+	else if (n->has_uneval) {
+		if (ann_init(&la, it.n, lbits, 4) != 0)
+			return EV_ERR;
+		have_la = 1;
+		aa = &la;
+	}
+	if (n->types && !(n->types & tm)) {
+		if (c->collect)
+			err_add(c, n, "type", "type", "must be %s",
+				n->type_text);
+		FAIL();
+	}
+	if (n->ref != NULL)
+		CHECK(v(c, n->ref, p, sc, aa));
+	else if (n->ref_uri != NULL) {
+		ret = EV_EUSAGE;
+		goto out;
+	}
+	if (n->dynref != NULL)
+		CHECK(v(c, dyn_target(n, sc), p, sc, aa));
+	if (n->recref != NULL)
+		CHECK(v(c, rec_target(n, sc), p, sc, aa));
+	if ((n->const_v || n->enm || n->num || n->str || n->format ||
+	     n->content_b64 || n->content_json) &&
+	    v_scalar(c, n, p, &it) == 0)
+		FAIL();
+	switch (it.type) {
 	case EV_MP_ARRAY:
 		if (n->arr != NULL)
-			CHECK(v_array(c, n, &it, q, sc, aa));
+			CHECK(v_array(c, n, p, &it, q, sc, aa));
 		break;
 	case EV_MP_MAP:
 		if (n->obj != NULL)
@@ -1740,6 +1815,23 @@ static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				"boolean schema is false");
 		return 0;
 	}
+	if (n->leaf) {
+		struct ev_mp_item it;
+		const uint8_t *q = p;
+		uint32_t tm;
+
+		if (rd(&q, c->end, &it) != 0 || (tm = type_of(&it)) == 0)
+			return EV_EDATA;
+		if (n->types && !(n->types & tm)) {
+			if (!c->collect)
+				return 0;
+			err_add(c, n, "type", "type", "must be %s",
+				n->type_text);
+			v_scalar(c, n, p, &it);
+			return 0;
+		}
+		return v_scalar(c, n, p, &it);
+	}
 	if (c->depth >= c->max_depth)
 		return too_deep(c, n);
 	if (sc == NULL || sc->res != n->res) {
@@ -1800,12 +1892,19 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 	c.end = mp + n;
 	c.max_depth = eval_depth;
 	c.max_idepth = inst_depth;
-	/* bounds only: types are checked as values are read, and depth as
-	 * the walk goes down */
-	if (ev_mp_skip_fast(&p, mp + n) != 0 || p != mp + n) {
+	c.root = mp;
+	r = v(&c, sc, mp, NULL, NULL);
+	/* Every read of the walk is bounds-checked, and a walk over the
+	 * root container's members (skipping each) ends where the value
+	 * does; otherwise skip it here.  Types are checked where the schema
+	 * reads values, depth as the walk goes down. */
+	if (r != EV_ERR && c.root_end != mp + n &&
+	    (p = mp, ev_mp_skip_fast(&p, mp + n) != 0 || p != mp + n)) {
 		const char *why = NULL;
 
 		p = mp;
+		cx->noff = 0;
+		cx->strs.len = 0;
 		if (ev_mp_check_json(&p, mp + n, -100000, &why) != 0 ||
 		    why == NULL)
 			why = "not one msgpack value";
@@ -1814,7 +1913,6 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 		finish(cx);
 		return EV_EDATA;
 	}
-	r = v(&c, sc, mp, NULL, NULL);
 	if (r == 0) {
 		cx->noff = 0;
 		cx->strs.len = 0;

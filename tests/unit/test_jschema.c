@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "unit.h"
+#include "jschema_int.h"
 
 /* JSON text to msgpack (deep values allowed) */
 static void to_mp(const char *json, struct ev_buf *b)
@@ -148,6 +149,34 @@ static void test_valid_and_errors(void **state)
 	e = ev_jschema_error_at(cx, 0);
 	assert_string_equal(e->message, "must be object");
 	assert_string_equal(e->instance_path, "");
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
+/* the registry's own errors join the validator's (jschema_int.h) */
+static void test_ctx_add_error(void **state)
+{
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_error err;
+	struct ev_jschema *sc =
+		compile(s, "{\"type\":\"string\"}", "t.json", &err);
+	const struct ev_jschema_error *e;
+
+	(void)state;
+	assert_int_equal(check(sc, "1", cx, "/data"), 0);
+	assert_int_equal(ev_jschema_ctx_add_error(cx, "", "schemas/T/2.json",
+						  "schema", "no schema file"),
+			 0);
+	assert_int_equal(ev_jschema_nerrors(cx), 2);
+	e = ev_jschema_error_at(cx, 0);
+	assert_string_equal(e->message, "must be string");
+	e = ev_jschema_error_at(cx, 1);
+	assert_string_equal(e->schema_path, "schemas/T/2.json");
+	assert_string_equal(e->message, "no schema file");
+	ev_jschema_ctx_clear(cx);
+	assert_int_equal(ev_jschema_nerrors(cx), 0);
+	assert_int_equal(check(sc, "\"x\"", cx, NULL), 1);
 	ev_jschema_ctx_free(cx);
 	ev_jschema_set_free(s);
 }
@@ -325,6 +354,12 @@ static void test_bad_schemas(void **state)
 			     "no such location");
 	expect_compile_error(NULL, "{\"$ref\":\"#nope\"}", "r.json",
 			     "no such anchor");
+	expect_compile_error(NULL,
+			     "{\"$schema\":\"http://json-schema.org/draft-04/"
+			     "schema#\"}",
+			     "d4.json",
+			     "d4.json: /$schema: unsupported $schema "
+			     "'http://json-schema.org/draft-04/schema#'");
 	/* a metaschema violation */
 	o.check_meta = 1;
 	expect_compile_error(&o, "{\"type\":\"object\",\"minLength\":\"3\"}",
@@ -618,18 +653,18 @@ static void test_ref_dirs_and_local_root(void **state)
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/reg", tmpdir);
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/reg/common", tmpdir);
+	snprintf(path, sizeof(path), "%s/reg/common dir", tmpdir);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/reg/A", tmpdir);
 	mkdir(path, 0755);
 	write_file("remote/money.json", "{\"type\":\"number\",\"minimum\":0}");
 	write_file("host.example/id.json", "{\"type\":\"string\"}");
-	write_file("reg/common/cur.json", "{\"enum\":[\"EUR\"]}");
+	write_file("reg/common dir/cur.json", "{\"enum\":[\"EUR\"]}");
 	write_file("reg/A/1.json",
 		   "{\"properties\":{\"amount\":{\"$ref\":"
 		   "\"https://schemas.example/money.json\"},"
 		   "\"id\":{\"$ref\":\"http://host.example/id.json\"},"
-		   "\"cur\":{\"$ref\":\"../common/cur.json\"}}}");
+		   "\"cur\":{\"$ref\":\"../common%20dir/cur.json\"}}}");
 	write_file("outside.json", "{}");
 	snprintf(map, sizeof(map), "https://schemas.example/=%s/remote",
 		 tmpdir);
@@ -947,6 +982,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_and_errors),
+		cmocka_unit_test(test_ctx_add_error),
 		cmocka_unit_test(test_max_errors),
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_bad_json),

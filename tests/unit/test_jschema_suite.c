@@ -79,6 +79,7 @@ static int skipped(struct skips *sk, const char *id)
 struct counts {
 	int req, req_pass, req_known, req_fail;
 	int opt, opt_pass;
+	int inconsistent;
 };
 
 /* a string field of the map at p */
@@ -205,6 +206,15 @@ static void run_file(const char *suite, const char *dir, const char *rel,
 							mp_len(data, end), NULL,
 							cx);
 			pass = (r == 1 && vi.v.b) || (r == 0 && !vi.v.b);
+			/* the collecting pass agrees with the fast one */
+			if ((r == 0 && ev_jschema_nerrors(cx) == 0) ||
+			    (r == 1 && ev_jschema_nerrors(cx) != 0)) {
+				print_error("# %s/%s: %s: %s: %d with %zu "
+					    "errors\n",
+					    suite, rel, gdesc, td, r,
+					    ev_jschema_nerrors(cx));
+				ct->inconsistent++;
+			}
 			snprintf(id, sizeof(id), "%s/%s: %s: %s", suite, rel,
 				 gdesc, td);
 			if (optional) {
@@ -310,6 +320,9 @@ static void run_suite(const char *suite, const char *tests, const char *remotes,
 			 listed, suite, ct.req);
 	if (ct.req_fail)
 		fail_msg("%d required tests of %s failed", ct.req_fail, suite);
+	if (ct.inconsistent)
+		fail_msg("%d validations of %s answered against their errors",
+			 ct.inconsistent, suite);
 }
 
 static void test_suite_2020_12(void **state)
