@@ -303,6 +303,9 @@ static int cmd_schema_check(int argc, char **argv)
 		r = fe_report(&err);
 		goto out;
 	}
+	/* a second thread pays when there is a second processor */
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+		ev_schemareport_set_threads(rp, 2);
 	if (ev_filter_is_empty(flt)) {
 		ev_filter_free(flt);
 		flt = NULL;

@@ -2723,8 +2723,8 @@ int ev_schemadir_lint_problem(const struct ev_schemadir_lint *l, size_t i,
 /* Is problem i one that ev_schemadir_open() stops at (not a gap in the
  * versions, which only lint reports)? */
 int ev_schemadir_lint_stops_open(const struct ev_schemadir_lint *l, size_t i);
-void ev_schemadir_lint_totals(const struct ev_schemadir_lint *l,
-			      size_t *types, size_t *files);
+void ev_schemadir_lint_totals(const struct ev_schemadir_lint *l, size_t *types,
+			      size_t *files);
 const char *ev_schemadir_lint_path(const struct ev_schemadir_lint *l);
 /* The lint report: a line per problem and a summary (human), or one
  * JSON object {"schemas", "types", "files", "problems": [{"file",
@@ -2744,13 +2744,15 @@ enum ev_schemareport_format {
 	EV_SREPORT_TAP,	      /* TAP 13: a test point per type */
 };
 /* "human", "json", "junit" or "tap": 0, or EV_EUSAGE. */
-int ev_schemareport_format_parse(const char *s,
-				 enum ev_schemareport_format *f);
+int ev_schemareport_format_parse(const char *s, enum ev_schemareport_format *f);
 /* A report of events checked against d (borrowed), keeping the first
  * `examples` examples of each error. */
 int ev_schemareport_new(struct ev_schemareport **out, struct ev_schemadir *d,
 			unsigned examples, struct ev_error *err);
 void ev_schemareport_free(struct ev_schemareport *rp);
+/* Check on n threads (1, the default, or 2): the caller's and a worker,
+ * the records handed over in chunks.  The report is the same. */
+void ev_schemareport_set_threads(struct ev_schemareport *rp, int n);
 /* Check every record r reads to its end, each named by its offset;
  * those filter f (may be NULL) rejects by type are passed over.  A
  * record that does not decode is an invalid event.  0, or the reader's
@@ -2760,9 +2762,8 @@ int ev_schemareport_check_log(struct ev_schemareport *rp, struct ev_reader *r,
 /* Check the NDJSON envelopes of in to its end, each named NAME:LINE; a
  * line that is not an envelope is an invalid event (of no type) whose
  * message is the parser's.  0, or EV_EIO / EV_ERR. */
-int ev_schemareport_check_input(struct ev_schemareport *rp,
-				struct ev_input *in, const char *name,
-				const struct ev_filter *f,
+int ev_schemareport_check_input(struct ev_schemareport *rp, struct ev_input *in,
+				const char *name, const struct ev_filter *f,
 				struct ev_error *err);
 /* Events checked, and invalid ones, so far. */
 uint64_t ev_schemareport_events(const struct ev_schemareport *rp);

@@ -774,74 +774,6 @@ static int registry_error(struct ev_jschema_ctx *cx, const char *instance,
 	return 0;
 }
 
-static void put_key(struct ev_buf *b, const char *k)
-{
-	ev_buf_mp_str(b, k, strlen(k));
-}
-
-static void put_uint(struct ev_buf *b, uint64_t v)
-{
-	if (ev_buf_reserve(b, 9) == 0)
-		b->len = (size_t)(ev_mp_uint(b->p + b->len, v) - b->p);
-}
-
-/* The JSON envelope of ev as a msgpack map (evlog-schemas(5)). */
-static int envelope_of(const struct ev_event *ev, struct ev_buf *b)
-{
-	unsigned count = 3 + (ev->stream.p != NULL) + (ev->version != 0) +
-			 (ev->key.p != NULL) + 1 + (ev->meta != NULL) +
-			 (ev->data != NULL);
-	char tbuf[40];
-	size_t tn;
-
-	b->len = 0;
-	if (ev_buf_reserve(b, 64) != 0)
-		return EV_ERR;
-	b->p[b->len++] = (uint8_t)(0x80 | count);
-	put_key(b, "id");
-	ev_buf_mp_str(b, ev->id.p, ev->id.n);
-	put_key(b, "type");
-	ev_buf_mp_str(b, ev->type.p, ev->type.n);
-	put_key(b, "time");
-	tn = ev_time_format(ev->time, tbuf);
-	ev_buf_mp_str(b, tbuf, tn);
-	if (ev->stream.p != NULL) {
-		put_key(b, "stream");
-		ev_buf_mp_str(b, ev->stream.p, ev->stream.n);
-	}
-	if (ev->version != 0) {
-		put_key(b, "version");
-		put_uint(b, ev->version);
-	}
-	if (ev->key.p != NULL) {
-		put_key(b, "key");
-		ev_buf_mp_str(b, ev->key.p, ev->key.n);
-	}
-	put_key(b, "schema");
-	put_uint(b, ev->schema);
-	if (ev->meta != NULL) {
-		put_key(b, "meta");
-		ev_buf_append(b, ev->meta, ev->meta_len);
-	}
-	if (ev->data != NULL) {
-		if (ev->data_is_binary) {
-			struct ev_buf t = {0};
-			put_key(b, "data_base64");
-			if (ev_base64_encode(&t, ev->data, ev->data_len) != 0 ||
-			    ev_buf_mp_str(b, (const char *)t.p, t.len) != 0) {
-				ev_buf_free(&t);
-				return EV_ERR;
-			}
-			ev_buf_free(&t);
-		} else {
-			put_key(b, "data");
-			ev_buf_append(b, ev->data, ev->data_len);
-		}
-	}
-	/* the appends above leave len short on a failure to grow */
-	return ev_buf_reserve(b, 0) == 0 ? 0 : EV_ERR;
-}
-
 /*
  * The fields of a record that a check needs, read in one pass without
  * the full checks of ev_event_decode(): data and meta are skipped over
@@ -940,8 +872,7 @@ static int read_record(const uint8_t *rec, size_t n, struct ev_event *ev)
 
 static const uint8_t nil_value[1] = {0xc0};
 
-/* The whole event against _envelope.json, its errors added to those
- * in cx: 1 valid, 0 not, <0 out of memory. */
+/* The JSON envelope of ev (evlog-schemas(5)) as a msgpack map */
 static uint8_t *raw_key(uint8_t *o, const char *k)
 {
 	size_t n = strlen(k);
@@ -951,48 +882,51 @@ static uint8_t *raw_key(uint8_t *o, const char *k)
 	return o + n;
 }
 
-static uint8_t *raw_str(uint8_t *o, const struct ev_str *s)
+static uint8_t *raw_str(uint8_t *o, const char *p, size_t n)
 {
-	o = ev_mp_str_hdr(o, s->n);
-	memcpy(o, s->p, s->n);
-	return o + s->n;
+	o = ev_mp_str_hdr(o, n);
+	memcpy(o, p, n);
+	return o + n;
 }
 
-/* envelope_of() into o, which has room for envelope_room(ev) bytes
- * (binary data aside); returns the end */
-static size_t envelope_room(const struct ev_event *ev)
+/* the bytes envelope_raw() may write, binary data given as b64n bytes
+ * of base64 */
+static size_t envelope_room(const struct ev_event *ev, size_t b64n)
 {
-	return 64 + 4 * 5 + ev->id.n + ev->type.n + ev->stream.n + ev->key.n +
-	       40 + 2 * 9 + ev->meta_len + ev->data_len;
+	return 96 + 5 * 5 + ev->id.n + ev->type.n + ev->stream.n + ev->key.n +
+	       40 + 2 * 9 + ev->meta_len + ev->data_len + b64n;
 }
 
-static uint8_t *envelope_raw(const struct ev_event *ev, uint8_t *o)
+/* into o, which has envelope_room() bytes; returns the end */
+static uint8_t *envelope_raw(const struct ev_event *ev, uint8_t *o,
+			     const struct ev_buf *b64)
 {
 	unsigned count = 4 + (ev->stream.p != NULL) + (ev->version != 0) +
 			 (ev->key.p != NULL) + (ev->meta != NULL) +
 			 (ev->data != NULL);
 	char tbuf[40];
-	struct ev_str t;
 
 	*o++ = (uint8_t)(0x80 | count);
-	o = raw_str(raw_key(o, "id"), &ev->id);
-	o = raw_str(raw_key(o, "type"), &ev->type);
-	t.p = tbuf;
-	t.n = ev_time_format(ev->time, tbuf);
-	o = raw_str(raw_key(o, "time"), &t);
+	o = raw_str(raw_key(o, "id"), ev->id.p, ev->id.n);
+	o = raw_str(raw_key(o, "type"), ev->type.p, ev->type.n);
+	o = raw_str(raw_key(o, "time"), tbuf, ev_time_format(ev->time, tbuf));
 	if (ev->stream.p != NULL)
-		o = raw_str(raw_key(o, "stream"), &ev->stream);
+		o = raw_str(raw_key(o, "stream"), ev->stream.p, ev->stream.n);
 	if (ev->version != 0)
 		o = ev_mp_uint(raw_key(o, "version"), ev->version);
 	if (ev->key.p != NULL)
-		o = raw_str(raw_key(o, "key"), &ev->key);
+		o = raw_str(raw_key(o, "key"), ev->key.p, ev->key.n);
 	o = ev_mp_uint(raw_key(o, "schema"), ev->schema);
 	if (ev->meta != NULL) {
 		o = raw_key(o, "meta");
 		memcpy(o, ev->meta, ev->meta_len);
 		o += ev->meta_len;
 	}
-	if (ev->data != NULL) {
+	if (ev->data != NULL && ev->data_is_binary) {
+		/* as evtail prints it */
+		o = raw_str(raw_key(o, "data_base64"), (const char *)b64->p,
+			    b64->len);
+	} else if (ev->data != NULL) {
 		o = raw_key(o, "data");
 		memcpy(o, ev->data, ev->data_len);
 		o += ev->data_len;
@@ -1007,22 +941,28 @@ static int check_envelope(const struct ev_schemadir *d,
 			  int data_ok)
 {
 	struct ev_jschema_ctx *tmp = NULL;
-	struct ev_buf b = {0};
+	struct ev_buf b = {0}, b64 = {0};
 	uint8_t stack[8192];
-	const uint8_t *env;
-	size_t envn, i;
+	uint8_t *env;
+	size_t envn, room, i;
 	int r = 0;
 
 	/* most events fit on the stack: nothing is allocated for them */
-	if (!ev->data_is_binary && envelope_room(ev) <= sizeof(stack)) {
-		env = stack;
-		envn = (size_t)(envelope_raw(ev, stack) - stack);
-	} else {
-		if ((r = envelope_of(ev, &b)) != 0)
-			goto out;
-		env = b.p;
-		envn = b.len;
+	if (ev->data_is_binary &&
+	    ev_base64_encode(&b64, ev->data, ev->data_len) != 0) {
+		r = EV_ERR;
+		goto out;
 	}
+	room = envelope_room(ev, b64.len);
+	if (room <= sizeof(stack)) {
+		env = stack;
+	} else if (ev_buf_reserve(&b, room) == 0) {
+		env = b.p;
+	} else {
+		r = EV_ERR;
+		goto out;
+	}
+	envn = (size_t)(envelope_raw(ev, env, &b64) - env);
 	if (data_ok) {
 		r = ev_jschema_validate(d->envelope, env, envn, NULL, cx);
 		goto out;
@@ -1044,6 +984,7 @@ static int check_envelope(const struct ev_schemadir *d,
 out:
 	ev_jschema_ctx_free(tmp);
 	ev_buf_free(&b);
+	ev_buf_free(&b64);
 	/* an instance the validator cannot take is invalid, with why */
 	return r == EV_EDATA ? 0 : r;
 }

@@ -5,11 +5,17 @@
  * of each, and the report as text, JSON, JUnit XML or TAP.  Also the
  * lint report of a schema directory.
  *
- * A valid event costs a validation and a hash probe for its type: the
- * records are validated where the reader keeps them (its batch), and
- * nothing is allocated for them.
+ * A valid event costs a validation and a hash probe for its type, and
+ * nothing is allocated for it.  The records are copied into chunks of a
+ * few thousand; with two threads, a chunk goes to the worker when it is
+ * idle and is checked on the caller's thread when it is not, so that
+ * the two share the work whatever it costs.  Each thread counts into a
+ * shard of its own; the shards are merged for the report, the examples
+ * of each error sorted back into input order (each shard keeps its own
+ * first ones, so the first ones of all are among them).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +24,9 @@
 
 /* errors kept per type: past it, the rest are counted as one */
 #define MAX_GROUPS 256
+/* a chunk of records handed to a thread */
+#define CHUNK_RECORDS 2048
+#define CHUNK_BYTES (512u << 10)
 
 struct example {
 	uint64_t offset; /* in a log */
@@ -32,7 +41,7 @@ struct group {
 	uint64_t events;
 	uint64_t last_seq; /* the event counted last, to count each once */
 	struct example *ex;
-	size_t nex;
+	size_t nex, excap;
 };
 
 struct rtype {
@@ -46,20 +55,48 @@ struct rtype {
 	uint64_t other; /* events with errors past MAX_GROUPS */
 };
 
-struct ev_schemareport {
-	struct ev_schemadir *d;
+/* The counts of one thread, or all of them merged. */
+struct shard {
 	struct ev_jschema_ctx *cx;
-	unsigned examples;
 	struct rtype *t;
 	size_t nt, tcap;
 	uint32_t *slots;
 	size_t mask;
 	struct rtype *none; /* lines that are not events */
 	struct rtype *last; /* the type looked up last */
+	uint64_t events, invalid, seq;
+	int oom;
+};
+
+struct centry {
+	size_t at, n;
+	struct example where;
+};
+
+struct chunk {
+	struct ev_buf bytes;
+	struct centry *e;
+	size_t ne, cap;
+};
+
+struct ev_schemareport {
+	struct ev_schemadir *d;
+	unsigned examples;
+	struct shard sh[2];
+	struct shard merged;
+	int merged_ok;
 	char **files;
 	size_t nfiles;
-	int from_log;
-	uint64_t events, invalid, seq;
+	uint64_t events, invalid;
+	/* the worker */
+	int nthreads;
+	struct chunk ch[2];
+	int fill; /* the chunk the caller fills */
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct chunk *job; /* the worker's, until it is done */
+	int started, quit;
 };
 
 int ev_schemareport_format_parse(const char *s, enum ev_schemareport_format *f)
@@ -75,25 +112,14 @@ int ev_schemareport_format_parse(const char *s, enum ev_schemareport_format *f)
 	return EV_EUSAGE;
 }
 
-int ev_schemareport_new(struct ev_schemareport **out, struct ev_schemadir *d,
-			unsigned examples, struct ev_error *err)
+static int shard_init(struct shard *sh, int with_cx)
 {
-	struct ev_schemareport *rp = calloc(1, sizeof(*rp));
-
-	*out = NULL;
-	if (rp == NULL)
-		return ev_seterr(err, EV_ERR, "out of memory");
-	rp->d = d;
-	rp->examples = examples;
-	rp->cx = ev_jschema_ctx_new();
-	rp->mask = 63;
-	rp->slots = calloc(rp->mask + 1, sizeof(*rp->slots));
-	if (rp->cx == NULL || rp->slots == NULL) {
-		ev_schemareport_free(rp);
-		return ev_seterr(err, EV_ERR, "out of memory");
-	}
-	*out = rp;
-	return 0;
+	memset(sh, 0, sizeof(*sh));
+	sh->mask = 63;
+	sh->slots = calloc(sh->mask + 1, sizeof(*sh->slots));
+	if (with_cx)
+		sh->cx = ev_jschema_ctx_new();
+	return sh->slots != NULL && (!with_cx || sh->cx != NULL) ? 0 : EV_ERR;
 }
 
 static void free_type(struct rtype *t)
@@ -113,25 +139,78 @@ static void free_type(struct rtype *t)
 	free(t->name);
 }
 
+static void shard_free(struct shard *sh)
+{
+	size_t i;
+
+	for (i = 0; i < sh->nt; i++)
+		free_type(&sh->t[i]);
+	free(sh->t);
+	if (sh->none != NULL) {
+		free_type(sh->none);
+		free(sh->none);
+	}
+	free(sh->slots);
+	ev_jschema_ctx_free(sh->cx);
+	memset(sh, 0, sizeof(*sh));
+}
+
+int ev_schemareport_new(struct ev_schemareport **out, struct ev_schemadir *d,
+			unsigned examples, struct ev_error *err)
+{
+	struct ev_schemareport *rp = calloc(1, sizeof(*rp));
+
+	*out = NULL;
+	if (rp == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	rp->d = d;
+	rp->examples = examples;
+	rp->nthreads = 1;
+	if (shard_init(&rp->sh[0], 1) != 0 || shard_init(&rp->sh[1], 1) != 0) {
+		ev_schemareport_free(rp);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	*out = rp;
+	return 0;
+}
+
+static void stop_worker(struct ev_schemareport *rp)
+{
+	if (!rp->started)
+		return;
+	pthread_mutex_lock(&rp->mu);
+	rp->quit = 1;
+	pthread_cond_broadcast(&rp->cv);
+	pthread_mutex_unlock(&rp->mu);
+	pthread_join(rp->th, NULL);
+	pthread_mutex_destroy(&rp->mu);
+	pthread_cond_destroy(&rp->cv);
+	rp->started = 0;
+}
+
 void ev_schemareport_free(struct ev_schemareport *rp)
 {
 	size_t i;
 
 	if (rp == NULL)
 		return;
-	for (i = 0; i < rp->nt; i++)
-		free_type(&rp->t[i]);
-	free(rp->t);
-	if (rp->none != NULL) {
-		free_type(rp->none);
-		free(rp->none);
+	stop_worker(rp);
+	shard_free(&rp->sh[0]);
+	shard_free(&rp->sh[1]);
+	shard_free(&rp->merged);
+	for (i = 0; i < 2; i++) {
+		ev_buf_free(&rp->ch[i].bytes);
+		free(rp->ch[i].e);
 	}
-	free(rp->slots);
 	for (i = 0; i < rp->nfiles; i++)
 		free(rp->files[i]);
 	free(rp->files);
-	ev_jschema_ctx_free(rp->cx);
 	free(rp);
+}
+
+void ev_schemareport_set_threads(struct ev_schemareport *rp, int n)
+{
+	rp->nthreads = n >= 2 ? 2 : 1;
 }
 
 uint64_t ev_schemareport_events(const struct ev_schemareport *rp)
@@ -146,59 +225,59 @@ uint64_t ev_schemareport_invalid(const struct ev_schemareport *rp)
 
 /* ------------------------------------------------------------ counting */
 
-static int grow_slots(struct ev_schemareport *rp)
+static int grow_slots(struct shard *sh)
 {
-	size_t cap = (rp->mask + 1) * 2, i, j;
+	size_t cap = (sh->mask + 1) * 2, i, j;
 	uint32_t *s = calloc(cap, sizeof(*s));
 
 	if (s == NULL)
 		return EV_ERR;
-	for (i = 0; i < rp->nt; i++) {
-		for (j = rp->t[i].hash & (cap - 1); s[j] != 0;
+	for (i = 0; i < sh->nt; i++) {
+		for (j = sh->t[i].hash & (cap - 1); s[j] != 0;
 		     j = (j + 1) & (cap - 1))
 			;
 		s[j] = (uint32_t)(i + 1);
 	}
-	free(rp->slots);
-	rp->slots = s;
-	rp->mask = cap - 1;
+	free(sh->slots);
+	sh->slots = s;
+	sh->mask = cap - 1;
 	return 0;
 }
 
-/* The counts of a type, made when first seen (rp->t may move then:
- * the pointer is good until the next new type). */
-static struct rtype *type_of(struct ev_schemareport *rp, const char *name,
-			     size_t n)
+/* The counts of a type, made when first seen (sh->t may move then: the
+ * pointer is good until the next new type).  NULL out of memory. */
+static struct rtype *type_of(const struct ev_schemareport *rp, struct shard *sh,
+			     const char *name, size_t n)
 {
-	struct rtype *t = rp->last;
+	struct rtype *t = sh->last;
 	uint64_t h;
 	size_t j;
 
 	if (t != NULL && t->len == n && memcmp(t->name, name, n) == 0)
 		return t;
 	h = ev_hash64(name, n);
-	for (j = h & rp->mask; rp->slots[j] != 0; j = (j + 1) & rp->mask) {
-		t = &rp->t[rp->slots[j] - 1];
+	for (j = h & sh->mask; sh->slots[j] != 0; j = (j + 1) & sh->mask) {
+		t = &sh->t[sh->slots[j] - 1];
 		if (t->hash == h && t->len == n &&
 		    memcmp(t->name, name, n) == 0)
-			return rp->last = t;
+			return sh->last = t;
 	}
-	if ((rp->nt + 1) * 2 > rp->mask + 1) {
-		if (grow_slots(rp) != 0)
+	if ((sh->nt + 1) * 2 > sh->mask + 1) {
+		if (grow_slots(sh) != 0)
 			return NULL;
-		for (j = h & rp->mask; rp->slots[j] != 0;
-		     j = (j + 1) & rp->mask)
+		for (j = h & sh->mask; sh->slots[j] != 0;
+		     j = (j + 1) & sh->mask)
 			;
 	}
-	if (rp->nt == rp->tcap) {
-		size_t cap = rp->tcap ? rp->tcap * 2 : 16;
-		t = realloc(rp->t, cap * sizeof(*t));
+	if (sh->nt == sh->tcap) {
+		size_t cap = sh->tcap ? sh->tcap * 2 : 16;
+		t = realloc(sh->t, cap * sizeof(*t));
 		if (t == NULL)
 			return NULL;
-		rp->t = t;
-		rp->tcap = cap;
+		sh->t = t;
+		sh->tcap = cap;
 	}
-	t = &rp->t[rp->nt];
+	t = &sh->t[sh->nt];
 	memset(t, 0, sizeof(*t));
 	t->name = malloc(n + 1);
 	if (t->name == NULL)
@@ -208,9 +287,16 @@ static struct rtype *type_of(struct ev_schemareport *rp, const char *name,
 	t->len = n;
 	t->hash = h;
 	t->has_schemas = ev_schemadir_has_type(rp->d, name, n);
-	rp->slots[j] = (uint32_t)(rp->nt + 1);
-	rp->nt++;
-	return rp->last = t;
+	sh->slots[j] = (uint32_t)(sh->nt + 1);
+	sh->nt++;
+	return sh->last = t;
+}
+
+static struct rtype *none_of(struct shard *sh)
+{
+	if (sh->none == NULL)
+		sh->none = calloc(1, sizeof(*sh->none));
+	return sh->none;
 }
 
 static char *dup_or_empty(const char *s)
@@ -218,13 +304,13 @@ static char *dup_or_empty(const char *s)
 	return strdup(s != NULL ? s : "");
 }
 
-/* Count one error of the event rp->seq in its group. */
-static int add_error(struct ev_schemareport *rp, struct rtype *t,
-		     const char *schema_path, const char *keyword,
-		     const char *message, const char *instance,
-		     const struct example *where)
+/* The group of (schema path, message) in t, made when first seen; NULL
+ * past MAX_GROUPS (*oom unset) or out of memory (*oom set). */
+static struct group *group_of(struct rtype *t, const char *schema_path,
+			      const char *keyword, const char *message,
+			      int *oom)
 {
-	struct group *g = NULL;
+	struct group *g;
 	uint64_t h;
 	size_t i;
 
@@ -235,106 +321,274 @@ static int add_error(struct ev_schemareport *rp, struct rtype *t,
 	for (i = 0; i < t->ng; i++)
 		if (t->g[i].hash == h &&
 		    strcmp(t->g[i].schema_path, schema_path) == 0 &&
-		    strcmp(t->g[i].message, message) == 0) {
-			g = &t->g[i];
-			break;
-		}
-	if (g == NULL) {
-		if (t->ng >= MAX_GROUPS) {
-			t->other++;
-			return 0;
-		}
-		if (t->ng == t->gcap) {
-			size_t cap = t->gcap ? t->gcap * 2 : 4;
-			g = realloc(t->g, cap * sizeof(*g));
-			if (g == NULL)
-				return EV_ERR;
-			t->g = g;
-			t->gcap = cap;
-		}
-		g = &t->g[t->ng];
-		memset(g, 0, sizeof(*g));
-		g->hash = h;
-		g->schema_path = dup_or_empty(schema_path);
-		g->keyword = dup_or_empty(keyword);
-		g->message = dup_or_empty(message);
-		g->ex = calloc(rp->examples ? rp->examples : 1, sizeof(*g->ex));
-		if (g->schema_path == NULL || g->keyword == NULL ||
-		    g->message == NULL || g->ex == NULL) {
-			free(g->schema_path);
-			free(g->keyword);
-			free(g->message);
-			free(g->ex);
-			return EV_ERR;
-		}
-		g->last_seq = UINT64_MAX;
-		t->ng++;
+		    strcmp(t->g[i].message, message) == 0)
+			return &t->g[i];
+	if (t->ng >= MAX_GROUPS)
+		return NULL;
+	if (t->ng == t->gcap) {
+		size_t cap = t->gcap ? t->gcap * 2 : 4;
+		g = realloc(t->g, cap * sizeof(*g));
+		if (g == NULL)
+			goto oom;
+		t->g = g;
+		t->gcap = cap;
 	}
-	if (g->last_seq == rp->seq)
-		return 0;
-	g->last_seq = rp->seq;
-	g->events++;
-	if (g->nex < rp->examples) {
-		struct example *e = &g->ex[g->nex];
-		*e = *where;
-		e->instance = dup_or_empty(instance);
-		if (e->instance == NULL)
-			return EV_ERR;
-		g->nex++;
+	g = &t->g[t->ng];
+	memset(g, 0, sizeof(*g));
+	g->hash = h;
+	g->schema_path = dup_or_empty(schema_path);
+	g->keyword = dup_or_empty(keyword);
+	g->message = dup_or_empty(message);
+	if (g->schema_path == NULL || g->keyword == NULL ||
+	    g->message == NULL) {
+		free(g->schema_path);
+		free(g->keyword);
+		free(g->message);
+		goto oom;
 	}
+	g->last_seq = UINT64_MAX;
+	t->ng++;
+	return g;
+oom:
+	*oom = 1;
+	return NULL;
+}
+
+static int add_example(struct group *g, const struct example *where,
+		       const char *instance)
+{
+	struct example *e;
+
+	if (g->nex == g->excap) {
+		size_t cap = g->excap ? g->excap * 2 : 4;
+		e = realloc(g->ex, cap * sizeof(*e));
+		if (e == NULL)
+			return EV_ERR;
+		g->ex = e;
+		g->excap = cap;
+	}
+	e = &g->ex[g->nex];
+	*e = *where;
+	if ((e->instance = dup_or_empty(instance)) == NULL)
+		return EV_ERR;
+	g->nex++;
 	return 0;
 }
 
+/* Count one error of the event sh->seq in its group. */
+static int add_error(const struct ev_schemareport *rp, struct shard *sh,
+		     struct rtype *t, const char *schema_path,
+		     const char *keyword, const char *message,
+		     const char *instance, const struct example *where)
+{
+	int oom = 0;
+	struct group *g = group_of(t, schema_path, keyword, message, &oom);
+
+	if (g == NULL) {
+		if (oom)
+			return EV_ERR;
+		t->other++;
+		return 0;
+	}
+	if (g->last_seq == sh->seq)
+		return 0;
+	g->last_seq = sh->seq;
+	g->events++;
+	if (g->nex < rp->examples)
+		return add_example(g, where, instance);
+	return 0;
+}
+
+/* An event that is not one: a line the parser refused, a record that
+ * does not decode. */
+static int add_not_event(const struct ev_schemareport *rp, struct shard *sh,
+			 const char *message, const char *instance,
+			 const struct example *where)
+{
+	struct rtype *t = none_of(sh);
+
+	sh->seq++;
+	sh->events++;
+	sh->invalid++;
+	if (t == NULL)
+		return EV_ERR;
+	t->events++;
+	t->invalid++;
+	return add_error(rp, sh, t, "", "", message, instance, where);
+}
+
 /* One record, named by where.  0, or EV_ERR. */
-static int check_record(struct ev_schemareport *rp, const uint8_t *rec,
-			size_t n, const struct example *where)
+static int check_record(const struct ev_schemareport *rp, struct shard *sh,
+			const uint8_t *rec, size_t n,
+			const struct example *where)
 {
 	struct ev_str type;
 	struct rtype *t;
 	size_t i, ne;
 	int r;
 
-	rp->seq++;
-	rp->events++;
-	if (ev_event_peek_type(rec, n, &type) != 0 ||
-	    ev_utf8_valid((const uint8_t *)type.p, type.n) != type.n) {
-		type.p = NULL;
-		type.n = 0;
-	}
-	r = ev_schemadir_check(rp->d, rec, n, rp->cx);
+	r = ev_schemadir_check(rp->d, rec, n, sh->cx);
 	if (r < 0 && r != EV_EDATA)
 		return EV_ERR;
-	t = type.p != NULL && r != EV_EDATA ? type_of(rp, type.p, type.n)
-					    : NULL;
-	if (t == NULL && type.p != NULL && r != EV_EDATA)
-		return EV_ERR;
-	if (r == EV_EDATA) {
+	if (r == EV_EDATA || ev_event_peek_type(rec, n, &type) != 0 ||
+	    ev_utf8_valid((const uint8_t *)type.p, type.n) != type.n) {
 		struct ev_event ev;
 		struct ev_error e;
-		if (rp->none == NULL &&
-		    (rp->none = calloc(1, sizeof(*rp->none))) == NULL)
-			return EV_ERR;
-		rp->none->events++;
-		rp->none->invalid++;
-		rp->invalid++;
-		ev_event_decode(rec, n, &ev, &e);
-		return add_error(rp, rp->none, "", "", e.msg, "", where);
+		if (ev_event_decode(rec, n, &ev, &e) == 0)
+			snprintf(e.msg, sizeof(e.msg), "invalid record");
+		return add_not_event(rp, sh, e.msg, "", where);
 	}
+	if ((t = type_of(rp, sh, type.p, type.n)) == NULL)
+		return EV_ERR;
+	sh->seq++;
+	sh->events++;
 	t->events++;
 	if (r == 1)
 		return 0;
 	t->invalid++;
-	rp->invalid++;
-	ne = ev_jschema_nerrors(rp->cx);
+	sh->invalid++;
+	ne = ev_jschema_nerrors(sh->cx);
 	for (i = 0; i < ne; i++) {
 		const struct ev_jschema_error *e =
-			ev_jschema_error_at(rp->cx, i);
-		r = add_error(rp, t, e->schema_path, e->keyword, e->message,
+			ev_jschema_error_at(sh->cx, i);
+		r = add_error(rp, sh, t, e->schema_path, e->keyword, e->message,
 			      e->instance_path, where);
 		if (r != 0)
 			return r;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------ chunks */
+
+static void check_chunk(const struct ev_schemareport *rp, struct shard *sh,
+			struct chunk *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->ne && !sh->oom; i++)
+		if (check_record(rp, sh, c->bytes.p + c->e[i].at, c->e[i].n,
+				 &c->e[i].where) != 0)
+			sh->oom = 1;
+	c->ne = 0;
+	c->bytes.len = 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct ev_schemareport *rp = arg;
+
+	pthread_mutex_lock(&rp->mu);
+	for (;;) {
+		while (rp->job == NULL && !rp->quit)
+			pthread_cond_wait(&rp->cv, &rp->mu);
+		if (rp->job == NULL)
+			break;
+		pthread_mutex_unlock(&rp->mu);
+		check_chunk(rp, &rp->sh[1], rp->job);
+		pthread_mutex_lock(&rp->mu);
+		rp->job = NULL;
+		pthread_cond_broadcast(&rp->cv);
+	}
+	pthread_mutex_unlock(&rp->mu);
+	return NULL;
+}
+
+/* The chunk the caller fills is full (or the input ended): to the
+ * worker when it is idle, else checked here. */
+static void hand_over(struct ev_schemareport *rp)
+{
+	struct chunk *c = &rp->ch[rp->fill];
+
+	if (c->ne == 0)
+		return;
+	if (rp->started) {
+		pthread_mutex_lock(&rp->mu);
+		if (rp->job == NULL) {
+			rp->job = c;
+			pthread_cond_broadcast(&rp->cv);
+			pthread_mutex_unlock(&rp->mu);
+			/* the other chunk is free: the worker is done
+			 * with it */
+			rp->fill ^= 1;
+			return;
+		}
+		pthread_mutex_unlock(&rp->mu);
+	}
+	check_chunk(rp, &rp->sh[0], c);
+}
+
+/* Wait for the worker to finish its chunk. */
+static void drain(struct ev_schemareport *rp)
+{
+	hand_over(rp);
+	if (!rp->started)
+		return;
+	pthread_mutex_lock(&rp->mu);
+	while (rp->job != NULL)
+		pthread_cond_wait(&rp->cv, &rp->mu);
+	pthread_mutex_unlock(&rp->mu);
+	/* what the caller filled after the hand-over */
+	check_chunk(rp, &rp->sh[0], &rp->ch[rp->fill]);
+}
+
+static int start(struct ev_schemareport *rp)
+{
+	if (rp->nthreads < 2 || rp->started)
+		return 0;
+	if (pthread_mutex_init(&rp->mu, NULL) != 0)
+		return 0;
+	if (pthread_cond_init(&rp->cv, NULL) != 0) {
+		pthread_mutex_destroy(&rp->mu);
+		return 0;
+	}
+	rp->quit = 0;
+	rp->job = NULL;
+	if (pthread_create(&rp->th, NULL, worker_main, rp) != 0) {
+		/* one thread does it all */
+		pthread_cond_destroy(&rp->cv);
+		pthread_mutex_destroy(&rp->mu);
+		return 0;
+	}
+	rp->started = 1;
+	return 0;
+}
+
+/* Queue one record (copied). */
+static int submit(struct ev_schemareport *rp, const uint8_t *rec, size_t n,
+		  const struct example *where)
+{
+	struct chunk *c = &rp->ch[rp->fill];
+
+	if (c->ne == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct centry *e = realloc(c->e, cap * sizeof(*e));
+		if (e == NULL)
+			return EV_ERR;
+		c->e = e;
+		c->cap = cap;
+	}
+	c->e[c->ne].at = c->bytes.len;
+	c->e[c->ne].n = n;
+	c->e[c->ne].where = *where;
+	if (ev_buf_append(&c->bytes, rec, n) != 0)
+		return EV_ERR;
+	c->ne++;
+	if (c->ne >= CHUNK_RECORDS || c->bytes.len >= CHUNK_BYTES)
+		hand_over(rp);
+	return 0;
+}
+
+/* After an input: everything checked, the totals up to date. */
+static int finish_input(struct ev_schemareport *rp, int r, struct ev_error *err)
+{
+	drain(rp);
+	rp->merged_ok = 0;
+	rp->events = rp->sh[0].events + rp->sh[1].events;
+	rp->invalid = rp->sh[0].invalid + rp->sh[1].invalid;
+	if (rp->sh[0].oom || rp->sh[1].oom)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	return r;
 }
 
 int ev_schemareport_check_log(struct ev_schemareport *rp, struct ev_reader *r,
@@ -344,15 +598,17 @@ int ev_schemareport_check_log(struct ev_schemareport *rp, struct ev_reader *r,
 	struct ev_rec rec;
 	int rr;
 
-	rp->from_log = 1;
+	start(rp);
 	while ((rr = ev_reader_next(r, &rec, err)) == 1) {
 		if (f != NULL && !ev_filter_precheck(f, rec.p, rec.n))
 			continue;
 		where.offset = rec.offset;
-		if (check_record(rp, rec.p, rec.n, &where) != 0)
-			return ev_seterr(err, EV_ERR, "out of memory");
+		if (submit(rp, rec.p, rec.n, &where) != 0) {
+			rr = ev_seterr(err, EV_ERR, "out of memory");
+			break;
+		}
 	}
-	return rr;
+	return finish_input(rp, rr, err);
 }
 
 int ev_schemareport_check_input(struct ev_schemareport *rp, struct ev_input *in,
@@ -372,48 +628,139 @@ int ev_schemareport_check_input(struct ev_schemareport *rp, struct ev_input *in,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	rp->nfiles++;
 	where.file = (uint32_t)rp->nfiles;
+	start(rp);
 	for (;;) {
 		r = ev_input_next(in, -1, EV_TIME_NONE, err);
 		if (r == EV_EAGAIN)
 			continue;
 		if (r == 0)
-			return 0;
+			break;
 		ev_input_where(in, &pos);
 		where.line = pos.line;
 		if (r == EV_EDATA) {
-			char msg[64] = "";
+			char col[64] = "";
 			if (err->column > 0)
-				snprintf(msg, sizeof(msg), "column %zu",
+				snprintf(col, sizeof(col), "column %zu",
 					 err->column);
-			rp->seq++;
-			rp->events++;
-			rp->invalid++;
-			if (rp->none == NULL &&
-			    (rp->none = calloc(1, sizeof(*rp->none))) == NULL)
-				return ev_seterr(err, EV_ERR, "out of memory");
-			rp->none->events++;
-			rp->none->invalid++;
 			/* the column makes each message its own: group by
-			 * what is wrong, show where in the example */
-			if (add_error(rp, rp->none, "", "", err->msg, msg,
-				      &where) != 0)
-				return ev_seterr(err, EV_ERR, "out of memory");
+			 * what is wrong, show where in the example; in
+			 * order with the events around it, on this thread
+			 * (the shards are merged by position) */
+			if (add_not_event(rp, &rp->sh[0], err->msg, col,
+					  &where) != 0) {
+				r = ev_seterr(err, EV_ERR, "out of memory");
+				break;
+			}
+			r = 0;
 			if (ev_input_broken(in))
-				return 0;
+				break;
 			continue;
 		}
 		if (r < 0)
-			return r;
+			break;
 		for (i = 0; i < r; i++) {
 			const uint8_t *rec;
 			size_t n;
 			ev_input_record(in, i, &rec, &n, NULL);
 			if (f != NULL && !ev_filter_precheck(f, rec, n))
 				continue;
-			if (check_record(rp, rec, n, &where) != 0)
-				return ev_seterr(err, EV_ERR, "out of memory");
+			if (submit(rp, rec, n, &where) != 0)
+				return finish_input(rp,
+						    ev_seterr(err, EV_ERR,
+							      "out of memory"),
+						    err);
+		}
+		r = 0;
+	}
+	return finish_input(rp, r, err);
+}
+
+/* ------------------------------------------------------------ merging */
+
+static int cmp_example(const void *a, const void *b)
+{
+	const struct example *x = a, *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+static int merge_type(const struct ev_schemareport *rp, struct rtype *dt,
+		      const struct rtype *st)
+{
+	size_t i, k;
+	int oom = 0;
+
+	dt->events += st->events;
+	dt->invalid += st->invalid;
+	dt->other += st->other;
+	for (i = 0; i < st->ng; i++) {
+		const struct group *sg = &st->g[i];
+		struct group *dg = group_of(dt, sg->schema_path, sg->keyword,
+					    sg->message, &oom);
+		if (dg == NULL) {
+			if (oom)
+				return EV_ERR;
+			dt->other += sg->events;
+			continue;
+		}
+		dg->events += sg->events;
+		for (k = 0; k < sg->nex; k++)
+			if (add_example(dg, &sg->ex[k], sg->ex[k].instance) !=
+			    0)
+				return EV_ERR;
+	}
+	(void)rp;
+	return 0;
+}
+
+/* The shards into rp->merged, each error's examples in input order. */
+static int merge(struct ev_schemareport *rp)
+{
+	struct shard *m = &rp->merged;
+	size_t s, i, j, k;
+
+	if (rp->merged_ok)
+		return 0;
+	shard_free(m);
+	if (shard_init(m, 0) != 0)
+		return EV_ERR;
+	for (s = 0; s < 2; s++) {
+		struct shard *sh = &rp->sh[s];
+		for (i = 0; i < sh->nt; i++) {
+			struct rtype *t =
+				type_of(rp, m, sh->t[i].name, sh->t[i].len);
+			if (t == NULL || merge_type(rp, t, &sh->t[i]) != 0)
+				return EV_ERR;
+		}
+		if (sh->none != NULL) {
+			struct rtype *t = none_of(m);
+			if (t == NULL || merge_type(rp, t, sh->none) != 0)
+				return EV_ERR;
 		}
 	}
+	for (i = 0; i <= m->nt; i++) {
+		struct rtype *t = i < m->nt ? &m->t[i] : m->none;
+		if (t == NULL)
+			continue;
+		for (j = 0; j < t->ng; j++) {
+			struct group *g = &t->g[j];
+			if (g->nex > 1)
+				qsort(g->ex, g->nex, sizeof(*g->ex),
+				      cmp_example);
+			for (k = rp->examples; k < g->nex; k++)
+				free(g->ex[k].instance);
+			if (g->nex > rp->examples)
+				g->nex = rp->examples;
+		}
+	}
+	m->events = rp->events;
+	m->invalid = rp->invalid;
+	rp->merged_ok = 1;
+	return 0;
 }
 
 /* ------------------------------------------------------------ writing */
@@ -431,18 +778,19 @@ static int cmp_type(const void *a, const void *b)
 /* The types in name order, then the lines that are not events. */
 static struct rtype **sorted_types(struct ev_schemareport *rp, size_t *n)
 {
-	struct rtype **v = malloc((rp->nt + 1) * sizeof(*v));
+	struct shard *m = &rp->merged;
+	struct rtype **v;
 	size_t i;
 
-	if (v == NULL)
+	if (merge(rp) != 0 || (v = malloc((m->nt + 1) * sizeof(*v))) == NULL)
 		return NULL;
-	for (i = 0; i < rp->nt; i++)
-		v[i] = &rp->t[i];
-	if (rp->nt > 1)
-		qsort(v, rp->nt, sizeof(*v), cmp_type);
-	*n = rp->nt;
-	if (rp->none != NULL)
-		v[(*n)++] = rp->none;
+	for (i = 0; i < m->nt; i++)
+		v[i] = &m->t[i];
+	if (m->nt > 1)
+		qsort(v, m->nt, sizeof(*v), cmp_type);
+	*n = m->nt;
+	if (m->none != NULL)
+		v[(*n)++] = m->none;
 	return v;
 }
 

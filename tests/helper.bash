@@ -310,4 +310,17 @@ EVCTL_USAGE="Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes 
        evctl streams [--category NAME | --stream-exact NAME] [--json] LOG
        evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)
                   [--dry-run] [--force] [--state-dir DIR] LOG
+       evctl schema check --schemas DIR [--examples N] [--formats MODE]
+                          [--ref-dir [PREFIX=]DIR]... [--report FORMAT]
+                          [--require-schemas] [--type GLOB]...
+                          [LOG | FILE... | -]
+       evctl schema lint --schemas DIR [--ref-dir [PREFIX=]DIR]...
+                         [--report FORMAT]
+       evctl schema compat [--mode MODE] [--report FORMAT]
+                           [--data LOG [--examples N] [--upcast DIR]
+                           [--type TYPE]] OLD.json NEW.json
+       evctl schema compat --transitive [--mode MODE] [--report FORMAT]
+                           DIR/TYPE/
+       evctl schema infer [--type TYPE]... [--out DIR] [--enum-max N]
+                          [--wrap [--type-from PATH]] [LOG | FILE... | -]
 Try 'evctl --help' for more information."

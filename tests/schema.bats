@@ -219,6 +219,21 @@ Blob: 2 events, 0 valid, 2 invalid
 3 events checked against s: 1 valid, 2 invalid"
 }
 
+@test "check: binary data appears in the envelope as data_base64" {
+	mkdir -p s/Blob
+	echo '{}' >s/Blob/1.json
+	echo '{"properties": {"data_base64": {"maxLength": 4}, "data": false}}' >s/_envelope.json
+	printf '%s\n' '{"type":"Blob","data_base64":"AAEC"}' \
+		'{"type":"Blob","data_base64":"AAECAwQF"}' >bin.ndjson
+	run --separate-stderr evctl schema check --schemas s bin.ndjson
+	assert_status 65
+	assert_stderr ""
+	assert_stdout "Blob: 2 events, 1 valid, 1 invalid
+  1 event: must NOT have more than 4 characters (s/_envelope.json#/properties/data_base64/maxLength)
+    bin.ndjson:2: /data_base64
+2 events checked against s: 1 valid, 1 invalid"
+}
+
 @test "check: --examples N keeps N examples of each error, and counts the rest" {
 	make_schemas
 	for i in 1 2 3 4 5; do echo '{"type":"Order","data":{"amount":-1}}'; done >neg.ndjson
@@ -454,6 +469,22 @@ b: "
 	bad_dir 1.json '{"$ref": "../../outside.json"}'
 	echo '{}' >outside.json
 	check_bad "b/T/1.json: /\$ref: unresolvable \$ref 'file://$PWD/outside.json': not in the schema directory; map it with --ref-dir"
+}
+
+@test "a ref into a percent-encoded directory writes its % as %25" {
+	mkdir -p s/a%2Fb s/T
+	echo '{"$defs": {"n": {"type": "integer"}}}' >s/a%2Fb/1.json
+	echo '{"$ref": "../a%252Fb/1.json#/$defs/n"}' >s/T/1.json
+	printf '%s\n' '{"type":"T","data":1}' '{"type":"T","data":"x"}' >t.ndjson
+	run --separate-stderr evctl schema check --schemas s t.ndjson
+	assert_status 65
+	assert_stderr ""
+	assert_stdout_contains "  1 event: must be integer (s/a%2Fb/1.json#/\$defs/n/type)
+    t.ndjson:2: /data"
+	echo '{"$ref": "../a%2Fb/1.json#/$defs/n"}' >s/T/1.json
+	run --separate-stderr evctl schema lint --schemas s
+	assert_status 65
+	assert_stdout_contains "s/T/1.json: /\$ref: unresolvable \$ref 'file://$PWD/s/a%2Fb/1.json': not in the schema directory; map it with --ref-dir"
 }
 
 @test "bad directory: a ref cycle with no progress" {
