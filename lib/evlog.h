@@ -2135,6 +2135,8 @@ struct ev_dlq_stats {
 	const struct ev_letter *oldest;	     /* open, or NULL */
 	struct ev_tally *by_type, *by_error; /* open ones, most first */
 	size_t ntypes, nerrors;
+	struct ev_tally *by_stage; /* open ones by what failed (stage) */
+	size_t nstages;
 	uint64_t by_age[EV_DLQ_AGES];
 };
 int ev_dlq_stats(const struct ev_letter *v, size_t n,

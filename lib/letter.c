@@ -176,7 +176,7 @@ int ev_dlq_stats(const struct ev_letter *v, size_t n,
 		 struct ev_dlq_stats *st)
 {
 	struct ev_letter_select all = *s;
-	const char *e;
+	const char *e, *stage;
 	size_t i, a;
 
 	memset(st, 0, sizeof(*st));
@@ -196,8 +196,11 @@ int ev_dlq_stats(const struct ev_letter *v, size_t n,
 		st->open++;
 		e = l->error ? l->error : "";
 		/* the first line of the error, as ls shows it */
+		stage = l->stage != NULL ? l->stage : "handler";
 		if (tally_add(&st->by_type, &st->ntypes, l->orig_type,
 			      strlen(l->orig_type)) != 0 ||
+		    tally_add(&st->by_stage, &st->nstages, stage,
+			      strlen(stage)) != 0 ||
 		    tally_add(&st->by_error, &st->nerrors, e,
 			      strcspn(e, "\n") < 119 ? strcspn(e, "\n")
 						     : 119) != 0)
@@ -212,6 +215,7 @@ int ev_dlq_stats(const struct ev_letter *v, size_t n,
 			st->oldest = l;
 	}
 	qsort(st->by_type, st->ntypes, sizeof(*st->by_type), tally_cmp);
+	qsort(st->by_stage, st->nstages, sizeof(*st->by_stage), tally_cmp);
 	qsort(st->by_error, st->nerrors, sizeof(*st->by_error), tally_cmp);
 	return 0;
 }
@@ -224,6 +228,9 @@ void ev_dlq_stats_free(struct ev_dlq_stats *st)
 		free(st->by_type[i].key);
 	for (i = 0; i < st->nerrors; i++)
 		free(st->by_error[i].key);
+	for (i = 0; i < st->nstages; i++)
+		free(st->by_stage[i].key);
+	free(st->by_stage);
 	free(st->by_type);
 	free(st->by_error);
 	memset(st, 0, sizeof(*st));
@@ -266,6 +273,8 @@ int ev_dlq_stats_text(struct ev_buf *out, const struct ev_dlq_stats *st,
 	}
 	if (r == 0)
 		r = tally_text(out, "open by type", st->by_type, st->ntypes);
+	if (r == 0)
+		r = tally_text(out, "open by stage", st->by_stage, st->nstages);
 	if (r == 0)
 		r = tally_text(out, "open by error", st->by_error, st->nerrors);
 	if (r == 0)

@@ -291,6 +291,8 @@ ${lines[3]}
 open by type:
            3  MoneyDeposited
            1  OrderPlaced
+open by stage:
+           4  handler
 open by error:
            3  exit status 3
            1  exit status 4

@@ -360,6 +360,9 @@ evpub: 0 events appended; 1 invalid event dead-lettered to 'dlq'" ]
 	assert_stderr ""
 	assert_stdout_line 0 "open:       1"
 	grep -qx '           1  OrderPlaced' <<<"$output"
+	[ "$(sed -n '/^open by stage:/,/^open by error:/p' <<<"$output")" = "open by stage:
+           1  schema
+open by error:" ]
 	grep -qx "           1  ${ERR3#evpub: stdin:3: }" <<<"$output"
 	run --separate-stderr evdlq show dlq 0
 	assert_status 0
@@ -498,4 +501,23 @@ evdlq: 0 resolved, 2 still open"
 	assert_stdout "resolved 0 (OrderPlaced): appended at offset 3 of '$T/l.evlog'
 resolved 1 (OrderPlaced)"
 	assert_stderr "evdlq: 2 resolved, 0 still open"
+}
+
+@test "evdlq retry: an event whose stream moved on meanwhile stays a letter, with the version conflict as its failure" {
+	printf '%s\n' '{"type":"OrderPlaced","id":"v1","stream":"s","version":1,"data":{"amount":1}}' \
+		'{"type":"OrderPlaced","id":"v2","stream":"s","version":2,"data":{"amount":-1}}' >v.ndjson
+	evpub -c --schemas schemas --dlq dlq l.evlog <v.ndjson 2>/dev/null
+	echo '{"type":"OrderPlaced","id":"w2","stream":"s","version":2,"data":{"amount":2}}' | evpub l.evlog
+	echo '{}' >schemas/OrderPlaced/1.json
+	run --separate-stderr evdlq retry dlq
+	assert_status 1
+	assert_stdout ""
+	assert_stderr "evdlq: still open: 0: stream 's' is at version 2, event has version 2
+evdlq: 0 resolved, 1 still open"
+	[ "$(ids l.evlog)" = "0 v1 1 w2 " ]
+	run evdlq ls --json dlq
+	[ "$(jq -c '[.state, .attempts, .error]' <<<"$output")" = "[\"open\",2,\"stream 's' is at version 2, event has version 2\"]" ]
+	# the log takes appends as before
+	echo '{"type":"OrderPlaced","id":"w3","stream":"s","data":{"amount":3}}' | evpub l.evlog
+	[ "$(ids l.evlog)" = "0 v1 1 w2 2 w3 " ]
 }
