@@ -15,9 +15,7 @@
 #include "evlog.h"
 #include "fe.h"
 
-static const char usage_short[] =
-	"Usage: evctl schema infer [--type TYPE]... [--out DIR] [--enum-max N]\n"
-	"                          [--wrap [--type-from PATH]] [LOG | FILE... | -]\n";
+static const char usage_short[] = "Usage: " EVCTL_SCHEMA_INFER_USAGE;
 
 static const char usage_long[] =
 	"Write a draft 2020-12 JSON Schema of the data of the events read: from\n"

@@ -1031,30 +1031,6 @@ int ev_schemainfer_format(struct ev_schemainfer *si, size_t i,
 
 /* ---------------------------------------------------------- files */
 
-/* evlog-schemas(5): %, /, a leading . or _, and control characters as
- * %XX */
-static int encode_type(const char *t, size_t n, struct ev_buf *out)
-{
-	size_t i;
-	int r = 0;
-
-	for (i = 0; i < n && r == 0; i++) {
-		unsigned char c = (unsigned char)t[i];
-		if (c == '%' || c == '/' || c < 0x20 || c == 0x7f ||
-		    (i == 0 && (c == '.' || c == '_')) ||
-		    /* U+0080-009F, the C1 controls */
-		    (c == 0xc2 && i + 1 < n &&
-		     (unsigned char)t[i + 1] >= 0x80 &&
-		     (unsigned char)t[i + 1] <= 0x9f) ||
-		    (c >= 0x80 && c <= 0x9f && i > 0 &&
-		     (unsigned char)t[i - 1] == 0xc2))
-			r = ev_buf_printf(out, "%%%02X", c);
-		else
-			r = ev_buf_putc(out, c);
-	}
-	return r;
-}
-
 static int mkdir_if(const char *path, struct ev_error *err)
 {
 	struct stat st;
@@ -1085,7 +1061,8 @@ int ev_schemainfer_write_dir(struct ev_schemainfer *si, const char *dir,
 	/* every name first: nothing is written when one exists */
 	for (i = 0; i < n && r == 0; i++) {
 		if (ev_buf_printf(&paths[i], "%.*s/", (int)dl, dir) != 0 ||
-		    encode_type(v[i]->type, v[i]->type_n, &paths[i]) != 0 ||
+		    ev_schemadir_encode_type(v[i]->type, v[i]->type_n,
+					     &paths[i]) != 0 ||
 		    ev_buf_printf(&paths[i], "/%llu.json%c",
 				  (unsigned long long)v[i]->schema, 0) != 0) {
 			r = ev_seterr(err, EV_ERR, "out of memory");

@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
 # evctl schema infer: the schema on stdout or under --out DIR, from a log,
 # NDJSON envelopes, stdin, or --wrap lines; every message and exit
-# status.  The merge rules are tested in tests/unit/test_schemainfer.c,
-# and there too that the inferred schemas validate the data they come
-# from.
+# status; and the invariant: evctl schema check of the same events
+# against the inferred schemas passes.  The merge rules are tested in
+# tests/unit/test_schemainfer.c, with the invariant through the validator.
 load helper
 
 INFER_USAGE="Usage: evctl schema infer [--type TYPE]... [--out DIR] [--enum-max N]
@@ -317,4 +317,58 @@ $INFER_USAGE"
 	[ "${#lines[@]}" -ge 10 ]
 	run jq -c '[.title, .properties.type.enum, .properties.commits.type, .required]' s/push/1.json
 	assert_stdout '["push (schema 1)",["push"],"integer",["actor","commits","dt","id","repo","type"]]'
+}
+
+# ------------------------------------------------------------ the invariant
+
+@test "schema infer then schema check of the same events passes: edge cases, formats asserted" {
+	cat >edge.ndjson <<'EOF2'
+{"id":"1","type":"Bin","data_base64":"AAEC"}
+{"id":"2","type":"Bin","data":{"z":1}}
+{"id":"3","type":"NoData"}
+{"id":"4","type":"NoData","data":{"x":1.0}}
+{"id":"5","type":"Num","data":18446744073709551615}
+{"id":"6","type":"Num","data":1e300}
+{"id":"7","type":"Num","data":-9223372036854775808}
+{"id":"8","type":"Dup","data":{"a":1,"a":"x"}}
+{"id":"9","type":"Arr","data":[[],{},null,"2019-09-26",[1.5]]}
+{"id":"10","type":"Fmt","data":{"t":"2019-09-26T00:00:00Z","u":"386ea3fa-e4c5-4244-a98f-053a7ba2b821","e":"a@b.example","w":"https://x.example/"}}
+{"id":"11","type":"Fmt","schema":2,"data":"2019-09-26"}
+EOF2
+	run --separate-stderr evctl schema infer --out s edge.ndjson
+	assert_status 0
+	[ "${#lines[@]}" -eq 7 ]
+	run jq -c '[.properties.t.format, .properties.u.format, .properties.e.format, .properties.w.format]' s/Fmt/1.json
+	assert_stdout '["date-time","uuid","email","uri"]'
+	run --separate-stderr evctl schema check --formats assert --schemas s edge.ndjson
+	assert_status 0
+	assert_stdout_contains "11 events checked against s: 11 valid, 0 invalid"
+	evpub -c a.evlog <edge.ndjson
+	run --separate-stderr evctl schema check --formats assert --schemas s a.evlog
+	assert_status 0
+	assert_stdout_contains "11 events checked against s: 11 valid, 0 invalid"
+}
+
+@test "schema infer then schema check of the same log passes, and a changed event fails" {
+	make_log a.evlog 2000
+	run --separate-stderr evctl schema infer --out s a.evlog
+	assert_status 0
+	run --separate-stderr evctl schema check --formats assert --schemas s a.evlog
+	assert_status 0
+	assert_stdout_contains "2,000 events checked against s: 2,000 valid, 0 invalid"
+	# the check can fail: an event the log did not have
+	type=$(evtail -n 1 a.evlog | jq -r .type)
+	echo "{\"id\":\"new\",\"type\":\"$type\",\"data\":{\"unheard\":[]}}" >new.ndjson
+	run --separate-stderr evctl schema check --schemas s new.ndjson
+	assert_status 65
+}
+
+@test "schema infer --wrap --type-from type then schema check of the GH Archive hour passes" {
+	need_data gharchive-minimized-2019-09-26-0.ndjson
+	run --separate-stderr evctl schema infer --wrap --type-from type --out s "$DATA"
+	assert_status 0
+	evpub -c gh.evlog --wrap --type-from type <"$DATA"
+	run --separate-stderr evctl schema check --formats assert --schemas s gh.evlog
+	assert_status 0
+	assert_stdout_contains "62,952 events checked against s: 62,952 valid, 0 invalid"
 }
