@@ -234,6 +234,12 @@ static int data_report(struct ev_buf *b, const struct copts *o,
 	if (d->failed > d->nexamples)
 		rc |= ev_buf_printf(b, "... and %s more\n",
 				    ev_commas(d->failed - d->nexamples, n1));
+	if (d->events == 0)
+		return ev_buf_printf(b, "data: no events of type '%s' in %s\n",
+				     dr->type, o->data) != 0 ||
+				       rc
+			       ? EV_ERR
+			       : 0;
 	rc |= ev_buf_printf(b, "data: %s %s of type '%s' in %s",
 			    ev_commas(d->events, n1),
 			    d->events == 1 ? "event" : "events", dr->type,
@@ -241,8 +247,9 @@ static int data_report(struct ev_buf *b, const struct copts *o,
 	if (d->failed == 0)
 		rc |= ev_buf_printf(b, ": all valid under %s\n", new_path);
 	else
-		rc |= ev_buf_printf(b, ": %s fail %s%s%s%s\n",
-				    ev_commas(d->failed, n2), new_path,
+		rc |= ev_buf_printf(b, ": %s %s %s%s%s%s\n",
+				    ev_commas(d->failed, n2),
+				    d->failed == 1 ? "fails" : "fail", new_path,
 				    d->upcast_failed ? " (" : "",
 				    d->upcast_failed
 					    ? ev_commas(d->upcast_failed, n1)
@@ -267,8 +274,9 @@ static int compare(const struct copts *o, const char *old_path,
 		rc = schema_error(&err);
 		goto out;
 	}
-	if (ev_compat_check(&c, a.p, a.len, b.p, b.len, o->mode, &err) != 0) {
-		rc = fe_report(&err);
+	if (ev_compat_check(&c, a.p, a.len, b.p, b.len, o->mode, old_path,
+			    new_path, &err) != 0) {
+		rc = schema_error(&err);
 		goto out;
 	}
 	if (ev_compat_report(out, c, old_path, new_path, o->mode, o->json) !=

@@ -2862,12 +2862,15 @@ const char *ev_compat_mode_name(enum ev_compat_mode m);
  * a boolean; EV_EIO.
  */
 int ev_compat_load(const char *path, struct ev_buf *out, struct ev_error *err);
-/* Compare two schemas (msgpack images, as ev_compat_load() reads them).
- * *out (ev_compat_free() it) holds the issues found; 0, or EV_EDATA /
- * EV_ERR. */
+/* Compare two schemas (msgpack images, as ev_compat_load() reads them),
+ * named in messages old_name and new_name (NULL: "old", "new").  *out
+ * (ev_compat_free() it) holds the issues found.  0; EV_EDATA for a schema
+ * that violates its metaschema or has a bad regex ("NAME: /type: must
+ * match a schema in anyOf (metaschema ...)"); EV_ERR. */
 int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 		    const uint8_t *new_mp, size_t new_n,
-		    enum ev_compat_mode mode, struct ev_error *err);
+		    enum ev_compat_mode mode, const char *old_name,
+		    const char *new_name, struct ev_error *err);
 void ev_compat_free(struct ev_compat *c);
 size_t ev_compat_count(const struct ev_compat *c);    /* issues */
 size_t ev_compat_failures(const struct ev_compat *c); /* not warnings */

@@ -75,6 +75,7 @@ struct arena_blk {
 struct arena {
 	struct arena_blk *head;
 	int oom;
+	const char *dup_path, *dup_key; /* an object with a key twice */
 };
 
 static void *arena_alloc(struct arena *ar, size_t n)
@@ -160,6 +161,40 @@ static char *path_index(struct arena *ar, const char *path, size_t i)
 
 	snprintf(num, sizeof(num), "%zu", i);
 	return path_join(ar, path, num, strlen(num));
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const char *const *x = a, *const *y = b;
+
+	return strcmp(*x, *y);
+}
+
+/* A key twice in one object: what it means differs between parsers (and
+ * the validator), so such a schema is refused. */
+static int dup_keys(struct arena *ar, struct jv *v)
+{
+	const char **k;
+	uint32_t i;
+
+	if (v->n < 2)
+		return 0;
+	k = arena_alloc(ar, v->n * sizeof(*k));
+	if (k == NULL)
+		return -1;
+	for (i = 0; i < v->n; i++) {
+		if (strlen(v->k[i]) != v->kn[i])
+			return 0; /* a NUL in a key: compared as written */
+		k[i] = v->k[i];
+	}
+	qsort(k, v->n, sizeof(*k), cmp_key);
+	for (i = 1; i < v->n; i++)
+		if (strcmp(k[i - 1], k[i]) == 0) {
+			ar->dup_path = v->path;
+			ar->dup_key = k[i];
+			return -1;
+		}
+	return 0;
 }
 
 static int build_value(struct arena *ar, struct jdoc *doc, struct jv *v,
@@ -261,7 +296,7 @@ static int build_value(struct arena *ar, struct jdoc *doc, struct jv *v,
 				    0)
 				return -1;
 		}
-		return 0;
+		return dup_keys(ar, v);
 	default:
 		return -1;
 	}
@@ -382,7 +417,6 @@ struct ev_compat {
 	struct ev_compat_issue *v;
 	size_t n, cap, failures;
 	int oom;
-	struct ev_buf strs; /* unused: strings are malloc'd per issue */
 };
 
 void ev_compat_free(struct ev_compat *c)
@@ -442,6 +476,7 @@ struct cmp {
 	int reader_is_new;
 	int silent; /* > 0: trying; count failures, record nothing */
 	size_t silent_fail;
+	size_t silent_warn; /* warnings seen while trying */
 	struct frame stack[STACK_MAX];
 	size_t depth;
 	long budget;
@@ -483,6 +518,8 @@ static void issue(struct cmp *cx, const char *rule_b, const char *rule_f,
 	if (cx->silent) {
 		if (!warning)
 			cx->silent_fail++;
+		else
+			cx->silent_warn++;
 		return;
 	}
 	if (at == NULL)
@@ -916,10 +953,33 @@ static int check_nodes(struct cmp *cx, const struct jv *ws, const struct jv *rs,
 }
 
 /* Try a comparison without recording: 1 when it finds no incompatibility. */
+/*
+ * Try a comparison without recording: 1 when it finds no incompatibility.
+ * What it assumed (warnings) must not be lost when it holds: the
+ * outermost try runs it again, recording, which gives the warnings only.
+ */
+static int try_views(struct cmp *cx, const struct view *w, const struct view *r)
+{
+	size_t before = cx->silent_fail, wbefore = cx->silent_warn;
+	int rc;
+
+	cx->silent++;
+	check(cx, w, r, "", "", NULL);
+	cx->silent--;
+	rc = cx->silent_fail == before;
+	cx->silent_fail = before;
+	if (!rc) {
+		cx->silent_warn = wbefore;
+	} else if (cx->silent == 0 && cx->silent_warn != wbefore) {
+		cx->silent_warn = wbefore;
+		check(cx, w, r, "", "", NULL);
+	}
+	return rc;
+}
+
 static int try_nodes(struct cmp *cx, const struct view *w, const struct jv *rs)
 {
 	struct view *r = malloc(sizeof(*r));
-	size_t before = cx->silent_fail;
 	int rc;
 
 	if (r == NULL) {
@@ -927,25 +987,8 @@ static int try_nodes(struct cmp *cx, const struct view *w, const struct jv *rs)
 		return 0;
 	}
 	view_of(r, rs);
-	cx->silent++;
-	check(cx, w, r, "", "", NULL);
-	cx->silent--;
-	rc = cx->silent_fail == before;
-	cx->silent_fail = before;
+	rc = try_views(cx, w, r);
 	free(r);
-	return rc;
-}
-
-static int try_views(struct cmp *cx, const struct view *w, const struct view *r)
-{
-	size_t before = cx->silent_fail;
-	int rc;
-
-	cx->silent++;
-	check(cx, w, r, "", "", NULL);
-	cx->silent--;
-	rc = cx->silent_fail == before;
-	cx->silent_fail = before;
 	return rc;
 }
 
@@ -1696,7 +1739,7 @@ static void prop_schema(struct cmp *cx, const struct jv *n, const char *k,
 		view_add(out, ap, 0);
 }
 
-static int name_in(const char *k, size_t kn, const struct jv *const *names,
+static int name_in(const char *k, size_t kn, const char *const *names,
 		   const uint32_t *lens, size_t n)
 {
 	size_t i;
@@ -1756,54 +1799,55 @@ static int required_by(const struct view *w, const char *k, size_t kn)
 static void check_props(struct cmp *cx, const struct view *w,
 			const struct view *r, const struct jv *rn)
 {
-	const struct jv *names[512];
-	uint32_t lens[512];
-	size_t nn = 0, i, k;
+	const char **names = NULL;
+	uint32_t *lens = NULL;
+	size_t nn = 0, total = 0, i, k;
 	uint32_t j;
 	struct view *wv = NULL, *rv = NULL;
 	const struct jv *rap = get(rn, "additionalProperties"), *rpp;
 	int unsure = 0;
 
 	(void)r;
-	/* every name either side lists, once */
+	/* every name either side lists, once (quadratic: schemas list tens
+	 * of properties, and the budget bounds the rest) */
 	for (i = 0; i < w->len + 1; i++) {
-		const struct jv *n = i < w->len ? w->n[i] : rn;
-		const struct jv *ps = get(n, "properties");
+		const struct jv *ps =
+			get(i < w->len ? w->n[i] : rn, "properties");
+
+		if (ps != NULL && ps->t == J_OBJ)
+			total += ps->n;
+	}
+	names = malloc((total + 1) * sizeof(*names));
+	lens = malloc((total + 1) * sizeof(*lens));
+	wv = malloc(sizeof(*wv));
+	rv = malloc(sizeof(*rv));
+	if (names == NULL || lens == NULL || wv == NULL || rv == NULL) {
+		cx->res->oom = 1;
+		goto out;
+	}
+	for (i = 0; i < w->len + 1; i++) {
+		const struct jv *ps =
+			get(i < w->len ? w->n[i] : rn, "properties");
 
 		for (j = 0; ps != NULL && ps->t == J_OBJ && j < ps->n; j++) {
 			if (name_in(ps->k[j], ps->kn[j], names, lens, nn))
 				continue;
-			if (nn == sizeof(names) / sizeof(names[0]))
-				break;
-			names[nn] = &ps->a[j];
+			names[nn] = ps->k[j];
 			lens[nn] = ps->kn[j];
 			nn++;
 		}
 	}
-	wv = malloc(sizeof(*wv));
-	rv = malloc(sizeof(*rv));
-	if (wv == NULL || rv == NULL) {
-		cx->res->oom = 1;
-		goto out;
-	}
 	for (i = 0; i < nn; i++) {
-		/* the key is the path's last token, but read it from the
-		 * parent object rather than unescaping */
-		const char *key = NULL;
+		const char *key = names[i];
 		size_t kn = lens[i];
 		const struct jv *rp, *wp;
 
-		for (k = 0; k < w->len + 1 && key == NULL; k++) {
-			const struct jv *n = k < w->len ? w->n[k] : rn;
-			const struct jv *ps = get(n, "properties");
-
-			for (j = 0; ps != NULL && ps->t == J_OBJ && j < ps->n;
-			     j++)
-				if (&ps->a[j] == names[i])
-					key = ps->k[j];
+		if (--cx->budget < 0) {
+			issue(cx, "too-complex", "too-complex", 0, rn,
+			      "properties",
+			      "the schemas are too large to compare");
+			break;
 		}
-		if (key == NULL)
-			continue;
 		view_reset(wv);
 		view_reset(rv);
 		for (k = 0; k < w->len; k++)
@@ -1852,8 +1896,6 @@ static void check_props(struct cmp *cx, const struct view *w,
 	 * write with its own identical pattern, or as additional ones */
 	(void)pp_compile(cx, rn, &rpp);
 	for (j = 0; rpp != NULL && j < rpp->n; j++) {
-		int fully = 1;
-
 		view_reset(wv);
 		for (k = 0; k < w->len; k++) {
 			const struct jv *wpp =
@@ -1868,11 +1910,9 @@ static void check_props(struct cmp *cx, const struct view *w,
 				if (s != NULL)
 					view_add(wv, s, 0);
 			}
-			if (s == NULL && wpp != NULL && wpp->t == J_OBJ &&
-			    wpp->n > 0)
-				fully = 0;
+			/* a node with other patterns: nothing said (the
+			 * names may match them), so nothing assumed */
 		}
-		(void)fully;
 		if (wv->is_false)
 			continue;
 		view_of(rv, &rpp->a[j]);
@@ -1931,6 +1971,8 @@ static void check_props(struct cmp *cx, const struct view *w,
 		}
 	}
 out:
+	free(names);
+	free(lens);
 	free(wv);
 	free(rv);
 }
@@ -2489,37 +2531,56 @@ static void free_res(struct jv *v)
 }
 
 /* Each document in a validator set of its own (versions of a schema often
- * share their $id); a document that does not compile alone (remote refs)
- * has none. */
-static void jschema_open(struct cmp *cx, const uint8_t *old_mp, size_t old_n,
-			 const uint8_t *new_mp, size_t new_n)
+ * share their $id), checked against its metaschema: EV_EDATA for a bad
+ * schema.  A document whose refs do not resolve alone (remote refs) has
+ * no set, and is compared structurally only. */
+static int jschema_open(struct cmp *cx, const uint8_t *old_mp, size_t old_n,
+			const uint8_t *new_mp, size_t new_n,
+			const char *const names[2], struct ev_error *err)
 {
 	static const char *const uri[2] = {"urn:evlog:compat:old",
 					   "urn:evlog:compat:new"};
 	const uint8_t *mp[2] = {old_mp, new_mp};
 	size_t n[2] = {old_n, new_n};
 	struct ev_jschema_opts o;
-	struct ev_error err;
-	int i;
+	struct ev_error e2;
+	int i, r;
 
 	memset(&o, 0, sizeof(o));
+	o.check_meta = 1;
 	cx->jcx = ev_jschema_ctx_new();
 	for (i = 0; i < 2; i++) {
-		if (ev_jschema_set_new(&cx->set[i], &o, &err) != 0)
+		if (ev_jschema_set_new(&cx->set[i], &o, &e2) != 0)
 			continue;
-		if (ev_jschema_add_mp(cx->set[i], mp[i], n[i], uri[i] + 17,
-				      uri[i], NULL, &err) != 0 ||
-		    ev_jschema_set_compile(cx->set[i], &err) != 0) {
+		r = ev_jschema_add_mp(cx->set[i], mp[i], n[i], names[i], uri[i],
+				      NULL, err);
+		if (r == EV_EDATA)
+			return r; /* a bad schema */
+		if (r != 0 || ev_jschema_set_compile(cx->set[i], &e2) != 0) {
 			ev_jschema_set_free(cx->set[i]);
 			cx->set[i] = NULL;
 		}
 	}
+	return 0;
+}
+
+static int bad_image(const struct arena *ar, const char *name,
+		     struct ev_error *err)
+{
+	if (ar->dup_key != NULL)
+		return ev_seterr(err, EV_EDATA, "%s: %s: key '%s' twice", name,
+				 ar->dup_path[0] ? ar->dup_path : "/",
+				 ar->dup_key);
+	return ev_seterr(err, EV_EDATA, "%s: not a JSON image", name);
 }
 
 int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 		    const uint8_t *new_mp, size_t new_n,
-		    enum ev_compat_mode mode, struct ev_error *err)
+		    enum ev_compat_mode mode, const char *old_name,
+		    const char *new_name, struct ev_error *err)
 {
+	const char *names[2] = {old_name ? old_name : "old",
+				new_name ? new_name : "new"};
 	struct arena ar = {0};
 	struct jdoc *docs = NULL;
 	struct ev_compat *c = NULL;
@@ -2538,18 +2599,14 @@ int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 	p = old_mp;
 	if (build(&ar, &docs[0], &docs[0].root, &p, old_mp + old_n, "", 0) !=
 	    0) {
-		rc = ar.oom ? EV_ERR
-			    : ev_seterr(err, EV_EDATA,
-					"old schema: not a JSON image");
+		rc = ar.oom ? EV_ERR : bad_image(&ar, names[0], err);
 		goto out;
 	}
 	built = 1;
 	p = new_mp;
 	if (build(&ar, &docs[1], &docs[1].root, &p, new_mp + new_n, "", 0) !=
 	    0) {
-		rc = ar.oom ? EV_ERR
-			    : ev_seterr(err, EV_EDATA,
-					"new schema: not a JSON image");
+		rc = ar.oom ? EV_ERR : bad_image(&ar, names[1], err);
 		goto out;
 	}
 	built = 2;
@@ -2561,7 +2618,10 @@ int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 	cx->res = c;
 	cx->ar = &ar;
 	cx->budget = BUDGET;
-	jschema_open(cx, old_mp, old_n, new_mp, new_n);
+	if ((rc = jschema_open(cx, old_mp, old_n, new_mp, new_n, names, err)) !=
+	    0)
+		goto out;
+	rc = EV_ERR;
 	if (mode & EV_COMPAT_BACKWARD) {
 		cx->reader_is_new = 1;
 		check_nodes(cx, &docs[0].root, &docs[1].root,

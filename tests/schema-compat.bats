@@ -253,6 +253,24 @@ incompatible (backward): s/T/1.json -> s/T/3.json: 1 incompatibility"
 	assert_stderr "evctl: 'd.json' is a directory"
 }
 
+@test "compat: a schema that violates its metaschema, has a key twice or a bad regex, is exit 64" {
+	echo '{"type":"object","properties":{"a":{"type":"strin"}}}' >meta.json
+	run --separate-stderr evctl schema compat schemas/OrderPlaced/1.json meta.json
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: meta.json: /properties/a/type: must match a schema in anyOf (metaschema https://json-schema.org/draft/2020-12/meta/validation#/properties/type/anyOf)"
+	echo '{"type":"string","type":"integer"}' >dup.json
+	run --separate-stderr evctl schema compat dup.json schemas/OrderPlaced/1.json
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: dup.json: /: key 'type' twice"
+	echo '{"type":"string","pattern":"(("}' >re.json
+	run --separate-stderr evctl schema compat re.json schemas/OrderPlaced/1.json
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: re.json: /pattern: invalid regex '((': at offset 1: unterminated group"
+}
+
 @test "compat: a deeply nested schema is bad JSON, not a crash" {
 	s='{}'
 	for i in $(seq 100); do s="{\"properties\":{\"a\":$s}}"; done
@@ -373,7 +391,7 @@ data: 4 events of type 'OrderPlaced' in L: 3 fail schemas/OrderPlaced/3.json"
 	assert_stderr ""
 	assert_stdout "compatible (backward): schemas/OrderPlaced/1.json -> schemas/OrderPlaced/2.json
 offset 4: /data/amount: must be >= 0 (schemas/OrderPlaced/2.json#/properties/amount/minimum)
-data: 4 events of type 'OrderPlaced' in L: 1 fail schemas/OrderPlaced/2.json"
+data: 4 events of type 'OrderPlaced' in L: 1 fails schemas/OrderPlaced/2.json"
 }
 
 @test "compat --data: all valid, --type, and the JSON report" {
@@ -384,6 +402,11 @@ data: 4 events of type 'OrderPlaced' in L: 1 fail schemas/OrderPlaced/2.json"
 	assert_stderr ""
 	assert_stdout "compatible (backward): any.json -> any.json
 data: 4 events of type 'OrderPlaced' in L: all valid under any.json"
+	run --separate-stderr evctl schema compat --data L --type Nothing any.json any.json
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "compatible (backward): any.json -> any.json
+data: no events of type 'Nothing' in L"
 	run --separate-stderr evctl schema compat --data L --type Other --report json any.json any.json
 	assert_status 0
 	[ "$(echo "$output" | jq -c '.data')" = '{"log":"L","type":"Other","schema":"any.json","events":1,"failed":0,"upcast_failed":0,"examples":[]}' ]
@@ -420,7 +443,7 @@ data: 4 events of type 'OrderPlaced' in L: 2 fail schemas/OrderPlaced/3.json"
 	echo '{"id":"e1","type":"a/b","time":"2026-01-01T00:00:00Z","data":{"y":1}}' | evpub -c L
 	run --separate-stderr evctl schema compat --data L s/a%2Fb/1.json s/a%2Fb/1.json
 	assert_status 65
-	assert_stdout_contains "data: 1 event of type 'a/b' in L: 1 fail s/a%2Fb/1.json"
+	assert_stdout_contains "data: 1 event of type 'a/b' in L: 1 fails s/a%2Fb/1.json"
 	mkdir -p s/bad%zz
 	echo '{}' >s/bad%zz/1.json
 	run --separate-stderr evctl schema compat --data L s/bad%zz/1.json s/bad%zz/1.json
@@ -459,7 +482,7 @@ EOF
 	assert_status 65
 	assert_stderr ""
 	assert_stdout_contains "offset 1: cannot upcast: data is a string, not an object or array
-data: 2 events of type 'OrderPlaced' in L: 1 fail schemas/OrderPlaced/3.json (1 could not be upcast)"
+data: 2 events of type 'OrderPlaced' in L: 1 fails schemas/OrderPlaced/3.json (1 could not be upcast)"
 }
 
 @test "compat --transitive --data: the events against the newest version" {
