@@ -459,3 +459,106 @@ ok 1 - by-customer"
 	run sh "$TOP/examples/orders-readmodel/orders-by-customer.sh" orders.sqlite cus-2
 	assert_stdout "3|40|placed"
 }
+
+# ------------------------------------------------------------ schemas
+
+CISCHEMAS=$TOP/examples/ci-schemas
+
+# ci-schemas/check.sh of the copy in $T/ci (or of the example), stdout
+# and stderr apart
+run_cischemas() {
+	run --separate-stderr sh "${1:-$CISCHEMAS}/check.sh"
+}
+
+@test "ci-schemas: check.sh passes: lint, the fixtures (valid and invalid, each for its reason), compat of every type" {
+	run_cischemas
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "== lint
+ok: the schemas are well-formed, their refs resolve, versions are contiguous
+== fixtures
+ok: the 9 valid fixtures pass
+ok: the 9 invalid fixtures are rejected, each for its reason
+== compat
+ok: every version of the 12 types is backward compatible with the earlier ones
+
+check.sh: all checks passed"
+}
+
+@test "ci-schemas: the schemas fit gen_events.py's data, and the fixtures report as the README shows" {
+	run --separate-stderr evctl schema check --schemas "$CISCHEMAS/schemas" \
+		--formats assert "$CISCHEMAS/fixtures.ndjson"
+	assert_status 65
+	assert_stderr ""
+	assert_stdout_contains "  1 event: must be >= 1 ($CISCHEMAS/schemas/MoneyWithdrawn/2.json#/properties/amount/minimum)
+    $CISCHEMAS/fixtures.ndjson:10: /data/amount"
+	assert_stdout_contains "no schema file '$CISCHEMAS/schemas/PaymentFailed/3.json' for schema 3 of type 'PaymentFailed'"
+	assert_stdout_line -1 "18 events checked against $CISCHEMAS/schemas: 9 valid, 9 invalid"
+	local gen=${EVLOG_SHARED:-$TOP/../shared}/bench/gen_events.py
+	[ -f "$gen" ] || skip "no $gen (../shared is missing)"
+	python3 "$gen" 5000 --seed 3 >gen.ndjson
+	run --separate-stderr evctl schema check --schemas "$CISCHEMAS/schemas" \
+		--formats assert gen.ndjson
+	assert_status 0
+	evpub -c gen.evlog <gen.ndjson
+	run --separate-stderr evctl schema check --schemas "$CISCHEMAS/schemas" gen.evlog
+	assert_status 0
+}
+
+@test "ci-schemas: a 3.json that adds a required field without a default fails the compat step, and only it" {
+	cp -R "$CISCHEMAS" "$T/ci"
+	jq '.title = "OrderCreated (schema 3)"
+		| .properties.giftWrap = {"type": "boolean"}
+		| .required += ["giftWrap"]' \
+		"$CISCHEMAS/schemas/OrderCreated/2.json" >"$T/ci/schemas/OrderCreated/3.json"
+	run_cischemas "$T/ci"
+	assert_status 1
+	assert_stderr ""
+	assert_stdout_contains "ok: the schemas are well-formed, their refs resolve, versions are contiguous"
+	assert_stdout_contains "ok: the 9 invalid fixtures are rejected, each for its reason"
+	assert_stdout_contains "check.sh: FAIL: compat: OrderCreated: a version is not backward compatible with an earlier one"
+	assert_stdout_contains "    schemas/OrderCreated/3.json#/required/6: required-added (backward): 'giftWrap' is required by new, not by old, and has no default
+    incompatible (backward): schemas/OrderCreated/2.json -> schemas/OrderCreated/3.json: 1 incompatibility"
+	assert_stdout_contains "    incompatible (backward, transitive): schemas/OrderCreated: 2 of 3 pairs"
+	assert_stdout_line -1 "check.sh: 1 check(s) failed"
+	# with a default, readers of schema 3 can read the older events
+	jq '.properties.giftWrap.default = false' "$T/ci/schemas/OrderCreated/3.json" >3.json
+	mv 3.json "$T/ci/schemas/OrderCreated/3.json"
+	run_cischemas "$T/ci"
+	assert_status 0
+	assert_stdout_line -1 "check.sh: all checks passed"
+}
+
+@test "ci-schemas: a loosened schema that lets an invalid fixture pass fails the fixtures step, naming the line" {
+	cp -R "$CISCHEMAS" "$T/ci"
+	jq 'del(.properties.amount.minimum)' "$CISCHEMAS/schemas/MoneyWithdrawn/2.json" \
+		>"$T/ci/schemas/MoneyWithdrawn/2.json"
+	run_cischemas "$T/ci"
+	assert_status 1
+	assert_stderr ""
+	assert_stdout_contains "check.sh: FAIL: fixtures: line 10 (a withdrawal of a negative amount (minimum 1)) exited 0, not 65"
+	assert_stdout_line -1 "check.sh: 1 check(s) failed"
+}
+
+@test "ci-schemas: a schema with a bad regex fails lint, naming the file" {
+	cp -R "$CISCHEMAS" "$T/ci"
+	sed 's/\^WH-\[0-9\]{2}\$/^WH-[0-9/' "$CISCHEMAS/schemas/InventoryReleased/2.json" \
+		>"$T/ci/schemas/InventoryReleased/2.json"
+	! cmp -s "$CISCHEMAS/schemas/InventoryReleased/2.json" "$T/ci/schemas/InventoryReleased/2.json"
+	run_cischemas "$T/ci"
+	assert_status 1
+	assert_stderr ""
+	assert_stdout_contains "check.sh: FAIL: lint: evctl schema lint exited 65
+    schemas/InventoryReleased/2.json: /properties/warehouseId/pattern: invalid regex '^WH-[0-9': at offset 4: unterminated character class"
+	assert_stdout_line -1 "check.sh: 1 check(s) failed; the fixtures and compat steps need schemas that lint"
+}
+
+@test "ci-schemas: check.sh with two arguments is a usage error; a missing directory is named" {
+	run --separate-stderr sh "$CISCHEMAS/check.sh" a b
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "usage: check.sh [SCHEMAS_DIR]"
+	run --separate-stderr sh "$CISCHEMAS/check.sh" "$T/nope"
+	assert_status 1
+	assert_stderr "check.sh: '$T/nope': no such directory"
+}
