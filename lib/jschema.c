@@ -1786,6 +1786,99 @@ static int add_doc(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 		   const char *name, const char *uri, struct ev_jschema **out,
 		   struct ev_error *err);
 
+/* A key twice in one object of a schema: JSON leaves its meaning open
+ * (RFC 8259 4), and a validator that took one of them would be guessing.
+ * Walks the document (msgpack, already checked to be one value) and
+ * fails at the first object that repeats a key, naming it by its path. */
+struct dupwalk {
+	struct cc *c;
+	char path[1024];
+	size_t len;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct ev_mp_item *x = a, *y = b;
+	int r = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+
+	return r != 0 ? r : (x->n > y->n) - (x->n < y->n);
+}
+
+static void dup_push(struct dupwalk *w, const char *k, size_t n)
+{
+	size_t i;
+
+	if (w->len + 2 < sizeof(w->path))
+		w->path[w->len++] = '/';
+	for (i = 0; i < n && w->len + 3 < sizeof(w->path); i++) {
+		if (k[i] == '~' || k[i] == '/') {
+			w->path[w->len++] = '~';
+			w->path[w->len++] = k[i] == '~' ? '0' : '1';
+		} else {
+			w->path[w->len++] = k[i];
+		}
+	}
+	w->path[w->len] = '\0';
+}
+
+static int dup_keys(struct dupwalk *w, const uint8_t **p, const uint8_t *end,
+		    int depth)
+{
+	struct ev_mp_item it, small[32], *keys = small;
+	size_t save = w->len;
+	uint32_t i, j;
+	int r = 0;
+
+	if (depth > JS_MAX_SCHEMA_DEPTH + 8)
+		return cfail(w->c, w->path, "schema nested too deeply");
+	if (ev_mp_read(p, end, &it) != 0)
+		return cfail(w->c, w->path, "invalid schema");
+	if (it.type == EV_MP_ARRAY) {
+		for (i = 0; i < it.n && r == 0; i++) {
+			char num[24];
+
+			snprintf(num, sizeof(num), "%u", (unsigned)i);
+			dup_push(w, num, strlen(num));
+			r = dup_keys(w, p, end, depth + 1);
+			w->len = save;
+			w->path[save] = '\0';
+		}
+		return r;
+	}
+	if (it.type != EV_MP_MAP)
+		return 0;
+	if (it.n > sizeof(small) / sizeof(small[0]) &&
+	    (keys = malloc(it.n * sizeof(*keys))) == NULL)
+		return nomem(w->c);
+	for (i = 0; i < it.n && r == 0; i++) {
+		if (ev_mp_read(p, end, &keys[i]) != 0 ||
+		    keys[i].type != EV_MP_STR) {
+			r = cfail(w->c, w->path, "object keys must be strings");
+			break;
+		}
+		dup_push(w, (const char *)keys[i].p, keys[i].n);
+		r = dup_keys(w, p, end, depth + 1);
+		w->len = save;
+		w->path[save] = '\0';
+	}
+	if (r == 0 && it.n > 1) {
+		/* sorted, a repeat is next to its twin */
+		qsort(keys, it.n, sizeof(*keys), key_cmp);
+		for (j = 1; j < it.n; j++)
+			if (key_cmp(&keys[j - 1], &keys[j]) == 0) {
+				r = cfail(w->c, w->path,
+					  "duplicate key '%.*s' (a key may "
+					  "appear once in an object)",
+					  (int)keys[j].n,
+					  (const char *)keys[j].p);
+				break;
+			}
+	}
+	if (keys != small)
+		free(keys);
+	return r;
+}
+
 int ev_jschema_add(struct ev_jschema_set *s, const char *json, size_t n,
 		   const char *name, const char *uri, struct ev_jschema **out,
 		   struct ev_error *err)
@@ -1971,6 +2064,13 @@ static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 	c.doc = d;
 	c.end = mp + n;
 	c.err = err;
+	{
+		struct dupwalk w = {&c, "", 0};
+
+		p = mp;
+		if (dup_keys(&w, &p, c.end, 0) != 0)
+			return EV_EDATA;
+	}
 	/* $schema */
 	p = mp;
 	if (ev_mp_read(&p, c.end, &it) != 0)

@@ -492,6 +492,13 @@ b: "
 	check_bad "b/T/1.json: /\$defs/a: \$ref cycle with no progress"
 }
 
+@test "bad directory: a key twice in one object of a schema" {
+	bad_dir 1.json '{"properties": {"n": {"type": "array", "type": "integer"}}}'
+	check_bad "b/T/1.json: /properties/n: duplicate key 'type' (a key may appear once in an object)"
+	bad_dir 1.json '{"patternProperties": {"^x": true}, "patternProperties": {"^x": false}}'
+	check_bad "b/T/1.json: /: duplicate key 'patternProperties' (a key may appear once in an object)"
+}
+
 @test "bad directory: a regex PCRE2 rejects" {
 	bad_dir 1.json '{"pattern": "(["}'
 	check_bad "b/T/1.json: /pattern: invalid regex '([': at offset 1: unterminated character class"

@@ -337,6 +337,20 @@ static void test_bad_schemas(void **state)
 	expect_compile_error(NULL, "{\"patternProperties\":{\"[\":true}}",
 			     "s.json",
 			     "s.json: /patternProperties/[: invalid regex");
+	/* a key twice in one object, at the root and deeper (one of them
+	 * was once a crash in validation) */
+	expect_compile_error(NULL,
+			     "{\"patternProperties\":{\"^x\":true},"
+			     "\"patternProperties\":{\"^x\":false}}",
+			     "k.json",
+			     "k.json: /: duplicate key 'patternProperties'");
+	expect_compile_error(NULL,
+			     "{\"properties\":{\"a/b\":{\"type\":\"array\","
+			     "\"type\":\"integer\"}}}",
+			     "k.json",
+			     "k.json: /properties/a~1b: duplicate key 'type'");
+	expect_compile_error(NULL, "{\"enum\":[1,{\"x\":1,\"x\":2}]}", "k.json",
+			     "k.json: /enum/1: duplicate key 'x'");
 	/* cycles with no progress */
 	expect_compile_error(NULL, "{\"$ref\":\"#\"}", "c.json",
 			     "c.json: /: $ref cycle with no progress");
