@@ -33,6 +33,12 @@ static int fuzz_failures;
 #define LLVMFuzzerTestOneInput fuzz_msgpack_one
 #include "../fuzz/fuzz_msgpack.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_jschema_compile_one
+#include "../fuzz/fuzz_jschema_compile.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_jschema_validate_one
+#include "../fuzz/fuzz_jschema_validate.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*target_fn)(const uint8_t *, size_t);
 
@@ -121,6 +127,22 @@ static void test_fuzz_msgpack_seeds(void **state)
 	check_no_failures();
 }
 
+static void test_fuzz_jschema_compile_seeds(void **state)
+{
+	(void)state;
+	fuzz_failures = 0;
+	run_seeds("fuzz_jschema_compile", fuzz_jschema_compile_one);
+	check_no_failures();
+}
+
+static void test_fuzz_jschema_validate_seeds(void **state)
+{
+	(void)state;
+	fuzz_failures = 0;
+	run_seeds("fuzz_jschema_validate", fuzz_jschema_validate_one);
+	check_no_failures();
+}
+
 /* the JSONTestSuite files through the targets */
 static void test_fuzz_jsontestsuite(void **state)
 {
@@ -177,6 +199,8 @@ int main(void)
 		cmocka_unit_test(test_fuzz_record_seeds),
 		cmocka_unit_test(test_fuzz_segment_seeds),
 		cmocka_unit_test(test_fuzz_msgpack_seeds),
+		cmocka_unit_test(test_fuzz_jschema_compile_seeds),
+		cmocka_unit_test(test_fuzz_jschema_validate_seeds),
 		cmocka_unit_test(test_fuzz_jsontestsuite),
 		cmocka_unit_test(test_fuzz_cloudevents_cases),
 	};
