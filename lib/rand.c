@@ -151,6 +151,7 @@ void ev_uuid7(ev_time_t now, char out[37])
 	static const char hx[] = "0123456789abcdef";
 	uint8_t u[16];
 	uint64_t ms = now > 0 ? (uint64_t)(now / 1000000) : 0;
+	unsigned sq;
 	int i, j;
 
 	random_from(1, u + 6, 10);
@@ -165,11 +166,12 @@ void ev_uuid7(ev_time_t now, char out[37])
 		last_ms = ms;
 		seq = (unsigned)(u[6] & 0x07) << 8 | u[7]; /* random start */
 	}
+	sq = seq; /* read under the lock: another thread may bump it next */
 	pthread_mutex_unlock(&lock);
 	for (i = 0; i < 6; i++)
 		u[i] = (uint8_t)(ms >> (40 - 8 * i));
-	u[6] = (uint8_t)(0x70 | (seq >> 8));
-	u[7] = (uint8_t)seq;
+	u[6] = (uint8_t)(0x70 | (sq >> 8));
+	u[7] = (uint8_t)sq;
 	u[8] = (uint8_t)(0x80 | (u[8] & 0x3f));
 	for (i = 0, j = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
