@@ -51,6 +51,7 @@ struct ev_schemadir {
 	size_t mask;
 	struct ev_jschema *envelope;
 	char *envelope_file;
+	int envelope_data; /* does _envelope.json look at data? */
 };
 
 /* ------------------------------------------------------------ names */
@@ -548,6 +549,76 @@ out:
 	return ok;
 }
 
+/* Can _envelope.json (text) tell events apart by their data?  Not when
+ * its root holds only annotations, type, and properties and required
+ * that do not name data or data_base64: then the envelope is validated
+ * without its data, which is neither copied nor walked a second time.
+ * Anything else (a $ref, an applicator, additionalProperties...) could
+ * look at it: 1. */
+static int envelope_needs_data(const struct ev_buf *json)
+{
+	static const char *const plain[] = {
+		"$schema",     "$id",	  "$comment",	"title",
+		"description", "$defs",	  "examples",	"definitions",
+		"default",     "$anchor", "deprecated", "readOnly",
+		"writeOnly",   "type",	  NULL,
+	};
+	struct ev_json js;
+	struct ev_buf mp = {0};
+	const uint8_t *p, *end;
+	struct ev_mp_item it, k, v;
+	uint32_t i, j;
+	int needs = 1;
+
+	ev_json_init(&js, (const char *)json->p, json->len);
+	if (ev_json_value(&js, &mp) != 0)
+		goto out;
+	p = mp.p;
+	end = mp.p + mp.len;
+	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
+		goto out;
+	for (i = 0; i < it.n; i++) {
+		const char *const *w;
+		int props, req;
+
+		if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_STR)
+			goto out;
+		props = k.n == 10 && memcmp(k.p, "properties", 10) == 0;
+		req = k.n == 8 && memcmp(k.p, "required", 8) == 0;
+		if (props || req) {
+			/* the names: keys of properties, items of required */
+			if (ev_mp_read(&p, end, &v) != 0 ||
+			    v.type != (props ? EV_MP_MAP : EV_MP_ARRAY))
+				goto out;
+			for (j = 0; j < v.n; j++) {
+				struct ev_mp_item nm;
+
+				if (ev_mp_read(&p, end, &nm) != 0 ||
+				    nm.type != EV_MP_STR)
+					goto out;
+				if ((nm.n == 4 &&
+				     memcmp(nm.p, "data", 4) == 0) ||
+				    (nm.n == 11 &&
+				     memcmp(nm.p, "data_base64", 11) == 0))
+					goto out;
+				if (props &&
+				    ev_mp_skip(&p, end, EV_READ_DEPTH) != 0)
+					goto out;
+			}
+			continue;
+		}
+		for (w = plain; *w != NULL; w++)
+			if (strlen(*w) == k.n && memcmp(*w, k.p, k.n) == 0)
+				break;
+		if (*w == NULL || ev_mp_skip(&p, end, EV_READ_DEPTH) != 0)
+			goto out;
+	}
+	needs = 0;
+out:
+	ev_buf_free(&mp);
+	return needs;
+}
+
 static int add_schema(struct ev_jschema_set *set, const char *file,
 		      struct ev_buf *text, struct ev_jschema **out,
 		      int *anything, struct ev_error *err)
@@ -659,6 +730,7 @@ int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
 			       NULL, err);
 		if (r != 0)
 			goto fail;
+		d->envelope_data = envelope_needs_data(&text);
 	}
 	if ((r = ev_jschema_set_compile(d->set, err)) != 0)
 		goto fail;
@@ -899,11 +971,11 @@ static size_t envelope_room(const struct ev_event *ev, size_t b64n)
 
 /* into o, which has envelope_room() bytes; returns the end */
 static uint8_t *envelope_raw(const struct ev_event *ev, uint8_t *o,
-			     const struct ev_buf *b64)
+			     const struct ev_buf *b64, int with_data)
 {
 	unsigned count = 4 + (ev->stream.p != NULL) + (ev->version != 0) +
 			 (ev->key.p != NULL) + (ev->meta != NULL) +
-			 (ev->data != NULL);
+			 (with_data && ev->data != NULL);
 	char tbuf[40];
 
 	*o++ = (uint8_t)(0x80 | count);
@@ -922,7 +994,9 @@ static uint8_t *envelope_raw(const struct ev_event *ev, uint8_t *o,
 		memcpy(o, ev->meta, ev->meta_len);
 		o += ev->meta_len;
 	}
-	if (ev->data != NULL && ev->data_is_binary) {
+	if (!with_data) {
+		/* _envelope.json does not look at it */
+	} else if (ev->data != NULL && ev->data_is_binary) {
 		/* as evtail prints it */
 		o = raw_str(raw_key(o, "data_base64"), (const char *)b64->p,
 			    b64->len);
@@ -948,7 +1022,7 @@ static int check_envelope(const struct ev_schemadir *d,
 	int r = 0;
 
 	/* most events fit on the stack: nothing is allocated for them */
-	if (ev->data_is_binary &&
+	if (d->envelope_data && ev->data_is_binary &&
 	    ev_base64_encode(&b64, ev->data, ev->data_len) != 0) {
 		r = EV_ERR;
 		goto out;
@@ -962,7 +1036,7 @@ static int check_envelope(const struct ev_schemadir *d,
 		r = EV_ERR;
 		goto out;
 	}
-	envn = (size_t)(envelope_raw(ev, env, &b64) - env);
+	envn = (size_t)(envelope_raw(ev, env, &b64, d->envelope_data) - env);
 	if (data_ok) {
 		r = ev_jschema_validate(d->envelope, env, envn, NULL, cx);
 		goto out;

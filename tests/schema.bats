@@ -201,6 +201,36 @@ EOF
 3 events checked against schemas: 1 valid, 2 invalid"
 }
 
+@test "check: an _envelope.json that can see data gets it; one that names only other fields does not need it" {
+	mkdir -p s/T
+	echo '{}' >s/T/1.json
+	printf '%s\n' '{"type":"T","data":{"a":1},"meta":{"c":"x"}}' \
+		'{"type":"T","meta":{"c":"x"}}' \
+		'{"type":"T","data":{"b":1},"meta":{"c":"x"}}' >d.ndjson
+	# data named by required, by properties, and seen by keywords over
+	# the whole object: "ENVELOPE<TAB>the line it fails"
+	while IFS='	' read -r env line; do
+		echo "$env" >s/_envelope.json
+		run --separate-stderr evctl schema check --schemas s d.ndjson
+		assert_status 65
+		assert_stderr ""
+		assert_stdout_contains "T: 3 events, 2 valid, 1 invalid"
+		assert_stdout_contains "d.ndjson:$line:"
+	done <<'EOF'
+{"required": ["data"]}	2
+{"properties": {"data": {"required": ["a"]}}}	3
+{"minProperties": 6}	2
+{"$ref": "#/$defs/e", "$defs": {"e": {"required": ["data"]}}}	2
+{"additionalProperties": {"type": "object", "required": ["a"]}, "properties": {"id": true, "type": true, "time": true, "schema": true, "meta": true}}	3
+EOF
+	# an envelope about meta only: valid, with data or without
+	echo '{"type": "object", "required": ["meta"], "properties": {"meta": {"required": ["c"]}}}' >s/_envelope.json
+	run --separate-stderr evctl schema check --schemas s d.ndjson
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_contains "T: 3 events, 3 valid, 0 invalid"
+}
+
 @test "check: binary data is valid only against a schema that accepts anything" {
 	mkdir -p s/Blob s/Any
 	echo '{"type": "object"}' >s/Blob/1.json
