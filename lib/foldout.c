@@ -492,7 +492,7 @@ static int key_ok(const struct ev_fold *f, const uint8_t *p, size_t n)
 	size_t i;
 
 	for (i = 0; i < f->nkeys; i++)
-		if (ev_mp_skip(&p, end, EV_READ_DEPTH) != 0)
+		if (ev_mp_skip(&p, end, 0) != 0)
 			return 0;
 	return p == end;
 }

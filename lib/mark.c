@@ -40,7 +40,7 @@ static int marked_meta(const struct ev_event *ev, const struct ev_mark *m,
 		for (i = 0; i < map.n; i++) {
 			kstart = p;
 			if (ev_mp_read(&p, end, &k) != 0 ||
-			    ev_mp_skip(&p, end, EV_READ_DEPTH) != 0) {
+			    ev_mp_skip(&p, end, 0) != 0) {
 				ev_buf_free(&body);
 				return ev_seterr(err, EV_EDATA,
 						 "meta does not decode");

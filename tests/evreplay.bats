@@ -266,6 +266,16 @@ EOF
 	want "backfill-7 2025-01-10T09:06:40.000Z" "backfill-7 2025-01-10T09:06:40.000Z"
 }
 
+@test "evreplay --to-log marks events whose meta nests objects in objects" {
+	echo '{"type":"T","data":{},"meta":{"trace":{"span":{"id":"s1","tags":[{"k":"v"}]}}}}' |
+		evpub -c a.evlog
+	run --separate-stderr evreplay -c --to-log b.evlog --mark m a.evlog
+	assert_status 0
+	assert_stderr ""
+	run evtail --template '{meta.replay} {meta.trace.span.tags}' b.evlog
+	want 'm [{"k":"v"}]'
+}
+
 @test "evreplay --to-log again appends nothing: ids are deduplicated, marks or not" {
 	fixture
 	evreplay -c --to-log b.evlog a.evlog
