@@ -540,7 +540,7 @@ static int accepts_anything(const struct ev_buf *json)
 		for (w = notes; *w != NULL; w++)
 			if (strlen(*w) == k.n && memcmp(*w, k.p, k.n) == 0)
 				break;
-		if (*w == NULL || ev_mp_skip(&p, end, EV_READ_DEPTH) != 0)
+		if (*w == NULL || ev_mp_skip(&p, end, 0) != 0)
 			goto out;
 	}
 	ok = 1;
@@ -602,7 +602,7 @@ static int envelope_needs_data(const struct ev_buf *json)
 				     memcmp(nm.p, "data_base64", 11) == 0))
 					goto out;
 				if (props &&
-				    ev_mp_skip(&p, end, EV_READ_DEPTH) != 0)
+				    ev_mp_skip(&p, end, 0) != 0)
 					goto out;
 			}
 			continue;
@@ -610,7 +610,7 @@ static int envelope_needs_data(const struct ev_buf *json)
 		for (w = plain; *w != NULL; w++)
 			if (strlen(*w) == k.n && memcmp(*w, k.p, k.n) == 0)
 				break;
-		if (*w == NULL || ev_mp_skip(&p, end, EV_READ_DEPTH) != 0)
+		if (*w == NULL || ev_mp_skip(&p, end, 0) != 0)
 			goto out;
 	}
 	needs = 0;
