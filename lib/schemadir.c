@@ -154,9 +154,13 @@ static uint64_t version_of(const char *name)
 	if (*s < '1' || *s > '9')
 		return 0;
 	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*s - '0');
+
+		/* every positive uint64: 18446744073709551615 is one */
+		if (v > UINT64_MAX / 10 ||
+		    (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
 			return 0;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + d;
 	}
 	return strcmp(s, ".json") == 0 ? v : 0;
 }
@@ -601,8 +605,7 @@ static int envelope_needs_data(const struct ev_buf *json)
 				    (nm.n == 11 &&
 				     memcmp(nm.p, "data_base64", 11) == 0))
 					goto out;
-				if (props &&
-				    ev_mp_skip(&p, end, 0) != 0)
+				if (props && ev_mp_skip(&p, end, 0) != 0)
 					goto out;
 			}
 			continue;

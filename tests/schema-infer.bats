@@ -372,3 +372,15 @@ EOF2
 	assert_status 0
 	assert_stdout_contains "62,952 events checked against s: 62,952 valid, 0 invalid"
 }
+
+@test "schema infer --out then schema check passes at the largest schema version" {
+	printf '%s\n' '{"id":"a","type":"V","schema":18446744073709551615,"data":{"n":1}}' \
+		'{"id":"b","type":"V","schema":18446744073709551610,"data":{"n":2}}' >big.ndjson
+	run --separate-stderr evctl schema infer --out s big.ndjson
+	assert_status 0
+	[ -f s/V/18446744073709551615.json ]
+	[ -f s/V/18446744073709551610.json ]
+	run --separate-stderr evctl schema check --schemas s big.ndjson
+	assert_status 0
+	assert_stdout_contains "2 events checked against s: 2 valid, 0 invalid"
+}

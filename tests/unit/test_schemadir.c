@@ -230,6 +230,18 @@ static void test_open_errors(void **state)
 	assert_int_equal(ev_schemadir_open(&d, dir, NULL, &err), EV_EDATA);
 	assert_non_null(strstr(err.msg, "/T/1.json: /pattern: invalid regex"));
 	put(dir, "T/1.json", "{}");
+	/* every positive uint64 is a version, and nothing above */
+	put(dir, "T/18446744073709551610.json", "{}");
+	put(dir, "T/18446744073709551615.json", "{}");
+	assert_int_equal(ev_schemadir_open(&d, dir, NULL, &err), 0);
+	ev_schemadir_free(d);
+	d = NULL;
+	put(dir, "T/18446744073709551616.json", "{}");
+	assert_int_equal(ev_schemadir_open(&d, dir, NULL, &err), EV_EDATA);
+	assert_non_null(
+		strstr(err.msg, "/T/18446744073709551616.json: not a schema"));
+	snprintf(path, sizeof(path), "%s/T/18446744073709551616.json", dir);
+	unlink(path);
 	put(dir, "T/x.json", "{}");
 	assert_int_equal(ev_schemadir_open(&d, dir, NULL, &err), EV_EDATA);
 	assert_non_null(strstr(err.msg, "/T/x.json: not a schema file"));
