@@ -7,8 +7,11 @@
  * the metaschema check on, and DIR as the root relative refs may load
  * from), and types are found by a hash of their names.
  *
- * Also lint: every problem of a directory, not only the first, each file
- * compiled in a set of its own so that an error is the file's.
+ * Also lint: every problem of a directory, not only the first: each file
+ * added to a set of its own (an error there is the file's), then all of
+ * them compiled in one set as ev_schemadir_open() does, again without
+ * each file found bad, so that lint refuses what check refuses and
+ * accepts what it accepts.
  */
 #include <dirent.h>
 #include <inttypes.h>
@@ -1143,13 +1146,120 @@ struct ev_schemadir_lint {
 	size_t npr;
 };
 
+/* A file of the directory as lint sees it. */
+struct lfile {
+	char *file; /* as ev_schemadir_open() names it */
+	char *abs;  /* its realpath (a doc loaded by a relative ref), or NULL */
+	int bad;    /* has a problem: left out of the whole-directory set */
+};
+
+/* Is line (up to its end) "NAME: ..." with NAME this file? */
+static int names_file(const char *line, size_t n, const char *name)
+{
+	size_t k;
+
+	if (name == NULL)
+		return 0;
+	k = strlen(name);
+	return k < n && memcmp(line, name, k) == 0 && line[k] == ':';
+}
+
+/* A problem once only (the same error can come back in another round). */
+static void problem_once(struct scan *sc, const char *file, const char *msg,
+			 size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sc->npr; i++)
+		if (strcmp(sc->pr[i].file, file) == 0 &&
+		    strlen(sc->pr[i].msg) == n &&
+		    memcmp(sc->pr[i].msg, msg, n) == 0)
+			return;
+	problem(sc, file, "%.*s", (int)n, msg);
+}
+
+/* The most rounds of compiling the whole directory again without the
+ * files found bad (each round finds one error of another file). */
+#define LINT_ROUNDS 64
+
+/* Compile the files not yet bad in one set, in ev_schemadir_open()'s
+ * order, as check and evpub do: an error of a file is a problem of that
+ * file, which is left out of the next round.  Stops when the set
+ * compiles, or when an error is not any one file's to leave out. */
+static void lint_whole(struct scan *sc, const char *dir,
+		       const struct ev_schemadir_opts *o, struct lfile *f,
+		       size_t nf, struct ev_buf *text)
+{
+	int round;
+	size_t i;
+
+	for (round = 0; round < LINT_ROUNDS && !sc->oom; round++) {
+		struct ev_jschema_set *set = NULL;
+		struct ev_error e;
+		const char *m, *nl;
+		int r, progress = 0;
+
+		if ((r = set_new(&set, dir, o, &e)) != 0) {
+			if (r == EV_ERR)
+				sc->oom = 1;
+			else
+				problem(sc, dir, "%s", e.msg);
+			return;
+		}
+		for (i = 0; i < nf && r == 0; i++) {
+			if (f[i].bad)
+				continue;
+			r = add_schema(set, f[i].file, text, NULL, NULL, &e);
+			if (r != 0 && r != EV_ERR) {
+				/* an error of adding (a second $id...) */
+				problem_once(sc, f[i].file, e.msg,
+					     strlen(e.msg));
+				f[i].bad = 1;
+				progress = 1;
+			}
+		}
+		if (r == 0)
+			r = ev_jschema_set_compile(set, &e);
+		ev_jschema_set_free(set);
+		if (r == 0)
+			return;
+		if (r == EV_ERR && strcmp(e.msg, "out of memory") == 0) {
+			sc->oom = 1;
+			return;
+		}
+		if (progress)
+			continue;
+		/* each line of a compile error names its document */
+		for (m = e.msg; *m != '\0'; m = *nl ? nl + 1 : nl) {
+			size_t n, j;
+
+			nl = strchr(m, '\n');
+			if (nl == NULL)
+				nl = m + strlen(m);
+			n = (size_t)(nl - m);
+			for (j = 0; j < nf; j++)
+				if (names_file(m, n, f[j].file) ||
+				    names_file(m, n, f[j].abs))
+					break;
+			problem_once(sc, j < nf ? f[j].file : dir, m, n);
+			if (j < nf && !f[j].bad) {
+				f[j].bad = 1;
+				progress = 1;
+			}
+		}
+		if (!progress)
+			return; /* nothing to leave out: no further round */
+	}
+}
+
 int ev_schemadir_lint(struct ev_schemadir_lint **out, const char *dir,
 		      const struct ev_schemadir_opts *o, struct ev_error *err)
 {
 	struct ev_schemadir_lint *l;
 	struct scan sc;
 	struct ev_buf text = {0};
-	size_t i, j, nfiles = 0;
+	struct lfile *f = NULL;
+	size_t i, j, nf = 0, fcap = 1;
 	int r;
 
 	*out = NULL;
@@ -1162,7 +1272,12 @@ int ev_schemadir_lint(struct ev_schemadir_lint **out, const char *dir,
 	sc.dir = l->dir;
 	if ((r = scan_dir(&sc, err)) != 0)
 		goto fail;
-	/* each file in a set of its own: an error is that file's */
+	for (i = 0; i < sc.ntypes; i++)
+		fcap += sc.types[i].nv;
+	if ((f = calloc(fcap, sizeof(*f))) == NULL)
+		sc.oom = 1;
+	/* each file in a set of its own first: bad JSON, its metaschema, a
+	 * bad regex are that file's, whatever the others hold */
 	for (i = 0; i <= sc.ntypes && !sc.oom; i++) {
 		struct stype *t = i < sc.ntypes ? &sc.types[i] : NULL;
 		size_t nv = t != NULL ? t->nv : (size_t)sc.has_envelope;
@@ -1171,25 +1286,25 @@ int ev_schemadir_lint(struct ev_schemadir_lint **out, const char *dir,
 		for (j = 0; j < nv && !sc.oom; j++) {
 			struct ev_jschema_set *set = NULL;
 			struct ev_error e;
-			char *file = t != NULL
-					     ? t->v[j].file
+			struct lfile *lf = &f[nf++];
+
+			lf->file = t != NULL ? strdup(t->v[j].file)
 					     : path_join(l->dir, ENVELOPE_FILE);
-			if (file == NULL) {
+			if (lf->file == NULL) {
 				sc.oom = 1;
 				break;
 			}
-			nfiles++;
+			lf->abs = realpath(lf->file, NULL);
 			r = set_new(&set, l->dir, o, &e);
 			if (r == 0)
-				r = add_schema(set, file, &text, NULL, NULL,
+				r = add_schema(set, lf->file, &text, NULL, NULL,
 					       &e);
-			if (r == 0)
-				r = ev_jschema_set_compile(set, &e);
 			ev_jschema_set_free(set);
 			if (r == EV_ERR && strcmp(e.msg, "out of memory") == 0)
 				sc.oom = 1;
 			else if (r != 0)
-				problem(&sc, file, "%s", e.msg);
+				problem(&sc, lf->file, "%s", e.msg);
+			lf->bad = r != 0;
 			if (t != NULL) {
 				for (; expect < t->v[j].n && !sc.oom;
 				     expect++) {
@@ -1202,27 +1317,33 @@ int ev_schemadir_lint(struct ev_schemadir_lint **out, const char *dir,
 						sc.pr[sc.npr - 1].lint_only = 1;
 				}
 				expect = t->v[j].n + 1;
-			} else {
-				free(file);
 			}
 		}
 	}
+	/* then all of them in one set, as check and evpub compile them:
+	 * refs between files resolve, and a second $id is an error */
+	if (!sc.oom)
+		lint_whole(&sc, l->dir, o, f, nf, &text);
 	if (sc.oom) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto fail;
 	}
 	l->ntypes = sc.ntypes;
-	l->nfiles = nfiles;
+	l->nfiles = nf;
 	l->has_envelope = sc.has_envelope;
 	l->pr = sc.pr;
 	l->npr = sc.npr;
 	sc.pr = NULL;
 	sc.npr = 0;
-	scan_free(&sc);
-	ev_buf_free(&text);
+	r = 0;
 	*out = l;
-	return 0;
+	l = NULL;
 fail:
+	for (i = 0; i < nf; i++) {
+		free(f[i].file);
+		free(f[i].abs);
+	}
+	free(f);
 	scan_free(&sc);
 	ev_buf_free(&text);
 	ev_schemadir_lint_free(l);

@@ -736,3 +736,49 @@ schemas: 3 types, 4 schema files, 3 problems"
 	run --separate-stderr sh -c 'evctl schema lint --schemas schemas >/dev/full'
 	assert_status 74
 }
+
+@test "schema lint compiles the directory as check does: a ref to another file's \$id resolves" {
+	mkdir -p s/A s/C
+	echo '{"$id":"urn:x","type":"string"}' >s/A/1.json
+	echo '{"$ref":"urn:x"}' >s/C/1.json
+	run --separate-stderr evctl schema lint --schemas s
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "s: 2 types, 2 schema files, no problems"
+	echo '{"type":"C","data":"x"}' >one.ndjson
+	run --separate-stderr evctl schema check --schemas s one.ndjson
+	assert_status 0
+}
+
+@test "schema lint refuses what check refuses: a second file with the same \$id" {
+	mkdir -p s/A s/C
+	echo '{"$id":"urn:x","type":"string"}' >s/A/1.json
+	echo '{"$ref":"urn:x"}' >s/C/1.json
+	cp s/A/1.json s/A/2.json
+	echo '{"type":"C","data":"x"}' >one.ndjson
+	run --separate-stderr evctl schema check --schemas s one.ndjson
+	assert_status 64
+	run --separate-stderr evctl schema lint --schemas s
+	assert_status 65
+	assert_stdout "s/A/2.json: /: '\$id' 'urn:x' is also the id of 's/A/1.json'
+s: 2 types, 3 schema files, 1 problem"
+	run --separate-stderr evctl schema lint --report json --schemas s
+	assert_status 65
+	[ "$(jq -r '.problems[0].file' <<<"$output")" = s/A/2.json ]
+}
+
+@test "schema lint: every file's error, each the file's own, in one run" {
+	mkdir -p s/A s/C s/D
+	echo '{"$id":"urn:x","type":"string"}' >s/A/1.json
+	echo '{"$ref":"urn:y"}' >s/C/1.json
+	echo '{"$ref":"../D/1.json"}' >s/C/2.json
+	echo '{"pattern":"("}' >s/D/1.json
+	echo '{"$ref":"#/q"}' >s/D/2.json
+	run --separate-stderr evctl schema lint --schemas s
+	assert_status 65
+	assert_stdout_contains "s/D/1.json: /pattern: invalid regex '('"
+	assert_stdout_contains "s/C/1.json: /\$ref: unresolvable \$ref 'urn:y'"
+	assert_stdout_contains "s/C/2.json: /\$ref: "
+	assert_stdout_contains "s/D/2.json: /\$ref: unresolvable \$ref"
+	assert_stdout_contains "s: 3 types, 5 schema files, 4 problems"
+}

@@ -342,6 +342,23 @@ static void test_lint(void **state)
 	ev_schemadir_lint_free(l);
 	ev_buf_free(&out);
 	unit_rmtree(dir);
+
+	/* the whole directory in one set, as ev_schemadir_open() has it */
+	dir = unit_tmpdir();
+	put(dir, "A/1.json", "{\"$id\":\"urn:x\",\"type\":\"string\"}");
+	put(dir, "C/1.json", "{\"$ref\":\"urn:x\"}");
+	assert_int_equal(ev_schemadir_lint(&l, dir, NULL, &err), 0);
+	assert_int_equal(ev_schemadir_lint_count(l), 0);
+	ev_schemadir_lint_free(l);
+	put(dir, "A/2.json", "{\"$id\":\"urn:x\",\"type\":\"string\"}");
+	assert_int_equal(ev_schemadir_lint(&l, dir, NULL, &err), 0);
+	assert_int_equal(ev_schemadir_lint_count(l), 1);
+	assert_int_equal(ev_schemadir_lint_problem(l, 0, &file, &msg), 1);
+	assert_non_null(strstr(file, "/A/2.json"));
+	assert_non_null(strstr(msg, "is also the id of"));
+	assert_true(ev_schemadir_lint_stops_open(l, 0));
+	ev_schemadir_lint_free(l);
+	unit_rmtree(dir);
 }
 
 /* ------------------------------------------------------------ reports */
