@@ -2805,6 +2805,9 @@ int ev_schema_dlq_close(struct ev_schema_dlq *d, struct ev_error *err);
 
 struct ev_schema_retry_opts {
 	const char *schemas; /* NULL: each letter's own directory */
+	/* --ref-dir mappings, NULL-terminated, instead of each letter's
+	 * own (NULL: the letter's) */
+	const char *const *ref_dirs;
 	int dry_run;
 	ev_retry_fn report;
 	void *ctx;
