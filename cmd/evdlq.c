@@ -17,7 +17,8 @@ static const char usage_short[] =
 	"       evdlq stats [SELECTORS] DLQ\n"
 	"       evdlq retry [--dry-run] [--exec CMD] [--retries N] [--backoff DURATION]\n"
 	"                   [--backoff-max DURATION] [--timeout DURATION]\n"
-	"                   [--schemas DIR] [SELECTORS] DLQ\n"
+	"                   [--schemas DIR] [--ref-dir [PREFIX=]DIR]... [SELECTORS]\n"
+	"                   DLQ\n"
 	"       evdlq purge --reason TEXT [--dry-run] [SELECTORS] DLQ\n"
 	"SELECTORS: [--offset A..B] [--type GLOB] [--stream GLOB] [--error REGEX]\n"
 	"           [--older-than DURATION] [--group NAME]\n";
@@ -43,6 +44,9 @@ static const char usage_long[] =
 	"      --retries N           retries of a failed run (3)\n"
 	"      --schemas DIR         validate schema letters against DIR\n"
 	"                            (default: the directory each records)\n"
+	"      --ref-dir [PREFIX=]DIR  load schema letters' remote $refs from DIR,\n"
+	"                            as evpub --ref-dir; repeatable; instead of\n"
+	"                            the mappings each letter records\n"
 	"      --timeout DURATION    a run that takes longer fails (none)\n"
 	"  purge DLQ      record the selected open letters as discarded\n"
 	"      --dry-run             say what would be discarded\n"
@@ -78,6 +82,7 @@ enum {
 	OPT_OFFSET,
 	OPT_OLDER_THAN,
 	OPT_REASON,
+	OPT_REF_DIR,
 	OPT_RETRIES,
 	OPT_SCHEMAS,
 	OPT_STREAM,
@@ -602,17 +607,21 @@ static void retry_report(void *ctx, const struct ev_retry_report *r)
 	fflush(stdout);
 }
 
-/* retry's options: -1 to go on, or an exit status. */
+/* retry's options: -1 to go on, or an exit status.  refs has room for
+ * argc mappings and the NULL after them. */
 static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 			 struct ev_retry_opts *o,
-			 struct ev_schema_retry_opts *so)
+			 struct ev_schema_retry_opts *so, const char **refs)
 {
+	size_t nrefs = 0;
+
 	static const struct option opts[] = {
 		{"backoff", required_argument, NULL, OPT_BACKOFF},
 		{"backoff-max", required_argument, NULL, OPT_BACKOFF_MAX},
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"exec", required_argument, NULL, OPT_EXEC},
 		{"help", no_argument, NULL, 'h'},
+		{"ref-dir", required_argument, NULL, OPT_REF_DIR},
 		{"retries", required_argument, NULL, OPT_RETRIES},
 		{"schemas", required_argument, NULL, OPT_SCHEMAS},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -659,6 +668,11 @@ static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 		case OPT_SCHEMAS:
 			so->schemas = optarg;
 			continue;
+		case OPT_REF_DIR:
+			refs[nrefs++] = optarg;
+			refs[nrefs] = NULL;
+			so->ref_dirs = refs;
+			continue;
 		}
 		if (selector_opt(c, optarg, s) != 1)
 			return fe_usage_error(usage_short, NULL);
@@ -682,6 +696,7 @@ static int cmd_retry(int argc, char **argv)
 	struct ev_letter *v = NULL;
 	struct ev_error err;
 	unsigned char *sel = NULL;
+	const char **refs = NULL;
 	size_t n = 0, i;
 	uint64_t selected_n = 0, resolved = 0, schema_resolved = 0;
 	ev_time_t now = ev_now();
@@ -695,7 +710,11 @@ static int cmd_retry(int argc, char **argv)
 	o.backoff_ms = 1000;
 	o.backoff_max_ms = 30000;
 	o.report = retry_report;
-	if ((rc = retry_options(argc, argv, &s, &o, &so)) != -1)
+	if ((refs = calloc((size_t)argc + 1, sizeof(*refs))) == NULL) {
+		rc = fe_oom();
+		goto out;
+	}
+	if ((rc = retry_options(argc, argv, &s, &o, &so, refs)) != -1)
 		goto out;
 	/* the log first, so that no lock file is made where there is none;
 	 * then the letters, as of when we hold the lock */
@@ -745,6 +764,7 @@ static int cmd_retry(int argc, char **argv)
 	}
 out:
 	free(sel);
+	free(refs);
 	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
 	ev_log_close(log);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "evlog_private.h"
 
@@ -94,7 +95,31 @@ struct ev_schema_dlq {
 	uint64_t written;
 };
 
-static char **strv_dup(const char *const *sv)
+/* A --ref-dir mapping, "DIR" or "PREFIX=DIR", with DIR absolute (its
+ * realpath, or joined to the working directory when it does not
+ * resolve): malloc'ed, or NULL. */
+static char *abs_ref_dir(const char *m)
+{
+	const char *eq = strchr(m, '='), *dir = eq != NULL ? eq + 1 : m;
+	int pl = eq != NULL ? (int)(eq - m + 1) : 0;
+	char *real = realpath(dir, NULL), *cwd = NULL, *s = NULL;
+	int r;
+
+	if (real != NULL) {
+		r = asprintf(&s, "%.*s%s", pl, m, real);
+	} else if (dir[0] == '/' || (cwd = getcwd(NULL, 0)) == NULL) {
+		r = asprintf(&s, "%s", m);
+	} else {
+		r = asprintf(&s, "%.*s%s/%s", pl, m, cwd, dir);
+	}
+	free(real);
+	free(cwd);
+	return r < 0 ? NULL : s;
+}
+
+/* The --ref-dir mappings with absolute directories: a retry runs
+ * wherever evdlq runs. */
+static char **strv_abs_ref_dirs(const char *const *sv)
 {
 	size_t n = 0, i;
 	char **v;
@@ -106,8 +131,14 @@ static char **strv_dup(const char *const *sv)
 	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++)
-		if ((v[i] = strdup(sv[i])) == NULL)
+		if ((v[i] = abs_ref_dir(sv[i])) == NULL)
 			break;
+	if (i < n) {
+		while (i > 0)
+			free(v[--i]);
+		free(v);
+		return NULL;
+	}
 	return v;
 }
 
@@ -144,7 +175,7 @@ int ev_schema_dlq_open(struct ev_schema_dlq **out, struct ev_log *dlq,
 		goto fail;
 	}
 	if (o->js.ref_dirs != NULL) {
-		d->ref_dirs = strv_dup(o->js.ref_dirs);
+		d->ref_dirs = strv_abs_ref_dirs(o->js.ref_dirs);
 		if (d->ref_dirs == NULL) {
 			r = ev_seterr(err, EV_ERR, "out of memory");
 			goto fail;
@@ -346,13 +377,16 @@ static int registry(struct sretry *rt, const struct ev_letter *l,
 {
 	const char *dir = rt->o->schemas ? rt->o->schemas : l->schemas;
 	const struct ev_letter *p = rt->sd_of;
+	const char *const *refs = rt->o->ref_dirs != NULL
+					  ? rt->o->ref_dirs
+					  : (const char *const *)l->ref_dirs;
 	struct ev_schemadir_opts so;
 	int r;
 
 	if (rt->sd != NULL && strcmp(rt->sd_dir, dir) == 0 &&
 	    p->require_schemas == l->require_schemas &&
 	    p->formats_assert == l->formats_assert &&
-	    same_strv(p->ref_dirs, l->ref_dirs))
+	    (rt->o->ref_dirs != NULL || same_strv(p->ref_dirs, l->ref_dirs)))
 		return 0;
 	ev_schemadir_free(rt->sd);
 	rt->sd = NULL;
@@ -362,7 +396,7 @@ static int registry(struct sretry *rt, const struct ev_letter *l,
 	memset(&so, 0, sizeof(so));
 	so.require_schemas = l->require_schemas;
 	so.js.formats_assert = l->formats_assert;
-	so.js.ref_dirs = (const char *const *)l->ref_dirs;
+	so.js.ref_dirs = refs;
 	r = ev_schemadir_open(&rt->sd, dir, &so, err);
 	if (r == EV_EDATA)
 		r = err->code = EV_EUSAGE; /* evdlq exits 64, as evpub does */

@@ -9,7 +9,8 @@ USAGE="Usage: evdlq ls [--all] [--json] [SELECTORS] DLQ
        evdlq stats [SELECTORS] DLQ
        evdlq retry [--dry-run] [--exec CMD] [--retries N] [--backoff DURATION]
                    [--backoff-max DURATION] [--timeout DURATION]
-                   [--schemas DIR] [SELECTORS] DLQ
+                   [--schemas DIR] [--ref-dir [PREFIX=]DIR]... [SELECTORS]
+                   DLQ
        evdlq purge --reason TEXT [--dry-run] [SELECTORS] DLQ
 SELECTORS: [--offset A..B] [--type GLOB] [--stream GLOB] [--error REGEX]
            [--older-than DURATION] [--group NAME]

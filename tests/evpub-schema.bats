@@ -340,9 +340,45 @@ evpub: 0 events appended; 1 invalid event dead-lettered to 'dlq'" ]
 @test "evpub --dlq: the letter records --require-schemas, --formats and --ref-dir, with absolute paths" {
 	mkdir refs
 	evpub -c --schemas ./schemas --require-schemas --formats assert --ref-dir refs \
-		--ref-dir http://x/=refs --dlq dlq l.evlog <in.ndjson 2>/dev/null
+		--ref-dir http://x/=refs --ref-dir https://y/=./refs/../refs/ \
+		--ref-dir "$T/refs" --ref-dir https://z/=gone --dlq dlq l.evlog <in.ndjson 2>/dev/null
 	[ "$(letter '.letter.data | [.schemas, .requireSchemas, .formats, .refDirs]')" = \
-		"[\"$T/schemas\",true,\"assert\",[\"refs\",\"http://x/=refs\"]]" ]
+		"[\"$T/schemas\",true,\"assert\",[\"$T/refs\",\"http://x/=$T/refs\",\"https://y/=$T/refs\",\"$T/refs\",\"https://z/=$T/gone\"]]" ]
+}
+
+@test "evdlq retry: a letter whose schemas load remote refs through --ref-dir retries from anywhere" {
+	mkdir -p rd/example.com
+	echo '{"type": "integer", "minimum": 0}' >rd/example.com/amount.json
+	echo '{"properties": {"amount": {"$ref": "https://example.com/amount.json"}}}' >schemas/OrderPlaced/1.json
+	evpub -c --schemas schemas --ref-dir rd --dlq dlq l.evlog <in.ndjson 2>/dev/null
+	[ "$(letter '.letter.data.refDirs')" = "[\"$T/rd\"]" ]
+	echo '{"type": "integer"}' >rd/example.com/amount.json
+	mkdir elsewhere
+	cd elsewhere
+	run --separate-stderr evdlq retry ../dlq
+	assert_status 0
+	assert_stdout "resolved 0 (OrderPlaced): appended at offset 3 of '$T/l.evlog'"
+	assert_stderr "evdlq: 1 resolved, 0 still open"
+}
+
+@test "evdlq retry --ref-dir: mappings instead of those the letter records" {
+	mkdir -p rd/example.com other/example.com
+	echo '{"type": "integer", "minimum": 0}' >rd/example.com/amount.json
+	echo '{"type": "integer"}' >other/example.com/amount.json
+	echo '{"properties": {"amount": {"$ref": "https://example.com/amount.json"}}}' >schemas/OrderPlaced/1.json
+	evpub -c --schemas schemas --ref-dir rd --dlq dlq l.evlog <in.ndjson 2>/dev/null
+	# the letter's own mapping: still invalid
+	run --separate-stderr evdlq retry dlq
+	assert_status 1
+	assert_stderr_contains "must be >= 0"
+	# with no mapping that serves the ref, the schemas do not load
+	run --separate-stderr evdlq retry --ref-dir https://nowhere/=other dlq
+	assert_status 64
+	assert_stderr_contains "https://example.com/amount.json"
+	run --separate-stderr evdlq retry --ref-dir https://example.com/=other/example.com dlq
+	assert_status 0
+	assert_stdout "resolved 0 (OrderPlaced): appended at offset 3 of '$T/l.evlog'"
+	assert_stderr "evdlq: 1 resolved, 0 still open"
 }
 
 @test "evdlq ls, stats and show: a schema letter has no original offset, its errors and its stage" {

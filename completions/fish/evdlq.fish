@@ -34,6 +34,7 @@ complete -c evdlq -n '__fish_seen_subcommand_from retry' -l dry-run -d 'Say what
 complete -c evdlq -n '__fish_seen_subcommand_from retry' -l exec -x -a '(__fish_complete_command)' -d "The handler (default: the letter's own)"
 complete -c evdlq -n '__fish_seen_subcommand_from retry' -l retries -x -d 'Retries of a failed run (3)'
 complete -c evdlq -n '__fish_seen_subcommand_from retry' -l schemas -x -a '(__fish_complete_directories (commandline -ct))' -d "Validate schema letters against DIR (default: the letter's own)"
+complete -c evdlq -n '__fish_seen_subcommand_from retry' -l ref-dir -x -a '(__fish_complete_directories (commandline -ct))' -d "Load schema letters' remote refs from [PREFIX=]DIR"
 complete -c evdlq -n '__fish_seen_subcommand_from retry' -l timeout -x -d 'A run that takes longer fails'
 
 # purge
