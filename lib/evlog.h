@@ -2799,6 +2799,15 @@ int ev_schema_dlq_open(struct ev_schema_dlq **out, struct ev_log *dlq,
 int ev_schema_dlq_letter(struct ev_schema_dlq *d, const uint8_t *rec, size_t n,
 			 const char *input, const struct ev_jschema_ctx *cx,
 			 struct ev_error *err);
+/* Would that letter fit in a record?  A letter keeps at most 100
+ * errors, each string cut to 1 KiB, within 32 KiB ("... and N more"
+ * after), and fewer when the event is large; 0, or EV_EDATA when the
+ * event is too large for any letter (ev_schema_dlq_letter() then fails
+ * the same way, and writes nothing). */
+int ev_schema_dlq_letter_fits(struct ev_schema_dlq *d, const uint8_t *rec,
+			      size_t n, const char *input,
+			      const struct ev_jschema_ctx *cx,
+			      struct ev_error *err);
 int ev_schema_dlq_flush(struct ev_schema_dlq *d, struct ev_error *err);
 uint64_t ev_schema_dlq_count(const struct ev_schema_dlq *d);
 int ev_schema_dlq_close(struct ev_schema_dlq *d, struct ev_error *err);
