@@ -691,17 +691,18 @@ static int check_event(struct pub *pb, const uint8_t *rec, size_t n)
 /* Say why an event is invalid, one line per error, after where it was
  * read in the input name (NULL in the argument form).  Then, with --dlq,
  * write its letter.  -1, or the exit status. */
-static int invalid_event(struct pub *pb, const char *name, const uint8_t *rec,
-			 size_t n)
+static int say_invalid(struct pub *pb, const char *name, const uint8_t *rec,
+		       size_t n, char *loc, size_t locn)
 {
-	struct ev_error err;
-	char loc[4200], prefix[4300] = "";
+	char prefix[4300] = "";
 	size_t i, j;
 
 	pb->schema_invalid++;
 	if (name != NULL) {
-		where(pb->o, name, pb->last_at, loc, sizeof(loc));
+		where(pb->o, name, pb->last_at, loc, locn);
 		snprintf(prefix, sizeof(prefix), "%s: ", loc);
+	} else {
+		snprintf(loc, locn, "arguments");
 	}
 	pb->msg.len = 0;
 	if (ev_schema_errors_text(&pb->msg, prefix, rec, n, pb->cx, 5) != 0)
@@ -712,12 +713,70 @@ static int invalid_event(struct pub *pb, const char *name, const uint8_t *rec,
 			j++;
 		fe_warn("%.*s", (int)(j - i), (const char *)pb->msg.p + i);
 	}
+	return -1;
+}
+
+/* An event too large for a dead letter stops the run there, as an
+ * invalid event does without --dlq: EV_EXIT_DATA. */
+static int too_large_to_dlq(struct pub *pb, const char *loc,
+			    const struct ev_error *err)
+{
+	fe_warn("%s: %s", loc, err->msg);
+	pb->stopped = 1;
+	pb->stop_known = 1;
+	pb->stop_at = pb->last_at;
+	return EV_EXIT_DATA;
+}
+
+static int invalid_event(struct pub *pb, const char *name, const uint8_t *rec,
+			 size_t n)
+{
+	struct ev_error err;
+	char loc[4200];
+	int r;
+
+	if ((r = say_invalid(pb, name, rec, n, loc, sizeof(loc))) >= 0)
+		return r;
 	if (pb->dlq != NULL) {
-		if (ev_schema_dlq_letter(pb->dlq, rec, n,
-					 name ? loc : "arguments", pb->cx,
-					 &err) != 0)
+		r = ev_schema_dlq_letter(pb->dlq, rec, n, loc, pb->cx, &err);
+		if (r == EV_EDATA)
+			return too_large_to_dlq(pb, loc, &err);
+		if (r != 0)
 			return fe_report(&err);
 		pb->dlq_dirty = 1; /* synced when input pauses, or at the end */
+	}
+	return -1;
+}
+
+/* --dlq: does every invalid event of the line, from the first (bad),
+ * fit in a letter?  -1, or (said, and stopped before anything of the
+ * line is added) the exit status. */
+static int letters_fit(struct pub *pb, const char *name, struct ev_input *in,
+		       int n, int bad)
+{
+	struct ev_error err;
+	const uint8_t *rec;
+	char loc[4200];
+	size_t rn;
+	ev_time_t t;
+	int i, v;
+
+	for (i = bad; i < n; i++) {
+		ev_input_record(in, i, &rec, &rn, &t);
+		if ((v = check_event(pb, rec, rn)) < 0)
+			return -v;
+		if (v == 1)
+			continue;
+		where(pb->o, name, pb->last_at, loc, sizeof(loc));
+		v = ev_schema_dlq_letter_fits(pb->dlq, rec, rn, loc, pb->cx,
+					      &err);
+		if (v == 0)
+			continue;
+		if (v != EV_EDATA)
+			return fe_report(&err);
+		if ((v = say_invalid(pb, name, rec, rn, loc, sizeof(loc))) >= 0)
+			return v;
+		return too_large_to_dlq(pb, loc, &err);
 	}
 	return -1;
 }
@@ -862,6 +921,8 @@ static int check_line(struct pub *pb, const char *name, struct ev_input *in,
 	if (bad < 0)
 		return -1;
 	pb->line_invalid = 1;
+	if (pb->dlq != NULL && (v = letters_fit(pb, name, in, n, bad)) >= 0)
+		return v;
 	if (pb->o->skip_invalid || pb->dlq != NULL)
 		return -1; /* add_events() says why, and goes on */
 	/* nothing from this line on: said, and stopped */

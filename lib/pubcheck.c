@@ -54,23 +54,122 @@ int ev_schema_errors_text(struct ev_buf *out, const char *prefix,
 	return r != 0 ? EV_ERR : 0;
 }
 
-/* The errors in cx as an array in *v (grown as needed): 0 or EV_ERR. */
-static int errors_of(const struct ev_jschema_ctx *cx,
-		     struct ev_jschema_error **v, size_t *cap, size_t *n)
-{
-	size_t i, ne = ev_jschema_nerrors(cx);
+/* What a letter (or a failed retry's record) keeps of the errors: at
+ * most LETTER_ERRORS of them, each string cut to LETTER_FIELD bytes, and
+ * no more once they take LETTER_ERROR_BYTES; then one more whose message
+ * is "... and N more".  A letter whose event is large keeps fewer (see
+ * build_letter()). */
+#define LETTER_ERRORS 100
+#define LETTER_FIELD 1024
+#define LETTER_ERROR_BYTES 32768
 
-	if (ne > *cap) {
-		struct ev_jschema_error *nv = realloc(*v, ne * sizeof(*nv));
+/* s (NULL: "") into a, cut to max bytes on a UTF-8 boundary with "..."
+ * after a cut, NUL-terminated; its offset in *off.  0 or EV_ERR. */
+static int put_capped(struct ev_buf *a, const char *s, size_t max, size_t *off)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	int cut = n > max;
+
+	*off = a->len;
+	if (cut) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	if ((n > 0 && ev_buf_append(a, s, n) != 0) ||
+	    (cut && ev_buf_puts(a, "...") != 0) || ev_buf_putc(a, '\0') != 0)
+		return EV_ERR;
+	return 0;
+}
+
+/* The errors in cx as an array in *v (grown as needed), at most keep of
+ * them within the limits above, their strings in *arena: 0 or EV_ERR. */
+static int errors_of(const struct ev_jschema_ctx *cx,
+		     struct ev_jschema_error **v, size_t *cap, size_t *n,
+		     struct ev_buf *arena, size_t keep)
+{
+	size_t i, k, ne = ev_jschema_nerrors(cx), *off;
+	char more[64];
+
+	if (keep > LETTER_ERRORS)
+		keep = LETTER_ERRORS;
+	k = ne < keep ? ne : keep;
+	if (k + 1 > *cap) {
+		struct ev_jschema_error *nv =
+			realloc(*v, (k + 1) * sizeof(*nv));
 		if (nv == NULL)
 			return EV_ERR;
 		*v = nv;
-		*cap = ne;
+		*cap = k + 1;
 	}
-	for (i = 0; i < ne; i++)
-		(*v)[i] = *ev_jschema_error_at(cx, i);
-	*n = ne;
+	if ((off = malloc((k + 1) * 4 * sizeof(*off))) == NULL)
+		return EV_ERR;
+	arena->len = 0;
+	for (i = 0; i < k && arena->len < LETTER_ERROR_BYTES; i++) {
+		const struct ev_jschema_error *e = ev_jschema_error_at(cx, i);
+
+		if (put_capped(arena, e->instance_path, LETTER_FIELD,
+			       &off[4 * i]) != 0 ||
+		    put_capped(arena, e->schema_path, LETTER_FIELD,
+			       &off[4 * i + 1]) != 0 ||
+		    put_capped(arena, e->keyword, LETTER_FIELD,
+			       &off[4 * i + 2]) != 0 ||
+		    put_capped(arena, e->message, LETTER_FIELD,
+			       &off[4 * i + 3]) != 0)
+			goto oom;
+	}
+	k = i;
+	if (k < ne) {
+		snprintf(more, sizeof(more), "... and %zu more", ne - k);
+		if (put_capped(arena, "", 0, &off[4 * k]) != 0 ||
+		    put_capped(arena, "", 0, &off[4 * k + 1]) != 0 ||
+		    put_capped(arena, "", 0, &off[4 * k + 2]) != 0 ||
+		    put_capped(arena, more, sizeof(more), &off[4 * k + 3]) != 0)
+			goto oom;
+		i = k + 1;
+	}
+	for (k = 0; k < i; k++) {
+		const char *b = (const char *)arena->p;
+
+		(*v)[k].instance_path = b + off[4 * k];
+		(*v)[k].schema_path = b + off[4 * k + 1];
+		(*v)[k].keyword = b + off[4 * k + 2];
+		(*v)[k].message = b + off[4 * k + 3];
+	}
+	free(off);
+	*n = i;
 	return 0;
+oom:
+	free(off);
+	return EV_ERR;
+}
+
+/* The message of a letter: the first errors in words (up to 5, then
+ * "... and N more"), each line cut to linemax bytes, without the last
+ * newline, NUL-terminated.  0 or EV_ERR. */
+static int letter_message(struct ev_buf *msg, const uint8_t *rec, size_t n,
+			  const struct ev_jschema_ctx *cx, size_t linemax)
+{
+	struct ev_buf text = {0};
+	size_t i, j, off;
+	int r;
+
+	msg->len = 0;
+	r = ev_schema_errors_text(&text, NULL, rec, n, cx, 5);
+	if (r == 0 && text.len > 0 && text.p[text.len - 1] != '\n')
+		r = ev_buf_putc(&text, '\n');
+	for (i = 0; r == 0 && i < text.len; i = j + 1) {
+		for (j = i; text.p[j] != '\n'; j++)
+			;
+		text.p[j] = '\0';
+		if (msg->len > 0 && msg->p[msg->len - 1] == '\0')
+			msg->p[msg->len - 1] = '\n';
+		r = put_capped(msg, (const char *)text.p + i, linemax, &off);
+	}
+	if (r == 0 && msg->len == 0)
+		r = ev_buf_putc(msg, '\0');
+	ev_buf_free(&text);
+	return r != 0 ? EV_ERR : 0;
 }
 
 /* An absolute path for path (which exists): malloc'ed, or NULL. */
@@ -91,7 +190,7 @@ struct ev_schema_dlq {
 	size_t nletters;
 	struct ev_jschema_error *errs;
 	size_t errs_cap;
-	struct ev_buf msg;
+	struct ev_buf msg, arena, out;
 	uint64_t written;
 };
 
@@ -224,30 +323,27 @@ static void note_letter(struct ev_schema_dlq *d, const struct ev_event *ev,
 	}
 }
 
-int ev_schema_dlq_letter(struct ev_schema_dlq *d, const uint8_t *rec, size_t n,
-			 const char *input, const struct ev_jschema_ctx *cx,
-			 struct ev_error *err)
+/*
+ * The letter of rec in d->out (its time in *t, its round in *round).  A
+ * letter must fit in a record (EV_MAX_RECORD): when the event is large
+ * and its errors many or long, fewer errors are kept, and then shorter
+ * message lines; EV_EDATA when the event does not fit even so.
+ */
+static int build_letter(struct ev_schema_dlq *d, const uint8_t *rec, size_t n,
+			const char *input, const struct ev_jschema_ctx *cx,
+			ev_time_t *t, uint64_t *round, struct ev_error *err)
 {
 	struct ev_letter_ctx lc;
 	struct ev_event ev;
-	struct ev_buf out = {0};
-	size_t nerrs = 0;
+	size_t nerrs = 0, keep = LETTER_ERRORS, linemax = LETTER_FIELD;
 	char *id;
-	ev_time_t t, now = ev_now();
+	ev_time_t now = ev_now();
 	int r;
 
 	if ((r = ev_event_decode(rec, n, &ev, err)) != 0)
 		return r;
 	ev.offset = 0;
 	ev.append_time = EV_TIME_NONE;
-	d->msg.len = 0;
-	if (ev_schema_errors_text(&d->msg, NULL, rec, n, cx, 5) != 0 ||
-	    errors_of(cx, &d->errs, &d->errs_cap, &nerrs) != 0 ||
-	    ev_buf_putc(&d->msg, '\0') != 0)
-		return ev_seterr(err, EV_ERR, "out of memory");
-	/* one line per error, without the last newline */
-	if (d->msg.len >= 2 && d->msg.p[d->msg.len - 2] == '\n')
-		d->msg.p[d->msg.len - 2] = '\0';
 	if ((id = strndup(ev.id.p, ev.id.n)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	memset(&lc, 0, sizeof(lc));
@@ -262,23 +358,73 @@ int ev_schema_dlq_letter(struct ev_schema_dlq *d, const uint8_t *rec, size_t n,
 	lc.require_schemas = d->require_schemas;
 	lc.formats_assert = d->formats_assert;
 	lc.ref_dirs = (const char *const *)d->ref_dirs;
-	lc.schema_errors = d->errs;
-	lc.nschema_errors = nerrs;
-	lc.schema_message = (const char *)d->msg.p;
 	lc.schema_round = ev_dlq_schema_next_round(d->letters, d->nletters,
 						   d->target_id, id);
 	free(id);
-	r = ev_dlq_letter_encode(&out, &lc, now, &t, err);
+	*round = lc.schema_round;
+	for (;;) {
+		if (letter_message(&d->msg, rec, n, cx, linemax) != 0 ||
+		    errors_of(cx, &d->errs, &d->errs_cap, &nerrs, &d->arena,
+			      keep) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		lc.schema_errors = d->errs;
+		lc.nschema_errors = nerrs;
+		lc.schema_message = (const char *)d->msg.p;
+		d->out.len = 0;
+		r = ev_dlq_letter_encode(&d->out, &lc, now, t, err);
+		if (r != EV_EDATA) /* over EV_MAX_RECORD */
+			return r;
+		if (keep > 0)
+			keep /= 4;
+		else if (linemax > 80)
+			linemax = 80;
+		else
+			break;
+	}
+	return ev_seterr(err, EV_EDATA,
+			 "the event is too large to dead-letter: with the "
+			 "letter around it, it is over the limit of %u bytes "
+			 "encoded",
+			 EV_MAX_RECORD);
+}
+
+int ev_schema_dlq_letter_fits(struct ev_schema_dlq *d, const uint8_t *rec,
+			      size_t n, const char *input,
+			      const struct ev_jschema_ctx *cx,
+			      struct ev_error *err)
+{
+	ev_time_t t;
+	uint64_t round;
+
+	/* a letter holds the event, base64 data and all, and less than
+	 * 64 KiB of its own */
+	if (n < EV_MAX_RECORD / 2)
+		return 0;
+	return build_letter(d, rec, n, input, cx, &t, &round, err);
+}
+
+int ev_schema_dlq_letter(struct ev_schema_dlq *d, const uint8_t *rec, size_t n,
+			 const char *input, const struct ev_jschema_ctx *cx,
+			 struct ev_error *err)
+{
+	struct ev_event ev;
+	ev_time_t t;
+	uint64_t round;
+	int r;
+
+	r = build_letter(d, rec, n, input, cx, &t, &round, err);
+	if (r == EV_EDATA)
+		return r; /* too large: said as it is */
 	if (r == 0)
-		r = ev_writer_add(d->w, out.p, out.len, t, err);
-	ev_buf_free(&out);
+		r = ev_writer_add(d->w, d->out.p, d->out.len, t, err);
 	if (r != 0) {
 		ev_err_prefix(err,
 			      "cannot write the dead letter of %s to '%s': ",
 			      input, ev_log_path(d->dlq));
 		return r;
 	}
-	note_letter(d, &ev, lc.schema_round);
+	if (ev_event_decode(rec, n, &ev, err) == 0)
+		note_letter(d, &ev, round);
 	d->written++;
 	return 0;
 }
@@ -317,6 +463,8 @@ int ev_schema_dlq_close(struct ev_schema_dlq *d, struct ev_error *err)
 	strv_free(d->ref_dirs);
 	free(d->errs);
 	ev_buf_free(&d->msg);
+	ev_buf_free(&d->arena);
+	ev_buf_free(&d->out);
 	free(d);
 	return r;
 }
@@ -343,7 +491,7 @@ struct sretry {
 	struct ev_parser *ps;
 	struct ev_jschema_error *errs;
 	size_t errs_cap;
-	struct ev_buf msg;
+	struct ev_buf msg, arena;
 	/* the ack of the event just appended */
 	uint64_t ack_offset;
 	int acked, ack_duplicate;
@@ -536,12 +684,10 @@ static int retry_one(struct sretry *rt, size_t i, struct ev_error *err)
 					 rt->sd_dir, NULL, NULL, 0, err);
 		return r != 0 ? r : 1;
 	}
-	if (ev_schema_errors_text(&rt->msg, NULL, rec, rn, rt->cx, 5) != 0 ||
-	    errors_of(rt->cx, &rt->errs, &rt->errs_cap, &nerrs) != 0 ||
-	    ev_buf_putc(&rt->msg, '\0') != 0)
+	if (letter_message(&rt->msg, rec, rn, rt->cx, LETTER_FIELD) != 0 ||
+	    errors_of(rt->cx, &rt->errs, &rt->errs_cap, &nerrs, &rt->arena,
+		      LETTER_ERRORS) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	if (rt->msg.len >= 2 && rt->msg.p[rt->msg.len - 2] == '\n')
-		rt->msg.p[rt->msg.len - 2] = '\0';
 	r = ev_dlq_schema_record(rt->dw, EV_RESOLUTION_RETRY_FAILED, l, 0, 0,
 				 rt->sd_dir, (const char *)rt->msg.p, rt->errs,
 				 nerrs, err);
@@ -645,6 +791,7 @@ out:
 	free(rt.log_path);
 	free(rt.errs);
 	ev_buf_free(&rt.msg);
+	ev_buf_free(&rt.arena);
 	free(prev);
 	free(blocker);
 	free(fate);

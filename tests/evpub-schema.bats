@@ -306,6 +306,51 @@ evpub: 3 events appended; 1 invalid event dead-lettered to 'dlq'"
 	[ "$(evtail --template '{type}' dlq)" = "DeadLetter" ]
 }
 
+@test "evpub --dlq: an event too large for a letter stops the run there, with the count line, exit 65" {
+	mkdir schemas/A
+	echo '{"type": "integer"}' >schemas/A/1.json
+	{
+		sed -n 1,3p in.ndjson
+		python3 -c "import json;print(json.dumps({'type':'A','id':'big','stream':'s','data':'x'*1048000}))"
+		sed -n 4p in.ndjson
+	} >big.ndjson
+	run --separate-stderr evpub -c --schemas schemas --dlq dlq l.evlog <big.ndjson
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "${ERR3}
+evpub: stdin:4: A (schema 1): /data: must be integer (schemas/A/1.json#/type)
+evpub: stdin:4: the event is too large to dead-letter: with the letter around it, it is over the limit of 1048576 bytes encoded
+evpub: 2 events appended; 1 invalid event dead-lettered to 'dlq'; stopped at line 4"
+	# nothing from that line on; the letter before it kept
+	[ "$(ids l.evlog)" = "0 o1 1 o2 " ]
+	[ "$(evtail --template '{type} {data.source}' dlq)" = "DeadLetter stdin:3" ]
+}
+
+@test "evpub --dlq: a large event with many long errors gets a letter that keeps the first of them" {
+	mkdir schemas/B
+	echo '{"additionalProperties": false}' >schemas/B/1.json
+	python3 -c "
+import json
+d = {('k%03d' % i) + 'y' * 9900: i for i in range(100)}
+print(json.dumps({'type': 'B', 'id': 'b1', 'stream': 's', 'data': d}))" >many.ndjson
+	run --separate-stderr evpub -c --schemas schemas --dlq dlq l.evlog <many.ndjson
+	assert_status 0
+	assert_stdout ""
+	assert_stderr_line -1 "evpub: 0 events appended; 1 invalid event dead-lettered to 'dlq'"
+	run --separate-stderr evdlq show --json dlq 0
+	assert_status 0
+	n=$(jq '.letter.data.errors | length' <<<"$output")
+	[ "$n" -gt 1 ] && [ "$n" -le 101 ]
+	[ "$(jq -c '.letter.data.errors[-1]' <<<"$output")" = \
+		"{\"instancePath\":\"\",\"schemaPath\":\"\",\"keyword\":\"\",\"message\":\"... and $((101 - n)) more\"}" ]
+	# each string cut to 1 KiB, with "..." after
+	[ "$(jq -r '.letter.data.errors[0].instancePath | length' <<<"$output")" -eq 1027 ]
+	[[ $(jq -r '.letter.data.errors[0].instancePath' <<<"$output") == /data/k000yyy*y... ]]
+	[ "$(jq -r '.letter.data.exceptionMessage' <<<"$output" | wc -l)" -eq 6 ]
+	[ "$(jq -r '.letter.data.exceptionMessage' <<<"$output" | tail -n 1)" = "... and 95 more" ]
+	[ "$(jq -c '.letter.data.original.data | length' <<<"$output")" -eq 100 ]
+}
+
 @test "evpub --dlq: a letter is synced when input pauses, before the input ends" {
 	mkfifo in.fifo
 	evpub -c --schemas schemas --dlq dlq l.evlog <in.fifo 2>err 3>&- &
