@@ -30,7 +30,8 @@ static const char schema_long[] =
 	"\n"
 	"'evctl schema COMMAND --help' shows the options of a command.\n"
 	"Exit status: 0 ok, 64 usage, 65 invalid events, problems or\n"
-	"incompatible schemas, 66 missing input, 74 I/O error.\n"
+	"incompatible schemas, 66 missing input, 73 a file infer would write\n"
+	"exists, 74 I/O error.\n"
 	"See evctl(1).\n";
 
 static const char check_usage[] = "Usage: " EVCTL_SCHEMA_CHECK_USAGE;
@@ -87,17 +88,36 @@ struct sopts {
 static int usage_error(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The message, the usage, and the help to try: that of the command the
+ * usage is of ("evctl schema check --help"), not evctl's. */
 static int usage_error(const char *usage, const char *fmt, ...)
 {
+	const char *cmd = usage + strlen("Usage: ");
+	size_t n = 0, words = 0;
 	char msg[512];
 	va_list ap;
 
-	if (fmt == NULL)
-		return fe_usage_error(usage, NULL);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return fe_usage_error(usage, "%s", msg);
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		fe_warn("%s", msg);
+	}
+	/* "evctl schema check": the words before the first option; all
+	 * of the commands: "evctl schema" */
+	while (cmd[n] != '\0' && cmd[n] != '\n' && cmd[n] != '-' &&
+	       cmd[n] != '[' && !(cmd[n] >= 'A' && cmd[n] <= 'Z') &&
+	       words < (usage == schema_usage ? 2 : 3)) {
+		if (cmd[n] == ' ')
+			words++;
+		n++;
+	}
+	while (n > 0 && cmd[n - 1] == ' ')
+		n--;
+	fputs(usage, stderr);
+	fprintf(stderr, "Try '%.*s --help' for more information.\n", (int)n,
+		cmd);
+	return EV_EXIT_USAGE;
 }
 
 static int help(const char *usage, const char *text)
@@ -428,10 +448,10 @@ int cmd_schema(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return help(schema_usage, schema_long);
-		return fe_usage_error(schema_usage, NULL);
+		return usage_error(schema_usage, NULL);
 	}
 	if (optind >= argc)
-		return fe_usage_error(schema_usage, "schema: missing command");
+		return usage_error(schema_usage, "schema: missing command");
 	for (i = 0; i < sizeof(schema_commands) / sizeof(schema_commands[0]);
 	     i++) {
 		if (strcmp(argv[optind], schema_commands[i].name) == 0) {
@@ -443,6 +463,6 @@ int cmd_schema(int argc, char **argv)
 			return schema_commands[i].fn(argc, argv);
 		}
 	}
-	return fe_usage_error(schema_usage, "schema: unknown command '%s'",
-			      argv[optind]);
+	return usage_error(schema_usage, "schema: unknown command '%s'",
+			   argv[optind]);
 }

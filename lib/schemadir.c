@@ -434,10 +434,18 @@ static int scan_dir(struct scan *sc, struct ev_error *err)
 
 	ents = list_dir(sc->dir, &n);
 	if (ents == NULL) {
-		if (errno == ENOENT || errno == ENOTDIR)
+		int e = errno;
+
+		if (e == ENOTDIR || (e == ENOENT && stat(sc->dir, &st) == 0 &&
+				     !S_ISDIR(st.st_mode)))
+			return ev_seterr(err, EV_ENOENT,
+					 "schema directory '%s' is not a "
+					 "directory",
+					 sc->dir);
+		if (e == ENOENT)
 			return ev_seterr(err, EV_ENOENT,
 					 "no schema directory '%s'", sc->dir);
-		return ev_seterr_errno(err, EV_EIO, errno,
+		return ev_seterr_errno(err, EV_EIO, e,
 				       "cannot read schema directory '%s'",
 				       sc->dir);
 	}

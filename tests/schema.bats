@@ -782,3 +782,38 @@ s: 2 types, 3 schema files, 1 problem"
 	assert_stdout_contains "s/D/2.json: /\$ref: unresolvable \$ref"
 	assert_stdout_contains "s: 3 types, 5 schema files, 4 problems"
 }
+
+@test "a usage error of evctl schema SUB names that command's help" {
+	run --separate-stderr evctl schema check x.ndjson
+	assert_status 64
+	assert_stderr_line -1 "Try 'evctl schema check --help' for more information."
+	run --separate-stderr evctl schema lint --bogus
+	assert_status 64
+	assert_stderr_line -1 "Try 'evctl schema lint --help' for more information."
+	run --separate-stderr evctl schema frobnicate
+	assert_status 64
+	assert_stderr_line -1 "Try 'evctl schema --help' for more information."
+	run --separate-stderr evctl schema
+	assert_status 64
+	assert_stderr_line -1 "Try 'evctl schema --help' for more information."
+}
+
+@test "evctl schema --help lists every exit status of its commands, 73 of infer too" {
+	run --separate-stderr evctl schema --help
+	assert_status 0
+	assert_stdout_contains "Exit status: 0 ok, 64 usage, 65 invalid events, problems or
+incompatible schemas, 66 missing input, 73 a file infer would write
+exists, 74 I/O error."
+}
+
+@test "schema lint and check --schemas FILE: not a directory, exit 66" {
+	echo '{}' >f.json
+	run --separate-stderr evctl schema lint --schemas f.json
+	assert_status 66
+	assert_stdout ""
+	assert_stderr "evctl: schema directory 'f.json' is not a directory"
+	echo '{"type":"T"}' >x.ndjson
+	run --separate-stderr evctl schema check --schemas f.json x.ndjson
+	assert_status 66
+	assert_stderr "evctl: schema directory 'f.json' is not a directory"
+}
