@@ -79,12 +79,17 @@ static int usage_error(const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
-	if (fmt == NULL)
-		return fe_usage_error(compat_usage, NULL);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return fe_usage_error(compat_usage, "%s", msg);
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		fe_warn("%s", msg);
+	}
+	/* the help of this command, not evctl's */
+	fputs(compat_usage, stderr);
+	fputs("Try 'evctl schema compat --help' for more information.\n",
+	      stderr);
+	return EV_EXIT_USAGE;
 }
 
 /* a schema that cannot be read: 66 when missing, 64 when bad */

@@ -55,12 +55,17 @@ static int usage(const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
-	if (fmt == NULL)
-		return fe_usage_error(usage_short, NULL);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return fe_usage_error(usage_short, "%s", msg);
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		fe_warn("%s", msg);
+	}
+	/* the help of this command, not evctl's */
+	fputs(usage_short, stderr);
+	fputs("Try 'evctl schema infer --help' for more information.\n",
+	      stderr);
+	return EV_EXIT_USAGE;
 }
 
 /* The parser names --type-from by its field, "type_from" */

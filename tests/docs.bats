@@ -1288,8 +1288,11 @@ Usage: $tool $c "
 					echo "$tool $c: usage lines of other commands: $stderr" >&2
 					return 1
 				}
+				# evctl schema SUB: that command's own help
+				try=$tool
+				[[ "$tool $c" == "evctl schema"* ]] && try="$tool $c"
 				assert_stderr_contains "
-Try '$tool --help' for more information."
+Try '$try --help' for more information."
 			fi
 			[[ ${stderr%%$'\n'*} =~ ^$tool(\ $c)?:\ unrecognized\ option\ \'--no-such-option\'$ ]] || {
 				echo "$tool $c: first line of stderr: ${stderr%%$'\n'*}" >&2

@@ -314,7 +314,7 @@ incompatible (backward): a.json -> b.json: 1 incompatibility"
 	assert_stdout ""
 	assert_stderr_contains "evctl: expected two operands, OLD.json and NEW.json
 Usage: evctl schema compat [--mode MODE]"
-	assert_stderr_contains "Try 'evctl --help' for more information."
+	assert_stderr_contains "Try 'evctl schema compat --help' for more information."
 	run --separate-stderr evctl schema compat a b c
 	assert_status 64
 	assert_stderr_contains "evctl: expected two operands, OLD.json and NEW.json"

@@ -8,7 +8,7 @@ load helper
 
 INFER_USAGE="Usage: evctl schema infer [--type TYPE]... [--out DIR] [--enum-max N]
                           [--wrap [--type-from PATH]] [LOG | FILE... | -]
-Try 'evctl --help' for more information."
+Try 'evctl schema infer --help' for more information."
 
 local_setup() {
 	cat >events.ndjson <<'EOF'
