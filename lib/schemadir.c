@@ -1249,8 +1249,12 @@ static void lint_whole(struct scan *sc, const char *dir,
 				if (names_file(m, n, f[j].file) ||
 				    names_file(m, n, f[j].abs))
 					break;
+			/* a file left out, loaded again by a relative ref
+			 * (named by its absolute path): its error is said */
+			if (j < nf && f[j].bad)
+				continue;
 			problem_once(sc, j < nf ? f[j].file : dir, m, n);
-			if (j < nf && !f[j].bad) {
+			if (j < nf) {
 				f[j].bad = 1;
 				progress = 1;
 			}

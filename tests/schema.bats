@@ -817,3 +817,13 @@ exists, 74 I/O error."
 	assert_status 66
 	assert_stderr "evctl: schema directory 'f.json' is not a directory"
 }
+
+@test "schema lint: a bad file that others load by relative ref is said once, under its own name" {
+	mkdir -p s/B s/X
+	echo '{"$ref": "../X/1.json"}' >s/B/1.json
+	echo '{"$ref": "#/zz"}' >s/X/1.json
+	run --separate-stderr evctl schema lint --schemas s
+	assert_status 65
+	assert_stdout "s/X/1.json: /\$ref: unresolvable \$ref 'file://$T/s/X/1.json#/zz': no such location
+s: 2 types, 2 schema files, 1 problem"
+}
