@@ -601,8 +601,7 @@ static int envelope_needs_data(const struct ev_buf *json)
 				    (nm.n == 11 &&
 				     memcmp(nm.p, "data_base64", 11) == 0))
 					goto out;
-				if (props &&
-				    ev_mp_skip(&p, end, 0) != 0)
+				if (props && ev_mp_skip(&p, end, 0) != 0)
 					goto out;
 			}
 			continue;
