@@ -456,9 +456,11 @@ static int register_res(struct cc *c, const char *uri, struct jres *r)
 	if (k < 0)
 		return nomem(c);
 	old = map_gets(c->s->res_by_uri, uri);
-	if (k == 1 && old != r && old->doc != c->doc && old->root != NULL)
-		return cfail(c, r->path, "'$id' '%s' is also the id of '%s'",
-			     uri, old->doc->name);
+	/* whichever comes first, two documents may not share a URI: the
+	 * second would silently stand for the first */
+	if (k == 1 && old != r && old->doc != c->doc)
+		return cfail(c, r->path, "'$id' '%s' is also the %s of '%s'",
+			     uri, old->by_id ? "'$id'" : "URI", old->doc->name);
 	return 0;
 }
 
@@ -922,6 +924,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				r->root = n;
 				r->draft = draft;
 				r->vocab = vocab;
+				r->by_id = 1;
 				if (register_res(c, u, r) != 0)
 					return NULL;
 				res = r;
@@ -2135,8 +2138,12 @@ static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 			return err->code ? err->code : EV_EDATA;
 	}
 	r = map_gets(s->res_by_uri, d->uri);
+	if (r != NULL && r->by_id && r->doc != d)
+		return ev_seterr(err, EV_EDATA,
+				 "%s: its URI '%s' is also the '$id' of '%s'",
+				 d->name, d->uri, r->doc->name);
 	if (r != NULL && r->root != NULL) {
-		/* the same URI twice: keep the first */
+		/* the same document twice: keep the first */
 		if (out)
 			*out = r->root;
 		return 0;

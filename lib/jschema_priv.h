@@ -162,6 +162,7 @@ struct jres {
 	struct jdanchor *dyn; /* $dynamicAnchor names */
 	int draft;
 	unsigned vocab;
+	int by_id; /* registered by an $id (not a retrieval URI) */
 };
 
 struct jdoc {

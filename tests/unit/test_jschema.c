@@ -417,7 +417,7 @@ static void test_after_errors(void **state)
 					&err),
 			 EV_EDATA);
 	assert_string_equal(err.msg, "b.json: /: '$id' 'http://e.com/a' is "
-				     "also the id of 'a.json'");
+				     "also the '$id' of 'a.json'");
 	ev_jschema_ctx_free(cx);
 	ev_jschema_set_free(s);
 }
@@ -763,6 +763,58 @@ static void test_ids_and_anchors(void **state)
 	ev_jschema_set_free(s);
 }
 
+/* a URI names one document: an $id may not take another file's URI, or
+ * another $id, whichever loads first */
+static void add_two(const char *j1, const char *u1, const char *j2,
+		    const char *u2, const char *want, const char *want2)
+{
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_error err = {0};
+	int r;
+
+	r = ev_jschema_add(s, j1, strlen(j1), u1 + 7, u1, NULL, &err);
+	assert_int_equal(r, 0);
+	r = ev_jschema_add(s, j2, strlen(j2), u2 + 7, u2, NULL, &err);
+	if (r == 0)
+		r = ev_jschema_set_compile(s, &err);
+	assert_int_equal(r, EV_EDATA);
+	if (strstr(err.msg, want) == NULL || strstr(err.msg, want2) == NULL)
+		fail_msg("message '%s' lacks '%s' or '%s'", err.msg, want,
+			 want2);
+	ev_jschema_set_free(s);
+}
+
+static void test_id_collisions(void **state)
+{
+	const char *id2 = "{\"$id\":\"2.json\",\"type\":\"object\"}";
+	const char *two = "{\"required\":[\"x\"]}";
+	const char *idb = "{\"$id\":\"../B/1.json\"}";
+
+	(void)state;
+	/* the $id first, then the file it names */
+	add_two(id2, "file:///r/A/1.json", two, "file:///r/A/2.json",
+		"/r/A/2.json: its URI 'file:///r/A/2.json' is also the '$id' "
+		"of '/r/A/1.json'",
+		"");
+	/* the file first, then the $id */
+	add_two(two, "file:///r/A/2.json", id2, "file:///r/A/1.json",
+		"/r/A/1.json: /: '$id' 'file:///r/A/2.json' is also the URI "
+		"of '/r/A/2.json'",
+		"");
+	/* across types */
+	add_two(idb, "file:///r/A/1.json", two, "file:///r/B/1.json",
+		"/r/B/1.json", "'$id' of '/r/A/1.json'");
+	add_two(two, "file:///r/B/1.json", idb, "file:///r/A/1.json",
+		"/r/A/1.json", "URI of '/r/B/1.json'");
+	/* two $ids, nested ones too */
+	add_two("{\"$id\":\"http://x/y\"}", "file:///r/A/1.json",
+		"{\"$defs\":{\"a\":{\"$id\":\"http://x/y\"}}}",
+		"file:///r/B/1.json",
+		"/r/B/1.json: /$defs/a: '$id' 'http://x/y' is also the '$id' "
+		"of '/r/A/1.json'",
+		"");
+}
+
 static void test_metaschema_get(void **state)
 {
 	struct ev_jschema_set *s = set_of(NULL);
@@ -1010,6 +1062,7 @@ int main(void)
 		cmocka_unit_test(test_huge_enum),
 		cmocka_unit_test(test_ref_dirs_and_local_root),
 		cmocka_unit_test(test_ids_and_anchors),
+		cmocka_unit_test(test_id_collisions),
 		cmocka_unit_test(test_metaschema_get),
 		cmocka_unit_test(test_recursive_ref),
 		cmocka_unit_test(test_add_mp),
