@@ -694,6 +694,21 @@ static int too_deep(struct vctx *c, const struct jnode *n)
 	return EV_EDATA;
 }
 
+/* a regex that hit PCRE2's match limit: no answer, so an error of the
+ * instance (at the pattern's schema path) that no applicator hides */
+static int re_limit(struct vctx *c, const struct jnode *n, const char *kwpath,
+		    const char *kw, const char *src, uint32_t srclen)
+{
+	int saved = c->collect;
+
+	c->collect = 1;
+	err_add(c, n, kwpath, kw,
+		"regex match limit exceeded for pattern '%.*s'",
+		(int)(srclen > 200 ? 200 : srclen), src);
+	c->collect = saved;
+	return EV_EDATA;
+}
+
 static inline __attribute__((always_inline)) const struct jprop *
 prop_find(const struct jobj *o, const uint8_t *k, uint32_t kn)
 {
@@ -972,6 +987,15 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			if (m > 0) {
 				matched = 1;
 				CHECK(vkey(c, o->pp[j].sub, vp, sc, k.p, k.n));
+			} else if (m < 0) {
+				size_t at = path_push_key(c, (const char *)k.p,
+							  k.n);
+
+				ret = re_limit(c, o->pp[j].sub, "",
+					       "patternProperties",
+					       o->pp[j].src, o->pp[j].srclen);
+				path_pop(c, at);
+				goto out;
 			}
 		}
 		if (!matched && o->addl != NULL) {
@@ -1551,14 +1575,24 @@ static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 					FAIL();
 				}
 			}
-			if (s->re != NULL &&
-			    ev_ecmare_search(s->re, (const char *)it.p, it.n) <=
-				    0) {
-				if (c->collect)
-					err_add(c, n, "pattern", "pattern",
-						"must match pattern \"%s\"",
-						s->pattern);
-				FAIL();
+			if (s->re != NULL) {
+				int m = ev_ecmare_search(s->re,
+							 (const char *)it.p,
+							 it.n);
+
+				if (m < 0)
+					return re_limit(c, n, "pattern",
+							"pattern", s->pattern,
+							s->patlen);
+				if (m == 0) {
+					if (c->collect)
+						err_add(c, n, "pattern",
+							"pattern",
+							"must match pattern "
+							"\"%s\"",
+							s->pattern);
+					FAIL();
+				}
 			}
 		}
 		if ((n->content_b64 || n->content_json) &&

@@ -815,6 +815,57 @@ static void test_id_collisions(void **state)
 		"");
 }
 
+/* a regex that hits the match limit has no answer: an error of the
+ * instance at the pattern's schema path, which not/anyOf do not hide */
+static void expect_re_limit(const char *schema, const char *inst,
+			    const char *ipath, const char *spath)
+{
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_error err;
+	struct ev_jschema *sc = compile(s, schema, "re.json", &err);
+	const struct ev_jschema_error *e;
+
+	if (sc == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(check(sc, inst, cx, "/data"), EV_EDATA);
+	assert_int_equal(ev_jschema_nerrors(cx), 1);
+	e = ev_jschema_error_at(cx, 0);
+	assert_string_equal(
+		e->message,
+		"regex match limit exceeded for pattern '(.*a){20}'");
+	assert_string_equal(e->instance_path, ipath);
+	assert_string_equal(e->schema_path, spath);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
+static void test_regex_limit(void **state)
+{
+	(void)state;
+	expect_re_limit("{\"type\":\"object\",\"patternProperties\":"
+			"{\"(.*a){20}\":{\"type\":\"integer\"}}}",
+			"{\"aaaaaaaaaaaaaaaaaaaa\":\"not an integer\"}",
+			"/data/aaaaaaaaaaaaaaaaaaaa",
+			"re.json#/patternProperties/(.*a){20}");
+	/* with additionalProperties: false, no second error */
+	expect_re_limit("{\"patternProperties\":{\"(.*a){20}\":true},"
+			"\"additionalProperties\":false}",
+			"{\"aaaaaaaaaaaaaaaaaaaa\":1}",
+			"/data/aaaaaaaaaaaaaaaaaaaa",
+			"re.json#/patternProperties/(.*a){20}");
+	expect_re_limit("{\"pattern\":\"(.*a){20}\"}",
+			"\"aaaaaaaaaaaaaaaaaaaa\"", "/data",
+			"re.json#/pattern");
+	expect_re_limit("{\"not\":{\"pattern\":\"(.*a){20}\"}}",
+			"\"aaaaaaaaaaaaaaaaaaaa\"", "/data",
+			"re.json#/not/pattern");
+	expect_re_limit("{\"anyOf\":[{\"pattern\":\"(.*a){20}\"},"
+			"{\"type\":\"integer\"}]}",
+			"\"aaaaaaaaaaaaaaaaaaaa\"", "/data",
+			"re.json#/anyOf/0/pattern");
+}
+
 static void test_metaschema_get(void **state)
 {
 	struct ev_jschema_set *s = set_of(NULL);
@@ -1063,6 +1114,7 @@ int main(void)
 		cmocka_unit_test(test_ref_dirs_and_local_root),
 		cmocka_unit_test(test_ids_and_anchors),
 		cmocka_unit_test(test_id_collisions),
+		cmocka_unit_test(test_regex_limit),
 		cmocka_unit_test(test_metaschema_get),
 		cmocka_unit_test(test_recursive_ref),
 		cmocka_unit_test(test_add_mp),
