@@ -191,6 +191,42 @@ static void map_free(struct jmap *m)
 	free(m);
 }
 
+/* the node at a JSON pointer of a document: a $ref by pointer finds it
+ * without walking the document (linear compiles of long ref chains) */
+static int path_key(struct ev_buf *b, const struct jdoc *d, const char *path,
+		    size_t pn)
+{
+	b->len = 0;
+	if (ev_buf_append(b, &d, sizeof(d)) != 0 ||
+	    ev_buf_append(b, path, pn) != 0)
+		return -1;
+	return 0;
+}
+
+static int node_path_put(struct ev_jschema_set *s, struct jnode *n)
+{
+	struct ev_buf b = {0};
+	int r = path_key(&b, n->doc, n->path, strlen(n->path));
+
+	if (r == 0)
+		r = map_put(s->node_by_path, b.p, b.len, n) < 0 ? -1 : 0;
+	ev_buf_free(&b);
+	return r;
+}
+
+static struct jnode *node_path_get(struct ev_jschema_set *s,
+				   const struct jdoc *d, const char *path,
+				   size_t pn)
+{
+	struct ev_buf b = {0};
+	struct jnode *n = NULL;
+
+	if (path_key(&b, d, path, pn) == 0)
+		n = map_get(s->node_by_path, b.p, b.len);
+	ev_buf_free(&b);
+	return n;
+}
+
 /* -------------------------------------------------------------- the set */
 
 int ev_jschema_set_new(struct ev_jschema_set **out,
@@ -211,8 +247,9 @@ int ev_jschema_set_new(struct ev_jschema_set **out,
 	s->res_by_uri = calloc(1, sizeof(struct jmap));
 	s->anchors = calloc(1, sizeof(struct jmap));
 	s->node_by_addr = calloc(1, sizeof(struct jmap));
+	s->node_by_path = calloc(1, sizeof(struct jmap));
 	if (s->res_by_uri == NULL || s->anchors == NULL ||
-	    s->node_by_addr == NULL)
+	    s->node_by_addr == NULL || s->node_by_path == NULL)
 		goto nomem;
 	if (o != NULL && o->ref_dirs != NULL) {
 		while (o->ref_dirs[n] != NULL)
@@ -259,6 +296,7 @@ void ev_jschema_set_free(struct ev_jschema_set *s)
 	map_free(s->res_by_uri);
 	map_free(s->anchors);
 	map_free(s->node_by_addr);
+	map_free(s->node_by_path);
 	free(s->pending);
 	free(s->all);
 	for (i = 0; i < s->nallocs; i++)
@@ -826,6 +864,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 	n->p = p;
 	n->draft = (uint16_t)draft;
 	if (map_put(s->node_by_addr, &p, sizeof(p), n) < 0 ||
+	    node_path_put(s, n) != 0 ||
 	    vec_push((void ***)&s->all, &s->nall, &s->capall, n) != 0)
 		return nomem(c), NULL;
 	if (it.type == EV_MP_BOOL) {
@@ -2372,6 +2411,15 @@ static struct jnode *lookup(struct ev_jschema_set *s, const char *uri,
 			goto out;
 		}
 		ev_buf_puts(&pb, r->path);
+		ev_buf_puts(&pb, dec);
+		n = node_path_get(s, r->doc, (const char *)pb.p, pb.len);
+		if (n != NULL) {
+			free(dec);
+			ev_buf_free(&pb);
+			goto out;
+		}
+		pb.len = 0;
+		ev_buf_puts(&pb, r->path);
 		at = walk_pointer(r->p, r->end, dec, &pb);
 		free(dec);
 		if (at == NULL) {
@@ -2464,58 +2512,133 @@ static int resolve_pending(struct ev_jschema_set *s, size_t from,
 	return 0;
 }
 
-/* in-place edges: a cycle through them evaluates forever */
-static int cycle_check(struct jnode *n, int depth, struct ev_error *err)
+/* The i-th in-place edge of a node (an applicator on the same value):
+ * 1 and *out (may be NULL), or 0 past the last */
+static int inplace_edge(const struct jnode *n, uint32_t i, struct jnode **out)
 {
-	struct jnode *e[8];
-	size_t ne = 0, i;
-	uint32_t j;
-	int r = 0;
+	struct jnode *fixed[7] = {n->ref, n->dynref, n->recref, n->not_,
+				  n->if_, n->then_,  n->else_};
 
-	if (n == NULL || n->visited)
+	if (i < 7) {
+		*out = fixed[i];
+		return 1;
+	}
+	i -= 7;
+	if (i < n->nallof) {
+		*out = n->allof[i];
+		return 1;
+	}
+	i -= n->nallof;
+	if (i < n->nanyof) {
+		*out = n->anyof[i];
+		return 1;
+	}
+	i -= n->nanyof;
+	if (i < n->noneof) {
+		*out = n->oneof[i];
+		return 1;
+	}
+	i -= n->noneof;
+	if (n->obj != NULL && i < n->obj->nprops) {
+		*out = n->obj->props[i].dep_schema;
+		return 1;
+	}
+	return 0;
+}
+
+struct cframe {
+	struct jnode *n;
+	uint32_t i;
+};
+
+static void inplace_fold(struct jnode *parent, const struct jnode *child)
+{
+	if (child->ipdepth > parent->ipdepth)
+		parent->ipdepth = child->ipdepth;
+	parent->ipcount = parent->ipcount > UINT64_MAX - child->ipcount
+				  ? UINT64_MAX
+				  : parent->ipcount + child->ipcount;
+}
+
+/* Over the in-place edges from n, without recursion: a cycle evaluates
+ * forever; a chain deeper than the runtime recursion fails every value;
+ * a graph whose paths multiply takes exponential time. */
+static int cycle_check(struct jnode *root, struct cframe **stk, size_t *cap,
+		       struct ev_error *err)
+{
+	size_t sp = 0;
+
+	if (root == NULL || root->visited)
 		return 0;
-	if (n->visiting)
-		return ev_seterr(err, EV_EDATA,
-				 "%s: %s: $ref cycle with no progress",
-				 n->doc->name, *n->path ? n->path : "/");
-	if (depth > 4 * JS_MAX_SCHEMA_DEPTH)
-		return 0;
-	n->visiting = 1;
-	e[ne++] = n->ref;
-	e[ne++] = n->dynref;
-	e[ne++] = n->recref;
-	e[ne++] = n->not_;
-	e[ne++] = n->if_;
-	e[ne++] = n->then_;
-	e[ne++] = n->else_;
-	for (i = 0; i < ne && r == 0; i++)
-		r = cycle_check(e[i], depth + 1, err);
-	for (j = 0; j < n->nallof && r == 0; j++)
-		r = cycle_check(n->allof[j], depth + 1, err);
-	for (j = 0; j < n->nanyof && r == 0; j++)
-		r = cycle_check(n->anyof[j], depth + 1, err);
-	for (j = 0; j < n->noneof && r == 0; j++)
-		r = cycle_check(n->oneof[j], depth + 1, err);
-	if (n->obj)
-		for (j = 0; j < n->obj->nprops && r == 0; j++)
-			r = cycle_check(n->obj->props[j].dep_schema, depth + 1,
-					err);
-	n->visiting = 0;
-	n->visited = 1;
-	return r;
+	for (;;) {
+		struct jnode *n, *ch = NULL;
+
+		if (root != NULL) {
+			if (sp == *cap) {
+				size_t nc = *cap ? 2 * *cap : 256;
+				struct cframe *ns =
+					realloc(*stk, nc * sizeof(*ns));
+
+				if (ns == NULL)
+					return ev_seterr(err, EV_ERR,
+							 "out of memory");
+				*stk = ns;
+				*cap = nc;
+			}
+			(*stk)[sp].n = root;
+			(*stk)[sp].i = 0;
+			sp++;
+			root->visiting = 1;
+			root->ipdepth = 0;
+			root->ipcount = 1;
+			root = NULL;
+		}
+		n = (*stk)[sp - 1].n;
+		while (inplace_edge(n, (*stk)[sp - 1].i++, &ch) && ch == NULL)
+			;
+		if (ch != NULL) {
+			if (ch->visiting)
+				return ev_seterr(
+					err, EV_EDATA,
+					"%s: %s: $ref cycle with no progress",
+					ch->doc->name,
+					*ch->path ? ch->path : "/");
+			if (ch->visited)
+				inplace_fold(n, ch);
+			else
+				root = ch;
+			continue;
+		}
+		/* all edges done */
+		if (n->kind == JN_OBJ && !n->leaf)
+			n->ipdepth++;
+		n->visiting = 0;
+		n->visited = 1;
+		if (n->ipdepth > JS_MAX_REF_DEPTH)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: %s: references nest deeper than "
+					 "%d levels (a chain of $ref or "
+					 "allOf/anyOf/oneOf/not/if)",
+					 n->doc->name, *n->path ? n->path : "/",
+					 JS_MAX_REF_DEPTH);
+		if (--sp == 0)
+			return 0;
+		inplace_fold((*stk)[sp - 1].n, n);
+	}
 }
 
 int ev_jschema_set_compile(struct ev_jschema_set *s, struct ev_error *err)
 {
-	size_t i;
+	struct cframe *stk = NULL;
+	size_t i, cap = 0;
 	int r;
 
 	if ((r = resolve_pending(s, 0, err)) != 0)
 		return r;
-	for (i = 0; i < s->nall; i++)
-		if ((r = cycle_check(s->all[i], 0, err)) != 0)
-			return r;
-	return 0;
+	for (i = 0; i < s->nall && r == 0; i++)
+		r = cycle_check(s->all[i], &stk, &cap, err);
+	free(stk);
+	return r;
 }
 
 struct ev_jschema *ev_jschema_get(struct ev_jschema_set *s, const char *uri,

@@ -48,8 +48,11 @@ enum {
 };
 
 /* limits */
-#define JS_MAX_SCHEMA_DEPTH 512		/* schema nesting (JSON levels) */
-#define JS_MAX_EVAL_DEPTH 600		/* runtime recursion, through $ref */
+#define JS_MAX_SCHEMA_DEPTH 512 /* schema nesting (JSON levels) */
+#define JS_MAX_EVAL_DEPTH 1000	/* runtime recursion, through $ref */
+/* in-place nesting (chains of $ref, allOf...) a schema may have: half of
+ * the runtime recursion, the rest is for the instance's nesting */
+#define JS_MAX_REF_DEPTH (JS_MAX_EVAL_DEPTH / 2)
 #define JS_MAX_INST_DEPTH EV_READ_DEPTH /* instance nesting */
 
 /* a number from a schema */
@@ -213,6 +216,11 @@ struct ev_jschema {
 	const char *ref_kw;   /* "$ref" */
 	uint8_t visiting;     /* cycle check */
 	uint8_t visited;
+	/* after the cycle check, over in-place edges (applicators on the
+	 * same value): the most nodes on one path, that take a level of
+	 * runtime recursion each; the nodes one value visits (saturated) */
+	uint32_t ipdepth;
+	uint64_t ipcount;
 };
 
 struct ev_jschema_set {
@@ -224,7 +232,8 @@ struct ev_jschema_set {
 	struct jmap *res_by_uri;
 	struct jmap *anchors;
 	struct jmap *node_by_addr;
-	struct jnode **pending; /* nodes with unresolved refs */
+	struct jmap *node_by_path; /* (document, JSON pointer) -> node */
+	struct jnode **pending;	   /* nodes with unresolved refs */
 	size_t npending, cappending;
 	struct jnode **all; /* every node, for the cycle check */
 	size_t nall, capall;

@@ -1977,7 +1977,8 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 int ev_jschema_validate(const struct ev_jschema *sc, const uint8_t *mp,
 			size_t n, const char *prefix, struct ev_jschema_ctx *cx)
 {
-	return validate(sc, mp, n, prefix, cx, JS_MAX_INST_DEPTH, 1000);
+	return validate(sc, mp, n, prefix, cx, JS_MAX_INST_DEPTH,
+			JS_MAX_EVAL_DEPTH);
 }
 
 int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,

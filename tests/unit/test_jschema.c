@@ -535,31 +535,96 @@ static void test_deep_instance(void **state)
 	ev_jschema_set_free(s);
 }
 
-/* a chain of 2000 $refs: an error at run time, not a crash */
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* a chain of n $refs d0 -> d1 -> ... -> dn = {"type":"integer"} */
+static void ref_chain(struct ev_buf *sch, int n)
+{
+	int i;
+
+	sch->len = 0;
+	ev_buf_puts(sch, "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
+	for (i = 0; i < n; i++)
+		ev_buf_printf(sch, "\"d%d\":{\"$ref\":\"#/$defs/d%d\"},", i,
+			      i + 1);
+	ev_buf_printf(sch, "\"d%d\":{\"type\":\"integer\"}}}", n);
+	ev_buf_putc(sch, '\0');
+}
+
+/* A chain of $refs deeper than the runtime recursion would fail every
+ * value: an error when compiled, found in linear time.  A shorter one
+ * works; recursion through the instance still stops at run time. */
 static void test_runtime_depth(void **state)
 {
-	struct ev_buf sch = {0};
+	struct ev_buf sch = {0}, inst = {0};
 	struct ev_jschema_set *s = set_of(NULL);
 	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
 	struct ev_jschema *sc;
 	struct ev_error err;
+	double t0;
 	int i;
 
 	(void)state;
+	ref_chain(&sch, 2000);
+	assert_null(compile(s, (const char *)sch.p, "chain.json", &err));
+	assert_int_equal(err.code, EV_EDATA);
+	assert_string_equal(err.msg,
+			    "chain.json: /$defs/d1499: references nest deeper "
+			    "than 500 levels (a chain of $ref or "
+			    "allOf/anyOf/oneOf/not/if)");
+	ev_jschema_set_free(s);
+	/* the root and 500 links: 501 levels */
+	s = set_of(NULL);
+	ref_chain(&sch, 500);
+	assert_null(compile(s, (const char *)sch.p, "chain.json", &err));
+	assert_non_null(strstr(err.msg, "chain.json: /: references nest"));
+	ev_jschema_set_free(s);
+	/* 499 links: 500 levels */
+	s = set_of(NULL);
+	ref_chain(&sch, 499);
+	sc = compile(s, (const char *)sch.p, "chain.json", &err);
+	if (sc == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(check(sc, "1", cx, NULL), 1);
+	assert_int_equal(check(sc, "\"x\"", cx, NULL), 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->schema_path,
+			    "chain.json#/$defs/d499/type");
+	ev_jschema_set_free(s);
+	/* linear: 100,000 links took minutes */
+	s = set_of(NULL);
+	ref_chain(&sch, 100000);
+	t0 = now_s();
+	assert_null(compile(s, (const char *)sch.p, "chain.json", &err));
+	assert_non_null(strstr(err.msg, "references nest deeper than 500"));
+	if (now_s() - t0 > 20)
+		fail_msg("100000 $refs compile in %.1f s", now_s() - t0);
+	ev_jschema_set_free(s);
+	/* 400 levels per level of the instance: the third is too deep */
+	s = set_of(NULL);
+	sch.len = 0;
 	ev_buf_puts(&sch, "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
-	for (i = 0; i < 2000; i++)
+	for (i = 0; i < 400; i++)
 		ev_buf_printf(&sch, "\"d%d\":{\"$ref\":\"#/$defs/d%d\"},", i,
 			      i + 1);
-	ev_buf_puts(&sch, "\"d2000\":{\"type\":\"integer\"}}}");
+	ev_buf_puts(&sch, "\"d400\":{\"type\":\"array\",\"items\":"
+			  "{\"$ref\":\"#/$defs/d0\"}}}}");
 	ev_buf_putc(&sch, '\0');
 	sc = compile(s, (const char *)sch.p, "chain.json", &err);
 	if (sc == NULL)
 		fail_msg("%s", err.msg);
-	assert_int_equal(check(sc, "1", cx, NULL), EV_EDATA);
+	assert_int_equal(check(sc, "[[]]", cx, NULL), 1);
+	assert_int_equal(check(sc, "[[[]]]", cx, NULL), EV_EDATA);
 	assert_non_null(
 		strstr(ev_jschema_error_at(cx, 0)->message,
 		       "schema recursion too deep at chain.json#/$defs/"));
 	ev_buf_free(&sch);
+	ev_buf_free(&inst);
 	ev_jschema_ctx_free(cx);
 	ev_jschema_set_free(s);
 }
