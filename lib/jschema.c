@@ -2621,6 +2621,13 @@ static int cycle_check(struct jnode *root, struct cframe **stk, size_t *cap,
 					 "allOf/anyOf/oneOf/not/if)",
 					 n->doc->name, *n->path ? n->path : "/",
 					 JS_MAX_REF_DEPTH);
+		if (n->ipcount > JS_MAX_STEPS)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: %s: the schema branches "
+					 "exponentially: validating one value "
+					 "would take more than %u steps",
+					 n->doc->name, *n->path ? n->path : "/",
+					 JS_MAX_STEPS);
 		if (--sp == 0)
 			return 0;
 		inplace_fold((*stk)[sp - 1].n, n);

@@ -54,6 +54,9 @@ enum {
  * the runtime recursion, the rest is for the instance's nesting */
 #define JS_MAX_REF_DEPTH (JS_MAX_EVAL_DEPTH / 2)
 #define JS_MAX_INST_DEPTH EV_READ_DEPTH /* instance nesting */
+/* node visits one validation may take; a schema whose in-place
+ * applicators alone would take more does not compile */
+#define JS_MAX_STEPS 10000000u
 
 /* a number from a schema */
 struct jnum {

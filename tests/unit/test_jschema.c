@@ -629,6 +629,71 @@ static void test_runtime_depth(void **state)
 	ev_jschema_set_free(s);
 }
 
+/* Work that doubles with each level: in place, a compile error; through
+ * the instance's nesting, an error of that value once it has taken the
+ * budget of steps */
+static void test_step_budget(void **state)
+{
+	struct ev_buf sch = {0}, inst = {0};
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *sc;
+	struct ev_error err;
+	double t0;
+	int i;
+
+	(void)state;
+	ev_buf_puts(&sch, "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
+	for (i = 0; i < 40; i++)
+		ev_buf_printf(&sch,
+			      "\"d%d\":{\"allOf\":[{\"$ref\":\"#/$defs/d%d\"},"
+			      "{\"$ref\":\"#/$defs/d%d\"}]},",
+			      i, i + 1, i + 1);
+	ev_buf_puts(&sch, "\"d40\":{\"type\":\"integer\"}}}");
+	ev_buf_putc(&sch, '\0');
+	assert_null(compile(s, (const char *)sch.p, "exp.json", &err));
+	assert_int_equal(err.code, EV_EDATA);
+	assert_string_equal(err.msg,
+			    "exp.json: /$defs/d18: the schema branches "
+			    "exponentially: validating one value would take "
+			    "more than 10000000 steps");
+	ev_jschema_set_free(s);
+	/* 2^n through nested arrays that fail both branches */
+	s = set_of(NULL);
+	sc = compile(s,
+		     "{\"$defs\":{\"a\":{\"type\":\"array\",\"anyOf\":["
+		     "{\"items\":{\"$ref\":\"#/$defs/a\"}},"
+		     "{\"items\":{\"$ref\":\"#/$defs/a\"}}]}},"
+		     "\"$ref\":\"#/$defs/a\"}",
+		     "exp.json", &err);
+	if (sc == NULL)
+		fail_msg("%s", err.msg);
+	for (i = 0; i < 40; i++)
+		ev_buf_putc(&inst, '[');
+	ev_buf_puts(&inst, "\"x\"");
+	for (i = 0; i < 40; i++)
+		ev_buf_putc(&inst, ']');
+	ev_buf_putc(&inst, '\0');
+	t0 = now_s();
+	assert_int_equal(check(sc, (const char *)inst.p, cx, "/data"),
+			 EV_EDATA);
+	if (now_s() - t0 > 30)
+		fail_msg("the budget took %.1f s", now_s() - t0);
+	assert_int_equal(ev_jschema_nerrors(cx), 1);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->message,
+			    "validation exceeded its budget of 10000000 steps "
+			    "in 'exp.json': the schema branches exponentially");
+	assert_non_null(
+		strstr(ev_jschema_error_at(cx, 0)->schema_path, "exp.json#/"));
+	/* a shallow one is answered */
+	assert_int_equal(check(sc, "[[[[\"x\"]]]]", cx, NULL), 0);
+	assert_int_equal(check(sc, "[[[[]]]]", cx, NULL), 1);
+	ev_buf_free(&sch);
+	ev_buf_free(&inst);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
 /* uniqueItems on long arrays goes by hashes, with the same answer */
 static void test_unique_long(void **state)
 {
@@ -1174,6 +1239,7 @@ int main(void)
 		cmocka_unit_test(test_deep_schema),
 		cmocka_unit_test(test_deep_instance),
 		cmocka_unit_test(test_runtime_depth),
+		cmocka_unit_test(test_step_budget),
 		cmocka_unit_test(test_unique_long),
 		cmocka_unit_test(test_huge_enum),
 		cmocka_unit_test(test_ref_dirs_and_local_root),
