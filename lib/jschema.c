@@ -584,34 +584,63 @@ static struct jnode **compile_array(struct cc *c, const uint8_t *p,
 	return v;
 }
 
-/* the entry of name in a growing list of props */
+/* the entry of name in a growing list of props, hashed */
 struct proplist {
 	struct jprop *v;
 	uint32_t n, cap;
+	uint32_t *tab; /* index + 1; 0 empty */
+	uint32_t tabmask;
 };
+
+/* by a hash of every byte: the names of a big schema are often alike
+ * ("p1", "p2"...) where js_key_hash looks at three bytes */
+static void prop_tab_put(struct proplist *l, uint32_t i)
+{
+	uint32_t h = hash_bytes(l->v[i].name, l->v[i].len) & l->tabmask;
+
+	while (l->tab[h])
+		h = (h + 1) & l->tabmask;
+	l->tab[h] = i + 1;
+}
 
 static struct jprop *prop_get(struct cc *c, struct proplist *l,
 			      const char *name, uint32_t len)
 {
-	uint32_t i;
+	uint32_t i, h;
 
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].len == len && memcmp(l->v[i].name, name, len) == 0)
-			return &l->v[i];
+	if (l->tab != NULL)
+		for (h = hash_bytes(name, len) & l->tabmask; l->tab[h];
+		     h = (h + 1) & l->tabmask) {
+			struct jprop *pr = &l->v[l->tab[h] - 1];
+
+			if (pr->len == len && memcmp(pr->name, name, len) == 0)
+				return pr;
+		}
 	if (l->n == l->cap) {
 		uint32_t nc = l->cap ? 2 * l->cap : 16;
 		struct jprop *nv = realloc(l->v, nc * sizeof(*nv));
+		uint32_t *nt = calloc(2 * (size_t)nc, sizeof(*nt));
 
-		if (nv == NULL)
+		if (nv == NULL || nt == NULL) {
+			if (nv != NULL)
+				l->v = nv;
+			free(nt);
 			return nomem(c), NULL;
+		}
 		l->v = nv;
 		l->cap = nc;
+		free(l->tab);
+		l->tab = nt;
+		l->tabmask = 2 * nc - 1;
+		for (i = 0; i < l->n; i++)
+			prop_tab_put(l, i);
 	}
 	memset(&l->v[l->n], 0, sizeof(l->v[0]));
 	l->v[l->n].name = name;
 	l->v[l->n].len = len;
 	l->v[l->n].hash = js_key_hash((const uint8_t *)name, len);
 	l->v[l->n].slot = -1;
+	prop_tab_put(l, l->n);
 	return &l->v[l->n++];
 }
 
@@ -1665,6 +1694,7 @@ next2:
 	if (o != NULL && build_obj_table(c, o, &pl) != 0)
 		goto fail;
 	free(pl.v);
+	free(pl.tab);
 	n->obj = o;
 	n->arr = a;
 	n->leaf = !o && !a && !n->allof && !n->anyof && !n->oneof && !n->not_ &&
@@ -1679,6 +1709,7 @@ next2:
 	return n;
 fail:
 	free(pl.v);
+	free(pl.tab);
 	if (!c->failed)
 		nomem(c);
 	return NULL;

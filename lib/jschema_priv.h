@@ -250,16 +250,31 @@ struct ev_jschema_set {
 	int dialect_depth;
 };
 
-/* the hash of property names: cheap, from the length and three bytes */
+/* the hash of property names: every byte, a word at a time (names that
+ * differ in one place, "p1".."p700000", must not share a few hashes) */
 static inline uint32_t js_key_hash(const uint8_t *k, uint32_t n)
 {
-	uint32_t h = n * 0x9E3779B1u;
+	const uint64_t m = 0xff51afd7ed558ccdull;
+	uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull, w;
+	uint32_t u, x, i;
 
-	if (n > 0)
-		h ^= ((uint32_t)k[0] | (uint32_t)k[n - 1] << 8 |
-		      (uint32_t)k[n / 2] << 16) *
-		     0x85EBCA6Bu;
-	return h ^ (h >> 15);
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, k + i, 8);
+			h = (h ^ w) * m;
+		}
+		memcpy(&w, k + n - 8, 8);
+		h = (h ^ w) * m;
+	} else if (n >= 4) {
+		memcpy(&u, k, 4);
+		memcpy(&x, k + n - 4, 4);
+		h = (h ^ ((uint64_t)u << 32 | x)) * m;
+	} else if (n > 0) {
+		h = (h ^ ((uint64_t)k[0] | (uint64_t)k[n / 2] << 8 |
+			  (uint64_t)k[n - 1] << 16)) *
+		    m;
+	}
+	return (uint32_t)(h ^ (h >> 29) ^ (h >> 47));
 }
 
 /* ev_mp_skip's start depth for schema documents, which nest deeper than

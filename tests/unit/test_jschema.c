@@ -694,6 +694,47 @@ static void test_step_budget(void **state)
 	ev_jschema_set_free(s);
 }
 
+/* properties compile in linear time (hashed): 200,000 names that differ
+ * in a few bytes took minutes */
+static void test_many_properties(void **state)
+{
+	struct ev_buf sch = {0};
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *sc;
+	struct ev_error err;
+	double t0, dt;
+	int i;
+
+	(void)state;
+	ev_buf_puts(&sch, "{\"required\":[\"p199999\"],\"properties\":{");
+	for (i = 0; i < 200000; i++)
+		ev_buf_printf(&sch, "%s\"p%d\":{\"type\":\"integer\"}",
+			      i ? "," : "", i);
+	ev_buf_puts(&sch, "}}");
+	ev_buf_putc(&sch, '\0');
+	t0 = now_s();
+	sc = compile(s, (const char *)sch.p, "many.json", &err);
+	dt = now_s() - t0;
+	if (sc == NULL)
+		fail_msg("%s", err.msg);
+	if (dt > 20)
+		fail_msg("200000 properties compile in %.1f s", dt);
+	assert_int_equal(check(sc, "{\"p5\":1,\"p199999\":2,\"q\":\"x\"}", cx,
+			       NULL),
+			 1);
+	assert_int_equal(check(sc, "{\"p123456\":\"x\",\"p199999\":2}", cx,
+			       NULL),
+			 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->schema_path,
+			    "many.json#/properties/p123456/type");
+	assert_int_equal(check(sc, "{\"p5\":1}", cx, NULL), 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->keyword, "required");
+	ev_buf_free(&sch);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
 /* uniqueItems on long arrays goes by hashes, with the same answer */
 static void test_unique_long(void **state)
 {
@@ -1240,6 +1281,7 @@ int main(void)
 		cmocka_unit_test(test_deep_instance),
 		cmocka_unit_test(test_runtime_depth),
 		cmocka_unit_test(test_step_budget),
+		cmocka_unit_test(test_many_properties),
 		cmocka_unit_test(test_unique_long),
 		cmocka_unit_test(test_huge_enum),
 		cmocka_unit_test(test_ref_dirs_and_local_root),
