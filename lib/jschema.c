@@ -14,6 +14,7 @@
  * check that no cycle of in-place references makes no progress.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "jschema_priv.h"
 
@@ -2000,36 +2002,24 @@ int ev_jschema_add_mp(struct ev_jschema_set *s, const uint8_t *mp, size_t n,
 	return add_doc(s, c, n, name, uri, out, err);
 }
 
+static int read_regular(const char *path, struct ev_buf *b,
+			struct ev_error *err);
+
 int ev_jschema_add_file(struct ev_jschema_set *s, const char *path,
 			struct ev_jschema **out, struct ev_error *err)
 {
-	FILE *f = fopen(path, "rb");
 	struct ev_buf b = {0};
-	char tmp[65536];
-	size_t k;
 	int r;
 
 	if (out)
 		*out = NULL;
-	if (f == NULL)
-		return ev_seterr_errno(err,
-				       errno == ENOENT ? EV_ENOENT : EV_EIO,
-				       errno, "cannot open '%s'", path);
-	while ((k = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		if (ev_buf_append(&b, tmp, k) != 0) {
-			fclose(f);
-			ev_buf_free(&b);
-			return ev_seterr(err, EV_ERR, "out of memory");
-		}
-	if (ferror(f)) {
-		fclose(f);
-		ev_buf_free(&b);
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
-				       path);
-	}
-	fclose(f);
-	r = ev_jschema_add(s, b.p ? (const char *)b.p : "", b.len, path, NULL,
-			   out, err);
+	r = read_regular(path, &b, err);
+	if (r == EV_ENOENT)
+		ev_seterr_errno(err, EV_ENOENT, ENOENT, "cannot open '%s'",
+				path);
+	if (r == 0)
+		r = ev_jschema_add(s, b.p ? (const char *)b.p : "", b.len, path,
+				   NULL, out, err);
 	ev_buf_free(&b);
 	return r;
 }
@@ -2241,26 +2231,70 @@ static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 
 /* ------------------------------------------------------------ references */
 
-static int load_file_as(struct ev_jschema_set *s, const char *path,
-			const char *uri, struct ev_error *err)
+/* Read a regular file whole: 0, EV_ENOENT (no message), EV_EDATA for
+ * anything else (a FIFO would hang, a directory reads as nothing),
+ * EV_EIO */
+static int read_regular(const char *path, struct ev_buf *b,
+			struct ev_error *err)
 {
-	FILE *f = fopen(path, "rb");
-	struct ev_buf b = {0};
+	/* O_NONBLOCK: opening a FIFO does not wait for a writer */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
 	char tmp[65536];
+	FILE *f;
 	size_t k;
 	int r;
 
-	if (f == NULL)
-		return EV_ENOENT;
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return EV_ENOENT;
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s'",
+				       path);
+	}
+	if (fstat(fd, &st) != 0) {
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot stat '%s'",
+				    path);
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return ev_seterr(err, EV_EDATA,
+				 "'%s' is not a regular file (a %s)", path,
+				 S_ISDIR(st.st_mode)	? "directory"
+				 : S_ISFIFO(st.st_mode) ? "FIFO"
+				 : S_ISSOCK(st.st_mode) ? "socket"
+							: "device");
+	}
+	f = fdopen(fd, "rb");
+	if (f == NULL) {
+		close(fd);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
 	while ((k = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		if (ev_buf_append(&b, tmp, k) != 0) {
+		if (ev_buf_append(b, tmp, k) != 0) {
 			fclose(f);
-			ev_buf_free(&b);
 			return ev_seterr(err, EV_ERR, "out of memory");
 		}
+	if (ferror(f)) {
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
+				    path);
+		fclose(f);
+		return r;
+	}
 	fclose(f);
-	r = ev_jschema_add(s, b.p ? (const char *)b.p : "", b.len, path, uri,
-			   NULL, err);
+	return 0;
+}
+
+static int load_file_as(struct ev_jschema_set *s, const char *path,
+			const char *uri, struct ev_error *err)
+{
+	struct ev_buf b = {0};
+	int r = read_regular(path, &b, err);
+
+	if (r == 0)
+		r = ev_jschema_add(s, b.p ? (const char *)b.p : "", b.len, path,
+				   uri, NULL, err);
 	ev_buf_free(&b);
 	return r;
 }

@@ -897,6 +897,62 @@ static void test_ref_dirs_and_local_root(void **state)
 	}
 }
 
+/* a $ref to a FIFO or a directory: an error naming it, never a hang
+ * (alarm: a hang fails the test) */
+static void test_ref_not_regular(void **state)
+{
+	char root[8300], path[8400];
+	struct ev_jschema_opts o = {0};
+	struct ev_jschema_set *s;
+	struct ev_jschema *sc = NULL;
+	struct ev_error err = {0};
+	const char *refs[2] = {"{\"$ref\":\"f\"}", "{\"$ref\":\"../B/\"}"};
+	const char *want[2] = {"/reg/A/f' is not a regular file (a FIFO)",
+			       "/reg/B' is not a regular file (a directory)"};
+	int i;
+
+	(void)state;
+	alarm(30);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_jschema.XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	snprintf(root, sizeof(root), "%s/reg", tmpdir);
+	mkdir(root, 0755);
+	snprintf(path, sizeof(path), "%s/reg/A", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/reg/B", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/reg/A/f", tmpdir);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	o.local_root = root;
+	for (i = 0; i < 2; i++) {
+		s = set_of(&o);
+		write_file("reg/A/1.json", refs[i]);
+		snprintf(path, sizeof(path), "%s/reg/A/1.json", tmpdir);
+		assert_int_equal(ev_jschema_add_file(s, path, &sc, &err), 0);
+		assert_int_equal(ev_jschema_set_compile(s, &err), EV_EDATA);
+		if (strstr(err.msg, "/reg/A/1.json: /$ref: '") == NULL ||
+		    strstr(err.msg, want[i]) == NULL)
+			fail_msg("message '%s' lacks '%s'", err.msg, want[i]);
+		ev_jschema_set_free(s);
+	}
+	/* the file itself */
+	s = set_of(&o);
+	snprintf(path, sizeof(path), "%s/reg/A/f", tmpdir);
+	assert_int_equal(ev_jschema_add_file(s, path, &sc, &err), EV_EDATA);
+	assert_non_null(strstr(err.msg, "is not a regular file (a FIFO)"));
+	snprintf(path, sizeof(path), "%s/reg/B", tmpdir);
+	assert_int_equal(ev_jschema_add_file(s, path, &sc, &err), EV_EDATA);
+	assert_non_null(strstr(err.msg, "is not a regular file (a directory)"));
+	ev_jschema_set_free(s);
+	alarm(0);
+	{
+		char cmd[8300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 static void test_ids_and_anchors(void **state)
 {
 	struct ev_jschema_set *s = set_of(NULL);
@@ -1285,6 +1341,7 @@ int main(void)
 		cmocka_unit_test(test_unique_long),
 		cmocka_unit_test(test_huge_enum),
 		cmocka_unit_test(test_ref_dirs_and_local_root),
+		cmocka_unit_test(test_ref_not_regular),
 		cmocka_unit_test(test_ids_and_anchors),
 		cmocka_unit_test(test_id_collisions),
 		cmocka_unit_test(test_regex_limit),
