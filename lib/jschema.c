@@ -1972,9 +1972,19 @@ int ev_jschema_add(struct ev_jschema_set *s, const char *json, size_t n,
 		const char *at = js.errp ? js.errp : js.p;
 
 		line_col(json, at, &line, &col);
-		ev_seterr(err, EV_EDATA, "%s:%zu:%zu: invalid JSON: %s",
-			  name ? name : "schema", line, col,
-			  js.errmsg ? js.errmsg : "trailing characters");
+		/* json.c names its own limit (events'): say the schemas' */
+		if (js.errmsg != NULL &&
+		    strncmp(js.errmsg, "nesting deeper than ", 20) == 0)
+			ev_seterr(err, EV_EDATA,
+				  "%s:%zu:%zu: invalid JSON: nesting deeper "
+				  "than %d levels",
+				  name ? name : "schema", line, col,
+				  JS_MAX_SCHEMA_DEPTH);
+		else
+			ev_seterr(err, EV_EDATA, "%s:%zu:%zu: invalid JSON: %s",
+				  name ? name : "schema", line, col,
+				  js.errmsg ? js.errmsg
+					    : "trailing characters");
 		ev_buf_free(&b);
 		return EV_EDATA;
 	}

@@ -315,6 +315,36 @@ static void test_bad_json(void **state)
 	expect_compile_error(NULL, "{} x", "s.json",
 			     "s.json:1:4: invalid JSON");
 	expect_compile_error(NULL, "", "e.json", "e.json:1:1: invalid JSON");
+	/* schemas nest to 512 levels: the message says so (not events' 64) */
+	{
+		struct ev_buf b = {0};
+		struct ev_jschema_set *s = set_of(NULL);
+		struct ev_error err;
+		int i;
+
+		ev_buf_puts(&b, "{\"const\":");
+		for (i = 0; i < 511; i++)
+			ev_buf_putc(&b, '[');
+		for (i = 0; i < 511; i++)
+			ev_buf_putc(&b, ']');
+		ev_buf_puts(&b, "}");
+		ev_buf_putc(&b, '\0');
+		if (compile(s, (const char *)b.p, "d.json", &err) == NULL)
+			fail_msg("512 levels: %s", err.msg);
+		ev_jschema_set_free(s);
+		b.len = 0;
+		ev_buf_puts(&b, "{\"const\":");
+		for (i = 0; i < 512; i++)
+			ev_buf_putc(&b, '[');
+		for (i = 0; i < 512; i++)
+			ev_buf_putc(&b, ']');
+		ev_buf_puts(&b, "}");
+		ev_buf_putc(&b, '\0');
+		expect_compile_error(NULL, (const char *)b.p, "d.json",
+				     "d.json:1:521: invalid JSON: nesting "
+				     "deeper than 512 levels");
+		ev_buf_free(&b);
+	}
 }
 
 static void test_bad_schemas(void **state)
