@@ -2531,9 +2531,10 @@ static void free_res(struct jv *v)
 }
 
 /* Each document in a validator set of its own (versions of a schema often
- * share their $id), checked against its metaschema: EV_EDATA for a bad
- * schema.  A document whose refs do not resolve alone (remote refs) has
- * no set, and is compared structurally only. */
+ * share their $id), checked against its metaschema and compiled as the
+ * registry does: EV_EDATA for a bad schema.  A document whose refs do not
+ * resolve alone (remote refs) has no set, and is compared structurally
+ * only. */
 static int jschema_open(struct cmp *cx, const uint8_t *old_mp, size_t old_n,
 			const uint8_t *new_mp, size_t new_n,
 			const char *const names[2], struct ev_error *err)
@@ -2556,7 +2557,17 @@ static int jschema_open(struct cmp *cx, const uint8_t *old_mp, size_t old_n,
 				      NULL, err);
 		if (r == EV_EDATA)
 			return r; /* a bad schema */
-		if (r != 0 || ev_jschema_set_compile(cx->set[i], &e2) != 0) {
+		if (r == 0)
+			r = ev_jschema_set_compile(cx->set[i], &e2);
+		if (r == EV_EDATA &&
+		    strstr(e2.msg, "unresolvable $ref '") == NULL) {
+			/* a schema the validator rejects ($ref cycle with
+			 * no progress, ...) is as bad as a metaschema
+			 * violation; only a ref it cannot resolve alone
+			 * (another file, the network) is compared anyway */
+			return ev_seterr(err, EV_EDATA, "%s", e2.msg);
+		}
+		if (r != 0) {
 			ev_jschema_set_free(cx->set[i]);
 			cx->set[i] = NULL;
 		}

@@ -281,10 +281,29 @@ incompatible (backward): s/T/1.json -> s/T/3.json: 1 incompatibility"
 	assert_stderr_contains "evctl: deep.json:1:"
 }
 
-@test "compat: a \$ref cycle and a recursive schema end" {
+@test "compat: a \$ref cycle with no progress is exit 64, as check says; a recursive schema ends" {
 	echo '{"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}' >cyc.json
 	run --separate-stderr evctl schema compat cyc.json cyc.json
-	assert_status 0
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: cyc.json: /\$defs/a: \$ref cycle with no progress"
+	echo '{"$ref":"#"}' >self.json
+	echo '{}' >any.json
+	run --separate-stderr evctl schema compat self.json any.json
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: self.json: /: \$ref cycle with no progress"
+	run --separate-stderr evctl schema compat --mode forward any.json self.json
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: self.json: /: \$ref cycle with no progress"
+	mkdir -p reg/T
+	cp any.json reg/T/1.json
+	cp self.json reg/T/2.json
+	run --separate-stderr evctl schema compat --transitive reg/T/
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: reg/T/2.json: /: \$ref cycle with no progress"
 	echo '{"$defs":{"n":{"type":"object","properties":{"next":{"$ref":"#/$defs/n"},"v":{"type":"integer"}}}},"$ref":"#/$defs/n"}' >r1.json
 	echo '{"$defs":{"n":{"type":"object","properties":{"next":{"$ref":"#/$defs/n"},"v":{"type":"number"}}}},"$ref":"#/$defs/n"}' >r2.json
 	run --separate-stderr evctl schema compat --mode full r1.json r2.json
