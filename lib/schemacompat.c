@@ -411,6 +411,140 @@ static int jv_equal(const struct jv *a, const struct jv *b, int depth)
 	}
 }
 
+/* ------------------------------------------------------ a set of values */
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+static uint64_t bytes_hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* A hash that agrees with jv_equal(): equal values hash alike (1 and 1.0,
+ * members in any order). */
+static uint64_t jv_hash(const struct jv *v, int depth)
+{
+	uint64_t h;
+	uint32_t i;
+
+	if (depth > 2 * EV_MAX_DEPTH)
+		return 0;
+	switch (v->t) {
+	case J_INT: /* negative: the magnitude, complemented */
+		return v->v.i < 0 ? mix64(~(0 - (uint64_t)v->v.i))
+				  : mix64((uint64_t)v->v.i + 1);
+	case J_UINT:
+		return mix64(v->v.u + 1);
+	case J_FLOAT: {
+		double f = v->v.f;
+		uint64_t bits;
+
+		/* an integral value in range hashes as the integer */
+		if (isfinite(f) && floor(f) == f &&
+		    f >= -9223372036854775808.0 && f < 18446744073709551616.0) {
+			if (f < 0)
+				return mix64(~(uint64_t)-f);
+			return mix64((uint64_t)f + 1);
+		}
+		memcpy(&bits, &f, sizeof(bits));
+		return mix64(bits ^ 0x5555555555555555ull);
+	}
+	case J_NULL:
+		return 0x1234;
+	case J_BOOL:
+		return v->v.b ? 0x2345 : 0x3456;
+	case J_STR:
+		return bytes_hash(v->s, v->n) ^ 0x77;
+	case J_ARR:
+		h = 0x4567 + v->n;
+		for (i = 0; i < v->n; i++)
+			h = mix64(h ^ jv_hash(&v->a[i], depth + 1));
+		return h;
+	case J_OBJ:
+		h = 0x5678 + v->n;
+		for (i = 0; i < v->n; i++)
+			h += mix64(bytes_hash(v->k[i], v->kn[i]) ^
+				   mix64(jv_hash(&v->a[i], depth + 1)));
+		return h;
+	default:
+		return 0;
+	}
+}
+
+/* the values of an enum, for membership in O(1) */
+struct vset {
+	const struct jv **slot;
+	uint64_t *hash;
+	size_t mask;
+};
+
+static int vset_build(struct vset *s, const struct jv *arr)
+{
+	size_t cap = 16, i;
+
+	while (cap < 2 * (size_t)arr->n)
+		cap *= 2;
+	s->slot = calloc(cap, sizeof(*s->slot));
+	s->hash = malloc(cap * sizeof(*s->hash));
+	s->mask = cap - 1;
+	if (s->slot == NULL || s->hash == NULL) {
+		free(s->slot);
+		free(s->hash);
+		s->slot = NULL;
+		s->hash = NULL;
+		return -1;
+	}
+	for (i = 0; i < arr->n; i++) {
+		const struct jv *v = &arr->a[i];
+		uint64_t h = jv_hash(v, 0);
+		size_t k = (size_t)h & s->mask;
+
+		while (s->slot[k] != NULL) {
+			if (s->hash[k] == h && jv_equal(s->slot[k], v, 0))
+				break;
+			k = (k + 1) & s->mask;
+		}
+		if (s->slot[k] == NULL) {
+			s->slot[k] = v;
+			s->hash[k] = h;
+		}
+	}
+	return 0;
+}
+
+static int vset_has(const struct vset *s, const struct jv *v)
+{
+	uint64_t h = jv_hash(v, 0);
+	size_t k = (size_t)h & s->mask;
+
+	for (; s->slot[k] != NULL; k = (k + 1) & s->mask)
+		if (s->hash[k] == h && jv_equal(s->slot[k], v, 0))
+			return 1;
+	return 0;
+}
+
+static void vset_free(struct vset *s)
+{
+	free(s->slot);
+	free(s->hash);
+	s->slot = NULL;
+	s->hash = NULL;
+}
 /* -------------------------------------------------------------- results */
 
 struct ev_compat {
@@ -450,12 +584,11 @@ const struct ev_compat_issue *ev_compat_at(const struct ev_compat *c, size_t i)
 
 /* ------------------------------------------------------------ the walk */
 
-#define VIEW_MAX 64	    /* nodes in one conjunction */
-#define STACK_MAX 128	    /* nested comparisons */
-#define BUDGET 200000	    /* comparisons in all */
-#define SPLIT_MAX 64	    /* writer branches tried per comparison */
-#define FINITE_MAX 100000   /* enum values taken as a finite writer */
-#define EQUALS_MAX 10000000 /* enum value comparisons per keyword */
+#define VIEW_MAX 64	   /* nodes in one conjunction */
+#define STACK_MAX 128	   /* nested comparisons */
+#define BUDGET 200000	   /* comparisons in all */
+#define SPLIT_MAX 64	   /* writer branches tried per comparison */
+#define FINITE_MAX 4000000 /* enum values taken as a finite writer */
 
 struct view {
 	const struct jv *n[VIEW_MAX];
@@ -862,6 +995,7 @@ struct wsum {
 	const struct jv **vals; /* a finite writer: its values (malloc'd) */
 	size_t nvals;
 	int finite;
+	int huge; /* an enum too large to take as finite */
 };
 
 static int in_enum(const struct jv *n, const struct jv *v)
@@ -880,13 +1014,17 @@ static int in_enum(const struct jv *n, const struct jv *v)
 	return 1;
 }
 
+#define SET_MIN 16 /* enum values from which membership is by hash set */
+
 static void summarize(const struct view *w, struct wsum *s)
 {
 	const struct jv *src = NULL, *c, *e;
+	struct vset sets[VIEW_MAX];
 	size_t i, j, nc;
 
 	s->types = w->tmask;
 	s->finite = 0;
+	s->huge = 0;
 	s->nvals = 0;
 	s->vals = NULL;
 	for (i = 0; i < w->len; i++) {
@@ -901,21 +1039,47 @@ static void summarize(const struct view *w, struct wsum *s)
 	c = get(src, "const");
 	e = get(src, "enum");
 	nc = c != NULL ? 1 : e->n;
-	if (nc > FINITE_MAX)
-		return; /* a huge enum: not treated as finite */
+	if (nc > FINITE_MAX) {
+		s->huge = 1; /* not treated as finite: too-complex */
+		return;
+	}
 	s->vals = malloc((nc + 1) * sizeof(*s->vals));
 	if (s->vals == NULL)
 		return;
 	s->finite = 1;
+	/* the other nodes' large enums as sets: n values, not n * m */
+	for (i = 0; i < w->len; i++) {
+		const struct jv *oe = get(w->n[i], "enum");
+
+		sets[i].slot = NULL;
+		sets[i].hash = NULL;
+		if (oe != NULL && oe->t == J_ARR && oe->n >= SET_MIN &&
+		    nc >= SET_MIN && (w->n[i] != src || c != NULL))
+			vset_build(&sets[i],
+				   oe); /* else: compared one by one */
+	}
 	for (j = 0; j < nc; j++) {
 		const struct jv *v = c != NULL ? c : &e->a[j];
 		int ok = (value_type(v) & s->types) != 0;
 
-		for (i = 0; ok && i < w->len; i++)
-			ok = in_enum(w->n[i], v);
+		for (i = 0; ok && i < w->len; i++) {
+			const struct jv *oc;
+
+			if (w->n[i] == src && c == NULL)
+				continue; /* v is one of its own values */
+			if (sets[i].slot == NULL) {
+				ok = in_enum(w->n[i], v);
+				continue;
+			}
+			oc = get(w->n[i], "const");
+			ok = (oc == NULL || jv_equal(oc, v, 0)) &&
+			     vset_has(&sets[i], v);
+		}
 		if (ok)
 			s->vals[s->nvals++] = v;
 	}
+	for (i = 0; i < w->len; i++)
+		vset_free(&sets[i]);
 	s->types = 0;
 	for (j = 0; j < s->nvals; j++)
 		s->types |= value_type(s->vals[j]);
@@ -2192,6 +2356,14 @@ static void check_values(struct cmp *cx, const struct view *w,
 	size_t i;
 	uint32_t j;
 
+	if (ws->huge && (c != NULL || (e != NULL && e->t == J_ARR)) &&
+	    !view_has_equal(cx, w, c != NULL ? "const" : "enum",
+			    c != NULL ? c : e)) {
+		issue(cx, "too-complex", "too-complex", 0, rn,
+		      c != NULL ? "const" : "enum",
+		      "the enums are too large to compare");
+		return;
+	}
 	if (c != NULL) {
 		for (i = 0; ws->finite && i < ws->nvals; i++)
 			if (!jv_equal(ws->vals[i], c, 0))
@@ -2210,7 +2382,10 @@ static void check_values(struct cmp *cx, const struct view *w,
 			      WR(cx), RD(cx));
 	}
 	if (e != NULL && e->t == J_ARR && !view_has_equal(cx, w, "enum", e)) {
-		if (ws->finite && (double)ws->nvals * e->n > EQUALS_MAX) {
+		struct vset set = {0};
+		int use_set;
+
+		if (ws->huge) {
 			issue(cx, "too-complex", "too-complex", 0, rn, "enum",
 			      "the enums are too large to compare");
 			return;
@@ -2221,19 +2396,30 @@ static void check_values(struct cmp *cx, const struct view *w,
 			      WR(cx));
 			return;
 		}
+		use_set = ws->nvals >= SET_MIN && e->n >= SET_MIN;
+		if (use_set && vset_build(&set, e) != 0) {
+			cx->res->oom = 1;
+			return;
+		}
 		for (i = 0; i < ws->nvals; i++) {
 			char text[128];
 
-			for (j = 0; j < e->n; j++)
-				if (jv_equal(ws->vals[i], &e->a[j], 0))
-					break;
-			if (j < e->n)
-				continue;
+			if (use_set) {
+				if (vset_has(&set, ws->vals[i]))
+					continue;
+			} else {
+				for (j = 0; j < e->n; j++)
+					if (jv_equal(ws->vals[i], &e->a[j], 0))
+						break;
+				if (j < e->n)
+					continue;
+			}
 			value_text(ws->vals[i], text, sizeof(text));
 			issue(cx, "enum-value-removed", "enum-value-added", 0,
 			      rn, "enum", "%s allows %s, %s does not", WR(cx),
 			      text, RD(cx));
 		}
+		vset_free(&set);
 	}
 }
 

@@ -312,6 +312,20 @@ incompatible (backward): s/T/1.json -> s/T/3.json: 1 incompatibility"
 incompatible (full): r1.json -> r2.json: 1 incompatibility"
 }
 
+@test "compat: a value added to an enum of 200,000 is backward compatible, and found forward" {
+	{ printf '{"enum":['; seq -s, 0 199999 | tr -d '\n'; printf ']}\n'; } >big1.json
+	{ printf '{"enum":['; seq -s, 0 200000 | tr -d '\n'; printf ']}\n'; } >big2.json
+	run --separate-stderr evctl schema compat big1.json big2.json
+	assert_status 0
+	assert_stdout "compatible (backward): big1.json -> big2.json"
+	assert_stderr ""
+	run --separate-stderr evctl schema compat --mode forward big1.json big2.json
+	assert_status 65
+	assert_stdout "big1.json#/enum: enum-value-added (forward): new allows 200000, old does not: must be equal to one of the allowed values
+incompatible (forward): big1.json -> big2.json: 1 incompatibility"
+	assert_stderr ""
+}
+
 @test "compat: a remote \$ref is not followed" {
 	echo '{"$ref":"https://example.com/a.json"}' >a.json
 	echo '{"$ref":"https://example.com/b.json"}' >b.json

@@ -942,6 +942,111 @@ static void test_sound_random(void **state)
 	ev_buf_free(&im);
 }
 
+/* ------------------------------------------------------------ big enums */
+
+#define WARN_R                                        \
+	"warn ref-not-followed b new:/properties/r\n" \
+	"warn ref-not-followed f old:/properties/r\n"
+
+/* {PREFIX"enum":[0, ..., n-1 EXTRA]} */
+static void big_enum(struct ev_buf *mp, const char *prefix, int n,
+		     const char *extra)
+{
+	struct ev_buf t = {0};
+	int i;
+
+	ev_buf_printf(&t, "{%s\"enum\":[", prefix);
+	for (i = 0; i < n; i++)
+		ev_buf_printf(&t, "%s%d", i ? "," : "", i);
+	ev_buf_printf(&t, "%s]}", extra);
+	ev_buf_putc(&t, '\0');
+	mp_of((char *)t.p, mp);
+	ev_buf_free(&t);
+}
+
+/* Large enums are compared as sets, by value (1 is 1.0), in time: a value
+ * added to 200,000 is backward compatible, not "enum-added". */
+static void test_big_enum(void **state)
+{
+	/* a remote ref: not compiled alone, so compared structurally */
+	static const char *const prefix[] =
+		{"", "\"properties\":{\"r\":{\"$ref\":\"https://e.com/x\"}},"};
+	struct ev_buf a = {0}, b = {0};
+	struct ev_compat *c = NULL;
+	struct ev_error err;
+	size_t p;
+
+	(void)state;
+	for (p = 0; p < 2; p++) {
+		big_enum(&a, prefix[p], 200000, "");
+		big_enum(&b, prefix[p], 200000, ",200000");
+		assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len,
+						 EV_COMPAT_BACKWARD, NULL, NULL,
+						 &err),
+				 0);
+		assert_int_equal(ev_compat_count(c), 0);
+		ev_compat_free(c);
+		assert_int_equal(ev_compat_check(&c, a.p, a.len, b.p, b.len,
+						 EV_COMPAT_FORWARD, NULL, NULL,
+						 &err),
+				 0);
+		assert_int_equal(ev_compat_count(c), 1);
+		assert_string_equal(ev_compat_at(c, 0)->rule,
+				    "enum-value-added");
+		assert_string_equal(ev_compat_at(c, 0)->path, "/enum");
+		assert_non_null(strstr(ev_compat_at(c, 0)->message, "200000"));
+		ev_compat_free(c);
+	}
+	/* equal by value: floats, negative numbers, reordered objects */
+	{
+		static const struct kase k[] = {
+			{"{\"enum\":[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,-1,"
+			 "-9223372036854775808,18446744073709551615,{\"a\":1,"
+			 "\"b\":[1]},\"s\"]}",
+			 "{\"enum\":[\"s\",{\"b\":[1.0],\"a\":1},"
+			 "18446744073709551615,-9223372036854775808.0,-1.0,15.0,"
+			 "14,13,12,11,10,9,8,7,6,5,4,3,2,1,0.0,-0.0]}",
+			 ""},
+			{"{\"enum\":[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}",
+			 "{\"enum\":[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,"
+			 "16.5]}",
+			 "enum-value-removed b new:/enum\n"
+			 "enum-value-added f old:/enum\n"},
+		};
+		size_t i;
+
+		/* both as they are (the validator) and structurally */
+		RUN(k);
+		for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+			struct ev_buf t1 = {0}, t2 = {0};
+			struct kase k2 = k[i];
+			char *got;
+
+			ev_buf_printf(&t1, "{%s\"allOf\":[%s]}", prefix[1],
+				      k[i].old);
+			ev_buf_putc(&t1, '\0');
+			ev_buf_printf(&t2, "{%s\"allOf\":[%s]}", prefix[1],
+				      k[i].new);
+			ev_buf_putc(&t2, '\0');
+			k2.old = (char *)t1.p;
+			k2.new = (char *)t2.p;
+			got = issues(k2.old, k2.new, EV_COMPAT_FULL);
+			if (i == 0)
+				assert_string_equal(got, WARN_R);
+			else
+				assert_string_equal(got, "enum-value-removed b "
+							 "new:/allOf/0/enum\n"
+							 "enum-value-added f "
+							 "old:/allOf/0/enum\n");
+			free(got);
+			ev_buf_free(&t1);
+			ev_buf_free(&t2);
+		}
+	}
+	ev_buf_free(&a);
+	ev_buf_free(&b);
+}
+
 /* ------------------------------------------------------------ modes */
 
 static void test_modes(void **state)
@@ -1030,7 +1135,7 @@ static void test_hostile(void **state)
 	assert_string_equal(ev_compat_at(c, ev_compat_count(c) - 1)->rule,
 			    "too-complex");
 	ev_compat_free(c);
-	/* a huge enum is not taken as finite, and does not crash */
+	/* a large enum against itself */
 	big.len = 0;
 	ev_buf_puts(&big, "{\"enum\":[");
 	for (i = 0; i < 5000; i++)
@@ -1491,6 +1596,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_enum_const),
+		cmocka_unit_test(test_big_enum),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_required),
