@@ -2441,10 +2441,173 @@ static void check_types(struct cmp *cx, const struct wsum *ws,
 		      RD(cx));
 }
 
+/* ------------------------------------------------------------ oneOf */
+
+#define DISJOINT_DEPTH 8     /* nested properties looked into */
+#define DISJOINT_VALS 10000  /* finite values tried one by one */
+#define DISJOINT_BUDGET 4096 /* comparisons per oneOf branch */
+
+/* the types a conjunction allows */
+static int view_types(const struct view *v)
+{
+	int t = v->tmask;
+	size_t i;
+
+	if (v->is_false)
+		return 0;
+	for (i = 0; i < v->len; i++)
+		t &= node_types(v->n[i]);
+	return t;
+}
+
+/* Is v rejected by every instance-level reading of the conjunction: by its
+ * type, const or enum? */
+static int view_rejects(const struct view *r, const struct jv *v)
+{
+	size_t i;
+
+	if ((value_type(v) & view_types(r)) == 0)
+		return 1;
+	for (i = 0; i < r->len; i++) {
+		const struct jv *e = get(r->n[i], "enum");
+
+		if (e != NULL && e->t == J_ARR && e->n > DISJOINT_VALS)
+			continue; /* not looked at: may accept */
+		if (!in_enum(r->n[i], v))
+			return 1;
+	}
+	return 0;
+}
+
+/* a finite conjunction whose every value another rejects */
+static int finite_outside(const struct view *a, const struct view *b)
+{
+	struct wsum ws;
+	size_t k;
+	int out;
+
+	summarize(a, &ws);
+	out = ws.finite && ws.nvals <= DISJOINT_VALS;
+	for (k = 0; out && k < ws.nvals; k++)
+		out = view_rejects(b, ws.vals[k]);
+	free(ws.vals);
+	return out;
+}
+
+static void prop_view(const struct view *v, const char *k, size_t kn,
+		      struct view *out)
+{
+	size_t i;
+
+	view_reset(out);
+	for (i = 0; i < v->len; i++) {
+		const struct jv *ps = get(v->n[i], "properties");
+		const struct jv *p = ps != NULL ? getn(ps, k, kn) : NULL;
+
+		if (p != NULL)
+			view_add(out, p, 0);
+	}
+}
+
+static int disjoint3(const struct view *const v[3], int depth, long *budget);
+
+/* the objects of the three: a property one requires, whose schemas in
+ * the three (properties, which apply when it is present) are disjoint */
+static int props_disjoint(const struct view *const v[3], int depth,
+			  long *budget)
+{
+	struct view *pv = malloc(3 * sizeof(*pv));
+	const struct view *pp[3];
+	int d = 0, s;
+	size_t i;
+	uint32_t j;
+
+	if (pv == NULL)
+		return 0;
+	for (s = 0; s < 3 && !d; s++)
+		for (i = 0; i < v[s]->len && !d; i++) {
+			const struct jv *rq = get(v[s]->n[i], "required");
+
+			if (rq == NULL || rq->t != J_ARR)
+				continue;
+			for (j = 0; j < rq->n && !d; j++) {
+				const struct jv *k = &rq->a[j];
+				int t;
+
+				if (k->t != J_STR)
+					continue;
+				for (t = 0; t < 3; t++) {
+					prop_view(v[t], k->s, k->n, &pv[t]);
+					pp[t] = &pv[t];
+				}
+				d = disjoint3(pp, depth + 1, budget);
+			}
+		}
+	free(pv);
+	return d;
+}
+
+/* Can no instance satisfy all three conjunctions?  1 only when proved
+ * (by types, finite values, or a required property); 0 when unsure. */
+static int disjoint3(const struct view *const v[3], int depth, long *budget)
+{
+	int t = T_ALL, s, o;
+
+	if (depth > DISJOINT_DEPTH || --*budget < 0)
+		return 0;
+	for (s = 0; s < 3; s++) {
+		if (v[s]->is_false)
+			return 1;
+		t &= view_types(v[s]);
+	}
+	if (t == 0)
+		return 1;
+	for (s = 0; s < 3; s++)
+		for (o = 0; o < 3; o++)
+			if (o != s && v[s]->len > 0 &&
+			    finite_outside(v[s], v[o]))
+				return 1;
+	return (t & ~T_OBJ) == 0 && props_disjoint(v, depth, budget);
+}
+
+/* Does the writer, accepted by branch i of a reader's oneOf, match no
+ * other branch?  Each other branch must be disjoint from the writer and
+ * branch i together (a writer with its own same oneOf is asked before). */
+static int one_branch(struct cmp *cx, const struct view *w, const struct jv *br,
+		      uint32_t i, uint32_t *other)
+{
+	struct view *bi = malloc(sizeof(*bi)), *bj = malloc(sizeof(*bj));
+	uint32_t j;
+	long budget = DISJOINT_BUDGET;
+	int ok = 1;
+
+	if (bi == NULL || bj == NULL) {
+		free(bi);
+		free(bj);
+		cx->res->oom = 1;
+		return 0;
+	}
+	view_of(bi, &br->a[i]);
+	for (j = 0; j < br->n && ok; j++) {
+		const struct view *v[3] = {w, bi, bj};
+
+		if (j == i)
+			continue;
+		view_of(bj, &br->a[j]);
+		ok = disjoint3(v, 0, &budget);
+		if (!ok)
+			*other = j;
+	}
+	free(bi);
+	free(bj);
+	return ok;
+}
+
 /* A writer of several types against branches: each type on its own
  * (["string", "null"] against anyOf [{string}, {null}]). */
 static int split_by_type(struct cmp *cx, const struct view *w,
-			 const struct jv *br)
+			 const struct jv *br, int one_of, uint32_t *bad,
+			 uint32_t *other)
 {
 	static const int bits[] = {T_NULL, T_BOOL, T_OBJ, T_ARR,
 				   T_STR,  T_INT,  T_FRAC};
@@ -2485,6 +2648,12 @@ static int split_by_type(struct cmp *cx, const struct view *w,
 			view_of(r, &br->a[i]);
 			one = try_views(cx, w2, r);
 			free(r);
+			if (one && one_of &&
+			    !one_branch(cx, w2, br, i, other)) {
+				*bad = i; /* may match two branches */
+				ok = 0;
+				goto out;
+			}
 		}
 		ok = one;
 	}
@@ -2496,21 +2665,37 @@ out:
 	return ok;
 }
 
-/* the reader's anyOf/oneOf: some branch accepts the writer */
+/* The reader's anyOf/oneOf: some branch accepts the writer.  For oneOf,
+ * no other branch may accept any of it, unless the writer has the same
+ * oneOf: what cannot be proved disjoint is an incompatibility. */
 static void check_branches(struct cmp *cx, const struct view *w,
 			   const struct jv *rn, const char *kw,
 			   const struct jv *wfrom)
 {
 	const struct jv *br = get(rn, kw);
-	uint32_t i;
-	int ok = 0;
+	uint32_t i, bad = UINT32_MAX, other = 0;
+	int ok = 0, one_of = strcmp(kw, "oneOf") == 0;
 
 	if (br == NULL || br->t != J_ARR)
 		return;
+	if (one_of && view_has_equal(cx, w, "oneOf", br))
+		one_of = 0; /* the writer's instances match exactly one */
 	for (i = 0; i < br->n && !ok; i++)
 		ok = try_nodes(cx, w, &br->a[i]);
-	if (!ok)
-		ok = split_by_type(cx, w, br);
+	if (ok && one_of && !one_branch(cx, w, br, i - 1, &other)) {
+		bad = i - 1;
+		ok = 0;
+	} else if (!ok) {
+		ok = split_by_type(cx, w, br, one_of, &bad, &other);
+	}
+	if (bad != UINT32_MAX) {
+		issue(cx, "one-of-overlap", "one-of-overlap", 0, rn, kw,
+		      "a value %s allows may match both branch %u and branch "
+		      "%u of %s's oneOf, which needs exactly one",
+		      WR(cx), (unsigned)(bad < other ? bad : other),
+		      (unsigned)(bad < other ? other : bad), RD(cx));
+		return;
+	}
 	if (!ok) {
 		if (wfrom != NULL)
 			issue(cx, "branch-removed", "branch-added", 0, wfrom,
@@ -2523,12 +2708,7 @@ static void check_branches(struct cmp *cx, const struct view *w,
 			      "no branch of %s's %s accepts everything %s "
 			      "allows",
 			      RD(cx), kw, WR(cx));
-		return;
 	}
-	if (strcmp(kw, "oneOf") == 0 && !view_has_equal(cx, w, "oneOf", br))
-		issue(cx, "one-of-unchecked", "one-of-unchecked", 1, rn, kw,
-		      "oneOf is checked as anyOf: that only one branch "
-		      "matches is not checked");
 }
 
 /* every reader node's keywords against the writer conjunction */

@@ -326,6 +326,27 @@ incompatible (forward): big1.json -> big2.json: 1 incompatibility"
 	assert_stderr ""
 }
 
+@test "compat: a oneOf whose branches may both match is one-of-overlap, exit 65; disjoint ones pass" {
+	echo '{"type":"integer"}' >int.json
+	echo '{"oneOf":[{"type":"integer"},{"minimum":0}]}' >overlap.json
+	run --separate-stderr evctl schema compat int.json overlap.json
+	assert_status 65
+	assert_stdout "overlap.json#/oneOf: one-of-overlap (backward): a value old allows may match both branch 0 and branch 1 of new's oneOf, which needs exactly one
+incompatible (backward): int.json -> overlap.json: 1 incompatibility"
+	assert_stderr ""
+	echo '{"oneOf":[{"type":"integer"},{"type":"string"}]}' >types.json
+	run --separate-stderr evctl schema compat int.json types.json
+	assert_status 0
+	assert_stdout "compatible (backward): int.json -> types.json"
+	assert_stderr ""
+	echo '{"type":"object","properties":{"kind":{"const":"a"},"n":{"type":"integer"}},"required":["kind"]}' >a.json
+	echo '{"type":"object","oneOf":[{"properties":{"kind":{"const":"a"}},"required":["kind"]},{"properties":{"kind":{"const":"b"}},"required":["kind"]}]}' >disc.json
+	run --separate-stderr evctl schema compat a.json disc.json
+	assert_status 0
+	assert_stdout "compatible (backward): a.json -> disc.json"
+	assert_stderr ""
+}
+
 @test "compat: a remote \$ref is not followed" {
 	echo '{"$ref":"https://example.com/a.json"}' >a.json
 	echo '{"$ref":"https://example.com/b.json"}' >b.json
