@@ -47,7 +47,8 @@ struct vctx {
 	int depth, max_depth;
 	int idepth, max_idepth;		/* instance nesting */
 	const uint8_t *root, *root_end; /* the end of the root, once walked */
-	int full;			/* max_errors reached */
+	const uint8_t *wp, *we; /* the container walked last, and its end */
+	int full;		/* max_errors reached */
 };
 
 struct dscope {
@@ -1012,11 +1013,16 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				FAIL();
 			}
 		}
-		if (skip1(&kp, c->end) != 0) {
+		/* a container the walk went through ends where it said */
+		if (c->wp == vp)
+			kp = c->we;
+		else if (skip1(&kp, c->end) != 0) {
 			ret = EV_EDATA;
 			goto out;
 		}
 	}
+	c->wp = p;
+	c->we = kp;
 	if (p == c->root)
 		c->root_end = kp;
 	if ((seen & o->reqmask) != o->reqmask || o->slots_overflow) {
@@ -1203,11 +1209,15 @@ static int v_array(struct vctx *c, const struct jnode *n, const uint8_t *p,
 					ann_mark(a, i);
 			}
 		}
-		if (skip1(&ip, c->end) != 0) {
+		if (c->wp == ip)
+			ip = c->we;
+		else if (skip1(&ip, c->end) != 0) {
 			ret = EV_EDATA;
 			goto out;
 		}
 	}
+	c->wp = p;
+	c->we = ip;
 	if (p == c->root)
 		c->root_end = ip;
 	if (ar->contains != NULL) {
@@ -1440,6 +1450,21 @@ static size_t utf8_len(const uint8_t *s, size_t n)
 	return k;
 }
 
+/* 1 when s has at least min characters: counts only as far as it must */
+static int utf8_at_least(const uint8_t *s, size_t n, int64_t min)
+{
+	size_t k = 0, i;
+
+	if (min <= 0)
+		return 1;
+	if ((uint64_t)min > n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((s[i] & 0xC0) != 0x80 && (int64_t)++k >= min)
+			return 1;
+	return 0;
+}
+
 /* draft-07 contentEncoding base64 / contentMediaType application/json */
 static int content_ok(const struct jnode *n, const char *s, size_t len)
 {
@@ -1529,10 +1554,11 @@ static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		if (n->str != NULL) {
 			const struct jstr *s = n->str;
 
-			if (s->minl >= 0 || s->maxl >= 0) {
-				size_t l = utf8_len(it.p, it.n);
-
-				if (s->minl >= 0 && (int64_t)l < s->minl) {
+			/* a character is one to four bytes */
+			if (s->minl > 0 ||
+			    (s->maxl >= 0 && (uint64_t)s->maxl < it.n)) {
+				if (s->minl > 0 &&
+				    !utf8_at_least(it.p, it.n, s->minl)) {
 					if (c->collect)
 						err_add(c, n, "minLength",
 							"minLength",
@@ -1541,7 +1567,8 @@ static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 							(long long)s->minl);
 					FAIL();
 				}
-				if (s->maxl >= 0 && (int64_t)l > s->maxl) {
+				if (s->maxl >= 0 && (uint64_t)s->maxl < it.n &&
+				    (int64_t)utf8_len(it.p, it.n) > s->maxl) {
 					if (c->collect)
 						err_add(c, n, "maxLength",
 							"maxLength",
