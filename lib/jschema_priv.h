@@ -134,6 +134,9 @@ struct jsre_el {
 	const char **alt;  /* a group: its literal alternatives, or NULL */
 	uint32_t *altlen;
 	uint32_t nalt;
+	const uint8_t *tab; /* set as a table of 256 bytes */
+	const char *lit;    /* a run of literal characters (min = max = 1) */
+	uint32_t litlen;
 };
 struct jsre {
 	struct jsre_el *el;

@@ -1686,8 +1686,47 @@ struct jsre *js_sre_compile(struct ev_jschema_set *s, const char *pat, size_t n)
 	r = js_alloc(s, sizeof(*r));
 	if (r == NULL || (r->el = js_alloc(s, nel * sizeof(*r->el))) == NULL)
 		return NULL;
-	memcpy(r->el, el, nel * sizeof(*r->el));
-	r->nel = nel;
+	/* runs of single literal characters as strings; sets as tables */
+	for (i = 0; i < nel; i++) {
+		struct jsre_el *x = &el[i], *y;
+		uint8_t *tab, one = 0;
+		unsigned ch, cnt = 0;
+
+		if (x->alt != NULL) {
+			r->el[r->nel++] = *x;
+			continue;
+		}
+		for (ch = 0; ch < 128; ch++)
+			if (sre_in(x->set, (uint8_t)ch)) {
+				cnt++;
+				one = (uint8_t)ch;
+			}
+		y = r->nel ? &r->el[r->nel - 1] : NULL;
+		if (cnt == 1 && x->min == 1 && x->max == 1) {
+			char *l;
+
+			if (y != NULL && y->lit != NULL) {
+				l = (char *)y->lit; /* room for all: below */
+				l[y->litlen++] = (char)one;
+				continue;
+			}
+			if ((l = js_alloc(s, nel)) == NULL)
+				return NULL;
+			l[0] = (char)one;
+			y = &r->el[r->nel++];
+			*y = *x;
+			y->lit = l;
+			y->litlen = 1;
+			continue;
+		}
+		if ((tab = js_alloc(s, 256)) == NULL)
+			return NULL;
+		for (ch = 0; ch < 128; ch++)
+			tab[ch] = (uint8_t)sre_in(x->set, (uint8_t)ch);
+		y = &r->el[r->nel++];
+		*y = *x;
+		y->tab = tab;
+	}
 	return r;
 }
 
@@ -1711,11 +1750,25 @@ static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 			pos += x->altlen[k];
 			continue;
 		}
-		for (k = 0; k < x->max && pos < n && sre_in(x->set, s[pos]);
-		     k++)
-			pos++;
-		if (k < x->min)
-			return 0;
+		if (x->lit != NULL) {
+			if (n - pos < x->litlen)
+				return 0;
+			for (k = 0; k < x->litlen; k++)
+				if (s[pos + k] != (uint8_t)x->lit[k])
+					return 0;
+			pos += x->litlen;
+			continue;
+		}
+		{
+			const uint8_t *q = s + pos, *lim;
+
+			lim = n - pos > x->max ? q + x->max : s + n;
+			while (q < lim && x->tab[*q])
+				q++;
+			if ((size_t)(q - (s + pos)) < x->min)
+				return 0;
+			pos = (size_t)(q - s);
+		}
 	}
 	return pos == n;
 }
