@@ -2308,6 +2308,47 @@ int ev_jschema_validate(const struct ev_jschema *sc, const uint8_t *mp,
 	return validate(sc, mp, n, prefix, cx, JS_MAX_INST_DEPTH, 1000);
 }
 
+int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
+			       size_t maxn, const char *prefix,
+			       struct ev_jschema_ctx *cx, size_t *used)
+{
+	struct vctx c;
+	const uint8_t *p = mp;
+	int r;
+
+	/* a valid container walked to its end: the common case, one pass
+	 * (the walk reads nothing past the end of the value) */
+	memset(&c, 0, sizeof(c));
+	c.cx = cx;
+	c.end = mp + maxn;
+	c.max_depth = 1000;
+	c.max_idepth = JS_MAX_INST_DEPTH;
+	c.root = mp;
+	cx->nerrs = 0;
+	cx->noff = 0;
+	cx->strs.len = 0;
+	cx->path.len = 0;
+	cx->max_errors = sc->doc->set->o.max_errors;
+	r = v(&c, sc, mp, NULL, NULL);
+	if (r == 1 && c.root_end != NULL) {
+		*used = (size_t)(c.root_end - mp);
+		cx->noff = 0;
+		cx->strs.len = 0;
+		finish(cx);
+		return 1;
+	}
+	/* anything else as ev_jschema_validate() has it */
+	if (ev_mp_skip_fast(&p, mp + maxn) != 0) {
+		*used = 0;
+		cx->noff = 0;
+		cx->strs.len = 0;
+		finish(cx);
+		return EV_EDATA;
+	}
+	*used = (size_t)(p - mp);
+	return validate(sc, mp, *used, prefix, cx, JS_MAX_INST_DEPTH, 1000);
+}
+
 int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,
 		  struct ev_error *err)
 {
