@@ -65,7 +65,8 @@ static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	     const struct dscope *sc, struct ann *a);
 
 /* skip one value: scalars inline, containers by ev_mp_skip_fast */
-static inline int skip1(const uint8_t **pp, const uint8_t *end)
+static inline __attribute__((always_inline)) int skip1(const uint8_t **pp,
+						       const uint8_t *end)
 {
 	const uint8_t *p = *pp;
 	uint8_t c;
@@ -85,6 +86,21 @@ static inline int skip1(const uint8_t **pp, const uint8_t *end)
 		}
 		if (c == 0xcb && end - p >= 9) {
 			*pp = p + 9;
+			return 0;
+		}
+		/* uint 8 to 64, int 8 to 64: 1 + 1, 2, 4, 8 bytes */
+		if (c >= 0xcc && c <= 0xd3) {
+			size_t k = (size_t)1 + (1u << ((c - 0xcc) & 3));
+
+			if ((size_t)(end - p) < k)
+				return -1;
+			*pp = p + k;
+			return 0;
+		}
+		if (c == 0xd9 && end - p >= 2) {
+			if ((size_t)(end - p) < (size_t)2 + p[1])
+				return -1;
+			*pp = p + 2 + p[1];
 			return 0;
 		}
 	}
@@ -123,8 +139,8 @@ static inline int key_eq(const char *a, const uint8_t *b, uint32_t n)
 }
 
 /* ev_mp_read with the common cases of records inline */
-static inline int rd(const uint8_t **pp, const uint8_t *end,
-		     struct ev_mp_item *it)
+static inline __attribute__((always_inline)) int
+rd(const uint8_t **pp, const uint8_t *end, struct ev_mp_item *it)
 {
 	const uint8_t *p = *pp;
 	uint8_t c;
@@ -160,6 +176,29 @@ static inline int rd(const uint8_t **pp, const uint8_t *end,
 			it->type = EV_MP_FLOAT;
 			memcpy(&it->v.f, &w, sizeof(w));
 			*pp = p + 9;
+			return 0;
+		}
+		if (c == 0xcd && end - p >= 3) {
+			it->type = EV_MP_UINT;
+			it->v.u = ev_rbe16(p + 1);
+			*pp = p + 3;
+			return 0;
+		}
+		if (c == 0xce && end - p >= 5) {
+			it->type = EV_MP_UINT;
+			it->v.u = ev_rbe32(p + 1);
+			*pp = p + 5;
+			return 0;
+		}
+		if (c == 0xd9 && end - p >= 2) {
+			uint32_t n = p[1];
+
+			if ((size_t)(end - p) < 2 + (size_t)n)
+				return -1;
+			it->type = EV_MP_STR;
+			it->n = n;
+			it->p = p + 2;
+			*pp = p + 2 + n;
 			return 0;
 		}
 	}
