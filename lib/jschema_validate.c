@@ -963,7 +963,7 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	const struct jobj *o = n->obj;
 	uint64_t seen = 0;
 	const uint8_t *kp = q;
-	uint32_t i, j;
+	uint32_t i, j, g = 0;
 	int ok = 1, ret = 1;
 	char qb[128];
 
@@ -992,8 +992,15 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			goto out;
 		}
 		vp = kp;
-		pr = prop_find(o, k.p, k.n);
+		/* keys mostly come in the order of "properties": try the
+		 * one after the last found before hashing */
+		if (g < o->nprops && o->props[g].len == k.n &&
+		    key_eq(o->props[g].name, k.p, k.n))
+			pr = &o->props[g];
+		else
+			pr = prop_find(o, k.p, k.n);
 		if (pr != NULL) {
+			g = (uint32_t)(pr - o->props) + 1;
 			if (pr->slot >= 0)
 				seen |= 1ull << pr->slot;
 			if (pr->sub != NULL) {
