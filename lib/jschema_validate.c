@@ -1794,8 +1794,7 @@ static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 		if (x->alt != NULL) {
 			for (k = 0; k < x->nalt; k++)
 				if (n - pos >= x->altlen[k] &&
-				    memcmp(s + pos, x->alt[k], x->altlen[k]) ==
-					    0)
+				    key_eq(x->alt[k], s + pos, x->altlen[k]))
 					break;
 			if (k == x->nalt)
 				return 0;
@@ -1811,7 +1810,22 @@ static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 			pos += x->litlen;
 			continue;
 		}
-		{
+		if (x->min == x->max) {
+			/* a fixed count: every character in the set */
+			const uint8_t *q = s + pos, *t = x->tab;
+			unsigned acc = 1;
+
+			if (n - pos < x->min)
+				return 0;
+			for (k = 0; k + 4 <= x->min; k += 4)
+				acc &= t[q[k]] & t[q[k + 1]] & t[q[k + 2]] &
+				       t[q[k + 3]];
+			for (; k < x->min; k++)
+				acc &= t[q[k]];
+			if (!acc)
+				return 0;
+			pos += x->min;
+		} else {
 			const uint8_t *q = s + pos, *lim;
 
 			lim = n - pos > x->max ? q + x->max : s + n;
