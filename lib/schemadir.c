@@ -880,6 +880,21 @@ static inline int read_str(const uint8_t **pp, const uint8_t *end,
 	return ev_mp_read(pp, end, it);
 }
 
+/* 1 when s is ASCII (so UTF-8), else ev_utf8_valid() decides */
+static inline int type_utf8(const uint8_t *s, size_t n)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= s[i];
+	return !(acc & 0x8080808080808080ull) || ev_utf8_valid(s, n) == n;
+}
+
 static int read_fields(struct rstate *st, struct ev_event *ev)
 {
 	const uint8_t *p = st->p, *end = st->end, *v;
@@ -962,8 +977,7 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 	}
 	if (p != end || ev->type.p == NULL || ev->id.p == NULL ||
 	    ev->time == EV_TIME_NONE ||
-	    ev_utf8_valid((const uint8_t *)ev->type.p, ev->type.n) !=
-		    ev->type.n)
+	    !type_utf8((const uint8_t *)ev->type.p, ev->type.n))
 		return EV_EDATA;
 	st->p = p;
 	return 0;
