@@ -895,6 +895,41 @@ static inline int type_utf8(const uint8_t *s, size_t n)
 	return !(acc & 0x8080808080808080ull) || ev_utf8_valid(s, n) == n;
 }
 
+/* ev_mp_skip_fast() with the pairs of a small map (meta) inline when
+ * they are strings and small scalars */
+static int skip_meta(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	uint32_t i, n;
+
+	if (p >= end || *p < 0x80 || *p > 0x8f)
+		return ev_mp_skip_fast(pp, end);
+	n = 2 * (uint32_t)(*p++ & 0x0f);
+	for (i = 0; i < n; i++) {
+		uint8_t c;
+
+		if (p >= end)
+			return -1;
+		c = *p;
+		if (c >= 0xa0 && c <= 0xbf) {
+			if ((size_t)(end - p) <= (size_t)(c & 0x1f))
+				return -1;
+			p += 1 + (c & 0x1f);
+		} else if (c == 0xd9) {
+			if (end - p < 2 || (size_t)(end - p) < 2 + (size_t)p[1])
+				return -1;
+			p += 2 + p[1];
+		} else if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 ||
+			   c == 0xc3) {
+			p++;
+		} else if (ev_mp_skip_fast(&p, end) != 0) {
+			return -1;
+		}
+	}
+	*pp = p;
+	return 0;
+}
+
 static int read_fields(struct rstate *st, struct ev_event *ev)
 {
 	const uint8_t *p = st->p, *end = st->end, *v;
@@ -966,7 +1001,7 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 			if (p >= end || !((*p >= 0x80 && *p <= 0x8f) ||
 					  *p == 0xde || *p == 0xdf))
 				return EV_EDATA;
-			if (ev_mp_skip_fast(&p, end) != 0)
+			if (skip_meta(&p, end) != 0)
 				return EV_EDATA;
 			ev->meta = v;
 			ev->meta_len = (size_t)(p - v);
