@@ -72,7 +72,7 @@ BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
 .build-flags: FORCE
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
-%.o: %.c .build-flags lib/evlog.h lib/evlog_private.h $(wildcard lib/*_int.h) $(wildcard cmd/*.h)
+%.o: %.c .build-flags lib/evlog.h lib/evlog_private.h $(wildcard lib/*_int.h) $(wildcard lib/*_priv.h) $(wildcard cmd/*.h)
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # the writer's modules share its internals

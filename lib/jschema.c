@@ -14,6 +14,7 @@
  * check that no cycle of in-place references makes no progress.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "jschema_priv.h"
 
@@ -191,6 +193,42 @@ static void map_free(struct jmap *m)
 	free(m);
 }
 
+/* the node at a JSON pointer of a document: a $ref by pointer finds it
+ * without walking the document (linear compiles of long ref chains) */
+static int path_key(struct ev_buf *b, const struct jdoc *d, const char *path,
+		    size_t pn)
+{
+	b->len = 0;
+	if (ev_buf_append(b, &d, sizeof(d)) != 0 ||
+	    ev_buf_append(b, path, pn) != 0)
+		return -1;
+	return 0;
+}
+
+static int node_path_put(struct ev_jschema_set *s, struct jnode *n)
+{
+	struct ev_buf b = {0};
+	int r = path_key(&b, n->doc, n->path, strlen(n->path));
+
+	if (r == 0)
+		r = map_put(s->node_by_path, b.p, b.len, n) < 0 ? -1 : 0;
+	ev_buf_free(&b);
+	return r;
+}
+
+static struct jnode *node_path_get(struct ev_jschema_set *s,
+				   const struct jdoc *d, const char *path,
+				   size_t pn)
+{
+	struct ev_buf b = {0};
+	struct jnode *n = NULL;
+
+	if (path_key(&b, d, path, pn) == 0)
+		n = map_get(s->node_by_path, b.p, b.len);
+	ev_buf_free(&b);
+	return n;
+}
+
 /* -------------------------------------------------------------- the set */
 
 int ev_jschema_set_new(struct ev_jschema_set **out,
@@ -211,8 +249,9 @@ int ev_jschema_set_new(struct ev_jschema_set **out,
 	s->res_by_uri = calloc(1, sizeof(struct jmap));
 	s->anchors = calloc(1, sizeof(struct jmap));
 	s->node_by_addr = calloc(1, sizeof(struct jmap));
+	s->node_by_path = calloc(1, sizeof(struct jmap));
 	if (s->res_by_uri == NULL || s->anchors == NULL ||
-	    s->node_by_addr == NULL)
+	    s->node_by_addr == NULL || s->node_by_path == NULL)
 		goto nomem;
 	if (o != NULL && o->ref_dirs != NULL) {
 		while (o->ref_dirs[n] != NULL)
@@ -259,6 +298,7 @@ void ev_jschema_set_free(struct ev_jschema_set *s)
 	map_free(s->res_by_uri);
 	map_free(s->anchors);
 	map_free(s->node_by_addr);
+	map_free(s->node_by_path);
 	free(s->pending);
 	free(s->all);
 	for (i = 0; i < s->nallocs; i++)
@@ -456,9 +496,11 @@ static int register_res(struct cc *c, const char *uri, struct jres *r)
 	if (k < 0)
 		return nomem(c);
 	old = map_gets(c->s->res_by_uri, uri);
-	if (k == 1 && old != r && old->doc != c->doc && old->root != NULL)
-		return cfail(c, r->path, "'$id' '%s' is also the id of '%s'",
-			     uri, old->doc->name);
+	/* whichever comes first, two documents may not share a URI: the
+	 * second would silently stand for the first */
+	if (k == 1 && old != r && old->doc != c->doc)
+		return cfail(c, r->path, "'$id' '%s' is also the %s of '%s'",
+			     uri, old->by_id ? "'$id'" : "URI", old->doc->name);
 	return 0;
 }
 
@@ -544,34 +586,63 @@ static struct jnode **compile_array(struct cc *c, const uint8_t *p,
 	return v;
 }
 
-/* the entry of name in a growing list of props */
+/* the entry of name in a growing list of props, hashed */
 struct proplist {
 	struct jprop *v;
 	uint32_t n, cap;
+	uint32_t *tab; /* index + 1; 0 empty */
+	uint32_t tabmask;
 };
+
+/* by a hash of every byte: the names of a big schema are often alike
+ * ("p1", "p2"...) where js_key_hash looks at three bytes */
+static void prop_tab_put(struct proplist *l, uint32_t i)
+{
+	uint32_t h = hash_bytes(l->v[i].name, l->v[i].len) & l->tabmask;
+
+	while (l->tab[h])
+		h = (h + 1) & l->tabmask;
+	l->tab[h] = i + 1;
+}
 
 static struct jprop *prop_get(struct cc *c, struct proplist *l,
 			      const char *name, uint32_t len)
 {
-	uint32_t i;
+	uint32_t i, h;
 
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].len == len && memcmp(l->v[i].name, name, len) == 0)
-			return &l->v[i];
+	if (l->tab != NULL)
+		for (h = hash_bytes(name, len) & l->tabmask; l->tab[h];
+		     h = (h + 1) & l->tabmask) {
+			struct jprop *pr = &l->v[l->tab[h] - 1];
+
+			if (pr->len == len && memcmp(pr->name, name, len) == 0)
+				return pr;
+		}
 	if (l->n == l->cap) {
 		uint32_t nc = l->cap ? 2 * l->cap : 16;
 		struct jprop *nv = realloc(l->v, nc * sizeof(*nv));
+		uint32_t *nt = calloc(2 * (size_t)nc, sizeof(*nt));
 
-		if (nv == NULL)
+		if (nv == NULL || nt == NULL) {
+			if (nv != NULL)
+				l->v = nv;
+			free(nt);
 			return nomem(c), NULL;
+		}
 		l->v = nv;
 		l->cap = nc;
+		free(l->tab);
+		l->tab = nt;
+		l->tabmask = 2 * nc - 1;
+		for (i = 0; i < l->n; i++)
+			prop_tab_put(l, i);
 	}
 	memset(&l->v[l->n], 0, sizeof(l->v[0]));
 	l->v[l->n].name = name;
 	l->v[l->n].len = len;
 	l->v[l->n].hash = js_key_hash((const uint8_t *)name, len);
 	l->v[l->n].slot = -1;
+	prop_tab_put(l, l->n);
 	return &l->v[l->n++];
 }
 
@@ -824,6 +895,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 	n->p = p;
 	n->draft = (uint16_t)draft;
 	if (map_put(s->node_by_addr, &p, sizeof(p), n) < 0 ||
+	    node_path_put(s, n) != 0 ||
 	    vec_push((void ***)&s->all, &s->nall, &s->capall, n) != 0)
 		return nomem(c), NULL;
 	if (it.type == EV_MP_BOOL) {
@@ -922,6 +994,7 @@ struct jnode *js_compile_at(struct cc *c, const uint8_t *p, const char *base,
 				r->root = n;
 				r->draft = draft;
 				r->vocab = vocab;
+				r->by_id = 1;
 				if (register_res(c, u, r) != 0)
 					return NULL;
 				res = r;
@@ -1625,6 +1698,7 @@ next2:
 	if (o != NULL && build_obj_table(c, o, &pl) != 0)
 		goto fail;
 	free(pl.v);
+	free(pl.tab);
 	n->obj = o;
 	n->arr = a;
 	n->leaf = !o && !a && !n->allof && !n->anyof && !n->oneof && !n->not_ &&
@@ -1639,6 +1713,7 @@ next2:
 	return n;
 fail:
 	free(pl.v);
+	free(pl.tab);
 	if (!c->failed)
 		nomem(c);
 	return NULL;
@@ -1899,9 +1974,19 @@ int ev_jschema_add(struct ev_jschema_set *s, const char *json, size_t n,
 		const char *at = js.errp ? js.errp : js.p;
 
 		line_col(json, at, &line, &col);
-		ev_seterr(err, EV_EDATA, "%s:%zu:%zu: invalid JSON: %s",
-			  name ? name : "schema", line, col,
-			  js.errmsg ? js.errmsg : "trailing characters");
+		/* json.c names its own limit (events'): say the schemas' */
+		if (js.errmsg != NULL &&
+		    strncmp(js.errmsg, "nesting deeper than ", 20) == 0)
+			ev_seterr(err, EV_EDATA,
+				  "%s:%zu:%zu: invalid JSON: nesting deeper "
+				  "than %d levels",
+				  name ? name : "schema", line, col,
+				  JS_MAX_SCHEMA_DEPTH);
+		else
+			ev_seterr(err, EV_EDATA, "%s:%zu:%zu: invalid JSON: %s",
+				  name ? name : "schema", line, col,
+				  js.errmsg ? js.errmsg
+					    : "trailing characters");
 		ev_buf_free(&b);
 		return EV_EDATA;
 	}
@@ -1929,36 +2014,24 @@ int ev_jschema_add_mp(struct ev_jschema_set *s, const uint8_t *mp, size_t n,
 	return add_doc(s, c, n, name, uri, out, err);
 }
 
+static int read_regular(const char *path, struct ev_buf *b,
+			struct ev_error *err);
+
 int ev_jschema_add_file(struct ev_jschema_set *s, const char *path,
 			struct ev_jschema **out, struct ev_error *err)
 {
-	FILE *f = fopen(path, "rb");
 	struct ev_buf b = {0};
-	char tmp[65536];
-	size_t k;
 	int r;
 
 	if (out)
 		*out = NULL;
-	if (f == NULL)
-		return ev_seterr_errno(err,
-				       errno == ENOENT ? EV_ENOENT : EV_EIO,
-				       errno, "cannot open '%s'", path);
-	while ((k = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		if (ev_buf_append(&b, tmp, k) != 0) {
-			fclose(f);
-			ev_buf_free(&b);
-			return ev_seterr(err, EV_ERR, "out of memory");
-		}
-	if (ferror(f)) {
-		fclose(f);
-		ev_buf_free(&b);
-		return ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
-				       path);
-	}
-	fclose(f);
-	r = ev_jschema_add(s, b.p ? (const char *)b.p : "", b.len, path, NULL,
-			   out, err);
+	r = read_regular(path, &b, err);
+	if (r == EV_ENOENT)
+		ev_seterr_errno(err, EV_ENOENT, ENOENT, "cannot open '%s'",
+				path);
+	if (r == 0)
+		r = ev_jschema_add(s, b.p ? (const char *)b.p : "", b.len, path,
+				   NULL, out, err);
 	ev_buf_free(&b);
 	return r;
 }
@@ -2137,8 +2210,12 @@ static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 			return err->code ? err->code : EV_EDATA;
 	}
 	r = map_gets(s->res_by_uri, d->uri);
+	if (r != NULL && r->by_id && r->doc != d)
+		return ev_seterr(err, EV_EDATA,
+				 "%s: its URI '%s' is also the '$id' of '%s'",
+				 d->name, d->uri, r->doc->name);
 	if (r != NULL && r->root != NULL) {
-		/* the same URI twice: keep the first */
+		/* the same document twice: keep the first */
 		if (out)
 			*out = r->root;
 		return 0;
@@ -2166,26 +2243,70 @@ static int add_doc1(struct ev_jschema_set *s, uint8_t *mp, size_t n,
 
 /* ------------------------------------------------------------ references */
 
-static int load_file_as(struct ev_jschema_set *s, const char *path,
-			const char *uri, struct ev_error *err)
+/* Read a regular file whole: 0, EV_ENOENT (no message), EV_EDATA for
+ * anything else (a FIFO would hang, a directory reads as nothing),
+ * EV_EIO */
+static int read_regular(const char *path, struct ev_buf *b,
+			struct ev_error *err)
 {
-	FILE *f = fopen(path, "rb");
-	struct ev_buf b = {0};
+	/* O_NONBLOCK: opening a FIFO does not wait for a writer */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
 	char tmp[65536];
+	FILE *f;
 	size_t k;
 	int r;
 
-	if (f == NULL)
-		return EV_ENOENT;
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return EV_ENOENT;
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot open '%s'",
+				       path);
+	}
+	if (fstat(fd, &st) != 0) {
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot stat '%s'",
+				    path);
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return ev_seterr(err, EV_EDATA,
+				 "'%s' is not a regular file (a %s)", path,
+				 S_ISDIR(st.st_mode)	? "directory"
+				 : S_ISFIFO(st.st_mode) ? "FIFO"
+				 : S_ISSOCK(st.st_mode) ? "socket"
+							: "device");
+	}
+	f = fdopen(fd, "rb");
+	if (f == NULL) {
+		close(fd);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
 	while ((k = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		if (ev_buf_append(&b, tmp, k) != 0) {
+		if (ev_buf_append(b, tmp, k) != 0) {
 			fclose(f);
-			ev_buf_free(&b);
 			return ev_seterr(err, EV_ERR, "out of memory");
 		}
+	if (ferror(f)) {
+		r = ev_seterr_errno(err, EV_EIO, errno, "cannot read '%s'",
+				    path);
+		fclose(f);
+		return r;
+	}
 	fclose(f);
-	r = ev_jschema_add(s, b.p ? (const char *)b.p : "", b.len, path, uri,
-			   NULL, err);
+	return 0;
+}
+
+static int load_file_as(struct ev_jschema_set *s, const char *path,
+			const char *uri, struct ev_error *err)
+{
+	struct ev_buf b = {0};
+	int r = read_regular(path, &b, err);
+
+	if (r == 0)
+		r = ev_jschema_add(s, b.p ? (const char *)b.p : "", b.len, path,
+				   uri, NULL, err);
 	ev_buf_free(&b);
 	return r;
 }
@@ -2367,6 +2488,15 @@ static struct jnode *lookup(struct ev_jschema_set *s, const char *uri,
 			goto out;
 		}
 		ev_buf_puts(&pb, r->path);
+		ev_buf_puts(&pb, dec);
+		n = node_path_get(s, r->doc, (const char *)pb.p, pb.len);
+		if (n != NULL) {
+			free(dec);
+			ev_buf_free(&pb);
+			goto out;
+		}
+		pb.len = 0;
+		ev_buf_puts(&pb, r->path);
 		at = walk_pointer(r->p, r->end, dec, &pb);
 		free(dec);
 		if (at == NULL) {
@@ -2459,58 +2589,140 @@ static int resolve_pending(struct ev_jschema_set *s, size_t from,
 	return 0;
 }
 
-/* in-place edges: a cycle through them evaluates forever */
-static int cycle_check(struct jnode *n, int depth, struct ev_error *err)
+/* The i-th in-place edge of a node (an applicator on the same value):
+ * 1 and *out (may be NULL), or 0 past the last */
+static int inplace_edge(const struct jnode *n, uint32_t i, struct jnode **out)
 {
-	struct jnode *e[8];
-	size_t ne = 0, i;
-	uint32_t j;
-	int r = 0;
+	struct jnode *fixed[7] = {n->ref, n->dynref, n->recref, n->not_,
+				  n->if_, n->then_,  n->else_};
 
-	if (n == NULL || n->visited)
+	if (i < 7) {
+		*out = fixed[i];
+		return 1;
+	}
+	i -= 7;
+	if (i < n->nallof) {
+		*out = n->allof[i];
+		return 1;
+	}
+	i -= n->nallof;
+	if (i < n->nanyof) {
+		*out = n->anyof[i];
+		return 1;
+	}
+	i -= n->nanyof;
+	if (i < n->noneof) {
+		*out = n->oneof[i];
+		return 1;
+	}
+	i -= n->noneof;
+	if (n->obj != NULL && i < n->obj->nprops) {
+		*out = n->obj->props[i].dep_schema;
+		return 1;
+	}
+	return 0;
+}
+
+struct cframe {
+	struct jnode *n;
+	uint32_t i;
+};
+
+static void inplace_fold(struct jnode *parent, const struct jnode *child)
+{
+	if (child->ipdepth > parent->ipdepth)
+		parent->ipdepth = child->ipdepth;
+	parent->ipcount = parent->ipcount > UINT64_MAX - child->ipcount
+				  ? UINT64_MAX
+				  : parent->ipcount + child->ipcount;
+}
+
+/* Over the in-place edges from n, without recursion: a cycle evaluates
+ * forever; a chain deeper than the runtime recursion fails every value;
+ * a graph whose paths multiply takes exponential time. */
+static int cycle_check(struct jnode *root, struct cframe **stk, size_t *cap,
+		       struct ev_error *err)
+{
+	size_t sp = 0;
+
+	if (root == NULL || root->visited)
 		return 0;
-	if (n->visiting)
-		return ev_seterr(err, EV_EDATA,
-				 "%s: %s: $ref cycle with no progress",
-				 n->doc->name, *n->path ? n->path : "/");
-	if (depth > 4 * JS_MAX_SCHEMA_DEPTH)
-		return 0;
-	n->visiting = 1;
-	e[ne++] = n->ref;
-	e[ne++] = n->dynref;
-	e[ne++] = n->recref;
-	e[ne++] = n->not_;
-	e[ne++] = n->if_;
-	e[ne++] = n->then_;
-	e[ne++] = n->else_;
-	for (i = 0; i < ne && r == 0; i++)
-		r = cycle_check(e[i], depth + 1, err);
-	for (j = 0; j < n->nallof && r == 0; j++)
-		r = cycle_check(n->allof[j], depth + 1, err);
-	for (j = 0; j < n->nanyof && r == 0; j++)
-		r = cycle_check(n->anyof[j], depth + 1, err);
-	for (j = 0; j < n->noneof && r == 0; j++)
-		r = cycle_check(n->oneof[j], depth + 1, err);
-	if (n->obj)
-		for (j = 0; j < n->obj->nprops && r == 0; j++)
-			r = cycle_check(n->obj->props[j].dep_schema, depth + 1,
-					err);
-	n->visiting = 0;
-	n->visited = 1;
-	return r;
+	for (;;) {
+		struct jnode *n, *ch = NULL;
+
+		if (root != NULL) {
+			if (sp == *cap) {
+				size_t nc = *cap ? 2 * *cap : 256;
+				struct cframe *ns =
+					realloc(*stk, nc * sizeof(*ns));
+
+				if (ns == NULL)
+					return ev_seterr(err, EV_ERR,
+							 "out of memory");
+				*stk = ns;
+				*cap = nc;
+			}
+			(*stk)[sp].n = root;
+			(*stk)[sp].i = 0;
+			sp++;
+			root->visiting = 1;
+			root->ipdepth = 0;
+			root->ipcount = 1;
+			root = NULL;
+		}
+		n = (*stk)[sp - 1].n;
+		while (inplace_edge(n, (*stk)[sp - 1].i++, &ch) && ch == NULL)
+			;
+		if (ch != NULL) {
+			if (ch->visiting)
+				return ev_seterr(
+					err, EV_EDATA,
+					"%s: %s: $ref cycle with no progress",
+					ch->doc->name,
+					*ch->path ? ch->path : "/");
+			if (ch->visited)
+				inplace_fold(n, ch);
+			else
+				root = ch;
+			continue;
+		}
+		/* all edges done */
+		if (n->kind == JN_OBJ && !n->leaf)
+			n->ipdepth++;
+		n->visiting = 0;
+		n->visited = 1;
+		if (n->ipdepth > JS_MAX_REF_DEPTH)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: %s: references nest deeper than "
+					 "%d levels (a chain of $ref or "
+					 "allOf/anyOf/oneOf/not/if)",
+					 n->doc->name, *n->path ? n->path : "/",
+					 JS_MAX_REF_DEPTH);
+		if (n->ipcount > JS_MAX_STEPS)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: %s: the schema branches "
+					 "exponentially: validating one value "
+					 "would take more than %u steps",
+					 n->doc->name, *n->path ? n->path : "/",
+					 JS_MAX_STEPS);
+		if (--sp == 0)
+			return 0;
+		inplace_fold((*stk)[sp - 1].n, n);
+	}
 }
 
 int ev_jschema_set_compile(struct ev_jschema_set *s, struct ev_error *err)
 {
-	size_t i;
+	struct cframe *stk = NULL;
+	size_t i, cap = 0;
 	int r;
 
 	if ((r = resolve_pending(s, 0, err)) != 0)
 		return r;
-	for (i = 0; i < s->nall; i++)
-		if ((r = cycle_check(s->all[i], 0, err)) != 0)
-			return r;
-	return 0;
+	for (i = 0; i < s->nall && r == 0; i++)
+		r = cycle_check(s->all[i], &stk, &cap, err);
+	free(stk);
+	return r;
 }
 
 struct ev_jschema *ev_jschema_get(struct ev_jschema_set *s, const char *uri,

@@ -48,9 +48,15 @@ enum {
 };
 
 /* limits */
-#define JS_MAX_SCHEMA_DEPTH 512		/* schema nesting (JSON levels) */
-#define JS_MAX_EVAL_DEPTH 600		/* runtime recursion, through $ref */
+#define JS_MAX_SCHEMA_DEPTH 512 /* schema nesting (JSON levels) */
+#define JS_MAX_EVAL_DEPTH 1000	/* runtime recursion, through $ref */
+/* in-place nesting (chains of $ref, allOf...) a schema may have: half of
+ * the runtime recursion, the rest is for the instance's nesting */
+#define JS_MAX_REF_DEPTH (JS_MAX_EVAL_DEPTH / 2)
 #define JS_MAX_INST_DEPTH EV_READ_DEPTH /* instance nesting */
+/* node visits one validation may take; a schema whose in-place
+ * applicators alone would take more does not compile */
+#define JS_MAX_STEPS 10000000u
 
 /* a number from a schema */
 struct jnum {
@@ -182,6 +188,7 @@ struct jres {
 	struct jdanchor *dyn; /* $dynamicAnchor names */
 	int draft;
 	unsigned vocab;
+	int by_id; /* registered by an $id (not a retrieval URI) */
 };
 
 struct jdoc {
@@ -232,6 +239,11 @@ struct ev_jschema {
 	const char *ref_kw;   /* "$ref" */
 	uint8_t visiting;     /* cycle check */
 	uint8_t visited;
+	/* after the cycle check, over in-place edges (applicators on the
+	 * same value): the most nodes on one path, that take a level of
+	 * runtime recursion each; the nodes one value visits (saturated) */
+	uint32_t ipdepth;
+	uint64_t ipcount;
 };
 
 struct ev_jschema_set {
@@ -243,7 +255,8 @@ struct ev_jschema_set {
 	struct jmap *res_by_uri;
 	struct jmap *anchors;
 	struct jmap *node_by_addr;
-	struct jnode **pending; /* nodes with unresolved refs */
+	struct jmap *node_by_path; /* (document, JSON pointer) -> node */
+	struct jnode **pending;	   /* nodes with unresolved refs */
 	size_t npending, cappending;
 	struct jnode **all; /* every node, for the cycle check */
 	size_t nall, capall;
@@ -257,16 +270,31 @@ struct ev_jschema_set {
 	int dialect_depth;
 };
 
-/* the hash of property names: cheap, from the length and three bytes */
+/* the hash of property names: every byte, a word at a time (names that
+ * differ in one place, "p1".."p700000", must not share a few hashes) */
 static inline uint32_t js_key_hash(const uint8_t *k, uint32_t n)
 {
-	uint32_t h = n * 0x9E3779B1u;
+	const uint64_t m = 0xff51afd7ed558ccdull;
+	uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull, w;
+	uint32_t u, x, i;
 
-	if (n > 0)
-		h ^= ((uint32_t)k[0] | (uint32_t)k[n - 1] << 8 |
-		      (uint32_t)k[n / 2] << 16) *
-		     0x85EBCA6Bu;
-	return h ^ (h >> 15);
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, k + i, 8);
+			h = (h ^ w) * m;
+		}
+		memcpy(&w, k + n - 8, 8);
+		h = (h ^ w) * m;
+	} else if (n >= 4) {
+		memcpy(&u, k, 4);
+		memcpy(&x, k + n - 4, 4);
+		h = (h ^ ((uint64_t)u << 32 | x)) * m;
+	} else if (n > 0) {
+		h = (h ^ ((uint64_t)k[0] | (uint64_t)k[n / 2] << 8 |
+			  (uint64_t)k[n - 1] << 16)) *
+		    m;
+	}
+	return (uint32_t)(h ^ (h >> 29) ^ (h >> 47));
 }
 
 /* ev_mp_skip's start depth for schema documents, which nest deeper than

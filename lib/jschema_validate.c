@@ -47,8 +47,9 @@ struct vctx {
 	int depth, max_depth;
 	int idepth, max_idepth;		/* instance nesting */
 	const uint8_t *root, *root_end; /* the end of the root, once walked */
-	const uint8_t *wp, *we; /* the container walked last, and its end */
-	int full;		/* max_errors reached */
+	const uint8_t *wp, *we;	   /* the container walked last, and its end */
+	int full;		   /* max_errors reached */
+	uint64_t steps, max_steps; /* node visits, the budget */
 };
 
 struct dscope {
@@ -723,6 +724,20 @@ static inline uint32_t type_of(const struct ev_mp_item *it)
 	}
 }
 
+/* exponential work (through the instance's nesting): an error */
+static int over_budget(struct vctx *c, const struct jnode *n)
+{
+	int saved = c->collect;
+
+	c->collect = 1;
+	err_add(c, n, "", "$ref",
+		"validation exceeded its budget of %llu steps in '%s': the "
+		"schema branches exponentially",
+		(unsigned long long)c->max_steps, n->doc->name);
+	c->collect = saved;
+	return EV_EDATA;
+}
+
 static int too_deep(struct vctx *c, const struct jnode *n)
 {
 	int saved = c->collect;
@@ -730,6 +745,21 @@ static int too_deep(struct vctx *c, const struct jnode *n)
 	c->collect = 1;
 	err_add(c, n, "", "$ref", "schema recursion too deep at %s#%s",
 		n->doc->name, n->path);
+	c->collect = saved;
+	return EV_EDATA;
+}
+
+/* a regex that hit PCRE2's match limit: no answer, so an error of the
+ * instance (at the pattern's schema path) that no applicator hides */
+static int re_limit(struct vctx *c, const struct jnode *n, const char *kwpath,
+		    const char *kw, const char *src, uint32_t srclen)
+{
+	int saved = c->collect;
+
+	c->collect = 1;
+	err_add(c, n, kwpath, kw,
+		"regex match limit exceeded for pattern '%.*s'",
+		(int)(srclen > 200 ? 200 : srclen), src);
 	c->collect = saved;
 	return EV_EDATA;
 }
@@ -1025,6 +1055,15 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			if (m > 0) {
 				matched = 1;
 				CHECK(vkey(c, o->pp[j].sub, vp, sc, k.p, k.n));
+			} else if (m < 0) {
+				size_t at = path_push_key(c, (const char *)k.p,
+							  k.n);
+
+				ret = re_limit(c, o->pp[j].sub, "",
+					       "patternProperties",
+					       o->pp[j].src, o->pp[j].srclen);
+				path_pop(c, at);
+				goto out;
 			}
 		}
 		if (!matched && o->addl != NULL) {
@@ -2070,17 +2109,27 @@ static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 					FAIL();
 				}
 			}
-			if (s->re != NULL &&
-			    (s->sre != NULL
-				     ? !sre_match(s->sre, it.p, it.n)
-				     : ev_ecmare_search(s->re,
-							(const char *)it.p,
-							it.n) <= 0)) {
-				if (c->collect)
-					err_add(c, n, "pattern", "pattern",
-						"must match pattern \"%s\"",
-						s->pattern);
-				FAIL();
+			if (s->re != NULL) {
+				int m = s->sre != NULL
+						? sre_match(s->sre, it.p, it.n)
+						: ev_ecmare_search(
+							  s->re,
+							  (const char *)it.p,
+							  it.n);
+
+				if (m < 0)
+					return re_limit(c, n, "pattern",
+							"pattern", s->pattern,
+							s->patlen);
+				if (m == 0) {
+					if (c->collect)
+						err_add(c, n, "pattern",
+							"pattern",
+							"must match pattern "
+							"\"%s\"",
+							s->pattern);
+					FAIL();
+				}
 			}
 		}
 		if ((n->content_b64 || n->content_json) &&
@@ -2329,6 +2378,8 @@ static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	struct dscope fr;
 	int r;
 
+	if (EV_UNLIKELY(++c->steps > c->max_steps))
+		return over_budget(c, n);
 	if (n->kind != JN_OBJ) {
 		if (n->kind == JN_TRUE)
 			return 1;
@@ -2398,7 +2449,7 @@ static void finish(struct ev_jschema_ctx *cx)
 
 static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 		    const char *prefix, struct ev_jschema_ctx *cx,
-		    int inst_depth, int eval_depth)
+		    int inst_depth, int eval_depth, uint64_t max_steps)
 {
 	struct vctx c;
 	const uint8_t *p = mp;
@@ -2416,6 +2467,7 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 	c.end = mp + n;
 	c.max_depth = eval_depth;
 	c.max_idepth = inst_depth;
+	c.max_steps = max_steps;
 	c.root = mp;
 	r = v(&c, sc, mp, NULL, NULL);
 	/* Every read of the walk is bounds-checked, and a walk over the
@@ -2444,6 +2496,7 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 		c.depth = 0;
 		c.idepth = 0;
 		c.full = 0;
+		c.steps = 0;
 		r = v(&c, sc, mp, NULL, NULL);
 		if (r == 1) /* cannot happen; say something */
 			r = 0;
@@ -2467,7 +2520,8 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 int ev_jschema_validate(const struct ev_jschema *sc, const uint8_t *mp,
 			size_t n, const char *prefix, struct ev_jschema_ctx *cx)
 {
-	return validate(sc, mp, n, prefix, cx, JS_MAX_INST_DEPTH, 1000);
+	return validate(sc, mp, n, prefix, cx, JS_MAX_INST_DEPTH,
+			JS_MAX_EVAL_DEPTH, JS_MAX_STEPS);
 }
 
 int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
@@ -2483,8 +2537,9 @@ int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
 	memset(&c, 0, sizeof(c));
 	c.cx = cx;
 	c.end = mp + maxn;
-	c.max_depth = 1000;
+	c.max_depth = JS_MAX_EVAL_DEPTH;
 	c.max_idepth = JS_MAX_INST_DEPTH;
+	c.max_steps = JS_MAX_STEPS;
 	c.root = mp;
 	cx->nerrs = 0;
 	cx->noff = 0;
@@ -2508,7 +2563,8 @@ int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
 		return EV_EDATA;
 	}
 	*used = (size_t)(p - mp);
-	return validate(sc, mp, *used, prefix, cx, JS_MAX_INST_DEPTH, 1000);
+	return validate(sc, mp, *used, prefix, cx, JS_MAX_INST_DEPTH,
+			JS_MAX_EVAL_DEPTH, JS_MAX_STEPS);
 }
 
 int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,
@@ -2520,7 +2576,8 @@ int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,
 	(void)s;
 	if (cx == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	r = validate(meta, d->mp, d->n, NULL, cx, JS_MAX_SCHEMA_DEPTH, 4000);
+	r = validate(meta, d->mp, d->n, NULL, cx, JS_MAX_SCHEMA_DEPTH, 4000,
+		     UINT64_MAX);
 	if (r == 0) {
 		const struct ev_jschema_error *e = ev_jschema_error_at(cx, 0);
 

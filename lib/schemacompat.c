@@ -411,6 +411,140 @@ static int jv_equal(const struct jv *a, const struct jv *b, int depth)
 	}
 }
 
+/* ------------------------------------------------------ a set of values */
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+static uint64_t bytes_hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* A hash that agrees with jv_equal(): equal values hash alike (1 and 1.0,
+ * members in any order). */
+static uint64_t jv_hash(const struct jv *v, int depth)
+{
+	uint64_t h;
+	uint32_t i;
+
+	if (depth > 2 * EV_MAX_DEPTH)
+		return 0;
+	switch (v->t) {
+	case J_INT: /* negative: the magnitude, complemented */
+		return v->v.i < 0 ? mix64(~(0 - (uint64_t)v->v.i))
+				  : mix64((uint64_t)v->v.i + 1);
+	case J_UINT:
+		return mix64(v->v.u + 1);
+	case J_FLOAT: {
+		double f = v->v.f;
+		uint64_t bits;
+
+		/* an integral value in range hashes as the integer */
+		if (isfinite(f) && floor(f) == f &&
+		    f >= -9223372036854775808.0 && f < 18446744073709551616.0) {
+			if (f < 0)
+				return mix64(~(uint64_t)-f);
+			return mix64((uint64_t)f + 1);
+		}
+		memcpy(&bits, &f, sizeof(bits));
+		return mix64(bits ^ 0x5555555555555555ull);
+	}
+	case J_NULL:
+		return 0x1234;
+	case J_BOOL:
+		return v->v.b ? 0x2345 : 0x3456;
+	case J_STR:
+		return bytes_hash(v->s, v->n) ^ 0x77;
+	case J_ARR:
+		h = 0x4567 + v->n;
+		for (i = 0; i < v->n; i++)
+			h = mix64(h ^ jv_hash(&v->a[i], depth + 1));
+		return h;
+	case J_OBJ:
+		h = 0x5678 + v->n;
+		for (i = 0; i < v->n; i++)
+			h += mix64(bytes_hash(v->k[i], v->kn[i]) ^
+				   mix64(jv_hash(&v->a[i], depth + 1)));
+		return h;
+	default:
+		return 0;
+	}
+}
+
+/* the values of an enum, for membership in O(1) */
+struct vset {
+	const struct jv **slot;
+	uint64_t *hash;
+	size_t mask;
+};
+
+static int vset_build(struct vset *s, const struct jv *arr)
+{
+	size_t cap = 16, i;
+
+	while (cap < 2 * (size_t)arr->n)
+		cap *= 2;
+	s->slot = calloc(cap, sizeof(*s->slot));
+	s->hash = malloc(cap * sizeof(*s->hash));
+	s->mask = cap - 1;
+	if (s->slot == NULL || s->hash == NULL) {
+		free(s->slot);
+		free(s->hash);
+		s->slot = NULL;
+		s->hash = NULL;
+		return -1;
+	}
+	for (i = 0; i < arr->n; i++) {
+		const struct jv *v = &arr->a[i];
+		uint64_t h = jv_hash(v, 0);
+		size_t k = (size_t)h & s->mask;
+
+		while (s->slot[k] != NULL) {
+			if (s->hash[k] == h && jv_equal(s->slot[k], v, 0))
+				break;
+			k = (k + 1) & s->mask;
+		}
+		if (s->slot[k] == NULL) {
+			s->slot[k] = v;
+			s->hash[k] = h;
+		}
+	}
+	return 0;
+}
+
+static int vset_has(const struct vset *s, const struct jv *v)
+{
+	uint64_t h = jv_hash(v, 0);
+	size_t k = (size_t)h & s->mask;
+
+	for (; s->slot[k] != NULL; k = (k + 1) & s->mask)
+		if (s->hash[k] == h && jv_equal(s->slot[k], v, 0))
+			return 1;
+	return 0;
+}
+
+static void vset_free(struct vset *s)
+{
+	free(s->slot);
+	free(s->hash);
+	s->slot = NULL;
+	s->hash = NULL;
+}
 /* -------------------------------------------------------------- results */
 
 struct ev_compat {
@@ -450,12 +584,11 @@ const struct ev_compat_issue *ev_compat_at(const struct ev_compat *c, size_t i)
 
 /* ------------------------------------------------------------ the walk */
 
-#define VIEW_MAX 64	    /* nodes in one conjunction */
-#define STACK_MAX 128	    /* nested comparisons */
-#define BUDGET 200000	    /* comparisons in all */
-#define SPLIT_MAX 64	    /* writer branches tried per comparison */
-#define FINITE_MAX 100000   /* enum values taken as a finite writer */
-#define EQUALS_MAX 10000000 /* enum value comparisons per keyword */
+#define VIEW_MAX 64	   /* nodes in one conjunction */
+#define STACK_MAX 128	   /* nested comparisons */
+#define BUDGET 200000	   /* comparisons in all */
+#define SPLIT_MAX 64	   /* writer branches tried per comparison */
+#define FINITE_MAX 4000000 /* enum values taken as a finite writer */
 
 struct view {
 	const struct jv *n[VIEW_MAX];
@@ -862,6 +995,7 @@ struct wsum {
 	const struct jv **vals; /* a finite writer: its values (malloc'd) */
 	size_t nvals;
 	int finite;
+	int huge; /* an enum too large to take as finite */
 };
 
 static int in_enum(const struct jv *n, const struct jv *v)
@@ -880,13 +1014,17 @@ static int in_enum(const struct jv *n, const struct jv *v)
 	return 1;
 }
 
+#define SET_MIN 16 /* enum values from which membership is by hash set */
+
 static void summarize(const struct view *w, struct wsum *s)
 {
 	const struct jv *src = NULL, *c, *e;
+	struct vset sets[VIEW_MAX];
 	size_t i, j, nc;
 
 	s->types = w->tmask;
 	s->finite = 0;
+	s->huge = 0;
 	s->nvals = 0;
 	s->vals = NULL;
 	for (i = 0; i < w->len; i++) {
@@ -901,21 +1039,47 @@ static void summarize(const struct view *w, struct wsum *s)
 	c = get(src, "const");
 	e = get(src, "enum");
 	nc = c != NULL ? 1 : e->n;
-	if (nc > FINITE_MAX)
-		return; /* a huge enum: not treated as finite */
+	if (nc > FINITE_MAX) {
+		s->huge = 1; /* not treated as finite: too-complex */
+		return;
+	}
 	s->vals = malloc((nc + 1) * sizeof(*s->vals));
 	if (s->vals == NULL)
 		return;
 	s->finite = 1;
+	/* the other nodes' large enums as sets: n values, not n * m */
+	for (i = 0; i < w->len; i++) {
+		const struct jv *oe = get(w->n[i], "enum");
+
+		sets[i].slot = NULL;
+		sets[i].hash = NULL;
+		if (oe != NULL && oe->t == J_ARR && oe->n >= SET_MIN &&
+		    nc >= SET_MIN && (w->n[i] != src || c != NULL))
+			vset_build(&sets[i],
+				   oe); /* else: compared one by one */
+	}
 	for (j = 0; j < nc; j++) {
 		const struct jv *v = c != NULL ? c : &e->a[j];
 		int ok = (value_type(v) & s->types) != 0;
 
-		for (i = 0; ok && i < w->len; i++)
-			ok = in_enum(w->n[i], v);
+		for (i = 0; ok && i < w->len; i++) {
+			const struct jv *oc;
+
+			if (w->n[i] == src && c == NULL)
+				continue; /* v is one of its own values */
+			if (sets[i].slot == NULL) {
+				ok = in_enum(w->n[i], v);
+				continue;
+			}
+			oc = get(w->n[i], "const");
+			ok = (oc == NULL || jv_equal(oc, v, 0)) &&
+			     vset_has(&sets[i], v);
+		}
 		if (ok)
 			s->vals[s->nvals++] = v;
 	}
+	for (i = 0; i < w->len; i++)
+		vset_free(&sets[i]);
 	s->types = 0;
 	for (j = 0; j < s->nvals; j++)
 		s->types |= value_type(s->vals[j]);
@@ -2192,6 +2356,14 @@ static void check_values(struct cmp *cx, const struct view *w,
 	size_t i;
 	uint32_t j;
 
+	if (ws->huge && (c != NULL || (e != NULL && e->t == J_ARR)) &&
+	    !view_has_equal(cx, w, c != NULL ? "const" : "enum",
+			    c != NULL ? c : e)) {
+		issue(cx, "too-complex", "too-complex", 0, rn,
+		      c != NULL ? "const" : "enum",
+		      "the enums are too large to compare");
+		return;
+	}
 	if (c != NULL) {
 		for (i = 0; ws->finite && i < ws->nvals; i++)
 			if (!jv_equal(ws->vals[i], c, 0))
@@ -2210,7 +2382,10 @@ static void check_values(struct cmp *cx, const struct view *w,
 			      WR(cx), RD(cx));
 	}
 	if (e != NULL && e->t == J_ARR && !view_has_equal(cx, w, "enum", e)) {
-		if (ws->finite && (double)ws->nvals * e->n > EQUALS_MAX) {
+		struct vset set = {0};
+		int use_set;
+
+		if (ws->huge) {
 			issue(cx, "too-complex", "too-complex", 0, rn, "enum",
 			      "the enums are too large to compare");
 			return;
@@ -2221,19 +2396,30 @@ static void check_values(struct cmp *cx, const struct view *w,
 			      WR(cx));
 			return;
 		}
+		use_set = ws->nvals >= SET_MIN && e->n >= SET_MIN;
+		if (use_set && vset_build(&set, e) != 0) {
+			cx->res->oom = 1;
+			return;
+		}
 		for (i = 0; i < ws->nvals; i++) {
 			char text[128];
 
-			for (j = 0; j < e->n; j++)
-				if (jv_equal(ws->vals[i], &e->a[j], 0))
-					break;
-			if (j < e->n)
-				continue;
+			if (use_set) {
+				if (vset_has(&set, ws->vals[i]))
+					continue;
+			} else {
+				for (j = 0; j < e->n; j++)
+					if (jv_equal(ws->vals[i], &e->a[j], 0))
+						break;
+				if (j < e->n)
+					continue;
+			}
 			value_text(ws->vals[i], text, sizeof(text));
 			issue(cx, "enum-value-removed", "enum-value-added", 0,
 			      rn, "enum", "%s allows %s, %s does not", WR(cx),
 			      text, RD(cx));
 		}
+		vset_free(&set);
 	}
 }
 
@@ -2255,10 +2441,173 @@ static void check_types(struct cmp *cx, const struct wsum *ws,
 		      RD(cx));
 }
 
+/* ------------------------------------------------------------ oneOf */
+
+#define DISJOINT_DEPTH 8     /* nested properties looked into */
+#define DISJOINT_VALS 10000  /* finite values tried one by one */
+#define DISJOINT_BUDGET 4096 /* comparisons per oneOf branch */
+
+/* the types a conjunction allows */
+static int view_types(const struct view *v)
+{
+	int t = v->tmask;
+	size_t i;
+
+	if (v->is_false)
+		return 0;
+	for (i = 0; i < v->len; i++)
+		t &= node_types(v->n[i]);
+	return t;
+}
+
+/* Is v rejected by every instance-level reading of the conjunction: by its
+ * type, const or enum? */
+static int view_rejects(const struct view *r, const struct jv *v)
+{
+	size_t i;
+
+	if ((value_type(v) & view_types(r)) == 0)
+		return 1;
+	for (i = 0; i < r->len; i++) {
+		const struct jv *e = get(r->n[i], "enum");
+
+		if (e != NULL && e->t == J_ARR && e->n > DISJOINT_VALS)
+			continue; /* not looked at: may accept */
+		if (!in_enum(r->n[i], v))
+			return 1;
+	}
+	return 0;
+}
+
+/* a finite conjunction whose every value another rejects */
+static int finite_outside(const struct view *a, const struct view *b)
+{
+	struct wsum ws;
+	size_t k;
+	int out;
+
+	summarize(a, &ws);
+	out = ws.finite && ws.nvals <= DISJOINT_VALS;
+	for (k = 0; out && k < ws.nvals; k++)
+		out = view_rejects(b, ws.vals[k]);
+	free(ws.vals);
+	return out;
+}
+
+static void prop_view(const struct view *v, const char *k, size_t kn,
+		      struct view *out)
+{
+	size_t i;
+
+	view_reset(out);
+	for (i = 0; i < v->len; i++) {
+		const struct jv *ps = get(v->n[i], "properties");
+		const struct jv *p = ps != NULL ? getn(ps, k, kn) : NULL;
+
+		if (p != NULL)
+			view_add(out, p, 0);
+	}
+}
+
+static int disjoint3(const struct view *const v[3], int depth, long *budget);
+
+/* the objects of the three: a property one requires, whose schemas in
+ * the three (properties, which apply when it is present) are disjoint */
+static int props_disjoint(const struct view *const v[3], int depth,
+			  long *budget)
+{
+	struct view *pv = malloc(3 * sizeof(*pv));
+	const struct view *pp[3];
+	int d = 0, s;
+	size_t i;
+	uint32_t j;
+
+	if (pv == NULL)
+		return 0;
+	for (s = 0; s < 3 && !d; s++)
+		for (i = 0; i < v[s]->len && !d; i++) {
+			const struct jv *rq = get(v[s]->n[i], "required");
+
+			if (rq == NULL || rq->t != J_ARR)
+				continue;
+			for (j = 0; j < rq->n && !d; j++) {
+				const struct jv *k = &rq->a[j];
+				int t;
+
+				if (k->t != J_STR)
+					continue;
+				for (t = 0; t < 3; t++) {
+					prop_view(v[t], k->s, k->n, &pv[t]);
+					pp[t] = &pv[t];
+				}
+				d = disjoint3(pp, depth + 1, budget);
+			}
+		}
+	free(pv);
+	return d;
+}
+
+/* Can no instance satisfy all three conjunctions?  1 only when proved
+ * (by types, finite values, or a required property); 0 when unsure. */
+static int disjoint3(const struct view *const v[3], int depth, long *budget)
+{
+	int t = T_ALL, s, o;
+
+	if (depth > DISJOINT_DEPTH || --*budget < 0)
+		return 0;
+	for (s = 0; s < 3; s++) {
+		if (v[s]->is_false)
+			return 1;
+		t &= view_types(v[s]);
+	}
+	if (t == 0)
+		return 1;
+	for (s = 0; s < 3; s++)
+		for (o = 0; o < 3; o++)
+			if (o != s && v[s]->len > 0 &&
+			    finite_outside(v[s], v[o]))
+				return 1;
+	return (t & ~T_OBJ) == 0 && props_disjoint(v, depth, budget);
+}
+
+/* Does the writer, accepted by branch i of a reader's oneOf, match no
+ * other branch?  Each other branch must be disjoint from the writer and
+ * branch i together (a writer with its own same oneOf is asked before). */
+static int one_branch(struct cmp *cx, const struct view *w, const struct jv *br,
+		      uint32_t i, uint32_t *other)
+{
+	struct view *bi = malloc(sizeof(*bi)), *bj = malloc(sizeof(*bj));
+	uint32_t j;
+	long budget = DISJOINT_BUDGET;
+	int ok = 1;
+
+	if (bi == NULL || bj == NULL) {
+		free(bi);
+		free(bj);
+		cx->res->oom = 1;
+		return 0;
+	}
+	view_of(bi, &br->a[i]);
+	for (j = 0; j < br->n && ok; j++) {
+		const struct view *v[3] = {w, bi, bj};
+
+		if (j == i)
+			continue;
+		view_of(bj, &br->a[j]);
+		ok = disjoint3(v, 0, &budget);
+		if (!ok)
+			*other = j;
+	}
+	free(bi);
+	free(bj);
+	return ok;
+}
+
 /* A writer of several types against branches: each type on its own
  * (["string", "null"] against anyOf [{string}, {null}]). */
 static int split_by_type(struct cmp *cx, const struct view *w,
-			 const struct jv *br)
+			 const struct jv *br, int one_of, uint32_t *bad,
+			 uint32_t *other)
 {
 	static const int bits[] = {T_NULL, T_BOOL, T_OBJ, T_ARR,
 				   T_STR,  T_INT,  T_FRAC};
@@ -2299,6 +2648,12 @@ static int split_by_type(struct cmp *cx, const struct view *w,
 			view_of(r, &br->a[i]);
 			one = try_views(cx, w2, r);
 			free(r);
+			if (one && one_of &&
+			    !one_branch(cx, w2, br, i, other)) {
+				*bad = i; /* may match two branches */
+				ok = 0;
+				goto out;
+			}
 		}
 		ok = one;
 	}
@@ -2310,21 +2665,37 @@ out:
 	return ok;
 }
 
-/* the reader's anyOf/oneOf: some branch accepts the writer */
+/* The reader's anyOf/oneOf: some branch accepts the writer.  For oneOf,
+ * no other branch may accept any of it, unless the writer has the same
+ * oneOf: what cannot be proved disjoint is an incompatibility. */
 static void check_branches(struct cmp *cx, const struct view *w,
 			   const struct jv *rn, const char *kw,
 			   const struct jv *wfrom)
 {
 	const struct jv *br = get(rn, kw);
-	uint32_t i;
-	int ok = 0;
+	uint32_t i, bad = UINT32_MAX, other = 0;
+	int ok = 0, one_of = strcmp(kw, "oneOf") == 0;
 
 	if (br == NULL || br->t != J_ARR)
 		return;
+	if (one_of && view_has_equal(cx, w, "oneOf", br))
+		one_of = 0; /* the writer's instances match exactly one */
 	for (i = 0; i < br->n && !ok; i++)
 		ok = try_nodes(cx, w, &br->a[i]);
-	if (!ok)
-		ok = split_by_type(cx, w, br);
+	if (ok && one_of && !one_branch(cx, w, br, i - 1, &other)) {
+		bad = i - 1;
+		ok = 0;
+	} else if (!ok) {
+		ok = split_by_type(cx, w, br, one_of, &bad, &other);
+	}
+	if (bad != UINT32_MAX) {
+		issue(cx, "one-of-overlap", "one-of-overlap", 0, rn, kw,
+		      "a value %s allows may match both branch %u and branch "
+		      "%u of %s's oneOf, which needs exactly one",
+		      WR(cx), (unsigned)(bad < other ? bad : other),
+		      (unsigned)(bad < other ? other : bad), RD(cx));
+		return;
+	}
 	if (!ok) {
 		if (wfrom != NULL)
 			issue(cx, "branch-removed", "branch-added", 0, wfrom,
@@ -2337,12 +2708,7 @@ static void check_branches(struct cmp *cx, const struct view *w,
 			      "no branch of %s's %s accepts everything %s "
 			      "allows",
 			      RD(cx), kw, WR(cx));
-		return;
 	}
-	if (strcmp(kw, "oneOf") == 0 && !view_has_equal(cx, w, "oneOf", br))
-		issue(cx, "one-of-unchecked", "one-of-unchecked", 1, rn, kw,
-		      "oneOf is checked as anyOf: that only one branch "
-		      "matches is not checked");
 }
 
 /* every reader node's keywords against the writer conjunction */
@@ -2531,9 +2897,10 @@ static void free_res(struct jv *v)
 }
 
 /* Each document in a validator set of its own (versions of a schema often
- * share their $id), checked against its metaschema: EV_EDATA for a bad
- * schema.  A document whose refs do not resolve alone (remote refs) has
- * no set, and is compared structurally only. */
+ * share their $id), checked against its metaschema and compiled as the
+ * registry does: EV_EDATA for a bad schema.  A document whose refs do not
+ * resolve alone (remote refs) has no set, and is compared structurally
+ * only. */
 static int jschema_open(struct cmp *cx, const uint8_t *old_mp, size_t old_n,
 			const uint8_t *new_mp, size_t new_n,
 			const char *const names[2], struct ev_error *err)
@@ -2556,7 +2923,17 @@ static int jschema_open(struct cmp *cx, const uint8_t *old_mp, size_t old_n,
 				      NULL, err);
 		if (r == EV_EDATA)
 			return r; /* a bad schema */
-		if (r != 0 || ev_jschema_set_compile(cx->set[i], &e2) != 0) {
+		if (r == 0)
+			r = ev_jschema_set_compile(cx->set[i], &e2);
+		if (r == EV_EDATA &&
+		    strstr(e2.msg, "unresolvable $ref '") == NULL) {
+			/* a schema the validator rejects ($ref cycle with
+			 * no progress, ...) is as bad as a metaschema
+			 * violation; only a ref it cannot resolve alone
+			 * (another file, the network) is compared anyway */
+			return ev_seterr(err, EV_EDATA, "%s", e2.msg);
+		}
+		if (r != 0) {
 			ev_jschema_set_free(cx->set[i]);
 			cx->set[i] = NULL;
 		}

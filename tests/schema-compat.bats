@@ -281,16 +281,70 @@ incompatible (backward): s/T/1.json -> s/T/3.json: 1 incompatibility"
 	assert_stderr_contains "evctl: deep.json:1:"
 }
 
-@test "compat: a \$ref cycle and a recursive schema end" {
+@test "compat: a \$ref cycle with no progress is exit 64, as check says; a recursive schema ends" {
 	echo '{"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}' >cyc.json
 	run --separate-stderr evctl schema compat cyc.json cyc.json
-	assert_status 0
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: cyc.json: /\$defs/a: \$ref cycle with no progress"
+	echo '{"$ref":"#"}' >self.json
+	echo '{}' >any.json
+	run --separate-stderr evctl schema compat self.json any.json
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: self.json: /: \$ref cycle with no progress"
+	run --separate-stderr evctl schema compat --mode forward any.json self.json
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: self.json: /: \$ref cycle with no progress"
+	mkdir -p reg/T
+	cp any.json reg/T/1.json
+	cp self.json reg/T/2.json
+	run --separate-stderr evctl schema compat --transitive reg/T/
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: reg/T/2.json: /: \$ref cycle with no progress"
 	echo '{"$defs":{"n":{"type":"object","properties":{"next":{"$ref":"#/$defs/n"},"v":{"type":"integer"}}}},"$ref":"#/$defs/n"}' >r1.json
 	echo '{"$defs":{"n":{"type":"object","properties":{"next":{"$ref":"#/$defs/n"},"v":{"type":"number"}}}},"$ref":"#/$defs/n"}' >r2.json
 	run --separate-stderr evctl schema compat --mode full r1.json r2.json
 	assert_status 65
 	assert_stdout "r1.json#/\$defs/n/properties/v/type: type-widened (forward): new allows non-integer numbers, old's type does not
 incompatible (full): r1.json -> r2.json: 1 incompatibility"
+}
+
+@test "compat: a value added to an enum of 200,000 is backward compatible, and found forward" {
+	{ printf '{"enum":['; seq -s, 0 199999 | tr -d '\n'; printf ']}\n'; } >big1.json
+	{ printf '{"enum":['; seq -s, 0 200000 | tr -d '\n'; printf ']}\n'; } >big2.json
+	run --separate-stderr evctl schema compat big1.json big2.json
+	assert_status 0
+	assert_stdout "compatible (backward): big1.json -> big2.json"
+	assert_stderr ""
+	run --separate-stderr evctl schema compat --mode forward big1.json big2.json
+	assert_status 65
+	assert_stdout "big1.json#/enum: enum-value-added (forward): new allows 200000, old does not: must be equal to one of the allowed values
+incompatible (forward): big1.json -> big2.json: 1 incompatibility"
+	assert_stderr ""
+}
+
+@test "compat: a oneOf whose branches may both match is one-of-overlap, exit 65; disjoint ones pass" {
+	echo '{"type":"integer"}' >int.json
+	echo '{"oneOf":[{"type":"integer"},{"minimum":0}]}' >overlap.json
+	run --separate-stderr evctl schema compat int.json overlap.json
+	assert_status 65
+	assert_stdout "overlap.json#/oneOf: one-of-overlap (backward): a value old allows may match both branch 0 and branch 1 of new's oneOf, which needs exactly one
+incompatible (backward): int.json -> overlap.json: 1 incompatibility"
+	assert_stderr ""
+	echo '{"oneOf":[{"type":"integer"},{"type":"string"}]}' >types.json
+	run --separate-stderr evctl schema compat int.json types.json
+	assert_status 0
+	assert_stdout "compatible (backward): int.json -> types.json"
+	assert_stderr ""
+	echo '{"type":"object","properties":{"kind":{"const":"a"},"n":{"type":"integer"}},"required":["kind"]}' >a.json
+	echo '{"type":"object","oneOf":[{"properties":{"kind":{"const":"a"}},"required":["kind"]},{"properties":{"kind":{"const":"b"}},"required":["kind"]}]}' >disc.json
+	run --separate-stderr evctl schema compat a.json disc.json
+	assert_status 0
+	assert_stdout "compatible (backward): a.json -> disc.json"
+	assert_stderr ""
 }
 
 @test "compat: a remote \$ref is not followed" {

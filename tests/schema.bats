@@ -736,3 +736,114 @@ schemas: 3 types, 4 schema files, 3 problems"
 	run --separate-stderr sh -c 'evctl schema lint --schemas schemas >/dev/full'
 	assert_status 74
 }
+
+# ev TYPE DATA: one event of TYPE with DATA
+ev() {
+	printf '{"type":"%s","stream":"s","data":%s}\n' "$1" "$2"
+}
+
+@test "an \$id that takes another file's URI is a bad directory, whichever loads first" {
+	P=$(pwd -P)
+	mkdir -p s/A
+	echo '{"$id":"2.json","type":"object"}' >s/A/1.json
+	echo '{"type":"object","required":["x"]}' >s/A/2.json
+	run --separate-stderr sh -c 'printf "%s\n" "{\"type\":\"A\",\"stream\":\"s\",\"schema\":2,\"data\":{}}" | evctl schema check --schemas s -'
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evctl: s/A/2.json: its URI 'file://$P/s/A/2.json' is also the '\$id' of 's/A/1.json'
+evctl: bad schema directory 's'"
+	# the other order: the file loads first
+	mv s/A/1.json s/A/3.json
+	echo '{"type":"object"}' >s/A/1.json
+	run --separate-stderr sh -c 'printf "%s\n" "{\"type\":\"A\",\"stream\":\"s\",\"data\":{}}" | evctl schema check --schemas s -'
+	assert_status 64
+	assert_stderr "evctl: s/A/3.json: /: '\$id' 'file://$P/s/A/2.json' is also the URI of 's/A/2.json'
+evctl: bad schema directory 's'"
+	# across types
+	rm s/A/3.json
+	mkdir s/B
+	echo '{"$id":"../A/2.json"}' >s/B/1.json
+	run --separate-stderr sh -c 'printf "%s\n" "{\"type\":\"A\",\"stream\":\"s\",\"data\":{}}" | evctl schema check --schemas s -'
+	assert_status 64
+	assert_stderr_contains "is also the URI of 's/A/2.json'"
+}
+
+@test "a regex that hits its match limit makes the event invalid, with the pattern's schema path" {
+	mkdir -p s/A
+	echo '{"type":"object","patternProperties":{"(.*a){20}":{"type":"integer"}}}' >s/A/1.json
+	ev A '{"aaaaaaaaaaaaaaaaaaaa":"not an integer"}' >in.ndjson
+	run --separate-stderr evctl schema check --schemas s in.ndjson
+	assert_status 65
+	assert_stderr ""
+	assert_stdout "A: 1 event, 0 valid, 1 invalid
+  1 event: regex match limit exceeded for pattern '(.*a){20}' (s/A/1.json#/patternProperties/(.*a){20})
+    in.ndjson:1: /data/aaaaaaaaaaaaaaaaaaaa
+1 event checked against s: 0 valid, 1 invalid"
+	echo '{"not":{"pattern":"(.*a){20}"}}' >s/A/1.json
+	ev A '"aaaaaaaaaaaaaaaaaaaa"' >in.ndjson
+	run --separate-stderr evctl schema check --schemas s in.ndjson
+	assert_status 65
+	assert_stdout_contains "  1 event: regex match limit exceeded for pattern '(.*a){20}' (s/A/1.json#/not/pattern)"
+}
+
+@test "a schema that branches exponentially: lint and check reject it, or the event takes the step budget" {
+	mkdir -p s/A
+	python3 -c "import json;n=40;d={'d%d'%i:{'allOf':[{'\$ref':'#/\$defs/d%d'%(i+1)}]*2} for i in range(n)};d['d%d'%n]={'type':'integer'};print(json.dumps({'\$defs':d,'\$ref':'#/\$defs/d0'}))" >s/A/1.json
+	ev A 1 >in.ndjson
+	run --separate-stderr timeout 60 evctl schema check --schemas s in.ndjson
+	assert_status 64
+	assert_stderr "evctl: s/A/1.json: /\$defs/d18: the schema branches exponentially: validating one value would take more than 10000000 steps
+evctl: bad schema directory 's'"
+	run --separate-stderr timeout 60 evctl schema lint --schemas s
+	assert_status 65
+	assert_stdout_contains "s/A/1.json: /\$defs/d18: the schema branches exponentially"
+	# through the instance's nesting: the budget
+	echo '{"$defs":{"a":{"type":"array","anyOf":[{"items":{"$ref":"#/$defs/a"}},{"items":{"$ref":"#/$defs/a"}}]}},"$ref":"#/$defs/a"}' >s/A/1.json
+	ev A '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]' >in.ndjson
+	run --separate-stderr timeout 60 evctl schema check --schemas s in.ndjson
+	assert_status 65
+	assert_stdout_contains "  1 event: validation exceeded its budget of 10000000 steps in 's/A/1.json': the schema branches exponentially"
+}
+
+@test "a chain of 1000 \$refs is a bad schema, found by lint, in linear time" {
+	mkdir -p s/A
+	python3 -c "import json;n=20000;d={'d%d'%i:{'\$ref':'#/\$defs/d%d'%(i+1)} for i in range(n)};d['d%d'%n]={'type':'integer'};print(json.dumps({'\$defs':d,'\$ref':'#/\$defs/d0'}))" >s/A/1.json
+	ev A 1 >in.ndjson
+	run --separate-stderr timeout 20 evctl schema check --schemas s in.ndjson
+	assert_status 64
+	assert_stderr "evctl: s/A/1.json: /\$defs/d19499: references nest deeper than 500 levels (a chain of \$ref or allOf/anyOf/oneOf/not/if)
+evctl: bad schema directory 's'"
+	run --separate-stderr timeout 20 evctl schema lint --schemas s
+	assert_status 65
+	assert_stdout_contains "s/A/1.json: /\$defs/d19499: references nest deeper than 500 levels"
+}
+
+@test "a \$ref to a FIFO or a directory is a bad schema, not a hang" {
+	P=$(pwd -P)
+	mkdir -p s/A s/B
+	echo '{}' >s/B/1.json
+	mkfifo s/B/f
+	echo '{"$ref":"../B/f"}' >s/A/1.json
+	ev A 1 >in.ndjson
+	run --separate-stderr timeout 20 evctl schema check --schemas s in.ndjson
+	assert_status 64
+	assert_stderr_contains "evctl: s/A/1.json: /\$ref: '$P/s/B/f' is not a regular file (a FIFO)"
+	run --separate-stderr timeout 20 evctl schema lint --schemas s
+	assert_status 65
+	assert_stdout_contains "s/A/1.json: /\$ref: '$P/s/B/f' is not a regular file (a FIFO)"
+	rm s/B/f
+	echo '{"$ref":"../B/"}' >s/A/1.json
+	run --separate-stderr timeout 20 evctl schema check --schemas s in.ndjson
+	assert_status 64
+	assert_stderr "evctl: s/A/1.json: /\$ref: '$P/s/B' is not a regular file (a directory)
+evctl: bad schema directory 's'"
+}
+
+@test "a schema nested deeper than 512 levels says that limit" {
+	mkdir -p s/A
+	python3 -c "print('{\"const\":' + '['*512 + ']'*512 + '}')" >s/A/1.json
+	run --separate-stderr evctl schema lint --schemas s
+	assert_status 65
+	assert_stdout "s/A/1.json:1:521: invalid JSON: nesting deeper than 512 levels
+s: 1 type, 1 schema file, 1 problem"
+}

@@ -6,7 +6,7 @@
 // DRAFT is draft2020-12 (run by Ajv2020) or draft7 (Ajv, draft-07).  Every
 // file of REMOTES_DIR is added with addSchema under
 // http://localhost:1234/ + its path in REMOTES_DIR, as the suite asks.
-// Without arguments it runs the two suites of issue 12:
+// Without arguments it runs the two suites the README compares:
 //   draft2020-12  $EVLOG_CONFORMANCE/JSON-Schema-Test-Suite/tests/draft2020-12
 //                 (EVLOG_CONFORMANCE defaults to ../shared/conformance from
 //                 the top of the tree), remotes from its remotes/draft2020-12

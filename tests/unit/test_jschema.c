@@ -315,6 +315,36 @@ static void test_bad_json(void **state)
 	expect_compile_error(NULL, "{} x", "s.json",
 			     "s.json:1:4: invalid JSON");
 	expect_compile_error(NULL, "", "e.json", "e.json:1:1: invalid JSON");
+	/* schemas nest to 512 levels: the message says so (not events' 64) */
+	{
+		struct ev_buf b = {0};
+		struct ev_jschema_set *s = set_of(NULL);
+		struct ev_error err;
+		int i;
+
+		ev_buf_puts(&b, "{\"const\":");
+		for (i = 0; i < 511; i++)
+			ev_buf_putc(&b, '[');
+		for (i = 0; i < 511; i++)
+			ev_buf_putc(&b, ']');
+		ev_buf_puts(&b, "}");
+		ev_buf_putc(&b, '\0');
+		if (compile(s, (const char *)b.p, "d.json", &err) == NULL)
+			fail_msg("512 levels: %s", err.msg);
+		ev_jschema_set_free(s);
+		b.len = 0;
+		ev_buf_puts(&b, "{\"const\":");
+		for (i = 0; i < 512; i++)
+			ev_buf_putc(&b, '[');
+		for (i = 0; i < 512; i++)
+			ev_buf_putc(&b, ']');
+		ev_buf_puts(&b, "}");
+		ev_buf_putc(&b, '\0');
+		expect_compile_error(NULL, (const char *)b.p, "d.json",
+				     "d.json:1:521: invalid JSON: nesting "
+				     "deeper than 512 levels");
+		ev_buf_free(&b);
+	}
 }
 
 static void test_bad_schemas(void **state)
@@ -417,7 +447,7 @@ static void test_after_errors(void **state)
 					&err),
 			 EV_EDATA);
 	assert_string_equal(err.msg, "b.json: /: '$id' 'http://e.com/a' is "
-				     "also the id of 'a.json'");
+				     "also the '$id' of 'a.json'");
 	ev_jschema_ctx_free(cx);
 	ev_jschema_set_free(s);
 }
@@ -535,30 +565,201 @@ static void test_deep_instance(void **state)
 	ev_jschema_set_free(s);
 }
 
-/* a chain of 2000 $refs: an error at run time, not a crash */
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* a chain of n $refs d0 -> d1 -> ... -> dn = {"type":"integer"} */
+static void ref_chain(struct ev_buf *sch, int n)
+{
+	int i;
+
+	sch->len = 0;
+	ev_buf_puts(sch, "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
+	for (i = 0; i < n; i++)
+		ev_buf_printf(sch, "\"d%d\":{\"$ref\":\"#/$defs/d%d\"},", i,
+			      i + 1);
+	ev_buf_printf(sch, "\"d%d\":{\"type\":\"integer\"}}}", n);
+	ev_buf_putc(sch, '\0');
+}
+
+/* A chain of $refs deeper than the runtime recursion would fail every
+ * value: an error when compiled, found in linear time.  A shorter one
+ * works; recursion through the instance still stops at run time. */
 static void test_runtime_depth(void **state)
+{
+	struct ev_buf sch = {0}, inst = {0};
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *sc;
+	struct ev_error err;
+	double t0;
+	int i;
+
+	(void)state;
+	ref_chain(&sch, 2000);
+	assert_null(compile(s, (const char *)sch.p, "chain.json", &err));
+	assert_int_equal(err.code, EV_EDATA);
+	assert_string_equal(err.msg,
+			    "chain.json: /$defs/d1499: references nest deeper "
+			    "than 500 levels (a chain of $ref or "
+			    "allOf/anyOf/oneOf/not/if)");
+	ev_jschema_set_free(s);
+	/* the root and 500 links: 501 levels */
+	s = set_of(NULL);
+	ref_chain(&sch, 500);
+	assert_null(compile(s, (const char *)sch.p, "chain.json", &err));
+	assert_non_null(strstr(err.msg, "chain.json: /: references nest"));
+	ev_jschema_set_free(s);
+	/* 499 links: 500 levels */
+	s = set_of(NULL);
+	ref_chain(&sch, 499);
+	sc = compile(s, (const char *)sch.p, "chain.json", &err);
+	if (sc == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(check(sc, "1", cx, NULL), 1);
+	assert_int_equal(check(sc, "\"x\"", cx, NULL), 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->schema_path,
+			    "chain.json#/$defs/d499/type");
+	ev_jschema_set_free(s);
+	/* linear: 100,000 links took minutes */
+	s = set_of(NULL);
+	ref_chain(&sch, 100000);
+	t0 = now_s();
+	assert_null(compile(s, (const char *)sch.p, "chain.json", &err));
+	assert_non_null(strstr(err.msg, "references nest deeper than 500"));
+	if (now_s() - t0 > 20)
+		fail_msg("100000 $refs compile in %.1f s", now_s() - t0);
+	ev_jschema_set_free(s);
+	/* 400 levels per level of the instance: the third is too deep */
+	s = set_of(NULL);
+	sch.len = 0;
+	ev_buf_puts(&sch, "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
+	for (i = 0; i < 400; i++)
+		ev_buf_printf(&sch, "\"d%d\":{\"$ref\":\"#/$defs/d%d\"},", i,
+			      i + 1);
+	ev_buf_puts(&sch, "\"d400\":{\"type\":\"array\",\"items\":"
+			  "{\"$ref\":\"#/$defs/d0\"}}}}");
+	ev_buf_putc(&sch, '\0');
+	sc = compile(s, (const char *)sch.p, "chain.json", &err);
+	if (sc == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(check(sc, "[[]]", cx, NULL), 1);
+	assert_int_equal(check(sc, "[[[]]]", cx, NULL), EV_EDATA);
+	assert_non_null(
+		strstr(ev_jschema_error_at(cx, 0)->message,
+		       "schema recursion too deep at chain.json#/$defs/"));
+	ev_buf_free(&sch);
+	ev_buf_free(&inst);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
+/* Work that doubles with each level: in place, a compile error; through
+ * the instance's nesting, an error of that value once it has taken the
+ * budget of steps */
+static void test_step_budget(void **state)
+{
+	struct ev_buf sch = {0}, inst = {0};
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_jschema *sc;
+	struct ev_error err;
+	double t0;
+	int i;
+
+	(void)state;
+	ev_buf_puts(&sch, "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
+	for (i = 0; i < 40; i++)
+		ev_buf_printf(&sch,
+			      "\"d%d\":{\"allOf\":[{\"$ref\":\"#/$defs/d%d\"},"
+			      "{\"$ref\":\"#/$defs/d%d\"}]},",
+			      i, i + 1, i + 1);
+	ev_buf_puts(&sch, "\"d40\":{\"type\":\"integer\"}}}");
+	ev_buf_putc(&sch, '\0');
+	assert_null(compile(s, (const char *)sch.p, "exp.json", &err));
+	assert_int_equal(err.code, EV_EDATA);
+	assert_string_equal(err.msg,
+			    "exp.json: /$defs/d18: the schema branches "
+			    "exponentially: validating one value would take "
+			    "more than 10000000 steps");
+	ev_jschema_set_free(s);
+	/* 2^n through nested arrays that fail both branches */
+	s = set_of(NULL);
+	sc = compile(s,
+		     "{\"$defs\":{\"a\":{\"type\":\"array\",\"anyOf\":["
+		     "{\"items\":{\"$ref\":\"#/$defs/a\"}},"
+		     "{\"items\":{\"$ref\":\"#/$defs/a\"}}]}},"
+		     "\"$ref\":\"#/$defs/a\"}",
+		     "exp.json", &err);
+	if (sc == NULL)
+		fail_msg("%s", err.msg);
+	for (i = 0; i < 40; i++)
+		ev_buf_putc(&inst, '[');
+	ev_buf_puts(&inst, "\"x\"");
+	for (i = 0; i < 40; i++)
+		ev_buf_putc(&inst, ']');
+	ev_buf_putc(&inst, '\0');
+	t0 = now_s();
+	assert_int_equal(check(sc, (const char *)inst.p, cx, "/data"),
+			 EV_EDATA);
+	if (now_s() - t0 > 30)
+		fail_msg("the budget took %.1f s", now_s() - t0);
+	assert_int_equal(ev_jschema_nerrors(cx), 1);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->message,
+			    "validation exceeded its budget of 10000000 steps "
+			    "in 'exp.json': the schema branches exponentially");
+	assert_non_null(
+		strstr(ev_jschema_error_at(cx, 0)->schema_path, "exp.json#/"));
+	/* a shallow one is answered */
+	assert_int_equal(check(sc, "[[[[\"x\"]]]]", cx, NULL), 0);
+	assert_int_equal(check(sc, "[[[[]]]]", cx, NULL), 1);
+	ev_buf_free(&sch);
+	ev_buf_free(&inst);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
+/* properties compile in linear time (hashed): 200,000 names that differ
+ * in a few bytes took minutes */
+static void test_many_properties(void **state)
 {
 	struct ev_buf sch = {0};
 	struct ev_jschema_set *s = set_of(NULL);
 	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
 	struct ev_jschema *sc;
 	struct ev_error err;
+	double t0, dt;
 	int i;
 
 	(void)state;
-	ev_buf_puts(&sch, "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
-	for (i = 0; i < 2000; i++)
-		ev_buf_printf(&sch, "\"d%d\":{\"$ref\":\"#/$defs/d%d\"},", i,
-			      i + 1);
-	ev_buf_puts(&sch, "\"d2000\":{\"type\":\"integer\"}}}");
+	ev_buf_puts(&sch, "{\"required\":[\"p199999\"],\"properties\":{");
+	for (i = 0; i < 200000; i++)
+		ev_buf_printf(&sch, "%s\"p%d\":{\"type\":\"integer\"}",
+			      i ? "," : "", i);
+	ev_buf_puts(&sch, "}}");
 	ev_buf_putc(&sch, '\0');
-	sc = compile(s, (const char *)sch.p, "chain.json", &err);
+	t0 = now_s();
+	sc = compile(s, (const char *)sch.p, "many.json", &err);
+	dt = now_s() - t0;
 	if (sc == NULL)
 		fail_msg("%s", err.msg);
-	assert_int_equal(check(sc, "1", cx, NULL), EV_EDATA);
-	assert_non_null(
-		strstr(ev_jschema_error_at(cx, 0)->message,
-		       "schema recursion too deep at chain.json#/$defs/"));
+	if (dt > 20)
+		fail_msg("200000 properties compile in %.1f s", dt);
+	assert_int_equal(check(sc, "{\"p5\":1,\"p199999\":2,\"q\":\"x\"}", cx,
+			       NULL),
+			 1);
+	assert_int_equal(check(sc, "{\"p123456\":\"x\",\"p199999\":2}", cx,
+			       NULL),
+			 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->schema_path,
+			    "many.json#/properties/p123456/type");
+	assert_int_equal(check(sc, "{\"p5\":1}", cx, NULL), 0);
+	assert_string_equal(ev_jschema_error_at(cx, 0)->keyword, "required");
 	ev_buf_free(&sch);
 	ev_jschema_ctx_free(cx);
 	ev_jschema_set_free(s);
@@ -726,6 +927,62 @@ static void test_ref_dirs_and_local_root(void **state)
 	}
 }
 
+/* a $ref to a FIFO or a directory: an error naming it, never a hang
+ * (alarm: a hang fails the test) */
+static void test_ref_not_regular(void **state)
+{
+	char root[8300], path[8400];
+	struct ev_jschema_opts o = {0};
+	struct ev_jschema_set *s;
+	struct ev_jschema *sc = NULL;
+	struct ev_error err = {0};
+	const char *refs[2] = {"{\"$ref\":\"f\"}", "{\"$ref\":\"../B/\"}"};
+	const char *want[2] = {"/reg/A/f' is not a regular file (a FIFO)",
+			       "/reg/B' is not a regular file (a directory)"};
+	int i;
+
+	(void)state;
+	alarm(30);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_jschema.XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	snprintf(root, sizeof(root), "%s/reg", tmpdir);
+	mkdir(root, 0755);
+	snprintf(path, sizeof(path), "%s/reg/A", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/reg/B", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/reg/A/f", tmpdir);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	o.local_root = root;
+	for (i = 0; i < 2; i++) {
+		s = set_of(&o);
+		write_file("reg/A/1.json", refs[i]);
+		snprintf(path, sizeof(path), "%s/reg/A/1.json", tmpdir);
+		assert_int_equal(ev_jschema_add_file(s, path, &sc, &err), 0);
+		assert_int_equal(ev_jschema_set_compile(s, &err), EV_EDATA);
+		if (strstr(err.msg, "/reg/A/1.json: /$ref: '") == NULL ||
+		    strstr(err.msg, want[i]) == NULL)
+			fail_msg("message '%s' lacks '%s'", err.msg, want[i]);
+		ev_jschema_set_free(s);
+	}
+	/* the file itself */
+	s = set_of(&o);
+	snprintf(path, sizeof(path), "%s/reg/A/f", tmpdir);
+	assert_int_equal(ev_jschema_add_file(s, path, &sc, &err), EV_EDATA);
+	assert_non_null(strstr(err.msg, "is not a regular file (a FIFO)"));
+	snprintf(path, sizeof(path), "%s/reg/B", tmpdir);
+	assert_int_equal(ev_jschema_add_file(s, path, &sc, &err), EV_EDATA);
+	assert_non_null(strstr(err.msg, "is not a regular file (a directory)"));
+	ev_jschema_set_free(s);
+	alarm(0);
+	{
+		char cmd[8300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 static void test_ids_and_anchors(void **state)
 {
 	struct ev_jschema_set *s = set_of(NULL);
@@ -761,6 +1018,109 @@ static void test_ids_and_anchors(void **state)
 	assert_null(ev_jschema_get(s, "https://e.com/root.json#nope", &err));
 	ev_jschema_ctx_free(cx);
 	ev_jschema_set_free(s);
+}
+
+/* a URI names one document: an $id may not take another file's URI, or
+ * another $id, whichever loads first */
+static void add_two(const char *j1, const char *u1, const char *j2,
+		    const char *u2, const char *want, const char *want2)
+{
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_error err = {0};
+	int r;
+
+	r = ev_jschema_add(s, j1, strlen(j1), u1 + 7, u1, NULL, &err);
+	assert_int_equal(r, 0);
+	r = ev_jschema_add(s, j2, strlen(j2), u2 + 7, u2, NULL, &err);
+	if (r == 0)
+		r = ev_jschema_set_compile(s, &err);
+	assert_int_equal(r, EV_EDATA);
+	if (strstr(err.msg, want) == NULL || strstr(err.msg, want2) == NULL)
+		fail_msg("message '%s' lacks '%s' or '%s'", err.msg, want,
+			 want2);
+	ev_jschema_set_free(s);
+}
+
+static void test_id_collisions(void **state)
+{
+	const char *id2 = "{\"$id\":\"2.json\",\"type\":\"object\"}";
+	const char *two = "{\"required\":[\"x\"]}";
+	const char *idb = "{\"$id\":\"../B/1.json\"}";
+
+	(void)state;
+	/* the $id first, then the file it names */
+	add_two(id2, "file:///r/A/1.json", two, "file:///r/A/2.json",
+		"/r/A/2.json: its URI 'file:///r/A/2.json' is also the '$id' "
+		"of '/r/A/1.json'",
+		"");
+	/* the file first, then the $id */
+	add_two(two, "file:///r/A/2.json", id2, "file:///r/A/1.json",
+		"/r/A/1.json: /: '$id' 'file:///r/A/2.json' is also the URI "
+		"of '/r/A/2.json'",
+		"");
+	/* across types */
+	add_two(idb, "file:///r/A/1.json", two, "file:///r/B/1.json",
+		"/r/B/1.json", "'$id' of '/r/A/1.json'");
+	add_two(two, "file:///r/B/1.json", idb, "file:///r/A/1.json",
+		"/r/A/1.json", "URI of '/r/B/1.json'");
+	/* two $ids, nested ones too */
+	add_two("{\"$id\":\"http://x/y\"}", "file:///r/A/1.json",
+		"{\"$defs\":{\"a\":{\"$id\":\"http://x/y\"}}}",
+		"file:///r/B/1.json",
+		"/r/B/1.json: /$defs/a: '$id' 'http://x/y' is also the '$id' "
+		"of '/r/A/1.json'",
+		"");
+}
+
+/* a regex that hits the match limit has no answer: an error of the
+ * instance at the pattern's schema path, which not/anyOf do not hide */
+static void expect_re_limit(const char *schema, const char *inst,
+			    const char *ipath, const char *spath)
+{
+	struct ev_jschema_set *s = set_of(NULL);
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_error err;
+	struct ev_jschema *sc = compile(s, schema, "re.json", &err);
+	const struct ev_jschema_error *e;
+
+	if (sc == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(check(sc, inst, cx, "/data"), EV_EDATA);
+	assert_int_equal(ev_jschema_nerrors(cx), 1);
+	e = ev_jschema_error_at(cx, 0);
+	assert_string_equal(
+		e->message,
+		"regex match limit exceeded for pattern '(.*a){20}'");
+	assert_string_equal(e->instance_path, ipath);
+	assert_string_equal(e->schema_path, spath);
+	ev_jschema_ctx_free(cx);
+	ev_jschema_set_free(s);
+}
+
+static void test_regex_limit(void **state)
+{
+	(void)state;
+	expect_re_limit("{\"type\":\"object\",\"patternProperties\":"
+			"{\"(.*a){20}\":{\"type\":\"integer\"}}}",
+			"{\"aaaaaaaaaaaaaaaaaaaa\":\"not an integer\"}",
+			"/data/aaaaaaaaaaaaaaaaaaaa",
+			"re.json#/patternProperties/(.*a){20}");
+	/* with additionalProperties: false, no second error */
+	expect_re_limit("{\"patternProperties\":{\"(.*a){20}\":true},"
+			"\"additionalProperties\":false}",
+			"{\"aaaaaaaaaaaaaaaaaaaa\":1}",
+			"/data/aaaaaaaaaaaaaaaaaaaa",
+			"re.json#/patternProperties/(.*a){20}");
+	expect_re_limit("{\"pattern\":\"(.*a){20}\"}",
+			"\"aaaaaaaaaaaaaaaaaaaa\"", "/data",
+			"re.json#/pattern");
+	expect_re_limit("{\"not\":{\"pattern\":\"(.*a){20}\"}}",
+			"\"aaaaaaaaaaaaaaaaaaaa\"", "/data",
+			"re.json#/not/pattern");
+	expect_re_limit("{\"anyOf\":[{\"pattern\":\"(.*a){20}\"},"
+			"{\"type\":\"integer\"}]}",
+			"\"aaaaaaaaaaaaaaaaaaaa\"", "/data",
+			"re.json#/anyOf/0/pattern");
 }
 
 static void test_metaschema_get(void **state)
@@ -1006,10 +1366,15 @@ int main(void)
 		cmocka_unit_test(test_deep_schema),
 		cmocka_unit_test(test_deep_instance),
 		cmocka_unit_test(test_runtime_depth),
+		cmocka_unit_test(test_step_budget),
+		cmocka_unit_test(test_many_properties),
 		cmocka_unit_test(test_unique_long),
 		cmocka_unit_test(test_huge_enum),
 		cmocka_unit_test(test_ref_dirs_and_local_root),
+		cmocka_unit_test(test_ref_not_regular),
 		cmocka_unit_test(test_ids_and_anchors),
+		cmocka_unit_test(test_id_collisions),
+		cmocka_unit_test(test_regex_limit),
 		cmocka_unit_test(test_metaschema_get),
 		cmocka_unit_test(test_recursive_ref),
 		cmocka_unit_test(test_add_mp),
