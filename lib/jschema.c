@@ -1324,6 +1324,8 @@ next2:
 			if (add_regex(c, (const char *)v.p, v.n, kpath,
 				      &n->str->re) != 0)
 				goto fail;
+			/* NULL when not simple: PCRE2 matches it */
+			n->str->sre = js_sre_compile(s, (const char *)v.p, v.n);
 			continue;
 		}
 		if (keyis(&k, "format") &&

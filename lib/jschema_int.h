@@ -32,6 +32,16 @@ int ev_uri_pct_decode(const char *s, size_t n, char **out);
 int ev_uri_ipv4_valid(const char *s, size_t n);
 int ev_uri_ipv6_valid(const char *s, size_t n);
 
+/* ev_jschema_validate() of the value at the start of mp[0..maxn), whose
+ * end the walk finds (the schema registry validates an event's data
+ * without skipping it first): its length in *used, 0 when it is not one
+ * msgpack value within maxn (then EV_EDATA) */
+struct ev_jschema;
+struct ev_jschema_ctx;
+int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
+			       size_t maxn, const char *prefix,
+			       struct ev_jschema_ctx *cx, size_t *used);
+
 /* JSON Schema `format`: 1 valid, 0 invalid, -1 unknown format name
  * (unknown formats always pass).  s is UTF-8. */
 int ev_jsformat_check(const char *format, const char *s, size_t n);

@@ -130,9 +130,29 @@ struct jarr {
 	int unique;
 };
 
+/* A pattern simple enough to match without PCRE2: "^", then literal
+ * characters, classes of ASCII characters with quantifiers and groups of
+ * literal alternatives, then "$", each step decided by the next
+ * character (see js_sre_compile) */
+struct jsre_el {
+	uint64_t set[2];   /* the ASCII characters an atom matches */
+	uint32_t min, max; /* repetitions; max UINT32_MAX: unbounded */
+	const char **alt;  /* a group: its literal alternatives, or NULL */
+	uint32_t *altlen;
+	uint32_t nalt;
+	const uint8_t *tab; /* set as a table of 256 bytes */
+	const char *lit;    /* a run of literal characters (min = max = 1) */
+	uint32_t litlen;
+};
+struct jsre {
+	struct jsre_el *el;
+	uint32_t nel;
+};
+
 struct jstr {
 	int64_t minl, maxl;
 	struct ev_ecmare *re; /* pattern */
+	struct jsre *sre;     /* the same, when simple */
 	const char *pattern;
 	uint32_t patlen;
 };
@@ -286,6 +306,8 @@ void *js_alloc(struct ev_jschema_set *s, size_t n);
 char *js_strdup(struct ev_jschema_set *s, const char *p, size_t n);
 
 /* jschema_validate.c */
+struct jsre *js_sre_compile(struct ev_jschema_set *s, const char *pat,
+			    size_t n);
 int js_mp_equal(const uint8_t *a, const uint8_t *ae, const uint8_t *b,
 		const uint8_t *be, int depth);
 uint64_t js_mp_hash(const uint8_t *p, const uint8_t *end, int depth);

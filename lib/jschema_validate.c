@@ -47,8 +47,9 @@ struct vctx {
 	int depth, max_depth;
 	int idepth, max_idepth;		/* instance nesting */
 	const uint8_t *root, *root_end; /* the end of the root, once walked */
-	int full;			/* max_errors reached */
-	uint64_t steps, max_steps;	/* node visits, the budget */
+	const uint8_t *wp, *we;	   /* the container walked last, and its end */
+	int full;		   /* max_errors reached */
+	uint64_t steps, max_steps; /* node visits, the budget */
 };
 
 struct dscope {
@@ -65,7 +66,8 @@ static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	     const struct dscope *sc, struct ann *a);
 
 /* skip one value: scalars inline, containers by ev_mp_skip_fast */
-static inline int skip1(const uint8_t **pp, const uint8_t *end)
+static inline __attribute__((always_inline)) int skip1(const uint8_t **pp,
+						       const uint8_t *end)
 {
 	const uint8_t *p = *pp;
 	uint8_t c;
@@ -85,6 +87,21 @@ static inline int skip1(const uint8_t **pp, const uint8_t *end)
 		}
 		if (c == 0xcb && end - p >= 9) {
 			*pp = p + 9;
+			return 0;
+		}
+		/* uint 8 to 64, int 8 to 64: 1 + 1, 2, 4, 8 bytes */
+		if (c >= 0xcc && c <= 0xd3) {
+			size_t k = (size_t)1 + (1u << ((c - 0xcc) & 3));
+
+			if ((size_t)(end - p) < k)
+				return -1;
+			*pp = p + k;
+			return 0;
+		}
+		if (c == 0xd9 && end - p >= 2) {
+			if ((size_t)(end - p) < (size_t)2 + p[1])
+				return -1;
+			*pp = p + 2 + p[1];
 			return 0;
 		}
 	}
@@ -123,8 +140,8 @@ static inline int key_eq(const char *a, const uint8_t *b, uint32_t n)
 }
 
 /* ev_mp_read with the common cases of records inline */
-static inline int rd(const uint8_t **pp, const uint8_t *end,
-		     struct ev_mp_item *it)
+static inline __attribute__((always_inline)) int
+rd(const uint8_t **pp, const uint8_t *end, struct ev_mp_item *it)
 {
 	const uint8_t *p = *pp;
 	uint8_t c;
@@ -160,6 +177,29 @@ static inline int rd(const uint8_t **pp, const uint8_t *end,
 			it->type = EV_MP_FLOAT;
 			memcpy(&it->v.f, &w, sizeof(w));
 			*pp = p + 9;
+			return 0;
+		}
+		if (c == 0xcd && end - p >= 3) {
+			it->type = EV_MP_UINT;
+			it->v.u = ev_rbe16(p + 1);
+			*pp = p + 3;
+			return 0;
+		}
+		if (c == 0xce && end - p >= 5) {
+			it->type = EV_MP_UINT;
+			it->v.u = ev_rbe32(p + 1);
+			*pp = p + 5;
+			return 0;
+		}
+		if (c == 0xd9 && end - p >= 2) {
+			uint32_t n = p[1];
+
+			if ((size_t)(end - p) < 2 + (size_t)n)
+				return -1;
+			it->type = EV_MP_STR;
+			it->n = n;
+			it->p = p + 2;
+			*pp = p + 2 + n;
 			return 0;
 		}
 	}
@@ -920,6 +960,9 @@ static int vquiet(struct vctx *c, const struct jnode *n, const uint8_t *p,
 static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		    const struct ev_mp_item *pit);
 
+static inline __attribute__((always_inline)) int
+scalar_fast(const struct jnode *n, const struct ev_mp_item *it);
+
 /* a leaf node on the fast path: no errors to collect */
 static inline __attribute__((always_inline)) int
 v_leaf(struct vctx *c, const struct jnode *n, const uint8_t *p)
@@ -927,6 +970,7 @@ v_leaf(struct vctx *c, const struct jnode *n, const uint8_t *p)
 	struct ev_mp_item it;
 	const uint8_t *q = p;
 	uint32_t tm;
+	int r;
 
 	if (n->kind != JN_OBJ)
 		return n->kind == JN_TRUE;
@@ -937,6 +981,8 @@ v_leaf(struct vctx *c, const struct jnode *n, const uint8_t *p)
 	if (!(n->const_v || n->enm || n->num || n->str || n->format ||
 	      n->content_b64 || n->content_json))
 		return 1;
+	if ((r = scalar_fast(n, &it)) != 2)
+		return r;
 	return v_scalar(c, n, p, &it);
 }
 
@@ -947,7 +993,7 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	const struct jobj *o = n->obj;
 	uint64_t seen = 0;
 	const uint8_t *kp = q;
-	uint32_t i, j;
+	uint32_t i, j, g = 0;
 	int ok = 1, ret = 1;
 	char qb[128];
 
@@ -976,8 +1022,15 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			goto out;
 		}
 		vp = kp;
-		pr = prop_find(o, k.p, k.n);
+		/* keys mostly come in the order of "properties": try the
+		 * one after the last found before hashing */
+		if (g < o->nprops && o->props[g].len == k.n &&
+		    key_eq(o->props[g].name, k.p, k.n))
+			pr = &o->props[g];
+		else
+			pr = prop_find(o, k.p, k.n);
 		if (pr != NULL) {
+			g = (uint32_t)(pr - o->props) + 1;
 			if (pr->slot >= 0)
 				seen |= 1ull << pr->slot;
 			if (pr->sub != NULL) {
@@ -1051,11 +1104,16 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				FAIL();
 			}
 		}
-		if (skip1(&kp, c->end) != 0) {
+		/* a container the walk went through ends where it said */
+		if (c->wp == vp)
+			kp = c->we;
+		else if (skip1(&kp, c->end) != 0) {
 			ret = EV_EDATA;
 			goto out;
 		}
 	}
+	c->wp = p;
+	c->we = kp;
 	if (p == c->root)
 		c->root_end = kp;
 	if ((seen & o->reqmask) != o->reqmask || o->slots_overflow) {
@@ -1242,11 +1300,15 @@ static int v_array(struct vctx *c, const struct jnode *n, const uint8_t *p,
 					ann_mark(a, i);
 			}
 		}
-		if (skip1(&ip, c->end) != 0) {
+		if (c->wp == ip)
+			ip = c->we;
+		else if (skip1(&ip, c->end) != 0) {
 			ret = EV_EDATA;
 			goto out;
 		}
 	}
+	c->wp = p;
+	c->we = ip;
 	if (p == c->root)
 		c->root_end = ip;
 	if (ar->contains != NULL) {
@@ -1470,6 +1532,352 @@ static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end,
 	return 0;
 }
 
+/* ------------------------------------------------------ simple patterns */
+
+/*
+ * Most "pattern"s of event schemas are anchored sequences like
+ * ^SKU-[0-9]{5}$ or ^(order|account)-[0-9]+$.  Those are matched here,
+ * without a call into PCRE2, when every step is decided by the next
+ * character: a repeated atom is followed by the end or by an element
+ * that needs a character outside the atom's set, and no alternative
+ * of a group is a prefix of another.  Only ASCII is taken, so a byte
+ * of a multibyte (or invalid) character matches nothing, as in PCRE2.
+ * Anything else (and out of memory) gives NULL: PCRE2 matches it.
+ */
+
+static inline int sre_in(const uint64_t *set, uint8_t ch)
+{
+	return ch < 128 && ((set[ch >> 6] >> (ch & 63)) & 1);
+}
+
+static void sre_add(uint64_t *set, uint8_t lo, uint8_t hi)
+{
+	unsigned ch;
+
+	for (ch = lo; ch <= hi; ch++)
+		set[ch >> 6] |= 1ull << (ch & 63);
+}
+
+/* a literal: printable ASCII that is no syntax */
+static int sre_lit(uint8_t ch)
+{
+	return ch >= 0x20 && ch < 0x7f && !strchr("\\^$.|?*+()[]{}", ch);
+}
+
+/* an escaped literal: ASCII punctuation */
+static int sre_punct(uint8_t ch)
+{
+	return ch != 0 && strchr("^$\\.*+?()[]{}|/-", ch) != NULL;
+}
+
+/* \d and \w into set; 0, or -1 for any other escape */
+static int sre_class_esc(uint8_t ch, uint64_t *set)
+{
+	if (ch == 'd') {
+		sre_add(set, '0', '9');
+		return 0;
+	}
+	if (ch == 'w') {
+		sre_add(set, '0', '9');
+		sre_add(set, 'A', 'Z');
+		sre_add(set, 'a', 'z');
+		sre_add(set, '_', '_');
+		return 0;
+	}
+	return -1;
+}
+
+static int sre_num(const uint8_t **pp, const uint8_t *e, uint32_t *out)
+{
+	const uint8_t *p = *pp;
+	uint64_t v = 0;
+
+	if (p >= e || *p < '0' || *p > '9')
+		return -1;
+	while (p < e && *p >= '0' && *p <= '9') {
+		v = v * 10 + (uint64_t)(*p++ - '0');
+		if (v > 100000)
+			return -1;
+	}
+	*out = (uint32_t)v;
+	*pp = p;
+	return 0;
+}
+
+struct jsre *js_sre_compile(struct ev_jschema_set *s, const char *pat, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)pat, *e = p + n;
+	struct jsre_el el[32];
+	uint32_t nel = 0, i, j;
+	struct jsre *r;
+
+	if (n < 2 || p[0] != '^')
+		return NULL;
+	p++;
+	for (;;) {
+		struct jsre_el *x;
+
+		if (p >= e)
+			return NULL; /* no "$" */
+		if (*p == '$') {
+			if (p + 1 != e)
+				return NULL;
+			break;
+		}
+		if (nel == sizeof(el) / sizeof(el[0]))
+			return NULL;
+		x = &el[nel++];
+		memset(x, 0, sizeof(*x));
+		x->min = x->max = 1;
+		if (*p == '(') {
+			/* literal alternatives */
+			const uint8_t *a = ++p;
+			const char *alts[16];
+			uint32_t lens[16], k = 0;
+
+			for (;;) {
+				if (p >= e)
+					return NULL;
+				if (*p == '|' || *p == ')') {
+					if (p == a || k == 16)
+						return NULL;
+					alts[k] = (const char *)a;
+					lens[k++] = (uint32_t)(p - a);
+					if (*p++ == ')')
+						break;
+					a = p;
+					continue;
+				}
+				if (!sre_lit(*p))
+					return NULL;
+				p++;
+			}
+			if (k < 2)
+				return NULL;
+			for (i = 0; i < k; i++)
+				for (j = 0; j < k; j++)
+					if (i != j && lens[i] <= lens[j] &&
+					    memcmp(alts[i], alts[j], lens[i]) ==
+						    0)
+						return NULL;
+			x->alt = js_alloc(s, k * sizeof(*x->alt));
+			x->altlen = js_alloc(s, k * sizeof(*x->altlen));
+			if (x->alt == NULL || x->altlen == NULL)
+				return NULL;
+			for (i = 0; i < k; i++) {
+				x->alt[i] = alts[i];
+				x->altlen[i] = lens[i];
+				sre_add(x->set, (uint8_t)alts[i][0],
+					(uint8_t)alts[i][0]);
+			}
+			x->nalt = k;
+			if (p < e && strchr("?*+{", *p))
+				return NULL; /* no quantified group */
+			continue;
+		}
+		if (*p == '[') {
+			p++;
+			if (p < e && *p == '^')
+				return NULL;
+			if (p < e && *p == ']')
+				return NULL;
+			while (p < e && *p != ']') {
+				uint8_t lo;
+
+				if (*p == '\\') {
+					if (p + 1 >= e)
+						return NULL;
+					if (sre_class_esc(p[1], x->set) == 0) {
+						p += 2;
+						continue;
+					}
+					if (!sre_punct(p[1]))
+						return NULL;
+					lo = p[1];
+					p += 2;
+				} else if (*p >= 0x20 && *p < 0x7f &&
+					   *p != '[') {
+					lo = *p++;
+				} else {
+					return NULL;
+				}
+				if (p + 1 < e && *p == '-' && p[1] != ']') {
+					uint8_t hi = p[1];
+
+					if (hi == '\\' || hi == '[' ||
+					    hi < 0x20 || hi >= 0x7f || hi < lo)
+						return NULL;
+					sre_add(x->set, lo, hi);
+					p += 2;
+				} else {
+					sre_add(x->set, lo, lo);
+				}
+			}
+			if (p >= e)
+				return NULL;
+			p++;
+		} else if (*p == '\\') {
+			if (p + 1 >= e)
+				return NULL;
+			if (sre_class_esc(p[1], x->set) != 0) {
+				if (!sre_punct(p[1]))
+					return NULL;
+				sre_add(x->set, p[1], p[1]);
+			}
+			p += 2;
+		} else if (sre_lit(*p)) {
+			sre_add(x->set, *p, *p);
+			p++;
+		} else {
+			return NULL;
+		}
+		/* a quantifier */
+		if (p < e && *p == '?') {
+			x->min = 0;
+			p++;
+		} else if (p < e && *p == '*') {
+			x->min = 0;
+			x->max = UINT32_MAX;
+			p++;
+		} else if (p < e && *p == '+') {
+			x->max = UINT32_MAX;
+			p++;
+		} else if (p < e && *p == '{') {
+			p++;
+			if (sre_num(&p, e, &x->min) != 0)
+				return NULL;
+			x->max = x->min;
+			if (p < e && *p == ',') {
+				p++;
+				x->max = UINT32_MAX;
+				if (p < e && *p != '}' &&
+				    (sre_num(&p, e, &x->max) != 0 ||
+				     x->max < x->min))
+					return NULL;
+			}
+			if (p >= e || *p != '}')
+				return NULL;
+			p++;
+		}
+		if (p < e && strchr("?*+{", *p))
+			return NULL; /* lazy or stacked quantifiers */
+	}
+	/* each repetition decided by the next character */
+	for (i = 0; i < nel; i++) {
+		if (el[i].alt != NULL || el[i].min == el[i].max)
+			continue;
+		if (i + 1 == nel)
+			continue;
+		if (el[i + 1].alt == NULL && el[i + 1].min == 0)
+			return NULL;
+		if ((el[i].set[0] & el[i + 1].set[0]) ||
+		    (el[i].set[1] & el[i + 1].set[1]))
+			return NULL;
+	}
+	r = js_alloc(s, sizeof(*r));
+	if (r == NULL || (r->el = js_alloc(s, nel * sizeof(*r->el))) == NULL)
+		return NULL;
+	/* runs of single literal characters as strings; sets as tables */
+	for (i = 0; i < nel; i++) {
+		struct jsre_el *x = &el[i], *y;
+		uint8_t *tab, one = 0;
+		unsigned ch, cnt = 0;
+
+		if (x->alt != NULL) {
+			r->el[r->nel++] = *x;
+			continue;
+		}
+		for (ch = 0; ch < 128; ch++)
+			if (sre_in(x->set, (uint8_t)ch)) {
+				cnt++;
+				one = (uint8_t)ch;
+			}
+		y = r->nel ? &r->el[r->nel - 1] : NULL;
+		if (cnt == 1 && x->min == 1 && x->max == 1) {
+			char *l;
+
+			if (y != NULL && y->lit != NULL) {
+				l = (char *)y->lit; /* room for all: below */
+				l[y->litlen++] = (char)one;
+				continue;
+			}
+			if ((l = js_alloc(s, nel)) == NULL)
+				return NULL;
+			l[0] = (char)one;
+			y = &r->el[r->nel++];
+			*y = *x;
+			y->lit = l;
+			y->litlen = 1;
+			continue;
+		}
+		if ((tab = js_alloc(s, 256)) == NULL)
+			return NULL;
+		for (ch = 0; ch < 128; ch++)
+			tab[ch] = (uint8_t)sre_in(x->set, (uint8_t)ch);
+		y = &r->el[r->nel++];
+		*y = *x;
+		y->tab = tab;
+	}
+	return r;
+}
+
+/* 1 when s matches, else 0 */
+static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
+{
+	size_t pos = 0;
+	uint32_t i, k;
+
+	for (i = 0; i < r->nel; i++) {
+		const struct jsre_el *x = &r->el[i];
+
+		if (x->alt != NULL) {
+			for (k = 0; k < x->nalt; k++)
+				if (n - pos >= x->altlen[k] &&
+				    key_eq(x->alt[k], s + pos, x->altlen[k]))
+					break;
+			if (k == x->nalt)
+				return 0;
+			pos += x->altlen[k];
+			continue;
+		}
+		if (x->lit != NULL) {
+			if (n - pos < x->litlen)
+				return 0;
+			for (k = 0; k < x->litlen; k++)
+				if (s[pos + k] != (uint8_t)x->lit[k])
+					return 0;
+			pos += x->litlen;
+			continue;
+		}
+		if (x->min == x->max) {
+			/* a fixed count: every character in the set */
+			const uint8_t *q = s + pos, *t = x->tab;
+			unsigned acc = 1;
+
+			if (n - pos < x->min)
+				return 0;
+			for (k = 0; k + 4 <= x->min; k += 4)
+				acc &= t[q[k]] & t[q[k + 1]] & t[q[k + 2]] &
+				       t[q[k + 3]];
+			for (; k < x->min; k++)
+				acc &= t[q[k]];
+			if (!acc)
+				return 0;
+			pos += x->min;
+		} else {
+			const uint8_t *q = s + pos, *lim;
+
+			lim = n - pos > x->max ? q + x->max : s + n;
+			while (q < lim && x->tab[*q])
+				q++;
+			if ((size_t)(q - (s + pos)) < x->min)
+				return 0;
+			pos = (size_t)(q - s);
+		}
+	}
+	return pos == n;
+}
+
 static size_t utf8_len(const uint8_t *s, size_t n)
 {
 	size_t k = 0, i;
@@ -1477,6 +1885,21 @@ static size_t utf8_len(const uint8_t *s, size_t n)
 	for (i = 0; i < n; i++)
 		k += (s[i] & 0xC0) != 0x80;
 	return k;
+}
+
+/* 1 when s has at least min characters: counts only as far as it must */
+static int utf8_at_least(const uint8_t *s, size_t n, int64_t min)
+{
+	size_t k = 0, i;
+
+	if (min <= 0)
+		return 1;
+	if ((uint64_t)min > n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((s[i] & 0xC0) != 0x80 && (int64_t)++k >= min)
+			return 1;
+	return 0;
 }
 
 /* draft-07 contentEncoding base64 / contentMediaType application/json */
@@ -1502,6 +1925,100 @@ static int content_ok(const struct jnode *n, const char *s, size_t len)
 }
 
 /* const, enum, and the keywords of numbers and strings */
+/* The common checks of a scalar, inline: 1 valid, 0 invalid, 2 when
+ * v_scalar() must decide (const, enums of other values, formats,
+ * content, PCRE2 patterns, numbers not compared exactly as doubles) */
+static inline __attribute__((always_inline)) int
+scalar_fast(const struct jnode *n, const struct ev_mp_item *it)
+{
+	const struct jnumk *k;
+	double f;
+
+	if (n->const_v || n->content_b64 || n->content_json ||
+	    (n->format != NULL && n->format_assert))
+		return 2;
+	if (n->enm != NULL) {
+		const struct jenum *e = n->enm;
+		uint32_t i;
+
+		if (!e->all_str || e->tab != NULL)
+			return 2;
+		if (it->type != EV_MP_STR)
+			return 0;
+		for (i = 0; i < e->nv; i++)
+			if (e->sl[i] == it->n &&
+			    key_eq((const char *)e->sp[i], it->p, it->n))
+				break;
+		if (i == e->nv)
+			return 0;
+	}
+	switch (it->type) {
+	case EV_MP_STR: {
+		const struct jstr *s = n->str;
+
+		if (s == NULL)
+			return 1;
+		if (s->minl > 0 && !utf8_at_least(it->p, it->n, s->minl))
+			return 0;
+		if (s->maxl >= 0 && (uint64_t)s->maxl < it->n &&
+		    (int64_t)utf8_len(it->p, it->n) > s->maxl)
+			return 0;
+		if (s->re != NULL)
+			return s->sre != NULL ? sre_match(s->sre, it->p, it->n)
+					      : 2;
+		return 1;
+	}
+	case EV_MP_UINT:
+		if ((k = n->num) == NULL)
+			return 1;
+		if (k->exmin || k->exmax || k->mult ||
+		    (k->min && k->min->kind != 0) ||
+		    (k->max && k->max->kind != 0))
+			return 2;
+		if (k->min && k->min->i >= 0 && it->v.u < (uint64_t)k->min->i)
+			return 0;
+		if (k->max && (k->max->i < 0 || it->v.u > (uint64_t)k->max->i))
+			return 0;
+		return 1;
+	case EV_MP_FLOAT:
+		/* exact as doubles: double bounds, integers up to 2^53 */
+		if ((k = n->num) == NULL)
+			return 1;
+		if (k->exmin || k->exmax || k->mult)
+			return 2;
+		f = it->v.f;
+		if (k->min) {
+			if (k->min->kind == 2) {
+				if (f < k->min->d)
+					return 0;
+			} else if (k->min->kind == 0 &&
+				   k->min->i <= (1ll << 53) &&
+				   k->min->i >= -(1ll << 53)) {
+				if (f < (double)k->min->i)
+					return 0;
+			} else {
+				return 2;
+			}
+		}
+		if (k->max) {
+			if (k->max->kind == 2) {
+				if (f > k->max->d)
+					return 0;
+			} else if (k->max->kind == 0 &&
+				   k->max->i <= (1ll << 53) &&
+				   k->max->i >= -(1ll << 53)) {
+				if (f > (double)k->max->i)
+					return 0;
+			} else {
+				return 2;
+			}
+		}
+		return 1;
+	default:
+		return n->num == NULL && n->str == NULL ? 1 : 2;
+	}
+}
+
 static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		    const struct ev_mp_item *pit)
 {
@@ -1568,10 +2085,11 @@ static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		if (n->str != NULL) {
 			const struct jstr *s = n->str;
 
-			if (s->minl >= 0 || s->maxl >= 0) {
-				size_t l = utf8_len(it.p, it.n);
-
-				if (s->minl >= 0 && (int64_t)l < s->minl) {
+			/* a character is one to four bytes */
+			if (s->minl > 0 ||
+			    (s->maxl >= 0 && (uint64_t)s->maxl < it.n)) {
+				if (s->minl > 0 &&
+				    !utf8_at_least(it.p, it.n, s->minl)) {
 					if (c->collect)
 						err_add(c, n, "minLength",
 							"minLength",
@@ -1580,7 +2098,8 @@ static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 							(long long)s->minl);
 					FAIL();
 				}
-				if (s->maxl >= 0 && (int64_t)l > s->maxl) {
+				if (s->maxl >= 0 && (uint64_t)s->maxl < it.n &&
+				    (int64_t)utf8_len(it.p, it.n) > s->maxl) {
 					if (c->collect)
 						err_add(c, n, "maxLength",
 							"maxLength",
@@ -1591,9 +2110,12 @@ static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				}
 			}
 			if (s->re != NULL) {
-				int m = ev_ecmare_search(s->re,
-							 (const char *)it.p,
-							 it.n);
+				int m = s->sre != NULL
+						? sre_match(s->sre, it.p, it.n)
+						: ev_ecmare_search(
+							  s->re,
+							  (const char *)it.p,
+							  it.n);
 
 				if (m < 0)
 					return re_limit(c, n, "pattern",
@@ -1881,6 +2403,8 @@ static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			v_scalar(c, n, p, &it);
 			return 0;
 		}
+		if (!c->collect && (r = scalar_fast(n, &it)) != 2)
+			return r;
 		return v_scalar(c, n, p, &it);
 	}
 	if (c->depth >= c->max_depth)
@@ -1997,6 +2521,49 @@ int ev_jschema_validate(const struct ev_jschema *sc, const uint8_t *mp,
 			size_t n, const char *prefix, struct ev_jschema_ctx *cx)
 {
 	return validate(sc, mp, n, prefix, cx, JS_MAX_INST_DEPTH,
+			JS_MAX_EVAL_DEPTH, JS_MAX_STEPS);
+}
+
+int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
+			       size_t maxn, const char *prefix,
+			       struct ev_jschema_ctx *cx, size_t *used)
+{
+	struct vctx c;
+	const uint8_t *p = mp;
+	int r;
+
+	/* a valid container walked to its end: the common case, one pass
+	 * (the walk reads nothing past the end of the value) */
+	memset(&c, 0, sizeof(c));
+	c.cx = cx;
+	c.end = mp + maxn;
+	c.max_depth = JS_MAX_EVAL_DEPTH;
+	c.max_idepth = JS_MAX_INST_DEPTH;
+	c.max_steps = JS_MAX_STEPS;
+	c.root = mp;
+	cx->nerrs = 0;
+	cx->noff = 0;
+	cx->strs.len = 0;
+	cx->path.len = 0;
+	cx->max_errors = sc->doc->set->o.max_errors;
+	r = v(&c, sc, mp, NULL, NULL);
+	if (r == 1 && c.root_end != NULL) {
+		*used = (size_t)(c.root_end - mp);
+		cx->noff = 0;
+		cx->strs.len = 0;
+		finish(cx);
+		return 1;
+	}
+	/* anything else as ev_jschema_validate() has it */
+	if (ev_mp_skip_fast(&p, mp + maxn) != 0) {
+		*used = 0;
+		cx->noff = 0;
+		cx->strs.len = 0;
+		finish(cx);
+		return EV_EDATA;
+	}
+	*used = (size_t)(p - mp);
+	return validate(sc, mp, *used, prefix, cx, JS_MAX_INST_DEPTH,
 			JS_MAX_EVAL_DEPTH, JS_MAX_STEPS);
 }
 

@@ -862,40 +862,109 @@ static int registry_error(struct ev_jschema_ctx *cx, const char *instance,
 
 /*
  * The fields of a record that a check needs, read in one pass without
- * the full checks of ev_event_decode(): data and meta are skipped over
- * (the validator reads them, and bounds their depth), and strings are
- * not checked for UTF-8 but the type.  0, or EV_EDATA.
+ * the full checks of ev_event_decode(): meta is skipped over (the
+ * validator reads it, and bounds its depth), and strings are not
+ * checked for UTF-8 but the type.  Data that is not binary is where the
+ * read stops (1, ev->data set, ev->data_len 0): the validator finds its
+ * end, or ev_schemadir_check() skips it, and read_rest() goes on from
+ * there.  0 (all read), 1, or EV_EDATA.
  */
-static int read_record(const uint8_t *rec, size_t n, struct ev_event *ev)
-{
-	const uint8_t *p = rec, *end = rec + n, *v;
-	struct ev_mp_item it, kv;
-	struct ev_str *s;
-	uint64_t last = 0;
-	uint32_t i;
+struct rstate {
+	const uint8_t *p, *end;
+	uint32_t i, n;
+	uint64_t last;
+};
 
-	memset(ev, 0, sizeof(*ev));
-	ev->time = EV_TIME_NONE;
-	ev->schema = 1;
-	ev->prev = EV_NO_PREV;
-	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a)
-		return EV_EDATA;
-	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
-		return EV_EDATA;
-	for (i = 0; i < it.n; i++) {
-		if (p >= end || *p > EV_K_MAX || *p <= last)
+/* a fixstr, or ev_mp_read's: the string keys of a record */
+static inline int read_str(const uint8_t **pp, const uint8_t *end,
+			   struct ev_mp_item *it)
+{
+	const uint8_t *p = *pp;
+
+	if (p < end && *p >= 0xa0 && *p <= 0xbf) {
+		uint32_t n = *p & 0x1f;
+
+		if ((size_t)(end - p) <= n)
 			return EV_EDATA;
-		last = *p++;
-		switch (last) {
+		it->type = EV_MP_STR;
+		it->n = n;
+		it->p = p + 1;
+		*pp = p + 1 + n;
+		return 0;
+	}
+	return ev_mp_read(pp, end, it);
+}
+
+/* 1 when s is ASCII (so UTF-8), else ev_utf8_valid() decides */
+static inline int type_utf8(const uint8_t *s, size_t n)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= s[i];
+	return !(acc & 0x8080808080808080ull) || ev_utf8_valid(s, n) == n;
+}
+
+/* ev_mp_skip_fast() with the pairs of a small map (meta) inline when
+ * they are strings and small scalars */
+static int skip_meta(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	uint32_t i, n;
+
+	if (p >= end || *p < 0x80 || *p > 0x8f)
+		return ev_mp_skip_fast(pp, end);
+	n = 2 * (uint32_t)(*p++ & 0x0f);
+	for (i = 0; i < n; i++) {
+		uint8_t c;
+
+		if (p >= end)
+			return -1;
+		c = *p;
+		if (c >= 0xa0 && c <= 0xbf) {
+			if ((size_t)(end - p) <= (size_t)(c & 0x1f))
+				return -1;
+			p += 1 + (c & 0x1f);
+		} else if (c == 0xd9) {
+			if (end - p < 2 || (size_t)(end - p) < 2 + (size_t)p[1])
+				return -1;
+			p += 2 + p[1];
+		} else if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 ||
+			   c == 0xc3) {
+			p++;
+		} else if (ev_mp_skip_fast(&p, end) != 0) {
+			return -1;
+		}
+	}
+	*pp = p;
+	return 0;
+}
+
+static int read_fields(struct rstate *st, struct ev_event *ev)
+{
+	const uint8_t *p = st->p, *end = st->end, *v;
+	struct ev_mp_item kv;
+	struct ev_str *s;
+
+	for (; st->i < st->n; st->i++) {
+		if (p >= end || *p > EV_K_MAX || *p <= st->last)
+			return EV_EDATA;
+		st->last = *p++;
+		switch (st->last) {
 		case EV_K_ID:
 		case EV_K_TYPE:
 		case EV_K_STREAM:
 		case EV_K_KEY:
-			s = last == EV_K_ID	  ? &ev->id
-			    : last == EV_K_TYPE	  ? &ev->type
-			    : last == EV_K_STREAM ? &ev->stream
-						  : &ev->key;
-			if (ev_mp_read(&p, end, &kv) != 0 ||
+			s = st->last == EV_K_ID	      ? &ev->id
+			    : st->last == EV_K_TYPE   ? &ev->type
+			    : st->last == EV_K_STREAM ? &ev->stream
+						      : &ev->key;
+			if (read_str(&p, end, &kv) != 0 ||
 			    kv.type != EV_MP_STR || kv.n == 0)
 				return EV_EDATA;
 			s->p = (const char *)kv.p;
@@ -909,13 +978,18 @@ static int read_record(const uint8_t *rec, size_t n, struct ev_event *ev)
 		case EV_K_VERSION:
 		case EV_K_SCHEMA:
 		case EV_K_PREV:
-			if (ev_mp_read(&p, end, &kv) != 0 ||
-			    kv.type != EV_MP_UINT ||
-			    (kv.v.u == 0 && last != EV_K_PREV))
+			if (p < end && *p <= 0x7f) {
+				kv.type = EV_MP_UINT;
+				kv.v.u = *p++;
+			} else if (ev_mp_read(&p, end, &kv) != 0 ||
+				   kv.type != EV_MP_UINT) {
 				return EV_EDATA;
-			if (last == EV_K_VERSION)
+			}
+			if (kv.v.u == 0 && st->last != EV_K_PREV)
+				return EV_EDATA;
+			if (st->last == EV_K_VERSION)
 				ev->version = kv.v.u;
-			else if (last == EV_K_SCHEMA)
+			else if (st->last == EV_K_SCHEMA)
 				ev->schema = kv.v.u;
 			break;
 		case EV_K_DATA:
@@ -929,17 +1003,20 @@ static int read_record(const uint8_t *rec, size_t n, struct ev_event *ev)
 				ev->data_is_binary = 1;
 				break;
 			}
-			if (ev_mp_skip_fast(&p, end) != 0)
+			if (p >= end)
 				return EV_EDATA;
+			/* its end is found by whoever reads it */
 			ev->data = v;
-			ev->data_len = (size_t)(p - v);
-			break;
+			ev->data_len = 0;
+			st->i++;
+			st->p = p;
+			return 1;
 		case EV_K_META:
 			v = p;
 			if (p >= end || !((*p >= 0x80 && *p <= 0x8f) ||
 					  *p == 0xde || *p == 0xdf))
 				return EV_EDATA;
-			if (ev_mp_skip_fast(&p, end) != 0)
+			if (skip_meta(&p, end) != 0)
 				return EV_EDATA;
 			ev->meta = v;
 			ev->meta_len = (size_t)(p - v);
@@ -950,10 +1027,43 @@ static int read_record(const uint8_t *rec, size_t n, struct ev_event *ev)
 	}
 	if (p != end || ev->type.p == NULL || ev->id.p == NULL ||
 	    ev->time == EV_TIME_NONE ||
-	    ev_utf8_valid((const uint8_t *)ev->type.p, ev->type.n) !=
-		    ev->type.n)
+	    !type_utf8((const uint8_t *)ev->type.p, ev->type.n))
 		return EV_EDATA;
+	st->p = p;
 	return 0;
+}
+
+static int read_record(const uint8_t *rec, size_t n, struct ev_event *ev,
+		       struct rstate *st)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->time = EV_TIME_NONE;
+	ev->schema = 1;
+	ev->prev = EV_NO_PREV;
+	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a)
+		return EV_EDATA;
+	st->p = rec + 1;
+	st->end = rec + n;
+	st->i = 0;
+	st->n = rec[0] & 0x0f;
+	st->last = 0;
+	return read_fields(st, ev);
+}
+
+/* after text data of dlen bytes (0: not known, skipped here): the rest
+ * of the record.  0 or EV_EDATA */
+static int read_rest(struct rstate *st, struct ev_event *ev, size_t dlen)
+{
+	const uint8_t *p = ev->data;
+
+	if (dlen == 0) {
+		if (ev_mp_skip_fast(&p, st->end) != 0)
+			return EV_EDATA;
+		dlen = (size_t)(p - ev->data);
+	}
+	ev->data_len = dlen;
+	st->p = ev->data + dlen;
+	return read_fields(st, ev) == 0 ? 0 : EV_EDATA;
 }
 
 static const uint8_t nil_value[1] = {0xc0};
@@ -1081,15 +1191,40 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 		       struct ev_jschema_ctx *cx)
 {
 	struct ev_event ev;
+	struct rstate st;
 	const struct stype *t;
-	const struct sversion *v;
-	int r, ok = 1;
+	const struct sversion *v = NULL;
+	int r, ok = 1, done = 0;
 
-	if (read_record(rec, n, &ev) != 0)
+	if ((r = read_record(rec, n, &ev, &st)) < 0)
 		return EV_EDATA;
 	ev_jschema_ctx_clear(cx);
 	t = find_type(d, ev.type.p, ev.type.n);
-	if (t == NULL) {
+	if (t != NULL)
+		v = find_version(t, ev.schema);
+	if (r == 1) {
+		/* text data: validated as it is read, when there is a
+		 * schema for it, else skipped */
+		size_t used = 0;
+
+		if (v != NULL) {
+			r = ev_jschema_validate_prefix(v->sc, ev.data,
+						       (size_t)(st.end -
+								ev.data),
+						       "/data", cx, &used);
+			if (used == 0)
+				goto bad;
+			if (r < 0 && r != EV_EDATA)
+				return r;
+			ok = r == 1;
+			done = 1;
+		}
+		if (read_rest(&st, &ev, used) != 0)
+			goto bad;
+	}
+	if (done) {
+		/* validated above */
+	} else if (t == NULL) {
 		if (d->require_schemas) {
 			struct ev_buf enc = {0};
 			ev_schemadir_encode_type(ev.type.p, ev.type.n, &enc);
@@ -1104,7 +1239,7 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 				return r;
 			ok = 0;
 		}
-	} else if ((v = find_version(t, ev.schema)) == NULL) {
+	} else if (v == NULL) {
 		char file[4200];
 		snprintf(file, sizeof(file), "%s/%" PRIu64 ".json", t->dirname,
 			 ev.schema);
@@ -1142,6 +1277,9 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 	if (r < 0)
 		return r;
 	return ok && r == 1;
+bad:
+	ev_jschema_ctx_clear(cx);
+	return EV_EDATA;
 }
 
 /* ------------------------------------------------------------ lint */

@@ -430,8 +430,8 @@ static int check_record(const struct ev_schemareport *rp, struct shard *sh,
 	r = ev_schemadir_check(rp->d, rec, n, sh->cx);
 	if (r < 0 && r != EV_EDATA)
 		return EV_ERR;
-	if (r == EV_EDATA || ev_event_peek_type(rec, n, &type) != 0 ||
-	    ev_utf8_valid((const uint8_t *)type.p, type.n) != type.n) {
+	/* a record ev_schemadir_check() took has a type of UTF-8 */
+	if (r == EV_EDATA || ev_event_peek_type(rec, n, &type) != 0) {
 		struct ev_event ev;
 		struct ev_error e;
 		if (ev_event_decode(rec, n, &ev, &e) == 0)
