@@ -2375,6 +2375,12 @@ static int load_uri(struct ev_jschema_set *s, const char *uri,
 		}
 	}
 unresolvable:
+	/* no file can stand for a URN or a tag: only an $id names them */
+	if (strncmp(uri, "urn:", 4) == 0 || strncmp(uri, "tag:", 4) == 0)
+		return ev_seterr(err, EV_EDATA,
+				 "unresolvable $ref '%s': no schema has this "
+				 "$id",
+				 uri);
 	return ev_seterr(err, EV_EDATA,
 			 "unresolvable $ref '%s': not in the schema directory; "
 			 "map it with --ref-dir",

@@ -939,3 +939,12 @@ evctl: bad schema directory 's'"
 	assert_stdout "s/A/1.json:1:521: invalid JSON: nesting deeper than 512 levels
 s: 1 type, 1 schema file, 1 problem"
 }
+
+@test "an unresolvable urn: ref says that no schema has the id, not to map it to a file" {
+	mkdir -p s/C
+	echo '{"$ref":"urn:x"}' >s/C/1.json
+	run --separate-stderr evctl schema lint --schemas s
+	assert_status 65
+	assert_stderr ""
+	assert_stdout_contains "s/C/1.json: /\$ref: unresolvable \$ref 'urn:x': no schema has this \$id"
+}
