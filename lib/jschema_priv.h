@@ -1,6 +1,6 @@
 /*
  * jschema_priv.h - the compiled form of JSON Schema documents, shared by
- * the compiler (jschema.c) and the validator (jschema_validate.c).  Not
+ * the compiler (jschema_compile.c) and the validator (jschema_validate.c).  Not
  * for any other module.
  *
  * A set owns documents (their msgpack images), schema resources (by
@@ -301,7 +301,7 @@ static inline uint32_t js_key_hash(const uint8_t *k, uint32_t n)
  * events */
 #define JS_SKIP_DEPTH (EV_READ_DEPTH - JS_MAX_SCHEMA_DEPTH)
 
-/* jschema.c */
+/* jschema_compile.c */
 void *js_alloc(struct ev_jschema_set *s, size_t n);
 char *js_strdup(struct ev_jschema_set *s, const char *p, size_t n);
 

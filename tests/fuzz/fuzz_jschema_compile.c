@@ -1,6 +1,6 @@
 /*
  * fuzz_jschema_compile.c - libFuzzer target for the JSON Schema compiler
- * (lib/jschema.c): the input is a schema's JSON text.  A schema that
+ * (lib/jschema_compile.c): the input is a schema's JSON text.  A schema that
  * compiles validates a few fixed instances and its own document; a
  * second set compiles it with the metaschema check.
  *

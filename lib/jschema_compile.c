@@ -1,5 +1,5 @@
 /*
- * jschema.c - struct ev_jschema_set: JSON Schema documents by URI, and
+ * jschema_compile.c - struct ev_jschema_set: JSON Schema documents by URI, and
  * their compilation into struct ev_jschema nodes (jschema_priv.h).
  *
  * A document is transcoded once to msgpack and kept.  Compiling walks
@@ -2754,4 +2754,293 @@ struct ev_jschema *ev_jschema_get(struct ev_jschema_set *s, const char *uri,
 	if (resolve_pending(s, from, err) != 0)
 		return NULL;
 	return n;
+}
+
+/* ------------------------------------------------------ simple patterns */
+
+/*
+ * Most "pattern"s of event schemas are anchored sequences like
+ * ^SKU-[0-9]{5}$ or ^(order|account)-[0-9]+$.  Those are matched here,
+ * without a call into PCRE2, when every step is decided by the next
+ * character: a repeated atom is followed by the end or by an element
+ * that needs a character outside the atom's set, and no alternative
+ * of a group is a prefix of another.  Only ASCII is taken, so a byte
+ * of a multibyte (or invalid) character matches nothing, as in PCRE2.
+ * Anything else (and out of memory) gives NULL: PCRE2 matches it.
+ */
+
+static inline int sre_in(const uint64_t *set, uint8_t ch)
+{
+	return ch < 128 && ((set[ch >> 6] >> (ch & 63)) & 1);
+}
+
+static void sre_add(uint64_t *set, uint8_t lo, uint8_t hi)
+{
+	unsigned ch;
+
+	for (ch = lo; ch <= hi; ch++)
+		set[ch >> 6] |= 1ull << (ch & 63);
+}
+
+/* a literal: printable ASCII that is no syntax */
+static int sre_lit(uint8_t ch)
+{
+	return ch >= 0x20 && ch < 0x7f && !strchr("\\^$.|?*+()[]{}", ch);
+}
+
+/* an escaped literal: ASCII punctuation */
+static int sre_punct(uint8_t ch)
+{
+	return ch != 0 && strchr("^$\\.*+?()[]{}|/-", ch) != NULL;
+}
+
+/* \d and \w into set; 0, or -1 for any other escape */
+static int sre_class_esc(uint8_t ch, uint64_t *set)
+{
+	if (ch == 'd') {
+		sre_add(set, '0', '9');
+		return 0;
+	}
+	if (ch == 'w') {
+		sre_add(set, '0', '9');
+		sre_add(set, 'A', 'Z');
+		sre_add(set, 'a', 'z');
+		sre_add(set, '_', '_');
+		return 0;
+	}
+	return -1;
+}
+
+static int sre_num(const uint8_t **pp, const uint8_t *e, uint32_t *out)
+{
+	const uint8_t *p = *pp;
+	uint64_t v = 0;
+
+	if (p >= e || *p < '0' || *p > '9')
+		return -1;
+	while (p < e && *p >= '0' && *p <= '9') {
+		v = v * 10 + (uint64_t)(*p++ - '0');
+		if (v > 100000)
+			return -1;
+	}
+	*out = (uint32_t)v;
+	*pp = p;
+	return 0;
+}
+
+struct jsre *js_sre_compile(struct ev_jschema_set *s, const char *pat, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)pat, *e = p + n;
+	struct jsre_el el[32];
+	uint32_t nel = 0, i, j;
+	struct jsre *r;
+
+	if (n < 2 || p[0] != '^')
+		return NULL;
+	p++;
+	for (;;) {
+		struct jsre_el *x;
+
+		if (p >= e)
+			return NULL; /* no "$" */
+		if (*p == '$') {
+			if (p + 1 != e)
+				return NULL;
+			break;
+		}
+		if (nel == sizeof(el) / sizeof(el[0]))
+			return NULL;
+		x = &el[nel++];
+		memset(x, 0, sizeof(*x));
+		x->min = x->max = 1;
+		if (*p == '(') {
+			/* literal alternatives */
+			const uint8_t *a = ++p;
+			const char *alts[16];
+			uint32_t lens[16], k = 0;
+
+			for (;;) {
+				if (p >= e)
+					return NULL;
+				if (*p == '|' || *p == ')') {
+					if (p == a || k == 16)
+						return NULL;
+					alts[k] = (const char *)a;
+					lens[k++] = (uint32_t)(p - a);
+					if (*p++ == ')')
+						break;
+					a = p;
+					continue;
+				}
+				if (!sre_lit(*p))
+					return NULL;
+				p++;
+			}
+			if (k < 2)
+				return NULL;
+			for (i = 0; i < k; i++)
+				for (j = 0; j < k; j++)
+					if (i != j && lens[i] <= lens[j] &&
+					    memcmp(alts[i], alts[j], lens[i]) ==
+						    0)
+						return NULL;
+			x->alt = js_alloc(s, k * sizeof(*x->alt));
+			x->altlen = js_alloc(s, k * sizeof(*x->altlen));
+			if (x->alt == NULL || x->altlen == NULL)
+				return NULL;
+			for (i = 0; i < k; i++) {
+				x->alt[i] = alts[i];
+				x->altlen[i] = lens[i];
+				sre_add(x->set, (uint8_t)alts[i][0],
+					(uint8_t)alts[i][0]);
+			}
+			x->nalt = k;
+			if (p < e && strchr("?*+{", *p))
+				return NULL; /* no quantified group */
+			continue;
+		}
+		if (*p == '[') {
+			p++;
+			if (p < e && *p == '^')
+				return NULL;
+			if (p < e && *p == ']')
+				return NULL;
+			while (p < e && *p != ']') {
+				uint8_t lo;
+
+				if (*p == '\\') {
+					if (p + 1 >= e)
+						return NULL;
+					if (sre_class_esc(p[1], x->set) == 0) {
+						p += 2;
+						continue;
+					}
+					if (!sre_punct(p[1]))
+						return NULL;
+					lo = p[1];
+					p += 2;
+				} else if (*p >= 0x20 && *p < 0x7f &&
+					   *p != '[') {
+					lo = *p++;
+				} else {
+					return NULL;
+				}
+				if (p + 1 < e && *p == '-' && p[1] != ']') {
+					uint8_t hi = p[1];
+
+					if (hi == '\\' || hi == '[' ||
+					    hi < 0x20 || hi >= 0x7f || hi < lo)
+						return NULL;
+					sre_add(x->set, lo, hi);
+					p += 2;
+				} else {
+					sre_add(x->set, lo, lo);
+				}
+			}
+			if (p >= e)
+				return NULL;
+			p++;
+		} else if (*p == '\\') {
+			if (p + 1 >= e)
+				return NULL;
+			if (sre_class_esc(p[1], x->set) != 0) {
+				if (!sre_punct(p[1]))
+					return NULL;
+				sre_add(x->set, p[1], p[1]);
+			}
+			p += 2;
+		} else if (sre_lit(*p)) {
+			sre_add(x->set, *p, *p);
+			p++;
+		} else {
+			return NULL;
+		}
+		/* a quantifier */
+		if (p < e && *p == '?') {
+			x->min = 0;
+			p++;
+		} else if (p < e && *p == '*') {
+			x->min = 0;
+			x->max = UINT32_MAX;
+			p++;
+		} else if (p < e && *p == '+') {
+			x->max = UINT32_MAX;
+			p++;
+		} else if (p < e && *p == '{') {
+			p++;
+			if (sre_num(&p, e, &x->min) != 0)
+				return NULL;
+			x->max = x->min;
+			if (p < e && *p == ',') {
+				p++;
+				x->max = UINT32_MAX;
+				if (p < e && *p != '}' &&
+				    (sre_num(&p, e, &x->max) != 0 ||
+				     x->max < x->min))
+					return NULL;
+			}
+			if (p >= e || *p != '}')
+				return NULL;
+			p++;
+		}
+		if (p < e && strchr("?*+{", *p))
+			return NULL; /* lazy or stacked quantifiers */
+	}
+	/* each repetition decided by the next character */
+	for (i = 0; i < nel; i++) {
+		if (el[i].alt != NULL || el[i].min == el[i].max)
+			continue;
+		if (i + 1 == nel)
+			continue;
+		if (el[i + 1].alt == NULL && el[i + 1].min == 0)
+			return NULL;
+		if ((el[i].set[0] & el[i + 1].set[0]) ||
+		    (el[i].set[1] & el[i + 1].set[1]))
+			return NULL;
+	}
+	r = js_alloc(s, sizeof(*r));
+	if (r == NULL || (r->el = js_alloc(s, nel * sizeof(*r->el))) == NULL)
+		return NULL;
+	/* runs of single literal characters as strings; sets as tables */
+	for (i = 0; i < nel; i++) {
+		struct jsre_el *x = &el[i], *y;
+		uint8_t *tab, one = 0;
+		unsigned ch, cnt = 0;
+
+		if (x->alt != NULL) {
+			r->el[r->nel++] = *x;
+			continue;
+		}
+		for (ch = 0; ch < 128; ch++)
+			if (sre_in(x->set, (uint8_t)ch)) {
+				cnt++;
+				one = (uint8_t)ch;
+			}
+		y = r->nel ? &r->el[r->nel - 1] : NULL;
+		if (cnt == 1 && x->min == 1 && x->max == 1) {
+			char *l;
+
+			if (y != NULL && y->lit != NULL) {
+				l = (char *)y->lit; /* room for all: below */
+				l[y->litlen++] = (char)one;
+				continue;
+			}
+			if ((l = js_alloc(s, nel)) == NULL)
+				return NULL;
+			l[0] = (char)one;
+			y = &r->el[r->nel++];
+			*y = *x;
+			y->lit = l;
+			y->litlen = 1;
+			continue;
+		}
+		if ((tab = js_alloc(s, 256)) == NULL)
+			return NULL;
+		for (ch = 0; ch < 128; ch++)
+			tab[ch] = (uint8_t)sre_in(x->set, (uint8_t)ch);
+		y = &r->el[r->nel++];
+		*y = *x;
+		y->tab = tab;
+	}
+	return r;
 }
