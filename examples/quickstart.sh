@@ -3,7 +3,8 @@
 #
 # Generates a realistic stream of bank-account and order events with the
 # project's own generator, publishes it to a local log, tails, filters and
-# follows it, verifies the log and prints a summary.  Needs nothing but
+# follows it, infers its schemas and checks the events against them,
+# verifies the log and prints a summary.  Needs nothing but
 # the built tools.  EVENTS sets the size (default 200000).
 #
 # The log is kept, for the user to explore: ./demo.evlog, or DEMO_LOG.
@@ -102,6 +103,16 @@ if [ "$a" != "$b" ]; then
 	exit 1
 fi
 echo "round trip: identical ids, types, times and data"
+
+step "schemas: infer a registry from the log, check every event against it"
+evctl schema infer --out "$work/schemas" "$log" >/dev/null
+evctl schema check --schemas "$work/schemas" "$log" | tail -n 1 | sed "s|$work/||"
+echo '{"type":"OrderPlaced","stream":"order-1","data":{"amount":"lots"}}' >"$work/bad.ndjson"
+if evpub --schemas "$work/schemas" "$work/copy.evlog" <"$work/bad.ndjson" 2>"$work/err"; then
+	echo "quickstart: evpub --schemas took an invalid event" >&2
+	exit 1
+fi
+sed "s|$work/||g" "$work/err" | head -n 3
 
 if [ -n "${EVLOG_DATA:-}" ] && [ -f "$EVLOG_DATA/gharchive-minimized-2019-09-26-0.ndjson" ]; then
 	step "real data: one GH Archive hour, wrapped (--wrap)"

@@ -219,6 +219,10 @@ run_versioning() {
 	assert_stdout_contains "first run:  14 cancelled orders"
 	assert_stdout_contains "second run: 1 new cancellation"
 	assert_stdout_contains "round trip: identical ids, types, times and data"
+	# the inferred registry passes the log it came from, and evpub
+	# --schemas refuses an event it does not describe
+	assert_stdout_contains "2,003 events checked against schemas: 2,003 valid, 0 invalid"
+	assert_stdout_contains "evpub: stdin:1: OrderPlaced (schema 1): /data/amount: must be integer (schemas/OrderPlaced/1.json#/properties/amount/type)"
 	assert_stdout_contains "demo.evlog: ok, 2,003 events in"
 }
 
