@@ -824,6 +824,21 @@ static int add_pending(struct cc *c, struct jnode *n)
 	return 0;
 }
 
+/* $ref, $dynamicRef or $recursiveRef (name) of node n: its value v
+ * resolved against base into *uri, and n queued to have it looked up
+ * once every document is in; EV_EDATA (with why) or nomem otherwise */
+static int ref_keyword(struct cc *c, struct jnode *n,
+		       const struct ev_mp_item *v, const char *base,
+		       const char *kpath, const char *name, char **uri)
+{
+	if (v->type != EV_MP_STR)
+		return cfail(c, kpath, "'%s' must be a string", name);
+	*uri = resolve_uri(c, base, (const char *)v->p, v->n, kpath);
+	if (*uri == NULL)
+		return EV_EDATA;
+	return add_pending(c, n);
+}
+
 /* the dialect named by a $schema URI: 0 when unknown */
 static int known_dialect(const char *u, size_t n)
 {
@@ -1106,13 +1121,8 @@ next2:
 			continue;
 		}
 		if (keyis(&k, "$ref")) {
-			if (v.type != EV_MP_STR) {
-				cfail(c, kpath, "'$ref' must be a string");
-				goto fail;
-			}
-			n->ref_uri = resolve_uri(c, cur_base, (const char *)v.p,
-						 v.n, kpath);
-			if (n->ref_uri == NULL || add_pending(c, n) != 0)
+			if (ref_keyword(c, n, &v, cur_base, kpath, "$ref",
+					&n->ref_uri) != 0)
 				goto fail;
 			n->ref_kw = "$ref";
 			continue;
@@ -1120,28 +1130,14 @@ next2:
 		if (d7ref)
 			continue;
 		if (keyis(&k, "$dynamicRef") && draft == 2020) {
-			if (v.type != EV_MP_STR) {
-				cfail(c, kpath,
-				      "'$dynamicRef' must be a string");
-				goto fail;
-			}
-			n->dynref_uri =
-				resolve_uri(c, cur_base, (const char *)v.p, v.n,
-					    kpath);
-			if (n->dynref_uri == NULL || add_pending(c, n) != 0)
+			if (ref_keyword(c, n, &v, cur_base, kpath,
+					"$dynamicRef", &n->dynref_uri) != 0)
 				goto fail;
 			continue;
 		}
 		if (keyis(&k, "$recursiveRef") && draft == 2019) {
-			if (v.type != EV_MP_STR) {
-				cfail(c, kpath,
-				      "'$recursiveRef' must be a string");
-				goto fail;
-			}
-			n->recref_uri =
-				resolve_uri(c, cur_base, (const char *)v.p, v.n,
-					    kpath);
-			if (n->recref_uri == NULL || add_pending(c, n) != 0)
+			if (ref_keyword(c, n, &v, cur_base, kpath,
+					"$recursiveRef", &n->recref_uri) != 0)
 				goto fail;
 			continue;
 		}
