@@ -3,7 +3,8 @@
  *
  * Floats print in the shortest form that reads back to the same float64,
  * and always with a '.' or an exponent, so they stay floats when read
- * again.  Integers print exactly.
+ * again: fixed notation from 1e-5 to below 1e15, exponent notation
+ * outside (evlog(5) JSON OUTPUT).  Integers print exactly.
  */
 #include <math.h>
 #include <stdio.h>
@@ -58,38 +59,126 @@ static const double pow10_tab[23] = {
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-/* Slow path: the fewest significant digits that read back.  Reading back
- * is monotonic in the digit count, so a binary search over 1 to 17 finds
- * it with a handful of conversions. */
+/* The p significant digits of a (> 0) nearest to it, as printf rounds,
+ * in dig (no point), and the decimal exponent of the first. */
+static void near_digits(double a, int p, char *dig, int *x)
+{
+	char buf[48], *s = buf;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%.*e", p - 1, a);
+	for (; *s != '\0' && *s != 'e'; s++)
+		if (*s >= '0' && *s <= '9' && n < p)
+			dig[n++] = *s; /* skips a caller's LC_NUMERIC point */
+	*x = *s == 'e' ? atoi(s + 1) : 0;
+}
+
+/* Do the p digits dig, the first at 10^x, read back as a? */
+static int reads_back(const char *dig, int p, int x, double a, double *v)
+{
+	char buf[48];
+	int ok, n;
+
+	/* DIGITS e EXP, the digits read as an integer */
+	memcpy(buf, dig, (size_t)p);
+	n = p + snprintf(buf + p, sizeof(buf) - (size_t)p, "e%d", x - p + 1);
+	*v = ev_json_strtod(buf, (size_t)n, &ok);
+	return ok && *v == a;
+}
+
+/* Some p-digit decimal that reads back as a, in dig and x: the nearest
+ * to a, else its neighbour on the other side of a.  The neighbour is
+ * needed when a is a power of two: the float below it is nearer than
+ * the float above, so more of its rounding interval lies above it. */
+static int digits_of(double a, int p, char *dig, int *x)
+{
+	double v;
+	int i;
+
+	near_digits(a, p, dig, x);
+	if (reads_back(dig, p, *x, a, &v))
+		return 1;
+	if (v < a) {
+		for (i = p - 1; i >= 0 && dig[i] == '9'; i--)
+			dig[i] = '0';
+		if (i < 0) {
+			dig[0] = '1';
+			++*x;
+		} else {
+			dig[i]++;
+		}
+	} else {
+		for (i = p - 1; i >= 0 && dig[i] == '0'; i--)
+			dig[i] = '9';
+		dig[i]--; /* the first digit is not 0 */
+		if (dig[0] == '0') {
+			memmove(dig, dig + 1, (size_t)(p - 1));
+			dig[p - 1] = '9';
+			--*x;
+		}
+	}
+	return reads_back(dig, p, *x, a, &v);
+}
+
+/*
+ * Slow path: the fewest significant digits that read back (a binary
+ * search over 1 to 17: if p digits do, p + 1 do), in fixed notation
+ * from 1e-5 to 1e15 as the fast path writes, else in exponent notation.
+ */
 static char *fmt_double_slow(char *o, double d)
 {
-	char buf[40], best[40];
-	int lo = 1, hi = 17, mid, ok, n = 0, bn = 0, i, isfloat = 0;
+	char dig[20], best[20];
+	int lo = 1, hi = 17, mid, x, bx = 0, bp = 17, i;
+	double a = fabs(d);
 
+	near_digits(a, 17, best, &bx); /* 17 digits always read back */
 	while (lo <= hi) {
 		mid = (lo + hi) / 2;
-		n = snprintf(buf, sizeof(buf), "%.*g", mid, d);
-		for (i = 0; i < n; i++)
-			if (buf[i] == ',')
-				buf[i] = '.'; /* a caller's LC_NUMERIC */
-		if (ev_json_strtod(buf, (size_t)n, &ok) == d && ok) {
-			memcpy(best, buf, (size_t)n);
-			bn = n;
+		if (digits_of(a, mid, dig, &x)) {
+			memcpy(best, dig, (size_t)mid);
+			bp = mid;
+			bx = x;
 			hi = mid - 1;
 		} else {
 			lo = mid + 1;
 		}
 	}
-	for (i = 0; i < bn; i++)
-		if (best[i] == '.' || best[i] == 'e')
-			isfloat = 1;
-	memcpy(o, best, (size_t)bn);
-	o += bn;
-	if (!isfloat) {
-		memcpy(o, ".0", 2);
-		o += 2;
+	while (bp > 1 && best[bp - 1] == '0')
+		bp--;
+	if (d < 0)
+		*o++ = '-';
+	if (bx >= -5 && bx < 15) {
+		if (bx < 0) {
+			*o++ = '0';
+			*o++ = '.';
+			for (i = -1; i > bx; i--)
+				*o++ = '0';
+			memcpy(o, best, (size_t)bp);
+			return o + bp;
+		}
+		for (i = 0; i <= bx; i++)
+			*o++ = i < bp ? best[i] : '0';
+		*o++ = '.';
+		if (bp <= bx + 1) {
+			*o++ = '0';
+			return o;
+		}
+		memcpy(o, best + bx + 1, (size_t)(bp - bx - 1));
+		return o + bp - bx - 1;
 	}
-	return o;
+	*o++ = best[0];
+	if (bp > 1) {
+		*o++ = '.';
+		memcpy(o, best + 1, (size_t)(bp - 1));
+		o += bp - 1;
+	}
+	*o++ = 'e';
+	*o++ = bx < 0 ? '-' : '+';
+	if (bx < 0)
+		bx = -bx;
+	if (bx < 10)
+		*o++ = '0';
+	return ev_fmt_u64(o, (uint64_t)bx);
 }
 
 char *ev_fmt_double(char *o, double d)

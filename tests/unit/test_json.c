@@ -378,9 +378,27 @@ static int shortest_digits(double d)
 	if (d == 0)
 		return 0;
 	for (prec = 1; prec <= 17; prec++) {
+		long long m;
+		int x, k;
 		snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
 		if (strtod(buf, NULL) == d)
 			return prec;
+		/* the neighbours of the nearest, which a power of two's
+		 * lopsided rounding interval may hold instead */
+		m = llabs(strtoll(buf, NULL, 10));
+		for (k = 2; k < prec + 1; k++)
+			m = m * 10 + (buf[k + (d < 0)] - '0');
+		x = atoi(strchr(buf, 'e') + 1) - (prec - 1);
+		for (k = -1; k <= 1; k += 2) {
+			char nb[64];
+			snprintf(nb, sizeof(nb), "%lld", m + k);
+			if ((int)strlen(nb) != prec)
+				continue;
+			snprintf(nb + prec, sizeof(nb) - (size_t)prec, "e%d",
+				 x);
+			if (strtod(nb, NULL) == fabs(d))
+				return prec;
+		}
 	}
 	return 17;
 }
@@ -442,6 +460,33 @@ static void test_floats_print_shortest(void **state)
 	if (strcmp(t, "100.0") != 0 && strpbrk(t, "eE") == NULL)
 		fail_msg("100.0 printed as '%s'", t);
 	free(t);
+}
+
+/* The notation evlog(5) gives: fixed from 1e-5 to 1e15, exponent
+ * outside, whatever the number of digits; shortest also for powers of
+ * two, whose rounding interval is lopsided. */
+static void test_floats_notation(void **state)
+{
+	(void)state;
+	check_printed(0x1p-24, "5.960464477539063e-08");
+	check_printed(0x1p-44, "5.684341886080802e-14");
+	check_printed(0x1p89, "6.189700196426902e+26");
+	check_printed(-0x1p976, "-6.386688990511104e+293");
+	check_printed(1e15, "1e+15");
+	check_printed(1234567890123456.0, "1.234567890123456e+15");
+	check_printed(12345678901234568.0, "1.2345678901234568e+16");
+	check_printed(999999999999999.9, "999999999999999.9");
+	check_printed(100000000000000.0, "100000000000000.0");
+	check_printed(1e-5, "0.00001");
+	check_printed(1.2345678901234568e-05, "0.000012345678901234568");
+	check_printed(9.999999999999999e-06, "9.999999999999999e-06");
+	check_printed(1e-7, "1e-07");
+	check_printed(-1.25e-07, "-1.25e-07");
+	check_printed(1e300, "1e+300");
+	check_printed(5e-324, "5e-324");
+	check_printed(DBL_MAX, "1.7976931348623157e+308");
+	check_printed(100.0, "100.0");
+	check_printed(0.1f, "0.10000000149011612");
 }
 
 /* the smallest subnormals: shortest is one or two digits */
@@ -767,6 +812,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_range_rejected),
 		cmocka_unit_test(test_floats_print_shortest),
 		cmocka_unit_test(test_floats_print_shortest_subnormal),
+		cmocka_unit_test(test_floats_notation),
 		cmocka_unit_test(test_floats_random),
 		cmocka_unit_test(test_string_escapes),
 		cmocka_unit_test(test_lone_surrogates_rejected),
