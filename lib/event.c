@@ -260,9 +260,11 @@ static int decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 		return bad(err, "not a msgpack map");
 	for (i = 0; i < it.n; i++) {
 		struct ev_mp_item kv;
-		if (ev_mp_read(&p, end, &kv) != 0 || kv.type != EV_MP_UINT)
+		/* a positive fixint, as ev_record_to_json() reads it: 0xcc
+		 * 0x05 is not a key (evlog(5) Records) */
+		if (p >= end || *p > 0x7f)
 			return bad(err, "field key is not a small integer");
-		k = kv.v.u;
+		k = *p++;
 		if (k <= last || k > EV_K_MAX)
 			return bad(err, "unknown or out-of-order field key");
 		if (head_only && k > EV_K_TIME)
