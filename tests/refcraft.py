@@ -734,6 +734,11 @@ _bad("gap-past-file", segments=[[Batch(_recs(3)), Batch(gap=2, filler=10, hook=l
     struct.pack_into("<I", h, 0, 1000), struct.pack_into("<I", h, 60, crc32c(h[:60]))))]])
 
 
+_bad("meta-bad-level", segments=[[Batch(_recs(2))]], meta_extra="level 25\n")
+_bad("meta-bad-sync", segments=[[Batch(_recs(2))]], meta_extra="sync often\n")
+_bad("meta-bad-id", segments=[[Batch(_recs(2))]], meta_extra="id 12\n")
+
+
 def build(outdir, names=None):
     for name in names or SCENARIOS:
         kind, fn = SCENARIOS[name]

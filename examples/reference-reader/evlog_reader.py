@@ -18,6 +18,7 @@ import base64
 import datetime
 import math
 import os
+import re
 import struct
 import sys
 
@@ -68,6 +69,23 @@ TIME_MAX = 2**63 - 1
 # ------------------------------------------------------------ Meta
 
 
+def _int_in(lo, hi):
+    def ok(v):
+        return v.isdigit() and v.isascii() and lo <= int(v) <= hi
+    return ok
+
+
+META_RANGES = {
+    "created": lambda v: re.fullmatch(
+        r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d{1,9})?"
+        r"([Zz]|[+-]\d\d:\d\d)", v, re.ASCII) is not None,
+    "segment-bytes": _int_in(65536, 4294967295),
+    "level": _int_in(0, 19),
+    "sync": lambda v: v in ("batch", "none"),
+    "dedupe-window": _int_in(0, 2**63 - 1),
+}
+
+
 def read_meta(path):
     """The log id (16 bytes), from meta (evlog(5) Meta)."""
     try:
@@ -102,6 +120,9 @@ def read_meta(path):
                 logid = bytes.fromhex(val)
             except ValueError:
                 raise Damage("log '%s': meta has a bad id" % path)
+        elif key in META_RANGES and not META_RANGES[key](val):
+            raise Damage("log '%s': meta has a bad value for '%s'" %
+                         (path, key))
     if first or logid is None:
         raise Damage("log '%s': meta file is incomplete" % path)
     return logid
