@@ -3,8 +3,9 @@
  *
  * Floats print in the shortest form that reads back to the same float64,
  * and always with a '.' or an exponent, so they stay floats when read
- * again: fixed notation from 1e-5 to below 1e15, exponent notation
- * outside (evlog(5) JSON OUTPUT).  Integers print exactly.
+ * again: fixed notation from 1e-5 to below 1e15 (and above while the
+ * digits reach the units), exponent notation otherwise (evlog(5) JSON
+ * form).  Integers print exactly.
  */
 #include <math.h>
 #include <stdio.h>
@@ -123,7 +124,8 @@ static int digits_of(double a, int p, char *dig, int *x)
 /*
  * Slow path: the fewest significant digits that read back (a binary
  * search over 1 to 17: if p digits do, p + 1 do), in fixed notation
- * from 1e-5 to 1e15 as the fast path writes, else in exponent notation.
+ * from 1e-5 to 1e15 as the fast path writes, and above when the digits
+ * reach the units (9007199254740992.0), else in exponent notation.
  */
 static char *fmt_double_slow(char *o, double d)
 {
@@ -147,7 +149,7 @@ static char *fmt_double_slow(char *o, double d)
 		bp--;
 	if (d < 0)
 		*o++ = '-';
-	if (bx >= -5 && bx < 15) {
+	if (bx >= -5 && (bx < 15 || bx < bp)) {
 		if (bx < 0) {
 			*o++ = '0';
 			*o++ = '.';

@@ -478,8 +478,8 @@ def decode_record(rec):
 
 def json_float(d):
     """evlog(5) JSON form: shortest round trip; fixed notation from 1e-5
-    to below 1e15, else exponent notation with a signed exponent of two
-    digits at least."""
+    to below 1e15, and above while the digits reach the units, else
+    exponent notation with a signed exponent of two digits at least."""
     if d == 0:
         return "-0.0" if math.copysign(1.0, d) < 0 else "0.0"
     a = abs(d)
@@ -490,7 +490,7 @@ def json_float(d):
         (ip + fp).lstrip("0")))  # the exponent of the first digit
     digits = digits.rstrip("0")
     sign = "-" if d < 0 else ""
-    if 1e-5 <= a < 1e15:
+    if 1e-5 <= a and (a < 1e15 or len(digits) > x):
         if x < 0:
             return sign + "0." + "0" * (-x - 1) + digits
         return (sign + digits[:x + 1].ljust(x + 1, "0") + "." +

@@ -462,9 +462,10 @@ static void test_floats_print_shortest(void **state)
 	free(t);
 }
 
-/* The notation evlog(5) gives: fixed from 1e-5 to 1e15, exponent
- * outside, whatever the number of digits; shortest also for powers of
- * two, whose rounding interval is lopsided. */
+/* The notation evlog(5) gives: fixed from 1e-5 to 1e15, and above
+ * while the digits reach the units, whatever the number of digits below
+ * 1e-4; shortest also for powers of two, whose rounding interval is
+ * lopsided. */
 static void test_floats_notation(void **state)
 {
 	(void)state;
@@ -473,8 +474,13 @@ static void test_floats_notation(void **state)
 	check_printed(0x1p89, "6.189700196426902e+26");
 	check_printed(-0x1p976, "-6.386688990511104e+293");
 	check_printed(1e15, "1e+15");
-	check_printed(1234567890123456.0, "1.234567890123456e+15");
-	check_printed(12345678901234568.0, "1.2345678901234568e+16");
+	check_printed(1234567890123456.0, "1234567890123456.0");
+	check_printed(12345678901234568.0, "12345678901234568.0");
+	check_printed(1234567890123456.8, "1234567890123456.8");
+	check_printed(0x1p53, "9007199254740992.0");
+	check_printed(1.5e15, "1.5e+15");
+	check_printed(1e16, "1e+16");
+	check_printed(1.2345678901234566e17, "1.2345678901234566e+17");
 	check_printed(999999999999999.9, "999999999999999.9");
 	check_printed(100000000000000.0, "100000000000000.0");
 	check_printed(1e-5, "0.00001");
