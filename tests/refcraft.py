@@ -472,6 +472,9 @@ def envelope():
         record("w", "T", T0, data=b"\x81\xa1a" * 64 + b"\xc0"),
         record("x", "T", T0, raw=[(1, mp("x")), (2, mp("T")), (5, ts(T0)),
                                   (10, mp(0))]),
+        # a version without a stream, a stream without a version
+        record("y", "T", T0, version=5),
+        record("z", "T", T0, stream="lone"),
     ]
     return one(recs)
 
