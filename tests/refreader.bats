@@ -181,6 +181,25 @@ for x, y in zip(a, b):
 PY
 }
 
+@test "refreader: float 32 given to evpub --format msgpack reads the same, as the float64 it is" {
+	"$PY" - >in.mp <<'PY'
+import msgpack, sys, random, struct, math
+rnd = random.Random(5)
+out = sys.stdout.buffer
+for i in range(50):
+    fl = [struct.unpack(">f", struct.pack(">I", rnd.getrandbits(32)))[0]
+          for _ in range(40)]
+    fl = [x for x in fl if math.isfinite(x)] + [0.1, -0.0, 16777217.0]
+    out.write(msgpack.packb({"type": "F32", "data": {"f": fl}},
+                            use_single_float=True))
+PY
+	evpub -c --format msgpack l.evlog <in.mp
+	run same l.evlog
+	assert_status 0
+	[ "$(wc -l <"$T/ref.out")" -eq 50 ]
+	grep -q '0.10000000149011612,-0.0,16777216.0\]' "$T/ref.out"
+}
+
 @test "refreader: dead-letter logs and their resolutions read the same" {
 	make_log l.evlog 12
 	evtail --group g --exec 'cat >/dev/null; exit 3' --retries 0 \
