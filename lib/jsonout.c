@@ -82,7 +82,8 @@ static int reads_back(const char *dig, int p, int x, double a, double *v)
 
 	/* DIGITS e EXP, the digits read as an integer */
 	memcpy(buf, dig, (size_t)p);
-	n = p + snprintf(buf + p, sizeof(buf) - (size_t)p, "e%d", x - p + 1);
+	buf[p] = 'e';
+	n = (int)(ev_fmt_i64(buf + p + 1, x - p + 1) - buf);
 	*v = ev_json_strtod(buf, (size_t)n, &ok);
 	return ok && *v == a;
 }
@@ -93,12 +94,16 @@ static int reads_back(const char *dig, int p, int x, double a, double *v)
  * the float above, so more of its rounding interval lies above it. */
 static int digits_of(double a, int p, char *dig, int *x)
 {
+	uint64_t bits;
 	double v;
 	int i;
 
 	near_digits(a, p, dig, x);
 	if (reads_back(dig, p, *x, a, &v))
 		return 1;
+	memcpy(&bits, &a, sizeof(bits));
+	if ((bits & 0xfffffffffffffull) != 0 || (bits >> 52) == 0)
+		return 0; /* not a power of two: the nearest was the one */
 	if (v < a) {
 		for (i = p - 1; i >= 0 && dig[i] == '9'; i--)
 			dig[i] = '0';
@@ -133,7 +138,6 @@ static char *fmt_double_slow(char *o, double d)
 	int lo = 1, hi = 17, mid, x, bx = 0, bp = 17, i;
 	double a = fabs(d);
 
-	near_digits(a, 17, best, &bx); /* 17 digits always read back */
 	while (lo <= hi) {
 		mid = (lo + hi) / 2;
 		if (digits_of(a, mid, dig, &x)) {
@@ -145,6 +149,8 @@ static char *fmt_double_slow(char *o, double d)
 			lo = mid + 1;
 		}
 	}
+	if (lo > 17) /* not reached: 17 digits always read back */
+		near_digits(a, 17, best, &bx);
 	while (bp > 1 && best[bp - 1] == '0')
 		bp--;
 	if (d < 0)
