@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "evlog.h"
+#include "evctl_archive.h"
 #include "evctl_schema.h"
 #include "fe.h"
 
@@ -27,6 +28,7 @@ static const char usage_short[] =
 	"       evctl streams [--category NAME | --stream-exact NAME] [--json] LOG\n"
 	"       evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)\n"
 	"                  [--dry-run] [--force] [--state-dir DIR] LOG\n"
+	"       " EVCTL_EXPORT_USAGE "       " EVCTL_IMPORT_USAGE
 	"       " EVCTL_SCHEMA_USAGE;
 
 static const char usage_long[] =
@@ -82,6 +84,16 @@ static const char usage_long[] =
 	"      --keep-events N       keep at least N events\n"
 	"      --state-dir DIR       also respect the groups and projections\n"
 	"                            kept in DIR\n"
+	"  export LOG    write a snapshot of the log as one archive file\n"
+	"      --format FORMAT       tar, tar.zst, tar.gz or zip (default: from\n"
+	"                            the name of FILE; tar for -o -)\n"
+	"      -o, --output FILE     the archive ('-': standard output)\n"
+	"      -q, --quiet           print nothing on success\n"
+	"  import FILE LOG  unpack an archive into a new log, verified, then\n"
+	"                renamed into place; hostile entries refuse it\n"
+	"      --max-bytes SIZE      refuse an archive that unpacks to more\n"
+	"                            (default: the free space)\n"
+	"      -q, --quiet           print nothing on success\n"
 	"  schema COMMAND  JSON Schema for events (evlog-schemas(5)): check\n"
 	"                validates events, lint checks a schema directory,\n"
 	"                compat compares schema versions, infer writes a\n"
@@ -846,7 +858,8 @@ out:
 /* ------------------------------------------------------------ main */
 
 static const struct fe_command commands[] = {
-	{"groups", cmd_groups},	  {"info", cmd_info},
+	{"export", evctl_export}, {"groups", cmd_groups},
+	{"import", evctl_import}, {"info", cmd_info},
 	{"init", cmd_init},	  {"lag", cmd_lag},
 	{"metrics", cmd_metrics}, {"repair", cmd_repair},
 	{"schema", cmd_schema},	  {"streams", cmd_streams},

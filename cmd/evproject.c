@@ -663,6 +663,7 @@ static int run_scan(struct opts *o, struct engine *e)
 	if ((rc = fe_upcast_load(&o->sel)) != 0)
 		return rc;
 	in.path = o->logpath;
+	in.follow = o->pj.follow;
 	in.dlq = o->exec.upcast_dlq ? o->exec.dlq : NULL;
 	if ((rc = fe_input_open(&in, usage_short)) != 0)
 		goto out;

@@ -105,9 +105,9 @@ enum kind {
 
 struct aname {
 	enum kind kind;
-	uint64_t base;	/* of a segment or index */
-	char top[256];	/* the directory, "" when the files are at the top */
-	char leaf[32];	/* the file's name in the log */
+	uint64_t base; /* of a segment or index */
+	char top[256]; /* the directory, "" when the files are at the top */
+	char leaf[32]; /* the file's name in the log */
 };
 
 static int top_ok(const char *s, size_t n)
@@ -133,8 +133,10 @@ static enum kind leaf_kind(const char *s, size_t n, uint64_t *base)
 		const char *name;
 		enum kind k;
 	} fixed[] = {
-		{"meta", K_META},	    {"head", K_HEAD},
-		{"lock", K_LOCK},	    {"evdlq.lock", K_LOCK},
+		{"meta", K_META},
+		{"head", K_HEAD},
+		{"lock", K_LOCK},
+		{"evdlq.lock", K_LOCK},
 		{"typecounts", K_TYPECOUNTS},
 	};
 	size_t i;
@@ -409,11 +411,10 @@ static int seg_cmp(const void *x, const void *y)
 	return a->base < b->base ? -1 : a->base > b->base;
 }
 
-static int src_fail(struct ev_arcsrc *s, struct ev_error *err,
-		    const char *what)
+static int src_fail(struct ev_arcsrc *s, struct ev_error *err, const char *what)
 {
-	return ev_seterr(err, EV_EDATA, "cannot read archive '%s': %s",
-			 s->path, what);
+	return ev_seterr(err, EV_EDATA, "cannot read archive '%s': %s", s->path,
+			 what);
 }
 
 int ev_arcsrc_open(struct ev_arcsrc **out, const char *path,
@@ -455,10 +456,10 @@ int ev_arcsrc_open(struct ev_arcsrc **out, const char *path,
 			rc = src_fail(s, err, "too many entries");
 			goto fail;
 		}
-		why = entry_type_problem(e, &is_dir);
-		if (classify(archive_entry_pathname(e), is_dir, &an, &why) ==
+		if (*entry_type_problem(e, &is_dir) != '\0' ||
+		    classify(archive_entry_pathname(e), is_dir, &an, &why) ==
 			    K_BAD ||
-		    *why != '\0' || an.kind == K_DIR)
+		    an.kind == K_DIR)
 			continue; /* readers ignore other files */
 		if (!have_top) {
 			memcpy(top, an.top, sizeof(top));
@@ -474,8 +475,8 @@ int ev_arcsrc_open(struct ev_arcsrc **out, const char *path,
 			goto fail;
 		}
 		if (an.kind == K_META || an.kind == K_HEAD) {
-			int dup = an.kind == K_META ? s->have_meta
-						    : s->have_head;
+			int dup =
+				an.kind == K_META ? s->have_meta : s->have_head;
 			int big;
 			if (dup) {
 				rc = ev_seterr(err, EV_EDATA,
@@ -689,9 +690,9 @@ damaged:
 struct xfile {
 	enum kind kind;
 	uint64_t base;
-	int fd;		/* segments; -1 for files held in mem */
-	uint64_t size;	/* bytes to store */
-	uint8_t *mem;	/* meta, head, indexes */
+	int fd;	       /* segments; -1 for files held in mem */
+	uint64_t size; /* bytes to store */
+	uint8_t *mem;  /* meta, head, indexes */
 };
 
 struct xport {
@@ -978,10 +979,10 @@ static int xwrite_entry(struct archive *a, struct xport *x,
 					   ? (size_t)(f->size - done)
 					   : COPY_CHUNK;
 			if (ev_read_full(f->fd, buf, k, done) != 1)
-				return ev_seterr_errno(
-					err, EV_EIO, errno ? errno : EIO,
-					"cannot read '%s/%s'", x->log->path,
-					leaf);
+				return ev_seterr_errno(err, EV_EIO,
+						       errno ? errno : EIO,
+						       "cannot read '%s/%s'",
+						       x->log->path, leaf);
 			if (archive_write_data(a, buf, k) != (ssize_t)k)
 				goto fail;
 			done += k;
@@ -1097,16 +1098,16 @@ int ev_log_export(struct ev_log *log, const char *path,
 	int fd, rc, n;
 
 	ev_random(rnd, sizeof(rnd));
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x",
-		     path, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
-		     rnd[6], rnd[7]);
+	n = snprintf(tmp, sizeof(tmp),
+		     "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path, rnd[0],
+		     rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	if (n <= 0 || (size_t)n >= sizeof(tmp))
 		return ev_seterr(err, EV_EUSAGE, "'%s': name too long", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 		  0666);
 	if (fd < 0)
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s'", path);
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'",
+				       path);
 	rc = ev_log_export_fd(log, fd, fmt, rep, err);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s'",
@@ -1153,14 +1154,13 @@ static int unpack_entry(struct archive *a, struct imp *m, const char *entry,
 	int fd, rc = 0;
 
 	fd = openat(m->dirfd, an->leaf,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0644);
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return refuse(m, err, entry,
 				      "it appears twice in the archive");
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot create '%s'", an->leaf);
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'",
+				       an->leaf);
 	}
 	for (;;) {
 		k = archive_read_data(a, buf, COPY_CHUNK);
@@ -1221,8 +1221,8 @@ static int unpack_entry(struct archive *a, struct imp *m, const char *entry,
 	return rc;
 }
 
-static int unpack(struct archive *a, struct imp *m, struct ev_import_report *rep,
-		  struct ev_error *err)
+static int unpack(struct archive *a, struct imp *m,
+		  struct ev_import_report *rep, struct ev_error *err)
 {
 	struct archive_entry *e;
 	struct aname an;
@@ -1255,7 +1255,8 @@ static int unpack(struct archive *a, struct imp *m, struct ev_import_report *rep
 		if (*why != '\0') {
 			if (archive_entry_hardlink(e) != NULL) {
 				char sh[256];
-				snprintf(msg, sizeof(msg), "a hard link to '%s'",
+				snprintf(msg, sizeof(msg),
+					 "a hard link to '%s'",
 					 shown(archive_entry_hardlink(e), sh,
 					       sizeof(sh)));
 				why = msg;
@@ -1295,7 +1296,7 @@ static int unpack(struct archive *a, struct imp *m, struct ev_import_report *rep
 				 "it is larger than the %llu bytes such a "
 				 "file may hold",
 				 (unsigned long long)kind_limit(an.kind,
-							       m->seg_bytes));
+								m->seg_bytes));
 			rc = refuse(m, err, name, msg);
 			break;
 		}
@@ -1325,8 +1326,8 @@ static int unpack(struct archive *a, struct imp *m, struct ev_import_report *rep
 /* Remove the new directory and what is in it (plain files only). */
 static void remove_tree(int pfd, const char *name)
 {
-	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					   O_CLOEXEC);
+	int fd = openat(pfd, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d;
 	struct dirent *de;
 
@@ -1408,8 +1409,8 @@ int ev_log_import(const char *archive, const char *dst,
 					     archive);
 		else
 			rc = ev_seterr(err, EV_EDATA,
-				       "'%s' is not an archive: %s",
-				       m.arcname, arc_why(a));
+				       "'%s' is not an archive: %s", m.arcname,
+				       arc_why(a));
 		goto out;
 	}
 	m.max_bytes = o && o->max_bytes ? o->max_bytes : UINT64_MAX;

@@ -368,8 +368,8 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 				 why);
 	}
 	if (r->log != NULL || r->arc != NULL) {
-		const uint8_t *id = r->arc ? ev_arcsrc_log(r->arc)->id
-					   : r->log->id;
+		const uint8_t *id =
+			r->arc ? ev_arcsrc_log(r->arc)->id : r->log->id;
 		if (sh.base != r->segs[i])
 			return seg_damage(r, r->segs[i], 0,
 					  "segment header names another offset",
@@ -586,8 +586,7 @@ int ev_reader_open_archive(struct ev_reader **out, const char *path,
 		while (n > 0 && bases[n - 1] > r->head.seg_base)
 			n--;
 	if (n == 0) {
-		rr = ev_seterr(err, EV_EDATA, "log '%s' has no segments",
-			       path);
+		rr = ev_seterr(err, EV_EDATA, "log '%s' has no segments", path);
 		goto fail;
 	}
 	if (r->have_head && bases[n - 1] != r->head.seg_base) {
@@ -928,8 +927,7 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 		return 0;
 	}
 	if (r->random && (r->log != NULL || r->arc != NULL) && r->fd >= 0 &&
-	    r->si == i &&
-	    r->si != SEG_GONE && r->seg_base == r->segs[i]) {
+	    r->si == i && r->si != SEG_GONE && r->seg_base == r->segs[i]) {
 		/* a jump within the open segment: no need to reopen it */
 		prefetch_cancel(r);
 		r->gen++;
@@ -979,8 +977,8 @@ int ev_reader_seek(struct ev_reader *r, uint64_t offset, struct ev_error *err)
 {
 	if (offset < r->first)
 		offset = r->first;
-	return seek_in_seg(r, r->log || r->arc ? seg_for(r, offset) : 0,
-			   offset, err);
+	return seek_in_seg(r, r->log || r->arc ? seg_for(r, offset) : 0, offset,
+			   err);
 }
 
 int ev_reader_get(struct ev_reader *r, uint64_t offset, struct ev_rec *rec,
