@@ -1154,7 +1154,7 @@ static int unpack_entry(struct archive *a, struct imp *m, const char *entry,
 	int fd, rc = 0;
 
 	fd = openat(m->dirfd, an->leaf,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return refuse(m, err, entry,
@@ -1323,6 +1323,57 @@ static int unpack(struct archive *a, struct imp *m,
 	return rc;
 }
 
+/*
+ * Indexes are caches (evlog(5) Indexes): an archive may lack them, or
+ * carry ones that do not check out.  Those are made again from their
+ * segments, so that the new log verifies as any log does.
+ */
+static int fill_indexes(struct ev_log *log, struct ev_error *err)
+{
+	uint64_t *segs = NULL, limit;
+	size_t nseg = 0, i;
+	uint8_t hb[EV_SEGHDR_SIZE];
+	struct ev_seghdr sh;
+	struct ev_head h;
+	struct stat st;
+	char name[40], why[160];
+	int rc, fd, hr, ok;
+
+	if ((rc = ev_log_segments(log->dirfd, &segs, &nseg, err)) != 0)
+		return rc;
+	hr = ev_head_read(log->dirfd, &h);
+	for (i = 0; i < nseg && rc == 0; i++) {
+		ev_segment_name(name, sizeof(name), segs[i], "seg");
+		fd = ev_openat(log->dirfd, name, O_RDONLY, 0);
+		if (fd < 0)
+			continue; /* verify names it */
+		ok = fstat(fd, &st) == 0 &&
+		     ev_read_full(fd, hb, sizeof(hb), 0) == 1 &&
+		     ev_seghdr_check(hb, sizeof(hb), &sh, why, sizeof(why)) ==
+			     0;
+		close(fd);
+		if (!ok)
+			continue; /* verify names it */
+		ev_segment_name(name, sizeof(name), segs[i], "idx");
+		ok = faccessat(log->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) ==
+		     0;
+		ev_segment_name(name, sizeof(name), segs[i], "tix");
+		ok = ok &&
+		     faccessat(log->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) ==
+			     0 &&
+		     ev_index_sound(log->dirfd, segs[i], sh.salt);
+		if (ok)
+			continue;
+		limit = (uint64_t)st.st_size;
+		if (hr == 0 && h.seg_base == segs[i] && h.end < limit)
+			limit = h.end;
+		rc = ev_index_rebuild(log, segs[i], sh.salt, limit, NULL, NULL,
+				      err);
+	}
+	free(segs);
+	return rc;
+}
+
 /* Remove the new directory and what is in it (plain files only). */
 static void remove_tree(int pfd, const char *name)
 {
@@ -1444,6 +1495,7 @@ int ev_log_import(const char *archive, const char *dst,
 	}
 	/* check it all, as evctl verify does, before anyone sees it */
 	if ((rc = ev_log_open(&log, tmppath, err)) != 0 ||
+	    (rc = fill_indexes(log, err)) != 0 ||
 	    (rc = ev_log_verify(log, &vr, NULL, NULL, err)) != 0) {
 		char msg[sizeof(err->msg)];
 		snprintf(msg, sizeof(msg), "%s", err->msg);
