@@ -1460,8 +1460,8 @@ int ev_log_import(const char *archive, const char *dst,
 					     archive);
 		else
 			rc = ev_seterr(err, EV_EDATA,
-				       "'%s' is not an archive: %s", m.arcname,
-				       arc_why(a));
+				       "cannot read archive '%s': %s",
+				       m.arcname, arc_why(a));
 		goto out;
 	}
 	m.max_bytes = o && o->max_bytes ? o->max_bytes : UINT64_MAX;

@@ -354,7 +354,7 @@ $IMPORT_USAGE"
 	echo hello >f.txt
 	run --separate-stderr evctl import f.txt n.evlog
 	assert_status 65
-	assert_stderr_contains "evctl: 'f.txt' is not an archive: "
+	assert_stderr "evctl: cannot read archive 'f.txt': Unrecognized archive format"
 	tar cf nolog.tar f.txt
 	run --separate-stderr evctl import nolog.tar n.evlog
 	assert_status 65
