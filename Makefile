@@ -88,8 +88,7 @@ cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
 
 # evctl schema's subcommands live in their own files
-EVCTL_OBJS = cmd/evctl_schema.o cmd/evctl_compat.o cmd/evctl_infer.o \
-	     cmd/evctl_archive.o
+EVCTL_OBJS = cmd/evctl_schema.o cmd/evctl_compat.o cmd/evctl_infer.o
 cmd/evctl: cmd/evctl.o $(EVCTL_OBJS) $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ cmd/evctl.o $(EVCTL_OBJS) \
 		$(FE_OBJS) lib/libevlog.a $(LIBS)
