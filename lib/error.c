@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <archive.h>
 #include <msgpack.h>
 #include <zstd.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -168,7 +169,7 @@ const char *ev_version_string(void)
 			 "%s, PCRE2 %s",
 			 EVLOG_VERSION, EV_FORMAT_VERSION, msgpack_version(),
 			 ZSTD_versionString(), LUA_RELEASE,
-			 ev_archive_version(), pcre);
+			 archive_version_string(), pcre);
 	}
 	return buf;
 }

@@ -3069,8 +3069,6 @@ int ev_reader_open_archive(struct ev_reader **out, const char *path,
 			   struct ev_error *err);
 /* 1 when r reads an archive (which cannot grow: nothing to follow). */
 int ev_reader_is_archive(const struct ev_reader *r);
-/* The version of libarchive linked in, for --version. */
-const char *ev_archive_version(void);
 
 #ifdef __cplusplus
 }
