@@ -428,3 +428,17 @@ evctl: --max-bytes SIZE raises the limit"
 		assert_stdout_contains "  export LOG    write a snapshot of the log as one archive file"
 	done
 }
+
+@test "export to a terminal and import from one are refused, exit 64" {
+	make_log l.evlog
+	# script(1) gives the command a terminal
+	run script -qec "evctl export l.evlog -o -" /dev/null
+	assert_status 64
+	[[ ${output//$'\r'/} == "evctl: will not write an archive to a terminal; redirect standard output
+$EXPORT_USAGE"* ]]
+	run script -qec "evctl import - n.evlog" /dev/null
+	assert_status 64
+	[[ ${output//$'\r'/} == "evctl: will not read an archive from a terminal; redirect standard input
+$IMPORT_USAGE"* ]]
+	[ ! -e n.evlog ]
+}
