@@ -318,7 +318,61 @@ struct ev_arcsrc {
 	struct archive *a; /* positioned before entry next_ord */
 	uint64_t next_ord;
 	uint8_t *buf;
+	/* the first segment met while listing, kept: reading starts there,
+	 * and for a log of one segment the archive is read once */
+	int cache_fd;
+	uint64_t cache_base;
 };
+
+/* The data of a's current entry, segment base, into a new memfd. */
+static int copy_entry(struct ev_arcsrc *s, struct archive *a, uint64_t base,
+		      int *fd, struct ev_error *err)
+{
+	uint64_t limit = ev_arc_limit(K_SEG, s->log.cfg.segment_bytes), got = 0;
+	char name[40];
+	ssize_t k;
+	int mfd, r;
+
+	*fd = -1;
+	if (s->buf == NULL && (s->buf = malloc(COPY_CHUNK)) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	mfd = memfd_create("evlog-segment", MFD_CLOEXEC);
+	if (mfd < 0)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot read archive '%s'", s->path);
+	for (;;) {
+		k = archive_read_data(a, s->buf, COPY_CHUNK);
+		if (k < 0) {
+			close(mfd);
+			return ev_seterr(err, EV_EDATA,
+					 "cannot read archive '%s': %s",
+					 s->path, ev_arc_why(a));
+		}
+		if (k == 0)
+			break;
+		got += (uint64_t)k;
+		if (got > limit) {
+			close(mfd);
+			ev_segment_name(name, sizeof(name), base, "seg");
+			return ev_seterr(err, EV_EDATA,
+					 "archive '%s': segment '%s' is larger "
+					 "than the log's segments may be "
+					 "(%llu bytes)",
+					 s->path, name,
+					 (unsigned long long)limit);
+		}
+		if (ev_write_full(mfd, s->buf, (size_t)k, got - (uint64_t)k) !=
+		    0) {
+			r = ev_seterr_errno(err, EV_EIO, errno,
+					    "cannot read archive '%s'",
+					    s->path);
+			close(mfd);
+			return r;
+		}
+	}
+	*fd = mfd;
+	return 0;
+}
 
 static int seg_cmp(const void *x, const void *y)
 {
@@ -355,6 +409,7 @@ int ev_arcsrc_open(struct ev_arcsrc **out, const char *path,
 	}
 	s->log.path = s->path;
 	s->log.dirfd = -1;
+	s->cache_fd = -1;
 	if (ev_arc_open_read(&a, path, -1) != ARCHIVE_OK) {
 		rc = ev_seterr(err, EV_ENOENT, "cannot open archive '%s': %s",
 			       path, ev_arc_why(a));
@@ -436,6 +491,12 @@ int ev_arcsrc_open(struct ev_arcsrc **out, const char *path,
 		}
 		if (an.kind != K_SEG)
 			continue;
+		if (s->cache_fd < 0 && s->have_meta) {
+			if ((rc = copy_entry(s, a, an.base, &s->cache_fd,
+					     err)) != 0)
+				goto fail;
+			s->cache_base = an.base;
+		}
 		if (s->nseg == cap) {
 			struct arcent *v;
 			cap = cap ? cap * 2 : 16;
@@ -491,6 +552,8 @@ void ev_arcsrc_free(struct ev_arcsrc *s)
 	if (s == NULL)
 		return;
 	archive_read_free(s->a);
+	if (s->cache_fd >= 0)
+		close(s->cache_fd);
 	free(s->segs);
 	free(s->bases);
 	free(s->buf);
@@ -521,10 +584,8 @@ int ev_arcsrc_segment(struct ev_arcsrc *s, uint64_t base, int *fd,
 {
 	struct archive_entry *e;
 	const struct arcent *ent = NULL;
-	uint64_t limit, got = 0;
-	ssize_t k;
 	size_t i;
-	int r, mfd = -1;
+	int r;
 
 	*fd = -1;
 	for (i = 0; i < s->nseg; i++)
@@ -534,8 +595,11 @@ int ev_arcsrc_segment(struct ev_arcsrc *s, uint64_t base, int *fd,
 		return ev_seterr(err, EV_ENOENT,
 				 "archive '%s' holds no segment %020llu",
 				 s->path, (unsigned long long)base);
-	if (s->buf == NULL && (s->buf = malloc(COPY_CHUNK)) == NULL)
-		return ev_seterr(err, EV_ERR, "out of memory");
+	if (s->cache_fd >= 0 && s->cache_base == base) {
+		*fd = s->cache_fd; /* the caller's now */
+		s->cache_fd = -1;
+		return 0;
+	}
 	if (s->a != NULL && s->next_ord > ent->ordinal) {
 		archive_read_free(s->a); /* behind us: from the start again */
 		s->a = NULL;
@@ -553,51 +617,22 @@ int ev_arcsrc_segment(struct ev_arcsrc *s, uint64_t base, int *fd,
 	}
 	for (;;) {
 		r = archive_read_next_header(s->a, &e);
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-			goto damaged;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			r = ev_seterr(err, EV_EDATA,
+				      "cannot read archive '%s': %s", s->path,
+				      r == ARCHIVE_EOF ? "it ends early"
+						       : ev_arc_why(s->a));
+			archive_read_free(s->a);
+			s->a = NULL;
+			return r;
+		}
 		if (s->next_ord++ == ent->ordinal)
 			break;
 	}
-	limit = ev_arc_limit(K_SEG, s->log.cfg.segment_bytes);
-	mfd = memfd_create("evlog-segment", MFD_CLOEXEC);
-	if (mfd < 0)
-		return ev_seterr_errno(err, EV_EIO, errno,
-				       "cannot read archive '%s'", s->path);
-	for (;;) {
-		k = archive_read_data(s->a, s->buf, COPY_CHUNK);
-		if (k < 0)
-			goto damaged;
-		if (k == 0)
-			break;
-		got += (uint64_t)k;
-		if (got > limit) {
-			char name[40];
-			close(mfd);
-			ev_segment_name(name, sizeof(name), base, "seg");
-			return ev_seterr(err, EV_EDATA,
-					 "archive '%s': segment '%s' is larger "
-					 "than the log's segments may be "
-					 "(%llu bytes)",
-					 s->path, name,
-					 (unsigned long long)limit);
-		}
-		if (ev_write_full(mfd, s->buf, (size_t)k, got - (uint64_t)k) !=
-		    0) {
-			r = ev_seterr_errno(err, EV_EIO, errno,
-					    "cannot read archive '%s'",
-					    s->path);
-			close(mfd);
-			return r;
-		}
+	r = copy_entry(s, s->a, base, fd, err);
+	if (r != 0) {
+		archive_read_free(s->a);
+		s->a = NULL;
 	}
-	*fd = mfd;
-	return 0;
-damaged:
-	r = ev_seterr(err, EV_EDATA, "cannot read archive '%s': %s", s->path,
-		      r == ARCHIVE_EOF ? "it ends early" : ev_arc_why(s->a));
-	if (mfd >= 0)
-		close(mfd);
-	archive_read_free(s->a);
-	s->a = NULL;
 	return r;
 }
