@@ -30,7 +30,7 @@ SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 	    -fno-omit-frame-pointer
 endif
 
-DEPS = msgpack libzstd libpcre2-8 lua5.4 sqlite3
+DEPS = msgpack libzstd libpcre2-8 lua5.4 sqlite3 libarchive
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
 DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "evlog.h"
 #include "evctl_schema.h"
@@ -27,6 +28,8 @@ static const char usage_short[] =
 	"       evctl streams [--category NAME | --stream-exact NAME] [--json] LOG\n"
 	"       evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)\n"
 	"                  [--dry-run] [--force] [--state-dir DIR] LOG\n"
+	"       evctl export [--format FORMAT] [--quiet] -o FILE LOG\n"
+	"       evctl import [--max-bytes SIZE] [--quiet] FILE LOG\n"
 	"       " EVCTL_SCHEMA_USAGE;
 
 static const char usage_long[] =
@@ -82,6 +85,16 @@ static const char usage_long[] =
 	"      --keep-events N       keep at least N events\n"
 	"      --state-dir DIR       also respect the groups and projections\n"
 	"                            kept in DIR\n"
+	"  export LOG    write a snapshot of the log as one archive file\n"
+	"      --format FORMAT       tar, tar.zst, tar.gz or zip (default: from\n"
+	"                            the name of FILE; tar for -o -)\n"
+	"      -o, --output FILE     the archive ('-': standard output)\n"
+	"      -q, --quiet           print nothing on success\n"
+	"  import FILE LOG  unpack an archive into a new log, verified, then\n"
+	"                renamed into place; hostile entries refuse it\n"
+	"      --max-bytes SIZE      refuse an archive that unpacks to more\n"
+	"                            (default: the free space)\n"
+	"      -q, --quiet           print nothing on success\n"
 	"  schema COMMAND  JSON Schema for events (evlog-schemas(5)): check\n"
 	"                validates events, lint checks a schema directory,\n"
 	"                compat compares schema versions, infer writes a\n"
@@ -93,9 +106,9 @@ static const char usage_long[] =
 	"  -V, --version show versions and exit\n"
 	"\n"
 	"Exit status: 0 ok, 1 failure, 64 usage, 65 damaged data (schema: invalid\n"
-	"events, problems, incompatible schemas), 66 missing\n"
-	"log, 74 I/O error, 75 a group is busy or a group or projection is not\n"
-	"caught up; lag uses 0-3.\n"
+	"events, problems, incompatible schemas; import: a refused archive), 66\n"
+	"missing log, 73 import: LOG exists, 74 I/O error, 75 a group is busy\n"
+	"or a group or projection is not caught up; lag uses 0-3.\n"
 	"See evctl(1).\n";
 
 static void on_notice(void *ctx, const char *msg)
@@ -843,10 +856,152 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------ export, import
+ */
+
+/* A log as one archive file, and back (lib/archive.c, evctl(1) EXPORT AND
+ * IMPORT). */
+static int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, 'F'},
+		{"help", no_argument, NULL, 'h'},
+		{"output", required_argument, NULL, 'o'},
+		{"quiet", no_argument, NULL, 'q'},
+		{NULL, 0, NULL, 0},
+	};
+	enum ev_archive_format fmt = EV_ARCHIVE_NONE;
+	struct ev_export_report rep;
+	struct ev_log *log = NULL;
+	struct ev_error err;
+	const char *out = NULL, *fmtname = NULL, *path;
+	char b1[32];
+	int c, quiet = 0, rc;
+
+	while ((c = fe_getopt(argc, argv, "ho:q", opts)) != -1) {
+		switch (c) {
+		case 'F':
+			fmtname = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		}
+	}
+	if (optind + 1 != argc)
+		return fe_usage_error(usage_short,
+				      "export: expected one LOG operand");
+	path = argv[optind];
+	if (out == NULL)
+		return fe_usage_error(usage_short,
+				      "export: -o FILE is required ('-o -' "
+				      "writes to standard output)");
+	if (fmtname != NULL) {
+		fmt = ev_archive_format_parse(fmtname);
+		if (fmt == EV_ARCHIVE_NONE)
+			return fe_usage_error(
+				usage_short,
+				"--format: '%s' is not tar, tar.zst, "
+				"tar.gz or zip",
+				fmtname);
+	} else if (strcmp(out, "-") == 0) {
+		fmt = EV_ARCHIVE_TAR;
+	} else if ((fmt = ev_archive_format_by_name(out)) == EV_ARCHIVE_NONE) {
+		return fe_usage_error(
+			usage_short,
+			"cannot tell the format from the name '%s' (.tar, "
+			".tar.zst, .tar.gz or .zip); use --format",
+			out);
+	}
+	if (strcmp(out, "-") == 0 && isatty(STDOUT_FILENO))
+		return fe_usage_error(usage_short,
+				      "will not write an archive to a "
+				      "terminal; redirect standard output");
+	if ((rc = ev_log_open(&log, path, &err)) != 0)
+		return fe_report(&err);
+	ev_log_set_notice(log, fe_warning, NULL);
+	rc = strcmp(out, "-") == 0
+		     ? ev_log_export_fd(log, STDOUT_FILENO, fmt, &rep, &err)
+		     : ev_log_export(log, out, fmt, &rep, &err);
+	if (rc != 0) {
+		rc = fe_reportf(&err, "cannot export '%s'", path);
+	} else if (!quiet && strcmp(out, "-") != 0) {
+		printf("%s: %s %s (offsets %llu to %llu) in %llu %s to '%s'\n",
+		       path, ev_commas(rep.end - rep.first, b1),
+		       ev_plural(rep.end - rep.first, "event", "events"),
+		       (unsigned long long)rep.first,
+		       (unsigned long long)(rep.end ? rep.end - 1 : 0),
+		       (unsigned long long)rep.segments,
+		       ev_plural(rep.segments, "segment", "segments"), out);
+		if (fflush(stdout) != 0)
+			rc = EV_EXIT_IO;
+	}
+	ev_log_close(log);
+	return rc;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"max-bytes", required_argument, NULL, 'M'},
+		{"quiet", no_argument, NULL, 'q'},
+		{NULL, 0, NULL, 0},
+	};
+	struct ev_import_opts o;
+	struct ev_import_report rep;
+	struct ev_error err;
+	char b1[32];
+	int c, quiet = 0, rc;
+
+	memset(&o, 0, sizeof(o));
+	while ((c = fe_getopt(argc, argv, "hq", opts)) != -1) {
+		switch (c) {
+		case 'M':
+			if (fe_parse_size(optarg, &o.max_bytes) != 0 ||
+			    o.max_bytes == 0)
+				return fe_usage_error(
+					usage_short,
+					"--max-bytes: '%s' is not a size "
+					"(such as 512M or 10G)",
+					optarg);
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		}
+	}
+	if (optind + 2 != argc)
+		return fe_usage_error(usage_short,
+				      "import: expected FILE and LOG operands");
+	if (strcmp(argv[optind], "-") == 0 && isatty(STDIN_FILENO))
+		return fe_usage_error(usage_short,
+				      "will not read an archive from a "
+				      "terminal; redirect standard input");
+	rc = ev_log_import(argv[optind], argv[optind + 1], &o, &rep, &err);
+	if (rc != 0)
+		return fe_report(&err);
+	if (!quiet) {
+		printf("%s: %s %s in %llu %s from '%s'\n", argv[optind + 1],
+		       ev_commas(rep.events, b1),
+		       ev_plural(rep.events, "event", "events"),
+		       (unsigned long long)rep.segments,
+		       ev_plural(rep.segments, "segment", "segments"),
+		       argv[optind]);
+		if (fflush(stdout) != 0)
+			return EV_EXIT_IO;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ main */
 
 static const struct fe_command commands[] = {
-	{"groups", cmd_groups},	  {"info", cmd_info},
+	{"export", cmd_export},	  {"groups", cmd_groups},
+	{"import", cmd_import},	  {"info", cmd_info},
 	{"init", cmd_init},	  {"lag", cmd_lag},
 	{"metrics", cmd_metrics}, {"repair", cmd_repair},
 	{"schema", cmd_schema},	  {"streams", cmd_streams},

@@ -648,6 +648,18 @@ static char *shadow_path(const char *db)
 
 /* Run the selected events of the log into the engine, from the
  * checkpoint when named: 0, or an exit status after the message. */
+/* Checkpoints and read-model state belong to a log directory: a
+ * segment file or an archive read in place has none. */
+static int need_dir(const struct fe_input *in, const char *what)
+{
+	if (in->log != NULL)
+		return 0;
+	return fe_usage_error(usage_short, "%s needs a log directory, not %s",
+			      what,
+			      ev_reader_is_archive(in->rd) ? "an archive"
+							   : "a segment file");
+}
+
 static int run_scan(struct opts *o, struct engine *e)
 {
 	struct fe_input in;
@@ -663,8 +675,11 @@ static int run_scan(struct opts *o, struct engine *e)
 	if ((rc = fe_upcast_load(&o->sel)) != 0)
 		return rc;
 	in.path = o->logpath;
+	in.follow = o->pj.follow;
 	in.dlq = o->exec.upcast_dlq ? o->exec.dlq : NULL;
 	if ((rc = fe_input_open(&in, usage_short)) != 0)
+		goto out;
+	if (o->pj.name != NULL && (rc = need_dir(&in, "--name")) != 0)
 		goto out;
 	if ((rc = fe_upcast_dlq(&o->sel, in.dlqlog, o->logpath,
 				ev_reader_log_id(in.rd), NULL)) != 0)
@@ -864,6 +879,10 @@ static int run_status(struct opts *o)
 	in.path = o->logpath;
 	if ((rc = fe_input_open(&in, usage_short)) != 0)
 		return rc;
+	if ((rc = need_dir(&in, "--status")) != 0) {
+		fe_input_close(&in);
+		return rc;
+	}
 	r = ev_projector_status(in.log, o->pj.state_dir, o->pj.name,
 				ev_reader_end_offset(in.rd), &rows, &damaged,
 				fe_warning, NULL, &err);
@@ -1293,6 +1312,10 @@ static int run_retry(struct opts *o, struct engine *e)
 	in.path = o->logpath;
 	if ((rc = fe_input_open(&in, usage_short)) != 0)
 		return rc;
+	if ((rc = need_dir(&in, "--retry-dlq")) != 0) {
+		fe_input_close(&in);
+		return rc;
+	}
 	if ((r = ev_log_open(&dlq, o->retry_dlq, &err)) != 0) {
 		rc = fe_reportf(&err, "--retry-dlq");
 		goto out;

@@ -534,6 +534,7 @@ static int run(struct opts *o)
 	if ((rc = fe_upcast_load(&o->sel)) != 0)
 		return rc;
 	in.path = o->logpath;
+	in.follow = o->follow;
 	in.group = o->group;
 	in.state_dir = o->state_dir;
 	in.wait = o->wait;

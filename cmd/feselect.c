@@ -489,6 +489,9 @@ int fe_input_open(struct fe_input *in, const char *usage)
 		/* what repair moved aside is damaged: read what it can give */
 		if (in->salvage || ev_path_in_lost_found(in->path))
 			r = ev_reader_open_salvage(&in->rd, in->path, &err);
+		else if (ev_archive_probe(in->path))
+			/* a log in a tar or zip file, read in place */
+			r = ev_reader_open_archive(&in->rd, in->path, &err);
 		else
 			r = ev_reader_open_segment(&in->rd, in->path, &err);
 		if (r == 0)
@@ -506,6 +509,12 @@ int fe_input_open(struct fe_input *in, const char *usage)
 	}
 	if (r != 0)
 		return fe_report(&err);
+	if (in->follow && ev_reader_is_archive(in->rd))
+		return fe_usage_error(usage,
+				      "--follow: '%s' is an archive, which "
+				      "does not grow; import it with 'evctl "
+				      "import' to follow the log",
+				      in->path);
 	if (in->group == NULL) {
 		/* no group to take first: --on-error dlq's log now */
 		if (in->dlq != NULL &&
@@ -516,8 +525,10 @@ int fe_input_open(struct fe_input *in, const char *usage)
 	}
 	if (in->log == NULL)
 		return fe_usage_error(usage,
-				      "--group needs a log directory, not a "
-				      "segment file");
+				      "--group needs a log directory, not %s",
+				      ev_reader_is_archive(in->rd)
+					      ? "an archive"
+					      : "a segment file");
 	/* an existing --dlq is checked before the group is taken; a new one
 	 * is made only once the group is ours, so that a group held by
 	 * another consumer leaves nothing behind */

@@ -129,6 +129,7 @@ struct fe_input {
 	int wait;
 	int salvage;	 /* read a damaged file for what it holds */
 	const char *dlq; /* with --exec or --on-error dlq, or NULL */
+	int follow;	 /* -f: refused for an archive, which cannot grow */
 	struct ev_log *log;
 	struct ev_reader *rd;
 	struct ev_log *dlqlog;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <archive.h>
 #include <msgpack.h>
 #include <zstd.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -156,7 +157,7 @@ void ev_setremedy(struct ev_error *err, int remedy, const char *subject)
 
 const char *ev_version_string(void)
 {
-	static char buf[200];
+	static char buf[260];
 	char pcre[64] = "";
 
 	if (buf[0] == '\0') {
@@ -165,9 +166,10 @@ const char *ev_version_string(void)
 		pcre[strcspn(pcre, " ")] = '\0';
 		snprintf(buf, sizeof(buf),
 			 "evlog %s (format %d), msgpack-c %s, zstd %s, %s, "
-			 "PCRE2 %s",
+			 "%s, PCRE2 %s",
 			 EVLOG_VERSION, EV_FORMAT_VERSION, msgpack_version(),
-			 ZSTD_versionString(), LUA_RELEASE, pcre);
+			 ZSTD_versionString(), LUA_RELEASE,
+			 archive_version_string(), pcre);
 	}
 	return buf;
 }

@@ -3000,6 +3000,76 @@ int ev_schemainfer_format(struct ev_schemainfer *si, size_t i,
 int ev_schemainfer_write_dir(struct ev_schemainfer *si, const char *dir,
 			     struct ev_buf *written, struct ev_error *err);
 
+/* ---- archive: export, import, reading in place (evctl(1) EXPORT, IMPORT) */
+
+enum ev_archive_format {
+	EV_ARCHIVE_NONE = 0, /* not known (a name with no such ending) */
+	EV_ARCHIVE_TAR,
+	EV_ARCHIVE_TAR_ZST,
+	EV_ARCHIVE_TAR_GZ,
+	EV_ARCHIVE_ZIP,
+};
+/* The format a file name's ending asks for (.tar, .tar.zst or .tzst,
+ * .tar.gz or .tgz, .zip), or EV_ARCHIVE_NONE. */
+enum ev_archive_format ev_archive_format_by_name(const char *name);
+/* "tar", "tar.zst", "tar.gz", "zip": the format, or EV_ARCHIVE_NONE. */
+enum ev_archive_format ev_archive_format_parse(const char *s);
+
+struct ev_export_report {
+	uint64_t first, end; /* the offsets exported: first to before end */
+	uint64_t segments;
+	uint64_t bytes; /* of the log's files stored */
+};
+/*
+ * Write a snapshot of log to fd as an archive of format fmt: the log's
+ * meta, head and segments up to the durable end that the head names when
+ * the call starts (writers may append meanwhile), then the segments'
+ * indexes, under one directory named after the log.  Segments are stored
+ * as they are.  0, EV_EDATA (a damaged log), EV_EIO.
+ */
+int ev_log_export_fd(struct ev_log *log, int fd, enum ev_archive_format fmt,
+		     struct ev_export_report *rep, struct ev_error *err);
+/* The same into the file path, written beside it and renamed over it
+ * once complete. */
+int ev_log_export(struct ev_log *log, const char *path,
+		  enum ev_archive_format fmt, struct ev_export_report *rep,
+		  struct ev_error *err);
+
+struct ev_import_opts {
+	uint64_t max_bytes; /* the files unpacked may total at most this;
+			     * 0: the free space of the file system */
+};
+struct ev_import_report {
+	uint64_t entries, bytes, segments, events;
+};
+/*
+ * Unpack the archive file (or "-": standard input) into a new log dst:
+ * into a new directory beside dst, checked entry by entry (only the names
+ * a log holds, regular files, each name once, sizes bounded), verified
+ * as evctl verify does, and only then renamed to dst.  Nothing is written
+ * outside that directory, which a failure removes.  EV_EEXIST when dst
+ * exists, EV_ENOENT when the archive does not, EV_EDATA when it is
+ * refused (the message names the entry), EV_EIO.
+ */
+int ev_log_import(const char *archive, const char *dst,
+		  const struct ev_import_opts *o, struct ev_import_report *rep,
+		  struct ev_error *err);
+
+/* 1 when path is a regular file that libarchive reads as an archive (tar
+ * or zip, compressed or not), 0 otherwise. */
+int ev_archive_probe(const char *path);
+/*
+ * A reader of the log held in the archive at path, read in place: the
+ * archive is streamed and each segment, in turn, copied into memory and
+ * checked as the segment of a directory is.  Seeks work (an earlier
+ * segment means reading the archive again from its start); indexes are
+ * not used; nothing is followed.  Memory: one segment at a time.
+ */
+int ev_reader_open_archive(struct ev_reader **out, const char *path,
+			   struct ev_error *err);
+/* 1 when r reads an archive (which cannot grow: nothing to follow). */
+int ev_reader_is_archive(const struct ev_reader *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -411,6 +411,10 @@ void ev_head_encode(uint8_t out[EV_HEAD_SIZE], const struct ev_head *h);
 int ev_head_decode(const uint8_t *in, struct ev_head *h);
 /* 0 ok, 1 missing, EV_EDATA unreadable after retries, EV_EIO */
 int ev_head_read(int dirfd, struct ev_head *h);
+/* Parse a meta file's text into log (id, created, cfg), naming log->path
+ * in messages: 0 or EV_EDATA. */
+int ev_log_meta_parse(struct ev_log *log, const char *text,
+		      struct ev_error *err);
 /* Sorted segment bases of a log directory; *out is malloc'ed. */
 int ev_log_segments(int dirfd, uint64_t **out, size_t *n, struct ev_error *err);
 /* Make directory name of the log (state/, groups/) if it is missing, and

@@ -89,7 +89,7 @@ int ev_head_read(int dirfd, struct ev_head *h)
 
 /* ------------------------------------------------------------ meta */
 
-static int meta_parse(struct ev_log *log, const char *text,
+int ev_log_meta_parse(struct ev_log *log, const char *text,
 		      struct ev_error *err)
 {
 	const char *p = text;
@@ -563,7 +563,7 @@ int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err)
 		goto fail;
 	}
 	buf[n] = '\0';
-	if (meta_parse(log, buf, err) != 0)
+	if (ev_log_meta_parse(log, buf, err) != 0)
 		goto fail;
 	*out = log;
 	return 0;

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive_int.h"
 #include "evlog_private.h"
 
 struct ev_reader {
@@ -69,6 +70,7 @@ struct ev_reader {
 	int at_end_torn;     /* stopped at a torn tail */
 	struct ev_codec *codec;
 	struct ev_salvage *sv; /* reading a file of lost+found */
+	struct ev_arcsrc *arc; /* reading a log in an archive */
 
 	/* read-ahead */
 	struct prefetch {
@@ -221,7 +223,7 @@ static void close_seg(struct ev_reader *r)
 /* Is segment index i the last one readers may see? */
 static int is_last(const struct ev_reader *r, size_t i)
 {
-	if (r->log == NULL)
+	if (r->log == NULL && r->arc == NULL)
 		return 1;
 	if (r->have_head)
 		return r->segs[i] >= r->head.seg_base;
@@ -306,7 +308,13 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 	int rr;
 
 	close_seg(r);
-	if (r->log != NULL) {
+	if (r->arc != NULL) {
+		ev_segment_name(name, sizeof(name), r->segs[i], "seg");
+		r->seg_base = r->segs[i];
+		rr = ev_arcsrc_segment(r->arc, r->segs[i], &r->fd, err);
+		if (rr != 0)
+			return rr;
+	} else if (r->log != NULL) {
 		ev_segment_name(name, sizeof(name), r->segs[i], "seg");
 		r->seg_base = r->segs[i]; /* named in messages from here on */
 		r->fd = ev_openat(r->dirfd, name, O_RDONLY, 0);
@@ -326,7 +334,7 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 	if (fstat(r->fd, &st) != 0)
 		return ev_seterr_errno(err, EV_EIO, errno, "cannot stat '%s'",
 				       r->path);
-	if (r->log == NULL && !S_ISREG(st.st_mode))
+	if (r->log == NULL && r->arc == NULL && !S_ISREG(st.st_mode))
 		return ev_seterr(err, EV_ENOENT,
 				 "'%s' is not an evlog log or segment",
 				 r->path);
@@ -336,7 +344,7 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 				       r->path);
 	/* a file named on the command line that does not even start as a
 	 * segment does is not a damaged one: it is something else */
-	if (r->log == NULL &&
+	if (r->log == NULL && r->arc == NULL &&
 	    (st.st_size == 0 ||
 	     memcmp(hb, ev_seg_magic,
 		    st.st_size < 8 ? (size_t)st.st_size : 8) != 0))
@@ -348,23 +356,25 @@ static int open_seg(struct ev_reader *r, size_t i, struct ev_error *err)
 		if (sh.unsupported) {
 			ev_seterr(err, EV_EDATA,
 				  "cannot read '%s': segment %s %s", r->path,
-				  r->log ? name : "file", why);
+				  r->log || r->arc ? name : "file", why);
 			ev_sethint(err, "it was written by a newer version of "
 					"evlog; use that version to read it");
 			return EV_EDATA;
 		}
-		if (r->log != NULL)
+		if (r->log != NULL || r->arc != NULL)
 			return seg_damage(r, r->segs[i], 0, why, err);
 		return ev_seterr(err, EV_EDATA,
 				 "damaged data in '%s': byte 0: %s", r->path,
 				 why);
 	}
-	if (r->log != NULL) {
+	if (r->log != NULL || r->arc != NULL) {
+		const uint8_t *id =
+			r->arc ? ev_arcsrc_log(r->arc)->id : r->log->id;
 		if (sh.base != r->segs[i])
 			return seg_damage(r, r->segs[i], 0,
 					  "segment header names another offset",
 					  err);
-		if (memcmp(sh.id, r->log->id, 16) != 0)
+		if (memcmp(sh.id, id, 16) != 0)
 			return seg_damage(r, r->segs[i], 0,
 					  "segment belongs to another log",
 					  err);
@@ -553,6 +563,64 @@ fail:
 	return rr;
 }
 
+int ev_reader_open_archive(struct ev_reader **out, const char *path,
+			   struct ev_error *err)
+{
+	struct ev_reader *r;
+	const uint64_t *bases;
+	size_t n;
+	int rr;
+
+	if ((rr = reader_new(&r, err)) != 0)
+		return rr;
+	if ((r->path = strdup(path)) == NULL) {
+		rr = ev_seterr(err, EV_ERR, "out of memory");
+		goto fail;
+	}
+	if ((rr = ev_arcsrc_open(&r->arc, path, err)) != 0)
+		goto fail;
+	memcpy(r->id_hex, ev_arcsrc_log(r->arc)->id_hex, 33);
+	n = ev_arcsrc_segments(r->arc, &bases);
+	r->have_head = ev_arcsrc_head(r->arc, &r->head);
+	if (r->have_head)
+		while (n > 0 && bases[n - 1] > r->head.seg_base)
+			n--;
+	if (n == 0) {
+		rr = ev_seterr(err, EV_EDATA, "log '%s' has no segments", path);
+		goto fail;
+	}
+	if (r->have_head && bases[n - 1] != r->head.seg_base) {
+		rr = ev_seterr(err, EV_EDATA,
+			       "damaged data in '%s': head names segment "
+			       "%020llu, which is missing",
+			       path, (unsigned long long)r->head.seg_base);
+		goto fail;
+	}
+	if ((r->segs = malloc(n * sizeof(uint64_t))) == NULL) {
+		rr = ev_seterr(err, EV_ERR, "out of memory");
+		goto fail;
+	}
+	memcpy(r->segs, bases, n * sizeof(uint64_t));
+	r->nseg = n;
+	r->first = r->segs[0];
+	r->end = r->head.next;
+	rr = r->have_head ? 0 : scan_end(r, err);
+	if (rr == 0)
+		rr = open_seg(r, 0, err);
+	if (rr != 0)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	ev_reader_free(r);
+	return rr;
+}
+
+int ev_reader_is_archive(const struct ev_reader *r)
+{
+	return r->arc != NULL;
+}
+
 int ev_reader_open_salvage(struct ev_reader **out, const char *path,
 			   struct ev_error *err)
 {
@@ -611,6 +679,7 @@ void ev_reader_free(struct ev_reader *r)
 		return;
 	ev_salvage_free(r->sv);
 	close_seg(r);
+	ev_arcsrc_free(r->arc);
 	if (r->pf.started) {
 		pthread_mutex_lock(&r->pf.mu);
 		r->pf.stop = 1;
@@ -857,8 +926,8 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 		r->skip_to = offset;
 		return 0;
 	}
-	if (r->random && r->log != NULL && r->fd >= 0 && r->si == i &&
-	    r->si != SEG_GONE && r->seg_base == r->segs[i]) {
+	if (r->random && (r->log != NULL || r->arc != NULL) && r->fd >= 0 &&
+	    r->si == i && r->si != SEG_GONE && r->seg_base == r->segs[i]) {
 		/* a jump within the open segment: no need to reopen it */
 		prefetch_cancel(r);
 		r->gen++;
@@ -866,7 +935,7 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 		r->rp = r->rend = NULL;
 		r->pos = EV_SEGHDR_SIZE;
 		r->next = r->seg_base;
-	} else if (r->log != NULL || r->fd < 0) {
+	} else if (r->log != NULL || r->arc != NULL || r->fd < 0) {
 		rr = open_seg(r, i, err);
 		if (rr != 0)
 			return rr;
@@ -908,7 +977,8 @@ int ev_reader_seek(struct ev_reader *r, uint64_t offset, struct ev_error *err)
 {
 	if (offset < r->first)
 		offset = r->first;
-	return seek_in_seg(r, r->log ? seg_for(r, offset) : 0, offset, err);
+	return seek_in_seg(r, r->log || r->arc ? seg_for(r, offset) : 0, offset,
+			   err);
 }
 
 int ev_reader_get(struct ev_reader *r, uint64_t offset, struct ev_rec *rec,
@@ -956,7 +1026,8 @@ static int seg_max_time(struct ev_reader *r, size_t i, ev_time_t *mt,
 	int rr;
 
 	*mt = EV_TIME_NONE;
-	if (r->have_head && r->log && r->segs[i] == r->head.seg_base) {
+	if (r->have_head && (r->log || r->arc) &&
+	    r->segs[i] == r->head.seg_base) {
 		*mt = r->head.max_time;
 		return 0;
 	}
@@ -1015,7 +1086,7 @@ int ev_reader_seek_time(struct ev_reader *r, ev_time_t t, struct ev_error *err)
 	uint64_t off, entry;
 	int rr;
 
-	if (r->log != NULL) {
+	if (r->log != NULL || r->arc != NULL) {
 		/* the first segment holding an event at or after t */
 		for (i = 0; i + 1 < r->nseg; i++) {
 			rr = seg_max_time(r, i, &mt, err);
@@ -1025,8 +1096,8 @@ int ev_reader_seek_time(struct ev_reader *r, ev_time_t t, struct ev_error *err)
 				break;
 		}
 		rr = seek_in_seg(r, i, r->segs[i], err);
-		if (rr != 0)
-			return rr;
+		if (rr != 0 || r->arc != NULL)
+			return rr; /* an archive's indexes are not used */
 		if (ev_tindex_find(r->dirfd, r->seg_base, r->salt, t, &off,
 				   &tmax, &entry) &&
 		    off > r->seg_base &&
@@ -1042,6 +1113,8 @@ int ev_reader_refresh(struct ev_reader *r, struct ev_error *err)
 	struct ev_head h;
 	int rr;
 
+	if (r->arc != NULL)
+		return 0; /* an archive does not grow */
 	if (r->log == NULL) {
 		/* a lone segment: its end is wherever valid batches stop */
 		struct stat st;

@@ -310,6 +310,8 @@ EVCTL_USAGE="Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes 
        evctl streams [--category NAME | --stream-exact NAME] [--json] LOG
        evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)
                   [--dry-run] [--force] [--state-dir DIR] LOG
+       evctl export [--format FORMAT] [--quiet] -o FILE LOG
+       evctl import [--max-bytes SIZE] [--quiet] FILE LOG
        evctl schema check --schemas DIR [--examples N] [--formats MODE]
                           [--ref-dir [PREFIX=]DIR]... [--report FORMAT]
                           [--require-schemas] [--type GLOB]...

@@ -3,7 +3,7 @@
 # Keep the commands and options in step with 'evctl --help' and
 # man/evctl.1; tests/docs.bats fails when they drift apart.
 
-set -l evctl_commands init info verify repair groups lag metrics streams trim schema
+set -l evctl_commands init info verify repair groups lag metrics streams trim export import schema
 
 complete -c evctl -f
 # options before the command
@@ -20,6 +20,8 @@ complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a lag -d
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a metrics -d 'Prometheus text exposition'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a streams -d 'List streams: version, events, first and last offset'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a trim -d 'Remove whole old segments'
+complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a export -d 'Write a snapshot of the log as one archive file'
+complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a import -d 'Unpack an archive into a new log'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a schema -d 'JSON Schema: check, lint, compat, infer'
 
 # LOG, after any command
@@ -69,6 +71,16 @@ complete -c evctl -n '__fish_seen_subcommand_from trim' -l dry-run -d 'Say what 
 complete -c evctl -n '__fish_seen_subcommand_from trim' -l force -d 'Even events a group has not consumed'
 complete -c evctl -n '__fish_seen_subcommand_from trim' -l keep-bytes -x -d 'Keep at least SIZE bytes'
 complete -c evctl -n '__fish_seen_subcommand_from trim' -l keep-events -x -d 'Keep at least N events'
+
+# export
+complete -c evctl -n '__fish_seen_subcommand_from export' -l format -x -a 'tar tar.zst tar.gz zip' -d 'Archive format'
+complete -c evctl -n '__fish_seen_subcommand_from export' -s o -l output -r -F -d 'The archive (- for standard output)'
+complete -c evctl -n '__fish_seen_subcommand_from export' -s q -l quiet -d 'Print nothing on success'
+
+# import
+complete -c evctl -n '__fish_seen_subcommand_from import' -l max-bytes -x -d 'Refuse an archive that unpacks to more'
+complete -c evctl -n '__fish_seen_subcommand_from import' -s q -l quiet -d 'Print nothing on success'
+complete -c evctl -n '__fish_seen_subcommand_from import' -F -d 'Archive'
 
 # schema: its commands, then each one's options
 function __evctl_schema_using -d 'is the command line evctl schema SUB?'

@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# Hostile archives (evctl(1) IMPORT): tests/mkevil.py builds them, each a
+# sound log's files followed by one hostile entry: '../evil', an absolute
+# path, symbolic links (to a directory, as the log's directory, as a
+# log's file), hard links (to /etc/passwd and to the sentinel), a
+# 10,000-deep path, devices, a name twice, two logs, a zip bomb, and a
+# truncated archive.  Every import must be refused with exit status 65
+# and a message naming the entry, leave neither the target nor its
+# temporary directory, and leave the sentinel beside the target - a file
+# the hostile entries aim at - exactly as it was.  Reading the same
+# archives in place (evtail) writes nothing at all.
+load helper
+
+setup_file() {
+	E=$(mktemp -d "${BATS_TMPDIR:-/tmp}/evlog-evil.XXXXXX")
+	export E
+	mkdir "$E/src" "$E/out"
+	evctl init --segment-bytes 65536 "$E/src/l.evlog" >/dev/null
+	evgen 200 --seed 4 | evpub "$E/src/l.evlog"
+	python3 "$TOP/tests/mkevil.py" "$E/src/l.evlog" "$E/out" \
+		"$E/parent/sentinel"
+}
+
+teardown_file() {
+	rm -rf "$E"
+}
+
+local_setup() {
+	rm -rf "$E/parent"
+	mkdir "$E/parent"
+	echo "the sentinel" >"$E/parent/sentinel"
+	SUM=$(md5sum /etc/passwd)
+}
+
+# import ARCHIVE into $E/parent/target: refused, exit 65, the message
+# given, and nothing changed beside it
+refused() {
+	local arc=$1 msg=$2
+	run --separate-stderr evctl import "$E/out/$arc" "$E/parent/target"
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "$msg"
+	untouched
+}
+
+untouched() {
+	[ "$(cat "$E/parent/sentinel")" = "the sentinel" ]
+	[ "$(ls -A "$E/parent")" = sentinel ]
+	[ ! -e "$E/evil" ] && [ ! -e "$E/out/evil" ] && [ ! -e "$T/evil" ]
+	[ "$(md5sum /etc/passwd)" = "$SUM" ]
+	[ "$(stat -c %h "$E/parent/sentinel")" = 1 ]
+}
+
+@test "hostile: ../evil" {
+	refused dotdot.tar "evctl: archive '$E/out/dotdot.tar': entry '../evil' refused: a path with '..'"
+	refused dotdot.zip "evctl: archive '$E/out/dotdot.zip': entry '../evil' refused: a path with '..'"
+	refused dotdot-deep.tar "evctl: archive '$E/out/dotdot-deep.tar': entry 'x.evlog/../../sentinel' refused: a path with '..'"
+}
+
+@test "hostile: an absolute path (the sentinel's own)" {
+	refused abs.tar "evctl: archive '$E/out/abs.tar': entry '$E/parent/sentinel' refused: an absolute path"
+}
+
+@test "hostile: symbolic links - to a directory, as the log's directory, as a log's file" {
+	refused symdir.tar "evctl: archive '$E/out/symdir.tar': entry 'x.evlog/sub' refused: a symbolic link to '$E/parent'"
+	refused symtop.tar "evctl: archive '$E/out/symtop.tar': entry 'x.evlog' refused: a symbolic link to '$E/parent'"
+	refused symfile.tar "evctl: archive '$E/out/symfile.tar': entry 'x.evlog/00000000000000009999.idx' refused: a symbolic link to '$E/parent/sentinel'"
+}
+
+@test "hostile: hard links to /etc/passwd and to the sentinel" {
+	refused hardlink.tar "evctl: archive '$E/out/hardlink.tar': entry 'x.evlog/typecounts' refused: a hard link to '/etc/passwd'"
+	refused hardlink-sentinel.tar "evctl: archive '$E/out/hardlink-sentinel.tar': entry 'x.evlog/lock' refused: a hard link to '$E/parent/sentinel'"
+}
+
+@test "hostile: a 10,000-deep path" {
+	run --separate-stderr evctl import "$E/out/deep.tar" "$E/parent/target"
+	assert_status 65
+	assert_stdout ""
+	# the name is cut short in the message
+	[[ $stderr == "evctl: archive '$E/out/deep.tar': entry 'd/d/d/"*"d/...' refused: its name is too long" ]]
+	[ "${#stderr}" -lt 400 ]
+	untouched
+}
+
+@test "hostile: device files and FIFOs" {
+	refused device.tar "evctl: archive '$E/out/device.tar': entry 'x.evlog/typecounts' refused: not a regular file"
+	refused fifo.tar "evctl: archive '$E/out/fifo.tar': entry 'x.evlog/typecounts' refused: not a regular file"
+}
+
+@test "hostile: an entry twice, names a log does not hold, two logs" {
+	refused dup.tar "evctl: archive '$E/out/dup.tar': entry 'x.evlog/meta' refused: it appears twice in the archive"
+	refused other.tar "evctl: archive '$E/out/other.tar': entry 'x.evlog/groups/g.group' refused: not a file of a log (meta, head, lock, typecounts, segments and their indexes)"
+	refused twologs.tar "evctl: archive '$E/out/twologs.tar': entry 'y.evlog/typecounts' refused: it is not in the log's directory 'x.evlog/'"
+}
+
+@test "hostile: zip bombs are refused past a size limit, before they are unpacked" {
+	# 64 MiB of zeros named as a segment of a log of 64 KiB segments
+	[ "$(stat -c %s "$E/out/bomb.zip")" -lt 1000000 ]
+	refused bomb.zip "evctl: archive '$E/out/bomb.zip': entry 'x.evlog/00000000000000009999.seg' refused: it is larger than the 16977984 bytes such a file may hold"
+	refused bomb-meta.zip "evctl: archive '$E/out/bomb-meta.zip': entry 'x.evlog/meta' refused: it is larger than the 4095 bytes such a file may hold"
+	# and with --max-bytes, the total
+	refused bomb.zip "evctl: archive '$E/out/bomb.zip': entry 'x.evlog/00000000000000009999.seg' refused: it is larger than the 16977984 bytes such a file may hold"
+	run --separate-stderr evctl import --max-bytes 4K "$E/out/bomb.zip" "$E/parent/target"
+	assert_status 65
+	assert_stderr "evctl: archive '$E/out/bomb.zip' unpacks to more than 4096 bytes (at entry '00000000000000000000.seg'): refused
+evctl: --max-bytes SIZE raises the limit"
+	untouched
+}
+
+@test "hostile: a bomb in a gzip'd tar is refused by the size its header gives" {
+	python3 - "$E/src/l.evlog" "$T/lie.tar.gz" <<'EOF'
+import io, os, sys, tarfile
+src, out = sys.argv[1], sys.argv[2]
+with tarfile.open(out, "w:gz") as t:
+    for n in ("meta", "head"):
+        t.add(os.path.join(src, n), "x.evlog/" + n)
+    ti = tarfile.TarInfo("x.evlog/00000000000000000000.seg")
+    ti.size = 40 << 20
+    t.addfile(ti, io.BytesIO(b"\0" * ti.size))
+EOF
+	run --separate-stderr evctl import "$T/lie.tar.gz" "$E/parent/target"
+	assert_status 65
+	assert_stderr "evctl: archive '$T/lie.tar.gz': entry 'x.evlog/00000000000000000000.seg' refused: it is larger than the 16977984 bytes such a file may hold"
+	untouched
+}
+
+@test "hostile: a truncated archive" {
+	evctl export -q "$E/src/l.evlog" -o "$T/ok.tar.zst"
+	evctl export -q "$E/src/l.evlog" -o "$T/ok.tar"
+	for f in ok.tar.zst ok.tar; do
+		size=$(stat -c %s "$T/$f")
+		head -c $((size / 2)) "$T/$f" >"$T/cut-$f"
+		run --separate-stderr evctl import "$T/cut-$f" "$E/parent/target"
+		assert_status 65
+		assert_stdout ""
+		[[ $stderr == "evctl: cannot read archive '$T/cut-$f': "* ||
+			$stderr == "evctl: archive '$T/cut-$f' is damaged: "* ]]
+		untouched
+	done
+}
+
+@test "hostile archives read in place write nothing" {
+	for a in "$E"/out/*; do
+		(cd "$E/parent" && evtail -o count "$a" >/dev/null 2>&1) || true
+		untouched
+	done
+	# the files a log holds are read; the rest is ignored
+	run --separate-stderr evtail -o count "$E/out/dotdot.tar"
+	assert_status 0
+	assert_stdout 200
+	run --separate-stderr evtail "$E/out/dup.tar"
+	assert_status 65
+	assert_stderr "evtail: archive '$E/out/dup.tar': entry 'x.evlog/meta' appears twice"
+	run --separate-stderr evtail "$E/out/twologs.tar"
+	assert_status 65
+	assert_stderr "evtail: archive '$E/out/twologs.tar' holds more than one log: 'y.evlog/typecounts' is not in 'x.evlog/'"
+}
