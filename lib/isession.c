@@ -1147,18 +1147,12 @@ static int stream_line(struct ev_isession *s, FILE *out,
 		return r;
 	}
 	t[ev_time_format(ev.time, t)] = '\0';
-	if (s->color)
-		fprintf(out,
-			"\033[36mv%-5llu\033[0m \033[2m%10llu\033[0m "
-			"\033[34m%s\033[0m \033[1;32m%.*s\033[0m\n",
-			(unsigned long long)ev.version,
-			(unsigned long long)rec->offset, t, (int)ev.type.n,
-			ev.type.p);
-	else
-		fprintf(out, "v%-5llu %10llu %s %.*s\n",
-			(unsigned long long)ev.version,
-			(unsigned long long)rec->offset, t, (int)ev.type.n,
-			ev.type.p);
+	fprintf(out,
+		s->color ? "\033[36m%7llu\033[0m \033[2m%10llu\033[0m "
+			   "\033[34m%-24s\033[0m \033[1;32m%.*s\033[0m\n"
+			 : "%7llu %10llu %-24s %.*s\n",
+		(unsigned long long)ev.version, (unsigned long long)rec->offset,
+		t, (int)ev.type.n, ev.type.p);
 	return 0;
 }
 
@@ -1206,6 +1200,8 @@ static int c_stream(struct ev_isession *s, char *args, FILE *out,
 		(unsigned long long)info.last_version,
 		(unsigned long long)info.first_offset,
 		(unsigned long long)info.last_offset);
+	fprintf(out, "%7s %10s %-24s %s\n", "VERSION", "OFFSET", "TIME",
+		"TYPE");
 	r = ev_stream_read(s->log, a, strlen(a), 0, 0, stream_one, &w, &end,
 			   err);
 	if (r == 1) {
