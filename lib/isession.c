@@ -879,10 +879,9 @@ static int c_goto(struct ev_isession *s, char *args, FILE *out,
 			    "missing OFFSET, @TIME, start or end");
 	r = ev_pos_parse(a, 0, ev_now(), &pos);
 	if (r == EV_EDATA)
-		return fail(
-			err, EV_EUSAGE, "goto",
-			"'%s' is outside the times a log holds, " EV_TIME_RANGE,
-			a + 1);
+		return fail(err, EV_EUSAGE, "goto",
+			    "'%s' is outside the times a log holds (%s)", a,
+			    EV_TIME_RANGE);
 	if (r != 0)
 		return fail(err, EV_EUSAGE, "goto",
 			    "'%s' is not an offset, @TIME, start or end", a);
@@ -903,7 +902,12 @@ static int c_goto(struct ev_isession *s, char *args, FILE *out,
 			return named(err, "goto", r);
 		r = first_matches(s, at, last, 1, NULL, "goto", &o, err);
 	}
-	if (r == 0 && o.n == 0)
+	if (r == 0 && o.n == 0 && last == NONE)
+		r = fail(err, EV_ENOENT, "goto", "the log is empty");
+	else if (r == 0 && o.n == 0 && pos.kind == EV_POS_END)
+		r = fail(err, EV_ENOENT, "goto",
+			 "no event matches the filters");
+	else if (r == 0 && o.n == 0)
 		r = fail(err, EV_ENOENT, "goto", "no event%s at or after '%s'",
 			 s->flt ? " that matches the filters" : "", a);
 	if (r == 0 && (r = print_offs(s, out, &o, 0, err)) == 0)
