@@ -1373,7 +1373,8 @@ struct stats {
 	struct ev_type_count *t;
 	size_t nt, capt;
 	uint64_t total;
-	ev_time_t lo, hi;
+	ev_time_t lo, hi;     /* the fine buckets' range */
+	ev_time_t tmin, tmax; /* the events' */
 	uint64_t fine[FINE_BUCKETS];
 	struct ev_error *err;
 };
@@ -1418,6 +1419,10 @@ static int stats_one(struct ev_isession *s, void *ctx, const struct ev_rec *rec)
 		st->t[i] = st->t[i - 1];
 		st->t[--i] = x;
 	}
+	if (st->total == 1 || ev.time < st->tmin)
+		st->tmin = ev.time;
+	if (st->total == 1 || ev.time > st->tmax)
+		st->tmax = ev.time;
 	if (ev.time <= st->lo)
 		k = 0;
 	else if (ev.time >= st->hi)
@@ -1458,15 +1463,6 @@ static void put_duration(FILE *out, double ns)
 	fprintf(out, "%.0fns", ns);
 }
 
-/* Where fine bucket k begins, to the millisecond. */
-static ev_time_t bucket_time(const struct stats *st, size_t k)
-{
-	ev_time_t t = st->lo + (ev_time_t)((__int128)(st->hi - st->lo) *
-					   (__int128)k / FINE_BUCKETS);
-
-	return t - (t % 1000000 + 1000000) % 1000000;
-}
-
 static void histogram(struct ev_isession *s, FILE *out, struct stats *st)
 {
 	static const char *const blocks[] = {" ",
@@ -1503,8 +1499,8 @@ static void histogram(struct ev_isession *s, FILE *out, struct stats *st)
 			max = col[k];
 	fine_ns = ((double)st->hi - (double)st->lo) / FINE_BUCKETS;
 	col_ns = fine_ns * (double)span / (double)w;
-	t1[ev_time_format(bucket_time(st, a), t1)] = '\0';
-	t2[ev_time_format(bucket_time(st, b + 1), t2)] = '\0';
+	t1[ev_time_format(st->tmin, t1)] = '\0';
+	t2[ev_time_format(st->tmax, t2)] = '\0';
 	fprintf(out, "from %s to %s, ", t1, t2);
 	fprintf(out, "%zu %s of ", w, ev_plural(w, "column", "columns"));
 	put_duration(out, col_ns);
