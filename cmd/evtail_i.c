@@ -249,6 +249,8 @@ static int run_terminal(void)
 		stop = 0;
 		cmd_started = now_ms();
 		r = ev_isession_run(sess, line, stdout, &err);
+		if (stop) /* the ^C the terminal echoed, on a line of its own */
+			fputs("\r\033[K", stdout);
 		fflush(stdout);
 		free(line);
 		report(r, &err, &failed);

@@ -179,47 +179,69 @@ static void out_write(FILE *out, const void *p, size_t n)
 		fwrite(p, 1, n, out);
 }
 
-/* Display columns of UTF-8 text s (escape sequences take none). */
+/* The columns a code point takes in a terminal: 0 for combining marks,
+ * 2 for East Asian wide ones and emoji, else 1 (as wcwidth() would in a
+ * UTF-8 locale, without depending on the locale). */
+static int cp_width(uint32_t c)
+{
+	if ((c >= 0x300 && c <= 0x36f) || c == 0x200b ||
+	    (c >= 0xfe00 && c <= 0xfe0f))
+		return 0;
+	if ((c >= 0x1100 && c <= 0x115f) ||
+	    (c >= 0x2e80 && c <= 0xa4cf && c != 0x303f) ||
+	    (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
+	    (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+	    (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1f64f) ||
+	    (c >= 0x1f900 && c <= 0x1f9ff) || (c >= 0x20000 && c <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+/* The next character of p[*i..n): its width, *i moved past it; an
+ * escape sequence (ESC [ ... letter) takes no columns. */
+static int next_width(const uint8_t *p, size_t n, size_t *i)
+{
+	uint32_t c = p[*i];
+	int k, len;
+
+	if (c == 0x1b) {
+		(*i)++;
+		if (*i < n && p[*i] == '[')
+			for ((*i)++;
+			     *i < n && !(p[*i] >= 0x40 && p[*i] <= 0x7e);
+			     (*i)++)
+				;
+		if (*i < n)
+			(*i)++;
+		return 0;
+	}
+	len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	c = len == 1 ? c : c & (0x3f >> (len - 1));
+	for (k = 1; k < len && *i + (size_t)k < n; k++)
+		c = c << 6 | (p[*i + (size_t)k] & 0x3f);
+	*i += (size_t)k;
+	return c < 0x20 ? 0 : cp_width(c);
+}
+
+/* How much of p fits in cols columns: all of it (*cut 0), or the bytes
+ * that fit in cols - 1, leaving a column for an ellipsis (*cut 1). */
 static size_t cut_at(const uint8_t *p, size_t n, size_t cols, int *cut)
 {
-	size_t i = 0, w = 0;
+	size_t i = 0, w = 0, fit = 0, j;
+	int cw;
 
 	*cut = 0;
 	while (i < n) {
-		if (p[i] == 0x1b) { /* ESC [ ... letter */
-			i++;
-			if (i < n && p[i] == '[')
-				for (i++;
-				     i < n && !(p[i] >= 0x40 && p[i] <= 0x7e);
-				     i++)
-					;
-			i++;
-			continue;
+		j = i;
+		cw = next_width(p, n, &j);
+		if (w + (size_t)cw <= cols - 1)
+			fit = j;
+		w += (size_t)cw;
+		if (w > cols) {
+			*cut = 1;
+			return fit;
 		}
-		if (w + 1 >= cols && i + 1 < n) {
-			/* one column left: the rest does not fit */
-			size_t j = i;
-			int more = 0;
-
-			while (j < n) {
-				if (p[j] == 0x1b) {
-					j++;
-					continue;
-				}
-				if ((p[j] & 0xc0) != 0x80)
-					more++;
-				j++;
-				if (more > 1)
-					break;
-			}
-			if (more > 1) {
-				*cut = 1;
-				return i;
-			}
-		}
-		if ((p[i] & 0xc0) != 0x80)
-			w++;
-		i++;
+		i = j;
 	}
 	return n;
 }
