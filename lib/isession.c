@@ -409,7 +409,8 @@ static void build_cands(struct ev_isession *s)
 		free(v);
 		return;
 	}
-	qsort(v, n, sizeof(*v), by_offset);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_offset);
 	for (i = k = 0; i < n; i++)
 		if (k == 0 || v[i] != v[k - 1])
 			v[k++] = v[i];
@@ -1375,7 +1376,8 @@ static int c_streams(struct ev_isession *s, char *args, FILE *out,
 		free(l.v);
 		return oom(err);
 	}
-	qsort(l.v, l.n, sizeof(*l.v), by_name);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), by_name);
 	r = ev_streams_format(&b, l.v, l.n, 0);
 	free(l.v);
 	if (r != 0) {
@@ -1577,7 +1579,8 @@ static int c_stats(struct ev_isession *s, char *args, FILE *out,
 		    ? 0
 		    : walk(s, first, last, NULL, "stats", stats_one, st, err);
 	if (r == 0) {
-		qsort(st->t, st->nt, sizeof(*st->t), by_count);
+		if (st->nt > 1)
+			qsort(st->t, st->nt, sizeof(*st->t), by_count);
 		fprintf(out, "%s %s", ev_commas(st->total, b),
 			ev_plural(st->total, "event", "events"));
 		if (s->nspecs > 0) {
