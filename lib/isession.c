@@ -577,6 +577,39 @@ static int pattern_match(struct ev_isession *s, struct pattern *pat,
 	return pattern_find(pat, s->tmp.p, s->tmp.len, 0, &mb, &me);
 }
 
+/* A list of offsets. */
+struct offs {
+	uint64_t *v;
+	size_t n, cap;
+	uint64_t want; /* for first(): how many */
+};
+
+static int offs_add(struct offs *o, uint64_t off)
+{
+	uint64_t *v;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 64;
+
+		if ((v = realloc(o->v, cap * sizeof(*v))) == NULL)
+			return -1;
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n++] = off;
+	return 0;
+}
+
+static int collect(struct ev_isession *s, void *ctx, const struct ev_rec *rec)
+{
+	struct offs *o = ctx;
+
+	(void)s;
+	if (offs_add(o, rec->offset) != 0)
+		return -1;
+	return o->want > 0 && o->n >= o->want;
+}
+
 /* walk() over the candidates in [lo, hi] below cand_end. */
 static int walk_cands(struct ev_isession *s, uint64_t lo, uint64_t hi,
 		      struct pattern *pat, const char *what, match_fn fn,
@@ -596,6 +629,17 @@ static int walk_cands(struct ev_isession *s, uint64_t lo, uint64_t hi,
 	for (i = a; i < s->ncand && s->cand[i] <= hi; i++) {
 		if ((i & 1023) == 1023 && stopped(s))
 			return fail(err, EV_EAGAIN, what, "interrupted");
+		if (fn == collect && pat == NULL &&
+		    ev_filter_only_streams(s->flt)) {
+			/* the offsets are the answer: no batch to read */
+			if (offs_add(ctx, s->cand[i]) != 0)
+				return oom(err);
+			if (((struct offs *)ctx)->want > 0 &&
+			    ((struct offs *)ctx)->n >=
+				    ((struct offs *)ctx)->want)
+				return 1;
+			continue;
+		}
 		if ((r = fetch(s, s->cand[i], err)) < 0)
 			return r;
 		if (r == 0 ||
@@ -678,39 +722,6 @@ static int walk(struct ev_isession *s, uint64_t lo, uint64_t hi,
 		a = b + 1;
 	}
 	return r;
-}
-
-/* A list of offsets. */
-struct offs {
-	uint64_t *v;
-	size_t n, cap;
-	uint64_t want; /* for first(): how many */
-};
-
-static int offs_add(struct offs *o, uint64_t off)
-{
-	uint64_t *v;
-
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 64;
-
-		if ((v = realloc(o->v, cap * sizeof(*v))) == NULL)
-			return -1;
-		o->v = v;
-		o->cap = cap;
-	}
-	o->v[o->n++] = off;
-	return 0;
-}
-
-static int collect(struct ev_isession *s, void *ctx, const struct ev_rec *rec)
-{
-	struct offs *o = ctx;
-
-	(void)s;
-	if (offs_add(o, rec->offset) != 0)
-		return -1;
-	return o->want > 0 && o->n >= o->want;
 }
 
 /*
