@@ -18,8 +18,7 @@
 /* events -f shows before following when no position is given */
 #define FOLLOW_LAST 10
 
-static const char usage_short[] = "Usage: evtail [options] LOG\n"
-				  "       evtail -i [--color WHEN] LOG\n";
+static const char usage_short[] = "Usage: evtail [options] LOG\n";
 
 static const char usage_long[] =
 	"Read events from an evlog log (a directory) or one segment file.\n"

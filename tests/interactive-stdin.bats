@@ -391,7 +391,6 @@ evtail: stream: 'L/00000000000000000000.seg' is a segment file, not a log: it ha
 	assert_stdout ""
 	assert_stderr "evtail: -i goes with no option but --color: the session's commands filter
 Usage: evtail [options] LOG
-       evtail -i [--color WHEN] LOG
 Try 'evtail --help' for more information."
 	run --separate-stderr evtail -i nope </dev/null
 	assert_status 66
