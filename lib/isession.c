@@ -68,7 +68,6 @@ struct ev_isession {
 	uint64_t cur; /* the current event's offset, or NONE: the end */
 	enum fmt fmt;
 	struct ev_template *tpl;
-	char *tpl_text;
 	struct pattern pat; /* the last search */
 
 	struct ev_type_count *types; /* loaded on first use */
@@ -302,6 +301,9 @@ static int pattern_set(struct pattern *p, const char *cmd, const char *text,
 				    "character %zu: %s",
 				    text, (size_t)eoff + 1, (char *)msg);
 		}
+		/* a search may read every event: compiled to machine code
+		 * when the library can (else interpreted, as well) */
+		(void)pcre2_jit_compile(np.re, PCRE2_JIT_COMPLETE);
 		if ((np.md = pcre2_match_data_create_from_pattern(np.re,
 								  NULL)) ==
 		    NULL) {
@@ -1679,9 +1681,7 @@ static int c_format(struct ev_isession *s, char *args, FILE *out,
 		if ((r = ev_template_new(&t, a, err)) != 0)
 			return named(err, "format", r);
 		ev_template_free(s->tpl);
-		free(s->tpl_text);
 		s->tpl = t;
-		s->tpl_text = strdup(a);
 		s->fmt = FMT_TEMPLATE;
 		return 0;
 	}
@@ -1904,7 +1904,6 @@ void ev_isession_free(struct ev_isession *s)
 	free(s->specs);
 	free(s->cand);
 	ev_template_free(s->tpl);
-	free(s->tpl_text);
 	pattern_free(&s->pat);
 	ev_type_counts_free(s->types, s->ntypes);
 	ev_state_free(s->state);
