@@ -669,7 +669,7 @@ static int walk(struct ev_isession *s, uint64_t lo, uint64_t hi,
 	struct ev_scan *scan = NULL;
 	struct ev_rec rec;
 	const struct ev_event *ev;
-	uint64_t a = lo, b, total = hi >= lo ? hi - lo + 1 : 0;
+	uint64_t a = lo, b, total = hi >= lo ? hi - lo + 1 : 0, seen = 0;
 	size_t mb, me;
 	int r = 0;
 
@@ -694,6 +694,11 @@ static int walk(struct ev_isession *s, uint64_t lo, uint64_t hi,
 			return r;
 		while ((r = ev_scan_next(scan, &rec, &ev, err)) == 1) {
 			r = 0;
+			if ((++seen & 255) == 0 && stopped(s)) {
+				/* a slow search stops within a window too */
+				r = fail(err, EV_EAGAIN, what, "interrupted");
+				break;
+			}
 			if (pat != NULL) {
 				s->tmp.len = 0;
 				if ((r = ev_record_to_json(rec.p, rec.n,

@@ -186,7 +186,8 @@ format json" ]
 }
 
 @test "interactive: Ctrl-C stops a long find and the session goes on; at the prompt it empties the line" {
-	evgen 300000 --seed 7 | evpub -c G
+	# big enough that the search takes a while after its progress shows
+	evgen 500000 --seed 7 | evpub -c G
 	start 80x24 G
 	wait_for '^G> ?$' 20
 	keys 'find /no such thing/' Enter
