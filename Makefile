@@ -82,10 +82,16 @@ lib/libevlog.a: $(LIB_OBJS)
 	$(QUIET_AR)$(AR) rcs $@ $(LIB_OBJS)
 
 # kept, not removed as intermediates (and rebuilt by every make)
-.SECONDARY: $(TOOLS:=.o) $(FE_OBJS) $(EVCTL_OBJS) examples/evgen.o
+.SECONDARY: $(TOOLS:=.o) $(FE_OBJS) $(EVCTL_OBJS) examples/evgen.o \
+	cmd/evtail_i.o
 
 cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
+
+# evtail -i's readline glue is linked into evtail only
+cmd/evtail: cmd/evtail.o cmd/evtail_i.o $(FE_OBJS) lib/libevlog.a
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ cmd/evtail.o cmd/evtail_i.o \
+		$(FE_OBJS) lib/libevlog.a $(LIBS) -lreadline
 
 # evctl schema's subcommands live in their own files
 EVCTL_OBJS = cmd/evctl_schema.o cmd/evctl_compat.o cmd/evctl_infer.o

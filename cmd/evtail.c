@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "evlog.h"
+#include "evtail_i.h"
 #include "fe.h"
 #include "feselect.h"
 
@@ -55,6 +56,11 @@ static const char usage_long[] =
 	"      --group NAME        read as consumer group NAME: resume after its\n"
 	"                          committed position and commit as it goes\n"
 	"  -h, --help              show this help and exit\n"
+	"  -i, --interactive       browse LOG with commands (next, find,\n"
+	"                          filter, stats, ...; 'help' lists them):\n"
+	"                          with readline from a terminal, else one\n"
+	"                          command a line from stdin; only --color\n"
+	"                          goes with it\n"
 	"  -n, --lines N           print the last N (matching) events\n"
 	"      --on-error ACTION   an event --upcast cannot upcast: stop\n"
 	"                          (default, exit 65), skip, or dlq (to --dlq)\n"
@@ -138,6 +144,7 @@ static const struct option longopts[] = {
 	{"grace", required_argument, NULL, FE_OPT_GRACE},
 	{"group", required_argument, NULL, OPT_GROUP},
 	{"help", no_argument, NULL, 'h'},
+	{"interactive", no_argument, NULL, 'i'},
 	{"lines", required_argument, NULL, 'n'},
 	{"on-error", required_argument, NULL, FE_OPT_ON_ERROR},
 	{"on-failure", required_argument, NULL, FE_OPT_ON_FAILURE},
@@ -180,6 +187,7 @@ struct opts {
 	enum ev_out_format fmt;
 	const char *logpath, *color, *cursor_file, *group, *state_dir;
 	int follow, wait, out_set, reverse, salvage;
+	int interactive, others; /* -i, and options other than --color */
 };
 
 /* Output, position and group options: 0, or an exit status. */
@@ -275,8 +283,10 @@ static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "fhn:o:rV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "fhin:o:rV", longopts, NULL)) !=
 	       -1) {
+		if (c != 'i' && c != OPT_COLOR)
+			o->others++;
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
@@ -286,6 +296,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
 			return EV_EXIT_OK;
 		case 'f':
 			o->follow = 1;
+			continue;
+		case 'i':
+			o->interactive = 1;
 			continue;
 		case 'r':
 			o->reverse = 1;
@@ -589,6 +602,13 @@ int main(int argc, char **argv)
 	if ((rc = fe_select_init(&o.sel, usage_short)) != 0)
 		return rc;
 	rc = parse_options(argc, argv, &o);
+	if (rc == -1 && o.interactive)
+		rc = o.others > 0 ? fe_usage_error(usage_short,
+						   "-i goes with no option "
+						   "but --color: the session's "
+						   "commands filter")
+				  : evtail_interactive(o.logpath, o.color,
+						       usage_short);
 	if (rc == -1)
 		rc = validate(&o);
 	if (rc == -1)

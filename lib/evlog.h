@@ -3069,6 +3069,74 @@ int ev_reader_open_archive(struct ev_reader **out, const char *path,
 			   struct ev_error *err);
 /* 1 when r reads an archive (which cannot grow: nothing to follow). */
 int ev_reader_is_archive(const struct ev_reader *r);
+/* ---- interactive sessions (evtail -i, evtail(1) INTERACTIVE SESSION) */
+
+/*
+ * The interpreter of evtail -i: it takes command lines and writes what
+ * they produce to a FILE *; it never reads the terminal.  A session has
+ * a current event (where next, prev and find go on from), a filter, an
+ * output format and a last search.  Long commands (whole-log stats,
+ * find, save) go window by window: between windows they call progress
+ * and look at *stop, and end with EV_EAGAIN "COMMAND: interrupted" when
+ * it is set.
+ */
+#include <stdio.h> /* FILE */
+
+struct ev_isession;
+
+/* done of total offsets looked at so far by command what */
+typedef void (*ev_progress_fn)(void *ctx, const char *what, uint64_t done,
+			       uint64_t total);
+
+struct ev_isession_opts {
+	const char *name; /* the log as named to the user (prompt, messages) */
+	int color;	  /* ANSI colours, and the match highlighted */
+	int rows, cols;	  /* the screen; 0: none (lines are not cut) */
+	volatile sig_atomic_t *stop; /* Ctrl-C: long commands end; or NULL */
+	ev_progress_fn progress;     /* or NULL */
+	void *ctx;
+};
+
+/* A session on log (NULL for a lone segment file) read by r (borrowed,
+ * both kept open by the caller while the session lives), positioned at
+ * the end. */
+int ev_isession_new(struct ev_isession **out, struct ev_log *log,
+		    struct ev_reader *r, const struct ev_isession_opts *o,
+		    struct ev_error *err);
+void ev_isession_free(struct ev_isession *s);
+/* The screen changed size (0: no screen). */
+void ev_isession_set_size(struct ev_isession *s, int rows, int cols);
+/* The first screen: the last rows-2 events of the log. */
+int ev_isession_screen(struct ev_isession *s, FILE *out, struct ev_error *err);
+/*
+ * Run one command line (evtail(1) INTERACTIVE SESSION): 0 done,
+ * EV_ISESSION_QUIT for quit, or <0 with err's message, which names the
+ * command ("goto: ..."): EV_EUSAGE a bad command or argument, EV_EAGAIN
+ * interrupted, EV_ENOENT nothing there (no such stream, no more events),
+ * others as the library's.
+ */
+#define EV_ISESSION_QUIT 1
+int ev_isession_run(struct ev_isession *s, const char *line, FILE *out,
+		    struct ev_error *err);
+/* "NAME> ", or with filters "NAME [type T*, where x > 1]> "; valid until
+ * the next call of ev_isession_run(). */
+const char *ev_isession_prompt(struct ev_isession *s);
+/*
+ * Completion candidates for word, the text from start to the cursor in
+ * line (line: the whole line up to the cursor): commands, their words,
+ * event types, stream names (at most EV_ISESSION_MAX_STREAMS with that
+ * prefix, found without sorting every stream) and the field paths of the
+ * current event.  *v (NULL-terminated, malloc'ed: free with
+ * ev_isession_complete_free()) and *n; returns 0, EV_ISESSION_FILES when
+ * a file name goes there, or <0.
+ */
+#define EV_ISESSION_FILES 1
+#define EV_ISESSION_MAX_STREAMS 200
+int ev_isession_complete(struct ev_isession *s, const char *line, size_t start,
+			 char ***v, size_t *n);
+void ev_isession_complete_free(char **v);
+/* The commands, NULL-terminated (for help and completion). */
+const char *const *ev_isession_commands(void);
 
 #ifdef __cplusplus
 }

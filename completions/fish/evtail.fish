@@ -26,6 +26,7 @@ complete -c evtail -l from -x -a 'start end' -d 'Start at OFFSET, start, end or 
 complete -c evtail -l from-version -x -d 'With one exact --stream or --stream-exact, start at its version N'
 complete -c evtail -l grace -x -d 'On SIGINT/SIGTERM, let handlers finish this long (10s)'
 complete -c evtail -s h -l help -d 'Show help and exit'
+complete -c evtail -s i -l interactive -d 'Browse LOG with commands (readline)'
 complete -c evtail -s n -l lines -x -d 'Print the last N (matching) events'
 complete -c evtail -l on-error -x -a 'stop skip dlq' -d 'An event --upcast cannot upcast'
 complete -c evtail -l on-failure -x -a 'stop dlq skip' -d 'After the last retry'
