@@ -3025,8 +3025,8 @@ struct ev_corrindex_stats {
  * be written; a failure to write is not an error).  0, fn's first
  * non-zero, or <0.
  */
-int ev_corrindex_find(struct ev_log *log, struct ev_reader *rd,
-		      const char *key, size_t n, int flags,
+int ev_corrindex_find(struct ev_log *log, struct ev_reader *rd, const char *key,
+		      size_t n, int flags,
 		      int (*fn)(void *ctx, const struct ev_rec *rec), void *ctx,
 		      struct ev_corrindex_stats *stats, struct ev_error *err);
 /* Index what the index does not cover yet (a writer's update). */
@@ -3057,8 +3057,8 @@ void ev_trace_free(struct ev_trace *t);
 size_t ev_trace_count(const struct ev_trace *t);
 const struct ev_corrindex_stats *ev_trace_stats(const struct ev_trace *t);
 /* Append the trace to out; color (text only) adds ANSI colours. */
-int ev_trace_format(const struct ev_trace *t, enum ev_trace_format f,
-		    int color, struct ev_buf *out, struct ev_error *err);
+int ev_trace_format(const struct ev_trace *t, enum ev_trace_format f, int color,
+		    struct ev_buf *out, struct ev_error *err);
 
 #ifdef __cplusplus
 }
