@@ -407,6 +407,8 @@ struct ev_log_config {
 	enum ev_sync sync;
 	int dead_letters;	/* a dead-letter log ("kind dlq" in meta) */
 	uint64_t dedupe_window; /* events whose ids are remembered; 0 = off */
+	int correlation_index;	/* writers keep LOG/corrindex/ up to date
+				   ("correlation-index on" in meta) */
 };
 void ev_log_config_init(struct ev_log_config *cfg);
 

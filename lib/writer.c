@@ -888,6 +888,13 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 	}
 	if (w->zrun)
 		stop_thread(&w->zmu, &w->zcv_work, &w->zstop, w->zthr);
+	if (r == 0 && w->log != NULL && w->log->cfg.correlation_index) {
+		/* the correlation index, a cache: failing to bring it up to
+		 * date costs the next trace a scan of what we appended */
+		struct ev_error e5;
+		if (ev_corrindex_update(w->log, NULL, &e5) != 0)
+			ev_writer_notice(w, "correlation index: %s", e5.msg);
+	}
 	if (r == 0 && w->st != NULL &&
 	    ev_state_unsaved(w->st) >= EV_SNAPSHOT_EVERY) {
 		/* a snapshot shortens the next replay; failing to write one
