@@ -349,11 +349,16 @@ static void fmt_dur(char *out, size_t cap, int64_t d, int sign)
 	char f[16];
 
 	if (a >= 60000000000ull) {
+		/* 2m3.5s, 4h0m7s: minutes and hours before the seconds */
 		uint64_t m = a / 60000000000ull;
 		char rest[16];
 		fmt_dur(rest, sizeof(rest), (int64_t)(a % 60000000000ull), 0);
 		if (strcmp(rest, "0ms") == 0)
-			snprintf(out, cap, "%s%llum", s, (unsigned long long)m);
+			rest[0] = '\0';
+		if (m >= 60)
+			snprintf(out, cap, "%s%lluh%llum%s", s,
+				 (unsigned long long)(m / 60),
+				 (unsigned long long)(m % 60), rest);
 		else
 			snprintf(out, cap, "%s%llum%s", s,
 				 (unsigned long long)m, rest);
@@ -484,7 +489,7 @@ static int fmt_text(const struct ev_trace *t, int color, struct ev_buf *o)
 	char at[64], gap[64], tb[40];
 	uint64_t depth = 0, k;
 	long x;
-	int r = 0;
+	int r = 0, wat = 1, wgap = 1;
 
 	fmt_dur(gap, sizeof(gap), t->max_time - t->base, 0);
 	ev_time_format(t->base, tb);
@@ -493,6 +498,20 @@ static int fmt_text(const struct ev_trace *t, int color, struct ev_buf *o)
 	r |= ev_buf_printf(o, "': %zu %s, %zu %s, from %s over %s\n", t->n,
 			   ev_plural(t->n, "event", "events"), t->roots,
 			   ev_plural(t->roots, "root", "roots"), tb, gap);
+	/* the two time columns as wide as their widest */
+	for (x = t->first_root; x >= 0; x = walk_next(t, x, &depth)) {
+		const struct node *v = &t->v[x];
+		fmt_dur(at, sizeof(at), v->time - t->base, 1);
+		if ((int)strlen(at) > wat)
+			wat = (int)strlen(at);
+		if (v->parent >= 0) {
+			fmt_dur(gap, sizeof(gap),
+				v->time - t->v[v->parent].time, 1);
+			if ((int)strlen(gap) > wgap)
+				wgap = (int)strlen(gap);
+		}
+	}
+	depth = 0;
 	for (x = t->first_root; x >= 0 && r == 0; x = walk_next(t, x, &depth)) {
 		const struct node *v = &t->v[x];
 		uint64_t shown =
@@ -503,7 +522,7 @@ static int fmt_text(const struct ev_trace *t, int color, struct ev_buf *o)
 				v->time - t->v[v->parent].time, 1);
 		else
 			gap[0] = '\0';
-		r |= ev_buf_printf(o, "%10s %10s  ", at, gap);
+		r |= ev_buf_printf(o, "%*s %*s  ", wat, at, wgap, gap);
 		if (depth <= TEXT_MAX_INDENT && depth > 0)
 			more[depth - 1] = v->next >= 0;
 		for (k = 1; k < shown; k++)
