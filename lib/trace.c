@@ -337,7 +337,8 @@ const struct ev_corrindex_stats *ev_trace_stats(const struct ev_trace *t)
 
 /* ------------------------------------------------------------ output */
 
-/* A duration: 0ms, 754ms, 1.5ms, 12µs, 1.661s, 2m3.5s, signed with
+/* A duration: 0ms, 754ms, 1.5ms, 12µs, 1.661s, 2m3.5s, 1h0m2s, 2d3h0m,
+ * signed with
  * plus when sign is set. */
 static void fmt_dur(char *out, size_t cap, int64_t d, int sign)
 {
@@ -355,7 +356,12 @@ static void fmt_dur(char *out, size_t cap, int64_t d, int sign)
 		fmt_dur(rest, sizeof(rest), (int64_t)(a % 60000000000ull), 0);
 		if (strcmp(rest, "0ms") == 0)
 			rest[0] = '\0';
-		if (m >= 60)
+		if (m >= 1440)
+			snprintf(out, cap, "%s%llud%lluh%llum%s", s,
+				 (unsigned long long)(m / 1440),
+				 (unsigned long long)(m / 60 % 24),
+				 (unsigned long long)(m % 60), rest);
+		else if (m >= 60)
 			snprintf(out, cap, "%s%lluh%llum%s", s,
 				 (unsigned long long)(m / 60),
 				 (unsigned long long)(m % 60), rest);
