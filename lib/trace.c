@@ -157,34 +157,43 @@ static int first_offset_fn(void *ctx, const struct ev_rec *rec)
 	return 1; /* the first is enough */
 }
 
-/* Cut the cycles: a walk up from each node, marking the path. */
+/* Cut the cycles: a walk up from each node, marking the path; a walk
+ * that comes back to its own path has found a cycle. */
 static int cut_cycles(struct ev_trace *t)
 {
 	unsigned char *state = calloc(t->n ? t->n : 1, 1);
-	size_t i;
-	long j, k, cut;
+	long *path = malloc((t->n ? t->n : 1) * sizeof(*path));
+	size_t i, np, k;
+	long j, c, cut;
 
-	if (state == NULL)
+	if (state == NULL || path == NULL) {
+		free(state);
+		free(path);
 		return -1;
+	}
 	for (i = 0; i < t->n; i++) {
 		if (state[i])
 			continue;
-		for (j = (long)i; j >= 0 && state[j] == 0; j = t->v[j].parent)
+		np = 0;
+		for (j = (long)i; j >= 0 && state[j] == 0; j = t->v[j].parent) {
 			state[j] = 1;
+			path[np++] = j;
+		}
 		if (j >= 0 && state[j] == 1) {
 			/* j is on this path: the cycle is j and its
 			 * ancestors back to j; cut at its first event */
 			cut = j;
-			for (k = t->v[j].parent; k != j; k = t->v[k].parent)
-				if (t->v[k].offset < t->v[cut].offset)
-					cut = k;
+			for (c = t->v[j].parent; c != j; c = t->v[c].parent)
+				if (t->v[c].offset < t->v[cut].offset)
+					cut = c;
 			t->v[cut].parent = -1;
 			t->v[cut].note = NOTE_CYCLE;
 		}
-		for (j = (long)i; j >= 0 && state[j] == 1; j = t->v[j].parent)
-			state[j] = 2;
+		for (k = 0; k < np; k++)
+			state[path[k]] = 2;
 	}
 	free(state);
+	free(path);
 	return 0;
 }
 
