@@ -604,8 +604,12 @@ static int run_trace(struct opts *o)
 		goto out;
 	}
 	fe_on_stop(on_signal); /* SIGPIPE ignored: a closed pipe is an end */
-	if (fwrite(b.p, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
+	if (fwrite(b.p, 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
 		rc = errno == EPIPE ? EV_EXIT_OK : EV_EXIT_IO;
+		if (rc != EV_EXIT_OK)
+			fe_warn("cannot write to standard output: %s",
+				strerror(errno));
+	}
 out:
 	ev_buf_free(&b);
 	ev_trace_free(t);

@@ -592,3 +592,13 @@ Try 'evtail --help' for more information."
 	assert_stdout ""
 	assert_stderr_contains "nolog"
 }
+
+@test "trace: output that cannot be written: exit 74; a reader that goes away: exit 0" {
+	flow | evpub -c L
+	run --separate-stderr sh -c 'evtail --trace c1 L >/dev/full'
+	assert_status 74
+	assert_stderr "evtail: cannot write to standard output: No space left on device"
+	run --separate-stderr sh -c 'evtail --trace c1 L | head -n 1; exit "${PIPESTATUS:-0}"'
+	assert_status 0
+	assert_stdout "trace 'c1': 5 events, 1 root, from 2026-01-01T10:00:00.000Z over 1m5s"
+}
