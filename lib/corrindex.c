@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "corrindex_int.h"
 #include "evlog_private.h"
 
 #define CIX_DIR "corrindex"
@@ -865,4 +866,103 @@ int ev_corrindex_rebuild(struct ev_log *log, struct ev_corrindex_stats *stats,
 		close(dfd);
 	}
 	return ev_corrindex_update(log, stats, err);
+}
+
+/* ------------------------------------------------------------ writers */
+
+/* entries a writer holds before it writes them as a run (64 MiB) */
+#define CIXW_MAX_ENTRIES (4u << 20)
+/* events of a range a writer writes before another writer's batch */
+#define CIXW_MIN_EVENTS 4096
+
+struct ev_cixw {
+	struct ev_log *log;
+	struct cix_vec ents;
+	uint64_t first, end; /* the range collected: this writer's alone */
+	uint32_t epoch;	     /* the log's when the range began */
+	int active, broken;
+};
+
+struct ev_cixw *ev_cixw_new(struct ev_log *log)
+{
+	struct ev_cixw *cw = calloc(1, sizeof(*cw));
+
+	if (cw != NULL)
+		cw->log = log;
+	return cw;
+}
+
+/* Write the range collected as a run, when the log is as it was and the
+ * range holds at least min events (smaller ones, from writers taking
+ * turns, are left to readers: a run costs a file and its syncs). */
+static void cixw_flush(struct ev_cixw *cw, uint64_t min)
+{
+	struct ev_error e;
+	int dfd;
+
+	if (cw->active && !cw->broken && cw->end > cw->first &&
+	    cw->end - cw->first >= min &&
+	    (uint32_t)ev_state_epoch(cw->log) == cw->epoch &&
+	    sort_entries(&cw->ents) == 0 &&
+	    ev_log_mkdir(cw->log, CIX_DIR, &e) == 0 &&
+	    (dfd = run_dir(cw->log)) >= 0) {
+		run_write(cw->log, dfd, cw->first, cw->end, &cw->ents,
+			  cw->epoch);
+		close(dfd);
+	}
+	cw->ents.n = 0;
+	cw->active = cw->broken = 0;
+}
+
+void ev_cixw_batch(struct ev_cixw *cw, uint64_t base, const uint8_t *payload,
+		   size_t len, uint32_t count)
+{
+	const uint8_t *p = payload, *end = payload + len, *rec;
+	struct ev_str id, corr;
+	uint64_t off = base;
+	size_t n;
+
+	if (cw == NULL)
+		return;
+	/* another writer appended in between: a range of its own */
+	if (cw->active && (base != cw->end || cw->ents.n >= CIXW_MAX_ENTRIES))
+		cixw_flush(cw, CIXW_MIN_EVENTS);
+	if (!cw->active) {
+		cw->active = 1;
+		cw->first = cw->end = base;
+		cw->epoch = (uint32_t)ev_state_epoch(cw->log);
+	}
+	while (!cw->broken && p < end) {
+		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
+		    rec_keys(rec, n, &id, &corr) != 0 ||
+		    vec_push(&cw->ents, ev_hash64(id.p, id.n), off) != 0 ||
+		    (corr.p != NULL && !str_is(corr, id.p, id.n) &&
+		     vec_push(&cw->ents, ev_hash64(corr.p, corr.n), off) != 0))
+			cw->broken = 1; /* left to readers */
+		off++;
+	}
+	if (off != base + count)
+		cw->broken = 1;
+	cw->end = base + count;
+}
+
+int ev_cixw_finish(struct ev_cixw *cw, struct ev_error *err)
+{
+	int r;
+
+	if (cw == NULL)
+		return 0;
+	cixw_flush(cw, 1);
+	/* what others appended, and the merges */
+	r = ev_corrindex_update(cw->log, NULL, err);
+	ev_cixw_free(cw);
+	return r;
+}
+
+void ev_cixw_free(struct ev_cixw *cw)
+{
+	if (cw == NULL)
+		return;
+	free(cw->ents.v);
+	free(cw);
 }

@@ -373,6 +373,45 @@ static void test_writer_keeps_it(void **state)
 	append(&t, 700, 50);
 	st = check(&t, "c11", 0, 750);
 	assert_int_equal(st.scanned, 0);
+	/* two writers at once, their batches interleaved: each indexes
+	 * its own ranges, and the other's are not taken for its own */
+	{
+		struct ev_writer_opts o;
+		struct ev_writer *w[2];
+		struct ev_parse_opts po;
+		struct ev_parser *ps;
+		const uint8_t *rec;
+		char line[512];
+		size_t n;
+		ev_time_t tm;
+		int i;
+
+		memset(&po, 0, sizeof(po));
+		ps = ev_parser_new(&po);
+		memset(&o, 0, sizeof(o));
+		assert_int_equal(ev_writer_open(&w[0], t.log, &o, &err), 0);
+		assert_int_equal(ev_writer_open(&w[1], t.log, &o, &err), 0);
+		for (i = 750; i < 1150; i++) {
+			line_of(i, line, sizeof(line));
+			assert_int_equal(ev_parser_line(ps, line, strlen(line),
+							EV_TIME_NONE, &err),
+					 1);
+			ev_parser_record(ps, 0, &rec, &n, &tm);
+			assert_int_equal(ev_writer_add(w[(i / 10) % 2], rec, n,
+						       tm, &err),
+					 0);
+			if (i % 10 == 9)
+				assert_int_equal(
+					ev_writer_flush(w[(i / 10) % 2], &err),
+					0);
+		}
+		assert_int_equal(ev_writer_close(w[0], &err), 0);
+		assert_int_equal(ev_writer_close(w[1], &err), 0);
+		ev_parser_free(ps);
+	}
+	st = check(&t, "c11", 0, 1150);
+	assert_int_equal(st.scanned, 0);
+	check_keys(&t, 0, 1150);
 	tlog_free(&t);
 }
 
