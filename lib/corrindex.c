@@ -380,6 +380,39 @@ out:
 	return rc;
 }
 
+/*
+ * Replace name in dfd with p, atomically but not durably: a temporary
+ * NAME.tmp.RANDOM, written, renamed over name.  Runs are caches whose
+ * every byte is checked before use, so a crash that leaves one short or
+ * zeroed costs a rebuild, not a wrong answer; syncing 16 bytes an event
+ * would cost writers more than the index saves.  0, or -1.
+ */
+static int cache_replace(int dfd, const char *name, const void *p, size_t n)
+{
+	char tmp[CIX_NAME_LEN + 32];
+	uint64_t rnd;
+	int fd = -1, tries, ok;
+
+	for (tries = 0; tries < 100; tries++) {
+		ev_random(&rnd, sizeof(rnd));
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%016llx", name,
+			 (unsigned long long)rnd);
+		fd = ev_openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd >= 0)
+			break;
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (fd < 0)
+		return -1;
+	ok = ev_write_full(fd, p, n, 0) == 0;
+	if (close(fd) != 0 || !ok || renameat(dfd, tmp, dfd, name) != 0) {
+		unlinkat(dfd, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
+
 /* Write a run of v (sorted) covering [first, end): 0, or -1 (a
  * read-only log: the index is a cache, so not an error for callers). */
 static int run_write(struct ev_log *log, int dfd, uint64_t first, uint64_t end,
@@ -407,7 +440,7 @@ static int run_write(struct ev_log *log, int dfd, uint64_t first, uint64_t end,
 	}
 	snprintf(name, sizeof(name), "%020llu-%020llu.cix",
 		 (unsigned long long)first, (unsigned long long)end);
-	rc = ev_file_replace(dfd, name, b, size);
+	rc = cache_replace(dfd, name, b, size);
 	free(b);
 	return rc;
 }
