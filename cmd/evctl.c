@@ -15,8 +15,8 @@
 #include "fe.h"
 
 static const char usage_short[] =
-	"Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes SIZE]\n"
-	"                  [--sync MODE] LOG\n"
+	"Usage: evctl init [--correlation-index] [--dedupe-window N] [--level N]\n"
+	"                  [--segment-bytes SIZE] [--sync MODE] LOG\n"
 	"       evctl info [--json] [--types] LOG\n"
 	"       evctl verify [--quiet] LOG\n"
 	"       evctl repair [--dry-run] [--truncate-damaged] LOG\n"
@@ -37,6 +37,8 @@ static const char usage_long[] =
 	"\n"
 	"Commands:\n"
 	"  init LOG      create a log\n"
+	"      --correlation-index   writers keep the correlation index of\n"
+	"                            evtail --trace up to date\n"
 	"      --dedupe-window N     ids of the last N events are remembered,\n"
 	"                            and a resent one is not appended again\n"
 	"                            (1000000; 0 turns it off)\n"
@@ -50,6 +52,7 @@ static const char usage_long[] =
 	"  verify LOG    check every batch, record and index\n"
 	"      -q, --quiet           print nothing when the log is clean\n"
 	"  repair LOG    truncate a torn tail and rebuild indexes and head\n"
+	"                (and the correlation index, when there is one)\n"
 	"      --dry-run             say what would be done, change nothing\n"
 	"      --truncate-damaged    replace a damaged batch with a gap (cut damage\n"
 	"                            at the end), moving its bytes to\n"
@@ -147,6 +150,7 @@ static int one_log(int argc, char **argv, const char *cmd, struct ev_log **log)
 static int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{"correlation-index", no_argument, NULL, 'c'},
 		{"dedupe-window", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{"level", required_argument, NULL, 'l'},
@@ -162,6 +166,9 @@ static int cmd_init(int argc, char **argv)
 	ev_log_config_init(&cfg);
 	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
+		case 'c':
+			cfg.correlation_index = 1;
+			break;
 		case 'd':
 			if (fe_parse_u64(optarg, &v) != 0 || v > 1000000000)
 				return fe_usage_error(

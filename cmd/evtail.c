@@ -68,7 +68,7 @@ static const char usage_long[] =
 	"                          skip\n"
 	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack;\n"
 	"                          csv or tsv, with --fields; count: only the\n"
-	"                          number of events\n"
+	"                          number of events; chrome, with --trace\n"
 	"      --parallel N        with --exec, up to N handlers at once, never\n"
 	"                          two of one stream (1)\n"
 	"      --retries N         retries of a failed handler run (3)\n"
@@ -88,6 +88,11 @@ static const char usage_long[] =
 	"      --timeout DURATION  a handler run that takes longer fails (none)\n"
 	"      --to POS            stop after OFFSET, or before the first event\n"
 	"                          later than @TIME\n"
+	"      --trace ID          the events whose id or meta.correlationId is\n"
+	"                          ID, as a tree by meta.causationId (a text\n"
+	"                          tree; -o json nested JSON, -o chrome Chrome's\n"
+	"                          trace-event format), through the correlation\n"
+	"                          index\n"
 	"      --type GLOB         only types matching GLOB; may be repeated\n"
 	"      --until TIME        only events at or before TIME\n"
 	"      --upcast PATH       bring events of older schema versions up to\n"
@@ -105,7 +110,7 @@ static const char usage_long[] =
 	"65 damaged data, a bad cursor or group position, or an event that\n"
 	"cannot be upcast, 66 missing log or upcaster set, 74 I/O error, 75\n"
 	"group busy; with --exec, 1 when a handler failed under\n"
-	"--on-failure=stop.\n"
+	"--on-failure=stop; with --trace, 1 when no event has that id.\n"
 	"A file in lost+found/ is salvaged: 0 when events were recovered, the\n"
 	"damage named on stderr; 65 when none could be.\n"
 	"See evtail(1).\n";
@@ -121,6 +126,7 @@ enum {
 	OPT_SALVAGE,
 	OPT_STATE_DIR,
 	OPT_TEMPLATE,
+	OPT_TRACE,
 	OPT_WAIT,
 };
 
@@ -160,6 +166,7 @@ static const struct option longopts[] = {
 	{"template", required_argument, NULL, OPT_TEMPLATE},
 	{"timeout", required_argument, NULL, FE_OPT_TIMEOUT},
 	{"to", required_argument, NULL, FE_OPT_TO},
+	{"trace", required_argument, NULL, OPT_TRACE},
 	{"type", required_argument, NULL, FE_OPT_TYPE},
 	{"until", required_argument, NULL, FE_OPT_UNTIL},
 	{"upcast", required_argument, NULL, FE_OPT_UPCAST},
@@ -188,6 +195,11 @@ struct opts {
 	const char *logpath, *color, *cursor_file, *group, *state_dir;
 	int follow, wait, out_set, reverse, salvage;
 	int interactive, others; /* -i, and options other than --color */
+	/* --trace ID, -o chrome, and the first option that --trace does
+	 * not take ("" when none) */
+	const char *trace;
+	int chrome;
+	char not_trace[64];
 };
 
 /* Output, position and group options: 0, or an exit status. */
@@ -255,12 +267,16 @@ static int other_option(int c, const char *arg, struct opts *o)
 			o->fmt = EV_OUT_TSV;
 		else if (strcmp(arg, "count") == 0)
 			o->fmt = EV_OUT_COUNT;
+		else if (strcmp(arg, "chrome") == 0)
+			o->fmt = EV_OUT_JSON;
 		else
 			return fe_usage_error(
 				usage_short,
 				"--output: '%s' is not json, pretty, "
-				"cloudevents, msgpack, csv, tsv or count",
+				"cloudevents, msgpack, csv, tsv, count or "
+				"chrome",
 				arg);
+		o->chrome = strcmp(arg, "chrome") == 0;
 		o->out_set = 1;
 		return 0;
 	case OPT_TEMPLATE:
@@ -281,12 +297,21 @@ static int other_option(int c, const char *arg, struct opts *o)
 /* -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
-	int c, r;
+	int c, r, li = -1;
 
-	while ((c = getopt_long(argc, argv, "fhin:o:rV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "fhin:o:rV", longopts, &li)) !=
 	       -1) {
 		if (c != 'i' && c != OPT_COLOR)
 			o->others++;
+		/* --trace takes -o and --color only: remember the first
+		 * other option, as the user wrote it */
+		if (c != 'o' && c != OPT_COLOR && c != OPT_TRACE && c != '?' &&
+		    c != ':' && o->not_trace[0] == '\0')
+			snprintf(o->not_trace, sizeof(o->not_trace), "%s%s",
+				 li >= 0 ? "--" : "-",
+				 li >= 0 ? longopts[li].name
+					 : (char[2]){(char)c, 0});
+		li = -1;
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
@@ -305,6 +330,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
 			continue;
 		case OPT_SALVAGE:
 			o->salvage = 1;
+			continue;
+		case OPT_TRACE:
+			o->trace = optarg;
 			continue;
 		case OPT_CURSOR_FILE:
 			o->cursor_file = optarg;
@@ -369,12 +397,36 @@ static int validate_exec(struct opts *o)
 	return fe_exec_check(&o->exec);
 }
 
+/* --trace and -o chrome: -1 to go on, or an exit status. */
+static int validate_trace(struct opts *o)
+{
+	if (o->chrome && o->trace == NULL)
+		return fe_usage_error(usage_short,
+				      "--output chrome needs --trace");
+	if (o->trace == NULL)
+		return -1;
+	if (o->trace[0] == '\0')
+		return fe_usage_error(usage_short, "--trace: the id is empty");
+	if (o->not_trace[0] != '\0')
+		return fe_usage_error(usage_short,
+				      "--trace cannot be combined with %s",
+				      o->not_trace);
+	if (o->out_set && !o->chrome && o->fmt != EV_OUT_JSON &&
+	    o->fmt != EV_OUT_PRETTY)
+		return fe_usage_error(usage_short,
+				      "--trace works with --output json, "
+				      "pretty or chrome");
+	return -1;
+}
+
 /* The options together: -1 to go on, or an exit status. */
 static int validate(struct opts *o)
 {
 	struct ev_scan_opts *so = &o->sel.scan;
 	int r;
 
+	if ((r = validate_trace(o)) != -1 || o->trace != NULL)
+		return r;
 	if (o->tpl != NULL && o->out_set)
 		return fe_usage_error(
 			usage_short,
@@ -533,6 +585,52 @@ out:
 	return rc;
 }
 
+/* --trace: the flow of one id, as a tree. */
+static int run_trace(struct opts *o)
+{
+	struct fe_input in;
+	struct ev_trace *t = NULL;
+	struct ev_buf b = {0};
+	struct ev_error err;
+	enum ev_trace_format f = o->chrome ? EV_TRACE_CHROME
+				 : o->out_set && o->fmt == EV_OUT_JSON
+					 ? EV_TRACE_JSON
+					 : EV_TRACE_TEXT;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.path = o->logpath;
+	if ((rc = fe_input_open(&in, usage_short)) != 0)
+		goto out;
+	if (ev_trace_build(&t, in.log, in.rd, o->trace, strlen(o->trace), 0,
+			   &err) != 0 ||
+	    (ev_trace_count(t) > 0 &&
+	     ev_trace_format(t, f, fe_color(o->color, stdout), &b, &err) !=
+		     0)) {
+		rc = fe_report(&err);
+		goto out;
+	}
+	if (ev_trace_count(t) == 0) {
+		fe_warn("no event in '%s' has the id or meta.correlationId "
+			"'%s'",
+			o->logpath, o->trace);
+		rc = EV_EXIT_FAILURE;
+		goto out;
+	}
+	fe_on_stop(on_signal); /* SIGPIPE ignored: a closed pipe is an end */
+	if (fwrite(b.p, 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
+		rc = errno == EPIPE ? EV_EXIT_OK : EV_EXIT_IO;
+		if (rc != EV_EXIT_OK)
+			fe_warn("cannot write to standard output: %s",
+				strerror(errno));
+	}
+out:
+	ev_buf_free(&b);
+	ev_trace_free(t);
+	fe_input_close(&in);
+	return rc;
+}
+
 static int run(struct opts *o)
 {
 	struct fe_input in;
@@ -612,7 +710,7 @@ int main(int argc, char **argv)
 	if (rc == -1)
 		rc = validate(&o);
 	if (rc == -1)
-		rc = run(&o);
+		rc = o.trace != NULL ? run_trace(&o) : run(&o);
 	fe_select_free(&o.sel);
 	ev_template_free(o.tpl);
 	ev_fieldlist_free(o.fields);

@@ -1133,6 +1133,28 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		       (unsigned long long)ev_state_stream_count(st));
 		ev_state_free(st);
 	}
+	/* the correlation index, a cache, from the events as they now are
+	 * (evlog(5) CORRELATION INDEX) */
+	if (log->cfg.correlation_index || ev_corrindex_exists(log)) {
+		struct ev_corrindex_stats cs;
+		ev_notice_fn keep = log->notice;
+		if (dry) {
+			ev_say(notice, ctx,
+			       "would rebuild the correlation index");
+		} else {
+			log->notice = NULL;
+			rr = ev_corrindex_rebuild(log, &cs, err);
+			log->notice = keep;
+			if (rr != 0) {
+				r = rr;
+				goto out;
+			}
+			ev_say(notice, ctx,
+			       "rebuilt the correlation index: %llu %s",
+			       (unsigned long long)cs.scanned,
+			       ev_plural(cs.scanned, "event", "events"));
+		}
+	}
 out:
 	if (fd >= 0)
 		close(fd);

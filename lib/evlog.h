@@ -407,6 +407,8 @@ struct ev_log_config {
 	enum ev_sync sync;
 	int dead_letters;	/* a dead-letter log ("kind dlq" in meta) */
 	uint64_t dedupe_window; /* events whose ids are remembered; 0 = off */
+	int correlation_index;	/* writers keep LOG/corrindex/ up to date
+				   ("correlation-index on" in meta) */
 };
 void ev_log_config_init(struct ev_log_config *cfg);
 
@@ -3137,6 +3139,65 @@ int ev_isession_complete(struct ev_isession *s, const char *line, size_t start,
 void ev_isession_complete_free(char **v);
 /* The commands, NULL-terminated (for help and completion). */
 const char *const *ev_isession_commands(void);
+/* ---- trace: the correlation index (lib/corrindex.c) and the trace tree
+ * (lib/trace.c); evtail --trace, evlog(5) CORRELATION INDEX */
+
+/* What a lookup or an update did. */
+struct ev_corrindex_stats {
+	uint64_t runs;	     /* index runs used */
+	uint64_t entries;    /* entries in them */
+	uint64_t scanned;    /* events read because no run covered them */
+	uint64_t written;    /* runs written for them */
+	uint64_t candidates; /* offsets the index gave */
+	uint64_t matched;    /* of them, events that have the key */
+};
+#define EV_CIX_NO_WRITE 1 /* store nothing (a read-only look) */
+#define EV_CIX_IGNORE 2	  /* scan the log, as without an index */
+#define EV_CIX_ID_ONLY 4  /* events whose id is key, not correlationId */
+/*
+ * Call fn, in offset order, with every event of the log whose id or
+ * meta.correlationId (a string) is key (n bytes).  log may be NULL (rd
+ * reads one segment file): the events are then scanned.  Otherwise the
+ * index in LOG/corrindex/ gives candidates, each read and compared
+ * before fn sees it, and the offsets no good part of the index covers
+ * are scanned and, unless EV_CIX_NO_WRITE, indexed (where the log can
+ * be written; a failure to write is not an error).  0, fn's first
+ * non-zero, or <0.
+ */
+int ev_corrindex_find(struct ev_log *log, struct ev_reader *rd, const char *key,
+		      size_t n, int flags,
+		      int (*fn)(void *ctx, const struct ev_rec *rec), void *ctx,
+		      struct ev_corrindex_stats *stats, struct ev_error *err);
+/* Index what the index does not cover yet (a writer's update). */
+int ev_corrindex_update(struct ev_log *log, struct ev_corrindex_stats *stats,
+			struct ev_error *err);
+/* Remove the index and build it again from the events (evctl repair). */
+int ev_corrindex_rebuild(struct ev_log *log, struct ev_corrindex_stats *stats,
+			 struct ev_error *err);
+/* Does log have an index (LOG/corrindex/)? */
+int ev_corrindex_exists(struct ev_log *log);
+
+struct ev_trace;
+enum ev_trace_format {
+	EV_TRACE_TEXT = 0, /* an indented tree, as Jaeger shows a trace */
+	EV_TRACE_JSON,	   /* the tree as nested JSON */
+	EV_TRACE_CHROME,   /* Chrome's trace-event format (Perfetto) */
+};
+/*
+ * The events of one flow: those whose id or meta.correlationId is id,
+ * as a tree by meta.causationId.  flags as for ev_corrindex_find().
+ * An id that no event has gives a trace of 0 events, not an error.
+ * Free with ev_trace_free().
+ */
+int ev_trace_build(struct ev_trace **out, struct ev_log *log,
+		   struct ev_reader *rd, const char *id, size_t n, int flags,
+		   struct ev_error *err);
+void ev_trace_free(struct ev_trace *t);
+size_t ev_trace_count(const struct ev_trace *t);
+const struct ev_corrindex_stats *ev_trace_stats(const struct ev_trace *t);
+/* Append the trace to out; color (text only) adds ANSI colours. */
+int ev_trace_format(const struct ev_trace *t, enum ev_trace_format f, int color,
+		    struct ev_buf *out, struct ev_error *err);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@ void ev_log_config_init(struct ev_log_config *cfg)
 	cfg->sync = EV_SYNC_BATCH;
 	cfg->dead_letters = 0;
 	cfg->dedupe_window = EV_DEFAULT_DEDUPE_WINDOW;
+	cfg->correlation_index = 0;
 }
 
 /* ------------------------------------------------------------ head */
@@ -164,6 +165,8 @@ int ev_log_meta_parse(struct ev_log *log, const char *text,
 			log->cfg.dedupe_window = (uint64_t)v;
 		} else if (strcmp(key, "kind") == 0) {
 			log->cfg.dead_letters = strcmp(val, "dlq") == 0;
+		} else if (strcmp(key, "correlation-index") == 0) {
+			log->cfg.correlation_index = strcmp(val, "on") == 0;
 		} else if (strcmp(key, "sync") == 0) {
 			if (strcmp(val, "batch") == 0)
 				log->cfg.sync = EV_SYNC_BATCH;
@@ -201,12 +204,13 @@ static int meta_format(char *out, size_t n, const char *id_hex,
 			"level %d\n"
 			"sync %s\n"
 			"dedupe-window %llu\n"
-			"%s",
+			"%s%s",
 			id_hex, tbuf, (unsigned long long)cfg->segment_bytes,
 			cfg->level,
 			cfg->sync == EV_SYNC_NONE ? "none" : "batch",
 			(unsigned long long)cfg->dedupe_window,
-			cfg->dead_letters ? "kind dlq\n" : "");
+			cfg->dead_letters ? "kind dlq\n" : "",
+			cfg->correlation_index ? "correlation-index on\n" : "");
 }
 
 /* ------------------------------------------------------------ segments */

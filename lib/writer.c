@@ -29,6 +29,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "corrindex_int.h"
 #include "writer_int.h"
 
 static void unlock_log(struct ev_writer *w)
@@ -511,6 +512,10 @@ again:
 	if (r != 0 && w->st != NULL)
 		ev_writer_state_drop(w); /* it may hold what was not written */
 	unlock_log(w);
+	/* the correlation index's entries of what was written */
+	for (k = 0; w->cix != NULL && k < done; k++)
+		ev_cixw_batch(w->cix, ws[k]->base, ws[k]->src->p,
+			      ws[k]->src->len, ws[k]->kept);
 	/* the resolved batches up to the first one not written */
 	for (acked = 0, k = 0; acked < nres; acked++) {
 		if (bs[acked]->kept == 0)
@@ -700,6 +705,10 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 	if (r != 0)
 		goto fail;
 	w->open_checked = 1;
+	/* 'correlation-index on': the entries of what we append, collected
+	 * as we append it (without memory, readers index it instead) */
+	if (log->cfg.correlation_index)
+		w->cix = ev_cixw_new(log);
 	if (w->o.threaded) {
 		if (pthread_create(&w->thr, NULL, writer_thread, w) != 0) {
 			r = ev_seterr(err, EV_ERR,
@@ -888,6 +897,16 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 	}
 	if (w->zrun)
 		stop_thread(&w->zmu, &w->zcv_work, &w->zstop, w->zthr);
+	if (r == 0 && w->cix != NULL) {
+		/* the correlation index, a cache: failing to bring it up to
+		 * date costs the next trace a scan of what we appended */
+		struct ev_error e5;
+		if (ev_cixw_finish(w->cix, &e5) != 0)
+			ev_writer_notice(w, "correlation index: %s", e5.msg);
+	} else {
+		ev_cixw_free(w->cix);
+	}
+	w->cix = NULL;
 	if (r == 0 && w->st != NULL &&
 	    ev_state_unsaved(w->st) >= EV_SNAPSHOT_EVERY) {
 		/* a snapshot shortens the next replay; failing to write one

@@ -62,6 +62,7 @@ struct gid {
 struct ev_writer {
 	struct ev_log *log;
 	struct ev_writer_opts o;
+	struct ev_cixw *cix; /* the correlation index's entries, or NULL */
 	enum ev_sync sync;
 	size_t batch_bytes;
 	uint32_t batch_events;

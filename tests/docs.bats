@@ -655,7 +655,7 @@ check_values() {
 }
 
 @test "completions offer the values --help names for evtail --output and --color" {
-	check_values evtail --output 'json pretty cloudevents msgpack csv tsv count'
+	check_values evtail --output 'json pretty cloudevents msgpack csv tsv count chrome'
 	check_values evtail --color 'auto always never'
 }
 

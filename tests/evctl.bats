@@ -69,7 +69,7 @@ torn_tail() {
 		run --separate-stderr evctl "$c" -h
 		assert_status 0
 		assert_stderr ""
-		assert_stdout_line 0 "Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes SIZE]"
+		assert_stdout_line 0 "Usage: evctl init [--correlation-index] [--dedupe-window N] [--level N]"
 	done
 }
 

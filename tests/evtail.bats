@@ -294,7 +294,7 @@ EOF
 	run --separate-stderr evtail -o xml x
 	assert_status 64
 	assert_stdout ""
-	assert_stderr "$(usage_err "evtail: --output: 'xml' is not json, pretty, cloudevents, msgpack, csv, tsv or count")"
+	assert_stderr "$(usage_err "evtail: --output: 'xml' is not json, pretty, cloudevents, msgpack, csv, tsv, count or chrome")"
 }
 
 # ------------------------------------------------------------ --template

@@ -1431,7 +1431,7 @@ evlog_group_age_seconds{log="L",group="g"} 60.000'
 	assert_stdout "LAG UNKNOWN - 'notalog' is not an evlog log (no meta file)"
 	run --separate-stderr evctl lag -h
 	assert_status 0
-	assert_stdout_line 0 "Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes SIZE]"
+	assert_stdout_line 0 "Usage: evctl init [--correlation-index] [--dedupe-window N] [--level N]"
 }
 
 @test "evctl lag: usage errors are UNKNOWN (3), with the usage of the SYNOPSIS on stdout" {

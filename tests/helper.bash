@@ -297,8 +297,8 @@ EVPUB_USAGE="Usage: evpub [options] LOG
 Try 'evpub --help' for more information."
 EVTAIL_USAGE="Usage: evtail [options] LOG
 Try 'evtail --help' for more information."
-EVCTL_USAGE="Usage: evctl init [--dedupe-window N] [--level N] [--segment-bytes SIZE]
-                  [--sync MODE] LOG
+EVCTL_USAGE="Usage: evctl init [--correlation-index] [--dedupe-window N] [--level N]
+                  [--segment-bytes SIZE] [--sync MODE] LOG
        evctl info [--json] [--types] LOG
        evctl verify [--quiet] LOG
        evctl repair [--dry-run] [--truncate-damaged] LOG

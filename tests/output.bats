@@ -194,7 +194,7 @@ EOF2
 	msg="--fields and --template cannot be combined" u --template '{id}' --fields type
 	msg="--fields: unknown field 'actor'; did you mean 'data.actor'?" u --fields type,actor
 	msg="--fields: 'type,,id' has an empty field at column 6" u --fields type,,id
-	msg="--output: 'xml' is not json, pretty, cloudevents, msgpack, csv, tsv or count" u -o xml
+	msg="--output: 'xml' is not json, pretty, cloudevents, msgpack, csv, tsv, count or chrome" u -o xml
 	msg="--exec cannot be combined with --output, --template, --fields, --color, --count or --to" \
 		u --group g --exec true --fields type
 }

@@ -28,6 +28,7 @@ complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a schema
 complete -c evctl -n "__fish_seen_subcommand_from $evctl_commands" -a '(__fish_complete_directories (commandline -ct))'
 
 # init
+complete -c evctl -n '__fish_seen_subcommand_from init' -l correlation-index -d 'Writers keep the correlation index of evtail --trace up to date'
 complete -c evctl -n '__fish_seen_subcommand_from init' -l dedupe-window -x -d 'Remember the ids of the last N events (1000000; 0 is off)'
 complete -c evctl -n '__fish_seen_subcommand_from init' -l level -x -a '0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19' -d 'zstd level (default 1)'
 complete -c evctl -n '__fish_seen_subcommand_from init' -l segment-bytes -x -d 'Roll segments at SIZE bytes (128M)'
