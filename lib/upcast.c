@@ -24,24 +24,10 @@
 #include <lauxlib.h>
 
 #include "luaval_int.h"
+#include "upcast_int.h"
 
 #define MAX_PARTS 65536		   /* records one event may become */
 #define MAX_SPEC_BYTES (16u << 20) /* a spec or Lua file */
-
-enum op_kind {
-	OP_SET,
-	OP_DEFAULT,
-	OP_MOVE,
-	OP_COPY,
-	OP_REMOVE,
-	OP_MAP,
-	OP_SCALE,
-	OP_TONUMBER,
-	OP_TOSTRING,
-	OP_RETYPE,
-	OP_SPLIT,
-	OP_DROP,
-};
 
 static const struct opdef {
 	const char *name;
@@ -64,57 +50,6 @@ static const struct opdef {
 	{"tostring", OP_TOSTRING, "tostring PATH"},
 };
 #define NOPDEFS (sizeof(opdefs) / sizeof(opdefs[0]))
-
-struct path {
-	char *text; /* as written */
-	struct ev_str *seg;
-	int n;
-};
-
-struct mapent {
-	const uint8_t *from, *to;
-	size_t from_n, to_n;
-};
-
-struct chain;
-
-struct op {
-	enum op_kind kind;
-	const char *name; /* as written: "rename" */
-	unsigned line;
-	struct path a, b;
-	struct ev_buf val; /* set/default: the value; map: the table and
-			    * the else value; scale: the factor */
-	size_t else_at;	   /* map: where the else value begins, or 0 */
-	struct mapent *map;
-	size_t nmap;
-	int factor_int, round;
-	int64_t ifactor;
-	double factor;
-	char *type; /* retype */
-	size_t type_n;
-};
-
-struct step {
-	uint64_t from;
-	const struct chain *chain;
-	const char *file;
-	unsigned line;
-	size_t seq; /* load order */
-	struct op *ops;
-	size_t nops, cap;
-	int is_lua, lua_ref;
-};
-
-struct chain {
-	char *type;
-	size_t type_n;
-	const char *file; /* where it is first named */
-	unsigned line;
-	uint64_t min, max;
-	struct step **steps; /* by version once checked: steps[v - min] */
-	size_t nsteps, cap;
-};
 
 /* the light tree of an event being upcast */
 struct node;
@@ -147,56 +82,6 @@ struct wev {
 	int data_bin;	  /* data is the payload of a bin */
 };
 
-struct chunk {
-	struct chunk *next;
-	size_t cap, used;
-	max_align_t mem[];
-};
-
-struct cslot {
-	char *type; /* NULL: free */
-	size_t type_n;
-	uint64_t version;
-	uint64_t upcast, unchanged, failed;
-};
-
-struct ev_upcaster {
-	struct chain **chains; /* in the order they appear */
-	size_t nchains;
-	struct chain **tab; /* by type, open addressing */
-	size_t tab_cap;
-	char **files;
-	size_t nfiles;
-	size_t nsteps;
-	struct ev_lua *lua;
-	/* one apply */
-	struct chunk *head, *cur;
-	struct ev_buf out, tmp, dbuf, mbuf;
-	size_t *ends;
-	size_t nrec, ends_cap;
-	const uint8_t *same; /* the record, unchanged */
-	size_t same_n;
-	uint64_t offset;
-	const struct step *f_step;
-	const struct op *f_op;
-	struct ev_str f_type; /* no step: the event's type and version */
-	uint64_t f_version;
-	char why[512];
-	struct ev_upcast_failure last;
-	int damaged;		   /* the last record applied did not decode */
-	const struct chain *run_c; /* the chain of run_type, for run() */
-	struct ev_str run_type;
-	const struct chain *hint; /* the chain ev_upcaster_wants() found */
-	const char *hint_type;
-	/* counting */
-	int counting;
-	struct cslot *cs;
-	size_t cs_cap, cs_used;
-	struct ev_upcast_count *rows;
-	struct ev_upcast_failure kept[EV_UPCAST_FAILURES_KEPT];
-	size_t nkept;
-	uint64_t nfailed;
-};
 
 /* ------------------------------------------------------------ arena */
 
@@ -241,6 +126,11 @@ static void arena_reset(struct ev_upcaster *u)
 		u->head->used = 0;
 }
 
+void *ev_upcast_alloc(struct ev_upcaster *u, size_t n)
+{
+	return aalloc(u, n);
+}
+
 static void *adup(struct ev_upcaster *u, const void *p, size_t n)
 {
 	void *d = aalloc(u, n ? n : 1);
@@ -271,6 +161,12 @@ static struct chain *find_chain(const struct ev_upcaster *u, const char *type,
 	return *chain_slot(u->tab, u->tab_cap, type, n);
 }
 
+const struct chain *ev_upcast_find_chain(const struct ev_upcaster *u,
+					 const char *type, size_t n)
+{
+	return find_chain(u, type, n);
+}
+
 int ev_upcaster_has_chain(const struct ev_upcaster *u, const char *type,
 			  size_t n)
 {
@@ -290,18 +186,31 @@ static uint64_t peek_schema(const uint8_t *rec, size_t n, const uint8_t *p)
 	struct ev_mp_item it, k;
 	uint32_t i;
 
-	if (ev_mp_read(&rec, end, &it) != 0 || it.type != EV_MP_MAP || it.n < 2)
+	if ((rec[0] & 0xf0) == 0x80) {
+		it.n = rec[0] & 0x0f; /* most records */
+	} else if (ev_mp_read(&rec, end, &it) != 0 || it.type != EV_MP_MAP) {
+		return 1;
+	}
+	if (it.n < 2)
 		return 1;
 	for (i = 2; i < it.n; i++) {
-		if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_UINT ||
-		    k.v.u > EV_K_SCHEMA)
+		if (p < end && *p <= 0x7f) {
+			k.v.u = *p++;
+		} else if (ev_mp_read(&p, end, &k) != 0 ||
+			   k.type != EV_MP_UINT) {
 			return 1;
-		if (k.v.u == EV_K_SCHEMA)
+		}
+		if (k.v.u > EV_K_SCHEMA)
+			return 1;
+		if (k.v.u == EV_K_SCHEMA) {
+			if (p < end && *p <= 0x7f)
+				return *p ? *p : 1;
 			return ev_mp_read(&p, end, &k) == 0 &&
 					       k.type == EV_MP_UINT && k.v.u
 				       ? k.v.u
 				       : 1;
-		if (ev_mp_skip_fast(&p, end) != 0)
+		}
+		if (ev_upcast_skip(&p, end) != 0)
 			return 1;
 	}
 	return 1;
@@ -317,7 +226,7 @@ int ev_upcaster_peek(const struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	h->type = NULL;
 	if (u->counting)
 		return 1;
-	if (ev_event_peek_type(rec, n, &type) != 0)
+	if (ev_upcast_peek_type(rec, n, &type) != 0)
 		return 1; /* the decode says what is wrong */
 	c = find_chain(u, type.p, type.n);
 	h->chain = c;
@@ -1070,6 +979,34 @@ static int op_tostring(struct ev_upcaster *u, const struct op *op,
 bad:
 	return fail(u, "%s is %s, not a number or a boolean", op->a.text,
 		    kind_name(v));
+}
+
+int ev_upcast_value_op(struct ev_upcaster *u, const struct op *op,
+		       const uint8_t **p, size_t *n)
+{
+	struct val v = {*p, *n, NULL};
+	int r;
+
+	switch (op->kind) {
+	case OP_MAP:
+		r = op_map(u, op, &v);
+		break;
+	case OP_SCALE:
+		r = op_scale(u, op, &v);
+		break;
+	case OP_TONUMBER:
+		r = op_tonumber(u, op, &v);
+		break;
+	case OP_TOSTRING:
+		r = op_tostring(u, op, &v);
+		break;
+	default:
+		r = fail(u, "unknown operation");
+		break;
+	}
+	*p = v.p;
+	*n = v.n;
+	return r;
 }
 
 static int do_op(struct ev_upcaster *u, struct wev *w, const struct op *op)
@@ -1941,6 +1878,21 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	u->same = NULL;
 	u->damaged = 0;
 	u->why[0] = '\0';
+	/* the fast path, when the set has a plan for the record */
+	r = ev_upcast_plan_apply(u, rec, n, changed);
+	if (r != EV_UPCAST_GIVE_UP) {
+		u->hint_type = NULL;
+		u->plan_runs++;
+		return r;
+	}
+	if (!u->plans_off && !u->counting) {
+		u->plan_falls++;
+		arena_reset(u);
+		u->out.len = 0;
+		u->nrec = 0;
+		u->same = NULL;
+		*changed = 0;
+	}
 	if ((r = wev_parse(u, rec, n, &w)) != 0) {
 		if (r == EV_ERR)
 			return ev_seterr(err, EV_ERR, "out of memory");
@@ -2206,6 +2158,7 @@ static void path_free(struct path *pa)
 {
 	free(pa->text);
 	free(pa->seg);
+	free(pa->kid);
 	memset(pa, 0, sizeof(*pa));
 }
 
@@ -2817,6 +2770,8 @@ int ev_upcaster_load(struct ev_upcaster **out, const char *path,
 	}
 	if (r == 0)
 		r = check_chains(u, err);
+	if (r == 0 && ev_upcast_plans_make(u) != 0)
+		r = ev_seterr(err, EV_ERR, "out of memory");
 	if (r != 0) {
 		ev_upcaster_free(u);
 		return r;
@@ -2848,6 +2803,7 @@ void ev_upcaster_free(struct ev_upcaster *u)
 
 	if (u == NULL)
 		return;
+	ev_upcast_plans_free(u);
 	for (i = 0; i < u->nchains; i++) {
 		for (j = 0; j < u->chains[i]->nsteps; j++)
 			step_free(u->chains[i]->steps[j]);
