@@ -135,7 +135,8 @@ struct ev_upcaster {
 	struct ev_str *pkeys; /* every key a plan's paths name below data
 			       * and meta */
 	size_t npkeys;
-	uint64_t plens; /* bit n & 63 for a key of n bytes */
+	uint64_t plens;	    /* bit n & 63 for a key of n bytes */
+	uint64_t pfirst[4]; /* bit c for a key that begins with byte c */
 	uint64_t plan_runs, plan_falls; /* applies it did, and gave back */
 };
 

@@ -46,6 +46,9 @@ static int add_key(struct ev_upcaster *u, const struct ev_str *k)
 	u->pkeys = nv;
 	u->pkeys[u->npkeys++] = *k;
 	u->plens |= 1ull << (k->n & 63);
+	if (k->n > 0)
+		u->pfirst[(uint8_t)k->p[0] >> 6] |= 1ull
+						    << ((uint8_t)k->p[0] & 63);
 	return (int)u->npkeys;
 }
 
@@ -219,6 +222,11 @@ struct fev {
 	struct ev_str id, type, stream, key;
 	const uint8_t *time_raw;
 	size_t time_raw_n;
+	/* when the fields up to the time are as emit() writes them: those
+	 * bytes, and the key's field, are copied as they are */
+	int canon;
+	const uint8_t *rec, *pre_end, *key_raw, *type0;
+	size_t key_raw_n;
 	uint64_t version, schema, prev;
 	struct fnode root; /* data and meta */
 	struct fent re[2];
@@ -264,6 +272,8 @@ static inline int named(const struct ev_upcaster *u, const uint8_t *k,
 
 	if (kn < 64 && !(u->plens >> kn & 1))
 		return 0;
+	if (kn > 0 && !(u->pfirst[k[0] >> 6] >> (k[0] & 63) & 1))
+		return 0;
 	for (i = 0; i < u->npkeys; i++) {
 		const char *q = u->pkeys[i].p;
 		if (u->pkeys[i].n != kn)
@@ -279,6 +289,16 @@ static inline int named(const struct ev_upcaster *u, const uint8_t *k,
 static inline size_t str_hdr_len(size_t n)
 {
 	return n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
+}
+
+/* the bytes of v as ev_mp_uint() writes it */
+static inline size_t uint_len(uint64_t v)
+{
+	return v < 0x80		   ? 1
+	       : v <= 0xff	   ? 2
+	       : v <= 0xffff	   ? 3
+	       : v <= 0xffffffffu ? 5
+				   : 9;
 }
 
 /* The bytes of a msgpack value by its first byte, or 0: one that holds
@@ -328,34 +348,42 @@ static int fopen_at(struct ev_upcaster *u, const uint8_t **pp,
 	nd->count = count;
 	for (i = 0; i < count; i++) {
 		raw = p;
-		if (p < end && (*p & 0xe0) == 0xa0 &&
-		    (size_t)(end - p) > (size_t)(*p & 0x1f)) {
-			k = p + 1;
+		if (EV_LIKELY(end - p >= 2 && (*p & 0xe0) == 0xa0)) {
+			/* a short key and, most often, a scalar */
 			kn = *p & 0x1f;
-			p += 1 + kn;
+			k = p + 1;
+			s = k + kn;
+			if (EV_UNLIKELY(s >= end))
+				return GIVE_UP;
+			if (EV_LIKELY(ev_upcast_vsize[*s] != 0)) {
+				if (EV_UNLIKELY((size_t)(end - s) <
+						ev_upcast_vsize[*s]))
+					return GIVE_UP;
+				p = s + ev_upcast_vsize[*s];
+			} else {
+				p = s;
+				if (ev_mp_skip_fast(&p, end) != 0)
+					return GIVE_UP;
+			}
+			if (EV_LIKELY(!(u->plens >> kn & 1)) ||
+			    (kid = named(u, k, kn)) == 0)
+				continue; /* in the bytes between */
 		} else {
 			if (ev_mp_read(&p, end, &ki) != 0 ||
 			    ki.type != EV_MP_STR)
 				return GIVE_UP;
 			k = ki.p;
 			kn = ki.n;
-		}
-		s = p;
-		if (p >= end)
-			return GIVE_UP;
-		if (ev_upcast_vsize[*p] != 0) {
-			if ((size_t)(end - p) < ev_upcast_vsize[*p])
+			s = p;
+			if (p < end && *p == 0xd9 && end - p >= 2 &&
+			    (size_t)(end - p) - 2 >= p[1])
+				p += 2 + p[1];
+			else if (ev_mp_skip_fast(&p, end) != 0)
 				return GIVE_UP;
-			p += ev_upcast_vsize[*p];
-		} else if (*p == 0xd9 && end - p >= 2 &&
-			   (size_t)(end - p) - 2 >= p[1]) {
-			p += 2 + p[1];
-		} else if (ev_mp_skip_fast(&p, end) != 0) {
-			return GIVE_UP;
+			kid = named(u, k, kn);
+			if (kid == 0 && (size_t)(k - raw) == str_hdr_len(kn))
+				continue;
 		}
-		kid = named(u, k, kn);
-		if (kid == 0 && (size_t)(k - raw) == str_hdr_len(kn))
-			continue; /* in the bytes between */
 		if ((e = fappend(u, nd)) == NULL)
 			return GIVE_UP;
 		e->kid = kid;
@@ -711,7 +739,7 @@ static int fop(struct ev_upcaster *u, struct fev *w, const struct op *op)
 static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 		  struct fev *w)
 {
-	const uint8_t *p = rec, *end = rec + n, *v;
+	const uint8_t *p = rec, *end = rec + n, *v, *fs;
 	struct ev_mp_item kv;
 	struct ev_str *str;
 	struct fent *e;
@@ -733,7 +761,10 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 		return GIVE_UP;
 	count = rec[0] & 0x0f;
 	p++;
+	w->rec = rec;
+	w->canon = 1;
 	for (i = 0; i < count; i++) {
+		fs = p;
 		if (p < end && *p <= 0x7f) {
 			k = *p++;
 		} else {
@@ -741,10 +772,13 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			    kv.type != EV_MP_UINT)
 				return GIVE_UP;
 			k = kv.v.u;
+			w->canon = 0;
 		}
 		if (k <= last || k > EV_K_MAX)
 			return GIVE_UP;
 		last = k;
+		if (k > EV_K_TIME && w->pre_end == NULL)
+			w->pre_end = fs;
 		switch (k) {
 		case EV_K_ID:
 		case EV_K_TYPE:
@@ -772,6 +806,11 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 				return GIVE_UP;
 			str->p = (const char *)kv.p;
 			str->n = kv.n;
+			w->canon &= (size_t)(kv.p - fs - 1) == str_hdr_len(kv.n);
+			if (k == EV_K_KEY) {
+				w->key_raw = fs;
+				w->key_raw_n = (size_t)(p - fs);
+			}
 			break;
 		case EV_K_TIME:
 			v = p;
@@ -802,6 +841,7 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			}
 			if (k != EV_K_PREV && kv.v.u == 0)
 				return GIVE_UP;
+			w->canon &= (size_t)(p - fs - 1) == uint_len(kv.v.u);
 			if (k == EV_K_VERSION)
 				w->version = kv.v.u;
 			else if (k == EV_K_SCHEMA)
@@ -835,6 +875,9 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	if (w->type.p == NULL || w->id.p == NULL || w->time_raw == NULL ||
 	    p != end)
 		return GIVE_UP;
+	if (w->pre_end == NULL)
+		w->pre_end = end;
+	w->type0 = (const uint8_t *)w->type.p;
 	return 0;
 }
 
@@ -858,6 +901,23 @@ static int femit(struct ev_upcaster *u, struct fev *w)
 		 (w->prev != EV_NO_PREV);
 	need = 3 * 6 + w->id.n + w->type.n + w->stream.n + w->key.n + 16 +
 	       2 * 10 + 6;
+	if (w->canon && (const uint8_t *)w->type.p == w->type0) {
+		/* the fields up to the time, and the key's, as they are */
+		size_t pre = (size_t)(w->pre_end - w->rec - 1);
+		if (ev_buf_reserve(&u->out, pre + w->key_raw_n + 16) != 0)
+			return GIVE_UP;
+		o = u->out.p + start;
+		*o++ = (uint8_t)(0x80 | count);
+		memcpy(o, w->rec + 1, pre);
+		o += pre;
+		if (w->schema > 1) {
+			*o++ = EV_K_SCHEMA;
+			o = ev_mp_uint(o, w->schema);
+		}
+		memcpy(o, w->key_raw, w->key_raw_n);
+		o += w->key_raw_n;
+		goto data;
+	}
 	if (ev_buf_reserve(&u->out, need) != 0)
 		return GIVE_UP;
 	o = u->out.p + start;
@@ -885,6 +945,7 @@ static int femit(struct ev_upcaster *u, struct fev *w)
 		*o++ = EV_K_KEY;
 		o = put_str(o, &w->key);
 	}
+data:
 	if (!d->gone) {
 		*o++ = EV_K_DATA;
 		u->out.len = (size_t)(o - u->out.p);
