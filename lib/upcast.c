@@ -82,7 +82,6 @@ struct wev {
 	int data_bin;	  /* data is the payload of a bin */
 };
 
-
 /* ------------------------------------------------------------ arena */
 
 static void *aalloc(struct ev_upcaster *u, size_t n)

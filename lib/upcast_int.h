@@ -131,7 +131,7 @@ struct ev_upcaster {
 	size_t nkept;
 	uint64_t nfailed;
 	/* the fast path (upcast_plan.c) */
-	int plans_off;		       /* ev_upcaster_set_plans(u, 0) */
+	int plans_off;	      /* ev_upcaster_set_plans(u, 0) */
 	struct ev_str *pkeys; /* every key a plan's paths name below data
 			       * and meta */
 	size_t npkeys;

@@ -208,7 +208,7 @@ struct fent {
 	struct fval v;
 	const uint8_t *raw, *rend; /* where it was in the record, or NULL:
 				    * added */
-	int kid; /* its key among u->pkeys, or 0 */
+	int kid;		   /* its key among u->pkeys, or 0 */
 	int gone;
 };
 struct fnode {
@@ -294,32 +294,31 @@ static inline size_t str_hdr_len(size_t n)
 /* the bytes of v as ev_mp_uint() writes it */
 static inline size_t uint_len(uint64_t v)
 {
-	return v < 0x80		   ? 1
-	       : v <= 0xff	   ? 2
-	       : v <= 0xffff	   ? 3
+	return v < 0x80		  ? 1
+	       : v <= 0xff	  ? 2
+	       : v <= 0xffff	  ? 3
 	       : v <= 0xffffffffu ? 5
-				   : 9;
+				  : 9;
 }
 
 /* The bytes of a msgpack value by its first byte, or 0: one that holds
  * others or gives its length after it (ev_mp_skip_fast() walks it). */
 const uint8_t ev_upcast_vsize[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-	17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
-	1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 5, 9, 2, 3, 5, 9,
-	2, 3, 5, 9, 3, 4, 6, 10, 18, 0, 0, 0, 0, 0, 0, 0,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,
+	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,
+	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,
+	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,
+	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,
+	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,
+	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,
+	1,  1,	0,  0,	0,  0,	0,  0,	0,  0,	0,  0,	0,  0,	0,  0,	0,  0,
+	0,  0,	0,  0,	0,  0,	0,  0,	0,  0,	0,  0,	0,  0,	0,  0,	1,  2,
+	3,  4,	5,  6,	7,  8,	9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+	21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 1,  0,	1,  1,	0,  0,
+	0,  0,	0,  0,	5,  9,	2,  3,	5,  9,	2,  3,	5,  9,	3,  4,	6,  10,
+	18, 0,	0,  0,	0,  0,	0,  0,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,
+	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,	1,  1,
+	1,  1,	1,  1,
 };
 
 /* Open the object at *pp into v (its bytes and a node); *pp moves past
@@ -417,8 +416,8 @@ static inline long ffind(const struct fnode *nd, int kid)
 	return -1;
 }
 
-static int fadd(struct ev_upcaster *u, struct fnode *nd,
-		const struct path *pa, int s, const struct fval *v)
+static int fadd(struct ev_upcaster *u, struct fnode *nd, const struct path *pa,
+		int s, const struct fval *v)
 {
 	struct fent *e = fappend(u, nd);
 
@@ -806,7 +805,8 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 				return GIVE_UP;
 			str->p = (const char *)kv.p;
 			str->n = kv.n;
-			w->canon &= (size_t)(kv.p - fs - 1) == str_hdr_len(kv.n);
+			w->canon &=
+				(size_t)(kv.p - fs - 1) == str_hdr_len(kv.n);
 			if (k == EV_K_KEY) {
 				w->key_raw = fs;
 				w->key_raw_n = (size_t)(p - fs);
@@ -818,9 +818,10 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 				/* ev_mp_time_decode() of a timestamp 64 */
 				uint64_t tw = ev_rbe64(p + 2);
 				if ((tw >> 34) > 999999999 ||
-				    ev_time_from_sec(
-					    (int64_t)(tw & ((1ull << 34) - 1)),
-					    (long)(tw >> 34), &t) != 0)
+				    ev_time_from_sec((int64_t)(tw &
+							       ((1ull << 34) -
+								1)),
+						     (long)(tw >> 34), &t) != 0)
 					return GIVE_UP;
 				p += 10;
 			} else if (ev_mp_read(&p, end, &kv) != 0 ||
@@ -861,8 +862,7 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			}
 			if (k == EV_K_META)
 				return GIVE_UP;
-			if (p < end &&
-			    (*p == 0xc4 || *p == 0xc5 || *p == 0xc6))
+			if (p < end && (*p == 0xc4 || *p == 0xc5 || *p == 0xc6))
 				return GIVE_UP; /* binary data */
 			v = p;
 			if (ev_mp_skip_fast(&p, end) != 0)
