@@ -22,6 +22,8 @@
 
 #include "upcast_int.h"
 
+#define EV_INLINE __attribute__((always_inline))
+
 struct up_plan {
 	const struct op **ops; /* every step's, through retypes */
 	size_t nops;
@@ -235,7 +237,7 @@ struct fev {
 #define GIVE_UP EV_UPCAST_GIVE_UP
 #define NODE_ENTS 4 /* room for entries made with a node */
 
-static struct fnode *fnode_new(struct ev_upcaster *u)
+static inline EV_INLINE struct fnode *fnode_new(struct ev_upcaster *u)
 {
 	struct fnode *nd =
 		ev_upcast_alloc(u, sizeof(*nd) + NODE_ENTS * sizeof(*nd->e));
@@ -248,7 +250,8 @@ static struct fnode *fnode_new(struct ev_upcaster *u)
 	return nd;
 }
 
-static struct fent *fappend(struct ev_upcaster *u, struct fnode *nd)
+static inline EV_INLINE struct fent *fappend(struct ev_upcaster *u,
+					     struct fnode *nd)
 {
 	struct fent *e;
 
@@ -416,8 +419,9 @@ static inline long ffind(const struct fnode *nd, int kid)
 	return -1;
 }
 
-static int fadd(struct ev_upcaster *u, struct fnode *nd, const struct path *pa,
-		int s, const struct fval *v)
+static inline EV_INLINE int fadd(struct ev_upcaster *u, struct fnode *nd,
+				 const struct path *pa, int s,
+				 const struct fval *v)
 {
 	struct fent *e = fappend(u, nd);
 
@@ -433,8 +437,9 @@ static int fadd(struct ev_upcaster *u, struct fnode *nd, const struct path *pa,
 }
 
 /* walk_m() of upcast.c on the light tree. */
-static int fwalk(struct ev_upcaster *u, struct fev *w, const struct path *pa,
-		 int create, int modify, struct fnode **ndp, long *ip)
+static inline EV_INLINE int fwalk(struct ev_upcaster *u, struct fev *w,
+				  const struct path *pa, int create, int modify,
+				  struct fnode **ndp, long *ip)
 {
 	struct fnode *nd = &w->root, *child;
 	struct fval empty = {(const uint8_t *)"\x80", 1, NULL}, made = empty;
@@ -507,8 +512,8 @@ static int fwalk(struct ev_upcaster *u, struct fev *w, const struct path *pa,
 	return 0;
 }
 
-static int fset(struct ev_upcaster *u, struct fev *w, const struct path *pa,
-		const struct fval *v)
+static inline EV_INLINE int fset(struct ev_upcaster *u, struct fev *w,
+				 const struct path *pa, const struct fval *v)
 {
 	struct fnode *nd;
 	long i;
@@ -541,7 +546,8 @@ static void fremove_at(struct fnode *nd, long i)
 			nd->e[j].gone = 1;
 }
 
-static int fremove(struct ev_upcaster *u, struct fev *w, const struct path *pa)
+static inline EV_INLINE int fremove(struct ev_upcaster *u, struct fev *w,
+				    const struct path *pa)
 {
 	struct fnode *nd;
 	long i;
@@ -639,7 +645,7 @@ static int fser(struct ev_buf *out, const struct fval *v, int depth)
 }
 
 /* flatten(): v as bytes of their own */
-static int fflat(struct ev_upcaster *u, struct fval *v)
+static inline EV_INLINE int fflat(struct ev_upcaster *u, struct fval *v)
 {
 	uint8_t *d;
 	int r;
@@ -661,7 +667,8 @@ static int fflat(struct ev_upcaster *u, struct fval *v)
 }
 
 /* do_op() of upcast.c on the light tree. */
-static int fop(struct ev_upcaster *u, struct fev *w, const struct op *op)
+static inline EV_INLINE int fop(struct ev_upcaster *u, struct fev *w,
+				const struct op *op)
 {
 	struct fnode *nd;
 	struct fval v;
