@@ -152,9 +152,57 @@ static struct chain **chain_slot(struct chain **tab, size_t cap,
 	return &tab[i];
 }
 
+/* A hash of a few of a type's bytes: the table the chains are looked
+ * up in per record (ev_hash64() of a whole type costs more). */
+static size_t qhash(const char *t, size_t n)
+{
+	uint32_t h;
+
+	if (n == 0)
+		return 0;
+	h = (uint32_t)n * 0x9e3779b1u ^
+	    (uint32_t)(unsigned char)t[0] * 0x85ebca6bu ^
+	    (uint32_t)(unsigned char)t[n - 1] * 0xc2b2ae35u ^
+	    (uint32_t)(unsigned char)t[n / 2] * 0x27d4eb2fu;
+	return h ^ h >> 15;
+}
+
+/* The table of qhash(), once the set is loaded: 0 or -1 out of memory */
+static int make_qtab(struct ev_upcaster *u)
+{
+	size_t cap = 16, i, j;
+
+	while (cap < 4 * u->nchains)
+		cap *= 2;
+	if ((u->qtab = calloc(cap, sizeof(*u->qtab))) == NULL)
+		return -1;
+	u->qmask = cap - 1;
+	for (i = 0; i < u->nchains; i++) {
+		struct chain *c = u->chains[i];
+		j = qhash(c->type, c->type_n) & u->qmask;
+		while (u->qtab[j] != NULL)
+			j = (j + 1) & u->qmask;
+		u->qtab[j] = c;
+	}
+	return 0;
+}
+
 static struct chain *find_chain(const struct ev_upcaster *u, const char *type,
 				size_t n)
 {
+	size_t i;
+
+	if (u->qtab != NULL) {
+		for (i = qhash(type, n) & u->qmask; u->qtab[i] != NULL;
+		     i = (i + 1) & u->qmask) {
+			const struct chain *c = u->qtab[i];
+			if (c->type_n != n)
+				continue;
+			if (memcmp(c->type, type, n) == 0)
+				return u->qtab[i];
+		}
+		return NULL;
+	}
 	if (u->tab_cap == 0)
 		return NULL;
 	return *chain_slot(u->tab, u->tab_cap, type, n);
@@ -2769,7 +2817,7 @@ int ev_upcaster_load(struct ev_upcaster **out, const char *path,
 	}
 	if (r == 0)
 		r = check_chains(u, err);
-	if (r == 0 && ev_upcast_plans_make(u) != 0)
+	if (r == 0 && (make_qtab(u) != 0 || ev_upcast_plans_make(u) != 0))
 		r = ev_seterr(err, EV_ERR, "out of memory");
 	if (r != 0) {
 		ev_upcaster_free(u);
@@ -2812,6 +2860,7 @@ void ev_upcaster_free(struct ev_upcaster *u)
 	}
 	free(u->chains);
 	free(u->tab);
+	free(u->qtab);
 	for (i = 0; i < u->nfiles; i++)
 		free(u->files[i]);
 	free(u->files);

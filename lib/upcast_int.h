@@ -99,6 +99,8 @@ struct ev_upcaster {
 	size_t nchains;
 	struct chain **tab; /* by type, open addressing */
 	size_t tab_cap;
+	struct chain **qtab; /* the same, loaded, by a quicker hash */
+	size_t qmask;
 	char **files;
 	size_t nfiles;
 	size_t nsteps;
