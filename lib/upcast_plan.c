@@ -921,8 +921,10 @@ static int femit(struct ev_upcaster *u, struct fev *w)
 			*o++ = EV_K_SCHEMA;
 			o = ev_mp_uint(o, w->schema);
 		}
-		memcpy(o, w->key_raw, w->key_raw_n);
-		o += w->key_raw_n;
+		if (w->key_raw_n > 0) {
+			memcpy(o, w->key_raw, w->key_raw_n);
+			o += w->key_raw_n;
+		}
 		goto data;
 	}
 	if (ev_buf_reserve(&u->out, need) != 0)
