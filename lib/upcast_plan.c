@@ -608,11 +608,13 @@ static int fser(struct ev_buf *out, const struct fval *v, int depth)
 		const struct fent *e = &nd->e[i];
 		if (i == nd->nread) {
 			/* the entries read, before those added */
-			memcpy(o, at, (size_t)(nd->bend - at));
+			if (at != nd->bend)
+				memcpy(o, at, (size_t)(nd->bend - at));
 			o += nd->bend - at;
 			at = nd->bend;
 		} else if (i < nd->nread) {
-			memcpy(o, at, (size_t)(e->raw - at));
+			if (at != e->raw)
+				memcpy(o, at, (size_t)(e->raw - at));
 			o += e->raw - at;
 			at = e->rend;
 		}
@@ -638,7 +640,8 @@ static int fser(struct ev_buf *out, const struct fval *v, int depth)
 			return GIVE_UP;
 		o = out->p + out->len;
 	}
-	memcpy(o, at, (size_t)(nd->bend - at));
+	if (at != nd->bend)
+		memcpy(o, at, (size_t)(nd->bend - at));
 	o += nd->bend - at;
 	out->len = (size_t)(o - out->p);
 	return 0;
