@@ -10,6 +10,11 @@
  * only as deep as the paths of its steps go: a light tree whose leaves
  * are the record's own bytes, kept in an arena that is reused from event
  * to event, then written back into a record as evlog(5) stores it.
+ * That is the general path.  Most records take a faster one: once the
+ * set is checked, each chain's declarative steps from each version are
+ * compiled into a plan (upcast_plan.c), which upcasts a record over its
+ * bytes and gives back to the general path whatever it does not handle,
+ * with the same result byte for byte.
  */
 #include <dirent.h>
 #include <fcntl.h>
