@@ -142,16 +142,30 @@ struct ev_upcaster {
 	uint64_t plan_runs, plan_falls; /* applies it did, and gave back */
 };
 
-/* upcast.c: the arena of one apply (reset by every apply) */
+/*
+ * upcast_val.c: what both paths share.  The arena of one apply (reset
+ * by every apply); the chains by type (ev_upcast_chain_slot(): the
+ * table they are loaded into; ev_upcast_make_qtab(): the quicker one
+ * ev_upcast_find_chain() looks in once they are); a failure's message
+ * into u->why (EV_EDATA; EV_ERR out of memory); what a value is, for
+ * messages ("a string"); and map, scale, tonumber or tostring (op) on
+ * the value *p, *n: 0 with the new value in *p, *n (in the arena), or
+ * a failure.  kind is NULL, or what the value is when it is an object
+ * or an array opened in a tree ("an object").
+ */
 void *ev_upcast_alloc(struct ev_upcaster *u, size_t n);
-/* upcast.c: the chain of a type, or NULL */
-const struct chain *ev_upcast_find_chain(const struct ev_upcaster *u,
-					 const char *type, size_t n);
-/* upcast.c: map, scale, tonumber or tostring (op) on the value *p, *n
- * (msgpack, no tree): 0 with the new value in *p, *n (in the arena),
- * or non-zero when the op fails. */
+void *ev_upcast_dup(struct ev_upcaster *u, const void *p, size_t n);
+void ev_upcast_arena_reset(struct ev_upcaster *u);
+struct chain **ev_upcast_chain_slot(struct chain **tab, size_t cap,
+				    const char *type, size_t n);
+int ev_upcast_make_qtab(struct ev_upcaster *u);
+struct chain *ev_upcast_find_chain(const struct ev_upcaster *u,
+				   const char *type, size_t n);
+int ev_upcast_fail(struct ev_upcaster *u, const char *fmt, ...) EV_PRINTF(2, 3);
+int ev_upcast_oom(struct ev_upcaster *u);
+const char *ev_upcast_kind(const uint8_t *p, size_t n);
 int ev_upcast_value_op(struct ev_upcaster *u, const struct op *op,
-		       const uint8_t **p, size_t *n);
+		       const char *kind, const uint8_t **p, size_t *n);
 
 /*
  * upcast_plan.c: every chain's plans, made once the set is checked.  A

@@ -732,8 +732,8 @@ static inline EV_INLINE int fop(struct ev_upcaster *u, struct fev *w,
 			if ((r = fflat(u, &nd->e[i].v)) != 0)
 				return r;
 		}
-		if (ev_upcast_value_op(u, op, &nd->e[i].v.p, &nd->e[i].v.n) !=
-		    0)
+		if (ev_upcast_value_op(u, op, NULL, &nd->e[i].v.p,
+				       &nd->e[i].v.n) != 0)
 			return GIVE_UP;
 		return 0;
 	default:
