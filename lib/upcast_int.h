@@ -1,9 +1,10 @@
 /*
  * upcast_int.h - the insides of struct ev_upcaster that upcast.c (the
- * set, its loading and the general upcast of an event as a tree) and
+ * set, its loading and the general upcast of an event as a tree),
  * upcast_plan.c (the fast path: a chain's declarative steps compiled
- * into one plan, run over a record's bytes) share.  Nothing else
- * includes it, but the unit tests.
+ * into one plan, run over a record's bytes) and upcast_val.c (what both
+ * use: the arena, the chain tables, the operations on one value) share.
+ * Nothing else includes it, but the unit tests.
  */
 #ifndef EVLOG_UPCAST_INT_H
 #define EVLOG_UPCAST_INT_H
