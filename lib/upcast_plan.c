@@ -36,6 +36,7 @@ struct up_plan {
 static int add_key(struct ev_upcaster *u, const struct ev_str *k)
 {
 	struct ev_str *nv;
+	int *next;
 	size_t i;
 
 	for (i = 0; i < u->npkeys; i++)
@@ -46,11 +47,15 @@ static int add_key(struct ev_upcaster *u, const struct ev_str *k)
 	if (nv == NULL)
 		return 0;
 	u->pkeys = nv;
-	u->pkeys[u->npkeys++] = *k;
+	next = realloc(u->pnext, (u->npkeys + 1) * sizeof(*next));
+	if (next == NULL)
+		return 0;
+	u->pnext = next;
+	u->pkeys[u->npkeys] = *k;
+	u->pnext[u->npkeys] = u->pfirst[(uint8_t)k->p[0]];
+	u->npkeys++;
+	u->pfirst[(uint8_t)k->p[0]] = (int)u->npkeys;
 	u->plens |= 1ull << (k->n & 63);
-	if (k->n > 0)
-		u->pfirst[(uint8_t)k->p[0] >> 6] |= 1ull
-						    << ((uint8_t)k->p[0] & 63);
 	return (int)u->npkeys;
 }
 
@@ -181,7 +186,9 @@ void ev_upcast_plans_free(struct ev_upcaster *u)
 		c->plans = NULL;
 	}
 	free(u->pkeys);
+	free(u->pnext);
 	u->pkeys = NULL;
+	u->pnext = NULL;
 	u->npkeys = 0;
 }
 
@@ -271,20 +278,19 @@ static inline EV_INLINE struct fent *fappend(struct ev_upcaster *u,
 static inline int named(const struct ev_upcaster *u, const uint8_t *k,
 			size_t kn)
 {
-	size_t i, j;
+	size_t j;
+	int kid;
 
-	if (kn < 64 && !(u->plens >> kn & 1))
+	if ((kn < 64 && !(u->plens >> kn & 1)) || kn == 0)
 		return 0;
-	if (kn > 0 && !(u->pfirst[k[0] >> 6] >> (k[0] & 63) & 1))
-		return 0;
-	for (i = 0; i < u->npkeys; i++) {
-		const char *q = u->pkeys[i].p;
-		if (u->pkeys[i].n != kn)
+	for (kid = u->pfirst[k[0]]; kid != 0; kid = u->pnext[kid - 1]) {
+		const char *q = u->pkeys[kid - 1].p;
+		if (u->pkeys[kid - 1].n != kn)
 			continue;
-		for (j = 0; j < kn && k[j] == (uint8_t)q[j]; j++)
+		for (j = 1; j < kn && k[j] == (uint8_t)q[j]; j++)
 			;
 		if (j == kn)
-			return (int)i + 1;
+			return kid;
 	}
 	return 0;
 }
