@@ -568,6 +568,31 @@ static inline EV_INLINE int fremove(struct ev_upcaster *u, struct fev *w,
 	return 0;
 }
 
+/* ev_buf_reserve(), ev_mp_map_hdr() and ev_mp_str_hdr(), their common
+ * case inline */
+static inline int reserve(struct ev_buf *b, size_t n)
+{
+	return EV_LIKELY(b->cap - b->len >= n) ? 0 : ev_buf_reserve(b, n);
+}
+
+static inline uint8_t *map_hdr(uint8_t *o, size_t n)
+{
+	if (EV_LIKELY(n < 16)) {
+		*o = (uint8_t)(0x80 | n);
+		return o + 1;
+	}
+	return ev_mp_map_hdr(o, n);
+}
+
+static inline uint8_t *str_hdr(uint8_t *o, size_t n)
+{
+	if (EV_LIKELY(n < 32)) {
+		*o = (uint8_t)(0xa0 | n);
+		return o + 1;
+	}
+	return ev_mp_str_hdr(o, n);
+}
+
 /* Is e, read from the record, as it was (as_read())? */
 static inline int fas_read(const struct fent *e)
 {
@@ -587,7 +612,7 @@ static int fser(struct ev_buf *out, const struct fval *v, int depth)
 	int r;
 
 	if (nd == NULL || !nd->dirty) {
-		if (ev_buf_reserve(out, v->n) != 0)
+		if (reserve(out, v->n) != 0)
 			return GIVE_UP;
 		memcpy(out->p + out->len, v->p, v->n);
 		out->len += v->n;
@@ -606,9 +631,9 @@ static int fser(struct ev_buf *out, const struct fval *v, int depth)
 		if (!e->gone)
 			need += 5 + e->kn + e->v.n;
 	}
-	if (ev_buf_reserve(out, need) != 0)
+	if (reserve(out, need) != 0)
 		return GIVE_UP;
-	o = ev_mp_map_hdr(out->p + out->len, live);
+	o = map_hdr(out->p + out->len, live);
 	at = nd->body;
 	for (i = 0; i < nd->n; i++) {
 		const struct fent *e = &nd->e[i];
@@ -631,7 +656,7 @@ static int fser(struct ev_buf *out, const struct fval *v, int depth)
 			o += e->rend - e->raw;
 			continue;
 		}
-		o = ev_mp_str_hdr(o, e->kn);
+		o = str_hdr(o, e->kn);
 		memcpy(o, e->k, e->kn);
 		o += e->kn;
 		if (e->v.node == NULL || !e->v.node->dirty) {
@@ -642,7 +667,7 @@ static int fser(struct ev_buf *out, const struct fval *v, int depth)
 		out->len = (size_t)(o - out->p);
 		if ((r = fser(out, &e->v, depth + 1)) != 0)
 			return r;
-		if (ev_buf_reserve(out, need) != 0)
+		if (reserve(out, need) != 0)
 			return GIVE_UP;
 		o = out->p + out->len;
 	}
@@ -899,7 +924,7 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 
 static uint8_t *put_str(uint8_t *o, const struct ev_str *s)
 {
-	o = ev_mp_str_hdr(o, s->n);
+	o = str_hdr(o, s->n);
 	memcpy(o, s->p, s->n);
 	return o + s->n;
 }
@@ -920,7 +945,7 @@ static int femit(struct ev_upcaster *u, struct fev *w)
 	if (w->canon && (const uint8_t *)w->type.p == w->type0) {
 		/* the fields up to the time, and the key's, as they are */
 		size_t pre = (size_t)(w->pre_end - w->rec - 1);
-		if (ev_buf_reserve(&u->out, pre + w->key_raw_n + 16) != 0)
+		if (reserve(&u->out, pre + w->key_raw_n + 16) != 0)
 			return GIVE_UP;
 		o = u->out.p + start;
 		*o++ = (uint8_t)(0x80 | count);
@@ -936,7 +961,7 @@ static int femit(struct ev_upcaster *u, struct fev *w)
 		}
 		goto data;
 	}
-	if (ev_buf_reserve(&u->out, need) != 0)
+	if (reserve(&u->out, need) != 0)
 		return GIVE_UP;
 	o = u->out.p + start;
 	*o++ = (uint8_t)(0x80 | count);
@@ -972,7 +997,7 @@ data:
 		o = u->out.p + u->out.len;
 	}
 	u->out.len = (size_t)(o - u->out.p);
-	if (ev_buf_reserve(&u->out, 12) != 0)
+	if (reserve(&u->out, 12) != 0)
 		return GIVE_UP;
 	o = u->out.p + u->out.len;
 	if (!m->gone) {
@@ -983,7 +1008,7 @@ data:
 		if (!((u->out.p[at] & 0xf0) == 0x80 || u->out.p[at] == 0xde ||
 		      u->out.p[at] == 0xdf))
 			return GIVE_UP;
-		if (ev_buf_reserve(&u->out, 10) != 0)
+		if (reserve(&u->out, 10) != 0)
 			return GIVE_UP;
 		o = u->out.p + u->out.len;
 	}
