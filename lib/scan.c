@@ -59,7 +59,7 @@ struct pitem {
 	size_t at;
 	int r;	  /* the reader's: 1 a record, 0 the end, <0 an error */
 	int done; /* upcast by the thread: the rest holds */
-	int up;	  /* ev_upcaster_wants(), found when the batch is filled */
+	int up;	  /* ev_upcaster_wants(), found by the thread */
 	struct ev_upcast_hint hint;
 	int ur; /* ev_upcaster_apply() */
 	int damaged;
@@ -455,7 +455,11 @@ static void batch_work(struct ev_upcaster *u, struct pbatch *b)
 		size_t qn;
 
 		it->done = 1;
-		if (it->r != 1 || !it->up)
+		if (it->r != 1)
+			continue;
+		/* which want upcasting: found here, off the scan's thread */
+		it->up = ev_upcaster_peek(u, p, it->rec.n, &it->hint);
+		if (!it->up)
 			continue;
 		ev_upcaster_hint(u, &it->hint);
 		it->ur = ev_upcaster_apply(u, p, it->rec.n, it->rec.offset,
@@ -622,22 +626,6 @@ fail_mu:
 	return NULL;
 }
 
-/* Which records of b want upcasting: found here, where the thread
- * would wait for it (the chains are only read). */
-static void peek_batch(struct ev_scan *s, struct pbatch *b)
-{
-	struct pitem *it;
-	size_t k;
-
-	b->nwork = b->n;
-	for (k = 0; k < b->n; k++) {
-		it = &b->it[k];
-		if (it->r == 1)
-			it->up = ev_upcaster_peek(s->up, b->raw.p + it->at,
-						  it->rec.n, &it->hint);
-	}
-}
-
 /* Read the next records into b (on this thread: the reader is ours). */
 static int batch_fill(struct ev_scan *s, struct pbatch *b)
 {
@@ -670,13 +658,11 @@ static int batch_fill(struct ev_scan *s, struct pbatch *b)
 		}
 		if (s->to.kind == EV_POS_OFFSET && rec.offset > s->to.offset) {
 			b->last = 1; /* the scan ends at it */
-			b->n--;
-			peek_batch(s, b);
-			b->n++;
+			b->nwork = b->n - 1;
 			return 0;
 		}
 	}
-	peek_batch(s, b);
+	b->nwork = b->n; /* the thread finds which want upcasting */
 	return 0;
 }
 

@@ -10,6 +10,11 @@
  * only as deep as the paths of its steps go: a light tree whose leaves
  * are the record's own bytes, kept in an arena that is reused from event
  * to event, then written back into a record as evlog(5) stores it.
+ * That is the general path.  Most records take a faster one: once the
+ * set is checked, each chain's declarative steps from each version are
+ * compiled into a plan (upcast_plan.c), which upcasts a record over its
+ * bytes and gives back to the general path whatever it does not handle,
+ * with the same result byte for byte.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -24,24 +29,10 @@
 #include <lauxlib.h>
 
 #include "luaval_int.h"
+#include "upcast_int.h"
 
 #define MAX_PARTS 65536		   /* records one event may become */
 #define MAX_SPEC_BYTES (16u << 20) /* a spec or Lua file */
-
-enum op_kind {
-	OP_SET,
-	OP_DEFAULT,
-	OP_MOVE,
-	OP_COPY,
-	OP_REMOVE,
-	OP_MAP,
-	OP_SCALE,
-	OP_TONUMBER,
-	OP_TOSTRING,
-	OP_RETYPE,
-	OP_SPLIT,
-	OP_DROP,
-};
 
 static const struct opdef {
 	const char *name;
@@ -64,57 +55,6 @@ static const struct opdef {
 	{"tostring", OP_TOSTRING, "tostring PATH"},
 };
 #define NOPDEFS (sizeof(opdefs) / sizeof(opdefs[0]))
-
-struct path {
-	char *text; /* as written */
-	struct ev_str *seg;
-	int n;
-};
-
-struct mapent {
-	const uint8_t *from, *to;
-	size_t from_n, to_n;
-};
-
-struct chain;
-
-struct op {
-	enum op_kind kind;
-	const char *name; /* as written: "rename" */
-	unsigned line;
-	struct path a, b;
-	struct ev_buf val; /* set/default: the value; map: the table and
-			    * the else value; scale: the factor */
-	size_t else_at;	   /* map: where the else value begins, or 0 */
-	struct mapent *map;
-	size_t nmap;
-	int factor_int, round;
-	int64_t ifactor;
-	double factor;
-	char *type; /* retype */
-	size_t type_n;
-};
-
-struct step {
-	uint64_t from;
-	const struct chain *chain;
-	const char *file;
-	unsigned line;
-	size_t seq; /* load order */
-	struct op *ops;
-	size_t nops, cap;
-	int is_lua, lua_ref;
-};
-
-struct chain {
-	char *type;
-	size_t type_n;
-	const char *file; /* where it is first named */
-	unsigned line;
-	uint64_t min, max;
-	struct step **steps; /* by version once checked: steps[v - min] */
-	size_t nsteps, cap;
-};
 
 /* the light tree of an event being upcast */
 struct node;
@@ -147,134 +87,10 @@ struct wev {
 	int data_bin;	  /* data is the payload of a bin */
 };
 
-struct chunk {
-	struct chunk *next;
-	size_t cap, used;
-	max_align_t mem[];
-};
-
-struct cslot {
-	char *type; /* NULL: free */
-	size_t type_n;
-	uint64_t version;
-	uint64_t upcast, unchanged, failed;
-};
-
-struct ev_upcaster {
-	struct chain **chains; /* in the order they appear */
-	size_t nchains;
-	struct chain **tab; /* by type, open addressing */
-	size_t tab_cap;
-	char **files;
-	size_t nfiles;
-	size_t nsteps;
-	struct ev_lua *lua;
-	/* one apply */
-	struct chunk *head, *cur;
-	struct ev_buf out, tmp, dbuf, mbuf;
-	size_t *ends;
-	size_t nrec, ends_cap;
-	const uint8_t *same; /* the record, unchanged */
-	size_t same_n;
-	uint64_t offset;
-	const struct step *f_step;
-	const struct op *f_op;
-	struct ev_str f_type; /* no step: the event's type and version */
-	uint64_t f_version;
-	char why[512];
-	struct ev_upcast_failure last;
-	int damaged;		   /* the last record applied did not decode */
-	const struct chain *run_c; /* the chain of run_type, for run() */
-	struct ev_str run_type;
-	const struct chain *hint; /* the chain ev_upcaster_wants() found */
-	const char *hint_type;
-	/* counting */
-	int counting;
-	struct cslot *cs;
-	size_t cs_cap, cs_used;
-	struct ev_upcast_count *rows;
-	struct ev_upcast_failure kept[EV_UPCAST_FAILURES_KEPT];
-	size_t nkept;
-	uint64_t nfailed;
-};
-
-/* ------------------------------------------------------------ arena */
-
-static void *aalloc(struct ev_upcaster *u, size_t n)
-{
-	struct chunk *c = u->cur, *nc;
-	size_t a = sizeof(max_align_t), cap;
-	void *p;
-
-	n = (n + a - 1) / a * a;
-	while (c != NULL) {
-		if (c->cap - c->used >= n) {
-			p = (char *)c->mem + c->used;
-			c->used += n;
-			u->cur = c;
-			return p;
-		}
-		if (c->next == NULL)
-			break;
-		c = c->next;
-		c->used = 0;
-	}
-	cap = n > (64u << 10) ? n : (64u << 10);
-	nc = malloc(sizeof(*nc) + cap);
-	if (nc == NULL)
-		return NULL;
-	nc->next = NULL;
-	nc->cap = cap;
-	nc->used = n;
-	if (c == NULL)
-		u->head = nc;
-	else
-		c->next = nc;
-	u->cur = nc;
-	return nc->mem;
-}
-
-static void arena_reset(struct ev_upcaster *u)
-{
-	u->cur = u->head;
-	if (u->head != NULL)
-		u->head->used = 0;
-}
-
-static void *adup(struct ev_upcaster *u, const void *p, size_t n)
-{
-	void *d = aalloc(u, n ? n : 1);
-
-	if (d != NULL && n)
-		memcpy(d, p, n);
-	return d;
-}
-
-/* ------------------------------------------------------------ lookups */
-
-static struct chain **chain_slot(struct chain **tab, size_t cap,
-				 const char *type, size_t n)
-{
-	size_t i = ev_hash64(type, n) & (cap - 1);
-
-	while (tab[i] != NULL &&
-	       (tab[i]->type_n != n || memcmp(tab[i]->type, type, n) != 0))
-		i = (i + 1) & (cap - 1);
-	return &tab[i];
-}
-
-static struct chain *find_chain(const struct ev_upcaster *u, const char *type,
-				size_t n)
-{
-	if (u->tab_cap == 0)
-		return NULL;
-	return *chain_slot(u->tab, u->tab_cap, type, n);
-}
-
 int ev_upcaster_has_chain(const struct ev_upcaster *u, const char *type,
 			  size_t n)
 {
-	return find_chain(u, type, n) != NULL;
+	return ev_upcast_find_chain(u, type, n) != NULL;
 }
 
 int ev_upcaster_changes_envelope(const struct ev_upcaster *u)
@@ -290,18 +106,31 @@ static uint64_t peek_schema(const uint8_t *rec, size_t n, const uint8_t *p)
 	struct ev_mp_item it, k;
 	uint32_t i;
 
-	if (ev_mp_read(&rec, end, &it) != 0 || it.type != EV_MP_MAP || it.n < 2)
+	if ((rec[0] & 0xf0) == 0x80) {
+		it.n = rec[0] & 0x0f; /* most records */
+	} else if (ev_mp_read(&rec, end, &it) != 0 || it.type != EV_MP_MAP) {
+		return 1;
+	}
+	if (it.n < 2)
 		return 1;
 	for (i = 2; i < it.n; i++) {
-		if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_UINT ||
-		    k.v.u > EV_K_SCHEMA)
+		if (p < end && *p <= 0x7f) {
+			k.v.u = *p++;
+		} else if (ev_mp_read(&p, end, &k) != 0 ||
+			   k.type != EV_MP_UINT) {
 			return 1;
-		if (k.v.u == EV_K_SCHEMA)
+		}
+		if (k.v.u > EV_K_SCHEMA)
+			return 1;
+		if (k.v.u == EV_K_SCHEMA) {
+			if (p < end && *p <= 0x7f)
+				return *p ? *p : 1;
 			return ev_mp_read(&p, end, &k) == 0 &&
 					       k.type == EV_MP_UINT && k.v.u
 				       ? k.v.u
 				       : 1;
-		if (ev_mp_skip_fast(&p, end) != 0)
+		}
+		if (ev_upcast_skip(&p, end) != 0)
 			return 1;
 	}
 	return 1;
@@ -317,9 +146,9 @@ int ev_upcaster_peek(const struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	h->type = NULL;
 	if (u->counting)
 		return 1;
-	if (ev_event_peek_type(rec, n, &type) != 0)
+	if (ev_upcast_peek_type(rec, n, &type) != 0)
 		return 1; /* the decode says what is wrong */
-	c = find_chain(u, type.p, type.n);
+	c = ev_upcast_find_chain(u, type.p, type.n);
 	h->chain = c;
 	h->type = type.p;
 	return c != NULL &&
@@ -360,52 +189,12 @@ static int has_control(const char *s, size_t n)
 
 /* ------------------------------------------------------------ failures */
 
-static int fail(struct ev_upcaster *u, const char *fmt, ...) EV_PRINTF(2, 3);
-
-static int fail(struct ev_upcaster *u, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(u->why, sizeof(u->why), fmt, ap);
-	va_end(ap);
-	return EV_EDATA;
-}
-
-static int oom(struct ev_upcaster *u)
-{
-	snprintf(u->why, sizeof(u->why), "out of memory");
-	return EV_ERR;
-}
-
 /* "a string", "an object": what the value at p is, for messages. */
 static const char *kind_name(const struct val *v)
 {
-	struct ev_mp_item it;
-	const uint8_t *p = v->p;
-
 	if (v->node != NULL)
 		return v->node->map ? "an object" : "an array";
-	if (p == NULL || ev_mp_read(&p, v->p + v->n, &it) != 0)
-		return "malformed";
-	switch (it.type) {
-	case EV_MP_NIL:
-		return "null";
-	case EV_MP_BOOL:
-		return "a boolean";
-	case EV_MP_UINT:
-	case EV_MP_INT:
-	case EV_MP_FLOAT:
-		return "a number";
-	case EV_MP_STR:
-		return "a string";
-	case EV_MP_ARRAY:
-		return "an array";
-	case EV_MP_MAP:
-		return "an object";
-	default:
-		return "binary";
-	}
+	return ev_upcast_kind(v->p, v->n);
 }
 
 static int is_container(const struct val *v, int *map)
@@ -444,12 +233,13 @@ static int expand_at(struct ev_upcaster *u, const uint8_t **pp,
 
 	if (ev_mp_read(&p, end, &it) != 0 ||
 	    (it.type != EV_MP_MAP && it.type != EV_MP_ARRAY))
-		return fail(u, "malformed value");
+		return ev_upcast_fail(u, "malformed value");
 	if (it.n > (size_t)(end - p))
-		return fail(u, "malformed value");
-	nd = aalloc(u, sizeof(*nd) + ((size_t)it.n + 2) * sizeof(*nd->e));
+		return ev_upcast_fail(u, "malformed value");
+	nd = ev_upcast_alloc(u,
+			     sizeof(*nd) + ((size_t)it.n + 2) * sizeof(*nd->e));
 	if (nd == NULL)
-		return oom(u);
+		return ev_upcast_oom(u);
 	nd->map = it.type == EV_MP_MAP;
 	nd->dirty = 0;
 	nd->n = it.n;
@@ -470,7 +260,7 @@ static int expand_at(struct ev_upcaster *u, const uint8_t **pp,
 			p += 1 + e->kn;
 		} else if (nd->map) {
 			if (ev_mp_read(&p, end, &k) != 0 || k.type != EV_MP_STR)
-				return fail(u, "malformed object");
+				return ev_upcast_fail(u, "malformed object");
 			e->k = k.p;
 			e->kn = k.n;
 		}
@@ -482,7 +272,7 @@ static int expand_at(struct ev_upcaster *u, const uint8_t **pp,
 			   (size_t)(end - p) > (size_t)(*p & 0x1f)) {
 			p += 1 + (*p & 0x1f);
 		} else if (ev_mp_skip_fast(&p, end) != 0) {
-			return fail(u, "malformed value");
+			return ev_upcast_fail(u, "malformed value");
 		}
 		e->v.p = s;
 		e->v.n = (size_t)(p - s);
@@ -508,9 +298,9 @@ static int append_ent(struct ev_upcaster *u, struct node *nd, const void *k,
 
 	if (nd->n == nd->cap) {
 		size_t cap = nd->cap ? 2 * nd->cap : 4;
-		e = aalloc(u, cap * sizeof(*e));
+		e = ev_upcast_alloc(u, cap * sizeof(*e));
 		if (e == NULL)
-			return oom(u);
+			return ev_upcast_oom(u);
 		if (nd->n)
 			memcpy(e, nd->e, nd->n * sizeof(*e));
 		nd->e = e;
@@ -618,23 +408,25 @@ static int walk_m(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 		}
 		if (s == 0 && i >= 0 && w->data_bin && pa->seg[0].n == 4 &&
 		    memcmp(pa->seg[0].p, "data", 4) == 0)
-			return fail(u, "data is binary (data_base64): it has "
-				       "no fields");
+			return ev_upcast_fail(
+				u, "data is binary (data_base64): it has "
+				   "no fields");
 		if (i < 0) {
 			if (!create)
 				return 0;
 			if (!nd->map)
-				return fail(u,
-					    "%.*s has %zu elements: there is "
-					    "no %.*s",
-					    prefix_len(pa, s - 1), pa->text,
-					    nd->n, (int)pa->seg[s].n,
-					    pa->seg[s].p);
+				return ev_upcast_fail(
+					u,
+					"%.*s has %zu elements: there is "
+					"no %.*s",
+					prefix_len(pa, s - 1), pa->text, nd->n,
+					(int)pa->seg[s].n, pa->seg[s].p);
 			/* an empty object, opened */
-			child = aalloc(u,
-				       sizeof(*child) + 4 * sizeof(struct ent));
+			child = ev_upcast_alloc(u,
+						sizeof(*child) +
+							4 * sizeof(struct ent));
 			if (child == NULL)
-				return oom(u);
+				return ev_upcast_oom(u);
 			child->map = 1;
 			child->dirty = 0;
 			child->n = 0;
@@ -648,9 +440,10 @@ static int walk_m(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 			continue;
 		}
 		if (!is_container(&nd->e[i].v, &map))
-			return fail(u, "%.*s is %s, not an object or array",
-				    prefix_len(pa, s), pa->text,
-				    kind_name(&nd->e[i].v));
+			return ev_upcast_fail(
+				u, "%.*s is %s, not an object or array",
+				prefix_len(pa, s), pa->text,
+				kind_name(&nd->e[i].v));
 		if (nd->e[i].v.node == NULL) {
 			int r = expand(u, &nd->e[i].v);
 			if (r != 0)
@@ -701,9 +494,9 @@ static int set_path(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 		    end == pa->seg[pa->n - 1].p + pa->seg[pa->n - 1].n)
 			return append_ent(u, nd, NULL, 0, v);
 	}
-	return fail(u, "%.*s has %zu elements: there is no %.*s",
-		    prefix_len(pa, pa->n - 2), pa->text, nd->n,
-		    (int)pa->seg[pa->n - 1].n, pa->seg[pa->n - 1].p);
+	return ev_upcast_fail(u, "%.*s has %zu elements: there is no %.*s",
+			      prefix_len(pa, pa->n - 2), pa->text, nd->n,
+			      (int)pa->seg[pa->n - 1].n, pa->seg[pa->n - 1].p);
 }
 
 /* Remove entry i of nd (found by a walk of pa that marked the way). */
@@ -774,7 +567,7 @@ static int get_path(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 	int r;
 
 	if (is_whole_data(w, pa))
-		return fail(u, "data is binary (data_base64)");
+		return ev_upcast_fail(u, "data is binary (data_base64)");
 	r = walk_m(u, w, pa, 0, modify, &nd, &i);
 	if (r == 1)
 		*v = &nd->e[i].v;
@@ -808,14 +601,15 @@ static int ser(struct ev_upcaster *u, struct ev_buf *out, const struct val *v,
 
 	if (nd == NULL || !nd->dirty) {
 		if (ev_buf_reserve(out, v->n) != 0)
-			return oom(u);
+			return ev_upcast_oom(u);
 		memcpy(out->p + out->len, v->p, v->n);
 		out->len += v->n;
 		return 0;
 	}
 	if (depth > EV_MAX_DEPTH)
-		return fail(u, "the event nests deeper than %d levels",
-			    EV_MAX_DEPTH);
+		return ev_upcast_fail(u,
+				      "the event nests deeper than %d levels",
+				      EV_MAX_DEPTH);
 	for (i = 0; i < nd->n; i++)
 		if (!nd->e[i].gone) {
 			live++;
@@ -823,7 +617,7 @@ static int ser(struct ev_upcaster *u, struct ev_buf *out, const struct val *v,
 		}
 	/* room for all but what changed below (reserved as it comes) */
 	if (ev_buf_reserve(out, need) != 0)
-		return oom(u);
+		return ev_upcast_oom(u);
 	o = out->p + out->len;
 	o = nd->map ? ev_mp_map_hdr(o, live) : ev_mp_array_hdr(o, live);
 	for (i = 0; i < nd->n; i++) {
@@ -857,7 +651,7 @@ static int ser(struct ev_upcaster *u, struct ev_buf *out, const struct val *v,
 			return r;
 		/* what is left fits in what was reserved */
 		if (ev_buf_reserve(out, need) != 0)
-			return oom(u);
+			return ev_upcast_oom(u);
 		o = out->p + out->len;
 	}
 	out->len = (size_t)(o - out->p);
@@ -877,199 +671,12 @@ static int flatten(struct ev_upcaster *u, struct val *v)
 	u->tmp.len = 0;
 	if ((r = ser(u, &u->tmp, v, 2)) != 0)
 		return r;
-	v->p = adup(u, u->tmp.p, u->tmp.len);
+	v->p = ev_upcast_dup(u, u->tmp.p, u->tmp.len);
 	if (v->p == NULL)
-		return oom(u);
+		return ev_upcast_oom(u);
 	v->n = u->tmp.len;
 	v->node = NULL;
 	return 0;
-}
-
-/* ------------------------------------------------------------ values */
-
-/* Are the msgpack values a and b the same JSON value?  Numbers by
- * value, containers byte for byte. */
-static int same_value(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-	const uint8_t *pa = a, *pb = b;
-	struct ev_mp_item x, y;
-	double dx, dy;
-
-	if (ev_mp_read(&pa, a + an, &x) != 0 ||
-	    ev_mp_read(&pb, b + bn, &y) != 0)
-		return 0;
-	if ((x.type == EV_MP_UINT || x.type == EV_MP_INT ||
-	     x.type == EV_MP_FLOAT) &&
-	    (y.type == EV_MP_UINT || y.type == EV_MP_INT ||
-	     y.type == EV_MP_FLOAT)) {
-		if (x.type != EV_MP_FLOAT && y.type != EV_MP_FLOAT) {
-			if ((x.type == EV_MP_INT && x.v.i < 0) !=
-			    (y.type == EV_MP_INT && y.v.i < 0))
-				return 0;
-			return x.v.u == y.v.u;
-		}
-		dx = x.type == EV_MP_FLOAT  ? x.v.f
-		     : x.type == EV_MP_UINT ? (double)x.v.u
-					    : (double)x.v.i;
-		dy = y.type == EV_MP_FLOAT  ? y.v.f
-		     : y.type == EV_MP_UINT ? (double)y.v.u
-					    : (double)y.v.i;
-		return dx == dy;
-	}
-	return an == bn && memcmp(a, b, an) == 0;
-}
-
-static int op_map(struct ev_upcaster *u, const struct op *op, struct val *v)
-{
-	size_t i;
-	int r;
-
-	if ((r = flatten(u, v)) != 0)
-		return r;
-	for (i = 0; i < op->nmap; i++) {
-		if (same_value(v->p, v->n, op->map[i].from,
-			       op->map[i].from_n)) {
-			v->p = op->map[i].to;
-			v->n = op->map[i].to_n;
-			return 0;
-		}
-	}
-	if (op->else_at) {
-		v->p = op->val.p + op->else_at;
-		v->n = op->val.len - op->else_at;
-	}
-	return 0;
-}
-
-static int put_number(struct ev_upcaster *u, struct val *v, int is_int,
-		      int64_t i, double d)
-{
-	uint8_t *o = aalloc(u, 9);
-
-	if (o == NULL)
-		return oom(u);
-	v->p = o;
-	v->n = (size_t)((is_int ? ev_mp_int(o, i) : ev_mp_double(o, d)) - o);
-	v->node = NULL;
-	return 0;
-}
-
-static int op_scale(struct ev_upcaster *u, const struct op *op, struct val *v)
-{
-	const uint8_t *p = v->p;
-	struct ev_mp_item it;
-	int64_t i;
-	double d;
-
-	if (v->node != NULL || ev_mp_read(&p, v->p + v->n, &it) != 0 ||
-	    (it.type != EV_MP_UINT && it.type != EV_MP_INT &&
-	     it.type != EV_MP_FLOAT))
-		return fail(u, "%s is %s, not a number", op->a.text,
-			    kind_name(v));
-	if (op->factor_int && it.type != EV_MP_FLOAT &&
-	    (it.type == EV_MP_INT || it.v.u <= INT64_MAX)) {
-		if (__builtin_mul_overflow(it.v.i, op->ifactor, &i))
-			return fail(u,
-				    "%s times %" PRId64 " is out of the "
-				    "range of integers",
-				    op->a.text, op->ifactor);
-		return put_number(u, v, 1, i, 0);
-	}
-	d = it.type == EV_MP_FLOAT  ? it.v.f
-	    : it.type == EV_MP_UINT ? (double)it.v.u
-				    : (double)it.v.i;
-	d *= op->factor;
-	if (!isfinite(d))
-		return fail(u, "%s times the factor is not a finite number",
-			    op->a.text);
-	if (!op->round)
-		return put_number(u, v, 0, 0, d);
-	d = round(d);
-	if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
-		return fail(u,
-			    "%s times the factor is out of the range of "
-			    "integers",
-			    op->a.text);
-	return put_number(u, v, 1, (int64_t)d, 0);
-}
-
-static int op_tonumber(struct ev_upcaster *u, const struct op *op,
-		       struct val *v)
-{
-	const uint8_t *p = v->p;
-	struct ev_mp_item it = {.type = EV_MP_NIL};
-	struct ev_json js;
-	uint8_t c;
-
-	if (v->node == NULL && ev_mp_read(&p, v->p + v->n, &it) == 0 &&
-	    (it.type == EV_MP_UINT || it.type == EV_MP_INT ||
-	     it.type == EV_MP_FLOAT))
-		return 0;
-	if (v->node != NULL || it.type != EV_MP_STR)
-		return fail(u, "%s is %s, not a string or a number", op->a.text,
-			    kind_name(v));
-	if (it.n == 0 ||
-	    !(it.p[0] == '-' || (it.p[0] >= '0' && it.p[0] <= '9')))
-		goto bad;
-	u->tmp.len = 0;
-	ev_json_init(&js, (const char *)it.p, it.n);
-	if (ev_json_value(&js, &u->tmp) != 0 || js.p != js.end)
-		goto bad;
-	c = u->tmp.p[0];
-	if ((c >= 0x90 && c <= 0xc3) || (c >= 0xd9 && c <= 0xdf) ||
-	    (c >= 0x80 && c <= 0x8f))
-		goto bad;
-	v->p = adup(u, u->tmp.p, u->tmp.len);
-	if (v->p == NULL)
-		return oom(u);
-	v->n = u->tmp.len;
-	return 0;
-bad:
-	return fail(u, "%s is \"%.*s\", not a number", op->a.text,
-		    (int)(it.n > 64 ? 64 : it.n), (const char *)it.p);
-}
-
-static int op_tostring(struct ev_upcaster *u, const struct op *op,
-		       struct val *v)
-{
-	const uint8_t *p = v->p;
-	struct ev_mp_item it;
-	char txt[40], *e;
-	uint8_t *o;
-	size_t n;
-
-	if (v->node != NULL || ev_mp_read(&p, v->p + v->n, &it) != 0)
-		goto bad;
-	switch (it.type) {
-	case EV_MP_STR:
-		return 0;
-	case EV_MP_UINT:
-		e = ev_fmt_u64(txt, it.v.u);
-		break;
-	case EV_MP_INT:
-		e = ev_fmt_i64(txt, it.v.i);
-		break;
-	case EV_MP_FLOAT:
-		e = ev_fmt_double(txt, it.v.f);
-		break;
-	case EV_MP_BOOL:
-		e = txt + sprintf(txt, "%s", it.v.b ? "true" : "false");
-		break;
-	default:
-		goto bad;
-	}
-	n = (size_t)(e - txt);
-	o = aalloc(u, n + 1);
-	if (o == NULL)
-		return oom(u);
-	o[0] = (uint8_t)(0xa0 | n);
-	memcpy(o + 1, txt, n);
-	v->p = o;
-	v->n = n + 1;
-	return 0;
-bad:
-	return fail(u, "%s is %s, not a number or a boolean", op->a.text,
-		    kind_name(v));
 }
 
 static int do_op(struct ev_upcaster *u, struct wev *w, const struct op *op)
@@ -1104,7 +711,8 @@ static int do_op(struct ev_upcaster *u, struct wev *w, const struct op *op)
 		return remove_path(u, w, &op->a);
 	case OP_MOVE:
 		if (is_whole_data(w, &op->a))
-			return fail(u, "data is binary (data_base64)");
+			return ev_upcast_fail(u,
+					      "data is binary (data_base64)");
 		/* one walk finds it and marks the way for its removal */
 		r = walk_m(u, w, &op->a, 0, 1, &nd, &i);
 		if (r <= 0)
@@ -1133,18 +741,12 @@ static int do_op(struct ev_upcaster *u, struct wev *w, const struct op *op)
 	}
 	if ((r = get_path(u, w, &op->a, 1, &vp)) <= 0)
 		return r;
-	switch (op->kind) {
-	case OP_MAP:
-		return op_map(u, op, vp);
-	case OP_SCALE:
-		return op_scale(u, op, vp);
-	case OP_TONUMBER:
-		return op_tonumber(u, op, vp);
-	case OP_TOSTRING:
-		return op_tostring(u, op, vp);
-	default:
-		return fail(u, "unknown operation");
-	}
+	/* map compares the bytes; the others fail on an object */
+	if (op->kind == OP_MAP && (r = flatten(u, vp)) != 0)
+		return r;
+	return ev_upcast_value_op(u, op,
+				  vp->node != NULL ? kind_name(vp) : NULL,
+				  &vp->p, &vp->n);
 }
 
 /* ------------------------------------------------------------ events */
@@ -1171,13 +773,13 @@ static int wev_parse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 {
 	const uint8_t *p = rec, *end = rec + n, *v;
 	struct ev_mp_item it, kv;
-	struct ent *e = aalloc(u, 2 * sizeof(*e));
+	struct ent *e = ev_upcast_alloc(u, 2 * sizeof(*e));
 	struct ev_str *str;
 	uint64_t last = 0, k;
 	uint32_t i;
 
 	if (e == NULL)
-		return oom(u);
+		return ev_upcast_oom(u);
 	memset(w, 0, sizeof(*w));
 	w->time = EV_TIME_NONE;
 	w->schema = 1;
@@ -1329,15 +931,16 @@ static int emit(struct ev_upcaster *u, struct wev *w)
 	int r;
 
 	if (u->nrec >= MAX_PARTS)
-		return fail(u, "the event becomes more than %d events",
-			    MAX_PARTS);
+		return ev_upcast_fail(u,
+				      "the event becomes more than %d events",
+				      MAX_PARTS);
 	count += (w->stream.p != NULL) + (w->version != 0) + (w->schema > 1) +
 		 (w->key.p != NULL) + !d->gone + !m->gone +
 		 (w->prev != EV_NO_PREV);
 	need = 3 * 6 + w->id.n + w->type.n + w->stream.n + w->key.n + 16 +
 	       2 * 10 + 6;
 	if (ev_buf_reserve(&u->out, need) != 0)
-		return oom(u);
+		return ev_upcast_oom(u);
 	o = u->out.p + start;
 	*o++ = (uint8_t)(0x80 | count);
 	*o++ = EV_K_ID;
@@ -1378,7 +981,7 @@ static int emit(struct ev_upcaster *u, struct wev *w)
 	}
 	u->out.len = (size_t)(o - u->out.p);
 	if (ev_buf_reserve(&u->out, 12) != 0)
-		return oom(u);
+		return ev_upcast_oom(u);
 	o = u->out.p + u->out.len;
 	if (!m->gone) {
 		*o++ = EV_K_META;
@@ -1387,10 +990,10 @@ static int emit(struct ev_upcaster *u, struct wev *w)
 			return r;
 		if (!((u->out.p[at] & 0xf0) == 0x80 || u->out.p[at] == 0xde ||
 		      u->out.p[at] == 0xdf))
-			return fail(u, "meta is %s, not an object",
-				    kind_name(&m->v));
+			return ev_upcast_fail(u, "meta is %s, not an object",
+					      kind_name(&m->v));
 		if (ev_buf_reserve(&u->out, 10) != 0)
-			return oom(u);
+			return ev_upcast_oom(u);
 		o = u->out.p + u->out.len;
 	}
 	if (w->prev != EV_NO_PREV) {
@@ -1398,16 +1001,17 @@ static int emit(struct ev_upcaster *u, struct wev *w)
 		o = ev_mp_uint(o, w->prev);
 	}
 	if ((size_t)(o - u->out.p) - start > EV_MAX_RECORD)
-		return fail(u,
-			    "the event is %zu bytes encoded, over the limit "
-			    "of %u bytes",
-			    (size_t)(o - u->out.p) - start, EV_MAX_RECORD);
+		return ev_upcast_fail(
+			u,
+			"the event is %zu bytes encoded, over the limit "
+			"of %u bytes",
+			(size_t)(o - u->out.p) - start, EV_MAX_RECORD);
 	u->out.len = (size_t)(o - u->out.p);
 	if (u->nrec == u->ends_cap) {
 		size_t cap = u->ends_cap ? 2 * u->ends_cap : 16;
 		size_t *ne = realloc(u->ends, cap * sizeof(*ne));
 		if (ne == NULL)
-			return oom(u);
+			return ev_upcast_oom(u);
 		u->ends = ne;
 		u->ends_cap = cap;
 	}
@@ -1424,12 +1028,12 @@ static int part_of(struct ev_upcaster *u, const struct wev *w, const uint8_t *d,
 		   size_t dn, const uint8_t *m, size_t mn, size_t i,
 		   struct wev *pt)
 {
-	struct ent *e = aalloc(u, 2 * sizeof(*e));
+	struct ent *e = ev_upcast_alloc(u, 2 * sizeof(*e));
 	char *id;
 	int n;
 
 	if (e == NULL)
-		return oom(u);
+		return ev_upcast_oom(u);
 	*pt = *w;
 	wev_root(pt, e);
 	e[0].v.p = d;
@@ -1438,9 +1042,9 @@ static int part_of(struct ev_upcaster *u, const struct wev *w, const uint8_t *d,
 	e[1].v.p = m;
 	e[1].v.n = mn;
 	e[1].gone = m == NULL;
-	id = aalloc(u, w->id.n + 24);
+	id = ev_upcast_alloc(u, w->id.n + 24);
 	if (id == NULL)
-		return oom(u);
+		return ev_upcast_oom(u);
 	n = snprintf(id, w->id.n + 24, "%.*s:%zu", (int)w->id.n, w->id.p,
 		     i + 1);
 	pt->id.p = id;
@@ -1464,28 +1068,29 @@ static int split(struct ev_upcaster *u, struct wev *w, const struct step *st,
 	if ((r = get_path(u, w, &op->a, 0, &vp)) < 0)
 		return r;
 	if (r == 0)
-		return fail(u, "%s: no such field to split", op->a.text);
+		return ev_upcast_fail(u, "%s: no such field to split",
+				      op->a.text);
 	if (!is_container(vp, &map) || map)
-		return fail(u, "%s is %s, not an array", op->a.text,
-			    kind_name(vp));
+		return ev_upcast_fail(u, "%s is %s, not an array", op->a.text,
+				      kind_name(vp));
 	/* every part starts from the same bytes */
 	if ((r = wev_part(u, w, 0, &u->dbuf, &d, &dn)) != 0 ||
-	    (d != NULL && (d = adup(u, d, dn)) == NULL) ||
+	    (d != NULL && (d = ev_upcast_dup(u, d, dn)) == NULL) ||
 	    (r = wev_part(u, w, 1, &u->mbuf, &m, &mn)) != 0 ||
-	    (m != NULL && (m = adup(u, m, mn)) == NULL))
-		return r ? r : oom(u);
+	    (m != NULL && (m = ev_upcast_dup(u, m, mn)) == NULL))
+		return r ? r : ev_upcast_oom(u);
 	if ((r = part_of(u, w, d, dn, m, mn, 0, &pt)) != 0 ||
 	    (r = get_path(u, &pt, &op->a, 0, &vp)) < 0)
 		return r;
 	p = vp->p;
 	end = vp->p + vp->n;
 	if (ev_mp_read(&p, end, &it) != 0)
-		return fail(u, "malformed value");
+		return ev_upcast_fail(u, "malformed value");
 	for (i = 0; i < it.n; i++) {
 		elem.p = p;
 		elem.node = NULL;
 		if (ev_mp_skip_fast(&p, end) != 0)
-			return fail(u, "malformed value");
+			return ev_upcast_fail(u, "malformed value");
 		elem.n = (size_t)(p - elem.p);
 		if ((r = part_of(u, w, d, dn, m, mn, i, &pt)) != 0)
 			return r;
@@ -1525,7 +1130,7 @@ static void keep_str(const char **s, size_t n, const struct ev_str *in)
 static const char *arena_str(struct lua_call *c, const char *s, size_t n,
 			     const struct ev_str *in)
 {
-	return s == NULL || s == in->p ? s : adup(c->u, s, n);
+	return s == NULL || s == in->p ? s : ev_upcast_dup(c->u, s, n);
 }
 
 static void check_strs(lua_State *L, const struct ev_fields *f)
@@ -1564,7 +1169,7 @@ static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
 		luaL_error(L, "returned more than %d events", MAX_PARTS);
 	if (c->nres == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 8;
-		struct wev *nv = aalloc(u, cap * sizeof(*nv));
+		struct wev *nv = ev_upcast_alloc(u, cap * sizeof(*nv));
 		if (nv == NULL)
 			luaL_error(L, "out of memory");
 		if (c->nres)
@@ -1574,7 +1179,7 @@ static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
 	}
 	w = &c->res[c->nres];
 	memset(w, 0, sizeof(*w));
-	e = aalloc(u, 2 * sizeof(*e));
+	e = ev_upcast_alloc(u, 2 * sizeof(*e));
 	if (e == NULL)
 		luaL_error(L, "out of memory");
 	wev_root(w, e);
@@ -1587,11 +1192,11 @@ static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
 	w->time = f.time;
 	w->version = f.version;
 	e[0].gone = f.data == NULL;
-	e[0].v.p = f.data ? adup(u, f.data, f.data_n) : NULL;
+	e[0].v.p = f.data ? ev_upcast_dup(u, f.data, f.data_n) : NULL;
 	e[0].v.n = f.data_n;
 	w->data_bin = f.data_bin;
 	e[1].gone = f.meta == NULL;
-	e[1].v.p = f.meta ? adup(u, f.meta, f.meta_n) : NULL;
+	e[1].v.p = f.meta ? ev_upcast_dup(u, f.meta, f.meta_n) : NULL;
 	e[1].v.n = f.meta_n;
 	if (w->type.p == NULL || (f.stream && !w->stream.p) ||
 	    (f.key && !w->key.p) || (f.data && !e[0].v.p) ||
@@ -1648,7 +1253,8 @@ static int run_lua(struct ev_upcaster *u, struct wev *w, const struct step *st)
 	if ((r = wev_event(u, w, &c.ev)) != 0)
 		return r;
 	if ((r = ev_lua_protected(u->lua, lua_body, &c, &e2)) != 0)
-		return e2.code == EV_ERR ? oom(u) : fail(u, "%s", e2.msg);
+		return e2.code == EV_ERR ? ev_upcast_oom(u)
+					 : ev_upcast_fail(u, "%s", e2.msg);
 	for (i = 0; i < c.nres; i++) {
 		struct wev *rw = &c.res[i];
 		if (c.list) {
@@ -1679,7 +1285,8 @@ static int run(struct ev_upcaster *u, struct wev *w, const struct step *st,
 			const struct chain *c = u->run_c;
 			if (u->run_type.p != w->type.p ||
 			    u->run_type.n != w->type.n) {
-				c = find_chain(u, w->type.p, w->type.n);
+				c = ev_upcast_find_chain(u, w->type.p,
+							 w->type.n);
 				u->run_c = c;
 				u->run_type = w->type;
 			}
@@ -1690,11 +1297,12 @@ static int run(struct ev_upcaster *u, struct wev *w, const struct step *st,
 				u->f_op = NULL;
 				u->f_type = w->type;
 				u->f_version = w->schema;
-				return fail(u,
-					    "no step from version %" PRIu64
-					    ": the steps of %s begin at "
-					    "version %" PRIu64,
-					    w->schema, c->type, c->min);
+				return ev_upcast_fail(
+					u,
+					"no step from version %" PRIu64
+					": the steps of %s begin at "
+					"version %" PRIu64,
+					w->schema, c->type, c->min);
 			}
 			st = c->steps[w->schema - c->min];
 			k = 0;
@@ -1935,12 +1543,27 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	int r;
 
 	*changed = 0;
-	arena_reset(u);
+	ev_upcast_arena_reset(u);
 	u->out.len = 0;
 	u->nrec = 0;
 	u->same = NULL;
 	u->damaged = 0;
 	u->why[0] = '\0';
+	/* the fast path, when the set has a plan for the record */
+	r = ev_upcast_plan_apply(u, rec, n, changed);
+	if (r != EV_UPCAST_GIVE_UP) {
+		u->hint_type = NULL;
+		u->plan_runs++;
+		return r;
+	}
+	if (!u->plans_off && !u->counting) {
+		u->plan_falls++;
+		ev_upcast_arena_reset(u);
+		u->out.len = 0;
+		u->nrec = 0;
+		u->same = NULL;
+		*changed = 0;
+	}
 	if ((r = wev_parse(u, rec, n, &w)) != 0) {
 		if (r == EV_ERR)
 			return ev_seterr(err, EV_ERR, "out of memory");
@@ -1956,7 +1579,7 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			    u->hint->type_n == w.type.n &&
 			    memcmp(u->hint->type, w.type.p, w.type.n) == 0
 		    ? u->hint
-		    : find_chain(u, w.type.p, w.type.n);
+		    : ev_upcast_find_chain(u, w.type.p, w.type.n);
 	u->hint_type = NULL;
 	if (c == NULL || w.schema > c->max) {
 		u->same = rec;
@@ -2111,13 +1734,14 @@ static struct chain *get_chain(struct ev_upcaster *u, const char *type,
 		if (nv == NULL)
 			return NULL;
 		for (i = 0; i < u->nchains; i++)
-			*chain_slot(nv, cap, u->chains[i]->type,
-				    u->chains[i]->type_n) = u->chains[i];
+			*ev_upcast_chain_slot(nv, cap, u->chains[i]->type,
+					      u->chains[i]->type_n) =
+				u->chains[i];
 		free(u->tab);
 		u->tab = nv;
 		u->tab_cap = cap;
 	}
-	slot = chain_slot(u->tab, u->tab_cap, type, n);
+	slot = ev_upcast_chain_slot(u->tab, u->tab_cap, type, n);
 	if (*slot != NULL)
 		return *slot;
 	c = calloc(1, sizeof(*c));
@@ -2206,6 +1830,7 @@ static void path_free(struct path *pa)
 {
 	free(pa->text);
 	free(pa->seg);
+	free(pa->kid);
 	memset(pa, 0, sizeof(*pa));
 }
 
@@ -2817,6 +2442,9 @@ int ev_upcaster_load(struct ev_upcaster **out, const char *path,
 	}
 	if (r == 0)
 		r = check_chains(u, err);
+	if (r == 0 &&
+	    (ev_upcast_make_qtab(u) != 0 || ev_upcast_plans_make(u) != 0))
+		r = ev_seterr(err, EV_ERR, "out of memory");
 	if (r != 0) {
 		ev_upcaster_free(u);
 		return r;
@@ -2848,6 +2476,7 @@ void ev_upcaster_free(struct ev_upcaster *u)
 
 	if (u == NULL)
 		return;
+	ev_upcast_plans_free(u);
 	for (i = 0; i < u->nchains; i++) {
 		for (j = 0; j < u->chains[i]->nsteps; j++)
 			step_free(u->chains[i]->steps[j]);
@@ -2857,6 +2486,7 @@ void ev_upcaster_free(struct ev_upcaster *u)
 	}
 	free(u->chains);
 	free(u->tab);
+	free(u->qtab);
 	for (i = 0; i < u->nfiles; i++)
 		free(u->files[i]);
 	free(u->files);

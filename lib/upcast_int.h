@@ -1,0 +1,214 @@
+/*
+ * upcast_int.h - the insides of struct ev_upcaster that upcast.c (the
+ * set, its loading and the general upcast of an event as a tree),
+ * upcast_plan.c (the fast path: a chain's declarative steps compiled
+ * into one plan, run over a record's bytes) and upcast_val.c (what both
+ * use: the arena, the chain tables, the operations on one value) share.
+ * Nothing else includes it, but the unit tests.
+ */
+#ifndef EVLOG_UPCAST_INT_H
+#define EVLOG_UPCAST_INT_H
+
+#include <stddef.h>
+
+#include "evlog_private.h"
+
+enum op_kind {
+	OP_SET,
+	OP_DEFAULT,
+	OP_MOVE,
+	OP_COPY,
+	OP_REMOVE,
+	OP_MAP,
+	OP_SCALE,
+	OP_TONUMBER,
+	OP_TOSTRING,
+	OP_RETYPE,
+	OP_SPLIT,
+	OP_DROP,
+};
+
+struct path {
+	char *text; /* as written */
+	struct ev_str *seg;
+	int n;
+	int *kid; /* upcast_plan.c: each segment's key, from 1 (u->pkeys) */
+};
+
+struct mapent {
+	const uint8_t *from, *to;
+	size_t from_n, to_n;
+};
+
+struct chain;
+struct up_plan;
+
+struct op {
+	enum op_kind kind;
+	const char *name; /* as written: "rename" */
+	unsigned line;
+	struct path a, b;
+	struct ev_buf val; /* set/default: the value; map: the table and
+			    * the else value; scale: the factor */
+	size_t else_at;	   /* map: where the else value begins, or 0 */
+	struct mapent *map;
+	size_t nmap;
+	int factor_int, round;
+	int64_t ifactor;
+	double factor;
+	char *type; /* retype */
+	size_t type_n;
+};
+
+struct step {
+	uint64_t from;
+	const struct chain *chain;
+	const char *file;
+	unsigned line;
+	size_t seq; /* load order */
+	struct op *ops;
+	size_t nops, cap;
+	int is_lua, lua_ref;
+};
+
+struct chain {
+	char *type;
+	size_t type_n;
+	const char *file; /* where it is first named */
+	unsigned line;
+	uint64_t min, max;
+	struct step **steps; /* by version once checked: steps[v - min] */
+	size_t nsteps, cap;
+	struct up_plan **plans; /* by version: plans[v - min], or NULL */
+};
+
+struct chunk {
+	struct chunk *next;
+	size_t cap, used;
+	max_align_t mem[];
+};
+
+struct cslot {
+	char *type; /* NULL: free */
+	size_t type_n;
+	uint64_t version;
+	uint64_t upcast, unchanged, failed;
+};
+
+struct ev_upcaster {
+	struct chain **chains; /* in the order they appear */
+	size_t nchains;
+	struct chain **tab; /* by type, open addressing */
+	size_t tab_cap;
+	struct chain **qtab; /* the same, loaded, by a quicker hash */
+	size_t qmask;
+	char **files;
+	size_t nfiles;
+	size_t nsteps;
+	struct ev_lua *lua;
+	/* one apply */
+	struct chunk *head, *cur;
+	struct ev_buf out, tmp, dbuf, mbuf;
+	size_t *ends;
+	size_t nrec, ends_cap;
+	const uint8_t *same; /* the record, unchanged */
+	size_t same_n;
+	uint64_t offset;
+	const struct step *f_step;
+	const struct op *f_op;
+	struct ev_str f_type; /* no step: the event's type and version */
+	uint64_t f_version;
+	char why[512];
+	struct ev_upcast_failure last;
+	int damaged;		   /* the last record applied did not decode */
+	const struct chain *run_c; /* the chain of run_type, for run() */
+	struct ev_str run_type;
+	const struct chain *hint; /* the chain ev_upcaster_wants() found */
+	const char *hint_type;
+	/* counting */
+	int counting;
+	struct cslot *cs;
+	size_t cs_cap, cs_used;
+	struct ev_upcast_count *rows;
+	struct ev_upcast_failure kept[EV_UPCAST_FAILURES_KEPT];
+	size_t nkept;
+	uint64_t nfailed;
+	/* the fast path (upcast_plan.c) */
+	int plans_off;	      /* ev_upcaster_set_plans(u, 0) */
+	struct ev_str *pkeys; /* every key a plan's paths name below data
+			       * and meta */
+	size_t npkeys;
+	uint64_t plens;	 /* bit n & 63 for a key of n bytes */
+	int pfirst[256]; /* the last key that begins with byte c, or 0 */
+	int *pnext;	 /* pnext[k - 1]: the key before k with its byte */
+	uint64_t plan_runs, plan_falls; /* applies it did, and gave back */
+};
+
+/*
+ * upcast_val.c: what both paths share.  The arena of one apply (reset
+ * by every apply); the chains by type (ev_upcast_chain_slot(): the
+ * table they are loaded into; ev_upcast_make_qtab(): the quicker one
+ * ev_upcast_find_chain() looks in once they are); a failure's message
+ * into u->why (EV_EDATA; EV_ERR out of memory); what a value is, for
+ * messages ("a string"); and map, scale, tonumber or tostring (op) on
+ * the value *p, *n: 0 with the new value in *p, *n (in the arena), or
+ * a failure.  kind is NULL, or what the value is when it is an object
+ * or an array opened in a tree ("an object").
+ */
+void *ev_upcast_alloc(struct ev_upcaster *u, size_t n);
+void *ev_upcast_dup(struct ev_upcaster *u, const void *p, size_t n);
+void ev_upcast_arena_reset(struct ev_upcaster *u);
+struct chain **ev_upcast_chain_slot(struct chain **tab, size_t cap,
+				    const char *type, size_t n);
+int ev_upcast_make_qtab(struct ev_upcaster *u);
+struct chain *ev_upcast_find_chain(const struct ev_upcaster *u,
+				   const char *type, size_t n);
+int ev_upcast_fail(struct ev_upcaster *u, const char *fmt, ...) EV_PRINTF(2, 3);
+int ev_upcast_oom(struct ev_upcaster *u);
+const char *ev_upcast_kind(const uint8_t *p, size_t n);
+int ev_upcast_value_op(struct ev_upcaster *u, const struct op *op,
+		       const char *kind, const uint8_t **p, size_t *n);
+
+/*
+ * upcast_plan.c: every chain's plans, made once the set is checked.  A
+ * plan is what the steps from one version do to an event, the chain
+ * followed through retypes to its end, when every step is declarative
+ * and does neither split nor fail for lack of a step; other versions
+ * have none (the general path upcasts them).
+ */
+int ev_upcast_plans_make(struct ev_upcaster *u);
+void ev_upcast_plans_free(struct ev_upcaster *u);
+/*
+ * Upcast rec with the plan of its chain c (found by its type) and
+ * version, into u's records, as ev_upcaster_apply() does: the number of
+ * records (0: dropped; 1: in u->out, or u->same when c has no step for
+ * it), or EV_UPCAST_GIVE_UP when the plan cannot tell (no plan, a
+ * record it does not take, a step that fails, a value it does not
+ * handle): u is then to be reset and the general path run.  Where it
+ * gives a result, it is byte for byte the general path's.
+ */
+#define EV_UPCAST_GIVE_UP (-1000)
+int ev_upcast_plan_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
+			 int *changed);
+/* upcast_plan.c: ev_event_peek_type(), the same answers, quicker */
+int ev_upcast_peek_type(const uint8_t *rec, size_t n, struct ev_str *type);
+/* upcast_plan.c: the bytes of a msgpack value by its first byte, or 0:
+ * one that holds others or gives its length after it */
+extern const uint8_t ev_upcast_vsize[256];
+/* ev_mp_skip_fast(), quicker for a scalar */
+static inline int ev_upcast_skip(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+
+	if (p < end && ev_upcast_vsize[*p] != 0) {
+		if ((size_t)(end - p) < ev_upcast_vsize[*p])
+			return -1;
+		*pp = p + ev_upcast_vsize[*p];
+		return 0;
+	}
+	return ev_mp_skip_fast(pp, end);
+}
+/* For tests: 0 turns the fast path off (every apply is general). */
+void ev_upcaster_set_plans(struct ev_upcaster *u, int on);
+
+#endif
