@@ -41,10 +41,38 @@ static void test_known_answers(void **state)
 	assert_string_equal(id, "018bcfe5-6800-7435-8cca-39a3c326508f");
 }
 
+/* a new log under the test source, as evctl init makes it: its id and
+ * its first segment's salt come out the same on every machine */
+static void test_new_log(void **state)
+{
+	static const uint8_t salt[8] = {0x38, 0x52, 0x79, 0x01,
+					0x31, 0xa5, 0x0d, 0xc5};
+	struct ev_log_config cfg;
+	struct ev_log *log;
+	struct ev_error err;
+	char path[4200], *seg;
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/L", unit_tmpdir());
+	ev_log_config_init(&cfg);
+	assert_int_equal(ev_log_create(path, &cfg, &err), 0);
+	assert_int_equal(ev_log_open(&log, path, &err), 0);
+	assert_string_equal(ev_log_id(log), "a160b30347adb8ec645eece27fdce6fd");
+	ev_log_close(log);
+	snprintf(path + strlen(path), 64, "/00000000000000000000.seg");
+	seg = unit_read_file(path, &n);
+	assert_non_null(seg);
+	assert_true(n >= 64);
+	assert_memory_equal(seg + 32, salt, sizeof(salt));
+	free(seg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_answers),
+		cmocka_unit_test(test_new_log),
 	};
 
 	return cmocka_run_group_tests_name("rand", tests, set_source, NULL);
