@@ -82,7 +82,7 @@ echo "# cross build for s390x in $B/src (sysroot $SYS)"
 # shellcheck disable=SC2086
 PKG_CONFIG_SYSROOT_DIR=$SYS \
 PKG_CONFIG_LIBDIR=$SYS/usr/lib/s390x-linux-gnu/pkgconfig:$SYS/usr/share/pkgconfig \
-PKG_CONFIG_PATH= \
+PKG_CONFIG_PATH='' \
 	make -C "$B/src" -j2 CC="${CROSS}gcc --sysroot=$SYS" AR="${CROSS}ar" \
 	all $units
 echo "# cross build: $(($(date +%s) - start)) s"
