@@ -80,8 +80,8 @@ for u in $UNITS; do
 	[ -e "tests/unit/test_$u.c" ] && units="$units tests/unit/test_$u"
 done
 echo "# cross build for s390x in $B/src (sysroot $SYS)"
-# never a sanitizer build, even from make SANITIZE=... check: ASan's
-# shadow memory does not map under qemu's user mode
+# never a sanitizer build, even from make SANITIZE=... check: the
+# sanitizers' run-time libraries are not in the sysroot
 # shellcheck disable=SC2086
 PKG_CONFIG_SYSROOT_DIR=$SYS \
 PKG_CONFIG_LIBDIR=$SYS/usr/lib/s390x-linux-gnu/pkgconfig:$SYS/usr/share/pkgconfig \
