@@ -408,7 +408,14 @@ static char *put_str(char *o, const uint8_t *s, size_t n, const uint8_t *lim)
 	r = n - i;
 	if (r > 0 && s + i + 8 <= lim) {
 		memcpy(&w, s + i, 8);
+		/* the string's r bytes are the first in memory: the low
+		 * bytes of w on a little-endian machine, the high ones on a
+		 * big-endian one */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		keep = ~0ull << (8 * (8 - r));
+#else
 		keep = (1ull << (8 * r)) - 1;
+#endif
 		w = (w & keep) | (0x6161616161616161ull & ~keep);
 		if (!swar_special(w)) {
 			memcpy(o, &w, 8); /* the output has room to spare */

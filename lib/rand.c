@@ -90,9 +90,12 @@ static void random_from(int stream, void *out, size_t n)
 	pthread_mutex_lock(&rnd_lock);
 	while (n > 0) {
 		if (rnd_mode == 1) {
-			v = xoshiro(xs[stream]);
+			/* little-endian, so a log written under the test
+			 * source has the same bytes on every machine */
+			uint8_t b[8];
+			ev_put64(b, xoshiro(xs[stream]));
 			k = n < 8 ? n : 8;
-			memcpy(o, &v, k);
+			memcpy(o, b, k);
 		} else {
 			if (pool_left == 0) {
 				got = getrandom(pool, sizeof(pool), 0);

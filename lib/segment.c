@@ -603,9 +603,13 @@ int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
 	uint8_t hdr[EV_SEGHDR_SIZE], ih[EV_IDXHDR_SIZE];
 	char name[40];
 	const char *ext[3] = {"seg", "idx", "tix"};
+	uint8_t rnd[8];
 	int fd, i;
 
-	ev_random(salt, sizeof(*salt));
+	/* bytes, read little-endian as they are written: the same salt on
+	 * every machine under the deterministic test source */
+	ev_random(rnd, sizeof(rnd));
+	*salt = ev_get64(rnd);
 	for (i = 0; i < 3; i++) {
 		ev_segment_name(name, sizeof(name), base, ext[i]);
 		fd = ev_openat(log->dirfd, name, O_RDWR | O_CREAT | O_EXCL,

@@ -549,6 +549,27 @@ static void test_string_escapes(void **state)
 	free(t);
 }
 
+/* Strings with more bytes after them in the buffer print through an 8-byte
+ * load of their tail: on a big-endian machine the string's bytes are the
+ * word's high ones (the mask once kept the low ones there, and "s" printed
+ * as "a").  Every length up to 24, each followed by another value. */
+static void test_string_tails(void **state)
+{
+	static const char abc[] = "sbcdefghijklmnopqrstuvwxyz";
+	char in[128];
+	char *t;
+	int n;
+
+	(void)state;
+	for (n = 0; n <= 24; n++) {
+		snprintf(in, sizeof(in), "[\"%.*s\",\"%.*s\",12345678]", n, abc,
+			 n, abc + 1);
+		t = reprint(in);
+		assert_string_equal(t, in);
+		free(t);
+	}
+}
+
 static void test_lone_surrogates_rejected(void **state)
 {
 	(void)state;
@@ -821,6 +842,7 @@ int main(void)
 		cmocka_unit_test(test_floats_notation),
 		cmocka_unit_test(test_floats_random),
 		cmocka_unit_test(test_string_escapes),
+		cmocka_unit_test(test_string_tails),
 		cmocka_unit_test(test_lone_surrogates_rejected),
 		cmocka_unit_test(test_invalid_utf8_rejected),
 		cmocka_unit_test(test_control_chars_rejected),
