@@ -544,3 +544,42 @@ evpub: run 'evctl verify R' to inspect and 'evctl repair --truncate-damaged R' t
 	run --separate-stderr evctl verify R
 	assert_status 0
 }
+
+# Seeking by offset reads only batch headers up to the batch that holds the
+# offset (evlog(5) Indexes), so a damaged payload blocks only the offsets of
+# its own batch, in the same segment too; a time seek starts from the time
+# index, and without one reads events from the segment's start.
+@test "corruption: a damaged batch payload blocks only seeks into its own batch" {
+	local seg=${SEGS[0]} bpos bbase count stored next pos
+	# a batch in the middle of the first segment, and the one after it
+	read -r bpos bbase count stored <<<"$("$EVTEST" batches "W/$seg.seg" | sed -n 20p)"
+	next=$((bbase + count))
+	pos=$((bpos + 64 + stored / 2))
+	"$EVTEST" flip "W/$seg.seg" "$pos" 0x40
+
+	run --separate-stderr evctl verify W
+	assert_status 65
+	assert_stderr_contains "segment $seg, offset $bbase, byte $bpos: batch payload checksum mismatch"
+
+	for from in $next $((next + 7)); do
+		run --separate-stderr evtail --from "$from" W
+		assert_status 0
+		assert_stderr ""
+		cmp <(printf '%s\n' "$output") <(tail -n +$((from + 1)) "$ORIG")
+	done
+	# without the offset index: headers from the segment's first batch
+	rm W/*.idx
+	run --separate-stderr evtail --from "$next" W
+	assert_status 0
+	cmp <(printf '%s\n' "$output") <(tail -n +$((next + 1)) "$ORIG")
+	# an offset inside the damaged batch: its payload must be read
+	run --separate-stderr evtail --from $((next - 1)) W
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_contains "evtail: damaged data in 'W': segment $seg, offset $bbase, byte $bpos: batch payload checksum mismatch"
+	# evtail -i moves past it the same way
+	run --separate-stderr evtail -i W <<<"goto $next"
+	assert_status 0
+	assert_stderr ""
+	[[ $output == "$next "* ]]
+}
