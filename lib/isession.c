@@ -932,7 +932,7 @@ static int c_goto(struct ev_isession *s, char *args, FILE *out,
 		r = last_matches(s, first, last, 1, NULL, "goto", &o, err);
 	} else {
 		if (pos.kind == EV_POS_OFFSET && last != NONE &&
-		    pos.offset > last)
+		    (pos.offset > last || pos.offset < first))
 			return fail(err, EV_EUSAGE, "goto",
 				    "offset %llu is outside the log (%llu to "
 				    "%llu)",

@@ -400,3 +400,19 @@ Try 'evtail --help' for more information."
 	assert_status 0
 	assert_stdout_contains $'\033['
 }
+
+@test "interactive stdin: on a trimmed log, goto and show name the same range" {
+	evctl init --segment-bytes 64K T >/dev/null
+	evgen 1000 --seed 5 | evpub --batch-events 10 T
+	evctl trim --keep-events 100 T >/dev/null
+	local first
+	first=$(evtail --template '{offset}' T | head -n 1)
+	[ "$first" -gt 0 ]
+	run --separate-stderr evtail -i T <<<"goto 0
+show 0
+goto start"
+	assert_status 1
+	assert_stderr "evtail: goto: offset 0 is outside the log ($first to 999)
+evtail: show: offset 0 is outside the log ($first to 999)"
+	[[ $output == "$first "* ]]
+}
