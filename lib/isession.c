@@ -165,6 +165,8 @@ static int parse_count(const char *cmd, const char *a, uint64_t *n,
 	}
 	errno = 0;
 	v = strtoull(a, &e, 10);
+	if (errno == ERANGE && *a >= '0' && *a <= '9' && *e == '\0')
+		errno = 0; /* past 2^64: as many as there are */
 	if (*a < '0' || *a > '9' || *e != '\0' || errno != 0 || v == 0)
 		return fail(err, EV_EUSAGE, cmd,
 			    "'%s' is not a positive number", a);

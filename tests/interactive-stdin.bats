@@ -416,3 +416,20 @@ goto start"
 evtail: show: offset 0 is outside the log ($first to 999)"
 	[[ $output == "$first "* ]]
 }
+
+@test "interactive stdin: a count past 2^64 is as many as there are" {
+	session 'prev 99999999999999999999999' 'next 123456789012345678901234567890'
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$E0
+$E1
+$E2
+$E3
+$E4
+$E5
+$E1
+$E2
+$E3
+$E4
+$E5"
+}
