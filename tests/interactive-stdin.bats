@@ -433,3 +433,11 @@ $E3
 $E4
 $E5"
 }
+
+@test "interactive stdin: a line with a NUL byte is refused, not cut short" {
+	printf 'goto 4\0junk\ngoto 1\n' >script
+	run --separate-stderr evtail -i L <script
+	assert_status 1
+	assert_stdout "$E1"
+	assert_stderr "evtail: a command holds a NUL byte: 'goto 4'"
+}
