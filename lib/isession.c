@@ -876,6 +876,15 @@ static int c_next(struct ev_isession *s, char *args, FILE *out,
 	if (from < first)
 		from = first;
 	r = first_matches(s, from, last, n, NULL, "next", &o, err);
+	if (r < 0 && o.n > 0) {
+		/* damage or Ctrl-C on the way: what came before it, as
+		 * evtail prints the log up to the damage */
+		struct ev_error e = *err;
+
+		if (print_offs(s, out, &o, 0, err) == 0)
+			s->cur = o.v[o.n - 1];
+		*err = e;
+	}
 	if (r == 0 && o.n == 0)
 		r = fail(err, EV_ENOENT, "next", "at the end of the log");
 	if (r == 0 && (r = print_offs(s, out, &o, 0, err)) == 0)

@@ -583,3 +583,17 @@ evpub: run 'evctl verify R' to inspect and 'evctl repair --truncate-damaged R' t
 	assert_stderr ""
 	[[ $output == "$next "* ]]
 }
+
+@test "corruption: evtail -i next N prints the events before a damaged batch, then fails" {
+	local seg=${SEGS[0]} bpos bbase count stored
+	read -r bpos bbase count stored <<<"$("$EVTEST" batches "W/$seg.seg" | sed -n 20p)"
+	"$EVTEST" flip "W/$seg.seg" $((bpos + 64 + stored / 2)) 0x40
+	run --separate-stderr evtail -i W <<<"format json
+goto $((bbase - 4))
+next 10
+next"
+	assert_status 1
+	cmp <(printf '%s\n' "$output") <(sed -n "$((bbase - 3)),${bbase}p" "$ORIG")
+	assert_stderr "evtail: next: damaged data in 'W': segment $seg, offset $bbase, byte $bpos: batch payload checksum mismatch
+evtail: next: damaged data in 'W': segment $seg, offset $bbase, byte $bpos: batch payload checksum mismatch"
+}
