@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "evlog_private.h"
@@ -1728,6 +1729,59 @@ static int save_one(struct ev_isession *s, void *ctx, const struct ev_rec *rec)
 	return ev_output_event(sv->o, rec, NULL, sv->err);
 }
 
+/*
+ * Would writing path harm what the session reads?  O_TRUNC on one of the
+ * log's files (a Tab away: save completes file names) would destroy the
+ * log, and any other file there is not the log's to have: refuse a path
+ * in the log's directory, or the lone segment file itself.
+ */
+static int save_harms_log(struct ev_isession *s, const char *path,
+			  struct ev_error *err)
+{
+	struct stat st, ls, up = {0};
+	char *dir, *slash, *up_dir;
+	int r = 0, i;
+
+	if (stat(s->name, &ls) != 0)
+		return 0;
+	if (!S_ISDIR(ls.st_mode)) {
+		if (stat(path, &st) == 0 && st.st_dev == ls.st_dev &&
+		    st.st_ino == ls.st_ino)
+			r = fail(err, EV_EUSAGE, "save",
+				 "'%s' is the file the session reads", path);
+		return r;
+	}
+	if ((dir = strdup(path)) == NULL)
+		return oom(err);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	/* the directory, then its parents (LOG/state/ is the log's too) */
+	for (i = 0; i < 64 && stat(dir, &st) == 0; i++) {
+		if (st.st_dev == ls.st_dev && st.st_ino == ls.st_ino) {
+			r = fail(err, EV_EUSAGE, "save",
+				 "'%s' is in the log '%s'", path, s->name);
+			break;
+		}
+		if (st.st_dev == up.st_dev && st.st_ino == up.st_ino)
+			break; /* the root */
+		up = st;
+		if ((up_dir = malloc(strlen(dir) + 4)) == NULL) {
+			r = oom(err);
+			break;
+		}
+		sprintf(up_dir, "%s/..", dir);
+		free(dir);
+		dir = up_dir;
+	}
+	free(dir);
+	return r;
+}
+
 static int c_save(struct ev_isession *s, char *args, FILE *out,
 		  struct ev_error *err)
 {
@@ -1738,6 +1792,8 @@ static int c_save(struct ev_isession *s, char *args, FILE *out,
 
 	if (*path == '\0')
 		return fail(err, EV_EUSAGE, "save", "missing FILE");
+	if ((r = save_harms_log(s, path, err)) != 0)
+		return r;
 	if ((r = bounds(s, &first, &last, err)) != 0)
 		return named(err, "save", r);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) <

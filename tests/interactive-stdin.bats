@@ -441,3 +441,22 @@ $E5"
 	assert_stdout "$E1"
 	assert_stderr "evtail: a command holds a NUL byte: 'goto 4'"
 }
+
+@test "interactive stdin: save never writes into the log it reads" {
+	local seg
+	seg=$(cd L && ls -- *.seg)
+	mkdir -p L/state
+	cp -a L L.orig
+	session "save L/$seg" 'save ./L/new.ndjson' 'save L/state/x' 'goto 2'
+	assert_status 1
+	assert_stdout "$E2"
+	assert_stderr "evtail: save: 'L/$seg' is in the log 'L'
+evtail: save: './L/new.ndjson' is in the log 'L'
+evtail: save: 'L/state/x' is in the log 'L'"
+	diff -r L L.orig
+	# nor into a lone segment file it reads
+	run --separate-stderr evtail -i "L/$seg" <<<"save L/$seg"
+	assert_status 1
+	assert_stderr "evtail: save: 'L/$seg' is the file the session reads"
+	diff -r L L.orig
+}
