@@ -382,7 +382,7 @@ static int by_offset(const void *a, const void *b)
  */
 static void build_cands(struct ev_isession *s)
 {
-	uint64_t *v = NULL, end = UINT64_MAX, e;
+	uint64_t *v = NULL, end = UINT64_MAX, e = 0;
 	size_t n = 0, cap = 0, i, k, nexact = 0;
 	void *ctx[3] = {&v, &n, &cap};
 	struct ev_error err;
