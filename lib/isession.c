@@ -1217,6 +1217,9 @@ static int stream_one(void *ctx, const struct ev_rec *rec)
 {
 	struct stream_walk *w = ctx;
 
+	/* a long stream takes long to print: Ctrl-C stops it */
+	if (stopped(w->s))
+		return fail(w->err, EV_EAGAIN, "stream", "interrupted");
 	w->n++;
 	return stream_line(w->s, w->out, rec, w->err);
 }

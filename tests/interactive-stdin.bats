@@ -460,3 +460,28 @@ evtail: save: 'L/state/x' is in the log 'L'"
 	assert_stderr "evtail: save: 'L/$seg' is the file the session reads"
 	diff -r L L.orig
 }
+
+@test "interactive stdin: SIGINT stops a long stream listing, and the session goes on" {
+	awk 'BEGIN { for (i = 0; i < 20000; i++) print "{\"type\":\"T\",\"stream\":\"big\"}" }' |
+		evpub -c B
+	mkfifo in outp
+	evtail -i B <in >outp 2>err &
+	pid=$!
+	exec 5>in
+	exec 6<outp
+	echo 'stream big' >&5
+	# its output fills the pipe, that nobody reads yet
+	sleep 1
+	kill -INT "$pid"
+	echo 'goto 0' >&5
+	exec 5>&-
+	cat <&6 >out
+	exec 6<&-
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 1 ]
+	[ "$(cat err)" = "evtail: stream: interrupted" ]
+	[ "$(wc -l <out)" -lt 20002 ]
+	[ "$(head -n 1 out)" = "big: 20,000 events, version 20000, offsets 0 to 19999" ]
+	[[ "$(tail -n 1 out)" == "0 "*" T big@1"* ]]
+}
