@@ -272,9 +272,16 @@ static int run_stdin(void)
 	struct ev_error err;
 	char *line = NULL;
 	size_t cap = 0;
+	ssize_t n;
 	int r, failed = 0;
 
-	while (getline(&line, &cap, stdin) >= 0) {
+	while ((n = getline(&line, &cap, stdin)) >= 0) {
+		if (strlen(line) != (size_t)n) {
+			/* it would run as the part before the NUL */
+			fe_warn("a command holds a NUL byte: '%s'", line);
+			failed = 1;
+			continue;
+		}
 		stop = 0;
 		cmd_started = now_ms();
 		r = ev_isession_run(sess, line, stdout, &err);

@@ -30,6 +30,8 @@ struct parser {
 	const char *p;
 	struct ev_error *err;
 	int failed;
+	unsigned depth; /* the ( and not around ps->p */
+	unsigned tests; /* the conditions read so far */
 };
 
 /* the first names of a path */
@@ -44,6 +46,13 @@ enum { VAL_TYPED, VAL_TIME, VAL_STRING };
 
 /* the most of an expression an error shows, in bytes */
 #define SHOWN 76
+
+/* Limits on a hostile expression, as on a JSON literal: parsing,
+ * evaluating and freeing the tree recurse as deep as it is, which an
+ * expression nested or chained past these would make deep enough to
+ * exhaust the stack. */
+#define NEST_MAX 64
+#define TESTS_MAX 1024
 
 /* a limit on a time's text, to say so rather than to parse it */
 #define TIME_MAX 128
@@ -661,9 +670,15 @@ static struct ex_node *expr_not(struct parser *ps)
 	const char *open;
 
 	skip_ws(ps);
+	if ((is_word(ps->p, "not") || *ps->p == '(') && ps->depth >= NEST_MAX)
+		return fail(ps, ps->p, "nested more than %d levels", NEST_MAX),
+		       NULL;
 	if (is_word(ps->p, "not")) {
 		ps->p += 3;
-		if ((n = expr_not(ps)) == NULL)
+		ps->depth++;
+		n = expr_not(ps);
+		ps->depth--;
+		if (n == NULL)
 			return NULL;
 		return node(ps, EX_NOT, n, NULL);
 	}
@@ -673,10 +688,17 @@ static struct ex_node *expr_not(struct parser *ps)
 				    "expected a condition such as "
 				    "data.amount > 10"),
 			       NULL;
+		if (++ps->tests > TESTS_MAX)
+			return fail(ps, ps->p, "more than %d conditions",
+				    TESTS_MAX),
+			       NULL;
 		return test(ps);
 	}
 	open = ps->p++;
-	if ((n = expr_or(ps)) == NULL)
+	ps->depth++;
+	n = expr_or(ps);
+	ps->depth--;
+	if (n == NULL)
 		return NULL;
 	skip_ws(ps);
 	if (*ps->p == ')') {
@@ -754,7 +776,7 @@ static int has_type_test(const struct ex_node *n)
 
 int ev_expr_compile(struct ev_expr **out, const char *src, struct ev_error *err)
 {
-	struct parser ps = {src, src, err, 0};
+	struct parser ps = {src, src, err, 0, 0, 0};
 	struct ev_expr *e;
 	struct ex_node *root;
 

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "evlog_private.h"
@@ -165,6 +166,8 @@ static int parse_count(const char *cmd, const char *a, uint64_t *n,
 	}
 	errno = 0;
 	v = strtoull(a, &e, 10);
+	if (errno == ERANGE && *a >= '0' && *a <= '9' && *e == '\0')
+		errno = 0; /* past 2^64: as many as there are */
 	if (*a < '0' || *a > '9' || *e != '\0' || errno != 0 || v == 0)
 		return fail(err, EV_EUSAGE, cmd,
 			    "'%s' is not a positive number", a);
@@ -379,7 +382,7 @@ static int by_offset(const void *a, const void *b)
  */
 static void build_cands(struct ev_isession *s)
 {
-	uint64_t *v = NULL, end = UINT64_MAX, e;
+	uint64_t *v = NULL, end = UINT64_MAX, e = 0;
 	size_t n = 0, cap = 0, i, k, nexact = 0;
 	void *ctx[3] = {&v, &n, &cap};
 	struct ev_error err;
@@ -874,6 +877,15 @@ static int c_next(struct ev_isession *s, char *args, FILE *out,
 	if (from < first)
 		from = first;
 	r = first_matches(s, from, last, n, NULL, "next", &o, err);
+	if (r < 0 && o.n > 0) {
+		/* damage or Ctrl-C on the way: what came before it, as
+		 * evtail prints the log up to the damage */
+		struct ev_error e = *err;
+
+		if (print_offs(s, out, &o, 0, err) == 0)
+			s->cur = o.v[o.n - 1];
+		*err = e;
+	}
 	if (r == 0 && o.n == 0)
 		r = fail(err, EV_ENOENT, "next", "at the end of the log");
 	if (r == 0 && (r = print_offs(s, out, &o, 0, err)) == 0)
@@ -932,7 +944,7 @@ static int c_goto(struct ev_isession *s, char *args, FILE *out,
 		r = last_matches(s, first, last, 1, NULL, "goto", &o, err);
 	} else {
 		if (pos.kind == EV_POS_OFFSET && last != NONE &&
-		    pos.offset > last)
+		    (pos.offset > last || pos.offset < first))
 			return fail(err, EV_EUSAGE, "goto",
 				    "offset %llu is outside the log (%llu to "
 				    "%llu)",
@@ -1205,6 +1217,9 @@ static int stream_one(void *ctx, const struct ev_rec *rec)
 {
 	struct stream_walk *w = ctx;
 
+	/* a long stream takes long to print: Ctrl-C stops it */
+	if (stopped(w->s))
+		return fail(w->err, EV_EAGAIN, "stream", "interrupted");
 	w->n++;
 	return stream_line(w->s, w->out, rec, w->err);
 }
@@ -1717,6 +1732,59 @@ static int save_one(struct ev_isession *s, void *ctx, const struct ev_rec *rec)
 	return ev_output_event(sv->o, rec, NULL, sv->err);
 }
 
+/*
+ * Would writing path harm what the session reads?  O_TRUNC on one of the
+ * log's files (a Tab away: save completes file names) would destroy the
+ * log, and any other file there is not the log's to have: refuse a path
+ * in the log's directory, or the lone segment file itself.
+ */
+static int save_harms_log(struct ev_isession *s, const char *path,
+			  struct ev_error *err)
+{
+	struct stat st, ls, up = {0};
+	char *dir, *slash, *up_dir;
+	int r = 0, i;
+
+	if (stat(s->name, &ls) != 0)
+		return 0;
+	if (!S_ISDIR(ls.st_mode)) {
+		if (stat(path, &st) == 0 && st.st_dev == ls.st_dev &&
+		    st.st_ino == ls.st_ino)
+			r = fail(err, EV_EUSAGE, "save",
+				 "'%s' is the file the session reads", path);
+		return r;
+	}
+	if ((dir = strdup(path)) == NULL)
+		return oom(err);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	/* the directory, then its parents (LOG/state/ is the log's too) */
+	for (i = 0; i < 64 && stat(dir, &st) == 0; i++) {
+		if (st.st_dev == ls.st_dev && st.st_ino == ls.st_ino) {
+			r = fail(err, EV_EUSAGE, "save",
+				 "'%s' is in the log '%s'", path, s->name);
+			break;
+		}
+		if (st.st_dev == up.st_dev && st.st_ino == up.st_ino)
+			break; /* the root */
+		up = st;
+		if ((up_dir = malloc(strlen(dir) + 4)) == NULL) {
+			r = oom(err);
+			break;
+		}
+		sprintf(up_dir, "%s/..", dir);
+		free(dir);
+		dir = up_dir;
+	}
+	free(dir);
+	return r;
+}
+
 static int c_save(struct ev_isession *s, char *args, FILE *out,
 		  struct ev_error *err)
 {
@@ -1727,6 +1795,8 @@ static int c_save(struct ev_isession *s, char *args, FILE *out,
 
 	if (*path == '\0')
 		return fail(err, EV_EUSAGE, "save", "missing FILE");
+	if ((r = save_harms_log(s, path, err)) != 0)
+		return r;
 	if ((r = bounds(s, &first, &last, err)) != 0)
 		return named(err, "save", r);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) <

@@ -63,6 +63,9 @@ struct ev_reader {
 	int ix_have;
 
 	uint64_t skip_to;
+	/* after a seek by time, until a batch reaches it: batches whose
+	 * times all come before are passed by their headers */
+	ev_time_t skip_time;
 	uint64_t first, end;
 	ev_notice_fn notice; /* gaps passed over */
 	void *nctx;
@@ -475,6 +478,7 @@ static int reader_new(struct ev_reader **out, struct ev_error *err)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	r->fd = -1;
 	r->dirfd = -1;
+	r->skip_time = EV_TIME_NONE;
 	r->codec = ev_codec_new();
 	if (r->codec == NULL) {
 		free(r);
@@ -808,7 +812,10 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 			return seg_damage(
 				r, r->next, r->pos,
 				"batch offset does not continue the log", err);
-		header_only = r->skip_to >= r->bh.base + r->bh.count;
+		header_only = r->skip_to >= r->bh.base + r->bh.count ||
+			      (r->skip_time != EV_TIME_NONE &&
+			       !ev_batch_is_gap(&r->bh) &&
+			       r->bh.max_time < r->skip_time);
 		if (!header_only) {
 			rr = ev_segment_read_batch(r->fd, r->pos, r->limit,
 						   r->salt, &r->bh, &r->stored,
@@ -828,6 +835,9 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 					       : ev_seterr(err, rr, "%s", why);
 		}
 loaded:
+		if (!header_only && !ev_batch_is_gap(&r->bh) &&
+		    r->bh.max_time >= r->skip_time)
+			r->skip_time = EV_TIME_NONE; /* every batch from here */
 		r->bh_pos = r->pos;
 		r->pos += EV_BATCHHDR_SIZE + r->bh.stored_len;
 		r->next = r->bh.base + r->bh.count;
@@ -916,6 +926,7 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 	const char *why;
 	int rr;
 
+	r->skip_time = EV_TIME_NONE;
 	if (r->sv != NULL) {
 		/* salvage reads from the start, skipping up to offset */
 		ev_salvage_rewind(r->sv);
@@ -1101,11 +1112,18 @@ int ev_reader_seek_time(struct ev_reader *r, ev_time_t t, struct ev_error *err)
 		if (ev_tindex_find(r->dirfd, r->seg_base, r->salt, t, &off,
 				   &tmax, &entry) &&
 		    off > r->seg_base &&
-		    tix_entry_plausible(r, entry, off, tmax))
-			return seek_in_seg(r, i, off, err);
-		return 0;
+		    tix_entry_plausible(r, entry, off, tmax) &&
+		    (rr = seek_in_seg(r, i, off, err)) != 0)
+			return rr;
+	} else if ((rr = seek_in_seg(r, 0, r->first, err)) != 0) {
+		return rr;
 	}
-	return seek_in_seg(r, 0, r->first, err);
+	/* a batch whose maximum time is before t holds no event at or
+	 * after it (evlog(5) Indexes): its payload need not be read, so a
+	 * damaged one there does not stop the seek */
+	if (r->sv == NULL)
+		r->skip_time = t;
+	return 0;
 }
 
 int ev_reader_refresh(struct ev_reader *r, struct ev_error *err)

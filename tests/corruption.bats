@@ -544,3 +544,109 @@ evpub: run 'evctl verify R' to inspect and 'evctl repair --truncate-damaged R' t
 	run --separate-stderr evctl verify R
 	assert_status 0
 }
+
+# Seeking by offset reads only batch headers up to the batch that holds the
+# offset (evlog(5) Indexes), so a damaged payload blocks only the offsets of
+# its own batch, in the same segment too; a time seek starts from the time
+# index, and without one reads events from the segment's start.
+@test "corruption: a damaged batch payload blocks only seeks into its own batch" {
+	local seg=${SEGS[0]} bpos bbase count stored next pos
+	# a batch in the middle of the first segment, and the one after it
+	read -r bpos bbase count stored <<<"$("$EVTEST" batches "W/$seg.seg" | sed -n 20p)"
+	next=$((bbase + count))
+	pos=$((bpos + 64 + stored / 2))
+	"$EVTEST" flip "W/$seg.seg" "$pos" 0x40
+
+	run --separate-stderr evctl verify W
+	assert_status 65
+	assert_stderr_contains "segment $seg, offset $bbase, byte $bpos: batch payload checksum mismatch"
+
+	for from in $next $((next + 7)); do
+		run --separate-stderr evtail --from "$from" W
+		assert_status 0
+		assert_stderr ""
+		cmp <(printf '%s\n' "$output") <(tail -n +$((from + 1)) "$ORIG")
+	done
+	# without the offset index: headers from the segment's first batch
+	rm W/*.idx
+	run --separate-stderr evtail --from "$next" W
+	assert_status 0
+	cmp <(printf '%s\n' "$output") <(tail -n +$((next + 1)) "$ORIG")
+	# an offset inside the damaged batch: its payload must be read
+	run --separate-stderr evtail --from $((next - 1)) W
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_contains "evtail: damaged data in 'W': segment $seg, offset $bbase, byte $bpos: batch payload checksum mismatch"
+	# evtail -i moves past it the same way
+	run --separate-stderr evtail -i W <<<"goto $next"
+	assert_status 0
+	assert_stderr ""
+	[[ $output == "$next "* ]]
+}
+
+@test "corruption: evtail -i next N prints the events before a damaged batch, then fails" {
+	local seg=${SEGS[0]} bpos bbase count stored
+	read -r bpos bbase count stored <<<"$("$EVTEST" batches "W/$seg.seg" | sed -n 20p)"
+	"$EVTEST" flip "W/$seg.seg" $((bpos + 64 + stored / 2)) 0x40
+	run --separate-stderr evtail -i W <<<"format json
+goto $((bbase - 4))
+next 10
+next"
+	assert_status 1
+	cmp <(printf '%s\n' "$output") <(sed -n "$((bbase - 3)),${bbase}p" "$ORIG")
+	assert_stderr "evtail: next: damaged data in 'W': segment $seg, offset $bbase, byte $bpos: batch payload checksum mismatch
+evtail: next: damaged data in 'W': segment $seg, offset $bbase, byte $bpos: batch payload checksum mismatch"
+}
+
+@test "corruption: a time seek passes a damaged batch whose times are all before it" {
+	local seg=${SEGS[0]} bpos bbase count stored next t from want
+	read -r bpos bbase count stored <<<"$("$EVTEST" batches "W/$seg.seg" | sed -n 20p)"
+	next=$((bbase + count))
+	t=$(sed -n "$((next + 3))p" "$ORIG" | grep -o '"time":"[^"]*"' | cut -d'"' -f4)
+	# the damaged batch ends before t, as a log appended in time order does
+	evtail --from "$bbase" --to $((next - 1)) --template '{time}' "$P" >times
+	[ "$(sort times | tail -n 1)" \< "$t" ]
+	"$EVTEST" flip "W/$seg.seg" $((bpos + 64 + stored / 2)) 0x40
+	# without the time index, from the segment's first batch header
+	rm W/*.tix
+	for from in "@$t" "@$(sed -n 3p times)"; do
+		run --separate-stderr evtail --from "$from" "$P"
+		assert_status 0
+		want=$output
+		run --separate-stderr evtail --from "$from" W
+		if [ "$from" = "@$t" ]; then
+			assert_status 0
+			assert_stderr ""
+			[ "$output" = "$want" ]
+		else # a time the damaged batch may hold: it must be read
+			assert_status 65
+			assert_stderr_contains "segment $seg, offset $bbase, byte $bpos: batch payload checksum mismatch"
+		fi
+	done
+	run --separate-stderr evtail -i "$P" <<<"goto @$t"
+	assert_status 0
+	want=$output
+	run --separate-stderr evtail -i W <<<"goto @$t"
+	assert_status 0
+	assert_stderr ""
+	[ "$output" = "$want" ]
+	run --separate-stderr evctl verify W
+	assert_status 65
+}
+
+@test "corruption: a time seek reads batches of events before 1970 as any others" {
+	printf '%s\n' '{"type":"A","time":"1960-01-01T00:00:00Z"}' \
+		'{"type":"B","time":"1965-01-01T00:00:00Z"}' >old.ndjson
+	evpub -c --batch-events 1 O <old.ndjson
+	run --separate-stderr evtail --template '{type}' O
+	assert_status 0
+	assert_stdout "A
+B"
+	run --separate-stderr evtail --from @1950-01-01 --template '{type}' O
+	assert_status 0
+	assert_stdout "A
+B"
+	run --separate-stderr evtail --from @1962-01-01 --template '{type}' O
+	assert_status 0
+	assert_stdout "B"
+}

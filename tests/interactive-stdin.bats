@@ -400,3 +400,88 @@ Try 'evtail --help' for more information."
 	assert_status 0
 	assert_stdout_contains $'\033['
 }
+
+@test "interactive stdin: on a trimmed log, goto and show name the same range" {
+	evctl init --segment-bytes 64K T >/dev/null
+	evgen 1000 --seed 5 | evpub --batch-events 10 T
+	evctl trim --keep-events 100 T >/dev/null
+	local first
+	first=$(evtail --template '{offset}' T | head -n 1)
+	[ "$first" -gt 0 ]
+	run --separate-stderr evtail -i T <<<"goto 0
+show 0
+goto start"
+	assert_status 1
+	assert_stderr "evtail: goto: offset 0 is outside the log ($first to 999)
+evtail: show: offset 0 is outside the log ($first to 999)"
+	[[ $output == "$first "* ]]
+}
+
+@test "interactive stdin: a count past 2^64 is as many as there are" {
+	session 'prev 99999999999999999999999' 'next 123456789012345678901234567890'
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$E0
+$E1
+$E2
+$E3
+$E4
+$E5
+$E1
+$E2
+$E3
+$E4
+$E5"
+}
+
+@test "interactive stdin: a line with a NUL byte is refused, not cut short" {
+	printf 'goto 4\0junk\ngoto 1\n' >script
+	run --separate-stderr evtail -i L <script
+	assert_status 1
+	assert_stdout "$E1"
+	assert_stderr "evtail: a command holds a NUL byte: 'goto 4'"
+}
+
+@test "interactive stdin: save never writes into the log it reads" {
+	local seg
+	seg=$(cd L && ls -- *.seg)
+	mkdir -p L/state
+	cp -a L L.orig
+	session "save L/$seg" 'save ./L/new.ndjson' 'save L/state/x' 'goto 2'
+	assert_status 1
+	assert_stdout "$E2"
+	assert_stderr "evtail: save: 'L/$seg' is in the log 'L'
+evtail: save: './L/new.ndjson' is in the log 'L'
+evtail: save: 'L/state/x' is in the log 'L'"
+	diff -r L L.orig
+	# nor into a lone segment file it reads
+	run --separate-stderr evtail -i "L/$seg" <<<"save L/$seg"
+	assert_status 1
+	assert_stderr "evtail: save: 'L/$seg' is the file the session reads"
+	diff -r L L.orig
+}
+
+@test "interactive stdin: SIGINT stops a long stream listing, and the session goes on" {
+	awk 'BEGIN { for (i = 0; i < 20000; i++) print "{\"type\":\"T\",\"stream\":\"big\"}" }' |
+		evpub -c B
+	mkfifo in outp
+	evtail -i B <in >outp 2>err &
+	pid=$!
+	exec 5>in
+	exec 6<outp
+	echo 'stream big' >&5
+	# its output fills the pipe, that nobody reads yet
+	sleep 1
+	kill -INT "$pid"
+	echo 'goto 0' >&5
+	exec 5>&-
+	cat <&6 >out
+	exec 6<&-
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 1 ]
+	[ "$(cat err)" = "evtail: stream: interrupted" ]
+	[ "$(wc -l <out)" -lt 20002 ]
+	[ "$(head -n 1 out)" = "big: 20,000 events, version 20000, offsets 0 to 19999" ]
+	[[ "$(tail -n 1 out)" == "0 "*" T big@1"* ]]
+}

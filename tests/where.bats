@@ -276,3 +276,19 @@ bad() {
   ...AAAAAAAAAAAAAAAAAAAAA == 1 and data.x >> 2
                                            ^")"
 }
+
+@test "where: deep nesting and long chains are refused, not a crash" {
+	local deep chain
+	deep=$(printf '(%.0s' $(seq 100000))
+	run --separate-stderr evtail --where "${deep}x" nolog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evtail: --where: column 65: nested more than 64 levels
+  ...((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((...
+                                           ^")"
+	chain=$(printf 'id == 1 or %.0s' $(seq 2000))
+	run --separate-stderr evtail --where "${chain}id == 2" nolog
+	assert_status 64
+	assert_stdout ""
+	[[ $stderr == "evtail: --where: column 11265: more than 1024 conditions"* ]]
+}

@@ -325,6 +325,68 @@ static void test_record_agrees(void **state)
 	ev_buf_free(&b);
 }
 
+/* Hostile expressions: deep nesting and endless chains are refused
+ * with a message, not by running out of stack (parsing, evaluating or
+ * freeing the tree recurses). */
+static char *repeat(const char *pre, const char *unit, size_t n,
+		    const char *post)
+{
+	size_t a = strlen(pre), u = strlen(unit), b = strlen(post), i;
+	char *s = malloc(a + u * n + b + 1);
+
+	assert_non_null(s);
+	memcpy(s, pre, a);
+	for (i = 0; i < n; i++)
+		memcpy(s + a + i * u, unit, u);
+	memcpy(s + a + u * n, post, b + 1);
+	return s;
+}
+
+static void test_limits(void **state)
+{
+	static const struct {
+		const char *pre, *unit, *post, *msg;
+		size_t ok, bad;
+	} cases[] = {
+		{"", "(", "data.a exists", "nested more than 64 levels", 64,
+		 200000},
+		{"", "not ", "data.a exists", "nested more than 64 levels", 64,
+		 200000},
+		{"", "data.a exists and ", "data.b exists",
+		 "more than 1024 conditions", 1023, 300000},
+		{"", "data.a exists or ", "data.b exists",
+		 "more than 1024 conditions", 1023, 1024},
+	};
+	struct ev_expr *e;
+	struct ev_error err;
+	size_t i;
+	char *src;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* the most that is allowed (closing what was opened) */
+		src = repeat(cases[i].pre, cases[i].unit, cases[i].ok,
+			     cases[i].post);
+		if (cases[i].unit[0] == '(') {
+			char *c = repeat(src, ")", cases[i].ok, "");
+
+			free(src);
+			src = c;
+		}
+		if (ev_expr_compile(&e, src, &err) != 0)
+			fail_msg("%zu: %s", i, err.msg);
+		ev_expr_free(e);
+		free(src);
+		src = repeat(cases[i].pre, cases[i].unit, cases[i].bad,
+			     cases[i].post);
+		assert_int_equal(ev_expr_compile(&e, src, &err), EV_EUSAGE);
+		assert_null(e);
+		if (strstr(err.msg, cases[i].msg) == NULL)
+			fail_msg("%zu: %s", i, err.msg);
+		free(src);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_error_columns),
 		cmocka_unit_test(test_type_precheck),
 		cmocka_unit_test(test_record_agrees),
+		cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests_name("expr", tests, NULL, NULL);
