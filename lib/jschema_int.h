@@ -42,6 +42,30 @@ int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
 			       size_t maxn, const char *prefix,
 			       struct ev_jschema_ctx *cx, size_t *used);
 
+/* An object given as its pairs, each name with its value (one msgpack
+ * value, from p to end), so that the registry checks an event's envelope
+ * from the record's fields without building the object */
+struct ev_jschema_pair {
+	const char *name;
+	uint32_t len;
+	const uint8_t *p, *end;
+};
+/* Is the object of these pairs (distinct names) valid against sc, as
+ * ev_jschema_validate() of the object would answer?  Without errors:
+ * 1 valid, 0 invalid, 2 when this cannot say (sc is not a plain object
+ * schema of properties, required, additionalProperties, min/max
+ * properties and type, or a value takes the full walk to answer): then
+ * build the object and validate it.  cx is scratch: its errors are
+ * left as they are. */
+int ev_jschema_valid_pairs(const struct ev_jschema *sc,
+			   const struct ev_jschema_pair *pv, size_t n,
+			   struct ev_jschema_ctx *cx);
+/* 1 when ev_jschema_valid_pairs() answers the same whatever string is
+ * the value of the pair named name (its schema looks at no more than
+ * its type), so that any string can stand for it; 0 otherwise */
+int ev_jschema_pair_string_blind(const struct ev_jschema *sc, const char *name,
+				 size_t len);
+
 /* JSON Schema `format`: 1 valid, 0 invalid, -1 unknown format name
  * (unknown formats always pass).  s is UTF-8. */
 int ev_jsformat_check(const char *format, const char *s, size_t n);
