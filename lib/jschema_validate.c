@@ -2283,6 +2283,109 @@ int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
 			JS_MAX_EVAL_DEPTH, JS_MAX_STEPS);
 }
 
+/* ------------------------------------------------------ objects as pairs */
+
+/* A node whose answer for an object v_object() alone gives, from its
+ * pairs one by one: no applicator, reference, unevaluated*,
+ * patternProperties, propertyNames or dependency; const and enum would
+ * compare the whole object.  (Its number, string and format keywords
+ * do not apply to objects.) */
+static int plain_object(const struct jnode *n)
+{
+	const struct jobj *o = n->obj;
+
+	if (n->kind != JN_OBJ || (n->types && !(n->types & JT_OBJ)) ||
+	    n->has_uneval || n->ref || n->ref_uri || n->dynref ||
+	    n->dynref_uri || n->recref || n->recref_uri || n->const_v ||
+	    n->enm || n->nallof || n->nanyof || n->noneof || n->not_ ||
+	    n->if_)
+		return 0;
+	return o == NULL || (o->npp == 0 && o->pnames == NULL &&
+			     o->uneval == NULL && o->depmask == 0 &&
+			     !o->slots_overflow);
+}
+
+/* the schema of the value of a pair named k, NULL when none applies */
+static const struct jnode *pair_schema(const struct jobj *o, const char *k,
+				       uint32_t kn, uint64_t *seen)
+{
+	const struct jprop *pr = prop_find(o, (const uint8_t *)k, kn);
+
+	if (pr != NULL) {
+		if (pr->slot >= 0)
+			*seen |= 1ull << pr->slot;
+		if (pr->sub != NULL)
+			return pr->sub;
+	}
+	return o->addl;
+}
+
+int ev_jschema_valid_pairs(const struct ev_jschema *sc,
+			   const struct ev_jschema_pair *pv, size_t n,
+			   struct ev_jschema_ctx *cx)
+{
+	const struct jobj *o = sc->obj;
+	struct dscope fr;
+	struct vctx c;
+	uint64_t seen = 0;
+	size_t i, path_len = cx->path.len;
+	unsigned max_errors = cx->max_errors;
+	int r = 1;
+
+	if (!plain_object(sc))
+		return 2;
+	if (o == NULL)
+		return 1;
+	if ((o->minp >= 0 && (int64_t)n < o->minp) ||
+	    (o->maxp >= 0 && (int64_t)n > o->maxp))
+		return 0;
+	/* as v_object() walks the values of the object at the root: one
+	 * level of evaluation and of instance down, steps counted on; the
+	 * errors of cx stay as they are (none is added with no room) */
+	memset(&c, 0, sizeof(c));
+	c.cx = cx;
+	cx->max_errors = 0;
+	c.max_depth = JS_MAX_EVAL_DEPTH;
+	c.max_idepth = JS_MAX_INST_DEPTH;
+	c.max_steps = JS_MAX_STEPS;
+	c.steps = 1;
+	fr.res = sc->res;
+	fr.up = NULL;
+	for (i = 0; i < n && r == 1; i++) {
+		const struct jnode *sub =
+			pair_schema(o, pv[i].name, pv[i].len, &seen);
+
+		if (sub == NULL)
+			continue;
+		c.end = pv[i].end;
+		c.root = pv[i].p;
+		c.root_end = NULL;
+		c.wp = NULL;
+		c.depth = 1;
+		c.idepth = 1;
+		r = v(&c, sub, pv[i].p, &fr, NULL);
+	}
+	cx->max_errors = max_errors;
+	cx->path.len = path_len;
+	if (r != 1)
+		return r == 0 ? 0 : 2;
+	return (seen & o->reqmask) == o->reqmask ? 1 : 0;
+}
+
+int ev_jschema_pair_string_blind(const struct ev_jschema *sc, const char *name,
+				 size_t len)
+{
+	const struct jnode *sub;
+	uint64_t seen = 0;
+
+	if (!plain_object(sc) || len > UINT32_MAX)
+		return 0;
+	if (sc->obj == NULL)
+		return 1;
+	sub = pair_schema(sc->obj, name, (uint32_t)len, &seen);
+	return sub == NULL || sub->kind != JN_OBJ || sub->only_types;
+}
+
 int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,
 		  struct ev_error *err)
 {
