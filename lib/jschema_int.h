@@ -42,29 +42,38 @@ int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
 			       size_t maxn, const char *prefix,
 			       struct ev_jschema_ctx *cx, size_t *used);
 
+/* The fast walk: a program made once from sc, that says "valid" for
+ * the values most schemas of events take without the general walk's
+ * dispatch; for anything else (and for every invalid value), validate
+ * with ev_jschema_validate*(), which collects the errors.  NULL when sc
+ * has nothing the fast walk does (or out of memory).  Read-only once
+ * made: threads share it. */
+struct ev_jschema_fast;
+struct ev_jschema_fast *ev_jschema_fast_new(const struct ev_jschema *sc);
+void ev_jschema_fast_free(struct ev_jschema_fast *f);
+/* 1 when ev_jschema_validate_prefix() would find the value at mp valid,
+ * with its length in *used; 0 when it must say.  cx is scratch: its
+ * errors are left as they are. */
+int ev_jschema_fast_prefix(const struct ev_jschema_fast *f, const uint8_t *mp,
+			   size_t maxn, struct ev_jschema_ctx *cx, size_t *used);
 /* An object given as its pairs, each name with its value (one msgpack
  * value, from p to end), so that the registry checks an event's envelope
  * from the record's fields without building the object */
 struct ev_jschema_pair {
 	const char *name;
-	uint32_t len;
+	size_t len;
 	const uint8_t *p, *end;
 };
-/* Is the object of these pairs (distinct names) valid against sc, as
- * ev_jschema_validate() of the object would answer?  Without errors:
- * 1 valid, 0 invalid, 2 when this cannot say (sc is not a plain object
- * schema of properties, required, additionalProperties, min/max
- * properties and type, or a value takes the full walk to answer): then
- * build the object and validate it.  cx is scratch: its errors are
- * left as they are. */
-int ev_jschema_valid_pairs(const struct ev_jschema *sc,
-			   const struct ev_jschema_pair *pv, size_t n,
-			   struct ev_jschema_ctx *cx);
-/* 1 when ev_jschema_valid_pairs() answers the same whatever string is
+/* 1 when ev_jschema_validate() would find the object of these pairs
+ * (distinct names) valid; 0 when it must say.  cx as above. */
+int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
+			  const struct ev_jschema_pair *pv, size_t n,
+			  struct ev_jschema_ctx *cx);
+/* 1 when ev_jschema_fast_pairs() answers the same whatever string is
  * the value of the pair named name (its schema looks at no more than
  * its type), so that any string can stand for it; 0 otherwise */
-int ev_jschema_pair_string_blind(const struct ev_jschema *sc, const char *name,
-				 size_t len);
+int ev_jschema_fast_string_blind(const struct ev_jschema_fast *f,
+				 const char *name, size_t len);
 
 /* JSON Schema `format`: 1 valid, 0 invalid, -1 unknown format name
  * (unknown formats always pass).  s is UTF-8. */
