@@ -31,6 +31,7 @@
 struct sversion {
 	uint64_t n;
 	struct ev_jschema *sc;
+	struct ev_jschema_fast *fast; /* its fast walk, or NULL */
 	int anything; /* the schema is true or {}: binary data passes */
 	char *file;   /* DIR/TYPE/N.json as named */
 };
@@ -53,6 +54,7 @@ struct ev_schemadir {
 	uint32_t *slots; /* index + 1 into types, 0 empty */
 	size_t mask;
 	struct ev_jschema *envelope;
+	struct ev_jschema_fast *envelope_fast;
 	char *envelope_file;
 	int envelope_data; /* does _envelope.json look at data? */
 	int envelope_time_blind; /* any string stands for the time */
@@ -312,8 +314,10 @@ static void free_types(struct stype *t, size_t n)
 	for (i = 0; i < n; i++) {
 		free(t[i].name);
 		free(t[i].dirname);
-		for (j = 0; j < t[i].nv; j++)
+		for (j = 0; j < t[i].nv; j++) {
 			free(t[i].v[j].file);
+			ev_jschema_fast_free(t[i].v[j].fast);
+		}
 		free(t[i].v);
 	}
 	free(t);
@@ -749,9 +753,15 @@ int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
 	}
 	if ((r = ev_jschema_set_compile(d->set, err)) != 0)
 		goto fail;
-	if (d->envelope != NULL)
-		d->envelope_time_blind =
-			ev_jschema_pair_string_blind(d->envelope, "time", 4);
+	/* the fast walks (none: out of memory, or nothing to gain) */
+	for (i = 0; i < sc.ntypes; i++)
+		for (j = 0; j < sc.types[i].nv; j++)
+			sc.types[i].v[j].fast =
+				ev_jschema_fast_new(sc.types[i].v[j].sc);
+	if (d->envelope != NULL &&
+	    (d->envelope_fast = ev_jschema_fast_new(d->envelope)) != NULL)
+		d->envelope_time_blind = ev_jschema_fast_string_blind(
+			d->envelope_fast, "time", 4);
 	d->slots = make_slots(sc.types, sc.ntypes, &d->mask);
 	if (d->slots == NULL) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
@@ -778,6 +788,7 @@ void ev_schemadir_free(struct ev_schemadir *d)
 		return;
 	free_types(d->types, d->ntypes);
 	free(d->slots);
+	ev_jschema_fast_free(d->envelope_fast);
 	ev_jschema_set_free(d->set);
 	free(d->envelope_file);
 	free(d->dir);
@@ -1142,7 +1153,7 @@ static void pair(struct ev_jschema_pair *pv, size_t *n, const char *name,
 		 const uint8_t *p, const uint8_t *end)
 {
 	pv[*n].name = name;
-	pv[*n].len = (uint32_t)strlen(name);
+	pv[*n].len = strlen(name);
 	pv[*n].p = p;
 	pv[*n].end = end;
 	(*n)++;
@@ -1150,8 +1161,8 @@ static void pair(struct ev_jschema_pair *pv, size_t *n, const char *name,
 
 /* The envelope of ev as envelope_raw() has it without data, checked
  * from the record's own fields (st->at) without building it, nor
- * writing the time when any string stands for it: 1 valid, else the
- * full check must say (0 invalid, 2 cannot tell). */
+ * writing the time when any string stands for it: 1 valid, 0 when the
+ * full check must say. */
 static int envelope_quick(const struct ev_schemadir *d,
 			  const struct ev_event *ev, const struct rstate *st,
 			  struct ev_jschema_ctx *cx)
@@ -1186,7 +1197,7 @@ static int envelope_quick(const struct ev_schemadir *d,
 	pair(pv, &n, "schema", sbuf, ev_mp_uint(sbuf, ev->schema));
 	if (ev->meta != NULL)
 		pair(pv, &n, "meta", ev->meta, ev->meta + ev->meta_len);
-	return ev_jschema_valid_pairs(d->envelope, pv, n, cx);
+	return ev_jschema_fast_pairs(d->envelope_fast, pv, n, cx);
 }
 
 /* The whole event against _envelope.json, its errors added to those
@@ -1264,7 +1275,13 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 		 * schema for it, else skipped */
 		size_t used = 0;
 
-		if (v != NULL) {
+		if (v != NULL && v->fast != NULL &&
+		    ev_jschema_fast_prefix(v->fast, ev.data,
+					   (size_t)(st.end - ev.data), cx,
+					   &used) == 1) {
+			/* valid: nothing to collect */
+			done = 1;
+		} else if (v != NULL) {
 			r = ev_jschema_validate_prefix(v->sc, ev.data,
 						       (size_t)(st.end -
 								ev.data),
@@ -1331,7 +1348,8 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 	if (d->envelope == NULL) /* the common path */
 		return ok;
 	/* a valid envelope takes no more; errors come from the full check */
-	if (!d->envelope_data && envelope_quick(d, &ev, &st, cx) == 1)
+	if (d->envelope_fast != NULL && !d->envelope_data &&
+	    envelope_quick(d, &ev, &st, cx) == 1)
 		return ok;
 	r = check_envelope(d, &ev, cx, ok);
 	if (r < 0)
