@@ -56,24 +56,27 @@ void ev_jschema_fast_free(struct ev_jschema_fast *f);
  * errors are left as they are. */
 int ev_jschema_fast_prefix(const struct ev_jschema_fast *f, const uint8_t *mp,
 			   size_t maxn, struct ev_jschema_ctx *cx, size_t *used);
-/* An object given as its pairs, each name with its value (one msgpack
- * value, from p to end), so that the registry checks an event's envelope
- * from the record's fields without building the object */
+/* Name the keys of the pairs ev_jschema_fast_pairs() is to check (key
+ * i is names[i]), looked up once here.  Before any check: 0, or EV_ERR
+ * out of memory. */
+int ev_jschema_fast_keys(struct ev_jschema_fast *f, const char *const *names,
+			 size_t n);
+/* An object given as its pairs, each a key with its value (one msgpack
+ * value, from p to end), so that the registry checks an event's
+ * envelope from the record's fields without building the object */
 struct ev_jschema_pair {
-	const char *name;
-	size_t len;
+	unsigned key;
 	const uint8_t *p, *end;
 };
 /* 1 when ev_jschema_validate() would find the object of these pairs
- * (distinct names) valid; 0 when it must say.  cx as above. */
+ * (distinct keys) valid; 0 when it must say.  cx as above. */
 int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 			  const struct ev_jschema_pair *pv, size_t n,
 			  struct ev_jschema_ctx *cx);
 /* 1 when ev_jschema_fast_pairs() answers the same whatever string is
- * the value of the pair named name (its schema looks at no more than
- * its type), so that any string can stand for it; 0 otherwise */
-int ev_jschema_fast_string_blind(const struct ev_jschema_fast *f,
-				 const char *name, size_t len);
+ * the value of key (its schema looks at no more than its type), so
+ * that any string can stand for it; 0 otherwise */
+int ev_jschema_fast_string_blind(const struct ev_jschema_fast *f, unsigned key);
 
 /* JSON Schema `format`: 1 valid, 0 invalid, -1 unknown format name
  * (unknown formats always pass).  s is UTF-8. */

@@ -133,10 +133,9 @@ static inline int key_eq(const char *a, const uint8_t *b, uint32_t n)
 		memcpy(&w, b + n - 4, 4);
 		return u == w;
 	}
-	for (u = 0; u < n; u++)
-		if ((uint8_t)a[u] != b[u])
-			return 0;
-	return 1;
+	/* 0 to 3 bytes: the first, middle and last are all of them */
+	return n == 0 || (a[0] == (char)b[0] && a[n / 2] == (char)b[n / 2] &&
+			  a[n - 1] == (char)b[n - 1]);
 }
 
 /* ev_mp_read with the common cases of records inline */
@@ -1557,11 +1556,9 @@ static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 			continue;
 		}
 		if (x->lit != NULL) {
-			if (n - pos < x->litlen)
+			if (n - pos < x->litlen ||
+			    !key_eq(x->lit, s + pos, x->litlen))
 				return 0;
-			for (k = 0; k < x->litlen; k++)
-				if (s[pos + k] != (uint8_t)x->lit[k])
-					return 0;
 			pos += x->litlen;
 			continue;
 		}
@@ -2336,8 +2333,16 @@ struct farr {
 	struct fcheck items;
 };
 
+/* a name of ev_jschema_fast_keys(), looked up in the root's properties */
+struct fkey {
+	const struct fcheck *fc;
+	uint64_t seen; /* its bit in the required mask */
+};
+
 struct ev_jschema_fast {
 	struct fcheck root;
+	struct fkey *keys;
+	size_t nkeys;
 	void **allocs;
 	size_t nallocs, capallocs;
 	int oom;
@@ -2506,6 +2511,7 @@ void ev_jschema_fast_free(struct ev_jschema_fast *f)
 	for (i = 0; i < f->nallocs; i++)
 		free(f->allocs[i]);
 	free(f->allocs);
+	free(f->keys);
 	free(f);
 }
 
@@ -2787,6 +2793,31 @@ int ev_jschema_fast_prefix(const struct ev_jschema_fast *f, const uint8_t *mp,
 	return 1;
 }
 
+int ev_jschema_fast_keys(struct ev_jschema_fast *f, const char *const *names,
+			 size_t n)
+{
+	struct fkey *k = calloc(n ? n : 1, sizeof(*k));
+	size_t i;
+
+	if (k == NULL)
+		return EV_ERR;
+	for (i = 0; i < n; i++) {
+		uint32_t g = 0;
+		size_t len = strlen(names[i]);
+
+		if (f->root.obj == NULL || len > UINT32_MAX)
+			k[i].fc = NULL;
+		else
+			k[i].fc = fw_prop(f->root.obj,
+					  (const uint8_t *)names[i],
+					  (uint32_t)len, &g, &k[i].seen);
+	}
+	free(f->keys);
+	f->keys = k;
+	f->nkeys = n;
+	return 0;
+}
+
 int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 			  const struct ev_jschema_pair *pv, size_t n,
 			  struct ev_jschema_ctx *cx)
@@ -2796,7 +2827,6 @@ int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 	size_t i, path_len = cx->path.len;
 	unsigned max_errors = cx->max_errors;
 	uint64_t seen = 0;
-	uint32_t g = 0;
 	struct dscope fr;
 	struct vctx c;
 	int r = 1;
@@ -2812,20 +2842,20 @@ int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 	fr.res = root->n->res;
 	fr.up = NULL;
 	fw_init(&c, cx, NULL, NULL);
-	c.steps = 1;
+	c.steps = 1 + n;
 	cx->max_errors = 0;
 	for (i = 0; i < n && r == 1; i++) {
+		const struct fkey *k;
 		const uint8_t *pe;
-		const struct fcheck *fc;
 
-		if (pv[i].len > UINT32_MAX) {
+		if (pv[i].key >= f->nkeys || f->keys[pv[i].key].fc == NULL) {
 			r = 0;
 			break;
 		}
-		fc = fw_prop(root->obj, (const uint8_t *)pv[i].name,
-			     (uint32_t)pv[i].len, &g, &seen);
+		k = &f->keys[pv[i].key];
+		seen |= k->seen;
 		c.end = pv[i].end;
-		r = fw_value(&c, &fr, fc, pv[i].p, 1, &pe) == 1 &&
+		r = fw_value(&c, &fr, k->fc, pv[i].p, 1, &pe) == 1 &&
 		    pe == pv[i].end;
 	}
 	cx->max_errors = max_errors;
@@ -2835,17 +2865,12 @@ int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 	return o == NULL || (seen & o->reqmask) == o->reqmask;
 }
 
-int ev_jschema_fast_string_blind(const struct ev_jschema_fast *f,
-				 const char *name, size_t len)
+int ev_jschema_fast_string_blind(const struct ev_jschema_fast *f, unsigned key)
 {
 	const struct fcheck *fc;
-	uint64_t seen = 0;
-	uint32_t g = 0;
 
-	if (f->root.obj == NULL || len > UINT32_MAX)
+	if (key >= f->nkeys || (fc = f->keys[key].fc) == NULL)
 		return 0;
-	fc = fw_prop(f->root.obj, (const uint8_t *)name, (uint32_t)len, &g,
-		     &seen);
 	return fc->kind == FK_SKIP || fc->kind == FK_TYPES;
 }
 

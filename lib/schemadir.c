@@ -704,6 +704,13 @@ static uint32_t *make_slots(const struct stype *t, size_t n, size_t *mask)
 	return s;
 }
 
+/* the names of the envelope, as envelope_raw() writes them */
+enum { EK_ID, EK_TYPE, EK_TIME, EK_STREAM, EK_VERSION, EK_KEY, EK_SCHEMA,
+       EK_META, EK_COUNT };
+static const char *const envelope_keys[EK_COUNT] = {
+	"id", "type", "time", "stream", "version", "key", "schema", "meta",
+};
+
 int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
 		      const struct ev_schemadir_opts *o, struct ev_error *err)
 {
@@ -759,9 +766,16 @@ int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
 			sc.types[i].v[j].fast =
 				ev_jschema_fast_new(sc.types[i].v[j].sc);
 	if (d->envelope != NULL &&
-	    (d->envelope_fast = ev_jschema_fast_new(d->envelope)) != NULL)
-		d->envelope_time_blind = ev_jschema_fast_string_blind(
-			d->envelope_fast, "time", 4);
+	    (d->envelope_fast = ev_jschema_fast_new(d->envelope)) != NULL) {
+		if (ev_jschema_fast_keys(d->envelope_fast, envelope_keys,
+					 EK_COUNT) != 0) {
+			ev_jschema_fast_free(d->envelope_fast);
+			d->envelope_fast = NULL;
+		} else {
+			d->envelope_time_blind = ev_jschema_fast_string_blind(
+				d->envelope_fast, EK_TIME);
+		}
+	}
 	d->slots = make_slots(sc.types, sc.ntypes, &d->mask);
 	if (d->slots == NULL) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
@@ -908,6 +922,17 @@ static inline int read_str(const uint8_t **pp, const uint8_t *end,
 		*pp = p + 1 + n;
 		return 0;
 	}
+	if (p + 1 < end && *p == 0xd9) { /* str 8: a uuid */
+		uint32_t n = p[1];
+
+		if ((size_t)(end - p) < 2 + (size_t)n)
+			return EV_EDATA;
+		it->type = EV_MP_STR;
+		it->n = n;
+		it->p = p + 2;
+		*pp = p + 2 + n;
+		return 0;
+	}
 	return ev_mp_read(pp, end, it);
 }
 
@@ -988,8 +1013,17 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 			s->n = kv.n;
 			break;
 		case EV_K_TIME:
-			if (ev_mp_read(&p, end, &kv) != 0 ||
-			    ev_mp_time_decode(&kv, &ev->time) != 0)
+			if (end - p >= 10 && p[0] == 0xd7 && p[1] == 0xff) {
+				/* timestamp 64, as evlog writes it */
+				kv.type = EV_MP_EXT;
+				kv.ext_type = -1;
+				kv.n = 8;
+				kv.p = p + 2;
+				p += 10;
+			} else if (ev_mp_read(&p, end, &kv) != 0) {
+				return EV_EDATA;
+			}
+			if (ev_mp_time_decode(&kv, &ev->time) != 0)
 				return EV_EDATA;
 			break;
 		case EV_K_VERSION:
@@ -1149,11 +1183,10 @@ static uint8_t *envelope_raw(const struct ev_event *ev, uint8_t *o,
 	return o;
 }
 
-static void pair(struct ev_jschema_pair *pv, size_t *n, const char *name,
+static void pair(struct ev_jschema_pair *pv, size_t *n, unsigned key,
 		 const uint8_t *p, const uint8_t *end)
 {
-	pv[*n].name = name;
-	pv[*n].len = strlen(name);
+	pv[*n].key = key;
 	pv[*n].p = p;
 	pv[*n].end = end;
 	(*n)++;
@@ -1172,31 +1205,31 @@ static int envelope_quick(const struct ev_schemadir *d,
 	uint8_t tbuf[48], vbuf[9], sbuf[9];
 	size_t n = 0;
 
-	pair(pv, &n, "id", st->at[EV_K_ID],
+	pair(pv, &n, EK_ID, st->at[EV_K_ID],
 	     (const uint8_t *)ev->id.p + ev->id.n);
-	pair(pv, &n, "type", st->at[EV_K_TYPE],
+	pair(pv, &n, EK_TYPE, st->at[EV_K_TYPE],
 	     (const uint8_t *)ev->type.p + ev->type.n);
 	if (d->envelope_time_blind) {
-		pair(pv, &n, "time", any_string, any_string + 1);
+		pair(pv, &n, EK_TIME, any_string, any_string + 1);
 	} else {
 		char t[40];
 		size_t tn = ev_time_format(ev->time, t);
 		uint8_t *o = ev_mp_str_hdr(tbuf, tn);
 
 		memcpy(o, t, tn);
-		pair(pv, &n, "time", tbuf, o + tn);
+		pair(pv, &n, EK_TIME, tbuf, o + tn);
 	}
 	if (ev->stream.p != NULL)
-		pair(pv, &n, "stream", st->at[EV_K_STREAM],
+		pair(pv, &n, EK_STREAM, st->at[EV_K_STREAM],
 		     (const uint8_t *)ev->stream.p + ev->stream.n);
 	if (ev->version != 0)
-		pair(pv, &n, "version", vbuf, ev_mp_uint(vbuf, ev->version));
+		pair(pv, &n, EK_VERSION, vbuf, ev_mp_uint(vbuf, ev->version));
 	if (ev->key.p != NULL)
-		pair(pv, &n, "key", st->at[EV_K_KEY],
+		pair(pv, &n, EK_KEY, st->at[EV_K_KEY],
 		     (const uint8_t *)ev->key.p + ev->key.n);
-	pair(pv, &n, "schema", sbuf, ev_mp_uint(sbuf, ev->schema));
+	pair(pv, &n, EK_SCHEMA, sbuf, ev_mp_uint(sbuf, ev->schema));
 	if (ev->meta != NULL)
-		pair(pv, &n, "meta", ev->meta, ev->meta + ev->meta_len);
+		pair(pv, &n, EK_META, ev->meta, ev->meta + ev->meta_len);
 	return ev_jschema_fast_pairs(d->envelope_fast, pv, n, cx);
 }
 
@@ -1258,6 +1291,16 @@ out:
 int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 		       struct ev_jschema_ctx *cx)
 {
+	struct ev_str type;
+	size_t ix;
+
+	return ev_schemadir_check_type(d, rec, n, cx, &type, &ix);
+}
+
+int ev_schemadir_check_type(struct ev_schemadir *d, const uint8_t *rec,
+			    size_t n, struct ev_jschema_ctx *cx,
+			    struct ev_str *type, size_t *type_ix)
+{
 	struct ev_event ev;
 	struct rstate st;
 	const struct stype *t;
@@ -1267,7 +1310,9 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 	if ((r = read_record(rec, n, &ev, &st)) < 0)
 		return EV_EDATA;
 	ev_jschema_ctx_clear(cx);
+	*type = ev.type;
 	t = find_type(d, ev.type.p, ev.type.n);
+	*type_ix = t != NULL ? (size_t)(t - d->types) : SIZE_MAX;
 	if (t != NULL)
 		v = find_version(t, ev.schema);
 	if (r == 1) {

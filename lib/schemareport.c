@@ -70,6 +70,7 @@ struct shard {
 	size_t mask;
 	struct rtype *none; /* lines that are not events */
 	struct rtype *last; /* the type looked up last */
+	uint32_t *by_ix;    /* the directory's types: index + 1 into t */
 	uint64_t events, invalid, seq;
 	int oom;
 };
@@ -173,6 +174,7 @@ static void shard_free(struct shard *sh)
 		free(sh->none);
 	}
 	free(sh->slots);
+	free(sh->by_ix);
 	ev_jschema_ctx_free(sh->cx);
 	memset(sh, 0, sizeof(*sh));
 }
@@ -326,6 +328,29 @@ static struct rtype *type_of(const struct ev_schemareport *rp, struct shard *sh,
 	return sh->last = t;
 }
 
+/* type_of() a type of the directory's (ix from ev_schemadir_check_type),
+ * without hashing its name again */
+static struct rtype *type_at(const struct ev_schemareport *rp,
+			     struct shard *sh, const struct ev_str *type,
+			     size_t ix)
+{
+	struct rtype *t;
+
+	if (ix == SIZE_MAX)
+		return type_of(rp, sh, type->p, type->n);
+	if (sh->by_ix == NULL) {
+		sh->by_ix = calloc(ev_schemadir_ntypes(rp->d) + 1,
+				   sizeof(*sh->by_ix));
+		if (sh->by_ix == NULL)
+			return NULL;
+	}
+	if (sh->by_ix[ix] != 0)
+		return &sh->t[sh->by_ix[ix] - 1];
+	if ((t = type_of(rp, sh, type->p, type->n)) != NULL)
+		sh->by_ix[ix] = (uint32_t)(t - sh->t) + 1;
+	return t;
+}
+
 static struct rtype *none_of(struct shard *sh)
 {
 	if (sh->none == NULL)
@@ -458,21 +483,21 @@ static int check_record(const struct ev_schemareport *rp, struct shard *sh,
 {
 	struct ev_str type;
 	struct rtype *t;
-	size_t i, ne;
+	size_t i, ne, ix;
 	int r;
 
-	r = ev_schemadir_check(rp->d, rec, n, sh->cx);
+	r = ev_schemadir_check_type(rp->d, rec, n, sh->cx, &type, &ix);
 	if (r < 0 && r != EV_EDATA)
 		return EV_ERR;
 	/* a record ev_schemadir_check() took has a type of UTF-8 */
-	if (r == EV_EDATA || ev_event_peek_type(rec, n, &type) != 0) {
+	if (r == EV_EDATA) {
 		struct ev_event ev;
 		struct ev_error e;
 		if (ev_event_decode(rec, n, &ev, &e) == 0)
 			snprintf(e.msg, sizeof(e.msg), "invalid record");
 		return add_not_event(rp, sh, e.msg, "", where);
 	}
-	if ((t = type_of(rp, sh, type.p, type.n)) == NULL)
+	if ((t = type_at(rp, sh, &type, ix)) == NULL)
 		return EV_ERR;
 	sh->seq++;
 	sh->events++;
