@@ -3000,6 +3000,16 @@ int ev_schemainfer_format(struct ev_schemainfer *si, size_t i,
 int ev_schemainfer_write_dir(struct ev_schemainfer *si, const char *dir,
 			     struct ev_buf *written, struct ev_error *err);
 
+/* ---- perf12: evctl schema check without a second look at the type */
+
+/* ev_schemadir_check(), with the event's type in *type (valid while rec
+ * is) and its index among the directory's types in *type_ix (from 0 to
+ * ev_schemadir_ntypes() - 1; SIZE_MAX for a type without schemas) when
+ * the record decodes (the result is not EV_EDATA). */
+int ev_schemadir_check_type(struct ev_schemadir *d, const uint8_t *rec,
+			    size_t n, struct ev_jschema_ctx *cx,
+			    struct ev_str *type, size_t *type_ix);
+
 #ifdef __cplusplus
 }
 #endif
