@@ -55,7 +55,8 @@ void ev_jschema_fast_free(struct ev_jschema_fast *f);
  * with its length in *used; 0 when it must say.  cx is scratch: its
  * errors are left as they are. */
 int ev_jschema_fast_prefix(const struct ev_jschema_fast *f, const uint8_t *mp,
-			   size_t maxn, struct ev_jschema_ctx *cx, size_t *used);
+			   size_t maxn, struct ev_jschema_ctx *cx,
+			   size_t *used);
 /* Name the keys of the pairs ev_jschema_fast_pairs() is to check (key
  * i is names[i]), looked up once here.  Before any check: 0, or EV_ERR
  * out of memory. */

@@ -2374,16 +2374,16 @@ static void *fast_alloc(struct ev_jschema_fast *f, size_t n)
 static int plain_node(const struct jnode *n)
 {
 	return n->kind == JN_OBJ && !n->has_uneval && !n->ref && !n->ref_uri &&
-	       !n->dynref && !n->dynref_uri && !n->recref &&
-	       !n->recref_uri && !n->const_v && !n->enm && !n->nallof &&
-	       !n->nanyof && !n->noneof && !n->not_ && !n->if_;
+	       !n->dynref && !n->dynref_uri && !n->recref && !n->recref_uri &&
+	       !n->const_v && !n->enm && !n->nallof && !n->nanyof &&
+	       !n->noneof && !n->not_ && !n->if_;
 }
 
 static int plain_obj(const struct jobj *o)
 {
-	return o == NULL || (o->npp == 0 && o->pnames == NULL &&
-			     o->uneval == NULL && o->depmask == 0 &&
-			     !o->slots_overflow);
+	return o == NULL ||
+	       (o->npp == 0 && o->pnames == NULL && o->uneval == NULL &&
+		o->depmask == 0 && !o->slots_overflow);
 }
 
 static int plain_arr(const struct jarr *a)
@@ -2408,10 +2408,10 @@ static void fc_leaf(struct fcheck *fc, const struct jnode *n)
 	fc->sre = st != NULL ? st->sre : NULL;
 	fc->enm = e;
 	fc->str_ok = whole && (st == NULL || st->re == NULL || st->sre != NULL);
-	fc->int_ok = whole && (k == NULL || (!k->exmin && !k->exmax &&
-					     !k->mult &&
-					     (!k->min || k->min->kind == 0) &&
-					     (!k->max || k->max->kind == 0)));
+	fc->int_ok =
+		whole && (k == NULL || (!k->exmin && !k->exmax && !k->mult &&
+					(!k->min || k->min->kind == 0) &&
+					(!k->max || k->max->kind == 0)));
 	if (k != NULL && k->min != NULL) {
 		fc->has_imin = 1;
 		fc->imin = k->min->i;
@@ -2455,7 +2455,8 @@ static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 		fo->o = o;
 		if (o != NULL) {
 			fc_build(f, &fo->addl, o->addl, depth + 1);
-			fo->props = fast_alloc(f, o->nprops * sizeof(*fo->props));
+			fo->props =
+				fast_alloc(f, o->nprops * sizeof(*fo->props));
 			if (fo->props == NULL)
 				goto oom;
 			for (i = 0; i < o->nprops; i++) {
@@ -2739,7 +2740,7 @@ static int fw_node(struct vctx *c, const struct dscope *sc,
 		}
 		goto walk;
 	default:
-	walk:
+walk:
 		/* as vkey() or vidx() and v() have it at this level */
 		if (lv > c->max_idepth)
 			return 0;
@@ -2761,8 +2762,8 @@ static int fw_node(struct vctx *c, const struct dscope *sc,
 
 /* a vctx for the fast walk of values up to end: cx holds no error it
  * did not have (none is added with no room); restored by fw_done() */
-static void fw_init(struct vctx *c, struct ev_jschema_ctx *cx,
-		    const uint8_t *p, const uint8_t *end)
+static void fw_init(struct vctx *c, struct ev_jschema_ctx *cx, const uint8_t *p,
+		    const uint8_t *end)
 {
 	memset(c, 0, sizeof(*c));
 	c->cx = cx;
@@ -2808,9 +2809,9 @@ int ev_jschema_fast_keys(struct ev_jschema_fast *f, const char *const *names,
 		if (f->root.obj == NULL || len > UINT32_MAX)
 			k[i].fc = NULL;
 		else
-			k[i].fc = fw_prop(f->root.obj,
-					  (const uint8_t *)names[i],
-					  (uint32_t)len, &g, &k[i].seen);
+			k[i].fc =
+				fw_prop(f->root.obj, (const uint8_t *)names[i],
+					(uint32_t)len, &g, &k[i].seen);
 	}
 	free(f->keys);
 	f->keys = k;
@@ -2832,8 +2833,7 @@ int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 	int r = 1;
 
 	/* as fw_value() has the object at the root */
-	if (root->obj == NULL ||
-	    (root->n->types && !(root->n->types & JT_OBJ)))
+	if (root->obj == NULL || (root->n->types && !(root->n->types & JT_OBJ)))
 		return 0;
 	o = root->obj->o;
 	if (o != NULL && ((o->minp >= 0 && (int64_t)n < o->minp) ||

@@ -56,7 +56,7 @@ struct ev_schemadir {
 	struct ev_jschema *envelope;
 	struct ev_jschema_fast *envelope_fast;
 	char *envelope_file;
-	int envelope_data; /* does _envelope.json look at data? */
+	int envelope_data;	 /* does _envelope.json look at data? */
 	int envelope_time_blind; /* any string stands for the time */
 };
 
@@ -705,8 +705,17 @@ static uint32_t *make_slots(const struct stype *t, size_t n, size_t *mask)
 }
 
 /* the names of the envelope, as envelope_raw() writes them */
-enum { EK_ID, EK_TYPE, EK_TIME, EK_STREAM, EK_VERSION, EK_KEY, EK_SCHEMA,
-       EK_META, EK_COUNT };
+enum {
+	EK_ID,
+	EK_TYPE,
+	EK_TIME,
+	EK_STREAM,
+	EK_VERSION,
+	EK_KEY,
+	EK_SCHEMA,
+	EK_META,
+	EK_COUNT
+};
 static const char *const envelope_keys[EK_COUNT] = {
 	"id", "type", "time", "stream", "version", "key", "schema", "meta",
 };
@@ -772,8 +781,9 @@ int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
 			ev_jschema_fast_free(d->envelope_fast);
 			d->envelope_fast = NULL;
 		} else {
-			d->envelope_time_blind = ev_jschema_fast_string_blind(
-				d->envelope_fast, EK_TIME);
+			d->envelope_time_blind =
+				ev_jschema_fast_string_blind(d->envelope_fast,
+							     EK_TIME);
 		}
 	}
 	d->slots = make_slots(sc.types, sc.ntypes, &d->mask);

@@ -113,8 +113,8 @@ struct ev_schemareport {
 	struct chunk *pool; /* the workers' chunks, allocated when started */
 	size_t npool;
 	pthread_mutex_t mu;
-	pthread_cond_t work; /* a chunk is queued, or quit */
-	pthread_cond_t done; /* a chunk is free again */
+	pthread_cond_t work;	   /* a chunk is queued, or quit */
+	pthread_cond_t done;	   /* a chunk is free again */
 	struct chunk *head, *tail; /* queued, oldest first */
 	struct chunk *free_list;
 	size_t nfree;
@@ -330,9 +330,8 @@ static struct rtype *type_of(const struct ev_schemareport *rp, struct shard *sh,
 
 /* type_of() a type of the directory's (ix from ev_schemadir_check_type),
  * without hashing its name again */
-static struct rtype *type_at(const struct ev_schemareport *rp,
-			     struct shard *sh, const struct ev_str *type,
-			     size_t ix)
+static struct rtype *type_at(const struct ev_schemareport *rp, struct shard *sh,
+			     const struct ev_str *type, size_t ix)
 {
 	struct rtype *t;
 
