@@ -2306,13 +2306,19 @@ enum {
 struct fobj;
 struct farr;
 
+/* what leaf_quick() does with a string, or a small integer */
+enum {
+	LQ_NO,	  /* invalid: not of the node's types */
+	LQ_SLOW,  /* v_leaf() decides */
+	LQ_YES,	  /* valid */
+	LQ_CHECK, /* the checks of fcheck */
+};
+
 struct fcheck {
 	uint8_t kind;
 	/* FK_TYPES and FK_LEAF: strings and small integers checked here
 	 * (else v_leaf() decides) */
-	uint8_t str_ok, int_ok;
-	uint8_t has_imin, has_imax;
-	uint32_t types;		/* n->types */
+	uint8_t str, num;	/* LQ_* */
 	int64_t minl, maxl;	/* -1: none */
 	const struct jsre *sre; /* the pattern, when simple */
 	const struct jenum *enm;
@@ -2402,24 +2408,35 @@ static void fc_leaf(struct fcheck *fc, const struct jnode *n)
 		    !(n->format != NULL && n->format_assert) &&
 		    (e == NULL || (e->all_str && e->tab == NULL));
 
-	fc->types = n->types;
 	fc->minl = st != NULL ? st->minl : -1;
 	fc->maxl = st != NULL ? st->maxl : -1;
 	fc->sre = st != NULL ? st->sre : NULL;
 	fc->enm = e;
-	fc->str_ok = whole && (st == NULL || st->re == NULL || st->sre != NULL);
-	fc->int_ok =
-		whole && (k == NULL || (!k->exmin && !k->exmax && !k->mult &&
-					(!k->min || k->min->kind == 0) &&
-					(!k->max || k->max->kind == 0)));
-	if (k != NULL && k->min != NULL) {
-		fc->has_imin = 1;
+	if (n->types && !(n->types & JT_STR))
+		fc->str = LQ_NO;
+	else if (!whole || (st != NULL && st->re != NULL && st->sre == NULL))
+		fc->str = LQ_SLOW;
+	else if (e == NULL && fc->minl <= 0 && fc->maxl < 0 && fc->sre == NULL)
+		fc->str = LQ_YES;
+	else
+		fc->str = LQ_CHECK;
+	fc->imin = INT64_MIN;
+	fc->imax = INT64_MAX;
+	if ((n->types && !(n->types & JT_INT)) || (whole && e != NULL))
+		fc->num =
+			LQ_NO; /* not a number, or not in an enum of strings */
+	else if (!whole || (k != NULL && (k->exmin || k->exmax || k->mult ||
+					  (k->min && k->min->kind != 0) ||
+					  (k->max && k->max->kind != 0))))
+		fc->num = LQ_SLOW;
+	else if (k == NULL || (k->min == NULL && k->max == NULL))
+		fc->num = LQ_YES;
+	else
+		fc->num = LQ_CHECK;
+	if (k != NULL && k->min != NULL)
 		fc->imin = k->min->i;
-	}
-	if (k != NULL && k->max != NULL) {
-		fc->has_imax = 1;
+	if (k != NULL && k->max != NULL)
 		fc->imax = k->max->i;
-	}
 }
 
 static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
@@ -2560,10 +2577,10 @@ leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
 		}
 		if ((size_t)(end - s) < n)
 			return 2;
-		if (fc->types && !(fc->types & JT_STR))
-			return 0;
-		if (!fc->str_ok)
-			return 2;
+		if (fc->str != LQ_CHECK) {
+			*pe = s + n;
+			return fc->str == LQ_YES ? 1 : fc->str == LQ_NO ? 0 : 2;
+		}
 		if (fc->enm != NULL) {
 			const struct jenum *e = fc->enm;
 
@@ -2603,15 +2620,9 @@ leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
 	} else {
 		return 2;
 	}
-	if (fc->types && !(fc->types & JT_INT))
-		return 0;
-	if (!fc->int_ok)
-		return 2;
-	if (fc->enm != NULL) /* of strings */
-		return 0;
-	if ((fc->has_imin && x < fc->imin) || (fc->has_imax && x > fc->imax))
-		return 0;
-	return 1;
+	if (fc->num != LQ_CHECK)
+		return fc->num == LQ_YES ? 1 : fc->num == LQ_NO ? 0 : 2;
+	return x >= fc->imin && x <= fc->imax;
 }
 
 static int fw_node(struct vctx *c, const struct dscope *sc,
@@ -2632,6 +2643,9 @@ fw_value(struct vctx *c, const struct dscope *sc, const struct fcheck *fc,
 		r = leaf_quick(fc, p, c->end, pe);
 		if (r != 2)
 			return r;
+	} else if (fc->kind == FK_SKIP) {
+		*pe = p;
+		return skip1(pe, c->end) == 0;
 	}
 	return fw_node(c, sc, fc, p, lv, pe);
 }
