@@ -6,15 +6,18 @@
  * lint report of a schema directory.
  *
  * A valid event costs a validation and a hash probe for its type, and
- * nothing is allocated for it.  With threads, the caller's thread only
- * reads: the records are copied into chunks of a few thousand, queued
- * for the workers, each of which takes the next chunk when it is done
- * with its last (so that they share the work whatever it costs, beside
- * the reader's own read-ahead).  Each worker counts into a shard of its
- * own, and the caller into one more (the lines that do not parse); the
- * shards are merged for the report, the examples of each error sorted
- * back into input order by the records' numbers (each shard keeps its
- * own first ones, so the first ones of all are among them).
+ * nothing is allocated for it.  With threads, the caller's thread reads:
+ * the records are copied into chunks of a few thousand, queued for the
+ * workers, each of which takes the next chunk when it is done with its
+ * last (so that they share the work whatever it costs, beside the
+ * reader's own read-ahead); when the queue is full, the caller checks
+ * its oldest chunk, so that no thread waits while there is work (on a
+ * busy machine, a worker may not run for a while).  Each worker counts
+ * into a shard of its own, and the caller into one more (with the lines
+ * that do not parse); the shards are merged for the report, the
+ * examples of each error sorted back into input order by the records'
+ * numbers (each shard keeps its own first ones, so the first ones of
+ * all are among them).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -558,9 +561,25 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* The caller checks the queued chunk c (the oldest) itself: with rp->mu
+ * held, and again after. */
+static void help(struct ev_schemareport *rp, struct chunk *c)
+{
+	if ((rp->head = c->next) == NULL)
+		rp->tail = NULL;
+	pthread_mutex_unlock(&rp->mu);
+	check_chunk(rp, &rp->sh[0], c);
+	pthread_mutex_lock(&rp->mu);
+	c->next = rp->free_list;
+	rp->free_list = c;
+	rp->nfree++;
+}
+
 /* The chunk the caller fills is full (or the input ended): queued for
- * the workers, the caller's next one taken from the free list (waiting
- * for one when all are queued); without workers, checked here. */
+ * the workers, the caller's next one taken from the free list.  When
+ * every chunk is queued, the workers are behind (or not running: the
+ * machine is busy): the caller checks the oldest queued one itself.
+ * Without workers, checked here. */
 static void hand_over(struct ev_schemareport *rp)
 {
 	struct chunk *c = rp->fill;
@@ -579,24 +598,37 @@ static void hand_over(struct ev_schemareport *rp)
 		rp->head = c;
 	rp->tail = c;
 	pthread_cond_signal(&rp->work);
-	while (rp->free_list == NULL)
-		pthread_cond_wait(&rp->done, &rp->mu);
+	while (rp->free_list == NULL) {
+		if ((c = rp->head) == NULL) {
+			/* all with the workers */
+			pthread_cond_wait(&rp->done, &rp->mu);
+			continue;
+		}
+		help(rp, c);
+	}
 	rp->fill = rp->free_list;
 	rp->free_list = rp->fill->next;
 	rp->nfree--;
 	pthread_mutex_unlock(&rp->mu);
 }
 
-/* Everything queued checked. */
+/* Everything queued checked, the caller taking its share. */
 static void drain(struct ev_schemareport *rp)
 {
+	struct chunk *c;
+
 	hand_over(rp);
 	if (!rp->started)
 		return;
 	pthread_mutex_lock(&rp->mu);
 	/* all but the one the caller holds are free */
-	while (rp->nfree + 1 < rp->npool)
-		pthread_cond_wait(&rp->done, &rp->mu);
+	while (rp->nfree + 1 < rp->npool) {
+		if ((c = rp->head) == NULL) {
+			pthread_cond_wait(&rp->done, &rp->mu);
+			continue;
+		}
+		help(rp, c);
+	}
 	pthread_mutex_unlock(&rp->mu);
 }
 
