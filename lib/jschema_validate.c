@@ -1539,56 +1539,53 @@ static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end,
 /* 1 when s matches, else 0 */
 static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 {
-	size_t pos = 0;
-	uint32_t i, k;
+	const uint8_t *p = s, *e = s + n;
+	const struct jsre_el *x = r->el, *xe = r->el + r->nel;
+	uint32_t k;
 
-	for (i = 0; i < r->nel; i++) {
-		const struct jsre_el *x = &r->el[i];
+	for (; x < xe; x++) {
+		size_t left = (size_t)(e - p);
+		const uint8_t *t = x->tab;
 
 		if (x->alt != NULL) {
 			for (k = 0; k < x->nalt; k++)
-				if (n - pos >= x->altlen[k] &&
-				    key_eq(x->alt[k], s + pos, x->altlen[k]))
+				if (left >= x->altlen[k] &&
+				    key_eq(x->alt[k], p, x->altlen[k]))
 					break;
 			if (k == x->nalt)
 				return 0;
-			pos += x->altlen[k];
-			continue;
-		}
-		if (x->lit != NULL) {
-			if (n - pos < x->litlen ||
-			    !key_eq(x->lit, s + pos, x->litlen))
+			p += x->altlen[k];
+		} else if (x->lit != NULL) {
+			if (left < x->litlen || !key_eq(x->lit, p, x->litlen))
 				return 0;
-			pos += x->litlen;
-			continue;
-		}
-		if (x->min == x->max) {
+			p += x->litlen;
+		} else if (x->min == x->max) {
 			/* a fixed count: every character in the set */
-			const uint8_t *q = s + pos, *t = x->tab;
+			uint32_t m = x->min;
 			unsigned acc = 1;
 
-			if (n - pos < x->min)
+			if (left < m)
 				return 0;
-			for (k = 0; k + 4 <= x->min; k += 4)
-				acc &= t[q[k]] & t[q[k + 1]] & t[q[k + 2]] &
-				       t[q[k + 3]];
-			for (; k < x->min; k++)
-				acc &= t[q[k]];
+			for (k = 0; k + 4 <= m; k += 4)
+				acc &= t[p[k]] & t[p[k + 1]] & t[p[k + 2]] &
+				       t[p[k + 3]];
+			for (; k < m; k++)
+				acc &= t[p[k]];
 			if (!acc)
 				return 0;
-			pos += x->min;
+			p += m;
 		} else {
-			const uint8_t *q = s + pos, *lim;
+			const uint8_t *q = p;
+			const uint8_t *lim = left > x->max ? p + x->max : e;
 
-			lim = n - pos > x->max ? q + x->max : s + n;
-			while (q < lim && x->tab[*q])
+			while (q < lim && t[*q])
 				q++;
-			if ((size_t)(q - (s + pos)) < x->min)
+			if ((size_t)(q - p) < x->min)
 				return 0;
-			pos = (size_t)(q - s);
+			p = q;
 		}
 	}
-	return pos == n;
+	return p == e;
 }
 
 static size_t utf8_len(const uint8_t *s, size_t n)

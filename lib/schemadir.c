@@ -62,6 +62,35 @@ struct ev_schemadir {
 
 /* ------------------------------------------------------------ names */
 
+/* the hash of a type name, looked up once per event: a word at a time,
+ * every byte of it */
+static inline uint64_t name_hash(const char *name, size_t n)
+{
+	const uint64_t m = 0xff51afd7ed558ccdull;
+	uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull, w;
+	uint32_t u, x;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, name + i, 8);
+			h = (h ^ w) * m;
+		}
+		memcpy(&w, name + n - 8, 8);
+		h = (h ^ w) * m;
+	} else if (n >= 4) {
+		memcpy(&u, name, 4);
+		memcpy(&x, name + n - 4, 4);
+		h = (h ^ ((uint64_t)u << 32 | x)) * m;
+	} else if (n > 0) {
+		h = (h ^ ((uint64_t)(uint8_t)name[0] |
+			  (uint64_t)(uint8_t)name[n / 2] << 8 |
+			  (uint64_t)(uint8_t)name[n - 1] << 16)) *
+		    m;
+	}
+	return h ^ (h >> 29) ^ (h >> 47);
+}
+
 static int must_encode(const unsigned char *p, size_t i, size_t n)
 {
 	unsigned char c = p[i];
@@ -380,7 +409,7 @@ static void scan_type(struct scan *sc, const char *ent, const char *path)
 	if (name.len > 0)
 		memcpy(t->name, name.p, name.len);
 	t->name[name.len] = '\0';
-	t->hash = ev_hash64(t->name, t->len);
+	t->hash = name_hash(t->name, t->len);
 	ev_buf_free(&name);
 	sc->ntypes++;
 
@@ -844,7 +873,7 @@ static const struct stype *find_type(const struct ev_schemadir *d,
 
 	if (d->ntypes == 0)
 		return NULL;
-	h = ev_hash64(name, n);
+	h = name_hash(name, n);
 	for (j = h & d->mask; d->slots[j] != 0; j = (j + 1) & d->mask) {
 		const struct stype *t = &d->types[d->slots[j] - 1];
 		if (t->hash == h && t->len == n &&
