@@ -2752,8 +2752,10 @@ int ev_schemareport_format_parse(const char *s, enum ev_schemareport_format *f);
 int ev_schemareport_new(struct ev_schemareport **out, struct ev_schemadir *d,
 			unsigned examples, struct ev_error *err);
 void ev_schemareport_free(struct ev_schemareport *rp);
-/* Check on n threads (1, the default, or 2): the caller's and a worker,
- * the records handed over in chunks.  The report is the same. */
+/* Check on n threads (1, the default, up to 8): with 2 or more, n
+ * workers check the records in chunks while the caller reads them (and
+ * checks some itself when the workers fall behind).  The report is the
+ * same. */
 void ev_schemareport_set_threads(struct ev_schemareport *rp, int n);
 /* Check every record r reads to its end, each named by its offset;
  * those filter f (may be NULL) rejects by type are passed over.  A
