@@ -1566,9 +1566,10 @@ static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 
 			if (left < m)
 				return 0;
-			for (k = 0; k + 4 <= m; k += 4)
+			for (k = 0; k + 8 <= m; k += 8)
 				acc &= t[p[k]] & t[p[k + 1]] & t[p[k + 2]] &
-				       t[p[k + 3]];
+				       t[p[k + 3]] & t[p[k + 4]] & t[p[k + 5]] &
+				       t[p[k + 6]] & t[p[k + 7]];
 			for (; k < m; k++)
 				acc &= t[p[k]];
 			if (!acc)
@@ -1578,6 +1579,9 @@ static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 			const uint8_t *q = p;
 			const uint8_t *lim = left > x->max ? p + x->max : e;
 
+			while (lim - q >= 4 &&
+			       (t[q[0]] & t[q[1]] & t[q[2]] & t[q[3]]))
+				q += 4;
 			while (q < lim && t[*q])
 				q++;
 			if ((size_t)(q - p) < x->min)
