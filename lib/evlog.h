@@ -2754,8 +2754,10 @@ int ev_schemareport_format_parse(const char *s, enum ev_schemareport_format *f);
 int ev_schemareport_new(struct ev_schemareport **out, struct ev_schemadir *d,
 			unsigned examples, struct ev_error *err);
 void ev_schemareport_free(struct ev_schemareport *rp);
-/* Check on n threads (1, the default, or 2): the caller's and a worker,
- * the records handed over in chunks.  The report is the same. */
+/* Check on n threads (1, the default, up to 8): with 2 or more, n
+ * workers check the records in chunks while the caller reads them (and
+ * checks some itself when the workers fall behind).  The report is the
+ * same. */
 void ev_schemareport_set_threads(struct ev_schemareport *rp, int n);
 /* Check every record r reads to its end, each named by its offset;
  * those filter f (may be NULL) rejects by type are passed over.  A
@@ -3198,6 +3200,16 @@ const struct ev_corrindex_stats *ev_trace_stats(const struct ev_trace *t);
 /* Append the trace to out; color (text only) adds ANSI colours. */
 int ev_trace_format(const struct ev_trace *t, enum ev_trace_format f, int color,
 		    struct ev_buf *out, struct ev_error *err);
+
+/* ---- schema check: the type an event was checked as */
+
+/* ev_schemadir_check(), with the event's type in *type (valid while rec
+ * is) and its index among the directory's types in *type_ix (from 0 to
+ * ev_schemadir_ntypes() - 1; SIZE_MAX for a type without schemas) when
+ * the record decodes (the result is not EV_EDATA). */
+int ev_schemadir_check_type(struct ev_schemadir *d, const uint8_t *rec,
+			    size_t n, struct ev_jschema_ctx *cx,
+			    struct ev_str *type, size_t *type_ix);
 
 #ifdef __cplusplus
 }

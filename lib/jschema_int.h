@@ -42,6 +42,43 @@ int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
 			       size_t maxn, const char *prefix,
 			       struct ev_jschema_ctx *cx, size_t *used);
 
+/* The fast walk: a program made once from sc, that says "valid" for
+ * the values most schemas of events take without the general walk's
+ * dispatch; for anything else (and for every invalid value), validate
+ * with ev_jschema_validate*(), which collects the errors.  NULL when sc
+ * has nothing the fast walk does (or out of memory).  Read-only once
+ * made: threads share it. */
+struct ev_jschema_fast;
+struct ev_jschema_fast *ev_jschema_fast_new(const struct ev_jschema *sc);
+void ev_jschema_fast_free(struct ev_jschema_fast *f);
+/* 1 when ev_jschema_validate_prefix() would find the value at mp valid,
+ * with its length in *used; 0 when it must say.  cx is scratch: its
+ * errors are left as they are. */
+int ev_jschema_fast_prefix(const struct ev_jschema_fast *f, const uint8_t *mp,
+			   size_t maxn, struct ev_jschema_ctx *cx,
+			   size_t *used);
+/* Name the keys of the pairs ev_jschema_fast_pairs() is to check (key
+ * i is names[i]), looked up once here.  Before any check: 0, or EV_ERR
+ * out of memory. */
+int ev_jschema_fast_keys(struct ev_jschema_fast *f, const char *const *names,
+			 size_t n);
+/* An object given as its pairs, each a key with its value (one msgpack
+ * value, from p to end), so that the registry checks an event's
+ * envelope from the record's fields without building the object */
+struct ev_jschema_pair {
+	unsigned key;
+	const uint8_t *p, *end;
+};
+/* 1 when ev_jschema_validate() would find the object of these pairs
+ * (distinct keys) valid; 0 when it must say.  cx as above. */
+int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
+			  const struct ev_jschema_pair *pv, size_t n,
+			  struct ev_jschema_ctx *cx);
+/* 1 when ev_jschema_fast_pairs() answers the same whatever string is
+ * the value of key (its schema looks at no more than its type), so
+ * that any string can stand for it; 0 otherwise */
+int ev_jschema_fast_string_blind(const struct ev_jschema_fast *f, unsigned key);
+
 /* JSON Schema `format`: 1 valid, 0 invalid, -1 unknown format name
  * (unknown formats always pass).  s is UTF-8. */
 int ev_jsformat_check(const char *format, const char *s, size_t n);

@@ -133,10 +133,9 @@ static inline int key_eq(const char *a, const uint8_t *b, uint32_t n)
 		memcpy(&w, b + n - 4, 4);
 		return u == w;
 	}
-	for (u = 0; u < n; u++)
-		if ((uint8_t)a[u] != b[u])
-			return 0;
-	return 1;
+	/* 0 to 3 bytes: the first, middle and last are all of them */
+	return n == 0 || (a[0] == (char)b[0] && a[n / 2] == (char)b[n / 2] &&
+			  a[n - 1] == (char)b[n - 1]);
 }
 
 /* ev_mp_read with the common cases of records inline */
@@ -1540,58 +1539,57 @@ static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end,
 /* 1 when s matches, else 0 */
 static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 {
-	size_t pos = 0;
-	uint32_t i, k;
+	const uint8_t *p = s, *e = s + n;
+	const struct jsre_el *x = r->el, *xe = r->el + r->nel;
+	uint32_t k;
 
-	for (i = 0; i < r->nel; i++) {
-		const struct jsre_el *x = &r->el[i];
+	for (; x < xe; x++) {
+		size_t left = (size_t)(e - p);
+		const uint8_t *t = x->tab;
 
 		if (x->alt != NULL) {
 			for (k = 0; k < x->nalt; k++)
-				if (n - pos >= x->altlen[k] &&
-				    key_eq(x->alt[k], s + pos, x->altlen[k]))
+				if (left >= x->altlen[k] &&
+				    key_eq(x->alt[k], p, x->altlen[k]))
 					break;
 			if (k == x->nalt)
 				return 0;
-			pos += x->altlen[k];
-			continue;
-		}
-		if (x->lit != NULL) {
-			if (n - pos < x->litlen)
+			p += x->altlen[k];
+		} else if (x->lit != NULL) {
+			if (left < x->litlen || !key_eq(x->lit, p, x->litlen))
 				return 0;
-			for (k = 0; k < x->litlen; k++)
-				if (s[pos + k] != (uint8_t)x->lit[k])
-					return 0;
-			pos += x->litlen;
-			continue;
-		}
-		if (x->min == x->max) {
+			p += x->litlen;
+		} else if (x->min == x->max) {
 			/* a fixed count: every character in the set */
-			const uint8_t *q = s + pos, *t = x->tab;
+			uint32_t m = x->min;
 			unsigned acc = 1;
 
-			if (n - pos < x->min)
+			if (left < m)
 				return 0;
-			for (k = 0; k + 4 <= x->min; k += 4)
-				acc &= t[q[k]] & t[q[k + 1]] & t[q[k + 2]] &
-				       t[q[k + 3]];
-			for (; k < x->min; k++)
-				acc &= t[q[k]];
+			for (k = 0; k + 8 <= m; k += 8)
+				acc &= t[p[k]] & t[p[k + 1]] & t[p[k + 2]] &
+				       t[p[k + 3]] & t[p[k + 4]] & t[p[k + 5]] &
+				       t[p[k + 6]] & t[p[k + 7]];
+			for (; k < m; k++)
+				acc &= t[p[k]];
 			if (!acc)
 				return 0;
-			pos += x->min;
+			p += m;
 		} else {
-			const uint8_t *q = s + pos, *lim;
+			const uint8_t *q = p;
+			const uint8_t *lim = left > x->max ? p + x->max : e;
 
-			lim = n - pos > x->max ? q + x->max : s + n;
-			while (q < lim && x->tab[*q])
+			while (lim - q >= 4 &&
+			       (t[q[0]] & t[q[1]] & t[q[2]] & t[q[3]]))
+				q += 4;
+			while (q < lim && t[*q])
 				q++;
-			if ((size_t)(q - (s + pos)) < x->min)
+			if ((size_t)(q - p) < x->min)
 				return 0;
-			pos = (size_t)(q - s);
+			p = q;
 		}
 	}
-	return pos == n;
+	return p == e;
 }
 
 static size_t utf8_len(const uint8_t *s, size_t n)
@@ -2281,6 +2279,614 @@ int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
 	*used = (size_t)(p - mp);
 	return validate(sc, mp, *used, prefix, cx, JS_MAX_INST_DEPTH,
 			JS_MAX_EVAL_DEPTH, JS_MAX_STEPS);
+}
+
+/* ------------------------------------------------------------ fast walk */
+
+/*
+ * The fast walk (ev_jschema_fast_*): a program made once from a schema
+ * whose values are checked without the general walk's dispatch where
+ * the schema is plain: objects of properties, required,
+ * additionalProperties and min/max properties, arrays of items and
+ * min/max items, and leaves (no applicator, reference, unevaluated*,
+ * const or enum on a container).  Each value's check is decided when
+ * the program is made; anything else is left to v(), from the same
+ * vctx.  It answers only "valid" for sure: it counts at least the steps
+ * of the general walk, goes no deeper, and anything invalid or
+ * uncertain is "cannot say", for the general walk to decide (and to
+ * collect the errors).
+ */
+enum {
+	FK_SKIP,  /* nothing applies, or true */
+	FK_TYPES, /* a node of "type" only */
+	FK_LEAF,  /* a leaf (v_leaf) */
+	FK_NODE,  /* a plain container node: fobj and farr */
+	FK_WALK,  /* anything else: v() */
+};
+
+struct fobj;
+struct farr;
+
+/* what leaf_quick() does with a string, or a small integer */
+enum {
+	LQ_NO,	  /* invalid: not of the node's types */
+	LQ_SLOW,  /* v_leaf() decides */
+	LQ_YES,	  /* valid */
+	LQ_CHECK, /* the checks of fcheck */
+};
+
+struct fcheck {
+	uint8_t kind;
+	/* FK_TYPES and FK_LEAF: strings and small integers checked here
+	 * (else v_leaf() decides) */
+	uint8_t str, num;	/* LQ_* */
+	int64_t minl, maxl;	/* -1: none */
+	const struct jsre *sre; /* the pattern, when simple */
+	const struct jenum *enm;
+	int64_t imin, imax;
+	const struct jnode *n;
+	struct fobj *obj; /* FK_NODE: objects walked here, or NULL */
+	struct farr *arr; /* FK_NODE: arrays walked here, or NULL */
+};
+
+struct fobj {
+	const struct jobj *o; /* NULL: no object keyword */
+	struct fcheck *props; /* by property index: its schema, or addl */
+	struct fcheck addl;   /* names not in properties */
+};
+
+struct farr {
+	const struct jarr *a; /* NULL: no array keyword */
+	struct fcheck items;
+};
+
+/* a name of ev_jschema_fast_keys(), looked up in the root's properties */
+struct fkey {
+	const struct fcheck *fc;
+	uint64_t seen; /* its bit in the required mask */
+};
+
+struct ev_jschema_fast {
+	struct fcheck root;
+	struct fkey *keys;
+	size_t nkeys;
+	void **allocs;
+	size_t nallocs, capallocs;
+	int oom;
+};
+
+#define FAST_MAX_NEST 32 /* plain levels a program has; then v() */
+
+static void *fast_alloc(struct ev_jschema_fast *f, size_t n)
+{
+	void *p;
+
+	if (f->nallocs == f->capallocs) {
+		size_t cap = f->capallocs ? 2 * f->capallocs : 16;
+		void **v = realloc(f->allocs, cap * sizeof(*v));
+
+		if (v == NULL)
+			return NULL;
+		f->allocs = v;
+		f->capallocs = cap;
+	}
+	if ((p = calloc(1, n ? n : 1)) == NULL)
+		return NULL;
+	f->allocs[f->nallocs++] = p;
+	return p;
+}
+
+/* a node whose applicators, references and whole-value keywords leave
+ * its object and array keywords to decide */
+static int plain_node(const struct jnode *n)
+{
+	return n->kind == JN_OBJ && !n->has_uneval && !n->ref && !n->ref_uri &&
+	       !n->dynref && !n->dynref_uri && !n->recref && !n->recref_uri &&
+	       !n->const_v && !n->enm && !n->nallof && !n->nanyof &&
+	       !n->noneof && !n->not_ && !n->if_;
+}
+
+static int plain_obj(const struct jobj *o)
+{
+	return o == NULL ||
+	       (o->npp == 0 && o->pnames == NULL && o->uneval == NULL &&
+		o->depmask == 0 && !o->slots_overflow);
+}
+
+static int plain_arr(const struct jarr *a)
+{
+	return a == NULL || (a->nprefix == 0 && a->contains == NULL &&
+			     a->uneval == NULL && !a->unique);
+}
+
+/* what leaf_quick() needs of a leaf */
+static void fc_leaf(struct fcheck *fc, const struct jnode *n)
+{
+	const struct jenum *e = n->enm;
+	const struct jstr *st = n->str;
+	const struct jnumk *k = n->num;
+	int whole = !n->const_v && !n->content_b64 && !n->content_json &&
+		    !(n->format != NULL && n->format_assert) &&
+		    (e == NULL || (e->all_str && e->tab == NULL));
+
+	fc->minl = st != NULL ? st->minl : -1;
+	fc->maxl = st != NULL ? st->maxl : -1;
+	fc->sre = st != NULL ? st->sre : NULL;
+	fc->enm = e;
+	if (n->types && !(n->types & JT_STR))
+		fc->str = LQ_NO;
+	else if (!whole || (st != NULL && st->re != NULL && st->sre == NULL))
+		fc->str = LQ_SLOW;
+	else if (e == NULL && fc->minl <= 0 && fc->maxl < 0 && fc->sre == NULL)
+		fc->str = LQ_YES;
+	else
+		fc->str = LQ_CHECK;
+	fc->imin = INT64_MIN;
+	fc->imax = INT64_MAX;
+	if ((n->types && !(n->types & JT_INT)) || (whole && e != NULL))
+		fc->num =
+			LQ_NO; /* not a number, or not in an enum of strings */
+	else if (!whole || (k != NULL && (k->exmin || k->exmax || k->mult ||
+					  (k->min && k->min->kind != 0) ||
+					  (k->max && k->max->kind != 0))))
+		fc->num = LQ_SLOW;
+	else if (k == NULL || (k->min == NULL && k->max == NULL))
+		fc->num = LQ_YES;
+	else
+		fc->num = LQ_CHECK;
+	if (k != NULL && k->min != NULL)
+		fc->imin = k->min->i;
+	if (k != NULL && k->max != NULL)
+		fc->imax = k->max->i;
+}
+
+static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
+		     const struct jnode *n, int depth)
+{
+	memset(fc, 0, sizeof(*fc));
+	fc->n = n;
+	if (n == NULL || n->kind == JN_TRUE) {
+		fc->kind = FK_SKIP;
+		return;
+	}
+	if (n->kind != JN_OBJ || f->oom) {
+		fc->kind = FK_WALK;
+		return;
+	}
+	if (n->only_types || n->leaf) {
+		fc->kind = n->only_types ? FK_TYPES : FK_LEAF;
+		fc_leaf(fc, n);
+		return;
+	}
+	if (!plain_node(n) || depth >= FAST_MAX_NEST) {
+		fc->kind = FK_WALK;
+		return;
+	}
+	fc->kind = FK_NODE;
+	if (plain_obj(n->obj)) {
+		const struct jobj *o = n->obj;
+		struct fobj *fo = fast_alloc(f, sizeof(*fo));
+		uint32_t i;
+
+		if (fo == NULL)
+			goto oom;
+		fo->o = o;
+		if (o != NULL) {
+			fc_build(f, &fo->addl, o->addl, depth + 1);
+			fo->props =
+				fast_alloc(f, o->nprops * sizeof(*fo->props));
+			if (fo->props == NULL)
+				goto oom;
+			for (i = 0; i < o->nprops; i++) {
+				if (o->props[i].sub != NULL)
+					fc_build(f, &fo->props[i],
+						 o->props[i].sub, depth + 1);
+				else
+					fo->props[i] = fo->addl;
+			}
+		} else {
+			fo->addl.kind = FK_SKIP;
+		}
+		fc->obj = fo;
+	}
+	if (plain_arr(n->arr)) {
+		struct farr *fa = fast_alloc(f, sizeof(*fa));
+
+		if (fa == NULL)
+			goto oom;
+		fa->a = n->arr;
+		if (n->arr != NULL)
+			fc_build(f, &fa->items, n->arr->items, depth + 1);
+		else
+			fa->items.kind = FK_SKIP;
+		fc->arr = fa;
+	}
+	return;
+oom:
+	f->oom = 1;
+	fc->kind = FK_WALK;
+}
+
+struct ev_jschema_fast *ev_jschema_fast_new(const struct ev_jschema *sc)
+{
+	struct ev_jschema_fast *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	fc_build(f, &f->root, sc, 0);
+	if (f->oom || f->root.kind == FK_WALK) {
+		ev_jschema_fast_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void ev_jschema_fast_free(struct ev_jschema_fast *f)
+{
+	size_t i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->nallocs; i++)
+		free(f->allocs[i]);
+	free(f->allocs);
+	free(f->keys);
+	free(f);
+}
+
+/* the property check of the key k */
+static inline __attribute__((always_inline)) const struct fcheck *
+fw_prop(const struct fobj *fo, const uint8_t *k, uint32_t kn, uint32_t *g,
+	uint64_t *seen)
+{
+	const struct jobj *o = fo->o;
+	const struct jprop *pr;
+
+	if (o == NULL)
+		return &fo->addl;
+	/* keys mostly come in the order of "properties" */
+	if (*g < o->nprops && o->props[*g].len == kn &&
+	    key_eq(o->props[*g].name, k, kn))
+		pr = &o->props[*g];
+	else if ((pr = prop_find(o, k, kn)) == NULL)
+		return &fo->addl;
+	*g = (uint32_t)(pr - o->props) + 1;
+	if (pr->slot >= 0)
+		*seen |= 1ull << pr->slot;
+	return &fo->props[pr - o->props];
+}
+
+/* A string or a small integer against a leaf: 1 valid (its end in
+ * *pe), 0 invalid, 2 when v_leaf() must say */
+static inline __attribute__((always_inline)) int
+leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
+	   const uint8_t **pe)
+{
+	uint8_t b = *p;
+	int64_t x;
+
+	if ((b >= 0xa0 && b <= 0xbf) || b == 0xd9) {
+		const uint8_t *s = p + 1;
+		size_t n = b & 0x1f;
+		uint32_t i;
+
+		if (b == 0xd9) {
+			if (end - p < 2)
+				return 2;
+			n = p[1];
+			s = p + 2;
+		}
+		if ((size_t)(end - s) < n)
+			return 2;
+		if (fc->str != LQ_CHECK) {
+			*pe = s + n;
+			return fc->str == LQ_YES ? 1 : fc->str == LQ_NO ? 0 : 2;
+		}
+		if (fc->enm != NULL) {
+			const struct jenum *e = fc->enm;
+
+			for (i = 0; i < e->nv; i++)
+				if (e->sl[i] == n &&
+				    key_eq((const char *)e->sp[i], s,
+					   (uint32_t)n))
+					break;
+			if (i == e->nv)
+				return 0;
+		}
+		if (fc->minl > 0 && !utf8_at_least(s, n, fc->minl))
+			return 0;
+		if (fc->maxl >= 0 && (uint64_t)fc->maxl < n &&
+		    (int64_t)utf8_len(s, n) > fc->maxl)
+			return 0;
+		if (fc->sre != NULL && !sre_match(fc->sre, s, n))
+			return 0;
+		*pe = s + n;
+		return 1;
+	}
+	if (b <= 0x7f) {
+		x = b;
+		*pe = p + 1;
+	} else if (b >= 0xe0) {
+		x = (int8_t)b;
+		*pe = p + 1;
+	} else if (b == 0xcc && end - p >= 2) {
+		x = p[1];
+		*pe = p + 2;
+	} else if (b == 0xcd && end - p >= 3) {
+		x = ev_rbe16(p + 1);
+		*pe = p + 3;
+	} else if (b == 0xce && end - p >= 5) {
+		x = ev_rbe32(p + 1);
+		*pe = p + 5;
+	} else {
+		return 2;
+	}
+	if (fc->num != LQ_CHECK)
+		return fc->num == LQ_YES ? 1 : fc->num == LQ_NO ? 0 : 2;
+	return x >= fc->imin && x <= fc->imax;
+}
+
+static int fw_node(struct vctx *c, const struct dscope *sc,
+		   const struct fcheck *fc, const uint8_t *p, int lv,
+		   const uint8_t **pe);
+
+/* the value at p, at level lv (the root 0), against fc: 1 valid, its
+ * end in *pe; 0 cannot say */
+static inline __attribute__((always_inline)) int
+fw_value(struct vctx *c, const struct dscope *sc, const struct fcheck *fc,
+	 const uint8_t *p, int lv, const uint8_t **pe)
+{
+	if (fc->kind == FK_TYPES || fc->kind == FK_LEAF) {
+		int r;
+
+		if (EV_UNLIKELY(p >= c->end))
+			return 0;
+		r = leaf_quick(fc, p, c->end, pe);
+		if (r != 2)
+			return r;
+	} else if (fc->kind == FK_SKIP) {
+		*pe = p;
+		return skip1(pe, c->end) == 0;
+	}
+	return fw_node(c, sc, fc, p, lv, pe);
+}
+
+/* the pairs of a map of count pairs from q, values at level lv */
+static int fw_obj(struct vctx *c, const struct dscope *sc,
+		  const struct fobj *fo, const uint8_t *q, uint32_t count,
+		  int lv, const uint8_t **pe)
+{
+	const struct jobj *o = fo->o;
+	uint64_t seen = 0;
+	uint32_t i, g = 0;
+
+	if (o != NULL && ((o->minp >= 0 && (int64_t)count < o->minp) ||
+			  (o->maxp >= 0 && (int64_t)count > o->maxp)))
+		return 0;
+	/* a step for each value: at least those v() takes */
+	if ((c->steps += count) > c->max_steps)
+		return 0;
+	for (i = 0; i < count; i++) {
+		struct ev_mp_item k;
+
+		if (q < c->end && *q >= 0xa0 && *q <= 0xbf) {
+			k.n = *q & 0x1f;
+			k.p = q + 1;
+			if ((size_t)(c->end - k.p) < k.n)
+				return 0;
+			q = k.p + k.n;
+		} else if (rd(&q, c->end, &k) != 0 || k.type != EV_MP_STR) {
+			return 0;
+		}
+		if (!fw_value(c, sc, fw_prop(fo, k.p, k.n, &g, &seen), q, lv,
+			      &q))
+			return 0;
+	}
+	if (o != NULL && (seen & o->reqmask) != o->reqmask)
+		return 0;
+	*pe = q;
+	return 1;
+}
+
+static int fw_arr(struct vctx *c, const struct dscope *sc,
+		  const struct farr *fa, const uint8_t *q, uint32_t count,
+		  int lv, const uint8_t **pe)
+{
+	const struct jarr *a = fa->a;
+	uint32_t i;
+
+	if (a != NULL && ((a->mini >= 0 && (int64_t)count < a->mini) ||
+			  (a->maxi >= 0 && (int64_t)count > a->maxi)))
+		return 0;
+	if ((c->steps += count) > c->max_steps)
+		return 0;
+	for (i = 0; i < count; i++)
+		if (!fw_value(c, sc, &fa->items, q, lv, &q))
+			return 0;
+	*pe = q;
+	return 1;
+}
+
+/* fw_value() of containers, and of what leaf_quick() leaves */
+static int fw_node(struct vctx *c, const struct dscope *sc,
+		   const struct fcheck *fc, const uint8_t *p, int lv,
+		   const uint8_t **pe)
+{
+	const struct jnode *n = fc->n;
+	struct dscope fr;
+	struct ev_mp_item it;
+	const uint8_t *q;
+	int r;
+
+	switch (fc->kind) {
+	case FK_SKIP:
+		break;
+	case FK_TYPES:
+		if (!type_quick(n, p, c->end) && v_leaf(c, n, p) != 1)
+			return 0;
+		break;
+	case FK_LEAF:
+		if (v_leaf(c, n, p) != 1)
+			return 0;
+		break;
+	case FK_NODE:
+		/* as v() and v_body() have it, on the way to v_object()
+		 * or v_array() */
+		if (lv >= c->max_depth || lv > c->max_idepth ||
+		    ++c->steps > c->max_steps)
+			return 0;
+		q = p;
+		if (rd(&q, c->end, &it) != 0)
+			return 0;
+		if (sc == NULL || sc->res != n->res) {
+			fr.res = n->res;
+			fr.up = sc;
+			sc = &fr;
+		}
+		if (it.type == EV_MP_MAP && fc->obj != NULL) {
+			if (n->types && !(n->types & JT_OBJ))
+				return 0;
+			return fw_obj(c, sc, fc->obj, q, it.n, lv + 1, pe);
+		}
+		if (it.type == EV_MP_ARRAY && fc->arr != NULL) {
+			if (n->types && !(n->types & JT_ARR))
+				return 0;
+			return fw_arr(c, sc, fc->arr, q, it.n, lv + 1, pe);
+		}
+		goto walk;
+	default:
+walk:
+		/* as vkey() or vidx() and v() have it at this level */
+		if (lv > c->max_idepth)
+			return 0;
+		c->depth = lv;
+		c->idepth = lv;
+		c->wp = NULL;
+		r = v(c, n, p, sc, NULL);
+		if (r != 1)
+			return 0;
+		if (c->wp == p) {
+			*pe = c->we;
+			return 1;
+		}
+		break;
+	}
+	*pe = p;
+	return skip1(pe, c->end) == 0;
+}
+
+/* a vctx for the fast walk of values up to end: cx holds no error it
+ * did not have (none is added with no room); restored by fw_done() */
+static void fw_init(struct vctx *c, struct ev_jschema_ctx *cx, const uint8_t *p,
+		    const uint8_t *end)
+{
+	memset(c, 0, sizeof(*c));
+	c->cx = cx;
+	c->end = end;
+	c->root = p;
+	c->max_depth = JS_MAX_EVAL_DEPTH;
+	c->max_idepth = JS_MAX_INST_DEPTH;
+	c->max_steps = JS_MAX_STEPS;
+}
+
+int ev_jschema_fast_prefix(const struct ev_jschema_fast *f, const uint8_t *mp,
+			   size_t maxn, struct ev_jschema_ctx *cx, size_t *used)
+{
+	size_t path_len = cx->path.len;
+	unsigned max_errors = cx->max_errors;
+	const uint8_t *pe = mp;
+	struct vctx c;
+	int r;
+
+	fw_init(&c, cx, mp, mp + maxn);
+	cx->max_errors = 0;
+	r = fw_value(&c, NULL, &f->root, mp, 0, &pe);
+	cx->max_errors = max_errors;
+	cx->path.len = path_len;
+	if (r != 1)
+		return 0;
+	*used = (size_t)(pe - mp);
+	return 1;
+}
+
+int ev_jschema_fast_keys(struct ev_jschema_fast *f, const char *const *names,
+			 size_t n)
+{
+	struct fkey *k = calloc(n ? n : 1, sizeof(*k));
+	size_t i;
+
+	if (k == NULL)
+		return EV_ERR;
+	for (i = 0; i < n; i++) {
+		uint32_t g = 0;
+		size_t len = strlen(names[i]);
+
+		if (f->root.obj == NULL || len > UINT32_MAX)
+			k[i].fc = NULL;
+		else
+			k[i].fc =
+				fw_prop(f->root.obj, (const uint8_t *)names[i],
+					(uint32_t)len, &g, &k[i].seen);
+	}
+	free(f->keys);
+	f->keys = k;
+	f->nkeys = n;
+	return 0;
+}
+
+int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
+			  const struct ev_jschema_pair *pv, size_t n,
+			  struct ev_jschema_ctx *cx)
+{
+	const struct fcheck *root = &f->root;
+	const struct jobj *o;
+	size_t i, path_len = cx->path.len;
+	unsigned max_errors = cx->max_errors;
+	uint64_t seen = 0;
+	struct dscope fr;
+	struct vctx c;
+	int r = 1;
+
+	/* as fw_value() has the object at the root */
+	if (root->obj == NULL || (root->n->types && !(root->n->types & JT_OBJ)))
+		return 0;
+	o = root->obj->o;
+	if (o != NULL && ((o->minp >= 0 && (int64_t)n < o->minp) ||
+			  (o->maxp >= 0 && (int64_t)n > o->maxp)))
+		return 0;
+	fr.res = root->n->res;
+	fr.up = NULL;
+	fw_init(&c, cx, NULL, NULL);
+	c.steps = 1 + n;
+	cx->max_errors = 0;
+	for (i = 0; i < n && r == 1; i++) {
+		const struct fkey *k;
+		const uint8_t *pe;
+
+		if (pv[i].key >= f->nkeys || f->keys[pv[i].key].fc == NULL) {
+			r = 0;
+			break;
+		}
+		k = &f->keys[pv[i].key];
+		seen |= k->seen;
+		c.end = pv[i].end;
+		r = fw_value(&c, &fr, k->fc, pv[i].p, 1, &pe) == 1 &&
+		    pe == pv[i].end;
+	}
+	cx->max_errors = max_errors;
+	cx->path.len = path_len;
+	if (r != 1)
+		return 0;
+	return o == NULL || (seen & o->reqmask) == o->reqmask;
+}
+
+int ev_jschema_fast_string_blind(const struct ev_jschema_fast *f, unsigned key)
+{
+	const struct fcheck *fc;
+
+	if (key >= f->nkeys || (fc = f->keys[key].fc) == NULL)
+		return 0;
+	return fc->kind == FK_SKIP || fc->kind == FK_TYPES;
 }
 
 int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,

@@ -31,6 +31,7 @@
 struct sversion {
 	uint64_t n;
 	struct ev_jschema *sc;
+	struct ev_jschema_fast *fast; /* its fast walk, or NULL */
 	int anything; /* the schema is true or {}: binary data passes */
 	char *file;   /* DIR/TYPE/N.json as named */
 };
@@ -53,11 +54,42 @@ struct ev_schemadir {
 	uint32_t *slots; /* index + 1 into types, 0 empty */
 	size_t mask;
 	struct ev_jschema *envelope;
+	struct ev_jschema_fast *envelope_fast;
 	char *envelope_file;
-	int envelope_data; /* does _envelope.json look at data? */
+	int envelope_data;	 /* does _envelope.json look at data? */
+	int envelope_time_blind; /* any string stands for the time */
 };
 
 /* ------------------------------------------------------------ names */
+
+/* the hash of a type name, looked up once per event: a word at a time,
+ * every byte of it */
+static inline uint64_t name_hash(const char *name, size_t n)
+{
+	const uint64_t m = 0xff51afd7ed558ccdull;
+	uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull, w;
+	uint32_t u, x;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, name + i, 8);
+			h = (h ^ w) * m;
+		}
+		memcpy(&w, name + n - 8, 8);
+		h = (h ^ w) * m;
+	} else if (n >= 4) {
+		memcpy(&u, name, 4);
+		memcpy(&x, name + n - 4, 4);
+		h = (h ^ ((uint64_t)u << 32 | x)) * m;
+	} else if (n > 0) {
+		h = (h ^ ((uint64_t)(uint8_t)name[0] |
+			  (uint64_t)(uint8_t)name[n / 2] << 8 |
+			  (uint64_t)(uint8_t)name[n - 1] << 16)) *
+		    m;
+	}
+	return h ^ (h >> 29) ^ (h >> 47);
+}
 
 static int must_encode(const unsigned char *p, size_t i, size_t n)
 {
@@ -311,8 +343,10 @@ static void free_types(struct stype *t, size_t n)
 	for (i = 0; i < n; i++) {
 		free(t[i].name);
 		free(t[i].dirname);
-		for (j = 0; j < t[i].nv; j++)
+		for (j = 0; j < t[i].nv; j++) {
 			free(t[i].v[j].file);
+			ev_jschema_fast_free(t[i].v[j].fast);
+		}
 		free(t[i].v);
 	}
 	free(t);
@@ -375,7 +409,7 @@ static void scan_type(struct scan *sc, const char *ent, const char *path)
 	if (name.len > 0)
 		memcpy(t->name, name.p, name.len);
 	t->name[name.len] = '\0';
-	t->hash = ev_hash64(t->name, t->len);
+	t->hash = name_hash(t->name, t->len);
 	ev_buf_free(&name);
 	sc->ntypes++;
 
@@ -699,6 +733,22 @@ static uint32_t *make_slots(const struct stype *t, size_t n, size_t *mask)
 	return s;
 }
 
+/* the names of the envelope, as envelope_raw() writes them */
+enum {
+	EK_ID,
+	EK_TYPE,
+	EK_TIME,
+	EK_STREAM,
+	EK_VERSION,
+	EK_KEY,
+	EK_SCHEMA,
+	EK_META,
+	EK_COUNT
+};
+static const char *const envelope_keys[EK_COUNT] = {
+	"id", "type", "time", "stream", "version", "key", "schema", "meta",
+};
+
 int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
 		      const struct ev_schemadir_opts *o, struct ev_error *err)
 {
@@ -748,6 +798,23 @@ int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
 	}
 	if ((r = ev_jschema_set_compile(d->set, err)) != 0)
 		goto fail;
+	/* the fast walks (none: out of memory, or nothing to gain) */
+	for (i = 0; i < sc.ntypes; i++)
+		for (j = 0; j < sc.types[i].nv; j++)
+			sc.types[i].v[j].fast =
+				ev_jschema_fast_new(sc.types[i].v[j].sc);
+	if (d->envelope != NULL &&
+	    (d->envelope_fast = ev_jschema_fast_new(d->envelope)) != NULL) {
+		if (ev_jschema_fast_keys(d->envelope_fast, envelope_keys,
+					 EK_COUNT) != 0) {
+			ev_jschema_fast_free(d->envelope_fast);
+			d->envelope_fast = NULL;
+		} else {
+			d->envelope_time_blind =
+				ev_jschema_fast_string_blind(d->envelope_fast,
+							     EK_TIME);
+		}
+	}
 	d->slots = make_slots(sc.types, sc.ntypes, &d->mask);
 	if (d->slots == NULL) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
@@ -774,6 +841,7 @@ void ev_schemadir_free(struct ev_schemadir *d)
 		return;
 	free_types(d->types, d->ntypes);
 	free(d->slots);
+	ev_jschema_fast_free(d->envelope_fast);
 	ev_jschema_set_free(d->set);
 	free(d->envelope_file);
 	free(d->dir);
@@ -805,7 +873,7 @@ static const struct stype *find_type(const struct ev_schemadir *d,
 
 	if (d->ntypes == 0)
 		return NULL;
-	h = ev_hash64(name, n);
+	h = name_hash(name, n);
 	for (j = h & d->mask; d->slots[j] != 0; j = (j + 1) & d->mask) {
 		const struct stype *t = &d->types[d->slots[j] - 1];
 		if (t->hash == h && t->len == n &&
@@ -873,6 +941,7 @@ struct rstate {
 	const uint8_t *p, *end;
 	uint32_t i, n;
 	uint64_t last;
+	const uint8_t *at[EV_K_MAX + 1]; /* where each value is, when read */
 };
 
 /* a fixstr, or ev_mp_read's: the string keys of a record */
@@ -890,6 +959,17 @@ static inline int read_str(const uint8_t **pp, const uint8_t *end,
 		it->n = n;
 		it->p = p + 1;
 		*pp = p + 1 + n;
+		return 0;
+	}
+	if (p + 1 < end && *p == 0xd9) { /* str 8: a uuid */
+		uint32_t n = p[1];
+
+		if ((size_t)(end - p) < 2 + (size_t)n)
+			return EV_EDATA;
+		it->type = EV_MP_STR;
+		it->n = n;
+		it->p = p + 2;
+		*pp = p + 2 + n;
 		return 0;
 	}
 	return ev_mp_read(pp, end, it);
@@ -955,6 +1035,7 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 		if (p >= end || *p > EV_K_MAX || *p <= st->last)
 			return EV_EDATA;
 		st->last = *p++;
+		st->at[st->last] = p;
 		switch (st->last) {
 		case EV_K_ID:
 		case EV_K_TYPE:
@@ -971,8 +1052,17 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 			s->n = kv.n;
 			break;
 		case EV_K_TIME:
-			if (ev_mp_read(&p, end, &kv) != 0 ||
-			    ev_mp_time_decode(&kv, &ev->time) != 0)
+			if (end - p >= 10 && p[0] == 0xd7 && p[1] == 0xff) {
+				/* timestamp 64, as evlog writes it */
+				kv.type = EV_MP_EXT;
+				kv.ext_type = -1;
+				kv.n = 8;
+				kv.p = p + 2;
+				p += 10;
+			} else if (ev_mp_read(&p, end, &kv) != 0) {
+				return EV_EDATA;
+			}
+			if (ev_mp_time_decode(&kv, &ev->time) != 0)
 				return EV_EDATA;
 			break;
 		case EV_K_VERSION:
@@ -1132,6 +1222,56 @@ static uint8_t *envelope_raw(const struct ev_event *ev, uint8_t *o,
 	return o;
 }
 
+static void pair(struct ev_jschema_pair *pv, size_t *n, unsigned key,
+		 const uint8_t *p, const uint8_t *end)
+{
+	pv[*n].key = key;
+	pv[*n].p = p;
+	pv[*n].end = end;
+	(*n)++;
+}
+
+/* The envelope of ev as envelope_raw() has it without data, checked
+ * from the record's own fields (st->at) without building it, nor
+ * writing the time when any string stands for it: 1 valid, 0 when the
+ * full check must say. */
+static int envelope_quick(const struct ev_schemadir *d,
+			  const struct ev_event *ev, const struct rstate *st,
+			  struct ev_jschema_ctx *cx)
+{
+	static const uint8_t any_string[1] = {0xa0};
+	struct ev_jschema_pair pv[8];
+	uint8_t tbuf[48], vbuf[9], sbuf[9];
+	size_t n = 0;
+
+	pair(pv, &n, EK_ID, st->at[EV_K_ID],
+	     (const uint8_t *)ev->id.p + ev->id.n);
+	pair(pv, &n, EK_TYPE, st->at[EV_K_TYPE],
+	     (const uint8_t *)ev->type.p + ev->type.n);
+	if (d->envelope_time_blind) {
+		pair(pv, &n, EK_TIME, any_string, any_string + 1);
+	} else {
+		char t[40];
+		size_t tn = ev_time_format(ev->time, t);
+		uint8_t *o = ev_mp_str_hdr(tbuf, tn);
+
+		memcpy(o, t, tn);
+		pair(pv, &n, EK_TIME, tbuf, o + tn);
+	}
+	if (ev->stream.p != NULL)
+		pair(pv, &n, EK_STREAM, st->at[EV_K_STREAM],
+		     (const uint8_t *)ev->stream.p + ev->stream.n);
+	if (ev->version != 0)
+		pair(pv, &n, EK_VERSION, vbuf, ev_mp_uint(vbuf, ev->version));
+	if (ev->key.p != NULL)
+		pair(pv, &n, EK_KEY, st->at[EV_K_KEY],
+		     (const uint8_t *)ev->key.p + ev->key.n);
+	pair(pv, &n, EK_SCHEMA, sbuf, ev_mp_uint(sbuf, ev->schema));
+	if (ev->meta != NULL)
+		pair(pv, &n, EK_META, ev->meta, ev->meta + ev->meta_len);
+	return ev_jschema_fast_pairs(d->envelope_fast, pv, n, cx);
+}
+
 /* The whole event against _envelope.json, its errors added to those
  * in cx: 1 valid, 0 not, <0 out of memory. */
 static int check_envelope(const struct ev_schemadir *d,
@@ -1190,6 +1330,16 @@ out:
 int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 		       struct ev_jschema_ctx *cx)
 {
+	struct ev_str type;
+	size_t ix;
+
+	return ev_schemadir_check_type(d, rec, n, cx, &type, &ix);
+}
+
+int ev_schemadir_check_type(struct ev_schemadir *d, const uint8_t *rec,
+			    size_t n, struct ev_jschema_ctx *cx,
+			    struct ev_str *type, size_t *type_ix)
+{
 	struct ev_event ev;
 	struct rstate st;
 	const struct stype *t;
@@ -1199,7 +1349,9 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 	if ((r = read_record(rec, n, &ev, &st)) < 0)
 		return EV_EDATA;
 	ev_jschema_ctx_clear(cx);
+	*type = ev.type;
 	t = find_type(d, ev.type.p, ev.type.n);
+	*type_ix = t != NULL ? (size_t)(t - d->types) : SIZE_MAX;
 	if (t != NULL)
 		v = find_version(t, ev.schema);
 	if (r == 1) {
@@ -1207,7 +1359,13 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 		 * schema for it, else skipped */
 		size_t used = 0;
 
-		if (v != NULL) {
+		if (v != NULL && v->fast != NULL &&
+		    ev_jschema_fast_prefix(v->fast, ev.data,
+					   (size_t)(st.end - ev.data), cx,
+					   &used) == 1) {
+			/* valid: nothing to collect */
+			done = 1;
+		} else if (v != NULL) {
 			r = ev_jschema_validate_prefix(v->sc, ev.data,
 						       (size_t)(st.end -
 								ev.data),
@@ -1272,6 +1430,10 @@ int ev_schemadir_check(struct ev_schemadir *d, const uint8_t *rec, size_t n,
 		ok = r == 1;
 	}
 	if (d->envelope == NULL) /* the common path */
+		return ok;
+	/* a valid envelope takes no more; errors come from the full check */
+	if (d->envelope_fast != NULL && !d->envelope_data &&
+	    envelope_quick(d, &ev, &st, cx) == 1)
 		return ok;
 	r = check_envelope(d, &ev, cx, ok);
 	if (r < 0)

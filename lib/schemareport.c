@@ -6,13 +6,18 @@
  * lint report of a schema directory.
  *
  * A valid event costs a validation and a hash probe for its type, and
- * nothing is allocated for it.  The records are copied into chunks of a
- * few thousand; with two threads, a chunk goes to the worker when it is
- * idle and is checked on the caller's thread when it is not, so that
- * the two share the work whatever it costs.  Each thread counts into a
- * shard of its own; the shards are merged for the report, the examples
- * of each error sorted back into input order (each shard keeps its own
- * first ones, so the first ones of all are among them).
+ * nothing is allocated for it.  With threads, the caller's thread reads:
+ * the records are copied into chunks of a few thousand, queued for the
+ * workers, each of which takes the next chunk when it is done with its
+ * last (so that they share the work whatever it costs, beside the
+ * reader's own read-ahead); when the queue is full, the caller checks
+ * its oldest chunk, so that no thread waits while there is work (on a
+ * busy machine, a worker may not run for a while).  Each worker counts
+ * into a shard of its own, and the caller into one more (with the lines
+ * that do not parse); the shards are merged for the report, the
+ * examples of each error sorted back into input order by the records'
+ * numbers (each shard keeps its own first ones, so the first ones of
+ * all are among them).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -27,8 +32,12 @@
 /* a chunk of records handed to a thread */
 #define CHUNK_RECORDS 2048
 #define CHUNK_BYTES (512u << 10)
+/* workers at most, and chunks in flight per worker */
+#define MAX_WORKERS 8
+#define CHUNKS_PER_WORKER 3
 
 struct example {
+	uint64_t seq;	 /* the record's number in the whole input */
 	uint64_t offset; /* in a log */
 	uint32_t file;	 /* else: the input's index + 1, and its line */
 	uint64_t line;
@@ -64,6 +73,7 @@ struct shard {
 	size_t mask;
 	struct rtype *none; /* lines that are not events */
 	struct rtype *last; /* the type looked up last */
+	uint32_t *by_ix;    /* the directory's types: index + 1 into t */
 	uint64_t events, invalid, seq;
 	int oom;
 };
@@ -77,26 +87,42 @@ struct chunk {
 	struct ev_buf bytes;
 	struct centry *e;
 	size_t ne, cap;
+	struct chunk *next; /* in the queue or the free list */
+};
+
+/* shard 0 is the caller's; the workers' follow */
+#define NSHARDS (MAX_WORKERS + 1)
+
+struct worker {
+	struct ev_schemareport *rp;
+	struct shard *sh;
+	pthread_t th;
 };
 
 struct ev_schemareport {
 	struct ev_schemadir *d;
 	unsigned examples;
-	struct shard sh[2];
+	struct shard sh[NSHARDS];
 	struct shard merged;
 	int merged_ok;
 	char **files;
 	size_t nfiles;
 	uint64_t events, invalid;
-	/* the worker */
+	uint64_t seq; /* records seen, for their order */
+	/* the workers */
 	int nthreads;
-	struct chunk ch[2];
-	int fill; /* the chunk the caller fills */
-	pthread_t th;
+	struct chunk one;   /* the chunk without workers */
+	struct chunk *fill; /* the chunk the caller fills */
+	struct chunk *pool; /* the workers' chunks, allocated when started */
+	size_t npool;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct chunk *job; /* the worker's, until it is done */
-	int started, quit;
+	pthread_cond_t work;	   /* a chunk is queued, or quit */
+	pthread_cond_t done;	   /* a chunk is free again */
+	struct chunk *head, *tail; /* queued, oldest first */
+	struct chunk *free_list;
+	size_t nfree;
+	struct worker w[MAX_WORKERS];
+	int nstarted, started, quit;
 };
 
 int ev_schemareport_format_parse(const char *s, enum ev_schemareport_format *f)
@@ -151,6 +177,7 @@ static void shard_free(struct shard *sh)
 		free(sh->none);
 	}
 	free(sh->slots);
+	free(sh->by_ix);
 	ev_jschema_ctx_free(sh->cx);
 	memset(sh, 0, sizeof(*sh));
 }
@@ -166,7 +193,8 @@ int ev_schemareport_new(struct ev_schemareport **out, struct ev_schemadir *d,
 	rp->d = d;
 	rp->examples = examples;
 	rp->nthreads = 1;
-	if (shard_init(&rp->sh[0], 1) != 0 || shard_init(&rp->sh[1], 1) != 0) {
+	rp->fill = &rp->one;
+	if (shard_init(&rp->sh[0], 1) != 0) {
 		ev_schemareport_free(rp);
 		return ev_seterr(err, EV_ERR, "out of memory");
 	}
@@ -174,18 +202,29 @@ int ev_schemareport_new(struct ev_schemareport **out, struct ev_schemadir *d,
 	return 0;
 }
 
-static void stop_worker(struct ev_schemareport *rp)
+static void stop_workers(struct ev_schemareport *rp)
 {
+	int i;
+
 	if (!rp->started)
 		return;
 	pthread_mutex_lock(&rp->mu);
 	rp->quit = 1;
-	pthread_cond_broadcast(&rp->cv);
+	pthread_cond_broadcast(&rp->work);
 	pthread_mutex_unlock(&rp->mu);
-	pthread_join(rp->th, NULL);
+	for (i = 0; i < rp->nstarted; i++)
+		pthread_join(rp->w[i].th, NULL);
 	pthread_mutex_destroy(&rp->mu);
-	pthread_cond_destroy(&rp->cv);
+	pthread_cond_destroy(&rp->work);
+	pthread_cond_destroy(&rp->done);
+	rp->nstarted = 0;
 	rp->started = 0;
+}
+
+static void free_chunk(struct chunk *c)
+{
+	ev_buf_free(&c->bytes);
+	free(c->e);
 }
 
 void ev_schemareport_free(struct ev_schemareport *rp)
@@ -194,14 +233,14 @@ void ev_schemareport_free(struct ev_schemareport *rp)
 
 	if (rp == NULL)
 		return;
-	stop_worker(rp);
-	shard_free(&rp->sh[0]);
-	shard_free(&rp->sh[1]);
+	stop_workers(rp);
+	for (i = 0; i < NSHARDS; i++)
+		shard_free(&rp->sh[i]);
 	shard_free(&rp->merged);
-	for (i = 0; i < 2; i++) {
-		ev_buf_free(&rp->ch[i].bytes);
-		free(rp->ch[i].e);
-	}
+	for (i = 0; i < rp->npool; i++)
+		free_chunk(&rp->pool[i]);
+	free(rp->pool);
+	free_chunk(&rp->one);
 	for (i = 0; i < rp->nfiles; i++)
 		free(rp->files[i]);
 	free(rp->files);
@@ -210,7 +249,7 @@ void ev_schemareport_free(struct ev_schemareport *rp)
 
 void ev_schemareport_set_threads(struct ev_schemareport *rp, int n)
 {
-	rp->nthreads = n >= 2 ? 2 : 1;
+	rp->nthreads = n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n;
 }
 
 uint64_t ev_schemareport_events(const struct ev_schemareport *rp)
@@ -290,6 +329,28 @@ static struct rtype *type_of(const struct ev_schemareport *rp, struct shard *sh,
 	sh->slots[j] = (uint32_t)(sh->nt + 1);
 	sh->nt++;
 	return sh->last = t;
+}
+
+/* type_of() a type of the directory's (ix from ev_schemadir_check_type),
+ * without hashing its name again */
+static struct rtype *type_at(const struct ev_schemareport *rp, struct shard *sh,
+			     const struct ev_str *type, size_t ix)
+{
+	struct rtype *t;
+
+	if (ix == SIZE_MAX)
+		return type_of(rp, sh, type->p, type->n);
+	if (sh->by_ix == NULL) {
+		sh->by_ix = calloc(ev_schemadir_ntypes(rp->d) + 1,
+				   sizeof(*sh->by_ix));
+		if (sh->by_ix == NULL)
+			return NULL;
+	}
+	if (sh->by_ix[ix] != 0)
+		return &sh->t[sh->by_ix[ix] - 1];
+	if ((t = type_of(rp, sh, type->p, type->n)) != NULL)
+		sh->by_ix[ix] = (uint32_t)(t - sh->t) + 1;
+	return t;
 }
 
 static struct rtype *none_of(struct shard *sh)
@@ -424,21 +485,21 @@ static int check_record(const struct ev_schemareport *rp, struct shard *sh,
 {
 	struct ev_str type;
 	struct rtype *t;
-	size_t i, ne;
+	size_t i, ne, ix;
 	int r;
 
-	r = ev_schemadir_check(rp->d, rec, n, sh->cx);
+	r = ev_schemadir_check_type(rp->d, rec, n, sh->cx, &type, &ix);
 	if (r < 0 && r != EV_EDATA)
 		return EV_ERR;
 	/* a record ev_schemadir_check() took has a type of UTF-8 */
-	if (r == EV_EDATA || ev_event_peek_type(rec, n, &type) != 0) {
+	if (r == EV_EDATA) {
 		struct ev_event ev;
 		struct ev_error e;
 		if (ev_event_decode(rec, n, &ev, &e) == 0)
 			snprintf(e.msg, sizeof(e.msg), "invalid record");
 		return add_not_event(rp, sh, e.msg, "", where);
 	}
-	if ((t = type_of(rp, sh, type.p, type.n)) == NULL)
+	if ((t = type_at(rp, sh, &type, ix)) == NULL)
 		return EV_ERR;
 	sh->seq++;
 	sh->events++;
@@ -476,89 +537,171 @@ static void check_chunk(const struct ev_schemareport *rp, struct shard *sh,
 
 static void *worker_main(void *arg)
 {
-	struct ev_schemareport *rp = arg;
+	struct worker *w = arg;
+	struct ev_schemareport *rp = w->rp;
+	struct chunk *c;
 
 	pthread_mutex_lock(&rp->mu);
 	for (;;) {
-		while (rp->job == NULL && !rp->quit)
-			pthread_cond_wait(&rp->cv, &rp->mu);
-		if (rp->job == NULL)
+		while (rp->head == NULL && !rp->quit)
+			pthread_cond_wait(&rp->work, &rp->mu);
+		if ((c = rp->head) == NULL)
 			break;
+		if ((rp->head = c->next) == NULL)
+			rp->tail = NULL;
 		pthread_mutex_unlock(&rp->mu);
-		check_chunk(rp, &rp->sh[1], rp->job);
+		check_chunk(rp, w->sh, c);
 		pthread_mutex_lock(&rp->mu);
-		rp->job = NULL;
-		pthread_cond_broadcast(&rp->cv);
+		c->next = rp->free_list;
+		rp->free_list = c;
+		rp->nfree++;
+		pthread_cond_signal(&rp->done);
 	}
 	pthread_mutex_unlock(&rp->mu);
 	return NULL;
 }
 
-/* The chunk the caller fills is full (or the input ended): to the
- * worker when it is idle, else checked here. */
+/* The caller checks the queued chunk c (the oldest) itself: with rp->mu
+ * held, and again after. */
+static void help(struct ev_schemareport *rp, struct chunk *c)
+{
+	if ((rp->head = c->next) == NULL)
+		rp->tail = NULL;
+	pthread_mutex_unlock(&rp->mu);
+	check_chunk(rp, &rp->sh[0], c);
+	pthread_mutex_lock(&rp->mu);
+	c->next = rp->free_list;
+	rp->free_list = c;
+	rp->nfree++;
+}
+
+/* The chunk the caller fills is full (or the input ended): queued for
+ * the workers, the caller's next one taken from the free list.  When
+ * every chunk is queued, the workers are behind (or not running: the
+ * machine is busy): the caller checks the oldest queued one itself.
+ * Without workers, checked here. */
 static void hand_over(struct ev_schemareport *rp)
 {
-	struct chunk *c = &rp->ch[rp->fill];
+	struct chunk *c = rp->fill;
 
 	if (c->ne == 0)
 		return;
-	if (rp->started) {
-		pthread_mutex_lock(&rp->mu);
-		if (rp->job == NULL) {
-			rp->job = c;
-			pthread_cond_broadcast(&rp->cv);
-			pthread_mutex_unlock(&rp->mu);
-			/* the other chunk is free: the worker is done
-			 * with it */
-			rp->fill ^= 1;
-			return;
-		}
-		pthread_mutex_unlock(&rp->mu);
+	if (!rp->started) {
+		check_chunk(rp, &rp->sh[0], c);
+		return;
 	}
-	check_chunk(rp, &rp->sh[0], c);
+	pthread_mutex_lock(&rp->mu);
+	c->next = NULL;
+	if (rp->tail != NULL)
+		rp->tail->next = c;
+	else
+		rp->head = c;
+	rp->tail = c;
+	pthread_cond_signal(&rp->work);
+	while (rp->free_list == NULL) {
+		if ((c = rp->head) == NULL) {
+			/* all with the workers */
+			pthread_cond_wait(&rp->done, &rp->mu);
+			continue;
+		}
+		help(rp, c);
+	}
+	rp->fill = rp->free_list;
+	rp->free_list = rp->fill->next;
+	rp->nfree--;
+	pthread_mutex_unlock(&rp->mu);
 }
 
-/* Wait for the worker to finish its chunk. */
+/* Everything queued checked, the caller taking its share. */
 static void drain(struct ev_schemareport *rp)
 {
+	struct chunk *c;
+
 	hand_over(rp);
 	if (!rp->started)
 		return;
 	pthread_mutex_lock(&rp->mu);
-	while (rp->job != NULL)
-		pthread_cond_wait(&rp->cv, &rp->mu);
+	/* all but the one the caller holds are free */
+	while (rp->nfree + 1 < rp->npool) {
+		if ((c = rp->head) == NULL) {
+			pthread_cond_wait(&rp->done, &rp->mu);
+			continue;
+		}
+		help(rp, c);
+	}
 	pthread_mutex_unlock(&rp->mu);
-	/* what the caller filled after the hand-over */
-	check_chunk(rp, &rp->sh[0], &rp->ch[rp->fill]);
 }
 
-static int start(struct ev_schemareport *rp)
+/* The workers, when there are to be some and they are not there yet;
+ * else (or when they cannot start) the caller checks everything. */
+static void start(struct ev_schemareport *rp)
 {
-	if (rp->nthreads < 2 || rp->started)
-		return 0;
+	size_t i;
+	int k;
+
+	if (rp->nthreads < 2 || rp->started || rp->npool > 0)
+		return;
+	for (k = 1; k <= rp->nthreads; k++)
+		if (rp->sh[k].slots == NULL && shard_init(&rp->sh[k], 1) != 0)
+			return;
+	rp->npool = (size_t)rp->nthreads * CHUNKS_PER_WORKER + 1;
+	rp->pool = calloc(rp->npool, sizeof(*rp->pool));
+	if (rp->pool == NULL) {
+		rp->npool = 0;
+		return;
+	}
 	if (pthread_mutex_init(&rp->mu, NULL) != 0)
-		return 0;
-	if (pthread_cond_init(&rp->cv, NULL) != 0) {
+		goto no_threads;
+	if (pthread_cond_init(&rp->work, NULL) != 0) {
 		pthread_mutex_destroy(&rp->mu);
-		return 0;
+		goto no_threads;
 	}
+	if (pthread_cond_init(&rp->done, NULL) != 0) {
+		pthread_cond_destroy(&rp->work);
+		pthread_mutex_destroy(&rp->mu);
+		goto no_threads;
+	}
+	/* the caller fills the pool's first (nothing was filled yet:
+	 * start() comes first) */
+	rp->free_list = NULL;
+	for (i = rp->npool; i-- > 1;) {
+		rp->pool[i].next = rp->free_list;
+		rp->free_list = &rp->pool[i];
+	}
+	rp->nfree = rp->npool - 1;
+	rp->head = rp->tail = NULL;
 	rp->quit = 0;
-	rp->job = NULL;
-	if (pthread_create(&rp->th, NULL, worker_main, rp) != 0) {
-		/* one thread does it all */
-		pthread_cond_destroy(&rp->cv);
-		pthread_mutex_destroy(&rp->mu);
-		return 0;
+	for (k = 0; k < rp->nthreads; k++) {
+		rp->w[k].rp = rp;
+		rp->w[k].sh = &rp->sh[k + 1];
+		if (pthread_create(&rp->w[k].th, NULL, worker_main,
+				   &rp->w[k]) != 0)
+			break;
+		rp->nstarted++;
 	}
+	if (rp->nstarted == 0) {
+		pthread_cond_destroy(&rp->done);
+		pthread_cond_destroy(&rp->work);
+		pthread_mutex_destroy(&rp->mu);
+		goto no_threads;
+	}
+	rp->fill = &rp->pool[0];
 	rp->started = 1;
-	return 0;
+	return;
+no_threads:
+	/* one thread does it all */
+	free(rp->pool);
+	rp->pool = NULL;
+	rp->npool = 0;
+	rp->nthreads = 1;
+	return;
 }
 
 /* Queue one record (copied). */
 static int submit(struct ev_schemareport *rp, const uint8_t *rec, size_t n,
-		  const struct example *where)
+		  struct example *where)
 {
-	struct chunk *c = &rp->ch[rp->fill];
+	struct chunk *c = rp->fill;
 
 	if (c->ne == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
@@ -568,6 +711,7 @@ static int submit(struct ev_schemareport *rp, const uint8_t *rec, size_t n,
 		c->e = e;
 		c->cap = cap;
 	}
+	where->seq = rp->seq++;
 	c->e[c->ne].at = c->bytes.len;
 	c->e[c->ne].n = n;
 	c->e[c->ne].where = *where;
@@ -582,11 +726,19 @@ static int submit(struct ev_schemareport *rp, const uint8_t *rec, size_t n,
 /* After an input: everything checked, the totals up to date. */
 static int finish_input(struct ev_schemareport *rp, int r, struct ev_error *err)
 {
+	int oom = 0;
+	size_t i;
+
 	drain(rp);
 	rp->merged_ok = 0;
-	rp->events = rp->sh[0].events + rp->sh[1].events;
-	rp->invalid = rp->sh[0].invalid + rp->sh[1].invalid;
-	if (rp->sh[0].oom || rp->sh[1].oom)
+	rp->events = 0;
+	rp->invalid = 0;
+	for (i = 0; i < NSHARDS; i++) {
+		rp->events += rp->sh[i].events;
+		rp->invalid += rp->sh[i].invalid;
+		oom |= rp->sh[i].oom;
+	}
+	if (oom)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	return r;
 }
@@ -645,7 +797,8 @@ int ev_schemareport_check_input(struct ev_schemareport *rp, struct ev_input *in,
 			/* the column makes each message its own: group by
 			 * what is wrong, show where in the example; in
 			 * order with the events around it, on this thread
-			 * (the shards are merged by position) */
+			 * (the shards are merged by record number) */
+			where.seq = rp->seq++;
 			if (add_not_event(rp, &rp->sh[0], err->msg, col,
 					  &where) != 0) {
 				r = ev_seterr(err, EV_ERR, "out of memory");
@@ -681,11 +834,7 @@ static int cmp_example(const void *a, const void *b)
 {
 	const struct example *x = a, *y = b;
 
-	if (x->file != y->file)
-		return x->file < y->file ? -1 : 1;
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	return (x->offset > y->offset) - (x->offset < y->offset);
+	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static int merge_type(const struct ev_schemareport *rp, struct rtype *dt,
@@ -728,7 +877,7 @@ static int merge(struct ev_schemareport *rp)
 	shard_free(m);
 	if (shard_init(m, 0) != 0)
 		return EV_ERR;
-	for (s = 0; s < 2; s++) {
+	for (s = 0; s < NSHARDS; s++) {
 		struct shard *sh = &rp->sh[s];
 		for (i = 0; i < sh->nt; i++) {
 			struct rtype *t =
