@@ -324,12 +324,24 @@ struct ev_arcsrc {
 	uint64_t cache_base;
 };
 
-/* The data of a's current entry, segment base, into a new memfd. */
-static int copy_entry(struct ev_arcsrc *s, struct archive *a, uint64_t base,
-		      int *fd, struct ev_error *err)
+/*
+ * The data of a's current entry, segment base, into a new memfd.  What
+ * memory it takes is bounded three ways: by the log's segment size, by
+ * ARC_MEM_MAX whatever the meta says, and by the size the entry's header
+ * declares (a zip entry may hold more than it declares, which libarchive
+ * finds only at its end).  Data that does not start as a segment is not
+ * copied past its header: the reader refuses it from there, as it would
+ * the file.
+ */
+static int copy_entry(struct ev_arcsrc *s, struct archive *a,
+		      struct archive_entry *e, uint64_t base, int *fd,
+		      struct ev_error *err)
 {
 	uint64_t limit = ev_arc_limit(K_SEG, s->log.cfg.segment_bytes), got = 0;
-	char name[40];
+	int64_t declared =
+		archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
+	struct ev_seghdr sh;
+	char name[40], why[160];
 	ssize_t k;
 	int mfd, r;
 
@@ -351,15 +363,34 @@ static int copy_entry(struct ev_arcsrc *s, struct archive *a, uint64_t base,
 		if (k == 0)
 			break;
 		got += (uint64_t)k;
-		if (got > limit) {
+		if (got > limit || got > ARC_MEM_MAX ||
+		    (declared >= 0 && got > (uint64_t)declared)) {
 			close(mfd);
 			ev_segment_name(name, sizeof(name), base, "seg");
-			return ev_seterr(err, EV_EDATA,
-					 "archive '%s': segment '%s' is larger "
-					 "than the log's segments may be "
-					 "(%llu bytes)",
-					 s->path, name,
-					 (unsigned long long)limit);
+			if (declared >= 0 && got > (uint64_t)declared)
+				return ev_seterr(err, EV_EDATA,
+						 "archive '%s': entry '%s' "
+						 "holds more than the %lld "
+						 "bytes its header declares",
+						 s->path, name,
+						 (long long)declared);
+			if (got > limit)
+				return ev_seterr(
+					err, EV_EDATA,
+					"archive '%s': segment '%s' is larger "
+					"than the log's segments may be "
+					"(%llu bytes)",
+					s->path, name,
+					(unsigned long long)limit);
+			ev_seterr(err, EV_EDATA,
+				  "archive '%s': segment '%s' is larger than "
+				  "%llu bytes, more than reading in place "
+				  "holds in memory",
+				  s->path, name,
+				  (unsigned long long)ARC_MEM_MAX);
+			ev_sethint(err, "import it with 'evctl import' to "
+					"read it");
+			return EV_EDATA;
 		}
 		if (ev_write_full(mfd, s->buf, (size_t)k, got - (uint64_t)k) !=
 		    0) {
@@ -369,6 +400,10 @@ static int copy_entry(struct ev_arcsrc *s, struct archive *a, uint64_t base,
 			close(mfd);
 			return r;
 		}
+		if (got == (uint64_t)k && got >= EV_SEGHDR_SIZE &&
+		    ev_seghdr_check(s->buf, EV_SEGHDR_SIZE, &sh, why,
+				    sizeof(why)) != 0)
+			break; /* no segment: its header says enough */
 	}
 	*fd = mfd;
 	return 0;
@@ -492,7 +527,7 @@ int ev_arcsrc_open(struct ev_arcsrc **out, const char *path,
 		if (an.kind != K_SEG)
 			continue;
 		if (s->cache_fd < 0 && s->have_meta) {
-			if ((rc = copy_entry(s, a, an.base, &s->cache_fd,
+			if ((rc = copy_entry(s, a, e, an.base, &s->cache_fd,
 					     err)) != 0)
 				goto fail;
 			s->cache_base = an.base;
@@ -629,7 +664,7 @@ int ev_arcsrc_segment(struct ev_arcsrc *s, uint64_t base, int *fd,
 		if (s->next_ord++ == ent->ordinal)
 			break;
 	}
-	r = copy_entry(s, s->a, base, fd, err);
+	r = copy_entry(s, s->a, e, base, fd, err);
 	if (r != 0) {
 		archive_read_free(s->a);
 		s->a = NULL;

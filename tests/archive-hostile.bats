@@ -155,3 +155,67 @@ EOF
 	assert_status 65
 	assert_stderr "evtail: archive '$E/out/twologs.tar' holds more than one log: 'y.evlog/typecounts' is not in 'x.evlog/'"
 }
+
+# mkbomb OUT META SEGSIZE: a tar.gz of META, then a segment entry of
+# SEGSIZE bytes: the log's real segment header, then zeros.  The gzip is
+# one member per MiB of zeros, all the same, so it is quick to make and
+# small (about 1 KiB a MiB).
+mkbomb() {
+	python3 - "$E/src/l.evlog" "$1" "$2" "$3" <<'EOF'
+import gzip, io, os, sys, tarfile
+src, out, meta, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def hdr(name, n):
+    ti = tarfile.TarInfo(name)
+    ti.size, ti.mode = n, 0o644
+    return ti.tobuf(format=tarfile.USTAR_FORMAT)
+def pad(n):
+    return b"\0" * (-n % 512)
+m = open(meta, "rb").read()
+seg = open(os.path.join(src, "00000000000000000000.seg"), "rb").read()[:64]
+mib = 1 << 20
+assert (size - 64) % mib == 0
+head = hdr("x.evlog/meta", len(m)) + m + pad(len(m))
+head += hdr("x.evlog/00000000000000000000.seg", size) + seg
+zeros = gzip.compress(b"\0" * mib, 9)
+with open(out, "wb") as f:
+    f.write(gzip.compress(head, 1))
+    for _ in range((size - 64) // mib):
+        f.write(zeros)
+    f.write(gzip.compress(pad(size) + b"\0" * 1024, 1))
+EOF
+}
+
+@test "hostile: a segment read in place takes at most 256 MiB of memory, whatever the meta allows" {
+	sed 's/^segment-bytes .*/segment-bytes 4294967295/' \
+		"$E/src/l.evlog/meta" >"$T/meta"
+	mkbomb "$T/bomb.tar.gz" "$T/meta" $(((257 << 20) + 64))
+	[ "$(stat -c %s "$T/bomb.tar.gz")" -lt 1000000 ]
+	for cmd in evtail evreplay; do
+		run --separate-stderr $cmd "$T/bomb.tar.gz"
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "$cmd: archive '$T/bomb.tar.gz': segment '00000000000000000000.seg' is larger than 268435456 bytes, more than reading in place holds in memory
+$cmd: import it with 'evctl import' to read it"
+	done
+}
+
+@test "hostile: a zip entry that holds more than its header declares, read in place" {
+	python3 - "$E/src/l.evlog" "$T/lie.zip" <<'EOF'
+import os, struct, sys, zipfile
+src, out = sys.argv[1], sys.argv[2]
+seg = open(os.path.join(src, "00000000000000000000.seg"), "rb").read()
+big = seg + b"\0" * (8 << 20)
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    for n in ("meta", "head"):
+        z.write(os.path.join(src, n), "x.evlog/" + n)
+    z.writestr("x.evlog/00000000000000000000.seg", big)
+b = open(out, "rb").read()
+old, new = struct.pack("<I", len(big)), struct.pack("<I", len(seg))
+assert b.count(old) == 2
+open(out, "wb").write(b.replace(old, new))
+EOF
+	run --separate-stderr evtail "$T/lie.zip"
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evtail: archive '$T/lie.zip': entry '00000000000000000000.seg' holds more than the $(stat -c %s "$E/src/l.evlog/00000000000000000000.seg") bytes its header declares"
+}
