@@ -678,8 +678,7 @@ static int unpack(struct archive *a, struct imp *m,
 		if (archive_entry_size_is_set(e) &&
 		    archive_entry_size(e) >= 0 &&
 		    (uint64_t)archive_entry_size(e) >
-			    ev_arc_limit(an.kind, m->seg_bytes) &&
-		    an.kind != K_LOCK) {
+			    ev_arc_limit(an.kind, m->seg_bytes)) {
 			snprintf(msg, sizeof(msg),
 				 "it is larger than the %llu bytes such a "
 				 "file may hold",

@@ -168,7 +168,7 @@ uint64_t ev_arc_limit(enum ev_arc_kind k, uint64_t seg_bytes)
 	case K_HEAD:
 		return EV_HEAD_SIZE;
 	case K_LOCK:
-		return 0;
+		return LOCK_MAX; /* read, then dropped */
 	case K_TYPECOUNTS:
 		return TYPECOUNTS_MAX;
 	case K_SEG:

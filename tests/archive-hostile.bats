@@ -219,3 +219,30 @@ EOF
 	assert_stdout ""
 	assert_stderr "evtail: archive '$T/lie.zip': entry '00000000000000000000.seg' holds more than the $(stat -c %s "$E/src/l.evlog/00000000000000000000.seg") bytes its header declares"
 }
+
+@test "hostile: a lock with bytes is imported empty; too many bytes are refused" {
+	for n in 5 4097; do
+		python3 - "$E/src/l.evlog" "$T/lock$n.tar" "$n" <<'EOF'
+import io, os, sys, tarfile
+src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with tarfile.open(out, "w") as t:
+    for f in ("meta", "head", "00000000000000000000.seg"):
+        t.add(os.path.join(src, f), "x.evlog/" + f)
+    for f in ("lock", "evdlq.lock"):
+        ti = tarfile.TarInfo("x.evlog/" + f)
+        ti.size = n
+        t.addfile(ti, io.BytesIO(b"L" * n))
+EOF
+	done
+	run --separate-stderr evctl import -q "$T/lock5.tar" "$E/parent/target"
+	assert_status 0
+	assert_stderr ""
+	[ "$(stat -c %s "$E/parent/target/lock")" = 0 ]
+	[ "$(stat -c %s "$E/parent/target/evdlq.lock")" = 0 ]
+	rm -r "$E/parent/target"
+	run --separate-stderr evctl import "$T/lock4097.tar" "$E/parent/target"
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: archive '$T/lock4097.tar': entry 'x.evlog/lock' refused: it is larger than the 4096 bytes such a file may hold"
+	untouched
+}
