@@ -533,8 +533,8 @@ static int refuse(struct imp *m, struct ev_error *err, const char *entry,
 
 /* Unpack the data of the current entry into leaf. */
 static int unpack_entry(struct archive *a, struct imp *m, const char *entry,
-			const struct ev_arc_name *an, uint8_t *buf,
-			struct ev_error *err)
+			int64_t declared, const struct ev_arc_name *an,
+			uint8_t *buf, struct ev_error *err)
 {
 	uint64_t limit = ev_arc_limit(an->kind, m->seg_bytes), got = 0;
 	char why[160];
@@ -553,15 +553,27 @@ static int unpack_entry(struct archive *a, struct imp *m, const char *entry,
 	for (;;) {
 		k = archive_read_data(a, buf, COPY_CHUNK);
 		if (k < 0) {
+			char sh[256];
 			rc = ev_seterr(err, EV_EDATA,
-				       "archive '%s' is damaged: %s",
-				       m->arcname, ev_arc_why(a));
+				       "archive '%s' is damaged at entry '%s': "
+				       "%s",
+				       m->arcname,
+				       ev_arc_shown(entry, sh, sizeof(sh)),
+				       ev_arc_why(a));
 			break;
 		}
 		if (k == 0)
 			break;
 		got += (uint64_t)k;
 		m->total += (uint64_t)k;
+		if (declared >= 0 && got > (uint64_t)declared) {
+			snprintf(why, sizeof(why),
+				 "it holds more than the %lld bytes its header "
+				 "declares",
+				 (long long)declared);
+			rc = refuse(m, err, entry, why);
+			break;
+		}
 		if (got > limit) {
 			snprintf(why, sizeof(why),
 				 "it holds more than the %llu bytes such a "
@@ -616,7 +628,7 @@ static int unpack(struct archive *a, struct imp *m,
 	struct ev_arc_name an;
 	const char *why, *name;
 	uint8_t *buf = malloc(COPY_CHUNK);
-	char msg[300];
+	char msg[300], last[256] = "";
 	int r, rc = 0, is_dir;
 
 	if (buf == NULL)
@@ -626,9 +638,15 @@ static int unpack(struct archive *a, struct imp *m,
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			rc = ev_seterr(err, EV_EDATA,
-				       "archive '%s' is damaged: %s",
-				       m->arcname, ev_arc_why(a));
+			if (last[0] != '\0')
+				rc = ev_seterr(err, EV_EDATA,
+					       "archive '%s' is damaged after "
+					       "entry '%s': %s",
+					       m->arcname, last, ev_arc_why(a));
+			else
+				rc = ev_seterr(err, EV_EDATA,
+					       "archive '%s' is damaged: %s",
+					       m->arcname, ev_arc_why(a));
 			break;
 		}
 		if (++rep->entries > MAX_ENTRIES) {
@@ -639,6 +657,7 @@ static int unpack(struct archive *a, struct imp *m,
 			break;
 		}
 		name = archive_entry_pathname(e);
+		ev_arc_shown(name, last, sizeof(last));
 		why = ev_arc_entry_problem(e, &is_dir);
 		if (*why != '\0') {
 			if (archive_entry_hardlink(e) != NULL) {
@@ -687,7 +706,11 @@ static int unpack(struct archive *a, struct imp *m,
 			rc = refuse(m, err, name, msg);
 			break;
 		}
-		if ((rc = unpack_entry(a, m, name, &an, buf, err)) != 0)
+		if ((rc = unpack_entry(a, m, name,
+				       archive_entry_size_is_set(e)
+					       ? archive_entry_size(e)
+					       : -1,
+				       &an, buf, err)) != 0)
 			break;
 		if (an.kind == K_META)
 			m->have_meta = 1;

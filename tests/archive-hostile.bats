@@ -133,8 +133,10 @@ EOF
 		run --separate-stderr evctl import "$T/cut-$f" "$E/parent/target"
 		assert_status 65
 		assert_stdout ""
+		# the message names the entry where it broke off, if any
 		[[ $stderr == "evctl: cannot read archive '$T/cut-$f': "* ||
-			$stderr == "evctl: archive '$T/cut-$f' is damaged: "* ]]
+			$stderr == "evctl: archive '$T/cut-$f' is damaged at entry 'l.evlog/"*"': "* ||
+			$stderr == "evctl: archive '$T/cut-$f' is damaged after entry 'l.evlog/"*"': "* ]]
 		untouched
 	done
 }
@@ -244,5 +246,27 @@ EOF
 	assert_status 65
 	assert_stdout ""
 	assert_stderr "evctl: archive '$T/lock4097.tar': entry 'x.evlog/lock' refused: it is larger than the 4096 bytes such a file may hold"
+	untouched
+}
+
+@test "hostile: a zip entry that holds more than its header declares, imported" {
+	python3 - "$E/src/l.evlog" "$T/lie.zip" <<'EOF'
+import os, struct, sys, zipfile
+src, out = sys.argv[1], sys.argv[2]
+seg = open(os.path.join(src, "00000000000000000000.seg"), "rb").read()
+big = seg + b"\0" * (8 << 20)
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    for n in ("meta", "head"):
+        z.write(os.path.join(src, n), "x.evlog/" + n)
+    z.writestr("x.evlog/00000000000000000000.seg", big)
+b = open(out, "rb").read()
+old, new = struct.pack("<I", len(big)), struct.pack("<I", len(seg))
+assert b.count(old) == 2
+open(out, "wb").write(b.replace(old, new))
+EOF
+	run --separate-stderr evctl import "$T/lie.zip" "$E/parent/target"
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: archive '$T/lie.zip': entry 'x.evlog/00000000000000000000.seg' refused: it holds more than the $(stat -c %s "$E/src/l.evlog/00000000000000000000.seg") bytes its header declares"
 	untouched
 }
