@@ -592,8 +592,9 @@ static int unpack_entry(struct archive *a, struct imp *m, const char *entry,
 			ev_sethint(err, "--max-bytes SIZE raises the limit");
 			break;
 		}
-		if (an->kind == K_LOCK)
-			continue; /* made empty, whatever it held */
+		if (an->kind == K_LOCK || an->kind == K_TYPECOUNTS)
+			continue; /* made empty, or dropped: a cache an
+				   * archive could forge */
 		if (ev_write_full(fd, buf, (size_t)k, got - (uint64_t)k) != 0) {
 			rc = ev_seterr_errno(err, EV_EIO, errno,
 					     "cannot write '%s'", an->leaf);
@@ -898,6 +899,9 @@ int ev_log_import(const char *archive, const char *dst,
 	}
 	if ((rc = unpack(a, &m, rep, err)) != 0)
 		goto out;
+	/* typecounts is a cache that readers trust when its header matches
+	 * the log: made again when needed, never taken from an archive */
+	unlinkat(m.dirfd, "typecounts", 0);
 	if (!m.have_lock && ev_file_create(m.dirfd, "lock", "", 0) != 0) {
 		rc = ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'",
 				     tmppath);

@@ -270,3 +270,26 @@ EOF
 	assert_stderr "evctl: archive '$T/lie.zip': entry 'x.evlog/00000000000000000000.seg' refused: it holds more than the $(stat -c %s "$E/src/l.evlog/00000000000000000000.seg") bytes its header declares"
 	untouched
 }
+
+@test "hostile: a forged typecounts is not imported: evctl info counts the events" {
+	python3 - "$E/src/l.evlog" "$T/counts.tar" <<'EOF'
+import io, os, sys, tarfile
+src, out = sys.argv[1], sys.argv[2]
+lid = [l.split()[1] for l in open(os.path.join(src, "meta")) if l.startswith("id ")][0]
+forged = ("evlog-typecounts 1 log=%s from=0 to=200\n999999\tForged\n" % lid).encode()
+with tarfile.open(out, "w") as t:
+    for f in ("meta", "head", "00000000000000000000.seg"):
+        t.add(os.path.join(src, f), "x.evlog/" + f)
+    ti = tarfile.TarInfo("x.evlog/typecounts")
+    ti.size = len(forged)
+    t.addfile(ti, io.BytesIO(forged))
+EOF
+	run --separate-stderr evctl import -q "$T/counts.tar" "$E/parent/target"
+	assert_status 0
+	assert_stderr ""
+	[ ! -e "$E/parent/target/typecounts" ]
+	run --separate-stderr evctl info --types "$E/parent/target"
+	assert_status 0
+	[[ $output != *Forged* ]]
+	[ "$output" = "$(evctl info --types "$E/src/l.evlog" | sed "s|$E/src/l.evlog|$E/parent/target|")" ]
+}
