@@ -324,6 +324,31 @@ struct ev_arcsrc {
 	uint64_t cache_base;
 };
 
+/* Why a segment entry of got bytes (or more) is refused. */
+static int too_big(const struct ev_arcsrc *s, uint64_t base, uint64_t got,
+		   uint64_t limit, int64_t declared, struct ev_error *err)
+{
+	char name[40];
+
+	ev_segment_name(name, sizeof(name), base, "seg");
+	if (declared >= 0 && got > (uint64_t)declared)
+		return ev_seterr(err, EV_EDATA,
+				 "archive '%s': entry '%s' holds more than the "
+				 "%lld bytes its header declares",
+				 s->path, name, (long long)declared);
+	if (got > limit)
+		return ev_seterr(err, EV_EDATA,
+				 "archive '%s': segment '%s' is larger than "
+				 "the log's segments may be (%llu bytes)",
+				 s->path, name, (unsigned long long)limit);
+	ev_seterr(err, EV_EDATA,
+		  "archive '%s': segment '%s' is larger than %llu bytes, more "
+		  "than reading in place holds in memory",
+		  s->path, name, (unsigned long long)ARC_MEM_MAX);
+	ev_sethint(err, "import it with 'evctl import' to read it");
+	return EV_EDATA;
+}
+
 /*
  * The data of a's current entry, segment base, into a new memfd.  What
  * memory it takes is bounded three ways: by the log's segment size, by
@@ -341,11 +366,16 @@ static int copy_entry(struct ev_arcsrc *s, struct archive *a,
 	int64_t declared =
 		archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
 	struct ev_seghdr sh;
-	char name[40], why[160];
+	char why[160];
 	ssize_t k;
 	int mfd, r;
 
 	*fd = -1;
+	/* a size declared too large (a sparse entry, say) is refused
+	 * before any data is read */
+	if (declared >= 0 &&
+	    ((uint64_t)declared > limit || (uint64_t)declared > ARC_MEM_MAX))
+		return too_big(s, base, (uint64_t)declared, limit, -1, err);
 	if (s->buf == NULL && (s->buf = malloc(COPY_CHUNK)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	mfd = memfd_create("evlog-segment", MFD_CLOEXEC);
@@ -366,31 +396,7 @@ static int copy_entry(struct ev_arcsrc *s, struct archive *a,
 		if (got > limit || got > ARC_MEM_MAX ||
 		    (declared >= 0 && got > (uint64_t)declared)) {
 			close(mfd);
-			ev_segment_name(name, sizeof(name), base, "seg");
-			if (declared >= 0 && got > (uint64_t)declared)
-				return ev_seterr(err, EV_EDATA,
-						 "archive '%s': entry '%s' "
-						 "holds more than the %lld "
-						 "bytes its header declares",
-						 s->path, name,
-						 (long long)declared);
-			if (got > limit)
-				return ev_seterr(
-					err, EV_EDATA,
-					"archive '%s': segment '%s' is larger "
-					"than the log's segments may be "
-					"(%llu bytes)",
-					s->path, name,
-					(unsigned long long)limit);
-			ev_seterr(err, EV_EDATA,
-				  "archive '%s': segment '%s' is larger than "
-				  "%llu bytes, more than reading in place "
-				  "holds in memory",
-				  s->path, name,
-				  (unsigned long long)ARC_MEM_MAX);
-			ev_sethint(err, "import it with 'evctl import' to "
-					"read it");
-			return EV_EDATA;
+			return too_big(s, base, got, limit, declared, err);
 		}
 		if (ev_write_full(mfd, s->buf, (size_t)k, got - (uint64_t)k) !=
 		    0) {

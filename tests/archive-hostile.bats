@@ -293,3 +293,20 @@ EOF
 	[[ $output != *Forged* ]]
 	[ "$output" = "$(evctl info --types "$E/src/l.evlog" | sed "s|$E/src/l.evlog|$E/parent/target|")" ]
 }
+
+@test "hostile: a sparse tar entry declaring 2 GiB is refused by its declared size" {
+	mkdir -p "$T/sp/x.evlog"
+	cp "$E/src/l.evlog/meta" "$E/src/l.evlog/head" \
+		"$E/src/l.evlog/00000000000000000000.seg" "$T/sp/x.evlog/"
+	truncate -s 2G "$T/sp/x.evlog/00000000000000000000.seg"
+	tar -C "$T/sp" --sparse --format=posix -cf "$T/sparse.tar" x.evlog
+	[ "$(stat -c %s "$T/sparse.tar")" -lt 100000 ]
+	run --separate-stderr evctl import "$T/sparse.tar" "$E/parent/target"
+	assert_status 65
+	assert_stderr "evctl: archive '$T/sparse.tar': entry 'x.evlog/00000000000000000000.seg' refused: it is larger than the 16977984 bytes such a file may hold"
+	untouched
+	run --separate-stderr evtail "$T/sparse.tar"
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evtail: archive '$T/sparse.tar': segment '00000000000000000000.seg' is larger than the log's segments may be (16977984 bytes)"
+}
