@@ -227,7 +227,17 @@ static struct archive *read_new(void)
 
 	if (a == NULL)
 		return NULL;
-	archive_read_support_filter_all(a);
+	/* the filters libarchive runs in-process only: _all would also run
+	 * external programs (lrzip, lzop, grzip) found on PATH on whatever
+	 * a hostile file starts with */
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_bzip2(a);
+	archive_read_support_filter_xz(a);
+	archive_read_support_filter_lzma(a);
+	archive_read_support_filter_lzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_lz4(a);
+	archive_read_support_filter_compress(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	archive_read_support_format_zip(a);

@@ -310,3 +310,29 @@ EOF
 	assert_stdout ""
 	assert_stderr "evtail: archive '$T/sparse.tar': segment '00000000000000000000.seg' is larger than the log's segments may be (16977984 bytes)"
 }
+
+@test "hostile: a file that starts as lrzip or lzop runs no external program" {
+	{ printf 'LRZI\0\6'; head -c 100 /dev/zero; } >"$T/x.lrz"
+	{ printf '\211LZO\0\r\n\032\n'; head -c 100 /dev/zero; } >"$T/x.lzo"
+	for f in x.lrz x.lzo; do
+		run --separate-stderr evctl import "$T/$f" "$E/parent/target"
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "evctl: cannot read archive '$T/$f': Unrecognized archive format"
+		untouched
+	done
+	# the filters libarchive runs in-process still read
+	python3 - "$E/src/l.evlog" "$T/l" <<'EOF'
+import os, sys, tarfile
+src, out = sys.argv[1], sys.argv[2]
+for m in ("xz", "bz2"):
+    with tarfile.open(out + ".tar." + m, "w:" + m) as t:
+        for f in ("meta", "head", "00000000000000000000.seg"):
+            t.add(os.path.join(src, f), "x.evlog/" + f)
+EOF
+	for f in l.tar.xz l.tar.bz2; do
+		run --separate-stderr evtail -o count "$T/$f"
+		assert_status 0
+		assert_stdout 200
+	done
+}
