@@ -513,9 +513,18 @@ int ev_log_export(struct ev_log *log, const char *path,
 
 /* ------------------------------------------------------------ import */
 
+/* Without --max-bytes, an archive may unpack to at most IMPORT_RATIO
+ * times its size, past the first IMPORT_SLACK bytes: segments are zstd
+ * already, so a real one is nowhere near, and a bomb of many entries,
+ * each within its limit, stops there rather than at a full disk. */
+#define IMPORT_RATIO 100u
+#define IMPORT_SLACK ((uint64_t)64 << 20)
+
 struct imp {
 	const char *arcname; /* as the user named it */
 	int dirfd;
+	int ratio;	  /* check IMPORT_RATIO */
+	uint64_t arcsize; /* of the archive file; 0: what is read of it */
 	uint64_t max_bytes, total, seg_bytes;
 	char top[256];
 	int have_top, have_meta, have_lock;
@@ -581,6 +590,24 @@ static int unpack_entry(struct archive *a, struct imp *m, const char *entry,
 				 (unsigned long long)limit);
 			rc = refuse(m, err, entry, why);
 			break;
+		}
+		if (m->ratio && m->total > IMPORT_SLACK) {
+			uint64_t in = (uint64_t)archive_filter_bytes(a, -1);
+			char sh[256];
+			if (in < m->arcsize)
+				in = m->arcsize;
+			if (m->total / IMPORT_RATIO > in) {
+				rc = ev_seterr(
+					err, EV_EDATA,
+					"archive '%s' unpacks to more than %u "
+					"times its size (at entry '%s'): "
+					"refused",
+					m->arcname, IMPORT_RATIO,
+					ev_arc_shown(entry, sh, sizeof(sh)));
+				ev_sethint(err, "--max-bytes SIZE sets the "
+						"limit instead");
+				break;
+			}
 		}
 		if (m->total > m->max_bytes) {
 			rc = ev_seterr(err, EV_EDATA,
@@ -876,6 +903,10 @@ int ev_log_import(const char *archive, const char *dst,
 		goto out;
 	}
 	m.max_bytes = o && o->max_bytes ? o->max_bytes : UINT64_MAX;
+	m.ratio = o == NULL || o->max_bytes == 0;
+	if (strcmp(archive, "-") != 0 && stat(archive, &st) == 0 &&
+	    S_ISREG(st.st_mode))
+		m.arcsize = (uint64_t)st.st_size;
 	if ((o == NULL || o->max_bytes == 0) && fstatvfs(pfd, &vfs) == 0)
 		m.max_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	ev_random(rnd, sizeof(rnd));

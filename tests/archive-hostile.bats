@@ -336,3 +336,25 @@ EOF
 		assert_stdout 200
 	done
 }
+
+@test "hostile: a bomb of many entries, each under its limit, stops early" {
+	# 40 segments of 16 MiB (a real header, then zeros), each within
+	# what a log of 64 KiB segments may hold, in a zip of about 1 MiB
+	python3 - "$E/src/l.evlog" "$T/many.zip" <<'EOF'
+import os, sys, zipfile
+src, out = sys.argv[1], sys.argv[2]
+hdr = open(os.path.join(src, "00000000000000000000.seg"), "rb").read()[:64]
+data = hdr + b"\0" * ((16 << 20) - 64)
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    z.write(os.path.join(src, "meta"), "x.evlog/meta")
+    for i in range(40):
+        z.writestr("x.evlog/%020d.seg" % (i << 24), data)
+EOF
+	[ "$(stat -c %s "$T/many.zip")" -lt 2000000 ]
+	run --separate-stderr evctl import "$T/many.zip" "$E/parent/target"
+	assert_status 65
+	assert_stdout ""
+	[[ $stderr == "evctl: archive '$T/many.zip' unpacks to more than 100 times its size (at entry 'x.evlog/"*".seg'): refused
+evctl: --max-bytes SIZE sets the limit instead" ]]
+	untouched
+}
