@@ -651,6 +651,11 @@ int ev_arcsrc_segment(struct ev_arcsrc *s, uint64_t base, int *fd,
 		s->cache_fd = -1;
 		return 0;
 	}
+	if (s->cache_fd >= 0) {
+		/* one segment in memory at a time: read it again if need be */
+		close(s->cache_fd);
+		s->cache_fd = -1;
+	}
 	if (s->a != NULL && s->next_ord > ent->ordinal) {
 		archive_read_free(s->a); /* behind us: from the start again */
 		s->a = NULL;
