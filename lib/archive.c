@@ -513,9 +513,18 @@ int ev_log_export(struct ev_log *log, const char *path,
 
 /* ------------------------------------------------------------ import */
 
+/* Without --max-bytes, an archive may unpack to at most IMPORT_RATIO
+ * times its size, past the first IMPORT_SLACK bytes: segments are zstd
+ * already, so a real one is nowhere near, and a bomb of many entries,
+ * each within its limit, stops there rather than at a full disk. */
+#define IMPORT_RATIO 100u
+#define IMPORT_SLACK ((uint64_t)64 << 20)
+
 struct imp {
 	const char *arcname; /* as the user named it */
 	int dirfd;
+	int ratio;	  /* check IMPORT_RATIO */
+	uint64_t arcsize; /* of the archive file; 0: what is read of it */
 	uint64_t max_bytes, total, seg_bytes;
 	char top[256];
 	int have_top, have_meta, have_lock;
@@ -533,8 +542,8 @@ static int refuse(struct imp *m, struct ev_error *err, const char *entry,
 
 /* Unpack the data of the current entry into leaf. */
 static int unpack_entry(struct archive *a, struct imp *m, const char *entry,
-			const struct ev_arc_name *an, uint8_t *buf,
-			struct ev_error *err)
+			int64_t declared, const struct ev_arc_name *an,
+			uint8_t *buf, struct ev_error *err)
 {
 	uint64_t limit = ev_arc_limit(an->kind, m->seg_bytes), got = 0;
 	char why[160];
@@ -553,15 +562,27 @@ static int unpack_entry(struct archive *a, struct imp *m, const char *entry,
 	for (;;) {
 		k = archive_read_data(a, buf, COPY_CHUNK);
 		if (k < 0) {
+			char sh[256];
 			rc = ev_seterr(err, EV_EDATA,
-				       "archive '%s' is damaged: %s",
-				       m->arcname, ev_arc_why(a));
+				       "archive '%s' is damaged at entry '%s': "
+				       "%s",
+				       m->arcname,
+				       ev_arc_shown(entry, sh, sizeof(sh)),
+				       ev_arc_why(a));
 			break;
 		}
 		if (k == 0)
 			break;
 		got += (uint64_t)k;
 		m->total += (uint64_t)k;
+		if (declared >= 0 && got > (uint64_t)declared) {
+			snprintf(why, sizeof(why),
+				 "it holds more than the %lld bytes its header "
+				 "declares",
+				 (long long)declared);
+			rc = refuse(m, err, entry, why);
+			break;
+		}
 		if (got > limit) {
 			snprintf(why, sizeof(why),
 				 "it holds more than the %llu bytes such a "
@@ -569,6 +590,24 @@ static int unpack_entry(struct archive *a, struct imp *m, const char *entry,
 				 (unsigned long long)limit);
 			rc = refuse(m, err, entry, why);
 			break;
+		}
+		if (m->ratio && m->total > IMPORT_SLACK) {
+			uint64_t in = (uint64_t)archive_filter_bytes(a, -1);
+			char sh[256];
+			if (in < m->arcsize)
+				in = m->arcsize;
+			if (m->total / IMPORT_RATIO > in) {
+				rc = ev_seterr(
+					err, EV_EDATA,
+					"archive '%s' unpacks to more than %u "
+					"times its size (at entry '%s'): "
+					"refused",
+					m->arcname, IMPORT_RATIO,
+					ev_arc_shown(entry, sh, sizeof(sh)));
+				ev_sethint(err, "--max-bytes SIZE sets the "
+						"limit instead");
+				break;
+			}
 		}
 		if (m->total > m->max_bytes) {
 			rc = ev_seterr(err, EV_EDATA,
@@ -580,8 +619,9 @@ static int unpack_entry(struct archive *a, struct imp *m, const char *entry,
 			ev_sethint(err, "--max-bytes SIZE raises the limit");
 			break;
 		}
-		if (an->kind == K_LOCK)
-			continue; /* made empty, whatever it held */
+		if (an->kind == K_LOCK || an->kind == K_TYPECOUNTS)
+			continue; /* made empty, or dropped: a cache an
+				   * archive could forge */
 		if (ev_write_full(fd, buf, (size_t)k, got - (uint64_t)k) != 0) {
 			rc = ev_seterr_errno(err, EV_EIO, errno,
 					     "cannot write '%s'", an->leaf);
@@ -616,7 +656,7 @@ static int unpack(struct archive *a, struct imp *m,
 	struct ev_arc_name an;
 	const char *why, *name;
 	uint8_t *buf = malloc(COPY_CHUNK);
-	char msg[300];
+	char msg[300], last[256] = "";
 	int r, rc = 0, is_dir;
 
 	if (buf == NULL)
@@ -626,9 +666,15 @@ static int unpack(struct archive *a, struct imp *m,
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			rc = ev_seterr(err, EV_EDATA,
-				       "archive '%s' is damaged: %s",
-				       m->arcname, ev_arc_why(a));
+			if (last[0] != '\0')
+				rc = ev_seterr(err, EV_EDATA,
+					       "archive '%s' is damaged after "
+					       "entry '%s': %s",
+					       m->arcname, last, ev_arc_why(a));
+			else
+				rc = ev_seterr(err, EV_EDATA,
+					       "archive '%s' is damaged: %s",
+					       m->arcname, ev_arc_why(a));
 			break;
 		}
 		if (++rep->entries > MAX_ENTRIES) {
@@ -639,6 +685,7 @@ static int unpack(struct archive *a, struct imp *m,
 			break;
 		}
 		name = archive_entry_pathname(e);
+		ev_arc_shown(name, last, sizeof(last));
 		why = ev_arc_entry_problem(e, &is_dir);
 		if (*why != '\0') {
 			if (archive_entry_hardlink(e) != NULL) {
@@ -678,8 +725,7 @@ static int unpack(struct archive *a, struct imp *m,
 		if (archive_entry_size_is_set(e) &&
 		    archive_entry_size(e) >= 0 &&
 		    (uint64_t)archive_entry_size(e) >
-			    ev_arc_limit(an.kind, m->seg_bytes) &&
-		    an.kind != K_LOCK) {
+			    ev_arc_limit(an.kind, m->seg_bytes)) {
 			snprintf(msg, sizeof(msg),
 				 "it is larger than the %llu bytes such a "
 				 "file may hold",
@@ -688,7 +734,11 @@ static int unpack(struct archive *a, struct imp *m,
 			rc = refuse(m, err, name, msg);
 			break;
 		}
-		if ((rc = unpack_entry(a, m, name, &an, buf, err)) != 0)
+		if ((rc = unpack_entry(a, m, name,
+				       archive_entry_size_is_set(e)
+					       ? archive_entry_size(e)
+					       : -1,
+				       &an, buf, err)) != 0)
 			break;
 		if (an.kind == K_META)
 			m->have_meta = 1;
@@ -853,6 +903,10 @@ int ev_log_import(const char *archive, const char *dst,
 		goto out;
 	}
 	m.max_bytes = o && o->max_bytes ? o->max_bytes : UINT64_MAX;
+	m.ratio = o == NULL || o->max_bytes == 0;
+	if (strcmp(archive, "-") != 0 && stat(archive, &st) == 0 &&
+	    S_ISREG(st.st_mode))
+		m.arcsize = (uint64_t)st.st_size;
 	if ((o == NULL || o->max_bytes == 0) && fstatvfs(pfd, &vfs) == 0)
 		m.max_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	ev_random(rnd, sizeof(rnd));
@@ -876,6 +930,9 @@ int ev_log_import(const char *archive, const char *dst,
 	}
 	if ((rc = unpack(a, &m, rep, err)) != 0)
 		goto out;
+	/* typecounts is a cache that readers trust when its header matches
+	 * the log: made again when needed, never taken from an archive */
+	unlinkat(m.dirfd, "typecounts", 0);
 	if (!m.have_lock && ev_file_create(m.dirfd, "lock", "", 0) != 0) {
 		rc = ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'",
 				     tmppath);

@@ -49,6 +49,10 @@ int ev_arcsrc_segment(struct ev_arcsrc *s, uint64_t base, int *fd,
  * first batch alone is larger (evlog(5) Writers, step 5) */
 #define SEG_SLACK ((uint64_t)EV_BATCHHDR_SIZE + EV_MAX_STORED)
 #define SEG_MAX ((uint64_t)EV_MAX_SEGMENT_BYTES + SEG_SLACK)
+/* the most a segment read in place may take in memory: twice the
+ * default segment size, whatever a log's meta allows */
+#define ARC_MEM_MAX ((uint64_t)2 * EV_DEFAULT_SEGMENT_BYTES)
+#define LOCK_MAX 4096u
 #define TYPECOUNTS_MAX ((uint64_t)64 << 20)
 #define MAX_ENTRIES 4000000u
 #define NAME_MAX_LEN 1024

@@ -168,7 +168,7 @@ uint64_t ev_arc_limit(enum ev_arc_kind k, uint64_t seg_bytes)
 	case K_HEAD:
 		return EV_HEAD_SIZE;
 	case K_LOCK:
-		return 0;
+		return LOCK_MAX; /* read, then dropped */
 	case K_TYPECOUNTS:
 		return TYPECOUNTS_MAX;
 	case K_SEG:
@@ -227,7 +227,17 @@ static struct archive *read_new(void)
 
 	if (a == NULL)
 		return NULL;
-	archive_read_support_filter_all(a);
+	/* the filters libarchive runs in-process only: _all would also run
+	 * external programs (lrzip, lzop, grzip) found on PATH on whatever
+	 * a hostile file starts with */
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_bzip2(a);
+	archive_read_support_filter_xz(a);
+	archive_read_support_filter_lzma(a);
+	archive_read_support_filter_lzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_lz4(a);
+	archive_read_support_filter_compress(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	archive_read_support_format_zip(a);
@@ -324,16 +334,58 @@ struct ev_arcsrc {
 	uint64_t cache_base;
 };
 
-/* The data of a's current entry, segment base, into a new memfd. */
-static int copy_entry(struct ev_arcsrc *s, struct archive *a, uint64_t base,
-		      int *fd, struct ev_error *err)
+/* Why a segment entry of got bytes (or more) is refused. */
+static int too_big(const struct ev_arcsrc *s, uint64_t base, uint64_t got,
+		   uint64_t limit, int64_t declared, struct ev_error *err)
+{
+	char name[40];
+
+	ev_segment_name(name, sizeof(name), base, "seg");
+	if (declared >= 0 && got > (uint64_t)declared)
+		return ev_seterr(err, EV_EDATA,
+				 "archive '%s': entry '%s' holds more than the "
+				 "%lld bytes its header declares",
+				 s->path, name, (long long)declared);
+	if (got > limit)
+		return ev_seterr(err, EV_EDATA,
+				 "archive '%s': segment '%s' is larger than "
+				 "the log's segments may be (%llu bytes)",
+				 s->path, name, (unsigned long long)limit);
+	ev_seterr(err, EV_EDATA,
+		  "archive '%s': segment '%s' is larger than %llu bytes, more "
+		  "than reading in place holds in memory",
+		  s->path, name, (unsigned long long)ARC_MEM_MAX);
+	ev_sethint(err, "import it with 'evctl import' to read it");
+	return EV_EDATA;
+}
+
+/*
+ * The data of a's current entry, segment base, into a new memfd.  What
+ * memory it takes is bounded three ways: by the log's segment size, by
+ * ARC_MEM_MAX whatever the meta says, and by the size the entry's header
+ * declares (a zip entry may hold more than it declares, which libarchive
+ * finds only at its end).  Data that does not start as a segment is not
+ * copied past its header: the reader refuses it from there, as it would
+ * the file.
+ */
+static int copy_entry(struct ev_arcsrc *s, struct archive *a,
+		      struct archive_entry *e, uint64_t base, int *fd,
+		      struct ev_error *err)
 {
 	uint64_t limit = ev_arc_limit(K_SEG, s->log.cfg.segment_bytes), got = 0;
-	char name[40];
+	int64_t declared =
+		archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
+	struct ev_seghdr sh;
+	char why[160];
 	ssize_t k;
 	int mfd, r;
 
 	*fd = -1;
+	/* a size declared too large (a sparse entry, say) is refused
+	 * before any data is read */
+	if (declared >= 0 &&
+	    ((uint64_t)declared > limit || (uint64_t)declared > ARC_MEM_MAX))
+		return too_big(s, base, (uint64_t)declared, limit, -1, err);
 	if (s->buf == NULL && (s->buf = malloc(COPY_CHUNK)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	mfd = memfd_create("evlog-segment", MFD_CLOEXEC);
@@ -351,15 +403,10 @@ static int copy_entry(struct ev_arcsrc *s, struct archive *a, uint64_t base,
 		if (k == 0)
 			break;
 		got += (uint64_t)k;
-		if (got > limit) {
+		if (got > limit || got > ARC_MEM_MAX ||
+		    (declared >= 0 && got > (uint64_t)declared)) {
 			close(mfd);
-			ev_segment_name(name, sizeof(name), base, "seg");
-			return ev_seterr(err, EV_EDATA,
-					 "archive '%s': segment '%s' is larger "
-					 "than the log's segments may be "
-					 "(%llu bytes)",
-					 s->path, name,
-					 (unsigned long long)limit);
+			return too_big(s, base, got, limit, declared, err);
 		}
 		if (ev_write_full(mfd, s->buf, (size_t)k, got - (uint64_t)k) !=
 		    0) {
@@ -369,6 +416,10 @@ static int copy_entry(struct ev_arcsrc *s, struct archive *a, uint64_t base,
 			close(mfd);
 			return r;
 		}
+		if (got == (uint64_t)k && got >= EV_SEGHDR_SIZE &&
+		    ev_seghdr_check(s->buf, EV_SEGHDR_SIZE, &sh, why,
+				    sizeof(why)) != 0)
+			break; /* no segment: its header says enough */
 	}
 	*fd = mfd;
 	return 0;
@@ -492,7 +543,7 @@ int ev_arcsrc_open(struct ev_arcsrc **out, const char *path,
 		if (an.kind != K_SEG)
 			continue;
 		if (s->cache_fd < 0 && s->have_meta) {
-			if ((rc = copy_entry(s, a, an.base, &s->cache_fd,
+			if ((rc = copy_entry(s, a, e, an.base, &s->cache_fd,
 					     err)) != 0)
 				goto fail;
 			s->cache_base = an.base;
@@ -600,6 +651,11 @@ int ev_arcsrc_segment(struct ev_arcsrc *s, uint64_t base, int *fd,
 		s->cache_fd = -1;
 		return 0;
 	}
+	if (s->cache_fd >= 0) {
+		/* one segment in memory at a time: read it again if need be */
+		close(s->cache_fd);
+		s->cache_fd = -1;
+	}
 	if (s->a != NULL && s->next_ord > ent->ordinal) {
 		archive_read_free(s->a); /* behind us: from the start again */
 		s->a = NULL;
@@ -629,7 +685,7 @@ int ev_arcsrc_segment(struct ev_arcsrc *s, uint64_t base, int *fd,
 		if (s->next_ord++ == ent->ordinal)
 			break;
 	}
-	r = copy_entry(s, s->a, base, fd, err);
+	r = copy_entry(s, s->a, e, base, fd, err);
 	if (r != 0) {
 		archive_read_free(s->a);
 		s->a = NULL;

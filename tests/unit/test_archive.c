@@ -225,6 +225,58 @@ static void test_import_names(void **state)
 	tlog_free(&t);
 }
 
+/* The memfds of segments this process holds. */
+static int memfds(void)
+{
+	char path[64], link[256];
+	int fd, n = 0;
+	ssize_t k;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		k = readlink(path, link, sizeof(link) - 1);
+		if (k <= 0)
+			continue;
+		link[k] = '\0';
+		n += strstr(link, "memfd:evlog-segment") != NULL;
+	}
+	return n;
+}
+
+static void test_one_segment_in_memory(void **state)
+{
+	struct ev_reader *r;
+	struct ev_error err;
+	struct ev_rec rec;
+	struct tlog t;
+	char cmd[9000];
+	int n = 0;
+
+	(void)state;
+	tlog_create(&t, 65536, 0);
+	tlog_append(&t, 0, 3000, 4096, tlog_time_inorder);
+	/* the segments in descending order: the first one met, kept while
+	 * listing, is the last one read */
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && tar cf '%s/rev.tar' meta head "
+		 "$(ls *.seg | sort -r)",
+		 t.path, t.dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/rev.tar", t.dir);
+	if (ev_reader_open_archive(&r, cmd, &err) != 0)
+		fail_msg("ev_reader_open_archive: %s", err.msg);
+	assert_int_equal(memfds(), 1);
+	while (ev_reader_next(r, &rec, &err) == 1) {
+		assert_int_equal(tlog_seq(&rec), n);
+		n++;
+		assert_true(memfds() <= 1);
+	}
+	assert_int_equal(n, 3000);
+	ev_reader_free(r);
+	assert_int_equal(memfds(), 0);
+	tlog_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_seek_across_segments),
 		cmocka_unit_test(test_import_round_trip_and_refusals),
 		cmocka_unit_test(test_import_names),
+		cmocka_unit_test(test_one_segment_in_memory),
 	};
 
 	return cmocka_run_group_tests_name("archive", tests, NULL, NULL);
