@@ -190,9 +190,12 @@ static int str_is(struct ev_str s, const char *key, size_t n)
 
 /* ------------------------------------------------------------ runs */
 
+/* LOG/corrindex, never through a symbolic link (evlog(5)): one there,
+ * as any other file that is not a directory, means no index */
 static int run_dir(struct ev_log *log)
 {
-	return ev_openat(log->dirfd, CIX_DIR, O_RDONLY | O_DIRECTORY, 0);
+	return ev_openat(log->dirfd, CIX_DIR,
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 }
 
 static uint64_t npages(uint64_t count, uint32_t page)

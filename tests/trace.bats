@@ -608,3 +608,45 @@ for i in range(20000):
 	assert_stderr ""
 	[[ "$output" == "trace 'z': 20000 events, 20000 roots, from "* ]]
 }
+
+@test "index: a symbolic link in place of corrindex/ is not followed: nothing is written or removed where it points" {
+	flow | evpub -c L
+	run --separate-stderr evtail --trace c1 -o json L
+	want=$output
+	rm -rf L/corrindex
+	mkdir elsewhere
+	echo sentinel >elsewhere/00000000000000000000-00000000000000000009.cix
+	echo sentinel >elsewhere/.tmp.x
+	ln -s "$PWD/elsewhere" L/corrindex
+	run --separate-stderr evtail --trace c1 -o json L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$want"
+	run --separate-stderr evctl repair L
+	assert_status 0
+	run ls -A elsewhere
+	assert_stdout ".tmp.x
+00000000000000000000-00000000000000000009.cix"
+	[ -L L/corrindex ]
+}
+
+@test "index: a FIFO, a directory or a symbolic link in place of a run: no hang, the same trace" {
+	flow | evpub -c L
+	run --separate-stderr evtail --trace c1 -o json L
+	want=$output
+	f=$(cix L)
+	echo target >target
+	for kind in fifo dir link; do
+		rm -rf "$f"
+		case $kind in
+		fifo) mkfifo "$f" ;;
+		dir) mkdir "$f" && touch "$f/x" ;;
+		link) ln -s "$PWD/target" "$f" ;;
+		esac
+		run --separate-stderr timeout 10 evtail --trace c1 -o json L
+		assert_status 0
+		assert_stderr ""
+		assert_stdout "$want"
+	done
+	[ "$(cat target)" = target ]
+}
