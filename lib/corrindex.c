@@ -848,6 +848,61 @@ out:
 	return r;
 }
 
+static int first_fn(void *ctx, const struct ev_rec *rec)
+{
+	*(uint64_t *)ctx = rec->offset;
+	return 1; /* the first is enough */
+}
+
+int ev_corrindex_first_ids(struct ev_log *log, struct ev_reader *rd,
+			   const struct ev_str *keys, size_t n, int flags,
+			   uint64_t *offs, struct ev_error *err)
+{
+	struct ev_str id, corr;
+	struct ev_rec rec;
+	uint64_t end;
+	size_t i, left = n;
+	int r;
+
+	for (i = 0; i < n; i++)
+		offs[i] = UINT64_MAX;
+	if (log != NULL && !(flags & EV_CIX_IGNORE)) {
+		/* through the index, a key at a time */
+		for (i = 0; i < n; i++) {
+			struct ev_corrindex_stats st;
+			r = ev_corrindex_find(log, rd, keys[i].p, keys[i].n,
+					      flags | EV_CIX_ID_ONLY, first_fn,
+					      &offs[i], &st, err);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
+	/* one scan for them all, not one each: an archive is read from its
+	 * start every time */
+	end = ev_reader_end_offset(rd);
+	if (n == 0 ||
+	    (r = ev_reader_seek(rd, ev_reader_first_offset(rd), err)) != 0)
+		return n == 0 ? 0 : r;
+	while (left > 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
+		if (rec.offset >= end)
+			break;
+		if (rec_keys(rec.p, rec.n, &id, &corr) != 0)
+			return ev_seterr(err, EV_EDATA,
+					 "damaged data in '%s': offset %llu: "
+					 "invalid record",
+					 log ? log->path : "segment",
+					 (unsigned long long)rec.offset);
+		for (i = 0; i < n; i++)
+			if (offs[i] == UINT64_MAX &&
+			    str_is(id, keys[i].p, keys[i].n)) {
+				offs[i] = rec.offset;
+				left--;
+			}
+	}
+	return r < 0 ? r : 0;
+}
+
 int ev_corrindex_update(struct ev_log *log, struct ev_corrindex_stats *stats,
 			struct ev_error *err)
 {

@@ -650,3 +650,32 @@ for i in range(20000):
 	done
 	[ "$(cat target)" = target ]
 }
+
+@test "trace: on an archive, the causes of many orphans are looked up in one read of it, not one each" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	{
+		ev cause Cause s 2026-01-01T09:00:00Z other -
+		ev o0 Orphan s 2026-01-01T10:00:59Z T cause
+		for i in $(seq 1 70); do
+			ev "o$i" Orphan s "2026-01-01T10:00:$(printf %02d $((i % 60)))Z" T "missing-$i"
+		done
+	} >o.ndjson
+	# segments of 64 KiB: a read from the start reads the archive again
+	evctl init --segment-bytes 64K L >/dev/null
+	evgen 3000 --seed 1 | evpub L
+	evpub L <o.ndjson
+	[ "$(ls L/*.seg | wc -l)" -gt 2 ]
+	evctl export L -o a.tar.zst >/dev/null
+	run --separate-stderr evtail --trace T L
+	want=$output
+	run --separate-stderr strace -f -o trace -e trace=openat evtail --trace T a.tar.zst
+	assert_status 0
+	assert_stdout "$want"
+	assert_stdout_contains "Orphan s@2 #3001  [orphan: caused by 'cause', at offset 3000, outside this trace]"
+	assert_stdout_contains "[orphan: caused by 'missing-63', which is not in the log]"
+	assert_stdout_contains "[orphan: caused by 'missing-64', which is not in this trace]"
+	# read once for the trace, once for the causes (each time from its
+	# start: a segment before the next), not once per cause
+	run grep -c 'openat(.*a\.tar\.zst' trace
+	[ "$output" -le 10 ]
+}
