@@ -29,9 +29,12 @@
 #define CIX_ENTRY 16
 #define CIX_PAGE 256 /* entries per page a writer uses */
 #define CIX_MAX_PAGE 65536
-#define CIX_MAX_RUNS 4096    /* more files than this: the rest are ignored */
-#define CIX_NAME_LEN 45	     /* 20 digits, '-', 20 digits, ".cix" */
-#define CIX_MAX_HITS 1000000 /* candidates of one key kept, at most */
+#define CIX_MAX_RUNS 4096 /* more files than this: the rest are ignored */
+#define CIX_NAME_LEN 45	  /* 20 digits, '-', 20 digits, ".cix" */
+/* candidates of one key from the runs, at most: past it, runs that a
+ * hostile hand filled with wrong entries could push the right ones out,
+ * so the log is read instead; and events of one key, at most */
+#define CIX_MAX_HITS 1000000
 
 struct cix_ent {
 	uint64_t h, off;
@@ -302,8 +305,8 @@ static long read_page(int fd, const struct cix_run *r, uint64_t i, uint8_t *buf)
 	return (long)n;
 }
 
-/* The offsets of run r under hash h, onto out: 0, or -1 when the run
- * does not check out. */
+/* The offsets of run r under hash h, onto out: 0, -1 when the run
+ * does not check out, or -2 when out would hold more than CIX_MAX_HITS. */
 static int run_lookup(int dfd, const struct cix_run *r, uint64_t h,
 		      struct u64vec *out)
 {
@@ -340,7 +343,11 @@ static int run_lookup(int dfd, const struct cix_run *r, uint64_t h,
 				rc = 0;
 				goto out;
 			}
-			if (eh == h && out->n < CIX_MAX_HITS &&
+			if (eh == h && out->n >= CIX_MAX_HITS) {
+				rc = -2;
+				goto out;
+			}
+			if (eh == h &&
 			    u64_push(out, ev_get64(buf + (size_t)k * CIX_ENTRY +
 						   8)) != 0)
 				goto out;
@@ -701,9 +708,15 @@ static int scan_range(struct ev_reader *rd, uint64_t from, uint64_t to,
 			      0)))
 			return ev_seterr(err, EV_ERR, "out of memory");
 		if (key != NULL &&
-		    (str_is(id, key, kn) || str_is(corr, key, kn)) &&
-		    hits->n < CIX_MAX_HITS && u64_push(hits, rec.offset) != 0)
-			return ev_seterr(err, EV_ERR, "out of memory");
+		    (str_is(id, key, kn) || str_is(corr, key, kn))) {
+			if (hits->n >= CIX_MAX_HITS)
+				return ev_seterr(err, EV_ERR,
+						 "more than %d events have the "
+						 "id or correlation id",
+						 CIX_MAX_HITS);
+			if (u64_push(hits, rec.offset) != 0)
+				return ev_seterr(err, EV_ERR, "out of memory");
+		}
 	}
 	if (r < 0)
 		return r;
@@ -732,7 +745,7 @@ static int cix_run_all(struct ev_log *log, struct ev_reader *rd,
 	struct cix_vec ents = {0};
 	uint64_t h = key ? ev_hash64(key, kn) : 0, last;
 	size_t i;
-	int r, store = !(flags & EV_CIX_NO_WRITE);
+	int r, store = !(flags & EV_CIX_NO_WRITE), overflow = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.dfd = -1;
@@ -751,11 +764,15 @@ static int cix_run_all(struct ev_log *log, struct ev_reader *rd,
 		goto out;
 	/* the good runs first: a run that fails a page check on the way
 	 * becomes a hole */
-	for (i = 0; key != NULL && i < c.nruns; i++) {
+	for (i = 0; key != NULL && !overflow && i < c.nruns; i++) {
 		size_t n0 = hits->n;
 		if (c.runs[i].bad || c.runs[i].end <= c.first)
 			continue;
-		if (run_lookup(c.dfd, &c.runs[i], h, hits) != 0) {
+		r = run_lookup(c.dfd, &c.runs[i], h, hits);
+		if (r == -2) {
+			overflow = 1; /* the log is read instead, below */
+			hits->n = 0;
+		} else if (r != 0) {
 			c.runs[i].bad = 1;
 			hits->n = n0;
 		}
@@ -771,8 +788,8 @@ static int cix_run_all(struct ev_log *log, struct ev_reader *rd,
 	}
 	for (i = 0; i + 1 < hv.n; i += 2) {
 		ents.n = 0;
-		r = scan_range(rd, hv.v[i], hv.v[i + 1], key, kn,
-			       store && c.dfd >= 0 ? &ents : NULL, hits,
+		r = scan_range(rd, hv.v[i], hv.v[i + 1], overflow ? NULL : key,
+			       kn, store && c.dfd >= 0 ? &ents : NULL, hits,
 			       &stats->scanned, &last, log->path, err);
 		if (r != 0)
 			goto out;
@@ -793,7 +810,13 @@ static int cix_run_all(struct ev_log *log, struct ev_reader *rd,
 	}
 	if (store)
 		compact(&c);
-	r = 0;
+	/* more candidates than a flow has events: the log, read whole,
+	 * tells which they are */
+	if (overflow)
+		r = scan_range(rd, c.first, c.end, key, kn, NULL, hits,
+			       &stats->scanned, &last, log->path, err);
+	else
+		r = 0;
 out:
 	cix_close(&c);
 	free(hv.v);

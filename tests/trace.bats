@@ -679,3 +679,62 @@ for i in range(20000):
 	run grep -c 'openat(.*a\.tar\.zst' trace
 	[ "$output" -le 10 ]
 }
+
+@test "index: runs that flood a key with more than a million wrong entries cannot push the right ones out" {
+	# 3000 events, each its own flow, but for K at offsets 5 and 2995
+	python3 -c '
+import json
+for i in range(3000):
+    c = "K" if i in (5, 2995) else "c%d" % i
+    print(json.dumps({"id": "e%d" % i, "type": "T", "stream": "s",
+                      "time": "2026-01-01T10:00:00Z",
+                      "meta": {"correlationId": c}}))' >k.ndjson
+	head -n 2900 k.ndjson | evpub -c L
+	evtail --trace K L >/dev/null
+	tail -n 100 k.ndjson | evpub L
+	run --separate-stderr evtail --trace K -o json L
+	assert_status 0
+	want=$output
+	run ls L/corrindex
+	assert_stdout "00000000000000000000-00000000000000002900.cix
+00000000000000002900-00000000000000003000.cix"
+	# 800 runs from offsets 1 to 800 to the end, each with 1400 entries
+	# of K's hash (offsets 1500 to 2899), every check right: 1.12
+	# million candidates, all wrong, sorted before the run of 2995
+	python3 - L/corrindex <<'PY'
+import os, struct, sys
+T = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    T.append(c)
+def crc(b):
+    c = 0xFFFFFFFF
+    for x in b:
+        c = T[(c ^ x) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+d = sys.argv[1]
+def ents(name):
+    b = open(os.path.join(d, name), "rb").read()
+    n = struct.unpack_from("<Q", b, 48)[0]
+    return b, [struct.unpack_from("<QQ", b, 64 + 16 * k) for k in range(n)]
+hdr0, a = ents("00000000000000000000-00000000000000002900.cix")
+_, b = ents("00000000000000002900-00000000000000003000.cix")
+hk = ({h for h, o in a if o == 5} & {h for h, o in b if o == 2995}).pop()
+body = b"".join(struct.pack("<QQ", hk, o) for o in range(1500, 2900))
+pages = b"".join(struct.pack("<I", crc(body[i:i + 256 * 16]))
+                 for i in range(0, len(body), 256 * 16))
+for f in range(1, 801):
+    h = bytearray(hdr0[:64])
+    struct.pack_into("<QQQ", h, 32, f, 3000, 1400)
+    struct.pack_into("<I", h, 60, crc(bytes(h[:60])))
+    open(os.path.join(d, "%020d-%020d.cix" % (f, 3000)), "wb").write(h + body + pages)
+PY
+	run --separate-stderr timeout 60 evtail --trace K -o json L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$want"
+	run --separate-stderr timeout 60 evtail --trace K L
+	assert_stdout_contains "T s@2996 #2995"
+}
