@@ -639,6 +639,18 @@ static void compact(struct cix *c)
 				memmove(b, b + 1,
 					(c->nruns - nb - 1) * sizeof(*b));
 				c->nruns--;
+				/* a bad run of that name was replaced: it must
+				 * not be removed as bad at the close */
+				for (j = 0; j < c->nruns; j++)
+					if (j != i && strcmp(c->runs[j].name,
+							     nr.name) == 0) {
+						memmove(&c->runs[j],
+							&c->runs[j + 1],
+							(c->nruns - j - 1) *
+								sizeof(*b));
+						c->nruns--;
+						break;
+					}
 				again = 1;
 			}
 			free(m.v);

@@ -738,3 +738,19 @@ PY
 	run --separate-stderr timeout 60 evtail --trace K L
 	assert_stdout_contains "T s@2996 #2995"
 }
+
+@test "index: a merge that replaces a damaged run of its name keeps the merged run" {
+	flow | evpub -c L
+	evtail --trace c1 L >/dev/null
+	flow | sed 's/"id":"\([a-z]\)"/"id":"\1\1"/' | evpub L
+	# an empty (damaged) file under the name the merge of the two writes
+	: >L/corrindex/00000000000000000000-00000000000000000014.cix
+	run --separate-stderr evtail --trace c1 -o json L
+	assert_status 0
+	want=$output
+	run ls L/corrindex
+	assert_stdout 00000000000000000000-00000000000000000014.cix
+	[ -s L/corrindex/00000000000000000000-00000000000000000014.cix ]
+	run --separate-stderr evtail --trace c1 -o json L
+	assert_stdout "$want"
+}
