@@ -163,12 +163,15 @@ static int rec_keys(const uint8_t *p, size_t n, struct ev_str *id,
 				struct ev_mp_item mk, mv;
 				if (ev_mp_read(&q, end, &mk) != 0)
 					return -1;
+				/* the last of duplicate keys wins, as for
+				 * ev_mp_path() (--where, the trace's tree) */
 				if (mk.type == EV_MP_STR && mk.n == 13 &&
-				    memcmp(mk.p, "correlationId", 13) == 0 &&
-				    corr->p == NULL) {
+				    memcmp(mk.p, "correlationId", 13) == 0) {
 					const uint8_t *q0 = q;
 					if (ev_mp_read(&q, end, &mv) != 0)
 						return -1;
+					corr->p = NULL;
+					corr->n = 0;
 					if (mv.type == EV_MP_STR) {
 						corr->p = (const char *)mv.p;
 						corr->n = mv.n;

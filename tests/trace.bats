@@ -754,3 +754,22 @@ PY
 	run --separate-stderr evtail --trace c1 -o json L
 	assert_stdout "$want"
 }
+
+@test "trace: a meta.correlationId given twice counts by its last value, as --where and -o json readers take it" {
+	printf '%s\n' \
+		'{"id":"a","type":"T","stream":"s","meta":{"correlationId":"c1","correlationId":"c2"}}' \
+		'{"id":"b","type":"T","stream":"s","meta":{"correlationId":"c2","correlationId":1}}' \
+		'{"id":"c","type":"T","stream":"s","meta":{"correlationId":1,"correlationId":"c1"}}' \
+		'{"id":"d","type":"T","stream":"s","meta":{"correlationId":"c1"}}' | evpub -c L
+	for k in c1 c2; do
+		want=$(evtail --where "meta.correlationId == '$k' or id == '$k'" --template '{offset}' L)
+		for how in build index; do
+			[ $how = index ] || rm -rf L/corrindex
+			run --separate-stderr evtail --trace "$k" -o json L
+			assert_status 0
+			got=$(printf '%s\n' "$output" | python3 "$BATS_FILE_TMPDIR/tree.py" | cut -d' ' -f2)
+			[ "$got" = "$want" ] || { echo "$k $how: got '$got', want '$want'"; false; }
+		done
+	done
+	[ "$want" = 0 ]
+}
