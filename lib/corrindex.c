@@ -886,58 +886,112 @@ out:
 	return r;
 }
 
-static int first_fn(void *ctx, const struct ev_rec *rec)
+/* Lower offs[i] to the offset of the first event of [from, to) whose id
+ * is keys[i]: one read of the range for every key. */
+static int first_ids_scan(struct ev_reader *rd, uint64_t from, uint64_t to,
+			  const struct ev_str *keys, size_t n, uint64_t *offs,
+			  const char *path, struct ev_error *err)
 {
-	*(uint64_t *)ctx = rec->offset;
-	return 1; /* the first is enough */
+	struct ev_str id, corr;
+	struct ev_rec rec;
+	size_t i, left;
+	int r;
+
+	if ((r = ev_reader_seek(rd, from, err)) != 0)
+		return r;
+	while ((r = ev_reader_next(rd, &rec, err)) == 1) {
+		if (rec.offset >= to)
+			break;
+		/* nothing left to find here: every key found before */
+		for (i = left = 0; i < n; i++)
+			left += offs[i] > rec.offset;
+		if (left == 0)
+			break;
+		if (rec_keys(rec.p, rec.n, &id, &corr) != 0)
+			return ev_seterr(err, EV_EDATA,
+					 "damaged data in '%s': offset %llu: "
+					 "invalid record",
+					 path, (unsigned long long)rec.offset);
+		for (i = 0; i < n; i++)
+			if (offs[i] > rec.offset &&
+			    str_is(id, keys[i].p, keys[i].n))
+				offs[i] = rec.offset;
+	}
+	return r < 0 ? r : 0;
 }
 
 int ev_corrindex_first_ids(struct ev_log *log, struct ev_reader *rd,
 			   const struct ev_str *keys, size_t n, int flags,
 			   uint64_t *offs, struct ev_error *err)
 {
+	struct cix c;
+	struct u64vec hv = {0}, ho = {0};
 	struct ev_str id, corr;
 	struct ev_rec rec;
-	uint64_t end;
-	size_t i, left = n;
-	int r;
+	uint64_t first = ev_reader_first_offset(rd);
+	uint64_t end = ev_reader_end_offset(rd);
+	size_t i, j;
+	int r, whole = 0;
 
 	for (i = 0; i < n; i++)
 		offs[i] = UINT64_MAX;
-	if (log != NULL && !(flags & EV_CIX_IGNORE)) {
-		/* through the index, a key at a time */
-		for (i = 0; i < n; i++) {
-			struct ev_corrindex_stats st;
-			r = ev_corrindex_find(log, rd, keys[i].p, keys[i].n,
-					      flags | EV_CIX_ID_ONLY, first_fn,
-					      &offs[i], &st, err);
-			if (r < 0)
-				return r;
-		}
+	if (n == 0)
 		return 0;
-	}
-	/* one scan for them all, not one each: an archive is read from its
-	 * start every time */
-	end = ev_reader_end_offset(rd);
-	if (n == 0 ||
-	    (r = ev_reader_seek(rd, ev_reader_first_offset(rd), err)) != 0)
-		return n == 0 ? 0 : r;
-	while (left > 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
-		if (rec.offset >= end)
-			break;
-		if (rec_keys(rec.p, rec.n, &id, &corr) != 0)
-			return ev_seterr(err, EV_EDATA,
-					 "damaged data in '%s': offset %llu: "
-					 "invalid record",
-					 log ? log->path : "segment",
-					 (unsigned long long)rec.offset);
-		for (i = 0; i < n; i++)
-			if (offs[i] == UINT64_MAX &&
-			    str_is(id, keys[i].p, keys[i].n)) {
-				offs[i] = rec.offset;
-				left--;
+	/* without an index, one read of the input for them all, not one
+	 * each: an archive is read from its start every time */
+	if (log == NULL || (flags & EV_CIX_IGNORE))
+		return first_ids_scan(rd, first, end, keys, n, offs,
+				      log ? log->path : "segment", err);
+	/* each key in the good runs, its candidates read and compared; then
+	 * one read of what no run covers for them all */
+	if ((r = cix_open(&c, log, first, end, 0, err)) != 0)
+		goto out;
+	for (i = 0; i < n && !whole; i++) {
+		uint64_t h = ev_hash64(keys[i].p, keys[i].n);
+		hv.n = 0;
+		for (j = 0; j < c.nruns; j++) {
+			size_t n0 = hv.n;
+			if (c.runs[j].bad || c.runs[j].end <= c.first)
+				continue;
+			r = run_lookup(c.dfd, &c.runs[j], h, &hv);
+			if (r == -2) {
+				whole = 1; /* flooded: the log is read */
+				break;
 			}
+			if (r != 0) {
+				c.runs[j].bad = 1;
+				hv.n = n0;
+			}
+		}
+		if (hv.n > 1)
+			qsort(hv.v, hv.n, sizeof(*hv.v), cmp_u64);
+		for (j = 0; !whole && j < hv.n; j++) {
+			r = ev_reader_get(rd, hv.v[j], &rec, err);
+			if (r < 0)
+				goto out;
+			if (r == 1 && rec_keys(rec.p, rec.n, &id, &corr) == 0 &&
+			    str_is(id, keys[i].p, keys[i].n)) {
+				offs[i] = hv.v[j];
+				break;
+			}
+		}
 	}
+	if (whole) {
+		r = first_ids_scan(rd, first, end, keys, n, offs, log->path,
+				   err);
+		goto out;
+	}
+	if (holes(&c, &ho) != 0) {
+		r = ev_seterr(err, EV_ERR, "out of memory");
+		goto out;
+	}
+	for (j = 0, r = 0; r == 0 && j + 1 < ho.n; j += 2)
+		r = first_ids_scan(rd, ho.v[j], ho.v[j + 1], keys, n, offs,
+				   log->path, err);
+out:
+	cix_close(&c);
+	free(hv.v);
+	free(ho.v);
 	return r < 0 ? r : 0;
 }
 

@@ -668,7 +668,8 @@ for i in range(20000):
 	evctl export L -o a.tar.zst >/dev/null
 	run --separate-stderr evtail --trace T L
 	want=$output
-	run --separate-stderr strace -f -o trace -e trace=openat evtail --trace T a.tar.zst
+	run --separate-stderr env ASAN_OPTIONS=detect_leaks=0 \
+		strace -f -o trace -e trace=openat evtail --trace T a.tar.zst
 	assert_status 0
 	assert_stdout "$want"
 	assert_stdout_contains "Orphan s@2 #3001  [orphan: caused by 'cause', at offset 3000, outside this trace]"
@@ -772,4 +773,38 @@ PY
 		done
 	done
 	[ "$want" = 0 ]
+}
+
+@test "trace: on a log it cannot write, the causes of many orphans are looked up in one read, not one each" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	[ "$(id -u)" = 0 ] || skip "needs root, to read the log as another user"
+	d=$(mktemp -d /tmp/evlog-trace-ro.XXXXXX)
+	chmod 755 "$d"
+	{
+		ev cause Cause s 2026-01-01T09:00:00Z other -
+		ev o0 Orphan s 2026-01-01T10:00:59Z T cause
+		for i in $(seq 1 70); do
+			ev "o$i" Orphan s "2026-01-01T10:00:$(printf %02d $((i % 60)))Z" T "missing-$i"
+		done
+	} >o.ndjson
+	evctl init --segment-bytes 64K "$d/L" >/dev/null
+	evgen 3000 --seed 1 | evpub "$d/L"
+	evpub "$d/L" <o.ndjson
+	[ "$(ls "$d"/L/*.seg | wc -l)" -gt 2 ]
+	chmod -R go-w "$d/L"
+	run --separate-stderr evtail --trace T "$d/L"
+	want=$output
+	rm -rf "$d/L/corrindex"
+	# nobody may read the log but not write it: no index is kept, and
+	# what no run covers is read for every trace, but once for the causes
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup \
+		--clear-groups env ASAN_OPTIONS=detect_leaks=0 \
+		strace -f -e trace=openat evtail --trace T "$d/L"
+	rm -rf "$d"
+	assert_status 0
+	assert_stdout "$want"
+	assert_stdout_contains "Orphan s@2 #3001  [orphan: caused by 'cause', at offset 3000, outside this trace]"
+	n=$(printf '%s\n' "$stderr" | grep -c 'openat(.*\.seg"')
+	[ "$n" -le 16 ] || { echo "$n opens of segments"; false; }
 }
