@@ -29,9 +29,12 @@
 #define CIX_ENTRY 16
 #define CIX_PAGE 256 /* entries per page a writer uses */
 #define CIX_MAX_PAGE 65536
-#define CIX_MAX_RUNS 4096    /* more files than this: the rest are ignored */
-#define CIX_NAME_LEN 45	     /* 20 digits, '-', 20 digits, ".cix" */
-#define CIX_MAX_HITS 1000000 /* candidates of one key kept, at most */
+#define CIX_MAX_RUNS 4096 /* more files than this: the rest are ignored */
+#define CIX_NAME_LEN 45	  /* 20 digits, '-', 20 digits, ".cix" */
+/* candidates of one key from the runs, at most: past it, runs that a
+ * hostile hand filled with wrong entries could push the right ones out,
+ * so the log is read instead; and events of one key, at most */
+#define CIX_MAX_HITS 1000000
 
 struct cix_ent {
 	uint64_t h, off;
@@ -160,12 +163,15 @@ static int rec_keys(const uint8_t *p, size_t n, struct ev_str *id,
 				struct ev_mp_item mk, mv;
 				if (ev_mp_read(&q, end, &mk) != 0)
 					return -1;
+				/* the last of duplicate keys wins, as for
+				 * ev_mp_path() (--where, the trace's tree) */
 				if (mk.type == EV_MP_STR && mk.n == 13 &&
-				    memcmp(mk.p, "correlationId", 13) == 0 &&
-				    corr->p == NULL) {
+				    memcmp(mk.p, "correlationId", 13) == 0) {
 					const uint8_t *q0 = q;
 					if (ev_mp_read(&q, end, &mv) != 0)
 						return -1;
+					corr->p = NULL;
+					corr->n = 0;
 					if (mv.type == EV_MP_STR) {
 						corr->p = (const char *)mv.p;
 						corr->n = mv.n;
@@ -190,9 +196,12 @@ static int str_is(struct ev_str s, const char *key, size_t n)
 
 /* ------------------------------------------------------------ runs */
 
+/* LOG/corrindex, never through a symbolic link (evlog(5)): one there,
+ * as any other file that is not a directory, means no index */
 static int run_dir(struct ev_log *log)
 {
-	return ev_openat(log->dirfd, CIX_DIR, O_RDONLY | O_DIRECTORY, 0);
+	return ev_openat(log->dirfd, CIX_DIR,
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 }
 
 static uint64_t npages(uint64_t count, uint32_t page)
@@ -299,8 +308,8 @@ static long read_page(int fd, const struct cix_run *r, uint64_t i, uint8_t *buf)
 	return (long)n;
 }
 
-/* The offsets of run r under hash h, onto out: 0, or -1 when the run
- * does not check out. */
+/* The offsets of run r under hash h, onto out: 0, -1 when the run
+ * does not check out, or -2 when out would hold more than CIX_MAX_HITS. */
 static int run_lookup(int dfd, const struct cix_run *r, uint64_t h,
 		      struct u64vec *out)
 {
@@ -337,7 +346,11 @@ static int run_lookup(int dfd, const struct cix_run *r, uint64_t h,
 				rc = 0;
 				goto out;
 			}
-			if (eh == h && out->n < CIX_MAX_HITS &&
+			if (eh == h && out->n >= CIX_MAX_HITS) {
+				rc = -2;
+				goto out;
+			}
+			if (eh == h &&
 			    u64_push(out, ev_get64(buf + (size_t)k * CIX_ENTRY +
 						   8)) != 0)
 				goto out;
@@ -629,6 +642,18 @@ static void compact(struct cix *c)
 				memmove(b, b + 1,
 					(c->nruns - nb - 1) * sizeof(*b));
 				c->nruns--;
+				/* a bad run of that name was replaced: it must
+				 * not be removed as bad at the close */
+				for (j = 0; j < c->nruns; j++)
+					if (j != i && strcmp(c->runs[j].name,
+							     nr.name) == 0) {
+						memmove(&c->runs[j],
+							&c->runs[j + 1],
+							(c->nruns - j - 1) *
+								sizeof(*b));
+						c->nruns--;
+						break;
+					}
 				again = 1;
 			}
 			free(m.v);
@@ -698,9 +723,15 @@ static int scan_range(struct ev_reader *rd, uint64_t from, uint64_t to,
 			      0)))
 			return ev_seterr(err, EV_ERR, "out of memory");
 		if (key != NULL &&
-		    (str_is(id, key, kn) || str_is(corr, key, kn)) &&
-		    hits->n < CIX_MAX_HITS && u64_push(hits, rec.offset) != 0)
-			return ev_seterr(err, EV_ERR, "out of memory");
+		    (str_is(id, key, kn) || str_is(corr, key, kn))) {
+			if (hits->n >= CIX_MAX_HITS)
+				return ev_seterr(err, EV_ERR,
+						 "more than %d events have the "
+						 "id or correlation id",
+						 CIX_MAX_HITS);
+			if (u64_push(hits, rec.offset) != 0)
+				return ev_seterr(err, EV_ERR, "out of memory");
+		}
 	}
 	if (r < 0)
 		return r;
@@ -729,7 +760,7 @@ static int cix_run_all(struct ev_log *log, struct ev_reader *rd,
 	struct cix_vec ents = {0};
 	uint64_t h = key ? ev_hash64(key, kn) : 0, last;
 	size_t i;
-	int r, store = !(flags & EV_CIX_NO_WRITE);
+	int r, store = !(flags & EV_CIX_NO_WRITE), overflow = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.dfd = -1;
@@ -748,11 +779,15 @@ static int cix_run_all(struct ev_log *log, struct ev_reader *rd,
 		goto out;
 	/* the good runs first: a run that fails a page check on the way
 	 * becomes a hole */
-	for (i = 0; key != NULL && i < c.nruns; i++) {
+	for (i = 0; key != NULL && !overflow && i < c.nruns; i++) {
 		size_t n0 = hits->n;
 		if (c.runs[i].bad || c.runs[i].end <= c.first)
 			continue;
-		if (run_lookup(c.dfd, &c.runs[i], h, hits) != 0) {
+		r = run_lookup(c.dfd, &c.runs[i], h, hits);
+		if (r == -2) {
+			overflow = 1; /* the log is read instead, below */
+			hits->n = 0;
+		} else if (r != 0) {
 			c.runs[i].bad = 1;
 			hits->n = n0;
 		}
@@ -768,8 +803,8 @@ static int cix_run_all(struct ev_log *log, struct ev_reader *rd,
 	}
 	for (i = 0; i + 1 < hv.n; i += 2) {
 		ents.n = 0;
-		r = scan_range(rd, hv.v[i], hv.v[i + 1], key, kn,
-			       store && c.dfd >= 0 ? &ents : NULL, hits,
+		r = scan_range(rd, hv.v[i], hv.v[i + 1], overflow ? NULL : key,
+			       kn, store && c.dfd >= 0 ? &ents : NULL, hits,
 			       &stats->scanned, &last, log->path, err);
 		if (r != 0)
 			goto out;
@@ -790,7 +825,13 @@ static int cix_run_all(struct ev_log *log, struct ev_reader *rd,
 	}
 	if (store)
 		compact(&c);
-	r = 0;
+	/* more candidates than a flow has events: the log, read whole,
+	 * tells which they are */
+	if (overflow)
+		r = scan_range(rd, c.first, c.end, key, kn, NULL, hits,
+			       &stats->scanned, &last, log->path, err);
+	else
+		r = 0;
 out:
 	cix_close(&c);
 	free(hv.v);
@@ -843,6 +884,115 @@ int ev_corrindex_find(struct ev_log *log, struct ev_reader *rd, const char *key,
 out:
 	free(hits.v);
 	return r;
+}
+
+/* Lower offs[i] to the offset of the first event of [from, to) whose id
+ * is keys[i]: one read of the range for every key. */
+static int first_ids_scan(struct ev_reader *rd, uint64_t from, uint64_t to,
+			  const struct ev_str *keys, size_t n, uint64_t *offs,
+			  const char *path, struct ev_error *err)
+{
+	struct ev_str id, corr;
+	struct ev_rec rec;
+	size_t i, left;
+	int r;
+
+	if ((r = ev_reader_seek(rd, from, err)) != 0)
+		return r;
+	while ((r = ev_reader_next(rd, &rec, err)) == 1) {
+		if (rec.offset >= to)
+			break;
+		/* nothing left to find here: every key found before */
+		for (i = left = 0; i < n; i++)
+			left += offs[i] > rec.offset;
+		if (left == 0)
+			break;
+		if (rec_keys(rec.p, rec.n, &id, &corr) != 0)
+			return ev_seterr(err, EV_EDATA,
+					 "damaged data in '%s': offset %llu: "
+					 "invalid record",
+					 path, (unsigned long long)rec.offset);
+		for (i = 0; i < n; i++)
+			if (offs[i] > rec.offset &&
+			    str_is(id, keys[i].p, keys[i].n))
+				offs[i] = rec.offset;
+	}
+	return r < 0 ? r : 0;
+}
+
+int ev_corrindex_first_ids(struct ev_log *log, struct ev_reader *rd,
+			   const struct ev_str *keys, size_t n, int flags,
+			   uint64_t *offs, struct ev_error *err)
+{
+	struct cix c;
+	struct u64vec hv = {0}, ho = {0};
+	struct ev_str id, corr;
+	struct ev_rec rec;
+	uint64_t first = ev_reader_first_offset(rd);
+	uint64_t end = ev_reader_end_offset(rd);
+	size_t i, j;
+	int r, whole = 0;
+
+	for (i = 0; i < n; i++)
+		offs[i] = UINT64_MAX;
+	if (n == 0)
+		return 0;
+	/* without an index, one read of the input for them all, not one
+	 * each: an archive is read from its start every time */
+	if (log == NULL || (flags & EV_CIX_IGNORE))
+		return first_ids_scan(rd, first, end, keys, n, offs,
+				      log ? log->path : "segment", err);
+	/* each key in the good runs, its candidates read and compared; then
+	 * one read of what no run covers for them all */
+	if ((r = cix_open(&c, log, first, end, 0, err)) != 0)
+		goto out;
+	for (i = 0; i < n && !whole; i++) {
+		uint64_t h = ev_hash64(keys[i].p, keys[i].n);
+		hv.n = 0;
+		for (j = 0; j < c.nruns; j++) {
+			size_t n0 = hv.n;
+			if (c.runs[j].bad || c.runs[j].end <= c.first)
+				continue;
+			r = run_lookup(c.dfd, &c.runs[j], h, &hv);
+			if (r == -2) {
+				whole = 1; /* flooded: the log is read */
+				break;
+			}
+			if (r != 0) {
+				c.runs[j].bad = 1;
+				hv.n = n0;
+			}
+		}
+		if (hv.n > 1)
+			qsort(hv.v, hv.n, sizeof(*hv.v), cmp_u64);
+		for (j = 0; !whole && j < hv.n; j++) {
+			r = ev_reader_get(rd, hv.v[j], &rec, err);
+			if (r < 0)
+				goto out;
+			if (r == 1 && rec_keys(rec.p, rec.n, &id, &corr) == 0 &&
+			    str_is(id, keys[i].p, keys[i].n)) {
+				offs[i] = hv.v[j];
+				break;
+			}
+		}
+	}
+	if (whole) {
+		r = first_ids_scan(rd, first, end, keys, n, offs, log->path,
+				   err);
+		goto out;
+	}
+	if (holes(&c, &ho) != 0) {
+		r = ev_seterr(err, EV_ERR, "out of memory");
+		goto out;
+	}
+	for (j = 0, r = 0; r == 0 && j + 1 < ho.n; j += 2)
+		r = first_ids_scan(rd, ho.v[j], ho.v[j + 1], keys, n, offs,
+				   log->path, err);
+out:
+	cix_close(&c);
+	free(hv.v);
+	free(ho.v);
+	return r < 0 ? r : 0;
 }
 
 int ev_corrindex_update(struct ev_log *log, struct ev_corrindex_stats *stats,

@@ -23,4 +23,15 @@ int ev_cixw_finish(struct ev_cixw *cw, struct ev_error *err);
 /* Free cw, writing nothing (a writer that failed). */
 void ev_cixw_free(struct ev_cixw *cw);
 
+/*
+ * For trace.c: the first offset of an event whose id is keys[i], for each
+ * of the n keys, into offs[i] (UINT64_MAX: none), flags as for
+ * ev_corrindex_find().  Without an index to look in (log NULL: an archive
+ * or a segment file, or EV_CIX_IGNORE) one scan serves every key.  0, or
+ * <0.
+ */
+int ev_corrindex_first_ids(struct ev_log *log, struct ev_reader *rd,
+			   const struct ev_str *keys, size_t n, int flags,
+			   uint64_t *offs, struct ev_error *err);
+
 #endif

@@ -1229,6 +1229,11 @@ static int need_log(struct ev_isession *s, const char *cmd,
 {
 	if (s->log != NULL)
 		return 0;
+	if (ev_reader_is_archive(s->rd))
+		return fail(err, EV_EUSAGE, cmd,
+			    "'%s' is an archive, not a log: it has no stream "
+			    "index; import it with 'evctl import' to use one",
+			    s->name);
 	return fail(err, EV_EUSAGE, cmd,
 		    "'%s' is a segment file, not a log: it has no stream "
 		    "index",
@@ -1652,6 +1657,12 @@ static int c_follow(struct ev_isession *s, char *args, FILE *out,
 	if (*rest(args) != '\0')
 		return fail(err, EV_EUSAGE, "follow", "unexpected '%s'",
 			    rest(args));
+	/* as evtail --follow: an archive is a snapshot, which never grows */
+	if (ev_reader_is_archive(s->rd))
+		return fail(err, EV_EUSAGE, "follow",
+			    "'%s' is an archive, which does not grow; import "
+			    "it with 'evctl import' to follow the log",
+			    s->name);
 	if ((r = bounds(s, &first, &last, err)) != 0)
 		return named(err, "follow", r);
 	memset(&so, 0, sizeof(so));

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "corrindex_int.h"
 #include "evlog_private.h"
 
 /* the deepest indentation the text tree draws; deeper events are drawn
@@ -151,12 +152,6 @@ static long find_id(const struct ev_trace *t, const size_t *ids,
 	return lo < t->n && str_eq(t->v[ids[lo]].ev.id, s) ? (long)ids[lo] : -1;
 }
 
-static int first_offset_fn(void *ctx, const struct ev_rec *rec)
-{
-	*(uint64_t *)ctx = rec->offset;
-	return 1; /* the first is enough */
-}
-
 /* Cut the cycles: a walk up from each node, marking the path; a walk
  * that comes back to its own path has found a cycle. */
 static int cut_cycles(struct ev_trace *t)
@@ -200,8 +195,10 @@ static int cut_cycles(struct ev_trace *t)
 static int link_tree(struct ev_trace *t, struct ev_log *log,
 		     struct ev_reader *rd, struct ev_error *err)
 {
-	size_t *ord = malloc((t->n ? t->n : 1) * sizeof(*ord)), i, lookups = 0;
-	struct ev_str self = {t->id, t->id_n};
+	size_t *ord = malloc((t->n ? t->n : 1) * sizeof(*ord)), i, nlook = 0;
+	size_t look[MAX_CAUSE_LOOKUPS];
+	struct ev_str self = {t->id, t->id_n}, keys[MAX_CAUSE_LOOKUPS];
+	uint64_t offs[MAX_CAUSE_LOOKUPS];
 	int rc = 0;
 
 	if (ord == NULL)
@@ -229,25 +226,29 @@ static int link_tree(struct ev_trace *t, struct ev_log *log,
 		if (str_eq(x->caus, x->corr) || str_eq(x->caus, self))
 			continue;
 		x->note = NOTE_ORPHAN_MAYBE;
-		if (lookups < MAX_CAUSE_LOOKUPS) {
-			uint64_t off = UINT64_MAX;
-			struct ev_corrindex_stats st;
-			struct ev_error e2;
-			int r;
-			lookups++;
-			r = ev_corrindex_find(log, rd, x->caus.p, x->caus.n,
-					      (t->flags & EV_CIX_IGNORE) |
-						      EV_CIX_ID_ONLY |
-						      EV_CIX_NO_WRITE,
-					      first_offset_fn, &off, &st, &e2);
-			if (r < 0) {
-				*err = e2;
-				rc = r;
-				goto out;
-			}
-			x->note = off == UINT64_MAX ? NOTE_ORPHAN
-						    : NOTE_ORPHAN_ELSE;
-			x->cause_off = off;
+		if (nlook < MAX_CAUSE_LOOKUPS) {
+			look[nlook] = i;
+			keys[nlook++] = x->caus;
+		}
+	}
+	/* where the causes of the first orphans are: looked up together, so
+	 * that a log without an index is read once for them all */
+	if (nlook > 0) {
+		struct ev_error e2;
+		int r = ev_corrindex_first_ids(log, rd, keys, nlook,
+					       (t->flags & EV_CIX_IGNORE) |
+						       EV_CIX_NO_WRITE,
+					       offs, &e2);
+		if (r < 0) {
+			*err = e2;
+			rc = r;
+			goto out;
+		}
+		for (i = 0; i < nlook; i++) {
+			struct node *x = &t->v[look[i]];
+			x->note = offs[i] == UINT64_MAX ? NOTE_ORPHAN
+							: NOTE_ORPHAN_ELSE;
+			x->cause_off = offs[i];
 		}
 	}
 	if (cut_cycles(t) != 0) {

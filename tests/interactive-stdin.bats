@@ -347,6 +347,21 @@ evtail: streams: 'L/00000000000000000000.seg' is a segment file, not a log: it h
 evtail: stream: 'L/00000000000000000000.seg' is a segment file, not a log: it has no stream index"
 }
 
+@test "interactive stdin: an archive has no stream index and does not grow, and says so as an archive" {
+	evctl export L -o a.tar.zst >/dev/null
+	printf '%s\n' 'goto start' types streams 'stream order-1' follow \
+		'goto @2025-01-10T10:04:00Z' 'find OrderShipped' stats >script
+	run --separate-stderr timeout 20 evtail -i a.tar.zst <script
+	assert_status 1
+	assert_stdout_contains "$E0"
+	assert_stdout_contains "4 2025-01-10T10:04:00.000Z OrderShipped order-1@3"
+	assert_stdout_contains "6 events, 4 types"
+	assert_stderr "evtail: types: 'a.tar.zst' is an archive, not a log: it has no stream index; import it with 'evctl import' to use one
+evtail: streams: 'a.tar.zst' is an archive, not a log: it has no stream index; import it with 'evctl import' to use one
+evtail: stream: 'a.tar.zst' is an archive, not a log: it has no stream index; import it with 'evctl import' to use one
+evtail: follow: 'a.tar.zst' is an archive, which does not grow; import it with 'evctl import' to follow the log"
+}
+
 @test "interactive stdin: new events are seen by the next command" {
 	mkfifo in
 	evtail -i L <in >out 2>err &

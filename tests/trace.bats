@@ -608,3 +608,203 @@ for i in range(20000):
 	assert_stderr ""
 	[[ "$output" == "trace 'z': 20000 events, 20000 roots, from "* ]]
 }
+
+@test "index: a symbolic link in place of corrindex/ is not followed: nothing is written or removed where it points" {
+	flow | evpub -c L
+	run --separate-stderr evtail --trace c1 -o json L
+	want=$output
+	rm -rf L/corrindex
+	mkdir elsewhere
+	echo sentinel >elsewhere/00000000000000000000-00000000000000000009.cix
+	echo sentinel >elsewhere/.tmp.x
+	ln -s "$PWD/elsewhere" L/corrindex
+	run --separate-stderr evtail --trace c1 -o json L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$want"
+	run --separate-stderr evctl repair L
+	assert_status 0
+	run ls -A elsewhere
+	assert_stdout ".tmp.x
+00000000000000000000-00000000000000000009.cix"
+	[ -L L/corrindex ]
+}
+
+@test "index: a FIFO, a directory or a symbolic link in place of a run: no hang, the same trace" {
+	flow | evpub -c L
+	run --separate-stderr evtail --trace c1 -o json L
+	want=$output
+	f=$(cix L)
+	echo target >target
+	for kind in fifo dir link; do
+		rm -rf "$f"
+		case $kind in
+		fifo) mkfifo "$f" ;;
+		dir) mkdir "$f" && touch "$f/x" ;;
+		link) ln -s "$PWD/target" "$f" ;;
+		esac
+		run --separate-stderr timeout 10 evtail --trace c1 -o json L
+		assert_status 0
+		assert_stderr ""
+		assert_stdout "$want"
+	done
+	[ "$(cat target)" = target ]
+}
+
+@test "trace: on an archive, the causes of many orphans are looked up in one read of it, not one each" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	{
+		ev cause Cause s 2026-01-01T09:00:00Z other -
+		ev o0 Orphan s 2026-01-01T10:00:59Z T cause
+		for i in $(seq 1 70); do
+			ev "o$i" Orphan s "2026-01-01T10:00:$(printf %02d $((i % 60)))Z" T "missing-$i"
+		done
+	} >o.ndjson
+	# segments of 64 KiB: a read from the start reads the archive again
+	evctl init --segment-bytes 64K L >/dev/null
+	evgen 3000 --seed 1 | evpub L
+	evpub L <o.ndjson
+	[ "$(ls L/*.seg | wc -l)" -gt 2 ]
+	evctl export L -o a.tar.zst >/dev/null
+	run --separate-stderr evtail --trace T L
+	want=$output
+	run --separate-stderr env ASAN_OPTIONS=detect_leaks=0 \
+		strace -f -o trace -e trace=openat evtail --trace T a.tar.zst
+	assert_status 0
+	assert_stdout "$want"
+	assert_stdout_contains "Orphan s@2 #3001  [orphan: caused by 'cause', at offset 3000, outside this trace]"
+	assert_stdout_contains "[orphan: caused by 'missing-63', which is not in the log]"
+	assert_stdout_contains "[orphan: caused by 'missing-64', which is not in this trace]"
+	# read once for the trace, once for the causes (each time from its
+	# start: a segment before the next), not once per cause
+	run grep -c 'openat(.*a\.tar\.zst' trace
+	[ "$output" -le 10 ]
+}
+
+@test "index: runs that flood a key with more than a million wrong entries cannot push the right ones out" {
+	# 3000 events, each its own flow, but for K at offsets 5 and 2995
+	python3 -c '
+import json
+for i in range(3000):
+    c = "K" if i in (5, 2995) else "c%d" % i
+    print(json.dumps({"id": "e%d" % i, "type": "T", "stream": "s",
+                      "time": "2026-01-01T10:00:00Z",
+                      "meta": {"correlationId": c}}))' >k.ndjson
+	head -n 2900 k.ndjson | evpub -c L
+	evtail --trace K L >/dev/null
+	tail -n 100 k.ndjson | evpub L
+	run --separate-stderr evtail --trace K -o json L
+	assert_status 0
+	want=$output
+	run ls L/corrindex
+	assert_stdout "00000000000000000000-00000000000000002900.cix
+00000000000000002900-00000000000000003000.cix"
+	# 800 runs from offsets 1 to 800 to the end, each with 1400 entries
+	# of K's hash (offsets 1500 to 2899), every check right: 1.12
+	# million candidates, all wrong, sorted before the run of 2995
+	python3 - L/corrindex <<'PY'
+import os, struct, sys
+T = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    T.append(c)
+def crc(b):
+    c = 0xFFFFFFFF
+    for x in b:
+        c = T[(c ^ x) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+d = sys.argv[1]
+def ents(name):
+    b = open(os.path.join(d, name), "rb").read()
+    n = struct.unpack_from("<Q", b, 48)[0]
+    return b, [struct.unpack_from("<QQ", b, 64 + 16 * k) for k in range(n)]
+hdr0, a = ents("00000000000000000000-00000000000000002900.cix")
+_, b = ents("00000000000000002900-00000000000000003000.cix")
+hk = ({h for h, o in a if o == 5} & {h for h, o in b if o == 2995}).pop()
+body = b"".join(struct.pack("<QQ", hk, o) for o in range(1500, 2900))
+pages = b"".join(struct.pack("<I", crc(body[i:i + 256 * 16]))
+                 for i in range(0, len(body), 256 * 16))
+for f in range(1, 801):
+    h = bytearray(hdr0[:64])
+    struct.pack_into("<QQQ", h, 32, f, 3000, 1400)
+    struct.pack_into("<I", h, 60, crc(bytes(h[:60])))
+    open(os.path.join(d, "%020d-%020d.cix" % (f, 3000)), "wb").write(h + body + pages)
+PY
+	run --separate-stderr timeout 60 evtail --trace K -o json L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$want"
+	run --separate-stderr timeout 60 evtail --trace K L
+	assert_stdout_contains "T s@2996 #2995"
+}
+
+@test "index: a merge that replaces a damaged run of its name keeps the merged run" {
+	flow | evpub -c L
+	evtail --trace c1 L >/dev/null
+	flow | sed 's/"id":"\([a-z]\)"/"id":"\1\1"/' | evpub L
+	# an empty (damaged) file under the name the merge of the two writes
+	: >L/corrindex/00000000000000000000-00000000000000000014.cix
+	run --separate-stderr evtail --trace c1 -o json L
+	assert_status 0
+	want=$output
+	run ls L/corrindex
+	assert_stdout 00000000000000000000-00000000000000000014.cix
+	[ -s L/corrindex/00000000000000000000-00000000000000000014.cix ]
+	run --separate-stderr evtail --trace c1 -o json L
+	assert_stdout "$want"
+}
+
+@test "trace: a meta.correlationId given twice counts by its last value, as --where and -o json readers take it" {
+	printf '%s\n' \
+		'{"id":"a","type":"T","stream":"s","meta":{"correlationId":"c1","correlationId":"c2"}}' \
+		'{"id":"b","type":"T","stream":"s","meta":{"correlationId":"c2","correlationId":1}}' \
+		'{"id":"c","type":"T","stream":"s","meta":{"correlationId":1,"correlationId":"c1"}}' \
+		'{"id":"d","type":"T","stream":"s","meta":{"correlationId":"c1"}}' | evpub -c L
+	for k in c1 c2; do
+		want=$(evtail --where "meta.correlationId == '$k' or id == '$k'" --template '{offset}' L)
+		for how in build index; do
+			[ $how = index ] || rm -rf L/corrindex
+			run --separate-stderr evtail --trace "$k" -o json L
+			assert_status 0
+			got=$(printf '%s\n' "$output" | python3 "$BATS_FILE_TMPDIR/tree.py" | cut -d' ' -f2)
+			[ "$got" = "$want" ] || { echo "$k $how: got '$got', want '$want'"; false; }
+		done
+	done
+	[ "$want" = 0 ]
+}
+
+@test "trace: on a log it cannot write, the causes of many orphans are looked up in one read, not one each" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	[ "$(id -u)" = 0 ] || skip "needs root, to read the log as another user"
+	d=$(mktemp -d /tmp/evlog-trace-ro.XXXXXX)
+	chmod 755 "$d"
+	{
+		ev cause Cause s 2026-01-01T09:00:00Z other -
+		ev o0 Orphan s 2026-01-01T10:00:59Z T cause
+		for i in $(seq 1 70); do
+			ev "o$i" Orphan s "2026-01-01T10:00:$(printf %02d $((i % 60)))Z" T "missing-$i"
+		done
+	} >o.ndjson
+	evctl init --segment-bytes 64K "$d/L" >/dev/null
+	evgen 3000 --seed 1 | evpub "$d/L"
+	evpub "$d/L" <o.ndjson
+	[ "$(ls "$d"/L/*.seg | wc -l)" -gt 2 ]
+	chmod -R go-w "$d/L"
+	run --separate-stderr evtail --trace T "$d/L"
+	want=$output
+	rm -rf "$d/L/corrindex"
+	# nobody may read the log but not write it: no index is kept, and
+	# what no run covers is read for every trace, but once for the causes
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup \
+		--clear-groups env ASAN_OPTIONS=detect_leaks=0 \
+		strace -f -e trace=openat evtail --trace T "$d/L"
+	rm -rf "$d"
+	assert_status 0
+	assert_stdout "$want"
+	assert_stdout_contains "Orphan s@2 #3001  [orphan: caused by 'cause', at offset 3000, outside this trace]"
+	n=$(printf '%s\n' "$stderr" | grep -c 'openat(.*\.seg"')
+	[ "$n" -le 16 ] || { echo "$n opens of segments"; false; }
+}
