@@ -81,20 +81,34 @@ struct pbatch {
 
 #define PIPE_RECORDS 512
 #define PIPE_BYTES (256u << 10)
+/* Batches given to the thread at most: enough for either thread to run
+ * ahead of the other for a while when the two share a core with a
+ * third (the reader's) and are not scheduled evenly. */
+#define PIPE_DEPTH 6
+#define PIPE_NB (PIPE_DEPTH + 1) /* and the scan's own */
 
+/* The batches given to the thread are a queue in b[], the k-th given
+ * (counting from 0) at b[k % PIPE_NB]; the scan's is the one before the
+ * oldest it has not taken. The thread upcasts them in order; once one
+ * stops at a failure, it drops those behind it (nwork 0: the scan
+ * upcasts them itself), and so it does with those given to it until the
+ * scan has taken all of them. */
 struct pipe {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct ev_upcaster *up;
-	struct pbatch b[3];
-	struct pbatch *job;    /* the thread's, until it is done */
-	struct pbatch *queued; /* the thread's next, unless job stops */
-	struct pbatch *cur;    /* the scan's */
-	struct pbatch *sub[2]; /* given to the thread, oldest first */
-	int nsub;
+	struct pbatch b[PIPE_NB];
+	struct pbatch *cur; /* the scan's */
+	uint64_t given;	    /* batches given to the thread, all told */
+	uint64_t taken;	    /* of them, taken back by the scan */
+	uint64_t worked;    /* of them, done by the thread (or dropped) */
+	int busy;	    /* upcasting one: the upcaster is the thread's */
+	int halt;	    /* one stopped: drop all until the scan has them */
 	int quit;
 };
+
+#define PIPE_AT(pp, k) (&(pp)->b[(k) % PIPE_NB])
 
 struct ev_scan {
 	struct ev_reader *rd;
@@ -496,6 +510,18 @@ oom:
 	b->nwork = k + 1;
 }
 
+/* Drop the batches given from k on that the thread has not begun: the
+ * scan upcasts them itself, if it takes them. With mu held. */
+static void pipe_drop(struct pipe *pp, uint64_t k)
+{
+	for (; k < pp->given; k++) {
+		struct pbatch *b = PIPE_AT(pp, k);
+		b->nwork = 0;
+		b->dropped = 1;
+		b->worked = 1;
+	}
+}
+
 static void *pipe_main(void *arg)
 {
 	struct pipe *pp = arg;
@@ -503,91 +529,93 @@ static void *pipe_main(void *arg)
 
 	pthread_mutex_lock(&pp->mu);
 	for (;;) {
-		while (pp->job == NULL && !pp->quit)
+		while (pp->worked == pp->given && !pp->quit)
 			pthread_cond_wait(&pp->cv, &pp->mu);
-		if (pp->job == NULL)
+		if (pp->quit)
 			break;
-		b = pp->job;
-		pthread_mutex_unlock(&pp->mu);
-		batch_work(pp->up, b);
-		pthread_mutex_lock(&pp->mu);
-		b->worked = 1;
-		if (b->stopped && pp->queued != NULL) {
-			/* no batch follows a failure: the scan upcasts it */
-			pp->queued->nwork = 0;
-			pp->queued->dropped = 1;
-			pp->queued->worked = 1;
-			pp->queued = NULL;
+		b = PIPE_AT(pp, pp->worked);
+		if (!b->dropped) {
+			pp->busy = 1;
+			pthread_mutex_unlock(&pp->mu);
+			batch_work(pp->up, b);
+			pthread_mutex_lock(&pp->mu);
+			pp->busy = 0;
+			b->worked = 1;
+			if (b->stopped) {
+				/* no batch follows a failure: the scan
+				 * upcasts those */
+				pp->halt = 1;
+				pipe_drop(pp, pp->worked + 1);
+			}
 		}
-		/* the next at once: the thread need not wait for the scan */
-		pp->job = pp->queued;
-		pp->queued = NULL;
+		pp->worked++;
 		pthread_cond_broadcast(&pp->cv);
 	}
 	pthread_mutex_unlock(&pp->mu);
 	return NULL;
 }
 
-/* Give b to the thread, after what it has. */
+/* Give b (the next in b[]) to the thread, after what it has. */
 static void pipe_submit(struct pipe *pp, struct pbatch *b)
 {
-	struct pbatch *prev = pp->nsub > 0 ? pp->sub[pp->nsub - 1] : NULL;
-
 	b->worked = b->dropped = 0;
 	pthread_mutex_lock(&pp->mu);
-	if (prev != NULL && prev->worked && prev->stopped) {
-		/* no batch follows a failure: the scan upcasts it */
-		b->nwork = 0;
-		b->dropped = 1;
-		b->worked = 1;
-	} else if (pp->job == NULL) {
-		pp->job = b;
-	} else {
-		pp->queued = b;
-	}
+	if (pp->given == pp->taken)
+		pp->halt = 0; /* the scan has all that came before */
+	pp->given++;
+	if (pp->halt)
+		pipe_drop(pp, pp->given - 1);
 	pthread_cond_broadcast(&pp->cv);
 	pthread_mutex_unlock(&pp->mu);
-	pp->sub[pp->nsub++] = b;
 }
 
 /* The oldest batch given to the thread, once it is done with it. */
 static struct pbatch *pipe_take(struct pipe *pp)
 {
-	struct pbatch *b = pp->sub[0];
+	struct pbatch *b = PIPE_AT(pp, pp->taken);
 
 	pthread_mutex_lock(&pp->mu);
 	while (!b->worked)
 		pthread_cond_wait(&pp->cv, &pp->mu);
 	pthread_mutex_unlock(&pp->mu);
-	pp->sub[0] = pp->sub[1];
-	pp->nsub--;
+	pp->taken++;
 	return b;
 }
 
-/* A batch that is neither the scan's nor the thread's. */
-static struct pbatch *pipe_spare(struct pipe *pp)
+/* Whether to read one more batch ahead for the thread. */
+static int pipe_more(struct pipe *pp)
 {
-	int i;
+	const struct pbatch *last;
+	int more;
 
-	for (i = 0; i < 3; i++)
-		if (&pp->b[i] != pp->cur &&
-		    (pp->nsub < 1 || &pp->b[i] != pp->sub[0]) &&
-		    (pp->nsub < 2 || &pp->b[i] != pp->sub[1]))
-			return &pp->b[i];
-	return NULL;
+	if (pp->given == pp->taken)
+		return 1;
+	if (pp->given - pp->taken >= PIPE_DEPTH)
+		return 0;
+	last = PIPE_AT(pp, pp->given - 1);
+	if (last->last)
+		return 0;
+	pthread_mutex_lock(&pp->mu);
+	more = !last->dropped && !pp->halt;
+	pthread_mutex_unlock(&pp->mu);
+	return more;
 }
 
-/* Until the thread is done with its batch: the upcaster is ours then. */
+/* Until the thread is done with the batch it is on, dropping those it
+ * has not begun: the upcaster is ours then. */
 static void pipe_idle(struct pipe *pp)
 {
 	pthread_mutex_lock(&pp->mu);
-	while (pp->job != NULL)
+	pipe_drop(pp, pp->worked + (pp->busy ? 1 : 0));
+	while (pp->busy)
 		pthread_cond_wait(&pp->cv, &pp->mu);
 	pthread_mutex_unlock(&pp->mu);
 }
 
 static void pipe_free(struct pipe *pp)
 {
+	int i;
+
 	if (pp == NULL)
 		return;
 	pthread_mutex_lock(&pp->mu);
@@ -597,9 +625,8 @@ static void pipe_free(struct pipe *pp)
 	pthread_join(pp->th, NULL);
 	pthread_cond_destroy(&pp->cv);
 	pthread_mutex_destroy(&pp->mu);
-	batch_free(&pp->b[0]);
-	batch_free(&pp->b[1]);
-	batch_free(&pp->b[2]);
+	for (i = 0; i < PIPE_NB; i++)
+		batch_free(&pp->b[i]);
 	free(pp);
 }
 
@@ -709,18 +736,12 @@ static int pipe_next(struct ev_scan *s, struct ev_rec *rec,
 			pp->cur = NULL;
 			return ev_reader_next(s->rd, rec, err);
 		}
-		/* the next batch is the oldest given to the thread; one more
-		 * goes behind it, for the thread to take on without waiting
-		 * for the scan, unless the scan is to upcast what comes */
-		if (pp->nsub == 0) {
-			b = pipe_spare(pp);
-			if (batch_fill(s, b) != 0)
-				return ev_seterr(err, EV_ERR, "out of memory");
-			pipe_submit(pp, b);
-		}
-		if (pp->nsub == 1 && !pp->sub[0]->last &&
-		    !pp->sub[0]->dropped) {
-			b = pipe_spare(pp);
+		/* the next batch is the oldest given to the thread; more go
+		 * behind it, up to PIPE_DEPTH, for the thread to take on
+		 * without waiting for the scan, unless the scan is to upcast
+		 * what comes */
+		while (pipe_more(pp)) {
+			b = PIPE_AT(pp, pp->given);
 			if (batch_fill(s, b) != 0)
 				return ev_seterr(err, EV_ERR, "out of memory");
 			pipe_submit(pp, b);

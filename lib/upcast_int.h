@@ -155,8 +155,24 @@ struct ev_upcaster {
  * a failure.  kind is NULL, or what the value is when it is an object
  * or an array opened in a tree ("an object").
  */
-void *ev_upcast_alloc(struct ev_upcaster *u, size_t n);
+void *ev_upcast_alloc_more(struct ev_upcaster *u, size_t n);
 void *ev_upcast_dup(struct ev_upcaster *u, const void *p, size_t n);
+
+/* n bytes of the arena: most often the next of the chunk in use, inline */
+static inline void *ev_upcast_alloc(struct ev_upcaster *u, size_t n)
+{
+	struct chunk *c = u->cur;
+	size_t a = sizeof(max_align_t);
+	void *p;
+
+	n = (n + a - 1) / a * a;
+	if (c != NULL && c->cap - c->used >= n) {
+		p = (char *)c->mem + c->used;
+		c->used += n;
+		return p;
+	}
+	return ev_upcast_alloc_more(u, n);
+}
 void ev_upcast_arena_reset(struct ev_upcaster *u);
 struct chain **ev_upcast_chain_slot(struct chain **tab, size_t cap,
 				    const char *type, size_t n);

@@ -1067,21 +1067,17 @@ int ev_upcast_plan_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 {
 	const struct up_plan *pl;
 	const struct chain *c;
-	struct ev_str type;
 	struct fev w;
 	size_t i;
 
-	if (u->plans_off || u->counting ||
-	    ev_upcast_peek_type(rec, n, &type) != 0)
+	if (u->plans_off || u->counting || fparse(u, rec, n, &w) != 0)
 		return GIVE_UP;
-	c = u->hint_type == type.p && u->hint != NULL &&
-			    u->hint->type_n == type.n &&
-			    memcmp(u->hint->type, type.p, type.n) == 0
+	/* the chain ev_upcaster_wants() found, if it is this record's */
+	c = u->hint_type == w.type.p && u->hint != NULL &&
+			    u->hint->type_n == w.type.n &&
+			    memcmp(u->hint->type, w.type.p, w.type.n) == 0
 		    ? u->hint
-		    : ev_upcast_find_chain(u, type.p, type.n);
-	if (fparse(u, rec, n, &w) != 0 || w.type.p != type.p ||
-	    w.type.n != type.n)
-		return GIVE_UP;
+		    : ev_upcast_find_chain(u, w.type.p, w.type.n);
 	if (c == NULL || w.schema > c->max) {
 		u->same = rec;
 		u->same_n = n;

@@ -24,7 +24,8 @@ struct uval {
 
 /* ------------------------------------------------------------ arena */
 
-void *ev_upcast_alloc(struct ev_upcaster *u, size_t n)
+/* ev_upcast_alloc() when the chunk in use is full */
+void *ev_upcast_alloc_more(struct ev_upcaster *u, size_t n)
 {
 	struct chunk *c = u->cur, *nc;
 	size_t a = sizeof(max_align_t), cap;

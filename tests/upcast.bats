@@ -475,3 +475,105 @@ evtail: 1 event could not be upcast and was skipped"
 	assert_status 0
 	assert_stdout ""
 }
+
+# ------------------------------------------------------------ the queue
+# A read that upcasts hands batches of up to 512 records to a thread of
+# its own, several of them queued ahead (lib/scan.c): failures in the
+# middle of that queue, in batches that follow one another, and a scan
+# that ends while batches are still queued.
+
+# A log of n OrderCreated events, ids e0.., whose events at the offsets
+# given after n cannot be upcast (their data is a string).
+queue_log() {
+	local n=$1
+	shift
+	awk -v n="$n" -v bad=" $* " 'BEGIN {
+		for (i = 0; i < n; i++)
+			if (index(bad, " " i " "))
+				printf "{\"id\":\"e%d\",\"type\":\"OrderCreated\",\"time\":\"2026-01-01T00:00:00Z\",\"data\":\"oops\"}\n", i
+			else
+				printf "{\"id\":\"e%d\",\"type\":\"OrderCreated\",\"time\":\"2026-01-01T00:00:00Z\",\"data\":{\"amount\":%d}}\n", i, i
+	}' | evpub -c q.evlog
+}
+
+# The ids of offsets $1 to $2, less those after them, one a line
+queue_ids() {
+	local from=$1 to=$2
+	shift 2
+	awk -v from="$from" -v to="$to" -v bad=" $* " 'BEGIN {
+		for (i = from; i <= to; i++)
+			if (!index(bad, " " i " "))
+				print "e" i
+	}'
+}
+
+# The id and schema of each JSON line of file $1, and of each whose
+# amount is not its number
+queue_got() {
+	sed 's/^{"offset":\([0-9]*\),"id":"\([^"]*\)".*"schema":\([0-9]*\),"data":{"total":{"amount":\([0-9]*\),.*/\2 \3 \1 \4/' "$1" |
+		awk '$3 != $4 || $3 != substr($1, 2) { print "bad: " $0; next } { print $1 " " $2 }'
+}
+
+queue_fail() {
+	echo "offset $1: OrderCreated version 1: step up/orders.upcast:3: data is a string, not an object or array"
+}
+
+@test "the upcast queue: --on-error stop in its middle gives every event before, in order, then exit 65" {
+	queue_log 6000 2500 2501 4000
+	for tool in evtail evreplay; do
+		run --separate-stderr sh -c "$tool --upcast up q.evlog >out"
+		assert_status 65
+		assert_stderr "$tool: upcast failed in 'q.evlog': $(queue_fail 2500)"
+		run queue_got out
+		assert_stdout "$(queue_ids 0 2499 | sed 's/$/ 3/')"
+	done
+}
+
+@test "the upcast queue: --on-error skip past failures in batches one after another, and in the last" {
+	# batches 1, 2, 3 and the last of 12: the ones behind a failure are
+	# upcast by the scan, then the thread takes over again
+	local bad="600 1100 1101 1600 5999" w o
+	queue_log 6000 $bad
+	for tool in evtail evreplay; do
+		run --separate-stderr sh -c "$tool --upcast up --on-error skip q.evlog >out"
+		assert_status 0
+		w=""
+		for o in $bad; do w+="$tool: warning: $(queue_fail $o); skipped"$'\n'; done
+		assert_stderr "${w}$tool: 5 events could not be upcast and were skipped"
+		run queue_got out
+		assert_stdout "$(queue_ids 0 5999 $bad | sed 's/$/ 3/')"
+	done
+}
+
+@test "the upcast queue: --on-error dlq dead-letters each failure once, in order, the rest upcast" {
+	local bad="1 700 701 3000 3001 3002 5120"
+	queue_log 6000 $bad
+	run --separate-stderr sh -c 'evreplay --upcast up --on-error dlq --dlq d.evlog q.evlog >out'
+	assert_status 0
+	assert_stderr "evreplay: 7 events could not be upcast and were dead-lettered to 'd.evlog'"
+	run queue_got out
+	assert_stdout "$(queue_ids 0 5999 $bad | sed 's/$/ 3/')"
+	run --separate-stderr sh -c 'evtail d.evlog | jq -r "[.data.original.id, .data.originalOffset] | @tsv"'
+	assert_status 0
+	assert_stdout "$(for o in $bad; do printf 'e%d\t%d\n' $o $o; done)"
+}
+
+@test "the upcast queue: reads that end with batches queued (--to, a failure, a count)" {
+	queue_log 6000 5000
+	run --separate-stderr sh -c 'evreplay --upcast up --to 1234 q.evlog >out'
+	assert_status 0
+	assert_stderr ""
+	run queue_got out
+	assert_stdout "$(queue_ids 0 1234 | sed 's/$/ 3/')"
+	# a group stops before the failure, far behind what was read ahead
+	run --separate-stderr sh -c 'evtail --upcast up --group g q.evlog >out'
+	assert_status 65
+	assert_stderr "evtail: upcast failed in 'q.evlog': $(queue_fail 5000)"
+	[ "$(wc -l <out)" -eq 5000 ]
+	run --separate-stderr evtail --upcast up --from 4990 --to 4999 -o count q.evlog
+	assert_status 0
+	assert_stdout "10"
+	run --separate-stderr evtail --upcast up --to 4999 -o count q.evlog
+	assert_status 0
+	assert_stdout "5000"
+}
