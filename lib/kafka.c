@@ -432,19 +432,33 @@ static int put_data(const struct ev_event *ev, struct ev_kafka_msg *m,
 	if (ev->data == NULL)
 		return 0; /* no data: a null value */
 	m->has_value = 1;
-	if (ev->data_is_binary) {
-		const uint8_t *p = ev->data;
-		struct ev_mp_item it;
-
-		if (ev_mp_read(&p, ev->data + ev->data_len, &it) != 0)
-			return ev_seterr(err, EV_EDATA, "damaged data");
+	if (ev->data_is_binary) { /* the bytes themselves */
 		*ctype = CT_BINARY;
-		return ev_buf_append(&m->value, it.p, it.n) == 0
+		return ev_buf_append(&m->value, ev->data, ev->data_len) == 0
 			       ? 0
 			       : ev_seterr(err, EV_ERR, "out of memory");
 	}
 	*ctype = CT_JSON;
 	return ev_msgpack_to_json(ev->data, ev->data_len, &m->value, err);
+}
+
+/* A record has no log offset: the structured value goes without
+ * evlogoffset.  The attribute's text cannot occur inside a JSON string
+ * (a quote there is escaped), so the first match is the attribute. */
+static void drop_offset(struct ev_buf *v)
+{
+	static const char at[] = ",\"evlogoffset\":\"";
+	uint8_t *p = memmem(v->p, v->len, at, sizeof(at) - 1), *q;
+
+	if (p == NULL)
+		return;
+	q = memchr(p + sizeof(at) - 1, '"',
+		   v->len - (size_t)(p - v->p) - (sizeof(at) - 1));
+	if (q == NULL)
+		return;
+	q++;
+	memmove(p, q, v->len - (size_t)(q - v->p));
+	v->len -= (size_t)(q - p);
 }
 
 int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
@@ -468,6 +482,8 @@ int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
 	case EV_KAFKA_STRUCTURED:
 		m->has_value = 1;
 		r = ev_event_to_cloudevent(ev, &m->value, err);
+		if (r == 0)
+			drop_offset(&m->value);
 		if (r == 0)
 			r = hdr_str(m, "content-type", CT_CE, strlen(CT_CE),
 				    err);
