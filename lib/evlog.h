@@ -3213,6 +3213,10 @@ int ev_schemadir_check_type(struct ev_schemadir *d, const uint8_t *rec,
 
 /* ---- kafka: Kafka logs (lib/kafka.c; evtail(1) and evpub(1) KAFKA) */
 
+/* JSON output of a Kafka log: the partition of the events to come,
+ * written first, beside the offset (-1: none, the default). */
+void ev_output_set_partition(struct ev_output *o, int32_t partition);
+
 #define EV_KAFKA_PREFIX "kafka://"
 
 /* kafka://HOST:PORT[,HOST:PORT...]/TOPIC */
@@ -3291,6 +3295,77 @@ int ev_kafka_event_to_msg(const struct ev_event *ev,
 int ev_kafka_msg_to_json(const struct ev_kafka_msg *m, const char *topic,
 			 int32_t partition, int64_t offset, struct ev_buf *out,
 			 enum ev_format *fmt, struct ev_error *err);
+
+/* The librdkafka client (lib/kafka_client.c).  Every wait on the cluster
+ * is bounded by timeout_ms (--kafka-timeout): an unreachable cluster is
+ * EV_EIO within it; a missing topic EV_ENOENT; a bad -X property
+ * EV_EUSAGE with librdkafka's message. */
+struct ev_kafka_conn_opts {
+	const struct ev_kafka_addr *addr;
+	const struct ev_kafka_props *props; /* -X, --kafka-config; or NULL */
+	int timeout_ms;
+};
+
+/* The idempotent producer: enable.idempotence, acks=all, zstd,
+ * partitioner=murmur2_random (as the Java client), unless -X says
+ * otherwise.  ack gets each record's delivery report: its partition and
+ * offset, or error (not NULL) when it was not delivered. */
+typedef void (*ev_kafka_ack_fn)(void *ctx, void *opaque, int32_t partition,
+				int64_t offset, const char *error);
+struct ev_kafka_producer;
+int ev_kafka_producer_open(struct ev_kafka_producer **out,
+			   const struct ev_kafka_conn_opts *o,
+			   ev_kafka_ack_fn ack, void *ctx,
+			   struct ev_error *err);
+/* Queue m (copied); opaque is given back to ack.  Not queued (an
+ * error): no ack comes. */
+int ev_kafka_produce(struct ev_kafka_producer *p, const struct ev_kafka_msg *m,
+		     void *opaque, struct ev_error *err);
+/* Wait for every delivery report.  EV_EIO naming the broker error and
+ * the count not delivered when any failed. */
+int ev_kafka_producer_flush(struct ev_kafka_producer *p, struct ev_error *err);
+uint64_t ev_kafka_producer_acked(const struct ev_kafka_producer *p);
+void ev_kafka_producer_close(struct ev_kafka_producer *p);
+
+/* --from on a Kafka log: start, end, @TIME (every partition) or
+ * PARTITION:OFFSET (that one; may be repeated). */
+enum ev_kafka_from_kind {
+	EV_KAFKA_FROM_START = 0,
+	EV_KAFKA_FROM_END,
+	EV_KAFKA_FROM_TIME,
+	EV_KAFKA_FROM_OFFSET,
+};
+struct ev_kafka_from {
+	enum ev_kafka_from_kind kind;
+	int32_t partition; /* EV_KAFKA_FROM_OFFSET, else -1 */
+	int64_t offset;
+	ev_time_t time;
+};
+int ev_kafka_from_parse(const char *s, struct ev_kafka_from *f,
+			struct ev_error *err);
+
+/* A consumer without a group: it reads every partition of the topic (or
+ * those --from PARTITION:OFFSET names) from its position; without
+ * follow, up to the end each had when it got there. */
+struct ev_kafka_consumer_opts {
+	struct ev_kafka_conn_opts conn;
+	const struct ev_kafka_from *from; /* in order; the last one wins */
+	size_t nfrom;
+	int has_last; /* -n: the last `last` of each partition, merged by
+			 record time */
+	uint64_t last;
+	int follow;
+};
+struct ev_kafka_consumer;
+int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
+			   const struct ev_kafka_consumer_opts *o,
+			   struct ev_error *err);
+/* The next record into m: 1, 0 at the end (not following), EV_EAGAIN
+ * when none came within timeout_ms, or an error. */
+int ev_kafka_consumer_next(struct ev_kafka_consumer *c, int timeout_ms,
+			   struct ev_kafka_msg *m, int32_t *partition,
+			   int64_t *offset, struct ev_error *err);
+void ev_kafka_consumer_close(struct ev_kafka_consumer *c);
 
 #ifdef __cplusplus
 }
