@@ -84,14 +84,15 @@ lib/libevlog.a: $(LIB_OBJS)
 
 # kept, not removed as intermediates (and rebuilt by every make)
 .SECONDARY: $(TOOLS:=.o) $(FE_OBJS) $(EVCTL_OBJS) examples/evgen.o \
-	cmd/evtail_i.o
+	cmd/evtail_i.o cmd/evtail_kafka.o
 
 cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
 
 # evtail -i's readline glue is linked into evtail only
-cmd/evtail: cmd/evtail.o cmd/evtail_i.o $(FE_OBJS) lib/libevlog.a
+cmd/evtail: cmd/evtail.o cmd/evtail_i.o cmd/evtail_kafka.o $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ cmd/evtail.o cmd/evtail_i.o \
+		cmd/evtail_kafka.o \
 		$(FE_OBJS) lib/libevlog.a $(LIBS) -lreadline
 
 # evctl schema's subcommands live in their own files
