@@ -15,11 +15,11 @@
 
 static const char usage_short[] =
 	"Usage: evpub [options] LOG\n"
-	"       evpub [options] LOG TYPE [name=string | name:=json ...]\n"
-	"       LOG may be kafka://HOST:PORT[,HOST:PORT...]/TOPIC\n";
+	"       evpub [options] LOG TYPE [name=string | name:=json ...]\n";
 
 static const char usage_long[] =
-	"Append events to an evlog log.\n"
+	"Append events to an evlog log, or to a Kafka topic when LOG is\n"
+	"kafka://HOST:PORT[,HOST:PORT...]/TOPIC.\n"
 	"\n"
 	"With only LOG, reads NDJSON events (one JSON object per line) from\n"
 	"standard input or the -i files.  With TYPE, appends one event built\n"

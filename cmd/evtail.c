@@ -19,12 +19,11 @@
 /* events -f shows before following when no position is given */
 #define FOLLOW_LAST 10
 
-static const char usage_short[] =
-	"Usage: evtail [options] LOG\n"
-	"       LOG may be kafka://HOST:PORT[,HOST:PORT...]/TOPIC\n";
+static const char usage_short[] = "Usage: evtail [options] LOG\n";
 
 static const char usage_long[] =
-	"Read events from an evlog log (a directory) or one segment file.\n"
+	"Read events from an evlog log (a directory) or one segment file,\n"
+	"or from a Kafka topic: kafka://HOST:PORT[,HOST:PORT...]/TOPIC.\n"
 	"\n"
 	"Options:\n"
 	"      --backoff DURATION  first retry delay, doubling with jitter (1s)\n"

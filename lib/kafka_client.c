@@ -52,7 +52,9 @@ static rd_kafka_conf_t *make_conf(const struct ev_kafka_conn_opts *o,
 		ev_seterr(err, EV_ERR, "out of memory");
 		return NULL;
 	}
-	snprintf(tmp, sizeof(tmp), "%d", o->timeout_ms);
+	/* librdkafka takes no less than a second here */
+	snprintf(tmp, sizeof(tmp), "%d",
+		 o->timeout_ms < 1000 ? 1000 : o->timeout_ms);
 	if (conf_set(conf, "bootstrap.servers", o->addr->brokers, 0, err) ||
 	    conf_set(conf, "socket.connection.setup.timeout.ms", tmp, 0, err) ||
 	    conf_set(conf, "log_level", "3", 0, err))
@@ -130,14 +132,14 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
 		if (p->failed++ == 0) {
 			p->first_err = m->err;
 			snprintf(p->first_msg, sizeof(p->first_msg), "%s",
-				 rd_kafka_message_errstr(m));
+				 rd_kafka_err2str(m->err));
 		}
 	} else {
 		p->acked++;
 	}
 	if (p->ack != NULL)
 		p->ack(p->ctx, m->_private, m->partition, m->offset,
-		       m->err ? rd_kafka_message_errstr(m) : NULL);
+		       m->err ? rd_kafka_err2str(m->err) : NULL);
 }
 
 int ev_kafka_producer_open(struct ev_kafka_producer **out,

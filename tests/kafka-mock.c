@@ -6,8 +6,10 @@
  *
  * Creates the topics (the 2.0.2 mock has no CreateTopics request), prints
  * the bootstrap servers on a line of stdout, and runs until killed
- * (SIGTERM, SIGINT, SIGHUP).  Exit 0 when killed, 64 on bad usage, 70
- * when the cluster cannot be made. */
+ * (SIGTERM, SIGINT, SIGHUP).  SIGUSR1 injects a fault: the next 1000
+ * Produce requests fail with MSG_SIZE_TOO_LARGE, which is not retried,
+ * so deliveries fail (tests/kafka-faults.bats).  Exit 0 when killed, 64 on bad
+ * usage, 70 when the cluster cannot be made. */
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -19,12 +21,14 @@
 #include <string.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, inject;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		inject = 1;
+	else
+		stop = 1;
 }
 
 static int usage(void)
@@ -120,10 +124,23 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
 	fflush(stdout);
-	while (!stop)
+	while (!stop) {
 		pause();
+		if (inject) {
+			rd_kafka_resp_err_t errs[1000];
+			size_t i;
+
+			inject = 0;
+			for (i = 0; i < 1000; i++)
+				errs[i] = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
+			rd_kafka_mock_push_request_errors_array(mc,
+								0 /* Produce */,
+								1000, errs);
+		}
+	}
 	rd_kafka_mock_cluster_destroy(mc);
 	rd_kafka_destroy(rk);
 	return 0;
