@@ -3280,9 +3280,8 @@ int ev_kafka_msg_add_header(struct ev_kafka_msg *m, const char *name,
 const struct ev_kafka_header *ev_kafka_msg_header(const struct ev_kafka_msg *m,
 						  const char *name);
 /* The record of an event in format fmt (evpub(1) KAFKA). */
-int ev_kafka_event_to_msg(const struct ev_event *ev,
-			  enum ev_kafka_format fmt, struct ev_kafka_msg *m,
-			  struct ev_error *err);
+int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
+			  struct ev_kafka_msg *m, struct ev_error *err);
 /*
  * The event of a record read from TOPIC's partition at offset, as one
  * JSON line appended to out, for ev_parser_line() in the format *fmt
