@@ -65,6 +65,7 @@ int evtail_kafka_run(struct evtail_kafka *k, struct ev_filter *flt, int has_max,
 	struct ev_event ev;
 	struct ev_rec rec;
 	uint64_t printed = 0;
+	int64_t idle = 0; /* ms without a record or an end, not following */
 	int32_t part;
 	int64_t off;
 	int rc = -1, r;
@@ -109,8 +110,21 @@ int evtail_kafka_run(struct evtail_kafka *k, struct ev_filter *flt, int has_max,
 		if (r == EV_EAGAIN) {
 			if (ev_output_flush(out, &err) != 0)
 				break;
+			/* never a hang: the ends must come within the
+			 * timeout (a partition without a leader) */
+			idle += 200;
+			if (!follow && idle >= k->timeout_ms) {
+				fe_warn("kafka '%s': topic '%s': no record and "
+					"no end within %lld ms "
+					"(--kafka-timeout)",
+					addr.brokers, addr.topic,
+					(long long)k->timeout_ms);
+				rc = EV_EXIT_IO;
+				break;
+			}
 			continue;
 		}
+		idle = 0;
 		if (r < 0) {
 			rc = fe_report(&err);
 			break;

@@ -476,6 +476,8 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 		"false",
 		"enable.partition.eof",
 		"true",
+		"fetch.wait.max.ms", /* the end of a partition sooner */
+		"100",
 		"allow.auto.create.topics",
 		"false",
 		"group.id",

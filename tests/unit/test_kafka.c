@@ -527,6 +527,37 @@ static void test_other_cloudevents(void **state)
 	ev_kafka_msg_free(&m);
 }
 
+static void test_from(void **state)
+{
+	struct ev_kafka_from f;
+	struct ev_error err;
+
+	(void)state;
+	assert_int_equal(ev_kafka_from_parse("start", &f, &err), 0);
+	assert_int_equal(f.kind, EV_KAFKA_FROM_START);
+	assert_int_equal(f.partition, -1);
+	assert_int_equal(ev_kafka_from_parse("end", &f, &err), 0);
+	assert_int_equal(f.kind, EV_KAFKA_FROM_END);
+	assert_int_equal(ev_kafka_from_parse("3:1000", &f, &err), 0);
+	assert_int_equal(f.kind, EV_KAFKA_FROM_OFFSET);
+	assert_int_equal(f.partition, 3);
+	assert_int_equal(f.offset, 1000);
+	assert_int_equal(ev_kafka_from_parse("@2025-01-10T09:00:00Z", &f, &err),
+			 0);
+	assert_int_equal(f.kind, EV_KAFKA_FROM_TIME);
+	assert_int_equal(f.time, 1736499600000000000LL);
+	assert_int_equal(ev_kafka_from_parse("@soon", &f, &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "--from '@soon': not a time after '@'");
+	assert_int_equal(ev_kafka_from_parse("42", &f, &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "--from '42': a kafka log reads from "
+				     "start, end, @TIME or PARTITION:OFFSET");
+	assert_int_equal(ev_kafka_from_parse("-1:0", &f, &err), EV_EUSAGE);
+	assert_int_equal(ev_kafka_from_parse("1:-5", &f, &err), EV_EUSAGE);
+	assert_int_equal(ev_kafka_from_parse("1:", &f, &err), EV_EUSAGE);
+	assert_int_equal(ev_kafka_from_parse("99999999999:0", &f, &err),
+			 EV_EUSAGE);
+}
+
 static void test_headers_bounded(void **state)
 {
 	struct ev_kafka_msg m = {0};
@@ -550,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_binary_record),
 		cmocka_unit_test(test_foreign),
 		cmocka_unit_test(test_other_cloudevents),
+		cmocka_unit_test(test_from),
 		cmocka_unit_test(test_headers_bounded),
 	};
 
