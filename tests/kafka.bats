@@ -8,7 +8,7 @@ load kafka
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
 	kafka_start orders:8 t1:1 murmur:8 t2:1 t3:1 t4:1 pub1:1 pub2:1 \
-		pub3:1 pub4:1 pos:2 fol:1 rt:4
+		pub3:1 pub4:1 pos:2 fol:1 rt:4 out:1
 }
 
 # a reminder in a test of the topic it needs (made in setup_file)
@@ -336,4 +336,24 @@ $EVTAIL_USAGE"
 	assert_status 64
 	assert_stderr "evpub: --kafka-format 'avro': expected binary, structured or envelope
 $EVPUB_USAGE"
+}
+
+@test "evtail kafka: -o count, --count, -r, a closed pipe" {
+	kafka_start_topic out:1
+	printf '{"id":"o%s","type":"T","stream":"s"}\n' 1 2 3 | evpub "kafka://$KAFKA_BROKERS/out"
+	run --separate-stderr evtail -o count "kafka://$KAFKA_BROKERS/out"
+	assert_status 0
+	assert_stdout 3
+	run --separate-stderr evtail --count 2 --template '{id}' "kafka://$KAFKA_BROKERS/out"
+	assert_status 0
+	assert_stdout "o1
+o2"
+	run --separate-stderr evtail -r --template '{id}' "kafka://$KAFKA_BROKERS/out"
+	assert_status 0
+	assert_stdout "o3
+o2
+o1"
+	run bash -c 'evtail "kafka://$KAFKA_BROKERS/out" | head -n 1; echo "${PIPESTATUS[0]}"'
+	assert_status 0
+	[ "${lines[1]}" = 0 ]
 }
