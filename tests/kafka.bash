@@ -20,7 +20,8 @@ kafka_start() {
 	local out="$BATS_FILE_TMPDIR/kafka-mock.out" i
 	"$TOP/tests/kafka-mock" "$@" >"$out" 2>"$BATS_FILE_TMPDIR/kafka-mock.err" &
 	echo $! >"$BATS_FILE_TMPDIR/kafka-mock.pid"
-	for i in $(seq 50); do
+	# topic creation in the mock can take seconds under load
+	for i in $(seq 200); do
 		if [ -s "$out" ]; then
 			break
 		fi

@@ -8,7 +8,7 @@ load kafka
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
 	kafka_start orders:8 t1:1 murmur:8 t2:1 t3:1 t4:1 pub1:1 pub2:1 \
-		pub3:1 pub4:1 pos:2 fol:1 rt:4 out:1
+		pub3:1 pub4:1 pos:2 fol:1 rt:4 out:1 cnt:1
 }
 
 # a reminder in a test of the topic it needs (made in setup_file)
@@ -356,4 +356,20 @@ o1"
 	run bash -c 'evtail "kafka://$KAFKA_BROKERS/out" | head -n 1; echo "${PIPESTATUS[0]}"'
 	assert_status 0
 	[ "${lines[1]}" = 0 ]
+}
+
+@test "evpub kafka: -v counts what was delivered; --skip-invalid goes on (65); --dry-run sends nothing" {
+	kafka_start_topic cnt:1
+	run --separate-stderr evpub -v "kafka://$KAFKA_BROKERS/cnt" <<<"$ORDERS"
+	assert_status 0
+	assert_stderr "evpub: 2 events delivered to 'kafka://$KAFKA_BROKERS/cnt'"
+	run --separate-stderr evpub --skip-invalid "kafka://$KAFKA_BROKERS/cnt" <<<'{"id":"a","type":"T"}
+bad'
+	assert_status 65
+	assert_stderr "evpub: stdin:2:1: expected '{': an event is a JSON object
+evpub: 1 event delivered to 'kafka://$KAFKA_BROKERS/cnt'; 1 invalid line"
+	run --separate-stderr evpub --dry-run "kafka://$KAFKA_BROKERS/cnt" <<<"$ORDERS"
+	assert_status 0
+	run --separate-stderr evtail -o count "kafka://$KAFKA_BROKERS/cnt"
+	assert_stdout 3
 }
