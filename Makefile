@@ -31,7 +31,7 @@ SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 	    -fno-omit-frame-pointer
 endif
 
-DEPS = msgpack libzstd libpcre2-8 lua5.4 sqlite3 libarchive
+DEPS = msgpack libzstd libpcre2-8 lua5.4 sqlite3 libarchive rdkafka
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
 DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
@@ -63,7 +63,7 @@ TOOLS = cmd/evpub cmd/evtail cmd/evctl cmd/evdlq cmd/evreplay cmd/evproject
 FE_OBJS = cmd/fe.o cmd/feselect.o
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)
-EXTRA_BINS = examples/evgen tests/faultinject.so bench/mpdecode
+EXTRA_BINS = examples/evgen tests/faultinject.so bench/mpdecode tests/kafka-mock
 
 all: lib/libevlog.a $(TOOLS) examples/evgen
 
@@ -84,14 +84,15 @@ lib/libevlog.a: $(LIB_OBJS)
 
 # kept, not removed as intermediates (and rebuilt by every make)
 .SECONDARY: $(TOOLS:=.o) $(FE_OBJS) $(EVCTL_OBJS) examples/evgen.o \
-	cmd/evtail_i.o
+	cmd/evtail_i.o cmd/evtail_kafka.o
 
 cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
 
 # evtail -i's readline glue is linked into evtail only
-cmd/evtail: cmd/evtail.o cmd/evtail_i.o $(FE_OBJS) lib/libevlog.a
+cmd/evtail: cmd/evtail.o cmd/evtail_i.o cmd/evtail_kafka.o $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ cmd/evtail.o cmd/evtail_i.o \
+		cmd/evtail_kafka.o \
 		$(FE_OBJS) lib/libevlog.a $(LIBS) -lreadline
 
 # evctl schema's subcommands live in their own files
@@ -111,6 +112,10 @@ tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(wildcard tests/fuzz/*.
 bench/mpdecode: bench/mpdecode.c lib/libevlog.a .build-flags
 	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) -o $@ $< lib/libevlog.a $(ALL_LDFLAGS) $(LIBS)
 
+# tests/kafka.bash: a three-broker mock Kafka cluster (librdkafka's)
+tests/kafka-mock: tests/kafka-mock.c .build-flags
+	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIBS)
+
 tests/faultinject.so: tests/faultinject.c .build-flags
 	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -pthread \
 		-o $@ $< -ldl
@@ -120,7 +125,7 @@ tests/faultinject.so: tests/faultinject.c .build-flags
 # EVLOG_BIGENDIAN=0 leaves it out, saying so
 check:
 	@sh .ci/deps test
-	$(Q)$(MAKE) all $(UNIT_BINS) tests/faultinject.so
+	$(Q)$(MAKE) all $(UNIT_BINS) tests/faultinject.so tests/kafka-mock
 	@be=0; if [ "$${EVLOG_BIGENDIAN:-1}" = 0 ]; then \
 		echo "# check-bigendian: skipped (EVLOG_BIGENDIAN=0); make check-bigendian runs it"; \
 	else $(MAKE) check-bigendian || be=1; fi; \

@@ -18,7 +18,8 @@ static const char usage_short[] =
 	"       evpub [options] LOG TYPE [name=string | name:=json ...]\n";
 
 static const char usage_long[] =
-	"Append events to an evlog log.\n"
+	"Append events to an evlog log, or to a Kafka topic when LOG is\n"
+	"kafka://HOST:PORT[,HOST:PORT...]/TOPIC.\n"
 	"\n"
 	"With only LOG, reads NDJSON events (one JSON object per line) from\n"
 	"standard input or the -i files.  With TYPE, appends one event built\n"
@@ -27,7 +28,8 @@ static const char usage_long[] =
 	"\n"
 	"Options:\n"
 	"  -a, --ack               print 'OFFSET ID' for each event once durable\n"
-	"                          ('OFFSET ID duplicate' for one already there)\n"
+	"                          ('OFFSET ID duplicate' for one already there;\n"
+	"                          'PARTITION:OFFSET ID' on a kafka log)\n"
 	"      --batch-bytes SIZE  flush a batch at SIZE bytes of records (256K)\n"
 	"      --batch-events N    flush a batch at N events (100000)\n"
 	"  -c, --create            create LOG if it does not exist\n"
@@ -44,6 +46,13 @@ static const char usage_long[] =
 	"  -i, --input FILE        read FILE ('-' is stdin); may be repeated\n"
 	"      --id ID             event id (argument form)\n"
 	"      --id-from PATH      with --wrap: take the id from PATH\n"
+	"      --kafka-config FILE librdkafka properties from FILE, as kcat\n"
+	"                          reads them (property=value lines)\n"
+	"      --kafka-format FMT  how events travel in kafka records: binary\n"
+	"                          (CloudEvents headers, default), structured\n"
+	"                          or envelope\n"
+	"      --kafka-timeout DURATION  give up on an unreachable kafka\n"
+	"                          cluster after DURATION (10s)\n"
 	"      --key KEY           partition key (argument form)\n"
 	"      --key-from PATH     with --wrap: take the key from PATH\n"
 	"      --linger DURATION   flush a partial batch when input pauses this\n"
@@ -77,6 +86,7 @@ static const char usage_long[] =
 	"  -v, --verbose           report counts on stderr when done\n"
 	"  -V, --version           show versions and exit\n"
 	"      --wrap              each input line becomes the data of a new event\n"
+	"  -X PROPERTY=VALUE       a librdkafka property; may be repeated\n"
 	"\n"
 	"PATH is a dotted path into the input line, such as repo.name.\n"
 	"Durations take ms, s, m or h.  Exit status: 0 ok, 64 usage, 65 bad\n"
@@ -93,6 +103,9 @@ enum {
 	OPT_FORMATS,
 	OPT_ID,
 	OPT_ID_FROM,
+	OPT_KAFKA_CONFIG,
+	OPT_KAFKA_FORMAT,
+	OPT_KAFKA_TIMEOUT,
 	OPT_KEY,
 	OPT_KEY_FROM,
 	OPT_LINGER,
@@ -130,6 +143,9 @@ static const struct option longopts[] = {
 	{"id", required_argument, NULL, OPT_ID},
 	{"id-from", required_argument, NULL, OPT_ID_FROM},
 	{"input", required_argument, NULL, 'i'},
+	{"kafka-config", required_argument, NULL, OPT_KAFKA_CONFIG},
+	{"kafka-format", required_argument, NULL, OPT_KAFKA_FORMAT},
+	{"kafka-timeout", required_argument, NULL, OPT_KAFKA_TIMEOUT},
 	{"key", required_argument, NULL, OPT_KEY},
 	{"key-from", required_argument, NULL, OPT_KEY_FROM},
 	{"linger", required_argument, NULL, OPT_LINGER},
@@ -191,6 +207,14 @@ struct opts {
 	int64_t linger_ms;
 	struct ev_parse_opts popts;
 	struct ev_writer_opts wopts;
+	/* a kafka:// LOG: -X and --kafka-config, --kafka-format,
+	 * --kafka-timeout; kafka_opt: the first of them given */
+	struct ev_kafka_props kprops;
+	enum ev_kafka_format kfmt;
+	int64_t kafka_timeout_ms;
+	const char *kafka_opt;
+	/* options a kafka log does not take: the first given */
+	const char *local_opt;
 };
 
 /* A run: state shared with the writer thread's callback, and counts. */
@@ -375,13 +399,62 @@ static void name_flag(struct ev_error *err)
 
 /* ------------------------------------------------------------ options */
 
+/* Options of a local log that a kafka log does not take, and why. */
+static const struct {
+	int c;
+	const char *name, *why;
+} local_only[] = {
+	{OPT_BATCH_BYTES, "--batch-bytes",
+	 "batches are librdkafka's: -X batch.size"},
+	{OPT_BATCH_EVENTS, "--batch-events",
+	 "batches are librdkafka's: -X batch.num.messages"},
+	{'c', "--create", "creating kafka topics is not built yet"},
+	{OPT_EXPECT_VERSION, "--expect-version",
+	 "a kafka log keeps no stream versions to check"},
+	{OPT_LINGER, "--linger", "use -X linger.ms"},
+	{OPT_RENUMBER, "--renumber", "a kafka log keeps no stream versions"},
+	{OPT_SCHEMAS, "--schemas", "not built yet for kafka logs"},
+	{OPT_SYNC, "--sync", "durability is the cluster's: acks=all"},
+};
+
 /* One option: -1 to go on, or the exit status. */
 static int set_option(struct opts *o, int c, const char *arg)
 {
 	struct ev_error err;
 	uint64_t v;
+	size_t i;
 
+	for (i = 0; i < sizeof(local_only) / sizeof(local_only[0]); i++)
+		if (local_only[i].c == c && o->local_opt == NULL)
+			o->local_opt = local_only[i].name;
 	switch (c) {
+	case 'X':
+		if (ev_kafka_props_add(&o->kprops, arg, &err) != 0)
+			return err.code == EV_EUSAGE ? usage("%s", err.msg)
+						     : fe_oom();
+		o->kafka_opt = o->kafka_opt ? o->kafka_opt : "-X";
+		return -1;
+	case OPT_KAFKA_CONFIG:
+		if (ev_kafka_props_load(&o->kprops, arg, &err) != 0) {
+			if (err.code == EV_EUSAGE)
+				return usage("--kafka-config: %s", err.msg);
+			return fe_reportf(&err, "--kafka-config");
+		}
+		o->kafka_opt = o->kafka_opt ? o->kafka_opt : "--kafka-config";
+		return -1;
+	case OPT_KAFKA_FORMAT:
+		if (ev_kafka_format_parse(arg, &o->kfmt, &err) != 0)
+			return usage("%s", err.msg);
+		o->kafka_opt = o->kafka_opt ? o->kafka_opt : "--kafka-format";
+		return -1;
+	case OPT_KAFKA_TIMEOUT:
+		if (ev_duration_parse(arg, &o->kafka_timeout_ms) != 0 ||
+		    o->kafka_timeout_ms <= 0 || o->kafka_timeout_ms > INT32_MAX)
+			return usage("--kafka-timeout: '%s' is not a duration "
+				     "such as 500ms or 10s",
+				     arg);
+		o->kafka_opt = o->kafka_opt ? o->kafka_opt : "--kafka-timeout";
+		return -1;
 	case 'a':
 		o->ack = 1;
 		break;
@@ -607,7 +680,9 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	o->ref_dirs = calloc((size_t)argc + 1, sizeof(*o->ref_dirs));
 	if (o->inputs == NULL || o->metas == NULL || o->ref_dirs == NULL)
 		return fe_oom();
-	while ((c = getopt_long(argc, argv, "achi:vV", longopts, NULL)) != -1) {
+	o->kafka_timeout_ms = 10000;
+	while ((c = getopt_long(argc, argv, "achi:vVX:", longopts, NULL)) !=
+	       -1) {
 		r = set_option(o, c, optarg);
 		if (r >= 0)
 			return r;
@@ -1189,6 +1264,169 @@ static int finish_input(struct pub *pb, int rc)
 	return rc;
 }
 
+/* ------------------------------------------------------------ kafka */
+
+/* A kafka:// LOG: its options checked.  -1 to go on, or the status. */
+static int check_kafka(const struct opts *o)
+{
+	size_t i;
+
+	if (!ev_kafka_is_addr(o->log)) {
+		if (o->kafka_opt != NULL)
+			return usage("%s needs a kafka://HOST:PORT/TOPIC LOG",
+				     o->kafka_opt);
+		return -1;
+	}
+	for (i = 0; i < sizeof(local_only) / sizeof(local_only[0]); i++)
+		if (o->local_opt != NULL &&
+		    strcmp(o->local_opt, local_only[i].name) == 0)
+			return usage("%s: not on a kafka log (%s)",
+				     local_only[i].name, local_only[i].why);
+	return -1;
+}
+
+struct kpub {
+	const struct opts *o;
+	uint64_t delivered, failed;
+	int out_failed;
+};
+
+/* a delivery report: --ack prints PARTITION:OFFSET ID */
+static void on_kafka_ack(void *ctx, void *opaque, int32_t partition,
+			 int64_t offset, const char *error)
+{
+	struct kpub *kp = ctx;
+	char *id = opaque;
+
+	if (error != NULL)
+		kp->failed++;
+	else
+		kp->delivered++;
+	if (error == NULL && kp->o->ack && id != NULL && !kp->out_failed &&
+	    printf("%d:%lld %s\n", (int)partition, (long long)offset, id) < 0)
+		kp->out_failed = 1;
+	free(id);
+}
+
+/* one encoded event into a record, queued */
+static int kafka_send(struct ev_kafka_producer *kpr, const struct opts *o,
+		      struct ev_kafka_msg *m, const uint8_t *rec, size_t n)
+{
+	struct ev_event ev;
+	struct ev_error err;
+	char *id = NULL;
+
+	if (ev_event_decode(rec, n, &ev, &err) != 0 ||
+	    ev_kafka_event_to_msg(&ev, o->kfmt, m, &err) != 0)
+		return fe_report(&err);
+	if (o->ack && (id = strndup(ev.id.p, ev.id.n)) == NULL)
+		return fe_oom();
+	if (ev_kafka_produce(kpr, m, id, &err) != 0) {
+		free(id);
+		return fe_report(&err);
+	}
+	return -1;
+}
+
+/* Publish to a kafka log: the status. */
+static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
+{
+	struct ev_kafka_addr addr;
+	struct ev_kafka_conn_opts co;
+	struct ev_kafka_producer *kpr = NULL;
+	struct ev_kafka_msg m;
+	struct ev_input *in;
+	struct ev_input_pos pos;
+	struct ev_error err;
+	struct ev_buf rec = {0};
+	struct kpub kp;
+	const uint8_t *p;
+	size_t n;
+	ev_time_t t;
+	char a[64], b[64];
+	int rc = -1, r, k, i, cnt;
+
+	if (ev_kafka_addr_parse(o->log, &addr, &err) != 0)
+		return usage("%s", err.msg);
+	memset(&kp, 0, sizeof(kp));
+	memset(&m, 0, sizeof(m));
+	ev_kafka_msg_reset(&m);
+	kp.o = o;
+	co.addr = &addr;
+	co.props = &o->kprops;
+	co.timeout_ms = (int)o->kafka_timeout_ms;
+	if (ev_kafka_producer_open(&kpr, &co, on_kafka_ack, &kp, &err) != 0)
+		return err.code == EV_EUSAGE ? usage("%s", err.msg)
+					     : fe_report(&err);
+	fe_on_stop(on_signal);
+	if (bld != NULL) {
+		if (ev_builder_finish(bld, ev_now(), &rec, &t, &err) != 0)
+			rc = fe_report(&err);
+		else
+			rc = kafka_send(kpr, o, &m, rec.p, rec.len);
+	}
+	if (o->ninputs == 0)
+		o->inputs[o->ninputs++] = "-";
+	for (k = 0; bld == NULL && k < o->ninputs && rc < 0; k++) {
+		const char *path = o->inputs[k];
+		if (ev_input_open(&in, strcmp(path, "-") == 0 ? NULL : path,
+				  &o->popts, &err) != 0) {
+			rc = fe_report(&err);
+			break;
+		}
+		while (rc < 0 && !stop_requested) {
+			cnt = ev_input_next(in, -1, EV_TIME_NONE, &err);
+			ev_input_where(in, &pos);
+			pb->last_at = o->stream_in ? pos.byte : pos.line;
+			if (cnt == EV_EAGAIN)
+				continue;
+			if (cnt == 0)
+				break;
+			if (cnt == EV_EIO) {
+				rc = fe_report(&err);
+				break;
+			}
+			if (cnt < 0) {
+				r = bad_line(pb, input_name(path), in, &err);
+				if (r >= 0)
+					rc = r;
+				continue;
+			}
+			pb->valid += (uint64_t)cnt;
+			for (i = 0; i < cnt && rc < 0; i++) {
+				ev_input_record(in, i, &p, &n, &t);
+				rc = kafka_send(kpr, o, &m, p, n);
+			}
+		}
+		ev_input_free(in);
+	}
+	/* whatever was queued is delivered or fails: acked stays acked */
+	r = ev_kafka_producer_flush(kpr, &err);
+	if (fflush(stdout) != 0 || kp.out_failed) {
+		fe_warn("cannot write to standard output: %s", strerror(errno));
+		if (rc < 0)
+			rc = EV_EXIT_IO;
+	}
+	if (r != 0 && (rc < 0 || rc == EV_EXIT_DATA))
+		rc = fe_report(&err);
+	if (rc < 0 && pb->invalid > 0)
+		rc = EV_EXIT_DATA;
+	if (o->verbose || (pb->invalid > 0 && o->skip_invalid))
+		fe_warn("%s delivered to '%s'%s%s",
+			count(a, kp.delivered, "event", "events"), o->log,
+			pb->invalid > 0 ? "; " : "",
+			pb->invalid > 0 ? count(b, pb->invalid,
+						o->stream_in ? "invalid object"
+							     : "invalid line",
+						o->stream_in ? "invalid objects"
+							     : "invalid lines")
+					: "");
+	ev_kafka_producer_close(kpr);
+	ev_kafka_msg_free(&m);
+	ev_buf_free(&rec);
+	return rc < 0 ? EV_EXIT_OK : rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -1207,6 +1445,12 @@ int main(int argc, char **argv)
 		rc = build_event(&o, &bld);
 	if (rc < 0)
 		rc = check_options(&o);
+	if (rc < 0)
+		rc = check_kafka(&o);
+	if (rc < 0 && ev_kafka_is_addr(o.log) && !o.dry_run) {
+		rc = publish_kafka(&pb, &o, bld);
+		goto out;
+	}
 	if (rc < 0)
 		rc = open_schemas(&pb, &o);
 	if (rc < 0 && !o.dry_run)
@@ -1246,5 +1490,6 @@ out:
 	ev_buf_free(&pb.one_stream);
 	free(o.inputs);
 	free(o.metas);
+	ev_kafka_props_free(&o.kprops);
 	return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "evlog.h"
 #include "evtail_i.h"
+#include "evtail_kafka.h"
 #include "fe.h"
 #include "feselect.h"
 
@@ -21,7 +22,8 @@
 static const char usage_short[] = "Usage: evtail [options] LOG\n";
 
 static const char usage_long[] =
-	"Read events from an evlog log (a directory) or one segment file.\n"
+	"Read events from an evlog log (a directory) or one segment file,\n"
+	"or from a Kafka topic: kafka://HOST:PORT[,HOST:PORT...]/TOPIC.\n"
 	"\n"
 	"Options:\n"
 	"      --backoff DURATION  first retry delay, doubling with jitter (1s)\n"
@@ -48,7 +50,8 @@ static const char usage_long[] =
 	"                          JSON objects, or as -o csv or tsv columns\n"
 	"  -f, --follow            wait for new events (exit 0 on SIGINT/SIGTERM);\n"
 	"                          with no position, print the last 10 first\n"
-	"      --from POS          start at OFFSET, start, end or @TIME\n"
+	"      --from POS          start at OFFSET, start, end or @TIME; on a\n"
+	"                          kafka log PARTITION:OFFSET (repeatable)\n"
 	"      --from-version N    with one exact --stream or one\n"
 	"                          --stream-exact, start at its version N\n"
 	"      --grace DURATION    on SIGINT/SIGTERM, let handlers finish this\n"
@@ -56,12 +59,17 @@ static const char usage_long[] =
 	"      --group NAME        read as consumer group NAME: resume after its\n"
 	"                          committed position and commit as it goes\n"
 	"  -h, --help              show this help and exit\n"
+	"      --kafka-config FILE librdkafka properties from FILE, as kcat\n"
+	"                          reads them (property=value lines)\n"
+	"      --kafka-timeout DURATION  give up on an unreachable kafka\n"
+	"                          cluster after DURATION (10s)\n"
 	"  -i, --interactive       browse LOG with commands (next, find,\n"
 	"                          filter, stats, ...; 'help' lists them):\n"
 	"                          with readline from a terminal, else one\n"
 	"                          command a line from stdin; only --color\n"
 	"                          goes with it\n"
-	"  -n, --lines N           print the last N (matching) events\n"
+	"  -n, --lines N           print the last N (matching) events; on a\n"
+	"                          kafka log the last N of each partition\n"
 	"      --on-error ACTION   an event --upcast cannot upcast: stop\n"
 	"                          (default, exit 65), skip, or dlq (to --dlq)\n"
 	"      --on-failure ACTION after the last retry: stop (default), dlq or\n"
@@ -104,6 +112,8 @@ static const char usage_long[] =
 	"      --where EXPR        only events where EXPR holds: PATH OP VALUE,\n"
 	"                          OP one of == != < <= > >= =~ in like contains\n"
 	"                          exists; and, or, not, ( ); may be repeated\n"
+	"  -X PROPERTY=VALUE       on a kafka log, a librdkafka property; may\n"
+	"                          be repeated\n"
 	"\n"
 	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
 	"Exit status: 0 at the end of the log, 64 usage or a bad upcaster set,\n"
@@ -123,6 +133,8 @@ enum {
 	OPT_EXEC,
 	OPT_FIELDS,
 	OPT_GROUP,
+	OPT_KAFKA_CONFIG,
+	OPT_KAFKA_TIMEOUT,
 	OPT_SALVAGE,
 	OPT_STATE_DIR,
 	OPT_TEMPLATE,
@@ -151,6 +163,8 @@ static const struct option longopts[] = {
 	{"group", required_argument, NULL, OPT_GROUP},
 	{"help", no_argument, NULL, 'h'},
 	{"interactive", no_argument, NULL, 'i'},
+	{"kafka-config", required_argument, NULL, OPT_KAFKA_CONFIG},
+	{"kafka-timeout", required_argument, NULL, OPT_KAFKA_TIMEOUT},
 	{"lines", required_argument, NULL, 'n'},
 	{"on-error", required_argument, NULL, FE_OPT_ON_ERROR},
 	{"on-failure", required_argument, NULL, FE_OPT_ON_FAILURE},
@@ -200,7 +214,80 @@ struct opts {
 	const char *trace;
 	int chrome;
 	char not_trace[64];
+	/* a kafka:// LOG (kafka: one is named), and the first option that
+	 * a kafka log does not take yet ("" when none) */
+	int kafka;
+	struct evtail_kafka k;
+	char not_kafka[64];
 };
+
+/* Options of a local log that a kafka log does not take (yet). */
+static int kafka_lacks(int c)
+{
+	return c == FE_OPT_TO || c == FE_OPT_FROM_VERSION || c == OPT_GROUP ||
+	       c == OPT_EXEC || c == OPT_CURSOR_FILE || c == OPT_SALVAGE ||
+	       c == OPT_STATE_DIR || c == OPT_WAIT || c == OPT_TRACE ||
+	       c == FE_OPT_UPCAST || c == 'i' || c == OPT_COMMIT_EVERY ||
+	       c == OPT_COMMIT_INTERVAL;
+}
+
+/* -X, --kafka-config, --kafka-timeout; --from and -n on a kafka log:
+ * 0, an exit status, or -1 when c is none of them. */
+static int kafka_option(struct opts *o, int c, const char *arg)
+{
+	struct evtail_kafka *k = &o->k;
+	struct ev_kafka_from *nf;
+	struct ev_error err;
+
+	switch (c) {
+	case 'X':
+		if (ev_kafka_props_add(&k->props, arg, &err) != 0)
+			return err.code == EV_EUSAGE
+				       ? fe_usage_error(usage_short, "%s",
+							err.msg)
+				       : fe_oom();
+		k->kafka_opt = k->kafka_opt ? k->kafka_opt : "-X";
+		return 0;
+	case OPT_KAFKA_CONFIG:
+		if (ev_kafka_props_load(&k->props, arg, &err) != 0)
+			return err.code == EV_EUSAGE
+				       ? fe_usage_error(usage_short,
+							"--kafka-config: %s",
+							err.msg)
+				       : fe_reportf(&err, "--kafka-config");
+		k->kafka_opt = k->kafka_opt ? k->kafka_opt : "--kafka-config";
+		return 0;
+	case OPT_KAFKA_TIMEOUT:
+		if (ev_duration_parse(arg, &k->timeout_ms) != 0 ||
+		    k->timeout_ms <= 0 || k->timeout_ms > INT32_MAX)
+			return fe_usage_error(usage_short,
+					      "--kafka-timeout: '%s' is not a "
+					      "duration such as 500ms or 10s",
+					      arg);
+		k->kafka_opt = k->kafka_opt ? k->kafka_opt : "--kafka-timeout";
+		return 0;
+	case FE_OPT_FROM:
+		if (!o->kafka)
+			return -1;
+		nf = realloc(k->from, (k->nfrom + 1) * sizeof(*nf));
+		if (nf == NULL)
+			return fe_oom();
+		k->from = nf;
+		if (ev_kafka_from_parse(arg, &k->from[k->nfrom], &err) != 0)
+			return fe_usage_error(usage_short, "%s", err.msg);
+		k->nfrom++;
+		return 0;
+	case 'n':
+		if (!o->kafka)
+			return -1;
+		if (fe_parse_u64(arg, &k->last) != 0)
+			return fe_usage_error(usage_short,
+					      "-n: '%s' is not a number", arg);
+		k->has_last = 1;
+		return 0;
+	}
+	return -1;
+}
 
 /* Output, position and group options: 0, or an exit status. */
 static int other_option(int c, const char *arg, struct opts *o)
@@ -299,8 +386,13 @@ static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r, li = -1;
 
-	while ((c = getopt_long(argc, argv, "fhin:o:rV", longopts, &li)) !=
+	while ((c = getopt_long(argc, argv, "fhin:o:rVX:", longopts, &li)) !=
 	       -1) {
+		if (kafka_lacks(c) && o->not_kafka[0] == '\0')
+			snprintf(o->not_kafka, sizeof(o->not_kafka), "%s%s",
+				 li >= 0 ? "--" : "-",
+				 li >= 0 ? longopts[li].name
+					 : (char[2]){(char)c, 0});
 		if (c != 'i' && c != OPT_COLOR)
 			o->others++;
 		/* --trace takes -o and --color only: remember the first
@@ -312,6 +404,11 @@ static int parse_options(int argc, char **argv, struct opts *o)
 				 li >= 0 ? longopts[li].name
 					 : (char[2]){(char)c, 0});
 		li = -1;
+		if ((r = kafka_option(o, c, optarg)) != -1) {
+			if (r != 0)
+				return r;
+			continue;
+		}
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
@@ -373,7 +470,37 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		return fe_usage_error(usage_short, "unexpected operand '%s'",
 				      argv[optind + 1]);
 	o->logpath = argv[optind];
+	if (!o->kafka && o->k.kafka_opt != NULL)
+		return fe_usage_error(usage_short,
+				      "%s needs a kafka://HOST:PORT/TOPIC LOG",
+				      o->k.kafka_opt);
+	if (o->kafka && o->not_kafka[0] != '\0')
+		return fe_usage_error(usage_short,
+				      "%s: not on a kafka log yet (evtail(1) "
+				      "KAFKA)",
+				      o->not_kafka);
 	return -1;
+}
+
+/* A kafka log: its own reader, evtail's filters and outputs. */
+static int run_kafka(struct opts *o)
+{
+	struct ev_scan_opts *so = &o->sel.scan;
+
+	o->k.addr = o->logpath;
+	/* -f with no position: the last few of each partition, then what
+	 * comes, as tail -f */
+	if (o->follow && o->k.nfrom == 0 && !o->k.has_last) {
+		o->k.has_last = 1;
+		o->k.last = FOLLOW_LAST;
+	}
+	fe_on_stop(on_signal);
+	return evtail_kafka_run(&o->k, o->sel.flt, so->has_max, so->max, o->fmt,
+				o->tpl, o->fields,
+				o->fmt == EV_OUT_PRETTY &&
+					fe_color(o->color, stdout),
+				o->reverse, o->follow, &stop_requested,
+				usage_short);
 }
 
 /* --exec and what goes with it: -1 to go on, or an exit status. */
@@ -694,6 +821,11 @@ int main(int argc, char **argv)
 
 	fe_init(argv);
 	memset(&o, 0, sizeof(o));
+	o.k.timeout_ms = 10000;
+	/* a kafka:// LOG changes what --from and -n take */
+	for (rc = 1; rc < argc; rc++)
+		if (ev_kafka_is_addr(argv[rc]))
+			o.kafka = 1;
 	ev_consumer_opts_init(&o.con);
 	fe_exec_init(&o.exec, usage_short, &o.con);
 	o.fmt = EV_OUT_JSON;
@@ -709,10 +841,14 @@ int main(int argc, char **argv)
 						       usage_short);
 	if (rc == -1)
 		rc = validate(&o);
+	if (rc == -1 && o.kafka)
+		rc = run_kafka(&o);
 	if (rc == -1)
 		rc = o.trace != NULL ? run_trace(&o) : run(&o);
 	fe_select_free(&o.sel);
 	ev_template_free(o.tpl);
 	ev_fieldlist_free(o.fields);
+	ev_kafka_props_free(&o.k.props);
+	free(o.k.from);
 	return rc;
 }

@@ -3211,6 +3211,161 @@ int ev_schemadir_check_type(struct ev_schemadir *d, const uint8_t *rec,
 			    size_t n, struct ev_jschema_ctx *cx,
 			    struct ev_str *type, size_t *type_ix);
 
+/* ---- kafka: Kafka logs (lib/kafka.c; evtail(1) and evpub(1) KAFKA) */
+
+/* JSON output of a Kafka log: the partition of the events to come,
+ * written first, beside the offset (-1: none, the default). */
+void ev_output_set_partition(struct ev_output *o, int32_t partition);
+
+#define EV_KAFKA_PREFIX "kafka://"
+
+/* kafka://HOST:PORT[,HOST:PORT...]/TOPIC */
+struct ev_kafka_addr {
+	char brokers[1024]; /* "HOST:PORT,..." as bootstrap.servers */
+	char topic[250];
+};
+/* Does s begin with kafka://? */
+int ev_kafka_is_addr(const char *s);
+/* EV_EUSAGE saying what is wrong with a malformed address. */
+int ev_kafka_addr_parse(const char *s, struct ev_kafka_addr *a,
+			struct ev_error *err);
+
+/* librdkafka properties, in the order given; the last value of a
+ * property wins.  Zero-initialise. */
+struct ev_kafka_props {
+	char **kv; /* name, value, name, value... */
+	size_t n;
+};
+/* -X "property=value" */
+int ev_kafka_props_add(struct ev_kafka_props *p, const char *arg,
+		       struct ev_error *err);
+/* --kafka-config FILE: kcat's properties file (property=value lines,
+ * blank lines and # comments skipped). */
+int ev_kafka_props_load(struct ev_kafka_props *p, const char *path,
+			struct ev_error *err);
+const char *ev_kafka_props_get(const struct ev_kafka_props *p, const char *k);
+void ev_kafka_props_free(struct ev_kafka_props *p);
+
+/* How events travel in records (--kafka-format). */
+enum ev_kafka_format {
+	EV_KAFKA_BINARY = 0, /* CloudEvents binary mode: ce_* headers */
+	EV_KAFKA_STRUCTURED, /* a CloudEvents JSON value */
+	EV_KAFKA_ENVELOPE,   /* evlog's envelope JSON value */
+};
+int ev_kafka_format_parse(const char *s, enum ev_kafka_format *f,
+			  struct ev_error *err);
+
+/* One Kafka record, as produced or consumed.  Zero-initialise, then
+ * ev_kafka_msg_reset() before use. */
+#define EV_KAFKA_MAX_HEADERS 1024
+struct ev_kafka_header {
+	char *name;
+	uint8_t *value; /* NUL-terminated copy; NULL: a null header */
+	size_t len;
+};
+struct ev_kafka_msg {
+	struct ev_buf key, value;
+	int has_key, has_value; /* 0: a null key or value */
+	struct ev_kafka_header *h;
+	size_t nh, caph;
+	int64_t timestamp; /* ms since the epoch, -1 when none */
+};
+void ev_kafka_msg_reset(struct ev_kafka_msg *m);
+void ev_kafka_msg_free(struct ev_kafka_msg *m);
+/* A copy of the header; v NULL for a null one.  EV_EDATA past
+ * EV_KAFKA_MAX_HEADERS, EV_ERR out of memory. */
+int ev_kafka_msg_add_header(struct ev_kafka_msg *m, const char *name,
+			    const void *v, size_t n);
+/* The last header of that name, or NULL. */
+const struct ev_kafka_header *ev_kafka_msg_header(const struct ev_kafka_msg *m,
+						  const char *name);
+/* The record of an event in format fmt (evpub(1) KAFKA). */
+int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
+			  struct ev_kafka_msg *m, struct ev_error *err);
+/*
+ * The event of a record read from TOPIC's partition at offset, as one
+ * JSON line appended to out, for ev_parser_line() in the format *fmt
+ * (EV_FMT_ENVELOPE or EV_FMT_CLOUDEVENTS).  The format is detected from
+ * the headers: ce_* (binary mode), content-type
+ * application/cloudevents+json (structured) or application/vnd.evlog+json
+ * (envelope), else a foreign record, type kafka.record.  EV_EDATA for
+ * incomplete CloudEvents headers.
+ */
+int ev_kafka_msg_to_json(const struct ev_kafka_msg *m, const char *topic,
+			 int32_t partition, int64_t offset, struct ev_buf *out,
+			 enum ev_format *fmt, struct ev_error *err);
+
+/* The librdkafka client (lib/kafka_client.c).  Every wait on the cluster
+ * is bounded by timeout_ms (--kafka-timeout): an unreachable cluster is
+ * EV_EIO within it; a missing topic EV_ENOENT; a bad -X property
+ * EV_EUSAGE with librdkafka's message. */
+struct ev_kafka_conn_opts {
+	const struct ev_kafka_addr *addr;
+	const struct ev_kafka_props *props; /* -X, --kafka-config; or NULL */
+	int timeout_ms;
+};
+
+/* The idempotent producer: enable.idempotence, acks=all, zstd,
+ * partitioner=murmur2_random (as the Java client), unless -X says
+ * otherwise.  ack gets each record's delivery report: its partition and
+ * offset, or error (not NULL) when it was not delivered. */
+typedef void (*ev_kafka_ack_fn)(void *ctx, void *opaque, int32_t partition,
+				int64_t offset, const char *error);
+struct ev_kafka_producer;
+int ev_kafka_producer_open(struct ev_kafka_producer **out,
+			   const struct ev_kafka_conn_opts *o,
+			   ev_kafka_ack_fn ack, void *ctx,
+			   struct ev_error *err);
+/* Queue m (copied); opaque is given back to ack.  Not queued (an
+ * error): no ack comes. */
+int ev_kafka_produce(struct ev_kafka_producer *p, const struct ev_kafka_msg *m,
+		     void *opaque, struct ev_error *err);
+/* Wait for every delivery report.  EV_EIO naming the broker error and
+ * the count not delivered when any failed. */
+int ev_kafka_producer_flush(struct ev_kafka_producer *p, struct ev_error *err);
+uint64_t ev_kafka_producer_acked(const struct ev_kafka_producer *p);
+void ev_kafka_producer_close(struct ev_kafka_producer *p);
+
+/* --from on a Kafka log: start, end, @TIME (every partition) or
+ * PARTITION:OFFSET (that one; may be repeated). */
+enum ev_kafka_from_kind {
+	EV_KAFKA_FROM_START = 0,
+	EV_KAFKA_FROM_END,
+	EV_KAFKA_FROM_TIME,
+	EV_KAFKA_FROM_OFFSET,
+};
+struct ev_kafka_from {
+	enum ev_kafka_from_kind kind;
+	int32_t partition; /* EV_KAFKA_FROM_OFFSET, else -1 */
+	int64_t offset;
+	ev_time_t time;
+};
+int ev_kafka_from_parse(const char *s, struct ev_kafka_from *f,
+			struct ev_error *err);
+
+/* A consumer without a group: it reads every partition of the topic (or
+ * those --from PARTITION:OFFSET names) from its position; without
+ * follow, up to the end each had when it got there. */
+struct ev_kafka_consumer_opts {
+	struct ev_kafka_conn_opts conn;
+	const struct ev_kafka_from *from; /* in order; the last one wins */
+	size_t nfrom;
+	int has_last; /* -n: the last `last` of each partition, merged by
+			 record time */
+	uint64_t last;
+	int follow;
+};
+struct ev_kafka_consumer;
+int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
+			   const struct ev_kafka_consumer_opts *o,
+			   struct ev_error *err);
+/* The next record into m: 1, 0 at the end (not following), EV_EAGAIN
+ * when none came within timeout_ms, or an error. */
+int ev_kafka_consumer_next(struct ev_kafka_consumer *c, int timeout_ms,
+			   struct ev_kafka_msg *m, int32_t *partition,
+			   int64_t *offset, struct ev_error *err);
+void ev_kafka_consumer_close(struct ev_kafka_consumer *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,7 @@
  * written newest first at the end: memory grows with the output.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@ struct ev_output {
 	int reverse, ended;
 	size_t *starts; /* reverse: where each held event begins in buf */
 	size_t nstarts, cap;
+	int32_t partition; /* a Kafka log's, or -1 */
 };
 
 int ev_output_new(struct ev_output **out, int fd, enum ev_out_format fmt,
@@ -65,7 +67,31 @@ int ev_output_new(struct ev_output **out, int fd, enum ev_out_format fmt,
 	o->fmt = fmt;
 	o->tpl = tpl;
 	o->color = color;
+	o->partition = -1;
 	*out = o;
+	return 0;
+}
+
+void ev_output_set_partition(struct ev_output *o, int32_t partition)
+{
+	o->partition = partition;
+}
+
+/* JSON output of a Kafka log: "partition" beside "offset", first */
+static int put_partition(struct ev_output *o, size_t mark)
+{
+	char tmp[32];
+	int n;
+
+	if (o->buf.len - mark < 2 || o->buf.p[mark] != '{')
+		return 0;
+	n = snprintf(tmp, sizeof(tmp), "\"partition\":%d,", (int)o->partition);
+	if (ev_buf_reserve(&o->buf, (size_t)n) != 0)
+		return -1;
+	memmove(o->buf.p + mark + 1 + n, o->buf.p + mark + 1,
+		o->buf.len - mark - 1);
+	memcpy(o->buf.p + mark + 1, tmp, (size_t)n);
+	o->buf.len += (size_t)n;
 	return 0;
 }
 
@@ -218,6 +244,9 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 			break;
 		}
 	}
+	if (r == 0 && o->partition >= 0 && o->fmt == EV_OUT_JSON &&
+	    o->fields == NULL && put_partition(o, mark) != 0)
+		r = ev_seterr(err, EV_ERR, "out of memory");
 	if (r == 0 && o->fmt != EV_OUT_MSGPACK &&
 	    ev_buf_putc(&o->buf, '\n') != 0)
 		r = ev_seterr(err, EV_ERR, "out of memory");

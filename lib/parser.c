@@ -106,7 +106,7 @@ static int get_posint(struct ev_parser *ps, struct ev_json *js, uint64_t *v,
 
 static const char *const env_names[] = {
 	"offset", "id",	 "type", "stream", "version",	  "time",
-	"schema", "key", "data", "meta",   "data_base64",
+	"schema", "key", "data", "meta",   "data_base64", "partition",
 };
 enum {
 	F_OFFSET,
@@ -120,6 +120,7 @@ enum {
 	F_DATA,
 	F_META,
 	F_DATA64,
+	F_PARTITION, /* a Kafka log's, ignored as offset is */
 	F_COUNT
 };
 
@@ -151,6 +152,8 @@ static int lookup_field(const char *k, size_t n)
 		return -1;
 	case 7:
 		return memcmp(k, "version", 7) == 0 ? F_VERSION : -1;
+	case 9:
+		return memcmp(k, "partition", 9) == 0 ? F_PARTITION : -1;
 	case 11:
 		return memcmp(k, "data_base64", 11) == 0 ? F_DATA64 : -1;
 	default:
@@ -339,6 +342,7 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 				return EV_EDATA;
 			break;
 		case F_OFFSET:
+		case F_PARTITION:
 		case F_COUNT:
 			ps->b.tmp.len = 0;
 			if (ev_json_value(js, &ps->b.tmp) != 0)

@@ -1,0 +1,821 @@
+/*
+ * kafka.c - Kafka logs: kafka:// addresses, librdkafka properties
+ * (-X key=value, kcat's properties files), and the mapping between
+ * events and Kafka records (evtail(1) and evpub(1) KAFKA).  Pure
+ * functions, no librdkafka here: the client lives in kafka_client.c.
+ *
+ * The default mapping is the CloudEvents Kafka protocol binding in
+ * binary mode: the key is the event's key (or its stream), the value its
+ * data as JSON, the attributes ce_* headers.  evlog's own fields use the
+ * attributes of evlog's CloudEvents table (lib/cloudevents.c): stream is
+ * ce_subject, version ce_sequence, key ce_partitionkey, schema
+ * ce_schemaversion, and meta travels whole in ce_evlogmeta as JSON, so
+ * nothing is lost.  "structured" puts the CloudEvents JSON in the value,
+ * "envelope" evlog's envelope JSON.  Reading detects each record's
+ * format from its headers; a record without them is a foreign one, an
+ * event of type kafka.record.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evlog_private.h"
+
+#define CE_DEFAULT_SOURCE "urn:evlog:default"
+#define CT_JSON "application/json"
+#define CT_CE "application/cloudevents+json"
+#define CT_ENVELOPE "application/vnd.evlog+json"
+#define CT_BINARY "application/octet-stream"
+
+/* ------------------------------------------------------------ addresses */
+
+int ev_kafka_is_addr(const char *s)
+{
+	return s != NULL &&
+	       strncmp(s, EV_KAFKA_PREFIX, sizeof(EV_KAFKA_PREFIX) - 1) == 0;
+}
+
+/* one HOST:PORT of the list, [b, e) */
+static int check_broker(const char *s, const char *b, const char *e,
+			struct ev_error *err)
+{
+	const char *colon, *q;
+	long port = 0;
+	int n = (int)(e - b);
+
+	if (b == e)
+		return ev_seterr(err, EV_EUSAGE,
+				 "kafka address '%s': empty broker in the list",
+				 s);
+	if (*b == '[') { /* [IPv6]:PORT */
+		q = memchr(b, ']', (size_t)(e - b));
+		if (q == NULL || q == b + 1)
+			return ev_seterr(
+				err, EV_EUSAGE,
+				"kafka address '%s': broker '%.*s': unclosed '['",
+				s, n, b);
+		colon = q + 1 < e && q[1] == ':' ? q + 1 : NULL;
+	} else {
+		colon = NULL;
+		for (q = b; q < e; q++)
+			if (*q == ':')
+				colon = q;
+		if (colon == b)
+			return ev_seterr(
+				err, EV_EUSAGE,
+				"kafka address '%s': broker '%.*s': missing host",
+				s, n, b);
+		for (q = b; q < (colon != NULL ? colon : e); q++)
+			if (!((*q >= 'a' && *q <= 'z') ||
+			      (*q >= 'A' && *q <= 'Z') ||
+			      (*q >= '0' && *q <= '9') || *q == '.' ||
+			      *q == '-' || *q == '_'))
+				return ev_seterr(err, EV_EUSAGE,
+						 "kafka address '%s': broker "
+						 "'%.*s': invalid character "
+						 "'%c' in the host",
+						 s, n, b, *q);
+	}
+	if (colon == NULL || colon + 1 == e)
+		return ev_seterr(err, EV_EUSAGE,
+				 "kafka address '%s': broker '%.*s': missing "
+				 "port (HOST:PORT)",
+				 s, n, b);
+	for (q = colon + 1; q < e; q++) {
+		if (*q < '0' || *q > '9' || port > 65535)
+			break;
+		port = port * 10 + (*q - '0');
+	}
+	if (q != e || port < 1 || port > 65535)
+		return ev_seterr(err, EV_EUSAGE,
+				 "kafka address '%s': broker '%.*s': invalid "
+				 "port '%.*s' (1 to 65535)",
+				 s, n, b, (int)(e - colon - 1), colon + 1);
+	return 0;
+}
+
+int ev_kafka_addr_parse(const char *s, struct ev_kafka_addr *a,
+			struct ev_error *err)
+{
+	const char *hosts, *slash, *b, *e, *t;
+	size_t tn;
+
+	memset(a, 0, sizeof(*a));
+	if (!ev_kafka_is_addr(s))
+		return ev_seterr(err, EV_EUSAGE,
+				 "'%s' is not a kafka address "
+				 "(kafka://HOST:PORT[,HOST:PORT...]/TOPIC)",
+				 s);
+	hosts = s + sizeof(EV_KAFKA_PREFIX) - 1;
+	slash = strchr(hosts, '/');
+	if (slash == NULL || slash[1] == '\0')
+		return ev_seterr(err, EV_EUSAGE,
+				 "kafka address '%s': missing topic "
+				 "(kafka://HOST:PORT[,HOST:PORT...]/TOPIC)",
+				 s);
+	if (slash == hosts)
+		return ev_seterr(err, EV_EUSAGE,
+				 "kafka address '%s': missing brokers "
+				 "(kafka://HOST:PORT[,HOST:PORT...]/TOPIC)",
+				 s);
+	if ((size_t)(slash - hosts) >= sizeof(a->brokers))
+		return ev_seterr(err, EV_EUSAGE,
+				 "kafka address '%s': broker list too long", s);
+	for (b = hosts; b <= slash; b = e + 1) {
+		e = b;
+		while (e < slash && *e != ',')
+			e++;
+		if (check_broker(s, b, e, err) != 0)
+			return EV_EUSAGE;
+		if (e == slash)
+			break;
+	}
+	t = slash + 1;
+	tn = strlen(t);
+	if (tn > 249)
+		return ev_seterr(err, EV_EUSAGE,
+				 "kafka address '%s': topic longer than 249 "
+				 "characters",
+				 s);
+	if (strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+		return ev_seterr(
+			err, EV_EUSAGE,
+			"kafka address '%s': topic '%s' is not allowed", s, t);
+	for (b = t; *b != '\0'; b++)
+		if (!((*b >= 'a' && *b <= 'z') || (*b >= 'A' && *b <= 'Z') ||
+		      (*b >= '0' && *b <= '9') || *b == '.' || *b == '_' ||
+		      *b == '-'))
+			return ev_seterr(err, EV_EUSAGE,
+					 "kafka address '%s': topic '%s': "
+					 "invalid character '%c' (letters, "
+					 "digits, '.', '_' and '-')",
+					 s, t, *b);
+	memcpy(a->brokers, hosts, (size_t)(slash - hosts));
+	a->brokers[slash - hosts] = '\0';
+	memcpy(a->topic, t, tn + 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------ properties */
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+			 e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static int props_put(struct ev_kafka_props *p, const char *k, const char *v)
+{
+	char **nv;
+	char *kc, *vc;
+	size_t i;
+
+	for (i = 0; i < p->n; i++) /* the last one given wins */
+		if (strcmp(p->kv[2 * i], k) == 0) {
+			vc = strdup(v);
+			if (vc == NULL)
+				return -1;
+			free(p->kv[2 * i + 1]);
+			p->kv[2 * i + 1] = vc;
+			return 0;
+		}
+	nv = realloc(p->kv, (p->n + 1) * 2 * sizeof(*nv));
+	if (nv == NULL)
+		return -1;
+	p->kv = nv;
+	kc = strdup(k);
+	vc = strdup(v);
+	if (kc == NULL || vc == NULL) {
+		free(kc);
+		free(vc);
+		return -1;
+	}
+	p->kv[2 * p->n] = kc;
+	p->kv[2 * p->n + 1] = vc;
+	p->n++;
+	return 0;
+}
+
+int ev_kafka_props_add(struct ev_kafka_props *p, const char *arg,
+		       struct ev_error *err)
+{
+	const char *eq = strchr(arg, '=');
+	char *k;
+	int r;
+
+	if (eq == NULL || eq == arg)
+		return ev_seterr(err, EV_EUSAGE,
+				 "-X '%s': expected PROPERTY=VALUE", arg);
+	k = strndup(arg, (size_t)(eq - arg));
+	if (k == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	r = props_put(p, k, eq + 1);
+	free(k);
+	return r == 0 ? 0 : ev_seterr(err, EV_ERR, "out of memory");
+}
+
+int ev_kafka_props_load(struct ev_kafka_props *p, const char *path,
+			struct ev_error *err)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *s, *eq;
+	size_t cap = 0;
+	unsigned long ln = 0;
+	int r = 0;
+
+	if (f == NULL)
+		return ev_seterr_errno(err,
+				       errno == ENOENT ? EV_ENOENT : EV_EIO,
+				       errno, "'%s'", path);
+	while (getline(&line, &cap, f) != -1) {
+		ln++;
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (eq == NULL || eq == s) {
+			r = ev_seterr(err, EV_EUSAGE,
+				      "'%s': line %lu: expected property=value",
+				      path, ln);
+			break;
+		}
+		*eq = '\0';
+		if (props_put(p, trim(s), trim(eq + 1)) != 0) {
+			r = ev_seterr(err, EV_ERR, "out of memory");
+			break;
+		}
+	}
+	if (r == 0 && ferror(f))
+		r = ev_seterr_errno(err, EV_EIO, errno, "'%s'", path);
+	free(line);
+	fclose(f);
+	return r;
+}
+
+const char *ev_kafka_props_get(const struct ev_kafka_props *p, const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (strcmp(p->kv[2 * i], k) == 0)
+			return p->kv[2 * i + 1];
+	return NULL;
+}
+
+void ev_kafka_props_free(struct ev_kafka_props *p)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * p->n; i++)
+		free(p->kv[i]);
+	free(p->kv);
+	p->kv = NULL;
+	p->n = 0;
+}
+
+int ev_kafka_format_parse(const char *s, enum ev_kafka_format *f,
+			  struct ev_error *err)
+{
+	if (strcmp(s, "binary") == 0)
+		*f = EV_KAFKA_BINARY;
+	else if (strcmp(s, "structured") == 0)
+		*f = EV_KAFKA_STRUCTURED;
+	else if (strcmp(s, "envelope") == 0)
+		*f = EV_KAFKA_ENVELOPE;
+	else
+		return ev_seterr(err, EV_EUSAGE,
+				 "--kafka-format '%s': expected binary, "
+				 "structured or envelope",
+				 s);
+	return 0;
+}
+
+/* ------------------------------------------------------------ messages */
+
+void ev_kafka_msg_reset(struct ev_kafka_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nh; i++) {
+		free(m->h[i].name);
+		free(m->h[i].value);
+	}
+	m->nh = 0;
+	m->key.len = 0;
+	m->value.len = 0;
+	m->has_key = 0;
+	m->has_value = 0;
+	m->timestamp = -1;
+}
+
+void ev_kafka_msg_free(struct ev_kafka_msg *m)
+{
+	ev_kafka_msg_reset(m);
+	free(m->h);
+	ev_buf_free(&m->key);
+	ev_buf_free(&m->value);
+	memset(m, 0, sizeof(*m));
+	m->timestamp = -1;
+}
+
+int ev_kafka_msg_add_header(struct ev_kafka_msg *m, const char *name,
+			    const void *v, size_t n)
+{
+	struct ev_kafka_header *nh;
+	char *nm;
+	uint8_t *vc = NULL;
+
+	if (m->nh >= EV_KAFKA_MAX_HEADERS)
+		return EV_EDATA;
+	if (m->nh == m->caph) {
+		size_t c = m->caph ? m->caph * 2 : 16;
+		nh = realloc(m->h, c * sizeof(*nh));
+		if (nh == NULL)
+			return EV_ERR;
+		m->h = nh;
+		m->caph = c;
+	}
+	nm = strdup(name);
+	if (v != NULL) {
+		vc = malloc(n + 1);
+		if (vc != NULL) {
+			memcpy(vc, v, n);
+			vc[n] = '\0';
+		}
+	}
+	if (nm == NULL || (v != NULL && vc == NULL)) {
+		free(nm);
+		free(vc);
+		return EV_ERR;
+	}
+	m->h[m->nh].name = nm;
+	m->h[m->nh].value = vc;
+	m->h[m->nh].len = v != NULL ? n : 0;
+	m->nh++;
+	return 0;
+}
+
+const struct ev_kafka_header *ev_kafka_msg_header(const struct ev_kafka_msg *m,
+						  const char *name)
+{
+	size_t i;
+
+	for (i = m->nh; i-- > 0;) /* the last one, as Kafka's lastHeader */
+		if (strcmp(m->h[i].name, name) == 0)
+			return &m->h[i];
+	return NULL;
+}
+
+static int hdr_str(struct ev_kafka_msg *m, const char *name, const char *s,
+		   size_t n, struct ev_error *err)
+{
+	if (ev_kafka_msg_add_header(m, name, s, n) != 0)
+		return ev_seterr(err, EV_EDATA,
+				 "too many headers or no memory");
+	return 0;
+}
+
+static int hdr_u64(struct ev_kafka_msg *m, const char *name, uint64_t v,
+		   struct ev_error *err)
+{
+	char tmp[24];
+	char *e = ev_fmt_u64(tmp, v);
+
+	return hdr_str(m, name, tmp, (size_t)(e - tmp), err);
+}
+
+/* the source of evlog's CloudEvents table: meta.source when a string */
+static void meta_source(const struct ev_event *ev, const char **s, size_t *n)
+{
+	const uint8_t *p, *end;
+	struct ev_mp_item it, key, val;
+	uint32_t i;
+
+	*s = CE_DEFAULT_SOURCE;
+	*n = strlen(CE_DEFAULT_SOURCE);
+	if (ev->meta == NULL)
+		return;
+	p = ev->meta;
+	end = ev->meta + ev->meta_len;
+	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
+		return;
+	for (i = 0; i < it.n; i++) {
+		if (ev_mp_read(&p, end, &key) != 0 || key.type != EV_MP_STR)
+			return;
+		const uint8_t *vp = p;
+		if (ev_mp_read(&vp, end, &val) != 0)
+			return;
+		if (key.n == 6 && memcmp(key.p, "source", 6) == 0 &&
+		    val.type == EV_MP_STR && val.n > 0) {
+			*s = (const char *)val.p;
+			*n = val.n;
+			return;
+		}
+		if (ev_mp_skip(&p, end, 64) != 0)
+			return;
+	}
+}
+
+/* data into the value: JSON, or the bytes of a binary one */
+static int put_data(const struct ev_event *ev, struct ev_kafka_msg *m,
+		    const char **ctype, struct ev_error *err)
+{
+	*ctype = NULL;
+	if (ev->data == NULL)
+		return 0; /* no data: a null value */
+	m->has_value = 1;
+	if (ev->data_is_binary) { /* the bytes themselves */
+		*ctype = CT_BINARY;
+		return ev_buf_append(&m->value, ev->data, ev->data_len) == 0
+			       ? 0
+			       : ev_seterr(err, EV_ERR, "out of memory");
+	}
+	*ctype = CT_JSON;
+	return ev_msgpack_to_json(ev->data, ev->data_len, &m->value, err);
+}
+
+/* A record has no log offset: the structured value goes without
+ * evlogoffset.  The attribute's text cannot occur inside a JSON string
+ * (a quote there is escaped), so the first match is the attribute. */
+static void drop_offset(struct ev_buf *v)
+{
+	static const char at[] = ",\"evlogoffset\":\"";
+	uint8_t *p = memmem(v->p, v->len, at, sizeof(at) - 1), *q;
+
+	if (p == NULL)
+		return;
+	q = memchr(p + sizeof(at) - 1, '"',
+		   v->len - (size_t)(p - v->p) - (sizeof(at) - 1));
+	if (q == NULL)
+		return;
+	q++;
+	memmove(p, q, v->len - (size_t)(q - v->p));
+	v->len -= (size_t)(q - p);
+}
+
+int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
+			  struct ev_kafka_msg *m, struct ev_error *err)
+{
+	char tmp[40];
+	const char *src, *ctype;
+	size_t srcn;
+	int r;
+
+	ev_kafka_msg_reset(m);
+	m->timestamp = (int64_t)(ev->time / 1000000); /* ns to ms */
+	m->has_key = 1;
+	if (ev->key.n > 0)
+		r = ev_buf_append(&m->key, ev->key.p, ev->key.n);
+	else
+		r = ev_buf_append(&m->key, ev->stream.p, ev->stream.n);
+	if (r != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	switch (fmt) {
+	case EV_KAFKA_STRUCTURED:
+		m->has_value = 1;
+		r = ev_event_to_cloudevent(ev, &m->value, err);
+		if (r == 0)
+			drop_offset(&m->value);
+		if (r == 0)
+			r = hdr_str(m, "content-type", CT_CE, strlen(CT_CE),
+				    err);
+		return r;
+	case EV_KAFKA_ENVELOPE:
+		m->has_value = 1;
+		r = ev_event_to_json(ev, &m->value, EV_JSON_NO_OFFSET, err);
+		if (r == 0)
+			r = hdr_str(m, "content-type", CT_ENVELOPE,
+				    strlen(CT_ENVELOPE), err);
+		return r;
+	case EV_KAFKA_BINARY:
+		break;
+	}
+	meta_source(ev, &src, &srcn);
+	if ((r = hdr_str(m, "ce_specversion", "1.0", 3, err)) != 0 ||
+	    (r = hdr_str(m, "ce_id", ev->id.p, ev->id.n, err)) != 0 ||
+	    (r = hdr_str(m, "ce_source", src, srcn, err)) != 0 ||
+	    (r = hdr_str(m, "ce_type", ev->type.p, ev->type.n, err)) != 0 ||
+	    (r = hdr_str(m, "ce_time", tmp, ev_time_format(ev->time, tmp),
+			 err)) != 0)
+		return r;
+	if (ev->stream.n > 0 && (r = hdr_str(m, "ce_subject", ev->stream.p,
+					     ev->stream.n, err)) != 0)
+		return r;
+	if (ev->version != 0 &&
+	    (r = hdr_u64(m, "ce_sequence", ev->version, err)) != 0)
+		return r;
+	if (ev->key.n > 0 &&
+	    (r = hdr_str(m, "ce_partitionkey", ev->key.p, ev->key.n, err)) != 0)
+		return r;
+	if (ev->schema != 1 &&
+	    (r = hdr_u64(m, "ce_schemaversion", ev->schema, err)) != 0)
+		return r;
+	if (ev->meta != NULL) {
+		struct ev_buf js = {0};
+
+		r = ev_msgpack_to_json(ev->meta, ev->meta_len, &js, err);
+		if (r == 0)
+			r = hdr_str(m, "ce_evlogmeta", (const char *)js.p,
+				    js.len, err);
+		ev_buf_free(&js);
+		if (r != 0)
+			return r;
+	}
+	if ((r = put_data(ev, m, &ctype, err)) != 0)
+		return r;
+	if (ctype != NULL)
+		r = hdr_str(m, "content-type", ctype, strlen(ctype), err);
+	return r;
+}
+
+/* ------------------------------------------------------------ reading */
+
+/* is [p, p+n) one JSON value?  (scratch gets its msgpack) */
+static int is_json(const uint8_t *p, size_t n, struct ev_buf *scratch)
+{
+	struct ev_json js;
+
+	if (n == 0 || ev_utf8_valid(p, n) != n)
+		return 0;
+	scratch->len = 0;
+	ev_json_init(&js, (const char *)p, n);
+	if (ev_json_ws(&js) < 0 || ev_json_value(&js, scratch) != 0)
+		return 0;
+	return ev_json_ws(&js) < 0;
+}
+
+static int put_key_str(struct ev_buf *out, const char *k, const uint8_t *s,
+		       size_t n)
+{
+	int r = ev_buf_printf(out, ",\"%s\":", k);
+
+	return r != 0 ? r : ev_json_string(out, (const char *)s, n);
+}
+
+/* a header's value as a JSON string, or null */
+static int put_hdr_value(struct ev_buf *out, const struct ev_kafka_header *h)
+{
+	if (h->value == NULL)
+		return ev_buf_puts(out, "null");
+	if (ev_utf8_valid(h->value, h->len) == h->len)
+		return ev_json_string(out, (const char *)h->value, h->len);
+	/* not text: base64, as kcat -J does not, but losslessly */
+	ev_buf_puts(out, "{\"base64\":\"");
+	ev_base64_encode(out, h->value, h->len);
+	return ev_buf_puts(out, "\"}");
+}
+
+/* a decimal header ("ce_sequence") as a number */
+static int hdr_number(const struct ev_kafka_header *h, uint64_t *v)
+{
+	size_t i;
+	uint64_t x = 0;
+
+	if (h->value == NULL || h->len == 0 || h->len > 19)
+		return -1;
+	for (i = 0; i < h->len; i++) {
+		if (h->value[i] < '0' || h->value[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(h->value[i] - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+static int put_value_data(const struct ev_kafka_msg *m, int json_ok,
+			  struct ev_buf *out, struct ev_buf *scratch)
+{
+	if (!m->has_value)
+		return 0;
+	if (json_ok && is_json(m->value.p, m->value.len, scratch)) {
+		ev_buf_puts(out, ",\"data\":");
+		return ev_buf_append(out, m->value.p, m->value.len);
+	}
+	ev_buf_puts(out, ",\"data_base64\":\"");
+	ev_base64_encode(out, m->value.p, m->value.len);
+	return ev_buf_putc(out, '"');
+}
+
+static int from_binary(const struct ev_kafka_msg *m, const char *where,
+		       struct ev_buf *out, struct ev_error *err)
+{
+	static const char *const need[] = {"ce_specversion", "ce_id",
+					   "ce_source", "ce_type"};
+	const struct ev_kafka_header *h, *ct, *meta;
+	struct ev_buf scratch = {0};
+	uint64_t v;
+	size_t i;
+	int r = 0, json_ok;
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		h = ev_kafka_msg_header(m, need[i]);
+		if (h == NULL || h->value == NULL || h->len == 0)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: incomplete CloudEvents headers: "
+					 "no '%s'",
+					 where, need[i]);
+		if (ev_utf8_valid(h->value, h->len) != h->len)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: header '%s' is not UTF-8", where,
+					 need[i]);
+	}
+	h = ev_kafka_msg_header(m, "ce_specversion");
+	if (h->len != 3 || memcmp(h->value, "1.0", 3) != 0)
+		return ev_seterr(err, EV_EDATA,
+				 "%s: ce_specversion '%.*s': only 1.0 is known",
+				 where, (int)(h->len > 16 ? 16 : h->len),
+				 (const char *)h->value);
+	ev_buf_puts(out, "{\"id\":");
+	h = ev_kafka_msg_header(m, "ce_id");
+	ev_json_string(out, (const char *)h->value, h->len);
+	h = ev_kafka_msg_header(m, "ce_type");
+	put_key_str(out, "type", h->value, h->len);
+	if ((h = ev_kafka_msg_header(m, "ce_subject")) != NULL &&
+	    h->value != NULL)
+		put_key_str(out, "stream", h->value, h->len);
+	if ((h = ev_kafka_msg_header(m, "ce_sequence")) != NULL) {
+		if (hdr_number(h, &v) != 0)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: header 'ce_sequence': not a "
+					 "version number",
+					 where);
+		ev_buf_printf(out, ",\"version\":%llu", (unsigned long long)v);
+	}
+	if ((h = ev_kafka_msg_header(m, "ce_time")) != NULL && h->value != NULL)
+		put_key_str(out, "time", h->value, h->len);
+	if ((h = ev_kafka_msg_header(m, "ce_schemaversion")) != NULL) {
+		if (hdr_number(h, &v) != 0)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: header 'ce_schemaversion': not "
+					 "a number",
+					 where);
+		ev_buf_printf(out, ",\"schema\":%llu", (unsigned long long)v);
+	}
+	if ((h = ev_kafka_msg_header(m, "ce_partitionkey")) != NULL &&
+	    h->value != NULL)
+		put_key_str(out, "key", h->value, h->len);
+	ct = ev_kafka_msg_header(m, "content-type");
+	if (ct == NULL)
+		ct = ev_kafka_msg_header(m, "ce_datacontenttype");
+	json_ok = ct == NULL || ct->value == NULL ||
+		  (ct->len >= 16 && memcmp(ct->value, CT_JSON, 16) == 0) ||
+		  (ct->len >= 5 &&
+		   memcmp(ct->value + ct->len - 5, "+json", 5) == 0);
+	put_value_data(m, json_ok, out, &scratch);
+	meta = ev_kafka_msg_header(m, "ce_evlogmeta");
+	if (meta != NULL) {
+		if (meta->value == NULL ||
+		    !is_json(meta->value, meta->len, &scratch) ||
+		    meta->value[0] != '{') {
+			ev_buf_free(&scratch);
+			return ev_seterr(err, EV_EDATA,
+					 "%s: header 'ce_evlogmeta': not a "
+					 "JSON object",
+					 where);
+		}
+		ev_buf_puts(out, ",\"meta\":");
+		ev_buf_append(out, meta->value, meta->len);
+	} else {
+		/* another producer's: its source and extensions */
+		int n = 0;
+		for (i = 0; i < m->nh; i++) {
+			const struct ev_kafka_header *x = &m->h[i];
+			const char *nm = x->name;
+			if (strncmp(nm, "ce_", 3) != 0 || x->value == NULL)
+				continue;
+			nm += 3;
+			if (strcmp(nm, "specversion") == 0 ||
+			    strcmp(nm, "id") == 0 || strcmp(nm, "type") == 0 ||
+			    strcmp(nm, "subject") == 0 ||
+			    strcmp(nm, "sequence") == 0 ||
+			    strcmp(nm, "time") == 0 ||
+			    strcmp(nm, "schemaversion") == 0 ||
+			    strcmp(nm, "partitionkey") == 0 ||
+			    strcmp(nm, "datacontenttype") == 0 ||
+			    (strcmp(nm, "source") == 0 &&
+			     x->len == strlen(CE_DEFAULT_SOURCE) &&
+			     memcmp(x->value, CE_DEFAULT_SOURCE, x->len) == 0))
+				continue;
+			if (ev_utf8_valid(x->value, x->len) != x->len)
+				continue;
+			ev_buf_puts(out, n++ == 0 ? ",\"meta\":{" : ",");
+			ev_json_string(out, nm, strlen(nm));
+			ev_buf_putc(out, ':');
+			ev_json_string(out, (const char *)x->value, x->len);
+		}
+		if (n > 0)
+			ev_buf_putc(out, '}');
+	}
+	ev_buf_free(&scratch);
+	r = ev_buf_putc(out, '}');
+	return r == 0 ? 0 : ev_seterr(err, EV_ERR, "out of memory");
+}
+
+/* a record of another producer: an event of type kafka.record */
+static int from_foreign(const struct ev_kafka_msg *m, const char *topic,
+			int32_t partition, int64_t offset, struct ev_buf *out)
+{
+	struct ev_buf scratch = {0};
+	char tmp[40];
+	size_t i;
+	int r;
+
+	ev_buf_printf(out, "{\"id\":\"kafka:%s:%d:%lld\"", topic,
+		      (int)partition, (long long)offset);
+	ev_buf_puts(out, ",\"type\":\"kafka.record\",\"stream\":");
+	ev_json_string(out, topic, strlen(topic));
+	if (m->has_key && m->key.len > 0 &&
+	    ev_utf8_valid(m->key.p, m->key.len) == m->key.len)
+		put_key_str(out, "key", m->key.p, m->key.len);
+	if (m->timestamp >= 0) {
+		ev_buf_puts(out, ",\"time\":\"");
+		ev_buf_append(out, tmp,
+			      ev_time_format((ev_time_t)m->timestamp * 1000000,
+					     tmp));
+		ev_buf_putc(out, '"');
+	}
+	if (m->has_value) {
+		if (is_json(m->value.p, m->value.len, &scratch)) {
+			ev_buf_puts(out, ",\"data\":");
+			ev_buf_append(out, m->value.p, m->value.len);
+		} else if (ev_utf8_valid(m->value.p, m->value.len) ==
+			   m->value.len) {
+			ev_buf_puts(out, ",\"data\":");
+			ev_json_string(out, (const char *)m->value.p,
+				       m->value.len);
+		} else {
+			put_value_data(m, 0, out, &scratch);
+		}
+	}
+	ev_buf_puts(out, ",\"meta\":{\"kafka\":{");
+	if (m->has_key) {
+		ev_buf_puts(out, "\"key\":");
+		if (ev_utf8_valid(m->key.p, m->key.len) == m->key.len)
+			ev_json_string(out, (const char *)m->key.p, m->key.len);
+		else {
+			ev_buf_puts(out, "{\"base64\":\"");
+			ev_base64_encode(out, m->key.p, m->key.len);
+			ev_buf_puts(out, "\"}");
+		}
+		ev_buf_putc(out, ',');
+	}
+	ev_buf_printf(out, "\"timestamp\":%lld", (long long)m->timestamp);
+	if (m->nh > 0) {
+		ev_buf_puts(out, ",\"headers\":{");
+		for (i = 0; i < m->nh; i++) {
+			if (i > 0)
+				ev_buf_putc(out, ',');
+			ev_json_string(out, m->h[i].name, strlen(m->h[i].name));
+			ev_buf_putc(out, ':');
+			put_hdr_value(out, &m->h[i]);
+		}
+		ev_buf_putc(out, '}');
+	}
+	r = ev_buf_puts(out, "}}}");
+	ev_buf_free(&scratch);
+	return r == 0 ? 0 : EV_ERR;
+}
+
+int ev_kafka_msg_to_json(const struct ev_kafka_msg *m, const char *topic,
+			 int32_t partition, int64_t offset, struct ev_buf *out,
+			 enum ev_format *fmt, struct ev_error *err)
+{
+	const struct ev_kafka_header *ct =
+		ev_kafka_msg_header(m, "content-type");
+	char where[320];
+	size_t i;
+
+	snprintf(where, sizeof(where), "record %s:%d:%lld", topic,
+		 (int)partition, (long long)offset);
+	*fmt = EV_FMT_ENVELOPE;
+	for (i = 0; i < m->nh; i++)
+		if (strncmp(m->h[i].name, "ce_", 3) == 0)
+			return from_binary(m, where, out, err);
+	if (ct != NULL && ct->value != NULL &&
+	    ((ct->len >= strlen(CT_CE) &&
+	      memcmp(ct->value, CT_CE, strlen(CT_CE)) == 0) ||
+	     (ct->len >= strlen(CT_ENVELOPE) &&
+	      memcmp(ct->value, CT_ENVELOPE, strlen(CT_ENVELOPE)) == 0))) {
+		if (!m->has_value || m->value.len == 0)
+			return ev_seterr(err, EV_EDATA,
+					 "%s: content-type '%.*s' but no value",
+					 where, (int)ct->len,
+					 (const char *)ct->value);
+		if (ct->value[12] == 'c') /* application/cloudevents */
+			*fmt = EV_FMT_CLOUDEVENTS;
+		if (ev_buf_append(out, m->value.p, m->value.len) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		return 0;
+	}
+	if (from_foreign(m, topic, partition, offset, out) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	return 0;
+}

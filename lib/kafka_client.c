@@ -1,0 +1,687 @@
+/*
+ * kafka_client.c - the librdkafka side of Kafka logs: an idempotent
+ * producer with delivery reports, and a consumer without a group that
+ * reads a topic's partitions from positions (start, end, @TIME through
+ * the offsets-for-times lookup, P:OFFSET, the last N of each).
+ *
+ * Every wait on the cluster is bounded by the --kafka-timeout: an
+ * unreachable cluster is an error within it, never a hang.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "evlog_private.h"
+
+/* ------------------------------------------------------------ config */
+
+static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v,
+		    int user, struct ev_error *err)
+{
+	char es[512];
+
+	if (rd_kafka_conf_set(conf, k, v, es, sizeof(es)) != RD_KAFKA_CONF_OK)
+		return ev_seterr(err, EV_EUSAGE, "%s%s", user ? "-X: " : "",
+				 es);
+	return 0;
+}
+
+/* librdkafka's own log lines stay quiet: its errors reach the user
+ * through ours */
+static void quiet_log(const rd_kafka_t *rk, int level, const char *fac,
+		      const char *buf)
+{
+	(void)rk;
+	(void)level;
+	(void)fac;
+	(void)buf;
+}
+
+/* ours first, then the user's -X and --kafka-config, which win */
+static rd_kafka_conf_t *make_conf(const struct ev_kafka_conn_opts *o,
+				  const char *const *ours, struct ev_error *err)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char tmp[32];
+	size_t i;
+
+	if (conf == NULL) {
+		ev_seterr(err, EV_ERR, "out of memory");
+		return NULL;
+	}
+	/* librdkafka takes no less than a second here */
+	snprintf(tmp, sizeof(tmp), "%d",
+		 o->timeout_ms < 1000 ? 1000 : o->timeout_ms);
+	if (conf_set(conf, "bootstrap.servers", o->addr->brokers, 0, err) ||
+	    conf_set(conf, "socket.connection.setup.timeout.ms", tmp, 0, err) ||
+	    conf_set(conf, "log_level", "3", 0, err))
+		goto fail;
+	for (i = 0; ours != NULL && ours[i] != NULL; i += 2)
+		if (conf_set(conf, ours[i], ours[i + 1], 0, err) != 0)
+			goto fail;
+	for (i = 0; o->props != NULL && i < o->props->n; i++)
+		if (conf_set(conf, o->props->kv[2 * i], o->props->kv[2 * i + 1],
+			     1, err) != 0)
+			goto fail;
+	rd_kafka_conf_set_log_cb(conf, quiet_log);
+	return conf;
+fail:
+	rd_kafka_conf_destroy(conf);
+	return NULL;
+}
+
+/* the topic's partition count, within the timeout: EV_ENOENT when it
+ * does not exist, EV_EIO when the cluster does not answer.  The metadata
+ * of all topics, since asking for one may create it (the mock cluster,
+ * and brokers with auto.create.topics.enable, create it for a producer
+ * whatever allow.auto.create.topics says). */
+static int topic_partitions(rd_kafka_t *rk, const struct ev_kafka_conn_opts *o,
+			    int *nparts, struct ev_error *err)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	const struct rd_kafka_metadata_topic *t = NULL;
+	rd_kafka_resp_err_t e;
+	int r = 0, i;
+
+	e = rd_kafka_metadata(rk, 1, NULL, &md, o->timeout_ms);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return ev_seterr(err, EV_EIO,
+				 "kafka '%s': no metadata within %d ms "
+				 "(--kafka-timeout): %s",
+				 o->addr->brokers, o->timeout_ms,
+				 rd_kafka_err2str(e));
+	for (i = 0; i < md->topic_cnt; i++)
+		if (strcmp(md->topics[i].topic, o->addr->topic) == 0)
+			t = &md->topics[i];
+	if (t == NULL || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+	    (t->err == 0 && t->partition_cnt == 0))
+		r = ev_seterr(err, EV_ENOENT, "kafka '%s': no topic '%s'",
+			      o->addr->brokers, o->addr->topic);
+	else if (t->err != 0)
+		r = ev_seterr(err, EV_EIO, "kafka '%s': topic '%s': %s",
+			      o->addr->brokers, o->addr->topic,
+			      rd_kafka_err2str(t->err));
+	else
+		*nparts = t->partition_cnt;
+	rd_kafka_metadata_destroy(md);
+	return r;
+}
+
+/* ------------------------------------------------------------ producer */
+
+struct ev_kafka_producer {
+	rd_kafka_t *rk;
+	const struct ev_kafka_conn_opts *o;
+	ev_kafka_ack_fn ack;
+	void *ctx;
+	uint64_t sent, acked, failed;
+	rd_kafka_resp_err_t first_err;
+	char first_msg[512];
+};
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
+			void *opaque)
+{
+	struct ev_kafka_producer *p = opaque;
+
+	(void)rk;
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (p->failed++ == 0) {
+			p->first_err = m->err;
+			snprintf(p->first_msg, sizeof(p->first_msg), "%s",
+				 rd_kafka_err2str(m->err));
+		}
+	} else {
+		p->acked++;
+	}
+	if (p->ack != NULL)
+		p->ack(p->ctx, m->_private, m->partition, m->offset,
+		       m->err ? rd_kafka_err2str(m->err) : NULL);
+}
+
+int ev_kafka_producer_open(struct ev_kafka_producer **out,
+			   const struct ev_kafka_conn_opts *o,
+			   ev_kafka_ack_fn ack, void *ctx, struct ev_error *err)
+{
+	static const char *const ours[] = {
+		"enable.idempotence",
+		"true",
+		"acks",
+		"all",
+		"compression.type",
+		"zstd",
+		"partitioner",
+		"murmur2_random",
+		"allow.auto.create.topics",
+		"false",
+		NULL,
+	};
+	struct ev_kafka_producer *p;
+	rd_kafka_conf_t *conf;
+	char es[512];
+	int nparts, r;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	p->o = o;
+	p->ack = ack;
+	p->ctx = ctx;
+	if ((conf = make_conf(o, ours, err)) == NULL) {
+		free(p);
+		return err->code;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_opaque(conf, p);
+	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, es, sizeof(es));
+	if (p->rk == NULL) {
+		rd_kafka_conf_destroy(conf);
+		free(p);
+		return ev_seterr(err, EV_EUSAGE, "kafka: %s", es);
+	}
+	if ((r = topic_partitions(p->rk, o, &nparts, err)) != 0) {
+		ev_kafka_producer_close(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+int ev_kafka_produce(struct ev_kafka_producer *p, const struct ev_kafka_msg *m,
+		     void *opaque, struct ev_error *err)
+{
+	rd_kafka_headers_t *hs = rd_kafka_headers_new(m->nh);
+	rd_kafka_resp_err_t e;
+	size_t i;
+
+	if (hs == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	for (i = 0; i < m->nh; i++)
+		rd_kafka_header_add(hs, m->h[i].name, -1, m->h[i].value,
+				    m->h[i].value != NULL ? (ssize_t)m->h[i].len
+							  : 0);
+	for (;;) {
+		e = rd_kafka_producev(
+			p->rk, RD_KAFKA_V_TOPIC(p->o->addr->topic),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_KEY(m->has_key ? m->key.p : NULL,
+				       m->has_key ? m->key.len : 0),
+			RD_KAFKA_V_VALUE(m->has_value ? m->value.p : NULL,
+					 m->has_value ? m->value.len : 0),
+			RD_KAFKA_V_TIMESTAMP(m->timestamp >= 0 ? m->timestamp
+							       : 0),
+			RD_KAFKA_V_HEADERS(hs), RD_KAFKA_V_OPAQUE(opaque),
+			RD_KAFKA_V_END);
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			break;
+		rd_kafka_poll(p->rk, 100); /* room for more */
+	}
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rd_kafka_headers_destroy(hs); /* not taken on failure */
+		return ev_seterr(err, EV_EIO, "kafka '%s': topic '%s': %s",
+				 p->o->addr->brokers, p->o->addr->topic,
+				 rd_kafka_err2str(e));
+	}
+	p->sent++;
+	rd_kafka_poll(p->rk, 0); /* delivery reports */
+	return 0;
+}
+
+int ev_kafka_producer_flush(struct ev_kafka_producer *p, struct ev_error *err)
+{
+	while (rd_kafka_outq_len(p->rk) > 0)
+		rd_kafka_flush(p->rk, 1000);
+	rd_kafka_poll(p->rk, 0);
+	if (p->failed > 0)
+		return ev_seterr(err, EV_EIO,
+				 "kafka '%s': topic '%s': %llu of %llu "
+				 "events not delivered: %s",
+				 p->o->addr->brokers, p->o->addr->topic,
+				 (unsigned long long)p->failed,
+				 (unsigned long long)p->sent, p->first_msg);
+	return 0;
+}
+
+uint64_t ev_kafka_producer_acked(const struct ev_kafka_producer *p)
+{
+	return p->acked;
+}
+
+void ev_kafka_producer_close(struct ev_kafka_producer *p)
+{
+	if (p == NULL)
+		return;
+	if (p->rk != NULL)
+		rd_kafka_destroy(p->rk);
+	free(p);
+}
+
+/* ------------------------------------------------------------ positions */
+
+int ev_kafka_from_parse(const char *s, struct ev_kafka_from *f,
+			struct ev_error *err)
+{
+	const char *colon;
+	char *end;
+	long long v;
+	long pn;
+
+	memset(f, 0, sizeof(*f));
+	f->partition = -1;
+	if (strcmp(s, "start") == 0 || strcmp(s, "beginning") == 0) {
+		f->kind = EV_KAFKA_FROM_START;
+		return 0;
+	}
+	if (strcmp(s, "end") == 0) {
+		f->kind = EV_KAFKA_FROM_END;
+		return 0;
+	}
+	if (s[0] == '@') {
+		f->kind = EV_KAFKA_FROM_TIME;
+		if (ev_time_parse_user(s + 1, ev_now(), &f->time) != 0)
+			return ev_seterr(err, EV_EUSAGE,
+					 "--from '%s': not a time after '@'",
+					 s);
+		return 0;
+	}
+	colon = strchr(s, ':');
+	if (colon != NULL && colon != s) {
+		errno = 0;
+		pn = strtol(s, &end, 10);
+		if (end == colon && errno == 0 && pn >= 0 && pn <= INT32_MAX) {
+			errno = 0;
+			v = strtoll(colon + 1, &end, 10);
+			if (*end == '\0' && end != colon + 1 && errno == 0 &&
+			    v >= 0) {
+				f->kind = EV_KAFKA_FROM_OFFSET;
+				f->partition = (int32_t)pn;
+				f->offset = v;
+				return 0;
+			}
+		}
+	}
+	return ev_seterr(err, EV_EUSAGE,
+			 "--from '%s': a kafka log reads from start, end, "
+			 "@TIME or PARTITION:OFFSET",
+			 s);
+}
+
+/* ------------------------------------------------------------ consumer */
+
+struct held {
+	struct ev_kafka_msg m;
+	int32_t partition;
+	int64_t offset;
+};
+
+struct ev_kafka_consumer {
+	rd_kafka_t *rk;
+	struct ev_kafka_consumer_opts o;
+	int nparts;
+	int *done; /* per partition: at its end (not following) */
+	int nleft; /* partitions not at their end */
+	/* -n: the last N of each partition, merged by time */
+	struct held *held;
+	size_t nheld, capheld, next_held;
+	int backlog; /* still gathering the held records */
+};
+
+static int tp_add(rd_kafka_topic_partition_list_t *l, const char *topic,
+		  int32_t part, int64_t off)
+{
+	rd_kafka_topic_partition_t *tp =
+		rd_kafka_topic_partition_list_add(l, topic, part);
+
+	if (tp == NULL)
+		return -1;
+	tp->offset = off;
+	return 0;
+}
+
+/* each partition's start */
+static int plan(struct ev_kafka_consumer *c, rd_kafka_topic_partition_list_t *l,
+		struct ev_error *err)
+{
+	const struct ev_kafka_consumer_opts *o = &c->o;
+	const char *topic = o->conn.addr->topic;
+	int64_t lo, hi;
+	int i;
+	size_t k;
+	int named = 0, times = 0;
+
+	for (k = 0; k < o->nfrom; k++)
+		if (o->from[k].kind == EV_KAFKA_FROM_TIME)
+			times = 1;
+	for (k = 0; k < o->nfrom; k++)
+		if (o->from[k].kind == EV_KAFKA_FROM_OFFSET) {
+			if (times)
+				return ev_seterr(err, EV_EUSAGE,
+						 "--from @TIME and --from "
+						 "PARTITION:OFFSET do not go "
+						 "together");
+			if (o->from[k].partition >= c->nparts)
+				return ev_seterr(
+					err, EV_EUSAGE,
+					"--from %d:%lld: topic '%s' has "
+					"partitions 0 to %d",
+					(int)o->from[k].partition,
+					(long long)o->from[k].offset, topic,
+					c->nparts - 1);
+			named = 1;
+		}
+	for (i = 0; i < c->nparts; i++) {
+		int64_t off = RD_KAFKA_OFFSET_BEGINNING;
+		int take = !named;
+
+		for (k = 0; k < o->nfrom; k++) {
+			const struct ev_kafka_from *f = &o->from[k];
+			if (f->kind == EV_KAFKA_FROM_OFFSET) {
+				if (f->partition == i) {
+					off = f->offset;
+					take = 1;
+				}
+			} else if (f->kind == EV_KAFKA_FROM_END) {
+				off = RD_KAFKA_OFFSET_END;
+			} else if (f->kind == EV_KAFKA_FROM_TIME) {
+				/* a time in ms, resolved by resolve_times() */
+				off = (int64_t)(f->time / 1000000);
+			}
+		}
+		if (!take)
+			continue;
+		if (o->has_last) {
+			rd_kafka_resp_err_t e =
+				rd_kafka_query_watermark_offsets(
+					c->rk, topic, i, &lo, &hi,
+					o->conn.timeout_ms);
+			if (e != 0)
+				return ev_seterr(err, EV_EIO,
+						 "kafka '%s': topic '%s': "
+						 "partition %d: %s",
+						 o->conn.addr->brokers, topic,
+						 i, rd_kafka_err2str(e));
+			off = hi - (int64_t)o->last > lo ? hi - (int64_t)o->last
+							 : lo;
+		}
+		if (tp_add(l, topic, i, off) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	return 0;
+}
+
+/* @TIME: the offsets-for-times lookup, for every partition */
+static int resolve_times(struct ev_kafka_consumer *c,
+			 rd_kafka_topic_partition_list_t *l,
+			 struct ev_error *err)
+{
+	const struct ev_kafka_consumer_opts *o = &c->o;
+	rd_kafka_topic_partition_list_t *q;
+	rd_kafka_resp_err_t e;
+	size_t k;
+	int i, j, any = 0;
+
+	for (k = 0; k < o->nfrom; k++)
+		if (o->from[k].kind == EV_KAFKA_FROM_TIME)
+			any = 1;
+	if (!any || o->has_last)
+		return 0;
+	/* the partitions whose position is a time (>= 0 here) */
+	q = rd_kafka_topic_partition_list_new(l->cnt);
+	if (q == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	for (i = 0; i < l->cnt; i++)
+		if (l->elems[i].offset >= 0 &&
+		    tp_add(q, o->conn.addr->topic, l->elems[i].partition,
+			   l->elems[i].offset) != 0) {
+			rd_kafka_topic_partition_list_destroy(q);
+			return ev_seterr(err, EV_ERR, "out of memory");
+		}
+	e = q->cnt > 0
+		    ? rd_kafka_offsets_for_times(c->rk, q, o->conn.timeout_ms)
+		    : RD_KAFKA_RESP_ERR_NO_ERROR;
+	for (i = 0; e == 0 && i < q->cnt; i++) {
+		if (q->elems[i].err != 0) {
+			e = q->elems[i].err;
+			break;
+		}
+		for (j = 0; j < l->cnt; j++)
+			if (l->elems[j].partition == q->elems[i].partition)
+				/* no record at or after the time: the end */
+				l->elems[j].offset =
+					q->elems[i].offset >= 0
+						? q->elems[i].offset
+						: RD_KAFKA_OFFSET_END;
+	}
+	rd_kafka_topic_partition_list_destroy(q);
+	if (e != 0)
+		return ev_seterr(
+			err, EV_EIO,
+			"kafka '%s': topic '%s': offsets for times: %s",
+			o->conn.addr->brokers, o->conn.addr->topic,
+			rd_kafka_err2str(e));
+	return 0;
+}
+
+int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
+			   const struct ev_kafka_consumer_opts *o,
+			   struct ev_error *err)
+{
+	static const char *const ours[] = {
+		"enable.auto.commit",
+		"false",
+		"enable.auto.offset.store",
+		"false",
+		"enable.partition.eof",
+		"true",
+		"fetch.wait.max.ms", /* the end of a partition sooner */
+		"100",
+		"allow.auto.create.topics",
+		"false",
+		"group.id",
+		"evlog-evtail-nogroup", /* never joined: assign() only */
+		NULL,
+	};
+	struct ev_kafka_consumer *c;
+	rd_kafka_conf_t *conf;
+	rd_kafka_topic_partition_list_t *l = NULL;
+	rd_kafka_resp_err_t e;
+	char es[512];
+	int r, i;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	c->o = *o;
+	if ((conf = make_conf(&o->conn, ours, err)) == NULL) {
+		free(c);
+		return err->code;
+	}
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof(es));
+	if (c->rk == NULL) {
+		rd_kafka_conf_destroy(conf);
+		free(c);
+		return ev_seterr(err, EV_EUSAGE, "kafka: %s", es);
+	}
+	rd_kafka_poll_set_consumer(c->rk);
+	if ((r = topic_partitions(c->rk, &o->conn, &c->nparts, err)) != 0)
+		goto fail;
+	c->done = calloc((size_t)c->nparts, sizeof(*c->done));
+	l = rd_kafka_topic_partition_list_new(c->nparts);
+	if (c->done == NULL || l == NULL) {
+		r = ev_seterr(err, EV_ERR, "out of memory");
+		goto fail;
+	}
+	if ((r = plan(c, l, err)) != 0 || (r = resolve_times(c, l, err)) != 0)
+		goto fail;
+	for (i = 0; i < c->nparts; i++)
+		c->done[i] = 1;
+	for (i = 0; i < l->cnt; i++)
+		c->done[l->elems[i].partition] = 0;
+	c->nleft = l->cnt;
+	c->backlog = o->has_last;
+	e = rd_kafka_assign(c->rk, l);
+	if (e != 0) {
+		r = ev_seterr(err, EV_EIO, "kafka '%s': topic '%s': %s",
+			      o->conn.addr->brokers, o->conn.addr->topic,
+			      rd_kafka_err2str(e));
+		goto fail;
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+	*out = c;
+	return 0;
+fail:
+	if (l != NULL)
+		rd_kafka_topic_partition_list_destroy(l);
+	ev_kafka_consumer_close(c);
+	return r;
+}
+
+static int copy_msg(const rd_kafka_message_t *rm, struct ev_kafka_msg *m,
+		    struct ev_error *err)
+{
+	rd_kafka_headers_t *hs = NULL;
+	rd_kafka_timestamp_type_t tt;
+	const char *name;
+	const void *v;
+	size_t n, i;
+
+	ev_kafka_msg_reset(m);
+	if (rm->key != NULL) {
+		m->has_key = 1;
+		if (ev_buf_append(&m->key, rm->key, rm->key_len) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	if (rm->payload != NULL) {
+		m->has_value = 1;
+		if (ev_buf_append(&m->value, rm->payload, rm->len) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	m->timestamp = rd_kafka_message_timestamp(rm, &tt);
+	if (tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
+		m->timestamp = -1;
+	if (rd_kafka_message_headers(rm, &hs) == 0 && hs != NULL)
+		for (i = 0; rd_kafka_header_get_all(hs, i, &name, &v, &n) == 0;
+		     i++)
+			if (ev_kafka_msg_add_header(m, name, v, n) != 0)
+				return ev_seterr(err, EV_EDATA,
+						 "more than %d headers",
+						 EV_KAFKA_MAX_HEADERS);
+	return 0;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct held *x = a, *y = b;
+
+	if (x->m.timestamp != y->m.timestamp)
+		return x->m.timestamp < y->m.timestamp ? -1 : 1;
+	if (x->partition != y->partition)
+		return x->partition < y->partition ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* one record from librdkafka: 1, EV_EAGAIN for none, 0 at the end */
+static int poll_one(struct ev_kafka_consumer *c, int timeout_ms,
+		    struct ev_kafka_msg *m, int32_t *partition, int64_t *offset,
+		    struct ev_error *err)
+{
+	rd_kafka_message_t *rm;
+	int r;
+
+	if (c->nleft == 0 && !c->o.follow)
+		return 0;
+	rm = rd_kafka_consumer_poll(c->rk, timeout_ms);
+	if (rm == NULL)
+		return EV_EAGAIN;
+	if (rm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		if (rm->partition >= 0 && rm->partition < c->nparts &&
+		    !c->done[rm->partition]) {
+			c->done[rm->partition] = 1;
+			c->nleft--;
+		}
+		rd_kafka_message_destroy(rm);
+		return c->nleft == 0 && !c->o.follow ? 0 : EV_EAGAIN;
+	}
+	if (rm->err != 0) {
+		r = ev_seterr(err,
+			      rm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+				      ? EV_ENOENT
+				      : EV_EIO,
+			      "kafka '%s': topic '%s': %s",
+			      c->o.conn.addr->brokers, c->o.conn.addr->topic,
+			      rd_kafka_message_errstr(rm));
+		rd_kafka_message_destroy(rm);
+		return r;
+	}
+	r = copy_msg(rm, m, err);
+	*partition = rm->partition;
+	*offset = rm->offset;
+	rd_kafka_message_destroy(rm);
+	return r == 0 ? 1 : r;
+}
+
+int ev_kafka_consumer_next(struct ev_kafka_consumer *c, int timeout_ms,
+			   struct ev_kafka_msg *m, int32_t *partition,
+			   int64_t *offset, struct ev_error *err)
+{
+	int r;
+
+	while (c->backlog) { /* -n: gather, then sort by time */
+		struct held *h;
+		if (c->nleft == 0) {
+			qsort(c->held, c->nheld, sizeof(*c->held), by_time);
+			c->backlog = 0;
+			break;
+		}
+		if (c->nheld == c->capheld) {
+			size_t cap = c->capheld ? 2 * c->capheld : 64;
+			h = realloc(c->held, cap * sizeof(*h));
+			if (h == NULL)
+				return ev_seterr(err, EV_ERR, "out of memory");
+			memset(h + c->capheld, 0,
+			       (cap - c->capheld) * sizeof(*h));
+			c->held = h;
+			c->capheld = cap;
+		}
+		h = &c->held[c->nheld];
+		ev_kafka_msg_reset(&h->m);
+		r = poll_one(c, timeout_ms, &h->m, &h->partition, &h->offset,
+			     err);
+		if (r == EV_EAGAIN && c->nleft > 0)
+			return EV_EAGAIN;
+		if (r < 0 && r != EV_EAGAIN)
+			return r;
+		if (r == 1)
+			c->nheld++;
+	}
+	if (c->next_held < c->nheld) {
+		struct held *h = &c->held[c->next_held++];
+		struct ev_kafka_msg t = *m;
+		*m = h->m; /* hand it over, keeping the buffers */
+		h->m = t;
+		*partition = h->partition;
+		*offset = h->offset;
+		return 1;
+	}
+	return poll_one(c, timeout_ms, m, partition, offset, err);
+}
+
+void ev_kafka_consumer_close(struct ev_kafka_consumer *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	if (c->rk != NULL) {
+		rd_kafka_consumer_close(c->rk);
+		rd_kafka_destroy(c->rk);
+	}
+	for (i = 0; i < c->capheld; i++)
+		ev_kafka_msg_free(&c->held[i].m);
+	free(c->held);
+	free(c->done);
+	free(c);
+}

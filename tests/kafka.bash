@@ -1,0 +1,56 @@
+# tests/kafka.bash - a mock Kafka cluster (tests/kafka-mock, three brokers)
+# for one bats file.  Load it with
+#   load kafka
+# and in setup_file:  kafka_start TOPIC:PARTITIONS...
+#     in teardown_file: kafka_stop
+# KAFKA_BROKERS then holds the bootstrap servers.  Without librdkafka-dev
+# (no tests/kafka-mock) or kcat, every test of the file skips, saying why.
+
+# librdkafka settings that keep the tests fast: no auto-created topics
+# (the mock makes 4-partition ones), short timeouts
+KAFKA_FAST="-X allow.auto.create.topics=false -X topic.metadata.refresh.interval.ms=1000"
+
+kafka_start() {
+	if [ ! -x "$TOP/tests/kafka-mock" ]; then
+		skip "tests/kafka-mock is not built (librdkafka-dev missing? sh .ci/deps test)"
+	fi
+	if ! command -v kcat >/dev/null; then
+		skip "kcat is not installed (sh .ci/deps test)"
+	fi
+	local out="$BATS_FILE_TMPDIR/kafka-mock.out" i
+	"$TOP/tests/kafka-mock" "$@" >"$out" 2>"$BATS_FILE_TMPDIR/kafka-mock.err" &
+	echo $! >"$BATS_FILE_TMPDIR/kafka-mock.pid"
+	# topic creation in the mock can take seconds under load
+	for i in $(seq 200); do
+		if [ -s "$out" ]; then
+			break
+		fi
+		sleep 0.1
+	done
+	KAFKA_BROKERS=$(head -n 1 "$out")
+	if [ -z "$KAFKA_BROKERS" ]; then
+		cat "$BATS_FILE_TMPDIR/kafka-mock.err" >&2
+		echo "kafka_start: the mock cluster did not start" >&2
+		kafka_stop
+		return 1
+	fi
+	export KAFKA_BROKERS
+}
+
+kafka_stop() {
+	local pidf="$BATS_FILE_TMPDIR/kafka-mock.pid" pid i
+	[ -f "$pidf" ] || return 0
+	pid=$(cat "$pidf")
+	rm -f "$pidf"
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 30); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+# kcat against the mock, with a short timeout
+kc() {
+	timeout 20 kcat -b "$KAFKA_BROKERS" -X allow.auto.create.topics=false "$@"
+}
