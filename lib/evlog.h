@@ -3211,6 +3211,14 @@ int ev_schemadir_check_type(struct ev_schemadir *d, const uint8_t *rec,
 			    size_t n, struct ev_jschema_ctx *cx,
 			    struct ev_str *type, size_t *type_ix);
 
+/* ---- readahead: reading batches ahead on more than one thread */
+
+/* Threads (1 or 2; 1 by default) that read and decompress batches ahead
+ * of the reader, into a ring of a few batches.  Set before the first
+ * read: afterwards it has no effect.  What the reader returns does not
+ * change, only how soon. */
+void ev_reader_set_readahead(struct ev_reader *r, int threads);
+
 #ifdef __cplusplus
 }
 #endif
