@@ -29,8 +29,10 @@
 #include "archive_int.h"
 #include "evlog_private.h"
 
-/* batches read ahead at most, and threads reading them */
-#define RA_DEPTH 4
+/* batches read ahead at most, the bytes they may hold (stored and
+ * decompressed; past it, one at a time), and threads reading them */
+#define RA_DEPTH 8
+#define RA_BYTES (4u << 20)
 #define RA_THREADS 2
 
 struct ev_reader {
@@ -100,10 +102,11 @@ struct ev_reader {
 		uint64_t claim_pos; /* the next batch, once claim_ok */
 		int claim_ok;	    /* 0 while the batch before is read */
 		size_t head, n;	    /* the oldest slot, and slots in use */
+		uint64_t bytes;	    /* what the slots in use hold */
 		int busy;	    /* threads working outside the lock */
 		struct ra_slot {
 			int done, rc;
-			uint64_t pos, limit;
+			uint64_t pos, limit, bytes;
 			const char *why;
 			struct ev_batchhdr bh;
 			struct ev_buf stored, raw;
@@ -118,7 +121,8 @@ struct ra_arg {
 
 static int claimable(const struct prefetch *pf)
 {
-	return pf->active && pf->claim_ok && !pf->halted && pf->n < RA_DEPTH &&
+	return pf->active && pf->claim_ok && !pf->halted &&
+	       (pf->n == 0 || (pf->n < RA_DEPTH && pf->bytes < RA_BYTES)) &&
 	       pf->claim_pos < pf->limit &&
 	       pf->limit - pf->claim_pos >= EV_BATCHHDR_SIZE;
 }
@@ -145,6 +149,7 @@ static void *prefetch_main(void *arg)
 		s->done = 0;
 		s->pos = pos = pf->claim_pos;
 		s->limit = pf->limit;
+		s->bytes = 0;
 		pf->claim_ok = 0;
 		pf->busy++;
 		pthread_mutex_unlock(&pf->mu);
@@ -158,6 +163,8 @@ static void *prefetch_main(void *arg)
 			pf->claim_pos =
 				pos + EV_BATCHHDR_SIZE + s->bh.stored_len;
 			pf->claim_ok = 1;
+			s->bytes = (uint64_t)s->bh.stored_len + s->bh.raw_len;
+			pf->bytes += s->bytes;
 			pthread_cond_signal(&pf->cv);
 		} else {
 			pf->halted = 1; /* the reader redoes it, and stops */
@@ -187,6 +194,7 @@ static void ring_reset(struct prefetch *pf)
 	while (pf->busy > 0)
 		pthread_cond_wait(&pf->done, &pf->mu);
 	pf->head = pf->n = 0;
+	pf->bytes = 0;
 	pf->halted = 0;
 	pf->claim_ok = 0;
 }
@@ -347,6 +355,12 @@ static int prefetch_take(struct ev_reader *r)
 	tmp = r->raw;
 	r->raw = s->raw;
 	s->raw = tmp;
+	/* a big batch's buffers are not kept idle in the ring */
+	if (s->raw.cap > RA_BYTES / 4)
+		ev_buf_free(&s->raw);
+	if (s->stored.cap > RA_BYTES / 4)
+		ev_buf_free(&s->stored);
+	pf->bytes -= s->bytes;
 	pf->head = (pf->head + 1) % RA_DEPTH;
 	pf->n--;
 	if (claimable(pf))
