@@ -3213,10 +3213,10 @@ int ev_schemadir_check_type(struct ev_schemadir *d, const uint8_t *rec,
 
 /* ---- readahead: reading batches ahead on more than one thread */
 
-/* Threads (1 or 2; 1 by default) that read and decompress batches ahead
- * of the reader, into a ring of a few batches.  Set before the first
- * read: afterwards it has no effect.  What the reader returns does not
- * change, only how soon. */
+/* Threads (1 or 2; 2 by default, 1 on a machine with one processor)
+ * that read and decompress batches ahead of the reader, into a ring of a
+ * few batches.  Set before the first read: afterwards it has no effect.
+ * What the reader returns does not change, only how soon. */
 void ev_reader_set_readahead(struct ev_reader *r, int threads);
 
 #ifdef __cplusplus

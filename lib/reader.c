@@ -654,7 +654,8 @@ static int reader_new(struct ev_reader **out, struct ev_error *err)
 	r->fd = -1;
 	r->dirfd = -1;
 	r->skip_time = EV_TIME_NONE;
-	r->pf.want_thr = 1;
+	/* a second thread only where there is a second processor */
+	r->pf.want_thr = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? RA_THREADS : 1;
 	r->codec = ev_codec_new();
 	if (r->codec == NULL) {
 		free(r);
