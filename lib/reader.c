@@ -7,11 +7,15 @@
  * followed by a valid batch, are damage; bad bytes at the very end of a
  * log without a head, or of a lone segment file, are a torn tail.
  *
- * While the caller works through one batch, a worker thread reads, checks
- * and decompresses the next one (read-ahead).  Its result is used only if
- * it is for exactly the batch the reader wants next; anything unusual
- * (an error, a seek, a refresh) is redone on the caller's thread, so the
- * worker never changes what a reader returns, only when.
+ * While the caller works through one batch, worker threads read, check
+ * and decompress the next ones (read-ahead) into a ring of RA_DEPTH
+ * batches, in order: a thread claims the next batch, reads and checks it,
+ * publishes where the one after starts (so that another thread may read
+ * that one meanwhile) and decompresses it.  A batch of the ring is used
+ * only if it is exactly the batch the reader wants next; anything unusual
+ * (an error, a seek, a new segment) empties the ring and is redone on the
+ * caller's thread, so the workers never change what a reader returns,
+ * only when.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +28,12 @@
 
 #include "archive_int.h"
 #include "evlog_private.h"
+
+/* batches read ahead at most, the bytes they may hold (stored and
+ * decompressed; past it, one at a time), and threads reading them */
+#define RA_DEPTH 8
+#define RA_BYTES (4u << 20)
+#define RA_THREADS 2
 
 struct ev_reader {
 	struct ev_log *log; /* NULL when reading one segment file */
@@ -75,53 +85,121 @@ struct ev_reader {
 	struct ev_salvage *sv; /* reading a file of lost+found */
 	struct ev_arcsrc *arc; /* reading a log in an archive */
 
-	/* read-ahead */
+	/* read-ahead: a ring of batches read, checked and decompressed
+	 * ahead by worker threads, taken in order */
 	struct prefetch {
-		pthread_t thr;
+		pthread_t thr[RA_THREADS];
+		struct ev_codec *codec[RA_THREADS];
+		int nthr, want_thr;
 		pthread_mutex_t mu;
-		pthread_cond_t cv;
+		pthread_cond_t cv;   /* room or work for the threads, or stop */
+		pthread_cond_t done; /* a slot is done, or a thread idle */
 		int started, stop;
-		enum { PF_IDLE, PF_PENDING, PF_DONE } state;
+		/* the batches it follows: from claim_pos in fd up to limit */
+		int active, halted;
 		int fd;
-		uint64_t pos, limit, salt, gen;
-		int rc;
-		const char *why;
-		struct ev_batchhdr bh;
-		struct ev_buf stored, raw;
-		struct ev_codec *codec;
+		uint64_t limit, salt;
+		uint64_t claim_pos; /* the next batch, once claim_ok */
+		int claim_ok;	    /* 0 while the batch before is read */
+		size_t head, n;	    /* the oldest slot, and slots in use */
+		uint64_t bytes;	    /* what the slots in use hold */
+		int busy;	    /* threads working outside the lock */
+		struct ra_slot {
+			int done, rc;
+			uint64_t pos, limit, bytes;
+			const char *why;
+			struct ev_batchhdr bh;
+			struct ev_buf stored, raw;
+		} s[RA_DEPTH];
 	} pf;
-	uint64_t gen; /* bumped whenever the reader's position jumps */
 };
+
+struct ra_arg {
+	struct ev_reader *r;
+	int k;
+};
+
+static int claimable(const struct prefetch *pf)
+{
+	return pf->active && pf->claim_ok && !pf->halted &&
+	       (pf->n == 0 || (pf->n < RA_DEPTH && pf->bytes < RA_BYTES)) &&
+	       pf->claim_pos < pf->limit &&
+	       pf->limit - pf->claim_pos >= EV_BATCHHDR_SIZE;
+}
 
 static void *prefetch_main(void *arg)
 {
-	struct ev_reader *r = arg;
+	struct ev_reader *r = ((struct ra_arg *)arg)->r;
 	struct prefetch *pf = &r->pf;
+	struct ev_codec *codec = pf->codec[((struct ra_arg *)arg)->k];
+	struct ra_slot *s;
+	const char *why;
+	uint64_t pos;
 	int rc;
 
+	free(arg);
 	pthread_mutex_lock(&pf->mu);
 	for (;;) {
-		while (pf->state != PF_PENDING && !pf->stop)
+		while (!pf->stop && !claimable(pf))
 			pthread_cond_wait(&pf->cv, &pf->mu);
 		if (pf->stop)
 			break;
+		s = &pf->s[(pf->head + pf->n) % RA_DEPTH];
+		pf->n++;
+		s->done = 0;
+		s->pos = pos = pf->claim_pos;
+		s->limit = pf->limit;
+		s->bytes = 0;
+		pf->claim_ok = 0;
+		pf->busy++;
 		pthread_mutex_unlock(&pf->mu);
-		pf->why = NULL;
-		rc = ev_segment_read_batch(pf->fd, pf->pos, pf->limit, pf->salt,
-					   &pf->bh, &pf->stored, &pf->why);
-		if (rc == 0)
-			rc = ev_codec_decode(pf->codec, &pf->bh, pf->stored.p,
-					     &pf->raw, &pf->why);
+		why = NULL;
+		rc = ev_segment_read_batch(pf->fd, pos, s->limit, pf->salt,
+					   &s->bh, &s->stored, &why);
 		pthread_mutex_lock(&pf->mu);
-		pf->rc = rc;
-		pf->state = PF_DONE;
-		pthread_cond_broadcast(&pf->cv);
+		if (rc == 0) {
+			/* the next one may be read while this one is
+			 * decompressed */
+			pf->claim_pos =
+				pos + EV_BATCHHDR_SIZE + s->bh.stored_len;
+			pf->claim_ok = 1;
+			s->bytes = (uint64_t)s->bh.stored_len + s->bh.raw_len;
+			pf->bytes += s->bytes;
+			pthread_cond_signal(&pf->cv);
+		} else {
+			pf->halted = 1; /* the reader redoes it, and stops */
+		}
+		pthread_mutex_unlock(&pf->mu);
+		if (rc == 0)
+			rc = ev_codec_decode(codec, &s->bh, s->stored.p,
+					     &s->raw, &why);
+		pthread_mutex_lock(&pf->mu);
+		s->rc = rc;
+		s->why = why;
+		s->done = 1;
+		if (rc != 0)
+			pf->halted = 1;
+		pf->busy--;
+		pthread_cond_broadcast(&pf->done);
 	}
 	pthread_mutex_unlock(&pf->mu);
 	return NULL;
 }
 
-/* Wait for the worker to be idle or done; drop its result. */
+/* With pf->mu held: wait for the threads to leave the slots, and empty
+ * the ring; nothing is claimed until prefetch_start. */
+static void ring_reset(struct prefetch *pf)
+{
+	pf->active = 0;
+	while (pf->busy > 0)
+		pthread_cond_wait(&pf->done, &pf->mu);
+	pf->head = pf->n = 0;
+	pf->bytes = 0;
+	pf->halted = 0;
+	pf->claim_ok = 0;
+}
+
+/* Drop whatever was read ahead (a jump, a new segment, a close). */
 static void prefetch_cancel(struct ev_reader *r)
 {
 	struct prefetch *pf = &r->pf;
@@ -129,72 +207,170 @@ static void prefetch_cancel(struct ev_reader *r)
 	if (!pf->started)
 		return;
 	pthread_mutex_lock(&pf->mu);
-	while (pf->state == PF_PENDING)
-		pthread_cond_wait(&pf->cv, &pf->mu);
-	pf->state = PF_IDLE;
+	ring_reset(pf);
 	pthread_mutex_unlock(&pf->mu);
 }
 
-/* Ask the worker for the batch at pos of the current segment. */
+static int prefetch_init(struct ev_reader *r)
+{
+	struct prefetch *pf = &r->pf;
+	struct ra_arg *a;
+	int k;
+
+	if (pthread_mutex_init(&pf->mu, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&pf->cv, NULL) != 0) {
+		pthread_mutex_destroy(&pf->mu);
+		return -1;
+	}
+	if (pthread_cond_init(&pf->done, NULL) != 0) {
+		pthread_cond_destroy(&pf->cv);
+		pthread_mutex_destroy(&pf->mu);
+		return -1;
+	}
+	pf->started = 1;
+	for (k = 0; k < pf->want_thr; k++) {
+		pf->codec[k] = ev_codec_new();
+		a = malloc(sizeof(*a));
+		if (pf->codec[k] == NULL || a == NULL) {
+			ev_codec_free(pf->codec[k]);
+			free(a);
+			break;
+		}
+		a->r = r;
+		a->k = k;
+		if (pthread_create(&pf->thr[k], NULL, prefetch_main, a) != 0) {
+			ev_codec_free(pf->codec[k]);
+			free(a);
+			break;
+		}
+		pf->nthr++;
+	}
+	return pf->nthr > 0 ? 0 : -1;
+}
+
+static void prefetch_free(struct ev_reader *r)
+{
+	struct prefetch *pf = &r->pf;
+	int k;
+
+	if (!pf->started)
+		return;
+	pthread_mutex_lock(&pf->mu);
+	pf->stop = 1;
+	pthread_cond_broadcast(&pf->cv);
+	pthread_mutex_unlock(&pf->mu);
+	for (k = 0; k < pf->nthr; k++) {
+		pthread_join(pf->thr[k], NULL);
+		ev_codec_free(pf->codec[k]);
+	}
+	pthread_mutex_destroy(&pf->mu);
+	pthread_cond_destroy(&pf->cv);
+	pthread_cond_destroy(&pf->done);
+	for (k = 0; k < RA_DEPTH; k++) {
+		ev_buf_free(&pf->s[k].stored);
+		ev_buf_free(&pf->s[k].raw);
+	}
+}
+
+/*
+ * The batch at pos of the current segment is the next the reader wants:
+ * the ring reads ahead from there, unless it already does.
+ */
 static void prefetch_start(struct ev_reader *r, uint64_t pos)
 {
 	struct prefetch *pf = &r->pf;
+	uint64_t want;
 
-	if (pos + EV_BATCHHDR_SIZE > r->limit || r->fd < 0)
+	if (r->fd < 0 || pos >= r->limit || r->limit - pos < EV_BATCHHDR_SIZE)
 		return;
-	if (!pf->started) {
-		pf->codec = ev_codec_new();
-		if (pf->codec == NULL)
-			return;
-		pthread_mutex_init(&pf->mu, NULL);
-		pthread_cond_init(&pf->cv, NULL);
-		if (pthread_create(&pf->thr, NULL, prefetch_main, r) != 0) {
-			ev_codec_free(pf->codec);
-			pf->codec = NULL;
+	if (!pf->started && prefetch_init(r) != 0)
+		return;
+	if (pf->nthr == 0)
+		return;
+	pthread_mutex_lock(&pf->mu);
+	if (pf->active && pf->fd == r->fd && pf->salt == r->salt &&
+	    r->limit >= pf->limit) {
+		want = pf->n > 0 ? pf->s[pf->head].pos
+				 : (pf->claim_ok ? pf->claim_pos : UINT64_MAX);
+		if (want == pos) {
+			if (r->limit > pf->limit) {
+				/* the log grew (follow): read on */
+				pf->limit = r->limit;
+				pthread_cond_broadcast(&pf->cv);
+			}
+			pthread_mutex_unlock(&pf->mu);
 			return;
 		}
-		pf->started = 1;
 	}
-	pthread_mutex_lock(&pf->mu);
-	if (pf->state == PF_IDLE) {
-		pf->fd = r->fd;
-		pf->pos = pos;
-		pf->limit = r->limit;
-		pf->salt = r->salt;
-		pf->gen = r->gen;
-		pf->state = PF_PENDING;
-		pthread_cond_broadcast(&pf->cv);
-	}
+	ring_reset(pf);
+	pf->active = 1;
+	pf->fd = r->fd;
+	pf->limit = r->limit;
+	pf->salt = r->salt;
+	pf->claim_pos = pos;
+	pf->claim_ok = 1;
+	pthread_cond_broadcast(&pf->cv);
 	pthread_mutex_unlock(&pf->mu);
 }
 
 /*
- * Take the worker's result if it is the batch at r->pos, valid, and not
- * made stale by a jump.  Returns 1 when r->bh and r->raw now hold it.
+ * Take the oldest batch of the ring if it is the batch at r->pos, valid,
+ * and the one the reader would read itself; otherwise the ring is
+ * emptied and the reader reads on its own.  Returns 1 when r->bh and
+ * r->raw now hold it.
  */
 static int prefetch_take(struct ev_reader *r)
 {
 	struct prefetch *pf = &r->pf;
+	struct ra_slot *s;
 	struct ev_buf tmp;
-	int ok = 0;
 
-	if (!pf->started)
+	if (!pf->started || r->random)
 		return 0;
 	pthread_mutex_lock(&pf->mu);
-	while (pf->state == PF_PENDING)
-		pthread_cond_wait(&pf->cv, &pf->mu);
-	if (pf->state == PF_DONE && pf->rc == 0 && pf->pos == r->pos &&
-	    pf->fd == r->fd && pf->gen == r->gen && pf->limit == r->limit &&
-	    pf->bh.base == r->next && r->skip_to < pf->bh.base + pf->bh.count) {
-		r->bh = pf->bh;
-		tmp = r->raw;
-		r->raw = pf->raw;
-		pf->raw = tmp;
-		ok = 1;
+	if (pf->active && pf->fd == r->fd && r->limit > pf->limit) {
+		/* the log grew (follow): read on */
+		pf->limit = r->limit;
+		pthread_cond_broadcast(&pf->cv);
 	}
-	pf->state = PF_IDLE;
+	for (;;) {
+		if (!pf->active || pf->fd != r->fd)
+			goto miss;
+		if (pf->n > 0) {
+			s = &pf->s[pf->head];
+			if (s->pos != r->pos)
+				goto miss;
+			if (s->done)
+				break;
+		} else if (!claimable(pf) || pf->claim_pos != r->pos) {
+			goto miss;
+		}
+		pthread_cond_wait(&pf->done, &pf->mu);
+	}
+	if (s->rc != 0 || s->limit > r->limit || s->bh.base != r->next ||
+	    r->skip_to >= s->bh.base + s->bh.count)
+		goto miss;
+	r->bh = s->bh;
+	tmp = r->raw;
+	r->raw = s->raw;
+	s->raw = tmp;
+	/* a big batch's buffers are not kept idle in the ring */
+	if (s->raw.cap > RA_BYTES / 4)
+		ev_buf_free(&s->raw);
+	if (s->stored.cap > RA_BYTES / 4)
+		ev_buf_free(&s->stored);
+	pf->bytes -= s->bytes;
+	pf->head = (pf->head + 1) % RA_DEPTH;
+	pf->n--;
+	if (claimable(pf))
+		pthread_cond_signal(&pf->cv);
 	pthread_mutex_unlock(&pf->mu);
-	return ok;
+	return 1;
+miss:
+	ring_reset(pf);
+	pthread_mutex_unlock(&pf->mu);
+	return 0;
 }
 
 static int seg_damage(struct ev_reader *r, uint64_t off, uint64_t pos,
@@ -215,7 +391,6 @@ static int seg_damage(struct ev_reader *r, uint64_t off, uint64_t pos,
 static void close_seg(struct ev_reader *r)
 {
 	prefetch_cancel(r);
-	r->gen++;
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
@@ -479,6 +654,8 @@ static int reader_new(struct ev_reader **out, struct ev_error *err)
 	r->fd = -1;
 	r->dirfd = -1;
 	r->skip_time = EV_TIME_NONE;
+	/* a second thread only where there is a second processor */
+	r->pf.want_thr = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? RA_THREADS : 1;
 	r->codec = ev_codec_new();
 	if (r->codec == NULL) {
 		free(r);
@@ -620,6 +797,14 @@ fail:
 	return rr;
 }
 
+void ev_reader_set_readahead(struct ev_reader *r, int threads)
+{
+	if (!r->pf.started)
+		r->pf.want_thr = threads < 1		? 1
+				 : threads > RA_THREADS ? RA_THREADS
+							: threads;
+}
+
 int ev_reader_is_archive(const struct ev_reader *r)
 {
 	return r->arc != NULL;
@@ -684,18 +869,7 @@ void ev_reader_free(struct ev_reader *r)
 	ev_salvage_free(r->sv);
 	close_seg(r);
 	ev_arcsrc_free(r->arc);
-	if (r->pf.started) {
-		pthread_mutex_lock(&r->pf.mu);
-		r->pf.stop = 1;
-		pthread_cond_broadcast(&r->pf.cv);
-		pthread_mutex_unlock(&r->pf.mu);
-		pthread_join(r->pf.thr, NULL);
-		pthread_mutex_destroy(&r->pf.mu);
-		pthread_cond_destroy(&r->pf.cv);
-		ev_buf_free(&r->pf.stored);
-		ev_buf_free(&r->pf.raw);
-		ev_codec_free(r->pf.codec);
-	}
+	prefetch_free(r);
 	free(r->segs);
 	free(r->path);
 	ev_buf_free(&r->ix);
@@ -941,7 +1115,6 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 	    r->si == i && r->si != SEG_GONE && r->seg_base == r->segs[i]) {
 		/* a jump within the open segment: no need to reopen it */
 		prefetch_cancel(r);
-		r->gen++;
 		r->in_batch = 0;
 		r->rp = r->rend = NULL;
 		r->pos = EV_SEGHDR_SIZE;

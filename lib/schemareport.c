@@ -751,6 +751,11 @@ int ev_schemareport_check_log(struct ev_schemareport *rp, struct ev_reader *r,
 	int rr;
 
 	start(rp);
+	/* the workers take the check, the reader's two threads the
+	 * decompression: no one thread's share of the work holds the
+	 * others up */
+	if (rp->started)
+		ev_reader_set_readahead(r, 2);
 	while ((rr = ev_reader_next(r, &rec, err)) == 1) {
 		if (f != NULL && !ev_filter_precheck(f, rec.p, rec.n))
 			continue;

@@ -9,6 +9,9 @@
 
 /* ------------------------------------------------------------ helpers */
 
+/* read-ahead threads of the readers the tests open */
+static int g_ra = 1;
+
 static struct ev_reader *open_reader(struct tlog *t)
 {
 	struct ev_reader *r;
@@ -16,6 +19,7 @@ static struct ev_reader *open_reader(struct tlog *t)
 
 	if (ev_reader_open(&r, t->log, &err) != 0)
 		fail_msg("ev_reader_open: %s", err.msg);
+	ev_reader_set_readahead(r, g_ra);
 	return r;
 }
 
@@ -522,6 +526,7 @@ static void expect_damage(struct tlog *t, int readable, uint64_t seg_base,
 		assert_int_equal(err.code, EV_EDATA);
 		return;
 	}
+	ev_reader_set_readahead(r, g_ra);
 	n = read_rest(r, 0, 0, &st, &err);
 	if (st != EV_EDATA)
 		fail_msg(
@@ -698,6 +703,271 @@ static void test_log_create_open(void **state)
 	tlog_free(&t);
 }
 
+/* ------------------------------------------------------------ read-ahead */
+
+/* the tests above again, with two read-ahead threads */
+static void with_ra2(void (*f)(void **), void **state)
+{
+	g_ra = 2;
+	f(state);
+	g_ra = 1;
+}
+
+static void test_ra2_again(void **state)
+{
+	with_ra2(test_append_read_all, state);
+	with_ra2(test_segment_roll, state);
+	with_ra2(test_seek_every_offset, state);
+	with_ra2(test_torn_tail_readers, state);
+	with_ra2(test_damage_then_valid_batch, state);
+	with_ra2(test_damage_in_earlier_segment, state);
+}
+
+/*
+ * Damage in each batch the ring may hold when the reader gets there: the
+ * next one and those queued behind it, with the reader slow (the ring
+ * full) or fast.  The events before it are all read, then the damage is
+ * reported where it is, as without read-ahead.
+ */
+static void test_ra_damage_in_ring(void **state)
+{
+	struct tlog t;
+	struct tbatch *b;
+	struct ev_buf seg0 = {0};
+	struct ev_reader *r;
+	struct ev_rec rec;
+	struct ev_error err;
+	char seg[4300];
+	size_t nb;
+	int k, th, slow, n, st;
+
+	(void)state;
+	tlog_create(&t, 0, 1);
+	tlog_append(&t, 0, 3000, 800, tlog_time_inorder);
+	tlog_file(&t, 0, "seg", seg, sizeof(seg));
+	nb = tlog_batches(seg, &b, NULL);
+	assert_true(nb > 12);
+	save_file(seg, &seg0);
+	for (th = 1; th <= 2; th++)
+		for (k = 1; k < 10; k++)
+			for (slow = 0; slow < 2; slow++) {
+				restore_file(seg, &seg0);
+				tlog_flip(seg,
+					  (off_t)b[k].pos + EV_BATCHHDR_SIZE +
+						  3,
+					  0x10);
+				g_ra = th;
+				r = open_reader(&t);
+				/* the first batch, then the ring fills */
+				assert_int_equal(ev_reader_next(r, &rec, &err),
+						 1);
+				if (slow)
+					usleep(20000);
+				n = 1 + read_rest(r, 1, 0, &st, &err);
+				if (st != EV_EDATA)
+					fail_msg("threads %d, damage in batch "
+						 "%d: %d after %d events",
+						 th, k, st, n);
+				assert_int_equal(n, (int)b[k].base);
+				{
+					char want[128];
+					snprintf(want, sizeof(want),
+						 "offset %llu, byte %llu",
+						 (unsigned long long)b[k].base,
+						 (unsigned long long)b[k].pos);
+					if (strstr(err.msg, want) == NULL)
+						fail_msg("'%s' lacks '%s'",
+							 err.msg, want);
+				}
+				/* and it says so again */
+				assert_int_equal(ev_reader_next(r, &rec, &err),
+						 EV_EDATA);
+				ev_reader_free(r);
+			}
+	g_ra = 1;
+	restore_file(seg, &seg0);
+	free(b);
+	ev_buf_free(&seg0);
+	tlog_free(&t);
+}
+
+/* Seeks (by offset and by time) while batches are queued in the ring,
+ * across segments, forwards and back. */
+static void test_ra_seek_while_queued(void **state)
+{
+	struct tlog t;
+	struct ev_reader *r;
+	struct ev_rec rec;
+	struct ev_error err;
+	int n = 4000, th, i, j, k;
+	uint64_t x = 12345;
+
+	(void)state;
+	tlog_create(&t, 64 << 10, 1);
+	tlog_append(&t, 0, n, 700, tlog_time_inorder);
+	for (th = 1; th <= 2; th++) {
+		g_ra = th;
+		r = open_reader(&t);
+		for (i = 0; i < 300; i++) {
+			x = x * 6364136223846793005u + 1442695040888963407u;
+			k = (int)((x >> 33) % (uint64_t)n);
+			if (i % 3 == 0) {
+				assert_int_equal(ev_reader_seek_time(
+							 r,
+							 tlog_time_inorder(k),
+							 &err),
+						 0);
+				/* a seek by time may start earlier */
+				do
+					assert_int_equal(ev_reader_next(r, &rec,
+									&err),
+							 1);
+				while (rec.offset < (uint64_t)k);
+			} else {
+				assert_int_equal(ev_reader_seek(r, (uint64_t)k,
+								&err),
+						 0);
+				assert_int_equal(ev_reader_next(r, &rec, &err),
+						 1);
+			}
+			if (rec.offset != (uint64_t)k || tlog_seq(&rec) != k)
+				fail_msg("threads %d: seek to %d gave %llu", th,
+					 k, (unsigned long long)rec.offset);
+			/* read on through a few batches, sometimes letting
+			 * the ring fill first */
+			if (i % 5 == 0)
+				usleep(2000);
+			for (j = 1; j < (int)(x >> 60) * 40 && k + j < n; j++) {
+				assert_int_equal(ev_reader_next(r, &rec, &err),
+						 1);
+				assert_true(rec.offset == (uint64_t)(k + j));
+				assert_int_equal(tlog_seq(&rec), k + j);
+			}
+		}
+		/* to the end, and past it */
+		assert_int_equal(ev_reader_seek(r, (uint64_t)n - 5, &err), 0);
+		for (j = 0; j < 5; j++)
+			assert_int_equal(ev_reader_next(r, &rec, &err), 1);
+		assert_int_equal(ev_reader_next(r, &rec, &err), 0);
+		assert_int_equal(ev_reader_next(r, &rec, &err), 0);
+		assert_int_equal(ev_reader_seek(r, 17, &err), 0);
+		assert_int_equal(read_rest(r, 17, 0, &j, &err), n - 17);
+		assert_int_equal(j, 0);
+		ev_reader_free(r);
+	}
+	g_ra = 1;
+	tlog_free(&t);
+}
+
+/*
+ * Follow: the reader at its end, or in the middle with the ring full,
+ * while a writer appends (and rolls segments); after a refresh it reads
+ * on, every event once and in order.
+ */
+static void test_ra_follow_refresh(void **state)
+{
+	struct tlog t;
+	struct ev_reader *r;
+	struct ev_rec rec;
+	struct ev_error err;
+	int th, round, st, at, j;
+
+	(void)state;
+	for (th = 1; th <= 2; th++) {
+		g_ra = th;
+		tlog_create(&t, 64 << 10, 1);
+		tlog_append(&t, 0, 1000, 700, tlog_time_inorder);
+		r = open_reader(&t);
+		assert_int_equal(read_rest(r, 0, 0, &st, &err), 1000);
+		assert_int_equal(st, 0);
+		at = 1000;
+		for (round = 0; round < 6; round++) {
+			tlog_append(&t, at, 1000, 700, tlog_time_inorder);
+			assert_int_equal(ev_reader_refresh(r, &err), 1);
+			if (round % 2 == 0) {
+				/* to the end */
+				assert_int_equal(read_rest(r, (uint64_t)at, 0,
+							   &st, &err),
+						 1000);
+				assert_int_equal(st, 0);
+				at += 1000;
+				continue;
+			}
+			/* a few events, the ring fills, the log grows */
+			for (j = 0; j < 10; j++) {
+				assert_int_equal(ev_reader_next(r, &rec, &err),
+						 1);
+				assert_true(rec.offset == (uint64_t)(at + j));
+			}
+			usleep(10000);
+			tlog_append(&t, at + 1000, 1000, 700,
+				    tlog_time_inorder);
+			assert_int_equal(ev_reader_refresh(r, &err), 1);
+			assert_int_equal(read_rest(r, (uint64_t)at + 10, 0, &st,
+						   &err),
+					 1990);
+			assert_int_equal(st, 0);
+			at += 2000;
+		}
+		assert_int_equal(ev_reader_next(r, &rec, &err), 0);
+		assert_true(ev_reader_end_offset(r) == (uint64_t)at);
+		ev_reader_free(r);
+		tlog_free(&t);
+	}
+	g_ra = 1;
+}
+
+/* A lone segment file that grows (evtail -f of a .seg file), and one
+ * whose tail is torn: the ring stops where the reader would. */
+static void test_ra_lone_segment(void **state)
+{
+	struct tlog t;
+	struct ev_reader *r;
+	struct ev_error err;
+	struct ev_buf seg0 = {0};
+	struct tbatch *b;
+	char seg[4300];
+	size_t nb;
+	int th, st;
+
+	(void)state;
+	tlog_create(&t, 0, 1);
+	tlog_append(&t, 0, 1000, 700, tlog_time_inorder);
+	tlog_file(&t, 0, "seg", seg, sizeof(seg));
+	save_file(seg, &seg0);
+	tlog_append(&t, 1000, 1000, 700, tlog_time_inorder);
+	nb = tlog_batches(seg, &b, NULL);
+	for (th = 1; th <= 2; th++) {
+		struct ev_buf full = {0};
+		save_file(seg, &full);
+		restore_file(seg, &seg0);
+		assert_int_equal(ev_reader_open_segment(&r, seg, &err), 0);
+		ev_reader_set_readahead(r, th);
+		assert_int_equal(read_rest(r, 0, 0, &st, &err), 1000);
+		assert_int_equal(st, 0);
+		/* it grows, torn in the middle of a batch */
+		assert_int_equal(unit_write_file(seg, full.p,
+						 (size_t)b[nb - 3].pos + 100),
+				 0);
+		assert_int_equal(ev_reader_refresh(r, &err), 1);
+		assert_int_equal(read_rest(r, 1000, 0, &st, &err),
+				 (int)b[nb - 4].base + (int)b[nb - 4].count -
+					 1000);
+		assert_int_equal(st, 0);
+		/* the rest of it is written */
+		restore_file(seg, &full);
+		assert_int_equal(ev_reader_refresh(r, &err), 1);
+		assert_int_equal(read_rest(r, b[nb - 3].base, 0, &st, &err),
+				 2000 - (int)b[nb - 3].base);
+		assert_int_equal(st, 0);
+		ev_reader_free(r);
+		ev_buf_free(&full);
+	}
+	free(b);
+	ev_buf_free(&seg0);
+	tlog_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +983,11 @@ int main(void)
 		cmocka_unit_test(test_damage_then_valid_batch),
 		cmocka_unit_test(test_damage_in_earlier_segment),
 		cmocka_unit_test(test_writer_refuses_damage),
+		cmocka_unit_test(test_ra2_again),
+		cmocka_unit_test(test_ra_damage_in_ring),
+		cmocka_unit_test(test_ra_seek_while_queued),
+		cmocka_unit_test(test_ra_follow_refresh),
+		cmocka_unit_test(test_ra_lone_segment),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
