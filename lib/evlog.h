@@ -3365,6 +3365,7 @@ int ev_kafka_consumer_next(struct ev_kafka_consumer *c, int timeout_ms,
 			   struct ev_kafka_msg *m, int32_t *partition,
 			   int64_t *offset, struct ev_error *err);
 void ev_kafka_consumer_close(struct ev_kafka_consumer *c);
+
 /* ---- reader read-ahead: reading batches ahead on more than one thread */
 
 /* Threads (1 or 2; 2 by default, 1 on a machine with one processor)
