@@ -368,6 +368,12 @@ evtail: follow: 'a.tar.zst' is an archive, which does not grow; import it with '
 	pid=$!
 	exec 5>in
 	echo 'goto end' >&5
+	# the append must come after the goto has been answered
+	for _ in $(seq 200); do
+		[ -s out ] && break
+		sleep 0.05
+	done
+	[ -s out ]
 	echo '{"id":"e7","type":"Late","stream":"late-1","time":"2025-01-10T10:06:00Z"}' | evpub L
 	echo next >&5
 	exec 5>&-
