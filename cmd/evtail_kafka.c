@@ -15,38 +15,6 @@
 #include "evtail_kafka.h"
 #include "fe.h"
 
-/* A record's event: the parser of its format, and the record. */
-static int to_event(struct ev_parser *env, struct ev_parser *ce,
-		    const struct ev_kafka_msg *m, const char *topic,
-		    int32_t part, int64_t off, struct ev_buf *js,
-		    const uint8_t **rec, size_t *n, struct ev_error *err)
-{
-	struct ev_parser *ps;
-	enum ev_format fmt;
-	ev_time_t t;
-	int r;
-
-	js->len = 0;
-	if ((r = ev_kafka_msg_to_json(m, topic, part, off, js, &fmt, err)) != 0)
-		return r;
-	ps = fmt == EV_FMT_CLOUDEVENTS ? ce : env;
-	r = ev_parser_line(ps, (const char *)js->p, js->len, EV_TIME_NONE, err);
-	if (r == 1) {
-		ev_parser_record(ps, 0, rec, n, &t);
-		return 0;
-	}
-	if (r >= 0) /* a batch, or nothing: not one event */
-		r = EV_EDATA;
-	if (r == EV_EDATA) {
-		char msg[sizeof(err->msg)];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		snprintf(err->msg, sizeof(err->msg),
-			 "record %.249s:%d:%lld: not an event: %.700s", topic,
-			 (int)part, (long long)off, msg);
-	}
-	return r;
-}
-
 int evtail_kafka_run(struct evtail_kafka *k, struct ev_filter *flt, int has_max,
 		     uint64_t max, enum ev_out_format fmt,
 		     struct ev_template *tpl, struct ev_fieldlist *fields,
@@ -57,10 +25,8 @@ int evtail_kafka_run(struct evtail_kafka *k, struct ev_filter *flt, int has_max,
 	struct ev_kafka_consumer_opts co;
 	struct ev_kafka_consumer *c = NULL;
 	struct ev_output *out = NULL;
-	struct ev_parser *env = NULL, *ce = NULL;
-	struct ev_parse_opts po;
+	struct ev_kafka_decoder *dec = NULL;
 	struct ev_kafka_msg m;
-	struct ev_buf js = {0};
 	struct ev_error err;
 	struct ev_event ev;
 	struct ev_rec rec;
@@ -83,12 +49,8 @@ int evtail_kafka_run(struct evtail_kafka *k, struct ev_filter *flt, int has_max,
 	co.has_last = k->has_last;
 	co.last = k->last;
 	co.follow = follow;
-	memset(&po, 0, sizeof(po));
-	env = ev_parser_new(&po);
-	po.format = EV_FMT_CLOUDEVENTS;
-	ce = ev_parser_new(&po);
-	if (env == NULL || ce == NULL) {
-		rc = fe_oom();
+	if (ev_kafka_decoder_new(&dec, &err) != 0) {
+		rc = fe_report(&err);
 		goto out;
 	}
 	if (ev_output_new(&out, STDOUT_FILENO, fmt, tpl, color, &err) != 0 ||
@@ -129,17 +91,13 @@ int evtail_kafka_run(struct evtail_kafka *k, struct ev_filter *flt, int has_max,
 			rc = fe_report(&err);
 			break;
 		}
-		if ((r = to_event(env, ce, &m, addr.topic, part, off, &js,
-				  &rec.p, &rec.n, &err)) != 0 ||
-		    (r = ev_event_decode(rec.p, rec.n, &ev, &err)) != 0) {
+		if ((r = ev_kafka_decode(dec, &m, addr.topic, part, off, &rec,
+					 &ev, &err)) != 0) {
 			rc = fe_report(&err);
 			break;
 		}
 		if (!ev_filter_match(flt, &ev))
 			continue;
-		rec.offset = (uint64_t)off;
-		rec.append_time = ev.time;
-		ev.offset = (uint64_t)off;
 		ev_output_set_partition(out, part);
 		if ((r = ev_output_event(out, &rec, &ev, &err)) != 0) {
 			if (ev_output_errno(out) == 0)
@@ -157,9 +115,7 @@ int evtail_kafka_run(struct evtail_kafka *k, struct ev_filter *flt, int has_max,
 out:
 	ev_kafka_consumer_close(c);
 	ev_output_free(out);
-	ev_parser_free(env);
-	ev_parser_free(ce);
+	ev_kafka_decoder_free(dec);
 	ev_kafka_msg_free(&m);
-	ev_buf_free(&js);
 	return rc < 0 ? EV_EXIT_OK : rc;
 }

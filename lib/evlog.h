@@ -3295,6 +3295,21 @@ int ev_kafka_msg_to_json(const struct ev_kafka_msg *m, const char *topic,
 			 int32_t partition, int64_t offset, struct ev_buf *out,
 			 enum ev_format *fmt, struct ev_error *err);
 
+/*
+ * Every reader of a Kafka log turns records into events the same way:
+ * ev_kafka_decode() maps a record read from TOPIC's partition at offset
+ * (ev_kafka_msg_to_json()) and parses it, so rec and ev hold the event
+ * as a local log's reader gives it, rec->offset and ev->offset the
+ * record's offset; both stay valid until the next call.  EV_EDATA names
+ * the record (topic:partition:offset) when it is not an event.
+ */
+struct ev_kafka_decoder;
+int ev_kafka_decoder_new(struct ev_kafka_decoder **out, struct ev_error *err);
+void ev_kafka_decoder_free(struct ev_kafka_decoder *d);
+int ev_kafka_decode(struct ev_kafka_decoder *d, const struct ev_kafka_msg *m,
+		    const char *topic, int32_t partition, int64_t offset,
+		    struct ev_rec *rec, struct ev_event *ev, struct ev_error *err);
+
 /* The librdkafka client (lib/kafka_client.c).  Every wait on the cluster
  * is bounded by timeout_ms (--kafka-timeout): an unreachable cluster is
  * EV_EIO within it; a missing topic EV_ENOENT; a bad -X property

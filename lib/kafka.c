@@ -819,3 +819,78 @@ int ev_kafka_msg_to_json(const struct ev_kafka_msg *m, const char *topic,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	return 0;
 }
+
+/* ------------------------------------------------------------ events */
+
+struct ev_kafka_decoder {
+	struct ev_parser *env, *ce; /* the envelope's, CloudEvents' */
+	struct ev_buf js;
+};
+
+int ev_kafka_decoder_new(struct ev_kafka_decoder **out, struct ev_error *err)
+{
+	struct ev_kafka_decoder *d = calloc(1, sizeof(*d));
+	struct ev_parse_opts po;
+
+	*out = NULL;
+	if (d == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	memset(&po, 0, sizeof(po));
+	d->env = ev_parser_new(&po);
+	po.format = EV_FMT_CLOUDEVENTS;
+	d->ce = ev_parser_new(&po);
+	if (d->env == NULL || d->ce == NULL) {
+		ev_kafka_decoder_free(d);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	*out = d;
+	return 0;
+}
+
+void ev_kafka_decoder_free(struct ev_kafka_decoder *d)
+{
+	if (d == NULL)
+		return;
+	ev_parser_free(d->env);
+	ev_parser_free(d->ce);
+	ev_buf_free(&d->js);
+	free(d);
+}
+
+int ev_kafka_decode(struct ev_kafka_decoder *d, const struct ev_kafka_msg *m,
+		    const char *topic, int32_t partition, int64_t offset,
+		    struct ev_rec *rec, struct ev_event *ev,
+		    struct ev_error *err)
+{
+	struct ev_parser *ps;
+	enum ev_format fmt;
+	ev_time_t t;
+	int r;
+
+	d->js.len = 0;
+	if ((r = ev_kafka_msg_to_json(m, topic, partition, offset, &d->js, &fmt,
+				      err)) != 0)
+		return r;
+	ps = fmt == EV_FMT_CLOUDEVENTS ? d->ce : d->env;
+	r = ev_parser_line(ps, (const char *)d->js.p, d->js.len, EV_TIME_NONE,
+			   err);
+	if (r == 1) {
+		ev_parser_record(ps, 0, &rec->p, &rec->n, &t);
+		if ((r = ev_event_decode(rec->p, rec->n, ev, err)) != 0)
+			return r;
+		rec->offset = (uint64_t)offset;
+		rec->append_time = ev->time;
+		ev->offset = (uint64_t)offset;
+		return 0;
+	}
+	if (r >= 0) /* a batch, or nothing: not one event */
+		r = ev_seterr(err, EV_EDATA, "not one event");
+	if (r == EV_EDATA) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		snprintf(err->msg, sizeof(err->msg),
+			 "record %.249s:%d:%lld: not an event: %.700s", topic,
+			 (int)partition, (long long)offset, msg);
+	}
+	return r;
+}

@@ -3,7 +3,10 @@
 #   load kafka
 # and in setup_file:  kafka_start TOPIC:PARTITIONS...
 #     in teardown_file: kafka_stop
-# KAFKA_BROKERS then holds the bootstrap servers.  Without librdkafka-dev
+# KAFKA_BROKERS then holds the bootstrap servers.  kafka_ctl CMD... sends
+# fault commands to the cluster (tests/kafka-mock.c: down N, up N,
+# leader TOPIC PART N, rtt N MS, errors APIKEY COUNT CODE, coordinator
+# GROUP N), one per argument, and fails unless the mock ran them all.  Without librdkafka-dev
 # (no tests/kafka-mock) or kcat, every test of the file skips, saying why.
 
 # librdkafka settings that keep the tests fast: no auto-created topics
@@ -18,7 +21,9 @@ kafka_start() {
 		skip "kcat is not installed (sh .ci/deps test)"
 	fi
 	local out="$BATS_FILE_TMPDIR/kafka-mock.out" i
-	"$TOP/tests/kafka-mock" "$@" >"$out" 2>"$BATS_FILE_TMPDIR/kafka-mock.err" &
+	mkdir -p "$BATS_FILE_TMPDIR/kafka-ctl"
+	"$TOP/tests/kafka-mock" -C "$BATS_FILE_TMPDIR/kafka-ctl" "$@" >"$out" \
+		2>"$BATS_FILE_TMPDIR/kafka-mock.err" &
 	echo $! >"$BATS_FILE_TMPDIR/kafka-mock.pid"
 	# topic creation in the mock can take seconds under load
 	for i in $(seq 200); do
@@ -53,4 +58,21 @@ kafka_stop() {
 # kcat against the mock, with a short timeout
 kc() {
 	timeout 20 kcat -b "$KAFKA_BROKERS" -X allow.auto.create.topics=false "$@"
+}
+
+kafka_ctl() {
+	local d="$BATS_FILE_TMPDIR/kafka-ctl" i
+	rm -f "$d/ctl.out"
+	printf '%s\n' "$@" >"$d/ctl.tmp"
+	mv "$d/ctl.tmp" "$d/ctl"
+	for i in $(seq 200); do
+		if [ -f "$d/ctl.out" ]; then
+			cat "$d/ctl.out"
+			grep -qx ok "$d/ctl.out"
+			return
+		fi
+		sleep 0.05
+	done
+	echo "kafka_ctl: the mock did not answer" >&2
+	return 1
 }
