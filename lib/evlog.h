@@ -3308,7 +3308,8 @@ int ev_kafka_decoder_new(struct ev_kafka_decoder **out, struct ev_error *err);
 void ev_kafka_decoder_free(struct ev_kafka_decoder *d);
 int ev_kafka_decode(struct ev_kafka_decoder *d, const struct ev_kafka_msg *m,
 		    const char *topic, int32_t partition, int64_t offset,
-		    struct ev_rec *rec, struct ev_event *ev, struct ev_error *err);
+		    struct ev_rec *rec, struct ev_event *ev,
+		    struct ev_error *err);
 
 /* The librdkafka client (lib/kafka_client.c).  Every wait on the cluster
  * is bounded by timeout_ms (--kafka-timeout): an unreachable cluster is
