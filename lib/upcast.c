@@ -1543,7 +1543,7 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	int r;
 
 	*changed = 0;
-	ev_upcast_arena_reset(u);
+	ev_arena_reset(&u->arena);
 	u->out.len = 0;
 	u->nrec = 0;
 	u->same = NULL;
@@ -1558,7 +1558,7 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	}
 	if (!u->plans_off && !u->counting) {
 		u->plan_falls++;
-		ev_upcast_arena_reset(u);
+		ev_arena_reset(&u->arena);
 		u->out.len = 0;
 		u->nrec = 0;
 		u->same = NULL;
@@ -2471,7 +2471,6 @@ static void step_free(struct step *st)
 
 void ev_upcaster_free(struct ev_upcaster *u)
 {
-	struct chunk *c, *next;
 	size_t i, j;
 
 	if (u == NULL)
@@ -2491,10 +2490,7 @@ void ev_upcaster_free(struct ev_upcaster *u)
 		free(u->files[i]);
 	free(u->files);
 	ev_lua_free(u->lua);
-	for (c = u->head; c != NULL; c = next) {
-		next = c->next;
-		free(c);
-	}
+	ev_arena_free(&u->arena);
 	ev_buf_free(&u->out);
 	ev_buf_free(&u->tmp);
 	ev_buf_free(&u->dbuf);

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "arena.h"
 #include "evlog_private.h"
 
 enum op_kind {
@@ -82,12 +83,6 @@ struct chain {
 	struct up_plan **plans; /* by version: plans[v - min], or NULL */
 };
 
-struct chunk {
-	struct chunk *next;
-	size_t cap, used;
-	max_align_t mem[];
-};
-
 struct cslot {
 	char *type; /* NULL: free */
 	size_t type_n;
@@ -107,7 +102,7 @@ struct ev_upcaster {
 	size_t nsteps;
 	struct ev_lua *lua;
 	/* one apply */
-	struct chunk *head, *cur;
+	struct ev_arena arena;
 	struct ev_buf out, tmp, dbuf, mbuf;
 	size_t *ends;
 	size_t nrec, ends_cap;
@@ -155,25 +150,13 @@ struct ev_upcaster {
  * a failure.  kind is NULL, or what the value is when it is an object
  * or an array opened in a tree ("an object").
  */
-void *ev_upcast_alloc_more(struct ev_upcaster *u, size_t n);
 void *ev_upcast_dup(struct ev_upcaster *u, const void *p, size_t n);
 
-/* n bytes of the arena: most often the next of the chunk in use, inline */
+/* n bytes of the arena of one apply */
 static inline void *ev_upcast_alloc(struct ev_upcaster *u, size_t n)
 {
-	struct chunk *c = u->cur;
-	size_t a = sizeof(max_align_t);
-	void *p;
-
-	n = (n + a - 1) / a * a;
-	if (c != NULL && c->cap - c->used >= n) {
-		p = (char *)c->mem + c->used;
-		c->used += n;
-		return p;
-	}
-	return ev_upcast_alloc_more(u, n);
+	return ev_arena_alloc(&u->arena, n);
 }
-void ev_upcast_arena_reset(struct ev_upcaster *u);
 struct chain **ev_upcast_chain_slot(struct chain **tab, size_t cap,
 				    const char *type, size_t n);
 int ev_upcast_make_qtab(struct ev_upcaster *u);

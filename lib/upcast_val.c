@@ -24,48 +24,6 @@ struct uval {
 
 /* ------------------------------------------------------------ arena */
 
-/* ev_upcast_alloc() when the chunk in use is full */
-void *ev_upcast_alloc_more(struct ev_upcaster *u, size_t n)
-{
-	struct chunk *c = u->cur, *nc;
-	size_t a = sizeof(max_align_t), cap;
-	void *p;
-
-	n = (n + a - 1) / a * a;
-	while (c != NULL) {
-		if (c->cap - c->used >= n) {
-			p = (char *)c->mem + c->used;
-			c->used += n;
-			u->cur = c;
-			return p;
-		}
-		if (c->next == NULL)
-			break;
-		c = c->next;
-		c->used = 0;
-	}
-	cap = n > (64u << 10) ? n : (64u << 10);
-	nc = malloc(sizeof(*nc) + cap);
-	if (nc == NULL)
-		return NULL;
-	nc->next = NULL;
-	nc->cap = cap;
-	nc->used = n;
-	if (c == NULL)
-		u->head = nc;
-	else
-		c->next = nc;
-	u->cur = nc;
-	return nc->mem;
-}
-
-void ev_upcast_arena_reset(struct ev_upcaster *u)
-{
-	u->cur = u->head;
-	if (u->head != NULL)
-		u->head->used = 0;
-}
-
 void *ev_upcast_dup(struct ev_upcaster *u, const void *p, size_t n)
 {
 	void *d = ev_upcast_alloc(u, n ? n : 1);
