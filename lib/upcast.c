@@ -914,18 +914,25 @@ static int wev_event(struct ev_upcaster *u, struct wev *w, struct ev_event *ev)
 	return 0;
 }
 
-static uint8_t *put_str(uint8_t *o, const struct ev_str *s)
+static void head_of(const struct wev *w, struct ev_upcast_head *h)
 {
-	o = ev_mp_str_hdr(o, s->n);
-	memcpy(o, s->p, s->n);
-	return o + s->n;
+	h->id = &w->id;
+	h->type = &w->type;
+	h->stream = w->stream.p != NULL ? &w->stream : NULL;
+	h->key = w->key.p != NULL ? &w->key : NULL;
+	h->version = w->version;
+	h->schema = w->schema;
+	h->time_raw = w->time_raw;
+	h->time_raw_n = w->time_raw_n;
+	h->time = w->time;
 }
 
 /* w as a record (evlog(5) RECORDS), onto u->out. */
 static int emit(struct ev_upcaster *u, struct wev *w)
 {
 	struct ent *d = &w->root.e[0], *m = &w->root.e[1];
-	size_t need, start = u->out.len, at;
+	struct ev_upcast_head h;
+	size_t start = u->out.len, at;
 	unsigned count = 3;
 	uint8_t *o;
 	int r;
@@ -937,39 +944,10 @@ static int emit(struct ev_upcaster *u, struct wev *w)
 	count += (w->stream.p != NULL) + (w->version != 0) + (w->schema > 1) +
 		 (w->key.p != NULL) + !d->gone + !m->gone +
 		 (w->prev != EV_NO_PREV);
-	need = 3 * 6 + w->id.n + w->type.n + w->stream.n + w->key.n + 16 +
-	       2 * 10 + 6;
-	if (ev_buf_reserve(&u->out, need) != 0)
+	head_of(w, &h);
+	if (ev_buf_reserve(&u->out, EV_UPCAST_HEAD_NEED(&h)) != 0)
 		return ev_upcast_oom(u);
-	o = u->out.p + start;
-	*o++ = (uint8_t)(0x80 | count);
-	*o++ = EV_K_ID;
-	o = put_str(o, &w->id);
-	*o++ = EV_K_TYPE;
-	o = put_str(o, &w->type);
-	if (w->stream.p != NULL) {
-		*o++ = EV_K_STREAM;
-		o = put_str(o, &w->stream);
-	}
-	if (w->version != 0) {
-		*o++ = EV_K_VERSION;
-		o = ev_mp_uint(o, w->version);
-	}
-	*o++ = EV_K_TIME;
-	if (w->time_raw != NULL) {
-		memcpy(o, w->time_raw, w->time_raw_n);
-		o += w->time_raw_n;
-	} else {
-		o = ev_mp_time(o, w->time);
-	}
-	if (w->schema > 1) {
-		*o++ = EV_K_SCHEMA;
-		o = ev_mp_uint(o, w->schema);
-	}
-	if (w->key.p != NULL) {
-		*o++ = EV_K_KEY;
-		o = put_str(o, &w->key);
-	}
+	o = ev_upcast_put_head(u->out.p + start, count, &h);
 	if (!d->gone) {
 		*o++ = EV_K_DATA;
 		if (w->data_bin)
@@ -1000,22 +978,14 @@ static int emit(struct ev_upcaster *u, struct wev *w)
 		*o++ = EV_K_PREV;
 		o = ev_mp_uint(o, w->prev);
 	}
-	if ((size_t)(o - u->out.p) - start > EV_MAX_RECORD)
+	if ((r = ev_upcast_push_end(u, o, start)) < 0)
+		return ev_upcast_oom(u);
+	if (r > 0)
 		return ev_upcast_fail(
 			u,
-			"the event is %zu bytes encoded, over the limit "
-			"of %u bytes",
+			"the event is %zu bytes encoded, over the "
+			"limit of %u bytes",
 			(size_t)(o - u->out.p) - start, EV_MAX_RECORD);
-	u->out.len = (size_t)(o - u->out.p);
-	if (u->nrec == u->ends_cap) {
-		size_t cap = u->ends_cap ? 2 * u->ends_cap : 16;
-		size_t *ne = realloc(u->ends, cap * sizeof(*ne));
-		if (ne == NULL)
-			return ev_upcast_oom(u);
-		u->ends = ne;
-		u->ends_cap = cap;
-	}
-	u->ends[u->nrec++] = u->out.len;
 	return 0;
 }
 

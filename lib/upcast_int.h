@@ -152,6 +152,72 @@ struct ev_upcaster {
  */
 void *ev_upcast_dup(struct ev_upcaster *u, const void *p, size_t n);
 
+/*
+ * Both paths write a record the same way (evlog(5) RECORDS): its map
+ * header of count fields, then the fields up to data, as put_head()
+ * writes them from the parts of an event (time_raw as read, else time),
+ * at most EV_UPCAST_HEAD_NEED(h) bytes; then data, meta and prev, and
+ * ev_upcast_push_end() ends the record at o: 0, 1 when it is over
+ * EV_MAX_RECORD bytes from start, or -1 out of memory.
+ */
+struct ev_upcast_head {
+	const struct ev_str *id, *type, *stream,
+		*key; /* stream, key: or NULL */
+	uint64_t version, schema;
+	const uint8_t *time_raw;
+	size_t time_raw_n;
+	ev_time_t time;
+};
+#define EV_UPCAST_HEAD_NEED(h)                                               \
+	(3 * 6 + (h)->id->n + (h)->type->n +                                 \
+	 ((h)->stream ? (h)->stream->n : 0) + ((h)->key ? (h)->key->n : 0) + \
+	 16 + 2 * 10 + 6)
+
+static inline uint8_t *ev_upcast_put_str(uint8_t *o, const struct ev_str *s)
+{
+	if (s->n < 32)
+		*o++ = (uint8_t)(0xa0 | s->n);
+	else
+		o = ev_mp_str_hdr(o, s->n);
+	memcpy(o, s->p, s->n);
+	return o + s->n;
+}
+
+static inline uint8_t *ev_upcast_put_head(uint8_t *o, unsigned count,
+					  const struct ev_upcast_head *h)
+{
+	*o++ = (uint8_t)(0x80 | count);
+	*o++ = EV_K_ID;
+	o = ev_upcast_put_str(o, h->id);
+	*o++ = EV_K_TYPE;
+	o = ev_upcast_put_str(o, h->type);
+	if (h->stream != NULL) {
+		*o++ = EV_K_STREAM;
+		o = ev_upcast_put_str(o, h->stream);
+	}
+	if (h->version != 0) {
+		*o++ = EV_K_VERSION;
+		o = ev_mp_uint(o, h->version);
+	}
+	*o++ = EV_K_TIME;
+	if (h->time_raw != NULL) {
+		memcpy(o, h->time_raw, h->time_raw_n);
+		o += h->time_raw_n;
+	} else {
+		o = ev_mp_time(o, h->time);
+	}
+	if (h->schema > 1) {
+		*o++ = EV_K_SCHEMA;
+		o = ev_mp_uint(o, h->schema);
+	}
+	if (h->key != NULL) {
+		*o++ = EV_K_KEY;
+		o = ev_upcast_put_str(o, h->key);
+	}
+	return o;
+}
+int ev_upcast_push_end(struct ev_upcaster *u, uint8_t *o, size_t start);
+
 /* n bytes of the arena of one apply */
 static inline void *ev_upcast_alloc(struct ev_upcaster *u, size_t n)
 {

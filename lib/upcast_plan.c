@@ -922,26 +922,18 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	return 0;
 }
 
-static uint8_t *put_str(uint8_t *o, const struct ev_str *s)
-{
-	o = str_hdr(o, s->n);
-	memcpy(o, s->p, s->n);
-	return o + s->n;
-}
-
 /* emit() of upcast.c: w as a record onto u->out, its end in u->ends. */
 static int femit(struct ev_upcaster *u, struct fev *w)
 {
 	struct fent *d = &w->re[0], *m = &w->re[1];
-	size_t need, start = u->out.len, at;
+	struct ev_upcast_head h;
+	size_t start = u->out.len, at;
 	unsigned count = 3;
 	uint8_t *o;
 
 	count += (w->stream.p != NULL) + (w->version != 0) + (w->schema > 1) +
 		 (w->key.p != NULL) + !d->gone + !m->gone +
 		 (w->prev != EV_NO_PREV);
-	need = 3 * 6 + w->id.n + w->type.n + w->stream.n + w->key.n + 16 +
-	       2 * 10 + 6;
 	if (w->canon && (const uint8_t *)w->type.p == w->type0) {
 		/* the fields up to the time, and the key's, as they are */
 		size_t pre = (size_t)(w->pre_end - w->rec - 1);
@@ -961,33 +953,18 @@ static int femit(struct ev_upcaster *u, struct fev *w)
 		}
 		goto data;
 	}
-	if (reserve(&u->out, need) != 0)
+	h.id = &w->id;
+	h.type = &w->type;
+	h.stream = w->stream.p != NULL ? &w->stream : NULL;
+	h.key = w->key.p != NULL ? &w->key : NULL;
+	h.version = w->version;
+	h.schema = w->schema;
+	h.time_raw = w->time_raw;
+	h.time_raw_n = w->time_raw_n;
+	h.time = 0;
+	if (reserve(&u->out, EV_UPCAST_HEAD_NEED(&h)) != 0)
 		return GIVE_UP;
-	o = u->out.p + start;
-	*o++ = (uint8_t)(0x80 | count);
-	*o++ = EV_K_ID;
-	o = put_str(o, &w->id);
-	*o++ = EV_K_TYPE;
-	o = put_str(o, &w->type);
-	if (w->stream.p != NULL) {
-		*o++ = EV_K_STREAM;
-		o = put_str(o, &w->stream);
-	}
-	if (w->version != 0) {
-		*o++ = EV_K_VERSION;
-		o = ev_mp_uint(o, w->version);
-	}
-	*o++ = EV_K_TIME;
-	memcpy(o, w->time_raw, w->time_raw_n);
-	o += w->time_raw_n;
-	if (w->schema > 1) {
-		*o++ = EV_K_SCHEMA;
-		o = ev_mp_uint(o, w->schema);
-	}
-	if (w->key.p != NULL) {
-		*o++ = EV_K_KEY;
-		o = put_str(o, &w->key);
-	}
+	o = ev_upcast_put_head(u->out.p + start, count, &h);
 data:
 	if (!d->gone) {
 		*o++ = EV_K_DATA;
@@ -1016,19 +993,7 @@ data:
 		*o++ = EV_K_PREV;
 		o = ev_mp_uint(o, w->prev);
 	}
-	if ((size_t)(o - u->out.p) - start > EV_MAX_RECORD)
-		return GIVE_UP;
-	u->out.len = (size_t)(o - u->out.p);
-	if (u->nrec == u->ends_cap) {
-		size_t cap = u->ends_cap ? 2 * u->ends_cap : 16;
-		size_t *ne = realloc(u->ends, cap * sizeof(*ne));
-		if (ne == NULL)
-			return GIVE_UP;
-		u->ends = ne;
-		u->ends_cap = cap;
-	}
-	u->ends[u->nrec++] = u->out.len;
-	return 0;
+	return ev_upcast_push_end(u, o, start) != 0 ? GIVE_UP : 0;
 }
 
 int ev_upcast_peek_type(const uint8_t *rec, size_t n, struct ev_str *type)

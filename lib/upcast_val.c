@@ -24,6 +24,23 @@ struct uval {
 
 /* ------------------------------------------------------------ arena */
 
+int ev_upcast_push_end(struct ev_upcaster *u, uint8_t *o, size_t start)
+{
+	if ((size_t)(o - u->out.p) - start > EV_MAX_RECORD)
+		return 1;
+	u->out.len = (size_t)(o - u->out.p);
+	if (u->nrec == u->ends_cap) {
+		size_t cap = u->ends_cap ? 2 * u->ends_cap : 16;
+		size_t *ne = realloc(u->ends, cap * sizeof(*ne));
+		if (ne == NULL)
+			return -1;
+		u->ends = ne;
+		u->ends_cap = cap;
+	}
+	u->ends[u->nrec++] = u->out.len;
+	return 0;
+}
+
 void *ev_upcast_dup(struct ev_upcaster *u, const void *p, size_t n)
 {
 	void *d = ev_upcast_alloc(u, n ? n : 1);
