@@ -180,6 +180,35 @@ int ev_value_to_text(const uint8_t *v, size_t n, struct ev_buf *out,
 	return ev_msgpack_to_json(v, n, out, err);
 }
 
+/*
+ * A type or stream on the pretty line, where a terminal reads it: writers
+ * refuse control characters there, but a crafted log may hold any, so C0,
+ * DEL and C1 (U+0080..U+009F) are written as JSON writes them (\u001b),
+ * never raw.
+ */
+static void put_term(struct ev_buf *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *e = p + n, *run = p;
+	unsigned c;
+
+	while (p < e) {
+		if (*p >= 0x20 && *p != 0x7f &&
+		    !(*p == 0xc2 && p + 1 < e && p[1] >= 0x80 && p[1] < 0xa0)) {
+			p++;
+			continue;
+		}
+		ev_buf_append(out, run, (size_t)(p - run));
+		c = *p == 0xc2 ? p[1] : *p;
+		p += *p == 0xc2 ? 2 : 1;
+		run = p;
+		PUTLIT(out, "\\u00");
+		ev_buf_putc(out, hex[c >> 4]);
+		ev_buf_putc(out, hex[c & 15]);
+	}
+	ev_buf_append(out, run, (size_t)(p - run));
+}
+
 int ev_event_to_pretty(const struct ev_event *ev, struct ev_buf *out, int color,
 		       struct ev_error *err)
 {
@@ -202,12 +231,12 @@ int ev_event_to_pretty(const struct ev_event *ev, struct ev_buf *out, int color,
 	C("\033[0m");
 	ev_buf_putc(out, ' ');
 	C("\033[1;32m");
-	ev_buf_append(out, ev->type.p, ev->type.n);
+	put_term(out, ev->type.p, ev->type.n);
 	C("\033[0m");
 	if (ev->stream.p != NULL) {
 		ev_buf_putc(out, ' ');
 		C("\033[36m");
-		ev_buf_append(out, ev->stream.p, ev->stream.n);
+		put_term(out, ev->stream.p, ev->stream.n);
 		if (ev->version != 0) {
 			e = ev_fmt_u64(tmp + 1, ev->version);
 			tmp[0] = '@';

@@ -91,6 +91,11 @@ same() {
 	evtail "$T/c/strings.evlog" >out
 	grep -q '"\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000b\\f\\r\\u000e' out
 	grep -q $'"id":"id\\\\ttab\\\\u0001","type":"type\u2028","stream":"s\x7f"' out
+	# -o pretty writes to a terminal: control characters there are
+	# escaped as in JSON, never raw
+	evtail -o pretty "$T/c/strings.evlog" >out
+	grep -qF "12 2023-11-14T22:13:20.000Z type"$'\u2028'' s\u007f@1 null' out
+	[ "$(LC_ALL=C grep -c $'[\x01-\x09\x0b-\x1f]' out)" = 0 ]
 	evtail "$T/c/times.evlog" | jq -r .time >times
 	grep -qx '2023-11-14T22:13:20.000000001Z' times
 	grep -qx '2023-11-14T22:13:20.000100Z' times
