@@ -39,8 +39,12 @@ static void uuid4(char out[37])
 	uint64_t a = rnd(), b = rnd();
 	int i, j;
 
-	memcpy(u, &a, 8);
-	memcpy(u + 8, &b, 8);
+	/* the bytes of a and b, least significant first, so that a seed
+	 * gives the same ids on every machine */
+	for (i = 0; i < 8; i++) {
+		u[i] = (uint8_t)(a >> (8 * i));
+		u[8 + i] = (uint8_t)(b >> (8 * i));
+	}
 	u[6] = (uint8_t)(0x40 | (u[6] & 0x0f));
 	u[8] = (uint8_t)(0x80 | (u[8] & 0x3f));
 	for (i = 0, j = 0; i < 16; i++) {
@@ -165,14 +169,16 @@ int main(int argc, char **argv)
 			} else if (r < 97) {
 				long amt =
 					(long)below((unsigned)st->balance) + 1;
+				unsigned atm = below(2), f1 = below(100);
+				unsigned f0 = below(3);
 				type = "MoneyWithdrawn";
 				st->balance -= amt;
 				snprintf(
 					data, sizeof(data),
 					"{\"amount\":%ld,\"balance\":%ld,\"fee\":%u.%02u,"
 					"\"atm\":%s}",
-					amt, st->balance, below(3), below(100),
-					below(2) ? "true" : "false");
+					amt, st->balance, f0, f1,
+					atm ? "true" : "false");
 			} else {
 				type = "AccountClosed";
 				snprintf(
@@ -188,6 +194,9 @@ int main(int argc, char **argv)
 			if (st->events == 0) {
 				unsigned qty = below(4) + 1,
 					 price = below(20000) + 99;
+				unsigned city = below(6), tax = below(2);
+				unsigned prod = below(10), sku = below(100000);
+				unsigned cust = below(100000);
 				type = "OrderPlaced";
 				snprintf(
 					data, sizeof(data),
@@ -195,56 +204,63 @@ int main(int argc, char **argv)
 					"\"SKU-%05u\",\"name\":\"%s\",\"qty\":%u,"
 					"\"unitPrice\":%u}],\"amount\":%u,"
 					"\"taxRate\":%s,\"shipTo\":{\"city\":\"%s\"}}",
-					below(100000), below(100000),
-					products[below(10)], qty, price,
-					qty * price, below(2) ? "0.19" : "0.07",
-					cities[below(6)]);
+					cust, sku, products[prod], qty, price,
+					qty * price, tax ? "0.19" : "0.07",
+					cities[city]);
 			} else if (r < 40) {
 				unsigned qty = below(3) + 1,
 					 price = below(9000) + 99;
+				unsigned d1 = below(10), d0 = below(2);
+				unsigned prod = below(10), sku = below(100000);
 				type = "ItemAdded";
 				snprintf(
 					data, sizeof(data),
 					"{\"sku\":\"SKU-%05u\",\"name\":\"%s\",\"qty\":%u,"
 					"\"unitPrice\":%u,\"discount\":%u.%u}",
-					below(100000), products[below(10)], qty,
-					price, below(2), below(10));
+					sku, products[prod], qty, price, d0,
+					d1);
 			} else if (r < 65) {
+				unsigned code = below(1000000), card = below(2);
+				unsigned amount = below(50000) + 100;
 				type = "PaymentAuthorized";
 				snprintf(data, sizeof(data),
 					 "{\"amount\":%u,\"method\":\"%s\","
 					 "\"authCode\":\"A%06u\"}",
-					 below(50000) + 100,
-					 below(2) ? "card" : "paypal",
-					 below(1000000));
+					 amount, card ? "card" : "paypal",
+					 code);
 			} else if (r < 72) {
+				unsigned retry = below(2), funds = below(2);
+				unsigned amount = below(50000) + 100;
 				type = "PaymentFailed";
 				snprintf(
 					data, sizeof(data),
 					"{\"amount\":%u,\"error\":\"%s\",\"retryable\":%s}",
-					below(50000) + 100,
-					below(2)
-						? "insufficient funds"
-						: "card declined: \\\"do not honor\\\"",
-					below(2) ? "true" : "false");
+					amount,
+					funds ? "insufficient funds"
+					      : "card declined: \\\"do not honor\\\"",
+					retry ? "true" : "false");
 			} else if (r < 92) {
+				unsigned p1 = below(5) + 1, p0 = below(5) + 1;
+				unsigned w1 = below(10), w0 = below(20);
+				unsigned trk = below(1000000000),
+					 dhl = below(2);
 				type = "OrderShipped";
 				snprintf(
 					data, sizeof(data),
 					"{\"carrier\":\"%s\",\"tracking\":\"TRK%09u\","
 					"\"weightKg\":%u.%u,\"parcels\":[%u,%u]}",
-					below(2) ? "DHL" : "UPS",
-					below(1000000000), below(20), below(10),
-					below(5) + 1, below(5) + 1);
+					dhl ? "DHL" : "UPS", trk, w0, w1, p0,
+					p1);
 				st->closed = below(2);
 			} else {
+				unsigned refund = below(30000), mind = below(2);
 				type = "OrderCancelled";
 				snprintf(
 					data, sizeof(data),
 					"{\"reason\":\"%s\",\"refundAmount\":%u}",
-					below(2) ? "customer changed mind"
-						 : "out of stock",
-					below(30000));
+					mind ? "customer changed mind"
+					     : "out of stock",
+					refund);
 				st->closed = 1;
 			}
 		}

@@ -110,6 +110,12 @@ reads_same() {
 	same evtail --template '{offset} {type} {data}' E
 }
 
+@test "bigendian: examples/evgen gives the same events for a seed on s390x" {
+	"$GEN" 5000 --seed 13 --streams 40 >h.ndjson
+	"$EVLOG_BIGENDIAN_S390X/examples/evgen" 5000 --seed 13 --streams 40 >s.ndjson
+	cmp h.ndjson s.ndjson
+}
+
 @test "bigendian: s390x writes the bytes x86-64 writes, under the test seed" {
 	local w
 	"$GEN" 2000 --seed 12 | sed '1~3s/^{"id":"[^"]*",/{/' >in.ndjson
