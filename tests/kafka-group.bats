@@ -211,3 +211,40 @@ $EVTAIL_USAGE"
 	assert_status 0
 	[ -z "$output" ]
 }
+
+@test "kafka group --exec --on-failure dlq: a local dead-letter log, each letter naming the record's partition and offset" {
+	pub_n g10 12
+	run --separate-stderr evtail "${GF[@]}" --group d --retries 0 --on-failure dlq --dlq dl.evlog \
+		--exec 'id=$(jq -r .id); case $id in e3|e7) exit 2;; esac' \
+		"kafka://$KAFKA_BROKERS/g10"
+	assert_status 0
+	assert_stderr "evtail: 10 handled, 2 dead-lettered, 0 skipped"
+	run --separate-stderr evtail -o json dl.evlog
+	assert_status 0
+	[ "$(jq -r '.data.original.id' <<<"$output" | sort | tr '\n' ' ')" = "e3 e7 " ]
+	[ "$(jq -r '.data.originalConsumerGroup' <<<"$output" | sort -u)" = d ]
+	# originalLogId is TOPIC/PARTITION, originalOffset the offset there,
+	# as kcat sees the record
+	jq -r '[.data.original.id, (.data.originalLogId | sub("^g10/"; "")), .data.originalOffset] | @tsv' \
+		<<<"$output" | sort >ours
+	kc -C -t g10 -e -q -f '%p\t%o\t%s\n' | jq -R -r 'split("\t") | [(.[2] | fromjson | .n | "e\(.)"), .[0], .[1]] | @tsv' |
+		grep -E '^e(3|7)	' | sort >theirs
+	diff theirs ours
+	# dead-lettered is done: committed
+	run --separate-stderr evtail "${GF[@]}" --group d "kafka://$KAFKA_BROKERS/g10"
+	assert_status 0
+	[ -z "$output" ]
+}
+
+@test "kafka group --exec: --dlq-policy stream and a --dlq topic are not built yet (64)" {
+	run --separate-stderr evtail --group x --exec true --on-failure dlq --dlq d.evlog --dlq-policy stream \
+		"kafka://$KAFKA_BROKERS/g7"
+	assert_status 64
+	assert_stderr "evtail: --dlq-policy stream: not on a kafka log yet (evtail(1) KAFKA)
+$EVTAIL_USAGE"
+	run --separate-stderr evtail --group x --exec true --on-failure dlq --dlq "kafka://$KAFKA_BROKERS/g7.DLT" \
+		"kafka://$KAFKA_BROKERS/g7"
+	assert_status 64
+	assert_stderr "evtail: --dlq 'kafka://$KAFKA_BROKERS/g7.DLT': dead-letter topics are not built yet (evtail(1) KAFKA)
+$EVTAIL_USAGE"
+}
