@@ -533,6 +533,15 @@ struct ev_rec {
 	const uint8_t *p;
 	size_t n;
 	ev_time_t append_time;
+	/* a record of a Kafka log (ev_scan_open_kafka()): offset is the
+	 * scan's own count, partition and koffset the record's place in
+	 * the topic.  0 for a local log. */
+	int kafka;
+	int32_t partition;
+	int64_t koffset;
+	/* a Kafka record that is not an event (ev_kafka_scan_set_lenient()):
+	 * why, and p and n hold it as a kafka.record event; else NULL */
+	const char *kafka_error;
 };
 
 /* Read a log.  Takes no lock. */
@@ -1622,8 +1631,10 @@ struct ev_handler_vars {
 					 * where p is NULL */
 	int has_dlq_offset;		/* EV_DLQ_OFFSET (evdlq retry) */
 	uint64_t dlq_offset;
+	int has_partition; /* EV_PARTITION: of a Kafka log's event */
+	int32_t partition;
 };
-#define EV_HANDLER_ENV_MAX 9 /* strings ev_handler_env() sets, and NULL */
+#define EV_HANDLER_ENV_MAX 10 /* strings ev_handler_env() sets, and NULL */
 /* "NAME=value" strings for v into env (EV_HANDLER_ENV_MAX entries),
  * NULL-terminated; release with ev_handler_env_free(). */
 int ev_handler_env(char **env, const struct ev_handler_vars *v,
@@ -1633,6 +1644,10 @@ void ev_handler_env_free(char **env);
  * offset, and a newline. */
 int ev_handler_input(struct ev_buf *in, const uint8_t *rec, size_t n,
 		     uint64_t offset, struct ev_error *err);
+/* The same for a Kafka log's record: "partition" beside "offset". */
+int ev_handler_input_kafka(struct ev_buf *in, const uint8_t *rec, size_t n,
+			   int32_t partition, int64_t offset,
+			   struct ev_error *err);
 
 /* How a consumer runs handlers: ev_runner_ops runs them for real (ctx
  * is a struct ev_runner); tests give a fake. */
@@ -1663,6 +1678,10 @@ struct ev_letter_ctx {
 	uint64_t round;		    /* 1 + earlier letters of this event */
 	const char *parked_behind_letter; /* dlq-policy=stream: else NULL */
 	uint64_t parked_behind_offset;
+	/* the source is a Kafka topic: source->offset is the offset in
+	 * this partition */
+	int has_source_partition;
+	int32_t source_partition;
 	/* an event that could not be upcast (why, one line), not one a
 	 * handler failed: handler and done are unused then */
 	const char *upcast_error;
@@ -1964,6 +1983,11 @@ struct ev_consumer_opts {
 	ev_tick_fn tick; /* progress, at most every tick_ms */
 	void *tick_ctx;
 	int64_t tick_ms;
+	/* a scan of a Kafka log: no struct ev_group nor ev_log; dead
+	 * letters name the group group_name and the source source_id
+	 * (the letter's logId is SOURCE_ID/PARTITION) */
+	const char *group_name;
+	const char *source_id;
 };
 /* Defaults: 3 retries, backoff 1s to 30s, grace 10s, batch 1, parallel
  * 1, a commit every 100000 events or 1s, EV_FAIL_STOP. */
@@ -3370,6 +3394,10 @@ struct ev_kafka_consumer_opts {
 			 record time */
 	uint64_t last;
 	int follow;
+	/* a consumer group (evtail --group): subscribe as group.id and
+	 * commit by ev_kafka_consumer_commit(); NULL: assign the
+	 * partitions, as above */
+	const char *group;
 };
 struct ev_kafka_consumer;
 int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
@@ -3389,6 +3417,73 @@ void ev_kafka_consumer_close(struct ev_kafka_consumer *c);
  * few batches.  Set before the first read: afterwards it has no effect.
  * What the reader returns does not change, only how soon. */
 void ev_reader_set_readahead(struct ev_reader *r, int threads);
+
+/* ---- kafka scan: a Kafka log as a scan (lib/kafka_scan.c) */
+
+/*
+ * A scan of the records kc reads from topic, so that whatever takes a
+ * scan (evtail, evreplay, evproject, the consumer engine) reads Kafka
+ * as it reads a local log.  The scan numbers the records 0, 1, 2, ... in
+ * the order it reads them: that is rec->offset and the scan's position
+ * (monotonic, as the engine needs); rec->kafka is set, and
+ * rec->partition and rec->koffset say where each record is in the
+ * topic.  Of o, the filter, from_version, to (TIME only), has_max,
+ * follow, decode, upcasting and notice are used; the start (--from, -n)
+ * is kc's.  Not following, the scan ends when kc has read every
+ * partition to its end; no record and no end within kc's timeout is
+ * EV_EIO.  A record that is not an event is EV_EDATA naming
+ * topic:partition:offset.  kc is borrowed: free the scan first.
+ */
+struct ev_kafka_consumer;
+int ev_scan_open_kafka(struct ev_scan **out, struct ev_kafka_consumer *kc,
+		       const char *topic, const struct ev_scan_opts *o,
+		       struct ev_error *err);
+/* Is s a scan of a Kafka log? */
+int ev_scan_is_kafka(const struct ev_scan *s);
+/* A record that is not an event (EV_EDATA from ev_kafka_decode()): an
+ * error that stops the scan, or, lenient, given as the kafka.record
+ * event of its key and value with rec->kafka_error set, for the
+ * consumer engine to dead-letter or skip (--on-failure). */
+void ev_kafka_scan_set_lenient(struct ev_scan *s, int lenient);
+/*
+ * The offsets to commit for a scan position: for each partition p below
+ * nparts, next[p] = 1 + the offset of the last record of p the scan
+ * read below position (the contiguous prefix), or -1 when it read none
+ * there since the last call.  Positions must not go back between calls.
+ */
+int ev_kafka_scan_offsets(struct ev_scan *s, uint64_t position, int64_t *next,
+			  int nparts);
+/* The number of partitions of the scan's topic. */
+int ev_kafka_scan_partitions(const struct ev_scan *s);
+/* A group's commit of a scan position (ctx: the scan), as
+ * ev_consumer_opts.commit takes it: ev_kafka_scan_offsets(), then
+ * ev_kafka_consumer_commit().  Offsets of partitions a rebalance took
+ * away are not committed. */
+int ev_kafka_scan_commit(void *scan, uint64_t position, struct ev_error *err);
+/* Who commits what is finished when a rebalance revokes partitions (the
+ * consumer engine does, for a Kafka scan); NULL: nobody. */
+void ev_kafka_scan_on_revoke(struct ev_scan *s, void (*fn)(void *ctx),
+			     void *ctx);
+
+/* What a consumer was opened with, and its topic's partition count. */
+const char *ev_kafka_consumer_group(const struct ev_kafka_consumer *c);
+int ev_kafka_consumer_following(const struct ev_kafka_consumer *c);
+int ev_kafka_consumer_timeout(const struct ev_kafka_consumer *c);
+int ev_kafka_consumer_partitions(const struct ev_kafka_consumer *c);
+/*
+ * A consumer of a group: who hears of partitions revoked by a rebalance
+ * (called from within ev_kafka_consumer_next(), before they go: commit
+ * what is finished then); does it own partition p now (always, without
+ * a group); and commit next[p] (>= 0) for each partition p it owns,
+ * synchronously.  EV_EAGAIN when the group moved on (a rebalance): those
+ * offsets are the next owner's to handle again.
+ */
+typedef void (*ev_kafka_revoke_fn)(void *ctx, const int32_t *parts, int n);
+void ev_kafka_consumer_on_revoke(struct ev_kafka_consumer *c,
+				 ev_kafka_revoke_fn fn, void *ctx);
+int ev_kafka_consumer_owns(const struct ev_kafka_consumer *c, int32_t p);
+int ev_kafka_consumer_commit(struct ev_kafka_consumer *c, const int64_t *next,
+			     int nparts, struct ev_error *err);
 
 #ifdef __cplusplus
 }
