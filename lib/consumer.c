@@ -289,7 +289,9 @@ int ev_consumer_new(struct ev_consumer **out, const struct ev_consumer_opts *o,
 	if ((o->scan == NULL) == (o->source == NULL) ||
 	    (sinks != 1 && !(o->source != NULL && sinks == 0)) ||
 	    (o->source != NULL && o->on_result == NULL) ||
-	    (o->on_failure == EV_FAIL_DLQ && (o->dlq == NULL || !o->group)) ||
+	    (o->on_failure == EV_FAIL_DLQ &&
+	     ((o->dlq == NULL && o->letter == NULL) || !o->group)) ||
+	    (o->letter != NULL && (o->dlq != NULL || o->park_streams)) ||
 	    (o->dlq != NULL && o->log == NULL) ||
 	    (o->on_failure == EV_FAIL_REPORT && o->on_result == NULL) ||
 	    (o->cmd == NULL && o->source == NULL &&
