@@ -13,6 +13,7 @@
 #include "evlog.h"
 #include "evtail_i.h"
 #include "evtail_kafka.h"
+#include "fekdlq.h"
 #include "fe.h"
 #include "feselect.h"
 
@@ -470,7 +471,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		return fe_usage_error(usage_short, "unexpected operand '%s'",
 				      argv[optind + 1]);
 	o->logpath = argv[optind];
-	if (!o->kafka && o->k.kafka_opt != NULL)
+	if (!o->kafka && o->k.kafka_opt != NULL && !fe_kdlq_is(o->exec.dlq))
 		return fe_usage_error(usage_short,
 				      "%s needs a kafka://HOST:PORT/TOPIC LOG",
 				      o->k.kafka_opt);
@@ -595,6 +596,8 @@ static int validate(struct opts *o)
 	if ((r = fe_upcast_check(&o->sel, &o->exec)) != -1)
 		return r;
 	if ((r = validate_exec(o)) != -1)
+		return r;
+	if ((r = fe_kdlq_check(&o->exec, &o->con, usage_short)) != -1)
 		return r;
 	/* -f with no position: the last few, then what comes, as tail -f */
 	if (o->follow && o->group == NULL && o->cursor_file == NULL &&
@@ -765,9 +768,11 @@ static int run(struct opts *o)
 	struct ev_scan_opts *so = &o->sel.scan;
 	struct ev_cursor cur;
 	struct ev_error err;
+	struct fe_kdlq kd;
 	int rc, r;
 
 	memset(&in, 0, sizeof(in));
+	memset(&kd, 0, sizeof(kd));
 	/* a bad upcaster set stops us before anything is read */
 	if ((rc = fe_upcast_load(&o->sel)) != 0)
 		return rc;
@@ -778,7 +783,13 @@ static int run(struct opts *o)
 	in.wait = o->wait;
 	in.salvage = o->salvage;
 	in.dlq = o->con.cmd != NULL || o->exec.upcast_dlq ? o->exec.dlq : NULL;
+	if (fe_kdlq_is(in.dlq))
+		in.dlq = NULL; /* a dead-letter topic: opened below */
 	if ((rc = fe_input_open(&in, usage_short)) != 0)
+		goto out;
+	if (o->con.cmd != NULL && fe_kdlq_is(o->exec.dlq) &&
+	    (rc = fe_kdlq_open(&kd, o->exec.dlq, &o->k.props, o->k.timeout_ms,
+			       &o->con, usage_short)) != 0)
 		goto out;
 	if ((rc = fe_upcast_dlq(&o->sel, in.dlqlog, o->logpath,
 				ev_reader_log_id(in.rd), o->group)) != 0)
@@ -810,6 +821,7 @@ static int run(struct opts *o)
 	rc = fe_upcast_end(&o->sel, scan, rc);
 out:
 	ev_scan_free(scan);
+	fe_kdlq_close(&kd);
 	fe_input_close(&in);
 	return rc;
 }
@@ -824,8 +836,8 @@ int main(int argc, char **argv)
 	o.k.timeout_ms = 10000;
 	/* a kafka:// LOG changes what --from and -n take */
 	for (rc = 1; rc < argc; rc++)
-		if (ev_kafka_is_addr(argv[rc]))
-			o.kafka = 1;
+		if (ev_kafka_is_addr(argv[rc]) && strcmp(argv[rc - 1], "--dlq"))
+			o.kafka = 1; /* not a dead-letter topic (fekdlq.h) */
 	ev_consumer_opts_init(&o.con);
 	fe_exec_init(&o.exec, usage_short, &o.con);
 	o.fmt = EV_OUT_JSON;
