@@ -21,13 +21,11 @@ static const char usage_short[] =
 	"                   DLQ\n"
 	"       evdlq purge --reason TEXT [--dry-run] [SELECTORS] DLQ\n"
 	"SELECTORS: [--offset A..B] [--type GLOB] [--stream GLOB] [--error REGEX]\n"
-	"           [--older-than DURATION] [--group NAME]\n"
-	"DLQ: a dead-letter log, or a topic kafka://HOST:PORT[,...]/TOPIC with\n"
-	"     [-X PROPERTY=VALUE]... [--kafka-config FILE] [--kafka-timeout DURATION]\n";
+	"           [--older-than DURATION] [--group NAME]\n";
 
 static const char usage_long[] =
 	"Inspect, retry and purge the dead letters that 'evtail --exec --dlq'\n"
-	"writes to a dead-letter log (DLQ).\n"
+	"writes to a dead-letter log (DLQ), or to a dead-letter topic.\n"
 	"\n"
 	"Commands:\n"
 	"  ls DLQ         one line per open dead letter\n"
