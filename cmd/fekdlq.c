@@ -14,8 +14,13 @@ int fe_kdlq_is(const char *dlq)
 int fe_kdlq_check(const struct fe_exec *x, const struct ev_consumer_opts *co,
 		  const char *usage)
 {
+	struct ev_kafka_addr a;
+	struct ev_error err;
+
 	if (!fe_kdlq_is(x->dlq))
 		return -1;
+	if (ev_kafka_addr_parse(x->dlq, &a, &err) != 0)
+		return fe_usage_error(usage, "--dlq: %s", err.msg);
 	if (x->upcast_dlq)
 		return fe_usage_error(usage,
 				      "--on-error dlq: a dead-letter topic "
