@@ -1949,11 +1949,6 @@ struct ev_consumer_opts {
 	const char *log_name;
 	struct ev_log *dlq; /* EV_FAIL_DLQ: where letters go */
 	int park_streams;   /* a letter parks the rest of its stream */
-	/* EV_FAIL_DLQ: or a letter sink (a dead-letter topic) in place of
-	 * dlq: it writes lc and makes sure it is kept before it returns 0 */
-	int (*letter)(void *ctx, const struct ev_letter_ctx *lc,
-		      struct ev_error *err);
-	void *letter_ctx;
 	unsigned batch;	    /* events per run */
 	unsigned parallel;  /* runs at once, never two of one stream */
 	size_t window;	    /* items held at once; 0: from the above */
@@ -1971,6 +1966,11 @@ struct ev_consumer_opts {
 	ev_tick_fn tick; /* progress, at most every tick_ms */
 	void *tick_ctx;
 	int64_t tick_ms;
+	/* EV_FAIL_DLQ: or a letter sink (a dead-letter topic) in place of
+	 * dlq: it writes lc and makes sure it is kept before it returns 0 */
+	int (*letter)(void *ctx, const struct ev_letter_ctx *lc,
+		      struct ev_error *err);
+	void *letter_ctx;
 };
 /* Defaults: 3 retries, backoff 1s to 30s, grace 10s, batch 1, parallel
  * 1, a commit every 100000 events or 1s, EV_FAIL_STOP. */
@@ -3443,8 +3443,8 @@ int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
 uint64_t ev_kafka_dlq_count(const struct ev_kafka_dlq *d);
 /* Every letter of the topic with its state, as ev_dlq_scan(); *others
  * counts records in other partitions (not read). */
-int ev_kafka_dlq_scan(struct ev_kafka_dlq *d, struct ev_letter **out,
-		      size_t *n, uint64_t *others, struct ev_error *err);
+int ev_kafka_dlq_scan(struct ev_kafka_dlq *d, struct ev_letter **out, size_t *n,
+		      uint64_t *others, struct ev_error *err);
 /* After a scan: the DeadLetter record at offset as JSON (as
  * ev_record_to_json()), or NULL when no letter is there. */
 const char *ev_kafka_dlq_letter_json(const struct ev_kafka_dlq *d,
