@@ -1655,8 +1655,6 @@ struct ev_letter_ctx {
 	const struct ev_event *source; /* the event (offset, append_time set) */
 	const char *source_log;	       /* the source log's path */
 	const char *source_log_id;
-	int32_t source_partition; /* a Kafka source's partition */
-	int has_source_partition;
 	const char *group;
 	const char *handler;
 	unsigned attempts;
@@ -1665,6 +1663,10 @@ struct ev_letter_ctx {
 	uint64_t round;		    /* 1 + earlier letters of this event */
 	const char *parked_behind_letter; /* dlq-policy=stream: else NULL */
 	uint64_t parked_behind_offset;
+	/* the source is a Kafka topic: source->offset is the offset in
+	 * this partition */
+	int has_source_partition;
+	int32_t source_partition;
 	/* an event that could not be upcast (why, one line), not one a
 	 * handler failed: handler and done are unused then */
 	const char *upcast_error;
