@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start d1:1 d2:1 d3:1 d4:1 d5:1 d6:1 d7:1 d8:1 d9:1 wide:3
+	kafka_start d1:1 d2:1 d3:1 d4:1 d5:1 d6:1 d7:1 d8:1 d9:1 d10:1 wide:3 src3:3
 }
 
 teardown_file() {
@@ -305,4 +305,34 @@ evdlq: 1 discarded"
 	assert_status 0
 	assert_stdout ""
 	assert_stderr ""
+}
+
+@test "evtail --dlq kafka from a Kafka source: the letter names the real partition and offset" {
+	K="kafka://$KAFKA_BROKERS"
+	printf '%s\n' \
+		'{"id":"a1","type":"A","stream":"s1","key":"k1","data":{"n":1}}' \
+		'{"id":"b1","type":"B","stream":"s2","key":"k2","data":{"n":2}}' \
+		'{"id":"c1","type":"C","stream":"s3","key":"k3","data":{"n":3}}' |
+		evpub "$K/src3"
+	run --separate-stderr timeout 60 evtail "$K/src3" --group g --retries 0 \
+		--exec 'cat >/dev/null; [ "$EV_TYPE" != A ] || { echo bad A >&2; exit 3; }' \
+		--dlq "$K/d10" $KAFKA_FAST -X session.timeout.ms=6000 -X heartbeat.interval.ms=500
+	if [ "$status" = 64 ]; then
+		skip "consumer groups or dead-letter topics on a Kafka source are not in this build: ${stderr_lines[0]}"
+	fi
+	assert_status 0
+	assert_stderr "bad A
+evtail: 2 handled, 1 dead-lettered, 0 skipped"
+	# where kcat finds a1
+	where=$(kc -C -t src3 -o beginning -e -q -f '%p %o %k\n' | awk '$3 == "k1" { print $1, $2 }')
+	[ "${where% *}" != 0 ] # murmur2: not partition 0, so the test tells
+	run --separate-stderr sh -c "evdlq ls --json $K/d10 | jq -r '[.id, .source.logId, .source.offset, .type] | join(\" \")'"
+	assert_status 0
+	assert_stdout "deadletter:g:src3/${where% *}:${where#* }:1 src3/${where% *} ${where#* } A"
+	run --separate-stderr headers_of d10 0
+	h=$output
+	run jq -c '[."__connect.errors.topic", ."__connect.errors.partition", ."__connect.errors.offset", ."kafka_dlt-original-topic", ."kafka_dlt-original-timestamp-type", (.evlog_letter | fromjson | .data.originalPartition)]' <<<"$h"
+	assert_stdout "[\"src3\",\"${where% *}\",\"${where#* }\",\"src3\",\"CreateTime\",${where% *}]"
+	run hex_header "$h" kafka_dlt-original-partition
+	assert_stdout "$(printf '%08x' "${where% *}")"
 }
