@@ -508,7 +508,14 @@ static int cmd_show(int argc, char **argv)
 		js.len = 0;
 		if (d.kd != NULL) { /* the letter as read with the rest */
 			const char *lj = ev_kafka_dlq_letter_json(d.kd, off);
-			if (lj == NULL || ev_buf_puts(&js, lj) != 0) {
+			if (lj == NULL) {
+				fe_warn("the record at offset %llu of '%s' is "
+					"not an event",
+					(unsigned long long)off, argv[optind]);
+				rc = EV_EXIT_DATA;
+				break;
+			}
+			if (ev_buf_puts(&js, lj) != 0) {
 				rc = fe_oom();
 				break;
 			}

@@ -426,13 +426,29 @@ const char *ev_kafka_dlq_letter_json(const struct ev_kafka_dlq *d,
 }
 
 /* a record that is a letter but none evdlq can read: kept, so that it
- * is reported and purged */
+ * is reported and purged, and shown as evtail reads the record */
 static int add_malformed(struct ev_kafka_dlq *d, struct ev_letters *a,
-			 uint64_t off, int64_t ts, const char *why,
-			 struct ev_error *err)
+			 const struct ev_kafka_msg *m, uint64_t off,
+			 const char *why, struct ev_error *err)
 {
 	struct ev_letter *l;
+	struct ev_rec rec;
+	struct ev_event ev;
+	struct ev_buf js = {0};
+	struct ev_error e2;
+	int64_t ts = m->timestamp;
 	char id[400];
+	int r;
+
+	if (ev_kafka_decode(d->dec, m, d->conn.addr->topic, DLQ_PARTITION,
+			    (int64_t)off, &rec, &ev, &e2) == 0 &&
+	    ev_record_to_json(rec.p, rec.n, off, &js, &e2) == 0) {
+		r = json_keep(d, off, (const char *)js.p, js.len, err);
+		ev_buf_free(&js);
+		if (r != 0)
+			return r;
+	}
+	ev_buf_free(&js);
 
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? 2 * a->cap : 64;
@@ -501,7 +517,7 @@ static int take(struct ev_kafka_dlq *d, struct ev_letters *a,
 				    DLQ_PARTITION, off, &rec, &ev, err);
 		ev_kafka_msg_free(&syn);
 		if (r == EV_EDATA)
-			return add_malformed(d, a, (uint64_t)off, m->timestamp,
+			return add_malformed(d, a, m, (uint64_t)off,
 					     "its evlog_letter header is not "
 					     "an event",
 					     err);
@@ -510,7 +526,7 @@ static int take(struct ev_kafka_dlq *d, struct ev_letters *a,
 		if ((r = ev_letters_add(a, &ev, (uint64_t)off, err)) != 0)
 			return r;
 		if (a->n == before) /* not a DeadLetter */
-			return add_malformed(d, a, (uint64_t)off, m->timestamp,
+			return add_malformed(d, a, m, (uint64_t)off,
 					     "its evlog_letter header is not "
 					     "a DeadLetter event",
 					     err);
@@ -530,7 +546,7 @@ static int take(struct ev_kafka_dlq *d, struct ev_letters *a,
 	}
 	if (ev_kafka_msg_header(m, "kafka_dlt-original-topic") != NULL ||
 	    ev_kafka_msg_header(m, "__connect.errors.topic") != NULL)
-		return add_malformed(d, a, (uint64_t)off, m->timestamp,
+		return add_malformed(d, a, m, (uint64_t)off,
 				     "another producer's dead letter, with no "
 				     "evlog_letter header",
 				     err);

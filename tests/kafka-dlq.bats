@@ -225,6 +225,10 @@ deadletter:g:ID:1:2"
 	assert_status 0
 	assert_stdout ""
 	assert_stderr "evdlq: skipped the dead letter at offset 0: another producer's dead letter, with no evlog_letter header; 'evdlq purge' discards it"
+	# shown as evtail reads the record
+	run --separate-stderr sh -c "evdlq show --json $K 0 | jq -c '[.state, .letter.offset, .letter.type, .letter.data, .letter.meta.kafka.key]'"
+	assert_status 0
+	assert_stdout '["open",0,"kafka.record","v1","key1"]'
 	run --separate-stderr evdlq purge --reason "not ours" "$K"
 	assert_status 0
 	assert_stdout "discarded 0 (malformed)"
