@@ -24,6 +24,7 @@
 
 struct ev_kafka_dlq {
 	struct ev_kafka_conn_opts conn;
+	struct ev_kafka_props props; /* the user's, and a delivery timeout */
 	struct ev_kafka_producer *p;
 	struct ev_kafka_decoder *dec;
 	char name[1300];
@@ -245,6 +246,8 @@ int ev_kafka_dlq_open(struct ev_kafka_dlq **out,
 		      struct ev_error *err)
 {
 	struct ev_kafka_dlq *d;
+	char kv[64];
+	size_t i;
 	int r;
 
 	*out = NULL;
@@ -253,6 +256,29 @@ int ev_kafka_dlq_open(struct ev_kafka_dlq **out,
 	d->conn = *conn;
 	snprintf(d->name, sizeof(d->name), "kafka://%s/%s", conn->addr->brokers,
 		 conn->addr->topic);
+	/* a letter not delivered within the timeout is an error, never a
+	 * wait of librdkafka's 5 minutes, unless -X says otherwise */
+	for (i = 0; conn->props != NULL && i < conn->props->n; i++) {
+		char *p = NULL;
+		r = asprintf(&p, "%s=%s", conn->props->kv[2 * i],
+			     conn->props->kv[2 * i + 1]) < 0
+			    ? ev_seterr(err, EV_ERR, "out of memory")
+			    : ev_kafka_props_add(&d->props, p, err);
+		free(p);
+		if (r != 0) {
+			ev_kafka_dlq_close(d);
+			return r;
+		}
+	}
+	if (ev_kafka_props_get(&d->props, "message.timeout.ms") == NULL) {
+		snprintf(kv, sizeof(kv), "message.timeout.ms=%d",
+			 conn->timeout_ms);
+		if ((r = ev_kafka_props_add(&d->props, kv, err)) != 0) {
+			ev_kafka_dlq_close(d);
+			return r;
+		}
+	}
+	d->conn.props = &d->props;
 	if ((r = ev_kafka_decoder_new(&d->dec, err)) != 0 ||
 	    (r = ev_kafka_producer_open(&d->p, &d->conn, on_ack, d, err)) !=
 		    0) {
@@ -289,6 +315,7 @@ void ev_kafka_dlq_close(struct ev_kafka_dlq *d)
 	ev_kafka_producer_close(d->p);
 	ev_kafka_decoder_free(d->dec);
 	ev_letters_clear(&d->known);
+	ev_kafka_props_free(&d->props);
 	json_clear(d);
 	free(d->json);
 	free(d->json_off);
