@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start d1:1 d2:1 d3:1 d4:1 d5:1 d6:1 d7:1 d8:1 d9:1 d10:1 wide:3 src3:3
+	kafka_start d1:1 d2:1 d3:1 d4:1 d5:1 d6:1 d7:1 d8:1 d9:1 d10:1 d11:1 wide:3 src3:3
 }
 
 teardown_file() {
@@ -245,7 +245,7 @@ evdlq: 1 discarded"
 	assert_stderr "evdlq: skipped 2 records in partitions other than 0 of 'kafka://$KAFKA_BROKERS/wide': evlog writes its letters and marks to partition 0"
 }
 
-@test "evtail --dlq kafka: what it does not take is a usage error" {
+@test "evtail --dlq kafka: what it does not take, or cannot reach, is an error" {
 	mksrc
 	run --separate-stderr evtail src --group g --exec true --dlq kafka://nohost/d8
 	assert_status 64
@@ -267,6 +267,12 @@ evdlq: 1 discarded"
 	assert_status 66
 	assert_stdout ""
 	assert_stderr "evtail: --dlq: kafka '$KAFKA_BROKERS': no topic 'nope'"
+	# an unreachable cluster: an error within --kafka-timeout
+	run --separate-stderr timeout 20 evtail src --group g --exec true \
+		--dlq kafka://127.0.0.1:1/d8 --kafka-timeout 1s
+	assert_status 74
+	assert_stdout ""
+	[[ $stderr == "evtail: --dlq: kafka '127.0.0.1:1': no metadata within 1000 ms (--kafka-timeout): "* ]]
 	# a bad property: librdkafka's message
 	run --separate-stderr evtail src --group g --exec true --dlq "kafka://$KAFKA_BROKERS/d8" -X no.such=1
 	assert_status 64
@@ -339,4 +345,38 @@ evtail: 2 handled, 1 dead-lettered, 0 skipped"
 	assert_stdout "[\"src3\",\"${where% *}\",\"${where#* }\",\"src3\",\"CreateTime\",${where% *}]"
 	run hex_header "$h" kafka_dlt-original-partition
 	assert_stdout "$(printf '%08x' "${where% *}")"
+}
+
+@test "evtail --dlq kafka: a cluster that goes away mid-run is exit 74 within --kafka-timeout, the event uncommitted" {
+	mksrc
+	ctl=$BATS_FILE_TMPDIR/kafka-ctl
+	# the handler of the second event takes every broker down
+	cat >h.sh <<HEOF
+#!/bin/sh
+cat >/dev/null
+if [ "\$EV_OFFSET" = 1 ]; then
+	printf 'down 1\ndown 2\ndown 3\n' >"$ctl/ctl.tmp" && mv "$ctl/ctl.tmp" "$ctl/ctl"
+	sleep 0.5
+fi
+exit 3
+HEOF
+	chmod +x h.sh
+	start=$(date +%s)
+	run --separate-stderr timeout 60 evtail src --group g --exec ./h.sh --retries 0 \
+		--dlq "kafka://$KAFKA_BROKERS/d11" --kafka-timeout 2s $KAFKA_FAST
+	kafka_ctl up\ 1 up\ 2 up\ 3
+	assert_status 74
+	assert_stdout ""
+	assert_stderr "evtail: cannot write the dead letter of offset 1: kafka '$KAFKA_BROKERS': topic 'd11': 1 of 2 events not delivered: Local: Message timed out
+evtail: 0 handled, 1 dead-lettered, 0 skipped"
+	[ $(($(date +%s) - start)) -lt 20 ]
+	# the first letter is there, the second event is not committed: a
+	# run with the cluster back dead-letters it
+	run --separate-stderr fail_all d11
+	assert_status 0
+	assert_stderr "no stock for e2
+evtail: 0 handled, 1 dead-lettered, 0 skipped"
+	run --separate-stderr sh -c "evdlq ls --json kafka://$KAFKA_BROKERS/d11 | jq -c '[.offset, .source.offset]'"
+	assert_stdout '[0,0]
+[1,1]'
 }
