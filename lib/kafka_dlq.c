@@ -362,6 +362,7 @@ int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
 		d->known.v = v;
 		d->known.n = d->known.cap = n;
 		d->loaded = 1;
+		json_clear(d); /* evdlq's, not needed here */
 	}
 	if (c.schemas == NULL) {
 		uint64_t round =
