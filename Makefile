@@ -61,6 +61,7 @@ LIB_SRCS = $(sort $(wildcard lib/*.c))
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 TOOLS = cmd/evpub cmd/evtail cmd/evctl cmd/evdlq cmd/evreplay cmd/evproject
 FE_OBJS = cmd/fe.o cmd/feselect.o
+FE_OBJS += cmd/fekdlq.o
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)
 EXTRA_BINS = examples/evgen tests/faultinject.so bench/mpdecode tests/kafka-mock

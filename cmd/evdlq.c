@@ -25,15 +25,21 @@ static const char usage_short[] =
 
 static const char usage_long[] =
 	"Inspect, retry and purge the dead letters that 'evtail --exec --dlq'\n"
-	"writes to a dead-letter log (DLQ).\n"
+	"writes to a dead-letter log (DLQ), or to a dead-letter topic.\n"
 	"\n"
 	"Commands:\n"
 	"  ls DLQ         one line per open dead letter\n"
 	"      --all                 include resolved and discarded letters\n"
 	"      --json                one JSON object per letter\n"
+	"      -X PROPERTY=VALUE, --kafka-config FILE, --kafka-timeout DURATION\n"
+	"                            on a dead-letter topic (below)\n"
 	"  show DLQ OFFSET...  whole letters, by their offset in DLQ\n"
 	"      --json                one JSON object per letter\n"
+	"      -X PROPERTY=VALUE, --kafka-config FILE, --kafka-timeout DURATION\n"
+	"                            on a dead-letter topic (below)\n"
 	"  stats DLQ      counts by type, by error and by age; the oldest\n"
+	"      -X PROPERTY=VALUE, --kafka-config FILE, --kafka-timeout DURATION\n"
+	"                            on a dead-letter topic (below)\n"
 	"  retry DLQ      run the handler again on each selected open letter;\n"
 	"                 success resolves it, failure leaves it open; a schema\n"
 	"                 letter's event is validated again and appended\n"
@@ -48,9 +54,13 @@ static const char usage_long[] =
 	"                            as evpub --ref-dir; repeatable; instead of\n"
 	"                            the mappings each letter records\n"
 	"      --timeout DURATION    a run that takes longer fails (none)\n"
+	"      -X PROPERTY=VALUE, --kafka-config FILE, --kafka-timeout DURATION\n"
+	"                            on a dead-letter topic (below)\n"
 	"  purge DLQ      record the selected open letters as discarded\n"
 	"      --dry-run             say what would be discarded\n"
 	"      --reason TEXT         why (required)\n"
+	"      -X PROPERTY=VALUE, --kafka-config FILE, --kafka-timeout DURATION\n"
+	"                            on a dead-letter topic (below)\n"
 	"\n"
 	"Selectors (all commands but show; all must match):\n"
 	"      --error REGEX         the last failure matches REGEX (ERE)\n"
@@ -59,6 +69,11 @@ static const char usage_long[] =
 	"      --older-than DURATION  written at least DURATION ago\n"
 	"      --stream GLOB         the original event's stream matches GLOB\n"
 	"      --type GLOB           the original event's type matches GLOB\n"
+	"\n"
+	"A DLQ kafka://HOST:PORT[,HOST:PORT...]/TOPIC is a dead-letter topic, as\n"
+	"'evtail --exec --dlq kafka://...' writes one: -X sets a librdkafka\n"
+	"property (repeatable), --kafka-config FILE reads them as kcat does, and\n"
+	"--kafka-timeout DURATION (10s) bounds each wait on the cluster.\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help    show this help and exit\n"
@@ -79,6 +94,8 @@ enum {
 	OPT_EXEC,
 	OPT_GROUP,
 	OPT_JSON,
+	OPT_KAFKA_CONFIG,
+	OPT_KAFKA_TIMEOUT,
 	OPT_OFFSET,
 	OPT_OLDER_THAN,
 	OPT_REASON,
@@ -161,29 +178,120 @@ bad_offset:
 	{"older-than", required_argument, NULL, OPT_OLDER_THAN}, \
 	{"stream", required_argument, NULL, OPT_STREAM}, \
 	{"type", required_argument, NULL, OPT_TYPE}
+#define KAFKA_OPTIONS \
+	{"kafka-config", required_argument, NULL, OPT_KAFKA_CONFIG}, \
+	{"kafka-timeout", required_argument, NULL, OPT_KAFKA_TIMEOUT}
 /* clang-format on */
 
-/* ------------------------------------------------------------ helpers */
+/* ------------------------------------------------------------ kafka */
 
-static int open_dlq(const char *path, struct ev_log **log)
+/* -X, --kafka-config, --kafka-timeout: for a DLQ kafka://... */
+static struct ev_kafka_props kprops;
+static int64_t ktimeout_ms = 10000;
+static const char *kafka_opt; /* the first given, or NULL */
+
+/* Handle a Kafka option: 1 handled, 0 not one, or an exit status
+ * (negated) after the message. */
+static int kafka_option(int c, const char *arg)
 {
 	struct ev_error err;
 
-	*log = NULL;
-	if (ev_log_open(log, path, &err) != 0)
-		return fe_report(&err);
-	ev_log_set_notice(*log, fe_warning, NULL);
+	switch (c) {
+	case 'X':
+		if (ev_kafka_props_add(&kprops, arg, &err) != 0)
+			return -(err.code == EV_EUSAGE
+					 ? fe_usage_error(usage_short, "%s",
+							  err.msg)
+					 : fe_oom());
+		kafka_opt = kafka_opt ? kafka_opt : "-X";
+		return 1;
+	case OPT_KAFKA_CONFIG:
+		if (ev_kafka_props_load(&kprops, arg, &err) != 0)
+			return -(err.code == EV_EUSAGE
+					 ? fe_usage_error(usage_short,
+							  "--kafka-config: %s",
+							  err.msg)
+					 : fe_reportf(&err, "--kafka-config"));
+		kafka_opt = kafka_opt ? kafka_opt : "--kafka-config";
+		return 1;
+	case OPT_KAFKA_TIMEOUT:
+		if (ev_duration_parse(arg, &ktimeout_ms) != 0 ||
+		    ktimeout_ms <= 0 || ktimeout_ms > INT32_MAX)
+			return -fe_usage_error(usage_short,
+					       "--kafka-timeout: '%s' is not a "
+					       "duration such as 500ms or 10s",
+					       arg);
+		kafka_opt = kafka_opt ? kafka_opt : "--kafka-timeout";
+		return 1;
+	}
 	return 0;
 }
 
-static int scan(struct ev_log *log, struct ev_letter **v, size_t *n)
+/* A DLQ: a dead-letter log, or a dead-letter topic. */
+struct dlq {
+	const char *path;
+	struct ev_log *log;
+	struct ev_kafka_addr addr;
+	struct ev_kafka_conn_opts conn;
+	struct ev_kafka_dlq *kd;
+};
+
+static void dlq_close(struct dlq *d)
+{
+	ev_log_close(d->log);
+	ev_kafka_dlq_close(d->kd);
+	d->log = NULL;
+	d->kd = NULL;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static int open_dlq(const char *path, struct dlq *d)
 {
 	struct ev_error err;
+	int r;
 
+	memset(d, 0, sizeof(*d));
+	d->path = path;
+	if (!ev_kafka_is_addr(path)) {
+		if (kafka_opt != NULL)
+			return fe_usage_error(usage_short,
+					      "%s needs a "
+					      "kafka://HOST:PORT/TOPIC DLQ",
+					      kafka_opt);
+		if (ev_log_open(&d->log, path, &err) != 0)
+			return fe_report(&err);
+		ev_log_set_notice(d->log, fe_warning, NULL);
+		return 0;
+	}
+	if (ev_kafka_addr_parse(path, &d->addr, &err) != 0)
+		return fe_usage_error(usage_short, "%s", err.msg);
+	d->conn.addr = &d->addr;
+	d->conn.props = &kprops;
+	d->conn.timeout_ms = (int)ktimeout_ms;
+	if ((r = ev_kafka_dlq_open(&d->kd, &d->conn, &err)) != 0)
+		return r == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_report(&err);
+	return 0;
+}
+
+static int scan(struct dlq *d, struct ev_letter **v, size_t *n)
+{
+	struct ev_error err;
+	uint64_t others = 0;
 	size_t i;
+	int r;
 
-	if (ev_dlq_scan(log, v, n, &err) != 0)
+	r = d->kd != NULL ? ev_kafka_dlq_scan(d->kd, v, n, &others, &err)
+			  : ev_dlq_scan(d->log, v, n, &err);
+	if (r != 0)
 		return fe_report(&err);
+	if (others > 0)
+		fe_warn("skipped %llu %s in partitions other than 0 of '%s': "
+			"evlog writes its letters and marks to partition 0",
+			(unsigned long long)others,
+			ev_plural(others, "record", "records"), d->path);
 	for (i = 0; i < *n; i++)
 		if ((*v)[i].malformed != NULL &&
 		    (*v)[i].state == EV_LETTER_OPEN)
@@ -195,15 +303,13 @@ static int scan(struct ev_log *log, struct ev_letter **v, size_t *n)
 }
 
 /* Open the DLQ at path and read its letters. */
-static int load(const char *path, struct ev_log **log, struct ev_letter **v,
+static int load(const char *path, struct dlq *d, struct ev_letter **v,
 		size_t *n)
 {
-	int rc = open_dlq(path, log);
+	int rc = open_dlq(path, d);
 
-	if (rc == 0 && (rc = scan(*log, v, n)) != 0) {
-		ev_log_close(*log);
-		*log = NULL;
-	}
+	if (rc == 0 && (rc = scan(d, v, n)) != 0)
+		dlq_close(d);
 	return rc;
 }
 
@@ -227,10 +333,11 @@ static int cmd_ls(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"json", no_argument, NULL, OPT_JSON},
 		SELECTOR_OPTIONS,
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	struct ev_letter_select s;
-	struct ev_log *log = NULL;
+	struct dlq d = {0};
 	struct ev_letter *v = NULL;
 	struct ev_buf js = {0};
 	unsigned char *sel = NULL;
@@ -239,13 +346,18 @@ static int cmd_ls(int argc, char **argv)
 	ev_time_t now = ev_now();
 
 	memset(&s, 0, sizeof(s));
-	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
+	while ((c = fe_getopt(argc, argv, "hX:", opts)) != -1) {
 		if (c == OPT_ALL) {
 			s.all = 1;
 			continue;
 		}
 		if (c == OPT_JSON) {
 			json = 1;
+			continue;
+		}
+		if ((rc = kafka_option(c, optarg)) != 0) {
+			if (rc < 0)
+				return -rc;
 			continue;
 		}
 		rc = selector_opt(c, optarg, &s);
@@ -256,7 +368,7 @@ static int cmd_ls(int argc, char **argv)
 	if (optind + 1 != argc)
 		return fe_usage_error(usage_short,
 				      "ls: expected one DLQ operand");
-	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
+	if ((rc = load(argv[optind], &d, &v, &n)) != 0)
 		return rc;
 	if ((sel = calloc(n + 1, 1)) == NULL) {
 		rc = fe_oom();
@@ -286,7 +398,7 @@ out:
 	ev_buf_free(&js);
 	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
-	ev_log_close(log);
+	dlq_close(&d);
 	return rc;
 }
 
@@ -336,9 +448,10 @@ static int cmd_show(int argc, char **argv)
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"json", no_argument, NULL, OPT_JSON},
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct ev_log *log = NULL;
+	struct dlq d = {0};
 	struct ev_letter *v = NULL;
 	struct ev_reader *rd = NULL;
 	struct ev_error err;
@@ -349,9 +462,14 @@ static int cmd_show(int argc, char **argv)
 	uint64_t off;
 	char t[40];
 
-	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
+	while ((c = fe_getopt(argc, argv, "hX:", opts)) != -1) {
 		if (c == OPT_JSON) {
 			json = 1;
+			continue;
+		}
+		if ((rc = kafka_option(c, optarg)) != 0) {
+			if (rc < 0)
+				return -rc;
 			continue;
 		}
 		return fe_usage_error(usage_short, NULL);
@@ -365,9 +483,9 @@ static int cmd_show(int argc, char **argv)
 			return fe_usage_error(usage_short,
 					      "show: '%s' is not an offset",
 					      argv[k]);
-	if ((rc = load(argv[optind], &log, &v, &n)) != 0)
+	if ((rc = load(argv[optind], &d, &v, &n)) != 0)
 		return rc;
-	if (ev_reader_open(&rd, log, &err) != 0) {
+	if (d.log != NULL && ev_reader_open(&rd, d.log, &err) != 0) {
 		rc = fe_report(&err);
 		goto out;
 	}
@@ -377,15 +495,34 @@ static int cmd_show(int argc, char **argv)
 		for (i = 0; i < n; i++)
 			if (v[i].offset == off)
 				l = &v[i];
+		if (l == NULL && d.kd != NULL) {
+			fe_warn("no dead letter at offset %llu of '%s'",
+				(unsigned long long)off, argv[optind]);
+			rc = EV_EXIT_NOINPUT;
+			break;
+		}
 		if (l == NULL) {
 			rc = not_a_letter(rd, argv[optind], off);
 			break;
 		}
 		js.len = 0;
-		if (ev_reader_seek(rd, off, &err) != 0 ||
-		    ev_reader_next(rd, &rec, &err) != 1 ||
-		    ev_record_to_json(rec.p, rec.n, rec.offset, &js, &err) !=
-			    0) {
+		if (d.kd != NULL) { /* the letter as read with the rest */
+			const char *lj = ev_kafka_dlq_letter_json(d.kd, off);
+			if (lj == NULL) {
+				fe_warn("the record at offset %llu of '%s' is "
+					"not an event",
+					(unsigned long long)off, argv[optind]);
+				rc = EV_EXIT_DATA;
+				break;
+			}
+			if (ev_buf_puts(&js, lj) != 0) {
+				rc = fe_oom();
+				break;
+			}
+		} else if (ev_reader_seek(rd, off, &err) != 0 ||
+			   ev_reader_next(rd, &rec, &err) != 1 ||
+			   ev_record_to_json(rec.p, rec.n, rec.offset, &js,
+					     &err) != 0) {
 			rc = fe_report(&err);
 			break;
 		}
@@ -429,7 +566,7 @@ out:
 	ev_buf_free(&pj);
 	ev_reader_free(rd);
 	ev_letters_free(v, n);
-	ev_log_close(log);
+	dlq_close(&d);
 	return rc;
 }
 
@@ -440,11 +577,12 @@ static int cmd_stats(int argc, char **argv)
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, 'h'},
 		SELECTOR_OPTIONS,
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	struct ev_letter_select s;
 	struct ev_dlq_stats st;
-	struct ev_log *log = NULL;
+	struct dlq d = {0};
 	struct ev_letter *v = NULL;
 	struct ev_buf out = {0};
 	size_t n = 0;
@@ -452,16 +590,18 @@ static int cmd_stats(int argc, char **argv)
 	int c, rc;
 
 	memset(&s, 0, sizeof(s));
-	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
+	while ((c = fe_getopt(argc, argv, "hX:", opts)) != -1) {
 		if (selector_opt(c, optarg, &s) == 1)
 			continue;
+		if ((rc = kafka_option(c, optarg)) == 1)
+			continue;
 		ev_letter_select_free(&s);
-		return fe_usage_error(usage_short, NULL);
+		return rc < 0 ? -rc : fe_usage_error(usage_short, NULL);
 	}
 	if (optind + 1 != argc)
 		rc = fe_usage_error(usage_short,
 				    "stats: expected one DLQ operand");
-	else if ((rc = load(argv[optind], &log, &v, &n)) == 0) {
+	else if ((rc = load(argv[optind], &d, &v, &n)) == 0) {
 		if (ev_dlq_stats(v, n, &s, now, &st) != 0 ||
 		    ev_dlq_stats_text(&out, &st, now) != 0)
 			rc = fe_oom();
@@ -473,7 +613,7 @@ static int cmd_stats(int argc, char **argv)
 	ev_buf_free(&out);
 	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
-	ev_log_close(log);
+	dlq_close(&d);
 	return rc;
 }
 
@@ -626,13 +766,14 @@ static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 		{"schemas", required_argument, NULL, OPT_SCHEMAS},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		SELECTOR_OPTIONS,
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t val;
 	int64_t ms;
-	int c;
+	int c, k;
 
-	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
+	while ((c = fe_getopt(argc, argv, "hX:", opts)) != -1) {
 		switch (c) {
 		case OPT_BACKOFF:
 		case OPT_BACKOFF_MAX:
@@ -674,6 +815,11 @@ static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 			so->ref_dirs = refs;
 			continue;
 		}
+		if ((k = kafka_option(c, optarg)) != 0) {
+			if (k < 0)
+				return -k;
+			continue;
+		}
 		if (selector_opt(c, optarg, s) != 1)
 			return fe_usage_error(usage_short, NULL);
 	}
@@ -692,7 +838,7 @@ static int cmd_retry(int argc, char **argv)
 	struct ev_letter_select s;
 	struct ev_retry_opts o;
 	struct ev_schema_retry_opts so;
-	struct ev_log *log = NULL;
+	struct dlq d = {0};
 	struct ev_letter *v = NULL;
 	struct ev_error err;
 	unsigned char *sel = NULL;
@@ -718,11 +864,13 @@ static int cmd_retry(int argc, char **argv)
 		goto out;
 	/* the log first, so that no lock file is made where there is none;
 	 * then the letters, as of when we hold the lock */
-	if ((rc = open_dlq(argv[optind], &log)) != 0)
+	if ((rc = open_dlq(argv[optind], &d)) != 0)
 		goto out;
-	if (!o.dry_run && (rc = lock_dlq(log, argv[optind], &lockfd)) != 0)
+	/* a topic has no lock: one retry or purge at a time (evdlq(1)) */
+	if (!o.dry_run && d.log != NULL &&
+	    (rc = lock_dlq(d.log, argv[optind], &lockfd)) != 0)
 		goto out;
-	if ((rc = scan(log, &v, &n)) != 0)
+	if ((rc = scan(&d, &v, &n)) != 0)
 		goto out;
 	if ((sel = calloc(n ? n : 1, 1)) == NULL) {
 		rc = fe_oom();
@@ -732,10 +880,22 @@ static int cmd_retry(int argc, char **argv)
 		selected_n += sel[i] =
 			(unsigned char)ev_letter_selected(&s, &v[i], now);
 	fe_on_stop(on_signal);
+	if (d.kd != NULL) { /* outcomes go to the topic */
+		o.mark = ev_kafka_dlq_mark;
+		o.mark_ctx = d.kd;
+		for (i = 0; i < n; i++) /* evpub writes them to logs only */
+			if (v[i].stage != NULL &&
+			    strcmp(v[i].stage, "schema") == 0 && sel[i]) {
+				sel[i] = 0;
+				selected_n--;
+			}
+	}
 	/* schema letters first: their events validated again and appended;
 	 * then the handlers' letters, without them */
-	r = ev_dlq_retry_schema(log, v, n, sel, &so, &stop_requested,
-				&schema_resolved, &err);
+	r = d.log == NULL ? 0
+			  : ev_dlq_retry_schema(d.log, v, n, sel, &so,
+						&stop_requested,
+						&schema_resolved, &err);
 	if (r != 0) {
 		fflush(stdout);
 		rc = fe_report(&err);
@@ -744,7 +904,8 @@ static int cmd_retry(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (v[i].stage != NULL && strcmp(v[i].stage, "schema") == 0)
 			sel[i] = 0;
-	r = ev_dlq_retry(log, v, n, sel, &o, &stop_requested, &resolved, &err);
+	r = ev_dlq_retry(d.log, v, n, sel, &o, &stop_requested, &resolved,
+			 &err);
 	resolved += schema_resolved;
 	if (r != 0) {
 		rc = fe_report(&err);
@@ -767,7 +928,7 @@ out:
 	free(refs);
 	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
-	ev_log_close(log);
+	dlq_close(&d);
 	ev_dlq_unlock(lockfd);
 	return rc;
 }
@@ -779,10 +940,11 @@ static int cmd_purge(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"reason", required_argument, NULL, OPT_REASON},
 		SELECTOR_OPTIONS,
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	struct ev_letter_select s;
-	struct ev_log *log = NULL;
+	struct dlq d = {0};
 	struct ev_letter *v = NULL;
 	struct ev_writer *w = NULL;
 	struct ev_error err;
@@ -795,7 +957,7 @@ static int cmd_purge(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.malformed = 1; /* what no one else can read, purge discards */
-	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
+	while ((c = fe_getopt(argc, argv, "hX:", opts)) != -1) {
 		switch (c) {
 		case OPT_DRY_RUN:
 			dry = 1;
@@ -806,7 +968,9 @@ static int cmd_purge(int argc, char **argv)
 		}
 		if (selector_opt(c, optarg, &s) == 1)
 			continue;
-		return fe_usage_error(usage_short, NULL);
+		if ((rc = kafka_option(c, optarg)) == 1)
+			continue;
+		return rc < 0 ? -rc : fe_usage_error(usage_short, NULL);
 	}
 	if (optind + 1 != argc)
 		return fe_usage_error(usage_short,
@@ -816,13 +980,15 @@ static int cmd_purge(int argc, char **argv)
 				      "purge: --reason TEXT is required");
 	/* the log first, so that no lock file is made where there is none;
 	 * then the letters, as of when we hold the lock */
-	if ((rc = open_dlq(argv[optind], &log)) != 0)
+	if ((rc = open_dlq(argv[optind], &d)) != 0)
 		goto out;
-	if (!dry && (rc = lock_dlq(log, argv[optind], &lockfd)) != 0)
+	/* a topic has no lock: one retry or purge at a time (evdlq(1)) */
+	if (!dry && d.log != NULL &&
+	    (rc = lock_dlq(d.log, argv[optind], &lockfd)) != 0)
 		goto out;
-	if ((rc = scan(log, &v, &n)) != 0)
+	if ((rc = scan(&d, &v, &n)) != 0)
 		goto out;
-	if (!dry && (rc = open_writer(log, &w)) != 0)
+	if (!dry && d.log != NULL && (rc = open_writer(d.log, &w)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		const char *what =
@@ -834,8 +1000,13 @@ static int cmd_purge(int argc, char **argv)
 			       (unsigned long long)v[i].offset, what);
 			continue;
 		}
-		if (ev_dlq_record(w, EV_RESOLUTION_DISCARDED, &v[i], NULL, 0,
-				  reason, NULL, &err) != 0) {
+		if ((d.kd != NULL
+			     ? ev_kafka_dlq_mark(d.kd, EV_RESOLUTION_DISCARDED,
+						 &v[i], NULL, 0, reason, NULL,
+						 &err)
+			     : ev_dlq_record(w, EV_RESOLUTION_DISCARDED, &v[i],
+					     NULL, 0, reason, NULL, &err)) !=
+		    0) {
 			rc = fe_report(&err);
 			break;
 		}
@@ -850,7 +1021,7 @@ out:
 		rc = fe_report(&err);
 	ev_letter_select_free(&s);
 	ev_letters_free(v, n);
-	ev_log_close(log);
+	dlq_close(&d);
 	ev_dlq_unlock(lockfd);
 	return rc;
 }
@@ -864,8 +1035,12 @@ static const struct fe_command commands[] = {
 
 int main(int argc, char **argv)
 {
+	int rc;
+
 	fe_init(argv);
-	return fe_dispatch(argc, argv, commands,
-			   sizeof(commands) / sizeof(commands[0]), usage_short,
-			   usage_long);
+	rc = fe_dispatch(argc, argv, commands,
+			 sizeof(commands) / sizeof(commands[0]), usage_short,
+			 usage_long);
+	ev_kafka_props_free(&kprops);
+	return rc;
 }

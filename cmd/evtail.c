@@ -13,6 +13,7 @@
 #include "evlog.h"
 #include "evtail_i.h"
 #include "evtail_kafka.h"
+#include "fekdlq.h"
 #include "fe.h"
 #include "feselect.h"
 
@@ -41,7 +42,9 @@ static const char usage_long[] =
 	"      --dlq DLQLOG        with --exec, dead-letter failed events to\n"
 	"                          DLQLOG (created if missing); implies\n"
 	"                          --on-failure=dlq; with --on-error dlq,\n"
-	"                          where events that cannot be upcast go\n"
+	"                          where events that cannot be upcast go;\n"
+	"                          or a dead-letter topic kafka://HOST:PORT/T\n"
+	"                          (-X and --kafka-config apply to it)\n"
 	"      --dlq-policy POLICY event, or stream: a dead letter parks the\n"
 	"                          later events of its stream too\n"
 	"      --exec CMD          with --group, run CMD (sh -c) per event, the\n"
@@ -470,7 +473,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		return fe_usage_error(usage_short, "unexpected operand '%s'",
 				      argv[optind + 1]);
 	o->logpath = argv[optind];
-	if (!o->kafka && o->k.kafka_opt != NULL)
+	if (!o->kafka && o->k.kafka_opt != NULL && !fe_kdlq_is(o->exec.dlq))
 		return fe_usage_error(usage_short,
 				      "%s needs a kafka://HOST:PORT/TOPIC LOG",
 				      o->k.kafka_opt);
@@ -588,6 +591,8 @@ static int validate(struct opts *o)
 	if ((r = fe_upcast_check(&o->sel, &o->exec)) != -1)
 		return r;
 	if ((r = validate_exec(o)) != -1)
+		return r;
+	if ((r = fe_kdlq_check(&o->exec, &o->con, usage_short)) != -1)
 		return r;
 	/* -f with no position: the last few, then what comes, as tail -f */
 	if (o->follow && o->group == NULL && o->cursor_file == NULL &&
@@ -809,9 +814,11 @@ static int run(struct opts *o)
 	struct ev_scan_opts *so = &o->sel.scan;
 	struct ev_cursor cur;
 	struct ev_error err;
+	struct fe_kdlq kd;
 	int rc, r;
 
 	memset(&in, 0, sizeof(in));
+	memset(&kd, 0, sizeof(kd));
 	/* a bad upcaster set stops us before anything is read */
 	if ((rc = fe_upcast_load(&o->sel)) != 0)
 		return rc;
@@ -822,7 +829,13 @@ static int run(struct opts *o)
 	in.wait = o->wait;
 	in.salvage = o->salvage;
 	in.dlq = o->con.cmd != NULL || o->exec.upcast_dlq ? o->exec.dlq : NULL;
+	if (fe_kdlq_is(in.dlq))
+		in.dlq = NULL; /* a dead-letter topic: opened below */
 	if ((rc = fe_input_open(&in, usage_short)) != 0)
+		goto out;
+	if (o->con.cmd != NULL && fe_kdlq_is(o->exec.dlq) &&
+	    (rc = fe_kdlq_open(&kd, o->exec.dlq, &o->k.props, o->k.timeout_ms,
+			       &o->con, usage_short)) != 0)
 		goto out;
 	if ((rc = fe_upcast_dlq(&o->sel, in.dlqlog, o->logpath,
 				ev_reader_log_id(in.rd), o->group)) != 0)
@@ -854,6 +867,7 @@ static int run(struct opts *o)
 	rc = fe_upcast_end(&o->sel, scan, rc);
 out:
 	ev_scan_free(scan);
+	fe_kdlq_close(&kd);
 	fe_input_close(&in);
 	return rc;
 }

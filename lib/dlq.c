@@ -184,7 +184,9 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 	jkey(&j, "originalLogId");
 	jstr(&j, c->source_log_id);
 	jkey(&j, "originalPartition");
-	ev_buf_puts(&j, "0");
+	jnum(&j, c->has_source_partition && c->source_partition > 0
+			 ? (uint64_t)c->source_partition
+			 : 0);
 	jkey(&j, "originalOffset");
 	if (c->schemas != NULL)
 		ev_buf_puts(&j, "null");
@@ -531,14 +533,144 @@ static struct ev_letter *find(struct ev_letter *v, size_t n, uint64_t off)
 	return lo < n && v[lo].offset == off ? &v[lo] : NULL;
 }
 
+int ev_letters_add(struct ev_letters *a, const struct ev_event *ev,
+		   uint64_t offset, struct ev_error *err)
+{
+	struct ev_letter *nv, *l;
+	int r = 0;
+
+	if (ev->data_is_binary)
+		return 0;
+#define IS(s) \
+	(ev->type.n == sizeof(s) - 1 && memcmp(ev->type.p, s, ev->type.n) == 0)
+	if (IS("DeadLetter")) {
+		const uint8_t *o;
+		size_t on;
+		/* letters are kept in offset order (find()) */
+		if (a->n > 0 && a->v[a->n - 1].offset >= offset)
+			return 0;
+		if (a->n == a->cap) {
+			size_t cap = a->cap ? 2 * a->cap : 64;
+			nv = realloc(a->v, cap * sizeof(*nv));
+			if (nv == NULL)
+				return ev_seterr(err, EV_ERR, "out of memory");
+			a->v = nv;
+			a->cap = cap;
+		}
+		l = &a->v[a->n++];
+		memset(l, 0, sizeof(*l));
+		l->offset = offset;
+		l->time = ev->time;
+		l->id = strndup(ev->id.p, ev->id.n);
+		l->group = mp_strdup(ev->data, ev->data_len,
+				     "originalConsumerGroup");
+		l->source_log =
+			mp_strdup(ev->data, ev->data_len, "originalTopic");
+		l->source_log_id =
+			mp_strdup(ev->data, ev->data_len, "originalLogId");
+		l->source_offset =
+			mp_u64(ev->data, ev->data_len, "originalOffset", 0);
+		l->orig_id = mp_strdup(ev->data, ev->data_len, "original.id");
+		l->orig_type =
+			mp_strdup(ev->data, ev->data_len, "original.type");
+		l->orig_stream =
+			mp_strdup(ev->data, ev->data_len, "original.stream");
+		l->error =
+			mp_strdup(ev->data, ev->data_len, "exceptionMessage");
+		l->stderr_tail = mp_strdup(ev->data, ev->data_len,
+					   "exceptionStacktrace");
+		l->handler = mp_strdup(ev->data, ev->data_len, "handler");
+		{
+			/* a projection's letter names no command */
+			char *fq = mp_strdup(ev->data, ev->data_len,
+					     "exceptionFqcn");
+			l->stage = stage_of(fq);
+			if (fq != NULL &&
+			    strcmp(fq, "evlog.ProjectionFailed") == 0) {
+				free(l->handler);
+				l->handler = NULL;
+			}
+			free(fq);
+		}
+		if (strcmp(l->stage, "schema") == 0 &&
+		    (r = schema_letter(l, ev->data, ev->data_len, err)) != 0)
+			return r;
+		l->attempts = mp_u64(ev->data, ev->data_len, "attempts", 0);
+		l->round = mp_u64(ev->data, ev->data_len, "round", 1);
+		l->first_failure =
+			mp_time(ev->data, ev->data_len, "firstFailure");
+		l->last_failure =
+			mp_time(ev->data, ev->data_len, "lastFailure");
+		{
+			char *pk = mp_strdup(ev->data, ev->data_len,
+					     "parkedBehind");
+			l->parked = pk != NULL;
+			free(pk);
+		}
+		l->state = EV_LETTER_OPEN;
+		l->state_time = EV_TIME_NONE;
+		if (ev_mp_path(ev->data, ev->data_len, "original", &o, &on) ==
+		    1)
+			l->original_json =
+				l->no_source_offset
+					? envelope_json(o, on, err)
+					: original_json(o, on, l->source_offset,
+							err);
+		if (l->id == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		/* one bad letter must not stop the whole DLQ: it is kept,
+		 * marked, so that it can be reported and purged, and no one
+		 * else looks at it */
+		if (l->original_json == NULL || l->orig_type == NULL ||
+		    l->group == NULL || l->source_log_id == NULL)
+			l->malformed = "it lacks its original event or "
+				       "context";
+	} else if (IS("DeadLetterResolved") || IS("DeadLetterDiscarded") ||
+		   IS("DeadLetterRetryFailed")) {
+		uint64_t at =
+			mp_u64(ev->data, ev->data_len, "letter", UINT64_MAX);
+		l = find(a->v, a->n, at);
+		if (l == NULL || at >= offset)
+			return 0; /* names nothing we know: ignored */
+		if (IS("DeadLetterRetryFailed")) {
+			l->attempts +=
+				mp_u64(ev->data, ev->data_len, "attempts", 0);
+			l->retries_failed++;
+			free(l->error);
+			l->error = mp_strdup(ev->data, ev->data_len,
+					     "exceptionMessage");
+			free(l->stderr_tail);
+			l->stderr_tail = mp_strdup(ev->data, ev->data_len,
+						   "exceptionStacktrace");
+			l->last_failure = ev->time;
+		} else if (l->state == EV_LETTER_OPEN) {
+			l->state = IS("DeadLetterResolved")
+					   ? EV_LETTER_RESOLVED
+					   : EV_LETTER_DISCARDED;
+			l->state_time = ev->time;
+			l->reason = mp_strdup(ev->data, ev->data_len, "reason");
+			if (l->state == EV_LETTER_RESOLVED)
+				l->attempts += mp_u64(ev->data, ev->data_len,
+						      "attempts", 0);
+		}
+	}
+#undef IS
+	return 0;
+}
+
+void ev_letters_clear(struct ev_letters *a)
+{
+	ev_letters_free(a->v, a->n);
+	memset(a, 0, sizeof(*a));
+}
+
 int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 		struct ev_error *err)
 {
 	struct ev_reader *rd;
 	struct ev_rec rec;
 	struct ev_event ev;
-	struct ev_letter *v = NULL, *nv, *l;
-	size_t n = 0, cap = 0;
+	struct ev_letters a = {0};
 	int r;
 
 	*out = NULL;
@@ -551,140 +683,16 @@ int ev_dlq_scan(struct ev_log *dlq, struct ev_letter **out, size_t *count,
 		if (r != 0)
 			break;
 		ev.offset = rec.offset;
-		if (ev.data_is_binary)
-			continue;
-#define IS(s) \
-	(ev.type.n == sizeof(s) - 1 && memcmp(ev.type.p, s, ev.type.n) == 0)
-		if (IS("DeadLetter")) {
-			const uint8_t *o;
-			size_t on;
-			if (n == cap) {
-				cap = cap ? 2 * cap : 64;
-				nv = realloc(v, cap * sizeof(*v));
-				if (nv == NULL) {
-					r = ev_seterr(err, EV_ERR,
-						      "out of memory");
-					break;
-				}
-				v = nv;
-			}
-			l = &v[n++];
-			memset(l, 0, sizeof(*l));
-			l->offset = rec.offset;
-			l->time = ev.time;
-			l->id = strndup(ev.id.p, ev.id.n);
-			l->group = mp_strdup(ev.data, ev.data_len,
-					     "originalConsumerGroup");
-			l->source_log = mp_strdup(ev.data, ev.data_len,
-						  "originalTopic");
-			l->source_log_id = mp_strdup(ev.data, ev.data_len,
-						     "originalLogId");
-			l->source_offset = mp_u64(ev.data, ev.data_len,
-						  "originalOffset", 0);
-			l->orig_id =
-				mp_strdup(ev.data, ev.data_len, "original.id");
-			l->orig_type = mp_strdup(ev.data, ev.data_len,
-						 "original.type");
-			l->orig_stream = mp_strdup(ev.data, ev.data_len,
-						   "original.stream");
-			l->error = mp_strdup(ev.data, ev.data_len,
-					     "exceptionMessage");
-			l->stderr_tail = mp_strdup(ev.data, ev.data_len,
-						   "exceptionStacktrace");
-			l->handler = mp_strdup(ev.data, ev.data_len, "handler");
-			{
-				/* a projection's letter names no command */
-				char *fq = mp_strdup(ev.data, ev.data_len,
-						     "exceptionFqcn");
-				l->stage = stage_of(fq);
-				if (fq != NULL &&
-				    strcmp(fq, "evlog.ProjectionFailed") == 0) {
-					free(l->handler);
-					l->handler = NULL;
-				}
-				free(fq);
-			}
-			if (strcmp(l->stage, "schema") == 0 &&
-			    (r = schema_letter(l, ev.data, ev.data_len, err)) !=
-				    0)
-				break;
-			l->attempts =
-				mp_u64(ev.data, ev.data_len, "attempts", 0);
-			l->round = mp_u64(ev.data, ev.data_len, "round", 1);
-			l->first_failure =
-				mp_time(ev.data, ev.data_len, "firstFailure");
-			l->last_failure =
-				mp_time(ev.data, ev.data_len, "lastFailure");
-			{
-				char *pk = mp_strdup(ev.data, ev.data_len,
-						     "parkedBehind");
-				l->parked = pk != NULL;
-				free(pk);
-			}
-			l->state = EV_LETTER_OPEN;
-			l->state_time = EV_TIME_NONE;
-			if (ev_mp_path(ev.data, ev.data_len, "original", &o,
-				       &on) == 1)
-				l->original_json =
-					l->no_source_offset
-						? envelope_json(o, on, err)
-						: original_json(
-							  o, on,
-							  l->source_offset,
-							  err);
-			if (l->id == NULL) {
-				r = ev_seterr(err, EV_ERR, "out of memory");
-				break;
-			}
-			/* one bad letter must not stop the whole DLQ: it is
-			 * kept, marked, so that it can be reported and
-			 * purged, and no one else looks at it */
-			if (l->original_json == NULL || l->orig_type == NULL ||
-			    l->group == NULL || l->source_log_id == NULL)
-				l->malformed = "it lacks its original event or "
-					       "context";
-		} else if (IS("DeadLetterResolved") ||
-			   IS("DeadLetterDiscarded") ||
-			   IS("DeadLetterRetryFailed")) {
-			uint64_t at = mp_u64(ev.data, ev.data_len, "letter",
-					     UINT64_MAX);
-			l = find(v, n, at);
-			if (l == NULL)
-				continue; /* names nothing we know: ignored */
-			if (IS("DeadLetterRetryFailed")) {
-				l->attempts += mp_u64(ev.data, ev.data_len,
-						      "attempts", 0);
-				l->retries_failed++;
-				free(l->error);
-				l->error = mp_strdup(ev.data, ev.data_len,
-						     "exceptionMessage");
-				free(l->stderr_tail);
-				l->stderr_tail =
-					mp_strdup(ev.data, ev.data_len,
-						  "exceptionStacktrace");
-				l->last_failure = ev.time;
-			} else if (l->state == EV_LETTER_OPEN) {
-				l->state = IS("DeadLetterResolved")
-						   ? EV_LETTER_RESOLVED
-						   : EV_LETTER_DISCARDED;
-				l->state_time = ev.time;
-				l->reason = mp_strdup(ev.data, ev.data_len,
-						      "reason");
-				if (l->state == EV_LETTER_RESOLVED)
-					l->attempts +=
-						mp_u64(ev.data, ev.data_len,
-						       "attempts", 0);
-			}
-		}
-#undef IS
+		if ((r = ev_letters_add(&a, &ev, rec.offset, err)) != 0)
+			break;
 	}
 	ev_reader_free(rd);
 	if (r < 0) {
-		ev_letters_free(v, n);
+		ev_letters_clear(&a);
 		return r;
 	}
-	*out = v;
-	*count = n;
+	*out = a.v;
+	*count = a.n;
 	return 0;
 }
 

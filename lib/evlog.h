@@ -1988,6 +1988,11 @@ struct ev_consumer_opts {
 	 * (the letter's logId is SOURCE_ID/PARTITION) */
 	const char *group_name;
 	const char *source_id;
+	/* EV_FAIL_DLQ: or a letter sink (a dead-letter topic) in place of
+	 * dlq: it writes lc and makes sure it is kept before it returns 0 */
+	int (*letter)(void *ctx, const struct ev_letter_ctx *lc,
+		      struct ev_error *err);
+	void *letter_ctx;
 };
 /* Defaults: 3 retries, backoff 1s to 30s, grace 10s, batch 1, parallel
  * 1, a commit every 100000 events or 1s, EV_FAIL_STOP. */
@@ -2211,6 +2216,12 @@ struct ev_retry_opts {
 	const struct ev_clock *clock; /* tests */
 	const struct ev_handler_ops *handler;
 	void *handler_ctx;
+	/* where outcomes go in place of dlq (a dead-letter topic: dlq is
+	 * NULL then): as ev_dlq_record() writes them */
+	int (*mark)(void *ctx, int kind, const struct ev_letter *l,
+		    const char *handler, unsigned attempts, const char *reason,
+		    const struct ev_done *d, struct ev_error *err);
+	void *mark_ctx;
 };
 
 /*
@@ -3484,6 +3495,64 @@ void ev_kafka_consumer_on_revoke(struct ev_kafka_consumer *c,
 int ev_kafka_consumer_owns(const struct ev_kafka_consumer *c, int32_t p);
 int ev_kafka_consumer_commit(struct ev_kafka_consumer *c, const int64_t *next,
 			     int nparts, struct ev_error *err);
+/* ---- kdlq: dead-letter topics (lib/kafka_dlq.c; evdlq(1) KAFKA) */
+
+/* Letters read back one event at a time, in offset order (ev_dlq_scan()
+ * for a log, ev_kafka_dlq_scan() for a topic).  Zero-initialise. */
+struct ev_letters {
+	struct ev_letter *v;
+	size_t n, cap;
+};
+/* Take ev, at offset among the dead letters: a DeadLetter, or a record
+ * that resolves, discards or retried one; other events are ignored. */
+int ev_letters_add(struct ev_letters *a, const struct ev_event *ev,
+		   uint64_t offset, struct ev_error *err);
+void ev_letters_clear(struct ev_letters *a);
+
+/*
+ * A dead-letter topic, kafka://HOST:PORT/TOPIC.DLT.  A letter is a
+ * record of the original key and value (as evpub's binary mode makes
+ * them) with Spring Kafka's kafka_dlt-* headers (partition, offset and
+ * timestamp as big-endian binary numbers, as Spring writes them),
+ * Kafka Connect's __connect.errors.* headers (text), and the whole
+ * DeadLetter event as evlog_letter (envelope JSON).  Resolutions and
+ * discards are records in the topic too (binary mode, types
+ * DeadLetterResolved...).  evlog writes all of them to partition 0,
+ * where a letter's offset names it; evdlq reads partition 0.
+ */
+struct ev_kafka_dlq;
+/* The topic must exist (EV_ENOENT); conn is borrowed. */
+int ev_kafka_dlq_open(struct ev_kafka_dlq **out,
+		      const struct ev_kafka_conn_opts *conn,
+		      struct ev_error *err);
+/* The record of a letter (key, value, headers), at time now. */
+int ev_kafka_letter_msg(const struct ev_letter_ctx *lc, ev_time_t now,
+			struct ev_kafka_msg *m, struct ev_error *err);
+/* ev_consumer_opts.letter, ctx the handle: the letter produced and
+ * acknowledged; its round counts the topic's letters of the event. */
+int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
+			struct ev_error *err);
+uint64_t ev_kafka_dlq_count(const struct ev_kafka_dlq *d);
+/* Every letter of the topic with its state, as ev_dlq_scan(); *others
+ * counts records in other partitions (not read). */
+int ev_kafka_dlq_scan(struct ev_kafka_dlq *d, struct ev_letter **out, size_t *n,
+		      uint64_t *others, struct ev_error *err);
+/* After a scan: the DeadLetter record at offset as JSON (as
+ * ev_record_to_json()), or NULL when no letter is there. */
+const char *ev_kafka_dlq_letter_json(const struct ev_kafka_dlq *d,
+				     uint64_t offset);
+/* What ev_dlq_record() writes to a log, to the topic and acknowledged:
+ * an ev_retry_opts.mark (ctx the handle). */
+int ev_kafka_dlq_mark(void *ctx, int kind, const struct ev_letter *l,
+		      const char *handler, unsigned attempts,
+		      const char *reason, const struct ev_done *d,
+		      struct ev_error *err);
+const char *ev_kafka_dlq_name(const struct ev_kafka_dlq *d);
+void ev_kafka_dlq_close(struct ev_kafka_dlq *d);
+/* ev_kafka_produce() to one partition (lib/kafka_client.c) */
+int ev_kafka_produce_to(struct ev_kafka_producer *p,
+			const struct ev_kafka_msg *m, int32_t partition,
+			void *opaque, struct ev_error *err);
 
 #ifdef __cplusplus
 }

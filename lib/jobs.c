@@ -390,6 +390,10 @@ static int load_letters(struct ev_consumer *c)
 	ev_letters_free(c->letters, c->nletters);
 	c->letters = NULL;
 	c->nletters = 0;
+	if (c->o.letter != NULL) { /* a letter sink counts its own rounds */
+		c->letters_loaded = 1;
+		return 0;
+	}
 	if ((r = ev_dlq_scan(c->o.dlq, &c->letters, &c->nletters, &err)) != 0)
 		return ev_jobs_fail(c, r, &err);
 	c->letters_loaded = 1;
@@ -481,12 +485,23 @@ static int dead_letter(struct ev_consumer *c, struct item *it, struct job *j,
 				     lc.source_log_id, off);
 	lc.parked_behind_letter = parked_letter;
 	lc.parked_behind_offset = parked_offset;
-	r = ev_dlq_letter_encode(&rec, &lc, ev_now(), &t, &err);
-	if (r == 0)
-		r = ev_writer_add(c->dlq_w, rec.p, rec.len, t, &err);
-	if (r == 0)
-		r = ev_writer_flush(c->dlq_w, &err);
-	ev_buf_free(&rec);
+	if (c->o.letter != NULL) { /* a dead-letter topic: it says where */
+		r = c->o.letter(c->o.letter_ctx, &lc, &err);
+		if (r != 0) {
+			ev_err_prefix(&err,
+				      "cannot write the dead letter of offset "
+				      "%llu: ",
+				      (unsigned long long)it->offset);
+			return ev_jobs_fail(c, r, &err);
+		}
+	} else {
+		r = ev_dlq_letter_encode(&rec, &lc, ev_now(), &t, &err);
+		if (r == 0)
+			r = ev_writer_add(c->dlq_w, rec.p, rec.len, t, &err);
+		if (r == 0)
+			r = ev_writer_flush(c->dlq_w, &err);
+		ev_buf_free(&rec);
+	}
 	if (r != 0) {
 		ev_err_prefix(&err,
 			      "cannot write the dead letter of offset %llu "

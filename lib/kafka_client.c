@@ -194,6 +194,13 @@ int ev_kafka_producer_open(struct ev_kafka_producer **out,
 int ev_kafka_produce(struct ev_kafka_producer *p, const struct ev_kafka_msg *m,
 		     void *opaque, struct ev_error *err)
 {
+	return ev_kafka_produce_to(p, m, RD_KAFKA_PARTITION_UA, opaque, err);
+}
+
+int ev_kafka_produce_to(struct ev_kafka_producer *p,
+			const struct ev_kafka_msg *m, int32_t partition,
+			void *opaque, struct ev_error *err)
+{
 	rd_kafka_headers_t *hs = rd_kafka_headers_new(m->nh);
 	rd_kafka_resp_err_t e;
 	size_t i;
@@ -207,6 +214,7 @@ int ev_kafka_produce(struct ev_kafka_producer *p, const struct ev_kafka_msg *m,
 	for (;;) {
 		e = rd_kafka_producev(
 			p->rk, RD_KAFKA_V_TOPIC(p->o->addr->topic),
+			RD_KAFKA_V_PARTITION(partition),
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			RD_KAFKA_V_KEY(m->has_key ? m->key.p : NULL,
 				       m->has_key ? m->key.len : 0),

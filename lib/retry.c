@@ -110,6 +110,17 @@ static int source(void *ctx, struct ev_item *it, struct ev_error *err)
 	return 1;
 }
 
+/* An outcome on record: in the DLQ log, or through the mark sink. */
+static int record(struct retry *rt, int kind, const struct ev_letter *l,
+		  const char *cmd, unsigned attempts, const struct ev_done *d,
+		  struct ev_error *err)
+{
+	if (rt->o->mark != NULL)
+		return rt->o->mark(rt->o->mark_ctx, kind, l, cmd, attempts,
+				   NULL, d, err);
+	return ev_dlq_record(rt->w, kind, l, cmd, attempts, NULL, d, err);
+}
+
 /* The consumer's word on a letter: record it, then report it. */
 static int result(void *ctx, void *tag, enum ev_result res, unsigned attempts,
 		  const struct ev_done *last, struct ev_error *err)
@@ -121,8 +132,8 @@ static int result(void *ctx, void *tag, enum ev_result res, unsigned attempts,
 	int r;
 
 	if (res == EV_RESULT_OK) {
-		r = ev_dlq_record(rt->w, EV_RESOLUTION_RESOLVED, l, cmd,
-				  attempts, NULL, last, err);
+		r = record(rt, EV_RESOLUTION_RESOLVED, l, cmd, attempts, last,
+			   err);
 		if (r != 0)
 			return r;
 		rt->fate[i] = FATE_RESOLVED;
@@ -134,8 +145,7 @@ static int result(void *ctx, void *tag, enum ev_result res, unsigned attempts,
 	 * killed one is not */
 	if (attempts == 0)
 		return 0;
-	r = ev_dlq_record(rt->w, EV_RESOLUTION_RETRY_FAILED, l, cmd, attempts,
-			  NULL, last, err);
+	r = record(rt, EV_RESOLUTION_RETRY_FAILED, l, cmd, attempts, last, err);
 	if (r != 0)
 		return r;
 	rt->fate[i] = FATE_FAILED;
@@ -154,7 +164,8 @@ static int run(struct retry *rt, struct ev_log *dlq, struct ev_error *err)
 	memset(&wo, 0, sizeof(wo));
 	wo.sync = EV_SYNC_BATCH;
 	wo.sync_set = 1;
-	if ((r = ev_writer_open(&rt->w, dlq, &wo, err)) != 0)
+	if (rt->o->mark == NULL &&
+	    (r = ev_writer_open(&rt->w, dlq, &wo, err)) != 0)
 		return r;
 	ev_consumer_opts_init(&co);
 	co.source = source;
@@ -175,7 +186,7 @@ static int run(struct retry *rt, struct ev_log *dlq, struct ev_error *err)
 	if (r == 0)
 		r = ev_consumer_run(c, rt->stop, err);
 	ev_consumer_free(c);
-	if (ev_writer_close(rt->w, &cerr) != 0 && r == 0) {
+	if (rt->w != NULL && ev_writer_close(rt->w, &cerr) != 0 && r == 0) {
 		*err = cerr;
 		r = cerr.code;
 	}

@@ -48,3 +48,8 @@ complete -c evdlq -n '__fish_seen_subcommand_from ls stats retry purge' -l offse
 complete -c evdlq -n '__fish_seen_subcommand_from ls stats retry purge' -l older-than -x -d 'Written at least DURATION ago'
 complete -c evdlq -n '__fish_seen_subcommand_from ls stats retry purge' -l stream -x -d "The original event's stream matches GLOB"
 complete -c evdlq -n '__fish_seen_subcommand_from ls stats retry purge' -l type -x -d "The original event's type matches GLOB"
+
+# a dead-letter topic (kafka://...): every command
+complete -c evdlq -n '__fish_seen_subcommand_from ls show stats retry purge' -s X -x -d 'A librdkafka property, PROPERTY=VALUE'
+complete -c evdlq -n '__fish_seen_subcommand_from ls show stats retry purge' -l kafka-config -r -F -d 'librdkafka properties from FILE, as kcat'
+complete -c evdlq -n '__fish_seen_subcommand_from ls show stats retry purge' -l kafka-timeout -x -d 'Give up on an unreachable cluster after DURATION (10s)'
