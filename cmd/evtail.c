@@ -568,11 +568,6 @@ static int validate(struct opts *o)
 		return fe_usage_error(usage_short,
 				      "--dlq-policy stream: not on a kafka "
 				      "log yet (evtail(1) KAFKA)");
-	if (o->kafka && o->exec.dlq != NULL && ev_kafka_is_addr(o->exec.dlq))
-		return fe_usage_error(usage_short,
-				      "--dlq '%s': dead-letter topics are not "
-				      "built yet (evtail(1) KAFKA)",
-				      o->exec.dlq);
 	if (o->kafka && o->group != NULL && (o->k.has_last || o->k.nfrom > 0))
 		return fe_usage_error(usage_short,
 				      "--group on a kafka log starts at the "
@@ -761,10 +756,12 @@ static int run_kafka(struct opts *o)
 {
 	struct ev_scan_opts *so = &o->sel.scan;
 	struct fe_input in;
+	struct fe_kdlq kd;
 	struct ev_error err;
 	int rc, r;
 
 	memset(&in, 0, sizeof(in));
+	memset(&kd, 0, sizeof(kd));
 	o->k.addr = o->logpath;
 	o->k.group = o->group;
 	/* -f with no position: the last few of each partition, then what
@@ -792,15 +789,23 @@ static int run_kafka(struct opts *o)
 	if (o->con.cmd != NULL && (o->con.on_failure == EV_FAIL_DLQ ||
 				   o->con.on_failure == EV_FAIL_SKIP))
 		ev_kafka_scan_set_lenient(o->k.scan, 1);
-	/* a local dead-letter log: letters name the topic and partition */
-	if (o->con.cmd != NULL && o->exec.dlq != NULL &&
-	    (r = ev_dlq_open(&in.dlqlog, o->exec.dlq, NULL, &err)) != 0) {
+	/* a dead-letter topic, or a local dead-letter log: letters name
+	 * the topic and partition */
+	if (o->con.cmd != NULL && fe_kdlq_is(o->exec.dlq)) {
+		if ((rc = fe_kdlq_open(&kd, o->exec.dlq, &o->k.props,
+				       o->k.timeout_ms, &o->con,
+				       usage_short)) != 0)
+			goto out;
+	} else if (o->con.cmd != NULL && o->exec.dlq != NULL &&
+		   (r = ev_dlq_open(&in.dlqlog, o->exec.dlq, NULL, &err)) !=
+			   0) {
 		rc = r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
 				    : fe_report(&err);
 		goto out;
 	}
 	rc = deliver(o, &in, o->k.scan);
 out:
+	fe_kdlq_close(&kd);
 	evtail_kafka_close(&o->k);
 	if (in.dlqlog != NULL)
 		ev_log_close(in.dlqlog);
