@@ -343,6 +343,7 @@ int ev_kafka_topic_create(const struct ev_kafka_conn_opts *o, int partitions,
 	char es[512];
 	size_t n;
 	int r = 0, i, found, tries;
+	int32_t ctrl;
 
 	rk = client(o, o->addr->brokers, RD_KAFKA_PRODUCER, NULL, err);
 	if (rk == NULL)
@@ -362,20 +363,25 @@ int ev_kafka_topic_create(const struct ev_kafka_conn_opts *o, int partitions,
 		if (strcmp(md->topics[i].topic, o->addr->topic) == 0 &&
 		    md->topics[i].err == 0 && md->topics[i].partition_cnt > 0)
 			found = 1;
+	/* CreateTopics goes to the controller: a cluster that names none
+	 * of its brokers would only time out (the mock names broker 0,
+	 * which is none of them) */
+	ctrl = rd_kafka_controllerid(rk, o->timeout_ms);
+	for (i = 0; i < md->broker_cnt; i++)
+		if (md->brokers[i].id == ctrl)
+			found |= 2;
 	rd_kafka_metadata_destroy(md);
 	md = NULL;
-	if (found) {
+	if (found & 1) {
 		r = 1;
 		goto out;
 	}
-	/* CreateTopics goes to the controller: a cluster that names none
-	 * would only time out */
-	if (rd_kafka_controllerid(rk, o->timeout_ms) < 0) {
+	if (!(found & 2)) {
 		r = ev_seterr(err, EV_ERR,
 			      "kafka '%s': cannot create topic '%s': the "
-			      "cluster named no controller within %d ms "
-			      "(--kafka-timeout), and CreateTopics goes to it",
-			      o->addr->brokers, o->addr->topic, o->timeout_ms);
+			      "cluster names none of its brokers as the "
+			      "controller, where CreateTopics goes",
+			      o->addr->brokers, o->addr->topic);
 		snprintf(err->hint, sizeof(err->hint),
 			 "librdkafka's mock cluster has no controller and "
 			 "no CreateTopics: name the topic when starting it");
@@ -863,8 +869,8 @@ int ev_kafka_info_format(struct ev_buf *out, const char *name,
 		    brokers_up(ti));
 	for (i = 0; i < ti->nbrokers; i++) {
 		const struct ev_kafka_broker_info *b = &ti->brokers[i];
-		bad |= bput(out, "  %-10d  %s:%d  %s%s\n", (int)b->id, b->host,
-			    b->port, b->up == 1 ? "up" : "down",
+		bad |= bput(out, "  broker %d at %s:%d: %s%s\n", (int)b->id,
+			    b->host, b->port, b->up == 1 ? "up" : "down",
 			    b->id == ti->controller ? ", controller" : "");
 	}
 	bad |= bput(out, "partitions:   %zu\n", ti->nparts);
