@@ -204,7 +204,8 @@ int evctl_kafka_lag(struct evctl_kafka *k, const char *log,
 	if (status == 0)
 		status = ev_kafka_lag_check(ti, g, ng, warn, crit, &line, &err);
 	if (status < 0) {
-		printf("LAG UNKNOWN - %s\n", err.msg);
+		printf("LAG UNKNOWN - %s%s%s\n", err.msg,
+		       err.hint[0] ? ": " : "", err.hint);
 		status = NAGIOS_UNKNOWN;
 	} else {
 		printf("%s\n", (char *)line.p);
@@ -223,8 +224,9 @@ int evctl_kafka_health(struct evctl_kafka *k, const char *log)
 	struct ev_kafka_group_offsets *g = NULL;
 	struct ev_buf line = {0};
 	struct ev_error err;
-	size_t ng = 0;
-	int status;
+	size_t ng = 0, i;
+	char gerr[sizeof(err.msg)] = "";
+	int status, skip = 0;
 
 	if ((status = conn(k, log, &addr, &co, &err)) != 0) {
 		printf("HEALTH UNKNOWN - %s\n", err.msg);
@@ -236,24 +238,28 @@ int evctl_kafka_health(struct evctl_kafka *k, const char *log)
 		printf("HEALTH CRITICAL - %s\n", err.msg);
 		return NAGIOS_CRITICAL;
 	}
-	/* the groups' committed offsets, from their coordinators */
-	if (status == 0 && k->ngroups > 0 &&
+	/* the groups' committed offsets, from their coordinators, when
+	 * every partition has its leader (else the lag is unknown) */
+	for (i = 0; status == 0 && ti != NULL && i < ti->nparts; i++)
+		if (ti->parts[i].high < 0)
+			skip = 1;
+	if (status == 0 && k->ngroups > 0 && !skip &&
 	    (status = ev_kafka_groups_fetch(&co, ti, k->groups, k->ngroups, &g,
 					    &ng, &err)) == EV_EIO) {
-		printf("HEALTH CRITICAL - %s\n", err.msg);
-		status = NAGIOS_CRITICAL;
-		goto out;
+		snprintf(gerr, sizeof(gerr), "%s", err.msg);
+		status = 0;
 	}
 	if (status == 0)
-		status = ev_kafka_health_check(log, ti, g, ng, k->max_lag,
-					       &line, &err);
+		status = ev_kafka_health_check(log, ti, g, ng,
+					       gerr[0] ? gerr : NULL,
+					       k->max_lag, &line, &err);
 	if (status < 0) {
-		printf("HEALTH UNKNOWN - %s\n", err.msg);
+		printf("HEALTH UNKNOWN - %s%s%s\n", err.msg,
+		       err.hint[0] ? ": " : "", err.hint);
 		status = NAGIOS_UNKNOWN;
 	} else {
 		printf("%s\n", (char *)line.p);
 	}
-out:
 	ev_buf_free(&line);
 	ev_kafka_group_offsets_free(g, ng);
 	ev_kafka_topic_info_free(ti);

@@ -3488,14 +3488,15 @@ int ev_kafka_lag_check(const struct ev_kafka_topic_info *ti,
 		       const struct ev_threshold *warn,
 		       const struct ev_threshold *crit, struct ev_buf *line,
 		       struct ev_error *err);
-/* evctl health: 2 CRITICAL when a partition has no leader up or no
- * broker is up, 1 WARNING when a broker is down or a group is more than
- * max_lag events behind (degraded), else 0; the line as above. */
+/* evctl health: 2 CRITICAL when a partition has no leader up, no
+ * broker is up, or group_err (not NULL) says the groups' offsets could
+ * not be fetched; 1 WARNING when a broker is down or a group is more
+ * than max_lag events behind (degraded); else 0; the line as above. */
 int ev_kafka_health_check(const char *name,
 			  const struct ev_kafka_topic_info *ti,
 			  const struct ev_kafka_group_offsets *g, size_t n,
-			  uint64_t max_lag, struct ev_buf *line,
-			  struct ev_error *err);
+			  const char *group_err, uint64_t max_lag,
+			  struct ev_buf *line, struct ev_error *err);
 /* evctl metrics: the Prometheus text exposition of Kafka logs, with a
  * partition label beside the local metrics' names. */
 struct ev_kafka_metrics_log {

@@ -1061,8 +1061,8 @@ out:
 int ev_kafka_health_check(const char *name,
 			  const struct ev_kafka_topic_info *ti,
 			  const struct ev_kafka_group_offsets *g, size_t n,
-			  uint64_t max_lag, struct ev_buf *line,
-			  struct ev_error *err)
+			  const char *group_err, uint64_t max_lag,
+			  struct ev_buf *line, struct ev_error *err)
 {
 	static const char *const names[] = {"OK", "WARNING", "CRITICAL"};
 	struct ev_buf why = {0};
@@ -1092,6 +1092,11 @@ int ev_kafka_health_check(const char *name,
 			if (st < 1)
 				st = 1;
 		}
+	/* a coordinator that does not answer */
+	if (group_err != NULL) {
+		bad |= bput(&why, "%s%s", why.len ? "; " : "", group_err);
+		st = 2;
+	}
 	/* degraded past max_lag events of lag */
 	for (i = 0; i < n && noleader == 0; i++) {
 		if (!g[i].any) {
@@ -1122,7 +1127,7 @@ int ev_kafka_health_check(const char *name,
 		r = oom(err);
 		goto out;
 	}
-	bad |= bput(line, "HEALTH %s - kafka '%s': ", names[st], name);
+	bad |= bput(line, "HEALTH %s - %s: ", names[st], name);
 	if (why.len)
 		bad |= ev_buf_append(line, why.p, why.len) ||
 		       ev_buf_puts(line, "; ");
