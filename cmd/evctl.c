@@ -271,6 +271,14 @@ static int cmd_init(int argc, char **argv)
 
 /* ------------------------------------------------------------ kafka */
 
+/* the long options every command on a kafka log takes (with "X:") */
+#define KAFKA_OPTIONS                                                      \
+	{"kafka-config", required_argument, NULL, EVCTL_OPT_KAFKA_CONFIG}, \
+	{                                                                  \
+		"kafka-timeout", required_argument, NULL,                  \
+			EVCTL_OPT_KAFKA_TIMEOUT                            \
+	}
+
 /* A Kafka option (evctl_kafka_option()): 0, or the exit status of its
  * error, reported. */
 static int kafka_option(struct evctl_kafka *k, int c, const char *arg)
@@ -327,7 +335,7 @@ static int cmd_info(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"json", no_argument, NULL, 'j'},
 		{"types", no_argument, NULL, 't'},
-		EVCTL_KAFKA_LONGOPTS,
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	struct evctl_kafka k;
@@ -580,7 +588,7 @@ static int cmd_groups(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"to", required_argument, NULL, 't'},
 		{"group", required_argument, NULL, 'g'},
-		EVCTL_KAFKA_LONGOPTS,
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *reset = NULL, *to = NULL, *state_dir = NULL, *del = NULL;
@@ -724,7 +732,7 @@ static int cmd_lag(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"warn", required_argument, NULL, 'w'},
-		EVCTL_KAFKA_LONGOPTS,
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	struct evctl_kafka k;
@@ -826,7 +834,7 @@ static int cmd_metrics(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"group", required_argument, NULL, 'g'},
-		EVCTL_KAFKA_LONGOPTS,
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *state_dir = NULL;
@@ -921,7 +929,7 @@ static int cmd_health(int argc, char **argv)
 		{"group", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{"max-lag", required_argument, NULL, EVCTL_OPT_MAX_LAG},
-		EVCTL_KAFKA_LONGOPTS,
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	struct evctl_kafka k;

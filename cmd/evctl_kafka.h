@@ -14,14 +14,6 @@ enum {
 	EVCTL_OPT_MAX_LAG,
 };
 
-/* the long options every command on a kafka log takes (with "X:") */
-#define EVCTL_KAFKA_LONGOPTS                                               \
-	{"kafka-config", required_argument, NULL, EVCTL_OPT_KAFKA_CONFIG}, \
-	{                                                                  \
-		"kafka-timeout", required_argument, NULL,                  \
-			EVCTL_OPT_KAFKA_TIMEOUT                            \
-	}
-
 /* What a command line says for a kafka log. */
 struct evctl_kafka {
 	struct ev_kafka_props props; /* -X, --kafka-config */
