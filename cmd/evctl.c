@@ -272,12 +272,11 @@ static int cmd_init(int argc, char **argv)
 /* ------------------------------------------------------------ kafka */
 
 /* the long options every command on a kafka log takes (with "X:") */
-#define KAFKA_OPTIONS                                                      \
+/* clang-format off */
+#define KAFKA_OPTIONS \
 	{"kafka-config", required_argument, NULL, EVCTL_OPT_KAFKA_CONFIG}, \
-	{                                                                  \
-		"kafka-timeout", required_argument, NULL,                  \
-			EVCTL_OPT_KAFKA_TIMEOUT                            \
-	}
+	{"kafka-timeout", required_argument, NULL, EVCTL_OPT_KAFKA_TIMEOUT}
+/* clang-format on */
 
 /* A Kafka option (evctl_kafka_option()): 0, or the exit status of its
  * error, reported. */
