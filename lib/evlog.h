@@ -3413,7 +3413,7 @@ struct ev_kafka_part_info {
 };
 struct ev_kafka_topic_info {
 	char topic[250];
-	int32_t controller; /* -1: none named */
+	int32_t controller;		      /* -1: none named */
 	struct ev_kafka_broker_info *brokers; /* by id */
 	size_t nbrokers;
 	struct ev_kafka_part_info *parts; /* by partition */
