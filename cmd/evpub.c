@@ -1387,10 +1387,11 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 	co.props = &o->kprops;
 	co.timeout_ms = (int)o->kafka_timeout_ms;
 	/* --create: the topic through the admin API, when it is missing */
-	if (o->create &&
-	    (r = ev_kafka_topic_create(&co, o->kparts, o->krepl, &err)) < 0)
+	r = o->create ? ev_kafka_topic_create(&co, o->kparts, o->krepl, &err)
+		      : 1;
+	if (r < 0)
 		return r == EV_EUSAGE ? usage("%s", err.msg) : fe_report(&err);
-	if (o->create && r == 0 && o->verbose)
+	if (r == 0 && o->verbose)
 		fe_warn("created topic '%s'", addr.topic);
 	if (ev_kafka_producer_open(&kpr, &co, on_kafka_ack, &kp, &err) != 0)
 		return err.code == EV_EUSAGE ? usage("%s", err.msg)
