@@ -28,6 +28,15 @@ teardown_file() {
 	kafka_stop
 }
 
+# librdkafka 2.0.2 leaks one allocation (176 bytes, inside the library)
+# when every broker refuses ListGroups (a minimal program of its own
+# admin API shows it): under make SANITIZE, the tests that list groups
+# against the mock say so to LeakSanitizer, and only them
+lsan_ignore_librdkafka() {
+	printf 'leak:librdkafka.so\n' >"$T/lsan.supp"
+	export LSAN_OPTIONS="suppressions=$T/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+}
+
 # the bootstrap servers in output, as B
 masked() {
 	sed "s/$KAFKA_BROKERS/B/g; s/127\.0\.0\.1:[0-9]*/H:P/g"
@@ -121,6 +130,7 @@ gall                         2              2              2              0"
 }
 
 @test "evctl groups kafka: every group needs ListGroups, which the mock lacks: a clear error" {
+	lsan_ignore_librdkafka
 	run --separate-stderr evctl groups "kafka://$KAFKA_BROKERS/adm"
 	assert_status 1
 	assert_stdout ""
@@ -157,6 +167,7 @@ evctl: name the group with --group (librdkafka's mock cluster has no ListGroups)
 }
 
 @test "evctl lag kafka: UNKNOWN (3) for what it cannot tell" {
+	lsan_ignore_librdkafka
 	run --separate-stderr evctl lag --group nobody --warn 1 --crit 2 "kafka://$KAFKA_BROKERS/one"
 	assert_status 3
 	assert_stdout "LAG UNKNOWN - group 'nobody' has no committed offsets on topic 'one'"
@@ -266,6 +277,7 @@ evlog_group_lag_events{$L,group=\"gall\",partition=\"2\"} 0"
 }
 
 @test "evctl metrics kafka: errors print nothing on stdout (ListGroups, mixed logs)" {
+	lsan_ignore_librdkafka
 	run --separate-stderr evctl metrics "kafka://$KAFKA_BROKERS/adm"
 	assert_status 1
 	assert_stdout ""
