@@ -765,16 +765,26 @@ static int bput(struct ev_buf *b, const char *fmt, ...) EV_PRINTF(2, 3);
 
 static int bput(struct ev_buf *b, const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[1024], *big;
 	va_list ap;
-	int n;
+	int n, r;
 
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
+	if (n < 0)
 		return -1;
-	return ev_buf_append(b, buf, (size_t)n);
+	if ((size_t)n < sizeof(buf))
+		return ev_buf_append(b, buf, (size_t)n);
+	/* a long group name: the whole of it */
+	if ((big = malloc((size_t)n + 1)) == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	r = ev_buf_append(b, big, (size_t)n);
+	free(big);
+	return r;
 }
 
 static uint64_t topic_events(const struct ev_kafka_topic_info *ti)
