@@ -360,6 +360,12 @@ evpub: librdkafka's mock cluster has no controller and no CreateTopics: name the
 	run --separate-stderr evctl info --kafka-timeout 2s "kafka://$KAFKA_BROKERS/dn"
 	assert_status 0
 	[ "$(sed -n 10p <<<"$output")" = "        0       2        3    3              -              -              -  leader 2 is down" ]
+	# a lag that cannot be told is UNKNOWN, within the timeout
+	SECONDS=0
+	run --separate-stderr evctl lag --group g4 --kafka-timeout 2s --warn 1 --crit 2 "kafka://$KAFKA_BROKERS/dn"
+	assert_status 3
+	assert_stdout_contains "LAG UNKNOWN - "
+	[ "$SECONDS" -lt 10 ]
 	kafka_ctl "up 2"
 	run --separate-stderr evctl health --kafka-timeout 5s "kafka://$KAFKA_BROKERS/dn"
 	assert_status 0
