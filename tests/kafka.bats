@@ -312,9 +312,9 @@ $EVTAIL_USAGE"
 	assert_status 64
 	assert_stderr "evpub: --expect-version: not on a kafka log (a kafka log keeps no stream versions to check)
 $EVPUB_USAGE"
-	run --separate-stderr evpub -c "kafka://$KAFKA_BROKERS/t1" </dev/null
+	run --separate-stderr evpub --partitions 2 "kafka://$KAFKA_BROKERS/t1" </dev/null
 	assert_status 64
-	assert_stderr "evpub: --create: not on a kafka log (creating kafka topics is not built yet)
+	assert_stderr "evpub: --partitions goes with --create
 $EVPUB_USAGE"
 	run --separate-stderr evtail --group g --state-dir sd "kafka://$KAFKA_BROKERS/t1"
 	assert_status 64
