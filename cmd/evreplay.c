@@ -67,6 +67,13 @@ static const char usage_long[] =
 	"                          (--to-log: on, with a generated NAME)\n"
 	"      --max-gap DURATION  with --speed, wait at most this long between\n"
 	"                          two events\n"
+	"      --kafka-config FILE librdkafka properties from FILE, as kcat\n"
+	"                          reads them, for kafka:// logs\n"
+	"      --kafka-format FMT  with --to-log kafka://..., how events\n"
+	"                          travel in records: binary (default),\n"
+	"                          structured or envelope\n"
+	"      --kafka-timeout DURATION  give up on an unreachable kafka\n"
+	"                          cluster after DURATION (10s)\n"
 	"  -n, --lines N           replay the last N (matching) events\n"
 	"      --no-progress       no progress display\n"
 	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack\n"
@@ -98,7 +105,8 @@ static const char usage_long[] =
 	"      --to POS            stop after OFFSET, or before the first event\n"
 	"                          later than @TIME\n"
 	"      --to-log LOG2       append the events to the log LOG2, keeping\n"
-	"                          their ids, times, streams and versions\n"
+	"                          their ids, times, streams and versions; or\n"
+	"                          produce them into kafka://HOST:PORT/TOPIC\n"
 	"      --type GLOB         only types matching GLOB; may be repeated\n"
 	"      --until TIME        only events at or before TIME\n"
 	"      --upcast PATH       bring events of older schema versions up to\n"
@@ -108,6 +116,8 @@ static const char usage_long[] =
 	"  -V, --version           show versions and exit\n"
 	"      --wait              wait for a group another consumer holds\n"
 	"      --where EXPR        only events where EXPR holds (evtail(1))\n"
+	"  -X PROPERTY=VALUE       a librdkafka property for kafka:// logs;\n"
+	"                          may be repeated\n"
 	"\n"
 	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
 	"On SIGINT or SIGTERM it stops, says where, and exits 0.\n"
@@ -125,6 +135,9 @@ enum {
 	OPT_EXEC,
 	OPT_GROUP,
 	OPT_IN_PLACE,
+	OPT_KAFKA_CONFIG,
+	OPT_KAFKA_FORMAT,
+	OPT_KAFKA_TIMEOUT,
 	OPT_MARK,
 	OPT_MAX_GAP,
 	OPT_NO_PROGRESS,
@@ -157,6 +170,9 @@ static const struct option longopts[] = {
 	{"group", required_argument, NULL, OPT_GROUP},
 	{"help", no_argument, NULL, 'h'},
 	{"in-place", no_argument, NULL, OPT_IN_PLACE},
+	{"kafka-config", required_argument, NULL, OPT_KAFKA_CONFIG},
+	{"kafka-format", required_argument, NULL, OPT_KAFKA_FORMAT},
+	{"kafka-timeout", required_argument, NULL, OPT_KAFKA_TIMEOUT},
 	{"lines", required_argument, NULL, 'n'},
 	{"mark", required_argument, NULL, OPT_MARK},
 	{"max-gap", required_argument, NULL, OPT_MAX_GAP},
@@ -216,6 +232,15 @@ struct opts {
 	int rewrite, in_place;
 	const char *rewrite_to;
 	char not_rewrite[40];
+	/* kafka:// logs: -X and --kafka-config, --kafka-format,
+	 * --kafka-timeout; kafka_opt: the first of them given */
+	struct ev_kafka_props kprops;
+	enum ev_kafka_format kfmt;
+	int64_t kafka_timeout_ms;
+	const char *kafka_opt;
+	int kfmt_set;
+	int kafka_target, kafka_source; /* --to-log, LOG: kafka:// */
+	struct ev_kafka_addr to_addr, src_addr;
 };
 
 /* ------------------------------------------------------------ options */
@@ -307,6 +332,50 @@ static int other_option(int c, const char *arg, struct opts *o)
 	return 0;
 }
 
+/* -X, --kafka-config, --kafka-format, --kafka-timeout: 0, or an exit
+ * status. */
+static int kafka_option(int c, const char *arg, struct opts *o)
+{
+	struct ev_error err;
+	const char *name = c == 'X'		   ? "-X"
+			   : c == OPT_KAFKA_CONFIG ? "--kafka-config"
+			   : c == OPT_KAFKA_FORMAT ? "--kafka-format"
+						   : "--kafka-timeout";
+
+	if (o->kafka_opt == NULL)
+		o->kafka_opt = name;
+	switch (c) {
+	case 'X':
+		if (ev_kafka_props_add(&o->kprops, arg, &err) != 0)
+			return err.code == EV_EUSAGE
+				       ? fe_usage_error(usage_short, "%s",
+							err.msg)
+				       : fe_oom();
+		return 0;
+	case OPT_KAFKA_CONFIG:
+		if (ev_kafka_props_load(&o->kprops, arg, &err) != 0)
+			return err.code == EV_EUSAGE
+				       ? fe_usage_error(usage_short,
+							"--kafka-config: %s",
+							err.msg)
+				       : fe_reportf(&err, "--kafka-config");
+		return 0;
+	case OPT_KAFKA_FORMAT:
+		if (ev_kafka_format_parse(arg, &o->kfmt, &err) != 0)
+			return fe_usage_error(usage_short, "%s", err.msg);
+		o->kfmt_set = 1;
+		return 0;
+	default:
+		if (ev_duration_parse(arg, &o->kafka_timeout_ms) != 0 ||
+		    o->kafka_timeout_ms <= 0 || o->kafka_timeout_ms > INT32_MAX)
+			return fe_usage_error(usage_short,
+					      "--kafka-timeout: '%s' is not a "
+					      "duration such as 500ms or 10s",
+					      arg);
+		return 0;
+	}
+}
+
 /* Does a rewrite take option c?  If not, the first such one is kept
  * for the message. */
 static void note_option(struct opts *o, int c, int idx)
@@ -339,8 +408,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r, idx;
 
-	while ((idx = -1,
-		c = getopt_long(argc, argv, "chn:o:V", longopts, &idx)) != -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, "chn:o:VX:", longopts,
+					  &idx)) != -1) {
 		note_option(o, c, idx);
 		switch (c) {
 		case 'c':
@@ -383,6 +452,12 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case OPT_WAIT:
 			o->wait = 1;
 			continue;
+		case 'X':
+		case OPT_KAFKA_CONFIG:
+		case OPT_KAFKA_FORMAT:
+		case OPT_KAFKA_TIMEOUT:
+			r = kafka_option(c, optarg, o);
+			break;
 		case OPT_COLOR:
 		case OPT_GROUP:
 		case OPT_MARK:
@@ -443,6 +518,54 @@ static int validate_target(struct opts *o)
 		return fe_usage_error(usage_short,
 				      "--dlq needs --group: dead letters name "
 				      "the group that gave up on them");
+	return -1;
+}
+
+/* kafka:// logs, as the source or the --to-log target: -1 to go on, or
+ * an exit status.  A topic keeps no stream versions and no dedupe
+ * window: what needs them is refused, never ignored. */
+static int validate_kafka(struct opts *o)
+{
+	struct ev_error err;
+
+	o->kafka_target = o->to_log != NULL && ev_kafka_is_addr(o->to_log);
+	o->kafka_source = ev_kafka_is_addr(o->logpath);
+	if (!o->kafka_target && !o->kafka_source) {
+		if (o->kafka_opt != NULL)
+			return fe_usage_error(usage_short,
+					      "%s needs a kafka://HOST:PORT/"
+					      "TOPIC log (LOG or --to-log)",
+					      o->kafka_opt);
+		return -1;
+	}
+	if (o->kfmt_set && !o->kafka_target)
+		return fe_usage_error(usage_short,
+				      "--kafka-format needs --to-log "
+				      "kafka://...: the format of the records "
+				      "read is found per record");
+	if (o->kafka_target) {
+		if (ev_kafka_addr_parse(o->to_log, &o->to_addr, &err) != 0)
+			return fe_usage_error(usage_short, "--to-log: %s",
+					      err.msg);
+		if (o->renumber)
+			return fe_usage_error(usage_short,
+					      "--renumber: not into a kafka "
+					      "log (a kafka topic keeps no "
+					      "stream versions to follow on "
+					      "from)");
+		if (o->create)
+			return fe_usage_error(usage_short,
+					      "--create: creating kafka topics "
+					      "is not built yet");
+	}
+	if (o->kafka_source) {
+		if (ev_kafka_addr_parse(o->logpath, &o->src_addr, &err) != 0)
+			return fe_usage_error(usage_short, "%s", err.msg);
+		return fe_usage_error(usage_short,
+				      "'%s': replaying from a kafka log is not "
+				      "built yet (evtail reads it)",
+				      o->logpath);
+	}
 	return -1;
 }
 
@@ -516,6 +639,8 @@ static int validate(struct opts *o)
 	if ((r = validate_check(o)) != -1)
 		return r;
 	if ((r = validate_target(o)) != -1)
+		return r;
+	if ((r = validate_kafka(o)) != -1)
 		return r;
 	if (o->max_gap_set && o->pace.mode != EV_PACE_SPEED)
 		return fe_usage_error(usage_short, "--max-gap needs --speed");
@@ -646,6 +771,8 @@ static int open_target(struct opts *o, struct ev_log **log)
 	struct stat st;
 	int r;
 
+	if (o->kafka_target)
+		return 0; /* the producer: open_kafka_target() */
 	if (same_log(o->to_log, o->logpath)) {
 		fe_warn("--to-log: '%s' is the log being replayed ('%s')",
 			o->to_log, o->logpath);
@@ -699,12 +826,32 @@ struct run {
 	struct ev_log *target;
 	int target_new;
 	struct ev_replay *rp;
+	struct ev_kafka_sink *ks; /* --to-log kafka://... */
+	struct ev_kafka_conn_opts kco;
 	struct ev_output *out;
 	struct ev_pace *pace;
 	struct ev_mark mark;
 	char name[64];
 	struct progress prog;
 };
+
+/* The producer of --to-log kafka://...: 0, or an exit status.  An
+ * unreachable cluster or a missing topic stops us before the source is
+ * read (and before a group is taken). */
+static int open_kafka_target(struct run *u)
+{
+	struct opts *o = u->o;
+	struct ev_error err;
+
+	u->kco.addr = &o->to_addr;
+	u->kco.props = &o->kprops;
+	u->kco.timeout_ms = (int)o->kafka_timeout_ms;
+	if (ev_kafka_sink_open(&u->ks, &u->kco, o->kfmt, o->logpath, &err) != 0)
+		return err.code == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_reportf(&err, "--to-log");
+	return 0;
+}
 
 /* The exit status for how the consumer ended. */
 static int outcome(struct run *u, int r, struct ev_error *err)
@@ -720,7 +867,7 @@ static int outcome(struct run *u, int r, struct ev_error *err)
 			u->o->to_log);
 		return r;
 	}
-	if (u->rp != NULL)
+	if (u->rp != NULL || u->ks != NULL)
 		return fe_reportf(err, "--to-log '%s'", u->o->to_log);
 	return fe_report(err);
 }
@@ -754,6 +901,10 @@ static void summary(struct run *u, const struct ev_consumer_stats *st)
 		fe_warn("%s appended, %s duplicate",
 			ev_commas(rs->appended, b1),
 			ev_commas(rs->duplicates, b2));
+	if (u->ks != NULL && u->prog.on)
+		fe_warn("%s delivered to '%s'",
+			ev_commas(ev_kafka_sink_stats(u->ks)->delivered, b1),
+			u->o->to_log);
 }
 
 /* The sink: 0, or an exit status. */
@@ -762,6 +913,13 @@ static int set_sink(struct run *u, struct ev_error *err)
 	struct opts *o = u->o;
 	int r;
 
+	if (u->ks != NULL) {
+		o->con.sink = ev_kafka_sink_event;
+		o->con.flush = ev_kafka_sink_flush;
+		o->con.sink_ctx = u->ks;
+		o->con.sink_needs_event = 1;
+		return 0;
+	}
 	if (o->to_log != NULL) {
 		if ((r = ev_replay_open(&u->rp, u->target, o->logpath,
 					o->renumber, err)) != 0)
@@ -828,6 +986,11 @@ static int deliver(struct run *u)
 		r = r2;
 		err = err2;
 	}
+	if (u->ks != NULL && (r2 = ev_kafka_sink_flush(u->ks, &err2)) != 0 &&
+	    r == 0) {
+		r = r2;
+		err = err2;
+	}
 	st = ev_consumer_stats(con);
 	if (u->prog.on && r == 0)
 		show_progress(&u->prog, st);
@@ -869,6 +1032,8 @@ static int open_all(struct run *u)
 
 	if (o->to_log != NULL && (r = open_target(o, &u->target)) != 0)
 		return r;
+	if (o->kafka_target && (r = open_kafka_target(u)) != 0)
+		return r;
 	u->in.path = o->logpath;
 	u->in.group = o->group;
 	u->in.state_dir = o->state_dir;
@@ -892,7 +1057,7 @@ static int open_all(struct run *u)
 	if (o->pace.mode != 0 &&
 	    (r = ev_pace_new(&u->pace, &o->pace, &err)) != 0)
 		return fe_report(&err);
-	if (o->to_log != NULL && u->target == NULL) {
+	if (o->to_log != NULL && !o->kafka_target && u->target == NULL) {
 		if ((r = create_target(o, &u->target)) != 0)
 			return r;
 		u->target_new = 1;
@@ -1118,6 +1283,8 @@ static int run(struct opts *o)
 	appended = u.rp != NULL ? ev_replay_stats(u.rp)->appended : 0;
 	if (u.rp != NULL && ev_replay_close(u.rp, &err) != 0 && rc == 0)
 		rc = fe_reportf(&err, "--to-log '%s'", o->to_log);
+	if (u.ks != NULL && ev_kafka_sink_close(u.ks, &err) != 0 && rc == 0)
+		rc = fe_reportf(&err, "--to-log '%s'", o->to_log);
 	/* a log we made and put nothing in does not stay behind */
 	if (u.target_new && rc != 0 && appended == 0) {
 		ev_log_close(u.target);
@@ -1144,6 +1311,7 @@ int main(int argc, char **argv)
 	fe_exec_init(&o.exec, usage_short, &o.con);
 	o.fmt = EV_OUT_JSON;
 	o.progress = -1;
+	o.kafka_timeout_ms = 10000;
 	if ((rc = fe_select_init(&o.sel, usage_short)) != 0)
 		return rc;
 	rc = parse_options(argc, argv, &o);
@@ -1153,5 +1321,6 @@ int main(int argc, char **argv)
 		rc = run(&o);
 	fe_select_free(&o.sel);
 	ev_template_free(o.tpl);
+	ev_kafka_props_free(&o.kprops);
 	return rc;
 }

@@ -3390,6 +3390,36 @@ void ev_kafka_consumer_close(struct ev_kafka_consumer *c);
  * What the reader returns does not change, only how soon. */
 void ev_reader_set_readahead(struct ev_reader *r, int threads);
 
+/* ---- kreplay: Kafka replay targets (lib/kafka_sink.c; evreplay(1)) */
+
+/*
+ * Stored events produced into a Kafka topic (evreplay --to-log
+ * kafka://...), as a consumer's sink (ev_kafka_sink_event,
+ * ev_kafka_sink_flush, ctx the struct ev_kafka_sink): each event, as the
+ * consumer gives it (marked, upcast), becomes a record in format fmt
+ * (ev_kafka_event_to_msg()) through the idempotent producer.  What a
+ * flush returns from is acknowledged (acks=all).  A topic keeps no stream
+ * versions and no dedupe window: nothing is checked, and a second run
+ * produces the events again.  A failed delivery is EV_EIO naming the
+ * count not delivered and the offset in the source (named source) of the
+ * first; the sink stops at its next event after one.
+ */
+struct ev_kafka_sink;
+struct ev_kafka_sink_stats {
+	uint64_t sent, delivered;
+};
+int ev_kafka_sink_open(struct ev_kafka_sink **out,
+		       const struct ev_kafka_conn_opts *co,
+		       enum ev_kafka_format fmt, const char *source,
+		       struct ev_error *err);
+int ev_kafka_sink_event(void *ctx, const struct ev_rec *rec,
+			const struct ev_event *ev, struct ev_error *err);
+int ev_kafka_sink_flush(void *ctx, struct ev_error *err);
+const struct ev_kafka_sink_stats *
+ev_kafka_sink_stats(const struct ev_kafka_sink *s);
+/* Flush (err may be NULL) and release: the flush's result. */
+int ev_kafka_sink_close(struct ev_kafka_sink *s, struct ev_error *err);
+
 #ifdef __cplusplus
 }
 #endif
