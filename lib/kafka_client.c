@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -326,8 +327,17 @@ struct ev_kafka_consumer {
 	/* -n: the last N of each partition, merged by time */
 	struct held *held;
 	size_t nheld, capheld, next_held;
-	int backlog; /* still gathering the held records */
+	int backlog;	    /* still gathering the held records */
+	int64_t idle_since; /* ms: no record nor end since (not following) */
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int tp_add(rd_kafka_topic_partition_list_t *l, const char *topic,
 		  int32_t part, int64_t off)
@@ -522,6 +532,7 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 		c->done[l->elems[i].partition] = 0;
 	c->nleft = l->cnt;
 	c->backlog = o->has_last;
+	c->idle_since = mono_ms();
 	e = rd_kafka_assign(c->rk, l);
 	if (e != 0) {
 		r = ev_seterr(err, EV_EIO, "kafka '%s': topic '%s': %s",
@@ -594,8 +605,21 @@ static int poll_one(struct ev_kafka_consumer *c, int timeout_ms,
 	if (c->nleft == 0 && !c->o.follow)
 		return 0;
 	rm = rd_kafka_consumer_poll(c->rk, timeout_ms);
-	if (rm == NULL)
+	if (rm == NULL) {
+		/* never a hang: not following, the ends must come within
+		 * the timeout (a partition without a leader) */
+		if (!c->o.follow &&
+		    mono_ms() - c->idle_since >= c->o.conn.timeout_ms)
+			return ev_seterr(err, EV_EIO,
+					 "kafka '%s': topic '%s': no record "
+					 "and no end within %d ms "
+					 "(--kafka-timeout)",
+					 c->o.conn.addr->brokers,
+					 c->o.conn.addr->topic,
+					 c->o.conn.timeout_ms);
 		return EV_EAGAIN;
+	}
+	c->idle_since = mono_ms();
 	if (rm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 		if (rm->partition >= 0 && rm->partition < c->nparts &&
 		    !c->done[rm->partition]) {
@@ -684,4 +708,24 @@ void ev_kafka_consumer_close(struct ev_kafka_consumer *c)
 	free(c->held);
 	free(c->done);
 	free(c);
+}
+
+const char *ev_kafka_consumer_group(const struct ev_kafka_consumer *c)
+{
+	return c->o.group;
+}
+
+int ev_kafka_consumer_following(const struct ev_kafka_consumer *c)
+{
+	return c->o.follow;
+}
+
+int ev_kafka_consumer_timeout(const struct ev_kafka_consumer *c)
+{
+	return c->o.conn.timeout_ms;
+}
+
+int ev_kafka_consumer_partitions(const struct ev_kafka_consumer *c)
+{
+	return c->nparts;
 }
