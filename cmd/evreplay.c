@@ -129,6 +129,8 @@ static const char usage_long[] =
 	"or a rewrite of the same log running.\n"
 	"See evreplay(1).\n";
 
+#define OPTSTRING "chn:o:VX:"
+
 enum {
 	OPT_CHECK = 256,
 	OPT_COLOR,
@@ -241,6 +243,11 @@ struct opts {
 	int kfmt_set;
 	int kafka_target, kafka_source; /* --to-log, LOG: kafka:// */
 	struct ev_kafka_addr to_addr, src_addr;
+	/* a kafka LOG: --from (in order) and -n, per partition */
+	struct ev_kafka_from *kfrom;
+	size_t nkfrom;
+	int has_klast;
+	uint64_t klast;
 };
 
 /* ------------------------------------------------------------ options */
@@ -332,8 +339,31 @@ static int other_option(int c, const char *arg, struct opts *o)
 	return 0;
 }
 
-/* -X, --kafka-config, --kafka-format, --kafka-timeout: 0, or an exit
- * status. */
+/* --from and -n on a kafka LOG: positions per partition.  0, or an
+ * exit status. */
+static int kafka_position(int c, const char *arg, struct opts *o)
+{
+	struct ev_kafka_from *nf;
+	struct ev_error err;
+
+	if (c == 'n') {
+		if (fe_parse_u64(arg, &o->klast) != 0)
+			return fe_usage_error(usage_short,
+					      "-n: '%s' is not a number", arg);
+		o->has_klast = 1;
+		return 0;
+	}
+	if ((nf = realloc(o->kfrom, (o->nkfrom + 1) * sizeof(*nf))) == NULL)
+		return fe_oom();
+	o->kfrom = nf;
+	if (ev_kafka_from_parse(arg, &o->kfrom[o->nkfrom], &err) != 0)
+		return fe_usage_error(usage_short, "%s", err.msg);
+	o->nkfrom++;
+	return 0;
+}
+
+/* -X, --kafka-config, --kafka-format, --kafka-timeout; --from and -n on
+ * a kafka LOG: 0, or an exit status. */
 static int kafka_option(int c, const char *arg, struct opts *o)
 {
 	struct ev_error err;
@@ -342,6 +372,8 @@ static int kafka_option(int c, const char *arg, struct opts *o)
 			   : c == OPT_KAFKA_FORMAT ? "--kafka-format"
 						   : "--kafka-timeout";
 
+	if (c == FE_OPT_FROM || c == 'n')
+		return kafka_position(c, arg, o);
 	if (o->kafka_opt == NULL)
 		o->kafka_opt = name;
 	switch (c) {
@@ -403,13 +435,29 @@ static void note_option(struct opts *o, int c, int idx)
 		snprintf(o->not_rewrite, sizeof(o->not_rewrite), "-%c", c);
 }
 
+/* Is the LOG operand a kafka log?  The options are parsed once,
+ * quietly, to find it: it changes what --from and -n take. */
+static int kafka_operand(int argc, char **argv)
+{
+	int save = opterr, r;
+
+	opterr = 0;
+	optind = 0;
+	while (getopt_long(argc, argv, OPTSTRING, longopts, NULL) != -1)
+		;
+	r = optind < argc && ev_kafka_is_addr(argv[optind]);
+	opterr = save;
+	optind = 0; /* parse again, from the start */
+	return r;
+}
+
 /* -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r, idx;
 
-	while ((idx = -1, c = getopt_long(argc, argv, "chn:o:VX:", longopts,
-					  &idx)) != -1) {
+	while ((idx = -1,
+		c = getopt_long(argc, argv, OPTSTRING, longopts, &idx)) != -1) {
 		note_option(o, c, idx);
 		switch (c) {
 		case 'c':
@@ -457,6 +505,15 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case OPT_KAFKA_FORMAT:
 		case OPT_KAFKA_TIMEOUT:
 			r = kafka_option(c, optarg, o);
+			break;
+		case FE_OPT_FROM:
+		case 'n':
+			if (o->kafka_source) {
+				r = kafka_option(c, optarg, o);
+				break;
+			}
+			if ((r = fe_select_option(&o->sel, c, optarg)) == -1)
+				return fe_usage_error(usage_short, NULL);
 			break;
 		case OPT_COLOR:
 		case OPT_GROUP:
@@ -521,6 +578,45 @@ static int validate_target(struct opts *o)
 	return -1;
 }
 
+/* A kafka LOG: -1 to go on, or an exit status.  What needs one position
+ * in the log (a group's, a rewrite's, a dead letter's) is refused. */
+static int validate_kafka_source(struct opts *o)
+{
+	struct ev_error err;
+
+	if (ev_kafka_addr_parse(o->logpath, &o->src_addr, &err) != 0)
+		return fe_usage_error(usage_short, "%s", err.msg);
+	if (o->rewrite)
+		return fe_usage_error(usage_short,
+				      "--rewrite: not on a kafka log (it "
+				      "rewrites a local log; replay the topic "
+				      "into one with --to-log)");
+	if (o->group != NULL)
+		return fe_usage_error(usage_short,
+				      "--group: not on a kafka log yet (its "
+				      "position is an offset per partition; "
+				      "evreplay(1) KAFKA)");
+	if (o->exec.dlq != NULL)
+		return fe_usage_error(usage_short,
+				      "--dlq: not with a kafka log yet "
+				      "(evreplay(1) KAFKA)");
+	if (o->sel.scan.to.kind == EV_POS_OFFSET)
+		return fe_usage_error(usage_short,
+				      "--to: a kafka log has no single offset "
+				      "to stop at: --to takes @TIME there");
+	if (o->has_klast && o->nkfrom > 0)
+		return fe_usage_error(usage_short,
+				      "-n and --from cannot be combined");
+	if (o->kafka_target &&
+	    strcmp(o->to_addr.topic, o->src_addr.topic) == 0 &&
+	    strcmp(o->to_addr.brokers, o->src_addr.brokers) == 0) {
+		fe_warn("--to-log: '%s' is the log being replayed", o->to_log);
+		fprintf(stderr, "%s: replay into another log\n", fe_progname);
+		return EV_EXIT_USAGE;
+	}
+	return -1;
+}
+
 /* kafka:// logs, as the source or the --to-log target: -1 to go on, or
  * an exit status.  A topic keeps no stream versions and no dedupe
  * window: what needs them is refused, never ignored. */
@@ -558,14 +654,8 @@ static int validate_kafka(struct opts *o)
 					      "--create: creating kafka topics "
 					      "is not built yet");
 	}
-	if (o->kafka_source) {
-		if (ev_kafka_addr_parse(o->logpath, &o->src_addr, &err) != 0)
-			return fe_usage_error(usage_short, "%s", err.msg);
-		return fe_usage_error(usage_short,
-				      "'%s': replaying from a kafka log is not "
-				      "built yet (evtail reads it)",
-				      o->logpath);
-	}
+	if (o->kafka_source)
+		return validate_kafka_source(o);
 	return -1;
 }
 
@@ -634,13 +724,13 @@ static int validate(struct opts *o)
 	struct ev_scan_opts *so = &o->sel.scan;
 	int r;
 
+	if ((r = validate_kafka(o)) != -1)
+		return r;
 	if ((r = validate_rewrite(o)) != -1)
 		return r == EV_EXIT_OK ? -1 : r;
 	if ((r = validate_check(o)) != -1)
 		return r;
 	if ((r = validate_target(o)) != -1)
-		return r;
-	if ((r = validate_kafka(o)) != -1)
 		return r;
 	if (o->max_gap_set && o->pace.mode != EV_PACE_SPEED)
 		return fe_usage_error(usage_short, "--max-gap needs --speed");
@@ -672,6 +762,7 @@ static int validate(struct opts *o)
 
 struct progress {
 	int on;
+	int unknown;	     /* no total: a kafka log */
 	uint64_t start, end; /* the offsets the replay spans */
 	int estimate;	     /* a filter: the total is a guess */
 	struct timespec t0;
@@ -701,6 +792,19 @@ static void show_progress(void *ctx, const struct ev_consumer_stats *st)
 	char b1[32], b2[32], b3[32], eta[32] = "", line[200];
 	int n;
 
+	if (p->unknown) {
+		n = snprintf(line, sizeof(line), "%s: %s events", fe_progname,
+			     ev_commas(done, b1));
+		if (rate > 0)
+			n += snprintf(line + n, sizeof(line) - (size_t)n,
+				      ", %s/s", ev_commas((uint64_t)rate, b3));
+		fprintf(stderr, "\r%s%*s", line,
+			p->width > (size_t)n ? (int)(p->width - (size_t)n) : 0,
+			"");
+		fflush(stderr);
+		p->width = (size_t)n;
+		return;
+	}
 	if (p->estimate)
 		total = read > 0 ? (double)done * span / read : 0;
 	if (total < done)
@@ -819,9 +923,45 @@ static void generated_name(ev_time_t at, char out[64])
 
 /* ------------------------------------------------------------ delivery */
 
+/* A kafka LOG: where each partition stands, from the events delivered
+ * in order (not with --exec), so that a stopped replay says where to
+ * go on.  It stands in front of the real sink. */
+struct ktrack {
+	int nparts;
+	int64_t *next; /* per partition: 1 + its last offset delivered */
+	struct ev_output *out;
+	ev_sink_fn sink;
+	ev_flush_fn flush;
+	void *ctx;
+};
+
+static int ktrack_sink(void *ctx, const struct ev_rec *rec,
+		       const struct ev_event *ev, struct ev_error *err)
+{
+	struct ktrack *t = ctx;
+	int r = t->out != NULL ? ev_output_event(t->out, rec, ev, err)
+			       : t->sink(t->ctx, rec, ev, err);
+
+	if (r == 0 && rec->kafka && rec->partition >= 0 &&
+	    rec->partition < t->nparts)
+		t->next[rec->partition] = rec->koffset + 1;
+	return r;
+}
+
+static int ktrack_flush(void *ctx, struct ev_error *err)
+{
+	struct ktrack *t = ctx;
+
+	if (t->out != NULL)
+		return ev_output_flush(t->out, err);
+	return t->flush != NULL ? t->flush(t->ctx, err) : 0;
+}
+
 struct run {
 	struct opts *o;
 	struct fe_input in;
+	struct ev_kafka_consumer *kc; /* a kafka LOG */
+	struct ktrack kt;
 	struct ev_scan *scan;
 	struct ev_log *target;
 	int target_new;
@@ -873,8 +1013,47 @@ static int outcome(struct run *u, int r, struct ev_error *err)
 }
 
 /* Where a stopped replay stands, and how to go on from there. */
+static void report_stop_kafka(struct run *u, const struct ev_consumer_stats *st)
+{
+	char b[32], from[1024] = "", rest[512] = "";
+	size_t n = 0, m = 0;
+	int p, missing = 0;
+
+	if (u->kt.next == NULL) {
+		fe_warn("stopped after %s events; a kafka log's place per "
+			"partition is not kept with --exec (evreplay(1) KAFKA)",
+			ev_commas(st->handled, b));
+		return;
+	}
+	for (p = 0; p < u->kt.nparts; p++) {
+		if (u->kt.next[p] >= 0 && n < sizeof(from))
+			n += (size_t)snprintf(from + n, sizeof(from) - n,
+					      " --from %d:%lld", p,
+					      (long long)u->kt.next[p]);
+		else if (u->kt.next[p] < 0 && m < sizeof(rest))
+			m += (size_t)snprintf(rest + m, sizeof(rest) - m,
+					      "%s%d", missing++ ? "," : "", p);
+	}
+	if (n == 0) {
+		fe_warn("stopped before any event; run it again to resume");
+		return;
+	}
+	if (!missing)
+		fe_warn("stopped after %s events; resume with%s",
+			ev_commas(st->handled, b), from);
+	else
+		fe_warn("stopped after %s events; resume with%s, and for "
+			"partition %s --from where this run started (none of "
+			"its events was delivered)",
+			ev_commas(st->handled, b), from, rest);
+}
+
 static void report_stop(struct run *u, const struct ev_consumer_stats *st)
 {
+	if (u->kc != NULL) {
+		report_stop_kafka(u, st);
+		return;
+	}
 	if (u->o->group != NULL)
 		fe_warn("stopped before offset %llu; group '%s' resumes there",
 			(unsigned long long)st->position, u->o->group);
@@ -946,6 +1125,32 @@ static int set_sink(struct run *u, struct ev_error *err)
 	return 0;
 }
 
+/* A kafka LOG delivered in order: the tracker in front of the sink.  0,
+ * or an exit status. */
+static int ktrack(struct run *u)
+{
+	struct ev_consumer_opts *co = &u->o->con;
+	int p;
+
+	u->kt.nparts = ev_kafka_scan_partitions(u->scan);
+	if (u->kt.nparts <= 0)
+		return 0;
+	if ((u->kt.next = malloc((size_t)u->kt.nparts * sizeof(int64_t))) ==
+	    NULL)
+		return fe_oom();
+	for (p = 0; p < u->kt.nparts; p++)
+		u->kt.next[p] = -1;
+	u->kt.out = co->output;
+	u->kt.sink = co->sink;
+	u->kt.flush = co->flush;
+	u->kt.ctx = co->sink_ctx;
+	co->output = NULL;
+	co->sink = ktrack_sink;
+	co->flush = ktrack_flush;
+	co->sink_ctx = &u->kt;
+	return 0;
+}
+
 /* Deliver the scan: an exit status. */
 static int deliver(struct run *u)
 {
@@ -969,6 +1174,8 @@ static int deliver(struct run *u)
 		o->con.tick_ms = 100; /* at most 10 updates a second */
 	}
 	if ((rc = set_sink(u, &err)) != 0)
+		return rc;
+	if (u->kc != NULL && o->con.cmd == NULL && (rc = ktrack(u)) != 0)
 		return rc;
 	fe_on_stop(on_signal);
 	if ((r = ev_consumer_new(&con, &o->con, &err)) != 0) {
@@ -1014,12 +1221,20 @@ static void set_progress(struct run *u)
 
 	u->prog.on = o->progress;
 	u->prog.estimate = o->filtered;
+	clock_gettime(CLOCK_MONOTONIC, &u->prog.t0);
+	if (u->kc != NULL) {
+		u->prog.unknown = 1; /* a topic: no total without a pre-scan */
+		return;
+	}
 	u->prog.start = ev_scan_start(u->scan);
 	u->prog.end = ev_reader_end_offset(u->in.rd);
 	if (to->kind == EV_POS_OFFSET && to->offset + 1 < u->prog.end)
 		u->prog.end = to->offset + 1;
 	clock_gettime(CLOCK_MONOTONIC, &u->prog.t0);
 }
+
+static int open_local_source(struct run *u);
+static int open_kafka_source(struct run *u);
 
 /* Open the source (and group), the target, the scan: 0, or an exit
  * status. */
@@ -1034,6 +1249,35 @@ static int open_all(struct run *u)
 		return r;
 	if (o->kafka_target && (r = open_kafka_target(u)) != 0)
 		return r;
+	/* the JSON fast path unless the events are needed */
+	so->decode = o->check || o->con.cmd != NULL || o->to_log != NULL ||
+		     o->mark != NULL || o->pace.mode == EV_PACE_SPEED ||
+		     o->fmt != EV_OUT_JSON;
+	if (o->kafka_source) {
+		if ((r = open_kafka_source(u)) != 0)
+			return r;
+	} else if ((r = open_local_source(u)) != 0) {
+		return r;
+	}
+	if (o->pace.mode != 0 &&
+	    (r = ev_pace_new(&u->pace, &o->pace, &err)) != 0)
+		return fe_report(&err);
+	if (o->to_log != NULL && !o->kafka_target && u->target == NULL) {
+		if ((r = create_target(o, &u->target)) != 0)
+			return r;
+		u->target_new = 1;
+	}
+	return 0;
+}
+
+/* A local LOG, its group and the scan: 0, or an exit status. */
+static int open_local_source(struct run *u)
+{
+	struct opts *o = u->o;
+	struct ev_scan_opts *so = &o->sel.scan;
+	struct ev_error err;
+	int r;
+
 	u->in.path = o->logpath;
 	u->in.group = o->group;
 	u->in.state_dir = o->state_dir;
@@ -1048,20 +1292,39 @@ static int open_all(struct run *u)
 	fe_select_explain(&o->sel, u->in.log, o->logpath);
 	fe_select_scan(&o->sel, o->logpath);
 	so->group = u->in.grp;
-	/* the JSON fast path unless the events are needed */
-	so->decode = o->check || o->con.cmd != NULL || o->to_log != NULL ||
-		     o->mark != NULL || o->pace.mode == EV_PACE_SPEED ||
-		     o->fmt != EV_OUT_JSON;
 	if ((r = ev_scan_open(&u->scan, u->in.log, u->in.rd, so, &err)) != 0)
 		return fe_report(&err);
-	if (o->pace.mode != 0 &&
-	    (r = ev_pace_new(&u->pace, &o->pace, &err)) != 0)
-		return fe_report(&err);
-	if (o->to_log != NULL && !o->kafka_target && u->target == NULL) {
-		if ((r = create_target(o, &u->target)) != 0)
-			return r;
-		u->target_new = 1;
-	}
+	return 0;
+}
+
+/* A kafka LOG: its consumer (no group) from --from or -n, read as a
+ * scan.  0, or an exit status. */
+static int open_kafka_source(struct run *u)
+{
+	struct opts *o = u->o;
+	struct ev_scan_opts *so = &o->sel.scan;
+	struct ev_kafka_consumer_opts co;
+	struct ev_error err;
+	int r;
+
+	memset(&co, 0, sizeof(co));
+	co.conn.addr = &o->src_addr;
+	co.conn.props = &o->kprops;
+	co.conn.timeout_ms = (int)o->kafka_timeout_ms;
+	co.from = o->kfrom;
+	co.nfrom = o->nkfrom;
+	co.has_last = o->has_klast;
+	co.last = o->klast;
+	if ((r = ev_kafka_consumer_open(&u->kc, &co, &err)) != 0)
+		return r == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_report(&err);
+	fe_select_scan(&o->sel, o->logpath);
+	if ((r = ev_scan_open_kafka(&u->scan, u->kc, o->src_addr.topic, so,
+				    &err)) != 0)
+		return r == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_report(&err);
 	return 0;
 }
 
@@ -1296,6 +1559,8 @@ static int run(struct opts *o)
 	ev_pace_free(u.pace);
 	ev_output_free(u.out);
 	ev_scan_free(u.scan);
+	ev_kafka_consumer_close(u.kc);
+	free(u.kt.next);
 	fe_input_close(&u.in);
 	return rc;
 }
@@ -1312,6 +1577,7 @@ int main(int argc, char **argv)
 	o.fmt = EV_OUT_JSON;
 	o.progress = -1;
 	o.kafka_timeout_ms = 10000;
+	o.kafka_source = kafka_operand(argc, argv);
 	if ((rc = fe_select_init(&o.sel, usage_short)) != 0)
 		return rc;
 	rc = parse_options(argc, argv, &o);
@@ -1322,5 +1588,6 @@ int main(int argc, char **argv)
 	fe_select_free(&o.sel);
 	ev_template_free(o.tpl);
 	ev_kafka_props_free(&o.kprops);
+	free(o.kfrom);
 	return rc;
 }
