@@ -2430,6 +2430,10 @@ struct ev_projector_opts {
 	int skip_set;		     /* record a skip of skip_offset */
 	uint64_t skip_offset;
 	const char *skip_reason;
+	/* a scan opened already, read instead of one on log and rd
+	 * (borrowed): a Kafka log's (ev_scan_open_kafka()), which has no
+	 * single position to checkpoint, so no name (EV_EUSAGE) */
+	struct ev_scan *scan;
 };
 
 struct ev_projector_stats {
