@@ -1020,9 +1020,9 @@ static void report_stop_kafka(struct run *u, const struct ev_consumer_stats *st)
 	int p, missing = 0;
 
 	if (u->kt.next == NULL) {
-		fe_warn("stopped after %s events; a kafka log's place per "
-			"partition is not kept with --exec (evreplay(1) KAFKA)",
-			ev_commas(st->handled, b));
+		fe_warn("stopped; a kafka log's place per partition is kept "
+			"only for standard output and --to-log, not with "
+			"--exec or --check (evreplay(1) KAFKA)");
 		return;
 	}
 	for (p = 0; p < u->kt.nparts; p++) {
@@ -1343,9 +1343,15 @@ static int check(struct run *u)
 	int r;
 
 	fe_on_stop(on_signal);
-	while (!stop_requested &&
-	       (r = ev_scan_next(u->scan, &rec, &ev, &err)) > 0)
-		;
+	r = 0;
+	while (!stop_requested) {
+		if ((r = ev_scan_next(u->scan, &rec, &ev, &err)) > 0)
+			continue;
+		/* a kafka log: none yet is not the end */
+		if (r < 0 || u->kc == NULL || ev_scan_done(u->scan) ||
+		    (r = ev_scan_wait(u->scan, 1000, &err)) < 0)
+			break;
+	}
 	if (r < 0)
 		return fe_report(&err);
 	if (ev_upcaster_report(up, &report) != 0) {

@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 rtf:1
+	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 src:2 kk:2 rtf:1
 }
 
 teardown_file() {
@@ -154,6 +154,191 @@ e5"
 	assert_status 0
 	assert_stdout ""
 	assert_stderr_contains "evreplay: 6 delivered to 'kafka://$KAFKA_BROKERS/rt6'"
+}
+
+# ------------------------------------------------------------ the source
+
+# fx.ndjson in topic src (two partitions), once for the file
+src_topic() {
+	if [ ! -f "$BATS_FILE_TMPDIR/src.done" ]; then
+		evpub "kafka://$KAFKA_BROKERS/src" <fx.ndjson
+		touch "$BATS_FILE_TMPDIR/src.done"
+	fi
+	SRC="kafka://$KAFKA_BROKERS/src"
+}
+
+local_teardown() {
+	if [ -n "${BG:-}" ]; then
+		kill "$BG" 2>/dev/null || true
+		wait "$BG" 2>/dev/null || true
+	fi
+}
+
+@test "evreplay kafka://: every event to stdout with its partition and offset; filters; no marks unless asked" {
+	src_topic
+	run --separate-stderr evreplay "$SRC"
+	assert_status 0
+	assert_stderr ""
+	[ "${#lines[@]}" = 6 ]
+	# evpub gives a topic's events no versions (a topic keeps none)
+	evtail a.evlog | jq -c 'del(.version)' | plain >want
+	plain <<<"$output" >got
+	diff want got
+	[ "$(jq -c '[.partition, .offset]' <<<"$output" | sort | tr -d '\n')" = "$(kc -C -t src -o beginning -e -q -f '[%p,%o]\n' | sort | tr -d '\n')" ]
+	[ "$(jq -c 'select(.meta.replay)' <<<"$output")" = "" ]
+	run --separate-stderr evreplay --type 'Order*' --where 'data.n > 0' --template '{id}' "$SRC"
+	assert_status 0
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "e2 e3 e5 " ]
+	run --separate-stderr evreplay --mark m1 --stream order-1 "$SRC"
+	assert_status 0
+	[ "$(jq -r '"\(.id) \(.meta.replay)"' <<<"$output" | tr '\n' ' ')" = "e0 m1 e3 m1 e5 m1 " ]
+}
+
+@test "evreplay kafka:// --to-log LOG2: the events back in a local log, the same but for the marks; a rerun adds nothing" {
+	src_topic
+	run --separate-stderr evreplay -c --to-log b.evlog "$SRC"
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	evtail a.evlog | plain >want
+	evtail b.evlog | plain >got
+	diff want got
+	run --separate-stderr evreplay --to-log b.evlog "$SRC"
+	assert_status 0
+	assert_stderr "evreplay: 0 appended, 6 duplicate"
+	[ "$(evtail b.evlog | wc -l)" = 6 ]
+}
+
+@test "evreplay kafka:// --to-log kafka://: topic to topic; not into the topic replayed (64)" {
+	src_topic
+	run --separate-stderr evreplay --to-log "kafka://$KAFKA_BROKERS/kk" --mark copy "$SRC"
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr evtail --template '{id} {meta.replay}' "kafka://$KAFKA_BROKERS/kk"
+	assert_status 0
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "e0 copy e1 copy e2 copy e3 copy e4 copy e5 copy " ]
+	run --separate-stderr evreplay --to-log "$SRC" "$SRC"
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evreplay: --to-log: '$SRC' is the log being replayed
+evreplay: replay into another log"
+}
+
+@test "evreplay kafka://: --from PARTITION:OFFSET, -n per partition, --upcast, --check" {
+	src_topic
+	local p0
+	p0=$(kc -C -t src -p 0 -o beginning -e -q | wc -l)
+	run --separate-stderr evreplay --from 0:1 --template '{id}' "$SRC"
+	assert_status 0
+	[ "${#lines[@]}" = $((p0 - 1)) ]
+	run --separate-stderr evreplay -n 1 "$SRC"
+	assert_status 0
+	[ "$(jq -r .offset <<<"$output" | sort | tr '\n' ' ')" = "$(kc -C -t src -o -1 -e -q -f '%o\n' | sort | tr '\n' ' ')" ]
+	mkdir up
+	printf 'type OrderPlaced\nfrom 1\n  default data.currency "USD"\n' >up/o.upcast
+	run --separate-stderr evreplay --upcast up --type OrderPlaced --template '{id} {schema} {data.currency}' "$SRC"
+	assert_status 0
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "e0 2 USD e2 2 USD e5 2 USD " ]
+	run --separate-stderr evreplay --check --upcast up "$SRC"
+	assert_status 0
+	assert_stdout_contains "OrderPlaced"
+}
+
+@test "evreplay kafka://: interrupted, it says --from per partition, and resuming there replays the rest" {
+	src_topic
+	evreplay --rate 4/s --template '{id}' "$SRC" >first.out 2>first.err &
+	BG=$!
+	sleep 1.1
+	kill -INT "$BG"
+	wait "$BG"
+	BG=
+	[ "$(wc -l <first.out)" -ge 1 ]
+	[ "$(wc -l <first.out)" -lt 6 ]
+	grep -q '^evreplay: stopped after [0-9]* events; resume with --from [0-9]*:[0-9]*' first.err
+	local from p
+	from=$(grep -o -- '--from [0-9]*:[0-9]*' first.err | tr '\n' ' ')
+	if grep -q 'and for partition' first.err; then
+		# a partition none of whose events came: from its start
+		p=$(sed -n 's/.*and for partition \([0-9]*\) .*/\1/p' first.err)
+		from="$from --from $p:0"
+	fi
+	# shellcheck disable=SC2086
+	run --separate-stderr evreplay $from --template '{id}' "$SRC"
+	assert_status 0
+	[ "$(cat first.out - <<<"$output" | sort | tr '\n' ' ')" = "e0 e1 e2 e3 e4 e5 " ]
+}
+
+@test "evreplay kafka://: what needs one position in the log is refused (64); a missing topic (66)" {
+	src_topic
+	run --separate-stderr evreplay --group g "$SRC"
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: --group: not on a kafka log yet (its position is an offset per partition; evreplay(1) KAFKA)")"
+	run --separate-stderr evreplay --rewrite --rewrite-to x.evlog "$SRC"
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: --rewrite: not on a kafka log (it rewrites a local log; replay the topic into one with --to-log)")"
+	run --separate-stderr evreplay --to 3 "$SRC"
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: --to: a kafka log has no single offset to stop at: --to takes @TIME there")"
+	run --separate-stderr evreplay --upcast up --on-error dlq --dlq d.evlog "$SRC"
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: --dlq: not with a kafka log yet (evreplay(1) KAFKA)")"
+	run --separate-stderr evreplay -n 1 --from 0:0 "$SRC"
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: -n and --from cannot be combined")"
+	run --separate-stderr evreplay --from 0:x "$SRC"
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: --from '0:x': a kafka log reads from start, end, @TIME or PARTITION:OFFSET")"
+	run --separate-stderr evreplay "kafka://$KAFKA_BROKERS/nosuch"
+	assert_status 66
+	assert_stdout ""
+	assert_stderr "evreplay: kafka '$KAFKA_BROKERS': no topic 'nosuch'"
+	run --separate-stderr timeout 20 evreplay --kafka-timeout 500ms kafka://127.0.0.1:1/t
+	assert_status 74
+	assert_stderr_contains "no metadata within 500 ms (--kafka-timeout)"
+}
+
+# ------------------------------------------------------------ evproject
+
+@test "evproject kafka://: folds and a Lua projection over a topic; --from per partition" {
+	src_topic
+	run --separate-stderr evproject --count --by type "$SRC"
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"type":"Heartbeat","count":1}
+{"type":"OrderPlaced","count":3}
+{"type":"OrderShipped","count":1}
+{"type":"PaymentMade","count":1}'
+	printf '%s\n' 'return {' \
+		'  partition_by = function(e) return e.stream end,' \
+		'  any = function(s, e) s.n = (s.n or 0) + 1 end,' '}' >n.lua
+	run --separate-stderr evproject -p n.lua --where 'stream == "order-1"' "$SRC"
+	assert_status 0
+	assert_stdout '{"partition":"order-1","state":{"n":3}}'
+	local p0
+	p0=$(kc -C -t src -p 0 -o beginning -e -q | wc -l)
+	run --separate-stderr evproject --count --from 0:0 "$SRC"
+	assert_status 0
+	assert_stdout "{\"count\":$p0}"
+}
+
+@test "evproject kafka://: checkpoints are refused, never ignored (64); kafka options need a kafka log" {
+	src_topic
+	run --separate-stderr evproject --count --name n "$SRC"
+	assert_status 64
+	assert_stdout ""
+	assert_stderr_contains "evproject: --name: not on a kafka log yet (a checkpoint is one position in the log, and a topic has one per partition; evproject(1) KAFKA)"
+	run --separate-stderr evproject --status "$SRC"
+	assert_status 64
+	assert_stderr_contains "evproject: --status: not on a kafka log yet"
+	run --separate-stderr evproject --count --to 2 "$SRC"
+	assert_status 64
+	assert_stderr_contains "evproject: --to: a kafka log has no single offset to stop at"
+	run --separate-stderr evproject --count -X acks=1 a.evlog
+	assert_status 64
+	assert_stderr_contains "evproject: -X needs a kafka://HOST:PORT/TOPIC LOG"
+	run --separate-stderr evproject --count "kafka://$KAFKA_BROKERS/nosuch"
+	assert_status 66
+	assert_stderr "evproject: kafka '$KAFKA_BROKERS': no topic 'nosuch'"
 }
 
 # ------------------------------------------------------------ bad input
