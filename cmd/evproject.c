@@ -322,8 +322,6 @@ static int fold_option(struct opts *o, int c, const char *arg)
 	return r != 0 ? fe_oom() : 0;
 }
 
-#define OPTSTRING "fho:p:VX:"
-
 /* Is the LOG operand a kafka log?  The options are parsed once,
  * quietly, to find it: it changes what --from takes. */
 static int kafka_operand(int argc, char **argv)
@@ -332,7 +330,7 @@ static int kafka_operand(int argc, char **argv)
 
 	opterr = 0;
 	optind = 0;
-	while (getopt_long(argc, argv, OPTSTRING, longopts, NULL) != -1)
+	while (getopt_long(argc, argv, "fho:p:VX:", longopts, NULL) != -1)
 		;
 	r = optind < argc && ev_kafka_is_addr(argv[optind]);
 	opterr = save;
@@ -391,7 +389,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, OPTSTRING, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fho:p:VX:", longopts, NULL)) !=
+	       -1) {
 		if (c == 'X' || c == OPT_KAFKA_CONFIG ||
 		    c == OPT_KAFKA_TIMEOUT || (c == FE_OPT_FROM && o->kafka)) {
 			if ((r = kafka_option(o, c, optarg)) != 0)

@@ -32,6 +32,8 @@ static const char usage_long[] =
 	"Deliver the events of an evlog log again: to standard output, into\n"
 	"another log, or through a handler; at full speed or paced.  Or\n"
 	"rewrite a whole log with every event upcast to its current version.\n"
+	"LOG, and LOG2 of --to-log, may be a Kafka topic:\n"
+	"kafka://HOST:PORT[,HOST:PORT...]/TOPIC.\n"
 	"\n"
 	"Options:\n"
 	"      --backoff DURATION  first retry delay, doubling with jitter (1s)\n"
@@ -53,7 +55,8 @@ static const char usage_long[] =
 	"                          later events of its stream too\n"
 	"      --exec CMD          run CMD (sh -c) per event, the event's JSON\n"
 	"                          on stdin: at-least-once delivery\n"
-	"      --from POS          start at OFFSET, start, end or @TIME\n"
+	"      --from POS          start at OFFSET, start, end or @TIME; on a\n"
+	"                          kafka log PARTITION:OFFSET (repeatable)\n"
 	"      --grace DURATION    on SIGINT/SIGTERM, let handlers finish this\n"
 	"                          long before killing them (10s)\n"
 	"      --group NAME        replay as consumer group NAME: resume after\n"
@@ -74,7 +77,8 @@ static const char usage_long[] =
 	"                          structured or envelope\n"
 	"      --kafka-timeout DURATION  give up on an unreachable kafka\n"
 	"                          cluster after DURATION (10s)\n"
-	"  -n, --lines N           replay the last N (matching) events\n"
+	"  -n, --lines N           replay the last N (matching) events; on a\n"
+	"                          kafka log the last N of each partition\n"
 	"      --no-progress       no progress display\n"
 	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack\n"
 	"      --on-error ACTION   an event --upcast cannot upcast: stop\n"
@@ -128,8 +132,6 @@ static const char usage_long[] =
 	"exists, 74 I/O error, 75 a version conflict in LOG2, a busy group,\n"
 	"or a rewrite of the same log running.\n"
 	"See evreplay(1).\n";
-
-#define OPTSTRING "chn:o:VX:"
 
 enum {
 	OPT_CHECK = 256,
@@ -443,7 +445,7 @@ static int kafka_operand(int argc, char **argv)
 
 	opterr = 0;
 	optind = 0;
-	while (getopt_long(argc, argv, OPTSTRING, longopts, NULL) != -1)
+	while (getopt_long(argc, argv, "chn:o:VX:", longopts, NULL) != -1)
 		;
 	r = optind < argc && ev_kafka_is_addr(argv[optind]);
 	opterr = save;
@@ -456,8 +458,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r, idx;
 
-	while ((idx = -1,
-		c = getopt_long(argc, argv, OPTSTRING, longopts, &idx)) != -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, "chn:o:VX:", longopts,
+					  &idx)) != -1) {
 		note_option(o, c, idx);
 		switch (c) {
 		case 'c':
