@@ -226,11 +226,10 @@ struct opts {
 /* Options of a local log that a kafka log does not take (yet). */
 static int kafka_lacks(int c)
 {
-	return c == FE_OPT_TO || c == FE_OPT_FROM_VERSION || c == OPT_GROUP ||
-	       c == OPT_EXEC || c == OPT_CURSOR_FILE || c == OPT_SALVAGE ||
-	       c == OPT_STATE_DIR || c == OPT_WAIT || c == OPT_TRACE ||
-	       c == FE_OPT_UPCAST || c == 'i' || c == OPT_COMMIT_EVERY ||
-	       c == OPT_COMMIT_INTERVAL;
+	return c == FE_OPT_TO || c == FE_OPT_FROM_VERSION ||
+	       c == OPT_CURSOR_FILE || c == OPT_SALVAGE || c == OPT_STATE_DIR ||
+	       c == OPT_WAIT || c == OPT_TRACE || c == FE_OPT_UPCAST ||
+	       c == 'i';
 }
 
 /* -X, --kafka-config, --kafka-timeout; --from and -n on a kafka log:
@@ -562,6 +561,20 @@ static int validate(struct opts *o)
 				      o->fmt == EV_OUT_CSV ? "csv" : "tsv");
 	if ((r = fe_select_check_last(&o->sel)) != -1)
 		return r;
+	if (o->kafka && o->con.park_streams)
+		return fe_usage_error(usage_short,
+				      "--dlq-policy stream: not on a kafka "
+				      "log yet (evtail(1) KAFKA)");
+	if (o->kafka && o->exec.dlq != NULL && ev_kafka_is_addr(o->exec.dlq))
+		return fe_usage_error(usage_short,
+				      "--dlq '%s': dead-letter topics are not "
+				      "built yet (evtail(1) KAFKA)",
+				      o->exec.dlq);
+	if (o->kafka && o->group != NULL && (o->k.has_last || o->k.nfrom > 0))
+		return fe_usage_error(usage_short,
+				      "--group on a kafka log starts at the "
+				      "group's committed offsets: not with "
+				      "--from or -n");
 	if (so->last_set && o->cursor_file != NULL)
 		return fe_usage_error(
 			usage_short, "-n and --cursor-file cannot be combined");
@@ -743,13 +756,15 @@ static int run_kafka(struct opts *o)
 {
 	struct ev_scan_opts *so = &o->sel.scan;
 	struct fe_input in;
-	int rc;
+	struct ev_error err;
+	int rc, r;
 
 	memset(&in, 0, sizeof(in));
 	o->k.addr = o->logpath;
+	o->k.group = o->group;
 	/* -f with no position: the last few of each partition, then what
 	 * comes, as tail -f */
-	if (o->follow && o->k.nfrom == 0 && !o->k.has_last) {
+	if (o->follow && o->k.nfrom == 0 && !o->k.has_last && !o->group) {
 		o->k.has_last = 1;
 		o->k.last = FOLLOW_LAST;
 	}
@@ -759,9 +774,26 @@ static int run_kafka(struct opts *o)
 		     (o->fmt != EV_OUT_JSON && o->fmt != EV_OUT_COUNT);
 	if ((rc = evtail_kafka_open(&o->k, so, o->follow, usage_short)) != -1)
 		goto out;
+	if (o->group != NULL) {
+		/* the group's offsets, per partition, once delivered */
+		o->con.commit = ev_kafka_scan_commit;
+		o->con.commit_ctx = o->k.scan;
+		o->con.commit_when_idle = 1;
+		o->con.group_name = o->group;
+		o->con.source_id = o->k.a.topic;
+	}
+	/* a local dead-letter log: letters name the topic and partition */
+	if (o->con.cmd != NULL && o->exec.dlq != NULL &&
+	    (r = ev_dlq_open(&in.dlqlog, o->exec.dlq, NULL, &err)) != 0) {
+		rc = r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+				    : fe_report(&err);
+		goto out;
+	}
 	rc = deliver(o, &in, o->k.scan);
 out:
 	evtail_kafka_close(&o->k);
+	if (in.dlqlog != NULL)
+		ev_log_close(in.dlqlog);
 	return rc;
 }
 

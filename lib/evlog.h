@@ -1628,8 +1628,10 @@ struct ev_handler_vars {
 					 * where p is NULL */
 	int has_dlq_offset;		/* EV_DLQ_OFFSET (evdlq retry) */
 	uint64_t dlq_offset;
+	int has_partition; /* EV_PARTITION: of a Kafka log's event */
+	int32_t partition;
 };
-#define EV_HANDLER_ENV_MAX 9 /* strings ev_handler_env() sets, and NULL */
+#define EV_HANDLER_ENV_MAX 10 /* strings ev_handler_env() sets, and NULL */
 /* "NAME=value" strings for v into env (EV_HANDLER_ENV_MAX entries),
  * NULL-terminated; release with ev_handler_env_free(). */
 int ev_handler_env(char **env, const struct ev_handler_vars *v,
@@ -1639,6 +1641,10 @@ void ev_handler_env_free(char **env);
  * offset, and a newline. */
 int ev_handler_input(struct ev_buf *in, const uint8_t *rec, size_t n,
 		     uint64_t offset, struct ev_error *err);
+/* The same for a Kafka log's record: "partition" beside "offset". */
+int ev_handler_input_kafka(struct ev_buf *in, const uint8_t *rec, size_t n,
+			   int32_t partition, int64_t offset,
+			   struct ev_error *err);
 
 /* How a consumer runs handlers: ev_runner_ops runs them for real (ctx
  * is a struct ev_runner); tests give a fake. */
@@ -1669,6 +1675,10 @@ struct ev_letter_ctx {
 	uint64_t round;		    /* 1 + earlier letters of this event */
 	const char *parked_behind_letter; /* dlq-policy=stream: else NULL */
 	uint64_t parked_behind_offset;
+	/* the source is a Kafka topic: source->offset is the offset in
+	 * this partition */
+	int has_source_partition;
+	int32_t source_partition;
 	/* an event that could not be upcast (why, one line), not one a
 	 * handler failed: handler and done are unused then */
 	const char *upcast_error;
@@ -1970,6 +1980,11 @@ struct ev_consumer_opts {
 	ev_tick_fn tick; /* progress, at most every tick_ms */
 	void *tick_ctx;
 	int64_t tick_ms;
+	/* a scan of a Kafka log: no struct ev_group nor ev_log; dead
+	 * letters name the group group_name and the source source_id
+	 * (the letter's logId is SOURCE_ID/PARTITION) */
+	const char *group_name;
+	const char *source_id;
 };
 /* Defaults: 3 retries, backoff 1s to 30s, grace 10s, batch 1, parallel
  * 1, a commit every 100000 events or 1s, EV_FAIL_STOP. */
@@ -3436,12 +3451,35 @@ int ev_kafka_scan_offsets(struct ev_scan *s, uint64_t position, int64_t *next,
 			  int nparts);
 /* The number of partitions of the scan's topic. */
 int ev_kafka_scan_partitions(const struct ev_scan *s);
+/* A group's commit of a scan position (ctx: the scan), as
+ * ev_consumer_opts.commit takes it: ev_kafka_scan_offsets(), then
+ * ev_kafka_consumer_commit().  Offsets of partitions a rebalance took
+ * away are not committed. */
+int ev_kafka_scan_commit(void *scan, uint64_t position, struct ev_error *err);
+/* Who commits what is finished when a rebalance revokes partitions (the
+ * consumer engine does, for a Kafka scan); NULL: nobody. */
+void ev_kafka_scan_on_revoke(struct ev_scan *s, void (*fn)(void *ctx),
+			     void *ctx);
 
 /* What a consumer was opened with, and its topic's partition count. */
 const char *ev_kafka_consumer_group(const struct ev_kafka_consumer *c);
 int ev_kafka_consumer_following(const struct ev_kafka_consumer *c);
 int ev_kafka_consumer_timeout(const struct ev_kafka_consumer *c);
 int ev_kafka_consumer_partitions(const struct ev_kafka_consumer *c);
+/*
+ * A consumer of a group: who hears of partitions revoked by a rebalance
+ * (called from within ev_kafka_consumer_next(), before they go: commit
+ * what is finished then); does it own partition p now (always, without
+ * a group); and commit next[p] (>= 0) for each partition p it owns,
+ * synchronously.  EV_EAGAIN when the group moved on (a rebalance): those
+ * offsets are the next owner's to handle again.
+ */
+typedef void (*ev_kafka_revoke_fn)(void *ctx, const int32_t *parts, int n);
+void ev_kafka_consumer_on_revoke(struct ev_kafka_consumer *c,
+				 ev_kafka_revoke_fn fn, void *ctx);
+int ev_kafka_consumer_owns(const struct ev_kafka_consumer *c, int32_t p);
+int ev_kafka_consumer_commit(struct ev_kafka_consumer *c, const int64_t *next,
+			     int nparts, struct ev_error *err);
 
 /* ---- kreplay: Kafka replay targets (lib/kafka_sink.c; evreplay(1)) */
 

@@ -33,10 +33,35 @@ struct ev_kscan {
 	struct ev_event ev;
 	/* a group: the records read, in order, for commits */
 	uint64_t seq; /* the next record's number */
+	/* the engine: commit what it finished, before a revoke */
+	void (*revoke)(void *ctx);
+	void *revoke_ctx;
 	int track;
 	struct seen *seen;
 	size_t head, n, cap; /* a ring */
 };
+
+/* Partitions revoked: the engine commits what it finished while they
+ * are ours; then what was read of them is forgotten (the next owner
+ * reads it again from the commit). */
+static void on_revoke(void *ctx, const int32_t *parts, int n)
+{
+	struct ev_kscan *k = ctx;
+	size_t i;
+	int j;
+
+	if (k->revoke != NULL)
+		k->revoke(k->revoke_ctx);
+	for (j = 0; j < n; j++) {
+		if (k->have && k->part == parts[j])
+			k->have = 0;
+		for (i = 0; i < k->n; i++) {
+			struct seen *s = &k->seen[(k->head + i) % k->cap];
+			if (s->partition == parts[j])
+				s->partition = -1;
+		}
+	}
+}
 
 int ev_kscan_new(struct ev_kscan **out, struct ev_kafka_consumer *kc,
 		 const char *topic, struct ev_error *err)
@@ -56,6 +81,7 @@ int ev_kscan_new(struct ev_kscan **out, struct ev_kafka_consumer *kc,
 		return r;
 	}
 	k->track = ev_kafka_consumer_group(kc) != NULL;
+	ev_kafka_consumer_on_revoke(kc, on_revoke, k);
 	*out = k;
 	return 0;
 }
@@ -64,6 +90,7 @@ void ev_kscan_free(struct ev_kscan *k)
 {
 	if (k == NULL)
 		return;
+	ev_kafka_consumer_on_revoke(k->kc, NULL, NULL);
 	ev_kafka_decoder_free(k->dec);
 	ev_kafka_msg_free(&k->m);
 	free(k->seen);
@@ -172,4 +199,25 @@ int ev_kscan_offsets(struct ev_kscan *k, uint64_t position, int64_t *next,
 int ev_kscan_partitions(const struct ev_kscan *k)
 {
 	return ev_kafka_consumer_partitions(k->kc);
+}
+
+void ev_kscan_on_revoke(struct ev_kscan *k, void (*fn)(void *ctx), void *ctx)
+{
+	k->revoke = fn;
+	k->revoke_ctx = ctx;
+}
+
+int ev_kscan_commit(struct ev_kscan *k, uint64_t position, struct ev_error *err)
+{
+	int n = ev_kafka_consumer_partitions(k->kc), r;
+	int64_t *next;
+
+	if (!k->track)
+		return 0;
+	if ((next = malloc((size_t)(n > 0 ? n : 1) * sizeof(*next))) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	ev_kscan_offsets(k, position, next, n);
+	r = ev_kafka_consumer_commit(k->kc, next, n, err);
+	free(next);
+	return r == EV_EAGAIN ? 0 : r;
 }

@@ -1197,3 +1197,17 @@ int ev_kafka_scan_partitions(const struct ev_scan *s)
 {
 	return s->ks != NULL ? ev_kscan_partitions(s->ks) : 0;
 }
+
+int ev_kafka_scan_commit(void *scan, uint64_t position, struct ev_error *err)
+{
+	struct ev_scan *s = scan;
+
+	return s->ks != NULL ? ev_kscan_commit(s->ks, position, err) : 0;
+}
+
+void ev_kafka_scan_on_revoke(struct ev_scan *s, void (*fn)(void *ctx),
+			     void *ctx)
+{
+	if (s->ks != NULL)
+		ev_kscan_on_revoke(s->ks, fn, ctx);
+}
