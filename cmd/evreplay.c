@@ -593,15 +593,30 @@ static int validate_kafka_source(struct opts *o)
 				      "--rewrite: not on a kafka log (it "
 				      "rewrites a local log; replay the topic "
 				      "into one with --to-log)");
-	if (o->group != NULL)
+	if (o->group != NULL && (o->has_klast || o->nkfrom > 0))
 		return fe_usage_error(usage_short,
-				      "--group: not on a kafka log yet (its "
-				      "position is an offset per partition; "
-				      "evreplay(1) KAFKA)");
-	if (o->exec.dlq != NULL)
+				      "--group on a kafka log starts at the "
+				      "group's committed offsets: not with "
+				      "--from or -n");
+	if (o->state_dir != NULL || o->wait)
 		return fe_usage_error(usage_short,
-				      "--dlq: not with a kafka log yet "
-				      "(evreplay(1) KAFKA)");
+				      "%s: not on a kafka log (its group's "
+				      "offsets are the cluster's)",
+				      o->wait ? "--wait" : "--state-dir");
+	if (o->sel.on_error == EV_UPCAST_DLQ)
+		return fe_usage_error(usage_short,
+				      "--on-error dlq: not with a kafka log "
+				      "yet (evreplay(1) KAFKA)");
+	if (o->exec.dlq != NULL && ev_kafka_is_addr(o->exec.dlq))
+		return fe_usage_error(usage_short,
+				      "--dlq '%s': dead-letter topics are not "
+				      "built yet for evreplay (evreplay(1) "
+				      "KAFKA)",
+				      o->exec.dlq);
+	if (o->con.park_streams)
+		return fe_usage_error(usage_short,
+				      "--dlq-policy stream: not on a kafka "
+				      "log yet (evreplay(1) KAFKA)");
 	if (o->sel.scan.to.kind == EV_POS_OFFSET)
 		return fe_usage_error(usage_short,
 				      "--to: a kafka log has no single offset "
@@ -1021,6 +1036,12 @@ static void report_stop_kafka(struct run *u, const struct ev_consumer_stats *st)
 	size_t n = 0, m = 0;
 	int p, missing = 0;
 
+	if (u->o->group != NULL) {
+		fe_warn("stopped after %s events; group '%s' resumes from the "
+			"offsets it committed",
+			ev_commas(st->handled, b), u->o->group);
+		return;
+	}
 	if (u->kt.next == NULL) {
 		fe_warn("stopped; a kafka log's place per partition is kept "
 			"only for standard output and --to-log, not with "
@@ -1317,6 +1338,7 @@ static int open_kafka_source(struct run *u)
 	co.nfrom = o->nkfrom;
 	co.has_last = o->has_klast;
 	co.last = o->klast;
+	co.group = o->group;
 	if ((r = ev_kafka_consumer_open(&u->kc, &co, &err)) != 0)
 		return r == EV_EUSAGE
 			       ? fe_usage_error(usage_short, "%s", err.msg)
@@ -1327,6 +1349,19 @@ static int open_kafka_source(struct run *u)
 		return r == EV_EUSAGE
 			       ? fe_usage_error(usage_short, "%s", err.msg)
 			       : fe_report(&err);
+	if (o->group != NULL) {
+		/* the group's offsets, per partition, once delivered */
+		o->con.commit = ev_kafka_scan_commit;
+		o->con.commit_ctx = u->scan;
+		o->con.commit_when_idle = 1;
+		o->con.group_name = o->group;
+		o->con.source_id = o->src_addr.topic;
+	}
+	/* a local dead-letter log: letters name the topic and partition */
+	if (o->con.cmd != NULL && o->exec.dlq != NULL &&
+	    (r = ev_dlq_open(&u->in.dlqlog, o->exec.dlq, NULL, &err)) != 0)
+		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+				      : fe_report(&err);
 	return 0;
 }
 

@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 src:2 kk:2 rtf:1
+	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 src:2 kk:2 grp:2 rtf:1
 }
 
 teardown_file() {
@@ -61,10 +61,10 @@ plain() {
 	plain <<<"$output" >got
 	diff want got
 	# the key, else the stream, is the record key (kcat sees it)
-	run --separate-stderr kc -C -t rt1 -o beginning -e -q -f '%k\n'
+	# (an event with neither has an empty key)
+	run --separate-stderr kc -C -t rt1 -o beginning -e -q -f '[%k]\n'
 	assert_status 0
-	[ "$(sort <<<"$output" | tr '\n' ' ')" = "Heartbeat acct order-1 order-1 order-1 order-2 " ] ||
-		[ "$(sort <<<"$output" | tr '\n' ' ')" = " acct order-1 order-1 order-1 order-2 " ]
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "[] [acct] [order-1] [order-1] [order-1] [order-2] " ]
 	# one stream stays in one partition, in its order
 	run --separate-stderr evtail --stream order-1 "kafka://$KAFKA_BROKERS/rt1"
 	assert_status 0
@@ -268,20 +268,66 @@ evreplay: replay into another log"
 	[ "$(cat first.out - <<<"$output" | sort | tr '\n' ' ')" = "e0 e1 e2 e3 e4 e5 " ]
 }
 
+# short session timeouts, so that a group's members come and go fast
+KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
+
+@test "evreplay kafka:// --group: a Kafka consumer group; a rerun replays only what came since" {
+	evpub "kafka://$KAFKA_BROKERS/grp" <fx.ndjson
+	# shellcheck disable=SC2086
+	run --separate-stderr evreplay $KGROUP --group rg --template '{id}' "kafka://$KAFKA_BROKERS/grp"
+	assert_status 0
+	assert_stderr ""
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "e0 e1 e2 e3 e4 e5 " ]
+	# the group's offsets, as kcat sees them
+	[ "$(kc -G rg -C -e -q grp 2>/dev/null | wc -l)" = 0 ] || true
+	printf '{"id":"g1","type":"T","stream":"order-1"}\n{"id":"g2","type":"T","stream":"account-1"}\n' |
+		evpub "kafka://$KAFKA_BROKERS/grp"
+	# shellcheck disable=SC2086
+	run --separate-stderr evreplay $KGROUP --group rg -c --to-log g.evlog "kafka://$KAFKA_BROKERS/grp"
+	assert_status 0
+	[ "$(evtail --template '{id}' g.evlog | tr '\n' ' ')" = "g1 g2 " ] ||
+		[ "$(evtail --template '{id}' g.evlog | tr '\n' ' ')" = "g2 g1 " ]
+	# shellcheck disable=SC2086
+	run --separate-stderr evreplay $KGROUP --group rg "kafka://$KAFKA_BROKERS/grp"
+	assert_status 0
+	assert_stdout ""
+}
+
+@test "evreplay kafka:// --group --exec: each event handled, a failing one dead-lettered to a local log" {
+	evpub "kafka://$KAFKA_BROKERS/grp" <<<'{"id":"bad","type":"Boom","stream":"s"}'
+	# shellcheck disable=SC2086
+	run --separate-stderr evreplay $KGROUP --group rx --exec 'jq -r .id >>handled; [ "$EV_TYPE" != Boom ]' \
+		--retries 1 --backoff 10ms --on-failure dlq --dlq d.evlog "kafka://$KAFKA_BROKERS/grp"
+	assert_status 0
+	[ "$(grep -c . handled)" -ge 9 ]
+	grep -qx bad handled
+	run --separate-stderr evdlq ls d.evlog
+	assert_status 0
+	assert_stdout_contains "Boom"
+}
+
 @test "evreplay kafka://: what needs one position in the log is refused (64); a missing topic (66)" {
 	src_topic
-	run --separate-stderr evreplay --group g "$SRC"
+	run --separate-stderr evreplay --group g --from 0:1 "$SRC"
 	assert_status 64
-	assert_stderr "$(usage_err "evreplay: --group: not on a kafka log yet (its position is an offset per partition; evreplay(1) KAFKA)")"
+	assert_stderr "$(usage_err "evreplay: --group on a kafka log starts at the group's committed offsets: not with --from or -n")"
+	run --separate-stderr evreplay --group g --state-dir sd "$SRC"
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: --state-dir: not on a kafka log (its group's offsets are the cluster's)")"
+	run --separate-stderr evreplay --group g --exec true --dlq "kafka://$KAFKA_BROKERS/kk" "$SRC"
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: --dlq 'kafka://$KAFKA_BROKERS/kk': dead-letter topics are not built yet for evreplay (evreplay(1) KAFKA)")"
 	run --separate-stderr evreplay --rewrite --rewrite-to x.evlog "$SRC"
 	assert_status 64
 	assert_stderr "$(usage_err "evreplay: --rewrite: not on a kafka log (it rewrites a local log; replay the topic into one with --to-log)")"
 	run --separate-stderr evreplay --to 3 "$SRC"
 	assert_status 64
 	assert_stderr "$(usage_err "evreplay: --to: a kafka log has no single offset to stop at: --to takes @TIME there")"
+	mkdir up
+	printf 'type OrderPlaced\nfrom 1\n  default data.currency "USD"\n' >up/o.upcast
 	run --separate-stderr evreplay --upcast up --on-error dlq --dlq d.evlog "$SRC"
 	assert_status 64
-	assert_stderr "$(usage_err "evreplay: --dlq: not with a kafka log yet (evreplay(1) KAFKA)")"
+	assert_stderr "$(usage_err "evreplay: --on-error dlq: not with a kafka log yet (evreplay(1) KAFKA)")"
 	run --separate-stderr evreplay -n 1 --from 0:0 "$SRC"
 	assert_status 64
 	assert_stderr "$(usage_err "evreplay: -n and --from cannot be combined")"
