@@ -96,7 +96,8 @@ cmd/evtail: cmd/evtail.o cmd/evtail_i.o cmd/evtail_kafka.o $(FE_OBJS) lib/libevl
 		$(FE_OBJS) lib/libevlog.a $(LIBS) -lreadline
 
 # evctl schema's subcommands live in their own files
-EVCTL_OBJS = cmd/evctl_schema.o cmd/evctl_compat.o cmd/evctl_infer.o
+EVCTL_OBJS = cmd/evctl_schema.o cmd/evctl_compat.o cmd/evctl_infer.o \
+	cmd/evctl_kafka.o
 cmd/evctl: cmd/evctl.o $(EVCTL_OBJS) $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ cmd/evctl.o $(EVCTL_OBJS) \
 		$(FE_OBJS) lib/libevlog.a $(LIBS)

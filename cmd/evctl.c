@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "evlog.h"
+#include "evctl_kafka.h"
 #include "evctl_schema.h"
 #include "fe.h"
 
@@ -25,6 +26,15 @@ static const char usage_short[] =
 	"       evctl groups --delete NAME [--execute] [--state-dir DIR] LOG\n"
 	"       evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG\n"
 	"       evctl metrics [--state-dir DIR] LOG...\n"
+	"       evctl info [--json] [KAFKA-OPTIONS] kafka://HOST:PORT/TOPIC\n"
+	"       evctl groups [--json] [--group NAME]... [KAFKA-OPTIONS]\n"
+	"                    kafka://HOST:PORT/TOPIC\n"
+	"       evctl lag [--group NAME] [KAFKA-OPTIONS] --warn N --crit N\n"
+	"                 kafka://HOST:PORT/TOPIC\n"
+	"       evctl health [--group NAME]... [--max-lag N] [KAFKA-OPTIONS]\n"
+	"                    kafka://HOST:PORT/TOPIC\n"
+	"       evctl metrics [--group NAME]... [KAFKA-OPTIONS]\n"
+	"                     kafka://HOST:PORT/TOPIC...\n"
 	"       evctl streams [--category NAME | --stream-exact NAME] [--json] LOG\n"
 	"       evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)\n"
 	"                  [--dry-run] [--force] [--state-dir DIR] LOG\n"
@@ -49,6 +59,12 @@ static const char usage_long[] =
 	"  info LOG      show format, id, segments, events, bytes, times\n"
 	"      --json                machine-readable output\n"
 	"      --types               count events per type (reads every event)\n"
+	"      --kafka-config FILE   on a kafka log, librdkafka properties\n"
+	"                            from FILE, as kcat reads them\n"
+	"      --kafka-timeout DURATION  on a kafka log, give up on a\n"
+	"                            cluster that does not answer (10s)\n"
+	"  -X PROPERTY=VALUE         on a kafka log, a librdkafka property;\n"
+	"                            may be repeated\n"
 	"  verify LOG    check every batch, record and index\n"
 	"      -q, --quiet           print nothing when the log is clean\n"
 	"  repair LOG    truncate a torn tail and rebuild indexes and head\n"
@@ -61,7 +77,16 @@ static const char usage_long[] =
 	"      --delete NAME         remove group NAME (which nobody may hold)\n"
 	"      --execute             with --reset or --delete: do it (the\n"
 	"                            default is a dry run)\n"
+	"      --group NAME          on a kafka log, the committed offsets of\n"
+	"                            group NAME (may be repeated; default:\n"
+	"                            every group, through ListGroups)\n"
 	"      --json                one JSON object per group\n"
+	"      --kafka-config FILE   on a kafka log, librdkafka properties\n"
+	"                            from FILE, as kcat reads them\n"
+	"      --kafka-timeout DURATION  on a kafka log, give up on a\n"
+	"                            cluster that does not answer (10s)\n"
+	"  -X PROPERTY=VALUE         on a kafka log, a librdkafka property;\n"
+	"                            may be repeated\n"
 	"      --reset NAME          move group NAME (which nobody may hold) ...\n"
 	"      --state-dir DIR       groups kept in DIR rather than in the log\n"
 	"      --to POS              ... to start, end, OFFSET or @TIME\n"
@@ -72,8 +97,36 @@ static const char usage_long[] =
 	"      --group NAME          check one group (default: every group)\n"
 	"      --state-dir DIR       groups kept in DIR rather than in the log\n"
 	"      --warn N              warning at N events (or a duration) behind\n"
+	"      --kafka-config FILE   on a kafka log, librdkafka properties\n"
+	"                            from FILE, as kcat reads them\n"
+	"      --kafka-timeout DURATION  on a kafka log, give up on a\n"
+	"                            cluster that does not answer (10s)\n"
+	"  -X PROPERTY=VALUE         on a kafka log, a librdkafka property;\n"
+	"                            may be repeated\n"
 	"  metrics LOG...  Prometheus text exposition for node_exporter\n"
+	"      --group NAME          on a kafka log, the lag of group NAME per\n"
+	"                            partition (may be repeated; default:\n"
+	"                            every group, through ListGroups)\n"
 	"      --state-dir DIR       groups kept in DIR rather than in the log\n"
+	"      --kafka-config FILE   on a kafka log, librdkafka properties\n"
+	"                            from FILE, as kcat reads them\n"
+	"      --kafka-timeout DURATION  on a kafka log, give up on a\n"
+	"                            cluster that does not answer (10s)\n"
+	"  -X PROPERTY=VALUE         on a kafka log, a librdkafka property;\n"
+	"                            may be repeated\n"
+	"  health LOG    health check of a kafka log (Nagios exit codes):\n"
+	"                metadata within the timeout, every broker up, every\n"
+	"                partition's leader up, no group past --max-lag\n"
+	"      --group NAME          degraded when group NAME is more than\n"
+	"                            --max-lag events behind (may be repeated)\n"
+	"      --max-lag N           the lag past which a group is degraded\n"
+	"                            (1000)\n"
+	"      --kafka-config FILE   on a kafka log, librdkafka properties\n"
+	"                            from FILE, as kcat reads them\n"
+	"      --kafka-timeout DURATION  on a kafka log, give up on a\n"
+	"                            cluster that does not answer (10s)\n"
+	"  -X PROPERTY=VALUE         on a kafka log, a librdkafka property;\n"
+	"                            may be repeated\n"
 	"  streams LOG   list streams: version, events, first and last offset\n"
 	"      --category NAME       only streams NAME and NAME-*\n"
 	"      --json                one JSON object per stream\n"
@@ -108,10 +161,14 @@ static const char usage_long[] =
 	"  -h, --help    show this help and exit\n"
 	"  -V, --version show versions and exit\n"
 	"\n"
+	"KAFKA-OPTIONS: -X PROPERTY=VALUE, --kafka-config FILE and\n"
+	"--kafka-timeout DURATION, on a kafka://HOST:PORT/TOPIC LOG (evctl(1)\n"
+	"KAFKA).\n"
+	"\n"
 	"Exit status: 0 ok, 1 failure, 64 usage, 65 damaged data (schema: invalid\n"
 	"events, problems, incompatible schemas; import: a refused archive), 66\n"
 	"missing log, 73 import: LOG exists, 74 I/O error, 75 a group is busy\n"
-	"or a group or projection is not caught up; lag uses 0-3.\n"
+	"or a group or projection is not caught up; lag and health use 0-3.\n"
 	"See evctl(1).\n";
 
 static void on_notice(void *ctx, const char *msg)
@@ -216,6 +273,52 @@ static int cmd_init(int argc, char **argv)
 	return EV_EXIT_OK;
 }
 
+/* ------------------------------------------------------------ kafka */
+
+/* the long options every command on a kafka log takes (with "X:") */
+/* clang-format off */
+#define KAFKA_OPTIONS \
+	{"kafka-config", required_argument, NULL, EVCTL_OPT_KAFKA_CONFIG}, \
+	{"kafka-timeout", required_argument, NULL, EVCTL_OPT_KAFKA_TIMEOUT}
+/* clang-format on */
+
+/* A Kafka option (evctl_kafka_option()): 0, or the exit status of its
+ * error, reported. */
+static int kafka_option(struct evctl_kafka *k, int c, const char *arg)
+{
+	char why[1100];
+	int rc = evctl_kafka_option(k, c, arg, why, sizeof(why));
+
+	if (rc <= 0)
+		return 0;
+	evctl_kafka_free(k);
+	if (rc == EV_EXIT_USAGE)
+		return fe_usage_error(usage_short, "%s", why);
+	fe_warn("%s", why);
+	return rc;
+}
+
+/* After a command's options: is its one LOG operand a kafka:// one?
+ * 0 when it is (the command goes on there), -1 when it is not and no
+ * option only a kafka log takes was given, else an exit status. */
+static int kafka_dispatch(struct evctl_kafka *k, int argc, char **argv,
+			  const char *cmd)
+{
+	if (optind + 1 == argc && ev_kafka_is_addr(argv[optind]))
+		return 0;
+	if (optind + 1 != argc && optind < argc &&
+	    ev_kafka_is_addr(argv[optind]))
+		return fe_usage_error(usage_short,
+				      "%s: expected one LOG operand", cmd);
+	if (k->kafka_opt != NULL)
+		return fe_usage_error(usage_short,
+				      "%s: %s needs a kafka://HOST:PORT/TOPIC "
+				      "LOG",
+				      cmd, k->kafka_opt);
+	evctl_kafka_free(k);
+	return -1;
+}
+
 /* ------------------------------------------------------------ info */
 
 /* out on stdout, or fe_oom() when r says it could not be made: an exit
@@ -235,8 +338,10 @@ static int cmd_info(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"json", no_argument, NULL, 'j'},
 		{"types", no_argument, NULL, 't'},
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
+	struct evctl_kafka k;
 	struct ev_log *log = NULL;
 	struct ev_log_info info;
 	struct ev_error err;
@@ -245,7 +350,8 @@ static int cmd_info(int argc, char **argv)
 	size_t ntypes = 0;
 	int c, json = 0, want_types = 0, rc;
 
-	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
+	evctl_kafka_init(&k);
+	while ((c = fe_getopt(argc, argv, "hX:", opts)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
@@ -253,7 +359,22 @@ static int cmd_info(int argc, char **argv)
 		case 't':
 			want_types = 1;
 			break;
+		default:
+			if ((rc = kafka_option(&k, c, optarg)) != 0)
+				return rc;
+			break;
 		}
+	}
+	if ((rc = kafka_dispatch(&k, argc, argv, "info")) >= 0) {
+		if (rc == 0 && want_types)
+			rc = fe_usage_error(usage_short,
+					    "info: --types is not built for a "
+					    "kafka log (it would read every "
+					    "record)");
+		else if (rc == 0)
+			rc = evctl_kafka_info(&k, argv[optind], json);
+		evctl_kafka_free(&k);
+		return rc;
 	}
 	if ((rc = one_log(argc, argv, "info", &log)) != 0)
 		return rc;
@@ -469,9 +590,13 @@ static int cmd_groups(int argc, char **argv)
 		{"reset", required_argument, NULL, 'r'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"to", required_argument, NULL, 't'},
+		{"group", required_argument, NULL, 'g'},
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *reset = NULL, *to = NULL, *state_dir = NULL, *del = NULL;
+	const char *local_opt = NULL;
+	struct evctl_kafka k;
 	struct ev_pos to_pos;
 	struct ev_group_state *gs = NULL;
 	struct ev_log_info info;
@@ -481,29 +606,56 @@ static int cmd_groups(int argc, char **argv)
 	size_t n = 0;
 	int c, json = 0, execute = 0, rc;
 
-	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
+	evctl_kafka_init(&k);
+	while ((c = fe_getopt(argc, argv, "hX:", opts)) != -1) {
 		switch (c) {
 		case 'd':
 			del = optarg;
+			local_opt = "--delete";
 			break;
 		case 'x':
 			execute = 1;
+			local_opt = "--execute";
 			break;
 		case 'j':
 			json = 1;
 			break;
 		case 'r':
 			reset = optarg;
+			local_opt = "--reset";
 			break;
 		case 's':
 			state_dir = optarg;
+			local_opt = "--state-dir";
 			break;
 		case 't':
 			if ((rc = parse_to(optarg, &to_pos)) != 0)
 				return rc;
 			to = optarg;
+			local_opt = "--to";
+			break;
+		case 'g':
+			if ((rc = evctl_kafka_add_group(&k, optarg)) != 0)
+				return rc;
+			k.kafka_opt = k.kafka_opt ? k.kafka_opt : "--group";
+			break;
+		default:
+			if ((rc = kafka_option(&k, c, optarg)) != 0)
+				return rc;
 			break;
 		}
+	}
+	if ((rc = kafka_dispatch(&k, argc, argv, "groups")) >= 0) {
+		if (rc == 0 && local_opt != NULL)
+			rc = fe_usage_error(usage_short,
+					    "groups: %s is not built for a "
+					    "kafka log (its groups are the "
+					    "cluster's: see evctl(1) KAFKA)",
+					    local_opt);
+		else if (rc == 0)
+			rc = evctl_kafka_groups(&k, argv[optind], json);
+		evctl_kafka_free(&k);
+		return rc;
 	}
 	if (optind + 1 != argc)
 		return fe_usage_error(usage_short,
@@ -583,8 +735,11 @@ static int cmd_lag(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"warn", required_argument, NULL, 'w'},
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
+	struct evctl_kafka k;
+	char why[1100];
 	struct ev_threshold warn, crit;
 	const char *group = NULL, *state_dir = NULL;
 	struct ev_log *log = NULL;
@@ -594,7 +749,8 @@ static int cmd_lag(int argc, char **argv)
 
 	/* the Nagios convention: problems with the check itself are
 	 * UNKNOWN, usage errors included */
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	evctl_kafka_init(&k);
+	while ((c = getopt_long(argc, argv, "hX:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 		case 'w':
@@ -617,10 +773,42 @@ static int cmd_lag(int argc, char **argv)
 			state_dir = optarg;
 			break;
 		default:
-			printf("LAG UNKNOWN - bad usage, see 'evctl --help'\n");
+			status = evctl_kafka_option(&k, c, optarg, why,
+						    sizeof(why));
+			if (status == 0)
+				break;
+			evctl_kafka_free(&k);
+			if (status > 0)
+				printf("LAG UNKNOWN - %s\n", why);
+			else
+				printf("LAG UNKNOWN - bad usage, see 'evctl "
+				       "--help'\n");
 			return NAGIOS_UNKNOWN;
 		}
 	}
+	if (optind + 1 == argc && ev_kafka_is_addr(argv[optind]) && have_warn &&
+	    have_crit) {
+		if (state_dir != NULL) {
+			printf("LAG UNKNOWN - --state-dir: not on a kafka log "
+			       "(its groups are the cluster's)\n");
+			status = NAGIOS_UNKNOWN;
+		} else if (group != NULL &&
+			   (status = evctl_kafka_add_group(&k, group)) != 0) {
+			status = NAGIOS_UNKNOWN;
+		} else {
+			status =
+				evctl_kafka_lag(&k, argv[optind], &warn, &crit);
+		}
+		evctl_kafka_free(&k);
+		return status;
+	}
+	if (k.kafka_opt != NULL && optind + 1 == argc) {
+		printf("LAG UNKNOWN - %s needs a kafka://HOST:PORT/TOPIC LOG\n",
+		       k.kafka_opt);
+		evctl_kafka_free(&k);
+		return NAGIOS_UNKNOWN;
+	}
+	evctl_kafka_free(&k);
 	if (optind + 1 != argc || !have_warn || !have_crit) {
 		printf("LAG UNKNOWN - usage: evctl lag [--group NAME] "
 		       "[--state-dir DIR] --warn N --crit N LOG\n");
@@ -648,9 +836,13 @@ static int cmd_metrics(int argc, char **argv)
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"state-dir", required_argument, NULL, 's'},
+		{"group", required_argument, NULL, 'g'},
+		KAFKA_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *state_dir = NULL;
+	struct evctl_kafka k;
+	int nkafka = 0;
 	struct ev_metrics *m = NULL;
 	struct ev_log **logs;
 	struct ev_buf out = {0};
@@ -658,17 +850,52 @@ static int cmd_metrics(int argc, char **argv)
 	size_t nl, i;
 	int c, rc = 0;
 
-	while ((c = fe_getopt(argc, argv, "h", opts)) != -1) {
+	evctl_kafka_init(&k);
+	while ((c = fe_getopt(argc, argv, "hX:", opts)) != -1) {
 		switch (c) {
 		case 's':
 			state_dir = optarg;
 			break;
+		case 'g':
+			if ((rc = evctl_kafka_add_group(&k, optarg)) != 0)
+				return rc;
+			k.kafka_opt = k.kafka_opt ? k.kafka_opt : "--group";
+			break;
+		default:
+			if ((rc = kafka_option(&k, c, optarg)) != 0)
+				return rc;
+			break;
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc) {
+		evctl_kafka_free(&k);
 		return fe_usage_error(
 			usage_short,
 			"metrics: expected one or more LOG operands");
+	}
+	for (c = optind; c < argc; c++)
+		nkafka += ev_kafka_is_addr(argv[c]);
+	if (nkafka > 0 || k.kafka_opt != NULL) {
+		if (nkafka != argc - optind)
+			rc = fe_usage_error(
+				usage_short,
+				nkafka > 0 ? "metrics: kafka logs and local "
+					     "logs cannot be mixed"
+					   : "metrics: %s needs a "
+					     "kafka://HOST:PORT/TOPIC LOG",
+				k.kafka_opt);
+		else if (state_dir != NULL)
+			rc = fe_usage_error(usage_short,
+					    "metrics: --state-dir: not on a "
+					    "kafka log (its groups are the "
+					    "cluster's)");
+		else
+			rc = evctl_kafka_metrics(&k, argv + optind,
+						 (size_t)(argc - optind));
+		evctl_kafka_free(&k);
+		return rc;
+	}
+	evctl_kafka_free(&k);
 	nl = (size_t)(argc - optind);
 	if ((logs = calloc(nl, sizeof(*logs))) == NULL ||
 	    ev_metrics_new(&m) != 0) {
@@ -693,6 +920,77 @@ static int cmd_metrics(int argc, char **argv)
 	free(logs);
 	ev_buf_free(&out);
 	return rc;
+}
+
+/* ------------------------------------------------------------ health */
+
+/* evctl health kafka://...: the Nagios check of a service's Kafka
+ * (evctl_kafka.c) */
+static int cmd_health(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"group", required_argument, NULL, 'g'},
+		{"help", no_argument, NULL, 'h'},
+		{"max-lag", required_argument, NULL, EVCTL_OPT_MAX_LAG},
+		KAFKA_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	struct evctl_kafka k;
+	char why[1100];
+	int c, status;
+
+	evctl_kafka_init(&k);
+	while ((c = getopt_long(argc, argv, "hX:", opts, NULL)) != -1) {
+		status = 0;
+		switch (c) {
+		case 'g':
+			if (evctl_kafka_add_group(&k, optarg) != 0)
+				status = NAGIOS_UNKNOWN;
+			break;
+		case 'h':
+			fe_help(usage_short, usage_long);
+			evctl_kafka_free(&k);
+			return EV_EXIT_OK;
+		case EVCTL_OPT_MAX_LAG:
+			if (fe_parse_u64(optarg, &k.max_lag) != 0) {
+				printf("HEALTH UNKNOWN - --max-lag: '%s' is "
+				       "not a number of events\n",
+				       optarg);
+				status = NAGIOS_UNKNOWN;
+			}
+			break;
+		default:
+			status = evctl_kafka_option(&k, c, optarg, why,
+						    sizeof(why));
+			if (status > 0)
+				printf("HEALTH UNKNOWN - %s\n", why);
+			else if (status < 0)
+				printf("HEALTH UNKNOWN - bad usage, see 'evctl "
+				       "--help'\n");
+			status = status != 0 ? NAGIOS_UNKNOWN : 0;
+			break;
+		}
+		if (status != 0) {
+			evctl_kafka_free(&k);
+			return status;
+		}
+	}
+	if (optind + 1 != argc) {
+		printf("HEALTH UNKNOWN - usage: evctl health [--group NAME]... "
+		       "[--max-lag N] [KAFKA-OPTIONS] "
+		       "kafka://HOST:PORT/TOPIC\n");
+		status = NAGIOS_UNKNOWN;
+	} else if (!ev_kafka_is_addr(argv[optind])) {
+		printf("HEALTH UNKNOWN - '%s' is not a kafka log: health "
+		       "checks a kafka://HOST:PORT/TOPIC (a local log: evctl "
+		       "verify and evctl lag)\n",
+		       argv[optind]);
+		status = NAGIOS_UNKNOWN;
+	} else {
+		status = evctl_kafka_health(&k, argv[optind]);
+	}
+	evctl_kafka_free(&k);
+	return status;
 }
 
 /* ------------------------------------------------------------ trim */
@@ -1008,16 +1306,18 @@ static int cmd_import(int argc, char **argv)
 
 static const struct fe_command commands[] = {
 	{"export", cmd_export},	  {"groups", cmd_groups},
-	{"import", cmd_import},	  {"info", cmd_info},
-	{"init", cmd_init},	  {"lag", cmd_lag},
-	{"metrics", cmd_metrics}, {"repair", cmd_repair},
-	{"schema", cmd_schema},	  {"streams", cmd_streams},
-	{"trim", cmd_trim},	  {"verify", cmd_verify},
+	{"health", cmd_health},	  {"import", cmd_import},
+	{"info", cmd_info},	  {"init", cmd_init},
+	{"lag", cmd_lag},	  {"metrics", cmd_metrics},
+	{"repair", cmd_repair},	  {"schema", cmd_schema},
+	{"streams", cmd_streams}, {"trim", cmd_trim},
+	{"verify", cmd_verify},
 };
 
 int main(int argc, char **argv)
 {
 	fe_init(argv);
+	evctl_kafka_usage = usage_short;
 	return fe_dispatch(argc, argv, commands,
 			   sizeof(commands) / sizeof(commands[0]), usage_short,
 			   usage_long);

@@ -32,7 +32,8 @@ static const char usage_long[] =
 	"                          'PARTITION:OFFSET ID' on a kafka log)\n"
 	"      --batch-bytes SIZE  flush a batch at SIZE bytes of records (256K)\n"
 	"      --batch-events N    flush a batch at N events (100000)\n"
-	"  -c, --create            create LOG if it does not exist\n"
+	"  -c, --create            create LOG if it does not exist (a kafka\n"
+	"                          topic through the admin API)\n"
 	"      --dlq DLQ           with --schemas: write each invalid event to\n"
 	"                          the dead-letter log DLQ and go on\n"
 	"      --dry-run           check the input, append nothing\n"
@@ -60,10 +61,14 @@ static const char usage_long[] =
 	"      --meta NAME=VALUE   set meta.NAME (argument form); may be repeated\n"
 	"      --null-is-error     with --wrap: null at an --*-from path is an\n"
 	"                          error (by default it leaves the field unset)\n"
+	"      --partitions N      with --create on a kafka log: the topic's\n"
+	"                          partitions (the cluster's default)\n"
 	"      --ref-dir [PREFIX=]DIR  with --schemas: load remote $refs from\n"
 	"                          DIR; may be repeated\n"
 	"      --renumber          number stream events afresh, ignoring their\n"
 	"                          versions\n"
+	"      --replication-factor N  with --create on a kafka log: the\n"
+	"                          topic's replicas (the cluster's default)\n"
 	"      --require-schemas   with --schemas: a type without schemas is\n"
 	"                          invalid\n"
 	"      --schema N          schema version of data (argument form)\n"
@@ -111,8 +116,10 @@ enum {
 	OPT_LINGER,
 	OPT_META,
 	OPT_NULL_IS_ERROR,
+	OPT_PARTITIONS,
 	OPT_REF_DIR,
 	OPT_RENUMBER,
+	OPT_REPLICATION_FACTOR,
 	OPT_REQUIRE_SCHEMAS,
 	OPT_SCHEMA,
 	OPT_SCHEMAS,
@@ -151,8 +158,10 @@ static const struct option longopts[] = {
 	{"linger", required_argument, NULL, OPT_LINGER},
 	{"meta", required_argument, NULL, OPT_META},
 	{"null-is-error", no_argument, NULL, OPT_NULL_IS_ERROR},
+	{"partitions", required_argument, NULL, OPT_PARTITIONS},
 	{"ref-dir", required_argument, NULL, OPT_REF_DIR},
 	{"renumber", no_argument, NULL, OPT_RENUMBER},
+	{"replication-factor", required_argument, NULL, OPT_REPLICATION_FACTOR},
 	{"require-schemas", no_argument, NULL, OPT_REQUIRE_SCHEMAS},
 	{"schema", required_argument, NULL, OPT_SCHEMA},
 	{"schemas", required_argument, NULL, OPT_SCHEMAS},
@@ -213,6 +222,9 @@ struct opts {
 	enum ev_kafka_format kfmt;
 	int64_t kafka_timeout_ms;
 	const char *kafka_opt;
+	/* --create on a kafka log: --partitions, --replication-factor (-1:
+	 * the cluster's default) */
+	int kparts, krepl;
 	/* options a kafka log does not take: the first given */
 	const char *local_opt;
 };
@@ -408,7 +420,6 @@ static const struct {
 	 "batches are librdkafka's: -X batch.size"},
 	{OPT_BATCH_EVENTS, "--batch-events",
 	 "batches are librdkafka's: -X batch.num.messages"},
-	{'c', "--create", "creating kafka topics is not built yet"},
 	{OPT_EXPECT_VERSION, "--expect-version",
 	 "a kafka log keeps no stream versions to check"},
 	{OPT_LINGER, "--linger", "use -X linger.ms"},
@@ -446,6 +457,21 @@ static int set_option(struct opts *o, int c, const char *arg)
 		if (ev_kafka_format_parse(arg, &o->kfmt, &err) != 0)
 			return usage("%s", err.msg);
 		o->kafka_opt = o->kafka_opt ? o->kafka_opt : "--kafka-format";
+		return -1;
+	case OPT_PARTITIONS:
+	case OPT_REPLICATION_FACTOR:
+		if (fe_parse_u64(arg, &v) != 0 || v < 1 ||
+		    v > (c == OPT_PARTITIONS ? 1000000 : 32767))
+			return usage("%s: '%s' is not a number from 1 to %s",
+				     c == OPT_PARTITIONS
+					     ? "--partitions"
+					     : "--replication-factor",
+				     arg,
+				     c == OPT_PARTITIONS ? "1000000" : "32767");
+		*(c == OPT_PARTITIONS ? &o->kparts : &o->krepl) = (int)v;
+		o->kafka_opt = o->kafka_opt	     ? o->kafka_opt
+			       : c == OPT_PARTITIONS ? "--partitions"
+						     : "--replication-factor";
 		return -1;
 	case OPT_KAFKA_TIMEOUT:
 		if (ev_duration_parse(arg, &o->kafka_timeout_ms) != 0 ||
@@ -681,6 +707,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	if (o->inputs == NULL || o->metas == NULL || o->ref_dirs == NULL)
 		return fe_oom();
 	o->kafka_timeout_ms = 10000;
+	o->kparts = o->krepl = -1;
 	while ((c = getopt_long(argc, argv, "achi:vVX:", longopts, NULL)) !=
 	       -1) {
 		r = set_option(o, c, optarg);
@@ -1282,6 +1309,10 @@ static int check_kafka(const struct opts *o)
 		    strcmp(o->local_opt, local_only[i].name) == 0)
 			return usage("%s: not on a kafka log (%s)",
 				     local_only[i].name, local_only[i].why);
+	if (!o->create && (o->kparts > 0 || o->krepl > 0))
+		return usage("%s goes with --create",
+			     o->kparts > 0 ? "--partitions"
+					   : "--replication-factor");
 	return -1;
 }
 
@@ -1355,6 +1386,12 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 	co.addr = &addr;
 	co.props = &o->kprops;
 	co.timeout_ms = (int)o->kafka_timeout_ms;
+	/* --create: the topic through the admin API, when it is missing */
+	if (o->create &&
+	    (r = ev_kafka_topic_create(&co, o->kparts, o->krepl, &err)) < 0)
+		return r == EV_EUSAGE ? usage("%s", err.msg) : fe_report(&err);
+	if (o->create && r == 0 && o->verbose)
+		fe_warn("created topic '%s'", addr.topic);
 	if (ev_kafka_producer_open(&kpr, &co, on_kafka_ack, &kp, &err) != 0)
 		return err.code == EV_EUSAGE ? usage("%s", err.msg)
 					     : fe_report(&err);

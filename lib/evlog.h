@@ -3511,6 +3511,124 @@ ev_kafka_sink_stats(const struct ev_kafka_sink *s);
 /* Flush (err may be NULL) and release: the flush's result. */
 int ev_kafka_sink_close(struct ev_kafka_sink *s, struct ev_error *err);
 
+/* ---- kadmin: Kafka topics, groups, lag and health (lib/kafka_admin.c;
+ * evctl(1) KAFKA) */
+
+/* A broker the cluster's metadata names; up: it answered a metadata
+ * request of its own within the timeout (1), or not (0). */
+struct ev_kafka_broker_info {
+	int32_t id;
+	char host[256];
+	int port;
+	int up;
+};
+/* A partition: its leader (-1: none), replicas and in-sync replicas,
+ * watermarks (-1 when unknown, err saying why: no leader, its leader
+ * down, the broker's error). */
+struct ev_kafka_part_info {
+	int32_t partition;
+	int32_t leader;
+	int nreplicas, nisr;
+	int64_t low, high;
+	char err[128];
+};
+struct ev_kafka_topic_info {
+	char topic[250];
+	int32_t controller;		      /* -1: none named */
+	struct ev_kafka_broker_info *brokers; /* by id */
+	size_t nbrokers;
+	struct ev_kafka_part_info *parts; /* by partition */
+	size_t nparts;
+};
+/* The topic of o->addr: metadata within the timeout (else EV_EIO), the
+ * topic (else EV_ENOENT), each broker asked (all at once), each
+ * partition's watermarks from its leader. */
+int ev_kafka_topic_describe(const struct ev_kafka_conn_opts *o,
+			    struct ev_kafka_topic_info **out,
+			    struct ev_error *err);
+void ev_kafka_topic_info_free(struct ev_kafka_topic_info *ti);
+const struct ev_kafka_broker_info *
+ev_kafka_broker_find(const struct ev_kafka_topic_info *ti, int32_t id);
+
+/* Create the topic of o->addr through the admin API (CreateTopics, to
+ * the controller): partitions and replication -1 for the cluster's
+ * defaults.  0 created, 1 when it existed already, or an error: EV_ERR
+ * (with a hint) when the cluster names no controller, as librdkafka's
+ * mock cluster; EV_EUSAGE for partitions or a replication factor the
+ * cluster refuses; EV_EIO otherwise.  evpub --create and the replay
+ * target call it before producing. */
+int ev_kafka_topic_create(const struct ev_kafka_conn_opts *o, int partitions,
+			  int replication, struct ev_error *err);
+
+/* A consumer group's committed offsets on the partitions of a topic
+ * info (in its order; -1: none); any: some partition has one. */
+struct ev_kafka_group_offsets {
+	char *group;
+	int64_t *committed;
+	int any;
+};
+/* One group's committed offsets (OffsetFetch: it does not join). */
+int ev_kafka_group_fetch(const struct ev_kafka_conn_opts *o,
+			 const struct ev_kafka_topic_info *ti,
+			 const char *group, struct ev_kafka_group_offsets *g,
+			 struct ev_error *err);
+/* Those of the groups named, or (groups NULL) of every group listed
+ * that has offsets on the topic. */
+int ev_kafka_groups_fetch(const struct ev_kafka_conn_opts *o,
+			  const struct ev_kafka_topic_info *ti,
+			  const char *const *groups, size_t ngroups,
+			  struct ev_kafka_group_offsets **out, size_t *nout,
+			  struct ev_error *err);
+void ev_kafka_group_offsets_free(struct ev_kafka_group_offsets *g, size_t n);
+/* Every consumer group of the cluster, sorted (the admin API's
+ * ListGroups to every broker).  EV_ERR with a hint when the cluster does
+ * not answer ListGroups (librdkafka 2.0.2's mock cluster). */
+int ev_kafka_group_list(const struct ev_kafka_conn_opts *o, char ***names,
+			size_t *n, struct ev_error *err);
+void ev_kafka_group_names_free(char **names, size_t n);
+/* The lag of a committed offset (-1: none) on a partition: from the low
+ * watermark when none or below it.  0; 1 when it is past the high
+ * watermark; -1 when the watermarks are unknown. */
+int ev_kafka_partition_lag(const struct ev_kafka_part_info *p,
+			   int64_t committed, uint64_t *lag);
+
+/* evctl info, groups (one row per group and partition; --json one
+ * object per group) of a Kafka log named name. */
+int ev_kafka_info_format(struct ev_buf *out, const char *name,
+			 const struct ev_kafka_topic_info *ti, int json);
+int ev_kafka_groups_format(struct ev_buf *out,
+			   const struct ev_kafka_topic_info *ti,
+			   const struct ev_kafka_group_offsets *g, size_t n,
+			   int json);
+/* evctl lag: 0 OK, 1 WARNING, 2 CRITICAL for the worst group (event
+ * thresholds), its status line and perfdata in line (NUL-terminated);
+ * <0 when it cannot tell (EV_ENOENT: a group without committed offsets,
+ * or none). */
+int ev_kafka_lag_check(const struct ev_kafka_topic_info *ti,
+		       const struct ev_kafka_group_offsets *g, size_t n,
+		       const struct ev_threshold *warn,
+		       const struct ev_threshold *crit, struct ev_buf *line,
+		       struct ev_error *err);
+/* evctl health: 2 CRITICAL when a partition has no leader up, no
+ * broker is up, or group_err (not NULL) says the groups' offsets could
+ * not be fetched; 1 WARNING when a broker is down or a group is more
+ * than max_lag events behind (degraded); else 0; the line as above. */
+int ev_kafka_health_check(const char *name,
+			  const struct ev_kafka_topic_info *ti,
+			  const struct ev_kafka_group_offsets *g, size_t n,
+			  const char *group_err, uint64_t max_lag,
+			  struct ev_buf *line, struct ev_error *err);
+/* evctl metrics: the Prometheus text exposition of Kafka logs, with a
+ * partition label beside the local metrics' names. */
+struct ev_kafka_metrics_log {
+	const char *name;
+	const struct ev_kafka_topic_info *ti;
+	const struct ev_kafka_group_offsets *groups;
+	size_t ngroups;
+};
+int ev_kafka_metrics_format(struct ev_buf *out,
+			    const struct ev_kafka_metrics_log *l, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1273,10 +1273,10 @@ Try '$tool --help' for more information."
 		for c in $(all_commands "$tool"); do
 			is_nested "$c" && c=$(group_words "$c")
 			run --separate-stderr "$tool" $c --no-such-option x.evlog
-			if [ "$tool $c" = "evctl lag" ]; then
+			if [ "$tool $c" = "evctl lag" ] || [ "$tool $c" = "evctl health" ]; then
 				# the Nagios convention: UNKNOWN, on stdout
 				assert_status 3
-				assert_stdout "LAG UNKNOWN - bad usage, see 'evctl --help'"
+				assert_stdout "${c^^} UNKNOWN - bad usage, see 'evctl --help'"
 			else
 				assert_status 64
 				assert_stdout ""

@@ -307,6 +307,15 @@ EVCTL_USAGE="Usage: evctl init [--correlation-index] [--dedupe-window N] [--leve
        evctl groups --delete NAME [--execute] [--state-dir DIR] LOG
        evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG
        evctl metrics [--state-dir DIR] LOG...
+       evctl info [--json] [KAFKA-OPTIONS] kafka://HOST:PORT/TOPIC
+       evctl groups [--json] [--group NAME]... [KAFKA-OPTIONS]
+                    kafka://HOST:PORT/TOPIC
+       evctl lag [--group NAME] [KAFKA-OPTIONS] --warn N --crit N
+                 kafka://HOST:PORT/TOPIC
+       evctl health [--group NAME]... [--max-lag N] [KAFKA-OPTIONS]
+                    kafka://HOST:PORT/TOPIC
+       evctl metrics [--group NAME]... [KAFKA-OPTIONS]
+                     kafka://HOST:PORT/TOPIC...
        evctl streams [--category NAME | --stream-exact NAME] [--json] LOG
        evctl trim (--before TIME | --keep-events N | --keep-bytes SIZE)
                   [--dry-run] [--force] [--state-dir DIR] LOG

@@ -3,7 +3,7 @@
 # Keep the commands and options in step with 'evctl --help' and
 # man/evctl.1; tests/docs.bats fails when they drift apart.
 
-set -l evctl_commands init info verify repair groups lag metrics streams trim export import schema
+set -l evctl_commands init info verify repair groups lag health metrics streams trim export import schema
 
 complete -c evctl -f
 # options before the command
@@ -17,6 +17,7 @@ complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a verify
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a repair -d 'Truncate a torn tail and rebuild indexes and head'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a groups -d 'List consumer groups, or reset or delete one'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a lag -d 'Health check of group lag (Nagios convention)'
+complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a health -d 'Health check of a kafka log (Nagios convention)'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a metrics -d 'Prometheus text exposition'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a streams -d 'List streams: version, events, first and last offset'
 complete -c evctl -n "not __fish_seen_subcommand_from $evctl_commands" -a trim -d 'Remove whole old segments'
@@ -60,6 +61,17 @@ complete -c evctl -n '__fish_seen_subcommand_from groups' -l to -x -a 'start end
 complete -c evctl -n '__fish_seen_subcommand_from lag' -l crit -x -d 'Critical at N events or a duration behind'
 complete -c evctl -n '__fish_seen_subcommand_from lag' -l group -x -d 'Check one group'
 complete -c evctl -n '__fish_seen_subcommand_from lag' -l warn -x -d 'Warning at N events or a duration behind'
+
+# kafka logs: info, groups, lag, health, metrics
+complete -c evctl -n '__fish_seen_subcommand_from info groups lag health metrics' -l kafka-config -r -F -d 'On a kafka log, librdkafka properties from FILE'
+complete -c evctl -n '__fish_seen_subcommand_from info groups lag health metrics' -l kafka-timeout -x -d 'On a kafka log, give up on a cluster after DURATION (10s)'
+complete -c evctl -n '__fish_seen_subcommand_from info groups lag health metrics' -s X -x -d 'On a kafka log, a librdkafka property PROPERTY=VALUE'
+complete -c evctl -n '__fish_seen_subcommand_from groups' -l group -x -d 'On a kafka log, the offsets of group NAME'
+complete -c evctl -n '__fish_seen_subcommand_from metrics' -l group -x -d 'On a kafka log, the lag of group NAME'
+
+# health
+complete -c evctl -n '__fish_seen_subcommand_from health' -l group -x -d 'Degraded when group NAME is behind --max-lag'
+complete -c evctl -n '__fish_seen_subcommand_from health' -l max-lag -x -d 'The lag past which a group is degraded (1000)'
 
 # streams
 complete -c evctl -n '__fish_seen_subcommand_from streams' -l category -x -d 'Only streams NAME and NAME-*'

@@ -28,8 +28,10 @@ complete -c evpub -l key-from -x -d 'With --wrap: take the key from PATH'
 complete -c evpub -l linger -x -d 'Flush a partial batch when input pauses (100ms)'
 complete -c evpub -l meta -x -d 'Set meta.NAME=VALUE (argument form)'
 complete -c evpub -l null-is-error -d 'With --wrap: null at a --*-from path is an error'
+complete -c evpub -l partitions -x -d "With --create on a kafka log: the topic's partitions"
 complete -c evpub -l ref-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'With --schemas: load remote refs from [PREFIX=]DIR'
 complete -c evpub -l renumber -d 'Number stream events afresh, ignoring their versions'
+complete -c evpub -l replication-factor -x -d "With --create on a kafka log: the topic's replicas"
 complete -c evpub -l require-schemas -d 'With --schemas: a type without schemas is invalid'
 complete -c evpub -l schema -x -d 'Schema version of data (argument form)'
 complete -c evpub -l schemas -x -a '(__fish_complete_directories (commandline -ct))' -d 'Validate each event against the schemas in DIR'
