@@ -41,7 +41,8 @@ static const char usage_long[] =
 	"                          longest retry delay (30s)\n"
 	"      --batch N           with --exec, up to N events per handler run\n"
 	"  -c, --create            with --to-log, create LOG2 if it does not\n"
-	"                          exist\n"
+	"                          exist (a kafka topic: through the admin\n"
+	"                          API)\n"
 	"      --category NAME     only streams NAME and NAME-*; may be repeated\n"
 	"      --check             with --upcast, run every event through its\n"
 	"                          chain and report the counts and failures\n"
@@ -85,12 +86,16 @@ static const char usage_long[] =
 	"                          (default, exit 65), skip, or dlq (to --dlq)\n"
 	"      --on-failure ACTION after the last retry: stop (default), dlq or\n"
 	"                          skip\n"
+	"      --partitions N      with -c into a kafka topic: its partitions\n"
+	"                          (the cluster's default)\n"
 	"      --parallel N        with --exec, up to N handlers at once, never\n"
 	"                          two of one stream (1)\n"
 	"      --progress          show progress on stderr even when it is not\n"
 	"                          a terminal\n"
 	"      --rate RATE         deliver RATE events a second (100/s) or a\n"
 	"                          minute (30/m), steadily\n"
+	"      --replication-factor N  with -c into a kafka topic: its\n"
+	"                          replication factor (the cluster's default)\n"
 	"      --renumber          with --to-log, number stream events afresh\n"
 	"                          after their stream's version in LOG2\n"
 	"      --retries N         retries of a failed handler run (3)\n"
@@ -145,9 +150,11 @@ enum {
 	OPT_MARK,
 	OPT_MAX_GAP,
 	OPT_NO_PROGRESS,
+	OPT_PARTITIONS,
 	OPT_PROGRESS,
 	OPT_RATE,
 	OPT_RENUMBER,
+	OPT_REPLICATION_FACTOR,
 	OPT_REWRITE,
 	OPT_REWRITE_TO,
 	OPT_SPEED,
@@ -185,9 +192,11 @@ static const struct option longopts[] = {
 	{"on-failure", required_argument, NULL, FE_OPT_ON_FAILURE},
 	{"output", required_argument, NULL, 'o'},
 	{"parallel", required_argument, NULL, FE_OPT_PARALLEL},
+	{"partitions", required_argument, NULL, OPT_PARTITIONS},
 	{"progress", no_argument, NULL, OPT_PROGRESS},
 	{"rate", required_argument, NULL, OPT_RATE},
 	{"renumber", no_argument, NULL, OPT_RENUMBER},
+	{"replication-factor", required_argument, NULL, OPT_REPLICATION_FACTOR},
 	{"retries", required_argument, NULL, FE_OPT_RETRIES},
 	{"rewrite", no_argument, NULL, OPT_REWRITE},
 	{"rewrite-to", required_argument, NULL, OPT_REWRITE_TO},
@@ -243,6 +252,7 @@ struct opts {
 	int64_t kafka_timeout_ms;
 	const char *kafka_opt;
 	int kfmt_set;
+	int kparts, krepl; /* -c into a topic: -1, the cluster's defaults */
 	int kafka_target, kafka_source; /* --to-log, LOG: kafka:// */
 	struct ev_kafka_addr to_addr, src_addr;
 	/* a kafka LOG: --from (in order) and -n, per partition */
@@ -376,6 +386,23 @@ static int kafka_option(int c, const char *arg, struct opts *o)
 
 	if (c == FE_OPT_FROM || c == 'n')
 		return kafka_position(c, arg, o);
+	if (c == OPT_PARTITIONS || c == OPT_REPLICATION_FACTOR) {
+		uint64_t v;
+		if (fe_parse_u64(arg, &v) != 0 || v < 1 ||
+		    v > (c == OPT_PARTITIONS ? 1000000 : 32767))
+			return fe_usage_error(
+				usage_short,
+				"%s: '%s' is not a number from 1 to %s",
+				c == OPT_PARTITIONS ? "--partitions"
+						    : "--replication-factor",
+				arg, c == OPT_PARTITIONS ? "1000000" : "32767");
+		*(c == OPT_PARTITIONS ? &o->kparts : &o->krepl) = (int)v;
+		if (o->kafka_opt == NULL)
+			o->kafka_opt = c == OPT_PARTITIONS
+					       ? "--partitions"
+					       : "--replication-factor";
+		return 0;
+	}
 	if (o->kafka_opt == NULL)
 		o->kafka_opt = name;
 	switch (c) {
@@ -506,6 +533,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case OPT_KAFKA_CONFIG:
 		case OPT_KAFKA_FORMAT:
 		case OPT_KAFKA_TIMEOUT:
+		case OPT_PARTITIONS:
+		case OPT_REPLICATION_FACTOR:
 			r = kafka_option(c, optarg, o);
 			break;
 		case FE_OPT_FROM:
@@ -666,11 +695,13 @@ static int validate_kafka(struct opts *o)
 					      "log (a kafka topic keeps no "
 					      "stream versions to follow on "
 					      "from)");
-		if (o->create)
-			return fe_usage_error(usage_short,
-					      "--create: creating kafka topics "
-					      "is not built yet");
 	}
+	if (!(o->kafka_target && o->create) && (o->kparts > 0 || o->krepl > 0))
+		return fe_usage_error(usage_short,
+				      "%s goes with -c/--create into a kafka "
+				      "topic (--to-log kafka://...)",
+				      o->kparts > 0 ? "--partitions"
+						    : "--replication-factor");
 	if (o->kafka_source)
 		return validate_kafka_source(o);
 	return -1;
@@ -999,10 +1030,18 @@ static int open_kafka_target(struct run *u)
 {
 	struct opts *o = u->o;
 	struct ev_error err;
+	int r;
 
 	u->kco.addr = &o->to_addr;
 	u->kco.props = &o->kprops;
 	u->kco.timeout_ms = (int)o->kafka_timeout_ms;
+	/* -c: the topic through the admin API, when it is missing */
+	if (o->create &&
+	    (r = ev_kafka_topic_create(&u->kco, o->kparts > 0 ? o->kparts : -1,
+				       o->krepl > 0 ? o->krepl : -1, &err)) < 0)
+		return r == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_reportf(&err, "--to-log");
 	if (ev_kafka_sink_open(&u->ks, &u->kco, o->kfmt, o->logpath, &err) != 0)
 		return err.code == EV_EUSAGE
 			       ? fe_usage_error(usage_short, "%s", err.msg)

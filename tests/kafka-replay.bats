@@ -389,14 +389,33 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 
 # ------------------------------------------------------------ bad input
 
-@test "evreplay --to-log kafka: what a topic lacks is refused, never ignored (64)" {
+@test "evreplay --to-log kafka: --renumber, which a topic lacks, is refused, never ignored (64)" {
 	run --separate-stderr evreplay --to-log "kafka://$KAFKA_BROKERS/rt6" --renumber a.evlog
 	assert_status 64
 	assert_stdout ""
 	assert_stderr "$(usage_err "evreplay: --renumber: not into a kafka log (a kafka topic keeps no stream versions to follow on from)")"
-	run --separate-stderr evreplay --to-log "kafka://$KAFKA_BROKERS/rt6" -c a.evlog
+}
+
+@test "evreplay -c --to-log kafka: the topic through the admin API: the mock has none, a clear error (1) and no topic; an existing topic is used" {
+	run --separate-stderr evreplay -c --partitions 3 --replication-factor 1 --to-log "kafka://$KAFKA_BROKERS/made" a.evlog
+	assert_status 1
+	assert_stdout ""
+	assert_stderr "evreplay: --to-log: kafka '$KAFKA_BROKERS': cannot create topic 'made': the cluster names none of its brokers as the controller, where CreateTopics goes
+evreplay: librdkafka's mock cluster has no controller and no CreateTopics: name the topic when starting it"
+	run --separate-stderr kc -L -J
+	[ "$(jq '[.topics[] | select(.topic == "made")] | length' <<<"$output")" = 0 ]
+	run --separate-stderr evreplay -c --to-log "kafka://$KAFKA_BROKERS/rt6" --mark made --stream account-1 a.evlog
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr evreplay --partitions 3 --to-log "kafka://$KAFKA_BROKERS/rt6" a.evlog
 	assert_status 64
-	assert_stderr "$(usage_err "evreplay: --create: creating kafka topics is not built yet")"
+	assert_stderr "$(usage_err "evreplay: --partitions goes with -c/--create into a kafka topic (--to-log kafka://...)")"
+	run --separate-stderr evreplay -c --replication-factor 0 --to-log "kafka://$KAFKA_BROKERS/rt6" a.evlog
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: --replication-factor: '0' is not a number from 1 to 32767")"
+	run --separate-stderr evreplay -c --partitions 2 --to-log b.evlog a.evlog
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: --partitions needs a kafka://HOST:PORT/TOPIC log (LOG or --to-log)")"
 }
 
 @test "evreplay: kafka options need a kafka log; --kafka-format needs a kafka target (64)" {
