@@ -1275,6 +1275,42 @@ out:
 	return rc;
 }
 
+/* A kafka LOG read from the start: the total from the partitions'
+ * watermarks (an estimate: offsets a topic skips, such as transaction
+ * markers, count too); from elsewhere, or when the cluster does not
+ * say, none. */
+static void set_progress_kafka(struct run *u)
+{
+	struct opts *o = u->o;
+	struct ev_kafka_conn_opts co;
+	struct ev_kafka_topic_info *ti = NULL;
+	struct ev_error err;
+	uint64_t total = 0;
+	size_t i;
+
+	u->prog.unknown = 1;
+	if (!u->prog.on || o->nkfrom > 0 || o->has_klast || o->group != NULL)
+		return;
+	co.addr = &o->src_addr;
+	co.props = &o->kprops;
+	co.timeout_ms = (int)o->kafka_timeout_ms;
+	if (ev_kafka_topic_describe(&co, &ti, &err) != 0)
+		return;
+	for (i = 0; i < ti->nparts; i++) {
+		if (ti->parts[i].low < 0 ||
+		    ti->parts[i].high < ti->parts[i].low)
+			break;
+		total += (uint64_t)(ti->parts[i].high - ti->parts[i].low);
+	}
+	if (i == ti->nparts) {
+		u->prog.unknown = 0;
+		u->prog.estimate = 1;
+		u->prog.start = 0;
+		u->prog.end = total;
+	}
+	ev_kafka_topic_info_free(ti);
+}
+
 /* What the progress display counts from, and to. */
 static void set_progress(struct run *u)
 {
@@ -1285,7 +1321,7 @@ static void set_progress(struct run *u)
 	u->prog.estimate = o->filtered;
 	clock_gettime(CLOCK_MONOTONIC, &u->prog.t0);
 	if (u->kc != NULL) {
-		u->prog.unknown = 1; /* a topic: no total without a pre-scan */
+		set_progress_kafka(u);
 		return;
 	}
 	u->prog.start = ev_scan_start(u->scan);

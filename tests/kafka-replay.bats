@@ -306,6 +306,18 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 	assert_stdout_contains "Boom"
 }
 
+@test "evreplay kafka:// --progress: a total from the watermarks from the start, none from elsewhere" {
+	src_topic
+	run --separate-stderr evreplay --progress -c --to-log p.evlog "$SRC"
+	assert_status 0
+	assert_stderr_contains "evreplay: 6/~6 events (100%)"
+	assert_stderr_contains "evreplay: 6 appended, 0 duplicate"
+	run --separate-stderr evreplay --progress --from 0:0 --to-log p.evlog "$SRC"
+	assert_status 0
+	[[ "$stderr" =~ evreplay:\ [0-9]+\ events ]]
+	[[ "$stderr" != *"/~"* ]]
+}
+
 @test "evreplay kafka://: what needs one position in the log is refused (64); a missing topic (66)" {
 	src_topic
 	run --separate-stderr evreplay --group g --from 0:1 "$SRC"
