@@ -37,7 +37,8 @@ static const char usage_short[] =
 static const char usage_long[] =
 	"Fold the events of an evlog log into aggregates, one row per group,\n"
 	"or into the states of a Lua projection, one per partition; with\n"
-	"--name, incrementally from a checkpoint, run after run.\n"
+	"--name, incrementally from a checkpoint, run after run.  LOG may be\n"
+	"a Kafka topic: kafka://HOST:PORT[,HOST:PORT...]/TOPIC.\n"
 	"\n"
 	"Options:\n"
 	"      --avg PATH          the average of the numbers at PATH\n"
@@ -61,10 +62,15 @@ static const char usage_long[] =
 	"      --first PATH        the value at PATH in the first event\n"
 	"  -f, --follow            go on folding new events until SIGINT or\n"
 	"                          SIGTERM, which save and exit 0\n"
-	"      --from POS          start at OFFSET, start, end or @TIME\n"
+	"      --from POS          start at OFFSET, start, end or @TIME; on a\n"
+	"                          kafka log PARTITION:OFFSET (repeatable)\n"
 	"      --global            one state for all events (a projection\n"
 	"                          without partition_by)\n"
 	"  -h, --help              show this help and exit\n"
+	"      --kafka-config FILE librdkafka properties from FILE, as kcat\n"
+	"                          reads them, for a kafka:// LOG\n"
+	"      --kafka-timeout DURATION  give up on an unreachable kafka\n"
+	"                          cluster after DURATION (10s)\n"
 	"      --last PATH         the value at PATH in the last event\n"
 	"      --last-event        the whole last event\n"
 	"      --limit N           print only the first N rows\n"
@@ -118,6 +124,8 @@ static const char usage_long[] =
 	"                          for another writer of the database\n"
 	"      --where EXPR        only events where EXPR holds (evtail(1)\n"
 	"                          Filter expressions); may be repeated\n"
+	"  -X PROPERTY=VALUE       a librdkafka property for a kafka:// LOG;\n"
+	"                          may be repeated\n"
 	"\n"
 	"A PATH is an envelope field (type, stream, time, ...) or a path in\n"
 	"data or meta, as --where takes it: data.amount, meta.userId.\n"
@@ -139,6 +147,8 @@ enum {
 	OPT_DIFF,
 	OPT_EMIT_TO,
 	OPT_GLOBAL,
+	OPT_KAFKA_CONFIG,
+	OPT_KAFKA_TIMEOUT,
 	OPT_NAME,
 	OPT_PARTITION,
 	OPT_REASON,
@@ -182,6 +192,8 @@ static const struct option longopts[] = {
 	{"from", required_argument, NULL, FE_OPT_FROM},
 	{"global", no_argument, NULL, OPT_GLOBAL},
 	{"help", no_argument, NULL, 'h'},
+	{"kafka-config", required_argument, NULL, OPT_KAFKA_CONFIG},
+	{"kafka-timeout", required_argument, NULL, OPT_KAFKA_TIMEOUT},
 	{"last", required_argument, NULL, OPT_LAST},
 	{"last-event", no_argument, NULL, OPT_LAST_EVENT},
 	{"limit", required_argument, NULL, OPT_LIMIT},
@@ -237,6 +249,15 @@ struct opts {
 	int64_t checkpoint_ms;
 	int checkpoint_set, wait, skip_given;
 	const char *skip_arg, *emit_path, *retry_dlq;
+	/* a kafka:// LOG: -X and --kafka-config, --kafka-timeout, --from
+	 * per partition; kafka_opt: the first kafka option given */
+	int kafka;
+	struct ev_kafka_addr addr;
+	struct ev_kafka_props kprops;
+	int64_t kafka_timeout_ms;
+	const char *kafka_opt;
+	struct ev_kafka_from *kfrom;
+	size_t nkfrom;
 };
 
 /* What runs: the engine the events go into, and the rows it makes. */
@@ -301,12 +322,81 @@ static int fold_option(struct opts *o, int c, const char *arg)
 	return r != 0 ? fe_oom() : 0;
 }
 
+/* Is the LOG operand a kafka log?  The options are parsed once,
+ * quietly, to find it: it changes what --from takes. */
+static int kafka_operand(int argc, char **argv)
+{
+	int save = opterr, r;
+
+	opterr = 0;
+	optind = 0;
+	while (getopt_long(argc, argv, "fho:p:VX:", longopts, NULL) != -1)
+		;
+	r = optind < argc && ev_kafka_is_addr(argv[optind]);
+	opterr = save;
+	optind = 0; /* parse again, from the start */
+	return r;
+}
+
+/* -X, --kafka-config, --kafka-timeout, and --from on a kafka LOG: 0,
+ * or an exit status. */
+static int kafka_option(struct opts *o, int c, const char *arg)
+{
+	struct ev_kafka_from *nf;
+	struct ev_error err;
+
+	switch (c) {
+	case 'X':
+		o->kafka_opt = o->kafka_opt ? o->kafka_opt : "-X";
+		if (ev_kafka_props_add(&o->kprops, arg, &err) != 0)
+			return err.code == EV_EUSAGE
+				       ? fe_usage_error(usage_short, "%s",
+							err.msg)
+				       : fe_oom();
+		return 0;
+	case OPT_KAFKA_CONFIG:
+		o->kafka_opt = o->kafka_opt ? o->kafka_opt : "--kafka-config";
+		if (ev_kafka_props_load(&o->kprops, arg, &err) != 0)
+			return err.code == EV_EUSAGE
+				       ? fe_usage_error(usage_short,
+							"--kafka-config: %s",
+							err.msg)
+				       : fe_reportf(&err, "--kafka-config");
+		return 0;
+	case OPT_KAFKA_TIMEOUT:
+		o->kafka_opt = o->kafka_opt ? o->kafka_opt : "--kafka-timeout";
+		if (ev_duration_parse(arg, &o->kafka_timeout_ms) != 0 ||
+		    o->kafka_timeout_ms <= 0 || o->kafka_timeout_ms > INT32_MAX)
+			return fe_usage_error(usage_short,
+					      "--kafka-timeout: '%s' is not a "
+					      "duration such as 500ms or 10s",
+					      arg);
+		return 0;
+	default: /* --from */
+		nf = realloc(o->kfrom, (o->nkfrom + 1) * sizeof(*nf));
+		if (nf == NULL)
+			return fe_oom();
+		o->kfrom = nf;
+		if (ev_kafka_from_parse(arg, &o->kfrom[o->nkfrom], &err) != 0)
+			return fe_usage_error(usage_short, "%s", err.msg);
+		o->nkfrom++;
+		return 0;
+	}
+}
+
 /* -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "fho:p:V", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fho:p:VX:", longopts, NULL)) !=
+	       -1) {
+		if (c == 'X' || c == OPT_KAFKA_CONFIG ||
+		    c == OPT_KAFKA_TIMEOUT || (c == FE_OPT_FROM && o->kafka)) {
+			if ((r = kafka_option(o, c, optarg)) != 0)
+				return r;
+			continue;
+		}
 		switch (c) {
 		case 'h':
 			fe_help(usage_short, usage_long);
@@ -454,6 +544,53 @@ static int parse_options(int argc, char **argv, struct opts *o)
 	return -1;
 }
 
+/* A kafka LOG: -1 to go on, or an exit status.  A checkpoint is one
+ * position in the log, and a topic has one per partition: what needs
+ * one is refused, never ignored. */
+static int validate_kafka(struct opts *o)
+{
+	const struct ev_projector_opts *pj = &o->pj;
+	struct ev_error err;
+	const char *what;
+
+	if (!o->kafka || o->logpath == NULL) {
+		if (o->kafka_opt != NULL)
+			return fe_usage_error(usage_short,
+					      "%s needs a kafka://HOST:PORT/"
+					      "TOPIC LOG",
+					      o->kafka_opt);
+		return -1;
+	}
+	if (ev_kafka_addr_parse(o->logpath, &o->addr, &err) != 0)
+		return fe_usage_error(usage_short, "%s", err.msg);
+	what = pj->name != NULL	       ? "--name"
+	       : o->status	       ? "--status"
+	       : pj->sqlite != NULL    ? "--sqlite"
+	       : pj->skip_set	       ? "--skip"
+	       : pj->rebuild	       ? "--rebuild"
+	       : o->retry_dlq != NULL  ? "--retry-dlq"
+	       : o->checkpoint_set     ? "--checkpoint-every"
+	       : o->wait	       ? "--wait"
+	       : pj->state_dir != NULL ? "--state-dir"
+				       : NULL;
+	if (what != NULL)
+		return fe_usage_error(usage_short,
+				      "%s: not on a kafka log yet (a "
+				      "checkpoint is one position in the log, "
+				      "and a topic has one per partition; "
+				      "evproject(1) KAFKA)",
+				      what);
+	if (o->exec.dlq != NULL)
+		return fe_usage_error(usage_short,
+				      "--dlq: not with a kafka log yet "
+				      "(evproject(1) KAFKA)");
+	if (o->sel.scan.to.kind == EV_POS_OFFSET)
+		return fe_usage_error(usage_short,
+				      "--to: a kafka log has no single offset "
+				      "to stop at: --to takes @TIME there");
+	return -1;
+}
+
 /* The options together: -1 to go on, or an exit status. */
 static int validate(struct opts *o)
 {
@@ -462,6 +599,8 @@ static int validate(struct opts *o)
 
 	if (!o->out_set)
 		o->fmt = isatty(STDOUT_FILENO) ? EV_ROWS_TABLE : EV_ROWS_NDJSON;
+	if ((r = validate_kafka(o)) != -1)
+		return r;
 	if ((o->test_dir != NULL) + o->status + o->diff + o->swap > 1)
 		return fe_usage_error(usage_short,
 				      "--test, --status, --diff and --swap "
@@ -660,6 +799,8 @@ static int need_dir(const struct fe_input *in, const char *what)
 							   : "a segment file");
 }
 
+static int run_kafka(struct opts *o, struct engine *e);
+
 static int run_scan(struct opts *o, struct engine *e)
 {
 	struct fe_input in;
@@ -674,6 +815,8 @@ static int run_scan(struct opts *o, struct engine *e)
 	memset(&in, 0, sizeof(in));
 	if ((rc = fe_upcast_load(&o->sel)) != 0)
 		return rc;
+	if (o->kafka)
+		return run_kafka(o, e);
 	in.path = o->logpath;
 	in.follow = o->pj.follow;
 	in.dlq = o->exec.upcast_dlq ? o->exec.dlq : NULL;
@@ -761,6 +904,71 @@ out:
 	ev_log_close(emit);
 	free(shadow);
 	fe_input_close(&in);
+	return rc;
+}
+
+/* A kafka LOG: its consumer (no group) as the scan the projector reads,
+ * without a checkpoint.  0, or an exit status after the message. */
+static int run_kafka(struct opts *o, struct engine *e)
+{
+	struct ev_scan_opts *so = &o->sel.scan;
+	struct ev_kafka_consumer_opts co;
+	struct ev_kafka_consumer *kc = NULL;
+	struct ev_scan *scan = NULL;
+	struct ev_projector_stats st;
+	struct ev_log *emit = NULL;
+	struct ev_error err;
+	char b[32];
+	int rc, r;
+
+	if ((rc = open_emit(o, &emit)) != 0)
+		return rc;
+	if (o->pj.on_error == EV_UPCAST_SKIP) {
+		o->pj.failed = warn_failed;
+		o->pj.failed_ctx = e;
+		e->fate = "skipped";
+	}
+	memset(&co, 0, sizeof(co));
+	co.conn.addr = &o->addr;
+	co.conn.props = &o->kprops;
+	co.conn.timeout_ms = (int)o->kafka_timeout_ms;
+	co.from = o->kfrom;
+	co.nfrom = o->nkfrom;
+	co.follow = o->pj.follow;
+	if ((r = ev_kafka_consumer_open(&kc, &co, &err)) != 0) {
+		rc = r == EV_EUSAGE ? fe_usage_error(usage_short, "%s", err.msg)
+				    : fe_report(&err);
+		goto out;
+	}
+	fe_select_scan(&o->sel, o->logpath);
+	so->decode = 0; /* the engines read the stored records */
+	so->follow = o->pj.follow;
+	if ((r = ev_scan_open_kafka(&scan, kc, o->addr.topic, so, &err)) != 0) {
+		rc = r == EV_EUSAGE ? fe_usage_error(usage_short, "%s", err.msg)
+				    : fe_report(&err);
+		goto out;
+	}
+	if (o->pj.follow)
+		fe_on_stop(on_signal);
+	o->pj.stop = &stop;
+	o->pj.scan = scan;
+	r = ev_projector_run(NULL, NULL, so, &e->pe, &o->pj, &st, &err);
+	rc = r != 0 ? fe_report(&err) : 0;
+	if (st.failed > 0 && o->pj.on_error == EV_UPCAST_SKIP)
+		fe_warn("%s event%s failed in the projection and %s skipped",
+			ev_commas(st.failed, b), st.failed == 1 ? "" : "s",
+			st.failed == 1 ? "was" : "were");
+	if (st.upcast_failures > 0 && o->sel.up != NULL &&
+	    o->sel.on_error == EV_UPCAST_SKIP)
+		fe_warn("%s event%s could not be upcast and %s skipped",
+			ev_commas(st.upcast_failures, b),
+			st.upcast_failures == 1 ? "" : "s",
+			st.upcast_failures == 1 ? "was" : "were");
+	rc = fe_upcast_end(&o->sel, NULL, rc);
+out:
+	ev_scan_free(scan);
+	ev_kafka_consumer_close(kc);
+	ev_log_close(emit);
 	return rc;
 }
 
@@ -1383,6 +1591,8 @@ int main(int argc, char **argv)
 		fe_select_free(&o.sel);
 		return fe_oom();
 	}
+	o.kafka_timeout_ms = 10000;
+	o.kafka = kafka_operand(argc, argv);
 	rc = parse_options(argc, argv, &o);
 	if (rc == -1)
 		rc = validate(&o);
@@ -1392,5 +1602,7 @@ int main(int argc, char **argv)
 	ev_projection_free(e.lua);
 	ev_fold_free(o.fold);
 	fe_select_free(&o.sel);
+	ev_kafka_props_free(&o.kprops);
+	free(o.kfrom);
 	return rc;
 }

@@ -32,6 +32,8 @@ static const char usage_long[] =
 	"Deliver the events of an evlog log again: to standard output, into\n"
 	"another log, or through a handler; at full speed or paced.  Or\n"
 	"rewrite a whole log with every event upcast to its current version.\n"
+	"LOG, and LOG2 of --to-log, may be a Kafka topic:\n"
+	"kafka://HOST:PORT[,HOST:PORT...]/TOPIC.\n"
 	"\n"
 	"Options:\n"
 	"      --backoff DURATION  first retry delay, doubling with jitter (1s)\n"
@@ -39,7 +41,8 @@ static const char usage_long[] =
 	"                          longest retry delay (30s)\n"
 	"      --batch N           with --exec, up to N events per handler run\n"
 	"  -c, --create            with --to-log, create LOG2 if it does not\n"
-	"                          exist\n"
+	"                          exist (a kafka topic: through the admin\n"
+	"                          API)\n"
 	"      --category NAME     only streams NAME and NAME-*; may be repeated\n"
 	"      --check             with --upcast, run every event through its\n"
 	"                          chain and report the counts and failures\n"
@@ -53,7 +56,8 @@ static const char usage_long[] =
 	"                          later events of its stream too\n"
 	"      --exec CMD          run CMD (sh -c) per event, the event's JSON\n"
 	"                          on stdin: at-least-once delivery\n"
-	"      --from POS          start at OFFSET, start, end or @TIME\n"
+	"      --from POS          start at OFFSET, start, end or @TIME; on a\n"
+	"                          kafka log PARTITION:OFFSET (repeatable)\n"
 	"      --grace DURATION    on SIGINT/SIGTERM, let handlers finish this\n"
 	"                          long before killing them (10s)\n"
 	"      --group NAME        replay as consumer group NAME: resume after\n"
@@ -67,19 +71,31 @@ static const char usage_long[] =
 	"                          (--to-log: on, with a generated NAME)\n"
 	"      --max-gap DURATION  with --speed, wait at most this long between\n"
 	"                          two events\n"
-	"  -n, --lines N           replay the last N (matching) events\n"
+	"      --kafka-config FILE librdkafka properties from FILE, as kcat\n"
+	"                          reads them, for kafka:// logs\n"
+	"      --kafka-format FMT  with --to-log kafka://..., how events\n"
+	"                          travel in records: binary (default),\n"
+	"                          structured or envelope\n"
+	"      --kafka-timeout DURATION  give up on an unreachable kafka\n"
+	"                          cluster after DURATION (10s)\n"
+	"  -n, --lines N           replay the last N (matching) events; on a\n"
+	"                          kafka log the last N of each partition\n"
 	"      --no-progress       no progress display\n"
 	"  -o, --output FORMAT     json (default), pretty, cloudevents, msgpack\n"
 	"      --on-error ACTION   an event --upcast cannot upcast: stop\n"
 	"                          (default, exit 65), skip, or dlq (to --dlq)\n"
 	"      --on-failure ACTION after the last retry: stop (default), dlq or\n"
 	"                          skip\n"
+	"      --partitions N      with -c into a kafka topic: its partitions\n"
+	"                          (the cluster's default)\n"
 	"      --parallel N        with --exec, up to N handlers at once, never\n"
 	"                          two of one stream (1)\n"
 	"      --progress          show progress on stderr even when it is not\n"
 	"                          a terminal\n"
 	"      --rate RATE         deliver RATE events a second (100/s) or a\n"
 	"                          minute (30/m), steadily\n"
+	"      --replication-factor N  with -c into a kafka topic: its\n"
+	"                          replication factor (the cluster's default)\n"
 	"      --renumber          with --to-log, number stream events afresh\n"
 	"                          after their stream's version in LOG2\n"
 	"      --retries N         retries of a failed handler run (3)\n"
@@ -98,7 +114,8 @@ static const char usage_long[] =
 	"      --to POS            stop after OFFSET, or before the first event\n"
 	"                          later than @TIME\n"
 	"      --to-log LOG2       append the events to the log LOG2, keeping\n"
-	"                          their ids, times, streams and versions\n"
+	"                          their ids, times, streams and versions; or\n"
+	"                          produce them into kafka://HOST:PORT/TOPIC\n"
 	"      --type GLOB         only types matching GLOB; may be repeated\n"
 	"      --until TIME        only events at or before TIME\n"
 	"      --upcast PATH       bring events of older schema versions up to\n"
@@ -108,6 +125,8 @@ static const char usage_long[] =
 	"  -V, --version           show versions and exit\n"
 	"      --wait              wait for a group another consumer holds\n"
 	"      --where EXPR        only events where EXPR holds (evtail(1))\n"
+	"  -X PROPERTY=VALUE       a librdkafka property for kafka:// logs;\n"
+	"                          may be repeated\n"
 	"\n"
 	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
 	"On SIGINT or SIGTERM it stops, says where, and exits 0.\n"
@@ -125,12 +144,17 @@ enum {
 	OPT_EXEC,
 	OPT_GROUP,
 	OPT_IN_PLACE,
+	OPT_KAFKA_CONFIG,
+	OPT_KAFKA_FORMAT,
+	OPT_KAFKA_TIMEOUT,
 	OPT_MARK,
 	OPT_MAX_GAP,
 	OPT_NO_PROGRESS,
+	OPT_PARTITIONS,
 	OPT_PROGRESS,
 	OPT_RATE,
 	OPT_RENUMBER,
+	OPT_REPLICATION_FACTOR,
 	OPT_REWRITE,
 	OPT_REWRITE_TO,
 	OPT_SPEED,
@@ -157,6 +181,9 @@ static const struct option longopts[] = {
 	{"group", required_argument, NULL, OPT_GROUP},
 	{"help", no_argument, NULL, 'h'},
 	{"in-place", no_argument, NULL, OPT_IN_PLACE},
+	{"kafka-config", required_argument, NULL, OPT_KAFKA_CONFIG},
+	{"kafka-format", required_argument, NULL, OPT_KAFKA_FORMAT},
+	{"kafka-timeout", required_argument, NULL, OPT_KAFKA_TIMEOUT},
 	{"lines", required_argument, NULL, 'n'},
 	{"mark", required_argument, NULL, OPT_MARK},
 	{"max-gap", required_argument, NULL, OPT_MAX_GAP},
@@ -165,9 +192,11 @@ static const struct option longopts[] = {
 	{"on-failure", required_argument, NULL, FE_OPT_ON_FAILURE},
 	{"output", required_argument, NULL, 'o'},
 	{"parallel", required_argument, NULL, FE_OPT_PARALLEL},
+	{"partitions", required_argument, NULL, OPT_PARTITIONS},
 	{"progress", no_argument, NULL, OPT_PROGRESS},
 	{"rate", required_argument, NULL, OPT_RATE},
 	{"renumber", no_argument, NULL, OPT_RENUMBER},
+	{"replication-factor", required_argument, NULL, OPT_REPLICATION_FACTOR},
 	{"retries", required_argument, NULL, FE_OPT_RETRIES},
 	{"rewrite", no_argument, NULL, OPT_REWRITE},
 	{"rewrite-to", required_argument, NULL, OPT_REWRITE_TO},
@@ -216,6 +245,21 @@ struct opts {
 	int rewrite, in_place;
 	const char *rewrite_to;
 	char not_rewrite[40];
+	/* kafka:// logs: -X and --kafka-config, --kafka-format,
+	 * --kafka-timeout; kafka_opt: the first of them given */
+	struct ev_kafka_props kprops;
+	enum ev_kafka_format kfmt;
+	int64_t kafka_timeout_ms;
+	const char *kafka_opt;
+	int kfmt_set;
+	int kparts, krepl; /* -c into a topic: -1, the cluster's defaults */
+	int kafka_target, kafka_source; /* --to-log, LOG: kafka:// */
+	struct ev_kafka_addr to_addr, src_addr;
+	/* a kafka LOG: --from (in order) and -n, per partition */
+	struct ev_kafka_from *kfrom;
+	size_t nkfrom;
+	int has_klast;
+	uint64_t klast;
 };
 
 /* ------------------------------------------------------------ options */
@@ -307,6 +351,92 @@ static int other_option(int c, const char *arg, struct opts *o)
 	return 0;
 }
 
+/* --from and -n on a kafka LOG: positions per partition.  0, or an
+ * exit status. */
+static int kafka_position(int c, const char *arg, struct opts *o)
+{
+	struct ev_kafka_from *nf;
+	struct ev_error err;
+
+	if (c == 'n') {
+		if (fe_parse_u64(arg, &o->klast) != 0)
+			return fe_usage_error(usage_short,
+					      "-n: '%s' is not a number", arg);
+		o->has_klast = 1;
+		return 0;
+	}
+	if ((nf = realloc(o->kfrom, (o->nkfrom + 1) * sizeof(*nf))) == NULL)
+		return fe_oom();
+	o->kfrom = nf;
+	if (ev_kafka_from_parse(arg, &o->kfrom[o->nkfrom], &err) != 0)
+		return fe_usage_error(usage_short, "%s", err.msg);
+	o->nkfrom++;
+	return 0;
+}
+
+/* -X, --kafka-config, --kafka-format, --kafka-timeout; --from and -n on
+ * a kafka LOG: 0, or an exit status. */
+static int kafka_option(int c, const char *arg, struct opts *o)
+{
+	struct ev_error err;
+	const char *name = c == 'X'		   ? "-X"
+			   : c == OPT_KAFKA_CONFIG ? "--kafka-config"
+			   : c == OPT_KAFKA_FORMAT ? "--kafka-format"
+						   : "--kafka-timeout";
+
+	if (c == FE_OPT_FROM || c == 'n')
+		return kafka_position(c, arg, o);
+	if (c == OPT_PARTITIONS || c == OPT_REPLICATION_FACTOR) {
+		uint64_t v;
+		if (fe_parse_u64(arg, &v) != 0 || v < 1 ||
+		    v > (c == OPT_PARTITIONS ? 1000000 : 32767))
+			return fe_usage_error(
+				usage_short,
+				"%s: '%s' is not a number from 1 to %s",
+				c == OPT_PARTITIONS ? "--partitions"
+						    : "--replication-factor",
+				arg, c == OPT_PARTITIONS ? "1000000" : "32767");
+		*(c == OPT_PARTITIONS ? &o->kparts : &o->krepl) = (int)v;
+		if (o->kafka_opt == NULL)
+			o->kafka_opt = c == OPT_PARTITIONS
+					       ? "--partitions"
+					       : "--replication-factor";
+		return 0;
+	}
+	if (o->kafka_opt == NULL)
+		o->kafka_opt = name;
+	switch (c) {
+	case 'X':
+		if (ev_kafka_props_add(&o->kprops, arg, &err) != 0)
+			return err.code == EV_EUSAGE
+				       ? fe_usage_error(usage_short, "%s",
+							err.msg)
+				       : fe_oom();
+		return 0;
+	case OPT_KAFKA_CONFIG:
+		if (ev_kafka_props_load(&o->kprops, arg, &err) != 0)
+			return err.code == EV_EUSAGE
+				       ? fe_usage_error(usage_short,
+							"--kafka-config: %s",
+							err.msg)
+				       : fe_reportf(&err, "--kafka-config");
+		return 0;
+	case OPT_KAFKA_FORMAT:
+		if (ev_kafka_format_parse(arg, &o->kfmt, &err) != 0)
+			return fe_usage_error(usage_short, "%s", err.msg);
+		o->kfmt_set = 1;
+		return 0;
+	default:
+		if (ev_duration_parse(arg, &o->kafka_timeout_ms) != 0 ||
+		    o->kafka_timeout_ms <= 0 || o->kafka_timeout_ms > INT32_MAX)
+			return fe_usage_error(usage_short,
+					      "--kafka-timeout: '%s' is not a "
+					      "duration such as 500ms or 10s",
+					      arg);
+		return 0;
+	}
+}
+
 /* Does a rewrite take option c?  If not, the first such one is kept
  * for the message. */
 static void note_option(struct opts *o, int c, int idx)
@@ -334,13 +464,29 @@ static void note_option(struct opts *o, int c, int idx)
 		snprintf(o->not_rewrite, sizeof(o->not_rewrite), "-%c", c);
 }
 
+/* Is the LOG operand a kafka log?  The options are parsed once,
+ * quietly, to find it: it changes what --from and -n take. */
+static int kafka_operand(int argc, char **argv)
+{
+	int save = opterr, r;
+
+	opterr = 0;
+	optind = 0;
+	while (getopt_long(argc, argv, "chn:o:VX:", longopts, NULL) != -1)
+		;
+	r = optind < argc && ev_kafka_is_addr(argv[optind]);
+	opterr = save;
+	optind = 0; /* parse again, from the start */
+	return r;
+}
+
 /* -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r, idx;
 
-	while ((idx = -1,
-		c = getopt_long(argc, argv, "chn:o:V", longopts, &idx)) != -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, "chn:o:VX:", longopts,
+					  &idx)) != -1) {
 		note_option(o, c, idx);
 		switch (c) {
 		case 'c':
@@ -383,6 +529,23 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case OPT_WAIT:
 			o->wait = 1;
 			continue;
+		case 'X':
+		case OPT_KAFKA_CONFIG:
+		case OPT_KAFKA_FORMAT:
+		case OPT_KAFKA_TIMEOUT:
+		case OPT_PARTITIONS:
+		case OPT_REPLICATION_FACTOR:
+			r = kafka_option(c, optarg, o);
+			break;
+		case FE_OPT_FROM:
+		case 'n':
+			if (o->kafka_source) {
+				r = kafka_option(c, optarg, o);
+				break;
+			}
+			if ((r = fe_select_option(&o->sel, c, optarg)) == -1)
+				return fe_usage_error(usage_short, NULL);
+			break;
 		case OPT_COLOR:
 		case OPT_GROUP:
 		case OPT_MARK:
@@ -443,6 +606,104 @@ static int validate_target(struct opts *o)
 		return fe_usage_error(usage_short,
 				      "--dlq needs --group: dead letters name "
 				      "the group that gave up on them");
+	return -1;
+}
+
+/* A kafka LOG: -1 to go on, or an exit status.  What needs one position
+ * in the log (a group's, a rewrite's, a dead letter's) is refused. */
+static int validate_kafka_source(struct opts *o)
+{
+	struct ev_error err;
+
+	if (ev_kafka_addr_parse(o->logpath, &o->src_addr, &err) != 0)
+		return fe_usage_error(usage_short, "%s", err.msg);
+	if (o->rewrite)
+		return fe_usage_error(usage_short,
+				      "--rewrite: not on a kafka log (it "
+				      "rewrites a local log; replay the topic "
+				      "into one with --to-log)");
+	if (o->group != NULL && (o->has_klast || o->nkfrom > 0))
+		return fe_usage_error(usage_short,
+				      "--group on a kafka log starts at the "
+				      "group's committed offsets: not with "
+				      "--from or -n");
+	if (o->state_dir != NULL || o->wait)
+		return fe_usage_error(usage_short,
+				      "%s: not on a kafka log (its group's "
+				      "offsets are the cluster's)",
+				      o->wait ? "--wait" : "--state-dir");
+	if (o->sel.on_error == EV_UPCAST_DLQ)
+		return fe_usage_error(usage_short,
+				      "--on-error dlq: not with a kafka log "
+				      "yet (evreplay(1) KAFKA)");
+	if (o->exec.dlq != NULL && ev_kafka_is_addr(o->exec.dlq))
+		return fe_usage_error(usage_short,
+				      "--dlq '%s': dead-letter topics are not "
+				      "built yet for evreplay (evreplay(1) "
+				      "KAFKA)",
+				      o->exec.dlq);
+	if (o->con.park_streams)
+		return fe_usage_error(usage_short,
+				      "--dlq-policy stream: not on a kafka "
+				      "log yet (evreplay(1) KAFKA)");
+	if (o->sel.scan.to.kind == EV_POS_OFFSET)
+		return fe_usage_error(usage_short,
+				      "--to: a kafka log has no single offset "
+				      "to stop at: --to takes @TIME there");
+	if (o->has_klast && o->nkfrom > 0)
+		return fe_usage_error(usage_short,
+				      "-n and --from cannot be combined");
+	if (o->kafka_target &&
+	    strcmp(o->to_addr.topic, o->src_addr.topic) == 0 &&
+	    strcmp(o->to_addr.brokers, o->src_addr.brokers) == 0) {
+		fe_warn("--to-log: '%s' is the log being replayed", o->to_log);
+		fprintf(stderr, "%s: replay into another log\n", fe_progname);
+		return EV_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* kafka:// logs, as the source or the --to-log target: -1 to go on, or
+ * an exit status.  A topic keeps no stream versions and no dedupe
+ * window: what needs them is refused, never ignored. */
+static int validate_kafka(struct opts *o)
+{
+	struct ev_error err;
+
+	o->kafka_target = o->to_log != NULL && ev_kafka_is_addr(o->to_log);
+	o->kafka_source = ev_kafka_is_addr(o->logpath);
+	if (!o->kafka_target && !o->kafka_source) {
+		if (o->kafka_opt != NULL)
+			return fe_usage_error(usage_short,
+					      "%s needs a kafka://HOST:PORT/"
+					      "TOPIC log (LOG or --to-log)",
+					      o->kafka_opt);
+		return -1;
+	}
+	if (o->kfmt_set && !o->kafka_target)
+		return fe_usage_error(usage_short,
+				      "--kafka-format needs --to-log "
+				      "kafka://...: the format of the records "
+				      "read is found per record");
+	if (o->kafka_target) {
+		if (ev_kafka_addr_parse(o->to_log, &o->to_addr, &err) != 0)
+			return fe_usage_error(usage_short, "--to-log: %s",
+					      err.msg);
+		if (o->renumber)
+			return fe_usage_error(usage_short,
+					      "--renumber: not into a kafka "
+					      "log (a kafka topic keeps no "
+					      "stream versions to follow on "
+					      "from)");
+	}
+	if (!(o->kafka_target && o->create) && (o->kparts > 0 || o->krepl > 0))
+		return fe_usage_error(usage_short,
+				      "%s goes with -c/--create into a kafka "
+				      "topic (--to-log kafka://...)",
+				      o->kparts > 0 ? "--partitions"
+						    : "--replication-factor");
+	if (o->kafka_source)
+		return validate_kafka_source(o);
 	return -1;
 }
 
@@ -511,6 +772,8 @@ static int validate(struct opts *o)
 	struct ev_scan_opts *so = &o->sel.scan;
 	int r;
 
+	if ((r = validate_kafka(o)) != -1)
+		return r;
 	if ((r = validate_rewrite(o)) != -1)
 		return r == EV_EXIT_OK ? -1 : r;
 	if ((r = validate_check(o)) != -1)
@@ -547,6 +810,7 @@ static int validate(struct opts *o)
 
 struct progress {
 	int on;
+	int unknown;	     /* no total: a kafka log */
 	uint64_t start, end; /* the offsets the replay spans */
 	int estimate;	     /* a filter: the total is a guess */
 	struct timespec t0;
@@ -576,6 +840,19 @@ static void show_progress(void *ctx, const struct ev_consumer_stats *st)
 	char b1[32], b2[32], b3[32], eta[32] = "", line[200];
 	int n;
 
+	if (p->unknown) {
+		n = snprintf(line, sizeof(line), "%s: %s events", fe_progname,
+			     ev_commas(done, b1));
+		if (rate > 0)
+			n += snprintf(line + n, sizeof(line) - (size_t)n,
+				      ", %s/s", ev_commas((uint64_t)rate, b3));
+		fprintf(stderr, "\r%s%*s", line,
+			p->width > (size_t)n ? (int)(p->width - (size_t)n) : 0,
+			"");
+		fflush(stderr);
+		p->width = (size_t)n;
+		return;
+	}
 	if (p->estimate)
 		total = read > 0 ? (double)done * span / read : 0;
 	if (total < done)
@@ -646,6 +923,8 @@ static int open_target(struct opts *o, struct ev_log **log)
 	struct stat st;
 	int r;
 
+	if (o->kafka_target)
+		return 0; /* the producer: open_kafka_target() */
 	if (same_log(o->to_log, o->logpath)) {
 		fe_warn("--to-log: '%s' is the log being replayed ('%s')",
 			o->to_log, o->logpath);
@@ -692,19 +971,83 @@ static void generated_name(ev_time_t at, char out[64])
 
 /* ------------------------------------------------------------ delivery */
 
+/* A kafka LOG: where each partition stands, from the events delivered
+ * in order (not with --exec), so that a stopped replay says where to
+ * go on.  It stands in front of the real sink. */
+struct ktrack {
+	int nparts;
+	int64_t *next; /* per partition: 1 + its last offset delivered */
+	struct ev_output *out;
+	ev_sink_fn sink;
+	ev_flush_fn flush;
+	void *ctx;
+};
+
+static int ktrack_sink(void *ctx, const struct ev_rec *rec,
+		       const struct ev_event *ev, struct ev_error *err)
+{
+	struct ktrack *t = ctx;
+	int r = t->out != NULL ? ev_output_event(t->out, rec, ev, err)
+			       : t->sink(t->ctx, rec, ev, err);
+
+	if (r == 0 && rec->kafka && rec->partition >= 0 &&
+	    rec->partition < t->nparts)
+		t->next[rec->partition] = rec->koffset + 1;
+	return r;
+}
+
+static int ktrack_flush(void *ctx, struct ev_error *err)
+{
+	struct ktrack *t = ctx;
+
+	if (t->out != NULL)
+		return ev_output_flush(t->out, err);
+	return t->flush != NULL ? t->flush(t->ctx, err) : 0;
+}
+
 struct run {
 	struct opts *o;
 	struct fe_input in;
+	struct ev_kafka_consumer *kc; /* a kafka LOG */
+	struct ktrack kt;
 	struct ev_scan *scan;
 	struct ev_log *target;
 	int target_new;
 	struct ev_replay *rp;
+	struct ev_kafka_sink *ks; /* --to-log kafka://... */
+	struct ev_kafka_conn_opts kco;
 	struct ev_output *out;
 	struct ev_pace *pace;
 	struct ev_mark mark;
 	char name[64];
 	struct progress prog;
 };
+
+/* The producer of --to-log kafka://...: 0, or an exit status.  An
+ * unreachable cluster or a missing topic stops us before the source is
+ * read (and before a group is taken). */
+static int open_kafka_target(struct run *u)
+{
+	struct opts *o = u->o;
+	struct ev_error err;
+	int r;
+
+	u->kco.addr = &o->to_addr;
+	u->kco.props = &o->kprops;
+	u->kco.timeout_ms = (int)o->kafka_timeout_ms;
+	/* -c: the topic through the admin API, when it is missing */
+	if (o->create &&
+	    (r = ev_kafka_topic_create(&u->kco, o->kparts > 0 ? o->kparts : -1,
+				       o->krepl > 0 ? o->krepl : -1, &err)) < 0)
+		return r == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_reportf(&err, "--to-log");
+	if (ev_kafka_sink_open(&u->ks, &u->kco, o->kfmt, o->logpath, &err) != 0)
+		return err.code == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_reportf(&err, "--to-log");
+	return 0;
+}
 
 /* The exit status for how the consumer ended. */
 static int outcome(struct run *u, int r, struct ev_error *err)
@@ -720,14 +1063,59 @@ static int outcome(struct run *u, int r, struct ev_error *err)
 			u->o->to_log);
 		return r;
 	}
-	if (u->rp != NULL)
+	if (u->rp != NULL || u->ks != NULL)
 		return fe_reportf(err, "--to-log '%s'", u->o->to_log);
 	return fe_report(err);
 }
 
 /* Where a stopped replay stands, and how to go on from there. */
+static void report_stop_kafka(struct run *u, const struct ev_consumer_stats *st)
+{
+	char b[32], from[1024] = "", rest[512] = "";
+	size_t n = 0, m = 0;
+	int p, missing = 0;
+
+	if (u->o->group != NULL) {
+		fe_warn("stopped after %s events; group '%s' resumes from the "
+			"offsets it committed",
+			ev_commas(st->handled, b), u->o->group);
+		return;
+	}
+	if (u->kt.next == NULL) {
+		fe_warn("stopped; a kafka log's place per partition is kept "
+			"only for standard output and --to-log, not with "
+			"--exec or --check (evreplay(1) KAFKA)");
+		return;
+	}
+	for (p = 0; p < u->kt.nparts; p++) {
+		if (u->kt.next[p] >= 0 && n < sizeof(from))
+			n += (size_t)snprintf(from + n, sizeof(from) - n,
+					      " --from %d:%lld", p,
+					      (long long)u->kt.next[p]);
+		else if (u->kt.next[p] < 0 && m < sizeof(rest))
+			m += (size_t)snprintf(rest + m, sizeof(rest) - m,
+					      "%s%d", missing++ ? "," : "", p);
+	}
+	if (n == 0) {
+		fe_warn("stopped before any event; run it again to resume");
+		return;
+	}
+	if (!missing)
+		fe_warn("stopped after %s events; resume with%s",
+			ev_commas(st->handled, b), from);
+	else
+		fe_warn("stopped after %s events; resume with%s, and for "
+			"partition %s --from where this run started (none of "
+			"its events was delivered)",
+			ev_commas(st->handled, b), from, rest);
+}
+
 static void report_stop(struct run *u, const struct ev_consumer_stats *st)
 {
+	if (u->kc != NULL) {
+		report_stop_kafka(u, st);
+		return;
+	}
 	if (u->o->group != NULL)
 		fe_warn("stopped before offset %llu; group '%s' resumes there",
 			(unsigned long long)st->position, u->o->group);
@@ -754,6 +1142,10 @@ static void summary(struct run *u, const struct ev_consumer_stats *st)
 		fe_warn("%s appended, %s duplicate",
 			ev_commas(rs->appended, b1),
 			ev_commas(rs->duplicates, b2));
+	if (u->ks != NULL && u->prog.on)
+		fe_warn("%s delivered to '%s'",
+			ev_commas(ev_kafka_sink_stats(u->ks)->delivered, b1),
+			u->o->to_log);
 }
 
 /* The sink: 0, or an exit status. */
@@ -762,6 +1154,13 @@ static int set_sink(struct run *u, struct ev_error *err)
 	struct opts *o = u->o;
 	int r;
 
+	if (u->ks != NULL) {
+		o->con.sink = ev_kafka_sink_event;
+		o->con.flush = ev_kafka_sink_flush;
+		o->con.sink_ctx = u->ks;
+		o->con.sink_needs_event = 1;
+		return 0;
+	}
 	if (o->to_log != NULL) {
 		if ((r = ev_replay_open(&u->rp, u->target, o->logpath,
 					o->renumber, err)) != 0)
@@ -785,6 +1184,32 @@ static int set_sink(struct run *u, struct ev_error *err)
 		return fe_report(err);
 	ev_output_set_position(u->out, ev_scan_start(u->scan));
 	o->con.output = u->out;
+	return 0;
+}
+
+/* A kafka LOG delivered in order: the tracker in front of the sink.  0,
+ * or an exit status. */
+static int ktrack(struct run *u)
+{
+	struct ev_consumer_opts *co = &u->o->con;
+	int p;
+
+	u->kt.nparts = ev_kafka_scan_partitions(u->scan);
+	if (u->kt.nparts <= 0)
+		return 0;
+	if ((u->kt.next = malloc((size_t)u->kt.nparts * sizeof(int64_t))) ==
+	    NULL)
+		return fe_oom();
+	for (p = 0; p < u->kt.nparts; p++)
+		u->kt.next[p] = -1;
+	u->kt.out = co->output;
+	u->kt.sink = co->sink;
+	u->kt.flush = co->flush;
+	u->kt.ctx = co->sink_ctx;
+	co->output = NULL;
+	co->sink = ktrack_sink;
+	co->flush = ktrack_flush;
+	co->sink_ctx = &u->kt;
 	return 0;
 }
 
@@ -812,6 +1237,8 @@ static int deliver(struct run *u)
 	}
 	if ((rc = set_sink(u, &err)) != 0)
 		return rc;
+	if (u->kc != NULL && o->con.cmd == NULL && (rc = ktrack(u)) != 0)
+		return rc;
 	fe_on_stop(on_signal);
 	if ((r = ev_consumer_new(&con, &o->con, &err)) != 0) {
 		rc = fe_report(&err);
@@ -824,6 +1251,11 @@ static int deliver(struct run *u)
 		err = err2;
 	}
 	if (u->rp != NULL && (r2 = ev_replay_flush(u->rp, &err2)) != 0 &&
+	    r == 0) {
+		r = r2;
+		err = err2;
+	}
+	if (u->ks != NULL && (r2 = ev_kafka_sink_flush(u->ks, &err2)) != 0 &&
 	    r == 0) {
 		r = r2;
 		err = err2;
@@ -843,6 +1275,42 @@ out:
 	return rc;
 }
 
+/* A kafka LOG read from the start: the total from the partitions'
+ * watermarks (an estimate: offsets a topic skips, such as transaction
+ * markers, count too); from elsewhere, or when the cluster does not
+ * say, none. */
+static void set_progress_kafka(struct run *u)
+{
+	struct opts *o = u->o;
+	struct ev_kafka_conn_opts co;
+	struct ev_kafka_topic_info *ti = NULL;
+	struct ev_error err;
+	uint64_t total = 0;
+	size_t i;
+
+	u->prog.unknown = 1;
+	if (!u->prog.on || o->nkfrom > 0 || o->has_klast || o->group != NULL)
+		return;
+	co.addr = &o->src_addr;
+	co.props = &o->kprops;
+	co.timeout_ms = (int)o->kafka_timeout_ms;
+	if (ev_kafka_topic_describe(&co, &ti, &err) != 0)
+		return;
+	for (i = 0; i < ti->nparts; i++) {
+		if (ti->parts[i].low < 0 ||
+		    ti->parts[i].high < ti->parts[i].low)
+			break;
+		total += (uint64_t)(ti->parts[i].high - ti->parts[i].low);
+	}
+	if (i == ti->nparts) {
+		u->prog.unknown = 0;
+		u->prog.estimate = 1;
+		u->prog.start = 0;
+		u->prog.end = total;
+	}
+	ev_kafka_topic_info_free(ti);
+}
+
 /* What the progress display counts from, and to. */
 static void set_progress(struct run *u)
 {
@@ -851,12 +1319,20 @@ static void set_progress(struct run *u)
 
 	u->prog.on = o->progress;
 	u->prog.estimate = o->filtered;
+	clock_gettime(CLOCK_MONOTONIC, &u->prog.t0);
+	if (u->kc != NULL) {
+		set_progress_kafka(u);
+		return;
+	}
 	u->prog.start = ev_scan_start(u->scan);
 	u->prog.end = ev_reader_end_offset(u->in.rd);
 	if (to->kind == EV_POS_OFFSET && to->offset + 1 < u->prog.end)
 		u->prog.end = to->offset + 1;
 	clock_gettime(CLOCK_MONOTONIC, &u->prog.t0);
 }
+
+static int open_local_source(struct run *u);
+static int open_kafka_source(struct run *u);
 
 /* Open the source (and group), the target, the scan: 0, or an exit
  * status. */
@@ -869,6 +1345,37 @@ static int open_all(struct run *u)
 
 	if (o->to_log != NULL && (r = open_target(o, &u->target)) != 0)
 		return r;
+	if (o->kafka_target && (r = open_kafka_target(u)) != 0)
+		return r;
+	/* the JSON fast path unless the events are needed */
+	so->decode = o->check || o->con.cmd != NULL || o->to_log != NULL ||
+		     o->mark != NULL || o->pace.mode == EV_PACE_SPEED ||
+		     o->fmt != EV_OUT_JSON;
+	if (o->kafka_source) {
+		if ((r = open_kafka_source(u)) != 0)
+			return r;
+	} else if ((r = open_local_source(u)) != 0) {
+		return r;
+	}
+	if (o->pace.mode != 0 &&
+	    (r = ev_pace_new(&u->pace, &o->pace, &err)) != 0)
+		return fe_report(&err);
+	if (o->to_log != NULL && !o->kafka_target && u->target == NULL) {
+		if ((r = create_target(o, &u->target)) != 0)
+			return r;
+		u->target_new = 1;
+	}
+	return 0;
+}
+
+/* A local LOG, its group and the scan: 0, or an exit status. */
+static int open_local_source(struct run *u)
+{
+	struct opts *o = u->o;
+	struct ev_scan_opts *so = &o->sel.scan;
+	struct ev_error err;
+	int r;
+
 	u->in.path = o->logpath;
 	u->in.group = o->group;
 	u->in.state_dir = o->state_dir;
@@ -883,20 +1390,53 @@ static int open_all(struct run *u)
 	fe_select_explain(&o->sel, u->in.log, o->logpath);
 	fe_select_scan(&o->sel, o->logpath);
 	so->group = u->in.grp;
-	/* the JSON fast path unless the events are needed */
-	so->decode = o->check || o->con.cmd != NULL || o->to_log != NULL ||
-		     o->mark != NULL || o->pace.mode == EV_PACE_SPEED ||
-		     o->fmt != EV_OUT_JSON;
 	if ((r = ev_scan_open(&u->scan, u->in.log, u->in.rd, so, &err)) != 0)
 		return fe_report(&err);
-	if (o->pace.mode != 0 &&
-	    (r = ev_pace_new(&u->pace, &o->pace, &err)) != 0)
-		return fe_report(&err);
-	if (o->to_log != NULL && u->target == NULL) {
-		if ((r = create_target(o, &u->target)) != 0)
-			return r;
-		u->target_new = 1;
+	return 0;
+}
+
+/* A kafka LOG: its consumer (no group) from --from or -n, read as a
+ * scan.  0, or an exit status. */
+static int open_kafka_source(struct run *u)
+{
+	struct opts *o = u->o;
+	struct ev_scan_opts *so = &o->sel.scan;
+	struct ev_kafka_consumer_opts co;
+	struct ev_error err;
+	int r;
+
+	memset(&co, 0, sizeof(co));
+	co.conn.addr = &o->src_addr;
+	co.conn.props = &o->kprops;
+	co.conn.timeout_ms = (int)o->kafka_timeout_ms;
+	co.from = o->kfrom;
+	co.nfrom = o->nkfrom;
+	co.has_last = o->has_klast;
+	co.last = o->klast;
+	co.group = o->group;
+	if ((r = ev_kafka_consumer_open(&u->kc, &co, &err)) != 0)
+		return r == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_report(&err);
+	fe_select_scan(&o->sel, o->logpath);
+	if ((r = ev_scan_open_kafka(&u->scan, u->kc, o->src_addr.topic, so,
+				    &err)) != 0)
+		return r == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_report(&err);
+	if (o->group != NULL) {
+		/* the group's offsets, per partition, once delivered */
+		o->con.commit = ev_kafka_scan_commit;
+		o->con.commit_ctx = u->scan;
+		o->con.commit_when_idle = 1;
+		o->con.group_name = o->group;
+		o->con.source_id = o->src_addr.topic;
 	}
+	/* a local dead-letter log: letters name the topic and partition */
+	if (o->con.cmd != NULL && o->exec.dlq != NULL &&
+	    (r = ev_dlq_open(&u->in.dlqlog, o->exec.dlq, NULL, &err)) != 0)
+		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+				      : fe_report(&err);
 	return 0;
 }
 
@@ -915,9 +1455,15 @@ static int check(struct run *u)
 	int r;
 
 	fe_on_stop(on_signal);
-	while (!stop_requested &&
-	       (r = ev_scan_next(u->scan, &rec, &ev, &err)) > 0)
-		;
+	r = 0;
+	while (!stop_requested) {
+		if ((r = ev_scan_next(u->scan, &rec, &ev, &err)) > 0)
+			continue;
+		/* a kafka log: none yet is not the end */
+		if (r < 0 || u->kc == NULL || ev_scan_done(u->scan) ||
+		    (r = ev_scan_wait(u->scan, 1000, &err)) < 0)
+			break;
+	}
 	if (r < 0)
 		return fe_report(&err);
 	if (ev_upcaster_report(up, &report) != 0) {
@@ -1118,6 +1664,8 @@ static int run(struct opts *o)
 	appended = u.rp != NULL ? ev_replay_stats(u.rp)->appended : 0;
 	if (u.rp != NULL && ev_replay_close(u.rp, &err) != 0 && rc == 0)
 		rc = fe_reportf(&err, "--to-log '%s'", o->to_log);
+	if (u.ks != NULL && ev_kafka_sink_close(u.ks, &err) != 0 && rc == 0)
+		rc = fe_reportf(&err, "--to-log '%s'", o->to_log);
 	/* a log we made and put nothing in does not stay behind */
 	if (u.target_new && rc != 0 && appended == 0) {
 		ev_log_close(u.target);
@@ -1129,6 +1677,8 @@ static int run(struct opts *o)
 	ev_pace_free(u.pace);
 	ev_output_free(u.out);
 	ev_scan_free(u.scan);
+	ev_kafka_consumer_close(u.kc);
+	free(u.kt.next);
 	fe_input_close(&u.in);
 	return rc;
 }
@@ -1144,6 +1694,8 @@ int main(int argc, char **argv)
 	fe_exec_init(&o.exec, usage_short, &o.con);
 	o.fmt = EV_OUT_JSON;
 	o.progress = -1;
+	o.kafka_timeout_ms = 10000;
+	o.kafka_source = kafka_operand(argc, argv);
 	if ((rc = fe_select_init(&o.sel, usage_short)) != 0)
 		return rc;
 	rc = parse_options(argc, argv, &o);
@@ -1153,5 +1705,7 @@ int main(int argc, char **argv)
 		rc = run(&o);
 	fe_select_free(&o.sel);
 	ev_template_free(o.tpl);
+	ev_kafka_props_free(&o.kprops);
+	free(o.kfrom);
 	return rc;
 }

@@ -2459,6 +2459,10 @@ struct ev_projector_opts {
 	int skip_set;		     /* record a skip of skip_offset */
 	uint64_t skip_offset;
 	const char *skip_reason;
+	/* a scan opened already, read instead of one on log and rd
+	 * (borrowed): a Kafka log's (ev_scan_open_kafka()), which has no
+	 * single position to checkpoint, so no name (EV_EUSAGE) */
+	struct ev_scan *scan;
 };
 
 struct ev_projector_stats {
@@ -3553,6 +3557,36 @@ void ev_kafka_dlq_close(struct ev_kafka_dlq *d);
 int ev_kafka_produce_to(struct ev_kafka_producer *p,
 			const struct ev_kafka_msg *m, int32_t partition,
 			void *opaque, struct ev_error *err);
+
+/* ---- kreplay: Kafka replay targets (lib/kafka_sink.c; evreplay(1)) */
+
+/*
+ * Stored events produced into a Kafka topic (evreplay --to-log
+ * kafka://...), as a consumer's sink (ev_kafka_sink_event,
+ * ev_kafka_sink_flush, ctx the struct ev_kafka_sink): each event, as the
+ * consumer gives it (marked, upcast), becomes a record in format fmt
+ * (ev_kafka_event_to_msg()) through the idempotent producer.  What a
+ * flush returns from is acknowledged (acks=all).  A topic keeps no stream
+ * versions and no dedupe window: nothing is checked, and a second run
+ * produces the events again.  A failed delivery is EV_EIO naming the
+ * count not delivered and the offset in the source (named source) of the
+ * first; the sink stops at its next event after one.
+ */
+struct ev_kafka_sink;
+struct ev_kafka_sink_stats {
+	uint64_t sent, delivered;
+};
+int ev_kafka_sink_open(struct ev_kafka_sink **out,
+		       const struct ev_kafka_conn_opts *co,
+		       enum ev_kafka_format fmt, const char *source,
+		       struct ev_error *err);
+int ev_kafka_sink_event(void *ctx, const struct ev_rec *rec,
+			const struct ev_event *ev, struct ev_error *err);
+int ev_kafka_sink_flush(void *ctx, struct ev_error *err);
+const struct ev_kafka_sink_stats *
+ev_kafka_sink_stats(const struct ev_kafka_sink *s);
+/* Flush (err may be NULL) and release: the flush's result. */
+int ev_kafka_sink_close(struct ev_kafka_sink *s, struct ev_error *err);
 
 /* ---- kadmin: Kafka topics, groups, lag and health (lib/kafka_admin.c;
  * evctl(1) KAFKA) */

@@ -497,6 +497,11 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	if ((o->skip_set || o->rebuild) && r.name == NULL)
 		return ev_seterr(err, EV_EUSAGE, "%s needs --name",
 				 o->skip_set ? "--skip" : "--rebuild");
+	if (o->scan != NULL && r.name != NULL)
+		return ev_seterr(err, EV_EUSAGE,
+				 "a checkpoint (--name) is one position in "
+				 "the log, and a kafka log has one per "
+				 "partition: not built yet");
 	if ((rc = open_run(&r, err)) != 0)
 		goto end;
 	if (r.have_cp && !o->rebuild &&
@@ -533,7 +538,9 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		sc.cursor_name = o->sqlite ? o->sqlite : ev_projlock_file(r.pl);
 		st->resumed = 1;
 	}
-	if ((rc = ev_scan_open(&s, log, rd, &sc, err)) != 0)
+	if (o->scan != NULL)
+		s = o->scan;
+	else if ((rc = ev_scan_open(&s, log, rd, &sc, err)) != 0)
 		goto end;
 	st->start = ev_scan_start(s);
 	if (st->resumed && st->start > r.cp.next && sc.notice != NULL) {
@@ -580,7 +587,8 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	st->upcast_failures = ev_scan_upcast_failures(s);
 end:
 	ev_consumer_free(con);
-	ev_scan_free(s);
+	if (s != o->scan)
+		ev_scan_free(s);
 	return close_run(&r, rc, err);
 }
 

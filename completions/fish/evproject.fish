@@ -24,6 +24,8 @@ complete -c evproject -l first -x -a "$__evproject_paths" -d 'The value at PATH 
 complete -c evproject -l from -x -a 'start end' -d 'Start at OFFSET, start, end or @TIME'
 complete -c evproject -l global -d 'One state for all events'
 complete -c evproject -s h -l help -d 'Show help and exit'
+complete -c evproject -l kafka-config -r -F -d 'librdkafka properties from FILE, as kcat reads them'
+complete -c evproject -l kafka-timeout -x -d 'Give up on an unreachable kafka cluster after DURATION (10s)'
 complete -c evproject -l last -x -a "$__evproject_paths" -d 'The value at PATH in the last event'
 complete -c evproject -l last-event -d 'The whole last event'
 complete -c evproject -l limit -x -d 'Print only the first N rows'
@@ -58,3 +60,4 @@ complete -c evproject -l upcast -r -F -d 'Upcast events with the upcaster set in
 complete -c evproject -s V -l version -d 'Show versions and exit'
 complete -c evproject -l wait -d 'Wait for another run of the projection, or another writer of the database'
 complete -c evproject -l where -x -d 'Only events where a filter expression holds'
+complete -c evproject -s X -x -d 'A librdkafka property PROPERTY=VALUE'
