@@ -230,8 +230,7 @@ static int kafka_lacks(int c)
 {
 	return c == FE_OPT_TO || c == FE_OPT_FROM_VERSION ||
 	       c == OPT_CURSOR_FILE || c == OPT_SALVAGE || c == OPT_STATE_DIR ||
-	       c == OPT_WAIT || c == OPT_TRACE || c == FE_OPT_UPCAST ||
-	       c == 'i';
+	       c == OPT_WAIT || c == OPT_TRACE || c == 'i';
 }
 
 /* -X, --kafka-config, --kafka-timeout; --from and -n on a kafka log:
@@ -564,6 +563,10 @@ static int validate(struct opts *o)
 				      o->fmt == EV_OUT_CSV ? "csv" : "tsv");
 	if ((r = fe_select_check_last(&o->sel)) != -1)
 		return r;
+	if (o->kafka && o->sel.on_error == EV_UPCAST_DLQ)
+		return fe_usage_error(usage_short,
+				      "--on-error dlq: not on a kafka log yet "
+				      "(evtail(1) KAFKA)");
 	if (o->kafka && o->con.park_streams)
 		return fe_usage_error(usage_short,
 				      "--dlq-policy stream: not on a kafka "
@@ -762,6 +765,9 @@ static int run_kafka(struct opts *o)
 
 	memset(&in, 0, sizeof(in));
 	memset(&kd, 0, sizeof(kd));
+	/* a bad upcaster set stops us before anything is read */
+	if ((rc = fe_upcast_load(&o->sel)) != 0)
+		return rc;
 	o->k.addr = o->logpath;
 	o->k.group = o->group;
 	/* -f with no position: the last few of each partition, then what
@@ -804,6 +810,7 @@ static int run_kafka(struct opts *o)
 		goto out;
 	}
 	rc = deliver(o, &in, o->k.scan);
+	rc = fe_upcast_end(&o->sel, o->k.scan, rc);
 out:
 	fe_kdlq_close(&kd);
 	evtail_kafka_close(&o->k);

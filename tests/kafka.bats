@@ -8,7 +8,7 @@ load kafka
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
 	kafka_start orders:8 t1:1 murmur:8 t2:1 t3:1 t4:1 pub1:1 pub2:1 \
-		pub3:1 pub4:1 pos:2 fol:1 rt:4 out:1 cnt:1
+		pub3:1 pub4:1 pos:2 fol:1 rt:4 out:1 cnt:1 up1:2
 }
 
 # a reminder in a test of the topic it needs (made in setup_file)
@@ -356,6 +356,33 @@ o1"
 	run bash -c 'evtail "kafka://$KAFKA_BROKERS/out" | head -n 1; echo "${PIPESTATUS[0]}"'
 	assert_status 0
 	[ "${lines[1]}" = 0 ]
+}
+
+@test "evtail kafka --upcast: events at their current version, filters after; a bad set, --on-error dlq" {
+	kafka_start_topic up1:2
+	printf '{"id":"u%s","type":"OrderPlaced","stream":"o-%s","data":{"n":%s}}\n' 1 1 1 2 2 2 3 3 3 |
+		evpub "kafka://$KAFKA_BROKERS/up1"
+	mkdir up
+	printf 'type OrderPlaced\nfrom 1\n  default data.currency "USD"\n  retype OrderCreated\n' >up/o.upcast
+	run --separate-stderr evtail --upcast up --type OrderCreated --where 'data.n > 1' \
+		--template '{id} {type} {schema} {data.currency}' "kafka://$KAFKA_BROKERS/up1"
+	assert_status 0
+	[ "$(sort <<<"$output")" = "u2 OrderCreated 2 USD
+u3 OrderCreated 2 USD" ]
+	# the stored type matches nothing once upcast
+	run --separate-stderr evtail --upcast up --type OrderPlaced -o count "kafka://$KAFKA_BROKERS/up1"
+	assert_status 0
+	assert_stdout 0
+	printf 'type X\nfrom 1\n  mvoe data.a data.b\n' >up/bad.upcast
+	run --separate-stderr evtail --upcast up "kafka://$KAFKA_BROKERS/up1"
+	assert_status 64
+	[ -z "$output" ]
+	assert_stderr "evtail: --upcast: up/bad.upcast:3: unknown operation 'mvoe'; did you mean 'move'?"
+	rm up/bad.upcast
+	run --separate-stderr evtail --upcast up --on-error dlq --dlq d.evlog "kafka://$KAFKA_BROKERS/up1"
+	assert_status 64
+	assert_stderr "evtail: --on-error dlq: not on a kafka log yet (evtail(1) KAFKA)
+$EVTAIL_USAGE"
 }
 
 @test "evpub kafka: -v counts what was delivered; --skip-invalid goes on (65); --dry-run sends nothing" {
