@@ -198,6 +198,8 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
+#define OPTSTRING "fhin:o:rVX:"
+
 /* What the command line asks for. */
 struct opts {
 	struct fe_select sel;
@@ -224,11 +226,10 @@ struct opts {
 /* Options of a local log that a kafka log does not take (yet). */
 static int kafka_lacks(int c)
 {
-	return c == FE_OPT_TO || c == FE_OPT_FROM_VERSION || c == OPT_GROUP ||
-	       c == OPT_EXEC || c == OPT_CURSOR_FILE || c == OPT_SALVAGE ||
-	       c == OPT_STATE_DIR || c == OPT_WAIT || c == OPT_TRACE ||
-	       c == FE_OPT_UPCAST || c == 'i' || c == OPT_COMMIT_EVERY ||
-	       c == OPT_COMMIT_INTERVAL;
+	return c == FE_OPT_TO || c == FE_OPT_FROM_VERSION ||
+	       c == OPT_CURSOR_FILE || c == OPT_SALVAGE || c == OPT_STATE_DIR ||
+	       c == OPT_WAIT || c == OPT_TRACE || c == FE_OPT_UPCAST ||
+	       c == 'i';
 }
 
 /* -X, --kafka-config, --kafka-timeout; --from and -n on a kafka log:
@@ -386,8 +387,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r, li = -1;
 
-	while ((c = getopt_long(argc, argv, "fhin:o:rVX:", longopts, &li)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, OPTSTRING, longopts, &li)) != -1) {
 		if (kafka_lacks(c) && o->not_kafka[0] == '\0')
 			snprintf(o->not_kafka, sizeof(o->not_kafka), "%s%s",
 				 li >= 0 ? "--" : "-",
@@ -482,27 +482,6 @@ static int parse_options(int argc, char **argv, struct opts *o)
 	return -1;
 }
 
-/* A kafka log: its own reader, evtail's filters and outputs. */
-static int run_kafka(struct opts *o)
-{
-	struct ev_scan_opts *so = &o->sel.scan;
-
-	o->k.addr = o->logpath;
-	/* -f with no position: the last few of each partition, then what
-	 * comes, as tail -f */
-	if (o->follow && o->k.nfrom == 0 && !o->k.has_last) {
-		o->k.has_last = 1;
-		o->k.last = FOLLOW_LAST;
-	}
-	fe_on_stop(on_signal);
-	return evtail_kafka_run(&o->k, o->sel.flt, so->has_max, so->max, o->fmt,
-				o->tpl, o->fields,
-				o->fmt == EV_OUT_PRETTY &&
-					fe_color(o->color, stdout),
-				o->reverse, o->follow, &stop_requested,
-				usage_short);
-}
-
 /* --exec and what goes with it: -1 to go on, or an exit status. */
 static int validate_exec(struct opts *o)
 {
@@ -582,6 +561,11 @@ static int validate(struct opts *o)
 				      o->fmt == EV_OUT_CSV ? "csv" : "tsv");
 	if ((r = fe_select_check_last(&o->sel)) != -1)
 		return r;
+	if (o->kafka && o->group != NULL && (o->k.has_last || o->k.nfrom > 0))
+		return fe_usage_error(usage_short,
+				      "--group on a kafka log starts at the "
+				      "group's committed offsets: not with "
+				      "--from or -n");
 	if (so->last_set && o->cursor_file != NULL)
 		return fe_usage_error(
 			usage_short, "-n and --cursor-file cannot be combined");
@@ -758,6 +742,40 @@ out:
 	return rc;
 }
 
+/* A kafka log: its consumer as a scan, delivered as a local log's. */
+static int run_kafka(struct opts *o)
+{
+	struct ev_scan_opts *so = &o->sel.scan;
+	struct fe_input in;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	o->k.addr = o->logpath;
+	o->k.group = o->group;
+	/* -f with no position: the last few of each partition, then what
+	 * comes, as tail -f */
+	if (o->follow && o->k.nfrom == 0 && !o->k.has_last && !o->group) {
+		o->k.has_last = 1;
+		o->k.last = FOLLOW_LAST;
+	}
+	fe_select_scan(&o->sel, o->logpath);
+	so->follow = o->follow;
+	so->decode = o->con.cmd != NULL || o->fields != NULL ||
+		     (o->fmt != EV_OUT_JSON && o->fmt != EV_OUT_COUNT);
+	if ((rc = evtail_kafka_open(&o->k, so, o->follow, usage_short)) != -1)
+		goto out;
+	if (o->group != NULL) {
+		/* the group's offsets, per partition, once delivered */
+		o->con.commit = ev_kafka_scan_commit;
+		o->con.commit_ctx = o->k.scan;
+		o->con.commit_when_idle = 1;
+	}
+	rc = deliver(o, &in, o->k.scan);
+out:
+	evtail_kafka_close(&o->k);
+	return rc;
+}
+
 static int run(struct opts *o)
 {
 	struct fe_input in;
@@ -823,9 +841,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.k.timeout_ms = 10000;
 	/* a kafka:// LOG changes what --from and -n take */
-	for (rc = 1; rc < argc; rc++)
-		if (ev_kafka_is_addr(argv[rc]))
-			o.kafka = 1;
+	o.kafka = evtail_kafka_operand(argc, argv, OPTSTRING, longopts);
 	ev_consumer_opts_init(&o.con);
 	fe_exec_init(&o.exec, usage_short, &o.con);
 	o.fmt = EV_OUT_JSON;

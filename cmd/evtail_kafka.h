@@ -4,11 +4,14 @@
 #ifndef EVTAIL_KAFKA_H
 #define EVTAIL_KAFKA_H
 
+#include <getopt.h>
+
 #include "evlog.h"
 
 /* What evtail's command line says for a kafka log. */
 struct evtail_kafka {
 	const char *addr; /* kafka://... as given */
+	struct ev_kafka_addr a;
 	struct ev_kafka_props props;
 	int64_t timeout_ms;	    /* --kafka-timeout */
 	struct ev_kafka_from *from; /* --from, in order */
@@ -16,15 +19,20 @@ struct evtail_kafka {
 	int has_last; /* -n */
 	uint64_t last;
 	const char *kafka_opt; /* the first kafka option given, or NULL */
+	const char *group;     /* --group */
+	struct ev_kafka_consumer *kc;
+	struct ev_scan *scan;
 };
 
-/* Read the kafka log: filter (flt), count (has_max, max), output in fmt
- * (tpl, fields, color as evtail's); follow with -f until stop is set.
- * An exit status. */
-int evtail_kafka_run(struct evtail_kafka *k, struct ev_filter *flt, int has_max,
-		     uint64_t max, enum ev_out_format fmt,
-		     struct ev_template *tpl, struct ev_fieldlist *fields,
-		     int color, int reverse, int follow,
-		     volatile sig_atomic_t *stop, const char *usage);
+/* Is the LOG operand of evtail's command line a kafka log?  The
+ * options are parsed once, quietly, to find it. */
+int evtail_kafka_operand(int argc, char **argv, const char *optstring,
+			 const struct option *longopts);
+
+/* Open the consumer and the scan of k->addr (so: the selection; follow
+ * with -f): -1 with k->kc and k->scan set, or an exit status. */
+int evtail_kafka_open(struct evtail_kafka *k, struct ev_scan_opts *so,
+		      int follow, const char *usage);
+void evtail_kafka_close(struct evtail_kafka *k);
 
 #endif

@@ -278,6 +278,19 @@ static int run_handlers(struct ev_consumer *c, volatile sig_atomic_t *stop)
 
 /* ---------------------------------------------------------------- setup */
 
+/* A Kafka group's rebalance takes partitions away: commit what is
+ * delivered or handled while they are still ours.  Runs in flight
+ * finish, but their offsets are the next owner's (at least once). */
+static void on_revoke(void *ctx)
+{
+	struct ev_consumer *c = ctx;
+
+	if (c->o.cmd != NULL)
+		commit(c, ev_jobs_handled_upto(c));
+	else
+		commit(c, c->st.position);
+}
+
 int ev_consumer_new(struct ev_consumer **out, const struct ev_consumer_opts *o,
 		    struct ev_error *err)
 {
@@ -330,6 +343,8 @@ int ev_consumer_new(struct ev_consumer **out, const struct ev_consumer_opts *o,
 	c->new_group = o->group != NULL && !ev_group_get(o->group)->exists;
 	c->last_commit = ev_jobs_now(c);
 	*out = c;
+	if (o->scan != NULL && ev_scan_is_kafka(o->scan))
+		ev_kafka_scan_on_revoke(o->scan, on_revoke, c);
 	if (o->dlq != NULL && o->on_failure == EV_FAIL_DLQ) {
 		struct ev_writer_opts wo;
 		memset(&wo, 0, sizeof(wo));
@@ -395,6 +410,8 @@ void ev_consumer_free(struct ev_consumer *c)
 
 	if (c == NULL)
 		return;
+	if (c->o.scan != NULL && ev_scan_is_kafka(c->o.scan))
+		ev_kafka_scan_on_revoke(c->o.scan, NULL, NULL);
 	ev_runner_free(c->runner);
 	for (i = 0; i < c->njobs; i++)
 		ev_jobs_job_free(c->jobs[i]);

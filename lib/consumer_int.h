@@ -24,6 +24,9 @@ struct item {
 	uint64_t attempts_before;
 	int has_dlq_offset;
 	uint64_t dlq_offset;
+	int kafka; /* a Kafka log's record: where it is in the topic */
+	int32_t partition;
+	int64_t koffset;
 	void *tag;
 	int state;
 	int solo;			    /* its batch failed: runs alone */

@@ -106,9 +106,9 @@ static void keep_stderr(struct proc *p, const char *buf, size_t n)
 /* The variables a handler gets from us; none leaks in from our own
  * environment when a run has no value for it. */
 static const char *const handler_vars[] = {
-	"EV_OFFSET",	  "EV_ID",	   "EV_TYPE",
-	"EV_STREAM",	  "EV_ATTEMPT",	   "EV_COUNT",
-	"EV_LAST_OFFSET", "EV_DLQ_OFFSET", NULL,
+	"EV_OFFSET",	"EV_ID",    "EV_TYPE",	      "EV_STREAM",
+	"EV_ATTEMPT",	"EV_COUNT", "EV_LAST_OFFSET", "EV_DLQ_OFFSET",
+	"EV_PARTITION", NULL,
 };
 
 /*
@@ -516,6 +516,9 @@ int ev_handler_env(char **env, const struct ev_handler_vars *v,
 	    env_add(env, &k, "EV_DLQ_OFFSET", "%llu",
 		    (unsigned long long)v->dlq_offset) != 0)
 		goto oom;
+	if (v->has_partition &&
+	    env_add(env, &k, "EV_PARTITION", "%d", (int)v->partition) != 0)
+		goto oom;
 	return 0;
 oom:
 	ev_handler_env_free(env);
@@ -540,6 +543,31 @@ int ev_handler_input(struct ev_buf *in, const uint8_t *rec, size_t n,
 	if (r == 0 && ev_buf_putc(in, '\n') != 0)
 		r = ev_seterr(err, EV_ERR, "out of memory");
 	return r;
+}
+
+int ev_handler_input_kafka(struct ev_buf *in, const uint8_t *rec, size_t n,
+			   int32_t partition, int64_t offset,
+			   struct ev_error *err)
+{
+	size_t mark = in->len;
+	char tmp[32];
+	int r = ev_record_to_json(rec, n, (uint64_t)offset, in, err), k;
+
+	if (r != 0)
+		return r;
+	if (in->len - mark >= 2 && in->p[mark] == '{') {
+		k = snprintf(tmp, sizeof(tmp), "\"partition\":%d,",
+			     (int)partition);
+		if (ev_buf_reserve(in, (size_t)k) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		memmove(in->p + mark + 1 + k, in->p + mark + 1,
+			in->len - mark - 1);
+		memcpy(in->p + mark + 1, tmp, (size_t)k);
+		in->len += (size_t)k;
+	}
+	if (ev_buf_putc(in, '\n') != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	return 0;
 }
 
 /* ------------------------------------------------------------ as ops */

@@ -303,8 +303,15 @@ static int add_record(struct ev_consumer *c, struct ev_rec *rec,
 		goto oom;
 	it->offset = rec->offset;
 	it->append_time = rec->append_time;
-	if (ev->stream.p != NULL &&
-	    (it->stream = strndup(ev->stream.p, ev->stream.n)) == NULL)
+	it->kafka = rec->kafka;
+	it->partition = rec->partition;
+	it->koffset = rec->koffset;
+	if (rec->kafka && ev->key.p != NULL) {
+		/* a Kafka log: the order of a key (its record key) */
+		if ((it->stream = strndup(ev->key.p, ev->key.n)) == NULL)
+			goto oom;
+	} else if (ev->stream.p != NULL &&
+		   (it->stream = strndup(ev->stream.p, ev->stream.n)) == NULL)
 		goto oom;
 	if (add_item(c, it) != 0)
 		goto oom;
@@ -596,8 +603,15 @@ static int job_input(struct ev_consumer *c, struct job *j, struct ev_error *err)
 					    ev_buf_putc(&j->input, '\n') != 0
 				    ? ev_seterr(err, EV_ERR, "out of memory")
 				    : 0;
-		else if ((r = ev_handler_input(&j->input, it->rec.p,
-					       it->rec.len, it->offset, err)) !=
+		else if ((r = it->kafka
+				      ? ev_handler_input_kafka(&j->input,
+							       it->rec.p,
+							       it->rec.len,
+							       it->partition,
+							       it->koffset, err)
+				      : ev_handler_input(&j->input, it->rec.p,
+							 it->rec.len,
+							 it->offset, err)) !=
 				 0 &&
 			 r != EV_ERR)
 			ev_err_damaged(err, c->o.log_name, it->offset);
@@ -610,6 +624,12 @@ static int job_input(struct ev_consumer *c, struct job *j, struct ev_error *err)
 	v.batch = c->o.batch > 1;
 	v.count = j->n;
 	v.last_offset = j->items[j->n - 1]->offset;
+	if (first->kafka) {
+		v.offset = (uint64_t)first->koffset;
+		v.last_offset = (uint64_t)j->items[j->n - 1]->koffset;
+		v.has_partition = 1;
+		v.partition = first->partition;
+	}
 	if (j->n == 1 && first->json != NULL) {
 		v.id.p = first->id;
 		v.id.n = first->id ? strlen(first->id) : 0;
@@ -754,23 +774,44 @@ static int result(struct ev_consumer *c, struct job *j, enum ev_result res)
 	return r != 0 ? ev_jobs_fail(c, r, &err) : 0;
 }
 
+/* Where an item is, for messages: "offset 12", or on a Kafka log
+ * "partition 3 offset 12". */
+static const char *item_at(const struct item *it, char *buf, size_t n)
+{
+	if (it->kafka)
+		snprintf(buf, n, "partition %d offset %lld", (int)it->partition,
+			 (long long)it->koffset);
+	else
+		snprintf(buf, n, "offset %llu", (unsigned long long)it->offset);
+	return buf;
+}
+
 /* A batch that keeps failing: one event at a time, so that only the
  * failing ones end up dead. */
 static void split_batch(struct ev_consumer *c, struct job *j, const char *why)
 {
 	struct item **items = j->items;
 	unsigned n = j->n, i;
+	char a[64], b[64];
 
 	j->items = NULL;
 	j->n = 0;
 	drop_job(c, j);
-	ev_jobs_notice(
-		c,
-		"batch at offsets %llu to %llu failed %u times (%s); retrying "
-		"its events one by one",
-		(unsigned long long)items[0]->offset,
-		(unsigned long long)items[n - 1]->offset, c->o.retries + 1,
-		why);
+	if (items[0]->kafka)
+		ev_jobs_notice(c,
+			       "batch of %u events from %s to %s failed %u "
+			       "times (%s); retrying its events one by one",
+			       n, item_at(items[0], a, sizeof(a)),
+			       item_at(items[n - 1], b, sizeof(b)),
+			       c->o.retries + 1, why);
+	else
+		ev_jobs_notice(
+			c,
+			"batch at offsets %llu to %llu failed %u times (%s); "
+			"retrying its events one by one",
+			(unsigned long long)items[0]->offset,
+			(unsigned long long)items[n - 1]->offset,
+			c->o.retries + 1, why);
 	for (i = 0; i < n; i++) {
 		items[i]->job = NULL;
 		items[i]->solo = 1;
@@ -783,21 +824,22 @@ static int gave_up(struct ev_consumer *c, struct job *j, const char *why)
 {
 	struct item *it = j->items[0];
 	struct ev_group_stats *st;
+	char at[64];
 	int r;
 
 	switch (c->o.on_failure) {
 	case EV_FAIL_STOP:
-		ev_jobs_notice(
-			c,
-			"handler failed on offset %llu after %u %s (%s); "
-			"stopping, the offset is not committed",
-			(unsigned long long)it->offset, j->attempts,
-			ev_plural(j->attempts, "attempt", "attempts"), why);
+		ev_jobs_notice(c,
+			       "handler failed on %s after %u %s (%s); "
+			       "stopping, the offset is not committed",
+			       item_at(it, at, sizeof(at)), j->attempts,
+			       ev_plural(j->attempts, "attempt", "attempts"),
+			       why);
 		c->st.failed = 1;
 		return 0;
 	case EV_FAIL_SKIP:
-		ev_jobs_notice(c, "skipped offset %llu after %u %s (%s)",
-			       (unsigned long long)it->offset, j->attempts,
+		ev_jobs_notice(c, "skipped %s after %u %s (%s)",
+			       item_at(it, at, sizeof(at)), j->attempts,
 			       ev_plural(j->attempts, "attempt", "attempts"),
 			       why);
 		if (c->o.group != NULL) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -326,8 +327,23 @@ struct ev_kafka_consumer {
 	/* -n: the last N of each partition, merged by time */
 	struct held *held;
 	size_t nheld, capheld, next_held;
-	int backlog; /* still gathering the held records */
+	int backlog;	    /* still gathering the held records */
+	int64_t idle_since; /* ms: no record nor end since (not following) */
+	/* a group: the partitions assigned (done[] then says which of
+	 * them are at their end), and who hears of a revoke */
+	int assigned;
+	char *assigned_to; /* per partition: ours now */
+	ev_kafka_revoke_fn revoke;
+	void *revoke_ctx;
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int tp_add(rd_kafka_topic_partition_list_t *l, const char *topic,
 		  int32_t part, int64_t off)
@@ -465,6 +481,112 @@ static int resolve_times(struct ev_kafka_consumer *c,
 	return 0;
 }
 
+/* A rebalance of the group: partitions assigned, or revoked (the owner
+ * of the consumer commits what it finished first). */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+			 rd_kafka_topic_partition_list_t *l, void *opaque)
+{
+	struct ev_kafka_consumer *c = opaque;
+	int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	int32_t *parts = NULL;
+	int i, n = 0;
+
+	if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		for (i = 0; i < l->cnt; i++) {
+			int32_t p = l->elems[i].partition;
+			if (p < 0 || p >= c->nparts || c->assigned_to[p])
+				continue;
+			c->assigned_to[p] = 1;
+			c->done[p] = 0;
+			c->nleft++;
+		}
+		c->assigned = 1;
+		c->idle_since = mono_ms();
+		if (coop)
+			rd_kafka_error_destroy(
+				rd_kafka_incremental_assign(rk, l));
+		else
+			rd_kafka_assign(rk, l);
+		return;
+	}
+	/* revoked (or lost): commit what is finished while they are ours */
+	parts = malloc((size_t)(l->cnt > 0 ? l->cnt : 1) * sizeof(*parts));
+	for (i = 0; parts != NULL && i < l->cnt; i++)
+		if (l->elems[i].partition >= 0 &&
+		    l->elems[i].partition < c->nparts)
+			parts[n++] = l->elems[i].partition;
+	if (c->revoke != NULL && parts != NULL &&
+	    e == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+		c->revoke(c->revoke_ctx, parts, n);
+	for (i = 0; parts != NULL && i < n; i++) {
+		if (c->assigned_to[parts[i]] && !c->done[parts[i]])
+			c->nleft--;
+		c->assigned_to[parts[i]] = 0;
+		c->done[parts[i]] = 1;
+	}
+	free(parts);
+	if (coop)
+		rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, l));
+	else
+		rd_kafka_assign(rk, NULL);
+	if (!coop)
+		c->assigned = 0;
+}
+
+void ev_kafka_consumer_on_revoke(struct ev_kafka_consumer *c,
+				 ev_kafka_revoke_fn fn, void *ctx)
+{
+	c->revoke = fn;
+	c->revoke_ctx = ctx;
+}
+
+int ev_kafka_consumer_owns(const struct ev_kafka_consumer *c, int32_t p)
+{
+	if (c->o.group == NULL)
+		return 1;
+	return p >= 0 && p < c->nparts && c->assigned_to[p];
+}
+
+int ev_kafka_consumer_commit(struct ev_kafka_consumer *c, const int64_t *next,
+			     int nparts, struct ev_error *err)
+{
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t e;
+	int i;
+
+	if (c->o.group == NULL)
+		return 0;
+	if ((l = rd_kafka_topic_partition_list_new(nparts)) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	for (i = 0; i < nparts && i < c->nparts; i++)
+		if (next[i] >= 0 && c->assigned_to[i] &&
+		    tp_add(l, c->o.conn.addr->topic, i, next[i]) != 0) {
+			rd_kafka_topic_partition_list_destroy(l);
+			return ev_seterr(err, EV_ERR, "out of memory");
+		}
+	e = l->cnt > 0 ? rd_kafka_commit(c->rk, l, 0)
+		       : RD_KAFKA_RESP_ERR_NO_ERROR;
+	rd_kafka_topic_partition_list_destroy(l);
+	switch (e) {
+	case RD_KAFKA_RESP_ERR_NO_ERROR:
+	case RD_KAFKA_RESP_ERR__NO_OFFSET:
+		return 0;
+	case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+	case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+	case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
+	case RD_KAFKA_RESP_ERR__STATE:
+		/* no longer ours: the next owner handles them again (at
+		 * least once) */
+		return EV_EAGAIN;
+	default:
+		return ev_seterr(err, EV_EIO,
+				 "kafka '%s': topic '%s': group '%s': "
+				 "commit: %s",
+				 c->o.conn.addr->brokers, c->o.conn.addr->topic,
+				 c->o.group, rd_kafka_err2str(e));
+	}
+}
+
 int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 			   const struct ev_kafka_consumer_opts *o,
 			   struct ev_error *err)
@@ -484,6 +606,21 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 		"evlog-evtail-nogroup", /* never joined: assign() only */
 		NULL,
 	};
+	static const char *const ours_group[] = {
+		"enable.auto.commit",
+		"false",
+		"enable.auto.offset.store",
+		"false",
+		"enable.partition.eof",
+		"true",
+		"fetch.wait.max.ms",
+		"100",
+		"allow.auto.create.topics",
+		"false",
+		"auto.offset.reset", /* a new group reads from the start */
+		"earliest",
+		NULL,
+	};
 	struct ev_kafka_consumer *c;
 	rd_kafka_conf_t *conf;
 	rd_kafka_topic_partition_list_t *l = NULL;
@@ -495,9 +632,20 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	c->o = *o;
-	if ((conf = make_conf(&o->conn, ours, err)) == NULL) {
+	if ((conf = make_conf(&o->conn, o->group ? ours_group : ours, err)) ==
+	    NULL) {
 		free(c);
 		return err->code;
+	}
+	if (o->group != NULL) {
+		/* the group's name is ours, whatever -X says */
+		if (conf_set(conf, "group.id", o->group, 0, err) != 0) {
+			rd_kafka_conf_destroy(conf);
+			free(c);
+			return err->code;
+		}
+		rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+		rd_kafka_conf_set_opaque(conf, c);
 	}
 	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof(es));
 	if (c->rk == NULL) {
@@ -509,10 +657,32 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 	if ((r = topic_partitions(c->rk, &o->conn, &c->nparts, err)) != 0)
 		goto fail;
 	c->done = calloc((size_t)c->nparts, sizeof(*c->done));
+	c->assigned_to = calloc((size_t)c->nparts, 1);
 	l = rd_kafka_topic_partition_list_new(c->nparts);
-	if (c->done == NULL || l == NULL) {
+	if (c->done == NULL || c->assigned_to == NULL || l == NULL) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto fail;
+	}
+	c->idle_since = mono_ms();
+	if (o->group != NULL) {
+		/* a member of the group: partitions come by rebalances */
+		if (tp_add(l, o->conn.addr->topic, RD_KAFKA_PARTITION_UA, 0) !=
+		    0) {
+			r = ev_seterr(err, EV_ERR, "out of memory");
+			goto fail;
+		}
+		e = rd_kafka_subscribe(c->rk, l);
+		if (e != 0) {
+			r = ev_seterr(err, EV_EIO,
+				      "kafka '%s': topic '%s': group '%s': %s",
+				      o->conn.addr->brokers,
+				      o->conn.addr->topic, o->group,
+				      rd_kafka_err2str(e));
+			goto fail;
+		}
+		rd_kafka_topic_partition_list_destroy(l);
+		*out = c;
+		return 0;
 	}
 	if ((r = plan(c, l, err)) != 0 || (r = resolve_times(c, l, err)) != 0)
 		goto fail;
@@ -522,6 +692,7 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 		c->done[l->elems[i].partition] = 0;
 	c->nleft = l->cnt;
 	c->backlog = o->has_last;
+	c->idle_since = mono_ms();
 	e = rd_kafka_assign(c->rk, l);
 	if (e != 0) {
 		r = ev_seterr(err, EV_EIO, "kafka '%s': topic '%s': %s",
@@ -591,11 +762,24 @@ static int poll_one(struct ev_kafka_consumer *c, int timeout_ms,
 	rd_kafka_message_t *rm;
 	int r;
 
-	if (c->nleft == 0 && !c->o.follow)
+	if (c->nleft == 0 && !c->o.follow && (!c->o.group || c->assigned))
 		return 0;
 	rm = rd_kafka_consumer_poll(c->rk, timeout_ms);
-	if (rm == NULL)
+	if (rm == NULL) {
+		/* never a hang: not following, the ends must come within
+		 * the timeout (a partition without a leader) */
+		if (!c->o.follow &&
+		    mono_ms() - c->idle_since >= c->o.conn.timeout_ms)
+			return ev_seterr(err, EV_EIO,
+					 "kafka '%s': topic '%s': no record "
+					 "and no end within %d ms "
+					 "(--kafka-timeout)",
+					 c->o.conn.addr->brokers,
+					 c->o.conn.addr->topic,
+					 c->o.conn.timeout_ms);
 		return EV_EAGAIN;
+	}
+	c->idle_since = mono_ms();
 	if (rm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 		if (rm->partition >= 0 && rm->partition < c->nparts &&
 		    !c->done[rm->partition]) {
@@ -603,7 +787,10 @@ static int poll_one(struct ev_kafka_consumer *c, int timeout_ms,
 			c->nleft--;
 		}
 		rd_kafka_message_destroy(rm);
-		return c->nleft == 0 && !c->o.follow ? 0 : EV_EAGAIN;
+		return c->nleft == 0 && !c->o.follow &&
+				       (!c->o.group || c->assigned)
+			       ? 0
+			       : EV_EAGAIN;
 	}
 	if (rm->err != 0) {
 		r = ev_seterr(err,
@@ -683,5 +870,26 @@ void ev_kafka_consumer_close(struct ev_kafka_consumer *c)
 		ev_kafka_msg_free(&c->held[i].m);
 	free(c->held);
 	free(c->done);
+	free(c->assigned_to);
 	free(c);
+}
+
+const char *ev_kafka_consumer_group(const struct ev_kafka_consumer *c)
+{
+	return c->o.group;
+}
+
+int ev_kafka_consumer_following(const struct ev_kafka_consumer *c)
+{
+	return c->o.follow;
+}
+
+int ev_kafka_consumer_timeout(const struct ev_kafka_consumer *c)
+{
+	return c->o.conn.timeout_ms;
+}
+
+int ev_kafka_consumer_partitions(const struct ev_kafka_consumer *c)
+{
+	return c->nparts;
 }

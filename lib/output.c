@@ -78,14 +78,14 @@ void ev_output_set_partition(struct ev_output *o, int32_t partition)
 }
 
 /* JSON output of a Kafka log: "partition" beside "offset", first */
-static int put_partition(struct ev_output *o, size_t mark)
+static int put_partition(struct ev_output *o, size_t mark, int32_t partition)
 {
 	char tmp[32];
 	int n;
 
 	if (o->buf.len - mark < 2 || o->buf.p[mark] != '{')
 		return 0;
-	n = snprintf(tmp, sizeof(tmp), "\"partition\":%d,", (int)o->partition);
+	n = snprintf(tmp, sizeof(tmp), "\"partition\":%d,", (int)partition);
 	if (ev_buf_reserve(&o->buf, (size_t)n) != 0)
 		return -1;
 	memmove(o->buf.p + mark + 1 + n, o->buf.p + mark + 1,
@@ -186,8 +186,22 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 		    const struct ev_event *ev, struct ev_error *err)
 {
 	size_t mark = o->buf.len;
+	struct ev_event kev;
+	int32_t partition = o->partition;
+	uint64_t offset = rec->offset;
 	int r;
 
+	if (rec->kafka) {
+		/* a Kafka log's record: its partition and offset, not the
+		 * scan's count */
+		partition = rec->partition;
+		offset = (uint64_t)rec->koffset;
+		if (ev != NULL) {
+			kev = *ev;
+			kev.offset = offset;
+			ev = &kev;
+		}
+	}
 	if (o->failed)
 		return ev_seterr_errno(err, EV_EIO, o->failed,
 				       "cannot write output");
@@ -206,8 +220,7 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 	}
 	if (ev == NULL && o->fmt == EV_OUT_JSON && o->fields == NULL) {
 		/* one pass from record to JSON, no decoded event */
-		r = ev_record_to_json(rec->p, rec->n, rec->offset, &o->buf,
-				      err);
+		r = ev_record_to_json(rec->p, rec->n, offset, &o->buf, err);
 	} else if (ev == NULL) {
 		r = ev_seterr(err, EV_EUSAGE, "this output needs the event");
 	} else {
@@ -244,8 +257,8 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 			break;
 		}
 	}
-	if (r == 0 && o->partition >= 0 && o->fmt == EV_OUT_JSON &&
-	    o->fields == NULL && put_partition(o, mark) != 0)
+	if (r == 0 && partition >= 0 && o->fmt == EV_OUT_JSON &&
+	    o->fields == NULL && put_partition(o, mark, partition) != 0)
 		r = ev_seterr(err, EV_ERR, "out of memory");
 	if (r == 0 && o->fmt != EV_OUT_MSGPACK &&
 	    ev_buf_putc(&o->buf, '\n') != 0)

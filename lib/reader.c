@@ -1067,6 +1067,7 @@ int ev_reader_next(struct ev_reader *r, struct ev_rec *rec,
 			rec->p = p;
 			rec->n = n;
 			rec->append_time = r->bh.append_time;
+			rec->kafka = 0;
 			return 1;
 		}
 		rr = next_batch(r, err);
@@ -1190,6 +1191,7 @@ int ev_reader_get(struct ev_reader *r, uint64_t offset, struct ev_rec *rec,
 		rec->p = rp;
 		rec->n = n;
 		rec->append_time = r->raw_append;
+		rec->kafka = 0;
 		return 1;
 	}
 	rr = ev_reader_seek(r, offset, err);

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "evlog_private.h"
+#include "kafka_scan_int.h"
 
 /* One stream's events, read through its links before the scan. */
 struct preload {
@@ -145,6 +146,8 @@ struct ev_scan {
 	const struct pitem *pi;	    /* the record read last, if upcast */
 	const struct pitem *up_pi;  /* the one upcast last, if by it */
 	const struct pbatch *up_pb; /* and its batch */
+	/* a Kafka log (kafka_scan.c): its records instead of a reader's */
+	struct ev_kscan *ks;
 };
 
 static void pipe_free(struct pipe *pp);
@@ -171,6 +174,7 @@ static int preload_next(struct preload *pl, struct ev_rec *rec)
 	rec->append_time = h.append_time;
 	rec->n = h.n;
 	rec->p = pl->b.p + pl->pos + sizeof(h);
+	rec->kafka = 0;
 	pl->pos += sizeof(h) + h.n;
 	return 1;
 }
@@ -440,6 +444,7 @@ void ev_scan_free(struct ev_scan *s)
 	if (s == NULL)
 		return;
 	pipe_free(s->pipe);
+	ev_kscan_free(s->ks);
 	ev_watch_free(s->watch);
 	ev_filter_free(s->none);
 	ev_buf_free(&s->pl.b);
@@ -765,6 +770,13 @@ static int next_record(struct ev_scan *s, struct ev_rec *rec,
 			return r;
 	}
 	s->pi = NULL;
+	if (s->ks != NULL) {
+		int end;
+		r = ev_kscan_next(s->ks, rec, &end, err);
+		if (r == 0 && end && !s->follow)
+			s->done = 1;
+		return r;
+	}
 	if (pipe_use(s))
 		return pipe_next(s, rec, err);
 	return ev_reader_next(s->rd, rec, err);
@@ -907,6 +919,8 @@ static int scan_next(struct ev_scan *s, struct ev_rec *rec,
 				return r;
 			continue;
 		}
+		if (r == 0 && s->ks != NULL)
+			return 0; /* none now; done when at the end */
 		if (r == 0 && !s->pl.active && ev_reader_tell(s->rd) > s->pos)
 			s->pos = ev_reader_tell(s->rd); /* past a gap */
 		if (r <= 0) {
@@ -1096,6 +1110,8 @@ int ev_scan_wait(struct ev_scan *s, int64_t timeout_ms, struct ev_error *err)
 {
 	if (s->done)
 		return 0;
+	if (s->ks != NULL)
+		return ev_kscan_wait(s->ks, timeout_ms, err);
 	return ev_watch_wait(s->watch, s->rd, timeout_ms, err);
 }
 
@@ -1112,4 +1128,86 @@ uint64_t ev_scan_start(const struct ev_scan *s)
 const char *ev_scan_name(const struct ev_scan *s)
 {
 	return s->name;
+}
+
+/* ------------------------------------------------------------ kafka */
+
+int ev_scan_open_kafka(struct ev_scan **out, struct ev_kafka_consumer *kc,
+		       const char *topic, const struct ev_scan_opts *o,
+		       struct ev_error *err)
+{
+	struct ev_scan *s = calloc(1, sizeof(*s));
+	int r;
+
+	*out = NULL;
+	if (s == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	if (o->to.kind == EV_POS_OFFSET) {
+		r = ev_seterr(err, EV_EUSAGE,
+			      "a kafka log has no single offset to stop "
+			      "at: --to takes a time there");
+		goto fail;
+	}
+	s->filter = o->filter;
+	if (s->filter == NULL &&
+	    (s->filter = s->none = ev_filter_new()) == NULL)
+		goto oom;
+	if ((s->name = strdup(o->name ? o->name : topic)) == NULL)
+		goto oom;
+	if ((r = ev_kscan_new(&s->ks, kc, topic, err)) != 0)
+		goto fail;
+	s->to = o->to;
+	s->skip_before = EV_TIME_NONE;
+	s->from_version = o->from_version;
+	s->max = o->max;
+	s->has_max = o->has_max;
+	s->follow = o->follow;
+	s->notice = o->notice;
+	s->ctx = o->ctx;
+	s->up = o->upcaster;
+	s->up_policy = o->on_upcast_error;
+	s->up_failed = o->upcast_failed;
+	s->up_ctx = o->upcast_ctx;
+	s->pipe_off = 1; /* upcast as it reads */
+	s->need_event = o->decode || ev_filter_needs_event(s->filter) ||
+			s->to.kind == EV_POS_TIME || s->from_version > 0;
+	*out = s;
+	return 0;
+oom:
+	r = ev_seterr(err, EV_ERR, "out of memory");
+fail:
+	ev_scan_free(s);
+	return r;
+}
+
+int ev_scan_is_kafka(const struct ev_scan *s)
+{
+	return s->ks != NULL;
+}
+
+int ev_kafka_scan_offsets(struct ev_scan *s, uint64_t position, int64_t *next,
+			  int nparts)
+{
+	if (s->ks == NULL)
+		return EV_EUSAGE;
+	return ev_kscan_offsets(s->ks, position, next, nparts);
+}
+
+int ev_kafka_scan_partitions(const struct ev_scan *s)
+{
+	return s->ks != NULL ? ev_kscan_partitions(s->ks) : 0;
+}
+
+int ev_kafka_scan_commit(void *scan, uint64_t position, struct ev_error *err)
+{
+	struct ev_scan *s = scan;
+
+	return s->ks != NULL ? ev_kscan_commit(s->ks, position, err) : 0;
+}
+
+void ev_kafka_scan_on_revoke(struct ev_scan *s, void (*fn)(void *ctx),
+			     void *ctx)
+{
+	if (s->ks != NULL)
+		ev_kscan_on_revoke(s->ks, fn, ctx);
 }

@@ -1,0 +1,223 @@
+/*
+ * kafka_scan.c - the records of a Kafka consumer as the records of a
+ * scan (ev_scan_open_kafka() in scan.c hooks this in).
+ *
+ * Each record is mapped to its event by ev_kafka_decode(), as every
+ * reader of a Kafka log does, and numbered in the order read: the
+ * engine's positions must grow, and a topic's offsets only grow within
+ * a partition.  What the number stands for is kept, for a group, until
+ * a commit maps a position back to each partition's next offset.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "evlog_private.h"
+#include "kafka_scan_int.h"
+
+/* a record read, not yet below a committed position */
+struct seen {
+	uint64_t seq;
+	int32_t partition;
+	int64_t koffset;
+};
+
+struct ev_kscan {
+	struct ev_kafka_consumer *kc;
+	char *topic;
+	struct ev_kafka_decoder *dec;
+	struct ev_kafka_msg m; /* the record in hand */
+	int32_t part;
+	int64_t off;
+	int have; /* m holds a record not yet taken */
+	int end;  /* no more will come */
+	struct ev_event ev;
+	/* a group: the records read, in order, for commits */
+	uint64_t seq; /* the next record's number */
+	/* the engine: commit what it finished, before a revoke */
+	void (*revoke)(void *ctx);
+	void *revoke_ctx;
+	int track;
+	struct seen *seen;
+	size_t head, n, cap; /* a ring */
+};
+
+/* Partitions revoked: the engine commits what it finished while they
+ * are ours; then what was read of them is forgotten (the next owner
+ * reads it again from the commit). */
+static void on_revoke(void *ctx, const int32_t *parts, int n)
+{
+	struct ev_kscan *k = ctx;
+	size_t i;
+	int j;
+
+	if (k->revoke != NULL)
+		k->revoke(k->revoke_ctx);
+	for (j = 0; j < n; j++) {
+		if (k->have && k->part == parts[j])
+			k->have = 0;
+		for (i = 0; i < k->n; i++) {
+			struct seen *s = &k->seen[(k->head + i) % k->cap];
+			if (s->partition == parts[j])
+				s->partition = -1;
+		}
+	}
+}
+
+int ev_kscan_new(struct ev_kscan **out, struct ev_kafka_consumer *kc,
+		 const char *topic, struct ev_error *err)
+{
+	struct ev_kscan *k = calloc(1, sizeof(*k));
+	int r;
+
+	*out = NULL;
+	if (k == NULL || (k->topic = strdup(topic)) == NULL) {
+		free(k);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	k->kc = kc;
+	ev_kafka_msg_reset(&k->m);
+	if ((r = ev_kafka_decoder_new(&k->dec, err)) != 0) {
+		ev_kscan_free(k);
+		return r;
+	}
+	k->track = ev_kafka_consumer_group(kc) != NULL;
+	ev_kafka_consumer_on_revoke(kc, on_revoke, k);
+	*out = k;
+	return 0;
+}
+
+void ev_kscan_free(struct ev_kscan *k)
+{
+	if (k == NULL)
+		return;
+	ev_kafka_consumer_on_revoke(k->kc, NULL, NULL);
+	ev_kafka_decoder_free(k->dec);
+	ev_kafka_msg_free(&k->m);
+	free(k->seen);
+	free(k->topic);
+	free(k);
+}
+
+/* one poll of the consumer into m: 1 a record in hand, 0 not */
+static int fetch(struct ev_kscan *k, int timeout_ms, struct ev_error *err)
+{
+	int r;
+
+	if (k->have || k->end)
+		return k->have;
+	r = ev_kafka_consumer_next(k->kc, timeout_ms, &k->m, &k->part, &k->off,
+				   err);
+	if (r == 1) {
+		k->have = 1;
+		return 1;
+	}
+	if (r == 0) {
+		k->end = 1;
+		return 0;
+	}
+	return r == EV_EAGAIN ? 0 : r;
+}
+
+static int track(struct ev_kscan *k, uint64_t seq)
+{
+	struct seen *s;
+
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 256, i;
+		struct seen *ns = malloc(cap * sizeof(*ns));
+		if (ns == NULL)
+			return -1;
+		for (i = 0; i < k->n; i++)
+			ns[i] = k->seen[(k->head + i) % k->cap];
+		free(k->seen);
+		k->seen = ns;
+		k->cap = cap;
+		k->head = 0;
+	}
+	s = &k->seen[(k->head + k->n) % k->cap];
+	s->seq = seq;
+	s->partition = k->part;
+	s->koffset = k->off;
+	k->n++;
+	return 0;
+}
+
+int ev_kscan_next(struct ev_kscan *k, struct ev_rec *rec, int *end,
+		  struct ev_error *err)
+{
+	uint64_t seq = k->seq;
+	int r;
+
+	*end = 0;
+	if ((r = fetch(k, 0, err)) < 0)
+		return r;
+	if (r == 0) {
+		*end = k->end;
+		return 0;
+	}
+	k->have = 0;
+	if ((r = ev_kafka_decode(k->dec, &k->m, k->topic, k->part, k->off, rec,
+				 &k->ev, err)) != 0)
+		return r;
+	if (k->track && track(k, seq) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	k->seq++;
+	rec->offset = seq;
+	rec->kafka = 1;
+	rec->partition = k->part;
+	rec->koffset = k->off;
+	return 1;
+}
+
+int ev_kscan_wait(struct ev_kscan *k, int64_t timeout_ms, struct ev_error *err)
+{
+	int r;
+
+	if (timeout_ms > 1000)
+		timeout_ms = 1000;
+	r = fetch(k, (int)(timeout_ms < 0 ? 0 : timeout_ms), err);
+	return r < 0 ? r : 0;
+}
+
+int ev_kscan_offsets(struct ev_kscan *k, uint64_t position, int64_t *next,
+		     int nparts)
+{
+	int i;
+
+	for (i = 0; i < nparts; i++)
+		next[i] = -1;
+	while (k->n > 0 && k->seen[k->head].seq < position) {
+		const struct seen *s = &k->seen[k->head];
+		if (s->partition >= 0 && s->partition < nparts)
+			next[s->partition] = s->koffset + 1;
+		k->head = (k->head + 1) % k->cap;
+		k->n--;
+	}
+	return 0;
+}
+
+int ev_kscan_partitions(const struct ev_kscan *k)
+{
+	return ev_kafka_consumer_partitions(k->kc);
+}
+
+void ev_kscan_on_revoke(struct ev_kscan *k, void (*fn)(void *ctx), void *ctx)
+{
+	k->revoke = fn;
+	k->revoke_ctx = ctx;
+}
+
+int ev_kscan_commit(struct ev_kscan *k, uint64_t position, struct ev_error *err)
+{
+	int n = ev_kafka_consumer_partitions(k->kc), r;
+	int64_t *next;
+
+	if (!k->track)
+		return 0;
+	if ((next = malloc((size_t)(n > 0 ? n : 1) * sizeof(*next))) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	ev_kscan_offsets(k, position, next, n);
+	r = ev_kafka_consumer_commit(k->kc, next, n, err);
+	free(next);
+	return r == EV_EAGAIN ? 0 : r;
+}

@@ -1,0 +1,28 @@
+/*
+ * kafka_scan_int.h - the Kafka backend of struct ev_scan (lib/scan.c
+ * hooks it in; lib/kafka_scan.c).
+ */
+#ifndef EV_KAFKA_SCAN_INT_H
+#define EV_KAFKA_SCAN_INT_H
+
+#include "evlog.h"
+
+struct ev_kscan;
+int ev_kscan_new(struct ev_kscan **out, struct ev_kafka_consumer *kc,
+		 const char *topic, struct ev_error *err);
+void ev_kscan_free(struct ev_kscan *k);
+/* The next record, numbered from 0 in the order read: 1 with *rec valid until
+ * the next call; 0 when none is there now, with *end set when none will come
+ * (every partition read to its end, not following); <0 an error. */
+int ev_kscan_next(struct ev_kscan *k, struct ev_rec *rec, int *end,
+		  struct ev_error *err);
+/* Wait up to timeout_ms for a record. */
+int ev_kscan_wait(struct ev_kscan *k, int64_t timeout_ms, struct ev_error *err);
+int ev_kscan_offsets(struct ev_kscan *k, uint64_t position, int64_t *next,
+		     int nparts);
+int ev_kscan_partitions(const struct ev_kscan *k);
+void ev_kscan_on_revoke(struct ev_kscan *k, void (*fn)(void *ctx), void *ctx);
+int ev_kscan_commit(struct ev_kscan *k, uint64_t position,
+		    struct ev_error *err);
+
+#endif
