@@ -81,3 +81,16 @@ EOF
 	assert_status 64
 	assert_stderr_contains "evpub: kafka address 'kafka://h:1,': "
 }
+
+# ---------------------------------------------------------------- example
+
+@test "examples/kafka/run.sh: the worked example runs on its own mock cluster" {
+	run --separate-stderr sh "$TOP/examples/kafka/run.sh"
+	assert_status 0
+	assert_stderr ""
+	assert_stdout_contains "$ evtail --from "
+	[ "${lines[${#lines[@]} - 1]}" = "all 45 orders published, billed once each, and copied back to a log" ]
+	run --separate-stderr sh "$TOP/examples/kafka/run.sh" a b
+	assert_status 64
+	assert_stderr "usage: run.sh [HOST:PORT[,HOST:PORT...]]"
+}
