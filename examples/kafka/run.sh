@@ -106,8 +106,8 @@ orders 1 40 | sed 's/.*"id":"\([^"]*\)".*"key":"\([^"]*\)".*/\1 \2/' |
 	sort >keys
 sort -k 2 acks | awk '{ split($1, p, ":"); print $2, p[1] }' | sort >parts
 join keys parts | awk '{ print $2, $3 }' | sort -u | cut -d' ' -f1 |
-	uniq -d >split
-[ ! -s split ] || fail "step 1: customers in more than one partition: $(cat split)"
+	uniq -d >split.txt
+[ ! -s split.txt ] || fail "step 1: customers in more than one partition: $(cat split.txt)"
 
 step "2. what kcat sees: the key, the CloudEvents headers, the data"
 if command -v kcat >/dev/null 2>&1; then
@@ -128,7 +128,7 @@ step "4. a consumer group bills each order, committing as it goes"
 run "evtail --group billing --exec ./bill.sh $group_opts \$K"
 [ "$(wc -l <billed.log)" -eq 40 ] || fail "step 4: $(wc -l <billed.log) orders billed, not 40"
 # in the order of each partition
-for p in $(cut -d' ' -f1 billed.log | sort -u); do
+cut -d' ' -f1 billed.log | sort -u | while read -r p; do
 	awk -v p="$p" '$1 == p { print $2 }' billed.log | sort -n -c ||
 		fail "step 4: partition $p billed out of order"
 done
