@@ -561,6 +561,15 @@ static int validate(struct opts *o)
 				      o->fmt == EV_OUT_CSV ? "csv" : "tsv");
 	if ((r = fe_select_check_last(&o->sel)) != -1)
 		return r;
+	if (o->kafka && o->con.park_streams)
+		return fe_usage_error(usage_short,
+				      "--dlq-policy stream: not on a kafka "
+				      "log yet (evtail(1) KAFKA)");
+	if (o->kafka && o->exec.dlq != NULL && ev_kafka_is_addr(o->exec.dlq))
+		return fe_usage_error(usage_short,
+				      "--dlq '%s': dead-letter topics are not "
+				      "built yet (evtail(1) KAFKA)",
+				      o->exec.dlq);
 	if (o->kafka && o->group != NULL && (o->k.has_last || o->k.nfrom > 0))
 		return fe_usage_error(usage_short,
 				      "--group on a kafka log starts at the "
@@ -747,7 +756,8 @@ static int run_kafka(struct opts *o)
 {
 	struct ev_scan_opts *so = &o->sel.scan;
 	struct fe_input in;
-	int rc;
+	struct ev_error err;
+	int rc, r;
 
 	memset(&in, 0, sizeof(in));
 	o->k.addr = o->logpath;
@@ -769,10 +779,21 @@ static int run_kafka(struct opts *o)
 		o->con.commit = ev_kafka_scan_commit;
 		o->con.commit_ctx = o->k.scan;
 		o->con.commit_when_idle = 1;
+		o->con.group_name = o->group;
+		o->con.source_id = o->k.a.topic;
+	}
+	/* a local dead-letter log: letters name the topic and partition */
+	if (o->con.cmd != NULL && o->exec.dlq != NULL &&
+	    (r = ev_dlq_open(&in.dlqlog, o->exec.dlq, NULL, &err)) != 0) {
+		rc = r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+				    : fe_report(&err);
+		goto out;
 	}
 	rc = deliver(o, &in, o->k.scan);
 out:
 	evtail_kafka_close(&o->k);
+	if (in.dlqlog != NULL)
+		ev_log_close(in.dlqlog);
 	return rc;
 }
 

@@ -302,8 +302,10 @@ int ev_consumer_new(struct ev_consumer **out, const struct ev_consumer_opts *o,
 	if ((o->scan == NULL) == (o->source == NULL) ||
 	    (sinks != 1 && !(o->source != NULL && sinks == 0)) ||
 	    (o->source != NULL && o->on_result == NULL) ||
-	    (o->on_failure == EV_FAIL_DLQ && (o->dlq == NULL || !o->group)) ||
-	    (o->dlq != NULL && o->log == NULL) ||
+	    (o->on_failure == EV_FAIL_DLQ &&
+	     (o->dlq == NULL || (!o->group && !o->group_name))) ||
+	    (o->dlq != NULL && o->log == NULL && o->source_id == NULL) ||
+	    (o->park_streams && o->log == NULL) ||
 	    (o->on_failure == EV_FAIL_REPORT && o->on_result == NULL) ||
 	    (o->cmd == NULL && o->source == NULL &&
 	     o->on_failure != EV_FAIL_STOP) ||

@@ -1675,6 +1675,10 @@ struct ev_letter_ctx {
 	uint64_t round;		    /* 1 + earlier letters of this event */
 	const char *parked_behind_letter; /* dlq-policy=stream: else NULL */
 	uint64_t parked_behind_offset;
+	/* the source is a Kafka topic: source->offset is the offset in
+	 * this partition */
+	int has_source_partition;
+	int32_t source_partition;
 	/* an event that could not be upcast (why, one line), not one a
 	 * handler failed: handler and done are unused then */
 	const char *upcast_error;
@@ -1976,6 +1980,11 @@ struct ev_consumer_opts {
 	ev_tick_fn tick; /* progress, at most every tick_ms */
 	void *tick_ctx;
 	int64_t tick_ms;
+	/* a scan of a Kafka log: no struct ev_group nor ev_log; dead
+	 * letters name the group group_name and the source source_id
+	 * (the letter's logId is SOURCE_ID/PARTITION) */
+	const char *group_name;
+	const char *source_id;
 };
 /* Defaults: 3 retries, backoff 1s to 30s, grace 10s, batch 1, parallel
  * 1, a commit every 100000 events or 1s, EV_FAIL_STOP. */

@@ -394,7 +394,7 @@ static int load_letters(struct ev_consumer *c)
 
 /* Remember a letter we wrote, for the rounds of later ones. */
 static void note_letter(struct ev_consumer *c, uint64_t offset, uint64_t round,
-			const char *group)
+			const char *group, const char *source_id)
 {
 	struct ev_letter *nl =
 		realloc(c->letters, (c->nletters + 1) * sizeof(*nl));
@@ -406,7 +406,7 @@ static void note_letter(struct ev_consumer *c, uint64_t offset, uint64_t round,
 	nl[c->nletters].source_offset = offset;
 	nl[c->nletters].round = round;
 	nl[c->nletters].group = strdup(group);
-	nl[c->nletters].source_log_id = strdup(ev_log_id(c->o.log));
+	nl[c->nletters].source_log_id = strdup(source_id);
 	if (nl[c->nletters].group && nl[c->nletters].source_log_id)
 		c->nletters++;
 	else
@@ -429,7 +429,12 @@ static void park(struct ev_consumer *c, const char *stream, const char *id,
 static int dead_letter(struct ev_consumer *c, struct item *it, struct job *j,
 		       const char *parked_letter, uint64_t parked_offset)
 {
-	const char *group = ev_group_get(c->o.group)->name;
+	const char *group =
+		c->o.group ? ev_group_get(c->o.group)->name : c->o.group_name;
+	/* a Kafka record: its offset in its partition, and a source id
+	 * of each partition */
+	uint64_t off = it->kafka ? (uint64_t)it->koffset : it->offset;
+	char sid[512];
 	struct ev_letter_ctx lc;
 	struct ev_event ev;
 	struct ev_error err;
@@ -445,13 +450,22 @@ static int dead_letter(struct ev_consumer *c, struct item *it, struct job *j,
 	}
 	if (!c->letters_loaded && (r = load_letters(c)) != 0)
 		return r;
-	ev.offset = it->offset;
+	ev.offset = off;
 	ev.append_time = it->append_time;
 	memset(&none, 0, sizeof(none));
 	memset(&lc, 0, sizeof(lc));
 	lc.source = &ev;
 	lc.source_log = c->o.log_name;
-	lc.source_log_id = ev_log_id(c->o.log);
+	if (c->o.log != NULL)
+		snprintf(sid, sizeof(sid), "%s", ev_log_id(c->o.log));
+	else if (it->kafka)
+		snprintf(sid, sizeof(sid), "%s/%d", c->o.source_id,
+			 (int)it->partition);
+	else
+		snprintf(sid, sizeof(sid), "%s", c->o.source_id);
+	lc.source_log_id = sid;
+	lc.has_source_partition = it->kafka;
+	lc.source_partition = it->partition;
 	lc.group = group;
 	lc.handler = c->o.cmd;
 	lc.attempts = j ? j->attempts : 0;
@@ -459,7 +473,7 @@ static int dead_letter(struct ev_consumer *c, struct item *it, struct job *j,
 	lc.last_failure = j ? j->last_failure : EV_TIME_NONE;
 	lc.done = j ? &j->last : &none;
 	lc.round = ev_dlq_next_round(c->letters, c->nletters, group,
-				     lc.source_log_id, it->offset);
+				     lc.source_log_id, off);
 	lc.parked_behind_letter = parked_letter;
 	lc.parked_behind_offset = parked_offset;
 	r = ev_dlq_letter_encode(&rec, &lc, ev_now(), &t, &err);
@@ -472,13 +486,13 @@ static int dead_letter(struct ev_consumer *c, struct item *it, struct job *j,
 		ev_err_prefix(&err,
 			      "cannot write the dead letter of offset %llu "
 			      "to '%s': ",
-			      (unsigned long long)it->offset,
-			      ev_log_path(c->o.dlq));
+			      (unsigned long long)off, ev_log_path(c->o.dlq));
 		return ev_jobs_fail(c, r, &err);
 	}
-	note_letter(c, it->offset, lc.round, group);
+	note_letter(c, off, lc.round, group, sid);
 	c->dlq_known++;
-	ev_group_stats(c->o.group)->dead_lettered++;
+	if (c->o.group != NULL)
+		ev_group_stats(c->o.group)->dead_lettered++;
 	c->st.dead_lettered++;
 	if (c->o.park_streams && it->stream != NULL && parked_letter == NULL) {
 		/* dlq-policy=stream: what follows in its stream waits */

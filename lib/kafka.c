@@ -669,6 +669,17 @@ static int from_binary(const struct ev_kafka_msg *m, const char *where,
 		  (ct->len >= 16 && memcmp(ct->value, CT_JSON, 16) == 0) ||
 		  (ct->len >= 5 &&
 		   memcmp(ct->value + ct->len - 5, "+json", 5) == 0);
+	/* a content-type that says JSON is a promise: a value that is not
+	 * JSON is an error (a dead letter, per --on-failure), never bytes */
+	if (json_ok && ct != NULL && ct->value != NULL && m->has_value &&
+	    !is_json(m->value.p, m->value.len, &scratch)) {
+		ev_buf_free(&scratch);
+		return ev_seterr(err, EV_EDATA,
+				 "%s: content-type '%.*s' but the value is "
+				 "not JSON",
+				 where, (int)(ct->len < 100 ? ct->len : 100),
+				 (const char *)ct->value);
+	}
 	put_value_data(m, json_ok, out, &scratch);
 	meta = ev_kafka_msg_header(m, "ce_evlogmeta");
 	if (meta != NULL) {

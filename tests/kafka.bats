@@ -316,9 +316,9 @@ $EVPUB_USAGE"
 	assert_status 64
 	assert_stderr "evpub: --create: not on a kafka log (creating kafka topics is not built yet)
 $EVPUB_USAGE"
-	run --separate-stderr evtail --group g "kafka://$KAFKA_BROKERS/t1"
+	run --separate-stderr evtail --group g --state-dir sd "kafka://$KAFKA_BROKERS/t1"
 	assert_status 64
-	assert_stderr "evtail: --group: not on a kafka log yet (evtail(1) KAFKA)
+	assert_stderr "evtail: --state-dir: not on a kafka log yet (evtail(1) KAFKA)
 $EVTAIL_USAGE"
 	run --separate-stderr evtail --to 5 "kafka://$KAFKA_BROKERS/t1"
 	assert_status 64

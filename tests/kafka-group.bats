@@ -1,0 +1,250 @@
+#!/usr/bin/env bats
+# Consumer groups on Kafka logs (issue 14 section 4): evtail --group
+# commits, resumes, rebalances, --exec handlers, against librdkafka's mock
+# cluster (tests/kafka-mock).  Skips, saying why, without librdkafka-dev
+# or kcat.
+load helper
+load kafka
+
+setup_file() {
+	kafka_start g1:4 g2:4 g3:4 g4:4 g5:4 g6:4 g7:4 g8:2 g9:1 g10:4
+}
+
+teardown_file() {
+	kafka_stop
+}
+
+# short session and rebalance timeouts: a member that is gone (killed)
+# leaves the group within seconds, not librdkafka's 45
+GF=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500
+	-X allow.auto.create.topics=false --kafka-timeout 20s)
+
+# N events eFROM.., keys k0..k2 (k0..k(KMOD-1)), to topic T
+pub_n() {
+	local t=$1 n=$2 from=${3:-1} i
+	for ((i = from; i < from + n; i++)); do
+		printf '{"id":"e%d","type":"T","stream":"s%d","key":"k%d","data":{"n":%d}}\n' \
+			"$i" $((i % 5)) $((i % ${KMOD:-3})) "$i"
+	done | evpub "kafka://$KAFKA_BROKERS/$t"
+}
+
+ids_1_to() {
+	seq "$1" | sed 's/^/e/' | sort
+}
+
+@test "kafka group: a run reads what the group has not, commits, the next resumes" {
+	pub_n g1 12
+	run --separate-stderr evtail "${GF[@]}" --group a --template '{id}' "kafka://$KAFKA_BROKERS/g1"
+	assert_status 0
+	[ "$(sort <<<"$output")" = "$(ids_1_to 12)" ]
+	[ -z "$stderr" ]
+	run --separate-stderr evtail "${GF[@]}" --group a "kafka://$KAFKA_BROKERS/g1"
+	assert_status 0
+	[ -z "$output" ]
+	pub_n g1 3 13
+	run --separate-stderr evtail "${GF[@]}" --group a --template '{id}' "kafka://$KAFKA_BROKERS/g1"
+	assert_status 0
+	[ "$(sort <<<"$output")" = "$(printf 'e13\ne14\ne15' | sort)" ]
+	# another group reads it all, with partition and offset
+	run --separate-stderr evtail "${GF[@]}" --group b "kafka://$KAFKA_BROKERS/g1"
+	assert_status 0
+	[ "$(grep -c . <<<"$output")" = 15 ]
+	[ "$(jq -s 'map(select(has("partition") and has("offset"))) | length' <<<"$output")" = 15 ]
+}
+
+@test "kafka group: --count commits only what was printed (a contiguous prefix per partition)" {
+	pub_n g2 12
+	run --separate-stderr evtail "${GF[@]}" --group c --count 5 --template '{id}' "kafka://$KAFKA_BROKERS/g2"
+	assert_status 0
+	[ "$(grep -c . <<<"$output")" = 5 ]
+	printf '%s\n' "$output" >first
+	run --separate-stderr evtail "${GF[@]}" --group c --template '{id}' "kafka://$KAFKA_BROKERS/g2"
+	assert_status 0
+	[ "$(grep -c . <<<"$output")" = 7 ]
+	[ "$( (cat first; printf '%s\n' "$output") | sort)" = "$(ids_1_to 12)" ]
+}
+
+@test "kafka group --exec: the record with partition and offset on stdin, EV_PARTITION, EV_OFFSET, per-key order" {
+	pub_n g3 30
+	run --separate-stderr evtail "${GF[@]}" --group h --parallel 4 --batch 1 \
+		--exec 'jq -r "[.partition, .offset, .key, .data.n] | @tsv" >line.$$
+			read -r p o k n <line.$$; rm line.$$
+			[ "$p" = "$EV_PARTITION" ] && [ "$o" = "$EV_OFFSET" ] || exit 9
+			echo "$k $n $EV_PARTITION:$EV_OFFSET" >>handled' \
+		"kafka://$KAFKA_BROKERS/g3"
+	assert_status 0
+	[ -z "$stderr" ]
+	[ "$(wc -l <handled)" = 30 ]
+	# each key's events in the order they were published
+	local k
+	for k in k0 k1 k2; do
+		[ "$(awk -v k=$k '$1 == k {print $2}' handled | tr '\n' ' ')" = \
+			"$(awk -v k=$k '$1 == k {print $2}' handled | sort -n | tr '\n' ' ')" ]
+	done
+	# partition:offset as kcat sees them
+	kc -C -t g3 -e -q -f '%k %p:%o\n' | sort >kcat.pos
+	awk '{print $1, $3}' handled | sort >our.pos
+	diff kcat.pos our.pos
+}
+
+@test "kafka group --exec: --batch gives EV_COUNT events; retries then success commit" {
+	pub_n g4 20
+	run --separate-stderr evtail "${GF[@]}" --group h --batch 5 --retries 3 --backoff 10ms \
+		--exec 'n=$(wc -l); echo "$EV_COUNT $n" >>batches
+			[ -e "tried.$EV_PARTITION.$EV_OFFSET" ] || { touch "tried.$EV_PARTITION.$EV_OFFSET"; exit 1; }
+			exit 0' \
+		"kafka://$KAFKA_BROKERS/g4"
+	assert_status 0
+	[ -z "$stderr" ]
+	awk '$1 != $2 { exit 1 }' batches
+	# every event once in a batch that succeeded: the next run has none
+	run --separate-stderr evtail "${GF[@]}" --group h --exec 'cat >>again' "kafka://$KAFKA_BROKERS/g4"
+	assert_status 0
+	[ ! -e again ]
+}
+
+@test "kafka group --exec: a failing handler stops (1), naming partition and offset; not committed" {
+	pub_n g9 3
+	run --separate-stderr evtail "${GF[@]}" --group f --retries 1 --backoff 10ms \
+		--exec 'id=$(jq -r .id); [ "$id" != e2 ] || exit 3; echo $id >>ok' \
+		"kafka://$KAFKA_BROKERS/g9"
+	assert_status 1
+	assert_stderr "evtail: handler failed on partition 0 offset 1 after 2 attempts (exit status 3); stopping, the offset is not committed"
+	# e1 handled; e3 (another key) may have been while e2 waited
+	grep -qx e1 ok
+	! grep -qx e2 ok
+	# e2 was not committed: the group starts there again
+	run --separate-stderr evtail "${GF[@]}" --group f --exec 'jq -r .id >>again' \
+		"kafka://$KAFKA_BROKERS/g9"
+	assert_status 0
+	[ "$(cat again)" = "e2
+e3" ]
+	# --on-failure skip goes on
+	run --separate-stderr evtail "${GF[@]}" --group f2 --retries 0 --on-failure skip \
+		--exec 'id=$(jq -r .id); [ "$id" != e2 ] || exit 3' "kafka://$KAFKA_BROKERS/g9"
+	assert_status 0
+	assert_stderr "evtail: skipped partition 0 offset 1 after 1 attempt (exit status 3)
+evtail: 2 handled, 0 dead-lettered, 1 skipped"
+}
+
+@test "kafka group: two members share the partitions in a rebalance; every event handled" {
+	pub_n g5 20
+	evtail "${GF[@]}" -f --group r --exec 'jq -r .id >>handled.a' \
+		"kafka://$KAFKA_BROKERS/g5" 2>a.err &
+	local a=$!
+	wait_for "[ \$(sort -u handled.a 2>/dev/null | wc -l) -ge 20 ]" 20 "member a handled 20"
+	evtail "${GF[@]}" -f --group r --exec 'jq -r .id >>handled.b' \
+		"kafka://$KAFKA_BROKERS/g5" 2>b.err &
+	local b=$!
+	# the rebalance gives b some partitions: it handles what comes there
+	local n=21
+	while [ ! -s handled.b ] && [ $n -le 80 ]; do
+		KMOD=1000 pub_n g5 1 $n
+		n=$((n + 1))
+		sleep 0.5
+	done
+	pub_n g5 10 $n
+	n=$((n + 9))
+	wait_for "[ \$(cat handled.a handled.b 2>/dev/null | sort -u | wc -l) -ge $n ]" 30 \
+		"$n events handled"
+	kill -TERM "$a" "$b"
+	local st=0
+	wait "$a" || st=$?
+	[ "$st" = 0 ]
+	wait "$b" || st=$?
+	[ "$st" = 0 ]
+	[ "$(cat handled.a handled.b | sort -u)" = "$(ids_1_to $n)" ]
+	# both took part once the second joined
+	[ -s handled.b ]
+	[ ! -s a.err ]
+	[ ! -s b.err ]
+}
+
+@test "kafka group: a handler consumer killed with SIGKILL resumes from the committed offsets, no event unhandled" {
+	pub_n g6 60
+	evtail "${GF[@]}" -f --group k --commit-interval 100ms \
+		--exec 'jq -r .id >>handled; sleep 0.05' "kafka://$KAFKA_BROKERS/g6" 2>k.err &
+	local pid=$!
+	wait_for "[ \$(wc -l <handled 2>/dev/null || echo 0) -ge 15 ]" 30 "15 events handled"
+	kill -KILL "$pid"
+	wait "$pid" || true
+	local before
+	before=$(wc -l <handled)
+	[ "$before" -lt 60 ]
+	# the killed member's session ends; the new one starts at the commit
+	run --separate-stderr evtail "${GF[@]}" --group k --exec 'jq -r .id >>handled' \
+		"kafka://$KAFKA_BROKERS/g6"
+	assert_status 0
+	[ "$(sort -u handled)" = "$(ids_1_to 60)" ]
+	# at least once: what ran again is no more than the uncommitted tail
+	[ "$(wc -l <handled)" -lt $((60 + before)) ]
+}
+
+@test "kafka group: a value that is not JSON where the headers say JSON is an error (65)" {
+	printf 'not json\n' | kc -P -t g8 -p 0 -k k1 \
+		-H ce_specversion=1.0 -H ce_id=x1 -H ce_type=T -H ce_source=/s \
+		-H content-type=application/json
+	run --separate-stderr evtail "${GF[@]}" --group j "kafka://$KAFKA_BROKERS/g8"
+	assert_status 65
+	assert_stderr "evtail: record g8:0:0: content-type 'application/json' but the value is not JSON"
+	# not committed: the group stays before it
+	run --separate-stderr evtail "${GF[@]}" --group j "kafka://$KAFKA_BROKERS/g8"
+	assert_status 65
+}
+
+@test "kafka group: --group with --from or -n is a usage error (64)" {
+	run --separate-stderr evtail --group x --from start "kafka://$KAFKA_BROKERS/g7"
+	assert_status 64
+	assert_stderr "evtail: --group on a kafka log starts at the group's committed offsets: not with --from or -n
+$EVTAIL_USAGE"
+	run --separate-stderr evtail --group x -n 3 "kafka://$KAFKA_BROKERS/g7"
+	assert_status 64
+	assert_stderr_contains "not with --from or -n"
+}
+
+@test "evtail: the LOG operand says kafka, not a kafka:// string elsewhere on the line" {
+	echo '{"id":"a","type":"T","stream":"s","data":{"u":"kafka://x/y"}}' | evpub -c l.evlog
+	run --separate-stderr evtail --where 'data.u == "kafka://x/y"' --template '{id}' l.evlog
+	assert_status 0
+	[ "$output" = a ]
+	run --separate-stderr evtail --group x --template '{id}' "kafka://$KAFKA_BROKERS/g7"
+	assert_status 0
+	[ -z "$output" ]
+}
+
+@test "kafka group --exec --on-failure dlq: a local dead-letter log, each letter naming the record's partition and offset" {
+	pub_n g10 12
+	run --separate-stderr evtail "${GF[@]}" --group d --retries 0 --on-failure dlq --dlq dl.evlog \
+		--exec 'id=$(jq -r .id); case $id in e3|e7) exit 2;; esac' \
+		"kafka://$KAFKA_BROKERS/g10"
+	assert_status 0
+	assert_stderr "evtail: 10 handled, 2 dead-lettered, 0 skipped"
+	run --separate-stderr evtail -o json dl.evlog
+	assert_status 0
+	[ "$(jq -r '.data.original.id' <<<"$output" | sort | tr '\n' ' ')" = "e3 e7 " ]
+	[ "$(jq -r '.data.originalConsumerGroup' <<<"$output" | sort -u)" = d ]
+	# originalLogId is TOPIC/PARTITION, originalOffset the offset there,
+	# as kcat sees the record
+	jq -r '[.data.original.id, (.data.originalLogId | sub("^g10/"; "")), .data.originalOffset] | @tsv' \
+		<<<"$output" | sort >ours
+	kc -C -t g10 -e -q -f '%p\t%o\t%s\n' | jq -R -r 'split("\t") | [(.[2] | fromjson | .n | "e\(.)"), .[0], .[1]] | @tsv' |
+		grep -E '^e(3|7)	' | sort >theirs
+	diff theirs ours
+	# dead-lettered is done: committed
+	run --separate-stderr evtail "${GF[@]}" --group d "kafka://$KAFKA_BROKERS/g10"
+	assert_status 0
+	[ -z "$output" ]
+}
+
+@test "kafka group --exec: --dlq-policy stream and a --dlq topic are not built yet (64)" {
+	run --separate-stderr evtail --group x --exec true --on-failure dlq --dlq d.evlog --dlq-policy stream \
+		"kafka://$KAFKA_BROKERS/g7"
+	assert_status 64
+	assert_stderr "evtail: --dlq-policy stream: not on a kafka log yet (evtail(1) KAFKA)
+$EVTAIL_USAGE"
+	run --separate-stderr evtail --group x --exec true --on-failure dlq --dlq "kafka://$KAFKA_BROKERS/g7.DLT" \
+		"kafka://$KAFKA_BROKERS/g7"
+	assert_status 64
+	assert_stderr "evtail: --dlq 'kafka://$KAFKA_BROKERS/g7.DLT': dead-letter topics are not built yet (evtail(1) KAFKA)
+$EVTAIL_USAGE"
+}
