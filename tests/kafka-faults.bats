@@ -46,27 +46,28 @@ events() {
 # ---------------------------------------------------------------- producing
 
 @test "evpub kafka: retriable Produce errors are retried; every event exactly once, in order per key" {
-	events i 500 >in.ndjson
+	local n=$((500 * KAFKA_SCALE))
+	events i "$n" >in.ndjson
 	# the next 9 Produce requests fail: not the leader, timed out, not
 	# enough replicas (all retriable: nothing was appended)
 	kafka_ctl "errors 0 3 6" "errors 0 3 7" "errors 0 3 19"
 	run --separate-stderr timeout 60 evpub --ack "kafka://$KAFKA_BROKERS/idem" <in.ndjson
 	assert_status 0
 	assert_stderr ""
-	[ "${#lines[@]}" = 500 ]
+	[ "${#lines[@]}" = "$n" ]
 	printf '%s\n' "$output" >acks
-	[ "$(cut -d' ' -f2 acks | sort -u | wc -l)" = 500 ]
+	[ "$(cut -d' ' -f2 acks | sort -u | wc -l)" = "$n" ]
 	# evpub met the errors: none is left for a producer that never retries
 	printf 'probe\n' | kc -P -t idem -p 0 -X message.send.max.retries=0 -X enable.idempotence=false
 	# kcat reads each id once, at the partition and offset acked
 	kc -C -t idem -o beginning -e -q -f '%p:%o %h\n' |
 		sed -n 's/^\([0-9]*:[0-9]*\) .*ce_id=\([^,]*\),.*/\1 \2/p' | sort >got
-	[ "$(wc -l <got)" = 500 ]
-	[ "$(cut -d' ' -f2 got | sort -u | wc -l)" = 500 ]
+	[ "$(wc -l <got)" = "$n" ]
+	[ "$(cut -d' ' -f2 got | sort -u | wc -l)" = "$n" ]
 	sort acks | diff - got
 	# and evtail reads them back in the order of each key
 	evtail --type T --template '{key} {data.n}' "kafka://$KAFKA_BROKERS/idem" >keyed
-	[ "$(wc -l <keyed)" = 500 ]
+	[ "$(wc -l <keyed)" = "$n" ]
 	local k
 	for k in 0 1 2 3 4 5 6 7; do
 		grep "^k$k " keyed | cut -d' ' -f2 >nk
@@ -233,29 +234,30 @@ d2"
 GROUP_OPTS=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 
 @test "evtail -f --group --exec: survives its leaders' and its coordinator's restarts; each event handled, all committed" {
+	local n=$((40 * KAFKA_SCALE))
 	kafka_ctl "coordinator billing 1" "leader grp 0 2" "leader grp 1 3"
 	evtail -f --group billing --exec 'cat >>handled' "${GROUP_OPTS[@]}" "kafka://$KAFKA_BROKERS/grp" >out 2>err &
 	local pid=$!
 	echo "$pid" >evtail.pid
-	events a 40 | evpub "kafka://$KAFKA_BROKERS/grp"
-	wait_for_lines handled 40 30
+	events a "$n" | evpub "kafka://$KAFKA_BROKERS/grp"
+	wait_for_lines handled "$n" $((30 + n / 20))
 	# the partitions' leaders restart while events are published
 	kafka_ctl "down 2" "down 3"
-	events b 40 | evpub "kafka://$KAFKA_BROKERS/grp" &
+	events b "$n" | evpub "kafka://$KAFKA_BROKERS/grp" &
 	echo $! >evpub.pid
 	sleep 2
 	kafka_ctl "up 2" "up 3"
 	wait "$(cat evpub.pid)"
-	wait_for_lines handled 80 30
+	wait_for_lines handled $((2 * n)) $((30 + n / 20))
 	# then the group's coordinator, while events are handled and committed
 	kafka_ctl "down 1"
-	events c 40 | evpub "kafka://$KAFKA_BROKERS/grp"
+	events c "$n" | evpub "kafka://$KAFKA_BROKERS/grp"
 	sleep 2
 	kafka_ctl "up 1"
-	wait_for_lines handled 120 30
+	wait_for_lines handled $((3 * n)) $((30 + n / 20))
 	alive "$pid"
 	# every event handled (at least once)
-	[ "$(jq -r .id handled | sort -u | wc -l)" = 120 ]
+	[ "$(jq -r .id handled | sort -u | wc -l)" = $((3 * n)) ]
 	# and committed: a member of the group that comes later has nothing left
 	wait_for "[ \"\$(evtail --group billing -o count ${GROUP_OPTS[*]} kafka://$KAFKA_BROKERS/grp 2>/dev/null)\" = 0 ]" 30 "the group's commits to reach the end"
 	kill -TERM "$pid"
