@@ -6,7 +6,7 @@ load helper
 load kafka
 
 setup_file() {
-	kafka_start st:1 bin:1 bad1:1 bad2:1 js:1
+	kafka_start st:1 bin:1 bad1:1 bad2:1 js:1 ce1:1 ce2:1 ce3:1 ce4:1
 }
 
 teardown_file() {
@@ -45,6 +45,25 @@ teardown_file() {
 	assert_status 65
 	assert_stdout ""
 	assert_stderr "evtail: record bad2:0:0: not an event: unexpected end of input in object"
+}
+
+@test "evtail kafka: each missing CloudEvents attribute, and an unknown specversion, is a clear error (65)" {
+	printf '{"x":1}\n' | kc -P -t ce1 -H ce_specversion=1.0 -H ce_type=T -H ce_source=/s
+	printf '{"x":1}\n' | kc -P -t ce2 -H ce_specversion=1.0 -H ce_id=i -H ce_source=/s
+	printf '{"x":1}\n' | kc -P -t ce3 -H ce_specversion=1.0 -H ce_id=i -H ce_type=T
+	printf '{"x":1}\n' | kc -P -t ce4 -H ce_specversion=0.3 -H ce_id=i -H ce_type=T -H ce_source=/s
+	local t want
+	while IFS='|' read -r t want; do
+		run --separate-stderr evtail "kafka://$KAFKA_BROKERS/$t"
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "evtail: record $t:0:0: $want"
+	done <<'EOF2'
+ce1|incomplete CloudEvents headers: no 'ce_id'
+ce2|incomplete CloudEvents headers: no 'ce_type'
+ce3|incomplete CloudEvents headers: no 'ce_source'
+ce4|ce_specversion '0.3': only 1.0 is known
+EOF2
 }
 
 @test "evpub kafka: kcat -J sees each header evpub wrote, and the key and partition evtail reports" {
