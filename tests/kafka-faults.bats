@@ -34,7 +34,7 @@ leader() {
 		'.topics[0].partitions[] | select(.partition == $p) | .leader'
 }
 
-# N events I<PREFIX>1..N over 8 keys
+# events PREFIX N: N events, ids PREFIX1 to PREFIXN, over 8 keys (data.n = i)
 events() {
 	local i
 	for i in $(seq "$2"); do
