@@ -57,7 +57,8 @@ static const char usage_long[] =
 	"      --grace DURATION    on SIGINT/SIGTERM, let handlers finish this\n"
 	"                          long before killing them (10s)\n"
 	"      --group NAME        read as consumer group NAME: resume after its\n"
-	"                          committed position and commit as it goes\n"
+	"                          committed position and commit as it goes;\n"
+	"                          on a kafka log a Kafka consumer group\n"
 	"  -h, --help              show this help and exit\n"
 	"      --kafka-config FILE librdkafka properties from FILE, as kcat\n"
 	"                          reads them (property=value lines)\n"
@@ -197,8 +198,6 @@ static void on_signal(int sig)
 	(void)sig;
 	stop_requested = 1;
 }
-
-#define OPTSTRING "fhin:o:rVX:"
 
 /* What the command line asks for. */
 struct opts {
@@ -387,7 +386,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, r, li = -1;
 
-	while ((c = getopt_long(argc, argv, OPTSTRING, longopts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, "fhin:o:rVX:", longopts, &li)) !=
+	       -1) {
 		if (kafka_lacks(c) && o->not_kafka[0] == '\0')
 			snprintf(o->not_kafka, sizeof(o->not_kafka), "%s%s",
 				 li >= 0 ? "--" : "-",
@@ -782,6 +782,11 @@ static int run_kafka(struct opts *o)
 		o->con.group_name = o->group;
 		o->con.source_id = o->k.a.topic;
 	}
+	/* a record that is not an event: a dead letter or skipped, as
+	 * --on-failure says, rather than the end */
+	if (o->con.cmd != NULL && (o->con.on_failure == EV_FAIL_DLQ ||
+				   o->con.on_failure == EV_FAIL_SKIP))
+		ev_kafka_scan_set_lenient(o->k.scan, 1);
 	/* a local dead-letter log: letters name the topic and partition */
 	if (o->con.cmd != NULL && o->exec.dlq != NULL &&
 	    (r = ev_dlq_open(&in.dlqlog, o->exec.dlq, NULL, &err)) != 0) {
@@ -862,7 +867,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.k.timeout_ms = 10000;
 	/* a kafka:// LOG changes what --from and -n take */
-	o.kafka = evtail_kafka_operand(argc, argv, OPTSTRING, longopts);
+	o.kafka = evtail_kafka_operand(argc, argv, "fhin:o:rVX:", longopts);
 	ev_consumer_opts_init(&o.con);
 	fe_exec_init(&o.exec, usage_short, &o.con);
 	o.fmt = EV_OUT_JSON;

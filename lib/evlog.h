@@ -539,6 +539,9 @@ struct ev_rec {
 	int kafka;
 	int32_t partition;
 	int64_t koffset;
+	/* a Kafka record that is not an event (ev_kafka_scan_set_lenient()):
+	 * why, and p and n hold it as a kafka.record event; else NULL */
+	const char *kafka_error;
 };
 
 /* Read a log.  Takes no lock. */
@@ -3437,6 +3440,11 @@ int ev_scan_open_kafka(struct ev_scan **out, struct ev_kafka_consumer *kc,
 		       struct ev_error *err);
 /* Is s a scan of a Kafka log? */
 int ev_scan_is_kafka(const struct ev_scan *s);
+/* A record that is not an event (EV_EDATA from ev_kafka_decode()): an
+ * error that stops the scan, or, lenient, given as the kafka.record
+ * event of its key and value with rec->kafka_error set, for the
+ * consumer engine to dead-letter or skip (--on-failure). */
+void ev_kafka_scan_set_lenient(struct ev_scan *s, int lenient);
 /*
  * The offsets to commit for a scan position: for each partition p below
  * nparts, next[p] = 1 + the offset of the last record of p the scan

@@ -114,6 +114,7 @@ void ev_jobs_item_free(struct item *it)
 	free(it->id);
 	free(it->type);
 	free(it->stream);
+	free(it->bad);
 	free(it->cmd);
 	free(it);
 }
@@ -306,6 +307,9 @@ static int add_record(struct ev_consumer *c, struct ev_rec *rec,
 	it->kafka = rec->kafka;
 	it->partition = rec->partition;
 	it->koffset = rec->koffset;
+	if (rec->kafka && rec->kafka_error != NULL &&
+	    (it->bad = strdup(rec->kafka_error)) == NULL)
+		goto oom;
 	if (rec->kafka && ev->key.p != NULL) {
 		/* a Kafka log: the order of a key (its record key) */
 		if ((it->stream = strndup(ev->key.p, ev->key.n)) == NULL)
@@ -466,6 +470,7 @@ static int dead_letter(struct ev_consumer *c, struct item *it, struct job *j,
 	lc.source_log_id = sid;
 	lc.has_source_partition = it->kafka;
 	lc.source_partition = it->partition;
+	lc.upcast_error = it->bad; /* not an event: never handled */
 	lc.group = group;
 	lc.handler = c->o.cmd;
 	lc.attempts = j ? j->attempts : 0;
@@ -725,6 +730,27 @@ static int park_item(struct ev_consumer *c, struct item *it)
 	return 1;
 }
 
+static const char *item_at(const struct item *it, char *buf, size_t n);
+
+/* A Kafka record that is not an event: no handler runs; a dead letter,
+ * or skipped, as --on-failure says (the scan stops at it otherwise). */
+static int bad_item(struct ev_consumer *c, struct item *it)
+{
+	char at[64];
+	int r;
+
+	if (c->o.on_failure == EV_FAIL_DLQ) {
+		if ((r = dead_letter(c, it, NULL, NULL, 0)) != 0)
+			return r;
+	} else {
+		ev_jobs_notice(c, "skipped %s: %s", item_at(it, at, sizeof(at)),
+			       it->bad);
+		c->st.skipped++;
+	}
+	item_done(c, it);
+	return 0;
+}
+
 /*
  * Start what can start: retries whose time has come, then new jobs from
  * the waiting items in offset order.  An item may start only when no
@@ -755,6 +781,11 @@ int ev_jobs_dispatch(struct ev_consumer *c)
 				   */
 		if ((r = park_item(c, it)) != 0) {
 			if (r < 0)
+				return r;
+			continue;
+		}
+		if (it->bad != NULL) {
+			if ((r = bad_item(c, it)) != 0)
 				return r;
 			continue;
 		}

@@ -8,6 +8,7 @@
  * a partition.  What the number stands for is kept, for a group, until
  * a commit maps a position back to each partition's next offset.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,9 @@ struct ev_kscan {
 	struct ev_event ev;
 	/* a group: the records read, in order, for commits */
 	uint64_t seq; /* the next record's number */
+	int lenient;
+	char why[sizeof(((struct ev_error *)0)->msg)];
+	struct ev_kafka_msg bare; /* a bad record's key and value alone */
 	/* the engine: commit what it finished, before a revoke */
 	void (*revoke)(void *ctx);
 	void *revoke_ctx;
@@ -76,6 +80,7 @@ int ev_kscan_new(struct ev_kscan **out, struct ev_kafka_consumer *kc,
 	}
 	k->kc = kc;
 	ev_kafka_msg_reset(&k->m);
+	ev_kafka_msg_reset(&k->bare);
 	if ((r = ev_kafka_decoder_new(&k->dec, err)) != 0) {
 		ev_kscan_free(k);
 		return r;
@@ -93,6 +98,7 @@ void ev_kscan_free(struct ev_kscan *k)
 	ev_kafka_consumer_on_revoke(k->kc, NULL, NULL);
 	ev_kafka_decoder_free(k->dec);
 	ev_kafka_msg_free(&k->m);
+	ev_kafka_msg_free(&k->bare);
 	free(k->seen);
 	free(k->topic);
 	free(k);
@@ -156,8 +162,27 @@ int ev_kscan_next(struct ev_kscan *k, struct ev_rec *rec, int *end,
 		return 0;
 	}
 	k->have = 0;
-	if ((r = ev_kafka_decode(k->dec, &k->m, k->topic, k->part, k->off, rec,
-				 &k->ev, err)) != 0)
+	rec->kafka_error = NULL;
+	r = ev_kafka_decode(k->dec, &k->m, k->topic, k->part, k->off, rec,
+			    &k->ev, err);
+	if (r == EV_EDATA && k->lenient) {
+		/* not an event: its key and value alone, as another
+		 * producer's record, for the engine to dead-letter */
+		snprintf(k->why, sizeof(k->why), "%s", err->msg);
+		ev_kafka_msg_reset(&k->bare);
+		k->bare.timestamp = k->m.timestamp;
+		k->bare.has_key = k->m.has_key;
+		k->bare.has_value = k->m.has_value;
+		if (ev_buf_append(&k->bare.key, k->m.key.p, k->m.key.len) !=
+			    0 ||
+		    ev_buf_append(&k->bare.value, k->m.value.p,
+				  k->m.value.len) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		r = ev_kafka_decode(k->dec, &k->bare, k->topic, k->part, k->off,
+				    rec, &k->ev, err);
+		rec->kafka_error = k->why;
+	}
+	if (r != 0)
 		return r;
 	if (k->track && track(k, seq) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -220,4 +245,9 @@ int ev_kscan_commit(struct ev_kscan *k, uint64_t position, struct ev_error *err)
 	r = ev_kafka_consumer_commit(k->kc, next, n, err);
 	free(next);
 	return r == EV_EAGAIN ? 0 : r;
+}
+
+void ev_kscan_set_lenient(struct ev_kscan *k, int lenient)
+{
+	k->lenient = lenient;
 }

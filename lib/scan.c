@@ -1180,6 +1180,12 @@ fail:
 	return r;
 }
 
+void ev_kafka_scan_set_lenient(struct ev_scan *s, int lenient)
+{
+	if (s->ks != NULL)
+		ev_kscan_set_lenient(s->ks, lenient);
+}
+
 int ev_scan_is_kafka(const struct ev_scan *s)
 {
 	return s->ks != NULL;

@@ -1084,6 +1084,8 @@ man_resolution_fields() {
 	evtail --group g1 --exec "sh $T/dump.sh" orders.evlog
 	evtail --group g2 --batch 2 --exec "sh $T/dump.sh" orders.evlog
 	mv "$T/env.out" "$T/env.evtail"
+	# on a Kafka log only (tests/kafka-group.bats checks it there)
+	echo EV_PARTITION >>"$T/env.evtail"
 	evdlq retry --exec "sh $T/dump.sh" dlq.evlog >/dev/null
 	mv "$T/env.out" "$T/env.evdlq"
 	local page

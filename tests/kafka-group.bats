@@ -248,3 +248,23 @@ $EVTAIL_USAGE"
 	assert_stderr "evtail: --dlq 'kafka://$KAFKA_BROKERS/g7.DLT': dead-letter topics are not built yet (evtail(1) KAFKA)
 $EVTAIL_USAGE"
 }
+
+@test "kafka group --exec: a value that is not JSON where the headers say JSON is dead-lettered or skipped, per --on-failure" {
+	pub_n g8 2
+	run --separate-stderr evtail "${GF[@]}" --group jd --on-failure dlq --dlq bad.evlog \
+		--exec 'jq -r .id >>handled' "kafka://$KAFKA_BROKERS/g8"
+	assert_status 0
+	assert_stderr "evtail: 2 handled, 1 dead-lettered, 0 skipped"
+	[ "$(sort handled | tr '\n' ' ')" = "e1 e2 " ]
+	run --separate-stderr evtail -o json bad.evlog
+	assert_status 0
+	[ "$(jq -r .data.originalOffset <<<"$output")" = 0 ]
+	[ "$(jq -r .data.originalLogId <<<"$output")" = g8/0 ]
+	[ "$(jq -r .data.original.data <<<"$output")" = "not json" ]
+	grep -q "content-type 'application/json' but the value is not JSON" <<<"$output"
+	run --separate-stderr evtail "${GF[@]}" --group js --on-failure skip \
+		--exec 'jq -r .id >>handled2' "kafka://$KAFKA_BROKERS/g8"
+	assert_status 0
+	assert_stderr "evtail: skipped partition 0 offset 0: record g8:0:0: content-type 'application/json' but the value is not JSON
+evtail: 2 handled, 0 dead-lettered, 1 skipped"
+}
