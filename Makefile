@@ -148,7 +148,7 @@ demo:
 
 bench:
 	@sh .ci/deps bench
-	$(MAKE) all
+	$(MAKE) all tests/kafka-mock
 	@sh bench/run
 
 fuzz:

@@ -9,6 +9,14 @@
 # GROUP N), one per argument, and fails unless the mock ran them all.  Without librdkafka-dev
 # (no tests/kafka-mock) or kcat, every test of the file skips, saying why.
 
+# The size knob: EVLOG_KAFKA_SCALE (default 1) multiplies the event
+# counts of the tests that use KAFKA_SCALE, for a longer run of the same
+# faults (the mock keeps about 5 MiB a partition: up to 100 or so).
+KAFKA_SCALE=${EVLOG_KAFKA_SCALE:-1}
+case $KAFKA_SCALE in
+'' | *[!0-9]* | 0) KAFKA_SCALE=1 ;;
+esac
+
 # librdkafka settings that keep the tests fast: no auto-created topics
 # (the mock makes 4-partition ones), short timeouts
 KAFKA_FAST="-X allow.auto.create.topics=false -X topic.metadata.refresh.interval.ms=1000"
