@@ -53,7 +53,8 @@ static const char usage_long[] =
 	"                          (CloudEvents headers, default), structured\n"
 	"                          or envelope\n"
 	"      --kafka-timeout DURATION  give up on an unreachable kafka\n"
-	"                          cluster after DURATION (10s)\n"
+	"                          cluster, or on a delivery, after DURATION\n"
+	"                          (10s)\n"
 	"      --key KEY           partition key (argument form)\n"
 	"      --key-from PATH     with --wrap: take the key from PATH\n"
 	"      --linger DURATION   flush a partial batch when input pauses this\n"
@@ -1413,11 +1414,17 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 			break;
 		}
 		while (rc < 0 && !stop_requested) {
-			cnt = ev_input_next(in, -1, EV_TIME_NONE, &err);
+			/* while the input is idle, deliveries are still
+			 * reported (--ack) */
+			cnt = ev_input_next(in, 100, EV_TIME_NONE, &err);
 			ev_input_where(in, &pos);
 			pb->last_at = o->stream_in ? pos.byte : pos.line;
-			if (cnt == EV_EAGAIN)
+			if (cnt == EV_EAGAIN) {
+				ev_kafka_producer_poll(kpr);
+				if (o->ack && fflush(stdout) != 0)
+					kp.out_failed = 1;
 				continue;
+			}
 			if (cnt == 0)
 				break;
 			if (cnt == EV_EIO) {

@@ -3378,6 +3378,9 @@ int ev_kafka_produce(struct ev_kafka_producer *p, const struct ev_kafka_msg *m,
 /* Wait for every delivery report.  EV_EIO naming the broker error and
  * the count not delivered when any failed. */
 int ev_kafka_producer_flush(struct ev_kafka_producer *p, struct ev_error *err);
+/* Serve the delivery reports that came (the ack callback), without
+ * waiting: for a caller that is idle, waiting for input. */
+void ev_kafka_producer_poll(struct ev_kafka_producer *p);
 uint64_t ev_kafka_producer_acked(const struct ev_kafka_producer *p);
 void ev_kafka_producer_close(struct ev_kafka_producer *p);
 

@@ -175,6 +175,18 @@ int ev_kafka_producer_open(struct ev_kafka_producer **out,
 		free(p);
 		return err->code;
 	}
+	/* a delivery gives up within the timeout, not librdkafka's five
+	 * minutes, unless -X says otherwise */
+	if (o->props == NULL ||
+	    ev_kafka_props_get(o->props, "message.timeout.ms") == NULL) {
+		snprintf(es, sizeof(es), "%d",
+			 o->timeout_ms < 1000 ? 1000 : o->timeout_ms);
+		if (conf_set(conf, "message.timeout.ms", es, 0, err) != 0) {
+			rd_kafka_conf_destroy(conf);
+			free(p);
+			return err->code;
+		}
+	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_opaque(conf, p);
 	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, es, sizeof(es));
@@ -252,6 +264,11 @@ int ev_kafka_producer_flush(struct ev_kafka_producer *p, struct ev_error *err)
 				 (unsigned long long)p->failed,
 				 (unsigned long long)p->sent, p->first_msg);
 	return 0;
+}
+
+void ev_kafka_producer_poll(struct ev_kafka_producer *p)
+{
+	rd_kafka_poll(p->rk, 0);
 }
 
 uint64_t ev_kafka_producer_acked(const struct ev_kafka_producer *p)
