@@ -425,7 +425,9 @@ static const struct {
 	 "a kafka log keeps no stream versions to check"},
 	{OPT_LINGER, "--linger", "use -X linger.ms"},
 	{OPT_RENUMBER, "--renumber", "a kafka log keeps no stream versions"},
-	{OPT_SCHEMAS, "--schemas", "not built yet for kafka logs"},
+	{OPT_DLQ, "--dlq",
+	 "dead letters of schemas go to a local log only, not built yet "
+	 "for kafka logs"},
 	{OPT_SYNC, "--sync", "durability is the cluster's: acks=all"},
 };
 
@@ -1375,7 +1377,7 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 	const uint8_t *p;
 	size_t n;
 	ev_time_t t;
-	char a[64], b[64];
+	char a[64], b[64], c[64], sk[160] = "";
 	int rc = -1, r, k, i, cnt;
 
 	if (ev_kafka_addr_parse(o->log, &addr, &err) != 0)
@@ -1401,6 +1403,13 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 	if (bld != NULL) {
 		if (ev_builder_finish(bld, ev_now(), &rec, &t, &err) != 0)
 			rc = fe_report(&err);
+		else if (pb->sd != NULL &&
+			 (r = check_event(pb, rec.p, rec.len)) != 1)
+			rc = r < 0 ? -r
+			     : (r = invalid_event(pb, NULL, rec.p, rec.len)) >=
+					     0
+				     ? r
+				     : EV_EXIT_DATA;
 		else
 			rc = kafka_send(kpr, o, &m, rec.p, rec.len);
 	}
@@ -1438,8 +1447,26 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 				continue;
 			}
 			pb->valid += (uint64_t)cnt;
+			/* --schemas: a line goes whole, or stops the run;
+			 * with --skip-invalid its invalid events are left
+			 * out, each said */
+			if (pb->sd != NULL &&
+			    (r = check_line(pb, input_name(path), in, cnt)) >=
+				    0) {
+				rc = r;
+				break;
+			}
 			for (i = 0; i < cnt && rc < 0; i++) {
 				ev_input_record(in, i, &p, &n, &t);
+				if (pb->sd != NULL && pb->line_invalid &&
+				    (r = check_event(pb, p, n)) != 1) {
+					rc = r < 0 ? -r
+						   : invalid_event(
+							     pb,
+							     input_name(path),
+							     p, n);
+					continue;
+				}
 				rc = kafka_send(kpr, o, &m, p, n);
 			}
 		}
@@ -1454,10 +1481,15 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 	}
 	if (r != 0 && (rc < 0 || rc == EV_EXIT_DATA))
 		rc = fe_report(&err);
-	if (rc < 0 && pb->invalid > 0)
+	if (rc < 0 && (pb->invalid > 0 || pb->schema_invalid > 0))
 		rc = EV_EXIT_DATA;
-	if (o->verbose || (pb->invalid > 0 && o->skip_invalid))
-		fe_warn("%s delivered to '%s'%s%s",
+	if (pb->schema_invalid > 0 && o->skip_invalid)
+		snprintf(sk, sizeof(sk), "; %s skipped",
+			 count(c, pb->schema_invalid, "invalid event",
+			       "invalid events"));
+	if (o->verbose ||
+	    ((pb->invalid > 0 || pb->schema_invalid > 0) && o->skip_invalid))
+		fe_warn("%s delivered to '%s'%s%s%s",
 			count(a, kp.delivered, "event", "events"), o->log,
 			pb->invalid > 0 ? "; " : "",
 			pb->invalid > 0 ? count(b, pb->invalid,
@@ -1465,7 +1497,8 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 							     : "invalid line",
 						o->stream_in ? "invalid objects"
 							     : "invalid lines")
-					: "");
+					: "",
+			sk);
 	ev_kafka_producer_close(kpr);
 	ev_kafka_msg_free(&m);
 	ev_buf_free(&rec);
@@ -1492,12 +1525,12 @@ int main(int argc, char **argv)
 		rc = check_options(&o);
 	if (rc < 0)
 		rc = check_kafka(&o);
+	if (rc < 0)
+		rc = open_schemas(&pb, &o);
 	if (rc < 0 && ev_kafka_is_addr(o.log) && !o.dry_run) {
 		rc = publish_kafka(&pb, &o, bld);
 		goto out;
 	}
-	if (rc < 0)
-		rc = open_schemas(&pb, &o);
 	if (rc < 0 && !o.dry_run)
 		rc = open_log(&pb, &o);
 	if (rc < 0)

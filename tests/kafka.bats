@@ -8,7 +8,7 @@ load kafka
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
 	kafka_start orders:8 t1:1 murmur:8 t2:1 t3:1 t4:1 pub1:1 pub2:1 \
-		pub3:1 pub4:1 pos:2 fol:1 rt:4 out:1 cnt:1 up1:2
+		pub3:1 pub4:1 pos:2 fol:1 rt:4 out:1 cnt:1 up1:2 sch:1
 }
 
 # a reminder in a test of the topic it needs (made in setup_file)
@@ -383,6 +383,37 @@ u3 OrderCreated 2 USD" ]
 	assert_status 64
 	assert_stderr "evtail: --on-error dlq: not on a kafka log yet (evtail(1) KAFKA)
 $EVTAIL_USAGE"
+}
+
+@test "evpub kafka --schemas: a line goes whole or stops the run (65); --skip-invalid; --dlq is not built there (64)" {
+	kafka_start_topic sch:1
+	mkdir -p schemas/T
+	printf '{"type":"object","required":["n"],"properties":{"n":{"type":"integer"}}}\n' >schemas/T/1.json
+	printf '%s\n' '{"id":"a","type":"T","data":{"n":1}}' '{"id":"b","type":"T","data":{"n":"x"}}' \
+		'{"id":"c","type":"T","data":{"n":3}}' >in.ndjson
+	run --separate-stderr evpub --schemas schemas "kafka://$KAFKA_BROKERS/sch" <in.ndjson
+	assert_status 65
+	assert_stderr "evpub: stdin:2: T (schema 1): /data/n: must be integer (schemas/T/1.json#/properties/n/type)"
+	run --separate-stderr kc -C -t sch -o beginning -e -q -f '%h\n'
+	[ "$(grep -o 'ce_id=[a-z]' <<<"$output" | tr '\n' ' ')" = "ce_id=a " ]
+	run --separate-stderr evpub --skip-invalid --schemas schemas "kafka://$KAFKA_BROKERS/sch" <in.ndjson
+	assert_status 65
+	assert_stderr "evpub: stdin:2: T (schema 1): /data/n: must be integer (schemas/T/1.json#/properties/n/type)
+evpub: 2 events delivered to 'kafka://$KAFKA_BROKERS/sch'; 1 invalid event skipped"
+	run --separate-stderr evtail --template '{id}' "kafka://$KAFKA_BROKERS/sch"
+	assert_status 0
+	assert_stdout "a
+a
+c"
+	# the argument form, checked the same way
+	run --separate-stderr evpub --schemas schemas "kafka://$KAFKA_BROKERS/sch" T n:='"y"'
+	assert_status 65
+	assert_stderr "evpub: T (schema 1): /data/n: must be integer (schemas/T/1.json#/properties/n/type)"
+	run --separate-stderr evpub --schemas schemas --dlq d.evlog "kafka://$KAFKA_BROKERS/sch" <in.ndjson
+	assert_status 64
+	assert_stderr "evpub: --dlq: not on a kafka log (dead letters of schemas go to a local log only, not built yet for kafka logs)
+$EVPUB_USAGE"
+	[ ! -e d.evlog ]
 }
 
 @test "evpub kafka: -v counts what was delivered; --skip-invalid goes on (65); --dry-run sends nothing" {
