@@ -30,8 +30,10 @@ static int list_checkpoints(struct ev_log *log, const char *state_dir,
 	if (r != 0 || state_dir == NULL)
 		return r;
 	r = ev_checkpoint_list(log, state_dir, &more, &nmore, err);
-	if (r != 0 || nmore == 0)
+	if (r != 0 || nmore == 0) {
+		free(more); /* a listing of none may hold an empty array */
 		return r;
+	}
 	all = realloc(*out, (*n + nmore) * sizeof(*all));
 	if (all == NULL) {
 		ev_checkpoint_list_free(more, nmore);
