@@ -551,7 +551,10 @@ static int take(struct ev_kafka_dlq *d, struct ev_letters *a,
 					     err);
 		if (r != 0)
 			return r;
-		if ((r = ev_letters_add(a, &ev, (uint64_t)off, err)) != 0)
+		/* a letter only: never a mark, which is a record of its own */
+		if (ev.type.n == strlen("DeadLetter") &&
+		    memcmp(ev.type.p, "DeadLetter", ev.type.n) == 0 &&
+		    (r = ev_letters_add(a, &ev, (uint64_t)off, err)) != 0)
 			return r;
 		if (a->n == before) /* not a DeadLetter */
 			return add_malformed(d, a, m, (uint64_t)off,

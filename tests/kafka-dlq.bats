@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start d1:1 d2:1 d3:1 d4:1 d5:1 d6:1 d7:1 d8:1 d9:1 d10:1 d11:1 wide:3 src3:3
+	kafka_start d1:1 d2:1 d3:1 d4:1 d5:1 d6:1 d7:1 d8:1 d9:1 d10:1 d11:1 d12:1 d13:1 d14:1 d15:1 wide:3 src3:3
 }
 
 teardown_file() {
@@ -243,6 +243,40 @@ evdlq: 1 discarded"
 	assert_status 0
 	assert_stdout ""
 	assert_stderr "evdlq: skipped 2 records in partitions other than 0 of 'kafka://$KAFKA_BROKERS/wide': evlog writes its letters and marks to partition 0"
+}
+
+@test "evdlq on a topic: hostile evlog_letter headers are malformed letters, never marks" {
+	K="kafka://$KAFKA_BROKERS/d12"
+	printf 'x\n' | kc -P -t d12 -p 0 -H 'evlog_letter=not json'
+	printf 'x\n' | kc -P -t d12 -p 0 \
+		-H 'evlog_letter={"id":"z1","type":"Other","stream":"s","time":"2025-01-01T00:00:00Z","data":{}}'
+	# a resolution of letter 0 where a letter goes: it resolves nothing
+	printf 'x\n' | kc -P -t d12 -p 0 \
+		-H 'evlog_letter={"id":"z2","type":"DeadLetterResolved","stream":"s","time":"2025-01-01T00:00:00Z","data":{"letter":0}}'
+	# another producer's letter that is not an event either
+	printf 'x\n' | kc -P -t d12 -p 0 -H kafka_dlt-original-topic=o -H ce_id=1 -H ce_specversion=1.0
+	warn="evdlq: skipped the dead letter at offset 0: its evlog_letter header is not an event; 'evdlq purge' discards it
+evdlq: skipped the dead letter at offset 1: its evlog_letter header is not a DeadLetter event; 'evdlq purge' discards it
+evdlq: skipped the dead letter at offset 2: its evlog_letter header is not a DeadLetter event; 'evdlq purge' discards it
+evdlq: skipped the dead letter at offset 3: another producer's dead letter, with no evlog_letter header; 'evdlq purge' discards it"
+	run --separate-stderr evdlq ls "$K"
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "$warn"
+	run --separate-stderr evdlq show "$K" 0
+	assert_status 0
+	[ "${lines[0]}" = "dead letter 0: open, 0 attempts" ]
+	run --separate-stderr evdlq show "$K" 3
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "$warn
+evdlq: the record at offset 3 of '$K' is not an event"
+	run --separate-stderr evdlq purge --reason junk "$K"
+	assert_status 0
+	assert_stdout "discarded 0 (malformed)
+discarded 1 (malformed)
+discarded 2 (malformed)
+discarded 3 (malformed)"
 }
 
 @test "evtail --dlq kafka: what it does not take, or cannot reach, is an error" {
