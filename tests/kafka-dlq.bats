@@ -351,6 +351,32 @@ discarded 3 (malformed)"
 	assert_stderr ""
 }
 
+@test "evdlq on a topic whose leader is down: exit 74 within --kafka-timeout, nothing marked" {
+	mksrc
+	fail_all d13 2>/dev/null
+	K="kafka://$KAFKA_BROKERS/d13"
+	kafka_ctl "leader d13 0 1" "down 1"
+	start=$(date +%s)
+	# (3s: one bootstrap broker down, the metadata comes from another)
+	run --separate-stderr timeout 30 evdlq ls --kafka-timeout 3s "$K"
+	st=$status err=$stderr
+	run --separate-stderr timeout 30 evdlq purge --reason x --kafka-timeout 3s "$K"
+	st2=$status err2=$stderr out2=$output
+	kafka_ctl "up 1"
+	[ $(($(date +%s) - start)) -lt 20 ]
+	echo "$err"
+	[ "$st" = 74 ]
+	[ "$err" = "evdlq: kafka '$KAFKA_BROKERS': topic 'd13': not read to its end within 3000 ms (--kafka-timeout)" ]
+	echo "$err2"
+	[ "$st2" = 74 ]
+	[ "$out2" = "" ]
+	[ "$err2" = "$err" ]
+	run --separate-stderr sh -c "evdlq ls --all --json $K | jq -c '[.offset, .state]'"
+	assert_status 0
+	assert_stdout '[0,"open"]
+[1,"open"]'
+}
+
 @test "evtail --dlq kafka from a Kafka source: the letter names the real partition and offset" {
 	K="kafka://$KAFKA_BROKERS"
 	printf '%s\n' \
