@@ -21,6 +21,8 @@
 #define CT_ENVELOPE "application/vnd.evlog+json"
 #define LETTER_HEADER "evlog_letter"
 #define DLQ_PARTITION 0
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct ev_kafka_dlq {
 	struct ev_kafka_conn_opts conn;
@@ -606,9 +608,27 @@ int ev_kafka_dlq_scan(struct ev_kafka_dlq *d, struct ev_letter **out,
 		return r;
 	ev_kafka_msg_reset(&m);
 	for (;;) {
+		part = -1;
+		off = -1;
 		r = ev_kafka_consumer_next(c, 200, &m, &part, &off, err);
 		if (r == 0)
 			break;
+		if (r == EV_EDATA && part >= 0 && off >= 0) {
+			/* a record evlog cannot take (too many headers):
+			 * one bad record must not make the topic unreadable */
+			last = ev_now();
+			if (part != DLQ_PARTITION) {
+				(*others)++;
+				continue;
+			}
+			if ((r = add_malformed(
+				     d, &a, &m, (uint64_t)off,
+				     "it has more than " STR(
+					     EV_KAFKA_MAX_HEADERS) " headers",
+				     err)) != 0)
+				break;
+			continue;
+		}
 		if (r == EV_EAGAIN) {
 			/* never a hang on a cluster that went away */
 			if (ev_now() - last >

@@ -279,6 +279,42 @@ discarded 2 (malformed)
 discarded 3 (malformed)"
 }
 
+@test "evdlq and evtail --dlq on a topic with a record of too many headers: a malformed letter, not an unreadable topic" {
+	mksrc
+	K="kafka://$KAFKA_BROKERS/d14"
+	fail_all d14 g1 2>/dev/null
+	# more headers than evlog takes (1024)
+	hs=()
+	for i in $(seq 1030); do
+		hs+=(-H "h$i=v")
+	done
+	printf 'x\n' | kc -P -t d14 -p 0 "${hs[@]}"
+	warn="evdlq: skipped the dead letter at offset 2: it has more than 1024 headers; 'evdlq purge' discards it"
+	run --separate-stderr sh -c "evdlq ls $K | wc -l"
+	assert_status 0
+	assert_stdout "3"
+	assert_stderr "$warn"
+	# the sink reads the topic for the rounds: it goes on
+	run --separate-stderr fail_all d14 g2
+	assert_status 0
+	assert_stderr "no stock for e1
+no stock for e2
+evtail: 0 handled, 2 dead-lettered, 0 skipped"
+	run --separate-stderr evdlq purge --reason junk "$K"
+	assert_status 0
+	assert_stdout "discarded 0 (OrderPlaced)
+discarded 1 (OrderPaid)
+discarded 2 (malformed)
+discarded 3 (OrderPlaced)
+discarded 4 (OrderPaid)"
+	assert_stderr "$warn
+evdlq: 5 discarded"
+	run --separate-stderr evdlq ls "$K"
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+}
+
 @test "evtail --dlq kafka: what it does not take, or cannot reach, is an error" {
 	mksrc
 	run --separate-stderr evtail src --group g --exec true --dlq kafka://nohost/d8
