@@ -458,7 +458,7 @@ static int cmd_show(int argc, char **argv)
 	struct ev_rec rec;
 	struct ev_buf js = {0}, pj = {0};
 	size_t n = 0, i;
-	int c, json = 0, rc = 0, k;
+	int c, json = 0, rc = 0, k, r;
 	uint64_t off;
 	char t[40];
 
@@ -483,8 +483,27 @@ static int cmd_show(int argc, char **argv)
 			return fe_usage_error(usage_short,
 					      "show: '%s' is not an offset",
 					      argv[k]);
-	if ((rc = load(argv[optind], &d, &v, &n)) != 0)
+	if ((rc = open_dlq(argv[optind], &d)) != 0)
 		return rc;
+	if (d.kd != NULL) { /* a topic: only these letters as JSON */
+		uint64_t *want =
+			calloc((size_t)(argc - optind - 1), sizeof(*want));
+		if (want == NULL) {
+			rc = fe_oom();
+			goto out;
+		}
+		for (k = optind + 1; k < argc; k++)
+			fe_parse_u64(argv[k], &want[k - optind - 1]);
+		r = ev_kafka_dlq_want_json(d.kd, want,
+					   (size_t)(argc - optind - 1), &err);
+		free(want);
+		if (r != 0) {
+			rc = fe_report(&err);
+			goto out;
+		}
+	}
+	if ((rc = scan(&d, &v, &n)) != 0)
+		goto out;
 	if (d.log != NULL && ev_reader_open(&rd, d.log, &err) != 0) {
 		rc = fe_report(&err);
 		goto out;

@@ -36,7 +36,10 @@ struct ev_kafka_dlq {
 	uint64_t written;
 	/* the last delivery report */
 	int64_t acked_offset;
-	/* after a scan: each letter's record as JSON, by offset */
+	/* the offsets whose JSON a scan keeps (evdlq show's) */
+	uint64_t *want;
+	size_t nwant;
+	/* after a scan: those letters' records as JSON, by offset */
 	uint64_t *json_off;
 	char **json;
 	size_t njson, capjson;
@@ -321,6 +324,7 @@ void ev_kafka_dlq_close(struct ev_kafka_dlq *d)
 	json_clear(d);
 	free(d->json);
 	free(d->json_off);
+	free(d->want);
 	free(d);
 }
 
@@ -423,9 +427,32 @@ int ev_kafka_dlq_mark(void *ctx, int kind, const struct ev_letter *l,
 
 /* ------------------------------------------------------------ reading */
 
+int ev_kafka_dlq_want_json(struct ev_kafka_dlq *d, const uint64_t *offsets,
+			   size_t n, struct ev_error *err)
+{
+	uint64_t *w = NULL;
+
+	if (n > 0 && (w = malloc(n * sizeof(*w))) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	if (n > 0)
+		memcpy(w, offsets, n * sizeof(*w));
+	free(d->want);
+	d->want = w;
+	d->nwant = n;
+	return 0;
+}
+
+/* only what evdlq show asked for: a big topic's letters are not held
+ * twice */
 static int json_keep(struct ev_kafka_dlq *d, uint64_t off, const char *s,
 		     size_t n, struct ev_error *err)
 {
+	size_t i;
+
+	for (i = 0; i < d->nwant && d->want[i] != off; i++)
+		;
+	if (i == d->nwant)
+		return 0;
 	if (d->njson == d->capjson) {
 		size_t cap = d->capjson ? 2 * d->capjson : 64;
 		uint64_t *no = realloc(d->json_off, cap * sizeof(*no));
