@@ -356,8 +356,10 @@ static int cmd_ls(int argc, char **argv)
 			continue;
 		}
 		if ((rc = kafka_option(c, optarg)) != 0) {
-			if (rc < 0)
+			if (rc < 0) {
+				ev_letter_select_free(&s);
 				return -rc;
+			}
 			continue;
 		}
 		rc = selector_opt(c, optarg, &s);
@@ -365,11 +367,13 @@ static int cmd_ls(int argc, char **argv)
 			continue;
 		return fe_usage_error(usage_short, NULL);
 	}
-	if (optind + 1 != argc)
+	if (optind + 1 != argc) {
+		ev_letter_select_free(&s);
 		return fe_usage_error(usage_short,
 				      "ls: expected one DLQ operand");
+	}
 	if ((rc = load(argv[optind], &d, &v, &n)) != 0)
-		return rc;
+		goto out;
 	if ((sel = calloc(n + 1, 1)) == NULL) {
 		rc = fe_oom();
 		goto out;
@@ -989,14 +993,17 @@ static int cmd_purge(int argc, char **argv)
 			continue;
 		if ((rc = kafka_option(c, optarg)) == 1)
 			continue;
+		ev_letter_select_free(&s);
 		return rc < 0 ? -rc : fe_usage_error(usage_short, NULL);
 	}
-	if (optind + 1 != argc)
-		return fe_usage_error(usage_short,
-				      "purge: expected one DLQ operand");
-	if (reason == NULL || reason[0] == '\0')
-		return fe_usage_error(usage_short,
-				      "purge: --reason TEXT is required");
+	if (optind + 1 != argc || reason == NULL || reason[0] == '\0') {
+		ev_letter_select_free(&s);
+		return fe_usage_error(
+			usage_short, "%s",
+			optind + 1 != argc
+				? "purge: expected one DLQ operand"
+				: "purge: --reason TEXT is required");
+	}
 	/* the log first, so that no lock file is made where there is none;
 	 * then the letters, as of when we hold the lock */
 	if ((rc = open_dlq(argv[optind], &d)) != 0)

@@ -360,6 +360,13 @@ evdlq: 5 discarded"
 	assert_status 64
 	assert_stdout ""
 	[ "${stderr_lines[0]}" = "evdlq: -X needs a kafka://HOST:PORT/TOPIC DLQ" ]
+	# a bad -X after a selector (under SANITIZE=address: nothing leaks)
+	for cmd in ls stats "purge --reason r" "retry"; do
+		run --separate-stderr evdlq $cmd --error x -X noequals ldlq
+		assert_status 64
+		assert_stdout ""
+		[ "${stderr_lines[0]}" = "evdlq: -X 'noequals': expected PROPERTY=VALUE" ]
+	done
 	run --separate-stderr evdlq ls "kafka://$KAFKA_BROKERS/nope"
 	assert_status 66
 	assert_stdout ""
