@@ -347,6 +347,22 @@ static int produce(struct ev_kafka_dlq *d, const struct ev_kafka_msg *m,
 	return 0;
 }
 
+/* What the rounds need of a letter (ev_dlq_next_round()) and no more:
+ * a long run's letters are not all held whole */
+static void slim(struct ev_letter *l)
+{
+	char **f[] = {&l->source_log,  &l->orig_id, &l->orig_type,
+		      &l->orig_stream, &l->error,   &l->stderr_tail,
+		      &l->handler,     &l->reason,  &l->original_json,
+		      &l->input,       &l->schemas};
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		free(*f[i]);
+		*f[i] = NULL;
+	}
+}
+
 int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
 			struct ev_error *err)
 {
@@ -362,12 +378,14 @@ int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
 
 	if (!d->loaded) { /* the letters there, for the rounds */
 		struct ev_letter *v;
-		size_t n;
+		size_t n, i;
 		if ((r = ev_kafka_dlq_scan(d, &v, &n, &others, err)) != 0)
 			return r;
 		d->known.v = v;
 		d->known.n = d->known.cap = n;
 		d->loaded = 1;
+		for (i = 0; i < n; i++)
+			slim(&v[i]);
 		json_clear(d); /* evdlq's, not needed here */
 	}
 	if (c.schemas == NULL) {
@@ -385,8 +403,11 @@ int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
 		r = produce(d, &m, &off, err);
 	/* remembered, for the rounds of those to come */
 	if (r == 0 &&
-	    (r = ev_letters_add(&d->known, &lev, (uint64_t)off, err)) == 0)
+	    (r = ev_letters_add(&d->known, &lev, (uint64_t)off, err)) == 0) {
+		if (d->known.n > 0)
+			slim(&d->known.v[d->known.n - 1]);
 		d->written++;
+	}
 	ev_kafka_msg_free(&m);
 	ev_buf_free(&rec);
 	return r;
