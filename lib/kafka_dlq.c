@@ -363,6 +363,29 @@ static void slim(struct ev_letter *l)
 	}
 }
 
+/* A letter carries its event twice (the value, and evlog_letter) and
+ * its standard error three times: one Kafka refuses for its size must say
+ * what to raise, else its event blocks the group run after run.  The
+ * size counted here is no more than librdkafka's. */
+static int check_size(struct ev_kafka_dlq *d, const struct ev_kafka_msg *m,
+		      struct ev_error *err)
+{
+	const char *v = ev_kafka_props_get(&d->props, "message.max.bytes");
+	unsigned long long max = v != NULL ? strtoull(v, NULL, 10) : 1000000;
+	size_t sz = m->key.len + m->value.len, i;
+
+	for (i = 0; i < m->nh; i++)
+		sz += strlen(m->h[i].name) + m->h[i].len;
+	if (sz <= max)
+		return 0;
+	return ev_seterr(err, EV_EIO,
+			 "kafka '%s': topic '%s': the letter is %zu bytes, "
+			 "more than message.max.bytes (%llu): raise it with "
+			 "-X message.max.bytes=N (the topic's "
+			 "max.message.bytes too)",
+			 d->conn.addr->brokers, d->conn.addr->topic, sz, max);
+}
+
 int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
 			struct ev_error *err)
 {
@@ -399,6 +422,8 @@ int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
 	r = letter_event(&c, now, &rec, &lev, err);
 	if (r == 0)
 		r = letter_msg(&c, &lev, now, &m, err);
+	if (r == 0)
+		r = check_size(d, &m, err);
 	if (r == 0)
 		r = produce(d, &m, &off, err);
 	/* remembered, for the rounds of those to come */

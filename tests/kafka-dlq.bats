@@ -315,6 +315,26 @@ evdlq: 5 discarded"
 	assert_stderr ""
 }
 
+@test "evtail --dlq kafka: a letter bigger than message.max.bytes says so, and -X message.max.bytes lets it through" {
+	# 600 KB of data: the letter carries it twice (value and evlog_letter)
+	python3 -c 'import json; print(json.dumps({"id": "h1", "type": "T", "stream": "s", "data": {"pad": "y" * 600000}}))' |
+		evpub -c huge
+	run --separate-stderr timeout 60 evtail huge --group g --retries 0 \
+		--exec 'cat >/dev/null; exit 3' --dlq "kafka://$KAFKA_BROKERS/d15" $KAFKA_FAST
+	assert_status 74
+	assert_stdout ""
+	[[ ${stderr_lines[0]} == "evtail: cannot write the dead letter of offset 0: kafka '$KAFKA_BROKERS': topic 'd15': the letter is "*" bytes, more than message.max.bytes (1000000): raise it with -X message.max.bytes=N (the topic's max.message.bytes too)" ]]
+	# not committed: with a bigger limit, the next run dead-letters it
+	run --separate-stderr timeout 60 evtail huge --group g --retries 0 \
+		--exec 'cat >/dev/null; exit 3' --dlq "kafka://$KAFKA_BROKERS/d15" $KAFKA_FAST \
+		-X message.max.bytes=3000000
+	assert_status 0
+	assert_stderr "evtail: 0 handled, 1 dead-lettered, 0 skipped"
+	run --separate-stderr sh -c "evdlq ls --json kafka://$KAFKA_BROKERS/d15 | jq -c '[.offset, .id]'"
+	assert_status 0
+	assert_stdout "[0,\"deadletter:g:$(evctl info huge --json | jq -r .id):0:1\"]"
+}
+
 @test "evtail --dlq kafka: what it does not take, or cannot reach, is an error" {
 	mksrc
 	run --separate-stderr evtail src --group g --exec true --dlq kafka://nohost/d8
