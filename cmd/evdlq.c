@@ -356,8 +356,10 @@ static int cmd_ls(int argc, char **argv)
 			continue;
 		}
 		if ((rc = kafka_option(c, optarg)) != 0) {
-			if (rc < 0)
+			if (rc < 0) {
+				ev_letter_select_free(&s);
 				return -rc;
+			}
 			continue;
 		}
 		rc = selector_opt(c, optarg, &s);
@@ -365,11 +367,13 @@ static int cmd_ls(int argc, char **argv)
 			continue;
 		return fe_usage_error(usage_short, NULL);
 	}
-	if (optind + 1 != argc)
+	if (optind + 1 != argc) {
+		ev_letter_select_free(&s);
 		return fe_usage_error(usage_short,
 				      "ls: expected one DLQ operand");
+	}
 	if ((rc = load(argv[optind], &d, &v, &n)) != 0)
-		return rc;
+		goto out;
 	if ((sel = calloc(n + 1, 1)) == NULL) {
 		rc = fe_oom();
 		goto out;
@@ -458,7 +462,7 @@ static int cmd_show(int argc, char **argv)
 	struct ev_rec rec;
 	struct ev_buf js = {0}, pj = {0};
 	size_t n = 0, i;
-	int c, json = 0, rc = 0, k;
+	int c, json = 0, rc = 0, k, r;
 	uint64_t off;
 	char t[40];
 
@@ -483,8 +487,27 @@ static int cmd_show(int argc, char **argv)
 			return fe_usage_error(usage_short,
 					      "show: '%s' is not an offset",
 					      argv[k]);
-	if ((rc = load(argv[optind], &d, &v, &n)) != 0)
+	if ((rc = open_dlq(argv[optind], &d)) != 0)
 		return rc;
+	if (d.kd != NULL) { /* a topic: only these letters as JSON */
+		uint64_t *want =
+			calloc((size_t)(argc - optind - 1), sizeof(*want));
+		if (want == NULL) {
+			rc = fe_oom();
+			goto out;
+		}
+		for (k = optind + 1; k < argc; k++)
+			fe_parse_u64(argv[k], &want[k - optind - 1]);
+		r = ev_kafka_dlq_want_json(d.kd, want,
+					   (size_t)(argc - optind - 1), &err);
+		free(want);
+		if (r != 0) {
+			rc = fe_report(&err);
+			goto out;
+		}
+	}
+	if ((rc = scan(&d, &v, &n)) != 0)
+		goto out;
 	if (d.log != NULL && ev_reader_open(&rd, d.log, &err) != 0) {
 		rc = fe_report(&err);
 		goto out;
@@ -970,14 +993,17 @@ static int cmd_purge(int argc, char **argv)
 			continue;
 		if ((rc = kafka_option(c, optarg)) == 1)
 			continue;
+		ev_letter_select_free(&s);
 		return rc < 0 ? -rc : fe_usage_error(usage_short, NULL);
 	}
-	if (optind + 1 != argc)
-		return fe_usage_error(usage_short,
-				      "purge: expected one DLQ operand");
-	if (reason == NULL || reason[0] == '\0')
-		return fe_usage_error(usage_short,
-				      "purge: --reason TEXT is required");
+	if (optind + 1 != argc || reason == NULL || reason[0] == '\0') {
+		ev_letter_select_free(&s);
+		return fe_usage_error(
+			usage_short, "%s",
+			optind + 1 != argc
+				? "purge: expected one DLQ operand"
+				: "purge: --reason TEXT is required");
+	}
 	/* the log first, so that no lock file is made where there is none;
 	 * then the letters, as of when we hold the lock */
 	if ((rc = open_dlq(argv[optind], &d)) != 0)

@@ -3544,8 +3544,13 @@ uint64_t ev_kafka_dlq_count(const struct ev_kafka_dlq *d);
  * counts records in other partitions (not read). */
 int ev_kafka_dlq_scan(struct ev_kafka_dlq *d, struct ev_letter **out, size_t *n,
 		      uint64_t *others, struct ev_error *err);
+/* Before a scan: the offsets whose records it keeps as JSON, for
+ * ev_kafka_dlq_letter_json() (none by default; a copy is kept). */
+int ev_kafka_dlq_want_json(struct ev_kafka_dlq *d, const uint64_t *offsets,
+			   size_t n, struct ev_error *err);
 /* After a scan: the DeadLetter record at offset as JSON (as
- * ev_record_to_json()), or NULL when no letter is there. */
+ * ev_record_to_json()), or NULL when no letter is there or its offset
+ * was not wanted. */
 const char *ev_kafka_dlq_letter_json(const struct ev_kafka_dlq *d,
 				     uint64_t offset);
 /* What ev_dlq_record() writes to a log, to the topic and acknowledged:

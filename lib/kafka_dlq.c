@@ -21,6 +21,8 @@
 #define CT_ENVELOPE "application/vnd.evlog+json"
 #define LETTER_HEADER "evlog_letter"
 #define DLQ_PARTITION 0
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct ev_kafka_dlq {
 	struct ev_kafka_conn_opts conn;
@@ -34,7 +36,10 @@ struct ev_kafka_dlq {
 	uint64_t written;
 	/* the last delivery report */
 	int64_t acked_offset;
-	/* after a scan: each letter's record as JSON, by offset */
+	/* the offsets whose JSON a scan keeps (evdlq show's) */
+	uint64_t *want;
+	size_t nwant;
+	/* after a scan: those letters' records as JSON, by offset */
 	uint64_t *json_off;
 	char **json;
 	size_t njson, capjson;
@@ -319,6 +324,7 @@ void ev_kafka_dlq_close(struct ev_kafka_dlq *d)
 	json_clear(d);
 	free(d->json);
 	free(d->json_off);
+	free(d->want);
 	free(d);
 }
 
@@ -341,6 +347,45 @@ static int produce(struct ev_kafka_dlq *d, const struct ev_kafka_msg *m,
 	return 0;
 }
 
+/* What the rounds need of a letter (ev_dlq_next_round()) and no more:
+ * a long run's letters are not all held whole */
+static void slim(struct ev_letter *l)
+{
+	char **f[] = {&l->source_log,  &l->orig_id, &l->orig_type,
+		      &l->orig_stream, &l->error,   &l->stderr_tail,
+		      &l->handler,     &l->reason,  &l->original_json,
+		      &l->input,       &l->schemas};
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		free(*f[i]);
+		*f[i] = NULL;
+	}
+}
+
+/* A letter carries its event twice (the value, and evlog_letter) and
+ * its standard error three times: one Kafka refuses for its size must say
+ * what to raise, else its event blocks the group run after run.  The
+ * size counted here is no more than librdkafka's. */
+static int check_size(struct ev_kafka_dlq *d, const struct ev_kafka_msg *m,
+		      struct ev_error *err)
+{
+	const char *v = ev_kafka_props_get(&d->props, "message.max.bytes");
+	unsigned long long max = v != NULL ? strtoull(v, NULL, 10) : 1000000;
+	size_t sz = m->key.len + m->value.len, i;
+
+	for (i = 0; i < m->nh; i++)
+		sz += strlen(m->h[i].name) + m->h[i].len;
+	if (sz <= max)
+		return 0;
+	return ev_seterr(err, EV_EIO,
+			 "kafka '%s': topic '%s': the letter is %zu bytes, "
+			 "more than message.max.bytes (%llu): raise it with "
+			 "-X message.max.bytes=N (the topic's "
+			 "max.message.bytes too)",
+			 d->conn.addr->brokers, d->conn.addr->topic, sz, max);
+}
+
 int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
 			struct ev_error *err)
 {
@@ -356,12 +401,14 @@ int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
 
 	if (!d->loaded) { /* the letters there, for the rounds */
 		struct ev_letter *v;
-		size_t n;
+		size_t n, i;
 		if ((r = ev_kafka_dlq_scan(d, &v, &n, &others, err)) != 0)
 			return r;
 		d->known.v = v;
 		d->known.n = d->known.cap = n;
 		d->loaded = 1;
+		for (i = 0; i < n; i++)
+			slim(&v[i]);
 		json_clear(d); /* evdlq's, not needed here */
 	}
 	if (c.schemas == NULL) {
@@ -376,11 +423,16 @@ int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
 	if (r == 0)
 		r = letter_msg(&c, &lev, now, &m, err);
 	if (r == 0)
+		r = check_size(d, &m, err);
+	if (r == 0)
 		r = produce(d, &m, &off, err);
 	/* remembered, for the rounds of those to come */
 	if (r == 0 &&
-	    (r = ev_letters_add(&d->known, &lev, (uint64_t)off, err)) == 0)
+	    (r = ev_letters_add(&d->known, &lev, (uint64_t)off, err)) == 0) {
+		if (d->known.n > 0)
+			slim(&d->known.v[d->known.n - 1]);
 		d->written++;
+	}
 	ev_kafka_msg_free(&m);
 	ev_buf_free(&rec);
 	return r;
@@ -421,9 +473,32 @@ int ev_kafka_dlq_mark(void *ctx, int kind, const struct ev_letter *l,
 
 /* ------------------------------------------------------------ reading */
 
+int ev_kafka_dlq_want_json(struct ev_kafka_dlq *d, const uint64_t *offsets,
+			   size_t n, struct ev_error *err)
+{
+	uint64_t *w = NULL;
+
+	if (n > 0 && (w = malloc(n * sizeof(*w))) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	if (n > 0)
+		memcpy(w, offsets, n * sizeof(*w));
+	free(d->want);
+	d->want = w;
+	d->nwant = n;
+	return 0;
+}
+
+/* only what evdlq show asked for: a big topic's letters are not held
+ * twice */
 static int json_keep(struct ev_kafka_dlq *d, uint64_t off, const char *s,
 		     size_t n, struct ev_error *err)
 {
+	size_t i;
+
+	for (i = 0; i < d->nwant && d->want[i] != off; i++)
+		;
+	if (i == d->nwant)
+		return 0;
 	if (d->njson == d->capjson) {
 		size_t cap = d->capjson ? 2 * d->capjson : 64;
 		uint64_t *no = realloc(d->json_off, cap * sizeof(*no));
@@ -551,7 +626,10 @@ static int take(struct ev_kafka_dlq *d, struct ev_letters *a,
 					     err);
 		if (r != 0)
 			return r;
-		if ((r = ev_letters_add(a, &ev, (uint64_t)off, err)) != 0)
+		/* a letter only: never a mark, which is a record of its own */
+		if (ev.type.n == strlen("DeadLetter") &&
+		    memcmp(ev.type.p, "DeadLetter", ev.type.n) == 0 &&
+		    (r = ev_letters_add(a, &ev, (uint64_t)off, err)) != 0)
 			return r;
 		if (a->n == before) /* not a DeadLetter */
 			return add_malformed(d, a, m, (uint64_t)off,
@@ -603,9 +681,27 @@ int ev_kafka_dlq_scan(struct ev_kafka_dlq *d, struct ev_letter **out,
 		return r;
 	ev_kafka_msg_reset(&m);
 	for (;;) {
+		part = -1;
+		off = -1;
 		r = ev_kafka_consumer_next(c, 200, &m, &part, &off, err);
 		if (r == 0)
 			break;
+		if (r == EV_EDATA && part >= 0 && off >= 0) {
+			/* a record evlog cannot take (too many headers):
+			 * one bad record must not make the topic unreadable */
+			last = ev_now();
+			if (part != DLQ_PARTITION) {
+				(*others)++;
+				continue;
+			}
+			if ((r = add_malformed(
+				     d, &a, &m, (uint64_t)off,
+				     "it has more than " STR(
+					     EV_KAFKA_MAX_HEADERS) " headers",
+				     err)) != 0)
+				break;
+			continue;
+		}
 		if (r == EV_EAGAIN) {
 			/* never a hang on a cluster that went away */
 			if (ev_now() - last >

@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start d1:1 d2:1 d3:1 d4:1 d5:1 d6:1 d7:1 d8:1 d9:1 d10:1 d11:1 wide:3 src3:3
+	kafka_start d1:1 d2:1 d3:1 d4:1 d5:1 d6:1 d7:1 d8:1 d9:1 d10:1 d11:1 d12:1 d13:1 d14:1 d15:1 wide:3 src3:3
 }
 
 teardown_file() {
@@ -245,6 +245,96 @@ evdlq: 1 discarded"
 	assert_stderr "evdlq: skipped 2 records in partitions other than 0 of 'kafka://$KAFKA_BROKERS/wide': evlog writes its letters and marks to partition 0"
 }
 
+@test "evdlq on a topic: hostile evlog_letter headers are malformed letters, never marks" {
+	K="kafka://$KAFKA_BROKERS/d12"
+	printf 'x\n' | kc -P -t d12 -p 0 -H 'evlog_letter=not json'
+	printf 'x\n' | kc -P -t d12 -p 0 \
+		-H 'evlog_letter={"id":"z1","type":"Other","stream":"s","time":"2025-01-01T00:00:00Z","data":{}}'
+	# a resolution of letter 0 where a letter goes: it resolves nothing
+	printf 'x\n' | kc -P -t d12 -p 0 \
+		-H 'evlog_letter={"id":"z2","type":"DeadLetterResolved","stream":"s","time":"2025-01-01T00:00:00Z","data":{"letter":0}}'
+	# another producer's letter that is not an event either
+	printf 'x\n' | kc -P -t d12 -p 0 -H kafka_dlt-original-topic=o -H ce_id=1 -H ce_specversion=1.0
+	warn="evdlq: skipped the dead letter at offset 0: its evlog_letter header is not an event; 'evdlq purge' discards it
+evdlq: skipped the dead letter at offset 1: its evlog_letter header is not a DeadLetter event; 'evdlq purge' discards it
+evdlq: skipped the dead letter at offset 2: its evlog_letter header is not a DeadLetter event; 'evdlq purge' discards it
+evdlq: skipped the dead letter at offset 3: another producer's dead letter, with no evlog_letter header; 'evdlq purge' discards it"
+	run --separate-stderr evdlq ls "$K"
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "$warn"
+	run --separate-stderr evdlq show "$K" 0
+	assert_status 0
+	[ "${lines[0]}" = "dead letter 0: open, 0 attempts" ]
+	run --separate-stderr evdlq show "$K" 3
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "$warn
+evdlq: the record at offset 3 of '$K' is not an event"
+	run --separate-stderr evdlq purge --reason junk "$K"
+	assert_status 0
+	assert_stdout "discarded 0 (malformed)
+discarded 1 (malformed)
+discarded 2 (malformed)
+discarded 3 (malformed)"
+}
+
+@test "evdlq and evtail --dlq on a topic with a record of too many headers: a malformed letter, not an unreadable topic" {
+	mksrc
+	K="kafka://$KAFKA_BROKERS/d14"
+	fail_all d14 g1 2>/dev/null
+	# more headers than evlog takes (1024)
+	hs=()
+	for i in $(seq 1030); do
+		hs+=(-H "h$i=v")
+	done
+	printf 'x\n' | kc -P -t d14 -p 0 "${hs[@]}"
+	warn="evdlq: skipped the dead letter at offset 2: it has more than 1024 headers; 'evdlq purge' discards it"
+	run --separate-stderr sh -c "evdlq ls $K | wc -l"
+	assert_status 0
+	assert_stdout "3"
+	assert_stderr "$warn"
+	# the sink reads the topic for the rounds: it goes on
+	run --separate-stderr fail_all d14 g2
+	assert_status 0
+	assert_stderr "no stock for e1
+no stock for e2
+evtail: 0 handled, 2 dead-lettered, 0 skipped"
+	run --separate-stderr evdlq purge --reason junk "$K"
+	assert_status 0
+	assert_stdout "discarded 0 (OrderPlaced)
+discarded 1 (OrderPaid)
+discarded 2 (malformed)
+discarded 3 (OrderPlaced)
+discarded 4 (OrderPaid)"
+	assert_stderr "$warn
+evdlq: 5 discarded"
+	run --separate-stderr evdlq ls "$K"
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+}
+
+@test "evtail --dlq kafka: a letter bigger than message.max.bytes says so, and -X message.max.bytes lets it through" {
+	# 600 KB of data: the letter carries it twice (value and evlog_letter)
+	python3 -c 'import json; print(json.dumps({"id": "h1", "type": "T", "stream": "s", "data": {"pad": "y" * 600000}}))' |
+		evpub -c huge
+	run --separate-stderr timeout 60 evtail huge --group g --retries 0 \
+		--exec 'cat >/dev/null; exit 3' --dlq "kafka://$KAFKA_BROKERS/d15" $KAFKA_FAST
+	assert_status 74
+	assert_stdout ""
+	[[ ${stderr_lines[0]} == "evtail: cannot write the dead letter of offset 0: kafka '$KAFKA_BROKERS': topic 'd15': the letter is "*" bytes, more than message.max.bytes (1000000): raise it with -X message.max.bytes=N (the topic's max.message.bytes too)" ]]
+	# not committed: with a bigger limit, the next run dead-letters it
+	run --separate-stderr timeout 60 evtail huge --group g --retries 0 \
+		--exec 'cat >/dev/null; exit 3' --dlq "kafka://$KAFKA_BROKERS/d15" $KAFKA_FAST \
+		-X message.max.bytes=3000000
+	assert_status 0
+	assert_stderr "evtail: 0 handled, 1 dead-lettered, 0 skipped"
+	run --separate-stderr sh -c "evdlq ls --json kafka://$KAFKA_BROKERS/d15 | jq -c '[.offset, .id]'"
+	assert_status 0
+	assert_stdout "[0,\"deadletter:g:$(evctl info huge --json | jq -r .id):0:1\"]"
+}
+
 @test "evtail --dlq kafka: what it does not take, or cannot reach, is an error" {
 	mksrc
 	run --separate-stderr evtail src --group g --exec true --dlq kafka://nohost/d8
@@ -290,6 +380,13 @@ evdlq: 1 discarded"
 	assert_status 64
 	assert_stdout ""
 	[ "${stderr_lines[0]}" = "evdlq: -X needs a kafka://HOST:PORT/TOPIC DLQ" ]
+	# a bad -X after a selector (under SANITIZE=address: nothing leaks)
+	for cmd in ls stats "purge --reason r" "retry"; do
+		run --separate-stderr evdlq $cmd --error x -X noequals ldlq
+		assert_status 64
+		assert_stdout ""
+		[ "${stderr_lines[0]}" = "evdlq: -X 'noequals': expected PROPERTY=VALUE" ]
+	done
 	run --separate-stderr evdlq ls "kafka://$KAFKA_BROKERS/nope"
 	assert_status 66
 	assert_stdout ""
@@ -315,6 +412,32 @@ evdlq: 1 discarded"
 	assert_status 0
 	assert_stdout ""
 	assert_stderr ""
+}
+
+@test "evdlq on a topic whose leader is down: exit 74 within --kafka-timeout, nothing marked" {
+	mksrc
+	fail_all d13 2>/dev/null
+	K="kafka://$KAFKA_BROKERS/d13"
+	kafka_ctl "leader d13 0 1" "down 1"
+	start=$(date +%s)
+	# (3s: one bootstrap broker down, the metadata comes from another)
+	run --separate-stderr timeout 30 evdlq ls --kafka-timeout 3s "$K"
+	st=$status err=$stderr
+	run --separate-stderr timeout 30 evdlq purge --reason x --kafka-timeout 3s "$K"
+	st2=$status err2=$stderr out2=$output
+	kafka_ctl "up 1"
+	[ $(($(date +%s) - start)) -lt 20 ]
+	echo "$err"
+	[ "$st" = 74 ]
+	[ "$err" = "evdlq: kafka '$KAFKA_BROKERS': topic 'd13': not read to its end within 3000 ms (--kafka-timeout)" ]
+	echo "$err2"
+	[ "$st2" = 74 ]
+	[ "$out2" = "" ]
+	[ "$err2" = "$err" ]
+	run --separate-stderr sh -c "evdlq ls --all --json $K | jq -c '[.offset, .state]'"
+	assert_status 0
+	assert_stdout '[0,"open"]
+[1,"open"]'
 }
 
 @test "evtail --dlq kafka from a Kafka source: the letter names the real partition and offset" {
