@@ -885,6 +885,17 @@ static int cmd_retry(int argc, char **argv)
 	}
 	if ((rc = retry_options(argc, argv, &s, &o, &so, refs)) != -1)
 		goto out;
+	/* a letter's handler is whatever its record says, and anyone who
+	 * may write to a topic may write one: on a topic, the handler is
+	 * the caller's */
+	if (o.cmd == NULL && !o.dry_run && ev_kafka_is_addr(argv[optind])) {
+		rc = fe_usage_error(usage_short,
+				    "retry on a dead-letter topic needs "
+				    "--exec CMD: the handler a letter names "
+				    "comes from whoever may write to the "
+				    "topic");
+		goto out;
+	}
 	/* the log first, so that no lock file is made where there is none;
 	 * then the letters, as of when we hold the lock */
 	if ((rc = open_dlq(argv[optind], &d)) != 0)

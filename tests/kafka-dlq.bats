@@ -153,8 +153,22 @@ open by age:
 	assert_stdout "resolved 0 (OrderPlaced)"
 	assert_stderr "evdlq: 1 resolved, 0 still open"
 	[ "$(cat ran)" = "0 0 e1" ]
-	# a handler that fails again: on record, and the letter stays open
+	# the handler a letter names is not run from a topic: anyone who may
+	# write to the topic could name one
 	run --separate-stderr evdlq retry --retries 1 --backoff 10ms "$K"
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evdlq: retry on a dead-letter topic needs --exec CMD: the handler a letter names comes from whoever may write to the topic
+Usage: evdlq retry [--dry-run] [--exec CMD] [--retries N] [--backoff DURATION]
+                   [--backoff-max DURATION] [--timeout DURATION]
+                   [--schemas DIR] [--ref-dir [PREFIX=]DIR]... [SELECTORS]
+                   DLQ
+SELECTORS: [--offset A..B] [--type GLOB] [--stream GLOB] [--error REGEX]
+           [--older-than DURATION] [--group NAME]
+Try 'evdlq --help' for more information."
+	# a handler that fails again: on record, and the letter stays open
+	run --separate-stderr evdlq retry --retries 1 --backoff 10ms \
+		--exec 'echo "no stock for $EV_ID" >&2; exit 3' "$K"
 	assert_status 1
 	assert_stdout ""
 	assert_stderr "no stock for e2
