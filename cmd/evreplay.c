@@ -1068,17 +1068,25 @@ static int outcome(struct run *u, int r, struct ev_error *err)
 	return fe_report(err);
 }
 
-/* Where a stopped replay stands, and how to go on from there. */
+/* Where a stopped replay stands, and how to go on from there.  Events
+ * --to-log kafka://... did not deliver count as not replayed: the first
+ * of them in each partition is where it resumes. */
 static void report_stop_kafka(struct run *u, const struct ev_consumer_stats *st)
 {
-	char b[32], from[1024] = "", rest[512] = "";
-	size_t n = 0, m = 0;
+	const struct ev_kafka_sink_stats *ks =
+		u->ks != NULL ? ev_kafka_sink_stats(u->ks) : NULL;
+	uint64_t done =
+		ks != NULL && ks->failed > 0 ? ks->delivered : st->handled;
+	const char *what = ks != NULL && ks->failed > 0 ? " delivered" : "";
+	char b[32], *from, *rest;
+	size_t n = 0, m = 0, cap;
 	int p, missing = 0;
+	int64_t f;
 
 	if (u->o->group != NULL) {
-		fe_warn("stopped after %s events; group '%s' resumes from the "
-			"offsets it committed",
-			ev_commas(st->handled, b), u->o->group);
+		fe_warn("stopped after %s events%s; group '%s' resumes from "
+			"the offsets it committed",
+			ev_commas(done, b), what, u->o->group);
 		return;
 	}
 	if (u->kt.next == NULL) {
@@ -1087,27 +1095,43 @@ static void report_stop_kafka(struct run *u, const struct ev_consumer_stats *st)
 			"--exec or --check (evreplay(1) KAFKA)");
 		return;
 	}
-	for (p = 0; p < u->kt.nparts; p++) {
-		if (u->kt.next[p] >= 0 && n < sizeof(from))
-			n += (size_t)snprintf(from + n, sizeof(from) - n,
-					      " --from %d:%lld", p,
-					      (long long)u->kt.next[p]);
-		else if (u->kt.next[p] < 0 && m < sizeof(rest))
-			m += (size_t)snprintf(rest + m, sizeof(rest) - m,
-					      "%s%d", missing++ ? "," : "", p);
-	}
-	if (n == 0) {
-		fe_warn("stopped before any event; run it again to resume");
+	/* " --from P:OFFSET" and "P," each fit in 40 */
+	cap = (size_t)u->kt.nparts * 40 + 1;
+	from = malloc(cap);
+	rest = malloc(cap);
+	if (from == NULL || rest == NULL) {
+		free(from);
+		free(rest);
+		fe_oom();
 		return;
 	}
-	if (!missing)
-		fe_warn("stopped after %s events; resume with%s",
-			ev_commas(st->handled, b), from);
+	from[0] = rest[0] = '\0';
+	for (p = 0; p < u->kt.nparts; p++) {
+		if (u->ks != NULL &&
+		    (f = ev_kafka_sink_failed_from(u->ks, p)) >= 0 &&
+		    (u->kt.next[p] < 0 || f < u->kt.next[p]))
+			u->kt.next[p] = f;
+		if (u->kt.next[p] >= 0)
+			n += (size_t)snprintf(from + n, cap - n,
+					      " --from %d:%lld", p,
+					      (long long)u->kt.next[p]);
+		else
+			m += (size_t)snprintf(rest + m, cap - m, "%s%d",
+					      missing++ ? "," : "", p);
+	}
+	if (n == 0)
+		fe_warn("stopped before any event%s; run it again to resume",
+			what);
+	else if (!missing)
+		fe_warn("stopped after %s events%s; resume with%s",
+			ev_commas(done, b), what, from);
 	else
-		fe_warn("stopped after %s events; resume with%s, and for "
+		fe_warn("stopped after %s events%s; resume with%s, and for "
 			"partition %s --from where this run started (none of "
 			"its events was delivered)",
-			ev_commas(st->handled, b), from, rest);
+			ev_commas(done, b), what, from, rest);
+	free(from);
+	free(rest);
 }
 
 static void report_stop(struct run *u, const struct ev_consumer_stats *st)
@@ -1268,7 +1292,9 @@ static int deliver(struct run *u)
 	summary(u, st);
 	if (rc == 0 && st->failed)
 		rc = EV_EXIT_FAILURE;
-	if (stop_requested)
+	/* events a topic did not take: where each partition resumes */
+	if (stop_requested || (u->kc != NULL && u->ks != NULL &&
+			       ev_kafka_sink_stats(u->ks)->failed > 0))
 		report_stop(u, st);
 out:
 	ev_consumer_free(con);

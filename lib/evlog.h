@@ -3492,12 +3492,13 @@ int ev_kafka_consumer_commit(struct ev_kafka_consumer *c, const int64_t *next,
  * flush returns from is acknowledged (acks=all).  A topic keeps no stream
  * versions and no dedupe window: nothing is checked, and a second run
  * produces the events again.  A failed delivery is EV_EIO naming the
- * count not delivered and the offset in the source (named source) of the
- * first; the sink stops at its next event after one.
+ * count not delivered and the lowest offset in the source (named source)
+ * among them, for a Kafka source the lowest in each partition
+ * ("offsets P:O, ..."); the sink stops at its next event after one.
  */
 struct ev_kafka_sink;
 struct ev_kafka_sink_stats {
-	uint64_t sent, delivered;
+	uint64_t sent, delivered, failed; /* failed: not delivered */
 };
 int ev_kafka_sink_open(struct ev_kafka_sink **out,
 		       const struct ev_kafka_conn_opts *co,
@@ -3510,6 +3511,10 @@ const struct ev_kafka_sink_stats *
 ev_kafka_sink_stats(const struct ev_kafka_sink *s);
 /* Flush (err may be NULL) and release: the flush's result. */
 int ev_kafka_sink_close(struct ev_kafka_sink *s, struct ev_error *err);
+/* Events of a Kafka source (rec->kafka) not delivered: the lowest offset
+ * of partition among them, or -1 (none, or a local source). */
+int64_t ev_kafka_sink_failed_from(const struct ev_kafka_sink *s,
+				  int32_t partition);
 
 /* ---- kadmin: Kafka topics, groups, lag and health (lib/kafka_admin.c;
  * evctl(1) KAFKA) */

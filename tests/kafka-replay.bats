@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 src:2 kk:2 grp:2 rtf:1
+	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 src:2 kk:2 grp:2 rtf:1 rks:2 rkd:1
 }
 
 teardown_file() {
@@ -474,6 +474,38 @@ evreplay: librdkafka's mock cluster has no controller and no CreateTopics: name 
 	run --separate-stderr evctl groups a.evlog
 	assert_status 0
 	[[ "$output" != *g2* ]]
+}
+
+# the ids in a topic, sorted, once each
+topic_ids() {
+	evtail --template '{id}' "kafka://$KAFKA_BROKERS/$1" | sort -u | tr '\n' ' '
+}
+
+@test "evreplay kafka:// --to-log kafka: a delivery failure names the source's partitions and offsets; --from there loses nothing" {
+	evpub "kafka://$KAFKA_BROKERS/rks" <fx.ndjson
+	local want
+	want=$(evreplay --from 0:1 --from 1:1 --template '{id}' "kafka://$KAFKA_BROKERS/rks" | sort | tr '\n' ' ')
+	# one Produce request fails, for good
+	kafka_ctl "errors 0 1 10"
+	run --separate-stderr timeout 30 evreplay -X message.timeout.ms=5000 --from 0:1 --from 1:1 --to-log "kafka://$KAFKA_BROKERS/rkd" "kafka://$KAFKA_BROKERS/rks"
+	assert_status 74
+	assert_stdout ""
+	# the places in the source, not the scan's count of records
+	[[ "${stderr_lines[0]}" == "evreplay: --to-log 'kafka://$KAFKA_BROKERS/rkd': offsets "*" of 'kafka://$KAFKA_BROKERS/rks' and after: kafka '$KAFKA_BROKERS': topic 'rkd': "*" events not delivered: Broker: Message size too large" ]]
+	[[ "${stderr_lines[0]}" != *"offset 0 of"* ]]
+	[[ "${stderr_lines[1]}" =~ ^evreplay:\ stopped\ after\ [0-9]+\ events\ delivered\;\ resume\ with\ --from\ [01]:[0-9]+ ]]
+	[ "${#stderr_lines[@]}" = 2 ]
+	local from p
+	from=$(grep -o -- '--from [0-9]*:[0-9]*' <<<"$stderr" | tr '\n' ' ')
+	if [[ "$stderr" == *"and for partition"* ]]; then
+		p=$(sed -n 's/.*and for partition \([0-9]*\) .*/\1/p' <<<"$stderr")
+		from="$from --from $p:1"
+	fi
+	# shellcheck disable=SC2086
+	run --separate-stderr timeout 30 evreplay $from --to-log "kafka://$KAFKA_BROKERS/rkd" "kafka://$KAFKA_BROKERS/rks"
+	assert_status 0
+	assert_stderr ""
+	[ "$(topic_ids rkd)" = "$want" ]
 }
 
 # last: the fault stays injected for the next Produce requests
