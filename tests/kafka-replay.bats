@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 src:2 kk:2 grp:2 rtf:1 rks:2 rkd:1
+	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 src:2 kk:2 grp:2 rtf:1 rks:2 rkd:1 many:120
 }
 
 teardown_file() {
@@ -266,6 +266,43 @@ evreplay: replay into another log"
 	run --separate-stderr evreplay $from --template '{id}' "$SRC"
 	assert_status 0
 	[ "$(cat first.out - <<<"$output" | sort | tr '\n' ' ')" = "e0 e1 e2 e3 e4 e5 " ]
+}
+
+@test "evreplay kafka://: interrupted on a topic of many partitions, the stop line names each one, and resuming loses nothing" {
+	local i
+	for i in $(seq 0 479); do
+		printf '{"id":"m%d","type":"T","stream":"s-%d"}\n' "$i" "$i"
+	done | evpub "kafka://$KAFKA_BROKERS/many"
+	evreplay --rate 400/s --template '{id}' "kafka://$KAFKA_BROKERS/many" >first.out 2>first.err &
+	BG=$!
+	for i in $(seq 150); do
+		[ "$(wc -l <first.out)" -lt 300 ] || break
+		sleep 0.1
+	done
+	kill -INT "$BG"
+	wait "$BG"
+	BG=
+	[ "$(wc -l <first.out)" -lt 480 ]
+	[ "$(wc -l <first.err)" = 1 ]
+	# every partition: a --from, or named as having had none delivered
+	local named rest=0
+	named=$(grep -o -- '--from [0-9]*:[0-9]*' first.err | wc -l)
+	if grep -q 'and for partition' first.err; then
+		rest=$(sed -n 's/.*and for partition \([0-9,]*\) .*/\1/p' first.err | tr ',' '\n' | wc -l)
+	fi
+	[ $((named + rest)) = 120 ]
+	local from
+	from=$(grep -o -- '--from [0-9]*:[0-9]*' first.err | tr '\n' ' ')
+	if [ "$rest" -gt 0 ]; then
+		for i in $(sed -n 's/.*and for partition \([0-9,]*\) .*/\1/p' first.err | tr ',' ' '); do
+			from="$from --from $i:0"
+		done
+	fi
+	# shellcheck disable=SC2086
+	run --separate-stderr evreplay $from --template '{id}' "kafka://$KAFKA_BROKERS/many"
+	assert_status 0
+	[ "$(cat first.out - <<<"$output" | sort | uniq -d | wc -l)" = 0 ]
+	[ "$(cat first.out - <<<"$output" | sort -u | wc -l)" = 480 ]
 }
 
 # short session timeouts, so that a group's members come and go fast
