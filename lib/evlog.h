@@ -3364,6 +3364,11 @@ int ev_kafka_produce(struct ev_kafka_producer *p, const struct ev_kafka_msg *m,
 /* Wait for every delivery report.  EV_EIO naming the broker error and
  * the count not delivered when any failed. */
 int ev_kafka_producer_flush(struct ev_kafka_producer *p, struct ev_error *err);
+/* Wait up to timeout_ms for delivery reports: the count still waiting. */
+int ev_kafka_producer_wait(struct ev_kafka_producer *p, int timeout_ms);
+/* Give up on what is not delivered yet: each gets its report, an error
+ * (Purged), within about 5 s. */
+void ev_kafka_producer_purge(struct ev_kafka_producer *p);
 uint64_t ev_kafka_producer_acked(const struct ev_kafka_producer *p);
 void ev_kafka_producer_close(struct ev_kafka_producer *p);
 
