@@ -1046,6 +1046,8 @@ static int open_kafka_target(struct run *u)
 		return err.code == EV_EUSAGE
 			       ? fe_usage_error(usage_short, "%s", err.msg)
 			       : fe_reportf(&err, "--to-log");
+	/* stopped, the acks are waited for --kafka-timeout more at most */
+	ev_kafka_sink_set_stop(u->ks, &stop_requested);
 	return 0;
 }
 
@@ -1136,17 +1138,28 @@ static void report_stop_kafka(struct run *u, const struct ev_consumer_stats *st)
 
 static void report_stop(struct run *u, const struct ev_consumer_stats *st)
 {
+	uint64_t pos = st->position;
+	int64_t f;
+
 	if (u->kc != NULL) {
 		report_stop_kafka(u, st);
 		return;
 	}
+	/* what --to-log kafka://... did not deliver is not replayed: a
+	 * group did not commit past it */
+	if (u->ks != NULL && ev_kafka_sink_stats(u->ks)->failed > 0) {
+		if (u->o->group != NULL)
+			pos = st->committed;
+		else if ((f = ev_kafka_sink_failed_from(u->ks, -1)) >= 0 &&
+			 (uint64_t)f < pos)
+			pos = (uint64_t)f;
+	}
 	if (u->o->group != NULL)
 		fe_warn("stopped before offset %llu; group '%s' resumes there",
-			(unsigned long long)st->position, u->o->group);
+			(unsigned long long)pos, u->o->group);
 	else
 		fe_warn("stopped before offset %llu; resume with --from %llu",
-			(unsigned long long)st->position,
-			(unsigned long long)st->position);
+			(unsigned long long)pos, (unsigned long long)pos);
 }
 
 static void summary(struct run *u, const struct ev_consumer_stats *st)

@@ -3516,8 +3516,14 @@ const struct ev_kafka_sink_stats *
 ev_kafka_sink_stats(const struct ev_kafka_sink *s);
 /* Flush (err may be NULL) and release: the flush's result. */
 int ev_kafka_sink_close(struct ev_kafka_sink *s, struct ev_error *err);
+/* Once *stop is set (SIGINT, SIGTERM), a flush waits for the acks at most
+ * the connection's timeout_ms (--kafka-timeout) more, then gives up on
+ * the rest: they are not delivered, as with a failed delivery. */
+void ev_kafka_sink_set_stop(struct ev_kafka_sink *s,
+			    const volatile sig_atomic_t *stop);
 /* Events of a Kafka source (rec->kafka) not delivered: the lowest offset
- * of partition among them, or -1 (none, or a local source). */
+ * of partition among them, or -1 (none, or a local source); partition -1:
+ * the lowest offset of a local source's not delivered, or -1. */
 int64_t ev_kafka_sink_failed_from(const struct ev_kafka_sink *s,
 				  int32_t partition);
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "evlog_private.h"
 
@@ -41,6 +42,8 @@ struct ev_kafka_sink {
 	uint64_t failed_offset;
 	int64_t *kfailed;
 	int32_t nkfailed;
+	const volatile sig_atomic_t *stop; /* then acks are waited for */
+	int timeout_ms;			   /* this long, at most */
 };
 
 /* A slot for rec: 1 + its index, or 0 out of memory. */
@@ -134,6 +137,7 @@ int ev_kafka_sink_open(struct ev_kafka_sink **out,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	}
 	s->fmt = fmt;
+	s->timeout_ms = co->timeout_ms;
 	ev_kafka_msg_reset(&s->m);
 	if ((rc = ev_kafka_producer_open(&s->p, co, on_ack, s, err)) != 0) {
 		ev_kafka_sink_close(s, NULL);
@@ -148,10 +152,28 @@ int ev_kafka_sink_open(struct ev_kafka_sink **out,
  * source the first in each partition. */
 static int flush(struct ev_kafka_sink *s, struct ev_error *err)
 {
-	int rc = ev_kafka_producer_flush(s->p, err);
+	struct timespec ts;
+	int64_t now, give_up = -1;
 	char at[512];
 	size_t n = 0;
 	int32_t i;
+	int rc;
+
+	/* librdkafka's retries take message.timeout.ms (5 minutes); once
+	 * stopped, not more than the timeout: the rest is not delivered */
+	while (ev_kafka_producer_wait(s->p, 100) > 0) {
+		if (s->stop == NULL || !*s->stop)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (give_up < 0) {
+			give_up = now + s->timeout_ms;
+		} else if (now >= give_up) {
+			ev_kafka_producer_purge(s->p);
+			break;
+		}
+	}
+	rc = ev_kafka_producer_flush(s->p, err);
 
 	if (rc == 0 || s->st.failed == 0)
 		return rc;
@@ -207,11 +229,19 @@ int ev_kafka_sink_event(void *ctx, const struct ev_rec *rec,
 	return 0;
 }
 
+void ev_kafka_sink_set_stop(struct ev_kafka_sink *s,
+			    const volatile sig_atomic_t *stop)
+{
+	s->stop = stop;
+}
+
 int64_t ev_kafka_sink_failed_from(const struct ev_kafka_sink *s,
 				  int32_t partition)
 {
-	return partition >= 0 && partition < s->nkfailed ? s->kfailed[partition]
-							 : -1;
+	if (partition < 0)
+		return s->failed_offset > 0 ? (int64_t)(s->failed_offset - 1)
+					    : -1;
+	return partition < s->nkfailed ? s->kfailed[partition] : -1;
 }
 
 int ev_kafka_sink_flush(void *ctx, struct ev_error *err)

@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 src:2 kk:2 grp:2 rtf:1 rks:2 rkd:1 many:120
+	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 src:2 kk:2 grp:2 rtf:1 rks:2 rkd:1 many:120 rkdown:2
 }
 
 teardown_file() {
@@ -516,6 +516,39 @@ evreplay: librdkafka's mock cluster has no controller and no CreateTopics: name 
 # the ids in a topic, sorted, once each
 topic_ids() {
 	evtail --template '{id}' "kafka://$KAFKA_BROKERS/$1" | sort -u | tr '\n' ' '
+}
+
+@test "evreplay --to-log kafka: a cluster gone mid-replay does not hold SIGTERM up past --kafka-timeout (74); --from there loses nothing" {
+	local i t0
+	for i in $(seq 0 199); do
+		printf '{"id":"d%d","type":"T","stream":"s-%d"}\n' "$i" "$i"
+	done | evpub -c d.evlog
+	evreplay --kafka-timeout 2s --rate 40/s --to-log "kafka://$KAFKA_BROKERS/rkdown" d.evlog >down.out 2>down.err &
+	BG=$!
+	sleep 1
+	kafka_ctl "down 1" "down 2" "down 3"
+	sleep 1
+	t0=$SECONDS
+	kill -TERM "$BG"
+	local rc=0
+	wait "$BG" || rc=$?
+	BG=
+	kafka_ctl "up 1" "up 2" "up 3"
+	# the acks are waited for --kafka-timeout, not message.timeout.ms (5m)
+	[ $((SECONDS - t0)) -lt 10 ]
+	[ "$rc" = 74 ]
+	[ ! -s down.out ]
+	grep -q "events not delivered" down.err
+	grep -q '^evreplay: stopped before offset [0-9]*; resume with --from [0-9]*$' down.err
+	local from failed
+	from=$(sed -n 's/.*resume with --from \([0-9]*\)$/\1/p' down.err)
+	# not after the first event the topic did not take
+	failed=$(sed -n "s/.*: offset \([0-9]*\) of 'd.evlog' and after: .*/\1/p" down.err)
+	[ -n "$failed" ]
+	[ "$from" -le "$failed" ]
+	run --separate-stderr timeout 60 evreplay --from "$from" --to-log "kafka://$KAFKA_BROKERS/rkdown" d.evlog
+	assert_status 0
+	[ "$(topic_ids rkdown | wc -w)" = 200 ]
 }
 
 @test "evreplay kafka:// --to-log kafka: a delivery failure names the source's partitions and offsets; --from there loses nothing" {
