@@ -244,6 +244,26 @@ evreplay: replay into another log"
 	assert_stdout_contains "OrderPlaced"
 }
 
+@test "evreplay kafka:// --to @TIME: each partition up to TIME, not the topic up to the first later event; a group resumes after it" {
+	src_topic
+	# partitions are in time order, the topic is not
+	run --separate-stderr evreplay --to @2025-01-10T09:00:02Z --template '{id}' "$SRC"
+	assert_status 0
+	assert_stderr ""
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "e0 e1 e2 " ]
+	# shellcheck disable=SC2086
+	run --separate-stderr evreplay $KGROUP --group gto --to @2025-01-10T09:00:02Z --template '{id}' "$SRC"
+	assert_status 0
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "e0 e1 e2 " ]
+	# shellcheck disable=SC2086
+	run --separate-stderr evreplay $KGROUP --group gto --template '{id}' "$SRC"
+	assert_status 0
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "e3 e4 e5 " ]
+	run --separate-stderr evproject --count --to @2025-01-10T09:00:02Z "$SRC"
+	assert_status 0
+	assert_stdout '{"count":3}'
+}
+
 @test "evreplay kafka://: interrupted, it says --from per partition, and resuming there replays the rest" {
 	src_topic
 	evreplay --rate 4/s --template '{id}' "$SRC" >first.out 2>first.err &
