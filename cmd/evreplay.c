@@ -1434,6 +1434,37 @@ static int open_local_source(struct run *u)
 	return 0;
 }
 
+/* --speed on a kafka LOG: the partitions are read side by side, each in
+ * time order but not together, so it takes one.  0, or an exit status. */
+static int kafka_speed(struct run *u)
+{
+	const struct opts *o = u->o;
+	int n = ev_kafka_scan_partitions(u->scan);
+	size_t i, j;
+
+	/* P:OFFSET only: the partitions it names */
+	for (i = 0; i < o->nkfrom && o->kfrom[i].kind == EV_KAFKA_FROM_OFFSET;
+	     i++)
+		;
+	if (o->nkfrom > 0 && i == o->nkfrom) {
+		for (n = 0, i = 0; i < o->nkfrom; i++) {
+			for (j = 0; j < i && o->kfrom[j].partition !=
+						     o->kfrom[i].partition;
+			     j++)
+				;
+			n += j == i;
+		}
+	}
+	if (n <= 1)
+		return 0;
+	return fe_usage_error(usage_short,
+			      "--speed: the %d partitions of '%s' are read "
+			      "side by side, so event times go back and "
+			      "forth: read one partition (--from "
+			      "PARTITION:OFFSET), or pace with --rate",
+			      n, o->src_addr.topic);
+}
+
 /* A kafka LOG: its consumer (no group) from --from or -n, read as a
  * scan.  0, or an exit status. */
 static int open_kafka_source(struct run *u)
@@ -1463,6 +1494,8 @@ static int open_kafka_source(struct run *u)
 		return r == EV_EUSAGE
 			       ? fe_usage_error(usage_short, "%s", err.msg)
 			       : fe_report(&err);
+	if (o->pace.mode == EV_PACE_SPEED && (r = kafka_speed(u)) != 0)
+		return r;
 	if (o->group != NULL) {
 		/* the group's offsets, per partition, once delivered */
 		o->con.commit = ev_kafka_scan_commit;

@@ -264,6 +264,18 @@ evreplay: replay into another log"
 	assert_stdout '{"count":3}'
 }
 
+@test "evreplay kafka:// --speed: refused before anything is read when partitions interleave (64); on one partition it paces" {
+	src_topic
+	run --separate-stderr evreplay --speed 100 --template '{id}' "$SRC"
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evreplay: --speed: the 2 partitions of 'src' are read side by side, so event times go back and forth: read one partition (--from PARTITION:OFFSET), or pace with --rate")"
+	run --separate-stderr evreplay --speed 100 --from 0:0 --template '{id}' "$SRC"
+	assert_status 0
+	assert_stderr ""
+	[ "${#lines[@]}" = "$(kc -C -t src -p 0 -o beginning -e -q | wc -l)" ]
+}
+
 @test "evreplay kafka://: interrupted, it says --from per partition, and resuming there replays the rest" {
 	src_topic
 	evreplay --rate 4/s --template '{id}' "$SRC" >first.out 2>first.err &
