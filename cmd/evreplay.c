@@ -1070,6 +1070,21 @@ static int outcome(struct run *u, int r, struct ev_error *err)
 	return fe_report(err);
 }
 
+/* Does a kafka LOG's replay read partition p?  --from P:OFFSET alone
+ * reads only the partitions it names. */
+static int kafka_reads(const struct opts *o, int p)
+{
+	size_t i;
+	int named = 0;
+
+	for (i = 0; i < o->nkfrom; i++) {
+		if (o->kfrom[i].kind != EV_KAFKA_FROM_OFFSET)
+			return 1;
+		named |= o->kfrom[i].partition == p;
+	}
+	return o->nkfrom == 0 || named;
+}
+
 /* Where a stopped replay stands, and how to go on from there.  Events
  * --to-log kafka://... did not deliver count as not replayed: the first
  * of them in each partition is where it resumes. */
@@ -1117,7 +1132,7 @@ static void report_stop_kafka(struct run *u, const struct ev_consumer_stats *st)
 			n += (size_t)snprintf(from + n, cap - n,
 					      " --from %d:%lld", p,
 					      (long long)u->kt.next[p]);
-		else
+		else if (kafka_reads(u->o, p))
 			m += (size_t)snprintf(rest + m, cap - m, "%s%d",
 					      missing++ ? "," : "", p);
 	}

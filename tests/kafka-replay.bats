@@ -300,6 +300,22 @@ evreplay: replay into another log"
 	[ "$(cat first.out - <<<"$output" | sort | tr '\n' ' ')" = "e0 e1 e2 e3 e4 e5 " ]
 }
 
+@test "evreplay kafka:// --from P:OFFSET, interrupted: the stop line names only the partitions replayed" {
+	src_topic
+	evreplay --rate 2/s --from 1:0 --template '{id}' "$SRC" >first.out 2>first.err &
+	BG=$!
+	local i
+	for i in $(seq 100); do
+		[ ! -s first.out ] || break
+		sleep 0.05
+	done
+	kill -INT "$BG"
+	wait "$BG"
+	BG=
+	[ "$(cat first.out)" = e2 ]
+	[ "$(cat first.err)" = "evreplay: stopped after 1 events; resume with --from 1:1" ]
+}
+
 @test "evreplay kafka://: interrupted on a topic of many partitions, the stop line names each one, and resuming loses nothing" {
 	local i
 	for i in $(seq 0 479); do
