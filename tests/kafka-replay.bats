@@ -486,6 +486,40 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 
 # ------------------------------------------------------------ bad input
 
+@test "evproject kafka://: a malformed address, a bad -X property or --kafka-timeout, --dlq (64); an unreachable cluster within --kafka-timeout (74)" {
+	run --separate-stderr evproject --count kafka://localhost/t
+	assert_status 64
+	assert_stdout ""
+	assert_stderr_contains "evproject: kafka address 'kafka://localhost/t': broker 'localhost': missing port (HOST:PORT)"
+	run --separate-stderr evproject --count -X no.such=1 "kafka://$KAFKA_BROKERS/src"
+	assert_status 64
+	assert_stderr_contains 'evproject: -X: No such configuration property: "no.such"'
+	run --separate-stderr evproject --count --kafka-timeout 0 "kafka://$KAFKA_BROKERS/src"
+	assert_status 64
+	assert_stderr_contains "evproject: --kafka-timeout: '0' is not a duration such as 500ms or 10s"
+	run --separate-stderr evproject --count --on-error dlq --dlq d.evlog "kafka://$KAFKA_BROKERS/src"
+	assert_status 64
+	assert_stderr_contains "evproject: --dlq: not with a kafka log yet (evproject(1) KAFKA)"
+	local t0=$SECONDS
+	run --separate-stderr timeout 20 evproject --count --kafka-timeout 500ms kafka://127.0.0.1:1/t
+	assert_status 74
+	assert_stdout ""
+	assert_stderr "evproject: kafka '127.0.0.1:1': no metadata within 500 ms (--kafka-timeout): Local: Broker transport failure"
+	[ $((SECONDS - t0)) -lt 8 ]
+}
+
+@test "evreplay kafka://: --wait and --dlq-policy stream are refused there, never ignored (64)" {
+	src_topic
+	run --separate-stderr evreplay --group g --wait "$SRC"
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evreplay: --wait: not on a kafka log (its group's offsets are the cluster's)")"
+	run --separate-stderr evreplay --group g --exec true --dlq d.evlog --dlq-policy stream "$SRC"
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: --dlq-policy stream: not on a kafka log yet (evreplay(1) KAFKA)")"
+}
+
+
 @test "evreplay --to-log kafka: --renumber, which a topic lacks, is refused, never ignored (64)" {
 	run --separate-stderr evreplay --to-log "kafka://$KAFKA_BROKERS/rt6" --renumber a.evlog
 	assert_status 64
