@@ -1046,6 +1046,8 @@ static int open_kafka_target(struct run *u)
 		return err.code == EV_EUSAGE
 			       ? fe_usage_error(usage_short, "%s", err.msg)
 			       : fe_reportf(&err, "--to-log");
+	/* stopped, the acks are waited for --kafka-timeout more at most */
+	ev_kafka_sink_set_stop(u->ks, &stop_requested);
 	return 0;
 }
 
@@ -1068,17 +1070,40 @@ static int outcome(struct run *u, int r, struct ev_error *err)
 	return fe_report(err);
 }
 
-/* Where a stopped replay stands, and how to go on from there. */
+/* Does a kafka LOG's replay read partition p?  --from P:OFFSET alone
+ * reads only the partitions it names. */
+static int kafka_reads(const struct opts *o, int p)
+{
+	size_t i;
+	int named = 0;
+
+	for (i = 0; i < o->nkfrom; i++) {
+		if (o->kfrom[i].kind != EV_KAFKA_FROM_OFFSET)
+			return 1;
+		named |= o->kfrom[i].partition == p;
+	}
+	return o->nkfrom == 0 || named;
+}
+
+/* Where a stopped replay stands, and how to go on from there.  Events
+ * --to-log kafka://... did not deliver count as not replayed: the first
+ * of them in each partition is where it resumes. */
 static void report_stop_kafka(struct run *u, const struct ev_consumer_stats *st)
 {
-	char b[32], from[1024] = "", rest[512] = "";
-	size_t n = 0, m = 0;
+	const struct ev_kafka_sink_stats *ks =
+		u->ks != NULL ? ev_kafka_sink_stats(u->ks) : NULL;
+	uint64_t done =
+		ks != NULL && ks->failed > 0 ? ks->delivered : st->handled;
+	const char *what = ks != NULL && ks->failed > 0 ? " delivered" : "";
+	char b[32], *from, *rest;
+	size_t n = 0, m = 0, cap;
 	int p, missing = 0;
+	int64_t f;
 
 	if (u->o->group != NULL) {
-		fe_warn("stopped after %s events; group '%s' resumes from the "
-			"offsets it committed",
-			ev_commas(st->handled, b), u->o->group);
+		fe_warn("stopped after %s events%s; group '%s' resumes from "
+			"the offsets it committed",
+			ev_commas(done, b), what, u->o->group);
 		return;
 	}
 	if (u->kt.next == NULL) {
@@ -1087,42 +1112,69 @@ static void report_stop_kafka(struct run *u, const struct ev_consumer_stats *st)
 			"--exec or --check (evreplay(1) KAFKA)");
 		return;
 	}
-	for (p = 0; p < u->kt.nparts; p++) {
-		if (u->kt.next[p] >= 0 && n < sizeof(from))
-			n += (size_t)snprintf(from + n, sizeof(from) - n,
-					      " --from %d:%lld", p,
-					      (long long)u->kt.next[p]);
-		else if (u->kt.next[p] < 0 && m < sizeof(rest))
-			m += (size_t)snprintf(rest + m, sizeof(rest) - m,
-					      "%s%d", missing++ ? "," : "", p);
-	}
-	if (n == 0) {
-		fe_warn("stopped before any event; run it again to resume");
+	/* " --from P:OFFSET" and "P," each fit in 40 */
+	cap = (size_t)u->kt.nparts * 40 + 1;
+	from = malloc(cap);
+	rest = malloc(cap);
+	if (from == NULL || rest == NULL) {
+		free(from);
+		free(rest);
+		fe_oom();
 		return;
 	}
-	if (!missing)
-		fe_warn("stopped after %s events; resume with%s",
-			ev_commas(st->handled, b), from);
+	from[0] = rest[0] = '\0';
+	for (p = 0; p < u->kt.nparts; p++) {
+		if (u->ks != NULL &&
+		    (f = ev_kafka_sink_failed_from(u->ks, p)) >= 0 &&
+		    (u->kt.next[p] < 0 || f < u->kt.next[p]))
+			u->kt.next[p] = f;
+		if (u->kt.next[p] >= 0)
+			n += (size_t)snprintf(from + n, cap - n,
+					      " --from %d:%lld", p,
+					      (long long)u->kt.next[p]);
+		else if (kafka_reads(u->o, p))
+			m += (size_t)snprintf(rest + m, cap - m, "%s%d",
+					      missing++ ? "," : "", p);
+	}
+	if (n == 0)
+		fe_warn("stopped before any event%s; run it again to resume",
+			what);
+	else if (!missing)
+		fe_warn("stopped after %s events%s; resume with%s",
+			ev_commas(done, b), what, from);
 	else
-		fe_warn("stopped after %s events; resume with%s, and for "
+		fe_warn("stopped after %s events%s; resume with%s, and for "
 			"partition %s --from where this run started (none of "
 			"its events was delivered)",
-			ev_commas(st->handled, b), from, rest);
+			ev_commas(done, b), what, from, rest);
+	free(from);
+	free(rest);
 }
 
 static void report_stop(struct run *u, const struct ev_consumer_stats *st)
 {
+	uint64_t pos = st->position;
+	int64_t f;
+
 	if (u->kc != NULL) {
 		report_stop_kafka(u, st);
 		return;
 	}
+	/* what --to-log kafka://... did not deliver is not replayed: a
+	 * group did not commit past it */
+	if (u->ks != NULL && ev_kafka_sink_stats(u->ks)->failed > 0) {
+		if (u->o->group != NULL)
+			pos = st->committed;
+		else if ((f = ev_kafka_sink_failed_from(u->ks, -1)) >= 0 &&
+			 (uint64_t)f < pos)
+			pos = (uint64_t)f;
+	}
 	if (u->o->group != NULL)
 		fe_warn("stopped before offset %llu; group '%s' resumes there",
-			(unsigned long long)st->position, u->o->group);
+			(unsigned long long)pos, u->o->group);
 	else
 		fe_warn("stopped before offset %llu; resume with --from %llu",
-			(unsigned long long)st->position,
-			(unsigned long long)st->position);
+			(unsigned long long)pos, (unsigned long long)pos);
 }
 
 static void summary(struct run *u, const struct ev_consumer_stats *st)
@@ -1268,7 +1320,9 @@ static int deliver(struct run *u)
 	summary(u, st);
 	if (rc == 0 && st->failed)
 		rc = EV_EXIT_FAILURE;
-	if (stop_requested)
+	/* events a topic did not take: where each partition resumes */
+	if (stop_requested || (u->kc != NULL && u->ks != NULL &&
+			       ev_kafka_sink_stats(u->ks)->failed > 0))
 		report_stop(u, st);
 out:
 	ev_consumer_free(con);
@@ -1395,6 +1449,37 @@ static int open_local_source(struct run *u)
 	return 0;
 }
 
+/* --speed on a kafka LOG: the partitions are read side by side, each in
+ * time order but not together, so it takes one.  0, or an exit status. */
+static int kafka_speed(struct run *u)
+{
+	const struct opts *o = u->o;
+	int n = ev_kafka_scan_partitions(u->scan);
+	size_t i, j;
+
+	/* P:OFFSET only: the partitions it names */
+	for (i = 0; i < o->nkfrom && o->kfrom[i].kind == EV_KAFKA_FROM_OFFSET;
+	     i++)
+		;
+	if (o->nkfrom > 0 && i == o->nkfrom) {
+		for (n = 0, i = 0; i < o->nkfrom; i++) {
+			for (j = 0; j < i && o->kfrom[j].partition !=
+						     o->kfrom[i].partition;
+			     j++)
+				;
+			n += j == i;
+		}
+	}
+	if (n <= 1)
+		return 0;
+	return fe_usage_error(usage_short,
+			      "--speed: the %d partitions of '%s' are read "
+			      "side by side, so event times go back and "
+			      "forth: read one partition (--from "
+			      "PARTITION:OFFSET), or pace with --rate",
+			      n, o->src_addr.topic);
+}
+
 /* A kafka LOG: its consumer (no group) from --from or -n, read as a
  * scan.  0, or an exit status. */
 static int open_kafka_source(struct run *u)
@@ -1424,6 +1509,8 @@ static int open_kafka_source(struct run *u)
 		return r == EV_EUSAGE
 			       ? fe_usage_error(usage_short, "%s", err.msg)
 			       : fe_report(&err);
+	if (o->pace.mode == EV_PACE_SPEED && (r = kafka_speed(u)) != 0)
+		return r;
 	if (o->group != NULL) {
 		/* the group's offsets, per partition, once delivered */
 		o->con.commit = ev_kafka_scan_commit;

@@ -3381,6 +3381,11 @@ int ev_kafka_producer_flush(struct ev_kafka_producer *p, struct ev_error *err);
 /* Serve the delivery reports that came (the ack callback), without
  * waiting: for a caller that is idle, waiting for input. */
 void ev_kafka_producer_poll(struct ev_kafka_producer *p);
+/* Wait up to timeout_ms for delivery reports: the count still waiting. */
+int ev_kafka_producer_wait(struct ev_kafka_producer *p, int timeout_ms);
+/* Give up on what is not delivered yet: each gets its report, an error
+ * (Purged), within about 5 s. */
+void ev_kafka_producer_purge(struct ev_kafka_producer *p);
 uint64_t ev_kafka_producer_acked(const struct ev_kafka_producer *p);
 void ev_kafka_producer_close(struct ev_kafka_producer *p);
 
@@ -3577,12 +3582,13 @@ int ev_kafka_produce_to(struct ev_kafka_producer *p,
  * flush returns from is acknowledged (acks=all).  A topic keeps no stream
  * versions and no dedupe window: nothing is checked, and a second run
  * produces the events again.  A failed delivery is EV_EIO naming the
- * count not delivered and the offset in the source (named source) of the
- * first; the sink stops at its next event after one.
+ * count not delivered and the lowest offset in the source (named source)
+ * among them, for a Kafka source the lowest in each partition
+ * ("offsets P:O, ..."); the sink stops at its next event after one.
  */
 struct ev_kafka_sink;
 struct ev_kafka_sink_stats {
-	uint64_t sent, delivered;
+	uint64_t sent, delivered, failed; /* failed: not delivered */
 };
 int ev_kafka_sink_open(struct ev_kafka_sink **out,
 		       const struct ev_kafka_conn_opts *co,
@@ -3595,6 +3601,16 @@ const struct ev_kafka_sink_stats *
 ev_kafka_sink_stats(const struct ev_kafka_sink *s);
 /* Flush (err may be NULL) and release: the flush's result. */
 int ev_kafka_sink_close(struct ev_kafka_sink *s, struct ev_error *err);
+/* Once *stop is set (SIGINT, SIGTERM), a flush waits for the acks at most
+ * the connection's timeout_ms (--kafka-timeout) more, then gives up on
+ * the rest: they are not delivered, as with a failed delivery. */
+void ev_kafka_sink_set_stop(struct ev_kafka_sink *s,
+			    const volatile sig_atomic_t *stop);
+/* Events of a Kafka source (rec->kafka) not delivered: the lowest offset
+ * of partition among them, or -1 (none, or a local source); partition -1:
+ * the lowest offset of a local source's not delivered, or -1. */
+int64_t ev_kafka_sink_failed_from(const struct ev_kafka_sink *s,
+				  int32_t partition);
 
 /* ---- kadmin: Kafka topics, groups, lag and health (lib/kafka_admin.c;
  * evctl(1) KAFKA) */

@@ -271,6 +271,23 @@ void ev_kafka_producer_poll(struct ev_kafka_producer *p)
 	rd_kafka_poll(p->rk, 0);
 }
 
+int ev_kafka_producer_wait(struct ev_kafka_producer *p, int timeout_ms)
+{
+	rd_kafka_flush(p->rk, timeout_ms);
+	rd_kafka_poll(p->rk, 0);
+	return rd_kafka_outq_len(p->rk);
+}
+
+void ev_kafka_producer_purge(struct ev_kafka_producer *p)
+{
+	int i;
+
+	rd_kafka_purge(p->rk,
+		       RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	for (i = 0; i < 50 && rd_kafka_outq_len(p->rk) > 0; i++)
+		rd_kafka_poll(p->rk, 100);
+}
+
 uint64_t ev_kafka_producer_acked(const struct ev_kafka_producer *p)
 {
 	return p->acked;

@@ -43,6 +43,9 @@ struct ev_kscan {
 	int track;
 	struct seen *seen;
 	size_t head, n, cap; /* a ring */
+	/* --to @TIME: the partitions past it */
+	unsigned char *past;
+	int npast_cap, npast;
 };
 
 /* Partitions revoked: the engine commits what it finished while they
@@ -100,6 +103,7 @@ void ev_kscan_free(struct ev_kscan *k)
 	ev_kafka_msg_free(&k->m);
 	ev_kafka_msg_free(&k->bare);
 	free(k->seen);
+	free(k->past);
 	free(k->topic);
 	free(k);
 }
@@ -219,6 +223,37 @@ int ev_kscan_offsets(struct ev_kscan *k, uint64_t position, int64_t *next,
 		k->n--;
 	}
 	return 0;
+}
+
+int ev_kscan_is_past(const struct ev_kscan *k, int32_t partition)
+{
+	return partition >= 0 && partition < k->npast_cap && k->past[partition];
+}
+
+int ev_kscan_past(struct ev_kscan *k, const struct ev_rec *rec)
+{
+	int n = ev_kafka_consumer_partitions(k->kc);
+	unsigned char *np;
+
+	/* not read: a group's commit stays before it */
+	if (k->track && k->n > 0 &&
+	    k->seen[(k->head + k->n - 1) % k->cap].seq == rec->offset)
+		k->seen[(k->head + k->n - 1) % k->cap].partition = -1;
+	if (rec->partition < 0)
+		return 0;
+	if (rec->partition >= k->npast_cap) {
+		if ((np = realloc(k->past, (size_t)rec->partition + 1)) == NULL)
+			return EV_ERR;
+		memset(np + k->npast_cap, 0,
+		       (size_t)(rec->partition + 1 - k->npast_cap));
+		k->past = np;
+		k->npast_cap = rec->partition + 1;
+	}
+	if (!k->past[rec->partition]) {
+		k->past[rec->partition] = 1;
+		k->npast++;
+	}
+	return n > 0 && k->npast >= n;
 }
 
 int ev_kscan_partitions(const struct ev_kscan *k)

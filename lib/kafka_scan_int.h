@@ -22,6 +22,12 @@ int ev_kscan_offsets(struct ev_kscan *k, uint64_t position, int64_t *next,
 		     int nparts);
 int ev_kscan_partitions(const struct ev_kscan *k);
 void ev_kscan_set_lenient(struct ev_kscan *k, int lenient);
+/* --to @TIME: rec, the record read last, is in a partition past TIME,
+ * or later than TIME: that partition is done, and what of it is read
+ * from now on is not read for a group's commits.  1 when every partition
+ * is done, 0 when not, EV_ERR out of memory. */
+int ev_kscan_past(struct ev_kscan *k, const struct ev_rec *rec);
+int ev_kscan_is_past(const struct ev_kscan *k, int32_t partition);
 void ev_kscan_on_revoke(struct ev_kscan *k, void (*fn)(void *ctx), void *ctx);
 int ev_kscan_commit(struct ev_kscan *k, uint64_t position,
 		    struct ev_error *err);

@@ -964,6 +964,19 @@ static int scan_next(struct ev_scan *s, struct ev_rec *rec,
 		}
 		ev->offset = rec->offset;
 		ev->append_time = rec->append_time;
+		if (s->to.kind == EV_POS_TIME && s->ks != NULL &&
+		    (ev->time > s->to.time ||
+		     ev_kscan_is_past(s->ks, rec->partition))) {
+			/* a Kafka log: its partitions are in time order, not
+			 * the topic; this one is done */
+			if ((r = ev_kscan_past(s->ks, rec)) < 0)
+				return ev_seterr(err, r, "out of memory");
+			s->pos = rec->offset + 1;
+			if (r == 0)
+				continue;
+			s->done = 1;
+			return 0;
+		}
 		if (s->to.kind == EV_POS_TIME && ev->time > s->to.time) {
 			s->done = 1; /* not read, as above */
 			return 0;

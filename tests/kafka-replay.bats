@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 src:2 kk:2 grp:2 rtf:1
+	kafka_start rt1:4 rt2:1 rt3:1 rt4:1 rt5:1 rt6:1 src:2 kk:2 grp:2 rtf:1 rks:2 rkd:1 many:120 rkdown:2
 }
 
 teardown_file() {
@@ -244,6 +244,38 @@ evreplay: replay into another log"
 	assert_stdout_contains "OrderPlaced"
 }
 
+@test "evreplay kafka:// --to @TIME: each partition up to TIME, not the topic up to the first later event; a group resumes after it" {
+	src_topic
+	# partitions are in time order, the topic is not
+	run --separate-stderr evreplay --to @2025-01-10T09:00:02Z --template '{id}' "$SRC"
+	assert_status 0
+	assert_stderr ""
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "e0 e1 e2 " ]
+	# shellcheck disable=SC2086
+	run --separate-stderr evreplay $KGROUP --group gto --to @2025-01-10T09:00:02Z --template '{id}' "$SRC"
+	assert_status 0
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "e0 e1 e2 " ]
+	# shellcheck disable=SC2086
+	run --separate-stderr evreplay $KGROUP --group gto --template '{id}' "$SRC"
+	assert_status 0
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "e3 e4 e5 " ]
+	run --separate-stderr evproject --count --to @2025-01-10T09:00:02Z "$SRC"
+	assert_status 0
+	assert_stdout '{"count":3}'
+}
+
+@test "evreplay kafka:// --speed: refused before anything is read when partitions interleave (64); on one partition it paces" {
+	src_topic
+	run --separate-stderr evreplay --speed 100 --template '{id}' "$SRC"
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evreplay: --speed: the 2 partitions of 'src' are read side by side, so event times go back and forth: read one partition (--from PARTITION:OFFSET), or pace with --rate")"
+	run --separate-stderr evreplay --speed 100 --from 0:0 --template '{id}' "$SRC"
+	assert_status 0
+	assert_stderr ""
+	[ "${#lines[@]}" = "$(kc -C -t src -p 0 -o beginning -e -q | wc -l)" ]
+}
+
 @test "evreplay kafka://: interrupted, it says --from per partition, and resuming there replays the rest" {
 	src_topic
 	evreplay --rate 4/s --template '{id}' "$SRC" >first.out 2>first.err &
@@ -266,6 +298,59 @@ evreplay: replay into another log"
 	run --separate-stderr evreplay $from --template '{id}' "$SRC"
 	assert_status 0
 	[ "$(cat first.out - <<<"$output" | sort | tr '\n' ' ')" = "e0 e1 e2 e3 e4 e5 " ]
+}
+
+@test "evreplay kafka:// --from P:OFFSET, interrupted: the stop line names only the partitions replayed" {
+	src_topic
+	evreplay --rate 1/s --from 1:0 --template '{id}' "$SRC" >first.out 2>first.err &
+	BG=$!
+	local i
+	for i in $(seq 100); do
+		[ ! -s first.out ] || break
+		sleep 0.05
+	done
+	kill -INT "$BG"
+	wait "$BG"
+	BG=
+	[ "$(cat first.out)" = e2 ]
+	[ "$(cat first.err)" = "evreplay: stopped after 1 events; resume with --from 1:1" ]
+}
+
+@test "evreplay kafka://: interrupted on a topic of many partitions, the stop line names each one, and resuming loses nothing" {
+	local i
+	for i in $(seq 0 479); do
+		printf '{"id":"m%d","type":"T","stream":"s-%d"}\n' "$i" "$i"
+	done | evpub "kafka://$KAFKA_BROKERS/many"
+	evreplay --rate 200/s --template '{id}' "kafka://$KAFKA_BROKERS/many" >first.out 2>first.err &
+	BG=$!
+	for i in $(seq 150); do
+		[ "$(wc -l <first.out)" -lt 240 ] || break
+		sleep 0.1
+	done
+	kill -INT "$BG"
+	wait "$BG"
+	BG=
+	[ "$(wc -l <first.out)" -lt 480 ]
+	[ "$(wc -l <first.err)" = 1 ]
+	# every partition: a --from, or named as having had none delivered
+	local named rest=0
+	named=$(grep -o -- '--from [0-9]*:[0-9]*' first.err | wc -l)
+	if grep -q 'and for partition' first.err; then
+		rest=$(sed -n 's/.*and for partition \([0-9,]*\) .*/\1/p' first.err | tr ',' '\n' | wc -l)
+	fi
+	[ $((named + rest)) = 120 ]
+	local from
+	from=$(grep -o -- '--from [0-9]*:[0-9]*' first.err | tr '\n' ' ')
+	if [ "$rest" -gt 0 ]; then
+		for i in $(sed -n 's/.*and for partition \([0-9,]*\) .*/\1/p' first.err | tr ',' ' '); do
+			from="$from --from $i:0"
+		done
+	fi
+	# shellcheck disable=SC2086
+	run --separate-stderr evreplay $from --template '{id}' "kafka://$KAFKA_BROKERS/many"
+	assert_status 0
+	[ "$(cat first.out - <<<"$output" | sort | uniq -d | wc -l)" = 0 ]
+	[ "$(cat first.out - <<<"$output" | sort -u | wc -l)" = 480 ]
 }
 
 # short session timeouts, so that a group's members come and go fast
@@ -401,6 +486,40 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 
 # ------------------------------------------------------------ bad input
 
+@test "evproject kafka://: a malformed address, a bad -X property or --kafka-timeout, --dlq (64); an unreachable cluster within --kafka-timeout (74)" {
+	run --separate-stderr evproject --count kafka://localhost/t
+	assert_status 64
+	assert_stdout ""
+	assert_stderr_contains "evproject: kafka address 'kafka://localhost/t': broker 'localhost': missing port (HOST:PORT)"
+	run --separate-stderr evproject --count -X no.such=1 "kafka://$KAFKA_BROKERS/src"
+	assert_status 64
+	assert_stderr_contains 'evproject: -X: No such configuration property: "no.such"'
+	run --separate-stderr evproject --count --kafka-timeout 0 "kafka://$KAFKA_BROKERS/src"
+	assert_status 64
+	assert_stderr_contains "evproject: --kafka-timeout: '0' is not a duration such as 500ms or 10s"
+	run --separate-stderr evproject --count --on-error dlq --dlq d.evlog "kafka://$KAFKA_BROKERS/src"
+	assert_status 64
+	assert_stderr_contains "evproject: --dlq: not with a kafka log yet (evproject(1) KAFKA)"
+	local t0=$SECONDS
+	run --separate-stderr timeout 20 evproject --count --kafka-timeout 500ms kafka://127.0.0.1:1/t
+	assert_status 74
+	assert_stdout ""
+	assert_stderr "evproject: kafka '127.0.0.1:1': no metadata within 500 ms (--kafka-timeout): Local: Broker transport failure"
+	[ $((SECONDS - t0)) -lt 8 ]
+}
+
+@test "evreplay kafka://: --wait and --dlq-policy stream are refused there, never ignored (64)" {
+	src_topic
+	run --separate-stderr evreplay --group g --wait "$SRC"
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evreplay: --wait: not on a kafka log (its group's offsets are the cluster's)")"
+	run --separate-stderr evreplay --group g --exec true --dlq d.evlog --dlq-policy stream "$SRC"
+	assert_status 64
+	assert_stderr "$(usage_err "evreplay: --dlq-policy stream: not on a kafka log yet (evreplay(1) KAFKA)")"
+}
+
+
 @test "evreplay --to-log kafka: --renumber, which a topic lacks, is refused, never ignored (64)" {
 	run --separate-stderr evreplay --to-log "kafka://$KAFKA_BROKERS/rt6" --renumber a.evlog
 	assert_status 64
@@ -474,6 +593,71 @@ evreplay: librdkafka's mock cluster has no controller and no CreateTopics: name 
 	run --separate-stderr evctl groups a.evlog
 	assert_status 0
 	[[ "$output" != *g2* ]]
+}
+
+# the ids in a topic, sorted, once each
+topic_ids() {
+	evtail --template '{id}' "kafka://$KAFKA_BROKERS/$1" | sort -u | tr '\n' ' '
+}
+
+@test "evreplay --to-log kafka: a cluster gone mid-replay does not hold SIGTERM up past --kafka-timeout (74); --from there loses nothing" {
+	local i t0
+	for i in $(seq 0 199); do
+		printf '{"id":"d%d","type":"T","stream":"s-%d"}\n' "$i" "$i"
+	done | evpub -c d.evlog
+	evreplay --kafka-timeout 2s --rate 40/s --to-log "kafka://$KAFKA_BROKERS/rkdown" d.evlog >down.out 2>down.err &
+	BG=$!
+	sleep 1
+	kafka_ctl "down 1" "down 2" "down 3"
+	sleep 1
+	t0=$SECONDS
+	kill -TERM "$BG"
+	local rc=0
+	wait "$BG" || rc=$?
+	BG=
+	kafka_ctl "up 1" "up 2" "up 3"
+	# the acks are waited for --kafka-timeout, not message.timeout.ms (5m)
+	[ $((SECONDS - t0)) -lt 10 ]
+	[ "$rc" = 74 ]
+	[ ! -s down.out ]
+	grep -q "events not delivered" down.err
+	grep -q '^evreplay: stopped before offset [0-9]*; resume with --from [0-9]*$' down.err
+	local from failed
+	from=$(sed -n 's/.*resume with --from \([0-9]*\)$/\1/p' down.err)
+	# not after the first event the topic did not take
+	failed=$(sed -n "s/.*: offset \([0-9]*\) of 'd.evlog' and after: .*/\1/p" down.err)
+	[ -n "$failed" ]
+	[ "$from" -le "$failed" ]
+	run --separate-stderr timeout 60 evreplay --from "$from" --to-log "kafka://$KAFKA_BROKERS/rkdown" d.evlog
+	assert_status 0
+	[ "$(topic_ids rkdown | wc -w)" = 200 ]
+}
+
+@test "evreplay kafka:// --to-log kafka: a delivery failure names the source's partitions and offsets; --from there loses nothing" {
+	evpub "kafka://$KAFKA_BROKERS/rks" <fx.ndjson
+	local want
+	want=$(evreplay --from 0:1 --from 1:1 --template '{id}' "kafka://$KAFKA_BROKERS/rks" | sort | tr '\n' ' ')
+	# one Produce request fails, for good
+	kafka_ctl "errors 0 1 10"
+	run --separate-stderr timeout 30 evreplay -X message.timeout.ms=5000 --from 0:1 --from 1:1 --to-log "kafka://$KAFKA_BROKERS/rkd" "kafka://$KAFKA_BROKERS/rks"
+	assert_status 74
+	assert_stdout ""
+	# the places in the source, not the scan's count of records
+	[[ "${stderr_lines[0]}" == "evreplay: --to-log 'kafka://$KAFKA_BROKERS/rkd': offsets "*" of 'kafka://$KAFKA_BROKERS/rks' and after: kafka '$KAFKA_BROKERS': topic 'rkd': "*" events not delivered: Broker: Message size too large" ]]
+	[[ "${stderr_lines[0]}" != *"offset 0 of"* ]]
+	[[ "${stderr_lines[1]}" =~ ^evreplay:\ stopped\ after\ [0-9]+\ events\ delivered\;\ resume\ with\ --from\ [01]:[0-9]+ ]]
+	[ "${#stderr_lines[@]}" = 2 ]
+	local from p
+	from=$(grep -o -- '--from [0-9]*:[0-9]*' <<<"$stderr" | tr '\n' ' ')
+	if [[ "$stderr" == *"and for partition"* ]]; then
+		p=$(sed -n 's/.*and for partition \([0-9]*\) .*/\1/p' <<<"$stderr")
+		from="$from --from $p:1"
+	fi
+	# shellcheck disable=SC2086
+	run --separate-stderr timeout 30 evreplay $from --to-log "kafka://$KAFKA_BROKERS/rkd" "kafka://$KAFKA_BROKERS/rks"
+	assert_status 0
+	assert_stderr ""
+	[ "$(topic_ids rkd)" = "$want" ]
 }
 
 # last: the fault stays injected for the next Produce requests
