@@ -7,7 +7,7 @@ load helper
 load kafka
 
 setup_file() {
-	kafka_start g1:4 g2:4 g3:4 g4:4 g5:4 g6:4 g7:4 g8:2 g9:1 g10:4
+	kafka_start g1:4 g2:4 g3:4 g4:4 g5:4 g6:4 g7:4 g8:2 g9:1 g10:4 g11:2
 }
 
 teardown_file() {
@@ -267,4 +267,20 @@ $EVTAIL_USAGE"
 	assert_status 0
 	assert_stderr "evtail: skipped partition 0 offset 0: record g8:0:0: content-type 'application/json' but the value is not JSON
 evtail: 2 handled, 0 dead-lettered, 1 skipped"
+}
+
+@test "kafka group --exec: a commit refused in a rebalance (REBALANCE_IN_PROGRESS) is sent again, not forgotten" {
+	KMOD=4 pub_n g11 12
+	# the next OffsetCommit (API key 8) fails with REBALANCE_IN_PROGRESS
+	kafka_ctl "errors 8 1 27"
+	run --separate-stderr evtail "${GF[@]}" --group r --batch 100 \
+		--exec 'jq -r .id >>handled' "kafka://$KAFKA_BROKERS/g11"
+	assert_status 0
+	[ "$(sort handled)" = "$(ids_1_to 12)" ]
+	# the partitions stayed ours: what was handled is committed
+	run --separate-stderr evtail "${GF[@]}" --group r --template '{id}' \
+		"kafka://$KAFKA_BROKERS/g11"
+	assert_status 0
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 }
