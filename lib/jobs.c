@@ -688,9 +688,18 @@ static int start_job(struct ev_consumer *c, struct job *j)
 
 /* Can x join the batch being made (its items in_batch)?  Every unfinished
  * earlier item of its stream must be in it, and its stream not parked. */
+/* A Kafka record of a partition a rebalance took away since it was read:
+ * the next owner reads it again from the group's commit. */
+static int revoked(struct ev_consumer *c, const struct item *it)
+{
+	return c->o.scan != NULL &&
+	       ev_kafka_scan_revoked(c->o.scan, it->offset);
+}
+
 static int can_join(struct ev_consumer *c, struct item *x)
 {
-	if (x->state != WAITING || x->job != NULL || x->solo)
+	if (x->state != WAITING || x->job != NULL || x->solo ||
+	    (x->kafka && revoked(c, x)))
 		return 0;
 	if (x->stream == NULL)
 		return 1;
@@ -779,6 +788,10 @@ int ev_jobs_dispatch(struct ev_consumer *c)
 		if (it->bad != NULL) {
 			if ((r = bad_item(c, it)) != 0)
 				return r;
+			continue;
+		}
+		if (it->kafka && revoked(c, it)) {
+			item_done(c, it); /* its partition's next owner's */
 			continue;
 		}
 		nb = 0;

@@ -253,6 +253,17 @@ int ev_kscan_offsets(struct ev_kscan *k, uint64_t position, int64_t *next,
 	return 0;
 }
 
+int ev_kscan_revoked(const struct ev_kscan *k, uint64_t seq)
+{
+	/* the ring holds every record read since the last commit, in
+	 * order: seq's is at seq - the first's */
+	if (!k->track || k->n == 0 || seq < k->seen[k->head].seq ||
+	    seq - k->seen[k->head].seq >= k->n)
+		return 0;
+	return k->seen[(k->head + (seq - k->seen[k->head].seq)) % k->cap]
+		       .partition < 0;
+}
+
 int ev_kscan_partitions(const struct ev_kscan *k)
 {
 	return ev_kafka_consumer_partitions(k->kc);

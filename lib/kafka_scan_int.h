@@ -21,6 +21,7 @@ int ev_kscan_wait(struct ev_kscan *k, int64_t timeout_ms, struct ev_error *err);
 int ev_kscan_offsets(struct ev_kscan *k, uint64_t position, int64_t *next,
 		     int nparts);
 int ev_kscan_partitions(const struct ev_kscan *k);
+int ev_kscan_revoked(const struct ev_kscan *k, uint64_t seq);
 void ev_kscan_set_lenient(struct ev_kscan *k, int lenient);
 void ev_kscan_on_revoke(struct ev_kscan *k, void (*fn)(void *ctx), void *ctx);
 int ev_kscan_commit(struct ev_kscan *k, uint64_t position,
