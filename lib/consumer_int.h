@@ -31,6 +31,7 @@ struct item {
 	void *tag;
 	int state;
 	int solo;			    /* its batch failed: runs alone */
+	int in_batch;			    /* in the batch being made */
 	int64_t due;			    /* paced: not started before */
 	struct job *job;		    /* while it belongs to one */
 	struct item *prev_same, *next_same; /* unfinished items of its stream */

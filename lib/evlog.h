@@ -3487,6 +3487,10 @@ int ev_kafka_scan_commit(void *scan, uint64_t position, struct ev_error *err);
  * consumer engine does, for a Kafka scan); NULL: nobody. */
 void ev_kafka_scan_on_revoke(struct ev_scan *s, void (*fn)(void *ctx),
 			     void *ctx);
+/* Was the record at position pos (read, not yet below a commit) of a
+ * partition a rebalance has since revoked?  Its next owner reads it again
+ * from the group's commit: the engine drops it rather than handle it. */
+int ev_kafka_scan_revoked(const struct ev_scan *s, uint64_t pos);
 
 /* What a consumer was opened with, and its topic's partition count. */
 const char *ev_kafka_consumer_group(const struct ev_kafka_consumer *c);

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +124,10 @@ static const char *const handler_vars[] = {
 static void supervise(const char *cmd, const int inp[2], const int errp[2],
 		      char *const *env_add, pid_t parent)
 {
-	sigset_t set, none;
+	char sh_name[] = "sh", dash_c[] = "-c";
+	char *argv[] = {sh_name, dash_c, (char *)cmd, NULL};
+	sigset_t set, none, dfl;
+	posix_spawnattr_t sa;
 	pid_t sh;
 	int i, sig, status;
 
@@ -144,22 +148,27 @@ static void supervise(const char *cmd, const int inp[2], const int errp[2],
 	if (dup2(inp[0], 0) < 0 || dup2(errp[1], 2) < 0)
 		_exit(127);
 	close_range(3, ~0U, 0);
-	sh = fork();
-	if (sh < 0)
+	/* the shell's environment: ours (a copy of evtail's), with the
+	 * run's variables and none of them left over */
+	for (i = 0; handler_vars[i] != NULL; i++)
+		unsetenv(handler_vars[i]);
+	for (i = 0; env_add != NULL && env_add[i] != NULL; i++)
+		putenv(env_add[i]);
+	/* spawned, not forked: a fork would copy evtail's whole address
+	 * space (tens of MB with a Kafka consumer's buffers) a second time
+	 * per run, and the exec would tear the copy down again */
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	if (posix_spawnattr_init(&sa) != 0 ||
+	    posix_spawnattr_setsigmask(&sa, &none) != 0 ||
+	    posix_spawnattr_setsigdefault(&sa, &dfl) != 0 ||
+	    posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK |
+						  POSIX_SPAWN_SETSIGDEF) != 0 ||
+	    posix_spawn(&sh, "/bin/sh", NULL, &sa, argv, environ) != 0)
 		_exit(127);
-	if (sh == 0) {
-		sigemptyset(&none);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (i = 0; handler_vars[i] != NULL; i++)
-			unsetenv(handler_vars[i]);
-		for (i = 0; env_add != NULL && env_add[i] != NULL; i++)
-			putenv(env_add[i]);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
 	/* only the shell and its children hold the pipes */
 	close(0);
 	close(2);

@@ -701,26 +701,27 @@ static int start_job(struct ev_consumer *c, struct job *j)
 	return 0;
 }
 
-/* Can x join a batch led by the items in batch[0..nb)?  Every unfinished
+/* Can x join the batch being made (its items in_batch)?  Every unfinished
  * earlier item of its stream must be in it, and its stream not parked. */
-static int can_join(struct ev_consumer *c, struct item *x,
-		    struct item *const *batch, unsigned nb)
+/* A Kafka record of a partition a rebalance took away since it was read:
+ * the next owner reads it again from the group's commit. */
+static int revoked(struct ev_consumer *c, const struct item *it)
 {
-	struct item *first;
-	unsigned q;
+	return c->o.scan != NULL &&
+	       ev_kafka_scan_revoked(c->o.scan, it->offset);
+}
 
-	if (x->state != WAITING || x->job != NULL || x->solo)
+static int can_join(struct ev_consumer *c, struct item *x)
+{
+	if (x->state != WAITING || x->job != NULL || x->solo ||
+	    (x->kafka && revoked(c, x)))
 		return 0;
 	if (x->stream == NULL)
 		return 1;
-	for (first = stream_first(c, x->stream); first != NULL && first != x;
-	     first = first->next_same) {
-		for (q = 0; q < nb; q++)
-			if (batch[q] == first)
-				break;
-		if (q == nb)
-			return 0;
-	}
+	/* each item of the batch has all its stream's earlier unfinished
+	 * items in it: the one just before x being there is enough */
+	if (x->prev_same != NULL && !x->prev_same->in_batch)
+		return 0;
 	return !(c->o.park_streams &&
 		 map_get(&c->parked, x->stream, 0) != NULL);
 }
@@ -804,15 +805,23 @@ int ev_jobs_dispatch(struct ev_consumer *c)
 				return r;
 			continue;
 		}
+		if (it->kafka && revoked(c, it)) {
+			item_done(c, it); /* its partition's next owner's */
+			continue;
+		}
 		nb = 0;
 		batch[nb++] = it;
+		it->in_batch = 1;
 		/* a batch: later waiting items whose streams' earlier
 		 * events are all in it (none of a batch that failed) */
 		for (m = k + 1;
 		     m < c->n && !it->solo && nb < c->o.batch && nb < 1024; m++)
-			if (c->win[m]->due <= now &&
-			    can_join(c, c->win[m], batch, nb))
+			if (c->win[m]->due <= now && can_join(c, c->win[m])) {
 				batch[nb++] = c->win[m];
+				c->win[m]->in_batch = 1;
+			}
+		for (m = 0; m < nb; m++)
+			batch[m]->in_batch = 0;
 		if (new_job(c, batch, nb) == NULL)
 			return ev_jobs_oom(c);
 		if ((r = start_job(c, c->jobs[c->njobs - 1])) != 0)

@@ -46,7 +46,14 @@ struct ev_kscan {
 	/* --to @TIME: the partitions past it */
 	unsigned char *past;
 	int npast_cap, npast;
+	/* per partition: the next offset to commit, and the one the group
+	 * has (-1: none); a commit refused in a rebalance is sent again */
+	int64_t *pending, *sent;
+	int nparts;
+	int resend; /* a commit was refused, not failed */
 };
+
+static int send_pending(struct ev_kscan *k, struct ev_error *err);
 
 /* Partitions revoked: the engine commits what it finished while they
  * are ours; then what was read of them is forgotten (the next owner
@@ -59,9 +66,16 @@ static void on_revoke(void *ctx, const int32_t *parts, int n)
 
 	if (k->revoke != NULL)
 		k->revoke(k->revoke_ctx);
+	/* what an earlier commit left unsent, while they are ours */
+	if (k->resend) {
+		struct ev_error err;
+		send_pending(k, &err);
+	}
 	for (j = 0; j < n; j++) {
 		if (k->have && k->part == parts[j])
 			k->have = 0;
+		if (parts[j] >= 0 && parts[j] < k->nparts)
+			k->pending[parts[j]] = k->sent[parts[j]] = -1;
 		for (i = 0; i < k->n; i++) {
 			struct seen *s = &k->seen[(k->head + i) % k->cap];
 			if (s->partition == parts[j])
@@ -74,7 +88,7 @@ int ev_kscan_new(struct ev_kscan **out, struct ev_kafka_consumer *kc,
 		 const char *topic, struct ev_error *err)
 {
 	struct ev_kscan *k = calloc(1, sizeof(*k));
-	int r;
+	int r, i;
 
 	*out = NULL;
 	if (k == NULL || (k->topic = strdup(topic)) == NULL) {
@@ -89,6 +103,17 @@ int ev_kscan_new(struct ev_kscan **out, struct ev_kafka_consumer *kc,
 		return r;
 	}
 	k->track = ev_kafka_consumer_group(kc) != NULL;
+	k->nparts = ev_kafka_consumer_partitions(kc);
+	k->pending = malloc((size_t)(k->nparts > 0 ? k->nparts : 1) *
+			    sizeof(*k->pending));
+	k->sent = malloc((size_t)(k->nparts > 0 ? k->nparts : 1) *
+			 sizeof(*k->sent));
+	if (k->pending == NULL || k->sent == NULL) {
+		ev_kscan_free(k);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	for (i = 0; i < k->nparts; i++)
+		k->pending[i] = k->sent[i] = -1;
 	ev_kafka_consumer_on_revoke(kc, on_revoke, k);
 	*out = k;
 	return 0;
@@ -98,12 +123,19 @@ void ev_kscan_free(struct ev_kscan *k)
 {
 	if (k == NULL)
 		return;
+	/* a commit refused in a rebalance, and none since: once more */
+	if (k->resend) {
+		struct ev_error err;
+		send_pending(k, &err);
+	}
 	ev_kafka_consumer_on_revoke(k->kc, NULL, NULL);
 	ev_kafka_decoder_free(k->dec);
 	ev_kafka_msg_free(&k->m);
 	ev_kafka_msg_free(&k->bare);
 	free(k->seen);
 	free(k->past);
+	free(k->pending);
+	free(k->sent);
 	free(k->topic);
 	free(k);
 }
@@ -256,6 +288,17 @@ int ev_kscan_past(struct ev_kscan *k, const struct ev_rec *rec)
 	return n > 0 && k->npast >= n;
 }
 
+int ev_kscan_revoked(const struct ev_kscan *k, uint64_t seq)
+{
+	/* the ring holds every record read since the last commit, in
+	 * order: seq's is at seq - the first's */
+	if (!k->track || k->n == 0 || seq < k->seen[k->head].seq ||
+	    seq - k->seen[k->head].seq >= k->n)
+		return 0;
+	return k->seen[(k->head + (seq - k->seen[k->head].seq)) % k->cap]
+		       .partition < 0;
+}
+
 int ev_kscan_partitions(const struct ev_kscan *k)
 {
 	return ev_kafka_consumer_partitions(k->kc);
@@ -267,19 +310,47 @@ void ev_kscan_on_revoke(struct ev_kscan *k, void (*fn)(void *ctx), void *ctx)
 	k->revoke_ctx = ctx;
 }
 
+/* Commit what is pending and not yet the group's. */
+static int send_pending(struct ev_kscan *k, struct ev_error *err)
+{
+	int64_t *next;
+	int i, any = 0, r;
+
+	if ((next = malloc((size_t)(k->nparts > 0 ? k->nparts : 1) *
+			   sizeof(*next))) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	for (i = 0; i < k->nparts; i++) {
+		next[i] = k->pending[i] != k->sent[i] ? k->pending[i] : -1;
+		any |= next[i] >= 0;
+	}
+	r = any ? ev_kafka_consumer_commit(k->kc, next, k->nparts, err) : 0;
+	if (r == 0)
+		for (i = 0; i < k->nparts; i++)
+			if (next[i] >= 0)
+				k->sent[i] = next[i];
+	/* refused (a rebalance): sent again with the next commit, at a
+	 * revoke, or at the end, while the partitions are ours */
+	k->resend = r == EV_EAGAIN;
+	free(next);
+	return r == EV_EAGAIN ? 0 : r;
+}
+
 int ev_kscan_commit(struct ev_kscan *k, uint64_t position, struct ev_error *err)
 {
-	int n = ev_kafka_consumer_partitions(k->kc), r;
 	int64_t *next;
+	int i;
 
 	if (!k->track)
 		return 0;
-	if ((next = malloc((size_t)(n > 0 ? n : 1) * sizeof(*next))) == NULL)
+	if ((next = malloc((size_t)(k->nparts > 0 ? k->nparts : 1) *
+			   sizeof(*next))) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	ev_kscan_offsets(k, position, next, n);
-	r = ev_kafka_consumer_commit(k->kc, next, n, err);
+	ev_kscan_offsets(k, position, next, k->nparts);
+	for (i = 0; i < k->nparts; i++)
+		if (next[i] >= 0)
+			k->pending[i] = next[i];
 	free(next);
-	return r == EV_EAGAIN ? 0 : r;
+	return send_pending(k, err);
 }
 
 void ev_kscan_set_lenient(struct ev_kscan *k, int lenient)

@@ -21,6 +21,7 @@ int ev_kscan_wait(struct ev_kscan *k, int64_t timeout_ms, struct ev_error *err);
 int ev_kscan_offsets(struct ev_kscan *k, uint64_t position, int64_t *next,
 		     int nparts);
 int ev_kscan_partitions(const struct ev_kscan *k);
+int ev_kscan_revoked(const struct ev_kscan *k, uint64_t seq);
 void ev_kscan_set_lenient(struct ev_kscan *k, int lenient);
 /* --to @TIME: rec, the record read last, is in a partition past TIME,
  * or later than TIME: that partition is done, and what of it is read

@@ -1230,3 +1230,8 @@ void ev_kafka_scan_on_revoke(struct ev_scan *s, void (*fn)(void *ctx),
 	if (s->ks != NULL)
 		ev_kscan_on_revoke(s->ks, fn, ctx);
 }
+
+int ev_kafka_scan_revoked(const struct ev_scan *s, uint64_t pos)
+{
+	return s->ks != NULL && ev_kscan_revoked(s->ks, pos);
+}

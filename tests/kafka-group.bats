@@ -7,7 +7,7 @@ load helper
 load kafka
 
 setup_file() {
-	kafka_start g1:4 g2:4 g3:4 g4:4 g5:4 g6:4 g7:4 g8:2 g9:1 g10:4
+	kafka_start g1:4 g2:4 g3:4 g4:4 g5:4 g6:4 g7:4 g8:2 g9:1 g10:4 g11:2 g12:4
 }
 
 teardown_file() {
@@ -268,4 +268,55 @@ $EVTAIL_USAGE"
 	assert_status 0
 	assert_stderr "evtail: skipped partition 0 offset 0: record g8:0:0: content-type 'application/json' but the value is not JSON
 evtail: 2 handled, 0 dead-lettered, 1 skipped"
+}
+
+@test "kafka group --exec: a commit refused in a rebalance (REBALANCE_IN_PROGRESS) is sent again, not forgotten" {
+	KMOD=4 pub_n g11 12
+	# the next OffsetCommit (API key 8) fails with REBALANCE_IN_PROGRESS
+	kafka_ctl "errors 8 1 27"
+	run --separate-stderr evtail "${GF[@]}" --group r --batch 100 \
+		--exec 'jq -r .id >>handled' "kafka://$KAFKA_BROKERS/g11"
+	assert_status 0
+	[ "$(sort handled)" = "$(ids_1_to 12)" ]
+	# the partitions stayed ours: what was handled is committed
+	run --separate-stderr evtail "${GF[@]}" --group r --template '{id}' \
+		"kafka://$KAFKA_BROKERS/g11"
+	assert_status 0
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+}
+
+@test "kafka group --exec: after a revoke, what was read of the partitions is not handled again from the window (the next owner reads it from the commit)" {
+	KMOD=8 pub_n g12 40
+	# a: reads all 40 at once, handles one every 0.3 s
+	evtail "${GF[@]}" -f --group v --exec 'sleep 0.3; jq -r .id >>handled.a' \
+		"kafka://$KAFKA_BROKERS/g12" 2>a.err &
+	local a=$!
+	wait_for "[ \$(cat handled.a 2>/dev/null | wc -l) -ge 2 ]" 30 "member a handled 2"
+	# b joins: a rebalance (eager: a's partitions are all revoked, then
+	# shared); b's share, if the mock gives it one, starts at a's commit
+	evtail "${GF[@]}" -f --group v --exec 'jq -r .id >>handled.b' \
+		"kafka://$KAFKA_BROKERS/g12" 2>b.err &
+	local b=$!
+	wait_for "[ \$(cat handled.a handled.b 2>/dev/null | sort -u | wc -l) -ge 40 ]" 40 \
+		"40 events handled"
+	# until nothing more runs for 2 s
+	local n=-1 m i
+	for ((i = 0; i < 60; i++)); do
+		m=$(cat handled.a handled.b 2>/dev/null | wc -l)
+		[ "$m" = "$n" ] && break
+		n=$m
+		sleep 2
+	done
+	kill -TERM "$a" "$b"
+	wait "$a" || true
+	wait "$b" || true
+	[ "$(cat handled.a handled.b 2>/dev/null | sort -u)" = "$(ids_1_to 40)" ]
+	# at least once: only runs in flight at a revoke run twice
+	local twice
+	twice=$(cat handled.a handled.b 2>/dev/null | sort | uniq -d | wc -l)
+	echo "handled twice: $twice" >&2
+	[ "$twice" -le 3 ]
+	[ ! -s a.err ]
+	[ ! -s b.err ]
 }
