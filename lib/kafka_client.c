@@ -371,6 +371,10 @@ struct ev_kafka_consumer {
 	size_t nheld, capheld, next_held;
 	int backlog;	    /* still gathering the held records */
 	int64_t idle_since; /* ms: no record nor end since (not following) */
+	/* following: librdkafka said every broker is down at down_since
+	 * (ms, 0: it did not), and when the metadata was last asked for
+	 * to see them back */
+	int64_t down_since, probed;
 	/* a group: the partitions assigned (done[] then says which of
 	 * them are at their end), and who hears of a revoke */
 	int assigned;
@@ -525,6 +529,43 @@ static int resolve_times(struct ev_kafka_consumer *c,
 
 /* A rebalance of the group: partitions assigned, or revoked (the owner
  * of the consumer commits what it finished first). */
+/* librdkafka's errors: only "every broker is down" matters to us (a
+ * following consumer gives up on it after the timeout); the rest it
+ * retries itself */
+static void on_error(rd_kafka_t *rk, int e, const char *reason, void *opaque)
+{
+	struct ev_kafka_consumer *c = opaque;
+
+	(void)rk;
+	(void)reason;
+	if (e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && c->down_since == 0)
+		c->down_since = mono_ms();
+}
+
+/* Following with every broker down: back once the metadata comes (asked
+ * at most once a second); EV_EIO when they stay down past the timeout. */
+static int still_down(struct ev_kafka_consumer *c, struct ev_error *err)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	int64_t now = mono_ms();
+
+	if (now - c->probed >= 1000) {
+		c->probed = now;
+		if (rd_kafka_metadata(c->rk, 0, NULL, &md, 500) ==
+		    RD_KAFKA_RESP_ERR_NO_ERROR) {
+			rd_kafka_metadata_destroy(md);
+			c->down_since = 0;
+			return EV_EAGAIN;
+		}
+	}
+	if (now - c->down_since >= c->o.conn.timeout_ms)
+		return ev_seterr(err, EV_EIO,
+				 "kafka '%s': every broker has been down for "
+				 "%d ms (--kafka-timeout)",
+				 c->o.conn.addr->brokers, c->o.conn.timeout_ms);
+	return EV_EAGAIN;
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 			 rd_kafka_topic_partition_list_t *l, void *opaque)
 {
@@ -679,6 +720,8 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 		free(c);
 		return err->code;
 	}
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_opaque(conf, c);
 	if (o->group != NULL) {
 		/* the group's name is ours, whatever -X says */
 		if (conf_set(conf, "group.id", o->group, 0, err) != 0) {
@@ -687,7 +730,6 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 			return err->code;
 		}
 		rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-		rd_kafka_conf_set_opaque(conf, c);
 	}
 	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof(es));
 	if (c->rk == NULL) {
@@ -819,9 +861,12 @@ static int poll_one(struct ev_kafka_consumer *c, int timeout_ms,
 					 c->o.conn.addr->brokers,
 					 c->o.conn.addr->topic,
 					 c->o.conn.timeout_ms);
+		if (c->o.follow && c->down_since != 0)
+			return still_down(c, err);
 		return EV_EAGAIN;
 	}
 	c->idle_since = mono_ms();
+	c->down_since = 0;
 	if (rm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 		if (rm->partition >= 0 && rm->partition < c->nparts &&
 		    !c->done[rm->partition]) {

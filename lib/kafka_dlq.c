@@ -707,8 +707,8 @@ int ev_kafka_dlq_scan(struct ev_kafka_dlq *d, struct ev_letter **out,
 			if (ev_now() - last >
 			    (ev_time_t)d->conn.timeout_ms * 1000000) {
 				r = ev_seterr(err, EV_EIO,
-					      "kafka '%s': topic '%s': not "
-					      "read to its end within %d ms "
+					      "kafka '%s': topic '%s': no "
+					      "record and no end within %d ms "
 					      "(--kafka-timeout)",
 					      d->conn.addr->brokers,
 					      d->conn.addr->topic,

@@ -443,7 +443,7 @@ evdlq: 5 discarded"
 	[ $(($(date +%s) - start)) -lt 20 ]
 	echo "$err"
 	[ "$st" = 74 ]
-	[ "$err" = "evdlq: kafka '$KAFKA_BROKERS': topic 'd13': not read to its end within 3000 ms (--kafka-timeout)" ]
+	[ "$err" = "evdlq: kafka '$KAFKA_BROKERS': topic 'd13': no record and no end within 3000 ms (--kafka-timeout)" ]
 	echo "$err2"
 	[ "$st2" = 74 ]
 	[ "$out2" = "" ]
