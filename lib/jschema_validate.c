@@ -2329,9 +2329,21 @@ struct fcheck {
 	struct farr *arr; /* FK_NODE: arrays walked here, or NULL */
 };
 
+/* a property's name as a key of msgpack (a fixstr: its header, then
+ * the name) in the first 16 bytes of w, under the mask m: a key of that
+ * name where 16 bytes can be read compares equal in two words.  A name
+ * of more than 15 bytes never does (m 0, w 1): prop_find() finds it. */
+struct fkeym {
+	uint64_t w[2], m[2];
+	uint64_t bit;  /* its bit in the required mask, or 0 */
+	uint32_t klen; /* the header and the name */
+};
+
 struct fobj {
 	const struct jobj *o; /* NULL: no object keyword */
 	struct fcheck *props; /* by property index: its schema, or addl */
+	struct fkeym *km;     /* by property index */
+	uint32_t nkm;	      /* o->nprops, 0 without o */
 	struct fcheck addl;   /* names not in properties */
 };
 
@@ -2440,6 +2452,24 @@ static void fc_leaf(struct fcheck *fc, const struct jnode *n)
 		fc->imax = k->max->i;
 }
 
+static void fk_build(struct fkeym *km, const struct jprop *pr)
+{
+	uint8_t w[16] = {0}, m[16] = {0};
+
+	km->bit = pr->slot >= 0 ? 1ull << pr->slot : 0;
+	km->klen = 1 + pr->len;
+	if (pr->len > 15) {
+		km->w[0] = km->w[1] = 1;
+		km->m[0] = km->m[1] = 0;
+		return;
+	}
+	w[0] = (uint8_t)(0xa0 | pr->len);
+	memcpy(w + 1, pr->name, pr->len);
+	memset(m, 0xff, 1 + pr->len);
+	memcpy(km->w, w, 16);
+	memcpy(km->m, m, 16);
+}
+
 static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 		     const struct jnode *n, int depth)
 {
@@ -2475,8 +2505,12 @@ static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 			fc_build(f, &fo->addl, o->addl, depth + 1);
 			fo->props =
 				fast_alloc(f, o->nprops * sizeof(*fo->props));
-			if (fo->props == NULL)
+			fo->km = fast_alloc(f, o->nprops * sizeof(*fo->km));
+			if (fo->props == NULL || fo->km == NULL)
 				goto oom;
+			fo->nkm = o->nprops;
+			for (i = 0; i < o->nprops; i++)
+				fk_build(&fo->km[i], &o->props[i]);
 			for (i = 0; i < o->nprops; i++) {
 				if (o->props[i].sub != NULL)
 					fc_build(f, &fo->props[i],
@@ -2667,8 +2701,24 @@ static int fw_obj(struct vctx *c, const struct dscope *sc,
 	if ((c->steps += count) > c->max_steps)
 		return 0;
 	for (i = 0; i < count; i++) {
+		const struct fcheck *fc;
 		struct ev_mp_item k;
 
+		/* the key that comes next in "properties", most often */
+		if (g < fo->nkm && c->end - q >= 16) {
+			const struct fkeym *m = &fo->km[g];
+			uint64_t a, b;
+
+			memcpy(&a, q, 8);
+			memcpy(&b, q + 8, 8);
+			if ((((a & m->m[0]) ^ m->w[0]) |
+			     ((b & m->m[1]) ^ m->w[1])) == 0) {
+				q += m->klen;
+				seen |= m->bit;
+				fc = &fo->props[g++];
+				goto value;
+			}
+		}
 		if (q < c->end && *q >= 0xa0 && *q <= 0xbf) {
 			k.n = *q & 0x1f;
 			k.p = q + 1;
@@ -2678,8 +2728,9 @@ static int fw_obj(struct vctx *c, const struct dscope *sc,
 		} else if (rd(&q, c->end, &k) != 0 || k.type != EV_MP_STR) {
 			return 0;
 		}
-		if (!fw_value(c, sc, fw_prop(fo, k.p, k.n, &g, &seen), q, lv,
-			      &q))
+		fc = fw_prop(fo, k.p, k.n, &g, &seen);
+value:
+		if (!fw_value(c, sc, fc, q, lv, &q))
 			return 0;
 	}
 	if (o != NULL && (seen & o->reqmask) != o->reqmask)
