@@ -1537,29 +1537,47 @@ static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end,
  */
 
 /* 1 when s matches, else 0 */
-static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
+static inline __attribute__((always_inline)) int
+sre_match_in(const struct jsre *r, const uint8_t *s, size_t n)
 {
 	const uint8_t *p = s, *e = s + n;
 	const struct jsre_el *x = r->el, *xe = r->el + r->nel;
+	uint64_t w;
 	uint32_t k;
 
 	for (; x < xe; x++) {
 		size_t left = (size_t)(e - p);
 		const uint8_t *t = x->tab;
 
-		if (x->alt != NULL) {
-			for (k = 0; k < x->nalt; k++)
-				if (left >= x->altlen[k] &&
-				    key_eq(x->alt[k], p, x->altlen[k]))
-					break;
+		switch (x->kind) {
+		case SRE_LIT:
+			if (left >= 8 && x->wide) {
+				memcpy(&w, p, 8);
+				if ((w & x->lm) != x->lw)
+					return 0;
+			} else if (left < x->litlen ||
+				   !key_eq(x->lit, p, x->litlen)) {
+				return 0;
+			}
+			p += x->litlen;
+			break;
+		case SRE_ALT:
+			if (left >= 8 && x->wide) {
+				memcpy(&w, p, 8);
+				for (k = 0; k < x->nalt; k++)
+					if ((w & x->am[k]) == x->aw[k])
+						break;
+			} else {
+				for (k = 0; k < x->nalt; k++)
+					if (left >= x->altlen[k] &&
+					    key_eq(x->alt[k], p, x->altlen[k]))
+						break;
+			}
 			if (k == x->nalt)
 				return 0;
 			p += x->altlen[k];
-		} else if (x->lit != NULL) {
-			if (left < x->litlen || !key_eq(x->lit, p, x->litlen))
-				return 0;
-			p += x->litlen;
-		} else if (x->min == x->max) {
+			break;
+		case SRE_FIX: {
 			/* a fixed count: every character in the set */
 			uint32_t m = x->min;
 			unsigned acc = 1;
@@ -1575,7 +1593,9 @@ static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 			if (!acc)
 				return 0;
 			p += m;
-		} else {
+			break;
+		}
+		default: {
 			const uint8_t *q = p;
 			const uint8_t *lim = left > x->max ? p + x->max : e;
 
@@ -1587,9 +1607,16 @@ static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 			if ((size_t)(q - p) < x->min)
 				return 0;
 			p = q;
+			break;
+		}
 		}
 	}
 	return p == e;
+}
+
+static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
+{
+	return sre_match_in(r, s, n);
 }
 
 static size_t utf8_len(const uint8_t *s, size_t n)
@@ -2632,7 +2659,7 @@ leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
 		if (fc->maxl >= 0 && (uint64_t)fc->maxl < n &&
 		    (int64_t)utf8_len(s, n) > fc->maxl)
 			return 0;
-		if (fc->sre != NULL && !sre_match(fc->sre, s, n))
+		if (fc->sre != NULL && !sre_match_in(fc->sre, s, n))
 			return 0;
 		*pe = s + n;
 		return 1;
