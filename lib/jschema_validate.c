@@ -2947,6 +2947,8 @@ int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 		}
 		k = &f->keys[pv[i].key];
 		seen |= k->seen;
+		if (pv[i].p == NULL)
+			continue; /* checked before */
 		c.end = pv[i].end;
 		r = fw_value(&c, &fr, k->fc, pv[i].p, 1, &pe) == 1 &&
 		    pe == pv[i].end;
@@ -2956,6 +2958,51 @@ int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 	if (r != 1)
 		return 0;
 	return o == NULL || (seen & o->reqmask) == o->reqmask;
+}
+
+int ev_jschema_fast_pair_value(const struct ev_jschema_fast *f, unsigned key,
+			       size_t npairs, const uint8_t *p,
+			       const uint8_t *end, const uint8_t **pe,
+			       struct ev_jschema_ctx *cx)
+{
+	const struct fcheck *root = &f->root;
+	size_t path_len = cx->path.len;
+	unsigned max_errors = cx->max_errors;
+	struct dscope fr;
+	struct vctx c;
+	int r;
+
+	if (root->obj == NULL || key >= f->nkeys || f->keys[key].fc == NULL)
+		return 0;
+	/* as ev_jschema_fast_pairs() has it: only containers take steps,
+	 * and there is no other container among the pairs */
+	fr.res = root->n->res;
+	fr.up = NULL;
+	fw_init(&c, cx, NULL, end);
+	c.steps = 1 + npairs;
+	cx->max_errors = 0;
+	r = fw_value(&c, &fr, f->keys[key].fc, p, 1, pe);
+	cx->max_errors = max_errors;
+	cx->path.len = path_len;
+	return r == 1;
+}
+
+int ev_jschema_fast_any(const struct ev_jschema_fast *f, unsigned key)
+{
+	const struct fcheck *fc;
+	int any = 0;
+
+	if (key >= f->nkeys || (fc = f->keys[key].fc) == NULL)
+		return 0;
+	if (fc->kind == FK_SKIP)
+		return EV_JSCHEMA_ANY_STR | EV_JSCHEMA_ANY_UINT;
+	if (fc->kind != FK_TYPES && fc->kind != FK_LEAF)
+		return 0;
+	if (fc->str == LQ_YES)
+		any |= EV_JSCHEMA_ANY_STR;
+	if (fc->num == LQ_YES)
+		any |= EV_JSCHEMA_ANY_UINT;
+	return any;
 }
 
 int ev_jschema_fast_string_blind(const struct ev_jschema_fast *f, unsigned key)

@@ -45,6 +45,19 @@ struct stype {
 	size_t nv; /* sorted by n */
 };
 
+/* the keys of an envelope, for ev_jschema_fast_pairs() */
+enum {
+	EK_ID,
+	EK_TYPE,
+	EK_TIME,
+	EK_STREAM,
+	EK_VERSION,
+	EK_KEY,
+	EK_SCHEMA,
+	EK_META,
+	EK_COUNT
+};
+
 struct ev_schemadir {
 	char *dir; /* as given, without trailing slashes */
 	int require_schemas;
@@ -58,6 +71,9 @@ struct ev_schemadir {
 	char *envelope_file;
 	int envelope_data;	 /* does _envelope.json look at data? */
 	int envelope_time_blind; /* any string stands for the time */
+	/* by EK_*: the values the fast walk takes whatever they are
+	 * (EV_JSCHEMA_ANY_*) */
+	unsigned envelope_any[EK_COUNT];
 };
 
 /* ------------------------------------------------------------ names */
@@ -734,17 +750,7 @@ static uint32_t *make_slots(const struct stype *t, size_t n, size_t *mask)
 }
 
 /* the names of the envelope, as envelope_raw() writes them */
-enum {
-	EK_ID,
-	EK_TYPE,
-	EK_TIME,
-	EK_STREAM,
-	EK_VERSION,
-	EK_KEY,
-	EK_SCHEMA,
-	EK_META,
-	EK_COUNT
-};
+
 static const char *const envelope_keys[EK_COUNT] = {
 	"id", "type", "time", "stream", "version", "key", "schema", "meta",
 };
@@ -813,6 +819,10 @@ int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
 			d->envelope_time_blind =
 				ev_jschema_fast_string_blind(d->envelope_fast,
 							     EK_TIME);
+			for (i = 0; i < EK_COUNT; i++)
+				d->envelope_any[i] = (unsigned)
+					ev_jschema_fast_any(d->envelope_fast,
+							    (unsigned)i);
 		}
 	}
 	d->slots = make_slots(sc.types, sc.ntypes, &d->mask);
@@ -942,6 +952,11 @@ struct rstate {
 	uint32_t i, n;
 	uint64_t last;
 	const uint8_t *at[EV_K_MAX + 1]; /* where each value is, when read */
+	/* the envelope's fast walk, to check meta as it is read (else
+	 * NULL), with its scratch context; meta_ok when it found it valid */
+	const struct ev_jschema_fast *mf;
+	struct ev_jschema_ctx *cx;
+	int meta_ok;
 };
 
 /* a fixstr, or ev_mp_read's: the string keys of a record */
@@ -1106,6 +1121,18 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 			if (p >= end || !((*p >= 0x80 && *p <= 0x8f) ||
 					  *p == 0xde || *p == 0xdf))
 				return EV_EDATA;
+			if (st->mf != NULL &&
+			    ev_jschema_fast_pair_value(st->mf, EK_META,
+						       EK_COUNT, p, end, &v,
+						       st->cx) == 1) {
+				/* valid, so well-formed: v its end */
+				st->meta_ok = 1;
+				ev->meta = p;
+				ev->meta_len = (size_t)(v - p);
+				p = v;
+				break;
+			}
+			v = p;
 			if (skip_meta(&p, end) != 0)
 				return EV_EDATA;
 			ev->meta = v;
@@ -1124,8 +1151,13 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 }
 
 static int read_record(const uint8_t *rec, size_t n, struct ev_event *ev,
-		       struct rstate *st)
+		       struct rstate *st, const struct ev_schemadir *d,
+		       struct ev_jschema_ctx *cx)
 {
+	st->mf = d->envelope != NULL && !d->envelope_data ? d->envelope_fast
+							  : NULL;
+	st->cx = cx;
+	st->meta_ok = 0;
 	memset(ev, 0, sizeof(*ev));
 	ev->time = EV_TIME_NONE;
 	ev->schema = 1;
@@ -1240,15 +1272,26 @@ static int envelope_quick(const struct ev_schemadir *d,
 			  struct ev_jschema_ctx *cx)
 {
 	static const uint8_t any_string[1] = {0xa0};
+	const unsigned *any = d->envelope_any;
 	struct ev_jschema_pair pv[8];
 	uint8_t tbuf[48], vbuf[9], sbuf[9];
 	size_t n = 0;
 
-	pair(pv, &n, EK_ID, st->at[EV_K_ID],
-	     (const uint8_t *)ev->id.p + ev->id.n);
-	pair(pv, &n, EK_TYPE, st->at[EV_K_TYPE],
-	     (const uint8_t *)ev->type.p + ev->type.n);
-	if (d->envelope_time_blind) {
+	/* a value the fast walk takes whatever it is of its kind, and
+	 * meta checked as it was read, are pairs without their value */
+	if (any[EK_ID] & EV_JSCHEMA_ANY_STR)
+		pair(pv, &n, EK_ID, NULL, NULL);
+	else
+		pair(pv, &n, EK_ID, st->at[EV_K_ID],
+		     (const uint8_t *)ev->id.p + ev->id.n);
+	if (any[EK_TYPE] & EV_JSCHEMA_ANY_STR)
+		pair(pv, &n, EK_TYPE, NULL, NULL);
+	else
+		pair(pv, &n, EK_TYPE, st->at[EV_K_TYPE],
+		     (const uint8_t *)ev->type.p + ev->type.n);
+	if (any[EK_TIME] & EV_JSCHEMA_ANY_STR) {
+		pair(pv, &n, EK_TIME, NULL, NULL);
+	} else if (d->envelope_time_blind) {
 		pair(pv, &n, EK_TIME, any_string, any_string + 1);
 	} else {
 		char t[40];
@@ -1258,16 +1301,35 @@ static int envelope_quick(const struct ev_schemadir *d,
 		memcpy(o, t, tn);
 		pair(pv, &n, EK_TIME, tbuf, o + tn);
 	}
-	if (ev->stream.p != NULL)
+	if (ev->stream.p == NULL)
+		;
+	else if (any[EK_STREAM] & EV_JSCHEMA_ANY_STR)
+		pair(pv, &n, EK_STREAM, NULL, NULL);
+	else
 		pair(pv, &n, EK_STREAM, st->at[EV_K_STREAM],
 		     (const uint8_t *)ev->stream.p + ev->stream.n);
-	if (ev->version != 0)
+	if (ev->version == 0)
+		;
+	else if (any[EK_VERSION] & EV_JSCHEMA_ANY_UINT)
+		pair(pv, &n, EK_VERSION, NULL, NULL);
+	else
 		pair(pv, &n, EK_VERSION, vbuf, ev_mp_uint(vbuf, ev->version));
-	if (ev->key.p != NULL)
+	if (ev->key.p == NULL)
+		;
+	else if (any[EK_KEY] & EV_JSCHEMA_ANY_STR)
+		pair(pv, &n, EK_KEY, NULL, NULL);
+	else
 		pair(pv, &n, EK_KEY, st->at[EV_K_KEY],
 		     (const uint8_t *)ev->key.p + ev->key.n);
-	pair(pv, &n, EK_SCHEMA, sbuf, ev_mp_uint(sbuf, ev->schema));
-	if (ev->meta != NULL)
+	if (any[EK_SCHEMA] & EV_JSCHEMA_ANY_UINT)
+		pair(pv, &n, EK_SCHEMA, NULL, NULL);
+	else
+		pair(pv, &n, EK_SCHEMA, sbuf, ev_mp_uint(sbuf, ev->schema));
+	if (ev->meta == NULL)
+		;
+	else if (st->meta_ok)
+		pair(pv, &n, EK_META, NULL, NULL);
+	else
 		pair(pv, &n, EK_META, ev->meta, ev->meta + ev->meta_len);
 	return ev_jschema_fast_pairs(d->envelope_fast, pv, n, cx);
 }
@@ -1346,7 +1408,7 @@ int ev_schemadir_check_type(struct ev_schemadir *d, const uint8_t *rec,
 	const struct sversion *v = NULL;
 	int r, ok = 1, done = 0;
 
-	if ((r = read_record(rec, n, &ev, &st)) < 0)
+	if ((r = read_record(rec, n, &ev, &st, d, cx)) < 0)
 		return EV_EDATA;
 	ev_jschema_ctx_clear(cx);
 	*type = ev.type;

@@ -14,7 +14,7 @@
 #include "jschema_int.h"
 
 struct stats {
-	long cases, fast_valid, full_valid, pairs, pairs_fast;
+	long cases, fast_valid, full_valid, pairs, pairs_fast, pairs_before;
 };
 
 static int to_mp(const char *json, struct ev_buf *b)
@@ -76,11 +76,12 @@ static void agree_pairs(const struct ev_jschema *root,
 {
 	const uint8_t *p = mp, *end = mp + n;
 	struct ev_mp_item it, k;
-	struct ev_jschema_pair pv[64];
+	struct ev_jschema_pair pv[64], pv2[64];
 	char *names[64];
 	uint32_t i, j;
 	struct ev_jschema_ctx *cx;
-	int r, fr;
+	size_t ne;
+	int r, fr, fr2;
 
 	if (f == NULL || ev_mp_read(&p, end, &it) != 0 ||
 	    it.type != EV_MP_MAP || it.n > 64)
@@ -110,6 +111,7 @@ static void agree_pairs(const struct ev_jschema *root,
 			 0);
 	cx = ev_jschema_ctx_new();
 	r = ev_jschema_validate(root, mp, n, NULL, cx);
+	ne = ev_jschema_nerrors(cx);
 	fr = ev_jschema_fast_pairs(f, pv, it.n, cx);
 	if (fr == 1 && r != 1) {
 		print_error("# %s: fast pairs say valid, full says %d\n", what,
@@ -117,8 +119,39 @@ static void agree_pairs(const struct ev_jschema *root,
 		fail();
 	}
 	assert_true(fr == 0 || fr == 1);
+	/* values checked before (each on its own, or of a kind any of
+	 * which is valid) given as NULL: no more is valid, nothing less */
+	for (i = 0; i < it.n; i++) {
+		const uint8_t *v = pv[i].p, *pe = NULL;
+		int any = ev_jschema_fast_any(f, i);
+		uint8_t b = *v;
+
+		pv2[i] = pv[i];
+		if (ev_jschema_fast_pair_value(f, i, it.n, v, end, &pe, cx) ==
+		    1) {
+			assert_ptr_equal(pe, pv[i].end);
+			pv2[i].p = pv2[i].end = NULL;
+		} else if (((any & EV_JSCHEMA_ANY_STR) &&
+			    ((b >= 0xa0 && b <= 0xbf) || b == 0xd9 ||
+			     b == 0xda || b == 0xdb)) ||
+			   ((any & EV_JSCHEMA_ANY_UINT) &&
+			    (b <= 0x7f || (b >= 0xcc && b <= 0xcf)))) {
+			pv2[i].p = pv2[i].end = NULL;
+		}
+	}
+	fr2 = ev_jschema_fast_pairs(f, pv2, it.n, cx);
+	if (fr2 == 1 && r != 1) {
+		print_error("# %s: fast pairs checked before say valid, full "
+			    "says %d\n",
+			    what, r);
+		fail();
+	}
+	if (fr == 1)
+		assert_int_equal(fr2, 1);
+	assert_int_equal(ev_jschema_nerrors(cx), ne);
 	st->pairs++;
 	st->pairs_fast += fr == 1;
+	st->pairs_before += fr2 == 1;
 	ev_jschema_ctx_free(cx);
 out:
 	for (i = 0; i < it.n; i++)
@@ -625,12 +658,14 @@ static void test_random(void **state)
 		ev_jschema_set_free(set);
 	}
 	print_message("# random: %ld cases, %ld valid, %ld of them by the "
-		      "fast walk; %ld as pairs, %ld valid by the fast walk\n",
+		      "fast walk; %ld as pairs, %ld valid by the fast walk, "
+		      "%ld with values checked before\n",
 		      st.cases, st.full_valid, st.fast_valid, st.pairs,
-		      st.pairs_fast);
+		      st.pairs_fast, st.pairs_before);
 	/* the fast walk does answer */
 	assert_true(st.fast_valid * 4 > st.full_valid);
 	assert_true(st.pairs_fast > 0);
+	assert_true(st.pairs_before >= st.pairs_fast);
 	ev_buf_free(&sb);
 	ev_buf_free(&vb);
 	ev_buf_free(&mp);
@@ -762,9 +797,10 @@ static void test_suite(void **state)
 	snprintf(remotes, sizeof(remotes), "%s/remotes", base);
 	suite_dir(tests, remotes, &st);
 	print_message("# suite: %ld cases, %ld valid, %ld of them by the fast "
-		      "walk; %ld as pairs, %ld valid by the fast walk\n",
+		      "walk; %ld as pairs, %ld valid by the fast walk, %ld "
+		      "with values checked before\n",
 		      st.cases, st.full_valid, st.fast_valid, st.pairs,
-		      st.pairs_fast);
+		      st.pairs_fast, st.pairs_before);
 	assert_true(st.cases > 1000);
 	assert_true(st.fast_valid > 100);
 }

@@ -216,6 +216,121 @@ static void test_check(void **state)
 	unit_rmtree(dir);
 }
 
+/* The envelope checked from the record's fields: meta as it is read,
+ * values any of which is valid left out; the errors as the full check
+ * gives them */
+static void test_envelope_fast(void **state)
+{
+	struct ev_schemadir_opts o;
+	struct ev_schemadir *d = NULL;
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_error err;
+	char *dir = make_dir();
+	const struct ev_jschema_error *e;
+	static const char *const envs[] = {
+		/* meta and stream checked; id, type, time of any string */
+		"{\"type\":\"object\",\"required\":[\"id\",\"meta\"],"
+		"\"properties\":{\"id\":{\"type\":\"string\",\"format\":"
+		"\"uuid\"},\"stream\":{\"type\":\"string\",\"pattern\":"
+		"\"^(order|account)-[0-9]+$\"},\"schema\":{\"type\":"
+		"\"integer\",\"minimum\":1,\"maximum\":5},\"meta\":{\"type\":"
+		"\"object\",\"required\":[\"u\"],\"additionalProperties\":"
+		"false,\"properties\":{\"u\":{\"type\":\"string\",\"pattern\":"
+		"\"^user-[0-9]+$\"},\"s\":{\"enum\":[\"web\",\"ios\"]}}}}}",
+		/* the same, every value of its kind valid but meta's */
+		"{\"type\":\"object\",\"required\":[\"id\",\"meta\"],"
+		"\"properties\":{\"id\":true,\"type\":{},\"time\":{\"type\":"
+		"\"string\"},\"version\":{"
+		"\"type\":\"integer\"},\"schema\":{\"type\":\"integer\"},"
+		"\"stream\":{\"type\":\"string\",\"pattern\":"
+		"\"^(order|account)-[0-9]+$\"},\"meta\":{\"type\":"
+		"\"object\",\"required\":[\"u\"],\"additionalProperties\":"
+		"false,\"properties\":{\"u\":{\"type\":\"string\",\"pattern\":"
+		"\"^user-[0-9]+$\"},\"s\":{\"enum\":[\"web\",\"ios\"]}}}}}",
+	};
+	size_t i;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_non_null(cx);
+	for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+		put(dir, "_envelope.json", envs[i]);
+		assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+		assert_int_equal(
+			check(d, cx,
+			      "{\"id\":\"d71ed84b-4bf8-485c-8986-21df1bb662fe\","
+			      "\"type\":\"Ping\",\"stream\":\"order-1\","
+			      "\"meta\":{\"u\":\"user-7\",\"s\":\"web\"}}"),
+			1);
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Order\",\"stream\":"
+				       "\"order-1\",\"data\":{\"amount\":1},"
+				       "\"meta\":{\"u\":\"user-7\"}}"),
+				 1);
+		/* meta's value, a name it does not take, or one missing */
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Ping\",\"meta\":{\"u\":"
+				       "\"user-x\",\"s\":\"web\"}}"),
+				 0);
+		e = err0(cx);
+		assert_int_equal(ev_jschema_nerrors(cx), 1);
+		assert_string_equal(e->instance_path, "/meta/u");
+		assert_string_equal(e->keyword, "pattern");
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Ping\",\"meta\":{\"u\":"
+				       "\"user-1\",\"x\":1,\"s\":\"pos\"}}"),
+				 0);
+		assert_int_equal(ev_jschema_nerrors(cx), 2);
+		assert_string_equal(ev_jschema_error_at(cx, 0)->instance_path,
+				    "/meta/x");
+		assert_string_equal(ev_jschema_error_at(cx, 0)->keyword,
+				    "additionalProperties");
+		assert_string_equal(ev_jschema_error_at(cx, 1)->instance_path,
+				    "/meta/s");
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Ping\",\"meta\":{\"s\":"
+				       "\"ios\"}}"),
+				 0);
+		assert_string_equal(err0(cx)->keyword, "required");
+		assert_string_equal(err0(cx)->instance_path, "/meta");
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Ping\",\"meta\":{}}"),
+				 0);
+		/* meta deeper than the walk goes: still checked */
+		assert_int_equal(
+			check(d, cx,
+			      "{\"type\":\"Ping\",\"meta\":{\"u\":\"user-1\","
+			      "\"s\":{\"a\":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}}}"),
+			0);
+		assert_string_equal(err0(cx)->instance_path, "/meta/s");
+		/* the stream, data's errors before the envelope's */
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Order\",\"stream\":"
+				       "\"orders-1\",\"data\":{\"amount\":-1},"
+				       "\"meta\":{\"u\":\"user-7\"}}"),
+				 0);
+		assert_int_equal(ev_jschema_nerrors(cx), 2);
+		assert_string_equal(ev_jschema_error_at(cx, 0)->instance_path,
+				    "/data/amount");
+		assert_string_equal(ev_jschema_error_at(cx, 1)->instance_path,
+				    "/stream");
+		ev_schemadir_free(d);
+	}
+	/* the schema's bounds (envelope 0) */
+	put(dir, "_envelope.json", envs[0]);
+	assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+	assert_int_equal(
+		check(d, cx,
+		      "{\"type\":\"Ping\",\"schema\":9,\"meta\":{\"u\":"
+		      "\"user-7\"}}"),
+		0);
+	assert_string_equal(err0(cx)->instance_path, "/schema");
+	assert_string_equal(err0(cx)->keyword, "maximum");
+	ev_schemadir_free(d);
+	ev_jschema_ctx_free(cx);
+	unit_rmtree(dir);
+}
+
 static void test_open_errors(void **state)
 {
 	struct ev_schemadir *d = NULL;
@@ -477,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_envelope_fast),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_lint),
