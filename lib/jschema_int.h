@@ -76,6 +76,13 @@ struct ev_jschema_pair {
 int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 			  const struct ev_jschema_pair *pv, size_t n,
 			  struct ev_jschema_ctx *cx);
+/* ev_jschema_fast_pairs() of an object whose keys are the bits of
+ * present (key i is bit i, for the first 8 keys named), of which only
+ * the pairs pv are checked here: the others were checked before, as
+ * for a pair whose p is NULL.  Answers as ev_jschema_fast_pairs(). */
+int ev_jschema_fast_keyset(const struct ev_jschema_fast *f, unsigned present,
+			   const struct ev_jschema_pair *pv, size_t n,
+			   struct ev_jschema_ctx *cx);
 /* The value at p (up to end) of the pair key, of an object of at most
  * npairs pairs, as ev_jschema_fast_pairs() checks it: 1 valid, with
  * its end in *pe; 0 when it cannot say.  cx as above. */

@@ -2385,10 +2385,16 @@ struct fkey {
 	uint64_t seen; /* its bit in the required mask */
 };
 
+#define FAST_KEYSET 8 /* keys ev_jschema_fast_keyset() takes */
+
 struct ev_jschema_fast {
 	struct fcheck root;
 	struct fkey *keys;
 	size_t nkeys;
+	/* of the first FAST_KEYSET keys: those the root has a check of,
+	 * and the required bits of each set of them */
+	unsigned keys_ok;
+	uint64_t set_seen[1u << FAST_KEYSET];
 	void **allocs;
 	size_t nallocs, capallocs;
 	int oom;
@@ -2909,7 +2915,70 @@ int ev_jschema_fast_keys(struct ev_jschema_fast *f, const char *const *names,
 	free(f->keys);
 	f->keys = k;
 	f->nkeys = n;
+	f->keys_ok = 0;
+	for (i = 0; i < n && i < FAST_KEYSET; i++)
+		if (k[i].fc != NULL)
+			f->keys_ok |= 1u << i;
+	for (i = 0; i < (1u << FAST_KEYSET); i++) {
+		uint64_t seen = 0;
+		size_t j;
+
+		for (j = 0; j < n && j < FAST_KEYSET; j++)
+			if (i & (1u << j))
+				seen |= k[j].seen;
+		f->set_seen[i] = seen;
+	}
 	return 0;
+}
+
+int ev_jschema_fast_keyset(const struct ev_jschema_fast *f, unsigned present,
+			   const struct ev_jschema_pair *pv, size_t n,
+			   struct ev_jschema_ctx *cx)
+{
+	const struct fcheck *root = &f->root;
+	const struct jobj *o;
+	size_t i, count = (size_t)__builtin_popcount(present);
+	uint64_t seen;
+	int r = 1;
+
+	if ((present & ~f->keys_ok) != 0 || root->obj == NULL ||
+	    (root->n->types && !(root->n->types & JT_OBJ)))
+		return 0;
+	o = root->obj->o;
+	if (o != NULL && ((o->minp >= 0 && (int64_t)count < o->minp) ||
+			  (o->maxp >= 0 && (int64_t)count > o->maxp)))
+		return 0;
+	seen = f->set_seen[present];
+	if (n > 0) {
+		size_t path_len = cx->path.len;
+		unsigned max_errors = cx->max_errors;
+		struct dscope fr;
+		struct vctx c;
+
+		fr.res = root->n->res;
+		fr.up = NULL;
+		fw_init(&c, cx, NULL, NULL);
+		c.steps = 1 + count;
+		cx->max_errors = 0;
+		for (i = 0; i < n && r == 1; i++) {
+			const uint8_t *pe;
+
+			if (pv[i].key >= FAST_KEYSET ||
+			    !(present & (1u << pv[i].key))) {
+				r = 0;
+				break;
+			}
+			c.end = pv[i].end;
+			r = fw_value(&c, &fr, f->keys[pv[i].key].fc, pv[i].p, 1,
+				     &pe) == 1 &&
+			    pe == pv[i].end;
+		}
+		cx->max_errors = max_errors;
+		cx->path.len = path_len;
+	}
+	if (r != 1)
+		return 0;
+	return o == NULL || (seen & o->reqmask) == o->reqmask;
 }
 
 int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,

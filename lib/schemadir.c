@@ -45,7 +45,7 @@ struct stype {
 	size_t nv; /* sorted by n */
 };
 
-/* the keys of an envelope, for ev_jschema_fast_pairs() */
+/* the keys of an envelope, for ev_jschema_fast_keyset() */
 enum {
 	EK_ID,
 	EK_TYPE,
@@ -1275,22 +1275,20 @@ static int envelope_quick(const struct ev_schemadir *d,
 	const unsigned *any = d->envelope_any;
 	struct ev_jschema_pair pv[8];
 	uint8_t tbuf[48], vbuf[9], sbuf[9];
+	unsigned present =
+		1u << EK_ID | 1u << EK_TYPE | 1u << EK_TIME | 1u << EK_SCHEMA;
 	size_t n = 0;
 
-	/* a value the fast walk takes whatever it is of its kind, and
-	 * meta checked as it was read, are pairs without their value */
-	if (any[EK_ID] & EV_JSCHEMA_ANY_STR)
-		pair(pv, &n, EK_ID, NULL, NULL);
-	else
+	/* the pairs to check: not those whose schema takes any value of
+	 * their kind, nor meta when checked as it was read */
+	if (!(any[EK_ID] & EV_JSCHEMA_ANY_STR))
 		pair(pv, &n, EK_ID, st->at[EV_K_ID],
 		     (const uint8_t *)ev->id.p + ev->id.n);
-	if (any[EK_TYPE] & EV_JSCHEMA_ANY_STR)
-		pair(pv, &n, EK_TYPE, NULL, NULL);
-	else
+	if (!(any[EK_TYPE] & EV_JSCHEMA_ANY_STR))
 		pair(pv, &n, EK_TYPE, st->at[EV_K_TYPE],
 		     (const uint8_t *)ev->type.p + ev->type.n);
 	if (any[EK_TIME] & EV_JSCHEMA_ANY_STR) {
-		pair(pv, &n, EK_TIME, NULL, NULL);
+		/* no more to check */
 	} else if (d->envelope_time_blind) {
 		pair(pv, &n, EK_TIME, any_string, any_string + 1);
 	} else {
@@ -1301,37 +1299,33 @@ static int envelope_quick(const struct ev_schemadir *d,
 		memcpy(o, t, tn);
 		pair(pv, &n, EK_TIME, tbuf, o + tn);
 	}
-	if (ev->stream.p == NULL)
-		;
-	else if (any[EK_STREAM] & EV_JSCHEMA_ANY_STR)
-		pair(pv, &n, EK_STREAM, NULL, NULL);
-	else
-		pair(pv, &n, EK_STREAM, st->at[EV_K_STREAM],
-		     (const uint8_t *)ev->stream.p + ev->stream.n);
-	if (ev->version == 0)
-		;
-	else if (any[EK_VERSION] & EV_JSCHEMA_ANY_UINT)
-		pair(pv, &n, EK_VERSION, NULL, NULL);
-	else
-		pair(pv, &n, EK_VERSION, vbuf, ev_mp_uint(vbuf, ev->version));
-	if (ev->key.p == NULL)
-		;
-	else if (any[EK_KEY] & EV_JSCHEMA_ANY_STR)
-		pair(pv, &n, EK_KEY, NULL, NULL);
-	else
-		pair(pv, &n, EK_KEY, st->at[EV_K_KEY],
-		     (const uint8_t *)ev->key.p + ev->key.n);
-	if (any[EK_SCHEMA] & EV_JSCHEMA_ANY_UINT)
-		pair(pv, &n, EK_SCHEMA, NULL, NULL);
-	else
+	if (ev->stream.p != NULL) {
+		present |= 1u << EK_STREAM;
+		if (!(any[EK_STREAM] & EV_JSCHEMA_ANY_STR))
+			pair(pv, &n, EK_STREAM, st->at[EV_K_STREAM],
+			     (const uint8_t *)ev->stream.p + ev->stream.n);
+	}
+	if (ev->version != 0) {
+		present |= 1u << EK_VERSION;
+		if (!(any[EK_VERSION] & EV_JSCHEMA_ANY_UINT))
+			pair(pv, &n, EK_VERSION, vbuf,
+			     ev_mp_uint(vbuf, ev->version));
+	}
+	if (ev->key.p != NULL) {
+		present |= 1u << EK_KEY;
+		if (!(any[EK_KEY] & EV_JSCHEMA_ANY_STR))
+			pair(pv, &n, EK_KEY, st->at[EV_K_KEY],
+			     (const uint8_t *)ev->key.p + ev->key.n);
+	}
+	if (!(any[EK_SCHEMA] & EV_JSCHEMA_ANY_UINT))
 		pair(pv, &n, EK_SCHEMA, sbuf, ev_mp_uint(sbuf, ev->schema));
-	if (ev->meta == NULL)
-		;
-	else if (st->meta_ok)
-		pair(pv, &n, EK_META, NULL, NULL);
-	else
-		pair(pv, &n, EK_META, ev->meta, ev->meta + ev->meta_len);
-	return ev_jschema_fast_pairs(d->envelope_fast, pv, n, cx);
+	if (ev->meta != NULL) {
+		present |= 1u << EK_META;
+		if (!st->meta_ok)
+			pair(pv, &n, EK_META, ev->meta,
+			     ev->meta + ev->meta_len);
+	}
+	return ev_jschema_fast_keyset(d->envelope_fast, present, pv, n, cx);
 }
 
 /* The whole event against _envelope.json, its errors added to those

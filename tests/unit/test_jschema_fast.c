@@ -15,6 +15,7 @@
 
 struct stats {
 	long cases, fast_valid, full_valid, pairs, pairs_fast, pairs_before;
+	long keysets;
 };
 
 static int to_mp(const char *json, struct ev_buf *b)
@@ -76,7 +77,7 @@ static void agree_pairs(const struct ev_jschema *root,
 {
 	const uint8_t *p = mp, *end = mp + n;
 	struct ev_mp_item it, k;
-	struct ev_jschema_pair pv[64], pv2[64];
+	struct ev_jschema_pair pv[64], pv2[64], pv3[64];
 	char *names[64];
 	uint32_t i, j;
 	struct ev_jschema_ctx *cx;
@@ -148,6 +149,21 @@ static void agree_pairs(const struct ev_jschema *root,
 	}
 	if (fr == 1)
 		assert_int_equal(fr2, 1);
+	/* the same as a set of keys, with only the pairs not checked */
+	if (it.n <= 8) {
+		unsigned present = 0;
+		size_t n3 = 0;
+
+		for (i = 0; i < it.n; i++) {
+			present |= 1u << i;
+			if (pv2[i].p != NULL)
+				pv3[n3++] = pv2[i];
+		}
+		assert_int_equal(ev_jschema_fast_keyset(f, present, pv3, n3,
+							cx),
+				 fr2);
+		st->keysets++;
+	}
 	assert_int_equal(ev_jschema_nerrors(cx), ne);
 	st->pairs++;
 	st->pairs_fast += fr == 1;
@@ -666,6 +682,7 @@ static void test_random(void **state)
 	assert_true(st.fast_valid * 4 > st.full_valid);
 	assert_true(st.pairs_fast > 0);
 	assert_true(st.pairs_before >= st.pairs_fast);
+	assert_true(st.keysets > 0);
 	ev_buf_free(&sb);
 	ev_buf_free(&vb);
 	ev_buf_free(&mp);
