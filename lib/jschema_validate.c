@@ -2342,11 +2342,21 @@ enum {
 	LQ_CHECK, /* the checks of fcheck */
 };
 
+/* the checks of a string with LQ_CHECK */
+enum {
+	SQ_ALL,	 /* each of fcheck's, in turn */
+	SQ_SRE,	 /* the pattern only */
+	SQ_ENUM, /* the enum only, of values of 8 bytes at most: ew */
+};
+
 struct fcheck {
 	uint8_t kind;
 	/* FK_TYPES and FK_LEAF: strings and small integers checked here
 	 * (else v_leaf() decides) */
 	uint8_t str, num;	/* LQ_* */
+	uint8_t sq;		/* SQ_* */
+	const uint64_t *ew;	/* SQ_ENUM: each value as a word, and */
+	const uint64_t *em;	/* its mask (as sre_word() has them) */
 	int64_t minl, maxl;	/* -1: none */
 	const struct jsre *sre; /* the pattern, when simple */
 	const struct jenum *enm;
@@ -2445,7 +2455,35 @@ static int plain_arr(const struct jarr *a)
 }
 
 /* what leaf_quick() needs of a leaf */
-static void fc_leaf(struct fcheck *fc, const struct jnode *n)
+/* the enum of strings e as words, when each has 8 bytes at most */
+static void fc_enum_words(struct ev_jschema_fast *f, struct fcheck *fc,
+			  const struct jenum *e)
+{
+	uint64_t *ew, *em;
+	uint32_t i;
+
+	for (i = 0; i < e->nv; i++)
+		if (e->sl[i] > 8)
+			return;
+	ew = fast_alloc(f, e->nv * sizeof(*ew));
+	em = fast_alloc(f, e->nv * sizeof(*em));
+	if (ew == NULL || em == NULL)
+		return; /* SQ_ALL does without */
+	for (i = 0; i < e->nv; i++) {
+		uint8_t wb[8] = {0}, mb[8] = {0};
+
+		memcpy(wb, e->sp[i], e->sl[i]);
+		memset(mb, 0xff, e->sl[i]);
+		memcpy(&ew[i], wb, 8);
+		memcpy(&em[i], mb, 8);
+	}
+	fc->ew = ew;
+	fc->em = em;
+	fc->sq = SQ_ENUM;
+}
+
+static void fc_leaf(struct ev_jschema_fast *f, struct fcheck *fc,
+		    const struct jnode *n)
 {
 	const struct jenum *e = n->enm;
 	const struct jstr *st = n->str;
@@ -2466,6 +2504,13 @@ static void fc_leaf(struct fcheck *fc, const struct jnode *n)
 		fc->str = LQ_YES;
 	else
 		fc->str = LQ_CHECK;
+	fc->sq = SQ_ALL;
+	if (fc->str == LQ_CHECK && fc->minl <= 0 && fc->maxl < 0) {
+		if (e == NULL && fc->sre != NULL)
+			fc->sq = SQ_SRE;
+		else if (e != NULL && fc->sre == NULL)
+			fc_enum_words(f, fc, e);
+	}
 	fc->imin = INT64_MIN;
 	fc->imax = INT64_MAX;
 	if ((n->types && !(n->types & JT_INT)) || (whole && e != NULL))
@@ -2518,7 +2563,7 @@ static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 	}
 	if (n->only_types || n->leaf) {
 		fc->kind = n->only_types ? FK_TYPES : FK_LEAF;
-		fc_leaf(fc, n);
+		fc_leaf(f, fc, n);
 		return;
 	}
 	if (!plain_node(n) || depth >= FAST_MAX_NEST) {
@@ -2649,6 +2694,22 @@ leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
 			*pe = s + n;
 			return fc->str == LQ_YES ? 1 : fc->str == LQ_NO ? 0 : 2;
 		}
+		if (fc->sq == SQ_SRE) {
+			*pe = s + n;
+			return sre_match_in(fc->sre, s, n);
+		}
+		if (fc->sq == SQ_ENUM && end - s >= 8) {
+			const struct jenum *e = fc->enm;
+			uint64_t w;
+
+			memcpy(&w, s, 8);
+			for (i = 0; i < e->nv; i++)
+				if ((w & fc->em[i]) == fc->ew[i] &&
+				    e->sl[i] == n)
+					break;
+			*pe = s + n;
+			return i < e->nv;
+		}
 		if (fc->enm != NULL) {
 			const struct jenum *e = fc->enm;
 
@@ -2719,11 +2780,16 @@ fw_value(struct vctx *c, const struct dscope *sc, const struct fcheck *fc,
 }
 
 /* the pairs of a map of count pairs from q, values at level lv */
-static int fw_obj(struct vctx *c, const struct dscope *sc,
-		  const struct fobj *fo, const uint8_t *q, uint32_t count,
-		  int lv, const uint8_t **pe)
+static inline __attribute__((always_inline)) int
+fw_obj(struct vctx *c, const struct dscope *sc, const struct fobj *fo,
+       const uint8_t *q, uint32_t count, int lv, const uint8_t **pe)
 {
 	const struct jobj *o = fo->o;
+	/* in locals: nothing the walk calls changes them */
+	const uint8_t *const end = c->end;
+	const struct fkeym *const km = fo->km;
+	const struct fcheck *const props = fo->props;
+	const uint32_t nkm = fo->nkm;
 	uint64_t seen = 0;
 	uint32_t i, g = 0;
 
@@ -2735,11 +2801,12 @@ static int fw_obj(struct vctx *c, const struct dscope *sc,
 		return 0;
 	for (i = 0; i < count; i++) {
 		const struct fcheck *fc;
+		const uint8_t *vq, *ve;
 		struct ev_mp_item k;
 
 		/* the key that comes next in "properties", most often */
-		if (g < fo->nkm && c->end - q >= 16) {
-			const struct fkeym *m = &fo->km[g];
+		if (g < nkm && end - q >= 16) {
+			const struct fkeym *m = &km[g];
 			uint64_t a, b;
 
 			memcpy(&a, q, 8);
@@ -2748,23 +2815,29 @@ static int fw_obj(struct vctx *c, const struct dscope *sc,
 			     ((b & m->m[1]) ^ m->w[1])) == 0) {
 				q += m->klen;
 				seen |= m->bit;
-				fc = &fo->props[g++];
+				fc = &props[g++];
 				goto value;
 			}
 		}
-		if (q < c->end && *q >= 0xa0 && *q <= 0xbf) {
+		if (q < end && *q >= 0xa0 && *q <= 0xbf) {
 			k.n = *q & 0x1f;
 			k.p = q + 1;
-			if ((size_t)(c->end - k.p) < k.n)
+			if ((size_t)(end - k.p) < k.n)
 				return 0;
 			q = k.p + k.n;
-		} else if (rd(&q, c->end, &k) != 0 || k.type != EV_MP_STR) {
-			return 0;
+		} else {
+			vq = q;
+			if (rd(&vq, end, &k) != 0 || k.type != EV_MP_STR)
+				return 0;
+			q = vq;
 		}
 		fc = fw_prop(fo, k.p, k.n, &g, &seen);
 value:
-		if (!fw_value(c, sc, fc, q, lv, &q))
+		/* the cursor's address is not taken: it stays in a
+		 * register */
+		if (!fw_value(c, sc, fc, q, lv, &ve))
 			return 0;
+		q = ve;
 	}
 	if (o != NULL && (seen & o->reqmask) != o->reqmask)
 		return 0;
@@ -2772,9 +2845,9 @@ value:
 	return 1;
 }
 
-static int fw_arr(struct vctx *c, const struct dscope *sc,
-		  const struct farr *fa, const uint8_t *q, uint32_t count,
-		  int lv, const uint8_t **pe)
+static inline __attribute__((always_inline)) int
+fw_arr(struct vctx *c, const struct dscope *sc, const struct farr *fa,
+       const uint8_t *q, uint32_t count, int lv, const uint8_t **pe)
 {
 	const struct jarr *a = fa->a;
 	uint32_t i;
@@ -2784,9 +2857,13 @@ static int fw_arr(struct vctx *c, const struct dscope *sc,
 		return 0;
 	if ((c->steps += count) > c->max_steps)
 		return 0;
-	for (i = 0; i < count; i++)
-		if (!fw_value(c, sc, &fa->items, q, lv, &q))
+	for (i = 0; i < count; i++) {
+		const uint8_t *ve;
+
+		if (!fw_value(c, sc, &fa->items, q, lv, &ve))
 			return 0;
+		q = ve;
+	}
 	*pe = q;
 	return 1;
 }
@@ -2931,13 +3008,21 @@ int ev_jschema_fast_keys(struct ev_jschema_fast *f, const char *const *names,
 	return 0;
 }
 
+/* the bits set in x, of 8 (no popcnt instruction assumed) */
+static inline unsigned nbits8(unsigned x)
+{
+	x = (x & 0x55) + ((x >> 1) & 0x55);
+	x = (x & 0x33) + ((x >> 2) & 0x33);
+	return (x & 0x0f) + (x >> 4);
+}
+
 int ev_jschema_fast_keyset(const struct ev_jschema_fast *f, unsigned present,
 			   const struct ev_jschema_pair *pv, size_t n,
 			   struct ev_jschema_ctx *cx)
 {
 	const struct fcheck *root = &f->root;
 	const struct jobj *o;
-	size_t i, count = (size_t)__builtin_popcount(present);
+	size_t i, count;
 	uint64_t seen;
 	int r = 1;
 
@@ -2945,6 +3030,7 @@ int ev_jschema_fast_keyset(const struct ev_jschema_fast *f, unsigned present,
 	    (root->n->types && !(root->n->types & JT_OBJ)))
 		return 0;
 	o = root->obj->o;
+	count = (size_t)nbits8(present);
 	if (o != NULL && ((o->minp >= 0 && (int64_t)count < o->minp) ||
 			  (o->maxp >= 0 && (int64_t)count > o->maxp)))
 		return 0;

@@ -1043,23 +1043,27 @@ static int skip_meta(const uint8_t **pp, const uint8_t *end)
 static int read_fields(struct rstate *st, struct ev_event *ev)
 {
 	const uint8_t *p = st->p, *end = st->end, *v;
+	uint32_t i = st->i, n = st->n;
+	unsigned last = (unsigned)st->last, k;
 	struct ev_mp_item kv;
 	struct ev_str *s;
 
-	for (; st->i < st->n; st->i++) {
-		if (p >= end || *p > EV_K_MAX || *p <= st->last)
+	/* in locals: the stores through ev would make the compiler read
+	 * st's again */
+	for (; i < n; i++) {
+		if (p >= end || *p > EV_K_MAX || *p <= last)
 			return EV_EDATA;
-		st->last = *p++;
-		st->at[st->last] = p;
-		switch (st->last) {
+		last = k = *p++;
+		st->at[k] = p;
+		switch (k) {
 		case EV_K_ID:
 		case EV_K_TYPE:
 		case EV_K_STREAM:
 		case EV_K_KEY:
-			s = st->last == EV_K_ID	      ? &ev->id
-			    : st->last == EV_K_TYPE   ? &ev->type
-			    : st->last == EV_K_STREAM ? &ev->stream
-						      : &ev->key;
+			s = k == EV_K_ID       ? &ev->id
+			    : k == EV_K_TYPE   ? &ev->type
+			    : k == EV_K_STREAM ? &ev->stream
+					       : &ev->key;
 			if (read_str(&p, end, &kv) != 0 ||
 			    kv.type != EV_MP_STR || kv.n == 0)
 				return EV_EDATA;
@@ -1090,11 +1094,11 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 				   kv.type != EV_MP_UINT) {
 				return EV_EDATA;
 			}
-			if (kv.v.u == 0 && st->last != EV_K_PREV)
+			if (kv.v.u == 0 && k != EV_K_PREV)
 				return EV_EDATA;
-			if (st->last == EV_K_VERSION)
+			if (k == EV_K_VERSION)
 				ev->version = kv.v.u;
-			else if (st->last == EV_K_SCHEMA)
+			else if (k == EV_K_SCHEMA)
 				ev->schema = kv.v.u;
 			break;
 		case EV_K_DATA:
@@ -1113,7 +1117,8 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 			/* its end is found by whoever reads it */
 			ev->data = v;
 			ev->data_len = 0;
-			st->i++;
+			st->i = i + 1;
+			st->last = last;
 			st->p = p;
 			return 1;
 		case EV_K_META:
@@ -1146,6 +1151,8 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 	    ev->time == EV_TIME_NONE ||
 	    !type_utf8((const uint8_t *)ev->type.p, ev->type.n))
 		return EV_EDATA;
+	st->i = i;
+	st->last = last;
 	st->p = p;
 	return 0;
 }

@@ -229,6 +229,24 @@ static const struct hcase hcases[] = {
 	 0, 0},
 	{"{\"properties\":{\"s\":{\"enum\":[\"a\",1,null]}}}", "{\"s\":1}", 1,
 	 0},
+/* enums of short strings compared as words, where 8 bytes can be
+ * read: a value, its prefix, a longer string, one of 8 bytes */
+#define EW                                                             \
+	"{\"properties\":{\"s\":{\"enum\":[\"web\",\"android\",\"a\"," \
+	"\"12345678\"]},\"t\":{}}}"
+	{EW, "{\"s\":\"web\",\"t\":\"padding\"}", 1, 1},
+	{EW, "{\"s\":\"we\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"webx\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"a\",\"t\":\"padding\"}", 1, 1},
+	{EW, "{\"s\":\"android\",\"t\":\"padding\"}", 1, 1},
+	{EW, "{\"s\":\"androie\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"12345678\",\"t\":\"padding\"}", 1, 1},
+	{EW, "{\"s\":\"123456789\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"12345670\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"a\"}", 1, 1},
+	{EW, "{\"s\":\"ab\"}", 0, 0},
+#undef EW
 	{"{\"properties\":{\"s\":{\"const\":\"a\"}}}", "{\"s\":\"a\"}", 1, 0},
 	{"{\"properties\":{\"s\":{\"const\":\"a\"}}}", "{\"s\":\"b\"}", 0, 0},
 	{"{\"properties\":{\"s\":{\"format\":\"date\"}}}",
