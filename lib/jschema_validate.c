@@ -2353,8 +2353,11 @@ struct fcheck {
 	uint8_t kind;
 	/* FK_TYPES and FK_LEAF: strings and small integers checked here
 	 * (else v_leaf() decides) */
-	uint8_t str, num;	/* LQ_* */
-	uint8_t sq;		/* SQ_* */
+	uint8_t str, num; /* LQ_* */
+	uint8_t sq;	  /* SQ_* */
+	/* FK_NODE: a fixmap (fixarray) goes straight to fw_map() (fw_list())
+	 * where the node takes objects (arrays) */
+	uint8_t map_direct, list_direct;
 	const uint64_t *ew;	/* SQ_ENUM: each value as a word, and */
 	const uint64_t *em;	/* its mask (as sre_word() has them) */
 	int64_t minl, maxl;	/* -1: none */
@@ -2572,6 +2575,7 @@ static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 	}
 	fc->kind = FK_NODE;
 	if (plain_obj(n->obj)) {
+		fc->map_direct = !n->types || (n->types & JT_OBJ);
 		const struct jobj *o = n->obj;
 		struct fobj *fo = fast_alloc(f, sizeof(*fo));
 		uint32_t i;
@@ -2604,6 +2608,7 @@ static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 	if (plain_arr(n->arr)) {
 		struct farr *fa = fast_alloc(f, sizeof(*fa));
 
+		fc->list_direct = !n->types || (n->types & JT_ARR);
 		if (fa == NULL)
 			goto oom;
 		fa->a = n->arr;
@@ -2757,6 +2762,12 @@ leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
 static int fw_node(struct vctx *c, const struct dscope *sc,
 		   const struct fcheck *fc, const uint8_t *p, int lv,
 		   const uint8_t **pe);
+static int fw_map(struct vctx *c, const struct dscope *sc,
+		  const struct fcheck *fc, const uint8_t *p, int lv,
+		  const uint8_t **pe);
+static int fw_list(struct vctx *c, const struct dscope *sc,
+		   const struct fcheck *fc, const uint8_t *p, int lv,
+		   const uint8_t **pe);
 
 /* the value at p, at level lv (the root 0), against fc: 1 valid, its
  * end in *pe; 0 cannot say */
@@ -2775,6 +2786,14 @@ fw_value(struct vctx *c, const struct dscope *sc, const struct fcheck *fc,
 	} else if (fc->kind == FK_SKIP) {
 		*pe = p;
 		return skip1(pe, c->end) == 0;
+	} else if (fc->kind == FK_NODE && sc != NULL && sc->res == fc->n->res &&
+		   EV_LIKELY(p < c->end)) {
+		/* an object or array in the same resource as its parent,
+		 * of fewer than 16 members: without fw_node()'s dispatch */
+		if ((*p & 0xf0) == 0x80 && fc->map_direct)
+			return fw_map(c, sc, fc, p, lv, pe);
+		if ((*p & 0xf0) == 0x90 && fc->list_direct)
+			return fw_list(c, sc, fc, p, lv, pe);
 	}
 	return fw_node(c, sc, fc, p, lv, pe);
 }
@@ -2866,6 +2885,27 @@ fw_arr(struct vctx *c, const struct dscope *sc, const struct farr *fa,
 	}
 	*pe = q;
 	return 1;
+}
+
+/* fw_node() of a fixmap (fixarray) at p, sc the node's scope already */
+static int fw_map(struct vctx *c, const struct dscope *sc,
+		  const struct fcheck *fc, const uint8_t *p, int lv,
+		  const uint8_t **pe)
+{
+	if (lv >= c->max_depth || lv > c->max_idepth ||
+	    ++c->steps > c->max_steps)
+		return 0;
+	return fw_obj(c, sc, fc->obj, p + 1, *p & 0x0f, lv + 1, pe);
+}
+
+static int fw_list(struct vctx *c, const struct dscope *sc,
+		   const struct fcheck *fc, const uint8_t *p, int lv,
+		   const uint8_t **pe)
+{
+	if (lv >= c->max_depth || lv > c->max_idepth ||
+	    ++c->steps > c->max_steps)
+		return 0;
+	return fw_arr(c, sc, fc->arr, p + 1, *p & 0x0f, lv + 1, pe);
 }
 
 /* fw_value() of containers, and of what leaf_quick() leaves */
