@@ -875,6 +875,22 @@ int ev_schemadir_has_envelope(const struct ev_schemadir *d)
 
 /* ------------------------------------------------------------ checking */
 
+/* memcmp() == 0 of the names of a type, inline for the short ones */
+static inline int name_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+
+	if (n < 8 || n > 16)
+		return memcmp(a, b, n) == 0;
+	memcpy(&x, a, 8);
+	memcpy(&y, b, 8);
+	if (x != y)
+		return 0;
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
 static const struct stype *find_type(const struct ev_schemadir *d,
 				     const char *name, size_t n)
 {
@@ -886,8 +902,7 @@ static const struct stype *find_type(const struct ev_schemadir *d,
 	h = name_hash(name, n);
 	for (j = h & d->mask; d->slots[j] != 0; j = (j + 1) & d->mask) {
 		const struct stype *t = &d->types[d->slots[j] - 1];
-		if (t->hash == h && t->len == n &&
-		    memcmp(t->name, name, n) == 0)
+		if (t->hash == h && t->len == n && name_eq(t->name, name, n))
 			return t;
 	}
 	return NULL;
@@ -1090,6 +1105,14 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 			if (p < end && *p <= 0x7f) {
 				kv.type = EV_MP_UINT;
 				kv.v.u = *p++;
+			} else if (end - p >= 3 && *p == 0xcd) {
+				kv.type = EV_MP_UINT;
+				kv.v.u = ev_rbe16(p + 1);
+				p += 3;
+			} else if (end - p >= 5 && *p == 0xce) {
+				kv.type = EV_MP_UINT;
+				kv.v.u = ev_rbe32(p + 1);
+				p += 5;
 			} else if (ev_mp_read(&p, end, &kv) != 0 ||
 				   kv.type != EV_MP_UINT) {
 				return EV_EDATA;

@@ -715,8 +715,13 @@ static int submit(struct ev_schemareport *rp, const uint8_t *rec, size_t n,
 	c->e[c->ne].at = c->bytes.len;
 	c->e[c->ne].n = n;
 	c->e[c->ne].where = *where;
-	if (ev_buf_append(&c->bytes, rec, n) != 0)
+	/* ev_buf_append(), without its call when there is room */
+	if (c->bytes.cap - c->bytes.len < n &&
+	    ev_buf_reserve(&c->bytes, n) != 0)
 		return EV_ERR;
+	if (n > 0)
+		memcpy(c->bytes.p + c->bytes.len, rec, n);
+	c->bytes.len += n;
 	c->ne++;
 	if (c->ne >= CHUNK_RECORDS || c->bytes.len >= CHUNK_BYTES)
 		hand_over(rp);
