@@ -957,9 +957,15 @@ static int cmp_group(const void *a, const void *b)
 {
 	const struct group *x = a, *y = b;
 
+	int r;
+
 	if (x->events != y->events)
 		return x->events > y->events ? -1 : 1;
-	return strcmp(x->schema_path, y->schema_path);
+	/* a group is its schema path and message: ties in the order of
+	 * both, not in that of the threads that made them */
+	if ((r = strcmp(x->schema_path, y->schema_path)) != 0)
+		return r;
+	return strcmp(x->message, y->message);
 }
 
 #define NOT_AN_EVENT "(not an event)"

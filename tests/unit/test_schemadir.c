@@ -551,6 +551,49 @@ static void report_of(const char *dir, const char *path, int threads,
 	ev_schemadir_free(d);
 }
 
+/* Groups of as many events are listed by schema path and message, not
+ * in the order they were made (by threads, in any order) */
+static void test_report_ties(void **state)
+{
+	static const char input[] =
+		"{\"type\":\"Req\",\"data\":{\"alpha\":1}}\n"
+		"{\"type\":\"Req\",\"data\":{\"zeta\":1}}\n";
+	struct ev_schemadir *d = NULL;
+	struct ev_schemareport *rp = NULL;
+	struct ev_input *in = NULL;
+	struct ev_error err;
+	struct ev_buf out = {0};
+	char *dir = make_dir(), *tmp = unit_tmpdir(), path[4200];
+	const char *a, *z;
+
+	(void)state;
+	put(dir, "Req/1.json", "{\"required\":[\"zeta\",\"alpha\"]}");
+	snprintf(path, sizeof(path), "%s/in.ndjson", tmp);
+	assert_int_equal(unit_write_file(path, input, strlen(input)), 0);
+	assert_int_equal(ev_schemadir_open(&d, dir, NULL, &err), 0);
+	assert_int_equal(ev_schemareport_new(&rp, d, 1, &err), 0);
+	assert_int_equal(ev_input_open(&in, path, NULL, &err), 0);
+	if (ev_schemareport_check_input(rp, in, "in", NULL, &err) != 65 &&
+	    ev_schemareport_invalid(rp) != 2)
+		fail_msg("%s", err.msg);
+	assert_int_equal(ev_schemareport_invalid(rp), 2);
+	assert_int_equal(ev_schemareport_write(rp, EV_SREPORT_HUMAN, &out,
+					       &err),
+			 0);
+	assert_int_equal(ev_buf_putc(&out, '\0'), 0);
+	a = strstr((char *)out.p, "must have required property 'alpha'");
+	z = strstr((char *)out.p, "must have required property 'zeta'");
+	assert_non_null(a);
+	assert_non_null(z);
+	assert_true(a < z);
+	ev_input_free(in);
+	ev_schemareport_free(rp);
+	ev_schemadir_free(d);
+	ev_buf_free(&out);
+	unit_rmtree(dir);
+	unit_rmtree(tmp);
+}
+
 static void test_threads_same_report(void **state)
 {
 	char *dir = make_dir(), *tmp = unit_tmpdir(), path[4200];
@@ -597,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_lint),
 		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_report_ties),
 		cmocka_unit_test(test_threads_same_report),
 	};
 
