@@ -2364,6 +2364,9 @@ struct fcheck {
 	const struct jsre *sre; /* the pattern, when simple */
 	const struct jenum *enm;
 	int64_t imin, imax;
+	/* float 64s: LQ_*, and the bounds (as scalar_fast() has them) */
+	uint8_t flt;
+	double fmin, fmax;
 	const struct jnode *n;
 	struct fobj *obj; /* FK_NODE: objects walked here, or NULL */
 	struct farr *arr; /* FK_NODE: arrays walked here, or NULL */
@@ -2485,6 +2488,23 @@ static void fc_enum_words(struct ev_jschema_fast *f, struct fcheck *fc,
 	fc->sq = SQ_ENUM;
 }
 
+/* a bound of a float as scalar_fast() compares it: 1, or 0 when it
+ * cannot */
+static int fc_bound(const struct jnum *b, double *out)
+{
+	if (b == NULL)
+		return 1;
+	if (b->kind == 2) {
+		*out = b->d;
+		return 1;
+	}
+	if (b->kind == 0 && b->i <= (1ll << 53) && b->i >= -(1ll << 53)) {
+		*out = (double)b->i;
+		return 1;
+	}
+	return 0;
+}
+
 static void fc_leaf(struct ev_jschema_fast *f, struct fcheck *fc,
 		    const struct jnode *n)
 {
@@ -2527,6 +2547,21 @@ static void fc_leaf(struct ev_jschema_fast *f, struct fcheck *fc,
 		fc->num = LQ_YES;
 	else
 		fc->num = LQ_CHECK;
+	/* floats: of every type a number has (else the type of each
+	 * decides), checked here as scalar_fast() does */
+	fc->flt = LQ_SLOW;
+	fc->fmin = -INFINITY;
+	fc->fmax = INFINITY;
+	if (whole && e == NULL &&
+	    (!n->types ||
+	     (n->types & (JT_INT | JT_NUM)) == (JT_INT | JT_NUM))) {
+		if (k == NULL)
+			fc->flt = LQ_YES;
+		else if (!k->exmin && !k->exmax && !k->mult &&
+			 fc_bound(k->min, &fc->fmin) &&
+			 fc_bound(k->max, &fc->fmax))
+			fc->flt = LQ_CHECK;
+	}
 	if (k != NULL && k->min != NULL)
 		fc->imin = k->min->i;
 	if (k != NULL && k->max != NULL)
@@ -2751,6 +2786,14 @@ leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
 	} else if (b == 0xce && end - p >= 5) {
 		x = ev_rbe32(p + 1);
 		*pe = p + 5;
+	} else if (b == 0xcb && end - p >= 9 && fc->flt != LQ_SLOW) {
+		uint64_t w = ev_rbe64(p + 1);
+		double d;
+
+		memcpy(&d, &w, 8);
+		*pe = p + 9;
+		return fc->flt == LQ_YES ||
+		       (!(d < fc->fmin) && !(d > fc->fmax));
 	} else {
 		return 2;
 	}

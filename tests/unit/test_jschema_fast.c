@@ -251,6 +251,37 @@ static const struct hcase hcases[] = {
 	{"{\"properties\":{\"s\":{\"const\":\"a\"}}}", "{\"s\":\"b\"}", 0, 0},
 	{"{\"properties\":{\"s\":{\"format\":\"date\"}}}",
 	 "{\"s\":\"not a date\"}", 1, 1},
+/* leaves: floats (float 64s: JSON numbers with a fraction) */
+#define FN                                                           \
+	"{\"properties\":{\"n\":{\"type\":\"number\",\"minimum\":0," \
+	"\"maximum\":1}}}"
+	{FN, "{\"n\":0.19}", 1, 1},
+	{FN, "{\"n\":1.5}", 0, 0},
+	{FN, "{\"n\":-0.5}", 0, 0},
+	{FN, "{\"n\":1.0e0}", 1, 1},
+	{FN, "{\"n\":-0.0}", 1, 1},
+#undef FN
+	{"{\"properties\":{\"n\":{\"minimum\":0.25,\"maximum\":0.75}}}",
+	 "{\"n\":0.25}", 1, 1},
+	{"{\"properties\":{\"n\":{\"minimum\":0.25,\"maximum\":0.75}}}",
+	 "{\"n\":0.2499}", 0, 0},
+	{"{\"properties\":{\"n\":{\"maximum\":0.75}}}", "{\"n\":0.7501}", 0, 0},
+	{"{\"properties\":{\"n\":{\"type\":\"number\"}}}", "{\"n\":1e300}", 1,
+	 1},
+	{"{\"properties\":{\"n\":{\"type\":\"integer\"}}}", "{\"n\":2.5}", 0,
+	 0},
+	{"{\"properties\":{\"n\":{\"type\":\"integer\"}}}", "{\"n\":2.0}", 1,
+	 1},
+	{"{\"properties\":{\"n\":{\"type\":\"string\"}}}", "{\"n\":2.5}", 0, 0},
+	{"{\"properties\":{\"n\":{\"exclusiveMinimum\":0.5}}}", "{\"n\":0.5}",
+	 0, 0},
+	{"{\"properties\":{\"n\":{\"exclusiveMinimum\":0.5}}}", "{\"n\":0.75}",
+	 1, 1},
+	{"{\"properties\":{\"n\":{\"multipleOf\":0.5}}}", "{\"n\":0.75}", 0, 0},
+	{"{\"properties\":{\"n\":{\"minimum\":18014398509481985}}}",
+	 "{\"n\":0.5}", 0, 0},
+	{"{\"properties\":{\"n\":{\"enum\":[0.5,1]}}}", "{\"n\":0.5}", 1, 0},
+	{"{\"properties\":{\"n\":{\"enum\":[\"a\"]}}}", "{\"n\":0.5}", 0, 0},
 	/* leaves: numbers */
 	{"{\"properties\":{\"n\":{\"type\":\"integer\",\"minimum\":1,"
 	 "\"maximum\":300}}}",
