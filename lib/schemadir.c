@@ -1088,6 +1088,19 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 		case EV_K_TIME:
 			if (end - p >= 10 && p[0] == 0xd7 && p[1] == 0xff) {
 				/* timestamp 64, as evlog writes it */
+				uint64_t w = ev_rbe64(p + 2);
+				uint64_t sec = w & ((1ull << 34) - 1);
+				uint32_t ns = (uint32_t)(w >> 34);
+
+				/* ev_mp_time_decode(), inline where the
+				 * nanoseconds since 1970 fit (to 2262) */
+				if (ns <= 999999999 && sec <= 9223372035) {
+					ev->time =
+						(ev_time_t)(sec * 1000000000 +
+							    ns);
+					p += 10;
+					break;
+				}
 				kv.type = EV_MP_EXT;
 				kv.ext_type = -1;
 				kv.n = 8;

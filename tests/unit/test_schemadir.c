@@ -216,6 +216,59 @@ static void test_check(void **state)
 	unit_rmtree(dir);
 }
 
+/* The time of a record, read inline when it is a timestamp 64 whose
+ * nanoseconds since 1970 fit, else by ev_mp_time_decode(): the same
+ * records taken, the same refused */
+static void test_time_field(void **state)
+{
+	static const struct {
+		uint64_t sec;
+		uint32_t ns;
+		int ok;
+	} tc[] = {
+		{0, 0, 1},
+		{1704067200, 29000000, 1},
+		{9223372035, 999999999, 1},
+		{9223372036, 854775807, 1}, /* INT64_MAX */
+		{9223372036, 854775808, 0},
+		{(1ull << 34) - 1, 0, 0},
+		{1, 1000000000, 0},
+		{1, (1u << 30) - 1, 0},
+	};
+	struct ev_schemadir_opts o;
+	struct ev_schemadir *d = NULL;
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_error err;
+	char *dir = make_dir();
+	size_t i;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_non_null(cx);
+	assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+	for (i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
+		/* {id: "i", type: "Ping", time: timestamp 64} */
+		uint8_t rec[] = {0x83, 0x01, 0xa1, 'i',	 0x02, 0xa4, 'P',
+				 'i',  'n',  'g',  0x05, 0xd7, 0xff, 0,
+				 0,    0,    0,	   0,	 0,    0,    0};
+		uint64_t w = (uint64_t)tc[i].ns << 34 | tc[i].sec;
+		int k;
+
+		for (k = 0; k < 8; k++)
+			rec[13 + k] = (uint8_t)(w >> (56 - 8 * k));
+		if (tc[i].ok)
+			assert_int_equal(ev_schemadir_check(d, rec, sizeof(rec),
+							    cx),
+					 1);
+		else
+			assert_true(ev_schemadir_check(d, rec, sizeof(rec),
+						       cx) < 0);
+	}
+	ev_schemadir_free(d);
+	ev_jschema_ctx_free(cx);
+	unit_rmtree(dir);
+}
+
 /* The envelope checked from the record's fields: meta as it is read,
  * values any of which is valid left out; the errors as the full check
  * gives them */
@@ -635,6 +688,7 @@ int main(void)
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_time_field),
 		cmocka_unit_test(test_envelope_fast),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_threads),
