@@ -92,9 +92,11 @@ int ev_jschema_fast_pair_value(const struct ev_jschema_fast *f, unsigned key,
 			       struct ev_jschema_ctx *cx);
 /* What ev_jschema_fast_pairs() finds valid for key whatever its value
  * of a kind: EV_JSCHEMA_ANY_STR any string, EV_JSCHEMA_ANY_UINT any
- * unsigned integer (or both, or 0) */
+ * unsigned integer, EV_JSCHEMA_ANY_POS any unsigned integer from 1 (or
+ * several, or 0) */
 #define EV_JSCHEMA_ANY_STR 1
 #define EV_JSCHEMA_ANY_UINT 2
+#define EV_JSCHEMA_ANY_POS 4
 int ev_jschema_fast_any(const struct ev_jschema_fast *f, unsigned key);
 /* 1 when ev_jschema_fast_pairs() answers the same whatever string is
  * the value of key (its schema looks at no more than its type), so

@@ -3233,13 +3233,17 @@ int ev_jschema_fast_any(const struct ev_jschema_fast *f, unsigned key)
 	if (key >= f->nkeys || (fc = f->keys[key].fc) == NULL)
 		return 0;
 	if (fc->kind == FK_SKIP)
-		return EV_JSCHEMA_ANY_STR | EV_JSCHEMA_ANY_UINT;
+		return EV_JSCHEMA_ANY_STR | EV_JSCHEMA_ANY_UINT |
+		       EV_JSCHEMA_ANY_POS;
 	if (fc->kind != FK_TYPES && fc->kind != FK_LEAF)
 		return 0;
 	if (fc->str == LQ_YES)
 		any |= EV_JSCHEMA_ANY_STR;
 	if (fc->num == LQ_YES)
-		any |= EV_JSCHEMA_ANY_UINT;
+		any |= EV_JSCHEMA_ANY_UINT | EV_JSCHEMA_ANY_POS;
+	else if (fc->num == LQ_CHECK && fc->imin <= 1 && fc->n->num != NULL &&
+		 fc->n->num->max == NULL)
+		any |= EV_JSCHEMA_ANY_POS; /* a minimum of 1 at most */
 	return any;
 }
 

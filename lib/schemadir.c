@@ -1350,7 +1350,8 @@ static int envelope_quick(const struct ev_schemadir *d,
 	}
 	if (ev->version != 0) {
 		present |= 1u << EK_VERSION;
-		if (!(any[EK_VERSION] & EV_JSCHEMA_ANY_UINT))
+		/* version and schema are 1 or more (read_fields()) */
+		if (!(any[EK_VERSION] & EV_JSCHEMA_ANY_POS))
 			pair(pv, &n, EK_VERSION, vbuf,
 			     ev_mp_uint(vbuf, ev->version));
 	}
@@ -1360,7 +1361,7 @@ static int envelope_quick(const struct ev_schemadir *d,
 			pair(pv, &n, EK_KEY, st->at[EV_K_KEY],
 			     (const uint8_t *)ev->key.p + ev->key.n);
 	}
-	if (!(any[EK_SCHEMA] & EV_JSCHEMA_ANY_UINT))
+	if (!(any[EK_SCHEMA] & EV_JSCHEMA_ANY_POS))
 		pair(pv, &n, EK_SCHEMA, sbuf, ev_mp_uint(sbuf, ev->schema));
 	if (ev->meta != NULL) {
 		present |= 1u << EK_META;

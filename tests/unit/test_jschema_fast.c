@@ -69,6 +69,19 @@ static int agree(const struct ev_jschema *root, const struct ev_jschema_fast *f,
 	return r;
 }
 
+/* 1 when the uint 8 to 64 at p is not 0 */
+static int pos_uint(const uint8_t *p, const uint8_t *end)
+{
+	size_t n = (size_t)1 << (*p - 0xcc), i;
+
+	if ((size_t)(end - p) < 1 + n)
+		return 0;
+	for (i = 1; i <= n; i++)
+		if (p[i] != 0)
+			return 1;
+	return 0;
+}
+
 /* The pairs of the map mp (distinct string keys) against f, as keys
  * named once, agree with the full validation of the map. */
 static void agree_pairs(const struct ev_jschema *root,
@@ -136,7 +149,10 @@ static void agree_pairs(const struct ev_jschema *root,
 			    ((b >= 0xa0 && b <= 0xbf) || b == 0xd9 ||
 			     b == 0xda || b == 0xdb)) ||
 			   ((any & EV_JSCHEMA_ANY_UINT) &&
-			    (b <= 0x7f || (b >= 0xcc && b <= 0xcf)))) {
+			    (b <= 0x7f || (b >= 0xcc && b <= 0xcf))) ||
+			   ((any & EV_JSCHEMA_ANY_POS) &&
+			    ((b >= 0x01 && b <= 0x7f) ||
+			     (b >= 0xcc && b <= 0xcf && pos_uint(v, end))))) {
 			pv2[i].p = pv2[i].end = NULL;
 		}
 	}

@@ -369,6 +369,31 @@ static void test_envelope_fast(void **state)
 				    "/stream");
 		ev_schemadir_free(d);
 	}
+	/* schema and version: 1 or more, taken whatever they are only
+	 * when the minimum is 1 at most and there is no maximum */
+	put(dir, "_envelope.json",
+	    "{\"properties\":{\"schema\":{\"type\":\"integer\","
+	    "\"minimum\":1},\"version\":{\"minimum\":2}}}");
+	assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+	assert_int_equal(check(d, cx, "{\"type\":\"Ping\",\"schema\":7}"), 1);
+	assert_int_equal(check(d, cx,
+			       "{\"type\":\"Ping\",\"stream\":\"s\","
+			       "\"version\":2}"),
+			 1);
+	assert_int_equal(check(d, cx,
+			       "{\"type\":\"Ping\",\"stream\":\"s\","
+			       "\"version\":1}"),
+			 0);
+	assert_string_equal(err0(cx)->instance_path, "/version");
+	assert_string_equal(err0(cx)->keyword, "minimum");
+	ev_schemadir_free(d);
+	put(dir, "_envelope.json",
+	    "{\"properties\":{\"schema\":{\"minimum\":2}}}");
+	assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+	assert_int_equal(check(d, cx, "{\"type\":\"Ping\",\"schema\":2}"), 1);
+	assert_int_equal(check(d, cx, "{\"type\":\"Ping\"}"), 0);
+	assert_string_equal(err0(cx)->instance_path, "/schema");
+	ev_schemadir_free(d);
 	/* the schema's bounds (envelope 0) */
 	put(dir, "_envelope.json", envs[0]);
 	assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
