@@ -3069,7 +3069,7 @@ struct jsre *js_sre_compile(struct ev_jschema_set *s, const char *pat, size_t n)
 					      &y->aw[j], &y->am[j]))
 					y->wide = 0;
 		} else if (y->lit != NULL) {
-			y->kind = SRE_LIT;
+			y->kind = y->litlen == 1 ? SRE_CH : SRE_LIT;
 			y->wide = (uint8_t)sre_word(y->lit, y->litlen, &y->lw,
 						    &y->lm);
 		} else {

@@ -136,6 +136,7 @@ struct jarr {
  * character (see js_sre_compile) */
 enum {
 	SRE_LIT, /* lit */
+	SRE_CH,	 /* lit of one character */
 	SRE_ALT, /* alt */
 	SRE_FIX, /* min (= max) characters of tab */
 	SRE_RUN, /* min to max characters of tab */

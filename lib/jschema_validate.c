@@ -1561,6 +1561,11 @@ sre_match_in(const struct jsre *r, const uint8_t *s, size_t n)
 			}
 			p += x->litlen;
 			break;
+		case SRE_CH:
+			if (left < 1 || *p != (uint8_t)x->lit[0])
+				return 0;
+			p++;
+			break;
 		case SRE_ALT:
 			if (left >= 8 && x->wide) {
 				memcpy(&w, p, 8);
