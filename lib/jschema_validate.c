@@ -3044,12 +3044,17 @@ int ev_jschema_fast_prefix(const struct ev_jschema_fast *f, const uint8_t *mp,
 	size_t path_len = cx->path.len;
 	unsigned max_errors = cx->max_errors;
 	const uint8_t *pe = mp;
+	struct dscope fr;
 	struct vctx c;
 	int r;
 
 	fw_init(&c, cx, mp, mp + maxn);
 	cx->max_errors = 0;
-	r = fw_value(&c, NULL, &f->root, mp, 0, &pe);
+	/* the root's scope, as fw_node() or v() would make it: the root
+	 * object goes straight to its members */
+	fr.res = f->root.n != NULL ? f->root.n->res : NULL;
+	fr.up = NULL;
+	r = fw_value(&c, f->root.n != NULL ? &fr : NULL, &f->root, mp, 0, &pe);
 	cx->max_errors = max_errors;
 	cx->path.len = path_len;
 	if (r != 1)
