@@ -956,8 +956,10 @@ static int registry_error(struct ev_jschema_ctx *cx, const char *instance,
 /*
  * The fields of a record that a check needs, read in one pass without
  * the full checks of ev_event_decode(): meta is skipped over (the
- * validator reads it, and bounds its depth), and strings are not
- * checked for UTF-8 but the type.  Data that is not binary is where the
+ * validator reads it, and bounds its depth), or checked against the
+ * envelope as it is read, and strings are not checked for UTF-8 (the
+ * type is, by ev_schemadir_check_type(), when it is not one of the
+ * directory's).  Data that is not binary is where the
  * read stops (1, ev->data set, ev->data_len 0): the validator finds its
  * end, or ev_schemadir_check() skips it, and read_rest() goes on from
  * there.  0 (all read), 1, or EV_EDATA.
@@ -1183,9 +1185,9 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 			return EV_EDATA;
 		}
 	}
+	/* the type's UTF-8: ev_schemadir_check_type() */
 	if (p != end || ev->type.p == NULL || ev->id.p == NULL ||
-	    ev->time == EV_TIME_NONE ||
-	    !type_utf8((const uint8_t *)ev->type.p, ev->type.n))
+	    ev->time == EV_TIME_NONE)
 		return EV_EDATA;
 	st->i = i;
 	st->last = last;
@@ -1451,6 +1453,10 @@ int ev_schemadir_check_type(struct ev_schemadir *d, const uint8_t *rec,
 	ev_jschema_ctx_clear(cx);
 	*type = ev.type;
 	t = find_type(d, ev.type.p, ev.type.n);
+	/* a type of the directory is UTF-8 (decode_name()): others are
+	 * checked here */
+	if (t == NULL && !type_utf8((const uint8_t *)ev.type.p, ev.type.n))
+		goto bad;
 	*type_ix = t != NULL ? (size_t)(t - d->types) : SIZE_MAX;
 	if (t != NULL)
 		v = find_version(t, ev.schema);

@@ -269,6 +269,40 @@ static void test_time_field(void **state)
 	unit_rmtree(dir);
 }
 
+/* A record's type that is not UTF-8 is not an event, whether or not
+ * text data follows; the directory's types are UTF-8 */
+static void test_type_utf8(void **state)
+{
+	/* {id: "i", type: T, time: 0[, data: 1]} */
+	static const uint8_t bad[] = {0x83, 0x01, 0xa1, 'i',  0x02, 0xa2, 0xc3,
+				      0x28, 0x05, 0xd7, 0xff, 0,    0,	  0,
+				      0,    0,	  0,	0,    0};
+	static const uint8_t bad_data[] = {0x84, 0x01, 0xa1, 'i',  0x02, 0xa2,
+					   0xc3, 0x28, 0x05, 0xd7, 0xff, 0,
+					   0,	 0,    0,    0,	   0,	 0,
+					   0,	 0x08, 0x01};
+	static const uint8_t good[] = {0x84, 0x01, 0xa1, 'i',  0x02, 0xa2,
+				       0xc3, 0xa9, 0x05, 0xd7, 0xff, 0,
+				       0,    0,	   0,	 0,    0,    0,
+				       0,    0x08, 0x01};
+	struct ev_schemadir_opts o;
+	struct ev_schemadir *d = NULL;
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_error err;
+	char *dir = make_dir();
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_non_null(cx);
+	assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+	assert_true(ev_schemadir_check(d, bad, sizeof(bad), cx) < 0);
+	assert_true(ev_schemadir_check(d, bad_data, sizeof(bad_data), cx) < 0);
+	assert_int_equal(ev_schemadir_check(d, good, sizeof(good), cx), 1);
+	ev_schemadir_free(d);
+	ev_jschema_ctx_free(cx);
+	unit_rmtree(dir);
+}
+
 /* The envelope checked from the record's fields: meta as it is read,
  * values any of which is valid left out; the errors as the full check
  * gives them */
@@ -714,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_time_field),
+		cmocka_unit_test(test_type_utf8),
 		cmocka_unit_test(test_envelope_fast),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_threads),
