@@ -2383,8 +2383,9 @@ struct fcheck {
  * of more than 15 bytes never does (m 0, w 1): prop_find() finds it. */
 struct fkeym {
 	uint64_t w[2], m[2];
-	uint64_t bit;  /* its bit in the required mask, or 0 */
-	uint32_t klen; /* the header and the name */
+	uint64_t bit;		 /* its bit in the required mask, or 0 */
+	const struct fcheck *fc; /* its check: fobj's props[i] */
+	uint32_t klen;		 /* the header and the name */
 };
 
 struct fobj {
@@ -2631,8 +2632,10 @@ static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 			if (fo->props == NULL || fo->km == NULL)
 				goto oom;
 			fo->nkm = o->nprops;
-			for (i = 0; i < o->nprops; i++)
+			for (i = 0; i < o->nprops; i++) {
 				fk_build(&fo->km[i], &o->props[i]);
+				fo->km[i].fc = &fo->props[i];
+			}
 			for (i = 0; i < o->nprops; i++) {
 				if (o->props[i].sub != NULL)
 					fc_build(f, &fo->props[i],
@@ -2855,7 +2858,6 @@ fw_obj(struct vctx *c, const struct dscope *sc, const struct fobj *fo,
 	/* in locals: nothing the walk calls changes them */
 	const uint8_t *const end = c->end;
 	const struct fkeym *const km = fo->km;
-	const struct fcheck *const props = fo->props;
 	const uint32_t nkm = fo->nkm;
 	uint64_t seen = 0;
 	uint32_t i, g = 0;
@@ -2882,7 +2884,8 @@ fw_obj(struct vctx *c, const struct dscope *sc, const struct fobj *fo,
 			     ((b & m->m[1]) ^ m->w[1])) == 0) {
 				q += m->klen;
 				seen |= m->bit;
-				fc = &props[g++];
+				fc = m->fc;
+				g++;
 				goto value;
 			}
 		}
