@@ -2391,9 +2391,10 @@ struct fkeym {
 struct fobj {
 	const struct jobj *o; /* NULL: no object keyword */
 	struct fcheck *props; /* by property index: its schema, or addl */
-	struct fkeym *km;     /* by property index */
-	uint32_t nkm;	      /* o->nprops, 0 without o */
-	struct fcheck addl;   /* names not in properties */
+	/* by property index, then one that matches no key (so that the
+	 * next property's is there to compare, past the last one) */
+	struct fkeym *km;
+	struct fcheck addl; /* names not in properties */
 };
 
 struct farr {
@@ -2574,6 +2575,16 @@ static void fc_leaf(struct ev_jschema_fast *f, struct fcheck *fc,
 		fc->imax = k->max->i;
 }
 
+/* an fkeym that matches no key */
+static void fk_none(struct fkeym *km)
+{
+	km->w[0] = km->w[1] = 1;
+	km->m[0] = km->m[1] = 0;
+	km->bit = 0;
+	km->fc = NULL;
+	km->klen = 0;
+}
+
 static void fk_build(struct fkeym *km, const struct jprop *pr)
 {
 	uint8_t w[16] = {0}, m[16] = {0};
@@ -2624,14 +2635,17 @@ static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 		if (fo == NULL)
 			goto oom;
 		fo->o = o;
+		fo->km = fast_alloc(f, ((o != NULL ? o->nprops : 0) + 1) *
+					       sizeof(*fo->km));
+		if (fo->km == NULL)
+			goto oom;
+		fk_none(&fo->km[o != NULL ? o->nprops : 0]);
 		if (o != NULL) {
 			fc_build(f, &fo->addl, o->addl, depth + 1);
 			fo->props =
 				fast_alloc(f, o->nprops * sizeof(*fo->props));
-			fo->km = fast_alloc(f, o->nprops * sizeof(*fo->km));
-			if (fo->props == NULL || fo->km == NULL)
+			if (fo->props == NULL)
 				goto oom;
-			fo->nkm = o->nprops;
 			for (i = 0; i < o->nprops; i++) {
 				fk_build(&fo->km[i], &o->props[i]);
 				fo->km[i].fc = &fo->props[i];
@@ -2858,7 +2872,6 @@ fw_obj(struct vctx *c, const struct dscope *sc, const struct fobj *fo,
 	/* in locals: nothing the walk calls changes them */
 	const uint8_t *const end = c->end;
 	const struct fkeym *const km = fo->km;
-	const uint32_t nkm = fo->nkm;
 	uint64_t seen = 0;
 	uint32_t i, g = 0;
 
@@ -2874,7 +2887,7 @@ fw_obj(struct vctx *c, const struct dscope *sc, const struct fobj *fo,
 		struct ev_mp_item k;
 
 		/* the key that comes next in "properties", most often */
-		if (g < nkm && end - q >= 16) {
+		if (end - q >= 16) {
 			const struct fkeym *m = &km[g];
 			uint64_t a, b;
 
