@@ -2838,21 +2838,22 @@ static int fw_list(struct vctx *c, const struct dscope *sc,
  * end in *pe; 0 cannot say */
 static inline __attribute__((always_inline)) int
 fw_value(struct vctx *c, const struct dscope *sc, const struct fcheck *fc,
-	 const uint8_t *p, int lv, const uint8_t **pe)
+	 const uint8_t *p, const uint8_t *end, int lv, const uint8_t **pe)
 {
+	/* end is c->end, given by callers that have it at hand */
 	if (fc->kind == FK_TYPES || fc->kind == FK_LEAF) {
 		int r;
 
-		if (EV_UNLIKELY(p >= c->end))
+		if (EV_UNLIKELY(p >= end))
 			return 0;
-		r = leaf_quick(fc, p, c->end, pe);
+		r = leaf_quick(fc, p, end, pe);
 		if (r != 2)
 			return r;
 	} else if (fc->kind == FK_SKIP) {
 		*pe = p;
-		return skip1(pe, c->end) == 0;
+		return skip1(pe, end) == 0;
 	} else if (fc->kind == FK_NODE && sc != NULL && sc->res == fc->n->res &&
-		   EV_LIKELY(p < c->end)) {
+		   EV_LIKELY(p < end)) {
 		/* an object or array in the same resource as its parent,
 		 * of fewer than 16 members: without fw_node()'s dispatch */
 		if ((*p & 0xf0) == 0x80 && fc->map_direct)
@@ -2918,7 +2919,7 @@ fw_obj(struct vctx *c, const struct dscope *sc, const struct fobj *fo,
 value:
 		/* the cursor's address is not taken: it stays in a
 		 * register */
-		if (!fw_value(c, sc, fc, q, lv, &ve))
+		if (!fw_value(c, sc, fc, q, end, lv, &ve))
 			return 0;
 		q = ve;
 	}
@@ -2933,6 +2934,7 @@ fw_arr(struct vctx *c, const struct dscope *sc, const struct farr *fa,
        const uint8_t *q, uint32_t count, int lv, const uint8_t **pe)
 {
 	const struct jarr *a = fa->a;
+	const uint8_t *const end = c->end;
 	uint32_t i;
 
 	if (a != NULL && ((a->mini >= 0 && (int64_t)count < a->mini) ||
@@ -2943,7 +2945,7 @@ fw_arr(struct vctx *c, const struct dscope *sc, const struct farr *fa,
 	for (i = 0; i < count; i++) {
 		const uint8_t *ve;
 
-		if (!fw_value(c, sc, &fa->items, q, lv, &ve))
+		if (!fw_value(c, sc, &fa->items, q, end, lv, &ve))
 			return 0;
 		q = ve;
 	}
@@ -3070,7 +3072,8 @@ int ev_jschema_fast_prefix(const struct ev_jschema_fast *f, const uint8_t *mp,
 	 * object goes straight to its members */
 	fr.res = f->root.n != NULL ? f->root.n->res : NULL;
 	fr.up = NULL;
-	r = fw_value(&c, f->root.n != NULL ? &fr : NULL, &f->root, mp, 0, &pe);
+	r = fw_value(&c, f->root.n != NULL ? &fr : NULL, &f->root, mp, c.end, 0,
+		     &pe);
 	cx->max_errors = max_errors;
 	cx->path.len = path_len;
 	if (r != 1)
@@ -3164,8 +3167,8 @@ int ev_jschema_fast_keyset(const struct ev_jschema_fast *f, unsigned present,
 				break;
 			}
 			c.end = pv[i].end;
-			r = fw_value(&c, &fr, f->keys[pv[i].key].fc, pv[i].p, 1,
-				     &pe) == 1 &&
+			r = fw_value(&c, &fr, f->keys[pv[i].key].fc, pv[i].p,
+				     c.end, 1, &pe) == 1 &&
 			    pe == pv[i].end;
 		}
 		cx->max_errors = max_errors;
@@ -3214,7 +3217,7 @@ int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 		if (pv[i].p == NULL)
 			continue; /* checked before */
 		c.end = pv[i].end;
-		r = fw_value(&c, &fr, k->fc, pv[i].p, 1, &pe) == 1 &&
+		r = fw_value(&c, &fr, k->fc, pv[i].p, c.end, 1, &pe) == 1 &&
 		    pe == pv[i].end;
 	}
 	cx->max_errors = max_errors;
@@ -3245,7 +3248,7 @@ int ev_jschema_fast_pair_value(const struct ev_jschema_fast *f, unsigned key,
 	fw_init(&c, cx, NULL, end);
 	c.steps = 1 + npairs;
 	cx->max_errors = 0;
-	r = fw_value(&c, &fr, f->keys[key].fc, p, 1, pe);
+	r = fw_value(&c, &fr, f->keys[key].fc, p, end, 1, pe);
 	cx->max_errors = max_errors;
 	cx->path.len = path_len;
 	return r == 1;
