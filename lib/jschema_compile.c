@@ -2824,6 +2824,21 @@ static int sre_num(const uint8_t **pp, const uint8_t *e, uint32_t *out)
 	return 0;
 }
 
+/* the n bytes of a (at most 8) as the word that reads them first, and
+ * its mask: 1, or 0 when longer */
+static int sre_word(const char *a, uint32_t n, uint64_t *w, uint64_t *m)
+{
+	uint8_t wb[8] = {0}, mb[8] = {0};
+
+	if (n > 8)
+		return 0;
+	memcpy(wb, a, n);
+	memset(mb, 0xff, n);
+	memcpy(w, wb, 8);
+	memcpy(m, mb, 8);
+	return 1;
+}
+
 struct jsre *js_sre_compile(struct ev_jschema_set *s, const char *pat, size_t n)
 {
 	const uint8_t *p = (const uint8_t *)pat, *e = p + n;
@@ -3037,6 +3052,29 @@ struct jsre *js_sre_compile(struct ev_jschema_set *s, const char *pat, size_t n)
 		y = &r->el[r->nel++];
 		*y = *x;
 		y->tab = tab;
+	}
+	/* the kinds, and literals as words */
+	for (i = 0; i < r->nel; i++) {
+		struct jsre_el *y = &r->el[i];
+
+		if (y->alt != NULL) {
+			y->kind = SRE_ALT;
+			y->aw = js_alloc(s, y->nalt * sizeof(*y->aw));
+			y->am = js_alloc(s, y->nalt * sizeof(*y->am));
+			if (y->aw == NULL || y->am == NULL)
+				return NULL;
+			y->wide = 1;
+			for (j = 0; j < y->nalt; j++)
+				if (!sre_word(y->alt[j], y->altlen[j],
+					      &y->aw[j], &y->am[j]))
+					y->wide = 0;
+		} else if (y->lit != NULL) {
+			y->kind = y->litlen == 1 ? SRE_CH : SRE_LIT;
+			y->wide = (uint8_t)sre_word(y->lit, y->litlen, &y->lw,
+						    &y->lm);
+		} else {
+			y->kind = y->min == y->max ? SRE_FIX : SRE_RUN;
+		}
 	}
 	return r;
 }

@@ -70,10 +70,34 @@ struct ev_jschema_pair {
 	const uint8_t *p, *end;
 };
 /* 1 when ev_jschema_validate() would find the object of these pairs
- * (distinct keys) valid; 0 when it must say.  cx as above. */
+ * (distinct keys) valid; 0 when it must say.  A pair whose p is NULL
+ * is taken as valid: its value was checked before, by
+ * ev_jschema_fast_pair_value() or ev_jschema_fast_any().  cx as above. */
 int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 			  const struct ev_jschema_pair *pv, size_t n,
 			  struct ev_jschema_ctx *cx);
+/* ev_jschema_fast_pairs() of an object whose keys are the bits of
+ * present (key i is bit i, for the first 8 keys named), of which only
+ * the pairs pv are checked here: the others were checked before, as
+ * for a pair whose p is NULL.  Answers as ev_jschema_fast_pairs(). */
+int ev_jschema_fast_keyset(const struct ev_jschema_fast *f, unsigned present,
+			   const struct ev_jschema_pair *pv, size_t n,
+			   struct ev_jschema_ctx *cx);
+/* The value at p (up to end) of the pair key, of an object of at most
+ * npairs pairs, as ev_jschema_fast_pairs() checks it: 1 valid, with
+ * its end in *pe; 0 when it cannot say.  cx as above. */
+int ev_jschema_fast_pair_value(const struct ev_jschema_fast *f, unsigned key,
+			       size_t npairs, const uint8_t *p,
+			       const uint8_t *end, const uint8_t **pe,
+			       struct ev_jschema_ctx *cx);
+/* What ev_jschema_fast_pairs() finds valid for key whatever its value
+ * of a kind: EV_JSCHEMA_ANY_STR any string, EV_JSCHEMA_ANY_UINT any
+ * unsigned integer, EV_JSCHEMA_ANY_POS any unsigned integer from 1 (or
+ * several, or 0) */
+#define EV_JSCHEMA_ANY_STR 1
+#define EV_JSCHEMA_ANY_UINT 2
+#define EV_JSCHEMA_ANY_POS 4
+int ev_jschema_fast_any(const struct ev_jschema_fast *f, unsigned key);
 /* 1 when ev_jschema_fast_pairs() answers the same whatever string is
  * the value of key (its schema looks at no more than its type), so
  * that any string can stand for it; 0 otherwise */

@@ -134,7 +134,18 @@ struct jarr {
  * characters, classes of ASCII characters with quantifiers and groups of
  * literal alternatives, then "$", each step decided by the next
  * character (see js_sre_compile) */
+enum {
+	SRE_LIT, /* lit */
+	SRE_CH,	 /* lit of one character */
+	SRE_ALT, /* alt */
+	SRE_FIX, /* min (= max) characters of tab */
+	SRE_RUN, /* min to max characters of tab */
+};
 struct jsre_el {
+	uint8_t kind;	   /* SRE_* */
+	uint8_t wide;	   /* lit, or each alternative, of 8 bytes at most */
+	uint64_t lw, lm;   /* lit as a word read at the cursor, its mask */
+	uint64_t *aw, *am; /* the same of each alternative */
 	uint64_t set[2];   /* the ASCII characters an atom matches */
 	uint32_t min, max; /* repetitions; max UINT32_MAX: unbounded */
 	const char **alt;  /* a group: its literal alternatives, or NULL */

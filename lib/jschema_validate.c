@@ -1537,29 +1537,52 @@ static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end,
  */
 
 /* 1 when s matches, else 0 */
-static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
+static inline __attribute__((always_inline)) int
+sre_match_in(const struct jsre *r, const uint8_t *s, size_t n)
 {
 	const uint8_t *p = s, *e = s + n;
 	const struct jsre_el *x = r->el, *xe = r->el + r->nel;
+	uint64_t w;
 	uint32_t k;
 
 	for (; x < xe; x++) {
 		size_t left = (size_t)(e - p);
 		const uint8_t *t = x->tab;
 
-		if (x->alt != NULL) {
-			for (k = 0; k < x->nalt; k++)
-				if (left >= x->altlen[k] &&
-				    key_eq(x->alt[k], p, x->altlen[k]))
-					break;
+		switch (x->kind) {
+		case SRE_LIT:
+			if (left >= 8 && x->wide) {
+				memcpy(&w, p, 8);
+				if ((w & x->lm) != x->lw)
+					return 0;
+			} else if (left < x->litlen ||
+				   !key_eq(x->lit, p, x->litlen)) {
+				return 0;
+			}
+			p += x->litlen;
+			break;
+		case SRE_CH:
+			if (left < 1 || *p != (uint8_t)x->lit[0])
+				return 0;
+			p++;
+			break;
+		case SRE_ALT:
+			if (left >= 8 && x->wide) {
+				memcpy(&w, p, 8);
+				for (k = 0; k < x->nalt; k++)
+					if ((w & x->am[k]) == x->aw[k])
+						break;
+			} else {
+				for (k = 0; k < x->nalt; k++)
+					if (left >= x->altlen[k] &&
+					    key_eq(x->alt[k], p, x->altlen[k]))
+						break;
+			}
 			if (k == x->nalt)
 				return 0;
 			p += x->altlen[k];
-		} else if (x->lit != NULL) {
-			if (left < x->litlen || !key_eq(x->lit, p, x->litlen))
-				return 0;
-			p += x->litlen;
-		} else if (x->min == x->max) {
+			break;
+		case SRE_FIX: {
 			/* a fixed count: every character in the set */
 			uint32_t m = x->min;
 			unsigned acc = 1;
@@ -1575,7 +1598,9 @@ static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 			if (!acc)
 				return 0;
 			p += m;
-		} else {
+			break;
+		}
+		default: {
 			const uint8_t *q = p;
 			const uint8_t *lim = left > x->max ? p + x->max : e;
 
@@ -1587,9 +1612,16 @@ static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 			if ((size_t)(q - p) < x->min)
 				return 0;
 			p = q;
+			break;
+		}
 		}
 	}
 	return p == e;
+}
+
+static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
+{
+	return sre_match_in(r, s, n);
 }
 
 static size_t utf8_len(const uint8_t *s, size_t n)
@@ -2315,24 +2347,54 @@ enum {
 	LQ_CHECK, /* the checks of fcheck */
 };
 
+/* the checks of a string with LQ_CHECK */
+enum {
+	SQ_ALL,	 /* each of fcheck's, in turn */
+	SQ_SRE,	 /* the pattern only */
+	SQ_ENUM, /* the enum only, of values of 8 bytes at most: ew */
+};
+
 struct fcheck {
 	uint8_t kind;
 	/* FK_TYPES and FK_LEAF: strings and small integers checked here
 	 * (else v_leaf() decides) */
-	uint8_t str, num;	/* LQ_* */
+	uint8_t str, num; /* LQ_* */
+	uint8_t sq;	  /* SQ_* */
+	/* FK_NODE: a fixmap (fixarray) goes straight to fw_map() (fw_list())
+	 * where the node takes objects (arrays) */
+	uint8_t map_direct, list_direct;
+	const uint64_t *ew;	/* SQ_ENUM: each value as a word, and */
+	const uint64_t *em;	/* its mask (as sre_word() has them) */
 	int64_t minl, maxl;	/* -1: none */
 	const struct jsre *sre; /* the pattern, when simple */
 	const struct jenum *enm;
 	int64_t imin, imax;
+	/* float 64s: LQ_*, and the bounds (as scalar_fast() has them) */
+	uint8_t flt;
+	double fmin, fmax;
 	const struct jnode *n;
 	struct fobj *obj; /* FK_NODE: objects walked here, or NULL */
 	struct farr *arr; /* FK_NODE: arrays walked here, or NULL */
 };
 
+/* a property's name as a key of msgpack (a fixstr: its header, then
+ * the name) in the first 16 bytes of w, under the mask m: a key of that
+ * name where 16 bytes can be read compares equal in two words.  A name
+ * of more than 15 bytes never does (m 0, w 1): prop_find() finds it. */
+struct fkeym {
+	uint64_t w[2], m[2];
+	uint64_t bit;		 /* its bit in the required mask, or 0 */
+	const struct fcheck *fc; /* its check: fobj's props[i] */
+	uint32_t klen;		 /* the header and the name */
+};
+
 struct fobj {
 	const struct jobj *o; /* NULL: no object keyword */
 	struct fcheck *props; /* by property index: its schema, or addl */
-	struct fcheck addl;   /* names not in properties */
+	/* by property index, then one that matches no key (so that the
+	 * next property's is there to compare, past the last one) */
+	struct fkeym *km;
+	struct fcheck addl; /* names not in properties */
 };
 
 struct farr {
@@ -2346,10 +2408,16 @@ struct fkey {
 	uint64_t seen; /* its bit in the required mask */
 };
 
+#define FAST_KEYSET 8 /* keys ev_jschema_fast_keyset() takes */
+
 struct ev_jschema_fast {
 	struct fcheck root;
 	struct fkey *keys;
 	size_t nkeys;
+	/* of the first FAST_KEYSET keys: those the root has a check of,
+	 * and the required bits of each set of them */
+	unsigned keys_ok;
+	uint64_t set_seen[1u << FAST_KEYSET];
 	void **allocs;
 	size_t nallocs, capallocs;
 	int oom;
@@ -2400,7 +2468,52 @@ static int plain_arr(const struct jarr *a)
 }
 
 /* what leaf_quick() needs of a leaf */
-static void fc_leaf(struct fcheck *fc, const struct jnode *n)
+/* the enum of strings e as words, when each has 8 bytes at most */
+static void fc_enum_words(struct ev_jschema_fast *f, struct fcheck *fc,
+			  const struct jenum *e)
+{
+	uint64_t *ew, *em;
+	uint32_t i;
+
+	for (i = 0; i < e->nv; i++)
+		if (e->sl[i] > 8)
+			return;
+	ew = fast_alloc(f, e->nv * sizeof(*ew));
+	em = fast_alloc(f, e->nv * sizeof(*em));
+	if (ew == NULL || em == NULL)
+		return; /* SQ_ALL does without */
+	for (i = 0; i < e->nv; i++) {
+		uint8_t wb[8] = {0}, mb[8] = {0};
+
+		memcpy(wb, e->sp[i], e->sl[i]);
+		memset(mb, 0xff, e->sl[i]);
+		memcpy(&ew[i], wb, 8);
+		memcpy(&em[i], mb, 8);
+	}
+	fc->ew = ew;
+	fc->em = em;
+	fc->sq = SQ_ENUM;
+}
+
+/* a bound of a float as scalar_fast() compares it: 1, or 0 when it
+ * cannot */
+static int fc_bound(const struct jnum *b, double *out)
+{
+	if (b == NULL)
+		return 1;
+	if (b->kind == 2) {
+		*out = b->d;
+		return 1;
+	}
+	if (b->kind == 0 && b->i <= (1ll << 53) && b->i >= -(1ll << 53)) {
+		*out = (double)b->i;
+		return 1;
+	}
+	return 0;
+}
+
+static void fc_leaf(struct ev_jschema_fast *f, struct fcheck *fc,
+		    const struct jnode *n)
 {
 	const struct jenum *e = n->enm;
 	const struct jstr *st = n->str;
@@ -2421,6 +2534,13 @@ static void fc_leaf(struct fcheck *fc, const struct jnode *n)
 		fc->str = LQ_YES;
 	else
 		fc->str = LQ_CHECK;
+	fc->sq = SQ_ALL;
+	if (fc->str == LQ_CHECK && fc->minl <= 0 && fc->maxl < 0) {
+		if (e == NULL && fc->sre != NULL)
+			fc->sq = SQ_SRE;
+		else if (e != NULL && fc->sre == NULL)
+			fc_enum_words(f, fc, e);
+	}
 	fc->imin = INT64_MIN;
 	fc->imax = INT64_MAX;
 	if ((n->types && !(n->types & JT_INT)) || (whole && e != NULL))
@@ -2434,10 +2554,53 @@ static void fc_leaf(struct fcheck *fc, const struct jnode *n)
 		fc->num = LQ_YES;
 	else
 		fc->num = LQ_CHECK;
+	/* floats: of every type a number has (else the type of each
+	 * decides), checked here as scalar_fast() does */
+	fc->flt = LQ_SLOW;
+	fc->fmin = -INFINITY;
+	fc->fmax = INFINITY;
+	if (whole && e == NULL &&
+	    (!n->types ||
+	     (n->types & (JT_INT | JT_NUM)) == (JT_INT | JT_NUM))) {
+		if (k == NULL)
+			fc->flt = LQ_YES;
+		else if (!k->exmin && !k->exmax && !k->mult &&
+			 fc_bound(k->min, &fc->fmin) &&
+			 fc_bound(k->max, &fc->fmax))
+			fc->flt = LQ_CHECK;
+	}
 	if (k != NULL && k->min != NULL)
 		fc->imin = k->min->i;
 	if (k != NULL && k->max != NULL)
 		fc->imax = k->max->i;
+}
+
+/* an fkeym that matches no key */
+static void fk_none(struct fkeym *km)
+{
+	km->w[0] = km->w[1] = 1;
+	km->m[0] = km->m[1] = 0;
+	km->bit = 0;
+	km->fc = NULL;
+	km->klen = 0;
+}
+
+static void fk_build(struct fkeym *km, const struct jprop *pr)
+{
+	uint8_t w[16] = {0}, m[16] = {0};
+
+	km->bit = pr->slot >= 0 ? 1ull << pr->slot : 0;
+	km->klen = 1 + pr->len;
+	if (pr->len > 15) {
+		km->w[0] = km->w[1] = 1;
+		km->m[0] = km->m[1] = 0;
+		return;
+	}
+	w[0] = (uint8_t)(0xa0 | pr->len);
+	memcpy(w + 1, pr->name, pr->len);
+	memset(m, 0xff, 1 + pr->len);
+	memcpy(km->w, w, 16);
+	memcpy(km->m, m, 16);
 }
 
 static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
@@ -2455,7 +2618,7 @@ static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 	}
 	if (n->only_types || n->leaf) {
 		fc->kind = n->only_types ? FK_TYPES : FK_LEAF;
-		fc_leaf(fc, n);
+		fc_leaf(f, fc, n);
 		return;
 	}
 	if (!plain_node(n) || depth >= FAST_MAX_NEST) {
@@ -2464,6 +2627,7 @@ static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 	}
 	fc->kind = FK_NODE;
 	if (plain_obj(n->obj)) {
+		fc->map_direct = !n->types || (n->types & JT_OBJ);
 		const struct jobj *o = n->obj;
 		struct fobj *fo = fast_alloc(f, sizeof(*fo));
 		uint32_t i;
@@ -2471,12 +2635,21 @@ static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 		if (fo == NULL)
 			goto oom;
 		fo->o = o;
+		fo->km = fast_alloc(f, ((o != NULL ? o->nprops : 0) + 1) *
+					       sizeof(*fo->km));
+		if (fo->km == NULL)
+			goto oom;
+		fk_none(&fo->km[o != NULL ? o->nprops : 0]);
 		if (o != NULL) {
 			fc_build(f, &fo->addl, o->addl, depth + 1);
 			fo->props =
 				fast_alloc(f, o->nprops * sizeof(*fo->props));
 			if (fo->props == NULL)
 				goto oom;
+			for (i = 0; i < o->nprops; i++) {
+				fk_build(&fo->km[i], &o->props[i]);
+				fo->km[i].fc = &fo->props[i];
+			}
 			for (i = 0; i < o->nprops; i++) {
 				if (o->props[i].sub != NULL)
 					fc_build(f, &fo->props[i],
@@ -2492,6 +2665,7 @@ static void fc_build(struct ev_jschema_fast *f, struct fcheck *fc,
 	if (plain_arr(n->arr)) {
 		struct farr *fa = fast_alloc(f, sizeof(*fa));
 
+		fc->list_direct = !n->types || (n->types & JT_ARR);
 		if (fa == NULL)
 			goto oom;
 		fa->a = n->arr;
@@ -2582,6 +2756,22 @@ leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
 			*pe = s + n;
 			return fc->str == LQ_YES ? 1 : fc->str == LQ_NO ? 0 : 2;
 		}
+		if (fc->sq == SQ_SRE) {
+			*pe = s + n;
+			return sre_match_in(fc->sre, s, n);
+		}
+		if (fc->sq == SQ_ENUM && end - s >= 8) {
+			const struct jenum *e = fc->enm;
+			uint64_t w;
+
+			memcpy(&w, s, 8);
+			for (i = 0; i < e->nv; i++)
+				if ((w & fc->em[i]) == fc->ew[i] &&
+				    e->sl[i] == n)
+					break;
+			*pe = s + n;
+			return i < e->nv;
+		}
 		if (fc->enm != NULL) {
 			const struct jenum *e = fc->enm;
 
@@ -2598,7 +2788,7 @@ leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
 		if (fc->maxl >= 0 && (uint64_t)fc->maxl < n &&
 		    (int64_t)utf8_len(s, n) > fc->maxl)
 			return 0;
-		if (fc->sre != NULL && !sre_match(fc->sre, s, n))
+		if (fc->sre != NULL && !sre_match_in(fc->sre, s, n))
 			return 0;
 		*pe = s + n;
 		return 1;
@@ -2618,6 +2808,14 @@ leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
 	} else if (b == 0xce && end - p >= 5) {
 		x = ev_rbe32(p + 1);
 		*pe = p + 5;
+	} else if (b == 0xcb && end - p >= 9 && fc->flt != LQ_SLOW) {
+		uint64_t w = ev_rbe64(p + 1);
+		double d;
+
+		memcpy(&d, &w, 8);
+		*pe = p + 9;
+		return fc->flt == LQ_YES ||
+		       (!(d < fc->fmin) && !(d > fc->fmax));
 	} else {
 		return 2;
 	}
@@ -2629,34 +2827,52 @@ leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
 static int fw_node(struct vctx *c, const struct dscope *sc,
 		   const struct fcheck *fc, const uint8_t *p, int lv,
 		   const uint8_t **pe);
+static int fw_map(struct vctx *c, const struct dscope *sc,
+		  const struct fcheck *fc, const uint8_t *p, int lv,
+		  const uint8_t **pe);
+static int fw_list(struct vctx *c, const struct dscope *sc,
+		   const struct fcheck *fc, const uint8_t *p, int lv,
+		   const uint8_t **pe);
 
 /* the value at p, at level lv (the root 0), against fc: 1 valid, its
  * end in *pe; 0 cannot say */
 static inline __attribute__((always_inline)) int
 fw_value(struct vctx *c, const struct dscope *sc, const struct fcheck *fc,
-	 const uint8_t *p, int lv, const uint8_t **pe)
+	 const uint8_t *p, const uint8_t *end, int lv, const uint8_t **pe)
 {
+	/* end is c->end, given by callers that have it at hand */
 	if (fc->kind == FK_TYPES || fc->kind == FK_LEAF) {
 		int r;
 
-		if (EV_UNLIKELY(p >= c->end))
+		if (EV_UNLIKELY(p >= end))
 			return 0;
-		r = leaf_quick(fc, p, c->end, pe);
+		r = leaf_quick(fc, p, end, pe);
 		if (r != 2)
 			return r;
 	} else if (fc->kind == FK_SKIP) {
 		*pe = p;
-		return skip1(pe, c->end) == 0;
+		return skip1(pe, end) == 0;
+	} else if (fc->kind == FK_NODE && sc != NULL && sc->res == fc->n->res &&
+		   EV_LIKELY(p < end)) {
+		/* an object or array in the same resource as its parent,
+		 * of fewer than 16 members: without fw_node()'s dispatch */
+		if ((*p & 0xf0) == 0x80 && fc->map_direct)
+			return fw_map(c, sc, fc, p, lv, pe);
+		if ((*p & 0xf0) == 0x90 && fc->list_direct)
+			return fw_list(c, sc, fc, p, lv, pe);
 	}
 	return fw_node(c, sc, fc, p, lv, pe);
 }
 
 /* the pairs of a map of count pairs from q, values at level lv */
-static int fw_obj(struct vctx *c, const struct dscope *sc,
-		  const struct fobj *fo, const uint8_t *q, uint32_t count,
-		  int lv, const uint8_t **pe)
+static inline __attribute__((always_inline)) int
+fw_obj(struct vctx *c, const struct dscope *sc, const struct fobj *fo,
+       const uint8_t *q, uint32_t count, int lv, const uint8_t **pe)
 {
 	const struct jobj *o = fo->o;
+	/* in locals: nothing the walk calls changes them */
+	const uint8_t *const end = c->end;
+	const struct fkeym *const km = fo->km;
 	uint64_t seen = 0;
 	uint32_t i, g = 0;
 
@@ -2667,20 +2883,45 @@ static int fw_obj(struct vctx *c, const struct dscope *sc,
 	if ((c->steps += count) > c->max_steps)
 		return 0;
 	for (i = 0; i < count; i++) {
+		const struct fcheck *fc;
+		const uint8_t *vq, *ve;
 		struct ev_mp_item k;
 
-		if (q < c->end && *q >= 0xa0 && *q <= 0xbf) {
+		/* the key that comes next in "properties", most often */
+		if (end - q >= 16) {
+			const struct fkeym *m = &km[g];
+			uint64_t a, b;
+
+			memcpy(&a, q, 8);
+			memcpy(&b, q + 8, 8);
+			if ((((a & m->m[0]) ^ m->w[0]) |
+			     ((b & m->m[1]) ^ m->w[1])) == 0) {
+				q += m->klen;
+				seen |= m->bit;
+				fc = m->fc;
+				g++;
+				goto value;
+			}
+		}
+		if (q < end && *q >= 0xa0 && *q <= 0xbf) {
 			k.n = *q & 0x1f;
 			k.p = q + 1;
-			if ((size_t)(c->end - k.p) < k.n)
+			if ((size_t)(end - k.p) < k.n)
 				return 0;
 			q = k.p + k.n;
-		} else if (rd(&q, c->end, &k) != 0 || k.type != EV_MP_STR) {
-			return 0;
+		} else {
+			vq = q;
+			if (rd(&vq, end, &k) != 0 || k.type != EV_MP_STR)
+				return 0;
+			q = vq;
 		}
-		if (!fw_value(c, sc, fw_prop(fo, k.p, k.n, &g, &seen), q, lv,
-			      &q))
+		fc = fw_prop(fo, k.p, k.n, &g, &seen);
+value:
+		/* the cursor's address is not taken: it stays in a
+		 * register */
+		if (!fw_value(c, sc, fc, q, end, lv, &ve))
 			return 0;
+		q = ve;
 	}
 	if (o != NULL && (seen & o->reqmask) != o->reqmask)
 		return 0;
@@ -2688,11 +2929,12 @@ static int fw_obj(struct vctx *c, const struct dscope *sc,
 	return 1;
 }
 
-static int fw_arr(struct vctx *c, const struct dscope *sc,
-		  const struct farr *fa, const uint8_t *q, uint32_t count,
-		  int lv, const uint8_t **pe)
+static inline __attribute__((always_inline)) int
+fw_arr(struct vctx *c, const struct dscope *sc, const struct farr *fa,
+       const uint8_t *q, uint32_t count, int lv, const uint8_t **pe)
 {
 	const struct jarr *a = fa->a;
+	const uint8_t *const end = c->end;
 	uint32_t i;
 
 	if (a != NULL && ((a->mini >= 0 && (int64_t)count < a->mini) ||
@@ -2700,11 +2942,36 @@ static int fw_arr(struct vctx *c, const struct dscope *sc,
 		return 0;
 	if ((c->steps += count) > c->max_steps)
 		return 0;
-	for (i = 0; i < count; i++)
-		if (!fw_value(c, sc, &fa->items, q, lv, &q))
+	for (i = 0; i < count; i++) {
+		const uint8_t *ve;
+
+		if (!fw_value(c, sc, &fa->items, q, end, lv, &ve))
 			return 0;
+		q = ve;
+	}
 	*pe = q;
 	return 1;
+}
+
+/* fw_node() of a fixmap (fixarray) at p, sc the node's scope already */
+static int fw_map(struct vctx *c, const struct dscope *sc,
+		  const struct fcheck *fc, const uint8_t *p, int lv,
+		  const uint8_t **pe)
+{
+	if (lv >= c->max_depth || lv > c->max_idepth ||
+	    ++c->steps > c->max_steps)
+		return 0;
+	return fw_obj(c, sc, fc->obj, p + 1, *p & 0x0f, lv + 1, pe);
+}
+
+static int fw_list(struct vctx *c, const struct dscope *sc,
+		   const struct fcheck *fc, const uint8_t *p, int lv,
+		   const uint8_t **pe)
+{
+	if (lv >= c->max_depth || lv > c->max_idepth ||
+	    ++c->steps > c->max_steps)
+		return 0;
+	return fw_arr(c, sc, fc->arr, p + 1, *p & 0x0f, lv + 1, pe);
 }
 
 /* fw_value() of containers, and of what leaf_quick() leaves */
@@ -2795,12 +3062,18 @@ int ev_jschema_fast_prefix(const struct ev_jschema_fast *f, const uint8_t *mp,
 	size_t path_len = cx->path.len;
 	unsigned max_errors = cx->max_errors;
 	const uint8_t *pe = mp;
+	struct dscope fr;
 	struct vctx c;
 	int r;
 
 	fw_init(&c, cx, mp, mp + maxn);
 	cx->max_errors = 0;
-	r = fw_value(&c, NULL, &f->root, mp, 0, &pe);
+	/* the root's scope, as fw_node() or v() would make it: the root
+	 * object goes straight to its members */
+	fr.res = f->root.n != NULL ? f->root.n->res : NULL;
+	fr.up = NULL;
+	r = fw_value(&c, f->root.n != NULL ? &fr : NULL, &f->root, mp, c.end, 0,
+		     &pe);
 	cx->max_errors = max_errors;
 	cx->path.len = path_len;
 	if (r != 1)
@@ -2831,7 +3104,79 @@ int ev_jschema_fast_keys(struct ev_jschema_fast *f, const char *const *names,
 	free(f->keys);
 	f->keys = k;
 	f->nkeys = n;
+	f->keys_ok = 0;
+	for (i = 0; i < n && i < FAST_KEYSET; i++)
+		if (k[i].fc != NULL)
+			f->keys_ok |= 1u << i;
+	for (i = 0; i < (1u << FAST_KEYSET); i++) {
+		uint64_t seen = 0;
+		size_t j;
+
+		for (j = 0; j < n && j < FAST_KEYSET; j++)
+			if (i & (1u << j))
+				seen |= k[j].seen;
+		f->set_seen[i] = seen;
+	}
 	return 0;
+}
+
+/* the bits set in x, of 8 (no popcnt instruction assumed) */
+static inline unsigned nbits8(unsigned x)
+{
+	x = (x & 0x55) + ((x >> 1) & 0x55);
+	x = (x & 0x33) + ((x >> 2) & 0x33);
+	return (x & 0x0f) + (x >> 4);
+}
+
+int ev_jschema_fast_keyset(const struct ev_jschema_fast *f, unsigned present,
+			   const struct ev_jschema_pair *pv, size_t n,
+			   struct ev_jschema_ctx *cx)
+{
+	const struct fcheck *root = &f->root;
+	const struct jobj *o;
+	size_t i, count;
+	uint64_t seen;
+	int r = 1;
+
+	if ((present & ~f->keys_ok) != 0 || root->obj == NULL ||
+	    (root->n->types && !(root->n->types & JT_OBJ)))
+		return 0;
+	o = root->obj->o;
+	count = (size_t)nbits8(present);
+	if (o != NULL && ((o->minp >= 0 && (int64_t)count < o->minp) ||
+			  (o->maxp >= 0 && (int64_t)count > o->maxp)))
+		return 0;
+	seen = f->set_seen[present];
+	if (n > 0) {
+		size_t path_len = cx->path.len;
+		unsigned max_errors = cx->max_errors;
+		struct dscope fr;
+		struct vctx c;
+
+		fr.res = root->n->res;
+		fr.up = NULL;
+		fw_init(&c, cx, NULL, NULL);
+		c.steps = 1 + count;
+		cx->max_errors = 0;
+		for (i = 0; i < n && r == 1; i++) {
+			const uint8_t *pe;
+
+			if (pv[i].key >= FAST_KEYSET ||
+			    !(present & (1u << pv[i].key))) {
+				r = 0;
+				break;
+			}
+			c.end = pv[i].end;
+			r = fw_value(&c, &fr, f->keys[pv[i].key].fc, pv[i].p,
+				     c.end, 1, &pe) == 1 &&
+			    pe == pv[i].end;
+		}
+		cx->max_errors = max_errors;
+		cx->path.len = path_len;
+	}
+	if (r != 1)
+		return 0;
+	return o == NULL || (seen & o->reqmask) == o->reqmask;
 }
 
 int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
@@ -2869,8 +3214,10 @@ int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 		}
 		k = &f->keys[pv[i].key];
 		seen |= k->seen;
+		if (pv[i].p == NULL)
+			continue; /* checked before */
 		c.end = pv[i].end;
-		r = fw_value(&c, &fr, k->fc, pv[i].p, 1, &pe) == 1 &&
+		r = fw_value(&c, &fr, k->fc, pv[i].p, c.end, 1, &pe) == 1 &&
 		    pe == pv[i].end;
 	}
 	cx->max_errors = max_errors;
@@ -2878,6 +3225,55 @@ int ev_jschema_fast_pairs(const struct ev_jschema_fast *f,
 	if (r != 1)
 		return 0;
 	return o == NULL || (seen & o->reqmask) == o->reqmask;
+}
+
+int ev_jschema_fast_pair_value(const struct ev_jschema_fast *f, unsigned key,
+			       size_t npairs, const uint8_t *p,
+			       const uint8_t *end, const uint8_t **pe,
+			       struct ev_jschema_ctx *cx)
+{
+	const struct fcheck *root = &f->root;
+	size_t path_len = cx->path.len;
+	unsigned max_errors = cx->max_errors;
+	struct dscope fr;
+	struct vctx c;
+	int r;
+
+	if (root->obj == NULL || key >= f->nkeys || f->keys[key].fc == NULL)
+		return 0;
+	/* as ev_jschema_fast_pairs() has it: only containers take steps,
+	 * and there is no other container among the pairs */
+	fr.res = root->n->res;
+	fr.up = NULL;
+	fw_init(&c, cx, NULL, end);
+	c.steps = 1 + npairs;
+	cx->max_errors = 0;
+	r = fw_value(&c, &fr, f->keys[key].fc, p, end, 1, pe);
+	cx->max_errors = max_errors;
+	cx->path.len = path_len;
+	return r == 1;
+}
+
+int ev_jschema_fast_any(const struct ev_jschema_fast *f, unsigned key)
+{
+	const struct fcheck *fc;
+	int any = 0;
+
+	if (key >= f->nkeys || (fc = f->keys[key].fc) == NULL)
+		return 0;
+	if (fc->kind == FK_SKIP)
+		return EV_JSCHEMA_ANY_STR | EV_JSCHEMA_ANY_UINT |
+		       EV_JSCHEMA_ANY_POS;
+	if (fc->kind != FK_TYPES && fc->kind != FK_LEAF)
+		return 0;
+	if (fc->str == LQ_YES)
+		any |= EV_JSCHEMA_ANY_STR;
+	if (fc->num == LQ_YES)
+		any |= EV_JSCHEMA_ANY_UINT | EV_JSCHEMA_ANY_POS;
+	else if (fc->num == LQ_CHECK && fc->imin <= 1 && fc->n->num != NULL &&
+		 fc->n->num->max == NULL)
+		any |= EV_JSCHEMA_ANY_POS; /* a minimum of 1 at most */
+	return any;
 }
 
 int ev_jschema_fast_string_blind(const struct ev_jschema_fast *f, unsigned key)

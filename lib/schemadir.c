@@ -45,6 +45,19 @@ struct stype {
 	size_t nv; /* sorted by n */
 };
 
+/* the keys of an envelope, for ev_jschema_fast_keyset() */
+enum {
+	EK_ID,
+	EK_TYPE,
+	EK_TIME,
+	EK_STREAM,
+	EK_VERSION,
+	EK_KEY,
+	EK_SCHEMA,
+	EK_META,
+	EK_COUNT
+};
+
 struct ev_schemadir {
 	char *dir; /* as given, without trailing slashes */
 	int require_schemas;
@@ -58,6 +71,9 @@ struct ev_schemadir {
 	char *envelope_file;
 	int envelope_data;	 /* does _envelope.json look at data? */
 	int envelope_time_blind; /* any string stands for the time */
+	/* by EK_*: the values the fast walk takes whatever they are
+	 * (EV_JSCHEMA_ANY_*) */
+	unsigned envelope_any[EK_COUNT];
 };
 
 /* ------------------------------------------------------------ names */
@@ -734,17 +750,7 @@ static uint32_t *make_slots(const struct stype *t, size_t n, size_t *mask)
 }
 
 /* the names of the envelope, as envelope_raw() writes them */
-enum {
-	EK_ID,
-	EK_TYPE,
-	EK_TIME,
-	EK_STREAM,
-	EK_VERSION,
-	EK_KEY,
-	EK_SCHEMA,
-	EK_META,
-	EK_COUNT
-};
+
 static const char *const envelope_keys[EK_COUNT] = {
 	"id", "type", "time", "stream", "version", "key", "schema", "meta",
 };
@@ -813,6 +819,10 @@ int ev_schemadir_open(struct ev_schemadir **out, const char *dir,
 			d->envelope_time_blind =
 				ev_jschema_fast_string_blind(d->envelope_fast,
 							     EK_TIME);
+			for (i = 0; i < EK_COUNT; i++)
+				d->envelope_any[i] = (unsigned)
+					ev_jschema_fast_any(d->envelope_fast,
+							    (unsigned)i);
 		}
 	}
 	d->slots = make_slots(sc.types, sc.ntypes, &d->mask);
@@ -865,6 +875,22 @@ int ev_schemadir_has_envelope(const struct ev_schemadir *d)
 
 /* ------------------------------------------------------------ checking */
 
+/* memcmp() == 0 of the names of a type, inline for the short ones */
+static inline int name_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+
+	if (n < 8 || n > 16)
+		return memcmp(a, b, n) == 0;
+	memcpy(&x, a, 8);
+	memcpy(&y, b, 8);
+	if (x != y)
+		return 0;
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
 static const struct stype *find_type(const struct ev_schemadir *d,
 				     const char *name, size_t n)
 {
@@ -876,8 +902,7 @@ static const struct stype *find_type(const struct ev_schemadir *d,
 	h = name_hash(name, n);
 	for (j = h & d->mask; d->slots[j] != 0; j = (j + 1) & d->mask) {
 		const struct stype *t = &d->types[d->slots[j] - 1];
-		if (t->hash == h && t->len == n &&
-		    memcmp(t->name, name, n) == 0)
+		if (t->hash == h && t->len == n && name_eq(t->name, name, n))
 			return t;
 	}
 	return NULL;
@@ -931,8 +956,10 @@ static int registry_error(struct ev_jschema_ctx *cx, const char *instance,
 /*
  * The fields of a record that a check needs, read in one pass without
  * the full checks of ev_event_decode(): meta is skipped over (the
- * validator reads it, and bounds its depth), and strings are not
- * checked for UTF-8 but the type.  Data that is not binary is where the
+ * validator reads it, and bounds its depth), or checked against the
+ * envelope as it is read, and strings are not checked for UTF-8 (the
+ * type is, by ev_schemadir_check_type(), when it is not one of the
+ * directory's).  Data that is not binary is where the
  * read stops (1, ev->data set, ev->data_len 0): the validator finds its
  * end, or ev_schemadir_check() skips it, and read_rest() goes on from
  * there.  0 (all read), 1, or EV_EDATA.
@@ -942,6 +969,11 @@ struct rstate {
 	uint32_t i, n;
 	uint64_t last;
 	const uint8_t *at[EV_K_MAX + 1]; /* where each value is, when read */
+	/* the envelope's fast walk, to check meta as it is read (else
+	 * NULL), with its scratch context; meta_ok when it found it valid */
+	const struct ev_jschema_fast *mf;
+	struct ev_jschema_ctx *cx;
+	int meta_ok;
 };
 
 /* a fixstr, or ev_mp_read's: the string keys of a record */
@@ -1028,23 +1060,27 @@ static int skip_meta(const uint8_t **pp, const uint8_t *end)
 static int read_fields(struct rstate *st, struct ev_event *ev)
 {
 	const uint8_t *p = st->p, *end = st->end, *v;
+	uint32_t i = st->i, n = st->n;
+	unsigned last = (unsigned)st->last, k;
 	struct ev_mp_item kv;
 	struct ev_str *s;
 
-	for (; st->i < st->n; st->i++) {
-		if (p >= end || *p > EV_K_MAX || *p <= st->last)
+	/* in locals: the stores through ev would make the compiler read
+	 * st's again */
+	for (; i < n; i++) {
+		if (p >= end || *p > EV_K_MAX || *p <= last)
 			return EV_EDATA;
-		st->last = *p++;
-		st->at[st->last] = p;
-		switch (st->last) {
+		last = k = *p++;
+		st->at[k] = p;
+		switch (k) {
 		case EV_K_ID:
 		case EV_K_TYPE:
 		case EV_K_STREAM:
 		case EV_K_KEY:
-			s = st->last == EV_K_ID	      ? &ev->id
-			    : st->last == EV_K_TYPE   ? &ev->type
-			    : st->last == EV_K_STREAM ? &ev->stream
-						      : &ev->key;
+			s = k == EV_K_ID       ? &ev->id
+			    : k == EV_K_TYPE   ? &ev->type
+			    : k == EV_K_STREAM ? &ev->stream
+					       : &ev->key;
 			if (read_str(&p, end, &kv) != 0 ||
 			    kv.type != EV_MP_STR || kv.n == 0)
 				return EV_EDATA;
@@ -1054,6 +1090,19 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 		case EV_K_TIME:
 			if (end - p >= 10 && p[0] == 0xd7 && p[1] == 0xff) {
 				/* timestamp 64, as evlog writes it */
+				uint64_t w = ev_rbe64(p + 2);
+				uint64_t sec = w & ((1ull << 34) - 1);
+				uint32_t ns = (uint32_t)(w >> 34);
+
+				/* ev_mp_time_decode(), inline where the
+				 * nanoseconds since 1970 fit (to 2262) */
+				if (ns <= 999999999 && sec <= 9223372035) {
+					ev->time =
+						(ev_time_t)(sec * 1000000000 +
+							    ns);
+					p += 10;
+					break;
+				}
 				kv.type = EV_MP_EXT;
 				kv.ext_type = -1;
 				kv.n = 8;
@@ -1071,15 +1120,23 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 			if (p < end && *p <= 0x7f) {
 				kv.type = EV_MP_UINT;
 				kv.v.u = *p++;
+			} else if (end - p >= 3 && *p == 0xcd) {
+				kv.type = EV_MP_UINT;
+				kv.v.u = ev_rbe16(p + 1);
+				p += 3;
+			} else if (end - p >= 5 && *p == 0xce) {
+				kv.type = EV_MP_UINT;
+				kv.v.u = ev_rbe32(p + 1);
+				p += 5;
 			} else if (ev_mp_read(&p, end, &kv) != 0 ||
 				   kv.type != EV_MP_UINT) {
 				return EV_EDATA;
 			}
-			if (kv.v.u == 0 && st->last != EV_K_PREV)
+			if (kv.v.u == 0 && k != EV_K_PREV)
 				return EV_EDATA;
-			if (st->last == EV_K_VERSION)
+			if (k == EV_K_VERSION)
 				ev->version = kv.v.u;
-			else if (st->last == EV_K_SCHEMA)
+			else if (k == EV_K_SCHEMA)
 				ev->schema = kv.v.u;
 			break;
 		case EV_K_DATA:
@@ -1098,7 +1155,8 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 			/* its end is found by whoever reads it */
 			ev->data = v;
 			ev->data_len = 0;
-			st->i++;
+			st->i = i + 1;
+			st->last = last;
 			st->p = p;
 			return 1;
 		case EV_K_META:
@@ -1106,6 +1164,18 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 			if (p >= end || !((*p >= 0x80 && *p <= 0x8f) ||
 					  *p == 0xde || *p == 0xdf))
 				return EV_EDATA;
+			if (st->mf != NULL &&
+			    ev_jschema_fast_pair_value(st->mf, EK_META,
+						       EK_COUNT, p, end, &v,
+						       st->cx) == 1) {
+				/* valid, so well-formed: v its end */
+				st->meta_ok = 1;
+				ev->meta = p;
+				ev->meta_len = (size_t)(v - p);
+				p = v;
+				break;
+			}
+			v = p;
 			if (skip_meta(&p, end) != 0)
 				return EV_EDATA;
 			ev->meta = v;
@@ -1115,17 +1185,24 @@ static int read_fields(struct rstate *st, struct ev_event *ev)
 			return EV_EDATA;
 		}
 	}
+	/* the type's UTF-8: ev_schemadir_check_type() */
 	if (p != end || ev->type.p == NULL || ev->id.p == NULL ||
-	    ev->time == EV_TIME_NONE ||
-	    !type_utf8((const uint8_t *)ev->type.p, ev->type.n))
+	    ev->time == EV_TIME_NONE)
 		return EV_EDATA;
+	st->i = i;
+	st->last = last;
 	st->p = p;
 	return 0;
 }
 
 static int read_record(const uint8_t *rec, size_t n, struct ev_event *ev,
-		       struct rstate *st)
+		       struct rstate *st, const struct ev_schemadir *d,
+		       struct ev_jschema_ctx *cx)
 {
+	st->mf = d->envelope != NULL && !d->envelope_data ? d->envelope_fast
+							  : NULL;
+	st->cx = cx;
+	st->meta_ok = 0;
 	memset(ev, 0, sizeof(*ev));
 	ev->time = EV_TIME_NONE;
 	ev->schema = 1;
@@ -1240,15 +1317,24 @@ static int envelope_quick(const struct ev_schemadir *d,
 			  struct ev_jschema_ctx *cx)
 {
 	static const uint8_t any_string[1] = {0xa0};
+	const unsigned *any = d->envelope_any;
 	struct ev_jschema_pair pv[8];
 	uint8_t tbuf[48], vbuf[9], sbuf[9];
+	unsigned present =
+		1u << EK_ID | 1u << EK_TYPE | 1u << EK_TIME | 1u << EK_SCHEMA;
 	size_t n = 0;
 
-	pair(pv, &n, EK_ID, st->at[EV_K_ID],
-	     (const uint8_t *)ev->id.p + ev->id.n);
-	pair(pv, &n, EK_TYPE, st->at[EV_K_TYPE],
-	     (const uint8_t *)ev->type.p + ev->type.n);
-	if (d->envelope_time_blind) {
+	/* the pairs to check: not those whose schema takes any value of
+	 * their kind, nor meta when checked as it was read */
+	if (!(any[EK_ID] & EV_JSCHEMA_ANY_STR))
+		pair(pv, &n, EK_ID, st->at[EV_K_ID],
+		     (const uint8_t *)ev->id.p + ev->id.n);
+	if (!(any[EK_TYPE] & EV_JSCHEMA_ANY_STR))
+		pair(pv, &n, EK_TYPE, st->at[EV_K_TYPE],
+		     (const uint8_t *)ev->type.p + ev->type.n);
+	if (any[EK_TIME] & EV_JSCHEMA_ANY_STR) {
+		/* no more to check */
+	} else if (d->envelope_time_blind) {
 		pair(pv, &n, EK_TIME, any_string, any_string + 1);
 	} else {
 		char t[40];
@@ -1258,18 +1344,34 @@ static int envelope_quick(const struct ev_schemadir *d,
 		memcpy(o, t, tn);
 		pair(pv, &n, EK_TIME, tbuf, o + tn);
 	}
-	if (ev->stream.p != NULL)
-		pair(pv, &n, EK_STREAM, st->at[EV_K_STREAM],
-		     (const uint8_t *)ev->stream.p + ev->stream.n);
-	if (ev->version != 0)
-		pair(pv, &n, EK_VERSION, vbuf, ev_mp_uint(vbuf, ev->version));
-	if (ev->key.p != NULL)
-		pair(pv, &n, EK_KEY, st->at[EV_K_KEY],
-		     (const uint8_t *)ev->key.p + ev->key.n);
-	pair(pv, &n, EK_SCHEMA, sbuf, ev_mp_uint(sbuf, ev->schema));
-	if (ev->meta != NULL)
-		pair(pv, &n, EK_META, ev->meta, ev->meta + ev->meta_len);
-	return ev_jschema_fast_pairs(d->envelope_fast, pv, n, cx);
+	if (ev->stream.p != NULL) {
+		present |= 1u << EK_STREAM;
+		if (!(any[EK_STREAM] & EV_JSCHEMA_ANY_STR))
+			pair(pv, &n, EK_STREAM, st->at[EV_K_STREAM],
+			     (const uint8_t *)ev->stream.p + ev->stream.n);
+	}
+	if (ev->version != 0) {
+		present |= 1u << EK_VERSION;
+		/* version and schema are 1 or more (read_fields()) */
+		if (!(any[EK_VERSION] & EV_JSCHEMA_ANY_POS))
+			pair(pv, &n, EK_VERSION, vbuf,
+			     ev_mp_uint(vbuf, ev->version));
+	}
+	if (ev->key.p != NULL) {
+		present |= 1u << EK_KEY;
+		if (!(any[EK_KEY] & EV_JSCHEMA_ANY_STR))
+			pair(pv, &n, EK_KEY, st->at[EV_K_KEY],
+			     (const uint8_t *)ev->key.p + ev->key.n);
+	}
+	if (!(any[EK_SCHEMA] & EV_JSCHEMA_ANY_POS))
+		pair(pv, &n, EK_SCHEMA, sbuf, ev_mp_uint(sbuf, ev->schema));
+	if (ev->meta != NULL) {
+		present |= 1u << EK_META;
+		if (!st->meta_ok)
+			pair(pv, &n, EK_META, ev->meta,
+			     ev->meta + ev->meta_len);
+	}
+	return ev_jschema_fast_keyset(d->envelope_fast, present, pv, n, cx);
 }
 
 /* The whole event against _envelope.json, its errors added to those
@@ -1346,11 +1448,15 @@ int ev_schemadir_check_type(struct ev_schemadir *d, const uint8_t *rec,
 	const struct sversion *v = NULL;
 	int r, ok = 1, done = 0;
 
-	if ((r = read_record(rec, n, &ev, &st)) < 0)
+	if ((r = read_record(rec, n, &ev, &st, d, cx)) < 0)
 		return EV_EDATA;
 	ev_jschema_ctx_clear(cx);
 	*type = ev.type;
 	t = find_type(d, ev.type.p, ev.type.n);
+	/* a type of the directory is UTF-8 (decode_name()): others are
+	 * checked here */
+	if (t == NULL && !type_utf8((const uint8_t *)ev.type.p, ev.type.n))
+		goto bad;
 	*type_ix = t != NULL ? (size_t)(t - d->types) : SIZE_MAX;
 	if (t != NULL)
 		v = find_version(t, ev.schema);

@@ -715,8 +715,13 @@ static int submit(struct ev_schemareport *rp, const uint8_t *rec, size_t n,
 	c->e[c->ne].at = c->bytes.len;
 	c->e[c->ne].n = n;
 	c->e[c->ne].where = *where;
-	if (ev_buf_append(&c->bytes, rec, n) != 0)
+	/* ev_buf_append(), without its call when there is room */
+	if (c->bytes.cap - c->bytes.len < n &&
+	    ev_buf_reserve(&c->bytes, n) != 0)
 		return EV_ERR;
+	if (n > 0)
+		memcpy(c->bytes.p + c->bytes.len, rec, n);
+	c->bytes.len += n;
 	c->ne++;
 	if (c->ne >= CHUNK_RECORDS || c->bytes.len >= CHUNK_BYTES)
 		hand_over(rp);
@@ -952,9 +957,15 @@ static int cmp_group(const void *a, const void *b)
 {
 	const struct group *x = a, *y = b;
 
+	int r;
+
 	if (x->events != y->events)
 		return x->events > y->events ? -1 : 1;
-	return strcmp(x->schema_path, y->schema_path);
+	/* a group is its schema path and message: ties in the order of
+	 * both, not in that of the threads that made them */
+	if ((r = strcmp(x->schema_path, y->schema_path)) != 0)
+		return r;
+	return strcmp(x->message, y->message);
 }
 
 #define NOT_AN_EVENT "(not an event)"

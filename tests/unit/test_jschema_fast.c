@@ -14,7 +14,8 @@
 #include "jschema_int.h"
 
 struct stats {
-	long cases, fast_valid, full_valid, pairs, pairs_fast;
+	long cases, fast_valid, full_valid, pairs, pairs_fast, pairs_before;
+	long keysets;
 };
 
 static int to_mp(const char *json, struct ev_buf *b)
@@ -68,6 +69,19 @@ static int agree(const struct ev_jschema *root, const struct ev_jschema_fast *f,
 	return r;
 }
 
+/* 1 when the uint 8 to 64 at p is not 0 */
+static int pos_uint(const uint8_t *p, const uint8_t *end)
+{
+	size_t n = (size_t)1 << (*p - 0xcc), i;
+
+	if ((size_t)(end - p) < 1 + n)
+		return 0;
+	for (i = 1; i <= n; i++)
+		if (p[i] != 0)
+			return 1;
+	return 0;
+}
+
 /* The pairs of the map mp (distinct string keys) against f, as keys
  * named once, agree with the full validation of the map. */
 static void agree_pairs(const struct ev_jschema *root,
@@ -76,11 +90,12 @@ static void agree_pairs(const struct ev_jschema *root,
 {
 	const uint8_t *p = mp, *end = mp + n;
 	struct ev_mp_item it, k;
-	struct ev_jschema_pair pv[64];
+	struct ev_jschema_pair pv[64], pv2[64], pv3[64];
 	char *names[64];
 	uint32_t i, j;
 	struct ev_jschema_ctx *cx;
-	int r, fr;
+	size_t ne;
+	int r, fr, fr2;
 
 	if (f == NULL || ev_mp_read(&p, end, &it) != 0 ||
 	    it.type != EV_MP_MAP || it.n > 64)
@@ -110,6 +125,7 @@ static void agree_pairs(const struct ev_jschema *root,
 			 0);
 	cx = ev_jschema_ctx_new();
 	r = ev_jschema_validate(root, mp, n, NULL, cx);
+	ne = ev_jschema_nerrors(cx);
 	fr = ev_jschema_fast_pairs(f, pv, it.n, cx);
 	if (fr == 1 && r != 1) {
 		print_error("# %s: fast pairs say valid, full says %d\n", what,
@@ -117,8 +133,57 @@ static void agree_pairs(const struct ev_jschema *root,
 		fail();
 	}
 	assert_true(fr == 0 || fr == 1);
+	/* values checked before (each on its own, or of a kind any of
+	 * which is valid) given as NULL: no more is valid, nothing less */
+	for (i = 0; i < it.n; i++) {
+		const uint8_t *v = pv[i].p, *pe = NULL;
+		int any = ev_jschema_fast_any(f, i);
+		uint8_t b = *v;
+
+		pv2[i] = pv[i];
+		if (ev_jschema_fast_pair_value(f, i, it.n, v, end, &pe, cx) ==
+		    1) {
+			assert_ptr_equal(pe, pv[i].end);
+			pv2[i].p = pv2[i].end = NULL;
+		} else if (((any & EV_JSCHEMA_ANY_STR) &&
+			    ((b >= 0xa0 && b <= 0xbf) || b == 0xd9 ||
+			     b == 0xda || b == 0xdb)) ||
+			   ((any & EV_JSCHEMA_ANY_UINT) &&
+			    (b <= 0x7f || (b >= 0xcc && b <= 0xcf))) ||
+			   ((any & EV_JSCHEMA_ANY_POS) &&
+			    ((b >= 0x01 && b <= 0x7f) ||
+			     (b >= 0xcc && b <= 0xcf && pos_uint(v, end))))) {
+			pv2[i].p = pv2[i].end = NULL;
+		}
+	}
+	fr2 = ev_jschema_fast_pairs(f, pv2, it.n, cx);
+	if (fr2 == 1 && r != 1) {
+		print_error("# %s: fast pairs checked before say valid, full "
+			    "says %d\n",
+			    what, r);
+		fail();
+	}
+	if (fr == 1)
+		assert_int_equal(fr2, 1);
+	/* the same as a set of keys, with only the pairs not checked */
+	if (it.n <= 8) {
+		unsigned present = 0;
+		size_t n3 = 0;
+
+		for (i = 0; i < it.n; i++) {
+			present |= 1u << i;
+			if (pv2[i].p != NULL)
+				pv3[n3++] = pv2[i];
+		}
+		assert_int_equal(ev_jschema_fast_keyset(f, present, pv3, n3,
+							cx),
+				 fr2);
+		st->keysets++;
+	}
+	assert_int_equal(ev_jschema_nerrors(cx), ne);
 	st->pairs++;
 	st->pairs_fast += fr == 1;
+	st->pairs_before += fr2 == 1;
 	ev_jschema_ctx_free(cx);
 out:
 	for (i = 0; i < it.n; i++)
@@ -180,10 +245,59 @@ static const struct hcase hcases[] = {
 	 0, 0},
 	{"{\"properties\":{\"s\":{\"enum\":[\"a\",1,null]}}}", "{\"s\":1}", 1,
 	 0},
+/* enums of short strings compared as words, where 8 bytes can be
+ * read: a value, its prefix, a longer string, one of 8 bytes */
+#define EW                                                             \
+	"{\"properties\":{\"s\":{\"enum\":[\"web\",\"android\",\"a\"," \
+	"\"12345678\"]},\"t\":{}}}"
+	{EW, "{\"s\":\"web\",\"t\":\"padding\"}", 1, 1},
+	{EW, "{\"s\":\"we\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"webx\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"a\",\"t\":\"padding\"}", 1, 1},
+	{EW, "{\"s\":\"android\",\"t\":\"padding\"}", 1, 1},
+	{EW, "{\"s\":\"androie\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"12345678\",\"t\":\"padding\"}", 1, 1},
+	{EW, "{\"s\":\"123456789\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"12345670\",\"t\":\"padding\"}", 0, 0},
+	{EW, "{\"s\":\"a\"}", 1, 1},
+	{EW, "{\"s\":\"ab\"}", 0, 0},
+#undef EW
 	{"{\"properties\":{\"s\":{\"const\":\"a\"}}}", "{\"s\":\"a\"}", 1, 0},
 	{"{\"properties\":{\"s\":{\"const\":\"a\"}}}", "{\"s\":\"b\"}", 0, 0},
 	{"{\"properties\":{\"s\":{\"format\":\"date\"}}}",
 	 "{\"s\":\"not a date\"}", 1, 1},
+/* leaves: floats (float 64s: JSON numbers with a fraction) */
+#define FN                                                           \
+	"{\"properties\":{\"n\":{\"type\":\"number\",\"minimum\":0," \
+	"\"maximum\":1}}}"
+	{FN, "{\"n\":0.19}", 1, 1},
+	{FN, "{\"n\":1.5}", 0, 0},
+	{FN, "{\"n\":-0.5}", 0, 0},
+	{FN, "{\"n\":1.0e0}", 1, 1},
+	{FN, "{\"n\":-0.0}", 1, 1},
+#undef FN
+	{"{\"properties\":{\"n\":{\"minimum\":0.25,\"maximum\":0.75}}}",
+	 "{\"n\":0.25}", 1, 1},
+	{"{\"properties\":{\"n\":{\"minimum\":0.25,\"maximum\":0.75}}}",
+	 "{\"n\":0.2499}", 0, 0},
+	{"{\"properties\":{\"n\":{\"maximum\":0.75}}}", "{\"n\":0.7501}", 0, 0},
+	{"{\"properties\":{\"n\":{\"type\":\"number\"}}}", "{\"n\":1e300}", 1,
+	 1},
+	{"{\"properties\":{\"n\":{\"type\":\"integer\"}}}", "{\"n\":2.5}", 0,
+	 0},
+	{"{\"properties\":{\"n\":{\"type\":\"integer\"}}}", "{\"n\":2.0}", 1,
+	 1},
+	{"{\"properties\":{\"n\":{\"type\":\"string\"}}}", "{\"n\":2.5}", 0, 0},
+	{"{\"properties\":{\"n\":{\"exclusiveMinimum\":0.5}}}", "{\"n\":0.5}",
+	 0, 0},
+	{"{\"properties\":{\"n\":{\"exclusiveMinimum\":0.5}}}", "{\"n\":0.75}",
+	 1, 1},
+	{"{\"properties\":{\"n\":{\"multipleOf\":0.5}}}", "{\"n\":0.75}", 0, 0},
+	{"{\"properties\":{\"n\":{\"minimum\":18014398509481985}}}",
+	 "{\"n\":0.5}", 0, 0},
+	{"{\"properties\":{\"n\":{\"enum\":[0.5,1]}}}", "{\"n\":0.5}", 1, 0},
+	{"{\"properties\":{\"n\":{\"enum\":[\"a\"]}}}", "{\"n\":0.5}", 0, 0},
 	/* leaves: numbers */
 	{"{\"properties\":{\"n\":{\"type\":\"integer\",\"minimum\":1,"
 	 "\"maximum\":300}}}",
@@ -625,12 +739,15 @@ static void test_random(void **state)
 		ev_jschema_set_free(set);
 	}
 	print_message("# random: %ld cases, %ld valid, %ld of them by the "
-		      "fast walk; %ld as pairs, %ld valid by the fast walk\n",
+		      "fast walk; %ld as pairs, %ld valid by the fast walk, "
+		      "%ld with values checked before\n",
 		      st.cases, st.full_valid, st.fast_valid, st.pairs,
-		      st.pairs_fast);
+		      st.pairs_fast, st.pairs_before);
 	/* the fast walk does answer */
 	assert_true(st.fast_valid * 4 > st.full_valid);
 	assert_true(st.pairs_fast > 0);
+	assert_true(st.pairs_before >= st.pairs_fast);
+	assert_true(st.keysets > 0);
 	ev_buf_free(&sb);
 	ev_buf_free(&vb);
 	ev_buf_free(&mp);
@@ -762,9 +879,10 @@ static void test_suite(void **state)
 	snprintf(remotes, sizeof(remotes), "%s/remotes", base);
 	suite_dir(tests, remotes, &st);
 	print_message("# suite: %ld cases, %ld valid, %ld of them by the fast "
-		      "walk; %ld as pairs, %ld valid by the fast walk\n",
+		      "walk; %ld as pairs, %ld valid by the fast walk, %ld "
+		      "with values checked before\n",
 		      st.cases, st.full_valid, st.fast_valid, st.pairs,
-		      st.pairs_fast);
+		      st.pairs_fast, st.pairs_before);
 	assert_true(st.cases > 1000);
 	assert_true(st.fast_valid > 100);
 }

@@ -216,6 +216,233 @@ static void test_check(void **state)
 	unit_rmtree(dir);
 }
 
+/* The time of a record, read inline when it is a timestamp 64 whose
+ * nanoseconds since 1970 fit, else by ev_mp_time_decode(): the same
+ * records taken, the same refused */
+static void test_time_field(void **state)
+{
+	static const struct {
+		uint64_t sec;
+		uint32_t ns;
+		int ok;
+	} tc[] = {
+		{0, 0, 1},
+		{1704067200, 29000000, 1},
+		{9223372035, 999999999, 1},
+		{9223372036, 854775807, 1}, /* INT64_MAX */
+		{9223372036, 854775808, 0},
+		{(1ull << 34) - 1, 0, 0},
+		{1, 1000000000, 0},
+		{1, (1u << 30) - 1, 0},
+	};
+	struct ev_schemadir_opts o;
+	struct ev_schemadir *d = NULL;
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_error err;
+	char *dir = make_dir();
+	size_t i;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_non_null(cx);
+	assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+	for (i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
+		/* {id: "i", type: "Ping", time: timestamp 64} */
+		uint8_t rec[] = {0x83, 0x01, 0xa1, 'i',	 0x02, 0xa4, 'P',
+				 'i',  'n',  'g',  0x05, 0xd7, 0xff, 0,
+				 0,    0,    0,	   0,	 0,    0,    0};
+		uint64_t w = (uint64_t)tc[i].ns << 34 | tc[i].sec;
+		int k;
+
+		for (k = 0; k < 8; k++)
+			rec[13 + k] = (uint8_t)(w >> (56 - 8 * k));
+		if (tc[i].ok)
+			assert_int_equal(ev_schemadir_check(d, rec, sizeof(rec),
+							    cx),
+					 1);
+		else
+			assert_true(ev_schemadir_check(d, rec, sizeof(rec),
+						       cx) < 0);
+	}
+	ev_schemadir_free(d);
+	ev_jschema_ctx_free(cx);
+	unit_rmtree(dir);
+}
+
+/* A record's type that is not UTF-8 is not an event, whether or not
+ * text data follows; the directory's types are UTF-8 */
+static void test_type_utf8(void **state)
+{
+	/* {id: "i", type: T, time: 0[, data: 1]} */
+	static const uint8_t bad[] = {0x83, 0x01, 0xa1, 'i',  0x02, 0xa2, 0xc3,
+				      0x28, 0x05, 0xd7, 0xff, 0,    0,	  0,
+				      0,    0,	  0,	0,    0};
+	static const uint8_t bad_data[] = {0x84, 0x01, 0xa1, 'i',  0x02, 0xa2,
+					   0xc3, 0x28, 0x05, 0xd7, 0xff, 0,
+					   0,	 0,    0,    0,	   0,	 0,
+					   0,	 0x08, 0x01};
+	static const uint8_t good[] = {0x84, 0x01, 0xa1, 'i',  0x02, 0xa2,
+				       0xc3, 0xa9, 0x05, 0xd7, 0xff, 0,
+				       0,    0,	   0,	 0,    0,    0,
+				       0,    0x08, 0x01};
+	struct ev_schemadir_opts o;
+	struct ev_schemadir *d = NULL;
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_error err;
+	char *dir = make_dir();
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_non_null(cx);
+	assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+	assert_true(ev_schemadir_check(d, bad, sizeof(bad), cx) < 0);
+	assert_true(ev_schemadir_check(d, bad_data, sizeof(bad_data), cx) < 0);
+	assert_int_equal(ev_schemadir_check(d, good, sizeof(good), cx), 1);
+	ev_schemadir_free(d);
+	ev_jschema_ctx_free(cx);
+	unit_rmtree(dir);
+}
+
+/* The envelope checked from the record's fields: meta as it is read,
+ * values any of which is valid left out; the errors as the full check
+ * gives them */
+static void test_envelope_fast(void **state)
+{
+	struct ev_schemadir_opts o;
+	struct ev_schemadir *d = NULL;
+	struct ev_jschema_ctx *cx = ev_jschema_ctx_new();
+	struct ev_error err;
+	char *dir = make_dir();
+	const struct ev_jschema_error *e;
+	static const char *const envs[] = {
+		/* meta and stream checked; id, type, time of any string */
+		"{\"type\":\"object\",\"required\":[\"id\",\"meta\"],"
+		"\"properties\":{\"id\":{\"type\":\"string\",\"format\":"
+		"\"uuid\"},\"stream\":{\"type\":\"string\",\"pattern\":"
+		"\"^(order|account)-[0-9]+$\"},\"schema\":{\"type\":"
+		"\"integer\",\"minimum\":1,\"maximum\":5},\"meta\":{\"type\":"
+		"\"object\",\"required\":[\"u\"],\"additionalProperties\":"
+		"false,\"properties\":{\"u\":{\"type\":\"string\",\"pattern\":"
+		"\"^user-[0-9]+$\"},\"s\":{\"enum\":[\"web\",\"ios\"]}}}}}",
+		/* the same, every value of its kind valid but meta's */
+		"{\"type\":\"object\",\"required\":[\"id\",\"meta\"],"
+		"\"properties\":{\"id\":true,\"type\":{},\"time\":{\"type\":"
+		"\"string\"},\"version\":{"
+		"\"type\":\"integer\"},\"schema\":{\"type\":\"integer\"},"
+		"\"stream\":{\"type\":\"string\",\"pattern\":"
+		"\"^(order|account)-[0-9]+$\"},\"meta\":{\"type\":"
+		"\"object\",\"required\":[\"u\"],\"additionalProperties\":"
+		"false,\"properties\":{\"u\":{\"type\":\"string\",\"pattern\":"
+		"\"^user-[0-9]+$\"},\"s\":{\"enum\":[\"web\",\"ios\"]}}}}}",
+	};
+	size_t i;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_non_null(cx);
+	for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+		put(dir, "_envelope.json", envs[i]);
+		assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+		assert_int_equal(
+			check(d, cx,
+			      "{\"id\":\"d71ed84b-4bf8-485c-8986-21df1bb662fe\","
+			      "\"type\":\"Ping\",\"stream\":\"order-1\","
+			      "\"meta\":{\"u\":\"user-7\",\"s\":\"web\"}}"),
+			1);
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Order\",\"stream\":"
+				       "\"order-1\",\"data\":{\"amount\":1},"
+				       "\"meta\":{\"u\":\"user-7\"}}"),
+				 1);
+		/* meta's value, a name it does not take, or one missing */
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Ping\",\"meta\":{\"u\":"
+				       "\"user-x\",\"s\":\"web\"}}"),
+				 0);
+		e = err0(cx);
+		assert_int_equal(ev_jschema_nerrors(cx), 1);
+		assert_string_equal(e->instance_path, "/meta/u");
+		assert_string_equal(e->keyword, "pattern");
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Ping\",\"meta\":{\"u\":"
+				       "\"user-1\",\"x\":1,\"s\":\"pos\"}}"),
+				 0);
+		assert_int_equal(ev_jschema_nerrors(cx), 2);
+		assert_string_equal(ev_jschema_error_at(cx, 0)->instance_path,
+				    "/meta/x");
+		assert_string_equal(ev_jschema_error_at(cx, 0)->keyword,
+				    "additionalProperties");
+		assert_string_equal(ev_jschema_error_at(cx, 1)->instance_path,
+				    "/meta/s");
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Ping\",\"meta\":{\"s\":"
+				       "\"ios\"}}"),
+				 0);
+		assert_string_equal(err0(cx)->keyword, "required");
+		assert_string_equal(err0(cx)->instance_path, "/meta");
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Ping\",\"meta\":{}}"),
+				 0);
+		/* meta deeper than the walk goes: still checked */
+		assert_int_equal(
+			check(d, cx,
+			      "{\"type\":\"Ping\",\"meta\":{\"u\":\"user-1\","
+			      "\"s\":{\"a\":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}}}"),
+			0);
+		assert_string_equal(err0(cx)->instance_path, "/meta/s");
+		/* the stream, data's errors before the envelope's */
+		assert_int_equal(check(d, cx,
+				       "{\"type\":\"Order\",\"stream\":"
+				       "\"orders-1\",\"data\":{\"amount\":-1},"
+				       "\"meta\":{\"u\":\"user-7\"}}"),
+				 0);
+		assert_int_equal(ev_jschema_nerrors(cx), 2);
+		assert_string_equal(ev_jschema_error_at(cx, 0)->instance_path,
+				    "/data/amount");
+		assert_string_equal(ev_jschema_error_at(cx, 1)->instance_path,
+				    "/stream");
+		ev_schemadir_free(d);
+	}
+	/* schema and version: 1 or more, taken whatever they are only
+	 * when the minimum is 1 at most and there is no maximum */
+	put(dir, "_envelope.json",
+	    "{\"properties\":{\"schema\":{\"type\":\"integer\","
+	    "\"minimum\":1},\"version\":{\"minimum\":2}}}");
+	assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+	assert_int_equal(check(d, cx, "{\"type\":\"Ping\",\"schema\":7}"), 1);
+	assert_int_equal(check(d, cx,
+			       "{\"type\":\"Ping\",\"stream\":\"s\","
+			       "\"version\":2}"),
+			 1);
+	assert_int_equal(check(d, cx,
+			       "{\"type\":\"Ping\",\"stream\":\"s\","
+			       "\"version\":1}"),
+			 0);
+	assert_string_equal(err0(cx)->instance_path, "/version");
+	assert_string_equal(err0(cx)->keyword, "minimum");
+	ev_schemadir_free(d);
+	put(dir, "_envelope.json",
+	    "{\"properties\":{\"schema\":{\"minimum\":2}}}");
+	assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+	assert_int_equal(check(d, cx, "{\"type\":\"Ping\",\"schema\":2}"), 1);
+	assert_int_equal(check(d, cx, "{\"type\":\"Ping\"}"), 0);
+	assert_string_equal(err0(cx)->instance_path, "/schema");
+	ev_schemadir_free(d);
+	/* the schema's bounds (envelope 0) */
+	put(dir, "_envelope.json", envs[0]);
+	assert_int_equal(ev_schemadir_open(&d, dir, &o, &err), 0);
+	assert_int_equal(
+		check(d, cx,
+		      "{\"type\":\"Ping\",\"schema\":9,\"meta\":{\"u\":"
+		      "\"user-7\"}}"),
+		0);
+	assert_string_equal(err0(cx)->instance_path, "/schema");
+	assert_string_equal(err0(cx)->keyword, "maximum");
+	ev_schemadir_free(d);
+	ev_jschema_ctx_free(cx);
+	unit_rmtree(dir);
+}
+
 static void test_open_errors(void **state)
 {
 	struct ev_schemadir *d = NULL;
@@ -436,6 +663,49 @@ static void report_of(const char *dir, const char *path, int threads,
 	ev_schemadir_free(d);
 }
 
+/* Groups of as many events are listed by schema path and message, not
+ * in the order they were made (by threads, in any order) */
+static void test_report_ties(void **state)
+{
+	static const char input[] =
+		"{\"type\":\"Req\",\"data\":{\"alpha\":1}}\n"
+		"{\"type\":\"Req\",\"data\":{\"zeta\":1}}\n";
+	struct ev_schemadir *d = NULL;
+	struct ev_schemareport *rp = NULL;
+	struct ev_input *in = NULL;
+	struct ev_error err;
+	struct ev_buf out = {0};
+	char *dir = make_dir(), *tmp = unit_tmpdir(), path[4200];
+	const char *a, *z;
+
+	(void)state;
+	put(dir, "Req/1.json", "{\"required\":[\"zeta\",\"alpha\"]}");
+	snprintf(path, sizeof(path), "%s/in.ndjson", tmp);
+	assert_int_equal(unit_write_file(path, input, strlen(input)), 0);
+	assert_int_equal(ev_schemadir_open(&d, dir, NULL, &err), 0);
+	assert_int_equal(ev_schemareport_new(&rp, d, 1, &err), 0);
+	assert_int_equal(ev_input_open(&in, path, NULL, &err), 0);
+	if (ev_schemareport_check_input(rp, in, "in", NULL, &err) != 65 &&
+	    ev_schemareport_invalid(rp) != 2)
+		fail_msg("%s", err.msg);
+	assert_int_equal(ev_schemareport_invalid(rp), 2);
+	assert_int_equal(ev_schemareport_write(rp, EV_SREPORT_HUMAN, &out,
+					       &err),
+			 0);
+	assert_int_equal(ev_buf_putc(&out, '\0'), 0);
+	a = strstr((char *)out.p, "must have required property 'alpha'");
+	z = strstr((char *)out.p, "must have required property 'zeta'");
+	assert_non_null(a);
+	assert_non_null(z);
+	assert_true(a < z);
+	ev_input_free(in);
+	ev_schemareport_free(rp);
+	ev_schemadir_free(d);
+	ev_buf_free(&out);
+	unit_rmtree(dir);
+	unit_rmtree(tmp);
+}
+
 static void test_threads_same_report(void **state)
 {
 	char *dir = make_dir(), *tmp = unit_tmpdir(), path[4200];
@@ -477,10 +747,14 @@ int main(void)
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_time_field),
+		cmocka_unit_test(test_type_utf8),
+		cmocka_unit_test(test_envelope_fast),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_lint),
 		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_report_ties),
 		cmocka_unit_test(test_threads_same_report),
 	};
 
