@@ -82,6 +82,14 @@ struct ev_reader {
 	uint64_t gap_warned; /* a lone segment's last gap reported, + 1 */
 	int at_end_torn;     /* stopped at a torn tail */
 	struct ev_codec *codec;
+	/* skipping by summaries (evlog(5) Summaries): what the read wants,
+	 * and the summary index of segment six_seg (salt six_salt) */
+	struct ev_skip *skip;
+	struct ev_buf six;
+	uint64_t six_count, six_seg, six_salt;
+	int six_have;
+	int took_skip;	       /* prefetch_take() gave a batch passed by */
+	uint64_t skipped;      /* batches passed by */
 	struct ev_salvage *sv; /* reading a file of lost+found */
 	struct ev_arcsrc *arc; /* reading a log in an archive */
 
@@ -106,6 +114,7 @@ struct ev_reader {
 		int busy;	    /* threads working outside the lock */
 		struct ra_slot {
 			int done, rc;
+			int skipped; /* passed by: header only */
 			uint64_t pos, limit, bytes;
 			const char *why;
 			struct ev_batchhdr bh;
@@ -125,6 +134,43 @@ static int claimable(const struct prefetch *pf)
 	       (pf->n == 0 || (pf->n < RA_DEPTH && pf->bytes < RA_BYTES)) &&
 	       pf->claim_pos < pf->limit &&
 	       pf->limit - pf->claim_pos >= EV_BATCHHDR_SIZE;
+}
+
+/* The summary entry of the batch at pos of the current segment, if its
+ * summary index has one; read-only, so the read-ahead threads use it. */
+static const uint8_t *six_find(const struct ev_reader *r, uint64_t salt,
+			       uint64_t pos)
+{
+	uint64_t lo = 0, hi = r->six_count, mid, p;
+	const uint8_t *e;
+
+	if (!r->six_have || r->six_salt != salt)
+		return NULL;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		e = r->six.p + mid * EV_SIX_ENTRY;
+		p = ev_get32(e + 4);
+		if (p == pos)
+			return e;
+		if (p < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* May the batch with header h at pos be passed by unread? */
+static int can_skip(const struct ev_reader *r, uint64_t salt, uint64_t pos,
+		    const struct ev_batchhdr *h)
+{
+	const uint8_t *e;
+
+	if (r->skip == NULL || r->random || ev_batch_is_gap(h))
+		return 0;
+	e = six_find(r, salt, pos);
+	return e != NULL && ev_six_entry_matches(e, r->six_seg, pos, h, salt) &&
+	       !ev_skip_may_match(r->skip, e + 16);
 }
 
 static void *prefetch_main(void *arg)
@@ -147,6 +193,7 @@ static void *prefetch_main(void *arg)
 		s = &pf->s[(pf->head + pf->n) % RA_DEPTH];
 		pf->n++;
 		s->done = 0;
+		s->skipped = 0;
 		s->pos = pos = pf->claim_pos;
 		s->limit = pf->limit;
 		s->bytes = 0;
@@ -154,9 +201,29 @@ static void *prefetch_main(void *arg)
 		pf->busy++;
 		pthread_mutex_unlock(&pf->mu);
 		why = NULL;
-		rc = ev_segment_read_batch(pf->fd, pos, s->limit, pf->salt,
-					   &s->bh, &s->stored, &why);
+		/* a batch its summary rules out: its header only */
+		if (r->skip != NULL && six_find(r, pf->salt, pos) != NULL &&
+		    ev_segment_read_batch(pf->fd, pos, s->limit, pf->salt,
+					  &s->bh, NULL, &why) == 0 &&
+		    can_skip(r, pf->salt, pos, &s->bh))
+			s->skipped = 1;
+		rc = s->skipped ? 0
+				: ev_segment_read_batch(pf->fd, pos, s->limit,
+							pf->salt, &s->bh,
+							&s->stored, &why);
 		pthread_mutex_lock(&pf->mu);
+		if (rc == 0 && s->skipped) {
+			pf->claim_pos =
+				pos + EV_BATCHHDR_SIZE + s->bh.stored_len;
+			pf->claim_ok = 1;
+			pthread_cond_signal(&pf->cv);
+			s->rc = 0;
+			s->why = NULL;
+			s->done = 1;
+			pf->busy--;
+			pthread_cond_broadcast(&pf->done);
+			continue;
+		}
 		if (rc == 0) {
 			/* the next one may be read while this one is
 			 * decompressed */
@@ -352,9 +419,12 @@ static int prefetch_take(struct ev_reader *r)
 	    r->skip_to >= s->bh.base + s->bh.count)
 		goto miss;
 	r->bh = s->bh;
-	tmp = r->raw;
-	r->raw = s->raw;
-	s->raw = tmp;
+	r->took_skip = s->skipped;
+	if (!s->skipped) {
+		tmp = r->raw;
+		r->raw = s->raw;
+		s->raw = tmp;
+	}
 	/* a big batch's buffers are not kept idle in the ring */
 	if (s->raw.cap > RA_BYTES / 4)
 		ev_buf_free(&s->raw);
@@ -873,6 +943,8 @@ void ev_reader_free(struct ev_reader *r)
 	free(r->segs);
 	free(r->path);
 	ev_buf_free(&r->ix);
+	ev_buf_free(&r->six);
+	ev_skip_free(r->skip);
 	ev_buf_free(&r->stored);
 	ev_buf_free(&r->raw);
 	ev_codec_free(r->codec);
@@ -924,6 +996,41 @@ static int bad_batch(struct ev_reader *r, const char *why, int incomplete,
 	return seg_damage(r, r->next, r->pos, why, err);
 }
 
+/* The current segment's summary index, when the read skips: loaded
+ * once per segment, before any read-ahead thread may use it. */
+static void six_ready(struct ev_reader *r)
+{
+	struct stat st;
+
+	if (r->skip == NULL || r->random || r->fd < 0 ||
+	    (r->six_have && r->six_seg == r->seg_base &&
+	     r->six_salt == r->salt))
+		return;
+	prefetch_cancel(r);
+	r->six_count = 0;
+	/* a log's segments only: a lone file or an archive has none */
+	if (r->log != NULL && r->arc == NULL && r->sv == NULL &&
+	    fstat(r->fd, &st) == 0)
+		r->six_count = ev_six_load(r->dirfd, r->seg_base, r->salt,
+					   (uint64_t)st.st_size, &r->six);
+	r->six_seg = r->seg_base;
+	r->six_salt = r->salt;
+	r->six_have = 1;
+}
+
+void ev_reader_set_skip(struct ev_reader *r, struct ev_skip *s)
+{
+	prefetch_cancel(r);
+	ev_skip_free(r->skip);
+	r->skip = s;
+	r->six_have = 0;
+}
+
+uint64_t ev_reader_skipped(const struct ev_reader *r)
+{
+	return r->skipped;
+}
+
 /* Load the next batch.  1 loaded, 0 at the end, <0 error. */
 static int next_batch(struct ev_reader *r, struct ev_error *err)
 {
@@ -970,8 +1077,10 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 				return rr;
 			continue;
 		}
+		six_ready(r);
 		if (prefetch_take(r)) {
-			header_only = 0;
+			header_only = r->took_skip;
+			r->skipped += (uint64_t)header_only;
 			goto loaded;
 		}
 		/* batches wholly before the seek target: header only */
@@ -990,6 +1099,10 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 			      (r->skip_time != EV_TIME_NONE &&
 			       !ev_batch_is_gap(&r->bh) &&
 			       r->bh.max_time < r->skip_time);
+		if (!header_only && can_skip(r, r->salt, r->pos, &r->bh)) {
+			header_only = 1;
+			r->skipped++;
+		}
 		if (!header_only) {
 			rr = ev_segment_read_batch(r->fd, r->pos, r->limit,
 						   r->salt, &r->bh, &r->stored,
@@ -1015,8 +1128,11 @@ loaded:
 		r->bh_pos = r->pos;
 		r->pos += EV_BATCHHDR_SIZE + r->bh.stored_len;
 		r->next = r->bh.base + r->bh.count;
-		if (header_only)
+		if (header_only) {
+			if (r->skip != NULL && !r->random)
+				prefetch_start(r, r->pos);
 			continue;
+		}
 		if (ev_batch_is_gap(&r->bh)) {
 			gap_passed(r);
 			if (!r->random)

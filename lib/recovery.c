@@ -41,7 +41,9 @@ void ev_writer_close_segment(struct ev_writer *w)
 		close(w->idx_fd);
 	if (w->tix_fd >= 0)
 		close(w->tix_fd);
-	w->seg_fd = w->idx_fd = w->tix_fd = -1;
+	if (w->six_fd >= 0)
+		close(w->six_fd);
+	w->seg_fd = w->idx_fd = w->tix_fd = w->six_fd = -1;
 }
 
 /* Open an index for appending; indexes are caches, so a missing or
@@ -99,6 +101,7 @@ int ev_writer_open_segment(struct ev_writer *w, uint64_t base,
 	}
 	w->idx_fd = open_index(w, base, 0);
 	w->tix_fd = open_index(w, base, 1);
+	w->six_fd = ev_six_open_append(w->log->dirfd, base, w->head.salt);
 	return 0;
 }
 
