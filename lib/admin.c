@@ -218,14 +218,13 @@ struct batchpos {
  * positions that check out, each naming a batch (position, offset,
  * count and payload CRC) and holding the summary of its records; past
  * the verified end only as a tail.  A batch may have no entry (written
- * by an older writer).  A segment with the summaries feature must have
- * the file.
+ * by an older writer), and a segment no summary index: a cache not
+ * made, which repair makes.
  */
 static const char *check_six(struct ev_log *log, uint64_t base, uint64_t salt,
-			     uint32_t compat, uint64_t seg_size,
-			     const struct batchpos *bp, size_t nb,
-			     uint64_t limit, char *name, size_t name_n,
-			     uint64_t *at)
+			     uint64_t seg_size, const struct batchpos *bp,
+			     size_t nb, uint64_t limit, char *name,
+			     size_t name_n, uint64_t *at)
 {
 	uint8_t hdr[EV_IDXHDR_SIZE], want[EV_IDXHDR_SIZE], e[EV_SIX_ENTRY];
 	struct stat st;
@@ -238,7 +237,7 @@ static const char *check_six(struct ev_log *log, uint64_t base, uint64_t salt,
 	ev_segment_name(name, name_n, base, "six");
 	fd = ev_openat(log->dirfd, name, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
-		return (compat & EV_COMPAT_SUMMARIES) ? "is missing" : NULL;
+		return NULL; /* a cache not made: nothing skips by it */
 	ev_six_header(want, salt);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size < EV_IDXHDR_SIZE ||
@@ -663,9 +662,8 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 			char sname[40];
 			uint64_t at;
 			const char *bad =
-				check_six(log, segs[i], sh.salt, sh.compat,
-					  size, bp, nb, limit, sname,
-					  sizeof(sname), &at);
+				check_six(log, segs[i], sh.salt, size, bp, nb,
+					  limit, sname, sizeof(sname), &at);
 			if (bad != NULL) {
 				if (at == UINT64_MAX)
 					r = ev_seterr(err, EV_EDATA,
