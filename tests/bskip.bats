@@ -75,10 +75,12 @@ six_pos() {
 	# the rare type is in a few batches of 60: clustered
 	[ "$(evtail --type RefundIssued -o count c.evlog)" = 90 ]
 	evgen 3000 --seed 4 | evpub -c --batch-events 50 u.evlog
-	for l in c.evlog u.evlog "$DATA/golden-six.evlog" \
-		"$DATA/golden-multi.evlog" "$DATA/golden.evlog" \
-		"$DATA/golden-gap.evlog" "$DATA/golden-oldform.evlog"; do
-		all_filters "$l"
+	# copies: a read may leave a cache (typecounts) in the log
+	for l in golden-six golden-multi golden golden-gap golden-oldform; do
+		cp -R "$DATA/$l.evlog" .
+	done
+	for l in c u golden-six golden-multi golden golden-gap golden-oldform; do
+		all_filters $l.evlog
 	done
 }
 
