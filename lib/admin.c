@@ -875,13 +875,13 @@ fail_seg:
 static int move_to_lost(struct ev_log *log, uint64_t base, ev_notice_fn notice,
 			void *ctx, struct ev_error *err)
 {
-	const char *ext[3] = {"seg", "idx", "tix"};
+	const char *ext[4] = {"seg", "idx", "tix", "six"};
 	char name[40], dst[64];
 	int i;
 
 	if (ev_log_mkdir(log, "lost+found", err) != 0)
 		return err->code;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		ev_segment_name(name, sizeof(name), base, ext[i]);
 		snprintf(dst, sizeof(dst), "lost+found/%s", name);
 		if (renameat(log->dirfd, name, log->dirfd, dst) != 0 &&

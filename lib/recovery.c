@@ -355,13 +355,13 @@ static int adopt_rolled(struct ev_writer *w, struct ev_error *err)
 			"version of evlog; refusing to append",
 			w->log->path, (unsigned long long)w->head.next);
 	if (!ok) {
-		const char *ext[3] = {"seg", "idx", "tix"};
+		const char *ext[4] = {"seg", "idx", "tix", "six"};
 		int i;
 		if (st.st_size > EV_SEGHDR_SIZE)
 			return damaged(w, w->head.next, 0,
 				       "unpublished segment with a bad header",
 				       err);
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 4; i++) {
 			ev_segment_name(name, sizeof(name), w->head.next,
 					ext[i]);
 			unlinkat(w->log->dirfd, name, 0);
