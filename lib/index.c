@@ -475,6 +475,58 @@ struct sumb {
 	uint8_t bits[EV_SUM_BLOOM_BITS / 8];
 };
 
+/* Names seen in the batch, with their keys: most batches have a few
+ * types and categories, each hashed once. */
+#define SEEN_MAX 32
+struct seen {
+	struct ev_str s[SEEN_MAX];
+	uint64_t k[SEEN_MAX];
+	int n, last;
+};
+
+/* a == b, n bytes each: names are short, so without a call */
+static inline int name_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y, u, v;
+	size_t i;
+
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&u, a + n - 8, 8);
+		memcpy(&v, b + n - 8, 8);
+		return x == y && u == v;
+	}
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+static uint64_t seen_key(struct seen *sn, const char *p, size_t n, int cat)
+{
+	uint64_t k;
+	int i = sn->last;
+
+	if (i < sn->n && sn->s[i].n == n && name_eq(sn->s[i].p, p, n))
+		return sn->k[i];
+	for (i = 0; i < sn->n; i++)
+		if (sn->s[i].n == n && name_eq(sn->s[i].p, p, n)) {
+			sn->last = i;
+			return sn->k[i];
+		}
+	k = cat ? ev_hash64(p, n) ^ EV_SUM_CAT_XOR : ev_sum_type_key(p, n);
+	if (sn->n < SEEN_MAX) {
+		sn->s[sn->n].p = p;
+		sn->s[sn->n].n = n;
+		sn->k[sn->n] = k;
+		sn->last = sn->n++;
+	}
+	return k;
+}
+
 static void sum_add(struct sumb *s, uint64_t k)
 {
 	int i;
@@ -501,6 +553,33 @@ static int u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A str at *pp (fixstr or str 8, what writers write for names): 0 with
+ * its bytes, or -1 for the general path. */
+static inline int quick_str(const uint8_t **pp, const uint8_t *end,
+			    struct ev_str *s)
+{
+	const uint8_t *p = *pp;
+	size_t n;
+
+	if (p >= end)
+		return -1;
+	if ((*p & 0xe0) == 0xa0) {
+		n = *p & 0x1f;
+		p++;
+	} else if (*p == 0xd9 && end - p >= 2) {
+		n = p[1];
+		p += 2;
+	} else {
+		return -1;
+	}
+	if ((size_t)(end - p) < n)
+		return -1;
+	s->p = (const char *)p;
+	s->n = n;
+	*pp = p + n;
+	return 0;
+}
+
 /* The type and stream of a record: 0, or -1 when it does not start as
  * a record does (the reader then reports it). */
 static int peek_ts(const uint8_t *rec, size_t n, struct ev_str *type,
@@ -508,7 +587,27 @@ static int peek_ts(const uint8_t *rec, size_t n, struct ev_str *type,
 {
 	const uint8_t *p = rec, *end = rec + n;
 	struct ev_mp_item it;
+	struct ev_str id;
 
+	/* the common form first: fixmap, id and type as fixstr or str 8 */
+	if (n >= 4 && rec[0] >= 0x83 && rec[0] <= 0x8a && rec[1] == EV_K_ID) {
+		p = rec + 2;
+		if (quick_str(&p, end, &id) == 0 && p < end &&
+		    *p == EV_K_TYPE) {
+			p++;
+			if (quick_str(&p, end, type) == 0) {
+				stream->p = NULL;
+				stream->n = 0;
+				if (p < end && *p == EV_K_STREAM) {
+					p++;
+					if (quick_str(&p, end, stream) == 0)
+						return 0;
+				} else {
+					return 0;
+				}
+			}
+		}
+	}
 	if (ev_event_peek_type(rec, n, type) != 0)
 		return -1;
 	p = (const uint8_t *)type->p + type->n;
@@ -527,32 +626,33 @@ static int peek_ts(const uint8_t *rec, size_t n, struct ev_str *type,
 int ev_summary_body(uint8_t out[EV_SUM_BODY], const uint8_t *raw, size_t len)
 {
 	const uint8_t *p = raw, *end = raw + len, *rec;
-	struct ev_str t, s, lt = {0}, lc = {0};
+	struct ev_str t, s;
 	struct sumb sb;
+	struct seen st, sc;
 	uint32_t v[EV_SUM_EXACT_MAX];
+	uint64_t key;
 	size_t n, cn;
-	int i, k;
+	int i, k, nt, nc;
 
 	memset(&sb, 0, sizeof(sb));
+	st.n = st.last = sc.n = sc.last = 0;
 	while (p < end) {
 		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
 		    peek_ts(rec, n, &t, &s) != 0)
 			return -1;
-		/* runs of one type or category are common: hash once */
-		if (lt.p == NULL || t.n != lt.n ||
-		    memcmp(t.p, lt.p, t.n) != 0) {
-			sum_add(&sb, ev_sum_type_key(t.p, t.n));
-			lt = t;
-		}
+		/* each name is hashed and added once (while the batch has
+		 * fewer than SEEN_MAX of them) */
+		nt = st.n;
+		key = seen_key(&st, t.p, t.n, 0);
+		if (st.n != nt || nt == SEEN_MAX)
+			sum_add(&sb, key);
 		if (s.p != NULL) {
-			const char *dash = memchr(s.p, '-', s.n);
-			cn = dash ? (size_t)(dash - s.p) : s.n;
-			if (lc.p == NULL || cn != lc.n ||
-			    memcmp(s.p, lc.p, cn) != 0) {
-				sum_add(&sb, ev_sum_stream_key(s.p, s.n));
-				lc.p = s.p;
-				lc.n = cn;
-			}
+			for (cn = 0; cn < s.n && s.p[cn] != '-'; cn++)
+				;
+			nc = sc.n;
+			key = seen_key(&sc, s.p, cn, 1);
+			if (sc.n != nc || nc == SEEN_MAX)
+				sum_add(&sb, key);
 		}
 	}
 	memset(out, 0, EV_SUM_BODY);
