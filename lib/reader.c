@@ -88,10 +88,12 @@ struct ev_reader {
 	struct ev_buf six;
 	uint64_t six_count, six_seg, six_salt;
 	int six_have;
-	int took_skip;	       /* prefetch_take() gave a batch passed by */
-	uint64_t skipped;      /* batches passed by */
-	struct ev_salvage *sv; /* reading a file of lost+found */
-	struct ev_arcsrc *arc; /* reading a log in an archive */
+	int took_skip; /* prefetch_take() gave batches passed by: */
+	uint64_t run_end, run_next; /* where they end, the offset after */
+	uint64_t run_n;		    /* and how many */
+	uint64_t skipped;	    /* batches passed by */
+	struct ev_salvage *sv;	    /* reading a file of lost+found */
+	struct ev_arcsrc *arc;	    /* reading a log in an archive */
 
 	/* read-ahead: a ring of batches read, checked and decompressed
 	 * ahead by worker threads, taken in order */
@@ -114,7 +116,8 @@ struct ev_reader {
 		int busy;	    /* threads working outside the lock */
 		struct ra_slot {
 			int done, rc;
-			int skipped; /* passed by: header only */
+			int skipped; /* a run of batches passed by */
+			uint64_t run_end, run_next, run_n;
 			uint64_t pos, limit, bytes;
 			const char *why;
 			struct ev_batchhdr bh;
@@ -201,20 +204,38 @@ static void *prefetch_main(void *arg)
 		pf->busy++;
 		pthread_mutex_unlock(&pf->mu);
 		why = NULL;
-		/* a batch its summary rules out: its header only */
+		/* a batch its summary rules out: its header only, and so on
+		 * for the run of such batches after it, in one slot (one
+		 * hand-over per run, not per batch) */
 		if (r->skip != NULL && six_find(r, pf->salt, pos) != NULL &&
 		    ev_segment_read_batch(pf->fd, pos, s->limit, pf->salt,
 					  &s->bh, NULL, &why) == 0 &&
-		    can_skip(r, pf->salt, pos, &s->bh))
+		    can_skip(r, pf->salt, pos, &s->bh)) {
+			struct ev_batchhdr h2;
+			const char *why2;
 			s->skipped = 1;
+			s->run_n = 1;
+			s->run_end = pos + EV_BATCHHDR_SIZE + s->bh.stored_len;
+			s->run_next = s->bh.base + s->bh.count;
+			while (s->run_n < 65536 && s->run_end < s->limit &&
+			       six_find(r, pf->salt, s->run_end) != NULL &&
+			       ev_segment_read_batch(pf->fd, s->run_end,
+						     s->limit, pf->salt, &h2,
+						     NULL, &why2) == 0 &&
+			       h2.base == s->run_next &&
+			       can_skip(r, pf->salt, s->run_end, &h2)) {
+				s->run_end += EV_BATCHHDR_SIZE + h2.stored_len;
+				s->run_next = h2.base + h2.count;
+				s->run_n++;
+			}
+		}
 		rc = s->skipped ? 0
 				: ev_segment_read_batch(pf->fd, pos, s->limit,
 							pf->salt, &s->bh,
 							&s->stored, &why);
 		pthread_mutex_lock(&pf->mu);
 		if (rc == 0 && s->skipped) {
-			pf->claim_pos =
-				pos + EV_BATCHHDR_SIZE + s->bh.stored_len;
+			pf->claim_pos = s->run_end;
 			pf->claim_ok = 1;
 			pthread_cond_signal(&pf->cv);
 			s->rc = 0;
@@ -420,6 +441,9 @@ static int prefetch_take(struct ev_reader *r)
 		goto miss;
 	r->bh = s->bh;
 	r->took_skip = s->skipped;
+	r->run_end = s->run_end;
+	r->run_next = s->run_next;
+	r->run_n = s->run_n;
 	if (!s->skipped) {
 		tmp = r->raw;
 		r->raw = s->raw;
@@ -1079,8 +1103,15 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 		}
 		six_ready(r);
 		if (prefetch_take(r)) {
-			header_only = r->took_skip;
-			r->skipped += (uint64_t)header_only;
+			if (r->took_skip) {
+				/* a run of batches passed by */
+				r->pos = r->run_end;
+				r->next = r->run_next;
+				r->skipped += r->run_n;
+				prefetch_start(r, r->pos);
+				continue;
+			}
+			header_only = 0;
 			goto loaded;
 		}
 		/* batches wholly before the seek target: header only */
