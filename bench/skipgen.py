@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """bench/skipgen.py [--every N] [--burst K] [--type T] < NDJSON > NDJSON
 
-Make a log where one type clusters: every N events (default 85000),
-the next K events (default 200) get type T (default RefundIssued), the
-rest keep theirs.  With evpub's 256 KiB batches (about 850 events of
+Make a log where one type clusters: every N events (default 100000),
+the next K events (default 100) get type T (default RefundIssued), the
+rest keep theirs.  With evpub's 256 KiB batches (about 940 events of
 gen_events.py) the type then sits in about 1 batch of 100: the bench of
-skipping by summaries (bench/README.md, set Y).  Lines are passed
+skipping by summaries (bench/README.md, set SKIP).  Lines are passed
 through as text, with only the type replaced, so it is fast and exact.
 """
 import argparse
@@ -15,8 +15,8 @@ import sys
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--every", type=int, default=85000)
-    ap.add_argument("--burst", type=int, default=200)
+    ap.add_argument("--every", type=int, default=100000)
+    ap.add_argument("--burst", type=int, default=100)
     ap.add_argument("--type", default="RefundIssued")
     a = ap.parse_args()
     out = sys.stdout
