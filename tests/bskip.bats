@@ -330,5 +330,9 @@ EOF
 	run --separate-stderr env EVLOG_NO_SKIP=1 evtail --type RefundIssued -o count --from 3000 c.evlog
 	[ "$a" = "$output" ]
 	same_both c.evlog --type RefundIssued --from @2024-01-01T00:01:00Z
+	# one stream, read through its links, then the log after it
+	s=$(evtail --type RefundIssued -n 1 c.evlog | jq -r .stream)
+	same_both c.evlog --stream "$s" --type RefundIssued
+	same_both c.evlog --stream "$s"
 	same_both c.evlog --type RefundIssued --to @2024-01-01T00:02:00Z
 }
