@@ -87,6 +87,7 @@ struct ev_reader {
 	struct ev_skip *skip;
 	struct ev_buf six;
 	uint64_t six_count, six_seg, six_salt;
+	uint64_t six_limit; /* the segment's readable end when loaded */
 	int six_have;
 	int took_skip; /* prefetch_take() gave batches passed by: */
 	uint64_t run_end, run_next; /* where they end, the offset after */
@@ -1021,14 +1022,21 @@ static int bad_batch(struct ev_reader *r, const char *why, int incomplete,
 }
 
 /* The current segment's summary index, when the read skips: loaded
- * once per segment, before any read-ahead thread may use it. */
+ * once per segment, before any read-ahead thread may use it; and again
+ * when a follower finds the segment grown and has read past the last
+ * entry it has (writers append entries as they append batches). */
 static void six_ready(struct ev_reader *r)
 {
 	struct stat st;
 
-	if (r->skip == NULL || r->random || r->fd < 0 ||
-	    (r->six_have && r->six_seg == r->seg_base &&
-	     r->six_salt == r->salt))
+	if (r->skip == NULL || r->random || r->fd < 0)
+		return;
+	if (r->six_have && r->six_seg == r->seg_base &&
+	    r->six_salt == r->salt &&
+	    (r->limit == r->six_limit ||
+	     (r->six_count > 0 &&
+	      r->pos <= ev_get32(r->six.p + (r->six_count - 1) * EV_SIX_ENTRY +
+				 4))))
 		return;
 	prefetch_cancel(r);
 	r->six_count = 0;
@@ -1039,6 +1047,7 @@ static void six_ready(struct ev_reader *r)
 					   (uint64_t)st.st_size, &r->six);
 	r->six_seg = r->seg_base;
 	r->six_salt = r->salt;
+	r->six_limit = r->limit;
 	r->six_have = 1;
 }
 

@@ -336,3 +336,22 @@ EOF
 	same_both c.evlog --stream "$s"
 	same_both c.evlog --type RefundIssued --to @2024-01-01T00:02:00Z
 }
+
+@test "bskip: a follower skips in what is appended while it follows, and misses nothing" {
+	clustered_log
+	evtail -f --from 0 --type RefundIssued --template '{offset}' c.evlog >f.out 2>f.err 3>&- &
+	BG=$!
+	wait_for_lines f.out 90 5
+	# 3000 more events, RefundIssued in bursts, in batches of 100
+	evgen 3000 --seed 11 | sed 's/"version":[0-9]*,//' |
+		python3 "$TOP/bench/skipgen.py" --every 1000 --burst 20 |
+		evpub --batch-events 100 c.evlog
+	wait_for_lines f.out 150 5
+	kill $BG
+	wait $BG || true
+	run --separate-stderr env EVLOG_NO_SKIP=1 evtail --type RefundIssued --template '{offset}' c.evlog
+	assert_status 0
+	[ "$output" = "$(cat f.out)" ]
+	run cat f.err
+	assert_stdout ""
+}
