@@ -207,7 +207,96 @@ static int vfail(struct ev_error *err, uint64_t base, uint64_t off,
 struct batchpos {
 	uint64_t pos, base;
 	ev_time_t prefix_max; /* max time before this batch */
+	struct ev_batchhdr h;
+	int has_sum;		  /* bskip: its summary, computed */
+	uint8_t sum[EV_SUM_BODY]; /* from its records */
 };
+
+/*
+ * bskip: check a segment's summary index (evlog(5) Summaries) against
+ * its verified batches: the right header, whole entries in ascending
+ * positions that check out, each naming a batch (position, offset,
+ * count and payload CRC) and holding the summary of its records; past
+ * the verified end only as a tail.  A batch may have no entry (written
+ * by an older writer), and a segment no summary index: a cache not
+ * made, which repair makes.
+ */
+static const char *check_six(struct ev_log *log, uint64_t base, uint64_t salt,
+			     uint64_t seg_size, const struct batchpos *bp,
+			     size_t nb, uint64_t limit, char *name,
+			     size_t name_n, uint64_t *at)
+{
+	uint8_t hdr[EV_IDXHDR_SIZE], want[EV_IDXHDR_SIZE], e[EV_SIX_ENTRY];
+	struct stat st;
+	uint64_t k, count, epos, prev = 0;
+	const char *bad = NULL;
+	size_t j = 0;
+	int fd, past = 0;
+
+	*at = UINT64_MAX; /* the file, not an entry */
+	ev_segment_name(name, name_n, base, "six");
+	fd = ev_openat(log->dirfd, name, O_RDONLY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return NULL; /* a cache not made: nothing skips by it */
+	ev_six_header(want, salt);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < EV_IDXHDR_SIZE ||
+	    ev_read_full(fd, hdr, sizeof(hdr), 0) != 1 ||
+	    memcmp(hdr, want, sizeof(hdr)) != 0) {
+		close(fd);
+		return "has a bad header";
+	}
+	if ((st.st_size - EV_IDXHDR_SIZE) % EV_SIX_ENTRY != 0) {
+		close(fd);
+		return "ends in a partial entry";
+	}
+	count = ((uint64_t)st.st_size - EV_IDXHDR_SIZE) / EV_SIX_ENTRY;
+	if (count > ev_index_max_entries(seg_size)) {
+		close(fd);
+		return "has more entries than its segment can need";
+	}
+	for (k = 0; k < count && bad == NULL; k++) {
+		*at = k;
+		if (ev_read_full(fd, e, sizeof(e),
+				 EV_IDXHDR_SIZE + k * EV_SIX_ENTRY) != 1) {
+			bad = "cannot be read";
+			break;
+		}
+		if (!ev_six_entry_ok(e, salt)) {
+			bad = "has a bad checksum or form";
+			break;
+		}
+		epos = ev_get32(e + 4);
+		if (k > 0 && epos <= prev) {
+			bad = "does not ascend";
+			break;
+		}
+		prev = epos;
+		if (epos >= limit) {
+			past = 1; /* a writer died before publishing it */
+			continue;
+		}
+		if (past) {
+			bad = "follows entries past the end";
+			break;
+		}
+		while (j < nb && bp[j].pos < epos)
+			j++;
+		if (j >= nb || bp[j].pos != epos ||
+		    !ev_six_entry_matches(e, base, epos, &bp[j].h, salt)) {
+			bad = "does not match the segment";
+			break;
+		}
+		if (!bp[j].has_sum ||
+		    memcmp(e + 16, bp[j].sum, EV_SUM_BODY) != 0) {
+			bad = "does not match the types and streams of its "
+			      "batch";
+			break;
+		}
+	}
+	close(fd);
+	return bad;
+}
 
 /*
  * Check a segment's index files against its verified batches: entries
@@ -501,6 +590,13 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 			bp[nb].pos = pos;
 			bp[nb].base = h.base;
 			bp[nb].prefix_max = pmax;
+			bp[nb].h = h;
+			bp[nb].has_sum =
+				!ev_batch_is_gap(&h) &&
+				EV_BATCHHDR_SIZE + (uint64_t)h.stored_len >=
+					EV_SUM_MIN_BATCH &&
+				ev_summary_body(bp[nb].sum, raw.p, raw.len) ==
+					0;
 			nb++;
 			if (!ev_batch_is_gap(&h) &&
 			    (pmax == EV_TIME_NONE || h.max_time > pmax))
@@ -561,6 +657,30 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 			ev_setremedy(err, EV_REMEDY_REPAIR_INDEXES, log->path);
 			rep->index_problems++;
 			goto out;
+		}
+		{
+			char sname[40];
+			uint64_t at;
+			const char *bad =
+				check_six(log, segs[i], sh.salt, size, bp, nb,
+					  limit, sname, sizeof(sname), &at);
+			if (bad != NULL) {
+				if (at == UINT64_MAX)
+					r = ev_seterr(err, EV_EDATA,
+						      "summary index '%s' %s",
+						      sname, bad);
+				else
+					r = ev_seterr(err, EV_EDATA,
+						      "summary index '%s': "
+						      "entry %llu %s",
+						      sname,
+						      (unsigned long long)at,
+						      bad);
+				ev_setremedy(err, EV_REMEDY_REPAIR_INDEXES,
+					     log->path);
+				rep->index_problems++;
+				goto out;
+			}
 		}
 		close(fd);
 		fd = -1;
@@ -755,13 +875,13 @@ fail_seg:
 static int move_to_lost(struct ev_log *log, uint64_t base, ev_notice_fn notice,
 			void *ctx, struct ev_error *err)
 {
-	const char *ext[3] = {"seg", "idx", "tix"};
+	const char *ext[4] = {"seg", "idx", "tix", "six"};
 	char name[40], dst[64];
 	int i;
 
 	if (ev_log_mkdir(log, "lost+found", err) != 0)
 		return err->code;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		ev_segment_name(name, sizeof(name), base, ext[i]);
 		snprintf(dst, sizeof(dst), "lost+found/%s", name);
 		if (renameat(log->dirfd, name, log->dirfd, dst) != 0 &&

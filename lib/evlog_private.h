@@ -726,4 +726,59 @@ static inline const char *ev_scan_special(const char *p, const char *end)
 	return end;
 }
 
+/* ---- bskip: per-batch summaries of types and categories (evlog(5)
+ * Summaries), kept in NNNN.six beside a segment's other indexes */
+/* compatible feature: writers keep the segment's summary index */
+#define EV_COMPAT_SUMMARIES 0x00000001u
+#define EV_SIX_ENTRY 64
+#define EV_SUM_BODY 44	      /* bytes 16 to 59 of an entry */
+#define EV_SUM_MIN_BATCH 4096 /* header and payload, or no entry */
+#define EV_SUM_EXACT_MAX 10
+#define EV_SUM_BLOOM_BITS 320
+#define EV_SUM_BLOOM_K 4
+#define EV_SUM_CAT_XOR 0xa0761d6478bd642full
+void ev_six_header(uint8_t out[EV_IDXHDR_SIZE], uint64_t salt);
+/* The summary of a batch's records (framed payload raw, len bytes):
+ * 0 with the body in out, -1 when a record cannot be read (no entry). */
+int ev_summary_body(uint8_t out[EV_SUM_BODY], const uint8_t *raw, size_t len);
+/* The whole entry: the body, placed, with its checksum. */
+void ev_six_entry(uint8_t out[EV_SIX_ENTRY], uint32_t rel, uint32_t pos,
+		  const struct ev_batchhdr *h, const uint8_t body[EV_SUM_BODY],
+		  uint64_t salt);
+int ev_six_entry_ok(const uint8_t *e, uint64_t salt);
+/* Does the entry e describe the batch with header h at pos of the
+ * segment at base (and check out)? */
+int ev_six_entry_matches(const uint8_t *e, uint64_t base, uint64_t pos,
+			 const struct ev_batchhdr *h, uint64_t salt);
+/* Open a segment's summary index for appending, its header made right
+ * (a stale or missing one is started over); -1 when it cannot be. */
+int ev_six_open_append(int dirfd, uint64_t base, uint64_t salt);
+/* The entries of a segment's summary index into out (ascending by
+ * position, else none): their count. */
+uint64_t ev_six_load(int dirfd, uint64_t base, uint64_t salt, uint64_t seg_size,
+		     struct ev_buf *out);
+/* The keys of a summary: a type's, and a stream's category's. */
+uint64_t ev_sum_type_key(const char *type, size_t n);
+uint64_t ev_sum_stream_key(const char *stream, size_t n);
+/* Can the batch summarised by body hold one of the keys? */
+int ev_sum_may_hold(const uint8_t *body, const uint64_t *keys, size_t n);
+/* What a read may skip by: the keys one of which a batch must hold for
+ * each kind restricted (types, categories); from filter.c. */
+struct ev_skip {
+	uint64_t *tkeys, *ckeys;
+	size_t nt, nc;
+	int types, cats; /* restricted by this kind */
+};
+struct ev_upcaster;
+/* The skip of a filter read through upcaster up (may be NULL): NULL
+ * when nothing can be skipped (or EVLOG_NO_SKIP is set). */
+struct ev_skip *ev_filter_skip(const struct ev_filter *f,
+			       const struct ev_upcaster *up);
+void ev_skip_free(struct ev_skip *s);
+/* Can a batch with this summary body hold an event the skip wants? */
+int ev_skip_may_match(const struct ev_skip *s, const uint8_t *body);
+/* reader.c: skip batches by their summaries (the reader keeps s) */
+void ev_reader_set_skip(struct ev_reader *r, struct ev_skip *s);
+uint64_t ev_reader_skipped(const struct ev_reader *r);
+
 #endif

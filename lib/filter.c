@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "expr_int.h"
+#include "upcast_int.h"
 
 struct glob {
 	char *pat;
@@ -226,5 +227,172 @@ int ev_filter_match(struct ev_filter *f, const struct ev_event *ev)
 	for (i = 0; i < f->nw; i++)
 		if (!ev_expr_match(f->w[i], ev))
 			return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------ skipping */
+
+/*
+ * What a read with this filter may pass by unread (evlog(5) Summaries):
+ * a batch whose summary has none of the types the --type names can be,
+ * or none of the categories the --stream globs can be in.  Only literal
+ * names count: a type glob turns skipping by type off, and a stream glob
+ * does so unless its literal start holds a '-' (every stream it matches
+ * is then in the category before that '-').
+ */
+
+static int add_key(uint64_t **v, size_t *n, uint64_t k)
+{
+	uint64_t *nv;
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if ((*v)[i] == k)
+			return 0;
+	nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (nv == NULL)
+		return -1;
+	*v = nv;
+	nv[(*n)++] = k;
+	return 0;
+}
+
+/* Can an event stored as chain c's type become type t (n bytes) through
+ * its steps, retypes followed to other chains?  Lua steps can do
+ * anything. */
+static int can_become(const struct ev_upcaster *u, const struct chain *c,
+		      const char *t, size_t n)
+{
+	const struct chain **stack, **seen;
+	size_t ns = 0, nseen = 0, i, j, k;
+	int r = 0;
+
+	stack = calloc(u->nchains + 1, sizeof(*stack));
+	seen = calloc(u->nchains + 1, sizeof(*seen));
+	if (stack == NULL || seen == NULL) {
+		r = 1; /* cannot tell: it may */
+		goto out;
+	}
+	stack[ns++] = c;
+	seen[nseen++] = c;
+	while (ns > 0 && !r) {
+		const struct chain *cc = stack[--ns];
+		for (i = 0; i < cc->nsteps && !r; i++) {
+			const struct step *st = cc->steps[i];
+			if (st == NULL || st->is_lua) {
+				r = 1;
+				break;
+			}
+			for (j = 0; j < st->nops && !r; j++) {
+				const struct op *op = &st->ops[j];
+				const struct chain *to;
+				if (op->kind != OP_RETYPE)
+					continue;
+				if (op->type_n == n &&
+				    memcmp(op->type, t, n) == 0) {
+					r = 1;
+					break;
+				}
+				to = ev_upcast_find_chain(u, op->type,
+							  op->type_n);
+				if (to == NULL)
+					continue;
+				for (k = 0; k < nseen && seen[k] != to; k++)
+					;
+				if (k < nseen || nseen > u->nchains)
+					continue;
+				seen[nseen++] = to;
+				stack[ns++] = to;
+			}
+		}
+	}
+out:
+	free(stack);
+	free(seen);
+	return r;
+}
+
+static int type_keys(struct ev_skip *s, const struct ev_filter *f,
+		     const struct ev_upcaster *up)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->ntypes; i++) {
+		const struct glob *g = &f->types[i];
+		if (!g->literal)
+			return 0; /* a glob: any type may match */
+		if (add_key(&s->tkeys, &s->nt,
+			    ev_sum_type_key(g->pat, g->len)) != 0)
+			return -1;
+		/* upcast: every stored type that can become it */
+		for (j = 0; up != NULL && j < up->nchains; j++) {
+			const struct chain *c = up->chains[j];
+			if (can_become(up, c, g->pat, g->len) &&
+			    add_key(&s->tkeys, &s->nt,
+				    ev_sum_type_key(c->type, c->type_n)) != 0)
+				return -1;
+		}
+	}
+	s->types = f->ntypes > 0;
+	return 0;
+}
+
+static int cat_keys(struct ev_skip *s, const struct ev_filter *f,
+		    const struct ev_upcaster *up)
+{
+	size_t i, lit;
+
+	if (f->nstreams == 0 ||
+	    (up != NULL && ev_upcaster_changes_envelope(up)))
+		return 0;
+	for (i = 0; i < f->nstreams; i++) {
+		const struct glob *g = &f->streams[i];
+		lit = g->literal ? g->len : strcspn(g->pat, "*?[\\");
+		if (lit < g->len && memchr(g->pat, '-', lit) == NULL)
+			return 0; /* its category is not known */
+		if (add_key(&s->ckeys, &s->nc,
+			    ev_sum_stream_key(g->pat, lit)) != 0)
+			return -1;
+	}
+	s->cats = 1;
+	return 0;
+}
+
+void ev_skip_free(struct ev_skip *s)
+{
+	if (s == NULL)
+		return;
+	free(s->tkeys);
+	free(s->ckeys);
+	free(s);
+}
+
+struct ev_skip *ev_filter_skip(const struct ev_filter *f,
+			       const struct ev_upcaster *up)
+{
+	const char *off = getenv("EVLOG_NO_SKIP");
+	struct ev_skip *s;
+
+	if (f == NULL || (off != NULL && *off != '\0' && strcmp(off, "0") != 0))
+		return NULL;
+	/* --check counts every record it reads */
+	if (up != NULL && up->counting)
+		return NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL; /* a read that skips nothing is right too */
+	if (type_keys(s, f, up) != 0 || cat_keys(s, f, up) != 0 ||
+	    (!s->types && !s->cats)) {
+		ev_skip_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int ev_skip_may_match(const struct ev_skip *s, const uint8_t *body)
+{
+	if (s->types && !ev_sum_may_hold(body, s->tkeys, s->nt))
+		return 0;
+	if (s->cats && !ev_sum_may_hold(body, s->ckeys, s->nc))
+		return 0;
 	return 1;
 }

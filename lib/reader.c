@@ -82,8 +82,19 @@ struct ev_reader {
 	uint64_t gap_warned; /* a lone segment's last gap reported, + 1 */
 	int at_end_torn;     /* stopped at a torn tail */
 	struct ev_codec *codec;
-	struct ev_salvage *sv; /* reading a file of lost+found */
-	struct ev_arcsrc *arc; /* reading a log in an archive */
+	/* skipping by summaries (evlog(5) Summaries): what the read wants,
+	 * and the summary index of segment six_seg (salt six_salt) */
+	struct ev_skip *skip;
+	struct ev_buf six;
+	uint64_t six_count, six_seg, six_salt;
+	uint64_t six_limit; /* the segment's readable end when loaded */
+	int six_have;
+	int took_skip; /* prefetch_take() gave batches passed by: */
+	uint64_t run_end, run_next; /* where they end, the offset after */
+	uint64_t run_n;		    /* and how many */
+	uint64_t skipped;	    /* batches passed by */
+	struct ev_salvage *sv;	    /* reading a file of lost+found */
+	struct ev_arcsrc *arc;	    /* reading a log in an archive */
 
 	/* read-ahead: a ring of batches read, checked and decompressed
 	 * ahead by worker threads, taken in order */
@@ -106,6 +117,8 @@ struct ev_reader {
 		int busy;	    /* threads working outside the lock */
 		struct ra_slot {
 			int done, rc;
+			int skipped; /* a run of batches passed by */
+			uint64_t run_end, run_next, run_n;
 			uint64_t pos, limit, bytes;
 			const char *why;
 			struct ev_batchhdr bh;
@@ -125,6 +138,43 @@ static int claimable(const struct prefetch *pf)
 	       (pf->n == 0 || (pf->n < RA_DEPTH && pf->bytes < RA_BYTES)) &&
 	       pf->claim_pos < pf->limit &&
 	       pf->limit - pf->claim_pos >= EV_BATCHHDR_SIZE;
+}
+
+/* The summary entry of the batch at pos of the current segment, if its
+ * summary index has one; read-only, so the read-ahead threads use it. */
+static const uint8_t *six_find(const struct ev_reader *r, uint64_t salt,
+			       uint64_t pos)
+{
+	uint64_t lo = 0, hi = r->six_count, mid, p;
+	const uint8_t *e;
+
+	if (!r->six_have || r->six_salt != salt)
+		return NULL;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		e = r->six.p + mid * EV_SIX_ENTRY;
+		p = ev_get32(e + 4);
+		if (p == pos)
+			return e;
+		if (p < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* May the batch with header h at pos be passed by unread? */
+static int can_skip(const struct ev_reader *r, uint64_t salt, uint64_t pos,
+		    const struct ev_batchhdr *h)
+{
+	const uint8_t *e;
+
+	if (r->skip == NULL || r->random || ev_batch_is_gap(h))
+		return 0;
+	e = six_find(r, salt, pos);
+	return e != NULL && ev_six_entry_matches(e, r->six_seg, pos, h, salt) &&
+	       !ev_skip_may_match(r->skip, e + 16);
 }
 
 static void *prefetch_main(void *arg)
@@ -147,6 +197,7 @@ static void *prefetch_main(void *arg)
 		s = &pf->s[(pf->head + pf->n) % RA_DEPTH];
 		pf->n++;
 		s->done = 0;
+		s->skipped = 0;
 		s->pos = pos = pf->claim_pos;
 		s->limit = pf->limit;
 		s->bytes = 0;
@@ -154,9 +205,47 @@ static void *prefetch_main(void *arg)
 		pf->busy++;
 		pthread_mutex_unlock(&pf->mu);
 		why = NULL;
-		rc = ev_segment_read_batch(pf->fd, pos, s->limit, pf->salt,
-					   &s->bh, &s->stored, &why);
+		/* a batch its summary rules out: its header only, and so on
+		 * for the run of such batches after it, in one slot (one
+		 * hand-over per run, not per batch) */
+		if (r->skip != NULL && six_find(r, pf->salt, pos) != NULL &&
+		    ev_segment_read_batch(pf->fd, pos, s->limit, pf->salt,
+					  &s->bh, NULL, &why) == 0 &&
+		    can_skip(r, pf->salt, pos, &s->bh)) {
+			struct ev_batchhdr h2;
+			const char *why2;
+			s->skipped = 1;
+			s->run_n = 1;
+			s->run_end = pos + EV_BATCHHDR_SIZE + s->bh.stored_len;
+			s->run_next = s->bh.base + s->bh.count;
+			while (s->run_n < 65536 && s->run_end < s->limit &&
+			       six_find(r, pf->salt, s->run_end) != NULL &&
+			       ev_segment_read_batch(pf->fd, s->run_end,
+						     s->limit, pf->salt, &h2,
+						     NULL, &why2) == 0 &&
+			       h2.base == s->run_next &&
+			       can_skip(r, pf->salt, s->run_end, &h2)) {
+				s->run_end += EV_BATCHHDR_SIZE + h2.stored_len;
+				s->run_next = h2.base + h2.count;
+				s->run_n++;
+			}
+		}
+		rc = s->skipped ? 0
+				: ev_segment_read_batch(pf->fd, pos, s->limit,
+							pf->salt, &s->bh,
+							&s->stored, &why);
 		pthread_mutex_lock(&pf->mu);
+		if (rc == 0 && s->skipped) {
+			pf->claim_pos = s->run_end;
+			pf->claim_ok = 1;
+			pthread_cond_signal(&pf->cv);
+			s->rc = 0;
+			s->why = NULL;
+			s->done = 1;
+			pf->busy--;
+			pthread_cond_broadcast(&pf->done);
+			continue;
+		}
 		if (rc == 0) {
 			/* the next one may be read while this one is
 			 * decompressed */
@@ -352,9 +441,15 @@ static int prefetch_take(struct ev_reader *r)
 	    r->skip_to >= s->bh.base + s->bh.count)
 		goto miss;
 	r->bh = s->bh;
-	tmp = r->raw;
-	r->raw = s->raw;
-	s->raw = tmp;
+	r->took_skip = s->skipped;
+	r->run_end = s->run_end;
+	r->run_next = s->run_next;
+	r->run_n = s->run_n;
+	if (!s->skipped) {
+		tmp = r->raw;
+		r->raw = s->raw;
+		s->raw = tmp;
+	}
 	/* a big batch's buffers are not kept idle in the ring */
 	if (s->raw.cap > RA_BYTES / 4)
 		ev_buf_free(&s->raw);
@@ -873,6 +968,8 @@ void ev_reader_free(struct ev_reader *r)
 	free(r->segs);
 	free(r->path);
 	ev_buf_free(&r->ix);
+	ev_buf_free(&r->six);
+	ev_skip_free(r->skip);
 	ev_buf_free(&r->stored);
 	ev_buf_free(&r->raw);
 	ev_codec_free(r->codec);
@@ -924,6 +1021,49 @@ static int bad_batch(struct ev_reader *r, const char *why, int incomplete,
 	return seg_damage(r, r->next, r->pos, why, err);
 }
 
+/* The current segment's summary index, when the read skips: loaded
+ * once per segment, before any read-ahead thread may use it; and again
+ * when a follower finds the segment grown and has read past the last
+ * entry it has (writers append entries as they append batches). */
+static void six_ready(struct ev_reader *r)
+{
+	struct stat st;
+
+	if (r->skip == NULL || r->random || r->fd < 0)
+		return;
+	if (r->six_have && r->six_seg == r->seg_base &&
+	    r->six_salt == r->salt &&
+	    (r->limit == r->six_limit ||
+	     (r->six_count > 0 &&
+	      r->pos <= ev_get32(r->six.p + (r->six_count - 1) * EV_SIX_ENTRY +
+				 4))))
+		return;
+	prefetch_cancel(r);
+	r->six_count = 0;
+	/* a log's segments only: a lone file or an archive has none */
+	if (r->log != NULL && r->arc == NULL && r->sv == NULL &&
+	    fstat(r->fd, &st) == 0)
+		r->six_count = ev_six_load(r->dirfd, r->seg_base, r->salt,
+					   (uint64_t)st.st_size, &r->six);
+	r->six_seg = r->seg_base;
+	r->six_salt = r->salt;
+	r->six_limit = r->limit;
+	r->six_have = 1;
+}
+
+void ev_reader_set_skip(struct ev_reader *r, struct ev_skip *s)
+{
+	prefetch_cancel(r);
+	ev_skip_free(r->skip);
+	r->skip = s;
+	r->six_have = 0;
+}
+
+uint64_t ev_reader_skipped(const struct ev_reader *r)
+{
+	return r->skipped;
+}
+
 /* Load the next batch.  1 loaded, 0 at the end, <0 error. */
 static int next_batch(struct ev_reader *r, struct ev_error *err)
 {
@@ -970,7 +1110,16 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 				return rr;
 			continue;
 		}
+		six_ready(r);
 		if (prefetch_take(r)) {
+			if (r->took_skip) {
+				/* a run of batches passed by */
+				r->pos = r->run_end;
+				r->next = r->run_next;
+				r->skipped += r->run_n;
+				prefetch_start(r, r->pos);
+				continue;
+			}
 			header_only = 0;
 			goto loaded;
 		}
@@ -990,6 +1139,10 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 			      (r->skip_time != EV_TIME_NONE &&
 			       !ev_batch_is_gap(&r->bh) &&
 			       r->bh.max_time < r->skip_time);
+		if (!header_only && can_skip(r, r->salt, r->pos, &r->bh)) {
+			header_only = 1;
+			r->skipped++;
+		}
 		if (!header_only) {
 			rr = ev_segment_read_batch(r->fd, r->pos, r->limit,
 						   r->salt, &r->bh, &r->stored,
@@ -1015,8 +1168,11 @@ loaded:
 		r->bh_pos = r->pos;
 		r->pos += EV_BATCHHDR_SIZE + r->bh.stored_len;
 		r->next = r->bh.base + r->bh.count;
-		if (header_only)
+		if (header_only) {
+			if (r->skip != NULL && !r->random)
+				prefetch_start(r, r->pos);
 			continue;
+		}
 		if (ev_batch_is_gap(&r->bh)) {
 			gap_passed(r);
 			if (!r->random)

@@ -41,7 +41,9 @@ void ev_writer_close_segment(struct ev_writer *w)
 		close(w->idx_fd);
 	if (w->tix_fd >= 0)
 		close(w->tix_fd);
-	w->seg_fd = w->idx_fd = w->tix_fd = -1;
+	if (w->six_fd >= 0)
+		close(w->six_fd);
+	w->seg_fd = w->idx_fd = w->tix_fd = w->six_fd = -1;
 }
 
 /* Open an index for appending; indexes are caches, so a missing or
@@ -99,6 +101,7 @@ int ev_writer_open_segment(struct ev_writer *w, uint64_t base,
 	}
 	w->idx_fd = open_index(w, base, 0);
 	w->tix_fd = open_index(w, base, 1);
+	w->six_fd = ev_six_open_append(w->log->dirfd, base, w->head.salt);
 	return 0;
 }
 
@@ -352,13 +355,13 @@ static int adopt_rolled(struct ev_writer *w, struct ev_error *err)
 			"version of evlog; refusing to append",
 			w->log->path, (unsigned long long)w->head.next);
 	if (!ok) {
-		const char *ext[3] = {"seg", "idx", "tix"};
+		const char *ext[4] = {"seg", "idx", "tix", "six"};
 		int i;
 		if (st.st_size > EV_SEGHDR_SIZE)
 			return damaged(w, w->head.next, 0,
 				       "unpublished segment with a bad header",
 				       err);
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 4; i++) {
 			ev_segment_name(name, sizeof(name), w->head.next,
 					ext[i]);
 			unlinkat(w->log->dirfd, name, 0);

@@ -765,7 +765,7 @@ out:
  * recovery point at its end: it was all written here, and checked. */
 static int sync_all(struct rw *r, struct ev_error *err)
 {
-	static const char *const ext[3] = {"seg", "idx", "tix"};
+	static const char *const ext[4] = {"seg", "idx", "tix", "six"};
 	struct ev_log *log = r->dst;
 	struct ev_head h;
 	uint8_t hb[EV_HEAD_SIZE];
@@ -777,7 +777,7 @@ static int sync_all(struct rw *r, struct ev_error *err)
 	if ((rc = ev_log_segments(log->dirfd, &bases, &n, err)) != 0)
 		return rc;
 	for (i = 0; i < n && rc == 0; i++)
-		for (j = 0; j < 3 && rc == 0; j++) {
+		for (j = 0; j < 4 && rc == 0; j++) {
 			ev_segment_name(name, sizeof(name), bases[i], ext[j]);
 			fd = ev_openat(log->dirfd, name, O_RDONLY, 0);
 			if (fd < 0 && errno == ENOENT && j > 0)

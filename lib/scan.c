@@ -413,6 +413,11 @@ int ev_scan_open(struct ev_scan **out, struct ev_log *log, struct ev_reader *rd,
 	if ((r = ev_reader_refresh(rd, err)) < 0 ||
 	    (r = position(s, log, o, err)) != 0)
 		goto fail;
+	/* bskip: batches whose summaries rule the filter out are passed by
+	 * unread; not when events outside the filter decide where the
+	 * selection starts or ends (a time) */
+	if (s->to.kind != EV_POS_TIME && s->skip_before == EV_TIME_NONE)
+		ev_reader_set_skip(rd, ev_filter_skip(s->filter, s->up));
 	s->need_event = o->decode || ev_filter_needs_event(s->filter) ||
 			s->to.kind == EV_POS_TIME || s->from_version > 0 ||
 			s->skip_before != EV_TIME_NONE;
@@ -443,6 +448,7 @@ void ev_scan_free(struct ev_scan *s)
 {
 	if (s == NULL)
 		return;
+	ev_reader_set_skip(s->rd, NULL); /* bskip: the filter goes */
 	pipe_free(s->pipe);
 	ev_kscan_free(s->ks);
 	ev_watch_free(s->watch);

@@ -602,7 +602,7 @@ int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
 {
 	uint8_t hdr[EV_SEGHDR_SIZE], ih[EV_IDXHDR_SIZE];
 	char name[40];
-	const char *ext[3] = {"seg", "idx", "tix"};
+	const char *ext[4] = {"seg", "idx", "tix", "six"};
 	uint8_t rnd[8];
 	int fd, i;
 
@@ -610,18 +610,27 @@ int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
 	 * every machine under the deterministic test source */
 	ev_random(rnd, sizeof(rnd));
 	*salt = ev_get64(rnd);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		ev_segment_name(name, sizeof(name), base, ext[i]);
-		fd = ev_openat(log->dirfd, name, O_RDWR | O_CREAT | O_EXCL,
+		/* a summary index left behind by a trim or a cut is
+		 * another segment's: replaced */
+		fd = ev_openat(log->dirfd, name,
+			       O_RDWR | O_CREAT | (i == 3 ? O_TRUNC : O_EXCL),
 			       0644);
 		if (fd < 0)
 			return ev_seterr_errno(err, EV_EIO, errno,
 					       "cannot create '%s/%s'",
 					       log->path, name);
-		if (i == 0)
+		if (i == 0) {
 			ev_seghdr_encode(hdr, base, *salt, log->id);
-		else
+			/* writers keep its summary index (evlog(5)) */
+			ev_put32(hdr + 12, EV_COMPAT_SUMMARIES);
+			ev_put32(hdr + 60, ev_crc32c(0, hdr, 60));
+		} else if (i == 3) {
+			ev_six_header(ih, *salt);
+		} else {
 			ev_index_header(ih, i == 2, *salt);
+		}
 		if (ev_write_full(fd, i == 0 ? hdr : ih,
 				  i == 0 ? sizeof(hdr) : sizeof(ih), 0) != 0 ||
 		    (i == 0 && fdatasync(fd) != 0)) {

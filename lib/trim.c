@@ -55,7 +55,7 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 	size_t ngroups = 0, nckpts = 0, i, cut = 0, g;
 	uint64_t remaining_bytes, first_kept, total_events;
 	int lockfd = -1, r;
-	const char *ext[3] = {"seg", "idx", "tix"};
+	const char *ext[4] = {"seg", "idx", "tix", "six"};
 	char name[40];
 
 	/* the lock first: what goes, and whether the groups have
@@ -200,7 +200,7 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 		       (unsigned long long)(s->bytes + s->index_bytes));
 		if (o->dry_run)
 			continue;
-		for (k = 0; k < 3; k++) {
+		for (k = 0; k < 4; k++) {
 			ev_segment_name(name, sizeof(name), s->base, ext[k]);
 			if (unlinkat(log->dirfd, name, 0) != 0 &&
 			    errno != ENOENT) {

@@ -158,7 +158,7 @@ int ev_log_type_counts(struct ev_log *log, struct ev_type_count **out,
 	struct counts c = {0};
 	struct ev_rec rec;
 	struct ev_str t;
-	uint64_t from, to = 0;
+	uint64_t from, to = 0, cached = UINT64_MAX;
 	int r;
 
 	*out = NULL;
@@ -169,6 +169,8 @@ int ev_log_type_counts(struct ev_log *log, struct ev_type_count **out,
 	from = ev_reader_first_offset(rd);
 	if (!cache_load(log, from, ev_reader_end_offset(rd), &c, &to))
 		to = from;
+	else
+		cached = to;
 	r = ev_reader_seek(rd, to, err);
 	while (r == 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
 		r = 0;
@@ -191,7 +193,10 @@ int ev_log_type_counts(struct ev_log *log, struct ev_type_count **out,
 		ev_type_counts_free(c.v, c.n);
 		return r;
 	}
-	cache_store(log, from, to, &c);
+	/* a cache that covers what there is stays as it is: no write and no
+	 * sync on every read */
+	if (to != cached)
+		cache_store(log, from, to, &c);
 	if (c.n > 1)
 		qsort(c.v, c.n, sizeof(*c.v), cmp);
 	*out = c.v;

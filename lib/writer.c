@@ -91,6 +91,8 @@ static int roll(struct ev_writer *w, struct ev_error *err)
 		(void)fdatasync(w->idx_fd);
 	if (w->tix_fd >= 0)
 		(void)fdatasync(w->tix_fd);
+	if (w->six_fd >= 0)
+		(void)fdatasync(w->six_fd);
 	r = ev_segment_create(w->log, w->head.next, &salt, err);
 	if (r != 0)
 		return r;
@@ -118,11 +120,26 @@ static int fail_io(struct ev_writer *w, const char *what, int e,
 	return EV_EIO;
 }
 
-static void index_batch(struct ev_writer *w, uint64_t pos, uint64_t base)
+static void index_batch(struct ev_writer *w, uint64_t pos, uint64_t base,
+			const struct wbatch *b)
 {
-	uint8_t e[EV_TIX_ENTRY];
+	uint8_t e[EV_SIX_ENTRY];
 	uint32_t rel = (uint32_t)(base - w->head.seg_base);
 
+	if (w->six_fd >= 0 && b->has_sum) {
+		/* the summary of every batch big enough to have one */
+		struct ev_batchhdr h;
+		h.count = b->kept;
+		h.payload_crc = b->crc;
+		ev_six_entry(e, rel, (uint32_t)pos, &h, b->sum, w->head.salt);
+		if (write(w->six_fd, e, EV_SIX_ENTRY) != EV_SIX_ENTRY) {
+			/* a cache: keep it consistent by emptying it */
+			if (ftruncate(w->six_fd, EV_IDXHDR_SIZE) != 0) {
+				close(w->six_fd);
+				w->six_fd = -1;
+			}
+		}
+	}
 	if (pos - w->head.last_index < EV_INDEX_INTERVAL)
 		return;
 	if (w->idx_fd >= 0) {
@@ -166,6 +183,9 @@ static int prepare(struct ev_writer *w, struct ev_codec *codec,
 			return ev_seterr(err, EV_ERR, "out of memory");
 		b->codec = EV_CODEC_NONE;
 	}
+	/* its summary, here on the compressing thread, off the lock */
+	b->has_sum = EV_BATCHHDR_SIZE + b->stored.len >= EV_SUM_MIN_BATCH &&
+		     ev_summary_body(b->sum, src->p, src->len) == 0;
 	return 0;
 }
 
@@ -437,6 +457,7 @@ again:
 			h.salt = w->head.salt;
 			h.payload_crc =
 				ev_crc32c(0, b->stored.p, b->stored.len);
+			b->crc = h.payload_crc;
 			ev_batchhdr_encode(hdr, &h);
 			iov[0].iov_base = hdr;
 			iov[0].iov_len = sizeof(hdr);
@@ -465,7 +486,7 @@ again:
 			w->syncs++;
 		}
 		for (k = i; k < j; k++) {
-			index_batch(w, pos[k - i], base[k - i]);
+			index_batch(w, pos[k - i], base[k - i], ws[k]);
 			if (w->head.max_time == EV_TIME_NONE ||
 			    ws[k]->max_time > w->head.max_time)
 				w->head.max_time = ws[k]->max_time;
@@ -671,7 +692,8 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 	w->batch_events =
 		w->o.batch_events ? w->o.batch_events : EV_DEFAULT_BATCH_EVENTS;
 	w->level = log->cfg.level;
-	w->lock_fd = w->head_fd = w->seg_fd = w->idx_fd = w->tix_fd = -1;
+	w->lock_fd = w->head_fd = w->seg_fd = w->idx_fd = w->tix_fd =
+		w->six_fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_done, NULL);

@@ -46,7 +46,10 @@ struct wbatch {
 	uint32_t acked; /* records resolved (all, or up to a conflict) */
 	ev_time_t min_time, max_time;
 	uint8_t codec;
-	uint64_t base;	  /* assigned when appended */
+	uint64_t base;		  /* assigned when appended */
+	uint8_t sum[EV_SUM_BODY]; /* its summary (evlog(5) Summaries) */
+	int has_sum;
+	uint32_t crc;	  /* of stored */
 	struct rinfo *ri; /* per record, decoded by the adding thread */
 	size_t ri_cap;
 	int ri_ready;
@@ -69,7 +72,7 @@ struct ev_writer {
 	int level;
 
 	int lock_fd, head_fd;
-	int seg_fd, idx_fd, tix_fd;
+	int seg_fd, idx_fd, tix_fd, six_fd;
 	struct ev_head head;		/* the tail as we know it */
 	uint8_t head_raw[EV_HEAD_SIZE]; /* head file as last read/written */
 	int have_tail;

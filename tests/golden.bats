@@ -34,6 +34,7 @@ cmp_logs() {
 	sh "$DATA/regen.sh" "$T"
 	cmp_logs "$DATA/golden-multi.evlog" "$T/golden-multi.evlog"
 	cmp_logs "$DATA/golden-gap.evlog" "$T/golden-gap.evlog"
+	cmp_logs "$DATA/golden-six.evlog" "$T/golden-six.evlog"
 	have=$(pkg-config --modversion libzstd 2>/dev/null || echo unknown)
 	want=$(cat "$DATA/golden-zstd-version")
 	if ! cmp_logs "$DATA/golden.evlog" "$T/golden.evlog"; then
@@ -46,7 +47,7 @@ cmp_logs() {
 
 @test "golden: the reader reads the golden logs back to the expected JSON" {
 	local l s
-	for l in golden golden-multi; do
+	for l in golden golden-multi golden-six; do
 		run --separate-stderr evtail "$DATA/$l.evlog"
 		assert_status 0
 		assert_stderr ""
@@ -145,4 +146,34 @@ cmp_logs() {
 	for r in 2 3 4; do
 		cmp_logs R1 "R$r"
 	done
+}
+
+@test "golden: summaries (evlog(5) Summaries): the feature bit, exact and Bloom entries; the old form reads the same" {
+	local l=$DATA/golden-six.evlog s=00000000000000000000
+	# compatible feature 0x1 in every segment header a writer creates
+	[ "$(od -An -tu4 -j12 -N4 "$l/$s.seg" | tr -d ' ')" = 1 ]
+	[ "$(od -An -tu4 -j12 -N4 "$DATA/golden-multi.evlog/$s.seg" | tr -d ' ')" = 1 ]
+	# header EVSX, version 1, entries of 64, the segment's salt
+	[ "$(head -c 8 "$l/$s.six" | od -An -tx1 | tr -d ' ')" = 4556535801004000 ]
+	cmp <(tail -c +9 "$l/$s.six" | head -c 8) <(tail -c +33 "$l/$s.seg" | head -c 8)
+	# five batches of at least 4 KiB: five entries; the last batch none
+	[ "$(stat -c %s "$l/$s.six")" -eq $((16 + 5 * 64)) ]
+	# the first a Bloom filter (kind 1), the others exact with two keys
+	# (Steady and steady), the fourth three (and Rare)
+	[ "$(od -An -tu1 -j$((16 + 16)) -N2 "$l/$s.six" | tr -s ' ')" = " 1 0" ]
+	[ "$(od -An -tu1 -j$((16 + 64 + 16)) -N2 "$l/$s.six" | tr -s ' ')" = " 0 2" ]
+	[ "$(od -An -tu1 -j$((16 + 3 * 64 + 16)) -N2 "$l/$s.six" | tr -s ' ')" = " 0 3" ]
+	# golden-oldform.evlog, written before summaries, reads as golden-multi
+	[ ! -e "$DATA/golden-oldform.evlog/$s.six" ]
+	[ "$(od -An -tu4 -j12 -N4 "$DATA/golden-oldform.evlog/$s.seg" | tr -d ' ')" = 0 ]
+	run --separate-stderr evtail "$DATA/golden-oldform.evlog"
+	assert_status 0
+	assert_stderr ""
+	cmp <(printf '%s\n' "$output") "$DATA/golden-multi-expected.ndjson"
+	run --separate-stderr evctl verify "$DATA/golden-oldform.evlog"
+	assert_status 0
+	# its segments hold the same batches as golden-multi's, but for the
+	# header's feature bit and CRC and the append times
+	[ "$(stat -c %s "$DATA/golden-oldform.evlog/$s.seg")" -eq \
+		"$(stat -c %s "$DATA/golden-multi.evlog/$s.seg")" ]
 }

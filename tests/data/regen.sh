@@ -9,7 +9,8 @@
 # of the tree (and review the diff of the expected output):
 #   rm -rf tests/data/*.evlog
 #   PATH=$PWD/cmd:$PATH sh tests/data/regen.sh tests/data
-#   for l in golden golden-multi golden-gap; do
+#   git checkout tests/data/golden-oldform.evlog
+#   for l in golden golden-multi golden-gap golden-six; do
 #       cmd/evtail tests/data/$l.evlog >tests/data/$l-expected.ndjson
 #   done
 #   pkg-config --modversion libzstd >tests/data/golden-zstd-version
@@ -29,6 +30,15 @@ evpub --batch-events 7 "$out/golden.evlog" <"$data/golden-input.ndjson"
 evctl init --level 0 --segment-bytes 64K "$out/golden-multi.evlog" >/dev/null
 evpub --batch-events 16 "$out/golden-multi.evlog" \
 	<"$data/golden-multi-input.ndjson"
+# golden-six.evlog: uncompressed batches of 20 events of at least 4 KiB,
+# so each has a summary (evlog(5) Summaries): the first, of twelve types
+# in three categories, a Bloom filter; the others exact; the last batch,
+# of one small event, none.  golden-oldform.evlog is golden-multi.evlog as
+# written before summaries (no .six files, no compatible feature): it is
+# kept as it is, not regenerated.
+evctl init --level 0 "$out/golden-six.evlog" >/dev/null
+evpub --batch-events 20 "$out/golden-six.evlog" \
+	<"$data/golden-six-input.ndjson"
 # golden-gap.evlog: golden-multi.evlog with one byte of its second batch's
 # payload damaged, then repaired: a gap marker (evlog(5) Gaps) stands for
 # offsets 16 to 31, in a segment with the 'gaps' feature; the damaged

@@ -628,10 +628,106 @@ static void test_verify_and_repair(void **state)
 	repair_restores(f, "missing idx");
 }
 
+/* bskip: the summary of a batch's records (evlog(5) Summaries) */
+static size_t put_rec(uint8_t *o, const char *id, const char *type,
+		      const char *stream)
+{
+	uint8_t r[128], *q = r;
+	size_t n;
+
+	*q++ = stream ? 0x84 : 0x83;
+	*q++ = 1;
+	*q++ = (uint8_t)(0xa0 | strlen(id));
+	memcpy(q, id, strlen(id));
+	q += strlen(id);
+	*q++ = 2;
+	*q++ = (uint8_t)(0xa0 | strlen(type));
+	memcpy(q, type, strlen(type));
+	q += strlen(type);
+	if (stream) {
+		*q++ = 3;
+		*q++ = (uint8_t)(0xa0 | strlen(stream));
+		memcpy(q, stream, strlen(stream));
+		q += strlen(stream);
+	}
+	memcpy(q, "\x05\xd6\xff\x00\x00\x00\x01", 7);
+	q += 7;
+	n = (size_t)(q - r);
+	o[0] = (uint8_t)n; /* one-byte varint */
+	memcpy(o + 1, r, n);
+	return n + 1;
+}
+
+static void test_summary_body(void **state)
+{
+	uint8_t raw[4096], body[EV_SUM_BODY], e[EV_SIX_ENTRY];
+	uint64_t k;
+	size_t n = 0;
+	char t[16];
+	struct ev_batchhdr h;
+	int i;
+
+	(void)state;
+	n += put_rec(raw + n, "a", "Alpha", "order-1");
+	n += put_rec(raw + n, "b", "Beta", "order-2");
+	n += put_rec(raw + n, "c", "Alpha", NULL);
+	n += put_rec(raw + n, "d", "Alpha", "cart");
+	assert_int_equal(ev_summary_body(body, raw, n), 0);
+	/* exact: Alpha, Beta, order, cart */
+	assert_int_equal(body[0], 0);
+	assert_int_equal(body[1], 4);
+	k = ev_sum_type_key("Alpha", 5);
+	assert_true(ev_sum_may_hold(body, &k, 1));
+	k = ev_sum_type_key("Gamma", 5);
+	assert_false(ev_sum_may_hold(body, &k, 1));
+	k = ev_sum_stream_key("order-77", 8);
+	assert_true(ev_sum_may_hold(body, &k, 1));
+	k = ev_sum_stream_key("order", 5);
+	assert_true(ev_sum_may_hold(body, &k, 1));
+	k = ev_sum_stream_key("cart-1", 6);
+	assert_true(ev_sum_may_hold(body, &k, 1));
+	/* a type named like a category is another key */
+	k = ev_sum_type_key("order", 5);
+	assert_false(ev_sum_may_hold(body, &k, 1));
+	/* the entry: checked, and tied to its batch */
+	memset(&h, 0, sizeof(h));
+	h.base = 107;
+	h.count = 4;
+	h.payload_crc = 0x12345678;
+	ev_six_entry(e, 7, 4160, &h, body, 99);
+	assert_true(ev_six_entry_ok(e, 99));
+	assert_false(ev_six_entry_ok(e, 98));
+	assert_true(ev_six_entry_matches(e, 100, 4160, &h, 99));
+	assert_false(ev_six_entry_matches(e, 100, 4224, &h, 99));
+	h.count = 5;
+	assert_false(ev_six_entry_matches(e, 100, 4160, &h, 99));
+	h.count = 4;
+	e[30] ^= 1;
+	assert_false(ev_six_entry_ok(e, 99));
+	/* more than ten names: a Bloom filter that holds every one */
+	n = 0;
+	for (i = 0; i < 12; i++) {
+		snprintf(t, sizeof(t), "Type%02d", i);
+		n += put_rec(raw + n, "x", t, NULL);
+	}
+	assert_int_equal(ev_summary_body(body, raw, n), 0);
+	assert_int_equal(body[0], 1);
+	assert_int_equal(body[1], 0);
+	for (i = 0; i < 12; i++) {
+		snprintf(t, sizeof(t), "Type%02d", i);
+		k = ev_sum_type_key(t, strlen(t));
+		assert_true(ev_sum_may_hold(body, &k, 1));
+	}
+	/* a record that does not read: no summary */
+	raw[1] = 0x90;
+	assert_int_equal(ev_summary_body(body, raw, n), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture_shape),
+		cmocka_unit_test(test_summary_body),
 		cmocka_unit_test(test_index_find),
 		cmocka_unit_test(test_tindex_find),
 		cmocka_unit_test(test_reader_with_indexes),
