@@ -450,7 +450,8 @@ static void test_other_log(void **state)
 	/* a state dir keeps the log's directory free of groups */
 	assert_string_equal(listing(t->path),
 			    "00000000000000000000.idx 00000000000000000000.seg "
-			    "00000000000000000000.tix head lock meta");
+			    "00000000000000000000.six 00000000000000000000.tix "
+			    "head lock meta");
 	tlog_free(&t2);
 }
 
