@@ -448,7 +448,8 @@ void ev_scan_free(struct ev_scan *s)
 {
 	if (s == NULL)
 		return;
-	ev_reader_set_skip(s->rd, NULL); /* bskip: the filter goes */
+	if (s->rd != NULL) /* a Kafka log's scan has no reader */
+		ev_reader_set_skip(s->rd, NULL); /* bskip: the filter goes */
 	pipe_free(s->pipe);
 	ev_kscan_free(s->ks);
 	ev_watch_free(s->watch);
