@@ -630,6 +630,45 @@ int ev_kafka_consumer_owns(const struct ev_kafka_consumer *c, int32_t p)
 	return p >= 0 && p < c->nparts && c->assigned_to[p];
 }
 
+/* A commit that the coordinator could not take yet (it moved, restarts,
+ * or loads the group's offsets) is sent again, backing off, until
+ * --kafka-timeout has passed. */
+static rd_kafka_resp_err_t commit_retrying(struct ev_kafka_consumer *c,
+					   rd_kafka_topic_partition_list_t *l)
+{
+	int64_t t0 = mono_ms();
+	int wait_ms = 50;
+	rd_kafka_resp_err_t e;
+
+	for (;;) {
+		e = rd_kafka_commit(c->rk, l, 0);
+		switch (e) {
+		case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+		case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+		case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+		case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+		case RD_KAFKA_RESP_ERR__TRANSPORT:
+		case RD_KAFKA_RESP_ERR__TIMED_OUT:
+		case RD_KAFKA_RESP_ERR__WAIT_COORD:
+			break;
+		default:
+			return e;
+		}
+		if (mono_ms() - t0 + wait_ms > c->o.conn.timeout_ms)
+			return e;
+		/* no rd_kafka_poll(): the main queue is the consumer's */
+		{
+			struct timespec ts = {wait_ms / 1000,
+					      (long)(wait_ms % 1000) *
+						      1000000L};
+			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+				;
+		}
+		if (wait_ms < 1000)
+			wait_ms *= 2;
+	}
+}
+
 int ev_kafka_consumer_commit(struct ev_kafka_consumer *c, const int64_t *next,
 			     int nparts, struct ev_error *err)
 {
@@ -647,8 +686,7 @@ int ev_kafka_consumer_commit(struct ev_kafka_consumer *c, const int64_t *next,
 			rd_kafka_topic_partition_list_destroy(l);
 			return ev_seterr(err, EV_ERR, "out of memory");
 		}
-	e = l->cnt > 0 ? rd_kafka_commit(c->rk, l, 0)
-		       : RD_KAFKA_RESP_ERR_NO_ERROR;
+	e = l->cnt > 0 ? commit_retrying(c, l) : RD_KAFKA_RESP_ERR_NO_ERROR;
 	rd_kafka_topic_partition_list_destroy(l);
 	switch (e) {
 	case RD_KAFKA_RESP_ERR_NO_ERROR:

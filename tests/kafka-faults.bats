@@ -258,7 +258,7 @@ GROUP_OPTS=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 	kill -TERM "$pid"
 	local st=0
 	wait "$pid" || st=$?
-	[ "$st" = 0 ]
+	[ "$st" = 0 ] || { echo "exit $st" >&2; cat err >&2; false; }
 	# and committed: a member of the group that comes later has nothing left
 	run --separate-stderr evtail --group billing -o count --kafka-timeout 30s "${GROUP_OPTS[@]}" "kafka://$KAFKA_BROKERS/grp"
 	assert_status 0
