@@ -94,11 +94,12 @@ lib/libevlog.a: $(LIB_OBJS)
 cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
 
-# evtail -i's readline glue is linked into evtail only
+# evtail -i's readline glue is in evtail only; it loads readline in a
+# terminal (dlopen), so that no other run pays for it
 cmd/evtail: cmd/evtail.o cmd/evtail_i.o cmd/evtail_kafka.o $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ cmd/evtail.o cmd/evtail_i.o \
 		cmd/evtail_kafka.o \
-		$(FE_OBJS) lib/libevlog.a $(LIBS) -lreadline
+		$(FE_OBJS) lib/libevlog.a $(LIBS)
 
 # evctl schema's subcommands live in their own files
 EVCTL_OBJS = cmd/evctl_schema.o cmd/evctl_compat.o cmd/evctl_infer.o \

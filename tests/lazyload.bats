@@ -5,6 +5,8 @@
 # them, and one that cannot load them says so in one line and exits 69.
 # EVLOG_LIBRDKAFKA and EVLOG_LIBARCHIVE name a file to load instead of
 # the SONAME: a missing one stands for a system without the library.
+# evtail -i loads readline the same way, in a terminal only
+# (EVLOG_LIBREADLINE).
 load helper
 
 TOOLS="evpub evtail evctl evdlq evreplay evproject"
@@ -21,7 +23,7 @@ no_archive() {
 }
 
 local_teardown() {
-	unset EVLOG_LIBRDKAFKA EVLOG_LIBARCHIVE
+	unset EVLOG_LIBRDKAFKA EVLOG_LIBARCHIVE EVLOG_LIBREADLINE
 }
 
 @test "ldd: no tool links librdkafka or libarchive, nor what they drag in" {
@@ -29,7 +31,7 @@ local_teardown() {
 	for t in $TOOLS; do
 		run --separate-stderr ldd "$TOP/cmd/$t"
 		assert_status 0
-		for lib in librdkafka libarchive libssl libcrypto libsasl2 libxml2 libicuuc libstdc++; do
+		for lib in librdkafka libarchive libreadline libtinfo libssl libcrypto libsasl2 libxml2 libicuuc libstdc++; do
 			case $output in
 			*"$lib"*)
 				echo "cmd/$t links $lib:" >&2
@@ -136,6 +138,21 @@ local_teardown() {
 	run --separate-stderr evtail -o count l.tar
 	assert_status 0
 	assert_stdout 5
+}
+
+@test "evtail -i: readline that cannot be loaded in a terminal is one line and 69; without a terminal it is not needed" {
+	command -v script >/dev/null || skip "no script (bsdutils) to give evtail a terminal"
+	make_log l.evlog 3
+	EVLOG_LIBREADLINE=/nonexistent/libreadline.so.8 run --separate-stderr script -qec "evtail -i l.evlog" /dev/null
+	assert_status 69
+	assert_stdout "evtail: -i: cannot load libreadline.so.8 from '/nonexistent/libreadline.so.8' (EVLOG_LIBREADLINE): $NOFILE"$'\r'
+	EVLOG_LIBREADLINE=libc.so.6 run --separate-stderr script -qec "evtail -i l.evlog" /dev/null
+	assert_status 69
+	assert_stdout "evtail: -i: cannot load libreadline.so.8 from 'libc.so.6' (EVLOG_LIBREADLINE): it has no 'add_history'"$'\r'
+	EVLOG_LIBREADLINE=/nonexistent/libreadline.so.8 run --separate-stderr evtail -i l.evlog <<<"types"
+	assert_status 0
+	assert_stderr ""
+	[ -n "$output" ]
 }
 
 @test "an empty EVLOG_LIBRDKAFKA or EVLOG_LIBARCHIVE loads the SONAME" {
