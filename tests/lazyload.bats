@@ -31,7 +31,7 @@ local_teardown() {
 	for t in $TOOLS; do
 		run --separate-stderr ldd "$TOP/cmd/$t"
 		assert_status 0
-		for lib in librdkafka libarchive libreadline libtinfo libssl libcrypto libsasl2 libxml2 libicuuc libstdc++; do
+		for lib in librdkafka libarchive libreadline libtinfo libssl libcrypto libsasl2 libxml2 libicuuc; do
 			case $output in
 			*"$lib"*)
 				echo "cmd/$t links $lib:" >&2
