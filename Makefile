@@ -31,9 +31,13 @@ SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 	    -fno-omit-frame-pointer
 endif
 
-DEPS = msgpack libzstd libpcre2-8 lua5.4 sqlite3 libarchive rdkafka
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+DEPS = msgpack libzstd libpcre2-8 lua5.4 sqlite3
+# loaded when a run needs them (lib/dl.c, dlopen): their headers only, and
+# not linked into the tools; tests/kafka-mock and the unit tests link them
+DL_DEPS = libarchive rdkafka
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) $(DL_DEPS) 2>/dev/null)
 DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null)
+DL_LIBS := $(shell $(PKG_CONFIG) --libs $(DL_DEPS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -70,7 +74,7 @@ all: lib/libevlog.a $(TOOLS) examples/evgen
 
 # Rebuild everything when the flags change (git's GIT-CFLAGS trick), so a
 # SANITIZE build never links objects from a plain one.
-BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
+BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS) $(DL_LIBS)
 .build-flags: FORCE
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
@@ -90,11 +94,12 @@ lib/libevlog.a: $(LIB_OBJS)
 cmd/%: cmd/%.o $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(FE_OBJS) lib/libevlog.a $(LIBS)
 
-# evtail -i's readline glue is linked into evtail only
+# evtail -i's readline glue is in evtail only; it loads readline in a
+# terminal (dlopen), so that no other run pays for it
 cmd/evtail: cmd/evtail.o cmd/evtail_i.o cmd/evtail_kafka.o $(FE_OBJS) lib/libevlog.a
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ cmd/evtail.o cmd/evtail_i.o \
 		cmd/evtail_kafka.o \
-		$(FE_OBJS) lib/libevlog.a $(LIBS) -lreadline
+		$(FE_OBJS) lib/libevlog.a $(LIBS)
 
 # evctl schema's subcommands live in their own files
 EVCTL_OBJS = cmd/evctl_schema.o cmd/evctl_compat.o cmd/evctl_infer.o \
@@ -108,7 +113,7 @@ examples/evgen: examples/evgen.o
 
 tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(wildcard tests/fuzz/*.c tests/fuzz/*.h) lib/libevlog.a .build-flags
 	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< lib/libevlog.a \
-		$(ALL_LDFLAGS) $(CMOCKA_LIBS) $(LIBS)
+		$(ALL_LDFLAGS) $(CMOCKA_LIBS) $(LIBS) $(DL_LIBS)
 
 # a benchmark helper (README.md "the codec"): make bench/mpdecode
 bench/mpdecode: bench/mpdecode.c lib/libevlog.a .build-flags
@@ -116,7 +121,7 @@ bench/mpdecode: bench/mpdecode.c lib/libevlog.a .build-flags
 
 # tests/kafka.bash: a three-broker mock Kafka cluster (librdkafka's)
 tests/kafka-mock: tests/kafka-mock.c .build-flags
-	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIBS)
+	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(LIBS) $(DL_LIBS)
 
 tests/faultinject.so: tests/faultinject.c .build-flags
 	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -shared -pthread \

@@ -4,6 +4,7 @@
  * the history file, Ctrl-C and the screen size.  Without a terminal the
  * commands come from stdin, one a line, with no prompt and no colour.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,6 +26,104 @@
 #include "feselect.h"
 
 #define HISTORY_LINES 1000
+
+/*
+ * readline is loaded (dlopen) for a session in a terminal only: linked
+ * in, its relocations and libtinfo's cost every evtail run, a third of
+ * 'evtail -n 1'.  Its header gives the types; a macro below turns each
+ * name into the address or variable found in the library.
+ */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define RL_SONAME "libreadline.so." STR(RL_VERSION_MAJOR)
+#define RL_SYMS(X)                            \
+	X(add_history)                        \
+	X(append_history)                     \
+	X(history_truncate_file)              \
+	X(read_history)                       \
+	X(rl_attempted_completion_function)   \
+	X(rl_attempted_completion_over)       \
+	X(rl_basic_word_break_characters)     \
+	X(rl_callback_handler_install)        \
+	X(rl_callback_handler_remove)         \
+	X(rl_callback_read_char)              \
+	X(rl_catch_signals)                   \
+	X(rl_catch_sigwinch)                  \
+	X(rl_completer_word_break_characters) \
+	X(rl_crlf)                            \
+	X(rl_free_line_state)                 \
+	X(rl_line_buffer)                     \
+	X(rl_on_new_line)                     \
+	X(rl_readline_name)                   \
+	X(rl_redisplay)                       \
+	X(rl_replace_line)                    \
+	X(rl_resize_terminal)                 \
+	X(using_history)
+#define RL_SLOT(s) __typeof__(s) *s;
+static struct {
+	RL_SYMS(RL_SLOT)
+} rl;
+
+/* 0, or -1 with why (EVLOG_LIBREADLINE names another file to load) */
+static int rl_load(char *why, size_t n)
+{
+	const char *env = secure_getenv("EVLOG_LIBREADLINE");
+	const char *file = RL_SONAME, *e;
+	char from[300] = "";
+	void *h, *f;
+
+	if (env != NULL && env[0] != '\0') {
+		file = env;
+		snprintf(from, sizeof(from),
+			 " from '%.200s' (EVLOG_LIBREADLINE)", file);
+	}
+	if ((h = dlopen(file, RTLD_LAZY | RTLD_LOCAL)) == NULL) {
+		e = dlerror();
+		if (e != NULL && strncmp(e, file, strlen(file)) == 0 &&
+		    strncmp(e + strlen(file), ": ", 2) == 0)
+			e += strlen(file) + 2;
+		snprintf(why, n, "cannot load %s%s: %s", RL_SONAME, from,
+			 e != NULL ? e : "unknown error");
+		return -1;
+	}
+#define RL_SYM(s)                                                    \
+	if ((f = dlsym(h, #s)) == NULL) {                            \
+		snprintf(why, n, "cannot load %s%s: it has no '%s'", \
+			 RL_SONAME, from, #s);                       \
+		dlclose(h);                                          \
+		return -1;                                           \
+	}                                                            \
+	memcpy(&rl.s, &f, sizeof(f));
+	RL_SYMS(RL_SYM)
+	return 0;
+}
+
+/* from here on, each name is the library's */
+#define add_history(...) rl.add_history(__VA_ARGS__)
+#define append_history(...) rl.append_history(__VA_ARGS__)
+#define history_truncate_file(...) rl.history_truncate_file(__VA_ARGS__)
+#define read_history(...) rl.read_history(__VA_ARGS__)
+#define rl_attempted_completion_function (*rl.rl_attempted_completion_function)
+#define rl_attempted_completion_over (*rl.rl_attempted_completion_over)
+#define rl_basic_word_break_characters (*rl.rl_basic_word_break_characters)
+#define rl_callback_handler_install(...) \
+	rl.rl_callback_handler_install(__VA_ARGS__)
+#define rl_callback_handler_remove(...) \
+	rl.rl_callback_handler_remove(__VA_ARGS__)
+#define rl_callback_read_char(...) rl.rl_callback_read_char(__VA_ARGS__)
+#define rl_catch_signals (*rl.rl_catch_signals)
+#define rl_catch_sigwinch (*rl.rl_catch_sigwinch)
+#define rl_completer_word_break_characters \
+	(*rl.rl_completer_word_break_characters)
+#define rl_crlf(...) rl.rl_crlf(__VA_ARGS__)
+#define rl_free_line_state(...) rl.rl_free_line_state(__VA_ARGS__)
+#define rl_line_buffer (*rl.rl_line_buffer)
+#define rl_on_new_line(...) rl.rl_on_new_line(__VA_ARGS__)
+#define rl_readline_name (*rl.rl_readline_name)
+#define rl_redisplay(...) rl.rl_redisplay(__VA_ARGS__)
+#define rl_replace_line(...) rl.rl_replace_line(__VA_ARGS__)
+#define rl_resize_terminal(...) rl.rl_resize_terminal(__VA_ARGS__)
+#define using_history(...) rl.using_history(__VA_ARGS__)
 
 static volatile sig_atomic_t stop, winch;
 static struct ev_isession *sess;
@@ -301,8 +400,14 @@ int evtail_interactive(const char *logpath, const char *color,
 	struct fe_input in;
 	struct ev_error err;
 	struct sigaction sa;
+	char why[600];
 	int term = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO), rc;
 
+	/* before the log is opened: a terminal needs readline */
+	if (term && rl_load(why, sizeof(why)) != 0) {
+		fe_warn("-i: %s", why);
+		return EV_EXIT_UNAVAILABLE;
+	}
 	memset(&in, 0, sizeof(in));
 	in.path = logpath;
 	if ((rc = fe_input_open(&in, usage)) != 0)

@@ -22,8 +22,6 @@
  * _SECURE_NOABSOLUTEPATHS, _NO_OVERWRITE) are what the checks below
  * enforce, and more narrowly.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +34,7 @@
 #include <unistd.h>
 
 #include "archive_int.h"
+#include "dlarchive_int.h"
 #include "evlog_private.h"
 
 /* ------------------------------------------------------------ formats */
@@ -398,6 +397,9 @@ int ev_log_export_fd(struct ev_log *log, int fd, enum ev_archive_format fmt,
 		rep = &dummy;
 	memset(rep, 0, sizeof(*rep));
 	memset(&x, 0, sizeof(x));
+	/* libarchive is loaded for the first archive of a run */
+	if ((rc = ev_dl_archive(NULL, NULL, err)) != 0)
+		return rc;
 	x.log = log;
 	x.now = time(NULL);
 	top_name(log->path, x.top, sizeof(x.top));
@@ -485,6 +487,9 @@ int ev_log_export(struct ev_log *log, const char *path,
 	uint8_t rnd[8];
 	int fd, rc, n;
 
+	/* before the file is made */
+	if ((rc = ev_dl_archive(NULL, NULL, err)) != 0)
+		return rc;
 	ev_random(rnd, sizeof(rnd));
 	n = snprintf(tmp, sizeof(tmp),
 		     "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path, rnd[0],
@@ -855,6 +860,9 @@ int ev_log_import(const char *archive, const char *dst,
 	memset(&m, 0, sizeof(m));
 	m.dirfd = -1;
 	m.arcname = strcmp(archive, "-") == 0 ? "(stdin)" : archive;
+	/* libarchive is loaded for the first archive of a run */
+	if ((rc = ev_dl_archive("cannot import", m.arcname, err)) != 0)
+		return rc;
 	if (lstat(dst, &st) == 0)
 		return ev_seterr(err, EV_EEXIST, "'%s' already exists", dst);
 	/* the new directory goes beside dst */

@@ -6,8 +6,6 @@
  * each segment is copied into an anonymous in-memory file (memfd), never
  * to disk.  Below the reader; archive.c, above it, exports and imports.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,6 +16,7 @@
 #include <unistd.h>
 
 #include "archive_int.h"
+#include "dlarchive_int.h"
 
 /* ------------------------------------------------------------ names */
 
@@ -274,10 +273,22 @@ int ev_archive_probe(const char *path)
 	struct archive *a;
 	struct archive_entry *e;
 	struct stat st;
-	int r, yes = 0;
+	uint8_t magic[8];
+	int fd, r, yes = 0;
 
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return 0;
+	/* a segment is no archive: told without loading libarchive */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		r = ev_read_full(fd, magic, sizeof(magic), 0);
+		close(fd);
+		if (r == 1 && memcmp(magic, ev_seg_magic, 8) == 0)
+			return 0;
+	}
+	/* without libarchive, whether it is one cannot be told: say so
+	 * when opening it as one (ev_arcsrc_open()) */
+	if (!ev_dl_archive_ready())
+		return 1;
 	if (ev_arc_open_read(&a, path, -1) == ARCHIVE_OK) {
 		r = archive_read_next_header(a, &e);
 		yes = (r == ARCHIVE_OK || r == ARCHIVE_WARN ||
@@ -453,6 +464,9 @@ int ev_arcsrc_open(struct ev_arcsrc **out, const char *path,
 	int r, have_top = 0, is_dir, rc;
 
 	*out = NULL;
+	/* libarchive is loaded for the first archive of a run */
+	if ((rc = ev_dl_archive("cannot open archive", path, err)) != 0)
+		return rc;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->path = strdup(path)) == NULL) {
 		free(s);

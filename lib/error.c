@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <archive.h>
 #include <msgpack.h>
 #include <zstd.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -13,6 +12,7 @@
 
 #include <lua.h>
 
+#include "dlarchive_int.h"
 #include "evlog_private.h"
 
 int ev_exit_code(int status)
@@ -32,6 +32,8 @@ int ev_exit_code(int status)
 		return EV_EXIT_TEMPFAIL;
 	case EV_EEXIST:
 		return EV_EXIT_CANTCREAT;
+	case EV_EUNAVAIL:
+		return EV_EXIT_UNAVAILABLE;
 	default:
 		return EV_EXIT_FAILURE;
 	}
@@ -169,7 +171,7 @@ const char *ev_version_string(void)
 			 "%s, PCRE2 %s",
 			 EVLOG_VERSION, EV_FORMAT_VERSION, msgpack_version(),
 			 ZSTD_versionString(), LUA_RELEASE,
-			 archive_version_string(), pcre);
+			 ev_dl_archive_version(), pcre);
 	}
 	return buf;
 }

@@ -3099,7 +3099,9 @@ int ev_log_import(const char *archive, const char *dst,
 		  struct ev_error *err);
 
 /* 1 when path is a regular file that libarchive reads as an archive (tar
- * or zip, compressed or not), 0 otherwise. */
+ * or zip, compressed or not), 0 otherwise.  A segment is told by its
+ * magic, without loading libarchive; any other file is 1 when libarchive
+ * cannot be loaded (ev_reader_open_archive() then says why). */
 int ev_archive_probe(const char *path);
 /*
  * A reader of the log held in the archive at path, read in place: the
@@ -3733,6 +3735,18 @@ struct ev_kafka_metrics_log {
 };
 int ev_kafka_metrics_format(struct ev_buf *out,
 			    const struct ev_kafka_metrics_log *l, size_t n);
+
+/* ---- lazyload: libraries loaded when a run needs them (lib/dl.c) */
+/*
+ * librdkafka and libarchive are not linked into the tools: each is
+ * loaded (dlopen) the first time a Kafka client is made or an archive
+ * opened.  When it cannot be, the call fails EV_EUNAVAIL with "cannot
+ * load librdkafka.so.1: ..." in its message, and the tools exit 69
+ * (EX_UNAVAILABLE).  The variables EVLOG_LIBRDKAFKA and EVLOG_LIBARCHIVE,
+ * when set and not empty, name the file to load instead of the SONAME.
+ */
+#define EV_EUNAVAIL (-8)       /* a library the run needs cannot be loaded */
+#define EV_EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE */
 
 #ifdef __cplusplus
 }

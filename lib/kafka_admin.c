@@ -16,8 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <librdkafka/rdkafka.h>
-
+#include "dlkafka_int.h"
 #include "evlog_private.h"
 
 /* ------------------------------------------------------------ clients */
@@ -52,12 +51,15 @@ static rd_kafka_t *client(const struct ev_kafka_conn_opts *o,
 			  const char *brokers, rd_kafka_type_t type,
 			  const char *group, struct ev_error *err)
 {
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk;
 	char tmp[32], es[512];
 	size_t i;
 
-	if (conf == NULL) {
+	/* librdkafka is loaded for the first client of a run */
+	if (ev_dl_rdkafka(brokers, err) != 0)
+		return NULL;
+	if ((conf = rd_kafka_conf_new()) == NULL) {
 		ev_seterr(err, EV_ERR, "out of memory");
 		return NULL;
 	}

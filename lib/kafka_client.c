@@ -13,8 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <librdkafka/rdkafka.h>
-
+#include "dlkafka_int.h"
 #include "evlog_private.h"
 
 /* ------------------------------------------------------------ config */
@@ -45,11 +44,14 @@ static void quiet_log(const rd_kafka_t *rk, int level, const char *fac,
 static rd_kafka_conf_t *make_conf(const struct ev_kafka_conn_opts *o,
 				  const char *const *ours, struct ev_error *err)
 {
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_t *conf;
 	char tmp[32];
 	size_t i;
 
-	if (conf == NULL) {
+	/* librdkafka is loaded for the first client of a run */
+	if (ev_dl_rdkafka(o->addr->brokers, err) != 0)
+		return NULL;
+	if ((conf = rd_kafka_conf_new()) == NULL) {
 		ev_seterr(err, EV_ERR, "out of memory");
 		return NULL;
 	}
