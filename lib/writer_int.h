@@ -120,6 +120,22 @@ struct ev_writer {
 	int zjob_n, znext, zfail;
 	struct ev_error zerr;
 	struct ev_codec *zcodec;
+
+	/* a pipelined group commit: when more batches wait, the writer
+	 * thread hands the last group's fdatasync to the sync thread and
+	 * resolves and compresses the next group meanwhile, the lock still
+	 * held; the group is published and reported (pend_finish) before
+	 * the next is written */
+	int srun, sstop, sreq, sdone, serr;
+	pthread_t sthr;
+	pthread_mutex_t smu;
+	pthread_cond_t scv;
+	int pend_n; /* batches written, not yet synced */
+	struct wbatch *pend_ws[QUEUE_MAX + 1]; /* them */
+	uint64_t pend_pos[QUEUE_MAX + 1], pend_base[QUEUE_MAX + 1];
+	uint64_t pend_end, pend_next;
+	struct wbatch *pend_bs[QUEUE_MAX + 1]; /* the group, to report */
+	int pend_nres;
 };
 
 /* recovery.c: the tail of the log as this writer knows it */
