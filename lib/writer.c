@@ -193,8 +193,9 @@ static int prepare(struct ev_writer *w, struct ev_codec *codec,
  * The compression helper.  The writer thread hands it each batch of a
  * group as soon as the batch is resolved (zadd), so compressing one
  * overlaps resolving the next; then both threads take the batches left
- * (zfinish).  Everything is under zmu; zbusy says the helper holds a
- * batch.
+ * (zfinish); and the adding thread takes one when it would otherwise wait
+ * for room in the queue (zhelp).  Everything is under zmu; zbusy counts
+ * the batches being compressed off the writer thread.
  */
 static void zstart(struct ev_writer *w, struct wbatch **ws)
 {
@@ -216,6 +217,44 @@ static void zadd(struct ev_writer *w, int n)
 	w->zjob_n = n;
 	pthread_cond_signal(&w->zcv_work);
 	pthread_mutex_unlock(&w->zmu);
+	/* an adding thread waiting for room in the queue may take it */
+	pthread_mutex_lock(&w->mu);
+	w->zgen++;
+	pthread_cond_broadcast(&w->cv_done);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * The adding thread, while the queue is full: compress a batch of the
+ * group being appended, if one waits, rather than wait idle.  1 if it
+ * did.
+ */
+static int zhelp(struct ev_writer *w)
+{
+	struct ev_error e;
+	int i, r;
+
+	if (!w->zrun || w->mcodec == NULL)
+		return 0;
+	pthread_mutex_lock(&w->zmu);
+	if (w->zjob == NULL || w->zfail || w->znext >= w->zjob_n) {
+		pthread_mutex_unlock(&w->zmu);
+		return 0;
+	}
+	i = w->znext++;
+	w->zbusy++;
+	pthread_mutex_unlock(&w->zmu);
+	/* zjob stays valid until zdrain(), which waits for zbusy */
+	r = prepare(w, w->mcodec, w->zjob[i], &e);
+	pthread_mutex_lock(&w->zmu);
+	if (r != 0 && !w->zfail) {
+		w->zfail = 1;
+		w->zerr = e;
+	}
+	w->zbusy--;
+	pthread_cond_broadcast(&w->zcv_done);
+	pthread_mutex_unlock(&w->zmu);
+	return 1;
 }
 
 /* Wait until the helper holds no batch, and close the group. */
@@ -283,7 +322,7 @@ static void *zhelper(void *arg)
 		if (w->zstop)
 			break;
 		i = w->znext++;
-		w->zbusy = 1;
+		w->zbusy++;
 		pthread_mutex_unlock(&w->zmu);
 		r = prepare(w, w->zcodec, w->zjob[i], &e);
 		pthread_mutex_lock(&w->zmu);
@@ -291,7 +330,7 @@ static void *zhelper(void *arg)
 			w->zfail = 1;
 			w->zerr = e;
 		}
-		w->zbusy = 0;
+		w->zbusy--;
 		pthread_cond_broadcast(&w->zcv_done);
 	}
 	pthread_mutex_unlock(&w->zmu);
@@ -866,8 +905,18 @@ static int submit(struct ev_writer *w, struct ev_error *err)
 		return r;
 	}
 	pthread_mutex_lock(&w->mu);
-	while (w->q_len >= QUEUE_MAX && !w->failed)
-		pthread_cond_wait(&w->cv_done, &w->mu);
+	while (w->q_len >= QUEUE_MAX && !w->failed) {
+		/* no room: help compress the group being appended, or wait
+		 * for room or for a batch to compress */
+		uint64_t gen = w->zgen;
+		int helped;
+		pthread_mutex_unlock(&w->mu);
+		helped = zhelp(w);
+		pthread_mutex_lock(&w->mu);
+		if (!helped && w->q_len >= QUEUE_MAX && !w->failed &&
+		    w->zgen == gen)
+			pthread_cond_wait(&w->cv_done, &w->mu);
+	}
 	b->next = NULL;
 	if (w->q_tail)
 		w->q_tail->next = b;
@@ -955,6 +1004,8 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 		if (w->level > 0 && (w->zcodec = ev_codec_new()) != NULL &&
 		    pthread_create(&w->zthr, NULL, zhelper, w) == 0)
 			w->zrun = 1;
+		if (w->zrun)
+			w->mcodec = ev_codec_new(); /* NULL: it only waits */
 	}
 	*out = w;
 	return 0;
@@ -1186,6 +1237,7 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 	}
 	ev_codec_free(w->codec);
 	ev_codec_free(w->zcodec);
+	ev_codec_free(w->mcodec);
 	pthread_mutex_destroy(&w->zmu);
 	pthread_cond_destroy(&w->zcv_work);
 	pthread_cond_destroy(&w->zcv_done);

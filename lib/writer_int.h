@@ -120,6 +120,10 @@ struct ev_writer {
 	int zjob_n, znext, zfail;
 	struct ev_error zerr;
 	struct ev_codec *zcodec;
+	/* the adding thread's, to compress a batch of the group while the
+	 * queue is full (zhelp); zgen counts the zadd()s, under mu */
+	struct ev_codec *mcodec;
+	uint64_t zgen;
 
 	/* a pipelined group commit: when more batches wait, the writer
 	 * thread hands the last group's fdatasync to the sync thread and
