@@ -433,14 +433,21 @@ static int sync_wait(struct ev_writer *w)
  * May the group being written leave its sync to the sync thread?  Only
  * in the plain case (what a bulk evpub is): batches synced one group at
  * a time, no expected versions, no correlation index, and more batches
- * already waiting, which the writer thread takes next.
+ * already waiting, which the writer thread takes next.  The lock is
+ * then held on into the next group: at most PIPE_CHAIN groups in a row,
+ * so that another writer waits no longer than that, and never once
+ * another writer has appended since this one began (the lock is shared,
+ * and taken per group as evlog(5) Writers has it).
  */
+#define PIPE_CHAIN 8
+
 static int may_pipeline(struct ev_writer *w)
 {
 	int more;
 
 	if (!w->threaded || w->sync != EV_SYNC_BATCH || w->verbatim ||
-	    w->o.one_batch || w->o.expect != EV_EXPECT_ANY || w->cix != NULL)
+	    w->o.one_batch || w->o.expect != EV_EXPECT_ANY || w->cix != NULL ||
+	    w->shared || w->chain >= PIPE_CHAIN)
 		return 0;
 	pthread_mutex_lock(&w->mu);
 	more = w->q_head != NULL && !w->stop;
@@ -569,6 +576,12 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 		if (lock_log(w, err) != 0)
 			return err->code;
 		r = ev_writer_tail_sync(w, err);
+		/* another writer's batches since ours (the first time, the
+		 * head is new to us whoever wrote it) */
+		if (r == 0 && w->appended && w->head_moved)
+			w->shared = 1;
+		w->appended = 1;
+		w->chain = 0;
 		if (r == 0 && !w->verbatim)
 			r = ev_writer_state_sync(w, err);
 	}
@@ -723,6 +736,7 @@ again:
 				w->pend_bs[k] = bs[k];
 			w->pend_nres = nres;
 			w->pend_n = j;
+			w->chain++;
 			sync_start(w);
 			pending = 1;
 			break;

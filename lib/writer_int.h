@@ -140,6 +140,9 @@ struct ev_writer {
 	uint64_t pend_end, pend_next;
 	struct wbatch *pend_bs[QUEUE_MAX + 1]; /* the group, to report */
 	int pend_nres;
+	int chain;    /* groups appended under the lock as it is held */
+	int appended; /* this writer has taken the lock for a group */
+	int shared;   /* and seen another writer's batches since */
 };
 
 /* recovery.c: the tail of the log as this writer knows it */
