@@ -14,7 +14,7 @@
 
 #include "evlog_private.h"
 
-#define QUEUE_MAX 8
+#define QUEUE_MAX 16
 
 /* What became of one record handed to the writer. */
 struct wack {
