@@ -13,14 +13,41 @@
 
 /* ------------------------------------------------------------ encoding */
 
+/* Has the word a byte below 0x20, 0x7f, or one above? */
+static inline int word_special(uint64_t w)
+{
+	uint64_t x = w ^ 0x7f7f7f7f7f7f7f7full;
+
+	return ((w | ((w - 0x2020202020202020ull) & ~w) |
+		 ((x - 0x0101010101010101ull) & ~x)) &
+		0x8080808080808080ull) != 0;
+}
+
 /* U+0000-001F, U+007F-009F: not allowed in identifiers (id, type,
  * stream, key), which must also be valid CloudEvents attributes. */
 static int has_control(const char *s, size_t n)
 {
 	const uint8_t *p = (const uint8_t *)s;
-	size_t i;
+	size_t i = 0;
+	uint64_t w;
 
-	for (i = 0; s != NULL && i < n; i++) {
+	if (s == NULL)
+		return 0;
+	if (n >= 8) {
+		/* 8 bytes at a time, the last word overlapping, while all
+		 * are printable ASCII */
+		for (; i + 8 <= n; i += 8) {
+			memcpy(&w, p + i, 8);
+			if (word_special(w))
+				break;
+		}
+		if (i + 8 > n) {
+			memcpy(&w, p + n - 8, 8);
+			if (!word_special(w))
+				return 0;
+		}
+	}
+	for (; i < n; i++) {
 		if (p[i] < 0x20 || p[i] == 0x7f)
 			return 1;
 		if (p[i] == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 &&
@@ -205,11 +232,53 @@ static int bad(struct ev_error *err, const char *why)
 	return ev_seterr(err, EV_EDATA, "invalid record: %s", why);
 }
 
+/* Are the n bytes at p all ASCII (so valid UTF-8)? */
+static inline int all_ascii(const uint8_t *p, size_t n)
+{
+	uint64_t w, acc = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		acc |= w;
+	}
+	if (i < n && n >= 8) {
+		/* the last word, overlapping */
+		memcpy(&w, p + n - 8, 8);
+		acc |= w;
+	} else {
+		for (; i < n; i++)
+			acc |= p[i];
+	}
+	return (acc & 0x8080808080808080ull) == 0;
+}
+
 static int get_str(const uint8_t **p, const uint8_t *end, struct ev_str *s,
 		   int nonempty)
 {
 	struct ev_mp_item it;
+	const uint8_t *q = *p;
+	size_t n;
 
+	/* fast path: a fixstr or str8 of ASCII, as most ids, types and
+	 * streams are */
+	if (q < end && (*q & 0xe0) == 0xa0) {
+		n = *q & 0x1f;
+		q++;
+	} else if (end - q >= 2 && *q == 0xd9) {
+		n = q[1];
+		q += 2;
+	} else {
+		q = NULL;
+		n = 0;
+	}
+	if (q != NULL && n <= (size_t)(end - q) && (n > 0 || !nonempty) &&
+	    all_ascii(q, n)) {
+		s->p = (const char *)q;
+		s->n = n;
+		*p = q + n;
+		return 0;
+	}
 	if (ev_mp_read(p, end, &it) != 0 || it.type != EV_MP_STR)
 		return -1;
 	if (nonempty && it.n == 0)

@@ -169,8 +169,13 @@ static uint8_t *number(struct ev_json *js, uint8_t *o)
 	}
 	js->p = p;
 	if (!is_float && !overflow && !dropped) {
-		if (!neg)
+		if (!neg) {
+			if (m < 0x80) {
+				*o++ = (uint8_t)m;
+				return o;
+			}
 			return ev_mp_uint(o, m);
+		}
 		if (m <= (uint64_t)INT64_MAX + 1) {
 			if (m == (uint64_t)INT64_MAX + 1)
 				return ev_mp_int(o, INT64_MIN);
@@ -371,23 +376,62 @@ static uint8_t *string_body(struct ev_json *js, uint8_t *dst)
 	}
 }
 
+/* A msgpack str header, inline for the short strings most JSON holds */
+static inline uint8_t *str_hdr(uint8_t *o, size_t n)
+{
+	if (EV_LIKELY(n <= 31)) {
+		*o++ = (uint8_t)(0xa0 | n);
+		return o;
+	}
+	return ev_mp_str_hdr(o, n);
+}
+
+/*
+ * Copy the n bytes at p to o, where the input holds at least avail bytes
+ * from p and the output has room for 4 bytes per input byte left (as
+ * ev_json_value reserves): short strings are copied in one or two fixed
+ * 32-byte moves, which need no call and no loop.
+ */
+static inline uint8_t *copy_short(uint8_t *o, const char *p, size_t n,
+				  size_t avail)
+{
+	if (EV_LIKELY(n <= 32 && avail >= 32))
+		memcpy(o, p, 32);
+	else if (n <= 64 && avail >= 64)
+		memcpy(o, p, 64);
+	else
+		memcpy(o, p, n);
+	return o + n;
+}
+
+static uint8_t *string_slow(struct ev_json *js, uint8_t *o);
+
 /* String value at js->p (on the opening quote) as a msgpack str. */
-static uint8_t *string(struct ev_json *js, uint8_t *o)
+static inline uint8_t *string(struct ev_json *js, uint8_t *o)
 {
 	const char *p = js->p + 1, *q;
+	size_t n;
+
+	/* fast path: no escapes and ASCII up to the closing quote */
+	q = ev_scan_special(p, js->end);
+	if (EV_LIKELY(q < js->end && *q == '"')) {
+		n = (size_t)(q - p);
+		o = str_hdr(o, n);
+		js->p = q + 1;
+		return copy_short(o, p, n, (size_t)(js->end - p));
+	}
+	return string_slow(js, o);
+}
+
+/* A string with escapes, controls or non-ASCII bytes (or unterminated) */
+static __attribute__((noinline)) uint8_t *string_slow(struct ev_json *js,
+						      uint8_t *o)
+{
+	const char *p = js->p + 1;
 	uint8_t *e;
 	size_t n;
 	int h;
 
-	/* fast path: no escapes and ASCII up to the closing quote */
-	q = ev_scan_special(p, js->end);
-	if (q < js->end && *q == '"') {
-		n = (size_t)(q - p);
-		o = ev_mp_str_hdr(o, n);
-		memcpy(o, p, n);
-		js->p = q + 1;
-		return o + n;
-	}
 	js->p = p;
 	e = string_body(js, o + 5);
 	if (e == NULL)
@@ -418,6 +462,39 @@ int ev_json_string_raw(struct ev_json *js, struct ev_buf *b)
 /* --------------------------------------------------------------- values */
 
 static uint8_t *value(struct ev_json *js, uint8_t *o);
+
+/*
+ * A value inside a container: strings and small positive integers, the
+ * most of any JSON, without a call; the rest through value().  js->p
+ * is before the value (after any whitespace).
+ */
+static inline uint8_t *member(struct ev_json *js, uint8_t *o)
+{
+	const char *p = js->p, *end = js->end;
+	uint64_t m = 0;
+	int k;
+
+	if (EV_LIKELY(p < end)) {
+		if (*p == '"')
+			return string(js, o);
+		if (*p >= '1' && *p <= '9') {
+			/* up to 18 digits: no overflow, and a positive
+			 * fixint or uint, as number() has it */
+			for (k = 0; k < 18 && p < end && is_digit(*p); k++)
+				m = m * 10 + (uint64_t)(*p++ - '0');
+			if (p == end || !(is_digit(*p) || *p == '.' ||
+					  *p == 'e' || *p == 'E')) {
+				js->p = p;
+				if (m < 0x80) {
+					*o++ = (uint8_t)m;
+					return o;
+				}
+				return ev_mp_uint(o, m);
+			}
+		}
+	}
+	return value(js, o);
+}
 
 /* Close a container whose 1-byte placeholder is at hdr; returns new end. */
 static uint8_t *close_container(uint8_t *hdr, uint8_t *o, size_t count,
@@ -472,7 +549,7 @@ static uint8_t *object(struct ev_json *js, uint8_t *o)
 		}
 		js->p++;
 		ev_json_ws(js);
-		o = value(js, o);
+		o = member(js, o);
 		if (o == NULL)
 			return NULL;
 		count++;
@@ -507,7 +584,7 @@ static uint8_t *array(struct ev_json *js, uint8_t *o)
 		return o;
 	}
 	for (;;) {
-		o = value(js, o);
+		o = member(js, o);
 		if (o == NULL)
 			return NULL;
 		count++;

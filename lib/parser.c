@@ -57,21 +57,42 @@ static int field_fail(struct ev_json *js, const char *at, struct ev_error *err,
 	return EV_EDATA;
 }
 
-/* A string span inside ps->b.strs, stored as offsets while it may move. */
+/* A string span inside ps->b.strs, stored as offsets while it may move,
+ * or (p set) in the line itself. */
 struct span {
 	size_t off, n;
 	int set;
+	const char *p;
 };
 
+static inline const char *span_ptr(const struct ev_parser *ps,
+				   const struct span *s)
+{
+	return s->p != NULL ? s->p : (const char *)ps->b.strs.p + s->off;
+}
+
+/* The string at js->p (on its quote): in place when it has no escape, no
+ * control and no non-ASCII byte (most do), else decoded into ps->b.strs */
 static int get_string(struct ev_parser *ps, struct ev_json *js, struct span *s)
 {
 	size_t before = ps->b.strs.len;
+	const char *p = js->p + 1, *q;
 
+	s->off = before;
+	s->set = 1;
+	if (EV_LIKELY(js->p < js->end && *js->p == '"')) {
+		q = ev_scan_special(p, js->end);
+		if (EV_LIKELY(q < js->end && *q == '"')) {
+			s->p = p;
+			s->n = (size_t)(q - p);
+			js->p = q + 1;
+			return 0;
+		}
+	}
+	s->p = NULL;
 	if (ev_json_string_raw(js, &ps->b.strs) != 0)
 		return EV_EDATA;
-	s->off = before;
 	s->n = ps->b.strs.len - before;
-	s->set = 1;
 	return 0;
 }
 
@@ -88,10 +109,24 @@ static int is_null(struct ev_json *js)
 static int get_posint(struct ev_parser *ps, struct ev_json *js, uint64_t *v,
 		      const char *name, struct ev_error *err)
 {
-	const char *at = js->p;
+	const char *at = js->p, *q = js->p, *end = js->end;
 	const uint8_t *p;
 	struct ev_mp_item it;
+	uint64_t u = 0;
+	int k;
 
+	/* fast path: up to 19 digits, no leading zero, then no more of a
+	 * number (whatever follows is the caller's to check) */
+	if (q < end && *q >= '1' && *q <= '9') {
+		for (k = 0; k < 19 && q < end && *q >= '0' && *q <= '9'; k++)
+			u = u * 10 + (uint64_t)(*q++ - '0');
+		if (q == end || !((*q >= '0' && *q <= '9') || *q == '.' ||
+				  *q == 'e' || *q == 'E')) {
+			js->p = q;
+			*v = u;
+			return 0;
+		}
+	}
 	ps->b.tmp.len = 0;
 	if (ev_json_value(js, &ps->b.tmp) != 0)
 		return ev_parse_fail(js, err);
@@ -161,6 +196,63 @@ static int lookup_field(const char *k, size_t n)
 	}
 }
 
+/*
+ * The key at js->p (on its quote) when it is a field name written
+ * plainly, as nearly every line has them: the field, with js->p past the
+ * closing quote.  -1 (js->p unmoved) to read the key the slow way.
+ */
+static inline int known_key(struct ev_json *js)
+{
+	const char *p = js->p + 1;
+	size_t avail = (size_t)(js->end - p);
+
+	/* the name and its closing quote, compared in place */
+#define KEY(name, fld)                                         \
+	do {                                                   \
+		if (avail >= sizeof(name) &&                   \
+		    memcmp(p, name "\"", sizeof(name)) == 0) { \
+			js->p = p + sizeof(name);              \
+			return fld;                            \
+		}                                              \
+	} while (0)
+	if (avail < 3)
+		return -1;
+	switch (*p) {
+	case 'i':
+		KEY("id", F_ID);
+		break;
+	case 't':
+		KEY("type", F_TYPE);
+		KEY("time", F_TIME);
+		break;
+	case 's':
+		KEY("stream", F_STREAM);
+		KEY("schema", F_SCHEMA);
+		break;
+	case 'v':
+		KEY("version", F_VERSION);
+		break;
+	case 'd':
+		KEY("data", F_DATA);
+		KEY("data_base64", F_DATA64);
+		break;
+	case 'm':
+		KEY("meta", F_META);
+		break;
+	case 'k':
+		KEY("key", F_KEY);
+		break;
+	case 'o':
+		KEY("offset", F_OFFSET);
+		break;
+	case 'p':
+		KEY("partition", F_PARTITION);
+		break;
+	}
+#undef KEY
+	return -1;
+}
+
 static int unknown_field(struct ev_json *js, const char *at, const char *k,
 			 size_t n, struct ev_error *err)
 {
@@ -185,7 +277,7 @@ static void resolve(struct ev_parser *ps, const struct span *s, const char **p,
 		*n = 0;
 		return;
 	}
-	*p = (const char *)ps->b.strs.p + s->off;
+	*p = span_ptr(ps, s);
 	*n = s->n;
 }
 
@@ -261,24 +353,28 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 			return ev_parse_fail(js, err);
 		}
 		keyat = js->p;
-		if (get_string(ps, js, &keyspan) != 0)
-			return ev_parse_fail(js, err);
-		fld = lookup_field((const char *)ps->b.strs.p + keyspan.off,
-				   keyspan.n);
-		if (fld < 0 && !ps->skip_unknown) {
-			r = unknown_field(js, keyat,
-					  (const char *)ps->b.strs.p +
-						  keyspan.off,
-					  keyspan.n, err);
-			wrap_hint(ps, js, err);
-			return r;
+		fld = known_key(js);
+		if (fld < 0) {
+			if (get_string(ps, js, &keyspan) != 0)
+				return ev_parse_fail(js, err);
+			fld = lookup_field(span_ptr(ps, &keyspan), keyspan.n);
+			if (fld < 0 && !ps->skip_unknown) {
+				r = unknown_field(js, keyat,
+						  span_ptr(ps, &keyspan),
+						  keyspan.n, err);
+				wrap_hint(ps, js, err);
+				return r;
+			}
+			if (fld < 0 &&
+			    ev_suggest(span_ptr(ps, &keyspan), keyspan.n,
+				       env_names, F_COUNT) == NULL)
+				ps->unknown_plain = 1;
+			/* the key is no longer needed */
+			ps->b.strs.len = keyspan.off;
 		}
 		if (ps->skip_unknown)
 			*(fld < 0 ? &ps->unknown : &ps->known) += 1;
 		if (fld < 0) {
-			if (ev_suggest((const char *)ps->b.strs.p + keyspan.off,
-				       keyspan.n, env_names, F_COUNT) == NULL)
-				ps->unknown_plain = 1;
 			fld = F_COUNT; /* its value is skipped */
 		} else if (seen[fld]) {
 			char msg[64];
@@ -288,7 +384,6 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 		}
 		if (fld < F_COUNT)
 			seen[fld] = 1;
-		ps->b.strs.len = keyspan.off; /* the key is no longer needed */
 		if (ev_json_ws(js) != ':') {
 			ev_json_fail(js, js->p,
 				     "expected ':' after object key");
@@ -322,9 +417,8 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 				return field_fail(js, at, err, env_names[fld],
 						  "must be a non-empty string");
 			if (fld == F_TIME &&
-			    ev_time_parse((const char *)ps->b.strs.p +
-						  sp[fld].off,
-					  sp[fld].n, &f.time) != 0)
+			    ev_time_parse(span_ptr(ps, &sp[fld]), sp[fld].n,
+					  &f.time) != 0)
 				return field_fail(
 					js, at, err, env_names[fld],
 					"is not an RFC 3339 time from " EV_TIME_RANGE);
@@ -369,8 +463,7 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 						  "must be a base64 string");
 			if (get_string(ps, js, &sp[F_DATA64]) != 0)
 				return ev_parse_fail(js, err);
-			r = ev_base64_decode((const char *)ps->b.strs.p +
-						     sp[F_DATA64].off,
+			r = ev_base64_decode(span_ptr(ps, &sp[F_DATA64]),
 					     sp[F_DATA64].n, &ps->b.data);
 			if (r != 0)
 				return field_fail(js, at, err, "data_base64",
@@ -509,7 +602,7 @@ static int wrap_time(struct ev_parser *ps, const struct span *tm, int r,
 	const struct ev_parse_opts *o = &ps->opts;
 	struct ev_timein rfc = {EV_TIMEIN_RFC3339, NULL, 0, 0};
 	const struct ev_timein *ti = o->time_in != NULL ? o->time_in : &rfc;
-	const char *v = (const char *)ps->b.strs.p + tm->off;
+	const char *v = span_ptr(ps, tm);
 
 	if (r == WRAP_FLOAT ? ev_timein_double(ti, f, t) == 0
 			    : ev_timein_parse(ti, v, tm->n, t) == 0)
@@ -539,8 +632,9 @@ static int parse_wrap(struct ev_parser *ps, struct ev_json *js, ev_time_t now,
 	static const char *const names[4] = {"id_from", "stream_from",
 					     "key_from", "time_from"};
 	const struct ev_parse_opts *o = &ps->opts;
-	struct span type = {0, 0, 0}, id = {0, 0, 0}, stream = {0, 0, 0},
-		    key = {0, 0, 0}, tm = {0, 0, 0};
+	struct span type = {0, 0, 0, NULL}, id = {0, 0, 0, NULL},
+		    stream = {0, 0, 0, NULL}, key = {0, 0, 0, NULL},
+		    tm = {0, 0, 0, NULL};
 	const char *paths[4] = {o->id_from, o->stream_from, o->key_from,
 				o->time_from};
 	struct span *spans[4] = {&id, &stream, &key, &tm};

@@ -12,6 +12,9 @@
 
 #include "writer_int.h"
 
+/* records whose state slots are fetched ahead of their resolving */
+#define PREFETCH_AHEAD 16
+
 /* the streams checked so far, to go back to when a resolve starts over */
 int ev_writer_save_touched(struct ev_writer *w, uint64_t **out, size_t *n)
 {
@@ -384,11 +387,16 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 					 "does not decode",
 					 i);
 	}
-	for (i = 0; i < b->count; i++)
+	/* the slots of the records a little ahead, so that their cache
+	 * misses overlap: all at once would evict the first before use */
+	for (i = 0; i < b->count && i < PREFETCH_AHEAD; i++)
 		ev_state_prefetch(w->st, b->ri[i].sh, b->ri[i].ih);
 	for (i = 0; i < b->count; i++) {
 		struct wack *a = &b->acks[i];
 		const struct ev_event *ev;
+		if (i + PREFETCH_AHEAD < b->count)
+			ev_state_prefetch(w->st, b->ri[i + PREFETCH_AHEAD].sh,
+					  b->ri[i + PREFETCH_AHEAD].ih);
 		ri = &b->ri[i];
 		ev = &ri->ev;
 		a->id = (const uint8_t *)ev->id.p;

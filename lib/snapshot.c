@@ -473,23 +473,63 @@ static int sort_hashed(struct idrec *v, size_t m)
 	return 0;
 }
 
+/*
+ * The overlay's ids in the window, sorted as sort_hashed() sorts, into
+ * *out (m of them): spread from the table straight into their buckets,
+ * without a copy of the table first (at the end of a bulk load that copy
+ * is tens of megabytes of fresh pages, and the time goes to faulting
+ * them in).
+ */
+static int sorted_ids(struct ev_state *st, uint64_t oldest, struct idrec **out,
+		      size_t *mp)
+{
+	struct idrec *v;
+	size_t *at, i, j, k, lo, m = 0;
+
+	*out = NULL;
+	*mp = 0;
+	at = calloc(65537, sizeof(*at));
+	if (at == NULL)
+		return -1;
+	for (i = 0; i < st->i_cap; i++)
+		if (st->ids[i].h != 0 && st->ids[i].off >= oldest) {
+			at[(st->ids[i].h >> 48) + 1]++;
+			m++;
+		}
+	v = malloc((m + 1) * sizeof(*v));
+	if (v == NULL) {
+		free(at);
+		return -1;
+	}
+	for (k = 1; k <= 65536; k++)
+		at[k] += at[k - 1];
+	/* at[k]: where bucket k's next id goes, then where it ends */
+	for (i = 0; i < st->i_cap; i++)
+		if (st->ids[i].h != 0 && st->ids[i].off >= oldest)
+			v[at[st->ids[i].h >> 48]++] = st->ids[i];
+	for (lo = 0, k = 0; k < 65536; lo = at[k++])
+		for (i = lo + 1; i < at[k]; i++) {
+			struct idrec e = v[i];
+			for (j = i; j > lo && cmp_idrec(&v[j - 1], &e) > 0; j--)
+				v[j] = v[j - 1];
+			v[j] = e;
+		}
+	free(at);
+	*out = v;
+	*mp = m;
+	return 0;
+}
+
 /* The ids file, in b: the overlay and the snapshot, merged, in the
  * window. */
 static int build_ids(struct ev_state *st, struct ev_buf *b)
 {
 	uint64_t oldest = oldest_id(st), k = 0, n = 0;
-	struct idrec *v = malloc((st->i_n + 1) * sizeof(*v));
-	size_t i, m = 0, j = 0;
+	struct idrec *v;
+	size_t m, j = 0;
 
-	if (v == NULL)
+	if (sorted_ids(st, oldest, &v, &m) != 0)
 		return -1;
-	for (i = 0; i < st->i_cap; i++)
-		if (st->ids[i].h != 0 && st->ids[i].off >= oldest)
-			v[m++] = st->ids[i];
-	if (sort_hashed(v, m) != 0) {
-		free(v);
-		return -1;
-	}
 	if (ev_buf_reserve(b, SNAP_HDR + (m + st->is.count) * I_ENT) != 0) {
 		free(v);
 		return -1;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,10 +50,61 @@ uint64_t ev_hash64(const void *p, size_t n)
 
 /* ------------------------------------------------------------ overlay */
 
+/*
+ * The overlay's tables, zeroed and aligned on a cache line.  A large one
+ * (a writer's dedupe window of a million ids takes 32 MiB) is mapped in
+ * transparent huge pages where the system allows them: every lookup is
+ * at a random place in it, and with 4 KiB pages nearly every one would
+ * also miss the TLB.
+ */
+#define TABLE_BIG (4u << 20)
+#define HUGE_PAGE (2u << 20)
+
+static void *table_alloc(size_t n, size_t sz)
+{
+	size_t bytes = n * sz, len;
+	uint8_t *p, *a;
+	void *q = NULL;
+
+	if (sz != 0 && n > SIZE_MAX / sz - HUGE_PAGE)
+		return NULL;
+	if (bytes < TABLE_BIG) {
+		if (posix_memalign(&q, 64, bytes) != 0)
+			return NULL;
+		return memset(q, 0, bytes);
+	}
+	/* a huge page boundary: over-map, then cut the ends off */
+	len = bytes + HUGE_PAGE;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (uint8_t *)(((uintptr_t)p + HUGE_PAGE - 1) &
+			~(uintptr_t)(HUGE_PAGE - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (p + len > a + bytes)
+		munmap(a + bytes, (size_t)(p + len - (a + bytes)));
+#ifdef MADV_HUGEPAGE
+	(void)madvise(a, bytes, MADV_HUGEPAGE); /* a hint: fine if refused */
+#endif
+	return a;
+}
+
+static void table_free(void *p, size_t n, size_t sz)
+{
+	if (p == NULL)
+		return;
+	if (n * sz < TABLE_BIG)
+		free(p);
+	else
+		munmap(p, n * sz);
+}
+
 static int s_grow(struct ev_state *st)
 {
 	size_t cap = st->s_cap ? st->s_cap * 2 : 1024, i, j;
-	struct srec *ns = ev_zalloc(cap, sizeof(*ns));
+	struct srec *ns = table_alloc(cap, sizeof(*ns));
 
 	if (ns == NULL)
 		return EV_ERR;
@@ -64,7 +116,7 @@ static int s_grow(struct ev_state *st)
 			;
 		ns[j] = st->s[i];
 	}
-	free(st->s);
+	table_free(st->s, st->s_cap, sizeof(*st->s));
 	st->s = ns;
 	st->s_cap = cap;
 	return 0;
@@ -100,6 +152,7 @@ static struct srec *s_insert(struct ev_state *st, const char *name, size_t n,
 	r->h = h;
 	r->name_off = (uint32_t)st->names_len;
 	r->name_len = (uint32_t)n;
+	memcpy(r->pre, name, n < S_PRE ? n : S_PRE);
 	r->first_offset = EV_NO_PREV;
 	r->last_offset = EV_NO_PREV;
 	st->names_len += n;
@@ -109,7 +162,7 @@ static struct srec *s_insert(struct ev_state *st, const char *name, size_t n,
 
 static int i_rebuild(struct ev_state *st, size_t cap)
 {
-	struct idrec *ni = ev_zalloc(cap, sizeof(*ni));
+	struct idrec *ni = table_alloc(cap, sizeof(*ni));
 	uint64_t oldest = oldest_id(st);
 	size_t i, j, n = 0;
 
@@ -124,7 +177,7 @@ static int i_rebuild(struct ev_state *st, size_t cap)
 		ni[j] = st->ids[i];
 		n++;
 	}
-	free(st->ids);
+	table_free(st->ids, st->i_cap, sizeof(*st->ids));
 	st->ids = ni;
 	st->i_cap = cap;
 	st->i_n = n;
@@ -327,9 +380,9 @@ int ev_state_catch_up(struct ev_state *st, uint64_t to, struct ev_error *err)
 
 static void reset(struct ev_state *st)
 {
-	free(st->s);
+	table_free(st->s, st->s_cap, sizeof(*st->s));
 	free(st->names);
-	free(st->ids);
+	table_free(st->ids, st->i_cap, sizeof(*st->ids));
 	ev_snap_free(&st->ss);
 	ev_snap_free(&st->is);
 	st->s = NULL;

@@ -193,8 +193,9 @@ static int prepare(struct ev_writer *w, struct ev_codec *codec,
  * The compression helper.  The writer thread hands it each batch of a
  * group as soon as the batch is resolved (zadd), so compressing one
  * overlaps resolving the next; then both threads take the batches left
- * (zfinish).  Everything is under zmu; zbusy says the helper holds a
- * batch.
+ * (zfinish); and the adding thread takes one when it would otherwise wait
+ * for room in the queue (zhelp).  Everything is under zmu; zbusy counts
+ * the batches being compressed off the writer thread.
  */
 static void zstart(struct ev_writer *w, struct wbatch **ws)
 {
@@ -216,6 +217,44 @@ static void zadd(struct ev_writer *w, int n)
 	w->zjob_n = n;
 	pthread_cond_signal(&w->zcv_work);
 	pthread_mutex_unlock(&w->zmu);
+	/* an adding thread waiting for room in the queue may take it */
+	pthread_mutex_lock(&w->mu);
+	w->zgen++;
+	pthread_cond_broadcast(&w->cv_done);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * The adding thread, while the queue is full: compress a batch of the
+ * group being appended, if one waits, rather than wait idle.  1 if it
+ * did.
+ */
+static int zhelp(struct ev_writer *w)
+{
+	struct ev_error e;
+	int i, r;
+
+	if (!w->zrun || w->mcodec == NULL)
+		return 0;
+	pthread_mutex_lock(&w->zmu);
+	if (w->zjob == NULL || w->zfail || w->znext >= w->zjob_n) {
+		pthread_mutex_unlock(&w->zmu);
+		return 0;
+	}
+	i = w->znext++;
+	w->zbusy++;
+	pthread_mutex_unlock(&w->zmu);
+	/* zjob stays valid until zdrain(), which waits for zbusy */
+	r = prepare(w, w->mcodec, w->zjob[i], &e);
+	pthread_mutex_lock(&w->zmu);
+	if (r != 0 && !w->zfail) {
+		w->zfail = 1;
+		w->zerr = e;
+	}
+	w->zbusy--;
+	pthread_cond_broadcast(&w->zcv_done);
+	pthread_mutex_unlock(&w->zmu);
+	return 1;
 }
 
 /* Wait until the helper holds no batch, and close the group. */
@@ -283,7 +322,7 @@ static void *zhelper(void *arg)
 		if (w->zstop)
 			break;
 		i = w->znext++;
-		w->zbusy = 1;
+		w->zbusy++;
 		pthread_mutex_unlock(&w->zmu);
 		r = prepare(w, w->zcodec, w->zjob[i], &e);
 		pthread_mutex_lock(&w->zmu);
@@ -291,7 +330,7 @@ static void *zhelper(void *arg)
 			w->zfail = 1;
 			w->zerr = e;
 		}
-		w->zbusy = 0;
+		w->zbusy--;
 		pthread_cond_broadcast(&w->zcv_done);
 	}
 	pthread_mutex_unlock(&w->zmu);
@@ -341,6 +380,174 @@ static int as_added(struct wbatch *b)
 }
 
 /*
+ * The sync thread: an fdatasync of the head segment, asked for by the
+ * writer thread (sync_start) and waited for (sync_wait), so that the
+ * writer thread resolves the next group meanwhile.
+ */
+static void *syncer(void *arg)
+{
+	struct ev_writer *w = arg;
+	int e;
+
+	pthread_mutex_lock(&w->smu);
+	for (;;) {
+		while (!w->sreq && !w->sstop)
+			pthread_cond_wait(&w->scv, &w->smu);
+		if (!w->sreq)
+			break;
+		pthread_mutex_unlock(&w->smu);
+		e = fdatasync(w->seg_fd) != 0 ? errno : 0;
+		pthread_mutex_lock(&w->smu);
+		w->serr = e;
+		w->sreq = 0;
+		w->sdone = 1;
+		pthread_cond_broadcast(&w->scv);
+	}
+	pthread_mutex_unlock(&w->smu);
+	return NULL;
+}
+
+static void sync_start(struct ev_writer *w)
+{
+	pthread_mutex_lock(&w->smu);
+	w->sreq = 1;
+	w->sdone = 0;
+	pthread_cond_broadcast(&w->scv);
+	pthread_mutex_unlock(&w->smu);
+}
+
+/* 0, or the errno of the fdatasync */
+static int sync_wait(struct ev_writer *w)
+{
+	int e;
+
+	pthread_mutex_lock(&w->smu);
+	while (!w->sdone)
+		pthread_cond_wait(&w->scv, &w->smu);
+	e = w->serr;
+	pthread_mutex_unlock(&w->smu);
+	return e;
+}
+
+/*
+ * May the group being written leave its sync to the sync thread?  Only
+ * in the plain case (what a bulk evpub is): batches synced one group at
+ * a time, no expected versions, no correlation index, and more batches
+ * already waiting, which the writer thread takes next.  The lock is
+ * then held on into the next group: at most PIPE_CHAIN groups in a row,
+ * so that another writer waits no longer than that, and never once
+ * another writer has appended since this one began (the lock is shared,
+ * and taken per group as evlog(5) Writers has it).
+ */
+#define PIPE_CHAIN 8
+
+static int may_pipeline(struct ev_writer *w)
+{
+	int more;
+
+	if (!w->threaded || w->sync != EV_SYNC_BATCH || w->verbatim ||
+	    w->o.one_batch || w->o.expect != EV_EXPECT_ANY || w->cix != NULL ||
+	    w->shared || w->chain >= PIPE_CHAIN)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	more = w->q_head != NULL && !w->stop;
+	pthread_mutex_unlock(&w->mu);
+	if (!more)
+		return 0;
+	if (!w->srun) {
+		pthread_mutex_init(&w->smu, NULL);
+		pthread_cond_init(&w->scv, NULL);
+		if (pthread_create(&w->sthr, NULL, syncer, w) != 0) {
+			pthread_mutex_destroy(&w->smu);
+			pthread_cond_destroy(&w->scv);
+			return 0;
+		}
+		w->srun = 1;
+	}
+	return 1;
+}
+
+/* The batches ws[0..n) at pos[], with offsets from base[], are synced:
+ * index them and move the head past them.  0, or the error (the segment
+ * cut back to the head as it was). */
+static int advance_head(struct ev_writer *w, struct wbatch **ws,
+			const uint64_t *pos, const uint64_t *base, int n,
+			uint64_t end, uint64_t next, struct ev_error *err)
+{
+	struct ev_head before;
+	int k, r;
+
+	for (k = 0; k < n; k++) {
+		index_batch(w, pos[k], base[k], ws[k]);
+		if (w->head.max_time == EV_TIME_NONE ||
+		    ws[k]->max_time > w->head.max_time)
+			w->head.max_time = ws[k]->max_time;
+		ws[k]->base = base[k];
+	}
+	before = w->head;
+	w->head.end = end;
+	w->head.next = next;
+	/* synced, and sound: what this writer checked when it opened the
+	 * log, and what writers published since */
+	if (w->sync == EV_SYNC_BATCH && w->open_checked)
+		w->head.checked = end;
+	r = ev_writer_publish(w, err);
+	if (r != 0) {
+		/* unpublished means not written: cut it back, so it never
+		 * reappears after an error */
+		int e = errno;
+		struct ev_error e3;
+		w->head = before;
+		if (ftruncate(w->seg_fd, (off_t)before.end) == 0)
+			fdatasync(w->seg_fd);
+		/* and drop the index entries written for it */
+		if (ev_index_rebuild(w->log, before.seg_base, before.salt,
+				     before.end, &w->head.last_index, NULL,
+				     &e3) == 0)
+			ev_writer_open_segment(w, before.seg_base, &e3);
+		ev_seterr_errno(err, EV_EIO, e,
+				"cannot update '%s/head'; nothing "
+				"after offset %llu was written",
+				w->log->path, (unsigned long long)before.next);
+	}
+	return r;
+}
+
+/*
+ * The group left pending by the last append_batches: wait for its sync,
+ * publish it and report it.  0, or the error: the segment is then cut
+ * back to the durable end, and nothing of that group is reported.
+ */
+static int pend_finish(struct ev_writer *w, struct ev_error *err)
+{
+	int n = w->pend_n, e, r, k;
+
+	if (n == 0)
+		return 0;
+	w->pend_n = 0;
+	e = sync_wait(w);
+	if (e != 0)
+		r = fail_io(w, "fsync of", e, err);
+	else {
+		w->syncs++;
+		r = advance_head(w, w->pend_ws, w->pend_pos, w->pend_base, n,
+				 w->pend_end, w->pend_next, err);
+	}
+	if (r == 0) {
+		report(w, w->pend_bs, w->pend_nres);
+		return 0;
+	}
+	/* the duplicates before it, and the first record that was not
+	 * written */
+	for (k = 0; k < w->pend_nres && w->pend_bs[k]->kept == 0; k++)
+		;
+	report(w, w->pend_bs, k);
+	if (k < w->pend_nres)
+		w->failed_tag = w->pend_bs[k]->tags[0];
+	return r;
+}
+
+/*
  * Append batches under one lock (group commit).  Under the lock, each
  * batch is resolved against the streams and ids of the log (duplicates
  * dropped, versions checked and assigned) and compressed; then as many
@@ -359,24 +566,45 @@ static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 	struct iovec iov[2];
 	struct wbatch *ws[QUEUE_MAX + 1];
 	uint64_t pos[QUEUE_MAX + 1], base[QUEUE_MAX + 1], end, next;
-	int i = 0, j, k, nw = 0, nres = 0, done = 0, acked, r, cr = 0;
-	uint64_t *touched_saved = NULL;
+	int i = 0, j, k, nw = 0, nres = 0, done = 0, acked, r = 0, cr = 0;
+	int pending = 0, pfail = 0;
+	uint64_t *touched_saved = NULL, d;
 	size_t touched_n = 0;
 	ssize_t wr;
 
-	if (lock_log(w, err) != 0)
-		return err->code;
-	r = ev_writer_tail_sync(w, err);
-	if (r == 0 && !w->verbatim)
-		r = ev_writer_state_sync(w, err);
+	if (w->pend_n == 0) {
+		if (lock_log(w, err) != 0)
+			return err->code;
+		r = ev_writer_tail_sync(w, err);
+		/* another writer's batches since ours (the first time, the
+		 * head is new to us whoever wrote it) */
+		if (r == 0 && w->appended && w->head_moved)
+			w->shared = 1;
+		w->appended = 1;
+		w->chain = 0;
+		if (r == 0 && !w->verbatim)
+			r = ev_writer_state_sync(w, err);
+	}
+	/* else the lock is held since the pending group: nothing moved */
 	if (r == 0 && w->o.expect != EV_EXPECT_ANY &&
 	    ev_writer_save_touched(w, &touched_saved, &touched_n) != 0)
 		r = ev_seterr(err, EV_ERR, "out of memory");
 	if (r == 0) {
 again:
-		next = w->head.next;
-		w->gids_base = next;
-		w->ngids = 0;
+		if (w->pend_n > 0) {
+			/* offsets on from the pending group's; its ids stay
+			 * in gids, those before it are in the log */
+			next = w->pend_next;
+			d = w->head.next - w->gids_base;
+			memmove(w->gids, w->gids + d,
+				(w->ngids - d) * sizeof(*w->gids));
+			w->ngids -= d;
+			w->gids_base = w->head.next;
+		} else {
+			next = w->head.next;
+			w->gids_base = next;
+			w->ngids = 0;
+		}
 		nw = 0;
 		zstart(w, ws);
 		for (nres = 0; nres < n; nres++) {
@@ -388,8 +616,13 @@ again:
 				/* a snapshot page did not check out: what was
 				 * looked up there may be wrong; start over
 				 * with the snapshots read whole and checked,
-				 * or the log instead */
+				 * or the log instead (the pending group
+				 * published first, so the log has it) */
 				zdrain(w, 1);
+				if ((r = pend_finish(w, err)) != 0) {
+					pfail = 1;
+					break;
+				}
 				ev_writer_state_drop(w);
 				w->state_whole = 1;
 				if (w->o.expect != EV_EXPECT_ANY)
@@ -432,6 +665,17 @@ again:
 			if (r != 0)
 				nw = nres = 0;
 		}
+	}
+	/* the pending group durable and published before this one is
+	 * written; if it is not, neither is this one */
+	if (w->pend_n > 0 && pend_finish(w, r != 0 ? &cerr : err) != 0) {
+		if (r == 0)
+			r = err->code;
+		else
+			*err = cerr;
+		pfail = 1;
+		cr = 0;
+		nw = nres = 0;
 	}
 	while (r == 0 && i < nw) {
 		if (needs_roll(w, ws[i], w->head.end, w->head.next)) {
@@ -478,6 +722,25 @@ again:
 		}
 		if (r != 0)
 			break;
+		if (i == 0 && j == nw && cr == 0 && may_pipeline(w)) {
+			/* its sync on the sync thread, while the writer
+			 * thread resolves the next group */
+			for (k = 0; k < j; k++) {
+				w->pend_ws[k] = ws[k];
+				w->pend_pos[k] = pos[k];
+				w->pend_base[k] = base[k];
+			}
+			w->pend_end = end;
+			w->pend_next = next;
+			for (k = 0; k < nres; k++)
+				w->pend_bs[k] = bs[k];
+			w->pend_nres = nres;
+			w->pend_n = j;
+			w->chain++;
+			sync_start(w);
+			pending = 1;
+			break;
+		}
 		if (w->sync == EV_SYNC_BATCH) {
 			if (fdatasync(w->seg_fd) != 0) {
 				r = fail_io(w, "fsync of", errno, err);
@@ -485,54 +748,26 @@ again:
 			}
 			w->syncs++;
 		}
-		for (k = i; k < j; k++) {
-			index_batch(w, pos[k - i], base[k - i], ws[k]);
-			if (w->head.max_time == EV_TIME_NONE ||
-			    ws[k]->max_time > w->head.max_time)
-				w->head.max_time = ws[k]->max_time;
-			ws[k]->base = base[k - i];
-		}
-		{
-			struct ev_head before = w->head;
-			w->head.end = end;
-			w->head.next = next;
-			/* synced, and sound: what this writer checked when it
-			 * opened the log, and what writers published since */
-			if (w->sync == EV_SYNC_BATCH && w->open_checked)
-				w->head.checked = end;
-			r = ev_writer_publish(w, err);
-			if (r != 0) {
-				/* unpublished means not written: cut it back,
-				 * so it never reappears after an error */
-				int e = errno;
-				struct ev_error e3;
-				w->head = before;
-				if (ftruncate(w->seg_fd, (off_t)before.end) ==
-				    0)
-					fdatasync(w->seg_fd);
-				/* and drop the index entries written for it */
-				if (ev_index_rebuild(w->log, before.seg_base,
-						     before.salt, before.end,
-						     &w->head.last_index, NULL,
-						     &e3) == 0)
-					ev_writer_open_segment(w,
-							       before.seg_base,
-							       &e3);
-				ev_seterr_errno(
-					err, EV_EIO, e,
-					"cannot update '%s/head'; nothing "
-					"after offset %llu was written",
-					w->log->path,
-					(unsigned long long)before.next);
-				break;
-			}
-		}
+		r = advance_head(w, ws + i, pos, base, j - i, end, next, err);
+		if (r != 0)
+			break;
 		done = j;
 		i = j;
+	}
+	if (pending) {
+		/* published and reported by pend_finish(), the lock held
+		 * until then */
+		free(touched_saved);
+		return 0;
 	}
 	if (r != 0 && w->st != NULL)
 		ev_writer_state_drop(w); /* it may hold what was not written */
 	unlock_log(w);
+	if (pfail) {
+		/* reported as far as it goes by pend_finish() */
+		free(touched_saved);
+		return r;
+	}
 	/* the correlation index's entries of what was written */
 	for (k = 0; w->cix != NULL && k < done; k++)
 		ev_cixw_batch(w->cix, ws[k]->base, ws[k]->src->p,
@@ -576,14 +811,33 @@ static void recycle(struct ev_writer *w, struct wbatch *b)
 static void *writer_thread(void *arg)
 {
 	struct ev_writer *w = arg;
-	struct wbatch *bs[QUEUE_MAX + 1];
+	struct wbatch *bs[QUEUE_MAX + 1], *pbs[QUEUE_MAX + 1];
 	struct ev_error e;
-	int n, i, r, skip;
+	int n, i, r, skip, pn = 0;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (w->q_head == NULL && !w->stop)
+		while (w->q_head == NULL && !w->stop && w->pend_n == 0)
 			pthread_cond_wait(&w->cv_work, &w->mu);
+		if (w->q_head == NULL && w->pend_n > 0) {
+			/* cannot happen (a group is left pending only when
+			 * more wait), but never leave one unpublished */
+			pthread_mutex_unlock(&w->mu);
+			r = pend_finish(w, &e);
+			unlock_log(w);
+			pthread_mutex_lock(&w->mu);
+			if (r != 0 && !w->failed) {
+				w->ferr = e;
+				__atomic_store_n(&w->failed, 1,
+						 __ATOMIC_RELEASE);
+			}
+			for (i = 0; i < pn; i++)
+				recycle(w, pbs[i]);
+			pn = 0;
+			w->busy = 0;
+			pthread_cond_broadcast(&w->cv_done);
+			continue;
+		}
 		if (w->q_head == NULL && w->stop)
 			break;
 		/* take everything queued: one group commit */
@@ -606,9 +860,21 @@ static void *writer_thread(void *arg)
 			/* ferr first: ev_writer_add() reads failed unlocked */
 			__atomic_store_n(&w->failed, 1, __ATOMIC_RELEASE);
 		}
-		for (i = 0; i < n; i++)
-			recycle(w, bs[i]);
-		w->busy = 0;
+		/* the group pending before is done with (process() finishes
+		 * it first); this one, if pending now, is kept until then */
+		for (i = 0; i < pn; i++)
+			recycle(w, pbs[i]);
+		pn = 0;
+		if (w->pend_n > 0) {
+			for (i = 0; i < n; i++)
+				pbs[i] = bs[i];
+			pn = n;
+		} else {
+			for (i = 0; i < n; i++)
+				recycle(w, bs[i]);
+		}
+		/* still busy while a group is pending */
+		w->busy = w->pend_n > 0;
 		pthread_cond_broadcast(&w->cv_done);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -653,8 +919,18 @@ static int submit(struct ev_writer *w, struct ev_error *err)
 		return r;
 	}
 	pthread_mutex_lock(&w->mu);
-	while (w->q_len >= QUEUE_MAX && !w->failed)
-		pthread_cond_wait(&w->cv_done, &w->mu);
+	while (w->q_len >= QUEUE_MAX && !w->failed) {
+		/* no room: help compress the group being appended, or wait
+		 * for room or for a batch to compress */
+		uint64_t gen = w->zgen;
+		int helped;
+		pthread_mutex_unlock(&w->mu);
+		helped = zhelp(w);
+		pthread_mutex_lock(&w->mu);
+		if (!helped && w->q_len >= QUEUE_MAX && !w->failed &&
+		    w->zgen == gen)
+			pthread_cond_wait(&w->cv_done, &w->mu);
+	}
 	b->next = NULL;
 	if (w->q_tail)
 		w->q_tail->next = b;
@@ -742,6 +1018,8 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 		if (w->level > 0 && (w->zcodec = ev_codec_new()) != NULL &&
 		    pthread_create(&w->zthr, NULL, zhelper, w) == 0)
 			w->zrun = 1;
+		if (w->zrun)
+			w->mcodec = ev_codec_new(); /* NULL: it only waits */
 	}
 	*out = w;
 	return 0;
@@ -919,6 +1197,12 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 	}
 	if (w->zrun)
 		stop_thread(&w->zmu, &w->zcv_work, &w->zstop, w->zthr);
+	if (w->srun) {
+		stop_thread(&w->smu, &w->scv, &w->sstop, w->sthr);
+		pthread_mutex_destroy(&w->smu);
+		pthread_cond_destroy(&w->scv);
+		w->srun = 0;
+	}
 	if (r == 0 && w->cix != NULL) {
 		/* the correlation index, a cache: failing to bring it up to
 		 * date costs the next trace a scan of what we appended */
@@ -967,6 +1251,7 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 	}
 	ev_codec_free(w->codec);
 	ev_codec_free(w->zcodec);
+	ev_codec_free(w->mcodec);
 	pthread_mutex_destroy(&w->zmu);
 	pthread_cond_destroy(&w->zcv_work);
 	pthread_cond_destroy(&w->zcv_done);

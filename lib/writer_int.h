@@ -14,7 +14,7 @@
 
 #include "evlog_private.h"
 
-#define QUEUE_MAX 8
+#define QUEUE_MAX 16
 
 /* What became of one record handed to the writer. */
 struct wack {
@@ -120,6 +120,29 @@ struct ev_writer {
 	int zjob_n, znext, zfail;
 	struct ev_error zerr;
 	struct ev_codec *zcodec;
+	/* the adding thread's, to compress a batch of the group while the
+	 * queue is full (zhelp); zgen counts the zadd()s, under mu */
+	struct ev_codec *mcodec;
+	uint64_t zgen;
+
+	/* a pipelined group commit: when more batches wait, the writer
+	 * thread hands the last group's fdatasync to the sync thread and
+	 * resolves and compresses the next group meanwhile, the lock still
+	 * held; the group is published and reported (pend_finish) before
+	 * the next is written */
+	int srun, sstop, sreq, sdone, serr;
+	pthread_t sthr;
+	pthread_mutex_t smu;
+	pthread_cond_t scv;
+	int pend_n; /* batches written, not yet synced */
+	struct wbatch *pend_ws[QUEUE_MAX + 1]; /* them */
+	uint64_t pend_pos[QUEUE_MAX + 1], pend_base[QUEUE_MAX + 1];
+	uint64_t pend_end, pend_next;
+	struct wbatch *pend_bs[QUEUE_MAX + 1]; /* the group, to report */
+	int pend_nres;
+	int chain;    /* groups appended under the lock as it is held */
+	int appended; /* this writer has taken the lock for a group */
+	int shared;   /* and seen another writer's batches since */
 };
 
 /* recovery.c: the tail of the log as this writer knows it */

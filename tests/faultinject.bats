@@ -76,9 +76,9 @@ commas() {
 @test "faultinject: the Nth fdatasync fails with EIO: exit 74, no ack, segment cut back" {
 	local nth
 	robust_seed
-	# 100 batches in groups of at most 9 (the writer's queue) make at
-	# least 12 syncs
-	rand_below nth 10
+	# 100 batches in groups of at most 17 (the writer's queue, 16, and
+	# one) make at least 6 syncs
+	rand_below nth 5
 	nth=$((nth + 2))
 	echo "# fdatasync #$nth fails" >&3
 	evctl init L >/dev/null
