@@ -176,7 +176,8 @@ int ev_batchhdr_decode(const uint8_t *in, uint64_t salt, struct ev_batchhdr *b,
 		*why = "reserved batch header bytes are not zero";
 		return EV_EDATA;
 	}
-	if (b->codec != EV_CODEC_NONE && b->codec != EV_CODEC_ZSTD) {
+	if (b->codec != EV_CODEC_NONE && b->codec != EV_CODEC_ZSTD &&
+	    b->codec != EV_CODEC_PACKED) {
 		*why = "unknown batch codec";
 		return EV_EDATA;
 	}
@@ -201,11 +202,340 @@ int ev_batchhdr_decode(const uint8_t *in, uint64_t salt, struct ev_batchhdr *b,
 	return 0;
 }
 
+/* ------------------------------------------------------------ packing */
+
+/*
+ * The packed form (evlog(5) Batches, codec 2): the raw payload with three
+ * byte patterns taken out of it and stored apart, where zstd compresses
+ * them better: a str 8 of a UUID in lowercase text (d9 24 and 36
+ * characters) as its 16 bytes, a fixstr of a ULID (ba and 26 characters
+ * of Crockford's base 32) as its 16 bytes, and a timestamp 64 (d7 ff and
+ * 8 bytes) as the difference from the one before.  It is a change of
+ * bytes, not of values: any bytes that match are packed, in a string or
+ * not, and unpacking gives back the same bytes.
+ */
+#define PK_HDR 16
+#define PK_UUID 1
+#define PK_ULID 2
+#define PK_TIME 3
+
+static const char crockford[33] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+static const char hexdig[17] = "0123456789abcdef";
+
+static int crock_val(uint8_t ch)
+{
+	static const signed char az[26] = {10, 11, 12, 13, 14, 15, 16, 17, -1,
+					   18, 19, -1, 20, 21, -1, 22, 23, 24,
+					   25, 26, -1, 27, 28, 29, 30, 31};
+
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'A' && ch <= 'Z')
+		return az[ch - 'A'];
+	return -1;
+}
+
+static int hex_val(uint8_t ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/* 36 characters of a lowercase UUID to 16 bytes */
+static int uuid_parse(const uint8_t *t, uint8_t v[16])
+{
+	int i, k = 0, hi, lo;
+
+	if (t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-')
+		return 0;
+	for (i = 0; i < 36; i += 2) {
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			i++;
+		if ((hi = hex_val(t[i])) < 0 || (lo = hex_val(t[i + 1])) < 0)
+			return 0;
+		v[k++] = (uint8_t)(hi << 4 | lo);
+	}
+	return 1;
+}
+
+static void uuid_format(const uint8_t v[16], uint8_t *t)
+{
+	int i, k = 0;
+
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			t[k++] = '-';
+		t[k++] = (uint8_t)hexdig[v[i] >> 4];
+		t[k++] = (uint8_t)hexdig[v[i] & 15];
+	}
+}
+
+/* 26 characters of a ULID to its 128 bits, big-endian */
+static int ulid_parse(const uint8_t *t, uint8_t v[16])
+{
+	uint64_t hi = 0, lo = 0;
+	int i, d;
+
+	if (t[0] < '0' || t[0] > '7')
+		return 0;
+	for (i = 0; i < 26; i++) {
+		if ((d = crock_val(t[i])) < 0)
+			return 0;
+		hi = hi << 5 | lo >> 59;
+		lo = lo << 5 | (uint64_t)d;
+	}
+	for (i = 0; i < 8; i++) {
+		v[i] = (uint8_t)(hi >> (56 - 8 * i));
+		v[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
+	}
+	return 1;
+}
+
+static void ulid_format(const uint8_t v[16], uint8_t *t)
+{
+	uint64_t hi = 0, lo = 0;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		hi = hi << 8 | v[i];
+		lo = lo << 8 | v[8 + i];
+	}
+	for (i = 25; i >= 0; i--) {
+		t[i] = (uint8_t)crockford[lo & 31];
+		lo = lo >> 5 | hi << 59;
+		hi >>= 5;
+	}
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static const uint8_t *next_of(const uint8_t *from, const uint8_t *end, int c)
+{
+	const uint8_t *q =
+		from < end ? memchr(from, c, (size_t)(end - from)) : NULL;
+
+	return q != NULL ? q : end;
+}
+
+static const uint8_t *min3(const uint8_t *a, const uint8_t *b, const uint8_t *c)
+{
+	const uint8_t *m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+int ev_pack(const uint8_t *raw, size_t n, struct ev_buf *out)
+{
+	const uint8_t *end = raw + n, *lit = raw, *q, *nu, *nl, *nt;
+	uint8_t *gp, *kp, *dp, *rp, *o, v[16];
+	size_t s = 0, l = 0;
+	uint64_t prev = 0, t, z;
+	int kind;
+
+	/* worst case per pattern: 4 bytes of gap, 1 of kind, 16 of bytes
+	 * (or 10 of difference) for at least 10 bytes of input: sections
+	 * are laid out at their worst, then moved together */
+	out->len = 0;
+	if (ev_buf_reserve(out, PK_HDR + 4 * n + 64) != 0)
+		return EV_ERR;
+	gp = out->p + PK_HDR;	    /* gaps: n/10 * 4 at most */
+	kp = gp + n / 10 * 4 + 4;   /* kinds: n/10 */
+	dp = kp + n / 10 + 1;	    /* differences: n/10 * 10 */
+	rp = dp + n / 10 * 10 + 10; /* bytes: n/27 * 16 */
+	o = rp + n / 27 * 16 + 16;  /* literals: n */
+	nu = next_of(raw, end, 0xd9);
+	nl = next_of(raw, end, 0xba);
+	nt = next_of(raw, end, 0xd7);
+	for (;;) {
+		size_t len = 0;
+		q = min3(nu, nl, nt);
+		if (q == end)
+			break;
+		if (q == nu) {
+			if (end - q >= 38 && q[1] == 0x24 &&
+			    uuid_parse(q + 2, v)) {
+				kind = PK_UUID;
+				len = 38;
+			} else {
+				nu = next_of(q + 1, end, 0xd9);
+			}
+		} else if (q == nl) {
+			if (end - q >= 27 && ulid_parse(q + 1, v)) {
+				kind = PK_ULID;
+				len = 27;
+			} else {
+				nl = next_of(q + 1, end, 0xba);
+			}
+		} else if (end - q >= 10 && q[1] == 0xff) {
+			kind = PK_TIME;
+			len = 10;
+		} else {
+			nt = next_of(q + 1, end, 0xd7);
+		}
+		if (len == 0)
+			continue;
+		gp = ev_uleb_put(gp, (uint64_t)(q - lit));
+		memcpy(o + l, lit, (size_t)(q - lit));
+		l += (size_t)(q - lit);
+		kp[s++] = (uint8_t)kind;
+		if (kind == PK_TIME) {
+			t = get_be64(q + 2);
+			z = t - prev; /* mod 2^64, then zigzag */
+			z = (z << 1) ^ (uint64_t) - (int64_t)(z >> 63);
+			prev = t;
+			dp = ev_uleb_put(dp, z);
+		} else {
+			memcpy(rp, v, 16);
+			rp += 16;
+		}
+		lit = q + len;
+		if (nu < lit)
+			nu = next_of(lit, end, 0xd9);
+		if (nl < lit)
+			nl = next_of(lit, end, 0xba);
+		if (nt < lit)
+			nt = next_of(lit, end, 0xd7);
+	}
+	if (s == 0)
+		return 0;
+	memcpy(o + l, lit, (size_t)(end - lit));
+	l += (size_t)(end - lit);
+	{
+		uint8_t *base = out->p + PK_HDR, *w;
+		size_t gl = (size_t)(gp - base), dl, rl;
+		uint8_t *k0 = base + n / 10 * 4 + 4;
+		uint8_t *d0 = k0 + n / 10 + 1;
+		uint8_t *r0 = d0 + n / 10 * 10 + 10;
+		uint8_t *o0 = r0 + n / 27 * 16 + 16;
+		dl = (size_t)(dp - d0);
+		rl = (size_t)(rp - r0);
+		w = base + gl;
+		memmove(w, k0, s);
+		w += s;
+		memmove(w, d0, dl);
+		w += dl;
+		memmove(w, r0, rl);
+		w += rl;
+		memmove(w, o0, l);
+		w += l;
+		ev_put32(out->p, (uint32_t)s);
+		ev_put32(out->p + 4, (uint32_t)gl);
+		ev_put32(out->p + 8, (uint32_t)dl);
+		ev_put32(out->p + 12, (uint32_t)l);
+		out->len = (size_t)(w - out->p);
+	}
+	return 1;
+}
+
+static int get_uleb(const uint8_t **pp, const uint8_t *end, int max,
+		    uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t x = 0;
+	int i;
+
+	for (i = 0; i < max; i++) {
+		if (p >= end)
+			return -1;
+		x |= (uint64_t)(*p & 0x7f) << (7 * i);
+		if (!(*p++ & 0x80)) {
+			*pp = p;
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int ev_unpack(const uint8_t *pk, size_t m, uint8_t *out, size_t n)
+{
+	const uint8_t *gp, *ge, *kp, *dp, *de, *rp, *re, *lp, *le;
+	uint8_t *o = out, *oe = out + n;
+	size_t s, g, d, l, rest, i;
+	uint64_t gap, z, prev = 0;
+
+	if (m < PK_HDR)
+		return -1;
+	s = ev_get32(pk);
+	g = ev_get32(pk + 4);
+	d = ev_get32(pk + 8);
+	l = ev_get32(pk + 12);
+	rest = m - PK_HDR;
+	if (g > rest || s > rest - g || d > rest - g - s ||
+	    l > rest - g - s - d || (rest - g - s - d - l) % 16 != 0)
+		return -1;
+	gp = pk + PK_HDR;
+	ge = gp + g;
+	kp = ge;
+	dp = kp + s;
+	de = dp + d;
+	rp = de;
+	re = pk + m - l;
+	lp = re;
+	le = pk + m;
+	for (i = 0; i < s; i++) {
+		if (get_uleb(&gp, ge, 4, &gap) != 0 ||
+		    gap > (uint64_t)(le - lp) || gap > (uint64_t)(oe - o))
+			return -1;
+		memcpy(o, lp, (size_t)gap);
+		o += gap;
+		lp += gap;
+		switch (kp[i]) {
+		case PK_UUID:
+			if (re - rp < 16 || oe - o < 38)
+				return -1;
+			o[0] = 0xd9;
+			o[1] = 0x24;
+			uuid_format(rp, o + 2);
+			rp += 16;
+			o += 38;
+			break;
+		case PK_ULID:
+			if (re - rp < 16 || oe - o < 27)
+				return -1;
+			o[0] = 0xba;
+			ulid_format(rp, o + 1);
+			rp += 16;
+			o += 27;
+			break;
+		case PK_TIME:
+			if (get_uleb(&dp, de, 10, &z) != 0 || oe - o < 10)
+				return -1;
+			prev += (z >> 1) ^ (uint64_t) - (int64_t)(z & 1);
+			o[0] = 0xd7;
+			o[1] = 0xff;
+			for (int b = 0; b < 8; b++)
+				o[2 + b] = (uint8_t)(prev >> (56 - 8 * b));
+			o += 10;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (gp != ge || dp != de || rp != re ||
+	    (size_t)(le - lp) != (size_t)(oe - o))
+		return -1;
+	memcpy(o, lp, (size_t)(le - lp));
+	return 0;
+}
+
 /* ------------------------------------------------------------ payloads */
 
 struct ev_codec {
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
+	struct ev_buf pk; /* the packed form, codec 2 */
 };
 
 struct ev_codec *ev_codec_new(void)
@@ -219,20 +549,37 @@ void ev_codec_free(struct ev_codec *c)
 		return;
 	ZSTD_freeCCtx(c->cctx);
 	ZSTD_freeDCtx(c->dctx);
+	ev_buf_free(&c->pk);
 	free(c);
 }
 
 /* Compress raw into out (replacing its contents). */
-int ev_codec_compress(struct ev_codec *c, int level, const uint8_t *raw,
-		      size_t n, struct ev_buf *out, struct ev_error *err)
+int ev_codec_compress(struct ev_codec *c, int level, int pack,
+		      const uint8_t *raw, size_t n, struct ev_buf *out,
+		      uint8_t *codec, struct ev_error *err)
 {
-	size_t bound = ZSTD_compressBound(n), r;
+	size_t bound, r;
+	int p = 0;
 
 	if (c->cctx == NULL) {
 		c->cctx = ZSTD_createCCtx();
 		if (c->cctx == NULL)
 			return ev_seterr(err, EV_ERR, "out of memory");
 	}
+	if (pack) {
+		p = ev_pack(raw, n, &c->pk);
+		if (p < 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		/* packing never grows what writers write; nothing else is
+		 * stored packed */
+		if (p == 1 && c->pk.len < n) {
+			raw = c->pk.p;
+			n = c->pk.len;
+		} else {
+			p = 0;
+		}
+	}
+	bound = ZSTD_compressBound(n);
 	ZSTD_CCtx_reset(c->cctx, ZSTD_reset_session_and_parameters);
 	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 0);
@@ -258,6 +605,19 @@ int ev_codec_compress(struct ev_codec *c, int level, const uint8_t *raw,
 		return ev_seterr(err, EV_ERR, "zstd compression failed: %s",
 				 ZSTD_getErrorName(r));
 	out->len = r;
+	*codec = p ? EV_CODEC_PACKED : EV_CODEC_ZSTD;
+	return 0;
+}
+
+static int need_dctx(struct ev_codec *c)
+{
+	if (c->dctx == NULL) {
+		c->dctx = ZSTD_createDCtx();
+		if (c->dctx == NULL)
+			return -1;
+		ZSTD_DCtx_setParameter(c->dctx, ZSTD_d_windowLogMax,
+				       EV_WINDOWLOG_MAX);
+	}
 	return 0;
 }
 
@@ -272,6 +632,7 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 	size_t r;
 	ZSTD_inBuffer in;
 	ZSTD_outBuffer ob;
+	struct ev_buf *dst = raw;
 
 	raw->len = 0;
 	if (ev_batch_is_gap(h))
@@ -283,20 +644,16 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 		}
 		return 0;
 	}
-	if (c->dctx == NULL) {
-		c->dctx = ZSTD_createDCtx();
-		if (c->dctx == NULL) {
-			*why = "out of memory";
-			return EV_ERR;
-		}
-		ZSTD_DCtx_setParameter(c->dctx, ZSTD_d_windowLogMax,
-				       EV_WINDOWLOG_MAX);
+	if (need_dctx(c) != 0) {
+		*why = "out of memory";
+		return EV_ERR;
 	}
 	/* one frame of exactly the declared sizes; the streaming API
 	 * enforces windowLogMax, and decodes in one pass when the whole
 	 * frame and its output fit, as they do here */
 	fcs = ZSTD_getFrameContentSize(stored, h->stored_len);
-	if (fcs != h->raw_len) {
+	if (h->codec == EV_CODEC_PACKED ? fcs < PK_HDR || fcs >= h->raw_len
+					: fcs != h->raw_len) {
 		*why = "zstd frame size does not match the batch header";
 		return EV_EDATA;
 	}
@@ -305,7 +662,12 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 		*why = "zstd frame length does not match the batch header";
 		return EV_EDATA;
 	}
-	if (ev_buf_reserve(raw, h->raw_len) != 0) {
+	if (h->codec == EV_CODEC_PACKED) {
+		dst = &c->pk;
+		dst->len = 0;
+	}
+	if (ev_buf_reserve(dst, (size_t)fcs) != 0 ||
+	    ev_buf_reserve(raw, h->raw_len) != 0) {
 		*why = "out of memory";
 		return EV_ERR;
 	}
@@ -313,14 +675,21 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 	in.src = stored;
 	in.size = h->stored_len;
 	in.pos = 0;
-	ob.dst = raw->p;
-	ob.size = h->raw_len;
+	ob.dst = dst->p;
+	ob.size = (size_t)fcs;
 	ob.pos = 0;
 	r = ZSTD_decompressStream(c->dctx, &ob, &in);
-	if (ZSTD_isError(r) || r != 0 || ob.pos != h->raw_len ||
-	    in.pos != in.size) {
+	if (ZSTD_isError(r) || r != 0 || ob.pos != fcs || in.pos != in.size) {
 		*why = "zstd payload does not decompress";
 		return EV_EDATA;
+	}
+	if (h->codec == EV_CODEC_PACKED) {
+		if (ev_unpack(dst->p, ob.pos, raw->p, h->raw_len) != 0) {
+			*why = "packed payload does not unpack";
+			return EV_EDATA;
+		}
+		raw->len = h->raw_len;
+		return 0;
 	}
 	r = ob.pos;
 	raw->len = r;
@@ -332,31 +701,29 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
  * decoding fails, at most cap bytes, in raw (replacing its contents).
  * Only for salvage (evtail(1) SALVAGE): nothing says the bytes are right.
  */
-int ev_codec_salvage(struct ev_codec *c, const uint8_t *in, size_t n,
-		     size_t cap, struct ev_buf *raw)
+int ev_codec_salvage(struct ev_codec *c, uint8_t codec, const uint8_t *in,
+		     size_t n, size_t cap, struct ev_buf *raw)
 {
 	ZSTD_inBuffer ib;
 	ZSTD_outBuffer ob;
 	size_t r;
+	struct ev_buf *dst = codec == EV_CODEC_PACKED ? &c->pk : raw;
 
 	raw->len = 0;
-	if (c->dctx == NULL) {
-		c->dctx = ZSTD_createDCtx();
-		if (c->dctx == NULL)
-			return EV_ERR;
-		ZSTD_DCtx_setParameter(c->dctx, ZSTD_d_windowLogMax,
-				       EV_WINDOWLOG_MAX);
-	}
-	if (ev_buf_reserve(raw, cap) != 0)
+	if (need_dctx(c) != 0)
+		return EV_ERR;
+	dst->len = 0;
+	if (ev_buf_reserve(raw, cap) != 0 || ev_buf_reserve(dst, cap) != 0)
 		return EV_ERR;
 	ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
 	ib.src = in;
 	ib.size = n;
 	ib.pos = 0;
-	ob.dst = raw->p;
+	ob.dst = dst->p;
 	ob.size = cap;
 	ob.pos = 0;
 	/* block by block, keeping what each gave before an error */
+	r = 1;
 	while (ib.pos < ib.size && ob.pos < ob.size) {
 		size_t before_in = ib.pos, before_out = ob.pos;
 		r = ZSTD_decompressStream(c->dctx, &ob, &ib);
@@ -364,7 +731,14 @@ int ev_codec_salvage(struct ev_codec *c, const uint8_t *in, size_t n,
 		    (ib.pos == before_in && ob.pos == before_out))
 			break;
 	}
-	raw->len = ob.pos;
+	if (codec != EV_CODEC_PACKED) {
+		raw->len = ob.pos;
+		return 0;
+	}
+	/* the packed form keeps its literals last: only a whole frame
+	 * gives records, and then all of them */
+	if (r == 0 && ev_unpack(dst->p, ob.pos, raw->p, cap) == 0)
+		raw->len = cap;
 	return 0;
 }
 
@@ -625,6 +999,9 @@ int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
 			ev_seghdr_encode(hdr, base, *salt, log->id);
 			/* writers keep its summary index (evlog(5)) */
 			ev_put32(hdr + 12, EV_COMPAT_SUMMARIES);
+			/* and may pack its batches when they compress */
+			if (log->cfg.level > 0)
+				ev_put32(hdr + 16, EV_INCOMPAT_PACKED);
 			ev_put32(hdr + 60, ev_crc32c(0, hdr, 60));
 		} else if (i == 3) {
 			ev_six_header(ih, *salt);
