@@ -339,7 +339,8 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 		    const uint8_t *stored, struct ev_buf *raw,
 		    const char **why);
 /* salvage: what a damaged zstd frame gives before it fails, up to cap;
- * a packed payload (codec 2) gives all its records or none */
+ * a packed payload (codec 2, or EV_CODEC_ZSTD_ANY that unpacks) gives
+ * all its records or none */
 int ev_codec_salvage(struct ev_codec *c, uint8_t codec, const uint8_t *in,
 		     size_t n, size_t cap, struct ev_buf *raw);
 /* The packed form of a raw payload (evlog(5) Batches, codec 2) and back.
@@ -348,6 +349,10 @@ int ev_codec_salvage(struct ev_codec *c, uint8_t codec, const uint8_t *in,
  * packed form of exactly n bytes. */
 int ev_pack(const uint8_t *raw, size_t n, struct ev_buf *out);
 int ev_unpack(const uint8_t *pk, size_t m, uint8_t *out, size_t n);
+/* The length pk unpacks to, or -1 when it is not a packed form. */
+long long ev_unpacked_len(const uint8_t *pk, size_t m);
+/* For ev_codec_salvage: a zstd frame of codec 1 or 2, not known which. */
+#define EV_CODEC_ZSTD_ANY 0xff
 int ev_payload_check(const uint8_t *p, size_t n, uint32_t count,
 		     const char **why);
 void ev_segment_name(char *out, size_t n, uint64_t base, const char *ext);

@@ -573,7 +573,8 @@ static int read_stored(struct ev_salvage *s, uint64_t pos, size_t n,
 }
 
 /* Decode what the stored bytes give, whatever their checksum says:
- * codec 1 by frame, as far as it goes; codec 0 as they are. */
+ * codec 1 by frame, as far as it goes; codec 2 whole or not at all;
+ * codec 0 as they are. */
 static int loose_decode(struct ev_salvage *s, uint8_t codec, size_t cap,
 			struct ev_buf *raw, struct ev_error *err)
 {
@@ -671,7 +672,9 @@ static int bad_part(struct ev_salvage *s, const struct part *pt,
 			n = EV_MAX_STORED;
 		if ((r = read_stored(s, pt->pos + EV_BATCHHDR_SIZE, (size_t)n,
 				     err)) != 0 ||
-		    (r = loose_decode(s, (uint8_t)is_zstd(&s->stored),
+		    (r = loose_decode(s,
+				      is_zstd(&s->stored) ? EV_CODEC_ZSTD_ANY
+							  : EV_CODEC_NONE,
 				      EV_MAX_BATCH, raw, err)) != 0)
 			return r;
 		got = good_records(raw, pt->counted ? pt->count : UINT32_MAX,

@@ -521,6 +521,34 @@ static int get_uleb(const uint8_t **pp, const uint8_t *end, int max,
 	return -1;
 }
 
+long long ev_unpacked_len(const uint8_t *pk, size_t m)
+{
+	size_t s, g, d, l, rest, i, n12 = 0, n3 = 0;
+
+	if (m < PK_HDR)
+		return -1;
+	s = ev_get32(pk);
+	g = ev_get32(pk + 4);
+	d = ev_get32(pk + 8);
+	l = ev_get32(pk + 12);
+	rest = m - PK_HDR;
+	if (g > rest || s > rest - g || d > rest - g - s ||
+	    l > rest - g - s - d || (rest - g - s - d - l) % 16 != 0)
+		return -1;
+	for (i = 0; i < s; i++) {
+		uint8_t k = pk[PK_HDR + g + i];
+		if (k == PK_UUID)
+			n12 += 38;
+		else if (k == PK_ULID)
+			n12 += 27;
+		else if (k == PK_TIME)
+			n3++;
+		else
+			return -1;
+	}
+	return (long long)(l + n12 + 10 * n3);
+}
+
 int ev_unpack(const uint8_t *pk, size_t m, uint8_t *out, size_t n)
 {
 	const uint8_t *gp, *ge, *kp, *dp, *de, *rp, *re, *lp, *le;
@@ -772,7 +800,7 @@ int ev_codec_salvage(struct ev_codec *c, uint8_t codec, const uint8_t *in,
 	ZSTD_inBuffer ib;
 	ZSTD_outBuffer ob;
 	size_t r;
-	struct ev_buf *dst = codec == EV_CODEC_PACKED ? &c->pk : raw;
+	struct ev_buf *dst = codec == EV_CODEC_ZSTD ? raw : &c->pk;
 
 	raw->len = 0;
 	if (need_dctx(c) != 0)
@@ -796,14 +824,27 @@ int ev_codec_salvage(struct ev_codec *c, uint8_t codec, const uint8_t *in,
 		    (ib.pos == before_in && ob.pos == before_out))
 			break;
 	}
-	if (codec != EV_CODEC_PACKED) {
+	if (codec == EV_CODEC_ZSTD) {
 		raw->len = ob.pos;
 		return 0;
 	}
 	/* the packed form keeps its literals last: only a whole frame
-	 * gives records, and then all of them */
-	if (r == 0 && ev_unpack(dst->p, ob.pos, raw->p, cap) == 0)
-		raw->len = cap;
+	 * gives records, and then all of them.  A frame whose codec is not
+	 * known (its header is damaged) is packed if it unpacks. */
+	if (r == 0) {
+		long long len = ev_unpacked_len(dst->p, ob.pos);
+		if (codec == EV_CODEC_PACKED && len != (long long)cap)
+			len = -1;
+		if (len >= 0 && (size_t)len <= cap &&
+		    ev_unpack(dst->p, ob.pos, raw->p, (size_t)len) == 0) {
+			raw->len = (size_t)len;
+			return 0;
+		}
+	}
+	if (codec != EV_CODEC_PACKED) {
+		memcpy(raw->p, dst->p, ob.pos);
+		raw->len = ob.pos;
+	}
 	return 0;
 }
 
