@@ -276,11 +276,14 @@ static inline uint8_t *ev_uleb_put(uint8_t *o, uint64_t v)
 #define EV_BATCHHDR_SIZE 64
 /* incompatible feature: the segment may hold gap markers */
 #define EV_INCOMPAT_GAPS 0x00000001u
-#define EV_INCOMPAT_KNOWN EV_INCOMPAT_GAPS
+/* incompatible feature: the segment's batches may use codec 2 (packed) */
+#define EV_INCOMPAT_PACKED 0x00000002u
+#define EV_INCOMPAT_KNOWN (EV_INCOMPAT_GAPS | EV_INCOMPAT_PACKED)
 /* batch flag: a gap marker, standing for offsets a repair lost */
 #define EV_BATCH_GAP 0x0001u
 #define EV_CODEC_NONE 0
 #define EV_CODEC_ZSTD 1
+#define EV_CODEC_PACKED 2 /* zstd of the packed form (evlog(5) Batches) */
 #define EV_WINDOWLOG_MAX 24
 #define EV_MAX_STORED (EV_MAX_BATCH + (EV_MAX_BATCH >> 7) + 4096)
 #define EV_INDEX_INTERVAL 4096
@@ -327,14 +330,29 @@ int ev_batchhdr_decode(const uint8_t *in, uint64_t salt, struct ev_batchhdr *b,
 struct ev_codec;
 struct ev_codec *ev_codec_new(void);
 void ev_codec_free(struct ev_codec *c);
-int ev_codec_compress(struct ev_codec *c, int level, const uint8_t *raw,
-		      size_t n, struct ev_buf *out, struct ev_error *err);
+/* Compress raw into out as codec 1, or as codec 2 when pack is set and
+ * packing finds something to pack; *codec says which. */
+int ev_codec_compress(struct ev_codec *c, int level, int pack,
+		      const uint8_t *raw, size_t n, struct ev_buf *out,
+		      uint8_t *codec, struct ev_error *err);
 int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 		    const uint8_t *stored, struct ev_buf *raw,
 		    const char **why);
-/* salvage: what a damaged zstd frame gives before it fails, up to cap */
-int ev_codec_salvage(struct ev_codec *c, const uint8_t *in, size_t n,
-		     size_t cap, struct ev_buf *raw);
+/* salvage: what a damaged zstd frame gives before it fails, up to cap;
+ * a packed payload (codec 2, or EV_CODEC_ZSTD_ANY that unpacks) gives
+ * all its records or none */
+int ev_codec_salvage(struct ev_codec *c, uint8_t codec, const uint8_t *in,
+		     size_t n, size_t cap, struct ev_buf *raw);
+/* The packed form of a raw payload (evlog(5) Batches, codec 2) and back.
+ * ev_pack returns 1 when it packed something, 0 when there was nothing
+ * to pack, EV_ERR out of memory; ev_unpack 0, or -1 when pk is not a
+ * packed form of exactly n bytes. */
+int ev_pack(const uint8_t *raw, size_t n, struct ev_buf *out);
+int ev_unpack(const uint8_t *pk, size_t m, uint8_t *out, size_t n);
+/* The length pk unpacks to, or -1 when it is not a packed form. */
+long long ev_unpacked_len(const uint8_t *pk, size_t m);
+/* For ev_codec_salvage: a zstd frame of codec 1 or 2, not known which. */
+#define EV_CODEC_ZSTD_ANY 0xff
 int ev_payload_check(const uint8_t *p, size_t n, uint32_t count,
 		     const char **why);
 void ev_segment_name(char *out, size_t n, uint64_t base, const char *ext);

@@ -99,6 +99,16 @@ int ev_writer_open_segment(struct ev_writer *w, uint64_t base,
 				 "file; refusing to append",
 				 w->log->path, name);
 	}
+	{
+		/* batches go packed only into a segment with the feature */
+		uint8_t hb[EV_SEGHDR_SIZE];
+		__atomic_store_n(&w->seg_packed,
+				 ev_read_full(w->seg_fd, hb, sizeof(hb), 0) ==
+						 1 &&
+					 (ev_get32(hb + 16) &
+					  EV_INCOMPAT_PACKED),
+				 __ATOMIC_RELAXED);
+	}
 	w->idx_fd = open_index(w, base, 0);
 	w->tix_fd = open_index(w, base, 1);
 	w->six_fd = ev_six_open_append(w->log->dirfd, base, w->head.salt);

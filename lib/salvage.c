@@ -573,14 +573,15 @@ static int read_stored(struct ev_salvage *s, uint64_t pos, size_t n,
 }
 
 /* Decode what the stored bytes give, whatever their checksum says:
- * codec 1 by frame, as far as it goes; codec 0 as they are. */
-static int loose_decode(struct ev_salvage *s, int zstd, size_t cap,
+ * codec 1 by frame, as far as it goes; codec 2 whole or not at all;
+ * codec 0 as they are. */
+static int loose_decode(struct ev_salvage *s, uint8_t codec, size_t cap,
 			struct ev_buf *raw, struct ev_error *err)
 {
 	raw->len = 0;
-	if (zstd) {
-		if (ev_codec_salvage(s->codec, s->stored.p, s->stored.len, cap,
-				     raw) != 0)
+	if (codec != EV_CODEC_NONE) {
+		if (ev_codec_salvage(s->codec, codec, s->stored.p,
+				     s->stored.len, cap, raw) != 0)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		return 0;
 	}
@@ -671,8 +672,10 @@ static int bad_part(struct ev_salvage *s, const struct part *pt,
 			n = EV_MAX_STORED;
 		if ((r = read_stored(s, pt->pos + EV_BATCHHDR_SIZE, (size_t)n,
 				     err)) != 0 ||
-		    (r = loose_decode(s, is_zstd(&s->stored), EV_MAX_BATCH, raw,
-				      err)) != 0)
+		    (r = loose_decode(s,
+				      is_zstd(&s->stored) ? EV_CODEC_ZSTD_ANY
+							  : EV_CODEC_NONE,
+				      EV_MAX_BATCH, raw, err)) != 0)
 			return r;
 		got = good_records(raw, pt->counted ? pt->count : UINT32_MAX,
 				   EV_TIME_NONE, EV_TIME_NONE);
@@ -719,8 +722,7 @@ static int batch_part(struct ev_salvage *s, const struct part *pt,
 				     : "batch payload has bytes after its last "
 				       "record";
 	} else {
-		if ((r = loose_decode(s, h->codec == EV_CODEC_ZSTD, h->raw_len,
-				      raw, err)) != 0)
+		if ((r = loose_decode(s, h->codec, h->raw_len, raw, err)) != 0)
 			return r;
 		got = good_records(raw, h->count, h->min_time, h->max_time);
 	}

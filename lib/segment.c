@@ -176,7 +176,8 @@ int ev_batchhdr_decode(const uint8_t *in, uint64_t salt, struct ev_batchhdr *b,
 		*why = "reserved batch header bytes are not zero";
 		return EV_EDATA;
 	}
-	if (b->codec != EV_CODEC_NONE && b->codec != EV_CODEC_ZSTD) {
+	if (b->codec != EV_CODEC_NONE && b->codec != EV_CODEC_ZSTD &&
+	    b->codec != EV_CODEC_PACKED) {
 		*why = "unknown batch codec";
 		return EV_EDATA;
 	}
@@ -201,11 +202,467 @@ int ev_batchhdr_decode(const uint8_t *in, uint64_t salt, struct ev_batchhdr *b,
 	return 0;
 }
 
+/* ------------------------------------------------------------ packing */
+
+/*
+ * The packed form (evlog(5) Batches, codec 2): the raw payload with three
+ * byte patterns taken out of it and stored apart, where zstd compresses
+ * them better: a str 8 of a UUID in lowercase text (d9 24 and 36
+ * characters) as its 16 bytes, a fixstr of a ULID (ba and 26 characters
+ * of Crockford's base 32) as its 16 bytes, and a timestamp 64 (d7 ff and
+ * 8 bytes) as the difference from the one before.  It is a change of
+ * bytes, not of values: any bytes that match are packed, in a string or
+ * not, and unpacking gives back the same bytes.
+ */
+#define PK_HDR 16
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	memcpy(p, &v, 8);
+}
+#define PK_UUID 1
+#define PK_ULID 2
+#define PK_TIME 3
+
+static const char crockford[33] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/* the two characters of each 10-bit value in Crockford's base 32 */
+static const char crockpair[2049] =
+	"000102030405060708090A0B0C0D0E0F0G0H0J0K0M0N0P0Q0R0S0T0V0W0X0Y0Z"
+	"101112131415161718191A1B1C1D1E1F1G1H1J1K1M1N1P1Q1R1S1T1V1W1X1Y1Z"
+	"202122232425262728292A2B2C2D2E2F2G2H2J2K2M2N2P2Q2R2S2T2V2W2X2Y2Z"
+	"303132333435363738393A3B3C3D3E3F3G3H3J3K3M3N3P3Q3R3S3T3V3W3X3Y3Z"
+	"404142434445464748494A4B4C4D4E4F4G4H4J4K4M4N4P4Q4R4S4T4V4W4X4Y4Z"
+	"505152535455565758595A5B5C5D5E5F5G5H5J5K5M5N5P5Q5R5S5T5V5W5X5Y5Z"
+	"606162636465666768696A6B6C6D6E6F6G6H6J6K6M6N6P6Q6R6S6T6V6W6X6Y6Z"
+	"707172737475767778797A7B7C7D7E7F7G7H7J7K7M7N7P7Q7R7S7T7V7W7X7Y7Z"
+	"808182838485868788898A8B8C8D8E8F8G8H8J8K8M8N8P8Q8R8S8T8V8W8X8Y8Z"
+	"909192939495969798999A9B9C9D9E9F9G9H9J9K9M9N9P9Q9R9S9T9V9W9X9Y9Z"
+	"A0A1A2A3A4A5A6A7A8A9AAABACADAEAFAGAHAJAKAMANAPAQARASATAVAWAXAYAZ"
+	"B0B1B2B3B4B5B6B7B8B9BABBBCBDBEBFBGBHBJBKBMBNBPBQBRBSBTBVBWBXBYBZ"
+	"C0C1C2C3C4C5C6C7C8C9CACBCCCDCECFCGCHCJCKCMCNCPCQCRCSCTCVCWCXCYCZ"
+	"D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDFDGDHDJDKDMDNDPDQDRDSDTDVDWDXDYDZ"
+	"E0E1E2E3E4E5E6E7E8E9EAEBECEDEEEFEGEHEJEKEMENEPEQERESETEVEWEXEYEZ"
+	"F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFFFGFHFJFKFMFNFPFQFRFSFTFVFWFXFYFZ"
+	"G0G1G2G3G4G5G6G7G8G9GAGBGCGDGEGFGGGHGJGKGMGNGPGQGRGSGTGVGWGXGYGZ"
+	"H0H1H2H3H4H5H6H7H8H9HAHBHCHDHEHFHGHHHJHKHMHNHPHQHRHSHTHVHWHXHYHZ"
+	"J0J1J2J3J4J5J6J7J8J9JAJBJCJDJEJFJGJHJJJKJMJNJPJQJRJSJTJVJWJXJYJZ"
+	"K0K1K2K3K4K5K6K7K8K9KAKBKCKDKEKFKGKHKJKKKMKNKPKQKRKSKTKVKWKXKYKZ"
+	"M0M1M2M3M4M5M6M7M8M9MAMBMCMDMEMFMGMHMJMKMMMNMPMQMRMSMTMVMWMXMYMZ"
+	"N0N1N2N3N4N5N6N7N8N9NANBNCNDNENFNGNHNJNKNMNNNPNQNRNSNTNVNWNXNYNZ"
+	"P0P1P2P3P4P5P6P7P8P9PAPBPCPDPEPFPGPHPJPKPMPNPPPQPRPSPTPVPWPXPYPZ"
+	"Q0Q1Q2Q3Q4Q5Q6Q7Q8Q9QAQBQCQDQEQFQGQHQJQKQMQNQPQQQRQSQTQVQWQXQYQZ"
+	"R0R1R2R3R4R5R6R7R8R9RARBRCRDRERFRGRHRJRKRMRNRPRQRRRSRTRVRWRXRYRZ"
+	"S0S1S2S3S4S5S6S7S8S9SASBSCSDSESFSGSHSJSKSMSNSPSQSRSSSTSVSWSXSYSZ"
+	"T0T1T2T3T4T5T6T7T8T9TATBTCTDTETFTGTHTJTKTMTNTPTQTRTSTTTVTWTXTYTZ"
+	"V0V1V2V3V4V5V6V7V8V9VAVBVCVDVEVFVGVHVJVKVMVNVPVQVRVSVTVVVWVXVYVZ"
+	"W0W1W2W3W4W5W6W7W8W9WAWBWCWDWEWFWGWHWJWKWMWNWPWQWRWSWTWVWWWXWYWZ"
+	"X0X1X2X3X4X5X6X7X8X9XAXBXCXDXEXFXGXHXJXKXMXNXPXQXRXSXTXVXWXXXYXZ"
+	"Y0Y1Y2Y3Y4Y5Y6Y7Y8Y9YAYBYCYDYEYFYGYHYJYKYMYNYPYQYRYSYTYVYWYXYYYZ"
+	"Z0Z1Z2Z3Z4Z5Z6Z7Z8Z9ZAZBZCZDZEZFZGZHZJZKZMZNZPZQZRZSZTZVZWZXZYZZ";
+/* the two lowercase hexadecimal digits of each byte */
+static const char hexpair[513] =
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/* value of a character: lowercase hexadecimal, Crockford's base 32 in
+ * upper case; 0xff for any other */
+static const uint8_t hex_of[256] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff,
+};
+static const uint8_t crock_of[256] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10,
+	0x11, 0xff, 0x12, 0x13, 0xff, 0x14, 0x15, 0xff, 0x16, 0x17, 0x18, 0x19,
+	0x1a, 0xff, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff,
+};
+
+/* 36 characters of a lowercase UUID to 16 bytes */
+static int uuid_parse(const uint8_t *t, uint8_t v[16])
+{
+	/* the offsets of the digit pairs, around the four dashes */
+	static const uint8_t at[16] = {0,  2,  4,  6,  9,  11, 14, 16,
+				       19, 21, 24, 26, 28, 30, 32, 34};
+	unsigned bad = 0, hi, lo;
+	int i;
+
+	if (t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-')
+		return 0;
+	for (i = 0; i < 16; i++) {
+		hi = hex_of[t[at[i]]];
+		lo = hex_of[t[at[i] + 1]];
+		bad |= hi | lo;
+		v[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return !(bad & 0x80);
+}
+
+static void uuid_format(const uint8_t v[16], uint8_t *t)
+{
+	static const uint8_t at[16] = {0,  2,  4,  6,  9,  11, 14, 16,
+				       19, 21, 24, 26, 28, 30, 32, 34};
+	int i;
+
+	t[8] = t[13] = t[18] = t[23] = '-';
+	for (i = 0; i < 16; i++)
+		memcpy(t + at[i], hexpair + 2 * v[i], 2);
+}
+
+/* 26 characters of a ULID to its 128 bits, big-endian */
+static int ulid_parse(const uint8_t *t, uint8_t v[16])
+{
+	uint64_t hi, lo = 0;
+	unsigned bad = 0, d;
+	int i;
+
+	if (t[0] < '0' || t[0] > '7')
+		return 0;
+	/* 3 bits, then 25 characters of 5: the upper 64 bits take the
+	 * first 13 characters but one bit */
+	hi = (uint64_t)(t[0] - '0');
+	for (i = 1; i < 13; i++) {
+		d = crock_of[t[i]];
+		bad |= d;
+		hi = hi << 5 | (d & 31);
+	}
+	/* hi has 3 + 60 = 63 bits; character 13 gives its last bit and
+	 * the first 4 of lo */
+	d = crock_of[t[13]];
+	bad |= d;
+	hi = hi << 1 | (d & 31) >> 4;
+	lo = d & 15;
+	for (i = 14; i < 26; i++) {
+		d = crock_of[t[i]];
+		bad |= d;
+		lo = lo << 5 | (d & 31);
+	}
+	if (bad & 0x80)
+		return 0;
+	put_be64(v, hi);
+	put_be64(v + 8, lo);
+	return 1;
+}
+
+static void ulid_format(const uint8_t v[16], uint8_t *t)
+{
+	uint64_t hi = get_be64(v), lo = get_be64(v + 8);
+	int i;
+
+	/* as ulid_parse: 13 characters from lo's 64 bits and hi's last,
+	 * 13 from the 63 bits of hi above it; two characters at a time */
+	for (i = 24; i > 13; i -= 2, lo >>= 10)
+		memcpy(t + i, crockpair + 2 * (lo & 1023), 2);
+	t[13] = (uint8_t)crockford[(lo & 15) | (hi & 1) << 4];
+	hi >>= 1;
+	for (i = 11; i > 0; i -= 2, hi >>= 10)
+		memcpy(t + i, crockpair + 2 * (hi & 1023), 2);
+	t[0] = (uint8_t)crockford[hi & 7];
+}
+
+static const uint8_t *next_of(const uint8_t *from, const uint8_t *end, int c)
+{
+	const uint8_t *q =
+		from < end ? memchr(from, c, (size_t)(end - from)) : NULL;
+
+	return q != NULL ? q : end;
+}
+
+static const uint8_t *min3(const uint8_t *a, const uint8_t *b, const uint8_t *c)
+{
+	const uint8_t *m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+int ev_pack(const uint8_t *raw, size_t n, struct ev_buf *out)
+{
+	const uint8_t *end = raw + n, *lit = raw, *q, *nu, *nl, *nt;
+	uint8_t *gp, *kp, *dp, *rp, *o, v[16];
+	size_t s = 0, l = 0;
+	uint64_t prev = 0, t, z;
+	int kind;
+
+	/* worst case per pattern: 4 bytes of gap, 1 of kind, 16 of bytes
+	 * (or 10 of difference) for at least 10 bytes of input: sections
+	 * are laid out at their worst, then moved together */
+	out->len = 0;
+	if (ev_buf_reserve(out, PK_HDR + 4 * n + 64) != 0)
+		return EV_ERR;
+	gp = out->p + PK_HDR;	    /* gaps: n/10 * 4 at most */
+	kp = gp + n / 10 * 4 + 4;   /* kinds: n/10 */
+	dp = kp + n / 10 + 1;	    /* differences: n/10 * 10 */
+	rp = dp + n / 10 * 10 + 10; /* bytes: n/27 * 16 */
+	o = rp + n / 27 * 16 + 16;  /* literals: n */
+	nu = next_of(raw, end, 0xd9);
+	nl = next_of(raw, end, 0xba);
+	nt = next_of(raw, end, 0xd7);
+	for (;;) {
+		size_t len = 0;
+		q = min3(nu, nl, nt);
+		if (q == end)
+			break;
+		if (q == nu) {
+			if (end - q >= 38 && q[1] == 0x24 &&
+			    uuid_parse(q + 2, v)) {
+				kind = PK_UUID;
+				len = 38;
+			} else {
+				nu = next_of(q + 1, end, 0xd9);
+			}
+		} else if (q == nl) {
+			if (end - q >= 27 && ulid_parse(q + 1, v)) {
+				kind = PK_ULID;
+				len = 27;
+			} else {
+				nl = next_of(q + 1, end, 0xba);
+			}
+		} else if (end - q >= 10 && q[1] == 0xff) {
+			kind = PK_TIME;
+			len = 10;
+		} else {
+			nt = next_of(q + 1, end, 0xd7);
+		}
+		if (len == 0)
+			continue;
+		gp = ev_uleb_put(gp, (uint64_t)(q - lit));
+		memcpy(o + l, lit, (size_t)(q - lit));
+		l += (size_t)(q - lit);
+		kp[s++] = (uint8_t)kind;
+		if (kind == PK_TIME) {
+			t = get_be64(q + 2);
+			z = t - prev; /* mod 2^64, then zigzag */
+			z = (z << 1) ^ (uint64_t) - (int64_t)(z >> 63);
+			prev = t;
+			dp = ev_uleb_put(dp, z);
+		} else {
+			memcpy(rp, v, 16);
+			rp += 16;
+		}
+		lit = q + len;
+		if (nu < lit)
+			nu = next_of(lit, end, 0xd9);
+		if (nl < lit)
+			nl = next_of(lit, end, 0xba);
+		if (nt < lit)
+			nt = next_of(lit, end, 0xd7);
+	}
+	if (s == 0)
+		return 0;
+	memcpy(o + l, lit, (size_t)(end - lit));
+	l += (size_t)(end - lit);
+	{
+		uint8_t *base = out->p + PK_HDR, *w;
+		size_t gl = (size_t)(gp - base), dl, rl;
+		uint8_t *k0 = base + n / 10 * 4 + 4;
+		uint8_t *d0 = k0 + n / 10 + 1;
+		uint8_t *r0 = d0 + n / 10 * 10 + 10;
+		uint8_t *o0 = r0 + n / 27 * 16 + 16;
+		dl = (size_t)(dp - d0);
+		rl = (size_t)(rp - r0);
+		w = base + gl;
+		memmove(w, k0, s);
+		w += s;
+		memmove(w, d0, dl);
+		w += dl;
+		memmove(w, r0, rl);
+		w += rl;
+		memmove(w, o0, l);
+		w += l;
+		ev_put32(out->p, (uint32_t)s);
+		ev_put32(out->p + 4, (uint32_t)gl);
+		ev_put32(out->p + 8, (uint32_t)dl);
+		ev_put32(out->p + 12, (uint32_t)l);
+		out->len = (size_t)(w - out->p);
+	}
+	return 1;
+}
+
+static int get_uleb(const uint8_t **pp, const uint8_t *end, int max,
+		    uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t x = 0;
+	int i;
+
+	for (i = 0; i < max; i++) {
+		if (p >= end)
+			return -1;
+		x |= (uint64_t)(*p & 0x7f) << (7 * i);
+		if (!(*p++ & 0x80)) {
+			*pp = p;
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+long long ev_unpacked_len(const uint8_t *pk, size_t m)
+{
+	size_t s, g, d, l, rest, i, n12 = 0, n3 = 0;
+
+	if (m < PK_HDR)
+		return -1;
+	s = ev_get32(pk);
+	g = ev_get32(pk + 4);
+	d = ev_get32(pk + 8);
+	l = ev_get32(pk + 12);
+	rest = m - PK_HDR;
+	if (g > rest || s > rest - g || d > rest - g - s ||
+	    l > rest - g - s - d || (rest - g - s - d - l) % 16 != 0)
+		return -1;
+	for (i = 0; i < s; i++) {
+		uint8_t k = pk[PK_HDR + g + i];
+		if (k == PK_UUID)
+			n12 += 38;
+		else if (k == PK_ULID)
+			n12 += 27;
+		else if (k == PK_TIME)
+			n3++;
+		else
+			return -1;
+	}
+	return (long long)(l + n12 + 10 * n3);
+}
+
+int ev_unpack(const uint8_t *pk, size_t m, uint8_t *out, size_t n)
+{
+	const uint8_t *gp, *ge, *kp, *dp, *de, *rp, *re, *lp, *le;
+	uint8_t *o = out, *oe = out + n;
+	size_t s, g, d, l, rest, i;
+	uint64_t gap, z, prev = 0;
+
+	if (m < PK_HDR)
+		return -1;
+	s = ev_get32(pk);
+	g = ev_get32(pk + 4);
+	d = ev_get32(pk + 8);
+	l = ev_get32(pk + 12);
+	rest = m - PK_HDR;
+	if (g > rest || s > rest - g || d > rest - g - s ||
+	    l > rest - g - s - d || (rest - g - s - d - l) % 16 != 0)
+		return -1;
+	gp = pk + PK_HDR;
+	ge = gp + g;
+	kp = ge;
+	dp = kp + s;
+	de = dp + d;
+	rp = de;
+	re = pk + m - l;
+	lp = re;
+	le = pk + m;
+	for (i = 0; i < s; i++) {
+		if (gp < ge && *gp < 0x80)
+			gap = *gp++; /* the usual case, a gap under 128 */
+		else if (get_uleb(&gp, ge, 4, &gap) != 0)
+			return -1;
+		if (gap > (uint64_t)(le - lp) || gap > (uint64_t)(oe - o))
+			return -1;
+		memcpy(o, lp, (size_t)gap);
+		o += gap;
+		lp += gap;
+		switch (kp[i]) {
+		case PK_UUID:
+			if (re - rp < 16 || oe - o < 38)
+				return -1;
+			o[0] = 0xd9;
+			o[1] = 0x24;
+			uuid_format(rp, o + 2);
+			rp += 16;
+			o += 38;
+			break;
+		case PK_ULID:
+			if (re - rp < 16 || oe - o < 27)
+				return -1;
+			o[0] = 0xba;
+			ulid_format(rp, o + 1);
+			rp += 16;
+			o += 27;
+			break;
+		case PK_TIME:
+			if (get_uleb(&dp, de, 10, &z) != 0 || oe - o < 10)
+				return -1;
+			prev += (z >> 1) ^ (uint64_t) - (int64_t)(z & 1);
+			o[0] = 0xd7;
+			o[1] = 0xff;
+			put_be64(o + 2, prev);
+			o += 10;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (gp != ge || dp != de || rp != re ||
+	    (size_t)(le - lp) != (size_t)(oe - o))
+		return -1;
+	memcpy(o, lp, (size_t)(le - lp));
+	return 0;
+}
+
 /* ------------------------------------------------------------ payloads */
 
 struct ev_codec {
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
+	struct ev_buf pk; /* the packed form, codec 2 */
 };
 
 struct ev_codec *ev_codec_new(void)
@@ -219,20 +676,37 @@ void ev_codec_free(struct ev_codec *c)
 		return;
 	ZSTD_freeCCtx(c->cctx);
 	ZSTD_freeDCtx(c->dctx);
+	ev_buf_free(&c->pk);
 	free(c);
 }
 
 /* Compress raw into out (replacing its contents). */
-int ev_codec_compress(struct ev_codec *c, int level, const uint8_t *raw,
-		      size_t n, struct ev_buf *out, struct ev_error *err)
+int ev_codec_compress(struct ev_codec *c, int level, int pack,
+		      const uint8_t *raw, size_t n, struct ev_buf *out,
+		      uint8_t *codec, struct ev_error *err)
 {
-	size_t bound = ZSTD_compressBound(n), r;
+	size_t bound, r;
+	int p = 0;
 
 	if (c->cctx == NULL) {
 		c->cctx = ZSTD_createCCtx();
 		if (c->cctx == NULL)
 			return ev_seterr(err, EV_ERR, "out of memory");
 	}
+	if (pack) {
+		p = ev_pack(raw, n, &c->pk);
+		if (p < 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		/* packing never grows what writers write; nothing else is
+		 * stored packed */
+		if (p == 1 && c->pk.len < n) {
+			raw = c->pk.p;
+			n = c->pk.len;
+		} else {
+			p = 0;
+		}
+	}
+	bound = ZSTD_compressBound(n);
 	ZSTD_CCtx_reset(c->cctx, ZSTD_reset_session_and_parameters);
 	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 0);
@@ -258,6 +732,19 @@ int ev_codec_compress(struct ev_codec *c, int level, const uint8_t *raw,
 		return ev_seterr(err, EV_ERR, "zstd compression failed: %s",
 				 ZSTD_getErrorName(r));
 	out->len = r;
+	*codec = p ? EV_CODEC_PACKED : EV_CODEC_ZSTD;
+	return 0;
+}
+
+static int need_dctx(struct ev_codec *c)
+{
+	if (c->dctx == NULL) {
+		c->dctx = ZSTD_createDCtx();
+		if (c->dctx == NULL)
+			return -1;
+		ZSTD_DCtx_setParameter(c->dctx, ZSTD_d_windowLogMax,
+				       EV_WINDOWLOG_MAX);
+	}
 	return 0;
 }
 
@@ -272,6 +759,7 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 	size_t r;
 	ZSTD_inBuffer in;
 	ZSTD_outBuffer ob;
+	struct ev_buf *dst = raw;
 
 	raw->len = 0;
 	if (ev_batch_is_gap(h))
@@ -283,20 +771,16 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 		}
 		return 0;
 	}
-	if (c->dctx == NULL) {
-		c->dctx = ZSTD_createDCtx();
-		if (c->dctx == NULL) {
-			*why = "out of memory";
-			return EV_ERR;
-		}
-		ZSTD_DCtx_setParameter(c->dctx, ZSTD_d_windowLogMax,
-				       EV_WINDOWLOG_MAX);
+	if (need_dctx(c) != 0) {
+		*why = "out of memory";
+		return EV_ERR;
 	}
 	/* one frame of exactly the declared sizes; the streaming API
 	 * enforces windowLogMax, and decodes in one pass when the whole
 	 * frame and its output fit, as they do here */
 	fcs = ZSTD_getFrameContentSize(stored, h->stored_len);
-	if (fcs != h->raw_len) {
+	if (h->codec == EV_CODEC_PACKED ? fcs < PK_HDR || fcs >= h->raw_len
+					: fcs != h->raw_len) {
 		*why = "zstd frame size does not match the batch header";
 		return EV_EDATA;
 	}
@@ -305,7 +789,12 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 		*why = "zstd frame length does not match the batch header";
 		return EV_EDATA;
 	}
-	if (ev_buf_reserve(raw, h->raw_len) != 0) {
+	if (h->codec == EV_CODEC_PACKED) {
+		dst = &c->pk;
+		dst->len = 0;
+	}
+	if (ev_buf_reserve(dst, (size_t)fcs) != 0 ||
+	    ev_buf_reserve(raw, h->raw_len) != 0) {
 		*why = "out of memory";
 		return EV_ERR;
 	}
@@ -313,14 +802,21 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
 	in.src = stored;
 	in.size = h->stored_len;
 	in.pos = 0;
-	ob.dst = raw->p;
-	ob.size = h->raw_len;
+	ob.dst = dst->p;
+	ob.size = (size_t)fcs;
 	ob.pos = 0;
 	r = ZSTD_decompressStream(c->dctx, &ob, &in);
-	if (ZSTD_isError(r) || r != 0 || ob.pos != h->raw_len ||
-	    in.pos != in.size) {
+	if (ZSTD_isError(r) || r != 0 || ob.pos != fcs || in.pos != in.size) {
 		*why = "zstd payload does not decompress";
 		return EV_EDATA;
+	}
+	if (h->codec == EV_CODEC_PACKED) {
+		if (ev_unpack(dst->p, ob.pos, raw->p, h->raw_len) != 0) {
+			*why = "packed payload does not unpack";
+			return EV_EDATA;
+		}
+		raw->len = h->raw_len;
+		return 0;
 	}
 	r = ob.pos;
 	raw->len = r;
@@ -332,31 +828,29 @@ int ev_codec_decode(struct ev_codec *c, const struct ev_batchhdr *h,
  * decoding fails, at most cap bytes, in raw (replacing its contents).
  * Only for salvage (evtail(1) SALVAGE): nothing says the bytes are right.
  */
-int ev_codec_salvage(struct ev_codec *c, const uint8_t *in, size_t n,
-		     size_t cap, struct ev_buf *raw)
+int ev_codec_salvage(struct ev_codec *c, uint8_t codec, const uint8_t *in,
+		     size_t n, size_t cap, struct ev_buf *raw)
 {
 	ZSTD_inBuffer ib;
 	ZSTD_outBuffer ob;
 	size_t r;
+	struct ev_buf *dst = codec == EV_CODEC_ZSTD ? raw : &c->pk;
 
 	raw->len = 0;
-	if (c->dctx == NULL) {
-		c->dctx = ZSTD_createDCtx();
-		if (c->dctx == NULL)
-			return EV_ERR;
-		ZSTD_DCtx_setParameter(c->dctx, ZSTD_d_windowLogMax,
-				       EV_WINDOWLOG_MAX);
-	}
-	if (ev_buf_reserve(raw, cap) != 0)
+	if (need_dctx(c) != 0)
+		return EV_ERR;
+	dst->len = 0;
+	if (ev_buf_reserve(raw, cap) != 0 || ev_buf_reserve(dst, cap) != 0)
 		return EV_ERR;
 	ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
 	ib.src = in;
 	ib.size = n;
 	ib.pos = 0;
-	ob.dst = raw->p;
+	ob.dst = dst->p;
 	ob.size = cap;
 	ob.pos = 0;
 	/* block by block, keeping what each gave before an error */
+	r = 1;
 	while (ib.pos < ib.size && ob.pos < ob.size) {
 		size_t before_in = ib.pos, before_out = ob.pos;
 		r = ZSTD_decompressStream(c->dctx, &ob, &ib);
@@ -364,7 +858,27 @@ int ev_codec_salvage(struct ev_codec *c, const uint8_t *in, size_t n,
 		    (ib.pos == before_in && ob.pos == before_out))
 			break;
 	}
-	raw->len = ob.pos;
+	if (codec == EV_CODEC_ZSTD) {
+		raw->len = ob.pos;
+		return 0;
+	}
+	/* the packed form keeps its literals last: only a whole frame
+	 * gives records, and then all of them.  A frame whose codec is not
+	 * known (its header is damaged) is packed if it unpacks. */
+	if (r == 0) {
+		long long len = ev_unpacked_len(dst->p, ob.pos);
+		if (codec == EV_CODEC_PACKED && len != (long long)cap)
+			len = -1;
+		if (len >= 0 && (size_t)len <= cap &&
+		    ev_unpack(dst->p, ob.pos, raw->p, (size_t)len) == 0) {
+			raw->len = (size_t)len;
+			return 0;
+		}
+	}
+	if (codec != EV_CODEC_PACKED) {
+		memcpy(raw->p, dst->p, ob.pos);
+		raw->len = ob.pos;
+	}
 	return 0;
 }
 
@@ -625,6 +1139,9 @@ int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
 			ev_seghdr_encode(hdr, base, *salt, log->id);
 			/* writers keep its summary index (evlog(5)) */
 			ev_put32(hdr + 12, EV_COMPAT_SUMMARIES);
+			/* and may pack its batches when they compress */
+			if (log->cfg.level > 0)
+				ev_put32(hdr + 16, EV_INCOMPAT_PACKED);
 			ev_put32(hdr + 60, ev_crc32c(0, hdr, 60));
 		} else if (i == 3) {
 			ev_six_header(ih, *salt);

@@ -172,10 +172,12 @@ static int prepare(struct ev_writer *w, struct ev_codec *codec,
 	const struct ev_buf *src = b->src;
 
 	if (w->level > 0) {
-		if (ev_codec_compress(codec, w->level, src->p, src->len,
-				      &b->stored, err) != 0)
+		/* packed only into a segment that says so (evlog(5)
+		 * Segments); the write checks again where it lands */
+		int pack = __atomic_load_n(&w->seg_packed, __ATOMIC_RELAXED);
+		if (ev_codec_compress(codec, w->level, pack, src->p, src->len,
+				      &b->stored, &b->codec, err) != 0)
 			return err->code;
-		b->codec = EV_CODEC_ZSTD;
 	}
 	if (w->level == 0 || b->stored.len >= src->len) {
 		b->stored.len = 0;
@@ -689,6 +691,14 @@ again:
 			struct wbatch *b = ws[j];
 			if (j > i && needs_roll(w, b, end, next))
 				break;
+			if (b->codec == EV_CODEC_PACKED && !w->seg_packed &&
+			    (r = ev_codec_compress(w->codec, w->level, 0,
+						   b->src->p, b->src->len,
+						   &b->stored, &b->codec,
+						   err)) != 0)
+				break;
+			if (b->stored.len + EV_BATCHHDR_SIZE < EV_SUM_MIN_BATCH)
+				b->has_sum = 0;
 			memset(&h, 0, sizeof(h));
 			h.stored_len = (uint32_t)b->stored.len;
 			h.count = b->kept;

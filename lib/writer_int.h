@@ -70,6 +70,8 @@ struct ev_writer {
 	size_t batch_bytes;
 	uint32_t batch_events;
 	int level;
+	int seg_packed; /* the head segment has the packed feature (atomic:
+			 * the compressing threads read it) */
 
 	int lock_fd, head_fd;
 	int seg_fd, idx_fd, tix_fd, six_fd;

@@ -37,7 +37,8 @@ cmp_logs() {
 	cmp_logs "$DATA/golden-six.evlog" "$T/golden-six.evlog"
 	have=$(pkg-config --modversion libzstd 2>/dev/null || echo unknown)
 	want=$(cat "$DATA/golden-zstd-version")
-	if ! cmp_logs "$DATA/golden.evlog" "$T/golden.evlog"; then
+	if ! { cmp_logs "$DATA/golden.evlog" "$T/golden.evlog" &&
+		cmp_logs "$DATA/golden-packed.evlog" "$T/golden-packed.evlog"; }; then
 		[ "$have" = "$want" ] ||
 			echo "golden.evlog was compressed by libzstd $want;" \
 				"this is $have, whose output may differ"
@@ -47,7 +48,7 @@ cmp_logs() {
 
 @test "golden: the reader reads the golden logs back to the expected JSON" {
 	local l s
-	for l in golden golden-multi golden-six; do
+	for l in golden golden-multi golden-six golden-packed; do
 		run --separate-stderr evtail "$DATA/$l.evlog"
 		assert_status 0
 		assert_stderr ""
@@ -97,6 +98,56 @@ cmp_logs() {
 	run --separate-stderr evctl verify "$l"
 	assert_status 0
 	assert_stdout "$l: ok, 184 events in 12 batches, 2 segments, 1 gap (16 events lost)"
+}
+
+# the codec byte of each batch of segment $1
+codecs() {
+	local f=$1 pos=64 size len out=""
+	size=$(stat -c %s "$f")
+	while [ $pos -lt "$size" ]; do
+		len=$(od -An -tu4 -j$pos -N4 "$f" | tr -d ' ')
+		out="$out$(od -An -tu1 -j$((pos + 44)) -N1 "$f" | tr -d ' ')"
+		pos=$((pos + 64 + len))
+	done
+	echo "$out"
+}
+
+@test "golden: packed batches (evlog(5) Batches, codec 2): the feature bit, the codec, the edge cases; the unpacked form reads the same" {
+	local s=00000000000000000000.seg l
+	# incompatible feature 0x2 in the segments of compressed logs...
+	[ "$(od -An -tu4 -j16 -N4 "$DATA/golden.evlog/$s" | tr -d ' ')" = 2 ]
+	[ "$(od -An -tu4 -j16 -N4 "$DATA/golden-packed.evlog/$s" | tr -d ' ')" = 2 ]
+	# ...not in those of a log at level 0, whose batches stay codec 0
+	[ "$(od -An -tu4 -j16 -N4 "$DATA/golden-multi.evlog/$s" | tr -d ' ')" = 0 ]
+	[ "$(od -An -tu4 -j16 -N4 "$DATA/golden-six.evlog/$s" | tr -d ' ')" = 0 ]
+	# codec 2 where a batch has a pattern, 1 where none (golden.evlog's
+	# fifth batch has neither a UUID nor a timestamp 64)
+	[ "$(codecs "$DATA/golden-packed.evlog/$s")" = 222222 ]
+	[ "$(codecs "$DATA/golden.evlog/$s")" = 222212222 ]
+	[ "$(codecs "$DATA/golden-unpacked.evlog/$s")" = 111111111 ]
+	# the same events as unpacked: golden.evlog as written before codec
+	# 2 (kept as it is, not regenerated), and golden-packed's input in a
+	# log at level 0
+	[ "$(od -An -tu4 -j16 -N4 "$DATA/golden-unpacked.evlog/$s" | tr -d ' ')" = 0 ]
+	run --separate-stderr evtail "$DATA/golden-unpacked.evlog"
+	assert_status 0
+	assert_stderr ""
+	cmp <(printf '%s\n' "$output") "$DATA/golden-expected.ndjson"
+	run --separate-stderr evctl verify "$DATA/golden-unpacked.evlog"
+	assert_status 0
+	evctl init --level 0 plain >/dev/null
+	evpub --batch-events 5 plain <"$DATA/golden-packed-input.ndjson"
+	evtail plain | cmp - "$DATA/golden-packed-expected.ndjson"
+	# lookalikes come back as they were
+	l=$DATA/golden-packed-expected.ndjson
+	grep -qF '"correlationId":"7ZZZZZZZZZZZZZZZZZZZZZZZZZ"' "$l"
+	grep -qF '"correlationId":"00000000000000000000000000"' "$l"
+	grep -qF '"id":"ffffffff-ffff-ffff-ffff-ffffffffffff"' "$l"
+	grep -qF '"time":"1969-12-31T23:59:59.500Z"' "$l"
+	grep -qF '"time":"2024-01-01T00:00:00.000000001Z"' "$l"
+	grep -qE '"correlationId":"8[0-9A-Z]{25}"' "$l"
+	grep -qE '"id":"[0-9A-F]{8}-[0-9A-F]{4}-' "$l"
+	grep -qF '"data_base64":"1/8BAgMEBQYHCNkk' "$l"
 }
 
 @test "golden: the expected output keeps the edge cases of the input" {

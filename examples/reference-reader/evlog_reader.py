@@ -167,7 +167,8 @@ def seg_name(base):
     return "%020d.seg" % base
 
 
-GAPS = 0x00000001  # the one incompatible feature of version 1
+GAPS = 0x00000001  # incompatible features of version 1: gap markers
+PACKED = 0x00000002  # and codec 2
 
 
 def check_segment_header(hdr, base, logid, where):
@@ -184,9 +185,9 @@ def check_segment_header(hdr, base, logid, where):
         raise Damage(where + "format version %d is not supported" % version)
     if size != 64:
         raise Damage(where + "byte 0: unexpected header size %d" % size)
-    if incompat & ~GAPS:
+    if incompat & ~(GAPS | PACKED):
         raise Damage(where + "uses incompatible features 0x%08x" %
-                     (incompat & ~GAPS))
+                     (incompat & ~(GAPS | PACKED)))
     hbase, salt = struct.unpack_from("<QQ", hdr, 24)
     if hbase != base:
         raise Damage(where + "byte 0: segment header names another offset")
@@ -226,7 +227,7 @@ def batch_header(b, salt):
     else:
         if reserved != 0 or flags != 0:
             raise BadBatch("reserved batch header bytes are not zero")
-        if codec not in (0, 1):
+        if codec not in (0, 1, 2):
             raise BadBatch("unknown batch codec")
         if count == 0 or raw_len == 0 or raw_len > MAX_BATCH or \
                 count > raw_len // 2:
@@ -294,24 +295,97 @@ def valid_batch_after(f, start, limit, salt):
     return False
 
 
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def uleb(b, p, end, most):
+    """An unsigned LEB128 varint of at most MOST bytes at b[p:end]."""
+    v = 0
+    for i in range(most):
+        if p >= end:
+            raise Damage("packed payload does not unpack")
+        v |= (b[p] & 0x7F) << (7 * i)
+        p += 1
+        if not b[p - 1] & 0x80:
+            return v, p
+    raise Damage("packed payload does not unpack")
+
+
+def unpack(pk, n):
+    """The payload of n bytes a packed form stands for (evlog(5)
+    Batches, codec 2)."""
+    bad = Damage("packed payload does not unpack")
+    if len(pk) < 16:
+        raise bad
+    s, g, d, l = struct.unpack_from("<IIII", pk, 0)
+    gp, kp = 16, 16 + g
+    dp = kp + s
+    rp = dp + d
+    lp = len(pk) - l
+    if rp > lp or (lp - rp) % 16:
+        raise bad
+    out = bytearray()
+    prev = 0
+    for i in range(s):
+        gap, gp = uleb(pk, gp, 16 + g, 4)
+        if lp + gap > len(pk):
+            raise bad
+        out += pk[lp:lp + gap]
+        lp += gap
+        kind = pk[kp + i]
+        if kind in (1, 2):
+            if rp + 16 > len(pk) - l:
+                raise bad
+            v = pk[rp:rp + 16]
+            rp += 16
+            if kind == 1:
+                x = v.hex()
+                out += b"\xd9\x24" + ("%s-%s-%s-%s-%s" % (
+                    x[0:8], x[8:12], x[12:16], x[16:20], x[20:])).encode()
+            else:
+                x = int.from_bytes(v, "big")
+                out += b"\xba" + "".join(
+                    CROCKFORD[(x >> (5 * (25 - j))) & 31]
+                    for j in range(26)).encode()
+        elif kind == 3:
+            z, dp = uleb(pk, dp, kp + s + d, 10)
+            prev = (prev + ((z >> 1) ^ -(z & 1))) % 2**64
+            out += b"\xd7\xff" + prev.to_bytes(8, "big")
+        else:
+            raise bad
+        if len(out) > n:
+            raise bad
+    if gp != 16 + g or dp != kp + s + d or rp != len(pk) - l:
+        raise bad
+    out += pk[lp:]
+    if len(out) != n:
+        raise bad
+    return bytes(out)
+
+
 def decompress(h, stored):
     """The uncompressed payload (evlog(5) Batches: codec 1 is one zstd
-    frame with its content size, window at most 2^24)."""
+    frame with its content size, window at most 2^24; codec 2 the same
+    of the packed form, whose size is under the uncompressed length)."""
     if h["codec"] == 0:
         return stored
     try:
         params = zstandard.get_frame_parameters(stored)
     except zstandard.ZstdError:
         raise Damage("zstd frame size does not match the batch header")
-    if params.content_size != h["raw_len"]:
+    size = params.content_size
+    if (h["codec"] == 2 and not 16 <= size < h["raw_len"]) or \
+            (h["codec"] == 1 and size != h["raw_len"]):
         raise Damage("zstd frame size does not match the batch header")
     d = zstandard.ZstdDecompressor(max_window_size=2**24).decompressobj()
     try:
         raw = d.decompress(stored)
     except zstandard.ZstdError:
         raise Damage("zstd payload does not decompress")
-    if not d.eof or d.unused_data or len(raw) != h["raw_len"]:
+    if not d.eof or d.unused_data or len(raw) != size:
         raise Damage("zstd payload does not decompress")
+    if h["codec"] == 2:
+        return unpack(raw, h["raw_len"])
     return raw
 
 

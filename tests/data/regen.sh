@@ -10,7 +10,8 @@
 #   rm -rf tests/data/*.evlog
 #   PATH=$PWD/cmd:$PATH sh tests/data/regen.sh tests/data
 #   git checkout tests/data/golden-oldform.evlog
-#   for l in golden golden-multi golden-gap golden-six; do
+#   git checkout tests/data/golden-unpacked.evlog
+#   for l in golden golden-multi golden-gap golden-six golden-packed; do
 #       cmd/evtail tests/data/$l.evlog >tests/data/$l-expected.ndjson
 #   done
 #   pkg-config --modversion libzstd >tests/data/golden-zstd-version
@@ -39,6 +40,13 @@ evpub --batch-events 16 "$out/golden-multi.evlog" \
 evctl init --level 0 "$out/golden-six.evlog" >/dev/null
 evpub --batch-events 20 "$out/golden-six.evlog" \
 	<"$data/golden-six-input.ndjson"
+# golden-packed.evlog: zstd batches of 5 events in the packed form
+# (evlog(5) Batches, codec 2): UUIDs, ULIDs and timestamps 64, and bytes
+# that look like them but are not (upper case, lower case, past 128
+# bits, other timestamp forms, inside strings and binary data).
+evctl init "$out/golden-packed.evlog" >/dev/null
+evpub --batch-events 5 "$out/golden-packed.evlog" \
+	<"$data/golden-packed-input.ndjson"
 # golden-gap.evlog: golden-multi.evlog with one byte of its second batch's
 # payload damaged, then repaired: a gap marker (evlog(5) Gaps) stands for
 # offsets 16 to 31, in a segment with the 'gaps' feature; the damaged

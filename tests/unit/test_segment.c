@@ -22,6 +22,9 @@ static void fix_crc(uint8_t *h)
 
 /* ------------------------------------------------------------ segments */
 
+/* the codec ev_codec_compress() chose */
+static uint8_t codec_out;
+
 static void test_seghdr_roundtrip(void **state)
 {
 	uint8_t h[EV_SEGHDR_SIZE];
@@ -98,8 +101,8 @@ static void test_seghdr_bit_flips(void **state)
 
 static void test_seghdr_incompatible_flag(void **state)
 {
-	/* bit 0 is the gaps feature (evlog(5) Gaps) */
-	static const uint32_t flags[] = {2u, 0x80u, 0x10000u, 0x80000000u};
+	/* bit 0 is the gaps feature (evlog(5) Gaps), bit 1 packed */
+	static const uint32_t flags[] = {4u, 0x80u, 0x10000u, 0x80000000u};
 	uint8_t h[EV_SEGHDR_SIZE];
 	struct ev_seghdr sh;
 	struct ev_error err;
@@ -300,9 +303,9 @@ static int decode_modified(void (*mod)(struct ev_batchhdr *), const char **why)
 	return ev_batchhdr_decode(h, b.salt, &d, why);
 }
 
-static void m_codec2(struct ev_batchhdr *b)
+static void m_codec3(struct ev_batchhdr *b)
 {
-	b->codec = 2;
+	b->codec = 3; /* 2 is packed */
 }
 static void m_codecff(struct ev_batchhdr *b)
 {
@@ -371,7 +374,7 @@ static void test_batchhdr_field_rules(void **state)
 		int ok;
 		const char *why;
 	} cases[] = {
-		{"codec 2", m_codec2, 0, "codec"},
+		{"codec 3", m_codec3, 0, "codec"},
 		{"codec 0xff", m_codecff, 0, "codec"},
 		{"raw over the limit", m_raw_over, 0, "length"},
 		{"raw at the limit", m_raw_max, 1, NULL},
@@ -460,9 +463,9 @@ static void test_codec_roundtrip(void **state)
 		for (l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
 			if (levels[l] == 19 && sizes[i] > 100000)
 				continue; /* slow and adds nothing */
-			assert_int_equal(ev_codec_compress(c, levels[l], src,
+			assert_int_equal(ev_codec_compress(c, levels[l], 0, src,
 							   sizes[i], &out,
-							   &err),
+							   &codec_out, &err),
 					 0);
 			memset(&h, 0, sizeof(h));
 			h.codec = EV_CODEC_ZSTD;
@@ -507,31 +510,232 @@ static void test_codec_salvage(void **state)
 	assert_non_null(c);
 	assert_non_null(src);
 	fill(src, n, 3);
-	assert_int_equal(ev_codec_compress(c, 1, src, n, &out, &err), 0);
+	assert_int_equal(ev_codec_compress(c, 1, 0, src, n, &out, &codec_out,
+					   &err),
+			 0);
 	/* whole: all of it */
-	assert_int_equal(ev_codec_salvage(c, out.p, out.len, n, &raw), 0);
+	assert_int_equal(ev_codec_salvage(c, EV_CODEC_ZSTD, out.p, out.len, n,
+					  &raw),
+			 0);
 	assert_int_equal(raw.len, n);
 	assert_memory_equal(raw.p, src, n);
 	/* the cap holds */
-	assert_int_equal(ev_codec_salvage(c, out.p, out.len, 1000, &raw), 0);
+	assert_int_equal(ev_codec_salvage(c, EV_CODEC_ZSTD, out.p, out.len,
+					  1000, &raw),
+			 0);
 	assert_int_equal(raw.len, 1000);
 	assert_memory_equal(raw.p, src, 1000);
 	/* cut after its first blocks (128 KiB each): a prefix, at least
 	 * the first block */
 	cut = out.len - out.len / 4;
-	assert_int_equal(ev_codec_salvage(c, out.p, cut, n, &raw), 0);
+	assert_int_equal(ev_codec_salvage(c, EV_CODEC_ZSTD, out.p, cut, n,
+					  &raw),
+			 0);
 	assert_true(raw.len >= 131072 && raw.len < n);
 	assert_memory_equal(raw.p, src, raw.len);
 	/* not a frame at all: nothing */
 	memset(out.p, 0, 16);
-	assert_int_equal(ev_codec_salvage(c, out.p, out.len, n, &raw), 0);
+	assert_int_equal(ev_codec_salvage(c, EV_CODEC_ZSTD, out.p, out.len, n,
+					  &raw),
+			 0);
 	assert_int_equal(raw.len, 0);
-	assert_int_equal(ev_codec_salvage(c, out.p, 0, n, &raw), 0);
+	assert_int_equal(ev_codec_salvage(c, EV_CODEC_ZSTD, out.p, 0, n, &raw),
+			 0);
 	assert_int_equal(raw.len, 0);
 	free(src);
 	ev_buf_free(&out);
 	ev_buf_free(&raw);
 	ev_codec_free(c);
+}
+
+/* a buffer of n bytes: noise, with the three patterns of the packed
+ * form (evlog(5) Batches, codec 2) and lookalikes that must stay as
+ * they are, at places that depend on seed */
+static void fill_patterns(uint8_t *p, size_t n, unsigned seed)
+{
+	static const char *const bits[] = {
+		"\xd9\x24"
+		"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0ff",
+		"\xd9\x24"
+		"0F1E2D3C-4B5A-4978-8695-A4B3C2D1E0FF", /* upper */
+		"\xd9\x24"
+		"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f", /* short */
+		"\xd9\x24"
+		"0f1e2d3c4b5a-4978-8695-a4b3c2d1e0ffaa", /* dash */
+		"\xba"
+		"01HK153X0XGJ19F7GXJCX0XDA3",
+		"\xba"
+		"7ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+		"\xba"
+		"00000000000000000000000000",
+		"\xba"
+		"8ZZZZZZZZZZZZZZZZZZZZZZZZZ", /* past 128 bits */
+		"\xba"
+		"01hk153x0xgj19f7gxjcx0xda3", /* lower case */
+		"\xba"
+		"01HK153X0XGJ19F7GXJCX0XDAU", /* not base 32 */
+		"\xd7\xff\x00\x00\x00\x00\x65\x92\x00\x00",
+		"\xd7\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+		"\xd7\xfe",
+		"\xd9",
+		"\xba",
+		"\xd7",
+	};
+	size_t i = 0, k;
+	uint32_t x = seed * 2654435761u + 1;
+
+	while (i < n) {
+		x = x * 1103515245u + 12345u;
+		if ((x >> 16) % 3 == 0) {
+			const char *b = bits[(x >> 8) %
+					     (sizeof(bits) / sizeof(bits[0]))];
+			size_t len = b[0] == '\xd7' && b[1] == '\xff'
+					     ? 10
+					     : strlen(b);
+			for (k = 0; k < len && i < n; k++)
+				p[i++] = (uint8_t)b[k];
+		} else {
+			p[i++] = (uint8_t)(x >> 24);
+		}
+	}
+}
+
+static void test_pack_roundtrip(void **state)
+{
+	static const size_t sizes[] = {1, 9, 10, 38, 100, 4096, 300000};
+	struct ev_buf pk = {0}, out = {0}, raw = {0};
+	struct ev_codec *c = ev_codec_new();
+	struct ev_batchhdr h;
+	struct ev_error err;
+	const char *why;
+	uint8_t *src = malloc(300000), *back = malloc(300000);
+	size_t i;
+	unsigned seed;
+	int r;
+
+	(void)state;
+	assert_non_null(src);
+	assert_non_null(back);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (seed = 0; seed < 20; seed++) {
+			fill_patterns(src, sizes[i], seed);
+			r = ev_pack(src, sizes[i], &pk);
+			assert_true(r == 0 || r == 1);
+			if (r == 0)
+				continue;
+			assert_int_equal(ev_unpacked_len(pk.p, pk.len),
+					 (long long)sizes[i]);
+			assert_int_equal(ev_unpack(pk.p, pk.len, back,
+						   sizes[i]),
+					 0);
+			assert_memory_equal(back, src, sizes[i]);
+			/* one byte more or less is not this payload */
+			assert_int_equal(ev_unpack(pk.p, pk.len, back,
+						   sizes[i] - 1),
+					 -1);
+		}
+	}
+	/* nothing to pack: 0, and the codec stays 1 */
+	memset(src, 'a', 1000);
+	assert_int_equal(ev_pack(src, 1000, &pk), 0);
+	assert_int_equal(ev_codec_compress(c, 1, 1, src, 1000, &out, &codec_out,
+					   &err),
+			 0);
+	assert_int_equal(codec_out, EV_CODEC_ZSTD);
+	/* through the codec: 2, and back */
+	fill_patterns(src, 300000, 7);
+	assert_int_equal(ev_codec_compress(c, 1, 1, src, 300000, &out,
+					   &codec_out, &err),
+			 0);
+	assert_int_equal(codec_out, EV_CODEC_PACKED);
+	memset(&h, 0, sizeof(h));
+	h.codec = EV_CODEC_PACKED;
+	h.raw_len = 300000;
+	h.stored_len = (uint32_t)out.len;
+	why = NULL;
+	if (ev_codec_decode(c, &h, out.p, &raw, &why) != 0)
+		fail_msg("packed: %s", why);
+	assert_int_equal(raw.len, 300000);
+	assert_memory_equal(raw.p, src, 300000);
+	/* salvage gives it whole, as codec 2 or as a frame of either */
+	assert_int_equal(ev_codec_salvage(c, EV_CODEC_PACKED, out.p, out.len,
+					  300000, &raw),
+			 0);
+	assert_int_equal(raw.len, 300000);
+	assert_memory_equal(raw.p, src, 300000);
+	assert_int_equal(ev_codec_salvage(c, EV_CODEC_ZSTD_ANY, out.p, out.len,
+					  EV_MAX_BATCH, &raw),
+			 0);
+	assert_int_equal(raw.len, 300000);
+	assert_memory_equal(raw.p, src, 300000);
+	/* and nothing when the frame is cut */
+	assert_int_equal(ev_codec_salvage(c, EV_CODEC_PACKED, out.p,
+					  out.len - 10, 300000, &raw),
+			 0);
+	assert_int_equal(raw.len, 0);
+	/* a header that says another length, or codec 1: damage */
+	h.raw_len = 299999;
+	assert_int_equal(ev_codec_decode(c, &h, out.p, &raw, &why), EV_EDATA);
+	assert_string_equal(why, "packed payload does not unpack");
+	h.codec = EV_CODEC_ZSTD;
+	h.raw_len = 300000;
+	assert_int_equal(ev_codec_decode(c, &h, out.p, &raw, &why), EV_EDATA);
+	/* a frame content size at or past the uncompressed length */
+	assert_int_equal(ev_codec_compress(c, 1, 0, src, 1000, &out, &codec_out,
+					   &err),
+			 0);
+	h.codec = EV_CODEC_PACKED;
+	h.raw_len = 1000;
+	h.stored_len = (uint32_t)out.len;
+	assert_int_equal(ev_codec_decode(c, &h, out.p, &raw, &why), EV_EDATA);
+	assert_string_equal(why,
+			    "zstd frame size does not match the batch header");
+	free(src);
+	free(back);
+	ev_buf_free(&pk);
+	ev_buf_free(&out);
+	ev_buf_free(&raw);
+	ev_codec_free(c);
+}
+
+/* Any change to a packed form unpacks to n bytes or is refused: never a
+ * read or a write out of bounds (run under ASan). */
+static void test_unpack_hostile(void **state)
+{
+	struct ev_buf pk = {0};
+	uint8_t src[2000], back[2000], *m;
+	size_t i, n = sizeof(src);
+	int bit;
+
+	(void)state;
+	fill_patterns(src, n, 3);
+	assert_int_equal(ev_pack(src, n, &pk), 1);
+	m = malloc(pk.len);
+	assert_non_null(m);
+	for (i = 0; i < pk.len; i++) {
+		for (bit = 0; bit < 8; bit++) {
+			memcpy(m, pk.p, pk.len);
+			m[i] ^= (uint8_t)(1u << bit);
+			if (ev_unpack(m, pk.len, back, n) == 0 &&
+			    ev_unpacked_len(m, pk.len) != (long long)n)
+				fail_msg("byte %zu bit %d: unpacked to a "
+					 "length it does not say",
+					 i, bit);
+		}
+	}
+	/* cut anywhere: refused */
+	for (i = 0; i < pk.len; i++)
+		assert_int_equal(ev_unpack(pk.p, i, back, n), -1);
+	/* huge section lengths */
+	memcpy(m, pk.p, pk.len);
+	ev_put32(m + 12, 0xffffffffu);
+	assert_int_equal(ev_unpack(m, pk.len, back, n), -1);
+	assert_int_equal(ev_unpacked_len(m, pk.len), -1);
+	memcpy(m, pk.p, pk.len);
+	ev_put32(m, 0xfffffff0u);
+	assert_int_equal(ev_unpack(m, pk.len, back, n), -1);
+	free(m);
+	ev_buf_free(&pk);
 }
 
 static void test_path_in_lost_found(void **state)
@@ -561,7 +765,8 @@ static void test_codec_rejects_mismatch(void **state)
 
 	(void)state;
 	fill(src, sizeof(src), 42);
-	assert_int_equal(ev_codec_compress(c, 1, src, sizeof(src), &out, &err),
+	assert_int_equal(ev_codec_compress(c, 1, 0, src, sizeof(src), &out,
+					   &codec_out, &err),
 			 0);
 	memset(&h, 0, sizeof(h));
 	h.codec = EV_CODEC_ZSTD;
@@ -581,15 +786,19 @@ static void test_codec_rejects_mismatch(void **state)
 	assert_int_equal(ev_codec_decode(c, &h, two.p, &raw, &why), EV_EDATA);
 	/* two whole frames where the header promises one */
 	two.len = 0;
-	assert_int_equal(ev_codec_compress(c, 1, src, 2500, &out, &err), 0);
+	assert_int_equal(ev_codec_compress(c, 1, 0, src, 2500, &out, &codec_out,
+					   &err),
+			 0);
 	assert_int_equal(ev_buf_append(&two, out.p, out.len), 0);
-	assert_int_equal(ev_codec_compress(c, 1, src + 2500, 2500, &out, &err),
+	assert_int_equal(ev_codec_compress(c, 1, 0, src + 2500, 2500, &out,
+					   &codec_out, &err),
 			 0);
 	assert_int_equal(ev_buf_append(&two, out.p, out.len), 0);
 	h.stored_len = (uint32_t)two.len;
 	assert_int_equal(ev_codec_decode(c, &h, two.p, &raw, &why), EV_EDATA);
 	/* stored length shorter than the frame */
-	assert_int_equal(ev_codec_compress(c, 1, src, sizeof(src), &out, &err),
+	assert_int_equal(ev_codec_compress(c, 1, 0, src, sizeof(src), &out,
+					   &codec_out, &err),
 			 0);
 	h.stored_len = (uint32_t)out.len - 1;
 	assert_int_equal(ev_codec_decode(c, &h, out.p, &raw, &why), EV_EDATA);
@@ -957,6 +1166,8 @@ int main(void)
 		cmocka_unit_test(test_path_in_lost_found),
 		cmocka_unit_test(test_codec_rejects_mismatch),
 		cmocka_unit_test(test_codec_window_limit),
+		cmocka_unit_test(test_pack_roundtrip),
+		cmocka_unit_test(test_unpack_hostile),
 		cmocka_unit_test(test_payload_framing),
 		cmocka_unit_test(test_read_batch_and_valid_after),
 		cmocka_unit_test(test_gap_marker),
