@@ -477,13 +477,15 @@ evtail: 1 event could not be upcast and was skipped"
 }
 
 # ------------------------------------------------------------ the queue
-# A read that upcasts hands batches of up to 512 records to a thread of
-# its own, several of them queued ahead (lib/scan.c): failures in the
-# middle of that queue, in batches that follow one another, and a scan
-# that ends while batches are still queued.
+# A read that upcasts does most of it on the reader's read-ahead threads,
+# batch by batch, several batches ahead of the scan (lib/scan.c); what
+# they leave (here: the failures) the scan upcasts in its turn.  So:
+# failures in the middle of the batches read ahead, in batches that
+# follow one another, and a scan that ends while batches are read ahead.
 
-# A log of n OrderCreated events, ids e0.., whose events at the offsets
-# given after n cannot be upcast (their data is a string).
+# A log of n OrderCreated events in batches of 500, ids e0.., whose
+# events at the offsets given after n cannot be upcast (their data is a
+# string).
 queue_log() {
 	local n=$1
 	shift
@@ -493,7 +495,7 @@ queue_log() {
 				printf "{\"id\":\"e%d\",\"type\":\"OrderCreated\",\"time\":\"2026-01-01T00:00:00Z\",\"data\":\"oops\"}\n", i
 			else
 				printf "{\"id\":\"e%d\",\"type\":\"OrderCreated\",\"time\":\"2026-01-01T00:00:00Z\",\"data\":{\"amount\":%d}}\n", i, i
-	}' | evpub -c q.evlog
+	}' | evpub --batch-events 500 -c q.evlog
 }
 
 # The ids of offsets $1 to $2, less those after them, one a line
@@ -530,8 +532,8 @@ queue_fail() {
 }
 
 @test "the upcast queue: --on-error skip past failures in batches one after another, and in the last" {
-	# batches 1, 2, 3 and the last of 12: the ones behind a failure are
-	# upcast by the scan, then the thread takes over again
+	# batches 2, 3, 4 and the last of 12: the scan upcasts the failures,
+	# the threads the rest
 	local bad="600 1100 1101 1600 5999" w o
 	queue_log 6000 $bad
 	for tool in evtail evreplay; do
