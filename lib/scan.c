@@ -531,7 +531,7 @@ static void uhook_stop(struct ev_scan *s)
 static int next_record(struct ev_scan *s, struct ev_rec *rec,
 		       struct ev_error *err)
 {
-	int r;
+	int r, up;
 
 	if (s->pl.active) {
 		if (preload_next(&s->pl, rec))
@@ -550,8 +550,10 @@ static int next_record(struct ev_scan *s, struct ev_rec *rec,
 			s->done = 1;
 		return r;
 	}
+	/* the hook is set before the reader reads ahead, if it can be */
+	up = uhook_use(s);
 	r = ev_reader_next(s->rd, rec, err);
-	if (r == 1 && uhook_use(s)) {
+	if (r == 1 && up) {
 		const struct uaux *a = ev_reader_hook_aux(s->rd);
 		uint64_t i = rec->offset - (a != NULL ? a->base : 0);
 		if (a != NULL && rec->offset >= a->base && i < a->count &&
