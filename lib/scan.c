@@ -20,18 +20,29 @@
  * the selection once ahead, since upcasting may drop, split or retype
  * what a backward search would count.
  *
- * Reading a log, most of the upcasting is done ahead of the scan on
- * the reader's read-ahead threads (reader.c), as they decompress each
- * batch: each thread has an upcaster of its own (ev_upcaster_worker())
- * that upcasts by the set's plans only, writing the records straight
- * into the batch's buffer, and tells for each record what it became:
- * kept as stored (no step for it), dropped, one record, or left to the
- * scan.  Whatever the plans do not do (a Lua step, a split, a failure,
- * a record that does not decode) the scan upcasts itself, with its own
- * upcaster, as it reads: so a failure is always the scan's upcaster's
- * (ev_upcaster_last_failure()), in order, with no batch to stop or
- * drop.  An upcaster that counts for --check, or a pass for -n, is not
- * used ahead of the scan, so that it counts what the scan reads.
+ * Reading a log, a set without Lua steps upcasts most records ahead of
+ * the scan on the reader's read-ahead threads (reader.c), as they
+ * decompress each batch: each thread has an upcaster of its own
+ * (ev_upcaster_worker()) that upcasts by the set's plans only, writing
+ * the records straight into the batch's buffer, and tells for each
+ * record what it became: kept as stored (no step for it), dropped, one
+ * record, or left to the scan.  Whatever the plans do not do (a split,
+ * a failure, a record that does not decode) the scan upcasts itself,
+ * with its own upcaster, as it reads: so a failure is always the scan's
+ * upcaster's (ev_upcaster_last_failure()), in order.
+ *
+ * A set with Lua steps (one Lua state, which cannot be shared) is
+ * upcast, reading a log through once (not following, no group), on a
+ * thread of its own, a batch ahead of the records the
+ * caller takes: the records are read and copied into a batch here, the
+ * thread finds which want upcasting and upcasts them, and the scan then
+ * goes through the batch as it would through the reader, with the
+ * upcast already done, while the thread works on the next batch.  The
+ * thread stops a batch at its first failure and no batch follows it
+ * until the scan is past it, so a failure is seen with the upcaster
+ * as it left it (ev_upcaster_last_failure()); the records after it are
+ * upcast here.  An upcaster that counts for --check is not used ahead
+ * of the scan, so that it counts what the scan reads, no more.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -55,6 +66,63 @@ struct preload_hdr {
 	ev_time_t append_time;
 	size_t n;
 };
+
+/* A record read ahead, and what the thread made of it. */
+struct pitem {
+	struct ev_rec rec; /* rec.p: at raw + at */
+	size_t at;
+	int r;	  /* the reader's: 1 a record, 0 the end, <0 an error */
+	int done; /* upcast by the thread: the rest holds */
+	int up;	  /* ev_upcaster_wants(), found by the thread */
+	struct ev_upcast_hint hint;
+	int ur; /* ev_upcaster_apply() */
+	int damaged;
+	size_t part0; /* its records: ends[part0 .. part0 + ur) */
+};
+
+struct pbatch {
+	struct ev_buf raw, out;
+	size_t *ends;
+	size_t nends, ends_cap;
+	struct pitem *it;
+	size_t n, cap, i, nwork; /* the thread upcasts it[0 .. nwork) */
+	int last;		 /* nothing is read after it */
+	int stopped;		 /* at a failure: it[nwork - 1] */
+	int worked;		 /* by the thread (or dropped) */
+	int dropped;		 /* queued behind one that stopped */
+	struct ev_error end_err, why;
+};
+
+#define PIPE_RECORDS 512
+#define PIPE_BYTES (256u << 10)
+/* Batches given to the thread at most: enough for either thread to run
+ * ahead of the other for a while when the two share a core with a
+ * third (the reader's) and are not scheduled evenly. */
+#define PIPE_DEPTH 6
+#define PIPE_NB (PIPE_DEPTH + 1) /* and the scan's own */
+
+/* The batches given to the thread are a queue in b[], the k-th given
+ * (counting from 0) at b[k % PIPE_NB]; the scan's is the one before the
+ * oldest it has not taken. The thread upcasts them in order; once one
+ * stops at a failure, it drops those behind it (nwork 0: the scan
+ * upcasts them itself), and so it does with those given to it until the
+ * scan has taken all of them. */
+struct pipe {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ev_upcaster *up;
+	struct pbatch b[PIPE_NB];
+	struct pbatch *cur; /* the scan's */
+	uint64_t given;	    /* batches given to the thread, all told */
+	uint64_t taken;	    /* of them, taken back by the scan */
+	uint64_t worked;    /* of them, done by the thread (or dropped) */
+	int busy;	    /* upcasting one: the upcaster is the thread's */
+	int halt;	    /* one stopped: drop all until the scan has them */
+	int quit;
+};
+
+#define PIPE_AT(pp, k) (&(pp)->b[(k) % PIPE_NB])
 
 /* What the read-ahead threads made of a batch's records. */
 enum {
@@ -113,6 +181,12 @@ struct ev_scan {
 	uint64_t up_skip_at;  /* -n: at this offset, pass over the first */
 	int up_skip;	      /* up_skip of the records it becomes */
 	int up_pass;	      /* reading ahead for -n */
+	/* upcasting on a thread of its own */
+	struct pipe *pipe;
+	int pipe_off;		    /* not (any more) */
+	const struct pitem *pi;	    /* the record read last, if upcast */
+	const struct pitem *up_pi;  /* the one upcast last, if by it */
+	const struct pbatch *up_pb; /* and its batch */
 	/* upcasting on the reader's threads */
 	struct uhook *uh;
 	int uh_off;		   /* not (any more) */
@@ -124,6 +198,7 @@ struct ev_scan {
 	struct ev_kscan *ks;
 };
 
+static void pipe_free(struct pipe *pp);
 static void uhook_stop(struct ev_scan *s);
 
 static int preload_add(void *ctx, const struct ev_rec *rec)
@@ -424,6 +499,7 @@ void ev_scan_free(struct ev_scan *s)
 		return;
 	if (s->rd != NULL) /* a Kafka log's scan has no reader */
 		ev_reader_set_skip(s->rd, NULL); /* bskip: the filter goes */
+	pipe_free(s->pipe);
 	uhook_stop(s);
 	ev_kscan_free(s->ks);
 	ev_watch_free(s->watch);
@@ -431,6 +507,310 @@ void ev_scan_free(struct ev_scan *s)
 	ev_buf_free(&s->pl.b);
 	free(s->name);
 	free(s);
+}
+
+/* ------------------------------------------------------------ the thread */
+
+static void batch_free(struct pbatch *b)
+{
+	ev_buf_free(&b->raw);
+	ev_buf_free(&b->out);
+	free(b->ends);
+	free(b->it);
+}
+
+/* Upcast b's records on the thread: stops at the first failure. */
+static void batch_work(struct ev_upcaster *u, struct pbatch *b)
+{
+	size_t k;
+	int i, changed;
+
+	for (k = 0; k < b->nwork; k++) {
+		struct pitem *it = &b->it[k];
+		const uint8_t *p = b->raw.p + it->at, *q;
+		size_t qn;
+
+		it->done = 1;
+		if (it->r != 1)
+			continue;
+		/* which want upcasting: found here, off the scan's thread */
+		it->up = ev_upcaster_peek(u, p, it->rec.n, &it->hint);
+		if (!it->up)
+			continue;
+		ev_upcaster_hint(u, &it->hint);
+		it->ur = ev_upcaster_apply(u, p, it->rec.n, it->rec.offset,
+					   &changed, &b->why);
+		it->damaged = ev_upcaster_damaged(u);
+		if (it->ur < 0) {
+			b->stopped = 1;
+			b->nwork = k + 1;
+			return;
+		}
+		it->part0 = b->nends;
+		for (i = 0; i < it->ur; i++) {
+			ev_upcaster_record(u, i, &q, &qn);
+			if (b->nends == b->ends_cap) {
+				size_t cap = b->ends_cap ? 2 * b->ends_cap
+							 : 2 * PIPE_RECORDS;
+				size_t *ne =
+					realloc(b->ends, cap * sizeof(*ne));
+				if (ne == NULL)
+					goto oom;
+				b->ends = ne;
+				b->ends_cap = cap;
+			}
+			if (ev_buf_append(&b->out, q, qn) != 0)
+				goto oom;
+			b->ends[b->nends++] = b->out.len;
+		}
+	}
+	return;
+oom:
+	b->it[k].ur = ev_seterr(&b->why, EV_ERR, "out of memory");
+	b->it[k].damaged = 0;
+	b->stopped = 1;
+	b->nwork = k + 1;
+}
+
+/* Drop the batches given from k on that the thread has not begun: the
+ * scan upcasts them itself, if it takes them. With mu held. */
+static void pipe_drop(struct pipe *pp, uint64_t k)
+{
+	for (; k < pp->given; k++) {
+		struct pbatch *b = PIPE_AT(pp, k);
+		b->nwork = 0;
+		b->dropped = 1;
+		b->worked = 1;
+	}
+}
+
+static void *pipe_main(void *arg)
+{
+	struct pipe *pp = arg;
+	struct pbatch *b;
+
+	pthread_mutex_lock(&pp->mu);
+	for (;;) {
+		while (pp->worked == pp->given && !pp->quit)
+			pthread_cond_wait(&pp->cv, &pp->mu);
+		if (pp->quit)
+			break;
+		b = PIPE_AT(pp, pp->worked);
+		if (!b->dropped) {
+			pp->busy = 1;
+			pthread_mutex_unlock(&pp->mu);
+			batch_work(pp->up, b);
+			pthread_mutex_lock(&pp->mu);
+			pp->busy = 0;
+			b->worked = 1;
+			if (b->stopped) {
+				/* no batch follows a failure: the scan
+				 * upcasts those */
+				pp->halt = 1;
+				pipe_drop(pp, pp->worked + 1);
+			}
+		}
+		pp->worked++;
+		pthread_cond_broadcast(&pp->cv);
+	}
+	pthread_mutex_unlock(&pp->mu);
+	return NULL;
+}
+
+/* Give b (the next in b[]) to the thread, after what it has. */
+static void pipe_submit(struct pipe *pp, struct pbatch *b)
+{
+	b->worked = b->dropped = 0;
+	pthread_mutex_lock(&pp->mu);
+	if (pp->given == pp->taken)
+		pp->halt = 0; /* the scan has all that came before */
+	pp->given++;
+	if (pp->halt)
+		pipe_drop(pp, pp->given - 1);
+	pthread_cond_broadcast(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+}
+
+/* The oldest batch given to the thread, once it is done with it. */
+static struct pbatch *pipe_take(struct pipe *pp)
+{
+	struct pbatch *b = PIPE_AT(pp, pp->taken);
+
+	pthread_mutex_lock(&pp->mu);
+	while (!b->worked)
+		pthread_cond_wait(&pp->cv, &pp->mu);
+	pthread_mutex_unlock(&pp->mu);
+	pp->taken++;
+	return b;
+}
+
+/* Whether to read one more batch ahead for the thread. */
+static int pipe_more(struct pipe *pp)
+{
+	const struct pbatch *last;
+	int more;
+
+	if (pp->given == pp->taken)
+		return 1;
+	if (pp->given - pp->taken >= PIPE_DEPTH)
+		return 0;
+	last = PIPE_AT(pp, pp->given - 1);
+	if (last->last)
+		return 0;
+	pthread_mutex_lock(&pp->mu);
+	more = !last->dropped && !pp->halt;
+	pthread_mutex_unlock(&pp->mu);
+	return more;
+}
+
+/* Until the thread is done with the batch it is on, dropping those it
+ * has not begun: the upcaster is ours then. */
+static void pipe_idle(struct pipe *pp)
+{
+	pthread_mutex_lock(&pp->mu);
+	pipe_drop(pp, pp->worked + (pp->busy ? 1 : 0));
+	while (pp->busy)
+		pthread_cond_wait(&pp->cv, &pp->mu);
+	pthread_mutex_unlock(&pp->mu);
+}
+
+static void pipe_free(struct pipe *pp)
+{
+	int i;
+
+	if (pp == NULL)
+		return;
+	pthread_mutex_lock(&pp->mu);
+	pp->quit = 1;
+	pthread_cond_broadcast(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+	pthread_join(pp->th, NULL);
+	pthread_cond_destroy(&pp->cv);
+	pthread_mutex_destroy(&pp->mu);
+	for (i = 0; i < PIPE_NB; i++)
+		batch_free(&pp->b[i]);
+	free(pp);
+}
+
+static struct pipe *pipe_new(struct ev_upcaster *up)
+{
+	struct pipe *pp = calloc(1, sizeof(*pp));
+
+	if (pp == NULL)
+		return NULL;
+	pp->up = up;
+	if (pthread_mutex_init(&pp->mu, NULL) != 0)
+		goto fail_mu;
+	if (pthread_cond_init(&pp->cv, NULL) != 0)
+		goto fail_cv;
+	if (pthread_create(&pp->th, NULL, pipe_main, pp) != 0)
+		goto fail_th;
+	return pp;
+fail_th:
+	pthread_cond_destroy(&pp->cv);
+fail_cv:
+	pthread_mutex_destroy(&pp->mu);
+fail_mu:
+	free(pp);
+	return NULL;
+}
+
+/* Read the next records into b (on this thread: the reader is ours). */
+static int batch_fill(struct ev_scan *s, struct pbatch *b)
+{
+	struct pitem *it;
+	struct ev_rec rec;
+	int r;
+
+	b->raw.len = b->out.len = 0;
+	b->nends = b->n = b->i = 0;
+	b->last = b->stopped = 0;
+	if (b->it == NULL &&
+	    (b->it = malloc(PIPE_RECORDS * sizeof(*b->it))) == NULL)
+		return EV_ERR;
+	b->cap = PIPE_RECORDS;
+	while (b->n < b->cap && b->raw.len < PIPE_BYTES) {
+		it = &b->it[b->n++];
+		memset(it, 0, sizeof(*it));
+		r = ev_reader_next(s->rd, &rec, &b->end_err);
+		it->r = r > 0 ? 1 : r;
+		if (r <= 0) {
+			b->last = 1;
+			break;
+		}
+		it->rec = rec;
+		it->at = b->raw.len;
+		if (ev_buf_append(&b->raw, rec.p, rec.n) != 0) {
+			it->r = ev_seterr(&b->end_err, EV_ERR, "out of memory");
+			b->last = 1;
+			break;
+		}
+		if (s->to.kind == EV_POS_OFFSET && rec.offset > s->to.offset) {
+			b->last = 1; /* the scan ends at it */
+			b->nwork = b->n - 1;
+			return 0;
+		}
+	}
+	b->nwork = b->n; /* the thread finds which want upcasting */
+	return 0;
+}
+
+static int pipe_use(struct ev_scan *s)
+{
+	if (s->pipe != NULL)
+		return !s->pipe_off;
+	if (s->pipe_off || s->up == NULL || s->follow || s->group != NULL ||
+	    s->up_pass || ev_upcaster_counting(s->up) ||
+	    !ev_upcaster_changes_envelope(s->up))
+		return 0; /* without Lua: on the reader's threads */
+	if ((s->pipe = pipe_new(s->up)) == NULL)
+		s->pipe_off = 1; /* upcast as we read, then */
+	return s->pipe != NULL;
+}
+
+/* The next record, from the batches. */
+static int pipe_next(struct ev_scan *s, struct ev_rec *rec,
+		     struct ev_error *err)
+{
+	struct pipe *pp = s->pipe;
+	struct pbatch *b;
+	struct pitem *it;
+
+	for (;;) {
+		b = pp->cur;
+		if (b != NULL && b->i < b->n) {
+			it = &b->it[b->i++];
+			if (it->r <= 0) {
+				/* the end: read on without the thread */
+				s->pipe_off = 1;
+				if (it->r < 0)
+					*err = b->end_err;
+				return it->r;
+			}
+			*rec = it->rec;
+			rec->p = b->raw.p + it->at;
+			s->pi = it->done ? it : NULL;
+			if (!it->done)
+				pipe_idle(pp); /* the upcaster is ours */
+			return 1;
+		}
+		if (b != NULL && b->last) {
+			s->pipe_off = 1;
+			pp->cur = NULL;
+			return ev_reader_next(s->rd, rec, err);
+		}
+		/* the next batch is the oldest given to the thread; more go
+		 * behind it, up to PIPE_DEPTH, for the thread to take on
+		 * without waiting for the scan, unless the scan is to upcast
+		 * what comes */
+		while (pipe_more(pp)) {
+			b = PIPE_AT(pp, pp->given);
+			if (batch_fill(s, b) != 0)
+				return ev_seterr(err, EV_ERR, "out of memory");
+			pipe_submit(pp, b);
+		}
+		pp->cur = pipe_take(pp);
+	}
 }
 
 /* ------------------------------------------- upcasting on the threads */
@@ -542,6 +922,7 @@ static int next_record(struct ev_scan *s, struct ev_rec *rec,
 		if ((r = ev_reader_seek(s->rd, s->pl.end, err)) != 0)
 			return r;
 	}
+	s->pi = NULL;
 	s->ui = NULL;
 	if (s->ks != NULL) {
 		int end;
@@ -550,6 +931,8 @@ static int next_record(struct ev_scan *s, struct ev_rec *rec,
 			s->done = 1;
 		return r;
 	}
+	if (pipe_use(s))
+		return pipe_next(s, rec, err);
 	/* the hook is set before the reader reads ahead, if it can be */
 	up = uhook_use(s);
 	r = ev_reader_next(s->rd, rec, err);
@@ -579,6 +962,11 @@ static int next_part(struct ev_scan *s, struct ev_rec *rec,
 		if (s->up_ui != NULL) {
 			rec->p = s->up_ua->out.p + s->up_ui->at;
 			rec->n = s->up_ui->n;
+		} else if (s->up_pi != NULL) {
+			size_t k = s->up_pi->part0 + (size_t)i;
+			size_t from = k == 0 ? 0 : s->up_pb->ends[k - 1];
+			rec->p = s->up_pb->out.p + from;
+			rec->n = s->up_pb->ends[k] - from;
 		} else {
 			ev_upcaster_record(s->up, i, &rec->p, &rec->n);
 		}
@@ -618,12 +1006,20 @@ static int upcast(struct ev_scan *s, const struct ev_rec *rec,
 	struct ev_error why;
 	int changed, r, damaged;
 
+	s->up_pi = s->pi;
+	s->up_pb = s->pi != NULL ? s->pipe->cur : NULL;
 	s->up_ui = s->ui;
 	s->up_ua = s->ua;
 	if (s->ui != NULL) {
 		/* upcast ahead, on a reader's thread */
 		r = s->ui->st == UI_ONE ? 1 : 0;
 		damaged = 0;
+	} else if (s->pi != NULL) {
+		/* upcast ahead, on the thread */
+		r = s->pi->ur;
+		damaged = s->pi->damaged;
+		if (r < 0)
+			why = s->pipe->cur->why;
 	} else {
 		r = ev_upcaster_apply(s->up, rec->p, rec->n, rec->offset,
 				      &changed, &why);
@@ -713,8 +1109,9 @@ static int scan_next(struct ev_scan *s, struct ev_rec *rec,
 		}
 		/* a record that upcasting leaves as it is is judged as
 		 * stored; the others only once upcast */
-		up = s->ui != NULL
-			     ? s->ui->st != UI_AS_IS
+		up = s->ui != NULL ? s->ui->st != UI_AS_IS
+		     : s->pi != NULL
+			     ? s->pi->up
 			     : s->up != NULL &&
 				       ev_upcaster_wants(s->up, rec->p, rec->n);
 		maybe = up || ev_filter_precheck(s->filter, rec->p, rec->n);
@@ -788,9 +1185,12 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 {
 	int r = scan_next(s, rec, evp, err);
 
-	/* at the end, the reader's threads leave the upcaster's set: its
-	 * caller may free it (following, they upcast again on the next
-	 * call) */
+	/* at the end, the upcaster is the caller's again: the thread may
+	 * have been upcasting a batch the scan will not take */
+	if (r <= 0 && s->pipe != NULL)
+		pipe_idle(s->pipe);
+	/* the reader's threads too leave the upcaster's set: its caller
+	 * may free it (following, they upcast again on the next call) */
 	if (r <= 0 && s->up_i >= s->up_n)
 		uhook_stop(s);
 	return r;
@@ -961,7 +1361,8 @@ int ev_scan_open_kafka(struct ev_scan **out, struct ev_kafka_consumer *kc,
 	s->up_policy = o->on_upcast_error;
 	s->up_failed = o->upcast_failed;
 	s->up_ctx = o->upcast_ctx;
-	s->uh_off = 1; /* upcast as it reads */
+	s->pipe_off = 1; /* upcast as it reads */
+	s->uh_off = 1;
 	s->need_event = o->decode || ev_filter_needs_event(s->filter) ||
 			s->to.kind == EV_POS_TIME || s->from_version > 0;
 	*out = s;

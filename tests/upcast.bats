@@ -479,7 +479,9 @@ evtail: 1 event could not be upcast and was skipped"
 # ------------------------------------------------------------ the queue
 # A read that upcasts does most of it on the reader's read-ahead threads,
 # batch by batch, several batches ahead of the scan (lib/scan.c); what
-# they leave (here: the failures) the scan upcasts in its turn.  So:
+# they leave (here: the failures) the scan upcasts in its turn.  A set
+# with Lua steps is upcast on a thread of its own instead, a queue of
+# batches ahead of the scan (the last test).  So:
 # failures in the middle of the batches read ahead, in batches that
 # follow one another, and a scan that ends while batches are read ahead.
 
@@ -578,4 +580,45 @@ queue_fail() {
 	run --separate-stderr evtail --upcast up --to 4999 -o count q.evlog
 	assert_status 0
 	assert_stdout "5000"
+}
+
+@test "the upcast queue of a set with a Lua step (its own thread): stop, skip and dlq in the middle and in batches one after another" {
+	# a Lua state is not shared: such a set is upcast on one thread of
+	# its own, a queue of batches ahead of the scan
+	mkdir upl
+	printf 'type OrderCreated\nfrom 1\n  default data.currency "USD"\n' >upl/a.upcast
+	cat >upl/OrderCreated.2.lua <<'LUA'
+return function(e)
+	local d = e.data
+	d.total = {amount = d.amount, currency = d.currency}
+	d.amount = nil
+	d.currency = nil
+	return e
+end
+LUA
+	local bad="600 1100 1101 1600 5999" o w
+	queue_log 6000 $bad
+	lfail() {
+		echo "offset $1: OrderCreated version 1: step upl/a.upcast:3: data is a string, not an object or array"
+	}
+	run --separate-stderr sh -c 'evreplay --upcast upl q.evlog >out'
+	assert_status 65
+	assert_stderr "evreplay: upcast failed in 'q.evlog': $(lfail 600)"
+	run queue_got out
+	assert_stdout "$(queue_ids 0 599 | sed 's/$/ 3/')"
+	run --separate-stderr sh -c 'evtail --upcast upl --on-error skip q.evlog >out'
+	assert_status 0
+	w=""
+	for o in $bad; do w+="evtail: warning: $(lfail $o); skipped"$'\n'; done
+	assert_stderr "${w}evtail: 5 events could not be upcast and were skipped"
+	run queue_got out
+	assert_stdout "$(queue_ids 0 5999 $bad | sed 's/$/ 3/')"
+	run --separate-stderr sh -c 'evreplay --upcast upl --on-error dlq --dlq d.evlog q.evlog >out'
+	assert_status 0
+	assert_stderr "evreplay: 5 events could not be upcast and were dead-lettered to 'd.evlog'"
+	run queue_got out
+	assert_stdout "$(queue_ids 0 5999 $bad | sed 's/$/ 3/')"
+	run --separate-stderr sh -c 'evtail d.evlog | jq -r .data.originalOffset'
+	assert_status 0
+	assert_stdout "$(printf '%s\n' $bad)"
 }
