@@ -28,12 +28,14 @@
 
 #include "archive_int.h"
 #include "evlog_private.h"
+#include "rahook_int.h"
 
 /* batches read ahead at most, the bytes they may hold (stored and
  * decompressed; past it, one at a time), and threads reading them */
 #define RA_DEPTH 8
 #define RA_BYTES (4u << 20)
 #define RA_THREADS 2
+_Static_assert(RA_THREADS <= EV_RA_MAX_THREADS, "EV_RA_MAX_THREADS");
 
 struct ev_reader {
 	struct ev_log *log; /* NULL when reading one segment file */
@@ -95,6 +97,10 @@ struct ev_reader {
 	uint64_t skipped;	    /* batches passed by */
 	struct ev_salvage *sv;	    /* reading a file of lost+found */
 	struct ev_arcsrc *arc;	    /* reading a log in an archive */
+	/* the hook's work on the batch in raw, when a thread did it */
+	struct ev_reader_hook hook;
+	void *aux;
+	int aux_ok;
 
 	/* read-ahead: a ring of batches read, checked and decompressed
 	 * ahead by worker threads, taken in order */
@@ -123,6 +129,8 @@ struct ev_reader {
 			const char *why;
 			struct ev_batchhdr bh;
 			struct ev_buf stored, raw;
+			void *aux; /* the hook's, kept from batch to batch */
+			int aux_ok;
 		} s[RA_DEPTH];
 	} pf;
 };
@@ -181,10 +189,13 @@ static void *prefetch_main(void *arg)
 {
 	struct ev_reader *r = ((struct ra_arg *)arg)->r;
 	struct prefetch *pf = &r->pf;
-	struct ev_codec *codec = pf->codec[((struct ra_arg *)arg)->k];
+	int k = ((struct ra_arg *)arg)->k;
+	struct ev_codec *codec = pf->codec[k];
+	struct ev_reader_hook hook;
 	struct ra_slot *s;
 	const char *why;
 	uint64_t pos;
+	size_t aux_bytes;
 	int rc;
 
 	free(arg);
@@ -201,6 +212,8 @@ static void *prefetch_main(void *arg)
 		s->pos = pos = pf->claim_pos;
 		s->limit = pf->limit;
 		s->bytes = 0;
+		s->aux_ok = 0;
+		hook = r->hook; /* set only while no thread is busy */
 		pf->claim_ok = 0;
 		pf->busy++;
 		pthread_mutex_unlock(&pf->mu);
@@ -262,7 +275,17 @@ static void *prefetch_main(void *arg)
 		if (rc == 0)
 			rc = ev_codec_decode(codec, &s->bh, s->stored.p,
 					     &s->raw, &why);
+		/* the caller's work on the batch, while it is at hand */
+		aux_bytes = (size_t)-1;
+		if (rc == 0 && hook.batch != NULL && !ev_batch_is_gap(&s->bh))
+			aux_bytes = hook.batch(hook.ctx, k, &s->bh, s->raw.p,
+					       s->raw.len, &s->aux);
 		pthread_mutex_lock(&pf->mu);
+		if (aux_bytes != (size_t)-1) {
+			s->aux_ok = 1;
+			s->bytes += aux_bytes;
+			pf->bytes += aux_bytes;
+		}
 		s->rc = rc;
 		s->why = why;
 		s->done = 1;
@@ -359,6 +382,8 @@ static void prefetch_free(struct ev_reader *r)
 	for (k = 0; k < RA_DEPTH; k++) {
 		ev_buf_free(&pf->s[k].stored);
 		ev_buf_free(&pf->s[k].raw);
+		if (pf->s[k].aux != NULL)
+			r->hook.free_aux(r->hook.ctx, pf->s[k].aux);
 	}
 }
 
@@ -449,6 +474,13 @@ static int prefetch_take(struct ev_reader *r)
 		tmp = r->raw;
 		r->raw = s->raw;
 		s->raw = tmp;
+		if (s->aux_ok) {
+			void *aux = r->aux;
+			r->aux = s->aux;
+			s->aux = aux;
+			r->aux_ok = 1;
+			s->aux_ok = 0;
+		}
 	}
 	/* a big batch's buffers are not kept idle in the ring */
 	if (s->raw.cap > RA_BYTES / 4)
@@ -900,6 +932,40 @@ void ev_reader_set_readahead(struct ev_reader *r, int threads)
 							: threads;
 }
 
+void ev_reader_set_hook(struct ev_reader *r, const struct ev_reader_hook *h)
+{
+	struct prefetch *pf = &r->pf;
+	int k;
+
+	if (pf->started) {
+		pthread_mutex_lock(&pf->mu);
+		while (pf->busy > 0)
+			pthread_cond_wait(&pf->done, &pf->mu);
+	}
+	/* what the old hook made goes with it */
+	for (k = 0; k < RA_DEPTH; k++) {
+		if (pf->s[k].aux != NULL)
+			r->hook.free_aux(r->hook.ctx, pf->s[k].aux);
+		pf->s[k].aux = NULL;
+		pf->s[k].aux_ok = 0;
+	}
+	if (r->aux != NULL)
+		r->hook.free_aux(r->hook.ctx, r->aux);
+	r->aux = NULL;
+	r->aux_ok = 0;
+	if (h != NULL)
+		r->hook = *h;
+	else
+		memset(&r->hook, 0, sizeof(r->hook));
+	if (pf->started)
+		pthread_mutex_unlock(&pf->mu);
+}
+
+void *ev_reader_hook_aux(const struct ev_reader *r)
+{
+	return r->aux_ok ? r->aux : NULL;
+}
+
 int ev_reader_is_archive(const struct ev_reader *r)
 {
 	return r->arc != NULL;
@@ -965,6 +1031,8 @@ void ev_reader_free(struct ev_reader *r)
 	close_seg(r);
 	ev_arcsrc_free(r->arc);
 	prefetch_free(r);
+	if (r->aux != NULL)
+		r->hook.free_aux(r->hook.ctx, r->aux);
 	free(r->segs);
 	free(r->path);
 	ev_buf_free(&r->ix);
@@ -1070,6 +1138,7 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 	const char *why;
 	int rr, header_only;
 
+	r->aux_ok = 0; /* until a thread's batch is taken */
 	if (r->sv != NULL)
 		return salvage_batch(r, err);
 	for (;;) {

@@ -20,8 +20,20 @@
  * the selection once ahead, since upcasting may drop, split or retype
  * what a backward search would count.
  *
- * Reading a log through once (not following, no group), the upcasting
- * is done on a thread of its own, a batch ahead of the records the
+ * Reading a log, a set without Lua steps upcasts most records ahead of
+ * the scan on the reader's read-ahead threads (reader.c), as they
+ * decompress each batch: each thread has an upcaster of its own
+ * (ev_upcaster_worker()) that upcasts by the set's plans only, writing
+ * the records straight into the batch's buffer, and tells for each
+ * record what it became: kept as stored (no step for it), dropped, one
+ * record, or left to the scan.  Whatever the plans do not do (a split,
+ * a failure, a record that does not decode) the scan upcasts itself,
+ * with its own upcaster, as it reads: so a failure is always the scan's
+ * upcaster's (ev_upcaster_last_failure()), in order.
+ *
+ * A set with Lua steps (one Lua state, which cannot be shared) is
+ * upcast, reading a log through once (not following, no group), on a
+ * thread of its own, a batch ahead of the records the
  * caller takes: the records are read and copied into a batch here, the
  * thread finds which want upcasting and upcasts them, and the scan then
  * goes through the batch as it would through the reader, with the
@@ -38,6 +50,7 @@
 #include <string.h>
 
 #include "evlog_private.h"
+#include "rahook_int.h"
 #include "kafka_scan_int.h"
 
 /* One stream's events, read through its links before the scan. */
@@ -111,6 +124,34 @@ struct pipe {
 
 #define PIPE_AT(pp, k) (&(pp)->b[(k) % PIPE_NB])
 
+/* What the read-ahead threads made of a batch's records. */
+enum {
+	UI_SCAN,    /* nothing: the scan upcasts it (or finds it wants none) */
+	UI_AS_IS,   /* it wants no upcasting */
+	UI_DROPPED, /* upcast into none */
+	UI_ONE,	    /* upcast into one record: out.p + at, n bytes */
+};
+struct uitem {
+	size_t at;
+	uint32_t n;
+	int st;
+};
+struct uaux {
+	uint64_t base; /* the batch's first offset */
+	size_t count;  /* records of it in it[] */
+	struct uitem *it;
+	size_t cap;
+	struct ev_buf out;
+};
+/* The hook the scan gives the reader, and the upcasters of its threads */
+struct uhook {
+	struct ev_reader_hook h;
+	const struct ev_upcaster *up;
+	struct ev_upcaster *wu[EV_RA_MAX_THREADS];
+};
+/* a count of matches below this is not worth upcasting batches ahead */
+#define UHOOK_MIN_MAX 4096
+
 struct ev_scan {
 	struct ev_reader *rd;
 	struct ev_filter *filter;
@@ -146,11 +187,19 @@ struct ev_scan {
 	const struct pitem *pi;	    /* the record read last, if upcast */
 	const struct pitem *up_pi;  /* the one upcast last, if by it */
 	const struct pbatch *up_pb; /* and its batch */
+	/* upcasting on the reader's threads */
+	struct uhook *uh;
+	int uh_off;		   /* not (any more) */
+	const struct uitem *ui;	   /* the record read last, if done there */
+	const struct uaux *ua;	   /* and its batch */
+	const struct uitem *up_ui; /* the one upcast last, if done there */
+	const struct uaux *up_ua;  /* and its batch */
 	/* a Kafka log (kafka_scan.c): its records instead of a reader's */
 	struct ev_kscan *ks;
 };
 
 static void pipe_free(struct pipe *pp);
+static void uhook_stop(struct ev_scan *s);
 
 static int preload_add(void *ctx, const struct ev_rec *rec)
 {
@@ -451,6 +500,7 @@ void ev_scan_free(struct ev_scan *s)
 	if (s->rd != NULL) /* a Kafka log's scan has no reader */
 		ev_reader_set_skip(s->rd, NULL); /* bskip: the filter goes */
 	pipe_free(s->pipe);
+	uhook_stop(s);
 	ev_kscan_free(s->ks);
 	ev_watch_free(s->watch);
 	ev_filter_free(s->none);
@@ -710,8 +760,9 @@ static int pipe_use(struct ev_scan *s)
 	if (s->pipe != NULL)
 		return !s->pipe_off;
 	if (s->pipe_off || s->up == NULL || s->follow || s->group != NULL ||
-	    s->up_pass || ev_upcaster_counting(s->up))
-		return 0;
+	    s->up_pass || ev_upcaster_counting(s->up) ||
+	    !ev_upcaster_changes_envelope(s->up))
+		return 0; /* without Lua: on the reader's threads */
 	if ((s->pipe = pipe_new(s->up)) == NULL)
 		s->pipe_off = 1; /* upcast as we read, then */
 	return s->pipe != NULL;
@@ -762,10 +813,105 @@ static int pipe_next(struct ev_scan *s, struct ev_rec *rec,
 	}
 }
 
+/* ------------------------------------------- upcasting on the threads */
+
+static void uaux_free(void *ctx, void *aux)
+{
+	struct uaux *a = aux;
+
+	(void)ctx;
+	free(a->it);
+	ev_buf_free(&a->out);
+	free(a);
+}
+
+/* On read-ahead thread k: upcast the batch's records by the plans. */
+static size_t uhook_batch(void *ctx, int k, const struct ev_batchhdr *bh,
+			  const uint8_t *raw, size_t n, void **auxp)
+{
+	struct uhook *uh = ctx;
+	struct ev_upcaster *u = uh->wu[k];
+	struct uaux *a = *auxp;
+	const uint8_t *p = raw, *end = raw + n, *rec;
+	struct uitem *it;
+	size_t i, rn, at;
+	int r;
+
+	if (u == NULL && (u = uh->wu[k] = ev_upcaster_worker(uh->up)) == NULL)
+		return (size_t)-1;
+	if (a == NULL && (a = *auxp = calloc(1, sizeof(*a))) == NULL)
+		return (size_t)-1;
+	if (a->cap < bh->count) {
+		it = realloc(a->it, bh->count * sizeof(*it));
+		if (it == NULL)
+			return (size_t)-1;
+		a->it = it;
+		a->cap = bh->count;
+	}
+	a->base = bh->base;
+	a->out.len = 0;
+	for (i = 0; i < bh->count; i++) {
+		if (ev_payload_next(&p, end, &rec, &rn) != 0)
+			break; /* damage: the reader says so */
+		it = &a->it[i];
+		at = a->out.len;
+		r = ev_upcaster_append(u, &a->out, rec, rn);
+		it->at = at;
+		it->n = (uint32_t)(a->out.len - at);
+		it->st = r == 1			? UI_ONE
+			 : r == 0		? UI_DROPPED
+			 : r == EV_UPCAST_AS_IS ? UI_AS_IS
+						: UI_SCAN;
+	}
+	a->count = i;
+	return a->out.len + a->count * sizeof(*a->it);
+}
+
+/* Upcast on the reader's threads from here on, if that is for us. */
+static int uhook_use(struct ev_scan *s)
+{
+	struct uhook *uh;
+
+	if (s->uh != NULL)
+		return 1;
+	if (s->uh_off || s->up == NULL || s->up_pass || s->ks != NULL ||
+	    ev_upcaster_counting(s->up) ||
+	    (s->has_max && s->max < UHOOK_MIN_MAX))
+		return 0;
+	if ((uh = calloc(1, sizeof(*uh))) == NULL) {
+		s->uh_off = 1; /* upcast as we read, then */
+		return 0;
+	}
+	uh->up = s->up;
+	uh->h.batch = uhook_batch;
+	uh->h.free_aux = uaux_free;
+	uh->h.ctx = uh;
+	ev_reader_set_hook(s->rd, &uh->h);
+	s->uh = uh;
+	return 1;
+}
+
+/* No more upcasting on the reader's threads: they leave the upcaster's
+ * set, and what they made goes. */
+static void uhook_stop(struct ev_scan *s)
+{
+	int k;
+
+	if (s->uh == NULL)
+		return;
+	ev_reader_set_hook(s->rd, NULL);
+	for (k = 0; k < EV_RA_MAX_THREADS; k++)
+		ev_upcaster_free(s->uh->wu[k]);
+	free(s->uh);
+	s->uh = NULL;
+	s->ui = s->up_ui = NULL;
+	s->ua = s->up_ua = NULL;
+}
+
 static int next_record(struct ev_scan *s, struct ev_rec *rec,
 		       struct ev_error *err)
 {
-	int r;
+	int r, up;
 
 	if (s->pl.active) {
 		if (preload_next(&s->pl, rec))
@@ -777,6 +923,7 @@ static int next_record(struct ev_scan *s, struct ev_rec *rec,
 			return r;
 	}
 	s->pi = NULL;
+	s->ui = NULL;
 	if (s->ks != NULL) {
 		int end;
 		r = ev_kscan_next(s->ks, rec, &end, err);
@@ -786,7 +933,19 @@ static int next_record(struct ev_scan *s, struct ev_rec *rec,
 	}
 	if (pipe_use(s))
 		return pipe_next(s, rec, err);
-	return ev_reader_next(s->rd, rec, err);
+	/* the hook is set before the reader reads ahead, if it can be */
+	up = uhook_use(s);
+	r = ev_reader_next(s->rd, rec, err);
+	if (r == 1 && up) {
+		const struct uaux *a = ev_reader_hook_aux(s->rd);
+		uint64_t i = rec->offset - (a != NULL ? a->base : 0);
+		if (a != NULL && rec->offset >= a->base && i < a->count &&
+		    a->it[i].st != UI_SCAN) {
+			s->ui = &a->it[i];
+			s->ua = a;
+		}
+	}
+	return r;
 }
 
 /* The next of the records the last one read was upcast into that the
@@ -800,7 +959,10 @@ static int next_part(struct ev_scan *s, struct ev_rec *rec,
 	while (s->up_i < s->up_n) {
 		i = s->up_i++;
 		*rec = s->up_src;
-		if (s->up_pi != NULL) {
+		if (s->up_ui != NULL) {
+			rec->p = s->up_ua->out.p + s->up_ui->at;
+			rec->n = s->up_ui->n;
+		} else if (s->up_pi != NULL) {
 			size_t k = s->up_pi->part0 + (size_t)i;
 			size_t from = k == 0 ? 0 : s->up_pb->ends[k - 1];
 			rec->p = s->up_pb->out.p + from;
@@ -846,7 +1008,13 @@ static int upcast(struct ev_scan *s, const struct ev_rec *rec,
 
 	s->up_pi = s->pi;
 	s->up_pb = s->pi != NULL ? s->pipe->cur : NULL;
-	if (s->pi != NULL) {
+	s->up_ui = s->ui;
+	s->up_ua = s->ua;
+	if (s->ui != NULL) {
+		/* upcast ahead, on a reader's thread */
+		r = s->ui->st == UI_ONE ? 1 : 0;
+		damaged = 0;
+	} else if (s->pi != NULL) {
 		/* upcast ahead, on the thread */
 		r = s->pi->ur;
 		damaged = s->pi->damaged;
@@ -941,7 +1109,8 @@ static int scan_next(struct ev_scan *s, struct ev_rec *rec,
 		}
 		/* a record that upcasting leaves as it is is judged as
 		 * stored; the others only once upcast */
-		up = s->pi != NULL
+		up = s->ui != NULL ? s->ui->st != UI_AS_IS
+		     : s->pi != NULL
 			     ? s->pi->up
 			     : s->up != NULL &&
 				       ev_upcaster_wants(s->up, rec->p, rec->n);
@@ -1020,6 +1189,10 @@ int ev_scan_next(struct ev_scan *s, struct ev_rec *rec,
 	 * have been upcasting a batch the scan will not take */
 	if (r <= 0 && s->pipe != NULL)
 		pipe_idle(s->pipe);
+	/* the reader's threads too leave the upcaster's set: its caller
+	 * may free it (following, they upcast again on the next call) */
+	if (r <= 0 && s->up_i >= s->up_n)
+		uhook_stop(s);
 	return r;
 }
 
@@ -1189,6 +1362,7 @@ int ev_scan_open_kafka(struct ev_scan **out, struct ev_kafka_consumer *kc,
 	s->up_failed = o->upcast_failed;
 	s->up_ctx = o->upcast_ctx;
 	s->pipe_off = 1; /* upcast as it reads */
+	s->uh_off = 1;
 	s->need_event = o->decode || ev_filter_needs_event(s->filter) ||
 			s->to.kind == EV_POS_TIME || s->from_version > 0;
 	*out = s;

@@ -1610,6 +1610,66 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	return (int)u->nrec;
 }
 
+struct ev_upcaster *ev_upcaster_worker(const struct ev_upcaster *u)
+{
+	struct ev_upcaster *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	/* the set, read only; what one apply uses, its own */
+	w->chains = u->chains;
+	w->nchains = u->nchains;
+	w->tab = u->tab;
+	w->tab_cap = u->tab_cap;
+	w->qtab = u->qtab;
+	w->qmask = u->qmask;
+	w->nsteps = u->nsteps;
+	w->plans_off = u->plans_off;
+	w->pkeys = u->pkeys;
+	w->npkeys = u->npkeys;
+	w->plens = u->plens;
+	memcpy(w->pfirst, u->pfirst, sizeof(w->pfirst));
+	w->pnext = u->pnext;
+	w->borrowed = 1;
+	w->lua_set = u->lua != NULL;
+	return w;
+}
+
+int ev_upcaster_append(struct ev_upcaster *u, struct ev_buf *out,
+		       const uint8_t *rec, size_t n)
+{
+	struct ev_buf keep = u->out;
+	size_t start = out->len;
+	struct ev_str type;
+	const struct chain *c;
+	int changed = 0, r;
+
+	u->hint_type = NULL;
+	if (u->lua_set) {
+		/* a chain of Lua steps has no plan: the caller's */
+		if (ev_upcast_peek_type(rec, n, &type) != 0)
+			return EV_UPCAST_GIVE_UP;
+		c = ev_upcast_find_chain(u, type.p, type.n);
+		if (c != NULL && (c->plans == NULL || c->no_plan))
+			return EV_UPCAST_GIVE_UP;
+		u->hint = c;
+		u->hint_type = type.p;
+	}
+	ev_arena_reset(&u->arena);
+	u->out = *out;
+	u->nrec = 0;
+	u->same = NULL;
+	r = ev_upcast_plan_apply(u, rec, n, &changed);
+	u->hint_type = NULL;
+	if (r == EV_UPCAST_GIVE_UP)
+		u->out.len = start;
+	*out = u->out;
+	u->out = keep;
+	if (r == 1 && !changed)
+		return EV_UPCAST_AS_IS;
+	return r;
+}
+
 void ev_upcaster_record(const struct ev_upcaster *u, int i, const uint8_t **rec,
 			size_t *n)
 {
@@ -2445,6 +2505,16 @@ void ev_upcaster_free(struct ev_upcaster *u)
 
 	if (u == NULL)
 		return;
+	if (u->borrowed) {
+		ev_arena_free(&u->arena);
+		ev_buf_free(&u->out);
+		ev_buf_free(&u->tmp);
+		ev_buf_free(&u->dbuf);
+		ev_buf_free(&u->mbuf);
+		free(u->ends);
+		free(u);
+		return;
+	}
 	ev_upcast_plans_free(u);
 	for (i = 0; i < u->nchains; i++) {
 		for (j = 0; j < u->chains[i]->nsteps; j++)

@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "evlog_private.h"
+#include "rahook_int.h"
 
 enum op_kind {
 	OP_SET,
@@ -81,6 +82,7 @@ struct chain {
 	struct step **steps; /* by version once checked: steps[v - min] */
 	size_t nsteps, cap;
 	struct up_plan **plans; /* by version: plans[v - min], or NULL */
+	int no_plan;		/* plans has none */
 };
 
 struct cslot {
@@ -137,6 +139,9 @@ struct ev_upcaster {
 	int pfirst[256]; /* the last key that begins with byte c, or 0 */
 	int *pnext;	 /* pnext[k - 1]: the key before k with its byte */
 	uint64_t plan_runs, plan_falls; /* applies it did, and gave back */
+	/* a worker's (ev_upcaster_worker()): the set is another's */
+	int borrowed;
+	int lua_set; /* the set has Lua steps */
 };
 
 /*
@@ -252,7 +257,7 @@ void ev_upcast_plans_free(struct ev_upcaster *u);
  * handle): u is then to be reset and the general path run.  Where it
  * gives a result, it is byte for byte the general path's.
  */
-#define EV_UPCAST_GIVE_UP (-1000)
+/* EV_UPCAST_GIVE_UP: evlog_private.h */
 int ev_upcast_plan_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			 int *changed);
 /* upcast_plan.c: ev_event_peek_type(), the same answers, quicker */

@@ -165,9 +165,13 @@ int ev_upcast_plans_make(struct ev_upcaster *u)
 		c->plans = calloc(n, sizeof(*c->plans));
 		if (c->plans == NULL)
 			return -1;
-		for (v = c->min; v <= c->max; v++)
+		c->no_plan = 1;
+		for (v = c->min; v <= c->max; v++) {
 			if (plan_make(u, c, v, &c->plans[v - c->min]) != 0)
 				return -1;
+			if (c->plans[v - c->min] != NULL)
+				c->no_plan = 0;
+		}
 	}
 	return 0;
 }

@@ -477,13 +477,17 @@ evtail: 1 event could not be upcast and was skipped"
 }
 
 # ------------------------------------------------------------ the queue
-# A read that upcasts hands batches of up to 512 records to a thread of
-# its own, several of them queued ahead (lib/scan.c): failures in the
-# middle of that queue, in batches that follow one another, and a scan
-# that ends while batches are still queued.
+# A read that upcasts does most of it on the reader's read-ahead threads,
+# batch by batch, several batches ahead of the scan (lib/scan.c); what
+# they leave (here: the failures) the scan upcasts in its turn.  A set
+# with Lua steps is upcast on a thread of its own instead, a queue of
+# batches ahead of the scan (the last test).  So:
+# failures in the middle of the batches read ahead, in batches that
+# follow one another, and a scan that ends while batches are read ahead.
 
-# A log of n OrderCreated events, ids e0.., whose events at the offsets
-# given after n cannot be upcast (their data is a string).
+# A log of n OrderCreated events in batches of 500, ids e0.., whose
+# events at the offsets given after n cannot be upcast (their data is a
+# string).
 queue_log() {
 	local n=$1
 	shift
@@ -493,7 +497,7 @@ queue_log() {
 				printf "{\"id\":\"e%d\",\"type\":\"OrderCreated\",\"time\":\"2026-01-01T00:00:00Z\",\"data\":\"oops\"}\n", i
 			else
 				printf "{\"id\":\"e%d\",\"type\":\"OrderCreated\",\"time\":\"2026-01-01T00:00:00Z\",\"data\":{\"amount\":%d}}\n", i, i
-	}' | evpub -c q.evlog
+	}' | evpub --batch-events 500 -c q.evlog
 }
 
 # The ids of offsets $1 to $2, less those after them, one a line
@@ -530,8 +534,8 @@ queue_fail() {
 }
 
 @test "the upcast queue: --on-error skip past failures in batches one after another, and in the last" {
-	# batches 1, 2, 3 and the last of 12: the ones behind a failure are
-	# upcast by the scan, then the thread takes over again
+	# batches 2, 3, 4 and the last of 12: the scan upcasts the failures,
+	# the threads the rest
 	local bad="600 1100 1101 1600 5999" w o
 	queue_log 6000 $bad
 	for tool in evtail evreplay; do
@@ -576,4 +580,45 @@ queue_fail() {
 	run --separate-stderr evtail --upcast up --to 4999 -o count q.evlog
 	assert_status 0
 	assert_stdout "5000"
+}
+
+@test "the upcast queue of a set with a Lua step (its own thread): stop, skip and dlq in the middle and in batches one after another" {
+	# a Lua state is not shared: such a set is upcast on one thread of
+	# its own, a queue of batches ahead of the scan
+	mkdir upl
+	printf 'type OrderCreated\nfrom 1\n  default data.currency "USD"\n' >upl/a.upcast
+	cat >upl/OrderCreated.2.lua <<'LUA'
+return function(e)
+	local d = e.data
+	d.total = {amount = d.amount, currency = d.currency}
+	d.amount = nil
+	d.currency = nil
+	return e
+end
+LUA
+	local bad="600 1100 1101 1600 5999" o w
+	queue_log 6000 $bad
+	lfail() {
+		echo "offset $1: OrderCreated version 1: step upl/a.upcast:3: data is a string, not an object or array"
+	}
+	run --separate-stderr sh -c 'evreplay --upcast upl q.evlog >out'
+	assert_status 65
+	assert_stderr "evreplay: upcast failed in 'q.evlog': $(lfail 600)"
+	run queue_got out
+	assert_stdout "$(queue_ids 0 599 | sed 's/$/ 3/')"
+	run --separate-stderr sh -c 'evtail --upcast upl --on-error skip q.evlog >out'
+	assert_status 0
+	w=""
+	for o in $bad; do w+="evtail: warning: $(lfail $o); skipped"$'\n'; done
+	assert_stderr "${w}evtail: 5 events could not be upcast and were skipped"
+	run queue_got out
+	assert_stdout "$(queue_ids 0 5999 $bad | sed 's/$/ 3/')"
+	run --separate-stderr sh -c 'evreplay --upcast upl --on-error dlq --dlq d.evlog q.evlog >out'
+	assert_status 0
+	assert_stderr "evreplay: 5 events could not be upcast and were dead-lettered to 'd.evlog'"
+	run queue_got out
+	assert_stdout "$(queue_ids 0 5999 $bad | sed 's/$/ 3/')"
+	run --separate-stderr sh -c 'evtail d.evlog | jq -r .data.originalOffset'
+	assert_status 0
+	assert_stdout "$(printf '%s\n' $bad)"
 }
