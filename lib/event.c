@@ -438,11 +438,57 @@ int ev_event_check_deep(const struct ev_event *ev, struct ev_error *err)
 	return 0;
 }
 
+/* A string header at *pp that fits before end, read directly (fixstr,
+ * str8, str16): 1 with *pp past it and *len its length, else 0. */
+static inline int peek_str(const uint8_t **pp, const uint8_t *end, size_t *len)
+{
+	const uint8_t *p = *pp;
+	size_t k;
+
+	if (p >= end)
+		return 0;
+	if ((*p & 0xe0) == 0xa0) {
+		k = *p & 0x1f;
+		p++;
+	} else if (*p == 0xd9 && end - p >= 2) {
+		k = p[1];
+		p += 2;
+	} else if (*p == 0xda && end - p >= 3) {
+		k = ev_rbe16(p + 1);
+		p += 3;
+	} else {
+		return 0;
+	}
+	if ((size_t)(end - p) < k)
+		return 0;
+	*pp = p;
+	*len = k;
+	return 1;
+}
+
 int ev_event_peek_type(const uint8_t *rec, size_t n, struct ev_str *type)
 {
 	const uint8_t *p = rec, *end = rec + n;
 	struct ev_mp_item it;
+	size_t k;
 
+	/* the layout every writer makes, read without the general reader
+	 * (a filter by type asks this of every record): a fixmap of 2 or
+	 * more entries, the id key and a string, the type key and a string;
+	 * anything else is read the long way below */
+	if (n >= 4 && rec[0] >= 0x82 && rec[0] <= 0x8f && rec[1] == EV_K_ID) {
+		p = rec + 2;
+		if (peek_str(&p, end, &k) && (p += k) < end &&
+		    *p == EV_K_TYPE) {
+			p++;
+			if (peek_str(&p, end, &k)) {
+				type->p = (const char *)p;
+				type->n = k;
+				return 0;
+			}
+		}
+		p = rec;
+	}
 	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP || it.n < 2)
 		return EV_EDATA;
 	if (p >= end || *p != EV_K_ID)

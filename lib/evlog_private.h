@@ -799,4 +799,10 @@ int ev_skip_may_match(const struct ev_skip *s, const uint8_t *body);
 void ev_reader_set_skip(struct ev_reader *r, struct ev_skip *s);
 uint64_t ev_reader_skipped(const struct ev_reader *r);
 
+/* ---- scale: the type filter's first read of a log */
+/* typecount.c: ev_log_type_counts() when its cache covers the whole log
+ * (0), without reading an event; 1 (no counts) when it does not. */
+int ev_log_type_counts_cached(struct ev_log *log, struct ev_type_count **out,
+			      size_t *n, struct ev_error *err);
+
 #endif

@@ -4,8 +4,10 @@
  *
  * The types come from the type counts (typecount.c, cached in the log)
  * and the streams from the stream state (state.c), so no event is read
- * twice.  "Closest" compares names lowercased and without punctuation
- * or glob characters, so that PushEvent finds push and pull_request
+ * twice; without a cache that covers the log, a type is first looked
+ * for alone, by its summaries, and the log counted only when one of the
+ * types has no event.  "Closest" compares names lowercased and without
+ * punctuation or glob characters, so that PushEvent finds push and pull_request
  * finds PullRequestEvent; a name is close when one contains the other,
  * or when few edits separate them.
  */
@@ -177,6 +179,58 @@ out:
 	return r;
 }
 
+/*
+ * Does the log hold an event of type t?  1 or 0, or a negative EV_E*.
+ * The read stops at the first such event and passes by the batches
+ * whose summaries rule the type out (evlog(5) Summaries), so it costs a
+ * batch or two for a type the log has, and little more than the
+ * summaries for one it lacks: not the whole log, as counting would.
+ */
+static int has_type(struct ev_log *log, const char *t, struct ev_error *err)
+{
+	struct ev_reader *rd = NULL;
+	struct ev_skip *sk;
+	struct ev_rec rec;
+	struct ev_str got;
+	size_t tn = strlen(t);
+	int r;
+
+	if ((r = ev_reader_open(&rd, log, err)) != 0)
+		return r;
+	sk = calloc(1, sizeof(*sk));
+	if (sk != NULL && (sk->tkeys = malloc(sizeof(*sk->tkeys))) != NULL) {
+		sk->tkeys[0] = ev_sum_type_key(t, tn);
+		sk->nt = 1;
+		sk->types = 1;
+		ev_reader_set_skip(rd, sk); /* the reader's now */
+	} else {
+		ev_skip_free(sk); /* a read that skips nothing is right too */
+	}
+	while ((r = ev_reader_next(rd, &rec, err)) == 1)
+		if (ev_event_peek_type(rec.p, rec.n, &got) == 0 &&
+		    got.n == tn && memcmp(got.p, t, tn) == 0)
+			break;
+	ev_reader_free(rd);
+	return r;
+}
+
+/* 1 when each of the types, all names without glob characters, has an
+ * event in the log; 0 when one has none or is a glob. */
+static int types_present(struct ev_log *log, const char *const *types,
+			 size_t ntypes, struct ev_error *err)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < ntypes; i++)
+		if (strpbrk(types[i], "*?[") != NULL)
+			return 0;
+	for (i = 0; i < ntypes; i++)
+		if ((r = has_type(log, types[i], err)) != 1)
+			return r;
+	return 1;
+}
+
 static int add_stream(void *ctx, const struct ev_stream_info *s)
 {
 	return cands_add(ctx, s->name, s->name_len, s->count);
@@ -197,9 +251,23 @@ int ev_explain_globs(struct ev_log *log, const char *logname,
 
 	if (notice == NULL)
 		return 0;
-	if (ntypes > 0) {
-		if ((r = ev_log_type_counts(log, &tc, &ntc, err)) != 0)
+	/* the counts tell which types there are; without a cache that
+	 * covers the log they cost a read of all of it, before the read the
+	 * caller wants: first see whether each type has an event, which is
+	 * cheap, and count only when one has none */
+	if (ntypes > 0 &&
+	    (r = ev_log_type_counts_cached(log, &tc, &ntc, err)) == 1) {
+		r = types_present(log, types, ntypes, err);
+		if (r < 0)
 			goto out;
+		if (r == 1)
+			ntypes = 0; /* nothing to explain */
+		else if ((r = ev_log_type_counts(log, &tc, &ntc, err)) != 0)
+			goto out;
+	} else if (r < 0) {
+		goto out;
+	}
+	if (ntypes > 0) {
 		for (i = 0; i < ntc; i++)
 			if (cands_add(&c, tc[i].name, strlen(tc[i].name),
 				      tc[i].n) != 0)

@@ -151,8 +151,10 @@ static void cache_store(struct ev_log *log, uint64_t from, uint64_t to,
 	ev_buf_free(&b);
 }
 
-int ev_log_type_counts(struct ev_log *log, struct ev_type_count **out,
-		       size_t *n, struct ev_error *err)
+/* The counts, from the cache and the events after it; with only_cached,
+ * 1 (and no counts) when the cache does not cover the whole log. */
+static int type_counts(struct ev_log *log, struct ev_type_count **out,
+		       size_t *n, int only_cached, struct ev_error *err)
 {
 	struct ev_reader *rd = NULL;
 	struct counts c = {0};
@@ -171,6 +173,12 @@ int ev_log_type_counts(struct ev_log *log, struct ev_type_count **out,
 		to = from;
 	else
 		cached = to;
+	if (only_cached &&
+	    (cached == UINT64_MAX || cached != ev_reader_end_offset(rd))) {
+		ev_reader_free(rd);
+		ev_type_counts_free(c.v, c.n);
+		return 1;
+	}
 	r = ev_reader_seek(rd, to, err);
 	while (r == 0 && (r = ev_reader_next(rd, &rec, err)) == 1) {
 		r = 0;
@@ -202,4 +210,16 @@ int ev_log_type_counts(struct ev_log *log, struct ev_type_count **out,
 	*out = c.v;
 	*n = c.n;
 	return 0;
+}
+
+int ev_log_type_counts(struct ev_log *log, struct ev_type_count **out,
+		       size_t *n, struct ev_error *err)
+{
+	return type_counts(log, out, n, 0, err);
+}
+
+int ev_log_type_counts_cached(struct ev_log *log, struct ev_type_count **out,
+			      size_t *n, struct ev_error *err)
+{
+	return type_counts(log, out, n, 1, err);
 }

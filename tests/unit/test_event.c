@@ -704,6 +704,54 @@ static void test_full_envelope(void **state)
 }
 
 /*
+ * ev_event_peek_type() reads the usual layout directly and anything else
+ * the long way: the same answers, and no read past the record.
+ */
+static void test_peek_type_layouts(void **state)
+{
+	/* fixmap 3: id fixstr "ab", type fixstr "T", time */
+	static const uint8_t fix[] = {0x83, 1,	  0xa2, 'a', 'b',
+				      2,    0xa1, 'T',	6,   0x00};
+	/* map16 2: id str8 "a", type str16 "Ty" (read the long way) */
+	static const uint8_t m16[] = {0xde, 0,	  2, 1, 0xd9, 1,  'a',
+				      2,    0xda, 0, 2, 'T',  'y'};
+	/* fixmap 2: id str8 "ab", type str8 "Typ" */
+	static const uint8_t s8[] = {0x82, 1,	 0xd9, 2,   'a', 'b',
+				     2,	   0xd9, 3,    'T', 'y', 'p'};
+	/* fixmap 2: id, then key 3 where the type should be */
+	static const uint8_t nokey[] = {0x82, 1, 0xa1, 'a', 3, 0xa1, 'T'};
+	/* fixmap 2: the type's length runs past the end */
+	static const uint8_t longer[] = {0x82, 1, 0xa1, 'a', 2, 0xa4, 'T'};
+	/* fixmap 2: the id's length runs past the end */
+	static const uint8_t idlong[] = {0x82, 1, 0xbf, 'a', 2, 0xa1, 'T'};
+	/* fixmap 1: too few entries */
+	static const uint8_t one[] = {0x81, 1, 0xa1, 'a', 2, 0xa1, 'T'};
+	/* fixmap 2: the type is a number */
+	static const uint8_t num[] = {0x82, 1, 0xa1, 'a', 2, 0x05};
+	struct ev_str t;
+
+	(void)state;
+	assert_int_equal(ev_event_peek_type(fix, sizeof(fix), &t), 0);
+	assert_true(str_is(&t, "T"));
+	assert_ptr_equal(t.p, fix + 7);
+	assert_int_equal(ev_event_peek_type(m16, sizeof(m16), &t), 0);
+	assert_true(str_is(&t, "Ty"));
+	assert_int_equal(ev_event_peek_type(s8, sizeof(s8), &t), 0);
+	assert_true(str_is(&t, "Typ"));
+	assert_int_equal(ev_event_peek_type(nokey, sizeof(nokey), &t),
+			 EV_EDATA);
+	assert_int_equal(ev_event_peek_type(longer, sizeof(longer), &t),
+			 EV_EDATA);
+	assert_int_equal(ev_event_peek_type(idlong, sizeof(idlong), &t),
+			 EV_EDATA);
+	assert_int_equal(ev_event_peek_type(one, sizeof(one), &t), EV_EDATA);
+	assert_int_equal(ev_event_peek_type(num, sizeof(num), &t), EV_EDATA);
+	/* every cut of a good record is refused, never read past */
+	for (size_t k = 0; k < sizeof(s8); k++)
+		assert_int_equal(ev_event_peek_type(s8, k, &t), EV_EDATA);
+}
+
+/*
  * parse -> record -> JSON -> parse -> record gives the same bytes, and
  * the two JSON writers agree at every step.
  */
@@ -1592,6 +1640,7 @@ int main(void)
 		cmocka_unit_test(test_data_base64_empty),
 		cmocka_unit_test(test_offset_ignored),
 		cmocka_unit_test(test_full_envelope),
+		cmocka_unit_test(test_peek_type_layouts),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_decode_rejects),
 		cmocka_unit_test(test_accepted_nesting_decodes),
