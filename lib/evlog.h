@@ -3308,6 +3308,7 @@ struct ev_kafka_msg {
 	struct ev_kafka_header *h;
 	size_t nh, caph;
 	int64_t timestamp; /* ms since the epoch, -1 when none */
+	struct ev_buf hs;  /* the headers' names and values, kept by reset */
 };
 void ev_kafka_msg_reset(struct ev_kafka_msg *m);
 void ev_kafka_msg_free(struct ev_kafka_msg *m);
