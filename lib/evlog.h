@@ -3341,7 +3341,8 @@ int ev_kafka_msg_to_json(const struct ev_kafka_msg *m, const char *topic,
  * (ev_kafka_msg_to_json()) and parses it, so rec and ev hold the event
  * as a local log's reader gives it, rec->offset and ev->offset the
  * record's offset; both stay valid until the next call.  EV_EDATA names
- * the record (topic:partition:offset) when it is not an event.
+ * the record (topic:partition:offset) when it is not an event.  ev may
+ * be NULL: rec alone (rec->append_time the event's time), not decoded.
  */
 struct ev_kafka_decoder;
 int ev_kafka_decoder_new(struct ev_kafka_decoder **out, struct ev_error *err);

@@ -643,17 +643,21 @@ static int one_value(const uint8_t *p, size_t n)
 		do {
 			uint8_t c = p[i++];
 			if (c == '"') {
+				/* its closing quote: one after an even
+				 * run of backslashes */
 				for (;;) {
-					while (i < n && p[i] != '"' &&
-					       p[i] != '\\')
-						i++;
-					if (i >= n)
+					const uint8_t *q =
+						memchr(p + i, '"', n - i);
+					size_t b = 0;
+					if (q == NULL)
 						return 0;
-					if (p[i] == '"')
+					i = (size_t)(q - p);
+					while (b < i && p[i - 1 - b] == '\\')
+						b++;
+					i++;
+					if (b % 2 == 0)
 						break;
-					i += 2;
 				}
-				i++;
 			} else if (c == '{' || c == '[') {
 				depth++;
 			} else if (c == '}' || c == ']') {
@@ -1135,10 +1139,12 @@ int ev_kafka_decode(struct ev_kafka_decoder *d, const struct ev_kafka_msg *m,
 			   err);
 	if (r == 1) {
 		ev_parser_record(ps, 0, &rec->p, &rec->n, &t);
+		rec->offset = (uint64_t)offset;
+		rec->append_time = t; /* the event's time */
+		if (ev == NULL)	      /* the scan decodes it when it needs to */
+			return 0;
 		if ((r = ev_event_decode(rec->p, rec->n, ev, err)) != 0)
 			return r;
-		rec->offset = (uint64_t)offset;
-		rec->append_time = ev->time;
 		ev->offset = (uint64_t)offset;
 		return 0;
 	}

@@ -31,7 +31,6 @@ struct ev_kscan {
 	int64_t off;
 	int have; /* m holds a record not yet taken */
 	int end;  /* no more will come */
-	struct ev_event ev;
 	/* a group: the records read, in order, for commits */
 	uint64_t seq; /* the next record's number */
 	int lenient;
@@ -199,8 +198,9 @@ int ev_kscan_next(struct ev_kscan *k, struct ev_rec *rec, int *end,
 	}
 	k->have = 0;
 	rec->kafka_error = NULL;
-	r = ev_kafka_decode(k->dec, &k->m, k->topic, k->part, k->off, rec,
-			    &k->ev, err);
+	/* not decoded here: the scan does when it needs the event */
+	r = ev_kafka_decode(k->dec, &k->m, k->topic, k->part, k->off, rec, NULL,
+			    err);
 	if (r == EV_EDATA && k->lenient) {
 		/* not an event: its key and value alone, as another
 		 * producer's record, for the engine to dead-letter */
@@ -215,7 +215,7 @@ int ev_kscan_next(struct ev_kscan *k, struct ev_rec *rec, int *end,
 				  k->m.value.len) != 0)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		r = ev_kafka_decode(k->dec, &k->bare, k->topic, k->part, k->off,
-				    rec, &k->ev, err);
+				    rec, NULL, err);
 		rec->kafka_error = k->why;
 	}
 	if (r != 0)
