@@ -712,6 +712,12 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 			   const struct ev_kafka_consumer_opts *o,
 			   struct ev_error *err)
 {
+	/* fetch.wait.max.ms: how long a fetch at the end of a partition
+	 * waits for more, which is also how long the end takes to be seen:
+	 * 100 ms following, 10 ms for a read to the end.  Such a read also
+	 * fetches ahead at most 8 MiB (librdkafka's default 64 MiB): enough
+	 * to keep it fed, and each handler run (--exec forks) copies less
+	 * of evtail (a fork of 96 MiB took 2 ms, of 33 MiB 0.9 ms). */
 	static const char *const ours[] = {
 		"enable.auto.commit",
 		"false",
@@ -757,6 +763,19 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 	    NULL) {
 		free(c);
 		return err->code;
+	}
+	/* to the end: ours, unless -X says otherwise */
+	for (i = 0; !o->follow && i < 2; i++) {
+		static const char *const bulk[] = {"fetch.wait.max.ms", "10",
+						   "queued.max.messages.kbytes",
+						   "8192"};
+		if ((o->conn.props == NULL ||
+		     ev_kafka_props_get(o->conn.props, bulk[2 * i]) == NULL) &&
+		    conf_set(conf, bulk[2 * i], bulk[2 * i + 1], 0, err) != 0) {
+			rd_kafka_conf_destroy(conf);
+			free(c);
+			return err->code;
+		}
 	}
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_opaque(conf, c);
