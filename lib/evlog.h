@@ -3423,6 +3423,18 @@ struct ev_kafka_consumer_opts {
 	 * commit by ev_kafka_consumer_commit(); NULL: assign the
 	 * partitions, as above */
 	const char *group;
+	/* --to PARTITION:OFFSET (kind EV_KAFKA_FROM_OFFSET): each partition
+	 * named stops after that offset (kpos) */
+	const struct ev_kafka_from *to;
+	size_t nto;
+	/* a cursor file (ev_kafka_cursor_load()) named in messages: from
+	 * then holds its offsets, and the partitions it does not name are
+	 * read from the start; its offsets are checked against the
+	 * partitions' first and end offsets */
+	const char *cursor_name;
+	/* the positions of what was delivered are kept per partition, for
+	 * a cursor file (ev_kafka_cursor_store()) */
+	int track;
 };
 struct ev_kafka_consumer;
 int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
@@ -3735,6 +3747,26 @@ struct ev_kafka_metrics_log {
 };
 int ev_kafka_metrics_format(struct ev_buf *out,
 			    const struct ev_kafka_metrics_log *l, size_t n);
+
+/* ---- kpos: positions per partition on Kafka logs */
+/* --to PARTITION:OFFSET: 1 with *t set, 0 when s is not of that form
+ * (--to @TIME is the scan's). */
+int ev_kafka_to_parse(const char *s, struct ev_kafka_from *t);
+/* A Kafka log's cursor file (evtail(1) KAFKA):
+ *   evlog-cursor 1 topic=TOPIC next=P:OFFSET[,P:OFFSET...]
+ * its offsets as --from PARTITION:OFFSET positions (*from malloc'ed).
+ * EV_ENOENT when path does not exist; EV_EDATA for a file that is not a
+ * cursor, a local log's cursor, or another topic's. */
+int ev_kafka_cursor_load(const char *path, const char *topic,
+			 struct ev_kafka_from **from, size_t *n,
+			 struct ev_error *err);
+/* Write the cursor of a consumer opened with track: for each partition,
+ * the offset after the last record delivered (ev_kafka_consumer_commit()
+ * of the scan's positions), else where it started. */
+int ev_kafka_cursor_store(const char *path, const struct ev_kafka_consumer *c,
+			  struct ev_error *err);
+/* Does the consumer keep its positions (a group, or track)? */
+int ev_kafka_consumer_tracks(const struct ev_kafka_consumer *c);
 
 #ifdef __cplusplus
 }

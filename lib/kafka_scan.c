@@ -101,7 +101,7 @@ int ev_kscan_new(struct ev_kscan **out, struct ev_kafka_consumer *kc,
 		ev_kscan_free(k);
 		return r;
 	}
-	k->track = ev_kafka_consumer_group(kc) != NULL;
+	k->track = ev_kafka_consumer_tracks(kc); /* a group, a cursor */
 	k->nparts = ev_kafka_consumer_partitions(kc);
 	k->pending = malloc((size_t)(k->nparts > 0 ? k->nparts : 1) *
 			    sizeof(*k->pending));
