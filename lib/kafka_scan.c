@@ -193,7 +193,9 @@ int ev_kscan_next(struct ev_kscan *k, struct ev_rec *rec, int *end,
 	if ((r = fetch(k, 0, err)) < 0)
 		return r;
 	if (r == 0) {
-		*end = k->end;
+		/* following, the consumer ends only at --to: for good */
+		*end = k->end && ev_kafka_consumer_following(k->kc) ? 2
+								    : k->end;
 		return 0;
 	}
 	k->have = 0;
