@@ -112,7 +112,8 @@ static const char usage_long[] =
 	"      --template TPL      print TPL per event, e.g. '{offset} {type}'\n"
 	"      --timeout DURATION  a handler run that takes longer fails (none)\n"
 	"      --to POS            stop after OFFSET, or before the first event\n"
-	"                          later than @TIME\n"
+	"                          later than @TIME; on a kafka log\n"
+	"                          PARTITION:OFFSET (repeatable) or @TIME\n"
 	"      --to-log LOG2       append the events to the log LOG2, keeping\n"
 	"                          their ids, times, streams and versions; or\n"
 	"                          produce them into kafka://HOST:PORT/TOPIC\n"
@@ -258,6 +259,8 @@ struct opts {
 	/* a kafka LOG: --from (in order) and -n, per partition */
 	struct ev_kafka_from *kfrom;
 	size_t nkfrom;
+	struct ev_kafka_from *kto; /* --to PARTITION:OFFSET */
+	size_t nkto;
 	int has_klast;
 	uint64_t klast;
 };
@@ -537,6 +540,24 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case OPT_REPLICATION_FACTOR:
 			r = kafka_option(c, optarg, o);
 			break;
+		case FE_OPT_TO:
+			/* PARTITION:OFFSET on a kafka LOG; @TIME is the
+			 * selection's */
+			if (o->kafka_source) {
+				struct ev_kafka_from t, *nt;
+				if (ev_kafka_to_parse(optarg, &t)) {
+					nt = realloc(o->kto, (o->nkto +
+							      1) * sizeof(*nt));
+					if (nt == NULL)
+						return fe_oom();
+					o->kto = nt;
+					o->kto[o->nkto++] = t;
+					continue;
+				}
+			}
+			if ((r = fe_select_option(&o->sel, c, optarg)) == -1)
+				return fe_usage_error(usage_short, NULL);
+			break;
 		case FE_OPT_FROM:
 		case 'n':
 			if (o->kafka_source) {
@@ -649,7 +670,13 @@ static int validate_kafka_source(struct opts *o)
 	if (o->sel.scan.to.kind == EV_POS_OFFSET)
 		return fe_usage_error(usage_short,
 				      "--to: a kafka log has no single offset "
-				      "to stop at: --to takes @TIME there");
+				      "to stop at: --to takes PARTITION:OFFSET "
+				      "or @TIME there");
+	if (o->group != NULL && o->nkto > 0)
+		return fe_usage_error(usage_short,
+				      "--to PARTITION:OFFSET: not with --group "
+				      "(a group's partitions move between its "
+				      "members)");
 	if (o->has_klast && o->nkfrom > 0)
 		return fe_usage_error(usage_short,
 				      "-n and --from cannot be combined");
@@ -1496,6 +1523,8 @@ static int open_kafka_source(struct run *u)
 	co.conn.timeout_ms = (int)o->kafka_timeout_ms;
 	co.from = o->kfrom;
 	co.nfrom = o->nkfrom;
+	co.to = o->kto;
+	co.nto = o->nkto;
 	co.has_last = o->has_klast;
 	co.last = o->klast;
 	co.group = o->group;
@@ -1794,5 +1823,6 @@ int main(int argc, char **argv)
 	ev_template_free(o.tpl);
 	ev_kafka_props_free(&o.kprops);
 	free(o.kfrom);
+	free(o.kto);
 	return rc;
 }

@@ -39,6 +39,7 @@ static const char usage_long[] =
 	"      --count N           stop after printing N events\n"
 	"      --cursor-file FILE  resume after the position in FILE and store\n"
 	"                          the last printed position there on exit\n"
+	"                          (on a kafka log, one offset per partition)\n"
 	"      --dlq DLQLOG        with --exec, dead-letter failed events to\n"
 	"                          DLQLOG (created if missing); implies\n"
 	"                          --on-failure=dlq; with --on-error dlq,\n"
@@ -99,7 +100,8 @@ static const char usage_long[] =
 	"                          {PATH:json} and {PATH:csv} quote a value\n"
 	"      --timeout DURATION  a handler run that takes longer fails (none)\n"
 	"      --to POS            stop after OFFSET, or before the first event\n"
-	"                          later than @TIME\n"
+	"                          later than @TIME; on a kafka log\n"
+	"                          PARTITION:OFFSET (repeatable) or @TIME\n"
 	"      --trace ID          the events whose id or meta.correlationId is\n"
 	"                          ID, as a tree by meta.causationId (a text\n"
 	"                          tree; -o json nested JSON, -o chrome Chrome's\n"
@@ -228,9 +230,8 @@ struct opts {
 /* Options of a local log that a kafka log does not take (yet). */
 static int kafka_lacks(int c)
 {
-	return c == FE_OPT_TO || c == FE_OPT_FROM_VERSION ||
-	       c == OPT_CURSOR_FILE || c == OPT_SALVAGE || c == OPT_STATE_DIR ||
-	       c == OPT_WAIT || c == OPT_TRACE || c == 'i';
+	return c == FE_OPT_FROM_VERSION || c == OPT_SALVAGE || c == OPT_TRACE ||
+	       c == 'i';
 }
 
 /* -X, --kafka-config, --kafka-timeout; --from and -n on a kafka log:
@@ -278,6 +279,18 @@ static int kafka_option(struct opts *o, int c, const char *arg)
 		if (ev_kafka_from_parse(arg, &k->from[k->nfrom], &err) != 0)
 			return fe_usage_error(usage_short, "%s", err.msg);
 		k->nfrom++;
+		return 0;
+	case FE_OPT_TO:
+		/* PARTITION:OFFSET here; @TIME is the selection's */
+		if (!o->kafka)
+			return -1;
+		nf = realloc(k->to, (k->nto + 1) * sizeof(*nf));
+		if (nf == NULL)
+			return fe_oom();
+		k->to = nf;
+		if (!ev_kafka_to_parse(arg, &k->to[k->nto]))
+			return -1;
+		k->nto++;
 		return 0;
 	case 'n':
 		if (!o->kafka)
@@ -576,6 +589,28 @@ static int validate(struct opts *o)
 				      "--group on a kafka log starts at the "
 				      "group's committed offsets: not with "
 				      "--from or -n");
+	if (o->kafka && so->to.kind == EV_POS_OFFSET)
+		return fe_usage_error(usage_short,
+				      "--to: a kafka log has no single offset "
+				      "to stop at: --to takes PARTITION:OFFSET "
+				      "or @TIME there");
+	if (o->kafka && o->group != NULL && o->k.nto > 0)
+		return fe_usage_error(usage_short,
+				      "--to PARTITION:OFFSET: not with --group "
+				      "(a group's partitions move between its "
+				      "members)");
+	if (o->kafka && (o->state_dir != NULL || o->wait))
+		return fe_usage_error(
+			usage_short,
+			"%s: not on a kafka log (%s; evtail(1) KAFKA)",
+			o->wait ? "--wait" : "--state-dir",
+			o->wait ? "a kafka group is shared by its members, "
+				  "none holds it"
+				: "a kafka group's offsets are kept by the "
+				  "cluster");
+	if (o->kafka && o->k.has_last && o->cursor_file != NULL)
+		return fe_usage_error(
+			usage_short, "-n and --cursor-file cannot be combined");
 	if (so->last_set && o->cursor_file != NULL)
 		return fe_usage_error(
 			usage_short, "-n and --cursor-file cannot be combined");
@@ -627,6 +662,10 @@ static int store_cursor(struct opts *o, struct ev_reader *rd,
 	struct ev_cursor cur;
 	struct ev_error err;
 
+	if (o->kafka) /* one offset per partition */
+		return evtail_kafka_store_cursor(
+			&o->k, ev_output_errno(out) ? ev_output_written(out)
+						    : ev_output_printed(out));
 	memcpy(cur.log_id, ev_reader_log_id(rd), 33);
 	cur.next = ev_output_errno(out) ? ev_output_written(out)
 					: ev_output_printed(out);
@@ -770,6 +809,7 @@ static int run_kafka(struct opts *o)
 		return rc;
 	o->k.addr = o->logpath;
 	o->k.group = o->group;
+	o->k.cursor = o->cursor_file;
 	/* -f with no position: the last few of each partition, then what
 	 * comes, as tail -f */
 	if (o->follow && o->k.nfrom == 0 && !o->k.has_last && !o->group) {
@@ -789,6 +829,10 @@ static int run_kafka(struct opts *o)
 		o->con.commit_when_idle = 1;
 		o->con.group_name = o->group;
 		o->con.source_id = o->k.a.topic;
+	} else if (o->cursor_file != NULL) {
+		/* what went out, per partition, for the cursor file */
+		o->con.commit = ev_kafka_scan_commit;
+		o->con.commit_ctx = o->k.scan;
 	}
 	/* a record that is not an event: a dead letter or skipped, as
 	 * --on-failure says, rather than the end */
@@ -918,5 +962,6 @@ int main(int argc, char **argv)
 	ev_fieldlist_free(o.fields);
 	ev_kafka_props_free(&o.k.props);
 	free(o.k.from);
+	free(o.k.to);
 	return rc;
 }

@@ -43,6 +43,21 @@ int evtail_kafka_open(struct evtail_kafka *k, struct ev_scan_opts *so,
 	co.conn.timeout_ms = (int)k->timeout_ms;
 	co.from = k->from;
 	co.nfrom = k->nfrom;
+	co.to = k->to;
+	co.nto = k->nto;
+	if (k->cursor != NULL) {
+		/* its offsets, when it exists (--from is ignored then) */
+		r = ev_kafka_cursor_load(k->cursor, k->a.topic, &k->cfrom,
+					 &k->ncfrom, &err);
+		if (r != 0 && r != EV_ENOENT)
+			return fe_report(&err);
+		if (r == 0) {
+			co.from = k->cfrom;
+			co.nfrom = k->ncfrom;
+			co.cursor_name = k->cursor;
+		}
+		co.track = 1;
+	}
 	co.has_last = k->has_last;
 	co.last = k->last;
 	co.follow = follow;
@@ -63,4 +78,18 @@ void evtail_kafka_close(struct evtail_kafka *k)
 	k->scan = NULL;
 	ev_kafka_consumer_close(k->kc);
 	k->kc = NULL;
+	free(k->cfrom);
+	k->cfrom = NULL;
+	k->ncfrom = 0;
+}
+
+int evtail_kafka_store_cursor(struct evtail_kafka *k, uint64_t position)
+{
+	struct ev_error err;
+
+	/* the positions up to what went out, then the file */
+	if (ev_kafka_scan_commit(k->scan, position, &err) != 0 ||
+	    ev_kafka_cursor_store(k->cursor, k->kc, &err) != 0)
+		return fe_report(&err);
+	return 0;
 }

@@ -18,8 +18,13 @@ struct evtail_kafka {
 	size_t nfrom;
 	int has_last; /* -n */
 	uint64_t last;
-	const char *kafka_opt; /* the first kafka option given, or NULL */
-	const char *group;     /* --group */
+	const char *kafka_opt;	  /* the first kafka option given, or NULL */
+	const char *group;	  /* --group */
+	struct ev_kafka_from *to; /* --to PARTITION:OFFSET */
+	size_t nto;
+	const char *cursor;	     /* --cursor-file */
+	struct ev_kafka_from *cfrom; /* its offsets, when it exists */
+	size_t ncfrom;
 	struct ev_kafka_consumer *kc;
 	struct ev_scan *scan;
 };
@@ -34,5 +39,8 @@ int evtail_kafka_operand(int argc, char **argv, const char *optstring,
 int evtail_kafka_open(struct evtail_kafka *k, struct ev_scan_opts *so,
 		      int follow, const char *usage);
 void evtail_kafka_close(struct evtail_kafka *k);
+/* --cursor-file: store the offsets of what went out, up to position
+ * (the scan's): 0, or an exit status. */
+int evtail_kafka_store_cursor(struct evtail_kafka *k, uint64_t position);
 
 #endif

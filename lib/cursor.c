@@ -56,6 +56,11 @@ int ev_cursor_load(const char *path, struct ev_cursor *c, struct ev_error *err)
 	n = (size_t)r;
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
+	if (strncmp(buf, "evlog-cursor 1 topic=", 21) == 0)
+		return ev_seterr(err, EV_EDATA,
+				 "cursor file '%s' belongs to a kafka topic "
+				 "(%.*s), not to a local log",
+				 path, (int)strcspn(buf + 21, " "), buf + 21);
 	if (strncmp(buf, pre, sizeof(pre) - 1) != 0 || n < sizeof(pre) - 1 + 38)
 		goto bad;
 	id = buf + sizeof(pre) - 1;

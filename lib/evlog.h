@@ -3310,6 +3310,7 @@ struct ev_kafka_msg {
 	struct ev_kafka_header *h;
 	size_t nh, caph;
 	int64_t timestamp; /* ms since the epoch, -1 when none */
+	struct ev_buf hs;  /* the headers' names and values, kept by reset */
 };
 void ev_kafka_msg_reset(struct ev_kafka_msg *m);
 void ev_kafka_msg_free(struct ev_kafka_msg *m);
@@ -3342,7 +3343,8 @@ int ev_kafka_msg_to_json(const struct ev_kafka_msg *m, const char *topic,
  * (ev_kafka_msg_to_json()) and parses it, so rec and ev hold the event
  * as a local log's reader gives it, rec->offset and ev->offset the
  * record's offset; both stay valid until the next call.  EV_EDATA names
- * the record (topic:partition:offset) when it is not an event.
+ * the record (topic:partition:offset) when it is not an event.  ev may
+ * be NULL: rec alone (rec->append_time the event's time), not decoded.
  */
 struct ev_kafka_decoder;
 int ev_kafka_decoder_new(struct ev_kafka_decoder **out, struct ev_error *err);
@@ -3423,6 +3425,18 @@ struct ev_kafka_consumer_opts {
 	 * commit by ev_kafka_consumer_commit(); NULL: assign the
 	 * partitions, as above */
 	const char *group;
+	/* --to PARTITION:OFFSET (kind EV_KAFKA_FROM_OFFSET): each partition
+	 * named stops after that offset (kpos) */
+	const struct ev_kafka_from *to;
+	size_t nto;
+	/* a cursor file (ev_kafka_cursor_load()) named in messages: from
+	 * then holds its offsets, and the partitions it does not name are
+	 * read from the start; its offsets are checked against the
+	 * partitions' first and end offsets */
+	const char *cursor_name;
+	/* the positions of what was delivered are kept per partition, for
+	 * a cursor file (ev_kafka_cursor_store()) */
+	int track;
 };
 struct ev_kafka_consumer;
 int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
@@ -3747,6 +3761,26 @@ int ev_kafka_metrics_format(struct ev_buf *out,
  */
 #define EV_EUNAVAIL (-8)       /* a library the run needs cannot be loaded */
 #define EV_EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE */
+
+/* ---- kpos: positions per partition on Kafka logs */
+/* --to PARTITION:OFFSET: 1 with *t set, 0 when s is not of that form
+ * (--to @TIME is the scan's). */
+int ev_kafka_to_parse(const char *s, struct ev_kafka_from *t);
+/* A Kafka log's cursor file (evtail(1) KAFKA):
+ *   evlog-cursor 1 topic=TOPIC next=P:OFFSET[,P:OFFSET...]
+ * its offsets as --from PARTITION:OFFSET positions (*from malloc'ed).
+ * EV_ENOENT when path does not exist; EV_EDATA for a file that is not a
+ * cursor, a local log's cursor, or another topic's. */
+int ev_kafka_cursor_load(const char *path, const char *topic,
+			 struct ev_kafka_from **from, size_t *n,
+			 struct ev_error *err);
+/* Write the cursor of a consumer opened with track: for each partition,
+ * the offset after the last record delivered (ev_kafka_consumer_commit()
+ * of the scan's positions), else where it started. */
+int ev_kafka_cursor_store(const char *path, const struct ev_kafka_consumer *c,
+			  struct ev_error *err);
+/* Does the consumer keep its positions (a group, or track)? */
+int ev_kafka_consumer_tracks(const struct ev_kafka_consumer *c);
 
 #ifdef __cplusplus
 }

@@ -302,13 +302,8 @@ int ev_kafka_format_parse(const char *s, enum ev_kafka_format *f,
 
 void ev_kafka_msg_reset(struct ev_kafka_msg *m)
 {
-	size_t i;
-
-	for (i = 0; i < m->nh; i++) {
-		free(m->h[i].name);
-		free(m->h[i].value);
-	}
 	m->nh = 0;
+	m->hs.len = 0;
 	m->key.len = 0;
 	m->value.len = 0;
 	m->has_key = 0;
@@ -318,20 +313,23 @@ void ev_kafka_msg_reset(struct ev_kafka_msg *m)
 
 void ev_kafka_msg_free(struct ev_kafka_msg *m)
 {
-	ev_kafka_msg_reset(m);
 	free(m->h);
+	ev_buf_free(&m->hs);
 	ev_buf_free(&m->key);
 	ev_buf_free(&m->value);
 	memset(m, 0, sizeof(*m));
 	m->timestamp = -1;
 }
 
+/* The names and values of the headers live in one buffer, kept from
+ * record to record: no allocation per header.  When it grows, the
+ * headers so far are pointed at the new one. */
 int ev_kafka_msg_add_header(struct ev_kafka_msg *m, const char *name,
 			    const void *v, size_t n)
 {
 	struct ev_kafka_header *nh;
-	char *nm;
-	uint8_t *vc = NULL;
+	size_t nl = strlen(name), need = nl + 1 + (v != NULL ? n + 1 : 0), i;
+	uint8_t *o;
 
 	if (m->nh >= EV_KAFKA_MAX_HEADERS)
 		return EV_EDATA;
@@ -343,22 +341,39 @@ int ev_kafka_msg_add_header(struct ev_kafka_msg *m, const char *name,
 		m->h = nh;
 		m->caph = c;
 	}
-	nm = strdup(name);
-	if (v != NULL) {
-		vc = malloc(n + 1);
-		if (vc != NULL) {
-			memcpy(vc, v, n);
-			vc[n] = '\0';
-		}
-	}
-	if (nm == NULL || (v != NULL && vc == NULL)) {
-		free(nm);
-		free(vc);
+	if (need < nl || m->hs.len + need < m->hs.len)
 		return EV_ERR;
+	if (m->hs.cap - m->hs.len < need) {
+		size_t cap = m->hs.cap ? m->hs.cap : 1024;
+		uint8_t *np;
+		while (cap < m->hs.len + need)
+			cap *= 2;
+		if ((np = malloc(cap)) == NULL)
+			return EV_ERR;
+		if (m->hs.len > 0)
+			memcpy(np, m->hs.p, m->hs.len);
+		for (i = 0; i < m->nh; i++) {
+			m->h[i].name = (char *)np +
+				       ((uint8_t *)m->h[i].name - m->hs.p);
+			if (m->h[i].value != NULL)
+				m->h[i].value = np + (m->h[i].value - m->hs.p);
+		}
+		free(m->hs.p);
+		m->hs.p = np;
+		m->hs.cap = cap;
 	}
-	m->h[m->nh].name = nm;
-	m->h[m->nh].value = vc;
-	m->h[m->nh].len = v != NULL ? n : 0;
+	o = m->hs.p + m->hs.len;
+	memcpy(o, name, nl + 1);
+	m->h[m->nh].name = (char *)o;
+	m->h[m->nh].value = NULL;
+	m->h[m->nh].len = 0;
+	if (v != NULL) {
+		memcpy(o + nl + 1, v, n);
+		o[nl + 1 + n] = '\0';
+		m->h[m->nh].value = o + nl + 1;
+		m->h[m->nh].len = n;
+	}
+	m->hs.len += need;
 	m->nh++;
 	return 0;
 }
@@ -555,9 +570,109 @@ static int is_json(const uint8_t *p, size_t n, struct ev_buf *scratch)
 static int put_key_str(struct ev_buf *out, const char *k, const uint8_t *s,
 		       size_t n)
 {
-	int r = ev_buf_printf(out, ",\"%s\":", k);
+	size_t kl = strlen(k);
+	int r = ev_buf_reserve(out, kl + 4);
 
-	return r != 0 ? r : ev_json_string(out, (const char *)s, n);
+	if (r != 0)
+		return r;
+	out->p[out->len++] = ',';
+	out->p[out->len++] = '"';
+	memcpy(out->p + out->len, k, kl);
+	out->len += kl;
+	out->p[out->len++] = '"';
+	out->p[out->len++] = ':';
+	return ev_json_string(out, (const char *)s, n);
+}
+
+/* ,"k":N without printf (once per record) */
+static int put_key_u64(struct ev_buf *out, const char *k, uint64_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	int r;
+
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	if ((r = ev_buf_putc(out, ',')) != 0 || (r = ev_buf_putc(out, '"')) ||
+	    (r = ev_buf_puts(out, k)) != 0 || (r = ev_buf_puts(out, "\":")))
+		return r;
+	return ev_buf_append(out, d + i, sizeof(d) - i);
+}
+
+/* Where a record's error is: "record TOPIC:P:O", formatted only when an
+ * error needs it (not once per record). */
+struct where {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	char s[320];
+};
+
+static const char *W(struct where *w)
+{
+	if (w->s[0] == '\0')
+		snprintf(w->s, sizeof(w->s), "record %s:%d:%lld", w->topic,
+			 (int)w->partition, (long long)w->offset);
+	return w->s;
+}
+
+/* Is [p, p+n) one JSON value as far as its extent goes: UTF-8, strings
+ * and brackets balanced, nothing after it?  Every JSON value passes; a
+ * value that passes but is not JSON fails the parse of the whole line,
+ * which then asks is_json() why.  So a value cannot end early and add
+ * keys of its own to the envelope around it. */
+static int one_value(const uint8_t *p, size_t n)
+{
+	size_t i = 0, depth = 0;
+
+	if (ev_utf8_valid(p, n) != n)
+		return 0;
+	while (i < n &&
+	       (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	if (i == n)
+		return 0;
+	if (p[i] != '{' && p[i] != '[' && p[i] != '"') {
+		/* a number or a literal */
+		while (i < n && ((p[i] >= '0' && p[i] <= '9') ||
+				 (p[i] >= 'a' && p[i] <= 'z') || p[i] == '-' ||
+				 p[i] == '+' || p[i] == '.' || p[i] == 'E'))
+			i++;
+	} else {
+		do {
+			uint8_t c = p[i++];
+			if (c == '"') {
+				/* its closing quote: one after an even
+				 * run of backslashes */
+				for (;;) {
+					const uint8_t *q =
+						memchr(p + i, '"', n - i);
+					size_t b = 0;
+					if (q == NULL)
+						return 0;
+					i = (size_t)(q - p);
+					while (b < i && p[i - 1 - b] == '\\')
+						b++;
+					i++;
+					if (b % 2 == 0)
+						break;
+				}
+			} else if (c == '{' || c == '[') {
+				depth++;
+			} else if (c == '}' || c == ']') {
+				if (depth == 0)
+					return 0;
+				depth--;
+			}
+		} while (depth > 0 && i < n);
+		if (depth > 0)
+			return 0;
+	}
+	while (i < n &&
+	       (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	return i == n;
 }
 
 /* a header's value as a JSON string, or null */
@@ -604,93 +719,204 @@ static int put_value_data(const struct ev_kafka_msg *m, int json_ok,
 	return ev_buf_putc(out, '"');
 }
 
-static int from_binary(const struct ev_kafka_msg *m, const char *where,
+/* The headers from_binary() reads, found in one pass (the last of a
+ * name, as ev_kafka_msg_header()). */
+enum {
+	H_SPECVERSION,
+	H_ID,
+	H_SOURCE,
+	H_TYPE,
+	H_SUBJECT,
+	H_SEQUENCE,
+	H_TIME,
+	H_SCHEMAVERSION,
+	H_PARTITIONKEY,
+	H_DATACONTENTTYPE,
+	H_EVLOGMETA,
+	H_CONTENTTYPE,
+	H_N
+};
+
+static int header_slot(const char *nm)
+{
+	if (nm[0] != 'c')
+		return -1;
+	if (nm[1] == 'o')
+		return strcmp(nm, "content-type") == 0 ? H_CONTENTTYPE : -1;
+	if (nm[1] != 'e' || nm[2] != '_')
+		return -1;
+	nm += 3;
+	switch (nm[0]) {
+	case 'd':
+		return strcmp(nm, "datacontenttype") == 0 ? H_DATACONTENTTYPE
+							  : -1;
+	case 'e':
+		return strcmp(nm, "evlogmeta") == 0 ? H_EVLOGMETA : -1;
+	case 'i':
+		return strcmp(nm, "id") == 0 ? H_ID : -1;
+	case 'p':
+		return strcmp(nm, "partitionkey") == 0 ? H_PARTITIONKEY : -1;
+	case 's':
+		if (strcmp(nm, "specversion") == 0)
+			return H_SPECVERSION;
+		if (strcmp(nm, "source") == 0)
+			return H_SOURCE;
+		if (strcmp(nm, "subject") == 0)
+			return H_SUBJECT;
+		if (strcmp(nm, "sequence") == 0)
+			return H_SEQUENCE;
+		return strcmp(nm, "schemaversion") == 0 ? H_SCHEMAVERSION : -1;
+	case 't':
+		if (strcmp(nm, "type") == 0)
+			return H_TYPE;
+		return strcmp(nm, "time") == 0 ? H_TIME : -1;
+	}
+	return -1;
+}
+
+static void index_headers(const struct ev_kafka_msg *m,
+			  const struct ev_kafka_header **hx)
+{
+	size_t i;
+	int j;
+
+	for (j = 0; j < H_N; j++)
+		hx[j] = NULL;
+	for (i = 0; i < m->nh; i++)
+		if ((j = header_slot(m->h[i].name)) >= 0)
+			hx[j] = &m->h[i];
+}
+
+/* does the content-type say JSON (or is there none)? */
+static int says_json(const struct ev_kafka_header *ct)
+{
+	return ct == NULL || ct->value == NULL ||
+	       (ct->len >= 16 && memcmp(ct->value, CT_JSON, 16) == 0) ||
+	       (ct->len >= 5 &&
+		memcmp(ct->value + ct->len - 5, "+json", 5) == 0);
+}
+
+static const struct ev_kafka_header *
+content_type(const struct ev_kafka_header *const *hx)
+{
+	return hx[H_CONTENTTYPE] != NULL ? hx[H_CONTENTTYPE]
+					 : hx[H_DATACONTENTTYPE];
+}
+
+/* A binary record whose line did not parse: the value or ce_evlogmeta
+ * that is not JSON, as is_json() sees it, else 0 (the parser's words
+ * stand). */
+static int binary_why(const struct ev_kafka_msg *m, struct where *w,
+		      struct ev_error *err)
+{
+	const struct ev_kafka_header *hx[H_N], *ct, *meta;
+	struct ev_buf scratch = {0};
+	int r = 0;
+
+	index_headers(m, hx);
+	ct = content_type(hx);
+	meta = hx[H_EVLOGMETA];
+	if (says_json(ct) && ct != NULL && ct->value != NULL && m->has_value &&
+	    !is_json(m->value.p, m->value.len, &scratch))
+		r = ev_seterr(err, EV_EDATA,
+			      "%s: content-type '%.*s' but the value is "
+			      "not JSON",
+			      W(w), (int)(ct->len < 100 ? ct->len : 100),
+			      (const char *)ct->value);
+	else if (meta != NULL && meta->value != NULL &&
+		 !is_json(meta->value, meta->len, &scratch))
+		r = ev_seterr(err, EV_EDATA,
+			      "%s: header 'ce_evlogmeta': not a JSON object",
+			      W(w));
+	ev_buf_free(&scratch);
+	return r;
+}
+
+static int from_binary(const struct ev_kafka_msg *m, struct where *w,
 		       struct ev_buf *out, struct ev_error *err)
 {
 	static const char *const need[] = {"ce_specversion", "ce_id",
 					   "ce_source", "ce_type"};
-	const struct ev_kafka_header *h, *ct, *meta;
+	const struct ev_kafka_header *hx[H_N], *h, *ct, *meta;
 	struct ev_buf scratch = {0};
 	uint64_t v;
 	size_t i;
 	int r = 0, json_ok;
 
+	index_headers(m, hx);
 	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		h = ev_kafka_msg_header(m, need[i]);
+		h = hx[H_SPECVERSION + i];
 		if (h == NULL || h->value == NULL || h->len == 0)
 			return ev_seterr(err, EV_EDATA,
 					 "%s: incomplete CloudEvents headers: "
 					 "no '%s'",
-					 where, need[i]);
+					 W(w), need[i]);
 		if (ev_utf8_valid(h->value, h->len) != h->len)
 			return ev_seterr(err, EV_EDATA,
-					 "%s: header '%s' is not UTF-8", where,
+					 "%s: header '%s' is not UTF-8", W(w),
 					 need[i]);
 	}
-	h = ev_kafka_msg_header(m, "ce_specversion");
+	h = hx[H_SPECVERSION];
 	if (h->len != 3 || memcmp(h->value, "1.0", 3) != 0)
 		return ev_seterr(err, EV_EDATA,
 				 "%s: ce_specversion '%.*s': only 1.0 is known",
-				 where, (int)(h->len > 16 ? 16 : h->len),
+				 W(w), (int)(h->len > 16 ? 16 : h->len),
 				 (const char *)h->value);
 	ev_buf_puts(out, "{\"id\":");
-	h = ev_kafka_msg_header(m, "ce_id");
+	h = hx[H_ID];
 	ev_json_string(out, (const char *)h->value, h->len);
-	h = ev_kafka_msg_header(m, "ce_type");
+	h = hx[H_TYPE];
 	put_key_str(out, "type", h->value, h->len);
-	if ((h = ev_kafka_msg_header(m, "ce_subject")) != NULL &&
-	    h->value != NULL)
+	if ((h = hx[H_SUBJECT]) != NULL && h->value != NULL)
 		put_key_str(out, "stream", h->value, h->len);
-	if ((h = ev_kafka_msg_header(m, "ce_sequence")) != NULL) {
+	if ((h = hx[H_SEQUENCE]) != NULL) {
 		if (hdr_number(h, &v) != 0)
 			return ev_seterr(err, EV_EDATA,
 					 "%s: header 'ce_sequence': not a "
 					 "version number",
-					 where);
-		ev_buf_printf(out, ",\"version\":%llu", (unsigned long long)v);
+					 W(w));
+		put_key_u64(out, "version", v);
 	}
-	if ((h = ev_kafka_msg_header(m, "ce_time")) != NULL && h->value != NULL)
+	if ((h = hx[H_TIME]) != NULL && h->value != NULL)
 		put_key_str(out, "time", h->value, h->len);
-	if ((h = ev_kafka_msg_header(m, "ce_schemaversion")) != NULL) {
+	if ((h = hx[H_SCHEMAVERSION]) != NULL) {
 		if (hdr_number(h, &v) != 0)
 			return ev_seterr(err, EV_EDATA,
 					 "%s: header 'ce_schemaversion': not "
 					 "a number",
-					 where);
-		ev_buf_printf(out, ",\"schema\":%llu", (unsigned long long)v);
+					 W(w));
+		put_key_u64(out, "schema", v);
 	}
-	if ((h = ev_kafka_msg_header(m, "ce_partitionkey")) != NULL &&
-	    h->value != NULL)
+	if ((h = hx[H_PARTITIONKEY]) != NULL && h->value != NULL)
 		put_key_str(out, "key", h->value, h->len);
-	ct = ev_kafka_msg_header(m, "content-type");
-	if (ct == NULL)
-		ct = ev_kafka_msg_header(m, "ce_datacontenttype");
-	json_ok = ct == NULL || ct->value == NULL ||
-		  (ct->len >= 16 && memcmp(ct->value, CT_JSON, 16) == 0) ||
-		  (ct->len >= 5 &&
-		   memcmp(ct->value + ct->len - 5, "+json", 5) == 0);
+	ct = content_type(hx);
+	json_ok = says_json(ct);
 	/* a content-type that says JSON is a promise: a value that is not
-	 * JSON is an error (a dead letter, per --on-failure), never bytes */
-	if (json_ok && ct != NULL && ct->value != NULL && m->has_value &&
-	    !is_json(m->value.p, m->value.len, &scratch)) {
-		ev_buf_free(&scratch);
-		return ev_seterr(err, EV_EDATA,
-				 "%s: content-type '%.*s' but the value is "
-				 "not JSON",
-				 where, (int)(ct->len < 100 ? ct->len : 100),
-				 (const char *)ct->value);
+	 * JSON is an error (a dead letter, per --on-failure), never bytes.
+	 * one_value() here, is_json() only when the line does not parse
+	 * (binary_why()): the parser reads the value once, not thrice */
+	if (json_ok && ct != NULL && ct->value != NULL && m->has_value) {
+		if (!one_value(m->value.p, m->value.len))
+			return ev_seterr(err, EV_EDATA,
+					 "%s: content-type '%.*s' but the "
+					 "value is not JSON",
+					 W(w),
+					 (int)(ct->len < 100 ? ct->len : 100),
+					 (const char *)ct->value);
+		ev_buf_puts(out, ",\"data\":");
+		ev_buf_append(out, m->value.p, m->value.len);
+	} else {
+		put_value_data(m, json_ok, out, &scratch);
 	}
-	put_value_data(m, json_ok, out, &scratch);
-	meta = ev_kafka_msg_header(m, "ce_evlogmeta");
+	meta = hx[H_EVLOGMETA];
 	if (meta != NULL) {
-		if (meta->value == NULL ||
-		    !is_json(meta->value, meta->len, &scratch) ||
+		if (meta->value == NULL || !one_value(meta->value, meta->len) ||
 		    meta->value[0] != '{') {
 			ev_buf_free(&scratch);
 			return ev_seterr(err, EV_EDATA,
 					 "%s: header 'ce_evlogmeta': not a "
 					 "JSON object",
-					 where);
+					 W(w));
 		}
 		ev_buf_puts(out, ",\"meta\":");
 		ev_buf_append(out, meta->value, meta->len);
@@ -795,21 +1021,26 @@ static int from_foreign(const struct ev_kafka_msg *m, const char *topic,
 	return r == 0 ? 0 : EV_ERR;
 }
 
-int ev_kafka_msg_to_json(const struct ev_kafka_msg *m, const char *topic,
-			 int32_t partition, int64_t offset, struct ev_buf *out,
-			 enum ev_format *fmt, struct ev_error *err)
+/* the line of a record; *binary says it came from headers (whose value
+ * and meta one_value() let through: binary_why() says more) */
+static int msg_to_json(const struct ev_kafka_msg *m, struct where *w,
+		       struct ev_buf *out, enum ev_format *fmt, int *binary,
+		       struct ev_error *err)
 {
-	const struct ev_kafka_header *ct =
-		ev_kafka_msg_header(m, "content-type");
-	char where[320];
+	const struct ev_kafka_header *ct = NULL;
 	size_t i;
 
-	snprintf(where, sizeof(where), "record %s:%d:%lld", topic,
-		 (int)partition, (long long)offset);
 	*fmt = EV_FMT_ENVELOPE;
-	for (i = 0; i < m->nh; i++)
-		if (strncmp(m->h[i].name, "ce_", 3) == 0)
-			return from_binary(m, where, out, err);
+	*binary = 0;
+	for (i = 0; i < m->nh; i++) {
+		const char *nm = m->h[i].name;
+		if (nm[0] == 'c' && nm[1] == 'e' && nm[2] == '_') {
+			*binary = 1;
+			return from_binary(m, w, out, err);
+		}
+		if (strcmp(nm, "content-type") == 0)
+			ct = &m->h[i];
+	}
 	if (ct != NULL && ct->value != NULL &&
 	    ((ct->len >= strlen(CT_CE) &&
 	      memcmp(ct->value, CT_CE, strlen(CT_CE)) == 0) ||
@@ -818,7 +1049,7 @@ int ev_kafka_msg_to_json(const struct ev_kafka_msg *m, const char *topic,
 		if (!m->has_value || m->value.len == 0)
 			return ev_seterr(err, EV_EDATA,
 					 "%s: content-type '%.*s' but no value",
-					 where, (int)ct->len,
+					 W(w), (int)ct->len,
 					 (const char *)ct->value);
 		if (ct->value[12] == 'c') /* application/cloudevents */
 			*fmt = EV_FMT_CLOUDEVENTS;
@@ -826,9 +1057,26 @@ int ev_kafka_msg_to_json(const struct ev_kafka_msg *m, const char *topic,
 			return ev_seterr(err, EV_ERR, "out of memory");
 		return 0;
 	}
-	if (from_foreign(m, topic, partition, offset, out) != 0)
+	if (from_foreign(m, w->topic, w->partition, w->offset, out) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	return 0;
+}
+
+int ev_kafka_msg_to_json(const struct ev_kafka_msg *m, const char *topic,
+			 int32_t partition, int64_t offset, struct ev_buf *out,
+			 enum ev_format *fmt, struct ev_error *err)
+{
+	struct where w;
+	int binary, r;
+
+	w.topic = topic;
+	w.partition = partition;
+	w.offset = offset;
+	w.s[0] = '\0';
+	r = msg_to_json(m, &w, out, fmt, &binary, err);
+	if (r == 0 && binary)
+		r = binary_why(m, &w, err);
+	return r;
 }
 
 /* ------------------------------------------------------------ events */
@@ -876,26 +1124,35 @@ int ev_kafka_decode(struct ev_kafka_decoder *d, const struct ev_kafka_msg *m,
 	struct ev_parser *ps;
 	enum ev_format fmt;
 	ev_time_t t;
-	int r;
+	struct where w;
+	int r, binary;
 
+	w.topic = topic;
+	w.partition = partition;
+	w.offset = offset;
+	w.s[0] = '\0';
 	d->js.len = 0;
-	if ((r = ev_kafka_msg_to_json(m, topic, partition, offset, &d->js, &fmt,
-				      err)) != 0)
+	if ((r = msg_to_json(m, &w, &d->js, &fmt, &binary, err)) != 0)
 		return r;
 	ps = fmt == EV_FMT_CLOUDEVENTS ? d->ce : d->env;
 	r = ev_parser_line(ps, (const char *)d->js.p, d->js.len, EV_TIME_NONE,
 			   err);
 	if (r == 1) {
 		ev_parser_record(ps, 0, &rec->p, &rec->n, &t);
+		rec->offset = (uint64_t)offset;
+		rec->append_time = t; /* the event's time */
+		if (ev == NULL)	      /* the scan decodes it when it needs to */
+			return 0;
 		if ((r = ev_event_decode(rec->p, rec->n, ev, err)) != 0)
 			return r;
-		rec->offset = (uint64_t)offset;
-		rec->append_time = ev->time;
 		ev->offset = (uint64_t)offset;
 		return 0;
 	}
 	if (r >= 0) /* a batch, or nothing: not one event */
 		r = ev_seterr(err, EV_EDATA, "not one event");
+	/* a value or meta that only looked like JSON: say which */
+	if (r == EV_EDATA && binary && binary_why(m, &w, err) != 0)
+		return EV_EDATA;
 	if (r == EV_EDATA) {
 		char msg[sizeof(err->msg)];
 		snprintf(msg, sizeof(msg), "%s", err->msg);

@@ -31,7 +31,6 @@ struct ev_kscan {
 	int64_t off;
 	int have; /* m holds a record not yet taken */
 	int end;  /* no more will come */
-	struct ev_event ev;
 	/* a group: the records read, in order, for commits */
 	uint64_t seq; /* the next record's number */
 	int lenient;
@@ -102,7 +101,7 @@ int ev_kscan_new(struct ev_kscan **out, struct ev_kafka_consumer *kc,
 		ev_kscan_free(k);
 		return r;
 	}
-	k->track = ev_kafka_consumer_group(kc) != NULL;
+	k->track = ev_kafka_consumer_tracks(kc); /* a group, a cursor */
 	k->nparts = ev_kafka_consumer_partitions(kc);
 	k->pending = malloc((size_t)(k->nparts > 0 ? k->nparts : 1) *
 			    sizeof(*k->pending));
@@ -194,13 +193,16 @@ int ev_kscan_next(struct ev_kscan *k, struct ev_rec *rec, int *end,
 	if ((r = fetch(k, 0, err)) < 0)
 		return r;
 	if (r == 0) {
-		*end = k->end;
+		/* following, the consumer ends only at --to: for good */
+		*end = k->end && ev_kafka_consumer_following(k->kc) ? 2
+								    : k->end;
 		return 0;
 	}
 	k->have = 0;
 	rec->kafka_error = NULL;
-	r = ev_kafka_decode(k->dec, &k->m, k->topic, k->part, k->off, rec,
-			    &k->ev, err);
+	/* not decoded here: the scan does when it needs the event */
+	r = ev_kafka_decode(k->dec, &k->m, k->topic, k->part, k->off, rec, NULL,
+			    err);
 	if (r == EV_EDATA && k->lenient) {
 		/* not an event: its key and value alone, as another
 		 * producer's record, for the engine to dead-letter */
@@ -215,7 +217,7 @@ int ev_kscan_next(struct ev_kscan *k, struct ev_rec *rec, int *end,
 				  k->m.value.len) != 0)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		r = ev_kafka_decode(k->dec, &k->bare, k->topic, k->part, k->off,
-				    rec, &k->ev, err);
+				    rec, NULL, err);
 		rec->kafka_error = k->why;
 	}
 	if (r != 0)

@@ -13,7 +13,8 @@ int ev_kscan_new(struct ev_kscan **out, struct ev_kafka_consumer *kc,
 void ev_kscan_free(struct ev_kscan *k);
 /* The next record, numbered from 0 in the order read: 1 with *rec valid until
  * the next call; 0 when none is there now, with *end set when none will come
- * (every partition read to its end, not following); <0 an error. */
+ * (every partition read to its end, not following: 1; following, every
+ * partition read at its --to: 2); <0 an error. */
 int ev_kscan_next(struct ev_kscan *k, struct ev_rec *rec, int *end,
 		  struct ev_error *err);
 /* Wait up to timeout_ms for a record. */

@@ -927,7 +927,8 @@ static int next_record(struct ev_scan *s, struct ev_rec *rec,
 	if (s->ks != NULL) {
 		int end;
 		r = ev_kscan_next(s->ks, rec, &end, err);
-		if (r == 0 && end && !s->follow)
+		/* 2: done even following (every partition at its --to) */
+		if (r == 0 && end && (!s->follow || end == 2))
 			s->done = 1;
 		return r;
 	}

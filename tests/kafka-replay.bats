@@ -419,7 +419,7 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 	assert_stderr "$(usage_err "evreplay: --rewrite: not on a kafka log (it rewrites a local log; replay the topic into one with --to-log)")"
 	run --separate-stderr evreplay --to 3 "$SRC"
 	assert_status 64
-	assert_stderr "$(usage_err "evreplay: --to: a kafka log has no single offset to stop at: --to takes @TIME there")"
+	assert_stderr "$(usage_err "evreplay: --to: a kafka log has no single offset to stop at: --to takes PARTITION:OFFSET or @TIME there")"
 	mkdir up
 	printf 'type OrderPlaced\nfrom 1\n  default data.currency "USD"\n' >up/o.upcast
 	run --separate-stderr evreplay --upcast up --on-error dlq --dlq d.evlog "$SRC"

@@ -8,7 +8,7 @@ load kafka
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
 	kafka_start orders:8 t1:1 murmur:8 t2:1 t3:1 t4:1 pub1:1 pub2:1 \
-		pub3:1 pub4:1 pos:2 fol:1 rt:4 out:1 cnt:1 up1:2 sch:1
+		pub3:1 pub4:1 pos:2 fol:1 rt:4 out:1 cnt:1 up1:2 sch:1 kcur:3
 }
 
 # a reminder in a test of the topic it needs (made in setup_file)
@@ -318,11 +318,15 @@ $EVPUB_USAGE"
 $EVPUB_USAGE"
 	run --separate-stderr evtail --group g --state-dir sd "kafka://$KAFKA_BROKERS/t1"
 	assert_status 64
-	assert_stderr "evtail: --state-dir: not on a kafka log yet (evtail(1) KAFKA)
+	assert_stderr "evtail: --state-dir: not on a kafka log (a kafka group's offsets are kept by the cluster; evtail(1) KAFKA)
+$EVTAIL_USAGE"
+	run --separate-stderr evtail --group g --wait "kafka://$KAFKA_BROKERS/t1"
+	assert_status 64
+	assert_stderr "evtail: --wait: not on a kafka log (a kafka group is shared by its members, none holds it; evtail(1) KAFKA)
 $EVTAIL_USAGE"
 	run --separate-stderr evtail --to 5 "kafka://$KAFKA_BROKERS/t1"
 	assert_status 64
-	assert_stderr "evtail: --to: not on a kafka log yet (evtail(1) KAFKA)
+	assert_stderr "evtail: --to: a kafka log has no single offset to stop at: --to takes PARTITION:OFFSET or @TIME there
 $EVTAIL_USAGE"
 	run --separate-stderr evpub -X acks=1 x.evlog </dev/null
 	assert_status 64
@@ -430,4 +434,154 @@ evpub: 1 event delivered to 'kafka://$KAFKA_BROKERS/cnt'; 1 invalid line"
 	assert_status 0
 	run --separate-stderr evtail -o count "kafka://$KAFKA_BROKERS/cnt"
 	assert_stdout 3
+}
+
+# ---------------------------------------------------------------- positions
+
+# kcur: 3 partitions; each key k0, k1, k2 on a partition of its own is
+# not promised, so the tests read the partitions from the acks
+kcur_fill() {
+	local i
+	for i in $(seq 0 11); do
+		printf '{"id":"c%s-%s","type":"T","stream":"s","key":"k%s","time":"2025-01-10T09:%02d:00Z"}\n' "$BATS_TEST_NUMBER" "$i" "$i" "$i"
+	done | evpub -a "kafka://$KAFKA_BROKERS/kcur" >acks
+	# PARTITION:OFFSET ID, sorted
+	sort -t: -k1,1n -k2n acks >acks.sorted
+}
+
+@test "evtail kafka --cursor-file: one offset per partition; a second run reads only what came after" {
+	kafka_start_topic kcur:3
+	kcur_fill
+	local K="kafka://$KAFKA_BROKERS/kcur" p o
+	# the first run: everything, and the end of each partition
+	run --separate-stderr evtail --cursor-file cur --template '{id}' "$K"
+	assert_status 0
+	assert_stderr ""
+	[ "${#lines[@]}" = 12 ]
+	# each partition's end (the mock removes nothing)
+	want="evlog-cursor 1 topic=kcur next="
+	for p in 0 1 2; do
+		o=$(evtail -o count --from "$p:0" "$K")
+		want="$want$p:$o,"
+	done
+	[ "$(cat cur)" = "${want%,}" ]
+	# nothing new: nothing printed, the same cursor
+	run --separate-stderr evtail --cursor-file cur --template '{id}' "$K"
+	assert_status 0
+	assert_stdout ""
+	[ "$(cat cur)" = "${want%,}" ]
+	# two more: only they
+	printf '%s\n' '{"id":"n1","type":"T","stream":"s","key":"k1"}' \
+		'{"id":"n2","type":"T","stream":"s","key":"k2"}' | evpub "$K"
+	run --separate-stderr evtail --cursor-file cur --template '{id}' "$K"
+	assert_status 0
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "n1 n2 " ]
+	# --from is ignored when the file exists
+	run --separate-stderr evtail --cursor-file cur --from start --template '{id}' "$K"
+	assert_status 0
+	assert_stdout ""
+}
+
+@test "evtail kafka --cursor-file: with --count and filters, the next run resumes after the last printed" {
+	kafka_start_topic kcur:3
+	local K="kafka://$KAFKA_BROKERS/kcur" p first
+	# one partition alone: its records in order
+	p=$(head -n 1 acks.sorted 2>/dev/null | cut -d: -f1)
+	if [ -z "$p" ]; then
+		kcur_fill
+		p=$(head -n 1 acks.sorted | cut -d: -f1)
+	fi
+	first=$(evtail --template '{id}' --from "$p:0" "$K" | head -n 1)
+	rm -f cur
+	run --separate-stderr evtail --cursor-file cur --from "$p:0" --count 1 --template '{id}' "$K"
+	assert_status 0
+	assert_stdout "$first"
+	[ "$(cat cur)" = "evlog-cursor 1 topic=kcur next=$p:1" ]
+	# the partitions a cursor does not name are read from their start
+	run --separate-stderr evtail --cursor-file cur --template '{id}' "$K"
+	assert_status 0
+	[ "$(grep -c . <<<"$output")" = "$(($(evtail -o count "$K") - 1))" ]
+	if grep -qx "$first" <<<"$output"; then
+		echo "read $first again" >&2
+		return 1
+	fi
+}
+
+@test "evtail kafka --to PARTITION:OFFSET: each partition named stops there; evreplay too" {
+	kafka_start_topic kcur:3
+	[ -s acks.sorted ] || kcur_fill
+	local K="kafka://$KAFKA_BROKERS/kcur" p want
+	p=$(head -n 1 acks.sorted | cut -d: -f1)
+	want=$(evtail --template '{id}' --from "$p:0" "$K" | head -n 2)
+	run --separate-stderr evtail --from "$p:0" --to "$p:1" --template '{id}' "$K"
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "$want"
+	run --separate-stderr evreplay --from "$p:0" --to "$p:1" --template '{id}' "$K"
+	assert_status 0
+	assert_stdout "$want"
+	# the others to their end: all but what partition p has past 1
+	run --separate-stderr evtail --to "$p:0" -o count "$K"
+	assert_status 0
+	assert_stdout "$(($(evtail -o count "$K") - $(evtail -o count --from "$p:1" "$K")))"
+	# with -f, the end once every partition read is at its --to
+	run --separate-stderr timeout 20 evtail -f --from "$p:0" --to "$p:0" --template '{id}' "$K"
+	assert_status 0
+	assert_stdout "$(head -n 1 <<<"$want")"
+}
+
+@test "kafka positions: bad cursors and partitions are errors (65, 64) naming what is wrong" {
+	kafka_start_topic kcur:3
+	local K="kafka://$KAFKA_BROKERS/kcur"
+	run --separate-stderr evtail --to 3:1 "$K"
+	assert_status 64
+	assert_stderr "evtail: --to 3:1: topic 'kcur' has partitions 0 to 2
+$EVTAIL_USAGE"
+	run --separate-stderr evreplay --to 7:1 "$K"
+	assert_status 64
+	assert_stderr_line 0 "evreplay: --to 7:1: topic 'kcur' has partitions 0 to 2"
+	run --separate-stderr evtail --group g --to 0:1 "$K"
+	assert_status 64
+	assert_stderr "evtail: --to PARTITION:OFFSET: not with --group (a group's partitions move between its members)
+$EVTAIL_USAGE"
+	run --separate-stderr evreplay --group g --to 0:1 "$K"
+	assert_status 64
+	assert_stderr_line 0 "evreplay: --to PARTITION:OFFSET: not with --group (a group's partitions move between its members)"
+	run --separate-stderr evtail -n 1 --cursor-file c "$K"
+	assert_status 64
+	assert_stderr "evtail: -n and --cursor-file cannot be combined
+$EVTAIL_USAGE"
+	# a local log's cursor given to a topic, and a topic's to a log
+	printf '{"type":"T","stream":"s"}\n' | evpub -c local.evlog
+	evtail --cursor-file lc local.evlog >/dev/null
+	run --separate-stderr evtail --cursor-file lc "$K"
+	assert_status 65
+	assert_stderr "evtail: cursor file 'lc' belongs to the local log $(cut -d' ' -f3 lc | cut -d= -f2), not to kafka topic 'kcur'"
+	assert_stdout ""
+	echo 'evlog-cursor 1 topic=kcur next=0:0' >kc
+	run --separate-stderr evtail --cursor-file kc local.evlog
+	assert_status 65
+	assert_stderr "evtail: cursor file 'kc' belongs to a kafka topic (kcur), not to a local log"
+	echo 'evlog-cursor 1 topic=other next=0:0' >kc
+	run --separate-stderr evtail --cursor-file kc "$K"
+	assert_status 65
+	assert_stderr "evtail: cursor file 'kc' belongs to kafka topic 'other', not to 'kcur'"
+	echo 'evlog-cursor 1 topic=kcur next=0:0,5:1' >kc
+	run --separate-stderr evtail --cursor-file kc "$K"
+	assert_status 65
+	assert_stderr "evtail: cursor file 'kc' names partition 5, but topic 'kcur' has partitions 0 to 2"
+	echo 'evlog-cursor 1 topic=kcur next=1:99999' >kc
+	run --separate-stderr evtail --cursor-file kc "$K"
+	assert_status 65
+	assert_stderr "evtail: cursor file 'kc' points to partition 1 offset 99999, past its end (offset $(evtail -o count --from 1:0 "$K"))"
+	local bad
+	for bad in 'evlog-cursor 1 topic=kcur next=0:1,' 'evlog-cursor 1 topic=kcur next=0:1,0:2' \
+		'evlog-cursor 1 topic=kcur next=x:1' 'evlog-cursor 1 topic=kcur' 'garbage'; do
+		printf '%s\n' "$bad" >kc
+		run --separate-stderr evtail --cursor-file kc "$K"
+		assert_status 65
+		assert_stderr "evtail: cursor file 'kc' is not an evlog cursor"
+	done
+	# kc is left as it was
+	[ "$(cat kc)" = garbage ]
 }

@@ -571,6 +571,66 @@ static void test_headers_bounded(void **state)
 	ev_kafka_msg_free(&m);
 }
 
+/* A value whose content-type says JSON is read by the parser once: what
+ * only looks like one JSON value is still an error, and never adds keys
+ * of its own to the event (the value is checked for its extent). */
+static void decode_value(const char *v, const char *want_err,
+			 const char *want_data)
+{
+	struct ev_kafka_decoder *d;
+	struct ev_kafka_msg m = {0};
+	struct ev_rec rec;
+	struct ev_event ev;
+	struct ev_error err;
+	int r;
+
+	ev_kafka_msg_reset(&m);
+	assert_int_equal(ev_kafka_decoder_new(&d, &err), 0);
+	ev_kafka_msg_add_header(&m, "ce_specversion", "1.0", 3);
+	ev_kafka_msg_add_header(&m, "ce_id", "e1", 2);
+	ev_kafka_msg_add_header(&m, "ce_source", "s", 1);
+	ev_kafka_msg_add_header(&m, "ce_type", "T", 1);
+	ev_kafka_msg_add_header(&m, "content-type", "application/json", 16);
+	m.has_value = 1;
+	ev_buf_append(&m.value, v, strlen(v));
+	memset(&rec, 0, sizeof(rec));
+	r = ev_kafka_decode(d, &m, "t", 1, 5, &rec, &ev, &err);
+	if (want_err != NULL) {
+		assert_int_equal(r, EV_EDATA);
+		assert_string_equal(err.msg, want_err);
+	} else {
+		if (r != 0)
+			fail_msg("%s: %s", v, err.msg);
+		assert_int_equal(ev.type.n, 1);
+		assert_memory_equal(ev.type.p, "T", 1);
+		assert_int_equal(ev.data_len > 0, 1);
+		(void)want_data;
+	}
+	ev_kafka_msg_free(&m);
+	ev_kafka_decoder_free(d);
+}
+
+static void test_value_extent(void **state)
+{
+	const char *notjson = "record t:1:5: content-type 'application/json' "
+			      "but the value is not JSON";
+
+	(void)state;
+	decode_value("{\"a\":1}", NULL, NULL);
+	decode_value(" [1,\"x\\\"]\"] ", NULL, NULL);
+	decode_value("\"a\\\\\"", NULL, NULL);
+	decode_value("-1.5e+3", NULL, NULL);
+	decode_value("1,\"type\":\"X\"", notjson, NULL);
+	decode_value("{\"a\":1},\"type\":\"X\"", notjson, NULL);
+	decode_value("{\"a\":1}}", notjson, NULL);
+	decode_value("\"a\\\"", notjson, NULL);
+	decode_value("[1,2", notjson, NULL);
+	decode_value("not json", notjson, NULL);
+	decode_value("[1 2]", notjson, NULL);
+	decode_value("{\"a\":1,\"type\"}", notjson, NULL);
+	decode_value("", notjson, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,6 +643,7 @@ int main(void)
 		cmocka_unit_test(test_other_cloudevents),
 		cmocka_unit_test(test_from),
 		cmocka_unit_test(test_headers_bounded),
+		cmocka_unit_test(test_value_extent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
