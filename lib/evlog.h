@@ -3734,6 +3734,28 @@ struct ev_kafka_metrics_log {
 int ev_kafka_metrics_format(struct ev_buf *out,
 			    const struct ev_kafka_metrics_log *l, size_t n);
 
+/* ---- kmore: dead letters of evpub and of upcasting on Kafka logs */
+
+/* A sink of dead letters in place of a dead-letter log: a dead-letter
+ * topic's ev_kafka_dlq_letter(). */
+typedef int (*ev_letter_sink_fn)(void *ctx, const struct ev_letter_ctx *lc,
+				 struct ev_error *err);
+/* Where evpub --dlq's letters go, and the log they are for. */
+struct ev_schema_dlq_to {
+	struct ev_log *dlq; /* a dead-letter log, or NULL with sink */
+	ev_letter_sink_fn sink;
+	void *sink_ctx;
+	const char *dlq_name;  /* the sink's name, in messages */
+	const char *target;    /* the log they were for, as letters name it:
+				* an absolute path, or a kafka:// address */
+	const char *target_id; /* its id: a log's, or a topic's name */
+};
+/* ev_schema_dlq_open() for any target and letter sink. */
+int ev_schema_dlq_open_to(struct ev_schema_dlq **out,
+			  const struct ev_schema_dlq_to *to, const char *dir,
+			  const struct ev_schemadir_opts *o,
+			  struct ev_error *err);
+
 #ifdef __cplusplus
 }
 #endif
