@@ -683,6 +683,17 @@ static int retry_one(struct sretry *rt, size_t i, struct ev_error *err)
 				 "dead letter %llu: its event does not decode",
 				 (unsigned long long)l->offset);
 	rt->msg.len = 0;
+	if (r == 1 && ev_kafka_is_addr(l->source_log)) {
+		/* valid now, but evdlq does not produce: left open, as is */
+		if (ev_buf_printf(&rt->msg,
+				  "valid now, but its log is the kafka topic "
+				  "'%s': publish its event again with evpub, "
+				  "then purge the letter (evdlq(1) KAFKA)",
+				  l->source_log) != 0 ||
+		    ev_buf_putc(&rt->msg, '\0') != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		return 0;
+	}
 	if (r == 1) {
 		if ((r = target(rt, l, err)) != 0)
 			return r;
