@@ -3755,6 +3755,14 @@ int ev_schema_dlq_open_to(struct ev_schema_dlq **out,
 			  const struct ev_schema_dlq_to *to, const char *dir,
 			  const struct ev_schemadir_opts *o,
 			  struct ev_error *err);
+/* ev_upcast_dlq_open() with its letters to sink (named sink_name in
+ * messages).  The letters of a Kafka record (rec->kafka) name its
+ * partition and offset, and the source id source_log_id/PARTITION, as a
+ * handler's letters do, whatever the dead-letter log or sink. */
+int ev_upcast_dlq_open_sink(struct ev_upcast_dlq **out, ev_letter_sink_fn sink,
+			    void *sink_ctx, const char *sink_name,
+			    const char *source_log, const char *source_log_id,
+			    const char *group, struct ev_error *err);
 
 #ifdef __cplusplus
 }
