@@ -563,10 +563,6 @@ static int validate(struct opts *o)
 				      o->fmt == EV_OUT_CSV ? "csv" : "tsv");
 	if ((r = fe_select_check_last(&o->sel)) != -1)
 		return r;
-	if (o->kafka && o->sel.on_error == EV_UPCAST_DLQ)
-		return fe_usage_error(usage_short,
-				      "--on-error dlq: not on a kafka log yet "
-				      "(evtail(1) KAFKA)");
 	if (o->kafka && o->con.park_streams)
 		return fe_usage_error(usage_short,
 				      "--dlq-policy stream: not on a kafka "
@@ -754,14 +750,43 @@ out:
 	return rc;
 }
 
+/* A kafka log's --dlq, a topic or a local log, for the handler's letters
+ * and --on-error dlq's: 0, or an exit status. */
+static int open_kafka_dlq(struct opts *o, struct fe_input *in,
+			  struct fe_kdlq *kd)
+{
+	struct ev_kafka_addr a;
+	struct ev_error err;
+	int r;
+
+	if (o->exec.dlq == NULL || (o->con.cmd == NULL && !o->exec.upcast_dlq))
+		return 0;
+	if (ev_kafka_addr_parse(o->logpath, &a, &err) != 0)
+		return fe_usage_error(usage_short, "%s", err.msg);
+	if (fe_kdlq_is(o->exec.dlq)) {
+		if (o->con.cmd != NULL &&
+		    (r = fe_kdlq_open(kd, o->exec.dlq, &o->k.props,
+				      o->k.timeout_ms, &o->con, usage_short)) !=
+			    0)
+			return r;
+		return fe_kdlq_upcast(kd, &o->sel, o->exec.dlq, &o->k.props,
+				      o->k.timeout_ms, o->logpath, a.topic,
+				      o->group, usage_short);
+	}
+	if ((r = ev_dlq_open(&in->dlqlog, o->exec.dlq, NULL, &err)) != 0)
+		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+				      : fe_report(&err);
+	return fe_upcast_dlq(&o->sel, in->dlqlog, o->logpath, a.topic,
+			     o->group);
+}
+
 /* A kafka log: its consumer as a scan, delivered as a local log's. */
 static int run_kafka(struct opts *o)
 {
 	struct ev_scan_opts *so = &o->sel.scan;
 	struct fe_input in;
 	struct fe_kdlq kd;
-	struct ev_error err;
-	int rc, r;
+	int rc;
 
 	memset(&in, 0, sizeof(in));
 	memset(&kd, 0, sizeof(kd));
@@ -780,6 +805,11 @@ static int run_kafka(struct opts *o)
 	so->follow = o->follow;
 	so->decode = o->con.cmd != NULL || o->fields != NULL ||
 		     (o->fmt != EV_OUT_JSON && o->fmt != EV_OUT_COUNT);
+	/* a dead-letter topic, or a local dead-letter log, for the
+	 * handler's letters and --on-error dlq's, before the scan takes
+	 * the latter: letters name the topic and partition */
+	if ((rc = open_kafka_dlq(o, &in, &kd)) != 0)
+		goto out;
 	if ((rc = evtail_kafka_open(&o->k, so, o->follow, usage_short)) != -1)
 		goto out;
 	if (o->group != NULL) {
@@ -795,20 +825,6 @@ static int run_kafka(struct opts *o)
 	if (o->con.cmd != NULL && (o->con.on_failure == EV_FAIL_DLQ ||
 				   o->con.on_failure == EV_FAIL_SKIP))
 		ev_kafka_scan_set_lenient(o->k.scan, 1);
-	/* a dead-letter topic, or a local dead-letter log: letters name
-	 * the topic and partition */
-	if (o->con.cmd != NULL && fe_kdlq_is(o->exec.dlq)) {
-		if ((rc = fe_kdlq_open(&kd, o->exec.dlq, &o->k.props,
-				       o->k.timeout_ms, &o->con,
-				       usage_short)) != 0)
-			goto out;
-	} else if (o->con.cmd != NULL && o->exec.dlq != NULL &&
-		   (r = ev_dlq_open(&in.dlqlog, o->exec.dlq, NULL, &err)) !=
-			   0) {
-		rc = r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
-				    : fe_report(&err);
-		goto out;
-	}
 	rc = deliver(o, &in, o->k.scan);
 	rc = fe_upcast_end(&o->sel, o->k.scan, rc);
 out:
@@ -849,8 +865,14 @@ static int run(struct opts *o)
 	    (rc = fe_kdlq_open(&kd, o->exec.dlq, &o->k.props, o->k.timeout_ms,
 			       &o->con, usage_short)) != 0)
 		goto out;
-	if ((rc = fe_upcast_dlq(&o->sel, in.dlqlog, o->logpath,
-				ev_reader_log_id(in.rd), o->group)) != 0)
+	if ((rc = fe_kdlq_is(o->exec.dlq)
+			  ? fe_kdlq_upcast(&kd, &o->sel, o->exec.dlq,
+					   &o->k.props, o->k.timeout_ms,
+					   o->logpath, ev_reader_log_id(in.rd),
+					   o->group, usage_short)
+			  : fe_upcast_dlq(&o->sel, in.dlqlog, o->logpath,
+					  ev_reader_log_id(in.rd), o->group)) !=
+	    0)
 		goto out;
 	if (o->cursor_file != NULL) {
 		r = ev_cursor_load(o->cursor_file, &cur, &err);
