@@ -632,10 +632,6 @@ static int validate_kafka_source(struct opts *o)
 				      "%s: not on a kafka log (its group's "
 				      "offsets are the cluster's)",
 				      o->wait ? "--wait" : "--state-dir");
-	if (o->sel.on_error == EV_UPCAST_DLQ)
-		return fe_usage_error(usage_short,
-				      "--on-error dlq: not with a kafka log "
-				      "yet (evreplay(1) KAFKA)");
 	if (o->exec.dlq != NULL && ev_kafka_is_addr(o->exec.dlq))
 		return fe_usage_error(usage_short,
 				      "--dlq '%s': dead-letter topics are not "
@@ -1503,6 +1499,16 @@ static int open_kafka_source(struct run *u)
 		return r == EV_EUSAGE
 			       ? fe_usage_error(usage_short, "%s", err.msg)
 			       : fe_report(&err);
+	/* a local dead-letter log, for the handler's letters and --on-error
+	 * dlq's (before the scan takes those): letters name the topic and
+	 * partition */
+	if ((o->con.cmd != NULL || o->exec.upcast_dlq) && o->exec.dlq != NULL &&
+	    (r = ev_dlq_open(&u->in.dlqlog, o->exec.dlq, NULL, &err)) != 0)
+		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+				      : fe_report(&err);
+	if ((r = fe_upcast_dlq(&o->sel, u->in.dlqlog, o->logpath,
+			       o->src_addr.topic, o->group)) != 0)
+		return r;
 	fe_select_scan(&o->sel, o->logpath);
 	if ((r = ev_scan_open_kafka(&u->scan, u->kc, o->src_addr.topic, so,
 				    &err)) != 0)
@@ -1519,11 +1525,6 @@ static int open_kafka_source(struct run *u)
 		o->con.group_name = o->group;
 		o->con.source_id = o->src_addr.topic;
 	}
-	/* a local dead-letter log: letters name the topic and partition */
-	if (o->con.cmd != NULL && o->exec.dlq != NULL &&
-	    (r = ev_dlq_open(&u->in.dlqlog, o->exec.dlq, NULL, &err)) != 0)
-		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
-				      : fe_report(&err);
 	return 0;
 }
 
