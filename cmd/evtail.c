@@ -228,9 +228,9 @@ struct opts {
 /* Options of a local log that a kafka log does not take (yet). */
 static int kafka_lacks(int c)
 {
-	return c == FE_OPT_TO || c == FE_OPT_FROM_VERSION ||
-	       c == OPT_CURSOR_FILE || c == OPT_SALVAGE || c == OPT_STATE_DIR ||
-	       c == OPT_WAIT || c == OPT_TRACE || c == 'i';
+	return c == FE_OPT_TO || c == OPT_CURSOR_FILE || c == OPT_SALVAGE ||
+	       c == OPT_STATE_DIR || c == OPT_WAIT || c == OPT_TRACE ||
+	       c == 'i';
 }
 
 /* -X, --kafka-config, --kafka-timeout; --from and -n on a kafka log:
@@ -598,6 +598,11 @@ static int validate(struct opts *o)
 	}
 	if ((r = fe_select_finish(&o->sel)) != -1)
 		return r;
+	if (so->from_version > 0 && o->kafka &&
+	    (o->k.nfrom > 0 || o->k.has_last))
+		return fe_usage_error(usage_short,
+				      "--from-version cannot be combined "
+				      "with --from or -n");
 	if (so->from_version > 0 &&
 	    (o->group != NULL || o->cursor_file != NULL))
 		return fe_usage_error(usage_short,
@@ -797,7 +802,8 @@ static int run_kafka(struct opts *o)
 	o->k.group = o->group;
 	/* -f with no position: the last few of each partition, then what
 	 * comes, as tail -f */
-	if (o->follow && o->k.nfrom == 0 && !o->k.has_last && !o->group) {
+	if (o->follow && o->k.nfrom == 0 && !o->k.has_last && !o->group &&
+	    so->from_version == 0) {
 		o->k.has_last = 1;
 		o->k.last = FOLLOW_LAST;
 	}
