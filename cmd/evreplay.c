@@ -641,7 +641,9 @@ static int validate_kafka_source(struct opts *o)
 	if (o->con.park_streams)
 		return fe_usage_error(usage_short,
 				      "--dlq-policy stream: not on a kafka "
-				      "log yet (evreplay(1) KAFKA)");
+				      "log (a group on a topic orders events "
+				      "per key, not per stream; evreplay(1) "
+				      "KAFKA)");
 	if (o->sel.scan.to.kind == EV_POS_OFFSET)
 		return fe_usage_error(usage_short,
 				      "--to: a kafka log has no single offset "

@@ -233,6 +233,17 @@ static int kafka_lacks(int c)
 	       c == 'i';
 }
 
+/* Why a kafka log does not take option opt, in parentheses. */
+static const char *kafka_why(const char *opt)
+{
+	if (strcmp(opt, "--trace") == 0)
+		return "(a topic has no correlation index; evtail(1) KAFKA)";
+	if (strcmp(opt, "-i") == 0)
+		return "(its commands seek a local log by offset; evtail(1) "
+		       "KAFKA)";
+	return "yet (evtail(1) KAFKA)";
+}
+
 /* -X, --kafka-config, --kafka-timeout; --from and -n on a kafka log:
  * 0, an exit status, or -1 when c is none of them. */
 static int kafka_option(struct opts *o, int c, const char *arg)
@@ -477,10 +488,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 				      "%s needs a kafka://HOST:PORT/TOPIC LOG",
 				      o->k.kafka_opt);
 	if (o->kafka && o->not_kafka[0] != '\0')
-		return fe_usage_error(usage_short,
-				      "%s: not on a kafka log yet (evtail(1) "
-				      "KAFKA)",
-				      o->not_kafka);
+		return fe_usage_error(usage_short, "%s: not on a kafka log %s",
+				      o->not_kafka, kafka_why(o->not_kafka));
 	return -1;
 }
 
@@ -566,7 +575,9 @@ static int validate(struct opts *o)
 	if (o->kafka && o->con.park_streams)
 		return fe_usage_error(usage_short,
 				      "--dlq-policy stream: not on a kafka "
-				      "log yet (evtail(1) KAFKA)");
+				      "log (a group on a topic orders events "
+				      "per key, not per stream; evtail(1) "
+				      "KAFKA)");
 	if (o->kafka && o->group != NULL && (o->k.has_last || o->k.nfrom > 0))
 		return fe_usage_error(usage_short,
 				      "--group on a kafka log starts at the "
