@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start p1:1 p2:1 p3:1 p4:1 dl1:1 dl2:1 dl3:1 dl4:1 u1:2 u2:2 u3:2 v1:1 v2:2 v3:1 e1:1
+	kafka_start p1:1 p2:1 p3:1 p4:1 dl1:1 dl2:1 dl3:1 dl4:1 dl5:1 dl6:1 u1:2 u2:2 u3:2 u4:2 v1:1 v2:2 v3:1 e1:1
 }
 
 teardown_file() {
@@ -264,6 +264,34 @@ deadletter::u2/$PB:0:2"
 	assert_status 0
 	[ "${#lines[@]}" -eq 2 ]
 	[ "$(evtail --template '{offset} {id}' src.evlog | grep ' x' | tr '\n' ' ')" = "$(tr '\n' ' ' <<<"$output")" ]
+}
+
+@test "evreplay --dlq kafka://: a handler's and an upcaster's letters of a Kafka source, with partition and offset" {
+	upcast_topic u4
+	run --separate-stderr evreplay --group rg --exec 'cat >/dev/null; exit 3' --retries 0 \
+		--dlq "$K/dl5" "$K/u4" $KAFKA_FAST
+	assert_status 0
+	assert_stdout ""
+	assert_stderr "evreplay: 0 handled, 4 dead-lettered, 0 skipped"
+	run --separate-stderr letters_from u4 dl5
+	assert_status 0
+	[ "${#lines[@]}" -eq 4 ]
+	off=$(kc -C -t dl5 -o beginning -e -q -f '%o %k\n' | awk '$2 == "d" { print $1; exit }')
+	run --separate-stderr headers_of dl5 "$off"
+	run jq -c '[."__connect.errors.partition", ."__connect.errors.stage", ."kafka_dlt-original-consumer-group", (.evlog_letter | fromjson | .data.originalPartition)]' <<<"$output"
+	assert_stdout "[\"$PB\",\"TASK_PUT\",\"rg\",$PB]"
+	# an upcaster's, without --exec
+	run --separate-stderr evreplay --upcast up --on-error dlq --dlq "$K/dl6" "$K/u4" $KAFKA_FAST
+	assert_status 0
+	assert_stderr "evreplay: 2 events could not be upcast and were dead-lettered to '$K/dl6'"
+	run --separate-stderr letters_from u4 dl6
+	assert_stdout "0 x2
+1 x1"
+	# a dead-letter topic does not park streams
+	run --separate-stderr evreplay --group rg2 --exec true --dlq "$K/dl6" --dlq-policy stream v.evlog
+	assert_status 64
+	assert_stderr "evreplay: --dlq-policy stream: a dead-letter topic does not park streams; give a DLQLOG directory
+$EVREPLAY_USAGE"
 }
 
 # ------------------------------------------------------------ --from-version

@@ -411,9 +411,6 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 	run --separate-stderr evreplay --group g --state-dir sd "$SRC"
 	assert_status 64
 	assert_stderr "$(usage_err "evreplay: --state-dir: not on a kafka log (its group's offsets are the cluster's)")"
-	run --separate-stderr evreplay --group g --exec true --dlq "kafka://$KAFKA_BROKERS/kk" "$SRC"
-	assert_status 64
-	assert_stderr "$(usage_err "evreplay: --dlq 'kafka://$KAFKA_BROKERS/kk': dead-letter topics are not built yet for evreplay (evreplay(1) KAFKA)")"
 	run --separate-stderr evreplay --rewrite --rewrite-to x.evlog "$SRC"
 	assert_status 64
 	assert_stderr "$(usage_err "evreplay: --rewrite: not on a kafka log (it rewrites a local log; replay the topic into one with --to-log)")"
