@@ -3763,6 +3763,14 @@ int ev_upcast_dlq_open_sink(struct ev_upcast_dlq **out, ev_letter_sink_fn sink,
 			    void *sink_ctx, const char *sink_name,
 			    const char *source_log, const char *source_log_id,
 			    const char *group, struct ev_error *err);
+/* ev_trace_build() for a log without an index (a Kafka log): the
+ * events of scan (opened with decode set) read to its end, those of a
+ * Kafka log named by partition and offset; the causes of orphans are not
+ * looked for elsewhere.  Stops early, with what it has, when *stop. */
+int ev_trace_build_scan(struct ev_trace **out, struct ev_scan *scan,
+			const char *id, size_t n,
+			const volatile sig_atomic_t *stop,
+			struct ev_error *err);
 
 #ifdef __cplusplus
 }
