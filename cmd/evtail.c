@@ -229,15 +229,12 @@ struct opts {
 static int kafka_lacks(int c)
 {
 	return c == FE_OPT_TO || c == OPT_CURSOR_FILE || c == OPT_SALVAGE ||
-	       c == OPT_STATE_DIR || c == OPT_WAIT || c == OPT_TRACE ||
-	       c == 'i';
+	       c == OPT_STATE_DIR || c == OPT_WAIT || c == 'i';
 }
 
 /* Why a kafka log does not take option opt, in parentheses. */
 static const char *kafka_why(const char *opt)
 {
-	if (strcmp(opt, "--trace") == 0)
-		return "(a topic has no correlation index; evtail(1) KAFKA)";
 	if (strcmp(opt, "-i") == 0)
 		return "(its commands seek a local log by offset; evtail(1) "
 		       "KAFKA)";
@@ -411,7 +408,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		/* --trace takes -o and --color only: remember the first
 		 * other option, as the user wrote it */
 		if (c != 'o' && c != OPT_COLOR && c != OPT_TRACE && c != '?' &&
-		    c != ':' && o->not_trace[0] == '\0')
+		    c != ':' && c != 'X' && c != OPT_KAFKA_CONFIG &&
+		    c != OPT_KAFKA_TIMEOUT && o->not_trace[0] == '\0')
 			snprintf(o->not_trace, sizeof(o->not_trace), "%s%s",
 				 li >= 0 ? "--" : "-",
 				 li >= 0 ? longopts[li].name
@@ -735,10 +733,23 @@ static int run_trace(struct opts *o)
 
 	memset(&in, 0, sizeof(in));
 	in.path = o->logpath;
-	if ((rc = fe_input_open(&in, usage_short)) != 0)
+	if (o->kafka) { /* no index: every partition read whole */
+		o->k.addr = o->logpath;
+		fe_select_scan(&o->sel, o->logpath);
+		o->sel.scan.decode = 1;
+		if ((rc = evtail_kafka_open(&o->k, &o->sel.scan, 0,
+					    usage_short)) != -1)
+			goto out;
+		rc = 0;
+		fe_on_stop(on_signal);
+	} else if ((rc = fe_input_open(&in, usage_short)) != 0) {
 		goto out;
-	if (ev_trace_build(&t, in.log, in.rd, o->trace, strlen(o->trace), 0,
-			   &err) != 0 ||
+	}
+	if ((o->kafka ? ev_trace_build_scan(&t, o->k.scan, o->trace,
+					    strlen(o->trace), &stop_requested,
+					    &err)
+		      : ev_trace_build(&t, in.log, in.rd, o->trace,
+				       strlen(o->trace), 0, &err)) != 0 ||
 	    (ev_trace_count(t) > 0 &&
 	     ev_trace_format(t, f, fe_color(o->color, stdout), &b, &err) !=
 		     0)) {
@@ -762,6 +773,8 @@ static int run_trace(struct opts *o)
 out:
 	ev_buf_free(&b);
 	ev_trace_free(t);
+	if (o->kafka)
+		evtail_kafka_close(&o->k);
 	fe_input_close(&in);
 	return rc;
 }
@@ -949,7 +962,7 @@ int main(int argc, char **argv)
 	if (rc == -1)
 		rc = validate(&o);
 	if (rc == -1 && o.kafka)
-		rc = run_kafka(&o);
+		rc = o.trace != NULL ? run_trace(&o) : run_kafka(&o);
 	if (rc == -1)
 		rc = o.trace != NULL ? run_trace(&o) : run(&o);
 	fe_select_free(&o.sel);
