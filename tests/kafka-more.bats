@@ -10,7 +10,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start p1:1 p2:1 p3:1 p4:1 dl1:1 dl2:1 dl3:1 dl4:1 dl5:1 dl6:1 u1:2 u2:2 u3:2 u4:2 v1:1 v2:2 v3:1 e1:1
+	kafka_start p1:1 p2:1 p3:1 p4:1 dl1:1 dl2:1 dl3:1 dl4:1 dl5:1 dl6:1 tr:3 u1:2 u2:2 u3:2 u4:2 v1:1 v2:2 v3:1 e1:1
 }
 
 teardown_file() {
@@ -374,14 +374,57 @@ $EVTAIL_USAGE"
 $EVTAIL_USAGE"
 }
 
+# ------------------------------------------------------------ --trace
+
+# a flow c1 in topic tr (3 partitions): c1 -> c2 -> c3, c4 an orphan, u1
+# another flow; c1 and c2 in stream order-1, c3 and c4 with keys of
+# their own
+trace_topic() {
+	printf '%s\n' \
+		'{"id":"c1","type":"OrderPlaced","stream":"order-1","time":"2026-01-01T00:00:00Z","meta":{"correlationId":"c1"}}' \
+		'{"id":"c2","type":"InventoryReserved","stream":"order-1","time":"2026-01-01T00:00:01Z","meta":{"correlationId":"c1","causationId":"c1"}}' \
+		'{"id":"c3","type":"PaymentTaken","key":"k1","time":"2026-01-01T00:00:02Z","meta":{"correlationId":"c1","causationId":"c2"}}' \
+		'{"id":"c4","type":"Late","key":"k3","time":"2026-01-01T00:00:03Z","meta":{"correlationId":"c1","causationId":"zz"}}' \
+		'{"id":"u1","type":"X","time":"2026-01-01T00:00:04Z","meta":{"correlationId":"u1"}}' |
+		evpub "$K/tr" $KAFKA_FAST
+}
+
+# the partition:offset of the record whose ce_id is $1 in topic tr
+place_of() {
+	kc -C -t tr -o beginning -e -q -f '%p:%o %k %h\n' | grep "ce_id=$1," | cut -d' ' -f1
+}
+
+@test "evtail kafka --trace: the flow read from every partition, each event at PARTITION:OFFSET" {
+	trace_topic
+	run --separate-stderr evtail --trace c1 "$K/tr" $KAFKA_FAST
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "trace 'c1': 4 events, 2 roots, from 2026-01-01T00:00:00.000Z over 3s
++0ms      OrderPlaced order-1 #$(place_of c1)
+ +1s +1s  └─ InventoryReserved order-1 #$(place_of c2)
+ +2s +1s     └─ PaymentTaken #$(place_of c3)
+ +3s      Late #$(place_of c4)  [orphan: caused by 'zz', which is not in this trace]"
+	run --separate-stderr sh -c "evtail --trace c1 -o json '$K/tr' $KAFKA_FAST | jq -c '[.events, .roots, (.tree[0].event | .id, \"\\(.partition):\\(.offset)\"), .tree[0].children[0].event.id]'"
+	assert_status 0
+	assert_stdout "[4,2,\"c1\",\"$(place_of c1)\",\"c2\"]"
+	run --separate-stderr sh -c "evtail --trace c1 -o chrome '$K/tr' $KAFKA_FAST | jq -c '[.traceEvents[] | select(.ph == \"X\") | .args | \"\\(.partition):\\(.offset)\"] | sort'"
+	assert_status 0
+	assert_stdout "$(for i in c1 c2 c3 c4; do place_of $i; done | sort | jq -R . | jq -sc .)"
+	# an id no event has
+	run --separate-stderr evtail --trace nope "$K/tr" $KAFKA_FAST
+	assert_status 1
+	assert_stdout ""
+	assert_stderr "evtail: no event in '$K/tr' has the id or meta.correlationId 'nope'"
+	# what --trace does not take, as on a local log
+	run --separate-stderr evtail --trace c1 --type X "$K/tr"
+	assert_status 64
+	assert_stderr "evtail: --trace cannot be combined with --type
+$EVTAIL_USAGE"
+}
+
 # ------------------------------------------------------------ still errors
 
-@test "kafka: --trace, -i and --dlq-policy stream stay usage errors, each saying why" {
-	run --separate-stderr evtail --trace t1 "$K/e1"
-	assert_status 64
-	assert_stdout ""
-	assert_stderr "evtail: --trace: not on a kafka log (a topic has no correlation index; evtail(1) KAFKA)
-$EVTAIL_USAGE"
+@test "kafka: -i and --dlq-policy stream stay usage errors, each saying why" {
 	run --separate-stderr evtail -i "$K/e1"
 	assert_status 64
 	assert_stdout ""
