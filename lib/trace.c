@@ -636,9 +636,9 @@ static int fmt_text(const struct ev_trace *t, int color, struct ev_buf *o)
 			r |= ev_buf_putc(o, ' ');
 			r |= put_plain(o, v->ev.stream.p, v->ev.stream.n);
 			if (v->ev.version > 0) /* a Kafka log's may have none */
-				r |= ev_buf_printf(
-					o, "@%llu",
-					(unsigned long long)v->ev.version);
+				r |= ev_buf_printf(o, "@%llu",
+						   (unsigned long long)
+							   v->ev.version);
 		}
 		if (v->part >= 0)
 			r |= ev_buf_printf(o, " #%d:%lld", (int)v->part,
