@@ -268,8 +268,10 @@ deadletter::u2/$PB:0:2"
 
 @test "evreplay --dlq kafka://: a handler's and an upcaster's letters of a Kafka source, with partition and offset" {
 	upcast_topic u4
+	# short session timeouts; a group's join on the mock can take seconds
 	run --separate-stderr evreplay --group rg --exec 'cat >/dev/null; exit 3' --retries 0 \
-		--dlq "$K/dl5" "$K/u4" $KAFKA_FAST
+		--dlq "$K/dl5" "$K/u4" $KAFKA_FAST -X session.timeout.ms=6000 \
+		-X heartbeat.interval.ms=500 --kafka-timeout 30s
 	assert_status 0
 	assert_stdout ""
 	assert_stderr "evreplay: 0 handled, 4 dead-lettered, 0 skipped"
