@@ -918,12 +918,20 @@ static int cmd_retry(int argc, char **argv)
 	if (d.kd != NULL) { /* outcomes go to the topic */
 		o.mark = ev_kafka_dlq_mark;
 		o.mark_ctx = d.kd;
-		for (i = 0; i < n; i++) /* evpub writes them to logs only */
+		uint64_t left = 0;
+		for (i = 0; i < n; i++) /* evdlq does not produce them */
 			if (v[i].stage != NULL &&
 			    strcmp(v[i].stage, "schema") == 0 && sel[i]) {
-				sel[i] = 0;
-				selected_n--;
+				sel[i] = 0; /* still counted: open */
+				left++;
 			}
+		if (left > 0)
+			fe_warn("%s schema letter%s left open: publish %s "
+				"again with evpub, then purge %s (evdlq(1) "
+				"KAFKA)",
+				ev_commas(left, b1), left == 1 ? "" : "s",
+				left == 1 ? "its event" : "their events",
+				left == 1 ? "it" : "them");
 	}
 	/* schema letters first: their events validated again and appended;
 	 * then the handlers' letters, without them */

@@ -35,7 +35,8 @@ static const char usage_long[] =
 	"  -c, --create            create LOG if it does not exist (a kafka\n"
 	"                          topic through the admin API)\n"
 	"      --dlq DLQ           with --schemas: write each invalid event to\n"
-	"                          the dead-letter log DLQ and go on\n"
+	"                          the dead-letter log DLQ (or a kafka://\n"
+	"                          dead-letter topic) and go on\n"
 	"      --dry-run           check the input, append nothing\n"
 	"      --expect-version V  append only if each stream is at version V:\n"
 	"                          a number (one stream only), none, exists, any\n"
@@ -255,6 +256,7 @@ struct pub {
 	struct ev_jschema_ctx *cx;
 	struct ev_buf msg;
 	struct ev_log *dlq_log;
+	struct ev_kafka_dlq *dlq_topic; /* --dlq kafka://... */
 	struct ev_schema_dlq *dlq;
 	int dlq_dirty;		 /* letters written since the last sync */
 	uint64_t schema_invalid; /* events found invalid */
@@ -425,9 +427,6 @@ static const struct {
 	 "a kafka log keeps no stream versions to check"},
 	{OPT_LINGER, "--linger", "use -X linger.ms"},
 	{OPT_RENUMBER, "--renumber", "a kafka log keeps no stream versions"},
-	{OPT_DLQ, "--dlq",
-	 "dead letters of schemas go to a local log only, not built yet "
-	 "for kafka logs"},
 	{OPT_SYNC, "--sync", "durability is the cluster's: acks=all"},
 };
 
@@ -762,6 +761,8 @@ static int open_schemas(struct pub *pb, const struct opts *o)
 	return -1;
 }
 
+static int open_kafka_dlq(struct pub *pb, const struct opts *o);
+
 /* --dlq DLQ, once the log is open: -1, or the exit status. */
 static int open_dlq(struct pub *pb, const struct opts *o)
 {
@@ -770,6 +771,8 @@ static int open_dlq(struct pub *pb, const struct opts *o)
 
 	if (o->dlq == NULL)
 		return -1;
+	if (ev_kafka_is_addr(o->log) || ev_kafka_is_addr(o->dlq))
+		return open_kafka_dlq(pb, o);
 	r = ev_dlq_open(&pb->dlq_log, o->dlq, pb->log, &err);
 	if (r == EV_EUSAGE)
 		return usage("--dlq: '%s' is LOG itself", o->dlq);
@@ -1302,7 +1305,7 @@ static int check_kafka(const struct opts *o)
 	size_t i;
 
 	if (!ev_kafka_is_addr(o->log)) {
-		if (o->kafka_opt != NULL)
+		if (o->kafka_opt != NULL && !ev_kafka_is_addr(o->dlq))
 			return usage("%s needs a kafka://HOST:PORT/TOPIC LOG",
 				     o->kafka_opt);
 		return -1;
@@ -1317,6 +1320,59 @@ static int check_kafka(const struct opts *o)
 			     o->kparts > 0 ? "--partitions"
 					   : "--replication-factor");
 	return -1;
+}
+
+/* --dlq with a kafka:// LOG or DLQ: a dead-letter log or topic for the
+ * letters of a local log or a topic.  -1, or the exit status. */
+static int open_kafka_dlq(struct pub *pb, const struct opts *o)
+{
+	struct ev_schema_dlq_to to;
+	struct ev_kafka_addr la, da;
+	struct ev_kafka_conn_opts co;
+	struct ev_error err;
+	char *tpath = NULL;
+	int r;
+
+	memset(&to, 0, sizeof(to));
+	if (ev_kafka_is_addr(o->log)) {
+		if (ev_kafka_addr_parse(o->log, &la, &err) != 0)
+			return usage("%s", err.msg);
+		to.target = o->log;
+		to.target_id = la.topic;
+	} else { /* a retry runs wherever evdlq runs: an absolute path */
+		tpath = realpath(ev_log_path(pb->log), NULL);
+		to.target = tpath != NULL ? tpath : ev_log_path(pb->log);
+		to.target_id = ev_log_id(pb->log);
+	}
+	if (ev_kafka_is_addr(o->dlq)) {
+		if (ev_kafka_addr_parse(o->dlq, &da, &err) != 0) {
+			free(tpath);
+			return usage("--dlq: %s", err.msg);
+		}
+		if (ev_kafka_is_addr(o->log) &&
+		    strcmp(da.topic, la.topic) == 0 &&
+		    strcmp(da.brokers, la.brokers) == 0) {
+			free(tpath);
+			return usage("--dlq: '%s' is LOG itself", o->dlq);
+		}
+		co.addr = &da;
+		co.props = &o->kprops;
+		co.timeout_ms = (int)o->kafka_timeout_ms;
+		r = ev_kafka_dlq_open(&pb->dlq_topic, &co, &err);
+		to.sink = ev_kafka_dlq_letter;
+		to.sink_ctx = pb->dlq_topic;
+		to.dlq_name = o->dlq;
+	} else {
+		r = ev_dlq_open(&pb->dlq_log, o->dlq, NULL, &err);
+		to.dlq = pb->dlq_log;
+	}
+	if (r == 0)
+		r = ev_schema_dlq_open_to(&pb->dlq, &to, o->schemas, &o->sopts,
+					  &err);
+	free(tpath);
+	if (r == EV_EUSAGE)
+		return usage("%s", err.msg);
+	return r != 0 ? fe_reportf(&err, "--dlq") : -1;
 }
 
 struct kpub {
@@ -1377,7 +1433,8 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 	const uint8_t *p;
 	size_t n;
 	ev_time_t t;
-	char a[64], b[64], c[64], sk[160] = "";
+	char a[64], b[64], c[64], sk[160] = "", dl[4300] = "";
+	uint64_t dead;
 	int rc = -1, r, k, i, cnt;
 
 	if (ev_kafka_addr_parse(o->log, &addr, &err) != 0)
@@ -1409,7 +1466,8 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 			     : (r = invalid_event(pb, NULL, rec.p, rec.len)) >=
 					     0
 				     ? r
-				     : EV_EXIT_DATA;
+			     : pb->dlq != NULL ? -1 /* a letter: said below */
+					       : EV_EXIT_DATA;
 		else
 			rc = kafka_send(kpr, o, &m, rec.p, rec.len);
 	}
@@ -1474,6 +1532,7 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 	}
 	/* whatever was queued is delivered or fails: acked stays acked */
 	r = ev_kafka_producer_flush(kpr, &err);
+	dead = ev_schema_dlq_count(pb->dlq);
 	if (fflush(stdout) != 0 || kp.out_failed) {
 		fe_warn("cannot write to standard output: %s", strerror(errno));
 		if (rc < 0)
@@ -1481,15 +1540,24 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 	}
 	if (r != 0 && (rc < 0 || rc == EV_EXIT_DATA))
 		rc = fe_report(&err);
-	if (rc < 0 && (pb->invalid > 0 || pb->schema_invalid > 0))
+	/* --dlq: a dead-lettered event was kept somewhere */
+	if (rc < 0 && (pb->invalid > 0 || pb->schema_invalid > dead))
 		rc = EV_EXIT_DATA;
-	if (pb->schema_invalid > 0 && o->skip_invalid)
+	if (pb->schema_invalid > 0 && o->skip_invalid && pb->dlq == NULL)
 		snprintf(sk, sizeof(sk), "; %s skipped",
 			 count(c, pb->schema_invalid, "invalid event",
 			       "invalid events"));
-	if (o->verbose ||
+	if (dead > 0)
+		snprintf(dl, sizeof(dl), "; %s dead-lettered to '%s'%s%s",
+			 count(c, dead, "invalid event", "invalid events"),
+			 o->dlq, pb->stopped ? "; stopped at line " : "",
+			 pb->stopped ? ev_commas(pb->stop_known ? pb->stop_at
+								: pb->last_at,
+						 b)
+				     : "");
+	if (o->verbose || dead > 0 ||
 	    ((pb->invalid > 0 || pb->schema_invalid > 0) && o->skip_invalid))
-		fe_warn("%s delivered to '%s'%s%s%s",
+		fe_warn("%s delivered to '%s'%s%s%s%s",
 			count(a, kp.delivered, "event", "events"), o->log,
 			pb->invalid > 0 ? "; " : "",
 			pb->invalid > 0 ? count(b, pb->invalid,
@@ -1498,7 +1566,7 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 						o->stream_in ? "invalid objects"
 							     : "invalid lines")
 					: "",
-			sk);
+			sk, dl);
 	ev_kafka_producer_close(kpr);
 	ev_kafka_msg_free(&m);
 	ev_buf_free(&rec);
@@ -1528,7 +1596,9 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		rc = open_schemas(&pb, &o);
 	if (rc < 0 && ev_kafka_is_addr(o.log) && !o.dry_run) {
-		rc = publish_kafka(&pb, &o, bld);
+		rc = open_dlq(&pb, &o);
+		if (rc < 0)
+			rc = publish_kafka(&pb, &o, bld);
 		goto out;
 	}
 	if (rc < 0 && !o.dry_run)
@@ -1558,6 +1628,7 @@ out:
 	if (ev_schema_dlq_close(pb.dlq, &err) != 0 && rc == 0)
 		rc = fe_report(&err);
 	ev_log_close(pb.dlq_log);
+	ev_kafka_dlq_close(pb.dlq_topic);
 	ev_schemadir_free(pb.sd);
 	ev_jschema_ctx_free(pb.cx);
 	ev_buf_free(&pb.msg);

@@ -21,6 +21,7 @@
 
 #include "evlog.h"
 #include "fe.h"
+#include "fekdlq.h"
 #include "feselect.h"
 
 static const char usage_short[] =
@@ -623,6 +624,8 @@ static int validate_target(struct opts *o)
 		return r;
 	if ((r = fe_exec_check(&o->exec)) != -1)
 		return r;
+	if ((r = fe_kdlq_check(&o->exec, &o->con, usage_short)) != -1)
+		return r;
 	if (o->con.cmd != NULL && o->exec.dlq != NULL && o->group == NULL)
 		return fe_usage_error(usage_short,
 				      "--dlq needs --group: dead letters name "
@@ -653,20 +656,12 @@ static int validate_kafka_source(struct opts *o)
 				      "%s: not on a kafka log (its group's "
 				      "offsets are the cluster's)",
 				      o->wait ? "--wait" : "--state-dir");
-	if (o->sel.on_error == EV_UPCAST_DLQ)
-		return fe_usage_error(usage_short,
-				      "--on-error dlq: not with a kafka log "
-				      "yet (evreplay(1) KAFKA)");
-	if (o->exec.dlq != NULL && ev_kafka_is_addr(o->exec.dlq))
-		return fe_usage_error(usage_short,
-				      "--dlq '%s': dead-letter topics are not "
-				      "built yet for evreplay (evreplay(1) "
-				      "KAFKA)",
-				      o->exec.dlq);
 	if (o->con.park_streams)
 		return fe_usage_error(usage_short,
 				      "--dlq-policy stream: not on a kafka "
-				      "log yet (evreplay(1) KAFKA)");
+				      "log (a group on a topic orders events "
+				      "per key, not per stream; evreplay(1) "
+				      "KAFKA)");
 	if (o->sel.scan.to.kind == EV_POS_OFFSET)
 		return fe_usage_error(usage_short,
 				      "--to: a kafka log has no single offset "
@@ -700,7 +695,7 @@ static int validate_kafka(struct opts *o)
 	o->kafka_target = o->to_log != NULL && ev_kafka_is_addr(o->to_log);
 	o->kafka_source = ev_kafka_is_addr(o->logpath);
 	if (!o->kafka_target && !o->kafka_source) {
-		if (o->kafka_opt != NULL)
+		if (o->kafka_opt != NULL && !fe_kdlq_is(o->exec.dlq))
 			return fe_usage_error(usage_short,
 					      "%s needs a kafka://HOST:PORT/"
 					      "TOPIC log (LOG or --to-log)",
@@ -1043,6 +1038,7 @@ struct run {
 	struct ev_replay *rp;
 	struct ev_kafka_sink *ks; /* --to-log kafka://... */
 	struct ev_kafka_conn_opts kco;
+	struct fe_kdlq kd; /* --dlq kafka://... */
 	struct ev_output *out;
 	struct ev_pace *pace;
 	struct ev_mark mark;
@@ -1463,10 +1459,23 @@ static int open_local_source(struct run *u)
 	u->in.wait = o->wait;
 	u->in.dlq =
 		o->con.cmd != NULL || o->exec.upcast_dlq ? o->exec.dlq : NULL;
+	if (fe_kdlq_is(u->in.dlq))
+		u->in.dlq = NULL; /* a dead-letter topic: opened below */
 	if ((r = fe_input_open(&u->in, usage_short)) != 0)
 		return r;
-	if ((r = fe_upcast_dlq(&o->sel, u->in.dlqlog, o->logpath,
-			       ev_reader_log_id(u->in.rd), o->group)) != 0)
+	if (o->con.cmd != NULL && fe_kdlq_is(o->exec.dlq) &&
+	    (r = fe_kdlq_open(&u->kd, o->exec.dlq, &o->kprops,
+			      o->kafka_timeout_ms, &o->con, usage_short)) != 0)
+		return r;
+	if ((r = fe_kdlq_is(o->exec.dlq)
+			 ? fe_kdlq_upcast(&u->kd, &o->sel, o->exec.dlq,
+					  &o->kprops, o->kafka_timeout_ms,
+					  o->logpath,
+					  ev_reader_log_id(u->in.rd), o->group,
+					  usage_short)
+			 : fe_upcast_dlq(&o->sel, u->in.dlqlog, o->logpath,
+					 ev_reader_log_id(u->in.rd),
+					 o->group)) != 0)
 		return r;
 	fe_select_explain(&o->sel, u->in.log, o->logpath);
 	fe_select_scan(&o->sel, o->logpath);
@@ -1532,6 +1541,30 @@ static int open_kafka_source(struct run *u)
 		return r == EV_EUSAGE
 			       ? fe_usage_error(usage_short, "%s", err.msg)
 			       : fe_report(&err);
+	/* a local dead-letter log, for the handler's letters and --on-error
+	 * dlq's (before the scan takes those): letters name the topic and
+	 * partition */
+	if (fe_kdlq_is(o->exec.dlq)) {
+		if (o->con.cmd != NULL &&
+		    (r = fe_kdlq_open(&u->kd, o->exec.dlq, &o->kprops,
+				      o->kafka_timeout_ms, &o->con,
+				      usage_short)) != 0)
+			return r;
+		if ((r = fe_kdlq_upcast(&u->kd, &o->sel, o->exec.dlq,
+					&o->kprops, o->kafka_timeout_ms,
+					o->logpath, o->src_addr.topic, o->group,
+					usage_short)) != 0)
+			return r;
+	} else if ((o->con.cmd != NULL || o->exec.upcast_dlq) &&
+		   o->exec.dlq != NULL) {
+		if ((r = ev_dlq_open(&u->in.dlqlog, o->exec.dlq, NULL, &err)) !=
+		    0)
+			return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+					      : fe_report(&err);
+		if ((r = fe_upcast_dlq(&o->sel, u->in.dlqlog, o->logpath,
+				       o->src_addr.topic, o->group)) != 0)
+			return r;
+	}
 	fe_select_scan(&o->sel, o->logpath);
 	if ((r = ev_scan_open_kafka(&u->scan, u->kc, o->src_addr.topic, so,
 				    &err)) != 0)
@@ -1548,11 +1581,6 @@ static int open_kafka_source(struct run *u)
 		o->con.group_name = o->group;
 		o->con.source_id = o->src_addr.topic;
 	}
-	/* a local dead-letter log: letters name the topic and partition */
-	if (o->con.cmd != NULL && o->exec.dlq != NULL &&
-	    (r = ev_dlq_open(&u->in.dlqlog, o->exec.dlq, NULL, &err)) != 0)
-		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
-				      : fe_report(&err);
 	return 0;
 }
 
@@ -1795,6 +1823,7 @@ static int run(struct opts *o)
 	ev_scan_free(u.scan);
 	ev_kafka_consumer_close(u.kc);
 	free(u.kt.next);
+	fe_kdlq_close(&u.kd);
 	fe_input_close(&u.in);
 	return rc;
 }

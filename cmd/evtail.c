@@ -230,8 +230,16 @@ struct opts {
 /* Options of a local log that a kafka log does not take (yet). */
 static int kafka_lacks(int c)
 {
-	return c == FE_OPT_FROM_VERSION || c == OPT_SALVAGE || c == OPT_TRACE ||
-	       c == 'i';
+	return c == OPT_SALVAGE || c == 'i';
+}
+
+/* Why a kafka log does not take option opt, in parentheses. */
+static const char *kafka_why(const char *opt)
+{
+	if (strcmp(opt, "-i") == 0)
+		return "(its commands seek a local log by offset; evtail(1) "
+		       "KAFKA)";
+	return "yet (evtail(1) KAFKA)";
 }
 
 /* -X, --kafka-config, --kafka-timeout; --from and -n on a kafka log:
@@ -413,7 +421,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		/* --trace takes -o and --color only: remember the first
 		 * other option, as the user wrote it */
 		if (c != 'o' && c != OPT_COLOR && c != OPT_TRACE && c != '?' &&
-		    c != ':' && o->not_trace[0] == '\0')
+		    c != ':' && c != 'X' && c != OPT_KAFKA_CONFIG &&
+		    c != OPT_KAFKA_TIMEOUT && o->not_trace[0] == '\0')
 			snprintf(o->not_trace, sizeof(o->not_trace), "%s%s",
 				 li >= 0 ? "--" : "-",
 				 li >= 0 ? longopts[li].name
@@ -490,10 +499,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 				      "%s needs a kafka://HOST:PORT/TOPIC LOG",
 				      o->k.kafka_opt);
 	if (o->kafka && o->not_kafka[0] != '\0')
-		return fe_usage_error(usage_short,
-				      "%s: not on a kafka log yet (evtail(1) "
-				      "KAFKA)",
-				      o->not_kafka);
+		return fe_usage_error(usage_short, "%s: not on a kafka log %s",
+				      o->not_kafka, kafka_why(o->not_kafka));
 	return -1;
 }
 
@@ -576,14 +583,12 @@ static int validate(struct opts *o)
 				      o->fmt == EV_OUT_CSV ? "csv" : "tsv");
 	if ((r = fe_select_check_last(&o->sel)) != -1)
 		return r;
-	if (o->kafka && o->sel.on_error == EV_UPCAST_DLQ)
-		return fe_usage_error(usage_short,
-				      "--on-error dlq: not on a kafka log yet "
-				      "(evtail(1) KAFKA)");
 	if (o->kafka && o->con.park_streams)
 		return fe_usage_error(usage_short,
 				      "--dlq-policy stream: not on a kafka "
-				      "log yet (evtail(1) KAFKA)");
+				      "log (a group on a topic orders events "
+				      "per key, not per stream; evtail(1) "
+				      "KAFKA)");
 	if (o->kafka && o->group != NULL && (o->k.has_last || o->k.nfrom > 0))
 		return fe_usage_error(usage_short,
 				      "--group on a kafka log starts at the "
@@ -637,6 +642,11 @@ static int validate(struct opts *o)
 	}
 	if ((r = fe_select_finish(&o->sel)) != -1)
 		return r;
+	if (so->from_version > 0 && o->kafka &&
+	    (o->k.nfrom > 0 || o->k.has_last))
+		return fe_usage_error(usage_short,
+				      "--from-version cannot be combined "
+				      "with --from or -n");
 	if (so->from_version > 0 &&
 	    (o->group != NULL || o->cursor_file != NULL))
 		return fe_usage_error(usage_short,
@@ -762,10 +772,23 @@ static int run_trace(struct opts *o)
 
 	memset(&in, 0, sizeof(in));
 	in.path = o->logpath;
-	if ((rc = fe_input_open(&in, usage_short)) != 0)
+	if (o->kafka) { /* no index: every partition read whole */
+		o->k.addr = o->logpath;
+		fe_select_scan(&o->sel, o->logpath);
+		o->sel.scan.decode = 1;
+		if ((rc = evtail_kafka_open(&o->k, &o->sel.scan, 0,
+					    usage_short)) != -1)
+			goto out;
+		rc = 0;
+		fe_on_stop(on_signal);
+	} else if ((rc = fe_input_open(&in, usage_short)) != 0) {
 		goto out;
-	if (ev_trace_build(&t, in.log, in.rd, o->trace, strlen(o->trace), 0,
-			   &err) != 0 ||
+	}
+	if ((o->kafka ? ev_trace_build_scan(&t, o->k.scan, o->trace,
+					    strlen(o->trace), &stop_requested,
+					    &err)
+		      : ev_trace_build(&t, in.log, in.rd, o->trace,
+				       strlen(o->trace), 0, &err)) != 0 ||
 	    (ev_trace_count(t) > 0 &&
 	     ev_trace_format(t, f, fe_color(o->color, stdout), &b, &err) !=
 		     0)) {
@@ -789,8 +812,40 @@ static int run_trace(struct opts *o)
 out:
 	ev_buf_free(&b);
 	ev_trace_free(t);
+	if (o->kafka)
+		evtail_kafka_close(&o->k);
 	fe_input_close(&in);
 	return rc;
+}
+
+/* A kafka log's --dlq, a topic or a local log, for the handler's letters
+ * and --on-error dlq's: 0, or an exit status. */
+static int open_kafka_dlq(struct opts *o, struct fe_input *in,
+			  struct fe_kdlq *kd)
+{
+	struct ev_kafka_addr a;
+	struct ev_error err;
+	int r;
+
+	if (o->exec.dlq == NULL || (o->con.cmd == NULL && !o->exec.upcast_dlq))
+		return 0;
+	if (ev_kafka_addr_parse(o->logpath, &a, &err) != 0)
+		return fe_usage_error(usage_short, "%s", err.msg);
+	if (fe_kdlq_is(o->exec.dlq)) {
+		if (o->con.cmd != NULL &&
+		    (r = fe_kdlq_open(kd, o->exec.dlq, &o->k.props,
+				      o->k.timeout_ms, &o->con, usage_short)) !=
+			    0)
+			return r;
+		return fe_kdlq_upcast(kd, &o->sel, o->exec.dlq, &o->k.props,
+				      o->k.timeout_ms, o->logpath, a.topic,
+				      o->group, usage_short);
+	}
+	if ((r = ev_dlq_open(&in->dlqlog, o->exec.dlq, NULL, &err)) != 0)
+		return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+				      : fe_report(&err);
+	return fe_upcast_dlq(&o->sel, in->dlqlog, o->logpath, a.topic,
+			     o->group);
 }
 
 /* A kafka log: its consumer as a scan, delivered as a local log's. */
@@ -799,8 +854,7 @@ static int run_kafka(struct opts *o)
 	struct ev_scan_opts *so = &o->sel.scan;
 	struct fe_input in;
 	struct fe_kdlq kd;
-	struct ev_error err;
-	int rc, r;
+	int rc;
 
 	memset(&in, 0, sizeof(in));
 	memset(&kd, 0, sizeof(kd));
@@ -812,7 +866,8 @@ static int run_kafka(struct opts *o)
 	o->k.cursor = o->cursor_file;
 	/* -f with no position: the last few of each partition, then what
 	 * comes, as tail -f */
-	if (o->follow && o->k.nfrom == 0 && !o->k.has_last && !o->group) {
+	if (o->follow && o->k.nfrom == 0 && !o->k.has_last && !o->group &&
+	    so->from_version == 0) {
 		o->k.has_last = 1;
 		o->k.last = FOLLOW_LAST;
 	}
@@ -820,6 +875,11 @@ static int run_kafka(struct opts *o)
 	so->follow = o->follow;
 	so->decode = o->con.cmd != NULL || o->fields != NULL ||
 		     (o->fmt != EV_OUT_JSON && o->fmt != EV_OUT_COUNT);
+	/* a dead-letter topic, or a local dead-letter log, for the
+	 * handler's letters and --on-error dlq's, before the scan takes
+	 * the latter: letters name the topic and partition */
+	if ((rc = open_kafka_dlq(o, &in, &kd)) != 0)
+		goto out;
 	if ((rc = evtail_kafka_open(&o->k, so, o->follow, usage_short)) != -1)
 		goto out;
 	if (o->group != NULL) {
@@ -839,20 +899,6 @@ static int run_kafka(struct opts *o)
 	if (o->con.cmd != NULL && (o->con.on_failure == EV_FAIL_DLQ ||
 				   o->con.on_failure == EV_FAIL_SKIP))
 		ev_kafka_scan_set_lenient(o->k.scan, 1);
-	/* a dead-letter topic, or a local dead-letter log: letters name
-	 * the topic and partition */
-	if (o->con.cmd != NULL && fe_kdlq_is(o->exec.dlq)) {
-		if ((rc = fe_kdlq_open(&kd, o->exec.dlq, &o->k.props,
-				       o->k.timeout_ms, &o->con,
-				       usage_short)) != 0)
-			goto out;
-	} else if (o->con.cmd != NULL && o->exec.dlq != NULL &&
-		   (r = ev_dlq_open(&in.dlqlog, o->exec.dlq, NULL, &err)) !=
-			   0) {
-		rc = r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
-				    : fe_report(&err);
-		goto out;
-	}
 	rc = deliver(o, &in, o->k.scan);
 	rc = fe_upcast_end(&o->sel, o->k.scan, rc);
 out:
@@ -893,8 +939,14 @@ static int run(struct opts *o)
 	    (rc = fe_kdlq_open(&kd, o->exec.dlq, &o->k.props, o->k.timeout_ms,
 			       &o->con, usage_short)) != 0)
 		goto out;
-	if ((rc = fe_upcast_dlq(&o->sel, in.dlqlog, o->logpath,
-				ev_reader_log_id(in.rd), o->group)) != 0)
+	if ((rc = fe_kdlq_is(o->exec.dlq)
+			  ? fe_kdlq_upcast(&kd, &o->sel, o->exec.dlq,
+					   &o->k.props, o->k.timeout_ms,
+					   o->logpath, ev_reader_log_id(in.rd),
+					   o->group, usage_short)
+			  : fe_upcast_dlq(&o->sel, in.dlqlog, o->logpath,
+					  ev_reader_log_id(in.rd), o->group)) !=
+	    0)
 		goto out;
 	if (o->cursor_file != NULL) {
 		r = ev_cursor_load(o->cursor_file, &cur, &err);
@@ -954,7 +1006,7 @@ int main(int argc, char **argv)
 	if (rc == -1)
 		rc = validate(&o);
 	if (rc == -1 && o.kafka)
-		rc = run_kafka(&o);
+		rc = o.trace != NULL ? run_trace(&o) : run_kafka(&o);
 	if (rc == -1)
 		rc = o.trace != NULL ? run_trace(&o) : run(&o);
 	fe_select_free(&o.sel);

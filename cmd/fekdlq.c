@@ -21,11 +21,6 @@ int fe_kdlq_check(const struct fe_exec *x, const struct ev_consumer_opts *co,
 		return -1;
 	if (ev_kafka_addr_parse(x->dlq, &a, &err) != 0)
 		return fe_usage_error(usage, "--dlq: %s", err.msg);
-	if (x->upcast_dlq)
-		return fe_usage_error(usage,
-				      "--on-error dlq: a dead-letter topic "
-				      "takes the handler's letters only; give "
-				      "a DLQLOG directory");
 	if (co->park_streams)
 		return fe_usage_error(usage,
 				      "--dlq-policy stream: a dead-letter "
@@ -34,13 +29,16 @@ int fe_kdlq_check(const struct fe_exec *x, const struct ev_consumer_opts *co,
 	return -1;
 }
 
-int fe_kdlq_open(struct fe_kdlq *k, const char *dlq,
-		 const struct ev_kafka_props *props, int64_t timeout_ms,
-		 struct ev_consumer_opts *con, const char *usage)
+/* The topic dlq, once: 0, or an exit status after the message. */
+static int kdlq_connect(struct fe_kdlq *k, const char *dlq,
+			const struct ev_kafka_props *props, int64_t timeout_ms,
+			const char *usage)
 {
 	struct ev_error err;
 	int r;
 
+	if (k->d != NULL)
+		return 0;
 	memset(k, 0, sizeof(*k));
 	if (ev_kafka_addr_parse(dlq, &k->addr, &err) != 0)
 		return fe_usage_error(usage, "--dlq: %s", err.msg);
@@ -50,8 +48,40 @@ int fe_kdlq_open(struct fe_kdlq *k, const char *dlq,
 	if ((r = ev_kafka_dlq_open(&k->d, &k->conn, &err)) != 0)
 		return r == EV_EUSAGE ? fe_usage_error(usage, "%s", err.msg)
 				      : fe_reportf(&err, "--dlq");
+	return 0;
+}
+
+int fe_kdlq_open(struct fe_kdlq *k, const char *dlq,
+		 const struct ev_kafka_props *props, int64_t timeout_ms,
+		 struct ev_consumer_opts *con, const char *usage)
+{
+	int r;
+
+	if ((r = kdlq_connect(k, dlq, props, timeout_ms, usage)) != 0)
+		return r;
 	con->letter = ev_kafka_dlq_letter;
 	con->letter_ctx = k->d;
+	return 0;
+}
+
+int fe_kdlq_upcast(struct fe_kdlq *k, struct fe_select *s, const char *dlq,
+		   const struct ev_kafka_props *props, int64_t timeout_ms,
+		   const char *logname, const char *log_id, const char *group,
+		   const char *usage)
+{
+	struct ev_error err;
+	int r;
+
+	if (s->up == NULL || s->on_error != EV_UPCAST_DLQ)
+		return 0;
+	if ((r = kdlq_connect(k, dlq, props, timeout_ms, usage)) != 0)
+		return r;
+	if (ev_upcast_dlq_open_sink(&s->up_dlq, ev_kafka_dlq_letter, k->d, dlq,
+				    logname, log_id, group, &err) != 0)
+		return fe_reportf(&err, "--dlq");
+	s->up_dlq_name = dlq;
+	s->scan.upcast_failed = ev_upcast_dlq_letter;
+	s->scan.upcast_ctx = s->up_dlq;
 	return 0;
 }
 

@@ -16,8 +16,8 @@ struct fe_kdlq {
 
 /* Is this --dlq a dead-letter topic? */
 int fe_kdlq_is(const char *dlq);
-/* What a dead-letter topic does not take (--dlq-policy stream,
- * --on-error dlq): -1 to go on, or an exit status. */
+/* What a dead-letter topic does not take (--dlq-policy stream): -1 to
+ * go on, or an exit status. */
 int fe_kdlq_check(const struct fe_exec *x, const struct ev_consumer_opts *co,
 		  const char *usage);
 /* Open the topic dlq (props and timeout_ms as for a kafka log) and make
@@ -25,6 +25,13 @@ int fe_kdlq_check(const struct fe_exec *x, const struct ev_consumer_opts *co,
 int fe_kdlq_open(struct fe_kdlq *k, const char *dlq,
 		 const struct ev_kafka_props *props, int64_t timeout_ms,
 		 struct ev_consumer_opts *con, const char *usage);
+/* --on-error dlq: s's upcast letters (of logname, whose id is log_id)
+ * to the topic dlq, opened unless fe_kdlq_open() did: 0, or an exit
+ * status after the message.  Nothing without --on-error dlq. */
+int fe_kdlq_upcast(struct fe_kdlq *k, struct fe_select *s, const char *dlq,
+		   const struct ev_kafka_props *props, int64_t timeout_ms,
+		   const char *logname, const char *log_id, const char *group,
+		   const char *usage);
 void fe_kdlq_close(struct fe_kdlq *k);
 
 #endif

@@ -921,6 +921,10 @@ int ev_dlq_stream_prev(const struct ev_letter *v, size_t n, size_t *prev)
 struct ev_upcast_dlq {
 	struct ev_log *dlq;
 	struct ev_writer *w;
+	/* or a sink of letters (a dead-letter topic), named sink_name */
+	ev_letter_sink_fn sink;
+	void *sink_ctx;
+	char *sink_name;
 	char *source_log, *source_log_id, *group;
 	const char *projection;
 	struct ev_letter *letters; /* those there before: for the rounds */
@@ -962,6 +966,31 @@ fail:
 	return r;
 }
 
+int ev_upcast_dlq_open_sink(struct ev_upcast_dlq **out, ev_letter_sink_fn sink,
+			    void *sink_ctx, const char *sink_name,
+			    const char *source_log, const char *source_log_id,
+			    const char *group, struct ev_error *err)
+{
+	struct ev_upcast_dlq *d;
+
+	*out = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	d->sink = sink;
+	d->sink_ctx = sink_ctx;
+	d->sink_name = strdup(sink_name);
+	d->source_log = strdup(source_log);
+	d->source_log_id = strdup(source_log_id);
+	d->group = strdup(group != NULL ? group : "");
+	if (d->sink_name == NULL || d->source_log == NULL ||
+	    d->source_log_id == NULL || d->group == NULL) {
+		ev_upcast_dlq_close(d, NULL);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	*out = d; /* the sink knows its letters' rounds */
+	return 0;
+}
+
 int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 			 const struct ev_error *why, struct ev_error *err)
 {
@@ -969,6 +998,10 @@ int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 	struct ev_letter_ctx lc;
 	struct ev_event ev;
 	struct ev_buf out = {0};
+	/* a Kafka record: its offset in its partition, and a source id of
+	 * each partition, as a handler's letters have */
+	uint64_t off = rec->kafka ? (uint64_t)rec->koffset : rec->offset;
+	char sid[600], at[64], pre[48], msg[sizeof(why->msg)];
 	ev_time_t t;
 	int r;
 
@@ -976,30 +1009,56 @@ int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 		ev_err_damaged(err, d->source_log, rec->offset);
 		return r;
 	}
-	ev.offset = rec->offset;
+	if (rec->kafka)
+		snprintf(at, sizeof(at), "%d:%lld", (int)rec->partition,
+			 (long long)rec->koffset);
+	else
+		snprintf(at, sizeof(at), "%llu",
+			 (unsigned long long)rec->offset);
+	snprintf(sid, sizeof(sid), "%s", d->source_log_id);
+	if (rec->kafka)
+		snprintf(sid, sizeof(sid), "%.500s/%d", d->source_log_id,
+			 (int)rec->partition);
+	ev.offset = off;
 	ev.append_time = rec->append_time;
 	memset(&lc, 0, sizeof(lc));
 	lc.source = &ev;
 	lc.source_log = d->source_log;
-	lc.source_log_id = d->source_log_id;
+	lc.source_log_id = sid;
+	lc.has_source_partition = rec->kafka;
+	lc.source_partition = rec->kafka ? rec->partition : 0;
 	lc.group = d->group;
 	lc.first_failure = lc.last_failure = ev_now();
-	lc.round = ev_dlq_next_round(d->letters, d->nletters, d->group,
-				     d->source_log_id, rec->offset);
+	lc.round =
+		ev_dlq_next_round(d->letters, d->nletters, d->group, sid, off);
 	lc.upcast_error = why->msg;
+	if (rec->kafka) { /* the upcaster counts records: name the place */
+		int pn = snprintf(pre, sizeof(pre), "offset %llu: ",
+				  (unsigned long long)rec->offset);
+		if (strncmp(why->msg, pre, (size_t)pn) == 0) {
+			snprintf(msg, sizeof(msg), "offset %s: %s", at,
+				 why->msg + pn);
+			lc.upcast_error = msg;
+		}
+	}
 	lc.projection = d->projection;
-	r = ev_dlq_letter_encode(&out, &lc, ev_now(), &t, err);
-	if (r == 0)
-		r = ev_writer_add(d->w, out.p, out.len, t, err);
-	if (r == 0)
-		r = ev_writer_flush(d->w, err);
+	if (d->sink != NULL) {
+		r = d->sink(d->sink_ctx, &lc, err);
+	} else {
+		r = ev_dlq_letter_encode(&out, &lc, ev_now(), &t, err);
+		if (r == 0)
+			r = ev_writer_add(d->w, out.p, out.len, t, err);
+		if (r == 0)
+			r = ev_writer_flush(d->w, err);
+	}
 	ev_buf_free(&out);
 	if (r != 0) {
 		ev_err_prefix(err,
-			      "cannot write the dead letter of offset %llu "
+			      "cannot write the dead letter of offset %s "
 			      "to '%s': ",
-			      (unsigned long long)rec->offset,
-			      ev_log_path(d->dlq));
+			      at,
+			      d->sink != NULL ? d->sink_name
+					      : ev_log_path(d->dlq));
 		return r;
 	}
 	d->written++;
@@ -1026,6 +1085,7 @@ int ev_upcast_dlq_close(struct ev_upcast_dlq *d, struct ev_error *err)
 	if (d->w != NULL)
 		r = ev_writer_close(d->w, err != NULL ? err : &e);
 	ev_letters_free(d->letters, d->nletters);
+	free(d->sink_name);
 	free(d->source_log);
 	free(d->source_log_id);
 	free(d->group);

@@ -3782,6 +3782,44 @@ int ev_kafka_cursor_store(const char *path, const struct ev_kafka_consumer *c,
 /* Does the consumer keep its positions (a group, or track)? */
 int ev_kafka_consumer_tracks(const struct ev_kafka_consumer *c);
 
+/* ---- kmore: dead letters of evpub and of upcasting on Kafka logs */
+
+/* A sink of dead letters in place of a dead-letter log: a dead-letter
+ * topic's ev_kafka_dlq_letter(). */
+typedef int (*ev_letter_sink_fn)(void *ctx, const struct ev_letter_ctx *lc,
+				 struct ev_error *err);
+/* Where evpub --dlq's letters go, and the log they are for. */
+struct ev_schema_dlq_to {
+	struct ev_log *dlq; /* a dead-letter log, or NULL with sink */
+	ev_letter_sink_fn sink;
+	void *sink_ctx;
+	const char *dlq_name;  /* the sink's name, in messages */
+	const char *target;    /* the log they were for, as letters name it:
+				* an absolute path, or a kafka:// address */
+	const char *target_id; /* its id: a log's, or a topic's name */
+};
+/* ev_schema_dlq_open() for any target and letter sink. */
+int ev_schema_dlq_open_to(struct ev_schema_dlq **out,
+			  const struct ev_schema_dlq_to *to, const char *dir,
+			  const struct ev_schemadir_opts *o,
+			  struct ev_error *err);
+/* ev_upcast_dlq_open() with its letters to sink (named sink_name in
+ * messages).  The letters of a Kafka record (rec->kafka) name its
+ * partition and offset, and the source id source_log_id/PARTITION, as a
+ * handler's letters do, whatever the dead-letter log or sink. */
+int ev_upcast_dlq_open_sink(struct ev_upcast_dlq **out, ev_letter_sink_fn sink,
+			    void *sink_ctx, const char *sink_name,
+			    const char *source_log, const char *source_log_id,
+			    const char *group, struct ev_error *err);
+/* ev_trace_build() for a log without an index (a Kafka log): the
+ * events of scan (opened with decode set) read to its end, those of a
+ * Kafka log named by partition and offset; the causes of orphans are not
+ * looked for elsewhere.  Stops early, with what it has, when *stop. */
+int ev_trace_build_scan(struct ev_trace **out, struct ev_scan *scan,
+			const char *id, size_t n,
+			const volatile sig_atomic_t *stop,
+			struct ev_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,6 +26,7 @@
 
 struct ev_kafka_dlq {
 	struct ev_kafka_conn_opts conn;
+	struct ev_kafka_addr addr;   /* conn's: the caller's may go */
 	struct ev_kafka_props props; /* the user's, and a delivery timeout */
 	struct ev_kafka_producer *p;
 	struct ev_kafka_decoder *dec;
@@ -259,6 +260,8 @@ int ev_kafka_dlq_open(struct ev_kafka_dlq **out,
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	d->conn = *conn;
+	d->addr = *conn->addr;
+	d->conn.addr = &d->addr;
 	snprintf(d->name, sizeof(d->name), "kafka://%s/%s", conn->addr->brokers,
 		 conn->addr->topic);
 	/* a letter not delivered within the timeout is an error, never a
@@ -357,7 +360,12 @@ static void slim(struct ev_letter *l)
 		      &l->input,       &l->schemas};
 	size_t i;
 
+	/* a schema letter's round is by its event's id */
+	int schema = l->stage != NULL && strcmp(l->stage, "schema") == 0;
+
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (schema && f[i] == &l->orig_id)
+			continue;
 		free(*f[i]);
 		*f[i] = NULL;
 	}
@@ -417,6 +425,16 @@ int ev_kafka_dlq_letter(void *ctx, const struct ev_letter_ctx *lc,
 					  c.source_log_id, c.source->offset);
 		if (round > c.round)
 			c.round = round;
+	} else { /* evpub's: the event's earlier letters in the topic */
+		char *id = strndup(c.source->id.p, c.source->id.n);
+		uint64_t round;
+		if (id == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		round = ev_dlq_schema_next_round(d->known.v, d->known.n,
+						 c.source_log_id, id);
+		free(id);
+		if (round > c.schema_round)
+			c.schema_round = round;
 	}
 	ev_kafka_msg_reset(&m);
 	r = letter_event(&c, now, &rec, &lev, err);

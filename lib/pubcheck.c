@@ -183,6 +183,10 @@ static char *abs_path(const char *path)
 struct ev_schema_dlq {
 	struct ev_log *dlq;
 	struct ev_writer *w;
+	/* or a sink of letters (a dead-letter topic), named dlq_name */
+	ev_letter_sink_fn sink;
+	void *sink_ctx;
+	char *dlq_name;
 	char *target, *target_id, *dir;
 	char **ref_dirs;
 	int require_schemas, formats_assert;
@@ -254,6 +258,30 @@ int ev_schema_dlq_open(struct ev_schema_dlq **out, struct ev_log *dlq,
 		       struct ev_log *target, const char *dir,
 		       const struct ev_schemadir_opts *o, struct ev_error *err)
 {
+	struct ev_schema_dlq_to to;
+	char *tpath = abs_path(ev_log_path(target));
+	int r;
+
+	*out = NULL;
+	/* a retry runs wherever evdlq runs: the paths it needs, absolute */
+	if (tpath == NULL)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot resolve '%s'",
+				       ev_log_path(target));
+	memset(&to, 0, sizeof(to));
+	to.dlq = dlq;
+	to.target = tpath;
+	to.target_id = ev_log_id(target);
+	r = ev_schema_dlq_open_to(out, &to, dir, o, err);
+	free(tpath);
+	return r;
+}
+
+int ev_schema_dlq_open_to(struct ev_schema_dlq **out,
+			  const struct ev_schema_dlq_to *to, const char *dir,
+			  const struct ev_schemadir_opts *o,
+			  struct ev_error *err)
+{
 	struct ev_schema_dlq *d;
 	struct ev_writer_opts wo;
 	int r;
@@ -261,16 +289,16 @@ int ev_schema_dlq_open(struct ev_schema_dlq **out, struct ev_log *dlq,
 	*out = NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	d->dlq = dlq;
+	d->dlq = to->dlq;
+	d->sink = to->sink;
+	d->sink_ctx = to->sink_ctx;
 	d->require_schemas = o->require_schemas;
 	d->formats_assert = o->js.formats_assert;
 	/* a retry runs wherever evdlq runs: the paths it needs, absolute */
-	d->target = abs_path(ev_log_path(target));
 	d->dir = abs_path(dir);
-	if (d->target == NULL || d->dir == NULL) {
+	if (d->dir == NULL) {
 		r = ev_seterr_errno(err, EV_EIO, errno, "cannot resolve '%s'",
-				    d->target == NULL ? ev_log_path(target)
-						      : dir);
+				    dir);
 		goto fail;
 	}
 	if (o->js.ref_dirs != NULL) {
@@ -280,17 +308,25 @@ int ev_schema_dlq_open(struct ev_schema_dlq **out, struct ev_log *dlq,
 			goto fail;
 		}
 	}
-	d->target_id = strdup(ev_log_id(target));
-	if (d->target_id == NULL) {
+	d->target = strdup(to->target);
+	d->target_id = strdup(to->target_id);
+	d->dlq_name = strdup(to->dlq != NULL	    ? ev_log_path(to->dlq)
+			     : to->dlq_name != NULL ? to->dlq_name
+						    : "");
+	if (d->target == NULL || d->target_id == NULL || d->dlq_name == NULL) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto fail;
 	}
-	if ((r = ev_dlq_scan(dlq, &d->letters, &d->nletters, err)) != 0)
+	if (d->sink != NULL) { /* the sink knows its letters' rounds */
+		*out = d;
+		return 0;
+	}
+	if ((r = ev_dlq_scan(d->dlq, &d->letters, &d->nletters, err)) != 0)
 		goto fail;
 	memset(&wo, 0, sizeof(wo));
 	wo.sync = EV_SYNC_BATCH;
 	wo.sync_set = 1;
-	if ((r = ev_writer_open(&d->w, dlq, &wo, err)) != 0)
+	if ((r = ev_writer_open(&d->w, d->dlq, &wo, err)) != 0)
 		goto fail;
 	*out = d;
 	return 0;
@@ -331,47 +367,46 @@ static void note_letter(struct ev_schema_dlq *d, const struct ev_event *ev,
  */
 static int build_letter(struct ev_schema_dlq *d, const uint8_t *rec, size_t n,
 			const char *input, const struct ev_jschema_ctx *cx,
+			struct ev_letter_ctx *lcp, struct ev_event *evp,
 			ev_time_t *t, uint64_t *round, struct ev_error *err)
 {
-	struct ev_letter_ctx lc;
-	struct ev_event ev;
 	size_t nerrs = 0, keep = LETTER_ERRORS, linemax = LETTER_FIELD;
 	char *id;
 	ev_time_t now = ev_now();
 	int r;
 
-	if ((r = ev_event_decode(rec, n, &ev, err)) != 0)
+	if ((r = ev_event_decode(rec, n, evp, err)) != 0)
 		return r;
-	ev.offset = 0;
-	ev.append_time = EV_TIME_NONE;
-	if ((id = strndup(ev.id.p, ev.id.n)) == NULL)
+	evp->offset = 0;
+	evp->append_time = EV_TIME_NONE;
+	if ((id = strndup(evp->id.p, evp->id.n)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	memset(&lc, 0, sizeof(lc));
-	lc.source = &ev;
-	lc.source_log = d->target;
-	lc.source_log_id = d->target_id;
-	lc.group = "";
-	lc.attempts = 1; /* one validation */
-	lc.first_failure = lc.last_failure = now;
-	lc.schemas = d->dir;
-	lc.input = input;
-	lc.require_schemas = d->require_schemas;
-	lc.formats_assert = d->formats_assert;
-	lc.ref_dirs = (const char *const *)d->ref_dirs;
-	lc.schema_round = ev_dlq_schema_next_round(d->letters, d->nletters,
-						   d->target_id, id);
+	memset(lcp, 0, sizeof(*lcp));
+	lcp->source = evp;
+	lcp->source_log = d->target;
+	lcp->source_log_id = d->target_id;
+	lcp->group = "";
+	lcp->attempts = 1; /* one validation */
+	lcp->first_failure = lcp->last_failure = now;
+	lcp->schemas = d->dir;
+	lcp->input = input;
+	lcp->require_schemas = d->require_schemas;
+	lcp->formats_assert = d->formats_assert;
+	lcp->ref_dirs = (const char *const *)d->ref_dirs;
+	lcp->schema_round = ev_dlq_schema_next_round(d->letters, d->nletters,
+						     d->target_id, id);
 	free(id);
-	*round = lc.schema_round;
+	*round = lcp->schema_round;
 	for (;;) {
 		if (letter_message(&d->msg, rec, n, cx, linemax) != 0 ||
 		    errors_of(cx, &d->errs, &d->errs_cap, &nerrs, &d->arena,
 			      keep) != 0)
 			return ev_seterr(err, EV_ERR, "out of memory");
-		lc.schema_errors = d->errs;
-		lc.nschema_errors = nerrs;
-		lc.schema_message = (const char *)d->msg.p;
+		lcp->schema_errors = d->errs;
+		lcp->nschema_errors = nerrs;
+		lcp->schema_message = (const char *)d->msg.p;
 		d->out.len = 0;
-		r = ev_dlq_letter_encode(&d->out, &lc, now, t, err);
+		r = ev_dlq_letter_encode(&d->out, lcp, now, t, err);
 		if (r != EV_EDATA) /* over EV_MAX_RECORD */
 			return r;
 		if (keep > 0)
@@ -393,6 +428,8 @@ int ev_schema_dlq_letter_fits(struct ev_schema_dlq *d, const uint8_t *rec,
 			      const struct ev_jschema_ctx *cx,
 			      struct ev_error *err)
 {
+	struct ev_letter_ctx lc;
+	struct ev_event ev;
 	ev_time_t t;
 	uint64_t round;
 
@@ -400,27 +437,30 @@ int ev_schema_dlq_letter_fits(struct ev_schema_dlq *d, const uint8_t *rec,
 	 * 64 KiB of its own */
 	if (n < EV_MAX_RECORD / 2)
 		return 0;
-	return build_letter(d, rec, n, input, cx, &t, &round, err);
+	return build_letter(d, rec, n, input, cx, &lc, &ev, &t, &round, err);
 }
 
 int ev_schema_dlq_letter(struct ev_schema_dlq *d, const uint8_t *rec, size_t n,
 			 const char *input, const struct ev_jschema_ctx *cx,
 			 struct ev_error *err)
 {
+	struct ev_letter_ctx lc;
 	struct ev_event ev;
 	ev_time_t t;
 	uint64_t round;
 	int r;
 
-	r = build_letter(d, rec, n, input, cx, &t, &round, err);
+	r = build_letter(d, rec, n, input, cx, &lc, &ev, &t, &round, err);
 	if (r == EV_EDATA)
 		return r; /* too large: said as it is */
-	if (r == 0)
+	if (r == 0 && d->sink != NULL)
+		r = d->sink(d->sink_ctx, &lc, err);
+	else if (r == 0)
 		r = ev_writer_add(d->w, d->out.p, d->out.len, t, err);
 	if (r != 0) {
 		ev_err_prefix(err,
 			      "cannot write the dead letter of %s to '%s': ",
-			      input, ev_log_path(d->dlq));
+			      input, d->dlq_name);
 		return r;
 	}
 	if (ev_event_decode(rec, n, &ev, err) == 0)
@@ -438,7 +478,7 @@ int ev_schema_dlq_flush(struct ev_schema_dlq *d, struct ev_error *err)
 	r = ev_writer_flush(d->w, err);
 	if (r != 0)
 		ev_err_prefix(err, "cannot write dead letters to '%s': ",
-			      ev_log_path(d->dlq));
+			      d->dlq_name);
 	return r;
 }
 
@@ -459,6 +499,7 @@ int ev_schema_dlq_close(struct ev_schema_dlq *d, struct ev_error *err)
 	ev_letters_free(d->letters, d->nletters);
 	free(d->target);
 	free(d->target_id);
+	free(d->dlq_name);
 	free(d->dir);
 	strv_free(d->ref_dirs);
 	free(d->errs);
@@ -642,6 +683,17 @@ static int retry_one(struct sretry *rt, size_t i, struct ev_error *err)
 				 "dead letter %llu: its event does not decode",
 				 (unsigned long long)l->offset);
 	rt->msg.len = 0;
+	if (r == 1 && ev_kafka_is_addr(l->source_log)) {
+		/* valid now, but evdlq does not produce: left open, as is */
+		if (ev_buf_printf(&rt->msg,
+				  "valid now, but its log is the kafka topic "
+				  "'%s': publish its event again with evpub, "
+				  "then purge the letter (evdlq(1) KAFKA)",
+				  l->source_log) != 0 ||
+		    ev_buf_putc(&rt->msg, '\0') != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		return 0;
+	}
 	if (r == 1) {
 		if ((r = target(rt, l, err)) != 0)
 			return r;

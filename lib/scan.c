@@ -949,6 +949,23 @@ static int next_record(struct ev_scan *s, struct ev_rec *rec,
 	return r;
 }
 
+/* --from-version on a Kafka log: versions are those the events carry
+ * (ce_sequence); an event of the stream with none cannot be placed, and
+ * is an error rather than left out (evtail(1) KAFKA). */
+static int unversioned(const struct ev_scan *s, const struct ev_rec *rec,
+		       const struct ev_event *ev, struct ev_error *err)
+{
+	return ev_seterr(err, EV_EDATA,
+			 "record %d:%lld of '%s': event '%.*s' of stream "
+			 "'%.*s' has no version: --from-version takes the "
+			 "versions the events of a kafka log carry "
+			 "(ce_sequence)",
+			 (int)rec->partition, (long long)rec->koffset, s->name,
+			 (int)(ev->id.n > 200 ? 200 : ev->id.n), ev->id.p,
+			 (int)(ev->stream.n > 200 ? 200 : ev->stream.n),
+			 ev->stream.p);
+}
+
 /* The next of the records the last one read was upcast into that the
  * selection takes: 1 with *rec (and *evp), 0 when none is left. */
 static int next_part(struct ev_scan *s, struct ev_rec *rec,
@@ -990,6 +1007,8 @@ static int next_part(struct ev_scan *s, struct ev_rec *rec,
 		ev->append_time = rec->append_time;
 		if (!ev_filter_match(s->filter, ev))
 			continue;
+		if (s->ks != NULL && s->from_version > 0 && ev->version == 0)
+			return unversioned(s, rec, ev, err);
 		if (s->from_version > 0 && ev->version < s->from_version)
 			continue;
 		s->matched++;
@@ -1173,6 +1192,8 @@ static int scan_next(struct ev_scan *s, struct ev_rec *rec,
 		s->pos = rec->offset + 1;
 		if (!maybe || !ev_filter_match(s->filter, ev))
 			continue;
+		if (s->ks != NULL && s->from_version > 0 && ev->version == 0)
+			return unversioned(s, rec, ev, err);
 		if (s->from_version > 0 && ev->version < s->from_version)
 			continue; /* a scan, when links cannot be followed */
 		s->matched++;

@@ -4,6 +4,10 @@
  * trace id, found through the correlation index (corrindex.c), each a
  * child of the event its meta.causationId names.
  *
+ * A Kafka log has no index: ev_trace_build_scan() reads its scan whole
+ * for the same events, each named by its partition and offset, and does
+ * not look for the causes of orphans elsewhere in the topic.
+ *
  * Logs are data from anywhere: causation ids may name events that are
  * not in the log (orphans), an event itself, or go round in a cycle.
  * Every walk here is a loop with its own stack, so a chain of a million
@@ -34,6 +38,8 @@ enum note {
 
 struct node {
 	uint64_t offset;
+	int32_t part; /* a Kafka record's partition and offset, or -1 */
+	int64_t koff;
 	ev_time_t time;
 	size_t at, n; /* the record in t->recs */
 	struct ev_event ev;
@@ -71,6 +77,8 @@ static int keep(void *ctx, const struct ev_rec *rec)
 	}
 	memset(&t->v[t->n], 0, sizeof(t->v[t->n]));
 	t->v[t->n].offset = rec->offset;
+	t->v[t->n].part = rec->kafka ? rec->partition : -1;
+	t->v[t->n].koff = rec->kafka ? rec->koffset : -1;
 	t->v[t->n].at = t->recs.len;
 	t->v[t->n].n = rec->n;
 	t->v[t->n].ev.append_time = rec->append_time;
@@ -233,7 +241,7 @@ static int link_tree(struct ev_trace *t, struct ev_log *log,
 	}
 	/* where the causes of the first orphans are: looked up together, so
 	 * that a log without an index is read once for them all */
-	if (nlook > 0) {
+	if (nlook > 0 && (log != NULL || rd != NULL)) {
 		struct ev_error e2;
 		int r = ev_corrindex_first_ids(log, rd, keys, nlook,
 					       (t->flags & EV_CIX_IGNORE) |
@@ -279,12 +287,14 @@ out:
 	return rc;
 }
 
+static int finish(struct ev_trace *t, struct ev_log *log, struct ev_reader *rd,
+		  struct ev_error *err);
+
 int ev_trace_build(struct ev_trace **out, struct ev_log *log,
 		   struct ev_reader *rd, const char *id, size_t n, int flags,
 		   struct ev_error *err)
 {
 	struct ev_trace *t;
-	size_t i;
 	int r;
 
 	*out = NULL;
@@ -302,6 +312,23 @@ int ev_trace_build(struct ev_trace **out, struct ev_log *log,
 			      &t->stats, err);
 	if (r > 0)
 		r = ev_seterr(err, EV_ERR, "out of memory");
+	if (r == 0)
+		r = finish(t, log, rd, err);
+	if (r != 0) {
+		ev_trace_free(t);
+		return r;
+	}
+	*out = t;
+	return 0;
+}
+
+/* The events kept, decoded and linked: 0, or an error. */
+static int finish(struct ev_trace *t, struct ev_log *log, struct ev_reader *rd,
+		  struct ev_error *err)
+{
+	size_t i;
+	int r = 0;
+
 	for (i = 0; r == 0 && i < t->n; i++) {
 		struct node *x = &t->v[i];
 		r = ev_event_decode(t->recs.p + x->at, x->n, &x->ev, err);
@@ -317,6 +344,52 @@ int ev_trace_build(struct ev_trace **out, struct ev_log *log,
 	}
 	if (r == 0)
 		r = link_tree(t, log, rd, err);
+	return r;
+}
+
+int ev_trace_build_scan(struct ev_trace **out, struct ev_scan *scan,
+			const char *id, size_t n,
+			const volatile sig_atomic_t *stop, struct ev_error *err)
+{
+	struct ev_trace *t;
+	const struct ev_event *ev;
+	struct ev_str corr, want = {id, n};
+	struct ev_rec rec;
+	int r;
+
+	*out = NULL;
+	ev_error_clear(err);
+	t = calloc(1, sizeof(*t));
+	if (t == NULL || (t->id = malloc(n + 1)) == NULL) {
+		free(t);
+		return ev_seterr(err, EV_ERR, "out of memory");
+	}
+	memcpy(t->id, id, n);
+	t->id[n] = '\0';
+	t->id_n = n;
+	for (;;) {
+		if (stop != NULL && *stop) {
+			r = 0;
+			break;
+		}
+		r = ev_scan_next(scan, &rec, &ev, err);
+		if (r > 0) {
+			meta_str(ev, "correlationId", &corr);
+			if ((str_eq(ev->id, want) ||
+			     (corr.p != NULL && str_eq(corr, want))) &&
+			    keep(t, &rec) != 0) {
+				r = ev_seterr(err, EV_ERR, "out of memory");
+				break;
+			}
+			continue;
+		}
+		/* a topic: none yet is not the end */
+		if (r < 0 || ev_scan_done(scan) ||
+		    (r = ev_scan_wait(scan, 1000, err)) < 0)
+			break;
+	}
+	if (r == 0)
+		r = finish(t, NULL, NULL, err);
 	if (r != 0) {
 		ev_trace_free(t);
 		return r;
@@ -562,10 +635,17 @@ static int fmt_text(const struct ev_trace *t, int color, struct ev_buf *o)
 		if (v->ev.stream.p != NULL) {
 			r |= ev_buf_putc(o, ' ');
 			r |= put_plain(o, v->ev.stream.p, v->ev.stream.n);
-			r |= ev_buf_printf(o, "@%llu",
-					   (unsigned long long)v->ev.version);
+			if (v->ev.version > 0) /* a Kafka log's may have none */
+				r |= ev_buf_printf(o, "@%llu",
+						   (unsigned long long)
+							   v->ev.version);
 		}
-		r |= ev_buf_printf(o, " #%llu", (unsigned long long)v->offset);
+		if (v->part >= 0)
+			r |= ev_buf_printf(o, " #%d:%lld", (int)v->part,
+					   (long long)v->koff);
+		else
+			r |= ev_buf_printf(o, " #%llu",
+					   (unsigned long long)v->offset);
 		if (v->note != NOTE_NONE) {
 			if (color)
 				r |= ev_buf_puts(o, "\033[33m");
@@ -576,6 +656,31 @@ static int fmt_text(const struct ev_trace *t, int color, struct ev_buf *o)
 		r |= ev_buf_putc(o, '\n');
 	}
 	return r ? -1 : 0;
+}
+
+/* A node's event as evtail prints it: a Kafka record's with its
+ * partition before its offset. */
+static int put_event(struct ev_buf *o, const struct node *v,
+		     const struct ev_trace *t, struct ev_error *err)
+{
+	size_t at = o->len;
+	char pb[24];
+	int pn;
+
+	if (v->part < 0)
+		return ev_record_to_json(t->recs.p + v->at, v->n, v->offset, o,
+					 err);
+	if (ev_record_to_json(t->recs.p + v->at, v->n, (uint64_t)v->koff, o,
+			      err) != 0)
+		return err->code;
+	/* {"offset":... becomes {"partition":P,"offset":... */
+	pn = snprintf(pb, sizeof(pb), "\"partition\":%d,", (int)v->part);
+	if (o->len == at || o->p[at] != '{' ||
+	    ev_buf_append(o, pb, (size_t)pn) != 0)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	memmove(o->p + at + 1 + pn, o->p + at + 1, o->len - at - 1 - pn);
+	memcpy(o->p + at + 1, pb, (size_t)pn);
+	return 0;
 }
 
 static int fmt_json(const struct ev_trace *t, struct ev_buf *o,
@@ -611,8 +716,7 @@ static int fmt_json(const struct ev_trace *t, struct ev_buf *o,
 			r |= ev_buf_puts(o, "null");
 		r |= put_note(o, v, 1);
 		r |= ev_buf_puts(o, ",\"event\":");
-		if (r == 0 && ev_record_to_json(t->recs.p + v->at, v->n,
-						v->offset, o, err) != 0)
+		if (r == 0 && put_event(o, v, t, err) != 0)
 			return err->code;
 		r |= ev_buf_puts(o, ",\"children\":[");
 		d0 = depth;
@@ -764,8 +868,15 @@ static int fmt_chrome(const struct ev_trace *t, struct ev_buf *o,
 		r |= put_us(o, v->time - t->base);
 		r |= ev_buf_puts(o, ",\"dur\":");
 		r |= put_us(o, dur);
-		r |= ev_buf_printf(o, ",\"args\":{\"offset\":%llu,\"id\":",
-				   (unsigned long long)v->offset);
+		if (v->part >= 0)
+			r |= ev_buf_printf(o,
+					   ",\"args\":{\"partition\":%d,"
+					   "\"offset\":%lld,\"id\":",
+					   (int)v->part, (long long)v->koff);
+		else
+			r |= ev_buf_printf(o,
+					   ",\"args\":{\"offset\":%llu,\"id\":",
+					   (unsigned long long)v->offset);
 		if (ev_json_string(o, v->ev.id.p, v->ev.id.n) != 0)
 			r = -1;
 		if (v->ev.stream.p != NULL)

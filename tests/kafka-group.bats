@@ -236,11 +236,11 @@ $EVTAIL_USAGE"
 	[ -z "$output" ]
 }
 
-@test "kafka group --exec: --dlq-policy stream is not built yet (64); a --dlq topic must exist (66)" {
+@test "kafka group --exec: --dlq-policy stream is refused (64); a --dlq topic must exist (66)" {
 	run --separate-stderr evtail --group x --exec true --on-failure dlq --dlq d.evlog --dlq-policy stream \
 		"kafka://$KAFKA_BROKERS/g7"
 	assert_status 64
-	assert_stderr "evtail: --dlq-policy stream: not on a kafka log yet (evtail(1) KAFKA)
+	assert_stderr "evtail: --dlq-policy stream: not on a kafka log (a group on a topic orders events per key, not per stream; evtail(1) KAFKA)
 $EVTAIL_USAGE"
 	# dead-letter topics work from a Kafka source (tests/kafka-dlq.bats);
 	# one that does not exist is refused before anything is read

@@ -362,7 +362,7 @@ o1"
 	[ "${lines[1]}" = 0 ]
 }
 
-@test "evtail kafka --upcast: events at their current version, filters after; a bad set, --on-error dlq" {
+@test "evtail kafka --upcast: events at their current version, filters after; a bad set" {
 	kafka_start_topic up1:2
 	printf '{"id":"u%s","type":"OrderPlaced","stream":"o-%s","data":{"n":%s}}\n' 1 1 1 2 2 2 3 3 3 |
 		evpub "kafka://$KAFKA_BROKERS/up1"
@@ -383,13 +383,9 @@ u3 OrderCreated 2 USD" ]
 	[ -z "$output" ]
 	assert_stderr "evtail: --upcast: up/bad.upcast:3: unknown operation 'mvoe'; did you mean 'move'?"
 	rm up/bad.upcast
-	run --separate-stderr evtail --upcast up --on-error dlq --dlq d.evlog "kafka://$KAFKA_BROKERS/up1"
-	assert_status 64
-	assert_stderr "evtail: --on-error dlq: not on a kafka log yet (evtail(1) KAFKA)
-$EVTAIL_USAGE"
 }
 
-@test "evpub kafka --schemas: a line goes whole or stops the run (65); --skip-invalid; --dlq is not built there (64)" {
+@test "evpub kafka --schemas: a line goes whole or stops the run (65); --skip-invalid" {
 	kafka_start_topic sch:1
 	mkdir -p schemas/T
 	printf '{"type":"object","required":["n"],"properties":{"n":{"type":"integer"}}}\n' >schemas/T/1.json
@@ -413,11 +409,6 @@ c"
 	run --separate-stderr evpub --schemas schemas "kafka://$KAFKA_BROKERS/sch" T n:='"y"'
 	assert_status 65
 	assert_stderr "evpub: T (schema 1): /data/n: must be integer (schemas/T/1.json#/properties/n/type)"
-	run --separate-stderr evpub --schemas schemas --dlq d.evlog "kafka://$KAFKA_BROKERS/sch" <in.ndjson
-	assert_status 64
-	assert_stderr "evpub: --dlq: not on a kafka log (dead letters of schemas go to a local log only, not built yet for kafka logs)
-$EVPUB_USAGE"
-	[ ! -e d.evlog ]
 }
 
 @test "evpub kafka: -v counts what was delivered; --skip-invalid goes on (65); --dry-run sends nothing" {
