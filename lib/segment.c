@@ -555,19 +555,31 @@ static int get_uleb(const uint8_t **pp, const uint8_t *end, int max,
 	return -1;
 }
 
-long long ev_unpacked_len(const uint8_t *pk, size_t m)
+/* The sizes in a packed payload's header (evlog(5)), checked against
+ * its m bytes: 0, or -1 when they do not fit. */
+static int pk_sizes(const uint8_t *pk, size_t m, size_t *s, size_t *g,
+		    size_t *d, size_t *l)
 {
-	size_t s, g, d, l, rest, i, n12 = 0, n3 = 0;
+	size_t rest;
 
 	if (m < PK_HDR)
 		return -1;
-	s = ev_get32(pk);
-	g = ev_get32(pk + 4);
-	d = ev_get32(pk + 8);
-	l = ev_get32(pk + 12);
+	*s = ev_get32(pk);
+	*g = ev_get32(pk + 4);
+	*d = ev_get32(pk + 8);
+	*l = ev_get32(pk + 12);
 	rest = m - PK_HDR;
-	if (g > rest || s > rest - g || d > rest - g - s ||
-	    l > rest - g - s - d || (rest - g - s - d - l) % 16 != 0)
+	if (*g > rest || *s > rest - *g || *d > rest - *g - *s ||
+	    *l > rest - *g - *s - *d || (rest - *g - *s - *d - *l) % 16 != 0)
+		return -1;
+	return 0;
+}
+
+long long ev_unpacked_len(const uint8_t *pk, size_t m)
+{
+	size_t s, g, d, l, i, n12 = 0, n3 = 0;
+
+	if (pk_sizes(pk, m, &s, &g, &d, &l) != 0)
 		return -1;
 	for (i = 0; i < s; i++) {
 		uint8_t k = pk[PK_HDR + g + i];
@@ -587,18 +599,10 @@ int ev_unpack(const uint8_t *pk, size_t m, uint8_t *out, size_t n)
 {
 	const uint8_t *gp, *ge, *kp, *dp, *de, *rp, *re, *lp, *le;
 	uint8_t *o = out, *oe = out + n;
-	size_t s, g, d, l, rest, i;
+	size_t s, g, d, l, i;
 	uint64_t gap, z, prev = 0;
 
-	if (m < PK_HDR)
-		return -1;
-	s = ev_get32(pk);
-	g = ev_get32(pk + 4);
-	d = ev_get32(pk + 8);
-	l = ev_get32(pk + 12);
-	rest = m - PK_HDR;
-	if (g > rest || s > rest - g || d > rest - g - s ||
-	    l > rest - g - s - d || (rest - g - s - d - l) % 16 != 0)
+	if (pk_sizes(pk, m, &s, &g, &d, &l) != 0)
 		return -1;
 	gp = pk + PK_HDR;
 	ge = gp + g;
