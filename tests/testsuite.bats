@@ -68,6 +68,6 @@ data_suite() {
 		sh "$TOP/tests/run"
 	assert_status 0
 	assert_stdout_line 0 "# tests/unit/test_crc32c"
-	assert_stdout_contains "# tests/unit/test_crc32c: 7 passed, 0 failed, 0 skipped ("
-	[ "${lines[${#lines[@]} - 1]}" = "7 passed, 0 failed, 0 skipped" ]
+	assert_stdout_contains "# tests/unit/test_crc32c: 8 passed, 0 failed, 0 skipped ("
+	[ "${lines[${#lines[@]} - 1]}" = "8 passed, 0 failed, 0 skipped" ]
 }
