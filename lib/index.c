@@ -422,16 +422,6 @@ out:
  * the batches that have none of them without reading their payloads.
  */
 
-static const uint8_t six_magic[4] = {'E', 'V', 'S', 'X'};
-
-void ev_six_header(uint8_t out[EV_IDXHDR_SIZE], uint64_t salt)
-{
-	memcpy(out, six_magic, 4);
-	ev_put16(out + 4, 1);
-	ev_put16(out + 6, EV_SIX_ENTRY);
-	ev_put64(out + 8, salt);
-}
-
 uint64_t ev_sum_type_key(const char *type, size_t n)
 {
 	return ev_hash64(type, n);

@@ -1106,12 +1106,22 @@ int ev_segment_torn(int fd, uint64_t pos, uint64_t limit, uint64_t salt)
 
 static const uint8_t idx_magic[4] = {'E', 'V', 'I', 'X'};
 static const uint8_t tix_magic[4] = {'E', 'V', 'T', 'X'};
+static const uint8_t six_magic[4] = {'E', 'V', 'S', 'X'};
 
 void ev_index_header(uint8_t out[EV_IDXHDR_SIZE], int time, uint64_t salt)
 {
 	memcpy(out, time ? tix_magic : idx_magic, 4);
 	ev_put16(out + 4, 1);
 	ev_put16(out + 6, time ? EV_TIX_ENTRY : EV_IDX_ENTRY);
+	ev_put64(out + 8, salt);
+}
+
+/* the summary index's header (evlog(5) Summaries) */
+void ev_six_header(uint8_t out[EV_IDXHDR_SIZE], uint64_t salt)
+{
+	memcpy(out, six_magic, 4);
+	ev_put16(out + 4, 1);
+	ev_put16(out + 6, EV_SIX_ENTRY);
 	ev_put64(out + 8, salt);
 }
 
