@@ -544,9 +544,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
 	return -1;
 }
 
-/* A kafka LOG: -1 to go on, or an exit status.  A checkpoint is one
- * position in the log, and a topic has one per partition: what needs
- * one is refused, never ignored. */
+/* A kafka LOG: -1 to go on, or an exit status.  Its checkpoint holds an
+ * offset per partition, in --state-dir (a topic has no log directory);
+ * what needs one position in the log is refused, never ignored. */
 static int validate_kafka(struct opts *o)
 {
 	const struct ev_projector_opts *pj = &o->pj;
@@ -563,23 +563,22 @@ static int validate_kafka(struct opts *o)
 	}
 	if (ev_kafka_addr_parse(o->logpath, &o->addr, &err) != 0)
 		return fe_usage_error(usage_short, "%s", err.msg);
-	what = pj->name != NULL	       ? "--name"
-	       : o->status	       ? "--status"
-	       : pj->sqlite != NULL    ? "--sqlite"
-	       : pj->skip_set	       ? "--skip"
-	       : pj->rebuild	       ? "--rebuild"
-	       : o->retry_dlq != NULL  ? "--retry-dlq"
-	       : o->checkpoint_set     ? "--checkpoint-every"
-	       : o->wait	       ? "--wait"
-	       : pj->state_dir != NULL ? "--state-dir"
-				       : NULL;
+	what = o->status	      ? "--status"
+	       : pj->sqlite != NULL   ? "--sqlite"
+	       : pj->skip_set	      ? "--skip"
+	       : o->retry_dlq != NULL ? "--retry-dlq"
+				      : NULL;
 	if (what != NULL)
 		return fe_usage_error(usage_short,
-				      "%s: not on a kafka log yet (a "
-				      "checkpoint is one position in the log, "
-				      "and a topic has one per partition; "
-				      "evproject(1) KAFKA)",
+				      "%s: not on a kafka log yet (it takes "
+				      "one offset in the log, and a topic has "
+				      "one per partition; evproject(1) KAFKA)",
 				      what);
+	if (pj->name != NULL && pj->state_dir == NULL)
+		return fe_usage_error(usage_short,
+				      "--name on a kafka log needs --state-dir "
+				      "DIR: a topic has no log directory to "
+				      "keep the checkpoint in");
 	if (o->exec.dlq != NULL)
 		return fe_usage_error(usage_short,
 				      "--dlq: not with a kafka log yet "
@@ -908,13 +907,12 @@ out:
 }
 
 /* A kafka LOG: its consumer (no group) as the scan the projector reads,
- * without a checkpoint.  0, or an exit status after the message. */
+ * which opens it, from the checkpoint when named.  0, or an exit status
+ * after the message. */
 static int run_kafka(struct opts *o, struct engine *e)
 {
 	struct ev_scan_opts *so = &o->sel.scan;
 	struct ev_kafka_consumer_opts co;
-	struct ev_kafka_consumer *kc = NULL;
-	struct ev_scan *scan = NULL;
 	struct ev_projector_stats st;
 	struct ev_log *emit = NULL;
 	struct ev_error err;
@@ -935,25 +933,18 @@ static int run_kafka(struct opts *o, struct engine *e)
 	co.from = o->kfrom;
 	co.nfrom = o->nkfrom;
 	co.follow = o->pj.follow;
-	if ((r = ev_kafka_consumer_open(&kc, &co, &err)) != 0) {
-		rc = r == EV_EUSAGE ? fe_usage_error(usage_short, "%s", err.msg)
-				    : fe_report(&err);
-		goto out;
-	}
 	fe_select_scan(&o->sel, o->logpath);
 	so->decode = 0; /* the engines read the stored records */
 	so->follow = o->pj.follow;
-	if ((r = ev_scan_open_kafka(&scan, kc, o->addr.topic, so, &err)) != 0) {
-		rc = r == EV_EUSAGE ? fe_usage_error(usage_short, "%s", err.msg)
-				    : fe_report(&err);
-		goto out;
-	}
 	if (o->pj.follow)
 		fe_on_stop(on_signal);
 	o->pj.stop = &stop;
-	o->pj.scan = scan;
+	o->pj.kafka = &co;
 	r = ev_projector_run(NULL, NULL, so, &e->pe, &o->pj, &st, &err);
-	rc = r != 0 ? fe_report(&err) : 0;
+	rc = r == 0 ? 0
+	     : r == EV_EUSAGE && st.opening
+		     ? fe_usage_error(usage_short, "%s", err.msg)
+		     : fe_report(&err);
 	if (st.failed > 0 && o->pj.on_error == EV_UPCAST_SKIP)
 		fe_warn("%s event%s failed in the projection and %s skipped",
 			ev_commas(st.failed, b), st.failed == 1 ? "" : "s",
@@ -965,9 +956,6 @@ static int run_kafka(struct opts *o, struct engine *e)
 			st.upcast_failures == 1 ? "" : "s",
 			st.upcast_failures == 1 ? "was" : "were");
 	rc = fe_upcast_end(&o->sel, NULL, rc);
-out:
-	ev_scan_free(scan);
-	ev_kafka_consumer_close(kc);
 	ev_log_close(emit);
 	return rc;
 }

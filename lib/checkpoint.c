@@ -13,6 +13,12 @@
  * The lock is a group's (lockfile.c), in the same directory as the
  * checkpoint, so that a state directory can hold groups and projections
  * of several logs.
+ *
+ * A projection of a Kafka topic has no log directory: its checkpoint is
+ * in a state directory, and holds the topic and the next offset of each
+ * partition where a local log's holds its id and one offset.  Its "log"
+ * is all zeros, an id no log has, and its "next" 0, so that a reader
+ * that knows nothing of topics takes it for another log's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,7 +49,11 @@ struct ev_projlock {
 	int made_dir;	    /* and (STATE_DIR|LOG)/projections */
 	char *state_dir;    /* as given, or NULL */
 	int saved;	    /* a checkpoint exists (found or saved) */
+	char *topic;	    /* a Kafka topic's projection (log is NULL) */
 };
+
+#define KAFKA_LOG_ID "00000000000000000000000000000000"
+#define TOPIC_MAX 249 /* bytes of a Kafka topic's name */
 
 /* ------------------------------------------------------------ values */
 
@@ -62,7 +72,25 @@ void ev_checkpoint_clear(struct ev_checkpoint *cp)
 	free(cp->skips);
 	free(cp->def_desc);
 	free(cp->state);
+	free(cp->topic);
+	free(cp->offsets);
 	ev_checkpoint_init(cp);
+}
+
+int ev_checkpoint_set_offsets(struct ev_checkpoint *cp, const int64_t *off,
+			      int32_t n, struct ev_error *err)
+{
+	int64_t *v = malloc((size_t)(n > 0 ? n : 1) * sizeof(*v));
+	int32_t i;
+
+	if (v == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	for (i = 0; i < n; i++)
+		v[i] = off[i] >= 0 ? off[i] : -1;
+	free(cp->offsets);
+	cp->offsets = v;
+	cp->nparts = n > 0 ? n : 0;
+	return 0;
 }
 
 /* Text a checkpoint holds: UTF-8, no NUL, at most max bytes. */
@@ -228,7 +256,7 @@ static int put_time(struct ev_buf *b, ev_time_t t)
 /* The whole file for cp, into b. */
 static int encode(const struct ev_checkpoint *cp, struct ev_buf *b)
 {
-	size_t i, nkeys = 7 + (cp->def_desc != NULL);
+	size_t i, nkeys = 7 + (cp->def_desc != NULL) + 2 * (cp->topic != NULL);
 	uint64_t body;
 	uint32_t crc;
 
@@ -248,6 +276,28 @@ static int encode(const struct ev_checkpoint *cp, struct ev_buf *b)
 	    (put_key(b, "def") != 0 ||
 	     ev_buf_mp_str(b, cp->def_desc, strlen(cp->def_desc)) != 0))
 		return EV_ERR;
+	if (cp->topic != NULL) {
+		if (put_key(b, "topic") != 0 ||
+		    ev_buf_mp_str(b, cp->topic, strlen(cp->topic)) != 0 ||
+		    put_key(b, "offsets") != 0 || ev_buf_reserve(b, 5) != 0)
+			return EV_ERR;
+		b->len = (size_t)(ev_mp_array_hdr(b->p + b->len,
+						  (uint32_t)cp->nparts) -
+				  b->p);
+		for (i = 0; i < (size_t)cp->nparts; i++) {
+			if (ev_buf_reserve(b, 9) != 0)
+				return EV_ERR;
+			if (cp->offsets[i] < 0)
+				b->p[b->len++] = 0xc0; /* nil */
+			else
+				b->len =
+					(size_t)(ev_mp_uint(
+							 b->p + b->len,
+							 (uint64_t)cp
+								 ->offsets[i]) -
+						 b->p);
+		}
+	}
 	if (put_uint(b, "emit-mark", cp->emit_mark) != 0 ||
 	    put_key(b, "skips") != 0 || ev_buf_reserve(b, 5) != 0)
 		return EV_ERR;
@@ -289,6 +339,12 @@ static const char *save_problem(const struct ev_checkpoint *cp)
 		return "its description is too long, not UTF-8 or holds a NUL";
 	if (cp->state_n > 0 && cp->state == NULL)
 		return "it has no state bytes";
+	if (cp->topic != NULL &&
+	    (text_problem(cp->topic, strlen(cp->topic), TOPIC_MAX) != NULL ||
+	     cp->topic[0] == '\0'))
+		return "its topic is not a topic's name";
+	if (cp->topic != NULL && cp->nparts > 0 && cp->offsets == NULL)
+		return "it has no offsets";
 	for (i = 0; i < cp->nskips; i++) {
 		const struct ev_ckpt_skip *s = &cp->skips[i];
 		if (s->reason == NULL || s->reason[0] == '\0' ||
@@ -407,7 +463,43 @@ enum {
 	K_SKIPS = 1 << 5,
 	K_UPDATED = 1 << 6,
 	K_STATE = 1 << 7,
+	K_TOPIC = 1 << 8,
+	K_OFFSETS = 1 << 9,
 };
+
+/* The offsets array at *p into cp: 0, or -1 with why. */
+static int decode_offsets(const uint8_t **p, const uint8_t *end,
+			  struct ev_checkpoint *cp, const char **why)
+{
+	struct ev_mp_item it, x;
+	uint32_t i;
+
+	if (ev_mp_read(p, end, &it) != 0 || it.type != EV_MP_ARRAY) {
+		*why = "'offsets' is not an array";
+		return -1;
+	}
+	/* each takes at least a byte: never more than the file holds */
+	if (it.n > (size_t)(end - *p) || it.n > INT32_MAX) {
+		*why = "'offsets' claims more entries than the file holds";
+		return -1;
+	}
+	cp->offsets = malloc((it.n ? it.n : 1) * sizeof(*cp->offsets));
+	if (cp->offsets == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	cp->nparts = (int32_t)it.n;
+	for (i = 0; i < it.n; i++) {
+		if (ev_mp_read(p, end, &x) != 0 ||
+		    (x.type != EV_MP_NIL &&
+		     (x.type != EV_MP_UINT || x.v.u > INT64_MAX))) {
+			*why = "an offset is not an offset or nil";
+			return -1;
+		}
+		cp->offsets[i] = x.type == EV_MP_NIL ? -1 : (int64_t)x.v.u;
+	}
+	return 0;
+}
 
 /* The body p[n] into cp: 0, or -1 with why.  On failure cp holds what
  * was decoded so far, for the caller to clear. */
@@ -436,6 +528,8 @@ static int decode_body(const uint8_t *p, size_t n, struct ev_checkpoint *cp,
 		      : key_is(&k, "skips")	? K_SKIPS
 		      : key_is(&k, "updated")	? K_UPDATED
 		      : key_is(&k, "state")	? K_STATE
+		      : key_is(&k, "topic")	? K_TOPIC
+		      : key_is(&k, "offsets")	? K_OFFSETS
 						: 0;
 		if (bit & seen) {
 			*why = "a key comes twice";
@@ -444,6 +538,11 @@ static int decode_body(const uint8_t *p, size_t n, struct ev_checkpoint *cp,
 		seen |= bit;
 		if (bit == K_SKIPS) {
 			if (decode_skips(&p, end, cp, why) != 0)
+				return -1;
+			continue;
+		}
+		if (bit == K_OFFSETS) {
+			if (decode_offsets(&p, end, cp, why) != 0)
 				return -1;
 			continue;
 		}
@@ -488,6 +587,15 @@ static int decode_body(const uint8_t *p, size_t n, struct ev_checkpoint *cp,
 			else
 				cp->emit_mark = v.v.u;
 			break;
+		case K_TOPIC:
+			if (take_text(&v, TOPIC_MAX, &cp->topic, why) != 0 ||
+			    cp->topic[0] == '\0') {
+				if (*why == NULL ||
+				    strcmp(*why, "out of memory") != 0)
+					*why = "'topic' is not a topic's name";
+				return -1;
+			}
+			break;
 		case K_DEF:
 			if (take_text(&v, EV_CKPT_DEF_MAX, &cp->def_desc,
 				      why) != 0) {
@@ -523,6 +631,15 @@ static int decode_body(const uint8_t *p, size_t n, struct ev_checkpoint *cp,
 		       : !(seen & K_NEXT) ? "'next' is missing"
 		       : !(seen & K_HASH) ? "'def-hash' is missing"
 					  : "'state' is missing";
+		return -1;
+	}
+	if (!(seen & K_TOPIC) != !(seen & K_OFFSETS)) {
+		*why = (seen & K_TOPIC) ? "'offsets' is missing"
+					: "'topic' is missing";
+		return -1;
+	}
+	if ((seen & K_TOPIC) && strcmp(cp->log_id, KAFKA_LOG_ID) != 0) {
+		*why = "it names both a log and a kafka topic";
 		return -1;
 	}
 	return 0;
@@ -789,9 +906,34 @@ static int proj_dir(struct ev_log *log, const char *state_dir, int create,
 	return 0;
 }
 
+static int lock_common(struct ev_projlock **out, struct ev_log *log,
+		       const char *topic, const char *name,
+		       const char *state_dir, double wait,
+		       struct ev_error *err);
+
 int ev_projection_lock(struct ev_projlock **out, struct ev_log *log,
 		       const char *name, const char *state_dir, double wait,
 		       struct ev_error *err)
+{
+	return lock_common(out, log, NULL, name, state_dir, wait, err);
+}
+
+int ev_projection_lock_topic(struct ev_projlock **out, const char *topic,
+			     const char *name, const char *state_dir,
+			     double wait, struct ev_error *err)
+{
+	*out = NULL;
+	if (state_dir == NULL)
+		return ev_seterr(err, EV_EUSAGE,
+				 "projection '%s' of kafka topic '%s' needs a "
+				 "state directory for its checkpoint",
+				 name, topic);
+	return lock_common(out, NULL, topic, name, state_dir, wait, err);
+}
+
+static int lock_common(struct ev_projlock **out, struct ev_log *log,
+		       const char *topic, const char *name,
+		       const char *state_dir, double wait, struct ev_error *err)
 {
 	char file[EV_GROUP_NAME_MAX + 16];
 	struct ev_projlock *pl;
@@ -811,7 +953,9 @@ int ev_projection_lock(struct ev_projlock **out, struct ev_log *log,
 	pl->log = log;
 	pl->dirfd = pl->lock_fd = -1;
 	snprintf(pl->name, sizeof(pl->name), "%s", name);
-	if (state_dir != NULL && (pl->state_dir = strdup(state_dir)) == NULL) {
+	if ((state_dir != NULL &&
+	     (pl->state_dir = strdup(state_dir)) == NULL) ||
+	    (topic != NULL && (pl->topic = strdup(topic)) == NULL)) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto fail;
 	}
@@ -904,6 +1048,7 @@ void ev_projection_unlock(struct ev_projlock *pl)
 	free(pl->dir);
 	free(pl->file);
 	free(pl->state_dir);
+	free(pl->topic);
 	free(pl);
 }
 
@@ -931,12 +1076,29 @@ int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
 	if (r != 0)
 		return r;
 	pl->saved = 1;
-	if (strcmp(cp->log_id, pl->log->id_hex) != 0) {
+	if (pl->topic != NULL && cp->topic == NULL)
+		r = ev_seterr(err, EV_EDATA,
+			      "projection checkpoint '%s' belongs to log %s, "
+			      "not to kafka topic '%s'",
+			      pl->file, cp->log_id, pl->topic);
+	else if (pl->topic != NULL && strcmp(cp->topic, pl->topic) != 0)
+		r = ev_seterr(err, EV_EDATA,
+			      "projection checkpoint '%s' belongs to kafka "
+			      "topic '%s', not to '%s'",
+			      pl->file, cp->topic, pl->topic);
+	else if (pl->topic == NULL && cp->topic != NULL)
+		r = ev_seterr(err, EV_EDATA,
+			      "projection checkpoint '%s' belongs to kafka "
+			      "topic '%s', but '%s' is log %s",
+			      pl->file, cp->topic, pl->log->path,
+			      pl->log->id_hex);
+	else if (pl->topic == NULL && strcmp(cp->log_id, pl->log->id_hex) != 0)
 		r = ev_seterr(err, EV_EDATA,
 			      "projection checkpoint '%s' belongs to log %s, "
 			      "but '%s' is log %s",
 			      pl->file, cp->log_id, pl->log->path,
 			      pl->log->id_hex);
+	if (r != 0) {
 		ev_checkpoint_clear(cp);
 		return r;
 	}
@@ -948,14 +1110,26 @@ int ev_checkpoint_save(struct ev_projlock *pl, struct ev_checkpoint *cp,
 {
 	char file[EV_GROUP_NAME_MAX + 16];
 	struct ev_buf b = {0};
-	const char *why = save_problem(cp);
+	const char *why;
 	int r = 0;
 
-	if (why != NULL)
+	if (pl->topic != NULL) {
+		char *t = strdup(pl->topic);
+		if (t == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		free(cp->topic);
+		cp->topic = t;
+		memcpy(cp->log_id, KAFKA_LOG_ID, 33);
+		cp->next = 0;
+	} else {
+		free(cp->topic);
+		cp->topic = NULL;
+		memcpy(cp->log_id, pl->log->id_hex, 33);
+	}
+	if ((why = save_problem(cp)) != NULL)
 		return ev_seterr(err, EV_EUSAGE,
 				 "cannot save projection '%s': %s", pl->name,
 				 why);
-	memcpy(cp->log_id, pl->log->id_hex, 33);
 	cp->updated = ev_now();
 	if (encode(cp, &b) != 0) {
 		ev_buf_free(&b);

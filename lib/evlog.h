@@ -1469,6 +1469,13 @@ struct ev_checkpoint {
 	ev_time_t updated; /* when it was saved (save sets it), or NONE */
 	uint8_t *state;	   /* the engine's state: an opaque blob */
 	size_t state_n;
+	/* a Kafka log's (ev_projection_lock_topic()): its topic (save sets
+	 * it), and per partition the offset to read next, -1 for one not
+	 * read (ev_checkpoint_set_offsets()); log_id is then all zeros
+	 * and next 0 */
+	char *topic;
+	int64_t *offsets;
+	int32_t nparts;
 };
 void ev_checkpoint_init(struct ev_checkpoint *cp);
 /* Free what cp holds, and zero it again (ev_checkpoint_init()). */
@@ -2463,6 +2470,10 @@ struct ev_projector_opts {
 	 * (borrowed): a Kafka log's (ev_scan_open_kafka()), which has no
 	 * single position to checkpoint, so no name (EV_EUSAGE) */
 	struct ev_scan *scan;
+	/* a Kafka log read from its checkpoint (kproj): the projector opens
+	 * the consumer, from the checkpoint's offsets when resuming, and
+	 * its scan on the scan options; NULL: log and rd, or scan */
+	const struct ev_kafka_consumer_opts *kafka;
 };
 
 struct ev_projector_stats {
@@ -2476,6 +2487,7 @@ struct ev_projector_stats {
 	int stopped;	    /* at an event the engine failed on: */
 	uint64_t failed_at; /* its offset */
 	struct ev_error row_err;
+	int opening; /* the error came from opening kafka's consumer */
 };
 
 /*
@@ -3437,6 +3449,12 @@ struct ev_kafka_consumer_opts {
 	/* the positions of what was delivered are kept per partition, for
 	 * a cursor file (ev_kafka_cursor_store()) */
 	int track;
+	/* a cursor's partition count (0: not checked): a topic with another
+	 * count is EV_EDATA, and the cursor is read for exactly the
+	 * partitions it names; cursor_what names it in messages (NULL:
+	 * "cursor file") */
+	int32_t cursor_parts;
+	const char *cursor_what;
 };
 struct ev_kafka_consumer;
 int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
@@ -3819,6 +3837,22 @@ int ev_trace_build_scan(struct ev_trace **out, struct ev_scan *scan,
 			const char *id, size_t n,
 			const volatile sig_atomic_t *stop,
 			struct ev_error *err);
+
+/* ---- kproj: checkpoints of projections of Kafka logs */
+/*
+ * ev_projection_lock() for a projection of a Kafka topic, which has no
+ * log directory: state_dir is needed (EV_EUSAGE without it), and holds
+ * projections/NAME.ckpt and NAME.lock beside it.  Its checkpoint holds
+ * the topic and an offset per partition (evlog(5)): a load refuses one
+ * of another topic, or a local log's, EV_EDATA.
+ */
+int ev_projection_lock_topic(struct ev_projlock **out, const char *topic,
+			     const char *name, const char *state_dir,
+			     double wait, struct ev_error *err);
+/* Replace the offsets (a copy of off[n], -1 for a partition not read):
+ * 0, or EV_ERR out of memory. */
+int ev_checkpoint_set_offsets(struct ev_checkpoint *cp, const int64_t *off,
+			      int32_t n, struct ev_error *err);
 
 #ifdef __cplusplus
 }

@@ -374,7 +374,14 @@ static int plan(struct ev_kafka_consumer *c, rd_kafka_topic_partition_list_t *l,
 	int i;
 	size_t k;
 	int named = 0, times = 0;
+	const char *what = o->cursor_what ? o->cursor_what : "cursor file";
 
+	if (o->cursor_parts > 0 && o->cursor_parts != c->nparts)
+		return ev_seterr(err, EV_EDATA,
+				 "%s '%s' was made when topic '%s' had %d "
+				 "partitions; it has %d now",
+				 what, o->cursor_name, topic,
+				 (int)o->cursor_parts, c->nparts);
 	for (k = 0; k < o->nfrom; k++)
 		if (o->from[k].kind == EV_KAFKA_FROM_TIME)
 			times = 1;
@@ -384,10 +391,10 @@ static int plan(struct ev_kafka_consumer *c, rd_kafka_topic_partition_list_t *l,
 			    o->cursor_name != NULL)
 				return ev_seterr(
 					err, EV_EDATA,
-					"cursor file '%s' names partition "
+					"%s '%s' names partition "
 					"%d, but topic '%s' has partitions 0 "
 					"to %d",
-					o->cursor_name,
+					what, o->cursor_name,
 					(int)o->from[k].partition, topic,
 					c->nparts - 1);
 			if (times)
@@ -404,8 +411,9 @@ static int plan(struct ev_kafka_consumer *c, rd_kafka_topic_partition_list_t *l,
 					(long long)o->from[k].offset, topic,
 					c->nparts - 1);
 			/* a cursor's partitions; the others from the
-			 * start (added to the topic since) */
-			named = o->cursor_name == NULL;
+			 * start (added to the topic since), unless its
+			 * partition count is checked */
+			named = o->cursor_name == NULL || o->cursor_parts > 0;
 		}
 	for (k = 0; k < o->nto; k++) {
 		if (o->to[k].partition >= c->nparts)
@@ -495,9 +503,11 @@ static int exact_starts(struct ev_kafka_consumer *c,
 			tp->offset = hi;
 		else if (tp->offset > hi && o->cursor_name != NULL)
 			return ev_seterr(err, EV_EDATA,
-					 "cursor file '%s' points to partition "
+					 "%s '%s' points to partition "
 					 "%d offset %lld, past its end (offset "
 					 "%lld)",
+					 o->cursor_what ? o->cursor_what
+							: "cursor file",
 					 o->cursor_name, (int)tp->partition,
 					 (long long)tp->offset, (long long)hi);
 		else if (tp->offset < lo)

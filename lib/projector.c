@@ -23,12 +23,19 @@
  * With a read model, the states are written as rows and the checkpoint
  * in the same SQLite transaction; the checkpoint file then only tells
  * evctl trim how far the projection has read (without the state).
+ *
+ * A Kafka topic has one position per partition: the projector opens its
+ * consumer itself, after the lock and the checkpoint, from the offsets
+ * the checkpoint holds, and each save maps the engine's position (the
+ * number of the records read) back to the next offset of each partition
+ * before it writes them with the state.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "evlog_private.h"
+#include "kafka_pos_int.h"
 
 /* ------------------------------------------------------------ engines */
 
@@ -129,6 +136,11 @@ struct run {
 	int clear_rows;	  /* a rebuild: the read model's rows go first */
 	int sql;	  /* the engine's handlers have the read model */
 	uint64_t emit_mark;
+	/* a Kafka log: its consumer and scan (positions are the numbers of
+	 * the records read, not offsets: no emit mark) */
+	struct ev_kafka_consumer *kc;
+	struct ev_scan *ks;
+	int64_t *offs;
 };
 
 /* The checkpoint as it was, from the read model or the file. */
@@ -197,6 +209,20 @@ static int put_row(void *ctx, const uint8_t *key, size_t kn,
 	return ev_readmodel_put(r->rm, key, kn, state, sn, err);
 }
 
+/* A Kafka log's offsets into the checkpoint: those of the records
+ * before position next, else where each partition's read started. */
+static int kafka_offsets(struct run *r, uint64_t next, struct ev_error *err)
+{
+	int32_t i, n = ev_kafka_consumer_partitions(r->kc);
+	int rc;
+
+	if ((rc = ev_kafka_scan_commit(r->ks, next, err)) != 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		r->offs[i] = ev_kafka_consumer_next_offset(r->kc, i);
+	return ev_checkpoint_set_offsets(&r->cp, r->offs, n, err);
+}
+
 /* Save the checkpoint: everything before next is folded. */
 static int save(struct run *r, uint64_t next, struct ev_error *err)
 {
@@ -207,10 +233,12 @@ static int save(struct run *r, uint64_t next, struct ev_error *err)
 		ev_err_prefix(err, "cannot append the emitted events: ");
 		return rc;
 	}
-	if (next > r->emit_mark)
+	if (next > r->emit_mark && r->kc == NULL)
 		r->emit_mark = next;
 	if (r->name == NULL)
 		return 0;
+	if (r->kc != NULL && (rc = kafka_offsets(r, next, err)) != 0)
+		return rc;
 	r->cp.next = next;
 	r->cp.emit_mark = r->emit_mark;
 	r->buf.len = 0;
@@ -413,7 +441,12 @@ static int open_run(struct run *r, struct ev_error *err)
 	struct ev_writer_opts wo;
 	int rc;
 
-	if (r->name != NULL && !o->shadow &&
+	if (r->name != NULL && o->kafka != NULL &&
+	    (rc = ev_projection_lock_topic(&r->pl, o->kafka->conn.addr->topic,
+					   r->name, o->state_dir, o->wait,
+					   err)) != 0)
+		return rc;
+	if (r->name != NULL && !o->shadow && o->kafka == NULL &&
 	    (rc = ev_projection_lock(&r->pl, r->log, r->name, o->state_dir,
 				     o->wait, err)) != 0)
 		return rc;
@@ -461,6 +494,57 @@ static int close_run(struct run *r, int rc, struct ev_error *err)
 	ev_projection_unlock(r->pl);
 	ev_checkpoint_clear(&r->cp);
 	ev_buf_free(&r->buf);
+	free(r->offs);
+	return rc;
+}
+
+/* A Kafka log's consumer and scan, from the checkpoint's offsets when
+ * resuming (it wins over --from, as on a local log). */
+static int open_kafka(struct run *r, const struct ev_scan_opts *so,
+		      struct ev_error *err)
+{
+	struct ev_kafka_consumer_opts co = *r->o->kafka;
+	struct ev_kafka_from *from = NULL;
+	int32_t i, n = 0;
+	int rc;
+
+	if (r->st->resumed) {
+		from = calloc((size_t)(r->cp.nparts > 0 ? r->cp.nparts : 1),
+			      sizeof(*from));
+		if (from == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		for (i = 0; i < r->cp.nparts; i++) {
+			if (r->cp.offsets[i] < 0)
+				continue;
+			from[n].kind = EV_KAFKA_FROM_OFFSET;
+			from[n].partition = i;
+			from[n].offset = r->cp.offsets[i];
+			n++;
+		}
+		co.from = from;
+		co.nfrom = (size_t)n;
+		co.has_last = 0;
+		co.cursor_name = ev_projlock_file(r->pl);
+		co.cursor_what = "projection checkpoint";
+		co.cursor_parts = r->cp.nparts;
+	}
+	co.track = co.track || r->name != NULL;
+	rc = ev_kafka_consumer_open(&r->kc, &co, err);
+	free(from);
+	if (rc == 0)
+		rc = ev_scan_open_kafka(&r->ks, r->kc, co.conn.addr->topic, so,
+					err);
+	if (rc == 0 &&
+	    (r->offs =
+		     malloc((size_t)(ev_kafka_consumer_partitions(r->kc) + 1) *
+			    sizeof(*r->offs))) == NULL)
+		rc = ev_seterr(err, EV_ERR, "out of memory");
+	if (rc != 0) {
+		r->st->opening = 1;
+		if (rc == EV_EDATA && r->st->resumed)
+			ev_sethint(err, "fold the topic again from the start "
+					"with --rebuild");
+	}
 	return rc;
 }
 
@@ -501,7 +585,15 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		return ev_seterr(err, EV_EUSAGE,
 				 "a checkpoint (--name) is one position in "
 				 "the log, and a kafka log has one per "
-				 "partition: not built yet");
+				 "partition: the projector opens its consumer");
+	if (o->kafka != NULL && (o->sqlite != NULL || o->skip_set))
+		return ev_seterr(err, EV_EUSAGE, "%s: not on a kafka log yet",
+				 o->sqlite != NULL ? "--sqlite" : "--skip");
+	if (o->kafka != NULL && o->rebuild && o->emit_to != NULL)
+		return ev_seterr(err, EV_EUSAGE,
+				 "--rebuild with --emit-to: not on a kafka log "
+				 "(it has no emit mark: the events emitted "
+				 "before would be emitted again)");
 	if ((rc = open_run(&r, err)) != 0)
 		goto end;
 	if (r.have_cp && !o->rebuild &&
@@ -538,10 +630,16 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		sc.cursor_name = o->sqlite ? o->sqlite : ev_projlock_file(r.pl);
 		st->resumed = 1;
 	}
-	if (o->scan != NULL)
+	if (o->kafka != NULL) {
+		sc.cursor = NULL;
+		if ((rc = open_kafka(&r, &sc, err)) != 0)
+			goto end;
+		s = r.ks;
+	} else if (o->scan != NULL) {
 		s = o->scan;
-	else if ((rc = ev_scan_open(&s, log, rd, &sc, err)) != 0)
+	} else if ((rc = ev_scan_open(&s, log, rd, &sc, err)) != 0) {
 		goto end;
+	}
 	st->start = ev_scan_start(s);
 	if (st->resumed && st->start > r.cp.next && sc.notice != NULL) {
 		char msg[512];
@@ -587,8 +685,10 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	st->upcast_failures = ev_scan_upcast_failures(s);
 end:
 	ev_consumer_free(con);
-	if (s != o->scan)
+	if (s != o->scan && s != r.ks)
 		ev_scan_free(s);
+	ev_scan_free(r.ks);
+	ev_kafka_consumer_close(r.kc);
 	return close_run(&r, rc, err);
 }
 
