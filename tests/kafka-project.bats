@@ -1,0 +1,257 @@
+#!/usr/bin/env bats
+# evproject checkpoints on Kafka logs (issue 14): --name with --state-dir
+# keeps the state and an offset per partition together, a run resumes
+# from them (after a stop, after SIGKILL), one run at a time holds the
+# lock beside the checkpoint, and a checkpoint of another topic, of a
+# local log, or made when the topic had another partition count is
+# refused.  Against librdkafka's mock cluster (tests/kafka-mock); skips,
+# saying why, without librdkafka-dev or kcat.
+load helper
+load kafka
+
+setup_file() {
+	kafka_start kp1:4 kp2:4 kp3:2 kp4:1 kp5:3 kp6:2 kp7:3
+}
+
+teardown_file() {
+	kafka_stop
+}
+
+EVPROJECT_USAGE="Usage: evproject [options] FOLD... [--by PATH]... [--every DURATION] LOG
+       evproject [options] -p FILE.lua [--global] [--partition KEY] LOG
+       evproject --status [--name NAME] [--state-dir DIR] LOG
+       evproject --test DIR [-p FILE.lua]
+       evproject --sqlite DB --name NAME (--diff | --swap)
+Try 'evproject --help' for more information."
+
+local_teardown() {
+	local p
+	for p in ${BG:-}; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+}
+
+# events FROM TO: events i = FROM..TO, in 7 streams (so in every
+# partition), each with data.i
+events() {
+	seq "$1" "$2" | awk '{ printf "{\"type\":\"t%d\",\"stream\":\"s-%d\",\"data\":{\"i\":%d}}\n", $1 % 3, $1 % 7, $1 }'
+}
+
+# pub TOPIC FROM TO
+pub() {
+	events "$2" "$3" | evpub "kafka://$KAFKA_BROKERS/$1"
+}
+
+# the records of a partition now: count TOPIC PARTITION
+count() {
+	kc -C -t "$1" -p "$2" -o beginning -e -q -f '%o\n' | wc -l
+}
+
+# the inode of a file (a save replaces the checkpoint: a new one)
+inode() {
+	stat -c %i "$1" 2>/dev/null || echo none
+}
+
+@test "evproject kafka --name: a second run folds only what came after the checkpoint; the states as one run from scratch" {
+	local src="kafka://$KAFKA_BROKERS/kp1"
+	pub kp1 1 40
+	run --separate-stderr evproject --count --distinct data.i --name c --state-dir sd "$src"
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"count":40,"distinct(data.i)":40}'
+	[ -f sd/projections/c.ckpt ]
+	[ -f sd/projections/c.lock ]
+	# nothing new: the states from the checkpoint alone
+	run --separate-stderr evproject --count --distinct data.i --name c --state-dir sd "$src"
+	assert_status 0
+	assert_stdout '{"count":40,"distinct(data.i)":40}'
+	pub kp1 41 100
+	run --separate-stderr evproject --count --distinct data.i --name c --state-dir sd "$src"
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"count":100,"distinct(data.i)":100}'
+	# a Lua projection: its states from the checkpoint, then the rest
+	printf '%s\n' 'return {' \
+		'  partition_by = function(e) return e.stream end,' \
+		'  any = function(s, e) s.n = (s.n or 0) + 1; s.sum = (s.sum or 0) + e.data.i end,' '}' >n.lua
+	evproject -p n.lua --name l --state-dir sd "$src" >/dev/null
+	pub kp1 101 130
+	run --separate-stderr evproject -p n.lua --name l --state-dir sd "$src"
+	assert_status 0
+	evproject -p n.lua "$src" >want
+	[ "$output" = "$(cat want)" ]
+	# --rebuild: from the start again, with fresh states
+	run --separate-stderr evproject --count --distinct data.i --name c --state-dir sd --rebuild "$src"
+	assert_status 0
+	assert_stdout '{"count":130,"distinct(data.i)":130}'
+	run --separate-stderr evproject --count --distinct data.i --name c --state-dir sd "$src"
+	assert_status 0
+	assert_stdout '{"count":130,"distinct(data.i)":130}'
+}
+
+@test "evproject kafka --name --from: the first run starts there; then the checkpoint wins over --from, as on a local log" {
+	local src="kafka://$KAFKA_BROKERS/kp6" p0 p1
+	pub kp6 1 30
+	p0=$(count kp6 0)
+	[ "$p0" -gt 2 ]
+	# only partition 0, from its offset 2
+	run --separate-stderr evproject --count --name f --state-dir sd --from 0:2 "$src"
+	assert_status 0
+	assert_stdout "{\"count\":$((p0 - 2))}"
+	# the checkpoint's partitions, from its offsets: --from is passed over
+	run --separate-stderr evproject --count --name f --state-dir sd --from start "$src"
+	assert_status 0
+	assert_stdout "{\"count\":$((p0 - 2))}"
+	pub kp6 31 60
+	p1=$(count kp6 0)
+	run --separate-stderr evproject --count --name f --state-dir sd --from 1:0 "$src"
+	assert_status 0
+	assert_stdout "{\"count\":$((p1 - 2))}"
+}
+
+@test "evproject kafka --name -f: killed with SIGKILL mid-run, the next run folds every event once, none twice or lost" {
+	local src="kafka://$KAFKA_BROKERS/kp2" n=$((2000 * KAFKA_SCALE)) pid ino
+	pub kp2 1 "$n"
+	evproject -f --count --distinct data.i --name k --state-dir sd \
+		--checkpoint-every 20ms "$src" >k.out 2>k.err &
+	pid=$!
+	BG=$pid
+	wait_file sd/projections/k.ckpt 30
+	ino=$(inode sd/projections/k.ckpt)
+	# more events while it runs, and a kill after a save of some of them
+	pub kp2 $((n + 1)) $((2 * n)) &
+	BG="$pid $!"
+	wait_for "[ \"\$(inode sd/projections/k.ckpt)\" != $ino ]" 30 "a save after the first"
+	kill -KILL "$pid"
+	wait "$pid" || true
+	wait
+	[ ! -s k.out ]
+	run --separate-stderr evproject --count --distinct data.i --name k --state-dir sd "$src"
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "{\"count\":$((2 * n)),\"distinct(data.i)\":$((2 * n))}"
+}
+
+@test "evproject kafka --name: one run at a time (75, naming the holder); SIGTERM saves, prints and exits 0" {
+	local src="kafka://$KAFKA_BROKERS/kp3" pid
+	pub kp3 1 20
+	evproject -f --count --name one --state-dir sd --checkpoint-every 50ms \
+		"$src" >one.out 2>one.err &
+	pid=$!
+	BG=$pid
+	wait_file sd/projections/one.ckpt 30
+	run --separate-stderr evproject --count --name one --state-dir sd "$src"
+	assert_status 75
+	assert_stdout ""
+	assert_stderr "evproject: projection 'one' is in use by another process (pid $pid)"
+	kill -TERM "$pid"
+	wait "$pid"
+	[ "$(cat one.out)" = '{"count":20}' ]
+	[ ! -s one.err ]
+	pub kp3 21 25
+	run --separate-stderr evproject --count --name one --state-dir sd "$src"
+	assert_status 0
+	assert_stdout '{"count":25}'
+}
+
+@test "evproject kafka --name: a checkpoint of another topic, of a local log, another definition, damaged: 65, each named" {
+	local src="kafka://$KAFKA_BROKERS/kp4"
+	pub kp4 1 5
+	pub kp7 1 5
+	evproject --count --name a --state-dir sd "kafka://$KAFKA_BROKERS/kp7" >/dev/null
+	cp sd/projections/a.ckpt sd/projections/b.ckpt
+	run --separate-stderr evproject --count --name b --state-dir sd "$src"
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: projection checkpoint 'sd/projections/b.ckpt' belongs to kafka topic 'kp7', not to 'kp4'"
+	# a local log's checkpoint given to a topic, and the other way
+	events 1 3 | evpub -c l.evlog
+	evproject --count --name loc --state-dir sd l.evlog >/dev/null
+	cp sd/projections/loc.ckpt sd/projections/c.ckpt
+	local id
+	id=$(evctl info --json l.evlog | jq -r .id)
+	run --separate-stderr evproject --count --name c --state-dir sd "$src"
+	assert_status 65
+	assert_stderr "evproject: projection checkpoint 'sd/projections/c.ckpt' belongs to log $id, not to kafka topic 'kp4'"
+	run --separate-stderr evproject --count --name a --state-dir sd l.evlog
+	assert_status 65
+	assert_stderr "evproject: projection checkpoint 'sd/projections/a.ckpt' belongs to kafka topic 'kp7', but 'l.evlog' is log $id"
+	# the local log's --status passes over the topic's checkpoints
+	run --separate-stderr evproject --status --state-dir sd -o tsv l.evlog
+	assert_status 0
+	[ "$(printf '%s\n' "$output" | cut -f1)" = "$(printf 'name\nc\nloc')" ]
+	# another definition: --rebuild, as on a local log
+	run --separate-stderr evproject --sum data.i --name a --state-dir sd "kafka://$KAFKA_BROKERS/kp7"
+	assert_status 65
+	assert_stderr "evproject: projection 'a' was built by another definition (--count); this one is --sum data.i
+evproject: rebuild it with this definition (--rebuild), or use another name"
+	# damaged: never taken for a fresh start
+	head -c 40 sd/projections/b.ckpt >sd/projections/d.ckpt
+	run --separate-stderr evproject --count --name d --state-dir sd "$src"
+	assert_status 65
+	assert_stderr_contains "evproject: projection checkpoint 'sd/projections/d.ckpt' is damaged"
+}
+
+@test "evproject kafka --name: a checkpoint made when the topic had another partition count, or past a partition's end, is 65; --rebuild folds again" {
+	local d="$BATS_TEST_TMPDIR/other" out b2 pid i
+	pub kp5 1 30
+	evproject --count --name p --state-dir sd "kafka://$KAFKA_BROKERS/kp5" >/dev/null
+	# the same topic name on another cluster, with 2 partitions
+	mkdir -p "$d"
+	"$TOP/tests/kafka-mock" -C "$d" kp5:2 kp7:3 >"$d/out" 2>"$d/err" &
+	pid=$!
+	BG=$pid
+	wait_for "[ -s '$d/out' ]" 20 "the second mock cluster"
+	b2=$(head -n 1 "$d/out")
+	events 1 4 | evpub "kafka://$b2/kp5"
+	run --separate-stderr evproject --count --name p --state-dir sd "kafka://$b2/kp5"
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: projection checkpoint 'sd/projections/p.ckpt' was made when topic 'kp5' had 3 partitions; it has 2 now
+evproject: fold the topic again from the start with --rebuild"
+	run --separate-stderr evproject --count --name p --state-dir sd --rebuild "kafka://$b2/kp5"
+	assert_status 0
+	assert_stdout '{"count":4}'
+	# back on the first cluster: 2 partitions against 3
+	run --separate-stderr evproject --count --name p --state-dir sd "kafka://$KAFKA_BROKERS/kp5"
+	assert_status 65
+	assert_stderr "evproject: projection checkpoint 'sd/projections/p.ckpt' was made when topic 'kp5' had 2 partitions; it has 3 now
+evproject: fold the topic again from the start with --rebuild"
+	# the same count, but offsets past the ends (the topic made again)
+	pub kp7 1 5
+	evproject --count --name q --state-dir sd "kafka://$KAFKA_BROKERS/kp7" >/dev/null
+	run --separate-stderr evproject --count --name q --state-dir sd "kafka://$b2/kp7"
+	assert_status 65
+	assert_stdout ""
+	assert_stderr_contains "evproject: projection checkpoint 'sd/projections/q.ckpt' points to partition "
+	assert_stderr_contains ", past its end (offset 0)
+evproject: fold the topic again from the start with --rebuild"
+	kill -TERM "$pid"
+	wait "$pid" || true
+}
+
+@test "evproject kafka: --name needs --state-dir; --status, --sqlite, --skip, --retry-dlq, --rebuild with --emit-to are refused (64)" {
+	local src="kafka://$KAFKA_BROKERS/kp4"
+	run --separate-stderr evproject --count --name n "$src"
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evproject: --name on a kafka log needs --state-dir DIR: a topic has no log directory to keep the checkpoint in
+$EVPROJECT_USAGE"
+	run --separate-stderr evproject --status --state-dir sd "$src"
+	assert_status 64
+	assert_stderr_contains "evproject: --status: not on a kafka log yet (it takes one offset in the log, and a topic has one per partition; evproject(1) KAFKA)"
+	run --separate-stderr evproject -p /dev/null --sqlite db --name n --state-dir sd "$src"
+	assert_status 64
+	assert_stderr_contains "evproject: --sqlite: not on a kafka log yet"
+	run --separate-stderr evproject --count --skip 3 --reason r --name n --state-dir sd "$src"
+	assert_status 64
+	assert_stderr_contains "evproject: --skip: not on a kafka log yet"
+	run --separate-stderr evproject -p /dev/null --retry-dlq d.evlog --name n --state-dir sd "$src"
+	assert_status 64
+	assert_stderr_contains "evproject: --retry-dlq: not on a kafka log yet"
+	printf '%s\n' 'return { any = function(s, e) end }' >e.lua
+	run --separate-stderr evproject -p e.lua --global --emit-to out.evlog --rebuild --name n --state-dir sd "$src"
+	assert_status 64
+	assert_stderr "evproject: --rebuild with --emit-to: not on a kafka log (it has no emit mark: the events emitted before would be emitted again)"
+	[ ! -e sd/projections/n.ckpt ]
+}
