@@ -456,12 +456,12 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 	assert_stdout "{\"count\":$p0}"
 }
 
-@test "evproject kafka://: checkpoints are refused, never ignored (64); kafka options need a kafka log" {
+@test "evproject kafka://: a checkpoint needs --state-dir; what takes one offset is refused, never ignored (64); kafka options need a kafka log" {
 	src_topic
 	run --separate-stderr evproject --count --name n "$SRC"
 	assert_status 64
 	assert_stdout ""
-	assert_stderr_contains "evproject: --name: not on a kafka log yet (a checkpoint is one position in the log, and a topic has one per partition; evproject(1) KAFKA)"
+	assert_stderr_contains "evproject: --name on a kafka log needs --state-dir DIR: a topic has no log directory to keep the checkpoint in"
 	run --separate-stderr evproject --status "$SRC"
 	assert_status 64
 	assert_stderr_contains "evproject: --status: not on a kafka log yet"
