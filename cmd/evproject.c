@@ -100,6 +100,7 @@ static const char usage_long[] =
 	"      --sqlite DB         write the states as rows of a table of the\n"
 	"                          SQLite database DB, the checkpoint with them\n"
 	"      --state-dir DIR     keep checkpoints in DIR, not in the log\n"
+	"                          (needed with --name on a kafka log)\n"
 	"      --status            list the projections' checkpoints\n"
 	"      --stream GLOB       only streams matching GLOB; may be repeated;\n"
 	"                          one exact name is read through the stream\n"
