@@ -5,7 +5,8 @@
  * saved), checkpoints saved and loaded whole, replaced atomically (under
  * readers, and under SIGKILL), refused when torn, truncated, altered in
  * any byte, crafted, or of another log, listed with a damaged one among
- * them, and the trim that they hold back (lib/trim.c).
+ * them, and the trim that they hold back (lib/trim.c); a Kafka topic's
+ * checkpoints, with their offsets.
  *
  * The tests run with EVLOG_TEST_SEED and SOURCE_DATE_EPOCH set, so the
  * clock reads 1700000000.
@@ -1281,6 +1282,209 @@ static void test_trim(void **state)
 	tlog_free(&t);
 }
 
+/* ------------------------------------------------------------ kafka */
+
+#define ZEROS "00000000000000000000000000000000"
+
+/* A Kafka topic's checkpoint: saved and loaded whole, with its topic and
+ * offsets, in a state directory only; refused for another topic, and
+ * for a log (and a log's for a topic); passed over in a log's listing;
+ * crafted ones refused, each saying why. */
+static void test_kafka(void **state)
+{
+	struct tlog *t = *state;
+	struct ev_projlock *pl, *other, *local;
+	struct ev_checkpoint cp, back;
+	struct ev_checkpoint_info *v = NULL;
+	struct ev_buf b = {0};
+	struct ev_error err;
+	char sd[4300], want[9000];
+	const int64_t off[] = {5, -1, 12};
+	const int64_t big[] = {INT64_MAX};
+	size_t n = 0;
+
+	snprintf(sd, sizeof(sd), "%s/sd", t->path);
+	assert_int_equal(ev_projection_lock_topic(&pl, "orders", "p", NULL, 0,
+						  &err),
+			 EV_EUSAGE);
+	assert_null(pl);
+	assert_string_equal(err.msg, "projection 'p' of kafka topic 'orders' "
+				     "needs a state directory for its "
+				     "checkpoint");
+	assert_int_equal(ev_projection_lock_topic(&pl, "orders", "p", sd, 0,
+						  &err),
+			 0);
+	/* one run at a time, as for a log */
+	assert_int_equal(ev_projection_lock_topic(&other, "orders", "p", sd, 0,
+						  &err),
+			 EV_EAGAIN);
+	ev_checkpoint_init(&back);
+	assert_int_equal(ev_checkpoint_load(pl, &back, &err), EV_ENOENT);
+	sample(&cp, 12);
+	assert_int_equal(ev_checkpoint_set_offsets(&cp, off, 3, &err), 0);
+	assert_int_equal(ev_checkpoint_save(pl, &cp, &err), 0);
+	assert_string_equal(cp.log_id, ZEROS);
+	assert_int_equal(cp.next, 0);
+	assert_string_equal(cp.topic, "orders");
+	assert_int_equal(ev_checkpoint_load(pl, &back, &err), 0);
+	assert_same(&cp, &back, 1);
+	assert_string_equal(back.topic, "orders");
+	assert_int_equal(back.nparts, 3);
+	assert_memory_equal(back.offsets, off, sizeof(off));
+	/* through the bytes of a read model's store too */
+	assert_int_equal(ev_checkpoint_set_offsets(&cp, big, 1, &err), 0);
+	assert_int_equal(ev_checkpoint_encode(&cp, &b, &err), 0);
+	assert_int_equal(ev_checkpoint_decode(b.p, b.len, "x", &back, &err), 0);
+	assert_int_equal(back.nparts, 1);
+	assert_true(back.offsets[0] == INT64_MAX);
+	ev_buf_free(&b);
+	ev_projection_unlock(pl);
+	/* another topic's, with the same name in the same directory */
+	assert_int_equal(ev_projection_lock_topic(&other, "payments", "p", sd,
+						  0, &err),
+			 0);
+	assert_int_equal(load_status(other, &err), EV_EDATA);
+	snprintf(want, sizeof(want),
+		 "projection checkpoint '%s' belongs to kafka topic 'orders', "
+		 "not to 'payments'",
+		 ev_projlock_file(other));
+	assert_string_equal(err.msg, want);
+	ev_projection_unlock(other);
+	/* a log's lock on it, and a log's checkpoint for a topic */
+	local = lock_proj(t, "p", sd);
+	assert_int_equal(load_status(local, &err), EV_EDATA);
+	snprintf(want, sizeof(want),
+		 "projection checkpoint '%s' belongs to kafka topic 'orders', "
+		 "but '%s' is log %s",
+		 ev_projlock_file(local), t->path, ev_log_id(t->log));
+	assert_string_equal(err.msg, want);
+	ev_projection_unlock(local);
+	local = lock_proj(t, "q", sd);
+	ev_checkpoint_clear(&cp);
+	sample(&cp, 4);
+	assert_int_equal(ev_checkpoint_save(local, &cp, &err), 0);
+	assert_null(cp.topic);
+	ev_projection_unlock(local);
+	assert_int_equal(ev_projection_lock_topic(&other, "orders", "q", sd, 0,
+						  &err),
+			 0);
+	assert_int_equal(load_status(other, &err), EV_EDATA);
+	snprintf(want, sizeof(want),
+		 "projection checkpoint '%s' belongs to log %s, not to kafka "
+		 "topic 'orders'",
+		 ev_projlock_file(other), ev_log_id(t->log));
+	assert_string_equal(err.msg, want);
+	/* the log's listing: its own only */
+	assert_int_equal(ev_checkpoint_list(t->log, sd, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].name, "q");
+	ev_checkpoint_list_free(v, n);
+	/* crafted */
+	{
+		const struct piece log = P("\xa3log\xd9\x20" ZEROS);
+		const struct piece next = P("\xa4next\x00");
+		const struct piece hash = P("\xa8"
+					    "def-hash\x07");
+		const struct piece st = P("\xa5state\xc4\x01x");
+		const struct piece topic = P("\xa5topic\xa6orders");
+		const struct piece offs = P("\xa7offsets\x92\x03\xc0");
+		{
+			const struct piece ps[] = {log, next,  hash,
+						   st,	topic, offs};
+			assert_int_equal(ev_projection_lock_topic(&pl, "orders",
+								  "c", sd, 0,
+								  &err),
+					 0);
+			assert_string_equal(crafted_problem(pl, 0x86, ps, 6),
+					    "(loaded)");
+			ev_checkpoint_clear(&back);
+			assert_int_equal(ev_checkpoint_load(pl, &back, &err),
+					 0);
+			assert_int_equal(back.nparts, 2);
+			assert_true(back.offsets[0] == 3);
+			assert_true(back.offsets[1] == -1);
+		}
+		{
+			const struct piece ps[] = {log, next, hash, st, topic};
+			assert_string_equal(crafted_problem(pl, 0x85, ps, 5),
+					    "'offsets' is missing");
+		}
+		{
+			const struct piece ps[] = {log, next, hash, st, offs};
+			assert_string_equal(crafted_problem(pl, 0x85, ps, 5),
+					    "'topic' is missing");
+		}
+		{
+			const struct piece ps[] = {P("\xa3log\xd9\x20" LOG_HEX),
+						   next,
+						   hash,
+						   st,
+						   topic,
+						   offs};
+			assert_string_equal(crafted_problem(pl, 0x86, ps, 6),
+					    "it names both a log and a kafka "
+					    "topic");
+		}
+		{
+			const struct piece ps[] = {log,	  next,
+						   hash,  st,
+						   topic, P("\xa7offsets\x05")};
+			assert_string_equal(crafted_problem(pl, 0x86, ps, 6),
+					    "'offsets' is not an array");
+		}
+		{
+			const struct piece ps[] = {log,
+						   next,
+						   hash,
+						   st,
+						   topic,
+						   P("\xa7offsets\x91\xff")};
+			assert_string_equal(crafted_problem(pl, 0x86, ps, 6),
+					    "an offset is not an offset or "
+					    "nil");
+		}
+		{
+			/* past INT64_MAX */
+			const struct piece ps[] =
+				{log,
+				 next,
+				 hash,
+				 st,
+				 topic,
+				 P("\xa7offsets\x91\xcf\x80\x00\x00\x00\x00\x00"
+				   "\x00\x00")};
+			assert_string_equal(crafted_problem(pl, 0x86, ps, 6),
+					    "an offset is not an offset or "
+					    "nil");
+		}
+		{
+			const struct piece ps[] =
+				{log,	next,
+				 hash,	st,
+				 topic, P("\xa7offsets\xdd\xff\xff\xff\xff")};
+			assert_string_equal(crafted_problem(pl, 0x86, ps, 6),
+					    "'offsets' claims more entries "
+					    "than the file holds");
+		}
+		{
+			const struct piece ps[] =
+				{log, next, hash, st, P("\xa5topic\xa0"), offs};
+			assert_string_equal(crafted_problem(pl, 0x86, ps, 6),
+					    "'topic' is not a topic's name");
+		}
+		{
+			const struct piece ps[] =
+				{log, next, hash, st, P("\xa5topic\x01"), offs};
+			assert_string_equal(crafted_problem(pl, 0x86, ps, 6),
+					    "'topic' is not a topic's name");
+		}
+		ev_projection_unlock(pl);
+	}
+	ev_projection_unlock(other);
+	ev_checkpoint_clear(&cp);
+	ev_checkpoint_clear(&back);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1310,6 +1514,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test(test_trim),
+		cmocka_unit_test_setup_teardown(test_kafka, setup, teardown),
 	};
 
 	/* a known clock */
