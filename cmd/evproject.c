@@ -564,8 +564,7 @@ static int validate_kafka(struct opts *o)
 	}
 	if (ev_kafka_addr_parse(o->logpath, &o->addr, &err) != 0)
 		return fe_usage_error(usage_short, "%s", err.msg);
-	what = o->status	      ? "--status"
-	       : pj->sqlite != NULL   ? "--sqlite"
+	what = pj->sqlite != NULL     ? "--sqlite"
 	       : pj->skip_set	      ? "--skip"
 	       : o->retry_dlq != NULL ? "--retry-dlq"
 				      : NULL;
@@ -575,11 +574,12 @@ static int validate_kafka(struct opts *o)
 				      "one offset in the log, and a topic has "
 				      "one per partition; evproject(1) KAFKA)",
 				      what);
-	if (pj->name != NULL && pj->state_dir == NULL)
+	if ((pj->name != NULL || o->status) && pj->state_dir == NULL)
 		return fe_usage_error(usage_short,
-				      "--name on a kafka log needs --state-dir "
+				      "%s on a kafka log needs --state-dir "
 				      "DIR: a topic has no log directory to "
-				      "keep the checkpoint in");
+				      "keep the checkpoint in",
+				      o->status ? "--status" : "--name");
 	if (o->exec.dlq != NULL)
 		return fe_usage_error(usage_short,
 				      "--dlq: not with a kafka log yet "
@@ -1063,6 +1063,39 @@ static int print_rows(struct opts *o, struct engine *e)
 	return rc;
 }
 
+/* --status on a kafka LOG: the checkpoints of its topic in --state-dir,
+ * the lag against each partition's high watermark. */
+static int run_status_kafka(struct opts *o)
+{
+	struct ev_kafka_conn_opts co;
+	struct ev_kafka_topic_info *ti = NULL;
+	struct ev_rows *rows = NULL;
+	struct ev_buf out = {0};
+	struct ev_error err;
+	int rc, r, damaged = 0;
+
+	memset(&co, 0, sizeof(co));
+	co.addr = &o->addr;
+	co.props = &o->kprops;
+	co.timeout_ms = (int)o->kafka_timeout_ms;
+	if ((r = ev_kafka_topic_describe(&co, &ti, &err)) != 0)
+		return r == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_report(&err);
+	r = ev_projector_status_topic(ti, o->pj.state_dir, o->pj.name, &rows,
+				      &damaged, fe_warning, NULL, &err);
+	if (r == 0 && (r = ev_rows_write(rows, o->fmt, &out, &err)) == 0)
+		rc = write_out(&out);
+	else
+		rc = fe_report(&err);
+	if (rc == 0 && damaged)
+		rc = EV_EXIT_DATA;
+	ev_buf_free(&out);
+	ev_rows_free(rows);
+	ev_kafka_topic_info_free(ti);
+	return rc;
+}
+
 /* --status: the checkpoints of the log, one row each. */
 static int run_status(struct opts *o)
 {
@@ -1072,6 +1105,8 @@ static int run_status(struct opts *o)
 	struct ev_error err;
 	int rc, r, damaged = 0;
 
+	if (o->kafka)
+		return run_status_kafka(o);
 	memset(&in, 0, sizeof(in));
 	in.path = o->logpath;
 	if ((rc = fe_input_open(&in, usage_short)) != 0)

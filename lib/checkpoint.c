@@ -1192,9 +1192,35 @@ void ev_checkpoint_list_free(struct ev_checkpoint_info *v, size_t n)
 	free(v);
 }
 
+static int list_common(struct ev_log *log, const char *topic,
+		       const char *state_dir, struct ev_checkpoint_info **out,
+		       size_t *count, struct ev_error *err);
+
 int ev_checkpoint_list(struct ev_log *log, const char *state_dir,
 		       struct ev_checkpoint_info **out, size_t *count,
 		       struct ev_error *err)
+{
+	return list_common(log, NULL, state_dir, out, count, err);
+}
+
+int ev_checkpoint_list_topic(const char *topic, const char *state_dir,
+			     struct ev_checkpoint_info **out, size_t *count,
+			     struct ev_error *err)
+{
+	*out = NULL;
+	*count = 0;
+	if (state_dir == NULL)
+		return ev_seterr(err, EV_EUSAGE,
+				 "the projections of kafka topic '%s' need "
+				 "a state directory",
+				 topic);
+	return list_common(NULL, topic, state_dir, out, count, err);
+}
+
+/* The checkpoints of log, or of topic, in state_dir or the log's. */
+static int list_common(struct ev_log *log, const char *topic,
+		       const char *state_dir, struct ev_checkpoint_info **out,
+		       size_t *count, struct ev_error *err)
 {
 	struct ev_checkpoint_info *v = NULL, *nv;
 	char *dir = NULL;
@@ -1253,7 +1279,11 @@ int ev_checkpoint_list(struct ev_log *log, const char *state_dir,
 		}
 		lr = ckpt_read(dirfd, de->d_name, e->file, &e->cp, 0, &e_err);
 		if (lr == EV_ENOENT ||
-		    (lr == 0 && strcmp(e->cp.log_id, log->id_hex) != 0)) {
+		    (lr == 0 && topic == NULL &&
+		     strcmp(e->cp.log_id, log->id_hex) != 0) ||
+		    (lr == 0 && topic != NULL &&
+		     (e->cp.topic == NULL ||
+		      strcmp(e->cp.topic, topic) != 0))) {
 			/* gone since, or another log's */
 			free(e->file);
 			ev_checkpoint_clear(&e->cp);

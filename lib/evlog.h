@@ -3853,6 +3853,20 @@ int ev_projection_lock_topic(struct ev_projlock **out, const char *topic,
  * 0, or EV_ERR out of memory. */
 int ev_checkpoint_set_offsets(struct ev_checkpoint *cp, const int64_t *off,
 			      int32_t n, struct ev_error *err);
+/* ev_checkpoint_list() of the projections of topic in state_dir (needed:
+ * EV_EUSAGE without it); the damaged ones too, whose topic is not
+ * known. */
+int ev_checkpoint_list_topic(const char *topic, const char *state_dir,
+			     struct ev_checkpoint_info **out, size_t *n,
+			     struct ev_error *err);
+/* ev_projector_status() of the projections of topic ti->topic: next is
+ * each partition's offset (P:OFFSET,...), lag the records after them
+ * up to ti's high watermarks. */
+int ev_projector_status_topic(const struct ev_kafka_topic_info *ti,
+			      const char *state_dir, const char *name,
+			      struct ev_rows **out, int *damaged,
+			      ev_notice_fn notice, void *ctx,
+			      struct ev_error *err);
 
 #ifdef __cplusplus
 }

@@ -707,10 +707,44 @@ static int cell_uint(struct ev_buf *b, uint64_t v)
 	return 0;
 }
 
-int ev_projector_status(struct ev_log *log, const char *state_dir,
-			const char *name, uint64_t end, struct ev_rows **out,
-			int *damaged, ev_notice_fn notice, void *ctx,
-			struct ev_error *err)
+/* A topic's checkpoint's next (P:OFFSET,... of the partitions read) and
+ * lag (the records after them, up to the high watermarks) into cells. */
+static int kafka_cells(const struct ev_checkpoint *c,
+		       const struct ev_kafka_topic_info *ti,
+		       struct ev_buf *next, struct ev_buf *lag)
+{
+	struct ev_buf b = {0};
+	uint64_t sum = 0;
+	int32_t p;
+	int r, any = 0;
+
+	for (p = 0; p < c->nparts; p++) {
+		int64_t o = c->offsets[p], from;
+		if (o < 0)
+			continue;
+		ev_buf_printf(&b, "%s%d:%lld", any++ ? "," : "", (int)p,
+			      (long long)o);
+		if ((size_t)p >= ti->nparts)
+			continue;
+		from = o > ti->parts[p].low ? o : ti->parts[p].low;
+		if (ti->parts[p].high > from)
+			sum += (uint64_t)(ti->parts[p].high - from);
+	}
+	if (ev_buf_putc(&b, '\0') != 0) {
+		ev_buf_free(&b);
+		return EV_ERR;
+	}
+	r = cell_str(next, (const char *)b.p) || cell_uint(lag, sum);
+	ev_buf_free(&b);
+	return r;
+}
+
+/* The rows of --status: the checkpoints of log (end: its end offset), or
+ * of topic ti. */
+static int status_rows(struct ev_log *log, const struct ev_kafka_topic_info *ti,
+		       const char *state_dir, const char *name, uint64_t end,
+		       struct ev_rows **out, int *damaged, ev_notice_fn notice,
+		       void *ctx, struct ev_error *err)
 {
 	static const char *const cols[] = {"name",	  "next",	"lag",
 					   "updated",	  "definition", "skips",
@@ -725,7 +759,10 @@ int ev_projector_status(struct ev_log *log, const char *state_dir,
 	*out = NULL;
 	*damaged = 0;
 	memset(cell, 0, sizeof(cell));
-	if ((r = ev_checkpoint_list(log, state_dir, &v, &n, err)) != 0 ||
+	if ((r = ti != NULL ? ev_checkpoint_list_topic(ti->topic, state_dir, &v,
+						       &n, err)
+			    : ev_checkpoint_list(log, state_dir, &v, &n,
+						 err)) != 0 ||
 	    (r = ev_rows_new(out, cols, 8, 1, err)) != 0)
 		goto end;
 	for (i = 0; i < n && r == 0; i++) {
@@ -745,11 +782,16 @@ int ev_projector_status(struct ev_log *log, const char *state_dir,
 						    : "a damaged checkpoint");
 		} else {
 			when[ev_time_format(c->cp.updated, when)] = '\0';
-			r = r || cell_uint(&cell[1], c->cp.next) ||
-			    cell_uint(&cell[2], end > c->cp.next
-							? end - c->cp.next
-							: 0) ||
-			    cell_str(&cell[3], when) ||
+			if (ti != NULL)
+				r = r ||
+				    kafka_cells(&c->cp, ti, &cell[1], &cell[2]);
+			else
+				r = r || cell_uint(&cell[1], c->cp.next) ||
+				    cell_uint(&cell[2],
+					      end > c->cp.next
+						      ? end - c->cp.next
+						      : 0);
+			r = r || cell_str(&cell[3], when) ||
 			    (c->cp.def_desc != NULL &&
 			     cell_str(&cell[4], c->cp.def_desc)) ||
 			    cell_uint(&cell[5], c->cp.nskips) ||
@@ -780,6 +822,25 @@ end:
 		*out = NULL;
 	}
 	return r;
+}
+
+int ev_projector_status(struct ev_log *log, const char *state_dir,
+			const char *name, uint64_t end, struct ev_rows **out,
+			int *damaged, ev_notice_fn notice, void *ctx,
+			struct ev_error *err)
+{
+	return status_rows(log, NULL, state_dir, name, end, out, damaged,
+			   notice, ctx, err);
+}
+
+int ev_projector_status_topic(const struct ev_kafka_topic_info *ti,
+			      const char *state_dir, const char *name,
+			      struct ev_rows **out, int *damaged,
+			      ev_notice_fn notice, void *ctx,
+			      struct ev_error *err)
+{
+	return status_rows(NULL, ti, state_dir, name, 0, out, damaged, notice,
+			   ctx, err);
 }
 
 /* ------------------------------------------------------------ retries */

@@ -70,12 +70,24 @@ inode() {
 	assert_status 0
 	assert_stderr ""
 	assert_stdout '{"count":100,"distinct(data.i)":100}'
+	# --status: each partition's next offset, and the lag behind the ends
+	local next="0:$(count kp1 0),1:$(count kp1 1),2:$(count kp1 2),3:$(count kp1 3)"
+	pub kp1 101 110
+	run --separate-stderr evproject --status --state-dir sd -o tsv "$src"
+	assert_status 0
+	assert_stderr ""
+	[ "${lines[0]}" = "name	next	lag	updated	definition	skips	state_bytes	status" ]
+	[ "$(printf '%s\n' "${lines[1]}" | cut -f1,2,3,5,6,8)" = "c	$next	10	--count --distinct data.i	0	idle" ]
+	[ "${#lines[@]}" = 2 ]
+	run --separate-stderr evproject --status --state-dir sd --name nosuch "$src"
+	assert_status 66
+	assert_stderr "evproject: no projection 'nosuch' in 'sd'"
 	# a Lua projection: its states from the checkpoint, then the rest
 	printf '%s\n' 'return {' \
 		'  partition_by = function(e) return e.stream end,' \
 		'  any = function(s, e) s.n = (s.n or 0) + 1; s.sum = (s.sum or 0) + e.data.i end,' '}' >n.lua
 	evproject -p n.lua --name l --state-dir sd "$src" >/dev/null
-	pub kp1 101 130
+	pub kp1 111 130
 	run --separate-stderr evproject -p n.lua --name l --state-dir sd "$src"
 	assert_status 0
 	evproject -p n.lua "$src" >want
@@ -144,6 +156,9 @@ inode() {
 	assert_status 75
 	assert_stdout ""
 	assert_stderr "evproject: projection 'one' is in use by another process (pid $pid)"
+	run --separate-stderr evproject --status --state-dir sd -o tsv "$src"
+	assert_status 0
+	[ "$(printf '%s\n' "${lines[1]}" | cut -f1,8)" = "one	running" ]
 	kill -TERM "$pid"
 	wait "$pid"
 	[ "$(cat one.out)" = '{"count":20}' ]
@@ -230,16 +245,17 @@ evproject: fold the topic again from the start with --rebuild"
 	wait "$pid" || true
 }
 
-@test "evproject kafka: --name needs --state-dir; --status, --sqlite, --skip, --retry-dlq, --rebuild with --emit-to are refused (64)" {
+@test "evproject kafka: --name and --status need --state-dir; --sqlite, --skip, --retry-dlq, --rebuild with --emit-to are refused (64)" {
 	local src="kafka://$KAFKA_BROKERS/kp4"
 	run --separate-stderr evproject --count --name n "$src"
 	assert_status 64
 	assert_stdout ""
 	assert_stderr "evproject: --name on a kafka log needs --state-dir DIR: a topic has no log directory to keep the checkpoint in
 $EVPROJECT_USAGE"
-	run --separate-stderr evproject --status --state-dir sd "$src"
+	run --separate-stderr evproject --status "$src"
 	assert_status 64
-	assert_stderr_contains "evproject: --status: not on a kafka log yet (it takes one offset in the log, and a topic has one per partition; evproject(1) KAFKA)"
+	assert_stderr "evproject: --status on a kafka log needs --state-dir DIR: a topic has no log directory to keep the checkpoint in
+$EVPROJECT_USAGE"
 	run --separate-stderr evproject -p /dev/null --sqlite db --name n --state-dir sd "$src"
 	assert_status 64
 	assert_stderr_contains "evproject: --sqlite: not on a kafka log yet"
