@@ -464,7 +464,10 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 	assert_stderr_contains "evproject: --name on a kafka log needs --state-dir DIR: a topic has no log directory to keep the checkpoint in"
 	run --separate-stderr evproject --status "$SRC"
 	assert_status 64
-	assert_stderr_contains "evproject: --status: not on a kafka log yet"
+	assert_stderr_contains "evproject: --status on a kafka log needs --state-dir DIR"
+	run --separate-stderr evproject --count --skip 1 --reason r --name n --state-dir sd "$SRC"
+	assert_status 64
+	assert_stderr_contains "evproject: --skip: not on a kafka log yet"
 	run --separate-stderr evproject --count --to 2 "$SRC"
 	assert_status 64
 	assert_stderr_contains "evproject: --to: a kafka log has no single offset to stop at"
