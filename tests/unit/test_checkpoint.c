@@ -1379,6 +1379,20 @@ static void test_kafka(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(v[0].name, "q");
 	ev_checkpoint_list_free(v, n);
+	/* the topic's: its own only, and only in a state directory */
+	assert_int_equal(ev_checkpoint_list_topic("orders", sd, &v, &n, &err),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].name, "p");
+	assert_string_equal(v[0].cp.topic, "orders");
+	assert_int_equal(v[0].cp.nparts, 3);
+	ev_checkpoint_list_free(v, n);
+	assert_int_equal(ev_checkpoint_list_topic("nosuch", sd, &v, &n, &err),
+			 0);
+	assert_int_equal(n, 0);
+	ev_checkpoint_list_free(v, n);
+	assert_int_equal(ev_checkpoint_list_topic("orders", NULL, &v, &n, &err),
+			 EV_EUSAGE);
 	/* crafted */
 	{
 		const struct piece log = P("\xa3log\xd9\x20" ZEROS);
