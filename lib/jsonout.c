@@ -10,6 +10,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "evlog_private.h"
 
@@ -24,10 +27,28 @@ static const char digits2[] = "00010203040506070809"
 			      "80818283848586878889"
 			      "90919293949596979899";
 
+/* how many decimal digits v has */
+static inline int ndigits(uint64_t v)
+{
+	int n = 1;
+
+	for (;;) {
+		if (v < 10)
+			return n;
+		if (v < 100)
+			return n + 1;
+		if (v < 1000)
+			return n + 2;
+		if (v < 10000)
+			return n + 3;
+		v /= 10000;
+		n += 4;
+	}
+}
+
 char *ev_fmt_u64(char *o, uint64_t v)
 {
-	char tmp[24], *t = tmp + sizeof(tmp);
-	size_t n;
+	char *e = o + ndigits(v), *t = e;
 
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
@@ -35,15 +56,25 @@ char *ev_fmt_u64(char *o, uint64_t v)
 		t -= 2;
 		memcpy(t, digits2 + 2 * r, 2);
 	}
-	if (v >= 10) {
-		t -= 2;
-		memcpy(t, digits2 + 2 * v, 2);
-	} else {
-		*--t = (char)('0' + v);
+	if (v >= 10)
+		memcpy(t - 2, digits2 + 2 * v, 2);
+	else
+		t[-1] = (char)('0' + v);
+	return e;
+}
+
+/* ev_fmt_u64, the one- and two-digit numbers (most in records) inline */
+static inline char *fmt_u64(char *o, uint64_t v)
+{
+	if (v < 10) {
+		*o = (char)('0' + v);
+		return o + 1;
 	}
-	n = (size_t)(tmp + sizeof(tmp) - t);
-	memcpy(o, t, n);
-	return o + n;
+	if (v < 100) {
+		memcpy(o, digits2 + 2 * v, 2);
+		return o + 2;
+	}
+	return ev_fmt_u64(o, v);
 }
 
 char *ev_fmt_i64(char *o, int64_t v)
@@ -248,15 +279,163 @@ char *ev_fmt_double(char *o, double d)
 
 static const char hexdig[] = "0123456789abcdef";
 
-static char *put_str(char *o, const uint8_t *s, size_t n, const uint8_t *lim);
+/*
+ * Which of the 16 bytes at s a JSON string cannot take as they are, a bit
+ * per byte (bit i for s[i]): '"', '\\', the control characters, and the
+ * bytes of 0x80 and up (checked as UTF-8 before they are copied).
+ */
+#if defined(__SSE2__)
+static inline unsigned special16(const uint8_t *s)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i m = _mm_or_si128(
+		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+		/* signed: the bytes of 0x80 and up are below 0x20 too */
+		_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+
+	return (unsigned)_mm_movemask_epi8(m);
+}
+#else
+/* The same for 8 bytes, in a 64-bit word: each byte's test is exact (no
+ * carry crosses into the next byte), its result in the byte's high bit,
+ * and the 8 high bits are gathered by one multiplication. */
+static inline unsigned special8(const uint8_t *s)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full;
+	uint64_t w, q, b, m;
+
+	memcpy(&w, s, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w); /* s[0] in the low byte */
+#endif
+	q = w ^ (ones * '"');
+	b = w ^ (ones * '\\');
+	m = w | ~((w & lo7) + ones * 0x60); /* 0x80 and up, below 0x20 */
+	m |= ~(((q & lo7) + lo7) | q);	    /* '"' */
+	m |= ~(((b & lo7) + lo7) | b);	    /* '\\' */
+	m = (m >> 7) & ones;
+	return (unsigned)((m * 0x0102040810204080ull) >> 56);
+}
+
+static inline unsigned special16(const uint8_t *s)
+{
+	return special8(s) | special8(s + 8) << 8;
+}
+#endif
+
+static char *put_str_any(char *o, const uint8_t *s, size_t n,
+			 const uint8_t *lim);
+
+/*
+ * s (n bytes) as a JSON string at o; NULL when s is not valid UTF-8.  lim
+ * is how far past s it is safe to read: s is checked 16 bytes at a time,
+ * and a short string in one 16-byte load when 16 bytes can be read.  Up
+ * to 15 bytes past the string's JSON are written over: the output must
+ * have room to spare (JSON_BOUND, ev_json_put_str()).
+ */
+static inline char *put_str(char *o, const uint8_t *s, size_t n,
+			    const uint8_t *lim)
+{
+	if (n <= 16 && lim - s >= 16 && (special16(s) & ((1u << n) - 1)) == 0) {
+		o[0] = '"';
+		memcpy(o + 1, s, 16);
+		o[n + 1] = '"';
+		return o + n + 2;
+	}
+	return put_str_any(o, s, n, lim);
+}
+
+/* put_str(), for any string: escapes, UTF-8 checked, longer strings */
+static __attribute__((noinline)) char *put_str_any(char *o, const uint8_t *s,
+						   size_t n, const uint8_t *lim)
+{
+	size_t i = 0, r, k;
+	unsigned m;
+	uint8_t c;
+
+	*o++ = '"';
+	while (i < n) {
+		r = n - i;
+		if (r >= 16 || lim - (s + i) >= 16) {
+			m = special16(s + i);
+			memcpy(o, s + i, 16);
+			if (r < 16)
+				m &= (1u << r) - 1;
+			if (m == 0) {
+				k = r < 16 ? r : 16;
+				o += k;
+				i += k;
+				continue;
+			}
+			k = (size_t)__builtin_ctz(m);
+			o += k;
+			i += k;
+		} else if ((c = s[i]) >= 0x20 && c != '"' && c != '\\' &&
+			   c < 0x80) {
+			/* the last bytes before lim, one at a time */
+			*o++ = (char)c;
+			i++;
+			continue;
+		}
+		/* s[i] is not copied as it is, nor are the bytes of 0x80 and
+		 * up after it (text in another script) */
+		c = s[i];
+		if (c >= 0x80) {
+			do {
+				k = (size_t)ev_utf8_seq(s + i, s + n);
+				if (k == 0)
+					return NULL;
+				memcpy(o, s + i, k);
+				o += k;
+				i += k;
+			} while (i < n && s[i] >= 0x80);
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"':
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			break;
+		case '\n':
+			*o++ = 'n';
+			break;
+		case '\t':
+			*o++ = 't';
+			break;
+		case '\r':
+			*o++ = 'r';
+			break;
+		case '\b':
+			*o++ = 'b';
+			break;
+		case '\f':
+			*o++ = 'f';
+			break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hexdig[c >> 4];
+			*o++ = hexdig[c & 15];
+		}
+		i++;
+	}
+	*o++ = '"';
+	return o;
+}
 
 int ev_json_put_str(struct ev_buf *b, const char *s, size_t n)
 {
 	char *o;
 
-	/* 6 bytes per input byte at worst, quotes, and the 8-byte tail
-	 * store of put_str */
-	if (ev_buf_reserve(b, 6 * n + 2 + 8) != 0)
+	/* 6 bytes per input byte at worst, the quotes, and the 16-byte
+	 * stores of put_str() */
+	if (ev_buf_reserve(b, 6 * n + 2 + 16) != 0)
 		return EV_ERR;
 	o = put_str((char *)b->p + b->len, (const uint8_t *)s, n,
 		    (const uint8_t *)s + n);
@@ -374,109 +553,6 @@ int ev_base64_decode(const char *s, size_t n, struct ev_buf *out)
  */
 #define JSON_BOUND(n) (7 * (size_t)(n) + 256)
 
-static inline int swar_special(uint64_t w)
-{
-	const uint64_t ones = 0x0101010101010101ull;
-	const uint64_t high = 0x8080808080808080ull;
-	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-
-	return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
-		 ((b - ones) & ~b) | w) &
-		high) != 0;
-}
-
-/*
- * s as a JSON string at o; NULL when s is not valid UTF-8.  lim is how far
- * past s it is safe to read: a short tail is then checked with one 8-byte
- * load, the bytes past the string masked off.
- */
-static char *put_str(char *o, const uint8_t *s, size_t n, const uint8_t *lim)
-{
-	size_t i = 0, r;
-	uint64_t w, keep;
-	int k;
-
-	*o++ = '"';
-	while (i + 8 <= n) {
-		memcpy(&w, s + i, 8);
-		if (swar_special(w))
-			goto slow;
-		memcpy(o, &w, 8);
-		o += 8;
-		i += 8;
-	}
-	r = n - i;
-	if (r > 0 && s + i + 8 <= lim) {
-		memcpy(&w, s + i, 8);
-		/* the string's r bytes are the first in memory: the low
-		 * bytes of w on a little-endian machine, the high ones on a
-		 * big-endian one */
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		keep = ~0ull << (8 * (8 - r));
-#else
-		keep = (1ull << (8 * r)) - 1;
-#endif
-		w = (w & keep) | (0x6161616161616161ull & ~keep);
-		if (!swar_special(w)) {
-			memcpy(o, &w, 8); /* the output has room to spare */
-			o += r;
-			*o++ = '"';
-			return o;
-		}
-	}
-slow:
-	while (i < n) {
-		uint8_t c = s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			*o++ = (char)c;
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			k = ev_utf8_seq(s + i, s + n);
-			if (k == 0)
-				return NULL;
-			memcpy(o, s + i, (size_t)k);
-			o += k;
-			i += (size_t)k;
-			continue;
-		}
-		*o++ = '\\';
-		switch (c) {
-		case '"':
-			*o++ = '"';
-			break;
-		case '\\':
-			*o++ = '\\';
-			break;
-		case '\n':
-			*o++ = 'n';
-			break;
-		case '\t':
-			*o++ = 't';
-			break;
-		case '\r':
-			*o++ = 'r';
-			break;
-		case '\b':
-			*o++ = 'b';
-			break;
-		case '\f':
-			*o++ = 'f';
-			break;
-		default:
-			*o++ = 'u';
-			*o++ = '0';
-			*o++ = '0';
-			*o++ = hexdig[c >> 4];
-			*o++ = hexdig[c & 15];
-		}
-		i++;
-	}
-	*o++ = '"';
-	return o;
-}
-
 static char *put_lit(char *o, const char *s, size_t n)
 {
 	memcpy(o, s, n);
@@ -491,30 +567,38 @@ static char *put_lit(char *o, const char *s, size_t n)
 		}                                         \
 	} while (0)
 
-/* One msgpack value (the JSON image only) as JSON at o. */
+/*
+ * One msgpack value (the JSON image only) as JSON at o.  Containers are
+ * followed on a stack of their own, not by recursion: left[i] is how
+ * many values the i-th open container still holds, map[i] whether it is
+ * a map; a container opened with sp others open is at depth depth + sp.
+ */
 static char *mpj(const uint8_t **pp, const uint8_t *end, char *o, int depth,
 		 const char **why)
 {
-	const uint8_t *p = *pp;
-	uint32_t n, i;
-	int is_map;
+	uint32_t left[EV_READ_DEPTH + 2];
+	uint8_t map[EV_READ_DEPTH + 2];
+	const uint8_t *p = *pp, *kp;
+	uint32_t n, kn;
+	int sp = 0, is_map;
 	uint8_t c;
 	double d;
 	uint64_t u;
 
+value:
 	NEED(1);
 	c = *p++;
 	if (c <= 0x7f) {
-		o = ev_fmt_u64(o, c);
-		goto done;
+		o = fmt_u64(o, c);
+		goto next;
+	}
+	if ((c & 0xe0) == 0xa0) {
+		n = c & 0x1f;
+		goto str;
 	}
 	if (c >= 0xe0) {
 		o = ev_fmt_i64(o, (int8_t)c);
-		goto done;
-	}
-	if (c >= 0xa0 && c <= 0xbf) {
-		n = c & 0x1f;
-		goto str;
+		goto next;
 	}
 	if (c <= 0x8f) {
 		n = c & 0x0f;
@@ -529,13 +613,13 @@ static char *mpj(const uint8_t **pp, const uint8_t *end, char *o, int depth,
 	switch (c) {
 	case 0xc0:
 		o = put_lit(o, "null", 4);
-		goto done;
+		goto next;
 	case 0xc2:
 		o = put_lit(o, "false", 5);
-		goto done;
+		goto next;
 	case 0xc3:
 		o = put_lit(o, "true", 4);
-		goto done;
+		goto next;
 	case 0xca: {
 		float f;
 		uint32_t w;
@@ -554,44 +638,44 @@ static char *mpj(const uint8_t **pp, const uint8_t *end, char *o, int depth,
 		goto flt;
 	case 0xcc:
 		NEED(1);
-		o = ev_fmt_u64(o, *p);
+		o = fmt_u64(o, *p);
 		p += 1;
-		goto done;
+		goto next;
 	case 0xcd:
 		NEED(2);
 		o = ev_fmt_u64(o, ev_rbe16(p));
 		p += 2;
-		goto done;
+		goto next;
 	case 0xce:
 		NEED(4);
 		o = ev_fmt_u64(o, ev_rbe32(p));
 		p += 4;
-		goto done;
+		goto next;
 	case 0xcf:
 		NEED(8);
 		o = ev_fmt_u64(o, ev_rbe64(p));
 		p += 8;
-		goto done;
+		goto next;
 	case 0xd0:
 		NEED(1);
 		o = ev_fmt_i64(o, (int8_t)*p);
 		p += 1;
-		goto done;
+		goto next;
 	case 0xd1:
 		NEED(2);
 		o = ev_fmt_i64(o, (int16_t)ev_rbe16(p));
 		p += 2;
-		goto done;
+		goto next;
 	case 0xd2:
 		NEED(4);
 		o = ev_fmt_i64(o, (int32_t)ev_rbe32(p));
 		p += 4;
-		goto done;
+		goto next;
 	case 0xd3:
 		NEED(8);
 		o = ev_fmt_i64(o, (int64_t)ev_rbe64(p));
 		p += 8;
-		goto done;
+		goto next;
 	case 0xd9:
 		NEED(1);
 		n = *p++;
@@ -650,16 +734,16 @@ str:
 		return NULL;
 	}
 	p += n;
-	goto done;
+	goto next;
 flt:
 	if (!isfinite(d)) {
 		*why = "non-finite float";
 		return NULL;
 	}
 	o = ev_fmt_double(o, d);
-	goto done;
+	goto next;
 container:
-	if (depth > EV_READ_DEPTH) {
+	if (depth + sp > EV_READ_DEPTH || sp >= (int)sizeof(map)) {
 		*why = "nesting deeper than 66 levels";
 		return NULL;
 	}
@@ -668,51 +752,60 @@ container:
 		return NULL;
 	}
 	*o++ = is_map ? '{' : '[';
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			*o++ = ',';
-		if (is_map) {
-			NEED(1);
-			{
-				/* key: must be a string */
-				const uint8_t *kp = p;
-				uint32_t kn;
-				c = *kp++;
-				if (c >= 0xa0 && c <= 0xbf) {
-					kn = c & 0x1f;
-				} else if (c == 0xd9 && end - kp >= 1) {
-					kn = *kp++;
-				} else if (c == 0xda && end - kp >= 2) {
-					kn = ev_rbe16(kp);
-					kp += 2;
-				} else if (c == 0xdb && end - kp >= 4) {
-					kn = ev_rbe32(kp);
-					kp += 4;
-				} else {
-					*why = "map key is not a string";
-					return NULL;
-				}
-				if ((size_t)(end - kp) < kn) {
-					*why = "truncated msgpack value";
-					return NULL;
-				}
-				o = put_str(o, kp, kn, end);
-				if (o == NULL) {
-					*why = "string is not valid UTF-8";
-					return NULL;
-				}
-				p = kp + kn;
-			}
-			*o++ = ':';
-		}
-		o = mpj(&p, end, o, depth + 1, why);
-		if (o == NULL)
-			return NULL;
+	if (n == 0) {
+		*o++ = is_map ? '}' : ']';
+		goto next;
 	}
-	*o++ = is_map ? '}' : ']';
-done:
+	left[sp] = n;
+	map[sp] = (uint8_t)is_map;
+	sp++;
+	goto element;
+next:
+	/* a value is written: the next one of the innermost container, or
+	 * its end (and maybe the end of the containers around it) */
+	while (sp > 0) {
+		if (--left[sp - 1] > 0) {
+			*o++ = ',';
+			goto element;
+		}
+		*o++ = map[sp - 1] ? '}' : ']';
+		sp--;
+	}
 	*pp = p;
 	return o;
+element:
+	if (!map[sp - 1])
+		goto value;
+	/* a map's key: must be a string */
+	NEED(1);
+	kp = p;
+	c = *kp++;
+	if ((c & 0xe0) == 0xa0) {
+		kn = c & 0x1f;
+	} else if (c == 0xd9 && end - kp >= 1) {
+		kn = *kp++;
+	} else if (c == 0xda && end - kp >= 2) {
+		kn = ev_rbe16(kp);
+		kp += 2;
+	} else if (c == 0xdb && end - kp >= 4) {
+		kn = ev_rbe32(kp);
+		kp += 4;
+	} else {
+		*why = "map key is not a string";
+		return NULL;
+	}
+	if ((size_t)(end - kp) < kn) {
+		*why = "truncated msgpack value";
+		return NULL;
+	}
+	o = put_str(o, kp, kn, end);
+	if (o == NULL) {
+		*why = "string is not valid UTF-8";
+		return NULL;
+	}
+	p = kp + kn;
+	*o++ = ':';
+	goto value;
 }
 
 int ev_json_put_mp(struct ev_buf *b, const uint8_t **pp, const uint8_t *end,
