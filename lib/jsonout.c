@@ -49,17 +49,23 @@ static inline int ndigits(uint64_t v)
 char *ev_fmt_u64(char *o, uint64_t v)
 {
 	char *e = o + ndigits(v), *t = e;
+	uint32_t w;
 
-	while (v >= 100) {
+	while (v > UINT32_MAX) {
 		unsigned r = (unsigned)(v % 100);
 		v /= 100;
 		t -= 2;
 		memcpy(t, digits2 + 2 * r, 2);
 	}
-	if (v >= 10)
-		memcpy(t - 2, digits2 + 2 * v, 2);
+	/* the rest in 32 bits: cheaper divisions */
+	for (w = (uint32_t)v; w >= 100; w /= 100) {
+		t -= 2;
+		memcpy(t, digits2 + 2 * (w % 100), 2);
+	}
+	if (w >= 10)
+		memcpy(t - 2, digits2 + 2 * w, 2);
 	else
-		t[-1] = (char)('0' + v);
+		t[-1] = (char)('0' + w);
 	return e;
 }
 
@@ -351,10 +357,35 @@ static inline char *put_str(char *o, const uint8_t *s, size_t n,
 static __attribute__((noinline)) char *put_str_any(char *o, const uint8_t *s,
 						   size_t n, const uint8_t *lim)
 {
-	size_t i = 0, r, k;
+	/* s[verb..i) went out as it is, the i - verb bytes before o */
+	size_t i = 0, r, k, verb = 0;
+	uint8_t tmp[16] = {0};
 	unsigned m;
 	uint8_t c;
 
+	if (n >= 16) {
+		/* nothing to escape (most often): 16 bytes at a time, the
+		 * last 16 overlapping the ones before */
+		for (i = 0; i + 16 <= n; i += 16) {
+			if (special16(s + i) != 0)
+				goto any;
+			memcpy(o + 1 + i, s + i, 16);
+		}
+		if (i < n && special16(s + n - 16) != 0)
+			goto any;
+		memcpy(o + 1 + n - 16, s + n - 16, 16);
+		goto done;
+	}
+	if (lim - s < 16) {
+		/* a short string near the end of what may be read */
+		memcpy(tmp, s, n);
+		if ((special16(tmp) & ((1u << n) - 1)) == 0) {
+			memcpy(o + 1, tmp, 16);
+			goto done;
+		}
+	}
+any:
+	i = 0;
 	*o++ = '"';
 	while (i < n) {
 		r = n - i;
@@ -363,22 +394,29 @@ static __attribute__((noinline)) char *put_str_any(char *o, const uint8_t *s,
 			memcpy(o, s + i, 16);
 			if (r < 16)
 				m &= (1u << r) - 1;
-			if (m == 0) {
-				k = r < 16 ? r : 16;
-				o += k;
-				i += k;
-				continue;
-			}
-			k = (size_t)__builtin_ctz(m);
-			o += k;
-			i += k;
+		} else if (n >= 16 && n - 16 >= verb) {
+			/* the last 16 bytes of s, whose first 16 - r went out
+			 * as they are: written again, the same */
+			m = special16(s + n - 16) >> (16 - r);
+			memcpy(o - (16 - r), s + n - 16, 16);
 		} else if ((c = s[i]) >= 0x20 && c != '"' && c != '\\' &&
 			   c < 0x80) {
 			/* the last bytes before lim, one at a time */
 			*o++ = (char)c;
 			i++;
 			continue;
+		} else {
+			m = 1;
 		}
+		if (m == 0) {
+			k = r < 16 ? r : 16;
+			o += k;
+			i += k;
+			continue;
+		}
+		k = (size_t)__builtin_ctz(m);
+		o += k;
+		i += k;
 		/* s[i] is not copied as it is, nor are the bytes of 0x80 and
 		 * up after it (text in another script) */
 		c = s[i];
@@ -423,10 +461,14 @@ static __attribute__((noinline)) char *put_str_any(char *o, const uint8_t *s,
 			*o++ = hexdig[c >> 4];
 			*o++ = hexdig[c & 15];
 		}
-		i++;
+		verb = ++i;
 	}
 	*o++ = '"';
 	return o;
+done:
+	o[0] = '"';
+	o[n + 1] = '"';
+	return o + n + 2;
 }
 
 int ev_json_put_str(struct ev_buf *b, const char *s, size_t n)
@@ -846,17 +888,29 @@ static char *put_key(char *o, const char *lit, size_t n)
 static char *env_str(const uint8_t **pp, const uint8_t *end, char *o,
 		     int nonempty, const char **why)
 {
+	const uint8_t *p = *pp;
 	struct ev_mp_item it;
 
-	if (ev_mp_read(pp, end, &it) != 0 || it.type != EV_MP_STR ||
-	    (nonempty && it.n == 0)) {
-		*why = "envelope field has the wrong type";
-		return NULL;
+	/* str8 and fixstr (nearly every one) read here */
+	if (end - p >= 2 && (*p == 0xd9 || (*p & 0xe0) == 0xa0)) {
+		it.n = *p == 0xd9 ? p[1] : *p & 0x1fu;
+		p += *p == 0xd9 ? 2 : 1;
+		if ((size_t)(end - p) < it.n)
+			goto wrong;
+		it.p = p;
+		*pp = p + it.n;
+	} else if (ev_mp_read(pp, end, &it) != 0 || it.type != EV_MP_STR) {
+		goto wrong;
 	}
+	if (nonempty && it.n == 0)
+		goto wrong;
 	o = put_str(o, it.p, it.n, end);
 	if (o == NULL)
 		*why = "string is not valid UTF-8";
 	return o;
+wrong:
+	*why = "envelope field has the wrong type";
+	return NULL;
 }
 
 int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
@@ -880,7 +934,7 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 	count = rec[0] & 0x0f;
 	p++;
 	o = KEY(o, "{\"offset\":");
-	o = ev_fmt_u64(o, offset);
+	o = fmt_u64(o, offset);
 	for (i = 0; i < count; i++) {
 		if (p >= end || (k = *p++) <= last || k > EV_K_MAX) {
 			why = "unknown or out-of-order field key";
@@ -905,14 +959,16 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 			break;
 		case EV_K_VERSION:
 		case EV_K_SCHEMA:
-			if (ev_mp_read(&p, end, &it) != 0 ||
-			    it.type != EV_MP_UINT || it.v.u == 0) {
+			if (p < end && *p >= 1 && *p <= 0x7f) {
+				it.v.u = *p++; /* a positive fixint */
+			} else if (ev_mp_read(&p, end, &it) != 0 ||
+				   it.type != EV_MP_UINT || it.v.u == 0) {
 				why = "version or schema is not a positive integer";
 				goto bad;
 			}
 			o = k == EV_K_VERSION ? KEY(o, ",\"version\":")
 					      : KEY(o, ",\"schema\":");
-			o = ev_fmt_u64(o, it.v.u);
+			o = fmt_u64(o, it.v.u);
 			break;
 		case EV_K_TIME:
 			if (ev_mp_read(&p, end, &it) != 0 ||
