@@ -10,7 +10,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#if defined(__SSE2__)
+/* EV_NO_SIMD: the portable code, where SSE2 is there (its unit test) */
+#if defined(__SSE2__) && !defined(EV_NO_SIMD)
+#define EV_JSON_SSE2 1
 #include <emmintrin.h>
 #endif
 
@@ -290,7 +292,7 @@ static const char hexdig[] = "0123456789abcdef";
  * per byte (bit i for s[i]): '"', '\\', the control characters, and the
  * bytes of 0x80 and up (checked as UTF-8 before they are copied).
  */
-#if defined(__SSE2__)
+#if defined(EV_JSON_SSE2)
 static inline unsigned special16(const uint8_t *s)
 {
 	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
