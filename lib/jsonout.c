@@ -973,8 +973,20 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 			o = fmt_u64(o, it.v.u);
 			break;
 		case EV_K_TIME:
-			if (ev_mp_read(&p, end, &it) != 0 ||
-			    ev_mp_time_decode(&it, &t) != 0) {
+			if (end - p >= 10 && p[0] == 0xd7 && p[1] == 0xff) {
+				/* timestamp 64, as evpub writes it: as
+				 * ev_mp_time_decode() reads it */
+				uint64_t w = ev_rbe64(p + 2);
+				if ((w >> 34) > 999999999 ||
+				    ev_time_from_sec(
+					    (int64_t)(w & ((1ull << 34) - 1)),
+					    (long)(w >> 34), &t) != 0) {
+					why = "time is not a valid timestamp";
+					goto bad;
+				}
+				p += 10;
+			} else if (ev_mp_read(&p, end, &it) != 0 ||
+				   ev_mp_time_decode(&it, &t) != 0) {
 				why = "time is not a valid timestamp";
 				goto bad;
 			}
@@ -1001,8 +1013,10 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 			break;
 		case EV_K_PREV:
 			/* the stream chain is for readers, not for JSON */
-			if (ev_mp_read(&p, end, &it) != 0 ||
-			    it.type != EV_MP_UINT) {
+			if (end - p >= 5 && *p == 0xce) {
+				p += 5; /* a uint 32 (most often) */
+			} else if (ev_mp_read(&p, end, &it) != 0 ||
+				   it.type != EV_MP_UINT) {
 				why = "previous offset is not an unsigned integer";
 				goto bad;
 			}
