@@ -333,6 +333,23 @@ static inline unsigned special16(const uint8_t *s)
 }
 #endif
 
+/*
+ * A short string (n <= 16, 16 bytes readable at s) with nothing to escape
+ * as JSON at *op, and 1; 0 (and nothing written) for any other.
+ */
+static inline int put_short(char **op, const uint8_t *s, unsigned n)
+{
+	char *o = *op;
+
+	if ((special16(s) & ((1u << n) - 1)) != 0)
+		return 0;
+	o[0] = '"';
+	memcpy(o + 1, s, 16);
+	o[n + 1] = '"';
+	*op = o + n + 2;
+	return 1;
+}
+
 static char *put_str_any(char *o, const uint8_t *s, size_t n,
 			 const uint8_t *lim);
 
@@ -346,12 +363,8 @@ static char *put_str_any(char *o, const uint8_t *s, size_t n,
 static inline char *put_str(char *o, const uint8_t *s, size_t n,
 			    const uint8_t *lim)
 {
-	if (n <= 16 && lim - s >= 16 && (special16(s) & ((1u << n) - 1)) == 0) {
-		o[0] = '"';
-		memcpy(o + 1, s, 16);
-		o[n + 1] = '"';
-		return o + n + 2;
-	}
+	if (n <= 16 && lim - s >= 16 && put_short(&o, s, (unsigned)n))
+		return o;
 	return put_str_any(o, s, n, lim);
 }
 
@@ -613,18 +626,20 @@ static char *put_lit(char *o, const char *s, size_t n)
 
 /*
  * One msgpack value (the JSON image only) as JSON at o.  Containers are
- * followed on a stack of their own, not by recursion: left[i] is how
- * many values the i-th open container still holds, map[i] whether it is
- * a map; a container opened with sp others open is at depth depth + sp.
+ * followed on a stack of their own, not by recursion: the innermost open
+ * one has left values still to come (the one being written included) and
+ * is a map when in_map; the ones around it are saved in left_at[] and
+ * map_at[].  A container opened with sp others open is at depth
+ * depth + sp.
  */
 static char *mpj(const uint8_t **pp, const uint8_t *end, char *o, int depth,
 		 const char **why)
 {
-	uint32_t left[EV_READ_DEPTH + 2];
-	uint8_t map[EV_READ_DEPTH + 2];
+	uint32_t left_at[EV_READ_DEPTH + 2], left = 0;
+	uint8_t map_at[EV_READ_DEPTH + 2];
 	const uint8_t *p = *pp, *kp;
 	uint32_t n, kn;
-	int sp = 0, is_map;
+	int sp = 0, is_map, in_map = 0;
 	uint8_t c;
 	double d;
 	uint64_t u;
@@ -632,13 +647,18 @@ static char *mpj(const uint8_t **pp, const uint8_t *end, char *o, int depth,
 value:
 	NEED(1);
 	c = *p++;
+	if ((c & 0xe0) == 0xa0) {
+		n = c & 0x1f;
+		/* the most common value: a short string, 16 bytes readable */
+		if (n <= 16 && end - p >= 16 && put_short(&o, p, n)) {
+			p += n;
+			goto next;
+		}
+		goto str;
+	}
 	if (c <= 0x7f) {
 		o = fmt_u64(o, c);
 		goto next;
-	}
-	if ((c & 0xe0) == 0xa0) {
-		n = c & 0x1f;
-		goto str;
 	}
 	if (c >= 0xe0) {
 		o = ev_fmt_i64(o, (int8_t)c);
@@ -787,7 +807,7 @@ flt:
 	o = ev_fmt_double(o, d);
 	goto next;
 container:
-	if (depth + sp > EV_READ_DEPTH || sp >= (int)sizeof(map)) {
+	if (depth + sp > EV_READ_DEPTH || sp >= (int)sizeof(map_at)) {
 		*why = "nesting deeper than 66 levels";
 		return NULL;
 	}
@@ -800,32 +820,42 @@ container:
 		*o++ = is_map ? '}' : ']';
 		goto next;
 	}
-	left[sp] = n;
-	map[sp] = (uint8_t)is_map;
+	left_at[sp] = left;
+	map_at[sp] = (uint8_t)in_map;
 	sp++;
+	left = n;
+	in_map = is_map;
 	goto element;
 next:
 	/* a value is written: the next one of the innermost container, or
 	 * its end (and maybe the end of the containers around it) */
 	while (sp > 0) {
-		if (--left[sp - 1] > 0) {
+		if (--left > 0) {
 			*o++ = ',';
 			goto element;
 		}
-		*o++ = map[sp - 1] ? '}' : ']';
+		*o++ = in_map ? '}' : ']';
 		sp--;
+		left = left_at[sp];
+		in_map = map_at[sp];
 	}
 	*pp = p;
 	return o;
 element:
-	if (!map[sp - 1])
+	if (!in_map)
 		goto value;
-	/* a map's key: must be a string */
+	/* a map's key: must be a string; most often a short one, with 16
+	 * bytes readable after its header */
 	NEED(1);
 	kp = p;
 	c = *kp++;
 	if ((c & 0xe0) == 0xa0) {
 		kn = c & 0x1f;
+		if (kn <= 16 && end - kp >= 16 && put_short(&o, kp, kn)) {
+			p = kp + kn;
+			*o++ = ':';
+			goto value;
+		}
 	} else if (c == 0xd9 && end - kp >= 1) {
 		kn = *kp++;
 	} else if (c == 0xda && end - kp >= 2) {
