@@ -420,17 +420,27 @@ static int ulid_parse(const uint8_t *t, uint8_t v[16])
 static void ulid_format(const uint8_t v[16], uint8_t *t)
 {
 	uint64_t hi = get_be64(v), lo = get_be64(v + 8);
-	int i;
 
 	/* as ulid_parse: 13 characters from lo's 64 bits and hi's last,
-	 * 13 from the 63 bits of hi above it; two characters at a time */
-	for (i = 24; i > 13; i -= 2, lo >>= 10)
-		memcpy(t + i, crockpair + 2 * (lo & 1023), 2);
-	t[13] = (uint8_t)crockford[(lo & 15) | (hi & 1) << 4];
+	 * 13 from the 63 bits of hi above it; two characters at a time,
+	 * unrolled */
+#define PAIR(i, x) memcpy(t + (i), crockpair + 2 * ((x)&1023), 2)
+	PAIR(24, lo);
+	PAIR(22, lo >> 10);
+	PAIR(20, lo >> 20);
+	PAIR(18, lo >> 30);
+	PAIR(16, lo >> 40);
+	PAIR(14, lo >> 50);
+	t[13] = (uint8_t)crockford[(lo >> 60) | (hi & 1) << 4];
 	hi >>= 1;
-	for (i = 11; i > 0; i -= 2, hi >>= 10)
-		memcpy(t + i, crockpair + 2 * (hi & 1023), 2);
-	t[0] = (uint8_t)crockford[hi & 7];
+	PAIR(11, hi);
+	PAIR(9, hi >> 10);
+	PAIR(7, hi >> 20);
+	PAIR(5, hi >> 30);
+	PAIR(3, hi >> 40);
+	PAIR(1, hi >> 50);
+#undef PAIR
+	t[0] = (uint8_t)crockford[(hi >> 60) & 7];
 }
 
 static const uint8_t *next_of(const uint8_t *from, const uint8_t *end, int c)
