@@ -353,6 +353,29 @@ static inline int put_short(char **op, const uint8_t *s, unsigned n)
 static char *put_str_any(char *o, const uint8_t *s, size_t n,
 			 const uint8_t *lim);
 
+/* put_str() of a string longer than 16 bytes: when it has nothing to
+ * escape (most often), 16 bytes at a time, the last 16 overlapping the
+ * ones before; else put_str_any() */
+static __attribute__((noinline)) char *
+put_str_long(char *o, const uint8_t *s, size_t n, const uint8_t *lim)
+{
+	size_t i;
+
+	for (i = 0; i + 16 <= n; i += 16) {
+		if (special16(s + i) != 0)
+			return put_str_any(o, s, n, lim);
+		memcpy(o + 1 + i, s + i, 16);
+	}
+	if (i < n) {
+		if (special16(s + n - 16) != 0)
+			return put_str_any(o, s, n, lim);
+		memcpy(o + 1 + n - 16, s + n - 16, 16);
+	}
+	o[0] = '"';
+	o[n + 1] = '"';
+	return o + n + 2;
+}
+
 /*
  * s (n bytes) as a JSON string at o; NULL when s is not valid UTF-8.  lim
  * is how far past s it is safe to read: s is checked 16 bytes at a time,
@@ -365,10 +388,10 @@ static inline char *put_str(char *o, const uint8_t *s, size_t n,
 {
 	if (n <= 16 && lim - s >= 16 && put_short(&o, s, (unsigned)n))
 		return o;
-	return put_str_any(o, s, n, lim);
+	return n > 16 ? put_str_long(o, s, n, lim) : put_str_any(o, s, n, lim);
 }
 
-/* put_str(), for any string: escapes, UTF-8 checked, longer strings */
+/* put_str(), for any string: escapes, UTF-8, short strings near lim */
 static __attribute__((noinline)) char *put_str_any(char *o, const uint8_t *s,
 						   size_t n, const uint8_t *lim)
 {
@@ -378,20 +401,7 @@ static __attribute__((noinline)) char *put_str_any(char *o, const uint8_t *s,
 	unsigned m;
 	uint8_t c;
 
-	if (n >= 16) {
-		/* nothing to escape (most often): 16 bytes at a time, the
-		 * last 16 overlapping the ones before */
-		for (i = 0; i + 16 <= n; i += 16) {
-			if (special16(s + i) != 0)
-				goto any;
-			memcpy(o + 1 + i, s + i, 16);
-		}
-		if (i < n && special16(s + n - 16) != 0)
-			goto any;
-		memcpy(o + 1 + n - 16, s + n - 16, 16);
-		goto done;
-	}
-	if (lim - s < 16) {
+	if (n < 16 && lim - s < 16) {
 		/* a short string near the end of what may be read */
 		memcpy(tmp, s, n);
 		if ((special16(tmp) & ((1u << n) - 1)) == 0) {
@@ -399,8 +409,6 @@ static __attribute__((noinline)) char *put_str_any(char *o, const uint8_t *s,
 			goto done;
 		}
 	}
-any:
-	i = 0;
 	*o++ = '"';
 	while (i < n) {
 		r = n - i;
