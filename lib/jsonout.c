@@ -925,8 +925,8 @@ static char *put_key(char *o, const char *lit, size_t n)
 #define KEY(o, s) put_key((o), (s), sizeof(s) - 1)
 
 /* A string field of the envelope: returns NULL on error. */
-static char *env_str(const uint8_t **pp, const uint8_t *end, char *o,
-		     int nonempty, const char **why)
+static inline char *env_str(const uint8_t **pp, const uint8_t *end, char *o,
+			    int nonempty, const char **why)
 {
 	const uint8_t *p = *pp;
 	struct ev_mp_item it;
