@@ -10,6 +10,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+/* EV_NO_SIMD: the portable code, where SSE2 is there (its unit test) */
+#if defined(__SSE2__) && !defined(EV_NO_SIMD)
+#define EV_JSON_SSE2 1
+#include <emmintrin.h>
+#endif
 
 #include "evlog_private.h"
 
@@ -24,26 +29,60 @@ static const char digits2[] = "00010203040506070809"
 			      "80818283848586878889"
 			      "90919293949596979899";
 
+/* how many decimal digits v has */
+static inline int ndigits(uint64_t v)
+{
+	int n = 1;
+
+	for (;;) {
+		if (v < 10)
+			return n;
+		if (v < 100)
+			return n + 1;
+		if (v < 1000)
+			return n + 2;
+		if (v < 10000)
+			return n + 3;
+		v /= 10000;
+		n += 4;
+	}
+}
+
 char *ev_fmt_u64(char *o, uint64_t v)
 {
-	char tmp[24], *t = tmp + sizeof(tmp);
-	size_t n;
+	char *e = o + ndigits(v), *t = e;
+	uint32_t w;
 
-	while (v >= 100) {
+	while (v > UINT32_MAX) {
 		unsigned r = (unsigned)(v % 100);
 		v /= 100;
 		t -= 2;
 		memcpy(t, digits2 + 2 * r, 2);
 	}
-	if (v >= 10) {
+	/* the rest in 32 bits: cheaper divisions */
+	for (w = (uint32_t)v; w >= 100; w /= 100) {
 		t -= 2;
-		memcpy(t, digits2 + 2 * v, 2);
-	} else {
-		*--t = (char)('0' + v);
+		memcpy(t, digits2 + 2 * (w % 100), 2);
 	}
-	n = (size_t)(tmp + sizeof(tmp) - t);
-	memcpy(o, t, n);
-	return o + n;
+	if (w >= 10)
+		memcpy(t - 2, digits2 + 2 * w, 2);
+	else
+		t[-1] = (char)('0' + w);
+	return e;
+}
+
+/* ev_fmt_u64, the one- and two-digit numbers (most in records) inline */
+static inline char *fmt_u64(char *o, uint64_t v)
+{
+	if (v < 10) {
+		*o = (char)('0' + v);
+		return o + 1;
+	}
+	if (v < 100) {
+		memcpy(o, digits2 + 2 * v, 2);
+		return o + 2;
+	}
+	return ev_fmt_u64(o, v);
 }
 
 char *ev_fmt_i64(char *o, int64_t v)
@@ -248,15 +287,220 @@ char *ev_fmt_double(char *o, double d)
 
 static const char hexdig[] = "0123456789abcdef";
 
-static char *put_str(char *o, const uint8_t *s, size_t n, const uint8_t *lim);
+/*
+ * Which of the 16 bytes at s a JSON string cannot take as they are, a bit
+ * per byte (bit i for s[i]): '"', '\\', the control characters, and the
+ * bytes of 0x80 and up (checked as UTF-8 before they are copied).
+ */
+#if defined(EV_JSON_SSE2)
+static inline unsigned special16(const uint8_t *s)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i m = _mm_or_si128(
+		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+		/* signed: the bytes of 0x80 and up are below 0x20 too */
+		_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+
+	return (unsigned)_mm_movemask_epi8(m);
+}
+#else
+/* The same for 8 bytes, in a 64-bit word: each byte's test is exact (no
+ * carry crosses into the next byte), its result in the byte's high bit,
+ * and the 8 high bits are gathered by one multiplication. */
+static inline unsigned special8(const uint8_t *s)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full;
+	uint64_t w, q, b, m;
+
+	memcpy(&w, s, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w); /* s[0] in the low byte */
+#endif
+	q = w ^ (ones * '"');
+	b = w ^ (ones * '\\');
+	m = w | ~((w & lo7) + ones * 0x60); /* 0x80 and up, below 0x20 */
+	m |= ~(((q & lo7) + lo7) | q);	    /* '"' */
+	m |= ~(((b & lo7) + lo7) | b);	    /* '\\' */
+	m = (m >> 7) & ones;
+	return (unsigned)((m * 0x0102040810204080ull) >> 56);
+}
+
+static inline unsigned special16(const uint8_t *s)
+{
+	return special8(s) | special8(s + 8) << 8;
+}
+#endif
+
+/*
+ * A short string (n <= 16, 16 bytes readable at s) with nothing to escape
+ * as JSON at *op, and 1; 0 (and nothing written) for any other.
+ */
+static inline int put_short(char **op, const uint8_t *s, unsigned n)
+{
+	char *o = *op;
+
+	if ((special16(s) & ((1u << n) - 1)) != 0)
+		return 0;
+	o[0] = '"';
+	memcpy(o + 1, s, 16);
+	o[n + 1] = '"';
+	*op = o + n + 2;
+	return 1;
+}
+
+static char *put_str_any(char *o, const uint8_t *s, size_t n,
+			 const uint8_t *lim);
+
+/* put_str() of a string longer than 16 bytes: when it has nothing to
+ * escape (most often), 16 bytes at a time, the last 16 overlapping the
+ * ones before; else put_str_any() */
+static __attribute__((noinline)) char *
+put_str_long(char *o, const uint8_t *s, size_t n, const uint8_t *lim)
+{
+	size_t i;
+
+	for (i = 0; i + 16 <= n; i += 16) {
+		if (special16(s + i) != 0)
+			return put_str_any(o, s, n, lim);
+		memcpy(o + 1 + i, s + i, 16);
+	}
+	if (i < n) {
+		if (special16(s + n - 16) != 0)
+			return put_str_any(o, s, n, lim);
+		memcpy(o + 1 + n - 16, s + n - 16, 16);
+	}
+	o[0] = '"';
+	o[n + 1] = '"';
+	return o + n + 2;
+}
+
+/*
+ * s (n bytes) as a JSON string at o; NULL when s is not valid UTF-8.  lim
+ * is how far past s it is safe to read: s is checked 16 bytes at a time,
+ * and a short string in one 16-byte load when 16 bytes can be read.  Up
+ * to 15 bytes past the string's JSON are written over: the output must
+ * have room to spare (JSON_BOUND, ev_json_put_str()).
+ */
+static inline char *put_str(char *o, const uint8_t *s, size_t n,
+			    const uint8_t *lim)
+{
+	if (n <= 16 && lim - s >= 16 && put_short(&o, s, (unsigned)n))
+		return o;
+	return n > 16 ? put_str_long(o, s, n, lim) : put_str_any(o, s, n, lim);
+}
+
+/* put_str(), for any string: escapes, UTF-8, short strings near lim */
+static __attribute__((noinline)) char *put_str_any(char *o, const uint8_t *s,
+						   size_t n, const uint8_t *lim)
+{
+	/* s[verb..i) went out as it is, the i - verb bytes before o */
+	size_t i = 0, r, k, verb = 0;
+	uint8_t tmp[16] = {0};
+	unsigned m;
+	uint8_t c;
+
+	if (n < 16 && lim - s < 16) {
+		/* a short string near the end of what may be read */
+		memcpy(tmp, s, n);
+		if ((special16(tmp) & ((1u << n) - 1)) == 0) {
+			memcpy(o + 1, tmp, 16);
+			goto done;
+		}
+	}
+	*o++ = '"';
+	while (i < n) {
+		r = n - i;
+		if (r >= 16 || lim - (s + i) >= 16) {
+			m = special16(s + i);
+			memcpy(o, s + i, 16);
+			if (r < 16)
+				m &= (1u << r) - 1;
+		} else if (n >= 16 && n - 16 >= verb) {
+			/* the last 16 bytes of s, whose first 16 - r went out
+			 * as they are: written again, the same */
+			m = special16(s + n - 16) >> (16 - r);
+			memcpy(o - (16 - r), s + n - 16, 16);
+		} else if ((c = s[i]) >= 0x20 && c != '"' && c != '\\' &&
+			   c < 0x80) {
+			/* the last bytes before lim, one at a time */
+			*o++ = (char)c;
+			i++;
+			continue;
+		} else {
+			m = 1;
+		}
+		if (m == 0) {
+			k = r < 16 ? r : 16;
+			o += k;
+			i += k;
+			continue;
+		}
+		k = (size_t)__builtin_ctz(m);
+		o += k;
+		i += k;
+		/* s[i] is not copied as it is, nor are the bytes of 0x80 and
+		 * up after it (text in another script) */
+		c = s[i];
+		if (c >= 0x80) {
+			do {
+				k = (size_t)ev_utf8_seq(s + i, s + n);
+				if (k == 0)
+					return NULL;
+				memcpy(o, s + i, k);
+				o += k;
+				i += k;
+			} while (i < n && s[i] >= 0x80);
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"':
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			break;
+		case '\n':
+			*o++ = 'n';
+			break;
+		case '\t':
+			*o++ = 't';
+			break;
+		case '\r':
+			*o++ = 'r';
+			break;
+		case '\b':
+			*o++ = 'b';
+			break;
+		case '\f':
+			*o++ = 'f';
+			break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hexdig[c >> 4];
+			*o++ = hexdig[c & 15];
+		}
+		verb = ++i;
+	}
+	*o++ = '"';
+	return o;
+done:
+	o[0] = '"';
+	o[n + 1] = '"';
+	return o + n + 2;
+}
 
 int ev_json_put_str(struct ev_buf *b, const char *s, size_t n)
 {
 	char *o;
 
-	/* 6 bytes per input byte at worst, quotes, and the 8-byte tail
-	 * store of put_str */
-	if (ev_buf_reserve(b, 6 * n + 2 + 8) != 0)
+	/* 6 bytes per input byte at worst, the quotes, and the 16-byte
+	 * stores of put_str() */
+	if (ev_buf_reserve(b, 6 * n + 2 + 16) != 0)
 		return EV_ERR;
 	o = put_str((char *)b->p + b->len, (const uint8_t *)s, n,
 		    (const uint8_t *)s + n);
@@ -374,109 +618,6 @@ int ev_base64_decode(const char *s, size_t n, struct ev_buf *out)
  */
 #define JSON_BOUND(n) (7 * (size_t)(n) + 256)
 
-static inline int swar_special(uint64_t w)
-{
-	const uint64_t ones = 0x0101010101010101ull;
-	const uint64_t high = 0x8080808080808080ull;
-	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-
-	return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
-		 ((b - ones) & ~b) | w) &
-		high) != 0;
-}
-
-/*
- * s as a JSON string at o; NULL when s is not valid UTF-8.  lim is how far
- * past s it is safe to read: a short tail is then checked with one 8-byte
- * load, the bytes past the string masked off.
- */
-static char *put_str(char *o, const uint8_t *s, size_t n, const uint8_t *lim)
-{
-	size_t i = 0, r;
-	uint64_t w, keep;
-	int k;
-
-	*o++ = '"';
-	while (i + 8 <= n) {
-		memcpy(&w, s + i, 8);
-		if (swar_special(w))
-			goto slow;
-		memcpy(o, &w, 8);
-		o += 8;
-		i += 8;
-	}
-	r = n - i;
-	if (r > 0 && s + i + 8 <= lim) {
-		memcpy(&w, s + i, 8);
-		/* the string's r bytes are the first in memory: the low
-		 * bytes of w on a little-endian machine, the high ones on a
-		 * big-endian one */
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		keep = ~0ull << (8 * (8 - r));
-#else
-		keep = (1ull << (8 * r)) - 1;
-#endif
-		w = (w & keep) | (0x6161616161616161ull & ~keep);
-		if (!swar_special(w)) {
-			memcpy(o, &w, 8); /* the output has room to spare */
-			o += r;
-			*o++ = '"';
-			return o;
-		}
-	}
-slow:
-	while (i < n) {
-		uint8_t c = s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			*o++ = (char)c;
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			k = ev_utf8_seq(s + i, s + n);
-			if (k == 0)
-				return NULL;
-			memcpy(o, s + i, (size_t)k);
-			o += k;
-			i += (size_t)k;
-			continue;
-		}
-		*o++ = '\\';
-		switch (c) {
-		case '"':
-			*o++ = '"';
-			break;
-		case '\\':
-			*o++ = '\\';
-			break;
-		case '\n':
-			*o++ = 'n';
-			break;
-		case '\t':
-			*o++ = 't';
-			break;
-		case '\r':
-			*o++ = 'r';
-			break;
-		case '\b':
-			*o++ = 'b';
-			break;
-		case '\f':
-			*o++ = 'f';
-			break;
-		default:
-			*o++ = 'u';
-			*o++ = '0';
-			*o++ = '0';
-			*o++ = hexdig[c >> 4];
-			*o++ = hexdig[c & 15];
-		}
-		i++;
-	}
-	*o++ = '"';
-	return o;
-}
-
 static char *put_lit(char *o, const char *s, size_t n)
 {
 	memcpy(o, s, n);
@@ -491,30 +632,45 @@ static char *put_lit(char *o, const char *s, size_t n)
 		}                                         \
 	} while (0)
 
-/* One msgpack value (the JSON image only) as JSON at o. */
+/*
+ * One msgpack value (the JSON image only) as JSON at o.  Containers are
+ * followed on a stack of their own, not by recursion: the innermost open
+ * one has left values still to come (the one being written included) and
+ * is a map when in_map; the ones around it are saved in left_at[] and
+ * map_at[].  A container opened with sp others open is at depth
+ * depth + sp.
+ */
 static char *mpj(const uint8_t **pp, const uint8_t *end, char *o, int depth,
 		 const char **why)
 {
-	const uint8_t *p = *pp;
-	uint32_t n, i;
-	int is_map;
+	uint32_t left_at[EV_READ_DEPTH + 2], left = 0;
+	uint8_t map_at[EV_READ_DEPTH + 2];
+	const uint8_t *p = *pp, *kp;
+	uint32_t n, kn;
+	int sp = 0, is_map, in_map = 0;
 	uint8_t c;
 	double d;
 	uint64_t u;
 
+value:
 	NEED(1);
 	c = *p++;
+	if ((c & 0xe0) == 0xa0) {
+		n = c & 0x1f;
+		/* the most common value: a short string, 16 bytes readable */
+		if (n <= 16 && end - p >= 16 && put_short(&o, p, n)) {
+			p += n;
+			goto next;
+		}
+		goto str;
+	}
 	if (c <= 0x7f) {
-		o = ev_fmt_u64(o, c);
-		goto done;
+		o = fmt_u64(o, c);
+		goto next;
 	}
 	if (c >= 0xe0) {
 		o = ev_fmt_i64(o, (int8_t)c);
-		goto done;
-	}
-	if (c >= 0xa0 && c <= 0xbf) {
-		n = c & 0x1f;
-		goto str;
+		goto next;
 	}
 	if (c <= 0x8f) {
 		n = c & 0x0f;
@@ -529,13 +685,13 @@ static char *mpj(const uint8_t **pp, const uint8_t *end, char *o, int depth,
 	switch (c) {
 	case 0xc0:
 		o = put_lit(o, "null", 4);
-		goto done;
+		goto next;
 	case 0xc2:
 		o = put_lit(o, "false", 5);
-		goto done;
+		goto next;
 	case 0xc3:
 		o = put_lit(o, "true", 4);
-		goto done;
+		goto next;
 	case 0xca: {
 		float f;
 		uint32_t w;
@@ -554,44 +710,44 @@ static char *mpj(const uint8_t **pp, const uint8_t *end, char *o, int depth,
 		goto flt;
 	case 0xcc:
 		NEED(1);
-		o = ev_fmt_u64(o, *p);
+		o = fmt_u64(o, *p);
 		p += 1;
-		goto done;
+		goto next;
 	case 0xcd:
 		NEED(2);
 		o = ev_fmt_u64(o, ev_rbe16(p));
 		p += 2;
-		goto done;
+		goto next;
 	case 0xce:
 		NEED(4);
 		o = ev_fmt_u64(o, ev_rbe32(p));
 		p += 4;
-		goto done;
+		goto next;
 	case 0xcf:
 		NEED(8);
 		o = ev_fmt_u64(o, ev_rbe64(p));
 		p += 8;
-		goto done;
+		goto next;
 	case 0xd0:
 		NEED(1);
 		o = ev_fmt_i64(o, (int8_t)*p);
 		p += 1;
-		goto done;
+		goto next;
 	case 0xd1:
 		NEED(2);
 		o = ev_fmt_i64(o, (int16_t)ev_rbe16(p));
 		p += 2;
-		goto done;
+		goto next;
 	case 0xd2:
 		NEED(4);
 		o = ev_fmt_i64(o, (int32_t)ev_rbe32(p));
 		p += 4;
-		goto done;
+		goto next;
 	case 0xd3:
 		NEED(8);
 		o = ev_fmt_i64(o, (int64_t)ev_rbe64(p));
 		p += 8;
-		goto done;
+		goto next;
 	case 0xd9:
 		NEED(1);
 		n = *p++;
@@ -650,16 +806,16 @@ str:
 		return NULL;
 	}
 	p += n;
-	goto done;
+	goto next;
 flt:
 	if (!isfinite(d)) {
 		*why = "non-finite float";
 		return NULL;
 	}
 	o = ev_fmt_double(o, d);
-	goto done;
+	goto next;
 container:
-	if (depth > EV_READ_DEPTH) {
+	if (depth + sp > EV_READ_DEPTH || sp >= (int)sizeof(map_at)) {
 		*why = "nesting deeper than 66 levels";
 		return NULL;
 	}
@@ -668,51 +824,70 @@ container:
 		return NULL;
 	}
 	*o++ = is_map ? '{' : '[';
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			*o++ = ',';
-		if (is_map) {
-			NEED(1);
-			{
-				/* key: must be a string */
-				const uint8_t *kp = p;
-				uint32_t kn;
-				c = *kp++;
-				if (c >= 0xa0 && c <= 0xbf) {
-					kn = c & 0x1f;
-				} else if (c == 0xd9 && end - kp >= 1) {
-					kn = *kp++;
-				} else if (c == 0xda && end - kp >= 2) {
-					kn = ev_rbe16(kp);
-					kp += 2;
-				} else if (c == 0xdb && end - kp >= 4) {
-					kn = ev_rbe32(kp);
-					kp += 4;
-				} else {
-					*why = "map key is not a string";
-					return NULL;
-				}
-				if ((size_t)(end - kp) < kn) {
-					*why = "truncated msgpack value";
-					return NULL;
-				}
-				o = put_str(o, kp, kn, end);
-				if (o == NULL) {
-					*why = "string is not valid UTF-8";
-					return NULL;
-				}
-				p = kp + kn;
-			}
-			*o++ = ':';
-		}
-		o = mpj(&p, end, o, depth + 1, why);
-		if (o == NULL)
-			return NULL;
+	if (n == 0) {
+		*o++ = is_map ? '}' : ']';
+		goto next;
 	}
-	*o++ = is_map ? '}' : ']';
-done:
+	left_at[sp] = left;
+	map_at[sp] = (uint8_t)in_map;
+	sp++;
+	left = n;
+	in_map = is_map;
+	goto element;
+next:
+	/* a value is written: the next one of the innermost container, or
+	 * its end (and maybe the end of the containers around it) */
+	while (sp > 0) {
+		if (--left > 0) {
+			*o++ = ',';
+			goto element;
+		}
+		*o++ = in_map ? '}' : ']';
+		sp--;
+		left = left_at[sp];
+		in_map = map_at[sp];
+	}
 	*pp = p;
 	return o;
+element:
+	if (!in_map)
+		goto value;
+	/* a map's key: must be a string; most often a short one, with 16
+	 * bytes readable after its header */
+	NEED(1);
+	kp = p;
+	c = *kp++;
+	if ((c & 0xe0) == 0xa0) {
+		kn = c & 0x1f;
+		if (kn <= 16 && end - kp >= 16 && put_short(&o, kp, kn)) {
+			p = kp + kn;
+			*o++ = ':';
+			goto value;
+		}
+	} else if (c == 0xd9 && end - kp >= 1) {
+		kn = *kp++;
+	} else if (c == 0xda && end - kp >= 2) {
+		kn = ev_rbe16(kp);
+		kp += 2;
+	} else if (c == 0xdb && end - kp >= 4) {
+		kn = ev_rbe32(kp);
+		kp += 4;
+	} else {
+		*why = "map key is not a string";
+		return NULL;
+	}
+	if ((size_t)(end - kp) < kn) {
+		*why = "truncated msgpack value";
+		return NULL;
+	}
+	o = put_str(o, kp, kn, end);
+	if (o == NULL) {
+		*why = "string is not valid UTF-8";
+		return NULL;
+	}
+	p = kp + kn;
+	*o++ = ':';
+	goto value;
 }
 
 int ev_json_put_mp(struct ev_buf *b, const uint8_t **pp, const uint8_t *end,
@@ -750,20 +925,32 @@ static char *put_key(char *o, const char *lit, size_t n)
 #define KEY(o, s) put_key((o), (s), sizeof(s) - 1)
 
 /* A string field of the envelope: returns NULL on error. */
-static char *env_str(const uint8_t **pp, const uint8_t *end, char *o,
-		     int nonempty, const char **why)
+static inline char *env_str(const uint8_t **pp, const uint8_t *end, char *o,
+			    int nonempty, const char **why)
 {
+	const uint8_t *p = *pp;
 	struct ev_mp_item it;
 
-	if (ev_mp_read(pp, end, &it) != 0 || it.type != EV_MP_STR ||
-	    (nonempty && it.n == 0)) {
-		*why = "envelope field has the wrong type";
-		return NULL;
+	/* str8 and fixstr (nearly every one) read here */
+	if (end - p >= 2 && (*p == 0xd9 || (*p & 0xe0) == 0xa0)) {
+		it.n = *p == 0xd9 ? p[1] : *p & 0x1fu;
+		p += *p == 0xd9 ? 2 : 1;
+		if ((size_t)(end - p) < it.n)
+			goto wrong;
+		it.p = p;
+		*pp = p + it.n;
+	} else if (ev_mp_read(pp, end, &it) != 0 || it.type != EV_MP_STR) {
+		goto wrong;
 	}
+	if (nonempty && it.n == 0)
+		goto wrong;
 	o = put_str(o, it.p, it.n, end);
 	if (o == NULL)
 		*why = "string is not valid UTF-8";
 	return o;
+wrong:
+	*why = "envelope field has the wrong type";
+	return NULL;
 }
 
 int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
@@ -787,7 +974,7 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 	count = rec[0] & 0x0f;
 	p++;
 	o = KEY(o, "{\"offset\":");
-	o = ev_fmt_u64(o, offset);
+	o = fmt_u64(o, offset);
 	for (i = 0; i < count; i++) {
 		if (p >= end || (k = *p++) <= last || k > EV_K_MAX) {
 			why = "unknown or out-of-order field key";
@@ -812,18 +999,32 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 			break;
 		case EV_K_VERSION:
 		case EV_K_SCHEMA:
-			if (ev_mp_read(&p, end, &it) != 0 ||
-			    it.type != EV_MP_UINT || it.v.u == 0) {
+			if (p < end && *p >= 1 && *p <= 0x7f) {
+				it.v.u = *p++; /* a positive fixint */
+			} else if (ev_mp_read(&p, end, &it) != 0 ||
+				   it.type != EV_MP_UINT || it.v.u == 0) {
 				why = "version or schema is not a positive integer";
 				goto bad;
 			}
 			o = k == EV_K_VERSION ? KEY(o, ",\"version\":")
 					      : KEY(o, ",\"schema\":");
-			o = ev_fmt_u64(o, it.v.u);
+			o = fmt_u64(o, it.v.u);
 			break;
 		case EV_K_TIME:
-			if (ev_mp_read(&p, end, &it) != 0 ||
-			    ev_mp_time_decode(&it, &t) != 0) {
+			if (end - p >= 10 && p[0] == 0xd7 && p[1] == 0xff) {
+				/* timestamp 64, as evpub writes it: as
+				 * ev_mp_time_decode() reads it */
+				uint64_t w = ev_rbe64(p + 2);
+				if ((w >> 34) > 999999999 ||
+				    ev_time_from_sec(
+					    (int64_t)(w & ((1ull << 34) - 1)),
+					    (long)(w >> 34), &t) != 0) {
+					why = "time is not a valid timestamp";
+					goto bad;
+				}
+				p += 10;
+			} else if (ev_mp_read(&p, end, &it) != 0 ||
+				   ev_mp_time_decode(&it, &t) != 0) {
 				why = "time is not a valid timestamp";
 				goto bad;
 			}
@@ -850,8 +1051,10 @@ int ev_record_to_json(const uint8_t *rec, size_t n, uint64_t offset,
 			break;
 		case EV_K_PREV:
 			/* the stream chain is for readers, not for JSON */
-			if (ev_mp_read(&p, end, &it) != 0 ||
-			    it.type != EV_MP_UINT) {
+			if (end - p >= 5 && *p == 0xce) {
+				p += 5; /* a uint 32 (most often) */
+			} else if (ev_mp_read(&p, end, &it) != 0 ||
+				   it.type != EV_MP_UINT) {
 				why = "previous offset is not an unsigned integer";
 				goto bad;
 			}

@@ -260,9 +260,12 @@ int ev_output_event(struct ev_output *o, const struct ev_rec *rec,
 	if (r == 0 && partition >= 0 && o->fmt == EV_OUT_JSON &&
 	    o->fields == NULL && put_partition(o, mark, partition) != 0)
 		r = ev_seterr(err, EV_ERR, "out of memory");
-	if (r == 0 && o->fmt != EV_OUT_MSGPACK &&
-	    ev_buf_putc(&o->buf, '\n') != 0)
-		r = ev_seterr(err, EV_ERR, "out of memory");
+	if (r == 0 && o->fmt != EV_OUT_MSGPACK) {
+		if (o->buf.len < o->buf.cap) /* nearly always: JSON_BOUND */
+			o->buf.p[o->buf.len++] = '\n';
+		else if (ev_buf_putc(&o->buf, '\n') != 0)
+			r = ev_seterr(err, EV_ERR, "out of memory");
+	}
 	if (r != 0) {
 		o->buf.len = mark; /* no half event */
 		return r;

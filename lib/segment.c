@@ -335,20 +335,22 @@ static const uint8_t crock_of[256] = {
 	0xff, 0xff, 0xff, 0xff,
 };
 
+/* where the digit pairs of a UUID's 36 characters are, around the four
+ * dashes at 8, 13, 18 and 23 */
+static const uint8_t uuid_at[16] = {0,	2,  4,	6,  9,	11, 14, 16,
+				    19, 21, 24, 26, 28, 30, 32, 34};
+
 /* 36 characters of a lowercase UUID to 16 bytes */
 static int uuid_parse(const uint8_t *t, uint8_t v[16])
 {
-	/* the offsets of the digit pairs, around the four dashes */
-	static const uint8_t at[16] = {0,  2,  4,  6,  9,  11, 14, 16,
-				       19, 21, 24, 26, 28, 30, 32, 34};
 	unsigned bad = 0, hi, lo;
 	int i;
 
 	if (t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-')
 		return 0;
 	for (i = 0; i < 16; i++) {
-		hi = hex_of[t[at[i]]];
-		lo = hex_of[t[at[i] + 1]];
+		hi = hex_of[t[uuid_at[i]]];
+		lo = hex_of[t[uuid_at[i] + 1]];
 		bad |= hi | lo;
 		v[i] = (uint8_t)(hi << 4 | lo);
 	}
@@ -357,13 +359,27 @@ static int uuid_parse(const uint8_t *t, uint8_t v[16])
 
 static void uuid_format(const uint8_t v[16], uint8_t *t)
 {
-	static const uint8_t at[16] = {0,  2,  4,  6,  9,  11, 14, 16,
-				       19, 21, 24, 26, 28, 30, 32, 34};
-	int i;
-
+	/* unrolled, the places constants: a third of the instructions of
+	 * the loop */
+#define HEX2(i) memcpy(t + uuid_at[i], hexpair + 2 * v[i], 2)
+	HEX2(0);
+	HEX2(1);
+	HEX2(2);
+	HEX2(3);
+	HEX2(4);
+	HEX2(5);
+	HEX2(6);
+	HEX2(7);
+	HEX2(8);
+	HEX2(9);
+	HEX2(10);
+	HEX2(11);
+	HEX2(12);
+	HEX2(13);
+	HEX2(14);
+	HEX2(15);
+#undef HEX2
 	t[8] = t[13] = t[18] = t[23] = '-';
-	for (i = 0; i < 16; i++)
-		memcpy(t + at[i], hexpair + 2 * v[i], 2);
 }
 
 /* 26 characters of a ULID to its 128 bits, big-endian */
@@ -404,17 +420,27 @@ static int ulid_parse(const uint8_t *t, uint8_t v[16])
 static void ulid_format(const uint8_t v[16], uint8_t *t)
 {
 	uint64_t hi = get_be64(v), lo = get_be64(v + 8);
-	int i;
 
 	/* as ulid_parse: 13 characters from lo's 64 bits and hi's last,
-	 * 13 from the 63 bits of hi above it; two characters at a time */
-	for (i = 24; i > 13; i -= 2, lo >>= 10)
-		memcpy(t + i, crockpair + 2 * (lo & 1023), 2);
-	t[13] = (uint8_t)crockford[(lo & 15) | (hi & 1) << 4];
+	 * 13 from the 63 bits of hi above it; two characters at a time,
+	 * unrolled */
+#define PAIR(i, x) memcpy(t + (i), crockpair + 2 * ((x)&1023), 2)
+	PAIR(24, lo);
+	PAIR(22, lo >> 10);
+	PAIR(20, lo >> 20);
+	PAIR(18, lo >> 30);
+	PAIR(16, lo >> 40);
+	PAIR(14, lo >> 50);
+	t[13] = (uint8_t)crockford[(lo >> 60) | (hi & 1) << 4];
 	hi >>= 1;
-	for (i = 11; i > 0; i -= 2, hi >>= 10)
-		memcpy(t + i, crockpair + 2 * (hi & 1023), 2);
-	t[0] = (uint8_t)crockford[hi & 7];
+	PAIR(11, hi);
+	PAIR(9, hi >> 10);
+	PAIR(7, hi >> 20);
+	PAIR(5, hi >> 30);
+	PAIR(3, hi >> 40);
+	PAIR(1, hi >> 50);
+#undef PAIR
+	t[0] = (uint8_t)crockford[(hi >> 60) & 7];
 }
 
 static const uint8_t *next_of(const uint8_t *from, const uint8_t *end, int c)
@@ -425,20 +451,44 @@ static const uint8_t *next_of(const uint8_t *from, const uint8_t *end, int c)
 	return q != NULL ? q : end;
 }
 
-static const uint8_t *min3(const uint8_t *a, const uint8_t *b, const uint8_t *c)
-{
-	const uint8_t *m = a < b ? a : b;
+/*
+ * The patterns of codec 2 (evlog(5)), each found by its first byte: a
+ * UUID, a str8 of 36 characters, and a ULID, a fixstr of 26, stored as
+ * their 16 bytes; a timestamp64, as the difference from the one before.
+ */
+static const struct pk_pattern {
+	uint8_t kind;	 /* PK_UUID, PK_ULID, PK_TIME */
+	uint8_t len;	 /* its msgpack bytes, header included */
+	uint8_t hdr[2];	 /* the header */
+	uint8_t hdr_len; /* the bytes of the header */
+	int (*parse)(const uint8_t *t, uint8_t v[16]); /* 16-byte ones */
+	void (*format)(const uint8_t v[16], uint8_t *t);
+} pk_patterns[3] = {
+	{PK_UUID, 38, {0xd9, 0x24}, 2, uuid_parse, uuid_format},
+	{PK_ULID, 27, {0xba, 0}, 1, ulid_parse, ulid_format},
+	{PK_TIME, 10, {0xd7, 0xff}, 2, NULL, NULL},
+};
 
-	return m < c ? m : c;
+/* The pattern pt at q (its first byte there): its length, 0 if it is not
+ * one; a 16-byte one in v */
+static size_t pk_match(const struct pk_pattern *pt, const uint8_t *q,
+		       const uint8_t *end, uint8_t v[16])
+{
+	if (end - q < pt->len || memcmp(q, pt->hdr, pt->hdr_len) != 0)
+		return 0;
+	if (pt->parse != NULL && !pt->parse(q + pt->hdr_len, v))
+		return 0;
+	return pt->len;
 }
 
 int ev_pack(const uint8_t *raw, size_t n, struct ev_buf *out)
 {
-	const uint8_t *end = raw + n, *lit = raw, *q, *nu, *nl, *nt;
+	const uint8_t *end = raw + n, *lit = raw, *q, *next[3];
+	const struct pk_pattern *pt;
 	uint8_t *gp, *kp, *dp, *rp, *o, v[16];
-	size_t s = 0, l = 0;
+	size_t s = 0, l = 0, len;
 	uint64_t prev = 0, t, z;
-	int kind;
+	int j;
 
 	/* worst case per pattern: 4 bytes of gap, 1 of kind, 16 of bytes
 	 * (or 10 of difference) for at least 10 bytes of input: sections
@@ -451,42 +501,25 @@ int ev_pack(const uint8_t *raw, size_t n, struct ev_buf *out)
 	dp = kp + n / 10 + 1;	    /* differences: n/10 * 10 */
 	rp = dp + n / 10 * 10 + 10; /* bytes: n/27 * 16 */
 	o = rp + n / 27 * 16 + 16;  /* literals: n */
-	nu = next_of(raw, end, 0xd9);
-	nl = next_of(raw, end, 0xba);
-	nt = next_of(raw, end, 0xd7);
+	/* where the next first byte of each pattern is */
+	for (j = 0; j < 3; j++)
+		next[j] = next_of(raw, end, pk_patterns[j].hdr[0]);
 	for (;;) {
-		size_t len = 0;
-		q = min3(nu, nl, nt);
-		if (q == end)
+		j = next[1] < next[0] ? 1 : 0;
+		if (next[2] < next[j])
+			j = 2;
+		if ((q = next[j]) == end)
 			break;
-		if (q == nu) {
-			if (end - q >= 38 && q[1] == 0x24 &&
-			    uuid_parse(q + 2, v)) {
-				kind = PK_UUID;
-				len = 38;
-			} else {
-				nu = next_of(q + 1, end, 0xd9);
-			}
-		} else if (q == nl) {
-			if (end - q >= 27 && ulid_parse(q + 1, v)) {
-				kind = PK_ULID;
-				len = 27;
-			} else {
-				nl = next_of(q + 1, end, 0xba);
-			}
-		} else if (end - q >= 10 && q[1] == 0xff) {
-			kind = PK_TIME;
-			len = 10;
-		} else {
-			nt = next_of(q + 1, end, 0xd7);
-		}
-		if (len == 0)
+		pt = &pk_patterns[j];
+		if ((len = pk_match(pt, q, end, v)) == 0) {
+			next[j] = next_of(q + 1, end, pt->hdr[0]);
 			continue;
+		}
 		gp = ev_uleb_put(gp, (uint64_t)(q - lit));
 		memcpy(o + l, lit, (size_t)(q - lit));
 		l += (size_t)(q - lit);
-		kp[s++] = (uint8_t)kind;
-		if (kind == PK_TIME) {
+		kp[s++] = pt->kind;
+		if (pt->kind == PK_TIME) {
 			t = get_be64(q + 2);
 			z = t - prev; /* mod 2^64, then zigzag */
 			z = (z << 1) ^ (uint64_t) - (int64_t)(z >> 63);
@@ -497,12 +530,10 @@ int ev_pack(const uint8_t *raw, size_t n, struct ev_buf *out)
 			rp += 16;
 		}
 		lit = q + len;
-		if (nu < lit)
-			nu = next_of(lit, end, 0xd9);
-		if (nl < lit)
-			nl = next_of(lit, end, 0xba);
-		if (nt < lit)
-			nt = next_of(lit, end, 0xd7);
+		for (j = 0; j < 3; j++)
+			if (next[j] < lit)
+				next[j] = next_of(lit, end,
+						  pk_patterns[j].hdr[0]);
 	}
 	if (s == 0)
 		return 0;
@@ -577,26 +608,22 @@ static int pk_sizes(const uint8_t *pk, size_t m, size_t *s, size_t *g,
 
 long long ev_unpacked_len(const uint8_t *pk, size_t m)
 {
-	size_t s, g, d, l, i, n12 = 0, n3 = 0;
+	size_t s, g, d, l, i, n;
 
 	if (pk_sizes(pk, m, &s, &g, &d, &l) != 0)
 		return -1;
-	for (i = 0; i < s; i++) {
+	for (n = l, i = 0; i < s; i++) {
 		uint8_t k = pk[PK_HDR + g + i];
-		if (k == PK_UUID)
-			n12 += 38;
-		else if (k == PK_ULID)
-			n12 += 27;
-		else if (k == PK_TIME)
-			n3++;
-		else
+		if (k < PK_UUID || k > PK_TIME)
 			return -1;
+		n += pk_patterns[k - PK_UUID].len;
 	}
-	return (long long)(l + n12 + 10 * n3);
+	return (long long)n;
 }
 
 int ev_unpack(const uint8_t *pk, size_t m, uint8_t *out, size_t n)
 {
+	const struct pk_pattern *pt;
 	const uint8_t *gp, *ge, *kp, *dp, *de, *rp, *re, *lp, *le;
 	uint8_t *o = out, *oe = out + n;
 	size_t s, g, d, l, i;
@@ -625,21 +652,16 @@ int ev_unpack(const uint8_t *pk, size_t m, uint8_t *out, size_t n)
 		lp += gap;
 		switch (kp[i]) {
 		case PK_UUID:
-			if (re - rp < 16 || oe - o < 38)
-				return -1;
-			o[0] = 0xd9;
-			o[1] = 0x24;
-			uuid_format(rp, o + 2);
-			rp += 16;
-			o += 38;
-			break;
 		case PK_ULID:
-			if (re - rp < 16 || oe - o < 27)
+			pt = &pk_patterns[kp[i] - PK_UUID];
+			if (re - rp < 16 || oe - o < pt->len)
 				return -1;
-			o[0] = 0xba;
-			ulid_format(rp, o + 1);
+			/* a ULID's header is 1 byte: format() writes over o[1]
+			 */
+			memcpy(o, pt->hdr, 2);
+			pt->format(rp, o + pt->hdr_len);
 			rp += 16;
-			o += 27;
+			o += pt->len;
 			break;
 		case PK_TIME:
 			if (get_uleb(&dp, de, 10, &z) != 0 || oe - o < 10)

@@ -157,11 +157,19 @@ int ev_time_parse(const char *s, size_t n, ev_time_t *out)
 	return time_parse(s, n, out) == 0 ? 0 : EV_EDATA;
 }
 
+/* v (< 100) as two digits at o */
+static void put2(char *o, unsigned v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+}
+
 size_t ev_time_format(ev_time_t t, char out[40])
 {
 	/* one-entry cache: consecutive events mostly share their second */
 	static __thread int64_t cached_sec = INT64_MIN;
 	static __thread char cached[40];
+	static __thread int cached_len;
 	int64_t sec = t / 1000000000, ns = t % 1000000000, days, rem, y;
 	unsigned m, d;
 	char *o = out;
@@ -179,13 +187,31 @@ size_t ev_time_format(ev_time_t t, char out[40])
 			days--;
 		}
 		civil_from_days(days, &y, &m, &d);
-		snprintf(cached, sizeof(cached),
-			 "%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d,
-			 (int)(rem / 3600), (int)(rem / 60 % 60),
-			 (int)(rem % 60));
+		if (y >= 0 && y <= 9999) {
+			/* YYYY-MM-DDTHH:MM:SS, as the snprintf() below */
+			put2(cached, (unsigned)(y / 100));
+			put2(cached + 2, (unsigned)(y % 100));
+			cached[4] = '-';
+			put2(cached + 5, m);
+			cached[7] = '-';
+			put2(cached + 8, d);
+			cached[10] = 'T';
+			put2(cached + 11, (unsigned)(rem / 3600));
+			cached[13] = ':';
+			put2(cached + 14, (unsigned)(rem / 60 % 60));
+			cached[16] = ':';
+			put2(cached + 17, (unsigned)(rem % 60));
+			cached_len = 19;
+		} else {
+			cached_len =
+				snprintf(cached, sizeof(cached),
+					 "%04lld-%02u-%02uT%02d:%02d:%02d",
+					 (long long)y, m, d, (int)(rem / 3600),
+					 (int)(rem / 60 % 60), (int)(rem % 60));
+		}
 		cached_sec = sec;
 	}
-	i = (int)strlen(cached);
+	i = cached_len;
 	memcpy(o, cached, (size_t)i);
 	o += i;
 	{
