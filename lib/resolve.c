@@ -318,11 +318,14 @@ int ev_writer_prep_ri(struct ev_writer *w, struct wbatch *b, uint32_t *bad)
 
 	b->ri_ready = 0;
 	if (b->ri_cap < b->count) {
-		struct rinfo *nr = realloc(b->ri, b->count * sizeof(*nr));
+		/* a quarter more: batches are recycled, and their counts vary
+		 * a little from one to the next */
+		size_t cap = b->count + b->count / 4;
+		struct rinfo *nr = realloc(b->ri, cap * sizeof(*nr));
 		if (nr == NULL)
 			return -1;
 		b->ri = nr;
-		b->ri_cap = b->count;
+		b->ri_cap = cap;
 	}
 	for (i = 0; i < b->count; i++) {
 		ri = &b->ri[i];
@@ -369,11 +372,12 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 	b->kept = b->acked = 0;
 	b->src = &b->res;
 	if (b->acks_cap < b->count) {
-		struct wack *na = realloc(b->acks, b->count * sizeof(*na));
+		size_t cap = b->count + b->count / 4;
+		struct wack *na = realloc(b->acks, cap * sizeof(*na));
 		if (na == NULL)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		b->acks = na;
-		b->acks_cap = b->count;
+		b->acks_cap = cap;
 	}
 	if (ev_buf_reserve(&b->res, b->raw.len + b->raw.len / 8) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
