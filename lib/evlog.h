@@ -3820,6 +3820,14 @@ int ev_trace_build_scan(struct ev_trace **out, struct ev_scan *scan,
 			const volatile sig_atomic_t *stop,
 			struct ev_error *err);
 
+/* ---- ingest */
+/* A hint: about bytes of input are to be appended (the size of the files
+ * being read), set before the first event is added.  The writer sizes
+ * its dedupe table once for the events that many bytes hold, judged from
+ * the first batch (at most the window's worth), rather than growing it
+ * as they come.  It never changes what is written. */
+void ev_writer_expect_bytes(struct ev_writer *w, uint64_t bytes);
+
 #ifdef __cplusplus
 }
 #endif
