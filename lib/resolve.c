@@ -524,9 +524,13 @@ int ev_writer_state_sync(struct ev_writer *w, struct ev_error *err)
 	}
 	w->head_moved = 0;
 	if (w->st == NULL) {
+		int r;
 		w->epoch = ev_state_epoch(w->log);
-		return ev_state_load_lazy(&w->st, w->log, 1, !w->state_whole,
-					  err);
+		r = ev_state_load_lazy(&w->st, w->log, 1, !w->state_whole, err);
+		/* a hint: without the room, the table grows as before */
+		if (r == 0 && w->expect_ids > 0)
+			(void)ev_state_reserve_ids(w->st, w->expect_ids);
+		return r;
 	}
 	return ev_state_catch_up(w->st, w->head.next, err);
 }

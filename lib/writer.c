@@ -908,6 +908,12 @@ static int submit(struct ev_writer *w, struct ev_error *err)
 	w->cur = NULL;
 	if (b != NULL && b->count > 0 && !w->verbatim)
 		(void)ev_writer_prep_ri(w, b, &bad);
+	if (w->expect_bytes > 0 && w->expect_ids == 0 && b != NULL &&
+	    b->count > 0)
+		/* records are smaller than their JSON: an estimate from
+		 * above, which the state bounds by its window */
+		w->expect_ids =
+			w->expect_bytes / (b->raw.len / b->count + 1) + 1;
 	if (b == NULL || b->count == 0) {
 		if (b != NULL) {
 			pthread_mutex_lock(&w->mu);
@@ -1157,6 +1163,11 @@ int ev_writer_flush(struct ev_writer *w, struct ev_error *err)
 		*err = w->ferr;
 	pthread_mutex_unlock(&w->mu);
 	return r ? err->code : 0;
+}
+
+void ev_writer_expect_bytes(struct ev_writer *w, uint64_t bytes)
+{
+	w->expect_bytes = bytes;
 }
 
 uint64_t ev_writer_syncs(const struct ev_writer *w)

@@ -191,6 +191,42 @@ static void test_load_ids(void **state)
 	ev_state_free(st);
 }
 
+/* Room made ahead (a writer's hint) keeps every id, and the ids
+ * applied after it are found as before. */
+static void test_reserve_ids(void **state)
+{
+	struct tlog *t = *state;
+	struct ev_state *st = load(t, 1);
+	struct ev_str id, stream = {NULL, 0};
+	uint64_t offs[4];
+	char buf[16];
+	int i;
+
+	assert_int_equal(ev_state_reserve_ids(st, 0), 0);
+	assert_int_equal(ev_state_reserve_ids(st, 50000), 0);
+	/* more than the window: bounded by it, not an error */
+	assert_int_equal(ev_state_reserve_ids(st, UINT64_MAX / 2), 0);
+	assert_int_equal(ev_state_id_candidates(st, "e0000123", 8, offs, 4), 1);
+	assert_int_equal(offs[0], 123);
+	for (i = N; i < N + 5000; i++) {
+		snprintf(buf, sizeof(buf), "e%07d", i);
+		id.p = buf;
+		id.n = strlen(buf);
+		assert_int_equal(ev_state_apply(st, &id, &stream, 0,
+						(uint64_t)i),
+				 0);
+	}
+	for (i = 0; i < N + 5000; i += 7) {
+		snprintf(buf, sizeof(buf), "e%07d", i);
+		assert_int_equal(ev_state_id_candidates(st, buf, strlen(buf),
+							offs, 4),
+				 1);
+		assert_int_equal(offs[0], (uint64_t)i);
+	}
+	assert_int_equal(ev_state_id_candidates(st, "e9999999", 8, offs, 4), 0);
+	ev_state_free(st);
+}
+
 struct seen {
 	int calls, stop_at;
 	uint64_t count[NSTREAMS];
@@ -465,6 +501,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserve_ids, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_snapshot, setup,
