@@ -206,6 +206,7 @@ static void test_reserve_ids(void **state)
 	assert_int_equal(ev_state_reserve_ids(st, 50000), 0);
 	/* more than the window: bounded by it, not an error */
 	assert_int_equal(ev_state_reserve_ids(st, UINT64_MAX / 2), 0);
+	assert_int_equal(ev_state_reserve_ids(st, UINT64_MAX), 0);
 	assert_int_equal(ev_state_id_candidates(st, "e0000123", 8, offs, 4), 1);
 	assert_int_equal(offs[0], 123);
 	for (i = N; i < N + 5000; i++) {
