@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "evlog.h"
@@ -1167,6 +1168,30 @@ static int publish_input(struct pub *pb, int k, struct ev_input *in)
 	return -1;
 }
 
+/* The bytes left to read in the inputs that are regular files (a pipe
+ * or a terminal counts 0): the writer's hint. */
+static uint64_t input_bytes(const struct opts *o)
+{
+	struct stat st;
+	uint64_t n = 0;
+	off_t at;
+	int k;
+
+	for (k = 0; k < o->ninputs; k++) {
+		if (strcmp(o->inputs[k], "-") == 0) {
+			if (fstat(0, &st) != 0 || !S_ISREG(st.st_mode))
+				continue;
+			at = lseek(0, 0, SEEK_CUR);
+			if (at >= 0 && at < st.st_size)
+				n += (uint64_t)(st.st_size - at);
+		} else if (stat(o->inputs[k], &st) == 0 &&
+			   S_ISREG(st.st_mode)) {
+			n += (uint64_t)st.st_size;
+		}
+	}
+	return n;
+}
+
 /* Every input in turn: -1, or the exit status. */
 static int publish_inputs(struct pub *pb)
 {
@@ -1176,6 +1201,8 @@ static int publish_inputs(struct pub *pb)
 	const char *path;
 	int k, r = -1;
 
+	if (pb->w != NULL)
+		ev_writer_expect_bytes(pb->w, input_bytes(o));
 	for (k = 0; k < o->ninputs && !stop_requested && r < 0; k++) {
 		path = o->inputs[k];
 		if (ev_input_open(&in, strcmp(path, "-") == 0 ? NULL : path,

@@ -3868,6 +3868,14 @@ int ev_projector_status_topic(const struct ev_kafka_topic_info *ti,
 			      ev_notice_fn notice, void *ctx,
 			      struct ev_error *err);
 
+/* ---- ingest */
+/* A hint: about bytes of input are to be appended (the size of the files
+ * being read), set before the first event is added.  The writer sizes
+ * its dedupe table once for the events that many bytes hold, judged from
+ * the first batch (at most the window's worth), rather than growing it
+ * as they come.  It never changes what is written. */
+void ev_writer_expect_bytes(struct ev_writer *w, uint64_t bytes);
+
 #ifdef __cplusplus
 }
 #endif

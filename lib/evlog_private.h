@@ -637,6 +637,8 @@ int ev_state_bump_epoch(struct ev_log *log, struct ev_error *err);
 /* trim: the streams as of offset at, the log's first after the cut */
 int ev_state_write_base(struct ev_log *log, uint64_t at, struct ev_error *err);
 uint64_t ev_state_unsaved(const struct ev_state *st);
+/* a writer told how many events are coming: room for n more ids */
+int ev_state_reserve_ids(struct ev_state *st, uint64_t n);
 /* The state as of offset to (at most the log's end): from a snapshot
  * that does not go past it, and the events up to it. */
 int ev_state_load_upto(struct ev_state **out, struct ev_log *log, int want_ids,

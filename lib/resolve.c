@@ -318,11 +318,14 @@ int ev_writer_prep_ri(struct ev_writer *w, struct wbatch *b, uint32_t *bad)
 
 	b->ri_ready = 0;
 	if (b->ri_cap < b->count) {
-		struct rinfo *nr = realloc(b->ri, b->count * sizeof(*nr));
+		/* a quarter more: batches are recycled, and their counts vary
+		 * a little from one to the next */
+		size_t cap = b->count + b->count / 4;
+		struct rinfo *nr = realloc(b->ri, cap * sizeof(*nr));
 		if (nr == NULL)
 			return -1;
 		b->ri = nr;
-		b->ri_cap = b->count;
+		b->ri_cap = cap;
 	}
 	for (i = 0; i < b->count; i++) {
 		ri = &b->ri[i];
@@ -369,11 +372,12 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 	b->kept = b->acked = 0;
 	b->src = &b->res;
 	if (b->acks_cap < b->count) {
-		struct wack *na = realloc(b->acks, b->count * sizeof(*na));
+		size_t cap = b->count + b->count / 4;
+		struct wack *na = realloc(b->acks, cap * sizeof(*na));
 		if (na == NULL)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		b->acks = na;
-		b->acks_cap = b->count;
+		b->acks_cap = cap;
 	}
 	if (ev_buf_reserve(&b->res, b->raw.len + b->raw.len / 8) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -520,9 +524,13 @@ int ev_writer_state_sync(struct ev_writer *w, struct ev_error *err)
 	}
 	w->head_moved = 0;
 	if (w->st == NULL) {
+		int r;
 		w->epoch = ev_state_epoch(w->log);
-		return ev_state_load_lazy(&w->st, w->log, 1, !w->state_whole,
-					  err);
+		r = ev_state_load_lazy(&w->st, w->log, 1, !w->state_whole, err);
+		/* a hint: without the room, the table grows as before */
+		if (r == 0 && w->expect_ids > 0)
+			(void)ev_state_reserve_ids(w->st, w->expect_ids);
+		return r;
 	}
 	return ev_state_catch_up(w->st, w->head.next, err);
 }

@@ -474,67 +474,164 @@ static int sort_hashed(struct idrec *v, size_t m)
 }
 
 /*
- * The overlay's ids in the window, sorted as sort_hashed() sorts, into
- * *out (m of them): spread from the table straight into their buckets,
- * without a copy of the table first (at the end of a bulk load that copy
- * is tens of megabytes of fresh pages, and the time goes to faulting
- * them in).
+ * The overlay's ids in the window, sorted as sort_hashed() sorts, at v
+ * (room for st->i_n of them): spread from the table straight into their
+ * buckets, without a copy of the table first (at the end of a bulk load
+ * that copy is tens of megabytes of fresh pages, and the time goes to
+ * faulting them in).  Two workers share it when a second thread starts:
+ * each counts and spreads the ids of half the table (worker 1's after
+ * worker 0's in each bucket), then sorts half the buckets.
  */
-static int sorted_ids(struct ev_state *st, uint64_t oldest, struct idrec **out,
-		      size_t *mp)
-{
-	struct idrec *v;
-	size_t *at, i, j, k, lo, m = 0;
+#define NBUCKET 65536
 
-	*out = NULL;
-	*mp = 0;
-	at = calloc(65537, sizeof(*at));
-	if (at == NULL)
-		return -1;
-	for (i = 0; i < st->i_cap; i++)
-		if (st->ids[i].h != 0 && st->ids[i].off >= oldest) {
-			at[(st->ids[i].h >> 48) + 1]++;
-			m++;
-		}
-	v = malloc((m + 1) * sizeof(*v));
-	if (v == NULL) {
-		free(at);
-		return -1;
+struct idsort {
+	const struct ev_state *st;
+	uint64_t oldest;
+	struct idrec *v;
+	size_t *cnt[2]; /* per worker: its half's ids in each bucket */
+	size_t *pos[2]; /* per worker: where its next id of a bucket goes */
+	pthread_barrier_t bar;
+	int two; /* a second thread runs worker 1 */
+};
+
+static void idsort_count(struct idsort *s, int t)
+{
+	const struct idrec *ids = s->st->ids;
+	size_t i, half = s->st->i_cap / 2;
+	size_t lo = t ? half : 0, hi = t ? s->st->i_cap : half;
+	size_t *cnt = s->cnt[t];
+
+	for (i = lo; i < hi; i++)
+		if (ids[i].h != 0 && ids[i].off >= s->oldest)
+			cnt[ids[i].h >> 48]++;
+}
+
+static void idsort_spread(struct idsort *s, int t)
+{
+	const struct idrec *ids = s->st->ids;
+	size_t i, k, at = 0, half = s->st->i_cap / 2;
+	size_t lo = t ? half : 0, hi = t ? s->st->i_cap : half;
+	size_t *pos = s->pos[t];
+
+	for (k = 0; k < NBUCKET; k++) {
+		pos[k] = at + (t ? s->cnt[0][k] : 0);
+		at += s->cnt[0][k] + s->cnt[1][k];
 	}
-	for (k = 1; k <= 65536; k++)
-		at[k] += at[k - 1];
-	/* at[k]: where bucket k's next id goes, then where it ends */
-	for (i = 0; i < st->i_cap; i++)
-		if (st->ids[i].h != 0 && st->ids[i].off >= oldest)
-			v[at[st->ids[i].h >> 48]++] = st->ids[i];
-	for (lo = 0, k = 0; k < 65536; lo = at[k++])
-		for (i = lo + 1; i < at[k]; i++) {
+	for (i = lo; i < hi; i++)
+		if (ids[i].h != 0 && ids[i].off >= s->oldest)
+			s->v[pos[ids[i].h >> 48]++] = ids[i];
+}
+
+/* An insertion sort of each of the worker's half of the buckets: about
+ * 15 ids to a bucket for a million ids. */
+static void idsort_buckets(struct idsort *s, int t)
+{
+	struct idrec *v = s->v;
+	size_t i, j, k, lo = 0, hi;
+	size_t k0 = t ? NBUCKET / 2 : 0, k1 = t ? NBUCKET : NBUCKET / 2;
+
+	for (k = 0; k < k0; k++)
+		lo += s->cnt[0][k] + s->cnt[1][k];
+	for (k = k0; k < k1; k++, lo = hi) {
+		hi = lo + s->cnt[0][k] + s->cnt[1][k];
+		for (i = lo + 1; i < hi; i++) {
 			struct idrec e = v[i];
 			for (j = i; j > lo && cmp_idrec(&v[j - 1], &e) > 0; j--)
 				v[j] = v[j - 1];
 			v[j] = e;
 		}
-	free(at);
-	*out = v;
+	}
+}
+
+static void *idsort_worker1(void *arg)
+{
+	struct idsort *s = arg;
+
+	idsort_count(s, 1);
+	pthread_barrier_wait(&s->bar);
+	idsort_spread(s, 1);
+	pthread_barrier_wait(&s->bar);
+	idsort_buckets(s, 1);
+	return NULL;
+}
+
+/* Sort into v; *mp gets how many.  0, or -1 out of memory. */
+static int sorted_ids(const struct ev_state *st, uint64_t oldest,
+		      struct idrec *v, size_t *mp)
+{
+	struct idsort s;
+	pthread_t thr;
+	size_t k, m = 0;
+	int t;
+
+	memset(&s, 0, sizeof(s));
+	s.st = st;
+	s.oldest = oldest;
+	s.v = v;
+	for (t = 0; t < 2; t++) {
+		s.cnt[t] = calloc(NBUCKET, sizeof(size_t));
+		s.pos[t] = malloc(NBUCKET * sizeof(size_t));
+	}
+	if (s.cnt[0] == NULL || s.cnt[1] == NULL || s.pos[0] == NULL ||
+	    s.pos[1] == NULL) {
+		for (t = 0; t < 2; t++) {
+			free(s.cnt[t]);
+			free(s.pos[t]);
+		}
+		return -1;
+	}
+	/* two workers for a large table only: a thread costs more than a
+	 * small one takes */
+	if (st->i_cap >= 65536 && pthread_barrier_init(&s.bar, NULL, 2) == 0) {
+		s.two = pthread_create(&thr, NULL, idsort_worker1, &s) == 0;
+		if (!s.two)
+			pthread_barrier_destroy(&s.bar);
+	}
+	if (s.two) {
+		idsort_count(&s, 0);
+		pthread_barrier_wait(&s.bar);
+		idsort_spread(&s, 0);
+		pthread_barrier_wait(&s.bar);
+		idsort_buckets(&s, 0);
+		pthread_join(thr, NULL);
+		pthread_barrier_destroy(&s.bar);
+	} else {
+		idsort_count(&s, 0);
+		idsort_count(&s, 1);
+		idsort_spread(&s, 0);
+		idsort_spread(&s, 1);
+		idsort_buckets(&s, 0);
+		idsort_buckets(&s, 1);
+	}
+	for (k = 0; k < NBUCKET; k++)
+		m += s.cnt[0][k] + s.cnt[1][k];
+	for (t = 0; t < 2; t++) {
+		free(s.cnt[t]);
+		free(s.pos[t]);
+	}
 	*mp = m;
 	return 0;
 }
 
-/* The ids file, in b: the overlay and the snapshot, merged, in the
- * window. */
+/*
+ * The ids file, in b: the overlay and the snapshot, merged, in the
+ * window.  The overlay's ids are sorted into b itself, after room for
+ * the snapshot's, and merged forward in place: an entry is written at
+ * or before the place of the first overlay id not yet merged.
+ */
 static int build_ids(struct ev_state *st, struct ev_buf *b)
 {
 	uint64_t oldest = oldest_id(st), k = 0, n = 0;
 	struct idrec *v;
 	size_t m, j = 0;
 
-	if (sorted_ids(st, oldest, &v, &m) != 0)
+	if (ev_buf_reserve(b, SNAP_HDR + (st->i_n + st->is.count) * I_ENT) != 0)
 		return -1;
-	if (ev_buf_reserve(b, SNAP_HDR + (m + st->is.count) * I_ENT) != 0) {
-		free(v);
-		return -1;
-	}
 	snap_header(b, i_magic, st);
+	/* aligned: b is malloc'ed, SNAP_HDR and I_ENT are multiples of 16 */
+	v = (struct idrec *)(void *)(b->p + SNAP_HDR + st->is.count * I_ENT);
+	if (sorted_ids(st, oldest, v, &m) != 0)
+		return -1;
 	while (j < m || k < st->is.count) {
 		uint64_t h, off;
 		const uint8_t *e =
@@ -557,7 +654,6 @@ static int build_ids(struct ev_state *st, struct ev_buf *b)
 		b->len += I_ENT;
 		n++;
 	}
-	free(v);
 	return snap_finish(b, 0, n, 0);
 }
 

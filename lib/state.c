@@ -184,6 +184,30 @@ static int i_insert(struct ev_state *st, uint64_t h, uint64_t off)
 	return 0;
 }
 
+/*
+ * Room for n more ids (at most the window's worth) without growing: a
+ * writer told how many events are coming sizes its table once, rather
+ * than doubling it as they come (each doubling inserts every id again,
+ * into fresh pages).  0, or EV_ERR out of memory (nothing changed).
+ */
+int ev_state_reserve_ids(struct ev_state *st, uint64_t n)
+{
+	uint64_t cap = st->i_cap ? st->i_cap : 4096, live = st->i_n + n;
+
+	if (st->window == 0 || live < n)
+		return 0;
+	if (live > st->window)
+		live = st->window;
+	if (live > ((uint64_t)1 << 36))
+		return 0; /* past any table this machine holds: a hint only */
+	/* as i_insert() grows it: the table stays below 70 % full */
+	while ((live + 1) * 10 >= cap * 7)
+		cap *= 2;
+	if (cap <= st->i_cap || cap > SIZE_MAX / sizeof(*st->ids))
+		return 0;
+	return i_rebuild(st, (size_t)cap);
+}
+
 /* ------------------------------------------------------------ lookups */
 
 void ev_state_prefetch(const struct ev_state *st, uint64_t sh, uint64_t ih)

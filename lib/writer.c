@@ -227,27 +227,19 @@ static void zadd(struct ev_writer *w, int n)
 }
 
 /*
- * The adding thread, while the queue is full: compress a batch of the
- * group being appended, if one waits, rather than wait idle.  1 if it
- * did.
+ * Take the next batch of the group off the helper's queue and compress
+ * it with codec, zmu held on entry and on return (released meanwhile);
+ * the first failure is kept for zfinish.  zjob stays valid until
+ * zdrain(), which waits for zbusy.
  */
-static int zhelp(struct ev_writer *w)
+static void ztake(struct ev_writer *w, struct ev_codec *codec)
 {
 	struct ev_error e;
-	int i, r;
+	int i = w->znext++, r;
 
-	if (!w->zrun || w->mcodec == NULL)
-		return 0;
-	pthread_mutex_lock(&w->zmu);
-	if (w->zjob == NULL || w->zfail || w->znext >= w->zjob_n) {
-		pthread_mutex_unlock(&w->zmu);
-		return 0;
-	}
-	i = w->znext++;
 	w->zbusy++;
 	pthread_mutex_unlock(&w->zmu);
-	/* zjob stays valid until zdrain(), which waits for zbusy */
-	r = prepare(w, w->mcodec, w->zjob[i], &e);
+	r = prepare(w, codec, w->zjob[i], &e);
 	pthread_mutex_lock(&w->zmu);
 	if (r != 0 && !w->zfail) {
 		w->zfail = 1;
@@ -255,6 +247,23 @@ static int zhelp(struct ev_writer *w)
 	}
 	w->zbusy--;
 	pthread_cond_broadcast(&w->zcv_done);
+}
+
+/*
+ * The adding thread, while the queue is full: compress a batch of the
+ * group being appended, if one waits, rather than wait idle.  1 if it
+ * did.
+ */
+static int zhelp(struct ev_writer *w)
+{
+	if (!w->zrun || w->mcodec == NULL)
+		return 0;
+	pthread_mutex_lock(&w->zmu);
+	if (w->zjob == NULL || w->zfail || w->znext >= w->zjob_n) {
+		pthread_mutex_unlock(&w->zmu);
+		return 0;
+	}
+	ztake(w, w->mcodec);
 	pthread_mutex_unlock(&w->zmu);
 	return 1;
 }
@@ -313,8 +322,6 @@ static int zfinish(struct ev_writer *w, struct wbatch **ws, int n,
 static void *zhelper(void *arg)
 {
 	struct ev_writer *w = arg;
-	struct ev_error e;
-	int i, r;
 
 	pthread_mutex_lock(&w->zmu);
 	for (;;) {
@@ -323,17 +330,7 @@ static void *zhelper(void *arg)
 			pthread_cond_wait(&w->zcv_work, &w->zmu);
 		if (w->zstop)
 			break;
-		i = w->znext++;
-		w->zbusy++;
-		pthread_mutex_unlock(&w->zmu);
-		r = prepare(w, w->zcodec, w->zjob[i], &e);
-		pthread_mutex_lock(&w->zmu);
-		if (r != 0 && !w->zfail) {
-			w->zfail = 1;
-			w->zerr = e;
-		}
-		w->zbusy--;
-		pthread_cond_broadcast(&w->zcv_done);
+		ztake(w, w->zcodec);
 	}
 	pthread_mutex_unlock(&w->zmu);
 	return NULL;
@@ -911,6 +908,12 @@ static int submit(struct ev_writer *w, struct ev_error *err)
 	w->cur = NULL;
 	if (b != NULL && b->count > 0 && !w->verbatim)
 		(void)ev_writer_prep_ri(w, b, &bad);
+	if (w->expect_bytes > 0 && w->expect_ids == 0 && b != NULL &&
+	    b->count > 0)
+		/* records are smaller than their JSON: an estimate from
+		 * above, which the state bounds by its window */
+		w->expect_ids =
+			w->expect_bytes / (b->raw.len / b->count + 1) + 1;
 	if (b == NULL || b->count == 0) {
 		if (b != NULL) {
 			pthread_mutex_lock(&w->mu);
@@ -1160,6 +1163,11 @@ int ev_writer_flush(struct ev_writer *w, struct ev_error *err)
 		*err = w->ferr;
 	pthread_mutex_unlock(&w->mu);
 	return r ? err->code : 0;
+}
+
+void ev_writer_expect_bytes(struct ev_writer *w, uint64_t bytes)
+{
+	w->expect_bytes = bytes;
 }
 
 uint64_t ev_writer_syncs(const struct ev_writer *w)

@@ -145,6 +145,11 @@ struct ev_writer {
 	int chain;    /* groups appended under the lock as it is held */
 	int appended; /* this writer has taken the lock for a group */
 	int shared;   /* and seen another writer's batches since */
+
+	/* ev_writer_expect_bytes(): the input's size, and the events it
+	 * holds as judged from the first batch (set on the adding thread
+	 * before the batch is handed over), to size the state's tables */
+	uint64_t expect_bytes, expect_ids;
 };
 
 /* recovery.c: the tail of the log as this writer knows it */

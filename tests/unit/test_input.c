@@ -207,6 +207,68 @@ static void test_read_error(void **state)
 	ev_input_free(NULL);
 }
 
+/*
+ * The parser reads a time in the minute of the last one from that
+ * minute on (lib/parser.c parse_time): every time, in order across
+ * seconds, minutes, days and years, and bad ones on a known minute,
+ * reads as ev_time_parse() reads it.
+ */
+static void test_times_in_order(void **state)
+{
+	static const char *const tails[] = {
+		"59.999Z",	"60.000Z",	"5a.000Z", "00.00aZ",
+		"00.000z",	"00.000",	"00.00Z",  "00.0000Z",
+		"00.000+00:00", "00.000-01:30", "09.1Z",   "-1.000Z",
+		"00.000ZZ",	"0:.000Z",	" 0.000Z",
+	};
+	struct ev_parser *ps = ev_parser_new(NULL);
+	struct ev_error err;
+	char ts[64], line[128];
+	ev_time_t t = 1703980680000000000LL, want, got; /* 2023-12-30 */
+	uint64_t x = 88172645463325252ULL;
+	const uint8_t *rec;
+	size_t n, k;
+	int i, r, ok;
+
+	(void)state;
+	assert_non_null(ps);
+	for (i = 0; i < 20000; i++) {
+		static const int64_t steps[] = {1000000LL,
+						7000000LL,
+						999000000LL,
+						1000000000LL,
+						59000000000LL,
+						61000000000LL,
+						3600000000000LL,
+						86400000000000LL * 200};
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		t += steps[x % (i % 500 == 0 ? 8 : 7)];
+		n = ev_time_format(t, ts);
+		k = x % 40;
+		if (k < sizeof(tails) / sizeof(tails[0]) && n == 24) {
+			/* a bad (or other) form on the minute just read */
+			snprintf(ts + 17, sizeof(ts) - 17, "%s", tails[k]);
+			n = strlen(ts);
+		}
+		ok = ev_time_parse(ts, n, &want) == 0;
+		snprintf(line, sizeof(line), "{\"type\":\"T\",\"time\":\"%s\"}",
+			 ts);
+		r = ev_parser_line(ps, line, strlen(line), NOW, &err);
+		if (r != (ok ? 1 : EV_EDATA))
+			fail_msg("'%s': parser %d, ev_time_parse %s", ts, r,
+				 ok ? "ok" : "bad");
+		if (!ok)
+			continue;
+		ev_parser_record(ps, 0, &rec, &n, &got);
+		if (got != want)
+			fail_msg("'%s': %lld, want %lld", ts, (long long)got,
+				 (long long)want);
+	}
+	ev_parser_free(ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_timeout_and_pipe),
 		cmocka_unit_test(test_read_error),
+		cmocka_unit_test(test_times_in_order),
 	};
 
 	return cmocka_run_group_tests_name("input", tests, NULL, NULL);

@@ -191,6 +191,93 @@ static void test_load_ids(void **state)
 	ev_state_free(st);
 }
 
+/* Room made ahead (a writer's hint) keeps every id, and the ids
+ * applied after it are found as before. */
+static void test_reserve_ids(void **state)
+{
+	struct tlog *t = *state;
+	struct ev_state *st = load(t, 1);
+	struct ev_str id, stream = {NULL, 0};
+	uint64_t offs[4];
+	char buf[16];
+	int i;
+
+	assert_int_equal(ev_state_reserve_ids(st, 0), 0);
+	assert_int_equal(ev_state_reserve_ids(st, 50000), 0);
+	/* more than the window: bounded by it, not an error */
+	assert_int_equal(ev_state_reserve_ids(st, UINT64_MAX / 2), 0);
+	assert_int_equal(ev_state_reserve_ids(st, UINT64_MAX), 0);
+	assert_int_equal(ev_state_id_candidates(st, "e0000123", 8, offs, 4), 1);
+	assert_int_equal(offs[0], 123);
+	for (i = N; i < N + 5000; i++) {
+		snprintf(buf, sizeof(buf), "e%07d", i);
+		id.p = buf;
+		id.n = strlen(buf);
+		assert_int_equal(ev_state_apply(st, &id, &stream, 0,
+						(uint64_t)i),
+				 0);
+	}
+	for (i = 0; i < N + 5000; i += 7) {
+		snprintf(buf, sizeof(buf), "e%07d", i);
+		assert_int_equal(ev_state_id_candidates(st, buf, strlen(buf),
+							offs, 4),
+				 1);
+		assert_int_equal(offs[0], (uint64_t)i);
+	}
+	assert_int_equal(ev_state_id_candidates(st, "e9999999", 8, offs, 4), 0);
+	ev_state_free(st);
+}
+
+/* Names of 8 to 16 bytes (compared by two overlapping words) that
+ * differ only in their first, a middle or their last byte are
+ * different streams, even under one hash (forced here). */
+static void test_short_names(void **state)
+{
+	struct tlog *t = *state;
+	struct ev_state *st = load(t, 0);
+	struct ev_sref ref;
+	char names[3][20];
+	size_t n, k, m;
+	uint64_t off = N, sh;
+
+	for (n = 8; n <= 16; n++) {
+		sh = 0x5eed0000 + n;
+		for (k = 0; k < 3; k++) {
+			memset(names[k], 'a', n);
+			names[k][n] = 0;
+		}
+		names[1][0] = 'b';
+		names[2][n - 1] = 'c';
+		names[2][n / 2] = 'c';
+		for (k = 0; k < 3; k++)
+			for (m = 0; m <= k; m++) {
+				memset(&ref, 0, sizeof(ref));
+				ev_state_stream_h(st, names[k], n, sh, &ref);
+				assert_int_equal(ev_state_apply_h(st, &ref,
+								  names[k], n,
+								  sh, 0, m + 1,
+								  off++),
+						 0);
+			}
+		for (k = 0; k < 3; k++) {
+			assert_int_equal(ev_state_stream_h(st, names[k], n, sh,
+							   &ref),
+					 1);
+			assert_int_equal(ref.count, k + 1);
+			assert_int_equal(ref.last_version, k + 1);
+		}
+		/* nor is a name one byte shorter or longer */
+		assert_int_equal(ev_state_stream_h(st, names[0], n - 1, sh,
+						   &ref),
+				 0);
+		memset(names[0] + n, 'a', 2);
+		assert_int_equal(ev_state_stream_h(st, names[0], n + 1, sh,
+						   &ref),
+				 0);
+	}
+	ev_state_free(st);
+}
+
 struct seen {
 	int calls, stop_at;
 	uint64_t count[NSTREAMS];
@@ -465,6 +552,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserve_ids, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_short_names, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_snapshot, setup,
