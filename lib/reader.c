@@ -148,6 +148,34 @@ static int claimable(const struct prefetch *pf)
 	       pf->limit - pf->claim_pos >= EV_BATCHHDR_SIZE;
 }
 
+/*
+ * With pf->mu held: slot s, claimed for a batch to read, takes the
+ * buffers of an idle slot when it has none yet, so that a read that
+ * passes most batches by (a run of them takes a slot but no buffer)
+ * decompresses into a few warm buffers, not a fresh pair per slot (page
+ * faults: a batch of 256 KiB is 64 of them, each a page to zero).
+ */
+static void slot_warm(struct prefetch *pf, struct ra_slot *s)
+{
+	struct ra_slot *t;
+	struct ev_buf tmp;
+	size_t k;
+
+	for (k = pf->n; k < RA_DEPTH; k++) {
+		t = &pf->s[(pf->head + k) % RA_DEPTH];
+		if (s->raw.cap == 0 && t->raw.cap > 0) {
+			tmp = s->raw;
+			s->raw = t->raw;
+			t->raw = tmp;
+		}
+		if (s->stored.cap == 0 && t->stored.cap > 0) {
+			tmp = s->stored;
+			s->stored = t->stored;
+			t->stored = tmp;
+		}
+	}
+}
+
 /* The summary entry of the batch at pos of the current segment, if its
  * summary index has one; read-only, so the read-ahead threads use it. */
 static const uint8_t *six_find(const struct ev_reader *r, uint64_t salt,
@@ -242,6 +270,11 @@ static void *prefetch_main(void *arg)
 				s->run_next = h2.base + h2.count;
 				s->run_n++;
 			}
+		}
+		if (!s->skipped && (s->raw.cap == 0 || s->stored.cap == 0)) {
+			pthread_mutex_lock(&pf->mu);
+			slot_warm(pf, s);
+			pthread_mutex_unlock(&pf->mu);
 		}
 		rc = s->skipped ? 0
 				: ev_segment_read_batch(pf->fd, pos, s->limit,
@@ -396,7 +429,8 @@ static void prefetch_start(struct ev_reader *r, uint64_t pos)
 	struct prefetch *pf = &r->pf;
 	uint64_t want;
 
-	if (r->fd < 0 || pos >= r->limit || r->limit - pos < EV_BATCHHDR_SIZE)
+	if (r->fd < 0 || pos >= r->limit || r->limit - pos < EV_BATCHHDR_SIZE ||
+	    pf->want_thr == 0)
 		return;
 	if (!pf->started && prefetch_init(r) != 0)
 		return;
@@ -927,7 +961,7 @@ fail:
 void ev_reader_set_readahead(struct ev_reader *r, int threads)
 {
 	if (!r->pf.started)
-		r->pf.want_thr = threads < 1		? 1
+		r->pf.want_thr = threads < 1		? 0
 				 : threads > RA_THREADS ? RA_THREADS
 							: threads;
 }
@@ -1180,6 +1214,11 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 			continue;
 		}
 		six_ready(r);
+		/* a read that skips has the threads from its first batch on:
+		 * the batches it wants may be few and far apart, and the
+		 * first one is often a while in coming */
+		if (r->skip != NULL && !r->random && !r->pf.started)
+			prefetch_start(r, r->pos);
 		if (prefetch_take(r)) {
 			if (r->took_skip) {
 				/* a run of batches passed by */
