@@ -68,6 +68,10 @@ struct ev_reader {
 	/* the batch whose records are in raw (ev_reader_get) */
 	uint64_t raw_base, raw_count;
 	ev_time_t raw_append;
+	/* and where it is, for the log to keep when r is freed */
+	int keep_batch, raw_known;
+	uint64_t raw_seg, raw_salt, raw_pos;
+	struct ev_batchhdr raw_bh;
 	int random; /* random access: no read-ahead */
 	/* random access: the current segment's offset index, read whole */
 	struct ev_buf ix;
@@ -1048,6 +1052,7 @@ static int salvage_batch(struct ev_reader *r, struct ev_error *err)
 		r->raw_base = r->bh.base;
 		r->raw_count = r->bh.count;
 		r->raw_append = r->bh.append_time;
+		r->raw_known = 0;
 		r->rp = r->raw.p;
 		r->rend = r->raw.p + r->raw.len;
 		r->roff = r->bh.base;
@@ -1057,10 +1062,102 @@ static int salvage_batch(struct ev_reader *r, struct ev_error *err)
 	}
 }
 
+/*
+ * The spare batch: the batch a reader freed after ev_reader_keep_batch()
+ * had decompressed last, kept by its log for the next reader that reads
+ * the same batch (the same segment, salt, position and offsets), which
+ * takes it rather than read and decompress it again.  The reader that
+ * probes for a type's first event before the read proper gives it.
+ */
+struct ev_spare {
+	uint64_t seg, salt, pos;
+	struct ev_batchhdr bh;
+	struct ev_buf raw;
+};
+
+void ev_reader_keep_batch(struct ev_reader *r)
+{
+	r->keep_batch = 1;
+}
+
+static void spare_free(struct ev_spare *sp)
+{
+	if (sp != NULL) {
+		ev_buf_free(&sp->raw);
+		free(sp);
+	}
+}
+
+void ev_log_spare_free(struct ev_log *log)
+{
+	spare_free(__atomic_exchange_n(&log->spare, NULL, __ATOMIC_ACQ_REL));
+}
+
+static void spare_give(struct ev_reader *r)
+{
+	struct ev_spare *sp;
+
+	if (r->log == NULL || r->sv != NULL || r->arc != NULL ||
+	    !r->raw_known || r->raw.len == 0 ||
+	    (sp = calloc(1, sizeof(*sp))) == NULL)
+		return;
+	sp->seg = r->raw_seg;
+	sp->salt = r->raw_salt;
+	sp->pos = r->raw_pos;
+	sp->bh = r->raw_bh;
+	sp->raw = r->raw;
+	memset(&r->raw, 0, sizeof(r->raw));
+	r->raw_known = 0;
+	spare_free(__atomic_exchange_n(&r->log->spare, sp, __ATOMIC_ACQ_REL));
+}
+
+/* Take the log's spare batch when it is the batch at r->pos that the
+ * reader would read whole: 1 when r->bh and r->raw now hold it. */
+static int spare_take(struct ev_reader *r)
+{
+	struct ev_spare *sp, *none = NULL;
+	struct ev_buf tmp;
+	int use, ahead;
+
+	if (r->log == NULL || r->sv != NULL || r->arc != NULL ||
+	    __atomic_load_n(&r->log->spare, __ATOMIC_RELAXED) == NULL ||
+	    (sp = __atomic_exchange_n(&r->log->spare, NULL,
+				      __ATOMIC_ACQ_REL)) == NULL)
+		return 0;
+	use = sp->seg == r->seg_base && sp->salt == r->salt &&
+	      sp->pos == r->pos && sp->bh.base == r->next &&
+	      sp->pos < r->limit &&
+	      r->limit - sp->pos >= EV_BATCHHDR_SIZE + sp->bh.stored_len &&
+	      r->skip_to < sp->bh.base + sp->bh.count &&
+	      (r->skip_time == EV_TIME_NONE ||
+	       sp->bh.max_time >= r->skip_time) &&
+	      !can_skip(r, r->salt, r->pos, &sp->bh);
+	if (!use) {
+		/* kept while the read may still come to it */
+		ahead = sp->seg > r->seg_base ||
+			(sp->seg == r->seg_base && sp->salt == r->salt &&
+			 sp->pos > r->pos);
+		if (!ahead ||
+		    !__atomic_compare_exchange_n(&r->log->spare, &none, sp, 0,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			spare_free(sp);
+		return 0;
+	}
+	r->bh = sp->bh;
+	tmp = r->raw;
+	r->raw = sp->raw;
+	sp->raw = tmp;
+	spare_free(sp);
+	return 1;
+}
+
 void ev_reader_free(struct ev_reader *r)
 {
 	if (r == NULL)
 		return;
+	if (r->keep_batch)
+		spare_give(r);
 	ev_salvage_free(r->sv);
 	close_seg(r);
 	ev_arcsrc_free(r->arc);
@@ -1214,6 +1311,10 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 			continue;
 		}
 		six_ready(r);
+		if (spare_take(r)) {
+			header_only = 0;
+			goto loaded;
+		}
 		/* a read that skips has the threads from its first batch on:
 		 * the batches it wants may be few and far apart, and the
 		 * first one is often a while in coming */
@@ -1290,6 +1391,11 @@ loaded:
 		r->raw_base = r->bh.base;
 		r->raw_count = r->bh.count;
 		r->raw_append = r->bh.append_time;
+		r->raw_known = 1;
+		r->raw_seg = r->seg_base;
+		r->raw_salt = r->salt;
+		r->raw_pos = r->bh_pos;
+		r->raw_bh = r->bh;
 		if (!r->random)
 			prefetch_start(r, r->pos);
 		r->rp = r->raw.p;
