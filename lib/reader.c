@@ -119,7 +119,7 @@ struct ev_reader {
 		/* the batches it follows: from claim_pos in fd up to limit */
 		int active, halted;
 		int fd;
-		uint64_t limit, salt;
+		uint64_t limit, salt, seg;
 		uint64_t claim_pos; /* the next batch, once claim_ok */
 		int claim_ok;	    /* 0 while the batch before is read */
 		size_t head, n;	    /* the oldest slot, and slots in use */
@@ -217,6 +217,8 @@ static int can_skip(const struct ev_reader *r, uint64_t salt, uint64_t pos,
 	       !ev_skip_may_match(r->skip, e + 16);
 }
 
+static int ring_spare(struct ev_reader *r, struct ra_slot *s);
+
 static void *prefetch_main(void *arg)
 {
 	struct ev_reader *r = ((struct ra_arg *)arg)->r;
@@ -228,7 +230,7 @@ static void *prefetch_main(void *arg)
 	const char *why;
 	uint64_t pos;
 	size_t aux_bytes;
-	int rc;
+	int rc, spare;
 
 	free(arg);
 	pthread_mutex_lock(&pf->mu);
@@ -275,15 +277,19 @@ static void *prefetch_main(void *arg)
 				s->run_n++;
 			}
 		}
-		if (!s->skipped && (s->raw.cap == 0 || s->stored.cap == 0)) {
+		/* the batch a probe left (ev_reader_keep_batch) */
+		spare = !s->skipped && ring_spare(r, s);
+		if (!s->skipped && !spare &&
+		    (s->raw.cap == 0 || s->stored.cap == 0)) {
 			pthread_mutex_lock(&pf->mu);
 			slot_warm(pf, s);
 			pthread_mutex_unlock(&pf->mu);
 		}
-		rc = s->skipped ? 0
-				: ev_segment_read_batch(pf->fd, pos, s->limit,
-							pf->salt, &s->bh,
-							&s->stored, &why);
+		rc = s->skipped || spare
+			     ? 0
+			     : ev_segment_read_batch(pf->fd, pos, s->limit,
+						     pf->salt, &s->bh,
+						     &s->stored, &why);
 		pthread_mutex_lock(&pf->mu);
 		if (rc == 0 && s->skipped) {
 			pf->claim_pos = s->run_end;
@@ -309,7 +315,7 @@ static void *prefetch_main(void *arg)
 			pf->halted = 1; /* the reader redoes it, and stops */
 		}
 		pthread_mutex_unlock(&pf->mu);
-		if (rc == 0)
+		if (rc == 0 && !spare)
 			rc = ev_codec_decode(codec, &s->bh, s->stored.p,
 					     &s->raw, &why);
 		/* the caller's work on the batch, while it is at hand */
@@ -460,6 +466,7 @@ static void prefetch_start(struct ev_reader *r, uint64_t pos)
 	pf->fd = r->fd;
 	pf->limit = r->limit;
 	pf->salt = r->salt;
+	pf->seg = r->seg_base;
 	pf->claim_pos = pos;
 	pf->claim_ok = 1;
 	pthread_cond_broadcast(&pf->cv);
@@ -1152,6 +1159,43 @@ static int spare_take(struct ev_reader *r)
 	return 1;
 }
 
+/* The same, for a read-ahead thread about to read the batch of slot s
+ * (its header checks out and is the spare's): 1 when s->bh and s->raw
+ * now hold it. */
+static int ring_spare(struct ev_reader *r, struct ra_slot *s)
+{
+	struct prefetch *pf = &r->pf;
+	struct ev_spare *sp, *none = NULL;
+	struct ev_batchhdr h;
+	struct ev_buf tmp;
+	const char *why;
+
+	if (r->log == NULL || r->sv != NULL || r->arc != NULL ||
+	    __atomic_load_n(&r->log->spare, __ATOMIC_RELAXED) == NULL ||
+	    ev_segment_read_batch(pf->fd, s->pos, s->limit, pf->salt, &h, NULL,
+				  &why) != 0 ||
+	    (sp = __atomic_exchange_n(&r->log->spare, NULL,
+				      __ATOMIC_ACQ_REL)) == NULL)
+		return 0;
+	if (sp->seg != pf->seg || sp->salt != pf->salt || sp->pos != s->pos ||
+	    sp->bh.base != h.base || sp->bh.count != h.count ||
+	    sp->bh.stored_len != h.stored_len || sp->bh.raw_len != h.raw_len ||
+	    sp->bh.payload_crc != h.payload_crc || ev_batch_is_gap(&h)) {
+		/* not this one: for the reader, or a thread, later */
+		if (!__atomic_compare_exchange_n(&r->log->spare, &none, sp, 0,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			spare_free(sp);
+		return 0;
+	}
+	s->bh = h;
+	tmp = s->raw;
+	s->raw = sp->raw;
+	sp->raw = tmp;
+	spare_free(sp);
+	return 1;
+}
+
 void ev_reader_free(struct ev_reader *r)
 {
 	if (r == NULL)
@@ -1311,7 +1355,9 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 			continue;
 		}
 		six_ready(r);
-		if (spare_take(r)) {
+		/* (while the threads read ahead, the one that comes to it
+		 * takes it) */
+		if ((!r->pf.started || !r->pf.active) && spare_take(r)) {
 			header_only = 0;
 			goto loaded;
 		}
