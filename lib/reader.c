@@ -1181,8 +1181,11 @@ static int ring_spare(struct ev_reader *r, struct ra_slot *s)
 	    sp->bh.base != h.base || sp->bh.count != h.count ||
 	    sp->bh.stored_len != h.stored_len || sp->bh.raw_len != h.raw_len ||
 	    sp->bh.payload_crc != h.payload_crc || ev_batch_is_gap(&h)) {
-		/* not this one: for the reader, or a thread, later */
-		if (!__atomic_compare_exchange_n(&r->log->spare, &none, sp, 0,
+		/* not this one: kept for a batch further on */
+		if (!(sp->seg > pf->seg ||
+		      (sp->seg == pf->seg && sp->salt == pf->salt &&
+		       sp->pos > s->pos)) ||
+		    !__atomic_compare_exchange_n(&r->log->spare, &none, sp, 0,
 						 __ATOMIC_ACQ_REL,
 						 __ATOMIC_RELAXED))
 			spare_free(sp);
