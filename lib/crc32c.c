@@ -49,24 +49,32 @@ static void gf2_square(uint32_t out[32], const uint32_t m[32])
 		out[i] = gf2_times(m, m[i]);
 }
 
-/* the tables of the register after 'bytes' zero bytes, a power of 2 */
-static void zeros_table(uint32_t t[4][256], size_t bytes)
+/* m (the images of the 32 bits) squared until it stands for 'bytes' zero
+ * bytes, a power of 2, from what it stands for now, 'have' bytes (0: one
+ * zero bit) */
+static void zeros_matrix(uint32_t m[32], size_t have, size_t bytes)
 {
-	uint32_t m[32], sq[32];
+	uint32_t sq[32];
+	size_t bits;
+
+	for (bits = have ? 8 * have : 1; bits < 8 * bytes; bits *= 2) {
+		gf2_square(sq, m);
+		memcpy(m, sq, sizeof(sq));
+	}
+}
+
+/* the tables of m, one per byte of the register: linear, so each entry
+ * is the entry without its lowest bit and that bit's column */
+static void zeros_table(uint32_t t[4][256], const uint32_t m[32])
+{
 	int i, k;
 
-	/* one zero bit */
-	m[0] = 0x82F63B78u;
-	for (i = 1; i < 32; i++)
-		m[i] = 1u << (i - 1);
-	/* 2, 4, 8 bits, then bytes up to 'bytes' */
-	for (size_t bits = 1; bits < 8 * bytes; bits *= 2) {
-		gf2_square(sq, m);
-		memcpy(m, sq, sizeof(m));
+	for (k = 0; k < 4; k++) {
+		t[k][0] = 0;
+		for (i = 1; i < 256; i++)
+			t[k][i] = t[k][i & (i - 1)] ^
+				  m[8 * k + __builtin_ctz((unsigned)i)];
 	}
-	for (k = 0; k < 4; k++)
-		for (i = 0; i < 256; i++)
-			t[k][i] = gf2_times(m, (uint32_t)i << (8 * k));
 }
 
 static uint32_t zeros(const uint32_t t[4][256], uint32_t c)
@@ -97,8 +105,15 @@ static void crc_init(void)
 	__builtin_cpu_init();
 	have_sse42 = __builtin_cpu_supports("sse4.2");
 	if (have_sse42) {
-		zeros_table(zeros1, STRIPE);
-		zeros_table(zeros2, 2 * STRIPE);
+		uint32_t m[32];
+		/* one zero bit */
+		m[0] = 0x82F63B78u;
+		for (i = 1; i < 32; i++)
+			m[i] = 1u << (i - 1);
+		zeros_matrix(m, 0, STRIPE);
+		zeros_table(zeros1, m);
+		zeros_matrix(m, STRIPE, 2 * STRIPE);
+		zeros_table(zeros2, m);
 	}
 #endif
 }

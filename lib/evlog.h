@@ -3471,8 +3471,10 @@ void ev_kafka_consumer_close(struct ev_kafka_consumer *c);
 
 /* Threads (1 or 2; 2 by default, 1 on a machine with one processor)
  * that read and decompress batches ahead of the reader, into a ring of a
- * few batches.  Set before the first read: afterwards it has no effect.
- * What the reader returns does not change, only how soon. */
+ * few batches; 0 for none, the reader reading each batch itself (a read
+ * that stops after a batch or two).  Set before the first read:
+ * afterwards it has no effect.  What the reader returns does not
+ * change, only how soon. */
 void ev_reader_set_readahead(struct ev_reader *r, int threads);
 
 /* ---- kafka scan: a Kafka log as a scan (lib/kafka_scan.c) */

@@ -424,7 +424,12 @@ struct ev_log {
 	uint64_t gap_warned[16];
 	unsigned ngap_warned;
 	uint64_t gap_events;
+	/* a batch a closed reader had decompressed, for the next reader
+	 * that reads it (reader.c: ev_reader_keep_batch) */
+	struct ev_spare *spare;
 };
+/* Free log's spare batch, if any (reader.c). */
+void ev_log_spare_free(struct ev_log *log);
 void ev_head_encode(uint8_t out[EV_HEAD_SIZE], const struct ev_head *h);
 int ev_head_decode(const uint8_t *in, struct ev_head *h);
 /* 0 ok, 1 missing, EV_EDATA unreadable after retries, EV_EIO */
@@ -800,6 +805,10 @@ int ev_skip_may_match(const struct ev_skip *s, const uint8_t *body);
 /* reader.c: skip batches by their summaries (the reader keeps s) */
 void ev_reader_set_skip(struct ev_reader *r, struct ev_skip *s);
 uint64_t ev_reader_skipped(const struct ev_reader *r);
+/* When r is freed, its log keeps the batch r decompressed last, for the
+ * next reader of the log that reads that batch (a probe before the read
+ * proper: the read does not decompress it again). */
+void ev_reader_keep_batch(struct ev_reader *r);
 
 /* ---- scale: the type filter's first read of a log */
 /* typecount.c: ev_log_type_counts() when its cache covers the whole log

@@ -197,6 +197,11 @@ static int has_type(struct ev_log *log, const char *t, struct ev_error *err)
 
 	if ((r = ev_reader_open(&rd, log, err)) != 0)
 		return r;
+	/* no threads reading ahead: the read stops at the first event of
+	 * the type, and what they read past it would only be waited for */
+	ev_reader_set_readahead(rd, 0);
+	/* the read proper takes the batch it stopped in, if it reads it */
+	ev_reader_keep_batch(rd);
 	sk = calloc(1, sizeof(*sk));
 	if (sk != NULL && (sk->tkeys = malloc(sizeof(*sk->tkeys))) != NULL) {
 		sk->tkeys[0] = ev_sum_type_key(t, tn);

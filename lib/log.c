@@ -581,6 +581,7 @@ void ev_log_close(struct ev_log *log)
 {
 	if (log == NULL)
 		return;
+	ev_log_spare_free(log);
 	if (log->dirfd >= 0)
 		close(log->dirfd);
 	free(log->path);

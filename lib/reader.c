@@ -68,6 +68,10 @@ struct ev_reader {
 	/* the batch whose records are in raw (ev_reader_get) */
 	uint64_t raw_base, raw_count;
 	ev_time_t raw_append;
+	/* and where it is, for the log to keep when r is freed */
+	int keep_batch, raw_known;
+	uint64_t raw_seg, raw_salt, raw_pos;
+	struct ev_batchhdr raw_bh;
 	int random; /* random access: no read-ahead */
 	/* random access: the current segment's offset index, read whole */
 	struct ev_buf ix;
@@ -115,7 +119,7 @@ struct ev_reader {
 		/* the batches it follows: from claim_pos in fd up to limit */
 		int active, halted;
 		int fd;
-		uint64_t limit, salt;
+		uint64_t limit, salt, seg;
 		uint64_t claim_pos; /* the next batch, once claim_ok */
 		int claim_ok;	    /* 0 while the batch before is read */
 		size_t head, n;	    /* the oldest slot, and slots in use */
@@ -146,6 +150,34 @@ static int claimable(const struct prefetch *pf)
 	       (pf->n == 0 || (pf->n < RA_DEPTH && pf->bytes < RA_BYTES)) &&
 	       pf->claim_pos < pf->limit &&
 	       pf->limit - pf->claim_pos >= EV_BATCHHDR_SIZE;
+}
+
+/*
+ * With pf->mu held: slot s, claimed for a batch to read, takes the
+ * buffers of an idle slot when it has none yet, so that a read that
+ * passes most batches by (a run of them takes a slot but no buffer)
+ * decompresses into a few warm buffers, not a fresh pair per slot (page
+ * faults: a batch of 256 KiB is 64 of them, each a page to zero).
+ */
+static void slot_warm(struct prefetch *pf, struct ra_slot *s)
+{
+	struct ra_slot *t;
+	struct ev_buf tmp;
+	size_t k;
+
+	for (k = pf->n; k < RA_DEPTH; k++) {
+		t = &pf->s[(pf->head + k) % RA_DEPTH];
+		if (s->raw.cap == 0 && t->raw.cap > 0) {
+			tmp = s->raw;
+			s->raw = t->raw;
+			t->raw = tmp;
+		}
+		if (s->stored.cap == 0 && t->stored.cap > 0) {
+			tmp = s->stored;
+			s->stored = t->stored;
+			t->stored = tmp;
+		}
+	}
 }
 
 /* The summary entry of the batch at pos of the current segment, if its
@@ -185,6 +217,8 @@ static int can_skip(const struct ev_reader *r, uint64_t salt, uint64_t pos,
 	       !ev_skip_may_match(r->skip, e + 16);
 }
 
+static int ring_spare(struct ev_reader *r, struct ra_slot *s);
+
 static void *prefetch_main(void *arg)
 {
 	struct ev_reader *r = ((struct ra_arg *)arg)->r;
@@ -196,7 +230,7 @@ static void *prefetch_main(void *arg)
 	const char *why;
 	uint64_t pos;
 	size_t aux_bytes;
-	int rc;
+	int rc, spare;
 
 	free(arg);
 	pthread_mutex_lock(&pf->mu);
@@ -243,10 +277,19 @@ static void *prefetch_main(void *arg)
 				s->run_n++;
 			}
 		}
-		rc = s->skipped ? 0
-				: ev_segment_read_batch(pf->fd, pos, s->limit,
-							pf->salt, &s->bh,
-							&s->stored, &why);
+		/* the batch a probe left (ev_reader_keep_batch) */
+		spare = !s->skipped && ring_spare(r, s);
+		if (!s->skipped && !spare &&
+		    (s->raw.cap == 0 || s->stored.cap == 0)) {
+			pthread_mutex_lock(&pf->mu);
+			slot_warm(pf, s);
+			pthread_mutex_unlock(&pf->mu);
+		}
+		rc = s->skipped || spare
+			     ? 0
+			     : ev_segment_read_batch(pf->fd, pos, s->limit,
+						     pf->salt, &s->bh,
+						     &s->stored, &why);
 		pthread_mutex_lock(&pf->mu);
 		if (rc == 0 && s->skipped) {
 			pf->claim_pos = s->run_end;
@@ -272,7 +315,7 @@ static void *prefetch_main(void *arg)
 			pf->halted = 1; /* the reader redoes it, and stops */
 		}
 		pthread_mutex_unlock(&pf->mu);
-		if (rc == 0)
+		if (rc == 0 && !spare)
 			rc = ev_codec_decode(codec, &s->bh, s->stored.p,
 					     &s->raw, &why);
 		/* the caller's work on the batch, while it is at hand */
@@ -396,7 +439,8 @@ static void prefetch_start(struct ev_reader *r, uint64_t pos)
 	struct prefetch *pf = &r->pf;
 	uint64_t want;
 
-	if (r->fd < 0 || pos >= r->limit || r->limit - pos < EV_BATCHHDR_SIZE)
+	if (r->fd < 0 || pos >= r->limit || r->limit - pos < EV_BATCHHDR_SIZE ||
+	    pf->want_thr == 0)
 		return;
 	if (!pf->started && prefetch_init(r) != 0)
 		return;
@@ -422,6 +466,7 @@ static void prefetch_start(struct ev_reader *r, uint64_t pos)
 	pf->fd = r->fd;
 	pf->limit = r->limit;
 	pf->salt = r->salt;
+	pf->seg = r->seg_base;
 	pf->claim_pos = pos;
 	pf->claim_ok = 1;
 	pthread_cond_broadcast(&pf->cv);
@@ -927,7 +972,7 @@ fail:
 void ev_reader_set_readahead(struct ev_reader *r, int threads)
 {
 	if (!r->pf.started)
-		r->pf.want_thr = threads < 1		? 1
+		r->pf.want_thr = threads < 1		? 0
 				 : threads > RA_THREADS ? RA_THREADS
 							: threads;
 }
@@ -1014,6 +1059,7 @@ static int salvage_batch(struct ev_reader *r, struct ev_error *err)
 		r->raw_base = r->bh.base;
 		r->raw_count = r->bh.count;
 		r->raw_append = r->bh.append_time;
+		r->raw_known = 0;
 		r->rp = r->raw.p;
 		r->rend = r->raw.p + r->raw.len;
 		r->roff = r->bh.base;
@@ -1023,10 +1069,142 @@ static int salvage_batch(struct ev_reader *r, struct ev_error *err)
 	}
 }
 
+/*
+ * The spare batch: the batch a reader freed after ev_reader_keep_batch()
+ * had decompressed last, kept by its log for the next reader that reads
+ * the same batch (the same segment, salt, position and offsets), which
+ * takes it rather than read and decompress it again.  The reader that
+ * probes for a type's first event before the read proper gives it.
+ */
+struct ev_spare {
+	uint64_t seg, salt, pos;
+	struct ev_batchhdr bh;
+	struct ev_buf raw;
+};
+
+void ev_reader_keep_batch(struct ev_reader *r)
+{
+	r->keep_batch = 1;
+}
+
+static void spare_free(struct ev_spare *sp)
+{
+	if (sp != NULL) {
+		ev_buf_free(&sp->raw);
+		free(sp);
+	}
+}
+
+void ev_log_spare_free(struct ev_log *log)
+{
+	spare_free(__atomic_exchange_n(&log->spare, NULL, __ATOMIC_ACQ_REL));
+}
+
+static void spare_give(struct ev_reader *r)
+{
+	struct ev_spare *sp;
+
+	if (r->log == NULL || r->sv != NULL || r->arc != NULL ||
+	    !r->raw_known || r->raw.len == 0 ||
+	    (sp = calloc(1, sizeof(*sp))) == NULL)
+		return;
+	sp->seg = r->raw_seg;
+	sp->salt = r->raw_salt;
+	sp->pos = r->raw_pos;
+	sp->bh = r->raw_bh;
+	sp->raw = r->raw;
+	memset(&r->raw, 0, sizeof(r->raw));
+	r->raw_known = 0;
+	spare_free(__atomic_exchange_n(&r->log->spare, sp, __ATOMIC_ACQ_REL));
+}
+
+/* Take the log's spare batch when it is the batch at r->pos that the
+ * reader would read whole: 1 when r->bh and r->raw now hold it. */
+static int spare_take(struct ev_reader *r)
+{
+	struct ev_spare *sp, *none = NULL;
+	struct ev_buf tmp;
+	int use, ahead;
+
+	if (r->log == NULL || r->sv != NULL || r->arc != NULL ||
+	    __atomic_load_n(&r->log->spare, __ATOMIC_RELAXED) == NULL ||
+	    (sp = __atomic_exchange_n(&r->log->spare, NULL,
+				      __ATOMIC_ACQ_REL)) == NULL)
+		return 0;
+	use = sp->seg == r->seg_base && sp->salt == r->salt &&
+	      sp->pos == r->pos && sp->bh.base == r->next &&
+	      sp->pos < r->limit &&
+	      r->limit - sp->pos >= EV_BATCHHDR_SIZE + sp->bh.stored_len &&
+	      r->skip_to < sp->bh.base + sp->bh.count &&
+	      (r->skip_time == EV_TIME_NONE ||
+	       sp->bh.max_time >= r->skip_time) &&
+	      !can_skip(r, r->salt, r->pos, &sp->bh);
+	if (!use) {
+		/* kept while the read may still come to it */
+		ahead = sp->seg > r->seg_base ||
+			(sp->seg == r->seg_base && sp->salt == r->salt &&
+			 sp->pos > r->pos);
+		if (!ahead ||
+		    !__atomic_compare_exchange_n(&r->log->spare, &none, sp, 0,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			spare_free(sp);
+		return 0;
+	}
+	r->bh = sp->bh;
+	tmp = r->raw;
+	r->raw = sp->raw;
+	sp->raw = tmp;
+	spare_free(sp);
+	return 1;
+}
+
+/* The same, for a read-ahead thread about to read the batch of slot s
+ * (its header checks out and is the spare's): 1 when s->bh and s->raw
+ * now hold it. */
+static int ring_spare(struct ev_reader *r, struct ra_slot *s)
+{
+	struct prefetch *pf = &r->pf;
+	struct ev_spare *sp, *none = NULL;
+	struct ev_batchhdr h;
+	struct ev_buf tmp;
+	const char *why;
+
+	if (r->log == NULL || r->sv != NULL || r->arc != NULL ||
+	    __atomic_load_n(&r->log->spare, __ATOMIC_RELAXED) == NULL ||
+	    ev_segment_read_batch(pf->fd, s->pos, s->limit, pf->salt, &h, NULL,
+				  &why) != 0 ||
+	    (sp = __atomic_exchange_n(&r->log->spare, NULL,
+				      __ATOMIC_ACQ_REL)) == NULL)
+		return 0;
+	if (sp->seg != pf->seg || sp->salt != pf->salt || sp->pos != s->pos ||
+	    sp->bh.base != h.base || sp->bh.count != h.count ||
+	    sp->bh.stored_len != h.stored_len || sp->bh.raw_len != h.raw_len ||
+	    sp->bh.payload_crc != h.payload_crc || ev_batch_is_gap(&h)) {
+		/* not this one: kept for a batch further on */
+		if (!(sp->seg > pf->seg ||
+		      (sp->seg == pf->seg && sp->salt == pf->salt &&
+		       sp->pos > s->pos)) ||
+		    !__atomic_compare_exchange_n(&r->log->spare, &none, sp, 0,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			spare_free(sp);
+		return 0;
+	}
+	s->bh = h;
+	tmp = s->raw;
+	s->raw = sp->raw;
+	sp->raw = tmp;
+	spare_free(sp);
+	return 1;
+}
+
 void ev_reader_free(struct ev_reader *r)
 {
 	if (r == NULL)
 		return;
+	if (r->keep_batch)
+		spare_give(r);
 	ev_salvage_free(r->sv);
 	close_seg(r);
 	ev_arcsrc_free(r->arc);
@@ -1180,6 +1358,17 @@ static int next_batch(struct ev_reader *r, struct ev_error *err)
 			continue;
 		}
 		six_ready(r);
+		/* (while the threads read ahead, the one that comes to it
+		 * takes it) */
+		if ((!r->pf.started || !r->pf.active) && spare_take(r)) {
+			header_only = 0;
+			goto loaded;
+		}
+		/* a read that skips has the threads from its first batch on:
+		 * the batches it wants may be few and far apart, and the
+		 * first one is often a while in coming */
+		if (r->skip != NULL && !r->random && !r->pf.started)
+			prefetch_start(r, r->pos);
 		if (prefetch_take(r)) {
 			if (r->took_skip) {
 				/* a run of batches passed by */
@@ -1251,6 +1440,11 @@ loaded:
 		r->raw_base = r->bh.base;
 		r->raw_count = r->bh.count;
 		r->raw_append = r->bh.append_time;
+		r->raw_known = 1;
+		r->raw_seg = r->seg_base;
+		r->raw_salt = r->salt;
+		r->raw_pos = r->bh_pos;
+		r->raw_bh = r->bh;
 		if (!r->random)
 			prefetch_start(r, r->pos);
 		r->rp = r->raw.p;

@@ -126,6 +126,33 @@ six_pos() {
 	assert_status 65
 }
 
+# payload_reads TRACE POS: the reads of the payload of the batch at POS
+payload_reads() {
+	grep -c "pread64(.*, $(($2 + 64)))" "$1" || true
+}
+
+@test "bskip: the batch where the type probe found the type is read and decompressed once" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	cp -R "$DATA/golden-six.evlog" a.evlog
+	# Rare is in the fourth batch; no type counts, so evtail first looks
+	# for one Rare event (it explains a type the log lacks), then reads
+	pos=$(six_pos a.evlog/$SEG.six 3)
+	want=$(evtail --type Rare a.evlog)
+	[ -n "$want" ]
+	for v in 0 1; do
+		rm -f a.evlog/typecounts
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+			EVLOG_NO_SKIP=$v strace -f -o trace -e trace=pread64 \
+			evtail --type Rare a.evlog >out
+		[ "$(cat out)" = "$want" ]
+		n=$(payload_reads trace "$pos")
+		[ "$n" = 1 ] || {
+			echo "EVLOG_NO_SKIP=$v: its payload read $n times" >&2
+			return 1
+		}
+	done
+}
+
 @test "bskip: old-form logs read the same; a writer adds summaries for what it appends" {
 	cp -R "$DATA/golden-oldform.evlog" a.evlog
 	[ ! -e a.evlog/$SEG.six ]

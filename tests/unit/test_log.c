@@ -968,6 +968,114 @@ static void test_ra_lone_segment(void **state)
 	tlog_free(&t);
 }
 
+/* the basic tests again, with no read-ahead thread: the reader reads
+ * each batch itself */
+static void test_ra0_again(void **state)
+{
+	g_ra = 0;
+	test_append_read_all(state);
+	test_segment_roll(state);
+	test_seek_every_offset(state);
+	test_torn_tail_readers(state);
+	test_damage_then_valid_batch(state);
+	g_ra = 1;
+}
+
+/* A reader that keeps its batch reads up to offset at, then is freed:
+ * its log keeps the batch of at. */
+static void probe_at(struct tlog *t, uint64_t at)
+{
+	struct ev_reader *r;
+	struct ev_rec rec;
+	struct ev_error err;
+
+	r = open_reader(t);
+	ev_reader_keep_batch(r);
+	if (at > 0)
+		assert_int_equal(ev_reader_seek(r, at, &err), 0);
+	assert_int_equal(ev_reader_next(r, &rec, &err), 1);
+	assert_true(rec.offset == at);
+	ev_reader_free(r);
+	assert_non_null(t->log->spare);
+}
+
+/*
+ * The batch a probe leaves: the next reader that reads it takes it (its
+ * payload damaged on disk since then is not seen), one that passes it by
+ * or starts after it drops it, and either reads every event right.
+ */
+static void test_spare_batch(void **state)
+{
+	struct tlog t;
+	struct ev_reader *r;
+	struct ev_error err;
+	struct ev_buf seg0 = {0};
+	struct tbatch *b;
+	char seg[4300];
+	size_t nb, k;
+	int th, st;
+
+	(void)state;
+	tlog_create(&t, 0, 1);
+	tlog_append(&t, 0, 3000, 800, tlog_time_inorder);
+	tlog_file(&t, 0, "seg", seg, sizeof(seg));
+	nb = tlog_batches(seg, &b, NULL);
+	assert_true(nb > 12);
+	save_file(seg, &seg0);
+	for (th = 0; th <= 2; th++) {
+		g_ra = th;
+		/* the first batch, then damage in its payload: the reader
+		 * after the probe reads the batch the probe left */
+		probe_at(&t, 0);
+		tlog_flip(seg, (off_t)b[0].pos + EV_BATCHHDR_SIZE + 3, 0x10);
+		r = open_reader(&t);
+		assert_int_equal(read_rest(r, 0, 0, &st, &err), 3000);
+		assert_int_equal(st, 0);
+		assert_null(t.log->spare);
+		ev_reader_free(r);
+		/* without it, the damage is seen */
+		r = open_reader(&t);
+		assert_int_equal(read_rest(r, 0, 0, &st, &err), 0);
+		assert_int_equal(st, EV_EDATA);
+		ev_reader_free(r);
+		restore_file(seg, &seg0);
+		/* a batch further on: kept until the read, or the thread
+		 * reading ahead, comes to it */
+		k = nb / 2;
+		probe_at(&t, b[k].base + 1);
+		tlog_flip(seg, (off_t)b[k].pos + EV_BATCHHDR_SIZE + 3, 0x10);
+		r = open_reader(&t);
+		assert_int_equal(read_rest(r, 0, 0, &st, &err), 3000);
+		assert_int_equal(st, 0);
+		assert_null(t.log->spare);
+		ev_reader_free(r);
+		restore_file(seg, &seg0);
+		/* a read that starts past it drops it */
+		probe_at(&t, b[k].base);
+		r = open_reader(&t);
+		assert_int_equal(ev_reader_seek(r, b[k + 1].base, &err), 0);
+		assert_int_equal(read_rest(r, b[k + 1].base, 0, &st, &err),
+				 3000 - (int)b[k + 1].base);
+		assert_int_equal(st, 0);
+		assert_null(t.log->spare);
+		ev_reader_free(r);
+		/* and one that seeks into it reads it from where it seeks */
+		probe_at(&t, b[k].base);
+		r = open_reader(&t);
+		assert_int_equal(ev_reader_seek(r, b[k].base + 2, &err), 0);
+		assert_int_equal(read_rest(r, b[k].base + 2, 0, &st, &err),
+				 3000 - (int)b[k].base - 2);
+		assert_int_equal(st, 0);
+		ev_reader_free(r);
+		/* a log closed with one frees it (leak checks) */
+		probe_at(&t, b[k].base);
+	}
+	g_ra = 1;
+	free(b);
+	ev_buf_free(&seg0);
+	tlog_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -988,6 +1096,8 @@ int main(void)
 		cmocka_unit_test(test_ra_seek_while_queued),
 		cmocka_unit_test(test_ra_follow_refresh),
 		cmocka_unit_test(test_ra_lone_segment),
+		cmocka_unit_test(test_ra0_again),
+		cmocka_unit_test(test_spare_batch),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
