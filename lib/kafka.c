@@ -534,13 +534,13 @@ int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
 	    (r = hdr_u64(m, "ce_schemaversion", ev->schema, err)) != 0)
 		return r;
 	if (ev->meta != NULL) {
-		struct ev_buf js = {0};
-
-		r = ev_msgpack_to_json(ev->meta, ev->meta_len, &js, err);
+		/* the value, still empty, holds meta's JSON for a while: no
+		 * buffer of its own to allocate for each record */
+		r = ev_msgpack_to_json(ev->meta, ev->meta_len, &m->value, err);
 		if (r == 0)
-			r = hdr_str(m, "ce_evlogmeta", (const char *)js.p,
-				    js.len, err);
-		ev_buf_free(&js);
+			r = hdr_str(m, "ce_evlogmeta", (const char *)m->value.p,
+				    m->value.len, err);
+		m->value.len = 0;
 		if (r != 0)
 			return r;
 	}

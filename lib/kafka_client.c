@@ -248,8 +248,10 @@ int ev_kafka_produce_to(struct ev_kafka_producer *p,
 				 p->o->addr->brokers, p->o->addr->topic,
 				 rd_kafka_err2str(e));
 	}
-	p->sent++;
-	rd_kafka_poll(p->rk, 0); /* delivery reports */
+	/* delivery reports, every 64 records: each poll takes the queue's
+	 * lock, and the reports come in batches anyway */
+	if ((++p->sent & 63) == 0)
+		rd_kafka_poll(p->rk, 0);
 	return 0;
 }
 
