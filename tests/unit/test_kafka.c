@@ -631,6 +631,233 @@ static void test_value_extent(void **state)
 	decode_value("", notjson, NULL);
 }
 
+/* ------------------------------------------------ the line's JSON text */
+
+static uint64_t rnd_state = 42;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state = rnd_state * 6364136223846793005ull + 1442695040888963407ull;
+	return (unsigned)(rnd_state >> 33) % n;
+}
+
+static void gen_ws(struct ev_buf *b)
+{
+	static const char *const ws[] = {"", "", "", " ", "\t", "\n ", "\r\n"};
+
+	ev_buf_puts(b, ws[rnd(7)]);
+}
+
+static void gen_number(struct ev_buf *b)
+{
+	static const char *const fixed[] =
+		{"0",
+		 "-0",
+		 "0.0",
+		 "-0.0",
+		 "1e400",
+		 "1e-400",
+		 "5e-324",
+		 "1e22",
+		 "1e23",
+		 "0.1900",
+		 "100.0",
+		 "1E+2",
+		 "-1.0e0",
+		 "9007199254740993",
+		 "9007199254740993.0",
+		 "123456789012345678",
+		 "1234567890123456789",
+		 "18446744073709551616",
+		 "-9223372036854775808",
+		 "-9223372036854775809",
+		 "0.30000000000000004",
+		 "3.14159265358979323846264338327950288",
+		 "2.2250738585072014e-308",
+		 "1.7976931348623157e308"};
+	int i, n;
+
+	if (rnd(4) == 0) {
+		ev_buf_puts(b, fixed[rnd(sizeof(fixed) / sizeof(fixed[0]))]);
+		return;
+	}
+	if (rnd(3) == 0)
+		ev_buf_putc(b, '-');
+	n = 1 + (int)rnd(20);
+	ev_buf_putc(b, (char)('1' + rnd(9)));
+	for (i = 1; i < n; i++)
+		ev_buf_putc(b, (char)('0' + rnd(10)));
+	if (rnd(2)) {
+		ev_buf_putc(b, '.');
+		n = 1 + (int)rnd(20);
+		for (i = 0; i < n; i++)
+			ev_buf_putc(b, (char)(rnd(3) ? '0' + rnd(10) : '0'));
+	}
+	if (rnd(3) == 0) {
+		ev_buf_putc(b, "eE"[rnd(2)]);
+		if (rnd(2))
+			ev_buf_putc(b, "+-"[rnd(2)]);
+		n = 1 + (int)rnd(3);
+		for (i = 0; i < n; i++)
+			ev_buf_putc(b, (char)('0' + rnd(10)));
+	}
+}
+
+static void gen_string(struct ev_buf *b)
+{
+	static const char *const bits[] = {"a",
+					   "Zz09 ",
+					   "\\\"",
+					   "\\\\",
+					   "\\/",
+					   "\\n",
+					   "\\t",
+					   "\\b\\f\\r",
+					   "\\u00e9",
+					   "\\u0001",
+					   "\\u001F",
+					   "\\u0041",
+					   "\\ud83d\\ude00",
+					   "\xc3\xa9",
+					   "\xe2\x80\xa8",
+					   "\x7f",
+					   "<>&'",
+					   "abcdefghijklmnopqrstuvwxyz"};
+	int i, n = (int)rnd(6);
+
+	ev_buf_putc(b, '"');
+	for (i = 0; i < n; i++)
+		ev_buf_puts(b, bits[rnd(sizeof(bits) / sizeof(bits[0]))]);
+	ev_buf_putc(b, '"');
+}
+
+static void gen_value(struct ev_buf *b, int depth)
+{
+	unsigned k = depth > 4 ? rnd(5) : rnd(7);
+	int i, n;
+
+	gen_ws(b);
+	switch (k) {
+	case 0:
+		ev_buf_puts(b, rnd(3) == 0 ? "null"
+			       : rnd(2)	   ? "true"
+					   : "false");
+		break;
+	case 1:
+	case 2:
+		gen_number(b);
+		break;
+	case 3:
+	case 4:
+		gen_string(b);
+		break;
+	case 5:
+		ev_buf_putc(b, '[');
+		n = (int)rnd(4);
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				ev_buf_putc(b, ',');
+			gen_value(b, depth + 1);
+		}
+		gen_ws(b);
+		ev_buf_putc(b, ']');
+		break;
+	default:
+		ev_buf_putc(b, '{');
+		n = (int)rnd(4);
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				ev_buf_putc(b, ',');
+			gen_ws(b);
+			gen_string(b);
+			gen_ws(b);
+			ev_buf_putc(b, ':');
+			gen_value(b, depth + 1);
+		}
+		gen_ws(b);
+		ev_buf_putc(b, '}');
+	}
+	gen_ws(b);
+}
+
+/* A record's value and ce_evlogmeta from the line's own JSON text are
+ * the bytes of the conversion of the parsed value, for random JSON:
+ * spacing, floats in every form, escapes, deep nesting. */
+static void test_json_text(void **state)
+{
+	struct ev_kafka_msg a, b;
+	struct ev_buf line = {0};
+	struct ev_parse_opts o;
+	struct ev_parser *ps;
+	struct ev_event ev;
+	struct ev_error err;
+	const struct ev_kafka_header *ha, *hb;
+	const char *dj, *mj;
+	const uint8_t *p;
+	size_t dn, mn, len;
+	ev_time_t t;
+	int i, kept = 0;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&o, 0, sizeof(o));
+	o.format = EV_FMT_ENVELOPE;
+	ps = ev_parser_new(&o);
+	assert_non_null(ps);
+	for (i = 0; i < 3000; i++) {
+		line.len = 0;
+		ev_buf_puts(&line,
+			    "{\"type\":\"t\",\"stream\":\"s-1\",\"data\":");
+		if (i % 100 == 99) /* past the depth canon_json takes */
+			ev_buf_puts(&line,
+				    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+				    "1.50]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+		else
+			gen_value(&line, 0);
+		ev_buf_puts(&line, ",\"meta\":{\"m\":");
+		gen_value(&line, 0);
+		ev_buf_puts(&line, "}}");
+		if (ev_parser_line(ps, (const char *)line.p, line.len, NOW,
+				   &err) != 1)
+			continue; /* a number out of range */
+		ev_parser_json_spans(ps, &dj, &dn, &mj, &mn);
+		assert_non_null(dj);
+		assert_non_null(mj);
+		ev_parser_record(ps, 0, &p, &len, &t);
+		assert_int_equal(ev_event_decode(p, len, &ev, &err), 0);
+		assert_int_equal(ev_kafka_event_to_msg(&ev, EV_KAFKA_BINARY, &a,
+						       &err),
+				 0);
+		assert_int_equal(ev_kafka_event_to_msg_json(&ev,
+							    EV_KAFKA_BINARY, dj,
+							    dn, mj, mn, &b,
+							    &err),
+				 0);
+		if (a.value.len != b.value.len ||
+		    memcmp(a.value.p, b.value.p, a.value.len) != 0)
+			fail_msg("%.*s: %.*s, not %.*s", (int)line.len,
+				 (const char *)line.p, (int)b.value.len,
+				 (const char *)b.value.p, (int)a.value.len,
+				 (const char *)a.value.p);
+		ha = ev_kafka_msg_header(&a, "ce_evlogmeta");
+		hb = ev_kafka_msg_header(&b, "ce_evlogmeta");
+		assert_non_null(ha);
+		assert_non_null(hb);
+		if (ha->len != hb->len || memcmp(ha->value, hb->value, ha->len))
+			fail_msg("%.*s: meta %.*s, not %.*s", (int)line.len,
+				 (const char *)line.p, (int)hb->len,
+				 (const char *)hb->value, (int)ha->len,
+				 (const char *)ha->value);
+		kept++;
+	}
+	assert_true(kept > 2500);
+	ev_parser_free(ps);
+	ev_kafka_msg_free(&a);
+	ev_kafka_msg_free(&b);
+	ev_buf_free(&line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +871,7 @@ int main(void)
 		cmocka_unit_test(test_from),
 		cmocka_unit_test(test_headers_bounded),
 		cmocka_unit_test(test_value_extent),
+		cmocka_unit_test(test_json_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
