@@ -463,17 +463,6 @@ static int put_data(const struct ev_event *ev, const char *j, size_t jn,
 	return put_json(j, jn, ev->data, ev->data_len, &m->value, err);
 }
 
-/*
- * The JSON text [s, s+n), as the parser took it (so valid JSON), appended
- * to out as ev_msgpack_to_json() writes the parsed value: no whitespace,
- * each float in its shortest form (ev_json_strtod() rounds as the parser
- * does, ev_fmt_double() writes as the conversion does), the rest as it
- * is.  1, with out as it was, when the text holds what this does not
- * rewrite (an escape other than \" \\ \b \f \n \r \t, which the
- * conversion writes back the same; -0; an integer of 19 digits or more;
- * nesting past 32): the caller converts the parsed value instead.
- * EV_ERR out of memory.
- */
 /* A float token [p, q) of valid JSON as the parser reads it: with
  * exact operands (at most 2^53, a power of ten up to 22) one correctly
  * rounded operation, as json.c's number() does, else ev_json_strtod(),
@@ -549,6 +538,17 @@ static const char *quote_or_bs(const char *p, const char *e)
 	return p;
 }
 
+/*
+ * The JSON text [s, s+n), as the parser took it (so valid JSON), appended
+ * to out as ev_msgpack_to_json() writes the parsed value: no whitespace,
+ * each float in its shortest form (ev_json_strtod() rounds as the parser
+ * does, ev_fmt_double() writes as the conversion does), the rest as it
+ * is.  1, with out as it was, when the text holds what this does not
+ * rewrite (an escape other than \" \\ \b \f \n \r \t, which the
+ * conversion writes back the same; -0; an integer of 19 digits or more;
+ * nesting past 32): the caller converts the parsed value instead.
+ * EV_ERR out of memory.
+ */
 static int canon_json(const char *s, size_t n, struct ev_buf *out)
 {
 	const char *p = s, *e = s + n, *run = s, *q;

@@ -947,14 +947,17 @@ int ev_kafka_consumer_commit(struct ev_kafka_consumer *c, const int64_t *next,
  * known to exist: a handle asks for the topic's metadata, which creates
  * it on the mock cluster. */
 static int know_leaders(rd_kafka_t *rk, const struct ev_kafka_conn_opts *o,
-			rd_kafka_topic_t **rkt, struct ev_error *err)
+			int64_t since, rd_kafka_topic_t **rkt,
+			struct ev_error *err)
 {
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_resp_err_t e;
+	int64_t left = o->timeout_ms - (mono_ms() - since);
 
 	if ((*rkt = rd_kafka_topic_new(rk, o->addr->topic, NULL)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	e = rd_kafka_metadata(rk, 0, *rkt, &md, o->timeout_ms);
+	/* within what the first metadata left of the timeout */
+	e = rd_kafka_metadata(rk, 0, *rkt, &md, left > 0 ? (int)left : 1);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return ev_seterr(err, EV_EIO,
 				 "kafka '%s': no metadata within %d ms "
@@ -1011,6 +1014,7 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 	rd_kafka_topic_partition_list_t *l = NULL;
 	rd_kafka_topic_t *rkt = NULL;
 	rd_kafka_resp_err_t e;
+	int64_t t0;
 	char es[512];
 	int r, i;
 
@@ -1052,10 +1056,11 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 		return ev_seterr(err, EV_EUSAGE, "kafka: %s", es);
 	}
 	rd_kafka_poll_set_consumer(c->rk);
+	t0 = mono_ms();
 	if ((r = topic_partitions(c->rk, &o->conn, &c->nparts, err)) != 0)
 		goto fail;
 	if (o->group == NULL &&
-	    (r = know_leaders(c->rk, &o->conn, &rkt, err)) != 0)
+	    (r = know_leaders(c->rk, &o->conn, t0, &rkt, err)) != 0)
 		goto fail;
 	c->done = calloc((size_t)c->nparts, sizeof(*c->done));
 	c->assigned_to = calloc((size_t)c->nparts, 1);
