@@ -1398,23 +1398,16 @@ static void on_kafka_ack(void *ctx, void *opaque, int32_t partition,
 	free(id);
 }
 
-/* one encoded event into a record, queued; in: the input it came from,
- * whose JSON text of data and meta the record may keep (NULL: none) */
+/* one encoded event into a record, queued */
 static int kafka_send(struct ev_kafka_producer *kpr, const struct opts *o,
-		      struct ev_kafka_msg *m, const struct ev_input *in,
-		      const uint8_t *rec, size_t n)
+		      struct ev_kafka_msg *m, const uint8_t *rec, size_t n)
 {
 	struct ev_event ev;
 	struct ev_error err;
-	const char *dj = NULL, *mj = NULL;
-	size_t dn = 0, mn = 0;
 	char *id = NULL;
 
-	if (in != NULL)
-		ev_input_json_spans(in, &dj, &dn, &mj, &mn);
 	if (ev_event_decode(rec, n, &ev, &err) != 0 ||
-	    ev_kafka_event_to_msg_json(&ev, o->kfmt, dj, dn, mj, mn, m, &err) !=
-		    0)
+	    ev_kafka_event_to_msg(&ev, o->kfmt, m, &err) != 0)
 		return fe_report(&err);
 	if (o->ack && (id = strndup(ev.id.p, ev.id.n)) == NULL)
 		return fe_oom();
@@ -1476,7 +1469,7 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 			     : pb->dlq != NULL ? -1 /* a letter: said below */
 					       : EV_EXIT_DATA;
 		else
-			rc = kafka_send(kpr, o, &m, NULL, rec.p, rec.len);
+			rc = kafka_send(kpr, o, &m, rec.p, rec.len);
 	}
 	if (o->ninputs == 0)
 		o->inputs[o->ninputs++] = "-";
@@ -1532,7 +1525,7 @@ static int publish_kafka(struct pub *pb, struct opts *o, struct ev_builder *bld)
 							     p, n);
 					continue;
 				}
-				rc = kafka_send(kpr, o, &m, in, p, n);
+				rc = kafka_send(kpr, o, &m, p, n);
 			}
 		}
 		ev_input_free(in);

@@ -3820,26 +3820,6 @@ int ev_trace_build_scan(struct ev_trace **out, struct ev_scan *scan,
 			const volatile sig_atomic_t *stop,
 			struct ev_error *err);
 
-/* ---- kpub: the JSON text of an event's data and meta, for Kafka */
-/* The JSON text of the data and of the meta of the line just parsed, as
- * it came: pointers into the line, valid while it is.  NULL (and 0)
- * when the line had none, or was not one envelope (--wrap, CloudEvents,
- * a MessagePack stream). */
-void ev_parser_json_spans(const struct ev_parser *ps, const char **data,
-			  size_t *data_n, const char **meta, size_t *meta_n);
-void ev_input_json_spans(const struct ev_input *in, const char **data,
-			 size_t *data_n, const char **meta, size_t *meta_n);
-/* ev_kafka_event_to_msg() given the JSON text of ev's data and meta as
- * well (NULL: none), as ev_input_json_spans() gives it: the value and
- * ce_evlogmeta are that text when it is already what converting ev's
- * data and meta would write (or only its whitespace and the form of its
- * floats differ), without the conversion; the same bytes either way. */
-int ev_kafka_event_to_msg_json(const struct ev_event *ev,
-			       enum ev_kafka_format fmt, const char *data_json,
-			       size_t data_n, const char *meta_json,
-			       size_t meta_n, struct ev_kafka_msg *m,
-			       struct ev_error *err);
-
 #ifdef __cplusplus
 }
 #endif

@@ -280,17 +280,6 @@ void ev_input_record(const struct ev_input *in, int i, const uint8_t **rec,
 		ev_parser_record(in->ps, i, rec, n, time);
 }
 
-void ev_input_json_spans(const struct ev_input *in, const char **data,
-			 size_t *data_n, const char **meta, size_t *meta_n)
-{
-	if (in->ps != NULL) {
-		ev_parser_json_spans(in->ps, data, data_n, meta, meta_n);
-		return;
-	}
-	*data = *meta = NULL;
-	*data_n = *meta_n = 0;
-}
-
 void ev_input_where(const struct ev_input *in, struct ev_input_pos *pos)
 {
 	*pos = in->pos;

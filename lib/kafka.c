@@ -16,7 +16,6 @@
  * event of type kafka.record.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,14 +439,9 @@ static void meta_source(const struct ev_event *ev, const char **s, size_t *n)
 	}
 }
 
-static int put_json(const char *j, size_t jn, const uint8_t *v, size_t vn,
-		    struct ev_buf *out, struct ev_error *err);
-
-/* data into the value: JSON (from its text j when given), or the bytes
- * of a binary one */
-static int put_data(const struct ev_event *ev, const char *j, size_t jn,
-		    struct ev_kafka_msg *m, const char **ctype,
-		    struct ev_error *err)
+/* data into the value: JSON, or the bytes of a binary one */
+static int put_data(const struct ev_event *ev, struct ev_kafka_msg *m,
+		    const char **ctype, struct ev_error *err)
 {
 	*ctype = NULL;
 	if (ev->data == NULL)
@@ -460,181 +454,7 @@ static int put_data(const struct ev_event *ev, const char *j, size_t jn,
 			       : ev_seterr(err, EV_ERR, "out of memory");
 	}
 	*ctype = CT_JSON;
-	return put_json(j, jn, ev->data, ev->data_len, &m->value, err);
-}
-
-/* A float token [p, q) of valid JSON as the parser reads it: with
- * exact operands (at most 2^53, a power of ten up to 22) one correctly
- * rounded operation, as json.c's number() does, else ev_json_strtod(),
- * also correctly rounded: the same double.  0 when it is out of range. */
-static int json_float(const char *p, const char *q, double *d)
-{
-	static const double pow10[23] = {
-		1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,
-		1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-		1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-	};
-	const char *t = p;
-	uint64_t m = 0;
-	int neg = *t == '-', ndig = 0, frac = 0, ok, x = 0, xs = 1, nx = 0;
-
-	t += neg;
-	for (; t < q && *t >= '0' && *t <= '9'; t++) {
-		if (m == 0 && *t == '0')
-			continue; /* a leading zero */
-		if (ndig++ == 19)
-			goto slow; /* more than uint64 surely holds */
-		m = m * 10 + (uint64_t)(*t - '0');
-	}
-	if (t < q && *t == '.') {
-		for (t++; t < q && *t >= '0' && *t <= '9'; t++) {
-			frac++;
-			if (m == 0 && *t == '0')
-				continue;
-			if (ndig++ == 19)
-				goto slow;
-			m = m * 10 + (uint64_t)(*t - '0');
-		}
-	}
-	if (t < q && (*t == 'e' || *t == 'E')) {
-		t++;
-		if (t < q && (*t == '+' || *t == '-'))
-			xs = *t++ == '-' ? -1 : 1;
-		for (; t < q && *t >= '0' && *t <= '9' && nx < 4; t++, nx++)
-			x = x * 10 + (*t - '0');
-		if (t < q)
-			goto slow;
-	}
-	if (m <= (1ull << 53) && xs * x - frac >= -22 && xs * x - frac <= 22) {
-		int ex = xs * x - frac;
-		*d = ex < 0 ? (double)m / pow10[-ex] : (double)m * pow10[ex];
-		*d = neg ? -*d : *d;
-		return 1;
-	}
-slow:
-	*d = ev_json_strtod(p, (size_t)(q - p), &ok);
-	return ok && isfinite(*d);
-}
-
-/* the first '"' or '\\' in [p, e), or e: eight bytes at a time */
-static const char *quote_or_bs(const char *p, const char *e)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	const uint64_t ones = 0x0101010101010101ull, highs = ones << 7;
-	uint64_t w, a, b, hit;
-
-	for (; e - p >= 8; p += 8) {
-		memcpy(&w, p, 8);
-		a = w ^ (ones * '"');
-		b = w ^ (ones * '\\');
-		/* the lowest flag is the first zero byte's, exactly */
-		hit = ((a - ones) & ~a & highs) | ((b - ones) & ~b & highs);
-		if (hit != 0)
-			return p + (__builtin_ctzll(hit) >> 3);
-	}
-#endif
-	while (p < e && *p != '"' && *p != '\\')
-		p++;
-	return p;
-}
-
-/*
- * The JSON text [s, s+n), as the parser took it (so valid JSON), appended
- * to out as ev_msgpack_to_json() writes the parsed value: no whitespace,
- * each float in its shortest form (ev_json_strtod() rounds as the parser
- * does, ev_fmt_double() writes as the conversion does), the rest as it
- * is.  1, with out as it was, when the text holds what this does not
- * rewrite (an escape other than \" \\ \b \f \n \r \t, which the
- * conversion writes back the same; -0; an integer of 19 digits or more;
- * nesting past 32): the caller converts the parsed value instead.
- * EV_ERR out of memory.
- */
-static int canon_json(const char *s, size_t n, struct ev_buf *out)
-{
-	const char *p = s, *e = s + n, *run = s, *q;
-	size_t start = out->len;
-	int depth = 0;
-	double d;
-	char *o;
-
-	if (ev_buf_reserve(out, n) != 0)
-		return EV_ERR;
-	while (p < e) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '"') {
-			/* a string: to its closing quote, each escape one the
-			 * conversion writes back the same */
-			for (p++;; p = q + 2) {
-				q = quote_or_bs(p, e);
-				if (q >= e)
-					goto keep;
-				if (*q == '"')
-					break;
-				if (q + 1 >= e || q[1] == '\0' ||
-				    strchr("\"\\bfnrt", q[1]) == NULL)
-					goto keep;
-			}
-			p = q + 1;
-		} else if (c == ',' || c == ':') {
-			p++;
-		} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-			if (ev_buf_append(out, run, (size_t)(p - run)) != 0)
-				return EV_ERR;
-			while (++p < e && (*p == ' ' || *p == '\t' ||
-					   *p == '\n' || *p == '\r'))
-				;
-			run = p;
-		} else if (c == '-' || (c >= '0' && c <= '9')) {
-			for (q = p + (c == '-');
-			     q < e && *q >= '0' && *q <= '9'; q++)
-				;
-			if (q == e || (*q != '.' && *q != 'e' && *q != 'E')) {
-				/* an integer: as it is, when it surely fits */
-				if (q - p - (c == '-') > 18 ||
-				    (c == '-' && p[1] == '0'))
-					goto keep;
-				p = q;
-				continue;
-			}
-			while (q < e && ((*q >= '0' && *q <= '9') ||
-					 *q == '.' || *q == 'e' || *q == 'E' ||
-					 *q == '+' || *q == '-'))
-				q++;
-			if (!json_float(p, q, &d))
-				goto keep;
-			if (ev_buf_append(out, run, (size_t)(p - run)) != 0 ||
-			    ev_buf_reserve(out, 40) != 0)
-				return EV_ERR;
-			o = ev_fmt_double((char *)out->p + out->len, d);
-			out->len = (size_t)((uint8_t *)o - out->p);
-			p = run = q;
-		} else {
-			if ((c == '{' || c == '[') && ++depth > 32)
-				goto keep;
-			depth -= c == '}' || c == ']';
-			p++;
-		}
-	}
-	if (ev_buf_append(out, run, (size_t)(p - run)) != 0)
-		return EV_ERR;
-	return 0;
-keep:
-	out->len = start;
-	return 1;
-}
-
-/* JSON text into out: the line's own text j (NULL: none) when
- * canon_json() can take it, else the parsed value v converted */
-static int put_json(const char *j, size_t jn, const uint8_t *v, size_t vn,
-		    struct ev_buf *out, struct ev_error *err)
-{
-	int r = j != NULL ? canon_json(j, jn, out) : 1;
-
-	if (r == 0)
-		return 0;
-	if (r < 0)
-		return ev_seterr(err, EV_ERR, "out of memory");
-	return ev_msgpack_to_json(v, vn, out, err);
+	return ev_msgpack_to_json(ev->data, ev->data_len, &m->value, err);
 }
 
 /* A record has no log offset: the structured value goes without
@@ -658,15 +478,6 @@ static void drop_offset(struct ev_buf *v)
 
 int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
 			  struct ev_kafka_msg *m, struct ev_error *err)
-{
-	return ev_kafka_event_to_msg_json(ev, fmt, NULL, 0, NULL, 0, m, err);
-}
-
-int ev_kafka_event_to_msg_json(const struct ev_event *ev,
-			       enum ev_kafka_format fmt, const char *data_json,
-			       size_t data_n, const char *meta_json,
-			       size_t meta_n, struct ev_kafka_msg *m,
-			       struct ev_error *err)
 {
 	char tmp[40];
 	const char *src, *ctype;
@@ -723,18 +534,17 @@ int ev_kafka_event_to_msg_json(const struct ev_event *ev,
 	    (r = hdr_u64(m, "ce_schemaversion", ev->schema, err)) != 0)
 		return r;
 	if (ev->meta != NULL) {
-		/* the value, still empty, holds meta's JSON for a while: no
-		 * buffer of its own to allocate for each record */
-		r = put_json(meta_json, meta_n, ev->meta, ev->meta_len,
-			     &m->value, err);
+		struct ev_buf js = {0};
+
+		r = ev_msgpack_to_json(ev->meta, ev->meta_len, &js, err);
 		if (r == 0)
-			r = hdr_str(m, "ce_evlogmeta", (const char *)m->value.p,
-				    m->value.len, err);
-		m->value.len = 0;
+			r = hdr_str(m, "ce_evlogmeta", (const char *)js.p,
+				    js.len, err);
+		ev_buf_free(&js);
 		if (r != 0)
 			return r;
 	}
-	if ((r = put_data(ev, data_json, data_n, m, &ctype, err)) != 0)
+	if ((r = put_data(ev, m, &ctype, err)) != 0)
 		return r;
 	if (ctype != NULL)
 		r = hdr_str(m, "content-type", ctype, strlen(ctype), err);

@@ -248,10 +248,8 @@ int ev_kafka_produce_to(struct ev_kafka_producer *p,
 				 p->o->addr->brokers, p->o->addr->topic,
 				 rd_kafka_err2str(e));
 	}
-	/* delivery reports, every 64 records: each poll takes the queue's
-	 * lock, and the reports come in batches anyway */
-	if ((++p->sent & 63) == 0)
-		rd_kafka_poll(p->rk, 0);
+	p->sent++;
+	rd_kafka_poll(p->rk, 0); /* delivery reports */
 	return 0;
 }
 
@@ -1119,7 +1117,8 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 		goto fail;
 	}
 	rd_kafka_topic_partition_list_destroy(l);
-	rd_kafka_topic_destroy(rkt);
+	if (rkt != NULL)
+		rd_kafka_topic_destroy(rkt);
 	*out = c;
 	return 0;
 fail:

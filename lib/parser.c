@@ -22,10 +22,6 @@ struct ev_parser {
 	int unknown_plain;  /* one of them is no near miss of a field */
 	int no_type;	    /* the line has no type */
 	int known, unknown; /* fields of either kind */
-	/* the JSON text of the line's data and meta, as they came (an
-	 * envelope line only; NULL: none): ev_parser_json_spans() */
-	const char *data_json, *meta_json;
-	size_t data_json_n, meta_json_n;
 };
 
 struct ev_parser *ev_parser_new(const struct ev_parse_opts *opts)
@@ -455,8 +451,6 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 			if (ev_json_value(js, &ps->b.data) != 0)
 				return ev_parse_fail(js, err);
 			sp[F_DATA].set = 1;
-			ps->data_json = at;
-			ps->data_json_n = (size_t)(js->p - at);
 			break;
 		case F_DATA64:
 			if (seen[F_DATA])
@@ -486,8 +480,6 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 			if (ev_json_value(js, &ps->b.meta) != 0)
 				return ev_parse_fail(js, err);
 			sp[F_META].set = 1;
-			ps->meta_json = at;
-			ps->meta_json_n = (size_t)(js->p - at);
 			break;
 		}
 		c = ev_json_ws(js);
@@ -733,7 +725,6 @@ int ev_parser_line(struct ev_parser *ps, const char *line, size_t len,
 	ps->b.strs.len = 0;
 	ps->b.data.len = 0;
 	ps->b.meta.len = 0;
-	ps->data_json = ps->meta_json = NULL;
 	ev_reclist_clear(recs);
 	ev_json_init(&js, line, len);
 	switch (ps->opts.format) {
@@ -760,19 +751,6 @@ int ev_parser_line(struct ev_parser *ps, const char *line, size_t len,
 		return r;
 	}
 	return recs->count;
-}
-
-void ev_parser_json_spans(const struct ev_parser *ps, const char **data,
-			  size_t *data_n, const char **meta, size_t *meta_n)
-{
-	int env = ps->opts.format != EV_FMT_WRAP &&
-		  ps->opts.format != EV_FMT_CLOUDEVENTS &&
-		  ps->b.recs.count == 1;
-
-	*data = env ? ps->data_json : NULL;
-	*data_n = env && *data != NULL ? ps->data_json_n : 0;
-	*meta = env ? ps->meta_json : NULL;
-	*meta_n = env && *meta != NULL ? ps->meta_json_n : 0;
 }
 
 void ev_parser_record(const struct ev_parser *ps, int i, const uint8_t **rec,
