@@ -78,6 +78,8 @@
 	X(rd_kafka_queue_poll)                                    \
 	X(rd_kafka_rebalance_protocol)                            \
 	X(rd_kafka_subscribe)                                     \
+	X(rd_kafka_topic_destroy)                                 \
+	X(rd_kafka_topic_new)                                     \
 	X(rd_kafka_topic_partition_list_add)                      \
 	X(rd_kafka_topic_partition_list_destroy)                  \
 	X(rd_kafka_topic_partition_list_new)                      \
@@ -198,6 +200,9 @@ int ev_dl_rdkafka(const char *brokers, struct ev_error *err);
 #define rd_kafka_rebalance_protocol(...) \
 	ev_rdkafka.rd_kafka_rebalance_protocol(__VA_ARGS__)
 #define rd_kafka_subscribe(...) ev_rdkafka.rd_kafka_subscribe(__VA_ARGS__)
+#define rd_kafka_topic_destroy(...) \
+	ev_rdkafka.rd_kafka_topic_destroy(__VA_ARGS__)
+#define rd_kafka_topic_new(...) ev_rdkafka.rd_kafka_topic_new(__VA_ARGS__)
 #define rd_kafka_topic_partition_list_add \
 	(ev_rdkafka.rd_kafka_topic_partition_list_add)
 #define rd_kafka_topic_partition_list_destroy \

@@ -6,7 +6,7 @@ load helper
 load kafka
 
 setup_file() {
-	kafka_start st:1 bin:1 bad1:1 bad2:1 js:1 ce1:1 ce2:1 ce3:1 ce4:1
+	kafka_start st:1 bin:1 bad1:1 bad2:1 js:1 ce1:1 ce2:1 ce3:1 ce4:1 canon:1
 }
 
 teardown_file() {
@@ -79,6 +79,36 @@ EOF2
 	assert_status 0
 	[ "$(jq -r '"\(.partition) \(.offset) \(.key)"' <<<"$output")" = "$(jq -r '"\(.partition) \(.offset) \(.key)"' <<<"$j")" ]
 	[ "$(jq -c .meta <<<"$output")" = '{"trace":"t-1"}' ]
+}
+
+# evpub keeps a line's own text of data and meta when it is what the
+# conversion of the parsed value writes, but for whitespace and the form
+# of floats; an unusual escape, -0 or a long integer are converted: the
+# same bytes either way, as the conversion wrote them before
+@test "evpub kafka: values and ce_evlogmeta are the conversion's bytes, whatever the line's spacing, floats and escapes" {
+	evpub "kafka://$KAFKA_BROKERS/canon" <<'EOF'
+{"type":"t","stream":"s","data": { "a" : 1.50, "b":[ 1e2 , -0.0,0.1900, 1E-7, 2.5e+300 ] , "c":{}, "d":[] }}
+{"type":"t","stream":"s","data":{"s":"x\/y\u00e9\n\"\\ \t\b\f\r","n":-0,"big":123456789012345678901,"neg":-9223372036854775808,"i":-12,"t":true,"u":null},"meta":{ "k" : 2.50 , "s":"é"}}
+{"type":"t","stream":"s","data":	[ 1 , "two" , 3.0 ] ,"meta":{"k":1}}
+{"type":"t","stream":"s","data":[0.1,0.30000000000000004,5e-324,9007199254740993.0,123456789.123456789,1e22,1e23,-1.0e0,1e-400,3.14159265358979323846264338327950288]}
+{"type":"t","stream":"s","data":{"x":"\u0001\u001f","l":"abcdefghijklmnopqrstuvwxyz0123456789\"abcdefgh\\ijklmnop","e":"","q":"\""},"meta":{"b":1e-5,"a":[ ]}}
+{"type":"t","stream":"s","data":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1.10]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}
+{"type":"t","stream":"s","data":"just a string"}
+EOF
+	run --separate-stderr kc -C -t canon -o beginning -e -q -f '%s|%h\n'
+	assert_status 0
+	assert_stderr ""
+	output=$(sed 's/|.*ce_evlogmeta=\(.*\),content-type=.*/|\1/; s/|ce_specversion=.*//' <<<"$output")
+	assert_stdout "$(cat <<'EOF'
+{"a":1.5,"b":[100.0,-0.0,0.19,1e-07,2.5e+300],"c":{},"d":[]}
+{"s":"x/yé\n\"\\ \t\b\f\r","n":0,"big":1.2345678901234568e+20,"neg":-9223372036854775808,"i":-12,"t":true,"u":null}|{"k":2.5,"s":"é"}
+[1,"two",3.0]|{"k":1}
+[0.1,0.30000000000000004,5e-324,9007199254740992.0,123456789.12345679,1e+22,1e+23,-1.0,0.0,3.141592653589793]
+{"x":"\u0001\u001f","l":"abcdefghijklmnopqrstuvwxyz0123456789\"abcdefgh\\ijklmnop","e":"","q":"\""}|{"b":0.00001,"a":[]}
+[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1.1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+"just a string"
+EOF
+)"
 }
 
 @test "kafka: more malformed addresses are usage errors (64), before any connection" {
