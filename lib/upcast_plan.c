@@ -1039,7 +1039,19 @@ int ev_upcast_plan_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	struct fev w;
 	size_t i;
 
-	if (u->plans_off || u->counting || fparse(u, rec, n, &w) != 0)
+	if (u->plans_off || u->counting)
+		return GIVE_UP;
+	/* a chain with no plan (a Lua step: set O) is the general path's,
+	 * before the record is parsed for nothing */
+	if (u->hint_type != NULL && u->hint != NULL &&
+	    (u->hint->plans == NULL || u->hint->no_plan)) {
+		struct ev_str t;
+		if (ev_upcast_peek_type(rec, n, &t) == 0 &&
+		    t.p == u->hint_type && t.n == u->hint->type_n &&
+		    memcmp(t.p, u->hint->type, t.n) == 0)
+			return GIVE_UP;
+	}
+	if (fparse(u, rec, n, &w) != 0)
 		return GIVE_UP;
 	/* the chain ev_upcaster_wants() found, if it is this record's */
 	c = u->hint_type == w.type.p && u->hint != NULL &&
