@@ -1629,6 +1629,7 @@ struct ev_upcaster *ev_upcaster_worker(const struct ev_upcaster *u)
 	w->npkeys = u->npkeys;
 	w->plens = u->plens;
 	memcpy(w->pfirst, u->pfirst, sizeof(w->pfirst));
+	memcpy(w->plen1, u->plen1, sizeof(w->plen1));
 	w->pnext = u->pnext;
 	w->borrowed = 1;
 	w->lua_set = u->lua != NULL;

@@ -136,6 +136,7 @@ struct ev_upcaster {
 			       * and meta */
 	size_t npkeys;
 	uint64_t plens;	 /* bit n & 63 for a key of n bytes */
+	uint64_t plen1[256]; /* the same for the keys that begin with c */
 	int pfirst[256]; /* the last key that begins with byte c, or 0 */
 	int *pnext;	 /* pnext[k - 1]: the key before k with its byte */
 	uint64_t plan_runs, plan_falls; /* applies it did, and gave back */
