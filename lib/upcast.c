@@ -1103,8 +1103,25 @@ static const char *arena_str(struct lua_call *c, const char *s, size_t n,
 	return s == NULL || s == in->p ? s : ev_upcast_dup(c->u, s, n);
 }
 
-static void check_strs(lua_State *L, const struct ev_fields *f)
+/* The strings of f that are not the event's own (keep_str()), which
+ * were checked when it was written, are identifiers: no control
+ * character, UTF-8. */
+static void check_strs(lua_State *L, const struct ev_event *in,
+		       const struct ev_fields *f)
 {
+	struct ev_fields g = *f;
+
+	if (g.type == in->type.p)
+		g.type_n = 0;
+	if (g.stream == in->stream.p) {
+		g.stream = NULL;
+		g.stream_n = 0;
+	}
+	if (g.key == in->key.p) {
+		g.key = NULL;
+		g.key_n = 0;
+	}
+	f = &g;
 	if (has_control(f->type, f->type_n) ||
 	    has_control(f->stream, f->stream_n) ||
 	    has_control(f->key, f->key_n))
@@ -1129,12 +1146,12 @@ static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
 	struct ent *e;
 
 	ev_lua_to_fields(l, idx, &f);
-	check_strs(L, &f);
 	/* what is as it came keeps its place (not copied, and the type's
 	 * chain is found by it) */
 	keep_str(&f.type, f.type_n, &c->ev.type);
 	keep_str(&f.stream, f.stream_n, &c->ev.stream);
 	keep_str(&f.key, f.key_n, &c->ev.key);
+	check_strs(L, &c->ev, &f);
 	if (c->nres >= MAX_PARTS)
 		luaL_error(L, "returned more than %d events", MAX_PARTS);
 	if (c->nres == c->cap) {

@@ -135,10 +135,10 @@ struct ev_upcaster {
 	struct ev_str *pkeys; /* every key a plan's paths name below data
 			       * and meta */
 	size_t npkeys;
-	uint64_t plens;	 /* bit n & 63 for a key of n bytes */
+	uint64_t plens;	     /* bit n & 63 for a key of n bytes */
 	uint64_t plen1[256]; /* the same for the keys that begin with c */
-	int pfirst[256]; /* the last key that begins with byte c, or 0 */
-	int *pnext;	 /* pnext[k - 1]: the key before k with its byte */
+	int pfirst[256];     /* the last key that begins with byte c, or 0 */
+	int *pnext;	     /* pnext[k - 1]: the key before k with its byte */
 	uint64_t plan_runs, plan_falls; /* applies it did, and gave back */
 	/* a worker's (ev_upcaster_worker()): the set is another's */
 	int borrowed;

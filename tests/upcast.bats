@@ -441,6 +441,27 @@ evtail: 1 event could not be upcast and was skipped"
 	done
 }
 
+@test "a Lua step that gives a type with a control character or a stream that is not UTF-8 fails, exit 65; the strings it keeps pass" {
+	mkdir l1 l2 l3
+	echo 'return function(e) e.type = "Bad\1Type"; return e end' >l1/OrderCreated.1.lua
+	echo 'return function(e) e.stream = "s" .. string.char(255); return e end' >l2/OrderCreated.1.lua
+	echo 'return function(e) e.key = e.stream; e.data.x = 1; return e end' >l3/OrderCreated.1.lua
+	for tool in evtail evreplay; do
+		run --separate-stderr "$tool" --upcast l1 --to 0 a.evlog
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "$tool: upcast failed in 'a.evlog': offset 0: OrderCreated version 1: step l1/OrderCreated.1.lua: the event's type has a control character"
+		run --separate-stderr "$tool" --upcast l2 --to 0 a.evlog
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "$tool: upcast failed in 'a.evlog': offset 0: OrderCreated version 1: step l2/OrderCreated.1.lua: the event's type, stream or key is not UTF-8"
+		run --separate-stderr "$tool" --upcast l3 --to 0 -o json a.evlog
+		assert_status 0
+		assert_stderr ""
+		assert_stdout '{"offset":0,"id":"o1","type":"OrderCreated","stream":"order-1","version":1,"time":"2026-01-01T00:00:00.000Z","schema":2,"key":"order-1","data":{"amount":100,"x":1}}'
+	done
+}
+
 @test "--since and --stream see the time and stream a Lua step gives, not the stored ones" {
 	# enough events for the time index to skip, and a step that moves
 	# some of them to 2030 and into streams of their own
