@@ -822,15 +822,24 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	uint64_t last = 0, k;
 	uint32_t i, count;
 
-	memset(w, 0, sizeof(*w));
+	/* what the plan reads of w before it sets it (not all of w: a
+	 * memset was a tenth of the parse) */
+	w->id.p = w->type.p = w->stream.p = w->key.p = NULL;
+	w->time_raw = w->pre_end = w->key_raw = NULL;
+	w->key_raw_n = 0;
+	w->version = 0;
 	w->schema = 1;
 	w->prev = EV_NO_PREV;
+	w->root.dirty = 0;
 	w->root.e = w->re;
 	w->root.n = w->root.cap = 2;
+	w->root.nread = 0;
 	w->re[0].k = (const uint8_t *)"data";
-	w->re[0].kn = 4;
 	w->re[1].k = (const uint8_t *)"meta";
-	w->re[1].kn = 4;
+	w->re[0].kn = w->re[1].kn = 4;
+	w->re[0].v.node = w->re[1].v.node = NULL;
+	w->re[0].raw = w->re[1].raw = NULL;
+	w->re[0].kid = w->re[1].kid = 0;
 	w->re[0].gone = w->re[1].gone = 1;
 	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a)
 		return GIVE_UP;
