@@ -36,6 +36,7 @@
 #include <lualib.h>
 
 #include "luaval_int.h"
+#include "mpskip_int.h"
 
 #define HOOK_EVERY 1000
 
@@ -539,7 +540,7 @@ static void push_item(struct ev_lua *l, const uint8_t **pp, const uint8_t *end,
 		return;
 	}
 	if (is_map_byte(c) || is_array_byte(c)) {
-		if (ev_mp_skip_fast(pp, end) != 0)
+		if (ev_mp_skip_quick(pp, end) != 0)
 			luaL_error(L, "malformed msgpack value");
 		r = lua_touserdata(L, rec);
 		lua_createtable(L, 0, 1);
@@ -1510,7 +1511,7 @@ static int put_array(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 		v = NULL;
 		if ((uint64_t)i <= ocount) {
 			v = p;
-			if (ev_mp_skip_fast(&p, end) != 0)
+			if (ev_mp_skip_quick(&p, end) != 0)
 				luaL_error(L, "%s: malformed array", what);
 		}
 		if (!put_value(l, -1, out, depth - 1, what, v, p))
@@ -1693,15 +1694,22 @@ static int put_map(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 		luaL_error(L, "%s: malformed object", what);
 	for (i = 0; i < it.n; i++) {
 		kp = p;
-		if (ev_mp_read(&p, end, &key) != 0 || key.type != EV_MP_STR)
+		if (p < end && (*p & 0xe0) == 0xa0 &&
+		    (size_t)(end - p) > (size_t)(*p & 0x1f)) {
+			key.p = p + 1; /* most keys are short */
+			key.n = *p & 0x1f;
+			p += 1 + key.n;
+		} else if (ev_mp_read(&p, end, &key) != 0 ||
+			   key.type != EV_MP_STR) {
 			luaL_error(L, "%s: malformed object", what);
+		}
 		grow(l, (void **)&l->oe, &l->oe_cap, l->noe, sizeof(*l->oe));
 		e = &l->oe[l->noe++];
 		e->kp = kp;
 		e->k = key.p;
 		e->kn = key.n;
 		e->v = p;
-		if (ev_mp_skip_fast(&p, end) != 0)
+		if (ev_mp_skip_quick(&p, end) != 0)
 			luaL_error(L, "%s: malformed object", what);
 		e->vend = p;
 		e->state = OE_OPEN;

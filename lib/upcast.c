@@ -271,7 +271,7 @@ static int expand_at(struct ev_upcaster *u, const uint8_t **pp,
 		} else if (p < end && (*p & 0xe0) == 0xa0 &&
 			   (size_t)(end - p) > (size_t)(*p & 0x1f)) {
 			p += 1 + (*p & 0x1f);
-		} else if (ev_mp_skip_fast(&p, end) != 0) {
+		} else if (ev_mp_skip_quick(&p, end) != 0) {
 			return ev_upcast_fail(u, "malformed value");
 		}
 		e->v.p = s;

@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "evlog_private.h"
+#include "mpskip_int.h"
 #include "rahook_int.h"
 
 enum op_kind {
@@ -263,22 +264,6 @@ int ev_upcast_plan_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			 int *changed);
 /* upcast_plan.c: ev_event_peek_type(), the same answers, quicker */
 int ev_upcast_peek_type(const uint8_t *rec, size_t n, struct ev_str *type);
-/* upcast_plan.c: the bytes of a msgpack value by its first byte, or 0:
- * one that holds others or gives its length after it */
-extern const uint8_t ev_upcast_vsize[256];
-/* ev_mp_skip_fast(), quicker for a scalar */
-static inline int ev_upcast_skip(const uint8_t **pp, const uint8_t *end)
-{
-	const uint8_t *p = *pp;
-
-	if (p < end && ev_upcast_vsize[*p] != 0) {
-		if ((size_t)(end - p) < ev_upcast_vsize[*p])
-			return -1;
-		*pp = p + ev_upcast_vsize[*p];
-		return 0;
-	}
-	return ev_mp_skip_fast(pp, end);
-}
 /* For tests: 0 turns the fast path off (every apply is general). */
 void ev_upcaster_set_plans(struct ev_upcaster *u, int on);
 

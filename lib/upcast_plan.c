@@ -335,36 +335,6 @@ const uint8_t ev_upcast_vsize[256] = {
 	1,  1,	1,  1,
 };
 
-/* ev_mp_skip_fast() over the value at *pp, with the same answers: its
- * scalars by their first byte, fixmaps and fixarrays (the items of an
- * order) counted here, anything else by ev_mp_skip_fast().  Each turn
- * takes at least a byte, so it ends within the record. */
-static inline EV_INLINE int fskip(const uint8_t **pp, const uint8_t *end)
-{
-	const uint8_t *p = *pp;
-	size_t left = 1;
-	uint8_t c;
-
-	do {
-		if (EV_UNLIKELY(p >= end))
-			return -1;
-		c = *p;
-		if (EV_LIKELY(ev_upcast_vsize[c] != 0)) {
-			if (EV_UNLIKELY((size_t)(end - p) < ev_upcast_vsize[c]))
-				return -1;
-			p += ev_upcast_vsize[c];
-		} else if ((c & 0xe0) == 0x80) {
-			p++;
-			left += (c & 0x10) ? (size_t)(c & 0x0f)
-					   : 2u * (size_t)(c & 0x0f);
-		} else if (ev_mp_skip_fast(&p, end) != 0) {
-			return -1;
-		}
-	} while (--left > 0);
-	*pp = p;
-	return 0;
-}
-
 /* Open the object at *pp into v (its bytes and a node); *pp moves past
  * it.  As expand_at() in upcast.c, for objects only. */
 static int fopen_at(struct ev_upcaster *u, const uint8_t **pp,
@@ -405,7 +375,7 @@ static int fopen_at(struct ev_upcaster *u, const uint8_t **pp,
 				p = s + ev_upcast_vsize[*s];
 			} else {
 				p = s;
-				if (fskip(&p, end) != 0)
+				if (ev_mp_skip_quick(&p, end) != 0)
 					return GIVE_UP;
 			}
 			if (EV_LIKELY(!(u->plen1[*k] >> kn & 1)) ||

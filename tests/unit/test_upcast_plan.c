@@ -604,9 +604,50 @@ static void test_no_plan(void **state)
 	unit_rmtree(dir);
 }
 
+/* ev_mp_skip_quick() answers as ev_mp_skip_fast() does: on records and
+ * every cut of them, and on random bytes that lean to msgpack's leads. */
+static void skip_same(const uint8_t *p, size_t n)
+{
+	const uint8_t *a = p, *b = p;
+	int ra = ev_mp_skip_fast(&a, p + n), rb = ev_mp_skip_quick(&b, p + n);
+
+	assert_int_equal(ra, rb);
+	if (ra == 0)
+		assert_ptr_equal(a, b);
+}
+
+static void test_skip_quick(void **state)
+{
+	static const uint8_t lead[] = {0x81, 0x82, 0x8f, 0x90, 0x92, 0x9f, 0xa1,
+				       0xa3, 0xbf, 0xc0, 0xc1, 0xc2, 0xc4, 0xcb,
+				       0xcc, 0xd4, 0xd7, 0xd9, 0xdc, 0xdd, 0xde,
+				       0xdf, 0x00, 0x7f, 0xe0, 0xff};
+	struct ev_buf rec = {0};
+	uint8_t buf[64];
+	size_t k, cut;
+	unsigned j, i;
+
+	(void)state;
+	for (j = 0; j < 300; j++) {
+		make_record(&rec, j);
+		for (cut = 0; cut <= rec.len; cut++)
+			skip_same(rec.p, cut);
+		for (k = 1; k < rec.len; k++)
+			skip_same(rec.p + k, rec.len - k);
+	}
+	for (j = 0; j < 200000; j++) {
+		for (i = 0; i < sizeof(buf); i++)
+			buf[i] = rnd(2) ? lead[rnd(sizeof(lead))]
+					: (uint8_t)rnd(256);
+		skip_same(buf, 1 + rnd(sizeof(buf)));
+	}
+	ev_buf_free(&rec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_skip_quick),
 		cmocka_unit_test(test_bench_set),
 		cmocka_unit_test(test_no_plan),
 		cmocka_unit_test(test_generated),
