@@ -789,10 +789,17 @@ static int wev_parse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a ||
 	    ev_mp_read(&p, end, &it) != 0)
 		return -1;
+	/* the common forms read inline, as upcast_plan.c's fparse() does;
+	 * the others by ev_mp_read() */
 	for (i = 0; i < it.n; i++) {
-		if (ev_mp_read(&p, end, &kv) != 0 || kv.type != EV_MP_UINT)
-			return -1;
-		k = kv.v.u;
+		if (p < end && *p <= 0x7f) {
+			k = *p++;
+		} else {
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    kv.type != EV_MP_UINT)
+				return -1;
+			k = kv.v.u;
+		}
 		if (k <= last || k > EV_K_MAX)
 			return -1;
 		last = k;
@@ -805,26 +812,48 @@ static int wev_parse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			      : k == EV_K_TYPE	 ? &w->type
 			      : k == EV_K_STREAM ? &w->stream
 						 : &w->key;
-			if (ev_mp_read(&p, end, &kv) != 0 ||
-			    kv.type != EV_MP_STR || kv.n == 0)
+			if (p < end && (*p & 0xe0) == 0xa0 &&
+			    (size_t)(end - p) > (size_t)(*p & 0x1f)) {
+				kv.n = *p & 0x1f;
+				kv.p = p + 1;
+				p += 1 + kv.n;
+			} else if (ev_mp_read(&p, end, &kv) != 0 ||
+				   kv.type != EV_MP_STR) {
+				return -1;
+			}
+			if (kv.n == 0)
 				return -1;
 			str->p = (const char *)kv.p;
 			str->n = kv.n;
 			break;
 		case EV_K_TIME:
 			v = p;
-			if (ev_mp_read(&p, end, &kv) != 0 ||
-			    ev_mp_time_decode(&kv, &w->time) != 0)
+			if (end - p >= 10 && p[0] == 0xd7 && p[1] == 0xff) {
+				/* ev_mp_time_decode() of a timestamp 64 */
+				uint64_t tw = ev_rbe64(p + 2);
+				if ((tw >> 34) > 999999999 ||
+				    ev_time_from_sec(
+					    (int64_t)(tw & ((1ull << 34) - 1)),
+					    (long)(tw >> 34), &w->time) != 0)
+					return -1;
+				p += 10;
+			} else if (ev_mp_read(&p, end, &kv) != 0 ||
+				   ev_mp_time_decode(&kv, &w->time) != 0) {
 				return -1;
+			}
 			w->time_raw = v;
 			w->time_raw_n = (size_t)(p - v);
 			break;
 		case EV_K_VERSION:
 		case EV_K_SCHEMA:
 		case EV_K_PREV:
-			if (ev_mp_read(&p, end, &kv) != 0 ||
-			    kv.type != EV_MP_UINT ||
-			    (k != EV_K_PREV && kv.v.u == 0))
+			if (p < end && *p <= 0x7f) {
+				kv.v.u = *p++;
+			} else if (ev_mp_read(&p, end, &kv) != 0 ||
+				   kv.type != EV_MP_UINT) {
+				return -1;
+			}
+			if (k != EV_K_PREV && kv.v.u == 0)
 				return -1;
 			if (k == EV_K_VERSION)
 				w->version = kv.v.u;
