@@ -1427,7 +1427,19 @@ static int same_scalar(lua_State *L, int idx, const uint8_t *p,
 	const char *s;
 	double d;
 
-	if (p == NULL || ev_mp_read(&p, end, &it) != 0)
+	if (p == NULL || p >= end)
+		return 0;
+	/* the common small ones, without ev_mp_read() */
+	if (*p <= 0x7f)
+		return lua_isinteger(L, idx) && lua_tointeger(L, idx) == *p;
+	if ((*p & 0xe0) == 0xa0) {
+		if ((size_t)(end - p) <= (size_t)(*p & 0x1f) ||
+		    lua_type(L, idx) != LUA_TSTRING)
+			return 0;
+		s = lua_tolstring(L, idx, &n);
+		return n == (size_t)(*p & 0x1f) && memcmp(s, p + 1, n) == 0;
+	}
+	if (ev_mp_read(&p, end, &it) != 0)
 		return 0;
 	switch (it.type) {
 	case EV_MP_NIL:
