@@ -73,8 +73,9 @@ struct pitem {
 	size_t at;
 	int r;	  /* the reader's: 1 a record, 0 the end, <0 an error */
 	int done; /* upcast by the thread: the rest holds */
-	int up;	  /* ev_upcaster_wants(), found by the thread */
-	struct ev_upcast_hint hint;
+	int up;	  /* ev_upcaster_wants(), found by the scan */
+	struct ev_upcast_hint hint; /* hint.type: at rec.p + type_at */
+	size_t type_at;
 	int ur; /* ev_upcaster_apply() */
 	int damaged;
 	size_t part0; /* its records: ends[part0 .. part0 + ur) */
@@ -531,12 +532,11 @@ static void batch_work(struct ev_upcaster *u, struct pbatch *b)
 		size_t qn;
 
 		it->done = 1;
-		if (it->r != 1)
+		if (it->r != 1 || !it->up)
 			continue;
-		/* which want upcasting: found here, off the scan's thread */
-		it->up = ev_upcaster_peek(u, p, it->rec.n, &it->hint);
-		if (!it->up)
-			continue;
+		/* the chain batch_fill() found (its record has moved since) */
+		if (it->hint.type != NULL)
+			it->hint.type = (const char *)p + it->type_at;
 		ev_upcaster_hint(u, &it->hint);
 		it->ur = ev_upcaster_apply(u, p, it->rec.n, it->rec.offset,
 					   &changed, &b->why);
@@ -740,6 +740,12 @@ static int batch_fill(struct ev_scan *s, struct pbatch *b)
 		}
 		it->rec = rec;
 		it->at = b->raw.len;
+		/* which want upcasting: found here, where the thread's
+		 * Lua steps leave time to spare (set O) */
+		it->up = ev_upcaster_peek(s->up, rec.p, rec.n, &it->hint);
+		if (it->hint.type != NULL)
+			it->type_at = (size_t)((const uint8_t *)it->hint.type -
+					       rec.p);
 		if (ev_buf_append(&b->raw, rec.p, rec.n) != 0) {
 			it->r = ev_seterr(&b->end_err, EV_ERR, "out of memory");
 			b->last = 1;
@@ -751,7 +757,7 @@ static int batch_fill(struct ev_scan *s, struct pbatch *b)
 			return 0;
 		}
 	}
-	b->nwork = b->n; /* the thread finds which want upcasting */
+	b->nwork = b->n;
 	return 0;
 }
 
