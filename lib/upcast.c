@@ -1717,6 +1717,33 @@ int ev_upcaster_append(struct ev_upcaster *u, struct ev_buf *out,
 	return r;
 }
 
+int ev_upcaster_prefix(struct ev_upcaster *u, struct ev_buf *out,
+		       const uint8_t *rec, size_t n,
+		       const struct ev_upcast_hint *h)
+{
+	struct ev_buf keep = u->out;
+	size_t start = out->len;
+	int changed = 0, r;
+
+	ev_arena_reset(&u->arena);
+	ev_upcaster_hint(u, h);
+	u->out = *out;
+	u->nrec = 0;
+	u->same = NULL;
+	u->want_part = 1;
+	r = ev_upcast_plan_apply(u, rec, n, &changed);
+	u->want_part = 0;
+	u->hint_type = NULL;
+	/* 1 and changed: a plan of a part ran (a whole one is not taken) */
+	if (r != 1 || !changed) {
+		u->out.len = start;
+		r = 0;
+	}
+	*out = u->out;
+	u->out = keep;
+	return r;
+}
+
 void ev_upcaster_record(const struct ev_upcaster *u, int i, const uint8_t **rec,
 			size_t *n)
 {

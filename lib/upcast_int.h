@@ -83,7 +83,8 @@ struct chain {
 	struct step **steps; /* by version once checked: steps[v - min] */
 	size_t nsteps, cap;
 	struct up_plan **plans; /* by version: plans[v - min], or NULL */
-	int no_plan;		/* plans has none */
+	int no_plan;		/* plans has none whole */
+	int part_plan;		/* plans has one of a part (a Lua step) */
 };
 
 struct cslot {
@@ -143,7 +144,8 @@ struct ev_upcaster {
 	uint64_t plan_runs, plan_falls; /* applies it did, and gave back */
 	/* a worker's (ev_upcaster_worker()): the set is another's */
 	int borrowed;
-	int lua_set; /* the set has Lua steps */
+	int want_part; /* ev_upcaster_prefix(): the plans of a part only */
+	int lua_set;   /* the set has Lua steps */
 };
 
 /*

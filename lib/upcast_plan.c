@@ -29,6 +29,8 @@ struct up_plan {
 	size_t nops;
 	int drop;	 /* the last op drops the event */
 	uint64_t schema; /* the version it comes out at */
+	int part;	 /* it stops before a Lua step, at schema: the
+			  * declarative steps before it (ev_upcaster_prefix()) */
 };
 
 /* The key k among u->pkeys: its number, from 1 (added if new), or 0
@@ -113,8 +115,12 @@ static int plan_make(const struct ev_upcaster *u, const struct chain *c,
 		if (v < c->min)
 			goto none; /* a failure: the general path says it */
 		st = c->steps[v - c->min];
-		if (st->is_lua)
-			goto none;
+		if (st->is_lua) {
+			if (pl->nops == 0)
+				goto none;
+			pl->part = 1; /* the steps before it */
+			break;
+		}
 		for (k = 0; k < st->nops; k++) {
 			const struct op *op = &st->ops[k];
 			if (op->kind == OP_SPLIT)
@@ -170,7 +176,11 @@ int ev_upcast_plans_make(struct ev_upcaster *u)
 		for (v = c->min; v <= c->max; v++) {
 			if (plan_make(u, c, v, &c->plans[v - c->min]) != 0)
 				return -1;
-			if (c->plans[v - c->min] != NULL)
+			if (c->plans[v - c->min] == NULL)
+				continue;
+			if (c->plans[v - c->min]->part)
+				c->part_plan = 1;
+			else
 				c->no_plan = 0;
 		}
 	}
@@ -1054,7 +1064,8 @@ int ev_upcast_plan_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	/* a chain with no plan (a Lua step: set O) is the general path's,
 	 * before the record is parsed for nothing */
 	if (u->hint_type != NULL && u->hint != NULL &&
-	    (u->hint->plans == NULL || u->hint->no_plan)) {
+	    (u->hint->plans == NULL ||
+	     (u->want_part ? !u->hint->part_plan : u->hint->no_plan))) {
 		struct ev_str t;
 		if (ev_upcast_peek_type(rec, n, &t) == 0 &&
 		    t.p == u->hint_type && t.n == u->hint->type_n &&
@@ -1077,7 +1088,8 @@ int ev_upcast_plan_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 		return 1;
 	}
 	if (w.schema < c->min || c->plans == NULL ||
-	    (pl = c->plans[w.schema - c->min]) == NULL)
+	    (pl = c->plans[w.schema - c->min]) == NULL ||
+	    pl->part != u->want_part)
 		return GIVE_UP;
 	for (i = 0; i < pl->nops; i++) {
 		const struct op *op = pl->ops[i];
