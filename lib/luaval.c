@@ -36,6 +36,7 @@
 #include <lualib.h>
 
 #include "luaval_int.h"
+#include "mpskip_int.h"
 
 #define HOOK_EVERY 1000
 
@@ -539,7 +540,7 @@ static void push_item(struct ev_lua *l, const uint8_t **pp, const uint8_t *end,
 		return;
 	}
 	if (is_map_byte(c) || is_array_byte(c)) {
-		if (ev_mp_skip_fast(pp, end) != 0)
+		if (ev_mp_skip_quick(pp, end) != 0)
 			luaL_error(L, "malformed msgpack value");
 		r = lua_touserdata(L, rec);
 		lua_createtable(L, 0, 1);
@@ -1426,7 +1427,19 @@ static int same_scalar(lua_State *L, int idx, const uint8_t *p,
 	const char *s;
 	double d;
 
-	if (p == NULL || ev_mp_read(&p, end, &it) != 0)
+	if (p == NULL || p >= end)
+		return 0;
+	/* the common small ones, without ev_mp_read() */
+	if (*p <= 0x7f)
+		return lua_isinteger(L, idx) && lua_tointeger(L, idx) == *p;
+	if ((*p & 0xe0) == 0xa0) {
+		if ((size_t)(end - p) <= (size_t)(*p & 0x1f) ||
+		    lua_type(L, idx) != LUA_TSTRING)
+			return 0;
+		s = lua_tolstring(L, idx, &n);
+		return n == (size_t)(*p & 0x1f) && memcmp(s, p + 1, n) == 0;
+	}
+	if (ev_mp_read(&p, end, &it) != 0)
 		return 0;
 	switch (it.type) {
 	case EV_MP_NIL:
@@ -1510,7 +1523,7 @@ static int put_array(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 		v = NULL;
 		if ((uint64_t)i <= ocount) {
 			v = p;
-			if (ev_mp_skip_fast(&p, end) != 0)
+			if (ev_mp_skip_quick(&p, end) != 0)
 				luaL_error(L, "%s: malformed array", what);
 		}
 		if (!put_value(l, -1, out, depth - 1, what, v, p))
@@ -1693,15 +1706,22 @@ static int put_map(struct ev_lua *l, int idx, struct ev_buf *out, int depth,
 		luaL_error(L, "%s: malformed object", what);
 	for (i = 0; i < it.n; i++) {
 		kp = p;
-		if (ev_mp_read(&p, end, &key) != 0 || key.type != EV_MP_STR)
+		if (p < end && (*p & 0xe0) == 0xa0 &&
+		    (size_t)(end - p) > (size_t)(*p & 0x1f)) {
+			key.p = p + 1; /* most keys are short */
+			key.n = *p & 0x1f;
+			p += 1 + key.n;
+		} else if (ev_mp_read(&p, end, &key) != 0 ||
+			   key.type != EV_MP_STR) {
 			luaL_error(L, "%s: malformed object", what);
+		}
 		grow(l, (void **)&l->oe, &l->oe_cap, l->noe, sizeof(*l->oe));
 		e = &l->oe[l->noe++];
 		e->kp = kp;
 		e->k = key.p;
 		e->kn = key.n;
 		e->v = p;
-		if (ev_mp_skip_fast(&p, end) != 0)
+		if (ev_mp_skip_quick(&p, end) != 0)
 			luaL_error(L, "%s: malformed object", what);
 		e->vend = p;
 		e->state = OE_OPEN;

@@ -50,5 +50,16 @@ void *ev_reader_hook_aux(const struct ev_reader *r);
 struct ev_upcaster *ev_upcaster_worker(const struct ev_upcaster *u);
 int ev_upcaster_append(struct ev_upcaster *u, struct ev_buf *out,
 		       const uint8_t *rec, size_t n);
+/*
+ * The same for the declarative steps of rec's chain that come before a
+ * Lua step (h: what ev_upcaster_peek() found of rec): 1 with the record
+ * they make, at the Lua step's version, appended to out, which
+ * ev_upcaster_apply() then upcasts as it would rec; 0 when there are
+ * none or a plan cannot do them (out as it was).  scan.c runs them on
+ * the scan's thread, off the thread of the Lua steps.
+ */
+int ev_upcaster_prefix(struct ev_upcaster *u, struct ev_buf *out,
+		       const uint8_t *rec, size_t n,
+		       const struct ev_upcast_hint *h);
 
 #endif

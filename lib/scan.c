@@ -73,15 +73,21 @@ struct pitem {
 	size_t at;
 	int r;	  /* the reader's: 1 a record, 0 the end, <0 an error */
 	int done; /* upcast by the thread: the rest holds */
-	int up;	  /* ev_upcaster_wants(), found by the thread */
-	struct ev_upcast_hint hint;
+	int up;	  /* ev_upcaster_wants(), found by the scan */
+	struct ev_upcast_hint hint; /* hint.type: type_at into the record
+				     * the thread upcasts */
+	size_t type_at;
+	size_t pre_at; /* that record, when the scan ran the steps before a
+			* Lua one (ev_upcaster_prefix()): pre_n bytes at
+			* pre.p + pre_at; else rec */
+	size_t pre_n;
 	int ur; /* ev_upcaster_apply() */
 	int damaged;
 	size_t part0; /* its records: ends[part0 .. part0 + ur) */
 };
 
 struct pbatch {
-	struct ev_buf raw, out;
+	struct ev_buf raw, out, pre;
 	size_t *ends;
 	size_t nends, ends_cap;
 	struct pitem *it;
@@ -112,6 +118,8 @@ struct pipe {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct ev_upcaster *up;
+	struct ev_upcaster *pre; /* the scan's, for ev_upcaster_prefix() */
+	int pre_off;
 	struct pbatch b[PIPE_NB];
 	struct pbatch *cur; /* the scan's */
 	uint64_t given;	    /* batches given to the thread, all told */
@@ -515,6 +523,7 @@ static void batch_free(struct pbatch *b)
 {
 	ev_buf_free(&b->raw);
 	ev_buf_free(&b->out);
+	ev_buf_free(&b->pre);
 	free(b->ends);
 	free(b->it);
 }
@@ -527,19 +536,20 @@ static void batch_work(struct ev_upcaster *u, struct pbatch *b)
 
 	for (k = 0; k < b->nwork; k++) {
 		struct pitem *it = &b->it[k];
-		const uint8_t *p = b->raw.p + it->at, *q;
-		size_t qn;
+		const uint8_t *p = it->pre_n ? b->pre.p + it->pre_at
+					     : b->raw.p + it->at,
+			      *q;
+		size_t pn = it->pre_n ? it->pre_n : it->rec.n, qn;
 
 		it->done = 1;
-		if (it->r != 1)
+		if (it->r != 1 || !it->up)
 			continue;
-		/* which want upcasting: found here, off the scan's thread */
-		it->up = ev_upcaster_peek(u, p, it->rec.n, &it->hint);
-		if (!it->up)
-			continue;
+		/* the chain batch_fill() found (its record has moved since) */
+		if (it->hint.type != NULL)
+			it->hint.type = (const char *)p + it->type_at;
 		ev_upcaster_hint(u, &it->hint);
-		it->ur = ev_upcaster_apply(u, p, it->rec.n, it->rec.offset,
-					   &changed, &b->why);
+		it->ur = ev_upcaster_apply(u, p, pn, it->rec.offset, &changed,
+					   &b->why);
 		it->damaged = ev_upcaster_damaged(u);
 		if (it->ur < 0) {
 			b->stopped = 1;
@@ -689,6 +699,7 @@ static void pipe_free(struct pipe *pp)
 	pthread_mutex_destroy(&pp->mu);
 	for (i = 0; i < PIPE_NB; i++)
 		batch_free(&pp->b[i]);
+	ev_upcaster_free(pp->pre);
 	free(pp);
 }
 
@@ -715,6 +726,29 @@ fail_mu:
 	return NULL;
 }
 
+/* The steps before a Lua one of the record of it (rec), into b->pre if a
+ * plan does them, and the hint of the record the thread is to upcast. */
+static void batch_prefix(struct ev_scan *s, struct pbatch *b, struct pitem *it,
+			 const struct ev_rec *rec)
+{
+	struct pipe *pp = s->pipe;
+	const uint8_t *w = rec->p;
+	size_t at = b->pre.len;
+
+	if (pp->pre == NULL && !pp->pre_off &&
+	    (pp->pre = ev_upcaster_worker(s->up)) == NULL)
+		pp->pre_off = 1; /* the thread does them */
+	if (pp->pre != NULL && ev_upcaster_prefix(pp->pre, &b->pre, rec->p,
+						  rec->n, &it->hint) == 1) {
+		it->pre_at = at;
+		it->pre_n = b->pre.len - at;
+		w = b->pre.p + at;
+		(void)ev_upcaster_peek(s->up, w, it->pre_n, &it->hint);
+	}
+	if (it->hint.type != NULL)
+		it->type_at = (size_t)((const uint8_t *)it->hint.type - w);
+}
+
 /* Read the next records into b (on this thread: the reader is ours). */
 static int batch_fill(struct ev_scan *s, struct pbatch *b)
 {
@@ -722,7 +756,7 @@ static int batch_fill(struct ev_scan *s, struct pbatch *b)
 	struct ev_rec rec;
 	int r;
 
-	b->raw.len = b->out.len = 0;
+	b->raw.len = b->out.len = b->pre.len = 0;
 	b->nends = b->n = b->i = 0;
 	b->last = b->stopped = 0;
 	if (b->it == NULL &&
@@ -740,6 +774,15 @@ static int batch_fill(struct ev_scan *s, struct pbatch *b)
 		}
 		it->rec = rec;
 		it->at = b->raw.len;
+		/* which want upcasting, and the declarative steps before a
+		 * Lua one: done here, where the thread's Lua steps leave
+		 * time to spare (set O) */
+		it->up = ev_upcaster_peek(s->up, rec.p, rec.n, &it->hint);
+		if (it->up)
+			batch_prefix(s, b, it, &rec);
+		else if (it->hint.type != NULL)
+			it->type_at = (size_t)((const uint8_t *)it->hint.type -
+					       rec.p);
 		if (ev_buf_append(&b->raw, rec.p, rec.n) != 0) {
 			it->r = ev_seterr(&b->end_err, EV_ERR, "out of memory");
 			b->last = 1;
@@ -751,7 +794,7 @@ static int batch_fill(struct ev_scan *s, struct pbatch *b)
 			return 0;
 		}
 	}
-	b->nwork = b->n; /* the thread finds which want upcasting */
+	b->nwork = b->n;
 	return 0;
 }
 

@@ -271,7 +271,7 @@ static int expand_at(struct ev_upcaster *u, const uint8_t **pp,
 		} else if (p < end && (*p & 0xe0) == 0xa0 &&
 			   (size_t)(end - p) > (size_t)(*p & 0x1f)) {
 			p += 1 + (*p & 0x1f);
-		} else if (ev_mp_skip_fast(&p, end) != 0) {
+		} else if (ev_mp_skip_quick(&p, end) != 0) {
 			return ev_upcast_fail(u, "malformed value");
 		}
 		e->v.p = s;
@@ -789,10 +789,17 @@ static int wev_parse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a ||
 	    ev_mp_read(&p, end, &it) != 0)
 		return -1;
+	/* the common forms read inline, as upcast_plan.c's fparse() does;
+	 * the others by ev_mp_read() */
 	for (i = 0; i < it.n; i++) {
-		if (ev_mp_read(&p, end, &kv) != 0 || kv.type != EV_MP_UINT)
-			return -1;
-		k = kv.v.u;
+		if (p < end && *p <= 0x7f) {
+			k = *p++;
+		} else {
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    kv.type != EV_MP_UINT)
+				return -1;
+			k = kv.v.u;
+		}
 		if (k <= last || k > EV_K_MAX)
 			return -1;
 		last = k;
@@ -805,26 +812,48 @@ static int wev_parse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			      : k == EV_K_TYPE	 ? &w->type
 			      : k == EV_K_STREAM ? &w->stream
 						 : &w->key;
-			if (ev_mp_read(&p, end, &kv) != 0 ||
-			    kv.type != EV_MP_STR || kv.n == 0)
+			if (p < end && (*p & 0xe0) == 0xa0 &&
+			    (size_t)(end - p) > (size_t)(*p & 0x1f)) {
+				kv.n = *p & 0x1f;
+				kv.p = p + 1;
+				p += 1 + kv.n;
+			} else if (ev_mp_read(&p, end, &kv) != 0 ||
+				   kv.type != EV_MP_STR) {
+				return -1;
+			}
+			if (kv.n == 0)
 				return -1;
 			str->p = (const char *)kv.p;
 			str->n = kv.n;
 			break;
 		case EV_K_TIME:
 			v = p;
-			if (ev_mp_read(&p, end, &kv) != 0 ||
-			    ev_mp_time_decode(&kv, &w->time) != 0)
+			if (end - p >= 10 && p[0] == 0xd7 && p[1] == 0xff) {
+				/* ev_mp_time_decode() of a timestamp 64 */
+				uint64_t tw = ev_rbe64(p + 2);
+				if ((tw >> 34) > 999999999 ||
+				    ev_time_from_sec(
+					    (int64_t)(tw & ((1ull << 34) - 1)),
+					    (long)(tw >> 34), &w->time) != 0)
+					return -1;
+				p += 10;
+			} else if (ev_mp_read(&p, end, &kv) != 0 ||
+				   ev_mp_time_decode(&kv, &w->time) != 0) {
 				return -1;
+			}
 			w->time_raw = v;
 			w->time_raw_n = (size_t)(p - v);
 			break;
 		case EV_K_VERSION:
 		case EV_K_SCHEMA:
 		case EV_K_PREV:
-			if (ev_mp_read(&p, end, &kv) != 0 ||
-			    kv.type != EV_MP_UINT ||
-			    (k != EV_K_PREV && kv.v.u == 0))
+			if (p < end && *p <= 0x7f) {
+				kv.v.u = *p++;
+			} else if (ev_mp_read(&p, end, &kv) != 0 ||
+				   kv.type != EV_MP_UINT) {
+				return -1;
+			}
+			if (k != EV_K_PREV && kv.v.u == 0)
 				return -1;
 			if (k == EV_K_VERSION)
 				w->version = kv.v.u;
@@ -1103,8 +1132,25 @@ static const char *arena_str(struct lua_call *c, const char *s, size_t n,
 	return s == NULL || s == in->p ? s : ev_upcast_dup(c->u, s, n);
 }
 
-static void check_strs(lua_State *L, const struct ev_fields *f)
+/* The strings of f that are not the event's own (keep_str()), which
+ * were checked when it was written, are identifiers: no control
+ * character, UTF-8. */
+static void check_strs(lua_State *L, const struct ev_event *in,
+		       const struct ev_fields *f)
 {
+	struct ev_fields g = *f;
+
+	if (g.type == in->type.p)
+		g.type_n = 0;
+	if (g.stream == in->stream.p) {
+		g.stream = NULL;
+		g.stream_n = 0;
+	}
+	if (g.key == in->key.p) {
+		g.key = NULL;
+		g.key_n = 0;
+	}
+	f = &g;
 	if (has_control(f->type, f->type_n) ||
 	    has_control(f->stream, f->stream_n) ||
 	    has_control(f->key, f->key_n))
@@ -1129,12 +1175,12 @@ static void add_result(struct ev_lua *l, struct lua_call *c, int idx)
 	struct ent *e;
 
 	ev_lua_to_fields(l, idx, &f);
-	check_strs(L, &f);
 	/* what is as it came keeps its place (not copied, and the type's
 	 * chain is found by it) */
 	keep_str(&f.type, f.type_n, &c->ev.type);
 	keep_str(&f.stream, f.stream_n, &c->ev.stream);
 	keep_str(&f.key, f.key_n, &c->ev.key);
+	check_strs(L, &c->ev, &f);
 	if (c->nres >= MAX_PARTS)
 		luaL_error(L, "returned more than %d events", MAX_PARTS);
 	if (c->nres == c->cap) {
@@ -1629,6 +1675,7 @@ struct ev_upcaster *ev_upcaster_worker(const struct ev_upcaster *u)
 	w->npkeys = u->npkeys;
 	w->plens = u->plens;
 	memcpy(w->pfirst, u->pfirst, sizeof(w->pfirst));
+	memcpy(w->plen1, u->plen1, sizeof(w->plen1));
 	w->pnext = u->pnext;
 	w->borrowed = 1;
 	w->lua_set = u->lua != NULL;
@@ -1667,6 +1714,33 @@ int ev_upcaster_append(struct ev_upcaster *u, struct ev_buf *out,
 	u->out = keep;
 	if (r == 1 && !changed)
 		return EV_UPCAST_AS_IS;
+	return r;
+}
+
+int ev_upcaster_prefix(struct ev_upcaster *u, struct ev_buf *out,
+		       const uint8_t *rec, size_t n,
+		       const struct ev_upcast_hint *h)
+{
+	struct ev_buf keep = u->out;
+	size_t start = out->len;
+	int changed = 0, r;
+
+	ev_arena_reset(&u->arena);
+	ev_upcaster_hint(u, h);
+	u->out = *out;
+	u->nrec = 0;
+	u->same = NULL;
+	u->want_part = 1;
+	r = ev_upcast_plan_apply(u, rec, n, &changed);
+	u->want_part = 0;
+	u->hint_type = NULL;
+	/* 1 and changed: a plan of a part ran (a whole one is not taken) */
+	if (r != 1 || !changed) {
+		u->out.len = start;
+		r = 0;
+	}
+	*out = u->out;
+	u->out = keep;
 	return r;
 }
 

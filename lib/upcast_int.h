@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "evlog_private.h"
+#include "mpskip_int.h"
 #include "rahook_int.h"
 
 enum op_kind {
@@ -82,7 +83,8 @@ struct chain {
 	struct step **steps; /* by version once checked: steps[v - min] */
 	size_t nsteps, cap;
 	struct up_plan **plans; /* by version: plans[v - min], or NULL */
-	int no_plan;		/* plans has none */
+	int no_plan;		/* plans has none whole */
+	int part_plan;		/* plans has one of a part (a Lua step) */
 };
 
 struct cslot {
@@ -135,13 +137,15 @@ struct ev_upcaster {
 	struct ev_str *pkeys; /* every key a plan's paths name below data
 			       * and meta */
 	size_t npkeys;
-	uint64_t plens;	 /* bit n & 63 for a key of n bytes */
-	int pfirst[256]; /* the last key that begins with byte c, or 0 */
-	int *pnext;	 /* pnext[k - 1]: the key before k with its byte */
+	uint64_t plens;	     /* bit n & 63 for a key of n bytes */
+	uint64_t plen1[256]; /* the same for the keys that begin with c */
+	int pfirst[256];     /* the last key that begins with byte c, or 0 */
+	int *pnext;	     /* pnext[k - 1]: the key before k with its byte */
 	uint64_t plan_runs, plan_falls; /* applies it did, and gave back */
 	/* a worker's (ev_upcaster_worker()): the set is another's */
 	int borrowed;
-	int lua_set; /* the set has Lua steps */
+	int want_part; /* ev_upcaster_prefix(): the plans of a part only */
+	int lua_set;   /* the set has Lua steps */
 };
 
 /*
@@ -262,22 +266,6 @@ int ev_upcast_plan_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			 int *changed);
 /* upcast_plan.c: ev_event_peek_type(), the same answers, quicker */
 int ev_upcast_peek_type(const uint8_t *rec, size_t n, struct ev_str *type);
-/* upcast_plan.c: the bytes of a msgpack value by its first byte, or 0:
- * one that holds others or gives its length after it */
-extern const uint8_t ev_upcast_vsize[256];
-/* ev_mp_skip_fast(), quicker for a scalar */
-static inline int ev_upcast_skip(const uint8_t **pp, const uint8_t *end)
-{
-	const uint8_t *p = *pp;
-
-	if (p < end && ev_upcast_vsize[*p] != 0) {
-		if ((size_t)(end - p) < ev_upcast_vsize[*p])
-			return -1;
-		*pp = p + ev_upcast_vsize[*p];
-		return 0;
-	}
-	return ev_mp_skip_fast(pp, end);
-}
 /* For tests: 0 turns the fast path off (every apply is general). */
 void ev_upcaster_set_plans(struct ev_upcaster *u, int on);
 

@@ -29,6 +29,8 @@ struct up_plan {
 	size_t nops;
 	int drop;	 /* the last op drops the event */
 	uint64_t schema; /* the version it comes out at */
+	int part;	 /* it stops before a Lua step, at schema: the
+			  * declarative steps before it (ev_upcaster_prefix()) */
 };
 
 /* The key k among u->pkeys: its number, from 1 (added if new), or 0
@@ -56,6 +58,7 @@ static int add_key(struct ev_upcaster *u, const struct ev_str *k)
 	u->npkeys++;
 	u->pfirst[(uint8_t)k->p[0]] = (int)u->npkeys;
 	u->plens |= 1ull << (k->n & 63);
+	u->plen1[(uint8_t)k->p[0]] |= 1ull << (k->n & 63);
 	return (int)u->npkeys;
 }
 
@@ -112,8 +115,12 @@ static int plan_make(const struct ev_upcaster *u, const struct chain *c,
 		if (v < c->min)
 			goto none; /* a failure: the general path says it */
 		st = c->steps[v - c->min];
-		if (st->is_lua)
-			goto none;
+		if (st->is_lua) {
+			if (pl->nops == 0)
+				goto none;
+			pl->part = 1; /* the steps before it */
+			break;
+		}
 		for (k = 0; k < st->nops; k++) {
 			const struct op *op = &st->ops[k];
 			if (op->kind == OP_SPLIT)
@@ -169,7 +176,11 @@ int ev_upcast_plans_make(struct ev_upcaster *u)
 		for (v = c->min; v <= c->max; v++) {
 			if (plan_make(u, c, v, &c->plans[v - c->min]) != 0)
 				return -1;
-			if (c->plans[v - c->min] != NULL)
+			if (c->plans[v - c->min] == NULL)
+				continue;
+			if (c->plans[v - c->min]->part)
+				c->part_plan = 1;
+			else
 				c->no_plan = 0;
 		}
 	}
@@ -285,7 +296,7 @@ static inline int named(const struct ev_upcaster *u, const uint8_t *k,
 	size_t j;
 	int kid;
 
-	if ((kn < 64 && !(u->plens >> kn & 1)) || kn == 0)
+	if ((kn < 64 && !(u->plen1[k[0]] >> kn & 1)) || kn == 0)
 		return 0;
 	for (kid = u->pfirst[k[0]]; kid != 0; kid = u->pnext[kid - 1]) {
 		const char *q = u->pkeys[kid - 1].p;
@@ -374,10 +385,10 @@ static int fopen_at(struct ev_upcaster *u, const uint8_t **pp,
 				p = s + ev_upcast_vsize[*s];
 			} else {
 				p = s;
-				if (ev_mp_skip_fast(&p, end) != 0)
+				if (ev_mp_skip_quick(&p, end) != 0)
 					return GIVE_UP;
 			}
-			if (EV_LIKELY(!(u->plens >> kn & 1)) ||
+			if (EV_LIKELY(!(u->plen1[*k] >> kn & 1)) ||
 			    (kid = named(u, k, kn)) == 0)
 				continue; /* in the bytes between */
 		} else {
@@ -791,15 +802,24 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	uint64_t last = 0, k;
 	uint32_t i, count;
 
-	memset(w, 0, sizeof(*w));
+	/* what the plan reads of w before it sets it (not all of w: a
+	 * memset was a tenth of the parse) */
+	w->id.p = w->type.p = w->stream.p = w->key.p = NULL;
+	w->time_raw = w->pre_end = w->key_raw = NULL;
+	w->key_raw_n = 0;
+	w->version = 0;
 	w->schema = 1;
 	w->prev = EV_NO_PREV;
+	w->root.dirty = 0;
 	w->root.e = w->re;
 	w->root.n = w->root.cap = 2;
+	w->root.nread = 0;
 	w->re[0].k = (const uint8_t *)"data";
-	w->re[0].kn = 4;
 	w->re[1].k = (const uint8_t *)"meta";
-	w->re[1].kn = 4;
+	w->re[0].kn = w->re[1].kn = 4;
+	w->re[0].v.node = w->re[1].v.node = NULL;
+	w->re[0].raw = w->re[1].raw = NULL;
+	w->re[0].kid = w->re[1].kid = 0;
 	w->re[0].gone = w->re[1].gone = 1;
 	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a)
 		return GIVE_UP;
@@ -1039,7 +1059,20 @@ int ev_upcast_plan_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	struct fev w;
 	size_t i;
 
-	if (u->plans_off || u->counting || fparse(u, rec, n, &w) != 0)
+	if (u->plans_off || u->counting)
+		return GIVE_UP;
+	/* a chain with no plan (a Lua step: set O) is the general path's,
+	 * before the record is parsed for nothing */
+	if (u->hint_type != NULL && u->hint != NULL &&
+	    (u->hint->plans == NULL ||
+	     (u->want_part ? !u->hint->part_plan : u->hint->no_plan))) {
+		struct ev_str t;
+		if (ev_upcast_peek_type(rec, n, &t) == 0 &&
+		    t.p == u->hint_type && t.n == u->hint->type_n &&
+		    memcmp(t.p, u->hint->type, t.n) == 0)
+			return GIVE_UP;
+	}
+	if (fparse(u, rec, n, &w) != 0)
 		return GIVE_UP;
 	/* the chain ev_upcaster_wants() found, if it is this record's */
 	c = u->hint_type == w.type.p && u->hint != NULL &&
@@ -1055,7 +1088,8 @@ int ev_upcast_plan_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 		return 1;
 	}
 	if (w.schema < c->min || c->plans == NULL ||
-	    (pl = c->plans[w.schema - c->min]) == NULL)
+	    (pl = c->plans[w.schema - c->min]) == NULL ||
+	    pl->part != u->want_part)
 		return GIVE_UP;
 	for (i = 0; i < pl->nops; i++) {
 		const struct op *op = pl->ops[i];

@@ -441,6 +441,27 @@ evtail: 1 event could not be upcast and was skipped"
 	done
 }
 
+@test "a Lua step that gives a type with a control character or a stream that is not UTF-8 fails, exit 65; the strings it keeps pass" {
+	mkdir l1 l2 l3
+	echo 'return function(e) e.type = "Bad\1Type"; return e end' >l1/OrderCreated.1.lua
+	echo 'return function(e) e.stream = "s" .. string.char(255); return e end' >l2/OrderCreated.1.lua
+	echo 'return function(e) e.key = e.stream; e.data.x = 1; return e end' >l3/OrderCreated.1.lua
+	for tool in evtail evreplay; do
+		run --separate-stderr "$tool" --upcast l1 --to 0 a.evlog
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "$tool: upcast failed in 'a.evlog': offset 0: OrderCreated version 1: step l1/OrderCreated.1.lua: the event's type has a control character"
+		run --separate-stderr "$tool" --upcast l2 --to 0 a.evlog
+		assert_status 65
+		assert_stdout ""
+		assert_stderr "$tool: upcast failed in 'a.evlog': offset 0: OrderCreated version 1: step l2/OrderCreated.1.lua: the event's type, stream or key is not UTF-8"
+		run --separate-stderr "$tool" --upcast l3 --to 0 -o json a.evlog
+		assert_status 0
+		assert_stderr ""
+		assert_stdout '{"offset":0,"id":"o1","type":"OrderCreated","stream":"order-1","version":1,"time":"2026-01-01T00:00:00.000Z","schema":2,"key":"order-1","data":{"amount":100,"x":1}}'
+	done
+}
+
 @test "--since and --stream see the time and stream a Lua step gives, not the stored ones" {
 	# enough events for the time index to skip, and a step that moves
 	# some of them to 2030 and into streams of their own
@@ -488,6 +509,50 @@ evtail: 1 event could not be upcast and was skipped"
 # A log of n OrderCreated events in batches of 500, ids e0.., whose
 # events at the offsets given after n cannot be upcast (their data is a
 # string).
+@test "a Lua step that fails after the declarative steps before it: stop, skip and dlq name the Lua step, and dlq keeps the event as stored" {
+	# the scan runs the declarative steps before a Lua one, and the
+	# Lua thread the rest: a failure is the same as when one thread
+	# does both
+	mkdir upl
+	printf 'type OrderCreated\nfrom 1\n  default data.currency "USD"\n' >upl/a.upcast
+	cat >upl/OrderCreated.2.lua <<'LUA'
+return function(e)
+	local d = e.data
+	if d.amount % 500 == 7 then error("bad amount " .. d.amount) end
+	d.total = {amount = d.amount, currency = d.currency}
+	d.amount = nil
+	d.currency = nil
+	return e
+end
+LUA
+	local bad="7 507 1007 1507 2007 2507" o w
+	queue_log 3000
+	lfail() {
+		echo "offset $1: OrderCreated version 2: step upl/OrderCreated.2.lua:3: bad amount $1"
+	}
+	run --separate-stderr sh -c 'evreplay --upcast upl q.evlog >out'
+	assert_status 65
+	assert_stderr "evreplay: upcast failed in 'q.evlog': $(lfail 7)"
+	run queue_got out
+	assert_stdout "$(queue_ids 0 6 | sed 's/$/ 3/')"
+	run --separate-stderr sh -c 'evtail --upcast upl --on-error skip q.evlog >out'
+	assert_status 0
+	w=""
+	for o in $bad; do w+="evtail: warning: $(lfail $o); skipped"$'\n'; done
+	assert_stderr "${w}evtail: 6 events could not be upcast and were skipped"
+	run queue_got out
+	assert_stdout "$(queue_ids 0 2999 $bad | sed 's/$/ 3/')"
+	run --separate-stderr sh -c 'evreplay --upcast upl --on-error dlq --dlq d.evlog q.evlog >out'
+	assert_status 0
+	assert_stderr "evreplay: 6 events could not be upcast and were dead-lettered to 'd.evlog'"
+	run queue_got out
+	assert_stdout "$(queue_ids 0 2999 $bad | sed 's/$/ 3/')"
+	run --separate-stderr sh -c 'evtail d.evlog | jq -c "[.data.originalOffset, .data.original.schema, .data.original.data]"'
+	assert_status 0
+	assert_stdout "$(for o in $bad; do echo "[$o,1,{\"amount\":$o}]"; done)"
+	run --separate-stderr sh -c 'evtail d.evlog | jq -r .data.exceptionMessage'
+	assert_stdout "$(for o in $bad; do lfail $o; done)"
+}
 queue_log() {
 	local n=$1
 	shift

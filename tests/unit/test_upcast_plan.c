@@ -9,6 +9,7 @@
  * of the records, so that what is compared is the fast path.
  */
 #include <inttypes.h>
+#include <sys/stat.h>
 
 #include "unit.h"
 
@@ -604,9 +605,149 @@ static void test_no_plan(void **state)
 	unit_rmtree(dir);
 }
 
+/* ev_mp_skip_quick() answers as ev_mp_skip_fast() does: on records and
+ * every cut of them, and on random bytes that lean to msgpack's leads. */
+static void skip_same(const uint8_t *p, size_t n)
+{
+	const uint8_t *a = p, *b = p;
+	int ra = ev_mp_skip_fast(&a, p + n), rb = ev_mp_skip_quick(&b, p + n);
+
+	assert_int_equal(ra, rb);
+	if (ra == 0)
+		assert_ptr_equal(a, b);
+}
+
+static void test_skip_quick(void **state)
+{
+	static const uint8_t lead[] = {0x81, 0x82, 0x8f, 0x90, 0x92, 0x9f, 0xa1,
+				       0xa3, 0xbf, 0xc0, 0xc1, 0xc2, 0xc4, 0xcb,
+				       0xcc, 0xd4, 0xd7, 0xd9, 0xdc, 0xdd, 0xde,
+				       0xdf, 0x00, 0x7f, 0xe0, 0xff};
+	struct ev_buf rec = {0};
+	uint8_t buf[64];
+	size_t k, cut;
+	unsigned j, i;
+
+	(void)state;
+	for (j = 0; j < 300; j++) {
+		make_record(&rec, j);
+		for (cut = 0; cut <= rec.len; cut++)
+			skip_same(rec.p, cut);
+		for (k = 1; k < rec.len; k++)
+			skip_same(rec.p + k, rec.len - k);
+	}
+	for (j = 0; j < 200000; j++) {
+		for (i = 0; i < sizeof(buf); i++)
+			buf[i] = rnd(2) ? lead[rnd(sizeof(lead))]
+					: (uint8_t)rnd(256);
+		skip_same(buf, 1 + rnd(sizeof(buf)));
+	}
+	ev_buf_free(&rec);
+}
+
+/* ev_upcaster_prefix() then ev_upcaster_apply() of what it made, as a
+ * scan's Lua thread does (scan.c), gives what ev_upcaster_apply() gives
+ * of the record: generated sets, each type's chain ended by a Lua step
+ * that keeps what it got, and a step that fails now and then. */
+static void test_prefix(void **state)
+{
+	static const char lua[] =
+		"return function(e)\n"
+		"  if e.offset ~= 42 then error('offset') end\n"
+		"  if type(e.data) == 'table' and e.data.a == 7 then\n"
+		"    error('a is 7') end\n"
+		"  e.data = {got = e.data, schema = e.schema, type = e.type}\n"
+		"  return e\n"
+		"end\n";
+	struct ev_buf set = {0}, rec = {0}, pre = {0}, wrap = {0};
+	struct ev_upcaster *one, *two, *w;
+	struct ev_upcast_hint h;
+	struct ev_error err;
+	static struct side a, b;
+	char *dir = unit_tmpdir(), sub[4200], p[4300];
+	const char *line;
+	unsigned i, j, seq = 0, ran = 0, max[3];
+	size_t t;
+	int r;
+
+	(void)state;
+	for (i = 0; i < 150; i++) {
+		make_set(&set);
+		snprintf(sub, sizeof(sub), "%s/%u", dir, i);
+		assert_int_equal(mkdir(sub, 0700), 0);
+		snprintf(p, sizeof(p), "%s/a.upcast", sub);
+		assert_int_equal(unit_write_file(p, set.p, set.len), 0);
+		/* the last version of each type's chain: a Lua step after */
+		memset(max, 0, sizeof(max));
+		t = 3;
+		for (line = (const char *)set.p; *line != '\0';
+		     line = strchr(line, '\n') + 1) {
+			unsigned v;
+			if (strncmp(line, "type T", 6) == 0)
+				t = (size_t)(line[6] - '1');
+			else if (sscanf(line, "from %u", &v) == 1 && t < 3)
+				max[t] = v;
+		}
+		for (t = 0; t < 3; t++) {
+			if (max[t] == 0)
+				continue;
+			snprintf(p, sizeof(p), "%s/%s.%u.lua", sub, types[t],
+				 max[t] + 1);
+			assert_int_equal(unit_write_file(p, lua, strlen(lua)),
+					 0);
+		}
+		if (ev_upcaster_load(&one, sub, &err) != 0)
+			fail_msg("load: %s\n%s", err.msg, (const char *)set.p);
+		assert_int_equal(ev_upcaster_load(&two, sub, &err), 0);
+		assert_non_null(w = ev_upcaster_worker(two));
+		for (j = 0; j < 150; j++) {
+			make_record(&rec, seq++);
+			run_one(one, &rec, &a);
+			pre.len = 0;
+			r = ev_upcaster_peek(two, rec.p, rec.len, &h)
+				    ? ev_upcaster_prefix(w, &pre, rec.p,
+							 rec.len, &h)
+				    : 0;
+			wrap.len = 0;
+			put(&wrap, r == 1 ? pre.p : rec.p,
+			    r == 1 ? pre.len : rec.len);
+			ran += r == 1;
+			run_one(two, &wrap, &b);
+			if (a.r == b.r && a.damaged == b.damaged &&
+			    a.out.len == b.out.len &&
+			    memcmp(a.out.p, b.out.p, a.out.len) == 0 &&
+			    strcmp(a.msg, b.msg) == 0 &&
+			    (a.r >= 0 || a.damaged ||
+			     memcmp(&a.f, &b.f, sizeof(a.f)) == 0))
+				continue;
+			fprintf(stderr, "set:\n%s\nrecord: ", set.p);
+			hex(&rec);
+			fprintf(stderr, "whole: %d %s\n", a.r, a.msg);
+			hex(&a.out);
+			fprintf(stderr, "in two (%d): %d %s\n", r, b.r, b.msg);
+			hex(&b.out);
+			fail_msg("the prefix and the whole apply differ");
+		}
+		ev_upcaster_free(w);
+		ev_upcaster_free(one);
+		ev_upcaster_free(two);
+	}
+	fprintf(stderr, "prefix: %u of %u records\n", ran, seq);
+	assert_true(ran > seq / 10);
+	ev_buf_free(&set);
+	ev_buf_free(&rec);
+	ev_buf_free(&pre);
+	ev_buf_free(&wrap);
+	ev_buf_free(&a.out);
+	ev_buf_free(&b.out);
+	unit_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_skip_quick),
 		cmocka_unit_test(test_bench_set),
 		cmocka_unit_test(test_no_plan),
 		cmocka_unit_test(test_generated),
