@@ -7,7 +7,7 @@ load helper
 load kafka
 
 setup_file() {
-	kafka_start g1:4 g2:4 g3:4 g4:4 g5:4 g6:4 g7:4 g8:2 g9:1 g10:4 g11:2 g12:4
+	kafka_start g1:4 g2:4 g3:4 g4:4 g5:4 g6:4 g7:4 g8:2 g9:1 g10:4 g11:2 g12:4 g13:2
 }
 
 teardown_file() {
@@ -284,6 +284,34 @@ evtail: 2 handled, 0 dead-lettered, 1 skipped"
 	assert_status 0
 	[ -z "$output" ]
 	[ -z "$stderr" ]
+}
+
+@test "kafka group -f --exec: commits refused in a rebalance are sent again at SIGTERM, within --kafka-timeout; nothing handled is left" {
+	KMOD=4 pub_n g13 8
+	evtail "${GF[@]}" -f --group s --exec 'jq -r .id >>handled' \
+		"kafka://$KAFKA_BROKERS/g13" 2>err &
+	local pid=$!
+	wait_for "[ \$(cat handled 2>/dev/null | wc -l) -ge 8 ]" 30 "8 events handled"
+	wait_for "[ \"\$(evctl groups --json --group s 'kafka://$KAFKA_BROKERS/g13' 2>/dev/null | jq .lag)\" = 0 ]" \
+		20 "group s with all 8 committed"
+	# from now on the group refuses the next 6 commits, as in a
+	# rebalance: the member's commits while it runs, and at its close
+	kafka_ctl "errors 8 6 27"
+	KMOD=4 pub_n g13 8 9
+	wait_for "[ \$(cat handled 2>/dev/null | wc -l) -ge 16 ]" 30 "16 events handled"
+	sleep 1.5 # the member commits what it caught up to: refused
+	kill -TERM "$pid"
+	local st=0
+	wait "$pid" || st=$?
+	[ "$st" = 0 ] || { echo "exit $st" >&2; cat err >&2; false; }
+	[ ! -s err ] || { cat err >&2; false; }
+	[ "$(sort handled)" = "$(ids_1_to 16)" ]
+	# all of it committed: a later member has nothing left
+	run --separate-stderr evtail "${GF[@]}" --group s --template '{id}' \
+		"kafka://$KAFKA_BROKERS/g13"
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
 }
 
 @test "kafka group --exec: after a revoke, what was read of the partitions is not handled again from the window (the next owner reads it from the commit)" {
