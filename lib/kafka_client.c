@@ -189,6 +189,18 @@ int ev_kafka_producer_open(struct ev_kafka_producer **out,
 			return err->code;
 		}
 	}
+	/* and on time with every broker down: a broker thread checks its
+	 * messages' timeouts only between attempts to reconnect, which
+	 * back off up to reconnect.backoff.max.ms (10 s): a second at most,
+	 * unless -X says otherwise */
+	if ((o->props == NULL ||
+	     ev_kafka_props_get(o->props, "reconnect.backoff.max.ms") ==
+		     NULL) &&
+	    conf_set(conf, "reconnect.backoff.max.ms", "1000", 0, err) != 0) {
+		rd_kafka_conf_destroy(conf);
+		free(p);
+		return err->code;
+	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_opaque(conf, p);
 	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, es, sizeof(es));
