@@ -550,7 +550,7 @@ struct ev_kafka_consumer {
 	 * the group took from us (-1: none); rebalancing: partitions were
 	 * revoked and none assigned since */
 	int64_t *unsent, *acked;
-	int rebalancing;
+	int rebalancing, settling;
 };
 
 static int64_t mono_ms(void)
@@ -901,6 +901,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 		else
 			rd_kafka_assign(rk, l);
 		commit_unsent(c, c->o.conn.timeout_ms);
+		/* the others' are another member's now, which handles them
+		 * again (at least once); at the end, they are named */
+		for (i = 0; !c->settling && i < c->nparts; i++)
+			if (!c->assigned_to[i])
+				c->unsent[i] = -1;
 		return;
 	}
 	c->rebalancing = 1;
@@ -1057,6 +1062,7 @@ int ev_kafka_consumer_settle(struct ev_kafka_consumer *c, struct ev_error *err)
 
 	if (c->o.group == NULL || c->unsent == NULL)
 		return 0;
+	c->settling = 1;
 	for (;;) {
 		left = c->o.conn.timeout_ms - (mono_ms() - t0);
 		e = commit_unsent(c, left > 0 ? (int)left : 0);
