@@ -7,7 +7,7 @@ load helper
 load kafka
 
 setup_file() {
-	kafka_start g1:4 g2:4 g3:4 g4:4 g5:4 g6:4 g7:4 g8:2 g9:1 g10:4 g11:2 g12:4 g13:2
+	kafka_start g1:4 g2:4 g3:4 g4:4 g5:4 g6:4 g7:4 g8:2 g9:1 g10:4 g11:2 g12:4 g13:2 g14:1
 }
 
 teardown_file() {
@@ -311,6 +311,43 @@ evtail: 2 handled, 0 dead-lettered, 1 skipped"
 		"kafka://$KAFKA_BROKERS/g13"
 	assert_status 0
 	assert_stdout ""
+	assert_stderr ""
+}
+
+@test "kafka group -f --exec: commits the group still refuses at the end are a warning naming the offsets, exit 0; the group reads them again" {
+	KMOD=4 pub_n g14 6
+	evtail "${GF[@]}" --kafka-timeout 2s -f --group w --exec 'jq -r .id >>handled' \
+		"kafka://$KAFKA_BROKERS/g14" 2>err &
+	local pid=$!
+	wait_for "[ \$(cat handled 2>/dev/null | wc -l) -ge 6 ]" 30 "6 events handled"
+	wait_for "[ \"\$(evctl groups --json --group w 'kafka://$KAFKA_BROKERS/g14' 2>/dev/null | jq .lag)\" = 0 ]" \
+		20 "group w with all 6 committed"
+	# every commit from now on is refused, as in a rebalance that never ends
+	kafka_ctl "errors 8 100000 27"
+	KMOD=4 pub_n g14 4 7
+	wait_for "[ \$(cat handled 2>/dev/null | wc -l) -ge 10 ]" 30 "10 events handled"
+	sleep 1.5 # the member commits what it caught up to: refused
+	local t0=$SECONDS st=0
+	kill -TERM "$pid"
+	wait "$pid" || st=$?
+	kafka_ctl "clear 8"
+	[ "$st" = 0 ] || { echo "exit $st" >&2; cat err >&2; false; }
+	# it tried for --kafka-timeout (2 s), not much more
+	[ $((SECONDS - t0)) -lt 10 ]
+	# one line; librdkafka may rejoin the group after a refused commit,
+	# so the rebalance may be the last thing it waited for
+	local re="^evtail: warning: kafka '[^']*': topic 'g14': group 'w': handled, not committed: partition 0 \(offsets 6 to 9\): (the group refused the commit until|the group's rebalance did not end within) --kafka-timeout; the group handles them again\$"
+	[ "$(wc -l <err)" = 1 ] && [[ "$(cat err)" =~ $re ]] || { cat err >&2; false; }
+	grep -qF "kafka '$KAFKA_BROKERS'" err
+	[ "$(sort handled)" = "$(ids_1_to 10)" ]
+	# what it could not commit is read again by the group
+	run --separate-stderr evtail "${GF[@]}" --group w --template '{id}' \
+		"kafka://$KAFKA_BROKERS/g14"
+	assert_status 0
+	assert_stdout "e7
+e8
+e9
+e10"
 	assert_stderr ""
 }
 
