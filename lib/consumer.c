@@ -394,6 +394,16 @@ int ev_consumer_run(struct ev_consumer *c, volatile sig_atomic_t *stop,
 	if ((c->o.group != NULL || c->o.commit != NULL) && pos_ok &&
 	    (r = commit(c, pos)) != 0 && c->rc == 0)
 		ev_jobs_fail(c, r, &cerr);
+	/* a Kafka group: what a rebalance refused is sent again while the
+	 * partitions are ours; what cannot be is said (handled again) */
+	if (c->o.commit != NULL && c->o.scan != NULL && c->rc == 0 &&
+	    ev_scan_is_kafka(c->o.scan) &&
+	    (r = ev_kafka_scan_settle(c->o.scan, &cerr)) != 0) {
+		if (r == EV_EAGAIN)
+			ev_jobs_notice(c, "warning: %s", cerr.msg);
+		else
+			ev_jobs_fail(c, r, &cerr);
+	}
 	if (c->dlq_w != NULL && (r = ev_writer_close(c->dlq_w, &cerr)) != 0)
 		ev_jobs_fail(c, r, &cerr);
 	c->dlq_w = NULL;

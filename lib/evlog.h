@@ -3878,6 +3878,23 @@ int ev_projector_status_topic(const struct ev_kafka_topic_info *ti,
  * as they come.  It never changes what is written. */
 void ev_writer_expect_bytes(struct ev_writer *w, uint64_t bytes);
 
+/* ---- kcommit: a group member's last commits (lib/kafka_client.c,
+ * lib/kafka_scan.c; evtail(1) KAFKA Consumer groups) */
+
+/* The end of a group member's run, after its last commit: what a
+ * rebalance refused to commit (handled, not committed) is sent again
+ * while the partitions are ours, waiting for a rebalance under way to
+ * give them back (the consumer is polled: what it reads then is not
+ * handled), within the consumer's timeout.  0 when nothing is left;
+ * EV_EAGAIN, err naming each partition and its offsets, when a
+ * rebalance gave some to another member or did not end in time: their
+ * next owner handles those events again (nothing is lost); EV_EIO when
+ * the commit failed otherwise.  0 without a group. */
+int ev_kafka_consumer_settle(struct ev_kafka_consumer *c, struct ev_error *err);
+/* The same for the consumer of a Kafka scan (0 for other scans); the
+ * consumer engine calls it after its last commit. */
+int ev_kafka_scan_settle(struct ev_scan *s, struct ev_error *err);
+
 #ifdef __cplusplus
 }
 #endif

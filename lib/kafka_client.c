@@ -190,6 +190,18 @@ int ev_kafka_producer_open(struct ev_kafka_producer **out,
 			return err->code;
 		}
 	}
+	/* and on time with every broker down: a broker thread checks its
+	 * messages' timeouts only between attempts to reconnect, which
+	 * back off up to reconnect.backoff.max.ms (10 s): a second at most,
+	 * unless -X says otherwise */
+	if ((o->props == NULL ||
+	     ev_kafka_props_get(o->props, "reconnect.backoff.max.ms") ==
+		     NULL) &&
+	    conf_set(conf, "reconnect.backoff.max.ms", "1000", 0, err) != 0) {
+		rd_kafka_conf_destroy(conf);
+		free(p);
+		return err->code;
+	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_opaque(conf, p);
 	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, es, sizeof(es));
@@ -342,6 +354,13 @@ struct ev_kafka_consumer {
 	int nstopping, nstopped;
 	char *stop_seen; /* per partition: its --to reached */
 	int ntaken;	 /* partitions read (no group) */
+	/* a group, per partition: the offset a rebalance refused to
+	 * commit (handled, not committed; -1: none), sent again while the
+	 * partition is ours or once it is ours again, and the last offset
+	 * the group took from us (-1: none); rebalancing: partitions were
+	 * revoked and none assigned since */
+	int64_t *unsent, *acked;
+	int rebalancing, settling;
 };
 
 static int64_t mono_ms(void)
@@ -609,6 +628,72 @@ static int still_down(struct ev_kafka_consumer *c, struct ev_error *err)
 	return EV_EAGAIN;
 }
 
+static rd_kafka_resp_err_t commit_retrying(struct ev_kafka_consumer *c,
+					   rd_kafka_topic_partition_list_t *l,
+					   int budget_ms);
+
+/* Partitions assigned, some of them with an offset handled before a
+ * rebalance took them and not committed then: each starts there rather
+ * than at the group's commit (its events are not handled twice), unless
+ * the group has gone further since (another member had it). */
+static void resume_unsent(struct ev_kafka_consumer *c,
+			  rd_kafka_topic_partition_list_t *l)
+{
+	rd_kafka_topic_partition_list_t *q;
+	int i, j;
+
+	if ((q = rd_kafka_topic_partition_list_new(l->cnt)) == NULL)
+		return;
+	for (i = 0; i < l->cnt; i++) {
+		int32_t p = l->elems[i].partition;
+		if (p >= 0 && p < c->nparts && c->unsent[p] >= 0 &&
+		    tp_add(q, l->elems[i].topic, p, RD_KAFKA_OFFSET_INVALID) !=
+			    0)
+			break;
+	}
+	/* the group's commits (not known: ours) */
+	if (q->cnt > 0 &&
+	    rd_kafka_committed(c->rk, q, c->o.conn.timeout_ms) != 0)
+		for (i = 0; i < q->cnt; i++)
+			q->elems[i].err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+	for (i = 0; i < q->cnt; i++) {
+		int32_t p = q->elems[i].partition;
+		if (q->elems[i].err == 0 &&
+		    q->elems[i].offset >= c->unsent[p]) {
+			c->unsent[p] = -1; /* the group went further */
+			continue;
+		}
+		for (j = 0; j < l->cnt; j++)
+			if (l->elems[j].partition == p)
+				l->elems[j].offset = c->unsent[p];
+	}
+	rd_kafka_topic_partition_list_destroy(q);
+}
+
+/* Send the offsets a rebalance refused, of the partitions ours now:
+ * 0 when none is left of them, else the error. */
+static rd_kafka_resp_err_t commit_unsent(struct ev_kafka_consumer *c,
+					 int budget_ms)
+{
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+	int i;
+
+	if (c->unsent == NULL ||
+	    (l = rd_kafka_topic_partition_list_new(c->nparts)) == NULL)
+		return e;
+	for (i = 0; i < c->nparts; i++)
+		if (c->unsent[i] >= 0 && c->assigned_to[i])
+			tp_add(l, c->o.conn.addr->topic, i, c->unsent[i]);
+	if (l->cnt > 0 && (e = commit_retrying(c, l, budget_ms)) == 0)
+		for (i = 0; i < l->cnt; i++) {
+			c->acked[l->elems[i].partition] = l->elems[i].offset;
+			c->unsent[l->elems[i].partition] = -1;
+		}
+	rd_kafka_topic_partition_list_destroy(l);
+	return e;
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 			 rd_kafka_topic_partition_list_t *l, void *opaque)
 {
@@ -618,6 +703,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 	int i, n = 0;
 
 	if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		c->rebalancing = 0;
+		resume_unsent(c, l);
 		for (i = 0; i < l->cnt; i++) {
 			int32_t p = l->elems[i].partition;
 			if (p < 0 || p >= c->nparts || c->assigned_to[p])
@@ -633,8 +720,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 				rd_kafka_incremental_assign(rk, l));
 		else
 			rd_kafka_assign(rk, l);
+		commit_unsent(c, c->o.conn.timeout_ms);
+		/* the others' are another member's now, which handles them
+		 * again (at least once); at the end, they are named */
+		for (i = 0; !c->settling && i < c->nparts; i++)
+			if (!c->assigned_to[i])
+				c->unsent[i] = -1;
 		return;
 	}
+	c->rebalancing = 1;
 	/* revoked (or lost): commit what is finished while they are ours */
 	parts = malloc((size_t)(l->cnt > 0 ? l->cnt : 1) * sizeof(*parts));
 	for (i = 0; parts != NULL && i < l->cnt; i++)
@@ -677,7 +771,8 @@ int ev_kafka_consumer_owns(const struct ev_kafka_consumer *c, int32_t p)
  * or loads the group's offsets) is sent again, backing off, until
  * --kafka-timeout has passed. */
 static rd_kafka_resp_err_t commit_retrying(struct ev_kafka_consumer *c,
-					   rd_kafka_topic_partition_list_t *l)
+					   rd_kafka_topic_partition_list_t *l,
+					   int budget_ms)
 {
 	int64_t t0 = mono_ms();
 	int wait_ms = 50;
@@ -697,7 +792,7 @@ static rd_kafka_resp_err_t commit_retrying(struct ev_kafka_consumer *c,
 		default:
 			return e;
 		}
-		if (mono_ms() - t0 + wait_ms > c->o.conn.timeout_ms)
+		if (mono_ms() - t0 + wait_ms > budget_ms)
 			return e;
 		/* no rd_kafka_poll(): the main queue is the consumer's */
 		{
@@ -726,15 +821,30 @@ int ev_kafka_consumer_commit(struct ev_kafka_consumer *c, const int64_t *next,
 				c->delivered[i] = next[i];
 		return 0;
 	}
-	if ((l = rd_kafka_topic_partition_list_new(nparts)) == NULL)
+	if ((l = rd_kafka_topic_partition_list_new(c->nparts)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	for (i = 0; i < nparts && i < c->nparts; i++)
-		if (next[i] >= 0 && c->assigned_to[i] &&
-		    tp_add(l, c->o.conn.addr->topic, i, next[i]) != 0) {
+	for (i = 0; i < c->nparts; i++) {
+		/* with what an earlier commit left unsent */
+		int64_t o = i < nparts ? next[i] : -1;
+		if (c->unsent[i] > o)
+			o = c->unsent[i];
+		if (o >= 0 && c->assigned_to[i] &&
+		    tp_add(l, c->o.conn.addr->topic, i, o) != 0) {
 			rd_kafka_topic_partition_list_destroy(l);
 			return ev_seterr(err, EV_ERR, "out of memory");
 		}
-	e = l->cnt > 0 ? commit_retrying(c, l) : RD_KAFKA_RESP_ERR_NO_ERROR;
+	}
+	e = l->cnt > 0 ? commit_retrying(c, l, c->o.conn.timeout_ms)
+		       : RD_KAFKA_RESP_ERR_NO_ERROR;
+	for (i = 0; i < l->cnt; i++) {
+		int32_t p = l->elems[i].partition;
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			c->acked[p] = l->elems[i].offset;
+			c->unsent[p] = -1;
+		} else {
+			c->unsent[p] = l->elems[i].offset;
+		}
+	}
 	rd_kafka_topic_partition_list_destroy(l);
 	switch (e) {
 	case RD_KAFKA_RESP_ERR_NO_ERROR:
@@ -784,6 +894,85 @@ static int know_leaders(rd_kafka_t *rk, const struct ev_kafka_conn_opts *o,
 				 rd_kafka_err2str(e));
 	rd_kafka_metadata_destroy(md);
 	return 0;
+}
+
+/* The end of a group member's run: what a rebalance refused to commit
+ * is sent again while its partitions are ours, through the rebalance if
+ * one is under way (the consumer is polled for it: records read then
+ * are not handled, and start the next run), within --kafka-timeout.
+ * Whatever a rebalance gave to another member, or did not give back in
+ * time, is named in err, with EV_EAGAIN: its next owner handles it
+ * again. */
+int ev_kafka_consumer_settle(struct ev_kafka_consumer *c, struct ev_error *err)
+{
+	int64_t t0 = mono_ms(), left;
+	rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+	struct ev_buf b = {0};
+	int i, n = 0, waiting, r = 0;
+
+	if (c->o.group == NULL || c->unsent == NULL)
+		return 0;
+	c->settling = 1;
+	for (;;) {
+		left = c->o.conn.timeout_ms - (mono_ms() - t0);
+		e = commit_unsent(c, left > 0 ? (int)left : 0);
+		/* partitions of ours taken away, and not given back yet */
+		for (i = waiting = 0; i < c->nparts; i++)
+			if (c->unsent[i] >= 0 &&
+			    (c->assigned_to[i] ? e != 0 : c->rebalancing))
+				waiting = 1;
+		if (!waiting || mono_ms() - t0 >= c->o.conn.timeout_ms)
+			break;
+		{
+			rd_kafka_message_t *rm =
+				rd_kafka_consumer_poll(c->rk, 100);
+			if (rm != NULL)
+				rd_kafka_message_destroy(rm);
+		}
+	}
+	if (e != 0 && e != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS &&
+	    e != RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION &&
+	    e != RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID &&
+	    e != RD_KAFKA_RESP_ERR__STATE) {
+		r = ev_seterr(err, EV_EIO,
+			      "kafka '%s': topic '%s': group '%s': commit: %s",
+			      c->o.conn.addr->brokers, c->o.conn.addr->topic,
+			      c->o.group, rd_kafka_err2str(e));
+		goto out;
+	}
+	for (i = 0; i < c->nparts; i++) {
+		if (c->unsent[i] < 0)
+			continue;
+		if (c->acked[i] >= 0 && c->acked[i] < c->unsent[i])
+			ev_buf_printf(&b, "%s%d (offsets %lld to %lld)",
+				      n++ ? ", " : "", i,
+				      (long long)c->acked[i],
+				      (long long)c->unsent[i] - 1);
+		else
+			ev_buf_printf(&b, "%s%d (before offset %lld)",
+				      n++ ? ", " : "", i,
+				      (long long)c->unsent[i]);
+	}
+	if (n > 0) {
+		const char *why = "a rebalance gave them to another member";
+		for (i = 0; i < c->nparts; i++)
+			if (c->unsent[i] >= 0 && c->assigned_to[i])
+				why = "the group refused the commit until "
+				      "--kafka-timeout";
+		if (c->rebalancing)
+			why = "the group's rebalance did not end within "
+			      "--kafka-timeout";
+		r = ev_seterr(
+			err, EV_EAGAIN,
+			"kafka '%s': topic '%s': group '%s': handled, not "
+			"committed: partition%s %s: %s; the group "
+			"handles them again",
+			c->o.conn.addr->brokers, c->o.conn.addr->topic,
+			c->o.group, n > 1 ? "s" : "", b.p, why);
+	}
+out:
+	ev_buf_free(&b);
+	return r;
 }
 
 int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
@@ -885,14 +1074,18 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 	c->stop = malloc((size_t)c->nparts * sizeof(*c->stop));
 	c->start = malloc((size_t)c->nparts * sizeof(*c->start));
 	c->delivered = malloc((size_t)c->nparts * sizeof(*c->delivered));
+	c->unsent = malloc((size_t)c->nparts * sizeof(*c->unsent));
+	c->acked = malloc((size_t)c->nparts * sizeof(*c->acked));
 	l = rd_kafka_topic_partition_list_new(c->nparts);
 	if (c->done == NULL || c->assigned_to == NULL || c->stop == NULL ||
-	    c->start == NULL || c->delivered == NULL || l == NULL) {
+	    c->start == NULL || c->delivered == NULL || c->unsent == NULL ||
+	    c->acked == NULL || l == NULL) {
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto fail;
 	}
 	for (i = 0; i < c->nparts; i++)
-		c->stop[i] = c->start[i] = c->delivered[i] = -1;
+		c->stop[i] = c->start[i] = c->delivered[i] = c->unsent[i] =
+			c->acked[i] = -1;
 	c->idle_since = mono_ms();
 	if (o->group != NULL) {
 		/* a member of the group: partitions come by rebalances */
@@ -1156,6 +1349,8 @@ void ev_kafka_consumer_close(struct ev_kafka_consumer *c)
 	free(c->stop);
 	free(c->start);
 	free(c->delivered);
+	free(c->unsent);
+	free(c->acked);
 	free(c->stop_seen);
 	free(c);
 }

@@ -355,6 +355,19 @@ int ev_kscan_commit(struct ev_kscan *k, uint64_t position, struct ev_error *err)
 	return send_pending(k, err);
 }
 
+int ev_kscan_settle(struct ev_kscan *k, struct ev_error *err)
+{
+	int r;
+
+	if (!k->track || ev_kafka_consumer_group(k->kc) == NULL)
+		return 0;
+	/* what a commit left to send again: the consumer keeps what it
+	 * refused, and sends it while the partitions are ours */
+	if (k->resend && (r = send_pending(k, err)) != 0)
+		return r;
+	return ev_kafka_consumer_settle(k->kc, err);
+}
+
 void ev_kscan_set_lenient(struct ev_kscan *k, int lenient)
 {
 	k->lenient = lenient;

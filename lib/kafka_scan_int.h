@@ -33,5 +33,7 @@ int ev_kscan_is_past(const struct ev_kscan *k, int32_t partition);
 void ev_kscan_on_revoke(struct ev_kscan *k, void (*fn)(void *ctx), void *ctx);
 int ev_kscan_commit(struct ev_kscan *k, uint64_t position,
 		    struct ev_error *err);
+/* A group's last commit, at the end of a run: ev_kafka_scan_settle(). */
+int ev_kscan_settle(struct ev_kscan *k, struct ev_error *err);
 
 #endif

@@ -1481,3 +1481,8 @@ int ev_kafka_scan_revoked(const struct ev_scan *s, uint64_t pos)
 {
 	return s->ks != NULL && ev_kscan_revoked(s->ks, pos);
 }
+
+int ev_kafka_scan_settle(struct ev_scan *s, struct ev_error *err)
+{
+	return s->ks != NULL ? ev_kscan_settle(s->ks, err) : 0;
+}

@@ -136,9 +136,11 @@ d2"
 	local t0=$SECONDS st=0
 	wait "$pid" || st=$?
 	[ "$st" = 74 ]
-	# within --kafka-timeout (2 s) and the time to notice it: librdkafka
-	# alone would wait its message.timeout.ms, 300 s; room for a loaded machine
-	[ $((SECONDS - t0)) -lt 30 ]
+	# within --kafka-timeout (2 s) and librdkafka's once-a-second
+	# timeout scan (about 2.5 s at load 10; it took up to 10 s more
+	# when a broker thread slept out its reconnect backoff): librdkafka
+	# alone would wait its message.timeout.ms, 300 s
+	[ $((SECONDS - t0)) -lt 10 ]
 	grep -q "1 of 2 events not delivered" err
 }
 
@@ -242,7 +244,7 @@ wait_for_ids() {
 # GROUP_OPTS: a member that stops leaves in seconds
 GROUP_OPTS=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 
-@test "evtail -f --group --exec: survives its leaders' and its coordinator's restarts; each event handled at least once" {
+@test "evtail -f --group --exec: survives its leaders' and its coordinator's restarts; each event handled, all committed" {
 	local n=$((40 * KAFKA_SCALE))
 	kafka_ctl "coordinator billing 1" "leader grp 0 2" "leader grp 1 3"
 	evtail -f --group billing --exec 'cat >>handled' "${GROUP_OPTS[@]}" "kafka://$KAFKA_BROKERS/grp" >out 2>err &
@@ -271,14 +273,13 @@ GROUP_OPTS=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 	local st=0
 	wait "$pid" || st=$?
 	[ "$st" = 0 ] || { echo "exit $st" >&2; cat err >&2; false; }
-	# a member of the group that comes later reads only what was handled:
-	# at most all of it again, when the last commits were refused in the
-	# rebalance that the coordinator's restart set off (at least once;
-	# usually nothing is left)
+	# and committed: a member of the group that comes later has nothing
+	# left, even when the last commits were refused in the rebalance that
+	# the coordinator's restart set off (sent again at the close)
 	run --separate-stderr evtail --group billing -o count --kafka-timeout 30s "${GROUP_OPTS[@]}" "kafka://$KAFKA_BROKERS/grp"
 	assert_status 0
 	assert_stderr ""
-	[ "$output" -ge 0 ] && [ "$output" -le $((3 * n)) ]
+	assert_stdout 0
 }
 
 @test "evtail --group: the whole cluster down mid-run: exit 74 and a clear error, never a hang" {

@@ -22,6 +22,7 @@
  *   errors APIKEY COUNT CODE   the next COUNT requests of the API
  *                          (0 Produce, 1 Fetch, 8 OffsetCommit, ...) fail
  *                          with the Kafka error code CODE
+ *   clear APIKEY           the errors of the API not used yet go
  *   coordinator GROUP BROKER   the group's coordinator moves there */
 
 #include <librdkafka/rdkafka.h>
@@ -93,6 +94,9 @@ static int command(rd_kafka_mock_cluster_t *mc, char *line, char *why,
 		rd_kafka_mock_push_request_errors_array(mc, (int16_t)a,
 							(size_t)b, errs);
 		free(errs);
+	} else if (strcmp(verb, "clear") == 0 &&
+		   sscanf(line, "%*s %ld", &a) == 1) {
+		rd_kafka_mock_clear_request_errors(mc, (int16_t)a);
 	} else {
 		snprintf(why, whyn, "bad command '%.200s'", line);
 		return -1;

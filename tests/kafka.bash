@@ -5,7 +5,7 @@
 #     in teardown_file: kafka_stop
 # KAFKA_BROKERS then holds the bootstrap servers.  kafka_ctl CMD... sends
 # fault commands to the cluster (tests/kafka-mock.c: down N, up N,
-# leader TOPIC PART N, rtt N MS, errors APIKEY COUNT CODE, coordinator
+# leader TOPIC PART N, rtt N MS, errors APIKEY COUNT CODE, clear APIKEY, coordinator
 # GROUP N), one per argument, and fails unless the mock ran them all.  Without librdkafka-dev
 # (no tests/kafka-mock) or kcat, every test of the file skips, saying why.
 
