@@ -777,7 +777,11 @@ static int validate_rewrite(struct opts *o)
 		return fe_usage_error(usage_short,
 				      "--rewrite stops at an event it cannot "
 				      "upcast: --on-error can only be stop");
-	if ((o->rewrite_to != NULL) == o->in_place)
+	if (o->rewrite_to != NULL && o->in_place)
+		return fe_usage_error(usage_short,
+				      "--rewrite takes --rewrite-to NEWLOG or "
+				      "--in-place, not both");
+	if (o->rewrite_to == NULL && !o->in_place)
 		return fe_usage_error(usage_short,
 				      "--rewrite needs either --rewrite-to "
 				      "NEWLOG or --in-place");
