@@ -1,0 +1,28 @@
+#!/usr/bin/env bats
+# Fixes from an audit of main, on Kafka logs: the offset and partition
+# of a record as fields, the time of a CloudEvents record without one,
+# the partition of a dead letter, and the messages of evctl lag and
+# --kafka-config.  Against librdkafka's mock cluster (tests/kafka-mock)
+# and Debian's kcat; skips, saying why, without librdkafka-dev or kcat.
+load helper
+load kafka
+
+# every topic the file uses: the mock cluster has no CreateTopics
+setup_file() {
+	kafka_start lag1:1
+}
+
+teardown_file() {
+	kafka_stop
+}
+
+@test "evctl lag on a kafka log with -X and --warn but no --crit: the usage, not -X, exit 3" {
+	run --separate-stderr evctl lag -X client.id=x "kafka://$KAFKA_BROKERS/lag1" --group g --warn 5
+	assert_status 3
+	assert_stdout "LAG UNKNOWN - usage: evctl lag [--group NAME] [--state-dir DIR] --warn N --crit N LOG"
+	assert_stderr ""
+	# -X on a local log is still the -X's fault
+	run --separate-stderr evctl lag -X client.id=x L --warn 5 --crit 9
+	assert_status 3
+	assert_stdout "LAG UNKNOWN - -X needs a kafka://HOST:PORT/TOPIC LOG"
+}
