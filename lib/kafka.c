@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlkafka_int.h"
 #include "evlog_private.h"
 
 #define CE_DEFAULT_SOURCE "urn:evlog:default"
@@ -222,6 +223,20 @@ int ev_kafka_props_add(struct ev_kafka_props *p, const char *arg,
 	return r == 0 ? 0 : ev_seterr(err, EV_ERR, "out of memory");
 }
 
+/* Does librdkafka take k=v?  Else EV_EUSAGE naming the file and line
+ * (conf: a scratch configuration, or NULL without librdkafka: the
+ * client's own configuration says it then). */
+static int props_check(rd_kafka_conf_t *conf, const char *k, const char *v,
+		       const char *path, unsigned long ln, struct ev_error *err)
+{
+	char es[512];
+
+	if (conf == NULL ||
+	    rd_kafka_conf_set(conf, k, v, es, sizeof(es)) == RD_KAFKA_CONF_OK)
+		return 0;
+	return ev_seterr(err, EV_EUSAGE, "'%s': line %lu: %s", path, ln, es);
+}
+
 int ev_kafka_props_load(struct ev_kafka_props *p, const char *path,
 			struct ev_error *err)
 {
@@ -229,12 +244,17 @@ int ev_kafka_props_load(struct ev_kafka_props *p, const char *path,
 	char *line = NULL, *s, *eq;
 	size_t cap = 0;
 	unsigned long ln = 0;
+	rd_kafka_conf_t *conf = NULL;
+	struct ev_error ignored;
 	int r = 0;
 
 	if (f == NULL)
 		return ev_seterr_errno(err,
 				       errno == ENOENT ? EV_ENOENT : EV_EIO,
 				       errno, "'%s'", path);
+	/* each property checked where it is written, not later as -X's */
+	if (ev_dl_rdkafka(NULL, &ignored) == 0)
+		conf = rd_kafka_conf_new();
 	while (getline(&line, &cap, f) != -1) {
 		ln++;
 		s = trim(line);
@@ -248,13 +268,19 @@ int ev_kafka_props_load(struct ev_kafka_props *p, const char *path,
 			break;
 		}
 		*eq = '\0';
-		if (props_put(p, trim(s), trim(eq + 1)) != 0) {
+		s = trim(s);
+		eq = trim(eq + 1);
+		if ((r = props_check(conf, s, eq, path, ln, err)) != 0)
+			break;
+		if (props_put(p, s, eq) != 0) {
 			r = ev_seterr(err, EV_ERR, "out of memory");
 			break;
 		}
 	}
 	if (r == 0 && ferror(f))
 		r = ev_seterr_errno(err, EV_EIO, errno, "'%s'", path);
+	if (conf != NULL)
+		rd_kafka_conf_destroy(conf);
 	free(line);
 	fclose(f);
 	return r;
