@@ -26,3 +26,22 @@ teardown_file() {
 	assert_status 3
 	assert_stdout "LAG UNKNOWN - -X needs a kafka://HOST:PORT/TOPIC LOG"
 }
+
+@test "--kafka-config with a property librdkafka does not know names the file and line, not -X, exit 64" {
+	printf '# ours\nclient.id=evlog-test\n\nbogus.prop = 1\n' >k.properties
+	run --separate-stderr evtail --kafka-config k.properties "kafka://$KAFKA_BROKERS/lag1"
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evtail: --kafka-config: 'k.properties': line 4: No such configuration property: \"bogus.prop\"
+Usage: evtail [options] LOG
+Try 'evtail --help' for more information."
+	# a bad value too
+	printf 'socket.timeout.ms=soon\n' >k.properties
+	run --separate-stderr evpub --kafka-config k.properties "kafka://$KAFKA_BROKERS/lag1" </dev/null
+	assert_status 64
+	assert_stderr_line 0 "evpub: --kafka-config: 'k.properties': line 1: Invalid value for configuration property \"socket.timeout.ms\""
+	# the same property with -X is still -X's
+	run --separate-stderr evtail -X bogus.prop=1 "kafka://$KAFKA_BROKERS/lag1"
+	assert_status 64
+	assert_stderr_line 0 "evtail: -X: No such configuration property: \"bogus.prop\""
+}
