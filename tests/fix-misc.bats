@@ -22,3 +22,19 @@ $USAGE"
 	assert_stderr "evreplay: --rewrite needs either --rewrite-to NEWLOG or --in-place
 $USAGE"
 }
+
+@test "evreplay --to-log: a version conflict names the event, the stream's version and the one expected, exit 75" {
+	# many events in flight before the conflict, in several batches
+	seq 0 2999 | awk '{printf "{\"id\":\"e%d\",\"type\":\"T\",\"stream\":\"s-%d\",\"data\":{}}\n", $1, $1}' |
+		evpub -c a.evlog
+	evctl init b.evlog
+	printf '%s\n' '{"id":"x1","type":"T","stream":"s-2800"}' '{"id":"x2","type":"T","stream":"s-2800"}' |
+		evpub b.evlog
+	run --separate-stderr evreplay --to-log b.evlog a.evlog
+	assert_status 75
+	assert_stdout ""
+	assert_stderr "evreplay: --to-log 'b.evlog': offset 2800 of 'a.evlog': event 'e2800': stream 's-2800' is at version 2, event has version 1, expected 3
+evreplay: use --renumber to give them the versions that follow in 'b.evlog'"
+	run evtail -o count b.evlog
+	assert_stdout 2802
+}
