@@ -38,3 +38,21 @@ evreplay: use --renumber to give them the versions that follow in 'b.evlog'"
 	run evtail -o count b.evlog
 	assert_stdout 2802
 }
+
+@test "docs: --help's exit lists name 1 and 69 (evpub) and 69 (evtail); evtail(1) EV_PARTITION has its own entry" {
+	run --separate-stderr evpub --help
+	assert_status 0
+	assert_stdout_contains "Exit status: 0 ok, 1 runtime failure,
+64 usage, 65 bad input, 66 missing log or input, 69 librdkafka not
+loadable, 74 I/O error, 75 version conflict or LOG rewritten in place."
+	run --separate-stderr evtail --help
+	assert_status 0
+	assert_stdout_contains "66 missing log or upcaster set, 69 a library it
+needs not loadable, 74 I/O error, 75 group busy;"
+	grep -qx '\.It Ev EV_PARTITION' "$TOP/man/evtail.1"
+	! grep -q 'the last\.\.It' "$TOP/man/evtail.1" || false
+	# evpub(1): 75 also when a rewrite in place replaced LOG
+	sed -n '/^\.Sh EXIT STATUS/,/^\.Sh /p' "$TOP/man/evpub.1" | grep -q 'rewrite in place'
+	! grep -q 'Always 0: a log is a single partition' "$TOP/man/evdlq.1" || false
+	! grep -q 'where evpub(1) says it is built' "$TOP/examples/kafka/README.md" || false
+}
