@@ -1161,7 +1161,12 @@ int ev_kafka_decode(struct ev_kafka_decoder *d, const struct ev_kafka_msg *m,
 	if ((r = msg_to_json(m, &w, &d->js, &fmt, &binary, err)) != 0)
 		return r;
 	ps = fmt == EV_FMT_CLOUDEVENTS ? d->ce : d->env;
-	r = ev_parser_line(ps, (const char *)d->js.p, d->js.len, EV_TIME_NONE,
+	/* an event without a time (no ce_time, no "time") gets the
+	 * record's timestamp, as a kafka.record does, not the time it is
+	 * read */
+	r = ev_parser_line(ps, (const char *)d->js.p, d->js.len,
+			   m->timestamp >= 0 ? (ev_time_t)m->timestamp * 1000000
+					     : EV_TIME_NONE,
 			   err);
 	if (r == 1) {
 		ev_parser_record(ps, 0, &rec->p, &rec->n, &t);
