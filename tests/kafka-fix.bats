@@ -9,7 +9,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start lag1:1
+	kafka_start lag1:1 ce1:1
 }
 
 teardown_file() {
@@ -44,4 +44,32 @@ Try 'evtail --help' for more information."
 	run --separate-stderr evtail -X bogus.prop=1 "kafka://$KAFKA_BROKERS/lag1"
 	assert_status 64
 	assert_stderr_line 0 "evtail: -X: No such configuration property: \"bogus.prop\""
+}
+
+# the record timestamp (ms) of topic $1's record at offset $2, as RFC 3339
+# with milliseconds, as evtail prints times
+ts_of() {
+	local ms
+	ms=$(kc -C -t "$1" -p 0 -o "$2" -c 1 -e -q -f '%T\n')
+	date -u -d "@$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ
+}
+
+@test "CloudEvents records without a time (binary, structured) get the record's timestamp, not the time they are read" {
+	# binary: ce_* headers without ce_time
+	printf '{"n":1}' | kc -P -t ce1 -p 0 -H ce_specversion=1.0 -H ce_id=b1 \
+		-H ce_source=/x -H ce_type=T -H content-type=application/json
+	# structured: a CloudEvents JSON value without "time"
+	printf '{"specversion":"1.0","id":"s1","source":"/x","type":"T","data":{"n":2}}' |
+		kc -P -t ce1 -p 0 -H content-type=application/cloudevents+json
+	# with a time: kept
+	printf '{"n":3}' | kc -P -t ce1 -p 0 -H ce_specversion=1.0 -H ce_id=b3 \
+		-H ce_source=/x -H ce_type=T -H ce_time=2025-01-10T09:00:00Z
+	t0=$(ts_of ce1 0)
+	t1=$(ts_of ce1 1)
+	run --separate-stderr evtail --template '{id} {time}' "kafka://$KAFKA_BROKERS/ce1" $KAFKA_FAST
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "b1 $t0
+s1 $t1
+b3 2025-01-10T09:00:00.000Z"
 }
