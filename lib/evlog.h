@@ -1717,6 +1717,9 @@ struct ev_letter {
 	ev_time_t time; /* when it was written */
 	char *group, *source_log, *source_log_id;
 	uint64_t source_offset;
+	/* a Kafka log's event: its partition (source_offset is there) */
+	int has_source_partition;
+	int32_t source_partition;
 	char *orig_id, *orig_type, *orig_stream; /* stream may be NULL */
 	char *error;	   /* the last failure, one line */
 	char *stderr_tail; /* the last failure's standard error */
@@ -1860,6 +1863,8 @@ struct ev_item {
 	const char *cmd;    /* its handler, or NULL: the consumer's */
 	int has_dlq_offset; /* EV_DLQ_OFFSET */
 	uint64_t dlq_offset;
+	int has_partition; /* EV_PARTITION: a Kafka log's event's */
+	int32_t partition;
 	void *tag;
 };
 /* The next item: 1 with *it filled (copied at once), 0 none left, <0. */

@@ -350,6 +350,8 @@ static int add_source_item(struct ev_consumer *c, const struct ev_item *in)
 	it->attempts_before = in->attempts;
 	it->has_dlq_offset = in->has_dlq_offset;
 	it->dlq_offset = in->dlq_offset;
+	it->has_partition = in->has_partition;
+	it->partition = in->partition;
 	it->tag = in->tag;
 	if (bad || it->json == NULL || add_item(c, it) != 0) {
 		ev_jobs_item_free(it);
@@ -661,6 +663,9 @@ static int job_input(struct ev_consumer *c, struct job *j, struct ev_error *err)
 	if (first->kafka) {
 		v.offset = (uint64_t)first->koffset;
 		v.last_offset = (uint64_t)j->items[j->n - 1]->koffset;
+		v.has_partition = 1;
+		v.partition = first->partition;
+	} else if (first->has_partition) {
 		v.has_partition = 1;
 		v.partition = first->partition;
 	}
