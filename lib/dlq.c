@@ -404,18 +404,24 @@ void ev_letters_free(struct ev_letter *v, size_t n)
 
 /*
  * The original event of a letter as evtail --exec gives it to a handler:
- * the envelope JSON with the offset in the source log first.  The letter
+ * the envelope JSON with the offset in the source log first (after the
+ * partition, from a Kafka log).  The letter
  * keeps the envelope without it, and its offset as originalOffset.
  * Returns a new string (free() it), or NULL.
  */
-static char *original_json(const uint8_t *orig, size_t n, uint64_t offset,
-			   struct ev_error *err)
+static char *original_json(const uint8_t *orig, size_t n,
+			   const struct ev_letter *l, struct ev_error *err)
 {
 	struct ev_buf env = {0}, js = {0};
+	uint64_t offset = l->source_offset;
 	char *s = NULL;
 
-	if (ev_msgpack_to_json(orig, n, &env, err) == 0 && env.len > 2 &&
-	    env.p[0] == '{' && ev_buf_puts(&js, "{\"offset\":") == 0 &&
+	/* a Kafka log's: "partition" first, as evtail --exec gives it */
+	if ((l->has_source_partition ? ev_buf_printf(&js, "{\"partition\":%d,",
+						     (int)l->source_partition)
+				     : ev_buf_putc(&js, '{')) == 0 &&
+	    ev_msgpack_to_json(orig, n, &env, err) == 0 && env.len > 2 &&
+	    env.p[0] == '{' && ev_buf_puts(&js, "\"offset\":") == 0 &&
 	    jnum(&js, offset) == 0 && ev_buf_putc(&js, ',') == 0 &&
 	    ev_buf_append(&js, env.p + 1, env.len - 1) == 0 &&
 	    ev_buf_putc(&js, '\0') == 0)
@@ -570,6 +576,15 @@ int ev_letters_add(struct ev_letters *a, const struct ev_event *ev,
 			mp_strdup(ev->data, ev->data_len, "originalLogId");
 		l->source_offset =
 			mp_u64(ev->data, ev->data_len, "originalOffset", 0);
+		/* a Kafka log's letter (originalTopic its kafka:// address)
+		 * names the partition; a local log's 0 is none */
+		if (l->source_log != NULL &&
+		    strncmp(l->source_log, "kafka://", 8) == 0) {
+			l->has_source_partition = 1;
+			l->source_partition =
+				(int32_t)mp_u64(ev->data, ev->data_len,
+						"originalPartition", 0);
+		}
 		l->orig_id = mp_strdup(ev->data, ev->data_len, "original.id");
 		l->orig_type =
 			mp_strdup(ev->data, ev->data_len, "original.type");
@@ -614,8 +629,7 @@ int ev_letters_add(struct ev_letters *a, const struct ev_event *ev,
 			l->original_json =
 				l->no_source_offset
 					? envelope_json(o, on, err)
-					: original_json(o, on, l->source_offset,
-							err);
+					: original_json(o, on, l, err);
 		if (l->id == NULL)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		/* one bad letter must not stop the whole DLQ: it is kept,

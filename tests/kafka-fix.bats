@@ -9,7 +9,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start lag1:1 ce1:1
+	kafka_start lag1:1 ce1:1 dsrc:3 dl1:1
 }
 
 teardown_file() {
@@ -72,4 +72,41 @@ ts_of() {
 	assert_stdout "b1 $t0
 s1 $t1
 b3 2025-01-10T09:00:00.000Z"
+}
+
+@test "evdlq retry of a Kafka log's letter gives the handler its partition (EV_PARTITION, \"partition\"); ls shows P:O" {
+	# one event in partition 2, at offset 1 there
+	for id in x0 x1; do
+		printf '{"n":1}' | kc -P -t dsrc -p 2 -H ce_specversion=1.0 -H ce_id=$id \
+			-H ce_source=/x -H ce_type=T -H content-type=application/json
+	done
+	run --separate-stderr evtail "kafka://$KAFKA_BROKERS/dsrc" --group g --retries 0 \
+		--exec 'cat >/dev/null; [ "$EV_ID" != x1 ] || exit 3' --dlq dl.evlog $KAFKA_FAST
+	assert_status 0
+	assert_stderr "evtail: 1 handled, 1 dead-lettered, 0 skipped"
+	run --separate-stderr evdlq ls dl.evlog
+	assert_status 0
+	assert_stdout_line 0 "OFFSET   ORIGINAL   TYPE                     STREAM               ATTEMPTS   AGE ERROR"
+	[[ "${lines[1]}" == "0        2:1        T                        -                           1 "*"exit status 3" ]]
+	run --separate-stderr sh -c 'evdlq ls --json dl.evlog | jq -c .source'
+	assert_stdout "{\"log\":\"kafka://$KAFKA_BROKERS/dsrc\",\"logId\":\"dsrc/2\",\"partition\":2,\"offset\":1}"
+	run --separate-stderr evdlq retry dl.evlog --exec 'echo "$EV_PARTITION:$EV_OFFSET"; jq -c "[.partition, .offset, .id]"'
+	assert_status 0
+	assert_stdout "2:1
+[2,1,\"x1\"]
+resolved 0 (T)"
+	assert_stderr "evdlq: 1 resolved, 0 still open"
+}
+
+@test "evdlq on a local log's letter: no partition (EV_PARTITION unset, no \"partition\"), ORIGINAL the offset" {
+	printf '%s\n' '{"id":"e1","type":"T"}' | evpub -c src
+	run --separate-stderr evtail src --group g --retries 0 --exec 'exit 3' --dlq dl.evlog
+	assert_status 0
+	run --separate-stderr evdlq ls dl.evlog
+	[[ "${lines[1]}" == "0        0          T  "* ]]
+	run --separate-stderr evdlq retry dl.evlog --exec 'echo "${EV_PARTITION-unset}"; jq -c "[has(\"partition\"), .offset]"'
+	assert_status 0
+	assert_stdout "unset
+[false,0]
+resolved 0 (T)"
 }
