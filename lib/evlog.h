@@ -3825,6 +3825,23 @@ int ev_trace_build_scan(struct ev_trace **out, struct ev_scan *scan,
 			const volatile sig_atomic_t *stop,
 			struct ev_error *err);
 
+/* ---- kfix: evreplay --to-log --on-error skip */
+/*
+ * An event the scan skipped (--on-error skip) while replaying into a
+ * log: kept (its offset, and why for the first EV_REPLAY_SKIP_WHY),
+ * since a failure of the writer found later (a version conflict at a
+ * batch) may stop the replay before it.  0, or EV_ERR (out of memory).
+ */
+#define EV_REPLAY_SKIP_WHY 10
+int ev_replay_skipped(struct ev_replay *r, uint64_t offset, const char *why,
+		      struct ev_error *err);
+/* How many skipped events the replay reached: those before the event a
+ * failure stopped it at, or all of them. */
+uint64_t ev_replay_skips(const struct ev_replay *r);
+/* Why the i-th of those was skipped, or NULL (not reached, or past the
+ * first EV_REPLAY_SKIP_WHY). */
+const char *ev_replay_skip_why(const struct ev_replay *r, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

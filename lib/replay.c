@@ -40,6 +40,12 @@ struct ev_replay {
 	size_t qh, qn, qcap;
 	struct ev_buf ids;
 	uint64_t durable; /* the last tag made durable (writer's thread) */
+	uint64_t stop;	  /* the offset a failure stopped at, or UINT64_MAX */
+	/* events the scan skipped (ev_replay_skipped()): their offsets, and
+	 * why for the first EV_REPLAY_SKIP_WHY */
+	uint64_t *skip_off;
+	size_t nskip, capskip;
+	char *skip_why[EV_REPLAY_SKIP_WHY];
 };
 
 static void on_durable(void *ctx, const struct ev_ack *acks, size_t n)
@@ -124,6 +130,7 @@ int ev_replay_open(struct ev_replay **out, struct ev_log *target,
 		free(r);
 		return ev_seterr(err, EV_ERR, "out of memory");
 	}
+	r->stop = UINT64_MAX;
 	memset(&wo, 0, sizeof(wo));
 	wo.renumber = renumber;
 	wo.on_durable = on_durable;
@@ -162,6 +169,8 @@ static int failed(struct ev_replay *r, int rc, struct ev_error *err)
 	const struct pend *p = pend_find(r, tag);
 
 	r->failed = 1;
+	if (tag > 0 && r->stop == UINT64_MAX)
+		r->stop = tag - 1;
 	if (rc == EV_EAGAIN && p != NULL &&
 	    conflict_version(err->msg, &have) == 0) {
 		ev_err_prefix(err, "event '%.*s': ", (int)p->id_n,
@@ -204,6 +213,47 @@ int ev_replay_flush(void *ctx, struct ev_error *err)
 	return rc != 0 ? failed(r, rc, err) : 0;
 }
 
+int ev_replay_skipped(struct ev_replay *r, uint64_t offset, const char *why,
+		      struct ev_error *err)
+{
+	uint64_t *nv;
+	size_t cap;
+
+	if (r->nskip < EV_REPLAY_SKIP_WHY &&
+	    (r->skip_why[r->nskip] = strdup(why)) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	if (r->nskip == r->capskip) {
+		cap = r->capskip ? 2 * r->capskip : 64;
+		if ((nv = realloc(r->skip_off, cap * sizeof(*nv))) == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		r->skip_off = nv;
+		r->capskip = cap;
+	}
+	r->skip_off[r->nskip++] = offset;
+	return 0;
+}
+
+uint64_t ev_replay_skips(const struct ev_replay *r)
+{
+	size_t lo = 0, hi = r->nskip, mid;
+
+	/* offsets come in order: those before the stop */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (r->skip_off[mid] < r->stop)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const char *ev_replay_skip_why(const struct ev_replay *r, size_t i)
+{
+	return i < EV_REPLAY_SKIP_WHY && i < ev_replay_skips(r) ? r->skip_why[i]
+								: NULL;
+}
+
 const struct ev_replay_stats *ev_replay_stats(const struct ev_replay *r)
 {
 	return &r->st;
@@ -212,6 +262,7 @@ const struct ev_replay_stats *ev_replay_stats(const struct ev_replay *r)
 int ev_replay_close(struct ev_replay *r, struct ev_error *err)
 {
 	struct ev_error e2;
+	size_t i;
 	int rc = 0;
 
 	if (r == NULL)
@@ -221,6 +272,9 @@ int ev_replay_close(struct ev_replay *r, struct ev_error *err)
 	free(r->source);
 	free(r->q);
 	ev_buf_free(&r->ids);
+	for (i = 0; i < EV_REPLAY_SKIP_WHY; i++)
+		free(r->skip_why[i]);
+	free(r->skip_off);
 	free(r);
 	return rc;
 }

@@ -56,3 +56,33 @@ needs not loadable, 74 I/O error, 75 group busy;"
 	! grep -q 'Always 0: a log is a single partition' "$TOP/man/evdlq.1" || false
 	! grep -q 'where evpub(1) says it is built' "$TOP/examples/kafka/README.md" || false
 }
+
+@test "evreplay --upcast --on-error skip --to-log: after a conflict (75), only the skipped events before it are warned of and counted" {
+	mkdir up
+	printf '%s\n' 'type OrderCreated' 'from 1' '  default data.currency "USD"' >up/o.upcast
+	{
+		echo '{"id":"g0","type":"OrderCreated","stream":"s-0","data":{"amount":1}}'
+		echo '{"id":"x0","type":"OrderCreated","data":"oops"}'
+		echo '{"id":"g1","type":"OrderCreated","stream":"s-1","data":{"amount":1}}'
+		for i in $(seq 1 25); do echo "{\"id\":\"x$i\",\"type\":\"OrderCreated\",\"data\":\"oops\"}"; done
+	} | evpub -c bad.evlog
+	evctl init t.evlog
+	evpub t.evlog <<<'{"id":"y","type":"T","stream":"s-1"}'
+	run --separate-stderr evreplay --upcast up --on-error skip --to-log t.evlog bad.evlog
+	assert_status 75
+	assert_stdout ""
+	assert_stderr "evreplay: warning: offset 1: OrderCreated version 1: step up/o.upcast:3: data is a string, not an object or array; skipped
+evreplay: --to-log 't.evlog': offset 2 of 'bad.evlog': event 'g1': stream 's-1' is at version 1, event has version 1, expected 2
+evreplay: use --renumber to give them the versions that follow in 't.evlog'
+evreplay: 1 event could not be upcast and was skipped"
+	run evtail --template '{id}' t.evlog
+	assert_stdout "y
+g0"
+	# with no conflict: every skipped event, the first 10 warned of
+	run --separate-stderr evreplay -c --upcast up --on-error skip --to-log n.evlog bad.evlog
+	assert_status 0
+	[ "$(grep -c '; skipped$' <<<"$stderr")" -eq 10 ]
+	assert_stderr_line 0 "evreplay: warning: offset 1: OrderCreated version 1: step up/o.upcast:3: data is a string, not an object or array; skipped"
+	assert_stderr_line 9 "evreplay: warning: offset 11: OrderCreated version 1: step up/o.upcast:3: data is a string, not an object or array; skipped"
+	[ "$(tail -n 1 <<<"$stderr")" = "evreplay: 26 events could not be upcast and were skipped" ]
+}
