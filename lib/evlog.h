@@ -236,6 +236,10 @@ struct ev_event {
 	uint64_t prev;	      /* offset of the stream's previous event, or */
 #define EV_NO_PREV UINT64_MAX /* this: none, or not recorded */
 	ev_time_t append_time;
+	/* a Kafka log's record: its partition, offset the offset there
+	 * (ev_event_place()); 0 for a local log's event */
+	int has_partition;
+	int32_t partition;
 };
 
 /* Fully decode and validate one record.  EV_EDATA on any malformation. */
@@ -3841,6 +3845,12 @@ uint64_t ev_replay_skips(const struct ev_replay *r);
 /* Why the i-th of those was skipped, or NULL (not reached, or past the
  * first EV_REPLAY_SKIP_WHY). */
 const char *ev_replay_skip_why(const struct ev_replay *r, size_t i);
+
+/* ---- kfix: a record's place in its log */
+/* ev's offset and append time from rec, which it was decoded from: on a
+ * Kafka log the record's partition and its offset there, not the
+ * scan's count. */
+void ev_event_place(struct ev_event *ev, const struct ev_rec *rec);
 
 #ifdef __cplusplus
 }
