@@ -217,8 +217,7 @@ static int decode(struct ev_consumer *c, const struct ev_rec *rec,
 		ev_err_damaged(err, c->o.log_name, rec->offset);
 		return r;
 	}
-	c->dev.offset = rec->offset;
-	c->dev.append_time = rec->append_time;
+	ev_event_place(&c->dev, rec);
 	*ev = &c->dev;
 	return 0;
 }
@@ -251,8 +250,7 @@ int ev_jobs_prepare(struct ev_consumer *c, struct ev_rec *rec,
 		ev_err_damaged(err, c->o.log_name, rec->offset);
 		return r;
 	}
-	c->mev.offset = rec->offset;
-	c->mev.append_time = rec->append_time;
+	ev_event_place(&c->mev, rec);
 	rec->p = c->marked.p;
 	rec->n = c->marked.len;
 	*ev = &c->mev;
