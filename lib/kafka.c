@@ -484,17 +484,17 @@ static int put_data(const struct ev_event *ev, struct ev_kafka_msg *m,
 }
 
 /* A record has no log offset: the structured value goes without
- * evlogoffset.  The attribute's text cannot occur inside a JSON string
- * (a quote there is escaped), so the first match is the attribute. */
-static void drop_offset(struct ev_buf *v)
+ * evlogoffset (nor the evlogpartition of an event read from a topic).
+ * The attribute's text cannot occur inside a JSON string (a quote there
+ * is escaped), so the first match is the attribute. */
+static void drop_attr(struct ev_buf *v, const char *at)
 {
-	static const char at[] = ",\"evlogoffset\":\"";
-	uint8_t *p = memmem(v->p, v->len, at, sizeof(at) - 1), *q;
+	size_t atn = strlen(at);
+	uint8_t *p = memmem(v->p, v->len, at, atn), *q;
 
 	if (p == NULL)
 		return;
-	q = memchr(p + sizeof(at) - 1, '"',
-		   v->len - (size_t)(p - v->p) - (sizeof(at) - 1));
+	q = memchr(p + atn, '"', v->len - (size_t)(p - v->p) - (atn));
 	if (q == NULL)
 		return;
 	q++;
@@ -524,7 +524,9 @@ int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
 		m->has_value = 1;
 		r = ev_event_to_cloudevent(ev, &m->value, err);
 		if (r == 0)
-			drop_offset(&m->value);
+			drop_attr(&m->value, ",\"evlogoffset\":\"");
+		if (r == 0 && ev->has_partition) /* else data may have one */
+			drop_attr(&m->value, ",\"evlogpartition\":\"");
 		if (r == 0)
 			r = hdr_str(m, "content-type", CT_CE, strlen(CT_CE),
 				    err);
