@@ -9,7 +9,7 @@ load kafka
 
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
-	kafka_start lag1:1 ce1:1 dsrc:3 dl1:1
+	kafka_start lag1:1 ce1:1 dsrc:3 dl1:1 p3:3
 }
 
 teardown_file() {
@@ -109,4 +109,91 @@ resolved 0 (T)"
 	assert_stdout "unset
 [false,0]
 resolved 0 (T)"
+}
+
+# topic p3: two events in each of its three partitions, ids P-O
+p3() {
+	local p o
+	for p in 0 1 2; do
+		for o in 0 1; do
+			printf '{"n":%d}' "$o" | kc -P -t p3 -p $p -H ce_specversion=1.0 -H ce_id=$p-$o \
+				-H ce_source=/x -H ce_type=T -H content-type=application/json \
+				-H ce_time=2025-01-10T09:00:0${o}Z
+		done
+	done
+}
+
+@test "kafka: offset and partition are the record's in --where, --template and --fields, whatever the order read" {
+	p3
+	K="kafka://$KAFKA_BROKERS/p3"
+	run --separate-stderr sh -c "evtail --where 'offset == 1' --template '{partition}:{offset} {id}' $K $KAFKA_FAST | sort"
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "0:1 0-1
+1:1 1-1
+2:1 2-1"
+	run --separate-stderr sh -c "evtail --where 'partition == 1' --template '{partition}:{offset} {id}' $K $KAFKA_FAST | sort"
+	assert_status 0
+	assert_stdout "1:0 1-0
+1:1 1-1"
+	run --separate-stderr sh -c "evtail --where 'partition >= 1 and offset == 0' -o tsv --fields partition,offset,id $K $KAFKA_FAST | sort"
+	assert_status 0
+	assert_stdout "1	0	1-0
+2	0	2-0
+partition	offset	id"
+	run --separate-stderr sh -c "evtail --where 'partition == 2' -o json --fields id,partition,offset $K $KAFKA_FAST"
+	assert_status 0
+	assert_stdout '{"id":"2-0","partition":2,"offset":0}
+{"id":"2-1","partition":2,"offset":1}'
+}
+
+@test "kafka: -o pretty shows PARTITION:OFFSET, -o cloudevents evlogpartition beside evlogoffset" {
+	K="kafka://$KAFKA_BROKERS/p3"
+	run --separate-stderr sh -c "evtail --where 'partition == 2 and offset == 1' -o pretty $K $KAFKA_FAST"
+	assert_status 0
+	assert_stdout "2:1 2025-01-10T09:00:01.000Z T {\"n\":1}"
+	run --separate-stderr sh -c "evtail --where 'partition == 2 and offset == 1' -o cloudevents $K $KAFKA_FAST"
+	assert_status 0
+	assert_stdout '{"specversion":"1.0","id":"2-1","source":"/x","type":"T","time":"2025-01-10T09:00:01.000Z","evlogpartition":"2","evlogoffset":"1","data":{"n":1}}'
+	# evpub takes it back without the two (the log assigns them)
+	run --separate-stderr sh -c "evtail --where 'partition == 2 and offset == 1' -o cloudevents $K $KAFKA_FAST |
+		evpub -c --format cloudevents back.evlog && evtail -o cloudevents back.evlog"
+	assert_status 0
+	assert_stdout '{"specversion":"1.0","id":"2-1","source":"/x","type":"T","time":"2025-01-10T09:00:01.000Z","evlogoffset":"0","data":{"n":1}}'
+}
+
+@test "kafka: a Lua projection's event.partition and event.offset are the record's" {
+	K="kafka://$KAFKA_BROKERS/p3"
+	cat >where.lua <<'LUA'
+return { any = function(s, e) s[#s + 1] = e.partition .. ":" .. e.offset end }
+LUA
+	run --separate-stderr evproject -p where.lua --global "$K" $KAFKA_FAST
+	assert_status 0
+	assert_stderr ""
+	[ "$(jq -c '.state | sort' <<<"$output")" = '["0:0","0:1","1:0","1:1","2:0","2:1"]' ]
+}
+
+@test "a local log has no partition: absent in --where, --template, --fields and Lua" {
+	printf '%s\n' '{"id":"a","type":"T"}' '{"id":"b","type":"T"}' | evpub -c L
+	run --separate-stderr evtail --where 'partition exists' L
+	assert_status 0
+	assert_stdout ""
+	run --separate-stderr evtail --template '[{partition}] {offset} {id}' L
+	assert_stdout "[] 0 a
+[] 1 b"
+	run --separate-stderr evtail -o json --fields id,partition L
+	assert_stdout '{"id":"a"}
+{"id":"b"}'
+	run --separate-stderr evtail -o pretty --where 'id == "a"' L
+	[[ $output == "0 "* ]]
+	cat >where.lua <<'LUA'
+return { any = function(s, e) s.p = tostring(e.partition) end }
+LUA
+	run --separate-stderr evproject -p where.lua --global L
+	assert_status 0
+	assert_stdout '{"partition":null,"state":{"p":"nil"}}'
+	# a typo still gets a suggestion
+	run --separate-stderr evtail --fields partiton L
+	assert_status 64
+	assert_stderr_line 0 "evtail: --fields: unknown field 'partiton'; did you mean 'partition'?"
 }
