@@ -29,6 +29,8 @@ struct item {
 	int kafka;	   /* a Kafka log's record: where it is in the topic */
 	int32_t partition;
 	int64_t koffset;
+	int64_t ktimestamp; /* the record's, and its EV_KAFKA_TS_* type */
+	int ktimestamp_type;
 	void *tag;
 	int state;
 	int solo;			    /* its batch failed: runs alone */

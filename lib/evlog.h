@@ -543,6 +543,8 @@ struct ev_rec {
 	int kafka;
 	int32_t partition;
 	int64_t koffset;
+	int64_t ktimestamp;  /* the record's timestamp (ms), -1 when none */
+	int ktimestamp_type; /* EV_KAFKA_TS_* */
 	/* a Kafka record that is not an event (ev_kafka_scan_set_lenient()):
 	 * why, and p and n hold it as a kafka.record event; else NULL */
 	const char *kafka_error;
@@ -1686,6 +1688,10 @@ struct ev_letter_ctx {
 	 * this partition */
 	int has_source_partition;
 	int32_t source_partition;
+	/* with has_source_partition: the record's timestamp (ms, -1 when
+	 * none) and its EV_KAFKA_TS_* type */
+	int64_t source_timestamp;
+	int source_timestamp_type;
 	/* an event that could not be upcast (why, one line), not one a
 	 * handler failed: handler and done are unused then */
 	const char *upcast_error;
@@ -3318,9 +3324,12 @@ struct ev_kafka_msg {
 	int has_key, has_value; /* 0: a null key or value */
 	struct ev_kafka_header *h;
 	size_t nh, caph;
-	int64_t timestamp; /* ms since the epoch, -1 when none */
-	struct ev_buf hs;  /* the headers' names and values, kept by reset */
+	int64_t timestamp;  /* ms since the epoch, -1 when none */
+	struct ev_buf hs;   /* the headers' names and values, kept by reset */
+	int timestamp_type; /* a record read: EV_KAFKA_TS_*, 0 when none */
 };
+/* A record's timestamp type, as librdkafka gives it. */
+enum { EV_KAFKA_TS_NONE, EV_KAFKA_TS_CREATE, EV_KAFKA_TS_LOG_APPEND };
 void ev_kafka_msg_reset(struct ev_kafka_msg *m);
 void ev_kafka_msg_free(struct ev_kafka_msg *m);
 /* A copy of the header; v NULL for a null one.  EV_EDATA past
@@ -3851,6 +3860,15 @@ const char *ev_replay_skip_why(const struct ev_replay *r, size_t i);
  * Kafka log the record's partition and its offset there, not the
  * scan's count. */
 void ev_event_place(struct ev_event *ev, const struct ev_rec *rec);
+
+/* ---- kfix: a dead letter's original timestamp */
+/* The original event's timestamp as a letter gives it: a Kafka record's
+ * own when known, else the append time. */
+ev_time_t ev_dlq_source_timestamp(const struct ev_letter_ctx *c);
+/* Its type, as Kafka names them: "LogAppendTime" for a local log's (the
+ * append time), a Kafka record's own ("CreateTime", "LogAppendTime", or
+ * "NoTimestampType"). */
+const char *ev_dlq_source_timestamp_type(const struct ev_letter_ctx *c);
 
 #ifdef __cplusplus
 }

@@ -305,6 +305,10 @@ static int add_record(struct ev_consumer *c, struct ev_rec *rec,
 	it->kafka = rec->kafka;
 	it->partition = rec->partition;
 	it->koffset = rec->koffset;
+	if (rec->kafka) {
+		it->ktimestamp = rec->ktimestamp;
+		it->ktimestamp_type = rec->ktimestamp_type;
+	}
 	if (rec->kafka && rec->kafka_error != NULL &&
 	    (it->bad = strdup(rec->kafka_error)) == NULL)
 		goto oom;
@@ -474,6 +478,8 @@ static int dead_letter(struct ev_consumer *c, struct item *it, struct job *j,
 	lc.source_log_id = sid;
 	lc.has_source_partition = it->kafka;
 	lc.source_partition = it->partition;
+	lc.source_timestamp = it->kafka ? it->ktimestamp : -1;
+	lc.source_timestamp_type = it->kafka ? it->ktimestamp_type : 0;
 	lc.upcast_error = it->bad; /* not an event: never handled */
 	lc.group = group;
 	lc.handler = c->o.cmd;

@@ -335,6 +335,7 @@ void ev_kafka_msg_reset(struct ev_kafka_msg *m)
 	m->has_key = 0;
 	m->has_value = 0;
 	m->timestamp = -1;
+	m->timestamp_type = EV_KAFKA_TS_NONE;
 }
 
 void ev_kafka_msg_free(struct ev_kafka_msg *m)
