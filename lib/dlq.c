@@ -153,6 +153,24 @@ static int errors_json(struct ev_buf *j, const struct ev_jschema_error *v,
 	return r || ev_buf_putc(j, ']') ? EV_ERR : 0;
 }
 
+ev_time_t ev_dlq_source_timestamp(const struct ev_letter_ctx *c)
+{
+	if (c->has_source_partition && c->source_timestamp >= 0)
+		return (ev_time_t)c->source_timestamp * 1000000;
+	return c->source->append_time;
+}
+
+const char *ev_dlq_source_timestamp_type(const struct ev_letter_ctx *c)
+{
+	if (!c->has_source_partition) /* a local log's: its append time */
+		return "LogAppendTime";
+	return c->source_timestamp_type == EV_KAFKA_TS_LOG_APPEND
+		       ? "LogAppendTime"
+	       : c->source_timestamp_type == EV_KAFKA_TS_CREATE
+		       ? "CreateTime"
+		       : "NoTimestampType";
+}
+
 int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 			 ev_time_t now, ev_time_t *time, struct ev_error *err)
 {
@@ -193,9 +211,10 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 	else
 		jnum(&j, c->source->offset);
 	jkey(&j, "originalTimestamp");
-	jtime(&j, c->schemas != NULL ? EV_TIME_NONE : c->source->append_time);
+	jtime(&j,
+	      c->schemas != NULL ? EV_TIME_NONE : ev_dlq_source_timestamp(c));
 	jkey(&j, "originalTimestampType");
-	jstr(&j, "LogAppendTime");
+	jstr(&j, ev_dlq_source_timestamp_type(c));
 	jkey(&j, "originalConsumerGroup");
 	jstr(&j, c->schemas != NULL ? "" : c->group);
 	jkey(&j, "exceptionFqcn");
@@ -1041,6 +1060,8 @@ int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 	lc.source_log_id = sid;
 	lc.has_source_partition = rec->kafka;
 	lc.source_partition = rec->kafka ? rec->partition : 0;
+	lc.source_timestamp = rec->kafka ? rec->ktimestamp : -1;
+	lc.source_timestamp_type = rec->kafka ? rec->ktimestamp_type : 0;
 	lc.group = d->group;
 	lc.first_failure = lc.last_failure = ev_now();
 	lc.round =

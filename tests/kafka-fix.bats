@@ -50,7 +50,7 @@ Try 'evtail --help' for more information."
 # with milliseconds, as evtail prints times
 ts_of() {
 	local ms
-	ms=$(kc -C -t "$1" -p 0 -o "$2" -c 1 -e -q -f '%T\n')
+	ms=$(kc -C -t "$1" -p "${3:-0}" -o "$2" -c 1 -e -q -f '%T\n')
 	date -u -d "@$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ
 }
 
@@ -78,7 +78,8 @@ b3 2025-01-10T09:00:00.000Z"
 	# one event in partition 2, at offset 1 there
 	for id in x0 x1; do
 		printf '{"n":1}' | kc -P -t dsrc -p 2 -H ce_specversion=1.0 -H ce_id=$id \
-			-H ce_source=/x -H ce_type=T -H content-type=application/json
+			-H ce_source=/x -H ce_type=T -H content-type=application/json \
+			-H ce_time=2025-01-10T09:00:00Z
 	done
 	run --separate-stderr evtail "kafka://$KAFKA_BROKERS/dsrc" --group g --retries 0 \
 		--exec 'cat >/dev/null; [ "$EV_ID" != x1 ] || exit 3' --dlq dl.evlog $KAFKA_FAST
@@ -90,6 +91,10 @@ b3 2025-01-10T09:00:00.000Z"
 	[[ "${lines[1]}" == "0        2:1        T                        -                           1 "*"exit status 3" ]]
 	run --separate-stderr sh -c 'evdlq ls --json dl.evlog | jq -c .source'
 	assert_stdout "{\"log\":\"kafka://$KAFKA_BROKERS/dsrc\",\"logId\":\"dsrc/2\",\"partition\":2,\"offset\":1}"
+	# the letter's timestamp is the record's, of the type librdkafka says
+	# (the event's own time is 2025)
+	run --separate-stderr sh -c 'evtail -o json dl.evlog | jq -r "[.data.originalPartition, .data.originalTimestamp, .data.originalTimestampType] | @tsv"'
+	assert_stdout "2	$(ts_of dsrc 1 2)	CreateTime"
 	run --separate-stderr evdlq retry dl.evlog --exec 'echo "$EV_PARTITION:$EV_OFFSET"; jq -c "[.partition, .offset, .id]"'
 	assert_status 0
 	assert_stdout "2:1
