@@ -3838,7 +3838,9 @@ int ev_trace_build_scan(struct ev_trace **out, struct ev_scan *scan,
 			const volatile sig_atomic_t *stop,
 			struct ev_error *err);
 
-/* ---- kfix: evreplay --to-log --on-error skip */
+/* ---- kfix: fixes from an audit (evreplay, Kafka places, dead letters) */
+
+/* evreplay --to-log --on-error skip */
 /*
  * An event the scan skipped (--on-error skip) while replaying into a
  * log: kept (its offset, and why for the first EV_REPLAY_SKIP_WHY),
@@ -3855,13 +3857,13 @@ uint64_t ev_replay_skips(const struct ev_replay *r);
  * first EV_REPLAY_SKIP_WHY). */
 const char *ev_replay_skip_why(const struct ev_replay *r, size_t i);
 
-/* ---- kfix: a record's place in its log */
+/* a record's place in its log */
 /* ev's offset and append time from rec, which it was decoded from: on a
  * Kafka log the record's partition and its offset there, not the
  * scan's count. */
 void ev_event_place(struct ev_event *ev, const struct ev_rec *rec);
 
-/* ---- kfix: a dead letter's original timestamp */
+/* a dead letter's original timestamp */
 /* The original event's timestamp as a letter gives it: a Kafka record's
  * own when known, else the append time. */
 ev_time_t ev_dlq_source_timestamp(const struct ev_letter_ctx *c);
