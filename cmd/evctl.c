@@ -802,7 +802,8 @@ static int cmd_lag(int argc, char **argv)
 		evctl_kafka_free(&k);
 		return status;
 	}
-	if (k.kafka_opt != NULL && optind + 1 == argc) {
+	if (k.kafka_opt != NULL && optind + 1 == argc &&
+	    !ev_kafka_is_addr(argv[optind])) {
 		printf("LAG UNKNOWN - %s needs a kafka://HOST:PORT/TOPIC LOG\n",
 		       k.kafka_opt);
 		evctl_kafka_free(&k);

@@ -777,7 +777,11 @@ static int validate_rewrite(struct opts *o)
 		return fe_usage_error(usage_short,
 				      "--rewrite stops at an event it cannot "
 				      "upcast: --on-error can only be stop");
-	if ((o->rewrite_to != NULL) == o->in_place)
+	if (o->rewrite_to != NULL && o->in_place)
+		return fe_usage_error(usage_short,
+				      "--rewrite takes --rewrite-to NEWLOG or "
+				      "--in-place, not both");
+	if (o->rewrite_to == NULL && !o->in_place)
 		return fe_usage_error(usage_short,
 				      "--rewrite needs either --rewrite-to "
 				      "NEWLOG or --in-place");
@@ -1044,7 +1048,33 @@ struct run {
 	struct ev_mark mark;
 	char name[64];
 	struct progress prog;
+	int skips_kept; /* --to-log --on-error skip: the replay keeps them */
 };
+
+/* --to-log LOG --on-error skip: the skipped events are kept by the
+ * replay, and warned of and counted at the end only as far as it got (a
+ * version conflict found at a later batch stops it before them). */
+static int skipped_to_log(void *ctx, const struct ev_rec *rec,
+			  const struct ev_error *why, struct ev_error *err)
+{
+	struct run *u = ctx;
+
+	return u->rp != NULL
+		       ? ev_replay_skipped(u->rp, rec->offset, why->msg, err)
+		       : 0;
+}
+
+/* The warnings of the skipped events the replay reached. */
+static void skips_warn(const struct run *u)
+{
+	const char *why;
+	size_t i;
+
+	for (i = 0; u->skips_kept && u->rp != NULL &&
+		    (why = ev_replay_skip_why(u->rp, i)) != NULL;
+	     i++)
+		fe_warn("warning: %s; skipped", why);
+}
 
 /* The producer of --to-log kafka://...: 0, or an exit status.  An
  * unreachable cluster or a missing topic stops us before the source is
@@ -1339,6 +1369,7 @@ static int deliver(struct run *u)
 	if (u->prog.on && r == 0)
 		show_progress(&u->prog, st);
 	end_progress(&u->prog);
+	skips_warn(u);
 	rc = outcome(u, r, &err);
 	summary(u, st);
 	if (rc == 0 && st->failed)
@@ -1777,7 +1808,8 @@ static int run(struct opts *o)
 {
 	struct run u;
 	struct ev_error err;
-	uint64_t appended;
+	uint64_t appended, nskip;
+	char b[32];
 	int rc;
 
 	if (o->rewrite)
@@ -1798,12 +1830,23 @@ static int run(struct opts *o)
 		o->mark = u.name;
 	}
 	u.mark.name = o->mark;
+	if (o->to_log != NULL && !o->kafka_target && !o->check &&
+	    o->sel.up != NULL && o->sel.on_error == EV_UPCAST_SKIP) {
+		o->sel.scan.upcast_failed = skipped_to_log;
+		o->sel.scan.upcast_ctx = &u;
+		u.skips_kept = 1;
+	}
 	if ((rc = open_all(&u)) == 0 && o->check) {
 		rc = check(&u);
 	} else if (rc == 0) {
 		set_progress(&u);
 		rc = deliver(&u);
-		rc = fe_upcast_end(&o->sel, u.scan, rc);
+		if (u.skips_kept && u.rp != NULL &&
+		    (nskip = ev_replay_skips(u.rp)) > 0)
+			fe_warn("%s event%s could not be upcast and %s skipped",
+				ev_commas(nskip, b), nskip == 1 ? "" : "s",
+				nskip == 1 ? "was" : "were");
+		rc = fe_upcast_end(&o->sel, u.skips_kept ? NULL : u.scan, rc);
 	}
 	appended = u.rp != NULL ? ev_replay_stats(u.rp)->appended : 0;
 	if (u.rp != NULL && ev_replay_close(u.rp, &err) != 0 && rc == 0)

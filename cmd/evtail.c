@@ -124,9 +124,10 @@ static const char usage_long[] =
 	"TIME is RFC 3339, a date (2025-01-10), 'now', or relative (-1h, -30m).\n"
 	"Exit status: 0 at the end of the log, 64 usage or a bad upcaster set,\n"
 	"65 damaged data, a bad cursor or group position, or an event that\n"
-	"cannot be upcast, 66 missing log or upcaster set, 74 I/O error, 75\n"
-	"group busy; with --exec, 1 when a handler failed under\n"
-	"--on-failure=stop; with --trace, 1 when no event has that id.\n"
+	"cannot be upcast, 66 missing log or upcaster set, 69 a library it\n"
+	"needs not loadable, 74 I/O error, 75 group busy; with --exec, 1\n"
+	"when a handler failed under --on-failure=stop; with --trace, 1\n"
+	"when no event has that id.\n"
 	"A file in lost+found/ is salvaged: 0 when events were recovered, the\n"
 	"damage named on stderr; 65 when none could be.\n"
 	"See evtail(1).\n";

@@ -19,11 +19,24 @@
 
 /* attributes with their own envelope field, or reserved */
 static const char *const ce_reserved[] = {
-	"specversion",	 "id",		"source",	   "type",
-	"subject",	 "time",	"datacontenttype", "dataschema",
-	"data",		 "data_base64", "sequence",	   "partitionkey",
-	"correlationid", "causationid", "schemaversion",   "evlogmeta",
+	"specversion",
+	"id",
+	"source",
+	"type",
+	"subject",
+	"time",
+	"datacontenttype",
+	"dataschema",
+	"data",
+	"data_base64",
+	"sequence",
+	"partitionkey",
+	"correlationid",
+	"causationid",
+	"schemaversion",
+	"evlogmeta",
 	"evlogoffset",
+	"evlogpartition",
 };
 #define N_RESERVED (sizeof(ce_reserved) / sizeof(ce_reserved[0]))
 
@@ -324,7 +337,8 @@ static int ce_event(struct ce_ctx *c, ev_time_t now)
 				have_b64 = 1;
 				goto next;
 			}
-			if (kn == 11 && !memcmp(k, "evlogoffset", 11))
+			if ((kn == 11 && !memcmp(k, "evlogoffset", 11)) ||
+			    (kn == 14 && !memcmp(k, "evlogpartition", 14)))
 				goto next; /* assigned by the log: ignored */
 			if ((kn == 8 && !memcmp(k, "sequence", 8)) ||
 			    (kn == 13 && !memcmp(k, "schemaversion", 13))) {
@@ -771,6 +785,9 @@ int ev_event_to_cloudevent(const struct ev_event *ev, struct ev_buf *out,
 		if (ev->schema > INT32_MAX)
 			ev_buf_putc(out, '"');
 	}
+	if (ev->has_partition) /* a Kafka log's */
+		ev_buf_printf(out, ",\"evlogpartition\":\"%d\"",
+			      (int)ev->partition);
 	PUTLIT(out, ",\"evlogoffset\":\"");
 	e = ev_fmt_u64(tmp, ev->offset);
 	ev_buf_append(out, tmp, (size_t)(e - tmp));

@@ -24,10 +24,13 @@ struct item {
 	uint64_t attempts_before;
 	int has_dlq_offset;
 	uint64_t dlq_offset;
-	char *bad; /* a Kafka record that is not an event: why */
-	int kafka; /* a Kafka log's record: where it is in the topic */
+	int has_partition; /* from a source: a Kafka log's event's */
+	char *bad;	   /* a Kafka record that is not an event: why */
+	int kafka;	   /* a Kafka log's record: where it is in the topic */
 	int32_t partition;
 	int64_t koffset;
+	int64_t ktimestamp; /* the record's, and its EV_KAFKA_TS_* type */
+	int ktimestamp_type;
 	void *tag;
 	int state;
 	int solo;			    /* its batch failed: runs alone */

@@ -153,6 +153,24 @@ static int errors_json(struct ev_buf *j, const struct ev_jschema_error *v,
 	return r || ev_buf_putc(j, ']') ? EV_ERR : 0;
 }
 
+ev_time_t ev_dlq_source_timestamp(const struct ev_letter_ctx *c)
+{
+	if (c->has_source_partition && c->source_timestamp >= 0)
+		return (ev_time_t)c->source_timestamp * 1000000;
+	return c->source->append_time;
+}
+
+const char *ev_dlq_source_timestamp_type(const struct ev_letter_ctx *c)
+{
+	if (!c->has_source_partition) /* a local log's: its append time */
+		return "LogAppendTime";
+	return c->source_timestamp_type == EV_KAFKA_TS_LOG_APPEND
+		       ? "LogAppendTime"
+	       : c->source_timestamp_type == EV_KAFKA_TS_CREATE
+		       ? "CreateTime"
+		       : "NoTimestampType";
+}
+
 int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 			 ev_time_t now, ev_time_t *time, struct ev_error *err)
 {
@@ -193,9 +211,10 @@ int ev_dlq_letter_encode(struct ev_buf *out, const struct ev_letter_ctx *c,
 	else
 		jnum(&j, c->source->offset);
 	jkey(&j, "originalTimestamp");
-	jtime(&j, c->schemas != NULL ? EV_TIME_NONE : c->source->append_time);
+	jtime(&j,
+	      c->schemas != NULL ? EV_TIME_NONE : ev_dlq_source_timestamp(c));
 	jkey(&j, "originalTimestampType");
-	jstr(&j, "LogAppendTime");
+	jstr(&j, ev_dlq_source_timestamp_type(c));
 	jkey(&j, "originalConsumerGroup");
 	jstr(&j, c->schemas != NULL ? "" : c->group);
 	jkey(&j, "exceptionFqcn");
@@ -404,18 +423,24 @@ void ev_letters_free(struct ev_letter *v, size_t n)
 
 /*
  * The original event of a letter as evtail --exec gives it to a handler:
- * the envelope JSON with the offset in the source log first.  The letter
+ * the envelope JSON with the offset in the source log first (after the
+ * partition, from a Kafka log).  The letter
  * keeps the envelope without it, and its offset as originalOffset.
  * Returns a new string (free() it), or NULL.
  */
-static char *original_json(const uint8_t *orig, size_t n, uint64_t offset,
-			   struct ev_error *err)
+static char *original_json(const uint8_t *orig, size_t n,
+			   const struct ev_letter *l, struct ev_error *err)
 {
 	struct ev_buf env = {0}, js = {0};
+	uint64_t offset = l->source_offset;
 	char *s = NULL;
 
-	if (ev_msgpack_to_json(orig, n, &env, err) == 0 && env.len > 2 &&
-	    env.p[0] == '{' && ev_buf_puts(&js, "{\"offset\":") == 0 &&
+	/* a Kafka log's: "partition" first, as evtail --exec gives it */
+	if ((l->has_source_partition ? ev_buf_printf(&js, "{\"partition\":%d,",
+						     (int)l->source_partition)
+				     : ev_buf_putc(&js, '{')) == 0 &&
+	    ev_msgpack_to_json(orig, n, &env, err) == 0 && env.len > 2 &&
+	    env.p[0] == '{' && ev_buf_puts(&js, "\"offset\":") == 0 &&
 	    jnum(&js, offset) == 0 && ev_buf_putc(&js, ',') == 0 &&
 	    ev_buf_append(&js, env.p + 1, env.len - 1) == 0 &&
 	    ev_buf_putc(&js, '\0') == 0)
@@ -570,6 +595,15 @@ int ev_letters_add(struct ev_letters *a, const struct ev_event *ev,
 			mp_strdup(ev->data, ev->data_len, "originalLogId");
 		l->source_offset =
 			mp_u64(ev->data, ev->data_len, "originalOffset", 0);
+		/* a Kafka log's letter (originalTopic its kafka:// address)
+		 * names the partition; a local log's 0 is none */
+		if (l->source_log != NULL &&
+		    strncmp(l->source_log, "kafka://", 8) == 0) {
+			l->has_source_partition = 1;
+			l->source_partition =
+				(int32_t)mp_u64(ev->data, ev->data_len,
+						"originalPartition", 0);
+		}
 		l->orig_id = mp_strdup(ev->data, ev->data_len, "original.id");
 		l->orig_type =
 			mp_strdup(ev->data, ev->data_len, "original.type");
@@ -614,8 +648,7 @@ int ev_letters_add(struct ev_letters *a, const struct ev_event *ev,
 			l->original_json =
 				l->no_source_offset
 					? envelope_json(o, on, err)
-					: original_json(o, on, l->source_offset,
-							err);
+					: original_json(o, on, l, err);
 		if (l->id == NULL)
 			return ev_seterr(err, EV_ERR, "out of memory");
 		/* one bad letter must not stop the whole DLQ: it is kept,
@@ -1027,6 +1060,8 @@ int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 	lc.source_log_id = sid;
 	lc.has_source_partition = rec->kafka;
 	lc.source_partition = rec->kafka ? rec->partition : 0;
+	lc.source_timestamp = rec->kafka ? rec->ktimestamp : -1;
+	lc.source_timestamp_type = rec->kafka ? rec->ktimestamp_type : 0;
 	lc.group = d->group;
 	lc.first_failure = lc.last_failure = ev_now();
 	lc.round =

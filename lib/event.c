@@ -322,6 +322,7 @@ static int decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 	ev->data_len = ev->meta_len = 0;
 	ev->data_is_binary = 0;
 	ev->prev = EV_NO_PREV;
+	ev->has_partition = 0;
 	/* evlog(5): a fixmap of 3 to 10 entries */
 	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a)
 		return bad(err, "not a record map of 3 to 10 fields");
@@ -554,6 +555,10 @@ int ev_event_path(const struct ev_event *ev, const char *path,
 		return 0;
 	if (IS("offset")) {
 		o = ev_mp_uint(o, ev->offset);
+	} else if (IS("partition")) {
+		if (!ev->has_partition)
+			return 0;
+		o = ev_mp_uint(o, (uint64_t)ev->partition);
 	} else if (IS("version")) {
 		if (ev->version == 0)
 			return 0;

@@ -222,6 +222,8 @@ int ev_event_to_pretty(const struct ev_event *ev, struct ev_buf *out, int color,
 			PUTLIT(out, code); \
 	} while (0)
 	C("\033[2m");
+	if (ev->has_partition) /* a Kafka log's: PARTITION:OFFSET */
+		ev_buf_printf(out, "%d:", (int)ev->partition);
 	e = ev_fmt_u64(tmp, ev->offset);
 	ev_buf_append(out, tmp, (size_t)(e - tmp));
 	C("\033[0m");

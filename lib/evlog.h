@@ -236,6 +236,10 @@ struct ev_event {
 	uint64_t prev;	      /* offset of the stream's previous event, or */
 #define EV_NO_PREV UINT64_MAX /* this: none, or not recorded */
 	ev_time_t append_time;
+	/* a Kafka log's record: its partition, offset the offset there
+	 * (ev_event_place()); 0 for a local log's event */
+	int has_partition;
+	int32_t partition;
 };
 
 /* Fully decode and validate one record.  EV_EDATA on any malformation. */
@@ -539,6 +543,8 @@ struct ev_rec {
 	int kafka;
 	int32_t partition;
 	int64_t koffset;
+	int64_t ktimestamp;  /* the record's timestamp (ms), -1 when none */
+	int ktimestamp_type; /* EV_KAFKA_TS_* */
 	/* a Kafka record that is not an event (ev_kafka_scan_set_lenient()):
 	 * why, and p and n hold it as a kafka.record event; else NULL */
 	const char *kafka_error;
@@ -1689,6 +1695,10 @@ struct ev_letter_ctx {
 	 * this partition */
 	int has_source_partition;
 	int32_t source_partition;
+	/* with has_source_partition: the record's timestamp (ms, -1 when
+	 * none) and its EV_KAFKA_TS_* type */
+	int64_t source_timestamp;
+	int source_timestamp_type;
 	/* an event that could not be upcast (why, one line), not one a
 	 * handler failed: handler and done are unused then */
 	const char *upcast_error;
@@ -1724,6 +1734,9 @@ struct ev_letter {
 	ev_time_t time; /* when it was written */
 	char *group, *source_log, *source_log_id;
 	uint64_t source_offset;
+	/* a Kafka log's event: its partition (source_offset is there) */
+	int has_source_partition;
+	int32_t source_partition;
 	char *orig_id, *orig_type, *orig_stream; /* stream may be NULL */
 	char *error;	   /* the last failure, one line */
 	char *stderr_tail; /* the last failure's standard error */
@@ -1867,6 +1880,8 @@ struct ev_item {
 	const char *cmd;    /* its handler, or NULL: the consumer's */
 	int has_dlq_offset; /* EV_DLQ_OFFSET */
 	uint64_t dlq_offset;
+	int has_partition; /* EV_PARTITION: a Kafka log's event's */
+	int32_t partition;
 	void *tag;
 };
 /* The next item: 1 with *it filled (copied at once), 0 none left, <0. */
@@ -3321,9 +3336,12 @@ struct ev_kafka_msg {
 	int has_key, has_value; /* 0: a null key or value */
 	struct ev_kafka_header *h;
 	size_t nh, caph;
-	int64_t timestamp; /* ms since the epoch, -1 when none */
-	struct ev_buf hs;  /* the headers' names and values, kept by reset */
+	int64_t timestamp;  /* ms since the epoch, -1 when none */
+	struct ev_buf hs;   /* the headers' names and values, kept by reset */
+	int timestamp_type; /* a record read: EV_KAFKA_TS_*, 0 when none */
 };
+/* A record's timestamp type, as librdkafka gives it. */
+enum { EV_KAFKA_TS_NONE, EV_KAFKA_TS_CREATE, EV_KAFKA_TS_LOG_APPEND };
 void ev_kafka_msg_reset(struct ev_kafka_msg *m);
 void ev_kafka_msg_free(struct ev_kafka_msg *m);
 /* A copy of the header; v NULL for a null one.  EV_EDATA past
@@ -3894,6 +3912,40 @@ int ev_kafka_consumer_settle(struct ev_kafka_consumer *c, struct ev_error *err);
 /* The same for the consumer of a Kafka scan (0 for other scans); the
  * consumer engine calls it after its last commit. */
 int ev_kafka_scan_settle(struct ev_scan *s, struct ev_error *err);
+
+/* ---- kfix: fixes from an audit (evreplay, Kafka places, dead letters) */
+
+/* evreplay --to-log --on-error skip */
+/*
+ * An event the scan skipped (--on-error skip) while replaying into a
+ * log: kept (its offset, and why for the first EV_REPLAY_SKIP_WHY),
+ * since a failure of the writer found later (a version conflict at a
+ * batch) may stop the replay before it.  0, or EV_ERR (out of memory).
+ */
+#define EV_REPLAY_SKIP_WHY 10
+int ev_replay_skipped(struct ev_replay *r, uint64_t offset, const char *why,
+		      struct ev_error *err);
+/* How many skipped events the replay reached: those before the event a
+ * failure stopped it at, or all of them. */
+uint64_t ev_replay_skips(const struct ev_replay *r);
+/* Why the i-th of those was skipped, or NULL (not reached, or past the
+ * first EV_REPLAY_SKIP_WHY). */
+const char *ev_replay_skip_why(const struct ev_replay *r, size_t i);
+
+/* a record's place in its log */
+/* ev's offset and append time from rec, which it was decoded from: on a
+ * Kafka log the record's partition and its offset there, not the
+ * scan's count. */
+void ev_event_place(struct ev_event *ev, const struct ev_rec *rec);
+
+/* a dead letter's original timestamp */
+/* The original event's timestamp as a letter gives it: a Kafka record's
+ * own when known, else the append time. */
+ev_time_t ev_dlq_source_timestamp(const struct ev_letter_ctx *c);
+/* Its type, as Kafka names them: "LogAppendTime" for a local log's (the
+ * append time), a Kafka record's own ("CreateTime", "LogAppendTime", or
+ * "NoTimestampType"). */
+const char *ev_dlq_source_timestamp_type(const struct ev_letter_ctx *c);
 
 #ifdef __cplusplus
 }

@@ -36,8 +36,8 @@ struct parser {
 
 /* the first names of a path */
 static const char *const fields[] = {
-	"data",	  "meta", "offset", "id",      "type",
-	"stream", "key",  "time",   "version", "schema",
+	"data", "meta", "offset",  "id",     "type",	  "stream",
+	"key",	"time", "version", "schema", "partition",
 };
 
 /* how a value is read: as typed, as a time, or as a string whatever it
@@ -801,7 +801,8 @@ int ev_expr_compile(struct ev_expr **out, const char *src, struct ev_error *err)
 	}
 	e->root = root;
 	e->has_type = has_type_test(root);
-	e->has_offset = uses(root, EXF_OFFSET);
+	/* neither is in the record: the place it was read from */
+	e->has_offset = uses(root, EXF_OFFSET) || uses(root, EXF_PARTITION);
 	*out = e;
 	return 0;
 }

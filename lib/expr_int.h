@@ -39,6 +39,7 @@ enum ex_field {
 	EXF_TIME,
 	EXF_VERSION,
 	EXF_SCHEMA,
+	EXF_PARTITION, /* a Kafka log's events' */
 };
 
 /* A literal: an item as ev_mp_read() gives one (nil, bool, uint, int,

@@ -219,6 +219,11 @@ static void lookup(struct ev_expr *e, const struct ex_node *n,
 	case EXF_OFFSET:
 		uint_item(&f->x, ev->offset);
 		break;
+	case EXF_PARTITION:
+		if (!ev->has_partition)
+			return;
+		uint_item(&f->x, (uint64_t)ev->partition);
+		break;
 	case EXF_VERSION:
 		if (ev->version == 0)
 			return;

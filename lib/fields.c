@@ -3,7 +3,8 @@
  * struct ev_fieldlist: --fields a,b,data.x.
  *
  * A field is an envelope field (offset, id, type, stream, version, time,
- * schema, key, data, meta) or a dotted path inside data or meta; a name
+ * schema, key, data, meta, and partition: a Kafka log's events', absent
+ * on a local log) or a dotted path inside data or meta; a name
  * that cannot be one of these is refused with a suggestion, so that an
  * output of blank fields never hides a typo.  A value prints as text
  * (strings bare), as JSON, as an RFC 4180 CSV field, or as a TSV field
@@ -15,8 +16,8 @@
 #include "evlog_private.h"
 
 static const char *const envelope[] = {
-	"offset", "id",	    "type", "stream", "version",
-	"time",	  "schema", "key",  "data",   "meta",
+	"offset", "id",	 "type", "stream", "version",	"time",
+	"schema", "key", "data", "meta",   "partition",
 };
 #define NENVELOPE (sizeof(envelope) / sizeof(envelope[0]))
 
@@ -56,6 +57,14 @@ int ev_path_check(const char *path, size_t n, struct ev_error *err)
 				 "inside (data and meta do)",
 				 (int)n, path, envelope[i]);
 	return 0;
+}
+
+void ev_event_place(struct ev_event *ev, const struct ev_rec *rec)
+{
+	ev->offset = rec->kafka ? (uint64_t)rec->koffset : rec->offset;
+	ev->has_partition = rec->kafka;
+	ev->partition = rec->kafka ? rec->partition : 0;
+	ev->append_time = rec->append_time;
 }
 
 int ev_value_json(const uint8_t *p, size_t n, struct ev_buf *out,

@@ -217,8 +217,7 @@ static int decode(struct ev_consumer *c, const struct ev_rec *rec,
 		ev_err_damaged(err, c->o.log_name, rec->offset);
 		return r;
 	}
-	c->dev.offset = rec->offset;
-	c->dev.append_time = rec->append_time;
+	ev_event_place(&c->dev, rec);
 	*ev = &c->dev;
 	return 0;
 }
@@ -251,8 +250,7 @@ int ev_jobs_prepare(struct ev_consumer *c, struct ev_rec *rec,
 		ev_err_damaged(err, c->o.log_name, rec->offset);
 		return r;
 	}
-	c->mev.offset = rec->offset;
-	c->mev.append_time = rec->append_time;
+	ev_event_place(&c->mev, rec);
 	rec->p = c->marked.p;
 	rec->n = c->marked.len;
 	*ev = &c->mev;
@@ -307,6 +305,10 @@ static int add_record(struct ev_consumer *c, struct ev_rec *rec,
 	it->kafka = rec->kafka;
 	it->partition = rec->partition;
 	it->koffset = rec->koffset;
+	if (rec->kafka) {
+		it->ktimestamp = rec->ktimestamp;
+		it->ktimestamp_type = rec->ktimestamp_type;
+	}
 	if (rec->kafka && rec->kafka_error != NULL &&
 	    (it->bad = strdup(rec->kafka_error)) == NULL)
 		goto oom;
@@ -350,6 +352,8 @@ static int add_source_item(struct ev_consumer *c, const struct ev_item *in)
 	it->attempts_before = in->attempts;
 	it->has_dlq_offset = in->has_dlq_offset;
 	it->dlq_offset = in->dlq_offset;
+	it->has_partition = in->has_partition;
+	it->partition = in->partition;
 	it->tag = in->tag;
 	if (bad || it->json == NULL || add_item(c, it) != 0) {
 		ev_jobs_item_free(it);
@@ -474,6 +478,8 @@ static int dead_letter(struct ev_consumer *c, struct item *it, struct job *j,
 	lc.source_log_id = sid;
 	lc.has_source_partition = it->kafka;
 	lc.source_partition = it->partition;
+	lc.source_timestamp = it->kafka ? it->ktimestamp : -1;
+	lc.source_timestamp_type = it->kafka ? it->ktimestamp_type : 0;
 	lc.upcast_error = it->bad; /* not an event: never handled */
 	lc.group = group;
 	lc.handler = c->o.cmd;
@@ -661,6 +667,9 @@ static int job_input(struct ev_consumer *c, struct job *j, struct ev_error *err)
 	if (first->kafka) {
 		v.offset = (uint64_t)first->koffset;
 		v.last_offset = (uint64_t)j->items[j->n - 1]->koffset;
+		v.has_partition = 1;
+		v.partition = first->partition;
+	} else if (first->has_partition) {
 		v.has_partition = 1;
 		v.partition = first->partition;
 	}

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlkafka_int.h"
 #include "evlog_private.h"
 
 #define CE_DEFAULT_SOURCE "urn:evlog:default"
@@ -222,6 +223,20 @@ int ev_kafka_props_add(struct ev_kafka_props *p, const char *arg,
 	return r == 0 ? 0 : ev_seterr(err, EV_ERR, "out of memory");
 }
 
+/* Does librdkafka take k=v?  Else EV_EUSAGE naming the file and line
+ * (conf: a scratch configuration, or NULL without librdkafka: the
+ * client's own configuration says it then). */
+static int props_check(rd_kafka_conf_t *conf, const char *k, const char *v,
+		       const char *path, unsigned long ln, struct ev_error *err)
+{
+	char es[512];
+
+	if (conf == NULL ||
+	    rd_kafka_conf_set(conf, k, v, es, sizeof(es)) == RD_KAFKA_CONF_OK)
+		return 0;
+	return ev_seterr(err, EV_EUSAGE, "'%s': line %lu: %s", path, ln, es);
+}
+
 int ev_kafka_props_load(struct ev_kafka_props *p, const char *path,
 			struct ev_error *err)
 {
@@ -229,12 +244,17 @@ int ev_kafka_props_load(struct ev_kafka_props *p, const char *path,
 	char *line = NULL, *s, *eq;
 	size_t cap = 0;
 	unsigned long ln = 0;
+	rd_kafka_conf_t *conf = NULL;
+	struct ev_error ignored;
 	int r = 0;
 
 	if (f == NULL)
 		return ev_seterr_errno(err,
 				       errno == ENOENT ? EV_ENOENT : EV_EIO,
 				       errno, "'%s'", path);
+	/* each property checked where it is written, not later as -X's */
+	if (ev_dl_rdkafka(NULL, &ignored) == 0)
+		conf = rd_kafka_conf_new();
 	while (getline(&line, &cap, f) != -1) {
 		ln++;
 		s = trim(line);
@@ -248,13 +268,19 @@ int ev_kafka_props_load(struct ev_kafka_props *p, const char *path,
 			break;
 		}
 		*eq = '\0';
-		if (props_put(p, trim(s), trim(eq + 1)) != 0) {
+		s = trim(s);
+		eq = trim(eq + 1);
+		if ((r = props_check(conf, s, eq, path, ln, err)) != 0)
+			break;
+		if (props_put(p, s, eq) != 0) {
 			r = ev_seterr(err, EV_ERR, "out of memory");
 			break;
 		}
 	}
 	if (r == 0 && ferror(f))
 		r = ev_seterr_errno(err, EV_EIO, errno, "'%s'", path);
+	if (conf != NULL)
+		rd_kafka_conf_destroy(conf);
 	free(line);
 	fclose(f);
 	return r;
@@ -309,6 +335,7 @@ void ev_kafka_msg_reset(struct ev_kafka_msg *m)
 	m->has_key = 0;
 	m->has_value = 0;
 	m->timestamp = -1;
+	m->timestamp_type = EV_KAFKA_TS_NONE;
 }
 
 void ev_kafka_msg_free(struct ev_kafka_msg *m)
@@ -458,17 +485,17 @@ static int put_data(const struct ev_event *ev, struct ev_kafka_msg *m,
 }
 
 /* A record has no log offset: the structured value goes without
- * evlogoffset.  The attribute's text cannot occur inside a JSON string
- * (a quote there is escaped), so the first match is the attribute. */
-static void drop_offset(struct ev_buf *v)
+ * evlogoffset (nor the evlogpartition of an event read from a topic).
+ * The attribute's text cannot occur inside a JSON string (a quote there
+ * is escaped), so the first match is the attribute. */
+static void drop_attr(struct ev_buf *v, const char *at)
 {
-	static const char at[] = ",\"evlogoffset\":\"";
-	uint8_t *p = memmem(v->p, v->len, at, sizeof(at) - 1), *q;
+	size_t atn = strlen(at);
+	uint8_t *p = memmem(v->p, v->len, at, atn), *q;
 
 	if (p == NULL)
 		return;
-	q = memchr(p + sizeof(at) - 1, '"',
-		   v->len - (size_t)(p - v->p) - (sizeof(at) - 1));
+	q = memchr(p + atn, '"', v->len - (size_t)(p - v->p) - (atn));
 	if (q == NULL)
 		return;
 	q++;
@@ -498,7 +525,9 @@ int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
 		m->has_value = 1;
 		r = ev_event_to_cloudevent(ev, &m->value, err);
 		if (r == 0)
-			drop_offset(&m->value);
+			drop_attr(&m->value, ",\"evlogoffset\":\"");
+		if (r == 0 && ev->has_partition) /* else data may have one */
+			drop_attr(&m->value, ",\"evlogpartition\":\"");
 		if (r == 0)
 			r = hdr_str(m, "content-type", CT_CE, strlen(CT_CE),
 				    err);
@@ -1135,7 +1164,12 @@ int ev_kafka_decode(struct ev_kafka_decoder *d, const struct ev_kafka_msg *m,
 	if ((r = msg_to_json(m, &w, &d->js, &fmt, &binary, err)) != 0)
 		return r;
 	ps = fmt == EV_FMT_CLOUDEVENTS ? d->ce : d->env;
-	r = ev_parser_line(ps, (const char *)d->js.p, d->js.len, EV_TIME_NONE,
+	/* an event without a time (no ce_time, no "time") gets the
+	 * record's timestamp, as a kafka.record does, not the time it is
+	 * read */
+	r = ev_parser_line(ps, (const char *)d->js.p, d->js.len,
+			   m->timestamp >= 0 ? (ev_time_t)m->timestamp * 1000000
+					     : EV_TIME_NONE,
 			   err);
 	if (r == 1) {
 		ev_parser_record(ps, 0, &rec->p, &rec->n, &t);

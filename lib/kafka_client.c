@@ -1166,6 +1166,11 @@ static int copy_msg(const rd_kafka_message_t *rm, struct ev_kafka_msg *m,
 	m->timestamp = rd_kafka_message_timestamp(rm, &tt);
 	if (tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
 		m->timestamp = -1;
+	m->timestamp_type = tt == RD_KAFKA_TIMESTAMP_CREATE_TIME
+				    ? EV_KAFKA_TS_CREATE
+			    : tt == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME
+				    ? EV_KAFKA_TS_LOG_APPEND
+				    : EV_KAFKA_TS_NONE;
 	if (rd_kafka_message_headers(rm, &hs) == 0 && hs != NULL)
 		for (i = 0; rd_kafka_header_get_all(hs, i, &name, &v, &n) == 0;
 		     i++)

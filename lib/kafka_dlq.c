@@ -179,12 +179,10 @@ static int letter_msg(const struct ev_letter_ctx *lc,
 			   err) ||
 		    hdr_be(m, "kafka_dlt-original-offset", offset, 8, err) ||
 		    hdr_be(m, "kafka_dlt-original-timestamp",
-			   (uint64_t)(lc->source->append_time / 1000000), 8,
+			   (uint64_t)(ev_dlq_source_timestamp(lc) / 1000000), 8,
 			   err) ||
 		    hdr(m, "kafka_dlt-original-timestamp-type",
-			lc->has_source_partition ? "CreateTime"
-						 : "LogAppendTime",
-			err);
+			ev_dlq_source_timestamp_type(lc), err);
 	if (r == 0)
 		r = hdr(m, "kafka_dlt-original-consumer-group", group, err) ||
 		    hdr(m, "kafka_dlt-exception-fqcn", fqcn, err) ||

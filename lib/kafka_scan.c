@@ -229,6 +229,8 @@ int ev_kscan_next(struct ev_kscan *k, struct ev_rec *rec, int *end,
 	rec->kafka = 1;
 	rec->partition = k->part;
 	rec->koffset = k->off;
+	rec->ktimestamp = k->m.timestamp;
+	rec->ktimestamp_type = k->m.timestamp_type;
 	return 1;
 }
 

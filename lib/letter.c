@@ -109,6 +109,11 @@ int ev_letter_to_json(struct ev_buf *out, const struct ev_letter *l,
 	r |= jstr(out, ",\"group\":", l->group);
 	r |= jstr(out, ",\"source\":{\"log\":", l->source_log);
 	r |= jstr(out, ",\"logId\":", l->source_log_id);
+	if (l->has_source_partition) { /* a Kafka log's */
+		snprintf(num, sizeof(num), ",\"partition\":%d",
+			 (int)l->source_partition);
+		r |= ev_buf_puts(out, num);
+	}
 	if (l->no_source_offset) /* a schema letter's event never was */
 		snprintf(num, sizeof(num), ",\"offset\":null}");
 	else
@@ -286,11 +291,25 @@ int ev_dlq_stats_text(struct ev_buf *out, const struct ev_dlq_stats *st,
 	return r != 0 ? EV_ERR : 0;
 }
 
+/* the ORIGINAL cell: the offset in the source, P:O in a Kafka log's
+ * partition, "-" for a schema letter's event (it has none) */
+static size_t orig_cell(const struct ev_letter *l, char *s, size_t n)
+{
+	if (l->no_source_offset)
+		return (size_t)snprintf(s, n, "-");
+	if (l->has_source_partition)
+		return (size_t)snprintf(s, n, "%d:%llu",
+					(int)l->source_partition,
+					(unsigned long long)l->source_offset);
+	return (size_t)snprintf(s, n, "%llu",
+				(unsigned long long)l->source_offset);
+}
+
 /* the widest of at least min and the cells of the selected letters */
 static int column(const struct ev_letter *v, size_t n, const unsigned char *sel,
 		  int min, int which)
 {
-	char num[24];
+	char num[40];
 	size_t i, w = (size_t)min, k;
 
 	for (i = 0; i < n; i++) {
@@ -299,12 +318,8 @@ static int column(const struct ev_letter *v, size_t n, const unsigned char *sel,
 		if (which == 0)
 			k = (size_t)snprintf(num, sizeof(num), "%llu",
 					     (unsigned long long)v[i].offset);
-		else if (which == 1 && v[i].no_source_offset)
-			k = 1;
 		else if (which == 1)
-			k = (size_t)snprintf(num, sizeof(num), "%llu",
-					     (unsigned long long)v[i]
-						     .source_offset);
+			k = orig_cell(&v[i], num, sizeof(num));
 		else if (which == 2)
 			k = strlen(v[i].orig_type);
 		else
@@ -321,7 +336,7 @@ int ev_letters_table(struct ev_buf *out, const struct ev_letter *v, size_t n,
 	int wo = column(v, n, sel, 8, 0), ws = column(v, n, sel, 10, 1);
 	int wt = column(v, n, sel, 24, 2), wst = column(v, n, sel, 20, 3);
 	const struct ev_letter *l;
-	char ago[32], orig[24];
+	char ago[32], orig[40];
 	size_t i, k, shown = 0;
 	int r = 0;
 
@@ -337,12 +352,7 @@ int ev_letters_table(struct ev_buf *out, const struct ev_letter *v, size_t n,
 					  "ERROR");
 		l = &v[i];
 		ev_age_format(l->time, now, ago, sizeof(ago));
-		/* a schema letter's event has no offset: "-" */
-		if (l->no_source_offset)
-			snprintf(orig, sizeof(orig), "-");
-		else
-			snprintf(orig, sizeof(orig), "%llu",
-				 (unsigned long long)l->source_offset);
+		orig_cell(l, orig, sizeof(orig));
 		if (r == 0)
 			r = ev_buf_printf(out,
 					  "%-*llu %-*s %-*s %-*s %8llu %5s ",

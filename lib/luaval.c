@@ -52,6 +52,7 @@ enum {
 	EK_VERSION,
 	EK_TIME,
 	EK_SCHEMA,
+	EK_PARTITION, /* a Kafka log's events' */
 	EK_KEY,
 	EK_DATA_BASE64,
 	EK_DATA,
@@ -59,8 +60,8 @@ enum {
 	NEVENT_KEYS
 };
 static const char *const event_keys[NEVENT_KEYS] = {
-	"offset", "id",	 "type",	"stream", "version", "time",
-	"schema", "key", "data_base64", "data",	  "meta",
+	"offset", "id",	       "type", "stream",      "version", "time",
+	"schema", "partition", "key",  "data_base64", "data",	 "meta",
 };
 /* what pairs() lists before it is read: all but data and meta */
 #define SCALAR_FIELDS ((1u << EK_DATA) - 1)
@@ -71,6 +72,7 @@ struct lzrec {
 	uint32_t pending; /* 1 << EK_*: present and not yet in the table */
 	uint32_t at[NEVENT_KEYS], len[NEVENT_KEYS]; /* in bytes[] */
 	uint64_t offset, version, schema;
+	int32_t partition;
 	ev_time_t time;
 	size_t tlen; /* the time as text, once made */
 	char tstr[40];
@@ -737,6 +739,9 @@ static void push_field(struct ev_lua *l, int rec, int k)
 	case EK_SCHEMA:
 		lua_pushinteger(L, (lua_Integer)r->schema);
 		break;
+	case EK_PARTITION:
+		lua_pushinteger(L, (lua_Integer)r->partition);
+		break;
 	case EK_TIME:
 		r->tlen = ev_time_format(r->time, r->tstr);
 		lua_pushlstring(L, r->tstr, r->tlen);
@@ -1371,6 +1376,9 @@ void ev_lua_push_event(struct ev_lua *l, const struct ev_event *ev)
 	r->pending = 1u << EK_OFFSET | 1u << EK_TIME | 1u << EK_SCHEMA;
 	if (ev->version != 0)
 		r->pending |= 1u << EK_VERSION;
+	r->partition = ev->partition;
+	if (ev->has_partition)
+		r->pending |= 1u << EK_PARTITION;
 	rec_put(r, &at, EK_ID, ev->id.p, ev->id.n);
 	rec_put(r, &at, EK_TYPE, ev->type.p, ev->type.n);
 	rec_put(r, &at, EK_STREAM, ev->stream.p, ev->stream.n);

@@ -65,7 +65,21 @@ void ev_proj_engine_fold(struct ev_proj_engine *e, struct ev_fold *f)
 static int lua_apply(void *impl, const struct ev_rec *rec,
 		     const struct ev_event *ev, struct ev_error *err)
 {
-	(void)ev;
+	struct ev_event kev;
+	int r;
+
+	/* a Kafka log's: event.partition and event.offset the record's,
+	 * not the scan's count */
+	if (rec->kafka) {
+		if (ev == NULL) {
+			if ((r = ev_event_decode(rec->p, rec->n, &kev, err)) !=
+			    0)
+				return r;
+			ev_event_place(&kev, rec);
+			ev = &kev;
+		}
+		return ev_projection_apply(impl, ev, err);
+	}
 	return ev_projection_apply_record(impl, rec->p, rec->n, rec->offset,
 					  err);
 }

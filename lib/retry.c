@@ -106,6 +106,8 @@ static int source(void *ctx, struct ev_item *it, struct ev_error *err)
 	it->cmd = rt->o->cmd ? rt->o->cmd : l->handler;
 	it->has_dlq_offset = 1;
 	it->dlq_offset = l->offset;
+	it->has_partition = l->has_source_partition;
+	it->partition = l->source_partition;
 	it->tag = (void *)(uintptr_t)i;
 	return 1;
 }

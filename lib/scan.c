@@ -254,8 +254,7 @@ static int preload_keep_last(struct preload *pl, struct ev_filter *f,
 		if (!ev_filter_precheck(f, rec.p, rec.n) ||
 		    ev_event_decode(rec.p, rec.n, &ev, &err) != 0)
 			continue;
-		ev.offset = rec.offset;
-		ev.append_time = rec.append_time;
+		ev_event_place(&ev, &rec);
 		if (!ev_filter_match(f, &ev))
 			continue;
 		if (na == cap) {
@@ -1046,8 +1045,7 @@ static int next_part(struct ev_scan *s, struct ev_rec *rec,
 				      (unsigned long long)rec->offset, s->name);
 			return r;
 		}
-		ev->offset = rec->offset;
-		ev->append_time = rec->append_time;
+		ev_event_place(ev, rec);
 		if (!ev_filter_match(s->filter, ev))
 			continue;
 		if (s->ks != NULL && s->from_version > 0 && ev->version == 0)
@@ -1201,8 +1199,7 @@ static int scan_next(struct ev_scan *s, struct ev_rec *rec,
 			ev_err_damaged(err, s->name, rec->offset);
 			return r;
 		}
-		ev->offset = rec->offset;
-		ev->append_time = rec->append_time;
+		ev_event_place(ev, rec);
 		if (s->to.kind == EV_POS_TIME && s->ks != NULL &&
 		    (ev->time > s->to.time ||
 		     ev_kscan_is_past(s->ks, rec->partition))) {

@@ -303,7 +303,7 @@ EOF
 	run --separate-stderr evreplay --to-log b.evlog a.evlog
 	assert_status 75
 	assert_stdout ""
-	assert_stderr "evreplay: --to-log 'b.evlog': offset 0 of 'a.evlog': stream 'order-1' is at version 1, event has version 1
+	assert_stderr "evreplay: --to-log 'b.evlog': offset 0 of 'a.evlog': event 'e0': stream 'order-1' is at version 1, event has version 1, expected 2
 evreplay: use --renumber to give them the versions that follow in 'b.evlog'"
 	run evtail -o count b.evlog
 	assert_stdout 1
@@ -321,7 +321,7 @@ evreplay: use --renumber to give them the versions that follow in 'b.evlog'"
 	evpub b.evlog <<<'{"id":"x1","type":"Other","stream":"order-2"}'
 	run --separate-stderr evreplay --to-log b.evlog a.evlog
 	assert_status 75
-	assert_stderr_contains "offset 2 of 'a.evlog': stream 'order-2' is at version 1, event has version 1"
+	assert_stderr_contains "offset 2 of 'a.evlog': event 'e2': stream 'order-2' is at version 1, event has version 1, expected 2"
 	run evtail --template '{id}' b.evlog
 	want x1 e0 e1
 }
@@ -350,7 +350,7 @@ evreplay: use -c/--create to create it, or 'evctl init b.evlog'"
 	# a conflict at the first event: versions 2 of a stream new in LOG2
 	run --separate-stderr evreplay -c --to-log b.evlog --from 3 a.evlog
 	assert_status 75
-	assert_stderr_contains "stream 'order-1' is at version 0, event has version 2"
+	assert_stderr_contains "event 'e3': stream 'order-1' is at version 0, event has version 2, expected 1"
 	[ ! -e b.evlog ]
 	# a busy group: the log is not even made
 	evctl init held.evlog

@@ -295,7 +295,7 @@ $EVPUB_USAGE"
 	printf '# kcat style\nclient.id = evlog-test\n\nno.such.prop=2\n' >k.properties
 	run --separate-stderr evtail --kafka-config k.properties "kafka://$KAFKA_BROKERS/t1"
 	assert_status 64
-	assert_stderr "evtail: -X: No such configuration property: \"no.such.prop\"
+	assert_stderr "evtail: --kafka-config: 'k.properties': line 4: No such configuration property: \"no.such.prop\"
 $EVTAIL_USAGE"
 	printf 'client.id=evlog-test\n' >k.properties
 	run --separate-stderr evtail --kafka-config k.properties --template '{id}' "kafka://$KAFKA_BROKERS/t1"

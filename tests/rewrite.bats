@@ -512,7 +512,7 @@ held"
 	assert_stderr "$(usage_err "evreplay: --rewrite needs either --rewrite-to NEWLOG or --in-place")"
 	run --separate-stderr evreplay --rewrite --in-place L --rewrite-to N
 	assert_status 64
-	assert_stderr "$(usage_err "evreplay: --rewrite needs either --rewrite-to NEWLOG or --in-place")"
+	assert_stderr "$(usage_err "evreplay: --rewrite takes --rewrite-to NEWLOG or --in-place, not both")"
 	run --separate-stderr evreplay L --rewrite-to N
 	assert_status 64
 	assert_stderr "$(usage_err "evreplay: --rewrite-to needs --rewrite")"

@@ -121,10 +121,18 @@ static void test_props(void **state)
 			    "PLAINTEXT");
 	assert_int_equal(p.n, 4);
 	f = fopen(path, "w");
-	fputs("a=1\nno equals sign\n", f);
+	fputs("acks=1\nno equals sign\n", f);
 	fclose(f);
 	assert_int_equal(ev_kafka_props_load(&p, path, &err), EV_EUSAGE);
 	assert_non_null(strstr(err.msg, "line 2: expected property=value"));
+	/* a property librdkafka does not take: the file's line says so */
+	f = fopen(path, "w");
+	fputs("acks=1\nno.such.prop=1\n", f);
+	fclose(f);
+	assert_int_equal(ev_kafka_props_load(&p, path, &err), EV_EUSAGE);
+	assert_non_null(strstr(err.msg,
+			       "line 2: No such configuration property: "
+			       "\"no.such.prop\""));
 	unlink(path);
 	assert_int_equal(ev_kafka_props_load(&p, path, &err), EV_ENOENT);
 	rmdir(dir);

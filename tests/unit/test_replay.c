@@ -110,8 +110,10 @@ static void test_conflict_names_offset_and_stream(void **state)
 	elog_append(&b, other, 1);
 	assert_int_equal(ev_replay_open(&rp, b.log, "a.evlog", 0, &err), 0);
 	assert_int_equal(replay_all(a.log, rp, 0, &err), EV_EAGAIN);
-	assert_string_equal(err.msg, "offset 0 of 'a.evlog': stream 's-1' is "
-				     "at version 1, event has version 1");
+	assert_string_equal(err.msg,
+			    "offset 0 of 'a.evlog': event 'e0': stream "
+			    "'s-1' is at version 1, event has "
+			    "version 1, expected 2");
 	ev_replay_close(rp, &err);
 	/* renumbered: s-1 goes on from version 1 in b */
 	assert_int_equal(ev_replay_open(&rp, b.log, "a.evlog", 1, &err), 0);
