@@ -89,6 +89,8 @@ static void test_letter_record(void **state)
 	lc.source_log_id = "abc";
 	lc.source_partition = 5;
 	lc.has_source_partition = 1;
+	lc.source_timestamp = 1700000000123LL; /* the record's, ms */
+	lc.source_timestamp_type = EV_KAFKA_TS_CREATE;
 	lc.group = "billing";
 	lc.handler = "./bill.sh";
 	lc.attempts = 4;
