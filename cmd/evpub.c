@@ -1247,6 +1247,8 @@ static int open_log(struct pub *pb, struct opts *o)
 			ev_log_repair_advice(pb->log, &err);
 		return fe_report(&err);
 	}
+	/* the parser validated them: the writer need not again */
+	ev_writer_trust_records(pb->w);
 	return -1;
 }
 

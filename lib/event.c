@@ -305,6 +305,104 @@ int ev_event_decode_head(const uint8_t *rec, size_t n, struct ev_event *ev,
 	return decode(rec, n, ev, err, 1);
 }
 
+/* A str header and its bytes at *p for the trusted decode: a fixstr,
+ * str8 or str16 of at least one byte within end.  No UTF-8 check. */
+static inline int trusted_str(const uint8_t **p, const uint8_t *end,
+			      struct ev_str *s)
+{
+	const uint8_t *q = *p;
+	size_t n;
+
+	if (q >= end)
+		return -1;
+	if ((*q & 0xe0) == 0xa0) {
+		n = *q & 0x1f;
+		q++;
+	} else if (*q == 0xd9 && end - q >= 2) {
+		n = q[1];
+		q += 2;
+	} else if (*q == 0xda && end - q >= 3) {
+		n = (size_t)q[1] << 8 | q[2];
+		q += 3;
+	} else {
+		return -1;
+	}
+	if (n == 0 || n > (size_t)(end - q))
+		return -1;
+	s->p = (const char *)q;
+	s->n = n;
+	*p = q + n;
+	return 0;
+}
+
+/*
+ * The head of a record as ev_record_encode() lays it out (id, type, an
+ * optional stream and version, then time), without validating the
+ * strings again: for records the parser has just encoded from input it
+ * validated.  The reads stay within the record; anything laid out
+ * otherwise goes through the full decode.
+ */
+int ev_event_decode_head_trusted(const uint8_t *rec, size_t n,
+				 struct ev_event *ev, struct ev_error *err)
+{
+	const uint8_t *p = rec + 1, *end = rec + n;
+	unsigned fields, left;
+	uint64_t w;
+
+	if (n < 2 || rec[0] < 0x83 || rec[0] > 0x8a || rec[1] != EV_K_ID)
+		return decode(rec, n, ev, err, 1);
+	left = rec[0] & 0x0f;
+	ev->stream.p = ev->key.p = NULL;
+	ev->stream.n = ev->key.n = 0;
+	ev->version = 0;
+	ev->schema = 1;
+	ev->data = ev->meta = NULL;
+	ev->data_len = ev->meta_len = 0;
+	ev->data_is_binary = 0;
+	ev->prev = EV_NO_PREV;
+	ev->has_partition = 0;
+	p++;
+	fields = 3;
+	if (trusted_str(&p, end, &ev->id) != 0 || p >= end ||
+	    *p++ != EV_K_TYPE || trusted_str(&p, end, &ev->type) != 0 ||
+	    p >= end)
+		goto slow;
+	if (*p == EV_K_STREAM) {
+		p++;
+		fields++;
+		if (trusted_str(&p, end, &ev->stream) != 0 || p >= end)
+			goto slow;
+	}
+	if (*p == EV_K_VERSION) {
+		/* a positive fixint: any other goes the long way */
+		if (end - p < 2 || p[1] == 0 || p[1] > 0x7f)
+			goto slow;
+		ev->version = p[1];
+		p += 2;
+		fields++;
+	}
+	if (fields > left || end - p < 7 || p[0] != EV_K_TIME || p[2] != 0xff)
+		goto slow;
+	/* the time as a timestamp 64, the form of any time since 1970
+	 * with a fraction of a second, or 32, a whole second */
+	if (p[1] == 0xd7 && end - p >= 11) {
+		w = ev_rbe64(p + 3);
+		if ((w >> 34) > 999999999 ||
+		    ev_time_from_sec((int64_t)(w & ((1ull << 34) - 1)),
+				     (long)(w >> 34), &ev->time) != 0)
+			goto slow;
+	} else if (p[1] == 0xd6) {
+		if (ev_time_from_sec((int64_t)ev_rbe32(p + 3), 0, &ev->time) !=
+		    0)
+			goto slow;
+	} else {
+		goto slow;
+	}
+	return 0;
+slow:
+	return decode(rec, n, ev, err, 1);
+}
+
 static int decode(const uint8_t *rec, size_t n, struct ev_event *ev,
 		  struct ev_error *err, int head_only)
 {

@@ -3947,6 +3947,14 @@ ev_time_t ev_dlq_source_timestamp(const struct ev_letter_ctx *c);
  * "NoTimestampType"). */
 const char *ev_dlq_source_timestamp_type(const struct ev_letter_ctx *c);
 
+/* ---- ingest2 */
+/* The records added to w come from ev_record_encode() on input the
+ * parser (or the msgpack or single-event builder) has validated, as
+ * evpub's do: the writer reads their ids, types and streams without
+ * validating their strings again.  Only with .unlinked = 1; never for
+ * records read from a log or another source. */
+void ev_writer_trust_records(struct ev_writer *w);
+
 #ifdef __cplusplus
 }
 #endif

@@ -569,6 +569,10 @@ struct ev_parse_bufs {
  * time); the rest keeps its defaults */
 int ev_event_decode_head(const uint8_t *rec, size_t n, struct ev_event *ev,
 			 struct ev_error *err);
+/* The same for a record ev_record_encode() wrote from validated input:
+ * its strings are not validated again (ev_writer_trust_records()) */
+int ev_event_decode_head_trusted(const uint8_t *rec, size_t n,
+				 struct ev_event *ev, struct ev_error *err);
 
 /* writer.c: the records added are written as they are, numbered,
  * linked and deduplicated by the caller: no stream or dedupe state is

@@ -330,7 +330,9 @@ int ev_writer_prep_ri(struct ev_writer *w, struct wbatch *b, uint32_t *bad)
 	for (i = 0; i < b->count; i++) {
 		ri = &b->ri[i];
 		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
-		    (w->o.unlinked
+		    (w->trusted
+			     ? ev_event_decode_head_trusted(rec, n, &ri->ev, &e)
+		     : w->o.unlinked
 			     ? ev_event_decode_head(rec, n, &ri->ev, &e)
 			     : ev_event_decode(rec, n, &ri->ev, &e)) != 0) {
 			*bad = i;

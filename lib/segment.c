@@ -286,6 +286,8 @@ static const char hexpair[513] =
 
 /* value of a character: lowercase hexadecimal, Crockford's base 32 in
  * upper case; 0xff for any other */
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+/* the table uuid_parse() reads where words cannot be read as below */
 static const uint8_t hex_of[256] = {
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -310,6 +312,7 @@ static const uint8_t hex_of[256] = {
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	0xff, 0xff, 0xff, 0xff,
 };
+#endif
 static const uint8_t crock_of[256] = {
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -340,6 +343,47 @@ static const uint8_t crock_of[256] = {
 static const uint8_t uuid_at[16] = {0,	2,  4,	6,  9,	11, 14, 16,
 				    19, 21, 24, 26, 28, 30, 32, 34};
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* 8 lowercase hex digits at h to their 4 bytes at v, a word at a time:
+ * 0 if one is not a digit */
+static inline int hex8(const uint8_t *h, uint8_t *v)
+{
+	const uint64_t hb = 0x8080808080808080ull, one = 0x0101010101010101ull;
+	uint64_t x, dig, af, n;
+	uint32_t r;
+
+	memcpy(&x, h, 8);
+	/* per byte, with no carries as every byte is below 0x80: in
+	 * '0'..'9', in 'a'..'f' */
+	dig = (x + 0x50 * one) & ~(x + 0x46 * one);
+	af = (x + 0x1f * one) & ~(x + 0x19 * one);
+	if ((x & hb) != 0 || ((dig | af) & hb) != hb)
+		return 0;
+	n = (x & 0x0f * one) + ((af & hb) >> 7) * 9;
+	/* the first digit of each pair is the high nibble */
+	n = ((n << 4) | (n >> 8)) & 0x00ff00ff00ff00ffull;
+	n = (n | (n >> 8)) & 0x0000ffff0000ffffull;
+	r = (uint32_t)(n | (n >> 16));
+	memcpy(v, &r, 4);
+	return 1;
+}
+
+/* 36 characters of a lowercase UUID to 16 bytes */
+static int uuid_parse(const uint8_t *t, uint8_t v[16])
+{
+	uint8_t h[32];
+
+	if (t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-')
+		return 0;
+	memcpy(h, t, 8);
+	memcpy(h + 8, t + 9, 4);
+	memcpy(h + 12, t + 14, 4);
+	memcpy(h + 16, t + 19, 4);
+	memcpy(h + 20, t + 24, 12);
+	return hex8(h, v) & hex8(h + 8, v + 4) & hex8(h + 16, v + 8) &
+	       hex8(h + 24, v + 12);
+}
+#else
 /* 36 characters of a lowercase UUID to 16 bytes */
 static int uuid_parse(const uint8_t *t, uint8_t v[16])
 {
@@ -356,6 +400,7 @@ static int uuid_parse(const uint8_t *t, uint8_t v[16])
 	}
 	return !(bad & 0x80);
 }
+#endif
 
 static void uuid_format(const uint8_t v[16], uint8_t *t)
 {
@@ -394,10 +439,13 @@ static int ulid_parse(const uint8_t *t, uint8_t v[16])
 	/* 3 bits, then 25 characters of 5: the upper 64 bits take the
 	 * first 13 characters but one bit */
 	hi = (uint64_t)(t[0] - '0');
+	/* unrolled; a bad character's bits do not matter, as bad has
+	 * them */
+#pragma GCC unroll 12
 	for (i = 1; i < 13; i++) {
 		d = crock_of[t[i]];
 		bad |= d;
-		hi = hi << 5 | (d & 31);
+		hi = hi << 5 | d;
 	}
 	/* hi has 3 + 60 = 63 bits; character 13 gives its last bit and
 	 * the first 4 of lo */
@@ -405,10 +453,11 @@ static int ulid_parse(const uint8_t *t, uint8_t v[16])
 	bad |= d;
 	hi = hi << 1 | (d & 31) >> 4;
 	lo = d & 15;
+#pragma GCC unroll 12
 	for (i = 14; i < 26; i++) {
 		d = crock_of[t[i]];
 		bad |= d;
-		lo = lo << 5 | (d & 31);
+		lo = lo << 5 | d;
 	}
 	if (bad & 0x80)
 		return 0;
@@ -474,7 +523,8 @@ static const struct pk_pattern {
 static size_t pk_match(const struct pk_pattern *pt, const uint8_t *q,
 		       const uint8_t *end, uint8_t v[16])
 {
-	if (end - q < pt->len || memcmp(q, pt->hdr, pt->hdr_len) != 0)
+	if (end - q < pt->len || q[0] != pt->hdr[0] ||
+	    (pt->hdr_len > 1 && q[1] != pt->hdr[1]))
 		return 0;
 	if (pt->parse != NULL && !pt->parse(q + pt->hdr_len, v))
 		return 0;

@@ -150,6 +150,9 @@ struct ev_writer {
 	 * holds as judged from the first batch (set on the adding thread
 	 * before the batch is handed over), to size the state's tables */
 	uint64_t expect_bytes, expect_ids;
+	/* ev_writer_trust_records(): decode the records without
+	 * validating their strings again */
+	int trusted;
 };
 
 /* recovery.c: the tail of the log as this writer knows it */

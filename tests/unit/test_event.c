@@ -865,6 +865,104 @@ static void test_decode_rejects(void **state)
 	ev_buf_free(&out);
 }
 
+/* two heads are the same: the same fields, pointing at the same bytes */
+static void heads_equal(const struct ev_event *a, const struct ev_event *b,
+			const char *what)
+{
+	if (a->type.p != b->type.p || a->type.n != b->type.n ||
+	    a->id.p != b->id.p || a->id.n != b->id.n ||
+	    a->stream.p != b->stream.p || a->stream.n != b->stream.n ||
+	    a->key.p != b->key.p || a->time != b->time ||
+	    a->version != b->version || a->schema != b->schema ||
+	    a->data != b->data || a->meta != b->meta || a->prev != b->prev)
+		fail_msg("%s: the trusted head differs", what);
+}
+
+/* the trusted head decode (evpub's records) reads what the full one
+ * reads, and what it cannot read fast goes the full way */
+static void test_decode_head_trusted(void **state)
+{
+	static const char *const lines[] = {
+		"{\"type\":\"t\"}",
+		"{\"type\":\"t\",\"id\":\"x\",\"stream\":\"s\",\"key\":\"k\"}",
+		"{\"type\":\"t\",\"stream\":\"s\",\"version\":5,"
+		"\"time\":\"2020-01-01T00:00:00Z\"}",
+		"{\"type\":\"t\",\"stream\":\"s\",\"version\":127,"
+		"\"time\":\"2020-01-01T00:00:00.001Z\"}",
+		"{\"type\":\"t\",\"stream\":\"s\",\"version\":128}",
+		"{\"type\":\"T\\u00e9\\ud83d\\ude00 \\\"\",\"stream\":\"s 1\","
+		"\"version\":18446744073709551615,\"schema\":9,"
+		"\"time\":\"1969-07-20T20:17:40.5-05:00\",\"key\":\"k\","
+		"\"data\":{\"a\":1},\"meta\":{\"userId\":\"u\"}}",
+		"{\"type\":\"t\",\"time\":\"2261-12-31T23:59:59.999999999Z\"}",
+		"{\"type\":\"t\",\"time\":\"1678-01-01T00:00:00.000000001Z\"}",
+		"{\"type\":\"t\",\"time\":\"2106-02-07T06:28:16Z\"}",
+		"{\"type\":\"t\",\"id\":\"0123456789abcdef0123456789abcdef\","
+		"\"stream\":\"0123456789abcdef0123456789abcdef0123456789\"}",
+	};
+	static const struct {
+		const char *name;
+		const char *bytes;
+		size_t n;
+	} bad[] = {
+#define R(name, s) {name, s, sizeof(s) - 1}
+		R("not a map", "\x91\x01"),
+		R("too few fields", "\x82\x01\xa1x\x02\xa1t"),
+		R("missing time", "\x83\x01\xa1x\x02\xa1t\x03\xa1s"),
+		R("fields past the count",
+		  "\x83\x01\xa1x\x02\xa1t\x03\xa1s\x05\xd6\xff\x00\x00\x00\x00"),
+		R("keys out of order",
+		  "\x83\x02\xa1t\x01\xa1x\x05\xd6\xff\x00\x00\x00\x00"),
+		R("empty type",
+		  "\x83\x01\xa1x\x02\xa0\x05\xd6\xff\x00\x00\x00\x00"),
+		R("empty id",
+		  "\x83\x01\xa0\x02\xa1t\x05\xd6\xff\x00\x00\x00\x00"),
+		R("empty stream", "\x84\x01\xa1x\x02\xa1t\x03\xa0"
+				  "\x05\xd6\xff\x00\x00\x00\x00"),
+		R("time not a timestamp", "\x83\x01\xa1x\x02\xa1t\x05\x01"),
+		R("bad nanoseconds", "\x83\x01\xa1x\x02\xa1t\x05\xd7\xff"
+				     "\xff\xff\xff\xff\x00\x00\x00\x00"),
+		R("version zero",
+		  "\x84\x01\xa1x\x02\xa1t\x04\x00\x05\xd6\xff\x00\x00\x00\x00"),
+		R("truncated", "\x83\x01\xa1x\x02\xa1t\x05\xd6\xff\x00\x00"),
+		R("truncated id", "\x83\x01\xa5x"),
+		R("truncated time", "\x83\x01\xa1x\x02\xa1t\x05\xd7\xff\x00"),
+#undef R
+	};
+	struct ev_event a, b;
+	struct ev_error err;
+	struct parsed p;
+	size_t i;
+	uint8_t *m;
+	char name[32];
+
+	(void)state;
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		parse_ok(lines[i], &p);
+		assert_int_equal(ev_event_decode_head(p.rec[0].p, p.rec[0].len,
+						      &a, &err),
+				 0);
+		memset(&b, 0x5a, sizeof(b));
+		assert_int_equal(ev_event_decode_head_trusted(p.rec[0].p,
+							      p.rec[0].len, &b,
+							      &err),
+				 0);
+		heads_equal(&a, &b, lines[i]);
+		parsed_free(&p);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* on the heap, so that a read past the end is seen */
+		m = malloc(bad[i].n);
+		assert_non_null(m);
+		memcpy(m, bad[i].bytes, bad[i].n);
+		snprintf(name, sizeof(name), "%s", bad[i].name);
+		if (ev_event_decode_head_trusted(m, bad[i].n, &b, &err) == 0)
+			fail_msg("%s: decoded", name);
+		assert_non_null(strstr(err.msg, "invalid record"));
+		free(m);
+	}
+}
+
 /*
  * Whatever a parser accepts is a record the decoders accept: nothing an
  * evpub can append may later read as damage.  Probed at the nesting
@@ -1643,6 +1741,7 @@ int main(void)
 		cmocka_unit_test(test_peek_type_layouts),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_decode_rejects),
+		cmocka_unit_test(test_decode_head_trusted),
 		cmocka_unit_test(test_accepted_nesting_decodes),
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_builder),

@@ -698,6 +698,62 @@ static void test_pack_roundtrip(void **state)
 	ev_codec_free(c);
 }
 
+/* Every byte value at every place of a UUID (36 lowercase hex digits and
+ * dashes in a str8) and a ULID (26 of Crockford's base 32 in a fixstr):
+ * packed exactly when the place allows it, and unpacked to the same
+ * bytes (the parsers read 8 digits at a time). */
+static void test_pack_every_character(void **state)
+{
+	static const char uuid[] = "0189abcd-ef01-7234-8567-89abcdef0123";
+	static const char ulid[] = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+	static const char crock[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	struct ev_buf pk = {0};
+	uint8_t in[38], back[38];
+	size_t n;
+	int pos, c, valid, packed = 0;
+
+	(void)state;
+	for (pos = 0; pos < 36 + 26; pos++) {
+		for (c = 0; c < 256; c++) {
+			if (pos < 36) {
+				in[0] = 0xd9;
+				in[1] = 36;
+				memcpy(in + 2, uuid, 36);
+				in[2 + pos] = (uint8_t)c;
+				n = 38;
+				if (pos == 8 || pos == 13 || pos == 18 ||
+				    pos == 23)
+					valid = c == '-';
+				else
+					valid = (c >= '0' && c <= '9') ||
+						(c >= 'a' && c <= 'f');
+			} else {
+				in[0] = 0xba;
+				memcpy(in + 1, ulid, 26);
+				in[1 + pos - 36] = (uint8_t)c;
+				n = 27;
+				if (pos == 36)
+					valid = c >= '0' && c <= '7';
+				else
+					valid = c != 0 &&
+						strchr(crock, c) != NULL;
+			}
+			if (ev_pack(in, n, &pk) != valid)
+				fail_msg("place %d, byte 0x%02x: packed %d",
+					 pos, c, !valid);
+			if (!valid)
+				continue;
+			packed++;
+			assert_int_equal(ev_unpack(pk.p, pk.len, back, n), 0);
+			assert_memory_equal(back, in, n);
+		}
+	}
+	/* 32 places of 16 digits and 4 dashes; 8 first characters and 25
+	 * places of 32 */
+	assert_int_equal(packed, 32 * 16 + 4 + 8 + 25 * 32);
+	ev_buf_free(&pk);
+}
+
 /* Any change to a packed form unpacks to n bytes or is refused: never a
  * read or a write out of bounds (run under ASan). */
 static void test_unpack_hostile(void **state)
@@ -1167,6 +1223,7 @@ int main(void)
 		cmocka_unit_test(test_codec_rejects_mismatch),
 		cmocka_unit_test(test_codec_window_limit),
 		cmocka_unit_test(test_pack_roundtrip),
+		cmocka_unit_test(test_pack_every_character),
 		cmocka_unit_test(test_unpack_hostile),
 		cmocka_unit_test(test_payload_framing),
 		cmocka_unit_test(test_read_batch_and_valid_after),
