@@ -562,14 +562,14 @@ int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
 	if (ev->schema != 1 &&
 	    (r = hdr_u64(m, "ce_schemaversion", ev->schema, err)) != 0)
 		return r;
+	/* meta's JSON is made in the value's buffer, still empty here and
+	 * kept from record to record: no buffer allocated per record */
 	if (ev->meta != NULL) {
-		struct ev_buf js = {0};
-
-		r = ev_msgpack_to_json(ev->meta, ev->meta_len, &js, err);
+		r = ev_msgpack_to_json(ev->meta, ev->meta_len, &m->value, err);
 		if (r == 0)
-			r = hdr_str(m, "ce_evlogmeta", (const char *)js.p,
-				    js.len, err);
-		ev_buf_free(&js);
+			r = hdr_str(m, "ce_evlogmeta", (const char *)m->value.p,
+				    m->value.len, err);
+		m->value.len = 0;
 		if (r != 0)
 			return r;
 	}
