@@ -1432,14 +1432,13 @@ static void on_kafka_ack(void *ctx, void *opaque, int32_t partition,
 static int kafka_send(struct ev_kafka_producer *kpr, const struct opts *o,
 		      struct ev_kafka_msg *m, const uint8_t *rec, size_t n)
 {
-	struct ev_event ev;
+	struct ev_str eid;
 	struct ev_error err;
 	char *id = NULL;
 
-	if (ev_event_decode(rec, n, &ev, &err) != 0 ||
-	    ev_kafka_event_to_msg(&ev, o->kfmt, m, &err) != 0)
+	if (ev_kafka_record_to_msg(rec, n, o->kfmt, m, &eid, &err) != 0)
 		return fe_report(&err);
-	if (o->ack && (id = strndup(ev.id.p, ev.id.n)) == NULL)
+	if (o->ack && (id = strndup(eid.p, eid.n)) == NULL)
 		return fe_oom();
 	if (ev_kafka_produce(kpr, m, id, &err) != 0) {
 		free(id);

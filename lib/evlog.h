@@ -3955,6 +3955,14 @@ const char *ev_dlq_source_timestamp_type(const struct ev_letter_ctx *c);
  * records read from a log or another source. */
 void ev_writer_trust_records(struct ev_writer *w);
 
+/* ---- kpub2 */
+/* The record evpub's parser encoded (rec, n), as the record of its event
+ * in format fmt, as ev_event_decode() then ev_kafka_event_to_msg() make
+ * it, with the same checks; *id the event's id (in rec). */
+int ev_kafka_record_to_msg(const uint8_t *rec, size_t n,
+			   enum ev_kafka_format fmt, struct ev_kafka_msg *m,
+			   struct ev_str *id, struct ev_error *err);
+
 #ifdef __cplusplus
 }
 #endif

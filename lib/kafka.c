@@ -466,24 +466,6 @@ static void meta_source(const struct ev_event *ev, const char **s, size_t *n)
 	}
 }
 
-/* data into the value: JSON, or the bytes of a binary one */
-static int put_data(const struct ev_event *ev, struct ev_kafka_msg *m,
-		    const char **ctype, struct ev_error *err)
-{
-	*ctype = NULL;
-	if (ev->data == NULL)
-		return 0; /* no data: a null value */
-	m->has_value = 1;
-	if (ev->data_is_binary) { /* the bytes themselves */
-		*ctype = CT_BINARY;
-		return ev_buf_append(&m->value, ev->data, ev->data_len) == 0
-			       ? 0
-			       : ev_seterr(err, EV_ERR, "out of memory");
-	}
-	*ctype = CT_JSON;
-	return ev_msgpack_to_json(ev->data, ev->data_len, &m->value, err);
-}
-
 /* A record has no log offset: the structured value goes without
  * evlogoffset (nor the evlogpartition of an event read from a topic).
  * The attribute's text cannot occur inside a JSON string (a quote there
@@ -503,23 +485,96 @@ static void drop_attr(struct ev_buf *v, const char *at)
 	v->len -= (size_t)(q - p);
 }
 
-int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
-			  struct ev_kafka_msg *m, struct ev_error *err)
+/* The record's key (the event's key, else its stream) and timestamp. */
+static int key_time(const struct ev_event *ev, struct ev_kafka_msg *m,
+		    struct ev_error *err)
 {
-	char tmp[40];
-	const char *src, *ctype;
-	size_t srcn;
 	int r;
 
-	ev_kafka_msg_reset(m);
 	m->timestamp = (int64_t)(ev->time / 1000000); /* ns to ms */
 	m->has_key = 1;
 	if (ev->key.n > 0)
 		r = ev_buf_append(&m->key, ev->key.p, ev->key.n);
 	else
 		r = ev_buf_append(&m->key, ev->stream.p, ev->stream.n);
-	if (r != 0)
-		return ev_seterr(err, EV_ERR, "out of memory");
+	return r == 0 ? 0 : ev_seterr(err, EV_ERR, "out of memory");
+}
+
+/* Binary mode's headers, in their order.  The value holds data's JSON
+ * (or bytes) in its first djs bytes, then meta's JSON when ev has meta:
+ * that goes to ce_evlogmeta and the value keeps data alone. */
+static int binary_headers(const struct ev_event *ev, struct ev_kafka_msg *m,
+			  size_t djs, struct ev_error *err)
+{
+	char tmp[40];
+	const char *src, *ctype = NULL;
+	size_t srcn;
+	int r;
+
+	meta_source(ev, &src, &srcn);
+	if ((r = hdr_str(m, "ce_specversion", "1.0", 3, err)) != 0 ||
+	    (r = hdr_str(m, "ce_id", ev->id.p, ev->id.n, err)) != 0 ||
+	    (r = hdr_str(m, "ce_source", src, srcn, err)) != 0 ||
+	    (r = hdr_str(m, "ce_type", ev->type.p, ev->type.n, err)) != 0 ||
+	    (r = hdr_str(m, "ce_time", tmp, ev_time_format(ev->time, tmp),
+			 err)) != 0)
+		return r;
+	if (ev->stream.n > 0 && (r = hdr_str(m, "ce_subject", ev->stream.p,
+					     ev->stream.n, err)) != 0)
+		return r;
+	if (ev->version != 0 &&
+	    (r = hdr_u64(m, "ce_sequence", ev->version, err)) != 0)
+		return r;
+	if (ev->key.n > 0 &&
+	    (r = hdr_str(m, "ce_partitionkey", ev->key.p, ev->key.n, err)) != 0)
+		return r;
+	if (ev->schema != 1 &&
+	    (r = hdr_u64(m, "ce_schemaversion", ev->schema, err)) != 0)
+		return r;
+	if (ev->meta != NULL) {
+		r = hdr_str(m, "ce_evlogmeta", (const char *)m->value.p + djs,
+			    m->value.len - djs, err);
+		m->value.len = djs;
+		if (r != 0)
+			return r;
+	}
+	if (ev->data != NULL) { /* no data: a null value */
+		m->has_value = 1;
+		ctype = ev->data_is_binary ? CT_BINARY : CT_JSON;
+	}
+	if (ctype != NULL)
+		r = hdr_str(m, "content-type", ctype, strlen(ctype), err);
+	return r;
+}
+
+/* An event's record in binary mode: data's JSON, then meta's after it in
+ * the same buffer (kept from record to record: none allocated). */
+static int binary_msg(const struct ev_event *ev, struct ev_kafka_msg *m,
+		      struct ev_error *err)
+{
+	size_t djs;
+	int r = 0;
+
+	if (ev->data != NULL && ev->data_is_binary)
+		r = ev_buf_append(&m->value, ev->data, ev->data_len) == 0
+			    ? 0
+			    : ev_seterr(err, EV_ERR, "out of memory");
+	else if (ev->data != NULL)
+		r = ev_msgpack_to_json(ev->data, ev->data_len, &m->value, err);
+	djs = m->value.len;
+	if (r == 0 && ev->meta != NULL)
+		r = ev_msgpack_to_json(ev->meta, ev->meta_len, &m->value, err);
+	return r != 0 ? r : binary_headers(ev, m, djs, err);
+}
+
+int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
+			  struct ev_kafka_msg *m, struct ev_error *err)
+{
+	int r;
+
+	ev_kafka_msg_reset(m);
+	if ((r = key_time(ev, m, err)) != 0)
+		return r;
 	switch (fmt) {
 	case EV_KAFKA_STRUCTURED:
 		m->has_value = 1;
@@ -542,42 +597,160 @@ int ev_kafka_event_to_msg(const struct ev_event *ev, enum ev_kafka_format fmt,
 	case EV_KAFKA_BINARY:
 		break;
 	}
-	meta_source(ev, &src, &srcn);
-	if ((r = hdr_str(m, "ce_specversion", "1.0", 3, err)) != 0 ||
-	    (r = hdr_str(m, "ce_id", ev->id.p, ev->id.n, err)) != 0 ||
-	    (r = hdr_str(m, "ce_source", src, srcn, err)) != 0 ||
-	    (r = hdr_str(m, "ce_type", ev->type.p, ev->type.n, err)) != 0 ||
-	    (r = hdr_str(m, "ce_time", tmp, ev_time_format(ev->time, tmp),
-			 err)) != 0)
-		return r;
-	if (ev->stream.n > 0 && (r = hdr_str(m, "ce_subject", ev->stream.p,
-					     ev->stream.n, err)) != 0)
-		return r;
-	if (ev->version != 0 &&
-	    (r = hdr_u64(m, "ce_sequence", ev->version, err)) != 0)
-		return r;
-	if (ev->key.n > 0 &&
-	    (r = hdr_str(m, "ce_partitionkey", ev->key.p, ev->key.n, err)) != 0)
-		return r;
-	if (ev->schema != 1 &&
-	    (r = hdr_u64(m, "ce_schemaversion", ev->schema, err)) != 0)
-		return r;
-	if (ev->meta != NULL) {
-		struct ev_buf js = {0};
+	return binary_msg(ev, m, err);
+}
 
-		r = ev_msgpack_to_json(ev->meta, ev->meta_len, &js, err);
-		if (r == 0)
-			r = hdr_str(m, "ce_evlogmeta", (const char *)js.p,
-				    js.len, err);
-		ev_buf_free(&js);
-		if (r != 0)
+/*
+ * The record evpub's parser encoded, straight into its record in format
+ * fmt; *id its id (in rec).  In binary mode one walk of the record both
+ * checks it as ev_event_decode() does and writes data's and meta's JSON
+ * as it meets them, rather than a walk to find where they end and
+ * another to convert them.
+ */
+static int rec_bad(struct ev_error *err, const char *why)
+{
+	return ev_seterr(err, EV_EDATA, "invalid record: %s", why);
+}
+
+static int rec_str(const uint8_t **p, const uint8_t *end, struct ev_str *s)
+{
+	struct ev_mp_item it;
+
+	if (ev_mp_read(p, end, &it) != 0 || it.type != EV_MP_STR || it.n == 0 ||
+	    ev_utf8_valid(it.p, it.n) != it.n)
+		return -1;
+	s->p = (const char *)it.p;
+	s->n = it.n;
+	return 0;
+}
+
+int ev_kafka_record_to_msg(const uint8_t *rec, size_t n,
+			   enum ev_kafka_format fmt, struct ev_kafka_msg *m,
+			   struct ev_str *id, struct ev_error *err)
+{
+	const uint8_t *p = rec, *end = rec + n, *v;
+	struct ev_event ev;
+	struct ev_mp_item it, kv;
+	uint64_t last = 0, k;
+	size_t djs = 0;
+	uint32_t i;
+	int r;
+
+	if (fmt != EV_KAFKA_BINARY) {
+		if ((r = ev_event_decode(rec, n, &ev, err)) != 0 ||
+		    (r = ev_kafka_event_to_msg(&ev, fmt, m, err)) != 0)
 			return r;
+		*id = ev.id;
+		return 0;
 	}
-	if ((r = put_data(ev, m, &ctype, err)) != 0)
+	memset(&ev, 0, sizeof(ev));
+	ev.time = EV_TIME_NONE;
+	ev.schema = 1;
+	ev.prev = EV_NO_PREV;
+	ev_kafka_msg_reset(m);
+	/* evlog(5): a fixmap of 3 to 10 entries */
+	if (n == 0 || rec[0] < 0x83 || rec[0] > 0x8a)
+		return rec_bad(err, "not a record map of 3 to 10 fields");
+	if (ev_mp_read(&p, end, &it) != 0 || it.type != EV_MP_MAP)
+		return rec_bad(err, "not a msgpack map");
+	for (i = 0; i < it.n; i++) {
+		if (p >= end || *p > 0x7f)
+			return rec_bad(err, "field key is not a small integer");
+		k = *p++;
+		if (k <= last || k > EV_K_MAX)
+			return rec_bad(err,
+				       "unknown or out-of-order field key");
+		last = k;
+		switch (k) {
+		case EV_K_TYPE:
+			if (rec_str(&p, end, &ev.type) != 0)
+				return rec_bad(
+					err, "type is not a non-empty string");
+			break;
+		case EV_K_ID:
+			if (rec_str(&p, end, &ev.id) != 0)
+				return rec_bad(err,
+					       "id is not a non-empty string");
+			break;
+		case EV_K_STREAM:
+			if (rec_str(&p, end, &ev.stream) != 0)
+				return rec_bad(
+					err,
+					"stream is not a non-empty string");
+			break;
+		case EV_K_KEY:
+			if (rec_str(&p, end, &ev.key) != 0)
+				return rec_bad(err,
+					       "key is not a non-empty string");
+			break;
+		case EV_K_TIME:
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    ev_mp_time_decode(&kv, &ev.time) != 0)
+				return rec_bad(err,
+					       "time is not a valid timestamp");
+			break;
+		case EV_K_VERSION:
+		case EV_K_SCHEMA:
+		case EV_K_PREV:
+			if (ev_mp_read(&p, end, &kv) != 0 ||
+			    kv.type != EV_MP_UINT ||
+			    (k != EV_K_PREV && kv.v.u == 0))
+				return rec_bad(
+					err,
+					k == EV_K_PREV
+						? "previous offset is not "
+						  "an unsigned integer"
+						: "version or schema is "
+						  "not a positive integer");
+			if (k == EV_K_VERSION)
+				ev.version = kv.v.u;
+			else if (k == EV_K_SCHEMA)
+				ev.schema = kv.v.u;
+			break;
+		case EV_K_DATA: /* its JSON, or its bytes, the value */
+			v = p;
+			if (p < end &&
+			    (*p == 0xc4 || *p == 0xc5 || *p == 0xc6)) {
+				if (ev_mp_read(&p, end, &kv) != 0)
+					return rec_bad(err, "truncated data");
+				ev.data = kv.p;
+				ev.data_len = kv.n;
+				ev.data_is_binary = 1;
+				if (ev_buf_append(&m->value, kv.p, kv.n) != 0)
+					return ev_seterr(err, EV_ERR,
+							 "out of memory");
+				break;
+			}
+			if ((r = ev_json_put_mp(&m->value, &p, end, 1, err)) !=
+			    0)
+				return r;
+			ev.data = v;
+			ev.data_len = (size_t)(p - v);
+			break;
+		case EV_K_META: /* its JSON after data's, for a header */
+			v = p;
+			if (p >= end || !((*p >= 0x80 && *p <= 0x8f) ||
+					  *p == 0xde || *p == 0xdf))
+				return rec_bad(err, "meta is not a map");
+			djs = m->value.len;
+			if ((r = ev_json_put_mp(&m->value, &p, end, 1, err)) !=
+			    0)
+				return r;
+			ev.meta = v;
+			ev.meta_len = (size_t)(p - v);
+			break;
+		}
+	}
+	if (ev.type.p == NULL || ev.id.p == NULL || ev.time == EV_TIME_NONE)
+		return rec_bad(err, "missing type, id or time");
+	if (p != end)
+		return rec_bad(err, "trailing bytes after the record map");
+	if (ev.meta == NULL)
+		djs = m->value.len;
+	*id = ev.id;
+	if ((r = key_time(&ev, m, err)) != 0)
 		return r;
-	if (ctype != NULL)
-		r = hdr_str(m, "content-type", ctype, strlen(ctype), err);
-	return r;
+	return binary_headers(&ev, m, djs, err);
 }
 
 /* ------------------------------------------------------------ reading */

@@ -202,6 +202,21 @@ int ev_kafka_producer_open(struct ev_kafka_producer **out,
 		free(p);
 		return err->code;
 	}
+	/* at most 5,000 records queued, not librdkafka's 100,000: a
+	 * producer that outruns its brokers otherwise holds tens of MB of
+	 * records in flight, fresh pages each (page faults, cold caches for
+	 * the brokers' zstd), and spends more CPU than it saves
+	 * (bench/README.md "Kafka on the mock cluster", kpub2), unless -X says
+	 * otherwise */
+	if ((o->props == NULL ||
+	     ev_kafka_props_get(o->props, "queue.buffering.max.messages") ==
+		     NULL) &&
+	    conf_set(conf, "queue.buffering.max.messages", "5000", 0, err) !=
+		    0) {
+		rd_kafka_conf_destroy(conf);
+		free(p);
+		return err->code;
+	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_opaque(conf, p);
 	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, es, sizeof(es));
@@ -261,8 +276,10 @@ int ev_kafka_produce_to(struct ev_kafka_producer *p,
 				 p->o->addr->brokers, p->o->addr->topic,
 				 rd_kafka_err2str(e));
 	}
-	p->sent++;
-	rd_kafka_poll(p->rk, 0); /* delivery reports */
+	/* delivery reports, in bulk: each poll takes the queue's lock and
+	 * reads the clock, whether or not a report waits */
+	if (++p->sent % 64 == 0)
+		rd_kafka_poll(p->rk, 0);
 	return 0;
 }
 
