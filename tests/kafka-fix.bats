@@ -81,7 +81,10 @@ b3 2025-01-10T09:00:00.000Z"
 			-H ce_source=/x -H ce_type=T -H content-type=application/json \
 			-H ce_time=2025-01-10T09:00:00Z
 	done
+	# a group's join takes the mock 3 s, more on a loaded machine: the
+	# short session and the timeout of tests/kafka-group.bats
 	run --separate-stderr evtail "kafka://$KAFKA_BROKERS/dsrc" --group g --retries 0 \
+		-X session.timeout.ms=6000 -X heartbeat.interval.ms=500 --kafka-timeout 30s \
 		--exec 'cat >/dev/null; [ "$EV_ID" != x1 ] || exit 3' --dlq dl.evlog $KAFKA_FAST
 	assert_status 0
 	assert_stderr "evtail: 1 handled, 1 dead-lettered, 0 skipped"
