@@ -150,7 +150,9 @@ int ev_kafka_producer_open(struct ev_kafka_producer **out,
 			   const struct ev_kafka_conn_opts *o,
 			   ev_kafka_ack_fn ack, void *ctx, struct ev_error *err)
 {
-	static const char *const ours[] = {
+	/* ours, applied before -X and --kafka-config, which win */
+	char tmo[16];
+	const char *const ours[] = {
 		"enable.idempotence",
 		"true",
 		"acks",
@@ -161,6 +163,24 @@ int ev_kafka_producer_open(struct ev_kafka_producer **out,
 		"murmur2_random",
 		"allow.auto.create.topics",
 		"false",
+		/* a delivery gives up within the timeout, not librdkafka's
+		 * five minutes */
+		"message.timeout.ms",
+		tmo,
+		/* and on time with every broker down: a broker thread
+		 * checks its messages' timeouts only between attempts to
+		 * reconnect, which back off up to reconnect.backoff.max.ms
+		 * (10 s): a second at most */
+		"reconnect.backoff.max.ms",
+		"1000",
+		/* at most 5,000 records queued, not librdkafka's 100,000: a
+		 * producer that outruns its brokers otherwise holds tens of
+		 * MB of records in flight, fresh pages each (page faults,
+		 * cold caches for the brokers' zstd), and spends more CPU
+		 * than it saves (bench/README.md "Kafka on the mock
+		 * cluster", kpub2) */
+		"queue.buffering.max.messages",
+		"5000",
 		NULL,
 	};
 	struct ev_kafka_producer *p;
@@ -169,51 +189,14 @@ int ev_kafka_producer_open(struct ev_kafka_producer **out,
 	int nparts, r;
 
 	*out = NULL;
+	snprintf(tmo, sizeof(tmo), "%d",
+		 o->timeout_ms < 1000 ? 1000 : o->timeout_ms);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	p->o = o;
 	p->ack = ack;
 	p->ctx = ctx;
 	if ((conf = make_conf(o, ours, err)) == NULL) {
-		free(p);
-		return err->code;
-	}
-	/* a delivery gives up within the timeout, not librdkafka's five
-	 * minutes, unless -X says otherwise */
-	if (o->props == NULL ||
-	    ev_kafka_props_get(o->props, "message.timeout.ms") == NULL) {
-		snprintf(es, sizeof(es), "%d",
-			 o->timeout_ms < 1000 ? 1000 : o->timeout_ms);
-		if (conf_set(conf, "message.timeout.ms", es, 0, err) != 0) {
-			rd_kafka_conf_destroy(conf);
-			free(p);
-			return err->code;
-		}
-	}
-	/* and on time with every broker down: a broker thread checks its
-	 * messages' timeouts only between attempts to reconnect, which
-	 * back off up to reconnect.backoff.max.ms (10 s): a second at most,
-	 * unless -X says otherwise */
-	if ((o->props == NULL ||
-	     ev_kafka_props_get(o->props, "reconnect.backoff.max.ms") ==
-		     NULL) &&
-	    conf_set(conf, "reconnect.backoff.max.ms", "1000", 0, err) != 0) {
-		rd_kafka_conf_destroy(conf);
-		free(p);
-		return err->code;
-	}
-	/* at most 5,000 records queued, not librdkafka's 100,000: a
-	 * producer that outruns its brokers otherwise holds tens of MB of
-	 * records in flight, fresh pages each (page faults, cold caches for
-	 * the brokers' zstd), and spends more CPU than it saves
-	 * (bench/README.md "Kafka on the mock cluster", kpub2), unless -X says
-	 * otherwise */
-	if ((o->props == NULL ||
-	     ev_kafka_props_get(o->props, "queue.buffering.max.messages") ==
-		     NULL) &&
-	    conf_set(conf, "queue.buffering.max.messages", "5000", 0, err) !=
-		    0) {
-		rd_kafka_conf_destroy(conf);
 		free(p);
 		return err->code;
 	}
