@@ -547,8 +547,8 @@ static void batch_work(struct ev_upcaster *u, struct pbatch *b)
 		if (it->hint.type != NULL)
 			it->hint.type = (const char *)p + it->type_at;
 		ev_upcaster_hint(u, &it->hint);
-		it->ur = ev_upcaster_apply(u, p, pn, it->rec.offset, &changed,
-					   &b->why);
+		it->ur = ev_upcaster_apply_rec(u, p, pn, &it->rec, &changed,
+					       &b->why);
 		it->damaged = ev_upcaster_damaged(u);
 		if (it->ur < 0) {
 			b->stopped = 1;
@@ -1082,8 +1082,8 @@ static int upcast(struct ev_scan *s, const struct ev_rec *rec,
 		if (r < 0)
 			why = s->pipe->cur->why;
 	} else {
-		r = ev_upcaster_apply(s->up, rec->p, rec->n, rec->offset,
-				      &changed, &why);
+		r = ev_upcaster_apply_rec(s->up, rec->p, rec->n, rec, &changed,
+					  &why);
 		damaged = r < 0 && ev_upcaster_damaged(s->up);
 	}
 	if (r >= 0) {
