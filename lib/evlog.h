@@ -3484,6 +3484,11 @@ struct ev_kafka_consumer_opts {
 	 * "cursor file") */
 	int32_t cursor_parts;
 	const char *cursor_what;
+	/* warnings: a cursor's offset below its partition's first, the
+	 * records between deleted by retention (it reads on from the
+	 * first) */
+	ev_notice_fn notice;
+	void *notice_ctx;
 };
 struct ev_kafka_consumer;
 int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
