@@ -1038,6 +1038,12 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 		"100",
 		"allow.auto.create.topics",
 		"false",
+		/* an offset retention deleted (--from P:O below the first,
+		 * or records deleted while following behind): on from the
+		 * first; librdkafka's default went to the end, silently
+		 * passing over all that was left */
+		"auto.offset.reset",
+		"earliest",
 		"group.id",
 		"evlog-evtail-nogroup", /* never joined: assign() only */
 		NULL,
