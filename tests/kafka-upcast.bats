@@ -93,6 +93,23 @@ LUA
 	assert_stderr "evtail: upcast failed in 'L': offset 1: T version 1: step fail/T.1.lua:2: no good"
 }
 
+@test "evproject kafka: a Lua projection's failure names the record P:O, exit 65" {
+	cat >bad.lua <<'LUA'
+return { any = function(s, e)
+	if e.id == "1-2" then error("bad") end
+end }
+LUA
+	run --separate-stderr evproject -p bad.lua --global --from 1:1 "$K" $KAFKA_FAST
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: offset 1:2: T: partition null: bad.lua:2: bad"
+	# as upcasting does
+	run --separate-stderr evproject --count --upcast fail --from 1:1 "$K" $KAFKA_FAST
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: upcast failed in '$K': offset 1:2: T version 1: step fail/T.1.lua:2: no good"
+}
+
 @test "kafka --upcast --check: the failures listed by P:O, exit 65" {
 	run --separate-stderr evreplay --check --upcast fail "$K" $KAFKA_FAST
 	assert_status 65
