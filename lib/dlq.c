@@ -1039,7 +1039,7 @@ int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 	int r;
 
 	if ((r = ev_event_decode(rec->p, rec->n, &ev, err)) != 0) {
-		ev_err_damaged(err, d->source_log, rec->offset);
+		ev_err_damaged_rec(err, d->source_log, rec);
 		return r;
 	}
 	ev_rec_place(at, rec);
