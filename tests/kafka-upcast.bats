@@ -4,7 +4,10 @@
 # stop, skip, dlq, --check) and evreplay --to-log's version conflict
 # name the record PARTITION:OFFSET, as -o pretty does, not the number of
 # records read; a cursor file's or a projection checkpoint's offset
-# below its partition's first (deleted by retention) is warned of.
+# below its partition's first (deleted by retention) is warned of, and
+# --from below it reads from the first (librdkafka's reset went to the
+# end).  The mock deletes a partition's oldest batches past 5 MiB: that
+# is retention here.
 # Against librdkafka's mock cluster (tests/kafka-mock); skips, saying
 # why, without librdkafka-dev or kcat.
 load helper
