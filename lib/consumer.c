@@ -117,7 +117,7 @@ static int deliver(struct ev_consumer *c, const struct ev_rec *rec,
 		return c->o.sink(c->o.sink_ctx, rec, ev, err);
 	r = ev_output_event(c->o.output, rec, ev, err);
 	if (r != 0 && r != EV_EIO)
-		ev_err_damaged(err, ev_scan_name(c->o.scan), rec->offset);
+		ev_err_damaged_rec(err, ev_scan_name(c->o.scan), rec);
 	return r;
 }
 

@@ -1034,20 +1034,15 @@ int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 	/* a Kafka record: its offset in its partition, and a source id of
 	 * each partition, as a handler's letters have */
 	uint64_t off = rec->kafka ? (uint64_t)rec->koffset : rec->offset;
-	char sid[600], at[64], pre[48], msg[sizeof(why->msg)];
+	char sid[600], at[EV_PLACE_MAX];
 	ev_time_t t;
 	int r;
 
 	if ((r = ev_event_decode(rec->p, rec->n, &ev, err)) != 0) {
-		ev_err_damaged(err, d->source_log, rec->offset);
+		ev_err_damaged_rec(err, d->source_log, rec);
 		return r;
 	}
-	if (rec->kafka)
-		snprintf(at, sizeof(at), "%d:%lld", (int)rec->partition,
-			 (long long)rec->koffset);
-	else
-		snprintf(at, sizeof(at), "%llu",
-			 (unsigned long long)rec->offset);
+	ev_rec_place(at, rec);
 	snprintf(sid, sizeof(sid), "%s", d->source_log_id);
 	if (rec->kafka)
 		snprintf(sid, sizeof(sid), "%.500s/%d", d->source_log_id,
@@ -1066,16 +1061,8 @@ int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 	lc.first_failure = lc.last_failure = ev_now();
 	lc.round =
 		ev_dlq_next_round(d->letters, d->nletters, d->group, sid, off);
+	/* it names the place: "offset P:O: ..." on a Kafka log */
 	lc.upcast_error = why->msg;
-	if (rec->kafka) { /* the upcaster counts records: name the place */
-		int pn = snprintf(pre, sizeof(pre), "offset %llu: ",
-				  (unsigned long long)rec->offset);
-		if (strncmp(why->msg, pre, (size_t)pn) == 0) {
-			snprintf(msg, sizeof(msg), "offset %s: %s", at,
-				 why->msg + pn);
-			lc.upcast_error = msg;
-		}
-	}
 	lc.projection = d->projection;
 	if (d->sink != NULL) {
 		r = d->sink(d->sink_ctx, &lc, err);

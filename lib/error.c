@@ -129,6 +129,18 @@ void ev_err_damaged(struct ev_error *err, const char *path, uint64_t offset)
 	err->code = EV_EDATA;
 }
 
+void ev_err_damaged_rec(struct ev_error *err, const char *path,
+			const struct ev_rec *rec)
+{
+	if (!rec->kafka) {
+		ev_err_damaged(err, path, rec->offset);
+		return;
+	}
+	ev_err_prefix(err, "damaged data in '%s': offset %d:%lld: ", path,
+		      (int)rec->partition, (long long)rec->koffset);
+	err->code = EV_EDATA;
+}
+
 void ev_sethint(struct ev_error *err, const char *fmt, ...)
 {
 	va_list ap;

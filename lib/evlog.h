@@ -918,12 +918,23 @@ int ev_upcaster_wants(struct ev_upcaster *u, const uint8_t *rec, size_t n);
  */
 int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 		      uint64_t offset, int *changed, struct ev_error *err);
+/*
+ * The same for a record read as at (its place; rec and n its bytes, or
+ * what came of them before): on a Kafka log a Lua step's event.offset
+ * and event.partition are the record's (ev_event_place()), and a
+ * failure names it "offset PARTITION:OFFSET: ...", as -o pretty does.
+ */
+int ev_upcaster_apply_rec(struct ev_upcaster *u, const uint8_t *rec, size_t n,
+			  const struct ev_rec *at, int *changed,
+			  struct ev_error *err);
 void ev_upcaster_record(const struct ev_upcaster *u, int i, const uint8_t **rec,
 			size_t *n);
 
 /* An upcast failure, by its parts. */
 struct ev_upcast_failure {
-	uint64_t offset;
+	uint64_t offset; /* a Kafka log's: the offset in partition */
+	int has_partition;
+	int32_t partition;
 	char type[256];	  /* the type the failing step is for */
 	uint64_t version; /* the version it upcasts from */
 	char step[320];	  /* FILE:LINE of the operation or the Lua error */
@@ -3473,6 +3484,11 @@ struct ev_kafka_consumer_opts {
 	 * "cursor file") */
 	int32_t cursor_parts;
 	const char *cursor_what;
+	/* warnings: a cursor's offset below its partition's first, the
+	 * records between deleted by retention (it reads on from the
+	 * first) */
+	ev_notice_fn notice;
+	void *notice_ctx;
 };
 struct ev_kafka_consumer;
 int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
@@ -3937,6 +3953,12 @@ const char *ev_replay_skip_why(const struct ev_replay *r, size_t i);
  * Kafka log the record's partition and its offset there, not the
  * scan's count. */
 void ev_event_place(struct ev_event *ev, const struct ev_rec *rec);
+/* A record's place as messages name it: "PARTITION:OFFSET" on a Kafka
+ * log, else the offset; into buf (EV_PLACE_MAX bytes), returned. */
+#define EV_PLACE_MAX 32
+const char *ev_place_str(char *buf, int has_partition, int32_t partition,
+			 uint64_t offset);
+const char *ev_rec_place(char *buf, const struct ev_rec *rec);
 
 /* a dead letter's original timestamp */
 /* The original event's timestamp as a letter gives it: a Kafka record's

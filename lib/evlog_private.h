@@ -37,6 +37,10 @@ void ev_err_prefix(struct ev_error *err, const char *fmt, ...) EV_PRINTF(2, 3);
 /* A record of path that does not decode: "damaged data in 'PATH': offset
  * N: " before err's message, which ev_event_decode() set. */
 void ev_err_damaged(struct ev_error *err, const char *path, uint64_t offset);
+/* The same for the record rec of a scan: on a Kafka log, its place
+ * "PARTITION:OFFSET", not the number of records read. */
+void ev_err_damaged_rec(struct ev_error *err, const char *path,
+			const struct ev_rec *rec);
 /* What the user can do (enum ev_remedy), about the log at subject. */
 void ev_setremedy(struct ev_error *err, int remedy, const char *subject);
 

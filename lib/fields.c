@@ -10,6 +10,7 @@
  * (strings bare), as JSON, as an RFC 4180 CSV field, or as a TSV field
  * with tab, newline, carriage return and backslash escaped (evtail(1)).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,24 @@ void ev_event_place(struct ev_event *ev, const struct ev_rec *rec)
 	ev->has_partition = rec->kafka;
 	ev->partition = rec->kafka ? rec->partition : 0;
 	ev->append_time = rec->append_time;
+}
+
+const char *ev_place_str(char *buf, int has_partition, int32_t partition,
+			 uint64_t offset)
+{
+	if (has_partition)
+		snprintf(buf, EV_PLACE_MAX, "%d:%llu", (int)partition,
+			 (unsigned long long)offset);
+	else
+		snprintf(buf, EV_PLACE_MAX, "%llu", (unsigned long long)offset);
+	return buf;
+}
+
+const char *ev_rec_place(char *buf, const struct ev_rec *rec)
+{
+	return rec->kafka ? ev_place_str(buf, 1, rec->partition,
+					 (uint64_t)rec->koffset)
+			  : ev_place_str(buf, 0, 0, rec->offset);
 }
 
 int ev_value_json(const uint8_t *p, size_t n, struct ev_buf *out,

@@ -488,10 +488,31 @@ static int plan(struct ev_kafka_consumer *c, rd_kafka_topic_partition_list_t *l,
 	return 0;
 }
 
+/* A cursor's offset off below partition p's first, lo: said, and lo. */
+static int64_t below_first(const struct ev_kafka_consumer *c, int32_t p,
+			   int64_t off, int64_t lo)
+{
+	const struct ev_kafka_consumer_opts *o = &c->o;
+	char msg[1024];
+
+	if (o->notice == NULL)
+		return lo;
+	snprintf(msg, sizeof(msg),
+		 "%s '%s' points to partition %d offset %lld, but partition "
+		 "%d of topic '%s' now begins at offset %lld: offsets %lld to "
+		 "%lld were deleted by retention before they were read",
+		 o->cursor_what ? o->cursor_what : "cursor file",
+		 o->cursor_name, (int)p, (long long)off, (int)p,
+		 o->conn.addr->topic, (long long)lo, (long long)off,
+		 (long long)(lo - 1));
+	o->notice(o->notice_ctx, msg);
+	return lo;
+}
+
 /* Each start as an offset, for a cursor file: the start and the end
  * through the watermarks.  A cursor's offset past a partition's end is
  * an error; one before its first offset (gone by retention) starts at
- * the first. */
+ * the first, with a warning. */
 static int exact_starts(struct ev_kafka_consumer *c,
 			rd_kafka_topic_partition_list_t *l,
 			struct ev_error *err)
@@ -529,6 +550,9 @@ static int exact_starts(struct ev_kafka_consumer *c,
 							: "cursor file",
 					 o->cursor_name, (int)tp->partition,
 					 (long long)tp->offset, (long long)hi);
+		else if (tp->offset < lo && o->cursor_name != NULL)
+			tp->offset =
+				below_first(c, tp->partition, tp->offset, lo);
 		else if (tp->offset < lo)
 			tp->offset = lo;
 		c->start[tp->partition] = tp->offset;
@@ -997,6 +1021,12 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 		"100",
 		"allow.auto.create.topics",
 		"false",
+		/* an offset retention deleted (--from P:O below the first,
+		 * or records deleted while following behind): on from the
+		 * first; librdkafka's default went to the end, silently
+		 * passing over all that was left */
+		"auto.offset.reset",
+		"earliest",
 		"group.id",
 		"evlog-evtail-nogroup", /* never joined: assign() only */
 		NULL,

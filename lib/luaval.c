@@ -728,6 +728,7 @@ static void push_field(struct ev_lua *l, int rec, int k)
 {
 	lua_State *L = l->L;
 	struct lzrec *r = lua_touserdata(L, rec);
+	const uint8_t *q;
 
 	switch (k) {
 	case EK_OFFSET:
@@ -755,7 +756,13 @@ static void push_field(struct ev_lua *l, int rec, int k)
 		break;
 	case EK_DATA:
 	case EK_META:
-		fill(l, 0, rec, r->bytes + r->at[k], r->len[k]);
+		/* data may be a scalar (a number, a string, ...), which has
+		 * no table to fill */
+		q = r->bytes + r->at[k];
+		if (r->len[k] > 0 && (is_map_byte(q[0]) || is_array_byte(q[0])))
+			fill(l, 0, rec, q, r->len[k]);
+		else
+			push_item(l, &q, q + r->len[k], rec);
 		break;
 	default:
 		lua_pushlstring(L, (const char *)r->bytes + r->at[k],
@@ -2247,9 +2254,12 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 			if (f->data_bin)
 				luaL_error(L, "the event has both data and "
 					      "data_base64");
+			/* n is rec_part()'s before the call (the order of
+			 * arguments' evaluation is unspecified) */
+			const uint8_t *orig = rec_part(r, EK_DATA, &n);
 			l->data.len = 0;
 			ev_lua_to_msgpack(l, -1, &l->data, EV_MAX_DEPTH - 1,
-					  "data", rec_part(r, EK_DATA, &n), n);
+					  "data", orig, n);
 			f->data = l->data.p;
 			f->data_n = l->data.len;
 		}
@@ -2262,8 +2272,9 @@ void ev_lua_to_fields(struct ev_lua *l, int idx, struct ev_fields *f)
 	} else {
 		lua_pushvalue(L, slot + 1);
 		if (!lua_isnil(L, -1)) {
+			const uint8_t *orig = rec_part(r, EK_META, &n);
 			ev_lua_to_msgpack(l, -1, &l->meta, EV_MAX_DEPTH - 1,
-					  "meta", rec_part(r, EK_META, &n), n);
+					  "meta", orig, n);
 			if (!is_map_byte(l->meta.p[0]))
 				luaL_error(L, "the event's meta is not an "
 					      "object");

@@ -1117,7 +1117,7 @@ static int apply_failed(struct ev_projection *p, const struct ev_event *ev,
 	lua_State *L = ev_lua_state(p->lua);
 	struct ev_projection_failure *f = &p->fail;
 	const char *why = err->msg, *line, *rest;
-	char msg[2 * sizeof(err->msg) + 64];
+	char msg[2 * sizeof(err->msg) + 64], at[EV_PLACE_MAX];
 	size_t nline;
 
 	set_text(&p->ftype, ev->type.p, ev->type.n);
@@ -1144,8 +1144,10 @@ static int apply_failed(struct ev_projection *p, const struct ev_event *ev,
 	f->why = (const char *)p->fwhy.p;
 	if (f->where == NULL || f->why == NULL || f->type == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
-	snprintf(msg, sizeof(msg), "offset %" PRIu64 ": %s: %s%s%s%s: %s",
-		 f->offset, f->type, f->partition ? "partition " : "",
+	/* a Kafka log's event by its record's place, P:O */
+	snprintf(msg, sizeof(msg), "offset %s: %s: %s%s%s%s: %s",
+		 ev_place_str(at, ev->has_partition, ev->partition, f->offset),
+		 f->type, f->partition ? "partition " : "",
 		 f->partition ? f->partition : "", f->partition ? ": " : "",
 		 f->where, f->why);
 	return ev_seterr(err, EV_EDATA, "%s", msg);

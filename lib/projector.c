@@ -543,6 +543,8 @@ static int open_kafka(struct run *r, const struct ev_scan_opts *so,
 		co.cursor_parts = r->cp.nparts;
 	}
 	co.track = co.track || r->name != NULL;
+	co.notice = so->notice;
+	co.notice_ctx = so->ctx;
 	rc = ev_kafka_consumer_open(&r->kc, &co, err);
 	free(from);
 	if (rc == 0)

@@ -27,6 +27,8 @@ struct pend {
 	uint64_t tag, version;
 	size_t id_off; /* in ids */
 	uint32_t id_n;
+	int32_t partition; /* a Kafka log's record's, else -1 */
+	int64_t koffset;   /* and its offset there */
 };
 
 struct ev_replay {
@@ -34,6 +36,7 @@ struct ev_replay {
 	char *source; /* the source as named to the user */
 	struct ev_replay_stats st;
 	int failed;
+	int kafka; /* the source is a Kafka log */
 	/* the events in flight, in tag order: q[qh] to q[qh + qn - 1], their
 	 * ids in ids; only the consumer's thread touches them */
 	struct pend *q;
@@ -67,7 +70,7 @@ static void on_durable(void *ctx, const struct ev_ack *acks, size_t n)
 /* Remember an event in flight (ids longer than a message shows are
  * cut); forget those made durable.  -1: out of memory. */
 static int pend_push(struct ev_replay *r, uint64_t tag,
-		     const struct ev_event *ev)
+		     const struct ev_rec *rec, const struct ev_event *ev)
 {
 	uint64_t durable = __atomic_load_n(&r->durable, __ATOMIC_ACQUIRE);
 	size_t id_n = ev->id.n > 200 ? 200 : ev->id.n, i, base;
@@ -100,8 +103,14 @@ static int pend_push(struct ev_replay *r, uint64_t tag,
 	}
 	if (ev_buf_append(&r->ids, ev->id.p, id_n) != 0)
 		return -1;
-	r->q[r->qh + r->qn] = (struct pend){tag, ev->version, r->ids.len - id_n,
-					    (uint32_t)id_n};
+	r->q[r->qh + r->qn] = (struct pend){
+		tag,
+		ev->version,
+		r->ids.len - id_n,
+		(uint32_t)id_n,
+		rec->kafka ? rec->partition : -1,
+		rec->kafka ? rec->koffset : 0,
+	};
 	r->qn++;
 	return 0;
 }
@@ -183,9 +192,17 @@ static int failed(struct ev_replay *r, int rc, struct ev_error *err)
 				 ", expected %llu",
 				 (unsigned long long)have + 1);
 	}
-	if (tag > 0)
+	/* a Kafka log's record by its place, as -o pretty shows it (the
+	 * tag counts the records read) */
+	if (p != NULL && p->partition >= 0)
+		ev_err_prefix(err,
+			      "offset %d:%lld of '%s': ", (int)p->partition,
+			      (long long)p->koffset, r->source);
+	else if (tag > 0 && !r->kafka)
 		ev_err_prefix(err, "offset %llu of '%s': ",
 			      (unsigned long long)(tag - 1), r->source);
+	else if (tag > 0)
+		ev_err_prefix(err, "'%s': ", r->source);
 	return rc;
 }
 
@@ -198,7 +215,8 @@ int ev_replay_sink(void *ctx, const struct ev_rec *rec,
 	if (ev == NULL)
 		return ev_seterr(err, EV_EUSAGE, "a replay needs the event");
 	/* the tag says where a conflict stopped us: the offset, from 1 */
-	if (pend_push(r, rec->offset + 1, ev) != 0)
+	r->kafka |= rec->kafka;
+	if (pend_push(r, rec->offset + 1, rec, ev) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	rc = ev_writer_add_tagged(r->w, rec->p, rec->n, ev->time,
 				  rec->offset + 1, err);

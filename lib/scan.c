@@ -547,8 +547,8 @@ static void batch_work(struct ev_upcaster *u, struct pbatch *b)
 		if (it->hint.type != NULL)
 			it->hint.type = (const char *)p + it->type_at;
 		ev_upcaster_hint(u, &it->hint);
-		it->ur = ev_upcaster_apply(u, p, pn, it->rec.offset, &changed,
-					   &b->why);
+		it->ur = ev_upcaster_apply_rec(u, p, pn, &it->rec, &changed,
+					       &b->why);
 		it->damaged = ev_upcaster_damaged(u);
 		if (it->ur < 0) {
 			b->stopped = 1;
@@ -1041,8 +1041,9 @@ static int next_part(struct ev_scan *s, struct ev_rec *rec,
 			return 1;
 		}
 		if ((r = ev_event_decode(rec->p, rec->n, ev, err)) != 0) {
-			ev_err_prefix(err, "upcast of offset %llu in '%s': ",
-				      (unsigned long long)rec->offset, s->name);
+			char at[EV_PLACE_MAX];
+			ev_err_prefix(err, "upcast of offset %s in '%s': ",
+				      ev_rec_place(at, rec), s->name);
 			return r;
 		}
 		ev_event_place(ev, rec);
@@ -1082,8 +1083,8 @@ static int upcast(struct ev_scan *s, const struct ev_rec *rec,
 		if (r < 0)
 			why = s->pipe->cur->why;
 	} else {
-		r = ev_upcaster_apply(s->up, rec->p, rec->n, rec->offset,
-				      &changed, &why);
+		r = ev_upcaster_apply_rec(s->up, rec->p, rec->n, rec, &changed,
+					  &why);
 		damaged = r < 0 && ev_upcaster_damaged(s->up);
 	}
 	if (r >= 0) {
@@ -1098,7 +1099,7 @@ static int upcast(struct ev_scan *s, const struct ev_rec *rec,
 	}
 	if (r == EV_EDATA && damaged) {
 		*err = why;
-		ev_err_damaged(err, s->name, rec->offset);
+		ev_err_damaged_rec(err, s->name, rec);
 		return r;
 	}
 	if (r != EV_EDATA || s->up_policy == EV_UPCAST_STOP) {
@@ -1196,7 +1197,7 @@ static int scan_next(struct ev_scan *s, struct ev_rec *rec,
 			continue;
 		}
 		if ((r = ev_event_decode(rec->p, rec->n, ev, err)) != 0) {
-			ev_err_damaged(err, s->name, rec->offset);
+			ev_err_damaged_rec(err, s->name, rec);
 			return r;
 		}
 		ev_event_place(ev, rec);

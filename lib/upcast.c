@@ -927,7 +927,8 @@ static int wev_event(struct ev_upcaster *u, struct wev *w, struct ev_event *ev)
 	int r;
 
 	memset(ev, 0, sizeof(*ev));
-	ev->offset = u->offset;
+	/* on a Kafka log, event.offset and event.partition the record's */
+	ev_event_place(ev, &u->at);
 	ev->id = w->id;
 	ev->type = w->type;
 	ev->stream = w->stream;
@@ -1444,11 +1445,13 @@ ev_upcaster_last_failure(const struct ev_upcaster *u)
 
 static int failure_line(struct ev_buf *out, const struct ev_upcast_failure *f)
 {
+	char at[EV_PLACE_MAX];
+
 	return ev_buf_printf(out,
-			     "offset %" PRIu64 ": %s version %" PRIu64
-			     ": step %s: %s",
-			     f->offset, f->type, f->version, f->step,
-			     f->reason);
+			     "offset %s: %s version %" PRIu64 ": step %s: %s",
+			     ev_place_str(at, f->has_partition, f->partition,
+					  f->offset),
+			     f->type, f->version, f->step, f->reason);
 }
 
 int ev_upcaster_report(struct ev_upcaster *u, struct ev_buf *out)
@@ -1551,10 +1554,22 @@ int ev_upcaster_counting(const struct ev_upcaster *u)
 int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 		      uint64_t offset, int *changed, struct ev_error *err)
 {
+	struct ev_rec at;
+
+	memset(&at, 0, sizeof(at));
+	at.offset = offset;
+	return ev_upcaster_apply_rec(u, rec, n, &at, changed, err);
+}
+
+int ev_upcaster_apply_rec(struct ev_upcaster *u, const uint8_t *rec, size_t n,
+			  const struct ev_rec *at, int *changed,
+			  struct ev_error *err)
+{
 	struct ev_upcast_failure *f = &u->last;
 	struct ev_event dec;
 	struct cslot *cs = NULL;
 	const struct chain *c;
+	char place[EV_PLACE_MAX];
 	struct wev w;
 	int r;
 
@@ -1605,7 +1620,10 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 			cs->unchanged++;
 		return 1;
 	}
-	u->offset = offset;
+	u->at = *at;
+	u->at.p = NULL;
+	u->at.n = 0;
+	u->at.kafka_error = NULL;
 	u->f_step = NULL;
 	u->f_op = NULL;
 	u->f_type = w.type;
@@ -1617,7 +1635,10 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	if (r != 0) {
 		memset(f, 0, sizeof(*f));
-		f->offset = offset;
+		f->offset = at->kafka ? (uint64_t)at->koffset : at->offset;
+		f->has_partition = at->kafka;
+		f->partition = at->kafka ? at->partition : 0;
+		ev_place_str(place, f->has_partition, f->partition, f->offset);
 		if (u->f_step != NULL) {
 			snprintf(f->type, sizeof(f->type), "%s",
 				 u->f_step->chain->type);
@@ -1640,14 +1661,13 @@ int ev_upcaster_apply(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 		u->nrec = 0;
 		if (u->f_step == NULL)
 			return ev_seterr(err, EV_EDATA,
-					 "offset %" PRIu64
-					 ": %s version %" PRIu64 ": %s",
-					 f->offset, f->type, f->version,
-					 f->reason);
+					 "offset %s: %s version %" PRIu64
+					 ": %s",
+					 place, f->type, f->version, f->reason);
 		return ev_seterr(err, EV_EDATA,
-				 "offset %" PRIu64 ": %s version %" PRIu64
+				 "offset %s: %s version %" PRIu64
 				 ": step %s: %s",
-				 f->offset, f->type, f->version, f->step,
+				 place, f->type, f->version, f->step,
 				 f->reason);
 	}
 	if (cs != NULL)

@@ -112,7 +112,7 @@ struct ev_upcaster {
 	size_t nrec, ends_cap;
 	const uint8_t *same; /* the record, unchanged */
 	size_t same_n;
-	uint64_t offset;
+	struct ev_rec at; /* the record's place (not its bytes), as read */
 	const struct step *f_step;
 	const struct op *f_op;
 	struct ev_str f_type; /* no step: the event's type and version */

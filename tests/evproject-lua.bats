@@ -565,3 +565,13 @@ LUA
 	assert_status 65
 	assert_stderr_contains "would be one column of table 'c' (SQLite names ignore case)"
 }
+
+@test "evproject -p: a handler reads a scalar data (a number, a string, null)" {
+	printf '%s\n' '{"id":"a","type":"T","data":1}' '{"id":"b","type":"T","data":"s"}' \
+		'{"id":"c","type":"T","data":null}' | evpub -c L
+	echo 'return { any = function(s, e) s[#s + 1] = e.data == evlog.null and "null" or tostring(e.data) end }' >d.lua
+	run --separate-stderr evproject -p d.lua --global L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"partition":null,"state":["1","s","null"]}'
+}

@@ -687,3 +687,25 @@ LUA
 	assert_status 0
 	assert_stdout "$(printf '%s\n' $bad)"
 }
+
+@test "--upcast: a Lua step reads a scalar data (a number, a string), and what it leaves is kept as stored" {
+	printf '%s\n' '{"id":"a","type":"T","data":1}' '{"id":"b","type":"T","data":"s"}' \
+		'{"id":"c","type":"T","data":2.5}' '{"id":"d","type":"T","data":null}' | evpub -c L
+	mkdir str keep
+	echo 'return function(e) e.data = e.data == evlog.null and "null" or tostring(e.data) return e end' >str/T.1.lua
+	echo 'return function(e) local d = e.data return e end' >keep/T.1.lua
+	run --separate-stderr evtail --upcast str -o json --fields id,data L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"id":"a","data":"1"}
+{"id":"b","data":"s"}
+{"id":"c","data":"2.5"}
+{"id":"d","data":"null"}'
+	run --separate-stderr evtail --upcast keep -o json --fields id,data L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"id":"a","data":1}
+{"id":"b","data":"s"}
+{"id":"c","data":2.5}
+{"id":"d","data":null}'
+}

@@ -852,6 +852,65 @@ static void test_lua_steps(void **state)
 		   EV_T("1"), "1\n");
 }
 
+/* A Kafka log's record: a Lua step sees its partition and its offset
+ * there, and a failure names it P:O; a local log's, its offset alone. */
+static void test_lua_kafka_place(void **state)
+{
+	struct fx x;
+	struct ev_upcaster *u =
+		lua(&x, "return function(e) if e.data == 0 then error('no') "
+			"end e.data = tostring(e.partition) .. ':' .. e.offset "
+			"return e end\n");
+	const struct ev_upcast_failure *f;
+	struct ev_buf in = {0}, out = {0};
+	struct ev_error err;
+	struct ev_rec at;
+	const uint8_t *p;
+	size_t n;
+	int ch;
+
+	(void)state;
+	memset(&at, 0, sizeof(at));
+	at.offset = 5; /* the records read */
+	at.kafka = 1;
+	at.partition = 2;
+	at.koffset = 17;
+	record(EV_T("1"), &in);
+	assert_int_equal(ev_upcaster_apply_rec(u, in.p, in.len, &at, &ch, &err),
+			 1);
+	ev_upcaster_record(u, 0, &p, &n);
+	assert_int_equal(ev_record_to_json(p, n, 5, &out, &err), 0);
+	ev_buf_putc(&out, '\0');
+	assert_non_null(strstr((char *)out.p, "\"data\":\"2:17\""));
+	/* a local log's */
+	assert_int_equal(ev_upcaster_apply(u, in.p, in.len, 5, &ch, &err), 1);
+	ev_upcaster_record(u, 0, &p, &n);
+	out.len = 0;
+	assert_int_equal(ev_record_to_json(p, n, 5, &out, &err), 0);
+	ev_buf_putc(&out, '\0');
+	assert_non_null(strstr((char *)out.p, "\"data\":\"nil:5\""));
+	/* the failure */
+	record(EV_T("0"), &in);
+	assert_int_equal(ev_upcaster_apply_rec(u, in.p, in.len, &at, &ch, &err),
+			 EV_EDATA);
+	assert_int_equal(strncmp(err.msg, "offset 2:17: T version 1: step ",
+				 31),
+			 0);
+	f = ev_upcaster_last_failure(u);
+	assert_int_equal(f->has_partition, 1);
+	assert_int_equal(f->partition, 2);
+	assert_int_equal(f->offset, 17);
+	assert_int_equal(ev_upcaster_apply(u, in.p, in.len, 5, &ch, &err),
+			 EV_EDATA);
+	assert_int_equal(strncmp(err.msg, "offset 5: T version 1: step ", 28),
+			 0);
+	assert_int_equal(ev_upcaster_last_failure(u)->has_partition, 0);
+	ev_buf_free(&in);
+	ev_buf_free(&out);
+	ev_upcaster_free(u);
+	fx_free(&x);
+}
+
 /* A Lua error in a file whose path Lua cuts to "...END" still names the
  * whole file once, with the line */
 static void test_lua_error_long_path(void **state)
@@ -1595,6 +1654,7 @@ int main(void)
 		cmocka_unit_test(test_lua_wrong_returns),
 		cmocka_unit_test(test_lua_sandbox),
 		cmocka_unit_test(test_lua_error_long_path),
+		cmocka_unit_test(test_lua_kafka_place),
 		cmocka_unit_test(test_lua_limits),
 		cmocka_unit_test(test_lua_state_survives_failures),
 		cmocka_unit_test(test_lua_lossless),
