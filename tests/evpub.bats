@@ -179,6 +179,26 @@ EOF
 1 2 B"
 }
 
+@test "evpub: a UTF-8 byte order mark before the first line is passed over; one on a later line is an error naming it" {
+	printf '\357\273\277{"type":"A","id":"1"}\r\n{"type":"B","id":"2"}\n' >bom.ndjson
+	run --separate-stderr evpub -c a.evlog -i bom.ndjson
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run ids a.evlog
+	assert_stdout "0 1 A
+1 2 B"
+	printf '\357\273\277"x"\n' | evpub --wrap --type T -c w.evlog
+	run evtail -o json --fields type,data w.evlog
+	assert_stdout '{"type":"T","data":"x"}'
+	printf '{"type":"C","id":"3"}\n\357\273\277{"type":"D","id":"4"}\n' >late.ndjson
+	run --separate-stderr evpub a.evlog -i late.ndjson
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: late.ndjson:2:1: a byte order mark (U+FEFF): only the input's first line may begin with one
+evpub: 1 event appended; stopped at line 2"
+}
+
 @test "evpub -i FILE reads the file; --input is the long form" {
 	echo '{"type":"A","id":"1"}' >one.ndjson
 	echo '{"type":"B","id":"2"}' >two.ndjson
