@@ -335,8 +335,7 @@ int ev_dlq_resolution_encode(struct ev_buf *out, int kind,
 		jkey(&j, "reason");
 		jstr(&j, reason);
 	}
-	if (kind == EV_RESOLUTION_RETRY_FAILED && d == NULL &&
-	    reason != NULL) {
+	if (kind == EV_RESOLUTION_RETRY_FAILED && d == NULL && reason != NULL) {
 		/* no handler ran (a projection's retry): the reason is the
 		 * failure, as a letter's exceptionMessage is */
 		jkey(&j, "exceptionMessage");

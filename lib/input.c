@@ -170,7 +170,8 @@ static int take_line(struct ev_input *in, size_t at, size_t next,
 	in->pos.line = ++in->line;
 	in->start = next;
 	in->skipping = 0;
-	if (in->line == 1 && *len >= 3 && memcmp(*line, "\xef\xbb\xbf", 3) == 0) {
+	if (in->line == 1 && *len >= 3 &&
+	    memcmp(*line, "\xef\xbb\xbf", 3) == 0) {
 		/* a UTF-8 byte order mark before the first line, which
 		 * Windows tools write: passed over, as jq does */
 		*line += 3;
