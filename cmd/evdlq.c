@@ -805,8 +805,11 @@ static int retry_options(int argc, char **argv, struct ev_letter_select *s,
 			if (ev_duration_parse(optarg, &ms) != 0)
 				return fe_usage_error(
 					usage_short,
-					"retry: '%s' is not a duration "
+					"retry: --%s: '%s' is not a duration "
 					"such as 500ms, 2s or 1m",
+					c == OPT_BACKOFF       ? "backoff"
+					: c == OPT_BACKOFF_MAX ? "backoff-max"
+							       : "timeout",
 					optarg);
 			if (c == OPT_BACKOFF)
 				o->backoff_ms = ms;

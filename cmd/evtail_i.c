@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,6 +367,29 @@ static int run_terminal(void)
 	return EV_EXIT_OK;
 }
 
+/*
+ * A script's next line is there (or its end is not: a script whose last
+ * command is follow follows until Ctrl-C, as evtail -f does).  stdin is
+ * unbuffered in a script, so what poll sees is all there is.
+ */
+static int next_waiting(void *ctx)
+{
+	static int at_end;
+	struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+	int c;
+
+	(void)ctx;
+	if (at_end || poll(&pfd, 1, 0) != 1)
+		return 0;
+	if ((c = getc(stdin)) == EOF) {
+		at_end = 1;
+		clearerr(stdin); /* the loop's getline sees the end again */
+		return 0;
+	}
+	ungetc(c, stdin);
+	return 1;
+}
+
 static int run_stdin(void)
 {
 	struct ev_error err;
@@ -420,6 +444,12 @@ int evtail_interactive(const char *logpath, const char *color,
 		screen_size(&so.rows, &so.cols);
 	so.stop = &stop;
 	so.progress = isatty(STDERR_FILENO) ? progress : NULL;
+	if (!term) {
+		/* a script: follow ends at its next line, which poll() can
+		 * see only if stdio has not read it ahead */
+		setvbuf(stdin, NULL, _IONBF, 0);
+		so.next_waiting = next_waiting;
+	}
 	if ((rc = ev_isession_new(&sess, in.log, in.rd, &so, &err)) != 0) {
 		rc = fe_report(&err);
 		goto out;

@@ -335,6 +335,12 @@ int ev_dlq_resolution_encode(struct ev_buf *out, int kind,
 		jkey(&j, "reason");
 		jstr(&j, reason);
 	}
+	if (kind == EV_RESOLUTION_RETRY_FAILED && d == NULL && reason != NULL) {
+		/* no handler ran (a projection's retry): the reason is the
+		 * failure, as a letter's exceptionMessage is */
+		jkey(&j, "exceptionMessage");
+		jstr(&j, reason);
+	}
 	if (kind == EV_RESOLUTION_RETRY_FAILED && d != NULL) {
 		if (d->timed_out)
 			snprintf(tmp, sizeof(tmp), "timed out after %.3fs",

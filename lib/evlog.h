@@ -3178,6 +3178,9 @@ struct ev_isession_opts {
 	volatile sig_atomic_t *stop; /* Ctrl-C: long commands end; or NULL */
 	ev_progress_fn progress;     /* or NULL */
 	void *ctx;
+	/* Scripted sessions: 1 when the next command line is waiting, so
+	 * that follow ends there; or NULL (follow ends at Ctrl-C only) */
+	int (*next_waiting)(void *ctx);
 };
 
 /* A session on log (NULL for a lone segment file) read by r (borrowed,

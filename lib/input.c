@@ -170,6 +170,14 @@ static int take_line(struct ev_input *in, size_t at, size_t next,
 	in->pos.line = ++in->line;
 	in->start = next;
 	in->skipping = 0;
+	if (in->line == 1 && *len >= 3 &&
+	    memcmp(*line, "\xef\xbb\xbf", 3) == 0) {
+		/* a UTF-8 byte order mark before the first line, which
+		 * Windows tools write: passed over, as jq does */
+		*line += 3;
+		*len -= 3;
+		in->pos.byte += 3;
+	}
 	if (skipped || *len > EV_MAX_LINE)
 		return ev_seterr(err, EV_EDATA, "line longer than %u bytes",
 				 EV_MAX_LINE);

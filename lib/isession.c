@@ -55,6 +55,7 @@ struct ev_isession {
 	volatile sig_atomic_t *stop;
 	ev_progress_fn progress;
 	void *ctx;
+	int (*next_waiting)(void *ctx);
 
 	struct ev_filter *flt; /* NULL: every event */
 	struct spec *specs;
@@ -1687,6 +1688,9 @@ static int c_follow(struct ev_isession *s, char *args, FILE *out,
 		}
 		if (r < 0 || ev_scan_done(scan))
 			break;
+		/* a script's next command ends it, as Ctrl-C does */
+		if (s->next_waiting != NULL && s->next_waiting(s->ctx))
+			break;
 		if ((r = ev_scan_wait(scan, 250, err)) < 0)
 			break;
 	}
@@ -1887,7 +1891,9 @@ static const struct cmd commands[] = {
 	{"types", "", "the event types, with counts", NULL, c_types},
 	{"streams", "[GLOB]", "the streams, as evctl streams lists them", NULL,
 	 c_streams},
-	{"follow", "", "print new events until Ctrl-C", NULL, c_follow},
+	{"follow", "",
+	 "print new events until Ctrl-C (in a script: until its next line)",
+	 NULL, c_follow},
 	{"format", "json|pretty|template TPL", "how events print (pretty)",
 	 "TPL as evtail --template takes it: '{offset} {type} {data.x}'.",
 	 c_format},
@@ -1972,6 +1978,7 @@ int ev_isession_new(struct ev_isession **out, struct ev_log *log,
 	s->stop = o->stop;
 	s->progress = o->progress;
 	s->ctx = o->ctx;
+	s->next_waiting = o->next_waiting;
 	s->cur = NONE;
 	s->fmt = FMT_PRETTY;
 	*out = s;

@@ -387,6 +387,11 @@ static int parse_envelope(struct ev_parser *ps, struct ev_json *js,
 		if (c < 0)
 			ev_json_fail(js, js->p,
 				     "empty line, expected an event");
+		else if (c == 0xef && js->end - js->p >= 3 &&
+			 memcmp(js->p, "\xef\xbb\xbf", 3) == 0)
+			ev_json_fail(js, js->p,
+				     "a byte order mark (U+FEFF): only the "
+				     "input's first line may begin with one");
 		else
 			ev_json_fail(js, js->p,
 				     "expected '{': an event is a "

@@ -881,6 +881,7 @@ int ev_projector_retry(struct ev_log *log, struct ev_reader *rd,
 	struct ev_projector_stats st;
 	struct ev_letter *v = NULL;
 	unsigned char *done = NULL; /* 1 applied, 2 applied before, 3 failed */
+	char **why_failed = NULL;   /* of each failed letter */
 	struct ev_writer *w = NULL;
 	struct ev_writer_opts wo;
 	struct ev_error why;
@@ -921,7 +922,8 @@ int ev_projector_retry(struct ev_log *log, struct ev_reader *rd,
 	if ((rc = ev_dlq_lock(dlq, &lockfd, err)) != 0 ||
 	    (rc = ev_dlq_scan(dlq, &v, &n, err)) != 0)
 		goto end;
-	if ((done = calloc(n ? n : 1, 1)) == NULL) {
+	if ((done = calloc(n ? n : 1, 1)) == NULL ||
+	    (why_failed = calloc(n ? n : 1, sizeof(*why_failed))) == NULL) {
 		rc = ev_seterr(err, EV_ERR, "out of memory");
 		goto end;
 	}
@@ -967,6 +969,7 @@ int ev_projector_retry(struct ev_log *log, struct ev_reader *rd,
 		if (rr == EV_EDATA) {
 			done[i] = 3;
 			rs->failed++;
+			why_failed[i] = strdup(why.msg);
 			if (o->failed != NULL)
 				o->failed(o->failed_ctx, &rec, &why, err);
 			continue;
@@ -1006,8 +1009,10 @@ int ev_projector_retry(struct ev_log *log, struct ev_reader *rd,
 		} else if (done[i] == 3) {
 			rc = ev_dlq_record(w, EV_RESOLUTION_RETRY_FAILED, &v[i],
 					   handler, 1,
-					   "the projection failed "
-					   "on it again",
+					   why_failed[i] != NULL
+						   ? why_failed[i]
+						   : "the projection failed "
+						     "on it again",
 					   NULL, err);
 		}
 	}
@@ -1023,6 +1028,10 @@ end:
 	if (lockfd >= 0)
 		ev_dlq_unlock(lockfd);
 	ev_letters_free(v, n);
+	if (why_failed != NULL)
+		for (i = 0; i < n; i++)
+			free(why_failed[i]);
+	free(why_failed);
 	free(done);
 	return close_run(&r, rc, err);
 }

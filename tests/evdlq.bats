@@ -702,7 +702,7 @@ resolved 4 (MoneyDeposited)"
 		run --separate-stderr evdlq retry "$o" 2x dlq
 		assert_status 64
 		assert_stdout ""
-		assert_stderr "$(usage_err "evdlq: retry: '2x' is not a duration such as 500ms, 2s or 1m")"
+		assert_stderr "$(usage_err "evdlq: retry: $o: '2x' is not a duration such as 500ms, 2s or 1m")"
 	done
 	run --separate-stderr evdlq retry
 	assert_status 64

@@ -452,6 +452,12 @@ LUA
 	assert_stdout ""
 	assert_stderr "evproject: warning: offset 6: MoneyWithdrawn: partition \"acct-2\": once.lua:5: not enough in: 1200; the letter stays open
 evproject: 0 resolved, 1 still open"
+	# the letter's error is the new failure's, not blank
+	run --separate-stderr sh -c 'evdlq ls --json dlq.evlog | jq -r .error'
+	assert_status 0
+	assert_stdout_contains "once.lua:5: not enough in: 1200"
+	run --separate-stderr evdlq stats dlq.evlog
+	assert_stdout_contains "not enough in: 1200"
 	# a late deposit: the retry applies the withdrawal to the state
 	evpub bank.evlog MoneyDeposited --stream acct-2 amount:=500 --id late-dep
 	evproject -p once.lua --name on --on-error dlq --dlq dlq.evlog bank.evlog >/dev/null

@@ -179,6 +179,39 @@ EOF
 1 2 B"
 }
 
+@test "evpub: a UTF-8 byte order mark before the first line is passed over; one on a later line is an error naming it" {
+	printf '\357\273\277{"type":"A","id":"1"}\r\n{"type":"B","id":"2"}\n' >bom.ndjson
+	run --separate-stderr evpub -c a.evlog -i bom.ndjson
+	assert_status 0
+	assert_stdout ""
+	assert_stderr ""
+	run ids a.evlog
+	assert_stdout "0 1 A
+1 2 B"
+	printf '\357\273\277"x"\n' | evpub --wrap --type T -c w.evlog
+	run evtail -o json --fields type,data w.evlog
+	assert_stdout '{"type":"T","data":"x"}'
+	printf '{"type":"C","id":"3"}\n\357\273\277{"type":"D","id":"4"}\n' >late.ndjson
+	run --separate-stderr evpub a.evlog -i late.ndjson
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: late.ndjson:2:1: a byte order mark (U+FEFF): only the input's first line may begin with one
+evpub: 1 event appended; stopped at line 2"
+}
+
+@test "evpub: numbers: 1e400 is an error naming line and column; 1e-400 rounds to 0.0; -0 is the integer 0, -0.0 the float" {
+	printf '{"type":"A","data":{"x":1}}\n{"type":"A","data":{"x":1e400}}\n' >big.ndjson
+	run --separate-stderr evpub -c a.evlog -i big.ndjson
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evpub: big.ndjson:2:25: number out of range for float64
+evpub: 1 event appended; stopped at line 2"
+	echo '{"type":"B","data":{"a":1e-400,"b":-0,"c":-0.0,"d":5e-324}}' | evpub a.evlog
+	run --separate-stderr evtail -o json --fields data --type B a.evlog
+	assert_status 0
+	assert_stdout '{"data":{"a":0.0,"b":0,"c":-0.0,"d":5e-324}}'
+}
+
 @test "evpub -i FILE reads the file; --input is the long form" {
 	echo '{"type":"A","id":"1"}' >one.ndjson
 	echo '{"type":"B","id":"2"}' >two.ndjson

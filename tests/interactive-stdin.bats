@@ -390,7 +390,6 @@ evtail: follow: 'a.tar.zst' is an archive, which does not grow; import it with '
 	exec 5>in
 	echo 'filter type Late' >&5
 	echo follow >&5
-	echo show >&5
 	# the follow is waiting once the new event shows
 	for _ in $(seq 100); do
 		echo '{"type":"Late","stream":"late-1","time":"2025-01-10T10:06:00Z"}' | evpub L
@@ -399,11 +398,43 @@ evtail: follow: 'a.tar.zst' is an archive, which does not grow; import it with '
 	done
 	grep -q '^6 2025-01-10T10:06:00.000Z Late late-1@1$' out
 	kill -INT "$pid"
+	echo show >&5
 	exec 5>&-
 	wait "$pid"
 	[ ! -s err ]
 	# after the interrupt, show printed the last event followed
 	grep -q '"type": "Late"' out
+}
+
+@test "interactive stdin: in a script, follow ends at the script's next line; a script that ends in follow follows" {
+	# the next line already there: follow prints nothing new and ends
+	printf 'follow\ngoto 0\nquit\n' >script
+	run --separate-stderr timeout 20 evtail -i L <script
+	assert_status 0
+	assert_stdout "$E0"
+	assert_stderr ""
+	# a line that comes later ends it then, after what it printed
+	mkfifo in
+	evtail -i L <in >out 2>err &
+	pid=$!
+	exec 5>in
+	echo follow >&5
+	for _ in $(seq 100); do
+		echo '{"type":"Late","stream":"late-1","time":"2025-01-10T10:06:00Z"}' | evpub L
+		grep -q Late out && break
+		sleep 0.1
+	done
+	echo 'goto 0' >&5
+	exec 5>&-
+	wait "$pid"
+	[ ! -s err ]
+	[ "$(sed -n 1p out)" = "6 2025-01-10T10:06:00.000Z Late late-1@1" ]
+	[ "$(tail -n 1 out)" = "$E0" ]
+	# a script whose last line is follow follows, until a signal
+	echo follow >script
+	run --separate-stderr timeout -s INT 2 evtail -i L <script
+	assert_status 124
+	assert_stderr ""
 }
 
 @test "interactive: -i goes with --color only; a missing log exits 66" {
