@@ -83,8 +83,9 @@ static int follow(struct ev_writer *w, struct ev_error *err)
 	unlock_log(w);
 	for (tries = 0;; tries++) {
 		if (tries == 10) {
-			ev_seterr(&e, EV_EAGAIN, "it was replaced again each "
-						 "time this writer opened it");
+			ev_seterr(&e, EV_EAGAIN,
+				  "it was replaced again each "
+				  "time this writer opened it");
 			goto gone;
 		}
 		if (ev_log_open(&nl, old->path, &e) != 0)

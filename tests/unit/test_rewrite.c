@@ -246,8 +246,7 @@ static void on_acks(void *ctx, const struct ev_ack *a, size_t n)
 }
 
 /* Add the NDJSON line to w, as evpub does. */
-static int add_line(struct ev_writer *w, const char *line,
-		    struct ev_error *err)
+static int add_line(struct ev_writer *w, const char *line, struct ev_error *err)
 {
 	struct ev_parse_opts po;
 	struct ev_parser *ps;
@@ -259,8 +258,9 @@ static int add_line(struct ev_writer *w, const char *line,
 	memset(&po, 0, sizeof(po));
 	ps = ev_parser_new(&po);
 	assert_non_null(ps);
-	assert_int_equal(
-		ev_parser_line(ps, line, strlen(line), EV_TIME_NONE, err), 1);
+	assert_int_equal(ev_parser_line(ps, line, strlen(line), EV_TIME_NONE,
+					err),
+			 1);
 	ev_parser_record(ps, 0, &p, &n, &t);
 	r = ev_writer_add(w, p, n, t, err);
 	ev_parser_free(ps);
@@ -317,21 +317,19 @@ static void test_writer_follows_a_rewrite_in_place(void **state)
 		wo.ctx = &acks;
 		acks.len = 0;
 		assert_int_equal(ev_writer_open(&w, a.log, &wo, &err), 0);
-		assert_int_equal(
-			add_line(w,
-				 "{\"id\":\"b1\",\"type\":\"T\","
-				 "\"stream\":\"o-2\"}",
-				 &err),
-			0);
+		assert_int_equal(add_line(w,
+					  "{\"id\":\"b1\",\"type\":\"T\","
+					  "\"stream\":\"o-2\"}",
+					  &err),
+				 0);
 		assert_int_equal(ev_writer_flush(w, &err), 0);
 		rewrite_in_place(&a, drop_split, &res);
 		assert_int_equal(res.offsets_kept, 0);
-		assert_int_equal(
-			add_line(w,
-				 "{\"id\":\"b2\",\"type\":\"T\","
-				 "\"stream\":\"o-2\"}",
-				 &err),
-			0);
+		assert_int_equal(add_line(w,
+					  "{\"id\":\"b2\",\"type\":\"T\","
+					  "\"stream\":\"o-2\"}",
+					  &err),
+				 0);
 		assert_int_equal(add_line(w, "{\"id\":\"b1\",\"type\":\"T\"}",
 					  &err),
 				 0);
@@ -392,20 +390,18 @@ static void test_writer_expectation_after_a_rewrite(void **state)
 		wo.expect = EV_EXPECT_VERSION;
 		wo.expect_version = 4;
 		assert_int_equal(ev_writer_open(&w, a.log, &wo, &err), 0);
-		assert_int_equal(
-			add_line(w,
-				 "{\"id\":\"c1\",\"type\":\"T\","
-				 "\"stream\":\"o-1\"}",
-				 &err),
-			0);
+		assert_int_equal(add_line(w,
+					  "{\"id\":\"c1\",\"type\":\"T\","
+					  "\"stream\":\"o-1\"}",
+					  &err),
+				 0);
 		assert_int_equal(ev_writer_flush(w, &err), 0);
 		rewrite_in_place(&a, renumber ? drop_split : NULL, &res);
-		assert_int_equal(
-			add_line(w,
-				 "{\"id\":\"c2\",\"type\":\"T\","
-				 "\"stream\":\"o-1\"}",
-				 &err),
-			0);
+		assert_int_equal(add_line(w,
+					  "{\"id\":\"c2\",\"type\":\"T\","
+					  "\"stream\":\"o-1\"}",
+					  &err),
+				 0);
 		if (!renumber) {
 			assert_int_equal(ev_writer_close(w, &err), 0);
 			ids(a.path, &b);
@@ -476,8 +472,7 @@ static void test_writer_follows_another_log(void **state)
 	snprintf(aside, sizeof(aside), "%s/aside", a.dir);
 	assert_int_equal(rename(a.path, aside), 0);
 	assert_int_equal(ev_log_create(a.path, NULL, &err), 0);
-	assert_int_equal(add_line(w, "{\"id\":\"l1\",\"type\":\"Late\"}",
-				  &err),
+	assert_int_equal(add_line(w, "{\"id\":\"l1\",\"type\":\"Late\"}", &err),
 			 0);
 	assert_int_equal(ev_writer_close(w, &err), 0);
 	ids(a.path, &b);
