@@ -11,6 +11,8 @@
  * is durable once written and fdatasync'ed; only then is the head moved
  * and the batch reported.  A failed write or sync is not retried: the
  * segment is cut back to the last durable end and the writer fails.
+ * A log swapped away by a rewrite in place is followed to the log now at
+ * its path (follow()).
  *
  * With opts.threaded, batches are resolved, compressed and written on a
  * second thread while the caller keeps encoding; a bounded queue keeps
