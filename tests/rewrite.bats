@@ -39,6 +39,23 @@ keep_set() {
 	EOF
 }
 
+# pub_fifo ARGS...: evpub ARGS... L in the background ($BG), reading
+# what is written to fd 5, its output in pub.out and pub.err
+pub_fifo() {
+	mkfifo in
+	evpub "$@" L <in >pub.out 2>pub.err &
+	BG=$!
+	exec 5>in
+}
+
+# pub_done: the end of its input; its exit status in $st
+pub_done() {
+	exec 5>&-
+	st=0
+	wait "$BG" || st=$?
+	BG=
+}
+
 # A log whose events are dropped and split: o-1 loses a Noise and has a
 # Batch split into three; o-2 keeps its own; one Noise has no stream.
 drop_split_log() {
@@ -364,10 +381,7 @@ want.json"
 
 @test "rewrite --in-place: a writer that opened the old log appends its next batch to the new log" {
 	make_log L 10
-	mkfifo in
-	evpub --batch-events 1 L <in >pub.out 2>pub.err &
-	BG=$!
-	exec 5>in
+	pub_fifo --batch-events 1
 	echo '{"id":"x1","type":"Before"}' >&5
 	wait_for '[ "$(evtail -o count L)" = 11 ]' 10 "the first event"
 	run --separate-stderr evreplay --rewrite --in-place L
@@ -375,10 +389,7 @@ want.json"
 	pre=$(ls -d L.pre-rewrite-*)
 	echo '{"id":"x2","type":"After"}' >&5
 	echo '{"id":"x1","type":"Before"}' >&5
-	exec 5>&-
-	st=0
-	wait "$BG" || st=$?
-	BG=
+	pub_done
 	[ "$st" -eq 0 ]
 	run cat pub.out
 	assert_stdout ""
@@ -399,10 +410,7 @@ evpub: 2 appended, 1 duplicate"
 # after the swap: checked against the new log, by its versions.
 expect_after_swap() { # STREAM VERSION
 	drop_split_log
-	mkfifo in
-	evpub --expect-version "$2" L <in 2>pub.err &
-	BG=$!
-	exec 5>in
+	pub_fifo --expect-version "$2"
 	echo '{"id":"c1","type":"More","stream":"'"$1"'"}' >&5
 	# its writer has the log open (it holds L/head), its event waits
 	# for the end of the input
@@ -410,10 +418,7 @@ expect_after_swap() { # STREAM VERSION
 		"evpub to open the log"
 	run --separate-stderr evreplay --rewrite --upcast ds.upcast --in-place L
 	assert_status 0
-	exec 5>&-
-	st=0
-	wait "$BG" || st=$?
-	BG=
+	pub_done
 }
 
 @test "rewrite --in-place: an exact expected version is checked against the new log, where the rewrite renumbered the stream" {
@@ -424,7 +429,7 @@ expect_after_swap() { # STREAM VERSION
 evpub: stdin:1: stream 'o-1' is at version 5, expected 4
 evpub: 0 events appended; stopped at line 1"
 	[ "$(evtail -o count L)" = 7 ]
-	rm -rf L L.pre-rewrite-* L.offsets pub.err in
+	rm -rf L L.pre-rewrite-* L.offsets pub.out pub.err in
 	# o-2, which the rewrite kept as it was
 	expect_after_swap o-2 2
 	[ "$st" -eq 0 ]
@@ -433,10 +438,7 @@ evpub: 0 events appended; stopped at line 1"
 
 @test "rewrite --in-place: a writer's stream checked before the swap goes on if the rewrite kept it, and its next event is a conflict if it renumbered it" {
 	drop_split_log
-	mkfifo in
-	evpub --batch-events 1 --expect-version none L <in 2>pub.err &
-	BG=$!
-	exec 5>in
+	pub_fifo --batch-events 1 --expect-version none
 	echo '{"id":"c1","type":"More","stream":"n-1"}' >&5
 	echo '{"id":"c2","type":"Noise","stream":"n-2"}' >&5
 	echo '{"id":"c3","type":"More","stream":"n-2"}' >&5
@@ -447,10 +449,7 @@ evpub: 0 events appended; stopped at line 1"
 	echo '{"id":"c4","type":"More","stream":"n-1"}' >&5
 	echo '{"id":"c5","type":"More","stream":"n-2"}' >&5
 	echo '{"id":"c6","type":"More","stream":"n-1"}' >&5
-	exec 5>&-
-	st=0
-	wait "$BG" || st=$?
-	BG=
+	pub_done
 	[ "$st" -eq 75 ]
 	run cat pub.err
 	assert_stdout "evpub: 'L' was rewritten in place while it was open for writing; appending to the rewritten log
@@ -464,19 +463,13 @@ evpub: 4 events appended; stopped at line 5"
 
 @test "rewrite --in-place: a writer whose log's path names no log any more fails, appending nothing" {
 	make_log L 10
-	mkfifo in
-	evpub --batch-events 1 L <in 2>pub.err &
-	BG=$!
-	exec 5>in
+	pub_fifo --batch-events 1
 	echo '{"id":"x1","type":"Before"}' >&5
 	wait_for '[ "$(evtail -o count L)" = 11 ]' 10 "the first event"
 	mv L L.moved
 	mkdir L
 	echo '{"id":"x2","type":"After"}' >&5
-	exec 5>&-
-	st=0
-	wait "$BG" || st=$?
-	BG=
+	pub_done
 	[ "$st" -eq 75 ]
 	run cat pub.err
 	assert_stdout "evpub: 'L' was replaced by another log while it was open for writing (a rewrite in place); nothing more was appended
