@@ -21,10 +21,10 @@ usage_err() {
 }
 
 local_teardown() {
-	if [ -n "${BG:-}" ]; then
-		kill "$BG" 2>/dev/null || true
-		wait "$BG" 2>/dev/null || true
-	fi
+	for p in ${BG:-} ${BG2:-}; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 }
 
 # An upcaster that changes every OrderPlaced (evgen's are at versions 1
@@ -345,7 +345,19 @@ want.json"
 		done
 	) &
 	BG=$!
-	wait_for '[ -s acked ]' 20 "the writer's first event"
+	# and one writer all along, which has the old log open at the swap
+	(
+		i=0
+		while [ ! -e stop ]; do
+			i=$((i + 1))
+			echo "{\"id\":\"f-$i\",\"type\":\"Added\"}"
+			sleep 0.01
+		done
+	) | evpub --batch-events 1 --ack L >f.ack 2>f.err &
+	BG2=$!
+	wait_for '[ -s acked ]' 20 "the writers' first events"
+	wait_for "evtail --type Added --template '{id}' L | grep -q '^f-'" 20 \
+		"the writers' first events"
 	run --separate-stderr evreplay --rewrite --in-place L
 	echo "$stderr"
 	assert_status 0
@@ -355,10 +367,19 @@ want.json"
 	# a few more after the swap
 	n=$(wc -l <acked)
 	wait_for "[ \$(wc -l <acked) -ge $((n + 3)) ]" 20 "writes after the swap"
+	n=$(evtail -o count L)
+	wait_for "[ \$(evtail -o count L) -ge $((n + 3)) ]" 20 "writes after the swap"
 	touch stop
 	wait "$BG"
 	BG=
-	# no writer failed; one that had opened the old log said it followed
+	st=0
+	wait "$BG2" || st=$?
+	BG2=
+	# no writer failed; those that had opened the old log said they
+	# followed it, the one all along among them
+	[ "$st" -eq 0 ]
+	run cat f.err
+	assert_stdout "evpub: 'L' was rewritten in place while it was open for writing; appending to the rewritten log"
 	if [ -s pub.err ]; then
 		grep -v "^evpub: 'L' was rewritten in place while it was open for writing; appending to the rewritten log$" pub.err >other.err || true
 		cat other.err
@@ -367,6 +388,8 @@ want.json"
 	# every acknowledged event is in the log now at L, once, and the
 	# old log has none that came after the swap
 	evtail --type Added --template '{id}' L >in-log
+	cut -d' ' -f2 f.ack >>acked
+	grep -q '^f-' acked
 	sort acked >a.sorted
 	sort in-log >l.sorted
 	cmp a.sorted l.sorted
