@@ -99,7 +99,7 @@ static const char usage_long[] =
 	"PATH is a dotted path into the input line, such as repo.name.\n"
 	"Durations take ms, s, m or h.  Exit status: 0 ok, 1 runtime failure,\n"
 	"64 usage, 65 bad input, 66 missing log or input, 69 librdkafka not\n"
-	"loadable, 74 I/O error, 75 version conflict or LOG rewritten in place.\n"
+	"loadable, 74 I/O error, 75 version conflict or LOG replaced by a non-log.\n"
 	"See evpub(1).\n";
 
 enum {

@@ -480,6 +480,15 @@ struct ev_writer_opts {
 	int unlinked;
 };
 
+/*
+ * Open a writer on log, which stays the caller's and must outlive the
+ * writer.  When a rewrite in place swaps another log in at log's path
+ * (ev_rewrite(), evlog(5) Writers), the writer follows the path: it opens
+ * the log there itself, resolves and appends there what it had not
+ * appended yet, and closes that log in ev_writer_close().  Acks from then
+ * on carry the new log's offsets.  A path that names no log it can open
+ * fails the writer with EV_EAGAIN.
+ */
 int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 		   const struct ev_writer_opts *opts, struct ev_error *err);
 /*

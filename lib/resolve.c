@@ -50,9 +50,25 @@ void ev_writer_restore_touched(struct ev_writer *w, const uint64_t *saved,
 	}
 }
 
-/* Has this writer met stream h before?  Marks it met. */
-static int first_touch(struct ev_writer *w, uint64_t h)
+/* Is stream h in the table of streams met? */
+static int touched_has(const struct ev_writer *w, uint64_t h)
 {
+	size_t j, cap = w->touched_cap;
+
+	if (cap == 0)
+		return 0;
+	for (j = h & (cap - 1); w->touched[j] != 0; j = (j + 1) & (cap - 1))
+		if (w->touched[j] == h)
+			return 1;
+	return 0;
+}
+
+/* Has this writer met stream h (name[0..n)) before?  Marks it met, and
+ * keeps its name for ev_writer_recheck_touched(). */
+static int first_touch(struct ev_writer *w, uint64_t h, const char *name,
+		       size_t n)
+{
+	uint8_t e[12];
 	size_t j, cap;
 
 	if ((w->touched_n + 1) * 2 > w->touched_cap) {
@@ -78,9 +94,99 @@ static int first_touch(struct ev_writer *w, uint64_t h)
 	for (j = h & (cap - 1); w->touched[j] != 0; j = (j + 1) & (cap - 1))
 		if (w->touched[j] == h)
 			return 0;
+	ev_put64(e, h);
+	ev_put32(e + 8, (uint32_t)n);
+	if (ev_buf_append(&w->touched_names, e, sizeof(e)) != 0 ||
+	    ev_buf_append(&w->touched_names, name, n) != 0)
+		return -1;
 	w->touched[j] = h;
 	w->touched_n++;
 	return 1;
+}
+
+/*
+ * The writer has just followed a rewrite in place to the log now at its
+ * path (evlog(5) Writers), and loaded that log's state into w->st; old
+ * is the old log's state as the swap left it, or NULL when it could not
+ * be read.  A stream whose expectation this writer checked stays checked
+ * if the new log has it as the old one had it: existing or not, at the
+ * same version.  One that the rewrite changed (events of it dropped,
+ * split or moved) is met afresh: with an expected version or no stream
+ * expected, its next event is a conflict (the versions this writer
+ * counted on are not the new log's; stale_version()); with the stream
+ * expected to exist, that is checked again against the new log.
+ * 0, or -1 out of memory.
+ */
+int ev_writer_recheck_touched(struct ev_writer *w, struct ev_state *old)
+{
+	struct ev_buf kept = {0};
+	const uint8_t *p = w->touched_names.p;
+	const uint8_t *end = p + w->touched_names.len;
+	struct ev_sref a, b;
+	uint8_t v[8];
+	uint64_t h;
+	uint32_t n;
+	int r = 0, same;
+
+	while (r == 0 && end - p >= 12) {
+		const char *name = (const char *)p + 12;
+		h = ev_get64(p);
+		n = ev_get32(p + 8);
+		if ((size_t)(end - p - 12) < n)
+			break;
+		/* the names of streams still met (a resolve that started
+		 * over may have forgotten some) */
+		if (touched_has(w, h) && old != NULL) {
+			same = ev_state_stream_h(old, name, n, h, &a) ==
+				       ev_state_stream_h(w->st, name, n, h,
+							 &b) &&
+			       a.last_version == b.last_version;
+			if (same)
+				r = ev_buf_append(&kept, p, 12 + (size_t)n);
+			else if (w->o.expect != EV_EXPECT_EXISTS) {
+				ev_put64(v, a.last_version);
+				if (ev_buf_append(&w->stale, v, 8) != 0 ||
+				    ev_buf_append(&w->stale, p, 12 + (size_t)n))
+					r = -1;
+			}
+		}
+		p += 12 + (size_t)n;
+	}
+	if (w->touched_cap > 0)
+		memset(w->touched, 0, w->touched_cap * sizeof(*w->touched));
+	w->touched_n = 0;
+	w->touched_names.len = 0;
+	for (p = kept.p, end = p + kept.len; r == 0 && p < end;
+	     p += 12 + (size_t)n) {
+		h = ev_get64(p);
+		n = ev_get32(p + 8);
+		if (!touched_has(w, h) &&
+		    first_touch(w, h, (const char *)p + 12, n) < 0)
+			r = -1;
+	}
+	ev_buf_free(&kept);
+	return r;
+}
+
+/* A stream met before a rewrite in place changed it: 1 with the version
+ * the old log had it at, 0 not one. */
+static int stale_version(const struct ev_writer *w, uint64_t h,
+			 const struct ev_str *name, uint64_t *version)
+{
+	const uint8_t *p = w->stale.p, *end = p + w->stale.len;
+	uint32_t n;
+
+	for (; end - p >= 20; p += 20 + (size_t)n) {
+		n = ev_get32(p + 16);
+		if ((size_t)(end - p - 20) < n)
+			break;
+		if (ev_get64(p + 8) == h && n == name->n &&
+		    memcmp(p + 20, name->p, n) == 0) {
+			*version = ev_get64(p);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* Is the event at offset off (before this group) the one with this id?
@@ -428,9 +534,20 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 			last_off = ref.last_offset;
 			r = w->o.expect == EV_EXPECT_ANY
 				    ? 0
-				    : first_touch(w, ri->sh);
+				    : first_touch(w, ri->sh, ev->stream.p,
+						  ev->stream.n);
 			if (r < 0)
 				return ev_seterr(err, EV_ERR, "out of memory");
+			if (r == 1 && w->stale.len > 0 &&
+			    stale_version(w, ri->sh, &ev->stream, &want_v))
+				return conflict(
+					w, b, i, err,
+					"stream '%s' is at version %llu, "
+					"expected %llu (a rewrite in place "
+					"renumbered it)",
+					qname(&ev->stream, nb, sizeof(nb)),
+					(unsigned long long)last_v,
+					(unsigned long long)want_v);
 			if (r == 1 && w->o.expect == EV_EXPECT_NONE &&
 			    ref.exists)
 				return conflict(

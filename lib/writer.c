@@ -11,6 +11,8 @@
  * is durable once written and fdatasync'ed; only then is the head moved
  * and the batch reported.  A failed write or sync is not retried: the
  * segment is cut back to the last durable end and the writer fails.
+ * A log swapped away by a rewrite in place is followed to the log now at
+ * its path (follow()).
  *
  * With opts.threaded, batches are resolved, compressed and written on a
  * second thread while the caller keeps encoding; a bounded queue keeps
@@ -37,33 +39,146 @@ static void unlock_log(struct ev_writer *w)
 	flock(w->lock_fd, LOCK_UN);
 }
 
-/*
- * Is the directory this writer holds still the one its path names?  A
- * rewrite in place swaps a new log in by rename, under the old log's
- * lock (evlog(5) Writers): a writer that opened the old log must not
- * go on appending to it once it has been put aside.
- */
-static int swapped(struct ev_writer *w, struct ev_error *err)
+/* Does log's path still name the directory log holds (by device and
+ * inode)?  1 another or nothing, 0 yes or cannot tell. */
+static int moved(const struct ev_log *log)
 {
 	struct stat held, named;
-	const char *path = w->log->path;
 
-	if (fstat(w->log->dirfd, &held) != 0)
+	if (fstat(log->dirfd, &held) != 0)
 		return 0;
-	if (stat(path, &named) == 0) {
-		if (named.st_dev == held.st_dev && named.st_ino == held.st_ino)
-			return 0;
-	} else if (errno != ENOENT && errno != ENOTDIR) {
-		return 0; /* cannot tell */
+	if (stat(log->path, &named) == 0)
+		return named.st_dev != held.st_dev ||
+		       named.st_ino != held.st_ino;
+	return errno == ENOENT || errno == ENOTDIR;
+}
+
+/*
+ * The log's path names another directory than the one this writer holds
+ * the lock of: a rewrite in place swapped a new log in by rename, under
+ * the old log's lock (evlog(5) Writers), and put the old one aside, where
+ * nothing more must be appended.  Follow the path: open the log there,
+ * take its lock, and load what ev_writer_open() would (the tail, checked;
+ * the stream state, when expectations were checked), so that what this
+ * writer has not appended yet goes to the new log, resolved against it.
+ * The old log's lock is held on entry; on return, the new log's is, or
+ * none after an error.  What the old log holds of this writer's batches
+ * the rewrite copied under the lock: they are in the new log.
+ */
+static int follow(struct ev_writer *w, struct ev_error *err)
+{
+	struct ev_log *old = w->log, *prev = w->own_log, *nl = NULL;
+	struct ev_state *old_st = NULL;
+	struct ev_head h;
+	struct ev_error e;
+	int lfd = -1, hfd = -1, tries, r;
+
+	/* the streams whose expectation was checked: their versions in the
+	 * old log as the swap left it, to compare with the new log's */
+	if (w->st != NULL && w->touched_n > 0 &&
+	    ev_head_read(old->dirfd, &h) == 0 &&
+	    ev_state_catch_up(w->st, h.next, &e) == 0) {
+		old_st = w->st;
+		w->st = NULL;
 	}
+	ev_writer_state_drop(w);
+	unlock_log(w);
+	for (tries = 0;; tries++) {
+		if (tries == 10) {
+			ev_seterr(&e, EV_EAGAIN,
+				  "it was replaced again each "
+				  "time this writer opened it");
+			goto gone;
+		}
+		if (ev_log_open(&nl, old->path, &e) != 0)
+			goto gone;
+		lfd = ev_openat(nl->dirfd, "lock", O_RDWR | O_CREAT, 0644);
+		if (lfd >= 0)
+			hfd = ev_openat(nl->dirfd, "head", O_RDWR | O_CREAT,
+					0644);
+		if (lfd < 0 || hfd < 0) {
+			ev_seterr_errno(&e, EV_EIO, errno,
+					"cannot open '%s/%s' for writing",
+					nl->path, lfd < 0 ? "lock" : "head");
+			goto gone;
+		}
+		while (flock(lfd, LOCK_EX) != 0) {
+			if (errno != EINTR) {
+				ev_seterr_errno(&e, EV_EIO, errno,
+						"cannot lock '%s/lock'",
+						nl->path);
+				goto gone;
+			}
+		}
+		if (!moved(nl))
+			break;
+		/* rewritten again meanwhile: the log there now */
+		close(lfd);
+		close(hfd);
+		ev_log_close(nl);
+		nl = NULL;
+		lfd = hfd = -1;
+	}
+	/* the old log's files go, the new one's come */
+	ev_reader_free(w->dup_rd);
+	w->dup_rd = NULL;
+	ev_cixw_free(w->cix); /* a cache: readers index what it lacks */
+	w->cix = NULL;
+	ev_writer_close_segment(w);
+	close(w->lock_fd);
+	close(w->head_fd);
+	w->lock_fd = lfd;
+	w->head_fd = hfd;
+	nl->notice = old->notice;
+	nl->notice_ctx = old->notice_ctx;
+	w->log = w->own_log = nl;
+	memset(&w->head, 0, sizeof(w->head));
+	memset(w->head_raw, 0, sizeof(w->head_raw));
+	w->have_tail = w->open_checked = w->state_whole = 0;
+	w->shared = 1; /* the rewrite wrote what is there */
+	w->level = nl->cfg.level;
+	w->sync = w->o.sync_set ? w->o.sync : nl->cfg.sync;
+	if (nl->cfg.correlation_index)
+		w->cix = ev_cixw_new(nl);
+	r = ev_writer_tail_sync(w, err);
+	if (r == 0)
+		r = ev_writer_check_head(w, err);
+	if (r == 0)
+		w->open_checked = 1;
+	if (r == 0 && w->touched_n > 0 && !w->verbatim &&
+	    (r = ev_writer_state_sync(w, err)) == 0 &&
+	    ev_writer_recheck_touched(w, old_st) != 0)
+		r = ev_seterr(err, EV_ERR, "out of memory");
+	ev_state_free(old_st);
+	ev_log_close(prev); /* a log this writer followed before */
+	if (r != 0) {
+		unlock_log(w);
+		return r;
+	}
+	ev_writer_notice(w,
+			 "'%s' was rewritten in place while it was open for "
+			 "writing; appending to the rewritten log",
+			 nl->path);
+	return 0;
+gone:
+	if (lfd >= 0)
+		close(lfd);
+	if (hfd >= 0)
+		close(hfd);
+	ev_log_close(nl);
+	ev_state_free(old_st);
 	ev_seterr(err, EV_EAGAIN,
 		  "'%s' was replaced by another log while it was open for "
 		  "writing (a rewrite in place); nothing more was appended",
-		  path);
-	ev_sethint(err, "open '%s' again to append to the log there now", path);
-	return 1;
+		  old->path);
+	ev_sethint(err, "cannot append to what is at '%s' now: %s", old->path,
+		   e.msg);
+	return EV_EAGAIN;
 }
 
+/* Take the lock, following the log's path to the log there now when a
+ * rewrite in place swapped it (follow()).  0 with the lock held, or the
+ * error without it. */
 static int lock_log(struct ev_writer *w, struct ev_error *err)
 {
 	while (flock(w->lock_fd, LOCK_EX) != 0) {
@@ -72,10 +187,8 @@ static int lock_log(struct ev_writer *w, struct ev_error *err)
 					       "cannot lock '%s/lock'",
 					       w->log->path);
 	}
-	if (swapped(w, err)) {
-		unlock_log(w);
-		return err->code;
-	}
+	if (moved(w->log))
+		return follow(w, err);
 	return 0;
 }
 
@@ -1017,9 +1130,10 @@ int ev_writer_open(struct ev_writer **out, struct ev_log *log,
 		goto fail;
 	w->open_checked = 1;
 	/* 'correlation-index on': the entries of what we append, collected
-	 * as we append it (without memory, readers index it instead) */
-	if (log->cfg.correlation_index)
-		w->cix = ev_cixw_new(log);
+	 * as we append it (without memory, readers index it instead); the
+	 * log is another if the lock followed a rewrite in place */
+	if (w->cix == NULL && w->log->cfg.correlation_index)
+		w->cix = ev_cixw_new(w->log);
 	if (w->o.threaded) {
 		if (pthread_create(&w->thr, NULL, writer_thread, w) != 0) {
 			r = ev_seterr(err, EV_ERR,
@@ -1245,21 +1359,32 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 		 * that a cut or trim since our last batch is seen, and a gap
 		 * (a repair that leaves the head as it was) too: the epoch
 		 * is read whether or not the head moved */
-		if (lock_log(w, &e4) == 0) {
+		int fl;
+		do
+			fl = flock(w->lock_fd, LOCK_EX);
+		while (fl != 0 && errno == EINTR);
+		if (fl != 0) {
+			ev_seterr_errno(&e4, EV_EIO, errno,
+					"cannot lock '%s/lock'", w->log->path);
+			ev_writer_notice(w, "%s", e4.msg);
+		} else if (!moved(w->log)) {
 			w->head_moved = 1;
 			if (ev_writer_tail_sync(w, &e4) != 0 ||
 			    ev_writer_state_sync(w, &e4) != 0 ||
 			    ev_state_snapshot(w->st, &e4) != 0)
 				ev_writer_notice(w, "%s", e4.msg);
-			unlock_log(w);
-		} else {
-			ev_writer_notice(w, "%s", e4.msg);
 		}
+		/* else rewritten in place since our last batch: this state
+		 * is the old log's, which nobody appends to any more */
+		if (fl == 0)
+			unlock_log(w);
 	}
 	ev_state_free(w->st);
 	ev_reader_free(w->dup_rd);
 	free(w->gids);
 	free(w->touched);
+	ev_buf_free(&w->touched_names);
+	ev_buf_free(&w->stale);
 	ev_buf_free(&w->tmp);
 	ev_writer_close_segment(w);
 	if (w->lock_fd >= 0)
@@ -1281,6 +1406,7 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv_work);
 	pthread_cond_destroy(&w->cv_done);
+	ev_log_close(w->own_log);
 	free(w);
 	return r;
 }

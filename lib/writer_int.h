@@ -63,7 +63,11 @@ struct gid {
 };
 
 struct ev_writer {
-	struct ev_log *log;
+	struct ev_log *log; /* the caller's, or own_log */
+	/* the log this writer opened itself when it followed a rewrite in
+	 * place to the log now at the path (evlog(5) Writers), or NULL;
+	 * closed with the writer */
+	struct ev_log *own_log;
 	struct ev_writer_opts o;
 	struct ev_cixw *cix; /* the correlation index's entries, or NULL */
 	enum ev_sync sync;
@@ -110,6 +114,12 @@ struct ev_writer {
 			     * snapshots whole, checked first */
 	uint64_t *touched;  /* hashes of streams checked (expect) */
 	size_t touched_n, touched_cap;
+	/* and their names, as they were met: hash u64, length u32, name
+	 * (ev_writer_recheck_touched()) */
+	struct ev_buf touched_names;
+	/* streams met before a rewrite in place changed them: the version
+	 * the old log had, then as in touched_names */
+	struct ev_buf stale;
 	struct ev_buf tmp;
 
 	/* the compression helper (threaded): it and the writer thread take
@@ -178,5 +188,9 @@ void ev_writer_state_drop(struct ev_writer *w);
 int ev_writer_save_touched(struct ev_writer *w, uint64_t **out, size_t *n);
 void ev_writer_restore_touched(struct ev_writer *w, const uint64_t *saved,
 			       size_t n);
+/* After following a rewrite in place, with w->st the new log's and old
+ * the old log's (NULL: unknown): forget the streams checked whose
+ * version the rewrite changed.  0, or -1 out of memory. */
+int ev_writer_recheck_touched(struct ev_writer *w, struct ev_state *old);
 
 #endif

@@ -44,7 +44,7 @@ evreplay: use --renumber to give them the versions that follow in 'b.evlog'"
 	assert_status 0
 	assert_stdout_contains "Exit status: 0 ok, 1 runtime failure,
 64 usage, 65 bad input, 66 missing log or input, 69 librdkafka not
-loadable, 74 I/O error, 75 version conflict or LOG rewritten in place."
+loadable, 74 I/O error, 75 version conflict or LOG replaced by a non-log."
 	run --separate-stderr evtail --help
 	assert_status 0
 	assert_stdout_contains "66 missing log or upcaster set, 69 a library it

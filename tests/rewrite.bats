@@ -4,7 +4,8 @@
 # keys, meta, data, offsets, versions, the log id, groups, the log's
 # settings) and when; drops and splits (renumbered streams, the offset
 # map, groups left behind); --in-place with its old log kept, writers
-# appending meanwhile, and writers that had the old log open; a kill
+# appending meanwhile, and writers that had the old log open (they follow
+# the path to the new log, their expectations checked again); a kill
 # between the steps of the swap; leftovers of an interrupted run; and
 # every usage and input error.  tests/rewrite-crash.bats kills rewrites
 # at random moments.
@@ -20,10 +21,10 @@ usage_err() {
 }
 
 local_teardown() {
-	if [ -n "${BG:-}" ]; then
-		kill "$BG" 2>/dev/null || true
-		wait "$BG" 2>/dev/null || true
-	fi
+	for p in ${BG:-} ${BG2:-}; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 }
 
 # An upcaster that changes every OrderPlaced (evgen's are at versions 1
@@ -36,6 +37,23 @@ keep_set() {
 	from 2
 	  rename data.amount data.total
 	EOF
+}
+
+# pub_fifo ARGS...: evpub ARGS... L in the background ($BG), reading
+# what is written to fd 5, its output in pub.out and pub.err
+pub_fifo() {
+	mkfifo in
+	evpub "$@" L <in >pub.out 2>pub.err &
+	BG=$!
+	exec 5>in
+}
+
+# pub_done: the end of its input; its exit status in $st
+pub_done() {
+	exec 5>&-
+	st=0
+	wait "$BG" || st=$?
+	BG=
 }
 
 # A log whose events are dropped and split: o-1 loses a Noise and has a
@@ -311,7 +329,7 @@ want.json"
 	[ "$(ls -d L.pre-rewrite-* | wc -l)" -eq 2 ]
 }
 
-@test "rewrite --in-place: what a writer appends while it runs is in the new log, or the writer failed clearly" {
+@test "rewrite --in-place: what writers append while it runs and after is in the new log, once" {
 	evgen 50000 --seed 9 >big.ndjson
 	evpub -c L <big.ndjson
 	: >acked
@@ -321,60 +339,166 @@ want.json"
 			i=$((i + 1))
 			if evpub L Added "n:=$i" --id "w-$i" 2>>pub.err; then
 				echo "w-$i" >>acked
+			else
+				echo "w-$i failed" >>pub.err
 			fi
 		done
 	) &
 	BG=$!
-	wait_for '[ -s acked ]' 20 "the writer's first event"
+	# and one writer all along, which has the old log open at the swap
+	(
+		i=0
+		while [ ! -e stop ]; do
+			i=$((i + 1))
+			echo "{\"id\":\"f-$i\",\"type\":\"Added\"}"
+			sleep 0.01
+		done
+	) | evpub --batch-events 1 --ack L >f.ack 2>f.err &
+	BG2=$!
+	wait_for '[ -s acked ]' 20 "the writers' first events"
+	wait_for "evtail --type Added --template '{id}' L | grep -q '^f-'" 20 \
+		"the writers' first events"
 	run --separate-stderr evreplay --rewrite --in-place L
 	echo "$stderr"
 	assert_status 0
 	# how many came in while it ran, for the record
 	echo "# $(grep -o '[0-9,]* events\{0,1\} appended while it ran' <<<"$stderr" ||
 		echo "none appended while it ran")" >&3
+	# a few more after the swap
+	n=$(wc -l <acked)
+	wait_for "[ \$(wc -l <acked) -ge $((n + 3)) ]" 20 "writes after the swap"
+	n=$(evtail -o count L)
+	wait_for "[ \$(evtail -o count L) -ge $((n + 3)) ]" 20 "writes after the swap"
 	touch stop
 	wait "$BG"
 	BG=
-	# every acknowledged event is in the log now at L, once
-	evtail --type Added --template '{id}' L >in-log
-	sort acked >a.sorted
-	sort in-log >l.sorted
-	comm -23 a.sorted l.sorted >missing
-	[ ! -s missing ]
-	[ "$(sort in-log | uniq -d | wc -l)" -eq 0 ]
-	# a writer that fails says why
+	st=0
+	wait "$BG2" || st=$?
+	BG2=
+	# no writer failed; those that had opened the old log said they
+	# followed it, the one all along among them
+	[ "$st" -eq 0 ]
+	run cat f.err
+	assert_stdout "evpub: 'L' was rewritten in place while it was open for writing; appending to the rewritten log"
 	if [ -s pub.err ]; then
-		grep -v "was replaced by another log while it was open for writing" pub.err |
-			grep -v "open 'L' again" >other.err || true
+		grep -v "^evpub: 'L' was rewritten in place while it was open for writing; appending to the rewritten log$" pub.err >other.err || true
+		cat other.err
 		[ ! -s other.err ]
 	fi
+	# every acknowledged event is in the log now at L, once, and the
+	# old log has none that came after the swap
+	evtail --type Added --template '{id}' L >in-log
+	cut -d' ' -f2 f.ack >>acked
+	grep -q '^f-' acked
+	sort acked >a.sorted
+	sort in-log >l.sorted
+	cmp a.sorted l.sorted
+	[ "$(sort in-log | uniq -d | wc -l)" -eq 0 ]
+	pre=$(ls -d L.pre-rewrite-*)
+	evtail --type Added --template '{id}' "$pre" >in-old
+	[ "$(wc -l <in-old)" -lt "$(wc -l <in-log)" ]
+	[ "$(head -n "$(wc -l <in-old)" in-log)" = "$(cat in-old)" ]
 	evctl verify L
-	[ "$(wc -l <in-log)" -ge 1 ]
+	evctl verify "$pre"
 }
 
-@test "rewrite --in-place: a writer that opened the old log fails at its next batch, appending nothing to it" {
+@test "rewrite --in-place: a writer that opened the old log appends its next batch to the new log" {
 	make_log L 10
-	mkfifo in
-	evpub --batch-events 1 L <in 2>pub.err &
-	BG=$!
-	exec 5>in
+	pub_fifo --batch-events 1
 	echo '{"id":"x1","type":"Before"}' >&5
 	wait_for '[ "$(evtail -o count L)" = 11 ]' 10 "the first event"
 	run --separate-stderr evreplay --rewrite --in-place L
 	assert_status 0
 	pre=$(ls -d L.pre-rewrite-*)
 	echo '{"id":"x2","type":"After"}' >&5
-	exec 5>&-
-	st=0
-	wait "$BG" || st=$?
-	BG=
+	echo '{"id":"x1","type":"Before"}' >&5
+	pub_done
+	[ "$st" -eq 0 ]
+	run cat pub.out
+	assert_stdout ""
+	run cat pub.err
+	assert_stdout "evpub: 'L' was rewritten in place while it was open for writing; appending to the rewritten log
+evpub: 2 appended, 1 duplicate"
+	# the old log as the swap left it; the new one has each event once
+	[ "$(evtail -o count "$pre")" = 11 ]
+	[ "$(evtail -n 1 --template '{id}' "$pre")" = x1 ]
+	run evtail --template '{offset} {id} {type}' L
+	assert_status 0
+	[ "$(tail -n 2 <<<"$output")" = "10 x1 Before
+11 x2 After" ]
+	[ "$(evtail -o count L)" = 12 ]
+}
+
+# evpub --expect-version VERSION, opened on the old log and appending
+# after the swap: checked against the new log, by its versions.
+expect_after_swap() { # STREAM VERSION
+	drop_split_log
+	pub_fifo --expect-version "$2"
+	echo '{"id":"c1","type":"More","stream":"'"$1"'"}' >&5
+	# its writer has the log open (it holds L/head), its event waits
+	# for the end of the input
+	wait_for 'ls -l "/proc/$BG/fd" 2>/dev/null | grep -q "/L/head$"' 10 \
+		"evpub to open the log"
+	run --separate-stderr evreplay --rewrite --upcast ds.upcast --in-place L
+	assert_status 0
+	pub_done
+}
+
+@test "rewrite --in-place: an exact expected version is checked against the new log, where the rewrite renumbered the stream" {
+	expect_after_swap o-1 4
+	[ "$st" -eq 75 ]
+	run cat pub.err
+	assert_stdout "evpub: 'L' was rewritten in place while it was open for writing; appending to the rewritten log
+evpub: stdin:1: stream 'o-1' is at version 5, expected 4
+evpub: 0 events appended; stopped at line 1"
+	[ "$(evtail -o count L)" = 7 ]
+	rm -rf L L.pre-rewrite-* L.offsets pub.out pub.err in
+	# o-2, which the rewrite kept as it was
+	expect_after_swap o-2 2
+	[ "$st" -eq 0 ]
+	[ "$(evtail --stream o-2 --template '{version} {id}' L | tr '\n' ' ')" = "1 a4 2 a7 3 c1 " ]
+}
+
+@test "rewrite --in-place: a writer's stream checked before the swap goes on if the rewrite kept it, and its next event is a conflict if it renumbered it" {
+	drop_split_log
+	pub_fifo --batch-events 1 --expect-version none
+	echo '{"id":"c1","type":"More","stream":"n-1"}' >&5
+	echo '{"id":"c2","type":"Noise","stream":"n-2"}' >&5
+	echo '{"id":"c3","type":"More","stream":"n-2"}' >&5
+	wait_for '[ "$(evtail -o count L)" = 10 ]' 10 "the first events"
+	# the rewrite drops c2: n-2 goes from version 2 to 1
+	run --separate-stderr evreplay --rewrite --upcast ds.upcast --in-place L
+	assert_status 0
+	echo '{"id":"c4","type":"More","stream":"n-1"}' >&5
+	echo '{"id":"c5","type":"More","stream":"n-2"}' >&5
+	echo '{"id":"c6","type":"More","stream":"n-1"}' >&5
+	pub_done
+	[ "$st" -eq 75 ]
+	run cat pub.err
+	assert_stdout "evpub: 'L' was rewritten in place while it was open for writing; appending to the rewritten log
+evpub: stdin:5: stream 'n-2' is at version 1, expected 2 (a rewrite in place renumbered it)
+evpub: 4 events appended; stopped at line 5"
+	[ "$(evtail --stream n-1 --template '{version} {id}' L | tr '\n' ' ')" = "1 c1 2 c4 " ]
+	[ "$(evtail --stream n-2 --template '{version} {id}' L | tr '\n' ' ')" = "1 c3 " ]
+	pre=$(ls -d L.pre-rewrite-*)
+	[ "$(evtail -o count "$pre")" = 10 ]
+}
+
+@test "rewrite --in-place: a writer whose log's path names no log any more fails, appending nothing" {
+	make_log L 10
+	pub_fifo --batch-events 1
+	echo '{"id":"x1","type":"Before"}' >&5
+	wait_for '[ "$(evtail -o count L)" = 11 ]' 10 "the first event"
+	mv L L.moved
+	mkdir L
+	echo '{"id":"x2","type":"After"}' >&5
+	pub_done
 	[ "$st" -eq 75 ]
 	run cat pub.err
 	assert_stdout "evpub: 'L' was replaced by another log while it was open for writing (a rewrite in place); nothing more was appended
-evpub: open 'L' again to append to the log there now
+evpub: cannot append to what is at 'L' now: 'L' is not an evlog log (no meta file)
 evpub: 1 event appended; stopped at line 2"
-	[ "$(evtail -o count "$pre")" = 11 ]
-	[ "$(evtail -o count L)" = 11 ]
+	[ "$(evtail -o count L.moved)" = 11 ]
 }
 
 @test "rewrite --in-place: killed between the steps of the swap, a rerun finishes it or starts over" {

@@ -4,7 +4,7 @@
  * a stream and write the offset map; the statuses of a target that
  * exists or is the source, and of a stop; a swap that a crash cut short,
  * finished by the next run from its marker; and a writer that finds its
- * log swapped away.
+ * log swapped away, and follows its path to the log there now.
  */
 #include <sys/stat.h>
 
@@ -231,42 +231,246 @@ static void test_marker_finishes_a_swap(void **state)
 	elog_free(&a);
 }
 
-/* A writer that opened a log that was then swapped away appends nothing
- * more to it. */
-static void test_writer_sees_its_log_swapped(void **state)
+/* What a writer reported durable: "OFFSET ID" or "OFFSET ID dup" lines. */
+static void on_acks(void *ctx, const struct ev_ack *a, size_t n)
 {
-	struct elog a;
-	struct ev_writer *w;
-	struct ev_writer_opts wo;
-	struct ev_error err;
-	char aside[4300];
-	static const char rec[] = "{\"type\":\"Late\"}";
+	struct ev_buf *b = ctx;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(ev_buf_printf(b, "%llu %.*s%s\n",
+					       (unsigned long long)a[i].offset,
+					       (int)a[i].id_n, a[i].id,
+					       a[i].duplicate ? " dup" : ""),
+				 0);
+}
+
+/* Add the NDJSON line to w, as evpub does. */
+static int add_line(struct ev_writer *w, const char *line, struct ev_error *err)
+{
 	struct ev_parse_opts po;
 	struct ev_parser *ps;
 	const uint8_t *p;
 	size_t n;
 	ev_time_t t;
+	int r;
 
-	(void)state;
-	elog_create(&a, 0);
-	elog_append(&a, lines, 2);
-	memset(&wo, 0, sizeof(wo));
-	assert_int_equal(ev_writer_open(&w, a.log, &wo, &err), 0);
-	snprintf(aside, sizeof(aside), "%s/aside", a.dir);
-	assert_int_equal(rename(a.path, aside), 0);
-	assert_int_equal(ev_log_create(a.path, NULL, &err), 0);
 	memset(&po, 0, sizeof(po));
 	ps = ev_parser_new(&po);
-	assert_int_equal(ev_parser_line(ps, rec, strlen(rec), EV_TIME_NONE,
-					&err),
+	assert_non_null(ps);
+	assert_int_equal(ev_parser_line(ps, line, strlen(line), EV_TIME_NONE,
+					err),
 			 1);
 	ev_parser_record(ps, 0, &p, &n, &t);
-	assert_int_equal(ev_writer_add(w, p, n, t, &err), 0);
-	assert_int_equal(ev_writer_flush(w, &err), EV_EAGAIN);
-	assert_non_null(strstr(err.msg, "was replaced by another log"));
-	ev_writer_close(w, NULL);
+	r = ev_writer_add(w, p, n, t, err);
 	ev_parser_free(ps);
-	elog_free(&a);
+	return r;
+}
+
+/* Rewrite the log of a in place, through upcaster spec (NULL: none). */
+static void rewrite_in_place(struct elog *a, const char *spec,
+			     struct ev_rewrite_result *res)
+{
+	struct ev_rewrite_opts o;
+	struct ev_upcaster *u = NULL;
+	struct ev_error err;
+	char path[4300];
+
+	memset(&o, 0, sizeof(o));
+	if (spec != NULL) {
+		snprintf(path, sizeof(path), "%s/up.upcast", a->dir);
+		assert_int_equal(unit_write_file(path, spec, strlen(spec)), 0);
+		assert_int_equal(ev_upcaster_load(&u, path, &err), 0);
+	}
+	o.source = a->path;
+	o.in_place = 1;
+	o.upcaster = u;
+	if (ev_rewrite(&o, res, &err) != 0)
+		fail_msg("ev_rewrite: %s", err.msg);
+	ev_upcaster_free(u);
+}
+
+/*
+ * A writer that appended to a log before a rewrite in place swapped a
+ * new log in, and appends again after: it follows the path to the new
+ * log, and what it appends next is there, numbered and deduplicated
+ * against it (its earlier event, which the rewrite copied, and another
+ * that the rewrite renumbered); the old log keeps what it had.
+ */
+static void test_writer_follows_a_rewrite_in_place(void **state)
+{
+	struct elog a;
+	struct ev_writer *w;
+	struct ev_writer_opts wo;
+	struct ev_rewrite_result res;
+	struct ev_error err;
+	struct ev_buf acks = {0}, b = {0};
+	int threaded;
+
+	(void)state;
+	for (threaded = 0; threaded < 2; threaded++) {
+		elog_create(&a, 0);
+		elog_append(&a, lines, 5);
+		memset(&wo, 0, sizeof(wo));
+		wo.threaded = threaded;
+		wo.on_durable = on_acks;
+		wo.ctx = &acks;
+		acks.len = 0;
+		assert_int_equal(ev_writer_open(&w, a.log, &wo, &err), 0);
+		assert_int_equal(add_line(w,
+					  "{\"id\":\"b1\",\"type\":\"T\","
+					  "\"stream\":\"o-2\"}",
+					  &err),
+				 0);
+		assert_int_equal(ev_writer_flush(w, &err), 0);
+		rewrite_in_place(&a, drop_split, &res);
+		assert_int_equal(res.offsets_kept, 0);
+		assert_int_equal(add_line(w,
+					  "{\"id\":\"b2\",\"type\":\"T\","
+					  "\"stream\":\"o-2\"}",
+					  &err),
+				 0);
+		assert_int_equal(add_line(w, "{\"id\":\"b1\",\"type\":\"T\"}",
+					  &err),
+				 0);
+		assert_int_equal(add_line(w, "{\"id\":\"a5\",\"type\":\"T\"}",
+					  &err),
+				 0);
+		assert_int_equal(ev_writer_close(w, &err), 0);
+		assert_int_equal(ev_buf_putc(&acks, '\0'), 0);
+		assert_string_equal((char *)acks.p, "5 b1\n"
+						    "7 b2\n"
+						    "6 b1 dup\n"
+						    "5 a5 dup\n");
+		ids(a.path, &b);
+		assert_string_equal((char *)b.p, "0 a1 1\n"
+						 "1 a3:1 2\n"
+						 "2 a3:2 3\n"
+						 "3 a3:3 4\n"
+						 "4 a4 1\n"
+						 "5 a5 5\n"
+						 "6 b1 2\n"
+						 "7 b2 3\n");
+		ids(res.old_path, &b);
+		assert_string_equal((char *)b.p, "0 a1 1\n"
+						 "1 a2 2\n"
+						 "2 a3 3\n"
+						 "3 a4 1\n"
+						 "4 a5 4\n"
+						 "5 b1 2\n");
+		ev_rewrite_result_free(&res);
+		elog_free(&a);
+	}
+	ev_buf_free(&acks);
+	ev_buf_free(&b);
+}
+
+/*
+ * A writer that checks an expected version: a stream it met before the
+ * swap goes on unchecked if the rewrite left it as it was, and its next
+ * event is a conflict if the rewrite renumbered it (the versions the
+ * writer counted on are not the new log's); nothing of it is appended.
+ */
+static void test_writer_expectation_after_a_rewrite(void **state)
+{
+	struct elog a;
+	struct ev_writer *w;
+	struct ev_writer_opts wo;
+	struct ev_rewrite_result res;
+	struct ev_error err;
+	struct ev_buf b = {0};
+	int renumber;
+
+	(void)state;
+	for (renumber = 0; renumber < 2; renumber++) {
+		elog_create(&a, 0);
+		elog_append(&a, lines, 5);
+		memset(&wo, 0, sizeof(wo));
+		wo.threaded = 1;
+		wo.expect = EV_EXPECT_VERSION;
+		wo.expect_version = 4;
+		assert_int_equal(ev_writer_open(&w, a.log, &wo, &err), 0);
+		assert_int_equal(add_line(w,
+					  "{\"id\":\"c1\",\"type\":\"T\","
+					  "\"stream\":\"o-1\"}",
+					  &err),
+				 0);
+		assert_int_equal(ev_writer_flush(w, &err), 0);
+		rewrite_in_place(&a, renumber ? drop_split : NULL, &res);
+		assert_int_equal(add_line(w,
+					  "{\"id\":\"c2\",\"type\":\"T\","
+					  "\"stream\":\"o-1\"}",
+					  &err),
+				 0);
+		if (!renumber) {
+			assert_int_equal(ev_writer_close(w, &err), 0);
+			ids(a.path, &b);
+			assert_non_null(strstr((char *)b.p, "5 c1 5\n"
+							    "6 c2 6\n"));
+		} else {
+			assert_int_equal(ev_writer_close(w, &err), EV_EAGAIN);
+			assert_string_equal(err.msg,
+					    "stream 'o-1' is at version 6, "
+					    "expected 5 (a rewrite in place "
+					    "renumbered it)");
+			ids(a.path, &b);
+			assert_null(strstr((char *)b.p, "c2"));
+			assert_non_null(strstr((char *)b.p, "6 c1 6\n"));
+		}
+		ev_rewrite_result_free(&res);
+		elog_free(&a);
+	}
+	ev_buf_free(&b);
+}
+
+/*
+ * A writer whose log was moved aside, with another log made at its path,
+ * appends to that one; with a directory that is not a log there, it
+ * appends nothing more, and says why.  The log moved aside keeps what it
+ * had.
+ */
+static void test_writer_follows_another_log_or_fails(void **state)
+{
+	struct elog a;
+	struct ev_writer *w;
+	struct ev_writer_opts wo;
+	struct ev_error err;
+	struct ev_buf b = {0};
+	char aside[4300];
+	int log;
+
+	(void)state;
+	for (log = 0; log < 2; log++) {
+		elog_create(&a, 0);
+		elog_append(&a, lines, 2);
+		memset(&wo, 0, sizeof(wo));
+		assert_int_equal(ev_writer_open(&w, a.log, &wo, &err), 0);
+		snprintf(aside, sizeof(aside), "%s/aside", a.dir);
+		assert_int_equal(rename(a.path, aside), 0);
+		if (log)
+			assert_int_equal(ev_log_create(a.path, NULL, &err), 0);
+		else
+			assert_int_equal(mkdir(a.path, 0755), 0);
+		assert_int_equal(add_line(w,
+					  "{\"id\":\"l1\",\"type\":\"Late\"}",
+					  &err),
+				 0);
+		if (log) {
+			assert_int_equal(ev_writer_close(w, &err), 0);
+			ids(a.path, &b);
+			assert_string_equal((char *)b.p, "0 l1 0\n");
+		} else {
+			assert_int_equal(ev_writer_close(w, &err), EV_EAGAIN);
+			assert_non_null(
+				strstr(err.msg, "was replaced by another log"));
+			assert_non_null(strstr(err.hint,
+					       "cannot append to what is at"));
+		}
+		ids(aside, &b);
+		assert_string_equal((char *)b.p, "0 a1 1\n1 a2 2\n");
+		elog_free(&a);
+	}
+	ev_buf_free(&b);
 }
 
 int main(void)
@@ -276,7 +480,9 @@ int main(void)
 		cmocka_unit_test(test_drop_and_split_renumber_and_map),
 		cmocka_unit_test(test_stop_leaves_nothing),
 		cmocka_unit_test(test_marker_finishes_a_swap),
-		cmocka_unit_test(test_writer_sees_its_log_swapped),
+		cmocka_unit_test(test_writer_follows_a_rewrite_in_place),
+		cmocka_unit_test(test_writer_expectation_after_a_rewrite),
+		cmocka_unit_test(test_writer_follows_another_log_or_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
