@@ -20,13 +20,15 @@
 #define BUF_HUGE (4u << 20)
 #define HUGE_PAGE (2u << 20)
 
-static void huge_hint(uint8_t *p, size_t cap)
+void ev_huge_hint(void *p, size_t cap)
 {
 #ifdef MADV_HUGEPAGE
-	uintptr_t lo =
-		((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
-	uintptr_t hi = ((uintptr_t)p + cap) & ~(uintptr_t)(HUGE_PAGE - 1);
+	uintptr_t lo, hi;
 
+	if (cap < BUF_HUGE)
+		return;
+	lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+	hi = ((uintptr_t)p + cap) & ~(uintptr_t)(HUGE_PAGE - 1);
 	if (hi > lo)
 		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
 #else
@@ -51,8 +53,7 @@ int ev_buf_reserve(struct ev_buf *b, size_t extra)
 	p = realloc(b->p, cap);
 	if (p == NULL)
 		return EV_ERR;
-	if (cap >= BUF_HUGE)
-		huge_hint(p, cap);
+	ev_huge_hint(p, cap);
 	b->p = p;
 	b->cap = cap;
 	return 0;

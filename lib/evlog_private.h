@@ -509,6 +509,9 @@ struct ev_fields {
 	 * characters in them again */
 	unsigned plain;
 };
+/* buf.c: a buffer of 4 MiB or more, just allocated, in transparent huge
+ * pages over its aligned inside where the system allows (a hint) */
+void ev_huge_hint(void *p, size_t cap);
 #define EV_PLAIN_TYPE 1u
 #define EV_PLAIN_ID 2u
 #define EV_PLAIN_STREAM 4u
