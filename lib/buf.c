@@ -5,8 +5,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "evlog_private.h"
+
+/*
+ * A buffer of BUF_HUGE bytes or more asks for transparent huge pages
+ * over its 2 MiB-aligned inside (a hint: the system may refuse).  Its
+ * pages are new to the process, and on a virtual machine each 4 KiB
+ * page's first touch can cost more than 10 microseconds: the snapshot
+ * of a writer's million ids (16 MB) took 4,000 such faults at the end
+ * of every bulk load, against 8 with huge pages.
+ */
+#define BUF_HUGE (4u << 20)
+#define HUGE_PAGE (2u << 20)
+
+void ev_huge_hint(void *p, size_t cap)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t lo, hi;
+
+	if (cap < BUF_HUGE)
+		return;
+	lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+	hi = ((uintptr_t)p + cap) & ~(uintptr_t)(HUGE_PAGE - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)cap;
+#endif
+}
 
 int ev_buf_reserve(struct ev_buf *b, size_t extra)
 {
@@ -24,6 +53,7 @@ int ev_buf_reserve(struct ev_buf *b, size_t extra)
 	p = realloc(b->p, cap);
 	if (p == NULL)
 		return EV_ERR;
+	ev_huge_hint(p, cap);
 	b->p = p;
 	b->cap = cap;
 	return 0;

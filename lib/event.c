@@ -83,9 +83,12 @@ int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 	if (f->type == NULL || f->type_n == 0)
 		return ev_seterr(err, EV_EDATA,
 				 "missing required field 'type'");
-	if (has_control(f->type, f->type_n) || has_control(f->id, f->id_n) ||
-	    has_control(f->stream, f->stream_n) ||
-	    has_control(f->key, f->key_n))
+	/* those the parser found printable ASCII are not looked at again */
+	if ((!(f->plain & EV_PLAIN_TYPE) && has_control(f->type, f->type_n)) ||
+	    (!(f->plain & EV_PLAIN_ID) && has_control(f->id, f->id_n)) ||
+	    (!(f->plain & EV_PLAIN_STREAM) &&
+	     has_control(f->stream, f->stream_n)) ||
+	    (!(f->plain & EV_PLAIN_KEY) && has_control(f->key, f->key_n)))
 		return ev_seterr(err, EV_EDATA,
 				 "field '%s' contains a control character",
 				 has_control(f->type, f->type_n) ? "type"

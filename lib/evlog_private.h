@@ -508,7 +508,18 @@ struct ev_fields {
 	size_t meta_n;
 	uint64_t prev; /* EV_NO_PREV when none */
 	int resolved;  /* as appended: no room kept for a version */
+	/* EV_PLAIN_* of the identifiers the caller's scan found to be
+	 * printable ASCII: ev_record_encode() need not look for control
+	 * characters in them again */
+	unsigned plain;
 };
+/* buf.c: a buffer of 4 MiB or more, just allocated, in transparent huge
+ * pages over its aligned inside where the system allows (a hint) */
+void ev_huge_hint(void *p, size_t cap);
+#define EV_PLAIN_TYPE 1u
+#define EV_PLAIN_ID 2u
+#define EV_PLAIN_STREAM 4u
+#define EV_PLAIN_KEY 8u
 void ev_fields_init(struct ev_fields *f);
 /* Encode a record (evlog(5) RECORDS); generates the id when absent.
  * now (the time of an event without one, and of a generated id) is
@@ -753,6 +764,37 @@ static inline const char *ev_scan_special(const char *p, const char *end)
 	while (p < end) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+			return p;
+		p++;
+	}
+	return end;
+}
+
+/* As ev_scan_special(), and DEL (0x7f) too: a string found whole by it
+ * is printable ASCII, without a control character. */
+static inline const char *ev_scan_plain(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+	const __m128i q = _mm_set1_epi8('"');
+	const __m128i bs = _mm_set1_epi8('\\');
+	const __m128i sp = _mm_set1_epi8(0x20);
+	const __m128i del = _mm_set1_epi8(0x7f);
+
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
+						      _mm_cmpeq_epi8(x, bs)),
+					 _mm_or_si128(_mm_cmplt_epi8(x, sp),
+						      _mm_cmpeq_epi8(x, del)));
+		int mask = _mm_movemask_epi8(m);
+		if (mask)
+			return p + __builtin_ctz((unsigned)mask);
+		p += 16;
+	}
+#endif
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
 			return p;
 		p++;
 	}

@@ -107,6 +107,7 @@ static int make_room(struct ev_input *in)
 	nb = realloc(in->buf, ncap);
 	if (nb == NULL)
 		return EV_ERR;
+	ev_huge_hint(nb, ncap);
 	in->buf = nb;
 	in->cap = ncap;
 	return 0;

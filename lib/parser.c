@@ -127,7 +127,8 @@ static inline const char *span_ptr(const struct ev_parser *ps,
 }
 
 /* The string at js->p (on its quote): in place when it has no escape, no
- * control and no non-ASCII byte (most do), else decoded into ps->b.strs */
+ * control, no DEL and no non-ASCII byte (most do), else decoded into
+ * ps->b.strs.  A string in place is printable ASCII (EV_PLAIN_*). */
 static int get_string(struct ev_parser *ps, struct ev_json *js, struct span *s)
 {
 	size_t before = ps->b.strs.len;
@@ -136,7 +137,7 @@ static int get_string(struct ev_parser *ps, struct ev_json *js, struct span *s)
 	s->off = before;
 	s->set = 1;
 	if (EV_LIKELY(js->p < js->end && *js->p == '"')) {
-		q = ev_scan_special(p, js->end);
+		q = ev_scan_plain(p, js->end);
 		if (EV_LIKELY(q < js->end && *q == '"')) {
 			s->p = p;
 			s->n = (size_t)(q - p);
@@ -575,6 +576,11 @@ done:
 	resolve(ps, &sp[F_ID], &f.id, &f.id_n);
 	resolve(ps, &sp[F_STREAM], &f.stream, &f.stream_n);
 	resolve(ps, &sp[F_KEY], &f.key, &f.key_n);
+	/* the identifiers read in place are printable ASCII */
+	f.plain = (sp[F_TYPE].p != NULL ? EV_PLAIN_TYPE : 0) |
+		  (sp[F_ID].p != NULL ? EV_PLAIN_ID : 0) |
+		  (sp[F_STREAM].p != NULL ? EV_PLAIN_STREAM : 0) |
+		  (sp[F_KEY].p != NULL ? EV_PLAIN_KEY : 0);
 	if (sp[F_DATA].set) {
 		/* an empty binary payload is data too: never a NULL pointer */
 		if (ev_buf_reserve(&ps->b.data, 1) != 0)

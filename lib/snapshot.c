@@ -420,197 +420,73 @@ static int snap_finish(struct ev_buf *b, int streams, uint64_t count,
 	return 0;
 }
 
-static int cmp_idrec(const void *a, const void *b)
-{
-	const struct idrec *x = a, *y = b;
-
-	if (x->h != y->h)
-		return x->h < y->h ? -1 : 1;
-	return (x->off > y->off) - (x->off < y->off);
-}
-
 /*
- * Sort by (hash, offset or slot).  Hashes are uniform, so one pass puts each
- * id in the bucket of its top 16 bits (a million ids make about 15 to a
- * bucket), and an insertion sort orders each bucket: a tenth of what
- * qsort takes, and a third of a four-pass radix sort, at the end of
- * every bulk load.
+ * Tables in probe order.  A state table puts an entry of hash h first at
+ * slot ev_home(h), the hash's top bits, and linear probing moves it only
+ * a few slots on, or round to the start of the table: read slot by slot,
+ * the entries come nearly sorted by hash.  One pass gives them sorted by
+ * (hash, offset or slot), each entry moved back past the few that came
+ * before it out of order: those of the cluster at the start of the table
+ * whose home is there come first, those that wrapped round from the end
+ * of the table last.  An order the table does not have (hostile hashes)
+ * costs time, never the result.
  */
-static int sort_hashed(struct idrec *v, size_t m)
+static inline void put_sorted(struct idrec *v, size_t m, uint64_t h,
+			      uint64_t off)
 {
-	struct idrec *tmp;
-	size_t *at, i, j, k, lo;
-
-	if (m < 4096) {
-		qsort(v, m, sizeof(*v), cmp_idrec);
-		return 0;
+	while (m > 0 &&
+	       (v[m - 1].h > h || (v[m - 1].h == h && v[m - 1].off > off))) {
+		v[m] = v[m - 1];
+		m--;
 	}
-	tmp = malloc(m * sizeof(*tmp));
-	at = calloc(65537, sizeof(*at));
-	if (tmp == NULL || at == NULL) {
-		free(tmp);
-		free(at);
-		return -1;
-	}
-	for (i = 0; i < m; i++)
-		at[(v[i].h >> 48) + 1]++;
-	for (k = 1; k <= 65536; k++)
-		at[k] += at[k - 1];
-	/* at[k]: where bucket k's next id goes, then where it ends */
-	for (i = 0; i < m; i++)
-		tmp[at[v[i].h >> 48]++] = v[i];
-	for (lo = 0, k = 0; k < 65536; lo = at[k++])
-		for (i = lo + 1; i < at[k]; i++) {
-			struct idrec e = tmp[i];
-			for (j = i; j > lo && cmp_idrec(&tmp[j - 1], &e) > 0;
-			     j--)
-				tmp[j] = tmp[j - 1];
-			tmp[j] = e;
-		}
-	memcpy(v, tmp, m * sizeof(*v));
-	free(tmp);
-	free(at);
-	return 0;
+	v[m].h = h;
+	v[m].off = off;
 }
 
-/*
- * The overlay's ids in the window, sorted as sort_hashed() sorts, at v
- * (room for st->i_n of them): spread from the table straight into their
- * buckets, without a copy of the table first (at the end of a bulk load
- * that copy is tens of megabytes of fresh pages, and the time goes to
- * faulting them in).  Two workers share it when a second thread starts:
- * each counts and spreads the ids of half the table (worker 1's after
- * worker 0's in each bucket), then sorts half the buckets.
- */
-#define NBUCKET 65536
-
-struct idsort {
-	const struct ev_state *st;
-	uint64_t oldest;
-	struct idrec *v;
-	size_t *cnt[2]; /* per worker: its half's ids in each bucket */
-	size_t *pos[2]; /* per worker: where its next id of a bucket goes */
-	pthread_barrier_t bar;
-	int two; /* a second thread runs worker 1 */
-};
-
-static void idsort_count(struct idsort *s, int t)
+/* The slots of a table of cap in the order above: slot i is read in
+ * pass 0 (the first cluster, not wrapped), 1 (the rest) or 2 (the first
+ * cluster, wrapped round).  e: the first empty slot. */
+static inline int probe_pass(uint64_t h, size_t i, size_t e, size_t cap)
 {
-	const struct idrec *ids = s->st->ids;
-	size_t i, half = s->st->i_cap / 2;
-	size_t lo = t ? half : 0, hi = t ? s->st->i_cap : half;
-	size_t *cnt = s->cnt[t];
-
-	for (i = lo; i < hi; i++)
-		if (ids[i].h != 0 && ids[i].off >= s->oldest)
-			cnt[ids[i].h >> 48]++;
+	if (i >= e)
+		return 1;
+	return ev_home(h, cap) <= i ? 0 : 2;
 }
 
-static void idsort_spread(struct idsort *s, int t)
+/* The overlay's ids in the window, sorted, at v (room for st->i_n of
+ * them): how many. */
+static size_t sorted_ids(const struct ev_state *st, uint64_t oldest,
+			 struct idrec *v)
 {
-	const struct idrec *ids = s->st->ids;
-	size_t i, k, at = 0, half = s->st->i_cap / 2;
-	size_t lo = t ? half : 0, hi = t ? s->st->i_cap : half;
-	size_t *pos = s->pos[t];
+	const struct idrec *t = st->ids;
+	size_t cap = st->i_cap, e, i, m = 0;
+	int pass;
 
-	for (k = 0; k < NBUCKET; k++) {
-		pos[k] = at + (t ? s->cnt[0][k] : 0);
-		at += s->cnt[0][k] + s->cnt[1][k];
-	}
-	for (i = lo; i < hi; i++)
-		if (ids[i].h != 0 && ids[i].off >= s->oldest)
-			s->v[pos[ids[i].h >> 48]++] = ids[i];
+	for (e = 0; e < cap && t[e].h != 0; e++)
+		;
+	for (pass = 0; pass < 3; pass++)
+		for (i = pass == 1 ? e : 0; i < (pass == 1 ? cap : e); i++)
+			if (t[i].h != 0 && t[i].off >= oldest &&
+			    probe_pass(t[i].h, i, e, cap) == pass)
+				put_sorted(v, m++, t[i].h, t[i].off);
+	return m;
 }
 
-/* An insertion sort of each of the worker's half of the buckets: about
- * 15 ids to a bucket for a million ids. */
-static void idsort_buckets(struct idsort *s, int t)
+/* The overlay's streams as (hash, slot), sorted, at v: how many. */
+static size_t sorted_streams(const struct ev_state *st, struct idrec *v)
 {
-	struct idrec *v = s->v;
-	size_t i, j, k, lo = 0, hi;
-	size_t k0 = t ? NBUCKET / 2 : 0, k1 = t ? NBUCKET : NBUCKET / 2;
+	const struct srec *t = st->s;
+	size_t cap = st->s_cap, e, i, m = 0;
+	int pass;
 
-	for (k = 0; k < k0; k++)
-		lo += s->cnt[0][k] + s->cnt[1][k];
-	for (k = k0; k < k1; k++, lo = hi) {
-		hi = lo + s->cnt[0][k] + s->cnt[1][k];
-		for (i = lo + 1; i < hi; i++) {
-			struct idrec e = v[i];
-			for (j = i; j > lo && cmp_idrec(&v[j - 1], &e) > 0; j--)
-				v[j] = v[j - 1];
-			v[j] = e;
-		}
-	}
-}
-
-static void *idsort_worker1(void *arg)
-{
-	struct idsort *s = arg;
-
-	idsort_count(s, 1);
-	pthread_barrier_wait(&s->bar);
-	idsort_spread(s, 1);
-	pthread_barrier_wait(&s->bar);
-	idsort_buckets(s, 1);
-	return NULL;
-}
-
-/* Sort into v; *mp gets how many.  0, or -1 out of memory. */
-static int sorted_ids(const struct ev_state *st, uint64_t oldest,
-		      struct idrec *v, size_t *mp)
-{
-	struct idsort s;
-	pthread_t thr;
-	size_t k, m = 0;
-	int t;
-
-	memset(&s, 0, sizeof(s));
-	s.st = st;
-	s.oldest = oldest;
-	s.v = v;
-	for (t = 0; t < 2; t++) {
-		s.cnt[t] = calloc(NBUCKET, sizeof(size_t));
-		s.pos[t] = malloc(NBUCKET * sizeof(size_t));
-	}
-	if (s.cnt[0] == NULL || s.cnt[1] == NULL || s.pos[0] == NULL ||
-	    s.pos[1] == NULL) {
-		for (t = 0; t < 2; t++) {
-			free(s.cnt[t]);
-			free(s.pos[t]);
-		}
-		return -1;
-	}
-	/* two workers for a large table only: a thread costs more than a
-	 * small one takes */
-	if (st->i_cap >= 65536 && pthread_barrier_init(&s.bar, NULL, 2) == 0) {
-		s.two = pthread_create(&thr, NULL, idsort_worker1, &s) == 0;
-		if (!s.two)
-			pthread_barrier_destroy(&s.bar);
-	}
-	if (s.two) {
-		idsort_count(&s, 0);
-		pthread_barrier_wait(&s.bar);
-		idsort_spread(&s, 0);
-		pthread_barrier_wait(&s.bar);
-		idsort_buckets(&s, 0);
-		pthread_join(thr, NULL);
-		pthread_barrier_destroy(&s.bar);
-	} else {
-		idsort_count(&s, 0);
-		idsort_count(&s, 1);
-		idsort_spread(&s, 0);
-		idsort_spread(&s, 1);
-		idsort_buckets(&s, 0);
-		idsort_buckets(&s, 1);
-	}
-	for (k = 0; k < NBUCKET; k++)
-		m += s.cnt[0][k] + s.cnt[1][k];
-	for (t = 0; t < 2; t++) {
-		free(s.cnt[t]);
-		free(s.pos[t]);
-	}
-	*mp = m;
-	return 0;
+	for (e = 0; e < cap && t[e].h != 0; e++)
+		;
+	for (pass = 0; pass < 3; pass++)
+		for (i = pass == 1 ? e : 0; i < (pass == 1 ? cap : e); i++)
+			if (t[i].h != 0 &&
+			    probe_pass(t[i].h, i, e, cap) == pass)
+				put_sorted(v, m++, t[i].h, i);
+	return m;
 }
 
 /*
@@ -630,8 +506,7 @@ static int build_ids(struct ev_state *st, struct ev_buf *b)
 	snap_header(b, i_magic, st);
 	/* aligned: b is malloc'ed, SNAP_HDR and I_ENT are multiples of 16 */
 	v = (struct idrec *)(void *)(b->p + SNAP_HDR + st->is.count * I_ENT);
-	if (sorted_ids(st, oldest, v, &m) != 0)
-		return -1;
+	m = sorted_ids(st, oldest, v);
 	while (j < m || k < st->is.count) {
 		uint64_t h, off;
 		const uint8_t *e =
@@ -686,7 +561,7 @@ int ev_build_streams(struct ev_state *st, struct ev_buf *b)
 	struct idrec *v = malloc((st->s_n + 1) * sizeof(*v));
 	struct ev_buf names = {0};
 	uint64_t k = 0, n = 0;
-	size_t i, m = 0, j = 0;
+	size_t m = 0, j = 0;
 	int r = -1;
 
 	if (v == NULL ||
@@ -694,13 +569,7 @@ int ev_build_streams(struct ev_state *st, struct ev_buf *b)
 		    0 ||
 	    ev_buf_reserve(&names, st->names_len + st->ss.names_len + 1) != 0)
 		goto out;
-	for (i = 0; i < st->s_cap; i++)
-		if (st->s[i].h != 0) {
-			v[m].h = st->s[i].h;
-			v[m++].off = i;
-		}
-	if (sort_hashed(v, m) != 0)
-		goto out;
+	m = sorted_streams(st, v);
 	snap_header(b, s_magic, st);
 	while (j < m || k < st->ss.count) {
 		const uint8_t *e =

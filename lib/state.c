@@ -87,7 +87,7 @@ static int s_grow(struct ev_state *st)
 	for (i = 0; i < st->s_cap; i++) {
 		if (st->s[i].h == 0)
 			continue;
-		for (j = st->s[i].h & (cap - 1); ns[j].h != 0;
+		for (j = ev_home(st->s[i].h, cap); ns[j].h != 0;
 		     j = (j + 1) & (cap - 1))
 			;
 		ns[j] = st->s[i];
@@ -120,7 +120,7 @@ static struct srec *s_insert(struct ev_state *st, const char *name, size_t n,
 		st->names_cap = cap;
 	}
 	memcpy(st->names + st->names_len, name, n);
-	for (j = h & (st->s_cap - 1); st->s[j].h != 0;
+	for (j = ev_home(h, st->s_cap); st->s[j].h != 0;
 	     j = (j + 1) & (st->s_cap - 1))
 		;
 	r = &st->s[j];
@@ -147,7 +147,7 @@ static int i_rebuild(struct ev_state *st, size_t cap)
 	for (i = 0; i < st->i_cap; i++) {
 		if (st->ids[i].h == 0 || st->ids[i].off < oldest)
 			continue; /* out of the window */
-		for (j = st->ids[i].h & (cap - 1); ni[j].h != 0;
+		for (j = ev_home(st->ids[i].h, cap); ni[j].h != 0;
 		     j = (j + 1) & (cap - 1))
 			;
 		ni[j] = st->ids[i];
@@ -175,7 +175,7 @@ static int i_insert(struct ev_state *st, uint64_t h, uint64_t off)
 		if (i_rebuild(st, cap) != 0)
 			return EV_ERR;
 	}
-	for (j = h & (st->i_cap - 1); st->ids[j].h != 0;
+	for (j = ev_home(h, st->i_cap); st->ids[j].h != 0;
 	     j = (j + 1) & (st->i_cap - 1))
 		;
 	st->ids[j].h = h;
@@ -213,9 +213,9 @@ int ev_state_reserve_ids(struct ev_state *st, uint64_t n)
 void ev_state_prefetch(const struct ev_state *st, uint64_t sh, uint64_t ih)
 {
 	if (sh != 0 && st->s_cap > 0)
-		__builtin_prefetch(&st->s[sh & (st->s_cap - 1)]);
+		__builtin_prefetch(&st->s[ev_home(sh, st->s_cap)]);
 	if (ih != 0 && st->i_cap > 0)
-		__builtin_prefetch(&st->ids[ih & (st->i_cap - 1)]);
+		__builtin_prefetch(&st->ids[ev_home(ih, st->i_cap)]);
 }
 
 int ev_state_stream_h(struct ev_state *st, const char *name, size_t n,
@@ -267,7 +267,7 @@ size_t ev_state_id_candidates_h(struct ev_state *st, uint64_t h, uint64_t *offs,
 	if (st->window == 0)
 		return 0;
 	if (st->i_cap > 0)
-		for (j = h & (st->i_cap - 1); st->ids[j].h != 0;
+		for (j = ev_home(h, st->i_cap); st->ids[j].h != 0;
 		     j = (j + 1) & (st->i_cap - 1))
 			if (st->ids[j].h == h && st->ids[j].off >= oldest &&
 			    n < max)

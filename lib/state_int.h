@@ -84,6 +84,19 @@ struct ev_state {
 	uint64_t replayed;     /* events read from the log into it */
 };
 
+/*
+ * The slot where an entry of hash h is looked for first in a table of
+ * cap slots (a power of two, at least 2): the hash's top bits, so that
+ * the table holds its entries nearly in the order of their hashes, the
+ * snapshots' order (linear probing moves an entry only a few slots on,
+ * or round to the start).  Writing a snapshot is then a pass over the
+ * table, not a sort (sort_probed() in snapshot.c).
+ */
+static inline size_t ev_home(uint64_t h, size_t cap)
+{
+	return (size_t)(h >> (64 - __builtin_ctzll((unsigned long long)cap)));
+}
+
 /* The n <= S_PRE bytes of a and b equal?  From 8 bytes on (most stream
  * names), two loads of 8 that overlap, inside both, and no call. */
 static inline int pre_equal(const char *a, const char *b, size_t n)
@@ -106,7 +119,7 @@ static inline struct srec *s_find(struct ev_state *st, const char *name,
 
 	if (st->s_cap == 0)
 		return NULL;
-	for (j = h & (st->s_cap - 1); st->s[j].h != 0;
+	for (j = ev_home(h, st->s_cap); st->s[j].h != 0;
 	     j = (j + 1) & (st->s_cap - 1))
 		if (st->s[j].h == h && st->s[j].name_len == n &&
 		    (n <= S_PRE ? pre_equal(st->s[j].pre, name, n)
