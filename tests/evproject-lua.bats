@@ -95,6 +95,25 @@ LUA
 	[ ! -e pwned ]
 }
 
+@test "evproject -p: a Lua finalizer (__gc) is refused, never a hang; evlog.array() is an empty array" {
+	bank
+	printf '%s\n' 'return { any = function(s, e) setmetatable({}, {__gc=function() while true do end end}); s.n = 1 end }' >gc.lua
+	run --separate-stderr timeout 60 evproject -p gc.lua bank.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr 'evproject: offset 0: AccountOpened: partition "acct-1": gc.lua:1: setmetatable: __gc is not allowed in the sandbox'
+	printf '%s\n' 'setmetatable({}, {__gc=function() while true do end end})' 'return { any = function(s, e) end }' >gcfile.lua
+	run --separate-stderr timeout 60 evproject -p gcfile.lua bank.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evproject: -p: gcfile.lua:1: setmetatable: __gc is not allowed in the sandbox"
+	printf '%s\n' 'return { any = function(s, e) s.seen = s.seen or evlog.array(); s.seen[#s.seen + 1] = e.type end }' >arr.lua
+	run --separate-stderr evproject -p arr.lua --partition acct-3 bank.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"seen":["AccountOpened","MoneyDeposited"]}'
+}
+
 @test "evproject: the options that do not go together exit 64 with the reason" {
 	bank
 	local u

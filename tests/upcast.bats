@@ -221,6 +221,37 @@ bad_set() {
 	bad_set s "s/A.1.lua:2: unexpected symbol near 'then'"
 }
 
+@test "a Lua finalizer (__gc) is refused: a load error at FILE:LINE (64), a failure of the step (65), never a hang" {
+	mkdir g1 g2 g3
+	printf '%s\n' 'setmetatable({}, {__gc=function() while true do end end})' 'return function(e) return e end' >g1/OrderCreated.1.lua
+	printf '%s\n' 'return function(e)' '  error(setmetatable({}, {__gc=function() while true do end end}))' 'end' >g2/OrderCreated.1.lua
+	printf '%s\n' 'return function(e)' '  setmetatable({}, {__gc=function() while true do end end})' '  return e' 'end' >g3/OrderCreated.1.lua
+	for check in "" --check; do
+		run --separate-stderr timeout 60 evreplay $check --upcast g1 a.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "evreplay: --upcast: g1/OrderCreated.1.lua:1: setmetatable: __gc is not allowed in the sandbox"
+	done
+	run --separate-stderr timeout 60 evreplay --upcast g2 a.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evreplay: upcast failed in 'a.evlog': offset 0: OrderCreated version 1: step g2/OrderCreated.1.lua:2: setmetatable: __gc is not allowed in the sandbox"
+	run --separate-stderr timeout 60 evreplay --upcast g3 --on-error skip --to 1 -o json a.evlog
+	assert_status 0
+	assert_stdout '{"offset":1,"id":"o2","type":"OrderCreated","stream":"order-2","version":1,"time":"2026-01-01T00:00:01.000Z","schema":2,"data":{"amount":5,"currency":"EUR"}}'
+	assert_stderr "evreplay: warning: offset 0: OrderCreated version 1: step g3/OrderCreated.1.lua:2: setmetatable: __gc is not allowed in the sandbox; skipped
+evreplay: 1 event could not be upcast and was skipped"
+}
+
+@test "evlog.array() with no argument is an empty array" {
+	mkdir e1
+	printf '%s\n' 'return function(e) e.data = {items = evlog.array()}; return e end' >e1/OrderCreated.1.lua
+	run --separate-stderr evreplay --upcast e1 --to 0 -o json a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"offset":0,"id":"o1","type":"OrderCreated","stream":"order-1","version":1,"time":"2026-01-01T00:00:00.000Z","schema":2,"data":{"items":[]}}'
+}
+
 @test "a bad set stops a real read too, and a group is not made" {
 	mkdir s
 	printf 'type A\nfrom 2\n  frob\n' >s/a.upcast
