@@ -230,6 +230,32 @@ evdlq: 0 resolved, 1 still open"
 	assert_stderr_contains "was built by another definition (-p balance.lua); this one is --count"
 }
 
+@test "evproject --name: a damaged checkpoint exits 65 with a hint; --rebuild replaces it, with a warning" {
+	bank
+	evproject --count --name c1 bank.evlog >/dev/null
+	truncate -s 10 bank.evlog/projections/c1.ckpt
+	run --separate-stderr evproject --count --name c1 bank.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: projection checkpoint 'bank.evlog/projections/c1.ckpt' is damaged: 10 bytes, too short for one (torn or truncated)
+evproject: --rebuild folds it again from the start and replaces it (its skips and emit mark are lost)"
+	run --separate-stderr evproject --count --name c1 --rebuild bank.evlog
+	assert_status 0
+	assert_stdout '{"count":10}'
+	assert_stderr "evproject: warning: projection checkpoint 'bank.evlog/projections/c1.ckpt' is damaged: 10 bytes, too short for one (torn or truncated); --rebuild replaces it, without its skips and emit mark"
+	# the new one is whole: the next run resumes from it
+	run --separate-stderr evproject --count --name c1 bank.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"count":10}'
+	echo '{"next": 1}' >bank.evlog/projections/c1.ckpt
+	run --separate-stderr evproject --count --name c1 bank.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: 'bank.evlog/projections/c1.ckpt' is not a projection checkpoint (its first bytes are not evlog's)
+evproject: --rebuild folds it again from the start and replaces it (its skips and emit mark are lost)"
+}
+
 @test "evproject --name: a second run exits 75, or waits with --wait" {
 	bank
 	evproject -p balance.lua --name bal -f bank.evlog >/dev/null 2>&1 &
