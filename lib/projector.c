@@ -172,9 +172,10 @@ static int unusable(struct run *r, int rc, struct ev_error *err)
 	ev_checkpoint_clear(&r->cp);
 	if (!r->o->rebuild) {
 		if (err->hint[0] == '\0')
-			ev_sethint(err, "--rebuild folds it again from the start "
-					"and replaces it (its skips and emit "
-					"mark are lost)");
+			ev_sethint(err,
+				   "--rebuild folds it again from the start "
+				   "and replaces it (its skips and emit "
+				   "mark are lost)");
 		return rc;
 	}
 	if (r->notice != NULL) {
