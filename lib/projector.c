@@ -181,8 +181,7 @@ static int unusable(struct run *r, int rc, struct ev_error *err)
 	if (r->notice != NULL) {
 		snprintf(msg, sizeof(msg),
 			 "warning: %s; --rebuild replaces it, without its "
-			 "skips and "
-			 "emit mark",
+			 "skips and emit mark",
 			 err->msg);
 		r->notice(r->notice_ctx, msg);
 	}
