@@ -576,13 +576,19 @@ evreplay: replay into another log"
 	fixture
 	local opt
 	for opt in "--retries 2" "--backoff 1s" "--backoff-max 1s" "--timeout 1s" \
-		"--batch 2" "--parallel 2" "--grace 1s" "--dlq d" \
+		"--batch 2" "--parallel 2" "--grace 1s" \
 		"--dlq-policy event" "--on-failure skip"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr evreplay $opt a.evlog
 		assert_status 64
-		assert_stderr "$(usage_err "evreplay: --retries, --backoff, --backoff-max, --timeout, --on-failure, --dlq, --dlq-policy, --batch, --parallel and --grace need --exec")"
+		assert_stdout ""
+		assert_stderr "$(usage_err "evreplay: --retries, --backoff, --backoff-max, --timeout, --on-failure, --dlq-policy, --batch, --parallel and --grace need --exec")"
 	done
+	# --dlq is --on-error dlq's too
+	run --separate-stderr evreplay --dlq d a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evreplay: --dlq needs --exec or --on-error dlq")"
 	run --separate-stderr evreplay --exec true --on-failure dlq a.evlog
 	assert_status 64
 	assert_stderr "$(usage_err "evreplay: --on-failure=dlq needs --dlq DLQLOG")"

@@ -356,10 +356,11 @@ g2'
 		run --separate-stderr "$tool" --upcast up --on-error dlq a.evlog
 		assert_status 64
 		assert_stderr_contains "$tool: --on-error=dlq needs --dlq DLQLOG"
-		# --dlq alone is still --exec's
+		# --dlq alone is --exec's, or --on-error dlq's
 		run --separate-stderr "$tool" --upcast up --dlq d.evlog a.evlog
 		assert_status 64
-		assert_stderr_contains "need --exec"
+		assert_stdout ""
+		assert_stderr_line 0 "$tool: --dlq needs --exec or --on-error dlq"
 	done
 	[ ! -e d.evlog ]
 }
