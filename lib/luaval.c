@@ -5,7 +5,8 @@
  * The sandbox has no os, io, package, debug or coroutine library and no
  * way to load code (load, loadfile, dofile, require, string.dump); an
  * allocator with a cap bounds its memory, and a count hook its
- * instructions per call (pcall and xpcall cannot catch that one).
+ * instructions per call (pcall and xpcall cannot catch that one); no
+ * metatable with __gc is set, as finalizers run with hooks off.
  *
  * JSON null is the light userdata evlog.null; arrays carry a metatable
  * (evlog.array) so that empty ones stay arrays.  What a step leaves
