@@ -1847,6 +1847,9 @@ static int run(struct opts *o)
 	/* a bad upcaster set stops us before anything is read */
 	if ((rc = fe_upcast_load(&o->sel)) != 0)
 		return rc;
+	/* a signal ends a Lua step that runs long, and the replay there */
+	if (o->sel.up != NULL)
+		ev_upcaster_set_stop(o->sel.up, &stop_requested);
 	if (o->check) {
 		/* every event counted, every failure kept */
 		ev_upcaster_set_counting(o->sel.up, 1);

@@ -143,6 +143,8 @@ struct ev_lua {
 	size_t mem, mem_limit;
 	uint64_t insn_limit, budget;
 	int killed;
+	const volatile sig_atomic_t *stop; /* set: end the call */
+	int interrupted;
 	/* the array metatable was handed to a step (getmetatable), which
 	 * may have given it a __gc since */
 	int array_mt_out;
@@ -294,6 +296,10 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 	struct ev_lua *l = getl(L);
 
 	(void)ar;
+	if (l->stop != NULL && *l->stop) {
+		l->killed = l->interrupted = 1;
+		luaL_error(L, "interrupted");
+	}
 	if (!l->killed && l->budget >= HOOK_EVERY) {
 		l->budget -= HOOK_EVERY;
 		return;
@@ -1190,6 +1196,11 @@ void ev_lua_free(struct ev_lua *l)
 	free(l);
 }
 
+void ev_lua_set_stop(struct ev_lua *l, const volatile sig_atomic_t *stop)
+{
+	l->stop = stop;
+}
+
 lua_State *ev_lua_state(struct ev_lua *l)
 {
 	return l->L;
@@ -1238,7 +1249,7 @@ int ev_lua_protected(struct ev_lua *l, int (*fn)(struct ev_lua *l, void *ctx),
 
 	lua_settop(L, 0);
 	l->budget = l->insn_limit;
-	l->killed = 0;
+	l->killed = l->interrupted = 0;
 	l->rec_anchored = NULL;
 	l->noe = l->nnk = l->nhslot = 0;
 	if (++l->gen == 0) {
@@ -1255,6 +1266,10 @@ int ev_lua_protected(struct ev_lua *l, int (*fn)(struct ev_lua *l, void *ctx),
 	if (st == LUA_OK) {
 		lua_settop(L, 0);
 		return c.rc;
+	}
+	if (l->interrupted) {
+		lua_settop(L, 0);
+		return ev_seterr(err, EV_EAGAIN, "interrupted");
 	}
 	if (st == LUA_ERRMEM) {
 		ev_seterr(err, EV_EDATA,

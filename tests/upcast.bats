@@ -243,6 +243,43 @@ bad_set() {
 evreplay: 1 event could not be upcast and was skipped"
 }
 
+@test "SIGTERM ends a Lua step that runs long: evreplay stops before its event, which is not a failure, and exits 0" {
+	mkdir slow
+	# every other event runs out the instruction budget: dead-lettered
+	printf '%s\n' 'local n = 0' 'return function(e) n = n + 1; if n % 2 == 0 then while true do end end; return e end' >slow/T.1.lua
+	for ((i = 0; i < 1000; i++)); do
+		echo "{\"id\":\"s$i\",\"type\":\"T\",\"time\":\"2026-01-01T00:00:00Z\"}"
+	done | evpub -c slow.evlog
+	evreplay --upcast slow --on-error dlq --dlq d.evlog --template '{id}' slow.evlog >out 2>err &
+	local pid=$! i n st=0
+	sleep 3
+	kill -TERM "$pid"
+	# a step ends within 1000 instructions, not after its 100,000,000
+	# (each one's, for the rest of the batch: minutes)
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		echo "evreplay did not stop within 60 s of SIGTERM" >&2
+		return 1
+	fi
+	wait "$pid" || st=$?
+	[ "$st" -eq 0 ]
+	n=$(sed -n 's/^evreplay: stopped before offset \([0-9]*\); resume with --from \1$/\1/p' err)
+	[ -n "$n" ]
+	# the events before it: the even ones printed, the odd ones dead-lettered
+	[ "$(cat out)" = "$(for ((i = 0; i < n; i += 2)); do echo "s$i"; done)" ]
+	[ "$(evtail -o count d.evlog)" -eq $((n / 2)) ]
+	if [ $((n / 2)) -eq 0 ]; then
+		[ "$(cat err)" = "evreplay: stopped before offset $n; resume with --from $n" ]
+	else
+		[ "$(sed -n 2p err)" = "evreplay: $((n / 2)) event$([ $((n / 2)) -eq 1 ] || echo s) could not be upcast and $([ $((n / 2)) -eq 1 ] && echo was || echo were) dead-lettered to 'd.evlog'" ]
+		[ "$(wc -l <err)" -eq 2 ]
+	fi
+}
+
 @test "evlog.array() with no argument is an empty array" {
 	mkdir e1
 	printf '%s\n' 'return function(e) e.data = {items = evlog.array()}; return e end' >e1/OrderCreated.1.lua
