@@ -1096,6 +1096,40 @@ static void test_lua_finalizers(void **state)
 		   EV_T("{}"), "{\"ok\":true}\n");
 }
 
+/* A stop (a signal) ends a running step: EV_EAGAIN, no failure kept */
+static void test_lua_stop(void **state)
+{
+	static volatile sig_atomic_t stop;
+	struct fx x;
+	struct ev_upcaster *u =
+		lua(&x, "return function(e) while true do end end\n");
+	struct ev_buf in = {0};
+	struct ev_error err;
+	size_t kept = 1;
+	uint64_t total = 1;
+	int ch;
+
+	(void)state;
+	ev_upcaster_set_counting(u, 1);
+	ev_upcaster_set_stop(u, &stop);
+	stop = 1;
+	record(EV_T("{}"), &in);
+	assert_int_equal(ev_upcaster_apply(u, in.p, in.len, 7, &ch, &err),
+			 EV_EAGAIN);
+	assert_string_equal(err.msg, "interrupted");
+	ev_upcaster_failures(u, &kept, &total);
+	assert_int_equal(kept, 0);
+	assert_int_equal(total, 0);
+	/* and the next call, with no stop, runs as before */
+	stop = 0;
+	assert_int_equal(ev_upcaster_apply(u, in.p, in.len, 7, &ch, &err),
+			 EV_EDATA);
+	assert_non_null(strstr(err.msg, "ran for more than"));
+	ev_buf_free(&in);
+	ev_upcaster_free(u);
+	fx_free(&x);
+}
+
 static void test_lua_empty_array(void **state)
 {
 	(void)state;
@@ -1653,6 +1687,7 @@ int main(void)
 		cmocka_unit_test(test_lua_sandbox),
 		cmocka_unit_test(test_lua_finalizers),
 		cmocka_unit_test(test_lua_empty_array),
+		cmocka_unit_test(test_lua_stop),
 		cmocka_unit_test(test_lua_error_long_path),
 		cmocka_unit_test(test_lua_limits),
 		cmocka_unit_test(test_lua_state_survives_failures),
