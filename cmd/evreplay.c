@@ -1049,7 +1049,32 @@ struct run {
 	char name[64];
 	struct progress prog;
 	int skips_kept; /* --to-log --on-error skip: the replay keeps them */
+	/* --to-log's sink, behind to_sink(): an error is LOG2's only when
+	 * it comes from there (not from LOG, or --speed) */
+	ev_sink_fn sink;
+	ev_flush_fn flush;
+	void *sink_ctx;
+	int target_failed;
 };
+
+static int to_sink(void *ctx, const struct ev_rec *rec,
+		   const struct ev_event *ev, struct ev_error *err)
+{
+	struct run *u = ctx;
+	int r = u->sink(u->sink_ctx, rec, ev, err);
+
+	u->target_failed |= r != 0;
+	return r;
+}
+
+static int to_flush(void *ctx, struct ev_error *err)
+{
+	struct run *u = ctx;
+	int r = u->flush(u->sink_ctx, err);
+
+	u->target_failed |= r != 0;
+	return r;
+}
 
 /* --to-log LOG --on-error skip: the skipped events are kept by the
  * replay, and warned of and counted at the end only as far as it got (a
@@ -1111,14 +1136,14 @@ static int outcome(struct run *u, int r, struct ev_error *err)
 		return EV_EXIT_OK;
 	if (u->out != NULL && ev_output_errno(u->out) == EPIPE)
 		return EV_EXIT_OK; /* the reader went away: a normal end */
-	if (u->rp != NULL && err->code == EV_EAGAIN) {
+	if (u->rp != NULL && u->target_failed && err->code == EV_EAGAIN) {
 		r = fe_reportf(err, "--to-log '%s'", u->o->to_log);
 		fe_warn("use --renumber to give them the versions that follow "
 			"in '%s'",
 			u->o->to_log);
 		return r;
 	}
-	if (u->rp != NULL || u->ks != NULL)
+	if (u->target_failed)
 		return fe_reportf(err, "--to-log '%s'", u->o->to_log);
 	return fe_report(err);
 }
@@ -1342,6 +1367,14 @@ static int deliver(struct run *u)
 	}
 	if ((rc = set_sink(u, &err)) != 0)
 		return rc;
+	if (u->rp != NULL || u->ks != NULL) {
+		u->sink = o->con.sink;
+		u->flush = o->con.flush;
+		u->sink_ctx = o->con.sink_ctx;
+		o->con.sink = to_sink;
+		o->con.flush = to_flush;
+		o->con.sink_ctx = u;
+	}
 	if (u->kc != NULL && o->con.cmd == NULL && (rc = ktrack(u)) != 0)
 		return rc;
 	fe_on_stop(on_signal);
@@ -1355,13 +1388,8 @@ static int deliver(struct run *u)
 		r = r2;
 		err = err2;
 	}
-	if (u->rp != NULL && (r2 = ev_replay_flush(u->rp, &err2)) != 0 &&
-	    r == 0) {
-		r = r2;
-		err = err2;
-	}
-	if (u->ks != NULL && (r2 = ev_kafka_sink_flush(u->ks, &err2)) != 0 &&
-	    r == 0) {
+	if ((u->rp != NULL || u->ks != NULL) &&
+	    (r2 = to_flush(u, &err2)) != 0 && r == 0) {
 		r = r2;
 		err = err2;
 	}
@@ -1819,6 +1847,9 @@ static int run(struct opts *o)
 	/* a bad upcaster set stops us before anything is read */
 	if ((rc = fe_upcast_load(&o->sel)) != 0)
 		return rc;
+	/* a signal ends a Lua step that runs long, and the replay there */
+	if (o->sel.up != NULL)
+		ev_upcaster_set_stop(o->sel.up, &stop_requested);
 	if (o->check) {
 		/* every event counted, every failure kept */
 		ev_upcaster_set_counting(o->sel.up, 1);

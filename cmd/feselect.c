@@ -449,14 +449,17 @@ int fe_exec_option(struct fe_exec *x, int c, const char *arg)
 int fe_exec_check(struct fe_exec *x)
 {
 	if (x->con->cmd == NULL) {
-		if (x->exec_only || x->on_failure_given ||
-		    (x->dlq != NULL && !x->upcast_dlq))
+		if (x->exec_only || x->on_failure_given)
 			return fe_usage_error(
 				x->usage,
 				"--retries, --backoff, --backoff-max, "
-				"--timeout, --on-failure, --dlq, "
-				"--dlq-policy, --batch, --parallel and "
-				"--grace need --exec");
+				"--timeout, --on-failure, --dlq-policy, "
+				"--batch, --parallel and --grace need --exec");
+		/* --dlq is --on-error dlq's too */
+		if (x->dlq != NULL && !x->upcast_dlq)
+			return fe_usage_error(
+				x->usage, "--dlq needs --exec or --on-error "
+					  "dlq");
 		return -1;
 	}
 	if (x->on_failure_given) {

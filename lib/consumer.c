@@ -161,6 +161,8 @@ static int run_sync(struct ev_consumer *c, volatile sig_atomic_t *stop)
 		if (*stop)
 			break;
 		r = ev_scan_next(s, &rec, &ev, &err);
+		if (r == EV_EAGAIN && *stop)
+			break; /* an upcast interrupted: read it again */
 		if (r < 0) {
 			/* what came before the damage goes out */
 			c->st.position = ev_scan_position(s);

@@ -962,6 +962,12 @@ struct ev_upcast_count {
 };
 /* Counting costs a little per event: off until turned on. */
 void ev_upcaster_set_counting(struct ev_upcaster *u, int on);
+/* Once *stop is set (a signal handler's flag), a Lua step running ends
+ * within 1000 instructions, and the apply gives EV_EAGAIN
+ * ("interrupted"): not a failure of the event, which is to be read
+ * again.  NULL: never. */
+void ev_upcaster_set_stop(struct ev_upcaster *u,
+			  const volatile sig_atomic_t *stop);
 /* The counts, by type then version, in *v (owned by u, valid until the
  * next apply).  0, or EV_ERR. */
 int ev_upcaster_counts(struct ev_upcaster *u, const struct ev_upcast_count **v,

@@ -5,7 +5,8 @@
  * The sandbox has no os, io, package, debug or coroutine library and no
  * way to load code (load, loadfile, dofile, require, string.dump); an
  * allocator with a cap bounds its memory, and a count hook its
- * instructions per call (pcall and xpcall cannot catch that one).
+ * instructions per call (pcall and xpcall cannot catch that one); no
+ * metatable with __gc is set, as finalizers run with hooks off.
  *
  * JSON null is the light userdata evlog.null; arrays carry a metatable
  * (evlog.array) so that empty ones stay arrays.  What a step leaves
@@ -142,6 +143,11 @@ struct ev_lua {
 	size_t mem, mem_limit;
 	uint64_t insn_limit, budget;
 	int killed;
+	const volatile sig_atomic_t *stop; /* set: end the call */
+	int interrupted;
+	/* the array metatable was handed to a step (getmetatable), which
+	 * may have given it a __gc since */
+	int array_mt_out;
 	int array_ref, anchor_ref, event_mt_ref, lazy_a_ref, lazy_o_ref;
 	/* the metatables, to tell kinds of table by address */
 	const void *mt_array, *mt_lazy_a, *mt_lazy_o, *mt_event;
@@ -290,6 +296,10 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 	struct ev_lua *l = getl(L);
 
 	(void)ar;
+	if (l->stop != NULL && *l->stop) {
+		l->killed = l->interrupted = 1;
+		luaL_error(L, "interrupted");
+	}
 	if (!l->killed && l->budget >= HOOK_EVERY) {
 		l->budget -= HOOK_EVERY;
 		return;
@@ -338,6 +348,31 @@ static int sb_xpcall(lua_State *L)
 }
 
 /* ------------------------------------------------------------ kinds */
+
+/*
+ * Lua runs finalizers with hooks off, so neither the instruction budget
+ * nor anything else could stop one (in a step, or in lua_close()): no
+ * table of the sandbox gets a metatable with a __gc field.  One given
+ * later does not count (Lua marks a table for finalization only as its
+ * metatable is set); but the array metatable is set again and again.
+ */
+static void no_gc(lua_State *L, int mt, const char *what)
+{
+	if (lua_type(L, mt) != LUA_TTABLE)
+		return;
+	lua_pushliteral(L, "__gc");
+	if (lua_rawget(L, mt) != LUA_TNIL)
+		luaL_error(L, "%s: __gc is not allowed in the sandbox", what);
+	lua_pop(L, 1);
+}
+
+/* The array metatable, pushed. */
+static void push_array_mt(struct ev_lua *l)
+{
+	lua_rawgeti(l->L, LUA_REGISTRYINDEX, l->array_ref);
+	if (l->array_mt_out)
+		no_gc(l->L, lua_gettop(l->L), "the metatable of evlog.array");
+}
 
 static int table_kind(struct ev_lua *l, int idx)
 {
@@ -619,7 +654,7 @@ static void fill(struct ev_lua *l, int t, int rec, const uint8_t *p, size_t n)
 			push_item(l, &p, end, rec);
 			lua_rawseti(L, t, (lua_Integer)i + 1);
 		}
-		lua_rawgeti(L, LUA_REGISTRYINDEX, l->array_ref);
+		push_array_mt(l);
 	} else {
 		for (i = 0; i < it.n; i++) {
 			if (p < end && (*p & 0xe0) == 0xa0 &&
@@ -956,12 +991,16 @@ static int sb_rawlen(lua_State *L)
 
 static int sb_getmetatable(lua_State *L)
 {
+	struct ev_lua *l = getl(L);
+
 	luaL_checkany(L, 1);
-	open_lazy(getl(L), 1);
+	open_lazy(l, 1);
 	if (!lua_getmetatable(L, 1)) {
 		lua_pushnil(L);
 		return 1;
 	}
+	if (lua_topointer(L, -1) == l->mt_array)
+		l->array_mt_out = 1;
 	luaL_getmetafield(L, 1, "__metatable");
 	return 1;
 }
@@ -977,16 +1016,19 @@ static int sb_setmetatable(lua_State *L)
 	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
 		return luaL_error(L, "cannot change a protected metatable");
 	lua_settop(L, 2);
+	no_gc(L, 2, "setmetatable");
 	lua_setmetatable(L, 1);
 	return 1;
 }
 
 static int lv_array(lua_State *L)
 {
+	if (lua_isnone(L, 1))
+		lua_newtable(L); /* evlog.array(): an empty one */
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	open_lazy(getl(L), 1);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, getl(L)->array_ref);
+	push_array_mt(getl(L));
 	lua_setmetatable(L, 1);
 	return 1;
 }
@@ -1161,6 +1203,11 @@ void ev_lua_free(struct ev_lua *l)
 	free(l);
 }
 
+void ev_lua_set_stop(struct ev_lua *l, const volatile sig_atomic_t *stop)
+{
+	l->stop = stop;
+}
+
 lua_State *ev_lua_state(struct ev_lua *l)
 {
 	return l->L;
@@ -1209,7 +1256,7 @@ int ev_lua_protected(struct ev_lua *l, int (*fn)(struct ev_lua *l, void *ctx),
 
 	lua_settop(L, 0);
 	l->budget = l->insn_limit;
-	l->killed = 0;
+	l->killed = l->interrupted = 0;
 	l->rec_anchored = NULL;
 	l->noe = l->nnk = l->nhslot = 0;
 	if (++l->gen == 0) {
@@ -1226,6 +1273,10 @@ int ev_lua_protected(struct ev_lua *l, int (*fn)(struct ev_lua *l, void *ctx),
 	if (st == LUA_OK) {
 		lua_settop(L, 0);
 		return c.rc;
+	}
+	if (l->interrupted) {
+		lua_settop(L, 0);
+		return ev_seterr(err, EV_EAGAIN, "interrupted");
 	}
 	if (st == LUA_ERRMEM) {
 		ev_seterr(err, EV_EDATA,

@@ -30,6 +30,9 @@ struct ev_lua;
 int ev_lua_new(struct ev_lua **out, size_t mem_limit, uint64_t insn_limit,
 	       struct ev_error *err);
 void ev_lua_free(struct ev_lua *l);
+/* Once *stop is set (by a signal), a call ends within the next 1000
+ * instructions: ev_lua_protected() gives EV_EAGAIN, "interrupted". */
+void ev_lua_set_stop(struct ev_lua *l, const volatile sig_atomic_t *stop);
 lua_State *ev_lua_state(struct ev_lua *l);
 
 /*

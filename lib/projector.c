@@ -155,7 +155,38 @@ struct run {
 	struct ev_kafka_consumer *kc;
 	struct ev_scan *ks;
 	int64_t *offs;
+	ev_notice_fn notice; /* the scan options' */
+	void *notice_ctx;
 };
+
+/*
+ * A checkpoint that cannot be used (damaged, another log's, a newer
+ * format's), in err: with --rebuild, which needs no more of it than its
+ * skips and emit mark, a warning, and the run starts without it (0);
+ * without, the error and a hint of that.
+ */
+static int unusable(struct run *r, int rc, struct ev_error *err)
+{
+	char msg[sizeof(err->msg) + 128];
+
+	ev_checkpoint_clear(&r->cp);
+	if (!r->o->rebuild) {
+		if (err->hint[0] == '\0')
+			ev_sethint(err,
+				   "--rebuild folds it again from the start "
+				   "and replaces it (its skips and emit "
+				   "mark are lost)");
+		return rc;
+	}
+	if (r->notice != NULL) {
+		snprintf(msg, sizeof(msg),
+			 "warning: %s; --rebuild replaces it, without its "
+			 "skips and emit mark",
+			 err->msg);
+		r->notice(r->notice_ctx, msg);
+	}
+	return 0;
+}
 
 /* The checkpoint as it was, from the read model or the file. */
 static int load(struct run *r, struct ev_error *err)
@@ -182,6 +213,8 @@ static int load(struct run *r, struct ev_error *err)
 		if (rc == EV_ENOENT)
 			return 0;
 	}
+	if (rc == EV_EDATA)
+		return unusable(r, rc, err);
 	if (rc == 0)
 		r->have_cp = 1;
 	return rc;
@@ -585,6 +618,8 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 	r.e = e;
 	r.st = st;
 	r.name = o->name;
+	r.notice = so->notice;
+	r.notice_ctx = so->ctx;
 	ev_checkpoint_init(&r.cp);
 	if (o->sqlite != NULL && r.name == NULL)
 		return ev_seterr(err, EV_EUSAGE,

@@ -1269,9 +1269,12 @@ static int run_lua(struct ev_upcaster *u, struct wev *w, const struct step *st)
 	c.st = st;
 	if ((r = wev_event(u, w, &c.ev)) != 0)
 		return r;
-	if ((r = ev_lua_protected(u->lua, lua_body, &c, &e2)) != 0)
+	if ((r = ev_lua_protected(u->lua, lua_body, &c, &e2)) != 0) {
+		if (e2.code == EV_EAGAIN)
+			return EV_EAGAIN; /* stopped: no failure of the event */
 		return e2.code == EV_ERR ? ev_upcast_oom(u)
 					 : ev_upcast_fail(u, "%s", e2.msg);
+	}
 	for (i = 0; i < c.nres; i++) {
 		struct wev *rw = &c.res[i];
 		if (c.list) {
@@ -1391,6 +1394,14 @@ static struct cslot *count_slot(struct ev_upcaster *u, const struct ev_str *t,
 void ev_upcaster_set_counting(struct ev_upcaster *u, int on)
 {
 	u->counting = on;
+}
+
+void ev_upcaster_set_stop(struct ev_upcaster *u,
+			  const volatile sig_atomic_t *stop)
+{
+	u->stop = stop;
+	if (u->lua != NULL)
+		ev_lua_set_stop(u->lua, stop);
 }
 
 static int row_cmp(const void *a, const void *b)
@@ -1633,6 +1644,10 @@ int ev_upcaster_apply_rec(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	r = run(u, &w, NULL, 0);
 	if (r == EV_ERR)
 		return ev_seterr(err, EV_ERR, "out of memory");
+	if (r == EV_EAGAIN) {
+		u->nrec = 0;
+		return ev_seterr(err, EV_EAGAIN, "interrupted");
+	}
 	if (r != 0) {
 		memset(f, 0, sizeof(*f));
 		f->offset = at->kafka ? (uint64_t)at->koffset : at->offset;
@@ -2413,6 +2428,7 @@ static int load_lua(struct ev_upcaster *u, const char *path,
 				 path);
 	if (u->lua == NULL && (r = ev_lua_new(&u->lua, 0, 0, err)) != 0)
 		return r;
+	ev_lua_set_stop(u->lua, u->stop);
 	if ((r = read_file(path, &text, &n, err)) != 0)
 		return r;
 	if ((file = keep_name(u, path)) == NULL) {

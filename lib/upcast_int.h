@@ -105,6 +105,7 @@ struct ev_upcaster {
 	size_t nfiles;
 	size_t nsteps;
 	struct ev_lua *lua;
+	const volatile sig_atomic_t *stop; /* ev_upcaster_set_stop() */
 	/* one apply */
 	struct ev_arena arena;
 	struct ev_buf out, tmp, dbuf, mbuf;

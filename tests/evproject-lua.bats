@@ -95,6 +95,25 @@ LUA
 	[ ! -e pwned ]
 }
 
+@test "evproject -p: a Lua finalizer (__gc) is refused, never a hang; evlog.array() is an empty array" {
+	bank
+	printf '%s\n' 'return { any = function(s, e) setmetatable({}, {__gc=function() while true do end end}); s.n = 1 end }' >gc.lua
+	run --separate-stderr timeout 60 evproject -p gc.lua bank.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr 'evproject: offset 0: AccountOpened: partition "acct-1": gc.lua:1: setmetatable: __gc is not allowed in the sandbox'
+	printf '%s\n' 'setmetatable({}, {__gc=function() while true do end end})' 'return { any = function(s, e) end }' >gcfile.lua
+	run --separate-stderr timeout 60 evproject -p gcfile.lua bank.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evproject: -p: gcfile.lua:1: setmetatable: __gc is not allowed in the sandbox"
+	printf '%s\n' 'return { any = function(s, e) s.seen = s.seen or evlog.array(); s.seen[#s.seen + 1] = e.type end }' >arr.lua
+	run --separate-stderr evproject -p arr.lua --partition acct-3 bank.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"seen":["AccountOpened","MoneyDeposited"]}'
+}
+
 @test "evproject: the options that do not go together exit 64 with the reason" {
 	bank
 	local u
@@ -209,6 +228,32 @@ evdlq: 0 resolved, 1 still open"
 	run --separate-stderr evproject --count --name bal bank.evlog
 	assert_status 65
 	assert_stderr_contains "was built by another definition (-p balance.lua); this one is --count"
+}
+
+@test "evproject --name: a damaged checkpoint exits 65 with a hint; --rebuild replaces it, with a warning" {
+	bank
+	evproject --count --name c1 bank.evlog >/dev/null
+	truncate -s 10 bank.evlog/projections/c1.ckpt
+	run --separate-stderr evproject --count --name c1 bank.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: projection checkpoint 'bank.evlog/projections/c1.ckpt' is damaged: 10 bytes, too short for one (torn or truncated)
+evproject: --rebuild folds it again from the start and replaces it (its skips and emit mark are lost)"
+	run --separate-stderr evproject --count --name c1 --rebuild bank.evlog
+	assert_status 0
+	assert_stdout '{"count":10}'
+	assert_stderr "evproject: warning: projection checkpoint 'bank.evlog/projections/c1.ckpt' is damaged: 10 bytes, too short for one (torn or truncated); --rebuild replaces it, without its skips and emit mark"
+	# the new one is whole: the next run resumes from it
+	run --separate-stderr evproject --count --name c1 bank.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"count":10}'
+	echo '{"next": 1}' >bank.evlog/projections/c1.ckpt
+	run --separate-stderr evproject --count --name c1 bank.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: 'bank.evlog/projections/c1.ckpt' is not a projection checkpoint (its first bytes are not evlog's)
+evproject: --rebuild folds it again from the start and replaces it (its skips and emit mark are lost)"
 }
 
 @test "evproject --name: a second run exits 75, or waits with --wait" {

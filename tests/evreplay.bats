@@ -367,6 +367,10 @@ evreplay: use --wait to wait for it"
 		evpub -c back.evlog
 	run --separate-stderr evreplay -c --to-log b.evlog --speed 1000 back.evlog
 	assert_status 65
+	assert_stdout ""
+	# LOG's fault, not LOG2's: no --to-log prefix
+	assert_stderr "evreplay: --speed: the event at offset 1 has time 2025-01-10T09:00:01.000Z, before the time of the event at offset 0 (2025-01-10T09:00:05.000Z); spacing by time needs times that do not go backwards
+evreplay: replay these events with --rate instead"
 	[ -e b.evlog ] # z0 went in before z1 stopped it
 	run evtail --template '{id}' b.evlog
 	assert_stdout z0
@@ -378,7 +382,11 @@ evreplay: use --wait to wait for it"
 	local seg=a.evlog/00000000000000000000.seg
 	truncate -s 100 "$seg"
 	run --separate-stderr evreplay -c --to-log b.evlog a.evlog
-	[ "$status" -ne 0 ]
+	assert_status 65
+	assert_stdout ""
+	# LOG's fault, not LOG2's: no --to-log prefix
+	assert_stderr "evreplay: damaged data in 'a.evlog': segment 00000000000000000000, offset 0, byte 64: incomplete batch header
+evreplay: run 'evctl verify a.evlog' for details"
 	[ ! -e b.evlog ]
 }
 
@@ -568,13 +576,19 @@ evreplay: replay into another log"
 	fixture
 	local opt
 	for opt in "--retries 2" "--backoff 1s" "--backoff-max 1s" "--timeout 1s" \
-		"--batch 2" "--parallel 2" "--grace 1s" "--dlq d" \
+		"--batch 2" "--parallel 2" "--grace 1s" \
 		"--dlq-policy event" "--on-failure skip"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr evreplay $opt a.evlog
 		assert_status 64
-		assert_stderr "$(usage_err "evreplay: --retries, --backoff, --backoff-max, --timeout, --on-failure, --dlq, --dlq-policy, --batch, --parallel and --grace need --exec")"
+		assert_stdout ""
+		assert_stderr "$(usage_err "evreplay: --retries, --backoff, --backoff-max, --timeout, --on-failure, --dlq-policy, --batch, --parallel and --grace need --exec")"
 	done
+	# --dlq is --on-error dlq's too
+	run --separate-stderr evreplay --dlq d a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "$(usage_err "evreplay: --dlq needs --exec or --on-error dlq")"
 	run --separate-stderr evreplay --exec true --on-failure dlq a.evlog
 	assert_status 64
 	assert_stderr "$(usage_err "evreplay: --on-failure=dlq needs --dlq DLQLOG")"

@@ -931,7 +931,7 @@ EOF
 			return 1
 		fi
 	}
-	needs="--retries, --backoff, --backoff-max, --timeout, --on-failure, --dlq, --dlq-policy, --batch, --parallel and --grace need --exec"
+	needs="--retries, --backoff, --backoff-max, --timeout, --on-failure, --dlq-policy, --batch, --parallel and --grace need --exec"
 	combo="--exec cannot be combined with --output, --template, --fields, --color, --count or --to"
 	check "--exec needs --group: its position is what makes delivery at least once" --exec true
 	check "$combo" --group g --exec true -o pretty
@@ -951,7 +951,7 @@ EOF
 		check "$needs" "$o" 1
 	done
 	check "$needs" --on-failure skip
-	check "$needs" --dlq d
+	check "--dlq needs --exec or --on-error dlq" --dlq d
 	check "$needs" --dlq-policy stream
 	for v in x -1 1001 '' 3x; do
 		check "--retries: '$v' is not a number from 0 to 1000" --group g --exec true --retries "$v"

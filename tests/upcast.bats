@@ -221,6 +221,74 @@ bad_set() {
 	bad_set s "s/A.1.lua:2: unexpected symbol near 'then'"
 }
 
+@test "a Lua finalizer (__gc) is refused: a load error at FILE:LINE (64), a failure of the step (65), never a hang" {
+	mkdir g1 g2 g3
+	printf '%s\n' 'setmetatable({}, {__gc=function() while true do end end})' 'return function(e) return e end' >g1/OrderCreated.1.lua
+	printf '%s\n' 'return function(e)' '  error(setmetatable({}, {__gc=function() while true do end end}))' 'end' >g2/OrderCreated.1.lua
+	printf '%s\n' 'return function(e)' '  setmetatable({}, {__gc=function() while true do end end})' '  return e' 'end' >g3/OrderCreated.1.lua
+	for check in "" --check; do
+		run --separate-stderr timeout 60 evreplay $check --upcast g1 a.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "evreplay: --upcast: g1/OrderCreated.1.lua:1: setmetatable: __gc is not allowed in the sandbox"
+	done
+	run --separate-stderr timeout 60 evreplay --upcast g2 a.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evreplay: upcast failed in 'a.evlog': offset 0: OrderCreated version 1: step g2/OrderCreated.1.lua:2: setmetatable: __gc is not allowed in the sandbox"
+	run --separate-stderr timeout 60 evreplay --upcast g3 --on-error skip --to 1 -o json a.evlog
+	assert_status 0
+	assert_stdout '{"offset":1,"id":"o2","type":"OrderCreated","stream":"order-2","version":1,"time":"2026-01-01T00:00:01.000Z","schema":2,"data":{"amount":5,"currency":"EUR"}}'
+	assert_stderr "evreplay: warning: offset 0: OrderCreated version 1: step g3/OrderCreated.1.lua:2: setmetatable: __gc is not allowed in the sandbox; skipped
+evreplay: 1 event could not be upcast and was skipped"
+}
+
+@test "SIGTERM ends a Lua step that runs long: evreplay stops before its event, which is not a failure, and exits 0" {
+	mkdir slow
+	# every other event runs out the instruction budget: dead-lettered
+	printf '%s\n' 'local n = 0' 'return function(e) n = n + 1; if n % 2 == 0 then while true do end end; return e end' >slow/T.1.lua
+	for ((i = 0; i < 1000; i++)); do
+		echo "{\"id\":\"s$i\",\"type\":\"T\",\"time\":\"2026-01-01T00:00:00Z\"}"
+	done | evpub -c slow.evlog
+	evreplay --upcast slow --on-error dlq --dlq d.evlog --template '{id}' slow.evlog >out 2>err &
+	local pid=$! i n st=0
+	sleep 3
+	kill -TERM "$pid"
+	# a step ends within 1000 instructions, not after its 100,000,000
+	# (each one's, for the rest of the batch: minutes)
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		echo "evreplay did not stop within 60 s of SIGTERM" >&2
+		return 1
+	fi
+	wait "$pid" || st=$?
+	[ "$st" -eq 0 ]
+	n=$(sed -n 's/^evreplay: stopped before offset \([0-9]*\); resume with --from \1$/\1/p' err)
+	[ -n "$n" ]
+	# the events before it: the even ones printed, the odd ones dead-lettered
+	[ "$(cat out)" = "$(for ((i = 0; i < n; i += 2)); do echo "s$i"; done)" ]
+	[ "$(evtail -o count d.evlog)" -eq $((n / 2)) ]
+	if [ $((n / 2)) -eq 0 ]; then
+		[ "$(cat err)" = "evreplay: stopped before offset $n; resume with --from $n" ]
+	else
+		[ "$(sed -n 2p err)" = "evreplay: $((n / 2)) event$([ $((n / 2)) -eq 1 ] || echo s) could not be upcast and $([ $((n / 2)) -eq 1 ] && echo was || echo were) dead-lettered to 'd.evlog'" ]
+		[ "$(wc -l <err)" -eq 2 ]
+	fi
+}
+
+@test "evlog.array() with no argument is an empty array" {
+	mkdir e1
+	printf '%s\n' 'return function(e) e.data = {items = evlog.array()}; return e end' >e1/OrderCreated.1.lua
+	run --separate-stderr evreplay --upcast e1 --to 0 -o json a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"offset":0,"id":"o1","type":"OrderCreated","stream":"order-1","version":1,"time":"2026-01-01T00:00:00.000Z","schema":2,"data":{"items":[]}}'
+}
+
 @test "a bad set stops a real read too, and a group is not made" {
 	mkdir s
 	printf 'type A\nfrom 2\n  frob\n' >s/a.upcast
@@ -325,10 +393,11 @@ g2'
 		run --separate-stderr "$tool" --upcast up --on-error dlq a.evlog
 		assert_status 64
 		assert_stderr_contains "$tool: --on-error=dlq needs --dlq DLQLOG"
-		# --dlq alone is still --exec's
+		# --dlq alone is --exec's, or --on-error dlq's
 		run --separate-stderr "$tool" --upcast up --dlq d.evlog a.evlog
 		assert_status 64
-		assert_stderr_contains "need --exec"
+		assert_stdout ""
+		assert_stderr_line 0 "$tool: --dlq needs --exec or --on-error dlq"
 	done
 	[ ! -e d.evlog ]
 }

@@ -1111,6 +1111,97 @@ static void test_lua_limits(void **state)
 		   FAILED "out of memory: Lua may use 256 MiB in all");
 }
 
+/* Lua runs finalizers with hooks off: no budget could stop one */
+static void test_lua_finalizers(void **state)
+{
+	(void)state;
+	assert_lua("return function(e) setmetatable({}, {__gc = function() "
+		   "while true do end end}) return e end\n",
+		   EV_T("{}"),
+		   "FAIL: offset 7: T version 1: step T.1.lua:1: "
+		   "setmetatable: __gc is not allowed in the sandbox");
+	assert_lua("return function(e) error(setmetatable({}, {__gc = "
+		   "false})) end\n",
+		   EV_T("{}"),
+		   "FAIL: offset 7: T version 1: step T.1.lua:1: "
+		   "setmetatable: __gc is not allowed in the sandbox");
+	/* the array metatable, once a step has it, is checked as set */
+	assert_lua("return function(e) getmetatable(evlog.array()).__gc = "
+		   "function() while true do end end e.data.a = "
+		   "evlog.array() return e end\n",
+		   EV_T("{}"),
+		   "FAIL: offset 7: T version 1: step T.1.lua:1: the metatable "
+		   "of evlog.array: __gc is not allowed in the sandbox");
+	assert_lua("return function(e) getmetatable(evlog.array()).__gc = "
+		   "pairs e.data.l[1] = 2 return e end\n",
+		   EV_T("{\"l\":[1]}"),
+		   "FAIL: offset 7: T version 1: step T.1.lua:1: the metatable "
+		   "of evlog.array: __gc is not allowed in the sandbox");
+	/* a __gc given after setmetatable() registers nothing (Lua 5.4) */
+	assert_lua("local mt = {} return function(e) local t = "
+		   "setmetatable({}, mt) mt.__gc = function() while true do "
+		   "end end t = nil e.data.ok = true return e end\n",
+		   EV_T("{}"), "{\"ok\":true}\n");
+	/* __close runs with the hook on */
+	assert_lua("return function(e) local x <close> = setmetatable({}, "
+		   "{__close = function() while true do end end}) return e "
+		   "end\n",
+		   EV_T("{}"),
+		   "FAIL: offset 7: T version 1: step T.1.lua:1: the step ran "
+		   "for more than 100000000 instructions");
+	/* __mode is harmless */
+	assert_lua("return function(e) local w = setmetatable({}, {__mode = "
+		   "'k'}) w[{}] = 1 e.data.ok = true return e end\n",
+		   EV_T("{}"), "{\"ok\":true}\n");
+}
+
+/* A stop (a signal) ends a running step: EV_EAGAIN, no failure kept */
+static void test_lua_stop(void **state)
+{
+	static volatile sig_atomic_t stop;
+	struct fx x;
+	struct ev_upcaster *u =
+		lua(&x, "return function(e) while true do end end\n");
+	struct ev_buf in = {0};
+	struct ev_error err;
+	size_t kept = 1;
+	uint64_t total = 1;
+	int ch;
+
+	(void)state;
+	ev_upcaster_set_counting(u, 1);
+	ev_upcaster_set_stop(u, &stop);
+	stop = 1;
+	record(EV_T("{}"), &in);
+	assert_int_equal(ev_upcaster_apply(u, in.p, in.len, 7, &ch, &err),
+			 EV_EAGAIN);
+	assert_string_equal(err.msg, "interrupted");
+	ev_upcaster_failures(u, &kept, &total);
+	assert_int_equal(kept, 0);
+	assert_int_equal(total, 0);
+	/* and the next call, with no stop, runs as before */
+	stop = 0;
+	assert_int_equal(ev_upcaster_apply(u, in.p, in.len, 7, &ch, &err),
+			 EV_EDATA);
+	assert_non_null(strstr(err.msg, "ran for more than"));
+	ev_buf_free(&in);
+	ev_upcaster_free(u);
+	fx_free(&x);
+}
+
+static void test_lua_empty_array(void **state)
+{
+	(void)state;
+	assert_lua("return function(e) e.data.a = evlog.array() e.data.b = "
+		   "evlog.isarray(e.data.a) return e end\n",
+		   EV_T("{}"), "{\"a\":[],\"b\":true}\n");
+	assert_lua("return function(e) e.data.a = evlog.array(nil) return e "
+		   "end\n",
+		   EV_T("{}"),
+		   "FAIL: offset 7: T version 1: step T.1.lua:1: bad argument "
+		   "#1 to 'array' (table expected, got nil)");
+}
+
 static void test_lua_state_survives_failures(void **state)
 {
 	struct fx x;
@@ -1653,6 +1744,9 @@ int main(void)
 		cmocka_unit_test(test_lua_split_ids_and_envelope),
 		cmocka_unit_test(test_lua_wrong_returns),
 		cmocka_unit_test(test_lua_sandbox),
+		cmocka_unit_test(test_lua_finalizers),
+		cmocka_unit_test(test_lua_empty_array),
+		cmocka_unit_test(test_lua_stop),
 		cmocka_unit_test(test_lua_error_long_path),
 		cmocka_unit_test(test_lua_kafka_place),
 		cmocka_unit_test(test_lua_limits),
