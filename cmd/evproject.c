@@ -564,8 +564,7 @@ static int validate_kafka(struct opts *o)
 	}
 	if (ev_kafka_addr_parse(o->logpath, &o->addr, &err) != 0)
 		return fe_usage_error(usage_short, "%s", err.msg);
-	what = pj->sqlite != NULL     ? "--sqlite"
-	       : pj->skip_set	      ? "--skip"
+	what = pj->skip_set	      ? "--skip"
 	       : o->retry_dlq != NULL ? "--retry-dlq"
 				      : NULL;
 	if (what != NULL)
@@ -801,6 +800,26 @@ static int need_dir(const struct fe_input *in, const char *what)
 
 static int run_kafka(struct opts *o, struct engine *e);
 
+/* --shadow: the read model goes to DB.shadow (*shadow, to free), made
+ * anew, with the live DB's table: 0, or an exit status. */
+static int open_shadow(struct opts *o, char **shadow)
+{
+	if (!o->pj.shadow)
+		return 0;
+	if ((*shadow = shadow_path(o->pj.sqlite)) == NULL)
+		return fe_oom();
+	if (o->pj.table == NULL)
+		o->pj.table = o->pj.name;
+	o->pj.live_sqlite = o->pj.sqlite;
+	o->pj.sqlite = *shadow;
+	/* a rebuild: an earlier shadow goes */
+	if (ev_readmodel_remove(*shadow) != 0) {
+		fe_warn("cannot remove '%s': %s", *shadow, strerror(errno));
+		return EV_EXIT_IO;
+	}
+	return 0;
+}
+
 static int run_scan(struct opts *o, struct engine *e)
 {
 	struct fe_input in;
@@ -846,23 +865,8 @@ static int run_scan(struct opts *o, struct engine *e)
 		o->pj.failed_ctx = e;
 		e->fate = "skipped";
 	}
-	if (o->pj.shadow) {
-		if ((shadow = shadow_path(o->pj.sqlite)) == NULL) {
-			rc = fe_oom();
-			goto out;
-		}
-		if (o->pj.table == NULL)
-			o->pj.table = o->pj.name;
-		o->pj.live_sqlite = o->pj.sqlite;
-		o->pj.sqlite = shadow;
-		/* a rebuild: an earlier shadow goes */
-		if (ev_readmodel_remove(shadow) != 0) {
-			fe_warn("cannot remove '%s': %s", shadow,
-				strerror(errno));
-			rc = EV_EXIT_IO;
-			goto out;
-		}
-	}
+	if ((rc = open_shadow(o, &shadow)) != 0)
+		goto out;
 	fe_select_explain(&o->sel, in.log, o->logpath);
 	fe_select_scan(&o->sel, o->logpath);
 	so->decode = 0; /* the engines read the stored records */
@@ -917,11 +921,17 @@ static int run_kafka(struct opts *o, struct engine *e)
 	struct ev_projector_stats st;
 	struct ev_log *emit = NULL;
 	struct ev_error err;
+	char *shadow = NULL;
 	char b[32];
 	int rc, r;
 
 	if ((rc = open_emit(o, &emit)) != 0)
 		return rc;
+	if ((rc = open_shadow(o, &shadow)) != 0) {
+		free(shadow);
+		ev_log_close(emit);
+		return rc;
+	}
 	if (o->pj.on_error == EV_UPCAST_SKIP) {
 		o->pj.failed = warn_failed;
 		o->pj.failed_ctx = e;
@@ -958,6 +968,7 @@ static int run_kafka(struct opts *o, struct engine *e)
 			st.upcast_failures == 1 ? "was" : "were");
 	rc = fe_upcast_end(&o->sel, NULL, rc);
 	ev_log_close(emit);
+	free(shadow);
 	return rc;
 }
 

@@ -1064,10 +1064,55 @@ const char *ev_projlock_file(const struct ev_projlock *pl)
 
 /* ------------------------------------------------------------ the file */
 
+int ev_checkpoint_check_owner(const struct ev_checkpoint *cp, const char *what,
+			      struct ev_log *log, const char *topic,
+			      struct ev_error *err)
+{
+	if (topic != NULL && cp->topic == NULL)
+		return ev_seterr(err, EV_EDATA,
+				 "%s belongs to log %s, not to kafka topic "
+				 "'%s'",
+				 what, cp->log_id, topic);
+	if (topic != NULL && strcmp(cp->topic, topic) != 0)
+		return ev_seterr(err, EV_EDATA,
+				 "%s belongs to kafka topic '%s', not to '%s'",
+				 what, cp->topic, topic);
+	if (topic == NULL && cp->topic != NULL)
+		return ev_seterr(err, EV_EDATA,
+				 "%s belongs to kafka topic '%s', but '%s' is "
+				 "log %s",
+				 what, cp->topic, log->path, log->id_hex);
+	if (topic == NULL && strcmp(cp->log_id, log->id_hex) != 0)
+		return ev_seterr(err, EV_EDATA,
+				 "%s belongs to log %s, but '%s' is log %s",
+				 what, cp->log_id, log->path, log->id_hex);
+	return 0;
+}
+
+int ev_checkpoint_set_owner(struct ev_checkpoint *cp, struct ev_log *log,
+			    const char *topic, struct ev_error *err)
+{
+	if (topic != NULL) {
+		char *t = strdup(topic);
+		if (t == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		free(cp->topic);
+		cp->topic = t;
+		memcpy(cp->log_id, KAFKA_LOG_ID, 33);
+		cp->next = 0;
+	} else {
+		free(cp->topic);
+		cp->topic = NULL;
+		memcpy(cp->log_id, log->id_hex, 33);
+	}
+	return 0;
+}
+
 int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
 		       struct ev_error *err)
 {
 	char file[EV_GROUP_NAME_MAX + 16];
+	char what[4200];
 	int r;
 
 	ev_checkpoint_clear(cp);
@@ -1076,28 +1121,8 @@ int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
 	if (r != 0)
 		return r;
 	pl->saved = 1;
-	if (pl->topic != NULL && cp->topic == NULL)
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' belongs to log %s, "
-			      "not to kafka topic '%s'",
-			      pl->file, cp->log_id, pl->topic);
-	else if (pl->topic != NULL && strcmp(cp->topic, pl->topic) != 0)
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' belongs to kafka "
-			      "topic '%s', not to '%s'",
-			      pl->file, cp->topic, pl->topic);
-	else if (pl->topic == NULL && cp->topic != NULL)
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' belongs to kafka "
-			      "topic '%s', but '%s' is log %s",
-			      pl->file, cp->topic, pl->log->path,
-			      pl->log->id_hex);
-	else if (pl->topic == NULL && strcmp(cp->log_id, pl->log->id_hex) != 0)
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' belongs to log %s, "
-			      "but '%s' is log %s",
-			      pl->file, cp->log_id, pl->log->path,
-			      pl->log->id_hex);
+	snprintf(what, sizeof(what), "projection checkpoint '%s'", pl->file);
+	r = ev_checkpoint_check_owner(cp, what, pl->log, pl->topic, err);
 	if (r != 0) {
 		ev_checkpoint_clear(cp);
 		return r;
@@ -1113,19 +1138,8 @@ int ev_checkpoint_save(struct ev_projlock *pl, struct ev_checkpoint *cp,
 	const char *why;
 	int r = 0;
 
-	if (pl->topic != NULL) {
-		char *t = strdup(pl->topic);
-		if (t == NULL)
-			return ev_seterr(err, EV_ERR, "out of memory");
-		free(cp->topic);
-		cp->topic = t;
-		memcpy(cp->log_id, KAFKA_LOG_ID, 33);
-		cp->next = 0;
-	} else {
-		free(cp->topic);
-		cp->topic = NULL;
-		memcpy(cp->log_id, pl->log->id_hex, 33);
-	}
+	if ((r = ev_checkpoint_set_owner(cp, pl->log, pl->topic, err)) != 0)
+		return r;
 	if ((why = save_problem(cp)) != NULL)
 		return ev_seterr(err, EV_EUSAGE,
 				 "cannot save projection '%s': %s", pl->name,

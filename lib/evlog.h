@@ -3873,6 +3873,17 @@ int ev_projection_lock_topic(struct ev_projlock **out, const char *topic,
  * 0, or EV_ERR out of memory. */
 int ev_checkpoint_set_offsets(struct ev_checkpoint *cp, const int64_t *off,
 			      int32_t n, struct ev_error *err);
+/* Is cp the checkpoint of topic (a Kafka log's; NULL: of log)?  0, or
+ * EV_EDATA "WHAT belongs to kafka topic 'T', not to 'U'" (or to log ID,
+ * or "..., but 'LOG' is log ID"), as ev_checkpoint_load() refuses a
+ * file; what names the checkpoint (a read model's too). */
+int ev_checkpoint_check_owner(const struct ev_checkpoint *cp, const char *what,
+			      struct ev_log *log, const char *topic,
+			      struct ev_error *err);
+/* Make cp the checkpoint of topic (its log_id all zeros, next 0), or of
+ * log when topic is NULL, as ev_checkpoint_save() does: 0, or EV_ERR. */
+int ev_checkpoint_set_owner(struct ev_checkpoint *cp, struct ev_log *log,
+			    const char *topic, struct ev_error *err);
 /* ev_checkpoint_list() of the projections of topic in state_dir (needed:
  * EV_EUSAGE without it); the damaged ones too, whose topic is not
  * known. */

@@ -157,6 +157,23 @@ struct run {
 	int64_t *offs;
 };
 
+/* The topic of a Kafka log's run, or NULL. */
+static const char *topic_of(const struct run *r)
+{
+	return r->o->kafka != NULL ? r->o->kafka->conn.addr->topic : NULL;
+}
+
+/* Is cp, from the database db, the checkpoint of this log or topic? */
+static int rm_owner(struct run *r, const struct ev_checkpoint *cp,
+		    const char *db, struct ev_error *err)
+{
+	char what[4400];
+
+	snprintf(what, sizeof(what), "the checkpoint of projection '%s' in '%s'",
+		 r->name, db);
+	return ev_checkpoint_check_owner(cp, what, r->log, topic_of(r), err);
+}
+
 /* The checkpoint as it was, from the read model or the file. */
 static int load(struct run *r, struct ev_error *err)
 {
@@ -170,13 +187,8 @@ static int load(struct run *r, struct ev_error *err)
 			return rc;
 		rc = ev_checkpoint_decode(r->buf.p, r->buf.len, r->o->sqlite,
 					  &r->cp, err);
-		if (rc == 0 && strcmp(r->cp.log_id, ev_log_id(r->log)) != 0)
-			rc = ev_seterr(err, EV_EDATA,
-				       "the checkpoint of projection '%s' in "
-				       "'%s' belongs to log %s, but '%s' is "
-				       "log %s",
-				       r->name, r->o->sqlite, r->cp.log_id,
-				       ev_log_path(r->log), ev_log_id(r->log));
+		if (rc == 0)
+			rc = rm_owner(r, &r->cp, r->o->sqlite, err);
 	} else {
 		rc = ev_checkpoint_load(r->pl, &r->cp, err);
 		if (rc == EV_ENOENT)
@@ -205,8 +217,11 @@ static int shadow_from_live(struct run *r, struct ev_error *err)
 		return rc;
 	ev_checkpoint_init(&live);
 	if ((rc = ev_checkpoint_decode(r->buf.p, r->buf.len, r->o->live_sqlite,
-				       &live, err)) != 0)
+				       &live, err)) != 0 ||
+	    (rc = rm_owner(r, &live, r->o->live_sqlite, err)) != 0) {
+		ev_checkpoint_clear(&live);
 		return rc;
+	}
 	ev_checkpoint_clear(&r->cp);
 	r->cp = live;
 	r->have_cp = 1;
@@ -269,7 +284,9 @@ static int save(struct run *r, uint64_t next, struct ev_error *err)
 		return rc;
 	}
 	/* the rows and the checkpoint in one transaction */
-	memcpy(r->cp.log_id, ev_log_id(r->log), 33);
+	if ((rc = ev_checkpoint_set_owner(&r->cp, r->log, topic_of(r), err)) !=
+	    0)
+		return rc;
 	r->cp.updated = ev_now();
 	r->buf.len = 0;
 	if ((rc = ev_checkpoint_encode(&r->cp, &r->buf, err)) != 0)
@@ -302,6 +319,9 @@ static int save(struct run *r, uint64_t next, struct ev_error *err)
 	mirror.def_hash = r->cp.def_hash;
 	rc = ev_checkpoint_set_def(&mirror, r->cp.def_hash, r->cp.def_desc,
 				   err);
+	if (rc == 0 && r->kc != NULL)
+		rc = ev_checkpoint_set_offsets(&mirror, r->cp.offsets,
+					       r->cp.nparts, err);
 	if (rc == 0)
 		rc = ev_checkpoint_save(r->pl, &mirror, err);
 	ev_checkpoint_clear(&mirror);
@@ -455,7 +475,7 @@ static int open_run(struct run *r, struct ev_error *err)
 	struct ev_writer_opts wo;
 	int rc;
 
-	if (r->name != NULL && o->kafka != NULL &&
+	if (r->name != NULL && o->kafka != NULL && !o->shadow &&
 	    (rc = ev_projection_lock_topic(&r->pl, o->kafka->conn.addr->topic,
 					   r->name, o->state_dir, o->wait,
 					   err)) != 0)
@@ -538,8 +558,10 @@ static int open_kafka(struct run *r, const struct ev_scan_opts *so,
 		co.from = from;
 		co.nfrom = (size_t)n;
 		co.has_last = 0;
-		co.cursor_name = ev_projlock_file(r->pl);
-		co.cursor_what = "projection checkpoint";
+		co.cursor_name = r->rm != NULL ? r->o->sqlite
+						: ev_projlock_file(r->pl);
+		co.cursor_what = r->rm != NULL ? "read model checkpoint"
+					       : "projection checkpoint";
 		co.cursor_parts = r->cp.nparts;
 	}
 	co.track = co.track || r->name != NULL;
@@ -600,9 +622,8 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 				 "a checkpoint (--name) is one position in "
 				 "the log, and a kafka log has one per "
 				 "partition: the projector opens its consumer");
-	if (o->kafka != NULL && (o->sqlite != NULL || o->skip_set))
-		return ev_seterr(err, EV_EUSAGE, "%s: not on a kafka log yet",
-				 o->sqlite != NULL ? "--sqlite" : "--skip");
+	if (o->kafka != NULL && o->skip_set)
+		return ev_seterr(err, EV_EUSAGE, "--skip: not on a kafka log yet");
 	if (o->kafka != NULL && o->rebuild && o->emit_to != NULL)
 		return ev_seterr(err, EV_EUSAGE,
 				 "--rebuild with --emit-to: not on a kafka log "
