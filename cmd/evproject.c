@@ -259,6 +259,8 @@ struct opts {
 	const char *kafka_opt;
 	struct ev_kafka_from *kfrom;
 	size_t nkfrom;
+	struct ev_kafka_from *kskips; /* --skip PARTITION:OFFSET... */
+	size_t nkskips;
 };
 
 /* What runs: the engine the events go into, and the rows it makes. */
@@ -385,6 +387,30 @@ static int kafka_option(struct opts *o, int c, const char *arg)
 	}
 }
 
+/* --skip PARTITION:OFFSET on a kafka LOG, which may be repeated: 0, or
+ * an exit status. */
+static int kafka_skip(struct opts *o, const char *arg)
+{
+	struct ev_kafka_from *nk;
+
+	nk = realloc(o->kskips, (o->nkskips + 1) * sizeof(*nk));
+	if (nk == NULL)
+		return fe_oom();
+	o->kskips = nk;
+	if (!ev_kafka_to_parse(arg, &o->kskips[o->nkskips]))
+		return fe_usage_error(usage_short,
+				      "--skip: '%s' is not PARTITION:OFFSET: a "
+				      "kafka log has an offset per partition\n"
+				      "%s: give the event's partition and "
+				      "offset, as a failure's hint does: "
+				      "--skip 0:17",
+				      arg, fe_progname);
+	o->nkskips++;
+	o->pj.kskips = o->kskips;
+	o->pj.nkskips = o->nkskips;
+	return 0;
+}
+
 /* -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
@@ -466,6 +492,11 @@ static int parse_options(int argc, char **argv, struct opts *o)
 			continue;
 		case OPT_SKIP:
 			o->skip_arg = optarg;
+			if (o->kafka) {
+				if ((r = kafka_skip(o, optarg)) != 0)
+					return r;
+				continue;
+			}
 			if (fe_parse_u64(optarg, &o->pj.skip_offset) != 0)
 				return fe_usage_error(usage_short,
 						      "--skip: '%s' is not an "
@@ -564,9 +595,7 @@ static int validate_kafka(struct opts *o)
 	}
 	if (ev_kafka_addr_parse(o->logpath, &o->addr, &err) != 0)
 		return fe_usage_error(usage_short, "%s", err.msg);
-	what = pj->skip_set	      ? "--skip"
-	       : o->retry_dlq != NULL ? "--retry-dlq"
-				      : NULL;
+	what = o->retry_dlq != NULL ? "--retry-dlq" : NULL;
 	if (what != NULL)
 		return fe_usage_error(usage_short,
 				      "%s: not on a kafka log yet (it takes "
@@ -594,6 +623,7 @@ static int validate_kafka(struct opts *o)
 static int validate(struct opts *o)
 {
 	struct ev_projector_opts *pj = &o->pj;
+	int skip = pj->skip_set || o->nkskips > 0; /* --skip, once or more */
 	int r;
 
 	if (!o->out_set)
@@ -652,7 +682,7 @@ static int validate(struct opts *o)
 		return fe_usage_error(usage_short, "--sqlite needs --name");
 	if (o->retry_dlq != NULL &&
 	    (o->lua == NULL || pj->name == NULL || pj->rebuild || pj->follow ||
-	     pj->skip_set || o->exec.dlq != NULL))
+	     skip || o->exec.dlq != NULL))
 		return fe_usage_error(usage_short,
 				      "--retry-dlq needs -p and --name, and "
 				      "goes without --rebuild, -f, --skip and "
@@ -662,16 +692,15 @@ static int validate(struct opts *o)
 	if (pj->shadow && (!pj->rebuild || pj->sqlite == NULL))
 		return fe_usage_error(usage_short,
 				      "--shadow needs --rebuild and --sqlite");
-	if ((pj->skip_set || pj->rebuild || o->wait) && pj->name == NULL)
+	if ((skip || pj->rebuild || o->wait) && pj->name == NULL)
 		return fe_usage_error(usage_short, "%s needs --name",
-				      pj->skip_set  ? "--skip"
+				      skip	    ? "--skip"
 				      : pj->rebuild ? "--rebuild"
 						    : "--wait");
-	if (pj->skip_set != (pj->skip_reason != NULL))
+	if (skip != (pj->skip_reason != NULL))
 		return fe_usage_error(usage_short,
-				      pj->skip_set
-					      ? "--skip needs --reason TEXT"
-					      : "--reason needs --skip");
+				      skip ? "--skip needs --reason TEXT"
+					   : "--reason needs --skip");
 	if (o->checkpoint_set && (!pj->follow || pj->name == NULL))
 		return fe_usage_error(usage_short,
 				      "--checkpoint-every needs -f and --name");
@@ -952,6 +981,13 @@ static int run_kafka(struct opts *o, struct engine *e)
 	o->pj.stop = &stop;
 	o->pj.kafka = &co;
 	r = ev_projector_run(NULL, NULL, so, &e->pe, &o->pj, &st, &err);
+	if (r == EV_EDATA && err.hint[0] == '\0' && o->pj.name != NULL &&
+	    st.stopped)
+		snprintf(err.hint, sizeof(err.hint),
+			 "fix the projection, or pass over the event for good "
+			 "with --skip %d:%llu --reason TEXT",
+			 (int)st.failed_partition,
+			 (unsigned long long)st.failed_at);
 	rc = r == 0 ? 0
 	     : r == EV_EUSAGE && st.opening
 		     ? fe_usage_error(usage_short, "%s", err.msg)
@@ -1639,5 +1675,6 @@ int main(int argc, char **argv)
 	fe_select_free(&o.sel);
 	ev_kafka_props_free(&o.kprops);
 	free(o.kfrom);
+	free(o.kskips);
 	return rc;
 }

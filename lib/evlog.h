@@ -1448,8 +1448,9 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 /* An event a projection was told to pass over (evproject --skip). */
 struct ev_ckpt_skip {
 	uint64_t offset;
-	ev_time_t time; /* when it was recorded */
-	char *reason;	/* UTF-8, no NUL */
+	int32_t partition; /* a Kafka topic's (offset is in it); 0 else */
+	ev_time_t time;	   /* when it was recorded */
+	char *reason;	   /* UTF-8, no NUL */
 };
 
 /*
@@ -2489,6 +2490,11 @@ struct ev_projector_opts {
 	 * the consumer, from the checkpoint's offsets when resuming, and
 	 * its scan on the scan options; NULL: log and rd, or scan */
 	const struct ev_kafka_consumer_opts *kafka;
+	/* with kafka, the skips to record (kproj2), each a partition and
+	 * its offset (kind EV_KAFKA_FROM_OFFSET), with skip_reason; a
+	 * topic has no single offset for skip_set (EV_EUSAGE) */
+	const struct ev_kafka_from *kskips;
+	size_t nkskips;
 };
 
 struct ev_projector_stats {
@@ -2499,8 +2505,9 @@ struct ev_projector_stats {
 	uint64_t emitted, emits_held;	   /* held: below the emit mark */
 	uint64_t emits_dropped; /* no emit log, and no name: not kept */
 	uint64_t saves, upcast_failures;
-	int stopped;	    /* at an event the engine failed on: */
-	uint64_t failed_at; /* its offset */
+	int stopped;		  /* at an event the engine failed on: */
+	uint64_t failed_at;	  /* its offset */
+	int32_t failed_partition; /* a Kafka log's: failed_at is in it */
 	struct ev_error row_err;
 	int opening; /* the error came from opening kafka's consumer */
 };
@@ -3873,6 +3880,15 @@ int ev_projection_lock_topic(struct ev_projlock **out, const char *topic,
  * 0, or EV_ERR out of memory. */
 int ev_checkpoint_set_offsets(struct ev_checkpoint *cp, const int64_t *off,
 			      int32_t n, struct ev_error *err);
+/* ev_checkpoint_add_skip() and ev_checkpoint_skipped() of a Kafka
+ * topic's checkpoint: the record at offset of partition (kproj2); the
+ * skips are ordered by partition, then offset. */
+int ev_checkpoint_add_skip_at(struct ev_checkpoint *cp, int32_t partition,
+			      uint64_t offset, const char *reason,
+			      ev_time_t time, struct ev_error *err);
+const struct ev_ckpt_skip *
+ev_checkpoint_skipped_at(const struct ev_checkpoint *cp, int32_t partition,
+			 uint64_t offset);
 /* Is cp the checkpoint of topic (a Kafka log's; NULL: of log)?  0, or
  * EV_EDATA "WHAT belongs to kafka topic 'T', not to 'U'" (or to log ID,
  * or "..., but 'LOG' is log ID"), as ev_checkpoint_load() refuses a

@@ -169,8 +169,8 @@ static int rm_owner(struct run *r, const struct ev_checkpoint *cp,
 {
 	char what[4400];
 
-	snprintf(what, sizeof(what), "the checkpoint of projection '%s' in '%s'",
-		 r->name, db);
+	snprintf(what, sizeof(what),
+		 "the checkpoint of projection '%s' in '%s'", r->name, db);
 	return ev_checkpoint_check_owner(cp, what, r->log, topic_of(r), err);
 }
 
@@ -403,7 +403,11 @@ static int sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 	int rc;
 
 	r->st->events++;
-	if (r->cp.nskips > 0 && ev_checkpoint_skipped(&r->cp, rec->offset)) {
+	if (r->cp.nskips > 0 &&
+	    (rec->kafka
+		     ? ev_checkpoint_skipped_at(&r->cp, rec->partition,
+						(uint64_t)rec->koffset) != NULL
+		     : ev_checkpoint_skipped(&r->cp, rec->offset) != NULL)) {
 		r->st->skipped++;
 		return 0;
 	}
@@ -437,7 +441,9 @@ static int sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 	if (rc != 0) {
 		*err = why;
 		r->st->stopped = rc == EV_EDATA;
-		r->st->failed_at = rec->offset;
+		r->st->failed_at =
+			rec->kafka ? (uint64_t)rec->koffset : rec->offset;
+		r->st->failed_partition = rec->kafka ? rec->partition : -1;
 		return rc;
 	}
 	r->st->applied++;
@@ -532,6 +538,39 @@ static int close_run(struct run *r, int rc, struct ev_error *err)
 	return rc;
 }
 
+/* --skip PARTITION:OFFSET on a Kafka log: each recorded, unless its
+ * partition is folded past it already. */
+static int kafka_skips(struct run *r, struct ev_error *err)
+{
+	const struct ev_projector_opts *o = r->o;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < o->nkskips; i++) {
+		const struct ev_kafka_from *k = &o->kskips[i];
+		if (r->have_cp && !o->rebuild && k->partition < r->cp.nparts &&
+		    r->cp.offsets[k->partition] >= 0 &&
+		    k->offset < r->cp.offsets[k->partition])
+			return ev_seterr(err, EV_EUSAGE,
+					 "--skip %d:%lld: offset %lld of "
+					 "partition %d is folded already "
+					 "(projection '%s' is at offset %lld "
+					 "there)",
+					 (int)k->partition,
+					 (long long)k->offset,
+					 (long long)k->offset,
+					 (int)k->partition, r->name,
+					 (long long)
+						 r->cp.offsets[k->partition]);
+		if ((rc = ev_checkpoint_add_skip_at(&r->cp, k->partition,
+						    (uint64_t)k->offset,
+						    o->skip_reason,
+						    EV_TIME_NONE, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* A Kafka log's consumer and scan, from the checkpoint's offsets when
  * resuming (it wins over --from, as on a local log). */
 static int open_kafka(struct run *r, const struct ev_scan_opts *so,
@@ -558,8 +597,8 @@ static int open_kafka(struct run *r, const struct ev_scan_opts *so,
 		co.from = from;
 		co.nfrom = (size_t)n;
 		co.has_last = 0;
-		co.cursor_name = r->rm != NULL ? r->o->sqlite
-						: ev_projlock_file(r->pl);
+		co.cursor_name =
+			r->rm != NULL ? r->o->sqlite : ev_projlock_file(r->pl);
 		co.cursor_what = r->rm != NULL ? "read model checkpoint"
 					       : "projection checkpoint";
 		co.cursor_parts = r->cp.nparts;
@@ -614,16 +653,22 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		return ev_seterr(err, EV_EUSAGE,
 				 "--sqlite takes the states of a Lua "
 				 "projection (-p)");
-	if ((o->skip_set || o->rebuild) && r.name == NULL)
+	if ((o->skip_set || o->nkskips > 0 || o->rebuild) && r.name == NULL)
 		return ev_seterr(err, EV_EUSAGE, "%s needs --name",
-				 o->skip_set ? "--skip" : "--rebuild");
+				 o->rebuild ? "--rebuild" : "--skip");
 	if (o->scan != NULL && r.name != NULL)
 		return ev_seterr(err, EV_EUSAGE,
 				 "a checkpoint (--name) is one position in "
 				 "the log, and a kafka log has one per "
 				 "partition: the projector opens its consumer");
 	if (o->kafka != NULL && o->skip_set)
-		return ev_seterr(err, EV_EUSAGE, "--skip: not on a kafka log yet");
+		return ev_seterr(err, EV_EUSAGE,
+				 "--skip: a kafka log has an offset per "
+				 "partition: --skip takes PARTITION:OFFSET "
+				 "there");
+	if (o->kafka == NULL && o->nkskips > 0)
+		return ev_seterr(err, EV_EUSAGE,
+				 "--skip PARTITION:OFFSET needs a kafka log");
 	if (o->kafka != NULL && o->rebuild && o->emit_to != NULL)
 		return ev_seterr(err, EV_EUSAGE,
 				 "--rebuild with --emit-to: not on a kafka log "
@@ -653,6 +698,8 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 						 err)) != 0)
 			goto end;
 	}
+	if ((rc = kafka_skips(&r, err)) != 0)
+		goto end;
 	if (r.have_cp && !o->rebuild) {
 		if ((rc = e->restore(e->impl, r.cp.state, r.cp.state_n, err)) !=
 		    0) {
@@ -713,7 +760,7 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		rc = flush(&r, err);
 	/* nothing new, but a first run, a rebuild or a skip to record */
 	if (rc == 0 && r.name != NULL && st->saves == 0 &&
-	    (!r.have_cp || o->rebuild || o->skip_set))
+	    (!r.have_cp || o->rebuild || o->skip_set || o->nkskips > 0))
 		rc = save(&r, ev_consumer_stats(con)->position, err);
 	st->next = ev_consumer_stats(con) ? ev_consumer_stats(con)->position
 					  : ev_scan_position(s);
