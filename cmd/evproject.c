@@ -23,6 +23,7 @@
 
 #include "evlog.h"
 #include "fe.h"
+#include "fekdlq.h"
 #include "feselect.h"
 
 static const char usage_short[] =
@@ -609,10 +610,6 @@ static int validate_kafka(struct opts *o)
 				      "DIR: a topic has no log directory to "
 				      "keep the checkpoint in",
 				      o->status ? "--status" : "--name");
-	if (o->exec.dlq != NULL)
-		return fe_usage_error(usage_short,
-				      "--dlq: not with a kafka log yet "
-				      "(evproject(1) KAFKA)");
 	if (o->sel.scan.to.kind == EV_POS_OFFSET)
 		return fe_usage_error(usage_short,
 				      "--to: a kafka log has no single offset "
@@ -829,6 +826,7 @@ static int need_dir(const struct fe_input *in, const char *what)
 }
 
 static int run_kafka(struct opts *o, struct engine *e);
+static void warn_dlq(const struct opts *o, const struct engine *e);
 
 /* --shadow: the read model goes to DB.shadow (*shadow, to free), made
  * anew, with the live DB's table: 0, or an exit status. */
@@ -916,13 +914,7 @@ static int run_scan(struct opts *o, struct engine *e)
 		fe_warn("%s event%s failed in the projection and %s skipped",
 			ev_commas(st.failed, b), st.failed == 1 ? "" : "s",
 			st.failed == 1 ? "was" : "were");
-	if (e->dlq != NULL && ev_upcast_dlq_count(e->dlq) > 0)
-		fe_warn("%s event%s failed in the projection and %s "
-			"dead-lettered to '%s'",
-			ev_commas(ev_upcast_dlq_count(e->dlq), b),
-			ev_upcast_dlq_count(e->dlq) == 1 ? "" : "s",
-			ev_upcast_dlq_count(e->dlq) == 1 ? "was" : "were",
-			o->exec.dlq);
+	warn_dlq(o, e);
 	if (st.upcast_failures > 0 && o->sel.up != NULL &&
 	    o->sel.on_error == EV_UPCAST_SKIP)
 		fe_warn("%s event%s could not be upcast and %s skipped",
@@ -941,6 +933,66 @@ out:
 	return rc;
 }
 
+/* The count of the projection's dead letters, if any. */
+static void warn_dlq(const struct opts *o, const struct engine *e)
+{
+	uint64_t n = ev_upcast_dlq_count(e->dlq);
+	char b[32];
+
+	if (n > 0)
+		fe_warn("%s event%s failed in the projection and %s "
+			"dead-lettered to '%s'",
+			ev_commas(n, b), n == 1 ? "" : "s",
+			n == 1 ? "was" : "were", o->exec.dlq);
+}
+
+/* A kafka LOG's --dlq, a topic or a local log, for --on-error dlq's
+ * letters (the projection's, and the upcaster's): each names the
+ * record's partition and offset.  0, or an exit status. */
+static int open_kafka_dlq(struct opts *o, struct engine *e, struct fe_kdlq *kd,
+			  struct ev_log **dlqlog)
+{
+	const char *topic = o->addr.topic;
+	const char *name = o->pj.name;
+	struct ev_error err;
+	int r;
+
+	if (o->exec.dlq == NULL || !o->exec.upcast_dlq)
+		return 0;
+	if (e->lua != NULL && name == NULL)
+		name = ev_projection_name(e->lua);
+	if (fe_kdlq_is(o->exec.dlq)) {
+		if ((r = fe_kdlq_upcast(kd, &o->sel, o->exec.dlq, &o->kprops,
+					o->kafka_timeout_ms, o->logpath, topic,
+					NULL, usage_short)) != 0)
+			return r;
+		if (e->lua == NULL || o->pj.on_error != EV_UPCAST_DLQ)
+			return 0;
+		if ((r = fe_kdlq_projection(kd, o->exec.dlq, &o->kprops,
+					    o->kafka_timeout_ms, o->logpath,
+					    topic, name, &e->dlq,
+					    usage_short)) != 0)
+			return r;
+	} else {
+		if ((r = ev_dlq_open(dlqlog, o->exec.dlq, NULL, &err)) != 0)
+			return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+					      : fe_report(&err);
+		if ((r = fe_upcast_dlq(&o->sel, *dlqlog, o->logpath, topic,
+				       NULL)) != 0)
+			return r;
+		if (e->lua == NULL || o->pj.on_error != EV_UPCAST_DLQ)
+			return 0;
+		if ((r = ev_upcast_dlq_open(&e->dlq, *dlqlog, o->logpath, topic,
+					    name, &err)) != 0)
+			return fe_reportf(&err, "--dlq");
+		ev_upcast_dlq_set_projection(e->dlq,
+					     ev_projection_name(e->lua));
+	}
+	o->pj.failed = ev_upcast_dlq_letter;
+	o->pj.failed_ctx = e->dlq;
+	return 0;
+}
+
 /* A kafka LOG: its consumer (no group) as the scan the projector reads,
  * which opens it, from the checkpoint when named.  0, or an exit status
  * after the message. */
@@ -949,19 +1001,21 @@ static int run_kafka(struct opts *o, struct engine *e)
 	struct ev_scan_opts *so = &o->sel.scan;
 	struct ev_kafka_consumer_opts co;
 	struct ev_projector_stats st;
-	struct ev_log *emit = NULL;
+	struct ev_log *emit = NULL, *dlqlog = NULL;
+	struct fe_kdlq kd;
 	struct ev_error err;
 	char *shadow = NULL;
 	char b[32];
 	int rc, r;
 
+	memset(&kd, 0, sizeof(kd));
 	if ((rc = open_emit(o, &emit)) != 0)
 		return rc;
-	if ((rc = open_shadow(o, &shadow)) != 0) {
-		free(shadow);
-		ev_log_close(emit);
-		return rc;
-	}
+	if ((rc = open_shadow(o, &shadow)) != 0)
+		goto out;
+	memset(&kd, 0, sizeof(kd));
+	if ((rc = open_kafka_dlq(o, e, &kd, &dlqlog)) != 0)
+		goto out;
 	if (o->pj.on_error == EV_UPCAST_SKIP) {
 		o->pj.failed = warn_failed;
 		o->pj.failed_ctx = e;
@@ -1003,7 +1057,15 @@ static int run_kafka(struct opts *o, struct engine *e)
 			ev_commas(st.upcast_failures, b),
 			st.upcast_failures == 1 ? "" : "s",
 			st.upcast_failures == 1 ? "was" : "were");
+	warn_dlq(o, e);
 	rc = fe_upcast_end(&o->sel, NULL, rc);
+out:
+	if (e->dlq != NULL && (r = ev_upcast_dlq_close(e->dlq, &err)) != 0 &&
+	    rc == 0)
+		rc = fe_report(&err);
+	e->dlq = NULL;
+	fe_kdlq_close(&kd);
+	ev_log_close(dlqlog);
 	ev_log_close(emit);
 	free(shadow);
 	return rc;

@@ -1068,8 +1068,12 @@ int ev_upcast_dlq_letter(void *ctx, const struct ev_rec *rec,
 		ev_dlq_next_round(d->letters, d->nletters, d->group, sid, off);
 	lc.upcast_error = why->msg;
 	if (rec->kafka) { /* the upcaster counts records: name the place */
+		/* a projection's failure names the record's offset in
+		 * its partition (ev_event_place()) */
 		int pn = snprintf(pre, sizeof(pre), "offset %llu: ",
-				  (unsigned long long)rec->offset);
+				  d->projection != NULL
+					  ? (unsigned long long)rec->koffset
+					  : (unsigned long long)rec->offset);
 		if (strncmp(why->msg, pre, (size_t)pn) == 0) {
 			snprintf(msg, sizeof(msg), "offset %s: %s", at,
 				 why->msg + pn);

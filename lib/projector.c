@@ -393,6 +393,22 @@ static void drop_retried(struct ev_checkpoint *cp)
 	cp->nskips = k;
 }
 
+/* A Kafka record's failure: "offset K: ..." (its offset in its
+ * partition, ev_event_place()) as "offset P:K: ...", the place --skip
+ * takes. */
+static void kafka_place(struct ev_error *err, const struct ev_rec *rec)
+{
+	char pre[48], msg[sizeof(err->msg)];
+	int pn = snprintf(pre, sizeof(pre),
+			  "offset %lld: ", (long long)rec->koffset);
+
+	if (strncmp(err->msg, pre, (size_t)pn) != 0)
+		return;
+	snprintf(msg, sizeof(msg), "offset %d:%s", (int)rec->partition,
+		 err->msg + 7);
+	memcpy(err->msg, msg, sizeof(msg));
+}
+
 /* The consumer's sink: one event into the engine. */
 static int sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 		struct ev_error *err)
@@ -440,6 +456,8 @@ static int sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 	}
 	if (rc != 0) {
 		*err = why;
+		if (rec->kafka)
+			kafka_place(err, rec);
 		r->st->stopped = rc == EV_EDATA;
 		r->st->failed_at =
 			rec->kafka ? (uint64_t)rec->koffset : rec->offset;
