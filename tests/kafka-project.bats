@@ -10,7 +10,7 @@ load helper
 load kafka
 
 setup_file() {
-	kafka_start kp1:4 kp2:4 kp3:2 kp4:1 kp5:3 kp6:2 kp7:3 kq1:3 kq2:2 kq3:3 kq4:2 kq5:2
+	kafka_start kp1:4 kp2:4 kp3:2 kp4:1 kp5:3 kp6:2 kp7:3 kq1:3 kq2:2 kq3:3 kq4:2 kq5:2 kq6:2 kqd:1
 }
 
 teardown_file() {
@@ -452,4 +452,39 @@ evproject: fix the projection, or pass over the event for good with --skip $p:$o
 	assert_stderr ""
 	assert_stdout_contains '"s":'
 	[ "$(evproject -p picky.lua --name pf --state-dir sk "$src" | jq -s 'map(.state.s) | add')" = "40" ]
+}
+
+@test "evproject kafka --on-error dlq --dlq: each failed record dead-lettered with its partition and offset, to a local log or a topic; the run goes on" {
+	local src="kafka://$KAFKA_BROKERS/kq6" p o
+	pub kq6 1 9
+	cat >picky.lua <<'LUA'
+return {
+  partition_by = function(e) return e.stream end,
+  any = function(s, e)
+    if e.data.i == 5 then error("five") end
+    s.s = (s.s or 0) + e.data.i
+  end,
+}
+LUA
+	read -r p o < <(kc -C -t kq6 -o beginning -e -q -f '%p %o %s\n' | grep '"i":5}' | cut -d' ' -f1,2)
+	[ -n "$o" ]
+	run --separate-stderr evproject -p picky.lua --name pd --state-dir sd --sqlite d.db --on-error dlq --dlq d.evlog "$src"
+	assert_status 0
+	assert_stderr "evproject: 1 event failed in the projection and was dead-lettered to 'd.evlog'"
+	[ "$(sqlite3 d.db 'SELECT sum(s) FROM pd')" = "40" ]
+	run --separate-stderr evdlq ls d.evlog
+	assert_status 0
+	assert_stdout_contains " $p:$o "
+	assert_stdout_contains "offset $p:$o: t2: partition \"s-5\": picky.lua:4: five"
+	run --separate-stderr evdlq ls --json d.evlog
+	[ "$(printf '%s\n' "$output" | jq -r '.source.partition')" = "$p" ]
+	[ "$(printf '%s\n' "$output" | jq -r '.source.offset')" = "$o" ]
+	# a dead-letter topic
+	run --separate-stderr evproject -p picky.lua --name pt --state-dir sd --on-error dlq --dlq "kafka://$KAFKA_BROKERS/kqd" "$src"
+	assert_status 0
+	assert_stderr "evproject: 1 event failed in the projection and was dead-lettered to 'kafka://$KAFKA_BROKERS/kqd'"
+	run --separate-stderr evdlq ls "kafka://$KAFKA_BROKERS/kqd"
+	assert_status 0
+	assert_stdout_contains " $p:$o "
+	assert_stdout_contains "offset $p:$o: t2: partition \"s-5\": picky.lua:4: five"
 }
