@@ -63,6 +63,24 @@ rows() {
 	sqlite3 "$1" "SELECT partition, n, s FROM \"$2\" ORDER BY partition"
 }
 
+# picky.lua: a projection that fails on the event with data.i 5
+picky() {
+	cat >picky.lua <<'LUA'
+return {
+  partition_by = function(e) return e.stream end,
+  any = function(s, e)
+    if e.data.i == 5 then error("five") end
+    s.s = (s.s or 0) + e.data.i
+  end,
+}
+LUA
+}
+
+# "PARTITION OFFSET" of the record with data.i 5 in TOPIC
+place_of_five() {
+	kc -C -t "$1" -o beginning -e -q -f '%p %o %s\n' | grep '"i":5}' | cut -d' ' -f1,2
+}
+
 # the inode of a file (a save replaces the checkpoint: a new one)
 inode() {
 	stat -c %i "$1" 2>/dev/null || echo none
@@ -415,17 +433,9 @@ evproject: fold the topic again from the start with --rebuild"
 @test "evproject kafka --skip PARTITION:OFFSET: a failed event passed over for good, recorded per partition, kept by --rebuild; one folded already is 64" {
 	local src="kafka://$KAFKA_BROKERS/kq5" p o
 	pub kq5 1 9
-	cat >picky.lua <<'LUA'
-return {
-  partition_by = function(e) return e.stream end,
-  any = function(s, e)
-    if e.data.i == 5 then error("five") end
-    s.s = (s.s or 0) + e.data.i
-  end,
-}
-LUA
+	picky
 	# where data.i 5 is
-	read -r p o < <(kc -C -t kq5 -o beginning -e -q -f '%p %o %s\n' | grep '"i":5}' | cut -d' ' -f1,2)
+	read -r p o < <(place_of_five kq5)
 	[ -n "$o" ]
 	run --separate-stderr evproject -p picky.lua --name pk --state-dir sk --sqlite pk.db "$src"
 	assert_status 65
@@ -457,16 +467,8 @@ evproject: fix the projection, or pass over the event for good with --skip $p:$o
 @test "evproject kafka --on-error dlq --dlq: each failed record dead-lettered with its partition and offset, to a local log or a topic; the run goes on" {
 	local src="kafka://$KAFKA_BROKERS/kq6" p o
 	pub kq6 1 9
-	cat >picky.lua <<'LUA'
-return {
-  partition_by = function(e) return e.stream end,
-  any = function(s, e)
-    if e.data.i == 5 then error("five") end
-    s.s = (s.s or 0) + e.data.i
-  end,
-}
-LUA
-	read -r p o < <(kc -C -t kq6 -o beginning -e -q -f '%p %o %s\n' | grep '"i":5}' | cut -d' ' -f1,2)
+	picky
+	read -r p o < <(place_of_five kq6)
 	[ -n "$o" ]
 	run --separate-stderr evproject -p picky.lua --name pd --state-dir sd --sqlite d.db --on-error dlq --dlq d.evlog "$src"
 	assert_status 0
