@@ -586,7 +586,6 @@ static int validate_kafka(struct opts *o)
 {
 	const struct ev_projector_opts *pj = &o->pj;
 	struct ev_error err;
-	const char *what;
 
 	if (!o->kafka || o->logpath == NULL) {
 		if (o->kafka_opt != NULL)
@@ -598,13 +597,10 @@ static int validate_kafka(struct opts *o)
 	}
 	if (ev_kafka_addr_parse(o->logpath, &o->addr, &err) != 0)
 		return fe_usage_error(usage_short, "%s", err.msg);
-	what = o->retry_dlq != NULL ? "--retry-dlq" : NULL;
-	if (what != NULL)
+	if (o->retry_dlq != NULL)
 		return fe_usage_error(usage_short,
-				      "%s: not on a kafka log yet (it takes "
-				      "one offset in the log, and a topic has "
-				      "one per partition; evproject(1) KAFKA)",
-				      what);
+				      "--retry-dlq: not on a kafka log yet "
+				      "(evproject(1) KAFKA)");
 	if ((pj->name != NULL || o->status) && pj->state_dir == NULL)
 		return fe_usage_error(usage_short,
 				      "%s on a kafka log needs --state-dir "

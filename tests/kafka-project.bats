@@ -303,7 +303,9 @@ $EVPROJECT_USAGE"
 	assert_stderr_contains "evproject: --skip: '0:3' is not an offset"
 	run --separate-stderr evproject -p /dev/null --retry-dlq d.evlog --name n --state-dir sd "$src"
 	assert_status 64
-	assert_stderr_contains "evproject: --retry-dlq: not on a kafka log yet"
+	assert_stdout ""
+	assert_stderr "evproject: --retry-dlq: not on a kafka log yet (evproject(1) KAFKA)
+$EVPROJECT_USAGE"
 	printf '%s\n' 'return { any = function(s, e) end }' >e.lua
 	run --separate-stderr evproject -p e.lua --global --emit-to out.evlog --rebuild --name n --state-dir sd "$src"
 	assert_status 64
