@@ -23,6 +23,7 @@
 
 #include "evlog.h"
 #include "fe.h"
+#include "fekdlq.h"
 #include "feselect.h"
 
 static const char usage_short[] =
@@ -53,7 +54,8 @@ static const char usage_long[] =
 	"      --diff              with --sqlite, print what the shadow read\n"
 	"                          model would change in the live one\n"
 	"      --dlq DLQLOG        with --on-error dlq, where events that cannot\n"
-	"                          be upcast or folded go (created if missing)\n"
+	"                          be upcast or folded go (created if missing);\n"
+	"                          a kafka:// topic too, for a kafka log\n"
 	"      --emit-to LOG2      append the events a Lua projection emits to\n"
 	"                          LOG2 (created if missing)\n"
 	"      --every DURATION    group by time buckets of DURATION (30s, 5m,\n"
@@ -93,7 +95,8 @@ static const char usage_long[] =
 	"      --shadow            with --rebuild and --sqlite DB, build into\n"
 	"                          DB.shadow while DB keeps serving\n"
 	"      --skip OFFSET       with --name, pass over the event at OFFSET\n"
-	"                          for good (recorded in the checkpoint)\n"
+	"                          for good (recorded in the checkpoint); on\n"
+	"                          a kafka log PARTITION:OFFSET (repeatable)\n"
 	"      --since TIME        only events at or after TIME\n"
 	"      --sort KEYS         order rows by columns, COL[,-COL]... ('-'\n"
 	"                          descending); default: the --by columns\n"
@@ -259,6 +262,8 @@ struct opts {
 	const char *kafka_opt;
 	struct ev_kafka_from *kfrom;
 	size_t nkfrom;
+	struct ev_kafka_from *kskips; /* --skip PARTITION:OFFSET... */
+	size_t nkskips;
 };
 
 /* What runs: the engine the events go into, and the rows it makes. */
@@ -385,6 +390,30 @@ static int kafka_option(struct opts *o, int c, const char *arg)
 	}
 }
 
+/* --skip PARTITION:OFFSET on a kafka LOG, which may be repeated: 0, or
+ * an exit status. */
+static int kafka_skip(struct opts *o, const char *arg)
+{
+	struct ev_kafka_from *nk;
+
+	nk = realloc(o->kskips, (o->nkskips + 1) * sizeof(*nk));
+	if (nk == NULL)
+		return fe_oom();
+	o->kskips = nk;
+	if (!ev_kafka_to_parse(arg, &o->kskips[o->nkskips]))
+		return fe_usage_error(usage_short,
+				      "--skip: '%s' is not PARTITION:OFFSET: a "
+				      "kafka log has an offset per partition\n"
+				      "%s: give the event's partition and "
+				      "offset, as a failure's hint does: "
+				      "--skip 0:17",
+				      arg, fe_progname);
+	o->nkskips++;
+	o->pj.kskips = o->kskips;
+	o->pj.nkskips = o->nkskips;
+	return 0;
+}
+
 /* -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
@@ -466,6 +495,11 @@ static int parse_options(int argc, char **argv, struct opts *o)
 			continue;
 		case OPT_SKIP:
 			o->skip_arg = optarg;
+			if (o->kafka) {
+				if ((r = kafka_skip(o, optarg)) != 0)
+					return r;
+				continue;
+			}
 			if (fe_parse_u64(optarg, &o->pj.skip_offset) != 0)
 				return fe_usage_error(usage_short,
 						      "--skip: '%s' is not an "
@@ -552,7 +586,6 @@ static int validate_kafka(struct opts *o)
 {
 	const struct ev_projector_opts *pj = &o->pj;
 	struct ev_error err;
-	const char *what;
 
 	if (!o->kafka || o->logpath == NULL) {
 		if (o->kafka_opt != NULL)
@@ -564,26 +597,16 @@ static int validate_kafka(struct opts *o)
 	}
 	if (ev_kafka_addr_parse(o->logpath, &o->addr, &err) != 0)
 		return fe_usage_error(usage_short, "%s", err.msg);
-	what = pj->sqlite != NULL     ? "--sqlite"
-	       : pj->skip_set	      ? "--skip"
-	       : o->retry_dlq != NULL ? "--retry-dlq"
-				      : NULL;
-	if (what != NULL)
+	if (o->retry_dlq != NULL)
 		return fe_usage_error(usage_short,
-				      "%s: not on a kafka log yet (it takes "
-				      "one offset in the log, and a topic has "
-				      "one per partition; evproject(1) KAFKA)",
-				      what);
+				      "--retry-dlq: not on a kafka log yet "
+				      "(evproject(1) KAFKA)");
 	if ((pj->name != NULL || o->status) && pj->state_dir == NULL)
 		return fe_usage_error(usage_short,
 				      "%s on a kafka log needs --state-dir "
 				      "DIR: a topic has no log directory to "
 				      "keep the checkpoint in",
 				      o->status ? "--status" : "--name");
-	if (o->exec.dlq != NULL)
-		return fe_usage_error(usage_short,
-				      "--dlq: not with a kafka log yet "
-				      "(evproject(1) KAFKA)");
 	if (o->sel.scan.to.kind == EV_POS_OFFSET)
 		return fe_usage_error(usage_short,
 				      "--to: a kafka log has no single offset "
@@ -595,6 +618,7 @@ static int validate_kafka(struct opts *o)
 static int validate(struct opts *o)
 {
 	struct ev_projector_opts *pj = &o->pj;
+	int skip = pj->skip_set || o->nkskips > 0; /* --skip, once or more */
 	int r;
 
 	if (!o->out_set)
@@ -653,7 +677,7 @@ static int validate(struct opts *o)
 		return fe_usage_error(usage_short, "--sqlite needs --name");
 	if (o->retry_dlq != NULL &&
 	    (o->lua == NULL || pj->name == NULL || pj->rebuild || pj->follow ||
-	     pj->skip_set || o->exec.dlq != NULL))
+	     skip || o->exec.dlq != NULL))
 		return fe_usage_error(usage_short,
 				      "--retry-dlq needs -p and --name, and "
 				      "goes without --rebuild, -f, --skip and "
@@ -663,16 +687,15 @@ static int validate(struct opts *o)
 	if (pj->shadow && (!pj->rebuild || pj->sqlite == NULL))
 		return fe_usage_error(usage_short,
 				      "--shadow needs --rebuild and --sqlite");
-	if ((pj->skip_set || pj->rebuild || o->wait) && pj->name == NULL)
+	if ((skip || pj->rebuild || o->wait) && pj->name == NULL)
 		return fe_usage_error(usage_short, "%s needs --name",
-				      pj->skip_set  ? "--skip"
+				      skip	    ? "--skip"
 				      : pj->rebuild ? "--rebuild"
 						    : "--wait");
-	if (pj->skip_set != (pj->skip_reason != NULL))
+	if (skip != (pj->skip_reason != NULL))
 		return fe_usage_error(usage_short,
-				      pj->skip_set
-					      ? "--skip needs --reason TEXT"
-					      : "--reason needs --skip");
+				      skip ? "--skip needs --reason TEXT"
+					   : "--reason needs --skip");
 	if (o->checkpoint_set && (!pj->follow || pj->name == NULL))
 		return fe_usage_error(usage_short,
 				      "--checkpoint-every needs -f and --name");
@@ -800,6 +823,27 @@ static int need_dir(const struct fe_input *in, const char *what)
 }
 
 static int run_kafka(struct opts *o, struct engine *e);
+static void warn_dlq(const struct opts *o, const struct engine *e);
+
+/* --shadow: the read model goes to DB.shadow (*shadow, to free), made
+ * anew, with the live DB's table: 0, or an exit status. */
+static int open_shadow(struct opts *o, char **shadow)
+{
+	if (!o->pj.shadow)
+		return 0;
+	if ((*shadow = shadow_path(o->pj.sqlite)) == NULL)
+		return fe_oom();
+	if (o->pj.table == NULL)
+		o->pj.table = o->pj.name;
+	o->pj.live_sqlite = o->pj.sqlite;
+	o->pj.sqlite = *shadow;
+	/* a rebuild: an earlier shadow goes */
+	if (ev_readmodel_remove(*shadow) != 0) {
+		fe_warn("cannot remove '%s': %s", *shadow, strerror(errno));
+		return EV_EXIT_IO;
+	}
+	return 0;
+}
 
 static int run_scan(struct opts *o, struct engine *e)
 {
@@ -846,23 +890,8 @@ static int run_scan(struct opts *o, struct engine *e)
 		o->pj.failed_ctx = e;
 		e->fate = "skipped";
 	}
-	if (o->pj.shadow) {
-		if ((shadow = shadow_path(o->pj.sqlite)) == NULL) {
-			rc = fe_oom();
-			goto out;
-		}
-		if (o->pj.table == NULL)
-			o->pj.table = o->pj.name;
-		o->pj.live_sqlite = o->pj.sqlite;
-		o->pj.sqlite = shadow;
-		/* a rebuild: an earlier shadow goes */
-		if (ev_readmodel_remove(shadow) != 0) {
-			fe_warn("cannot remove '%s': %s", shadow,
-				strerror(errno));
-			rc = EV_EXIT_IO;
-			goto out;
-		}
-	}
+	if ((rc = open_shadow(o, &shadow)) != 0)
+		goto out;
 	fe_select_explain(&o->sel, in.log, o->logpath);
 	fe_select_scan(&o->sel, o->logpath);
 	so->decode = 0; /* the engines read the stored records */
@@ -882,13 +911,7 @@ static int run_scan(struct opts *o, struct engine *e)
 		fe_warn("%s event%s failed in the projection and %s skipped",
 			ev_commas(st.failed, b), st.failed == 1 ? "" : "s",
 			st.failed == 1 ? "was" : "were");
-	if (e->dlq != NULL && ev_upcast_dlq_count(e->dlq) > 0)
-		fe_warn("%s event%s failed in the projection and %s "
-			"dead-lettered to '%s'",
-			ev_commas(ev_upcast_dlq_count(e->dlq), b),
-			ev_upcast_dlq_count(e->dlq) == 1 ? "" : "s",
-			ev_upcast_dlq_count(e->dlq) == 1 ? "was" : "were",
-			o->exec.dlq);
+	warn_dlq(o, e);
 	if (st.upcast_failures > 0 && o->sel.up != NULL &&
 	    o->sel.on_error == EV_UPCAST_SKIP)
 		fe_warn("%s event%s could not be upcast and %s skipped",
@@ -907,6 +930,66 @@ out:
 	return rc;
 }
 
+/* The count of the projection's dead letters, if any. */
+static void warn_dlq(const struct opts *o, const struct engine *e)
+{
+	uint64_t n = ev_upcast_dlq_count(e->dlq);
+	char b[32];
+
+	if (n > 0)
+		fe_warn("%s event%s failed in the projection and %s "
+			"dead-lettered to '%s'",
+			ev_commas(n, b), n == 1 ? "" : "s",
+			n == 1 ? "was" : "were", o->exec.dlq);
+}
+
+/* A kafka LOG's --dlq, a topic or a local log, for --on-error dlq's
+ * letters (the projection's, and the upcaster's): each names the
+ * record's partition and offset.  0, or an exit status. */
+static int open_kafka_dlq(struct opts *o, struct engine *e, struct fe_kdlq *kd,
+			  struct ev_log **dlqlog)
+{
+	const char *topic = o->addr.topic;
+	const char *name = o->pj.name;
+	struct ev_error err;
+	int r;
+
+	if (o->exec.dlq == NULL || !o->exec.upcast_dlq)
+		return 0;
+	if (e->lua != NULL && name == NULL)
+		name = ev_projection_name(e->lua);
+	if (fe_kdlq_is(o->exec.dlq)) {
+		if ((r = fe_kdlq_upcast(kd, &o->sel, o->exec.dlq, &o->kprops,
+					o->kafka_timeout_ms, o->logpath, topic,
+					NULL, usage_short)) != 0)
+			return r;
+		if (e->lua == NULL || o->pj.on_error != EV_UPCAST_DLQ)
+			return 0;
+		if ((r = fe_kdlq_projection(kd, o->exec.dlq, &o->kprops,
+					    o->kafka_timeout_ms, o->logpath,
+					    topic, name, &e->dlq,
+					    usage_short)) != 0)
+			return r;
+	} else {
+		if ((r = ev_dlq_open(dlqlog, o->exec.dlq, NULL, &err)) != 0)
+			return r == EV_EUSAGE ? fe_reportf(&err, "--dlq")
+					      : fe_report(&err);
+		if ((r = fe_upcast_dlq(&o->sel, *dlqlog, o->logpath, topic,
+				       NULL)) != 0)
+			return r;
+		if (e->lua == NULL || o->pj.on_error != EV_UPCAST_DLQ)
+			return 0;
+		if ((r = ev_upcast_dlq_open(&e->dlq, *dlqlog, o->logpath, topic,
+					    name, &err)) != 0)
+			return fe_reportf(&err, "--dlq");
+		ev_upcast_dlq_set_projection(e->dlq,
+					     ev_projection_name(e->lua));
+	}
+	o->pj.failed = ev_upcast_dlq_letter;
+	o->pj.failed_ctx = e->dlq;
+	return 0;
+}
+
 /* A kafka LOG: its consumer (no group) as the scan the projector reads,
  * which opens it, from the checkpoint when named.  0, or an exit status
  * after the message. */
@@ -915,13 +998,21 @@ static int run_kafka(struct opts *o, struct engine *e)
 	struct ev_scan_opts *so = &o->sel.scan;
 	struct ev_kafka_consumer_opts co;
 	struct ev_projector_stats st;
-	struct ev_log *emit = NULL;
+	struct ev_log *emit = NULL, *dlqlog = NULL;
+	struct fe_kdlq kd;
 	struct ev_error err;
+	char *shadow = NULL;
 	char b[32];
 	int rc, r;
 
+	memset(&kd, 0, sizeof(kd));
 	if ((rc = open_emit(o, &emit)) != 0)
 		return rc;
+	if ((rc = open_shadow(o, &shadow)) != 0)
+		goto out;
+	memset(&kd, 0, sizeof(kd));
+	if ((rc = open_kafka_dlq(o, e, &kd, &dlqlog)) != 0)
+		goto out;
 	if (o->pj.on_error == EV_UPCAST_SKIP) {
 		o->pj.failed = warn_failed;
 		o->pj.failed_ctx = e;
@@ -942,6 +1033,13 @@ static int run_kafka(struct opts *o, struct engine *e)
 	o->pj.stop = &stop;
 	o->pj.kafka = &co;
 	r = ev_projector_run(NULL, NULL, so, &e->pe, &o->pj, &st, &err);
+	if (r == EV_EDATA && err.hint[0] == '\0' && o->pj.name != NULL &&
+	    st.stopped)
+		snprintf(err.hint, sizeof(err.hint),
+			 "fix the projection, or pass over the event for good "
+			 "with --skip %d:%llu --reason TEXT",
+			 (int)st.failed_partition,
+			 (unsigned long long)st.failed_at);
 	rc = r == 0 ? 0
 	     : r == EV_EUSAGE && st.opening
 		     ? fe_usage_error(usage_short, "%s", err.msg)
@@ -956,8 +1054,17 @@ static int run_kafka(struct opts *o, struct engine *e)
 			ev_commas(st.upcast_failures, b),
 			st.upcast_failures == 1 ? "" : "s",
 			st.upcast_failures == 1 ? "was" : "were");
+	warn_dlq(o, e);
 	rc = fe_upcast_end(&o->sel, NULL, rc);
+out:
+	if (e->dlq != NULL && (r = ev_upcast_dlq_close(e->dlq, &err)) != 0 &&
+	    rc == 0)
+		rc = fe_report(&err);
+	e->dlq = NULL;
+	fe_kdlq_close(&kd);
+	ev_log_close(dlqlog);
 	ev_log_close(emit);
+	free(shadow);
 	return rc;
 }
 
@@ -1628,5 +1735,6 @@ int main(int argc, char **argv)
 	fe_select_free(&o.sel);
 	ev_kafka_props_free(&o.kprops);
 	free(o.kfrom);
+	free(o.kskips);
 	return rc;
 }

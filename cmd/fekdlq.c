@@ -85,6 +85,24 @@ int fe_kdlq_upcast(struct fe_kdlq *k, struct fe_select *s, const char *dlq,
 	return 0;
 }
 
+int fe_kdlq_projection(struct fe_kdlq *k, const char *dlq,
+		       const struct ev_kafka_props *props, int64_t timeout_ms,
+		       const char *logname, const char *log_id,
+		       const char *name, struct ev_upcast_dlq **out,
+		       const char *usage)
+{
+	struct ev_error err;
+	int r;
+
+	if ((r = kdlq_connect(k, dlq, props, timeout_ms, usage)) != 0)
+		return r;
+	if (ev_upcast_dlq_open_sink(out, ev_kafka_dlq_letter, k->d, dlq,
+				    logname, log_id, name, &err) != 0)
+		return fe_reportf(&err, "--dlq");
+	ev_upcast_dlq_set_projection(*out, name);
+	return 0;
+}
+
 void fe_kdlq_close(struct fe_kdlq *k)
 {
 	ev_kafka_dlq_close(k->d);

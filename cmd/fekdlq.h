@@ -32,6 +32,15 @@ int fe_kdlq_upcast(struct fe_kdlq *k, struct fe_select *s, const char *dlq,
 		   const struct ev_kafka_props *props, int64_t timeout_ms,
 		   const char *logname, const char *log_id, const char *group,
 		   const char *usage);
+/* evproject --on-error dlq on a kafka log: the letters of projection
+ * name's failures (of logname, whose id is log_id) to the topic dlq,
+ * opened unless done before, into *out (ev_upcast_dlq_close()): 0, or
+ * an exit status after the message. */
+int fe_kdlq_projection(struct fe_kdlq *k, const char *dlq,
+		       const struct ev_kafka_props *props, int64_t timeout_ms,
+		       const char *logname, const char *log_id,
+		       const char *name, struct ev_upcast_dlq **out,
+		       const char *usage);
 void fe_kdlq_close(struct fe_kdlq *k);
 
 #endif

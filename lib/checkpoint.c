@@ -141,14 +141,22 @@ int ev_checkpoint_set_state(struct ev_checkpoint *cp, const void *p, size_t n,
 	return 0;
 }
 
-/* Index of the first skip at or after offset. */
-static size_t skip_pos(const struct ev_checkpoint *cp, uint64_t offset)
+/* Is skip a before partition p's offset?  (A local log's are all in
+ * partition 0.) */
+static int skip_before(const struct ev_ckpt_skip *a, int32_t p, uint64_t offset)
+{
+	return a->partition < p || (a->partition == p && a->offset < offset);
+}
+
+/* Index of the first skip at or after partition p's offset. */
+static size_t skip_pos(const struct ev_checkpoint *cp, int32_t p,
+		       uint64_t offset)
 {
 	size_t lo = 0, hi = cp->nskips;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (cp->skips[mid].offset < offset)
+		if (skip_before(&cp->skips[mid], p, offset))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -156,18 +164,34 @@ static size_t skip_pos(const struct ev_checkpoint *cp, uint64_t offset)
 	return lo;
 }
 
+const struct ev_ckpt_skip *
+ev_checkpoint_skipped_at(const struct ev_checkpoint *cp, int32_t partition,
+			 uint64_t offset)
+{
+	size_t i = skip_pos(cp, partition, offset);
+
+	return i < cp->nskips && cp->skips[i].offset == offset &&
+			       cp->skips[i].partition == partition
+		       ? &cp->skips[i]
+		       : NULL;
+}
+
 const struct ev_ckpt_skip *ev_checkpoint_skipped(const struct ev_checkpoint *cp,
 						 uint64_t offset)
 {
-	size_t i = skip_pos(cp, offset);
-
-	return i < cp->nskips && cp->skips[i].offset == offset ? &cp->skips[i]
-							       : NULL;
+	return ev_checkpoint_skipped_at(cp, 0, offset);
 }
 
 int ev_checkpoint_add_skip(struct ev_checkpoint *cp, uint64_t offset,
 			   const char *reason, ev_time_t time,
 			   struct ev_error *err)
+{
+	return ev_checkpoint_add_skip_at(cp, 0, offset, reason, time, err);
+}
+
+int ev_checkpoint_add_skip_at(struct ev_checkpoint *cp, int32_t partition,
+			      uint64_t offset, const char *reason,
+			      ev_time_t time, struct ev_error *err)
 {
 	const char *why =
 		text_problem(reason, strlen(reason), EV_CKPT_REASON_MAX);
@@ -183,8 +207,9 @@ int ev_checkpoint_add_skip(struct ev_checkpoint *cp, uint64_t offset,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	if (time == EV_TIME_NONE)
 		time = ev_now();
-	i = skip_pos(cp, offset);
-	if (i < cp->nskips && cp->skips[i].offset == offset) {
+	i = skip_pos(cp, partition, offset);
+	if (i < cp->nskips && cp->skips[i].offset == offset &&
+	    cp->skips[i].partition == partition) {
 		free(cp->skips[i].reason);
 		cp->skips[i].reason = r;
 		cp->skips[i].time = time;
@@ -198,6 +223,7 @@ int ev_checkpoint_add_skip(struct ev_checkpoint *cp, uint64_t offset,
 	cp->skips = v;
 	memmove(v + i + 1, v + i, (cp->nskips - i) * sizeof(*v));
 	v[i].offset = offset;
+	v[i].partition = partition;
 	v[i].time = time;
 	v[i].reason = r;
 	cp->nskips++;
@@ -306,11 +332,21 @@ static int encode(const struct ev_checkpoint *cp, struct ev_buf *b)
 		const struct ev_ckpt_skip *s = &cp->skips[i];
 		if (ev_buf_reserve(b, 10) != 0)
 			return EV_ERR;
-		b->len = (size_t)(ev_mp_array_hdr(b->p + b->len, 3) - b->p);
+		/* a topic's: [offset, time, reason, partition] */
+		b->len = (size_t)(ev_mp_array_hdr(b->p + b->len,
+						  cp->topic != NULL ? 4 : 3) -
+				  b->p);
 		b->len = (size_t)(ev_mp_uint(b->p + b->len, s->offset) - b->p);
 		if (put_time(b, s->time) != 0 ||
 		    ev_buf_mp_str(b, s->reason, strlen(s->reason)) != 0)
 			return EV_ERR;
+		if (cp->topic != NULL) {
+			if (ev_buf_reserve(b, 9) != 0)
+				return EV_ERR;
+			b->len = (size_t)(ev_mp_uint(b->p + b->len,
+						     (uint64_t)s->partition) -
+					  b->p);
+		}
 	}
 	if (put_key(b, "updated") != 0 || put_time(b, cp->updated) != 0 ||
 	    put_key(b, "state") != 0 ||
@@ -354,8 +390,11 @@ static const char *save_problem(const struct ev_checkpoint *cp)
 			       "or holds a NUL";
 		if (s->time == EV_TIME_NONE)
 			return "a skip has no time";
-		if (i > 0 && s->offset <= cp->skips[i - 1].offset)
+		if (i > 0 &&
+		    !skip_before(&cp->skips[i - 1], s->partition, s->offset))
 			return "its skips are not in ascending order";
+		if (s->partition != 0 && cp->topic == NULL)
+			return "a local log's skip names a partition";
 	}
 	if (cp->state_n > EV_CKPT_MAX_BYTES - CKPT_HDR - CKPT_TRAILER - 4096)
 		return "its state is too large";
@@ -427,10 +466,12 @@ static int decode_skips(const uint8_t **p, const uint8_t *end,
 	cp->nskips = it.n; /* the reasons not read yet are NULL */
 	for (i = 0; i < it.n; i++) {
 		struct ev_ckpt_skip *s = &cp->skips[i];
+		uint32_t len;
 		*why = "a skip is not [offset, time, reason]";
 		if (ev_mp_read(p, end, &x) != 0 || x.type != EV_MP_ARRAY ||
-		    x.n != 3)
+		    (x.n != 3 && x.n != 4))
 			return -1;
+		len = (uint32_t)x.n;
 		if (ev_mp_read(p, end, &x) != 0 || x.type != EV_MP_UINT)
 			return -1;
 		s->offset = x.v.u;
@@ -446,7 +487,16 @@ static int decode_skips(const uint8_t **p, const uint8_t *end,
 				       "at most 4096 bytes";
 			return -1;
 		}
-		if (i > 0 && s->offset <= cp->skips[i - 1].offset) {
+		if (len == 4) {
+			*why = "a skip's partition is not an unsigned integer "
+			       "below 2^31";
+			if (ev_mp_read(p, end, &x) != 0 ||
+			    x.type != EV_MP_UINT || x.v.u > INT32_MAX)
+				return -1;
+			s->partition = (int32_t)x.v.u;
+		}
+		if (i > 0 &&
+		    !skip_before(&cp->skips[i - 1], s->partition, s->offset)) {
 			*why = "the skips are not in ascending order";
 			return -1;
 		}
@@ -642,6 +692,11 @@ static int decode_body(const uint8_t *p, size_t n, struct ev_checkpoint *cp,
 		*why = "it names both a log and a kafka topic";
 		return -1;
 	}
+	for (i = 0; !(seen & K_TOPIC) && i < cp->nskips; i++)
+		if (cp->skips[i].partition != 0) {
+			*why = "a local log's skip names a partition";
+			return -1;
+		}
 	return 0;
 }
 
@@ -1064,10 +1119,55 @@ const char *ev_projlock_file(const struct ev_projlock *pl)
 
 /* ------------------------------------------------------------ the file */
 
+int ev_checkpoint_check_owner(const struct ev_checkpoint *cp, const char *what,
+			      struct ev_log *log, const char *topic,
+			      struct ev_error *err)
+{
+	if (topic != NULL && cp->topic == NULL)
+		return ev_seterr(err, EV_EDATA,
+				 "%s belongs to log %s, not to kafka topic "
+				 "'%s'",
+				 what, cp->log_id, topic);
+	if (topic != NULL && strcmp(cp->topic, topic) != 0)
+		return ev_seterr(err, EV_EDATA,
+				 "%s belongs to kafka topic '%s', not to '%s'",
+				 what, cp->topic, topic);
+	if (topic == NULL && cp->topic != NULL)
+		return ev_seterr(err, EV_EDATA,
+				 "%s belongs to kafka topic '%s', but '%s' is "
+				 "log %s",
+				 what, cp->topic, log->path, log->id_hex);
+	if (topic == NULL && strcmp(cp->log_id, log->id_hex) != 0)
+		return ev_seterr(err, EV_EDATA,
+				 "%s belongs to log %s, but '%s' is log %s",
+				 what, cp->log_id, log->path, log->id_hex);
+	return 0;
+}
+
+int ev_checkpoint_set_owner(struct ev_checkpoint *cp, struct ev_log *log,
+			    const char *topic, struct ev_error *err)
+{
+	if (topic != NULL) {
+		char *t = strdup(topic);
+		if (t == NULL)
+			return ev_seterr(err, EV_ERR, "out of memory");
+		free(cp->topic);
+		cp->topic = t;
+		memcpy(cp->log_id, KAFKA_LOG_ID, 33);
+		cp->next = 0;
+	} else {
+		free(cp->topic);
+		cp->topic = NULL;
+		memcpy(cp->log_id, log->id_hex, 33);
+	}
+	return 0;
+}
+
 int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
 		       struct ev_error *err)
 {
 	char file[EV_GROUP_NAME_MAX + 16];
+	char what[4200];
 	int r;
 
 	ev_checkpoint_clear(cp);
@@ -1076,28 +1176,8 @@ int ev_checkpoint_load(struct ev_projlock *pl, struct ev_checkpoint *cp,
 	if (r != 0)
 		return r;
 	pl->saved = 1;
-	if (pl->topic != NULL && cp->topic == NULL)
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' belongs to log %s, "
-			      "not to kafka topic '%s'",
-			      pl->file, cp->log_id, pl->topic);
-	else if (pl->topic != NULL && strcmp(cp->topic, pl->topic) != 0)
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' belongs to kafka "
-			      "topic '%s', not to '%s'",
-			      pl->file, cp->topic, pl->topic);
-	else if (pl->topic == NULL && cp->topic != NULL)
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' belongs to kafka "
-			      "topic '%s', but '%s' is log %s",
-			      pl->file, cp->topic, pl->log->path,
-			      pl->log->id_hex);
-	else if (pl->topic == NULL && strcmp(cp->log_id, pl->log->id_hex) != 0)
-		r = ev_seterr(err, EV_EDATA,
-			      "projection checkpoint '%s' belongs to log %s, "
-			      "but '%s' is log %s",
-			      pl->file, cp->log_id, pl->log->path,
-			      pl->log->id_hex);
+	snprintf(what, sizeof(what), "projection checkpoint '%s'", pl->file);
+	r = ev_checkpoint_check_owner(cp, what, pl->log, pl->topic, err);
 	if (r != 0) {
 		ev_checkpoint_clear(cp);
 		return r;
@@ -1113,19 +1193,8 @@ int ev_checkpoint_save(struct ev_projlock *pl, struct ev_checkpoint *cp,
 	const char *why;
 	int r = 0;
 
-	if (pl->topic != NULL) {
-		char *t = strdup(pl->topic);
-		if (t == NULL)
-			return ev_seterr(err, EV_ERR, "out of memory");
-		free(cp->topic);
-		cp->topic = t;
-		memcpy(cp->log_id, KAFKA_LOG_ID, 33);
-		cp->next = 0;
-	} else {
-		free(cp->topic);
-		cp->topic = NULL;
-		memcpy(cp->log_id, pl->log->id_hex, 33);
-	}
+	if ((r = ev_checkpoint_set_owner(cp, pl->log, pl->topic, err)) != 0)
+		return r;
 	if ((why = save_problem(cp)) != NULL)
 		return ev_seterr(err, EV_EUSAGE,
 				 "cannot save projection '%s': %s", pl->name,

@@ -1474,8 +1474,9 @@ int ev_log_trim(struct ev_log *log, const struct ev_trim_opts *o,
 /* An event a projection was told to pass over (evproject --skip). */
 struct ev_ckpt_skip {
 	uint64_t offset;
-	ev_time_t time; /* when it was recorded */
-	char *reason;	/* UTF-8, no NUL */
+	int32_t partition; /* a Kafka topic's (offset is in it); 0 else */
+	ev_time_t time;	   /* when it was recorded */
+	char *reason;	   /* UTF-8, no NUL */
 };
 
 /*
@@ -2515,6 +2516,11 @@ struct ev_projector_opts {
 	 * the consumer, from the checkpoint's offsets when resuming, and
 	 * its scan on the scan options; NULL: log and rd, or scan */
 	const struct ev_kafka_consumer_opts *kafka;
+	/* with kafka, the skips to record (kproj2), each a partition and
+	 * its offset (kind EV_KAFKA_FROM_OFFSET), with skip_reason; a
+	 * topic has no single offset for skip_set (EV_EUSAGE) */
+	const struct ev_kafka_from *kskips;
+	size_t nkskips;
 };
 
 struct ev_projector_stats {
@@ -2525,8 +2531,9 @@ struct ev_projector_stats {
 	uint64_t emitted, emits_held;	   /* held: below the emit mark */
 	uint64_t emits_dropped; /* no emit log, and no name: not kept */
 	uint64_t saves, upcast_failures;
-	int stopped;	    /* at an event the engine failed on: */
-	uint64_t failed_at; /* its offset */
+	int stopped;		  /* at an event the engine failed on: */
+	uint64_t failed_at;	  /* its offset */
+	int32_t failed_partition; /* a Kafka log's: failed_at is in it */
 	struct ev_error row_err;
 	int opening; /* the error came from opening kafka's consumer */
 };
@@ -3907,6 +3914,26 @@ int ev_projection_lock_topic(struct ev_projlock **out, const char *topic,
  * 0, or EV_ERR out of memory. */
 int ev_checkpoint_set_offsets(struct ev_checkpoint *cp, const int64_t *off,
 			      int32_t n, struct ev_error *err);
+/* ev_checkpoint_add_skip() and ev_checkpoint_skipped() of a Kafka
+ * topic's checkpoint: the record at offset of partition (kproj2); the
+ * skips are ordered by partition, then offset. */
+int ev_checkpoint_add_skip_at(struct ev_checkpoint *cp, int32_t partition,
+			      uint64_t offset, const char *reason,
+			      ev_time_t time, struct ev_error *err);
+const struct ev_ckpt_skip *
+ev_checkpoint_skipped_at(const struct ev_checkpoint *cp, int32_t partition,
+			 uint64_t offset);
+/* Is cp the checkpoint of topic (a Kafka log's; NULL: of log)?  0, or
+ * EV_EDATA "WHAT belongs to kafka topic 'T', not to 'U'" (or to log ID,
+ * or "..., but 'LOG' is log ID"), as ev_checkpoint_load() refuses a
+ * file; what names the checkpoint (a read model's too). */
+int ev_checkpoint_check_owner(const struct ev_checkpoint *cp, const char *what,
+			      struct ev_log *log, const char *topic,
+			      struct ev_error *err);
+/* Make cp the checkpoint of topic (its log_id all zeros, next 0), or of
+ * log when topic is NULL, as ev_checkpoint_save() does: 0, or EV_ERR. */
+int ev_checkpoint_set_owner(struct ev_checkpoint *cp, struct ev_log *log,
+			    const char *topic, struct ev_error *err);
 /* ev_checkpoint_list() of the projections of topic in state_dir (needed:
  * EV_EUSAGE without it); the damaged ones too, whose topic is not
  * known. */

@@ -188,6 +188,23 @@ static int unusable(struct run *r, int rc, struct ev_error *err)
 	return 0;
 }
 
+/* The topic of a Kafka log's run, or NULL. */
+static const char *topic_of(const struct run *r)
+{
+	return r->o->kafka != NULL ? r->o->kafka->conn.addr->topic : NULL;
+}
+
+/* Is cp, from the database db, the checkpoint of this log or topic? */
+static int rm_owner(struct run *r, const struct ev_checkpoint *cp,
+		    const char *db, struct ev_error *err)
+{
+	char what[4400];
+
+	snprintf(what, sizeof(what),
+		 "the checkpoint of projection '%s' in '%s'", r->name, db);
+	return ev_checkpoint_check_owner(cp, what, r->log, topic_of(r), err);
+}
+
 /* The checkpoint as it was, from the read model or the file. */
 static int load(struct run *r, struct ev_error *err)
 {
@@ -201,13 +218,8 @@ static int load(struct run *r, struct ev_error *err)
 			return rc;
 		rc = ev_checkpoint_decode(r->buf.p, r->buf.len, r->o->sqlite,
 					  &r->cp, err);
-		if (rc == 0 && strcmp(r->cp.log_id, ev_log_id(r->log)) != 0)
-			rc = ev_seterr(err, EV_EDATA,
-				       "the checkpoint of projection '%s' in "
-				       "'%s' belongs to log %s, but '%s' is "
-				       "log %s",
-				       r->name, r->o->sqlite, r->cp.log_id,
-				       ev_log_path(r->log), ev_log_id(r->log));
+		if (rc == 0)
+			rc = rm_owner(r, &r->cp, r->o->sqlite, err);
 	} else {
 		rc = ev_checkpoint_load(r->pl, &r->cp, err);
 		if (rc == EV_ENOENT)
@@ -238,8 +250,11 @@ static int shadow_from_live(struct run *r, struct ev_error *err)
 		return rc;
 	ev_checkpoint_init(&live);
 	if ((rc = ev_checkpoint_decode(r->buf.p, r->buf.len, r->o->live_sqlite,
-				       &live, err)) != 0)
+				       &live, err)) != 0 ||
+	    (rc = rm_owner(r, &live, r->o->live_sqlite, err)) != 0) {
+		ev_checkpoint_clear(&live);
 		return rc;
+	}
 	ev_checkpoint_clear(&r->cp);
 	r->cp = live;
 	r->have_cp = 1;
@@ -302,7 +317,9 @@ static int save(struct run *r, uint64_t next, struct ev_error *err)
 		return rc;
 	}
 	/* the rows and the checkpoint in one transaction */
-	memcpy(r->cp.log_id, ev_log_id(r->log), 33);
+	if ((rc = ev_checkpoint_set_owner(&r->cp, r->log, topic_of(r), err)) !=
+	    0)
+		return rc;
 	r->cp.updated = ev_now();
 	r->buf.len = 0;
 	if ((rc = ev_checkpoint_encode(&r->cp, &r->buf, err)) != 0)
@@ -335,6 +352,9 @@ static int save(struct run *r, uint64_t next, struct ev_error *err)
 	mirror.def_hash = r->cp.def_hash;
 	rc = ev_checkpoint_set_def(&mirror, r->cp.def_hash, r->cp.def_desc,
 				   err);
+	if (rc == 0 && r->kc != NULL)
+		rc = ev_checkpoint_set_offsets(&mirror, r->cp.offsets,
+					       r->cp.nparts, err);
 	if (rc == 0)
 		rc = ev_checkpoint_save(r->pl, &mirror, err);
 	ev_checkpoint_clear(&mirror);
@@ -406,6 +426,22 @@ static void drop_retried(struct ev_checkpoint *cp)
 	cp->nskips = k;
 }
 
+/* A Kafka record's failure: "offset K: ..." (its offset in its
+ * partition, ev_event_place()) as "offset P:K: ...", the place --skip
+ * takes. */
+static void kafka_place(struct ev_error *err, const struct ev_rec *rec)
+{
+	char pre[48], msg[sizeof(err->msg)];
+	int pn = snprintf(pre, sizeof(pre),
+			  "offset %lld: ", (long long)rec->koffset);
+
+	if (strncmp(err->msg, pre, (size_t)pn) != 0)
+		return;
+	snprintf(msg, sizeof(msg), "offset %d:%s", (int)rec->partition,
+		 err->msg + 7);
+	memcpy(err->msg, msg, sizeof(msg));
+}
+
 /* The consumer's sink: one event into the engine. */
 static int sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 		struct ev_error *err)
@@ -416,7 +452,11 @@ static int sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 	int rc;
 
 	r->st->events++;
-	if (r->cp.nskips > 0 && ev_checkpoint_skipped(&r->cp, rec->offset)) {
+	if (r->cp.nskips > 0 &&
+	    (rec->kafka
+		     ? ev_checkpoint_skipped_at(&r->cp, rec->partition,
+						(uint64_t)rec->koffset) != NULL
+		     : ev_checkpoint_skipped(&r->cp, rec->offset) != NULL)) {
 		r->st->skipped++;
 		return 0;
 	}
@@ -449,8 +489,12 @@ static int sink(void *ctx, const struct ev_rec *rec, const struct ev_event *ev,
 	}
 	if (rc != 0) {
 		*err = why;
+		if (rec->kafka)
+			kafka_place(err, rec);
 		r->st->stopped = rc == EV_EDATA;
-		r->st->failed_at = rec->offset;
+		r->st->failed_at =
+			rec->kafka ? (uint64_t)rec->koffset : rec->offset;
+		r->st->failed_partition = rec->kafka ? rec->partition : -1;
 		return rc;
 	}
 	r->st->applied++;
@@ -488,7 +532,7 @@ static int open_run(struct run *r, struct ev_error *err)
 	struct ev_writer_opts wo;
 	int rc;
 
-	if (r->name != NULL && o->kafka != NULL &&
+	if (r->name != NULL && o->kafka != NULL && !o->shadow &&
 	    (rc = ev_projection_lock_topic(&r->pl, o->kafka->conn.addr->topic,
 					   r->name, o->state_dir, o->wait,
 					   err)) != 0)
@@ -545,6 +589,39 @@ static int close_run(struct run *r, int rc, struct ev_error *err)
 	return rc;
 }
 
+/* --skip PARTITION:OFFSET on a Kafka log: each recorded, unless its
+ * partition is folded past it already. */
+static int kafka_skips(struct run *r, struct ev_error *err)
+{
+	const struct ev_projector_opts *o = r->o;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < o->nkskips; i++) {
+		const struct ev_kafka_from *k = &o->kskips[i];
+		if (r->have_cp && !o->rebuild && k->partition < r->cp.nparts &&
+		    r->cp.offsets[k->partition] >= 0 &&
+		    k->offset < r->cp.offsets[k->partition])
+			return ev_seterr(err, EV_EUSAGE,
+					 "--skip %d:%lld: offset %lld of "
+					 "partition %d is folded already "
+					 "(projection '%s' is at offset %lld "
+					 "there)",
+					 (int)k->partition,
+					 (long long)k->offset,
+					 (long long)k->offset,
+					 (int)k->partition, r->name,
+					 (long long)
+						 r->cp.offsets[k->partition]);
+		if ((rc = ev_checkpoint_add_skip_at(&r->cp, k->partition,
+						    (uint64_t)k->offset,
+						    o->skip_reason,
+						    EV_TIME_NONE, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* A Kafka log's consumer and scan, from the checkpoint's offsets when
  * resuming (it wins over --from, as on a local log). */
 static int open_kafka(struct run *r, const struct ev_scan_opts *so,
@@ -571,8 +648,10 @@ static int open_kafka(struct run *r, const struct ev_scan_opts *so,
 		co.from = from;
 		co.nfrom = (size_t)n;
 		co.has_last = 0;
-		co.cursor_name = ev_projlock_file(r->pl);
-		co.cursor_what = "projection checkpoint";
+		co.cursor_name =
+			r->rm != NULL ? r->o->sqlite : ev_projlock_file(r->pl);
+		co.cursor_what = r->rm != NULL ? "read model checkpoint"
+					       : "projection checkpoint";
 		co.cursor_parts = r->cp.nparts;
 	}
 	co.track = co.track || r->name != NULL;
@@ -629,17 +708,22 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		return ev_seterr(err, EV_EUSAGE,
 				 "--sqlite takes the states of a Lua "
 				 "projection (-p)");
-	if ((o->skip_set || o->rebuild) && r.name == NULL)
+	if ((o->skip_set || o->nkskips > 0 || o->rebuild) && r.name == NULL)
 		return ev_seterr(err, EV_EUSAGE, "%s needs --name",
-				 o->skip_set ? "--skip" : "--rebuild");
+				 o->rebuild ? "--rebuild" : "--skip");
 	if (o->scan != NULL && r.name != NULL)
 		return ev_seterr(err, EV_EUSAGE,
 				 "a checkpoint (--name) is one position in "
 				 "the log, and a kafka log has one per "
 				 "partition: the projector opens its consumer");
-	if (o->kafka != NULL && (o->sqlite != NULL || o->skip_set))
-		return ev_seterr(err, EV_EUSAGE, "%s: not on a kafka log yet",
-				 o->sqlite != NULL ? "--sqlite" : "--skip");
+	if (o->kafka != NULL && o->skip_set)
+		return ev_seterr(err, EV_EUSAGE,
+				 "--skip: a kafka log has an offset per "
+				 "partition: --skip takes PARTITION:OFFSET "
+				 "there");
+	if (o->kafka == NULL && o->nkskips > 0)
+		return ev_seterr(err, EV_EUSAGE,
+				 "--skip PARTITION:OFFSET needs a kafka log");
 	if (o->kafka != NULL && o->rebuild && o->emit_to != NULL)
 		return ev_seterr(err, EV_EUSAGE,
 				 "--rebuild with --emit-to: not on a kafka log "
@@ -669,6 +753,8 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 						 err)) != 0)
 			goto end;
 	}
+	if ((rc = kafka_skips(&r, err)) != 0)
+		goto end;
 	if (r.have_cp && !o->rebuild) {
 		if ((rc = e->restore(e->impl, r.cp.state, r.cp.state_n, err)) !=
 		    0) {
@@ -729,7 +815,7 @@ int ev_projector_run(struct ev_log *log, struct ev_reader *rd,
 		rc = flush(&r, err);
 	/* nothing new, but a first run, a rebuild or a skip to record */
 	if (rc == 0 && r.name != NULL && st->saves == 0 &&
-	    (!r.have_cp || o->rebuild || o->skip_set))
+	    (!r.have_cp || o->rebuild || o->skip_set || o->nkskips > 0))
 		rc = save(&r, ev_consumer_stats(con)->position, err);
 	st->next = ev_consumer_stats(con) ? ev_consumer_stats(con)->position
 					  : ev_scan_position(s);

@@ -41,7 +41,7 @@ complete -c evproject -l rebuild -d 'Fold from the start again, with fresh state
 complete -c evproject -l retry-dlq -r -F -d 'Apply the open dead letters of the projection again'
 complete -c evproject -l shadow -d 'With --rebuild and --sqlite DB, build into DB.shadow'
 complete -c evproject -l since -x -d 'Only events at or after TIME'
-complete -c evproject -l skip -x -d 'With --name, pass over the event at OFFSET for good'
+complete -c evproject -l skip -x -d 'With --name, pass over the event at OFFSET (kafka: PARTITION:OFFSET) for good'
 complete -c evproject -l sort -x -d 'Order rows by columns, COL[,-COL]...'
 complete -c evproject -l sqlite -r -F -d 'Write the states as rows of a table of the SQLite database DB'
 complete -c evproject -l state-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'Keep checkpoints in DIR, not in the log'

@@ -1290,6 +1290,50 @@ static void test_trim(void **state)
  * offsets, in a state directory only; refused for another topic, and
  * for a log (and a log's for a topic); passed over in a log's listing;
  * crafted ones refused, each saying why. */
+/* A topic's skips carry their partition, ordered by partition then
+ * offset, through the bytes; a local log's skip with a partition is
+ * damaged. */
+static void test_kafka_skips(void **state)
+{
+	struct ev_checkpoint cp, back;
+	struct ev_buf b = {0};
+	struct ev_error err;
+	const int64_t off[] = {5, 7};
+
+	(void)state;
+	ev_checkpoint_init(&cp);
+	ev_checkpoint_init(&back);
+	assert_int_equal(ev_checkpoint_set_offsets(&cp, off, 2, &err), 0);
+	assert_int_equal(ev_checkpoint_set_owner(&cp, NULL, "orders", &err), 0);
+	assert_int_equal(ev_checkpoint_add_skip_at(&cp, 1, 3, "b", 1, &err), 0);
+	assert_int_equal(ev_checkpoint_add_skip_at(&cp, 0, 9, "a", 1, &err), 0);
+	assert_int_equal(ev_checkpoint_add_skip_at(&cp, 1, 2, "c", 1, &err), 0);
+	assert_int_equal(cp.nskips, 3);
+	assert_int_equal(cp.skips[0].partition, 0);
+	assert_int_equal(cp.skips[1].offset, 2);
+	assert_int_equal(cp.skips[2].offset, 3);
+	cp.updated = 1;
+	assert_int_equal(ev_checkpoint_encode(&cp, &b, &err), 0);
+	assert_int_equal(ev_checkpoint_decode(b.p, b.len, "x", &back, &err), 0);
+	assert_int_equal(back.nskips, 3);
+	assert_non_null(ev_checkpoint_skipped_at(&back, 1, 3));
+	assert_non_null(ev_checkpoint_skipped_at(&back, 0, 9));
+	assert_null(ev_checkpoint_skipped_at(&back, 0, 3));
+	/* a local log's lookup is partition 0's */
+	assert_non_null(ev_checkpoint_skipped(&back, 9));
+	assert_string_equal(ev_checkpoint_skipped_at(&back, 1, 2)->reason, "c");
+	/* the same skips without the topic: refused, never misread */
+	free(cp.topic);
+	cp.topic = NULL;
+	memset(cp.log_id, 'a', 32);
+	assert_int_equal(ev_checkpoint_encode(&cp, &b, &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "cannot save the checkpoint: a local "
+				     "log's skip names a partition");
+	ev_buf_free(&b);
+	ev_checkpoint_clear(&back);
+	ev_checkpoint_clear(&cp);
+}
+
 static void test_kafka(void **state)
 {
 	struct tlog *t = *state;
@@ -1529,6 +1573,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test(test_trim),
 		cmocka_unit_test_setup_teardown(test_kafka, setup, teardown),
+		cmocka_unit_test(test_kafka_skips),
 	};
 
 	/* a known clock */
