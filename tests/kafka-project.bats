@@ -212,7 +212,8 @@ inode() {
 	run --separate-stderr evproject --count --name b --state-dir sd "$src"
 	assert_status 65
 	assert_stdout ""
-	assert_stderr "evproject: projection checkpoint 'sd/projections/b.ckpt' belongs to kafka topic 'kp7', not to 'kp4'"
+	assert_stderr "evproject: projection checkpoint 'sd/projections/b.ckpt' belongs to kafka topic 'kp7', not to 'kp4'
+evproject: --rebuild folds it again from the start and replaces it (its skips and emit mark are lost)"
 	# a local log's checkpoint given to a topic, and the other way
 	events 1 3 | evpub -c l.evlog
 	evproject --count --name loc --state-dir sd l.evlog >/dev/null
@@ -221,10 +222,12 @@ inode() {
 	id=$(evctl info --json l.evlog | jq -r .id)
 	run --separate-stderr evproject --count --name c --state-dir sd "$src"
 	assert_status 65
-	assert_stderr "evproject: projection checkpoint 'sd/projections/c.ckpt' belongs to log $id, not to kafka topic 'kp4'"
+	assert_stderr "evproject: projection checkpoint 'sd/projections/c.ckpt' belongs to log $id, not to kafka topic 'kp4'
+evproject: --rebuild folds it again from the start and replaces it (its skips and emit mark are lost)"
 	run --separate-stderr evproject --count --name a --state-dir sd l.evlog
 	assert_status 65
-	assert_stderr "evproject: projection checkpoint 'sd/projections/a.ckpt' belongs to kafka topic 'kp7', but 'l.evlog' is log $id"
+	assert_stderr "evproject: projection checkpoint 'sd/projections/a.ckpt' belongs to kafka topic 'kp7', but 'l.evlog' is log $id
+evproject: --rebuild folds it again from the start and replaces it (its skips and emit mark are lost)"
 	# the local log's --status passes over the topic's checkpoints
 	run --separate-stderr evproject --status --state-dir sd -o tsv l.evlog
 	assert_status 0
@@ -373,7 +376,8 @@ s-6|4|66"
 	run --separate-stderr evproject -p sums.lua --name m --state-dir sd2 --sqlite t.db "kafka://$KAFKA_BROKERS/kq4"
 	assert_status 65
 	assert_stdout ""
-	assert_stderr "evproject: the checkpoint of projection 'm' in 't.db' belongs to kafka topic 'kq3', not to 'kq4'"
+	assert_stderr "evproject: the checkpoint of projection 'm' in 't.db' belongs to kafka topic 'kq3', not to 'kq4'
+evproject: --rebuild folds it again from the start and replaces it (its skips and emit mark are lost)"
 	# a local log's read model given to a topic, and the other way
 	events 1 3 | evpub -c l.evlog
 	id=$(evctl info --json l.evlog | jq -r .id)
@@ -381,10 +385,12 @@ s-6|4|66"
 	run --separate-stderr evproject -p sums.lua --name m --state-dir sd3 --sqlite l.db "kafka://$KAFKA_BROKERS/kq3"
 	assert_status 65
 	assert_stdout ""
-	assert_stderr "evproject: the checkpoint of projection 'm' in 'l.db' belongs to log $id, not to kafka topic 'kq3'"
+	assert_stderr "evproject: the checkpoint of projection 'm' in 'l.db' belongs to log $id, not to kafka topic 'kq3'
+evproject: --rebuild folds it again from the start and replaces it (its skips and emit mark are lost)"
 	run --separate-stderr evproject -p sums.lua --name m --sqlite t.db l.evlog
 	assert_status 65
-	assert_stderr "evproject: the checkpoint of projection 'm' in 't.db' belongs to kafka topic 'kq3', but 'l.evlog' is log $id"
+	assert_stderr "evproject: the checkpoint of projection 'm' in 't.db' belongs to kafka topic 'kq3', but 'l.evlog' is log $id
+evproject: --rebuild folds it again from the start and replaces it (its skips and emit mark are lost)"
 	# the same topic name on another cluster, with 2 partitions
 	mkdir -p "$d"
 	"$TOP/tests/kafka-mock" -C "$d" kq3:2 >"$d/out" 2>"$d/err" &
