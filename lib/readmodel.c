@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -48,7 +49,8 @@ struct ev_readmodel {
 	size_t ncols, cap;
 	sqlite3_stmt *put; /* for ncols columns */
 	volatile sig_atomic_t *stop;
-	double wait; /* seconds; < 0 for ever */
+	double wait;		    /* seconds; < 0 for ever */
+	struct timespec busy_since; /* the first try of this wait */
 	size_t put_cols;
 	struct ev_buf tmp;
 };
@@ -186,15 +188,23 @@ static int open_db(sqlite3 **db, const char *path, int flags, double wait)
 	return rc;
 }
 
-/* Another writer holds the lock: wait, in slices, up to rm->wait, and
- * not past a stop. */
+/* Another writer holds the lock: wait, in slices, up to rm->wait by the
+ * clock (a count of sleeps stretches on a loaded machine), and not past a
+ * stop. */
 static int busy(void *ctx, int n)
 {
 	struct ev_readmodel *rm = ctx;
+	struct timespec now;
 
 	if (rm->stop != NULL && *rm->stop)
 		return 0;
-	if (rm->wait >= 0 && n * 0.01 >= rm->wait)
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (n == 0)
+		rm->busy_since = now;
+	if (rm->wait >= 0 &&
+	    (double)(now.tv_sec - rm->busy_since.tv_sec) +
+			    (now.tv_nsec - rm->busy_since.tv_nsec) / 1e9 >=
+		    rm->wait)
 		return 0;
 	usleep(10000);
 	return 1;
