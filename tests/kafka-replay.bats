@@ -456,7 +456,7 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 	assert_stdout "{\"count\":$p0}"
 }
 
-@test "evproject kafka://: a checkpoint needs --state-dir; what takes one offset is refused, never ignored (64); kafka options need a kafka log" {
+@test "evproject kafka://: a checkpoint needs --state-dir; a plain offset is refused, never taken for one partition's (64); kafka options need a kafka log" {
 	src_topic
 	run --separate-stderr evproject --count --name n "$SRC"
 	assert_status 64
@@ -467,7 +467,7 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 	assert_stderr_contains "evproject: --status on a kafka log needs --state-dir DIR"
 	run --separate-stderr evproject --count --skip 1 --reason r --name n --state-dir sd "$SRC"
 	assert_status 64
-	assert_stderr_contains "evproject: --skip: not on a kafka log yet"
+	assert_stderr_contains "evproject: --skip: '1' is not PARTITION:OFFSET: a kafka log has an offset per partition"
 	run --separate-stderr evproject --count --to 2 "$SRC"
 	assert_status 64
 	assert_stderr_contains "evproject: --to: a kafka log has no single offset to stop at"
@@ -481,7 +481,7 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 
 # ------------------------------------------------------------ bad input
 
-@test "evproject kafka://: a malformed address, a bad -X property or --kafka-timeout, --dlq (64); an unreachable cluster within --kafka-timeout (74)" {
+@test "evproject kafka://: a malformed address, a bad -X property or --kafka-timeout (64); an unreachable cluster within --kafka-timeout (74)" {
 	run --separate-stderr evproject --count kafka://localhost/t
 	assert_status 64
 	assert_stdout ""
@@ -492,9 +492,6 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 	run --separate-stderr evproject --count --kafka-timeout 0 "kafka://$KAFKA_BROKERS/src"
 	assert_status 64
 	assert_stderr_contains "evproject: --kafka-timeout: '0' is not a duration such as 500ms or 10s"
-	run --separate-stderr evproject --count --on-error dlq --dlq d.evlog "kafka://$KAFKA_BROKERS/src"
-	assert_status 64
-	assert_stderr_contains "evproject: --dlq: not with a kafka log yet (evproject(1) KAFKA)"
 	local t0=$SECONDS
 	run --separate-stderr timeout 20 evproject --count --kafka-timeout 500ms kafka://127.0.0.1:1/t
 	assert_status 74
