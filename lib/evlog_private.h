@@ -799,6 +799,9 @@ struct ev_skip {
 	int types, cats; /* restricted by this kind */
 };
 struct ev_upcaster;
+/* Is skipping by summaries turned off (EVLOG_NO_SKIP set, not 0)?  No
+ * read then uses them, the type probe of explain.c either. */
+int ev_skip_off(void);
 /* The skip of a filter read through upcaster up (may be NULL): NULL
  * when nothing can be skipped (or EVLOG_NO_SKIP is set). */
 struct ev_skip *ev_filter_skip(const struct ev_filter *f,
