@@ -1561,7 +1561,8 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 		r->ix_seg = r->seg_base;
 		r->ix_have = 1;
 	}
-	if (r->log != NULL &&
+	/* the segment's first batch is where it opened: no index for it */
+	if (r->log != NULL && offset > r->seg_base &&
 	    (r->random ? ev_index_find_mem(r->ix.p, r->ix_count, r->seg_base,
 					   offset, r->limit, &pos, &off)
 		       : ev_index_find(r->dirfd, r->seg_base, r->salt, offset,
