@@ -1170,6 +1170,26 @@ static int print_rows(struct opts *o, struct engine *e)
 	return rc;
 }
 
+/* The end of --status: the rows that the library's status call made
+ * (r its status, err its message) in --format on stdout, 65 when a
+ * checkpoint was damaged.  Frees rows: an exit status. */
+static int print_status(const struct opts *o, int r, struct ev_rows *rows,
+			int damaged, struct ev_error *err)
+{
+	struct ev_buf out = {0};
+	int rc;
+
+	if (r == 0 && (r = ev_rows_write(rows, o->fmt, &out, err)) == 0)
+		rc = write_out(&out);
+	else
+		rc = fe_report(err);
+	if (rc == 0 && damaged)
+		rc = EV_EXIT_DATA;
+	ev_buf_free(&out);
+	ev_rows_free(rows);
+	return rc;
+}
+
 /* --status on a kafka LOG: the checkpoints of its topic in --state-dir,
  * the lag against each partition's high watermark. */
 static int run_status_kafka(struct opts *o)
@@ -1177,7 +1197,6 @@ static int run_status_kafka(struct opts *o)
 	struct ev_kafka_conn_opts co;
 	struct ev_kafka_topic_info *ti = NULL;
 	struct ev_rows *rows = NULL;
-	struct ev_buf out = {0};
 	struct ev_error err;
 	int rc, r, damaged = 0;
 
@@ -1191,14 +1210,7 @@ static int run_status_kafka(struct opts *o)
 			       : fe_report(&err);
 	r = ev_projector_status_topic(ti, o->pj.state_dir, o->pj.name, &rows,
 				      &damaged, fe_warning, NULL, &err);
-	if (r == 0 && (r = ev_rows_write(rows, o->fmt, &out, &err)) == 0)
-		rc = write_out(&out);
-	else
-		rc = fe_report(&err);
-	if (rc == 0 && damaged)
-		rc = EV_EXIT_DATA;
-	ev_buf_free(&out);
-	ev_rows_free(rows);
+	rc = print_status(o, r, rows, damaged, &err);
 	ev_kafka_topic_info_free(ti);
 	return rc;
 }
@@ -1208,7 +1220,6 @@ static int run_status(struct opts *o)
 {
 	struct fe_input in;
 	struct ev_rows *rows = NULL;
-	struct ev_buf out = {0};
 	struct ev_error err;
 	int rc, r, damaged = 0;
 
@@ -1225,14 +1236,7 @@ static int run_status(struct opts *o)
 	r = ev_projector_status(in.log, o->pj.state_dir, o->pj.name,
 				ev_reader_end_offset(in.rd), &rows, &damaged,
 				fe_warning, NULL, &err);
-	if (r == 0 && (r = ev_rows_write(rows, o->fmt, &out, &err)) == 0)
-		rc = write_out(&out);
-	else
-		rc = fe_report(&err);
-	if (rc == 0 && damaged)
-		rc = EV_EXIT_DATA;
-	ev_buf_free(&out);
-	ev_rows_free(rows);
+	rc = print_status(o, r, rows, damaged, &err);
 	fe_input_close(&in);
 	return rc;
 }

@@ -858,7 +858,8 @@ int ev_pos_resolve(struct ev_reader *r, const struct ev_pos *p, uint64_t *out,
 /* The offset of the first event at or after t, or the end. */
 int ev_reader_find_time(struct ev_reader *r, ev_time_t t, uint64_t *out,
 			struct ev_error *err);
-/* Where the last n events that f matches begin (f NULL: any event). */
+/* Where the last n events that f matches begin (f NULL: any event): read
+ * backwards from the end, a batch at a time, as far as they go back. */
 int ev_reader_find_last(struct ev_reader *r, struct ev_filter *f, uint64_t n,
 			uint64_t *out, struct ev_error *err);
 /* The path the reader was opened on. */

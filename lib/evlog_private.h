@@ -845,6 +845,9 @@ struct ev_skip {
 	int types, cats; /* restricted by this kind */
 };
 struct ev_upcaster;
+/* Is skipping by summaries turned off (EVLOG_NO_SKIP set, not 0)?  No
+ * read then uses them, the type probe of explain.c either. */
+int ev_skip_off(void);
 /* The skip of a filter read through upcaster up (may be NULL): NULL
  * when nothing can be skipped (or EVLOG_NO_SKIP is set). */
 struct ev_skip *ev_filter_skip(const struct ev_filter *f,
@@ -859,6 +862,15 @@ uint64_t ev_reader_skipped(const struct ev_reader *r);
  * next reader of the log that reads that batch (a probe before the read
  * proper: the read does not decompress it again). */
 void ev_reader_keep_batch(struct ev_reader *r);
+/* Reading backwards, a batch at a time: the records of the batch that
+ * holds offset hi - 1, up to it, oldest first, to fn; *lo its first
+ * offset.  1, 0 when it cannot be told (read forwards then), <0 error.
+ * ev_reader_back_done() ends it: forwards again, the batch in hand kept
+ * for the read that follows. */
+int ev_reader_batch_back(struct ev_reader *r, uint64_t hi, uint64_t *lo,
+			 int (*fn)(void *ctx, const struct ev_rec *rec),
+			 void *ctx, struct ev_error *err);
+void ev_reader_back_done(struct ev_reader *r);
 
 /* ---- scale: the type filter's first read of a log */
 /* typecount.c: ev_log_type_counts() when its cache covers the whole log

@@ -202,7 +202,8 @@ static int has_type(struct ev_log *log, const char *t, struct ev_error *err)
 	ev_reader_set_readahead(rd, 0);
 	/* the read proper takes the batch it stopped in, if it reads it */
 	ev_reader_keep_batch(rd);
-	sk = calloc(1, sizeof(*sk));
+	/* (EVLOG_NO_SKIP: every batch, as every read then) */
+	sk = ev_skip_off() ? NULL : calloc(1, sizeof(*sk));
 	if (sk != NULL && (sk->tkeys = malloc(sizeof(*sk->tkeys))) != NULL) {
 		sk->tkeys[0] = ev_sum_type_key(t, tn);
 		sk->nt = 1;

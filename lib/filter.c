@@ -367,13 +367,19 @@ void ev_skip_free(struct ev_skip *s)
 	free(s);
 }
 
+int ev_skip_off(void)
+{
+	const char *off = getenv("EVLOG_NO_SKIP");
+
+	return off != NULL && *off != '\0' && strcmp(off, "0") != 0;
+}
+
 struct ev_skip *ev_filter_skip(const struct ev_filter *f,
 			       const struct ev_upcaster *up)
 {
-	const char *off = getenv("EVLOG_NO_SKIP");
 	struct ev_skip *s;
 
-	if (f == NULL || (off != NULL && *off != '\0' && strcmp(off, "0") != 0))
+	if (f == NULL || ev_skip_off())
 		return NULL;
 	/* --check counts every record it reads */
 	if (up != NULL && up->counting)

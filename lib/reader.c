@@ -1561,7 +1561,8 @@ static int seek_in_seg(struct ev_reader *r, size_t i, uint64_t offset,
 		r->ix_seg = r->seg_base;
 		r->ix_have = 1;
 	}
-	if (r->log != NULL &&
+	/* the segment's first batch is where it opened: no index for it */
+	if (r->log != NULL && offset > r->seg_base &&
 	    (r->random ? ev_index_find_mem(r->ix.p, r->ix_count, r->seg_base,
 					   offset, r->limit, &pos, &off)
 		       : ev_index_find(r->dirfd, r->seg_base, r->salt, offset,
@@ -1620,6 +1621,61 @@ int ev_reader_get(struct ev_reader *r, uint64_t offset, struct ev_rec *rec,
 	if (rr == 1 && rec->offset != offset)
 		return 0;
 	return rr;
+}
+
+/*
+ * Reading backwards, a batch at a time (position.c: where the last N
+ * matches begin): the records of the batch that holds offset hi - 1,
+ * from the batch's first to hi - 1, oldest first, each given to fn;
+ * *lo the batch's first offset.  1 done; 0 when the batch cannot be
+ * told (hi - 1 in a gap, salvage, an archive, no log): the caller reads
+ * forwards instead; <0 an error, fn's too.
+ */
+int ev_reader_batch_back(struct ev_reader *r, uint64_t hi, uint64_t *lo,
+			 int (*fn)(void *ctx, const struct ev_rec *rec),
+			 void *ctx, struct ev_error *err)
+{
+	const uint8_t *p, *end;
+	struct ev_rec rec;
+	uint64_t o;
+	int rr;
+
+	if (r->log == NULL || r->sv != NULL || r->arc != NULL ||
+	    hi <= r->first || hi > r->end)
+		return 0;
+	/* random access: the batch in hand, or a seek by the index held
+	 * in memory, and no threads reading ahead of a read that goes
+	 * the other way */
+	if ((rr = ev_reader_get(r, hi - 1, &rec, err)) != 1)
+		return rr;
+	if (!r->raw_known || hi - 1 < r->raw_base ||
+	    hi - 1 - r->raw_base >= r->raw_count)
+		return 0;
+	*lo = r->raw_base;
+	memset(&rec, 0, sizeof(rec));
+	p = r->raw.p;
+	end = r->raw.p + r->raw.len;
+	for (o = r->raw_base; o < hi; o++) {
+		if (ev_payload_next(&p, end, &rec.p, &rec.n) != 0)
+			return seg_damage(r, o, r->raw_pos,
+					  "record framing is damaged", err);
+		rec.offset = o;
+		rec.append_time = r->raw_append;
+		if ((rr = fn(ctx, &rec)) != 0)
+			return rr;
+	}
+	return 1;
+}
+
+void ev_reader_back_done(struct ev_reader *r)
+{
+	/* the read that follows starts in the batch in hand: it takes it
+	 * rather than read and decompress it again */
+	if (r->random && r->raw_known) {
+		spare_give(r);
+		r->raw_count = 0;
+	}
+	r->random = 0;
 }
 
 /* Largest event time in segment i (walks batch headers). */

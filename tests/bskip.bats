@@ -153,6 +153,26 @@ payload_reads() {
 	done
 }
 
+@test "bskip: EVLOG_NO_SKIP=1 turns the summaries off for the type probe too" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	cp -R "$DATA/golden-six.evlog" a.evlog
+	# -n 0 reads no event, so what is read is the probe's: it looks for
+	# one Rare event (in the fourth batch) past the third (Steady only)
+	pos=$(six_pos a.evlog/$SEG.six 2)
+	for v in 0 1; do
+		rm -f a.evlog/typecounts
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+			EVLOG_NO_SKIP=$v strace -f -o trace -e trace=pread64 \
+			evtail -n 0 --type Rare a.evlog >out
+		[ ! -s out ]
+		n=$(payload_reads trace "$pos")
+		[ "$n" = "$v" ] || {
+			echo "EVLOG_NO_SKIP=$v: the third batch read $n times" >&2
+			return 1
+		}
+	done
+}
+
 @test "bskip: old-form logs read the same; a writer adds summaries for what it appends" {
 	cp -R "$DATA/golden-oldform.evlog" a.evlog
 	[ ! -e a.evlog/$SEG.six ]

@@ -209,6 +209,14 @@ evdlq: 0 resolved, 1 still open"
 	run --separate-stderr evproject --status --name nosuch bank.evlog
 	assert_status 66
 	assert_stderr "evproject: no projection 'nosuch' in 'bank.evlog'"
+	# a damaged checkpoint: its row says so, a warning names it, 65
+	head -c 10 bank.evlog/projections/bal.ckpt >cut
+	mv cut bank.evlog/projections/bal.ckpt
+	run --separate-stderr evproject --status -o tsv bank.evlog
+	assert_status 65
+	assert_stdout_line 1 "bal							damaged"
+	assert_stdout_contains "types	"
+	assert_stderr "evproject: warning: projection checkpoint 'bank.evlog/projections/bal.ckpt' is damaged: 10 bytes, too short for one (torn or truncated)"
 }
 
 @test "evproject --name: another definition is refused (65) until --rebuild" {

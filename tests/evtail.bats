@@ -1105,3 +1105,16 @@ evtail: run 'evctl verify d.evlog' for details"
 	[ "${#lines[@]}" = 4 ]
 	[[ $stderr == "evtail: "* ]]
 }
+
+@test "evtail: a read from a segment's first event opens no offset index, one from further in does" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	evgen 300 --seed 5 | evpub -c --batch-events 20 L >/dev/null
+	strace -f -o trace -e trace=openat evtail -o count L >out
+	[ "$(cat out)" = 300 ]
+	run grep -c '\.idx"' trace
+	assert_stdout 0
+	strace -f -o trace -e trace=openat evtail -o count --from 250 L >out
+	[ "$(cat out)" = 50 ]
+	run grep -c '\.idx"' trace
+	assert_stdout 1
+}

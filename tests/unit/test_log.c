@@ -1080,6 +1080,85 @@ static void test_spare_batch(void **state)
 	tlog_free(&t);
 }
 
+/* ev_reader_find_last() of type T3 (every fifth event, 3 on) over a log
+ * of several segments: it reads backwards, and the read that follows
+ * from where it says gives the last n, in order. */
+static void check_find_last(struct tlog *t, struct ev_filter *f, int n,
+			    int count)
+{
+	struct ev_reader *r = open_reader(t);
+	struct ev_rec rec;
+	struct ev_error err;
+	uint64_t at;
+	int matched = count / 5 + (count % 5 > 3), want, got = 0, rr;
+
+	assert_int_equal(ev_reader_find_last(r, f, (uint64_t)n, &at, &err), 0);
+	want = n > matched ? 0 : 3 + 5 * (matched - n);
+	if (at != (uint64_t)want)
+		fail_msg("-n %d: at %llu, not %d", n, (unsigned long long)at,
+			 want);
+	assert_int_equal(ev_reader_seek(r, at, &err), 0);
+	while ((rr = ev_reader_next(r, &rec, &err)) == 1) {
+		assert_true(rec.offset == at);
+		assert_int_equal(tlog_seq(&rec), (int)at);
+		got += at % 5 == 3;
+		at++;
+	}
+	assert_int_equal(rr, 0);
+	assert_true(at == (uint64_t)count);
+	assert_int_equal(got, n < matched ? n : matched);
+	ev_reader_free(r);
+}
+
+static void test_find_last(void **state)
+{
+	static const int ns[] = {1, 2, 3, 40, 333, 599, 600, 601, 5000};
+	struct ev_filter *f = ev_filter_new();
+	struct tlog t;
+	struct tbatch *b;
+	uint64_t *segs, at;
+	struct ev_reader *r;
+	struct ev_error err;
+	char seg[4300];
+	size_t i, nseg, nb;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(ev_filter_add_type(f, "T3"), 0);
+	tlog_create(&t, 64 << 10, 0);
+	tlog_append(&t, 0, 3000, 1500, tlog_time_inorder);
+	nseg = tlog_segments(&t, &segs);
+	assert_true(nseg >= 3);
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		check_find_last(&t, f, ns[i], 3000);
+	/* none of the type, and none at all */
+	r = open_reader(&t);
+	ev_filter_free(f);
+	f = ev_filter_new();
+	assert_int_equal(ev_filter_add_type(f, "T9"), 0);
+	assert_int_equal(ev_reader_find_last(r, f, 5, &at, &err), 0);
+	assert_true(at == 0);
+	ev_reader_free(r);
+	ev_filter_free(f);
+	f = ev_filter_new();
+	assert_int_equal(ev_filter_add_type(f, "T3"), 0);
+	/* damage in the first segment is not read for the last few
+	 * matches (as without a filter), and stops a search that goes
+	 * back to it */
+	tlog_file(&t, segs[0], "seg", seg, sizeof(seg));
+	nb = tlog_batches(seg, &b, NULL);
+	assert_true(nb > 1);
+	tlog_flip(seg, (off_t)b[0].pos + EV_BATCHHDR_SIZE + 2, 0x01);
+	check_find_last(&t, f, 3, 3000);
+	r = open_reader(&t);
+	assert_int_equal(ev_reader_find_last(r, f, 600, &at, &err), EV_EDATA);
+	ev_reader_free(r);
+	free(b);
+	free(segs);
+	ev_filter_free(f);
+	tlog_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1102,6 +1181,7 @@ int main(void)
 		cmocka_unit_test(test_ra_lone_segment),
 		cmocka_unit_test(test_ra0_again),
 		cmocka_unit_test(test_spare_batch),
+		cmocka_unit_test(test_find_last),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
