@@ -1038,7 +1038,8 @@ static int renew_first_segment(struct ev_log *log, uint64_t base, uint64_t end,
 int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		  struct ev_error *err)
 {
-	uint64_t *segs = NULL, size, pos, next = 0, last_index, durable;
+	uint64_t *segs = NULL, size, pos, next = 0, durable;
+	uint64_t last_index = EV_SEGHDR_SIZE;
 	char otext[64];
 	size_t n, i;
 	struct ev_seghdr sh;
@@ -1408,24 +1409,28 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				n--;
 			}
 		}
-		if (dry) {
-			ev_say(notice, ctx,
-			       "would rebuild the indexes of segment "
-			       "%020llu",
-			       (unsigned long long)segs[i]);
-		} else {
-			if (fdatasync(fd) != 0) {
-				r = ev_seterr_errno(
-					err, EV_EIO, errno,
-					"cannot sync segment %020llu",
-					(unsigned long long)segs[i]);
-				goto out;
-			}
-			if (ev_index_rebuild(log, segs[i], sh.salt, pos,
-					     &last_index, NULL, err) != 0) {
+		if (!dry && fdatasync(fd) != 0) {
+			r = ev_seterr_errno(err, EV_EIO, errno,
+					    "cannot sync segment %020llu",
+					    (unsigned long long)segs[i]);
+			goto out;
+		}
+		{
+			int changed = 0;
+			uint64_t li;
+			if (ev_index_rebuild_ex(log, segs[i], sh.salt, pos, &li,
+						NULL, dry, &changed,
+						err) != 0) {
 				r = err->code;
 				goto out;
 			}
+			if (!dry)
+				last_index = li;
+			if (changed)
+				ev_say(notice, ctx,
+				       "%s the indexes of segment %020llu",
+				       dry ? "would rebuild" : "rebuilt",
+				       (unsigned long long)segs[i]);
 		}
 		head.seg_base = segs[i];
 		head.end = pos;

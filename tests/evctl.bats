@@ -538,7 +538,6 @@ evctl: run 'evctl repair b.evlog' to rebuild the indexes"
 	assert_status 0
 	assert_stderr ""
 	assert_stdout "would truncate a torn tail of 1000 bytes at byte $size of segment $SEG
-would rebuild the indexes of segment $SEG
 a.evlog: dry run done"
 	[ "$(stat -c %s a.evlog/$SEG.seg)" = $((size + 1000)) ]
 	run --separate-stderr evctl repair a.evlog
@@ -560,10 +559,17 @@ a.evlog: repaired"
 	cp a.evlog/$SEG.idx good.idx
 	rm a.evlog/$SEG.tix
 	flip_byte a.evlog/$SEG.idx $((16 + 8 * 2 + 4))
+	# each change is printed, in the dry run and in the real one
+	run --separate-stderr evctl repair --dry-run a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "would rebuild the indexes of segment $SEG
+a.evlog: dry run done"
 	run --separate-stderr evctl repair a.evlog
 	assert_status 0
 	assert_stderr ""
-	assert_stdout_line -1 "a.evlog: repaired"
+	assert_stdout "rebuilt the indexes of segment $SEG
+a.evlog: repaired"
 	cmp good.idx a.evlog/$SEG.idx
 	[ -f a.evlog/$SEG.tix ]
 	run --separate-stderr evctl verify a.evlog
@@ -605,6 +611,7 @@ a.evlog: dry run done"
 	assert_status 0
 	assert_stderr ""
 	assert_stdout "replaced the damaged bytes $b1 to $((b2 - 1)) of segment $SEG with a gap: offsets 100 to 199 lost (100 events); the raw bytes are in lost+found/$SEG.seg.damaged-offsets-100-199 (evtail reads what is left of them)
+rebuilt the indexes of segment $SEG
 a.evlog: repaired"
 	# the damaged bytes are kept, byte for byte
 	cmp <(head -c "$b2" before.seg | tail -c +$((b1 + 1))) \
@@ -645,6 +652,7 @@ a.evlog: repaired"
 	assert_stderr ""
 	assert_stdout "put a gap at the end of segment $s0: $lost; $why)
 moved segment $s1 to lost+found/
+rebuilt the indexes of segment $s0
 a.evlog: repaired"
 	[ -f a.evlog/lost+found/$s1.seg ]
 	for b in "${bases[@]:2}"; do
@@ -677,6 +685,7 @@ a.evlog: repaired"
 	assert_status 0
 	assert_stderr ""
 	assert_stdout "put a gap at the end of segment $s0: $lost
+rebuilt the indexes of segment $s0
 a.evlog: repaired"
 	run --separate-stderr evctl verify a.evlog
 	assert_status 0
