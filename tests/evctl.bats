@@ -253,9 +253,9 @@ torn_tail() {
 	[ "$(cat file)" = data ]
 }
 
-@test "evctl init in a missing directory is an I/O error, exit 74" {
+@test "evctl init in a missing directory exits 66, as evctl import does" {
 	run --separate-stderr evctl init nodir/a.evlog
-	assert_status 74
+	assert_status 66
 	assert_stdout ""
 	assert_stderr "evctl: cannot create 'nodir/a.evlog': No such file or directory"
 }
