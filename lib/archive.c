@@ -859,7 +859,7 @@ int ev_log_import(const char *archive, const char *dst,
 	memset(rep, 0, sizeof(*rep));
 	memset(&m, 0, sizeof(m));
 	m.dirfd = -1;
-	m.arcname = strcmp(archive, "-") == 0 ? "(stdin)" : archive;
+	m.arcname = archive; /* "-" as on success */
 	/* libarchive is loaded for the first archive of a run */
 	if ((rc = ev_dl_archive("cannot import", m.arcname, err)) != 0)
 		return rc;

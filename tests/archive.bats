@@ -94,6 +94,15 @@ $idx"
 	run --separate-stderr sh -c 'evctl import - m.evlog <s.tar'
 	assert_status 0
 	assert_stdout "m.evlog: 40 events in 1 segment from '-'"
+	# and its errors name it as its report does
+	run --separate-stderr sh -c 'printf garbage | evctl import - g.evlog'
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: cannot read archive '-': Unrecognized archive format"
+	run --separate-stderr sh -c 'tar cf - l.evlog/meta | evctl import - g.evlog'
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: archive '-' holds no segment of its log"
 }
 
 @test "export: of the head segment only the bytes up to the durable end" {
