@@ -725,8 +725,8 @@ static int unpack(struct archive *a, struct imp *m,
 			rc = refuse(m, err, name, msg);
 			break;
 		}
-		if (an.kind == K_DIR)
-			continue;
+		if (an.kind == K_DIR || an.kind == K_SIX)
+			continue; /* a cache: made again below */
 		if (archive_entry_size_is_set(e) &&
 		    archive_entry_size(e) >= 0 &&
 		    (uint64_t)archive_entry_size(e) >
@@ -805,6 +805,8 @@ static int fill_indexes(struct ev_log *log, struct ev_error *err)
 		     faccessat(log->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) ==
 			     0 &&
 		     ev_index_sound(log->dirfd, segs[i], sh.salt);
+		/* the summary index is never taken from an archive */
+		ok = ok && !(sh.compat & EV_COMPAT_SUMMARIES);
 		if (ok)
 			continue;
 		limit = (uint64_t)st.st_size;

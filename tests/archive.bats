@@ -367,7 +367,7 @@ $IMPORT_USAGE"
 	tar cf nolog.tar f.txt
 	run --separate-stderr evctl import nolog.tar n.evlog
 	assert_status 65
-	assert_stderr "evctl: archive 'nolog.tar': entry 'f.txt' refused: not a file of a log (meta, head, lock, typecounts, segments and their indexes)"
+	assert_stderr "evctl: archive 'nolog.tar': entry 'f.txt' refused: not a file of a log (meta, head, lock, evdlq.lock, typecounts, segments and their indexes)"
 	run --separate-stderr evctl import b.tar no/such/n.evlog
 	assert_status 66
 	assert_stderr "evctl: cannot open directory 'no/such': No such file or directory"
@@ -450,4 +450,19 @@ $EXPORT_USAGE"* ]]
 	[[ ${output//$'\r'/} == "evctl: will not read an archive from a terminal; redirect standard input
 $IMPORT_USAGE"* ]]
 	[ ! -e n.evlog ]
+}
+
+@test "import takes an archive made with tar(1) of a log directory: its summary indexes are made again" {
+	make_log a.evlog 40
+	[ -f a.evlog/$SEG.six ]
+	tar cf u.tar a.evlog
+	run --separate-stderr evctl import u.tar u.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "u.evlog: 40 events in 1 segment from 'u.tar'"
+	cmp a.evlog/$SEG.six u.evlog/$SEG.six
+	run --separate-stderr evctl verify u.evlog
+	assert_status 0
+	assert_stdout "u.evlog: ok, 40 events in 1 batch, 1 segment"
+	evtail u.evlog | cmp - <(evtail a.evlog)
 }
