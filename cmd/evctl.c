@@ -1236,8 +1236,8 @@ static int cmd_export(int argc, char **argv)
 		rc = fe_reportf(&err, "cannot export '%s'", path);
 	} else if (!quiet && strcmp(out, "-") != 0) {
 		printf("%s: %s %s (offsets %llu to %llu) in %llu %s to '%s'\n",
-		       path, ev_commas(rep.end - rep.first, b1),
-		       ev_plural(rep.end - rep.first, "event", "events"),
+		       path, ev_commas(rep.events, b1),
+		       ev_plural(rep.events, "event", "events"),
 		       (unsigned long long)rep.first,
 		       (unsigned long long)(rep.end ? rep.end - 1 : 0),
 		       (unsigned long long)rep.segments,

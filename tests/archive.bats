@@ -466,3 +466,29 @@ $IMPORT_USAGE"* ]]
 	assert_stdout "u.evlog: ok, 40 events in 1 batch, 1 segment"
 	evtail u.evlog | cmp - <(evtail a.evlog)
 }
+
+@test "export checks the checksums of what it copies: a damaged log exits 65, naming the segment and byte, and leaves no archive" {
+	make_log l.evlog 40
+	local b
+	b=$(od -An -tu4 -j64 -N4 l.evlog/$SEG.seg | tr -d ' ')
+	# a payload byte of the first batch
+	printf '\001' | dd of=l.evlog/$SEG.seg bs=1 seek=$((64 + 64 + b / 2)) conv=notrunc 2>/dev/null
+	run --separate-stderr evctl export l.evlog -o d.tar
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: cannot export 'l.evlog': damaged data in 'l.evlog': segment $SEG.seg, byte 64: batch payload checksum mismatch"
+	[ ! -e d.tar ]
+}
+
+@test "export counts the events of a log with a gap, not its offsets" {
+	evctl init a.evlog
+	evgen 300 --seed 8 | evpub --batch-events 100 a.evlog
+	local b1
+	b1=$((64 + 64 + $(od -An -tu4 -j64 -N4 a.evlog/$SEG.seg | tr -d ' ')))
+	printf '\377' | dd of=a.evlog/$SEG.seg bs=1 seek=$((b1 + 64 + 10)) conv=notrunc 2>/dev/null
+	evctl repair --truncate-damaged a.evlog >/dev/null
+	run --separate-stderr evctl export a.evlog -o g.tar
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "a.evlog: 200 events (offsets 0 to 299) in 1 segment to 'g.tar'"
+}
