@@ -377,12 +377,8 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 	if (n <= 0 || (size_t)n >= sizeof(tmpdir))
 		return ev_seterr(err, EV_EUSAGE, "log path is too long");
 	if (mkdtemp(tmpdir) == NULL)
-		/* no directory to put it in: 66, as for evctl import */
-		return ev_seterr_errno(err,
-				       errno == ENOENT || errno == ENOTDIR
-					       ? EV_ENOENT
-					       : EV_EIO,
-				       errno, "cannot create '%s'", path);
+		return ev_seterr_errno(err, EV_EIO, errno, "cannot create '%s'",
+				       path);
 	{
 		/* mkdtemp makes it 0700: give it the mode mkdir would */
 		mode_t um = umask(0);
