@@ -3,11 +3,13 @@
  * One function per subcommand, all with the same signature (as in git).
  * See evctl(1).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "evlog.h"
@@ -268,8 +270,22 @@ static int cmd_init(int argc, char **argv)
 	if (optind + 1 != argc)
 		return fe_usage_error(usage_short,
 				      "init: expected one LOG operand");
-	if (ev_log_create(argv[optind], &cfg, &err) != 0)
+	if (ev_log_create(argv[optind], &cfg, &err) != 0) {
+		/* no directory to put it in: 66, as for evctl import */
+		char parent[4096], *slash;
+		struct stat st;
+		snprintf(parent, sizeof(parent), "%s", argv[optind]);
+		slash = strrchr(parent, '/');
+		if (slash != NULL && slash != parent)
+			*slash = '\0';
+		else
+			snprintf(parent, sizeof(parent), "%s",
+				 slash ? "/" : ".");
+		if (err.code == EV_EIO && stat(parent, &st) != 0 &&
+		    (errno == ENOENT || errno == ENOTDIR))
+			err.code = EV_ENOENT;
 		return fe_report(&err);
+	}
 	return EV_EXIT_OK;
 }
 
@@ -1236,8 +1252,8 @@ static int cmd_export(int argc, char **argv)
 		rc = fe_reportf(&err, "cannot export '%s'", path);
 	} else if (!quiet && strcmp(out, "-") != 0) {
 		printf("%s: %s %s (offsets %llu to %llu) in %llu %s to '%s'\n",
-		       path, ev_commas(rep.end - rep.first, b1),
-		       ev_plural(rep.end - rep.first, "event", "events"),
+		       path, ev_commas(rep.events, b1),
+		       ev_plural(rep.events, "event", "events"),
 		       (unsigned long long)rep.first,
 		       (unsigned long long)(rep.end ? rep.end - 1 : 0),
 		       (unsigned long long)rep.segments,

@@ -909,10 +909,137 @@ static int move_segments_to_lost(struct ev_log *log, const uint64_t *segs,
 	return 0;
 }
 
+/*
+ * Append a gap marker with no filler for offsets [first, last] at byte at,
+ * the end of a segment (evlog(5) Gaps): what stands for a segment that is
+ * missing or whose header is damaged, so the segments after it stay in
+ * the log.  The segment says it holds gaps before the marker is written.
+ */
+static int append_gap(struct ev_log *log, int fd, uint64_t segbase,
+		      uint64_t salt, uint64_t at, uint64_t first, uint64_t last,
+		      struct ev_error *err)
+{
+	uint8_t sh[EV_SEGHDR_SIZE], gh[EV_BATCHHDR_SIZE];
+	struct ev_batchhdr g;
+
+	(void)log;
+	if (ev_read_full(fd, sh, sizeof(sh), 0) != 1)
+		goto fail;
+	if (!(ev_get32(sh + 16) & EV_INCOMPAT_GAPS)) {
+		ev_seghdr_add_incompat(sh, EV_INCOMPAT_GAPS);
+		if (ev_write_full(fd, sh, sizeof(sh), 0) != 0 ||
+		    fdatasync(fd) != 0)
+			goto fail;
+	}
+	memset(&g, 0, sizeof(g));
+	g.flags = EV_BATCH_GAP;
+	g.count = (uint32_t)(last - first + 1);
+	g.base = first;
+	g.min_time = g.max_time = g.append_time = EV_TIME_NONE;
+	g.salt = salt;
+	ev_batchhdr_encode(gh, &g);
+	if (ev_write_full(fd, gh, sizeof(gh), at) != 0 || fdatasync(fd) != 0)
+		goto fail;
+	return 0;
+fail:
+	return ev_seterr_errno(err, EV_EIO, errno,
+			       "cannot write segment %020llu",
+			       (unsigned long long)segbase);
+}
+
+/*
+ * The offsets segment i of segs[0..n) held, [segs[i], *end), when its
+ * header cannot be read: up to the next segment, or for the last one to
+ * the head's end when the head is in it.  0 when they are not known.
+ */
+static int lost_segment_end(const uint64_t *segs, size_t i, size_t n,
+			    int have_old, const struct ev_head *oldhead,
+			    uint64_t *end)
+{
+	if (i + 1 < n)
+		*end = segs[i + 1];
+	else if (have_old && oldhead->seg_base == segs[i] &&
+		 oldhead->next >= segs[i])
+		*end = oldhead->next;
+	else
+		return 0;
+	return *end - segs[i] <= UINT32_MAX;
+}
+
+/* Say what a repair moves to lost+found, or would move, with the events
+ * of each segment when they are known. */
+static void say_moves(const uint64_t *segs, size_t from, size_t n, int have_old,
+		      const struct ev_head *oldhead, ev_notice_fn notice,
+		      void *ctx)
+{
+	char otext[64];
+	uint64_t end;
+	size_t j;
+
+	for (j = from; j < n; j++) {
+		if (lost_segment_end(segs, j, n, have_old, oldhead, &end) &&
+		    end > segs[j])
+			ev_say(notice, ctx,
+			       "would move segment %020llu to lost+found/: "
+			       "%s (%llu %s)",
+			       (unsigned long long)segs[j],
+			       ev_offsets_text(otext, sizeof(otext), segs[j],
+					       end - 1),
+			       (unsigned long long)(end - segs[j]),
+			       ev_plural(end - segs[j], "event", "events"));
+		else
+			ev_say(notice, ctx,
+			       "would move segment %020llu to lost+found/",
+			       (unsigned long long)segs[j]);
+	}
+}
+
+/*
+ * Put a new segment in place of the first one, whose header is damaged,
+ * after moving it to lost+found: with a gap for the offsets it held,
+ * [base, end), so that the log keeps its offsets and writers go on
+ * after them.
+ */
+static int renew_first_segment(struct ev_log *log, uint64_t base, uint64_t end,
+			       int *dropped, ev_notice_fn notice, void *ctx,
+			       struct ev_error *err)
+{
+	char name[40], otext[64];
+	uint64_t salt;
+	int fd, r;
+
+	if (end > base && !*dropped &&
+	    (*dropped = ev_state_drop_snapshots(log, err)) < 0)
+		return err->code;
+	if ((r = move_to_lost(log, base, notice, ctx, err)) != 0 ||
+	    (r = ev_segment_create(log, base, &salt, err)) != 0)
+		return r;
+	ev_say(notice, ctx, "started segment %020llu anew",
+	       (unsigned long long)base);
+	if (end == base)
+		return 0;
+	ev_segment_name(name, sizeof(name), base, "seg");
+	fd = ev_openat(log->dirfd, name, O_RDWR, 0);
+	if (fd < 0)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot open '%s/%s'", log->path, name);
+	r = append_gap(log, fd, base, salt, EV_SEGHDR_SIZE, base, end - 1, err);
+	close(fd);
+	if (r == 0)
+		ev_say(notice, ctx,
+		       "put a gap in segment %020llu: %s lost (%llu %s)",
+		       (unsigned long long)base,
+		       ev_offsets_text(otext, sizeof(otext), base, end - 1),
+		       (unsigned long long)(end - base),
+		       ev_plural(end - base, "event", "events"));
+	return r;
+}
+
 int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		  struct ev_error *err)
 {
-	uint64_t *segs = NULL, size, pos, next = 0, last_index, durable;
+	uint64_t *segs = NULL, size, pos, next = 0, durable;
+	uint64_t last_index = EV_SEGHDR_SIZE;
 	char otext[64];
 	size_t n, i;
 	struct ev_seghdr sh;
@@ -924,7 +1051,7 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 	ev_time_t max_time = EV_TIME_NONE;
 	const char *why;
 	int fd = -1, lockfd, r = 0, rr, have_old, cut = 0, unsup, snap;
-	int dry = flags & EV_REPAIR_DRY_RUN, gaps = 0, dropped = 0;
+	int dry = flags & EV_REPAIR_DRY_RUN, gaps = 0, dropped = 0, renewed = 0;
 
 	if (codec == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -964,10 +1091,67 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 					     log->path);
 				goto out;
 			}
+			if (i == 0) {
+				/* the first segment: a new one in its
+				 * place, with a gap for what it held */
+				uint64_t end;
+				if (!lost_segment_end(segs, 0, n, have_old,
+						      &oldhead, &end))
+					end = segs[0];
+				if (dry) {
+					ev_say(notice, ctx,
+					       "would move segment %020llu to "
+					       "lost+found/ and start it anew "
+					       "(%s)",
+					       (unsigned long long)segs[0],
+					       err->msg);
+					if (end > segs[0]) {
+						ev_say(notice, ctx,
+						       "would put a gap in its "
+						       "place: %s lost (%llu %s)",
+						       ev_offsets_text(
+							       otext,
+							       sizeof(otext),
+							       segs[0],
+							       end - 1),
+						       (unsigned long long)(end -
+									    segs[0]),
+						       ev_plural(end - segs[0],
+								 "event",
+								 "events"));
+						gaps++;
+					}
+					next = end;
+					head.seg_base = segs[0];
+					head.end = EV_SEGHDR_SIZE +
+						   (end > segs[0]
+							    ? EV_BATCHHDR_SIZE
+							    : 0);
+					head.next = end;
+					head.max_time = EV_TIME_NONE;
+					head.last_index = EV_SEGHDR_SIZE;
+					head.checked = head.end;
+					continue;
+				}
+				if (renewed++) {
+					r = err->code;
+					goto out;
+				}
+				if ((r = renew_first_segment(log, segs[0], end,
+							     &dropped, notice,
+							     ctx, err)) != 0)
+					goto out;
+				gaps += end > segs[0];
+				i--;
+				continue;
+			}
 			cut = 1;
-			if (!dry &&
-			    (r = move_segments_to_lost(log, segs, i, n, notice,
-						       ctx, err)) != 0)
+			if (dry)
+				say_moves(segs, i, n, have_old, &oldhead,
+					  notice, ctx);
+			else if ((r = move_segments_to_lost(log, segs, i, n,
+							    notice, ctx,
+							    err)) != 0)
 				goto out;
 			n = i;
 			break;
@@ -983,9 +1167,12 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 			r = 0;
 			close(fd);
 			fd = -1;
-			if (!dry &&
-			    (r = move_segments_to_lost(log, segs, i, n, notice,
-						       ctx, err)) != 0)
+			if (dry)
+				say_moves(segs, i, n, have_old, &oldhead,
+					  notice, ctx);
+			else if ((r = move_segments_to_lost(log, segs, i, n,
+							    notice, ctx,
+							    err)) != 0)
 				goto out;
 			n = i;
 			break;
@@ -1141,24 +1328,109 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 				n = i + 1;
 			}
 		}
-		if (dry) {
-			ev_say(notice, ctx,
-			       "would rebuild the indexes of segment "
-			       "%020llu",
-			       (unsigned long long)segs[i]);
-		} else {
-			if (fdatasync(fd) != 0) {
-				r = ev_seterr_errno(
-					err, EV_EIO, errno,
-					"cannot sync segment %020llu",
-					(unsigned long long)segs[i]);
-				goto out;
+		/* a missing segment after this one, or one whose header
+		 * is damaged, becomes a gap at the end of this one: the
+		 * segments after it stay in the log */
+		while (!cut && (flags & EV_REPAIR_TRUNCATE_DAMAGED) &&
+		       i + 1 < n && pos == size && segs[i + 1] >= next) {
+			struct ev_seghdr sh2;
+			struct ev_error e2;
+			uint64_t end, s2;
+			int fd2, unsup2, missing = segs[i + 1] > next;
+			char whyseg[sizeof(e2.msg)];
+
+			if (missing) {
+				end = segs[i + 1];
+				if (end - next > UINT32_MAX)
+					break;
+				snprintf(whyseg, sizeof(whyseg),
+					 "no segment holds them");
+			} else {
+				fd2 = seg_open(log, segs[i + 1], O_RDONLY, &sh2,
+					       &s2, &unsup2, &e2);
+				if (fd2 >= 0)
+					close(fd2);
+				if (fd2 >= 0 || unsup2 ||
+				    !lost_segment_end(segs, i + 1, n, have_old,
+						      &oldhead, &end))
+					break;
+				snprintf(whyseg, sizeof(whyseg), "%s", e2.msg);
 			}
-			if (ev_index_rebuild(log, segs[i], sh.salt, pos,
-					     &last_index, NULL, err) != 0) {
+			if (end > next && dry)
+				ev_say(notice, ctx,
+				       "would put a gap at the end of segment "
+				       "%020llu: %s lost (%llu %s; %s)",
+				       (unsigned long long)segs[i],
+				       ev_offsets_text(otext, sizeof(otext),
+						       next, end - 1),
+				       (unsigned long long)(end - next),
+				       ev_plural(end - next, "event", "events"),
+				       whyseg);
+			if (end > next && !dry) {
+				if (!dropped &&
+				    (dropped = ev_state_drop_snapshots(log,
+								       err)) <
+					    0) {
+					r = err->code;
+					goto out;
+				}
+				if ((r = append_gap(log, fd, segs[i], sh.salt,
+						    pos, next, end - 1, err)) !=
+				    0)
+					goto out;
+				ev_say(notice, ctx,
+				       "put a gap at the end of segment "
+				       "%020llu: %s lost (%llu %s; %s)",
+				       (unsigned long long)segs[i],
+				       ev_offsets_text(otext, sizeof(otext),
+						       next, end - 1),
+				       (unsigned long long)(end - next),
+				       ev_plural(end - next, "event", "events"),
+				       whyseg);
+			}
+			if (end > next) {
+				gaps++;
+				pos += EV_BATCHHDR_SIZE;
+				size = pos;
+				next = end;
+			}
+			if (!missing) {
+				if (dry)
+					ev_say(notice, ctx,
+					       "would move segment %020llu to "
+					       "lost+found/",
+					       (unsigned long long)segs[i + 1]);
+				else if ((r = move_to_lost(log, segs[i + 1],
+							   notice, ctx, err)) !=
+					 0)
+					goto out;
+				memmove(segs + i + 1, segs + i + 2,
+					(n - i - 2) * sizeof(*segs));
+				n--;
+			}
+		}
+		if (!dry && fdatasync(fd) != 0) {
+			r = ev_seterr_errno(err, EV_EIO, errno,
+					    "cannot sync segment %020llu",
+					    (unsigned long long)segs[i]);
+			goto out;
+		}
+		{
+			int changed = 0;
+			uint64_t li;
+			if (ev_index_rebuild_ex(log, segs[i], sh.salt, pos, &li,
+						NULL, dry, &changed,
+						err) != 0) {
 				r = err->code;
 				goto out;
 			}
+			if (!dry)
+				last_index = li;
+			if (changed)
+				ev_say(notice, ctx,
+				       "%s the indexes of segment %020llu",
+				       dry ? "would rebuild" : "rebuilt",
+				       (unsigned long long)segs[i]);
 		}
 		head.seg_base = segs[i];
 		head.end = pos;

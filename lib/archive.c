@@ -200,6 +200,57 @@ static void top_name(const char *path, char *out, size_t n)
 		snprintf(out, n, "%s", "log.evlog");
 }
 
+/*
+ * Check the batches of a segment to be exported, its first size bytes,
+ * as they are copied, so that no archive of damaged data is made: the
+ * header, each batch's header and payload checksums.  Adds the events
+ * it holds to *events.
+ */
+static int export_check(struct ev_log *log, int fd, const char *name,
+			uint64_t size, int tail, uint64_t *events,
+			struct ev_error *err)
+{
+	uint8_t hb[EV_SEGHDR_SIZE];
+	struct ev_seghdr sh;
+	struct ev_batchhdr h;
+	struct ev_buf stored = {0};
+	uint64_t pos = EV_SEGHDR_SIZE;
+	const char *why = NULL;
+	char w[160];
+	int r;
+
+	if (ev_read_full(fd, hb, sizeof(hb), 0) != 1 ||
+	    ev_seghdr_check(hb, sizeof(hb), &sh, w, sizeof(w)) != 0)
+		return ev_seterr(err, EV_EDATA,
+				 "damaged data in '%s': segment %s, byte 0: "
+				 "bad segment header",
+				 log->path, name);
+	while (pos < size) {
+		r = ev_segment_read_batch(fd, pos, size, sh.salt, &h, &stored,
+					  &why);
+		if (r == EV_EIO) {
+			ev_buf_free(&stored);
+			return ev_seterr(err, EV_EIO, "cannot read '%s/%s': %s",
+					 log->path, name, why);
+		}
+		if (r != 0 && tail)
+			break; /* no head: readers end there too */
+		if (r != 0) {
+			ev_buf_free(&stored);
+			return ev_seterr(err, EV_EDATA,
+					 "damaged data in '%s': segment %s, "
+					 "byte %llu: %s",
+					 log->path, name,
+					 (unsigned long long)pos, why);
+		}
+		if (!ev_batch_is_gap(&h))
+			*events += h.count;
+		pos += EV_BATCHHDR_SIZE + h.stored_len;
+	}
+	ev_buf_free(&stored);
+	return 0;
+}
+
 /* Open every file of the snapshot.  EV_EAGAIN when a trim raced us. */
 static int snapshot(struct xport *x, struct ev_export_report *rep,
 		    struct ev_error *err)
@@ -259,6 +310,7 @@ static int snapshot(struct xport *x, struct ev_export_report *rep,
 		ev_reader_free(rd);
 	}
 	rep->segments = nseg;
+	rep->events = 0;
 	for (i = 0; i < nseg; i++) {
 		int is_head = i + 1 == nseg;
 		if ((f = xadd(x)) == NULL)
@@ -289,6 +341,10 @@ static int snapshot(struct xport *x, struct ev_export_report *rep,
 			}
 			f->size = h.end;
 		}
+		if ((rc = export_check(log, f->fd, name, f->size,
+				       hr != 0 && is_head, &rep->events,
+				       err)) != 0)
+			goto out;
 	}
 	/* the indexes: caches, so what is missing or odd is left out */
 	for (i = 0; i < nseg; i++) {
@@ -725,8 +781,8 @@ static int unpack(struct archive *a, struct imp *m,
 			rc = refuse(m, err, name, msg);
 			break;
 		}
-		if (an.kind == K_DIR)
-			continue;
+		if (an.kind == K_DIR || an.kind == K_SIX)
+			continue; /* a cache: made again below */
 		if (archive_entry_size_is_set(e) &&
 		    archive_entry_size(e) >= 0 &&
 		    (uint64_t)archive_entry_size(e) >
@@ -805,6 +861,8 @@ static int fill_indexes(struct ev_log *log, struct ev_error *err)
 		     faccessat(log->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) ==
 			     0 &&
 		     ev_index_sound(log->dirfd, segs[i], sh.salt);
+		/* the summary index is never taken from an archive */
+		ok = ok && !(sh.compat & EV_COMPAT_SUMMARIES);
 		if (ok)
 			continue;
 		limit = (uint64_t)st.st_size;
@@ -859,7 +917,7 @@ int ev_log_import(const char *archive, const char *dst,
 	memset(rep, 0, sizeof(*rep));
 	memset(&m, 0, sizeof(m));
 	m.dirfd = -1;
-	m.arcname = strcmp(archive, "-") == 0 ? "(stdin)" : archive;
+	m.arcname = archive; /* "-" as on success */
 	/* libarchive is loaded for the first archive of a run */
 	if ((rc = ev_dl_archive("cannot import", m.arcname, err)) != 0)
 		return rc;

@@ -67,6 +67,7 @@ enum ev_arc_kind {
 	K_SEG,
 	K_IDX,
 	K_TIX,
+	K_SIX, /* a summary index: a cache, dropped and made again */
 };
 
 struct ev_arc_name {

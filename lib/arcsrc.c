@@ -79,6 +79,8 @@ static enum ev_arc_kind leaf_kind(const char *s, size_t n, uint64_t *base)
 		return K_IDX;
 	if (memcmp(s + 21, "tix", 3) == 0)
 		return K_TIX;
+	if (memcmp(s + 21, "six", 3) == 0)
+		return K_SIX;
 	return K_BAD;
 }
 
@@ -93,8 +95,8 @@ enum ev_arc_kind ev_arc_classify(const char *path, int is_dir,
 	size_t n, tn;
 
 	memset(a, 0, sizeof(*a));
-	*why = "not a file of a log (meta, head, lock, typecounts, segments "
-	       "and their indexes)";
+	*why = "not a file of a log (meta, head, lock, evdlq.lock, "
+	       "typecounts, segments and their indexes)";
 	if (p == NULL || *p == '\0') {
 		*why = "it has no name";
 		return K_BAD;
@@ -495,7 +497,7 @@ int ev_arcsrc_open(struct ev_arcsrc **out, const char *path,
 		if (*ev_arc_entry_problem(e, &is_dir) != '\0' ||
 		    ev_arc_classify(archive_entry_pathname(e), is_dir, &an,
 				    &why) == K_BAD ||
-		    an.kind == K_DIR)
+		    an.kind == K_DIR || an.kind == K_SIX)
 			continue; /* readers ignore other files */
 		if (!have_top) {
 			memcpy(top, an.top, sizeof(top));

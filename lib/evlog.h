@@ -3122,7 +3122,8 @@ enum ev_archive_format ev_archive_format_parse(const char *s);
 struct ev_export_report {
 	uint64_t first, end; /* the offsets exported: first to before end */
 	uint64_t segments;
-	uint64_t bytes; /* of the log's files stored */
+	uint64_t bytes;	 /* of the log's files stored */
+	uint64_t events; /* in them: the offsets less those of gaps */
 };
 /*
  * Write a snapshot of log to fd as an archive of format fmt: the log's

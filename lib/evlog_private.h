@@ -493,6 +493,12 @@ int ev_index_sound(int dirfd, uint64_t base, uint64_t salt);
 int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 		     uint64_t limit, uint64_t *last_index, ev_time_t *max_time,
 		     struct ev_error *err);
+/* ev_index_rebuild(), which with dry writes nothing, and sets *changed
+ * when a file did not hold what it gets (or would get) */
+int ev_index_rebuild_ex(struct ev_log *log, uint64_t base, uint64_t salt,
+			uint64_t limit, uint64_t *last_index,
+			ev_time_t *max_time, int dry, int *changed,
+			struct ev_error *err);
 
 /* event.c: the fields of a record before encoding */
 struct ev_fields {

@@ -322,10 +322,41 @@ static void six_rebuild_entry(struct ev_buf *six, int fd, uint64_t base,
 	ev_buf_append(six, e, EV_SIX_ENTRY);
 }
 
+/* 1 when file name of dirfd holds exactly the n bytes at p */
+static int same_file(int dirfd, const char *name, const void *p, size_t n)
+{
+	struct stat st;
+	uint8_t *q;
+	int fd, same = 0;
+
+	fd = ev_openat(dirfd, name, O_RDONLY, 0);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size == n && (q = malloc(n ? n : 1)) != NULL) {
+		same = ev_read_full(fd, q, n, 0) == 1 && memcmp(p, q, n) == 0;
+		free(q);
+	}
+	close(fd);
+	return same;
+}
+
 int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 		     uint64_t limit, uint64_t *last_index, ev_time_t *max_time,
 		     struct ev_error *err)
 {
+	return ev_index_rebuild_ex(log, base, salt, limit, last_index, max_time,
+				   0, NULL, err);
+}
+
+int ev_index_rebuild_ex(struct ev_log *log, uint64_t base, uint64_t salt,
+			uint64_t limit, uint64_t *last_index,
+			ev_time_t *max_time, int dry, int *changed,
+			struct ev_error *err)
+{
+	struct ev_buf *bufs[3];
+	const char *exts[3] = {"idx", "tix", "six"};
+	int k;
 	struct ev_buf idx = {0}, tix = {0}, six = {0}, stored = {0}, raw = {0};
 	struct ev_codec *codec = ev_codec_new();
 	struct ev_batchhdr h;
@@ -379,23 +410,26 @@ int ev_index_rebuild(struct ev_log *log, uint64_t base, uint64_t salt,
 			mt = h.max_time;
 		pos += EV_BATCHHDR_SIZE + h.stored_len;
 	}
-	ev_segment_name(name, sizeof(name), base, "idx");
-	if (ev_file_replace(log->dirfd, name, idx.p, idx.len) != 0) {
-		rc = ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s/%s'",
-				     log->path, name);
-		goto out;
-	}
-	ev_segment_name(name, sizeof(name), base, "tix");
-	if (ev_file_replace(log->dirfd, name, tix.p, tix.len) != 0) {
-		rc = ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s/%s'",
-				     log->path, name);
-		goto out;
-	}
-	ev_segment_name(name, sizeof(name), base, "six");
-	if (ev_file_replace(log->dirfd, name, six.p, six.len) != 0) {
-		rc = ev_seterr_errno(err, EV_EIO, errno, "cannot write '%s/%s'",
-				     log->path, name);
-		goto out;
+	bufs[0] = &idx;
+	bufs[1] = &tix;
+	bufs[2] = &six;
+	if (changed)
+		*changed = 0;
+	for (k = 0; k < 3; k++) {
+		ev_segment_name(name, sizeof(name), base, exts[k]);
+		/* one that holds what it would get is left alone */
+		if ((changed || dry) &&
+		    same_file(log->dirfd, name, bufs[k]->p, bufs[k]->len))
+			continue;
+		if (changed)
+			*changed = 1;
+		if (!dry && ev_file_replace(log->dirfd, name, bufs[k]->p,
+					    bufs[k]->len) != 0) {
+			rc = ev_seterr_errno(err, EV_EIO, errno,
+					     "cannot write '%s/%s'", log->path,
+					     name);
+			goto out;
+		}
 	}
 	if (last_index)
 		*last_index = li;

@@ -89,7 +89,7 @@ untouched() {
 
 @test "hostile: an entry twice, names a log does not hold, two logs" {
 	refused dup.tar "evctl: archive '$E/out/dup.tar': entry 'x.evlog/meta' refused: it appears twice in the archive"
-	refused other.tar "evctl: archive '$E/out/other.tar': entry 'x.evlog/groups/g.group' refused: not a file of a log (meta, head, lock, typecounts, segments and their indexes)"
+	refused other.tar "evctl: archive '$E/out/other.tar': entry 'x.evlog/groups/g.group' refused: not a file of a log (meta, head, lock, evdlq.lock, typecounts, segments and their indexes)"
 	refused twologs.tar "evctl: archive '$E/out/twologs.tar': entry 'y.evlog/typecounts' refused: it is not in the log's directory 'x.evlog/'"
 }
 

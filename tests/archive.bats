@@ -94,6 +94,15 @@ $idx"
 	run --separate-stderr sh -c 'evctl import - m.evlog <s.tar'
 	assert_status 0
 	assert_stdout "m.evlog: 40 events in 1 segment from '-'"
+	# and its errors name it as its report does
+	run --separate-stderr sh -c 'printf garbage | evctl import - g.evlog'
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: cannot read archive '-': Unrecognized archive format"
+	run --separate-stderr sh -c 'tar cf - l.evlog/meta | evctl import - g.evlog'
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: archive '-' holds no segment of its log"
 }
 
 @test "export: of the head segment only the bytes up to the durable end" {
@@ -358,7 +367,7 @@ $IMPORT_USAGE"
 	tar cf nolog.tar f.txt
 	run --separate-stderr evctl import nolog.tar n.evlog
 	assert_status 65
-	assert_stderr "evctl: archive 'nolog.tar': entry 'f.txt' refused: not a file of a log (meta, head, lock, typecounts, segments and their indexes)"
+	assert_stderr "evctl: archive 'nolog.tar': entry 'f.txt' refused: not a file of a log (meta, head, lock, evdlq.lock, typecounts, segments and their indexes)"
 	run --separate-stderr evctl import b.tar no/such/n.evlog
 	assert_status 66
 	assert_stderr "evctl: cannot open directory 'no/such': No such file or directory"
@@ -441,4 +450,45 @@ $EXPORT_USAGE"* ]]
 	[[ ${output//$'\r'/} == "evctl: will not read an archive from a terminal; redirect standard input
 $IMPORT_USAGE"* ]]
 	[ ! -e n.evlog ]
+}
+
+@test "import takes an archive made with tar(1) of a log directory: its summary indexes are made again" {
+	make_log a.evlog 40
+	[ -f a.evlog/$SEG.six ]
+	tar cf u.tar a.evlog
+	run --separate-stderr evctl import u.tar u.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "u.evlog: 40 events in 1 segment from 'u.tar'"
+	cmp a.evlog/$SEG.six u.evlog/$SEG.six
+	run --separate-stderr evctl verify u.evlog
+	assert_status 0
+	assert_stdout "u.evlog: ok, 40 events in 1 batch, 1 segment"
+	evtail u.evlog | cmp - <(evtail a.evlog)
+}
+
+@test "export checks the checksums of what it copies: a damaged log exits 65, naming the segment and byte, and leaves no archive" {
+	make_log l.evlog 40
+	local b
+	b=$(od -An -tu4 -j64 -N4 l.evlog/$SEG.seg | tr -d ' ')
+	# a payload byte of the first batch
+	printf '\001' | dd of=l.evlog/$SEG.seg bs=1 seek=$((64 + 64 + b / 2)) conv=notrunc 2>/dev/null
+	run --separate-stderr evctl export l.evlog -o d.tar
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: cannot export 'l.evlog': damaged data in 'l.evlog': segment $SEG.seg, byte 64: batch payload checksum mismatch"
+	[ ! -e d.tar ]
+}
+
+@test "export counts the events of a log with a gap, not its offsets" {
+	evctl init a.evlog
+	evgen 300 --seed 8 | evpub --batch-events 100 a.evlog
+	local b1
+	b1=$((64 + 64 + $(od -An -tu4 -j64 -N4 a.evlog/$SEG.seg | tr -d ' ')))
+	printf '\377' | dd of=a.evlog/$SEG.seg bs=1 seek=$((b1 + 64 + 10)) conv=notrunc 2>/dev/null
+	evctl repair --truncate-damaged a.evlog >/dev/null
+	run --separate-stderr evctl export a.evlog -o g.tar
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "a.evlog: 200 events (offsets 0 to 299) in 1 segment to 'g.tar'"
 }

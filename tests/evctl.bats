@@ -253,9 +253,9 @@ torn_tail() {
 	[ "$(cat file)" = data ]
 }
 
-@test "evctl init in a missing directory is an I/O error, exit 74" {
+@test "evctl init in a missing directory exits 66, as evctl import does" {
 	run --separate-stderr evctl init nodir/a.evlog
-	assert_status 74
+	assert_status 66
 	assert_stdout ""
 	assert_stderr "evctl: cannot create 'nodir/a.evlog': No such file or directory"
 }
@@ -538,7 +538,6 @@ evctl: run 'evctl repair b.evlog' to rebuild the indexes"
 	assert_status 0
 	assert_stderr ""
 	assert_stdout "would truncate a torn tail of 1000 bytes at byte $size of segment $SEG
-would rebuild the indexes of segment $SEG
 a.evlog: dry run done"
 	[ "$(stat -c %s a.evlog/$SEG.seg)" = $((size + 1000)) ]
 	run --separate-stderr evctl repair a.evlog
@@ -560,10 +559,17 @@ a.evlog: repaired"
 	cp a.evlog/$SEG.idx good.idx
 	rm a.evlog/$SEG.tix
 	flip_byte a.evlog/$SEG.idx $((16 + 8 * 2 + 4))
+	# each change is printed, in the dry run and in the real one
+	run --separate-stderr evctl repair --dry-run a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "would rebuild the indexes of segment $SEG
+a.evlog: dry run done"
 	run --separate-stderr evctl repair a.evlog
 	assert_status 0
 	assert_stderr ""
-	assert_stdout_line -1 "a.evlog: repaired"
+	assert_stdout "rebuilt the indexes of segment $SEG
+a.evlog: repaired"
 	cmp good.idx a.evlog/$SEG.idx
 	[ -f a.evlog/$SEG.tix ]
 	run --separate-stderr evctl verify a.evlog
@@ -605,6 +611,7 @@ a.evlog: dry run done"
 	assert_status 0
 	assert_stderr ""
 	assert_stdout "replaced the damaged bytes $b1 to $((b2 - 1)) of segment $SEG with a gap: offsets 100 to 199 lost (100 events); the raw bytes are in lost+found/$SEG.seg.damaged-offsets-100-199 (evtail reads what is left of them)
+rebuilt the indexes of segment $SEG
 a.evlog: repaired"
 	# the damaged bytes are kept, byte for byte
 	cmp <(head -c "$b2" before.seg | tail -c +$((b1 + 1))) \
@@ -622,27 +629,101 @@ a.evlog: repaired"
 	assert_stdout "300 after"
 }
 
-@test "evctl repair --truncate-damaged moves a segment with a damaged header, and the later ones" {
+@test "evctl repair --truncate-damaged puts a gap for a segment with a damaged header, and keeps the later ones" {
 	evctl init --segment-bytes 64K a.evlog
 	evgen 3000 --seed 8 | evpub --batch-events 100 a.evlog
 	local -a bases
 	bases=($(evctl info --json a.evlog | jq '.segment_list[].base'))
-	[ "${#bases[@]}" -ge 3 ]
-	local s1 want="" b
+	[ "${#bases[@]}" -ge 4 ]
+	local s0 s1 s2 b lost="offsets ${bases[1]} to $((bases[2] - 1)) lost ($((bases[2] - bases[1])) events"
+	s0=$(printf '%020d' "${bases[0]}")
 	s1=$(printf '%020d' "${bases[1]}")
+	s2=$(printf '%020d' "${bases[2]}")
 	flip_byte a.evlog/$s1.seg 30
+	local why="segment $s1, offset ${bases[1]}, byte 0: header checksum mismatch at byte 0"
+	# the dry run says what it would move and what it would lose
+	run --separate-stderr evctl repair --dry-run --truncate-damaged a.evlog
+	assert_status 0
+	assert_stderr ""
+	[[ "$output" == *"would put a gap at the end of segment $s0: $lost; $why)"$'\n'"would move segment $s1 to lost+found/"$'\n'* ]]
+	[ -f a.evlog/$s1.seg ]
 	run --separate-stderr evctl repair --truncate-damaged a.evlog
 	assert_status 0
 	assert_stderr ""
-	for b in "${bases[@]:1}"; do
-		want+="moved segment $(printf '%020d' "$b") to lost+found/"$'\n'
-		[ -f "a.evlog/lost+found/$(printf '%020d' "$b").seg" ]
+	assert_stdout "put a gap at the end of segment $s0: $lost; $why)
+moved segment $s1 to lost+found/
+rebuilt the indexes of segment $s0
+a.evlog: repaired"
+	[ -f a.evlog/lost+found/$s1.seg ]
+	for b in "${bases[@]:2}"; do
+		[ -f "a.evlog/$(printf '%020d' "$b").seg" ]
 	done
-	want+="rewrote the head: ${bases[1]} events, next offset ${bases[1]}"$'\n'"a.evlog: repaired"
-	assert_stdout "$want"
-	run evctl verify a.evlog
+	run --separate-stderr evctl verify a.evlog
 	assert_status 0
-	assert_stdout "a.evlog: ok, ${bases[1]} events in $((${bases[1]} / 100)) batches, 1 segment"
+	assert_stdout "a.evlog: ok, $(echo $((3000 - bases[2] + bases[1])) | sed -E ':a;s/([0-9])([0-9]{3})($|,)/\1,\2\3/;ta') events in $((30 - (bases[2] - bases[1]) / 100)) batches, $((${#bases[@]} - 1)) segments, 1 gap ($((bases[2] - bases[1])) events lost)"
+}
+
+@test "evctl repair --truncate-damaged puts a gap for a missing segment, and keeps the later ones" {
+	evctl init --segment-bytes 64K a.evlog
+	evgen 3000 --seed 8 | evpub --batch-events 100 a.evlog
+	local -a bases
+	bases=($(evctl info --json a.evlog | jq '.segment_list[].base'))
+	[ "${#bases[@]}" -ge 4 ]
+	local s0 s1 lost="offsets ${bases[1]} to $((bases[2] - 1)) lost ($((bases[2] - bases[1])) events; no segment holds them)"
+	s0=$(printf '%020d' "${bases[0]}")
+	s1=$(printf '%020d' "${bases[1]}")
+	rm a.evlog/$s1.*
+	run --separate-stderr evctl repair a.evlog
+	assert_status 65
+	assert_stdout ""
+	[[ "$stderr" == *"does not continue the offsets"* ]]
+	run --separate-stderr evctl repair --dry-run --truncate-damaged a.evlog
+	assert_status 0
+	assert_stderr ""
+	[[ "$output" == *"would put a gap at the end of segment $s0: $lost"$'\n'* ]]
+	run --separate-stderr evctl repair --truncate-damaged a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "put a gap at the end of segment $s0: $lost
+rebuilt the indexes of segment $s0
+a.evlog: repaired"
+	run --separate-stderr evctl verify a.evlog
+	assert_status 0
+	assert_stdout "a.evlog: ok, $(echo $((3000 - bases[2] + bases[1])) | sed -E ':a;s/([0-9])([0-9]{3})($|,)/\1,\2\3/;ta') events in $((30 - (bases[2] - bases[1]) / 100)) batches, $((${#bases[@]} - 1)) segments, 1 gap ($((bases[2] - bases[1])) events lost)"
+}
+
+@test "evctl repair --truncate-damaged starts the only segment anew when its header is damaged, keeping its offsets" {
+	evctl init a.evlog
+	evgen 250 --seed 8 | evpub --batch-events 50 a.evlog
+	flip_byte a.evlog/00000000000000000000.seg 3
+	local s=00000000000000000000
+	run --separate-stderr evctl repair --dry-run --truncate-damaged a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "would move segment $s to lost+found/ and start it anew (segment $s, offset 0, byte 0: not an evlog segment (bad magic))
+would put a gap in its place: offsets 0 to 249 lost (250 events)
+would rewrite the head: 250 events, next offset 250
+a.evlog: dry run done"
+	[ ! -e a.evlog/lost+found ]
+	run --separate-stderr evctl repair --truncate-damaged a.evlog
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "moved segment $s to lost+found/
+started segment $s anew
+put a gap in segment $s: offsets 0 to 249 lost (250 events)
+rewrote the head: 250 events, next offset 250
+a.evlog: repaired"
+	[ -f a.evlog/lost+found/$s.seg ]
+	run --separate-stderr evctl verify a.evlog
+	assert_status 0
+	assert_stdout "a.evlog: ok, 0 events in 0 batches, 1 segment, 1 gap (250 events lost)"
+	run --separate-stderr evctl repair a.evlog
+	assert_status 0
+	assert_stdout "a.evlog: repaired"
+	# and appends go on after the offsets it held
+	run --separate-stderr evpub --ack a.evlog T --id after
+	assert_status 0
+	assert_stdout "250 after"
 }
 
 # ------------------------------------------------------------ trim and projections
