@@ -39,6 +39,7 @@ GAPWARN="warning: 'a.evlog': offsets 100 to 199 lost to damage and repaired as a
 @test "gaps: repair replaces a damaged batch with a gap and keeps the batches after it" {
 	damage_and_repair
 	assert_stdout "replaced the damaged bytes $B1 to $((B2 - 1)) of segment $SEG with a gap: offsets 100 to 199 lost (100 events); the raw bytes are in lost+found/$SEG.seg.damaged-offsets-100-199 (evtail reads what is left of them)
+rebuilt the indexes of segment $SEG
 a.evlog: repaired"
 	# the damaged bytes are kept, byte for byte
 	cmp <(head -c "$B2" damaged.seg | tail -c +$((B1 + 1))) \
