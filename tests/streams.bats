@@ -789,7 +789,8 @@ L: repaired"
 	assert_status 0
 	assert_stderr ""
 	assert_stdout_contains "truncated a torn tail of"
-	assert_stdout_line 2 "rebuilt the stream and dedupe state: 6 streams"
+	assert_stdout_line 1 "rebuilt the indexes of segment 00000000000000001240"
+	assert_stdout_line 3 "rebuilt the stream and dedupe state: 6 streams"
 	local next s v
 	next=$(evctl info --json L | jq .next_offset)
 	[ "$next" -lt 1500 ]
