@@ -183,15 +183,21 @@ static void on_notice(void *ctx, const char *msg)
 		fe_warn("%s", msg);
 }
 
-static int open_log(const char *path, struct ev_log **log)
+static int open_log_as(const char *path, struct ev_log **log, int damaged)
 {
 	struct ev_error err;
-	int r = ev_log_open(log, path, &err);
+	int r = damaged ? ev_log_open_damaged(log, path, &err)
+			: ev_log_open(log, path, &err);
 
 	if (r != 0)
 		return fe_report(&err);
 	ev_log_set_notice(*log, fe_warning, NULL);
 	return 0;
+}
+
+static int open_log(const char *path, struct ev_log **log)
+{
+	return open_log_as(path, log, 0);
 }
 
 /* After a command's options, its one LOG operand, opened: 0, or an exit
@@ -201,7 +207,11 @@ static int one_log(int argc, char **argv, const char *cmd, struct ev_log **log)
 	if (optind + 1 != argc)
 		return fe_usage_error(usage_short,
 				      "%s: expected one LOG operand", cmd);
-	return open_log(argv[optind], log);
+	/* verify and repair take a log whose meta is damaged: they report
+	 * and rebuild it */
+	return open_log_as(argv[optind], log,
+			   strcmp(cmd, "verify") == 0 ||
+				   strcmp(cmd, "repair") == 0);
 }
 
 /* ------------------------------------------------------------ init */

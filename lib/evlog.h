@@ -423,6 +423,12 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 		  struct ev_error *err);
 /* Open an existing log.  EV_ENOENT when missing. */
 int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err);
+/* The same for verify and repair: a meta file that is missing (beside a
+ * head) or damaged does not refuse the log, which is opened with what
+ * can be read of it; ev_log_verify() reports it and ev_log_repair()
+ * rewrites it from the segments. */
+int ev_log_open_damaged(struct ev_log **out, const char *path,
+			struct ev_error *err);
 /* Open a log, creating it with cfg when it is missing (cfg NULL: only
  * open); a log another process creates meanwhile is opened. */
 int ev_log_open_or_create(struct ev_log **out, const char *path,
