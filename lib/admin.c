@@ -356,6 +356,121 @@ static int fix_meta(struct ev_log *log, const struct segs_meta *sm,
 	return 0;
 }
 
+/* ------------------------------------------------------------ groups */
+
+/* verify: the state files of the log's groups (LOG/groups) can be read */
+static int verify_groups(struct ev_log *log, ev_notice_fn notice, void *ctx,
+			 struct ev_error *err)
+{
+	struct ev_group_state *gs = NULL;
+	struct ev_error e2;
+	size_t n, i, bad = 0, last = 0;
+
+	if (ev_group_list_all(log, NULL, &gs, &n, &e2) != 0)
+		return ev_seterr(err, e2.code, "%s", e2.msg);
+	for (i = 0; i < n; i++)
+		if (gs[i].damaged) {
+			bad++;
+			last = i;
+		}
+	for (i = 0; bad > 1 && i < n; i++)
+		if (gs[i].damaged)
+			ev_say(notice, ctx,
+			       "group state file '%s/groups/%s.group' is "
+			       "damaged",
+			       log->path, gs[i].name);
+	if (bad == 1) {
+		ev_seterr(err, EV_EDATA,
+			  "group state file '%s/groups/%s.group' is damaged",
+			  log->path, gs[last].name);
+		ev_sethint(err,
+			   "run 'evctl repair %s' to move it to lost+found/, "
+			   "or 'evctl groups --reset %s --to POS --execute %s' "
+			   "to rewrite it",
+			   log->path, gs[last].name, log->path);
+	} else if (bad > 1) {
+		ev_seterr(err, EV_EDATA, "%zu group state files are damaged",
+			  bad);
+		ev_sethint(
+			err,
+			"run 'evctl repair %s' to move them to lost+found/, "
+			"or 'evctl groups --reset NAME --to POS --execute %s' "
+			"to rewrite one",
+			log->path, log->path);
+	}
+	free(gs);
+	return bad > 0 ? EV_EDATA : 0;
+}
+
+/* repair: move the damaged state files of the log's groups to
+ * lost+found/ (a group a consumer holds is left: it commits anew) */
+static int repair_groups(struct ev_log *log, int dry, ev_notice_fn notice,
+			 void *ctx, struct ev_error *err)
+{
+	static const char *const dirs[2] = {"groups", "lost+found"};
+	struct ev_group_state *gs = NULL;
+	char src[EV_GROUP_NAME_MAX + 16], dst[EV_GROUP_NAME_MAX + 48];
+	struct stat st;
+	size_t n, i, moved = 0;
+	int k, r = 0, dfd;
+
+	if ((r = ev_group_list_all(log, NULL, &gs, &n, err)) != 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		if (!gs[i].damaged)
+			continue;
+		if (gs[i].busy) {
+			ev_say(notice, ctx,
+			       "left the damaged state file of group '%s': a "
+			       "consumer holds the group (its next commit "
+			       "rewrites the file)",
+			       gs[i].name);
+			continue;
+		}
+		snprintf(src, sizeof(src), "groups/%s.group", gs[i].name);
+		snprintf(dst, sizeof(dst), "lost+found/%s.group", gs[i].name);
+		/* never over what an earlier repair moved there */
+		for (k = 1; k < 1000 && fstatat(log->dirfd, dst, &st,
+						AT_SYMLINK_NOFOLLOW) == 0;
+		     k++)
+			snprintf(dst, sizeof(dst), "lost+found/%s.group.%d",
+				 gs[i].name, k);
+		if (dry) {
+			ev_say(notice, ctx,
+			       "would move the damaged state file of group "
+			       "'%s' to %s: the group would be gone",
+			       gs[i].name, dst);
+			continue;
+		}
+		if ((r = ev_log_mkdir(log, "lost+found", err)) != 0)
+			break;
+		if (renameat(log->dirfd, src, log->dirfd, dst) != 0) {
+			r = ev_seterr_errno(err, EV_EIO, errno,
+					    "cannot move '%s/%s' to lost+found",
+					    log->path, src);
+			break;
+		}
+		moved++;
+		ev_say(notice, ctx,
+		       "moved the damaged state file of group '%s' to %s: "
+		       "the group is gone",
+		       gs[i].name, dst);
+	}
+	free(gs);
+	/* both directories: the file is in one of them after a crash */
+	for (k = 0; k < 2 && moved > 0 && r == 0; k++) {
+		dfd = openat(log->dirfd, dirs[k],
+			     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || ev_fsync_dir(dfd) != 0)
+			r = ev_seterr_errno(err, EV_EIO, errno,
+					    "cannot sync '%s/%s'", log->path,
+					    dirs[k]);
+		if (dfd >= 0)
+			close(dfd);
+	}
+	return r;
+}
+
 /* ------------------------------------------------------------ verify */
 
 static int vfail(struct ev_error *err, uint64_t base, uint64_t off,
@@ -865,6 +980,7 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 		fd = -1;
 		rep->segments++;
 	}
+	r = verify_groups(log, notice, ctx, err);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -1754,6 +1870,7 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 			       ev_plural(cs.scanned, "event", "events"));
 		}
 	}
+	r = repair_groups(log, dry, notice, ctx, err);
 out:
 	if (dry && saved) {
 		memcpy(log->id, saved_id, sizeof(saved_id));
