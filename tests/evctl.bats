@@ -872,6 +872,16 @@ meta_id() {
 	sed -n 's/^id //p' "$1/meta"
 }
 
+# b0.evlog, its copy G, its id and what a rebuilt meta's created is:
+# its first batch's append time, in whole seconds
+b0_copy() {
+	five_runs b0.evlog || return 1
+	id=$(meta_id b0.evlog)
+	created=$(evctl info --json b0.evlog | jq -r .first_append |
+		sed 's/\.[0-9]*Z$/.000Z/')
+	cp -a b0.evlog G
+}
+
 @test "evctl verify and repair: a flipped byte of meta's log id is meta's damage; repair rewrites meta and moves no event" {
 	five_runs b0.evlog
 	local id
@@ -964,12 +974,8 @@ evctl: rerun with --truncate-damaged to move the damaged part to lost+found/"
 }
 
 @test "evctl verify and repair: a truncated meta is rebuilt from the segments and the defaults, each named" {
-	five_runs b0.evlog
 	local id created
-	id=$(meta_id b0.evlog)
-	created=$(evctl info --json b0.evlog | jq -r .first_append |
-		sed 's/\.[0-9]*Z$/.000Z/')
-	cp -a b0.evlog G
+	b0_copy
 	truncate -s 20 G/meta
 	run --separate-stderr evctl verify G
 	assert_status 65
@@ -993,12 +999,8 @@ G: repaired"
 }
 
 @test "evctl verify and repair: a garbage or missing meta is rebuilt; segments that cannot tell the id leave it damaged" {
-	five_runs b0.evlog
 	local id created
-	id=$(meta_id b0.evlog)
-	created=$(evctl info --json b0.evlog | jq -r .first_append |
-		sed 's/\.[0-9]*Z$/.000Z/')
-	cp -a b0.evlog G
+	b0_copy
 	printf garbage >G/meta
 	run --separate-stderr evctl verify G
 	assert_status 65
