@@ -225,6 +225,7 @@ static int state_load(int dirfd, const char *dir, const char *name,
 	st->exists = 1;
 	return 0;
 bad:
+	st->damaged = 1; /* what it holds, not how it is held */
 	return ev_seterr(err, EV_EDATA, "group state file '%s/%s' is damaged",
 			 dir, file);
 }
@@ -338,7 +339,7 @@ static int group_open(struct ev_group **out, struct ev_log *log,
 	if (r != 0)
 		goto fail;
 	r = state_load(g->dirfd, g->dir, name, &g->st, err);
-	if (r == EV_EDATA && damaged_ok) {
+	if (r == EV_EDATA && g->st.damaged && damaged_ok) {
 		memset(&g->st, 0, sizeof(g->st));
 		snprintf(g->st.name, sizeof(g->st.name), "%s", name);
 		memcpy(g->st.log_id, log->id_hex, 33);
@@ -346,7 +347,7 @@ static int group_open(struct ev_group **out, struct ev_log *log,
 		g->st.exists = 1;
 		g->st.damaged = 1;
 		r = 0;
-	} else if (r == EV_EDATA) {
+	} else if (r == EV_EDATA && g->st.damaged) {
 		damaged_hint(log, name, state_dir, err);
 	} else if (r == EV_ENOENT) {
 		memset(&g->st, 0, sizeof(g->st));
@@ -482,7 +483,7 @@ static int group_list(struct ev_log *log, const char *state_dir, int damaged_ok,
 			v = nv;
 		}
 		r = state_load(dirfd, dir, name, &v[n], err);
-		if (r == EV_EDATA && damaged_ok) {
+		if (r == EV_EDATA && v[n].damaged && damaged_ok) {
 			memset(&v[n], 0, sizeof(v[n]));
 			snprintf(v[n].name, sizeof(v[n].name), "%s", name);
 			v[n].committed = EV_TIME_NONE;
@@ -493,7 +494,7 @@ static int group_list(struct ev_log *log, const char *state_dir, int damaged_ok,
 			r = 0;
 			continue;
 		}
-		if (r == EV_EDATA)
+		if (r == EV_EDATA && v[n].damaged)
 			damaged_hint(log, name, state_dir, err);
 		if (r != 0)
 			break;
