@@ -183,15 +183,21 @@ static void on_notice(void *ctx, const char *msg)
 		fe_warn("%s", msg);
 }
 
-static int open_log(const char *path, struct ev_log **log)
+static int open_log_as(const char *path, struct ev_log **log, int damaged)
 {
 	struct ev_error err;
-	int r = ev_log_open(log, path, &err);
+	int r = damaged ? ev_log_open_damaged(log, path, &err)
+			: ev_log_open(log, path, &err);
 
 	if (r != 0)
 		return fe_report(&err);
 	ev_log_set_notice(*log, fe_warning, NULL);
 	return 0;
+}
+
+static int open_log(const char *path, struct ev_log **log)
+{
+	return open_log_as(path, log, 0);
 }
 
 /* After a command's options, its one LOG operand, opened: 0, or an exit
@@ -201,7 +207,11 @@ static int one_log(int argc, char **argv, const char *cmd, struct ev_log **log)
 	if (optind + 1 != argc)
 		return fe_usage_error(usage_short,
 				      "%s: expected one LOG operand", cmd);
-	return open_log(argv[optind], log);
+	/* verify and repair take a log whose meta is damaged: they report
+	 * and rebuild it */
+	return open_log_as(argv[optind], log,
+			   strcmp(cmd, "verify") == 0 ||
+				   strcmp(cmd, "repair") == 0);
 }
 
 /* ------------------------------------------------------------ init */
@@ -543,8 +553,9 @@ static int groups_reset(struct ev_log *log, const char *name,
 			const char *state_dir, const struct ev_pos *to,
 			int execute)
 {
+	struct ev_group_state old;
 	struct ev_error err;
-	uint64_t pos, old;
+	uint64_t pos;
 	char b1[32], b2[32];
 	int rc;
 
@@ -555,9 +566,14 @@ static int groups_reset(struct ev_log *log, const char *name,
 		snprintf(err.hint, sizeof(err.hint), "stop the consumer first");
 	if (rc != 0)
 		return fe_report(&err);
-	printf("%s group '%s' from offset %s to %s\n",
-	       execute ? "moved" : "would move", name, ev_commas(old, b1),
-	       ev_commas(pos, b2));
+	if (old.damaged)
+		printf("%s the damaged state file of group '%s' at offset %s\n",
+		       execute ? "rewrote" : "would rewrite", name,
+		       ev_commas(pos, b2));
+	else
+		printf("%s group '%s' from offset %s to %s\n",
+		       execute ? "moved" : "would move", name,
+		       ev_commas(old.next, b1), ev_commas(pos, b2));
 	if (!execute)
 		printf("(a dry run: add --execute to do it)\n");
 	return EV_EXIT_OK;
@@ -585,6 +601,15 @@ static int groups_delete(struct ev_log *log, const char *name,
 		free(info.seg);
 		return fe_report(&err);
 	}
+	if (st.damaged) {
+		free(info.seg);
+		printf("%s group '%s', whose state file %s damaged\n",
+		       execute ? "deleted" : "would delete", name,
+		       execute ? "was" : "is");
+		if (!execute)
+			printf("(a dry run: add --execute to do it)\n");
+		return EV_EXIT_OK;
+	}
 	ev_group_lag(log, &st, &info, &lag, &secs, NULL);
 	free(info.seg);
 	printf("%s group '%s' at offset %s, %s %s behind\n",
@@ -594,6 +619,43 @@ static int groups_delete(struct ev_log *log, const char *name,
 	if (!execute)
 		printf("(a dry run: add --execute to do it)\n");
 	return EV_EXIT_OK;
+}
+
+/*
+ * Report the groups of gs[0..*n) whose state file is damaged, as ls
+ * reports an entry it cannot read, and leave them out of gs: how many
+ * there were.
+ */
+static size_t drop_damaged_groups(struct ev_log *log, const char *state_dir,
+				  struct ev_group_state *gs, size_t *n)
+{
+	const char *path = ev_log_path(log);
+	size_t i, k = 0, bad = 0;
+
+	for (i = 0; i < *n; i++) {
+		if (!gs[i].damaged) {
+			gs[k++] = gs[i];
+			continue;
+		}
+		bad++;
+		if (state_dir != NULL)
+			fe_warn("warning: group state file '%s/%s.group' is "
+				"damaged: group '%s' left out",
+				state_dir, gs[i].name, gs[i].name);
+		else
+			fe_warn("warning: group state file '%s/groups/%s.group' "
+				"is damaged: group '%s' left out",
+				path, gs[i].name, gs[i].name);
+		fe_warn("remove it with 'evctl groups --delete %s%s%s "
+			"--execute %s', or set its position with 'evctl groups "
+			"--reset %s%s%s --to POS --execute %s'",
+			gs[i].name, state_dir ? " --state-dir " : "",
+			state_dir ? state_dir : "", path, gs[i].name,
+			state_dir ? " --state-dir " : "",
+			state_dir ? state_dir : "", path);
+	}
+	*n = k;
+	return bad;
 }
 
 static int cmd_groups(int argc, char **argv)
@@ -619,7 +681,7 @@ static int cmd_groups(int argc, char **argv)
 	struct ev_log *log = NULL;
 	struct ev_error err;
 	struct ev_buf out = {0};
-	size_t n = 0;
+	size_t n = 0, damaged;
 	int c, json = 0, execute = 0, rc;
 
 	evctl_kafka_init(&k);
@@ -710,11 +772,15 @@ static int cmd_groups(int argc, char **argv)
 		goto out;
 	}
 	if (ev_log_info(log, &info, &err) != 0 ||
-	    ev_group_list(log, state_dir, &gs, &n, &err) != 0) {
+	    ev_group_list_all(log, state_dir, &gs, &n, &err) != 0) {
 		rc = fe_report(&err);
 		goto out;
 	}
+	/* the good groups are listed; a damaged one makes it exit 65 */
+	damaged = drop_damaged_groups(log, state_dir, gs, &n);
 	rc = print_buf(ev_groups_format(&out, log, &info, gs, n, json), &out);
+	if (rc == EV_EXIT_OK && damaged > 0)
+		rc = EV_EXIT_DATA;
 out:
 	ev_buf_free(&out);
 	free(info.seg);
@@ -865,7 +931,7 @@ static int cmd_metrics(int argc, char **argv)
 	struct ev_buf out = {0};
 	struct ev_error err;
 	size_t nl, i;
-	int c, rc = 0;
+	int c, rc = 0, damaged = 0;
 
 	evctl_kafka_init(&k);
 	while ((c = fe_getopt(argc, argv, "hX:", opts)) != -1) {
@@ -923,14 +989,26 @@ static int cmd_metrics(int argc, char **argv)
 	 * collector never reads half a file */
 	for (i = 0; i < nl && rc == 0; i++) {
 		const char *path = argv[optind + (int)i];
+		struct ev_group_state *gs = NULL;
+		size_t ng = 0;
 		if ((rc = open_log(path, &logs[i])) == 0 &&
 		    ev_metrics_add(m, logs[i], path, state_dir, &err) != 0)
 			rc = fe_report(&err);
+		/* the groups whose state file is damaged are left out of
+		 * the figures, reported, and make it exit 65 */
+		if (rc == 0 &&
+		    ev_group_list_all(logs[i], state_dir, &gs, &ng, &err) ==
+			    0 &&
+		    drop_damaged_groups(logs[i], state_dir, gs, &ng) > 0)
+			damaged = 1;
+		free(gs);
 	}
 	if (rc == 0 && ev_metrics_format(m, &out, &err) != 0)
 		rc = fe_report(&err);
 	if (rc == 0 && fwrite(out.p, 1, out.len, stdout) != out.len)
 		rc = EV_EXIT_IO;
+	if (rc == 0 && damaged)
+		rc = EV_EXIT_DATA;
 	ev_metrics_free(m);
 	for (i = 0; i < nl; i++)
 		ev_log_close(logs[i]);

@@ -192,6 +192,285 @@ int ev_log_info(struct ev_log *log, struct ev_log_info *info,
 	return r;
 }
 
+/* ------------------------------------------------------------ meta */
+
+/* What the segments tell of a log's meta (evlog(5) Meta) */
+struct segs_meta {
+	uint8_t id[16];		/* the id every readable header names */
+	size_t nid;		/* the headers that name it */
+	int differ;		/* two readable headers name different ids */
+	ev_time_t first_append; /* of the first batch, or EV_TIME_NONE */
+	uint64_t largest;	/* bytes of the largest segment */
+};
+
+/*
+ * Meta against the segments: 1 when meta is at fault, damaged or naming
+ * another id than every segment whose header can be read names, and the
+ * segments tell the id (in sm); 0 when meta is right, or when it is
+ * whole and the segments disagree among themselves (then the segments
+ * are at fault, as verify and repair say); -1 when meta is damaged and
+ * the segments do not tell the id.  why gets what is wrong.
+ */
+static int meta_check(struct ev_log *log, struct segs_meta *sm, char *why,
+		      size_t whyn)
+{
+	uint8_t hb[EV_SEGHDR_SIZE];
+	char name[40], shex[33], w[160];
+	struct ev_seghdr sh;
+	struct ev_batchhdr h;
+	struct ev_error e;
+	struct stat st;
+	uint64_t *segs = NULL;
+	const char *bw;
+	size_t n, i;
+	int fd, k;
+
+	memset(sm, 0, sizeof(*sm));
+	sm->first_append = EV_TIME_NONE;
+	if (ev_log_segments(log->dirfd, &segs, &n, &e) != 0)
+		n = 0;
+	for (i = 0; i < n; i++) {
+		ev_segment_name(name, sizeof(name), segs[i], "seg");
+		fd = ev_openat(log->dirfd, name, O_RDONLY, 0);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) != 0 ||
+		    ev_read_full(fd, hb, sizeof(hb), 0) != 1 ||
+		    ev_seghdr_check(hb, sizeof(hb), &sh, w, sizeof(w)) != 0 ||
+		    sh.base != segs[i]) {
+			close(fd);
+			continue;
+		}
+		if ((uint64_t)st.st_size > sm->largest)
+			sm->largest = (uint64_t)st.st_size;
+		if (sm->first_append == EV_TIME_NONE &&
+		    (uint64_t)st.st_size > EV_SEGHDR_SIZE &&
+		    ev_segment_read_batch(fd, EV_SEGHDR_SIZE,
+					  (uint64_t)st.st_size, sh.salt, &h,
+					  NULL, &bw) == 0 &&
+		    !ev_batch_is_gap(&h))
+			sm->first_append = h.append_time;
+		close(fd);
+		if (sm->nid == 0)
+			memcpy(sm->id, sh.id, sizeof(sm->id));
+		else if (memcmp(sm->id, sh.id, sizeof(sm->id)) != 0)
+			sm->differ = 1;
+		sm->nid++;
+	}
+	free(segs);
+	if (sm->nid == 0 || sm->differ) {
+		if (!log->meta_bad)
+			return 0;
+		snprintf(why, whyn, "%s; %s", log->meta_why,
+			 sm->nid == 0
+				 ? "no segment header can be read to "
+				   "tell the log id"
+				 : "the segments do not agree on a log id");
+		return -1;
+	}
+	if (log->meta_bad) {
+		snprintf(why, whyn, "%s", log->meta_why);
+		return 1;
+	}
+	if (memcmp(sm->id, log->id, sizeof(sm->id)) == 0)
+		return 0;
+	for (k = 0; k < 16; k++)
+		snprintf(shex + 2 * k, 3, "%02x", sm->id[k]);
+	snprintf(why, whyn, "meta: log id %s does not match the %zu %s %s",
+		 log->id_hex, sm->nid, sm->nid == 1 ? "segment's" : "segments'",
+		 shex);
+	return 1;
+}
+
+/*
+ * Rewrite meta with the segments' id (dry: say it would).  Settings a
+ * damaged meta lost come from the segments where they tell them and
+ * are the defaults otherwise; the notice names each.
+ */
+static int fix_meta(struct ev_log *log, const struct segs_meta *sm,
+		    const char *why, int dry, ev_notice_fn notice, void *ctx,
+		    struct ev_error *err)
+{
+	const struct ev_log_config *c = &log->cfg;
+	unsigned have = log->meta_bad ? log->meta_have : ~0u;
+	char lost[512], t[40];
+	size_t k = 0;
+
+	ev_log_set_id(log, sm->id);
+	lost[0] = '\0';
+#define LOST(...)                                                         \
+	do {                                                              \
+		if (k < sizeof(lost))                                     \
+			k += (size_t)snprintf(lost + k, sizeof(lost) - k, \
+					      "%s", k ? ", " : "");       \
+		if (k < sizeof(lost))                                     \
+			k += (size_t)snprintf(lost + k, sizeof(lost) - k, \
+					      __VA_ARGS__);               \
+	} while (0)
+	if (!(have & EV_META_CREATED)) {
+		log->created = sm->first_append != EV_TIME_NONE
+				       ? sm->first_append
+				       : ev_now();
+		ev_time_format(log->created / 1000000000 * 1000000000, t);
+		LOST("created %s (%s)", t,
+		     sm->first_append != EV_TIME_NONE
+			     ? "the first batch's append time"
+			     : "now: no batch tells it");
+	}
+	if (!(have & EV_META_SEGMENT_BYTES)) {
+		if (sm->largest > log->cfg.segment_bytes) {
+			log->cfg.segment_bytes =
+				sm->largest < EV_MAX_SEGMENT_BYTES
+					? sm->largest
+					: EV_MAX_SEGMENT_BYTES;
+			LOST("segment-bytes %llu (the largest segment)",
+			     (unsigned long long)c->segment_bytes);
+		} else {
+			LOST("segment-bytes %llu (the default)",
+			     (unsigned long long)c->segment_bytes);
+		}
+	}
+	if (!(have & EV_META_LEVEL))
+		LOST("level %d (the default)", c->level);
+	if (!(have & EV_META_SYNC))
+		LOST("sync %s (the default)",
+		     c->sync == EV_SYNC_NONE ? "none" : "batch");
+	if (!(have & EV_META_DEDUPE))
+		LOST("dedupe-window %llu (the default)",
+		     (unsigned long long)c->dedupe_window);
+	if (!(have & EV_META_CORRELATION) && ev_corrindex_exists(log)) {
+		log->cfg.correlation_index = 1;
+		LOST("correlation-index on (corrindex/ exists)");
+	}
+#undef LOST
+	if (!dry && ev_log_meta_write(log, err) != 0)
+		return err->code;
+	ev_say(notice, ctx, "%s meta from the segments: log id %s (%s)",
+	       dry ? "would rewrite" : "rewrote", log->id_hex, why);
+	if (lost[0] != '\0')
+		ev_say(notice, ctx,
+		       "%s the settings meta lost: %s; see evlog(5) Meta",
+		       dry ? "would set" : "set", lost);
+	if (!dry)
+		log->meta_bad = 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------ groups */
+
+/* verify: the state files of the log's groups (LOG/groups) can be read */
+static int verify_groups(struct ev_log *log, ev_notice_fn notice, void *ctx,
+			 struct ev_error *err)
+{
+	struct ev_group_state *gs = NULL;
+	struct ev_error e2;
+	size_t n, i, bad = 0, last = 0;
+
+	if (ev_group_list_all(log, NULL, &gs, &n, &e2) != 0)
+		return ev_seterr(err, e2.code, "%s", e2.msg);
+	for (i = 0; i < n; i++)
+		if (gs[i].damaged) {
+			bad++;
+			last = i;
+		}
+	for (i = 0; bad > 1 && i < n; i++)
+		if (gs[i].damaged)
+			ev_say(notice, ctx,
+			       "group state file '%s/groups/%s.group' is "
+			       "damaged",
+			       log->path, gs[i].name);
+	if (bad == 1) {
+		ev_seterr(err, EV_EDATA,
+			  "group state file '%s/groups/%s.group' is damaged",
+			  log->path, gs[last].name);
+		ev_sethint(err,
+			   "run 'evctl repair %s' to move it to lost+found/, "
+			   "or 'evctl groups --reset %s --to POS --execute %s' "
+			   "to rewrite it",
+			   log->path, gs[last].name, log->path);
+	} else if (bad > 1) {
+		ev_seterr(err, EV_EDATA, "%zu group state files are damaged",
+			  bad);
+		ev_sethint(
+			err,
+			"run 'evctl repair %s' to move them to lost+found/, "
+			"or 'evctl groups --reset NAME --to POS --execute %s' "
+			"to rewrite one",
+			log->path, log->path);
+	}
+	free(gs);
+	return bad > 0 ? EV_EDATA : 0;
+}
+
+/* repair: move the damaged state files of the log's groups to
+ * lost+found/ (a group a consumer holds is left: it commits anew) */
+static int repair_groups(struct ev_log *log, int dry, ev_notice_fn notice,
+			 void *ctx, struct ev_error *err)
+{
+	static const char *const dirs[2] = {"groups", "lost+found"};
+	struct ev_group_state *gs = NULL;
+	char src[EV_GROUP_NAME_MAX + 16], dst[EV_GROUP_NAME_MAX + 48];
+	struct stat st;
+	size_t n, i, moved = 0;
+	int k, r = 0, dfd;
+
+	if ((r = ev_group_list_all(log, NULL, &gs, &n, err)) != 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		if (!gs[i].damaged)
+			continue;
+		if (gs[i].busy) {
+			ev_say(notice, ctx,
+			       "left the damaged state file of group '%s': a "
+			       "consumer holds the group (its next commit "
+			       "rewrites the file)",
+			       gs[i].name);
+			continue;
+		}
+		snprintf(src, sizeof(src), "groups/%s.group", gs[i].name);
+		snprintf(dst, sizeof(dst), "lost+found/%s.group", gs[i].name);
+		/* never over what an earlier repair moved there */
+		for (k = 1; k < 1000 && fstatat(log->dirfd, dst, &st,
+						AT_SYMLINK_NOFOLLOW) == 0;
+		     k++)
+			snprintf(dst, sizeof(dst), "lost+found/%s.group.%d",
+				 gs[i].name, k);
+		if (dry) {
+			ev_say(notice, ctx,
+			       "would move the damaged state file of group "
+			       "'%s' to %s: the group would be gone",
+			       gs[i].name, dst);
+			continue;
+		}
+		if ((r = ev_log_mkdir(log, "lost+found", err)) != 0)
+			break;
+		if (renameat(log->dirfd, src, log->dirfd, dst) != 0) {
+			r = ev_seterr_errno(err, EV_EIO, errno,
+					    "cannot move '%s/%s' to lost+found",
+					    log->path, src);
+			break;
+		}
+		moved++;
+		ev_say(notice, ctx,
+		       "moved the damaged state file of group '%s' to %s: "
+		       "the group is gone",
+		       gs[i].name, dst);
+	}
+	free(gs);
+	/* both directories: the file is in one of them after a crash */
+	for (k = 0; k < 2 && moved > 0 && r == 0; k++) {
+		dfd = openat(log->dirfd, dirs[k],
+			     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || ev_fsync_dir(dfd) != 0)
+			r = ev_seterr_errno(err, EV_EIO, errno,
+					    "cannot sync '%s/%s'", log->path,
+					    dirs[k]);
+		if (dfd >= 0)
+			close(dfd);
+	}
+	return r;
+}
+
 /* ------------------------------------------------------------ verify */
 
 static int vfail(struct ev_error *err, uint64_t base, uint64_t off,
@@ -442,6 +721,21 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 		ev_codec_free(codec);
 		return err->code;
 	}
+	{
+		struct segs_meta sm;
+		char mwhy[512];
+		int mc = meta_check(log, &sm, mwhy, sizeof(mwhy));
+		if (mc != 0) {
+			r = ev_seterr(err, EV_EDATA, "%s", mwhy);
+			if (mc > 0)
+				ev_setremedy(err, EV_REMEDY_REPAIR_STATE,
+					     log->path);
+			else
+				ev_sethint(err, "restore meta from a backup "
+						"(evlog(5) Meta)");
+			goto out;
+		}
+	}
 	if (!have_head)
 		ev_say(notice, ctx,
 		       "head file is missing or damaged; checking to "
@@ -686,6 +980,7 @@ int ev_log_verify(struct ev_log *log, struct ev_verify_report *rep,
 		fd = -1;
 		rep->segments++;
 	}
+	r = verify_groups(log, notice, ctx, err);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -1052,6 +1347,11 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 	const char *why;
 	int fd = -1, lockfd, r = 0, rr, have_old, cut = 0, unsup, snap;
 	int dry = flags & EV_REPAIR_DRY_RUN, gaps = 0, dropped = 0, renewed = 0;
+	uint8_t saved_id[16] = {0};
+	char saved_id_hex[33] = "";
+	int saved = 0;
+	ev_time_t saved_created = EV_TIME_NONE;
+	struct ev_log_config saved_cfg = log->cfg;
 
 	if (codec == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
@@ -1060,6 +1360,29 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 		r = ev_seterr_errno(err, EV_EIO, errno, "cannot lock '%s/lock'",
 				    log->path);
 		goto out;
+	}
+	{
+		struct segs_meta sm;
+		char mwhy[512];
+		int mc = meta_check(log, &sm, mwhy, sizeof(mwhy));
+		if (mc < 0) {
+			r = ev_seterr(err, EV_EDATA, "%s", mwhy);
+			ev_sethint(
+				err,
+				"restore meta from a backup (evlog(5) Meta)");
+			goto out;
+		}
+		if (mc > 0) {
+			/* a dry run changes the handle for a while only */
+			memcpy(saved_id, log->id, sizeof(saved_id));
+			memcpy(saved_id_hex, log->id_hex, sizeof(saved_id_hex));
+			saved_created = log->created;
+			saved_cfg = log->cfg;
+			saved = 1;
+			if ((r = fix_meta(log, &sm, mwhy, dry, notice, ctx,
+					  err)) != 0)
+				goto out;
+		}
 	}
 	have_old = ev_head_read(log->dirfd, &oldhead) == 0;
 	if (ev_log_segments(log->dirfd, &segs, &n, err) != 0) {
@@ -1547,7 +1870,14 @@ int ev_log_repair(struct ev_log *log, int flags, ev_notice_fn notice, void *ctx,
 			       ev_plural(cs.scanned, "event", "events"));
 		}
 	}
+	r = repair_groups(log, dry, notice, ctx, err);
 out:
+	if (dry && saved) {
+		memcpy(log->id, saved_id, sizeof(saved_id));
+		memcpy(log->id_hex, saved_id_hex, sizeof(saved_id_hex));
+		log->created = saved_created;
+		log->cfg = saved_cfg;
+	}
 	if (fd >= 0)
 		close(fd);
 	if (lockfd >= 0)

@@ -423,6 +423,12 @@ int ev_log_create(const char *path, const struct ev_log_config *cfg,
 		  struct ev_error *err);
 /* Open an existing log.  EV_ENOENT when missing. */
 int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err);
+/* The same for verify and repair: a meta file that is missing (beside a
+ * head) or damaged does not refuse the log, which is opened with what
+ * can be read of it; ev_log_verify() reports it and ev_log_repair()
+ * rewrites it from the segments. */
+int ev_log_open_damaged(struct ev_log **out, const char *path,
+			struct ev_error *err);
 /* Open a log, creating it with cfg when it is missing (cfg NULL: only
  * open); a log another process creates meanwhile is opened. */
 int ev_log_open_or_create(struct ev_log **out, const char *path,
@@ -1388,6 +1394,9 @@ struct ev_group_state {
 	ev_time_t committed; /* when, EV_TIME_NONE if never */
 	int exists;	     /* a state file was found */
 	int busy;	     /* (ev_group_list) a consumer holds it now */
+	int damaged;	     /* (ev_group_list_all, ev_group_reset,
+				ev_group_delete) its state file is damaged:
+				only name is known */
 	struct ev_group_stats stats;
 };
 
@@ -1416,14 +1425,23 @@ void ev_group_close(struct ev_group *g);
 /* All groups of log (sorted by name); *out is malloc'ed. */
 int ev_group_list(struct ev_log *log, const char *state_dir,
 		  struct ev_group_state **out, size_t *n, struct ev_error *err);
+/* The same, but a damaged state file does not fail the list: its group
+ * is listed with damaged set (and only its name).  Only verify, repair
+ * and listings that report it use this: what decides from the groups'
+ * positions (trim) must not pass over one. */
+int ev_group_list_all(struct ev_log *log, const char *state_dir,
+		      struct ev_group_state **out, size_t *n,
+		      struct ev_error *err);
 /* Move a group that nobody holds (EV_EAGAIN otherwise; EV_ENOENT when
- * there is no such group); *old gets where it was. */
+ * there is no such group); *old (may be NULL) gets its state as it was.
+ * A damaged state file is rewritten at next (old->damaged set). */
 int ev_group_reset(struct ev_log *log, const char *name, const char *state_dir,
-		   uint64_t next, int dry_run, uint64_t *old,
+		   uint64_t next, int dry_run, struct ev_group_state *old,
 		   struct ev_error *err);
 /* Remove a group that nobody holds (EV_EAGAIN otherwise; EV_ENOENT when
  * there is no such group): its state and lock files.  *st gets its
- * state (lag and all) as it was; with dry_run, nothing is removed. */
+ * state (lag and all) as it was; with dry_run, nothing is removed.  A
+ * damaged state file is removed too (st->damaged set). */
 int ev_group_delete(struct ev_log *log, const char *name, const char *state_dir,
 		    int dry_run, struct ev_group_state *st,
 		    struct ev_error *err);

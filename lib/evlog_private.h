@@ -422,6 +422,11 @@ struct ev_log {
 	uint8_t id[16];
 	ev_time_t created;
 	struct ev_log_config cfg;
+	/* (ev_log_open_damaged) meta is missing or damaged: why, and the
+	 * EV_META_* of the keys salvaged from it */
+	int meta_bad;
+	unsigned meta_have;
+	char meta_why[200];
 	/* gaps readers passed over: reported once each (reader.c) */
 	ev_notice_fn notice;
 	void *notice_ctx;
@@ -438,6 +443,20 @@ void ev_head_encode(uint8_t out[EV_HEAD_SIZE], const struct ev_head *h);
 int ev_head_decode(const uint8_t *in, struct ev_head *h);
 /* 0 ok, 1 missing, EV_EDATA unreadable after retries, EV_EIO */
 int ev_head_read(int dirfd, struct ev_head *h);
+/* The keys of meta (evlog(5) Meta), as bits */
+#define EV_META_VERSION 0x001u
+#define EV_META_ID 0x002u
+#define EV_META_CREATED 0x004u
+#define EV_META_SEGMENT_BYTES 0x008u
+#define EV_META_LEVEL 0x010u
+#define EV_META_SYNC 0x020u
+#define EV_META_DEDUPE 0x040u
+#define EV_META_KIND 0x080u
+#define EV_META_CORRELATION 0x100u
+/* Set log's id (in memory), and its hex form. */
+void ev_log_set_id(struct ev_log *log, const uint8_t id[16]);
+/* Write log's meta file (id, created, cfg) atomically. */
+int ev_log_meta_write(struct ev_log *log, struct ev_error *err);
 /* Parse a meta file's text into log (id, created, cfg), naming log->path
  * in messages: 0 or EV_EDATA. */
 int ev_log_meta_parse(struct ev_log *log, const char *text,

@@ -225,8 +225,24 @@ static int state_load(int dirfd, const char *dir, const char *name,
 	st->exists = 1;
 	return 0;
 bad:
+	st->damaged = 1; /* what it holds, not how it is held */
 	return ev_seterr(err, EV_EDATA, "group state file '%s/%s' is damaged",
 			 dir, file);
+}
+
+/* The way out of a damaged state file, on err */
+static void damaged_hint(struct ev_log *log, const char *name,
+			 const char *state_dir, struct ev_error *err)
+{
+	char sd[1100] = "";
+
+	if (state_dir != NULL)
+		snprintf(sd, sizeof(sd), " --state-dir %s", state_dir);
+	ev_sethint(err,
+		   "remove it with 'evctl groups --delete %s%s --execute %s', "
+		   "or set its position with 'evctl groups --reset %s%s --to "
+		   "POS --execute %s'",
+		   name, sd, log->path, name, sd, log->path);
 }
 
 static int state_store(struct ev_group *g, struct ev_error *err)
@@ -290,8 +306,11 @@ static int group_busy(int dirfd, const char *name)
 	return ev_lockfile_busy(dirfd, file);
 }
 
-int ev_group_open(struct ev_group **out, struct ev_log *log, const char *name,
-		  const char *state_dir, int wait, struct ev_error *err)
+/* ev_group_open(); with damaged_ok, a damaged state file opens too, as
+ * a group that exists with damaged set and nothing else known. */
+static int group_open(struct ev_group **out, struct ev_log *log,
+		      const char *name, const char *state_dir, int wait,
+		      int damaged_ok, struct ev_error *err)
 {
 	struct ev_group *g;
 	int r;
@@ -320,7 +339,17 @@ int ev_group_open(struct ev_group **out, struct ev_log *log, const char *name,
 	if (r != 0)
 		goto fail;
 	r = state_load(g->dirfd, g->dir, name, &g->st, err);
-	if (r == EV_ENOENT) {
+	if (r == EV_EDATA && g->st.damaged && damaged_ok) {
+		memset(&g->st, 0, sizeof(g->st));
+		snprintf(g->st.name, sizeof(g->st.name), "%s", name);
+		memcpy(g->st.log_id, log->id_hex, 33);
+		g->st.committed = EV_TIME_NONE;
+		g->st.exists = 1;
+		g->st.damaged = 1;
+		r = 0;
+	} else if (r == EV_EDATA && g->st.damaged) {
+		damaged_hint(log, name, state_dir, err);
+	} else if (r == EV_ENOENT) {
 		memset(&g->st, 0, sizeof(g->st));
 		snprintf(g->st.name, sizeof(g->st.name), "%s", name);
 		memcpy(g->st.log_id, log->id_hex, 33);
@@ -340,6 +369,12 @@ int ev_group_open(struct ev_group **out, struct ev_log *log, const char *name,
 fail:
 	ev_group_close(g);
 	return r;
+}
+
+int ev_group_open(struct ev_group **out, struct ev_log *log, const char *name,
+		  const char *state_dir, int wait, struct ev_error *err)
+{
+	return group_open(out, log, name, state_dir, wait, 0, err);
 }
 
 const struct ev_group_state *ev_group_get(const struct ev_group *g)
@@ -400,9 +435,11 @@ static int name_cmp(const void *a, const void *b)
 		      ((const struct ev_group_state *)b)->name);
 }
 
-int ev_group_list(struct ev_log *log, const char *state_dir,
-		  struct ev_group_state **out, size_t *count,
-		  struct ev_error *err)
+/* ev_group_list(); with damaged_ok, a damaged state file is listed with
+ * damaged set instead of failing the list. */
+static int group_list(struct ev_log *log, const char *state_dir, int damaged_ok,
+		      struct ev_group_state **out, size_t *count,
+		      struct ev_error *err)
 {
 	struct ev_group_state *v = NULL, *nv;
 	char *dir = NULL;
@@ -446,6 +483,19 @@ int ev_group_list(struct ev_log *log, const char *state_dir,
 			v = nv;
 		}
 		r = state_load(dirfd, dir, name, &v[n], err);
+		if (r == EV_EDATA && v[n].damaged && damaged_ok) {
+			memset(&v[n], 0, sizeof(v[n]));
+			snprintf(v[n].name, sizeof(v[n].name), "%s", name);
+			v[n].committed = EV_TIME_NONE;
+			v[n].exists = 1;
+			v[n].damaged = 1;
+			v[n].busy = group_busy(dirfd, name);
+			n++;
+			r = 0;
+			continue;
+		}
+		if (r == EV_EDATA && v[n].damaged)
+			damaged_hint(log, name, state_dir, err);
 		if (r != 0)
 			break;
 		/* with a state dir, only this log's groups */
@@ -469,14 +519,30 @@ out:
 	return r;
 }
 
+int ev_group_list(struct ev_log *log, const char *state_dir,
+		  struct ev_group_state **out, size_t *count,
+		  struct ev_error *err)
+{
+	return group_list(log, state_dir, 0, out, count, err);
+}
+
+int ev_group_list_all(struct ev_log *log, const char *state_dir,
+		      struct ev_group_state **out, size_t *count,
+		      struct ev_error *err)
+{
+	return group_list(log, state_dir, 1, out, count, err);
+}
+
 int ev_group_reset(struct ev_log *log, const char *name, const char *state_dir,
-		   uint64_t next, int dry_run, uint64_t *old,
+		   uint64_t next, int dry_run, struct ev_group_state *old,
 		   struct ev_error *err)
 {
 	struct ev_group *g;
 	int r;
 
-	r = ev_group_open(&g, log, name, state_dir, 0, err);
+	/* a damaged state file is rewritten at the position asked for:
+	 * what it held is lost anyway */
+	r = group_open(&g, log, name, state_dir, 0, 1, err);
 	if (r != 0)
 		return r;
 	if (!g->st.exists) {
@@ -485,7 +551,7 @@ int ev_group_reset(struct ev_log *log, const char *name, const char *state_dir,
 				 log->path);
 	}
 	if (old != NULL)
-		*old = g->st.next;
+		*old = g->st;
 	r = dry_run ? 0 : ev_group_commit(g, next, err);
 	ev_group_close(g);
 	return r;
@@ -499,7 +565,8 @@ int ev_group_delete(struct ev_log *log, const char *name, const char *state_dir,
 	struct ev_group *g;
 	int r;
 
-	if ((r = ev_group_open(&g, log, name, state_dir, 0, err)) != 0)
+	/* a damaged state file is removed as a good one is */
+	if ((r = group_open(&g, log, name, state_dir, 0, 1, err)) != 0)
 		return r;
 	if (!g->st.exists) {
 		r = ev_seterr(err, EV_ENOENT, "no group '%s' in '%s'", name,

@@ -2,6 +2,7 @@
  * log.c - struct ev_log: a log directory, its meta file, head file, lock
  * file and the list of segments (evlog(5) LOG DIRECTORY, META, HEAD).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -90,104 +91,178 @@ int ev_head_read(int dirfd, struct ev_head *h)
 
 /* ------------------------------------------------------------ meta */
 
-int ev_log_meta_parse(struct ev_log *log, const char *text,
+/* One "key value" line of meta into log: 0, -1 for a bad value, 1 for
+ * a key this version does not know (a setting of a later version).
+ * *bit gets the EV_META_* of the key. */
+static int meta_line(struct ev_log *log, const char *key, const char *val,
+		     unsigned *bit)
+{
+	long long v;
+	int i;
+
+	*bit = 0;
+	if (strcmp(key, "id") == 0) {
+		uint8_t id[16];
+		*bit = EV_META_ID;
+		if (strlen(val) != 32)
+			return -1;
+		for (i = 0; i < 32; i++)
+			if (!isxdigit((unsigned char)val[i]))
+				return -1;
+		for (i = 0; i < 16; i++) {
+			unsigned b;
+			if (sscanf(val + 2 * i, "%2x", &b) != 1)
+				return -1;
+			id[i] = (uint8_t)b;
+		}
+		memcpy(log->id, id, sizeof(id));
+		memcpy(log->id_hex, val, 33);
+	} else if (strcmp(key, "created") == 0) {
+		*bit = EV_META_CREATED;
+		if (ev_time_parse(val, strlen(val), &log->created) != 0)
+			return -1;
+	} else if (strcmp(key, "segment-bytes") == 0) {
+		*bit = EV_META_SEGMENT_BYTES;
+		v = strtoll(val, NULL, 10);
+		if (v < (long long)EV_MIN_SEGMENT_BYTES ||
+		    v > (long long)EV_MAX_SEGMENT_BYTES)
+			return -1;
+		log->cfg.segment_bytes = (uint64_t)v;
+	} else if (strcmp(key, "level") == 0) {
+		*bit = EV_META_LEVEL;
+		v = strtoll(val, NULL, 10);
+		if (v < 0 || v > 19)
+			return -1;
+		log->cfg.level = (int)v;
+	} else if (strcmp(key, "dedupe-window") == 0) {
+		*bit = EV_META_DEDUPE;
+		v = strtoll(val, NULL, 10);
+		if (v < 0)
+			return -1;
+		log->cfg.dedupe_window = (uint64_t)v;
+	} else if (strcmp(key, "kind") == 0) {
+		*bit = EV_META_KIND;
+		log->cfg.dead_letters = strcmp(val, "dlq") == 0;
+	} else if (strcmp(key, "correlation-index") == 0) {
+		*bit = EV_META_CORRELATION;
+		log->cfg.correlation_index = strcmp(val, "on") == 0;
+	} else if (strcmp(key, "sync") == 0) {
+		*bit = EV_META_SYNC;
+		if (strcmp(val, "batch") == 0)
+			log->cfg.sync = EV_SYNC_BATCH;
+		else if (strcmp(val, "none") == 0)
+			log->cfg.sync = EV_SYNC_NONE;
+		else
+			return -1;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Parse meta text into log.  Strict (have == NULL): 0 or EV_EDATA at the
+ * first fault.  Salvaging (have != NULL): every line that is right is
+ * taken and the others passed over; *have gets the EV_META_* of the keys
+ * taken, and err the first fault, but the return is 0 unless the text
+ * names a format version other than 1 (a newer log: never rewritten).
+ */
+static int meta_parse(struct ev_log *log, const char *text, unsigned *have,
 		      struct ev_error *err)
 {
 	const char *p = text;
 	char key[32], val[128];
-	int line = 0, have_id = 0, n;
-	long long v;
+	int line = 0, have_id = 0, n, fault = 0;
+	unsigned bit;
 
 	ev_log_config_init(&log->cfg);
+	if (have != NULL)
+		*have = 0;
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		char tmp[192];
 		line++;
-		if (len >= sizeof(tmp))
-			return ev_seterr(err, EV_EDATA,
-					 "log '%s': meta line %d is too long",
-					 log->path, line);
+		if (len >= sizeof(tmp)) {
+			p += len + (nl != NULL);
+			if (!fault++)
+				ev_seterr(err, EV_EDATA,
+					  "log '%s': meta line %d is too long",
+					  log->path, line);
+			if (have == NULL)
+				return EV_EDATA;
+			continue;
+		}
 		memcpy(tmp, p, len);
 		tmp[len] = '\0';
 		p += len + (nl != NULL);
 		if (len == 0 || tmp[0] == '#')
 			continue;
 		n = sscanf(tmp, "%31s %127s", key, val);
-		if (n != 2)
-			return ev_seterr(err, EV_EDATA,
-					 "log '%s': meta line %d is malformed",
-					 log->path, line);
-		if (line == 1) {
-			if (strcmp(key, "evlog") != 0)
-				return ev_seterr(err, EV_EDATA,
-						 "'%s' is not an evlog log "
-						 "(bad meta file)",
-						 log->path);
+		if (n != 2) {
+			if (!fault++)
+				ev_seterr(err, EV_EDATA,
+					  "log '%s': meta line %d is malformed",
+					  log->path, line);
+			if (have == NULL)
+				return EV_EDATA;
+			continue;
+		}
+		if (line == 1 && strcmp(key, "evlog") == 0) {
 			if (strcmp(val, "1") != 0)
 				return ev_seterr(
 					err, EV_EDATA,
 					"log '%s': format version %s is "
 					"not supported (this is version %d)",
 					log->path, val, EV_FORMAT_VERSION);
+			if (have != NULL)
+				*have |= EV_META_VERSION;
 			continue;
 		}
-		if (strcmp(key, "id") == 0) {
-			int i;
-			if (strlen(val) != 32)
-				goto bad;
-			for (i = 0; i < 16; i++) {
-				unsigned b;
-				if (sscanf(val + 2 * i, "%2x", &b) != 1)
-					goto bad;
-				log->id[i] = (uint8_t)b;
-			}
-			memcpy(log->id_hex, val, 33);
-			have_id = 1;
-		} else if (strcmp(key, "created") == 0) {
-			if (ev_time_parse(val, strlen(val), &log->created) != 0)
-				goto bad;
-		} else if (strcmp(key, "segment-bytes") == 0) {
-			v = strtoll(val, NULL, 10);
-			if (v < (long long)EV_MIN_SEGMENT_BYTES ||
-			    v > (long long)EV_MAX_SEGMENT_BYTES)
-				goto bad;
-			log->cfg.segment_bytes = (uint64_t)v;
-		} else if (strcmp(key, "level") == 0) {
-			v = strtoll(val, NULL, 10);
-			if (v < 0 || v > 19)
-				goto bad;
-			log->cfg.level = (int)v;
-		} else if (strcmp(key, "dedupe-window") == 0) {
-			v = strtoll(val, NULL, 10);
-			if (v < 0)
-				goto bad;
-			log->cfg.dedupe_window = (uint64_t)v;
-		} else if (strcmp(key, "kind") == 0) {
-			log->cfg.dead_letters = strcmp(val, "dlq") == 0;
-		} else if (strcmp(key, "correlation-index") == 0) {
-			log->cfg.correlation_index = strcmp(val, "on") == 0;
-		} else if (strcmp(key, "sync") == 0) {
-			if (strcmp(val, "batch") == 0)
-				log->cfg.sync = EV_SYNC_BATCH;
-			else if (strcmp(val, "none") == 0)
-				log->cfg.sync = EV_SYNC_NONE;
+		if (line == 1) {
+			if (fault++)
+				;
+			else if (have != NULL)
+				ev_seterr(err, EV_EDATA,
+					  "log '%s': meta line 1 is not "
+					  "'evlog 1'",
+					  log->path);
 			else
-				goto bad;
+				ev_seterr(err, EV_EDATA,
+					  "'%s' is not an evlog log "
+					  "(bad meta file)",
+					  log->path);
+			if (have == NULL)
+				return EV_EDATA;
+			continue;
 		}
+		if (meta_line(log, key, val, &bit) < 0) {
+			/* a key whose value is bad keeps its default */
+			if (!fault++)
+				ev_seterr(err, EV_EDATA,
+					  "log '%s': meta line %d has a bad "
+					  "value for '%s'",
+					  log->path, line, key);
+			if (have == NULL)
+				return EV_EDATA;
+			continue;
+		}
+		if (bit == EV_META_ID)
+			have_id = 1;
+		if (have != NULL)
+			*have |= bit;
 		/* unknown keys are settings of a later version: ignored */
-		continue;
-bad:
-		return ev_seterr(
-			err, EV_EDATA,
-			"log '%s': meta line %d has a bad value for '%s'",
-			log->path, line, key);
 	}
-	if (line == 0 || !have_id)
-		return ev_seterr(err, EV_EDATA,
-				 "log '%s': meta file is incomplete",
-				 log->path);
-	return 0;
+	if ((line == 0 || !have_id) && !fault++)
+		ev_seterr(err, EV_EDATA, "log '%s': meta file is incomplete",
+			  log->path);
+	return fault && have == NULL ? EV_EDATA : 0;
+}
+
+int ev_log_meta_parse(struct ev_log *log, const char *text,
+		      struct ev_error *err)
+{
+	return meta_parse(log, text, NULL, err);
 }
 
 static int meta_format(char *out, size_t n, const char *id_hex,
@@ -211,6 +286,19 @@ static int meta_format(char *out, size_t n, const char *id_hex,
 			(unsigned long long)cfg->dedupe_window,
 			cfg->dead_letters ? "kind dlq\n" : "",
 			cfg->correlation_index ? "correlation-index on\n" : "");
+}
+
+int ev_log_meta_write(struct ev_log *log, struct ev_error *err)
+{
+	char meta[512];
+	int n;
+
+	n = meta_format(meta, sizeof(meta), log->id_hex, log->created,
+			&log->cfg);
+	if (ev_file_replace(log->dirfd, "meta", meta, (size_t)n) != 0)
+		return ev_seterr_errno(err, EV_EIO, errno,
+				       "cannot write '%s/meta'", log->path);
+	return 0;
 }
 
 /* ------------------------------------------------------------ segments */
@@ -317,6 +405,12 @@ static void id_hex(struct ev_log *log)
 		log->id_hex[2 * i + 1] = hx[log->id[i] & 15];
 	}
 	log->id_hex[32] = '\0';
+}
+
+void ev_log_set_id(struct ev_log *log, const uint8_t id[16])
+{
+	memcpy(log->id, id, sizeof(log->id));
+	id_hex(log);
 }
 
 /* Make the files of a new log in the empty directory log->dirfd: meta,
@@ -510,12 +604,15 @@ out:
 	return rc;
 }
 
-int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err)
+/* Open a log; with salvage, one whose meta is missing (beside a head)
+ * or damaged too, with what meta_parse() salvages (ev_log_open_damaged). */
+static int log_open(struct ev_log **out, const char *path, int salvage,
+		    struct ev_error *err)
 {
 	struct ev_log *log;
 	struct stat st;
 	char buf[4096];
-	int fd;
+	int fd, r;
 	ssize_t n;
 
 	*out = NULL;
@@ -547,11 +644,19 @@ int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err)
 	if (fd < 0) {
 		/* a log that lost its meta still has its head */
 		if (errno == ENOENT &&
-		    faccessat(log->dirfd, "head", F_OK, 0) == 0)
+		    faccessat(log->dirfd, "head", F_OK, 0) == 0) {
+			if (salvage) {
+				ev_log_config_init(&log->cfg);
+				log->meta_bad = 1;
+				snprintf(log->meta_why, sizeof(log->meta_why),
+					 "meta file is missing");
+				*out = log;
+				return 0;
+			}
 			ev_seterr(err, EV_EDATA,
 				  "'%s' is damaged: its meta file is missing",
 				  path);
-		else if (errno == ENOENT)
+		} else if (errno == ENOENT)
 			ev_seterr(err, EV_ENOENT,
 				  "'%s' is not an evlog log (no meta file)",
 				  path);
@@ -568,13 +673,50 @@ int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err)
 		goto fail;
 	}
 	buf[n] = '\0';
-	if (ev_log_meta_parse(log, buf, err) != 0)
+	/* a NUL ends the text: what follows it is damage too */
+	if (salvage) {
+		struct ev_error e2;
+		char pre[4200];
+		size_t k;
+		e2.msg[0] = '\0';
+		r = meta_parse(log, buf, &log->meta_have, &e2);
+		if (r != 0) {
+			*err = e2;
+			goto fail;
+		}
+		if (e2.msg[0] != '\0' || strlen(buf) != (size_t)n) {
+			/* the fault without the "log 'PATH': " before it */
+			snprintf(pre, sizeof(pre), "log '%s': ", path);
+			k = strlen(pre);
+			snprintf(log->meta_why, sizeof(log->meta_why), "%s",
+				 e2.msg[0] == '\0'
+					 ? "meta file holds a NUL byte"
+				 : strncmp(e2.msg, pre, k) == 0 ? e2.msg + k
+								: e2.msg);
+			log->meta_bad = 1;
+		}
+	} else if (ev_log_meta_parse(log, buf, err) != 0) {
+		if (err != NULL && err->code == EV_EDATA &&
+		    strstr(err->msg, "format version") == NULL)
+			ev_setremedy(err, EV_REMEDY_VERIFY_REPAIR, path);
 		goto fail;
+	}
 	*out = log;
 	return 0;
 fail:
 	ev_log_close(log);
 	return err ? err->code : EV_EDATA;
+}
+
+int ev_log_open(struct ev_log **out, const char *path, struct ev_error *err)
+{
+	return log_open(out, path, 0, err);
+}
+
+int ev_log_open_damaged(struct ev_log **out, const char *path,
+			struct ev_error *err)
+{
+	return log_open(out, path, 1, err);
 }
 
 void ev_log_close(struct ev_log *log)

@@ -103,6 +103,7 @@ int ev_metrics_add(struct ev_metrics *m, struct ev_log *log, const char *name,
 		   const char *state_dir, struct ev_error *err)
 {
 	struct logdata *nd, *d;
+	size_t i, k;
 	int r;
 
 	nd = realloc(m->d, (m->n + 1) * sizeof(*nd));
@@ -117,9 +118,15 @@ int ev_metrics_add(struct ev_metrics *m, struct ev_log *log, const char *name,
 		return ev_seterr(err, EV_ERR, "out of memory");
 	if ((r = ev_log_info(log, &d->info, err)) != 0 ||
 	    (r = ev_log_type_counts(log, &d->types, &d->ntypes, err)) != 0 ||
-	    (r = ev_group_list(log, state_dir, &d->groups, &d->ngroups, err)) !=
-		    0)
+	    (r = ev_group_list_all(log, state_dir, &d->groups, &d->ngroups,
+				   err)) != 0)
 		return r;
+	/* a group whose state file is damaged has no figures: left out
+	 * (the caller reports it) */
+	for (i = k = 0; i < d->ngroups; i++)
+		if (!d->groups[i].damaged)
+			d->groups[k++] = d->groups[i];
+	d->ngroups = k;
 	return open_letters(d, err);
 }
 

@@ -858,3 +858,189 @@ evctl: wait for it to catch up (run it), remove its checkpoint, or use --force"
 	assert_stderr ""
 	[ "$(evctl info --json L | jq .first_offset)" = "${SEGS[2]}" ]
 }
+
+# b0: one segment, 5 batches, 250 events, from 5 evpub runs of 50
+five_runs() {
+	local i
+	for i in 1 2 3 4 5; do
+		evgen 50 --seed $((20 + i)) | sed 's/"version":[0-9]*,//' |
+			evpub -c "$1" || return 1
+	done
+}
+
+meta_id() {
+	sed -n 's/^id //p' "$1/meta"
+}
+
+# b0.evlog, its copy G, its id and what a rebuilt meta's created is:
+# its first batch's append time, in whole seconds
+b0_copy() {
+	five_runs b0.evlog || return 1
+	id=$(meta_id b0.evlog)
+	created=$(evctl info --json b0.evlog | jq -r .first_append |
+		sed 's/\.[0-9]*Z$/.000Z/')
+	cp -a b0.evlog G
+}
+
+@test "evctl verify and repair: a flipped byte of meta's log id is meta's damage; repair rewrites meta and moves no event" {
+	five_runs b0.evlog
+	local id
+	id=$(meta_id b0.evlog)
+	cp -a b0.evlog G
+	# byte 30 is a digit of the id: a flip of 0x10 leaves no hex digit
+	"$EVTEST" flip G/meta 30 0x10
+	run --separate-stderr evctl verify G
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: 'G' is damaged: meta line 2 has a bad value for 'id'
+evctl: run 'evctl repair G' to rebuild it"
+	# other tools refuse the log naming meta, and point at the repair
+	run --separate-stderr evtail G
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evtail: log 'G': meta line 2 has a bad value for 'id'
+evtail: run 'evctl verify G' to inspect and 'evctl repair G' to fix it"
+	cp G/meta meta.before
+	run --separate-stderr evctl repair --dry-run G
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "would rewrite meta from the segments: log id $id (meta line 2 has a bad value for 'id')
+G: dry run done"
+	cmp meta.before G/meta
+	# what the old hint said: it moves nothing now either
+	run --separate-stderr evctl repair --truncate-damaged G
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "rewrote meta from the segments: log id $id (meta line 2 has a bad value for 'id')
+G: repaired"
+	[ ! -e G/lost+found ]
+	cmp b0.evlog/meta G/meta
+	cmp b0.evlog/00000000000000000000.seg G/00000000000000000000.seg
+	run --separate-stderr evctl verify G
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "G: ok, 250 events in 5 batches, 1 segment"
+	[ "$(event_count G)" = 250 ]
+}
+
+@test "evctl verify and repair: meta naming another log id than all the segments is rewritten with theirs" {
+	five_runs b0.evlog
+	evctl init other.evlog
+	local id oid
+	id=$(meta_id b0.evlog)
+	oid=$(meta_id other.evlog)
+	cp -a b0.evlog G
+	sed -i "s/^id .*/id $oid/" G/meta
+	run --separate-stderr evctl verify G
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: 'G' is damaged: meta: log id $oid does not match the 1 segment's $id
+evctl: run 'evctl repair G' to rebuild it"
+	run --separate-stderr evctl repair G
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "rewrote meta from the segments: log id $id (meta: log id $oid does not match the 1 segment's $id)
+G: repaired"
+	cmp b0.evlog/meta G/meta
+	[ ! -e G/lost+found ]
+	[ "$(event_count G)" = 250 ]
+}
+
+@test "evctl verify and repair: segments that disagree on the log id are still the segments' damage" {
+	evctl init --segment-bytes 64K A
+	evctl init --segment-bytes 64K B
+	evgen 3000 --seed 8 >"$T/in.ndjson"
+	evpub --batch-events 100 A <"$T/in.ndjson"
+	evpub --batch-events 100 B <"$T/in.ndjson"
+	local segs s2
+	segs=$(cd A && ls *.seg)
+	[ "$segs" = "$(cd B && ls *.seg)" ]
+	[ "$(wc -l <<<"$segs")" -ge 3 ]
+	s2=$(sed -n 2p <<<"$segs")
+	s2=${s2%.seg}
+	cp B/$s2.seg B/$s2.idx B/$s2.tix A/
+	cp A/meta meta.before
+	run --separate-stderr evctl verify A
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: 'A' is damaged: segment $s2, offset $((10#$s2)), byte 0: header names another log
+evctl: run 'evctl repair A' to truncate a torn tail; damage before it needs --truncate-damaged"
+	run --separate-stderr evctl repair --dry-run A
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: cannot repair 'A': segment $s2, offset $((10#$s2)), byte 0: header names another log
+evctl: rerun with --truncate-damaged to move the damaged part to lost+found/"
+	cmp meta.before A/meta
+}
+
+@test "evctl verify and repair: a truncated meta is rebuilt from the segments and the defaults, each named" {
+	local id created
+	b0_copy
+	truncate -s 20 G/meta
+	run --separate-stderr evctl verify G
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: 'G' is damaged: meta line 2 has a bad value for 'id'
+evctl: run 'evctl repair G' to rebuild it"
+	run --separate-stderr evctl repair G
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "rewrote meta from the segments: log id $id (meta line 2 has a bad value for 'id')
+set the settings meta lost: created $created (the first batch's append time), segment-bytes 134217728 (the default), level 1 (the default), sync batch (the default), dedupe-window 1000000 (the default); see evlog(5) Meta
+G: repaired"
+	diff <(grep -v '^created ' b0.evlog/meta) <(grep -v '^created ' G/meta)
+	grep -qx "created $created" G/meta
+	run --separate-stderr evctl verify G
+	assert_status 0
+	assert_stdout "G: ok, 250 events in 5 batches, 1 segment"
+	# the log is usable again
+	evgen 1 --seed 99 | sed 's/"version":[0-9]*,//' | evpub G
+	[ "$(event_count G)" = 251 ]
+}
+
+@test "evctl verify and repair: a garbage or missing meta is rebuilt; segments that cannot tell the id leave it damaged" {
+	local id created
+	b0_copy
+	printf garbage >G/meta
+	run --separate-stderr evctl verify G
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: 'G' is damaged: meta line 1 is malformed
+evctl: run 'evctl repair G' to rebuild it"
+	run --separate-stderr evctl repair --dry-run G
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "would rewrite meta from the segments: log id $id (meta line 1 is malformed)
+would set the settings meta lost: created $created (the first batch's append time), segment-bytes 134217728 (the default), level 1 (the default), sync batch (the default), dedupe-window 1000000 (the default); see evlog(5) Meta
+G: dry run done"
+	[ "$(cat G/meta)" = garbage ]
+	run --separate-stderr evctl repair G
+	assert_status 0
+	assert_stderr ""
+	diff <(grep -v '^created ' b0.evlog/meta) <(grep -v '^created ' G/meta)
+	[ "$(event_count G)" = 250 ]
+	# a missing meta, beside the head
+	rm G/meta
+	run --separate-stderr evctl verify G
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: 'G' is damaged: meta file is missing
+evctl: run 'evctl repair G' to rebuild it"
+	run --separate-stderr evctl repair G
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "rewrote meta from the segments: log id $id (meta file is missing)
+set the settings meta lost: created $created (the first batch's append time), segment-bytes 134217728 (the default), level 1 (the default), sync batch (the default), dedupe-window 1000000 (the default); see evlog(5) Meta
+G: repaired"
+	diff <(grep -v '^created ' b0.evlog/meta) <(grep -v '^created ' G/meta)
+	# no segment header to tell the id: nothing is changed
+	printf garbage >G/meta
+	"$EVTEST" flip G/00000000000000000000.seg 3 0x10
+	run --separate-stderr evctl repair --truncate-damaged G
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: cannot repair 'G': meta line 1 is malformed; no segment header can be read to tell the log id
+evctl: restore meta from a backup (evlog(5) Meta)"
+	[ "$(cat G/meta)" = garbage ]
+	[ ! -e G/lost+found ]
+}

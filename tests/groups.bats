@@ -414,7 +414,7 @@ evtail: use --wait to wait for it"
 	assert_stdout "LAG UNKNOWN - no consumer groups in 'L'"
 }
 
-@test "evtail --group: a damaged state file exits 65, and so does evctl groups" {
+@test "evtail --group: a damaged state file exits 65, naming the way out; evctl groups reports it and exits 65" {
 	make_log L 20
 	mkdir L/groups
 	local id bad
@@ -433,11 +433,13 @@ evtail: use --wait to wait for it"
 		run --separate-stderr evtail --group g L
 		assert_status 65
 		assert_stdout ""
-		assert_stderr "evtail: group state file 'L/groups/g.group' is damaged"
+		assert_stderr "evtail: group state file 'L/groups/g.group' is damaged
+evtail: remove it with 'evctl groups --delete g --execute L', or set its position with 'evctl groups --reset g --to POS --execute L'"
 		run --separate-stderr evctl groups L
 		assert_status 65
 		assert_stdout ""
-		assert_stderr "evctl: group state file 'L/groups/g.group' is damaged"
+		assert_stderr "evctl: warning: group state file 'L/groups/g.group' is damaged: group 'g' left out
+evctl: remove it with 'evctl groups --delete g --execute L', or set its position with 'evctl groups --reset g --to POS --execute L'"
 	done
 	# keys it does not know are ignored
 	write_state L/groups/g.group "$id" 18 "future-key some value"
@@ -1999,4 +2001,127 @@ group 'far' had not consumed offsets 100 to $((SEGS[2] - 1)) (trimmed by force)"
 	evtail --template '{offset} {id}' L >left
 	cut -d' ' -f1 left | cmp - <(seq "$first" 2999)
 	cut -d' ' -f2 left | cmp - <(tail -n +$((first + 1)) gen.ndjson | jq -r .id)
+}
+
+@test "evctl groups and metrics list the other groups beside a damaged state file, then exit 65; --reset and --delete work on it" {
+	make_log L 20
+	evtail --group gB --to 4 L >/dev/null
+	evtail --group gA --to 6 L >/dev/null
+	printf garbage >L/groups/gA.group
+	local warn
+	warn="evctl: warning: group state file 'L/groups/gA.group' is damaged: group 'gA' left out
+evctl: remove it with 'evctl groups --delete gA --execute L', or set its position with 'evctl groups --reset gA --to POS --execute L'"
+	run --separate-stderr evctl groups L
+	assert_status 65
+	assert_stderr "$warn"
+	assert_stdout_line 0 "$GROUPS_HEADER"
+	[ "${#lines[@]}" -eq 2 ]
+	run awk 'NR > 1 { print $1, $2, $3 }' <<<"$output"
+	assert_stdout "gB 5 15"
+	run --separate-stderr evctl groups --json L
+	assert_status 65
+	assert_stderr "$warn"
+	[ "$(jq -r .group <<<"$output")" = gB ]
+	run --separate-stderr evctl metrics L
+	assert_status 65
+	assert_stderr "$warn"
+	assert_stdout_contains 'evlog_group_next_offset{log="L",group="gB"} 5'
+	[[ $output != *'group="gA"'* ]]
+	[[ $output == *'evlog_events{log="L"} 20'* ]]
+	# with --state-dir, the hint says so
+	mkdir sd
+	printf garbage >sd/gC.group
+	run --separate-stderr evctl groups --state-dir sd L
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: warning: group state file 'sd/gC.group' is damaged: group 'gC' left out
+evctl: remove it with 'evctl groups --delete gC --state-dir sd --execute L', or set its position with 'evctl groups --reset gC --state-dir sd --to POS --execute L'"
+	# --reset rewrites the damaged file at the position given
+	run --separate-stderr evctl groups --reset gA --to 3 L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "would rewrite the damaged state file of group 'gA' at offset 3
+(a dry run: add --execute to do it)"
+	[ "$(cat L/groups/gA.group)" = garbage ]
+	run --separate-stderr evctl groups --reset gA --to 3 --execute L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "rewrote the damaged state file of group 'gA' at offset 3"
+	[ "$(state_next L/groups/gA.group)" = 3 ]
+	run --separate-stderr evctl groups L
+	assert_status 0
+	assert_stderr ""
+	run --separate-stderr evtail --group gA --to 3 --template '{offset}' L
+	assert_status 0
+	assert_stdout 3
+	# --delete removes a damaged file
+	printf garbage >L/groups/gA.group
+	run --separate-stderr evctl groups --delete gA L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "would delete group 'gA', whose state file is damaged
+(a dry run: add --execute to do it)"
+	[ -e L/groups/gA.group ]
+	run --separate-stderr evctl groups --delete gA --execute L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "deleted group 'gA', whose state file was damaged"
+	[ ! -e L/groups/gA.group ]
+	[ ! -e L/groups/gA.lock ]
+	run --separate-stderr evctl groups L
+	assert_status 0
+	assert_stderr ""
+}
+
+@test "evctl verify reports a damaged group state file; evctl repair moves it to lost+found/" {
+	make_log L 20
+	evtail --group gB --to 4 L >/dev/null
+	evtail --group gA --to 6 L >/dev/null
+	printf garbage >L/groups/gA.group
+	run --separate-stderr evctl verify L
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: 'L' is damaged: group state file 'L/groups/gA.group' is damaged
+evctl: run 'evctl repair L' to move it to lost+found/, or 'evctl groups --reset gA --to POS --execute L' to rewrite it"
+	run --separate-stderr evctl repair --dry-run L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "would move the damaged state file of group 'gA' to lost+found/gA.group: the group would be gone
+L: dry run done"
+	[ "$(cat L/groups/gA.group)" = garbage ]
+	run --separate-stderr evctl repair L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "moved the damaged state file of group 'gA' to lost+found/gA.group: the group is gone
+L: repaired"
+	[ "$(cat L/lost+found/gA.group)" = garbage ]
+	[ ! -e L/groups/gA.group ]
+	run --separate-stderr evctl verify L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "L: ok, 20 events in 1 batch, 1 segment"
+	run --separate-stderr evctl groups L
+	assert_status 0
+	assert_stderr ""
+	run awk 'NR > 1 { print $1, $2 }' <<<"$output"
+	assert_stdout "gB 5"
+	# two damaged files: each is named, and a second repair keeps the
+	# first one's copy
+	printf junk >L/groups/gA.group
+	printf junk >L/groups/gC.group
+	run --separate-stderr evctl verify L
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evctl: group state file 'L/groups/gA.group' is damaged
+evctl: group state file 'L/groups/gC.group' is damaged
+evctl: 'L' is damaged: 2 group state files are damaged
+evctl: run 'evctl repair L' to move them to lost+found/, or 'evctl groups --reset NAME --to POS --execute L' to rewrite one"
+	run --separate-stderr evctl repair L
+	assert_status 0
+	assert_stderr ""
+	assert_stdout "moved the damaged state file of group 'gA' to lost+found/gA.group.1: the group is gone
+moved the damaged state file of group 'gC' to lost+found/gC.group: the group is gone
+L: repaired"
+	[ "$(cat L/lost+found/gA.group)" = garbage ]
+	[ "$(cat L/lost+found/gA.group.1)" = junk ]
 }
