@@ -6,7 +6,9 @@
  * way to load code (load, loadfile, dofile, require, string.dump); an
  * allocator with a cap bounds its memory, and a count hook its
  * instructions per call (pcall and xpcall cannot catch that one); no
- * metatable with __gc is set, as finalizers run with hooks off.
+ * metatable with __gc is set, as finalizers run with hooks off; and no
+ * file can change what another sees (push_env(), and the metatable of
+ * strings is protected).
  *
  * JSON null is the light userdata evlog.null; arrays carry a metatable
  * (evlog.array) so that empty ones stay arrays.  What a step leaves
@@ -1119,6 +1121,13 @@ static int init_state(lua_State *L)
 	lua_pushnil(L);
 	lua_setfield(L, -2, "randomseed");
 	lua_pop(L, 1);
+	/* the methods of strings are the string library as loaded: no
+	 * file may change them for the others */
+	lua_pushliteral(L, "");
+	lua_getmetatable(L, -1);
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 2);
 	l->array_ref = new_mt(L, array_fns, "evlog.array", &l->mt_array);
 	l->lazy_a_ref = new_mt(L, lazy_fns, "evlog.array", &l->mt_lazy_a);
 	l->lazy_o_ref = new_mt(L, lazy_fns, NULL, &l->mt_lazy_o);
@@ -1303,6 +1312,44 @@ struct load_ctx {
 	int ref;
 };
 
+/*
+ * A file's environment, pushed.  Its globals are its own, and the
+ * sandbox's are read through, but nothing shared is within reach: the
+ * tables of the libraries are its own copies, _G is the environment,
+ * and neither its metatable nor the sandbox's globals can be had.  So
+ * what one file sets (string.upper = ..., _G.x = ...) no other sees.
+ */
+static void push_env(lua_State *L)
+{
+	static const char *const libs[] = {
+		LUA_STRLIBNAME,	 LUA_TABLIBNAME, LUA_MATHLIBNAME,
+		LUA_UTF8LIBNAME, "evlog",
+	};
+	size_t i;
+
+	lua_createtable(L, 0, 8);
+	for (i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		lua_getglobal(L, libs[i]);
+		lua_createtable(L, 0, 32);
+		lua_pushnil(L);
+		while (lua_next(L, -3)) {
+			lua_pushvalue(L, -2);
+			lua_insert(L, -2);
+			lua_rawset(L, -4);
+		}
+		lua_setfield(L, -3, libs[i]);
+		lua_pop(L, 1);
+	}
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -2, "_G");
+	lua_createtable(L, 0, 2);
+	lua_pushglobaltable(L);
+	lua_setfield(L, -2, "__index");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+}
+
 static int load_body(struct ev_lua *l, void *vctx)
 {
 	struct load_ctx *c = vctx;
@@ -1312,12 +1359,7 @@ static int load_body(struct ev_lua *l, void *vctx)
 	snprintf(chunk, sizeof(chunk), "@%s", c->name);
 	if (luaL_loadbufferx(L, c->text, c->n, chunk, "t") != LUA_OK)
 		lua_error(L);
-	/* its globals are its own; the sandbox's are read through */
-	lua_createtable(L, 0, 0);
-	lua_createtable(L, 0, 1);
-	lua_pushglobaltable(L);
-	lua_setfield(L, -2, "__index");
-	lua_setmetatable(L, -2);
+	push_env(L);
 	if (lua_setupvalue(L, -2, 1) == NULL)
 		lua_pop(L, 1);
 	lua_call(L, 0, 1);

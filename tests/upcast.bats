@@ -221,6 +221,26 @@ bad_set() {
 	bad_set s "s/A.1.lua:2: unexpected symbol near 'then'"
 }
 
+@test "a Lua file cannot change what other files see: the string metatable is protected, libraries and _G are its own" {
+	mkdir m1 m2
+	# the metatable of strings is out of reach: a load error naming FILE:LINE
+	printf '%s\n' 'getmetatable("").__index = {upper = function() return "HACK" end}' 'return function(e) return e end' >m1/OrderCreated.1.lua
+	run --separate-stderr evtail --upcast m1 a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evtail: --upcast: m1/OrderCreated.1.lua:1: attempt to index a boolean value"
+	# what one file sets, in its string table or through _G, the next
+	# step (another file) does not see; methods of strings still work
+	printf '%s\n' 'string.upper = function() return "HACK" end' 'string.mine = function() return "mine" end' '_G.leak = 1' \
+		'return function(e) e.data.m = string.mine() e.data.u1 = ("a"):upper() e.data.mt = getmetatable("") return e end' >m2/OrderCreated.1.lua
+	printf '%s\n' 'return function(e) e.data.u = ("a"):upper() e.data.r = ("x"):rep(3) e.data.su = string.upper("b")' \
+		'  e.data.mine = type(string.mine) e.data.leak = type(leak) return e end' >m2/OrderCreated.2.lua
+	run --separate-stderr sh -c 'evtail --upcast m2 --to 0 a.evlog | jq -c .data'
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"amount":100,"m":"mine","mt":false,"u1":"A","leak":"nil","mine":"nil","r":"xxx","su":"B","u":"A"}'
+}
+
 @test "a Lua finalizer (__gc) is refused: a load error at FILE:LINE (64), a failure of the step (65), never a hang" {
 	mkdir g1 g2 g3
 	printf '%s\n' 'setmetatable({}, {__gc=function() while true do end end})' 'return function(e) return e end' >g1/OrderCreated.1.lua
