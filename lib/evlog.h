@@ -1112,7 +1112,7 @@ int ev_projection_apply_record(struct ev_projection *p, const uint8_t *rec,
 struct ev_projection_failure {
 	uint64_t offset;
 	const char *type;
-	const char *partition; /* as JSON, NULL when not known */
+	const char *partition; /* as JSON, NULL when not known or --global */
 	const char *where;     /* FILE:LINE, or FILE */
 	const char *why;       /* the message */
 };

@@ -1124,7 +1124,8 @@ static int apply_failed(struct ev_projection *p, const struct ev_event *ev,
 	f->offset = ev->offset;
 	f->type = (const char *)p->ftype.p;
 	f->partition = NULL;
-	if (have_key) {
+	/* --global: one state, no partition to name (its key is null) */
+	if (have_key && !p->global) {
 		lua_rawgeti(L, LUA_REGISTRYINDEX, p->key_ref);
 		key_to_json(L, -1, &p->fkey);
 		lua_pop(L, 1);
@@ -1323,26 +1324,30 @@ static int state_of(struct ev_projection *p, struct state_ctx *c,
 	char msg[2 * sizeof(err->msg) + 64];
 	struct ev_error e2;
 	size_t nline;
+	int bad = 0;
 
 	c->p = p;
 	c->found = 0;
 	if (ev_lua_protected(p->lua, state_body, c, err) == 0)
 		return 0;
-	if (ev_msgpack_to_json(c->key, c->key_n, &kj, &e2) != 0 ||
-	    ev_buf_putc(&kj, '\0') != 0) {
+	/* "partition KEY: ", but for --global's one state */
+	if (!p->global)
+		bad = ev_buf_puts(&kj, "partition ") != 0 ||
+		      ev_msgpack_to_json(c->key, c->key_n, &kj, &e2) != 0 ||
+		      ev_buf_puts(&kj, ": ") != 0;
+	if (bad || ev_buf_putc(&kj, '\0') != 0) {
 		ev_buf_free(&kj);
 		return ev_seterr(err, EV_ERR, "out of memory");
 	}
 	if ((rest = ev_lua_split(p->file, why, &line, &nline)) != NULL) {
 		put_why(&wb, rest);
-		snprintf(msg, sizeof(msg), "partition %s: %s:%.*s: %s",
-			 (const char *)kj.p, p->file, (int)nline, line,
+		snprintf(msg, sizeof(msg), "%s%s:%.*s: %s", (const char *)kj.p,
+			 p->file, (int)nline, line,
 			 wb.p ? (const char *)wb.p : rest);
 	} else {
 		put_why(&wb, why);
-		snprintf(msg, sizeof(msg), "partition %s: %s: %s",
-			 (const char *)kj.p, p->file,
-			 wb.p ? (const char *)wb.p : why);
+		snprintf(msg, sizeof(msg), "%s%s: %s", (const char *)kj.p,
+			 p->file, wb.p ? (const char *)wb.p : why);
 	}
 	ev_buf_free(&kj);
 	ev_buf_free(&wb);

@@ -634,3 +634,22 @@ LUA
 	assert_stderr ""
 	assert_stdout '{"partition":null,"state":["1","s","null"]}'
 }
+
+@test "evproject -p --global: a failing handler or result names no partition (one state)" {
+	bank
+	printf '%s\n' 'return { any = function(s, e) if e.offset == 6 then error("six") end end }' >g6.lua
+	run --separate-stderr evproject -p g6.lua --global bank.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: offset 6: MoneyWithdrawn: g6.lua:1: six"
+	printf '%s\n' 'return { any = function(s, e) end, result = function(s) error("no result") end }' >gr.lua
+	run --separate-stderr evproject -p gr.lua --global bank.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: gr.lua:1: no result"
+	# keyed by stream, the partition is named
+	run --separate-stderr evproject -p gr.lua bank.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: partition \"acct-1\": gr.lua:1: no result"
+}

@@ -10,7 +10,7 @@ load helper
 load kafka
 
 setup_file() {
-	kafka_start kp1:4 kp2:4 kp3:2 kp4:1 kp5:3 kp6:2 kp7:3 kq1:3 kq2:2 kq3:3 kq4:2 kq5:2 kq6:2 kqd:1
+	kafka_start kp1:4 kp2:4 kp3:2 kp4:1 kp5:3 kp6:2 kp7:3 kq1:3 kq2:2 kq3:3 kq4:2 kq5:2 kq6:2 kqd:1 kqg:2
 }
 
 teardown_file() {
@@ -497,4 +497,27 @@ evproject: fix the projection, or pass over the event for good with --skip $p:$o
 	assert_status 0
 	assert_stdout_contains " $p:$o "
 	assert_stdout_contains "offset $p:$o: t2: partition \"s-5\": picky.lua:4: five"
+}
+
+@test "evproject kafka -p --global: a failure names no partition key (one state), only the record's place; the hint says where to skip" {
+	local src="kafka://$KAFKA_BROKERS/kqg" p o
+	pub kqg 1 9
+	cat >gpicky.lua <<'LUA'
+return { any = function(s, e)
+  if e.data.i == 5 then error("five") end
+  s.s = (s.s or 0) + e.data.i
+end }
+LUA
+	read -r p o < <(place_of_five kqg)
+	[ -n "$o" ]
+	run --separate-stderr evproject -p gpicky.lua --global --name g --state-dir sd "$src"
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evproject: offset $p:$o: t2: gpicky.lua:2: five
+evproject: fix the projection, or pass over the event for good with --skip $p:$o --reason TEXT"
+	run --separate-stderr evproject -p gpicky.lua --global --on-error skip "$src"
+	assert_status 0
+	assert_stdout '{"partition":null,"state":{"s":40}}'
+	assert_stderr "evproject: warning: offset $p:$o: t2: gpicky.lua:2: five; skipped
+evproject: 1 event failed in the projection and was skipped"
 }

@@ -105,7 +105,7 @@ LUA
 	run --separate-stderr evproject -p bad.lua --global --from 1:1 "$K" $KAFKA_FAST
 	assert_status 65
 	assert_stdout ""
-	assert_stderr "evproject: offset 1:2: T: partition null: bad.lua:2: bad"
+	assert_stderr "evproject: offset 1:2: T: bad.lua:2: bad"
 	# as upcasting does
 	run --separate-stderr evproject --count --upcast fail --from 1:1 "$K" $KAFKA_FAST
 	assert_status 65
