@@ -1596,6 +1596,7 @@ static int open_kafka_source(struct run *u)
 	co.has_last = o->has_klast;
 	co.last = o->klast;
 	co.group = o->group;
+	co.notice = fe_notice; /* --from P:O's offsets lost to retention */
 	if ((r = ev_kafka_consumer_open(&u->kc, &co, &err)) != 0)
 		return r == EV_EUSAGE
 			       ? fe_usage_error(usage_short, "%s", err.msg)

@@ -62,7 +62,7 @@ int evtail_kafka_open(struct evtail_kafka *k, struct ev_scan_opts *so,
 	co.last = k->last;
 	co.follow = follow;
 	co.group = k->group;
-	co.notice = so->notice; /* a cursor's offsets lost to retention */
+	co.notice = so->notice; /* offsets lost to retention */
 	co.notice_ctx = so->ctx;
 	if ((r = ev_kafka_consumer_open(&k->kc, &co, &err)) != 0)
 		return r == EV_EUSAGE ? fe_usage_error(usage, "%s", err.msg)

@@ -488,31 +488,52 @@ static int plan(struct ev_kafka_consumer *c, rd_kafka_topic_partition_list_t *l,
 	return 0;
 }
 
-/* A cursor's offset off below partition p's first, lo: said, and lo. */
+/* Does --from name partition p (any, p < 0) with an offset
+ * (PARTITION:OFFSET)? */
+static int from_offset(const struct ev_kafka_consumer_opts *o, int32_t p)
+{
+	size_t k;
+
+	for (k = 0; k < o->nfrom; k++)
+		if (o->from[k].kind == EV_KAFKA_FROM_OFFSET &&
+		    (p < 0 || o->from[k].partition == p))
+			return 1;
+	return 0;
+}
+
+/* A cursor's offset, or --from P:O's, off below partition p's first,
+ * lo: said, and lo. */
 static int64_t below_first(const struct ev_kafka_consumer *c, int32_t p,
 			   int64_t off, int64_t lo)
 {
 	const struct ev_kafka_consumer_opts *o = &c->o;
-	char msg[1024];
+	char msg[1024], at[256];
 
 	if (o->notice == NULL)
 		return lo;
+	if (o->cursor_name != NULL)
+		snprintf(at, sizeof(at),
+			 "%s '%s' points to partition %d "
+			 "offset %lld, but partition",
+			 o->cursor_what ? o->cursor_what : "cursor file",
+			 o->cursor_name, (int)p, (long long)off);
+	else
+		snprintf(at, sizeof(at), "--from %d:%lld: partition", (int)p,
+			 (long long)off);
 	snprintf(msg, sizeof(msg),
-		 "%s '%s' points to partition %d offset %lld, but partition "
-		 "%d of topic '%s' now begins at offset %lld: offsets %lld to "
-		 "%lld were deleted by retention before they were read",
-		 o->cursor_what ? o->cursor_what : "cursor file",
-		 o->cursor_name, (int)p, (long long)off, (int)p,
-		 o->conn.addr->topic, (long long)lo, (long long)off,
+		 "%s %d of topic '%s' now begins at offset %lld: offsets %lld "
+		 "to %lld were deleted by retention before they were read",
+		 at, (int)p, o->conn.addr->topic, (long long)lo, (long long)off,
 		 (long long)(lo - 1));
 	o->notice(o->notice_ctx, msg);
 	return lo;
 }
 
-/* Each start as an offset, for a cursor file: the start and the end
- * through the watermarks.  A cursor's offset past a partition's end is
- * an error; one before its first offset (gone by retention) starts at
- * the first, with a warning. */
+/* Each start as an offset, for a cursor file or --from P:O: the start
+ * and the end through the watermarks.  A cursor's offset past a
+ * partition's end is an error; one before its first offset (gone by
+ * retention), a cursor's or --from's, starts at the first, with a
+ * warning. */
 static int exact_starts(struct ev_kafka_consumer *c,
 			rd_kafka_topic_partition_list_t *l,
 			struct ev_error *err)
@@ -550,7 +571,8 @@ static int exact_starts(struct ev_kafka_consumer *c,
 							: "cursor file",
 					 o->cursor_name, (int)tp->partition,
 					 (long long)tp->offset, (long long)hi);
-		else if (tp->offset < lo && o->cursor_name != NULL)
+		else if (tp->offset < lo && (o->cursor_name != NULL ||
+					     from_offset(o, tp->partition)))
 			tp->offset =
 				below_first(c, tp->partition, tp->offset, lo);
 		else if (tp->offset < lo)
@@ -1138,7 +1160,7 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 		return 0;
 	}
 	if ((r = plan(c, l, err)) != 0 || (r = resolve_times(c, l, err)) != 0 ||
-	    ((o->track || o->cursor_name != NULL) &&
+	    ((o->track || o->cursor_name != NULL || from_offset(o, -1)) &&
 	     (r = exact_starts(c, l, err)) != 0))
 		goto fail;
 	for (i = 0; i < c->nparts; i++)

@@ -6,7 +6,7 @@
 # records read; a cursor file's or a projection checkpoint's offset
 # below its partition's first (deleted by retention) is warned of, and
 # --from below it reads from the first (librdkafka's reset went to the
-# end).  The mock deletes a partition's oldest batches past 5 MiB: that
+# end), warned of too.  The mock deletes a partition's oldest batches past 5 MiB: that
 # is retention here.
 # Against librdkafka's mock cluster (tests/kafka-mock); skips, saying
 # why, without librdkafka-dev or kcat.
@@ -202,9 +202,23 @@ pad() {
 	assert_stdout "$((41 - first))"
 	assert_stderr "evtail: cursor file 'cur' points to partition 0 offset 1, but partition 0 of topic 'ret2' now begins at offset $first: offsets 1 to $((first - 1)) were deleted by retention before they were read"
 	[ "$(cat cur)" = "evlog-cursor 1 topic=ret2 next=0:41" ]
-	# --from below the first is no cursor: read from the first, quietly
-	# (not from the end, as librdkafka's default would)
+	# --from below the first: read from the first (not from the end, as
+	# librdkafka's default would), warned of as a cursor's offset is;
+	# evreplay too
 	run --separate-stderr evtail --from 0:1 -o count "$src" $KAFKA_FAST
+	assert_status 0
+	assert_stdout "$((41 - first))"
+	assert_stderr "evtail: --from 0:1: partition 0 of topic 'ret2' now begins at offset $first: offsets 1 to $((first - 1)) were deleted by retention before they were read"
+	run --separate-stderr sh -c "evreplay --from 0:1 '$src' $KAFKA_FAST | wc -l"
+	assert_status 0
+	assert_stdout "$((41 - first))"
+	assert_stderr "evreplay: --from 0:1: partition 0 of topic 'ret2' now begins at offset $first: offsets 1 to $((first - 1)) were deleted by retention before they were read"
+	# at the first, or with --from start: no warning
+	run --separate-stderr evtail --from "0:$first" -o count "$src" $KAFKA_FAST
+	assert_status 0
+	assert_stdout "$((41 - first))"
+	assert_stderr ""
+	run --separate-stderr sh -c "evreplay --from start '$src' $KAFKA_FAST | wc -l"
 	assert_status 0
 	assert_stdout "$((41 - first))"
 	assert_stderr ""
