@@ -93,7 +93,8 @@ static const char usage_long[] =
 	"      --state-dir DIR       groups kept in DIR rather than in the log\n"
 	"      --to POS              ... to start, end, OFFSET or @TIME\n"
 	"  lag LOG       health check in the Nagios plugin convention: exit 0 OK,\n"
-	"                1 WARNING, 2 CRITICAL, 3 UNKNOWN, with a status line\n"
+	"                1 WARNING, 2 CRITICAL, 3 UNKNOWN, with a status line;\n"
+	"                65 when a group's state file is damaged\n"
 	"      --crit N              critical at N events behind (or a duration,\n"
 	"                            such as 5m, for the time behind)\n"
 	"      --group NAME          check one group (default: every group)\n"
@@ -170,7 +171,8 @@ static const char usage_long[] =
 	"Exit status: 0 ok, 1 failure, 64 usage, 65 damaged data (schema: invalid\n"
 	"events, problems, incompatible schemas; import: a refused archive), 66\n"
 	"missing log, 73 import: LOG exists, 74 I/O error, 75 a group is busy\n"
-	"or a group or projection is not caught up; lag and health use 0-3.\n"
+	"or a group or projection is not caught up; lag and health use 0-3\n"
+	"(lag: 65 for a damaged group state file).\n"
 	"See evctl(1).\n";
 
 static void on_notice(void *ctx, const char *msg)
@@ -658,6 +660,25 @@ static size_t drop_damaged_groups(struct ev_log *log, const char *state_dir,
 	return bad;
 }
 
+/* Report the damaged state files of log's groups (of group only, when
+ * not NULL), as evctl groups does: how many. */
+static size_t warn_damaged_groups(struct ev_log *log, const char *state_dir,
+				  const char *group)
+{
+	struct ev_group_state *gs = NULL;
+	struct ev_error err;
+	size_t n = 0, i, k = 0, bad;
+
+	if (ev_group_list_all(log, state_dir, &gs, &n, &err) != 0)
+		return 0; /* the check said why */
+	for (i = 0; i < n; i++)
+		if (group == NULL || strcmp(gs[i].name, group) == 0)
+			gs[k++] = gs[i];
+	bad = drop_damaged_groups(log, state_dir, gs, &k);
+	free(gs);
+	return bad;
+}
+
 static int cmd_groups(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -907,6 +928,10 @@ static int cmd_lag(int argc, char **argv)
 	} else {
 		printf("%s\n", (char *)line.p);
 	}
+	/* the groups whose state file is damaged were left out: reported
+	 * as groups reports them, and it exits 65 */
+	if (log != NULL && warn_damaged_groups(log, state_dir, group) > 0)
+		status = EV_EXIT_DATA;
 	ev_buf_free(&line);
 	ev_log_close(log);
 	return status;

@@ -2338,7 +2338,9 @@ struct ev_threshold {
 /* The Nagios check of the groups of log (or one): 0 OK, 1 WARNING, 2
  * CRITICAL for the worst of them, with its status line and perfdata in
  * line (NUL-terminated); <0 with err when it cannot tell (EV_ENOENT: no
- * such group, or none). */
+ * such group, or none; EV_EDATA: the state file of each is damaged).  A
+ * group whose state file is damaged is left out, for the caller to
+ * report (ev_group_list_all()). */
 int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 		 const struct ev_threshold *warn,
 		 const struct ev_threshold *crit, struct ev_buf *line,

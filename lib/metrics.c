@@ -370,7 +370,7 @@ int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 	struct ev_group_state *gs = NULL;
 	struct ev_log_info info;
 	struct ev_buf perf = {0};
-	size_t n = 0, i, worst_i = 0;
+	size_t n = 0, i, worst_i = 0, damaged = 0;
 	int worst = -1, r, st;
 	uint64_t lag, wlag = 0;
 	double secs, age, wage = 0;
@@ -378,7 +378,7 @@ int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 
 	memset(&info, 0, sizeof(info));
 	if ((r = ev_log_info(log, &info, err)) != 0 ||
-	    (r = ev_group_list(log, state_dir, &gs, &n, err)) != 0)
+	    (r = ev_group_list_all(log, state_dir, &gs, &n, err)) != 0)
 		goto out;
 	threshold_str(warn, 0, w);
 	threshold_str(crit, 0, c);
@@ -387,6 +387,11 @@ int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 	for (i = 0; i < n; i++) {
 		if (group != NULL && strcmp(gs[i].name, group) != 0)
 			continue;
+		/* left out: the caller reports it (ev_group_list_all()) */
+		if (gs[i].damaged) {
+			damaged++;
+			continue;
+		}
 		ev_group_lag(log, &gs[i], &info, &lag, &secs, &age);
 		st = over(crit, lag, age) ? 2 : over(warn, lag, age) ? 1 : 0;
 		/* its consumer fails every run: never OK */
@@ -408,6 +413,17 @@ int ev_lag_check(struct ev_log *log, const char *group, const char *state_dir,
 			wlag = lag;
 			wage = age;
 		}
+	}
+	if (worst < 0 && damaged > 0) {
+		r = group != NULL ? ev_seterr(err, EV_EDATA,
+					      "the state file of group '%s' "
+					      "is damaged",
+					      group)
+				  : ev_seterr(err, EV_EDATA,
+					      "the state file of every group "
+					      "of '%s' is damaged",
+					      ev_log_path(log));
+		goto out;
 	}
 	if (worst < 0) {
 		r = group != NULL

@@ -2003,14 +2003,46 @@ group 'far' had not consumed offsets 100 to $((SEGS[2] - 1)) (trimmed by force)"
 	cut -d' ' -f2 left | cmp - <(tail -n +$((first + 1)) gen.ndjson | jq -r .id)
 }
 
-@test "evctl groups and metrics list the other groups beside a damaged state file, then exit 65; --reset and --delete work on it" {
+# L with groups gB (at 5) and gA, whose state file is garbage; warn, the
+# warning and hint evctl gives for it
+damaged_gA() {
 	make_log L 20
 	evtail --group gB --to 4 L >/dev/null
 	evtail --group gA --to 6 L >/dev/null
 	printf garbage >L/groups/gA.group
-	local warn
 	warn="evctl: warning: group state file 'L/groups/gA.group' is damaged: group 'gA' left out
 evctl: remove it with 'evctl groups --delete gA --execute L', or set its position with 'evctl groups --reset gA --to POS --execute L'"
+}
+
+@test "evctl lag checks the other groups beside a damaged state file, warns of it with the way out, then exits 65" {
+	damaged_gA
+	run --separate-stderr evctl lag --warn 10 --crit 100 L
+	assert_status 65
+	assert_stderr "$warn"
+	[[ $output == "LAG WARNING - group gB is 15 events ("*") behind | 'gB_lag'=15;10;100;0 "* ]]
+	[[ $output != *gA* ]]
+	# the damaged group alone: UNKNOWN, and 65
+	run --separate-stderr evctl lag --group gA --warn 10 --crit 100 L
+	assert_status 65
+	assert_stderr "$warn"
+	assert_stdout "LAG UNKNOWN - the state file of group 'gA' is damaged"
+	# another group alone: as if all were well
+	run --separate-stderr evctl lag --group gB --warn 10 --crit 100 L
+	assert_status 1
+	assert_stderr ""
+	[[ $output == "LAG WARNING - group gB is 15 events ("* ]]
+	# with --state-dir, the hint says so; when every group is damaged
+	mkdir sd
+	printf garbage >sd/gC.group
+	run --separate-stderr evctl lag --state-dir sd --warn 10 --crit 100 L
+	assert_status 65
+	assert_stdout "LAG UNKNOWN - the state file of every group of 'L' is damaged"
+	assert_stderr "evctl: warning: group state file 'sd/gC.group' is damaged: group 'gC' left out
+evctl: remove it with 'evctl groups --delete gC --state-dir sd --execute L', or set its position with 'evctl groups --reset gC --state-dir sd --to POS --execute L'"
+}
+
+@test "evctl groups and metrics list the other groups beside a damaged state file, then exit 65; --reset and --delete work on it" {
+	damaged_gA
 	run --separate-stderr evctl groups L
 	assert_status 65
 	assert_stderr "$warn"
