@@ -631,7 +631,7 @@ static int groups_delete(struct ev_log *log, const char *name,
 static size_t drop_damaged_groups(struct ev_log *log, const char *state_dir,
 				  struct ev_group_state *gs, size_t *n)
 {
-	const char *path = ev_log_path(log);
+	struct ev_error err;
 	size_t i, k = 0, bad = 0;
 
 	for (i = 0; i < *n; i++) {
@@ -640,21 +640,10 @@ static size_t drop_damaged_groups(struct ev_log *log, const char *state_dir,
 			continue;
 		}
 		bad++;
-		if (state_dir != NULL)
-			fe_warn("warning: group state file '%s/%s.group' is "
-				"damaged: group '%s' left out",
-				state_dir, gs[i].name, gs[i].name);
-		else
-			fe_warn("warning: group state file '%s/groups/%s.group' "
-				"is damaged: group '%s' left out",
-				path, gs[i].name, gs[i].name);
-		fe_warn("remove it with 'evctl groups --delete %s%s%s "
-			"--execute %s', or set its position with 'evctl groups "
-			"--reset %s%s%s --to POS --execute %s'",
-			gs[i].name, state_dir ? " --state-dir " : "",
-			state_dir ? state_dir : "", path, gs[i].name,
-			state_dir ? " --state-dir " : "",
-			state_dir ? state_dir : "", path);
+		ev_group_damaged_error(log, gs[i].name, state_dir, &err);
+		fe_warn("warning: %s: group '%s' left out", err.msg,
+			gs[i].name);
+		fe_warn("%s", err.hint);
 	}
 	*n = k;
 	return bad;

@@ -1432,6 +1432,12 @@ int ev_group_list(struct ev_log *log, const char *state_dir,
 int ev_group_list_all(struct ev_log *log, const char *state_dir,
 		      struct ev_group_state **out, size_t *n,
 		      struct ev_error *err);
+/* The error of group name's damaged state file (one that
+ * ev_group_list_all() lists with damaged set), as ev_group_list() gives
+ * it: "group state file 'DIR/NAME.group' is damaged", and the way out
+ * (evctl groups --delete or --reset) as its hint.  Returns EV_EDATA. */
+int ev_group_damaged_error(struct ev_log *log, const char *name,
+			   const char *state_dir, struct ev_error *err);
 /* Move a group that nobody holds (EV_EAGAIN otherwise; EV_ENOENT when
  * there is no such group); *old (may be NULL) gets its state as it was.
  * A damaged state file is rewritten at next (old->damaged set). */

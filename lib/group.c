@@ -230,19 +230,28 @@ bad:
 			 dir, file);
 }
 
-/* The way out of a damaged state file, on err */
-static void damaged_hint(struct ev_log *log, const char *name,
-			 const char *state_dir, struct ev_error *err)
+int ev_group_damaged_error(struct ev_log *log, const char *name,
+			   const char *state_dir, struct ev_error *err)
 {
 	char sd[1100] = "";
 
-	if (state_dir != NULL)
+	if (state_dir != NULL) {
 		snprintf(sd, sizeof(sd), " --state-dir %s", state_dir);
+		ev_seterr(err, EV_EDATA,
+			  "group state file '%s/%s.group' is damaged",
+			  state_dir, name);
+	} else {
+		ev_seterr(err, EV_EDATA,
+			  "group state file '%s/groups/%s.group' is damaged",
+			  log->path, name);
+	}
+	/* the way out */
 	ev_sethint(err,
 		   "remove it with 'evctl groups --delete %s%s --execute %s', "
 		   "or set its position with 'evctl groups --reset %s%s --to "
 		   "POS --execute %s'",
 		   name, sd, log->path, name, sd, log->path);
+	return EV_EDATA;
 }
 
 static int state_store(struct ev_group *g, struct ev_error *err)
@@ -348,7 +357,7 @@ static int group_open(struct ev_group **out, struct ev_log *log,
 		g->st.damaged = 1;
 		r = 0;
 	} else if (r == EV_EDATA && g->st.damaged) {
-		damaged_hint(log, name, state_dir, err);
+		ev_group_damaged_error(log, name, state_dir, err);
 	} else if (r == EV_ENOENT) {
 		memset(&g->st, 0, sizeof(g->st));
 		snprintf(g->st.name, sizeof(g->st.name), "%s", name);
@@ -495,7 +504,7 @@ static int group_list(struct ev_log *log, const char *state_dir, int damaged_ok,
 			continue;
 		}
 		if (r == EV_EDATA && v[n].damaged)
-			damaged_hint(log, name, state_dir, err);
+			ev_group_damaged_error(log, name, state_dir, err);
 		if (r != 0)
 			break;
 		/* with a state dir, only this log's groups */

@@ -462,8 +462,8 @@ static void test_list(void **state)
 	struct tlog *t = *state;
 	struct ev_group_state *v = (struct ev_group_state *)1;
 	struct ev_group *held, *g;
-	struct ev_error err;
-	char path[4500];
+	struct ev_error err, e2;
+	char path[4500], want[9400];
 	size_t n = 99;
 
 	/* no groups directory: none, and none made */
@@ -517,6 +517,33 @@ static void test_list(void **state)
 	assert_int_equal(ev_group_list(t->log, NULL, &v, &n, &err), EV_EDATA);
 	assert_null(v);
 	assert_non_null(strstr(err.msg, "c.group' is damaged"));
+	/* listed with damaged set by ev_group_list_all(); its error, for a
+	 * tool that reports it, is the one ev_group_list() gave, the way
+	 * out its hint */
+	assert_int_equal(ev_group_list_all(t->log, NULL, &v, &n, &e2), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[2].damaged, 1);
+	assert_int_equal(ev_group_damaged_error(t->log, v[2].name, NULL, &e2),
+			 EV_EDATA);
+	free(v);
+	assert_int_equal(e2.code, EV_EDATA);
+	assert_string_equal(e2.msg, err.msg);
+	assert_string_equal(e2.hint, err.hint);
+	snprintf(want, sizeof(want),
+		 "remove it with 'evctl groups --delete c --execute %s', or "
+		 "set its position with 'evctl groups --reset c --to POS "
+		 "--execute %s'",
+		 t->path, t->path);
+	assert_string_equal(e2.hint, want);
+	assert_int_equal(ev_group_damaged_error(t->log, "c", "sd", &e2),
+			 EV_EDATA);
+	assert_string_equal(e2.msg, "group state file 'sd/c.group' is damaged");
+	snprintf(want, sizeof(want),
+		 "remove it with 'evctl groups --delete c --state-dir sd "
+		 "--execute %s', or set its position with 'evctl groups "
+		 "--reset c --state-dir sd --to POS --execute %s'",
+		 t->path, t->path);
+	assert_string_equal(e2.hint, want);
 }
 
 /* ------------------------------------------------------------ reset */
