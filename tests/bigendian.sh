@@ -18,6 +18,9 @@
 #   EVLOG_S390X_SYSROOT  the sysroot (default $EVLOG_S390X_BUILD/sysroot)
 #   QEMU_S390X           the emulator (default qemu-s390x-static)
 #   EVLOG_BIGENDIAN_UNITS, EVLOG_BIGENDIAN_BATS  override the lists below
+#                        (names, separated by blanks); set but empty, they
+#                        turn the unit tests or the bats files off
+# The lists it runs are printed first.
 set -e
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -36,11 +39,18 @@ CROSS=s390x-linux-gnu-
 # the bats files below cover too.  test_jsonout runs lib/jsonout.c's
 # 8-byte SWAR masks here (s390x has no SSE2), which swap bytes on a
 # big-endian machine; test_jsonout_swar would run that code again
-UNITS=${EVLOG_BIGENDIAN_UNITS:-"crc32c rand mp mp_oracle json jsonout event
+UNITS=${EVLOG_BIGENDIAN_UNITS-"crc32c rand mp mp_oracle json jsonout event
 	segment index corrindex archive file log stream cursor state checkpoint
 	group consumer unpacker timein template output dlq rewrite fold readmodel
 	project replay luaval handler projtest pubcheck fuzz_corpus"}
-BATS=${EVLOG_BIGENDIAN_BATS:-"golden bigendian output"}
+BATS=${EVLOG_BIGENDIAN_BATS-"golden bigendian output"}
+# list LIST: its names on one line, or (none)
+list() {
+	# shellcheck disable=SC2086 # the names, split
+	set -- $1
+	echo "${*:-(none)}"
+}
+echo "# s390x: unit tests: $(list "$UNITS"); bats files: $(list "$BATS")"
 
 for t in "${CROSS}gcc" "$QEMU"; do
 	if ! command -v "$t" >/dev/null; then

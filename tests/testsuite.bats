@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # tests/testsuite.bats - the test suite's own contract: a test that needs
 # a corpus from ../shared skips, with the reason, when it is not there
-# (a fresh clone), and fails when EVLOG_REQUIRE_CORPORA says it must be.
+# (a fresh clone), and fails when EVLOG_REQUIRE_CORPORA says it must be;
+# tests/run's counts; the lists tests/bigendian.sh runs.
 
 load helper
 
@@ -70,4 +71,24 @@ data_suite() {
 	assert_stdout_line 0 "# tests/unit/test_crc32c"
 	assert_stdout_contains "# tests/unit/test_crc32c: 8 passed, 0 failed, 0 skipped ("
 	[ "${lines[${#lines[@]} - 1]}" = "8 passed, 0 failed, 0 skipped" ]
+}
+
+@test "testsuite: tests/bigendian.sh runs the lists it names first; EVLOG_BIGENDIAN_BATS or _UNITS set but empty turns them off" {
+	# a missing emulator ends it before any build, after the lists
+	local be="$TOP/tests/bigendian.sh" miss="tests/bigendian.sh: 'no-such-qemu' not found: run 'sh .ci/deps bigendian'"
+	run --separate-stderr env -u EVLOG_BIGENDIAN_BATS EVLOG_BIGENDIAN_UNITS="crc32c  mp" \
+		EVLOG_S390X_BUILD="$T/b" QEMU_S390X=no-such-qemu sh "$be"
+	assert_status 1
+	assert_stdout "# s390x: unit tests: crc32c mp; bats files: golden bigendian output"
+	assert_stderr "$miss"
+	run --separate-stderr env EVLOG_BIGENDIAN_BATS= EVLOG_BIGENDIAN_UNITS=crc32c \
+		EVLOG_S390X_BUILD="$T/b" QEMU_S390X=no-such-qemu sh "$be"
+	assert_status 1
+	assert_stdout "# s390x: unit tests: crc32c; bats files: (none)"
+	assert_stderr "$miss"
+	run --separate-stderr env EVLOG_BIGENDIAN_BATS=golden EVLOG_BIGENDIAN_UNITS= \
+		EVLOG_S390X_BUILD="$T/b" QEMU_S390X=no-such-qemu sh "$be"
+	assert_status 1
+	assert_stdout "# s390x: unit tests: (none); bats files: golden"
+	assert_stderr "$miss"
 }
