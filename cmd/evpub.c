@@ -1611,6 +1611,7 @@ int main(int argc, char **argv)
 	char a[64], b[64];
 	int rc, counts;
 
+	ev_malloc_bulk();
 	fe_init(argv);
 	memset(&o, 0, sizeof(o));
 	memset(&pb, 0, sizeof(pb));

@@ -148,6 +148,11 @@ const char *ev_plural(uint64_t n, const char *one, const char *many);
 /* v with thousands separators, 1,234,567, in buf; returns buf. */
 const char *ev_commas(uint64_t v, char buf[32]);
 void ev_buf_free(struct ev_buf *b);
+/* Tune the C library's allocator for a process that allocates and frees
+ * large buffers at a high rate on several threads (a bulk load): fewer,
+ * larger heap extensions, and freed memory kept.  Call it first thing;
+ * a no-op where the C library has no mallopt(). */
+void ev_malloc_bulk(void);
 
 /* ---------------------------------------------------------------- time */
 

@@ -78,6 +78,9 @@ struct ev_tmpfile {
 };
 int ev_tmpfile_write(struct ev_tmpfile *t, int dirfd, const char *name,
 		     const void *p, size_t n);
+/* The temporary open for writing, to be filled by the caller (fsync and
+ * close are the caller's): its fd, or -1 (errno). */
+int ev_tmpfile_open(struct ev_tmpfile *t, int dirfd, const char *name);
 int ev_tmpfile_rename(struct ev_tmpfile *t, const char *name);
 void ev_tmpfile_remove(struct ev_tmpfile *t);
 

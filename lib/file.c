@@ -147,10 +147,9 @@ static unsigned long long tmp_suffix(void)
 	       __atomic_add_fetch(&tmp_seq, 1, __ATOMIC_RELAXED);
 }
 
-int ev_tmpfile_write(struct ev_tmpfile *t, int dirfd, const char *name,
-		     const void *p, size_t n)
+int ev_tmpfile_open(struct ev_tmpfile *t, int dirfd, const char *name)
 {
-	int tries, k;
+	int tries, k, fd;
 
 	t->dirfd = dirfd;
 	for (tries = 0; tries < 100; tries++) {
@@ -160,14 +159,39 @@ int ev_tmpfile_write(struct ev_tmpfile *t, int dirfd, const char *name,
 			errno = ENAMETOOLONG;
 			break;
 		}
-		if (ev_file_create(dirfd, t->name, p, n) == 0)
-			return 0;
+		fd = ev_openat(dirfd, t->name, O_WRONLY | O_CREAT | O_EXCL,
+			       0644);
+		if (fd >= 0)
+			return fd;
 		/* a name taken, by chance or by someone else: another */
 		if (errno != EEXIST)
 			break;
 	}
 	t->name[0] = '\0';
 	return -1;
+}
+
+int ev_tmpfile_write(struct ev_tmpfile *t, int dirfd, const char *name,
+		     const void *p, size_t n)
+{
+	int fd = ev_tmpfile_open(t, dirfd, name), e;
+
+	if (fd < 0)
+		return -1;
+	if (ev_write_full(fd, p, n, 0) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		ev_tmpfile_remove(t);
+		errno = e;
+		return -1;
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		ev_tmpfile_remove(t);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }
 
 int ev_tmpfile_rename(struct ev_tmpfile *t, const char *name)

@@ -532,6 +532,213 @@ static int build_ids(struct ev_state *st, struct ev_buf *b)
 	return snap_finish(b, 0, n, 0);
 }
 
+/*
+ * The ids file written as it is built, through a small buffer, instead
+ * of built whole in memory first (build_ids()).  After a bulk load of a
+ * million ids the file is 16 MB, and on a virtual machine the first
+ * touch of 16 MB of new pages costs some 25 ms, at the end of the run
+ * where nothing else overlaps it.  The overlay is read stretch by
+ * stretch: a run of slots between two empty ones holds exactly the
+ * entries whose home is in it (linear probing never passes an empty
+ * slot), so sorting each run, merged with the snapshot's entries, gives
+ * the file's order.  The run at the end of the table takes the entries
+ * that wrapped round to its start.  Each page's CRC is taken as the
+ * page is written; the page CRCs follow the entries, and the header,
+ * whose count is known only then, goes last over the first bytes.
+ * Writeback starts as each chunk is written, so the fsync waits for
+ * less.  A table out of this order (hostile hashes) makes it return 1:
+ * the caller builds the file whole instead.
+ */
+#define IDS_CHUNK (I_PAGE * I_ENT * 16) /* bytes: whole pages */
+
+struct ids_out {
+	int fd;
+	uint8_t *buf;
+	size_t len;
+	uint64_t at; /* the file offset of buf */
+	uint64_t n;  /* entries put */
+	uint64_t last_h, last_off;
+	struct ev_buf crcs;
+	/* the snapshot's entries, merged in: the next one */
+	const struct snap *is;
+	uint64_t k, oldest;
+	int disorder;
+};
+
+static int ids_flush(struct ids_out *o)
+{
+	size_t p;
+
+	for (p = 0; p < o->len; p += I_PAGE * I_ENT) {
+		size_t n = o->len - p < I_PAGE * I_ENT ? o->len - p
+						       : I_PAGE * I_ENT;
+		if (ev_buf_reserve(&o->crcs, 4) != 0)
+			return -1;
+		ev_put32(o->crcs.p + o->crcs.len, ev_crc32c(0, o->buf + p, n));
+		o->crcs.len += 4;
+	}
+	if (o->len > 0 && ev_write_full(o->fd, o->buf, o->len, o->at) != 0)
+		return -1;
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (o->len > 0)
+		(void)sync_file_range(o->fd, (off_t)o->at, (off_t)o->len,
+				      SYNC_FILE_RANGE_WRITE);
+#endif
+	o->at += o->len;
+	o->len = 0;
+	return 0;
+}
+
+static int ids_emit(struct ids_out *o, uint64_t h, uint64_t off)
+{
+	if (off < o->oldest)
+		return 0;
+	if (o->n > 0 &&
+	    (h < o->last_h || (h == o->last_h && off < o->last_off))) {
+		o->disorder = 1;
+		return 1;
+	}
+	if (o->len == IDS_CHUNK && ids_flush(o) != 0)
+		return -1;
+	ev_put64(o->buf + o->len, h);
+	ev_put64(o->buf + o->len + 8, off);
+	o->len += I_ENT;
+	o->n++;
+	o->last_h = h;
+	o->last_off = off;
+	return 0;
+}
+
+/* Put an overlay entry, after the snapshot's entries that sort first. */
+static int ids_put(struct ids_out *o, uint64_t h, uint64_t off)
+{
+	int r;
+
+	while (o->k < o->is->count) {
+		const uint8_t *e = o->is->ent + o->k * I_ENT;
+		if (!(ev_get64(e) < h ||
+		      (ev_get64(e) == h && ev_get64(e + 8) < off)))
+			break;
+		o->k++;
+		r = ids_emit(o, ev_get64(e), ev_get64(e + 8));
+		if (r != 0)
+			return r;
+	}
+	return ids_emit(o, h, off);
+}
+
+/* Sort the run u[0..m) and put it. */
+static int ids_run(struct ids_out *o, struct idrec *u, size_t m)
+{
+	size_t i;
+	int r;
+
+	for (i = 1; i < m; i++) {
+		struct idrec x = u[i];
+		put_sorted(u, i, x.h, x.off);
+	}
+	for (i = 0; i < m; i++)
+		if ((r = ids_put(o, u[i].h, u[i].off)) != 0)
+			return r;
+	return 0;
+}
+
+static int ids_add(struct idrec **u, size_t *m, size_t *cap,
+		   const struct idrec *x)
+{
+	if (*m == *cap) {
+		size_t nc = *cap ? *cap * 2 : 256;
+		struct idrec *nu = realloc(*u, nc * sizeof(*nu));
+		if (nu == NULL)
+			return -1;
+		*u = nu;
+		*cap = nc;
+	}
+	(*u)[(*m)++] = *x;
+	return 0;
+}
+
+/* 0 written (not synced), 1 out of order, -1 error (errno) */
+static int stream_ids(struct ev_state *st, int fd)
+{
+	const struct idrec *t = st->ids;
+	size_t cap = st->i_cap, e = 0, i, m = 0, ucap = 0, np;
+	struct ids_out o;
+	struct idrec *u = NULL;
+	uint8_t hdr[SNAP_HDR];
+	struct ev_buf hb = {hdr, 0, sizeof(hdr)};
+	int r = -1;
+
+	memset(&o, 0, sizeof(o));
+	o.fd = fd;
+	o.at = SNAP_HDR;
+	o.is = &st->is;
+	o.oldest = oldest_id(st);
+	o.buf = malloc(IDS_CHUNK);
+	if (o.buf == NULL)
+		goto out;
+	if (t != NULL)
+		for (e = 0; e < cap && t[e].h != 0; e++)
+			;
+	if (e == cap && cap > 0) {
+		r = 1; /* no empty slot: no runs to read it by */
+		goto out;
+	}
+	/* the run at the start: the entries whose home is there */
+	for (i = 0; i < e; i++)
+		if (ev_home(t[i].h, cap) <= i && ids_add(&u, &m, &ucap, &t[i]))
+			goto out;
+	if ((r = ids_run(&o, u, m)) != 0)
+		goto out;
+	r = -1;
+	m = 0;
+	for (i = e; i < cap; i++) {
+		if (t[i].h != 0 && ids_add(&u, &m, &ucap, &t[i]))
+			goto out;
+		if (t[i].h != 0 && i + 1 < cap)
+			continue;
+		if (i + 1 == cap) {
+			/* the last run: and what wrapped round to the start */
+			size_t j;
+			for (j = 0; j < e; j++)
+				if (ev_home(t[j].h, cap) > j &&
+				    ids_add(&u, &m, &ucap, &t[j]))
+					goto out;
+		}
+		if (m > 0 && (r = ids_run(&o, u, m)) != 0)
+			goto out;
+		r = -1;
+		m = 0;
+	}
+	/* the snapshot's entries after the overlay's last */
+	for (; o.k < o.is->count; o.k++) {
+		const uint8_t *x = o.is->ent + o.k * I_ENT;
+		if ((r = ids_emit(&o, ev_get64(x), ev_get64(x + 8))) != 0)
+			goto out;
+	}
+	r = -1;
+	if (ids_flush(&o) != 0)
+		goto out;
+	np = (o.n + I_PAGE - 1) / I_PAGE;
+	if (o.crcs.len != 4 * np ||
+	    ev_write_full(fd, o.crcs.p, o.crcs.len, o.at) != 0)
+		goto out;
+	snap_header(&hb, i_magic, st);
+	ev_put32(hdr + 12, I_PAGE);
+	ev_put64(hdr + 40, o.n);
+	ev_put64(hdr + 48, 0);
+	ev_put32(hdr + 56, 0);
+	ev_put32(hdr + 60, ev_crc32c(0, hdr, 60));
+	if (ev_write_full(fd, hdr, SNAP_HDR, 0) != 0)
+		goto out;
+	r = 0;
+out:
+	free(o.buf);
+	free(u);
+	ev_buf_free(&o.crcs);
+	return r;
+}
+
 static int put_stream(struct ev_buf *b, struct ev_buf *names, uint64_t h,
 		      uint64_t lv, uint64_t lo, uint64_t fo, uint64_t c,
 		      const char *name, size_t n)
@@ -614,17 +821,40 @@ struct ids_job {
 	int r, e; /* result, and its errno */
 };
 
-/* Build the ids file and write it, not yet under its name. */
+/* Build the ids file and write it, not yet under its name: as it is
+ * built (stream_ids()), or whole when the table is out of order. */
 static void *ids_job(void *arg)
 {
 	struct ids_job *j = arg;
+	int fd, r, e;
 
 	errno = 0;
-	j->r = build_ids(j->st, &j->b);
-	if (j->r == 0)
-		j->r = ev_tmpfile_write(&j->t, j->dirfd, "ids", j->b.p,
-					j->b.len);
-	j->e = errno;
+	fd = ev_tmpfile_open(&j->t, j->dirfd, "ids");
+	if (fd < 0) {
+		j->r = -1;
+		j->e = errno;
+		return NULL;
+	}
+	r = stream_ids(j->st, fd);
+	if (r == 0 && fsync(fd) != 0)
+		r = -1;
+	e = errno;
+	if (close(fd) != 0 && r == 0) {
+		r = -1;
+		e = errno;
+	}
+	if (r != 0)
+		ev_tmpfile_remove(&j->t);
+	if (r == 1) {
+		errno = 0;
+		r = build_ids(j->st, &j->b);
+		if (r == 0)
+			r = ev_tmpfile_write(&j->t, j->dirfd, "ids", j->b.p,
+					     j->b.len);
+		e = errno;
+	}
+	j->r = r;
+	j->e = e;
 	return NULL;
 }
 

@@ -1268,8 +1268,18 @@ int ev_writer_flush(struct ev_writer *w, struct ev_error *err)
 	if (!w->threaded)
 		return 0;
 	pthread_mutex_lock(&w->mu);
-	while ((w->q_head != NULL || w->busy) && !w->failed)
-		pthread_cond_wait(&w->cv_done, &w->mu);
+	while ((w->q_head != NULL || w->busy) && !w->failed) {
+		/* the queue drains: help compress its last groups, as an
+		 * adding thread does while the queue is full (submit()) */
+		uint64_t gen = w->zgen;
+		int helped;
+		pthread_mutex_unlock(&w->mu);
+		helped = zhelp(w);
+		pthread_mutex_lock(&w->mu);
+		if (!helped && (w->q_head != NULL || w->busy) && !w->failed &&
+		    w->zgen == gen)
+			pthread_cond_wait(&w->cv_done, &w->mu);
+	}
 	while (w->busy)
 		pthread_cond_wait(&w->cv_done, &w->mu);
 	r = w->failed;
