@@ -94,7 +94,7 @@ static const char usage_long[] =
 	"      --to POS              ... to start, end, OFFSET or @TIME\n"
 	"  lag LOG       health check in the Nagios plugin convention: exit 0 OK,\n"
 	"                1 WARNING, 2 CRITICAL, 3 UNKNOWN, with a status line;\n"
-	"                65 when a group's state file is damaged\n"
+	"                a damaged group state file is UNKNOWN (or CRITICAL)\n"
 	"      --crit N              critical at N events behind (or a duration,\n"
 	"                            such as 5m, for the time behind)\n"
 	"      --group NAME          check one group (default: every group)\n"
@@ -171,8 +171,7 @@ static const char usage_long[] =
 	"Exit status: 0 ok, 1 failure, 64 usage, 65 damaged data (schema: invalid\n"
 	"events, problems, incompatible schemas; import: a refused archive), 66\n"
 	"missing log, 73 import: LOG exists, 74 I/O error, 75 a group is busy\n"
-	"or a group or projection is not caught up; lag and health use 0-3\n"
-	"(lag: 65 for a damaged group state file).\n"
+	"or a group or projection is not caught up; lag and health use 0-3.\n"
 	"See evctl(1).\n";
 
 static void on_notice(void *ctx, const char *msg)
@@ -817,7 +816,7 @@ static int parse_threshold(const char *s, struct ev_threshold *t)
 }
 
 /* Nagios plugin exit statuses */
-enum { NAGIOS_UNKNOWN = 3 };
+enum { NAGIOS_CRITICAL = 2, NAGIOS_UNKNOWN = 3 };
 
 static int cmd_lag(int argc, char **argv)
 {
@@ -918,9 +917,11 @@ static int cmd_lag(int argc, char **argv)
 		printf("%s\n", (char *)line.p);
 	}
 	/* the groups whose state file is damaged were left out: reported
-	 * as groups reports them, and it exits 65 */
-	if (log != NULL && warn_damaged_groups(log, state_dir, group) > 0)
-		status = EV_EXIT_DATA;
+	 * as groups reports them.  Still a monitoring check: UNKNOWN, or
+	 * CRITICAL when another group is (the worse of the two) */
+	if (log != NULL && warn_damaged_groups(log, state_dir, group) > 0 &&
+	    status != NAGIOS_CRITICAL)
+		status = NAGIOS_UNKNOWN;
 	ev_buf_free(&line);
 	ev_log_close(log);
 	return status;

@@ -2014,16 +2014,21 @@ damaged_gA() {
 evctl: remove it with 'evctl groups --delete gA --execute L', or set its position with 'evctl groups --reset gA --to POS --execute L'"
 }
 
-@test "evctl lag checks the other groups beside a damaged state file, warns of it with the way out, then exits 65" {
+@test "evctl lag checks the other groups beside a damaged state file, warns of it with the way out, and is UNKNOWN (CRITICAL when another group is)" {
 	damaged_gA
 	run --separate-stderr evctl lag --warn 10 --crit 100 L
-	assert_status 65
+	assert_status 3
 	assert_stderr "$warn"
 	[[ $output == "LAG WARNING - group gB is 15 events ("*") behind | 'gB_lag'=15;10;100;0 "* ]]
 	[[ $output != *gA* ]]
-	# the damaged group alone: UNKNOWN, and 65
+	# another group critical: CRITICAL, the worse
+	run --separate-stderr evctl lag --warn 5 --crit 10 L
+	assert_status 2
+	assert_stderr "$warn"
+	[[ $output == "LAG CRITICAL - group gB is 15 events ("* ]]
+	# the damaged group alone: UNKNOWN
 	run --separate-stderr evctl lag --group gA --warn 10 --crit 100 L
-	assert_status 65
+	assert_status 3
 	assert_stderr "$warn"
 	assert_stdout "LAG UNKNOWN - the state file of group 'gA' is damaged"
 	# another group alone: as if all were well
@@ -2035,7 +2040,7 @@ evctl: remove it with 'evctl groups --delete gA --execute L', or set its positio
 	mkdir sd
 	printf garbage >sd/gC.group
 	run --separate-stderr evctl lag --state-dir sd --warn 10 --crit 100 L
-	assert_status 65
+	assert_status 3
 	assert_stdout "LAG UNKNOWN - the state file of every group of 'L' is damaged"
 	assert_stderr "evctl: warning: group state file 'sd/gC.group' is damaged: group 'gC' left out
 evctl: remove it with 'evctl groups --delete gC --state-dir sd --execute L', or set its position with 'evctl groups --reset gC --state-dir sd --to POS --execute L'"
