@@ -84,13 +84,11 @@ struct ev_state {
 	uint64_t covered;      /* reflects the events before this offset */
 	uint64_t snap_covered; /* ... and the snapshot this */
 	uint64_t replayed;     /* events read from the log into it */
-	/* the ids table sized ahead by ev_state_reserve_ids(), set aside
-	 * while a thread faults its pages in (pf_done once it has), and
-	 * put in use by the next insert after that (state.c) */
-	struct idrec *pend;
-	size_t pend_cap;
+	/* a thread faulting in the pages of ids, sized ahead by
+	 * ev_state_reserve_ids() (prefault_ids()); joined before ids is
+	 * freed */
 	pthread_t pf;
-	int pf_on, pf_done;
+	int pf_on;
 };
 
 /*
