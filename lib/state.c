@@ -136,44 +136,6 @@ static struct srec *s_insert(struct ev_state *st, const char *name, size_t n,
 	return r;
 }
 
-/*
- * The ids table sized ahead for a bulk load is all new pages, and the
- * first batch's ids land all over it: every page of it takes its first
- * fault at once, in the writer's first batch.  On a virtual machine a
- * fresh page costs 1.5 to 2.5 ms a MiB (the host backs it on first
- * touch), some 60 ms for the 32 MiB of a million ids, during which the
- * writer thread holds up the pipeline.  A thread of its own faults them
- * in (MADV_POPULATE_WRITE: no store, so the writer may use the table
- * meanwhile), while the caller is still parsing its first batches.
- */
-static void *prefault_main(void *arg)
-{
-	struct ev_state *st = arg;
-
-#ifdef MADV_POPULATE_WRITE
-	/* a hint: an older kernel refuses it, and the writer faults the
-	 * pages in as it goes */
-	(void)madvise(st->ids, st->i_cap * sizeof(*st->ids),
-		      MADV_POPULATE_WRITE);
-#endif
-	return NULL;
-}
-
-static void prefault_join(struct ev_state *st)
-{
-	if (st->pf_on) {
-		pthread_join(st->pf, NULL);
-		st->pf_on = 0;
-	}
-}
-
-static void prefault_ids(struct ev_state *st)
-{
-	if (st->i_cap * sizeof(*st->ids) >= TABLE_BIG)
-		st->pf_on =
-			pthread_create(&st->pf, NULL, prefault_main, st) == 0;
-}
-
 static int i_rebuild(struct ev_state *st, size_t cap)
 {
 	struct idrec *ni = table_alloc(cap, sizeof(*ni));
@@ -191,7 +153,6 @@ static int i_rebuild(struct ev_state *st, size_t cap)
 		ni[j] = st->ids[i];
 		n++;
 	}
-	prefault_join(st);
 	table_free(st->ids, st->i_cap, sizeof(*st->ids));
 	st->ids = ni;
 	st->i_cap = cap;
@@ -244,10 +205,7 @@ int ev_state_reserve_ids(struct ev_state *st, uint64_t n)
 		cap *= 2;
 	if (cap <= st->i_cap || cap > SIZE_MAX / sizeof(*st->ids))
 		return 0;
-	if (i_rebuild(st, (size_t)cap) != 0)
-		return EV_ERR;
-	prefault_ids(st);
-	return 0;
+	return i_rebuild(st, (size_t)cap);
 }
 
 /* ------------------------------------------------------------ lookups */
@@ -424,7 +382,6 @@ static void reset(struct ev_state *st)
 {
 	table_free(st->s, st->s_cap, sizeof(*st->s));
 	free(st->names);
-	prefault_join(st);
 	table_free(st->ids, st->i_cap, sizeof(*st->ids));
 	ev_snap_free(&st->ss);
 	ev_snap_free(&st->is);

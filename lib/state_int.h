@@ -7,8 +7,6 @@
 #ifndef EVLOG_STATE_INT_H
 #define EVLOG_STATE_INT_H
 
-#include <pthread.h>
-
 #include "evlog_private.h"
 
 /* overlay entries; a stream's is one cache line (the table is aligned),
@@ -84,11 +82,6 @@ struct ev_state {
 	uint64_t covered;      /* reflects the events before this offset */
 	uint64_t snap_covered; /* ... and the snapshot this */
 	uint64_t replayed;     /* events read from the log into it */
-	/* a thread faulting in the pages of ids, sized ahead by
-	 * ev_state_reserve_ids() (prefault_ids()); joined before ids is
-	 * freed */
-	pthread_t pf;
-	int pf_on;
 };
 
 /*
