@@ -136,14 +136,53 @@ static struct srec *s_insert(struct ev_state *st, const char *name, size_t n,
 	return r;
 }
 
-static int i_rebuild(struct ev_state *st, size_t cap)
+/*
+ * The ids table sized ahead for a bulk load is all new pages, and one
+ * batch's ids land all over it: in use at once, every page of it would
+ * take its first fault in the writer's first batch.  On a virtual
+ * machine a new page costs 1.5 to 2.5 ms a MiB (the host backs it on
+ * first touch), some 50 ms for the 32 MiB of a million ids, while the
+ * pipeline waits for the writer thread.  So the table sized ahead waits
+ * aside (pend) while a thread of its own faults its pages in
+ * (MADV_POPULATE_WRITE), and the small table goes on growing as usual;
+ * the first insert after the thread is done (or when the small one is
+ * full) moves the ids over, into pages that are ready.
+ */
+static void *prefault_main(void *arg)
 {
-	struct idrec *ni = table_alloc(cap, sizeof(*ni));
+	struct ev_state *st = arg;
+
+#ifdef MADV_POPULATE_WRITE
+	uint8_t *p = (uint8_t *)st->pend;
+	size_t len = st->pend_cap * sizeof(*st->pend), at;
+
+	/* a huge page at a time: the call holds the process's memory map
+	 * lock, which the other threads' mmap() and munmap() wait for.  A
+	 * hint: an older kernel refuses it, and the pages are faulted in
+	 * as they are used. */
+	for (at = 0; at < len; at += HUGE_PAGE)
+		if (madvise(p + at, len - at < HUGE_PAGE ? len - at : HUGE_PAGE,
+			    MADV_POPULATE_WRITE) != 0)
+			break;
+#endif
+	__atomic_store_n(&st->pf_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void prefault_join(struct ev_state *st)
+{
+	if (st->pf_on) {
+		pthread_join(st->pf, NULL);
+		st->pf_on = 0;
+	}
+}
+
+/* Move the window's ids into ni, a zeroed table of cap slots. */
+static void i_move(struct ev_state *st, struct idrec *ni, size_t cap)
+{
 	uint64_t oldest = oldest_id(st);
 	size_t i, j, n = 0;
 
-	if (ni == NULL)
-		return EV_ERR;
 	for (i = 0; i < st->i_cap; i++) {
 		if (st->ids[i].h == 0 || st->ids[i].off < oldest)
 			continue; /* out of the window */
@@ -157,14 +196,39 @@ static int i_rebuild(struct ev_state *st, size_t cap)
 	st->ids = ni;
 	st->i_cap = cap;
 	st->i_n = n;
+}
+
+/* The table set aside by ev_state_reserve_ids() put in use. */
+static void i_take_pend(struct ev_state *st)
+{
+	prefault_join(st);
+	i_move(st, st->pend, st->pend_cap);
+	st->pend = NULL;
+	st->pend_cap = 0;
+	st->pf_done = 0;
+}
+
+static int i_rebuild(struct ev_state *st, size_t cap)
+{
+	struct idrec *ni = table_alloc(cap, sizeof(*ni));
+
+	if (ni == NULL)
+		return EV_ERR;
+	i_move(st, ni, cap);
 	return 0;
 }
 
 static int i_insert(struct ev_state *st, uint64_t h, uint64_t off)
 {
 	size_t j;
+	int full = (st->i_n + 1) * 10 >= st->i_cap * 7;
 
-	if ((st->i_n + 1) * 10 >= st->i_cap * 7) {
+	if (st->pend != NULL &&
+	    (full || __atomic_load_n(&st->pf_done, __ATOMIC_ACQUIRE))) {
+		i_take_pend(st);
+		full = (st->i_n + 1) * 10 >= st->i_cap * 7;
+	}
+	if (full) {
 		/* first drop what left the window; grow only if still full */
 		size_t cap = st->i_cap ? st->i_cap : 4096;
 		uint64_t live = st->i_n;
@@ -203,9 +267,20 @@ int ev_state_reserve_ids(struct ev_state *st, uint64_t n)
 	/* as i_insert() grows it: the table stays below 70 % full */
 	while ((live + 1) * 10 >= cap * 7)
 		cap *= 2;
-	if (cap <= st->i_cap || cap > SIZE_MAX / sizeof(*st->ids))
+	if (cap <= st->i_cap || cap > SIZE_MAX / sizeof(*st->ids) ||
+	    st->pend != NULL)
 		return 0;
-	return i_rebuild(st, (size_t)cap);
+	if (cap * sizeof(*st->ids) < TABLE_BIG)
+		return i_rebuild(st, (size_t)cap);
+	st->pend = table_alloc((size_t)cap, sizeof(*st->pend));
+	if (st->pend == NULL)
+		return EV_ERR;
+	st->pend_cap = (size_t)cap;
+	st->pf_done = 0;
+	st->pf_on = pthread_create(&st->pf, NULL, prefault_main, st) == 0;
+	if (!st->pf_on)
+		i_take_pend(st);
+	return 0;
 }
 
 /* ------------------------------------------------------------ lookups */
@@ -382,6 +457,11 @@ static void reset(struct ev_state *st)
 {
 	table_free(st->s, st->s_cap, sizeof(*st->s));
 	free(st->names);
+	prefault_join(st);
+	table_free(st->pend, st->pend_cap, sizeof(*st->pend));
+	st->pend = NULL;
+	st->pend_cap = 0;
+	st->pf_done = 0;
 	table_free(st->ids, st->i_cap, sizeof(*st->ids));
 	ev_snap_free(&st->ss);
 	ev_snap_free(&st->is);

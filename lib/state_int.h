@@ -7,6 +7,8 @@
 #ifndef EVLOG_STATE_INT_H
 #define EVLOG_STATE_INT_H
 
+#include <pthread.h>
+
 #include "evlog_private.h"
 
 /* overlay entries; a stream's is one cache line (the table is aligned),
@@ -82,6 +84,13 @@ struct ev_state {
 	uint64_t covered;      /* reflects the events before this offset */
 	uint64_t snap_covered; /* ... and the snapshot this */
 	uint64_t replayed;     /* events read from the log into it */
+	/* the ids table sized ahead by ev_state_reserve_ids(), set aside
+	 * while a thread faults its pages in (pf_done once it has), and
+	 * put in use by the next insert after that (state.c) */
+	struct idrec *pend;
+	size_t pend_cap;
+	pthread_t pf;
+	int pf_on, pf_done;
 };
 
 /*
