@@ -57,13 +57,6 @@ static int has_control(const char *s, size_t n)
 	return 0;
 }
 
-void ev_fields_init(struct ev_fields *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->time = EV_TIME_NONE;
-	f->prev = EV_NO_PREV;
-}
-
 int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 		     struct ev_buf *out, ev_time_t *time, struct ev_error *err)
 {

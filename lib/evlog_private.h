@@ -548,7 +548,13 @@ void ev_huge_hint(void *p, size_t cap);
 #define EV_PLAIN_ID 2u
 #define EV_PLAIN_STREAM 4u
 #define EV_PLAIN_KEY 8u
-void ev_fields_init(struct ev_fields *f);
+/* inline: the parser clears one per event */
+static inline void ev_fields_init(struct ev_fields *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->time = EV_TIME_NONE;
+	f->prev = EV_NO_PREV;
+}
 /* Encode a record (evlog(5) RECORDS); generates the id when absent.
  * now (the time of an event without one, and of a generated id) is
  * read from the clock when EV_TIME_NONE and needed. */

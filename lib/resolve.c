@@ -418,6 +418,7 @@ int ev_writer_prep_ri(struct ev_writer *w, struct wbatch *b, uint32_t *bad)
 {
 	const uint8_t *p = b->raw.p, *end = p + b->raw.len, *rec;
 	struct ev_error e;
+	struct ev_event ev;
 	struct rinfo *ri;
 	size_t n;
 	uint32_t i;
@@ -436,20 +437,23 @@ int ev_writer_prep_ri(struct ev_writer *w, struct wbatch *b, uint32_t *bad)
 	for (i = 0; i < b->count; i++) {
 		ri = &b->ri[i];
 		if (ev_payload_next(&p, end, &rec, &n) != 0 ||
-		    (w->trusted
-			     ? ev_event_decode_head_trusted(rec, n, &ri->ev, &e)
-		     : w->o.unlinked
-			     ? ev_event_decode_head(rec, n, &ri->ev, &e)
-			     : ev_event_decode(rec, n, &ri->ev, &e)) != 0) {
+		    (w->trusted ? ev_event_decode_head_trusted(rec, n, &ev, &e)
+		     : w->o.unlinked ? ev_event_decode_head(rec, n, &ev, &e)
+				     : ev_event_decode(rec, n, &ev, &e)) != 0) {
 			*bad = i;
 			return 1;
 		}
 		ri->rec = rec;
-		ri->n = n;
-		ri->ih = ev_hash64(ri->ev.id.p, ri->ev.id.n);
-		ri->sh = ri->ev.stream.p
-				 ? ev_hash64(ri->ev.stream.p, ri->ev.stream.n)
-				 : 0;
+		ri->n = (uint32_t)n; /* at most EV_MAX_RECORD */
+		ri->id_p = ev.id.p;
+		ri->id_n = (uint32_t)ev.id.n;
+		ri->stream_p = ev.stream.p;
+		ri->stream_n = (uint32_t)ev.stream.n;
+		ri->version = ev.version;
+		ri->prev = ev.prev;
+		ri->time = ev.time;
+		ri->ih = ev_hash64(ev.id.p, ev.id.n);
+		ri->sh = ev.stream.p ? ev_hash64(ev.stream.p, ev.stream.n) : 0;
 	}
 	b->ri_ready = 1;
 	return 0;
@@ -475,6 +479,8 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 	uint32_t i;
 	int r;
 	struct ev_sref ref;
+	struct ev_event hd; /* what ri holds of the record's head */
+	struct ev_event full;
 
 	b->res.len = 0;
 	b->kept = b->acked = 0;
@@ -510,7 +516,15 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 			ev_state_prefetch(w->st, b->ri[i + PREFETCH_AHEAD].sh,
 					  b->ri[i + PREFETCH_AHEAD].ih);
 		ri = &b->ri[i];
-		ev = &ri->ev;
+		memset(&hd, 0, sizeof(hd));
+		hd.id.p = ri->id_p;
+		hd.id.n = ri->id_n;
+		hd.stream.p = ri->stream_p;
+		hd.stream.n = ri->stream_n;
+		hd.version = ri->version;
+		hd.prev = ri->prev;
+		hd.time = ri->time;
+		ev = &hd;
 		a->id = (const uint8_t *)ev->id.p;
 		a->id_n = ev->id.n;
 		/* a resent event is a duplicate whatever its version */
@@ -593,11 +607,12 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 					  last_off, 1);
 			if (r == -2)
 				return ev_seterr(err, EV_ERR, "out of memory");
-			if (r != 0 && w->o.unlinked &&
-			    ev_event_decode(ri->rec, ri->n, &ri->ev, err) != 0)
-				return err->code;
-			if (r != 0 && reencode(&w->tmp, &b->res, ev, want_v,
-					       last_off, 1, err) != 0)
+			/* not laid out as ours: encoded afresh, from the
+			 * whole record (ri holds only its head) */
+			if (r != 0 &&
+			    (ev_event_decode(ri->rec, ri->n, &full, err) != 0 ||
+			     reencode(&w->tmp, &b->res, &full, want_v, last_off,
+				      1, err) != 0))
 				return err->code;
 		}
 		if (ev_state_apply_h(w->st, &ref, ev->stream.p, ev->stream.n,

@@ -24,11 +24,16 @@ struct wack {
 	int dup;
 };
 
-/* A record being resolved: decoded, hashed. */
+/* A record being resolved: what resolving reads of its decoded head,
+ * and its hashes (80 bytes, not a whole struct ev_event: every batch in
+ * flight holds one per record, and their pages are new to the process).
+ * stream_p is NULL when the event names no stream. */
 struct rinfo {
 	const uint8_t *rec;
-	size_t n;
-	struct ev_event ev;
+	const char *id_p, *stream_p;
+	uint32_t n, id_n, stream_n;
+	uint64_t version, prev;
+	ev_time_t time;
 	uint64_t ih, sh;
 };
 

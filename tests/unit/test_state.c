@@ -229,8 +229,8 @@ static void test_reserve_ids(void **state)
 		assert_int_equal(offs[0], (uint64_t)i);
 	}
 	assert_int_equal(ev_state_id_candidates(st, "e9999999", 8, offs, 4), 0);
-	/* a snapshot taken whether or not the table sized ahead is in use
-	 * yet (a thread faults it in meanwhile) holds every id */
+	/* the ids file, written as it is built from the table sized
+	 * ahead, holds every id: its header and size */
 	if (ev_state_snapshot(st, &err) != 0)
 		fail_msg("ev_state_snapshot: %s", err.msg);
 	ev_state_free(st);
