@@ -531,7 +531,8 @@ static int64_t below_first(const struct ev_kafka_consumer *c, int32_t p,
 
 /* Each start as an offset, for a cursor file or --from P:O: the start
  * and the end through the watermarks.  A cursor's offset past a
- * partition's end is an error; one before its first offset (gone by
+ * partition's end is an error (damaged data), --from's a usage error;
+ * one before its first offset (gone by
  * retention), a cursor's or --from's, starts at the first, with a
  * warning. */
 static int exact_starts(struct ev_kafka_consumer *c,
@@ -571,6 +572,17 @@ static int exact_starts(struct ev_kafka_consumer *c,
 							: "cursor file",
 					 o->cursor_name, (int)tp->partition,
 					 (long long)tp->offset, (long long)hi);
+		else if (tp->offset > hi && from_offset(o, tp->partition))
+			/* as --from past the end of a local log: librdkafka
+			 * would reset it to the first offset, and read all */
+			return ev_seterr(
+				err, EV_EUSAGE,
+				"--from %d:%lld: offset %lld is past "
+				"the end of partition %d of topic '%s' "
+				"(offset %lld)",
+				(int)tp->partition, (long long)tp->offset,
+				(long long)tp->offset, (int)tp->partition,
+				o->conn.addr->topic, (long long)hi);
 		else if (tp->offset < lo && (o->cursor_name != NULL ||
 					     from_offset(o, tp->partition)))
 			tp->offset =

@@ -191,7 +191,7 @@ pad() {
 	assert_stderr ""
 }
 
-@test "evtail kafka --cursor-file: an offset below the partition's first (retention) warns, exit 0; past its end is exit 65" {
+@test "evtail kafka --cursor-file: an offset below the partition's first (retention) warns, exit 0; past its end is exit 65 (--from: 64)" {
 	local src="kafka://$KAFKA_BROKERS/ret2" first
 	printf '%s\n' '{"id":"a","type":"T"}' | evpub "$src"
 	first=$(pad ret2)
@@ -228,4 +228,21 @@ pad() {
 	assert_status 65
 	assert_stdout ""
 	assert_stderr "evtail: cursor file 'cur' points to partition 0 offset 50, past its end (offset 41)"
+	# --from beyond it: a usage error, as past the end of a local log,
+	# not a read of the whole partition from its first offset
+	run --separate-stderr evtail --from 0:50 -o count "$src" $KAFKA_FAST
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evtail: --from 0:50: offset 50 is past the end of partition 0 of topic 'ret2' (offset 41)
+Usage: evtail [options] LOG
+Try 'evtail --help' for more information."
+	run --separate-stderr evreplay --from 0:50 "$src" $KAFKA_FAST
+	assert_status 64
+	assert_stdout ""
+	[[ ${stderr_lines[0]} == "evreplay: --from 0:50: offset 50 is past the end of partition 0 of topic 'ret2' (offset 41)" ]]
+	# at the end: nothing to read, no error
+	run --separate-stderr evtail --from 0:41 -o count "$src" $KAFKA_FAST
+	assert_status 0
+	assert_stdout "0"
+	assert_stderr ""
 }
