@@ -144,9 +144,11 @@ static struct srec *s_insert(struct ev_state *st, const char *name, size_t n,
  * first touch), some 50 ms for the 32 MiB of a million ids, while the
  * pipeline waits for the writer thread.  So the table sized ahead waits
  * aside (pend) while a thread of its own faults its pages in
- * (MADV_POPULATE_WRITE), and the small table goes on growing as usual;
- * the first insert after the thread is done (or when the small one is
- * full) moves the ids over, into pages that are ready.
+ * (MADV_POPULATE_WRITE), and the small table goes on growing as usual
+ * below TABLE_BIG; the first insert after the thread is done (or when
+ * the small one would grow past that) moves the ids over, into pages
+ * that are ready.  A state freed first stops the thread at its next
+ * 2 MiB.
  */
 static void *prefault_main(void *arg)
 {
@@ -160,7 +162,9 @@ static void *prefault_main(void *arg)
 	 * lock, which the other threads' mmap() and munmap() wait for.  A
 	 * hint: an older kernel refuses it, and the pages are faulted in
 	 * as they are used. */
-	for (at = 0; at < len; at += HUGE_PAGE)
+	for (at = 0;
+	     at < len && !__atomic_load_n(&st->pf_stop, __ATOMIC_RELAXED);
+	     at += HUGE_PAGE)
 		if (madvise(p + at, len - at < HUGE_PAGE ? len - at : HUGE_PAGE,
 			    MADV_POPULATE_WRITE) != 0)
 			break;
@@ -223,8 +227,12 @@ static int i_insert(struct ev_state *st, uint64_t h, uint64_t off)
 	size_t j;
 	int full = (st->i_n + 1) * 10 >= st->i_cap * 7;
 
+	/* the table set aside, once its pages are in; or when the small
+	 * one, full, would grow to a large one itself (a fresh log's is
+	 * empty: it grows from 4096 slots meanwhile) */
 	if (st->pend != NULL &&
-	    (full || __atomic_load_n(&st->pf_done, __ATOMIC_ACQUIRE))) {
+	    (__atomic_load_n(&st->pf_done, __ATOMIC_ACQUIRE) ||
+	     (full && st->i_cap * 2 * sizeof(*st->ids) >= TABLE_BIG))) {
 		i_take_pend(st);
 		full = (st->i_n + 1) * 10 >= st->i_cap * 7;
 	}
@@ -457,7 +465,10 @@ static void reset(struct ev_state *st)
 {
 	table_free(st->s, st->s_cap, sizeof(*st->s));
 	free(st->names);
+	/* a table not put in use: its thread stops at its next step */
+	__atomic_store_n(&st->pf_stop, 1, __ATOMIC_RELAXED);
 	prefault_join(st);
+	st->pf_stop = 0;
 	table_free(st->pend, st->pend_cap, sizeof(*st->pend));
 	st->pend = NULL;
 	st->pend_cap = 0;

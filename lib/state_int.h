@@ -90,7 +90,7 @@ struct ev_state {
 	struct idrec *pend;
 	size_t pend_cap;
 	pthread_t pf;
-	int pf_on, pf_done;
+	int pf_on, pf_done, pf_stop; /* pf_stop: reset() stops the thread */
 };
 
 /*
