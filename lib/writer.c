@@ -233,10 +233,17 @@ static int fail_io(struct ev_writer *w, const char *what, int e,
 	return EV_EIO;
 }
 
+/* The index entries of a group, written with one write() a file. */
+struct ixbuf {
+	uint8_t six[(QUEUE_MAX + 1) * EV_SIX_ENTRY];
+	uint8_t idx[(QUEUE_MAX + 1) * EV_IDX_ENTRY];
+	uint8_t tix[(QUEUE_MAX + 1) * EV_TIX_ENTRY];
+	size_t nsix, nidx, ntix; /* bytes */
+};
+
 static void index_batch(struct ev_writer *w, uint64_t pos, uint64_t base,
-			const struct wbatch *b)
+			const struct wbatch *b, struct ixbuf *x)
 {
-	uint8_t e[EV_SIX_ENTRY];
 	uint32_t rel = (uint32_t)(base - w->head.seg_base);
 
 	if (w->six_fd >= 0 && b->has_sum) {
@@ -244,38 +251,35 @@ static void index_batch(struct ev_writer *w, uint64_t pos, uint64_t base,
 		struct ev_batchhdr h;
 		h.count = b->kept;
 		h.payload_crc = b->crc;
-		ev_six_entry(e, rel, (uint32_t)pos, &h, b->sum, w->head.salt);
-		if (write(w->six_fd, e, EV_SIX_ENTRY) != EV_SIX_ENTRY) {
-			/* a cache: keep it consistent by emptying it */
-			if (ftruncate(w->six_fd, EV_IDXHDR_SIZE) != 0) {
-				close(w->six_fd);
-				w->six_fd = -1;
-			}
-		}
+		ev_six_entry(x->six + x->nsix, rel, (uint32_t)pos, &h, b->sum,
+			     w->head.salt);
+		x->nsix += EV_SIX_ENTRY;
 	}
 	if (pos - w->head.last_index < EV_INDEX_INTERVAL)
 		return;
 	if (w->idx_fd >= 0) {
-		ev_put32(e, rel);
-		ev_put32(e + 4, (uint32_t)pos);
-		if (write(w->idx_fd, e, EV_IDX_ENTRY) != EV_IDX_ENTRY) {
-			/* a cache: keep it consistent by emptying it */
-			if (ftruncate(w->idx_fd, EV_IDXHDR_SIZE) != 0) {
-				close(w->idx_fd);
-				w->idx_fd = -1;
-			}
-		}
+		ev_put32(x->idx + x->nidx, rel);
+		ev_put32(x->idx + x->nidx + 4, (uint32_t)pos);
+		x->nidx += EV_IDX_ENTRY;
 	}
 	if (w->tix_fd >= 0 && w->head.max_time != EV_TIME_NONE) {
-		ev_tix_entry(e, w->head.max_time, rel, w->head.salt);
-		if (write(w->tix_fd, e, EV_TIX_ENTRY) != EV_TIX_ENTRY) {
-			if (ftruncate(w->tix_fd, EV_IDXHDR_SIZE) != 0) {
-				close(w->tix_fd);
-				w->tix_fd = -1;
-			}
-		}
+		ev_tix_entry(x->tix + x->ntix, w->head.max_time, rel,
+			     w->head.salt);
+		x->ntix += EV_TIX_ENTRY;
 	}
 	w->head.last_index = pos;
+}
+
+/* Append n bytes of entries to an index; on failure, empty it (it is a
+ * cache: kept consistent by emptying it), or give it up. */
+static void index_write(int *fd, const uint8_t *p, size_t n)
+{
+	if (*fd < 0 || n == 0 || write(*fd, p, n) == (ssize_t)n)
+		return;
+	if (ftruncate(*fd, EV_IDXHDR_SIZE) != 0) {
+		close(*fd);
+		*fd = -1;
+	}
 }
 
 /* Compress a batch (or store it as it is when that is not smaller). */
@@ -587,15 +591,20 @@ static int advance_head(struct ev_writer *w, struct wbatch **ws,
 			uint64_t end, uint64_t next, struct ev_error *err)
 {
 	struct ev_head before;
+	struct ixbuf x;
 	int k, r;
 
+	x.nsix = x.nidx = x.ntix = 0;
 	for (k = 0; k < n; k++) {
-		index_batch(w, pos[k], base[k], ws[k]);
+		index_batch(w, pos[k], base[k], ws[k], &x);
 		if (w->head.max_time == EV_TIME_NONE ||
 		    ws[k]->max_time > w->head.max_time)
 			w->head.max_time = ws[k]->max_time;
 		ws[k]->base = base[k];
 	}
+	index_write(&w->six_fd, x.six, x.nsix);
+	index_write(&w->idx_fd, x.idx, x.nidx);
+	index_write(&w->tix_fd, x.tix, x.ntix);
 	before = w->head;
 	w->head.end = end;
 	w->head.next = next;
@@ -672,10 +681,10 @@ static int pend_finish(struct ev_writer *w, struct ev_error *err)
 static int append_batches(struct ev_writer *w, struct wbatch **bs, int n,
 			  struct ev_error *err)
 {
-	uint8_t hdr[EV_BATCHHDR_SIZE];
+	uint8_t hdr[QUEUE_MAX + 1][EV_BATCHHDR_SIZE];
 	struct ev_batchhdr h;
 	struct ev_error cerr;
-	struct iovec iov[2];
+	struct iovec iov[2 * (QUEUE_MAX + 1)];
 	struct wbatch *ws[QUEUE_MAX + 1];
 	uint64_t pos[QUEUE_MAX + 1], base[QUEUE_MAX + 1], end, next;
 	int i = 0, j, k, nw = 0, nres = 0, done = 0, acked, r = 0, cr = 0;
@@ -822,23 +831,25 @@ again:
 			h.payload_crc =
 				ev_crc32c(0, b->stored.p, b->stored.len);
 			b->crc = h.payload_crc;
-			ev_batchhdr_encode(hdr, &h);
-			iov[0].iov_base = hdr;
-			iov[0].iov_len = sizeof(hdr);
-			iov[1].iov_base = b->stored.p;
-			iov[1].iov_len = b->stored.len;
-			do
-				wr = pwritev(w->seg_fd, iov, 2, (off_t)end);
-			while (wr < 0 && errno == EINTR);
-			if (wr != (ssize_t)(sizeof(hdr) + b->stored.len)) {
-				r = fail_io(w, "write to",
-					    wr < 0 ? errno : ENOSPC, err);
-				break;
-			}
+			ev_batchhdr_encode(hdr[j - i], &h);
+			iov[2 * (j - i)].iov_base = hdr[j - i];
+			iov[2 * (j - i)].iov_len = EV_BATCHHDR_SIZE;
+			iov[2 * (j - i) + 1].iov_base = b->stored.p;
+			iov[2 * (j - i) + 1].iov_len = b->stored.len;
 			pos[j - i] = end;
 			base[j - i] = next;
-			end += sizeof(hdr) + b->stored.len;
+			end += EV_BATCHHDR_SIZE + b->stored.len;
 			next += b->kept;
+		}
+		/* the batches up to the next segment, with one call */
+		if (r == 0 && j > i) {
+			do
+				wr = pwritev(w->seg_fd, iov, 2 * (j - i),
+					     (off_t)w->head.end);
+			while (wr < 0 && errno == EINTR);
+			if (wr != (ssize_t)(end - w->head.end))
+				r = fail_io(w, "write to",
+					    wr < 0 ? errno : ENOSPC, err);
 		}
 		if (r != 0)
 			break;
