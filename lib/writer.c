@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,12 @@
 
 #include "corrindex_int.h"
 #include "writer_int.h"
+
+/* a group's batches go to their segment with one pwritev(), two iovecs
+ * a batch */
+#if defined(IOV_MAX) && IOV_MAX < 2 * (QUEUE_MAX + 1)
+#error "IOV_MAX is below the iovecs of a group of batches"
+#endif
 
 static void unlock_log(struct ev_writer *w)
 {
