@@ -226,13 +226,14 @@ static int roll(struct ev_writer *w, struct ev_error *err)
 	return ev_writer_open_segment(w, w->head.seg_base, err);
 }
 
-/* Cut back to the durable end after a failed write or sync. */
+/* Cut back to the durable end after a failed write or sync, and sync
+ * the cut (best effort), so that a power cut does not bring back whole
+ * batches said not to be written, for the next writer to adopt. */
 static int fail_io(struct ev_writer *w, const char *what, int e,
 		   struct ev_error *err)
 {
-	int t = ftruncate(w->seg_fd, (off_t)w->head.end);
-
-	(void)t;
+	if (ftruncate(w->seg_fd, (off_t)w->head.end) == 0)
+		(void)fdatasync(w->seg_fd);
 	ev_seterr_errno(err, EV_EIO, e,
 			"%s '%s' failed; nothing after offset "
 			"%llu was written",

@@ -77,6 +77,25 @@ check_trace() {
 	[ "$first" = "$((pub + adopt))" ]
 }
 
+@test "strace: a failed segment write is cut back, and the cut synced before evpub exits" {
+	evgen 500 --seed 24 >in.ndjson
+	evctl init L >/dev/null
+	# a full disk at the 3rd group's write: whatever of it landed is cut
+	# off, and the cut is synced, so that no power cut brings back
+	# batches said not to be written
+	run --separate-stderr traced env EVFI_CALL=pwritev EVFI_NTH=3 \
+		EVFI_SHORT=1 LD_PRELOAD="$FAULTINJECT" \
+		evpub --batch-events 10 L <in.ndjson
+	assert_status 74
+	assert_stderr_contains "nothing after offset"
+	assert_stderr_contains "No space left on device"
+	# the cut, then a sync of the same segment that returned 0
+	run awk '/ftruncate\([0-9]+<[^>]*\.seg>/ { cut = 1; next }
+		cut && /fdatasync\([0-9]+<[^>]*\.seg>/ && / = 0$/ { ok = 1 }
+		END { print cut + ok }' trace
+	assert_stdout 2
+}
+
 @test "strace: the check catches acks before the sync (--sync=none)" {
 	# the negative control on a real trace: with --sync=none, acks are
 	# written before any fdatasync, and the check must say so
