@@ -1,6 +1,6 @@
 /*
  * evtail_kafka.c - evtail on a kafka:// log: the consumer
- * (lib/kafka_client.c) read as a scan (lib/kafka_scan.c), so that
+ * (lib/kafka_consume.c) read as a scan (lib/kafka_scan.c), so that
  * evtail's filters, outputs and handlers go as on a local log.  See
  * evtail(1) KAFKA.
  */

@@ -2,7 +2,8 @@
  * kafka.c - Kafka logs: kafka:// addresses, librdkafka properties
  * (-X key=value, kcat's properties files), and the mapping between
  * events and Kafka records (evtail(1) and evpub(1) KAFKA).  Pure
- * functions, no librdkafka here: the client lives in kafka_client.c.
+ * functions, no librdkafka here: the client lives in kafka_client.c,
+ * kafka_produce.c and kafka_consume.c.
  *
  * The default mapping is the CloudEvents Kafka protocol binding in
  * binary mode: the key is the event's key (or its stream), the value its

@@ -1,6 +1,6 @@
 /*
  * kafka_pos_int.h - what lib/kafka_pos.c (positions and cursor files of
- * Kafka logs) asks of a consumer (lib/kafka_client.c).
+ * Kafka logs) asks of a consumer (lib/kafka_consume.c).
  */
 #ifndef EV_KAFKA_POS_INT_H
 #define EV_KAFKA_POS_INT_H
