@@ -3453,7 +3453,8 @@ int ev_kafka_decode(struct ev_kafka_decoder *d, const struct ev_kafka_msg *m,
 		    struct ev_rec *rec, struct ev_event *ev,
 		    struct ev_error *err);
 
-/* The librdkafka client (lib/kafka_client.c).  Every wait on the cluster
+/* The librdkafka client (lib/kafka_client.c, kafka_produce.c,
+ * kafka_consume.c, kafka_start.c, kafka_group.c).  Every wait on the cluster
  * is bounded by timeout_ms (--kafka-timeout): an unreachable cluster is
  * EV_EIO within it; a missing topic EV_ENOENT; a bad -X property
  * EV_EUSAGE with librdkafka's message. */
@@ -3698,7 +3699,7 @@ int ev_kafka_dlq_mark(void *ctx, int kind, const struct ev_letter *l,
 		      struct ev_error *err);
 const char *ev_kafka_dlq_name(const struct ev_kafka_dlq *d);
 void ev_kafka_dlq_close(struct ev_kafka_dlq *d);
-/* ev_kafka_produce() to one partition (lib/kafka_client.c) */
+/* ev_kafka_produce() to one partition (lib/kafka_produce.c) */
 int ev_kafka_produce_to(struct ev_kafka_producer *p,
 			const struct ev_kafka_msg *m, int32_t partition,
 			void *opaque, struct ev_error *err);
@@ -3990,7 +3991,7 @@ int ev_projector_status_topic(const struct ev_kafka_topic_info *ti,
  * as they come.  It never changes what is written. */
 void ev_writer_expect_bytes(struct ev_writer *w, uint64_t bytes);
 
-/* ---- kcommit: a group member's last commits (lib/kafka_client.c,
+/* ---- kcommit: a group member's last commits (lib/kafka_group.c,
  * lib/kafka_scan.c; evtail(1) KAFKA Consumer groups) */
 
 /* The end of a group member's run, after its last commit: what a
