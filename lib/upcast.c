@@ -6,7 +6,7 @@
  *
  * A set is loaded and checked whole, once (upcast_load.c): spec files
  * are compiled into operations on dotted paths, Lua files into
- * functions of one sandboxed state (luaval.c), both by upcast_spec.c.
+ * functions of one sandboxed state (luaval.c), both by upcast_parse.c.
  * Per event, the record's data and meta are opened only as deep as the
  * paths of its steps go: a light tree whose leaves are the record's own
  * bytes (upcast_tree.c), kept in an arena that is reused from event to

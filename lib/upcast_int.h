@@ -1,7 +1,7 @@
 /*
  * upcast_int.h - the insides of struct ev_upcaster that its files share:
  * upcast.c (what callers do per record, and the counting of --check),
- * upcast_load.c and upcast_spec.c (a set loaded from its files and
+ * upcast_load.c and upcast_parse.c (a set loaded from its files and
  * checked), upcast_run.c and upcast_tree.c (the general path: an event
  * upcast as a tree), upcast_plan.c (the fast path: a chain's
  * declarative steps compiled into one plan, run over a record's bytes)
@@ -321,7 +321,7 @@ int ev_upcast_wev_parse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 int ev_upcast_run(struct ev_upcaster *u, struct wev *w, const struct step *st,
 		  size_t k);
 
-/* upcast_spec.c: a spec file, or a Lua step (TYPE.N.lua), into the
+/* upcast_parse.c: a spec file, or a Lua step (TYPE.N.lua), into the
  * chains of u, as upcast_load.c reads a set. */
 int ev_upcast_load_spec(struct ev_upcaster *u, const char *path,
 			struct ev_error *err);

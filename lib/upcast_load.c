@@ -1,7 +1,7 @@
 /*
  * upcast_load.c - a set of upcasting steps loaded from a path (a spec
  * file, a Lua step, or a directory of them read in name order, each by
- * upcast_spec.c), its chains checked whole (one step from each version,
+ * upcast_parse.c), its chains checked whole (one step from each version,
  * no gap) and made ready (the quicker table, the plans); and a set, or
  * a worker of one, freed.
  */

@@ -211,7 +211,7 @@ static int walk_m(struct ev_upcaster *u, struct wev *w, const struct path *pa,
 			nd->dirty = 1;
 		if (s == 0) {
 			/* the root holds data and meta, and paths begin
-			 * with one of them (parse_path(), upcast_spec.c) */
+			 * with one of them (parse_path(), upcast_parse.c) */
 			i = pa->seg[0].p[0] == 'm';
 			if (nd->e[i].gone)
 				i = -1;

@@ -1,5 +1,5 @@
 /*
- * upcast_spec.c - the files of a set of upcasting steps, one at a time:
+ * upcast_parse.c - the files of a set of upcasting steps, one at a time:
  * a spec file (*.upcast) parsed into steps of operations on dotted
  * paths, a Lua file (TYPE.N.lua) loaded as one step of the set's
  * sandboxed state (luaval.c); and the chains and steps they add to the
