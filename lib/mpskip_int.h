@@ -3,8 +3,8 @@
  * of ev_mp_skip_fast() (mpread.c): a scalar by its first byte (the
  * table is upcast_plan.c's), fixmaps and fixarrays counted inline,
  * anything else by ev_mp_skip_fast().  The upcasters (upcast.c,
- * upcast_plan.c) and the Lua conversion (luaval.c) pass over most of a
- * record's data this way.
+ * upcast_tree.c, upcast_run.c, upcast_plan.c) and the Lua conversion
+ * (luaval.c) pass over most of a record's data this way.
  */
 #ifndef EVLOG_MPSKIP_INT_H
 #define EVLOG_MPSKIP_INT_H

@@ -1,10 +1,13 @@
 /*
- * upcast_int.h - the insides of struct ev_upcaster that upcast.c (the
- * set, its loading and the general upcast of an event as a tree),
- * upcast_plan.c (the fast path: a chain's declarative steps compiled
- * into one plan, run over a record's bytes) and upcast_val.c (what both
- * use: the arena, the chain tables, the operations on one value) share.
- * Nothing else includes it, but the unit tests.
+ * upcast_int.h - the insides of struct ev_upcaster that its files share:
+ * upcast.c (what callers do per record, and the counting of --check),
+ * upcast_load.c and upcast_parse.c (a set loaded from its files and
+ * checked), upcast_run.c and upcast_tree.c (the general path: an event
+ * upcast as a tree), upcast_plan.c (the fast path: a chain's
+ * declarative steps compiled into one plan, run over a record's bytes)
+ * and upcast_val.c (what both paths use: the arena, the chain tables,
+ * the operations on one value).  Nothing else includes it, but the unit
+ * tests.
  */
 #ifndef EVLOG_UPCAST_INT_H
 #define EVLOG_UPCAST_INT_H
@@ -121,7 +124,8 @@ struct ev_upcaster {
 	char why[512];
 	struct ev_upcast_failure last;
 	int damaged;		   /* the last record applied did not decode */
-	const struct chain *run_c; /* the chain of run_type, for run() */
+	const struct chain *run_c; /* the chain of run_type, for
+				    * ev_upcast_run() */
 	struct ev_str run_type;
 	const struct chain *hint; /* the chain ev_upcaster_wants() found */
 	const char *hint_type;
@@ -243,6 +247,103 @@ int ev_upcast_oom(struct ev_upcaster *u);
 const char *ev_upcast_kind(const uint8_t *p, size_t n);
 int ev_upcast_value_op(struct ev_upcaster *u, const struct op *op,
 		       const char *kind, const uint8_t **p, size_t *n);
+
+/*
+ * The general path (upcast_run.c, upcast_tree.c) upcasts an event as a
+ * light tree: its root holds data and meta, an object or an array is
+ * opened into a node a level at a time, as a path goes through it, and
+ * what is not opened is the record's own bytes.
+ */
+struct node;
+struct val {
+	const uint8_t *p; /* msgpack bytes, unless node */
+	size_t n;
+	struct node *node;
+};
+struct ent {
+	const uint8_t *k; /* key text (maps) */
+	size_t kn;
+	struct val v;
+	int gone;
+	const uint8_t *raw; /* where it begins in the record (its key's
+			     * header, or the element), or NULL: added */
+};
+struct node {
+	int map;
+	int dirty; /* changed: its bytes (in its val) are not it */
+	struct ent *e;
+	size_t n, cap;
+};
+struct wev {
+	struct ev_str id, type, stream, key;
+	ev_time_t time;
+	const uint8_t *time_raw; /* its encoding in the record, if any */
+	size_t time_raw_n;
+	uint64_t version, schema, prev;
+	struct node root; /* "data" and "meta" */
+	int data_bin;	  /* data is the payload of a bin */
+};
+
+/*
+ * upcast_tree.c: the tree.  What the value v is, for messages ("an
+ * object"), and whether it is an object or an array (*map); the map or
+ * array at *pp opened into a node of v, *pp moved past it; the path pa
+ * walked (1 found: *ndp holds it at *ip; 0 absent; or a failure), with
+ * create the objects on the way made; the value at pa got (1 with *v, 0
+ * absent), set (the objects on the way made) or removed; v appended as
+ * msgpack onto out; and one operation (not split or drop) done on w.
+ */
+const char *ev_upcast_kind_name(const struct val *v);
+int ev_upcast_is_container(const struct val *v, int *map);
+int ev_upcast_expand_at(struct ev_upcaster *u, const uint8_t **pp,
+			const uint8_t *end, struct val *v);
+int ev_upcast_walk(struct ev_upcaster *u, struct wev *w, const struct path *pa,
+		   int create, struct node **ndp, long *ip);
+int ev_upcast_get_path(struct ev_upcaster *u, struct wev *w,
+		       const struct path *pa, int modify, struct val **v);
+int ev_upcast_set_path(struct ev_upcaster *u, struct wev *w,
+		       const struct path *pa, const struct val *v);
+int ev_upcast_remove_path(struct ev_upcaster *u, struct wev *w,
+			  const struct path *pa);
+int ev_upcast_ser(struct ev_upcaster *u, struct ev_buf *out,
+		  const struct val *v, int depth);
+int ev_upcast_do_op(struct ev_upcaster *u, struct wev *w, const struct op *op);
+
+/*
+ * upcast_run.c: the record rec read into w, data and meta opened a
+ * level (0; -1 when it is not a record, ev_event_decode() says why; or
+ * EV_ERR); and w run through the rest of its chain from operation k of
+ * step st (st NULL: the step for its type and schema), what comes out
+ * written onto u->out.
+ */
+int ev_upcast_wev_parse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
+			struct wev *w);
+int ev_upcast_run(struct ev_upcaster *u, struct wev *w, const struct step *st,
+		  size_t k);
+
+/* upcast_parse.c: a spec file, or a Lua step (TYPE.N.lua), into the
+ * chains of u, as upcast_load.c reads a set. */
+int ev_upcast_load_spec(struct ev_upcaster *u, const char *path,
+			struct ev_error *err);
+int ev_upcast_load_lua(struct ev_upcaster *u, const char *path,
+		       struct ev_error *err);
+
+/* U+0000-001F and U+007F-009F: not in identifiers (evlog(5)).  A type
+ * name in a spec file and the strings a Lua step returns are checked. */
+static inline int ev_upcast_has_control(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 1;
+		if ((unsigned char)s[i] == 0xc2 && i + 1 < n &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return 1;
+	}
+	return 0;
+}
 
 /*
  * upcast_plan.c: every chain's plans, made once the set is checked.  A

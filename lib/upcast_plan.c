@@ -3,7 +3,7 @@
  * steps of a chain, from one version to its end, compiled once into a
  * plan, which upcasts a record in one pass over its bytes.
  *
- * The general path (upcast.c) opens data and meta into a tree of every
+ * The general path (upcast_run.c) opens data and meta into a tree of every
  * entry and writes every changed object again.  A plan knows every key
  * its paths name (below data and meta): opening an object, it keeps an
  * entry of its own only for those keys (and for a key whose header is
@@ -96,7 +96,7 @@ static void plan_free(struct up_plan *pl)
 	free(pl);
 }
 
-/* The plan of c from version v, as run() in upcast.c goes: *out NULL
+/* The plan of c from version v, as ev_upcast_run() goes: *out NULL
  * when there is none.  0, or -1 out of memory. */
 static int plan_make(const struct ev_upcaster *u, const struct chain *c,
 		     uint64_t v, struct up_plan **out)
@@ -346,7 +346,7 @@ const uint8_t ev_upcast_vsize[256] = {
 };
 
 /* Open the object at *pp into v (its bytes and a node); *pp moves past
- * it.  As expand_at() in upcast.c, for objects only. */
+ * it.  As ev_upcast_expand_at(), for objects only. */
 static int fopen_at(struct ev_upcaster *u, const uint8_t **pp,
 		    const uint8_t *end, struct fval *v)
 {
@@ -457,7 +457,7 @@ static inline EV_INLINE int fadd(struct ev_upcaster *u, struct fnode *nd,
 	return 0;
 }
 
-/* walk_m() of upcast.c on the light tree. */
+/* walk_m() of upcast_tree.c on the light tree. */
 static inline EV_INLINE int fwalk(struct ev_upcaster *u, struct fev *w,
 				  const struct path *pa, int create, int modify,
 				  struct fnode **ndp, long *ip)
@@ -617,7 +617,7 @@ static inline int fas_read(const struct fent *e)
 	       (size_t)(e->k - e->raw) == str_hdr_len(e->kn);
 }
 
-/* ser() of upcast.c: v as msgpack onto out. */
+/* ev_upcast_ser(): v as msgpack onto out. */
 static int fser(struct ev_buf *out, const struct fval *v, int depth)
 {
 	const struct fnode *nd = v->node;
@@ -715,7 +715,7 @@ static inline EV_INLINE int fflat(struct ev_upcaster *u, struct fval *v)
 	return 0;
 }
 
-/* do_op() of upcast.c on the light tree. */
+/* ev_upcast_do_op() on the light tree. */
 static inline EV_INLINE int fop(struct ev_upcaster *u, struct fev *w,
 				const struct op *op)
 {
@@ -789,7 +789,7 @@ static inline EV_INLINE int fop(struct ev_upcaster *u, struct fev *w,
 
 /* ------------------------------------------------------------ records */
 
-/* The record into w, as wev_parse() of upcast.c: data and meta opened
+/* The record into w, as ev_upcast_wev_parse(): data and meta opened
  * when they are objects.  0, or GIVE_UP. */
 static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 		  struct fev *w)
@@ -946,7 +946,7 @@ static int fparse(struct ev_upcaster *u, const uint8_t *rec, size_t n,
 	return 0;
 }
 
-/* emit() of upcast.c: w as a record onto u->out, its end in u->ends. */
+/* emit() of upcast_run.c: w as a record onto u->out, its end in u->ends. */
 static int femit(struct ev_upcaster *u, struct fev *w)
 {
 	struct fent *d = &w->re[0], *m = &w->re[1];

@@ -1,9 +1,9 @@
 /*
- * upcast_val.c - what the two paths of upcasting (upcast.c, the general
- * one, and upcast_plan.c, the plans) share below them: the arena of one
- * apply, the tables the chains are found in, failures, and the
- * operations that change one value (map, scale, tonumber, tostring),
- * on its bytes.
+ * upcast_val.c - what the two paths of upcasting (upcast_run.c and
+ * upcast_tree.c, the general one, and upcast_plan.c, the plans) share
+ * below them: the arena of one apply, the tables the chains are found
+ * in, failures, and the operations that change one value (map, scale,
+ * tonumber, tostring), on its bytes.
  */
 #include <inttypes.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /*
  * test_upcast_plan.c - the fast path of upcasting (upcast_plan.c: a
  * chain's declarative steps compiled into a plan) against the general
- * path (upcast.c: the event as a tree), side by side: generated sets of
+ * path (upcast_run.c: the event as a tree), side by side: generated sets of
  * steps and generated records, canonical or not, well formed or not,
  * each upcast by two upcasters of the same set, one with its plans off.
  * Every record that comes out must be the same, byte for byte, and so
