@@ -18,69 +18,43 @@
 
 #include "dlkafka_int.h"
 #include "evlog_private.h"
+#include "kafka_client_int.h"
 
 /* ------------------------------------------------------------ clients */
-
-static void quiet_log(const rd_kafka_t *rk, int level, const char *fac,
-		      const char *buf)
-{
-	(void)rk;
-	(void)level;
-	(void)fac;
-	(void)buf;
-}
-
-static int set(rd_kafka_conf_t *conf, const char *k, const char *v, int user,
-	       struct ev_error *err)
-{
-	char es[512];
-
-	if (rd_kafka_conf_set(conf, k, v, es, sizeof(es)) != RD_KAFKA_CONF_OK)
-		return ev_seterr(err, EV_EUSAGE, "%s%s", user ? "-X: " : "",
-				 es);
-	return 0;
-}
 
 /*
  * A client of the cluster (brokers: its bootstrap servers), with the
  * user's -X and --kafka-config, then group.id when group is not NULL.
- * The same settings as lib/kafka_client.c: quiet, no auto-created
- * topics, connections given up within the timeout.
+ * The settings of the producer's and the consumer's (kafka_client.c):
+ * quiet, no auto-created topics, connections given up within the
+ * timeout; a consumer commits nothing by itself.
  */
 static rd_kafka_t *client(const struct ev_kafka_conn_opts *o,
 			  const char *brokers, rd_kafka_type_t type,
 			  const char *group, struct ev_error *err)
 {
+	static const char *const ours[] = {"allow.auto.create.topics", "false",
+					   NULL};
+	static const char *const ours_consumer[] = {"allow.auto.create.topics",
+						    "false",
+						    "enable.auto.commit",
+						    "false",
+						    "enable.auto.offset.store",
+						    "false",
+						    NULL};
 	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk;
-	char tmp[32], es[512];
-	size_t i;
+	char es[512];
 
-	/* librdkafka is loaded for the first client of a run */
-	if (ev_dl_rdkafka(brokers, err) != 0)
+	conf = ev_kafka_make_conf(o, brokers,
+				  type == RD_KAFKA_CONSUMER ? ours_consumer
+							    : ours,
+				  err);
+	if (conf == NULL)
 		return NULL;
-	if ((conf = rd_kafka_conf_new()) == NULL) {
-		ev_seterr(err, EV_ERR, "out of memory");
-		return NULL;
-	}
-	snprintf(tmp, sizeof(tmp), "%d",
-		 o->timeout_ms < 1000 ? 1000 : o->timeout_ms);
-	if (set(conf, "bootstrap.servers", brokers, 0, err) ||
-	    set(conf, "socket.connection.setup.timeout.ms", tmp, 0, err) ||
-	    set(conf, "log_level", "3", 0, err) ||
-	    set(conf, "allow.auto.create.topics", "false", 0, err))
+	if (group != NULL &&
+	    ev_kafka_conf_set(conf, "group.id", group, 0, err) != 0)
 		goto fail;
-	if (type == RD_KAFKA_CONSUMER &&
-	    (set(conf, "enable.auto.commit", "false", 0, err) ||
-	     set(conf, "enable.auto.offset.store", "false", 0, err)))
-		goto fail;
-	for (i = 0; o->props != NULL && i < o->props->n; i++)
-		if (set(conf, o->props->kv[2 * i], o->props->kv[2 * i + 1], 1,
-			err) != 0)
-			goto fail;
-	if (group != NULL && set(conf, "group.id", group, 0, err) != 0)
-		goto fail;
-	rd_kafka_conf_set_log_cb(conf, quiet_log);
 	rk = rd_kafka_new(type, conf, es, sizeof(es));
 	if (rk == NULL) {
 		ev_seterr(err, EV_EUSAGE, "kafka: %s", es);

@@ -38,6 +38,7 @@ static void quiet_log(const rd_kafka_t *rk, int level, const char *fac,
 
 /* ours first, then the user's -X and --kafka-config, which win */
 rd_kafka_conf_t *ev_kafka_make_conf(const struct ev_kafka_conn_opts *o,
+				    const char *brokers,
 				    const char *const *ours,
 				    struct ev_error *err)
 {
@@ -45,8 +46,10 @@ rd_kafka_conf_t *ev_kafka_make_conf(const struct ev_kafka_conn_opts *o,
 	char tmp[32];
 	size_t i;
 
+	if (brokers == NULL)
+		brokers = o->addr->brokers;
 	/* librdkafka is loaded for the first client of a run */
-	if (ev_dl_rdkafka(o->addr->brokers, err) != 0)
+	if (ev_dl_rdkafka(brokers, err) != 0)
 		return NULL;
 	if ((conf = rd_kafka_conf_new()) == NULL) {
 		ev_seterr(err, EV_ERR, "out of memory");
@@ -55,8 +58,7 @@ rd_kafka_conf_t *ev_kafka_make_conf(const struct ev_kafka_conn_opts *o,
 	/* librdkafka takes no less than a second here */
 	snprintf(tmp, sizeof(tmp), "%d",
 		 o->timeout_ms < 1000 ? 1000 : o->timeout_ms);
-	if (ev_kafka_conf_set(conf, "bootstrap.servers", o->addr->brokers, 0,
-			      err) ||
+	if (ev_kafka_conf_set(conf, "bootstrap.servers", brokers, 0, err) ||
 	    ev_kafka_conf_set(conf, "socket.connection.setup.timeout.ms", tmp,
 			      0, err) ||
 	    ev_kafka_conf_set(conf, "log_level", "3", 0, err))

@@ -148,8 +148,9 @@ int ev_kafka_consumer_open(struct ev_kafka_consumer **out,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	c->o = *o;
-	if ((conf = ev_kafka_make_conf(&o->conn, o->group ? ours_group : ours,
-				       err)) == NULL) {
+	if ((conf = ev_kafka_make_conf(&o->conn, NULL,
+				       o->group ? ours_group : ours, err)) ==
+	    NULL) {
 		free(c);
 		return err->code;
 	}

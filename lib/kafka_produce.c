@@ -91,7 +91,7 @@ int ev_kafka_producer_open(struct ev_kafka_producer **out,
 	p->o = o;
 	p->ack = ack;
 	p->ctx = ctx;
-	if ((conf = ev_kafka_make_conf(o, ours, err)) == NULL) {
+	if ((conf = ev_kafka_make_conf(o, NULL, ours, err)) == NULL) {
 		free(p);
 		return err->code;
 	}
