@@ -25,7 +25,7 @@ static inline int word_special(uint64_t w)
 
 /* U+0000-001F, U+007F-009F: not allowed in identifiers (id, type,
  * stream, key), which must also be valid CloudEvents attributes. */
-static int has_control(const char *s, size_t n)
+int ev_has_control(const char *s, size_t n)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	size_t i = 0;
@@ -77,16 +77,17 @@ int ev_record_encode(const struct ev_fields *f, ev_time_t now,
 		return ev_seterr(err, EV_EDATA,
 				 "missing required field 'type'");
 	/* those the parser found printable ASCII are not looked at again */
-	if ((!(f->plain & EV_PLAIN_TYPE) && has_control(f->type, f->type_n)) ||
-	    (!(f->plain & EV_PLAIN_ID) && has_control(f->id, f->id_n)) ||
+	if ((!(f->plain & EV_PLAIN_TYPE) &&
+	     ev_has_control(f->type, f->type_n)) ||
+	    (!(f->plain & EV_PLAIN_ID) && ev_has_control(f->id, f->id_n)) ||
 	    (!(f->plain & EV_PLAIN_STREAM) &&
-	     has_control(f->stream, f->stream_n)) ||
-	    (!(f->plain & EV_PLAIN_KEY) && has_control(f->key, f->key_n)))
+	     ev_has_control(f->stream, f->stream_n)) ||
+	    (!(f->plain & EV_PLAIN_KEY) && ev_has_control(f->key, f->key_n)))
 		return ev_seterr(err, EV_EDATA,
 				 "field '%s' contains a control character",
-				 has_control(f->type, f->type_n) ? "type"
-				 : has_control(f->id, f->id_n)	 ? "id"
-				 : has_control(f->stream, f->stream_n)
+				 ev_has_control(f->type, f->type_n) ? "type"
+				 : ev_has_control(f->id, f->id_n)   ? "id"
+				 : ev_has_control(f->stream, f->stream_n)
 					 ? "stream"
 					 : "key");
 	if (id == NULL) {

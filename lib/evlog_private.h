@@ -211,6 +211,9 @@ int ev_mp_time_decode(const struct ev_mp_item *it, ev_time_t *t);
 /* utf8.c */
 /* Length of the valid UTF-8 prefix; == n when all valid. */
 size_t ev_utf8_valid(const uint8_t *p, size_t n);
+/* Does s hold a control character, U+0000-001F or U+007F-009F (not in
+ * identifiers: evlog(5))?  NULL holds none.  (lib/event.c) */
+int ev_has_control(const char *s, size_t n);
 
 /* jsonout.c: JSON writers */
 int ev_json_put_str(struct ev_buf *b, const char *s, size_t n);

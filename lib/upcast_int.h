@@ -328,23 +328,6 @@ int ev_upcast_load_spec(struct ev_upcaster *u, const char *path,
 int ev_upcast_load_lua(struct ev_upcaster *u, const char *path,
 		       struct ev_error *err);
 
-/* U+0000-001F and U+007F-009F: not in identifiers (evlog(5)).  A type
- * name in a spec file and the strings a Lua step returns are checked. */
-static inline int ev_upcast_has_control(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; s != NULL && i < n; i++) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 1;
-		if ((unsigned char)s[i] == 0xc2 && i + 1 < n &&
-		    (unsigned char)s[i + 1] >= 0x80 &&
-		    (unsigned char)s[i + 1] <= 0x9f)
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * upcast_plan.c: every chain's plans, made once the set is checked.  A
  * plan is what the steps from one version do to an event, the chain

@@ -198,7 +198,7 @@ static int type_name(struct parse *ps, const char *what, char **out,
 	}
 	if (ps->buf.len == 0)
 		return perr(ps, "%s: expected a type name", what);
-	if (ev_upcast_has_control((const char *)ps->buf.p, ps->buf.len) ||
+	if (ev_has_control((const char *)ps->buf.p, ps->buf.len) ||
 	    ev_utf8_valid(ps->buf.p, ps->buf.len) != ps->buf.len)
 		return perr(ps,
 			    "%s: a type name has no control characters "

@@ -420,14 +420,13 @@ static void check_strs(lua_State *L, const struct ev_event *in,
 		g.key_n = 0;
 	}
 	f = &g;
-	if (ev_upcast_has_control(f->type, f->type_n) ||
-	    ev_upcast_has_control(f->stream, f->stream_n) ||
-	    ev_upcast_has_control(f->key, f->key_n))
+	if (ev_has_control(f->type, f->type_n) ||
+	    ev_has_control(f->stream, f->stream_n) ||
+	    ev_has_control(f->key, f->key_n))
 		luaL_error(L, "the event's %s has a control character",
-			   ev_upcast_has_control(f->type, f->type_n) ? "type"
-			   : ev_upcast_has_control(f->stream, f->stream_n)
-				   ? "stream"
-				   : "key");
+			   ev_has_control(f->type, f->type_n)	    ? "type"
+			   : ev_has_control(f->stream, f->stream_n) ? "stream"
+								    : "key");
 	if (ev_utf8_valid((const uint8_t *)f->type, f->type_n) != f->type_n ||
 	    (f->stream && ev_utf8_valid((const uint8_t *)f->stream,
 					f->stream_n) != f->stream_n) ||
