@@ -388,7 +388,7 @@ int ev_segment_create(struct ev_log *log, uint64_t base, uint64_t *salt,
 		      struct ev_error *err);
 
 /* salvage.c: the events still readable in a file of lost+found
- * (evtail(1) SALVAGE), for reader.c */
+ * (evtail(1) SALVAGE), for the reader (reader.c, reader_open.c) */
 struct ev_salvage;
 int ev_salvage_open(struct ev_salvage **out, const char *path,
 		    struct ev_error *err);
@@ -440,10 +440,10 @@ struct ev_log {
 	unsigned ngap_warned;
 	uint64_t gap_events;
 	/* a batch a closed reader had decompressed, for the next reader
-	 * that reads it (reader.c: ev_reader_keep_batch) */
+	 * that reads it (reader_ahead.c: ev_reader_keep_batch) */
 	struct ev_spare *spare;
 };
-/* Free log's spare batch, if any (reader.c). */
+/* Free log's spare batch, if any (reader_ahead.c). */
 void ev_log_spare_free(struct ev_log *log);
 void ev_head_encode(uint8_t out[EV_HEAD_SIZE], const struct ev_head *h);
 int ev_head_decode(const uint8_t *in, struct ev_head *h);

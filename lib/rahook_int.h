@@ -1,6 +1,6 @@
 /*
  * rahook_int.h - work on a reader's read-ahead threads for the reader's
- * caller: the hook of reader.c, and what scan.c does with it (upcasting
+ * caller: the hook of reader_ahead.c, and what scan.c does with it (upcasting
  * by the plans, with an upcaster per thread: upcast.c).
  */
 #ifndef EVLOG_RAHOOK_INT_H
@@ -8,11 +8,11 @@
 
 #include "evlog_private.h"
 
-/* The most read-ahead threads a reader has (reader.c's RA_THREADS). */
+/* The most read-ahead threads a reader has (reader_int.h's RA_THREADS). */
 #define EV_RA_MAX_THREADS 4
 
 /*
- * reader.c: what the read-ahead threads do with each batch they read
+ * reader_ahead.c: what the read-ahead threads do with each batch they read
  * ahead, for the reader's caller (scan.c upcasts there).  batch() runs on
  * thread k (0 .. EV_RA_MAX_THREADS - 1), at most one call per thread at
  * a time, with the batch's header and its payload (raw, n bytes: the

@@ -21,7 +21,7 @@
  * what a backward search would count.
  *
  * Reading a log, a set without Lua steps upcasts most records ahead of
- * the scan on the reader's read-ahead threads (reader.c), as they
+ * the scan on the reader's read-ahead threads (reader_ahead.c), as they
  * decompress each batch: each thread has an upcaster of its own
  * (ev_upcaster_worker()) that upcasts by the set's plans only, writing
  * the records straight into the batch's buffer, and tells for each

@@ -1,5 +1,5 @@
 /*
- * test_log.c - lib/writer.c, lib/reader.c and lib/log.c through the
+ * test_log.c - lib/writer.c, lib/reader*.c and lib/log.c through the
  * public API: appending and reading back, segment rolls, seeking by
  * offset and by time, torn tails (readers stop cleanly, writers cut them
  * with a notice) and damage (readers stop with EV_EDATA naming segment,
