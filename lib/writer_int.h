@@ -168,6 +168,12 @@ struct ev_writer {
 	/* ev_writer_trust_records(): decode the records without
 	 * validating their strings again */
 	int trusted;
+	/* buffers for what a batch resolves to and what it compresses
+	 * to, lent to a batch of the group being appended and taken back
+	 * once it is written (writer.c, writer thread): as many as a group
+	 * has batches, not one pair for every batch in flight */
+	struct ev_buf *spare;
+	size_t nspare, spare_cap;
 };
 
 /* recovery.c: the tail of the log as this writer knows it */
