@@ -17,7 +17,7 @@
  * constraint the writer OLD lacked ("required-added", backward), or the
  * reader OLD meets one the writer NEW lacks ("required-removed", forward).
  *
- * Moved out so far: schemacompat_data.c.
+ * Moved out so far: schemacompat_data.c, schemacompat_dom.c.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -25,530 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evlog_private.h"
-#include "jschema_int.h"
-
-/* ------------------------------------------------------------ the DOM */
-
-enum jt { J_NULL, J_BOOL, J_INT, J_UINT, J_FLOAT, J_STR, J_ARR, J_OBJ };
-
-struct jdoc;
-
-struct jv {
-	enum jt t;
-	union {
-		int b;
-		int64_t i;
-		uint64_t u;
-		double f;
-	} v;
-	char *s;	       /* J_STR: NUL-terminated (may hold NULs: n) */
-	uint32_t n;	       /* J_STR bytes, J_ARR/J_OBJ count */
-	struct jv *a;	       /* items, or member values */
-	char **k;	       /* member keys */
-	uint32_t *kn;	       /* member key lengths */
-	char *path;	       /* JSON pointer from the document root */
-	struct jdoc *doc;      /* the document it is in */
-	struct ev_ecmare **re; /* patternProperties: its keys compiled */
-	const uint8_t *mp;     /* the value's msgpack bytes */
-	size_t mpn;
-	int embedded; /* inside a subschema with its own $id: "#..." refs
-			 there are not the document's */
-};
-
-struct jdoc {
-	struct jv root;
-	int is_new;
-	int draft7; /* $ref ignores its siblings (draft-07 and before) */
-};
-
-/* one arena per comparison: every node, string and path */
-struct arena_blk {
-	struct arena_blk *next;
-	size_t used, cap;
-	char mem[];
-};
-
-struct arena {
-	struct arena_blk *head;
-	int oom;
-	const char *dup_path, *dup_key; /* an object with a key twice */
-};
-
-static void *arena_alloc(struct arena *ar, size_t n)
-{
-	struct arena_blk *b = ar->head;
-	void *p;
-
-	n = (n + 15) & ~(size_t)15;
-	if (b == NULL || b->cap - b->used < n) {
-		size_t cap = n > 65536 ? n : 65536;
-
-		b = malloc(sizeof(*b) + cap);
-		if (b == NULL) {
-			ar->oom = 1;
-			return NULL;
-		}
-		b->used = 0;
-		b->cap = cap;
-		b->next = ar->head;
-		ar->head = b;
-	}
-	p = b->mem + b->used;
-	b->used += n;
-	memset(p, 0, n);
-	return p;
-}
-
-static void arena_free(struct arena *ar)
-{
-	struct arena_blk *b, *next;
-
-	for (b = ar->head; b != NULL; b = next) {
-		next = b->next;
-		free(b);
-	}
-	ar->head = NULL;
-}
-
-static char *arena_strndup(struct arena *ar, const char *s, size_t n)
-{
-	char *p = arena_alloc(ar, n + 1);
-
-	if (p == NULL)
-		return NULL;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
-
-/* path + "/" + key, the key escaped as RFC 6901 says */
-static char *path_join(struct arena *ar, const char *path, const char *key,
-		       size_t kn)
-{
-	size_t pl = strlen(path), i, extra = 0;
-	char *p, *o;
-
-	for (i = 0; i < kn; i++)
-		extra += key[i] == '~' || key[i] == '/';
-	p = arena_alloc(ar, pl + 1 + kn + extra + 1);
-	if (p == NULL)
-		return NULL;
-	memcpy(p, path, pl);
-	o = p + pl;
-	*o++ = '/';
-	for (i = 0; i < kn; i++) {
-		if (key[i] == '~') {
-			*o++ = '~';
-			*o++ = '0';
-		} else if (key[i] == '/') {
-			*o++ = '~';
-			*o++ = '1';
-		} else {
-			*o++ = key[i];
-		}
-	}
-	*o = '\0';
-	return p;
-}
-
-static char *path_index(struct arena *ar, const char *path, size_t i)
-{
-	char num[24];
-
-	snprintf(num, sizeof(num), "%zu", i);
-	return path_join(ar, path, num, strlen(num));
-}
-
-static int cmp_key(const void *a, const void *b)
-{
-	const char *const *x = a, *const *y = b;
-
-	return strcmp(*x, *y);
-}
-
-/* A key twice in one object: what it means differs between parsers (and
- * the validator), so such a schema is refused. */
-static int dup_keys(struct arena *ar, struct jv *v)
-{
-	const char **k;
-	uint32_t i;
-
-	if (v->n < 2)
-		return 0;
-	k = arena_alloc(ar, v->n * sizeof(*k));
-	if (k == NULL)
-		return -1;
-	for (i = 0; i < v->n; i++) {
-		if (strlen(v->k[i]) != v->kn[i])
-			return 0; /* a NUL in a key: compared as written */
-		k[i] = v->k[i];
-	}
-	qsort(k, v->n, sizeof(*k), cmp_key);
-	for (i = 1; i < v->n; i++)
-		if (strcmp(k[i - 1], k[i]) == 0) {
-			ar->dup_path = v->path;
-			ar->dup_key = k[i];
-			return -1;
-		}
-	return 0;
-}
-
-static int build_value(struct arena *ar, struct jdoc *doc, struct jv *v,
-		       const uint8_t **p, const uint8_t *end, const char *path,
-		       int depth);
-
-static int build(struct arena *ar, struct jdoc *doc, struct jv *v,
-		 const uint8_t **p, const uint8_t *end, const char *path,
-		 int depth)
-{
-	const uint8_t *start = *p;
-	int rc;
-
-	rc = build_value(ar, doc, v, p, end, path, depth);
-	v->mp = start;
-	v->mpn = (size_t)(*p - start);
-	return rc;
-}
-
-static int build_value(struct arena *ar, struct jdoc *doc, struct jv *v,
-		       const uint8_t **p, const uint8_t *end, const char *path,
-		       int depth)
-{
-	struct ev_mp_item it;
-	uint32_t i;
-
-	if (depth > EV_MAX_DEPTH + 2 || ev_mp_read(p, end, &it) != 0)
-		return -1;
-	memset(v, 0, sizeof(*v));
-	v->doc = doc;
-	v->path = (char *)path;
-	switch (it.type) {
-	case EV_MP_NIL:
-		v->t = J_NULL;
-		return 0;
-	case EV_MP_BOOL:
-		v->t = J_BOOL;
-		v->v.b = it.v.b;
-		return 0;
-	case EV_MP_UINT:
-		v->t = J_UINT;
-		v->v.u = it.v.u;
-		if (it.v.u <= INT64_MAX) {
-			v->t = J_INT;
-			v->v.i = (int64_t)it.v.u;
-		}
-		return 0;
-	case EV_MP_INT:
-		v->t = J_INT;
-		v->v.i = it.v.i;
-		return 0;
-	case EV_MP_FLOAT:
-		v->t = J_FLOAT;
-		v->v.f = it.v.f;
-		return 0;
-	case EV_MP_STR:
-		v->t = J_STR;
-		v->n = it.n;
-		v->s = arena_strndup(ar, (const char *)it.p, it.n);
-		return v->s == NULL ? -1 : 0;
-	case EV_MP_ARRAY:
-		v->t = J_ARR;
-		v->n = it.n;
-		if (it.n > (size_t)(end - *p))
-			return -1;
-		v->a = arena_alloc(ar, (size_t)it.n * sizeof(*v->a) + 1);
-		if (v->a == NULL)
-			return -1;
-		for (i = 0; i < it.n; i++) {
-			char *cp = path_index(ar, path, i);
-
-			if (cp == NULL || build(ar, doc, &v->a[i], p, end, cp,
-						depth + 1) != 0)
-				return -1;
-		}
-		return 0;
-	case EV_MP_MAP:
-		v->t = J_OBJ;
-		v->n = it.n;
-		if (it.n > (size_t)(end - *p))
-			return -1;
-		v->a = arena_alloc(ar, (size_t)it.n * sizeof(*v->a) + 1);
-		v->k = arena_alloc(ar, (size_t)it.n * sizeof(*v->k) + 1);
-		v->kn = arena_alloc(ar, (size_t)it.n * sizeof(*v->kn) + 1);
-		if (v->a == NULL || v->k == NULL || v->kn == NULL)
-			return -1;
-		for (i = 0; i < it.n; i++) {
-			struct ev_mp_item key;
-			char *cp;
-
-			if (ev_mp_read(p, end, &key) != 0 ||
-			    key.type != EV_MP_STR)
-				return -1;
-			v->k[i] = arena_strndup(ar, (const char *)key.p, key.n);
-			v->kn[i] = key.n;
-			cp = path_join(ar, path, (const char *)key.p, key.n);
-			if (v->k[i] == NULL || cp == NULL ||
-			    build(ar, doc, &v->a[i], p, end, cp, depth + 1) !=
-				    0)
-				return -1;
-		}
-		return dup_keys(ar, v);
-	default:
-		return -1;
-	}
-}
-
-static struct jv *get(const struct jv *o, const char *key);
-
-static void mark_embedded(struct jv *v, int flag, int root, int depth)
-{
-	const struct jv *id;
-	uint32_t i;
-
-	if (depth > 2 * EV_MAX_DEPTH + 8)
-		return;
-	if (v->t == J_OBJ && !root && (id = get(v, "$id")) != NULL &&
-	    id->t == J_STR && id->s[0] != '#')
-		flag = 1;
-	v->embedded = flag;
-	if (v->t == J_OBJ || v->t == J_ARR)
-		for (i = 0; i < v->n; i++)
-			mark_embedded(&v->a[i], flag, 0, depth + 1);
-}
-
-static struct jv *get(const struct jv *o, const char *key)
-{
-	uint32_t i;
-
-	if (o == NULL || o->t != J_OBJ)
-		return NULL;
-	/* the last of duplicate keys wins, as in JSON.parse */
-	for (i = o->n; i-- > 0;)
-		if (strcmp(o->k[i], key) == 0 && o->kn[i] == strlen(key))
-			return &o->a[i];
-	return NULL;
-}
-
-static struct jv *getn(const struct jv *o, const char *key, size_t kn)
-{
-	uint32_t i;
-
-	if (o == NULL || o->t != J_OBJ)
-		return NULL;
-	for (i = o->n; i-- > 0;)
-		if (o->kn[i] == kn && memcmp(o->k[i], key, kn) == 0)
-			return &o->a[i];
-	return NULL;
-}
-
-static int is_num(const struct jv *v)
-{
-	return v != NULL &&
-	       (v->t == J_INT || v->t == J_UINT || v->t == J_FLOAT);
-}
-
-static long double num(const struct jv *v)
-{
-	switch (v->t) {
-	case J_INT:
-		return (long double)v->v.i;
-	case J_UINT:
-		return (long double)v->v.u;
-	case J_FLOAT:
-		return (long double)v->v.f;
-	default:
-		return 0;
-	}
-}
-
-static int is_integral(const struct jv *v)
-{
-	return v->t == J_INT || v->t == J_UINT ||
-	       (v->t == J_FLOAT && isfinite(v->v.f) && floor(v->v.f) == v->v.f);
-}
-
-/* JSON equality: 1 equals 1.0, object members in any order */
-static int jv_equal(const struct jv *a, const struct jv *b, int depth)
-{
-	uint32_t i;
-
-	if (depth > 2 * EV_MAX_DEPTH)
-		return 0;
-	if (is_num(a) && is_num(b))
-		return num(a) == num(b);
-	if (a->t != b->t)
-		return 0;
-	switch (a->t) {
-	case J_NULL:
-		return 1;
-	case J_BOOL:
-		return a->v.b == b->v.b;
-	case J_STR:
-		return a->n == b->n && memcmp(a->s, b->s, a->n) == 0;
-	case J_ARR:
-		if (a->n != b->n)
-			return 0;
-		for (i = 0; i < a->n; i++)
-			if (!jv_equal(&a->a[i], &b->a[i], depth + 1))
-				return 0;
-		return 1;
-	case J_OBJ:
-		if (a->n != b->n)
-			return 0;
-		for (i = 0; i < a->n; i++) {
-			struct jv *o = getn(b, a->k[i], a->kn[i]);
-
-			if (o == NULL || !jv_equal(&a->a[i], o, depth + 1))
-				return 0;
-		}
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* ------------------------------------------------------ a set of values */
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
-static uint64_t bytes_hash(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-/* A hash that agrees with jv_equal(): equal values hash alike (1 and 1.0,
- * members in any order). */
-static uint64_t jv_hash(const struct jv *v, int depth)
-{
-	uint64_t h;
-	uint32_t i;
-
-	if (depth > 2 * EV_MAX_DEPTH)
-		return 0;
-	switch (v->t) {
-	case J_INT: /* negative: the magnitude, complemented */
-		return v->v.i < 0 ? mix64(~(0 - (uint64_t)v->v.i))
-				  : mix64((uint64_t)v->v.i + 1);
-	case J_UINT:
-		return mix64(v->v.u + 1);
-	case J_FLOAT: {
-		double f = v->v.f;
-		uint64_t bits;
-
-		/* an integral value in range hashes as the integer */
-		if (isfinite(f) && floor(f) == f &&
-		    f >= -9223372036854775808.0 && f < 18446744073709551616.0) {
-			if (f < 0)
-				return mix64(~(uint64_t)-f);
-			return mix64((uint64_t)f + 1);
-		}
-		memcpy(&bits, &f, sizeof(bits));
-		return mix64(bits ^ 0x5555555555555555ull);
-	}
-	case J_NULL:
-		return 0x1234;
-	case J_BOOL:
-		return v->v.b ? 0x2345 : 0x3456;
-	case J_STR:
-		return bytes_hash(v->s, v->n) ^ 0x77;
-	case J_ARR:
-		h = 0x4567 + v->n;
-		for (i = 0; i < v->n; i++)
-			h = mix64(h ^ jv_hash(&v->a[i], depth + 1));
-		return h;
-	case J_OBJ:
-		h = 0x5678 + v->n;
-		for (i = 0; i < v->n; i++)
-			h += mix64(bytes_hash(v->k[i], v->kn[i]) ^
-				   mix64(jv_hash(&v->a[i], depth + 1)));
-		return h;
-	default:
-		return 0;
-	}
-}
-
-/* the values of an enum, for membership in O(1) */
-struct vset {
-	const struct jv **slot;
-	uint64_t *hash;
-	size_t mask;
-};
-
-static int vset_build(struct vset *s, const struct jv *arr)
-{
-	size_t cap = 16, i;
-
-	while (cap < 2 * (size_t)arr->n)
-		cap *= 2;
-	s->slot = calloc(cap, sizeof(*s->slot));
-	s->hash = malloc(cap * sizeof(*s->hash));
-	s->mask = cap - 1;
-	if (s->slot == NULL || s->hash == NULL) {
-		free(s->slot);
-		free(s->hash);
-		s->slot = NULL;
-		s->hash = NULL;
-		return -1;
-	}
-	for (i = 0; i < arr->n; i++) {
-		const struct jv *v = &arr->a[i];
-		uint64_t h = jv_hash(v, 0);
-		size_t k = (size_t)h & s->mask;
-
-		while (s->slot[k] != NULL) {
-			if (s->hash[k] == h && jv_equal(s->slot[k], v, 0))
-				break;
-			k = (k + 1) & s->mask;
-		}
-		if (s->slot[k] == NULL) {
-			s->slot[k] = v;
-			s->hash[k] = h;
-		}
-	}
-	return 0;
-}
-
-static int vset_has(const struct vset *s, const struct jv *v)
-{
-	uint64_t h = jv_hash(v, 0);
-	size_t k = (size_t)h & s->mask;
-
-	for (; s->slot[k] != NULL; k = (k + 1) & s->mask)
-		if (s->hash[k] == h && jv_equal(s->slot[k], v, 0))
-			return 1;
-	return 0;
-}
-
-static void vset_free(struct vset *s)
-{
-	free(s->slot);
-	free(s->hash);
-	s->slot = NULL;
-	s->hash = NULL;
-}
-/* -------------------------------------------------------------- results */
-
-struct ev_compat {
-	struct ev_compat_issue *v;
-	size_t n, cap, failures;
-	int oom;
-};
+#include "schemacompat_int.h"
 
 void ev_compat_free(struct ev_compat *c)
 {
@@ -579,54 +56,11 @@ const struct ev_compat_issue *ev_compat_at(const struct ev_compat *c, size_t i)
 	return i < c->n ? &c->v[i] : NULL;
 }
 
-/* ------------------------------------------------------------ the walk */
-
-#define VIEW_MAX 64	   /* nodes in one conjunction */
-#define STACK_MAX 128	   /* nested comparisons */
-#define BUDGET 200000	   /* comparisons in all */
-#define SPLIT_MAX 64	   /* writer branches tried per comparison */
-#define FINITE_MAX 4000000 /* enum values taken as a finite writer */
-
-struct view {
-	const struct jv *n[VIEW_MAX];
-	unsigned char split[VIEW_MAX]; /* anyOf/oneOf already split */
-	size_t len;
-	int is_false;
-	int overflow;
-	int tmask; /* the types it is restricted to (T_ALL: none) */
-};
-
-struct frame {
-	const struct view *w, *r;
-};
-
-struct cmp {
-	struct ev_compat *res;
-	struct arena *ar;
-	int reader_is_new;
-	int silent; /* > 0: trying; count failures, record nothing */
-	size_t silent_fail;
-	size_t silent_warn; /* warnings seen while trying */
-	struct frame stack[STACK_MAX];
-	size_t depth;
-	long budget;
-	/* both documents compiled by the validator (NULL when they do not
-	 * compile on their own, e.g. with remote refs): finite writers are
-	 * judged by validating their values */
-	struct ev_jschema_set *set[2]; /* old, new */
-	struct ev_jschema_ctx *jcx;
-	const struct jv *eq_stack[2 * STACK_MAX]; /* schema_equal() pairs */
-	size_t eq_depth;
-};
-
 static const char *side(const struct cmp *cx, int reader)
 {
 	return (reader ? cx->reader_is_new : !cx->reader_is_new) ? "new"
 								 : "old";
 }
-#define RD(cx) side(cx, 1)
-#define WR(cx) side(cx, 0)
-
 /* Record an issue: rule_b when the reader is NEW (a backward break), rule_f
  * when it is OLD (forward); path into at's document, + "/" kw. */
 static void issue(struct cmp *cx, const char *rule_b, const char *rule_f,
@@ -702,116 +136,6 @@ oom:
 	c->oom = 1;
 }
 
-/* Resolve a local reference "#", "#/pointer" or "#anchor" in doc. */
-static const struct jv *find_anchor(const struct jv *v, const char *name,
-				    int depth)
-{
-	const struct jv *a, *r;
-	uint32_t i;
-
-	if (depth > 2 * EV_MAX_DEPTH + 4)
-		return NULL;
-	if (v->t == J_OBJ) {
-		a = get(v, "$anchor");
-		if (a != NULL && a->t == J_STR && strcmp(a->s, name) == 0)
-			return v;
-		a = get(v, "$dynamicAnchor");
-		if (a != NULL && a->t == J_STR && strcmp(a->s, name) == 0)
-			return v;
-	}
-	if (v->t == J_OBJ || v->t == J_ARR)
-		for (i = 0; i < v->n; i++)
-			if ((r = find_anchor(&v->a[i], name, depth + 1)) !=
-			    NULL)
-				return r;
-	return NULL;
-}
-
-static int hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static const struct jv *resolve_ptr(const struct jdoc *doc, const char *ref);
-
-/* the target of ref, in the node n, when it is local to the document */
-static const struct jv *resolve_local(const struct jv *n, const char *ref)
-{
-	if (n->embedded)
-		return NULL;
-	return resolve_ptr(n->doc, ref);
-}
-
-static const struct jv *resolve_ptr(const struct jdoc *doc, const char *ref)
-{
-	const struct jv *v = &doc->root;
-	char tok[1024];
-	const char *p;
-	size_t n;
-
-	if (ref[0] != '#')
-		return NULL;
-	if (ref[1] == '\0')
-		return v;
-	if (ref[1] != '/')
-		return find_anchor(v, ref + 1, 0);
-	for (p = ref + 1; *p == '/';) {
-		p++;
-		n = 0;
-		while (*p != '\0' && *p != '/') {
-			int c = (unsigned char)*p++;
-
-			if (c == '%' && hexv(p[0]) >= 0 && hexv(p[1]) >= 0) {
-				c = hexv(p[0]) * 16 + hexv(p[1]);
-				p += 2;
-			}
-			if (c == '~' && (*p == '0' || *p == '1'))
-				c = *p++ == '0' ? '~' : '/';
-			if (n + 1 >= sizeof(tok))
-				return NULL;
-			tok[n++] = (char)c;
-		}
-		tok[n] = '\0';
-		if (v->t == J_OBJ) {
-			v = getn(v, tok, n);
-		} else if (v->t == J_ARR) {
-			char *end;
-			unsigned long i = strtoul(tok, &end, 10);
-
-			if (n == 0 || *end != '\0' || i >= v->n)
-				return NULL;
-			v = &v->a[i];
-		} else {
-			return NULL;
-		}
-		if (v == NULL)
-			return NULL;
-	}
-	return *p == '\0' ? v : NULL;
-}
-
-/* A $ref/$dynamicRef/$recursiveRef that is not followed. */
-static const struct jv *ext_ref(const struct jv *n)
-{
-	const struct jv *r = get(n, "$ref");
-
-	if (r != NULL && r->t == J_STR && resolve_local(n, r->s) == NULL)
-		return r;
-	r = get(n, "$dynamicRef");
-	if (r != NULL && r->t == J_STR)
-		return r;
-	r = get(n, "$recursiveRef");
-	if (r != NULL && r->t == J_STR)
-		return r;
-	return NULL;
-}
-
 static void view_add(struct view *vw, const struct jv *s, int depth)
 {
 	const struct jv *r, *all;
@@ -831,9 +155,9 @@ static void view_add(struct view *vw, const struct jv *s, int depth)
 	for (i = 0; i < vw->len; i++)
 		if (vw->n[i] == s)
 			return; /* a $ref cycle, or the same node twice */
-	r = get(s, "$ref");
+	r = ev_sc_get(s, "$ref");
 	if (r != NULL && r->t == J_STR) {
-		const struct jv *t = resolve_local(s, r->s);
+		const struct jv *t = ev_sc_resolve_local(s, r->s);
 
 		if (t != NULL) {
 			if (!s->doc->draft7) {
@@ -857,7 +181,7 @@ static void view_add(struct view *vw, const struct jv *s, int depth)
 	vw->split[vw->len] = 0;
 	vw->n[vw->len++] = s;
 allof:
-	all = get(s, "allOf");
+	all = ev_sc_get(s, "allOf");
 	if (all != NULL && all->t == J_ARR)
 		for (i = 0; i < all->n; i++)
 			view_add(vw, &all->a[i], depth + 1);
@@ -890,20 +214,6 @@ static int view_same(const struct view *a, const struct view *b)
 	return 1;
 }
 
-/* ------------------------------------------------------------ types */
-
-enum {
-	T_NULL = 1,
-	T_BOOL = 2,
-	T_OBJ = 4,
-	T_ARR = 8,
-	T_STR = 16,
-	T_INT = 32,
-	T_FRAC = 64, /* numbers that are not integers */
-	T_ALL = 127,
-	T_NUM = T_INT | T_FRAC,
-};
-
 static int type_bit(const char *s)
 {
 	static const struct {
@@ -925,7 +235,7 @@ static int type_bit(const char *s)
 /* the types a node's "type" allows (T_ALL when it has none) */
 static int node_types(const struct jv *n)
 {
-	const struct jv *t = get(n, "type");
+	const struct jv *t = ev_sc_get(n, "type");
 	int m = 0;
 	uint32_t i;
 
@@ -955,7 +265,7 @@ static int value_type(const struct jv *v)
 	case J_STR:
 		return T_STR;
 	default:
-		return is_integral(v) ? T_INT : T_FRAC;
+		return ev_sc_is_integral(v) ? T_INT : T_FRAC;
 	}
 }
 
@@ -984,34 +294,21 @@ static void types_name(int m, char *out, size_t n)
 	}
 }
 
-/* ------------------------------------------------------ the writer side */
-
-/* What the writer's conjunction allows, gathered from its nodes. */
-struct wsum {
-	int types;
-	const struct jv **vals; /* a finite writer: its values (malloc'd) */
-	size_t nvals;
-	int finite;
-	int huge; /* an enum too large to take as finite */
-};
-
 static int in_enum(const struct jv *n, const struct jv *v)
 {
-	const struct jv *e = get(n, "enum"), *c = get(n, "const");
+	const struct jv *e = ev_sc_get(n, "enum"), *c = ev_sc_get(n, "const");
 	uint32_t i;
 
-	if (c != NULL && !jv_equal(c, v, 0))
+	if (c != NULL && !ev_sc_jv_equal(c, v, 0))
 		return 0;
 	if (e != NULL && e->t == J_ARR) {
 		for (i = 0; i < e->n; i++)
-			if (jv_equal(&e->a[i], v, 0))
+			if (ev_sc_jv_equal(&e->a[i], v, 0))
 				return 1;
 		return 0;
 	}
 	return 1;
 }
-
-#define SET_MIN 16 /* enum values from which membership is by hash set */
 
 static void summarize(const struct view *w, struct wsum *s)
 {
@@ -1026,15 +323,15 @@ static void summarize(const struct view *w, struct wsum *s)
 	s->vals = NULL;
 	for (i = 0; i < w->len; i++) {
 		s->types &= node_types(w->n[i]);
-		if (src == NULL && (get(w->n[i], "const") != NULL ||
-				    (get(w->n[i], "enum") != NULL &&
-				     get(w->n[i], "enum")->t == J_ARR)))
+		if (src == NULL && (ev_sc_get(w->n[i], "const") != NULL ||
+				    (ev_sc_get(w->n[i], "enum") != NULL &&
+				     ev_sc_get(w->n[i], "enum")->t == J_ARR)))
 			src = w->n[i];
 	}
 	if (src == NULL)
 		return;
-	c = get(src, "const");
-	e = get(src, "enum");
+	c = ev_sc_get(src, "const");
+	e = ev_sc_get(src, "enum");
 	nc = c != NULL ? 1 : e->n;
 	if (nc > FINITE_MAX) {
 		s->huge = 1; /* not treated as finite: too-complex */
@@ -1046,14 +343,14 @@ static void summarize(const struct view *w, struct wsum *s)
 	s->finite = 1;
 	/* the other nodes' large enums as sets: n values, not n * m */
 	for (i = 0; i < w->len; i++) {
-		const struct jv *oe = get(w->n[i], "enum");
+		const struct jv *oe = ev_sc_get(w->n[i], "enum");
 
 		sets[i].slot = NULL;
 		sets[i].hash = NULL;
 		if (oe != NULL && oe->t == J_ARR && oe->n >= SET_MIN &&
 		    nc >= SET_MIN && (w->n[i] != src || c != NULL))
-			vset_build(&sets[i],
-				   oe); /* else: compared one by one */
+			ev_sc_vset_build(&sets[i],
+					 oe); /* else: compared one by one */
 	}
 	for (j = 0; j < nc; j++) {
 		const struct jv *v = c != NULL ? c : &e->a[j];
@@ -1068,15 +365,15 @@ static void summarize(const struct view *w, struct wsum *s)
 				ok = in_enum(w->n[i], v);
 				continue;
 			}
-			oc = get(w->n[i], "const");
-			ok = (oc == NULL || jv_equal(oc, v, 0)) &&
-			     vset_has(&sets[i], v);
+			oc = ev_sc_get(w->n[i], "const");
+			ok = (oc == NULL || ev_sc_jv_equal(oc, v, 0)) &&
+			     ev_sc_vset_has(&sets[i], v);
 		}
 		if (ok)
 			s->vals[s->nvals++] = v;
 	}
 	for (i = 0; i < w->len; i++)
-		vset_free(&sets[i]);
+		ev_sc_vset_free(&sets[i]);
 	s->types = 0;
 	for (j = 0; j < s->nvals; j++)
 		s->types |= value_type(s->vals[j]);
@@ -1170,17 +467,17 @@ static void lower_of(const struct view *w, struct bound *b)
 	b->v = 0;
 	b->excl = 0;
 	for (i = 0; i < w->len; i++) {
-		const struct jv *m = get(w->n[i], "minimum");
-		const struct jv *x = get(w->n[i], "exclusiveMinimum");
+		const struct jv *m = ev_sc_get(w->n[i], "minimum");
+		const struct jv *x = ev_sc_get(w->n[i], "exclusiveMinimum");
 
-		if (is_num(m) && (!b->set || num(m) > b->v)) {
+		if (ev_sc_is_num(m) && (!b->set || ev_sc_num(m) > b->v)) {
 			b->set = 1;
-			b->v = num(m);
+			b->v = ev_sc_num(m);
 			b->excl = 0;
 		}
-		if (is_num(x) && (!b->set || num(x) >= b->v)) {
+		if (ev_sc_is_num(x) && (!b->set || ev_sc_num(x) >= b->v)) {
 			b->set = 1;
-			b->v = num(x);
+			b->v = ev_sc_num(x);
 			b->excl = 1;
 		}
 	}
@@ -1194,17 +491,17 @@ static void upper_of(const struct view *w, struct bound *b)
 	b->v = 0;
 	b->excl = 0;
 	for (i = 0; i < w->len; i++) {
-		const struct jv *m = get(w->n[i], "maximum");
-		const struct jv *x = get(w->n[i], "exclusiveMaximum");
+		const struct jv *m = ev_sc_get(w->n[i], "maximum");
+		const struct jv *x = ev_sc_get(w->n[i], "exclusiveMaximum");
 
-		if (is_num(m) && (!b->set || num(m) < b->v)) {
+		if (ev_sc_is_num(m) && (!b->set || ev_sc_num(m) < b->v)) {
 			b->set = 1;
-			b->v = num(m);
+			b->v = ev_sc_num(m);
 			b->excl = 0;
 		}
-		if (is_num(x) && (!b->set || num(x) <= b->v)) {
+		if (ev_sc_is_num(x) && (!b->set || ev_sc_num(x) <= b->v)) {
 			b->set = 1;
-			b->v = num(x);
+			b->v = ev_sc_num(x);
 			b->excl = 1;
 		}
 	}
@@ -1307,16 +604,18 @@ static void check_numbers(struct cmp *cx, const struct view *w,
 	lower_of(w, &lo);
 	upper_of(w, &hi);
 	for (i = 0; i < 2; i++) {
-		const struct jv *r = get(rn, lows[i]);
+		const struct jv *r = ev_sc_get(rn, lows[i]);
 		int rex = i == 1, ok;
 
-		if (!is_num(r))
+		if (!ev_sc_is_num(r))
 			continue;
 		if (ws->finite) {
 			for (j = 0, ok = 1; j < ws->nvals && ok; j++)
-				if (is_num(ws->vals[j]))
-					ok = rex ? num(ws->vals[j]) > num(r)
-						 : num(ws->vals[j]) >= num(r);
+				if (ev_sc_is_num(ws->vals[j]))
+					ok = rex ? ev_sc_num(ws->vals[j]) >
+							     ev_sc_num(r)
+						 : ev_sc_num(ws->vals[j]) >=
+							     ev_sc_num(r);
 		} else {
 			long double wv = lo.v;
 			int wex = lo.excl;
@@ -1327,12 +626,12 @@ static void check_numbers(struct cmp *cx, const struct view *w,
 				wv += 1;
 				wex = 0;
 			}
-			ok = lo.set &&
-			     (wv > num(r) || (wv == num(r) && (!rex || wex)));
+			ok = lo.set && (wv > ev_sc_num(r) ||
+					(wv == ev_sc_num(r) && (!rex || wex)));
 		}
 		if (ok)
 			continue;
-		fmt_ld(b, sizeof(b), num(r));
+		fmt_ld(b, sizeof(b), ev_sc_num(r));
 		if (lo.set) {
 			fmt_ld(a, sizeof(a), lo.v);
 			snprintf(msg, sizeof(msg),
@@ -1347,16 +646,18 @@ static void check_numbers(struct cmp *cx, const struct view *w,
 		bound_issue(cx, rn, lows[i], lo.set || ws->finite, msg);
 	}
 	for (i = 0; i < 2; i++) {
-		const struct jv *r = get(rn, highs[i]);
+		const struct jv *r = ev_sc_get(rn, highs[i]);
 		int rex = i == 1, ok;
 
-		if (!is_num(r))
+		if (!ev_sc_is_num(r))
 			continue;
 		if (ws->finite) {
 			for (j = 0, ok = 1; j < ws->nvals && ok; j++)
-				if (is_num(ws->vals[j]))
-					ok = rex ? num(ws->vals[j]) < num(r)
-						 : num(ws->vals[j]) <= num(r);
+				if (ev_sc_is_num(ws->vals[j]))
+					ok = rex ? ev_sc_num(ws->vals[j]) <
+							     ev_sc_num(r)
+						 : ev_sc_num(ws->vals[j]) <=
+							     ev_sc_num(r);
 		} else {
 			long double wv = hi.v;
 			int wex = hi.excl;
@@ -1366,12 +667,12 @@ static void check_numbers(struct cmp *cx, const struct view *w,
 				wv -= 1;
 				wex = 0;
 			}
-			ok = hi.set &&
-			     (wv < num(r) || (wv == num(r) && (!rex || wex)));
+			ok = hi.set && (wv < ev_sc_num(r) ||
+					(wv == ev_sc_num(r) && (!rex || wex)));
 		}
 		if (ok)
 			continue;
-		fmt_ld(b, sizeof(b), num(r));
+		fmt_ld(b, sizeof(b), ev_sc_num(r));
 		if (hi.set) {
 			fmt_ld(a, sizeof(a), hi.v);
 			snprintf(msg, sizeof(msg),
@@ -1385,36 +686,37 @@ static void check_numbers(struct cmp *cx, const struct view *w,
 		}
 		bound_issue(cx, rn, highs[i], hi.set || ws->finite, msg);
 	}
-	m = get(rn, "multipleOf");
-	if (is_num(m) && num(m) > 0) {
+	m = ev_sc_get(rn, "multipleOf");
+	if (ev_sc_is_num(m) && ev_sc_num(m) > 0) {
 		int ok = 0;
 
 		if (ws->finite) {
 			for (j = 0, ok = 1; j < ws->nvals && ok; j++)
-				if (is_num(ws->vals[j])) {
-					long double q =
-						num(ws->vals[j]) / num(m);
+				if (ev_sc_is_num(ws->vals[j])) {
+					long double q = ev_sc_num(ws->vals[j]) /
+							ev_sc_num(m);
 					ok = fabsl(q - roundl(q)) < 1e-9L;
 				}
 		}
 		for (i = 0; !ok && i < w->len; i++) {
-			const struct jv *wm = get(w->n[i], "multipleOf");
+			const struct jv *wm = ev_sc_get(w->n[i], "multipleOf");
 
-			if (is_num(wm) && num(wm) > 0) {
-				long double q = num(wm) / num(m);
+			if (ev_sc_is_num(wm) && ev_sc_num(wm) > 0) {
+				long double q = ev_sc_num(wm) / ev_sc_num(m);
 
 				ok = q >= 1 - 1e-12L &&
 				     fabsl(q - roundl(q)) < 1e-9L * q;
 			}
 		}
-		if (!ok && num(m) == 1 && !(ws->types & T_FRAC))
+		if (!ok && ev_sc_num(m) == 1 && !(ws->types & T_FRAC))
 			ok = 1; /* integers are multiples of 1 */
 		if (!ok) {
 			int has = 0;
 
 			for (i = 0; i < w->len; i++)
-				has |= is_num(get(w->n[i], "multipleOf"));
-			fmt_ld(b, sizeof(b), num(m));
+				has |= ev_sc_is_num(
+					ev_sc_get(w->n[i], "multipleOf"));
+			fmt_ld(b, sizeof(b), ev_sc_num(m));
 			issue(cx,
 			      has ? "multiple-of-changed" : "multiple-of-added",
 			      has ? "multiple-of-changed"
@@ -1431,13 +733,13 @@ static void check_count(struct cmp *cx, const struct view *w,
 			const struct jv *rn, const char *kw, int is_min,
 			const struct wsum *ws, int finite_kind)
 {
-	const struct jv *r = get(rn, kw);
+	const struct jv *r = ev_sc_get(rn, kw);
 	long double best = 0;
 	int set = 0, ok;
 	size_t i;
 	char a[48], b[48], msg[160];
 
-	if (!is_num(r))
+	if (!ev_sc_is_num(r))
 		return;
 	if (ws->finite && finite_kind) {
 		/* strings: lengths in code points; arrays, objects: counts */
@@ -1457,26 +759,27 @@ static void check_count(struct cmp *cx, const struct view *w,
 			} else {
 				len = v->n;
 			}
-			ok = is_min ? len >= num(r) : len <= num(r);
+			ok = is_min ? len >= ev_sc_num(r) : len <= ev_sc_num(r);
 		}
 		if (ok)
 			return;
 	}
 	for (i = 0; i < w->len; i++) {
-		const struct jv *x = get(w->n[i], kw);
+		const struct jv *x = ev_sc_get(w->n[i], kw);
 
-		if (!is_num(x))
+		if (!ev_sc_is_num(x))
 			continue;
-		if (!set || (is_min ? num(x) > best : num(x) < best))
-			best = num(x);
+		if (!set ||
+		    (is_min ? ev_sc_num(x) > best : ev_sc_num(x) < best))
+			best = ev_sc_num(x);
 		set = 1;
 	}
-	if (is_min && !set && num(r) <= 0)
+	if (is_min && !set && ev_sc_num(r) <= 0)
 		return;
-	ok = set && (is_min ? best >= num(r) : best <= num(r));
+	ok = set && (is_min ? best >= ev_sc_num(r) : best <= ev_sc_num(r));
 	if (ok)
 		return;
-	fmt_ld(b, sizeof(b), num(r));
+	fmt_ld(b, sizeof(b), ev_sc_num(r));
 	if (set) {
 		fmt_ld(a, sizeof(a), best);
 		snprintf(msg, sizeof(msg), "%s %s's is %s, %s's %s", kw, RD(cx),
@@ -1510,7 +813,7 @@ static int schema_equal(struct cmp *cx, const struct jv *a, const struct jv *b,
 					return 0;
 			return 1;
 		}
-		return jv_equal(a, b, 0);
+		return ev_sc_jv_equal(a, b, 0);
 	}
 	if (a->n != b->n)
 		return 0;
@@ -1522,16 +825,16 @@ static int schema_equal(struct cmp *cx, const struct jv *a, const struct jv *b,
 	cx->eq_stack[cx->eq_depth++] = a;
 	cx->eq_stack[cx->eq_depth++] = b;
 	for (k = 0; k < a->n && eq; k++) {
-		const struct jv *o = getn(b, a->k[k], a->kn[k]);
+		const struct jv *o = ev_sc_getn(b, a->k[k], a->kn[k]);
 
 		eq = o != NULL && schema_equal(cx, &a->a[k], o, depth + 1);
 	}
-	ra = get(a, "$ref");
-	rb = get(b, "$ref");
+	ra = ev_sc_get(a, "$ref");
+	rb = ev_sc_get(b, "$ref");
 	if (eq && ra != NULL && rb != NULL && ra->t == J_STR &&
 	    rb->t == J_STR) {
-		const struct jv *ta = resolve_local(a, ra->s);
-		const struct jv *tb = resolve_local(b, rb->s);
+		const struct jv *ta = ev_sc_resolve_local(a, ra->s);
+		const struct jv *tb = ev_sc_resolve_local(b, rb->s);
 
 		if (ta != NULL || tb != NULL)
 			eq = ta != NULL && tb != NULL &&
@@ -1547,7 +850,7 @@ static int view_has_equal(struct cmp *cx, const struct view *w, const char *kw,
 	size_t i;
 
 	for (i = 0; i < w->len; i++) {
-		const struct jv *x = get(w->n[i], kw);
+		const struct jv *x = ev_sc_get(w->n[i], kw);
 
 		if (x != NULL && schema_equal(cx, x, rv, 0))
 			return 1;
@@ -1560,7 +863,7 @@ static int view_has(const struct view *w, const char *kw)
 	size_t i;
 
 	for (i = 0; i < w->len; i++)
-		if (get(w->n[i], kw) != NULL)
+		if (ev_sc_get(w->n[i], kw) != NULL)
 			return 1;
 	return 0;
 }
@@ -1569,7 +872,7 @@ static int view_has(const struct view *w, const char *kw)
 static void check_same(struct cmp *cx, const struct view *w,
 		       const struct jv *rn, const char *kw)
 {
-	const struct jv *rv = get(rn, kw);
+	const struct jv *rv = ev_sc_get(rn, kw);
 	const struct rules *r = rules_of(kw);
 
 	if (rv == NULL || r == NULL || view_has_equal(cx, w, kw, rv))
@@ -1588,7 +891,7 @@ static void check_same(struct cmp *cx, const struct view *w,
 static int same_or_absent(struct cmp *cx, const struct jv *a,
 			  const struct jv *b, const char *kw)
 {
-	const struct jv *x = get(a, kw), *y = get(b, kw);
+	const struct jv *x = ev_sc_get(a, kw), *y = ev_sc_get(b, kw);
 
 	if (x == NULL || y == NULL)
 		return x == y;
@@ -1603,15 +906,15 @@ static void check_cond(struct cmp *cx, const struct view *w,
 	size_t i;
 	int any = 0;
 
-	if (get(rn, "if") == NULL ||
-	    (get(rn, "then") == NULL && get(rn, "else") == NULL))
+	if (ev_sc_get(rn, "if") == NULL ||
+	    (ev_sc_get(rn, "then") == NULL && ev_sc_get(rn, "else") == NULL))
 		return;
 	for (i = 0; i < w->len; i++) {
 		if (same_or_absent(cx, w->n[i], rn, "if") &&
 		    same_or_absent(cx, w->n[i], rn, "then") &&
 		    same_or_absent(cx, w->n[i], rn, "else"))
 			return;
-		any |= get(w->n[i], "if") != NULL;
+		any |= ev_sc_get(w->n[i], "if") != NULL;
 	}
 	if (any)
 		issue(cx, r->tightened, r->loosened, 0, rn, "if",
@@ -1628,7 +931,7 @@ static void check_cond(struct cmp *cx, const struct view *w,
 static void check_uneval(struct cmp *cx, const struct view *w,
 			 const struct jv *rn, const char *kw)
 {
-	const struct jv *rv = get(rn, kw);
+	const struct jv *rv = ev_sc_get(rn, kw);
 	const struct rules *r = rules_of(kw);
 	size_t i;
 
@@ -1654,25 +957,27 @@ static void check_uneval(struct cmp *cx, const struct view *w,
 static void check_contains(struct cmp *cx, const struct view *w,
 			   const struct jv *rn)
 {
-	const struct jv *c = get(rn, "contains");
-	const struct jv *rmin = get(rn, "minContains");
-	const struct jv *rmax = get(rn, "maxContains");
+	const struct jv *c = ev_sc_get(rn, "contains");
+	const struct jv *rmin = ev_sc_get(rn, "minContains");
+	const struct jv *rmax = ev_sc_get(rn, "maxContains");
 	const struct rules *r = rules_of("contains");
 	size_t i;
 
-	if (c == NULL || (is_num(rmin) && num(rmin) == 0 && rmax == NULL))
+	if (c == NULL ||
+	    (ev_sc_is_num(rmin) && ev_sc_num(rmin) == 0 && rmax == NULL))
 		return;
 	for (i = 0; i < w->len; i++) {
-		const struct jv *wc = get(w->n[i], "contains");
-		const struct jv *wmin = get(w->n[i], "minContains");
-		const struct jv *wmax = get(w->n[i], "maxContains");
-		long double lo = is_num(wmin) ? num(wmin) : 1;
+		const struct jv *wc = ev_sc_get(w->n[i], "contains");
+		const struct jv *wmin = ev_sc_get(w->n[i], "minContains");
+		const struct jv *wmax = ev_sc_get(w->n[i], "maxContains");
+		long double lo = ev_sc_is_num(wmin) ? ev_sc_num(wmin) : 1;
 
 		if (wc == NULL || !schema_equal(cx, wc, c, 0))
 			continue;
-		if (lo < (is_num(rmin) ? num(rmin) : 1))
+		if (lo < (ev_sc_is_num(rmin) ? ev_sc_num(rmin) : 1))
 			continue;
-		if (is_num(rmax) && !(is_num(wmax) && num(wmax) <= num(rmax)))
+		if (ev_sc_is_num(rmax) &&
+		    !(ev_sc_is_num(wmax) && ev_sc_num(wmax) <= ev_sc_num(rmax)))
 			continue;
 		return;
 	}
@@ -1689,7 +994,8 @@ static void check_contains(struct cmp *cx, const struct view *w,
 static void check_strings(struct cmp *cx, const struct view *w,
 			  const struct wsum *ws, const struct jv *rn)
 {
-	const struct jv *p = get(rn, "pattern"), *f = get(rn, "format");
+	const struct jv *p = ev_sc_get(rn, "pattern"),
+			*f = ev_sc_get(rn, "format");
 	size_t i;
 
 	check_count(cx, w, rn, "minLength", 1, ws, T_STR);
@@ -1747,8 +1053,9 @@ static void check_strings(struct cmp *cx, const struct view *w,
 /* the schema at index i (or the rest, i = -1) of node n, or NULL: true */
 static const struct jv *item_at(const struct jv *n, long i, int *is_rest)
 {
-	const struct jv *pi = get(n, "prefixItems"), *it = get(n, "items");
-	const struct jv *ai = get(n, "additionalItems");
+	const struct jv *pi = ev_sc_get(n, "prefixItems"),
+			*it = ev_sc_get(n, "items");
+	const struct jv *ai = ev_sc_get(n, "additionalItems");
 
 	*is_rest = 0;
 	if (pi != NULL && pi->t == J_ARR) {
@@ -1769,7 +1076,8 @@ static const struct jv *item_at(const struct jv *n, long i, int *is_rest)
 
 static long tuple_len(const struct jv *n)
 {
-	const struct jv *pi = get(n, "prefixItems"), *it = get(n, "items");
+	const struct jv *pi = ev_sc_get(n, "prefixItems"),
+			*it = ev_sc_get(n, "items");
 
 	if (pi != NULL && pi->t == J_ARR)
 		return pi->n;
@@ -1795,7 +1103,7 @@ static void items_view(const struct view *w, long i, struct view *out)
 static void check_arrays(struct cmp *cx, const struct view *w,
 			 const struct wsum *ws, const struct jv *rn)
 {
-	const struct jv *u = get(rn, "uniqueItems");
+	const struct jv *u = ev_sc_get(rn, "uniqueItems");
 	long n = tuple_len(rn), i;
 	size_t k;
 	struct view *wi, *ri;
@@ -1813,7 +1121,8 @@ static void check_arrays(struct cmp *cx, const struct view *w,
 	}
 	check_contains(cx, w, rn);
 	check_uneval(cx, w, rn, "unevaluatedItems");
-	if (get(rn, "items") == NULL && get(rn, "prefixItems") == NULL)
+	if (ev_sc_get(rn, "items") == NULL &&
+	    ev_sc_get(rn, "prefixItems") == NULL)
 		return;
 	for (k = 0; k < w->len; k++)
 		if (tuple_len(w->n[k]) > n)
@@ -1847,7 +1156,7 @@ out:
 /* patternProperties of n compiled (once, kept on the node) */
 static int pp_compile(struct cmp *cx, const struct jv *n, const struct jv **ppo)
 {
-	struct jv *pp = get(n, "patternProperties");
+	struct jv *pp = ev_sc_get(n, "patternProperties");
 	uint32_t i;
 
 	*ppo = NULL;
@@ -1856,7 +1165,7 @@ static int pp_compile(struct cmp *cx, const struct jv *n, const struct jv **ppo)
 	*ppo = pp;
 	if (pp->re != NULL)
 		return 0;
-	pp->re = arena_alloc(cx->ar, pp->n * sizeof(*pp->re));
+	pp->re = ev_sc_arena_alloc(cx->ar, pp->n * sizeof(*pp->re));
 	if (pp->re == NULL)
 		return -1;
 	for (i = 0; i < pp->n; i++) {
@@ -1875,8 +1184,8 @@ static int pp_compile(struct cmp *cx, const struct jv *n, const struct jv **ppo)
 static void prop_schema(struct cmp *cx, const struct jv *n, const char *k,
 			size_t kn, struct view *out, int *unsure)
 {
-	const struct jv *p = getn(get(n, "properties"), k, kn), *pp;
-	const struct jv *ap = get(n, "additionalProperties");
+	const struct jv *p = ev_sc_getn(ev_sc_get(n, "properties"), k, kn), *pp;
+	const struct jv *ap = ev_sc_get(n, "additionalProperties");
 	int matched = 0;
 	uint32_t i;
 
@@ -1916,7 +1225,8 @@ static const struct jv *prop_of(const struct view *v, const char *k, size_t kn)
 	size_t i;
 
 	for (i = 0; i < v->len; i++) {
-		const struct jv *p = getn(get(v->n[i], "properties"), k, kn);
+		const struct jv *p =
+			ev_sc_getn(ev_sc_get(v->n[i], "properties"), k, kn);
 
 		if (p != NULL)
 			return p;
@@ -1929,9 +1239,11 @@ static int has_default(const struct view *r, const char *k, size_t kn)
 	size_t i;
 
 	for (i = 0; i < r->len; i++) {
-		const struct jv *p = getn(get(r->n[i], "properties"), k, kn);
+		const struct jv *p =
+			ev_sc_getn(ev_sc_get(r->n[i], "properties"), k, kn);
 
-		if (p != NULL && p->t == J_OBJ && get(p, "default") != NULL)
+		if (p != NULL && p->t == J_OBJ &&
+		    ev_sc_get(p, "default") != NULL)
 			return 1;
 	}
 	return 0;
@@ -1943,7 +1255,7 @@ static int required_by(const struct view *w, const char *k, size_t kn)
 	uint32_t j;
 
 	for (i = 0; i < w->len; i++) {
-		const struct jv *rq = get(w->n[i], "required");
+		const struct jv *rq = ev_sc_get(w->n[i], "required");
 
 		if (rq == NULL || rq->t != J_ARR)
 			continue;
@@ -1965,7 +1277,7 @@ static void check_props(struct cmp *cx, const struct view *w,
 	size_t nn = 0, total = 0, i, k;
 	uint32_t j;
 	struct view *wv = NULL, *rv = NULL;
-	const struct jv *rap = get(rn, "additionalProperties"), *rpp;
+	const struct jv *rap = ev_sc_get(rn, "additionalProperties"), *rpp;
 	int unsure = 0;
 
 	(void)r;
@@ -1973,7 +1285,7 @@ static void check_props(struct cmp *cx, const struct view *w,
 	 * of properties, and the budget bounds the rest) */
 	for (i = 0; i < w->len + 1; i++) {
 		const struct jv *ps =
-			get(i < w->len ? w->n[i] : rn, "properties");
+			ev_sc_get(i < w->len ? w->n[i] : rn, "properties");
 
 		if (ps != NULL && ps->t == J_OBJ)
 			total += ps->n;
@@ -1988,7 +1300,7 @@ static void check_props(struct cmp *cx, const struct view *w,
 	}
 	for (i = 0; i < w->len + 1; i++) {
 		const struct jv *ps =
-			get(i < w->len ? w->n[i] : rn, "properties");
+			ev_sc_get(i < w->len ? w->n[i] : rn, "properties");
 
 		for (j = 0; ps != NULL && ps->t == J_OBJ && j < ps->n; j++) {
 			if (name_in(ps->k[j], ps->kn[j], names, lens, nn))
@@ -2016,7 +1328,7 @@ static void check_props(struct cmp *cx, const struct view *w,
 		prop_schema(cx, rn, key, kn, rv, &unsure);
 		if (wv->is_false || (rv->len == 0 && !rv->is_false))
 			continue;
-		rp = getn(get(rn, "properties"), key, kn);
+		rp = ev_sc_getn(ev_sc_get(rn, "properties"), key, kn);
 		wp = prop_of(w, key, kn);
 		if (rp != NULL && wp != NULL) {
 			check(cx, wv, rv, "schema-false-added",
@@ -2060,14 +1372,15 @@ static void check_props(struct cmp *cx, const struct view *w,
 		view_reset(wv);
 		for (k = 0; k < w->len; k++) {
 			const struct jv *wpp =
-				get(w->n[k], "patternProperties");
-			const struct jv *s = getn(wpp, rpp->k[j], rpp->kn[j]);
+				ev_sc_get(w->n[k], "patternProperties");
+			const struct jv *s =
+				ev_sc_getn(wpp, rpp->k[j], rpp->kn[j]);
 
 			if (s != NULL) {
 				view_add(wv, s, 0);
 			} else if (wpp == NULL || wpp->t != J_OBJ ||
 				   wpp->n == 0) {
-				s = get(w->n[k], "additionalProperties");
+				s = ev_sc_get(w->n[k], "additionalProperties");
 				if (s != NULL)
 					view_add(wv, s, 0);
 			}
@@ -2078,7 +1391,7 @@ static void check_props(struct cmp *cx, const struct view *w,
 			continue;
 		view_of(rv, &rpp->a[j]);
 		if (view_has_equal(cx, w, "patternProperties",
-				   get(rn, "patternProperties")))
+				   ev_sc_get(rn, "patternProperties")))
 			check(cx, wv, rv, "schema-false-added",
 			      "schema-false-removed", &rpp->a[j]);
 		else if (!try_views(cx, wv, rv))
@@ -2096,7 +1409,7 @@ static void check_props(struct cmp *cx, const struct view *w,
 		view_reset(wv);
 		for (k = 0; k < w->len; k++) {
 			const struct jv *s =
-				get(w->n[k], "additionalProperties");
+				ev_sc_get(w->n[k], "additionalProperties");
 
 			if (s != NULL)
 				view_add(wv, s, 0);
@@ -2111,12 +1424,13 @@ static void check_props(struct cmp *cx, const struct view *w,
 			      WR(cx), RD(cx));
 		for (k = 0; k < w->len; k++) {
 			const struct jv *wpp =
-				get(w->n[k], "patternProperties");
+				ev_sc_get(w->n[k], "patternProperties");
 
 			for (j = 0;
 			     wpp != NULL && wpp->t == J_OBJ && j < wpp->n;
 			     j++) {
-				if (getn(rpp, wpp->k[j], wpp->kn[j]) != NULL)
+				if (ev_sc_getn(rpp, wpp->k[j], wpp->kn[j]) !=
+				    NULL)
 					continue;
 				view_of(wv, &wpp->a[j]);
 				if (wv->is_false || try_views(cx, wv, rv))
@@ -2142,7 +1456,7 @@ static void check_objects(struct cmp *cx, const struct view *w,
 			  const struct wsum *ws, const struct view *r,
 			  const struct jv *rn)
 {
-	const struct jv *rq = get(rn, "required"), *dr, *pn;
+	const struct jv *rq = ev_sc_get(rn, "required"), *dr, *pn;
 	uint32_t j, m;
 
 	check_count(cx, w, rn, "minProperties", 1, ws, T_OBJ);
@@ -2168,7 +1482,7 @@ static void check_objects(struct cmp *cx, const struct view *w,
 	check_props(cx, w, r, rn);
 	/* dependentRequired, and draft-07 dependencies with arrays */
 	for (m = 0; m < 2; m++) {
-		dr = get(rn, m ? "dependencies" : "dependentRequired");
+		dr = ev_sc_get(rn, m ? "dependencies" : "dependentRequired");
 		for (j = 0; dr != NULL && dr->t == J_OBJ && j < dr->n; j++) {
 			const struct jv *need = &dr->a[j];
 			uint32_t q;
@@ -2187,18 +1501,20 @@ static void check_objects(struct cmp *cx, const struct view *w,
 					continue;
 				ok = required_by(w, need->a[q].s, need->a[q].n);
 				for (i = 0; !ok && i < w->len; i++) {
-					const struct jv *wd = getn(
-						get(w->n[i],
-						    m ? "dependencies"
-						      : "dependentRequired"),
+					const struct jv *wd = ev_sc_getn(
+						ev_sc_get(
+							w->n[i],
+							m ? "dependencies"
+							  : "dependentRequired"),
 						dr->k[j], dr->kn[j]);
 					uint32_t z;
 
 					for (z = 0; wd != NULL &&
 						    wd->t == J_ARR && z < wd->n;
 					     z++)
-						ok |= jv_equal(&wd->a[z],
-							       &need->a[q], 0);
+						ok |= ev_sc_jv_equal(
+							&wd->a[z], &need->a[q],
+							0);
 				}
 				if (!ok)
 					issue(cx, "dependent-required-added",
@@ -2212,7 +1528,7 @@ static void check_objects(struct cmp *cx, const struct view *w,
 		}
 	}
 	check_same(cx, w, rn, "dependentSchemas");
-	pn = get(rn, "propertyNames");
+	pn = ev_sc_get(rn, "propertyNames");
 	if (pn != NULL && !(pn->t == J_BOOL && pn->v.b))
 		check_same(cx, w, rn, "propertyNames");
 	check_uneval(cx, w, rn, "unevaluatedProperties");
@@ -2349,7 +1665,7 @@ static int check_finite(struct cmp *cx, const struct view *w,
 static void check_values(struct cmp *cx, const struct view *w,
 			 const struct wsum *ws, const struct jv *rn)
 {
-	const struct jv *c = get(rn, "const"), *e = get(rn, "enum");
+	const struct jv *c = ev_sc_get(rn, "const"), *e = ev_sc_get(rn, "enum");
 	size_t i;
 	uint32_t j;
 
@@ -2363,7 +1679,7 @@ static void check_values(struct cmp *cx, const struct view *w,
 	}
 	if (c != NULL) {
 		for (i = 0; ws->finite && i < ws->nvals; i++)
-			if (!jv_equal(ws->vals[i], c, 0))
+			if (!ev_sc_jv_equal(ws->vals[i], c, 0))
 				break;
 		if (!ws->finite)
 			issue(cx, "const-added", "const-removed", 0, rn,
@@ -2394,7 +1710,7 @@ static void check_values(struct cmp *cx, const struct view *w,
 			return;
 		}
 		use_set = ws->nvals >= SET_MIN && e->n >= SET_MIN;
-		if (use_set && vset_build(&set, e) != 0) {
+		if (use_set && ev_sc_vset_build(&set, e) != 0) {
 			cx->res->oom = 1;
 			return;
 		}
@@ -2402,11 +1718,12 @@ static void check_values(struct cmp *cx, const struct view *w,
 			char text[128];
 
 			if (use_set) {
-				if (vset_has(&set, ws->vals[i]))
+				if (ev_sc_vset_has(&set, ws->vals[i]))
 					continue;
 			} else {
 				for (j = 0; j < e->n; j++)
-					if (jv_equal(ws->vals[i], &e->a[j], 0))
+					if (ev_sc_jv_equal(ws->vals[i],
+							   &e->a[j], 0))
 						break;
 				if (j < e->n)
 					continue;
@@ -2416,7 +1733,7 @@ static void check_values(struct cmp *cx, const struct view *w,
 			      rn, "enum", "%s allows %s, %s does not", WR(cx),
 			      text, RD(cx));
 		}
-		vset_free(&set);
+		ev_sc_vset_free(&set);
 	}
 }
 
@@ -2466,7 +1783,7 @@ static int view_rejects(const struct view *r, const struct jv *v)
 	if ((value_type(v) & view_types(r)) == 0)
 		return 1;
 	for (i = 0; i < r->len; i++) {
-		const struct jv *e = get(r->n[i], "enum");
+		const struct jv *e = ev_sc_get(r->n[i], "enum");
 
 		if (e != NULL && e->t == J_ARR && e->n > DISJOINT_VALS)
 			continue; /* not looked at: may accept */
@@ -2498,8 +1815,8 @@ static void prop_view(const struct view *v, const char *k, size_t kn,
 
 	view_reset(out);
 	for (i = 0; i < v->len; i++) {
-		const struct jv *ps = get(v->n[i], "properties");
-		const struct jv *p = ps != NULL ? getn(ps, k, kn) : NULL;
+		const struct jv *ps = ev_sc_get(v->n[i], "properties");
+		const struct jv *p = ps != NULL ? ev_sc_getn(ps, k, kn) : NULL;
 
 		if (p != NULL)
 			view_add(out, p, 0);
@@ -2523,7 +1840,7 @@ static int props_disjoint(const struct view *const v[3], int depth,
 		return 0;
 	for (s = 0; s < 3 && !d; s++)
 		for (i = 0; i < v[s]->len && !d; i++) {
-			const struct jv *rq = get(v[s]->n[i], "required");
+			const struct jv *rq = ev_sc_get(v[s]->n[i], "required");
 
 			if (rq == NULL || rq->t != J_ARR)
 				continue;
@@ -2669,7 +1986,7 @@ static void check_branches(struct cmp *cx, const struct view *w,
 			   const struct jv *rn, const char *kw,
 			   const struct jv *wfrom)
 {
-	const struct jv *br = get(rn, kw);
+	const struct jv *br = ev_sc_get(rn, kw);
 	uint32_t i, bad = UINT32_MAX, other = 0;
 	int ok = 0, one_of = strcmp(kw, "oneOf") == 0;
 
@@ -2725,16 +2042,16 @@ static void check_conj(struct cmp *cx, const struct view *w,
 	if (ws->finite && check_finite(cx, w, ws, r))
 		goto out;
 	for (i = 0; i < r->len; i++) {
-		const struct jv *rn = r->n[i], *x = ext_ref(rn);
+		const struct jv *rn = r->n[i], *x = ev_sc_ext_ref(rn);
 
 		if (x != NULL) {
 			size_t k;
 			int same = 0;
 
 			for (k = 0; k < w->len && !same; k++) {
-				const struct jv *y = ext_ref(w->n[k]);
+				const struct jv *y = ev_sc_ext_ref(w->n[k]);
 
-				same = y != NULL && jv_equal(x, y, 0);
+				same = y != NULL && ev_sc_jv_equal(x, y, 0);
 			}
 			if (same)
 				issue(cx, "ref-not-followed",
@@ -2782,8 +2099,8 @@ static void split_writer(struct cmp *cx, const struct view *w,
 	int bit = 0;
 
 	for (i = 0; i < w->len && br == NULL; i++) {
-		const struct jv *any = get(w->n[i], "anyOf");
-		const struct jv *one = get(w->n[i], "oneOf");
+		const struct jv *any = ev_sc_get(w->n[i], "anyOf");
+		const struct jv *one = ev_sc_get(w->n[i], "oneOf");
 
 		if (any != NULL && any->t == J_ARR && !(w->split[i] & 1)) {
 			br = any;
@@ -2872,7 +2189,7 @@ static int check(struct cmp *cx, const struct view *w, const struct view *r,
 
 static int draft7_of(const struct jv *root)
 {
-	const struct jv *s = get(root, "$schema");
+	const struct jv *s = ev_sc_get(root, "$schema");
 
 	return s != NULL && s->t == J_STR &&
 	       (strstr(s->s, "draft-07") != NULL ||
@@ -2971,15 +2288,15 @@ int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 	if (docs == NULL || c == NULL || cx == NULL)
 		goto oom;
 	p = old_mp;
-	if (build(&ar, &docs[0], &docs[0].root, &p, old_mp + old_n, "", 0) !=
-	    0) {
+	if (ev_sc_build(&ar, &docs[0], &docs[0].root, &p, old_mp + old_n, "",
+			0) != 0) {
 		rc = ar.oom ? EV_ERR : bad_image(&ar, names[0], err);
 		goto out;
 	}
 	built = 1;
 	p = new_mp;
-	if (build(&ar, &docs[1], &docs[1].root, &p, new_mp + new_n, "", 0) !=
-	    0) {
+	if (ev_sc_build(&ar, &docs[1], &docs[1].root, &p, new_mp + new_n, "",
+			0) != 0) {
 		rc = ar.oom ? EV_ERR : bad_image(&ar, names[1], err);
 		goto out;
 	}
@@ -2987,8 +2304,8 @@ int ev_compat_check(struct ev_compat **out, const uint8_t *old_mp, size_t old_n,
 	docs[1].is_new = 1;
 	docs[0].draft7 = draft7_of(&docs[0].root);
 	docs[1].draft7 = draft7_of(&docs[1].root);
-	mark_embedded(&docs[0].root, 0, 1, 0);
-	mark_embedded(&docs[1].root, 0, 1, 0);
+	ev_sc_mark_embedded(&docs[0].root, 0, 1, 0);
+	ev_sc_mark_embedded(&docs[1].root, 0, 1, 0);
 	cx->res = c;
 	cx->ar = &ar;
 	cx->budget = BUDGET;
@@ -3030,7 +2347,7 @@ out:
 	}
 	free(cx);
 	free(docs);
-	arena_free(&ar);
+	ev_sc_arena_free(&ar);
 	return rc;
 }
 
