@@ -17,10 +17,10 @@
  * constraint the writer OLD lacked ("required-added", backward), or the
  * reader OLD meets one the writer NEW lacks ("required-removed", forward).
  *
- * Moved out so far: schemacompat_data.c, schemacompat_dom.c.
+ * Moved out so far: schemacompat_data.c, schemacompat_dom.c,
+ * schemacompat_view.c.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,329 +56,6 @@ const struct ev_compat_issue *ev_compat_at(const struct ev_compat *c, size_t i)
 	return i < c->n ? &c->v[i] : NULL;
 }
 
-static const char *side(const struct cmp *cx, int reader)
-{
-	return (reader ? cx->reader_is_new : !cx->reader_is_new) ? "new"
-								 : "old";
-}
-/* Record an issue: rule_b when the reader is NEW (a backward break), rule_f
- * when it is OLD (forward); path into at's document, + "/" kw. */
-static void issue(struct cmp *cx, const char *rule_b, const char *rule_f,
-		  int warning, const struct jv *at, const char *kw,
-		  const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-
-static void issue(struct cmp *cx, const char *rule_b, const char *rule_f,
-		  int warning, const struct jv *at, const char *kw,
-		  const char *fmt, ...)
-{
-	struct ev_compat *c = cx->res;
-	struct ev_compat_issue *is;
-	const char *rule = cx->reader_is_new ? rule_b : rule_f;
-	int dir = cx->reader_is_new ? EV_COMPAT_BACKWARD : EV_COMPAT_FORWARD;
-	char *path = NULL, *msg = NULL;
-	size_t i;
-	va_list ap;
-
-	if (cx->silent) {
-		if (!warning)
-			cx->silent_fail++;
-		else
-			cx->silent_warn++;
-		return;
-	}
-	if (at == NULL)
-		return;
-	if (kw != NULL) {
-		if (asprintf(&path, "%s/%s", at->path, kw) < 0)
-			path = NULL;
-	} else {
-		path = strdup(at->path);
-	}
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	if (path == NULL || msg == NULL)
-		goto oom;
-	for (i = 0; i < c->n; i++) {
-		is = &c->v[i];
-		if (is->direction == dir && is->in_new == at->doc->is_new &&
-		    strcmp(is->rule, rule) == 0 &&
-		    strcmp(is->path, path) == 0 &&
-		    strcmp(is->message, msg) == 0) {
-			free(path);
-			free(msg);
-			return;
-		}
-	}
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 16;
-		struct ev_compat_issue *v = realloc(c->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			goto oom;
-		c->v = v;
-		c->cap = cap;
-	}
-	is = &c->v[c->n++];
-	is->rule = rule;
-	is->direction = dir;
-	is->warning = warning;
-	is->in_new = at->doc->is_new;
-	is->path = path;
-	is->message = msg;
-	if (!warning)
-		c->failures++;
-	return;
-oom:
-	free(path);
-	free(msg);
-	c->oom = 1;
-}
-
-static void view_add(struct view *vw, const struct jv *s, int depth)
-{
-	const struct jv *r, *all;
-	size_t i;
-
-	if (depth > 2 * EV_MAX_DEPTH) {
-		vw->overflow = 1;
-		return;
-	}
-	if (s->t == J_BOOL) {
-		if (!s->v.b)
-			vw->is_false = 1;
-		return;
-	}
-	if (s->t != J_OBJ)
-		return; /* not a schema: the validator rejects it */
-	for (i = 0; i < vw->len; i++)
-		if (vw->n[i] == s)
-			return; /* a $ref cycle, or the same node twice */
-	r = ev_sc_get(s, "$ref");
-	if (r != NULL && r->t == J_STR) {
-		const struct jv *t = ev_sc_resolve_local(s, r->s);
-
-		if (t != NULL) {
-			if (!s->doc->draft7) {
-				if (vw->len == VIEW_MAX) {
-					vw->overflow = 1;
-					return;
-				}
-				vw->split[vw->len] = 0;
-				vw->n[vw->len++] = s;
-			}
-			view_add(vw, t, depth + 1);
-			if (s->doc->draft7)
-				return;
-			goto allof;
-		}
-	}
-	if (vw->len == VIEW_MAX) {
-		vw->overflow = 1;
-		return;
-	}
-	vw->split[vw->len] = 0;
-	vw->n[vw->len++] = s;
-allof:
-	all = ev_sc_get(s, "allOf");
-	if (all != NULL && all->t == J_ARR)
-		for (i = 0; i < all->n; i++)
-			view_add(vw, &all->a[i], depth + 1);
-}
-
-static void view_reset(struct view *vw)
-{
-	vw->len = 0;
-	vw->is_false = 0;
-	vw->overflow = 0;
-	vw->tmask = 127; /* T_ALL */
-}
-
-static void view_of(struct view *vw, const struct jv *s)
-{
-	view_reset(vw);
-	view_add(vw, s, 0);
-}
-
-static int view_same(const struct view *a, const struct view *b)
-{
-	size_t i;
-
-	if (a->len != b->len || a->is_false != b->is_false ||
-	    a->tmask != b->tmask)
-		return 0;
-	for (i = 0; i < a->len; i++)
-		if (a->n[i] != b->n[i] || a->split[i] != b->split[i])
-			return 0;
-	return 1;
-}
-
-static int type_bit(const char *s)
-{
-	static const struct {
-		const char *name;
-		int bit;
-	} t[] = {
-		{"null", T_NULL},  {"boolean", T_BOOL}, {"object", T_OBJ},
-		{"array", T_ARR},  {"string", T_STR},	{"integer", T_INT},
-		{"number", T_NUM},
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(s, t[i].name) == 0)
-			return t[i].bit;
-	return 0;
-}
-
-/* the types a node's "type" allows (T_ALL when it has none) */
-static int node_types(const struct jv *n)
-{
-	const struct jv *t = ev_sc_get(n, "type");
-	int m = 0;
-	uint32_t i;
-
-	if (t == NULL)
-		return T_ALL;
-	if (t->t == J_STR)
-		return type_bit(t->s);
-	if (t->t != J_ARR)
-		return T_ALL;
-	for (i = 0; i < t->n; i++)
-		if (t->a[i].t == J_STR)
-			m |= type_bit(t->a[i].s);
-	return m;
-}
-
-static int value_type(const struct jv *v)
-{
-	switch (v->t) {
-	case J_NULL:
-		return T_NULL;
-	case J_BOOL:
-		return T_BOOL;
-	case J_OBJ:
-		return T_OBJ;
-	case J_ARR:
-		return T_ARR;
-	case J_STR:
-		return T_STR;
-	default:
-		return ev_sc_is_integral(v) ? T_INT : T_FRAC;
-	}
-}
-
-static void types_name(int m, char *out, size_t n)
-{
-	static const struct {
-		int bit;
-		const char *name;
-	} t[] = {
-		{T_NULL, "null"},   {T_BOOL, "boolean"},
-		{T_OBJ, "object"},  {T_ARR, "array"},
-		{T_STR, "string"},  {T_NUM, "number"},
-		{T_INT, "integer"}, {T_FRAC, "non-integer numbers"},
-	};
-	size_t i, len = 0;
-
-	out[0] = '\0';
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if ((m & t[i].bit) != t[i].bit)
-			continue;
-		m &= ~t[i].bit;
-		len += (size_t)snprintf(out + len, len < n ? n - len : 0,
-					"%s%s", len ? ", " : "", t[i].name);
-		if (len >= n)
-			return;
-	}
-}
-
-static int in_enum(const struct jv *n, const struct jv *v)
-{
-	const struct jv *e = ev_sc_get(n, "enum"), *c = ev_sc_get(n, "const");
-	uint32_t i;
-
-	if (c != NULL && !ev_sc_jv_equal(c, v, 0))
-		return 0;
-	if (e != NULL && e->t == J_ARR) {
-		for (i = 0; i < e->n; i++)
-			if (ev_sc_jv_equal(&e->a[i], v, 0))
-				return 1;
-		return 0;
-	}
-	return 1;
-}
-
-static void summarize(const struct view *w, struct wsum *s)
-{
-	const struct jv *src = NULL, *c, *e;
-	struct vset sets[VIEW_MAX];
-	size_t i, j, nc;
-
-	s->types = w->tmask;
-	s->finite = 0;
-	s->huge = 0;
-	s->nvals = 0;
-	s->vals = NULL;
-	for (i = 0; i < w->len; i++) {
-		s->types &= node_types(w->n[i]);
-		if (src == NULL && (ev_sc_get(w->n[i], "const") != NULL ||
-				    (ev_sc_get(w->n[i], "enum") != NULL &&
-				     ev_sc_get(w->n[i], "enum")->t == J_ARR)))
-			src = w->n[i];
-	}
-	if (src == NULL)
-		return;
-	c = ev_sc_get(src, "const");
-	e = ev_sc_get(src, "enum");
-	nc = c != NULL ? 1 : e->n;
-	if (nc > FINITE_MAX) {
-		s->huge = 1; /* not treated as finite: too-complex */
-		return;
-	}
-	s->vals = malloc((nc + 1) * sizeof(*s->vals));
-	if (s->vals == NULL)
-		return;
-	s->finite = 1;
-	/* the other nodes' large enums as sets: n values, not n * m */
-	for (i = 0; i < w->len; i++) {
-		const struct jv *oe = ev_sc_get(w->n[i], "enum");
-
-		sets[i].slot = NULL;
-		sets[i].hash = NULL;
-		if (oe != NULL && oe->t == J_ARR && oe->n >= SET_MIN &&
-		    nc >= SET_MIN && (w->n[i] != src || c != NULL))
-			ev_sc_vset_build(&sets[i],
-					 oe); /* else: compared one by one */
-	}
-	for (j = 0; j < nc; j++) {
-		const struct jv *v = c != NULL ? c : &e->a[j];
-		int ok = (value_type(v) & s->types) != 0;
-
-		for (i = 0; ok && i < w->len; i++) {
-			const struct jv *oc;
-
-			if (w->n[i] == src && c == NULL)
-				continue; /* v is one of its own values */
-			if (sets[i].slot == NULL) {
-				ok = in_enum(w->n[i], v);
-				continue;
-			}
-			oc = ev_sc_get(w->n[i], "const");
-			ok = (oc == NULL || ev_sc_jv_equal(oc, v, 0)) &&
-			     ev_sc_vset_has(&sets[i], v);
-		}
-		if (ok)
-			s->vals[s->nvals++] = v;
-	}
-	for (i = 0; i < w->len; i++)
-		ev_sc_vset_free(&sets[i]);
-	s->types = 0;
-	for (j = 0; j < s->nvals; j++)
-		s->types |= value_type(s->vals[j]);
-}
-
 /* ------------------------------------------------------------ checks */
 
 static int check(struct cmp *cx, const struct view *w, const struct view *r,
@@ -398,12 +75,12 @@ static int check_nodes(struct cmp *cx, const struct jv *ws, const struct jv *rs,
 		cx->res->oom = 1;
 		return 0;
 	}
-	view_reset(w);
-	view_reset(r);
+	ev_sc_view_reset(w);
+	ev_sc_view_reset(r);
 	if (ws != NULL)
-		view_add(w, ws, 0);
+		ev_sc_view_add(w, ws, 0);
 	if (rs != NULL)
-		view_add(r, rs, 0);
+		ev_sc_view_add(r, rs, 0);
 	rc = check(cx, w, r, rule_b, rule_f, at);
 	free(w);
 	free(r);
@@ -444,7 +121,7 @@ static int try_nodes(struct cmp *cx, const struct view *w, const struct jv *rs)
 		cx->res->oom = 1;
 		return 0;
 	}
-	view_of(r, rs);
+	ev_sc_view_of(r, rs);
 	rc = try_views(cx, w, r);
 	free(r);
 	return rc;
@@ -581,8 +258,9 @@ static void bound_issue(struct cmp *cx, const struct jv *rn, const char *kw,
 
 	if (r == NULL)
 		return;
-	issue(cx, writer_has ? r->tightened : r->added,
-	      writer_has ? r->loosened : r->removed, 0, rn, kw, "%s", msg);
+	ev_sc_issue(cx, writer_has ? r->tightened : r->added,
+		    writer_has ? r->loosened : r->removed, 0, rn, kw, "%s",
+		    msg);
 }
 
 static void fmt_ld(char *o, size_t n, long double v)
@@ -717,13 +395,15 @@ static void check_numbers(struct cmp *cx, const struct view *w,
 				has |= ev_sc_is_num(
 					ev_sc_get(w->n[i], "multipleOf"));
 			fmt_ld(b, sizeof(b), ev_sc_num(m));
-			issue(cx,
-			      has ? "multiple-of-changed" : "multiple-of-added",
-			      has ? "multiple-of-changed"
-				  : "multiple-of-removed",
-			      0, rn, "multipleOf",
-			      "%s requires multiples of %s, which %s does not",
-			      RD(cx), b, WR(cx));
+			ev_sc_issue(
+				cx,
+				has ? "multiple-of-changed"
+				    : "multiple-of-added",
+				has ? "multiple-of-changed"
+				    : "multiple-of-removed",
+				0, rn, "multipleOf",
+				"%s requires multiples of %s, which %s does not",
+				RD(cx), b, WR(cx));
 		}
 	}
 }
@@ -747,7 +427,7 @@ static void check_count(struct cmp *cx, const struct view *w,
 			const struct jv *v = ws->vals[i];
 			long double len;
 
-			if (value_type(v) != finite_kind)
+			if (ev_sc_value_type(v) != finite_kind)
 				continue;
 			if (v->t == J_STR) {
 				size_t k, cps = 0;
@@ -878,13 +558,14 @@ static void check_same(struct cmp *cx, const struct view *w,
 	if (rv == NULL || r == NULL || view_has_equal(cx, w, kw, rv))
 		return;
 	if (view_has(w, kw))
-		issue(cx, r->tightened, r->loosened, 0, rn, kw,
-		      "%s differs between old and new (compared as written)",
-		      kw);
+		ev_sc_issue(
+			cx, r->tightened, r->loosened, 0, rn, kw,
+			"%s differs between old and new (compared as written)",
+			kw);
 	else
-		issue(cx, r->added, r->removed, 0, rn, kw,
-		      "%s has %s, %s has none (compared as written)", RD(cx),
-		      kw, WR(cx));
+		ev_sc_issue(cx, r->added, r->removed, 0, rn, kw,
+			    "%s has %s, %s has none (compared as written)",
+			    RD(cx), kw, WR(cx));
 }
 
 /* what a node's keyword kw is, for comparisons: NULL when absent */
@@ -917,13 +598,15 @@ static void check_cond(struct cmp *cx, const struct view *w,
 		any |= ev_sc_get(w->n[i], "if") != NULL;
 	}
 	if (any)
-		issue(cx, r->tightened, r->loosened, 0, rn, "if",
-		      "if/then/else differs between old and new (compared as "
-		      "written)");
+		ev_sc_issue(
+			cx, r->tightened, r->loosened, 0, rn, "if",
+			"if/then/else differs between old and new (compared as "
+			"written)");
 	else
-		issue(cx, r->added, r->removed, 0, rn, "if",
-		      "%s has if/then/else, %s has none (compared as written)",
-		      RD(cx), WR(cx));
+		ev_sc_issue(
+			cx, r->added, r->removed, 0, rn, "if",
+			"%s has if/then/else, %s has none (compared as written)",
+			RD(cx), WR(cx));
 }
 
 /* unevaluatedProperties/Items depend on everything around them: the
@@ -942,14 +625,15 @@ static void check_uneval(struct cmp *cx, const struct view *w,
 		if (schema_equal(cx, w->n[i], rn, 0))
 			return;
 	if (view_has(w, kw))
-		issue(cx, r->tightened, r->loosened, 0, rn, kw,
-		      "%s, or the schema around it, differs between old and "
-		      "new (compared as written)",
-		      kw);
+		ev_sc_issue(
+			cx, r->tightened, r->loosened, 0, rn, kw,
+			"%s, or the schema around it, differs between old and "
+			"new (compared as written)",
+			kw);
 	else
-		issue(cx, r->added, r->removed, 0, rn, kw,
-		      "%s has %s, %s has none (compared as written)", RD(cx),
-		      kw, WR(cx));
+		ev_sc_issue(cx, r->added, r->removed, 0, rn, kw,
+			    "%s has %s, %s has none (compared as written)",
+			    RD(cx), kw, WR(cx));
 }
 
 /* contains with minContains/maxContains: one writer node with the same
@@ -982,13 +666,15 @@ static void check_contains(struct cmp *cx, const struct view *w,
 		return;
 	}
 	if (view_has(w, "contains"))
-		issue(cx, r->tightened, r->loosened, 0, rn, "contains",
-		      "contains, minContains or maxContains differ between "
-		      "old and new (compared as written)");
+		ev_sc_issue(
+			cx, r->tightened, r->loosened, 0, rn, "contains",
+			"contains, minContains or maxContains differ between "
+			"old and new (compared as written)");
 	else
-		issue(cx, r->added, r->removed, 0, rn, "contains",
-		      "%s has contains, %s has none (compared as written)",
-		      RD(cx), WR(cx));
+		ev_sc_issue(
+			cx, r->added, r->removed, 0, rn, "contains",
+			"%s has contains, %s has none (compared as written)",
+			RD(cx), WR(cx));
 }
 
 static void check_strings(struct cmp *cx, const struct view *w,
@@ -1020,31 +706,34 @@ static void check_strings(struct cmp *cx, const struct view *w,
 			}
 		}
 		if (!ok && view_has(w, "pattern"))
-			issue(cx, "pattern-changed", "pattern-changed", 0, rn,
-			      "pattern",
-			      "pattern '%s' of %s is not in %s (patterns are "
-			      "compared as written)",
-			      p->s, RD(cx), WR(cx));
+			ev_sc_issue(
+				cx, "pattern-changed", "pattern-changed", 0, rn,
+				"pattern",
+				"pattern '%s' of %s is not in %s (patterns are "
+				"compared as written)",
+				p->s, RD(cx), WR(cx));
 		else if (!ok)
-			issue(cx, "pattern-added", "pattern-removed", 0, rn,
-			      "pattern",
-			      "%s requires pattern '%s', %s does not", RD(cx),
-			      p->s, WR(cx));
+			ev_sc_issue(cx, "pattern-added", "pattern-removed", 0,
+				    rn, "pattern",
+				    "%s requires pattern '%s', %s does not",
+				    RD(cx), p->s, WR(cx));
 	}
 	if (f != NULL && f->t == J_STR && !ws->finite &&
 	    !view_has_equal(cx, w, "format", f)) {
 		if (view_has(w, "format"))
-			issue(cx, "format-changed", "format-changed", 1, rn,
-			      "format",
-			      "format '%s' of %s differs from %s's: it fails "
-			      "only with --formats assert",
-			      f->s, RD(cx), WR(cx));
+			ev_sc_issue(
+				cx, "format-changed", "format-changed", 1, rn,
+				"format",
+				"format '%s' of %s differs from %s's: it fails "
+				"only with --formats assert",
+				f->s, RD(cx), WR(cx));
 		else
-			issue(cx, "format-added", "format-removed", 1, rn,
-			      "format",
-			      "%s has format '%s', %s has none: it fails only "
-			      "with --formats assert",
-			      RD(cx), f->s, WR(cx));
+			ev_sc_issue(
+				cx, "format-added", "format-removed", 1, rn,
+				"format",
+				"%s has format '%s', %s has none: it fails only "
+				"with --formats assert",
+				RD(cx), f->s, WR(cx));
 	}
 }
 
@@ -1091,12 +780,12 @@ static void items_view(const struct view *w, long i, struct view *out)
 	size_t k;
 	int rest;
 
-	view_reset(out);
+	ev_sc_view_reset(out);
 	for (k = 0; k < w->len; k++) {
 		const struct jv *s = item_at(w->n[k], i, &rest);
 
 		if (s != NULL)
-			view_add(out, s, 0);
+			ev_sc_view_add(out, s, 0);
 	}
 }
 
@@ -1114,10 +803,11 @@ static void check_arrays(struct cmp *cx, const struct view *w,
 		const struct jv t = {.t = J_BOOL, .v.b = 1};
 
 		if (!view_has_equal(cx, w, "uniqueItems", &t))
-			issue(cx, "unique-items-added", "unique-items-removed",
-			      0, rn, "uniqueItems",
-			      "%s requires unique items, %s does not", RD(cx),
-			      WR(cx));
+			ev_sc_issue(cx, "unique-items-added",
+				    "unique-items-removed", 0, rn,
+				    "uniqueItems",
+				    "%s requires unique items, %s does not",
+				    RD(cx), WR(cx));
 	}
 	check_contains(cx, w, rn);
 	check_uneval(cx, w, rn, "unevaluatedItems");
@@ -1141,7 +831,7 @@ static void check_arrays(struct cmp *cx, const struct view *w,
 		if (rs == NULL)
 			continue;
 		items_view(w, i < 0 ? n : i, wi);
-		view_of(ri, rs);
+		ev_sc_view_of(ri, rs);
 		if (wi->is_false || (ri->len == 0 && !ri->is_false))
 			continue;
 		check(cx, wi, ri, "items-narrowed", "items-widened", rs);
@@ -1190,7 +880,7 @@ static void prop_schema(struct cmp *cx, const struct jv *n, const char *k,
 	uint32_t i;
 
 	if (p != NULL)
-		view_add(out, p, 0);
+		ev_sc_view_add(out, p, 0);
 	if (pp_compile(cx, n, &pp) != 0)
 		cx->res->oom = 1;
 	for (i = 0; pp != NULL && i < pp->n; i++) {
@@ -1202,11 +892,11 @@ static void prop_schema(struct cmp *cx, const struct jv *n, const char *k,
 			*unsure = 1;
 		if (m == 1) {
 			matched = 1;
-			view_add(out, &pp->a[i], 0);
+			ev_sc_view_add(out, &pp->a[i], 0);
 		}
 	}
 	if (p == NULL && !matched && ap != NULL)
-		view_add(out, ap, 0);
+		ev_sc_view_add(out, ap, 0);
 }
 
 static int name_in(const char *k, size_t kn, const char *const *names,
@@ -1316,13 +1006,13 @@ static void check_props(struct cmp *cx, const struct view *w,
 		const struct jv *rp, *wp;
 
 		if (--cx->budget < 0) {
-			issue(cx, "too-complex", "too-complex", 0, rn,
-			      "properties",
-			      "the schemas are too large to compare");
+			ev_sc_issue(cx, "too-complex", "too-complex", 0, rn,
+				    "properties",
+				    "the schemas are too large to compare");
 			break;
 		}
-		view_reset(wv);
-		view_reset(rv);
+		ev_sc_view_reset(wv);
+		ev_sc_view_reset(rv);
 		for (k = 0; k < w->len; k++)
 			prop_schema(cx, w->n[k], key, kn, wv, &unsure);
 		prop_schema(cx, rn, key, kn, rv, &unsure);
@@ -1338,38 +1028,42 @@ static void check_props(struct cmp *cx, const struct view *w,
 		if (try_views(cx, wv, rv))
 			continue;
 		if (rp != NULL)
-			issue(cx, "property-added", "property-removed", 0, rp,
-			      NULL,
-			      "'%s' is a property of %s only, and %s allows "
-			      "values of it (as an additional property) that "
-			      "%s rejects",
-			      key, RD(cx), WR(cx), RD(cx));
+			ev_sc_issue(
+				cx, "property-added", "property-removed", 0, rp,
+				NULL,
+				"'%s' is a property of %s only, and %s allows "
+				"values of it (as an additional property) that "
+				"%s rejects",
+				key, RD(cx), WR(cx), RD(cx));
 		else if (rv->is_false)
-			issue(cx, "property-removed", "property-added", 0, wp,
-			      NULL,
-			      "'%s' is a property of %s only, and %s does not "
-			      "allow it (additionalProperties)",
-			      key, WR(cx), RD(cx));
+			ev_sc_issue(
+				cx, "property-removed", "property-added", 0, wp,
+				NULL,
+				"'%s' is a property of %s only, and %s does not "
+				"allow it (additionalProperties)",
+				key, WR(cx), RD(cx));
 		else
-			issue(cx, "property-removed", "property-added", 0, wp,
-			      NULL,
-			      "'%s' is a property of %s only, and %s's "
-			      "additional properties reject values of it that "
-			      "%s allows",
-			      key, WR(cx), RD(cx), WR(cx));
+			ev_sc_issue(
+				cx, "property-removed", "property-added", 0, wp,
+				NULL,
+				"'%s' is a property of %s only, and %s's "
+				"additional properties reject values of it that "
+				"%s allows",
+				key, WR(cx), RD(cx), WR(cx));
 	}
 	if (unsure)
-		issue(cx, "pattern-properties-unchecked",
-		      "pattern-properties-unchecked", 1, rn,
-		      "patternProperties",
-		      "a patternProperties regex could not be matched against "
-		      "property names");
+		ev_sc_issue(
+			cx, "pattern-properties-unchecked",
+			"pattern-properties-unchecked", 1, rn,
+			"patternProperties",
+			"a patternProperties regex could not be matched against "
+			"property names");
 
 	/* the reader's patterns: names matching them that the writer may
 	 * write with its own identical pattern, or as additional ones */
 	(void)pp_compile(cx, rn, &rpp);
 	for (j = 0; rpp != NULL && j < rpp->n; j++) {
-		view_reset(wv);
+		ev_sc_view_reset(wv);
 		for (k = 0; k < w->len; k++) {
 			const struct jv *wpp =
 				ev_sc_get(w->n[k], "patternProperties");
@@ -1377,51 +1071,54 @@ static void check_props(struct cmp *cx, const struct view *w,
 				ev_sc_getn(wpp, rpp->k[j], rpp->kn[j]);
 
 			if (s != NULL) {
-				view_add(wv, s, 0);
+				ev_sc_view_add(wv, s, 0);
 			} else if (wpp == NULL || wpp->t != J_OBJ ||
 				   wpp->n == 0) {
 				s = ev_sc_get(w->n[k], "additionalProperties");
 				if (s != NULL)
-					view_add(wv, s, 0);
+					ev_sc_view_add(wv, s, 0);
 			}
 			/* a node with other patterns: nothing said (the
 			 * names may match them), so nothing assumed */
 		}
 		if (wv->is_false)
 			continue;
-		view_of(rv, &rpp->a[j]);
+		ev_sc_view_of(rv, &rpp->a[j]);
 		if (view_has_equal(cx, w, "patternProperties",
 				   ev_sc_get(rn, "patternProperties")))
 			check(cx, wv, rv, "schema-false-added",
 			      "schema-false-removed", &rpp->a[j]);
 		else if (!try_views(cx, wv, rv))
-			issue(cx, "pattern-properties-added",
-			      "pattern-properties-removed", 0, &rpp->a[j], NULL,
-			      "names matching '%s' are constrained by %s, not "
-			      "in the same way by %s",
-			      rpp->k[j], RD(cx), WR(cx));
+			ev_sc_issue(
+				cx, "pattern-properties-added",
+				"pattern-properties-removed", 0, &rpp->a[j],
+				NULL,
+				"names matching '%s' are constrained by %s, not "
+				"in the same way by %s",
+				rpp->k[j], RD(cx), WR(cx));
 	}
 
 	/* the reader's additionalProperties: the writer's additional
 	 * properties, and names matching the writer's patterns the reader
 	 * does not have */
 	if (rap != NULL) {
-		view_reset(wv);
+		ev_sc_view_reset(wv);
 		for (k = 0; k < w->len; k++) {
 			const struct jv *s =
 				ev_sc_get(w->n[k], "additionalProperties");
 
 			if (s != NULL)
-				view_add(wv, s, 0);
+				ev_sc_view_add(wv, s, 0);
 		}
-		view_of(rv, rap);
+		ev_sc_view_of(rv, rap);
 		if (!wv->is_false && !try_views(cx, wv, rv))
-			issue(cx, "additional-properties-narrowed",
-			      "additional-properties-widened", 0, rn,
-			      "additionalProperties",
-			      "%s's additionalProperties accept values %s's "
-			      "reject",
-			      WR(cx), RD(cx));
+			ev_sc_issue(
+				cx, "additional-properties-narrowed",
+				"additional-properties-widened", 0, rn,
+				"additionalProperties",
+				"%s's additionalProperties accept values %s's "
+				"reject",
+				WR(cx), RD(cx));
 		for (k = 0; k < w->len; k++) {
 			const struct jv *wpp =
 				ev_sc_get(w->n[k], "patternProperties");
@@ -1432,16 +1129,17 @@ static void check_props(struct cmp *cx, const struct view *w,
 				if (ev_sc_getn(rpp, wpp->k[j], wpp->kn[j]) !=
 				    NULL)
 					continue;
-				view_of(wv, &wpp->a[j]);
+				ev_sc_view_of(wv, &wpp->a[j]);
 				if (wv->is_false || try_views(cx, wv, rv))
 					continue;
-				issue(cx, "pattern-properties-removed",
-				      "pattern-properties-added", 0, &wpp->a[j],
-				      NULL,
-				      "names matching '%s' are allowed by %s's "
-				      "patternProperties, and %s's "
-				      "additionalProperties reject them",
-				      wpp->k[j], WR(cx), RD(cx));
+				ev_sc_issue(
+					cx, "pattern-properties-removed",
+					"pattern-properties-added", 0,
+					&wpp->a[j], NULL,
+					"names matching '%s' are allowed by %s's "
+					"patternProperties, and %s's "
+					"additionalProperties reject them",
+					wpp->k[j], WR(cx), RD(cx));
 			}
 		}
 	}
@@ -1467,17 +1165,19 @@ static void check_objects(struct cmp *cx, const struct view *w,
 		if (p->t != J_STR || required_by(w, p->s, p->n))
 			continue;
 		if (has_default(r, p->s, p->n))
-			issue(cx, "required-added-with-default",
-			      "required-removed-with-default", 1, p, NULL,
-			      "'%s' is required by %s, not by %s; %s gives "
-			      "it a default, which readers must fill in",
-			      p->s, RD(cx), WR(cx), RD(cx));
+			ev_sc_issue(
+				cx, "required-added-with-default",
+				"required-removed-with-default", 1, p, NULL,
+				"'%s' is required by %s, not by %s; %s gives "
+				"it a default, which readers must fill in",
+				p->s, RD(cx), WR(cx), RD(cx));
 		else
-			issue(cx, "required-added", "required-removed", 0, p,
-			      NULL,
-			      "'%s' is required by %s, not by %s, and has no "
-			      "default",
-			      p->s, RD(cx), WR(cx));
+			ev_sc_issue(
+				cx, "required-added", "required-removed", 0, p,
+				NULL,
+				"'%s' is required by %s, not by %s, and has no "
+				"default",
+				p->s, RD(cx), WR(cx));
 	}
 	check_props(cx, w, r, rn);
 	/* dependentRequired, and draft-07 dependencies with arrays */
@@ -1517,13 +1217,14 @@ static void check_objects(struct cmp *cx, const struct view *w,
 							0);
 				}
 				if (!ok)
-					issue(cx, "dependent-required-added",
-					      "dependent-required-removed", 0,
-					      &need->a[q], NULL,
-					      "%s requires '%s' with '%s', %s "
-					      "does not",
-					      RD(cx), need->a[q].s, dr->k[j],
-					      WR(cx));
+					ev_sc_issue(
+						cx, "dependent-required-added",
+						"dependent-required-removed", 0,
+						&need->a[q], NULL,
+						"%s requires '%s' with '%s', %s "
+						"does not",
+						RD(cx), need->a[q].s, dr->k[j],
+						WR(cx));
 			}
 		}
 	}
@@ -1653,10 +1354,11 @@ static int check_finite(struct cmp *cx, const struct view *w,
 				rb = ru->tightened;
 				rf = ru->loosened;
 			}
-			issue(cx, rb, rf, 0, &at, NULL,
-			      "%s allows %s, %s does not: %s", WR(cx), text,
-			      RD(cx),
-			      e != NULL && e->message ? e->message : "invalid");
+			ev_sc_issue(cx, rb, rf, 0, &at, NULL,
+				    "%s allows %s, %s does not: %s", WR(cx),
+				    text, RD(cx),
+				    e != NULL && e->message ? e->message
+							    : "invalid");
 		}
 	}
 	return 1;
@@ -1672,9 +1374,9 @@ static void check_values(struct cmp *cx, const struct view *w,
 	if (ws->huge && (c != NULL || (e != NULL && e->t == J_ARR)) &&
 	    !view_has_equal(cx, w, c != NULL ? "const" : "enum",
 			    c != NULL ? c : e)) {
-		issue(cx, "too-complex", "too-complex", 0, rn,
-		      c != NULL ? "const" : "enum",
-		      "the enums are too large to compare");
+		ev_sc_issue(cx, "too-complex", "too-complex", 0, rn,
+			    c != NULL ? "const" : "enum",
+			    "the enums are too large to compare");
 		return;
 	}
 	if (c != NULL) {
@@ -1682,31 +1384,34 @@ static void check_values(struct cmp *cx, const struct view *w,
 			if (!ev_sc_jv_equal(ws->vals[i], c, 0))
 				break;
 		if (!ws->finite)
-			issue(cx, "const-added", "const-removed", 0, rn,
-			      "const", "%s allows one value only, %s any",
-			      RD(cx), WR(cx));
+			ev_sc_issue(cx, "const-added", "const-removed", 0, rn,
+				    "const", "%s allows one value only, %s any",
+				    RD(cx), WR(cx));
 		else if (i < ws->nvals && ws->nvals == 1)
-			issue(cx, "const-changed", "const-changed", 0, rn,
-			      "const", "%s allows a value %s does not", WR(cx),
-			      RD(cx));
+			ev_sc_issue(cx, "const-changed", "const-changed", 0, rn,
+				    "const", "%s allows a value %s does not",
+				    WR(cx), RD(cx));
 		else if (i < ws->nvals)
-			issue(cx, "enum-value-removed", "enum-value-added", 0,
-			      rn, "const", "%s allows values %s does not",
-			      WR(cx), RD(cx));
+			ev_sc_issue(cx, "enum-value-removed",
+				    "enum-value-added", 0, rn, "const",
+				    "%s allows values %s does not", WR(cx),
+				    RD(cx));
 	}
 	if (e != NULL && e->t == J_ARR && !view_has_equal(cx, w, "enum", e)) {
 		struct vset set = {0};
 		int use_set;
 
 		if (ws->huge) {
-			issue(cx, "too-complex", "too-complex", 0, rn, "enum",
-			      "the enums are too large to compare");
+			ev_sc_issue(cx, "too-complex", "too-complex", 0, rn,
+				    "enum",
+				    "the enums are too large to compare");
 			return;
 		}
 		if (!ws->finite) {
-			issue(cx, "enum-added", "enum-removed", 0, rn, "enum",
-			      "%s allows listed values only, %s any", RD(cx),
-			      WR(cx));
+			ev_sc_issue(cx, "enum-added", "enum-removed", 0, rn,
+				    "enum",
+				    "%s allows listed values only, %s any",
+				    RD(cx), WR(cx));
 			return;
 		}
 		use_set = ws->nvals >= SET_MIN && e->n >= SET_MIN;
@@ -1729,9 +1434,10 @@ static void check_values(struct cmp *cx, const struct view *w,
 					continue;
 			}
 			value_text(ws->vals[i], text, sizeof(text));
-			issue(cx, "enum-value-removed", "enum-value-added", 0,
-			      rn, "enum", "%s allows %s, %s does not", WR(cx),
-			      text, RD(cx));
+			ev_sc_issue(cx, "enum-value-removed",
+				    "enum-value-added", 0, rn, "enum",
+				    "%s allows %s, %s does not", WR(cx), text,
+				    RD(cx));
 		}
 		ev_sc_vset_free(&set);
 	}
@@ -1740,181 +1446,20 @@ static void check_values(struct cmp *cx, const struct view *w,
 static void check_types(struct cmp *cx, const struct wsum *ws,
 			const struct jv *rn)
 {
-	int rt = node_types(rn), miss = ws->types & ~rt;
+	int rt = ev_sc_node_types(rn), miss = ws->types & ~rt;
 	char names[128];
 
 	if (miss == 0)
 		return;
-	types_name(miss, names, sizeof(names));
+	ev_sc_types_name(miss, names, sizeof(names));
 	if (miss == T_NULL)
-		issue(cx, "nullable-removed", "nullable-added", 0, rn, "type",
-		      "%s allows null, %s does not", WR(cx), RD(cx));
+		ev_sc_issue(cx, "nullable-removed", "nullable-added", 0, rn,
+			    "type", "%s allows null, %s does not", WR(cx),
+			    RD(cx));
 	else
-		issue(cx, "type-narrowed", "type-widened", 0, rn, "type",
-		      "%s allows %s, %s's type does not", WR(cx), names,
-		      RD(cx));
-}
-
-/* ------------------------------------------------------------ oneOf */
-
-#define DISJOINT_DEPTH 8     /* nested properties looked into */
-#define DISJOINT_VALS 10000  /* finite values tried one by one */
-#define DISJOINT_BUDGET 4096 /* comparisons per oneOf branch */
-
-/* the types a conjunction allows */
-static int view_types(const struct view *v)
-{
-	int t = v->tmask;
-	size_t i;
-
-	if (v->is_false)
-		return 0;
-	for (i = 0; i < v->len; i++)
-		t &= node_types(v->n[i]);
-	return t;
-}
-
-/* Is v rejected by every instance-level reading of the conjunction: by its
- * type, const or enum? */
-static int view_rejects(const struct view *r, const struct jv *v)
-{
-	size_t i;
-
-	if ((value_type(v) & view_types(r)) == 0)
-		return 1;
-	for (i = 0; i < r->len; i++) {
-		const struct jv *e = ev_sc_get(r->n[i], "enum");
-
-		if (e != NULL && e->t == J_ARR && e->n > DISJOINT_VALS)
-			continue; /* not looked at: may accept */
-		if (!in_enum(r->n[i], v))
-			return 1;
-	}
-	return 0;
-}
-
-/* a finite conjunction whose every value another rejects */
-static int finite_outside(const struct view *a, const struct view *b)
-{
-	struct wsum ws;
-	size_t k;
-	int out;
-
-	summarize(a, &ws);
-	out = ws.finite && ws.nvals <= DISJOINT_VALS;
-	for (k = 0; out && k < ws.nvals; k++)
-		out = view_rejects(b, ws.vals[k]);
-	free(ws.vals);
-	return out;
-}
-
-static void prop_view(const struct view *v, const char *k, size_t kn,
-		      struct view *out)
-{
-	size_t i;
-
-	view_reset(out);
-	for (i = 0; i < v->len; i++) {
-		const struct jv *ps = ev_sc_get(v->n[i], "properties");
-		const struct jv *p = ps != NULL ? ev_sc_getn(ps, k, kn) : NULL;
-
-		if (p != NULL)
-			view_add(out, p, 0);
-	}
-}
-
-static int disjoint3(const struct view *const v[3], int depth, long *budget);
-
-/* the objects of the three: a property one requires, whose schemas in
- * the three (properties, which apply when it is present) are disjoint */
-static int props_disjoint(const struct view *const v[3], int depth,
-			  long *budget)
-{
-	struct view *pv = malloc(3 * sizeof(*pv));
-	const struct view *pp[3];
-	int d = 0, s;
-	size_t i;
-	uint32_t j;
-
-	if (pv == NULL)
-		return 0;
-	for (s = 0; s < 3 && !d; s++)
-		for (i = 0; i < v[s]->len && !d; i++) {
-			const struct jv *rq = ev_sc_get(v[s]->n[i], "required");
-
-			if (rq == NULL || rq->t != J_ARR)
-				continue;
-			for (j = 0; j < rq->n && !d; j++) {
-				const struct jv *k = &rq->a[j];
-				int t;
-
-				if (k->t != J_STR)
-					continue;
-				for (t = 0; t < 3; t++) {
-					prop_view(v[t], k->s, k->n, &pv[t]);
-					pp[t] = &pv[t];
-				}
-				d = disjoint3(pp, depth + 1, budget);
-			}
-		}
-	free(pv);
-	return d;
-}
-
-/* Can no instance satisfy all three conjunctions?  1 only when proved
- * (by types, finite values, or a required property); 0 when unsure. */
-static int disjoint3(const struct view *const v[3], int depth, long *budget)
-{
-	int t = T_ALL, s, o;
-
-	if (depth > DISJOINT_DEPTH || --*budget < 0)
-		return 0;
-	for (s = 0; s < 3; s++) {
-		if (v[s]->is_false)
-			return 1;
-		t &= view_types(v[s]);
-	}
-	if (t == 0)
-		return 1;
-	for (s = 0; s < 3; s++)
-		for (o = 0; o < 3; o++)
-			if (o != s && v[s]->len > 0 &&
-			    finite_outside(v[s], v[o]))
-				return 1;
-	return (t & ~T_OBJ) == 0 && props_disjoint(v, depth, budget);
-}
-
-/* Does the writer, accepted by branch i of a reader's oneOf, match no
- * other branch?  Each other branch must be disjoint from the writer and
- * branch i together (a writer with its own same oneOf is asked before). */
-static int one_branch(struct cmp *cx, const struct view *w, const struct jv *br,
-		      uint32_t i, uint32_t *other)
-{
-	struct view *bi = malloc(sizeof(*bi)), *bj = malloc(sizeof(*bj));
-	uint32_t j;
-	long budget = DISJOINT_BUDGET;
-	int ok = 1;
-
-	if (bi == NULL || bj == NULL) {
-		free(bi);
-		free(bj);
-		cx->res->oom = 1;
-		return 0;
-	}
-	view_of(bi, &br->a[i]);
-	for (j = 0; j < br->n && ok; j++) {
-		const struct view *v[3] = {w, bi, bj};
-
-		if (j == i)
-			continue;
-		view_of(bj, &br->a[j]);
-		ok = disjoint3(v, 0, &budget);
-		if (!ok)
-			*other = j;
-	}
-	free(bi);
-	free(bj);
-	return ok;
+		ev_sc_issue(cx, "type-narrowed", "type-widened", 0, rn, "type",
+			    "%s allows %s, %s's type does not", WR(cx), names,
+			    RD(cx));
 }
 
 /* A writer of several types against branches: each type on its own
@@ -1938,7 +1483,7 @@ static int split_by_type(struct cmp *cx, const struct view *w,
 		ok = 0;
 		goto out;
 	}
-	summarize(w, ws);
+	ev_sc_summarize(w, ws);
 	for (k = 0; k < sizeof(bits) / sizeof(bits[0]); k++)
 		nbits += (ws->types & bits[k]) != 0;
 	if (nbits < 2) {
@@ -1959,11 +1504,11 @@ static int split_by_type(struct cmp *cx, const struct view *w,
 				cx->res->oom = 1;
 				break;
 			}
-			view_of(r, &br->a[i]);
+			ev_sc_view_of(r, &br->a[i]);
 			one = try_views(cx, w2, r);
 			free(r);
 			if (one && one_of &&
-			    !one_branch(cx, w2, br, i, other)) {
+			    !ev_sc_one_branch(cx, w2, br, i, other)) {
 				*bad = i; /* may match two branches */
 				ok = 0;
 				goto out;
@@ -1996,32 +1541,35 @@ static void check_branches(struct cmp *cx, const struct view *w,
 		one_of = 0; /* the writer's instances match exactly one */
 	for (i = 0; i < br->n && !ok; i++)
 		ok = try_nodes(cx, w, &br->a[i]);
-	if (ok && one_of && !one_branch(cx, w, br, i - 1, &other)) {
+	if (ok && one_of && !ev_sc_one_branch(cx, w, br, i - 1, &other)) {
 		bad = i - 1;
 		ok = 0;
 	} else if (!ok) {
 		ok = split_by_type(cx, w, br, one_of, &bad, &other);
 	}
 	if (bad != UINT32_MAX) {
-		issue(cx, "one-of-overlap", "one-of-overlap", 0, rn, kw,
-		      "a value %s allows may match both branch %u and branch "
-		      "%u of %s's oneOf, which needs exactly one",
-		      WR(cx), (unsigned)(bad < other ? bad : other),
-		      (unsigned)(bad < other ? other : bad), RD(cx));
+		ev_sc_issue(
+			cx, "one-of-overlap", "one-of-overlap", 0, rn, kw,
+			"a value %s allows may match both branch %u and branch "
+			"%u of %s's oneOf, which needs exactly one",
+			WR(cx), (unsigned)(bad < other ? bad : other),
+			(unsigned)(bad < other ? other : bad), RD(cx));
 		return;
 	}
 	if (!ok) {
 		if (wfrom != NULL)
-			issue(cx, "branch-removed", "branch-added", 0, wfrom,
-			      NULL,
-			      "this branch of %s has no counterpart in %s's "
-			      "%s",
-			      WR(cx), RD(cx), kw);
+			ev_sc_issue(
+				cx, "branch-removed", "branch-added", 0, wfrom,
+				NULL,
+				"this branch of %s has no counterpart in %s's "
+				"%s",
+				WR(cx), RD(cx), kw);
 		else
-			issue(cx, "branch-added", "branch-removed", 0, rn, kw,
-			      "no branch of %s's %s accepts everything %s "
-			      "allows",
-			      RD(cx), kw, WR(cx));
+			ev_sc_issue(
+				cx, "branch-added", "branch-removed", 0, rn, kw,
+				"no branch of %s's %s accepts everything %s "
+				"allows",
+				RD(cx), kw, WR(cx));
 	}
 }
 
@@ -2036,7 +1584,7 @@ static void check_conj(struct cmp *cx, const struct view *w,
 		cx->res->oom = 1;
 		return;
 	}
-	summarize(w, ws);
+	ev_sc_summarize(w, ws);
 	if (ws->types == 0)
 		goto out; /* the writer allows nothing */
 	if (ws->finite && check_finite(cx, w, ws, r))
@@ -2054,17 +1602,19 @@ static void check_conj(struct cmp *cx, const struct view *w,
 				same = y != NULL && ev_sc_jv_equal(x, y, 0);
 			}
 			if (same)
-				issue(cx, "ref-not-followed",
-				      "ref-not-followed", 1, rn, NULL,
-				      "'%s' is not followed: assumed the same "
-				      "in old and new",
-				      x->s);
+				ev_sc_issue(
+					cx, "ref-not-followed",
+					"ref-not-followed", 1, rn, NULL,
+					"'%s' is not followed: assumed the same "
+					"in old and new",
+					x->s);
 			else
-				issue(cx, "ref-changed", "ref-changed", 0, rn,
-				      NULL,
-				      "'%s' is not followed, and %s does not "
-				      "have it at the same place",
-				      x->s, WR(cx));
+				ev_sc_issue(
+					cx, "ref-changed", "ref-changed", 0, rn,
+					NULL,
+					"'%s' is not followed, and %s does not "
+					"have it at the same place",
+					x->s, WR(cx));
 		}
 		check_types(cx, ws, rn);
 		check_values(cx, w, ws, rn);
@@ -2124,14 +1674,15 @@ static void split_writer(struct cmp *cx, const struct view *w,
 	}
 	for (b = 0; b < br->n; b++) {
 		if (++*splits > SPLIT_MAX) {
-			issue(cx, "too-complex", "too-complex", 0, w->n[i],
-			      NULL,
-			      "too many anyOf/oneOf combinations to compare");
+			ev_sc_issue(
+				cx, "too-complex", "too-complex", 0, w->n[i],
+				NULL,
+				"too many anyOf/oneOf combinations to compare");
 			break;
 		}
 		*w2 = *w;
 		w2->split[i] |= (unsigned char)bit;
-		view_add(w2, &br->a[b], 0);
+		ev_sc_view_add(w2, &br->a[b], 0);
 		split_writer(cx, w2, r, &br->a[b], splits);
 	}
 	free(w2);
@@ -2147,34 +1698,35 @@ static int check(struct cmp *cx, const struct view *w, const struct view *r,
 		return 0;
 	if (--cx->budget < 0) {
 		if (cx->budget == -1)
-			issue(cx, "too-complex", "too-complex", 0,
-			      at ? at : (r->len ? r->n[0] : NULL), NULL,
-			      "the schemas are too large to compare");
+			ev_sc_issue(cx, "too-complex", "too-complex", 0,
+				    at ? at : (r->len ? r->n[0] : NULL), NULL,
+				    "the schemas are too large to compare");
 		else if (cx->silent)
 			cx->silent_fail++;
 		return 0;
 	}
 	if (w->overflow || r->overflow) {
-		issue(cx, "too-complex", "too-complex", 0,
-		      at ? at : (r->len ? r->n[0] : NULL), NULL,
-		      "allOf/$ref nesting too deep to compare");
+		ev_sc_issue(cx, "too-complex", "too-complex", 0,
+			    at ? at : (r->len ? r->n[0] : NULL), NULL,
+			    "allOf/$ref nesting too deep to compare");
 		return 0;
 	}
 	if (r->is_false) {
-		issue(cx, rule_b, rule_f, 0,
-		      at ? at : (r->len ? r->n[0] : NULL), NULL,
-		      "%s allows no value here, %s does", RD(cx), WR(cx));
+		ev_sc_issue(cx, rule_b, rule_f, 0,
+			    at ? at : (r->len ? r->n[0] : NULL), NULL,
+			    "%s allows no value here, %s does", RD(cx), WR(cx));
 		return 0;
 	}
 	/* a pair being compared already (a recursive schema): assume it
 	 * holds, as the enclosing comparison decides it */
 	for (i = 0; i < cx->depth; i++)
-		if (view_same(cx->stack[i].w, w) &&
-		    view_same(cx->stack[i].r, r))
+		if (ev_sc_view_same(cx->stack[i].w, w) &&
+		    ev_sc_view_same(cx->stack[i].r, r))
 			return 0;
 	if (cx->depth == STACK_MAX) {
-		issue(cx, "too-complex", "too-complex", 0, at ? at : r->n[0],
-		      NULL, "the schemas nest too deep to compare");
+		ev_sc_issue(cx, "too-complex", "too-complex", 0,
+			    at ? at : r->n[0], NULL,
+			    "the schemas nest too deep to compare");
 		return 0;
 	}
 	cx->stack[cx->depth].w = w;

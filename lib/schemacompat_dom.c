@@ -473,6 +473,7 @@ void ev_sc_vset_free(struct vset *s)
 	s->slot = NULL;
 	s->hash = NULL;
 }
+
 /* Resolve a local reference "#", "#/pointer" or "#anchor" in doc. */
 static const struct jv *find_anchor(const struct jv *v, const char *name,
 				    int depth)

@@ -2,8 +2,8 @@
  * schemacompat_int.h - what the files of the schema compatibility check
  * share: the DOM (struct jv), views, the writer's summary (struct wsum),
  * the state of a comparison (struct cmp) and the issues found (struct
- * ev_compat).  Calls go one way: schemacompat.c to schemacompat_dom.c,
- * each also to any below it; never back up.
+ * ev_compat).  Calls go one way: schemacompat.c to schemacompat_view.c to
+ * schemacompat_dom.c, each also to any below it; never back up.
  */
 #ifndef EVLOG_SCHEMACOMPAT_INT_H
 #define EVLOG_SCHEMACOMPAT_INT_H
@@ -116,8 +116,8 @@ struct cmp {
 	size_t eq_depth;
 };
 
-#define RD(cx) side(cx, 1)
-#define WR(cx) side(cx, 0)
+#define RD(cx) ev_sc_side(cx, 1)
+#define WR(cx) ev_sc_side(cx, 0)
 
 /* ------------------------------------------------------------ types */
 
@@ -164,5 +164,24 @@ int ev_sc_vset_has(const struct vset *s, const struct jv *v);
 void ev_sc_vset_free(struct vset *s);
 const struct jv *ev_sc_resolve_local(const struct jv *n, const char *ref);
 const struct jv *ev_sc_ext_ref(const struct jv *n);
+
+/* schemacompat_view.c: the issues recorded; views, types, the writer's summary,
+ * oneOf disjointness */
+const char *ev_sc_side(const struct cmp *cx, int reader);
+/* Record an issue: rule_b when the reader is NEW (a backward break), rule_f
+ * when it is OLD (forward); path into at's document, + "/" kw. */
+void ev_sc_issue(struct cmp *cx, const char *rule_b, const char *rule_f,
+		 int warning, const struct jv *at, const char *kw,
+		 const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+void ev_sc_view_add(struct view *vw, const struct jv *s, int depth);
+void ev_sc_view_reset(struct view *vw);
+void ev_sc_view_of(struct view *vw, const struct jv *s);
+int ev_sc_view_same(const struct view *a, const struct view *b);
+int ev_sc_node_types(const struct jv *n);
+int ev_sc_value_type(const struct jv *v);
+void ev_sc_types_name(int m, char *out, size_t n);
+void ev_sc_summarize(const struct view *w, struct wsum *s);
+int ev_sc_one_branch(struct cmp *cx, const struct view *w, const struct jv *br,
+		     uint32_t i, uint32_t *other);
 
 #endif
