@@ -2,8 +2,9 @@
  * schemacompat_int.h - what the files of the schema compatibility check
  * share: the DOM (struct jv), views, the writer's summary (struct wsum),
  * the state of a comparison (struct cmp) and the issues found (struct
- * ev_compat).  Calls go one way: schemacompat.c to schemacompat_view.c to
- * schemacompat_dom.c, each also to any below it; never back up.
+ * ev_compat).  Calls go one way: schemacompat.c to schemacompat_rules.c to
+ * schemacompat_view.c to schemacompat_dom.c, each also to any below it;
+ * never back up.
  */
 #ifndef EVLOG_SCHEMACOMPAT_INT_H
 #define EVLOG_SCHEMACOMPAT_INT_H
@@ -183,5 +184,30 @@ void ev_sc_types_name(int m, char *out, size_t n);
 void ev_sc_summarize(const struct view *w, struct wsum *s);
 int ev_sc_one_branch(struct cmp *cx, const struct view *w, const struct jv *br,
 		     uint32_t i, uint32_t *other);
+
+/* schemacompat_rules.c: a reader node's keywords against the writer */
+void ev_sc_check_numbers(struct cmp *cx, const struct view *w,
+			 const struct wsum *ws, const struct jv *rn);
+void ev_sc_check_count(struct cmp *cx, const struct view *w,
+		       const struct jv *rn, const char *kw, int is_min,
+		       const struct wsum *ws, int finite_kind);
+int ev_sc_view_has_equal(struct cmp *cx, const struct view *w, const char *kw,
+			 const struct jv *rv);
+void ev_sc_check_same(struct cmp *cx, const struct view *w, const struct jv *rn,
+		      const char *kw);
+void ev_sc_check_cond(struct cmp *cx, const struct view *w,
+		      const struct jv *rn);
+void ev_sc_check_uneval(struct cmp *cx, const struct view *w,
+			const struct jv *rn, const char *kw);
+void ev_sc_check_contains(struct cmp *cx, const struct view *w,
+			  const struct jv *rn);
+void ev_sc_check_strings(struct cmp *cx, const struct view *w,
+			 const struct wsum *ws, const struct jv *rn);
+int ev_sc_check_finite(struct cmp *cx, const struct view *w,
+		       const struct wsum *ws, const struct view *r);
+void ev_sc_check_values(struct cmp *cx, const struct view *w,
+			const struct wsum *ws, const struct jv *rn);
+void ev_sc_check_types(struct cmp *cx, const struct wsum *ws,
+		       const struct jv *rn);
 
 #endif
