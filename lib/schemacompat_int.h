@@ -2,9 +2,9 @@
  * schemacompat_int.h - what the files of the schema compatibility check
  * share: the DOM (struct jv), views, the writer's summary (struct wsum),
  * the state of a comparison (struct cmp) and the issues found (struct
- * ev_compat).  Calls go one way: schemacompat.c to schemacompat_rules.c to
- * schemacompat_view.c to schemacompat_dom.c, each also to any below it;
- * never back up.
+ * ev_compat).  Calls go one way: schemacompat.c to schemacompat_walk.c to
+ * schemacompat_rules.c to schemacompat_view.c to schemacompat_dom.c, each
+ * also to any below it; never back up.
  */
 #ifndef EVLOG_SCHEMACOMPAT_INT_H
 #define EVLOG_SCHEMACOMPAT_INT_H
@@ -209,5 +209,10 @@ void ev_sc_check_values(struct cmp *cx, const struct view *w,
 			const struct wsum *ws, const struct jv *rn);
 void ev_sc_check_types(struct cmp *cx, const struct wsum *ws,
 		       const struct jv *rn);
+
+/* schemacompat_walk.c: the walk */
+int ev_sc_check_nodes(struct cmp *cx, const struct jv *ws, const struct jv *rs,
+		      const char *rule_b, const char *rule_f,
+		      const struct jv *at);
 
 #endif

@@ -14,6 +14,8 @@
 
 #include "schemacompat_int.h"
 
+/* ----------------------------------------------------------- the issues */
+
 const char *ev_sc_side(const struct cmp *cx, int reader)
 {
 	return (reader ? cx->reader_is_new : !cx->reader_is_new) ? "new"
@@ -88,6 +90,8 @@ oom:
 	free(msg);
 	c->oom = 1;
 }
+
+/* ---------------------------------------------------------------- views */
 
 void ev_sc_view_add(struct view *vw, const struct jv *s, int depth)
 {
@@ -166,6 +170,8 @@ int ev_sc_view_same(const struct view *a, const struct view *b)
 			return 0;
 	return 1;
 }
+
+/* ---------------------------------------------------------------- types */
 
 static int type_bit(const char *s)
 {
@@ -246,6 +252,8 @@ void ev_sc_types_name(int m, char *out, size_t n)
 			return;
 	}
 }
+
+/* ------------------------------------------------------ the writer side */
 
 static int in_enum(const struct jv *n, const struct jv *v)
 {
