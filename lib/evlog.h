@@ -2973,7 +2973,8 @@ int ev_dlq_retry_schema(struct ev_log *dlq, const struct ev_letter *v, size_t n,
 			struct ev_error *err);
 
 /* ------------------------------------------------ schema compatibility
- * (lib/schemacompat.c) */
+ * (lib/schemacompat.c; the schema files and --data:
+ * lib/schemacompat_data.c) */
 
 /*
  * Are two JSON Schemas compatible, in the Confluent Schema Registry's
