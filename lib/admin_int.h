@@ -1,10 +1,11 @@
 /*
  * admin_int.h - what the files behind evctl info, verify and repair
- * share: admin.c (ev_log_info and ev_log_repair, and the helpers they
- * and verify share: a segment opened and its header checked, the
- * visible segments, meta checked against the segments, a verify
- * failure's message) and admin_verify.c (ev_log_verify and its checks).
- * Calls go one way: admin_verify.c to admin.c; never back up.
+ * share: admin.c (ev_log_info, and the helpers the others share: a
+ * segment opened and its header checked, the visible segments, meta
+ * checked against the segments, a verify failure's message),
+ * admin_verify.c (ev_log_verify and its checks) and admin_repair.c
+ * (ev_log_repair with its steps, and ev_log_repair_advice).  Calls go
+ * one way: admin_verify.c and admin_repair.c to admin.c; never back up.
  */
 #ifndef EVLOG_ADMIN_INT_H
 #define EVLOG_ADMIN_INT_H
