@@ -1,6 +1,6 @@
 /*
  * admin.c - whole-log operations behind evctl: info here, verify in
- * admin_verify.c, repair in admin_repair.c.
+ * admin_verify.c, repair in admin_repair.c (its steps in admin_fix.c).
  * This file also holds what verify and repair share: a segment opened
  * and its header checked, the visible segments, meta checked against
  * the segments, and the message of a failed check (admin_int.h).
