@@ -23,187 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jschema_priv.h"
-
-struct jerr_off {
-	size_t ip, sp, kw, msg;
-};
-
-struct ev_jschema_ctx {
-	struct ev_buf path; /* instance path under construction */
-	struct ev_buf strs;
-	struct jerr_off *off;
-	size_t noff, capoff;
-	struct ev_jschema_error *errs;
-	size_t caperrs;
-	size_t nerrs;
-	unsigned max_errors;
-};
-
-struct vctx {
-	struct ev_jschema_ctx *cx;
-	const uint8_t *end;
-	int collect;
-	int depth, max_depth;
-	int idepth, max_idepth;		/* instance nesting */
-	const uint8_t *root, *root_end; /* the end of the root, once walked */
-	const uint8_t *wp, *we;	   /* the container walked last, and its end */
-	int full;		   /* max_errors reached */
-	uint64_t steps, max_steps; /* node visits, the budget */
-};
-
-struct dscope {
-	const struct jres *res;
-	const struct dscope *up;
-};
-
-struct ann {
-	uint64_t *bits;
-	uint32_t n;
-};
+#include "jschema_validate_int.h"
 
 static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	     const struct dscope *sc, struct ann *a);
-
-/* skip one value: scalars inline, containers by ev_mp_skip_fast */
-static inline __attribute__((always_inline)) int skip1(const uint8_t **pp,
-						       const uint8_t *end)
-{
-	const uint8_t *p = *pp;
-	uint8_t c;
-
-	if (EV_LIKELY(p < end)) {
-		c = *p;
-		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 ||
-		    c == 0xc3) {
-			*pp = p + 1;
-			return 0;
-		}
-		if (c >= 0xa0 && c <= 0xbf) {
-			if ((size_t)(end - p) <= (size_t)(c & 0x1f))
-				return -1;
-			*pp = p + 1 + (c & 0x1f);
-			return 0;
-		}
-		if (c == 0xcb && end - p >= 9) {
-			*pp = p + 9;
-			return 0;
-		}
-		/* uint 8 to 64, int 8 to 64: 1 + 1, 2, 4, 8 bytes */
-		if (c >= 0xcc && c <= 0xd3) {
-			size_t k = (size_t)1 + (1u << ((c - 0xcc) & 3));
-
-			if ((size_t)(end - p) < k)
-				return -1;
-			*pp = p + k;
-			return 0;
-		}
-		if (c == 0xd9 && end - p >= 2) {
-			if ((size_t)(end - p) < (size_t)2 + p[1])
-				return -1;
-			*pp = p + 2 + p[1];
-			return 0;
-		}
-	}
-	return ev_mp_skip_fast(pp, end);
-}
-
-static inline int key_eq(const char *a, const uint8_t *b, uint32_t n)
-{
-	uint64_t x, y;
-	uint32_t u, w;
-
-	if (n >= 8) {
-		if (n > 16)
-			return memcmp(a, b, n) == 0;
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		if (x != y)
-			return 0;
-		memcpy(&x, a + n - 8, 8);
-		memcpy(&y, b + n - 8, 8);
-		return x == y;
-	}
-	if (n >= 4) {
-		memcpy(&u, a, 4);
-		memcpy(&w, b, 4);
-		if (u != w)
-			return 0;
-		memcpy(&u, a + n - 4, 4);
-		memcpy(&w, b + n - 4, 4);
-		return u == w;
-	}
-	/* 0 to 3 bytes: the first, middle and last are all of them */
-	return n == 0 || (a[0] == (char)b[0] && a[n / 2] == (char)b[n / 2] &&
-			  a[n - 1] == (char)b[n - 1]);
-}
-
-/* ev_mp_read with the common cases of records inline */
-static inline __attribute__((always_inline)) int
-rd(const uint8_t **pp, const uint8_t *end, struct ev_mp_item *it)
-{
-	const uint8_t *p = *pp;
-	uint8_t c;
-
-	if (EV_LIKELY(p < end)) {
-		c = *p;
-		if (c >= 0xa0 && c <= 0xbf) {
-			uint32_t n = c & 0x1f;
-
-			if ((size_t)(end - p) <= n)
-				return -1;
-			it->type = EV_MP_STR;
-			it->n = n;
-			it->p = p + 1;
-			*pp = p + 1 + n;
-			return 0;
-		}
-		if (c <= 0x7f) {
-			it->type = EV_MP_UINT;
-			it->v.u = c;
-			*pp = p + 1;
-			return 0;
-		}
-		if (c >= 0x80 && c <= 0x8f) {
-			it->type = EV_MP_MAP;
-			it->n = c & 0x0f;
-			*pp = p + 1;
-			return 0;
-		}
-		if (c == 0xcb && end - p >= 9) {
-			uint64_t w = ev_rbe64(p + 1);
-
-			it->type = EV_MP_FLOAT;
-			memcpy(&it->v.f, &w, sizeof(w));
-			*pp = p + 9;
-			return 0;
-		}
-		if (c == 0xcd && end - p >= 3) {
-			it->type = EV_MP_UINT;
-			it->v.u = ev_rbe16(p + 1);
-			*pp = p + 3;
-			return 0;
-		}
-		if (c == 0xce && end - p >= 5) {
-			it->type = EV_MP_UINT;
-			it->v.u = ev_rbe32(p + 1);
-			*pp = p + 5;
-			return 0;
-		}
-		if (c == 0xd9 && end - p >= 2) {
-			uint32_t n = p[1];
-
-			if ((size_t)(end - p) < 2 + (size_t)n)
-				return -1;
-			it->type = EV_MP_STR;
-			it->n = n;
-			it->p = p + 2;
-			*pp = p + 2 + n;
-			return 0;
-		}
-	}
-	return ev_mp_read(pp, end, it);
-}
 
 /* ----------------------------------------------------------- the context */
 
@@ -369,18 +192,6 @@ static int num_is(const struct ev_mp_item *it)
 {
 	return it->type == EV_MP_UINT || it->type == EV_MP_INT ||
 	       it->type == EV_MP_FLOAT;
-}
-
-static long double num_ld(const struct ev_mp_item *it)
-{
-	switch (it->type) {
-	case EV_MP_UINT:
-		return (long double)it->v.u;
-	case EV_MP_INT:
-		return (long double)it->v.i;
-	default:
-		return (long double)it->v.f;
-	}
 }
 
 static int num_eq(const struct ev_mp_item *a, const struct ev_mp_item *b)
@@ -698,31 +509,6 @@ static int is_multiple(const struct ev_mp_item *x, const struct jnum *y)
 
 /* ------------------------------------------------------------ the walk */
 
-static inline uint32_t type_of(const struct ev_mp_item *it)
-{
-	switch (it->type) {
-	case EV_MP_NIL:
-		return JT_NULL;
-	case EV_MP_BOOL:
-		return JT_BOOL;
-	case EV_MP_UINT:
-	case EV_MP_INT:
-		return JT_INT;
-	case EV_MP_FLOAT:
-		return (isfinite(it->v.f) && it->v.f == floor(it->v.f))
-			       ? JT_INT
-			       : JT_NUM;
-	case EV_MP_STR:
-		return JT_STR;
-	case EV_MP_ARRAY:
-		return JT_ARR;
-	case EV_MP_MAP:
-		return JT_OBJ;
-	default:
-		return 0;
-	}
-}
-
 /* exponential work (through the instance's nesting): an error */
 static int over_budget(struct vctx *c, const struct jnode *n)
 {
@@ -761,27 +547,6 @@ static int re_limit(struct vctx *c, const struct jnode *n, const char *kwpath,
 		(int)(srclen > 200 ? 200 : srclen), src);
 	c->collect = saved;
 	return EV_EDATA;
-}
-
-static inline __attribute__((always_inline)) const struct jprop *
-prop_find(const struct jobj *o, const uint8_t *k, uint32_t kn)
-{
-	uint32_t h, i;
-
-	if (o->tab == NULL)
-		return NULL;
-	h = js_key_hash(k, kn);
-	i = h & o->tabmask;
-	while (o->tab[i].idx) {
-		if (o->tab[i].hash == h) {
-			const struct jprop *pr = &o->props[o->tab[i].idx - 1];
-
-			if (pr->len == kn && key_eq(pr->name, k, kn))
-				return pr;
-		}
-		i = (i + 1) & o->tabmask;
-	}
-	return NULL;
 }
 
 /* is key name present in the map whose pairs start at q */
@@ -846,23 +611,6 @@ static void ann_done(struct ann *a, uint64_t *buf)
 		free(a->bits);
 }
 
-#define FAIL()                              \
-	do {                                \
-		ok = 0;                     \
-		if (!c->collect || c->full) \
-			goto out;           \
-	} while (0)
-#define CHECK(r)                  \
-	do {                      \
-		int r_ = (r);     \
-		if (r_ < 0) {     \
-			ret = r_; \
-			goto out; \
-		}                 \
-		if (r_ == 0)      \
-			FAIL();   \
-	} while (0)
-
 static int inst_too_deep(struct vctx *c, const struct jnode *n)
 {
 	int saved = c->collect;
@@ -873,34 +621,6 @@ static int inst_too_deep(struct vctx *c, const struct jnode *n)
 	c->collect = saved;
 	c->idepth--;
 	return EV_EDATA;
-}
-
-/* 1 when the value at p has one of the types of n (a node with only
- * "type"), 0 when that takes the full walk */
-static inline int type_quick(const struct jnode *n, const uint8_t *p,
-			     const uint8_t *end)
-{
-	uint8_t c;
-	uint32_t t;
-
-	if (p >= end)
-		return 0;
-	c = *p;
-	if (n->types == 0)
-		return 1;
-	if ((c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb))
-		t = JT_STR;
-	else if (c <= 0x7f || c >= 0xe0 || (c >= 0xcc && c <= 0xd3))
-		t = JT_INT;
-	else if (c == 0xc0)
-		t = JT_NULL;
-	else if (c == 0xc2 || c == 0xc3)
-		t = JT_BOOL;
-	else if (c == 0xca || c == 0xcb)
-		t = JT_NUM; /* could be integral: only a quick yes for number */
-	else
-		return 0;
-	return (n->types & t) != 0;
 }
 
 /* a child value: with its path segment when collecting */
@@ -954,35 +674,6 @@ static int vquiet(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	r = v(c, n, p, sc, a);
 	c->collect = saved;
 	return r;
-}
-
-static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
-		    const struct ev_mp_item *pit);
-
-static inline __attribute__((always_inline)) int
-scalar_fast(const struct jnode *n, const struct ev_mp_item *it);
-
-/* a leaf node on the fast path: no errors to collect */
-static inline __attribute__((always_inline)) int
-v_leaf(struct vctx *c, const struct jnode *n, const uint8_t *p)
-{
-	struct ev_mp_item it;
-	const uint8_t *q = p;
-	uint32_t tm;
-	int r;
-
-	if (n->kind != JN_OBJ)
-		return n->kind == JN_TRUE;
-	if (rd(&q, c->end, &it) != 0 || (tm = type_of(&it)) == 0)
-		return EV_EDATA;
-	if (n->types && !(n->types & tm))
-		return 0;
-	if (!(n->const_v || n->enm || n->num || n->str || n->format ||
-	      n->content_b64 || n->content_json))
-		return 1;
-	if ((r = scalar_fast(n, &it)) != 2)
-		return r;
-	return v_scalar(c, n, p, &it);
 }
 
 static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
@@ -1536,105 +1227,13 @@ static int enum_has(const struct jenum *e, const uint8_t *p, const uint8_t *end,
 /* The patterns js_sre_compile() (jschema_compile.c) took, matched without PCRE2
  */
 
-/* 1 when s matches, else 0 */
-static inline __attribute__((always_inline)) int
-sre_match_in(const struct jsre *r, const uint8_t *s, size_t n)
-{
-	const uint8_t *p = s, *e = s + n;
-	const struct jsre_el *x = r->el, *xe = r->el + r->nel;
-	uint64_t w;
-	uint32_t k;
-
-	for (; x < xe; x++) {
-		size_t left = (size_t)(e - p);
-		const uint8_t *t = x->tab;
-
-		switch (x->kind) {
-		case SRE_LIT:
-			if (left >= 8 && x->wide) {
-				memcpy(&w, p, 8);
-				if ((w & x->lm) != x->lw)
-					return 0;
-			} else if (left < x->litlen ||
-				   !key_eq(x->lit, p, x->litlen)) {
-				return 0;
-			}
-			p += x->litlen;
-			break;
-		case SRE_CH:
-			if (left < 1 || *p != (uint8_t)x->lit[0])
-				return 0;
-			p++;
-			break;
-		case SRE_ALT:
-			if (left >= 8 && x->wide) {
-				memcpy(&w, p, 8);
-				for (k = 0; k < x->nalt; k++)
-					if ((w & x->am[k]) == x->aw[k])
-						break;
-			} else {
-				for (k = 0; k < x->nalt; k++)
-					if (left >= x->altlen[k] &&
-					    key_eq(x->alt[k], p, x->altlen[k]))
-						break;
-			}
-			if (k == x->nalt)
-				return 0;
-			p += x->altlen[k];
-			break;
-		case SRE_FIX: {
-			/* a fixed count: every character in the set */
-			uint32_t m = x->min;
-			unsigned acc = 1;
-
-			if (left < m)
-				return 0;
-			for (k = 0; k + 8 <= m; k += 8)
-				acc &= t[p[k]] & t[p[k + 1]] & t[p[k + 2]] &
-				       t[p[k + 3]] & t[p[k + 4]] & t[p[k + 5]] &
-				       t[p[k + 6]] & t[p[k + 7]];
-			for (; k < m; k++)
-				acc &= t[p[k]];
-			if (!acc)
-				return 0;
-			p += m;
-			break;
-		}
-		default: {
-			const uint8_t *q = p;
-			const uint8_t *lim = left > x->max ? p + x->max : e;
-
-			while (lim - q >= 4 &&
-			       (t[q[0]] & t[q[1]] & t[q[2]] & t[q[3]]))
-				q += 4;
-			while (q < lim && t[*q])
-				q++;
-			if ((size_t)(q - p) < x->min)
-				return 0;
-			p = q;
-			break;
-		}
-		}
-	}
-	return p == e;
-}
-
-static int sre_match(const struct jsre *r, const uint8_t *s, size_t n)
+int ev_jv_sre_match(const struct jsre *r, const uint8_t *s, size_t n)
 {
 	return sre_match_in(r, s, n);
 }
 
-static size_t utf8_len(const uint8_t *s, size_t n)
-{
-	size_t k = 0, i;
-
-	for (i = 0; i < n; i++)
-		k += (s[i] & 0xC0) != 0x80;
-	return k;
-}
-
 /* 1 when s has at least min characters: counts only as far as it must */
-static int utf8_at_least(const uint8_t *s, size_t n, int64_t min)
+int ev_jv_utf8_at_least(const uint8_t *s, size_t n, int64_t min)
 {
 	size_t k = 0, i;
 
@@ -1670,103 +1269,8 @@ static int content_ok(const struct jnode *n, const char *s, size_t len)
 	return ok;
 }
 
-/* const, enum, and the keywords of numbers and strings */
-/* The common checks of a scalar, inline: 1 valid, 0 invalid, 2 when
- * v_scalar() must decide (const, enums of other values, formats,
- * content, PCRE2 patterns, numbers not compared exactly as doubles) */
-static inline __attribute__((always_inline)) int
-scalar_fast(const struct jnode *n, const struct ev_mp_item *it)
-{
-	const struct jnumk *k;
-	double f;
-
-	if (n->const_v || n->content_b64 || n->content_json ||
-	    (n->format != NULL && n->format_assert))
-		return 2;
-	if (n->enm != NULL) {
-		const struct jenum *e = n->enm;
-		uint32_t i;
-
-		if (!e->all_str || e->tab != NULL)
-			return 2;
-		if (it->type != EV_MP_STR)
-			return 0;
-		for (i = 0; i < e->nv; i++)
-			if (e->sl[i] == it->n &&
-			    key_eq((const char *)e->sp[i], it->p, it->n))
-				break;
-		if (i == e->nv)
-			return 0;
-	}
-	switch (it->type) {
-	case EV_MP_STR: {
-		const struct jstr *s = n->str;
-
-		if (s == NULL)
-			return 1;
-		if (s->minl > 0 && !utf8_at_least(it->p, it->n, s->minl))
-			return 0;
-		if (s->maxl >= 0 && (uint64_t)s->maxl < it->n &&
-		    (int64_t)utf8_len(it->p, it->n) > s->maxl)
-			return 0;
-		if (s->re != NULL)
-			return s->sre != NULL ? sre_match(s->sre, it->p, it->n)
-					      : 2;
-		return 1;
-	}
-	case EV_MP_UINT:
-		if ((k = n->num) == NULL)
-			return 1;
-		if (k->exmin || k->exmax || k->mult ||
-		    (k->min && k->min->kind != 0) ||
-		    (k->max && k->max->kind != 0))
-			return 2;
-		if (k->min && k->min->i >= 0 && it->v.u < (uint64_t)k->min->i)
-			return 0;
-		if (k->max && (k->max->i < 0 || it->v.u > (uint64_t)k->max->i))
-			return 0;
-		return 1;
-	case EV_MP_FLOAT:
-		/* exact as doubles: double bounds, integers up to 2^53 */
-		if ((k = n->num) == NULL)
-			return 1;
-		if (k->exmin || k->exmax || k->mult)
-			return 2;
-		f = it->v.f;
-		if (k->min) {
-			if (k->min->kind == 2) {
-				if (f < k->min->d)
-					return 0;
-			} else if (k->min->kind == 0 &&
-				   k->min->i <= (1ll << 53) &&
-				   k->min->i >= -(1ll << 53)) {
-				if (f < (double)k->min->i)
-					return 0;
-			} else {
-				return 2;
-			}
-		}
-		if (k->max) {
-			if (k->max->kind == 2) {
-				if (f > k->max->d)
-					return 0;
-			} else if (k->max->kind == 0 &&
-				   k->max->i <= (1ll << 53) &&
-				   k->max->i >= -(1ll << 53)) {
-				if (f > (double)k->max->i)
-					return 0;
-			} else {
-				return 2;
-			}
-		}
-		return 1;
-	default:
-		return n->num == NULL && n->str == NULL ? 1 : 2;
-	}
-}
-
-static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
-		    const struct ev_mp_item *pit)
+int ev_jv_v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
+		   const struct ev_mp_item *pit)
 {
 	struct ev_mp_item it = *pit;
 	int ok = 1;
@@ -1835,7 +1339,7 @@ static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			if (s->minl > 0 ||
 			    (s->maxl >= 0 && (uint64_t)s->maxl < it.n)) {
 				if (s->minl > 0 &&
-				    !utf8_at_least(it.p, it.n, s->minl)) {
+				    !ev_jv_utf8_at_least(it.p, it.n, s->minl)) {
 					if (c->collect)
 						err_add(c, n, "minLength",
 							"minLength",
@@ -1857,7 +1361,8 @@ static int v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			}
 			if (s->re != NULL) {
 				int m = s->sre != NULL
-						? sre_match(s->sre, it.p, it.n)
+						? ev_jv_sre_match(s->sre, it.p,
+								  it.n)
 						: ev_ecmare_search(
 							  s->re,
 							  (const char *)it.p,
@@ -1950,7 +1455,7 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		CHECK(v(c, rec_target(n, sc), p, sc, aa));
 	if ((n->const_v || n->enm || n->num || n->str || n->format ||
 	     n->content_b64 || n->content_json) &&
-	    v_scalar(c, n, p, &it) == 0)
+	    ev_jv_v_scalar(c, n, p, &it) == 0)
 		FAIL();
 	switch (it.type) {
 	case EV_MP_ARRAY:
@@ -2146,12 +1651,12 @@ static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				return 0;
 			err_add(c, n, "type", "type", "must be %s",
 				n->type_text);
-			v_scalar(c, n, p, &it);
+			ev_jv_v_scalar(c, n, p, &it);
 			return 0;
 		}
 		if (!c->collect && (r = scalar_fast(n, &it)) != 2)
 			return r;
-		return v_scalar(c, n, p, &it);
+		return ev_jv_v_scalar(c, n, p, &it);
 	}
 	if (c->depth >= c->max_depth)
 		return too_deep(c, n);
@@ -2783,7 +2288,7 @@ leaf_quick(const struct fcheck *fc, const uint8_t *p, const uint8_t *end,
 			if (i == e->nv)
 				return 0;
 		}
-		if (fc->minl > 0 && !utf8_at_least(s, n, fc->minl))
+		if (fc->minl > 0 && !ev_jv_utf8_at_least(s, n, fc->minl))
 			return 0;
 		if (fc->maxl >= 0 && (uint64_t)fc->maxl < n &&
 		    (int64_t)utf8_len(s, n) > fc->maxl)
