@@ -28,164 +28,6 @@
 static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	     const struct dscope *sc, struct ann *a);
 
-/* ----------------------------------------------------------- the context */
-
-struct ev_jschema_ctx *ev_jschema_ctx_new(void)
-{
-	return calloc(1, sizeof(struct ev_jschema_ctx));
-}
-
-void ev_jschema_ctx_free(struct ev_jschema_ctx *cx)
-{
-	if (cx == NULL)
-		return;
-	ev_buf_free(&cx->path);
-	ev_buf_free(&cx->strs);
-	free(cx->off);
-	free(cx->errs);
-	free(cx);
-}
-
-size_t ev_jschema_nerrors(const struct ev_jschema_ctx *cx)
-{
-	return cx->nerrs;
-}
-
-const struct ev_jschema_error *
-ev_jschema_error_at(const struct ev_jschema_ctx *cx, size_t i)
-{
-	return i < cx->nerrs ? &cx->errs[i] : NULL;
-}
-
-/* The registry's own errors (schemadir.c; declared in jschema_int.h). */
-static void finish(struct ev_jschema_ctx *cx);
-
-void ev_jschema_ctx_clear(struct ev_jschema_ctx *cx)
-{
-	cx->nerrs = 0;
-	cx->noff = 0;
-	cx->strs.len = 0;
-}
-
-int ev_jschema_ctx_add_error(struct ev_jschema_ctx *cx,
-			     const char *instance_path, const char *schema_path,
-			     const char *keyword, const char *message)
-{
-	const char *v[4] = {instance_path, schema_path, keyword, message};
-	size_t at[4], i;
-	struct jerr_off e;
-
-	if (cx->max_errors > 0 && cx->noff >= cx->max_errors)
-		return 0;
-	if (cx->noff == cx->capoff) {
-		size_t nc = cx->capoff ? 2 * cx->capoff : 16;
-		struct jerr_off *no = realloc(cx->off, nc * sizeof(*no));
-
-		if (no == NULL)
-			return EV_ERR;
-		cx->off = no;
-		cx->capoff = nc;
-	}
-	for (i = 0; i < 4; i++) {
-		at[i] = cx->strs.len;
-		if (ev_buf_puts(&cx->strs, v[i] != NULL ? v[i] : "") != 0 ||
-		    ev_buf_putc(&cx->strs, '\0') != 0)
-			return EV_ERR;
-	}
-	e.ip = at[0];
-	e.sp = at[1];
-	e.kw = at[2];
-	e.msg = at[3];
-	cx->off[cx->noff++] = e;
-	finish(cx);
-	return cx->nerrs == cx->noff ? 0 : EV_ERR;
-}
-
-static void err_add(struct vctx *c, const struct jnode *n, const char *kwpath,
-		    const char *kw, const char *fmt, ...) EV_PRINTF(5, 6);
-
-static void err_add(struct vctx *c, const struct jnode *n, const char *kwpath,
-		    const char *kw, const char *fmt, ...)
-{
-	struct ev_jschema_ctx *cx = c->cx;
-	struct jerr_off e;
-	va_list ap;
-	char m[512];
-
-	if (cx->noff >= cx->max_errors) {
-		c->full = 1;
-		return;
-	}
-	if (cx->noff == cx->capoff) {
-		size_t nc = cx->capoff ? 2 * cx->capoff : 16;
-		struct jerr_off *no = realloc(cx->off, nc * sizeof(*no));
-
-		if (no == NULL)
-			return;
-		cx->off = no;
-		cx->capoff = nc;
-	}
-	e.ip = cx->strs.len;
-	ev_buf_append(&cx->strs, cx->path.p, cx->path.len);
-	ev_buf_putc(&cx->strs, '\0');
-	e.sp = cx->strs.len;
-	ev_buf_printf(&cx->strs, "%s#%s%s%s", n->doc->name, n->path,
-		      *kwpath ? "/" : "", kwpath);
-	ev_buf_putc(&cx->strs, '\0');
-	e.kw = cx->strs.len;
-	ev_buf_puts(&cx->strs, kw);
-	ev_buf_putc(&cx->strs, '\0');
-	e.msg = cx->strs.len;
-	va_start(ap, fmt);
-	vsnprintf(m, sizeof(m), fmt, ap);
-	va_end(ap);
-	ev_buf_puts(&cx->strs, m);
-	if (ev_buf_putc(&cx->strs, '\0') != 0)
-		return;
-	cx->off[cx->noff++] = e;
-}
-
-static size_t path_push_key(struct vctx *c, const char *k, size_t kn)
-{
-	size_t at = c->cx->path.len, i;
-
-	ev_buf_putc(&c->cx->path, '/');
-	for (i = 0; i < kn; i++) {
-		if (k[i] == '~')
-			ev_buf_append(&c->cx->path, "~0", 2);
-		else if (k[i] == '/')
-			ev_buf_append(&c->cx->path, "~1", 2);
-		else
-			ev_buf_putc(&c->cx->path, k[i]);
-	}
-	return at;
-}
-
-static size_t path_push_idx(struct vctx *c, size_t i)
-{
-	size_t at = c->cx->path.len;
-
-	ev_buf_printf(&c->cx->path, "/%zu", i);
-	return at;
-}
-
-static void path_pop(struct vctx *c, size_t at)
-{
-	c->cx->path.len = at;
-}
-
-/* a short quoted rendering of a string for messages */
-static const char *qstr(char *b, size_t bn, const uint8_t *s, size_t n)
-{
-	if (n > bn - 4) {
-		snprintf(b, bn, "%.*s...", (int)(bn - 8), (const char *)s);
-		return b;
-	}
-	memcpy(b, s, n);
-	b[n] = '\0';
-	return b;
-}
-
 /* ------------------------------------------------------ JSON equality */
 
 static int num_is(const struct ev_mp_item *it)
@@ -509,46 +351,6 @@ static int is_multiple(const struct ev_mp_item *x, const struct jnum *y)
 
 /* ------------------------------------------------------------ the walk */
 
-/* exponential work (through the instance's nesting): an error */
-static int over_budget(struct vctx *c, const struct jnode *n)
-{
-	int saved = c->collect;
-
-	c->collect = 1;
-	err_add(c, n, "", "$ref",
-		"validation exceeded its budget of %llu steps in '%s': the "
-		"schema branches exponentially",
-		(unsigned long long)c->max_steps, n->doc->name);
-	c->collect = saved;
-	return EV_EDATA;
-}
-
-static int too_deep(struct vctx *c, const struct jnode *n)
-{
-	int saved = c->collect;
-
-	c->collect = 1;
-	err_add(c, n, "", "$ref", "schema recursion too deep at %s#%s",
-		n->doc->name, n->path);
-	c->collect = saved;
-	return EV_EDATA;
-}
-
-/* a regex that hit PCRE2's match limit: no answer, so an error of the
- * instance (at the pattern's schema path) that no applicator hides */
-static int re_limit(struct vctx *c, const struct jnode *n, const char *kwpath,
-		    const char *kw, const char *src, uint32_t srclen)
-{
-	int saved = c->collect;
-
-	c->collect = 1;
-	err_add(c, n, kwpath, kw,
-		"regex match limit exceeded for pattern '%.*s'",
-		(int)(srclen > 200 ? 200 : srclen), src);
-	c->collect = saved;
-	return EV_EDATA;
-}
-
 /* is key name present in the map whose pairs start at q */
 static int obj_has(const uint8_t *q, const uint8_t *end, uint32_t count,
 		   const char *name, uint32_t len)
@@ -611,18 +413,6 @@ static void ann_done(struct ann *a, uint64_t *buf)
 		free(a->bits);
 }
 
-static int inst_too_deep(struct vctx *c, const struct jnode *n)
-{
-	int saved = c->collect;
-
-	c->collect = 1;
-	err_add(c, n, "", "", "invalid instance: nested deeper than %d levels",
-		c->max_idepth);
-	c->collect = saved;
-	c->idepth--;
-	return EV_EDATA;
-}
-
 /* a child value: with its path segment when collecting */
 static int vkey(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		const struct dscope *sc, const uint8_t *k, uint32_t kn)
@@ -631,15 +421,15 @@ static int vkey(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	int r;
 
 	if (++c->idepth > c->max_idepth)
-		return inst_too_deep(c, n);
+		return ev_jv_inst_too_deep(c, n);
 	if (!c->collect) {
 		r = v(c, n, p, sc, NULL);
 		c->idepth--;
 		return r;
 	}
-	at = path_push_key(c, (const char *)k, kn);
+	at = ev_jv_path_push_key(c, (const char *)k, kn);
 	r = v(c, n, p, sc, NULL);
-	path_pop(c, at);
+	ev_jv_path_pop(c, at);
 	c->idepth--;
 	return r;
 }
@@ -651,15 +441,15 @@ static int vidx(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	int r;
 
 	if (++c->idepth > c->max_idepth)
-		return inst_too_deep(c, n);
+		return ev_jv_inst_too_deep(c, n);
 	if (!c->collect) {
 		r = v(c, n, p, sc, NULL);
 		c->idepth--;
 		return r;
 	}
-	at = path_push_idx(c, i);
+	at = ev_jv_path_push_idx(c, i);
 	r = v(c, n, p, sc, NULL);
-	path_pop(c, at);
+	ev_jv_path_pop(c, at);
 	c->idepth--;
 	return r;
 }
@@ -689,16 +479,17 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 
 	if (o->minp >= 0 && (int64_t)it->n < o->minp) {
 		if (c->collect)
-			err_add(c, n, "minProperties", "minProperties",
+			ev_jv_err_add(
+				c, n, "minProperties", "minProperties",
 				"must NOT have fewer than %lld properties",
 				(long long)o->minp);
 		FAIL();
 	}
 	if (o->maxp >= 0 && (int64_t)it->n > o->maxp) {
 		if (c->collect)
-			err_add(c, n, "maxProperties", "maxProperties",
-				"must NOT have more than %lld properties",
-				(long long)o->maxp);
+			ev_jv_err_add(c, n, "maxProperties", "maxProperties",
+				      "must NOT have more than %lld properties",
+				      (long long)o->maxp);
 		FAIL();
 	}
 	for (i = 0; i < it->n; i++) {
@@ -746,13 +537,16 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				matched = 1;
 				CHECK(vkey(c, o->pp[j].sub, vp, sc, k.p, k.n));
 			} else if (m < 0) {
-				size_t at = path_push_key(c, (const char *)k.p,
-							  k.n);
+				size_t at =
+					ev_jv_path_push_key(c,
+							    (const char *)k.p,
+							    k.n);
 
-				ret = re_limit(c, o->pp[j].sub, "",
-					       "patternProperties",
-					       o->pp[j].src, o->pp[j].srclen);
-				path_pop(c, at);
+				ret = ev_jv_re_limit(c, o->pp[j].sub, "",
+						     "patternProperties",
+						     o->pp[j].src,
+						     o->pp[j].srclen);
+				ev_jv_path_pop(c, at);
 				goto out;
 			}
 		}
@@ -760,16 +554,15 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			matched = 1;
 			if (o->addl->kind == JN_FALSE) {
 				if (c->collect) {
-					size_t at =
-						path_push_key(c,
-							      (const char *)k.p,
-							      k.n);
+					size_t at = ev_jv_path_push_key(
+						c, (const char *)k.p, k.n);
 
-					err_add(c, n, "additionalProperties",
+					ev_jv_err_add(
+						c, n, "additionalProperties",
 						"additionalProperties",
 						"must NOT have additional "
 						"properties");
-					path_pop(c, at);
+					ev_jv_path_pop(c, at);
 				}
 				FAIL();
 			} else {
@@ -787,10 +580,12 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			}
 			if (r == 0) {
 				if (c->collect)
-					err_add(c, n, "propertyNames",
+					ev_jv_err_add(
+						c, n, "propertyNames",
 						"propertyNames",
 						"property name '%s' is invalid",
-						qstr(qb, sizeof(qb), k.p, k.n));
+						ev_jv_qstr(qb, sizeof(qb), k.p,
+							   k.n));
 				FAIL();
 			}
 		}
@@ -817,11 +612,12 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 						    pr->len))
 				continue;
 			if (c->collect)
-				err_add(c, n, "required", "required",
+				ev_jv_err_add(
+					c, n, "required", "required",
 					"must have required property '%s'",
-					qstr(qb, sizeof(qb),
-					     (const uint8_t *)pr->name,
-					     pr->len));
+					ev_jv_qstr(qb, sizeof(qb),
+						   (const uint8_t *)pr->name,
+						   pr->len));
 			FAIL();
 		}
 	}
@@ -852,21 +648,26 @@ static int v_object(struct vctx *c, const struct jnode *n, const uint8_t *p,
 					if (c->collect) {
 						char qb2[128];
 
-						err_add(c, n, pr->dep_kw,
+						ev_jv_err_add(
+							c, n, pr->dep_kw,
 							pr->dep_kw,
 							"must have property "
 							"'%s' when property "
 							"'%s' is present",
-							qstr(qb2, sizeof(qb2),
-							     (const uint8_t *)
-								     pr->dep_req
-									     [d],
-							     pr->dep_req_len
-								     [d]),
-							qstr(qb, sizeof(qb),
-							     (const uint8_t *)
-								     pr->name,
-							     pr->len));
+							ev_jv_qstr(
+								qb2,
+								sizeof(qb2),
+								(const uint8_t
+									 *)pr->dep_req
+									[d],
+								pr->dep_req_len
+									[d]),
+							ev_jv_qstr(
+								qb, sizeof(qb),
+								(const uint8_t
+									 *)pr
+									->name,
+								pr->len));
 					}
 					FAIL();
 				}
@@ -947,16 +748,16 @@ static int v_array(struct vctx *c, const struct jnode *n, const uint8_t *p,
 
 	if (ar->mini >= 0 && (int64_t)it->n < ar->mini) {
 		if (c->collect)
-			err_add(c, n, "minItems", "minItems",
-				"must NOT have fewer than %lld items",
-				(long long)ar->mini);
+			ev_jv_err_add(c, n, "minItems", "minItems",
+				      "must NOT have fewer than %lld items",
+				      (long long)ar->mini);
 		FAIL();
 	}
 	if (ar->maxi >= 0 && (int64_t)it->n > ar->maxi) {
 		if (c->collect)
-			err_add(c, n, "maxItems", "maxItems",
-				"must NOT have more than %lld items",
-				(long long)ar->maxi);
+			ev_jv_err_add(c, n, "maxItems", "maxItems",
+				      "must NOT have more than %lld items",
+				      (long long)ar->maxi);
 		FAIL();
 	}
 	for (i = 0; i < it->n; i++) {
@@ -967,7 +768,8 @@ static int v_array(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			ann_mark(a, i);
 			if (sub->kind == JN_FALSE && i >= ar->nprefix) {
 				if (c->collect)
-					err_add(c, n, ar->items_kw,
+					ev_jv_err_add(
+						c, n, ar->items_kw,
 						ar->items_kw,
 						"must NOT have more than %u "
 						"items",
@@ -1005,11 +807,13 @@ static int v_array(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		if ((int64_t)matches < ar->minc) {
 			if (c->collect) {
 				if (ar->minc == 1)
-					err_add(c, n, "contains", "contains",
+					ev_jv_err_add(
+						c, n, "contains", "contains",
 						"must contain at least 1 valid "
 						"item(s)");
 				else
-					err_add(c, n, "minContains",
+					ev_jv_err_add(
+						c, n, "minContains",
 						"minContains",
 						"must contain at least %lld "
 						"valid item(s)",
@@ -1019,10 +823,11 @@ static int v_array(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		}
 		if (ar->maxc >= 0 && (int64_t)matches > ar->maxc) {
 			if (c->collect)
-				err_add(c, n, "maxContains", "maxContains",
-					"must contain at most %lld valid "
-					"item(s)",
-					(long long)ar->maxc);
+				ev_jv_err_add(c, n, "maxContains",
+					      "maxContains",
+					      "must contain at most %lld valid "
+					      "item(s)",
+					      (long long)ar->maxc);
 			FAIL();
 		}
 	}
@@ -1035,7 +840,8 @@ static int v_array(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		}
 		if (r == 0) {
 			if (c->collect)
-				err_add(c, n, "uniqueItems", "uniqueItems",
+				ev_jv_err_add(
+					c, n, "uniqueItems", "uniqueItems",
 					"must NOT have duplicate items (items "
 					"## %u and %u are identical)",
 					matches, i);
@@ -1062,7 +868,8 @@ static int v_array(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				}
 				if (js_mp_equal(pi, ei, pj, ej, 0)) {
 					if (c->collect)
-						err_add(c, n, "uniqueItems",
+						ev_jv_err_add(
+							c, n, "uniqueItems",
 							"uniqueItems",
 							"must NOT have duplicate "
 							"items (items ## %u and "
@@ -1103,17 +910,18 @@ static int v_uneval(struct vctx *c, const struct jnode *n,
 				ann_mark(la, i);
 				if (n->obj->uneval->kind == JN_FALSE) {
 					if (c->collect) {
-						size_t at = path_push_key(
+						size_t at = ev_jv_path_push_key(
 							c, (const char *)k.p,
 							k.n);
 
-						err_add(c, n,
+						ev_jv_err_add(
+							c, n,
 							"unevaluatedProperties",
 							"unevaluatedProperties",
 							"must NOT have "
 							"unevaluated "
 							"properties");
-						path_pop(c, at);
+						ev_jv_path_pop(c, at);
 					}
 					FAIL();
 				} else {
@@ -1130,14 +938,17 @@ static int v_uneval(struct vctx *c, const struct jnode *n,
 				ann_mark(la, i);
 				if (n->arr->uneval->kind == JN_FALSE) {
 					if (c->collect) {
-						size_t at = path_push_idx(c, i);
+						size_t at =
+							ev_jv_path_push_idx(c,
+									    i);
 
-						err_add(c, n,
+						ev_jv_err_add(
+							c, n,
 							"unevaluatedItems",
 							"unevaluatedItems",
 							"must NOT have "
 							"unevaluated items");
-						path_pop(c, at);
+						ev_jv_path_pop(c, at);
 					}
 					FAIL();
 				} else {
@@ -1278,13 +1089,14 @@ int ev_jv_v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	if (n->const_v != NULL &&
 	    !js_mp_equal(p, c->end, n->const_v, n->const_v + n->const_n, 0)) {
 		if (c->collect)
-			err_add(c, n, "const", "const",
-				"must be equal to constant");
+			ev_jv_err_add(c, n, "const", "const",
+				      "must be equal to constant");
 		FAIL();
 	}
 	if (n->enm != NULL && !enum_has(n->enm, p, c->end, &it)) {
 		if (c->collect)
-			err_add(c, n, "enum", "enum",
+			ev_jv_err_add(
+				c, n, "enum", "enum",
 				"must be equal to one of the allowed values");
 		FAIL();
 	}
@@ -1297,36 +1109,42 @@ int ev_jv_v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 
 			if (k->min && num_cmp(&it, k->min) < 0) {
 				if (c->collect)
-					err_add(c, n, "minimum", "minimum",
-						"must be >= %s", k->min->text);
+					ev_jv_err_add(c, n, "minimum",
+						      "minimum",
+						      "must be >= %s",
+						      k->min->text);
 				FAIL();
 			}
 			if (k->max && num_cmp(&it, k->max) > 0) {
 				if (c->collect)
-					err_add(c, n, "maximum", "maximum",
-						"must be <= %s", k->max->text);
+					ev_jv_err_add(c, n, "maximum",
+						      "maximum",
+						      "must be <= %s",
+						      k->max->text);
 				FAIL();
 			}
 			if (k->exmin && num_cmp(&it, k->exmin) <= 0) {
 				if (c->collect)
-					err_add(c, n, "exclusiveMinimum",
-						"exclusiveMinimum",
-						"must be > %s", k->exmin->text);
+					ev_jv_err_add(c, n, "exclusiveMinimum",
+						      "exclusiveMinimum",
+						      "must be > %s",
+						      k->exmin->text);
 				FAIL();
 			}
 			if (k->exmax && num_cmp(&it, k->exmax) >= 0) {
 				if (c->collect)
-					err_add(c, n, "exclusiveMaximum",
-						"exclusiveMaximum",
-						"must be < %s", k->exmax->text);
+					ev_jv_err_add(c, n, "exclusiveMaximum",
+						      "exclusiveMaximum",
+						      "must be < %s",
+						      k->exmax->text);
 				FAIL();
 			}
 			if (k->mult && !is_multiple(&it, k->mult)) {
 				if (c->collect)
-					err_add(c, n, "multipleOf",
-						"multipleOf",
-						"must be multiple of %s",
-						k->mult->text);
+					ev_jv_err_add(c, n, "multipleOf",
+						      "multipleOf",
+						      "must be multiple of %s",
+						      k->mult->text);
 				FAIL();
 			}
 		}
@@ -1341,7 +1159,8 @@ int ev_jv_v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				if (s->minl > 0 &&
 				    !ev_jv_utf8_at_least(it.p, it.n, s->minl)) {
 					if (c->collect)
-						err_add(c, n, "minLength",
+						ev_jv_err_add(
+							c, n, "minLength",
 							"minLength",
 							"must NOT have fewer "
 							"than %lld characters",
@@ -1351,7 +1170,8 @@ int ev_jv_v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				if (s->maxl >= 0 && (uint64_t)s->maxl < it.n &&
 				    (int64_t)utf8_len(it.p, it.n) > s->maxl) {
 					if (c->collect)
-						err_add(c, n, "maxLength",
+						ev_jv_err_add(
+							c, n, "maxLength",
 							"maxLength",
 							"must NOT have more "
 							"than %lld characters",
@@ -1369,12 +1189,14 @@ int ev_jv_v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 							  it.n);
 
 				if (m < 0)
-					return re_limit(c, n, "pattern",
-							"pattern", s->pattern,
-							s->patlen);
+					return ev_jv_re_limit(c, n, "pattern",
+							      "pattern",
+							      s->pattern,
+							      s->patlen);
 				if (m == 0) {
 					if (c->collect)
-						err_add(c, n, "pattern",
+						ev_jv_err_add(
+							c, n, "pattern",
 							"pattern",
 							"must match pattern "
 							"\"%s\"",
@@ -1386,22 +1208,25 @@ int ev_jv_v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		if ((n->content_b64 || n->content_json) &&
 		    !content_ok(n, (const char *)it.p, it.n)) {
 			if (c->collect)
-				err_add(c, n,
-					n->content_json ? "contentMediaType"
-							: "contentEncoding",
-					n->content_json ? "contentMediaType"
-							: "contentEncoding",
-					"must be %s",
-					n->content_json ? "JSON text"
-							: "base64");
+				ev_jv_err_add(c, n,
+					      n->content_json
+						      ? "contentMediaType"
+						      : "contentEncoding",
+					      n->content_json
+						      ? "contentMediaType"
+						      : "contentEncoding",
+					      "must be %s",
+					      n->content_json ? "JSON text"
+							      : "base64");
 			FAIL();
 		}
 		if (n->format != NULL && n->format_assert &&
 		    ev_jsformat_check(n->format, (const char *)it.p, it.n) ==
 			    0) {
 			if (c->collect)
-				err_add(c, n, "format", "format",
-					"must match format \"%s\"", n->format);
+				ev_jv_err_add(c, n, "format", "format",
+					      "must match format \"%s\"",
+					      n->format);
 			FAIL();
 		}
 		break;
@@ -1439,8 +1264,8 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	}
 	if (n->types && !(n->types & tm)) {
 		if (c->collect)
-			err_add(c, n, "type", "type", "must be %s",
-				n->type_text);
+			ev_jv_err_add(c, n, "type", "type", "must be %s",
+				      n->type_text);
 		FAIL();
 	}
 	if (n->ref != NULL)
@@ -1503,7 +1328,8 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			}
 			if (!any) {
 				if (c->collect)
-					err_add(c, n, "anyOf", "anyOf",
+					ev_jv_err_add(
+						c, n, "anyOf", "anyOf",
 						"must match a schema in anyOf");
 				FAIL();
 			}
@@ -1538,11 +1364,13 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			if (cnt != 1) {
 				if (c->collect) {
 					if (cnt == 0)
-						err_add(c, n, "oneOf", "oneOf",
+						ev_jv_err_add(
+							c, n, "oneOf", "oneOf",
 							"must match exactly one "
 							"schema in oneOf");
 					else
-						err_add(c, n, "oneOf", "oneOf",
+						ev_jv_err_add(
+							c, n, "oneOf", "oneOf",
 							"must match exactly one "
 							"schema in oneOf "
 							"(matches %u and %u)",
@@ -1560,8 +1388,8 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 			}
 			if (r == 1) {
 				if (c->collect)
-					err_add(c, n, "not", "not",
-						"must NOT be valid");
+					ev_jv_err_add(c, n, "not", "not",
+						      "must NOT be valid");
 				FAIL();
 			}
 		}
@@ -1586,7 +1414,8 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				}
 				if (r2 == 0) {
 					if (c->collect)
-						err_add(c, n, "if", "if",
+						ev_jv_err_add(
+							c, n, "if", "if",
 							"must match \"then\" "
 							"schema");
 					FAIL();
@@ -1600,7 +1429,8 @@ static int v_body(struct vctx *c, const struct jnode *n, const uint8_t *p,
 				}
 				if (r2 == 0) {
 					if (c->collect)
-						err_add(c, n, "if", "if",
+						ev_jv_err_add(
+							c, n, "if", "if",
 							"must match \"else\" "
 							"schema");
 					FAIL();
@@ -1630,13 +1460,13 @@ static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 	int r;
 
 	if (EV_UNLIKELY(++c->steps > c->max_steps))
-		return over_budget(c, n);
+		return ev_jv_over_budget(c, n);
 	if (n->kind != JN_OBJ) {
 		if (n->kind == JN_TRUE)
 			return 1;
 		if (c->collect)
-			err_add(c, n, "", "false schema",
-				"boolean schema is false");
+			ev_jv_err_add(c, n, "", "false schema",
+				      "boolean schema is false");
 		return 0;
 	}
 	if (n->leaf) {
@@ -1649,8 +1479,8 @@ static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		if (n->types && !(n->types & tm)) {
 			if (!c->collect)
 				return 0;
-			err_add(c, n, "type", "type", "must be %s",
-				n->type_text);
+			ev_jv_err_add(c, n, "type", "type", "must be %s",
+				      n->type_text);
 			ev_jv_v_scalar(c, n, p, &it);
 			return 0;
 		}
@@ -1659,7 +1489,7 @@ static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 		return ev_jv_v_scalar(c, n, p, &it);
 	}
 	if (c->depth >= c->max_depth)
-		return too_deep(c, n);
+		return ev_jv_too_deep(c, n);
 	if (sc == NULL || sc->res != n->res) {
 		fr.res = n->res;
 		fr.up = sc;
@@ -1672,31 +1502,6 @@ static int v(struct vctx *c, const struct jnode *n, const uint8_t *p,
 }
 
 /* ------------------------------------------------------------ the API */
-
-static void finish(struct ev_jschema_ctx *cx)
-{
-	size_t i;
-	const char *b = (const char *)cx->strs.p;
-
-	if (cx->noff > cx->caperrs) {
-		struct ev_jschema_error *ne =
-			realloc(cx->errs, cx->noff * sizeof(*ne));
-
-		if (ne == NULL) {
-			cx->nerrs = 0;
-			return;
-		}
-		cx->errs = ne;
-		cx->caperrs = cx->noff;
-	}
-	for (i = 0; i < cx->noff; i++) {
-		cx->errs[i].instance_path = b + cx->off[i].ip;
-		cx->errs[i].schema_path = b + cx->off[i].sp;
-		cx->errs[i].keyword = b + cx->off[i].kw;
-		cx->errs[i].message = b + cx->off[i].msg;
-	}
-	cx->nerrs = cx->noff;
-}
 
 static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 		    const char *prefix, struct ev_jschema_ctx *cx,
@@ -1736,8 +1541,8 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 		    why == NULL)
 			why = "not one msgpack value";
 		c.collect = 1;
-		err_add(&c, sc, "", "", "invalid instance: %s", why);
-		finish(cx);
+		ev_jv_err_add(&c, sc, "", "", "invalid instance: %s", why);
+		ev_jv_finish(cx);
 		return EV_EDATA;
 	}
 	if (r == 0) {
@@ -1752,19 +1557,20 @@ static int validate(const struct ev_jschema *sc, const uint8_t *mp, size_t n,
 		if (r == 1) /* cannot happen; say something */
 			r = 0;
 		if (r == 0 && cx->noff == 0)
-			err_add(&c, sc, "", "", "invalid");
+			ev_jv_err_add(&c, sc, "", "", "invalid");
 	}
 	if (r == EV_EDATA && cx->noff == 0) {
 		c.collect = 1;
-		err_add(&c, sc, "", "", "invalid instance: not a JSON value");
+		ev_jv_err_add(&c, sc, "", "",
+			      "invalid instance: not a JSON value");
 	}
 	if (r == EV_EUSAGE) {
 		c.collect = 1;
-		err_add(&c, sc, "", "$ref",
-			"the schema set is not compiled: call "
-			"ev_jschema_set_compile");
+		ev_jv_err_add(&c, sc, "", "$ref",
+			      "the schema set is not compiled: call "
+			      "ev_jschema_set_compile");
 	}
-	finish(cx);
+	ev_jv_finish(cx);
 	return r;
 }
 
@@ -1802,7 +1608,7 @@ int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
 		*used = (size_t)(c.root_end - mp);
 		cx->noff = 0;
 		cx->strs.len = 0;
-		finish(cx);
+		ev_jv_finish(cx);
 		return 1;
 	}
 	/* anything else as ev_jschema_validate() has it */
@@ -1810,7 +1616,7 @@ int ev_jschema_validate_prefix(const struct ev_jschema *sc, const uint8_t *mp,
 		*used = 0;
 		cx->noff = 0;
 		cx->strs.len = 0;
-		finish(cx);
+		ev_jv_finish(cx);
 		return EV_EDATA;
 	}
 	*used = (size_t)(p - mp);

@@ -69,6 +69,24 @@ struct ann {
 			FAIL();   \
 	} while (0)
 
+/* jschema_vctx.c: the errors, as the walk finds them */
+void ev_jv_finish(struct ev_jschema_ctx *cx); /* cx->errs from the offsets */
+void ev_jv_err_add(struct vctx *c, const struct jnode *n, const char *kwpath,
+		   const char *kw, const char *fmt, ...) EV_PRINTF(5, 6);
+/* the instance path: a segment pushed, and popped back to where it was */
+size_t ev_jv_path_push_key(struct vctx *c, const char *k, size_t kn);
+size_t ev_jv_path_push_idx(struct vctx *c, size_t i);
+void ev_jv_path_pop(struct vctx *c, size_t at);
+const char *ev_jv_qstr(char *b, size_t bn, const uint8_t *s, size_t n);
+/* errors of the limits, that no applicator hides: a regex that hit
+ * PCRE2's match limit, the step budget, the schema's and the instance's
+ * nesting; each returns EV_EDATA */
+int ev_jv_re_limit(struct vctx *c, const struct jnode *n, const char *kwpath,
+		   const char *kw, const char *src, uint32_t srclen);
+int ev_jv_over_budget(struct vctx *c, const struct jnode *n);
+int ev_jv_too_deep(struct vctx *c, const struct jnode *n);
+int ev_jv_inst_too_deep(struct vctx *c, const struct jnode *n);
+
 /* jschema_scalar.c: const, enum, numbers, strings; the checks of a
  * scalar (v_leaf() and scalar_fast() below have the common ones) */
 int ev_jv_v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
