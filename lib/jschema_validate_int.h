@@ -87,6 +87,12 @@ int ev_jv_over_budget(struct vctx *c, const struct jnode *n);
 int ev_jv_too_deep(struct vctx *c, const struct jnode *n);
 int ev_jv_inst_too_deep(struct vctx *c, const struct jnode *n);
 
+/* jschema_equal.c (js_mp_equal and js_mp_hash: jschema_priv.h) */
+/* uniqueItems for long arrays: sort by hash, compare equal hashes.  1
+ * unique, 0 not (*first < *second the duplicates), <0 error */
+int ev_jv_unique_hashed(const uint8_t *q, const uint8_t *end, uint32_t n,
+			uint32_t *first, uint32_t *second);
+
 /* jschema_scalar.c: const, enum, numbers, strings; the checks of a
  * scalar (v_leaf() and scalar_fast() below have the common ones) */
 int ev_jv_v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
