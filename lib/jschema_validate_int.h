@@ -326,7 +326,8 @@ static inline int type_quick(const struct jnode *n, const uint8_t *p,
 	return (n->types & t) != 0;
 }
 
-/* 1 when s matches, else 0 */
+/* The patterns js_sre_compile() (jschema_compile.c) took, matched without
+ * PCRE2: 1 when s matches, else 0 */
 static inline __attribute__((always_inline)) int
 sre_match_in(const struct jsre *r, const uint8_t *s, size_t n)
 {
