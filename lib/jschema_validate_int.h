@@ -100,6 +100,12 @@ int ev_jv_v_scalar(struct vctx *c, const struct jnode *n, const uint8_t *p,
 int ev_jv_sre_match(const struct jsre *r, const uint8_t *s, size_t n);
 int ev_jv_utf8_at_least(const uint8_t *s, size_t n, int64_t min);
 
+/* jschema_walk.c: the value at p against the node n, in the dynamic
+ * scope sc, its annotations (for unevaluated*) added to a: 1 valid, 0
+ * invalid (with its errors, when collecting), <0 an error */
+int ev_jv_v(struct vctx *c, const struct jnode *n, const uint8_t *p,
+	    const struct dscope *sc, struct ann *a);
+
 /* skip one value: scalars inline, containers by ev_mp_skip_fast */
 static inline __attribute__((always_inline)) int skip1(const uint8_t **pp,
 						       const uint8_t *end)
