@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "jschema_fast_int.h"
-#include "jschema_validate_int.h"
+#include "jschema_scalar_int.h"
 
 /* the property check of the key k */
 static inline __attribute__((always_inline)) const struct fcheck *

@@ -21,9 +21,9 @@
  *   jschema_equal.c      JSON equality and hashes
  *   jschema_vctx.c       struct ev_jschema_ctx and the errors
  * and jschema_fast.c, the fast walk's program made (ev_jschema_fast_new),
- * which calls none of them.  jschema_validate_int.h has what they share
- * (jschema_fast_int.h the program), with the inline checks both walks
- * take.
+ * which calls none of them.  jschema_validate_int.h has what they share,
+ * with the inline checks both walks take (jschema_scalar_int.h those
+ * that call into jschema_scalar.c); jschema_fast_int.h has the program.
  */
 #include <string.h>
 

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jschema_validate_int.h"
+#include "jschema_scalar_int.h"
 
 /* is key name present in the map whose pairs start at q */
 static int obj_has(const uint8_t *q, const uint8_t *end, uint32_t count,
