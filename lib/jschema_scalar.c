@@ -5,7 +5,7 @@
  * string keywords (lengths in characters, pattern, by the simple matcher
  * or PCRE2), format (when it asserts) and draft-07 content.  The general
  * walk and the fast walk reach it through ev_jv_v_scalar(), after the
- * inline scalar_fast() of jschema_validate_int.h.  Calls only
+ * inline scalar_fast() of jschema_scalar_int.h.  Calls only
  * jschema_vctx.c (errors) and jschema_equal.c (const and enum).
  */
 #include <math.h>

@@ -52,6 +52,9 @@ struct ann {
 	uint32_t n;
 };
 
+/* in a keyword's checks (ok, ret and the label out in scope): FAIL() a
+ * failure, which stops the node unless errors are collected; CHECK(r) a
+ * subschema's result r, <0 an error that stops it */
 #define FAIL()                              \
 	do {                                \
 		ok = 0;                     \
