@@ -1,7 +1,7 @@
 /*
  * jschema_priv.h - the compiled form of JSON Schema documents, shared by
- * the compiler (jschema_compile.c) and the validator (jschema_validate.c).  Not
- * for any other module.
+ * the compiler (jschema_compile.c) and the validator (jschema_validate.c
+ * and the files its top comment names).  Not for any other module.
  *
  * A set owns documents (their msgpack images), schema resources (by
  * absolute URI) and compiled nodes.  Every node is one schema object or
@@ -315,13 +315,15 @@ static inline uint32_t js_key_hash(const uint8_t *k, uint32_t n)
 /* jschema_compile.c */
 void *js_alloc(struct ev_jschema_set *s, size_t n);
 char *js_strdup(struct ev_jschema_set *s, const char *p, size_t n);
-
-/* jschema_validate.c */
 struct jsre *js_sre_compile(struct ev_jschema_set *s, const char *pat,
 			    size_t n);
+
+/* jschema_equal.c */
 int js_mp_equal(const uint8_t *a, const uint8_t *ae, const uint8_t *b,
 		const uint8_t *be, int depth);
 uint64_t js_mp_hash(const uint8_t *p, const uint8_t *end, int depth);
+
+/* jschema_validate.c */
 int js_check_meta(struct ev_jschema_set *s, struct jnode *meta, struct jdoc *d,
 		  struct ev_error *err);
 

@@ -1,9 +1,10 @@
 /*
  * test_jschema_fast.c - the validator's fast walk (ev_jschema_fast_*,
- * lib/jschema_validate.c) against the full validation: the fast walk
- * may say "valid" only where ev_jschema_validate_prefix() does, with the
- * same length, and ev_jschema_fast_pairs() only where ev_jschema_validate()
- * of the object of those pairs does.  Hand-written cases for each kind
+ * lib/jschema_fast.c, lib/jschema_fastwalk.c) against the full
+ * validation: the fast walk may say "valid" only where
+ * ev_jschema_validate_prefix() does, with the same length, and
+ * ev_jschema_fast_pairs() only where ev_jschema_validate() of the object
+ * of those pairs does.  Hand-written cases for each kind
  * of check (and that the fast walk does answer them), random schemas
  * with random instances near them, and the official suite when
  * $EVLOG_CONFORMANCE has it.

@@ -1,13 +1,13 @@
 /*
  * test_jschema_sre.c - the validator's own matcher for simple anchored
- * patterns (js_sre_compile/sre_match in jschema_validate.c, compiled in
- * here to reach them) against ECMA-262 on PCRE2 (ecmare.c): the same
+ * patterns (js_sre_compile in jschema_compile.c, ev_jv_sre_match in
+ * jschema_scalar.c) against ECMA-262 on PCRE2 (ecmare.c): the same
  * answer on every string, for patterns it takes and those it leaves to
  * PCRE2.
  */
 #include "unit.h"
 
-#include "../../lib/jschema_validate.c"
+#include "../../lib/jschema_validate_int.h"
 
 /* 1: the simple matcher must take it; 0: it must leave it to PCRE2 */
 static const struct {
@@ -102,7 +102,7 @@ static void test_sre_against_pcre2(void **state)
 					       "RSTUVWXYZ"[rand() % 36];
 			}
 			a = ev_ecmare_search(re, s, (size_t)n) > 0;
-			b = sre_match(r, (const uint8_t *)s, (size_t)n);
+			b = ev_jv_sre_match(r, (const uint8_t *)s, (size_t)n);
 			checks++;
 			if (a != b)
 				fail_msg("'%s' on '%.*s': PCRE2 %d, simple %d",
