@@ -149,9 +149,11 @@ const char *ev_plural(uint64_t n, const char *one, const char *many);
 const char *ev_commas(uint64_t v, char buf[32]);
 void ev_buf_free(struct ev_buf *b);
 /* Tune the C library's allocator for a process that allocates and frees
- * large buffers at a high rate on several threads (a bulk load): fewer,
- * larger heap extensions, and freed memory kept.  Call it first thing;
- * a no-op where the C library has no mallopt(). */
+ * large buffers at a high rate on several threads (a bulk load): one
+ * heap for every thread, backed by huge pages where the system allows,
+ * fewer and larger heap extensions, and freed memory kept.  Call it
+ * first thing, before any thread starts; a no-op where the C library
+ * has no mallopt(). */
 void ev_malloc_bulk(void);
 
 /* ---------------------------------------------------------------- time */

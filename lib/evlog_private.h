@@ -546,6 +546,10 @@ struct ev_fields {
 };
 /* buf.c: a buffer of 4 MiB or more, just allocated, in transparent huge
  * pages over its aligned inside where the system allows (a hint) */
+/* ev_buf_reserve() without rounding the room up to a power of two: for
+ * a buffer whose size is known and reused (a writer's batches), so that
+ * none of it is allocated in vain (buf.c). */
+int ev_buf_reserve_exact(struct ev_buf *b, size_t extra);
 void ev_huge_hint(void *p, size_t cap);
 #define EV_PLAIN_TYPE 1u
 #define EV_PLAIN_ID 2u

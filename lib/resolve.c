@@ -493,7 +493,7 @@ int ev_writer_resolve(struct ev_writer *w, struct wbatch *b, uint64_t *next,
 		b->acks = na;
 		b->acks_cap = cap;
 	}
-	if (ev_buf_reserve(&b->res, b->raw.len + b->raw.len / 8) != 0)
+	if (ev_buf_reserve_exact(&b->res, b->raw.len + b->raw.len / 8) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	if (!b->ri_ready) {
 		r = ev_writer_prep_ri(w, b, &i);

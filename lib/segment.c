@@ -801,7 +801,7 @@ int ev_codec_compress(struct ev_codec *c, int level, int pack,
 	if (level == 1)
 		ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_minMatch, 5);
 	out->len = 0;
-	if (ev_buf_reserve(out, bound) != 0)
+	if (ev_buf_reserve_exact(out, bound) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
 	r = ZSTD_compress2(c->cctx, out->p, bound, raw, n);
 	if (ZSTD_isError(r))

@@ -1279,6 +1279,10 @@ int ev_writer_add_tagged(struct ev_writer *w, const uint8_t *rec, size_t n,
 		b->count = 0;
 		b->raw.len = 0;
 		w->cur = b;
+		/* room for a batch and a record past it (a larger one grows
+		 * it), not rounded up to twice that */
+		if (ev_buf_reserve_exact(&b->raw, w->batch_bytes + 65536) != 0)
+			return ev_seterr(err, EV_ERR, "out of memory");
 	}
 	if (ev_buf_reserve(&b->raw, n + 10) != 0)
 		return ev_seterr(err, EV_ERR, "out of memory");
