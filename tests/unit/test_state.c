@@ -448,6 +448,47 @@ static void test_snapshot_wrapped(void **state)
 	ev_state_free(st);
 }
 
+/* More ids than the ids file is written in at once (65,536 entries):
+ * it takes several writes, its pages' checksums run on across them, and
+ * every id is found again from the file alone. */
+static void test_snapshot_chunks(void **state)
+{
+	struct tlog *t = *state;
+	struct ev_state *st = load(t, 1);
+	struct ev_sref ref;
+	struct ev_error err;
+	uint64_t offs[8], h, k;
+	const uint64_t n = 200000;
+	const uint64_t probe[] = {0, 1, 65535, 65536, 131071, 131072, n - 1};
+	size_t i, c, j;
+	int found;
+
+	for (k = 0; k < n; k++) {
+		h = ev_hash64(&k, sizeof(k));
+		memset(&ref, 0, sizeof(ref));
+		assert_int_equal(ev_state_apply_h(st, &ref, NULL, 0, 0, h, 0,
+						  k % N),
+				 0);
+	}
+	if (ev_state_snapshot(st, &err) != 0)
+		fail_msg("ev_state_snapshot: %s", err.msg);
+	ev_state_free(st);
+	st = load(t, 1);
+	assert_int_equal(ev_state_damaged(st), 0);
+	for (i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+		k = probe[i];
+		h = ev_hash64(&k, sizeof(k));
+		c = ev_state_id_candidates_h(st, h, offs, 8);
+		for (found = 0, j = 0; j < c && j < 8; j++)
+			found |= offs[j] == k % N;
+		if (!found)
+			fail_msg("id %llu not found in the snapshot",
+				 (unsigned long long)k);
+	}
+	assert_int_equal(ev_state_damaged(st), 0);
+	ev_state_free(st);
+}
+
 static void test_damaged_snapshot(void **state)
 {
 	struct tlog *t = *state;
@@ -630,6 +671,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_wrapped, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_chunks, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_snapshot, setup,
 						teardown),
