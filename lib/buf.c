@@ -58,9 +58,11 @@ static void heap_huge(void)
 
 	p = malloc(1 << 20); /* past the heap there is: it grows */
 	after = sbrk(0);
+	/* the extension, wherever in it the block fell (the heap's free
+	 * top, if any, came first) */
 	if (p != NULL && before != (uint8_t *)-1 && after != (uint8_t *)-1 &&
-	    p >= before && p < after) {
-		lo = (uint8_t *)(((uintptr_t)p + HUGE_PAGE - 1) &
+	    after > before) {
+		lo = (uint8_t *)(((uintptr_t)before + HUGE_PAGE - 1) &
 				 ~(uintptr_t)(HUGE_PAGE - 1));
 		hi = (uint8_t *)((uintptr_t)after &
 				 ~(uintptr_t)(HUGE_PAGE - 1));
@@ -87,7 +89,9 @@ static void heap_huge(void)
 void ev_malloc_bulk(void)
 {
 #ifdef M_TOP_PAD
+#ifdef M_ARENA_MAX
 	(void)mallopt(M_ARENA_MAX, 1);
+#endif
 	(void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	(void)mallopt(M_TRIM_THRESHOLD, 512 << 20);
 	(void)mallopt(M_TOP_PAD, 256 << 20);

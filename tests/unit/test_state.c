@@ -459,8 +459,7 @@ static void test_snapshot_chunks(void **state)
 	struct ev_error err;
 	uint64_t offs[8], h, k;
 	const uint64_t n = 200000;
-	const uint64_t probe[] = {0, 1, 65535, 65536, 131071, 131072, n - 1};
-	size_t i, c, j;
+	size_t c, j;
 	int found;
 
 	for (k = 0; k < n; k++) {
@@ -475,8 +474,9 @@ static void test_snapshot_chunks(void **state)
 	ev_state_free(st);
 	st = load(t, 1);
 	assert_int_equal(ev_state_damaged(st), 0);
-	for (i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
-		k = probe[i];
+	/* every one: the file is sorted by hash, so only all of them
+	 * reach every page of every chunk */
+	for (k = 0; k < n; k++) {
 		h = ev_hash64(&k, sizeof(k));
 		c = ev_state_id_candidates_h(st, h, offs, 8);
 		for (found = 0, j = 0; j < c && j < 8; j++)
