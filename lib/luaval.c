@@ -7,8 +7,10 @@
  * allocator with a cap bounds its memory, and a count hook its
  * instructions per call (pcall and xpcall cannot catch that one); no
  * metatable with __gc is set, as finalizers run with hooks off; and no
- * file can change what another sees (push_env(), and the metatable of
- * strings is protected).
+ * file can change what another sees (push_env(), and the metatables of
+ * strings, arrays and events are protected: getmetatable() gives a plain
+ * value, setmetatable() refuses, and neither rawset() nor a debug library
+ * can reach them).
  *
  * JSON null is the light userdata evlog.null; arrays carry a metatable
  * (evlog.array) so that empty ones stay arrays.  What a step leaves
@@ -147,9 +149,6 @@ struct ev_lua {
 	int killed;
 	const volatile sig_atomic_t *stop; /* set: end the call */
 	int interrupted;
-	/* the array metatable was handed to a step (getmetatable), which
-	 * may have given it a __gc since */
-	int array_mt_out;
 	int array_ref, anchor_ref, event_mt_ref, lazy_a_ref, lazy_o_ref;
 	/* the metatables, to tell kinds of table by address */
 	const void *mt_array, *mt_lazy_a, *mt_lazy_o, *mt_event;
@@ -356,7 +355,7 @@ static int sb_xpcall(lua_State *L)
  * nor anything else could stop one (in a step, or in lua_close()): no
  * table of the sandbox gets a metatable with a __gc field.  One given
  * later does not count (Lua marks a table for finalization only as its
- * metatable is set); but the array metatable is set again and again.
+ * metatable is set); the metatables of ours are out of a step's reach.
  */
 static void no_gc(lua_State *L, int mt, const char *what)
 {
@@ -372,8 +371,6 @@ static void no_gc(lua_State *L, int mt, const char *what)
 static void push_array_mt(struct ev_lua *l)
 {
 	lua_rawgeti(l->L, LUA_REGISTRYINDEX, l->array_ref);
-	if (l->array_mt_out)
-		no_gc(l->L, lua_gettop(l->L), "the metatable of evlog.array");
 }
 
 static int table_kind(struct ev_lua *l, int idx)
@@ -1001,8 +998,6 @@ static int sb_getmetatable(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	if (lua_topointer(L, -1) == l->mt_array)
-		l->array_mt_out = 1;
 	luaL_getmetafield(L, 1, "__metatable");
 	return 1;
 }
@@ -1045,7 +1040,13 @@ static int lv_isarray(lua_State *L)
 	return 1;
 }
 
-/* A metatable of ours into the registry: its ref, and its address. */
+/*
+ * A metatable of ours into the registry: its ref, and its address.  All
+ * steps share it, so it is protected: getmetatable() gives its name (or
+ * false), never the table, and setmetatable() refuses the tables that
+ * carry it; one step cannot change how another's arrays behave, nor how
+ * they are told apart.
+ */
 static int new_mt(lua_State *L, const luaL_Reg *fns, const char *name,
 		  const void **addr)
 {
@@ -1054,7 +1055,11 @@ static int new_mt(lua_State *L, const luaL_Reg *fns, const char *name,
 	if (name != NULL) {
 		lua_pushstring(L, name);
 		lua_setfield(L, -2, "__name");
+		lua_pushstring(L, name);
+	} else {
+		lua_pushboolean(L, 0);
 	}
+	lua_setfield(L, -2, "__metatable");
 	*addr = lua_topointer(L, -1);
 	return luaL_ref(L, LUA_REGISTRYINDEX);
 }

@@ -241,6 +241,33 @@ bad_set() {
 	assert_stdout '{"amount":100,"m":"mine","mt":false,"u1":"A","leak":"nil","mine":"nil","r":"xxx","su":"B","u":"A"}'
 }
 
+@test "a Lua file cannot change how another's arrays behave: the metatable of evlog.array is protected" {
+	mkdir a1 a2 a3
+	# getmetatable gives its name, not the table: a load error at FILE:LINE
+	printf '%s\n' 'local mt = getmetatable(evlog.array())' 'mt.__index = function() return "HACK" end' 'return function(e) return e end' >a1/OrderCreated.1.lua
+	run --separate-stderr evtail --upcast a1 a.evlog
+	assert_status 64
+	assert_stdout ""
+	assert_stderr "evtail: --upcast: a1/OrderCreated.1.lua:2: attempt to index a string value (local 'mt')"
+	# setmetatable on an array is refused: a failure of the step
+	printf '%s\n' 'return function(e) setmetatable(evlog.array(), {__index = function() return "HACK" end}) return e end' >a2/OrderCreated.1.lua
+	run --separate-stderr evtail --upcast a2 a.evlog
+	assert_status 65
+	assert_stdout ""
+	assert_stderr "evtail: upcast failed in 'a.evlog': offset 0: OrderCreated version 1: step a2/OrderCreated.1.lua:1: cannot change a protected metatable"
+	# what one step tries, caught, changes nothing for the next file's
+	# arrays, which still encode as arrays
+	printf '%s\n' 'return function(e) local mt = getmetatable(evlog.array()) e.data.mt = mt' \
+		'  e.data.set = select(2, pcall(setmetatable, evlog.array(), {__newindex = function() end}))' \
+		'  e.data.raw = select(2, pcall(rawset, mt, "__len", 0)) return e end' >a3/OrderCreated.1.lua
+	printf '%s\n' 'return function(e) local a = evlog.array() a[1] = "x" e.data.a = a e.data.e = evlog.array()' \
+		'  e.data.h = a[9] == nil e.data.n = #a e.data.same = getmetatable(a) == e.data.mt return e end' >a3/OrderCreated.2.lua
+	run --separate-stderr sh -c 'evtail --upcast a3 --to 0 a.evlog | jq -c .data'
+	assert_status 0
+	assert_stderr ""
+	assert_stdout '{"amount":100,"mt":"evlog.array","raw":"bad argument #1 to '"'"'rawset'"'"' (table expected, got string)","set":"cannot change a protected metatable","a":["x"],"e":[],"h":true,"n":1,"same":true}'
+}
+
 @test "a Lua finalizer (__gc) is refused: a load error at FILE:LINE (64), a failure of the step (65), never a hang" {
 	mkdir g1 g2 g3
 	printf '%s\n' 'setmetatable({}, {__gc=function() while true do end end})' 'return function(e) return e end' >g1/OrderCreated.1.lua
