@@ -1637,6 +1637,9 @@ int main(int argc, char **argv)
 		rc = open_dlq(&pb, &o);
 	if (rc >= 0)
 		goto out;
+	/* a rewrite in place the writer follows: letters name the new log */
+	if (pb.dlq != NULL && pb.w != NULL)
+		ev_schema_dlq_follow(pb.dlq, pb.w);
 	fe_on_stop(on_signal);
 	if (bld != NULL) {
 		rc = publish_event(&pb, bld);

@@ -528,6 +528,14 @@ int ev_writer_flush(struct ev_writer *w, struct ev_error *err);
 int ev_writer_close(struct ev_writer *w, struct ev_error *err);
 /* Number of fsync/fdatasync calls made (for benchmarks). */
 uint64_t ev_writer_syncs(const struct ev_writer *w);
+/*
+ * The id of the log w appends to now, as 32 hexadecimal digits and a
+ * NUL: the log it was opened on or followed to, or, when a rewrite in
+ * place has swapped another log in at its path since its last append,
+ * that log's, which its next append follows to (evlog(5) Writers).  For
+ * the adding thread, while the writer's own threads run.
+ */
+void ev_writer_log_id(struct ev_writer *w, char id[33]);
 
 /* Iterate the records of a batch payload (as given to ev_durable_fn). */
 int ev_payload_next(const uint8_t **p, const uint8_t *end, const uint8_t **rec,
@@ -2945,6 +2953,11 @@ int ev_schema_dlq_letter_fits(struct ev_schema_dlq *d, const uint8_t *rec,
 			      size_t n, const char *input,
 			      const struct ev_jschema_ctx *cx,
 			      struct ev_error *err);
+/* Letters name the log w appends to as each is written
+ * (ev_writer_log_id()), not the target's id when d was opened: w follows
+ * a rewrite in place to the new log at the target's path, and the valid
+ * events with it.  w must outlive d's letters. */
+void ev_schema_dlq_follow(struct ev_schema_dlq *d, struct ev_writer *w);
 int ev_schema_dlq_flush(struct ev_schema_dlq *d, struct ev_error *err);
 uint64_t ev_schema_dlq_count(const struct ev_schema_dlq *d);
 int ev_schema_dlq_close(struct ev_schema_dlq *d, struct ev_error *err);

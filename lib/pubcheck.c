@@ -188,6 +188,11 @@ struct ev_schema_dlq {
 	void *sink_ctx;
 	char *dlq_name;
 	char *target, *target_id, *dir;
+	/* ev_schema_dlq_follow(): the writer of the valid events, and the
+	 * id of the log it appended to when the last letter was built */
+	struct ev_writer *follow;
+	char follow_id[33];
+	const char *id_now; /* target_id or follow_id */
 	char **ref_dirs;
 	int require_schemas, formats_assert;
 	struct ev_letter *letters; /* those there before, and ours: rounds */
@@ -317,6 +322,7 @@ int ev_schema_dlq_open_to(struct ev_schema_dlq **out,
 		r = ev_seterr(err, EV_ERR, "out of memory");
 		goto fail;
 	}
+	d->id_now = d->target_id;
 	if (d->sink != NULL) { /* the sink knows its letters' rounds */
 		*out = d;
 		return 0;
@@ -349,7 +355,7 @@ static void note_letter(struct ev_schema_dlq *d, const struct ev_event *ev,
 	memset(nl, 0, sizeof(*nl));
 	nl->stage = "schema";
 	nl->round = round;
-	nl->source_log_id = strdup(d->target_id);
+	nl->source_log_id = strdup(d->id_now);
 	nl->orig_id = strndup(ev->id.p, ev->id.n);
 	if (nl->source_log_id != NULL && nl->orig_id != NULL) {
 		d->nletters++;
@@ -381,10 +387,14 @@ static int build_letter(struct ev_schema_dlq *d, const uint8_t *rec, size_t n,
 	evp->append_time = EV_TIME_NONE;
 	if ((id = strndup(evp->id.p, evp->id.n)) == NULL)
 		return ev_seterr(err, EV_ERR, "out of memory");
+	if (d->follow != NULL) { /* the log the valid events go to now */
+		ev_writer_log_id(d->follow, d->follow_id);
+		d->id_now = d->follow_id;
+	}
 	memset(lcp, 0, sizeof(*lcp));
 	lcp->source = evp;
 	lcp->source_log = d->target;
-	lcp->source_log_id = d->target_id;
+	lcp->source_log_id = d->id_now;
 	lcp->group = "";
 	lcp->attempts = 1; /* one validation */
 	lcp->first_failure = lcp->last_failure = now;
@@ -394,7 +404,7 @@ static int build_letter(struct ev_schema_dlq *d, const uint8_t *rec, size_t n,
 	lcp->formats_assert = d->formats_assert;
 	lcp->ref_dirs = (const char *const *)d->ref_dirs;
 	lcp->schema_round = ev_dlq_schema_next_round(d->letters, d->nletters,
-						     d->target_id, id);
+						     d->id_now, id);
 	free(id);
 	*round = lcp->schema_round;
 	for (;;) {
@@ -467,6 +477,11 @@ int ev_schema_dlq_letter(struct ev_schema_dlq *d, const uint8_t *rec, size_t n,
 		note_letter(d, &ev, round);
 	d->written++;
 	return 0;
+}
+
+void ev_schema_dlq_follow(struct ev_schema_dlq *d, struct ev_writer *w)
+{
+	d->follow = w;
 }
 
 int ev_schema_dlq_flush(struct ev_schema_dlq *d, struct ev_error *err)

@@ -138,7 +138,10 @@ static int follow(struct ev_writer *w, struct ev_error *err)
 	w->head_fd = hfd;
 	nl->notice = old->notice;
 	nl->notice_ctx = old->notice_ctx;
+	/* under mu: ev_writer_log_id() reads it from the adding thread */
+	pthread_mutex_lock(&w->mu);
 	w->log = w->own_log = nl;
+	pthread_mutex_unlock(&w->mu);
 	memset(&w->head, 0, sizeof(w->head));
 	memset(w->head_raw, 0, sizeof(w->head_raw));
 	w->have_tail = w->open_checked = w->state_whole = 0;
@@ -1362,6 +1365,26 @@ void ev_writer_expect_bytes(struct ev_writer *w, uint64_t bytes)
 void ev_writer_trust_records(struct ev_writer *w)
 {
 	w->trusted = w->o.unlinked;
+}
+
+void ev_writer_log_id(struct ev_writer *w, char id[33])
+{
+	struct ev_log *at = NULL;
+	struct ev_error e;
+	char *path = NULL;
+
+	/* w->log changes (follow()) and the log it was closes under mu */
+	pthread_mutex_lock(&w->mu);
+	memcpy(id, w->log->id_hex, 33);
+	if (moved(w->log))
+		path = strdup(w->log->path);
+	pthread_mutex_unlock(&w->mu);
+	/* swapped since this writer's last append: the log there now is
+	 * the one its next append follows to */
+	if (path != NULL && ev_log_open(&at, path, &e) == 0)
+		memcpy(id, at->id_hex, 33);
+	ev_log_close(at);
+	free(path);
 }
 
 uint64_t ev_writer_syncs(const struct ev_writer *w)

@@ -602,3 +602,52 @@ evdlq: 0 resolved, 1 still open"
 	echo '{"type":"OrderPlaced","id":"w3","stream":"s","data":{"amount":3}}' | evpub l.evlog
 	[ "$(ids l.evlog)" = "0 v1 1 w2 2 w3 " ]
 }
+
+@test "evpub --dlq: letters written after a rewrite in place name the new log, and evdlq retry appends them there" {
+	mkfifo in.fifo
+	evpub -c --schemas schemas --dlq dlq --batch-events 1 l.evlog <in.fifo >pub.out 2>pub.err 3>&- &
+	BG=$!
+	exec 4>in.fifo
+	echo '{"type":"Noise","id":"n1"}' >&4
+	sed -n 1p in.ndjson >&4
+	wait_for '[ "$(evtail -o count l.evlog 2>/dev/null)" = 2 ]' 10 "the first events"
+	old=$(evctl info --json l.evlog | jq -r .id)
+	# a rewrite that drops an event gives the new log an id of its own
+	printf 'type Noise\nfrom 1\n  drop\n' >drop.upcast
+	run --separate-stderr evreplay --rewrite --upcast drop.upcast --in-place l.evlog
+	assert_status 0
+	new=$(evctl info --json l.evlog | jq -r .id)
+	[ "$new" != "$old" ]
+	# before the writer has appended to the new log, then after
+	sed -n 3p in.ndjson >&4
+	wait_for '[ "$(evtail -o count dlq 2>/dev/null)" = 1 ]' 10 "the first letter"
+	sed -n 4p in.ndjson >&4
+	wait_for '[ "$(evtail -o count l.evlog 2>/dev/null)" = 2 ]' 10 "o4 in the new log"
+	echo '{"type":"OrderPlaced","id":"o5","stream":"order-5","data":{"amount":-2}}' >&4
+	exec 4>&-
+	st=0
+	wait "$BG" || st=$?
+	BG=
+	[ "$st" -eq 0 ]
+	run cat pub.out
+	assert_stdout ""
+	run cat pub.err
+	assert_stdout "$ERR3
+evpub: 'l.evlog' was rewritten in place while it was open for writing; appending to the rewritten log
+${ERR3//stdin:3/stdin:5}
+evpub: 3 events appended; 2 invalid events dead-lettered to 'dlq'"
+	run --separate-stderr evdlq ls --json dlq
+	assert_status 0
+	assert_stderr ""
+	[ "$(jq -r .source.logId <<<"$output" | tr '\n' ' ')" = "$new $new " ]
+	[ "$(jq -r .id <<<"$output" | tr '\n' ' ')" = \
+		"deadletter:schema:$new:o3:1 deadletter:schema:$new:o5:1 " ]
+	# retried, they go to the log now at the path: the new one
+	echo '{"type": "object"}' >schemas/OrderPlaced/1.json
+	run --separate-stderr evdlq retry dlq
+	assert_status 0
+	assert_stdout "resolved 0 (OrderPlaced): appended at offset 2 of '$T/l.evlog'
+resolved 1 (OrderPlaced): appended at offset 3 of '$T/l.evlog'"
+	assert_stderr "evdlq: 2 resolved, 0 still open"
+	[ "$(ids l.evlog)" = "0 o1 1 o4 2 o3 3 o5 " ]
+}
