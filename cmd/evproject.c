@@ -1040,10 +1040,7 @@ static int run_kafka(struct opts *o, struct engine *e)
 			 "with --skip %d:%llu --reason TEXT",
 			 (int)st.failed_partition,
 			 (unsigned long long)st.failed_at);
-	rc = r == 0 ? 0
-	     : r == EV_EUSAGE && st.opening
-		     ? fe_usage_error(usage_short, "%s", err.msg)
-		     : fe_report(&err);
+	rc = r == 0 ? 0 : fe_report(&err);
 	if (st.failed > 0 && o->pj.on_error == EV_UPCAST_SKIP)
 		fe_warn("%s event%s failed in the projection and %s skipped",
 			ev_commas(st.failed, b), st.failed == 1 ? "" : "s",

@@ -2569,7 +2569,6 @@ struct ev_projector_stats {
 	uint64_t failed_at;	  /* its offset */
 	int32_t failed_partition; /* a Kafka log's: failed_at is in it */
 	struct ev_error row_err;
-	int opening; /* the error came from opening kafka's consumer */
 };
 
 /*
