@@ -1597,6 +1597,10 @@ static int open_kafka_source(struct run *u)
 	co.last = o->klast;
 	co.group = o->group;
 	co.notice = fe_notice; /* --from P:O's offsets lost to retention */
+	if (ev_kafka_props_check(&o->kprops, &err) != 0)
+		return err.code == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_report(&err);
 	/* what the topic rules out, as on a local log's open: no usage */
 	if (ev_kafka_consumer_open(&u->kc, &co, &err) != 0)
 		return fe_report(&err);

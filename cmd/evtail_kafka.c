@@ -35,8 +35,11 @@ int evtail_kafka_open(struct evtail_kafka *k, struct ev_scan_opts *so,
 	struct ev_error err;
 	int r;
 
-	if (ev_kafka_addr_parse(k->addr, &k->a, &err) != 0)
-		return fe_usage_error(usage, "%s", err.msg);
+	if (ev_kafka_addr_parse(k->addr, &k->a, &err) != 0 ||
+	    ev_kafka_props_check(&k->props, &err) != 0)
+		return err.code == EV_EUSAGE
+			       ? fe_usage_error(usage, "%s", err.msg)
+			       : fe_report(&err);
 	memset(&co, 0, sizeof(co));
 	co.conn.addr = &k->a;
 	co.conn.props = &k->props;

@@ -3382,6 +3382,10 @@ int ev_kafka_props_add(struct ev_kafka_props *p, const char *arg,
  * blank lines and # comments skipped). */
 int ev_kafka_props_load(struct ev_kafka_props *p, const char *path,
 			struct ev_error *err);
+/* Does librdkafka take every property?  0, or EV_EUSAGE with its
+ * message ("-X: ..."): a mistake of the command line, which a tool says
+ * before it opens the client (whose own errors come from the cluster). */
+int ev_kafka_props_check(const struct ev_kafka_props *p, struct ev_error *err);
 const char *ev_kafka_props_get(const struct ev_kafka_props *p, const char *k);
 void ev_kafka_props_free(struct ev_kafka_props *p);
 
