@@ -138,6 +138,16 @@ static void test_props(void **state)
 	rmdir(dir);
 	ev_kafka_props_free(&p);
 	assert_int_equal(p.n, 0);
+
+	/* -X's, checked all at once before a client opens */
+	assert_int_equal(ev_kafka_props_check(&p, &err), 0);
+	assert_int_equal(ev_kafka_props_add(&p, "acks=all", &err), 0);
+	assert_int_equal(ev_kafka_props_check(&p, &err), 0);
+	assert_int_equal(ev_kafka_props_add(&p, "no.such=1", &err), 0);
+	assert_int_equal(ev_kafka_props_check(&p, &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "-X: No such configuration property: "
+				     "\"no.such\"");
+	ev_kafka_props_free(&p);
 }
 
 static void test_format_names(void **state)
