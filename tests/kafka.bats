@@ -197,7 +197,7 @@ p5"
 	assert_stderr "evtail: --from 9:0: topic 'pos' has partitions 0 to 1"
 	run --separate-stderr evtail --from x:y "kafka://$KAFKA_BROKERS/pos"
 	assert_status 64
-	assert_stderr "evtail: --from 'x:y': a kafka log reads from start, end, @TIME or PARTITION:OFFSET
+	assert_stderr "evtail: --from: 'x:y' is not start, end, @TIME or PARTITION:OFFSET
 $EVTAIL_USAGE"
 }
 
@@ -234,8 +234,16 @@ $EVTAIL_USAGE"
 		run --separate-stderr $t --from nonsense "$K" $KAFKA_FAST
 		assert_status 64
 		assert_stdout ""
-		[ "${stderr_lines[0]}" = "$n: --from 'nonsense': a kafka log reads from start, end, @TIME or PARTITION:OFFSET" ]
+		[ "${stderr_lines[0]}" = "$n: --from: 'nonsense' is not start, end, @TIME or PARTITION:OFFSET" ]
 		[[ ${stderr_lines[1]} == "Usage: $n "* ]]
+		# a time out of range: the same message on both
+		for l in l.evlog "$K"; do
+			run --separate-stderr $t --from @3000-01-01 "$l" $KAFKA_FAST
+			assert_status 64
+			assert_stdout ""
+			[ "${stderr_lines[0]}" = "$n: --from: '@3000-01-01' is out of range: times run from 1677-09-21T00:12:43.145224193Z to 2262-04-11T23:47:16.854775807Z" ]
+			[[ ${stderr_lines[1]} == "Usage: $n "* ]]
+		done
 		# and so is a -X librdkafka does not take, found before the open
 		run --separate-stderr $t -X no.such=1 "$K"
 		assert_status 64
