@@ -1005,6 +1005,12 @@ static int run_kafka(struct opts *o, struct engine *e)
 	char b[32];
 	int rc, r;
 
+	/* -X's mistakes with the usage; the consumer's own (a --from the
+	 * topic rules out) as on a local log, without */
+	if (ev_kafka_props_check(&o->kprops, &err) != 0)
+		return err.code == EV_EUSAGE
+			       ? fe_usage_error(usage_short, "%s", err.msg)
+			       : fe_report(&err);
 	memset(&kd, 0, sizeof(kd));
 	if ((rc = open_emit(o, &emit)) != 0)
 		return rc;
@@ -1040,10 +1046,7 @@ static int run_kafka(struct opts *o, struct engine *e)
 			 "with --skip %d:%llu --reason TEXT",
 			 (int)st.failed_partition,
 			 (unsigned long long)st.failed_at);
-	rc = r == 0 ? 0
-	     : r == EV_EUSAGE && st.opening
-		     ? fe_usage_error(usage_short, "%s", err.msg)
-		     : fe_report(&err);
+	rc = r == 0 ? 0 : fe_report(&err);
 	if (st.failed > 0 && o->pj.on_error == EV_UPCAST_SKIP)
 		fe_warn("%s event%s failed in the projection and %s skipped",
 			ev_commas(st.failed, b), st.failed == 1 ? "" : "s",

@@ -1597,10 +1597,13 @@ static int open_kafka_source(struct run *u)
 	co.last = o->klast;
 	co.group = o->group;
 	co.notice = fe_notice; /* --from P:O's offsets lost to retention */
-	if ((r = ev_kafka_consumer_open(&u->kc, &co, &err)) != 0)
-		return r == EV_EUSAGE
+	if (ev_kafka_props_check(&o->kprops, &err) != 0)
+		return err.code == EV_EUSAGE
 			       ? fe_usage_error(usage_short, "%s", err.msg)
 			       : fe_report(&err);
+	/* what the topic rules out, as on a local log's open: no usage */
+	if (ev_kafka_consumer_open(&u->kc, &co, &err) != 0)
+		return fe_report(&err);
 	/* a local dead-letter log, for the handler's letters and --on-error
 	 * dlq's (before the scan takes those): letters name the topic and
 	 * partition */
@@ -1626,11 +1629,9 @@ static int open_kafka_source(struct run *u)
 			return r;
 	}
 	fe_select_scan(&o->sel, o->logpath);
-	if ((r = ev_scan_open_kafka(&u->scan, u->kc, o->src_addr.topic, so,
-				    &err)) != 0)
-		return r == EV_EUSAGE
-			       ? fe_usage_error(usage_short, "%s", err.msg)
-			       : fe_report(&err);
+	if (ev_scan_open_kafka(&u->scan, u->kc, o->src_addr.topic, so, &err) !=
+	    0)
+		return fe_report(&err);
 	if (o->pace.mode == EV_PACE_SPEED && (r = kafka_speed(u)) != 0)
 		return r;
 	if (o->group != NULL) {

@@ -35,8 +35,11 @@ int evtail_kafka_open(struct evtail_kafka *k, struct ev_scan_opts *so,
 	struct ev_error err;
 	int r;
 
-	if (ev_kafka_addr_parse(k->addr, &k->a, &err) != 0)
-		return fe_usage_error(usage, "%s", err.msg);
+	if (ev_kafka_addr_parse(k->addr, &k->a, &err) != 0 ||
+	    ev_kafka_props_check(&k->props, &err) != 0)
+		return err.code == EV_EUSAGE
+			       ? fe_usage_error(usage, "%s", err.msg)
+			       : fe_report(&err);
 	memset(&co, 0, sizeof(co));
 	co.conn.addr = &k->a;
 	co.conn.props = &k->props;
@@ -64,13 +67,12 @@ int evtail_kafka_open(struct evtail_kafka *k, struct ev_scan_opts *so,
 	co.group = k->group;
 	co.notice = so->notice; /* offsets lost to retention */
 	co.notice_ctx = so->ctx;
-	if ((r = ev_kafka_consumer_open(&k->kc, &co, &err)) != 0)
-		return r == EV_EUSAGE ? fe_usage_error(usage, "%s", err.msg)
-				      : fe_report(&err);
-	if (ev_scan_open_kafka(&k->scan, k->kc, k->a.topic, so, &err) != 0)
-		return err.code == EV_EUSAGE
-			       ? fe_usage_error(usage, "%s", err.msg)
-			       : fe_report(&err);
+	/* what the topic rules out (--from past a partition's end, a
+	 * partition it does not have) is said as on a local log's open:
+	 * 64, without the usage */
+	if (ev_kafka_consumer_open(&k->kc, &co, &err) != 0 ||
+	    ev_scan_open_kafka(&k->scan, k->kc, k->a.topic, so, &err) != 0)
+		return fe_report(&err);
 	return -1;
 }
 

@@ -2577,7 +2577,6 @@ struct ev_projector_stats {
 	uint64_t failed_at;	  /* its offset */
 	int32_t failed_partition; /* a Kafka log's: failed_at is in it */
 	struct ev_error row_err;
-	int opening; /* the error came from opening kafka's consumer */
 };
 
 /*
@@ -3396,6 +3395,10 @@ int ev_kafka_props_add(struct ev_kafka_props *p, const char *arg,
  * blank lines and # comments skipped). */
 int ev_kafka_props_load(struct ev_kafka_props *p, const char *path,
 			struct ev_error *err);
+/* Does librdkafka take every property?  0, or EV_EUSAGE with its
+ * message ("-X: ..."): a mistake of the command line, which a tool says
+ * before it opens the client (whose own errors come from the cluster). */
+int ev_kafka_props_check(const struct ev_kafka_props *p, struct ev_error *err);
 const char *ev_kafka_props_get(const struct ev_kafka_props *p, const char *k);
 void ev_kafka_props_free(struct ev_kafka_props *p);
 

@@ -287,6 +287,27 @@ int ev_kafka_props_load(struct ev_kafka_props *p, const char *path,
 	return r;
 }
 
+int ev_kafka_props_check(const struct ev_kafka_props *p, struct ev_error *err)
+{
+	rd_kafka_conf_t *conf;
+	struct ev_error ignored;
+	char es[512];
+	size_t i;
+	int r = 0;
+
+	/* without librdkafka, the client's open says so */
+	if (p->n == 0 || ev_dl_rdkafka(NULL, &ignored) != 0)
+		return 0;
+	if ((conf = rd_kafka_conf_new()) == NULL)
+		return ev_seterr(err, EV_ERR, "out of memory");
+	for (i = 0; i < p->n && r == 0; i++)
+		if (rd_kafka_conf_set(conf, p->kv[2 * i], p->kv[2 * i + 1], es,
+				      sizeof(es)) != RD_KAFKA_CONF_OK)
+			r = ev_seterr(err, EV_EUSAGE, "-X: %s", es);
+	rd_kafka_conf_destroy(conf);
+	return r;
+}
+
 const char *ev_kafka_props_get(const struct ev_kafka_props *p, const char *k)
 {
 	size_t i;

@@ -20,6 +20,7 @@ int ev_kafka_from_parse(const char *s, struct ev_kafka_from *f,
 	char *end;
 	long long v;
 	long pn;
+	int r;
 
 	memset(f, 0, sizeof(*f));
 	f->partition = -1;
@@ -31,13 +32,22 @@ int ev_kafka_from_parse(const char *s, struct ev_kafka_from *f,
 		f->kind = EV_KAFKA_FROM_END;
 		return 0;
 	}
+	/* the messages of a local log's --from (feselect.c), with what a
+	 * kafka log takes */
 	if (s[0] == '@') {
 		f->kind = EV_KAFKA_FROM_TIME;
-		if (ev_time_parse_user(s + 1, ev_now(), &f->time) != 0)
+		r = ev_time_parse_user(s + 1, ev_now(), &f->time);
+		if (r == EV_EDATA)
 			return ev_seterr(err, EV_EUSAGE,
-					 "--from '%s': not a time after '@'",
-					 s);
-		return 0;
+					 "--from: '%s' is out of range: times "
+					 "run from %s",
+					 s, EV_TIME_RANGE);
+		if (r == 0)
+			return 0;
+		return ev_seterr(err, EV_EUSAGE,
+				 "--from: '%s' is not start, end, @TIME or "
+				 "PARTITION:OFFSET",
+				 s);
 	}
 	colon = strchr(s, ':');
 	if (colon != NULL && colon != s) {
@@ -56,8 +66,8 @@ int ev_kafka_from_parse(const char *s, struct ev_kafka_from *f,
 		}
 	}
 	return ev_seterr(err, EV_EUSAGE,
-			 "--from '%s': a kafka log reads from start, end, "
-			 "@TIME or PARTITION:OFFSET",
+			 "--from: '%s' is not start, end, @TIME or "
+			 "PARTITION:OFFSET",
 			 s);
 }
 

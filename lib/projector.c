@@ -667,12 +667,9 @@ static int open_kafka(struct run *r, const struct ev_scan_opts *so,
 		     malloc((size_t)(ev_kafka_consumer_partitions(r->kc) + 1) *
 			    sizeof(*r->offs))) == NULL)
 		rc = ev_seterr(err, EV_ERR, "out of memory");
-	if (rc != 0) {
-		r->st->opening = 1;
-		if (rc == EV_EDATA && r->st->resumed)
-			ev_sethint(err, "fold the topic again from the start "
-					"with --rebuild");
-	}
+	if (rc == EV_EDATA && r->st->resumed)
+		ev_sethint(err, "fold the topic again from the start "
+				"with --rebuild");
 	return rc;
 }
 

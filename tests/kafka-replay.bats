@@ -422,7 +422,7 @@ KGROUP="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
 	assert_stderr "$(usage_err "evreplay: -n and --from cannot be combined")"
 	run --separate-stderr evreplay --from 0:x "$SRC"
 	assert_status 64
-	assert_stderr "$(usage_err "evreplay: --from '0:x': a kafka log reads from start, end, @TIME or PARTITION:OFFSET")"
+	assert_stderr "$(usage_err "evreplay: --from: '0:x' is not start, end, @TIME or PARTITION:OFFSET")"
 	run --separate-stderr evreplay "kafka://$KAFKA_BROKERS/nosuch"
 	assert_status 66
 	assert_stdout ""

@@ -233,13 +233,11 @@ pad() {
 	run --separate-stderr evtail --from 0:50 -o count "$src" $KAFKA_FAST
 	assert_status 64
 	assert_stdout ""
-	assert_stderr "evtail: --from 0:50: offset 50 is past the end of partition 0 of topic 'ret2' (offset 41)
-Usage: evtail [options] LOG
-Try 'evtail --help' for more information."
+	assert_stderr "evtail: --from 0:50: offset 50 is past the end of partition 0 of topic 'ret2' (offset 41)"
 	run --separate-stderr evreplay --from 0:50 "$src" $KAFKA_FAST
 	assert_status 64
 	assert_stdout ""
-	[[ ${stderr_lines[0]} == "evreplay: --from 0:50: offset 50 is past the end of partition 0 of topic 'ret2' (offset 41)" ]]
+	assert_stderr "evreplay: --from 0:50: offset 50 is past the end of partition 0 of topic 'ret2' (offset 41)"
 	# at the end: nothing to read, no error
 	run --separate-stderr evtail --from 0:41 -o count "$src" $KAFKA_FAST
 	assert_status 0

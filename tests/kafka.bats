@@ -8,7 +8,7 @@ load kafka
 # every topic the file uses: the mock cluster has no CreateTopics
 setup_file() {
 	kafka_start orders:8 t1:1 murmur:8 t2:1 t3:1 t4:1 pub1:1 pub2:1 \
-		pub3:1 pub4:1 pos:2 fol:1 rt:4 out:1 cnt:1 up1:2 sch:1 kcur:3
+		pub3:1 pub4:1 pos:2 fol:1 rt:4 out:1 cnt:1 up1:2 sch:1 kcur:3 kfrom:2
 }
 
 # a reminder in a test of the topic it needs (made in setup_file)
@@ -194,12 +194,63 @@ p5"
 	[ "${#lines[@]}" = 2 ]
 	run --separate-stderr evtail --from 9:0 "kafka://$KAFKA_BROKERS/pos"
 	assert_status 64
-	assert_stderr "evtail: --from 9:0: topic 'pos' has partitions 0 to 1
-$EVTAIL_USAGE"
+	assert_stderr "evtail: --from 9:0: topic 'pos' has partitions 0 to 1"
 	run --separate-stderr evtail --from x:y "kafka://$KAFKA_BROKERS/pos"
 	assert_status 64
-	assert_stderr "evtail: --from 'x:y': a kafka log reads from start, end, @TIME or PARTITION:OFFSET
+	assert_stderr "evtail: --from: 'x:y' is not start, end, @TIME or PARTITION:OFFSET
 $EVTAIL_USAGE"
+}
+
+@test "kafka --from: a position the log does not have is 64 with the message alone, as on a local log" {
+	kafka_start_topic kfrom:2
+	local K="kafka://$KAFKA_BROKERS/kfrom" t n
+	echo '{"id":"a","type":"T"}' | evpub -c l.evlog
+	for t in evtail evreplay "evproject --count"; do
+		n=${t%% *}
+		# past the end: the message, without the usage lines, on both
+		run --separate-stderr $t --from 5 l.evlog
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$n: --from: offset 5 is past the end of 'l.evlog' (offset 1)"
+		run --separate-stderr $t --from 0:5 "$K" $KAFKA_FAST
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$n: --from 0:5: offset 5 is past the end of partition 0 of topic 'kfrom' (offset 0)"
+		# what else the topic rules out on opening
+		run --separate-stderr $t --from 2:0 "$K" $KAFKA_FAST
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$n: --from 2:0: topic 'kfrom' has partitions 0 to 1"
+		run --separate-stderr $t --from @-1h --from 1:0 "$K" $KAFKA_FAST
+		assert_status 64
+		assert_stdout ""
+		assert_stderr "$n: --from @TIME and --from PARTITION:OFFSET do not go together"
+		# a value that is no position at all: the usage, on both
+		run --separate-stderr $t --from nonsense l.evlog
+		assert_status 64
+		assert_stdout ""
+		[ "${stderr_lines[0]}" = "$n: --from: 'nonsense' is not an offset, start, end or @TIME" ]
+		[[ ${stderr_lines[1]} == "Usage: $n "* ]]
+		run --separate-stderr $t --from nonsense "$K" $KAFKA_FAST
+		assert_status 64
+		assert_stdout ""
+		[ "${stderr_lines[0]}" = "$n: --from: 'nonsense' is not start, end, @TIME or PARTITION:OFFSET" ]
+		[[ ${stderr_lines[1]} == "Usage: $n "* ]]
+		# a time out of range: the same message on both
+		for l in l.evlog "$K"; do
+			run --separate-stderr $t --from @3000-01-01 "$l" $KAFKA_FAST
+			assert_status 64
+			assert_stdout ""
+			[ "${stderr_lines[0]}" = "$n: --from: '@3000-01-01' is out of range: times run from 1677-09-21T00:12:43.145224193Z to 2262-04-11T23:47:16.854775807Z" ]
+			[[ ${stderr_lines[1]} == "Usage: $n "* ]]
+		done
+		# and so is a -X librdkafka does not take, found before the open
+		run --separate-stderr $t -X no.such=1 "$K"
+		assert_status 64
+		assert_stdout ""
+		[ "${stderr_lines[0]}" = "$n: -X: No such configuration property: \"no.such\"" ]
+		[[ ${stderr_lines[1]} == "Usage: $n "* ]]
+	done
 }
 
 @test "evtail kafka -f: the last of each partition, then what comes; SIGTERM ends it (0)" {
@@ -526,11 +577,10 @@ kcur_fill() {
 	local K="kafka://$KAFKA_BROKERS/kcur"
 	run --separate-stderr evtail --to 3:1 "$K"
 	assert_status 64
-	assert_stderr "evtail: --to 3:1: topic 'kcur' has partitions 0 to 2
-$EVTAIL_USAGE"
+	assert_stderr "evtail: --to 3:1: topic 'kcur' has partitions 0 to 2"
 	run --separate-stderr evreplay --to 7:1 "$K"
 	assert_status 64
-	assert_stderr_line 0 "evreplay: --to 7:1: topic 'kcur' has partitions 0 to 2"
+	assert_stderr "evreplay: --to 7:1: topic 'kcur' has partitions 0 to 2"
 	run --separate-stderr evtail --group g --to 0:1 "$K"
 	assert_status 64
 	assert_stderr "evtail: --to PARTITION:OFFSET: not with --group (a group's partitions move between its members)

@@ -138,6 +138,16 @@ static void test_props(void **state)
 	rmdir(dir);
 	ev_kafka_props_free(&p);
 	assert_int_equal(p.n, 0);
+
+	/* -X's, checked all at once before a client opens */
+	assert_int_equal(ev_kafka_props_check(&p, &err), 0);
+	assert_int_equal(ev_kafka_props_add(&p, "acks=all", &err), 0);
+	assert_int_equal(ev_kafka_props_check(&p, &err), 0);
+	assert_int_equal(ev_kafka_props_add(&p, "no.such=1", &err), 0);
+	assert_int_equal(ev_kafka_props_check(&p, &err), EV_EUSAGE);
+	assert_string_equal(err.msg, "-X: No such configuration property: "
+				     "\"no.such\"");
+	ev_kafka_props_free(&p);
 }
 
 static void test_format_names(void **state)
@@ -555,10 +565,15 @@ static void test_from(void **state)
 	assert_int_equal(f.kind, EV_KAFKA_FROM_TIME);
 	assert_int_equal(f.time, 1736499600000000000LL);
 	assert_int_equal(ev_kafka_from_parse("@soon", &f, &err), EV_EUSAGE);
-	assert_string_equal(err.msg, "--from '@soon': not a time after '@'");
+	assert_string_equal(err.msg, "--from: '@soon' is not start, end, "
+				     "@TIME or PARTITION:OFFSET");
+	assert_int_equal(ev_kafka_from_parse("@3000-01-01", &f, &err),
+			 EV_EUSAGE);
+	assert_string_equal(err.msg, "--from: '@3000-01-01' is out of range: "
+				     "times run from " EV_TIME_RANGE);
 	assert_int_equal(ev_kafka_from_parse("42", &f, &err), EV_EUSAGE);
-	assert_string_equal(err.msg, "--from '42': a kafka log reads from "
-				     "start, end, @TIME or PARTITION:OFFSET");
+	assert_string_equal(err.msg, "--from: '42' is not start, end, @TIME "
+				     "or PARTITION:OFFSET");
 	assert_int_equal(ev_kafka_from_parse("-1:0", &f, &err), EV_EUSAGE);
 	assert_int_equal(ev_kafka_from_parse("1:-5", &f, &err), EV_EUSAGE);
 	assert_int_equal(ev_kafka_from_parse("1:", &f, &err), EV_EUSAGE);
